@@ -1,0 +1,216 @@
+package rule
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/bytedance/sonic"
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Control ops.
+const (
+	OpUpsert = "upsert"
+	OpDelete = "delete"
+)
+
+// Control is one record of the controls topic: an upsert carrying a whole rule, or a
+// delete naming one. The record key is Key().String().
+type Control struct {
+	Op    string `json:"op"`
+	Rule  *Rule  `json:"rule,omitempty"`
+	Scope string `json:"scope,omitempty"`
+	ID    string `json:"id,omitempty"`
+}
+
+// Key is the identity of the rule the control is about.
+func (c *Control) Key() Key {
+	if c.Rule != nil {
+		return c.Rule.Key()
+	}
+	return Key{Scope: c.Scope, ID: c.ID}
+}
+
+// Upsert returns the control that publishes r.
+func Upsert(r *Rule) *Control { return &Control{Op: OpUpsert, Rule: r} }
+
+// Delete returns the control that removes the rule k.
+func Delete(k Key) *Control { return &Control{Op: OpDelete, Scope: k.Scope, ID: k.ID} }
+
+// Marshal encodes the control as the value of a controls record.
+func (c *Control) Marshal() ([]byte, error) { return json.Marshal(c) }
+
+// strict rejects unknown fields, so that a misspelt "treshold" is an error, not a rule
+// that silently never alerts.
+var strict = sonic.Config{DisallowUnknownFields: true}.Froze()
+
+// ParseControl decodes and validates one control record value. Errors match ErrInvalid;
+// a rule's problems come as a *ValidationError.
+func ParseControl(data []byte) (*Control, error) {
+	var c Control
+	if err := strict.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("%w: control is not a valid JSON control record: %s", ErrInvalid, cleanDecodeError(err))
+	}
+	switch c.Op {
+	case OpUpsert:
+		if c.Rule == nil {
+			return nil, &ValidationError{Problems: []Problem{{Field: "rule", Msg: "is required for upsert"}}}
+		}
+		if c.Scope != "" || c.ID != "" {
+			return nil, &ValidationError{Rule: c.Rule.ID, Problems: []Problem{{Field: "scope/id", Msg: "belong inside rule for upsert"}}}
+		}
+		if err := c.Rule.Validate(); err != nil {
+			return nil, err
+		}
+	case OpDelete:
+		var v ValidationError
+		v.Rule = c.ID
+		if c.Rule != nil {
+			v.add("rule", 0, "delete names a rule by scope and id only")
+		}
+		if c.Scope == "" {
+			v.add("scope", 0, "is required for delete")
+		}
+		if c.ID == "" {
+			v.add("id", 0, "is required for delete")
+		}
+		if len(v.Problems) > 0 {
+			return nil, &v
+		}
+	default:
+		return nil, &ValidationError{Problems: []Problem{{Field: "op", Msg: fmt.Sprintf("%q is not upsert or delete", c.Op)}}}
+	}
+	return &c, nil
+}
+
+// ParseRule decodes and validates one rule from JSON.
+func ParseRule(data []byte) (*Rule, error) {
+	var r Rule
+	if err := strict.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, cleanDecodeError(err))
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func cleanDecodeError(err error) string {
+	// sonic's messages can span several lines with a caret diagram; keep them, but on
+	// one line so they fit a status record and a log line.
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// FileError is a problem with one rule of a rules file: which file, which rule (index,
+// id) and at which line it starts.
+type FileError struct {
+	File  string
+	Index int
+	Line  int
+	ID    string
+	Err   error
+}
+
+func (e *FileError) Error() string {
+	id := ""
+	if e.ID != "" {
+		id = fmt.Sprintf(" (id %q)", e.ID)
+	}
+	return fmt.Sprintf("%s:%d: rule #%d%s: %v", e.File, e.Line, e.Index+1, id, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// ParseRulesFile reads a rules file: a YAML or JSON list of rules, or a mapping with a
+// "rules" list. Every rule is validated; the error joins one *FileError per bad rule, so
+// a user sees all problems at once. Duplicate (scope, id) pairs are an error.
+func ParseRulesFile(name string, data []byte) ([]*Rule, error) {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, strings.TrimSpace(yaml.FormatError(err, false, false)))
+	}
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		return nil, fmt.Errorf("%w: %s: no rules", ErrInvalid, name)
+	}
+	body := f.Docs[0].Body
+	if m, ok := body.(*ast.MappingNode); ok {
+		body = nil
+		for _, kv := range m.Values {
+			if kv.Key.String() == "rules" {
+				body = kv.Value
+			}
+		}
+		if body == nil {
+			return nil, fmt.Errorf("%w: %s: expected a list of rules or a mapping with a rules list", ErrInvalid, name)
+		}
+	}
+	seq, ok := body.(*ast.SequenceNode)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s:%d: expected a list of rules", ErrInvalid, name, body.GetToken().Position.Line)
+	}
+	var (
+		rules []*Rule
+		errs  []error
+		seen  = map[Key]int{}
+	)
+	for i, node := range seq.Values {
+		line := node.GetToken().Position.Line
+		var generic any
+		if err := yaml.NodeToValue(node, &generic); err != nil {
+			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: err})
+			continue
+		}
+		js, err := json.Marshal(normalizeYAML(generic))
+		if err != nil {
+			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: err})
+			continue
+		}
+		r, err := ParseRule(js)
+		if err != nil {
+			var id string
+			if m, ok := generic.(map[string]any); ok {
+				id, _ = m["id"].(string)
+			}
+			errs = append(errs, &FileError{File: name, Index: i, Line: line, ID: id, Err: err})
+			continue
+		}
+		if j, dup := seen[r.Key()]; dup {
+			errs = append(errs, &FileError{File: name, Index: i, Line: line, ID: r.ID,
+				Err: fmt.Errorf("%w: scope %q id %q is already rule #%d", ErrInvalid, r.Scope, r.ID, j+1)})
+			continue
+		}
+		seen[r.Key()] = i
+		rules = append(rules, r)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return rules, nil
+}
+
+// normalizeYAML turns YAML's map[any]any (keys that are not strings) into JSON objects.
+func normalizeYAML(x any) any {
+	switch v := x.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = normalizeYAML(e)
+		}
+		return v
+	case map[any]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[fmt.Sprint(k)] = normalizeYAML(e)
+		}
+		return m
+	case []any:
+		for i, e := range v {
+			v[i] = normalizeYAML(e)
+		}
+		return v
+	}
+	return x
+}
