@@ -1,0 +1,263 @@
+package backfill
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// Predicate is a rule's condition as a DuckDB boolean expression over a VARCHAR column
+// holding the event JSON. Text from the rule reaches DuckDB only as bound arguments or
+// as JSON paths emitted from our own AST with a character set that needs no escaping.
+type Predicate struct {
+	// SQL is the expression, with ? placeholders for Args.
+	SQL  string
+	Args []any
+	// Native is true when no Go code runs per row: every test compiled to DuckDB's
+	// JSON functions, whose verdicts are proven equal to ours for those forms.
+	Native bool
+	// udf is the per-rule function the SQL calls when Native is false.
+	udf *matchUDF
+}
+
+// Compile turns r's condition into a Predicate over column. Tests whose DuckDB form
+// gives our verdict exactly (singular paths of plain names and non-negative indexes,
+// compared with a scalar) become SQL; any other test makes the whole rule go through
+// the Go evaluator as a scalar UDF, guarded by the native conjuncts as a prefilter so
+// the UDF runs only on rows that can match.
+func Compile(r *rule.Rule, column string) (*Predicate, error) {
+	if r.When == nil {
+		return nil, fmt.Errorf("backfill: compiling %s: rule was not validated", r.Key())
+	}
+	c := &compiler{col: column}
+	expr, ok := c.native(r.When)
+	if ok {
+		return &Predicate{SQL: expr, Args: c.args, Native: true}, nil
+	}
+	// Not native as a whole: keep the conjuncts that are, as a prefilter.
+	c = &compiler{col: column}
+	var pre []string
+	conj := []*rule.Condition{r.When}
+	if r.When.All != nil {
+		conj = r.When.All
+	}
+	for _, sub := range conj {
+		mark := len(c.args)
+		if e, ok := c.native(sub); ok {
+			pre = append(pre, e)
+		} else {
+			c.args = c.args[:mark]
+		}
+	}
+	u := newMatchUDF(r)
+	pre = append(pre, fmt.Sprintf("%s(%s)", u.name, column))
+	return &Predicate{SQL: "(" + strings.Join(pre, " AND ") + ")", Args: c.args, udf: u}, nil
+}
+
+// Register makes the predicate's UDF (if any) callable on conn. Call it on the
+// connection that runs the query.
+func (p *Predicate) Register(conn *sql.Conn) error {
+	if p.udf == nil {
+		return nil
+	}
+	return p.udf.register(conn)
+}
+
+type compiler struct {
+	col  string
+	args []any
+}
+
+func (c *compiler) native(cond *rule.Condition) (string, bool) {
+	join := func(list []*rule.Condition, op string) (string, bool) {
+		parts := make([]string, 0, len(list))
+		for _, sub := range list {
+			e, ok := c.native(sub)
+			if !ok {
+				return "", false
+			}
+			parts = append(parts, e)
+		}
+		return "(" + strings.Join(parts, " "+op+" ") + ")", true
+	}
+	switch {
+	case cond.All != nil:
+		return join(cond.All, "AND")
+	case cond.Any != nil:
+		return join(cond.Any, "OR")
+	case cond.Not != nil:
+		e, ok := c.native(cond.Not)
+		return "(NOT " + e + ")", ok
+	}
+	path, ok := duckPath(cond.CompiledPath())
+	if !ok {
+		return "", false
+	}
+	lit := "'" + path + "'" // duckPath's alphabet has no quote: nothing to escape
+	switch cond.Op {
+	case rule.OpExists:
+		return fmt.Sprintf("coalesce(json_exists(%s, %s), false)", c.col, lit), true
+	case rule.OpEq:
+		return c.eq(lit, cond.Operand())
+	case rule.OpNe:
+		e, ok := c.eq(lit, cond.Operand())
+		return fmt.Sprintf("(coalesce(json_exists(%s, %s), false) AND NOT %s)", c.col, lit, e), ok
+	case rule.OpIn:
+		list, _ := cond.Operand().([]any)
+		if len(list) == 0 {
+			return "false", true
+		}
+		parts := make([]string, 0, len(list))
+		for _, m := range list {
+			e, ok := c.eq(lit, m)
+			if !ok {
+				return "", false
+			}
+			parts = append(parts, e)
+		}
+		return "(" + strings.Join(parts, " OR ") + ")", true
+	case rule.OpLt, rule.OpLe, rule.OpGt, rule.OpGe:
+		switch v := cond.Operand().(type) {
+		case float64:
+			c.args = append(c.args, v)
+			return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) IN ('BIGINT','UBIGINT','DOUBLE') AND TRY_CAST(json_extract(%[1]s, %[2]s) AS DOUBLE) %[3]s ?, false)", c.col, lit, cond.Op), true
+		case string:
+			c.args = append(c.args, v)
+			return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) = 'VARCHAR' AND json_extract_string(%[1]s, %[2]s) %[3]s ?, false)", c.col, lit, cond.Op), true
+		}
+	}
+	return "", false // matches, contains, structured operands: the Go evaluator decides
+}
+
+// eq is "the value at path equals x" for a scalar x, never NULL.
+func (c *compiler) eq(lit string, x any) (string, bool) {
+	switch v := x.(type) {
+	case nil:
+		return fmt.Sprintf("coalesce(json_type(%s, %s) = 'NULL', false)", c.col, lit), true
+	case bool:
+		c.args = append(c.args, v)
+		return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) = 'BOOLEAN' AND TRY_CAST(json_extract(%[1]s, %[2]s) AS BOOLEAN) = ?, false)", c.col, lit), true
+	case float64:
+		c.args = append(c.args, v)
+		return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) IN ('BIGINT','UBIGINT','DOUBLE') AND TRY_CAST(json_extract(%[1]s, %[2]s) AS DOUBLE) = ?, false)", c.col, lit), true
+	case string:
+		c.args = append(c.args, v)
+		return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) = 'VARCHAR' AND json_extract_string(%[1]s, %[2]s) = ?, false)", c.col, lit), true
+	}
+	return "", false
+}
+
+// duckPath emits DuckDB's JSON path for a singular query of plain member names and
+// non-negative indexes, the forms on which DuckDB's dialect and RFC 9535 agree. Names
+// are limited to letters, digits, '_' and '-' so that neither DuckDB's path parser nor
+// SQL quoting can read them differently.
+func duckPath(p *jsonpath.Path) (string, bool) {
+	if p == nil || !p.Singular() {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString("$")
+	for _, seg := range p.Segments() {
+		if seg.Descendant || len(seg.Selectors) != 1 {
+			return "", false
+		}
+		sel := seg.Selectors[0]
+		switch sel.Kind {
+		case jsonpath.NameSel:
+			if sel.Name == "" || !plainName(sel.Name) {
+				return "", false
+			}
+			b.WriteString(`."`)
+			b.WriteString(sel.Name)
+			b.WriteString(`"`)
+		case jsonpath.IndexSel:
+			if sel.Index < 0 {
+				return "", false
+			}
+			b.WriteString("[" + strconv.Itoa(sel.Index) + "]")
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
+func plainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+var udfSeq atomic.Int64
+
+// matchUDF is a rule's condition, evaluated by the Go evaluator inside DuckDB. Invalid
+// JSON never matches: the live stage dead-letters such events, so they count nowhere.
+type matchUDF struct {
+	name string
+	rule *rule.Rule
+	docs sync.Pool
+}
+
+func newMatchUDF(r *rule.Rule) *matchUDF {
+	u := &matchUDF{name: fmt.Sprintf("hindsight_rule_%d", udfSeq.Add(1)), rule: r}
+	u.docs.New = func() any { return jsonpath.NewDocument() }
+	return u
+}
+
+func (u *matchUDF) register(conn *sql.Conn) error {
+	if err := duckdb.RegisterScalarUDF(conn, u.name, u); err != nil {
+		return fmt.Errorf("backfill: registering UDF for %s: %w", u.rule.Key(), err)
+	}
+	return nil
+}
+
+// Config is part of duckdb.ScalarFunc.
+func (u *matchUDF) Config() duckdb.ScalarFuncConfig {
+	str, _ := duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
+	boolean, _ := duckdb.NewTypeInfo(duckdb.TYPE_BOOLEAN)
+	return duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{str}, ResultTypeInfo: boolean}
+}
+
+// Executor is part of duckdb.ScalarFunc. DuckDB may call it from several threads at
+// once, hence the pool of documents.
+func (u *matchUDF) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{RowExecutor: func(values []driver.Value) (any, error) {
+		s, ok := values[0].(string)
+		if !ok {
+			return false, nil
+		}
+		doc := u.docs.Get().(*jsonpath.Document)
+		defer u.docs.Put(doc)
+		if doc.Reset([]byte(s)) != nil {
+			return false, nil
+		}
+		return u.rule.Matches(doc), nil
+	}}
+}
+
+// ensure the interface is met at compile time.
+var _ duckdb.ScalarFunc = (*matchUDF)(nil)
+
+// withConn runs fn on one connection of db, so that UDF registration and query share it.
+func withConn(ctx context.Context, db *sql.DB, fn func(*sql.Conn) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("backfill: opening a DuckDB connection: %w", err)
+	}
+	defer conn.Close()
+	return fn(conn)
+}
