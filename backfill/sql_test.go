@@ -52,7 +52,7 @@ func corpus(t *testing.T) []string {
 		`{"type":[1]}`, `{"type":{"a":1}}`, `{}`, `[]`, `"str"`, `42`, `null`,
 		`{"type":"login.failed","severity":-0}`, `{"severity":18446744073709551615}`, `{"severity":1e400}`,
 		`{"actor":{"geo":{"country":"D\u0045"}}}`, `{"a":[{"b":2},{"b":"2"}]}`, `{"risk":{"score":"80"}}`,
-		`{"type":"é"}`, `{"type":"\ud83d\ude00"}`, `{"outcome":"failure","outcome2":1}`,
+		`{"type":"é"}`, `{"type":1,"type":"1"}`, `{"type":"1","type":1}`, `{"type":"\ud83d\ude00"}`, `{"outcome":"failure","outcome2":1}`,
 	)
 	return docs
 }

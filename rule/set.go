@@ -53,9 +53,13 @@ type Set struct {
 	byKey map[Key]int32
 	conds []cnode // conds[i] is rules[i].When over leaf ids
 
-	paths  []*jsonpath.Path
-	leaves []*leaf
+	paths    []*jsonpath.Path
+	leaves   []*leaf
 	leafPath []int32
+	// eqLeaves[path] maps a scalar to the ==/in leaves on that path it satisfies, so that
+	// all of a path's equality tests cost one hash lookup per selected value.
+	eqLeaves   []map[scalarKey][]int32
+	leafHashed []bool
 
 	global *scopeIndex
 	scoped map[string]*scopeIndex
@@ -184,6 +188,7 @@ func NewSet(rules []*Rule) (*Set, error) {
 		}
 		s.conds = append(s.conds, n)
 	}
+	s.indexEqLeaves()
 	for i, r := range s.rules {
 		idx := s.global
 		if !r.Global() {
@@ -240,6 +245,46 @@ func (s *Set) compile(c *Condition, pathIdx, leafIdx map[string]int32) (cnode, e
 	s.leaves = append(s.leaves, c.leaf)
 	s.leafPath = append(s.leafPath, pid)
 	return cnode{kind: cLeaf, leaf: id}, nil
+}
+
+func (s *Set) indexEqLeaves() {
+	s.eqLeaves = make([]map[scalarKey][]int32, len(s.paths))
+	s.leafHashed = make([]bool, len(s.leaves))
+	for id, l := range s.leaves {
+		var ks []scalarKey
+		switch l.op {
+		case OpEq:
+			k, ok := keyOf(l.value)
+			if !ok {
+				continue
+			}
+			ks = append(ks, k)
+		case OpIn:
+			for _, m := range l.list {
+				k, ok := keyOf(m)
+				if !ok {
+					ks = nil
+					break
+				}
+				ks = append(ks, k)
+			}
+			if len(ks) != len(l.list) {
+				continue
+			}
+		default:
+			continue
+		}
+		p := s.leafPath[id]
+		if s.eqLeaves[p] == nil {
+			s.eqLeaves[p] = map[scalarKey][]int32{}
+		}
+		for _, k := range ks {
+			if !slices.Contains(s.eqLeaves[p][k], int32(id)) {
+				s.eqLeaves[p][k] = append(s.eqLeaves[p][k], int32(id))
+			}
+		}
+		s.leafHashed[id] = true
+	}
 }
 
 // trigger is one anchor of a rule: either "path has scalar value v" (hashable) or
@@ -500,6 +545,8 @@ type Matcher struct {
 	pathVals  [][]jsonpath.Value
 	leafGen   []uint32
 	leafVal   []bool
+	eqGen     []uint32 // per path: its equality leaves were decided this event
+	eqTrue    []uint32 // per leaf: a hashed leaf holds this event
 	ruleGen   []uint32
 	doc       *jsonpath.Document
 	candidate []int32
@@ -513,6 +560,8 @@ func (s *Set) NewMatcher() *Matcher {
 		pathVals: make([][]jsonpath.Value, len(s.paths)),
 		leafGen:  make([]uint32, len(s.leaves)),
 		leafVal:  make([]bool, len(s.leaves)),
+		eqGen:    make([]uint32, len(s.paths)),
+		eqTrue:   make([]uint32, len(s.leaves)),
 		ruleGen:  make([]uint32, len(s.rules)),
 	}
 }
@@ -527,6 +576,8 @@ func (m *Matcher) Match(customer string, doc *jsonpath.Document, dst []*Rule) []
 		clear(m.pathGen)
 		clear(m.leafGen)
 		clear(m.ruleGen)
+		clear(m.eqGen)
+		clear(m.eqTrue)
 		m.gen = 1
 	}
 	m.doc = doc
@@ -646,6 +697,21 @@ func (m *Matcher) path(p int32) []jsonpath.Value {
 }
 
 func (m *Matcher) leaf(l int32) bool {
+	if m.s.leafHashed[l] {
+		p := m.s.leafPath[l]
+		if m.eqGen[p] != m.gen {
+			m.eqGen[p] = m.gen
+			table := m.s.eqLeaves[p]
+			for _, v := range m.path(p) {
+				if k, ok := keyOf(v); ok {
+					for _, hit := range table[k] {
+						m.eqTrue[hit] = m.gen
+					}
+				}
+			}
+		}
+		return m.eqTrue[l] == m.gen
+	}
 	if m.leafGen[l] != m.gen {
 		m.leafGen[l] = m.gen
 		m.leafVal[l] = m.s.leaves[l].test(m.path(m.s.leafPath[l]))
