@@ -34,8 +34,8 @@ var (
 
 // JSONError locates the first problem in a document handed to Reset.
 type JSONError struct {
-	Offset int // 0-based byte offset of the offending byte (len(data) for a premature end)
-	Msg    string
+	Offset  int // 0-based byte offset of the offending byte (len(data) for a premature end)
+	Msg     string
 	tooDeep bool
 }
 
@@ -58,12 +58,19 @@ type node struct {
 	kind       Kind
 }
 
+type rootKey struct {
+	fp  int32 // keyFP of the name (escapedFP if escaped)
+	key int32 // tape index of the name
+}
+
 // kindKey marks an object member name in the tape; it never escapes the package.
 const kindKey Kind = 7
 
 const (
 	memoBits = 9
 	memoSize = 1 << memoBits
+	// memoMinMembers is the member count above which lookups are memoized.
+	memoMinMembers = 8
 )
 
 // memoEntry remembers one (parent, member name) lookup for the current document so
@@ -86,6 +93,10 @@ type Document struct {
 	stack []frame
 	ok    bool
 	gen   uint32
+
+	// rootKeys lists the root object's members densely: every path starts with a
+	// lookup there, and scanning this array avoids chasing next links across the tape.
+	rootKeys []rootKey
 
 	bufs    [][]int32 // free list of node-list buffers for Eval
 	scratch []byte
@@ -127,6 +138,16 @@ func (d *Document) Reset(data []byte) error {
 	d.data = unsafe.String(unsafe.SliceData(data), len(data))
 	d.ok = true
 	return nil
+}
+
+// release drops the reference to the current bytes (pooled scratch Documents
+// must not pin the values they last compared).
+func (d *Document) release() {
+	d.ok = false
+	d.data = ""
+	d.buf = nil
+	d.nodes = d.nodes[:0]
+	d.rootKeys = d.rootKeys[:0]
 }
 
 // Raw returns the current document's text ("" when none is loaded).
@@ -206,8 +227,8 @@ const escapedFP = -1
 
 // scan validates b and fills d.nodes. It is iterative, so depth costs heap (bounded
 // by MaxDepth), never goroutine stack. The tape is written by index into spare
-// capacity (grown in the rare slow path) because append through the hot loop cost a
-// third of Reset.
+// capacity, grown in a rare slow path, to keep append's growth check and slice
+// header updates out of the per-value loop.
 func (d *Document) scan(b []byte) error {
 	// Every value takes at least one byte plus a separator; a fifth of the length
 	// covers typical documents.
@@ -215,6 +236,7 @@ func (d *Document) scan(b []byte) error {
 		d.nodes = make([]node, 0, want)
 	}
 	nodes := d.nodes[:cap(d.nodes)]
+	d.rootKeys = d.rootKeys[:0]
 	cnt := int32(0)
 	stack := d.stack[:0]
 	n := len(b)
@@ -271,6 +293,9 @@ func (d *Document) scan(b []byte) error {
 				stack[len(stack)-1].lastKey = cnt
 				if i, err = scanKey(b, i, &nodes[cnt]); err != nil {
 					goto fail
+				}
+				if len(stack) == 1 {
+					d.rootKeys = append(d.rootKeys, rootKey{fp: nodes[cnt].n, key: cnt})
 				}
 				cnt++
 			}
@@ -346,6 +371,9 @@ func (d *Document) scan(b []byte) error {
 					if i, err = scanKey(b, i, &nodes[cnt]); err != nil {
 						goto fail
 					}
+					if len(stack) == 1 {
+						d.rootKeys = append(d.rootKeys, rootKey{fp: nodes[cnt].n, key: cnt})
+					}
 					cnt++
 				}
 				break
@@ -372,8 +400,10 @@ fail:
 	return err
 }
 
+// growNodes doubles the writable tape; every entry written so far is kept.
 func growNodes(nodes []node) []node {
-	return slices.Grow(nodes, len(nodes))[:2*len(nodes)+2]
+	nodes = slices.Grow(nodes, len(nodes)+16)
+	return nodes[:cap(nodes)]
 }
 
 func closerWant(obj bool) string {
@@ -490,7 +520,6 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // scanNumber checks the RFC 8259 number grammar.
 func scanNumber(b []byte, i int) (int, error) {
-	start := i
 	if b[i] == '-' {
 		i++
 	}
@@ -503,7 +532,7 @@ func scanNumber(b []byte, i int) (int, error) {
 			i++
 		}
 	default:
-		return i, &JSONError{Offset: i, Msg: "invalid number " + describeNum(b, start, i)}
+		return i, &JSONError{Offset: i, Msg: fmt.Sprintf("invalid number: %s", describe(b, i))}
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
@@ -529,10 +558,6 @@ func scanNumber(b []byte, i int) (int, error) {
 	return i, nil
 }
 
-func describeNum(b []byte, start, i int) string {
-	return fmt.Sprintf("(%s)", describe(b, i))
-}
-
 // value wraps tape entry i as a Value.
 func (d *Document) value(i int32) Value {
 	nd := &d.nodes[i]
@@ -540,15 +565,27 @@ func (d *Document) value(i int32) Value {
 }
 
 // lookup returns the tape index of the value of the first member of object obj
-// named name (fingerprint fp), or -1. Duplicate names resolve to the first member,
-// as yyjson (inside DuckDB) does, so live and backfill agree.
-func (d *Document) lookup(obj int32, name string, fp int32) int32 {
+// named name (fingerprint fp, word nameWord(name)), or -1. Duplicate names resolve
+// to the first member: one fixed rule that backfill's SQL must mirror.
+func (d *Document) lookup(obj int32, name string, fp int32, w uint64) int32 {
 	nodes := d.nodes
+	if obj == 0 {
+		for _, rk := range d.rootKeys {
+			if rk.fp == fp {
+				if d.keyIs(&nodes[rk.key], name, w) {
+					return rk.key + 1
+				}
+			} else if rk.fp == escapedFP && d.escapedKeyIs(rk.key, name) {
+				return rk.key + 1
+			}
+		}
+		return -1
+	}
 	end := nodes[obj].next
 	for k := obj + 1; k < end; k = nodes[k].next {
 		nd := &nodes[k]
 		if nd.n == fp {
-			if d.data[nd.start+1:nd.end-1] == name {
+			if d.keyIs(nd, name, w) {
 				return k + 1
 			}
 		} else if nd.n == escapedFP && d.escapedKeyIs(k, name) {
@@ -558,6 +595,28 @@ func (d *Document) lookup(obj int32, name string, fp int32) int32 {
 	return -1
 }
 
+// nameWord packs the first eight bytes of a name, zero-padded, for keyIs.
+func nameWord(name string) uint64 {
+	var w uint64
+	for i := min(len(name), 8) - 1; i >= 0; i-- {
+		w = w<<8 | uint64(name[i])
+	}
+	return w
+}
+
+var wordMask = [9]uint64{0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff, 0xffffffffffff, 0xffffffffffffff, 0xffffffffffffffff}
+
+// keyIs compares the unescaped key nd, whose fingerprint (and so length) matched,
+// with name. Names of up to eight bytes — most field names — compare as one masked
+// word load instead of a call to memequal.
+func (d *Document) keyIs(nd *node, name string, w uint64) bool {
+	p := int(nd.start) + 1
+	if l := len(name); l <= 8 && p+8 <= len(d.buf) {
+		return binary.LittleEndian.Uint64(d.buf[p:])&wordMask[l] == w
+	}
+	return d.data[p:nd.end-1] == name
+}
+
 func (d *Document) escapedKeyIs(k int32, name string) bool {
 	nd := &d.nodes[k]
 	d.scratch = appendUnquoted(d.scratch[:0], d.data[nd.start:nd.end])
@@ -565,16 +624,18 @@ func (d *Document) escapedKeyIs(k int32, name string) bool {
 }
 
 // child is lookup through the per-document memo.
-func (d *Document) child(obj int32, name string, fp int32, id uint32) int32 {
-	if id == 0 {
-		return d.lookup(obj, name, fp)
+func (d *Document) child(obj int32, name string, fp int32, w uint64, id uint32) int32 {
+	if id == 0 || obj == 0 || d.nodes[obj].n <= memoMinMembers {
+		// The root's dense key list, and small objects, are cheaper to scan through
+		// the index than the memo is to consult and fill.
+		return d.lookup(obj, name, fp, w)
 	}
 	h := (uint32(obj)*0x9E3779B1 ^ id*0x85EBCA6B) >> (32 - memoBits)
 	e := &d.memo[h]
 	if e.gen == d.gen && e.parent == obj && e.name == id {
 		return e.child
 	}
-	c := d.lookup(obj, name, fp)
+	c := d.lookup(obj, name, fp, w)
 	*e = memoEntry{gen: d.gen, parent: obj, name: id, child: c}
 	return c
 }

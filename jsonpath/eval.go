@@ -7,12 +7,12 @@ import (
 )
 
 // ErrEvalLimit is returned by EvalChecked when a query needed more work than its
-// budget: about 16M node visits plus 64 per node of the document. Only queries that
+// budget: about 4M node visits plus 64 per node of the document. Only queries that
 // multiply descendant segments or nest filters over huge documents get there; the
 // budget keeps one hostile rule from stalling a worker.
 var ErrEvalLimit = errors.New("jsonpath: evaluation exceeded its work budget")
 
-func budgetFor(nodes int) int { return 1<<24 + 64*nodes }
+func budgetFor(nodes int) int { return 1<<22 + 64*nodes }
 
 // Eval appends the nodes p selects from d to dst, in RFC 9535 order, and returns
 // the extended slice. It allocates nothing when dst has room. It selects nothing when
@@ -49,15 +49,25 @@ func (p *Path) EvalChecked(d *Document, dst []Value) ([]Value, error) {
 // the shape of nearly every rule path, kept free of buffers and budgets.
 func (p *Path) evalSimple(d *Document, dst []Value) []Value {
 	n := int32(0)
+	nodes := d.nodes
 	for i := range p.steps {
-		if n = d.step(n, &p.steps[i]); n < 0 {
+		st := &p.steps[i]
+		kind := nodes[n].kind
+		switch {
+		case st.isName && kind == KindObject:
+			n = d.child(n, st.name, st.fp, st.w, st.id)
+		case !st.isName && kind == KindArray:
+			n = d.index(n, st.index)
+		default:
+			return dst
+		}
+		if n < 0 {
 			return dst
 		}
 	}
 	if len(p.steps) == len(p.segs) {
 		return append(dst, d.value(n))
 	}
-	nodes := d.nodes
 	end := nodes[n].next
 	switch nodes[n].kind {
 	case KindArray:
@@ -78,7 +88,7 @@ func (d *Document) step(n int32, st *step) int32 {
 		if nd.kind != KindObject {
 			return -1
 		}
-		return d.child(n, st.name, st.fp, st.id)
+		return d.child(n, st.name, st.fp, st.w, st.id)
 	}
 	if nd.kind != KindArray {
 		return -1
@@ -140,7 +150,7 @@ func (d *Document) selectChildren(sels []Selector, n int32, out []int32) []int32
 		case NameSel:
 			if kind == KindObject {
 				d.budget--
-				if c := d.child(n, sel.Name, sel.nameFP, sel.nameID); c >= 0 {
+				if c := d.child(n, sel.Name, sel.nameFP, sel.nameW, sel.nameID); c >= 0 {
 					out = append(out, c)
 				}
 			}

@@ -12,9 +12,10 @@ const (
 	// MaxExprLen bounds the source of one expression (bytes). A 1,000-segment path is
 	// a few kilobytes; the limit only stops absurd input.
 	MaxExprLen = 1 << 20
-	// MaxFilterDepth bounds the nesting of filter expressions: parentheses, '!',
-	// function calls and filters inside queries inside filters. The parser recurses
-	// once per level, so this bounds its stack on hostile input.
+	// MaxFilterDepth bounds the nesting of filter expressions. The filter itself,
+	// each parenthesized group, '!', function call and query inside a filter count
+	// one level each, so $[?(((@.a)))] uses five. The parser recurses once per
+	// level, so this bounds its stack on hostile input.
 	MaxFilterDepth = 64
 	// maxSafeInt is the largest integer an index or slice bound may be (RFC 9535 I-JSON range).
 	maxSafeInt = 1<<53 - 1
@@ -55,6 +56,7 @@ type Selector struct {
 
 	nameID uint32 // interned Name, keys the per-document lookup memo
 	nameFP int32  // keyFP(Name)
+	nameW  uint64 // nameWord(Name)
 }
 
 // Segment is a child segment (selectors apply to the children of each input node)
@@ -126,6 +128,7 @@ type step struct {
 	name   string
 	id     uint32
 	fp     int32
+	w      uint64
 	index  int
 	isName bool
 }
@@ -252,7 +255,7 @@ func newPath(src string, segs []Segment, relative bool) *Path {
 		sel := s.Selectors[0]
 		switch sel.Kind {
 		case NameSel:
-			p.steps = append(p.steps, step{name: sel.Name, id: sel.nameID, fp: sel.nameFP, isName: true})
+			p.steps = append(p.steps, step{name: sel.Name, id: sel.nameID, fp: sel.nameFP, w: sel.nameW, isName: true})
 		case IndexSel:
 			p.steps = append(p.steps, step{index: sel.Index})
 		case WildcardSel:
@@ -313,7 +316,7 @@ func (ps *parser) segments() ([]Segment, error) {
 			if !ok {
 				return nil, ps.unexpected(ps.pos, "a member name or '*'")
 			}
-			segs = append(segs, Segment{Descendant: desc, Selectors: []Selector{{Kind: NameSel, Name: name, nameID: intern(name), nameFP: keyFP(name)}}})
+			segs = append(segs, Segment{Descendant: desc, Selectors: []Selector{{Kind: NameSel, Name: name, nameID: intern(name), nameFP: keyFP(name), nameW: nameWord(name)}}})
 		default:
 			ps.pos = save
 			return segs, nil
@@ -373,7 +376,7 @@ func (ps *parser) selector() (Selector, error) {
 		if err != nil {
 			return Selector{}, err
 		}
-		return Selector{Kind: NameSel, Name: s, nameID: intern(s), nameFP: keyFP(s)}, nil
+		return Selector{Kind: NameSel, Name: s, nameID: intern(s), nameFP: keyFP(s), nameW: nameWord(s)}, nil
 	case c == '*':
 		ps.pos++
 		return Selector{Kind: WildcardSel}, nil
@@ -591,8 +594,9 @@ func (ps *parser) enter(off int) error {
 
 func (ps *parser) leave() { ps.depth-- }
 
-// bare reports whether e may only stand as a function argument: a literal, a value
-// function, or a query not yet known to be used as a test.
+// asLogical turns an operand into a test expression where RFC 9535 allows one: a
+// query tests for existence, a logical or nodes function is used as is; a literal
+// or a value function on its own is an error.
 func asLogical(ps *parser, e *FilterExpr) (*FilterExpr, error) {
 	switch e.Kind {
 	case ExprLiteral:
@@ -729,7 +733,6 @@ func (ps *parser) basic(arg bool) (*FilterExpr, error) {
 		}
 		return asLogical(ps, left)
 	}
-	opOff := ps.pos
 	if err := ps.comparable(left); err != nil {
 		return nil, err
 	}
@@ -742,7 +745,6 @@ func (ps *parser) basic(arg bool) (*FilterExpr, error) {
 	if err := ps.comparable(right); err != nil {
 		return nil, err
 	}
-	_ = opOff
 	return &FilterExpr{Kind: ExprCompare, Op: op, Args: []*FilterExpr{left, right}, Offset: off}, nil
 }
 
@@ -785,12 +787,7 @@ func (ps *parser) comparable(e *FilterExpr) error {
 }
 
 func (ps *parser) paren() (*FilterExpr, error) {
-	off := ps.pos
-	ps.pos++ // '('
-	if err := ps.enter(off); err != nil {
-		return nil, err
-	}
-	defer ps.leave()
+	ps.pos++ // '(' — the nesting level is counted by logicalOr
 	ps.skipS()
 	e, err := ps.logicalOr(false)
 	if err != nil {

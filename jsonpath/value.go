@@ -10,8 +10,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/bytedance/sonic"
 	"github.com/bytedance/sonic/unquote"
@@ -82,8 +84,60 @@ func (v Value) Num() float64 {
 	if v.kind != KindNumber {
 		return 0
 	}
+	if f, ok := parseSimpleNumber(v.raw); ok {
+		return f
+	}
 	f, _ := strconv.ParseFloat(v.raw, 64) // the text is a valid JSON number; ErrRange yields ±Inf
 	return f
+}
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseSimpleNumber converts the common "-123.45" shape exactly and several times
+// faster than strconv: rule comparisons parse the same event fields over and over.
+// With a mantissa below 2^53 and at most 22 fraction digits, both operands of the
+// division are exact float64s and IEEE division rounds correctly, so the result is
+// what strconv.ParseFloat returns. Anything else (exponents, long mantissas) is
+// left to strconv.
+func parseSimpleNumber(s string) (float64, bool) {
+	i := 0
+	neg := false
+	if i < len(s) && s[i] == '-' {
+		neg = true
+		i++
+	}
+	var m uint64
+	digits, frac := 0, -1
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+			if frac >= 0 {
+				frac++
+			}
+		case c == '.' && frac < 0:
+			frac = 0
+		default:
+			return 0, false
+		}
+		if digits > 15 {
+			return 0, false
+		}
+	}
+	if digits == 0 || m >= 1<<53 {
+		return 0, false
+	}
+	f := float64(m)
+	if frac > 0 {
+		f /= pow10[frac]
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // Bool returns the value of a KindBool (false otherwise).
@@ -351,51 +405,124 @@ func equal(a, b Value, depth int) bool {
 			return a.raw == b.raw
 		}
 		return a.Str() == b.Str()
-	case KindArray:
-		if depth > MaxDepth {
-			return false
+	case KindArray, KindObject:
+		if a.raw == b.raw {
+			return true // the same text is the same value, however deep
 		}
-		var bs []Value
-		forMembers(b, func(_ string, e Value) bool { bs = append(bs, e); return true })
-		i, ok := 0, true
-		forMembers(a, func(_ string, e Value) bool {
-			if i >= len(bs) || !equal(e, bs[i], depth+1) {
-				ok = false
-				return false
-			}
-			i++
-			return true
-		})
-		return ok && i == len(bs)
-	case KindObject:
-		if depth > MaxDepth {
-			return false
-		}
-		bm := map[string]Value{}
-		forMembers(b, func(k string, e Value) bool {
-			if _, dup := bm[k]; !dup {
-				bm[k] = e
-			}
-			return true
-		})
-		n, ok := 0, true
-		seen := map[string]bool{}
-		forMembers(a, func(k string, e Value) bool {
-			if seen[k] {
-				return true
-			}
-			seen[k] = true
-			n++
-			be, found := bm[k]
-			if !found || !equal(e, be, depth+1) {
-				ok = false
-				return false
-			}
-			return true
-		})
-		return ok && n == len(bm)
+		return equalContainers(a, b)
 	}
 	return false
+}
+
+var scratchDocs = sync.Pool{New: func() any { return NewDocument() }}
+
+// equalContainers compares two arrays or objects through their structural indexes,
+// so the cost is linear in their size whatever their depth; comparing the texts
+// level by level would rescan nested values once per level.
+func equalContainers(a, b Value) bool {
+	da := scratchDocs.Get().(*Document)
+	db := scratchDocs.Get().(*Document)
+	defer func() {
+		da.release()
+		db.release()
+		scratchDocs.Put(da)
+		scratchDocs.Put(db)
+	}()
+	// The texts come from validated documents or from ValueOf; if bytes under a
+	// document were changed after Reset they may not parse, and then nothing is equal.
+	if da.Reset(stringBytes(a.raw)) != nil || db.Reset(stringBytes(b.raw)) != nil {
+		return false
+	}
+	return equalNodes(da, 0, db, 0)
+}
+
+// stringBytes views s as bytes without copying; Reset only reads its input.
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// smallObject is the member count up to which objects are matched by linear scan
+// rather than through a map.
+const smallObject = 16
+
+func equalNodes(da *Document, i int32, db *Document, j int32) bool {
+	na, nb := &da.nodes[i], &db.nodes[j]
+	if na.kind != nb.kind {
+		return false
+	}
+	switch na.kind {
+	case KindArray:
+		if na.n != nb.n {
+			return false
+		}
+		for x, y := i+1, j+1; x < na.next; x, y = da.nodes[x].next, db.nodes[y].next {
+			if !equalNodes(da, x, db, y) {
+				return false
+			}
+		}
+		return true
+	case KindObject:
+		return equalObjects(da, i, db, j)
+	}
+	return equal(da.value(i), db.value(j), 0)
+}
+
+// equalObjects compares member sets; a name that repeats counts once, with its first
+// value, as in lookups.
+func equalObjects(da *Document, i int32, db *Document, j int32) bool {
+	nameOf := func(d *Document, k int32) string {
+		nd := &d.nodes[k]
+		if nd.n == escapedFP {
+			return string(appendUnquoted(nil, d.data[nd.start:nd.end]))
+		}
+		return d.data[nd.start+1 : nd.end-1]
+	}
+	members := func(d *Document, obj int32) map[string]int32 {
+		m := make(map[string]int32, d.nodes[obj].n)
+		for k := obj + 1; k < d.nodes[obj].next; k = d.nodes[k].next {
+			name := nameOf(d, k)
+			if _, dup := m[name]; !dup {
+				m[name] = k + 1
+			}
+		}
+		return m
+	}
+	if da.nodes[i].n <= smallObject && db.nodes[j].n <= smallObject {
+		// Few members: match by scanning, no allocation.
+		count := func(d *Document, obj int32) int {
+			n := 0
+			for k := obj + 1; k < d.nodes[obj].next; k = d.nodes[k].next {
+				name := nameOf(d, k)
+				if d.lookup(obj, name, keyFP(name), nameWord(name)) == k+1 {
+					n++ // first occurrence of its name
+				}
+			}
+			return n
+		}
+		if count(da, i) != count(db, j) {
+			return false
+		}
+		for k := i + 1; k < da.nodes[i].next; k = da.nodes[k].next {
+			name := nameOf(da, k)
+			if da.lookup(i, name, keyFP(name), nameWord(name)) != k+1 {
+				continue // a repeated name: only the first counts
+			}
+			v := db.lookup(j, name, keyFP(name), nameWord(name))
+			if v < 0 || !equalNodes(da, k+1, db, v) {
+				return false
+			}
+		}
+		return true
+	}
+	ma, mb := members(da, i), members(db, j)
+	if len(ma) != len(mb) {
+		return false
+	}
+	for name, x := range ma {
+		y, ok := mb[name]
+		if !ok || !equalNodes(da, x, db, y) {
+			return false
+		}
+	}
+	return true
 }
 
 // Compare orders two numbers or two strings (strings by Unicode code point, which is
@@ -492,6 +619,9 @@ func appendGo(b []byte, x any, depth int) ([]byte, error) {
 	case float64:
 		return appendFloat(b, x, 64)
 	case []any:
+		if depth >= MaxDepth {
+			return b, errValueDepth
+		}
 		b = append(b, '[')
 		for i, e := range x {
 			if i > 0 {
@@ -504,6 +634,9 @@ func appendGo(b []byte, x any, depth int) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	case map[string]any:
+		if depth >= MaxDepth {
+			return b, errValueDepth
+		}
 		keys := make([]string, 0, len(x))
 		for k := range x {
 			keys = append(keys, k)
@@ -525,6 +658,9 @@ func appendGo(b []byte, x any, depth int) ([]byte, error) {
 	}
 	// Typed slices and maps (e.g. []string from YAML) go through reflection.
 	rv := reflect.ValueOf(x)
+	if depth >= MaxDepth {
+		return b, errValueDepth
+	}
 	switch rv.Kind() {
 	case reflect.Slice, reflect.Array:
 		if rv.Kind() == reflect.Slice && rv.IsNil() {

@@ -3,7 +3,9 @@ package jsonpath
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -109,8 +111,8 @@ func TestEqualCompare(t *testing.T) {
 		{a: "json:\"\\u0061\"", b: "a", equal: true, ok: true},
 		{a: "a", b: "b", cmp: -1, ok: true},
 		{a: "Z", b: "a", cmp: -1, ok: true},
-		{a: "é", b: "z", cmp: 1, ok: true},             // U+00E9 > U+007A
-		{a: "\uffff", b: "😀", cmp: -1, ok: true},       // code points, not UTF-16 units
+		{a: "é", b: "z", cmp: 1, ok: true},       // U+00E9 > U+007A
+		{a: "\uffff", b: "😀", cmp: -1, ok: true}, // code points, not UTF-16 units
 		{a: "json:\"\\ud83d\\ude00\"", b: "😀", equal: true, ok: true},
 		{a: true, b: true, equal: true},
 		{a: true, b: false},
@@ -210,5 +212,35 @@ func TestValueOf(t *testing.T) {
 	}
 	if s := MustValueOf("a\"b").Str(); s != "a\"b" {
 		t.Errorf("Str of an escaped constant = %q", s)
+	}
+}
+
+func TestNumMatchesStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	check := func(s string) {
+		t.Helper()
+		want, _ := strconv.ParseFloat(s, 64)
+		got := Value{raw: s, kind: KindNumber}.Num()
+		if got != want || math.Signbit(got) != math.Signbit(want) {
+			t.Fatalf("Num(%s) = %v, want %v", s, got, want)
+		}
+	}
+	for _, s := range []string{"0", "-0", "-0.0", "1", "12.5", "0.1", "0.3", "123456789012345", "1234567890123456",
+		"9007199254740993", "0.000000000000001", "1.7976931348623157", "4.35", "99.99", "1e2", "1E-2", "-7.5e+3"} {
+		check(s)
+	}
+	for i := 0; i < 200_000; i++ {
+		var b []byte
+		if rng.IntN(2) == 0 {
+			b = append(b, '-')
+		}
+		b = strconv.AppendUint(b, rng.Uint64N(1<<uint(rng.IntN(60)+1)), 10)
+		if rng.IntN(2) == 0 {
+			b = append(b, '.')
+			for n := 1 + rng.IntN(18); n > 0; n-- {
+				b = append(b, byte('0'+rng.IntN(10)))
+			}
+		}
+		check(string(b))
 	}
 }
