@@ -133,6 +133,7 @@ func RunTest(ctx context.Context, cfg TestConfig) (*TestSummary, error) {
 			customer = vals[0].Str()
 		}
 		matched = m.Match(customer, doc, matched[:0])
+		slices.SortFunc(matched, func(a, b *Rule) int { return strings.Compare(a.Key().String(), b.Key().String()) })
 		for _, r := range matched {
 			c := sum.Counts[r.Key()]
 			if c == nil {

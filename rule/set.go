@@ -527,7 +527,8 @@ func (s *Set) Without(k Key) (_ *Set, ok bool) {
 }
 
 // Match appends to dst the rules that the document satisfies and that apply to customer:
-// global rules and customer's own. It is safe for concurrent use; a worker that matches
+// global rules and customer's own, in no particular order (sorting them would cost more
+// than matching, and counting does not need it). It is safe for concurrent use; a worker that matches
 // many events is faster with its own Matcher.
 func (s *Set) Match(customer string, doc *jsonpath.Document, dst []*Rule) []*Rule {
 	m := s.pool.Get().(*Matcher)
@@ -586,17 +587,10 @@ func (m *Matcher) Match(customer string, doc *jsonpath.Document, dst []*Rule) []
 	if idx := m.s.scoped[customer]; idx != nil {
 		m.collect(idx)
 	}
-	matched := m.candidate[:0] // reuses the candidates' storage: matched ones are a prefix
 	for _, r := range m.candidate {
 		if m.eval(m.s.conds[r]) {
-			matched = append(matched, r)
+			dst = append(dst, m.s.rules[r])
 		}
-	}
-	// Report in key order whatever order the anchors fired in. Only the matches are
-	// sorted: there are far fewer of them than candidates.
-	slices.Sort(matched)
-	for _, r := range matched {
-		dst = append(dst, m.s.rules[r])
 	}
 	m.doc = nil
 	return dst

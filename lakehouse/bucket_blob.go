@@ -1,0 +1,288 @@
+package lakehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob" // registers file://
+	_ "gocloud.dev/blob/s3blob"   // registers s3://
+	"gocloud.dev/gcerrors"
+)
+
+// OpenBucket opens a gocloud.dev/blob URL as a Bucket:
+//
+//   - file:///var/lib/hindsight/lake — a local directory (created if missing). Temporary
+//     files are written next to their target and renamed into place, so a Put is atomic
+//     on one filesystem; "no_tmp_dir", "metadata=skip" and "create_dir" are implied.
+//   - s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true&anonymous=true]
+//     — any S3-compatible store; the query parameters are gocloud's (see s3blob and
+//     gocloud.dev/aws). Credentials come from the usual AWS environment.
+//   - mem:// — NewMemBucket, for tests and demos.
+func OpenBucket(ctx context.Context, rawURL string) (Bucket, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("lakehouse: parse bucket URL %q: %w", rawURL, err)
+	}
+	switch u.Scheme {
+	case "mem":
+		return NewMemBucket(), nil
+	case "file":
+		dir := u.Path
+		if u.Host == "." {
+			dir = "." + u.Path
+		}
+		if dir == "" {
+			return nil, fmt.Errorf("lakehouse: bucket URL %q has no directory", rawURL)
+		}
+		q := u.Query()
+		for k, v := range map[string]string{"no_tmp_dir": "true", "metadata": "skip", "create_dir": "true"} {
+			if q.Get(k) == "" {
+				q.Set(k, v)
+			}
+		}
+		u.RawQuery = q.Encode()
+		b, err := blob.OpenBucket(ctx, u.String())
+		if err != nil {
+			return nil, fmt.Errorf("lakehouse: open %s: %w", rawURL, err)
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("lakehouse: open %s: %w", rawURL, err)
+		}
+		return &blobBucket{b: b, url: rawURL, dir: abs}, nil
+	case "s3":
+		b, err := blob.OpenBucket(ctx, rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("lakehouse: open %s: %w", rawURL, err)
+		}
+		return &blobBucket{b: b, url: rawURL}, nil
+	default:
+		return nil, fmt.Errorf("lakehouse: bucket URL %q: unsupported scheme %q (want file://, s3:// or mem://)", rawURL, u.Scheme)
+	}
+}
+
+// blobBucket is a Bucket over a gocloud.dev/blob bucket.
+type blobBucket struct {
+	b      *blob.Bucket
+	url    string
+	dir    string // set for file://: PutIfAbsent uses link(2) there, see putIfAbsentFile
+	closed atomic.Bool
+}
+
+// fileblob writes "<name>.<hex nanos>.tmp" next to the target before renaming it; a
+// process killed mid-write leaves one behind, which List must not report as an object.
+var fileblobTemp = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
+
+func (bb *blobBucket) String() string { return bb.url }
+
+func (bb *blobBucket) check(name string) error {
+	if bb.closed.Load() {
+		return ErrClosed
+	}
+	return checkName(name)
+}
+
+func mapBlobErr(err error, op, name string) error {
+	if err == nil {
+		return nil
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
+		return fmt.Errorf("%s %q: %w", op, name, ErrNotFound)
+	case gcerrors.FailedPrecondition:
+		return fmt.Errorf("%s %q: %w", op, name, ErrExists)
+	}
+	return fmt.Errorf("%s %q: %w", op, name, err)
+}
+
+func (bb *blobBucket) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := bb.check(name); err != nil {
+		return nil, err
+	}
+	r, err := bb.b.NewReader(ctx, name, nil)
+	if err != nil {
+		return nil, mapBlobErr(err, "get", name)
+	}
+	return r, nil
+}
+
+func (bb *blobBucket) Put(ctx context.Context, name string, r io.Reader) error {
+	if err := bb.check(name); err != nil {
+		return err
+	}
+	return bb.write(ctx, name, r, false)
+}
+
+// write aborts the blob writer when r fails: gocloud's Upload would close (and so
+// publish) a half-written object in that case.
+func (bb *blobBucket) write(ctx context.Context, name string, r io.Reader, ifNotExist bool) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := bb.b.NewWriter(wctx, name, &blob.WriterOptions{ContentType: "application/octet-stream", IfNotExist: ifNotExist})
+	if err != nil {
+		return mapBlobErr(err, "put", name)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		cancel()
+		_ = w.Close()
+		return fmt.Errorf("put %q: %w", name, err)
+	}
+	return mapBlobErr(w.Close(), "put", name)
+}
+
+func (bb *blobBucket) PutIfAbsent(ctx context.Context, name string, r io.Reader) error {
+	if err := bb.check(name); err != nil {
+		return err
+	}
+	if bb.dir != "" {
+		return bb.putIfAbsentFile(ctx, name, r)
+	}
+	return bb.write(ctx, name, r, true)
+}
+
+// putIfAbsentFile writes a temporary file and links it to its name: link(2) fails if the
+// name exists, atomically, across processes. (fileblob's own IfNotExist checks, then
+// renames, which two processes can both pass.)
+func (bb *blobBucket) putIfAbsentFile(ctx context.Context, name string, r io.Reader) error {
+	target := filepath.Join(bb.dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(target), 0o777); err != nil {
+		return fmt.Errorf("put %q: %w", name, err)
+	}
+	tmp := target + "." + strconv.FormatInt(time.Now().UnixNano(), 16) + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		return fmt.Errorf("put %q: %w", name, err)
+	}
+	defer os.Remove(tmp)
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("put %q: %w", name, err)
+	}
+	if err := os.Link(tmp, target); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("put %q: %w", name, ErrExists)
+		}
+		return fmt.Errorf("put %q: %w", name, err)
+	}
+	return nil
+}
+
+func (bb *blobBucket) Delete(ctx context.Context, name string) error {
+	if err := bb.check(name); err != nil {
+		return err
+	}
+	return mapBlobErr(bb.b.Delete(ctx, name), "delete", name)
+}
+
+func (bb *blobBucket) List(ctx context.Context, prefix string, fn func(ObjectAttributes) error) error {
+	if bb.closed.Load() {
+		return ErrClosed
+	}
+	// fileblob walks directories and stats each entry: an object deleted meanwhile fails
+	// the whole listing with NotFound. Objects deleted during List may be left out, so
+	// listing again after the last name seen is within the contract.
+	last := ""
+	for attempt := 0; ; attempt++ {
+		var fnErr error
+		err := bb.listFrom(ctx, prefix, last, func(a ObjectAttributes) error {
+			last = a.Name
+			fnErr = fn(a)
+			return fnErr
+		})
+		if err == nil || fnErr != nil || !errors.Is(err, ErrNotFound) || attempt >= 10 {
+			return err
+		}
+	}
+}
+
+func (bb *blobBucket) listFrom(ctx context.Context, prefix, after string, fn func(ObjectAttributes) error) error {
+	it := bb.b.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return mapBlobErr(err, "list", prefix)
+		}
+		if obj.IsDir || obj.Key <= after || (bb.dir != "" && fileblobTemp.MatchString(obj.Key)) {
+			continue
+		}
+		if err := fn(ObjectAttributes{Name: obj.Key, Size: obj.Size, ModTime: obj.ModTime}); err != nil {
+			return err
+		}
+	}
+}
+
+func (bb *blobBucket) Exists(ctx context.Context, name string) (bool, error) {
+	if err := bb.check(name); err != nil {
+		return false, err
+	}
+	ok, err := bb.b.Exists(ctx, name)
+	return ok, mapBlobErr(err, "exists", name)
+}
+
+func (bb *blobBucket) Attributes(ctx context.Context, name string) (ObjectAttributes, error) {
+	if err := bb.check(name); err != nil {
+		return ObjectAttributes{}, err
+	}
+	a, err := bb.b.Attributes(ctx, name)
+	if err != nil {
+		return ObjectAttributes{}, mapBlobErr(err, "attributes", name)
+	}
+	return ObjectAttributes{Name: name, Size: a.Size, ModTime: a.ModTime}, nil
+}
+
+func (bb *blobBucket) Close() error {
+	if bb.closed.Swap(true) {
+		return nil
+	}
+	return bb.b.Close()
+}
+
+// removeStaleTemps deletes the temporary files that writers killed mid-Put left in a
+// file:// bucket. It is a no-op for other stores, which have no such leftovers.
+func (bb *blobBucket) removeStaleTemps(olderThan time.Duration) (int, error) {
+	if bb.dir == "" {
+		return 0, nil
+	}
+	n := 0
+	cutoff := time.Now().Add(-olderThan)
+	err := filepath.WalkDir(bb.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !fileblobTemp.MatchString(d.Name()) {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
+			if os.Remove(p) == nil {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// staleTempRemover is implemented by buckets that can leave temporaries behind.
+type staleTempRemover interface {
+	removeStaleTemps(olderThan time.Duration) (int, error)
+}

@@ -1,0 +1,226 @@
+package lakehouse_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+// producer keeps producing batches in the background until total events exist.
+func backgroundProducer(t *testing.T, h *history, cl *kgo.Client, total, batch int, every time.Duration) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for sent := 0; sent < total; sent += batch {
+			h.produce(t, cl, min(batch, total-sent))
+			time.Sleep(every)
+		}
+	})
+	return wg.Wait
+}
+
+// crashAt returns a fault hook that crashes at the n-th time point is reached
+// ("any" picks each point with probability 1/n instead).
+func crashAt(point string, n int, rng *rand.Rand) func(string) error {
+	var hits atomic.Int64
+	var mu sync.Mutex
+	return func(p string) error {
+		if point == "any" {
+			mu.Lock()
+			defer mu.Unlock()
+			if rng.IntN(n) == 0 {
+				return fmt.Errorf("crash at %s", p)
+			}
+			return nil
+		}
+		if p == point && hits.Add(1) == int64(n) {
+			return fmt.Errorf("crash at %s", p)
+		}
+		return nil
+	}
+}
+
+// TestCrashRecoveryExactlyOnce kills the archiver (in process: it vanishes without
+// flushing, cleaning up or leaving its group) at each crash point — mid-file (records
+// buffered, or upload in flight), between file write and manifest commit, between
+// manifest commit and Kafka offset commit — several times while events keep arriving,
+// restarts it, and checks that every produced offset is archived exactly once.
+func TestCrashRecoveryExactlyOnce(t *testing.T) {
+	points := []string{"poll", "encoded", "upload", "uploaded", "committed", "any"}
+	for i, point := range points {
+		kind := bucketKinds[i%len(bucketKinds)]
+		t.Run(point+"/"+kind, func(t *testing.T) {
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			rng := rand.New(rand.NewPCG(seed, 7))
+			b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+			bkt, _ := openTestBucket(t, kind)
+			lake := lakehouse.NewLake(bkt, testLogger())
+			h := newHistory(seed)
+			cl := b.Client(t)
+			wait := backgroundProducer(t, h, cl, 8000, 400, 40*time.Millisecond)
+
+			crashes := 0
+			offsetsBehind := false
+			for round := range 5 {
+				h.produce(t, cl, 1000) // work for this round, whatever the background producer does
+				cfg := archiverConfig(b, bkt, "crashy")
+				n := 1 + rng.IntN(4)
+				if point == "any" {
+					n = 10 + rng.IntN(30)
+				}
+				lakehouse.SetFaultHook(&cfg, crashAt(point, n, rng))
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err := lakehouse.RunArchiver(ctx, cfg)
+				cancel()
+				switch {
+				case lakehouse.IsCrash(err):
+					crashes++
+					t.Logf("round %d: %v", round, err)
+				case err != nil:
+					t.Fatalf("round %d: archiver failed: %v", round, err)
+				default:
+					t.Logf("round %d: no crash within 10s", round)
+				}
+				if point == "committed" && lakehouse.IsCrash(err) {
+					// The manifest moved on, Kafka's committed offsets did not.
+					snap, _ := lake.Snapshot(context.Background())
+					offs, ferr := kadm.NewClient(cl).FetchOffsets(context.Background(), "crashy")
+					if ferr == nil && snap != nil {
+						for _, ps := range snap.Partitions() {
+							if o, ok := offs.Lookup("events", ps.Partition); !ok || o.At < ps.Watermark+1 {
+								offsetsBehind = true
+							}
+						}
+					}
+				}
+			}
+			wait()
+			if crashes < 3 {
+				t.Errorf("only %d of 5 runs crashed: the fault points were not exercised", crashes)
+			}
+			if point == "committed" && !offsetsBehind {
+				t.Error("no crash left Kafka offsets behind the manifest")
+			}
+			stop := startArchiver(t, archiverConfig(b, bkt, "crashy"))
+			snap := waitArchived(t, lake, h.ends(), 60*time.Second)
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			snap, _ = lake.Snapshot(context.Background())
+			checkExactlyOnce(t, lake, snap, h)
+			t.Logf("%d crashes, %d events, %d files, manifest v%d", crashes, len(h.recs), len(snap.Files(lakehouse.Filter{})), snap.Version())
+		})
+	}
+}
+
+// TestMain doubles as the archiver process that TestKillArchiverProcess kills.
+func TestMain(m *testing.M) {
+	if os.Getenv("LAKE_CHILD_BROKER") != "" {
+		os.Exit(runChildArchiver())
+	}
+	os.Exit(m.Run())
+}
+
+func runChildArchiver() int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bkt, err := lakehouse.OpenBucket(ctx, os.Getenv("LAKE_CHILD_BUCKET"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	cfg := lakehouse.ArchiverConfig{
+		Brokers: []string{os.Getenv("LAKE_CHILD_BROKER")}, Group: "killed", Bucket: bkt,
+		RollBytes: 64 << 10, RollAge: 100 * time.Millisecond, CompactInterval: -1,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Logger: quietLog,
+		KafkaOpts: []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond), kgo.InstanceID("child"), kgo.SessionTimeout(6 * time.Second)},
+	}
+	if err := lakehouse.RunArchiver(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// TestKillArchiverProcess runs the archiver as a real process and SIGKILLs it at random
+// moments while events arrive, then checks exactly-once after a final clean run.
+func TestKillArchiverProcess(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 11))
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	dir := t.TempDir()
+	url := "file://" + dir
+	bkt, err := lakehouse.OpenBucket(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bkt.Close()
+	lake := lakehouse.NewLake(bkt, testLogger())
+	h := newHistory(seed)
+	cl := b.Client(t)
+	wait := backgroundProducer(t, h, cl, 15000, 100, 50*time.Millisecond)
+
+	advanced := 0
+	for round := range 6 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "LAKE_CHILD_BROKER="+b.Addr, "LAKE_CHILD_BUCKET="+url)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := lake.Snapshot(context.Background())
+		// Kill at a random moment once the child is at work (it has committed since it
+		// started): mid-file, mid-upload, between upload and commit, or after.
+		started := time.Now()
+		for deadline := started.Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if s, err := lake.Snapshot(context.Background()); err == nil && s.Version() > before.Version() {
+				break
+			}
+		}
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+		life := time.Since(started)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("round %d: child ended by itself: %v\n%s", round, err, stderr.String())
+		}
+		after, _ := lake.Snapshot(context.Background())
+		t.Logf("round %d: killed after %v; manifest v%d -> v%d", round, life, before.Version(), after.Version())
+		if after.Version() > before.Version() {
+			advanced++
+		}
+	}
+	wait()
+	snap, _ := lake.Snapshot(context.Background())
+	if advanced < 3 {
+		t.Fatalf("only %d of 6 killed processes committed anything: the kills did not hit working archivers", advanced)
+	}
+	cfg := archiverConfig(b, bkt, "killed")
+	cfg.KafkaOpts = append(cfg.KafkaOpts, kgo.InstanceID("child"), kgo.SessionTimeout(6*time.Second))
+	stop := startArchiver(t, cfg)
+	waitArchived(t, lake, h.ends(), 90*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	snap, _ = lake.Snapshot(context.Background())
+	checkExactlyOnce(t, lake, snap, h)
+	t.Logf("%d events, %d files, manifest v%d", len(h.recs), len(snap.Files(lakehouse.Filter{})), snap.Version())
+}

@@ -1,0 +1,19 @@
+// Package lakehouse archives every event of the events topic, exactly once, as Parquet
+// files in object storage, and serves that archive to the backfill stage.
+//
+// Contract:
+//   - Layout: data/p=PPPP/h=YYYY-MM-DDTHH/<start>-<end>-<id>.parquet. A file holds the
+//     records of one Kafka partition whose offsets are in [start, end], rows sorted by
+//     customer then offset; columns partition, offset, event_time, ingest_time,
+//     customer, payload (the JSON text); zstd, row groups with statistics.
+//   - Manifest: manifest/v<version>.json objects; the highest readable version is the
+//     truth. A file is visible only once a manifest lists it: files are written first,
+//     then version N+1 is claimed with Bucket.PutIfAbsent, so of two writers exactly one
+//     wins and the other rebases or gives way.
+//   - Exactly once: per partition the manifest's files cover contiguous offset ranges
+//     ending at the watermark. The archiver resumes each partition at watermark+1 and
+//     refuses to commit a file that does not start exactly there; Kafka offsets are
+//     committed only after the manifest, for monitoring, never for resuming.
+//   - Compaction and retention replace or drop files in one manifest commit and delete
+//     the objects later (DeleteDelay), so readers holding a snapshot keep working.
+package lakehouse

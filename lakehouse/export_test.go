@@ -1,0 +1,91 @@
+package lakehouse
+
+import (
+	"context"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// SetFaultHook makes the archiver call h at its crash points ("poll", "encoded",
+// "upload", "uploaded", "committed", "offsets-committed"); an error from h aborts the
+// archiver on the spot, as a crash would.
+func SetFaultHook(cfg *ArchiverConfig, h func(point string) error) { cfg.faultHook = h }
+
+// SetClock replaces the archiver's retention clock.
+func SetClock(cfg *ArchiverConfig, now func() time.Time) { cfg.now = now }
+
+// EncodeForTest encodes events of one partition as the archiver would, returning the
+// Parquet bytes and the file's manifest entry.
+func EncodeForTest(cfg ArchiverConfig, partition int32, start int64, rows []Row) ([]byte, FileEntry, error) {
+	cfg.EnsureDefaults()
+	b := newBatch(partition, start, hourOf(rows[0].EventTime), time.Now())
+	for _, r := range rows {
+		b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload))
+	}
+	defer b.release()
+	return encodeBatch(b, encodeOptions{mem: cfg.Allocator, rowGroupRows: cfg.RowGroupRows, compressionLevel: cfg.CompressionLevel})
+}
+
+// IsCrash reports whether err is an injected crash.
+func IsCrash(err error) bool { return errorsIs(err, errCrash) }
+
+// RowsForTest converts a record batch of an archive file to rows.
+func RowsForTest(rec arrow.RecordBatch) ([]Row, error) { return rowsOf(rec, nil), nil }
+
+// WritePath drives the archiver's write path (buffering, rolling, encoding, upload,
+// manifest commit; the poll and flush loops' own code) without Kafka, for benchmarks.
+type WritePath struct {
+	a      *archiver
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// NewWritePath owns partitions as if Kafka had assigned them to a fresh lake and starts
+// the flush loop.
+func NewWritePath(cfg ArchiverConfig, bkt Bucket, partitions []int32) (*WritePath, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a, err := newArchiver(cfg, bkt)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range partitions {
+		a.parts[p] = &partState{next: -1}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &WritePath{a: a, cancel: cancel, done: make(chan error, 1)}
+	go func() { w.done <- a.flushLoop(ctx) }()
+	return w, nil
+}
+
+// Poll hands over one poll's worth of records, waiting first while over the memory
+// budget, as the poll loop does.
+func (w *WritePath) Poll(fps []kgo.FetchTopicPartition) {
+	for w.a.overBudget() {
+		select {
+		case <-w.a.flushed:
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	w.a.append(kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: w.a.cfg.Topic, Partitions: partitionsOf(fps)}}}}, time.Now())
+}
+
+func partitionsOf(fps []kgo.FetchTopicPartition) []kgo.FetchPartition {
+	out := make([]kgo.FetchPartition, len(fps))
+	for i, fp := range fps {
+		out[i] = fp.FetchPartition
+	}
+	return out
+}
+
+// Close flushes everything buffered and stops the flush loop.
+func (w *WritePath) Close() error {
+	w.a.sealAll()
+	close(w.a.pollDone)
+	w.cancel()
+	return <-w.done
+}

@@ -1,0 +1,187 @@
+package lakehouse_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/s3test"
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+func metricSum(t testing.TB, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestStorageOutage stops the S3 server under a running archiver: it retries with
+// backoff, falls behind (lag and storage errors show in its metrics), and once S3 is
+// back it catches up with nothing lost or doubled.
+func TestStorageOutage(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	srv := s3test.Start(t, "lake")
+	bkt, err := lakehouse.OpenBucket(context.Background(), srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bkt.Close()
+	lake := lakehouse.NewLake(bkt, testLogger())
+	h := newHistory(5)
+	cl := b.Client(t)
+	reg := prometheus.NewRegistry()
+	cfg := archiverConfig(b, bkt, "outage")
+	cfg.Registerer = reg
+	stop := startArchiver(t, cfg)
+
+	h.produce(t, cl, 2000)
+	waitArchived(t, lake, h.ends(), 60*time.Second)
+	archivedBefore := metricSum(t, reg, "hindsight_lake_records_archived_total")
+
+	srv.Stop()
+	h.produce(t, cl, 3000)
+	waitFor(t, "storage errors and lag in the metrics", 30*time.Second, func() bool {
+		return metricSum(t, reg, "hindsight_lake_storage_errors_total") >= 3 && metricSum(t, reg, "hindsight_lake_lag_records") >= 1000
+	})
+	if got := metricSum(t, reg, "hindsight_lake_records_archived_total"); got != archivedBefore {
+		t.Errorf("archived %v records while storage was down", got-archivedBefore)
+	}
+	t.Logf("during outage: storage errors %v, lag %v records",
+		metricSum(t, reg, "hindsight_lake_storage_errors_total"), metricSum(t, reg, "hindsight_lake_lag_records"))
+
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	h.produce(t, cl, 1000)
+	waitArchived(t, lake, h.ends(), 60*time.Second)
+	waitFor(t, "lag back to zero", 30*time.Second, func() bool { return metricSum(t, reg, "hindsight_lake_lag_records") == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := lake.Snapshot(context.Background())
+	checkExactlyOnce(t, lake, snap, h)
+}
+
+// TestForeignAndCorruptObjects puts junk where the lake keeps its manifests and files:
+// the archiver reports and skips it, keeps archiving exactly once, and maintenance and
+// readers report corrupt files without failing.
+func TestForeignAndCorruptObjects(t *testing.T) {
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	bkt, _ := openTestBucket(t, "file")
+	for name, data := range map[string]string{
+		"manifest/v999999999999.json": `{"format": 1, "version": 999999999999, "files": [{"path": "data/x"`,
+		"manifest/README.txt":         "not a manifest",
+		"data/p=0001/junk.txt":        "foreign",
+	} {
+		if err := bkt.Put(ctx, name, bytes.NewReader([]byte(data))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lake := lakehouse.NewLake(bkt, testLogger())
+	h := newHistory(9)
+	reg := prometheus.NewRegistry()
+	cfg := archiverConfig(b, bkt, "junk")
+	cfg.Registerer = reg
+	stop := startArchiver(t, cfg)
+	h.produce(t, b.Client(t), 4000)
+	snap := waitArchived(t, lake, h.ends(), 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if snap.Version() <= 999999999999 {
+		t.Errorf("manifest version %d did not move past the corrupt one", snap.Version())
+	}
+	if metricSum(t, reg, "hindsight_lake_corrupt_objects_total") < 1 {
+		t.Error("the corrupt manifest was not reported in the metrics")
+	}
+	checkExactlyOnce(t, lake, snap, h)
+
+	// Corrupt a committed file: readers and compaction report it and go on.
+	files := snap.Files(lakehouse.Filter{Partitions: []int32{2}})
+	victim := files[1]
+	if err := bkt.Put(ctx, victim.Path, bytes.NewReader(bytes.Repeat([]byte("PAR1"), int(victim.Bytes/4)))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lake.ReadRows(ctx, victim); !errors.Is(err, lakehouse.ErrCorrupt) {
+		t.Errorf("ReadRows of a corrupt file: err = %v, want ErrCorrupt", err)
+	}
+	other := files[2]
+	if err := bkt.Put(ctx, other.Path, bytes.NewReader([]byte("short"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lake.Fetch(ctx, other, t.TempDir()); !errors.Is(err, lakehouse.ErrCorrupt) {
+		t.Errorf("Fetch of a truncated file: err = %v, want ErrCorrupt", err)
+	}
+	rep, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{CompactSmallBytes: 1 << 30})
+	if err != nil {
+		t.Fatalf("maintenance failed on a corrupt file: %v", err)
+	}
+	if rep.CorruptFiles < 1 || rep.ForeignObjects != 1 {
+		t.Errorf("report = %+v, want corrupt files >= 1 and 1 foreign object", rep)
+	}
+	if ok, _ := bkt.Exists(ctx, "data/p=0001/junk.txt"); !ok {
+		t.Error("maintenance deleted a foreign object")
+	}
+	if rep.FilesCompacted == 0 {
+		t.Error("maintenance compacted nothing around the corrupt file")
+	}
+}
+
+// TestArchiverReleasesArrowMemory runs a whole archiver on a checked allocator.
+func TestArchiverReleasesArrowMemory(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	bkt, _ := openTestBucket(t, "mem")
+	lake := lakehouse.NewLake(bkt, testLogger())
+	h := newHistory(3)
+	cfg := archiverConfig(b, bkt, "leak")
+	cfg.Allocator = mem
+	cfg.CompactInterval = 200 * time.Millisecond // compaction reads and writes files too
+	cfg.CompactSmallBytes = 1 << 20
+	stop := startArchiver(t, cfg)
+	h.produce(t, b.Client(t), 3000)
+	waitArchived(t, lake, h.ends(), 60*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+	snap, _ := lake.Snapshot(context.Background())
+	checkExactlyOnce(t, lake, snap, h)
+}

@@ -1,0 +1,68 @@
+package lakehouse_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+// flakyBucket fails some operations the nasty way: a manifest PutIfAbsent that lands
+// but reports an error (the reply was lost), and data Puts that fail before landing.
+type flakyBucket struct {
+	lakehouse.Bucket
+	manifestPuts, dataPuts atomic.Int64
+	lostReplies            atomic.Int64
+}
+
+var errLostReply = errors.New("connection reset by peer")
+
+func (f *flakyBucket) PutIfAbsent(ctx context.Context, name string, r io.Reader) error {
+	err := f.Bucket.PutIfAbsent(ctx, name, r)
+	if err == nil && strings.HasPrefix(name, "manifest/") && f.manifestPuts.Add(1)%3 == 0 {
+		f.lostReplies.Add(1)
+		return errLostReply
+	}
+	return err
+}
+
+func (f *flakyBucket) Put(ctx context.Context, name string, r io.Reader) error {
+	if strings.HasPrefix(name, "data/") && f.dataPuts.Add(1)%4 == 0 {
+		return errors.New("503 slow down")
+	}
+	return f.Bucket.Put(ctx, name, r)
+}
+
+// TestLostCommitReplies: a commit whose reply is lost is retried, finds its own files
+// in the manifest, and counts as done; nothing is archived twice or deleted wrongly.
+func TestLostCommitReplies(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	inner, _ := openTestBucket(t, "mem")
+	bkt := &flakyBucket{Bucket: inner}
+	lake := lakehouse.NewLake(inner, testLogger())
+	h := newHistory(55)
+	cl := b.Client(t)
+	stop1 := startArchiver(t, archiverConfig(b, bkt, "flaky"))
+	stop2 := startArchiver(t, archiverConfig(b, bkt, "flaky-rival")) // and a rival writer
+	wait := backgroundProducer(t, h, cl, 8000, 200, 20*time.Millisecond)
+	wait()
+	waitArchived(t, lake, h.ends(), 60*time.Second)
+	if err := stop1(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+	if bkt.lostReplies.Load() < 3 {
+		t.Fatalf("only %d lost replies injected", bkt.lostReplies.Load())
+	}
+	snap, _ := lake.Snapshot(context.Background())
+	checkExactlyOnce(t, lake, snap, h)
+	t.Logf("%d lost commit replies, %d data puts, manifest v%d", bkt.lostReplies.Load(), bkt.dataPuts.Load(), snap.Version())
+}

@@ -1,0 +1,218 @@
+package lakehouse_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+// produced is an event as Kafka stored it.
+type produced struct {
+	Partition int32
+	Offset    int64
+	Customer  string
+	Time      time.Time
+	JSON      string
+}
+
+type pOff struct {
+	p int32
+	o int64
+}
+
+// history is everything produced in a test: the oracle archives are checked against.
+type history struct {
+	mu   sync.Mutex
+	recs map[pOff]produced
+	gen  *workload.Generator
+}
+
+func newHistory(seed uint64) *history {
+	return &history{recs: map[pOff]produced{}, gen: workload.New(seed, workload.Config{Customers: 60})}
+}
+
+// produce writes n workload events and records where Kafka put them.
+func (h *history) produce(t testing.TB, cl *kgo.Client, n int) {
+	t.Helper()
+	h.mu.Lock()
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		ev := h.gen.Next()
+		recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
+	}
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res := cl.ProduceSync(ctx, recs...)
+	if err := res.FirstErr(); err != nil {
+		t.Errorf("produce: %v", err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range res {
+		rec := r.Record
+		h.recs[pOff{rec.Partition, rec.Offset}] = produced{Partition: rec.Partition, Offset: rec.Offset,
+			Customer: string(rec.Key), Time: rec.Timestamp, JSON: string(rec.Value)}
+	}
+}
+
+// ends is, per partition, the highest offset produced.
+func (h *history) ends() map[int32]int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := map[int32]int64{}
+	for k := range h.recs {
+		if o, ok := out[k.p]; !ok || k.o > o {
+			out[k.p] = k.o
+		}
+	}
+	return out
+}
+
+// archiverConfig is a quick-rolling archiver for tests.
+func archiverConfig(b *kafkatest.Broker, bkt lakehouse.Bucket, group string) lakehouse.ArchiverConfig {
+	return lakehouse.ArchiverConfig{
+		Brokers:         []string{b.Addr},
+		Group:           group,
+		Bucket:          bkt,
+		RollBytes:       128 << 10,
+		RollAge:         150 * time.Millisecond,
+		CompactInterval: -1,
+		MinBackoff:      10 * time.Millisecond,
+		MaxBackoff:      200 * time.Millisecond,
+		LagInterval:     100 * time.Millisecond,
+		ShutdownTimeout: 20 * time.Second,
+		Logger:          testLogger(),
+		KafkaOpts:       []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond)},
+	}
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("LAKE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return quietLog
+}
+
+// startArchiver runs the archiver until the returned stop is called; stop returns its error.
+func startArchiver(t testing.TB, cfg lakehouse.ArchiverConfig) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- lakehouse.RunArchiver(ctx, cfg) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(60 * time.Second):
+				err = fmt.Errorf("archiver did not stop within 60s")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// waitArchived waits until the lake's watermarks reach ends, or fails t after timeout.
+func waitArchived(t testing.TB, lake *lakehouse.Lake, ends map[int32]int64, timeout time.Duration) *lakehouse.Snapshot {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		snap, err := lake.Snapshot(context.Background())
+		if err == nil {
+			done := true
+			for p, e := range ends {
+				if snap.Watermark(p) < e {
+					done = false
+				}
+			}
+			if done {
+				return snap
+			}
+		}
+		if time.Now().After(deadline) {
+			got := map[int32]int64{}
+			if snap != nil {
+				for p := range ends {
+					got[p] = snap.Watermark(p)
+				}
+			}
+			t.Fatalf("lake did not reach watermarks %v within %v: have %v (err %v)", ends, timeout, got, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkExactlyOnce reads every visible file and compares the rows with the history:
+// each produced offset exactly once, with its customer, time and payload; nothing else.
+func checkExactlyOnce(t testing.TB, lake *lakehouse.Lake, snap *lakehouse.Snapshot, h *history) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := map[pOff]int{}
+	var rows int64
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		rs, err := lake.ReadRows(context.Background(), f)
+		if err != nil {
+			t.Fatalf("read %s: %v", f.Path, err)
+		}
+		if int64(len(rs)) != f.Rows {
+			t.Errorf("%s: %d rows, manifest says %d", f.Path, len(rs), f.Rows)
+		}
+		for _, r := range rs {
+			k := pOff{r.Partition, r.Offset}
+			seen[k]++
+			rows++
+			if r.Offset < f.StartOffset || r.Offset > f.EndOffset || r.Partition != f.Partition {
+				t.Errorf("%s holds p%d@%d outside its range p%d [%d, %d]", f.Path, r.Partition, r.Offset, f.Partition, f.StartOffset, f.EndOffset)
+			}
+			want, ok := h.recs[k]
+			if !ok {
+				t.Errorf("archived p%d@%d was never produced", r.Partition, r.Offset)
+				continue
+			}
+			if r.Customer != want.Customer || r.Payload != want.JSON || !r.EventTime.Equal(want.Time.Truncate(time.Microsecond)) {
+				t.Errorf("p%d@%d archived as (%s, %v, %.40q), produced (%s, %v, %.40q)", r.Partition, r.Offset,
+					r.Customer, r.EventTime, r.Payload, want.Customer, want.Time, want.JSON)
+			}
+		}
+	}
+	var missing, dup []pOff
+	for k := range h.recs {
+		switch seen[k] {
+		case 0:
+			missing = append(missing, k)
+		case 1:
+		default:
+			dup = append(dup, k)
+		}
+	}
+	sort.Slice(missing, func(i, j int) bool {
+		return missing[i].p < missing[j].p || missing[i].p == missing[j].p && missing[i].o < missing[j].o
+	})
+	if len(missing) > 0 {
+		t.Errorf("%d produced offsets missing from the lake, first %v", len(missing), missing[:min(5, len(missing))])
+	}
+	if len(dup) > 0 {
+		t.Errorf("%d offsets archived more than once, e.g. %v", len(dup), dup[:min(5, len(dup))])
+	}
+	if rows != int64(len(h.recs)) {
+		t.Errorf("lake holds %d rows, %d were produced", rows, len(h.recs))
+	}
+}

@@ -1,0 +1,332 @@
+package lakehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Lake reads the archive: snapshots of the manifest, file pruning, and local copies of
+// files for DuckDB's read_parquet. It is safe for concurrent use.
+type Lake struct {
+	bkt   Bucket
+	own   bool
+	store *manifestStore
+	log   *slog.Logger
+}
+
+// OpenLake opens the lake at a bucket URL (see OpenBucket). logger may be nil.
+func OpenLake(ctx context.Context, bucketURL string, logger *slog.Logger) (*Lake, error) {
+	bkt, err := OpenBucket(ctx, bucketURL)
+	if err != nil {
+		return nil, err
+	}
+	l := NewLake(bkt, logger)
+	l.own = true
+	return l, nil
+}
+
+// NewLake reads the lake in bkt; Close does not close bkt. logger may be nil.
+func NewLake(bkt Bucket, logger *slog.Logger) *Lake {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Lake{bkt: bkt, log: logger, store: &manifestStore{bkt: bkt, log: logger, writer: newWriterID()}}
+}
+
+// Bucket is the lake's bucket.
+func (l *Lake) Bucket() Bucket { return l.bkt }
+
+// Close closes the bucket if OpenLake opened it.
+func (l *Lake) Close() error {
+	if l.own {
+		return l.bkt.Close()
+	}
+	return nil
+}
+
+// Snapshot is one manifest version: an immutable view of the lake. Its files stay
+// fetchable for at least DeleteDelay after a newer version replaced them.
+type Snapshot struct {
+	m *Manifest
+}
+
+// Snapshot reads the newest manifest. An empty lake gives an empty snapshot (version 0).
+func (l *Lake) Snapshot(ctx context.Context) (*Snapshot, error) {
+	m, _, err := l.store.latest(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lakehouse: snapshot: %w", err)
+	}
+	return &Snapshot{m: m}, nil
+}
+
+// Manifest is the snapshot's manifest. Callers must not modify it.
+func (s *Snapshot) Manifest() *Manifest { return s.m }
+
+// Version is the manifest version.
+func (s *Snapshot) Version() int64 { return s.m.Version }
+
+// Watermark is the highest offset of partition p held, -1 if none was ever archived:
+// backfill reads offsets above it from Kafka.
+func (s *Snapshot) Watermark(p int32) int64 { return s.m.Watermark(p) }
+
+// Partition is the state of partition p.
+func (s *Snapshot) Partition(p int32) (PartitionState, bool) { return s.m.Partition(p) }
+
+// Partitions are the states of all partitions ever archived, by partition.
+func (s *Snapshot) Partitions() []PartitionState { return slices.Clone(s.m.Partitions) }
+
+// Filter selects files. Zero fields do not filter. Files are pruned whole, by the
+// manifest's statistics: a selected file may still hold rows outside the filter, so
+// queries must apply the same predicates to rows.
+type Filter struct {
+	// Partitions to read; nil means all.
+	Partitions []int32
+	// MinOffset and MaxOffset bound, per partition and inclusively, the offsets wanted.
+	// For a hand-off at start[p], MaxOffset[p] = start[p]-1.
+	MinOffset, MaxOffset map[int32]int64
+	// Customer keeps files whose customer range contains it.
+	Customer string
+	// TimeFrom and TimeTo keep files with events in [TimeFrom, TimeTo).
+	TimeFrom, TimeTo time.Time
+}
+
+// Files returns the files that may hold rows matching f, by partition then offset.
+func (s *Snapshot) Files(f Filter) []FileEntry {
+	var out []FileEntry
+	for _, e := range s.m.Files {
+		if f.Partitions != nil && !slices.Contains(f.Partitions, e.Partition) {
+			continue
+		}
+		if hi, ok := f.MaxOffset[e.Partition]; ok && e.MinOffset > hi {
+			continue
+		}
+		if lo, ok := f.MinOffset[e.Partition]; ok && e.MaxOffset < lo {
+			continue
+		}
+		if f.Customer != "" && (f.Customer < e.MinCustomer || f.Customer > e.MaxCustomer) {
+			continue
+		}
+		if !f.TimeFrom.IsZero() && e.MaxTime.Before(f.TimeFrom) {
+			continue
+		}
+		if !f.TimeTo.IsZero() && !e.MinTime.Before(f.TimeTo) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// Fetch makes a local copy of f under cacheDir (same relative path as in the bucket)
+// and returns its path, for DuckDB's read_parquet. Files are immutable, so a cached copy
+// of the right size is reused. A file deleted since the snapshot gives ErrNotFound (take
+// a new snapshot); one of the wrong size or not Parquet gives ErrCorrupt.
+func (l *Lake) Fetch(ctx context.Context, f FileEntry, cacheDir string) (string, error) {
+	if !ValidName(f.Path) {
+		return "", fmt.Errorf("lakehouse: fetch: %w: %q", ErrInvalidName, f.Path)
+	}
+	local := filepath.Join(cacheDir, filepath.FromSlash(f.Path))
+	if fi, err := os.Stat(local); err == nil && fi.Size() == f.Bytes {
+		return local, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
+	}
+	rc, err := l.bkt.Get(ctx, f.Path)
+	if err != nil {
+		if isNotFound(err) {
+			return "", fmt.Errorf("lakehouse: fetch %s (deleted since the snapshot? take a new one): %w", f.Path, err)
+		}
+		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
+	}
+	defer rc.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(local), ".fetch-*")
+	if err != nil {
+		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
+	}
+	defer os.Remove(tmp.Name())
+	n, err := io.Copy(tmp, rc)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
+	}
+	if n != f.Bytes || !hasParquetTrailer(tmp.Name()) {
+		l.log.Error("lakehouse: corrupt file in the lake", "file", f.Path, "bytes", n, "manifest_bytes", f.Bytes)
+		return "", fmt.Errorf("lakehouse: fetch %s: %w: %d bytes, manifest says %d", f.Path, ErrCorrupt, n, f.Bytes)
+	}
+	if err := os.Rename(tmp.Name(), local); err != nil {
+		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
+	}
+	return local, nil
+}
+
+func hasParquetTrailer(path string) bool {
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	var head, tail [4]byte
+	fi, err := fh.Stat()
+	if err != nil || fi.Size() < 12 {
+		return false
+	}
+	if _, err := fh.ReadAt(head[:], 0); err != nil {
+		return false
+	}
+	if _, err := fh.ReadAt(tail[:], fi.Size()-4); err != nil {
+		return false
+	}
+	return string(head[:]) == "PAR1" && string(tail[:]) == "PAR1"
+}
+
+// ReadRecords streams the rows of f as Arrow record batches allocated from mem (nil:
+// the default allocator); each batch is valid only during fn. A file that is not an
+// archive file gives ErrCorrupt.
+func (l *Lake) ReadRecords(ctx context.Context, f FileEntry, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	rc, err := l.bkt.Get(ctx, f.Path)
+	if err != nil {
+		return fmt.Errorf("lakehouse: read %s: %w", f.Path, err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("lakehouse: read %s: %w", f.Path, err)
+	}
+	if err := readParquet(ctx, data, mem, fn); err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			l.log.Error("lakehouse: corrupt file in the lake", "file", f.Path, "err", err)
+		}
+		return fmt.Errorf("lakehouse: read %s: %w", f.Path, err)
+	}
+	return nil
+}
+
+// ReadRows returns all rows of f, in file order (customer, then offset).
+func (l *Lake) ReadRows(ctx context.Context, f FileEntry) ([]Row, error) {
+	rows := make([]Row, 0, f.Rows)
+	err := l.ReadRecords(ctx, f, nil, func(rec arrow.RecordBatch) error {
+		rows = rowsOf(rec, rows)
+		return nil
+	})
+	return rows, err
+}
+
+// Stats summarises a snapshot.
+type Stats struct {
+	Version  int64 `json:"version"`
+	Files    int   `json:"files"`
+	Rows     int64 `json:"rows"`
+	Bytes    int64 `json:"bytes"`
+	RawBytes int64 `json:"raw_bytes"`
+	// Ratio is RawBytes / Bytes: how much smaller the lake is than the JSON it holds.
+	Ratio      float64          `json:"compression_ratio"`
+	Partitions []PartitionStats `json:"partitions"`
+	// PendingDeletes counts replaced files not deleted yet.
+	PendingDeletes int `json:"pending_deletes"`
+}
+
+// PartitionStats summarise one partition.
+type PartitionStats struct {
+	PartitionState
+	Files    int       `json:"files"`
+	Rows     int64     `json:"rows"`
+	Bytes    int64     `json:"bytes"`
+	RawBytes int64     `json:"raw_bytes"`
+	MinTime  time.Time `json:"min_time,omitzero"`
+	MaxTime  time.Time `json:"max_time,omitzero"`
+}
+
+// Stats computes the snapshot's statistics.
+func (s *Snapshot) Stats() Stats {
+	st := Stats{Version: s.m.Version, PendingDeletes: len(s.m.PendingDeletes)}
+	idx := map[int32]int{}
+	for _, p := range s.m.Partitions {
+		idx[p.Partition] = len(st.Partitions)
+		st.Partitions = append(st.Partitions, PartitionStats{PartitionState: p})
+	}
+	for _, f := range s.m.Files {
+		i, ok := idx[f.Partition]
+		if !ok {
+			continue
+		}
+		ps := &st.Partitions[i]
+		ps.Files++
+		ps.Rows += f.Rows
+		ps.Bytes += f.Bytes
+		ps.RawBytes += f.RawBytes
+		if ps.MinTime.IsZero() || f.MinTime.Before(ps.MinTime) {
+			ps.MinTime = f.MinTime
+		}
+		if f.MaxTime.After(ps.MaxTime) {
+			ps.MaxTime = f.MaxTime
+		}
+		st.Files++
+		st.Rows += f.Rows
+		st.Bytes += f.Bytes
+		st.RawBytes += f.RawBytes
+	}
+	if st.Bytes > 0 {
+		st.Ratio = float64(st.RawBytes) / float64(st.Bytes)
+	}
+	return st
+}
+
+// MaintenanceConfig configures Lake.Maintain. Zero fields take the ArchiverConfig
+// defaults of the same names; a negative DeleteDelay deletes replaced files at once.
+type MaintenanceConfig struct {
+	// Partitions limits compaction to these partitions; nil means all.
+	Partitions        []int32
+	CompactSmallBytes int64
+	// TargetBytes bounds the raw JSON of a merged file. Default 64 MiB (RollBytes).
+	TargetBytes      int64
+	Retention        time.Duration
+	DeleteDelay      time.Duration
+	OrphanGrace      time.Duration
+	KeepManifests    int
+	RowGroupRows     int
+	CompressionLevel int
+	Allocator        memory.Allocator
+	// Now is the clock of retention and delete delays. Default time.Now.
+	Now func() time.Time
+}
+
+// Maintain runs one maintenance pass: compaction, retention, deletion of replaced files
+// whose delay passed, garbage collection of orphans, pruning of old manifests. It is
+// safe to run while archivers write: every change is one manifest commit.
+func (l *Lake) Maintain(ctx context.Context, cfg MaintenanceConfig) (MaintenanceReport, error) {
+	d := ArchiverConfig{CompactSmallBytes: cfg.CompactSmallBytes, RollBytes: cfg.TargetBytes,
+		DeleteDelay: cfg.DeleteDelay, OrphanGrace: cfg.OrphanGrace, KeepManifests: cfg.KeepManifests,
+		RowGroupRows: cfg.RowGroupRows, CompressionLevel: cfg.CompressionLevel, Allocator: cfg.Allocator,
+		Retention: cfg.Retention, Logger: l.log, now: cfg.Now, Bucket: l.bkt}
+	d.EnsureDefaults()
+	if cfg.DeleteDelay < 0 {
+		d.DeleteDelay = 0
+	}
+	if err := d.Validate(); err != nil {
+		return MaintenanceReport{}, err
+	}
+	mt := &maintainer{
+		bkt: l.bkt, store: l.store, log: l.log, now: d.now,
+		bo:         backoff{min: d.MinBackoff, max: d.MaxBackoff, log: l.log},
+		enc:        encodeOptions{mem: d.Allocator, rowGroupRows: d.RowGroupRows, compressionLevel: d.CompressionLevel},
+		smallBytes: d.CompactSmallBytes, targetBytes: d.RollBytes, retention: d.Retention,
+		deleteDelay: d.DeleteDelay, orphanGrace: d.OrphanGrace, keepManifests: d.KeepManifests,
+	}
+	return mt.run(ctx, cfg.Partitions)
+}

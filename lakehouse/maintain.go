@@ -1,0 +1,397 @@
+package lakehouse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// MaintenanceReport tells what one maintenance pass did.
+type MaintenanceReport struct {
+	// Manifest is the newest manifest the pass saw or wrote.
+	Manifest *Manifest
+	// FilesCompacted small files were merged into FilesWritten new ones.
+	FilesCompacted, FilesWritten int
+	// FilesExpired were dropped by retention.
+	FilesExpired int
+	// ObjectsDeleted counts replaced files, orphans and old manifests deleted.
+	ObjectsDeleted int
+	// CorruptFiles are listed files that could not be read (left in place, reported).
+	CorruptFiles int
+	// ForeignObjects are objects under data/ the lake did not write (left in place).
+	ForeignObjects int
+}
+
+// maintainer compacts, applies retention and collects garbage.
+type maintainer struct {
+	bkt   Bucket
+	store *manifestStore
+	log   *slog.Logger
+	bo    backoff
+	enc   encodeOptions
+	now   func() time.Time
+
+	smallBytes, targetBytes             int64
+	retention, deleteDelay, orphanGrace time.Duration
+	keepManifests                       int
+}
+
+// errStale: the files a compaction read were changed by another writer meanwhile.
+var errStale = errors.New("lakehouse: files changed during compaction")
+
+// run does one pass; partitions limits compaction (nil: all partitions).
+func (mt *maintainer) run(ctx context.Context, partitions []int32) (MaintenanceReport, error) {
+	var rep MaintenanceReport
+	var errs []error
+	if err := mt.compact(ctx, partitions, &rep); err != nil {
+		errs = append(errs, fmt.Errorf("compact: %w", err))
+	}
+	if mt.retention > 0 {
+		if err := mt.expire(ctx, &rep); err != nil {
+			errs = append(errs, fmt.Errorf("retention: %w", err))
+		}
+	}
+	if err := mt.deletePending(ctx, &rep); err != nil {
+		errs = append(errs, fmt.Errorf("delete replaced files: %w", err))
+	}
+	if err := mt.collectGarbage(ctx, &rep); err != nil {
+		errs = append(errs, fmt.Errorf("garbage collection: %w", err))
+	}
+	n, err := mt.store.prune(ctx, mt.keepManifests)
+	rep.ObjectsDeleted += n
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if r, ok := mt.bkt.(staleTempRemover); ok {
+		n, _ := r.removeStaleTemps(mt.orphanGrace)
+		rep.ObjectsDeleted += n
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (mt *maintainer) latest(ctx context.Context) (*Manifest, error) {
+	var m *Manifest
+	err := mt.bo.do(ctx, "load manifest", func(ctx context.Context) error {
+		var err error
+		m, _, err = mt.store.latest(ctx)
+		return err
+	})
+	return m, err
+}
+
+func hourDir(path string) string {
+	for seg := range strings.SplitSeq(path, "/") {
+		if strings.HasPrefix(seg, "h=") {
+			return seg
+		}
+	}
+	return ""
+}
+
+// compactionGroups picks runs of adjacent small files of one partition and one hour
+// directory whose merged raw size stays within targetBytes.
+func (mt *maintainer) compactionGroups(m *Manifest, partitions []int32) [][]FileEntry {
+	var groups [][]FileEntry
+	var cur []FileEntry
+	var raw int64
+	closeGroup := func() {
+		if len(cur) >= 2 {
+			groups = append(groups, cur)
+		}
+		cur, raw = nil, 0
+	}
+	for _, f := range m.Files {
+		if partitions != nil && !slices.Contains(partitions, f.Partition) {
+			closeGroup()
+			continue
+		}
+		if f.Bytes >= mt.smallBytes {
+			closeGroup()
+			continue
+		}
+		if len(cur) > 0 {
+			last := cur[len(cur)-1]
+			if last.Partition != f.Partition || hourDir(last.Path) != hourDir(f.Path) || raw+f.RawBytes > mt.targetBytes {
+				closeGroup()
+			}
+		}
+		cur = append(cur, f)
+		raw += f.RawBytes
+	}
+	closeGroup()
+	return groups
+}
+
+func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *MaintenanceReport) error {
+	m, err := mt.latest(ctx)
+	if err != nil {
+		return err
+	}
+	rep.Manifest = m
+	for _, group := range mt.compactionGroups(m, partitions) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		merged, err := mt.merge(ctx, group)
+		if errors.Is(err, ErrCorrupt) {
+			rep.CorruptFiles++
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		removedAt := mt.now().UTC()
+		nm, err := mt.commitReplace(ctx, group, merged, removedAt)
+		if errors.Is(err, errStale) {
+			mt.log.Info("lakehouse: compaction lost to a concurrent change; will retry next pass", "partition", group[0].Partition)
+			_ = mt.bkt.Delete(ctx, merged.Path)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rep.Manifest = nm
+		rep.FilesCompacted += len(group)
+		rep.FilesWritten++
+		mt.log.Info("lakehouse: compacted files", "partition", merged.Partition, "files", len(group), "into", merged.Path, "rows", merged.Rows)
+	}
+	return nil
+}
+
+// merge reads the group's files and writes them as one file, sorted like any other.
+func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, error) {
+	first, last := group[0], group[len(group)-1]
+	var rows []Row
+	for _, f := range group {
+		data, err := mt.fetch(ctx, f)
+		if err == nil {
+			before := len(rows)
+			err = readParquet(ctx, data, mt.enc.mem, func(rec arrow.RecordBatch) error {
+				rows = rowsOf(rec, rows)
+				return nil
+			})
+			if err == nil && int64(len(rows)-before) != f.Rows {
+				err = fmt.Errorf("%w: %d rows, manifest says %d", ErrCorrupt, len(rows)-before, f.Rows)
+			}
+		}
+		if errors.Is(err, ErrCorrupt) {
+			mt.log.Error("lakehouse: corrupt file, not compacted", "file", f.Path, "err", err)
+			return FileEntry{}, err
+		}
+		if err != nil {
+			return FileEntry{}, fmt.Errorf("read %s: %w", f.Path, err)
+		}
+	}
+	slices.SortFunc(rows, func(a, b Row) int { return int(a.Offset - b.Offset) })
+	hour, err := time.Parse(hourLayout, strings.TrimPrefix(hourDir(first.Path), "h="))
+	if err != nil {
+		hour = hourOf(first.MinTime)
+	}
+	b := newBatch(first.Partition, first.StartOffset, hour, mt.now())
+	for _, r := range rows {
+		b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload))
+	}
+	data, e, err := encodeBatch(b, mt.enc)
+	if err != nil {
+		return FileEntry{}, err
+	}
+	e.StartOffset, e.EndOffset = first.StartOffset, last.EndOffset
+	e.Path = dataName(first.Partition, hour, e.StartOffset, e.EndOffset)
+	e.Created = time.Now().UTC()
+	if err := mt.bo.do(ctx, "put", func(ctx context.Context) error {
+		return mt.bkt.Put(ctx, e.Path, bytes.NewReader(data))
+	}); err != nil {
+		return FileEntry{}, err
+	}
+	return e, nil
+}
+
+func (mt *maintainer) fetch(ctx context.Context, f FileEntry) ([]byte, error) {
+	var data []byte
+	err := mt.bo.do(ctx, "get", func(ctx context.Context) error {
+		rc, err := mt.bkt.Get(ctx, f.Path)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		data, err = io.ReadAll(rc)
+		return err
+	})
+	if isNotFound(err) {
+		return nil, fmt.Errorf("%w: listed file is missing: %v", ErrCorrupt, err)
+	}
+	if err == nil && int64(len(data)) != f.Bytes {
+		return nil, fmt.Errorf("%w: %s has %d bytes, manifest says %d", ErrCorrupt, f.Path, len(data), f.Bytes)
+	}
+	return data, err
+}
+
+// commitReplace swaps group for merged in one manifest commit; the old files become
+// pending deletes.
+func (mt *maintainer) commitReplace(ctx context.Context, group []FileEntry, merged FileEntry, removedAt time.Time) (*Manifest, error) {
+	var m *Manifest
+	err := mt.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
+		var err error
+		m, err = mt.store.commit(ctx, func(m *Manifest) error {
+			if m.hasFile(merged.Path) {
+				return errNoChange
+			}
+			for _, g := range group {
+				if !m.hasFile(g.Path) {
+					return errStale
+				}
+			}
+			m.Files = slices.DeleteFunc(m.Files, func(f FileEntry) bool {
+				return slices.ContainsFunc(group, func(g FileEntry) bool { return g.Path == f.Path })
+			})
+			m.Files = append(m.Files, merged)
+			for _, g := range group {
+				m.PendingDeletes = append(m.PendingDeletes, PendingDelete{Path: g.Path, RemovedAt: removedAt})
+			}
+			return nil
+		})
+		return err
+	})
+	if errors.Is(err, errStale) {
+		return nil, errStale
+	}
+	return m, err
+}
+
+// expire drops, per partition, the leading files whose newest event is older than the
+// retention period. Only a prefix goes, so the files left still cover one range.
+func (mt *maintainer) expire(ctx context.Context, rep *MaintenanceReport) error {
+	cutoff := mt.now().Add(-mt.retention)
+	removedAt := mt.now().UTC()
+	var expired int
+	var m *Manifest
+	err := mt.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
+		var err error
+		m, err = mt.store.commit(ctx, func(m *Manifest) error {
+			expired = 0
+			stopped := map[int32]bool{}
+			m.Files = slices.DeleteFunc(m.Files, func(f FileEntry) bool {
+				if stopped[f.Partition] || !f.MaxTime.Before(cutoff) {
+					stopped[f.Partition] = true
+					return false
+				}
+				expired++
+				m.PendingDeletes = append(m.PendingDeletes, PendingDelete{Path: f.Path, RemovedAt: removedAt})
+				return true
+			})
+			if expired == 0 {
+				return errNoChange
+			}
+			m.refreshEarliest()
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	rep.Manifest = m
+	rep.FilesExpired += expired
+	if expired > 0 {
+		mt.log.Info("lakehouse: retention dropped files", "files", expired, "older_than", cutoff)
+	}
+	return nil
+}
+
+// deletePending deletes the objects whose DeleteDelay has passed, then forgets them.
+func (mt *maintainer) deletePending(ctx context.Context, rep *MaintenanceReport) error {
+	m, err := mt.latest(ctx)
+	if err != nil {
+		return err
+	}
+	due := map[string]bool{}
+	for _, d := range m.PendingDeletes {
+		if mt.now().Sub(d.RemovedAt) < mt.deleteDelay {
+			continue
+		}
+		err := mt.bo.do(ctx, "delete", func(ctx context.Context) error { return mt.bkt.Delete(ctx, d.Path) })
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		if err == nil {
+			rep.ObjectsDeleted++
+		}
+		due[d.Path] = true
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	return mt.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
+		nm, err := mt.store.commit(ctx, func(m *Manifest) error {
+			n := len(m.PendingDeletes)
+			m.PendingDeletes = slices.DeleteFunc(m.PendingDeletes, func(d PendingDelete) bool { return due[d.Path] })
+			if len(m.PendingDeletes) == n {
+				return errNoChange
+			}
+			return nil
+		})
+		if err == nil {
+			rep.Manifest = nm
+		}
+		return err
+	})
+}
+
+// collectGarbage deletes data objects no manifest knows that are older than
+// orphanGrace: files of writers that crashed between upload and commit, or lost a race.
+// Objects the lake did not name are reported and left alone.
+func (mt *maintainer) collectGarbage(ctx context.Context, rep *MaintenanceReport) error {
+	var candidates []ObjectAttributes
+	cutoff := time.Now().Add(-mt.orphanGrace)
+	err := mt.bkt.List(ctx, dataPrefix, func(a ObjectAttributes) error {
+		if !dataNamePattern.MatchString(a.Name) {
+			rep.ForeignObjects++
+			mt.log.Warn("lakehouse: foreign object in the data area, ignored", "object", a.Name)
+			return nil
+		}
+		if a.ModTime.Before(cutoff) {
+			candidates = append(candidates, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(candidates) == 0 {
+		return nil
+	}
+	// Listed before the manifest is read: anything committed by now is in it.
+	m, err := mt.latest(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, f := range m.Files {
+		known[f.Path] = true
+	}
+	for _, d := range m.PendingDeletes {
+		known[d.Path] = true
+	}
+	for _, c := range candidates {
+		if known[c.Name] {
+			continue
+		}
+		// A writer may have uploaded it again to commit it after all: look once more.
+		if a, err := mt.bkt.Attributes(ctx, c.Name); err != nil || !a.ModTime.Before(cutoff) {
+			continue
+		}
+		if err := mt.bkt.Delete(ctx, c.Name); err == nil {
+			rep.ObjectsDeleted++
+			mt.log.Info("lakehouse: deleted orphan file", "object", c.Name)
+		}
+	}
+	return nil
+}

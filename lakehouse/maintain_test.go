@@ -1,0 +1,192 @@
+package lakehouse_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+// TestCompactionAndRetention merges small files (the swap is one manifest commit, the
+// old objects go only after DeleteDelay), then expires old files and checks the manifest
+// says what history is left.
+func TestCompactionAndRetention(t *testing.T) {
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
+	bkt, _ := openTestBucket(t, "file")
+	lake := lakehouse.NewLake(bkt, testLogger())
+	h := newHistory(21)
+	cfg := archiverConfig(b, bkt, "compact")
+	cfg.RollBytes = 32 << 10
+	stop := startArchiver(t, cfg)
+	h.produce(t, b.Client(t), 12000)
+	waitArchived(t, lake, h.ends(), 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := lake.Snapshot(ctx)
+	nBefore := len(before.Files(lakehouse.Filter{}))
+
+	now := time.Now()
+	rep, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{CompactSmallBytes: 1 << 20, TargetBytes: 1 << 20, DeleteDelay: time.Hour,
+		Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := lake.Snapshot(ctx)
+	nAfter := len(after.Files(lakehouse.Filter{}))
+	t.Logf("compaction: %d files -> %d (report %+v)", nBefore, nAfter, rep)
+	if rep.FilesCompacted == 0 || nAfter >= nBefore/3 {
+		t.Fatalf("compaction left %d of %d files", nAfter, nBefore)
+	}
+	checkExactlyOnce(t, lake, after, h)
+	// Readers of the old snapshot can still fetch its files until DeleteDelay passes.
+	for _, f := range before.Files(lakehouse.Filter{}) {
+		if _, err := lake.Fetch(ctx, f, t.TempDir()); err != nil {
+			t.Fatalf("old snapshot's file gone before DeleteDelay: %v", err)
+		}
+	}
+	if len(after.Manifest().PendingDeletes) != rep.FilesCompacted {
+		t.Errorf("%d pending deletes, want %d", len(after.Manifest().PendingDeletes), rep.FilesCompacted)
+	}
+	later := now.Add(2 * time.Hour)
+	rep, err = lake.Maintain(ctx, lakehouse.MaintenanceConfig{CompactSmallBytes: 1, DeleteDelay: time.Hour, Now: func() time.Time { return later }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ObjectsDeleted < len(after.Manifest().PendingDeletes) {
+		t.Errorf("deleted %d objects, want at least %d", rep.ObjectsDeleted, len(after.Manifest().PendingDeletes))
+	}
+	for _, f := range before.Files(lakehouse.Filter{}) {
+		if ok, _ := bkt.Exists(ctx, f.Path); ok && !after.Manifest().HasFile(f.Path) {
+			t.Errorf("replaced file %s still in the bucket after DeleteDelay", f.Path)
+		}
+	}
+	cur, _ := lake.Snapshot(ctx)
+	if len(cur.Manifest().PendingDeletes) != 0 {
+		t.Errorf("%d pending deletes left", len(cur.Manifest().PendingDeletes))
+	}
+
+	// Retention: a clock one period after the end of the first file of every partition
+	// expires at least those files.
+	var cutoff time.Time
+	for _, ps := range cur.Partitions() {
+		if f := cur.Files(lakehouse.Filter{Partitions: []int32{ps.Partition}})[0]; f.MaxTime.After(cutoff) {
+			cutoff = f.MaxTime
+		}
+	}
+	cutoff = cutoff.Add(time.Microsecond)
+	clock := func() time.Time { return cutoff.Add(24 * time.Hour) }
+	rep, err = lake.Maintain(ctx, lakehouse.MaintenanceConfig{CompactSmallBytes: 1, Retention: 24 * time.Hour, DeleteDelay: -1, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FilesExpired < len(cur.Partitions()) {
+		t.Fatalf("retention expired %d files, want at least one per partition", rep.FilesExpired)
+	}
+	kept, _ := lake.Snapshot(ctx)
+	for _, ps := range kept.Partitions() {
+		if ps.Watermark != h.ends()[ps.Partition] {
+			t.Errorf("partition %d: retention moved the watermark to %d", ps.Partition, ps.Watermark)
+		}
+		files := kept.Files(lakehouse.Filter{Partitions: []int32{ps.Partition}})
+		if len(files) == 0 {
+			if ps.Earliest != ps.Watermark+1 || !ps.EarliestTime.IsZero() {
+				t.Errorf("partition %d: no file left, yet earliest is %d@%v", ps.Partition, ps.Earliest, ps.EarliestTime)
+			}
+			continue
+		}
+		if ps.Earliest == 0 || ps.Earliest != files[0].StartOffset || ps.EarliestTime.IsZero() || ps.EarliestTime.Before(cutoff.Add(-time.Hour)) {
+			t.Errorf("partition %d: earliest %d@%v, first file left starts %d@%v", ps.Partition, ps.Earliest, ps.EarliestTime, files[0].StartOffset, files[0].MinTime)
+		}
+	}
+	for _, f := range kept.Files(lakehouse.Filter{}) {
+		if f.MaxTime.Before(cutoff) {
+			t.Errorf("%s (max time %v) survived retention", f.Path, f.MaxTime)
+		}
+	}
+	// What is left is exactly the produced offsets at or above each partition's Earliest.
+	left := newHistory(0)
+	for k, v := range h.recs {
+		if ps, _ := kept.Partition(k.p); k.o >= ps.Earliest {
+			left.recs[k] = v
+		}
+	}
+	checkExactlyOnce(t, lake, kept, left)
+}
+
+// TestTwoWriters runs two archivers on one lake: in one consumer group they split the
+// partitions; in two groups both read everything, and the manifest's compare-and-swap
+// decides, file by file, who archives each offset. Either way: exactly once.
+func TestTwoWriters(t *testing.T) {
+	for _, mode := range []string{"same-group", "rival-groups"} {
+		t.Run(mode, func(t *testing.T) {
+			b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+			bkt, _ := openTestBucket(t, "file")
+			lake := lakehouse.NewLake(bkt, testLogger())
+			h := newHistory(33)
+			cl := b.Client(t)
+			wait := backgroundProducer(t, h, cl, 10000, 250, 20*time.Millisecond)
+			g2 := "one"
+			if mode == "rival-groups" {
+				g2 = "two"
+			}
+			stop1 := startArchiver(t, archiverConfig(b, bkt, "one"))
+			stop2 := startArchiver(t, archiverConfig(b, bkt, g2))
+			wait()
+			waitArchived(t, lake, h.ends(), 60*time.Second)
+			if err := stop1(); err != nil {
+				t.Fatal(err)
+			}
+			if err := stop2(); err != nil {
+				t.Fatal(err)
+			}
+			snap, _ := lake.Snapshot(context.Background())
+			checkExactlyOnce(t, lake, snap, h)
+			t.Logf("%d files, manifest v%d", len(snap.Files(lakehouse.Filter{})), snap.Version())
+		})
+	}
+}
+
+// TestCompactionWhileArchiving runs maintenance inside a busy archiver whose files roll
+// by age, so they are small: compaction merges them under its feet, exactly once.
+func TestCompactionWhileArchiving(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	bkt, _ := openTestBucket(t, "s3")
+	lake := lakehouse.NewLake(bkt, testLogger())
+	h := newHistory(44)
+	cl := b.Client(t)
+	reg := prometheus.NewRegistry()
+	cfg := archiverConfig(b, bkt, "busy")
+	cfg.Registerer = reg
+	cfg.RollBytes = 1 << 20
+	cfg.RollAge = 20 * time.Millisecond
+	cfg.CompactInterval = 100 * time.Millisecond
+	cfg.CompactSmallBytes = 1 << 20
+	cfg.DeleteDelay = time.Millisecond
+	stop := startArchiver(t, cfg)
+	wait := backgroundProducer(t, h, cl, 8000, 100, 20*time.Millisecond)
+	wait()
+	waitArchived(t, lake, h.ends(), 60*time.Second)
+	// Maintenance runs on its own clock: give it a bounded while to catch up.
+	waitFor(t, "compaction to halve the files", 60*time.Second, func() bool {
+		snap, err := lake.Snapshot(context.Background())
+		return err == nil && float64(len(snap.Files(lakehouse.Filter{}))) <= metricSum(t, reg, "hindsight_lake_files_committed_total")/2
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := lake.Snapshot(context.Background())
+	checkExactlyOnce(t, lake, snap, h)
+	committed := metricSum(t, reg, "hindsight_lake_files_committed_total")
+	compacted := metricSum(t, reg, "hindsight_lake_files_compacted_total")
+	n := len(snap.Files(lakehouse.Filter{}))
+	t.Logf("%v files committed, %v merged away, %d left, manifest v%d", committed, compacted, n, snap.Version())
+	if compacted == 0 || float64(n) > committed/2 {
+		t.Errorf("compaction did not keep up: %v files committed, %d left", committed, n)
+	}
+}

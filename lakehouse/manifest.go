@@ -1,0 +1,362 @@
+package lakehouse
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// ManifestFormat is the format number written in every manifest.
+const ManifestFormat = 1
+
+const (
+	manifestPrefix = "manifest/"
+	dataPrefix     = "data/"
+)
+
+var manifestName = regexp.MustCompile(`^manifest/v([0-9]{12,19})\.json$`)
+
+func manifestKey(version int64) string { return fmt.Sprintf("%sv%012d.json", manifestPrefix, version) }
+
+// Manifest is one committed state of the lake. Its highest readable version in the
+// bucket is the truth: a data file not listed here does not exist for readers.
+type Manifest struct {
+	Format int `json:"format"`
+	// Version is the number in the object's name; it grows by at least one per commit.
+	Version int64 `json:"version"`
+	// Topic is the Kafka topic archived.
+	Topic string `json:"topic,omitempty"`
+	// Committed is when this version was written, and Writer who wrote it.
+	Committed time.Time `json:"committed"`
+	Writer    string    `json:"writer,omitempty"`
+	// Partitions hold the archive state of every partition ever archived, by partition.
+	Partitions []PartitionState `json:"partitions"`
+	// Files are the visible files, by partition then offset.
+	Files []FileEntry `json:"files"`
+	// PendingDeletes are objects that compaction or retention removed from Files; they
+	// are deleted from the bucket once DeleteDelay has passed, so that a reader holding
+	// an older snapshot can still fetch them.
+	PendingDeletes []PendingDelete `json:"pending_deletes,omitempty"`
+}
+
+// PartitionState is what the lake holds of one partition.
+type PartitionState struct {
+	Partition int32 `json:"partition"`
+	// Watermark is the highest offset archived: every record of the partition at an
+	// offset <= Watermark that Kafka had when it was archived is in the lake (unless
+	// retention dropped it, see Earliest). Resuming archivers start at Watermark+1.
+	Watermark int64 `json:"watermark"`
+	// Earliest is the first offset still held: files covering offsets below it were
+	// dropped by retention. Equal to Watermark+1 when no file is left.
+	Earliest int64 `json:"earliest"`
+	// EarliestTime is the smallest event time still held (zero when no file is left).
+	EarliestTime time.Time `json:"earliest_time,omitzero"`
+}
+
+// FileEntry describes one visible data file.
+type FileEntry struct {
+	// Path is the object name in the bucket.
+	Path      string `json:"path"`
+	Partition int32  `json:"partition"`
+	// StartOffset..EndOffset (inclusive) is the offset range the file covers: every
+	// record of the partition in that range is in this file. Ranges of one partition
+	// never overlap and leave no gap.
+	StartOffset int64 `json:"start_offset"`
+	EndOffset   int64 `json:"end_offset"`
+	// MinOffset and MaxOffset are those of the rows present (Kafka offsets can have gaps).
+	MinOffset int64 `json:"min_offset"`
+	MaxOffset int64 `json:"max_offset"`
+	Rows      int64 `json:"rows"`
+	// Bytes is the object's size; RawBytes the total size of its JSON payloads.
+	Bytes    int64 `json:"bytes"`
+	RawBytes int64 `json:"raw_bytes"`
+	// MinTime and MaxTime bound the event times of the rows.
+	MinTime time.Time `json:"min_time"`
+	MaxTime time.Time `json:"max_time"`
+	// MinCustomer and MaxCustomer bound the customer ids of the rows (rows are sorted by
+	// customer, then offset).
+	MinCustomer string    `json:"min_customer"`
+	MaxCustomer string    `json:"max_customer"`
+	RowGroups   int       `json:"row_groups"`
+	Created     time.Time `json:"created"`
+}
+
+// PendingDelete is an object scheduled for deletion.
+type PendingDelete struct {
+	Path      string    `json:"path"`
+	RemovedAt time.Time `json:"removed_at"`
+}
+
+func (m *Manifest) clone() *Manifest {
+	c := *m
+	c.Partitions = slices.Clone(m.Partitions)
+	c.Files = slices.Clone(m.Files)
+	c.PendingDeletes = slices.Clone(m.PendingDeletes)
+	return &c
+}
+
+// Partition returns the state of partition p.
+func (m *Manifest) Partition(p int32) (PartitionState, bool) {
+	i, ok := slices.BinarySearchFunc(m.Partitions, p, func(s PartitionState, p int32) int { return int(s.Partition) - int(p) })
+	if !ok {
+		return PartitionState{}, false
+	}
+	return m.Partitions[i], true
+}
+
+func (m *Manifest) setPartition(s PartitionState) {
+	i, ok := slices.BinarySearchFunc(m.Partitions, s.Partition, func(s PartitionState, p int32) int { return int(s.Partition) - int(p) })
+	if ok {
+		m.Partitions[i] = s
+		return
+	}
+	m.Partitions = slices.Insert(m.Partitions, i, s)
+}
+
+// Watermark is the highest archived offset of partition p, -1 if none.
+func (m *Manifest) Watermark(p int32) int64 {
+	if s, ok := m.Partition(p); ok {
+		return s.Watermark
+	}
+	return -1
+}
+
+func (m *Manifest) hasFile(path string) bool {
+	for i := range m.Files {
+		if m.Files[i].Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Manifest) sortFiles() {
+	sort.Slice(m.Files, func(i, j int) bool {
+		a, b := m.Files[i], m.Files[j]
+		if a.Partition != b.Partition {
+			return a.Partition < b.Partition
+		}
+		return a.StartOffset < b.StartOffset
+	})
+}
+
+// refreshEarliest recomputes the Earliest fields from the files held.
+func (m *Manifest) refreshEarliest() {
+	for i := range m.Partitions {
+		s := &m.Partitions[i]
+		s.Earliest, s.EarliestTime = s.Watermark+1, time.Time{}
+		for _, f := range m.Files {
+			if f.Partition != s.Partition {
+				continue
+			}
+			s.Earliest = min(s.Earliest, f.StartOffset)
+			if s.EarliestTime.IsZero() || f.MinTime.Before(s.EarliestTime) {
+				s.EarliestTime = f.MinTime
+			}
+		}
+	}
+}
+
+// validate checks the invariants a reader relies on.
+func (m *Manifest) validate() error {
+	if m.Format != ManifestFormat {
+		return fmt.Errorf("format %d, want %d", m.Format, ManifestFormat)
+	}
+	last := map[int32]int64{}
+	for _, f := range m.Files {
+		if !ValidName(f.Path) || f.StartOffset > f.EndOffset || f.Rows <= 0 {
+			return fmt.Errorf("bad file entry %+v", f)
+		}
+		if e, ok := last[f.Partition]; ok && f.StartOffset != e+1 {
+			return fmt.Errorf("partition %d: file %s starts at %d, previous ends at %d", f.Partition, f.Path, f.StartOffset, e)
+		}
+		last[f.Partition] = f.EndOffset
+		if s, ok := m.Partition(f.Partition); !ok || f.EndOffset > s.Watermark {
+			return fmt.Errorf("partition %d: file %s ends past the watermark", f.Partition, f.Path)
+		}
+	}
+	return nil
+}
+
+// manifestStore reads and commits manifest versions in a bucket.
+type manifestStore struct {
+	bkt    Bucket
+	log    *slog.Logger
+	writer string
+	topic  string
+	// onConflict, if set, counts lost commit races.
+	onConflict func()
+	// onCorrupt, if set, counts unreadable manifests.
+	onCorrupt func()
+}
+
+// versions lists the manifest versions present, highest first.
+func (s *manifestStore) versions(ctx context.Context) ([]int64, error) {
+	var vs []int64
+	err := s.bkt.List(ctx, manifestPrefix, func(a ObjectAttributes) error {
+		m := manifestName.FindStringSubmatch(a.Name)
+		if m == nil {
+			s.log.Warn("lakehouse: ignoring foreign object among manifests", "object", a.Name)
+			return nil
+		}
+		v, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil {
+			s.log.Warn("lakehouse: ignoring foreign object among manifests", "object", a.Name)
+			return nil
+		}
+		vs = append(vs, v)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list manifests: %w", err)
+	}
+	slices.Sort(vs)
+	slices.Reverse(vs)
+	return vs, nil
+}
+
+// latest loads the highest readable manifest, skipping (and reporting) corrupt ones,
+// and returns the highest version number present, readable or not. An empty lake gives
+// an empty manifest of version 0.
+func (s *manifestStore) latest(ctx context.Context) (*Manifest, int64, error) {
+	for attempt := 0; ; attempt++ {
+		vs, err := s.versions(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		top := int64(0)
+		if len(vs) > 0 {
+			top = vs[0]
+		}
+		vanished := false
+		for _, v := range vs {
+			m, err := s.read(ctx, v)
+			if err == nil {
+				return m, top, nil
+			}
+			if isNotFound(err) {
+				// Pruned between List and Get: list again.
+				vanished = true
+				break
+			}
+			if errors.Is(err, ErrCorrupt) {
+				if s.onCorrupt != nil {
+					s.onCorrupt()
+				}
+				s.log.Error("lakehouse: skipping unreadable manifest", "object", manifestKey(v), "err", err)
+				continue
+			}
+			return nil, 0, err
+		}
+		if !vanished || attempt >= 5 {
+			return &Manifest{Format: ManifestFormat, Topic: s.topic}, top, nil
+		}
+	}
+}
+
+func (s *manifestStore) read(ctx context.Context, v int64) (*Manifest, error) {
+	key := manifestKey(v)
+	rc, err := s.bkt.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 1<<30))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
+	}
+	if m.Version != v {
+		return nil, fmt.Errorf("%w: %s holds version %d", ErrCorrupt, key, m.Version)
+	}
+	if err := m.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
+	}
+	return &m, nil
+}
+
+// errNoChange from a mutation means: nothing to commit, keep the current manifest.
+var errNoChange = errors.New("lakehouse: no change")
+
+// commit applies mutate to the newest manifest and claims the next version with
+// PutIfAbsent. If another writer claimed it first, commit reloads and applies mutate
+// again, so mutate must work from whatever manifest it is given and must recognise its
+// own change already applied (a lost reply to a successful put) by returning
+// errNoChange. The new version is always one above the highest present: versions in
+// between are unreadable ones latest skipped, never a state this commit would drop.
+func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error) (*Manifest, error) {
+	for {
+		cur, top, err := s.latest(ctx)
+		if err != nil {
+			return nil, err
+		}
+		next := cur.clone()
+		if err := mutate(next); err != nil {
+			if errors.Is(err, errNoChange) {
+				return cur, nil
+			}
+			return nil, err
+		}
+		next.Format = ManifestFormat
+		next.Version = max(cur.Version, top) + 1
+		next.Committed = time.Now().UTC()
+		next.Writer = s.writer
+		if next.Topic == "" {
+			next.Topic = s.topic
+		}
+		next.sortFiles()
+		if err := next.validate(); err != nil {
+			return nil, fmt.Errorf("commit would break the manifest: %w", err)
+		}
+		data, err := json.Marshal(next)
+		if err != nil {
+			return nil, fmt.Errorf("encode manifest: %w", err)
+		}
+		err = s.bkt.PutIfAbsent(ctx, manifestKey(next.Version), bytes.NewReader(data))
+		if err == nil {
+			return next, nil
+		}
+		if !errors.Is(err, ErrExists) {
+			return nil, fmt.Errorf("commit manifest v%d: %w", next.Version, err)
+		}
+		if s.onConflict != nil {
+			s.onConflict()
+		}
+		s.log.Debug("lakehouse: manifest version taken, rebasing", "version", next.Version)
+	}
+}
+
+// prune deletes all but the newest keep manifest versions.
+func (s *manifestStore) prune(ctx context.Context, keep int) (int, error) {
+	vs, err := s.versions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i, v := range vs {
+		if i < keep {
+			continue
+		}
+		if err := s.bkt.Delete(ctx, manifestKey(v)); err != nil && !isNotFound(err) {
+			return n, fmt.Errorf("prune manifest v%d: %w", v, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// HasFile reports whether the manifest lists the object.
+func (m *Manifest) HasFile(path string) bool { return m.hasFile(path) }

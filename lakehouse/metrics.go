@@ -1,0 +1,75 @@
+package lakehouse
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the archiver's Prometheus collectors (namespace hindsight_lake).
+type metrics struct {
+	records         prometheus.Counter
+	duplicates      prometheus.Counter
+	invalidUTF8     prometheus.Counter
+	files           prometheus.Counter
+	bytes           prometheus.Counter
+	rawBytes        prometheus.Counter
+	commits         prometheus.Counter
+	conflicts       prometheus.Counter
+	rejected        prometheus.Counter
+	storageErrors   *prometheus.CounterVec
+	corrupt         prometheus.Counter
+	offsetCommitErr prometheus.Counter
+	compacted       prometheus.Counter
+	expired         prometheus.Counter
+	deleted         prometheus.Counter
+	watermark       *prometheus.GaugeVec
+	lag             *prometheus.GaugeVec
+	buffered        prometheus.Gauge
+	manifestVer     prometheus.Gauge
+	flushSeconds    prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	c := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: name, Help: help})
+	}
+	m := &metrics{
+		records:         c("records_archived_total", "Records committed to the lake."),
+		duplicates:      c("records_duplicate_total", "Records consumed again at or below the watermark and dropped."),
+		invalidUTF8:     c("records_invalid_utf8_total", "Records whose value was not UTF-8 and was archived with U+FFFD substitutes."),
+		files:           c("files_committed_total", "Data files committed."),
+		bytes:           c("bytes_committed_total", "Bytes of Parquet committed."),
+		rawBytes:        c("raw_bytes_committed_total", "Bytes of raw JSON committed."),
+		commits:         c("manifest_commits_total", "Manifest versions written."),
+		conflicts:       c("manifest_conflicts_total", "Manifest versions lost to another writer (then rebased)."),
+		rejected:        c("files_rejected_total", "Files dropped because another writer had archived their offsets."),
+		storageErrors:   prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "storage_errors_total", Help: "Failed object storage operations (retried)."}, []string{"op"}),
+		corrupt:         c("corrupt_objects_total", "Objects found unreadable or foreign and skipped."),
+		offsetCommitErr: c("offset_commit_errors_total", "Kafka offset commits that failed (harmless: the manifest is the source of truth)."),
+		compacted:       c("files_compacted_total", "Small files merged away by compaction."),
+		expired:         c("files_expired_total", "Files removed by retention."),
+		deleted:         c("objects_deleted_total", "Objects deleted (replaced files, orphans, old manifests)."),
+		watermark:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "watermark_offset", Help: "Highest archived offset per partition."}, []string{"partition"}),
+		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "lag_records", Help: "Records in Kafka not yet archived, per owned partition."}, []string{"partition"}),
+		buffered:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "buffered_records", Help: "Records consumed but not yet committed to the lake."}),
+		manifestVer:     prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "manifest_version", Help: "Latest manifest version this process knows."}),
+		flushSeconds:    prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hindsight", Subsystem: "lake", Name: "flush_seconds", Help: "Time to encode, upload and commit a set of files.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, col := range []prometheus.Collector{m.records, m.duplicates, m.invalidUTF8, m.files, m.bytes, m.rawBytes, m.commits,
+		m.conflicts, m.rejected, m.storageErrors, m.corrupt, m.offsetCommitErr, m.compacted, m.expired, m.deleted,
+		m.watermark, m.lag, m.buffered, m.manifestVer, m.flushSeconds} {
+		if err := reg.Register(col); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				return nil, fmt.Errorf("lakehouse: metrics already registered (one archiver per registry): %w", err)
+			}
+			return nil, fmt.Errorf("lakehouse: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}

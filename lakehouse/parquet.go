@@ -1,0 +1,369 @@
+package lakehouse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// Column names of the archive's Parquet files, in schema order.
+const (
+	ColPartition  = "partition"
+	ColOffset     = "offset"
+	ColEventTime  = "event_time"
+	ColIngestTime = "ingest_time"
+	ColCustomer   = "customer"
+	ColPayload    = "payload"
+)
+
+// Schema is the Arrow schema of every archive file. Timestamps are microseconds in UTC
+// (Parquet TIMESTAMP(MICROS, adjusted to UTC); DuckDB reads them as TIMESTAMPTZ).
+var Schema = arrow.NewSchema([]arrow.Field{
+	{Name: ColPartition, Type: arrow.PrimitiveTypes.Int32},
+	{Name: ColOffset, Type: arrow.PrimitiveTypes.Int64},
+	{Name: ColEventTime, Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	{Name: ColIngestTime, Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	{Name: ColCustomer, Type: arrow.BinaryTypes.String},
+	{Name: ColPayload, Type: arrow.BinaryTypes.String},
+}, nil)
+
+// Row is one archived event.
+type Row struct {
+	Partition  int32
+	Offset     int64
+	EventTime  time.Time
+	IngestTime time.Time
+	Customer   string
+	Payload    string
+}
+
+// batch accumulates the records of one partition bound for one file, in offset order.
+// Payloads live in shared chunks so that a million events are not a million allocations.
+type batch struct {
+	partition int32
+	start     int64     // first offset the file covers (watermark+1 when it was opened)
+	hour      time.Time // event-time hour of the first record: the file's directory
+	opened    time.Time // wall clock, for the age roll
+
+	offsets  []int64
+	eventUs  []int64
+	ingestUs []int64
+	customer []string // interned: equal customers share one string
+	payloads []span   // where each payload is in chunks
+	chunks   [][]byte // payload bytes, in pooled fixed-size chunks: no regrowth copies
+	raw      int64
+
+	invalidUTF8 int
+	encoded     *pendingFile // set once encoded, kept until committed or dropped
+}
+
+func newBatch(partition int32, start int64, hour, now time.Time) *batch {
+	return &batch{partition: partition, start: start, hour: hour, opened: now}
+}
+
+func (b *batch) len() int { return len(b.offsets) }
+
+func (b *batch) rawBytes() int64 { return b.raw }
+
+func (b *batch) end() int64 { return b.offsets[len(b.offsets)-1] }
+
+func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer string, payload []byte) {
+	b.offsets = append(b.offsets, offset)
+	b.eventUs = append(b.eventUs, eventTime.UnixMicro())
+	b.ingestUs = append(b.ingestUs, ingestTime.UnixMicro())
+	b.customer = append(b.customer, customer)
+	// Parquet strings must be UTF-8 or DuckDB refuses the whole file. Such a value is
+	// not JSON either (ingest dead-letters it); it is kept, with U+FFFD substitutes.
+	if !utf8.Valid(payload) {
+		b.invalidUTF8++
+		payload = bytes.ToValidUTF8(payload, []byte("\uFFFD"))
+	}
+	b.raw += int64(len(payload))
+	if len(payload) > chunkSize {
+		// Rare giant value: a chunk of its own, not pooled.
+		b.chunks = append(b.chunks, bytes.Clone(payload))
+		b.payloads = append(b.payloads, span{chunk: uint32(len(b.chunks) - 1), n: uint32(len(payload))})
+		return
+	}
+	last := len(b.chunks) - 1
+	if last < 0 || len(b.chunks[last])+len(payload) > chunkSize {
+		b.chunks = append(b.chunks, getChunk())
+		last++
+	}
+	c := b.chunks[last]
+	b.payloads = append(b.payloads, span{chunk: uint32(last), off: uint32(len(c)), n: uint32(len(payload))})
+	b.chunks[last] = append(c, payload...)
+}
+
+func (b *batch) payload(i int) []byte {
+	p := b.payloads[i]
+	return b.chunks[p.chunk][p.off : p.off+p.n]
+}
+
+// release returns the batch's chunks to the pool; the batch must not be used after.
+func (b *batch) release() {
+	for _, c := range b.chunks {
+		if cap(c) == chunkSize {
+			chunkPool.Put(c[:0])
+		}
+	}
+	b.chunks, b.payloads = nil, nil
+}
+
+type span struct{ chunk, off, n uint32 }
+
+// chunkSize is the unit of payload memory. Reusing chunks spares the page faults and
+// zeroing of fresh memory, which cost more than the copies themselves.
+const chunkSize = 1 << 20
+
+var chunkPool = sync.Pool{New: func() any { return make([]byte, 0, chunkSize) }}
+
+func getChunk() []byte { return chunkPool.Get().([]byte)[:0] }
+
+// encodeOptions are the Parquet knobs of the archive.
+type encodeOptions struct {
+	mem              memory.Allocator
+	rowGroupRows     int
+	compressionLevel int
+}
+
+func (o encodeOptions) writerProps() *parquet.WriterProperties {
+	return parquet.NewWriterProperties(
+		parquet.WithAllocator(o.mem),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompressionLevel(o.compressionLevel),
+		parquet.WithMaxRowGroupLength(int64(o.rowGroupRows)),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryFor(ColCustomer, true),
+		parquet.WithDictionaryFor(ColPartition, true),
+		parquet.WithStats(true),
+		// Min/max of whole JSON documents would bloat every footer and prune nothing.
+		parquet.WithStatsFor(ColPayload, false),
+		parquet.WithSortingColumns([]parquet.SortingColumn{{ColumnIdx: 4}, {ColumnIdx: 1}}),
+		parquet.WithCreatedBy("hindsight lakehouse"),
+	)
+}
+
+// sortOrder returns the row order of a file: by customer, then offset. Records arrive
+// in offset order, so ranking the distinct customers and sorting (rank, arrival) keys
+// gives the order without comparing strings per row.
+func (b *batch) sortOrder() []int {
+	n := b.len()
+	rank := make(map[string]uint64, 256)
+	for _, c := range b.customer {
+		rank[c] = 0
+	}
+	names := make([]string, 0, len(rank))
+	for c := range rank {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	for i, c := range names {
+		rank[c] = uint64(i)
+	}
+	keys := make([]uint64, n)
+	for i, c := range b.customer {
+		keys[i] = rank[c]<<32 | uint64(i)
+	}
+	slices.Sort(keys)
+	order := make([]int, n)
+	for i, k := range keys {
+		order[i] = int(k & 0xffffffff)
+	}
+	return order
+}
+
+// encode writes b as one Parquet file and describes it. The entry's Path and Bytes are
+// filled by the caller.
+func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
+	n := b.len()
+	if n == 0 {
+		return nil, FileEntry{}, errors.New("encode: empty batch")
+	}
+	order := b.sortOrder()
+	mem := opts.mem
+
+	e := FileEntry{
+		Partition: b.partition, StartOffset: b.start, EndOffset: b.end(),
+		MinOffset: b.offsets[0], MaxOffset: b.end(), Rows: int64(n), RawBytes: b.rawBytes(),
+	}
+	custBytes := 0
+	for _, c := range b.customer {
+		custBytes += len(c)
+	}
+	// Columns are filled in place in allocator buffers: builders would zero, grow and
+	// copy them again, which costs as much as the copy itself.
+	var bufs []*memory.Buffer
+	newBuf := func(size int) *memory.Buffer {
+		buf := memory.NewResizableBuffer(mem)
+		buf.Resize(size)
+		bufs = append(bufs, buf)
+		return buf
+	}
+	defer func() {
+		for _, buf := range bufs {
+			buf.Release()
+		}
+	}()
+	partBuf, offBuf, evBuf, inBuf := newBuf(4*n), newBuf(8*n), newBuf(8*n), newBuf(8*n)
+	custOffBuf, custBuf, payOffBuf, payBuf := newBuf(4*(n+1)), newBuf(custBytes), newBuf(4*(n+1)), newBuf(int(b.raw))
+	parts := arrow.Int32Traits.CastFromBytes(partBuf.Bytes())
+	offs := arrow.Int64Traits.CastFromBytes(offBuf.Bytes())
+	evs := arrow.Int64Traits.CastFromBytes(evBuf.Bytes())
+	ins := arrow.Int64Traits.CastFromBytes(inBuf.Bytes())
+	custOffs := arrow.Int32Traits.CastFromBytes(custOffBuf.Bytes())
+	payOffs := arrow.Int32Traits.CastFromBytes(payOffBuf.Bytes())
+	custData, payData := custBuf.Bytes(), payBuf.Bytes()
+	minUs, maxUs := b.eventUs[0], b.eventUs[0]
+	cpos, ppos := 0, 0
+	for j, i := range order {
+		parts[j] = b.partition
+		offs[j] = b.offsets[i]
+		evs[j] = b.eventUs[i]
+		ins[j] = b.ingestUs[i]
+		custOffs[j] = int32(cpos)
+		cpos += copy(custData[cpos:], b.customer[i])
+		payOffs[j] = int32(ppos)
+		ppos += copy(payData[ppos:], b.payload(i))
+		minUs = min(minUs, b.eventUs[i])
+		maxUs = max(maxUs, b.eventUs[i])
+	}
+	custOffs[n], payOffs[n] = int32(cpos), int32(ppos)
+	e.MinTime = time.UnixMicro(minUs).UTC()
+	e.MaxTime = time.UnixMicro(maxUs).UTC()
+	e.MinCustomer = b.customer[order[0]]
+	e.MaxCustomer = b.customer[order[n-1]]
+
+	colBufs := [][]*memory.Buffer{{nil, partBuf}, {nil, offBuf}, {nil, evBuf}, {nil, inBuf},
+		{nil, custOffBuf, custBuf}, {nil, payOffBuf, payBuf}}
+	cols := make([]arrow.Array, len(colBufs))
+	for i, cb := range colBufs {
+		data := array.NewData(Schema.Field(i).Type, n, cb, nil, 0, 0)
+		cols[i] = array.MakeFromData(data)
+		data.Release()
+	}
+	rec := array.NewRecordBatch(Schema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	defer rec.Release()
+
+	var buf bytes.Buffer
+	buf.Grow(int(b.raw/5) + 64<<10)
+	fw, err := pqarrow.NewFileWriter(Schema, &buf, opts.writerProps(),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
+	if err != nil {
+		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)
+	}
+	if err := fw.Write(rec); err != nil {
+		_ = fw.Close()
+		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)
+	}
+	if err := fw.Close(); err != nil {
+		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)
+	}
+	e.RowGroups = (n + opts.rowGroupRows - 1) / opts.rowGroupRows
+	e.Bytes = int64(buf.Len())
+	return buf.Bytes(), e, nil
+}
+
+// checkSchema tells an archive file from a foreign Parquet file.
+func checkSchema(s *arrow.Schema) error {
+	if len(s.Fields()) != len(Schema.Fields()) {
+		return fmt.Errorf("%w: %d columns, want %d", ErrCorrupt, len(s.Fields()), len(Schema.Fields()))
+	}
+	for i, f := range Schema.Fields() {
+		g := s.Field(i)
+		if g.Name != f.Name || !arrow.TypeEqual(g.Type, f.Type) {
+			return fmt.Errorf("%w: column %d is %s %s, want %s %s", ErrCorrupt, i, g.Name, g.Type, f.Name, f.Type)
+		}
+	}
+	return nil
+}
+
+// readParquet decodes an archive file from data, calling fn with each record batch
+// (valid only during the call). A file that is not an archive file gives ErrCorrupt.
+func readParquet(ctx context.Context, data []byte, mem memory.Allocator, fn func(arrow.RecordBatch) error) (err error) {
+	defer func() {
+		// arrow-go panics on some malformed inputs; a bad object must not crash us.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: parquet decoder panicked: %v", ErrCorrupt, r)
+		}
+	}()
+	pr, err := file.NewParquetReader(bytes.NewReader(data), file.WithReadProps(parquet.NewReaderProperties(mem)))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	defer pr.Close()
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, mem)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	s, err := fr.Schema()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if err := checkSchema(s); err != nil {
+		return err
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	defer rr.Release()
+	for {
+		rec, err := rr.Read()
+		if rec != nil {
+			if ferr := fn(rec); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		if rec == nil {
+			return nil
+		}
+	}
+}
+
+// rowsOf appends the rows of rec to out.
+func rowsOf(rec arrow.RecordBatch, out []Row) []Row {
+	part := rec.Column(0).(*array.Int32)
+	off := rec.Column(1).(*array.Int64)
+	ev := rec.Column(2).(*array.Timestamp)
+	in := rec.Column(3).(*array.Timestamp)
+	cust := rec.Column(4).(*array.String)
+	pay := rec.Column(5).(*array.String)
+	for i := 0; i < int(rec.NumRows()); i++ {
+		out = append(out, Row{
+			Partition:  part.Value(i),
+			Offset:     off.Value(i),
+			EventTime:  time.UnixMicro(int64(ev.Value(i))).UTC(),
+			IngestTime: time.UnixMicro(int64(in.Value(i))).UTC(),
+			// Value aliases Arrow's buffer, which dies with rec.
+			Customer: strings.Clone(cust.Value(i)),
+			Payload:  strings.Clone(pay.Value(i)),
+		})
+	}
+	return out
+}
