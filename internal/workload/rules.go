@@ -14,6 +14,10 @@ type RulesConfig struct {
 	Customers int
 	// GlobalPercent is the share of global rules, 0–100. Default 20.
 	GlobalPercent int
+	// GlobalRules, when positive, makes exactly the first GlobalRules rules global and
+	// the rest customers' own, as in a multi-tenant deployment where rules grow with
+	// customers. It overrides GlobalPercent.
+	GlobalRules int
 	// MaxThreshold bounds thresholds, drawn from 1..MaxThreshold. Default 5.
 	MaxThreshold int
 	// Nested adds any/not combinations, so that matching must handle them; benchmarks
@@ -38,7 +42,11 @@ func Rules(seed uint64, n int, cfg RulesConfig) []*rule.Rule {
 	out := make([]*rule.Rule, 0, n)
 	for i := range n {
 		scope := rule.GlobalScope
-		if rng.IntN(100) >= cfg.GlobalPercent {
+		if cfg.GlobalRules > 0 {
+			if i >= cfg.GlobalRules {
+				scope = CustomerID(rng.IntN(cfg.Customers))
+			}
+		} else if rng.IntN(100) >= cfg.GlobalPercent {
 			scope = CustomerID(rng.IntN(cfg.Customers))
 		}
 		r := &rule.Rule{
