@@ -24,7 +24,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newJSONPathCmd(), newRulesCmd())
+	root.AddCommand(newJSONPathCmd(), newRulesCmd(), newLiveCmd(), newDemoCmd(), newBenchCmd(), newArchiveCmd(), newLakeCmd(), newBackfillCmd())
 	return root
 }
 

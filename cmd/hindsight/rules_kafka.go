@@ -1,6 +1,105 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
+)
 
 // rulesKafkaCommands are the rules subcommands that talk to the controls topic.
-func rulesKafkaCommands() []*cobra.Command { return nil }
+func rulesKafkaCommands() []*cobra.Command {
+	return []*cobra.Command{newRulesApplyCmd(), newRulesListCmd(), newRulesDeleteCmd()}
+}
+
+// rulesRunE wraps a rules command: environment, validation, and exit status 2 for bad
+// input (invalid files, unknown rules) as opposed to 1 for failures.
+func rulesRunE(cfg *live.RulesConfig, run func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := applyEnv(cmd); err != nil {
+			return usageError{err}
+		}
+		cfg.Out = cmd.OutOrStdout()
+		cfg.EnsureDefaults()
+		if err := cfg.Validate(); err != nil {
+			return usageError{err}
+		}
+		err := run(cmd, args)
+		if errors.Is(err, rule.ErrInvalid) {
+			return usageError{err}
+		}
+		return err
+	}
+}
+
+func addRulesFlags(cmd *cobra.Command, cfg *live.RulesConfig) {
+	f := cmd.Flags()
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "127.0.0.1:9092")
+	f.DurationVar(&cfg.Timeout, "timeout", 0, "bound on talking to Kafka (default 30s)")
+}
+
+func newRulesApplyCmd() *cobra.Command {
+	var (
+		cfg  live.RulesConfig
+		file string
+	)
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Publish the rules of a YAML or JSON file on the controls topic",
+		Long: `Validate every rule of FILE and publish an upsert control for each rule that is new or
+changed. If any rule is invalid, or changed without a higher version than the active one,
+the errors name the file, line, rule and field, and nothing is published (exit status 2).
+With --wait, wait for a running daemon's verdict on each control.`,
+		Args: cobra.NoArgs,
+		RunE: rulesRunE(&cfg, func(cmd *cobra.Command, _ []string) error {
+			return live.ApplyRules(cmd.Context(), cfg, file)
+		}),
+	}
+	addRulesFlags(cmd, &cfg)
+	cmd.Flags().StringVarP(&file, "file", "f", "", "rules file (YAML or JSON)")
+	cmd.Flags().DurationVar(&cfg.Wait, "wait", 0, "wait this long for the daemon's control statuses (0: don't wait)")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
+}
+
+func newRulesListCmd() *cobra.Command {
+	var cfg live.RulesConfig
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the active rules and rejected controls on the controls topic",
+		Args:  cobra.NoArgs,
+		RunE: rulesRunE(&cfg, func(cmd *cobra.Command, _ []string) error {
+			return live.ListRules(cmd.Context(), cfg)
+		}),
+	}
+	addRulesFlags(cmd, &cfg)
+	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print JSON (as the daemon's /v1/rules)")
+	return cmd
+}
+
+func newRulesDeleteCmd() *cobra.Command {
+	var (
+		cfg   live.RulesConfig
+		scope string
+	)
+	cmd := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Publish a delete control for one rule",
+		Long: `Publish a delete control for the rule with id ID in --scope (default "*", the global
+rules). Only that rule goes: rules with the same id in other scopes stay.`,
+		Args: cobra.ExactArgs(1),
+		RunE: rulesRunE(&cfg, func(cmd *cobra.Command, args []string) error {
+			err := live.DeleteRule(cmd.Context(), cfg, rule.Key{Scope: scope, ID: args[0]})
+			if errors.Is(err, live.ErrNotApplied) {
+				return usageError{err}
+			}
+			return err
+		}),
+	}
+	addRulesFlags(cmd, &cfg)
+	cmd.Flags().StringVar(&scope, "scope", rule.GlobalScope, `scope of the rule: a customer id, or "*"`)
+	cmd.Flags().DurationVar(&cfg.Wait, "wait", 0, "wait this long for the daemon's control status (0: don't wait)")
+	return cmd
+}

@@ -1,0 +1,264 @@
+package backfill
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// CommandConfig is `hindsight backfill`: run jobs by hand and print their counts.
+type CommandConfig struct {
+	Kafka  ingest.KafkaConfig
+	Topics ingest.Topics
+	// LakeURL is the lake (see lakehouse.OpenBucket). Default "file://./hindsight-lake",
+	// the archiver's default.
+	LakeURL string
+	// RulesFile backfills every rule of a rules file.
+	RulesFile string
+	// Rules backfills live rules, read from the controls topic, by SCOPE/ID (or ID for a
+	// global rule).
+	Rules []string
+	// Customer limits the counts to one customer.
+	Customer string
+	// At is "now" (default: the events topic's end offsets when the job starts) or
+	// explicit start offsets "PARTITION:OFFSET,…".
+	At string
+	// JSON prints the counts as JSON instead of a table.
+	JSON bool
+	// CacheDir holds local copies of lake files. Default: under os.TempDir().
+	CacheDir string
+	// Out receives the counts, Err the progress. Defaults os.Stdout and os.Stderr.
+	Out, Err io.Writer
+}
+
+// CountRow is one line of the command's output.
+type CountRow struct {
+	RuleID    string `json:"rule_id"`
+	Scope     string `json:"scope"`
+	Version   int64  `json:"version"`
+	Customer  string `json:"customer"`
+	Count     int64  `json:"count"`
+	Threshold int64  `json:"threshold"`
+	Reached   bool   `json:"reached"`
+}
+
+// Run resolves the rules and start offsets, runs one job per rule and prints the counts.
+func Run(ctx context.Context, cfg CommandConfig) error {
+	cfg.Kafka.EnsureDefaults()
+	cfg.Topics.EnsureDefaults()
+	if cfg.LakeURL == "" {
+		cfg.LakeURL = "file://./hindsight-lake"
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	if cfg.Err == nil {
+		cfg.Err = os.Stderr
+	}
+	if cfg.RulesFile == "" && len(cfg.Rules) == 0 {
+		return errors.New("backfill: name a rules file (-f) or live rules (--rule SCOPE/ID)")
+	}
+	rules, err := resolveRules(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	start, err := resolveStart(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	lake, err := lakehouse.OpenLake(ctx, cfg.LakeURL, nil)
+	if err != nil {
+		return fmt.Errorf("backfill: opening lake %s: %w", cfg.LakeURL, err)
+	}
+	defer lake.Close()
+	kopts, err := cfg.Kafka.Opts()
+	if err != nil {
+		return err
+	}
+	bar := &progressBar{w: cfg.Err}
+	runner, err := NewRunner(Config{Lake: lake, CacheDir: cfg.CacheDir, Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts,
+		Topic: cfg.Topics.Events, Progress: bar.update})
+	if err != nil {
+		return err
+	}
+	defer runner.Close()
+	var out []CountRow
+	asOf := time.Now()
+	for _, r := range rules {
+		bar.label = r.Key().String()
+		res, err := runner.Run(ctx, Job{Rule: r, Start: start, AsOf: asOf, Customer: cfg.Customer})
+		bar.done()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cfg.Err, "%s: %d files, %d rows, %d tail records from Kafka in %s\n", r.Key(), res.Files, res.Rows, res.TailRecords, res.Elapsed.Round(time.Millisecond))
+		if len(res.Truncated) > 0 {
+			fmt.Fprintf(cfg.Err, "%s: retention dropped part of the history of partitions %v: counts cover what the lake still holds\n", r.Key(), res.Truncated)
+		}
+		customers := slices.Sorted(func(yield func(string) bool) {
+			for c := range res.Counts {
+				if !yield(c) {
+					return
+				}
+			}
+		})
+		for _, c := range customers {
+			n := res.Counts[c]
+			out = append(out, CountRow{RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: c, Count: n, Threshold: r.Threshold, Reached: n >= r.Threshold})
+		}
+	}
+	if cfg.JSON {
+		enc := json.NewEncoder(cfg.Out)
+		enc.SetIndent("", "  ")
+		if out == nil {
+			out = []CountRow{}
+		}
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(cfg.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tVERSION\tCUSTOMER\tCOUNT\tTHRESHOLD\tREACHED")
+	for _, row := range out {
+		fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%d\t%d\t%v\n", row.Scope, row.RuleID, row.Version, row.Customer, row.Count, row.Threshold, row.Reached)
+	}
+	return tw.Flush()
+}
+
+func resolveRules(ctx context.Context, cfg CommandConfig) ([]*rule.Rule, error) {
+	var rules []*rule.Rule
+	if cfg.RulesFile != "" {
+		data, err := os.ReadFile(cfg.RulesFile)
+		if err != nil {
+			return nil, fmt.Errorf("backfill: reading rules: %w", err)
+		}
+		rs, err := rule.ParseRulesFile(cfg.RulesFile, data)
+		if err != nil {
+			return nil, err
+		}
+		rules = append(rules, rs...)
+	}
+	if len(cfg.Rules) == 0 {
+		return rules, nil
+	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return nil, errors.New("backfill: live rules are read from the controls topic: give --brokers")
+	}
+	recs, err := ingest.ReadControls(ctx, ingest.ControlsConfig{Kafka: cfg.Kafka, Topics: cfg.Topics})
+	if err != nil {
+		return nil, fmt.Errorf("backfill: reading live rules: %w", err)
+	}
+	set, _ := rule.NewSet(nil)
+	for _, cr := range recs {
+		if cr.Control == nil {
+			continue
+		}
+		switch cr.Control.Op {
+		case rule.OpUpsert:
+			if s, err := set.With(cr.Control.Rule); err == nil {
+				set = s
+			}
+		case rule.OpDelete:
+			set, _ = set.Without(cr.Control.Key())
+		}
+	}
+	for _, name := range cfg.Rules {
+		k, err := rule.ParseKey(name)
+		if err != nil {
+			k = rule.Key{Scope: rule.GlobalScope, ID: name}
+		}
+		r, ok := set.Get(k)
+		if !ok {
+			return nil, fmt.Errorf("backfill: no live rule %s on the controls topic", k)
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
+
+func resolveStart(ctx context.Context, cfg CommandConfig) (map[int32]int64, error) {
+	if cfg.At != "" && cfg.At != "now" {
+		start := map[int32]int64{}
+		for _, part := range strings.Split(cfg.At, ",") {
+			p, o, ok := strings.Cut(strings.TrimSpace(part), ":")
+			pn, err1 := strconv.ParseInt(p, 10, 32)
+			on, err2 := strconv.ParseInt(o, 10, 64)
+			if !ok || err1 != nil || err2 != nil || pn < 0 || on < 0 {
+				return nil, fmt.Errorf("backfill: --at %q: want now or PARTITION:OFFSET,…", cfg.At)
+			}
+			start[int32(pn)] = on
+		}
+		return start, nil
+	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return nil, errors.New("backfill: --at now reads the events topic's end offsets: give --brokers, or explicit --at PARTITION:OFFSET,…")
+	}
+	cl, err := cfg.Kafka.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, cfg.Topics.Events)
+	if err != nil {
+		return nil, fmt.Errorf("backfill: listing end offsets of %s: %w", cfg.Topics.Events, err)
+	}
+	start := map[int32]int64{}
+	var lerr error
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			lerr = o.Err
+		}
+		start[o.Partition] = o.Offset
+	})
+	if lerr != nil {
+		return nil, fmt.Errorf("backfill: listing end offsets of %s: %w", cfg.Topics.Events, lerr)
+	}
+	return start, nil
+}
+
+// progressBar draws one updating line: files, rows, rate and ETA.
+type progressBar struct {
+	w     io.Writer
+	label string
+	drawn bool
+}
+
+func (b *progressBar) update(p Progress) {
+	rate := 0.0
+	if s := p.Elapsed.Seconds(); s > 0 {
+		rate = float64(p.RowsScanned+p.TailRecords) / s
+	}
+	eta := "?"
+	if p.FilesDone > 0 && p.FilesDone < p.FilesTotal {
+		eta = (time.Duration(float64(p.Elapsed) / float64(p.FilesDone) * float64(p.FilesTotal-p.FilesDone))).Round(100 * time.Millisecond).String()
+	} else if p.FilesDone == p.FilesTotal {
+		eta = "0s"
+	}
+	width := 24
+	filled := width
+	if p.FilesTotal > 0 {
+		filled = width * p.FilesDone / p.FilesTotal
+	}
+	fmt.Fprintf(b.w, "\r%s [%s%s] files %d/%d  rows %d  tail %d  %.0f rows/s  ETA %s   ", b.label,
+		strings.Repeat("#", filled), strings.Repeat(".", width-filled), p.FilesDone, p.FilesTotal, p.RowsScanned, p.TailRecords, rate, eta)
+	b.drawn = true
+}
+
+func (b *progressBar) done() {
+	if b.drawn {
+		fmt.Fprintln(b.w)
+		b.drawn = false
+	}
+}

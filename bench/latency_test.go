@@ -1,0 +1,114 @@
+package bench_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/bench"
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+)
+
+const childEnv = "HINDSIGHT_BENCH_BROKER_CHILD"
+
+// TestMain doubles as the broker child process: the benchmark re-executes this test
+// binary with childEnv set, as `hindsight bench latency` re-executes hindsight.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		var cfg ingest.EmbeddedConfig
+		for _, a := range os.Args[1:] {
+			if v, ok := strings.CutPrefix(a, "--addr="); ok {
+				cfg.Addr = v
+			}
+			if v, ok := strings.CutPrefix(a, "--partitions="); ok {
+				n, _ := strconv.Atoi(v)
+				cfg.Partitions = int32(n)
+			}
+		}
+		if err := bench.ServeBroker(context.Background(), cfg, os.Stdin, os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func childCommand(t testing.TB) []string {
+	t.Setenv(childEnv, "1") // inherited by the child only: TestMain has already run here
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{exe}
+}
+
+// TestLatencyRunAccountsForEveryEvent checks the measurement itself at a low rate:
+// every measured event's alert comes back, and the figures are consistent.
+func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{
+		BrokerCommand: childCommand(t), Rate: 2000, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond,
+		Rules: 20, Logger: e2etest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", rep)
+	if rep.Sent < 3600 || rep.Sent > 4000 {
+		t.Errorf("sent %d measured events, want about 2000/s × 2s", rep.Sent)
+	}
+	if rep.Missing != 0 || rep.Probes != rep.Sent || rep.Received != rep.Sent || rep.ProduceErr != 0 {
+		t.Errorf("sent %d, received %d, missing %d, produce errors %d", rep.Sent, rep.Received, rep.Missing, rep.ProduceErr)
+	}
+	if !(0 < rep.P50 && rep.P50 <= rep.P99 && rep.P99 <= rep.P999 && rep.P999 <= rep.Max) {
+		t.Errorf("percentiles out of order: %+v", rep)
+	}
+	if rep.CPUSelf <= 0 || rep.CPUBroker <= 0 || rep.CPUOthers < 0 {
+		t.Errorf("CPU not measured: self %v broker %v others %v", rep.CPUSelf, rep.CPUBroker, rep.CPUOthers)
+	}
+	if rep.Rules != 21 {
+		t.Errorf("%d rules active, want 21", rep.Rules)
+	}
+}
+
+// With probes, only every Nth event is timed; all of them still flow through.
+func TestLatencyProbesAreAccounted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{
+		BrokerCommand: childCommand(t), Rate: 2000, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond,
+		Rules: 20, ProbeEvery: 4, Logger: e2etest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", rep)
+	if rep.Probes < rep.Sent/4 || rep.Probes > rep.Sent/4+1 || rep.Received != rep.Probes || rep.Missing != 0 {
+		t.Errorf("sent %d, probes %d, received %d, missing %d: want a quarter timed, all received", rep.Sent, rep.Probes, rep.Received, rep.Missing)
+	}
+}
+
+// BenchmarkIngestToAlert runs the latency benchmark at 20,000 events/s for 5 s per
+// iteration and reports its percentiles (run with -benchtime=1x).
+func BenchmarkIngestToAlert(b *testing.B) {
+	cmd := childCommand(b)
+	for b.Loop() {
+		rep, err := bench.RunLatency(context.Background(), bench.LatencyConfig{BrokerCommand: cmd, Duration: 5 * time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(rep.P50)/1e6, "p50-ms")
+		b.ReportMetric(float64(rep.P99)/1e6, "p99-ms")
+		b.ReportMetric(float64(rep.P999)/1e6, "p999-ms")
+		b.ReportMetric(rep.Achieved, "events/s")
+		b.ReportMetric(float64(rep.Missing), "missing")
+		b.ReportMetric(100*rep.CPUSelf.Seconds()/rep.Wall.Seconds(), "cpu-self-%")
+		b.ReportMetric(100*rep.CPUBroker.Seconds()/rep.Wall.Seconds(), "cpu-broker-%")
+	}
+}

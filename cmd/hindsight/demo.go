@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hindsightdev/hindsight/live/demo"
+)
+
+func newDemoCmd() *cobra.Command {
+	var (
+		cfg  demo.Config
+		gogc int
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the live daemon on an embedded broker with synthetic events and sample rules",
+		Long: `Start the live daemon on an embedded broker, publish sample global and customer-specific
+rules (testdata/rules/sample.yaml, built in), send synthetic SaaS audit events at --rate,
+and show a refreshing view of the top counts and the latest alerts. Half-way through, a
+new version of the first rule is published (its counts restart from zero); a malformed
+event now and then goes to the dead-letter topic; one invalid rule shows its error.
+Runs until Ctrl-C, or for --duration. When stdout is not a terminal it prints a status
+line per refresh and the full view at the end.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd); err != nil {
+				return usageError{err}
+			}
+			cfg.Out = cmd.OutOrStdout()
+			if f, ok := cfg.Out.(*os.File); !ok || !isTerminal(f) {
+				cfg.Plain = true
+			}
+			cfg.EnsureDefaults()
+			if err := cfg.Validate(); err != nil {
+				return usageError{err}
+			}
+			setGCPercent(gogc)
+			return demo.Run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	addKafkaFlags(f, &cfg.Live.Kafka, &cfg.Live.Topics, "")
+	f.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
+	f.IntVar(&cfg.Rate, "rate", 200, "events per second")
+	f.IntVar(&cfg.Customers, "customers", 50, "number of customers")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "workload seed")
+	f.StringVar(&cfg.RulesFile, "rules", "", "rules file to use instead of the built-in sample rules")
+	f.DurationVar(&cfg.Refresh, "refresh", time.Second, "view refresh interval")
+	f.StringVar(&cfg.Live.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address of the daemon")
+	f.StringVar(&cfg.Live.Embedded.Addr, "embedded-addr", "127.0.0.1:9092", "listen address of the embedded broker")
+	f.BoolVar(&cfg.Plain, "plain", false, "print status lines instead of redrawing the screen")
+	addGCFlag(f, &gogc)
+	return cmd
+}
+
+// isTerminal reports whether f is a character device (a terminal), without a
+// dependency: pipes, files and /dev/null-like sinks in CI get the plain output.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0 && f.Name() != os.DevNull
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+const defaultLake = "file://./hindsight-lake"
+
+// newArchiveCmd is `hindsight archive`: the lakehouse archiver alone.
+func newArchiveCmd() *cobra.Command {
+	var (
+		cfg         lakehouse.ArchiverConfig
+		kc          ingest.KafkaConfig
+		topics      ingest.Topics
+		metricsAddr string
+		logLevel    string
+	)
+	cmd := &cobra.Command{
+		Use:   "archive",
+		Short: "Archive every event of the events topic, exactly once, as Parquet in object storage",
+		Long: `Consume the events topic and write every record, exactly once, into the lake: Parquet
+files (zstd, sorted by customer then offset) under data/, made visible by versioned
+manifests under manifest/. Restarting resumes from the manifest. Archivers sharing
+--group split the partitions. SIGINT or SIGTERM flushes what is buffered and exits.
+
+--lake is a gocloud.dev/blob URL: file:///path (default ./hindsight-lake) or
+s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true].`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd); err != nil {
+				return usageError{err}
+			}
+			logger, err := newLogger(logLevel)
+			if err != nil {
+				return usageError{err}
+			}
+			kc.EnsureDefaults()
+			if err := kc.Validate(); err != nil {
+				return usageError{err}
+			}
+			opts, err := kc.Opts()
+			if err != nil {
+				return usageError{err}
+			}
+			cfg.Brokers, cfg.KafkaOpts, cfg.Topic, cfg.Logger = kc.Brokers, opts, topics.Events, logger
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			cfg.Registerer = reg
+			cfg.EnsureDefaults()
+			if err := cfg.Validate(); err != nil {
+				return usageError{err}
+			}
+			ctx := cmd.Context()
+			if metricsAddr != "" {
+				stop, err := serveMetrics(ctx, metricsAddr, reg)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				logger.Info("metrics on http://" + metricsAddr + "/metrics")
+			}
+			return lakehouse.RunArchiver(ctx, cfg)
+		},
+	}
+	f := cmd.Flags()
+	addKafkaFlags(f, &kc, &topics, "127.0.0.1:9092")
+	f.StringVar(&cfg.Group, "group", "hindsight-archiver", "consumer group of the archivers")
+	f.StringVar(&cfg.BucketURL, "lake", defaultLake, "bucket URL of the lake")
+	f.Int64Var(&cfg.RollBytes, "roll-bytes", 64<<20, "close a file once it holds this much raw JSON")
+	f.DurationVar(&cfg.RollAge, "roll-age", time.Minute, "close a file this long after its first record")
+	f.Int64Var(&cfg.MaxBufferedBytes, "max-buffered-bytes", 512<<20, "raw JSON held in memory before fetching pauses")
+	f.IntVar(&cfg.RowGroupRows, "row-group-rows", 65536, "Parquet row group length")
+	f.IntVar(&cfg.CompressionLevel, "zstd-level", 1, "zstd level (1-22)")
+	f.DurationVar(&cfg.CompactInterval, "compact-interval", 10*time.Minute, "how often to compact, apply retention and collect garbage (negative: never)")
+	f.Int64Var(&cfg.CompactSmallBytes, "compact-small-bytes", 8<<20, "files smaller than this are merged")
+	f.DurationVar(&cfg.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
+	f.DurationVar(&cfg.DeleteDelay, "delete-delay", 10*time.Minute, "keep replaced files this long for readers of older snapshots")
+	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", time.Hour, "delete unlisted data objects older than this")
+	f.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:8081", "serve Prometheus /metrics here (empty: off)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Println("hindsight: metrics server:", err)
+		}
+	}()
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-done
+	}, nil
+}
+
+// newLakeCmd is `hindsight lake`: look into the archive.
+func newLakeCmd() *cobra.Command {
+	var cfg lakehouse.InspectConfig
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "lake",
+		Short: "Inspect and maintain the Parquet archive (ls, stats, compact)",
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&cfg.BucketURL, "lake", defaultLake, "bucket URL of the lake")
+	pf.BoolVar(&cfg.JSON, "json", false, "print JSON instead of a table")
+	pf.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	prepare := func(cmd *cobra.Command) error {
+		if err := applyEnv(cmd); err != nil {
+			return usageError{err}
+		}
+		logger, err := newLogger(logLevel)
+		if err != nil {
+			return usageError{err}
+		}
+		cfg.Logger, cfg.Out = logger, cmd.OutOrStdout()
+		cfg.EnsureDefaults()
+		if err := cfg.Validate(); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+
+	var partitions []int32
+	var customer string
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List the visible files: partition, offset range, rows, bytes, times, customers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := prepare(cmd); err != nil {
+				return err
+			}
+			cfg.Filter = lakehouse.Filter{Partitions: partitions, Customer: customer}
+			return lakehouse.RunLs(cmd.Context(), cfg)
+		},
+	}
+	ls.Flags().Int32SliceVar(&partitions, "partition", nil, "only these partitions")
+	ls.Flags().StringVar(&customer, "customer", "", "only files that may hold this customer")
+
+	stats := &cobra.Command{
+		Use:   "stats",
+		Short: "Files, rows, bytes, watermark and earliest offset per partition, and the compression ratio",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := prepare(cmd); err != nil {
+				return err
+			}
+			return lakehouse.RunStats(cmd.Context(), cfg)
+		},
+	}
+
+	compact := &cobra.Command{
+		Use:   "compact",
+		Short: "Run one maintenance pass: merge small files, apply retention, delete garbage",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := prepare(cmd); err != nil {
+				return err
+			}
+			return lakehouse.RunMaintain(cmd.Context(), cfg)
+		},
+	}
+	cf := compact.Flags()
+	cf.Int64Var(&cfg.Maintenance.CompactSmallBytes, "compact-small-bytes", 8<<20, "files smaller than this are merged")
+	cf.Int64Var(&cfg.Maintenance.TargetBytes, "target-bytes", 64<<20, "raw JSON bound of a merged file")
+	cf.DurationVar(&cfg.Maintenance.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
+	cf.DurationVar(&cfg.Maintenance.DeleteDelay, "delete-delay", 10*time.Minute, "keep replaced files this long (negative: delete now)")
+	cf.DurationVar(&cfg.Maintenance.OrphanGrace, "orphan-grace", time.Hour, "delete unlisted data objects older than this")
+
+	cmd.AddCommand(ls, stats, compact)
+	return cmd
+}

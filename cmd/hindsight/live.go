@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/live"
+)
+
+func newLiveCmd() *cobra.Command {
+	var (
+		cfg      live.Config
+		logLevel string
+		gogc     int
+	)
+	cmd := &cobra.Command{
+		Use:   "live",
+		Short: "Run the live evaluator: events and rules from Kafka, per-customer counts, alerts",
+		Long: `Run the live evaluator. It reads every rule from the controls topic, then consumes the
+events topic in a consumer group, counts per customer the events each rule qualifies, and
+publishes an alert on the alerts topic the moment a count reaches its rule's threshold.
+
+With no --brokers it starts an embedded Kafka-protocol broker on --embedded-addr with the
+topics events, controls, alerts, events.dlq and controls.status, and logs its address.
+Every flag can also be set with an environment variable: --brokers as HINDSIGHT_BROKERS,
+--sasl-password as HINDSIGHT_SASL_PASSWORD, and so on. SIGINT or SIGTERM drains the
+events in hand, delivers their alerts, commits offsets and exits 0.
+
+HTTP: /healthz, /metrics (Prometheus), /v1/rules, /v1/counts?scope=*&rule=ID&customer=C.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd); err != nil {
+				return usageError{err}
+			}
+			logger, err := newLogger(logLevel)
+			if err != nil {
+				return usageError{err}
+			}
+			cfg.Logger = logger
+			cfg.EnsureDefaults()
+			if err := cfg.Validate(); err != nil {
+				return usageError{err}
+			}
+			setGCPercent(gogc)
+			return live.Run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "")
+	f.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address (port 0: any free port)")
+	f.StringVar(&cfg.Group, "group", "hindsight-live", "consumer group of the events topic")
+	f.StringVar(&cfg.StartAt, "start-at", "earliest", "where a new consumer group starts: earliest or latest")
+	f.StringVar(&cfg.Embedded.Addr, "embedded-addr", "127.0.0.1:9092", "listen address of the embedded broker (used when --brokers is empty)")
+	f.Int32Var(&cfg.Embedded.Partitions, "partitions", 4, "partitions of the events topic when it is created (embedded broker or missing topic)")
+	f.StringVar(&cfg.Embedded.DataDir, "embedded-data-dir", "", "keep the embedded broker's log in this directory across restarts (default: memory)")
+	f.BoolVar(&cfg.NoCreateTopics, "no-create-topics", false, "do not create missing topics on external brokers")
+	f.DurationVar(&cfg.CommitInterval, "commit-interval", cfg.CommitInterval, "how often processed offsets are committed (default 1s)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound on delivering in-flight alerts and committing at shutdown (default 10s)")
+	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "how long an alert may wait to be batched with others (0: sent at once)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	addGCFlag(f, &gogc)
+	return cmd
+}
+
+// addGCFlag registers --gogc: the daemon's garbage-collection target. Collections are
+// what stalls the event loop for tens of milliseconds; the live heap (counters) is small
+// next to a machine's memory, so the daemon collects less often than Go's default.
+func addGCFlag(f *pflag.FlagSet, v *int) {
+	f.IntVar(v, "gogc", live.DefaultGCPercent, "GC target percentage (Go's GOGC); the GOGC environment variable, when set, wins")
+}
+
+func setGCPercent(p int) {
+	if _, set := os.LookupEnv("GOGC"); !set && p != 0 {
+		debug.SetGCPercent(p)
+	}
+}
+
+// addKafkaFlags registers the flags that say how to reach Kafka and which topics to use.
+// defaultBrokers is the --brokers default ("" for none).
+func addKafkaFlags(f *pflag.FlagSet, k *ingest.KafkaConfig, t *ingest.Topics, defaultBrokers string) {
+	var def []string
+	if defaultBrokers != "" {
+		def = []string{defaultBrokers}
+	}
+	f.StringSliceVar(&k.Brokers, "brokers", def, "Kafka seed brokers, host:port[,host:port…]")
+	f.StringVar(&k.SASLMechanism, "sasl-mechanism", "", "SASL mechanism: plain, scram-sha-256 or scram-sha-512 (default none)")
+	f.StringVar(&k.SASLUser, "sasl-user", "", "SASL user")
+	f.StringVar(&k.SASLPassword, "sasl-password", "", "SASL password (prefer HINDSIGHT_SASL_PASSWORD)")
+	f.BoolVar(&k.TLS, "tls", false, "connect to the brokers with TLS")
+	f.StringVar(&k.TLSCAFile, "tls-ca", "", "PEM file of CAs to trust (implies --tls)")
+	f.StringVar(&k.TLSCertFile, "tls-cert", "", "PEM client certificate (implies --tls)")
+	f.StringVar(&k.TLSKeyFile, "tls-key", "", "PEM client key (implies --tls)")
+	f.StringVar(&k.TLSServerName, "tls-server-name", "", "server name to verify in the brokers' certificates")
+	f.BoolVar(&k.TLSInsecureSkipVerify, "tls-insecure-skip-verify", false, "do not verify the brokers' certificates (testing only)")
+	f.StringVar(&t.Events, "topic-events", "events", "events topic")
+	f.StringVar(&t.Controls, "topic-controls", "controls", "controls (rules) topic")
+	f.StringVar(&t.Alerts, "topic-alerts", "alerts", "alerts topic")
+	f.StringVar(&t.DeadLetters, "topic-dlq", "events.dlq", "dead-letter topic")
+	f.StringVar(&t.ControlStatus, "topic-status", "controls.status", "control-status topic")
+}
+
+// envName is the environment variable that sets a flag: HINDSIGHT_ + the flag's name in
+// upper case with '-' as '_'.
+func envName(flag string) string {
+	return "HINDSIGHT_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// applyEnv sets every flag of cmd not given on the command line from its environment
+// variable, if that is set. The command line wins.
+func applyEnv(cmd *cobra.Command) error {
+	var errs []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "help" {
+			return
+		}
+		v, ok := os.LookupEnv(envName(f.Name))
+		if !ok {
+			return
+		}
+		if sv, isSlice := f.Value.(pflag.SliceValue); isSlice {
+			if err := sv.Replace(strings.Split(v, ",")); err != nil {
+				errs = append(errs, fmt.Sprintf("%s=%q: %v", envName(f.Name), v, err))
+			}
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Sprintf("%s=%q: %v", envName(f.Name), v, err))
+		}
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid environment: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}

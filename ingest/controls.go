@@ -1,0 +1,340 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// Control outcomes, the status field of a control-status record.
+const (
+	StatusOK       = "ok"        // applied
+	StatusInvalid  = "invalid"   // rejected: see message and problems
+	StatusStale    = "stale"     // ignored: version not newer than the active rule's
+	StatusNotFound = "not_found" // delete of a rule that is not active
+)
+
+// ControlRecord is one record of the controls topic, decoded and validated.
+type ControlRecord struct {
+	Key       string
+	Partition int32
+	Offset    int64
+	Time      time.Time
+	// Control is the valid control; nil when Err is set.
+	Control *rule.Control
+	// Err says why the record is not a valid control; it matches rule.ErrInvalid and is
+	// often a *rule.ValidationError with positioned problems.
+	Err error
+}
+
+// DecodeControl decodes and validates one controls record. A record with no value (a
+// compaction tombstone) deletes the rule its key names. The key must be the control's
+// SCOPE/ID: compaction keeps the last record per key, so a mismatched key could let
+// compaction drop the wrong rule.
+func DecodeControl(r *kgo.Record) ControlRecord {
+	cr := ControlRecord{Key: string(r.Key), Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp}
+	if r.Value == nil {
+		k, err := rule.ParseKey(cr.Key)
+		if err != nil {
+			cr.Err = &rule.ValidationError{Problems: []rule.Problem{{Field: "key", Msg: fmt.Sprintf("tombstone key %q is not SCOPE/ID", cr.Key)}}}
+			return cr
+		}
+		cr.Control = rule.Delete(k)
+		return cr
+	}
+	c, err := rule.ParseControl(r.Value)
+	if err != nil {
+		cr.Err = err
+		return cr
+	}
+	if want := c.Key().String(); cr.Key != want {
+		cr.Err = &rule.ValidationError{Rule: c.Key().ID, Problems: []rule.Problem{{Field: "key",
+			Msg: fmt.Sprintf("record key %q must be the rule's SCOPE/ID %q", cr.Key, want)}}}
+		return cr
+	}
+	cr.Control = c
+	return cr
+}
+
+// ControlStatus is a record of the control-status topic (key: the control's record key):
+// the outcome of one control, so that whoever published it can see what happened.
+type ControlStatus struct {
+	Key       string `json:"key"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+	// Status is ok, invalid, stale or not_found.
+	Status  string `json:"status"`
+	Op      string `json:"op,omitempty"`
+	Scope   string `json:"scope,omitempty"`
+	ID      string `json:"id,omitempty"`
+	Version int64  `json:"version,omitempty"`
+	// Message is the error, positioned (field, and column inside a JSONPath).
+	Message  string         `json:"message,omitempty"`
+	Problems []rule.Problem `json:"problems,omitempty"`
+	Time     time.Time      `json:"time"`
+}
+
+// NewControlStatus describes the outcome of cr. For an invalid record the status is
+// StatusInvalid and the message and problems come from cr.Err.
+func NewControlStatus(cr ControlRecord, status, message string) ControlStatus {
+	s := ControlStatus{Key: cr.Key, Partition: cr.Partition, Offset: cr.Offset, Status: status, Message: message, Time: time.Now().UTC()}
+	if c := cr.Control; c != nil {
+		k := c.Key()
+		s.Op, s.Scope, s.ID = c.Op, k.Scope, k.ID
+		if c.Rule != nil {
+			s.Version = c.Rule.Version
+		}
+	}
+	if cr.Err != nil {
+		s.Status = StatusInvalid
+		s.Message = cr.Err.Error()
+		var ve *rule.ValidationError
+		if errors.As(cr.Err, &ve) {
+			s.Problems = ve.Problems
+			s.ID = ve.Rule
+		}
+	}
+	return s
+}
+
+// ControlsConfig configures a ControlReader.
+type ControlsConfig struct {
+	Kafka  KafkaConfig
+	Topics Topics
+	// Logger receives operational logs. Default slog.Default().
+	Logger *slog.Logger
+	// Metrics receives ingest's series. Default: unregistered metrics.
+	Metrics *Metrics
+}
+
+// EnsureDefaults fills unset fields with their documented defaults.
+func (c *ControlsConfig) EnsureDefaults() {
+	c.Kafka.EnsureDefaults()
+	c.Topics.EnsureDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
+}
+
+// ControlReader reads the whole controls topic, from the start, in every instance.
+type ControlReader struct {
+	cfg ControlsConfig
+	cl  *kgo.Client
+}
+
+// NewControlReader connects to the brokers; reading starts with Run.
+func NewControlReader(cfg ControlsConfig) (*ControlReader, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Kafka.Validate(); err != nil {
+		return nil, fmt.Errorf("ingest: controls reader: %w", err)
+	}
+	cl, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0), kgo.FetchMaxWait(500*time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	return &ControlReader{cfg: cfg, cl: cl}, nil
+}
+
+// Close closes the client, after delivering pending status records (bounded).
+func (r *ControlReader) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = r.cl.Flush(ctx)
+	r.cl.Close()
+}
+
+// endOffsets lists the controls partitions and their end offsets, retrying while the
+// topic does not exist yet or the brokers are unreachable.
+func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error) {
+	adm := kadm.NewClient(r.cl)
+	for attempt := 0; ; attempt++ {
+		lo, err := adm.ListEndOffsets(ctx, r.cfg.Topics.Controls)
+		if err == nil {
+			err = lo.Error()
+		}
+		if err == nil {
+			ends := map[int32]int64{}
+			lo.Each(func(o kadm.ListedOffset) { ends[o.Partition] = o.Offset })
+			if len(ends) > 0 {
+				return ends, nil
+			}
+			err = errors.New("topic has no partitions")
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.TopicAuthorizationFailed) ||
+			errors.Is(err, kerr.ClusterAuthorizationFailed) {
+			return nil, err // retrying cannot help
+		}
+		if attempt%10 == 0 {
+			r.cfg.Logger.Warn("waiting for the controls topic", "topic", r.cfg.Topics.Controls, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// Run reads every control from the start of every partition of the controls topic and
+// calls apply with each, in order, until ctx is done. caughtUp is called once, after
+// every control that existed when Run started was applied. Partitions added to the
+// controls topic later are not read (it has one partition by design).
+func (r *ControlReader) Run(ctx context.Context, apply func(ControlRecord), caughtUp func()) error {
+	ends, err := r.endOffsets(ctx)
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil
+		}
+		return fmt.Errorf("ingest: listing controls partitions: %w", err)
+	}
+	assign := map[int32]kgo.Offset{}
+	behind := map[int32]int64{}
+	for p, end := range ends {
+		assign[p] = kgo.NewOffset().AtStart()
+		if end > 0 {
+			behind[p] = end
+		}
+	}
+	r.cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{r.cfg.Topics.Controls: assign})
+	done := false
+	check := func() {
+		if !done && len(behind) == 0 {
+			done = true
+			caughtUp()
+		}
+	}
+	check()
+	for ctx.Err() == nil {
+		fs := r.cl.PollFetches(ctx)
+		if fs.IsClientClosed() {
+			return nil
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				r.cfg.Logger.Warn("controls fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		fs.EachRecord(func(rec *kgo.Record) {
+			apply(DecodeControl(rec))
+			if end, ok := behind[rec.Partition]; ok && rec.Offset+1 >= end {
+				delete(behind, rec.Partition)
+			}
+		})
+		check()
+	}
+	return nil
+}
+
+// Report publishes st on the control-status topic without waiting. Failures are
+// logged and counted.
+func (r *ControlReader) Report(st ControlStatus) {
+	r.cfg.Metrics.Controls.WithLabelValues(st.Status).Inc()
+	val, err := json.Marshal(st)
+	if err != nil {
+		r.cfg.Logger.Error("encoding control status", "err", err)
+		return
+	}
+	rec := &kgo.Record{Topic: r.cfg.Topics.ControlStatus, Key: []byte(st.Key), Value: val}
+	r.cl.Produce(context.Background(), rec, func(rec *kgo.Record, err error) {
+		if err != nil {
+			r.cfg.Metrics.ProduceErrors.WithLabelValues(rec.Topic).Inc()
+			r.cfg.Logger.Error("publishing control status failed", "key", st.Key, "offset", st.Offset, "err", err)
+		}
+	})
+}
+
+// ReadControls reads the controls topic from the start up to its end at the time of the
+// call and returns its records in order (per partition).
+func ReadControls(ctx context.Context, cfg ControlsConfig) ([]ControlRecord, error) {
+	cfg.Metrics = NewMetrics(nil)
+	r, err := NewControlReader(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var out []ControlRecord
+	caught := false
+	err = r.Run(runCtx, func(cr ControlRecord) { out = append(out, cr) }, func() { caught = true; cancel() })
+	if err != nil {
+		return nil, err
+	}
+	if !caught {
+		return nil, fmt.Errorf("ingest: reading controls: %w", context.Cause(ctx))
+	}
+	return out, nil
+}
+
+// PublishControls writes controls to the controls topic, in order, keyed by SCOPE/ID, and
+// waits for the brokers to acknowledge them. It returns the offset of each.
+func PublishControls(ctx context.Context, kc KafkaConfig, topics Topics, controls []*rule.Control) ([]int64, error) {
+	kc.EnsureDefaults()
+	topics.EnsureDefaults()
+	cl, err := kc.NewClient(kgo.ProducerLinger(0))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	recs := make([]*kgo.Record, 0, len(controls))
+	for _, c := range controls {
+		val, err := c.Marshal()
+		if err != nil {
+			return nil, fmt.Errorf("ingest: encoding control for %s: %w", c.Key(), err)
+		}
+		recs = append(recs, &kgo.Record{Topic: topics.Controls, Key: []byte(c.Key().String()), Value: val})
+	}
+	res := cl.ProduceSync(ctx, recs...)
+	if err := res.FirstErr(); err != nil {
+		return nil, fmt.Errorf("ingest: publishing controls to %s: %w", topics.Controls, err)
+	}
+	offs := make([]int64, len(recs))
+	for i, r := range recs { // kgo sets offsets in place; res is in completion order
+		offs[i] = r.Offset
+	}
+	return offs, nil
+}
+
+// WaitStatuses reads the control-status topic until a status for each of the given
+// (key, offset) pairs arrived or ctx is done, and returns the statuses found.
+func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, want map[string]int64) (map[string]ControlStatus, error) {
+	kc.EnsureDefaults()
+	topics.EnsureDefaults()
+	cl, err := kc.NewClient(kgo.ConsumeTopics(topics.ControlStatus), kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	got := map[string]ControlStatus{}
+	for len(got) < len(want) {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return got, context.Cause(ctx)
+		}
+		fs.EachRecord(func(rec *kgo.Record) {
+			var st ControlStatus
+			if json.Unmarshal(rec.Value, &st) != nil {
+				return
+			}
+			if off, ok := want[st.Key]; ok && off == st.Offset {
+				got[st.Key] = st
+			}
+		})
+	}
+	return got, nil
+}

@@ -1,0 +1,105 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// EmbeddedConfig configures the embedded broker.
+type EmbeddedConfig struct {
+	// Addr is the listen address. Default "127.0.0.1:9092"; port 0 picks a free port.
+	Addr string
+	// Partitions is the partition count of the events topic. Default 4.
+	Partitions int32
+	// DataDir, when set, keeps the broker's log on disk across restarts. Default: memory only.
+	DataDir string
+	// Topics are created at start. Defaults as Topics.EnsureDefaults.
+	Topics Topics
+}
+
+// EnsureDefaults fills unset fields with their documented defaults.
+func (c *EmbeddedConfig) EnsureDefaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:9092"
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 4
+	}
+	c.Topics.EnsureDefaults()
+}
+
+// Embedded is a one-node Kafka-protocol broker (kfake) running in this process.
+type Embedded struct {
+	cluster *kfake.Cluster
+	// Addr is the host:port clients (and kcat -b) connect to.
+	Addr string
+}
+
+// StartEmbedded starts the embedded broker with the standard topics: the events topic
+// with cfg.Partitions partitions, the others with one.
+func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	cfg.EnsureDefaults()
+	addr := cfg.Addr
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		// kfake listens on 127.0.0.1:port; ListenFn lets the host be configured too.
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }),
+		kfake.SeedTopics(cfg.Partitions, cfg.Topics.Events),
+		kfake.SeedTopics(1, cfg.Topics.Controls, cfg.Topics.Alerts, cfg.Topics.DeadLetters, cfg.Topics.ControlStatus),
+		kfake.AllowAutoTopicCreation(),
+	}
+	if cfg.DataDir != "" {
+		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: starting embedded broker on %s: %w", addr, err)
+	}
+	return &Embedded{cluster: c, Addr: c.ListenAddrs()[0]}, nil
+}
+
+// Close stops the broker.
+func (e *Embedded) Close() { e.cluster.Close() }
+
+// EnsureTopics creates whichever of the standard topics are missing: events with
+// eventPartitions partitions, controls compacted with one partition (ordered, one record
+// per rule key survives), the others with one. Existing topics are left as they are.
+func EnsureTopics(ctx context.Context, kc KafkaConfig, t Topics, eventPartitions int32) error {
+	cl, err := kc.NewClient()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	compact := "compact"
+	specs := []struct {
+		topic string
+		parts int32
+		cfg   map[string]*string
+	}{
+		{t.Events, eventPartitions, nil},
+		{t.Controls, 1, map[string]*string{"cleanup.policy": &compact}},
+		{t.Alerts, 1, nil},
+		{t.DeadLetters, 1, nil},
+		{t.ControlStatus, 1, nil},
+	}
+	var errs []error
+	for _, s := range specs {
+		resp, err := adm.CreateTopics(ctx, s.parts, -1, s.cfg, s.topic)
+		if err != nil {
+			return fmt.Errorf("ingest: creating topic %s: %w", s.topic, err)
+		}
+		for _, r := range resp {
+			if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+				errs = append(errs, fmt.Errorf("ingest: creating topic %s: %w %s", r.Topic, r.Err, r.ErrMessage))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

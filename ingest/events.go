@@ -1,0 +1,542 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+)
+
+// Dead-letter reasons, the value of the HeaderReason header.
+const (
+	ReasonMissingKey  = "missing_key"  // no customer id in the record key
+	ReasonInvalidJSON = "invalid_json" // the value is not one JSON document
+	ReasonTooDeep     = "too_deep"     // the value nests deeper than the JSON engine allows
+)
+
+// Dead-letter headers, added to the original record's own headers.
+const (
+	HeaderReason    = "hindsight.dlq.reason"
+	HeaderError     = "hindsight.dlq.error"
+	HeaderTopic     = "hindsight.dlq.topic"
+	HeaderPartition = "hindsight.dlq.partition"
+	HeaderOffset    = "hindsight.dlq.offset"
+)
+
+// EventsConfig configures an EventConsumer.
+type EventsConfig struct {
+	Kafka  KafkaConfig
+	Topics Topics
+	// Group is the consumer group id. Default "hindsight-live".
+	Group string
+	// StartAt is where a group without committed offsets starts: "earliest" (default)
+	// or "latest".
+	StartAt string
+	// CommitInterval is how often handled offsets are committed. Default 1s.
+	CommitInterval time.Duration
+	// MaxPollRecords bounds the records handled between two rebalance points. Default 10000.
+	MaxPollRecords int
+	// ShutdownTimeout bounds the final flush of produced records and offset commit. Default 10s.
+	ShutdownTimeout time.Duration
+	// ProduceLinger is how long produced records (alerts, dead letters) may wait to be
+	// batched. Default 0: sent at once (batching still happens while a request is in flight).
+	ProduceLinger time.Duration
+	// Logger receives operational logs. Default slog.Default().
+	Logger *slog.Logger
+	// Metrics receives ingest's series. Default: unregistered metrics.
+	Metrics *Metrics
+}
+
+// EnsureDefaults fills unset fields with their documented defaults.
+func (c *EventsConfig) EnsureDefaults() {
+	c.Kafka.EnsureDefaults()
+	c.Topics.EnsureDefaults()
+	if c.Group == "" {
+		c.Group = "hindsight-live"
+	}
+	if c.StartAt == "" {
+		c.StartAt = "earliest"
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = time.Second
+	}
+	if c.MaxPollRecords <= 0 {
+		c.MaxPollRecords = 10000
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
+}
+
+// Validate reports configuration mistakes.
+func (c *EventsConfig) Validate() error {
+	if err := c.Kafka.Validate(); err != nil {
+		return err
+	}
+	if err := c.Topics.Validate(); err != nil {
+		return err
+	}
+	if c.StartAt != "earliest" && c.StartAt != "latest" {
+		return fmt.Errorf("start-at %q: use earliest or latest", c.StartAt)
+	}
+	return nil
+}
+
+// Handler receives the events of the partitions this consumer owns.
+//
+// Assigned is called before the first batch of newly owned partitions and Revoked after
+// the last batch of partitions given up (revoked or lost). HandleBatch is called for one
+// partition at a time in offset order, concurrently for different partitions, never
+// concurrently with Assigned or Revoked. When it returns the batch counts as handled.
+type Handler interface {
+	Assigned(partitions []int32)
+	Revoked(partitions []int32)
+	HandleBatch(b *Batch)
+}
+
+// Event is one valid event. It and its Doc are only valid until the iteration moves on.
+type Event struct {
+	// Customer is the record key. It aliases the fetched record: clone it to keep it.
+	Customer  string
+	Partition int32
+	Offset    int64
+	// Time is the record timestamp, the event time.
+	Time time.Time
+	// Doc is the parsed value.
+	Doc    *jsonpath.Document
+	Record *kgo.Record
+}
+
+// Batch is the records of one partition from one poll.
+type Batch struct {
+	Partition int32
+	// HighWatermark is the partition's end offset at the time of the fetch.
+	HighWatermark int64
+	recs          []*kgo.Record
+	c             *EventConsumer
+	ps            *partState
+	ev            Event
+}
+
+// Len is the number of records in the batch, valid or not.
+func (b *Batch) Len() int { return len(b.recs) }
+
+// Events yields the batch's valid events in offset order, sending invalid records to
+// the dead-letter topic on the way.
+func (b *Batch) Events() iter.Seq[*Event] {
+	return func(yield func(*Event) bool) {
+		m := b.c.cfg.Metrics
+		m.Events.Add(float64(len(b.recs)))
+		for _, r := range b.recs {
+			if len(r.Key) == 0 {
+				b.deadLetter(r, ReasonMissingKey, errors.New("record has no key: the key must be the customer id"))
+				continue
+			}
+			if err := b.ps.doc.Reset(r.Value); err != nil {
+				reason := ReasonInvalidJSON
+				if errors.Is(err, jsonpath.ErrTooDeep) {
+					reason = ReasonTooDeep
+				}
+				b.deadLetter(r, reason, err)
+				continue
+			}
+			b.ev = Event{Customer: unsafe.String(unsafe.SliceData(r.Key), len(r.Key)), Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp, Doc: b.ps.doc, Record: r}
+			if !yield(&b.ev) {
+				return
+			}
+		}
+	}
+}
+
+// Emit produces rec on behalf of ev without waiting. The event's offset is not
+// committed until rec is delivered or has failed; done, if not nil, is called then.
+func (b *Batch) Emit(ev *Event, rec *kgo.Record, done func(*kgo.Record, error)) {
+	b.c.emit(b.ps, ev.Offset, rec, done)
+}
+
+func (b *Batch) deadLetter(r *kgo.Record, reason string, cause error) {
+	b.c.cfg.Metrics.DeadLetters.WithLabelValues(reason).Inc()
+	b.c.cfg.Metrics.deadLetters.Add(1)
+	b.c.emit(b.ps, r.Offset, DeadLetter(r, b.c.cfg.Topics.DeadLetters, reason, cause), nil)
+}
+
+// DeadLetter builds the dead-letter record for r: same key, value and timestamp, and
+// r's headers plus the reason, cause, and r's topic, partition and offset.
+func DeadLetter(r *kgo.Record, topic, reason string, cause error) *kgo.Record {
+	h := slices.Clip(slices.Clone(r.Headers))
+	h = append(h,
+		kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)},
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(cause.Error())},
+		kgo.RecordHeader{Key: HeaderTopic, Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
+		kgo.RecordHeader{Key: HeaderOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
+	)
+	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: h, Timestamp: r.Timestamp}
+}
+
+// EventConsumer consumes the events topic as a member of a consumer group.
+type EventConsumer struct {
+	cfg EventsConfig
+	h   Handler
+	cl  *kgo.Client
+	log *slog.Logger
+
+	// commitMu serialises commits with rebalances, so that an offset is never committed
+	// for a partition this member no longer owns.
+	commitMu sync.Mutex
+	// partsMu guards parts; the poll loop only reads it, so it never waits for a commit.
+	partsMu sync.RWMutex
+	parts   map[int32]*partState
+}
+
+// partState is what the consumer keeps per owned partition.
+type partState struct {
+	id  int32
+	doc *jsonpath.Document
+
+	mu sync.Mutex // guards the fields below; produce callbacks touch holds
+	// handled is the offset after the last handled record (-1: none yet).
+	handled   kgo.EpochOffset
+	committed int64
+	// holds are offsets with records still being produced on their behalf, ascending.
+	holds []hold
+}
+
+type hold struct {
+	offset int64
+	n      int
+}
+
+func newPartState(p int32) *partState {
+	return &partState{id: p, doc: jsonpath.NewDocument(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1}
+}
+
+func (s *partState) hold(offset int64) {
+	s.mu.Lock()
+	if n := len(s.holds); n > 0 && s.holds[n-1].offset == offset {
+		s.holds[n-1].n++
+	} else {
+		s.holds = append(s.holds, hold{offset: offset, n: 1})
+	}
+	s.mu.Unlock()
+}
+
+func (s *partState) release(offset int64) {
+	s.mu.Lock()
+	i := sort.Search(len(s.holds), func(i int) bool { return s.holds[i].offset >= offset })
+	if i < len(s.holds) && s.holds[i].offset == offset {
+		s.holds[i].n--
+	}
+	s.mu.Unlock()
+}
+
+// committable is the offset that may be committed: after the last handled record, but
+// not past a record whose produced records are still in flight.
+func (s *partState) committable() (kgo.EpochOffset, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := 0
+	for i < len(s.holds) && s.holds[i].n == 0 {
+		i++
+	}
+	s.holds = s.holds[i:]
+	off := s.handled
+	if len(s.holds) > 0 && s.holds[0].offset < off.Offset {
+		off.Offset = s.holds[0].offset
+	}
+	return off, off.Offset >= 0 && off.Offset > s.committed
+}
+
+// NewEventConsumer connects to the brokers; consumption starts with Run.
+func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("ingest: events consumer: %w", err)
+	}
+	c := &EventConsumer{cfg: cfg, h: h, log: cfg.Logger, parts: map[int32]*partState{}}
+	reset := kgo.NewOffset().AtStart()
+	if cfg.StartAt == "latest" {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	cl, err := cfg.Kafka.NewClient(
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topics.Events),
+		kgo.ConsumeResetOffset(reset),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(c.onAssigned),
+		kgo.OnPartitionsRevoked(c.onRevoked),
+		kgo.OnPartitionsLost(c.onLost),
+		kgo.ProducerLinger(cfg.ProduceLinger),
+		// Alerts and dead letters are few and small: compressing them buys little and
+		// costs latency and CPU on the hot path.
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.MaxBufferedRecords(1<<20),
+		kgo.FetchMaxWait(500*time.Millisecond),
+	)
+	if err != nil {
+		return nil, err
+	}
+	c.cl = cl
+	return c, nil
+}
+
+// Client is the underlying client, e.g. for producing records not tied to an event.
+func (c *EventConsumer) Client() *kgo.Client { return c.cl }
+
+func (c *EventConsumer) emit(ps *partState, offset int64, rec *kgo.Record, done func(*kgo.Record, error)) {
+	ps.hold(offset)
+	// Background, not the run context: records of handled events must still be
+	// delivered while shutting down (bounded by the final flush).
+	c.cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
+		if err != nil {
+			c.cfg.Metrics.ProduceErrors.WithLabelValues(r.Topic).Inc()
+			c.log.Error("producing record for event failed; the event's offset is committed anyway",
+				"topic", r.Topic, "event_partition", ps.id, "event_offset", offset, "err", err)
+		}
+		ps.release(offset)
+		if done != nil {
+			done(r, err)
+		}
+	})
+}
+
+func (c *EventConsumer) part(p int32) *partState {
+	c.partsMu.RLock()
+	ps, ok := c.parts[p]
+	c.partsMu.RUnlock()
+	if ok {
+		return ps
+	}
+	c.partsMu.Lock() // defensive: fetches follow assignment, but never lose a record over it
+	defer c.partsMu.Unlock()
+	if ps, ok = c.parts[p]; !ok {
+		ps = newPartState(p)
+		c.parts[p] = ps
+	}
+	return ps
+}
+
+func (c *EventConsumer) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	ps := m[c.cfg.Topics.Events]
+	if len(ps) == 0 {
+		return
+	}
+	slices.Sort(ps)
+	c.partsMu.Lock()
+	for _, p := range ps {
+		if _, owned := c.parts[p]; !owned { // a repeated assignment keeps its progress
+			c.parts[p] = newPartState(p)
+		}
+	}
+	c.partsMu.Unlock()
+	c.log.Info("partitions assigned", "topic", c.cfg.Topics.Events, "partitions", ps)
+	c.h.Assigned(ps)
+}
+
+func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	ps := m[c.cfg.Topics.Events]
+	if len(ps) == 0 {
+		return
+	}
+	slices.Sort(ps)
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := c.cl.Flush(ctx); err != nil {
+		c.log.Warn("flushing produced records before giving up partitions", "err", err)
+	}
+	c.commitMu.Lock()
+	c.commitLocked(ctx, ps)
+	c.dropParts(ps)
+	c.commitMu.Unlock()
+	c.log.Info("partitions revoked", "topic", c.cfg.Topics.Events, "partitions", ps)
+	c.h.Revoked(ps)
+}
+
+func (c *EventConsumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	ps := m[c.cfg.Topics.Events]
+	if len(ps) == 0 {
+		return
+	}
+	slices.Sort(ps)
+	c.commitMu.Lock()
+	c.dropParts(ps)
+	c.commitMu.Unlock()
+	c.log.Warn("partitions lost (group session expired); their uncommitted events will be handled again", "partitions", ps)
+	c.h.Revoked(ps)
+}
+
+func (c *EventConsumer) dropParts(ps []int32) {
+	c.partsMu.Lock()
+	defer c.partsMu.Unlock()
+	for _, p := range ps {
+		delete(c.parts, p)
+		c.cfg.Metrics.dropLag(p)
+	}
+}
+
+// commitLocked commits the committable offsets of partitions ps (all owned partitions
+// if ps is nil). c.commitMu must be held.
+func (c *EventConsumer) commitLocked(ctx context.Context, ps []int32) {
+	owned := map[int32]*partState{}
+	c.partsMu.RLock()
+	for p, s := range c.parts {
+		if ps == nil || slices.Contains(ps, p) {
+			owned[p] = s
+		}
+	}
+	c.partsMu.RUnlock()
+	offs := map[int32]kgo.EpochOffset{}
+	for p, s := range owned {
+		if off, ok := s.committable(); ok {
+			offs[p] = off
+		}
+	}
+	if len(offs) == 0 {
+		return
+	}
+	var cerr error
+	c.cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{c.cfg.Topics.Events: offs},
+		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			if err != nil {
+				cerr = err
+				return
+			}
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					if err := kerr.ErrorForCode(p.ErrorCode); err != nil && cerr == nil {
+						cerr = fmt.Errorf("partition %d: %w", p.Partition, err)
+					}
+				}
+			}
+		})
+	if cerr != nil {
+		c.log.Warn("committing offsets failed; will retry", "err", cerr)
+		return
+	}
+	for p, off := range offs {
+		s := owned[p]
+		s.mu.Lock()
+		s.committed = off.Offset
+		s.mu.Unlock()
+	}
+}
+
+// Commit commits what has been handled (and delivered) so far.
+func (c *EventConsumer) Commit(ctx context.Context) {
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	c.commitLocked(ctx, nil)
+}
+
+// Run consumes until ctx is done, then finishes the batch in hand, waits (up to
+// ShutdownTimeout) for records produced on behalf of handled events, commits, leaves the
+// group and closes the client. It returns nil after a clean shutdown.
+func (c *EventConsumer) Run(ctx context.Context) error {
+	defer c.cl.CloseAllowingRebalance()
+	commitCtx, stopCommits := context.WithCancel(context.Background())
+	var commits sync.WaitGroup
+	commits.Go(func() {
+		t := time.NewTicker(c.cfg.CommitInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-commitCtx.Done():
+				return
+			case <-t.C:
+				c.Commit(commitCtx)
+			}
+		}
+	})
+
+	work := make(chan *Batch)
+	var batchesDone, workers sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		workers.Go(func() {
+			for b := range work {
+				c.handleOne(b)
+				batchesDone.Done()
+			}
+		})
+	}
+	defer func() {
+		close(work)
+		workers.Wait()
+	}()
+
+	var batches []*Batch
+	for ctx.Err() == nil {
+		fs := c.cl.PollRecords(ctx, c.cfg.MaxPollRecords)
+		if fs.IsClientClosed() {
+			break
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		batches = batches[:0]
+		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+			if len(fp.Records) == 0 || fp.Topic != c.cfg.Topics.Events {
+				return
+			}
+			batches = append(batches, &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, recs: fp.Records, c: c, ps: c.part(fp.Partition)})
+		})
+		c.handle(batches, work, &batchesDone)
+		c.cl.AllowRebalance()
+	}
+
+	stopCommits()
+	commits.Wait()
+	ctx2, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := c.cl.Flush(ctx2); err != nil {
+		c.log.Error("shutdown: records produced for handled events were not all delivered", "err", err)
+	}
+	c.Commit(ctx2)
+	return nil
+}
+
+// handle hands each partition's batch to a worker and waits for all of them. Workers
+// live as long as Run, so their stacks stay grown: a goroutine per batch would copy its
+// stack up on every batch.
+func (c *EventConsumer) handle(batches []*Batch, work chan<- *Batch, wg *sync.WaitGroup) {
+	if len(batches) == 1 {
+		c.handleOne(batches[0])
+		return
+	}
+	wg.Add(len(batches))
+	for _, b := range batches {
+		work <- b
+	}
+	wg.Wait()
+}
+
+func (c *EventConsumer) handleOne(b *Batch) {
+	c.h.HandleBatch(b)
+	last := b.recs[len(b.recs)-1]
+	b.ps.mu.Lock()
+	b.ps.handled = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
+	b.ps.mu.Unlock()
+	c.cfg.Metrics.lag(b.Partition).Set(float64(max(0, b.HighWatermark-(last.Offset+1))))
+}

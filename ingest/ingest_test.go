@@ -1,0 +1,271 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+func TestDecodeControl(t *testing.T) {
+	upsert := `{"op":"upsert","rule":{"id":"r1","scope":"c-1","when":{"path":"$.type"},"threshold":2}}`
+	for _, tc := range []struct {
+		name     string
+		key      string
+		value    []byte
+		wantOp   string
+		wantKey  rule.Key
+		wantErr  string
+		wantProb string
+	}{
+		{"upsert", "c-1/r1", []byte(upsert), rule.OpUpsert, rule.Key{Scope: "c-1", ID: "r1"}, "", ""},
+		{"delete", "*/r2", []byte(`{"op":"delete","scope":"*","id":"r2"}`), rule.OpDelete, rule.Key{Scope: "*", ID: "r2"}, "", ""},
+		{"tombstone deletes its key", "c-9/r3", nil, rule.OpDelete, rule.Key{Scope: "c-9", ID: "r3"}, "", ""},
+		{"tombstone with a bad key", "nokey", nil, "", rule.Key{}, "not SCOPE/ID", "key"},
+		{"key must match", "c-2/r1", []byte(upsert), "", rule.Key{}, `must be the rule's SCOPE/ID "c-1/r1"`, "key"},
+		{"no key", "", []byte(upsert), "", rule.Key{}, `record key ""`, "key"},
+		{"not JSON", "c-1/r1", []byte(`{"op":`), "", rule.Key{}, "not a valid JSON control", ""},
+		{"bad path has a column", "c-1/r1", []byte(strings.Replace(upsert, `"$.type"`, `"$.type["`, 1)), "", rule.Key{}, "column", "when.path"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cr := DecodeControl(&kgo.Record{Key: []byte(tc.key), Value: tc.value, Partition: 0, Offset: 42})
+			if cr.Offset != 42 || cr.Key != tc.key {
+				t.Errorf("position lost: %+v", cr)
+			}
+			if tc.wantErr != "" {
+				if cr.Err == nil || cr.Control != nil || !strings.Contains(cr.Err.Error(), tc.wantErr) || !errors.Is(cr.Err, rule.ErrInvalid) {
+					t.Fatalf("got %+v, want error containing %q matching rule.ErrInvalid", cr, tc.wantErr)
+				}
+				st := NewControlStatus(cr, StatusOK, "")
+				if st.Status != StatusInvalid || st.Message != cr.Err.Error() {
+					t.Errorf("status = %+v", st)
+				}
+				if tc.wantProb != "" && (len(st.Problems) == 0 || st.Problems[0].Field != tc.wantProb) {
+					t.Errorf("status problems = %+v, want field %s", st.Problems, tc.wantProb)
+				}
+				return
+			}
+			if cr.Err != nil || cr.Control.Op != tc.wantOp || cr.Control.Key() != tc.wantKey {
+				t.Fatalf("got %+v (err %v), want %s %s", cr.Control, cr.Err, tc.wantOp, tc.wantKey)
+			}
+		})
+	}
+}
+
+// FuzzDecodeControl: any record decodes to exactly one of a valid control whose key is
+// the record key, or an error that matches rule.ErrInvalid.
+func FuzzDecodeControl(f *testing.F) {
+	f.Add("*/a", []byte(`{"op":"upsert","rule":{"id":"a","scope":"*","when":{"path":"$.x"},"threshold":1}}`), false)
+	f.Add("*/a", []byte(`{"op":"delete","scope":"*","id":"a"}`), false)
+	f.Add("c/b", []byte(nil), true)
+	f.Add("x", []byte(`{"op":"upsert","rule":{"id":"a","scope":"*","when":{"all":[{"path":"$[?@.a > 1]"}]},"threshold":1}}`), false)
+	f.Fuzz(func(t *testing.T, key string, value []byte, tombstone bool) {
+		if tombstone {
+			value = nil
+		} else if value == nil {
+			value = []byte{}
+		}
+		cr := DecodeControl(&kgo.Record{Key: []byte(key), Value: value})
+		if (cr.Control == nil) == (cr.Err == nil) {
+			t.Fatalf("want exactly one of control and error: %+v", cr)
+		}
+		if cr.Err != nil {
+			if !errors.Is(cr.Err, rule.ErrInvalid) {
+				t.Fatalf("error %v does not match rule.ErrInvalid", cr.Err)
+			}
+			return
+		}
+		if cr.Control.Key().String() != key {
+			t.Fatalf("control for %s accepted under key %q", cr.Control.Key(), key)
+		}
+	})
+}
+
+func TestDeadLetter(t *testing.T) {
+	ts := time.UnixMilli(1700000000123)
+	src := &kgo.Record{Topic: "events", Partition: 3, Offset: 917, Key: []byte("c-1"), Value: []byte("{oops"), Timestamp: ts,
+		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t")}}}
+	dl := DeadLetter(src, "events.dlq", ReasonInvalidJSON, errors.New("bad byte at 1"))
+	h := map[string]string{}
+	for _, x := range dl.Headers {
+		h[x.Key] = string(x.Value)
+	}
+	want := map[string]string{"trace": "t", HeaderReason: ReasonInvalidJSON, HeaderError: "bad byte at 1", HeaderTopic: "events", HeaderPartition: "3", HeaderOffset: "917"}
+	for k, v := range want {
+		if h[k] != v {
+			t.Errorf("header %s = %q, want %q", k, h[k], v)
+		}
+	}
+	if dl.Topic != "events.dlq" || string(dl.Key) != "c-1" || string(dl.Value) != "{oops" || !dl.Timestamp.Equal(ts) {
+		t.Errorf("dead letter = %+v", dl)
+	}
+	if len(src.Headers) != 1 {
+		t.Errorf("the source record's headers were modified")
+	}
+}
+
+// An offset is committable only when every record produced on behalf of the events
+// before it was delivered.
+func TestPartStateCommittable(t *testing.T) {
+	s := newPartState(0)
+	if _, ok := s.committable(); ok {
+		t.Fatal("nothing handled, yet committable")
+	}
+	s.hold(10)
+	s.hold(10)
+	s.hold(12)
+	s.handled = kgo.EpochOffset{Epoch: 1, Offset: 20}
+	check := func(want int64) {
+		t.Helper()
+		off, ok := s.committable()
+		if !ok || off.Offset != want {
+			t.Fatalf("committable = %d, %v; want %d", off.Offset, ok, want)
+		}
+	}
+	check(10)
+	s.release(12) // out of order delivery
+	check(10)
+	s.release(10)
+	check(10)
+	s.release(10)
+	check(20)
+	s.committed = 20
+	if _, ok := s.committable(); ok {
+		t.Error("already committed offset offered again")
+	}
+	if len(s.holds) != 0 {
+		t.Errorf("finished holds kept: %v", s.holds)
+	}
+}
+
+func TestKafkaConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    KafkaConfig
+		want string
+	}{
+		{"ok", KafkaConfig{Brokers: []string{"a:1, b:2"}}, ""},
+		{"plain ok", KafkaConfig{Brokers: []string{"a:1"}, SASLMechanism: "PLAIN", SASLUser: "u", SASLPassword: "p"}, ""},
+		{"no host:port", KafkaConfig{Brokers: []string{"a"}}, "host:port"},
+		{"sasl without user", KafkaConfig{SASLMechanism: "scram-sha-256"}, "needs a user"},
+		{"user without mechanism", KafkaConfig{SASLUser: "u"}, "without a SASL mechanism"},
+		{"unknown mechanism", KafkaConfig{SASLMechanism: "gssapi", SASLUser: "u"}, "unknown SASL"},
+		{"cert without key", KafkaConfig{TLSCertFile: "c.pem"}, "together"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.c.EnsureDefaults()
+			err := tc.c.Validate()
+			if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("Validate = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	c := KafkaConfig{Brokers: []string{"a:1,b:2"}}
+	c.EnsureDefaults()
+	if len(c.Brokers) != 2 || c.ClientID != "hindsight" {
+		t.Errorf("defaults: %+v", c)
+	}
+	c.TLSCAFile = "/nonexistent/ca.pem"
+	if _, err := c.Opts(); err == nil || !strings.Contains(err.Error(), "CA file") {
+		t.Errorf("Opts with a missing CA file: %v", err)
+	}
+}
+
+// SASL settings reach the broker: the right credentials read the controls topic, the
+// wrong ones are refused.
+func TestSASLPassThrough(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(),
+		kfake.Superuser("SCRAM-SHA-256", "scram-user", "scram-pass"),
+		kfake.Superuser("PLAIN", "plain-user", "plain-pass"),
+		kfake.SeedTopics(1, "controls", "controls.status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	addr := c.ListenAddrs()[0]
+	pub := KafkaConfig{Brokers: []string{addr}, SASLMechanism: "plain", SASLUser: "plain-user", SASLPassword: "plain-pass"}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r := &rule.Rule{ID: "a", Scope: "*", When: &rule.Condition{Path: "$.x"}, Threshold: 1}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PublishControls(ctx, pub, Topics{}, []*rule.Control{rule.Upsert(r)}); err != nil {
+		t.Fatalf("publish with SASL/PLAIN: %v", err)
+	}
+	read := KafkaConfig{Brokers: []string{addr}, SASLMechanism: "scram-sha-256", SASLUser: "scram-user", SASLPassword: "scram-pass"}
+	recs, err := ReadControls(ctx, ControlsConfig{Kafka: read})
+	if err != nil || len(recs) != 1 || recs[0].Control == nil || recs[0].Control.Key().ID != "a" {
+		t.Fatalf("read with SASL/SCRAM: %v %+v", err, recs)
+	}
+	wrong := read
+	wrong.SASLPassword = "nope"
+	sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer scancel()
+	// kfake drops the connection (real Kafka answers SASL_AUTHENTICATION_FAILED, on
+	// which the reader gives up at once): either way nothing is read.
+	if recs, err := ReadControls(sctx, ControlsConfig{Kafka: wrong}); err == nil {
+		t.Fatalf("wrong SCRAM password read %d controls", len(recs))
+	}
+}
+
+func TestEmbeddedAndEnsureTopics(t *testing.T) {
+	e, err := StartEmbedded(EmbeddedConfig{Addr: "127.0.0.1:0", Partitions: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if !strings.HasPrefix(e.Addr, "127.0.0.1:") || strings.HasSuffix(e.Addr, ":0") {
+		t.Fatalf("embedded address %q", e.Addr)
+	}
+	kc := KafkaConfig{Brokers: []string{e.Addr}}
+	kc.EnsureDefaults()
+	var topics Topics
+	topics.EnsureDefaults()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	want := map[string]int{"events": 3, "controls": 1, "alerts": 1, "events.dlq": 1, "controls.status": 1}
+	checkTopics(ctx, t, kc, want)
+
+	// On a broker without them, EnsureTopics creates the topics; again, it is a no-op.
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	other := KafkaConfig{Brokers: c.ListenAddrs()}
+	other.EnsureDefaults()
+	for range 2 {
+		if err := EnsureTopics(ctx, other, topics, 6); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want["events"] = 6
+	checkTopics(ctx, t, other, want)
+}
+
+func checkTopics(ctx context.Context, t *testing.T, kc KafkaConfig, want map[string]int) {
+	t.Helper()
+	cl, err := kc.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	td, err := kadm.NewClient(cl).ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, n := range want {
+		d, ok := td[name]
+		if !ok || len(d.Partitions) != n {
+			t.Errorf("topic %s: %d partitions (exists %v), want %d", name, len(d.Partitions), ok, n)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package ingest
+
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are ingest's Prometheus series. One set per daemon: register it on the
+// daemon's own registry so that several daemons in one process (tests) do not collide.
+type Metrics struct {
+	// Events counts event records read from the events topic (valid or not).
+	Events prometheus.Counter
+	// DeadLetters counts records sent to the dead-letter topic, by reason.
+	DeadLetters *prometheus.CounterVec
+	// Lag is, per events partition, the records between the last one handled and the
+	// partition's high watermark at that fetch.
+	Lag *prometheus.GaugeVec
+	// ProduceErrors counts records (alerts, dead letters, statuses) that could not be
+	// delivered, by topic.
+	ProduceErrors *prometheus.CounterVec
+	// Controls counts control records read, by outcome status.
+	Controls *prometheus.CounterVec
+
+	lagMu sync.Mutex
+	lags  map[int32]prometheus.Gauge
+
+	deadLetters atomic.Int64
+}
+
+// DeadLettersTotal is the number of records sent to the dead-letter topic so far.
+func (m *Metrics) DeadLettersTotal() int64 { return m.deadLetters.Load() }
+
+// NewMetrics creates the series and registers them on reg (nil: not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hindsight_events_total", Help: "Event records read from the events topic; rate() gives events/s."}),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hindsight_dead_letters_total", Help: "Event records sent to the dead-letter topic, by reason."}, []string{"reason"}),
+		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hindsight_consumer_lag_records", Help: "Records behind the high watermark, per events partition."}, []string{"partition"}),
+		ProduceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hindsight_produce_errors_total", Help: "Records that could not be delivered, by topic."}, []string{"topic"}),
+		Controls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hindsight_controls_total", Help: "Control records read, by outcome (ok, invalid, stale, not_found)."}, []string{"status"}),
+		lags: map[int32]prometheus.Gauge{},
+	}
+	for _, r := range []string{ReasonMissingKey, ReasonInvalidJSON, ReasonTooDeep} {
+		m.DeadLetters.WithLabelValues(r) // show zeros, so a dashboard sees the series exists
+	}
+	if reg != nil {
+		reg.MustRegister(m.Events, m.DeadLetters, m.Lag, m.ProduceErrors, m.Controls)
+	}
+	return m
+}
+
+func (m *Metrics) lag(p int32) prometheus.Gauge {
+	m.lagMu.Lock()
+	defer m.lagMu.Unlock()
+	g, ok := m.lags[p]
+	if !ok {
+		g = m.Lag.WithLabelValues(strconv.Itoa(int(p)))
+		m.lags[p] = g
+	}
+	return g
+}
+
+func (m *Metrics) dropLag(p int32) {
+	m.lagMu.Lock()
+	defer m.lagMu.Unlock()
+	delete(m.lags, p)
+	m.Lag.DeleteLabelValues(strconv.Itoa(int(p)))
+}

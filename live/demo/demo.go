@@ -1,0 +1,420 @@
+// Package demo is `hindsight demo`: the live daemon on an embedded broker, fed with
+// synthetic SaaS audit events (internal/workload) and sample rules, with a terminal view
+// of the top counts and the latest alerts that refreshes until the context is cancelled
+// or the configured duration has passed. Along the way it shows the daemon's behaviour
+// on bad input (a malformed event now and then, one invalid rule) and on a rule update
+// (a new version of one rule half-way through, whose counts restart from zero).
+package demo
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// SampleRules is the built-in rules file, the same as testdata/rules/sample.yaml.
+//
+//go:embed sample.yaml
+var SampleRules []byte
+
+// Config configures the demo.
+type Config struct {
+	// Live configures the daemon (defaults as live.Config: embedded broker on
+	// 127.0.0.1:9092, HTTP on 127.0.0.1:8080). When a default address is taken the demo
+	// uses a free port instead and says so.
+	Live live.Config
+	// Rate is events per second. Default 200.
+	Rate int
+	// Customers is the number of customers. Default 50.
+	Customers int
+	// Seed seeds the workload. Default 1.
+	Seed uint64
+	// Duration stops the demo by itself; 0 runs until the context is cancelled.
+	Duration time.Duration
+	// Refresh is the view's refresh interval. Default 1s.
+	Refresh time.Duration
+	// RulesFile is a rules file to use instead of the built-in SampleRules.
+	RulesFile string
+	// MalformedEvery sends one malformed event every that many events. Default 500;
+	// negative: never.
+	MalformedEvery int
+	// Out receives the view. Default os.Stdout.
+	Out io.Writer
+	// Plain prints a status line per refresh and the full view at the end, instead of
+	// redrawing the screen (for logs and CI).
+	Plain bool
+}
+
+// EnsureDefaults fills unset fields with their documented defaults.
+func (c *Config) EnsureDefaults() {
+	if c.Rate <= 0 {
+		c.Rate = 200
+	}
+	if c.Customers <= 0 {
+		c.Customers = 50
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Refresh <= 0 {
+		c.Refresh = time.Second
+	}
+	if c.MalformedEvery == 0 {
+		c.MalformedEvery = 500
+	}
+	if c.Out == nil {
+		c.Out = os.Stdout
+	}
+	c.Live.EnsureDefaults()
+}
+
+// Validate reports configuration mistakes.
+func (c *Config) Validate() error {
+	if c.Duration < 0 {
+		return errors.New("demo: negative duration")
+	}
+	return c.Live.Validate()
+}
+
+// logRing keeps the last lines the daemon logged, for the view.
+type logRing struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logRing) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		l.lines = append(l.lines, line)
+	}
+	if len(l.lines) > 5 {
+		l.lines = l.lines[len(l.lines)-5:]
+	}
+	return len(p), nil
+}
+
+func (l *logRing) last() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+// freeOr returns addr if it can be listened on now, else the same host with port 0.
+func freeOr(addr string) (string, bool) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		ln.Close()
+		return addr, true
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	return net.JoinHostPort(host, "0"), false
+}
+
+// Run runs the demo until ctx is done or cfg.Duration has passed.
+func Run(ctx context.Context, cfg Config) error {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	rulesData, rulesName := SampleRules, "sample rules"
+	if cfg.RulesFile != "" {
+		data, err := os.ReadFile(cfg.RulesFile)
+		if err != nil {
+			return fmt.Errorf("demo: reading rules: %w", err)
+		}
+		rulesData, rulesName = data, cfg.RulesFile
+	}
+	rules, err := rule.ParseRulesFile(rulesName, rulesData)
+	if err != nil {
+		return err
+	}
+
+	var notes []string
+	if len(cfg.Live.Kafka.Brokers) == 0 {
+		if a, ok := freeOr(cfg.Live.Embedded.Addr); !ok {
+			notes = append(notes, fmt.Sprintf("%s is taken: the embedded broker uses a free port", cfg.Live.Embedded.Addr))
+			cfg.Live.Embedded.Addr = a
+		}
+	}
+	if a, ok := freeOr(cfg.Live.HTTPAddr); !ok {
+		notes = append(notes, fmt.Sprintf("%s is taken: the HTTP API uses a free port", cfg.Live.HTTPAddr))
+		cfg.Live.HTTPAddr = a
+	}
+	logs := &logRing{}
+	cfg.Live.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.String("time", a.Value.Time().Format("15:04:05"))
+			}
+			return a
+		}}))
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(runCtx, cfg.Duration)
+		defer cancel()
+	}
+	dctx, stopDaemon := context.WithCancel(context.Background()) // stopped after the producer
+	defer stopDaemon()
+	d, err := live.Start(dctx, cfg.Live)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-d.RulesLoaded():
+	case <-d.Done():
+		return d.Wait()
+	case <-ctx.Done():
+		stopDaemon()
+		return d.Wait()
+	}
+	kc := cfg.Live.Kafka
+	kc.Brokers = d.Brokers()
+	if err := publishRules(ctx, kc, cfg.Live.Topics, rules); err != nil {
+		stopDaemon()
+		_ = d.Wait()
+		return err
+	}
+
+	v := &view{cfg: cfg, d: d, logs: logs, notes: notes, start: time.Now(), brokers: strings.Join(kc.Brokers, ",")}
+	var wg sync.WaitGroup
+	wg.Go(func() { v.consumeAlerts(runCtx, kc, cfg.Live.Topics) })
+	wg.Go(func() { v.produce(runCtx, kc, cfg.Live.Topics, rules) })
+
+	t := time.NewTicker(cfg.Refresh)
+	defer t.Stop()
+	v.render()
+	for done := false; !done; {
+		select {
+		case <-runCtx.Done():
+			done = true
+		case <-t.C:
+			v.render()
+		}
+	}
+	wg.Wait()
+	// Let the daemon finish what was sent, so the last view shows every count.
+	deadline := time.Now().Add(5 * time.Second)
+	for d.EventsSeen() < v.sentCount() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	v.final = true
+	v.render()
+	stopDaemon()
+	err = d.Wait()
+	fmt.Fprintf(cfg.Out, "demo finished after %s: %d events, %d alerts raised, %d dead letters\n",
+		time.Since(v.start).Round(time.Second), d.EventsSeen(), d.AlertsRaised(), d.DeadLetters())
+	return err
+}
+
+// publishRules publishes the rules and one invalid control, to show how errors look.
+func publishRules(ctx context.Context, kc ingest.KafkaConfig, topics ingest.Topics, rules []*rule.Rule) error {
+	cs := make([]*rule.Control, 0, len(rules))
+	for _, r := range rules {
+		cs = append(cs, rule.Upsert(r))
+	}
+	if _, err := ingest.PublishControls(ctx, kc, topics, cs); err != nil {
+		return err
+	}
+	cl, err := kc.NewClient()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	bad := `{"op":"upsert","rule":{"id":"broken-rule","scope":"*","when":{"path":"$.actor.roles[?@ == ]"},"threshold":1}}`
+	return cl.ProduceSync(ctx, &kgo.Record{Topic: topics.Controls, Key: []byte("*/broken-rule"), Value: []byte(bad)}).FirstErr()
+}
+
+type view struct {
+	cfg     Config
+	d       *live.Daemon
+	logs    *logRing
+	notes   []string
+	start   time.Time
+	brokers string
+	final   bool
+
+	mu      sync.Mutex
+	alerts  []live.Alert
+	alertsN int
+	sent    int64
+	updated string
+}
+
+func (v *view) sentCount() int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.sent
+}
+
+func (v *view) consumeAlerts(ctx context.Context, kc ingest.KafkaConfig, topics ingest.Topics) {
+	cl, err := kc.NewClient(kgo.ConsumeTopics(topics.Alerts), kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	for ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			var a live.Alert
+			if json.Unmarshal(r.Value, &a) != nil {
+				return
+			}
+			v.mu.Lock()
+			v.alertsN++
+			v.alerts = append(v.alerts, a)
+			if len(v.alerts) > 8 {
+				v.alerts = v.alerts[len(v.alerts)-8:]
+			}
+			v.mu.Unlock()
+		})
+	}
+}
+
+// produce sends workload events at the configured rate, a malformed one now and then,
+// and half-way (or after 30s) a new version of the first rule with a lower threshold.
+func (v *view) produce(ctx context.Context, kc ingest.KafkaConfig, topics ingest.Topics, rules []*rule.Rule) {
+	cl, err := kc.NewClient(kgo.ProducerLinger(5 * time.Millisecond))
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	gen := workload.New(v.cfg.Seed, workload.Config{Customers: v.cfg.Customers})
+	updateAt := 30 * time.Second
+	if v.cfg.Duration > 0 {
+		updateAt = v.cfg.Duration / 2
+	}
+	t0 := time.Now()
+	sent, updated := 0, false
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = cl.Flush(fctx)
+			cancel()
+			return
+		case <-tick.C:
+		}
+		if !updated && time.Since(t0) >= updateAt && len(rules) > 0 {
+			updated = true
+			r2 := *rules[0]
+			r2.Version++
+			r2.Threshold = max(1, r2.Threshold/2)
+			if _, err := ingest.PublishControls(ctx, kc, topics, []*rule.Control{rule.Upsert(&r2)}); err == nil {
+				v.mu.Lock()
+				v.updated = fmt.Sprintf("%s: version %d published at %s with threshold %d; its counts restart from zero",
+					r2.Key(), r2.Version, time.Now().Format("15:04:05"), r2.Threshold)
+				v.mu.Unlock()
+			}
+		}
+		due := int(time.Since(t0).Seconds() * float64(v.cfg.Rate))
+		for ; sent < due; sent++ {
+			e := gen.Next()
+			val := e.JSON
+			if v.cfg.MalformedEvery > 0 && sent%v.cfg.MalformedEvery == v.cfg.MalformedEvery-1 {
+				val = val[:len(val)/2] // cut short: not JSON
+			}
+			cl.Produce(ctx, &kgo.Record{Topic: topics.Events, Key: []byte(e.Customer), Value: val, Timestamp: time.Now()}, nil)
+		}
+		v.mu.Lock()
+		v.sent = int64(sent)
+		v.mu.Unlock()
+	}
+}
+
+func (v *view) render() {
+	var b bytes.Buffer
+	elapsed := time.Since(v.start).Round(time.Second)
+	events := v.d.EventsSeen()
+	v.mu.Lock()
+	alerts := append([]live.Alert(nil), v.alerts...)
+	alertsN, updated := v.alertsN, v.updated
+	v.mu.Unlock()
+	dead := v.d.DeadLetters()
+	if v.cfg.Plain && !v.final {
+		fmt.Fprintf(v.cfg.Out, "demo %4s  events %6d  alerts raised %4d (received %4d)  dead letters %3d  rules %d active, %d rejected\n",
+			elapsed, events, v.d.AlertsRaised(), alertsN, dead, v.d.Registry().Len(), len(v.d.Registry().Invalid()))
+		return
+	}
+	if !v.cfg.Plain {
+		b.WriteString("\x1b[H\x1b[2J")
+	}
+	fmt.Fprintf(&b, "Hindsight demo · %s · broker %s · API http://%s\n", elapsed, v.brokers, v.d.HTTPAddr())
+	fmt.Fprintf(&b, "events %d (%.0f/s)   alerts raised %d   dead letters %d   rules %d active, %d rejected\n",
+		events, float64(events)/max(1, time.Since(v.start).Seconds()), v.d.AlertsRaised(), dead,
+		v.d.Registry().Len(), len(v.d.Registry().Invalid()))
+	for _, n := range v.notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	if updated != "" {
+		fmt.Fprintf(&b, "rule update: %s\n", updated)
+	}
+
+	b.WriteString("\nTOP COUNTS\n")
+	thresholds := map[string]int64{}
+	for _, r := range v.d.Rules() {
+		thresholds[r.Scope+"/"+r.ID] = r.Threshold
+	}
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tVERSION\tCUSTOMER\tCOUNT\tTHRESHOLD\t")
+	for _, c := range v.d.TopCounts(10) {
+		th := thresholds[c.Scope+"/"+c.RuleID]
+		mark := ""
+		if c.Count >= th {
+			mark = "alerted"
+		}
+		fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%d\t%d\t%s\n", c.Scope, c.RuleID, c.Version, c.Customer, c.Count, th, mark)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(&b, "\nLATEST ALERTS (%d received on the alerts topic)\n", alertsN)
+	tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EVENT TIME\tRULE\tVERSION\tCUSTOMER\tCOUNT\tAT\tALERT ID")
+	for i := len(alerts) - 1; i >= 0; i-- {
+		a := alerts[i]
+		fmt.Fprintf(tw, "%s\t%s/%s\t%d\t%s\t%d\tp%d@%d\t%s…\n", a.EventTime.Local().Format("15:04:05.000"), a.Scope, a.RuleID, a.Version, a.Customer, a.Count, a.Partition, a.Offset, a.AlertID[:12])
+	}
+	tw.Flush()
+
+	if inv := v.d.Registry().Invalid(); len(inv) > 0 {
+		b.WriteString("\nREJECTED CONTROLS\n")
+		for _, ic := range inv {
+			fmt.Fprintf(&b, "offset %d key %s: %s\n", ic.Offset, ic.Key, ic.Error)
+		}
+	}
+	b.WriteString("\nLOG\n")
+	for _, l := range v.logs.last() {
+		fmt.Fprintln(&b, l)
+	}
+	if !v.final {
+		b.WriteString("\nCtrl-C to stop")
+		if v.cfg.Duration > 0 {
+			fmt.Fprintf(&b, " (stops by itself after %s)", v.cfg.Duration)
+		}
+		b.WriteString("\n")
+	}
+	_, _ = v.cfg.Out.Write(b.Bytes())
+}

@@ -1,0 +1,59 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/demo"
+)
+
+// The built-in rules are testdata/rules/sample.yaml, byte for byte.
+func TestSampleRulesMatchTestdata(t *testing.T) {
+	want, err := os.ReadFile("../../testdata/rules/sample.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(demo.SampleRules, want) {
+		t.Fatal("live/demo/sample.yaml differs from testdata/rules/sample.yaml: copy one onto the other")
+	}
+}
+
+func TestDemoRunsAndStopsByItself(t *testing.T) {
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := demo.Run(ctx, demo.Config{
+		Live: live.Config{HTTPAddr: "127.0.0.1:0",
+			Embedded: ingest.EmbeddedConfig{Addr: "127.0.0.1:0"}},
+		Rate: 400, Duration: 4 * time.Second, Refresh: 500 * time.Millisecond, MalformedEvery: 100,
+		Out: &out, Plain: true,
+	})
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	t.Log(s)
+	m := regexp.MustCompile(`demo finished after \S+: (\d+) events, (\d+) alerts raised, (\d+) dead letters`).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no summary line")
+	}
+	events, _ := strconv.Atoi(m[1])
+	alerts, _ := strconv.Atoi(m[2])
+	dead, _ := strconv.Atoi(m[3])
+	if events < 1200 || alerts == 0 || dead < events/100-1 || dead > events/100+1 {
+		t.Errorf("events %d, alerts %d, dead letters %d: want ~1600 events, some alerts, one dead letter per 100", events, alerts, dead)
+	}
+	for _, want := range []string{"TOP COUNTS", "LATEST ALERTS", "*/admin-login-failures", "REJECTED CONTROLS", "*/broken-rule", "column", "version 2 published"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package live
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// partition is the evaluator's state for one owned events partition. Its worker is the
+// only writer; HTTP readers take mu, which the worker holds for a whole batch.
+//
+// Counters are grouped by customer: an event costs one customer lookup however many
+// rules it matches, and a customer's few counters sit together (16 bytes each).
+type partition struct {
+	mu      sync.Mutex
+	id      int32
+	snap    *snapshot
+	matcher *rule.Matcher
+	// starts holds, per active rule version, the offset of the first event of this
+	// partition evaluated with it (DESIGN.md's start[p]): its counts cover offsets ≥ it.
+	starts map[*activeRule]int64
+	// pending holds the hand-off backfill job of each rule version still counting this
+	// partition's history; a version is "backfilling" here until its job's counts are in.
+	pending   map[*activeRule]*pendingBackfill
+	customers map[string]*customerCounts
+	matched   []*rule.Rule
+	// next is the offset of the next event this partition will evaluate (-1: not known
+	// yet). A rule that arrives while the partition is idle starts there.
+	next int64
+}
+
+// customerCounts are one customer's counters, one per rule version that has counted
+// at least one of its events.
+type customerCounts struct {
+	c []counter
+}
+
+type counter struct {
+	rule *activeRule
+	n    int64
+}
+
+// add counts one more event for ar and returns the new count.
+func (cc *customerCounts) add(ar *activeRule) int64 {
+	for i := range cc.c {
+		if cc.c[i].rule == ar {
+			cc.c[i].n++
+			return cc.c[i].n
+		}
+	}
+	cc.c = append(cc.c, counter{rule: ar, n: 1})
+	return 1
+}
+
+// addN counts n more events for ar and returns the new count.
+func (cc *customerCounts) addN(ar *activeRule, n int64) int64 {
+	for i := range cc.c {
+		if cc.c[i].rule == ar {
+			cc.c[i].n += n
+			return cc.c[i].n
+		}
+	}
+	cc.c = append(cc.c, counter{rule: ar, n: n})
+	return n
+}
+
+func (cc *customerCounts) get(ar *activeRule) int64 {
+	for _, c := range cc.c {
+		if c.rule == ar {
+			return c.n
+		}
+	}
+	return 0
+}
+
+func newPartition(id int32) *partition {
+	return &partition{id: id, starts: map[*activeRule]int64{}, pending: map[*activeRule]*pendingBackfill{}, customers: map[string]*customerCounts{}, next: -1}
+}
+
+// reconcile adopts snapshot s before evaluating the event at offset: rule versions new
+// to this partition start at offset, and their history below it is handed to a backfill
+// job (when the daemon backfills); counters and jobs of versions no longer active go.
+func (p *partition) reconcile(d *Daemon, s *snapshot, offset int64) {
+	removed := false
+	for ar := range p.starts {
+		if s.byKey[ar.key] != ar {
+			delete(p.starts, ar)
+			if pb := p.pending[ar]; pb != nil {
+				pb.cancel()
+				delete(p.pending, ar)
+			}
+			removed = true
+		}
+	}
+	for _, ar := range s.byKey {
+		if _, ok := p.starts[ar]; !ok {
+			p.starts[ar] = offset
+			if d.bf != nil && offset > 0 {
+				p.pending[ar] = d.startBackfill(p.id, ar, offset)
+			}
+		}
+	}
+	if removed {
+		for name, cc := range p.customers {
+			keep := cc.c[:0]
+			for _, c := range cc.c {
+				if s.byKey[c.rule.key] == c.rule {
+					keep = append(keep, c)
+				}
+			}
+			clear(cc.c[len(keep):])
+			cc.c = keep
+			if len(keep) == 0 {
+				delete(p.customers, name)
+			}
+		}
+	}
+	p.snap = s
+	p.matcher = s.set.NewMatcher()
+}
+
+// HandleBatch evaluates one partition's batch (ingest.Handler).
+func (d *Daemon) HandleBatch(b *ingest.Batch) {
+	p := d.partition(b.Partition)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// One clock read per event: each event's evaluation time runs from the end of the
+	// previous one, so it includes decoding (done by the iterator) as well as matching.
+	last := time.Now()
+	for ev := range b.Events() {
+		s := d.snap.Load()
+		if s != p.snap {
+			p.reconcile(d, s, ev.Offset)
+		}
+		p.next = ev.Offset + 1
+		p.matched = p.matcher.Match(ev.Customer, ev.Doc, p.matched[:0])
+		if len(p.matched) > 0 {
+			cc := p.customers[ev.Customer]
+			if cc == nil {
+				cc = &customerCounts{}
+				// Event.Customer aliases the fetch buffer: keep a copy, not the buffer.
+				p.customers[strings.Clone(ev.Customer)] = cc
+			}
+			for _, r := range p.matched {
+				ar := s.byRule[r]
+				if n := cc.add(ar); n == r.Threshold {
+					d.raise(b, ev, ar, n)
+				}
+			}
+		}
+		now := time.Now()
+		d.m.eval.Observe(now.Sub(last).Seconds())
+		if !ev.Time.IsZero() {
+			d.m.age.Observe(now.Sub(ev.Time).Seconds())
+		}
+		last = now
+	}
+	d.eventsSeen.Add(int64(b.Len()))
+}
+
+// raise publishes the alert for the counter of (ar, ev.Customer) reaching count.
+func (d *Daemon) raise(b *ingest.Batch, ev *ingest.Event, ar *activeRule, count int64) {
+	r := ar.rule
+	a := Alert{
+		AlertID:   AlertID(r.Scope, r.ID, r.Version, ev.Customer, r.Threshold),
+		RuleID:    r.ID,
+		Scope:     r.Scope,
+		Version:   r.Version,
+		Customer:  ev.Customer,
+		Count:     count,
+		Threshold: r.Threshold,
+		Partition: ev.Partition,
+		Offset:    ev.Offset,
+		EventTime: ev.Time.UTC(),
+		Source:    SourceLive,
+	}
+	// Key and value share one allocation.
+	buf := append(make([]byte, 0, len(ev.Customer)+320), ev.Customer...)
+	buf = a.AppendJSON(buf)
+	n := len(ev.Customer)
+	d.m.alerts.Inc()
+	d.alertsRaised.Add(1)
+	b.Emit(ev, &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: buf[:n:n], Value: buf[n:]}, nil)
+}

@@ -1,0 +1,171 @@
+package live_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// fullReplay is the hand-off's oracle: a rule version's count for a customer is the
+// number of that customer's events in the whole history that satisfy it, whenever the
+// rule arrived.
+func fullReplay(t *testing.T, history []*kgo.Record, r *rule.Rule) map[string]int64 {
+	t.Helper()
+	doc := jsonpath.NewDocument()
+	out := map[string]int64{}
+	for _, rec := range history {
+		c := string(rec.Key)
+		if c == "" || !r.AppliesTo(c) || doc.Reset(rec.Value) != nil {
+			continue
+		}
+		if r.Matches(doc) {
+			out[c]++
+		}
+	}
+	return out
+}
+
+func handoffSeeds() int {
+	if s := os.Getenv("HINDSIGHT_HANDOFF_SEEDS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 3
+}
+
+// TestHandoffMatchesFullReplay: events stream in; rules arrive, are replaced by new
+// versions and deleted at random points; the daemon is restarted mid-stream (so
+// backfills are interrupted and rerun). At the end, every (rule, customer) count equals a
+// full replay of history, and every threshold the replay reaches was alerted, once per
+// alert id.
+func TestHandoffMatchesFullReplay(t *testing.T) {
+	for seed := 1; seed <= handoffSeeds(); seed++ {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { handoffScenario(t, uint64(seed)) })
+	}
+}
+
+func handoffScenario(t *testing.T, seed uint64) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
+	lake := "file://" + t.TempDir()
+	cache := t.TempDir()
+	start := func() (*live.Daemon, context.CancelFunc) {
+		return e2etest.StartLive(t, b, func(c *live.Config) {
+			c.Group = fmt.Sprintf("handoff-%d", seed)
+			c.LakeURL, c.NoArchive, c.NoBackfill = lake, false, false
+			c.ArchiveRollAge = 50 * time.Millisecond
+			c.BackfillCacheDir = cache
+			c.BackfillMinBackoff = 50 * time.Millisecond
+		})
+	}
+	d, stop := start()
+	rng := rand.New(rand.NewPCG(seed, 99))
+	gen := workload.New(seed, workload.Config{Customers: 8})
+	pool := workload.Rules(seed, 12, workload.RulesConfig{Customers: 8, GlobalPercent: 50, MaxThreshold: 20})
+	active := map[rule.Key]*rule.Rule{}
+	var history []*kgo.Record
+	restarted := false
+	for step := range 14 {
+		n := 50 + rng.IntN(250)
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			ev := gen.Next()
+			recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
+		}
+		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
+		switch op := rng.IntN(6); {
+		case op <= 2: // a new rule, or a fixed version of an active one
+			r := *pool[rng.IntN(len(pool))]
+			if cur := active[r.Key()]; cur != nil {
+				r.Version = cur.Version + 1
+				r.Threshold = 1 + rng.Int64N(20)
+			}
+			e2etest.ProduceSync(t, b, e2etest.Upsert(t, &r))
+			active[r.Key()] = &r
+		case op == 3 && len(active) > 0:
+			for k := range active {
+				e2etest.ProduceSync(t, b, e2etest.Delete(t, k))
+				delete(active, k)
+				break
+			}
+		}
+		if step == 7 || (!restarted && rng.IntN(8) == 0) { // restart: state is rebuilt from history
+			stop()
+			e2etest.WaitFor(t, 30*time.Second, "daemon stop", func() bool {
+				select {
+				case <-d.Done():
+					return true
+				default:
+					return false
+				}
+			})
+			d, stop = start()
+			restarted = true
+		}
+	}
+	// Settle: every event consumed, every rule live (no backfill pending).
+	group := fmt.Sprintf("handoff-%d", seed)
+	settled := false
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		views := d.Rules()
+		live := len(views) == len(active)
+		for _, v := range views {
+			live = live && v.Status == "live"
+		}
+		if live && e2etest.GroupCommitted(t, b, group, "events") >= int64(len(history)) {
+			settled = true
+			break
+		}
+	}
+	if !settled {
+		t.Fatalf("not settled after 90s: %d events produced, group committed %d, rules %+v (want %d active)",
+			len(history), e2etest.GroupCommitted(t, b, group, "events"), d.Rules(), len(active))
+	}
+	var want, got int64
+	for k, r := range active {
+		exp := fullReplay(t, history, r)
+		for c := 0; c < 8; c++ {
+			customer := workload.CustomerID(c)
+			v, ok := d.Count(k, customer)
+			if !ok {
+				t.Fatalf("rule %s is not active in the daemon", k)
+			}
+			if v.Count != exp[customer] {
+				t.Errorf("rule %s v%d customer %s: count %d, full replay %d", k, r.Version, customer, v.Count, exp[customer])
+			}
+			want += exp[customer]
+			got += v.Count
+		}
+	}
+	if want == 0 {
+		t.Fatal("the replay counts nothing: the scenario shows nothing")
+	}
+	// Alerts: one id per crossing the replay implies; duplicates (after restarts) share ids.
+	alerts := e2etest.Alerts(t, b.Consume(t, "alerts", 1<<20, 3*time.Second))
+	ids := map[string]live.Alert{}
+	for _, a := range alerts {
+		ids[a.AlertID] = a
+	}
+	for k, r := range active {
+		for customer, n := range fullReplay(t, history, r) {
+			id := live.AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold)
+			if _, ok := ids[id]; (n >= r.Threshold) != ok {
+				t.Errorf("rule %s v%d customer %s: count %d threshold %d, alert present: %v", k, r.Version, customer, n, r.Threshold, ok)
+			}
+		}
+	}
+	t.Logf("%d events, %d active rules, %d counted; %d alert records, %d distinct ids", len(history), len(active), got, len(alerts), len(ids))
+}

@@ -1,0 +1,165 @@
+// Package live is Hindsight's live evaluator: the `hindsight live` daemon.
+//
+// Contract:
+//   - Rules come from the controls topic, read in full at start (events wait until every
+//     existing control was applied) and followed afterwards. A rule's identity is
+//     (scope, id); an upsert with a higher version replaces the rule and its counts start
+//     from zero; an older or equal version is ignored (status "stale"); a delete removes
+//     only that rule. Invalid controls are reported on the control-status topic and in
+//     /v1/rules; nothing else stops. Every control read gets a status record, also when
+//     the topic is replayed at start; consumers match statuses by (key, offset).
+//   - Each event (key = customer) is matched once against the global rules and that
+//     customer's own rules; for each match the (rule version, customer) counter grows by
+//     one. The event that takes a counter to the rule's threshold raises exactly one alert
+//     (DESIGN.md's alert record, source "live", key = customer, alert_id deterministic);
+//     counts keep growing afterwards without further alerts.
+//   - Hand-off seam: per partition, each rule version records start, the offset of the
+//     first event of that partition evaluated with it. Live counts cover offsets ≥ start;
+//     backfill (a later stage) will count the ones below.
+//   - Counters live with the partition that owns the customer's events; a partition given
+//     up drops its counters (snapshots are a later stage).
+//   - HTTP: /healthz, /metrics, /v1/rules, /v1/counts. Cancelling Run's context drains the
+//     batch in hand, delivers its alerts, commits and returns nil.
+package live
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hindsightdev/hindsight/ingest"
+)
+
+// DefaultGCPercent is the garbage-collection target `hindsight live` runs with unless
+// GOGC is set (Go's default is 100): collections are what stalls the event loop for tens
+// of milliseconds, and the daemon's live heap (rules, counters) is small next to a
+// machine's memory, so it trades memory for fewer collections.
+const DefaultGCPercent = 400
+
+// Config configures the daemon. Call EnsureDefaults, then Validate (Run does both).
+type Config struct {
+	// Kafka says how to reach the brokers. With no Brokers, Run starts the embedded
+	// broker (see Embedded) and uses it.
+	Kafka ingest.KafkaConfig
+	// Topics names the topics. Defaults: events, controls, alerts, events.dlq, controls.status.
+	Topics ingest.Topics
+	// Embedded configures the broker started when Kafka.Brokers is empty. Defaults:
+	// 127.0.0.1:9092, 4 events partitions, in memory. Its Topics are Config.Topics.
+	Embedded ingest.EmbeddedConfig
+	// Group is the consumer group of the events topic. Default "hindsight-live".
+	Group string
+	// StartAt is where a group with no committed offsets starts: "earliest" (default) or "latest".
+	StartAt string
+	// HTTPAddr is the address of the HTTP API. Default "127.0.0.1:8080"; port 0 picks a free port.
+	HTTPAddr string
+	// NoCreateTopics skips creating missing topics on external brokers. Default false:
+	// missing topics are created (events with Embedded.Partitions partitions).
+	NoCreateTopics bool
+	// CommitInterval is how often processed event offsets are committed. Default 1s.
+	CommitInterval time.Duration
+	// ShutdownTimeout bounds delivering in-flight alerts and the final commit. Default 10s.
+	ShutdownTimeout time.Duration
+	// AlertLinger is how long an alert may wait to be batched with others before it is
+	// sent. Default 0: at once. A millisecond or two saves broker round trips at high
+	// alert rates.
+	AlertLinger time.Duration
+
+	// LakeURL is the Parquet archive of every event (see lakehouse.OpenBucket), written by
+	// the archiver that runs inside the daemon and read by backfill. Default
+	// "file://./hindsight-lake".
+	LakeURL string
+	// NoArchive leaves archiving to a separate `hindsight archive`. Default false: the
+	// daemon archives.
+	NoArchive bool
+	// NoBackfill makes new rule versions count only events from their activation on.
+	// Default false: history is counted by a hand-off backfill job (DESIGN.md).
+	NoBackfill bool
+	// BackfillConcurrency bounds the hand-off jobs that run at once. Default 2.
+	BackfillConcurrency int
+	// BackfillCacheDir holds local copies of lake files for DuckDB. Default: under the
+	// temp dir.
+	BackfillCacheDir string
+	// BackfillMinBackoff and BackfillMaxBackoff bound the wait between attempts of a
+	// failing job. Defaults 500ms and 30s.
+	BackfillMinBackoff, BackfillMaxBackoff time.Duration
+	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
+	// lake trails Kafka under light traffic. Default: the archiver's (1m).
+	ArchiveRollAge time.Duration
+	// Logger receives operational logs. Default slog.Default().
+	Logger *slog.Logger
+	// Registry is where metrics are registered and what /metrics serves. Default: a new
+	// registry with Go and process collectors.
+	Registry *prometheus.Registry
+}
+
+// EnsureDefaults fills unset fields with their documented defaults.
+func (c *Config) EnsureDefaults() {
+	c.Kafka.EnsureDefaults()
+	c.Topics.EnsureDefaults()
+	c.Embedded.Topics = c.Topics
+	c.Embedded.EnsureDefaults()
+	if c.Group == "" {
+		c.Group = "hindsight-live"
+	}
+	if c.StartAt == "" {
+		c.StartAt = "earliest"
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = "127.0.0.1:8080"
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = time.Second
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.LakeURL == "" {
+		c.LakeURL = "file://./hindsight-lake"
+	}
+	if c.BackfillConcurrency <= 0 {
+		c.BackfillConcurrency = 2
+	}
+	if c.BackfillMinBackoff <= 0 {
+		c.BackfillMinBackoff = 500 * time.Millisecond
+	}
+	if c.BackfillMaxBackoff <= 0 {
+		c.BackfillMaxBackoff = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+		c.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	}
+}
+
+// Validate reports configuration mistakes. Call EnsureDefaults first.
+func (c *Config) Validate() error {
+	var errs []error
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Topics.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.StartAt != "earliest" && c.StartAt != "latest" {
+		errs = append(errs, fmt.Errorf("start-at %q: use earliest or latest", c.StartAt))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("http address %q: %w", c.HTTPAddr, err))
+	}
+	if len(c.Kafka.Brokers) == 0 {
+		if _, _, err := net.SplitHostPort(c.Embedded.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("embedded broker address %q: %w", c.Embedded.Addr, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("live: invalid configuration: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,636 @@
+package live_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+const (
+	adminFailed   = `{"type":"login.failed","actor":{"roles":["member","admin"]}}`
+	memberFailed  = `{"type":"login.failed","actor":{"roles":["member"]}}`
+	adminOK       = `{"type":"login.succeeded","actor":{"roles":["admin"]}}`
+	downloaded    = `{"type":"file.downloaded","actor":{"roles":["member"]}}`
+	adminFailRule = `{"id":"admin-fail","scope":"*","version":1,"when":{"all":[
+		{"path":"$.type","op":"==","value":"login.failed"},
+		{"path":"$.actor.roles[*]","op":"==","value":"admin"}]},"threshold":3}`
+)
+
+var ev = e2etest.Event
+
+const wait = 20 * time.Second
+
+func waitSeen(t *testing.T, d *live.Daemon, n int64) {
+	t.Helper()
+	e2etest.WaitFor(t, wait, fmt.Sprintf("%d events handled", n), func() bool { return d.EventsSeen() >= n })
+	if got := d.EventsSeen(); got != n {
+		t.Fatalf("daemon handled %d events, want %d", got, n)
+	}
+}
+
+func waitRule(t *testing.T, d *live.Daemon, k rule.Key, version int64) {
+	t.Helper()
+	e2etest.WaitFor(t, wait, fmt.Sprintf("rule %s version %d active", k, version), func() bool {
+		v, ok := d.Count(k, "")
+		return ok && v.Version == version
+	})
+}
+
+func waitGone(t *testing.T, d *live.Daemon, k rule.Key) {
+	t.Helper()
+	e2etest.WaitFor(t, wait, fmt.Sprintf("rule %s deleted", k), func() bool {
+		_, ok := d.Count(k, "")
+		return !ok
+	})
+}
+
+func count(t *testing.T, d *live.Daemon, k rule.Key, customer string) int64 {
+	t.Helper()
+	v, ok := d.Count(k, customer)
+	if !ok {
+		t.Fatalf("rule %s is not active", k)
+	}
+	return v.Count
+}
+
+// alertsOn waits until the alerts topic holds exactly n records and returns them.
+func alertsOn(t *testing.T, b *kafkatest.Broker, n int) []live.Alert {
+	t.Helper()
+	e2etest.WaitTopicRecords(t, b, "alerts", int64(n), wait)
+	return e2etest.Alerts(t, b.Consume(t, "alerts", n, wait))
+}
+
+func TestRulesArriveBetweenEvents(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	d, _ := e2etest.StartLive(t, b, nil)
+
+	// Events before the rule exists are never counted by the live stage.
+	e2etest.ProduceSync(t, b, ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-2", adminFailed))
+	waitSeen(t, d, 4)
+
+	r := e2etest.ParseRule(t, adminFailRule)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	waitRule(t, d, r.Key(), 1)
+
+	recs := e2etest.ProduceSync(t, b,
+		ev("c-1", adminFailed), ev("c-1", adminOK), ev("c-2", adminFailed), ev("c-1", memberFailed),
+		ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
+	waitSeen(t, d, 11)
+
+	if got := count(t, d, r.Key(), "c-1"); got != 4 {
+		t.Errorf("count c-1 = %d, want 4 (only the admin failures after the rule arrived)", got)
+	}
+	if got := count(t, d, r.Key(), "c-2"); got != 1 {
+		t.Errorf("count c-2 = %d, want 1", got)
+	}
+
+	alerts := alertsOn(t, b, 1)
+	crossing := recs[5] // c-1's third admin failure after the rule
+	want := live.Alert{
+		AlertID: live.AlertID("*", "admin-fail", 1, "c-1", 3), RuleID: "admin-fail", Scope: "*", Version: 1,
+		Customer: "c-1", Count: 3, Threshold: 3, Partition: crossing.Partition, Offset: crossing.Offset,
+		EventTime: crossing.Timestamp.UTC().Truncate(time.Millisecond), Source: "live",
+	}
+	if got := alerts[0]; !got.EventTime.Equal(want.EventTime) || withoutTime(got) != withoutTime(want) {
+		t.Errorf("alert = %+v\nwant    %+v", got, want)
+	}
+
+	// The hand-off seam: per partition, the first event evaluated with the rule.
+	starts := d.StartOffsets(r.Key())
+	first := map[int32]int64{}
+	for _, rec := range recs {
+		if _, ok := first[rec.Partition]; !ok {
+			first[rec.Partition] = rec.Offset
+		}
+	}
+	for p, off := range first {
+		if starts[p] != off {
+			t.Errorf("start offset of partition %d = %d, want %d (first event after the rule)", p, starts[p], off)
+		}
+	}
+}
+
+func withoutTime(a live.Alert) live.Alert {
+	a.EventTime = time.Time{}
+	return a
+}
+
+// The original system's customer rule matched every customer's events.
+func TestDefectCustomerRuleCountsOnlyItsCustomer(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	d, _ := e2etest.StartLive(t, b, nil)
+
+	global := e2etest.ParseRule(t, `{"id":"downloads","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":3}`)
+	own := e2etest.ParseRule(t, `{"id":"downloads","scope":"c-1","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":2}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, global), e2etest.Upsert(t, own))
+	waitRule(t, d, global.Key(), 1)
+	waitRule(t, d, own.Key(), 1)
+
+	var recs []*kgo.Record
+	for range 3 {
+		recs = append(recs, ev("c-1", downloaded))
+	}
+	for range 5 {
+		recs = append(recs, ev("c-2", downloaded))
+	}
+	recs = e2etest.ProduceSync(t, b, recs...)
+	waitSeen(t, d, 8)
+
+	for _, c := range []struct {
+		k        rule.Key
+		customer string
+		want     int64
+	}{
+		{global.Key(), "c-1", 3}, {global.Key(), "c-2", 5},
+		{own.Key(), "c-1", 3}, {own.Key(), "c-2", 0},
+	} {
+		if got := count(t, d, c.k, c.customer); got != c.want {
+			t.Errorf("count %s for %s = %d, want %d", c.k, c.customer, got, c.want)
+		}
+	}
+	alerts := alertsOn(t, b, 3)
+	got := map[string]live.Alert{}
+	for _, a := range alerts {
+		got[a.Scope+"/"+a.RuleID+"@"+a.Customer] = a
+	}
+	for key, crossing := range map[string]*kgo.Record{"*/downloads@c-1": recs[2], "*/downloads@c-2": recs[5], "c-1/downloads@c-1": recs[1]} {
+		a, ok := got[key]
+		if !ok {
+			t.Errorf("no alert %s; got %v", key, got)
+			continue
+		}
+		if a.Offset != crossing.Offset || a.Partition != crossing.Partition || a.Count != a.Threshold {
+			t.Errorf("alert %s = %+v, want crossing at %d/%d", key, a, crossing.Partition, crossing.Offset)
+		}
+	}
+	if _, bad := got["c-1/downloads@c-2"]; bad {
+		t.Errorf("c-1's own rule alerted for c-2")
+	}
+}
+
+// The original system's rule replacement removed the wrong rules.
+func TestDefectReplacingRuleKeepsOthers(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	d, _ := e2etest.StartLive(t, b, nil)
+
+	a1 := e2etest.ParseRule(t, `{"id":"a","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
+	bRule := e2etest.ParseRule(t, `{"id":"b","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
+	aC1 := e2etest.ParseRule(t, `{"id":"a","scope":"c-1","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, a1), e2etest.Upsert(t, bRule), e2etest.Upsert(t, aC1))
+	waitRule(t, d, aC1.Key(), 1)
+	waitRule(t, d, bRule.Key(), 1)
+	waitRule(t, d, a1.Key(), 1)
+	e2etest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-1", downloaded), ev("c-2", downloaded))
+	waitSeen(t, d, 3)
+
+	// Replace */a with version 2: */b and c-1/a (same id, other scope) keep their counts.
+	a2 := e2etest.ParseRule(t, `{"id":"a","scope":"*","version":2,"when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, a2))
+	waitRule(t, d, a2.Key(), 2)
+	e2etest.ProduceSync(t, b, ev("c-1", downloaded))
+	waitSeen(t, d, 4)
+
+	for _, c := range []struct {
+		k        rule.Key
+		customer string
+		want     int64
+	}{
+		{a2.Key(), "c-1", 1}, {a2.Key(), "c-2", 0}, // new version counts from zero
+		{bRule.Key(), "c-1", 3}, {bRule.Key(), "c-2", 1},
+		{aC1.Key(), "c-1", 3},
+	} {
+		if got := count(t, d, c.k, c.customer); got != c.want {
+			t.Errorf("count %s for %s = %d, want %d", c.k, c.customer, got, c.want)
+		}
+	}
+
+	// Deleting */a removes only */a.
+	e2etest.ProduceSync(t, b, e2etest.Delete(t, a2.Key()))
+	waitGone(t, d, a2.Key())
+	e2etest.ProduceSync(t, b, ev("c-1", downloaded))
+	waitSeen(t, d, 5)
+	if got := count(t, d, bRule.Key(), "c-1"); got != 4 {
+		t.Errorf("after delete of */a: count */b c-1 = %d, want 4", got)
+	}
+	if got := count(t, d, aC1.Key(), "c-1"); got != 4 {
+		t.Errorf("after delete of */a: count c-1/a c-1 = %d, want 4", got)
+	}
+	if n := d.Registry().Len(); n != 2 {
+		t.Errorf("%d active rules after deleting one of three, want 2", n)
+	}
+}
+
+// The original system never raised an alert when a threshold was reached.
+func TestDefectThresholdRaisesAlert(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	d, _ := e2etest.StartLive(t, b, nil)
+	one := e2etest.ParseRule(t, `{"id":"one","scope":"*","when":{"path":"$.type","op":"exists"},"threshold":1}`)
+	five := e2etest.ParseRule(t, `{"id":"five","scope":"*","when":{"path":"$.type"},"threshold":5}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, one), e2etest.Upsert(t, five))
+	waitRule(t, d, one.Key(), 1)
+	waitRule(t, d, five.Key(), 1)
+
+	var recs []*kgo.Record
+	for i := range 12 {
+		recs = append(recs, ev(fmt.Sprintf("c-%d", i%3), downloaded))
+	}
+	recs = e2etest.ProduceSync(t, b, recs...)
+	waitSeen(t, d, 12)
+	// 3 customers × rule "one" + 0 for "five" (each customer has 4 events).
+	alerts := alertsOn(t, b, 3)
+	for _, a := range alerts {
+		if a.RuleID != "one" || a.Count != 1 || a.Threshold != 1 {
+			t.Errorf("unexpected alert %+v", a)
+		}
+	}
+	// One more event each takes "five" to its threshold: exactly one alert per customer.
+	more := e2etest.ProduceSync(t, b, ev("c-0", downloaded), ev("c-1", downloaded), ev("c-2", downloaded), ev("c-0", downloaded))
+	waitSeen(t, d, 16)
+	alerts = alertsOn(t, b, 6)
+	seen := map[string]int{}
+	for _, a := range alerts[3:] {
+		seen[a.RuleID+"@"+a.Customer]++
+		if a.RuleID != "five" || a.Count != 5 {
+			t.Errorf("unexpected alert %+v", a)
+		}
+		for _, m := range more[:3] {
+			if string(m.Key) == a.Customer && (m.Offset != a.Offset || m.Partition != a.Partition) {
+				t.Errorf("alert %+v: crossing event is %d/%d", a, m.Partition, m.Offset)
+			}
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("alerts for five: %v, want one per customer", seen)
+	}
+	if got := count(t, d, five.Key(), "c-0"); got != 6 {
+		t.Errorf("count keeps growing past the threshold: got %d, want 6", got)
+	}
+	if got := d.AlertsRaised(); got != 6 {
+		t.Errorf("alerts raised = %d, want 6", got)
+	}
+}
+
+func TestRuleUpdateReplacesVersion(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	d, _ := e2etest.StartLive(t, b, nil)
+	v1 := e2etest.ParseRule(t, `{"id":"fail","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, v1))
+	waitRule(t, d, v1.Key(), 1)
+	e2etest.ProduceSync(t, b, ev("c-1", memberFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
+	waitSeen(t, d, 3)
+	if got := count(t, d, v1.Key(), "c-1"); got != 3 {
+		t.Fatalf("v1 count = %d, want 3", got)
+	}
+
+	// v2 fixes the rule: only admins, threshold 2. It counts from zero.
+	v2 := e2etest.ParseRule(t, strings.Replace(adminFailRule, `"version":1`, `"version":2`, 1))
+	v2.ID, v2.Threshold = "fail", 2
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, v2))
+	waitRule(t, d, v1.Key(), 2)
+	if got := count(t, d, v1.Key(), "c-1"); got != 0 {
+		t.Errorf("v2 count before any event = %d, want 0", got)
+	}
+	recs := e2etest.ProduceSync(t, b, ev("c-1", memberFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
+	waitSeen(t, d, 6)
+	if got := count(t, d, v1.Key(), "c-1"); got != 2 {
+		t.Errorf("v2 count = %d, want 2", got)
+	}
+
+	// A stale upsert (version 1 again) is ignored and reported.
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, v1))
+	alerts := alertsOn(t, b, 2)
+	if alerts[0].Version != 1 || alerts[1].Version != 2 || alerts[1].Offset != recs[2].Offset || alerts[0].AlertID == alerts[1].AlertID {
+		t.Errorf("alerts = %+v, want one per version, v2's at offset %d", alerts, recs[2].Offset)
+	}
+	sts := e2etest.Statuses(t, b.Consume(t, "controls.status", 3, wait))
+	if len(sts) != 3 || sts[0].Status != "ok" || sts[1].Status != "ok" || sts[2].Status != "stale" || sts[2].Version != 1 {
+		t.Fatalf("statuses = %+v, want ok, ok, stale", sts)
+	}
+	if v, _ := d.Count(v1.Key(), "c-1"); v.Version != 2 {
+		t.Errorf("stale upsert replaced the rule: version %d", v.Version)
+	}
+	var body struct{ Rules []live.RuleView }
+	e2etest.GetJSON(t, "http://"+d.HTTPAddr()+"/v1/rules", &body)
+	if len(body.Rules) != 1 || !strings.Contains(body.Rules[0].LastError, "not newer") {
+		t.Errorf("/v1/rules = %+v, want the stale upsert as the rule's last error", body.Rules)
+	}
+}
+
+func TestMalformedEventsGoToDeadLetters(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := e2etest.StartLive(t, b, nil)
+	r := e2etest.ParseRule(t, `{"id":"any","scope":"*","when":{"path":"$.type"},"threshold":100}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	waitRule(t, d, r.Key(), 1)
+
+	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
+	recs := e2etest.ProduceSync(t, b,
+		&kgo.Record{Topic: "events", Value: []byte(downloaded), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-1")}}},
+		ev("c-1", `{"type": "file.downloaded"`),
+		ev("c-1", deep),
+		ev("c-1", downloaded),
+		ev("c-1", "not json at all"),
+		ev("c-1", downloaded),
+	)
+	waitSeen(t, d, 6)
+	if got := count(t, d, r.Key(), "c-1"); got != 2 {
+		t.Errorf("count = %d, want 2 (the valid events around the bad ones)", got)
+	}
+	e2etest.WaitTopicRecords(t, b, "events.dlq", 4, wait)
+	dlq := b.Consume(t, "events.dlq", 4, wait)
+	wantReasons := []string{ingest.ReasonMissingKey, ingest.ReasonInvalidJSON, ingest.ReasonTooDeep, ingest.ReasonInvalidJSON}
+	for i, idx := range []int{0, 1, 2, 4} {
+		h := headers(dlq[i])
+		src := recs[idx]
+		if h[ingest.HeaderReason] != wantReasons[i] || h[ingest.HeaderTopic] != "events" ||
+			h[ingest.HeaderPartition] != fmt.Sprint(src.Partition) || h[ingest.HeaderOffset] != fmt.Sprint(src.Offset) || h[ingest.HeaderError] == "" {
+			t.Errorf("dead letter %d headers = %v, want reason %s for offset %d", i, h, wantReasons[i], src.Offset)
+		}
+		if string(dlq[i].Value) != string(src.Value) || string(dlq[i].Key) != string(src.Key) {
+			t.Errorf("dead letter %d does not carry the original record", i)
+		}
+	}
+	if h := headers(dlq[0]); h["trace"] != "t-1" {
+		t.Errorf("original headers not kept: %v", h)
+	}
+	metrics := e2etest.GetText(t, "http://"+d.HTTPAddr()+"/metrics")
+	for _, line := range []string{
+		`hindsight_dead_letters_total{reason="invalid_json"} 2`,
+		`hindsight_dead_letters_total{reason="missing_key"} 1`,
+		`hindsight_dead_letters_total{reason="too_deep"} 1`,
+		`hindsight_events_total 6`,
+	} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
+}
+
+func headers(r *kgo.Record) map[string]string {
+	m := map[string]string{}
+	for _, h := range r.Headers {
+		m[h.Key] = string(h.Value)
+	}
+	return m
+}
+
+func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	d, _ := e2etest.StartLive(t, b, nil)
+
+	badPath := `{"op":"upsert","rule":{"id":"bad","scope":"*","when":{"path":"$.type[?@ ==","op":"exists"},"threshold":1}}`
+	typo := `{"op":"upsert","rule":{"id":"typo","scope":"*","when":{"path":"$.type"},"treshold":1}}`
+	good := e2etest.ParseRule(t, `{"id":"good","scope":"*","when":{"path":"$.type"},"threshold":2}`)
+	goodRec := e2etest.Upsert(t, good)
+	e2etest.ProduceSync(t, b,
+		&kgo.Record{Topic: "controls", Key: []byte("*/bad"), Value: []byte(badPath)},
+		&kgo.Record{Topic: "controls", Key: []byte("*/typo"), Value: []byte(typo)},
+		&kgo.Record{Topic: "controls", Key: []byte("*/not-good"), Value: goodRec.Value}, // key must be SCOPE/ID
+		&kgo.Record{Topic: "controls", Key: []byte("*/x"), Value: []byte(`{"op":"upsert"`)},
+		goodRec,
+	)
+	waitRule(t, d, good.Key(), 1)
+
+	sts := e2etest.Statuses(t, b.Consume(t, "controls.status", 5, wait))
+	if len(sts) != 5 {
+		t.Fatalf("got %d statuses, want 5", len(sts))
+	}
+	for i, want := range []struct{ status, field, msg string }{
+		{"invalid", "when.path", "column"},
+		{"invalid", "", "treshold"},
+		{"invalid", "key", `must be the rule's SCOPE/ID "*/good"`},
+		{"invalid", "", "not a valid JSON control"},
+		{"ok", "", ""},
+	} {
+		s := sts[i]
+		if s.Status != want.status || s.Offset != int64(i) || !strings.Contains(s.Message, want.msg) {
+			t.Errorf("status %d = %+v, want %s mentioning %q", i, s, want.status, want.msg)
+		}
+		if want.field != "" && (len(s.Problems) == 0 || s.Problems[0].Field != want.field) {
+			t.Errorf("status %d problems = %+v, want field %s", i, s.Problems, want.field)
+		}
+	}
+	if p := sts[0].Problems; len(p) == 0 || p[0].Column == 0 {
+		t.Errorf("bad path status has no column: %+v", p)
+	}
+
+	var body struct {
+		Rules   []live.RuleView
+		Invalid []live.InvalidControl
+	}
+	if code := e2etest.GetJSON(t, "http://"+d.HTTPAddr()+"/v1/rules", &body); code != 200 {
+		t.Fatalf("/v1/rules status %d", code)
+	}
+	if len(body.Rules) != 1 || body.Rules[0].ID != "good" || body.Rules[0].Status != "live" {
+		t.Errorf("/v1/rules rules = %+v, want only good, live", body.Rules)
+	}
+	if len(body.Invalid) != 4 || body.Invalid[0].Key != "*/bad" || !strings.Contains(body.Invalid[0].Error, "when.path") {
+		t.Errorf("/v1/rules invalid = %+v", body.Invalid)
+	}
+
+	// Still running: the good rule counts and alerts.
+	e2etest.ProduceSync(t, b, ev("c-9", downloaded), ev("c-9", downloaded))
+	waitSeen(t, d, 2)
+	if a := alertsOn(t, b, 1); a[0].RuleID != "good" || a[0].Customer != "c-9" {
+		t.Errorf("alert = %+v", a[0])
+	}
+}
+
+func TestHTTPAPI(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	d, _ := e2etest.StartLive(t, b, nil)
+	base := "http://" + d.HTTPAddr()
+	e2etest.WaitFor(t, wait, "healthz ok", func() bool { return e2etest.GetJSON(t, base+"/healthz", nil) == 200 })
+
+	r := e2etest.ParseRule(t, `{"id":"dl","scope":"c-7","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":9}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	waitRule(t, d, r.Key(), 1)
+	e2etest.ProduceSync(t, b, ev("c-7", downloaded), ev("c-7", downloaded), ev("c-7", adminOK))
+	waitSeen(t, d, 3)
+
+	var got map[string]any
+	if code := e2etest.GetJSON(t, base+"/v1/counts?scope=c-7&rule=dl&customer=c-7", &got); code != 200 {
+		t.Fatalf("/v1/counts status %d", code)
+	}
+	want := map[string]any{"rule_id": "dl", "scope": "c-7", "version": 1.0, "customer": "c-7", "count": 2.0, "status": "live"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("/v1/counts = %v, want %v", got, want)
+	}
+	if code := e2etest.GetJSON(t, base+"/v1/counts?rule=dl&customer=c-7", nil); code != 404 {
+		t.Errorf("global scope by default: */dl does not exist, got status %d", code)
+	}
+	if code := e2etest.GetJSON(t, base+"/v1/counts?scope=c-7&rule=dl", nil); code != 400 {
+		t.Errorf("missing customer: status %d, want 400", code)
+	}
+	metrics := e2etest.GetText(t, base+"/metrics")
+	for _, name := range []string{"hindsight_events_total 3", "hindsight_rules_active 1", "hindsight_eval_seconds_bucket",
+		"hindsight_consumer_lag_records{partition=", "hindsight_alerts_total 0", "hindsight_events_per_second", "hindsight_dead_letters_total"} {
+		if !strings.Contains(metrics, name) {
+			t.Errorf("/metrics lacks %q", name)
+		}
+	}
+	var health map[string]any
+	e2etest.GetJSON(t, base+"/healthz", &health)
+	if health["status"] != "ok" || health["rules"] != 1.0 || len(health["partitions"].([]any)) != 4 {
+		t.Errorf("/healthz = %v", health)
+	}
+}
+
+// Shutdown commits what was processed, and a restarted daemon reloads every rule from
+// the controls topic and resumes after the committed offsets.
+func TestRestartKeepsRulesAndResumes(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	group := func(c *live.Config) { c.Group = "restart"; c.CommitInterval = time.Hour } // only the shutdown commit
+	d, stop := e2etest.StartLive(t, b, group)
+	r := e2etest.ParseRule(t, `{"id":"dl","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":3}`)
+	del := e2etest.ParseRule(t, `{"id":"gone","scope":"*","when":{"path":"$.type"},"threshold":3}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, del), e2etest.Upsert(t, r), e2etest.Delete(t, del.Key()))
+	waitRule(t, d, r.Key(), 1)
+	waitGone(t, d, del.Key())
+	first := e2etest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-2", downloaded), ev("c-1", downloaded))
+	waitSeen(t, d, 3)
+	stop()
+	if err := d.Wait(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+
+	adm := kadm.NewClient(b.Client(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	committed, err := adm.FetchOffsets(ctx, "restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range first {
+		o, ok := committed.Lookup("events", rec.Partition)
+		if !ok || o.At <= rec.Offset {
+			t.Errorf("partition %d: committed %+v, want past offset %d", rec.Partition, o, rec.Offset)
+		}
+	}
+
+	d2, _ := e2etest.StartLive(t, b, group)
+	if rules := d2.Registry().Rules(); len(rules) != 1 || rules[0].ID != "dl" {
+		t.Fatalf("rules after restart = %+v, want only dl", rules)
+	}
+	e2etest.ProduceSync(t, b, ev("c-1", downloaded))
+	waitSeen(t, d2, 1) // only the new event: the three before were committed
+	if got := count(t, d2, r.Key(), "c-1"); got != 1 {
+		t.Errorf("count after restart = %d, want 1", got)
+	}
+}
+
+func TestDeleteUnknownRuleIsReported(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := e2etest.StartLive(t, b, nil)
+	e2etest.ProduceSync(t, b, e2etest.Delete(t, rule.Key{Scope: "*", ID: "nope"}))
+	sts := e2etest.Statuses(t, b.Consume(t, "controls.status", 1, wait))
+	if len(sts) != 1 || sts[0].Status != "not_found" || sts[0].ID != "nope" || sts[0].Op != "delete" {
+		t.Errorf("statuses = %+v", sts)
+	}
+	if d.Registry().Len() != 0 {
+		t.Errorf("rules appeared")
+	}
+}
+
+func TestAlertIDDeterministic(t *testing.T) {
+	a := live.AlertID("*", "r", 2, "c-1", 5)
+	if a != live.AlertID("*", "r", 2, "c-1", 5) || len(a) != 32 {
+		t.Fatalf("alert id %q not stable", a)
+	}
+	others := []string{
+		live.AlertID("c-1", "r", 2, "c-1", 5), live.AlertID("*", "r", 3, "c-1", 5),
+		live.AlertID("*", "r", 2, "c-2", 5), live.AlertID("*", "r", 2, "c-1", 6),
+		live.AlertID("*", "r2", 2, "c-1", 5),
+		// length-prefixed fields: moving a byte between fields changes the id
+		live.AlertID("*r", "", 2, "c-1", 5),
+	}
+	if slices.Contains(others, a) {
+		t.Errorf("alert id collides: %q in %v", a, others)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*live.Config)
+		want string
+	}{
+		{"defaults", func(*live.Config) {}, ""},
+		{"bad start", func(c *live.Config) { c.StartAt = "middle" }, "start-at"},
+		{"bad http", func(c *live.Config) { c.HTTPAddr = "8080" }, "http address"},
+		{"bad broker", func(c *live.Config) { c.Kafka.Brokers = []string{"nohost"} }, "host:port"},
+		{"bad sasl", func(c *live.Config) { c.Kafka.SASLMechanism = "gssapi" }, "unknown SASL"},
+		{"same topics", func(c *live.Config) { c.Topics.Alerts = "events" }, "both"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c live.Config
+			tc.mod(&c)
+			c.EnsureDefaults()
+			err := c.Validate()
+			if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("Validate() = %v, want error containing %q", err, tc.want)
+			}
+		})
+	}
+	var c live.Config
+	c.EnsureDefaults()
+	if c.HTTPAddr != "127.0.0.1:8080" || c.Embedded.Addr != "127.0.0.1:9092" || c.Group != "hindsight-live" || c.Topics.DeadLetters != "events.dlq" {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+var _ = json.Marshal
+
+// Two daemons in one group split the events partitions; both read every control, and
+// each customer is counted by exactly one of them.
+func TestTwoInstancesShareTheGroup(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
+	group := func(c *live.Config) { c.Group = "shared" }
+	d1, _ := e2etest.StartLive(t, b, group)
+	d2, _ := e2etest.StartLive(t, b, group)
+	e2etest.WaitFor(t, wait, "partitions split between the two daemons", func() bool {
+		p1, p2 := d1.Partitions(), d2.Partitions()
+		return len(p1) > 0 && len(p2) > 0 && len(p1)+len(p2) == 4
+	})
+	r := e2etest.ParseRule(t, `{"id":"dl","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":2}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	waitRule(t, d1, r.Key(), 1)
+	waitRule(t, d2, r.Key(), 1)
+
+	var recs []*kgo.Record
+	for c := range 20 {
+		for range c%3 + 1 {
+			recs = append(recs, ev(fmt.Sprintf("c-%d", c), downloaded))
+		}
+	}
+	e2etest.ProduceSync(t, b, recs...)
+	e2etest.WaitFor(t, wait, "all events handled by the pair", func() bool { return d1.EventsSeen()+d2.EventsSeen() == int64(len(recs)) })
+	if d1.EventsSeen() == 0 || d2.EventsSeen() == 0 {
+		t.Errorf("one daemon handled nothing: %d and %d", d1.EventsSeen(), d2.EventsSeen())
+	}
+	alerts := 0
+	for c := range 20 {
+		customer := fmt.Sprintf("c-%d", c)
+		n1, n2 := count(t, d1, r.Key(), customer), count(t, d2, r.Key(), customer)
+		if want := int64(c%3 + 1); n1+n2 != want || (n1 != 0 && n2 != 0) {
+			t.Errorf("%s counted %d + %d, want %d by one daemon", customer, n1, n2, want)
+		}
+		if c%3+1 >= 2 {
+			alerts++
+		}
+	}
+	alertsOn(t, b, alerts)
+}

@@ -1,0 +1,47 @@
+package live
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	eval       prometheus.Histogram
+	age        prometheus.Histogram
+	alerts     prometheus.Counter
+	rules      prometheus.Gauge
+	rate       prometheus.Gauge
+	partitions prometheus.Gauge
+
+	backfillsRunning prometheus.Gauge
+	backfillsDone    prometheus.Counter
+	backfillFailures prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		eval: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hindsight_eval_seconds",
+			Help:    "Time to decode one event, match it against the active rules and update its counters.",
+			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10), // 1µs … 262ms
+		}),
+		age: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hindsight_event_age_seconds",
+			Help:    "Event timestamp to the end of its evaluation: ingest delay as the evaluator sees it.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5ms … 16s
+		}),
+		alerts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hindsight_alerts_total", Help: "Alerts raised (threshold crossings)."}),
+		rules: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hindsight_rules_active", Help: "Active rules."}),
+		rate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hindsight_events_per_second", Help: "Events read per second, over the last second."}),
+		partitions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hindsight_partitions_owned", Help: "Events partitions owned by this instance."}),
+	}
+	m.backfillsRunning = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hindsight_backfills_running", Help: "Hand-off backfill jobs running or waiting to run."})
+	m.backfillsDone = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hindsight_backfills_completed_total", Help: "Hand-off backfill jobs whose counts were added."})
+	m.backfillFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hindsight_backfill_failures_total", Help: "Failed attempts of hand-off backfill jobs (each is retried)."})
+	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures)
+	return m
+}

@@ -1,0 +1,240 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// RulesConfig configures the rules commands that talk to the controls topic.
+type RulesConfig struct {
+	Kafka  ingest.KafkaConfig
+	Topics ingest.Topics
+	// Out receives the report. Default os.Stdout.
+	Out io.Writer
+	// Timeout bounds each command. Default 30s.
+	Timeout time.Duration
+	// Wait, for apply and delete, is how long to wait for a daemon's control-status
+	// records; 0 does not wait.
+	Wait time.Duration
+	// JSON makes list print JSON (as /v1/rules) instead of a table.
+	JSON bool
+}
+
+// EnsureDefaults fills unset fields with their documented defaults.
+func (c *RulesConfig) EnsureDefaults() {
+	c.Kafka.EnsureDefaults()
+	c.Topics.EnsureDefaults()
+	if c.Out == nil {
+		c.Out = os.Stdout
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 30 * time.Second
+	}
+}
+
+// Validate reports configuration mistakes.
+func (c *RulesConfig) Validate() error {
+	if len(c.Kafka.Brokers) == 0 {
+		return errors.New("no brokers: give --brokers or HINDSIGHT_BROKERS")
+	}
+	if err := c.Kafka.Validate(); err != nil {
+		return err
+	}
+	return c.Topics.Validate()
+}
+
+// ErrNotApplied is returned when a daemon reported that a published control was not
+// applied (invalid, stale or not found).
+var ErrNotApplied = errors.New("live: control not applied")
+
+// currentRules folds the controls topic as it is now.
+func currentRules(ctx context.Context, cfg RulesConfig) (*Registry, error) {
+	recs, err := ingest.ReadControls(ctx, ingest.ControlsConfig{Kafka: cfg.Kafka, Topics: cfg.Topics})
+	if err != nil {
+		return nil, err
+	}
+	g := NewRegistry()
+	for _, cr := range recs {
+		g.Apply(cr)
+	}
+	return g, nil
+}
+
+// ApplyRules validates the rules file and publishes an upsert for each rule that
+// differs from the active one. Nothing is published unless every rule is valid and newer
+// than (or equal to) the active version: errors name the file, line, rule and field, and
+// match rule.ErrInvalid.
+func ApplyRules(ctx context.Context, cfg RulesConfig, file string) error {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("reading rules file: %w", err)
+	}
+	rules, err := rule.ParseRulesFile(file, data)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	cur, err := currentRules(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	var (
+		publish   []*rule.Control
+		unchanged []*rule.Rule
+		errs      []error
+	)
+	for i, r := range rules {
+		active, ok := cur.Get(r.Key())
+		if !ok {
+			publish = append(publish, rule.Upsert(r))
+			continue
+		}
+		a, _ := json.Marshal(active)
+		b, _ := json.Marshal(r)
+		switch {
+		case bytes.Equal(a, b):
+			unchanged = append(unchanged, r)
+		case r.Version <= active.Version:
+			errs = append(errs, &rule.FileError{File: file, Index: i, ID: r.ID, Line: lineOf(data, r.ID),
+				Err: fmt.Errorf("%w: version %d differs from the active rule %s but is not newer than its version %d: raise version to replace it",
+					rule.ErrInvalid, r.Version, r.Key(), active.Version)})
+		default:
+			publish = append(publish, rule.Upsert(r))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for _, r := range unchanged {
+		fmt.Fprintf(cfg.Out, "unchanged  %s version %d\n", r.Key(), r.Version)
+	}
+	return publishAndReport(ctx, cfg, publish)
+}
+
+// lineOf finds the line where id is first mentioned, for errors found after parsing.
+func lineOf(data []byte, id string) int {
+	i := bytes.Index(data, []byte(id))
+	if i < 0 {
+		return 0
+	}
+	return bytes.Count(data[:i], []byte("\n")) + 1
+}
+
+// DeleteRule publishes a delete for rule k. It fails without publishing when k is not
+// an active rule.
+func DeleteRule(ctx context.Context, cfg RulesConfig, k rule.Key) error {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	cur, err := currentRules(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if _, ok := cur.Get(k); !ok {
+		return fmt.Errorf("%w: no active rule %s (scope %q, id %q)", ErrNotApplied, k, k.Scope, k.ID)
+	}
+	return publishAndReport(ctx, cfg, []*rule.Control{rule.Delete(k)})
+}
+
+func publishAndReport(ctx context.Context, cfg RulesConfig, cs []*rule.Control) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	offs, err := ingest.PublishControls(ctx, cfg.Kafka, cfg.Topics, cs)
+	if err != nil {
+		return err
+	}
+	want := map[string]int64{}
+	for i, c := range cs {
+		what := c.Op
+		if c.Rule != nil {
+			what = fmt.Sprintf("%s version %d", c.Op, c.Rule.Version)
+		}
+		fmt.Fprintf(cfg.Out, "published  %s %s (controls offset %d)\n", c.Key(), what, offs[i])
+		want[c.Key().String()] = offs[i]
+	}
+	if cfg.Wait <= 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, cfg.Wait)
+	defer cancel()
+	got, err := ingest.WaitStatuses(wctx, cfg.Kafka, cfg.Topics, want)
+	var failed []string
+	for _, c := range cs {
+		k := c.Key().String()
+		st, ok := got[k]
+		switch {
+		case !ok:
+			fmt.Fprintf(cfg.Out, "no status  %s within %v (is a daemon running?)\n", k, cfg.Wait)
+			failed = append(failed, k+": no status")
+		case st.Status != ingest.StatusOK:
+			fmt.Fprintf(cfg.Out, "%-10s %s: %s\n", st.Status, k, st.Message)
+			failed = append(failed, k+": "+st.Status)
+		default:
+			fmt.Fprintf(cfg.Out, "applied    %s\n", k)
+		}
+	}
+	if len(failed) > 0 {
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", ErrNotApplied, failed)
+	}
+	return nil
+}
+
+// ListRules prints the rules the controls topic makes active, and the controls it
+// rejects, as the daemon would fold them.
+func ListRules(ctx context.Context, cfg RulesConfig) error {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	g, err := currentRules(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rules, invalid := g.Rules(), g.Invalid()
+	if cfg.JSON {
+		enc := json.NewEncoder(cfg.Out)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(map[string]any{"rules": rules, "invalid": invalid})
+	}
+	tw := tabwriter.NewWriter(cfg.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCOPE\tID\tVERSION\tTHRESHOLD\tNAME")
+	for _, r := range rules {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", r.Scope, r.ID, r.Version, r.Threshold, r.Name)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.Out, "%d active rules\n", len(rules))
+	if len(invalid) > 0 {
+		fmt.Fprintf(cfg.Out, "\n%d rejected controls:\n", len(invalid))
+		for _, ic := range invalid {
+			fmt.Fprintf(cfg.Out, "  offset %d key %s: %s\n", ic.Offset, ic.Key, ic.Error)
+		}
+	}
+	return nil
+}
