@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,7 @@ type Daemon struct {
 	bf            *backfiller
 	bfCancel      context.CancelFunc
 	lake          *lakehouse.Lake
+	tempLake      string // removed at exit
 	alertProducer *kgo.Client
 
 	// loaded is only touched by the controls goroutine.
@@ -112,6 +114,19 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.srv = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 10 * time.Second}
 	d.log.Info("http listening", "addr", d.ln.Addr().String())
 
+	if d.cfg.LakeURL == "" {
+		if d.embedded != nil {
+			dir, err := os.MkdirTemp("", "hindsight-lake-")
+			if err != nil {
+				return nil, fmt.Errorf("live: temporary lake: %w", err)
+			}
+			d.tempLake = dir
+			d.cfg.LakeURL = "file://" + dir
+		} else {
+			d.cfg.LakeURL = "file://./hindsight-lake"
+		}
+		d.log.Info("lake", "url", d.cfg.LakeURL)
+	}
 	if !cfg.NoBackfill {
 		bctx, cancel := context.WithCancel(context.Background())
 		d.bfCancel = cancel
@@ -145,6 +160,9 @@ func (d *Daemon) closeResources() {
 	}
 	if d.lake != nil {
 		d.lake.Close()
+	}
+	if d.tempLake != "" {
+		os.RemoveAll(d.tempLake)
 	}
 	if d.ln != nil {
 		d.ln.Close()

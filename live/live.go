@@ -70,7 +70,9 @@ type Config struct {
 
 	// LakeURL is the Parquet archive of every event (see lakehouse.OpenBucket), written by
 	// the archiver that runs inside the daemon and read by backfill. Default
-	// "file://./hindsight-lake".
+	// "file://./hindsight-lake" with external brokers; with the embedded (in-memory)
+	// broker, a fresh temporary directory removed at exit, because a lake indexed by the
+	// offsets of a broker that no longer exists would be wrong for the next one.
 	LakeURL string
 	// NoArchive leaves archiving to a separate `hindsight archive`. Default false: the
 	// daemon archives.
@@ -116,9 +118,6 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 10 * time.Second
-	}
-	if c.LakeURL == "" {
-		c.LakeURL = "file://./hindsight-lake"
 	}
 	if c.BackfillConcurrency <= 0 {
 		c.BackfillConcurrency = 2

@@ -64,6 +64,12 @@ HTTP: /healthz, /metrics (Prometheus), /v1/rules, /v1/counts?scope=*&rule=ID&cus
 	f.DurationVar(&cfg.CommitInterval, "commit-interval", cfg.CommitInterval, "how often processed offsets are committed (default 1s)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound on delivering in-flight alerts and committing at shutdown (default 10s)")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "how long an alert may wait to be batched with others (0: sent at once)")
+	f.StringVar(&cfg.LakeURL, "lake", "", "lake bucket URL, file://… or s3://… (default ./hindsight-lake; a temporary one with the embedded broker)")
+	f.BoolVar(&cfg.NoArchive, "no-archive", false, "do not archive events here (run hindsight archive separately)")
+	f.BoolVar(&cfg.NoBackfill, "no-backfill", false, "count new rule versions from their activation only, without history")
+	f.IntVar(&cfg.BackfillConcurrency, "backfill-concurrency", 2, "hand-off backfill jobs run at once")
+	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: under the temp dir)")
+	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", 0, "how long the archiver keeps a file open (default 1m)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addGCFlag(f, &gogc)
 	return cmd
