@@ -16,8 +16,12 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/hindsight
 
+# The main job on embedded defaults: an embedded broker, a temporary file:// lake, sample
+# rules, synthetic events; alerts and a backfill show in the terminal. DEMO_FOR=0 runs
+# until Ctrl-C.
+DEMO_FOR ?= 40s
 demo: build
-	$(BIN) rules test -f rule/testdata/demo-rules.yaml rule/testdata/demo-events.ndjson
+	$(BIN) demo --duration $(DEMO_FOR)
 
 # Tools the tests drive for real: kcat (Debian) talks Kafka to the built binary.
 test-deps:
@@ -31,7 +35,7 @@ test: test-deps
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./jsonpath ./rule
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./jsonpath ./rule ./lakehouse
 
 # Short runs of every fuzzer; FUZZTIME=10m for a longer hunt.
 fuzz:

@@ -3,7 +3,7 @@
 // of the top counts and the latest alerts that refreshes until the context is cancelled
 // or the configured duration has passed. Along the way it shows the daemon's behaviour
 // on bad input (a malformed event now and then, one invalid rule) and on a rule update
-// (a new version of one rule half-way through, whose counts restart from zero).
+// (a new version of one rule half-way through, whose counts are backfilled from history).
 package demo
 
 import (
@@ -82,6 +82,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.Out == nil {
 		c.Out = os.Stdout
+	}
+	if c.Live.ArchiveRollAge == 0 {
+		c.Live.ArchiveRollAge = 2 * time.Second // so that the half-way backfill reads Parquet files, not only Kafka
 	}
 	c.Live.EnsureDefaults()
 }
@@ -325,7 +328,7 @@ func (v *view) produce(ctx context.Context, kc ingest.KafkaConfig, topics ingest
 			r2.Threshold = max(1, r2.Threshold/2)
 			if _, err := ingest.PublishControls(ctx, kc, topics, []*rule.Control{rule.Upsert(&r2)}); err == nil {
 				v.mu.Lock()
-				v.updated = fmt.Sprintf("%s: version %d published at %s with threshold %d; its counts restart from zero",
+				v.updated = fmt.Sprintf("%s: version %d published at %s with threshold %d; its counts are backfilled from history (lake + Kafka tail)",
 					r2.Key(), r2.Version, time.Now().Format("15:04:05"), r2.Threshold)
 				v.mu.Unlock()
 			}
