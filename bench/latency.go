@@ -69,6 +69,9 @@ type LatencyConfig struct {
 	ProducerLinger time.Duration
 	// AlertLinger is the daemon's alert linger (live.Config.AlertLinger). Default 0.
 	AlertLinger time.Duration
+	// NoArchive turns off the daemon's own archiver, which runs by default as in
+	// `hindsight live` and writes the lake to a temporary directory removed afterwards.
+	NoArchive bool
 	// GCPercent is the garbage-collection target of this process (which hosts the daemon)
 	// during the run, as `hindsight live --gogc` sets it; restored afterwards. Default
 	// live.DefaultGCPercent; negative, or GOGC in the environment, leaves it alone.
@@ -154,12 +157,17 @@ type LatencyReport struct {
 	Rules      int // active rules during the run
 	Partitions int32
 	Brokers    string
+	NoArchive  bool
 }
 
 func (r LatencyReport) String() string {
 	var b strings.Builder
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + " ms" }
-	fmt.Fprintf(&b, "ingest→alert latency through the broker (%s, %d events partitions, %d rules active)\n", r.Brokers, r.Partitions, r.Rules)
+	archiver := "archiver on"
+	if r.NoArchive {
+		archiver = "archiver off"
+	}
+	fmt.Fprintf(&b, "ingest→alert latency through the broker (%s, %d events partitions, %d rules active, %s)\n", r.Brokers, r.Partitions, r.Rules, archiver)
 	fmt.Fprintf(&b, "  target rate   %d events/s for %v\n", r.Rate, r.Duration)
 	fmt.Fprintf(&b, "  achieved      %.0f events/s (%d sent, %d timed probes, %d probe alerts received, %d missing, %d produce errors)\n", r.Achieved, r.Sent, r.Probes, r.Received, r.Missing, r.ProduceErr)
 	fmt.Fprintf(&b, "  latency       p50 %s   p90 %s   p99 %s   p99.9 %s   max %s\n", ms(r.P50), ms(r.P90), ms(r.P99), ms(r.P999), ms(r.Max))
@@ -198,12 +206,19 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (rep LatencyReport, err 
 		cfg.Kafka.Brokers = []string{child.addr}
 	}
 	rep.Brokers = strings.Join(cfg.Kafka.Brokers, ",")
-	rep.Rate, rep.Duration, rep.Partitions = cfg.Rate, cfg.Duration, cfg.Partitions
+	rep.Rate, rep.Duration, rep.Partitions, rep.NoArchive = cfg.Rate, cfg.Duration, cfg.Partitions, cfg.NoArchive
 
 	run := strconv.FormatUint(rand.Uint64()>>24, 36)
+	lake, err := os.MkdirTemp("", "hindsight-bench-lake-")
+	if err != nil {
+		return rep, err
+	}
+	defer os.RemoveAll(lake)
 	dctx, stopDaemon := context.WithCancel(ctx)
 	d, err := live.Start(dctx, live.Config{
 		Kafka: cfg.Kafka, HTTPAddr: "127.0.0.1:0", Group: "bench-latency-" + run, StartAt: "latest",
+		// The live path is measured; the rules' history is none of its business.
+		NoBackfill: true, NoArchive: cfg.NoArchive, LakeURL: "file://" + lake,
 		Embedded: ingest.EmbeddedConfig{Partitions: cfg.Partitions}, AlertLinger: cfg.AlertLinger, Logger: cfg.Logger,
 	})
 	if err != nil {

@@ -79,6 +79,7 @@ process and by the broker. Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`
 	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured sending before")
 	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions of the started broker")
 	f.IntVar(&cfg.Rules, "rules", 100, "other active rules besides the latency rule")
+	f.BoolVar(&cfg.NoArchive, "no-archive", false, "turn off the daemon's own archiver (on by default, as in hindsight live)")
 	f.IntVar(&cfg.ProbeEvery, "probe-every", 1, "time every Nth event (a probe with an alert of its own); the others are ordinary workload events")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "workload seed")
 	f.DurationVar(&cfg.ProducerLinger, "producer-linger", 0, "event producer linger (0: send each event at once)")
