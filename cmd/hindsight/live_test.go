@@ -133,7 +133,8 @@ func waitLine(t *testing.T, lines <-chan string, re *regexp.Regexp, seen *[]stri
 // against a broker, a rule and events produced with kcat, the alert read back with kcat.
 func TestLiveBinaryWithKcat(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
-	cmd, lines := startBinary(t, "live", "--brokers", b.Addr, "--http", "127.0.0.1:0", "--group", "kcat-test", "--commit-interval", "200ms")
+	cmd, lines := startBinary(t, "live", "--brokers", b.Addr, "--http", "127.0.0.1:0", "--group", "kcat-test", "--commit-interval", "200ms",
+		"--lake", "file://"+t.TempDir())
 	var logged []string
 	httpAddr := waitLine(t, lines, regexp.MustCompile(`msg="http listening" addr=(\S+)`), &logged)
 	waitLine(t, lines, regexp.MustCompile(`msg="(rules loaded)"`), &logged)
