@@ -32,7 +32,7 @@ test-deps:
 
 test: test-deps
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+	HINDSIGHT_HANDOFF_SEEDS=$${HINDSIGHT_HANDOFF_SEEDS:-10} $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./jsonpath ./rule ./lakehouse
