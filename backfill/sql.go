@@ -60,8 +60,13 @@ func Compile(r *rule.Rule, column string) (*Predicate, error) {
 		}
 	}
 	u := newMatchUDF(r)
-	pre = append(pre, fmt.Sprintf("%s(%s)", u.name, column))
-	return &Predicate{SQL: "(" + strings.Join(pre, " AND ") + ")", Args: c.args, udf: u}, nil
+	call := fmt.Sprintf("%s(%s)", u.name, column)
+	if len(pre) == 0 {
+		return &Predicate{SQL: call, udf: u}, nil
+	}
+	// DuckDB evaluates both sides of AND; only CASE keeps the UDF off the rows the
+	// prefilter rejects.
+	return &Predicate{SQL: "(CASE WHEN " + strings.Join(pre, " AND ") + " THEN " + call + " ELSE false END)", Args: c.args, udf: u}, nil
 }
 
 // Register makes the predicate's UDF (if any) callable on conn. Call it on the
