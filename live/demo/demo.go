@@ -395,10 +395,10 @@ func (v *view) render() {
 
 	fmt.Fprintf(&b, "\nLATEST ALERTS (%d received on the alerts topic)\n", alertsN)
 	tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EVENT TIME\tRULE\tVERSION\tCUSTOMER\tCOUNT\tAT\tALERT ID")
+	fmt.Fprintln(tw, "EVENT TIME\tRULE\tVERSION\tCUSTOMER\tCOUNT\tSOURCE\tAT\tALERT ID")
 	for i := len(alerts) - 1; i >= 0; i-- {
 		a := alerts[i]
-		fmt.Fprintf(tw, "%s\t%s/%s\t%d\t%s\t%d\tp%d@%d\t%s…\n", a.EventTime.Local().Format("15:04:05.000"), a.Scope, a.RuleID, a.Version, a.Customer, a.Count, a.Partition, a.Offset, a.AlertID[:12])
+		fmt.Fprintf(tw, "%s\t%s/%s\t%d\t%s\t%d\t%s\tp%d@%d\t%s…\n", a.EventTime.Local().Format("15:04:05.000"), a.Scope, a.RuleID, a.Version, a.Customer, a.Count, a.Source, a.Partition, a.Offset, a.AlertID[:12])
 	}
 	tw.Flush()
 
