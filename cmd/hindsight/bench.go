@@ -38,12 +38,9 @@ Prints p50/p90/p99/p99.9/max latency, the events/s achieved and the CPU time use
 process and by the broker. Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd); err != nil {
-				return usageError{err}
-			}
-			logger, err := newLogger(logLevel)
+			logger, err := envLogger(cmd, logLevel)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			cfg.Logger = logger
 			if len(cfg.Kafka.Brokers) == 0 {

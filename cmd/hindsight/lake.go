@@ -40,12 +40,9 @@ manifests under manifest/. Restarting resumes from the manifest. Archivers shari
 s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true].`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd); err != nil {
-				return usageError{err}
-			}
-			logger, err := newLogger(logLevel)
+			logger, err := envLogger(cmd, logLevel)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			kc.EnsureDefaults()
 			if err := kc.Validate(); err != nil {
@@ -130,12 +127,9 @@ func newLakeCmd() *cobra.Command {
 	pf.BoolVar(&cfg.JSON, "json", false, "print JSON instead of a table")
 	pf.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	prepare := func(cmd *cobra.Command) error {
-		if err := applyEnv(cmd); err != nil {
-			return usageError{err}
-		}
-		logger, err := newLogger(logLevel)
+		logger, err := envLogger(cmd, logLevel)
 		if err != nil {
-			return usageError{err}
+			return err
 		}
 		cfg.Logger, cfg.Out = logger, cmd.OutOrStdout()
 		cfg.EnsureDefaults()

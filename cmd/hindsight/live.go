@@ -36,12 +36,9 @@ events in hand, delivers their alerts, commits offsets and exits 0.
 HTTP: /healthz, /metrics (Prometheus), /v1/rules, /v1/counts?scope=*&rule=ID&customer=C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd); err != nil {
-				return usageError{err}
-			}
-			logger, err := newLogger(logLevel)
+			logger, err := envLogger(cmd, logLevel)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			cfg.Logger = logger
 			cfg.EnsureDefaults()
@@ -144,6 +141,19 @@ func applyEnv(cmd *cobra.Command) error {
 		return fmt.Errorf("invalid environment: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// envLogger applies the environment to cmd's flags and returns the logger its
+// --log-level asks for: the preamble of every command that talks to Kafka.
+func envLogger(cmd *cobra.Command, level string) (*slog.Logger, error) {
+	if err := applyEnv(cmd); err != nil {
+		return nil, usageError{err}
+	}
+	logger, err := newLogger(level)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return logger, nil
 }
 
 func newLogger(level string) (*slog.Logger, error) {
