@@ -52,6 +52,14 @@ type EventsConfig struct {
 	MaxPollRecords int
 	// ShutdownTimeout bounds the final flush of produced records and offset commit. Default 10s.
 	ShutdownTimeout time.Duration
+	// SessionTimeout is how long the group waits for a silent member (a crashed process)
+	// before giving its partitions to the others. Default 0: franz-go's 45s. The broker
+	// bounds it (group.min.session.timeout.ms, 6s on Kafka).
+	SessionTimeout time.Duration
+	// InstanceID, when set, makes this member static (KIP-345): a process restarted with
+	// the same id takes its partitions back at once, without a rebalance and without
+	// waiting for SessionTimeout. Default "": a dynamic member.
+	InstanceID string
 	// ProduceLinger is how long produced records (alerts, dead letters) may wait to be
 	// batched. Default 0: sent at once (batching still happens while a request is in flight).
 	ProduceLinger time.Duration
@@ -105,13 +113,24 @@ func (c *EventsConfig) Validate() error {
 // Handler receives the events of the partitions this consumer owns.
 //
 // Assigned is called before the first batch of newly owned partitions and Revoked after
-// the last batch of partitions given up (revoked or lost). HandleBatch is called for one
+// the last batch of partitions given up (revoked or lost); for revoked ones (not lost),
+// records produced for their events were flushed and their offsets committed first, and
+// Delivered still answers for them during Revoked. HandleBatch is called for one
 // partition at a time in offset order, concurrently for different partitions, never
 // concurrently with Assigned or Revoked. When it returns the batch counts as handled.
 type Handler interface {
 	Assigned(partitions []int32)
 	Revoked(partitions []int32)
 	HandleBatch(b *Batch)
+}
+
+// Positioner is implemented by Handlers that choose where newly assigned partitions
+// resume, e.g. at the offset of a restored snapshot. ResumeAt is called after Assigned,
+// before the first fetch, with the group's committed offset of each newly assigned
+// partition (-1 when none is committed); partitions it returns resume at the given
+// offset, the others at their committed offset (else where StartAt says).
+type Positioner interface {
+	ResumeAt(committed map[int32]int64) map[int32]int64
 }
 
 // Event is one valid event. It and its Doc are only valid until the iteration moves on.
@@ -137,6 +156,9 @@ type Batch struct {
 	ps            *partState
 	ev            Event
 }
+
+// NextOffset is the offset after the batch's last record.
+func (b *Batch) NextOffset() int64 { return b.recs[len(b.recs)-1].Offset + 1 }
 
 // Len is the number of records in the batch, valid or not.
 func (b *Batch) Len() int { return len(b.recs) }
@@ -278,7 +300,7 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 	if cfg.StartAt == "latest" {
 		reset = kgo.NewOffset().AtEnd()
 	}
-	cl, err := cfg.Kafka.NewClient(
+	opts := []kgo.Opt{
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics.Events),
 		kgo.ConsumeResetOffset(reset),
@@ -293,7 +315,17 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.MaxBufferedRecords(1<<20),
 		kgo.FetchMaxWait(500*time.Millisecond),
-	)
+	}
+	if cfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(max(cfg.SessionTimeout/4, 50*time.Millisecond)))
+	}
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
+	if pos, ok := h.(Positioner); ok {
+		opts = append(opts, kgo.AdjustFetchOffsetsFn(c.adjustOffsets(pos)))
+	}
+	cl, err := cfg.Kafka.NewClient(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -354,6 +386,42 @@ func (c *EventConsumer) onAssigned(_ context.Context, _ *kgo.Client, m map[strin
 	c.h.Assigned(ps)
 }
 
+// adjustOffsets asks pos where the newly assigned partitions resume.
+func (c *EventConsumer) adjustOffsets(pos Positioner) func(context.Context, map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	return func(_ context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+		ps := offsets[c.cfg.Topics.Events]
+		if len(ps) == 0 {
+			return offsets, nil
+		}
+		committed := make(map[int32]int64, len(ps))
+		for p, o := range ps {
+			// Without a commit the offset is the reset position, a negative sentinel.
+			committed[p] = max(o.EpochOffset().Offset, -1)
+		}
+		for p, at := range pos.ResumeAt(committed) {
+			if _, ok := ps[p]; ok && at >= 0 {
+				// Epoch -1: the resume point is ours, not the log's, so no truncation check.
+				ps[p] = kgo.NewOffset().At(at).WithEpoch(-1)
+			}
+		}
+		return offsets, nil
+	}
+}
+
+// Delivered is the offset of partition p below which every record has been handled and
+// everything produced on its behalf delivered (or failed and logged): what a commit
+// would record now. ok is false when p is not owned or nothing was handled yet.
+func (c *EventConsumer) Delivered(p int32) (offset int64, ok bool) {
+	c.partsMu.RLock()
+	ps := c.parts[p]
+	c.partsMu.RUnlock()
+	if ps == nil {
+		return -1, false
+	}
+	off, _ := ps.committable()
+	return off.Offset, off.Offset >= 0
+}
+
 func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	ps := m[c.cfg.Topics.Events]
 	if len(ps) == 0 {
@@ -366,11 +434,14 @@ func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string
 		c.log.Warn("flushing produced records before giving up partitions", "err", err)
 	}
 	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
 	c.commitLocked(ctx, ps)
-	c.dropParts(ps)
-	c.commitMu.Unlock()
 	c.log.Info("partitions revoked", "topic", c.cfg.Topics.Events, "partitions", ps)
+	// The handler runs while the partitions are still known here, so that it can ask
+	// Delivered (e.g. to save their state) before they go, and under commitMu, so that
+	// no commit happens for them meanwhile.
 	c.h.Revoked(ps)
+	c.dropParts(ps)
 }
 
 func (c *EventConsumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
@@ -379,11 +450,11 @@ func (c *EventConsumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]
 		return
 	}
 	slices.Sort(ps)
-	c.commitMu.Lock()
-	c.dropParts(ps)
-	c.commitMu.Unlock()
 	c.log.Warn("partitions lost (group session expired); their uncommitted events will be handled again", "partitions", ps)
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
 	c.h.Revoked(ps)
+	c.dropParts(ps)
 }
 
 func (c *EventConsumer) dropParts(ps []int32) {

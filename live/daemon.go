@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/ingest"
@@ -35,7 +34,7 @@ type Daemon struct {
 	m        *metrics
 	rules    *Registry
 	controls *ingest.ControlReader
-	snap     atomic.Pointer[snapshot]
+	active   atomic.Pointer[activeSet]
 
 	// bf runs hand-off backfills (nil with NoBackfill); lake is what it reads, and
 	// alertProducer sends the alerts that history raises.
@@ -44,6 +43,11 @@ type Daemon struct {
 	lake          *lakehouse.Lake
 	tempLake      string // removed at exit
 	alertProducer *kgo.Client
+
+	// state is where partition snapshots are stored and restored from (nil with
+	// NoSnapshots); restoreFrom, when set, seeds partitions state has no snapshot of.
+	state, restoreFrom *stateStore
+	consumer           atomic.Pointer[ingest.EventConsumer]
 
 	// loaded is only touched by the controls goroutine.
 	loaded      bool
@@ -101,11 +105,11 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.im = ingest.NewMetrics(cfg.Registry)
 	d.m = newMetrics(cfg.Registry)
 	d.rules = NewRegistry()
-	s, err := d.rules.snapshot()
+	s, err := d.rules.activeSet()
 	if err != nil {
 		return nil, err
 	}
-	d.snap.Store(s)
+	d.active.Store(s)
 
 	d.ln, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -126,6 +130,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			d.cfg.LakeURL = "file://./hindsight-lake"
 		}
 		d.log.Info("lake", "url", d.cfg.LakeURL)
+	}
+	if err := d.openState(ctx); err != nil {
+		return nil, err
 	}
 	if !cfg.NoBackfill {
 		bctx, cancel := context.WithCancel(context.Background())
@@ -160,6 +167,11 @@ func (d *Daemon) closeResources() {
 	}
 	if d.lake != nil {
 		d.lake.Close()
+	}
+	for _, s := range []*stateStore{d.state, d.restoreFrom} {
+		if s != nil {
+			s.bkt.Close()
+		}
 	}
 	if d.tempLake != "" {
 		os.RemoveAll(d.tempLake)
@@ -224,15 +236,29 @@ func (d *Daemon) run(ctx context.Context) {
 		c, err := ingest.NewEventConsumer(ingest.EventsConfig{
 			Kafka: d.cfg.Kafka, Topics: d.cfg.Topics, Group: d.cfg.Group, StartAt: d.cfg.StartAt,
 			CommitInterval: d.cfg.CommitInterval, ShutdownTimeout: d.cfg.ShutdownTimeout,
+			SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
 			ProduceLinger: d.cfg.AlertLinger, Logger: d.log, Metrics: d.im,
 		}, d)
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
+		d.consumer.Store(c)
 		d.consuming.Store(true)
 		d.log.Info("consuming events", "topic", d.cfg.Topics.Events, "group", d.cfg.Group)
-		return c.Run(gctx)
+		err = c.Run(gctx)
+		// Leaving the group revoked and snapshotted every partition; any still here (the
+		// consumer failed) are saved now that everything produced was flushed.
+		d.consumer.Store(nil)
+		sctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+		defer cancel()
+		for _, p := range d.ownedPartitions() {
+			_ = d.snapshotPartition(sctx, p, "shutdown", true)
+		}
+		return err
 	})
+	if d.state != nil {
+		g.Go(func() error { return d.snapshotLoop(gctx) })
+	}
 	g.Go(func() error {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
@@ -314,93 +340,76 @@ func (d *Daemon) onRulesLoaded() {
 }
 
 func (d *Daemon) publishRules() {
-	s, err := d.rules.snapshot()
+	s, err := d.rules.activeSet()
 	if err != nil {
 		d.log.Error("rules changed but could not be indexed; keeping the previous rules", "err", err)
 		return
 	}
-	d.snap.Store(s)
+	d.active.Store(s)
 	d.m.rules.Set(float64(s.set.Len()))
 	// Idle partitions adopt the rules now, at the offset they will evaluate next, so
 	// that a rule's history is counted even if no event follows it.
 	d.eachPartition(func(p *partition) {
-		if p.snap != s && p.next >= 0 {
+		if p.active != s && p.next >= 0 {
 			p.reconcile(d, s, p.next)
 		}
 	})
 }
 
-// positions returns where consumption of ps will start: the group's committed offset,
-// else the start or end of the partition as StartAt says.
-func (d *Daemon) positions(ps []int32) map[int32]int64 {
-	out := map[int32]int64{}
-	cl, err := d.cfg.Kafka.NewClient()
-	if err != nil {
-		d.log.Warn("cannot look up start positions; rules adopt at the next event", "err", err)
-		return out
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	want := map[int32]bool{}
-	for _, p := range ps {
-		want[p] = true
-	}
-	if committed, err := adm.FetchOffsets(ctx, d.cfg.Group); err == nil {
-		committed.Each(func(o kadm.OffsetResponse) {
-			if o.Topic == d.cfg.Topics.Events && want[o.Partition] && o.Err == nil && o.At >= 0 {
-				out[o.Partition] = o.At
-			}
-		})
-	}
-	list := adm.ListStartOffsets
-	if d.cfg.StartAt == "latest" {
-		list = adm.ListEndOffsets
-	}
-	if listed, err := list(ctx, d.cfg.Topics.Events); err == nil {
-		listed.Each(func(o kadm.ListedOffset) {
-			if _, ok := out[o.Partition]; !ok && want[o.Partition] && o.Err == nil {
-				out[o.Partition] = o.Offset
-			}
-		})
-	}
-	return out
-}
-
-// Assigned implements ingest.Handler.
+// Assigned implements ingest.Handler: partitions new to this process restore their
+// newest snapshot; ResumeAt then says where each resumes.
 func (d *Daemon) Assigned(ps []int32) {
-	var pos map[int32]int64
-	if d.bf != nil {
-		pos = d.positions(ps)
-	}
-	d.partsMu.Lock()
-	defer d.partsMu.Unlock()
+	var fresh []int32
+	d.partsMu.RLock()
 	for _, p := range ps {
 		if _, owned := d.parts[p]; !owned { // a repeated assignment keeps the counters
-			part := newPartition(p)
-			if at, ok := pos[p]; ok {
-				part.next = at
-				part.reconcile(d, d.snap.Load(), at) // rules adopt here even if no event comes
-			}
+			fresh = append(fresh, p)
+		}
+	}
+	d.partsMu.RUnlock()
+	restored := d.restore(fresh)
+	d.partsMu.Lock()
+	defer d.partsMu.Unlock()
+	for _, p := range fresh {
+		if _, owned := d.parts[p]; owned {
+			continue
+		}
+		if part := restored[p]; part != nil {
 			d.parts[p] = part
+		} else {
+			d.parts[p] = newPartition(p)
 		}
 	}
 	d.m.partitions.Set(float64(len(d.parts)))
 }
 
-// Revoked implements ingest.Handler: the partitions' counters go with them.
+// Revoked implements ingest.Handler: the partitions' state is snapshotted for their next
+// owner, then dropped here.
 func (d *Daemon) Revoked(ps []int32) {
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	defer cancel()
+	d.partsMu.RLock()
+	var parts []*partition
+	for _, p := range ps {
+		if part := d.parts[p]; part != nil {
+			parts = append(parts, part)
+		}
+	}
+	d.partsMu.RUnlock()
+	for _, part := range parts {
+		part.snaps.mu.Lock()
+		part.snaps.gone = true
+		part.snaps.mu.Unlock()
+		_ = d.snapshotPartition(ctx, part, "revoked", false)
+		part.mu.Lock()
+		for _, pb := range part.pending {
+			pb.cancel() // its history is the next owner's to count (the snapshot says so)
+		}
+		part.mu.Unlock()
+	}
 	d.partsMu.Lock()
 	defer d.partsMu.Unlock()
 	for _, p := range ps {
-		if part := d.parts[p]; part != nil {
-			part.mu.Lock()
-			for _, pb := range part.pending {
-				pb.cancel() // its history is the next owner's to count
-			}
-			part.mu.Unlock()
-		}
 		delete(d.parts, p)
 	}
 	d.m.partitions.Set(float64(len(d.parts)))
@@ -461,7 +470,7 @@ type CountView struct {
 // Count is the current count of rule k for customer over the partitions owned here;
 // ok is false when k is not an active rule.
 func (d *Daemon) Count(k rule.Key, customer string) (CountView, bool) {
-	ar := d.snap.Load().byKey[k]
+	ar := d.active.Load().byKey[k]
 	if ar == nil {
 		return CountView{}, false
 	}
@@ -480,7 +489,7 @@ func (d *Daemon) Count(k rule.Key, customer string) (CountView, bool) {
 // StartOffsets returns, per owned partition that has evaluated events with rule k's
 // active version, the offset of the first such event: the hand-off point for backfill.
 func (d *Daemon) StartOffsets(k rule.Key) map[int32]int64 {
-	ar := d.snap.Load().byKey[k]
+	ar := d.active.Load().byKey[k]
 	if ar == nil {
 		return nil
 	}
@@ -495,7 +504,7 @@ func (d *Daemon) StartOffsets(k rule.Key) map[int32]int64 {
 
 // TopCounts returns the n largest counters of active rules, largest first.
 func (d *Daemon) TopCounts(n int) []CountView {
-	s := d.snap.Load()
+	s := d.active.Load()
 	var all []CountView
 	d.eachPartition(func(p *partition) {
 		for name, cc := range p.customers {
@@ -524,7 +533,7 @@ func (d *Daemon) TopCounts(n int) []CountView {
 // Rules lists the active rules with their status, last error and start offsets.
 func (d *Daemon) Rules() []RuleView {
 	views := d.rules.Rules()
-	s := d.snap.Load()
+	s := d.active.Load()
 	for i := range views {
 		k := rule.Key{Scope: views[i].Scope, ID: views[i].ID}
 		views[i].StartOffsets = d.StartOffsets(k)

@@ -19,7 +19,7 @@ import (
 type partition struct {
 	mu      sync.Mutex
 	id      int32
-	snap    *snapshot
+	active  *activeSet
 	matcher *rule.Matcher
 	// starts holds, per active rule version, the offset of the first event of this
 	// partition evaluated with it (DESIGN.md's start[p]): its counts cover offsets ≥ it.
@@ -32,6 +32,10 @@ type partition struct {
 	// next is the offset of the next event this partition will evaluate (-1: not known
 	// yet). A rule that arrives while the partition is idle starts there.
 	next int64
+	// gen counts changes to the state other than evaluating events (rules adopted or
+	// dropped, backfills applied), so that a snapshot is stored when either moved.
+	gen   uint64
+	snaps partitionSnapshots
 }
 
 // customerCounts are one customer's counters, one per rule version that has counted
@@ -82,10 +86,10 @@ func newPartition(id int32) *partition {
 	return &partition{id: id, starts: map[*activeRule]int64{}, pending: map[*activeRule]*pendingBackfill{}, customers: map[string]*customerCounts{}, next: -1}
 }
 
-// reconcile adopts snapshot s before evaluating the event at offset: rule versions new
+// reconcile adopts the active set s before evaluating the event at offset: rule versions new
 // to this partition start at offset, and their history below it is handed to a backfill
 // job (when the daemon backfills); counters and jobs of versions no longer active go.
-func (p *partition) reconcile(d *Daemon, s *snapshot, offset int64) {
+func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	removed := false
 	for ar := range p.starts {
 		if s.byKey[ar.key] != ar {
@@ -120,8 +124,9 @@ func (p *partition) reconcile(d *Daemon, s *snapshot, offset int64) {
 			}
 		}
 	}
-	p.snap = s
+	p.active = s
 	p.matcher = s.set.NewMatcher()
+	p.gen++
 }
 
 // HandleBatch evaluates one partition's batch (ingest.Handler).
@@ -133,8 +138,8 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 	// previous one, so it includes decoding (done by the iterator) as well as matching.
 	last := time.Now()
 	for ev := range b.Events() {
-		s := d.snap.Load()
-		if s != p.snap {
+		s := d.active.Load()
+		if s != p.active {
 			p.reconcile(d, s, ev.Offset)
 		}
 		p.next = ev.Offset + 1
@@ -160,6 +165,8 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 		}
 		last = now
 	}
+	// Past dead-lettered records too, so that a snapshot does not send them again.
+	p.next = b.NextOffset()
 	d.eventsSeen.Add(int64(b.Len()))
 }
 

@@ -138,6 +138,7 @@ func (d *Daemon) applyBackfill(pid int32, ar *activeRule, pb *pendingBackfill, r
 		return // replaced by a newer version or a re-assignment: stale result
 	}
 	delete(p.pending, ar)
+	p.gen++
 	r := ar.rule
 	var alerts []*kgo.Record
 	for customer, n := range res.Counts {

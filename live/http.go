@@ -15,6 +15,7 @@ func (d *Daemon) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.cfg.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /v1/rules", d.handleRules)
 	mux.HandleFunc("GET /v1/counts", d.handleCounts)
+	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, d.State()) })
 	return mux
 }
 

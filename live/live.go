@@ -88,6 +88,25 @@ type Config struct {
 	// BackfillMinBackoff and BackfillMaxBackoff bound the wait between attempts of a
 	// failing job. Defaults 500ms and 30s.
 	BackfillMinBackoff, BackfillMaxBackoff time.Duration
+	// StateURL is the bucket (see lakehouse.OpenBucket) where each partition's state is
+	// snapshotted, under state/. Default: LakeURL's bucket.
+	StateURL string
+	// RestoreFrom is a bucket of snapshots (as StateURL) that seeds partitions StateURL
+	// has no snapshot of yet: a backup, or the state of a previous deployment. Default:
+	// none.
+	RestoreFrom string
+	// SnapshotInterval is how often each owned partition's state is snapshotted when it
+	// changed. Partitions are also snapshotted when revoked and at shutdown. Default 30s.
+	SnapshotInterval time.Duration
+	// NoSnapshots turns durable state off: a partition new to this process recounts its
+	// history by backfill instead of restoring a snapshot. Default false.
+	NoSnapshots bool
+	// SessionTimeout is how long the group waits for a crashed member before giving its
+	// partitions to the others. Default: franz-go's 45s (the broker bounds it).
+	SessionTimeout time.Duration
+	// InstanceID makes this process a static group member: restarted with the same id it
+	// takes its partitions back at once. Default "": dynamic.
+	InstanceID string
 	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
 	// lake trails Kafka under light traffic. Default: the archiver's (1m).
 	ArchiveRollAge time.Duration
@@ -121,6 +140,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.BackfillConcurrency <= 0 {
 		c.BackfillConcurrency = 2
+	}
+	if c.SnapshotInterval <= 0 {
+		c.SnapshotInterval = 30 * time.Second
 	}
 	if c.BackfillMinBackoff <= 0 {
 		c.BackfillMinBackoff = 500 * time.Millisecond

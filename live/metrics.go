@@ -13,6 +13,12 @@ type metrics struct {
 	backfillsRunning prometheus.Gauge
 	backfillsDone    prometheus.Counter
 	backfillFailures prometheus.Counter
+
+	snapshots        prometheus.Counter
+	snapshotFailures prometheus.Counter
+	snapshotBytes    prometheus.Histogram
+	restores         prometheus.Counter
+	restoreFailures  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -42,6 +48,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "hindsight_backfills_completed_total", Help: "Hand-off backfill jobs whose counts were added."})
 	m.backfillFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "hindsight_backfill_failures_total", Help: "Failed attempts of hand-off backfill jobs (each is retried)."})
+	m.snapshots = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hindsight_snapshots_total", Help: "Partition state snapshots stored."})
+	m.snapshotFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hindsight_snapshot_failures_total", Help: "Partition state snapshots that could not be stored (retried at the next interval)."})
+	m.snapshotBytes = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "hindsight_snapshot_bytes", Help: "Size of stored partition state snapshots.",
+		Buckets: prometheus.ExponentialBuckets(256, 4, 12)}) // 256 B … 1 GiB
+	m.restores = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hindsight_snapshot_restores_total", Help: "Partitions whose state was restored from a snapshot."})
+	m.restoreFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hindsight_snapshot_restore_failures_total", Help: "Partitions whose snapshots could not be read (their counts were rebuilt from history)."})
+	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotBytes, m.restores, m.restoreFailures)
 	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures)
 	return m
 }

@@ -1,8 +1,10 @@
 package live
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
@@ -24,16 +26,21 @@ const maxInvalid = 100
 type activeRule struct {
 	rule *rule.Rule
 	key  rule.Key
+	// controlOffset (the offset of the upsert that made this version active) and
+	// fingerprint (a hash of the rule's JSON) identify the version across processes:
+	// a snapshot's counters are restored only onto the very same rule. Both are set at
+	// creation and never change.
+	controlOffset int64
+	fingerprint   uint64
 
 	// Guarded by the Registry's mutex; the evaluator never reads them.
-	controlOffset int64
-	updatedAt     time.Time
-	lastError     string
+	updatedAt time.Time
+	lastError string
 }
 
-// snapshot is an immutable view of the active rules, swapped atomically for the
+// activeSet is an immutable view of the active rules, swapped atomically for the
 // evaluator.
-type snapshot struct {
+type activeSet struct {
 	set    *rule.Set
 	byRule map[*rule.Rule]*activeRule
 	byKey  map[rule.Key]*activeRule
@@ -45,7 +52,7 @@ type Registry struct {
 	mu      sync.Mutex
 	rules   map[rule.Key]*activeRule
 	invalid []InvalidControl
-	snap    *snapshot // nil when rules changed since it was built
+	cached  *activeSet // nil when rules changed since it was built
 }
 
 // InvalidControl is a rejected control record, as /v1/rules lists it.
@@ -118,7 +125,7 @@ func (g *Registry) Apply(cr ingest.ControlRecord) (status, message string) {
 			cur.lastError = fmt.Sprintf("control at offset %d: %s", cr.Offset, msg)
 			return ingest.StatusStale, msg
 		}
-		g.rules[k] = &activeRule{rule: c.Rule, key: k, controlOffset: cr.Offset, updatedAt: cr.Time.UTC()}
+		g.rules[k] = &activeRule{rule: c.Rule, key: k, controlOffset: cr.Offset, fingerprint: ruleFingerprint(c.Rule), updatedAt: cr.Time.UTC()}
 	case rule.OpDelete:
 		if cur == nil {
 			return ingest.StatusNotFound, fmt.Sprintf("no active rule %s", k)
@@ -127,7 +134,7 @@ func (g *Registry) Apply(cr ingest.ControlRecord) (status, message string) {
 	default:
 		return ingest.StatusInvalid, fmt.Sprintf("unknown op %q", c.Op)
 	}
-	g.snap = nil
+	g.cached = nil
 	return ingest.StatusOK, ""
 }
 
@@ -149,14 +156,14 @@ func (g *Registry) Get(k rule.Key) (*rule.Rule, bool) {
 	return ar.rule, true
 }
 
-// snapshot returns the current view, rebuilding the rule index if rules changed.
-func (g *Registry) snapshot() (*snapshot, error) {
+// activeSet returns the current view, rebuilding the rule index if rules changed.
+func (g *Registry) activeSet() (*activeSet, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.snap != nil {
-		return g.snap, nil
+	if g.cached != nil {
+		return g.cached, nil
 	}
-	s := &snapshot{byRule: make(map[*rule.Rule]*activeRule, len(g.rules)), byKey: make(map[rule.Key]*activeRule, len(g.rules))}
+	s := &activeSet{byRule: make(map[*rule.Rule]*activeRule, len(g.rules)), byKey: make(map[rule.Key]*activeRule, len(g.rules))}
 	rules := make([]*rule.Rule, 0, len(g.rules))
 	for k, ar := range g.rules {
 		rules = append(rules, ar.rule)
@@ -168,7 +175,7 @@ func (g *Registry) snapshot() (*snapshot, error) {
 		return nil, fmt.Errorf("live: indexing %d rules: %w", len(rules), err)
 	}
 	s.set = set
-	g.snap = s
+	g.cached = s
 	return s, nil
 }
 
@@ -196,4 +203,12 @@ func (g *Registry) Invalid() []InvalidControl {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return slices.Clone(g.invalid)
+}
+
+// ruleFingerprint hashes the rule's JSON encoding (fields in declaration order, so the
+// same rule always hashes the same).
+func ruleFingerprint(r *rule.Rule) uint64 {
+	h := fnv.New64a()
+	_ = json.NewEncoder(h).Encode(r)
+	return h.Sum64()
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -33,7 +34,14 @@ Every flag can also be set with an environment variable: --brokers as HINDSIGHT_
 --sasl-password as HINDSIGHT_SASL_PASSWORD, and so on. SIGINT or SIGTERM drains the
 events in hand, delivers their alerts, commits offsets and exits 0.
 
-HTTP: /healthz, /metrics (Prometheus), /v1/rules, /v1/counts?scope=*&rule=ID&customer=C.`,
+State: each partition's counters, rule start offsets and pending backfills are
+snapshotted to --state (default: the lake's bucket) every --snapshot-interval, when the
+partition is revoked and at shutdown; a process that gets the partition (restart, crash,
+rebalance) restores the newest snapshot and resumes at its offset. Alerts of events after
+the snapshot may be published again with the same alert_id: consumers drop duplicates.
+
+HTTP: /healthz, /metrics (Prometheus), /v1/rules, /v1/counts?scope=*&rule=ID&customer=C,
+/v1/state (per-partition snapshot offset and age).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := envLogger(cmd, logLevel)
@@ -67,6 +75,12 @@ HTTP: /healthz, /metrics (Prometheus), /v1/rules, /v1/counts?scope=*&rule=ID&cus
 	f.IntVar(&cfg.BackfillConcurrency, "backfill-concurrency", 2, "hand-off backfill jobs run at once")
 	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: under the temp dir)")
 	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", 0, "how long the archiver keeps a file open (default 1m)")
+	f.StringVar(&cfg.StateURL, "state", "", "bucket URL where partition state snapshots are kept, under state/ (default: the lake's bucket)")
+	f.StringVar(&cfg.RestoreFrom, "restore-from", "", "bucket URL of snapshots that seed partitions the state bucket has none of (a backup or a previous deployment)")
+	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 30*time.Second, "how often changed partition state is snapshotted (also on revoke and shutdown)")
+	f.BoolVar(&cfg.NoSnapshots, "no-snapshots", false, "keep no durable state: partitions new to this process recount history by backfill")
+	f.DurationVar(&cfg.SessionTimeout, "session-timeout", 0, "how long the group waits for a crashed member before moving its partitions (default 45s; the broker bounds it)")
+	f.StringVar(&cfg.InstanceID, "instance-id", "", "static group membership id: restarted with the same id, this process takes its partitions back at once")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addGCFlag(f, &gogc)
 	return cmd

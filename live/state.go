@@ -1,0 +1,315 @@
+package live
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// A partition's state snapshot is what its evaluator would hold after evaluating every
+// event below Next and nothing else: the rule versions it counts (each with its start
+// offset and whether its history is still being backfilled) and every (customer, rule)
+// counter. Restoring it and consuming from Next reproduces the state exactly.
+//
+// Encoding, version 1 (integers are varints unless sized; strings are a uvarint length
+// and the bytes):
+//
+//	"HSPS" | version uint16 LE | compression byte (1 = zstd) | 0 | body | crc32c LE
+//
+// The CRC (Castagnoli) covers everything before it. The body, once decompressed:
+//
+//	topic, group, partition, next, written_at (unix ns)
+//	rule count, then per rule: scope, id, version, control offset, fingerprint uint64 LE,
+//	  start, flags (bit 0: pending backfill)
+//	customer count, counter count, then per customer: name, counter count, then per
+//	  counter: rule index, count
+//
+// A rule is matched to the active rules on restore by (scope, id, control offset,
+// fingerprint): the same rule text made active by the same control record.
+const (
+	stateMagic   = "HSPS"
+	stateVersion = 1
+
+	stateCompressionZstd = 1
+	stateHeaderLen       = 8
+	stateTrailerLen      = 4
+	statePendingFlag     = 1
+)
+
+// Sentinel errors of snapshot decoding; callers try an older snapshot on either.
+var (
+	// ErrStateVersion: the snapshot was written in an encoding this build does not read.
+	ErrStateVersion = errors.New("live: unsupported snapshot encoding version")
+	// ErrStateCorrupt: the snapshot is truncated, altered or not a snapshot at all.
+	ErrStateCorrupt = errors.New("live: corrupt snapshot")
+)
+
+var (
+	crcTable = crc32.MakeTable(crc32.Castagnoli)
+	// EncodeAll and DecodeAll are safe for concurrent use.
+	stateEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	stateDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(8<<30))
+)
+
+// stateHeader is a snapshot's metadata and rule table.
+type stateHeader struct {
+	Topic     string
+	Group     string
+	Partition int32
+	Next      int64
+	WrittenAt time.Time
+	Rules     []stateRule
+	Customers int
+	Counters  int
+}
+
+type stateRule struct {
+	Scope, ID     string
+	Version       int64
+	ControlOffset int64
+	Fingerprint   uint64
+	Start         int64
+	Pending       bool
+}
+
+type stateCount struct {
+	Rule uint32
+	N    int64
+}
+
+// stateWriter builds a snapshot body; the partition's worker is stopped (its lock is
+// held) only while the body is appended, not while it is compressed or stored.
+type stateWriter struct {
+	b []byte
+}
+
+func (w *stateWriter) uvarint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
+func (w *stateWriter) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
+func (w *stateWriter) str(s string) {
+	w.uvarint(uint64(len(s)))
+	w.b = append(w.b, s...)
+}
+
+// encodeState appends p's state to a fresh body. The caller holds p.mu.
+func (p *partition) encodeState(topic, group string, now time.Time) (body []byte, counters int) {
+	index := make(map[*activeRule]uint32, len(p.starts))
+	rules := make([]*activeRule, 0, len(p.starts))
+	for ar := range p.starts {
+		index[ar] = uint32(len(rules))
+		rules = append(rules, ar)
+	}
+	// Every counter belongs to a rule in p.starts (reconcile drops the others); counting
+	// only those keeps the encoding consistent even if that ever stopped being true.
+	for _, cc := range p.customers {
+		for _, c := range cc.c {
+			if _, ok := index[c.rule]; ok {
+				counters++
+			}
+		}
+	}
+	// Sized for the common case (short names, small counts) to avoid regrowth.
+	w := stateWriter{b: make([]byte, 0, 64+len(rules)*64+len(p.customers)*16+counters*4)}
+	w.str(topic)
+	w.str(group)
+	w.varint(int64(p.id))
+	w.varint(p.next)
+	w.varint(now.UnixNano())
+	w.uvarint(uint64(len(rules)))
+	for _, ar := range rules {
+		r := ar.rule
+		w.str(r.Scope)
+		w.str(r.ID)
+		w.varint(r.Version)
+		w.varint(ar.controlOffset)
+		w.b = binary.LittleEndian.AppendUint64(w.b, ar.fingerprint)
+		w.varint(p.starts[ar])
+		var flags byte
+		if p.pending[ar] != nil {
+			flags |= statePendingFlag
+		}
+		w.b = append(w.b, flags)
+	}
+	w.uvarint(uint64(len(p.customers)))
+	w.uvarint(uint64(counters))
+	for name, cc := range p.customers {
+		w.str(name)
+		n := 0
+		for _, c := range cc.c {
+			if _, ok := index[c.rule]; ok {
+				n++
+			}
+		}
+		w.uvarint(uint64(n))
+		for _, c := range cc.c {
+			if i, ok := index[c.rule]; ok {
+				w.uvarint(uint64(i))
+				w.uvarint(uint64(c.n))
+			}
+		}
+	}
+	return w.b, counters
+}
+
+// sealState compresses a body and frames it.
+func sealState(body []byte) []byte {
+	out := make([]byte, stateHeaderLen, stateHeaderLen+len(body)/3+stateTrailerLen+64)
+	copy(out, stateMagic)
+	binary.LittleEndian.PutUint16(out[4:], stateVersion)
+	out[6] = stateCompressionZstd
+	out = stateEncoder.EncodeAll(body, out)
+	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, crcTable))
+}
+
+// openState checks a snapshot's frame and returns its decompressed body.
+func openState(data []byte) ([]byte, error) {
+	if len(data) < stateHeaderLen+stateTrailerLen || string(data[:4]) != stateMagic {
+		return nil, fmt.Errorf("%w: not a Hindsight partition snapshot (bad magic)", ErrStateCorrupt)
+	}
+	if v := binary.LittleEndian.Uint16(data[4:]); v != stateVersion {
+		return nil, fmt.Errorf("%w: the snapshot has encoding version %d; this build reads version %d only (restore it with a build that reads it, or delete it to recount from history)", ErrStateVersion, v, stateVersion)
+	}
+	n := len(data) - stateTrailerLen
+	if got, want := crc32.Checksum(data[:n], crcTable), binary.LittleEndian.Uint32(data[n:]); got != want {
+		return nil, fmt.Errorf("%w: checksum mismatch (%08x, recorded %08x)", ErrStateCorrupt, got, want)
+	}
+	if data[6] != stateCompressionZstd {
+		return nil, fmt.Errorf("%w: unknown compression %d", ErrStateCorrupt, data[6])
+	}
+	body, err := stateDecoder.DecodeAll(data[stateHeaderLen:n], nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: decompressing: %v", ErrStateCorrupt, err)
+	}
+	return body, nil
+}
+
+// stateReader decodes a body. Its first error sticks; every read after it returns zero.
+type stateReader struct {
+	b   []byte
+	err error
+}
+
+func (r *stateReader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: truncated or malformed %s", ErrStateCorrupt, what)
+	}
+	r.b = nil
+}
+
+func (r *stateReader) uvarint(what string) uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail(what)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *stateReader) varint(what string) int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail(what)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *stateReader) str(what string) string {
+	n := r.uvarint(what)
+	if n > uint64(len(r.b)) {
+		r.fail(what)
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+// count reads a count of items of at least minBytes each, refusing counts the remaining
+// bytes cannot hold (so a corrupt count cannot make the reader allocate wildly).
+func (r *stateReader) count(what string, minBytes int) int {
+	n := r.uvarint(what)
+	if n > uint64(len(r.b)/minBytes) || n > math.MaxInt32 {
+		r.fail(what)
+		return 0
+	}
+	return int(n)
+}
+
+// decodeState reads a body's header and rule table, then calls fn once per customer
+// with its counters (the slice is reused between calls).
+func decodeState(body []byte, fn func(h *stateHeader) (func(customer string, counts []stateCount), error)) (*stateHeader, error) {
+	r := &stateReader{b: body}
+	h := &stateHeader{}
+	h.Topic = r.str("topic")
+	h.Group = r.str("group")
+	p := r.varint("partition")
+	if p < 0 || p > math.MaxInt32 {
+		r.fail("partition")
+	}
+	h.Partition = int32(p)
+	h.Next = r.varint("next offset")
+	h.WrittenAt = time.Unix(0, r.varint("write time")).UTC()
+	nr := r.count("rule count", 13)
+	h.Rules = make([]stateRule, 0, nr)
+	for range nr {
+		var sr stateRule
+		sr.Scope = r.str("rule scope")
+		sr.ID = r.str("rule id")
+		sr.Version = r.varint("rule version")
+		sr.ControlOffset = r.varint("rule control offset")
+		if len(r.b) < 8 {
+			r.fail("rule fingerprint")
+			break
+		}
+		sr.Fingerprint = binary.LittleEndian.Uint64(r.b)
+		r.b = r.b[8:]
+		sr.Start = r.varint("rule start")
+		if len(r.b) < 1 {
+			r.fail("rule flags")
+			break
+		}
+		sr.Pending = r.b[0]&statePendingFlag != 0
+		r.b = r.b[1:]
+		h.Rules = append(h.Rules, sr)
+	}
+	h.Customers = r.count("customer count", 2)
+	h.Counters = r.count("counter count", 2)
+	if r.err != nil {
+		return nil, r.err
+	}
+	each, err := fn(h)
+	if err != nil {
+		return nil, err
+	}
+	var counts []stateCount
+	total := 0
+	for range h.Customers {
+		name := r.str("customer")
+		k := r.count("customer's counter count", 2)
+		counts = counts[:0]
+		for range k {
+			idx := r.uvarint("counter rule")
+			n := r.uvarint("counter value")
+			if idx >= uint64(len(h.Rules)) || n > math.MaxInt64 {
+				r.fail("counter")
+			}
+			counts = append(counts, stateCount{Rule: uint32(idx), N: int64(n)})
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		total += k
+		each(name, counts)
+	}
+	if total != h.Counters || len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: %d counters and %d trailing bytes where the header says %d and 0", ErrStateCorrupt, total, len(r.b), h.Counters)
+	}
+	return h, nil
+}

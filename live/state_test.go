@@ -1,0 +1,337 @@
+package live
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// stateFixture is a daemon with an active rule set, enough to encode and restore
+// partitions without a broker.
+type stateFixture struct {
+	d     *Daemon
+	rules []*activeRule
+}
+
+func newStateFixture(t testing.TB, nRules int) *stateFixture {
+	t.Helper()
+	f := &stateFixture{d: &Daemon{}}
+	f.d.cfg.EnsureDefaults()
+	f.d.cfg.Logger = f.d.cfg.Logger.With()
+	rs := make([]*rule.Rule, 0, nRules)
+	s := &activeSet{byRule: map[*rule.Rule]*activeRule{}, byKey: map[rule.Key]*activeRule{}}
+	for i := range nRules {
+		scope := rule.GlobalScope
+		if i%3 == 1 {
+			scope = fmt.Sprintf("customer-%d", i)
+		}
+		r := &rule.Rule{ID: fmt.Sprintf("rule-%d", i), Scope: scope, Version: int64(1 + i%4), Threshold: int64(5 + i),
+			When: &rule.Condition{Path: "$.kind", Op: rule.OpEq, Value: []byte(fmt.Sprintf(`"k%d"`, i))}}
+		if err := r.Validate(); err != nil {
+			t.Fatalf("rule %d: %v", i, err)
+		}
+		ar := &activeRule{rule: r, key: r.Key(), controlOffset: int64(100 + i), fingerprint: ruleFingerprint(r)}
+		rs = append(rs, r)
+		s.byRule[r], s.byKey[ar.key] = ar, ar
+		f.rules = append(f.rules, ar)
+	}
+	set, err := rule.NewSet(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.set = set
+	f.d.active.Store(s)
+	return f
+}
+
+// partition builds partition pid at offset next with random counters: customers
+// customers, each with up to perCustomer counters.
+func (f *stateFixture) partition(pid int32, next int64, customers, perCustomer int, seed uint64) *partition {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	p := newPartition(pid)
+	p.next = next
+	for i, ar := range f.rules {
+		p.starts[ar] = int64(i * 3)
+	}
+	for c := range customers {
+		cc := &customerCounts{}
+		for _, i := range rng.Perm(len(f.rules))[:1+rng.IntN(perCustomer)] {
+			cc.c = append(cc.c, counter{rule: f.rules[i], n: 1 + rng.Int64N(1<<uint(rng.IntN(40)))})
+		}
+		p.customers[fmt.Sprintf("customer-%07d", c)] = cc
+	}
+	return p
+}
+
+func countsOf(p *partition) map[string]int64 {
+	out := map[string]int64{}
+	for name, cc := range p.customers {
+		for _, c := range cc.c {
+			out[fmt.Sprintf("%s|%s|%d", name, c.rule.key, c.rule.rule.Version)] = c.n
+		}
+	}
+	return out
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	f := newStateFixture(t, 12)
+	orig := f.partition(3, 12345, 500, 6, 1)
+	body, counters := orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))
+	data := sealState(body)
+	got, err := f.d.partitionFromSnapshot(3, data, map[int32]logBound{3: {start: 0, end: 20000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.next != orig.next {
+		t.Fatalf("next = %d, want %d", got.next, orig.next)
+	}
+	want, have := countsOf(orig), countsOf(got)
+	if len(want) != counters || len(have) != len(want) {
+		t.Fatalf("restored %d counters, encoded %d, original %d", len(have), counters, len(want))
+	}
+	for k, n := range want {
+		if have[k] != n {
+			t.Fatalf("counter %s = %d, want %d", k, have[k], n)
+		}
+	}
+	for ar, start := range orig.starts {
+		if got.starts[ar] != start {
+			t.Fatalf("start of %s = %d, want %d", ar.key, got.starts[ar], start)
+		}
+	}
+	if per := float64(len(data)) / float64(counters); per > 64 {
+		t.Fatalf("%.1f bytes per counter, target ≤ 64", per)
+	}
+}
+
+// A restored snapshot keeps only counters of rule versions still active in exactly the
+// same form; rules it does not know start at its offset.
+func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
+	f := newStateFixture(t, 4)
+	orig := f.partition(0, 500, 50, 4, 2)
+	data := sealState(must(orig.encodeState("events", "hindsight-live", time.Now())))
+
+	// Rule 1 was replaced by a new version (same id, new control), rule 2 deleted, and a
+	// new rule arrived.
+	s := f.d.active.Load()
+	next := &activeSet{byRule: map[*rule.Rule]*activeRule{}, byKey: map[rule.Key]*activeRule{}}
+	var rs []*rule.Rule
+	add := func(ar *activeRule) {
+		next.byRule[ar.rule], next.byKey[ar.key] = ar, ar
+		rs = append(rs, ar.rule)
+	}
+	add(f.rules[0])
+	add(f.rules[3])
+	v2 := *f.rules[1].rule
+	v2.Version++
+	replaced := &activeRule{rule: &v2, key: v2.Key(), controlOffset: 900, fingerprint: ruleFingerprint(&v2)}
+	add(replaced)
+	fresh := &rule.Rule{ID: "new", Scope: rule.GlobalScope, Version: 1, Threshold: 2, When: &rule.Condition{Path: "$.x", Op: rule.OpExists}}
+	if err := fresh.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	newRule := &activeRule{rule: fresh, key: fresh.Key(), controlOffset: 901, fingerprint: ruleFingerprint(fresh)}
+	add(newRule)
+	set, err := rule.NewSet(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.set = set
+	f.d.active.Store(next)
+	_ = s
+
+	got, err := f.d.partitionFromSnapshot(0, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{}
+	for name, cc := range orig.customers {
+		for _, c := range cc.c {
+			if c.rule == f.rules[0] || c.rule == f.rules[3] {
+				want[fmt.Sprintf("%s|%s|%d", name, c.rule.key, c.rule.rule.Version)] = c.n
+			}
+		}
+	}
+	have := countsOf(got)
+	if len(have) != len(want) {
+		t.Fatalf("restored %d counters, want %d (only the unchanged rules')", len(have), len(want))
+	}
+	for k, n := range want {
+		if have[k] != n {
+			t.Fatalf("counter %s = %d, want %d", k, have[k], n)
+		}
+	}
+	if got.starts[f.rules[0]] != orig.starts[f.rules[0]] || got.starts[replaced] != 500 || got.starts[newRule] != 500 {
+		t.Fatalf("starts: kept %d (want %d), replaced %d and new %d (want the snapshot's offset 500)",
+			got.starts[f.rules[0]], orig.starts[f.rules[0]], got.starts[replaced], got.starts[newRule])
+	}
+	if _, ok := got.starts[f.rules[2]]; ok {
+		t.Fatal("the deleted rule is still counted")
+	}
+}
+
+func must(b []byte, _ int) []byte { return b }
+
+func TestSnapshotRefusals(t *testing.T) {
+	f := newStateFixture(t, 3)
+	good := sealState(must(f.partition(1, 77, 20, 3, 3).encodeState("events", "hindsight-live", time.Now())))
+	withVersion := func(v uint16) []byte {
+		b := append([]byte(nil), good...)
+		binary.LittleEndian.PutUint16(b[4:], v)
+		return b
+	}
+	flipped := append([]byte(nil), good...)
+	flipped[len(flipped)/2] ^= 0x40
+	cases := []struct {
+		name   string
+		data   []byte
+		pid    int32
+		bounds map[int32]logBound
+		is     error
+		msg    string
+	}{
+		{"newer encoding", withVersion(2), 1, nil, ErrStateVersion, "encoding version 2; this build reads version 1"},
+		{"older encoding", withVersion(0), 1, nil, ErrStateVersion, "encoding version 0"},
+		{"flipped bit", flipped, 1, nil, ErrStateCorrupt, "checksum mismatch"},
+		{"truncated", good[:len(good)-9], 1, nil, ErrStateCorrupt, "checksum"},
+		{"not a snapshot", []byte("PAR1 certainly not a snapshot"), 1, nil, ErrStateCorrupt, "bad magic"},
+		{"empty", nil, 1, nil, ErrStateCorrupt, "bad magic"},
+		{"other partition", good, 2, nil, nil, "not of events partition 2"},
+		{"past the log's end", good, 1, map[int32]logBound{1: {0, 50}}, nil, "outside partition 1's log [0, 50]"},
+		{"events deleted since", good, 1, map[int32]logBound{1: {100, 500}}, nil, "outside partition 1's log [100, 500]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.d.partitionFromSnapshot(tc.pid, tc.data, tc.bounds)
+			if err == nil {
+				t.Fatal("restored; want a refusal")
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Fatalf("error %v is not %v", err, tc.is)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("error %q does not say %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+func FuzzDecodeState(f *testing.F) {
+	fx := newStateFixture(f, 3)
+	body, _ := fx.partition(0, 9, 5, 3, 4).encodeState("events", "g", time.Unix(1, 0))
+	f.Add(body)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		customers := 0
+		h, err := decodeState(body, func(h *stateHeader) (func(string, []stateCount), error) {
+			return func(string, []stateCount) { customers++ }, nil
+		})
+		if err == nil && customers != h.Customers {
+			t.Fatalf("decoded %d customers, header says %d", customers, h.Customers)
+		}
+		if err != nil && !errors.Is(err, ErrStateCorrupt) {
+			t.Fatalf("error %v is not ErrStateCorrupt", err)
+		}
+		// Framed, the body must survive sealing and opening unchanged.
+		if out, err := openState(sealState(body)); err != nil || string(out) != string(body) {
+			t.Fatalf("seal/open changed the body: %v", err)
+		}
+	})
+}
+
+// BenchmarkSnapshot and BenchmarkRestore measure DESIGN.md's state target: 10M
+// (customer, rule) counters snapshotted and restored in ≤ 2 s each, ≤ 64 bytes per
+// counter. The state is one partition's: 1M customers with 10 counters each (shape
+// "10x1M"), or 10M customers with one each ("1x10M", the worst case for per-customer
+// overhead). -short uses a tenth of it.
+func BenchmarkSnapshot(b *testing.B) {
+	for _, shape := range stateShapes(b) {
+		b.Run(shape.name, func(b *testing.B) {
+			f, p := shape.build(b)
+			_ = f
+			var data []byte
+			var counters int
+			for b.Loop() {
+				p.mu.Lock()
+				body, n := p.encodeState("events", "hindsight-live", time.Now())
+				p.mu.Unlock()
+				data, counters = sealState(body), n
+			}
+			b.ReportMetric(float64(len(data))/float64(counters), "bytes/counter")
+			b.ReportMetric(float64(counters), "counters")
+		})
+	}
+}
+
+func BenchmarkRestore(b *testing.B) {
+	for _, shape := range stateShapes(b) {
+		b.Run(shape.name, func(b *testing.B) {
+			f, p := shape.build(b)
+			body, counters := p.encodeState("events", "hindsight-live", time.Now())
+			data := sealState(body)
+			p = nil
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			var got *partition
+			for b.Loop() {
+				got = nil
+				var err error
+				if got, err = f.d.partitionFromSnapshot(0, data, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			if got.counterCount() != counters {
+				b.Fatalf("restored %d counters of %d", got.counterCount(), counters)
+			}
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(counters), "heap-bytes/counter")
+			b.ReportMetric(float64(len(data))/float64(counters), "bytes/counter")
+			runtime.KeepAlive(got)
+		})
+	}
+}
+
+type stateShape struct {
+	name  string
+	build func(b *testing.B) (*stateFixture, *partition)
+}
+
+func stateShapes(b *testing.B) []stateShape {
+	scale := 1
+	if testing.Short() {
+		scale = 10
+	}
+	mk := func(rules, customers int) func(b *testing.B) (*stateFixture, *partition) {
+		return func(b *testing.B) (*stateFixture, *partition) {
+			f := newStateFixture(b, rules)
+			p := newPartition(0)
+			p.next = 1 << 30
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i, ar := range f.rules {
+				p.starts[ar] = int64(i)
+			}
+			for c := range customers {
+				cc := &customerCounts{c: make([]counter, rules)}
+				for i := range rules {
+					cc.c[i] = counter{rule: f.rules[i], n: 1 + rng.Int64N(1000)}
+				}
+				p.customers[fmt.Sprintf("tenant-%08d", c)] = cc
+			}
+			return f, p
+		}
+	}
+	return []stateShape{
+		{"10x1M", mk(10, 1_000_000/scale)},
+		{"1x10M", mk(1, 10_000_000/scale)},
+	}
+}
