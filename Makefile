@@ -9,7 +9,7 @@ TEST_TIMEOUT ?= 20m
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
 
-.PHONY: all build demo test test-deps bench fuzz vet clean
+.PHONY: all build demo test test-deps bench bench-ci fuzz vet clean
 
 all: build
 
@@ -23,12 +23,17 @@ DEMO_FOR ?= 40s
 demo: build
 	$(BIN) demo --duration $(DEMO_FOR)
 
-# Tools the tests drive for real: kcat (Debian) talks Kafka to the built binary.
+# Tools the tests drive for real: kcat (Debian) talks Kafka to the built binary; headless
+# Chromium (Debian chromium, chromium-driver) drives the rule console's page.
 test-deps:
 	@command -v kcat >/dev/null 2>&1 || { \
 	  echo "installing kcat"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq kcat >/dev/null; }
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { \
+	  echo "installing chromium and chromium-driver"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 test: test-deps
 	$(GO) vet $(PKGS)
@@ -36,6 +41,20 @@ test: test-deps
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./jsonpath ./rule ./lakehouse
+
+# The CI benchmark suite, under 3 minutes on 2 cores with the build: every benchmark of
+# `hindsight bench all` at short sizes (--short), each against its baseline measured in
+# the same run. The table goes to the log; report and plot to $(BENCH_CI_OUT)/. It fails
+# only when a gated ratio (Hindsight ÷ baseline) regressed against the reference report
+# beyond the margin: a timed ratio may fall to half its reference (BENCH_CI_MARGIN), a
+# stable one (compression, alerts delivered) by 5%; absolute times are never gated.
+# To move the reference after a deliberate change: cp $(BENCH_CI_OUT)/report.json $(BENCH_CI_REFERENCE)
+BENCH_CI_OUT       ?= bin/bench-ci
+BENCH_CI_REFERENCE ?= bench/testdata/ci-reference.json
+BENCH_CI_MARGIN    ?= 0.5
+bench-ci: build
+	@mkdir -p $(BENCH_CI_OUT)
+	$(BIN) bench all --short --quiet --out $(BENCH_CI_OUT)/report.json --gate $(BENCH_CI_REFERENCE) --margin $(BENCH_CI_MARGIN)
 
 # Short runs of every fuzzer; FUZZTIME=10m for a longer hunt.
 fuzz:

@@ -313,8 +313,8 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		// Alerts and dead letters are few and small: compressing them buys little and
 		// costs latency and CPU on the hot path.
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
-		kgo.MaxBufferedRecords(1<<20),
-		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.MaxBufferedRecords(1 << 20),
+		kgo.FetchMaxWait(500 * time.Millisecond),
 	}
 	if cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(max(cfg.SessionTimeout/4, 50*time.Millisecond)))
@@ -398,20 +398,40 @@ func (c *EventConsumer) adjustOffsets(pos Positioner) func(context.Context, map[
 			// Without a commit the offset is the reset position, a negative sentinel.
 			committed[p] = max(o.EpochOffset().Offset, -1)
 		}
-		for p, at := range pos.ResumeAt(committed) {
+		resume := pos.ResumeAt(committed)
+		for p, at := range resume {
 			if _, ok := ps[p]; ok && at >= 0 {
 				// Epoch -1: the resume point is ours, not the log's, so no truncation check.
 				ps[p] = kgo.NewOffset().At(at).WithEpoch(-1)
 			}
 		}
+		// Everything below the resume point was handled (by an earlier owner), so
+		// Delivered can answer before the first batch.
+		c.partsMu.RLock()
+		for p := range ps {
+			at, ok := resume[p]
+			if !ok {
+				at = committed[p]
+			}
+			if s := c.parts[p]; s != nil && at >= 0 {
+				s.mu.Lock()
+				if s.handled.Offset < 0 {
+					s.handled = kgo.EpochOffset{Epoch: -1, Offset: at}
+					s.committed = max(s.committed, committed[p])
+				}
+				s.mu.Unlock()
+			}
+		}
+		c.partsMu.RUnlock()
 		return offsets, nil
 	}
 }
 
 // Delivered is the offset of partition p below which every record has been handled and
 // everything produced on its behalf delivered (or failed and logged): what a commit
-// would record now. ok is false when p is not owned or nothing was handled yet.
-func (c *EventConsumer) Delivered(p int32) (offset int64, ok bool) {
+// would record now; -1 when nothing was handled or produced for p since it was assigned
+// here and its resume point is not known. owned is false when p is not owned.
+func (c *EventConsumer) Delivered(p int32) (offset int64, owned bool) {
 	c.partsMu.RLock()
 	ps := c.parts[p]
 	c.partsMu.RUnlock()
@@ -419,7 +439,13 @@ func (c *EventConsumer) Delivered(p int32) (offset int64, ok bool) {
 		return -1, false
 	}
 	off, _ := ps.committable()
-	return off.Offset, off.Offset >= 0
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if off.Offset < 0 && len(ps.holds) > 0 {
+		// A first batch is in flight (handled is set when it returns): not yet.
+		return ps.holds[0].offset, true
+	}
+	return off.Offset, true
 }
 
 func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int32) {

@@ -486,6 +486,32 @@ func (d *Daemon) Count(k rule.Key, customer string) (CountView, bool) {
 	return v, true
 }
 
+// Counts lists rule k's counters over the partitions owned here, by customer; ok is
+// false when k is not an active rule.
+func (d *Daemon) Counts(k rule.Key) ([]CountView, bool) {
+	ar := d.active.Load().byKey[k]
+	if ar == nil {
+		return nil, false
+	}
+	status := StatusLive
+	out := []CountView{}
+	d.eachPartition(func(p *partition) {
+		if p.pending[ar] != nil {
+			status = StatusBackfilling
+		}
+		for name, cc := range p.customers {
+			if n := cc.get(ar); n > 0 {
+				out = append(out, CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.rule.Version, Customer: name, Count: n})
+			}
+		}
+	})
+	for i := range out {
+		out[i].Status = status
+	}
+	slices.SortFunc(out, func(a, b CountView) int { return cmp.Compare(a.Customer, b.Customer) })
+	return out, true
+}
+
 // StartOffsets returns, per owned partition that has evaluated events with rule k's
 // active version, the offset of the first such event: the hand-off point for backfill.
 func (d *Daemon) StartOffsets(k rule.Key) map[int32]int64 {

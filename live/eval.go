@@ -90,7 +90,7 @@ func newPartition(id int32) *partition {
 // to this partition start at offset, and their history below it is handed to a backfill
 // job (when the daemon backfills); counters and jobs of versions no longer active go.
 func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
-	removed := false
+	removed, added := false, false
 	for ar := range p.starts {
 		if s.byKey[ar.key] != ar {
 			delete(p.starts, ar)
@@ -103,6 +103,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	}
 	for _, ar := range s.byKey {
 		if _, ok := p.starts[ar]; !ok {
+			added = true
 			p.starts[ar] = offset
 			if d.bf != nil && offset > 0 {
 				p.pending[ar] = d.startBackfill(p.id, ar, offset)
@@ -126,7 +127,9 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	}
 	p.active = s
 	p.matcher = s.set.NewMatcher()
-	p.gen++
+	if added || removed {
+		p.gen++
+	}
 }
 
 // HandleBatch evaluates one partition's batch (ingest.Handler).

@@ -17,28 +17,13 @@ import (
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
-	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// fullReplay is the hand-off's oracle: a rule version's count for a customer is the
-// number of that customer's events in the whole history that satisfy it, whenever the
-// rule arrived.
-func fullReplay(t *testing.T, history []*kgo.Record, r *rule.Rule) map[string]int64 {
-	t.Helper()
-	doc := jsonpath.NewDocument()
-	out := map[string]int64{}
-	for _, rec := range history {
-		c := string(rec.Key)
-		if c == "" || !r.AppliesTo(c) || doc.Reset(rec.Value) != nil {
-			continue
-		}
-		if r.Matches(doc) {
-			out[c]++
-		}
-	}
-	return out
+// fullReplay is the hand-off's oracle (e2etest.FullReplay).
+func fullReplay(_ *testing.T, history []*kgo.Record, r *rule.Rule) map[string]int64 {
+	return e2etest.FullReplay(history, r)
 }
 
 func handoffSeeds() int {

@@ -15,6 +15,7 @@ func (d *Daemon) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.cfg.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /v1/rules", d.handleRules)
 	mux.HandleFunc("GET /v1/counts", d.handleCounts)
+	mux.Handle("/", d.consoleHandler()) // the rule console: GET /, /console/, /v1/console/ (console/API.md)
 	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, d.State()) })
 	return mux
 }
@@ -66,8 +67,17 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 		k.Scope = rule.GlobalScope
 	}
 	customer := q.Get("customer")
-	if k.ID == "" || customer == "" {
-		writeJSON(w, http.StatusBadRequest, apiError{"rule and customer are required: /v1/counts?scope=*&rule=ID&customer=C"})
+	if k.ID == "" {
+		writeJSON(w, http.StatusBadRequest, apiError{"rule is required: /v1/counts?scope=*&rule=ID[&customer=C]"})
+		return
+	}
+	if customer == "" {
+		counts, ok := d.Counts(k)
+		if !ok {
+			writeJSON(w, http.StatusNotFound, apiError{"no active rule " + k.String()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
 		return
 	}
 	v, ok := d.Count(k, customer)

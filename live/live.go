@@ -56,6 +56,10 @@ type Config struct {
 	StartAt string
 	// HTTPAddr is the address of the HTTP API. Default "127.0.0.1:8080"; port 0 picks a free port.
 	HTTPAddr string
+	// APIToken is the bearer token that the rule console's writes (saving and deleting
+	// rules) must carry. Default "": writes are allowed only when HTTPAddr is a loopback
+	// address (see console.WritePolicy). Reads need no token.
+	APIToken string
 	// NoCreateTopics skips creating missing topics on external brokers. Default false:
 	// missing topics are created (events with Embedded.Partitions partitions).
 	NoCreateTopics bool

@@ -472,8 +472,14 @@ func TestHTTPAPI(t *testing.T) {
 	if code := e2etest.GetJSON(t, base+"/v1/counts?rule=dl&customer=c-7", nil); code != 404 {
 		t.Errorf("global scope by default: */dl does not exist, got status %d", code)
 	}
-	if code := e2etest.GetJSON(t, base+"/v1/counts?scope=c-7&rule=dl", nil); code != 400 {
-		t.Errorf("missing customer: status %d, want 400", code)
+	var all struct {
+		Counts []live.CountView `json:"counts"`
+	}
+	if code := e2etest.GetJSON(t, base+"/v1/counts?scope=c-7&rule=dl", &all); code != 200 || len(all.Counts) != 1 || all.Counts[0].Customer != "c-7" || all.Counts[0].Count != 2 {
+		t.Errorf("every customer's count: status %d, %+v; want c-7's 2 only", code, all.Counts)
+	}
+	if code := e2etest.GetJSON(t, base+"/v1/counts?customer=c-7", nil); code != 400 {
+		t.Errorf("missing rule: status %d, want 400", code)
 	}
 	metrics := e2etest.GetText(t, base+"/metrics")
 	for _, name := range []string{"hindsight_events_total 3", "hindsight_rules_active 1", "hindsight_eval_seconds_bucket",

@@ -122,8 +122,14 @@ type snapshotRecord struct {
 
 // partitionSnapshots is a partition's snapshot bookkeeping; mu serialises its writes.
 type partitionSnapshots struct {
-	mu       sync.Mutex
-	last     *snapshotRecord // guarded by the partition's mu
+	mu   sync.Mutex
+	last *snapshotRecord // guarded by the partition's mu
+	// clean is the (offset, gen) of the state last stored or restored: no snapshot is
+	// needed while the partition is still there. Guarded by the partition's mu.
+	clean struct {
+		offset int64
+		gen    uint64
+	}
 	restored *snapshotRecord // set before the partition is published
 	lastErr  string          // guarded by the partition's mu
 	gone     bool            // guarded by mu: revoked, no more periodic snapshots
@@ -144,7 +150,7 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	defer p.snaps.mu.Unlock()
 	began := time.Now()
 	p.mu.Lock()
-	if p.next < 0 || (p.snaps.last != nil && p.snaps.last.Offset == p.next && p.snaps.last.gen == p.gen) {
+	if p.next < 0 || (p.snaps.clean.offset == p.next && p.snaps.clean.gen == p.gen) {
 		p.mu.Unlock()
 		return nil
 	}
@@ -188,6 +194,7 @@ func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, c
 		Took: time.Since(began).Round(time.Microsecond).String(), gen: gen}
 	p.mu.Lock()
 	p.snaps.last = rec
+	p.snaps.clean.offset, p.snaps.clean.gen = next, gen
 	p.snaps.lastErr = ""
 	p.mu.Unlock()
 	d.m.snapshots.Inc()
@@ -208,7 +215,10 @@ func (d *Daemon) waitDelivered(ctx context.Context, p int32, offset int64) error
 	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if at, ok := c.Delivered(p); ok && at >= offset {
+		at, owned := c.Delivered(p)
+		// at < 0: nothing was handled here, so nothing was produced for the state's events
+		// by this process; what earlier owners produced is not this snapshot's to wait for.
+		if owned && (at < 0 || at >= offset) {
 			return nil
 		}
 		select {
@@ -402,7 +412,11 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 			p.pending[ar] = d.startBackfill(pid, ar, sr.Start)
 		}
 	}
+	gen := p.gen
 	p.reconcile(d, s, h.Next)
+	if p.gen == gen {
+		p.snaps.clean.offset, p.snaps.clean.gen = p.next, p.gen
+	}
 	return p, nil
 }
 

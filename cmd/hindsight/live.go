@@ -41,7 +41,9 @@ rebalance) restores the newest snapshot and resumes at its offset. Alerts of eve
 the snapshot may be published again with the same alert_id: consumers drop duplicates.
 
 HTTP: /healthz, /metrics (Prometheus), /v1/rules, /v1/counts?scope=*&rule=ID&customer=C,
-/v1/state (per-partition snapshot offset and age).`,
+/v1/state (per-partition snapshot offset and age). The rule console, a web page to write,
+preview and save rules and watch alerts, is at / (its API under /v1/console/); saving
+needs --api-token unless --http is a loopback address.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := envLogger(cmd, logLevel)
@@ -60,6 +62,7 @@ HTTP: /healthz, /metrics (Prometheus), /v1/rules, /v1/counts?scope=*&rule=ID&cus
 	f := cmd.Flags()
 	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "")
 	f.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address (port 0: any free port)")
+	f.StringVar(&cfg.APIToken, "api-token", "", "bearer token the rule console's writes must carry (prefer HINDSIGHT_API_TOKEN; without one, writes only on a loopback --http)")
 	f.StringVar(&cfg.Group, "group", "hindsight-live", "consumer group of the events topic")
 	f.StringVar(&cfg.StartAt, "start-at", "earliest", "where a new consumer group starts: earliest or latest")
 	f.StringVar(&cfg.Embedded.Addr, "embedded-addr", "127.0.0.1:9092", "listen address of the embedded broker (used when --brokers is empty)")

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -274,4 +275,23 @@ func GroupCommitted(t testing.TB, b *kafkatest.Broker, group, topic string) int6
 		}
 	})
 	return n
+}
+
+// FullReplay is the counting oracle: a rule version's count for a customer is the
+// number of that customer's events in the whole history that satisfy it, whenever the
+// rule arrived. Records without a key or with invalid JSON count for nothing, as in the
+// daemon.
+func FullReplay(history []*kgo.Record, r *rule.Rule) map[string]int64 {
+	doc := jsonpath.NewDocument()
+	out := map[string]int64{}
+	for _, rec := range history {
+		c := string(rec.Key)
+		if c == "" || !r.AppliesTo(c) || doc.Reset(rec.Value) != nil {
+			continue
+		}
+		if r.Matches(doc) {
+			out[c]++
+		}
+	}
+	return out
 }

@@ -25,6 +25,9 @@ type Options struct {
 	DataDir string
 	// Port pins the listening port; 0 picks a free one.
 	Port int
+	// MinSessionTimeout lowers the broker's group.min.session.timeout.ms (default 6s), so
+	// that tests of crashed group members need not wait long for their partitions.
+	MinSessionTimeout time.Duration
 }
 
 // Broker is a running kfake cluster on 127.0.0.1.
@@ -60,6 +63,9 @@ func StartBroker(opts Options) (*Broker, error) {
 	}
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir))
+	}
+	if opts.MinSessionTimeout > 0 {
+		kopts = append(kopts, kfake.GroupMinSessionTimeout(opts.MinSessionTimeout))
 	}
 	c, err := kfake.NewCluster(kopts...)
 	if err != nil {

@@ -1,0 +1,470 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// liveProc is a `hindsight live` child process whose log goes to a file.
+type liveProc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	http string
+}
+
+var httpLine = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
+
+// startLiveProc starts the binary with `live` and args; it does not wait for anything.
+func startLiveProc(t *testing.T, dir, name string, args ...string) *liveProc {
+	t.Helper()
+	logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(hindsightBinary(t), append([]string{"live", "--http", "127.0.0.1:0", "--log-level", "info"}, args...)...)
+	cmd.Stderr, cmd.Stdout = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &liveProc{name: name, cmd: cmd, log: logPath}
+	t.Cleanup(func() { p.kill() })
+	return p
+}
+
+func (p *liveProc) kill() {
+	if p.cmd.ProcessState == nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		_ = p.cmd.Wait()
+	}
+}
+
+func (p *liveProc) logText() string {
+	b, _ := os.ReadFile(p.log)
+	return string(b)
+}
+
+// waitHTTP waits (up to 60s) for the process to log its HTTP address.
+func (p *liveProc) waitHTTP(t *testing.T) string {
+	t.Helper()
+	e2etest.WaitFor(t, 60*time.Second, p.name+" to listen", func() bool {
+		if m := httpLine.FindStringSubmatch(p.logText()); m != nil {
+			p.http = m[1]
+			return true
+		}
+		if p.cmd.ProcessState != nil {
+			t.Fatalf("%s exited: %s", p.name, p.tail(40))
+		}
+		return false
+	})
+	return p.http
+}
+
+func (p *liveProc) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(p.logText(), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// stateScenario is a stream of events with rules arriving over time, and its oracle.
+type stateScenario struct {
+	t       *testing.T
+	b       *kafkatest.Broker
+	cl      *kgo.Client
+	gen     *workload.Generator
+	rng     *rand.Rand
+	mu      sync.Mutex
+	history []*kgo.Record
+	rules   map[rule.Key]*rule.Rule // the latest version of each rule, as published
+	all     []*rule.Rule            // every version ever published
+	nextID  int
+}
+
+func newStateScenario(t *testing.T, b *kafkatest.Broker, seed uint64) *stateScenario {
+	return &stateScenario{t: t, b: b, cl: b.Client(t, kgo.ProducerLinger(0)), gen: workload.New(seed, workload.Config{Customers: 40}),
+		rng: rand.New(rand.NewPCG(seed, 99)), rules: map[rule.Key]*rule.Rule{}}
+}
+
+// publishRules publishes n new rules and, when bump, a new version of one existing rule.
+func (s *stateScenario) publishRules(n int, bump bool) {
+	t := s.t
+	var recs []*kgo.Record
+	for _, r := range workload.Rules(s.rng.Uint64(), n, workload.RulesConfig{Customers: 40, MaxThreshold: 40}) {
+		r.ID = fmt.Sprintf("r%d", s.nextID)
+		s.nextID++
+		recs = append(recs, s.remember(r))
+	}
+	if bump && len(s.rules) > 0 {
+		keys := slices.SortedFunc(func(yield func(rule.Key) bool) {
+			for k := range s.rules {
+				if !yield(k) {
+					return
+				}
+			}
+		}, func(a, b rule.Key) int { return strings.Compare(a.String(), b.String()) })
+		old := s.rules[keys[s.rng.IntN(len(keys))]]
+		r := *old
+		r.Version++
+		r.Threshold = 1 + s.rng.Int64N(40)
+		recs = append(recs, s.remember(&r))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("publishing rules: %v", err)
+	}
+}
+
+func (s *stateScenario) remember(r *rule.Rule) *kgo.Record {
+	if err := r.Validate(); err != nil {
+		s.t.Fatalf("rule %s: %v", r.ID, err)
+	}
+	s.rules[r.Key()] = r
+	s.all = append(s.all, r)
+	return e2etest.Upsert(s.t, r)
+}
+
+// produce sends n events synchronously and records them for the oracle.
+func (s *stateScenario) produce(n int) {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		ev := s.gen.Next()
+		recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		s.t.Errorf("producing events: %v", err)
+		return
+	}
+	s.mu.Lock()
+	s.history = append(s.history, recs...)
+	s.mu.Unlock()
+}
+
+// stream produces total events in batches, publishing rules at the quarter marks, over
+// about d.
+func (s *stateScenario) stream(total int, d time.Duration) {
+	const batch = 25
+	steps := total / batch
+	pause := d / time.Duration(steps)
+	for i := range steps {
+		if i > 0 && i%(steps/4) == 0 {
+			s.publishRules(3, true)
+		}
+		s.produce(batch)
+		time.Sleep(pause)
+	}
+}
+
+// waitCaughtUp waits until group has committed the end of every events partition and
+// the processes at addrs report no backfill in progress.
+func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
+	t := s.t
+	adm := kadm.NewClient(s.b.Client(t))
+	var why string
+	defer func() {
+		if t.Failed() {
+			t.Logf("last reason not caught up: %s", why)
+		}
+	}()
+	e2etest.WaitFor(t, 120*time.Second, "the group to commit every event and backfills to finish", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ends, err := adm.ListEndOffsets(ctx, "events")
+		if err != nil {
+			return false
+		}
+		committed, err := adm.FetchOffsets(ctx, group)
+		if err != nil {
+			return false
+		}
+		caught := true
+		ends.Each(func(o kadm.ListedOffset) {
+			c, ok := committed.Lookup("events", o.Partition)
+			if !ok || c.At < o.Offset {
+				caught = false
+				why = fmt.Sprintf("partition %d: committed %d (found %v), end %d", o.Partition, c.At, ok, o.Offset)
+			}
+		})
+		if !caught {
+			return false
+		}
+		owned := map[int32]bool{}
+		for _, p := range procs {
+			var h struct {
+				Partitions []int32 `json:"partitions"`
+			}
+			if e2etest.GetJSON(t, "http://"+p.http+"/healthz", &h) != 200 {
+				return false
+			}
+			for _, id := range h.Partitions {
+				owned[id] = true
+			}
+		}
+		if len(owned) != len(ends["events"]) {
+			why = fmt.Sprintf("owned partitions %v", owned)
+			return false // a partition is between owners: its counts are nowhere yet
+		}
+		for _, p := range procs {
+			var rv struct {
+				Rules []live.RuleView `json:"rules"`
+			}
+			if e2etest.GetJSON(t, "http://"+p.http+"/v1/rules", &rv) != 200 || len(rv.Rules) != len(s.rules) {
+				return false
+			}
+			for _, r := range rv.Rules {
+				if r.Status != live.StatusLive || r.Version != s.rules[rule.Key{Scope: r.Scope, ID: r.ID}].Version {
+					why = fmt.Sprintf("%s: rule %s/%s v%d is %s", p.name, r.Scope, r.ID, r.Version, r.Status)
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// checkCounts compares the processes' counts (summed: each customer's events live in one
+// partition, so one process has its counter) with a full replay, rule by rule.
+func (s *stateScenario) checkCounts(procs ...*liveProc) (counted int64) {
+	t := s.t
+	for _, r := range s.rules {
+		want := e2etest.FullReplay(s.history, r)
+		got := map[string]int64{}
+		for _, p := range procs {
+			var cv struct {
+				Counts []live.CountView `json:"counts"`
+			}
+			u := fmt.Sprintf("http://%s/v1/counts?scope=%s&rule=%s", p.http, url.QueryEscape(r.Scope), url.QueryEscape(r.ID))
+			if code := e2etest.GetJSON(t, u, &cv); code != 200 {
+				t.Fatalf("%s: HTTP %d", u, code)
+			}
+			for _, c := range cv.Counts {
+				got[c.Customer] += c.Count
+			}
+		}
+		for c, n := range want {
+			counted += n
+			if got[c] != n {
+				t.Errorf("rule %s v%d, customer %s: count %d, full replay %d", r.Key(), r.Version, c, got[c], n)
+				for _, p := range procs {
+					t.Logf("%s: %s", p.name, e2etest.GetText(t, fmt.Sprintf("http://%s/v1/counts?scope=%s&rule=%s&customer=%s", p.http, url.QueryEscape(r.Scope), url.QueryEscape(r.ID), c)))
+					t.Logf("%s: %s", p.name, e2etest.GetText(t, "http://"+p.http+"/v1/state"))
+					t.Logf("%s: %s", p.name, e2etest.GetText(t, "http://"+p.http+"/healthz"))
+					t.Logf("%s: %s", p.name, p.tail(20))
+				}
+			}
+		}
+		for c, n := range got {
+			if _, ok := want[c]; !ok {
+				t.Errorf("rule %s v%d, customer %s: count %d, full replay 0", r.Key(), r.Version, c, n)
+			}
+		}
+	}
+	return counted
+}
+
+// checkAlerts reads the alerts topic: every crossing the replay reaches for the current
+// rule versions was published, nothing else was published for them, and alerts of
+// replaced versions are ones their own replay reaches. It returns the alerts read and
+// the distinct ids.
+func (s *stateScenario) checkAlerts() (published, distinct int) {
+	t := s.t
+	n := e2etest.TopicRecords(t, s.b, "alerts")
+	alerts := e2etest.Alerts(t, s.b.Consume(t, "alerts", int(n), 30*time.Second))
+	if int64(len(alerts)) != n {
+		t.Fatalf("read %d of %d alerts", len(alerts), n)
+	}
+	ids := map[string]int{}
+	for _, a := range alerts {
+		ids[a.AlertID]++
+	}
+	possible := map[string]bool{}
+	for _, r := range s.all {
+		cur := s.rules[r.Key()] == r
+		for c, cnt := range e2etest.FullReplay(s.history, r) {
+			if cnt < r.Threshold {
+				continue
+			}
+			id := live.AlertID(r.Scope, r.ID, r.Version, c, r.Threshold)
+			possible[id] = true
+			if cur && ids[id] == 0 {
+				t.Errorf("rule %s v%d, customer %s reached %d of %d: no alert %s", r.Key(), r.Version, c, cnt, r.Threshold, id)
+			}
+		}
+	}
+	for _, a := range alerts {
+		if !possible[a.AlertID] {
+			t.Errorf("alert %+v: its rule version never reaches the threshold in a full replay", a)
+		}
+	}
+	return len(alerts), len(ids)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// harnessDir is where the harness keeps its processes' logs, lake and state:
+// HINDSIGHT_HARNESS_DIR when set (kept, for a post-mortem), else a temporary directory.
+func harnessDir(t *testing.T) string {
+	if d := os.Getenv("HINDSIGHT_HARNESS_DIR"); d != "" {
+		d = filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "-"))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestKill9Harness: events stream while rules arrive; the daemon is killed with SIGKILL
+// at random moments (HINDSIGHT_KILLS times, default 20) and restarted each time. At the
+// end every count equals a full replay of history, and every alert the replay expects
+// was published (exactly once after dedupe by alert_id).
+func TestKill9Harness(t *testing.T) {
+	kills := envInt("HINDSIGHT_KILLS", 20)
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3, MinSessionTimeout: 200 * time.Millisecond})
+	dir := harnessDir(t)
+	hindsightBinary(t) // built before the stream starts, so that the kills meet it
+	s := newStateScenario(t, b, 7)
+	s.publishRules(8, false)
+	args := []string{"--brokers", b.Addr, "--group", "kill9", "--lake", "file://" + filepath.Join(dir, "lake"),
+		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--archive-roll-age", "500ms",
+		"--session-timeout", "1s", "--instance-id", "kill9-0", "--backfill-cache-dir", filepath.Join(dir, "cache")}
+
+	streamed := make(chan struct{})
+	go func() {
+		defer close(streamed)
+		s.stream(4000, time.Duration(kills)*900*time.Millisecond)
+	}()
+	rng := rand.New(rand.NewPCG(11, 12))
+	restored := 0
+	for i := range kills {
+		p := startLiveProc(t, dir, fmt.Sprintf("run%02d", i), args...)
+		time.Sleep(time.Duration(200+rng.IntN(1300)) * time.Millisecond)
+		p.kill()
+		restored += strings.Count(p.logText(), `msg="partition state restored"`)
+	}
+	<-streamed
+	final := startLiveProc(t, dir, "final", args...)
+	final.waitHTTP(t)
+	s.waitCaughtUp("kill9", final)
+	restored += strings.Count(final.logText(), `msg="partition state restored"`)
+	if t.Failed() {
+		return
+	}
+	counted := s.checkCounts(final)
+	published, distinct := s.checkAlerts()
+	t.Logf("%d kills; %d events, %d rule versions; %d partition restores from snapshots; replay counts %d; %d alerts published, %d distinct ids",
+		kills, len(s.history), len(s.all), restored, counted, published, distinct)
+	if counted == 0 || distinct == 0 || restored == 0 {
+		t.Fatalf("the scenario shows nothing: %d counted, %d alerts, %d restores", counted, distinct, restored)
+	}
+	if t.Failed() {
+		t.Logf("final process log:\n%s", final.tail(80))
+	}
+}
+
+// TestScaleOutKillOne: three processes share the events partitions; one is killed
+// mid-stream; the other two take over its partitions from its snapshots, and the final
+// counts are exact.
+func TestScaleOutKillOne(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 6, MinSessionTimeout: 200 * time.Millisecond})
+	dir := harnessDir(t)
+	hindsightBinary(t)
+	s := newStateScenario(t, b, 21)
+	s.publishRules(8, false)
+	procs := make([]*liveProc, 3)
+	for i := range procs {
+		procs[i] = startLiveProc(t, dir, fmt.Sprintf("worker%d", i), "--brokers", b.Addr, "--group", "scale",
+			"--lake", "file://"+filepath.Join(dir, "lake"), "--commit-interval", "100ms", "--snapshot-interval", "300ms",
+			"--session-timeout", "1500ms", "--backfill-cache-dir", filepath.Join(dir, fmt.Sprint("cache", i)),
+			"--no-archive") // one archiver for the lake, below
+		procs[i].waitHTTP(t)
+	}
+	// The lake is written by one of them only: three archivers would be correct too (the
+	// manifest arbitrates) but slower here.
+	archiver := startArchiver(t, b.Addr, filepath.Join(dir, "lake"))
+	_ = archiver
+	owned := func(p *liveProc) []int32 {
+		var h struct {
+			Partitions []int32 `json:"partitions"`
+		}
+		e2etest.GetJSON(t, "http://"+p.http+"/healthz", &h)
+		return h.Partitions
+	}
+	e2etest.WaitFor(t, 30*time.Second, "the three processes to share the six partitions", func() bool {
+		n := 0
+		for _, p := range procs {
+			if len(owned(p)) == 0 {
+				return false
+			}
+			n += len(owned(p))
+		}
+		return n == 6
+	})
+	victim := procs[1]
+	victimParts := owned(victim)
+	streamed := make(chan struct{})
+	go func() {
+		defer close(streamed)
+		s.stream(3000, 6*time.Second)
+	}()
+	time.Sleep(3 * time.Second)
+	victim.kill()
+	<-streamed
+	survivors := []*liveProc{procs[0], procs[2]}
+	e2etest.WaitFor(t, 30*time.Second, "the survivors to own all six partitions", func() bool {
+		return len(owned(survivors[0]))+len(owned(survivors[1])) == 6
+	})
+	s.waitCaughtUp("scale", survivors...)
+	counted := s.checkCounts(survivors...)
+	published, distinct := s.checkAlerts()
+	restored := strings.Count(survivors[0].logText()+survivors[1].logText(), `msg="partition state restored"`)
+	t.Logf("victim owned %v; %d events; replay counts %d; survivors restored %d partitions from snapshots; %d alerts, %d distinct",
+		victimParts, len(s.history), counted, restored, published, distinct)
+	if counted == 0 || restored < len(victimParts) {
+		t.Fatalf("the scenario shows nothing: %d counted, %d restores for %d taken-over partitions", counted, restored, len(victimParts))
+	}
+}
+
+// startArchiver runs `hindsight archive` into lake until the test ends.
+func startArchiver(t *testing.T, brokers, lake string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(hindsightBinary(t), "archive", "--brokers", brokers, "--lake", "file://"+lake, "--roll-age", "500ms")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	return cmd
+}

@@ -1,0 +1,191 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/ingest"
+)
+
+// Alert is an alerts record's value (DESIGN.md's wire format), as the console shows it.
+type Alert struct {
+	AlertID   string    `json:"alert_id"`
+	RuleID    string    `json:"rule_id"`
+	Scope     string    `json:"scope"`
+	Version   int64     `json:"version"`
+	Customer  string    `json:"customer"`
+	Count     int64     `json:"count"`
+	Threshold int64     `json:"threshold"`
+	Partition int32     `json:"partition"`
+	Offset    int64     `json:"offset"`
+	EventTime time.Time `json:"event_time"`
+	Source    string    `json:"source"`
+}
+
+// alertFeed follows the alerts topic and fans the alerts out to streams. It keeps the
+// most recent ones, deduplicated by alert_id, in a ring. Following starts at the first
+// subscriber or listing and ends at close.
+type alertFeed struct {
+	size  int
+	log   *slog.Logger
+	kafka func() (ingest.KafkaConfig, ingest.Topics)
+
+	mu      sync.Mutex
+	ring    []Alert // oldest first, at most size
+	ids     map[string]bool
+	subs    map[chan Alert]struct{}
+	started bool
+	closed  bool
+	lastErr string
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func newAlertFeed(size int, log *slog.Logger, kafka func() (ingest.KafkaConfig, ingest.Topics)) *alertFeed {
+	return &alertFeed{size: size, log: log, kafka: kafka, ids: map[string]bool{}, subs: map[chan Alert]struct{}{}}
+}
+
+// subBuffer is how many alerts a stream may fall behind before it is ended (the page
+// reconnects and gets the ring again).
+const subBuffer = 256
+
+// subscribe returns a channel of new alerts and the recent ones, oldest first. The
+// channel is closed when the feed closes or the subscriber falls too far behind.
+func (f *alertFeed) subscribe() (chan Alert, []Alert) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan Alert, subBuffer)
+	if f.closed {
+		close(ch)
+		return ch, nil
+	}
+	f.startLocked()
+	f.subs[ch] = struct{}{}
+	return ch, slices.Clone(f.ring)
+}
+
+func (f *alertFeed) unsubscribe(ch chan Alert) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.subs[ch]; ok {
+		delete(f.subs, ch)
+		close(ch)
+	}
+}
+
+// recent returns the recent alerts, oldest first, and the last error reading the topic.
+func (f *alertFeed) recent() ([]Alert, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.closed {
+		f.startLocked()
+	}
+	return slices.Clone(f.ring), f.lastErr
+}
+
+func (f *alertFeed) startLocked() {
+	if f.started {
+		return
+	}
+	f.started = true
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel, f.done = cancel, make(chan struct{})
+	go func() {
+		defer close(f.done)
+		f.follow(ctx)
+	}()
+}
+
+func (f *alertFeed) close() {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return
+	}
+	f.closed = true
+	for ch := range f.subs {
+		close(ch)
+	}
+	f.subs = nil
+	cancel, done := f.cancel, f.done
+	f.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// follow reads the alerts topic from size records before its end until ctx is done.
+func (f *alertFeed) follow(ctx context.Context) {
+	kc, topics := f.kafka()
+	cl, err := kc.NewClient(
+		kgo.ConsumeTopics(topics.Alerts),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd().Relative(-int64(f.size))),
+		kgo.FetchMaxWait(500*time.Millisecond),
+	)
+	if err != nil {
+		f.setErr("connecting to Kafka: " + err.Error())
+		f.log.Error("console: cannot follow the alerts topic", "err", err)
+		return
+	}
+	defer cl.Close()
+	var lastLog time.Time
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		fs.EachError(func(topic string, p int32, err error) {
+			f.setErr("reading " + topic + ": " + err.Error())
+			if time.Since(lastLog) > time.Minute {
+				lastLog = time.Now()
+				f.log.Warn("console: reading the alerts topic", "topic", topic, "partition", p, "err", err)
+			}
+		})
+		fs.EachRecord(func(rec *kgo.Record) {
+			var a Alert
+			if err := json.Unmarshal(rec.Value, &a); err != nil || a.AlertID == "" {
+				f.log.Debug("console: skipping a record of the alerts topic that is not an alert", "partition", rec.Partition, "offset", rec.Offset)
+				return
+			}
+			f.add(a)
+		})
+	}
+}
+
+func (f *alertFeed) setErr(msg string) {
+	f.mu.Lock()
+	f.lastErr = msg
+	f.mu.Unlock()
+}
+
+// add records a, unless an alert with its id is in the ring, and sends it to every
+// subscriber; one that cannot keep up is dropped (its stream ends).
+func (f *alertFeed) add(a Alert) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lastErr = ""
+	if f.closed || f.ids[a.AlertID] {
+		return
+	}
+	if len(f.ring) == f.size {
+		delete(f.ids, f.ring[0].AlertID)
+		f.ring = slices.Delete(f.ring, 0, 1)
+	}
+	f.ring = append(f.ring, a)
+	f.ids[a.AlertID] = true
+	for ch := range f.subs {
+		select {
+		case ch <- a:
+		default:
+			delete(f.subs, ch)
+			close(ch)
+		}
+	}
+}

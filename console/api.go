@@ -1,0 +1,505 @@
+package console
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// maxBody bounds a request body: a rule is a few kilobytes.
+const maxBody = 1 << 20
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// ErrorResponse is the body of every error answer.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, ErrorResponse{Error: msg})
+}
+
+// Info is the answer of GET /v1/console/info.
+type Info struct {
+	ListenAddr string `json:"listen_addr"`
+	// TokenRequired says writes need "Authorization: Bearer <token>".
+	TokenRequired bool `json:"token_required"`
+	// WritesAllowed is false when writes are refused whatever the request carries (no
+	// token configured and a listener that is not loopback).
+	WritesAllowed bool   `json:"writes_allowed"`
+	WritePolicy   string `json:"write_policy"`
+	Topics        struct {
+		Controls string `json:"controls"`
+		Alerts   string `json:"alerts"`
+	} `json:"topics"`
+	PreviewSample int `json:"preview_sample"`
+}
+
+func (c *Console) handleInfo(w http.ResponseWriter, _ *http.Request) {
+	addr := c.cfg.Backend.ListenAddr()
+	_, topics := c.cfg.Backend.Kafka()
+	in := Info{ListenAddr: addr, TokenRequired: c.cfg.APIToken != "", PreviewSample: c.cfg.PreviewSample}
+	switch {
+	case c.cfg.APIToken != "":
+		in.WritesAllowed, in.WritePolicy = true, "writes need Authorization: Bearer <token>"
+	case IsLoopback(addr):
+		in.WritesAllowed, in.WritePolicy = true, "no token: writes are allowed from this machine (loopback listener)"
+	default:
+		in.WritePolicy = "writes are disabled: the listener is not loopback and no API token is set (--api-token / HINDSIGHT_API_TOKEN)"
+	}
+	in.Topics.Controls, in.Topics.Alerts = topics.Controls, topics.Alerts
+	writeJSON(w, http.StatusOK, in)
+}
+
+// RuleRow is one rule of GET /v1/console/rules.
+type RuleRow struct {
+	RuleStatus
+	// State is what the page shows: "backfilling", "live", or "error" when the latest
+	// control for the rule was rejected or a backfill attempt failed.
+	State string `json:"state"`
+	// Progress sums the backfill jobs of the rule (absent when none runs).
+	Progress *Progress    `json:"progress,omitempty"`
+	Counts   CountSummary `json:"counts"`
+}
+
+// Progress is a rule's backfill progress over the partitions owned here.
+type Progress struct {
+	Partitions  int   `json:"partitions"`
+	FilesDone   int   `json:"files_done"`
+	FilesTotal  int   `json:"files_total"`
+	Rows        int64 `json:"rows"`
+	TailRecords int64 `json:"tail_records"`
+	// Percent is files done over files total; -1 while the total is not known.
+	Percent float64 `json:"percent"`
+}
+
+// RulesResponse is the answer of GET /v1/console/rules and the "rules" stream event.
+type RulesResponse struct {
+	Rules   []RuleRow        `json:"rules"`
+	Invalid []InvalidControl `json:"invalid"`
+}
+
+func (c *Console) rules() RulesResponse {
+	rs := c.cfg.Backend.Rules()
+	counts := c.cfg.Backend.Counts(c.cfg.TopCustomers)
+	out := RulesResponse{Rules: make([]RuleRow, 0, len(rs.Rules)), Invalid: rs.Invalid}
+	if out.Invalid == nil {
+		out.Invalid = []InvalidControl{}
+	}
+	for _, r := range rs.Rules {
+		row := RuleRow{RuleStatus: r, State: r.Status, Counts: counts[rule.Key{Scope: r.Scope, ID: r.ID}]}
+		if row.Counts.Top == nil {
+			row.Counts.Top = []CustomerCount{}
+		}
+		if len(r.Backfill) > 0 {
+			p := &Progress{Partitions: len(r.Backfill), Percent: -1}
+			for _, b := range r.Backfill {
+				p.FilesDone += b.FilesDone
+				p.FilesTotal += b.FilesTotal
+				p.Rows += b.Rows
+				p.TailRecords += b.TailRecords
+				if b.LastError != "" {
+					row.State = "error"
+				}
+			}
+			if p.FilesTotal > 0 {
+				p.Percent = float64(p.FilesDone) * 100 / float64(p.FilesTotal)
+			}
+			row.Progress = p
+		}
+		if r.LastError != "" {
+			row.State = "error"
+		}
+		out.Rules = append(out.Rules, row)
+	}
+	return out
+}
+
+// rulesJSON is the rules answer for streams, computed at most once per half refresh
+// interval however many pages watch: counting walks every counter of the daemon.
+func (c *Console) rulesJSON() ([]byte, error) {
+	c.rulesMu.Lock()
+	defer c.rulesMu.Unlock()
+	if c.rulesData != nil && time.Since(c.rulesAt) < c.cfg.RefreshInterval/2 {
+		return c.rulesData, nil
+	}
+	data, err := json.Marshal(c.rules())
+	if err != nil {
+		return nil, err
+	}
+	c.rulesData, c.rulesAt = data, time.Now()
+	return data, nil
+}
+
+func (c *Console) handleRules(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, c.rules())
+}
+
+// CountsResponse is the answer of GET /v1/console/counts.
+type CountsResponse struct {
+	Scope string `json:"scope"`
+	ID    string `json:"id"`
+	CountSummary
+}
+
+func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	k := rule.Key{Scope: cmp.Or(q.Get("scope"), rule.GlobalScope), ID: q.Get("id")}
+	if k.ID == "" {
+		writeError(w, http.StatusBadRequest, "id is required: /v1/console/counts?scope=*&id=ID&limit=100")
+		return
+	}
+	limit := 100
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 10000 {
+			writeError(w, http.StatusBadRequest, "limit must be a number from 1 to 10000")
+			return
+		}
+		limit = n
+	}
+	active := false
+	for _, rs := range c.cfg.Backend.Rules().Rules {
+		active = active || (rs.Scope == k.Scope && rs.ID == k.ID)
+	}
+	if !active {
+		writeError(w, http.StatusNotFound, "no active rule "+k.String())
+		return
+	}
+	sum := c.cfg.Backend.Counts(limit)[k]
+	if sum.Top == nil {
+		sum.Top = []CustomerCount{}
+	}
+	writeJSON(w, http.StatusOK, CountsResponse{Scope: k.Scope, ID: k.ID, CountSummary: sum})
+}
+
+// AlertsResponse is the answer of GET /v1/console/alerts.
+type AlertsResponse struct {
+	// Alerts are the recent alerts, newest first.
+	Alerts []Alert `json:"alerts"`
+	// Error is the last problem reading the alerts topic, if it persists.
+	Error string `json:"error,omitempty"`
+}
+
+func (c *Console) handleAlerts(w http.ResponseWriter, _ *http.Request) {
+	as, errMsg := c.feed.recent()
+	slices.Reverse(as)
+	if as == nil {
+		as = []Alert{}
+	}
+	writeJSON(w, http.StatusOK, AlertsResponse{Alerts: as, Error: errMsg})
+}
+
+// handleStream sends server-sent events: "alerts" (the recent alerts, newest first) on
+// connect, "alert" for each new one, and "rules" (as GET /v1/console/rules) on connect
+// and whenever it changes.
+func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming is not supported by this server")
+		return
+	}
+	ch, recent := c.feed.subscribe()
+	defer c.feed.unsubscribe(ch)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(event string, v any) error {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data); err != nil {
+			return err
+		}
+		fl.Flush()
+		return nil
+	}
+	slices.Reverse(recent)
+	if recent == nil {
+		recent = []Alert{}
+	}
+	if _, err := io.WriteString(w, "retry: 2000\n\n"); err != nil {
+		return
+	}
+	if send("alerts", recent) != nil {
+		return
+	}
+	var lastRules []byte
+	sendRules := func() error {
+		data, err := c.rulesJSON()
+		if err != nil || bytes.Equal(data, lastRules) {
+			return err
+		}
+		lastRules = data
+		if _, err := fmt.Fprintf(w, "event: rules\ndata: %s\n\n", data); err != nil {
+			return err
+		}
+		fl.Flush()
+		return nil
+	}
+	if sendRules() != nil {
+		return
+	}
+	tick := time.NewTicker(c.cfg.RefreshInterval)
+	defer tick.Stop()
+	lastWrite := time.Now()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-c.stop:
+			return
+		case a, ok := <-ch:
+			if !ok {
+				return // the feed closed, or this stream fell behind: the page reconnects
+			}
+			if send("alert", a) != nil {
+				return
+			}
+			lastWrite = time.Now()
+		case <-tick.C:
+			n := len(lastRules)
+			if sendRules() != nil {
+				return
+			}
+			if len(lastRules) != n {
+				lastWrite = time.Now()
+			}
+			if time.Since(lastWrite) > 15*time.Second { // keep proxies from timing out an idle stream
+				if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
+					return
+				}
+				fl.Flush()
+				lastWrite = time.Now()
+			}
+		}
+	}
+}
+
+// DraftRequest is the body of validate, preview and save: a rule as in a rules file or
+// an upsert control. Sample (preview only) overrides the configured sample size; WaitMS
+// (save and delete) how long to wait for the daemon's status.
+type DraftRequest struct {
+	Rule   json.RawMessage `json:"rule"`
+	Sample int             `json:"sample,omitempty"`
+	WaitMS int             `json:"wait_ms,omitempty"`
+}
+
+// ValidateResponse is the answer of POST /v1/console/validate, and the body of a 422
+// from preview and save.
+type ValidateResponse struct {
+	Valid bool `json:"valid"`
+	// Problems are the rule engine's positioned problems: field (e.g. "when.all[1].path")
+	// and, inside a JSONPath, the 1-based column.
+	Problems []rule.Problem `json:"problems"`
+	// Error is the whole error as one line ("" when valid).
+	Error string `json:"error,omitempty"`
+	// Rule is the rule with defaults filled in, when valid.
+	Rule *rule.Rule `json:"rule,omitempty"`
+}
+
+func readDraft(w http.ResponseWriter, r *http.Request) (DraftRequest, bool) {
+	var req DraftRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "request body: "+err.Error())
+		return req, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, `request body is not {"rule": {…}}: `+err.Error())
+		return req, false
+	}
+	if len(req.Rule) == 0 || string(req.Rule) == "null" {
+		writeError(w, http.StatusBadRequest, `request body has no rule: send {"rule": {…}}`)
+		return req, false
+	}
+	return req, true
+}
+
+// parseDraft validates a draft rule; the response describes the outcome either way.
+func parseDraft(raw []byte) (*rule.Rule, ValidateResponse) {
+	r, err := rule.ParseRule(raw)
+	if err == nil {
+		return r, ValidateResponse{Valid: true, Problems: []rule.Problem{}, Rule: r}
+	}
+	resp := ValidateResponse{Error: err.Error(), Problems: []rule.Problem{}}
+	var ve *rule.ValidationError
+	if errors.As(err, &ve) {
+		resp.Problems = ve.Problems
+	} else {
+		resp.Problems = []rule.Problem{{Field: "rule", Msg: err.Error()}}
+	}
+	return nil, resp
+}
+
+func (c *Console) handleValidate(w http.ResponseWriter, r *http.Request) {
+	req, ok := readDraft(w, r)
+	if !ok {
+		return
+	}
+	_, resp := parseDraft(req.Rule)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (c *Console) handlePreview(w http.ResponseWriter, r *http.Request) {
+	req, ok := readDraft(w, r)
+	if !ok {
+		return
+	}
+	raw, err := withDefaultID(req.Rule, "draft")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "rule is not a JSON object: "+err.Error())
+		return
+	}
+	rl, vr := parseDraft(raw)
+	if rl == nil {
+		writeJSON(w, http.StatusUnprocessableEntity, vr)
+		return
+	}
+	n := cmp.Or(req.Sample, c.cfg.PreviewSample)
+	if n < 1 || n > MaxPreviewSample {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("sample must be from 1 to %d", MaxPreviewSample))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.PreviewTimeout)
+	defer cancel()
+	res, err := c.Preview(ctx, rl, n)
+	if err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, context.DeadlineExceeded) {
+			code = http.StatusGatewayTimeout
+		}
+		writeError(w, code, "preview: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// withDefaultID gives a draft without an id the id def: a preview needs no name.
+func withDefaultID(raw json.RawMessage, def string) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	if id, ok := m["id"]; ok && string(id) != `""` && string(id) != "null" {
+		return raw, nil
+	}
+	m["id"], _ = json.Marshal(def)
+	return json.Marshal(m)
+}
+
+// SaveResponse is the answer of POST and DELETE /v1/console/rules.
+type SaveResponse struct {
+	// Status is the daemon's status for the published control (ok, invalid, stale,
+	// not_found), "pending" when none came within the wait, or, with nothing
+	// published, "invalid" (the draft does not validate) or "unchanged" (it equals the
+	// active rule).
+	Status  string `json:"status"`
+	Key     string `json:"key"`
+	Op      string `json:"op"`
+	Version int64  `json:"version,omitempty"`
+	// Offset is the published control's offset on the controls topic (-1: none).
+	Offset   int64          `json:"offset"`
+	Message  string         `json:"message,omitempty"`
+	Problems []rule.Problem `json:"problems,omitempty"`
+}
+
+// Save statuses that the console adds to the daemon's (ingest.Status*).
+const (
+	StatusPending   = "pending"
+	StatusUnchanged = "unchanged"
+)
+
+func saveCode(status string) int {
+	switch status {
+	case ingest.StatusOK, StatusUnchanged:
+		return http.StatusOK
+	case ingest.StatusInvalid:
+		return http.StatusUnprocessableEntity
+	case ingest.StatusStale:
+		return http.StatusConflict
+	case ingest.StatusNotFound:
+		return http.StatusNotFound
+	case StatusPending:
+		return http.StatusAccepted
+	}
+	return http.StatusInternalServerError
+}
+
+func (c *Console) wait(ms int) time.Duration {
+	if ms > 0 {
+		return min(time.Duration(ms)*time.Millisecond, time.Minute)
+	}
+	return c.cfg.StatusWait
+}
+
+func (c *Console) handleSave(w http.ResponseWriter, r *http.Request) {
+	req, ok := readDraft(w, r)
+	if !ok {
+		return
+	}
+	var peek struct {
+		Version int64 `json:"version"`
+	}
+	_ = json.Unmarshal(req.Rule, &peek) // a malformed rule is reported by parseDraft
+	rl, vr := parseDraft(req.Rule)
+	if rl == nil {
+		writeJSON(w, http.StatusUnprocessableEntity, SaveResponse{Status: ingest.StatusInvalid, Op: rule.OpUpsert, Offset: -1,
+			Message: vr.Error, Problems: vr.Problems})
+		return
+	}
+	res, err := c.SaveRule(r.Context(), rl, peek.Version == 0, c.wait(req.WaitMS))
+	if err != nil {
+		writeError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	writeJSON(w, saveCode(res.Status), res)
+}
+
+func (c *Console) handleDelete(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	k := rule.Key{Scope: q.Get("scope"), ID: q.Get("id")}
+	if k.Scope == "" || k.ID == "" {
+		writeError(w, http.StatusBadRequest, "scope and id are required: DELETE /v1/console/rules?scope=*&id=ID")
+		return
+	}
+	wait := c.cfg.StatusWait
+	if s := q.Get("wait_ms"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "wait_ms must be a positive number")
+			return
+		}
+		wait = c.wait(n)
+	}
+	res, err := c.DeleteRule(r.Context(), k, wait)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	writeJSON(w, saveCode(res.Status), res)
+}

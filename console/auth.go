@@ -1,0 +1,109 @@
+package console
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// AuthError is why a write was refused: the HTTP status to answer and a message that
+// says what to do.
+type AuthError struct {
+	Status int
+	Msg    string
+	// Challenge is the WWW-Authenticate header of a 401.
+	Challenge string
+}
+
+func (e *AuthError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Msg)
+}
+
+// WritePolicy decides whether the write request r may proceed, given the configured API
+// token and the address the HTTP listener is bound to. It returns nil when it may.
+//
+//   - A token is configured: r must carry "Authorization: Bearer <token>" (compared in
+//     constant time). Missing or wrong: 401 with a WWW-Authenticate challenge.
+//   - No token, and the listener is not a loopback address (0.0.0.0, a LAN address, a
+//     host name other than localhost): 403, saying to set --api-token or
+//     HINDSIGHT_API_TOKEN. Anyone who can reach the port could otherwise change rules.
+//   - No token, loopback listener: allowed, for a request addressed to a loopback host
+//     (the Host header) and, when the browser says where it comes from (Origin), from
+//     that same host. Other pages open in the user's browser could otherwise post to
+//     127.0.0.1 (cross-site requests, DNS rebinding): 403.
+func WritePolicy(token, listenAddr string, r *http.Request) *AuthError {
+	if token != "" {
+		got, ok := bearer(r.Header.Get("Authorization"))
+		switch {
+		case !ok:
+			return &AuthError{Status: http.StatusUnauthorized, Challenge: `Bearer realm="hindsight"`,
+				Msg: "this daemon requires an API token for writes: send Authorization: Bearer <token>"}
+		case subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1:
+			return &AuthError{Status: http.StatusUnauthorized, Challenge: `Bearer realm="hindsight", error="invalid_token"`,
+				Msg: "the API token is wrong"}
+		}
+		return nil
+	}
+	if !IsLoopback(listenAddr) {
+		return &AuthError{Status: http.StatusForbidden,
+			Msg: fmt.Sprintf("writes are disabled: the daemon listens on %s, which is not a loopback address, and has no API token; start it with --api-token or HINDSIGHT_API_TOKEN", listenAddr)}
+	}
+	if !IsLoopback(r.Host) {
+		return &AuthError{Status: http.StatusForbidden,
+			Msg: fmt.Sprintf("writes without an API token must be addressed to a loopback host, not %q", r.Host)}
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return &AuthError{Status: http.StatusForbidden,
+				Msg: fmt.Sprintf("writes without an API token are accepted only from this console's own page, not from origin %q", o)}
+		}
+	}
+	return nil
+}
+
+// bearer extracts the token of an "Authorization: Bearer <token>" header.
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// IsLoopback reports whether addr (host:port, or a bare host) names only the loopback
+// interface: localhost, 127.0.0.0/8 or ::1. An empty host (":8080") and the unspecified
+// addresses (0.0.0.0, ::) listen on every interface, so they are not loopback.
+func IsLoopback(addr string) bool {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	if i := strings.IndexByte(host, '%'); i >= 0 { // zone of a link-local address
+		host = host[:i]
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// write wraps a handler that changes state in WritePolicy.
+func (c *Console) write(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := WritePolicy(c.cfg.APIToken, c.cfg.Backend.ListenAddr(), r); err != nil {
+			if err.Challenge != "" {
+				w.Header().Set("WWW-Authenticate", err.Challenge)
+			}
+			writeError(w, err.Status, err.Msg)
+			return
+		}
+		h(w, r)
+	}
+}

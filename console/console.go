@@ -1,0 +1,309 @@
+// Package console is the rule console that `hindsight live` serves: a web page, and the
+// HTTP JSON API behind every action on it, for people who write alert rules without
+// writing code.
+//
+// Contract:
+//   - The page (GET /, assets under /console/, embedded; nothing from a CDN) lists the
+//     active rules with their status (backfilling with progress, live, error) and counts
+//     per customer, the controls the daemon rejected, and the recent alerts, all updated
+//     live over server-sent events (GET /v1/console/stream).
+//   - The rule editor validates a draft as the user types (POST /v1/console/validate,
+//     positioned problems from the rule engine), previews it over a sample of recent
+//     events from the lake (POST /v1/console/preview: matches and the customers that
+//     would alert), and saves it by publishing the control record that `hindsight rules
+//     apply` publishes (POST /v1/console/rules), reporting the daemon's status for it:
+//     ok, invalid, stale, or pending when no status came in time.
+//   - Every action is an API call; the page uses nothing else. API.md documents each
+//     endpoint with its request and response JSON: GET /v1/console/info, /rules,
+//     /counts, /alerts and /stream (server-sent events); POST /v1/console/validate and
+//     /preview; POST and DELETE /v1/console/rules (writes).
+//   - Writes (saving and deleting rules) follow WritePolicy: a configured token is
+//     required as "Authorization: Bearer <token>"; without one, writes are allowed only
+//     when the daemon's HTTP listener is a loopback address. Reads stay open.
+//   - Alerts come from the alerts topic, read with the console's own Kafka client (no
+//     consumer group): the last RecentAlerts records at first use, then followed; they
+//     are deduplicated by alert_id within that window, so the page shows the alerts of
+//     every instance, not only this one's.
+//   - The console never imports the daemon: what it needs from it is the Backend
+//     interface. It stops its streams and its Kafka client when the http.Server serving
+//     it shuts down (or on Close).
+package console
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// Backend is what the console needs from the daemon it runs in. Implementations must be
+// safe for concurrent use; every method is called from HTTP handlers.
+type Backend interface {
+	// Rules lists the active rules with their status, and the rejected controls.
+	Rules() Rules
+	// Counts returns, per active rule, how many customers it counted and the top
+	// customers by count (at most top of them), over the partitions owned here.
+	Counts(top int) map[rule.Key]CountSummary
+	// ListenAddr is the address of the HTTP listener serving the console: it decides
+	// whether writes without a token are allowed (see WritePolicy).
+	ListenAddr() string
+	// Kafka says how to reach the brokers, and the topics.
+	Kafka() (ingest.KafkaConfig, ingest.Topics)
+	// LakeURL is the bucket URL of the event archive that previews sample.
+	LakeURL() string
+}
+
+// Rules is the daemon's view of its rules.
+type Rules struct {
+	Rules   []RuleStatus     `json:"rules"`
+	Invalid []InvalidControl `json:"invalid"`
+}
+
+// RuleStatus is one active rule and where the daemon is with it.
+type RuleStatus struct {
+	Scope     string `json:"scope"`
+	ID        string `json:"id"`
+	Version   int64  `json:"version"`
+	Name      string `json:"name,omitempty"`
+	Threshold int64  `json:"threshold"`
+	// Status is "backfilling" while history is being counted, then "live".
+	Status        string    `json:"status"`
+	ControlOffset int64     `json:"control_offset"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	// LastError is the latest rejected control for this rule's key since this version.
+	LastError string             `json:"last_error,omitempty"`
+	Backfill  []BackfillProgress `json:"backfill,omitempty"`
+	Rule      *rule.Rule         `json:"rule"`
+}
+
+// BackfillProgress is one partition's hand-off job.
+type BackfillProgress struct {
+	Partition   int32  `json:"partition"`
+	Start       int64  `json:"start"`
+	FilesDone   int    `json:"files_done"`
+	FilesTotal  int    `json:"files_total"`
+	Rows        int64  `json:"rows"`
+	TailRecords int64  `json:"tail_records"`
+	Attempts    int32  `json:"attempts"`
+	LastError   string `json:"last_error,omitempty"`
+	Elapsed     string `json:"elapsed"`
+}
+
+// InvalidControl is a control record the daemon rejected.
+type InvalidControl struct {
+	Key      string         `json:"key"`
+	Offset   int64          `json:"offset"`
+	Time     time.Time      `json:"time"`
+	Error    string         `json:"error"`
+	Problems []rule.Problem `json:"problems,omitempty"`
+}
+
+// CustomerCount is one customer's count for one rule.
+type CustomerCount struct {
+	Customer string `json:"customer"`
+	Count    int64  `json:"count"`
+}
+
+// CountSummary is what a rule counted.
+type CountSummary struct {
+	// Customers is the number of customers with a count above zero.
+	Customers int `json:"customers"`
+	// Total is the sum of all customers' counts.
+	Total int64 `json:"total"`
+	// Top are the largest counts, largest first.
+	Top []CustomerCount `json:"top"`
+}
+
+// Config configures the console. Call EnsureDefaults, then Validate (New does both).
+type Config struct {
+	// Backend is the daemon. Required.
+	Backend Backend
+	// APIToken, when set, is the bearer token every write must carry. Default "": writes
+	// are allowed without a token only on a loopback listener (see WritePolicy).
+	APIToken string
+	// Logger receives operational logs. Default slog.Default().
+	Logger *slog.Logger
+	// RecentAlerts is how many recent alerts the console keeps and reads back from the
+	// alerts topic at first use. Default 200.
+	RecentAlerts int
+	// PreviewSample is how many of the most recent archived events a preview evaluates.
+	// Default 5000; a request may ask for up to MaxPreviewSample.
+	PreviewSample int
+	// PreviewTimeout bounds one preview. Default 15s.
+	PreviewTimeout time.Duration
+	// StatusWait is how long a save waits for the daemon's status of the published
+	// control. Default 10s.
+	StatusWait time.Duration
+	// RefreshInterval is how often a stream checks the rules for changes. Default 1s.
+	RefreshInterval time.Duration
+	// TopCustomers is how many customers per rule the rules list shows. Default 5.
+	TopCustomers int
+}
+
+// MaxPreviewSample bounds the sample a preview request may ask for.
+const MaxPreviewSample = 100_000
+
+// EnsureDefaults fills unset fields with their documented defaults.
+func (c *Config) EnsureDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.RecentAlerts <= 0 {
+		c.RecentAlerts = 200
+	}
+	if c.PreviewSample <= 0 {
+		c.PreviewSample = 5000
+	}
+	if c.PreviewTimeout <= 0 {
+		c.PreviewTimeout = 15 * time.Second
+	}
+	if c.StatusWait <= 0 {
+		c.StatusWait = 10 * time.Second
+	}
+	if c.RefreshInterval <= 0 {
+		c.RefreshInterval = time.Second
+	}
+	if c.TopCustomers <= 0 {
+		c.TopCustomers = 5
+	}
+}
+
+// Validate reports configuration mistakes. Call EnsureDefaults first.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Backend == nil {
+		errs = append(errs, errors.New("no backend"))
+	}
+	if c.PreviewSample > MaxPreviewSample {
+		errs = append(errs, fmt.Errorf("preview sample %d is above the maximum %d", c.PreviewSample, MaxPreviewSample))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("console: invalid configuration: %w", err)
+	}
+	return nil
+}
+
+// ErrClosed is returned by operations on a closed console.
+var ErrClosed = errors.New("console: closed")
+
+//go:embed static
+var static embed.FS
+
+// Console serves the page and the API. It is an http.Handler.
+type Console struct {
+	cfg  Config
+	log  *slog.Logger
+	mux  *http.ServeMux
+	feed *alertFeed
+
+	// stop is closed by Close: streams end, previews and saves fail with ErrClosed.
+	stop     chan struct{}
+	stopOnce sync.Once
+	hookOnce sync.Once
+
+	lakeMu sync.Mutex
+	lake   *lakehouse.Lake
+
+	rulesMu   sync.Mutex
+	rulesData []byte // the latest rules answer sent to streams
+	rulesAt   time.Time
+}
+
+// New returns the console for cfg's daemon.
+func New(cfg Config) (*Console, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Console{cfg: cfg, log: cfg.Logger, stop: make(chan struct{})}
+	c.feed = newAlertFeed(cfg.RecentAlerts, cfg.Logger, func() (ingest.KafkaConfig, ingest.Topics) { return cfg.Backend.Kafka() })
+	assets, err := fs.Sub(static, "static")
+	if err != nil {
+		return nil, fmt.Errorf("console: embedded assets: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, assets, "index.html")
+	})
+	mux.Handle("GET /console/", http.StripPrefix("/console/", http.FileServerFS(assets)))
+	mux.HandleFunc("GET /v1/console/info", c.handleInfo)
+	mux.HandleFunc("GET /v1/console/rules", c.handleRules)
+	mux.HandleFunc("GET /v1/console/counts", c.handleCounts)
+	mux.HandleFunc("GET /v1/console/alerts", c.handleAlerts)
+	mux.HandleFunc("GET /v1/console/stream", c.handleStream)
+	mux.HandleFunc("POST /v1/console/validate", c.handleValidate)
+	mux.HandleFunc("POST /v1/console/preview", c.handlePreview)
+	mux.HandleFunc("POST /v1/console/rules", c.write(c.handleSave))
+	mux.HandleFunc("DELETE /v1/console/rules", c.write(c.handleDelete))
+	mux.HandleFunc("/v1/console/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such console endpoint: "+r.Method+" "+r.URL.Path+" (see API.md)")
+	})
+	c.mux = mux
+	return c, nil
+}
+
+// ServeHTTP implements http.Handler. The first request ties the console's lifetime to
+// the http.Server serving it: its Shutdown calls Close, so that open streams end and
+// do not hold the shutdown up.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
+		c.hookOnce.Do(func() { srv.RegisterOnShutdown(c.Close) })
+	}
+	c.mux.ServeHTTP(w, r)
+}
+
+// Close ends the streams, stops following the alerts topic and closes the lake. It is
+// safe to call more than once; requests after it fail or end at once.
+func (c *Console) Close() {
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		c.feed.close()
+		c.lakeMu.Lock()
+		if c.lake != nil {
+			c.lake.Close()
+			c.lake = nil
+		}
+		c.lakeMu.Unlock()
+	})
+}
+
+func (c *Console) closed() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// openLake opens the lake at first use and keeps it.
+func (c *Console) openLake(ctx context.Context) (*lakehouse.Lake, error) {
+	c.lakeMu.Lock()
+	defer c.lakeMu.Unlock()
+	if c.closed() {
+		return nil, ErrClosed
+	}
+	if c.lake != nil {
+		return c.lake, nil
+	}
+	url := c.cfg.Backend.LakeURL()
+	if url == "" {
+		return nil, errors.New("console: the daemon has no lake configured")
+	}
+	l, err := lakehouse.OpenLake(ctx, url, c.log)
+	if err != nil {
+		return nil, fmt.Errorf("console: opening the lake: %w", err)
+	}
+	c.lake = l
+	return l, nil
+}

@@ -1,0 +1,108 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// publishTimeout bounds producing one control record.
+const publishTimeout = 15 * time.Second
+
+// bind returns a context that ends with parent or when the console closes.
+func (c *Console) bind(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-c.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+func (c *Console) active(k rule.Key) *rule.Rule {
+	for _, rs := range c.cfg.Backend.Rules().Rules {
+		if rs.Scope == k.Scope && rs.ID == k.ID {
+			return rs.Rule
+		}
+	}
+	return nil
+}
+
+// SaveRule publishes an upsert of the validated rule r, as `hindsight rules apply` does,
+// and waits up to wait for the daemon's status of it. With autoVersion, r gets the
+// version after the active rule's (1 for a new rule), and a rule equal to the active
+// one is not published (status "unchanged"); without, r's version is published as it
+// is and the daemon decides (an old version comes back "stale").
+func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, wait time.Duration) (SaveResponse, error) {
+	if c.closed() {
+		return SaveResponse{}, ErrClosed
+	}
+	if autoVersion {
+		r.Version = 1
+		if cur := c.active(r.Key()); cur != nil {
+			same := *r
+			same.Version = cur.Version
+			a, errA := json.Marshal(&same)
+			b, errB := json.Marshal(cur)
+			if errA == nil && errB == nil && bytes.Equal(a, b) {
+				return SaveResponse{Status: StatusUnchanged, Key: r.Key().String(), Op: rule.OpUpsert, Version: cur.Version, Offset: -1,
+					Message: fmt.Sprintf("the rule is the same as the active version %d: nothing was published", cur.Version)}, nil
+			}
+			r.Version = cur.Version + 1
+		}
+	}
+	return c.publish(ctx, rule.Upsert(r), wait)
+}
+
+// DeleteRule publishes a delete of rule k and waits up to wait for the daemon's status.
+// Nothing is published when k is not an active rule (status "not_found").
+func (c *Console) DeleteRule(ctx context.Context, k rule.Key, wait time.Duration) (SaveResponse, error) {
+	if c.closed() {
+		return SaveResponse{}, ErrClosed
+	}
+	if c.active(k) == nil {
+		return SaveResponse{Status: ingest.StatusNotFound, Key: k.String(), Op: rule.OpDelete, Offset: -1,
+			Message: fmt.Sprintf("no active rule %s: nothing was published", k)}, nil
+	}
+	return c.publish(ctx, rule.Delete(k), wait)
+}
+
+func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Duration) (SaveResponse, error) {
+	ctx, cancel := c.bind(ctx)
+	defer cancel()
+	kc, topics := c.cfg.Backend.Kafka()
+	key := ctl.Key().String()
+	res := SaveResponse{Status: StatusPending, Key: key, Op: ctl.Op, Offset: -1}
+	if ctl.Rule != nil {
+		res.Version = ctl.Rule.Version
+	}
+	pctx, pcancel := context.WithTimeout(ctx, publishTimeout)
+	offs, err := ingest.PublishControls(pctx, kc, topics, []*rule.Control{ctl})
+	pcancel()
+	if err != nil {
+		return res, fmt.Errorf("console: publishing %s %s: %w", ctl.Op, key, err)
+	}
+	res.Offset = offs[0]
+	c.log.Info("console: control published", "key", key, "op", ctl.Op, "version", res.Version, "offset", res.Offset)
+	wctx, wcancel := context.WithTimeout(ctx, wait)
+	got, err := ingest.WaitStatuses(wctx, kc, topics, map[string]int64{key: res.Offset})
+	wcancel()
+	if st, ok := got[key]; ok {
+		res.Status, res.Message, res.Problems = st.Status, st.Message, st.Problems
+		return res, nil
+	}
+	res.Message = fmt.Sprintf("published at controls offset %d; no daemon reported its status within %v", res.Offset, wait)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		res.Message += ": " + err.Error()
+	}
+	return res, nil
+}

@@ -1,0 +1,495 @@
+// Hindsight rule console. Everything here goes through the HTTP API documented in
+// console/API.md; nothing is loaded from anywhere else.
+"use strict";
+
+const API = "/v1/console";
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+// el builds an element; children are nodes or text (never parsed as HTML).
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k === "style") e.style.cssText = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+const state = {
+  info: null,
+  rules: [],
+  alerts: [], // newest first
+  alertIDs: new Set(),
+  touched: new Set(),
+  showAll: false, // after a preview or save attempt, show every problem
+  validateSeq: 0,
+  editing: null, // key of the rule loaded into the editor
+};
+
+// ---------- API ----------
+
+function authHeaders() {
+  const t = $("#token").value.trim();
+  return t ? { Authorization: "Bearer " + t } : {};
+}
+
+async function api(method, path, body) {
+  const opts = { method, headers: { ...authHeaders() } };
+  if (body !== undefined) {
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  const resp = await fetch(API + path, opts);
+  let data = null;
+  try { data = await resp.json(); } catch (e) { data = { error: "the daemon answered " + resp.status + " without JSON" }; }
+  return { status: resp.status, data };
+}
+
+// ---------- the draft rule ----------
+
+// scalar reads what a user typed as a JSON value when it is one (5, true, "x"), and as
+// a string otherwise (login.failed).
+function scalar(text) {
+  const t = text.trim();
+  if (t === "") return "";
+  try {
+    const v = JSON.parse(t);
+    if (v === null || ["number", "boolean", "string"].includes(typeof v) || Array.isArray(v) || typeof v === "object") return v;
+  } catch (e) { /* a bare string */ }
+  return t;
+}
+
+function valueOf(op, text) {
+  if (op === "exists") return undefined;
+  if (op === "matches") return text;
+  if (op === "in") {
+    const t = text.trim();
+    if (t.startsWith("[")) { try { return JSON.parse(t); } catch (e) { return t; } }
+    return t === "" ? [] : t.split(",").map(scalar);
+  }
+  return scalar(text);
+}
+
+function describeValue(op, text) {
+  if (op === "exists") return "true when the path selects anything";
+  const v = valueOf(op, text);
+  if (text.trim() === "") return "";
+  const kind = (x) => Array.isArray(x) ? "list" : x === null ? "null" : typeof x;
+  if (op === "in" && Array.isArray(v)) return "one of " + v.map((x) => JSON.stringify(x)).join(", ");
+  return kind(v) + " " + JSON.stringify(v);
+}
+
+// textOf shows a rule's value the way scalar would read it back.
+function textOf(v) {
+  if (typeof v === "string") {
+    const back = scalar(v);
+    return back === v ? v : JSON.stringify(v);
+  }
+  return JSON.stringify(v);
+}
+
+function conditionRows() { return $$("#conditions .cond"); }
+
+function addCondition(c) {
+  const node = $("#cond-template").content.firstElementChild.cloneNode(true);
+  $("#conditions").append(node);
+  const path = $(".cond-path", node), op = $(".cond-op", node), val = $(".cond-value", node);
+  if (c) {
+    path.value = c.path || "";
+    op.value = c.op || "exists";
+    if (c.value !== undefined) val.value = (c.op === "in" && Array.isArray(c.value)) ? c.value.map(textOf).join(", ") : textOf(c.value);
+  }
+  const sync = () => {
+    val.disabled = op.value === "exists";
+    if (val.disabled) val.value = "";
+    $(".cond-hint", node).textContent = describeValue(op.value, val.value);
+  };
+  op.addEventListener("change", () => { sync(); changed(); });
+  val.addEventListener("input", sync);
+  $(".cond-remove", node).addEventListener("click", () => {
+    if (conditionRows().length > 1) { node.remove(); changed(); }
+  });
+  sync();
+  return node;
+}
+
+function draft() {
+  const r = {};
+  const id = $("#rule-id").value.trim();
+  if (id) r.id = id;
+  r.scope = $("#scope-global").checked ? "*" : $("#scope-value").value.trim();
+  const name = $("#rule-name").value.trim();
+  if (name) r.name = name;
+  const desc = $("#rule-description").value.trim();
+  if (desc) r.description = desc;
+  const conds = conditionRows().map((row) => {
+    const op = $(".cond-op", row).value;
+    const c = { path: $(".cond-path", row).value, op };
+    const v = valueOf(op, $(".cond-value", row).value);
+    if (v !== undefined) c.value = v;
+    return c;
+  });
+  r.when = conds.length === 1 ? conds[0] : { [$("#combinator").value]: conds };
+  const th = $("#threshold").value.trim();
+  if (th !== "") r.threshold = Number(th);
+  const lb = $("#lookback").value.trim();
+  if (lb) r.lookback = lb;
+  const ver = $("#version").value.trim();
+  if (ver !== "") r.version = Number(ver);
+  return r;
+}
+
+// ---------- problems, positioned ----------
+
+// charIndex turns a 1-based byte column (the engine's) into a string index.
+function charIndex(text, column) {
+  const enc = new TextEncoder();
+  let bytes = 0, i = 0;
+  for (const ch of text) {
+    if (bytes >= column - 1) return i;
+    bytes += enc.encode(ch).length;
+    i += ch.length;
+  }
+  return text.length;
+}
+
+function pointAt(text, column) {
+  const i = charIndex(text, column);
+  return el("code", {}, text.slice(0, i), el("mark", {}, text.slice(i, i + 1) || " "), text.slice(i + 1));
+}
+
+function clearProblems() {
+  $$("[data-err]").forEach((e) => e.replaceChildren());
+  $$(".cond-err").forEach((e) => e.replaceChildren());
+  $$("#editor input").forEach((e) => e.classList.remove("bad"));
+}
+
+// showProblems puts each problem under the input it is about. Problems of fields the
+// user has not touched yet wait until a preview or save.
+function showProblems(problems) {
+  clearProblems();
+  const rows = conditionRows();
+  let shown = 0;
+  for (const p of problems) {
+    let m = /^when\.(?:(?:all|any)\[(\d+)\]\.)?(path|op|value)$/.exec(p.field);
+    if (m && rows.length > 1 && m[1] === undefined) m = null; // a leaf "when" with several rows cannot happen
+    if (m) {
+      const row = rows[m[1] === undefined ? 0 : Number(m[1])];
+      if (!row) continue;
+      const input = $(m[2] === "path" ? ".cond-path" : m[2] === "op" ? ".cond-op" : ".cond-value", row);
+      const key = "cond:" + rows.indexOf(row) + ":" + m[2];
+      if (!state.showAll && !state.touched.has(key)) continue;
+      input.classList.add("bad");
+      const msg = el("div", {}, m[2] + ": ");
+      if (p.column && m[2] === "path") msg.append(pointAt(input.value, p.column), " column " + p.column + ": ");
+      msg.append(p.message);
+      $(".cond-err", row).append(msg);
+      shown++;
+      continue;
+    }
+    const top = p.field.split(/[.[]/)[0];
+    const target = $(`[data-err="${top}"]`) || $('[data-err="rule"]');
+    const input = $(`[data-field="${top}"]`);
+    if (!state.showAll && !state.touched.has(top)) continue;
+    if (input) input.classList.add("bad");
+    target.append(el("div", {}, (p.field && p.field !== "rule" ? p.field + ": " : "") + p.message));
+    shown++;
+  }
+  return shown;
+}
+
+let validateTimer = null;
+function changed() {
+  clearTimeout(validateTimer);
+  validateTimer = setTimeout(validate, 150);
+}
+
+async function validate() {
+  const seq = ++state.validateSeq;
+  const { status, data } = await api("POST", "/validate", { rule: draft() });
+  if (seq !== state.validateSeq) return; // a newer draft is on its way
+  const v = $("#validity");
+  if (status !== 200) { v.className = "validity bad"; v.textContent = data.error || "validation failed"; return; }
+  showProblems(data.problems || []);
+  if (data.valid) { v.className = "validity ok"; v.textContent = "✓ valid rule"; }
+  else { v.className = "validity bad"; v.textContent = data.problems.length + (data.problems.length === 1 ? " problem" : " problems"); }
+  return data;
+}
+
+// ---------- preview and save ----------
+
+function fmtTime(t) {
+  if (!t) return "";
+  const d = new Date(t);
+  return isNaN(d) ? t : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+async function preview() {
+  state.showAll = true;
+  const box = $("#preview");
+  box.hidden = false;
+  box.className = "result";
+  box.replaceChildren(el("div", {}, "Evaluating the draft over recent events…"));
+  const { status, data } = await api("POST", "/preview", { rule: draft() });
+  if (status === 422) {
+    showProblems(data.problems || []);
+    box.className = "result bad";
+    box.replaceChildren(el("h3", {}, "Fix the rule first"), el("div", {}, data.error));
+    return;
+  }
+  if (status !== 200) {
+    box.className = "result bad";
+    box.replaceChildren(el("h3", {}, "Preview failed"), el("div", {}, data.error));
+    return;
+  }
+  const s = data.sample;
+  const parts = [
+    el("h3", {}, `Preview: ${data.matches} of ${s.events} recent events match`),
+    el("div", { class: "sub" }, s.events ? `Sampled the ${s.events} most recent archived events of this scope (${fmtTime(s.from)} … ${fmtTime(s.to)}, ${s.files} files; the lake holds ${s.lake_events}).` : ""),
+  ];
+  if (data.note) parts.push(el("div", { class: "note" }, data.note));
+  if (data.would_alert.length) {
+    parts.push(el("p", { class: "would", id: "would-alert" }, `Would alert for ${data.would_alert.length} customer${data.would_alert.length > 1 ? "s" : ""} at threshold ${data.threshold}: ${data.would_alert.join(", ")}`));
+  } else {
+    parts.push(el("p", { class: "would", id: "would-alert" }, `No customer reaches the threshold ${data.threshold} in this sample.`));
+  }
+  if (data.customers.length) {
+    parts.push(el("table", { id: "preview-customers" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Matches"), el("th", {}, "Would alert"))),
+      el("tbody", {}, data.customers.map((c) => el("tr", {},
+        el("td", { class: "mono" }, c.customer), el("td", {}, c.matches), el("td", {}, c.would_alert ? "yes" : "—"))))));
+  }
+  if (data.examples.length) {
+    parts.push(el("div", { class: "sub" }, "Most recent matching events:"));
+    parts.push(el("ol", { class: "examples" }, data.examples.slice(0, 5).map((e) =>
+      el("li", {}, `${e.customer} · p${e.partition}@${e.offset} · ${fmtTime(e.event_time)} `, el("code", {}, e.payload)))));
+  }
+  box.className = "result " + (data.would_alert.length ? "warn" : "ok");
+  box.replaceChildren(...parts);
+}
+
+const statusText = {
+  ok: "Saved: the daemon applied it",
+  unchanged: "Unchanged",
+  invalid: "Rejected: the rule is invalid",
+  stale: "Not applied: stale version",
+  not_found: "Not found",
+  pending: "Published, not confirmed yet",
+};
+
+function showSave(status, data) {
+  const box = $("#save-result");
+  box.hidden = false;
+  if (status === 401 || status === 403) {
+    $("#auth").hidden = false;
+    box.className = "result bad";
+    box.replaceChildren(el("h3", {}, status === 401 ? "API token needed" : "Writes are not allowed"), el("div", {}, data.error));
+    return;
+  }
+  if (!data.status) {
+    box.className = "result bad";
+    box.replaceChildren(el("h3", {}, "Save failed"), el("div", {}, data.error || "HTTP " + status));
+    return;
+  }
+  box.className = "result " + (data.status === "ok" || data.status === "unchanged" ? "ok" : data.status === "pending" ? "warn" : "bad");
+  const lines = [el("h3", { id: "save-status", "data-status": data.status }, `${statusText[data.status] || data.status} (status ${data.status})`)];
+  const where = data.offset >= 0 ? ` at controls offset ${data.offset}` : "";
+  lines.push(el("div", {}, `${data.op} ${data.key}${data.version ? " version " + data.version : ""}${where}`));
+  if (data.message) lines.push(el("div", {}, data.message));
+  if (data.problems && data.problems.length) {
+    lines.push(el("ul", {}, data.problems.map((p) => el("li", {}, `${p.field}${p.column ? " column " + p.column : ""}: ${p.message}`))));
+    showProblems(data.problems);
+  }
+  box.replaceChildren(...lines);
+}
+
+async function save() {
+  state.showAll = true;
+  const btn = $("#btn-save");
+  btn.disabled = true;
+  try {
+    const { status, data } = await api("POST", "/rules", { rule: draft() });
+    showSave(status, data);
+    if (data.status === "ok") {
+      state.editing = data.key;
+      $("#version").value = "";
+      $("#editor-title").textContent = `Edit rule ${data.key} (active version ${data.version})`;
+    }
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function remove(r) {
+  if (!confirm(`Delete rule ${r.scope}/${r.id}? Its counts are dropped.`)) return;
+  const q = `?scope=${encodeURIComponent(r.scope)}&id=${encodeURIComponent(r.id)}`;
+  const { status, data } = await api("DELETE", "/rules" + q);
+  showSave(status, data);
+}
+
+function resetEditor() {
+  state.editing = null;
+  state.touched.clear();
+  state.showAll = false;
+  $("#editor").reset();
+  $("#conditions").replaceChildren();
+  addCondition({ path: "", op: "==" });
+  $("#nested-note").hidden = true;
+  $("#editor-title").textContent = "New rule";
+  $("#preview").hidden = true;
+  $("#save-result").hidden = true;
+  clearProblems();
+  $("#validity").textContent = "";
+}
+
+function edit(r) {
+  resetEditor();
+  const rl = r.rule;
+  $("#rule-id").value = rl.id;
+  $("#rule-name").value = rl.name || "";
+  $("#rule-description").value = rl.description || "";
+  if (rl.scope === "*") $("#scope-global").checked = true;
+  else { $("#scope-customer").checked = true; $("#scope-value").value = rl.scope; }
+  $("#threshold").value = rl.threshold;
+  $("#lookback").value = rl.lookback || "";
+  const w = rl.when;
+  const isLeaf = (c) => c && !c.all && !c.any && !c.not;
+  $("#conditions").replaceChildren();
+  if (isLeaf(w)) addCondition(w);
+  else if ((w.all || w.any) && (w.all || w.any).every(isLeaf)) {
+    $("#combinator").value = w.all ? "all" : "any";
+    (w.all || w.any).forEach(addCondition);
+  } else {
+    addCondition({ path: "", op: "exists" });
+    const note = $("#nested-note");
+    note.hidden = false;
+    note.textContent = "This rule nests conditions (" + JSON.stringify(w) + "), which the builder cannot show; rewrite them here or use `hindsight rules apply`.";
+  }
+  $("#editor-title").textContent = `Edit rule ${r.scope}/${r.id} (active version ${r.version})`;
+  state.editing = r.scope + "/" + r.id;
+  changed();
+  window.scrollTo({ top: 0, behavior: "smooth" });
+}
+
+// ---------- rules and alerts, live ----------
+
+function scopeText(s) { return s === "*" ? "every customer" : s; }
+
+function renderRules(data) {
+  state.rules = data.rules;
+  const tbody = $("#rules tbody");
+  tbody.replaceChildren(...data.rules.map((r) => {
+    const st = el("td", {}, el("span", { class: "badge " + r.state }, r.state));
+    if (r.state !== r.status) st.append(" ", el("span", { class: "sub" }, "(" + r.status + ")"));
+    if (r.progress) {
+      const p = r.progress;
+      st.append(el("div", { class: "sub" }, p.files_total ? `${p.files_done}/${p.files_total} files, ${p.rows} rows` : `${p.rows} rows, ${p.tail_records} from Kafka`));
+      if (p.percent >= 0) st.append(el("div", { class: "progress" }, el("div", { style: `width:${Math.round(p.percent)}%` })));
+    }
+    const errs = [r.last_error, ...(r.backfill || []).map((b) => b.last_error)].filter(Boolean);
+    if (errs.length) st.append(el("div", { class: "err" }, errs[0]));
+    const c = r.counts;
+    const counts = el("td", { class: "tops" },
+      c.customers ? el("div", { class: "sub" }, `${c.customers} customer${c.customers > 1 ? "s" : ""}, ${c.total} events`) : el("div", { class: "sub" }, "nothing counted yet"),
+      c.top.map((t) => el("span", { class: t.count >= r.threshold ? "would" : "" }, t.customer + ": ", el("b", {}, t.count))));
+    return el("tr", { "data-key": r.scope + "/" + r.id },
+      el("td", {}, el("div", { class: "mono" }, r.id), el("div", { class: "sub" }, (r.name ? r.name + " · " : "") + "v" + r.version)),
+      el("td", {}, scopeText(r.scope)),
+      el("td", {}, r.threshold),
+      st,
+      counts,
+      el("td", {},
+        el("button", { type: "button", class: "small", onclick: () => edit(r) }, "Edit"), " ",
+        el("button", { type: "button", class: "small ghost", onclick: () => remove(r) }, "Delete")));
+  }));
+  $("#rules-empty").hidden = data.rules.length > 0;
+  const inv = $("#invalid");
+  inv.hidden = !data.invalid.length;
+  $("ul", inv).replaceChildren(...data.invalid.slice(-10).reverse().map((ic) =>
+    el("li", {}, `${ic.key} (controls offset ${ic.offset}): ${ic.error}`)));
+}
+
+function alertRow(a, fresh) {
+  return el("tr", { class: fresh ? "fresh" : "", "data-alert": a.alert_id },
+    el("td", {}, fmtTime(a.event_time)),
+    el("td", {}, el("div", { class: "mono" }, a.rule_id), el("div", { class: "sub" }, `${scopeText(a.scope)} · v${a.version}`)),
+    el("td", { class: "mono" }, a.customer),
+    el("td", {}, `${a.count} ≥ ${a.threshold}`),
+    el("td", {}, el("span", { class: "badge " + (a.source === "backfill" ? "backfill" : "live") }, a.source)),
+    el("td", { class: "mono" }, `p${a.partition}@${a.offset}`));
+}
+
+function addAlerts(list, fresh) {
+  const tbody = $("#alerts tbody");
+  for (const a of list.slice().reverse()) { // oldest first, so the newest ends on top
+    if (state.alertIDs.has(a.alert_id)) continue;
+    state.alertIDs.add(a.alert_id);
+    state.alerts.unshift(a);
+    tbody.prepend(alertRow(a, fresh));
+  }
+  while (state.alerts.length > 200) {
+    const old = state.alerts.pop();
+    state.alertIDs.delete(old.alert_id);
+    tbody.lastElementChild.remove();
+  }
+  $("#alerts-empty").hidden = state.alerts.length > 0;
+}
+
+function connect() {
+  const es = new EventSource(API + "/stream");
+  const conn = $("#conn");
+  es.onopen = () => { conn.className = "conn on"; conn.textContent = "live"; };
+  es.onerror = () => { conn.className = "conn off"; conn.textContent = "reconnecting…"; };
+  es.addEventListener("rules", (ev) => renderRules(JSON.parse(ev.data)));
+  es.addEventListener("alerts", (ev) => addAlerts(JSON.parse(ev.data), false));
+  es.addEventListener("alert", (ev) => addAlerts([JSON.parse(ev.data)], true));
+}
+
+async function loadInfo() {
+  const { status, data } = await api("GET", "/info");
+  if (status !== 200) return;
+  state.info = data;
+  $("#policy").textContent = `${data.listen_addr} · ${data.write_policy}`;
+  $("#auth").hidden = !data.token_required;
+}
+
+// ---------- wiring ----------
+
+function init() {
+  const saved = sessionStorage.getItem("hindsight-token");
+  if (saved) $("#token").value = saved;
+  $("#token").addEventListener("change", () => sessionStorage.setItem("hindsight-token", $("#token").value.trim()));
+  const form = $("#editor");
+  form.addEventListener("input", (ev) => {
+    const t = ev.target;
+    if (t.dataset.field) state.touched.add(t.dataset.field);
+    const row = t.closest(".cond");
+    if (row) {
+      const i = conditionRows().indexOf(row);
+      const f = t.classList.contains("cond-path") ? "path" : t.classList.contains("cond-op") ? "op" : "value";
+      state.touched.add(`cond:${i}:${f}`);
+    }
+    if (t.name === "scope" || t.id === "scope-value") state.touched.add("scope");
+    if (t.id === "scope-value" && t.value) $("#scope-customer").checked = true;
+    changed();
+  });
+  form.addEventListener("change", changed);
+  form.addEventListener("submit", (ev) => ev.preventDefault());
+  $("#add-condition").addEventListener("click", () => { addCondition({ path: "", op: "==" }); changed(); });
+  $("#btn-preview").addEventListener("click", preview);
+  $("#btn-save").addEventListener("click", save);
+  $("#btn-new").addEventListener("click", resetEditor);
+  resetEditor();
+  loadInfo();
+  connect();
+}
+
+init();
