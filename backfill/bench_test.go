@@ -24,15 +24,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/baseline"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -211,7 +210,7 @@ func BenchmarkBackfillOneCustomer10M(b *testing.B) {
 
 // BenchmarkGlobalBackfillVsKafkaReplay compares, over the same N events (default 2M,
 // env HINDSIGHT_BENCH_REPLAY_EVENTS), per rule:
-//   - kafka-replay (baseline): a franz-go consumer reads the events topic of a kfake
+//   - kafka-replay (baseline, baseline.ReplayKafka): a franz-go consumer reads the events topic of a kfake
 //     broker on loopback from the start, and each event goes through what the live
 //     evaluator does per event (jsonpath.Document.Reset, rule.Matcher.Match), one
 //     worker per partition as ingest runs them, counting per customer;
@@ -276,7 +275,7 @@ func BenchmarkGlobalBackfillVsKafkaReplay(b *testing.B) {
 			}
 			cpu0 := cpuTime()
 			for b.Loop() {
-				got, err := replayKafka(ctx, broker.Addr, spec.End, set)
+				got, err := baseline.ReplayKafka(ctx, []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, "events", spec.End, set)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -436,96 +435,4 @@ func (noopUDF) Executor() duckdb.ScalarFuncExecutor {
 		s, _ := values[0].(string)
 		return len(s) > 0, nil
 	}}
-}
-
-// replayKafka reads the events topic from the start up to end (exclusive, per
-// partition) and counts per customer the events that set matches, the way the live
-// evaluator does: one goroutine per partition, each with its own Document and Matcher.
-// Invalid JSON and keyless records count nowhere, as in live.
-func replayKafka(ctx context.Context, addr string, end map[int32]int64, set *rule.Set) (map[string]int64, error) {
-	offsets := map[int32]kgo.Offset{}
-	for p := range end {
-		offsets[p] = kgo.NewOffset().AtStart()
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"events": offsets}),
-		// Large fetches: the fewest round trips the baseline can make.
-		kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(16<<20))
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-
-	type worker struct {
-		in     chan []*kgo.Record
-		counts map[string]int64
-	}
-	var wg sync.WaitGroup
-	workers := map[int32]*worker{}
-	for p := range end {
-		w := &worker{in: make(chan []*kgo.Record, 16), counts: map[string]int64{}}
-		workers[p] = w
-		wg.Go(func() {
-			doc := jsonpath.NewDocument()
-			m := set.NewMatcher()
-			var dst []*rule.Rule
-			for recs := range w.in {
-				for _, r := range recs {
-					if len(r.Key) == 0 || doc.Reset(r.Value) != nil {
-						continue
-					}
-					customer := unsafe.String(unsafe.SliceData(r.Key), len(r.Key))
-					if dst = m.Match(customer, doc, dst[:0]); len(dst) > 0 {
-						w.counts[string(r.Key)] += int64(len(dst))
-					}
-				}
-			}
-		})
-	}
-	finish := func() map[string]int64 {
-		for _, w := range workers {
-			close(w.in)
-		}
-		wg.Wait()
-		out := map[string]int64{}
-		for _, w := range workers {
-			for c, k := range w.counts {
-				out[c] += k
-			}
-		}
-		return out
-	}
-	remaining := map[int32]bool{}
-	for p, e := range end {
-		if e > 0 {
-			remaining[p] = true
-		}
-	}
-	for len(remaining) > 0 {
-		fs := cl.PollFetches(ctx)
-		var ferr error
-		fs.EachError(func(_ string, p int32, err error) { ferr = fmt.Errorf("partition %d: %w", p, err) })
-		if ferr != nil {
-			finish()
-			return nil, ferr
-		}
-		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
-			recs := fp.Records
-			if len(recs) == 0 {
-				return
-			}
-			last := end[fp.Partition] - 1
-			i := len(recs)
-			for i > 0 && recs[i-1].Offset > last {
-				i--
-			}
-			if i > 0 {
-				workers[fp.Partition].in <- recs[:i]
-			}
-			if recs[len(recs)-1].Offset >= last {
-				delete(remaining, fp.Partition)
-			}
-		})
-	}
-	return finish(), nil
 }

@@ -1,11 +1,3 @@
-// Package bench measures Hindsight end to end, as `hindsight bench` and CI run it.
-//
-// Latency (RunLatency): a producer sends events at a fixed rate to a broker in a separate
-// process (or given brokers); the live daemon, in this process, evaluates them; a
-// consumer reads the alerts back. Every event belongs to a customer of its own and a
-// global threshold-1 rule matches it, so every event raises exactly one alert, and the
-// time from handing the event to the producer to receiving its alert is its ingest-to-
-// alert latency. Other rules are active meanwhile so that evaluation does real work.
 package bench
 
 import (
@@ -16,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -78,8 +71,10 @@ type LatencyConfig struct {
 	GCPercent int
 	// Drain bounds the wait for the last alerts after the last event. Default 5s.
 	Drain time.Duration
-	// Seed seeds the workload. Default 1.
-	Seed uint64
+	// Workload shapes the ordinary events between probes (seed, customers, size).
+	Workload
+	// NoBaseline skips the pass-through baseline, for tests of the measurement itself.
+	NoBaseline bool
 	// Logger receives the daemon's logs. Default: warnings and errors to stderr.
 	Logger *slog.Logger
 	// Progress, if set, receives a line per second while sending.
@@ -116,9 +111,7 @@ func (c *LatencyConfig) EnsureDefaults() {
 	if c.GCPercent == 0 {
 		c.GCPercent = live.DefaultGCPercent
 	}
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
+	c.Workload.EnsureDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -133,28 +126,44 @@ func (c *LatencyConfig) Validate() error {
 	return c.Kafka.Validate()
 }
 
-// LatencyReport is what RunLatency measured.
-type LatencyReport struct {
-	Rate       int           // target events/s
-	Duration   time.Duration // measured sending time
-	Sent       int           // measured events sent
-	Probes     int           // of which probes, whose alerts are timed
-	Received   int           // probe alerts received
-	Missing    int           // probes whose alert did not arrive within Drain
-	Achieved   float64       // measured events/s actually sent
+// LatencyFigures are one pipeline's measured figures.
+type LatencyFigures struct {
+	Sent       int     // measured events sent
+	Probes     int     // of which probes, whose alerts are timed
+	Received   int     // probe alerts received
+	Missing    int     // probes whose alert did not arrive within Drain
+	Achieved   float64 // measured events/s actually sent
 	P50, P90   time.Duration
 	P99, P999  time.Duration
 	Max        time.Duration
 	ProduceErr int // events the producer failed to deliver
-	// CPU is the CPU time (user+system) of this process (producer, daemon, alerts
-	// consumer) and of the broker child, over the whole run.
+	// Quantiles is the latency distribution, from the median to the maximum.
+	Quantiles []Quantile
+	// SentPerS and ReceivedPerS are events sent and probe alerts received per second,
+	// per sampleStep, from the first event (warmup included).
+	SentPerS, ReceivedPerS []float64
+}
+
+// LatencyReport is what RunLatency measured.
+type LatencyReport struct {
+	Config LatencyConfig
+	// LatencyFigures are Hindsight's: the live daemon evaluating every event.
+	LatencyFigures
+	// Baseline is the pass-through pipeline's: a consumer re-producing every event,
+	// unevaluated, to the alerts topic through the same broker. Nil with NoBaseline.
+	Baseline *LatencyFigures
+	Rate     int           // target events/s
+	Duration time.Duration // measured sending time
+	// CPU is the CPU time (user+system), over the Hindsight phase, of this process
+	// (producer, daemon, alerts consumer) and of the broker child.
 	CPUSelf, CPUBroker time.Duration
 	// CPUOthers is the CPU time the rest of the machine used meanwhile (from /proc/stat;
 	// -1 where unavailable): other processes competing for the same cores.
 	CPUOthers  time.Duration
 	Cores      int
-	Wall       time.Duration
-	Rules      int // active rules during the run
+	Wall       time.Duration // of the Hindsight phase
+	Total      time.Duration // of the whole run, baseline included
+	Rules      int           // active rules during the run
 	Partitions int32
 	Brokers    string
 	NoArchive  bool
@@ -169,8 +178,14 @@ func (r LatencyReport) String() string {
 	}
 	fmt.Fprintf(&b, "ingest→alert latency through the broker (%s, %d events partitions, %d rules active, %s)\n", r.Brokers, r.Partitions, r.Rules, archiver)
 	fmt.Fprintf(&b, "  target rate   %d events/s for %v\n", r.Rate, r.Duration)
-	fmt.Fprintf(&b, "  achieved      %.0f events/s (%d sent, %d timed probes, %d probe alerts received, %d missing, %d produce errors)\n", r.Achieved, r.Sent, r.Probes, r.Received, r.Missing, r.ProduceErr)
-	fmt.Fprintf(&b, "  latency       p50 %s   p90 %s   p99 %s   p99.9 %s   max %s\n", ms(r.P50), ms(r.P90), ms(r.P99), ms(r.P999), ms(r.Max))
+	line := func(name string, f *LatencyFigures) {
+		fmt.Fprintf(&b, "  %-13s achieved %.0f events/s (%d sent, %d timed probes, %d received, %d missing, %d produce errors)\n", name, f.Achieved, f.Sent, f.Probes, f.Received, f.Missing, f.ProduceErr)
+		fmt.Fprintf(&b, "  %-13s p50 %s   p90 %s   p99 %s   p99.9 %s   max %s\n", "", ms(f.P50), ms(f.P90), ms(f.P99), ms(f.P999), ms(f.Max))
+	}
+	line("hindsight", &r.LatencyFigures)
+	if r.Baseline != nil {
+		line("pass-through", r.Baseline)
+	}
 	cpu := func(d time.Duration) string {
 		return fmt.Sprintf("%.2f s (%.0f%% of one core)", d.Seconds(), 100*d.Seconds()/r.Wall.Seconds())
 	}
@@ -181,37 +196,103 @@ func (r LatencyReport) String() string {
 	return b.String()
 }
 
-// RunLatency runs the latency benchmark.
-func RunLatency(ctx context.Context, cfg LatencyConfig) (rep LatencyReport, err error) {
+// Result is the report's entry for this benchmark.
+func (r *LatencyReport) Result() Result {
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	h, bl := &r.LatencyFigures, r.Baseline
+	base := func(f func(*LatencyFigures) float64) *float64 {
+		if bl == nil {
+			return nil
+		}
+		return ptr(f(bl))
+	}
+	cores := func(d time.Duration) float64 { return d.Seconds() / r.Wall.Seconds() }
+	res := Result{
+		Name:     "latency",
+		Subject:  fmt.Sprintf("ingest→alert through a broker process: producer → live daemon (%d rules) → alerts consumer", r.Rules),
+		Baseline: "pass-through: a consumer re-producing each event, unevaluated, to the alerts topic through the same broker",
+		Params: r.Config.Workload.params(map[string]string{
+			"rate": strconv.Itoa(r.Rate), "duration": r.Duration.String(), "rules": strconv.Itoa(r.Config.Rules),
+			"partitions": strconv.Itoa(int(r.Partitions)), "probe_every": strconv.Itoa(r.Config.ProbeEvery),
+			"archiver": strconv.FormatBool(!r.NoArchive),
+		}),
+		Metrics: []Metric{
+			{Name: "load achieved", Unit: "events/s", Value: h.Achieved, Baseline: base(func(f *LatencyFigures) float64 { return f.Achieved }), Target: strconv.Itoa(r.Rate)},
+			{Name: "p50", Unit: "ms", Value: ms(h.P50), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P50) })},
+			{Name: "p90", Unit: "ms", Value: ms(h.P90), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P90) })},
+			{Name: "p99", Unit: "ms", Value: ms(h.P99), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P99) }), Target: "≤ 20 at 20,000/s"},
+			{Name: "p99.9", Unit: "ms", Value: ms(h.P999), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P999) })},
+			{Name: "max", Unit: "ms", Value: ms(h.Max), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.Max) })},
+			{Name: "timed events", Unit: "events", Value: float64(h.Probes), Baseline: base(func(f *LatencyFigures) float64 { return float64(f.Probes) })},
+			{Name: "missing", Unit: "events", Value: float64(h.Missing), Baseline: base(func(f *LatencyFigures) float64 { return float64(f.Missing) })},
+			{Name: "CPU, this process", Unit: "cores", Value: cores(r.CPUSelf)},
+			{Name: "CPU, broker process", Unit: "cores", Value: cores(r.CPUBroker)},
+		},
+		Latency:    []Distribution{{Name: "hindsight", Quantiles: h.Quantiles}},
+		Throughput: []Series{{Name: "latency: sent", Step: Duration(sampleStep), Values: h.SentPerS}, {Name: "latency: alerts", Step: Duration(sampleStep), Values: h.ReceivedPerS}},
+		Wall:       Duration(r.Total),
+	}
+	if r.CPUOthers >= 0 {
+		res.Metrics = append(res.Metrics, Metric{Name: "CPU, other processes", Unit: "cores", Value: cores(r.CPUOthers)})
+	}
+	if h.Probes > 0 {
+		res.Ratios = append(res.Ratios, Ratio{Name: "alerts delivered", Value: float64(h.Received) / float64(h.Probes), Better: HigherIsBetter, Target: "1", Gated: true, Margin: StableMargin})
+	}
+	if bl != nil && bl.P50 > 0 && h.P50 > 0 {
+		res.Ratios = append(res.Ratios,
+			Ratio{Name: "p50 vs pass-through", Value: ms(h.P50) / ms(bl.P50), Better: LowerIsBetter, Gated: true, Margin: PhasedMargin},
+			Ratio{Name: "p99 vs pass-through", Value: ms(h.P99) / ms(bl.P99), Better: LowerIsBetter},
+			Ratio{Name: "load achieved vs pass-through", Value: h.Achieved / bl.Achieved, Better: HigherIsBetter})
+		res.Latency = append(res.Latency, Distribution{Name: "pass-through", Quantiles: bl.Quantiles})
+		res.Throughput = append(res.Throughput, Series{Name: "latency: pass-through alerts", Step: Duration(sampleStep), Values: bl.ReceivedPerS})
+	}
+	return res
+}
+
+// RunLatency runs the latency benchmark: first the pass-through baseline (unless
+// NoBaseline), then Hindsight, at the same rate through the same broker.
+func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) {
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
-		return rep, err
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if _, set := os.LookupEnv("GOGC"); !set && cfg.GCPercent > 0 {
 		defer debug.SetGCPercent(debug.SetGCPercent(cfg.GCPercent))
 	}
-	start := time.Now()
-	cpu0 := selfCPU()
-	busy0 := machineBusy()
+	total := time.Now()
+	rep := &LatencyReport{Config: cfg}
 
 	var child *brokerChild
 	if len(cfg.Kafka.Brokers) == 0 {
+		var err error
 		child, err = startBrokerChild(ctx, cfg.BrokerCommand, cfg.Partitions)
 		if err != nil {
-			return rep, err
+			return nil, err
 		}
 		defer child.stop() // on early returns; the normal path stops it after the daemon
 		cfg.Kafka.Brokers = []string{child.addr}
 	}
 	rep.Brokers = strings.Join(cfg.Kafka.Brokers, ",")
 	rep.Rate, rep.Duration, rep.Partitions, rep.NoArchive = cfg.Rate, cfg.Duration, cfg.Partitions, cfg.NoArchive
-
 	run := strconv.FormatUint(rand.Uint64()>>24, 36)
+
+	if !cfg.NoBaseline {
+		m, err := measurePassThrough(ctx, cfg, run)
+		if err != nil {
+			return nil, fmt.Errorf("bench: pass-through baseline: %w", err)
+		}
+		rep.Baseline = &LatencyFigures{}
+		m.fill(rep.Baseline)
+	}
+
+	start := time.Now()
+	cpu0, broker0 := selfCPU(), child.cpuNow()
+	busy0 := machineBusy()
 	lake, err := os.MkdirTemp("", "hindsight-bench-lake-")
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	defer os.RemoveAll(lake)
 	dctx, stopDaemon := context.WithCancel(ctx)
@@ -223,7 +304,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (rep LatencyReport, err 
 	})
 	if err != nil {
 		stopDaemon()
-		return rep, err
+		return nil, err
 	}
 	daemonStopped := false
 	stop := func() error {
@@ -238,14 +319,14 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (rep LatencyReport, err 
 	select {
 	case <-d.RulesLoaded():
 	case <-d.Done():
-		return rep, fmt.Errorf("bench: live daemon stopped: %w", d.Wait())
+		return nil, fmt.Errorf("bench: live daemon stopped: %w", d.Wait())
 	case <-ctx.Done():
-		return rep, ctx.Err()
+		return nil, ctx.Err()
 	}
 
 	rules := latencyRules(run, cfg.Rules)
 	if _, err := ingest.PublishControls(ctx, cfg.Kafka, ingest.Topics{}, controlsOf(rules)); err != nil {
-		return rep, err
+		return nil, err
 	}
 	if err := waitUntil(ctx, 30*time.Second, func() bool {
 		for _, r := range rules {
@@ -255,21 +336,22 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (rep LatencyReport, err 
 		}
 		return len(d.Partitions()) > 0
 	}); err != nil {
-		return rep, fmt.Errorf("bench: waiting for rules and partitions: %w", err)
+		return nil, fmt.Errorf("bench: waiting for rules and partitions: %w", err)
 	}
 	rep.Rules = d.Registry().Len()
 
-	m, err := measure(ctx, cfg, run)
+	m, err := measure(ctx, cfg, "L"+run, run)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	if err := stop(); err != nil {
-		return rep, fmt.Errorf("bench: live daemon: %w", err)
+		return nil, fmt.Errorf("bench: live daemon: %w", err)
 	}
 	rep.Wall = time.Since(start)
 	rep.CPUSelf = selfCPU() - cpu0
 	if child != nil {
-		rep.CPUBroker = child.stop()
+		rep.CPUBroker = child.cpuNow() - broker0
+		child.stop()
 	}
 	rep.Cores, rep.CPUOthers = runtime.NumCPU(), -1
 	if busy0 >= 0 {
@@ -277,8 +359,43 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (rep LatencyReport, err 
 			rep.CPUOthers = max(0, busy-busy0-rep.CPUSelf-rep.CPUBroker)
 		}
 	}
-	m.fill(&rep, cfg)
+	m.fill(&rep.LatencyFigures)
+	rep.Total = time.Since(total)
 	return rep, nil
+}
+
+// measurePassThrough measures the baseline: a relay reads the events topic from its
+// current end and re-produces each record, key and value unchanged, to the alerts
+// topic, with the daemon's consumer and producer settings but no evaluation.
+func measurePassThrough(ctx context.Context, cfg LatencyConfig, run string) (*measurement, error) {
+	topics := ingest.Topics{}
+	topics.EnsureDefaults()
+	at, err := endOffsets(ctx, cfg.Kafka, topics.Events)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := cfg.Kafka.NewClient(
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topics.Events: at}),
+		kgo.ProducerLinger(cfg.AlertLinger), kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.MaxBufferedRecords(1<<20), kgo.FetchMaxWait(500*time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	rctx, stopRelay := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stopRelay(); wg.Wait(); cl.Close() }()
+	wg.Go(func() {
+		for {
+			fs := cl.PollFetches(rctx)
+			if rctx.Err() != nil {
+				return
+			}
+			fs.EachRecord(func(r *kgo.Record) {
+				cl.Produce(rctx, &kgo.Record{Topic: topics.Alerts, Key: r.Key, Value: r.Value}, func(*kgo.Record, error) {})
+			})
+		}
+	})
+	return measure(ctx, cfg, "B"+run, run)
 }
 
 // latencyRules returns the rule that alerts on every event of this run (first) and n
@@ -336,7 +453,12 @@ type measurement struct {
 	every     int // probe period
 	produceEr atomic.Int64
 	sendTime  time.Duration
+	// sentAt and recvAt count events sent and probe alerts received per sampleStep.
+	sentAt, recvAt []int64
 }
+
+// bucket is the sampleStep of an instant since t0, within n buckets.
+func bucket(t0, t time.Time, n int) int { return max(0, min(n-1, int(t.Sub(t0)/sampleStep))) }
 
 // probes counts the probes among sequence numbers [from, to).
 func (m *measurement) probes(from, to int) int {
@@ -347,27 +469,57 @@ func (m *measurement) probes(from, to int) int {
 	return below(to) - below(from)
 }
 
-func (m *measurement) fill(rep *LatencyReport, cfg LatencyConfig) {
-	rep.Sent = m.lastSeq - m.firstSeq
-	rep.Probes = m.probes(m.firstSeq, m.lastSeq)
-	rep.ProduceErr = int(m.produceEr.Load())
+func (m *measurement) fill(f *LatencyFigures) {
+	f.Sent = m.lastSeq - m.firstSeq
+	f.Probes = m.probes(m.firstSeq, m.lastSeq)
+	f.ProduceErr = int(m.produceEr.Load())
 	lat := slices.Clone(m.latency)
-	rep.Received = len(lat)
-	rep.Missing = rep.Probes - rep.Received
-	rep.Achieved = float64(rep.Sent) / m.sendTime.Seconds()
+	f.Received = len(lat)
+	f.Missing = f.Probes - f.Received
+	f.Achieved = float64(f.Sent) / m.sendTime.Seconds()
+	perS := func(counts []int64) []float64 {
+		last := len(counts)
+		for last > 0 && counts[last-1] == 0 {
+			last--
+		}
+		out := make([]float64, last)
+		for i, n := range counts[:last] {
+			out[i] = float64(n) / sampleStep.Seconds()
+		}
+		return out
+	}
+	f.SentPerS, f.ReceivedPerS = perS(m.sentAt), perS(m.recvAt)
 	if len(lat) == 0 {
 		return
 	}
 	slices.Sort(lat)
 	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	rep.P50, rep.P90, rep.P99, rep.P999, rep.Max = q(0.50), q(0.90), q(0.99), q(0.999), lat[len(lat)-1]
+	f.P50, f.P90, f.P99, f.P999, f.Max = q(0.50), q(0.90), q(0.99), q(0.999), lat[len(lat)-1]
+	// From the median on, ten points a decade of 1/(1-q): 50%, 60%, 68%… 99.99%.
+	for k := 3; k <= 40; k++ {
+		p := 1 - math.Pow(10, -float64(k)/10)
+		if k == 3 {
+			p = 0.5
+		}
+		if (1-p)*float64(len(lat)) < 1 {
+			break
+		}
+		f.Quantiles = append(f.Quantiles, Quantile{Q: p, Ms: float64(q(p)) / 1e6})
+	}
+	f.Quantiles = append(f.Quantiles, Quantile{Q: 1, Ms: float64(f.Max) / 1e6})
 }
 
-func measure(ctx context.Context, cfg LatencyConfig, run string) (*measurement, error) {
+// measure sends the events and times the probes' alerts, read from the alerts topic
+// by their key: prefix, a dash and the event's sequence number. Probe events carry a
+// "bench" field of value run, which the latency rule matches.
+func measure(ctx context.Context, cfg LatencyConfig, prefix, run string) (*measurement, error) {
 	total := int(float64(cfg.Rate) * (cfg.Warmup + cfg.Duration).Seconds())
 	m := &measurement{sent: make([]atomic.Int64, total), firstSeq: int(float64(cfg.Rate) * cfg.Warmup.Seconds()), every: cfg.ProbeEvery}
 	m.latency = make([]time.Duration, 0, total-m.firstSeq)
-	prefix := "L" + run + "-"
+	buckets := int((cfg.Warmup+cfg.Duration+cfg.Drain)/sampleStep) + 2
+	m.sentAt, m.recvAt = make([]int64, buckets), make([]int64, buckets)
+	prefix += "-"
+	var t0 time.Time // set before the first event is sent, read by the receiver after
 
 	// Position the alerts consumer at the current end before sending anything.
 	recv, err := alertsConsumer(ctx, cfg.Kafka)
@@ -406,7 +558,11 @@ func measure(ctx context.Context, cfg LatencyConfig, run string) (*measurement, 
 					return
 				}
 				seq, err := strconv.Atoi(string(r.Key[len(prefix):]))
-				if err != nil || seq < m.firstSeq || seq >= len(m.sent) {
+				if err != nil || seq >= len(m.sent) {
+					return
+				}
+				m.recvAt[bucket(t0, now, buckets)]++
+				if seq < m.firstSeq {
 					return
 				}
 				if t := m.sent[seq].Load(); t != 0 {
@@ -426,7 +582,7 @@ func measure(ctx context.Context, cfg LatencyConfig, run string) (*measurement, 
 		}
 	})
 
-	gen := workload.New(cfg.Seed, workload.Config{Customers: 100})
+	gen := cfg.generator()
 	marker := []byte(`{"bench":"` + run + `",`)
 	// Records and their buffers go back to a pool once delivered: the producer should
 	// not add garbage-collection pauses of its own to what is measured.
@@ -438,11 +594,15 @@ func measure(ctx context.Context, cfg LatencyConfig, run string) (*measurement, 
 		r.Key, r.Value = r.Key[:0], r.Value[:0]
 		pool.Put(r)
 	}
-	t0 := time.Now()
+	mu.Lock()
+	t0 = time.Now()
+	mu.Unlock()
 	seq := 0
 	var lastReport time.Time
 	for seq < total && ctx.Err() == nil {
-		due := min(total, int(time.Since(t0).Seconds()*float64(cfg.Rate)))
+		now := time.Now()
+		due := min(total, int(now.Sub(t0).Seconds()*float64(cfg.Rate)))
+		m.sentAt[bucket(t0, now, buckets)] += int64(max(0, due-seq))
 		for ; seq < due; seq++ {
 			e := gen.NextShared()
 			rec := pool.Get().(*kgo.Record)
@@ -488,21 +648,30 @@ func measure(ctx context.Context, cfg LatencyConfig, run string) (*measurement, 
 func alertsConsumer(ctx context.Context, kc ingest.KafkaConfig) (*kgo.Client, error) {
 	topics := ingest.Topics{}
 	topics.EnsureDefaults()
+	at, err := endOffsets(ctx, kc, topics.Alerts)
+	if err != nil {
+		return nil, err
+	}
+	return kc.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topics.Alerts: at}), kgo.FetchMaxWait(time.Second))
+}
+
+// endOffsets is where each partition of topic ends now.
+func endOffsets(ctx context.Context, kc ingest.KafkaConfig, topic string) (map[int32]kgo.Offset, error) {
 	adm, err := kc.NewClient()
 	if err != nil {
 		return nil, err
 	}
 	defer adm.Close()
-	ends, err := kadm.NewClient(adm).ListEndOffsets(ctx, topics.Alerts)
+	ends, err := kadm.NewClient(adm).ListEndOffsets(ctx, topic)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bench: listing alerts offsets: %w", err)
+		return nil, fmt.Errorf("bench: listing %s offsets: %w", topic, err)
 	}
 	at := map[int32]kgo.Offset{}
 	ends.Each(func(o kadm.ListedOffset) { at[o.Partition] = kgo.NewOffset().At(o.Offset) })
-	return kc.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topics.Alerts: at}), kgo.FetchMaxWait(time.Second))
+	return at, nil
 }
 
 func waitUntil(ctx context.Context, timeout time.Duration, cond func() bool) error {
@@ -602,6 +771,31 @@ func startBrokerChild(ctx context.Context, argv []string, partitions int32) (*br
 		c.stop()
 		return nil, ctx.Err()
 	}
+}
+
+// cpuNow is the CPU time the child has used so far (from /proc; 0 where unavailable
+// or for no child).
+func (c *brokerChild) cpuNow() time.Duration {
+	if c == nil {
+		return 0
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; the fields after its closing parenthesis do not.
+	_, rest, ok := strings.Cut(string(data), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	const userHZ = 100
+	return time.Duration(utime+stime) * time.Second / userHZ
 }
 
 // stop ends the child (closing its stdin asks it to exit; it is killed after 5s) and

@@ -48,7 +48,8 @@ func childCommand(t testing.TB) []string {
 }
 
 // TestLatencyRunAccountsForEveryEvent checks the measurement itself at a low rate:
-// every measured event's alert comes back, and the figures are consistent.
+// every measured event's alert comes back, through Hindsight and through the
+// pass-through baseline, and the figures are consistent.
 func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -75,6 +76,35 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 	if rep.Rules != 21 {
 		t.Errorf("%d rules active, want 21", rep.Rules)
 	}
+	bl := rep.Baseline
+	if bl == nil {
+		t.Fatal("no pass-through baseline")
+	}
+	if bl.Sent < 3600 || bl.Sent > 4000 || bl.Missing != 0 || bl.Received != bl.Sent || bl.ProduceErr != 0 {
+		t.Errorf("pass-through: sent %d, received %d, missing %d, produce errors %d", bl.Sent, bl.Received, bl.Missing, bl.ProduceErr)
+	}
+	if !(0 < bl.P50 && bl.P50 <= bl.P99 && bl.P99 <= bl.Max) {
+		t.Errorf("pass-through percentiles out of order: %+v", bl)
+	}
+	res := rep.Result()
+	if r := res.Ratio("p50 vs pass-through"); r == nil || r.Value <= 0 || !r.Gated {
+		t.Errorf("p50 ratio %+v", r)
+	}
+	if r := res.Ratio("alerts delivered"); r == nil || r.Value != 1 {
+		t.Errorf("alerts delivered %+v, want 1", r)
+	}
+	// The distribution rises from the median to the maximum; the series cover the run.
+	q := res.Latency[0].Quantiles
+	if len(q) < 10 || q[0].Q != 0.5 || q[0].Ms != float64(rep.P50)/1e6 || q[len(q)-1].Ms != float64(rep.Max)/1e6 {
+		t.Errorf("quantiles %+v", q)
+	}
+	sent := 0.0
+	for _, v := range rep.SentPerS {
+		sent += v * 0.1
+	}
+	if want := float64(rep.Sent) * 1.25; sent < want*0.99 || sent > want*1.01 {
+		t.Errorf("the sent series adds up to %.0f events, want %.0f (warmup included)", sent, want)
+	}
 }
 
 // With probes, only every Nth event is timed; all of them still flow through.
@@ -83,7 +113,7 @@ func TestLatencyProbesAreAccounted(t *testing.T) {
 	defer cancel()
 	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{
 		BrokerCommand: childCommand(t), Rate: 2000, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond,
-		Rules: 20, ProbeEvery: 4, Logger: e2etest.Logger(t),
+		Rules: 20, ProbeEvery: 4, NoBaseline: true, Logger: e2etest.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +121,9 @@ func TestLatencyProbesAreAccounted(t *testing.T) {
 	t.Logf("\n%s", rep)
 	if rep.Probes < rep.Sent/4 || rep.Probes > rep.Sent/4+1 || rep.Received != rep.Probes || rep.Missing != 0 {
 		t.Errorf("sent %d, probes %d, received %d, missing %d: want a quarter timed, all received", rep.Sent, rep.Probes, rep.Received, rep.Missing)
+	}
+	if rep.Baseline != nil || rep.Result().Ratio("p50 vs pass-through") != nil {
+		t.Error("NoBaseline ran a baseline")
 	}
 }
 

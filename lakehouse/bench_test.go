@@ -5,14 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/baseline"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -64,7 +63,7 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 // BenchmarkArchive measures the archiver's write path — buffering, sorting, Parquet
 // encoding with zstd, upload to a bucket, manifest commit — on realistic events, 200k
 // per op over 4 partitions, against a baseline in the same run: the same events as
-// zstd-compressed JSON lines (what an archiver without Parquet would write).
+// zstd-compressed JSON lines (baseline.ZstdJSONLines: what an archiver without Parquet would write).
 // Reported: events/s (wall), events/cpu-s (per core second), x-smaller (raw JSON
 // bytes / stored bytes).
 func BenchmarkArchive(b *testing.B) {
@@ -115,30 +114,18 @@ func BenchmarkArchive(b *testing.B) {
 		cpu0, wall0 := cpuTime(), time.Now()
 		b.ResetTimer()
 		for range b.N {
-			lines := make([][]byte, partitions)
+			values := make([][][]byte, partitions)
 			for _, poll := range polls {
 				for _, fp := range poll {
 					for _, r := range fp.Records {
-						lines[fp.Partition] = append(append(lines[fp.Partition], r.Value...), '\n')
+						values[fp.Partition] = append(values[fp.Partition], r.Value)
 					}
 				}
 			}
-			var mu sync.Mutex
 			stored = 0
-			var wg sync.WaitGroup
-			sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-			for p := range lines {
-				wg.Go(func() {
-					sem <- struct{}{}
-					defer func() { <-sem }()
-					enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-					out := enc.EncodeAll(lines[p], nil)
-					mu.Lock()
-					stored += int64(len(out))
-					mu.Unlock()
-				})
+			for _, out := range baseline.ZstdJSONLines(values) {
+				stored += int64(len(out))
 			}
-			wg.Wait()
 		}
 		b.StopTimer()
 		b.ReportMetric(float64(b.N*events)/time.Since(wall0).Seconds(), "events/s")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hindsightdev/hindsight/bench"
 	"github.com/hindsightdev/hindsight/ingest"
@@ -15,15 +16,90 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure Hindsight end to end",
+		Short: "Measure Hindsight against baselines measured in the same run",
+		Long: `Benchmarks of Hindsight's stages, each against a baseline measured in the same run,
+with the ratio printed beside the absolute figures: eval (the live evaluator against
+the one-path-per-rule design), archive (zstd Parquet against zstd JSON lines), backfill
+(DuckDB over the lake against a Kafka replay) and latency (ingest→alert through a
+broker against a pass-through relay). --out writes a JSON report and, next to it, an
+SVG plot; --gate fails the run when a ratio regressed against a reference report.`,
 	}
-	cmd.AddCommand(newBenchLatencyCmd(), newBenchBrokerCmd())
+	cmd.AddCommand(newBenchLatencyCmd(), newBenchEvalCmd(), newBenchArchiveCmd(), newBenchBackfillCmd(),
+		newBenchAllCmd(), newBenchCompareCmd(), newBenchBrokerCmd())
 	return cmd
+}
+
+// addWorkloadFlags binds the flags every benchmark shares.
+func addWorkloadFlags(f *pflag.FlagSet, w *bench.Workload) {
+	f.Uint64Var(&w.Seed, "seed", 1, "workload seed")
+	f.IntVar(&w.Customers, "customers", 100, "distinct customers of the events and of customer rules")
+	f.IntVar(&w.EventSize, "event-size", 0, "pad events to this many bytes (0: their natural 300–800)")
+}
+
+// addPublishFlags binds where the report goes.
+func addPublishFlags(f *pflag.FlagSet, p *bench.PublishConfig) {
+	f.StringVar(&p.Out, "out", "", "write the JSON report here, and the plot next to it (.svg)")
+	f.StringVar(&p.Reference, "gate", "", "reference report: fail when a gated ratio regressed beyond the margin")
+	f.Float64Var(&p.Margin, "margin", bench.DefaultMargin, "gate margin for timed ratios (0.5: may fall to half the reference)")
+}
+
+// runBench runs one benchmark and publishes its result.
+func runBench[R interface{ Result() bench.Result }](cmd *cobra.Command, pub bench.PublishConfig, run func() (R, error)) error {
+	r, err := run()
+	if err != nil {
+		return err
+	}
+	pub.Table = cmd.OutOrStdout()
+	return bench.Publish(bench.NewReport(r.Result()), pub)
+}
+
+func brokerCommand() ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("locating this binary to start the broker: %w", err)
+	}
+	return []string{exe, "bench", "broker"}, nil
+}
+
+// latencyFlags binds the latency benchmark's flags, bar the workload's.
+func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
+	var topics ingest.Topics // the benchmark uses the standard topic names
+	addKafkaFlags(f, &cfg.Kafka, &topics, "")
+	for _, n := range []string{"topic-events", "topic-controls", "topic-alerts", "topic-dlq", "topic-status"} {
+		_ = f.MarkHidden(n)
+	}
+	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured sending before")
+	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions of the started broker")
+	f.BoolVar(&cfg.NoArchive, "no-archive", false, "turn off the daemon's own archiver (on by default, as in hindsight live)")
+	f.IntVar(&cfg.ProbeEvery, "probe-every", 1, "time every Nth event (a probe with an alert of its own); the others are ordinary workload events")
+	f.DurationVar(&cfg.ProducerLinger, "producer-linger", 0, "event producer linger (0: send each event at once)")
+	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "the daemon's alert linger (as hindsight live --alert-linger)")
+	f.IntVar(&cfg.GCPercent, "gogc", live.DefaultGCPercent, "GC target percentage of this process during the run, as hindsight live --gogc (negative: leave GOGC alone)")
+	f.BoolVar(&cfg.NoBaseline, "no-baseline", false, "skip the pass-through baseline")
+}
+
+// prepareLatency completes a latency config from the command line.
+func prepareLatency(cmd *cobra.Command, cfg *bench.LatencyConfig, logLevel string, quiet bool) error {
+	logger, err := envLogger(cmd, logLevel)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = logger
+	if len(cfg.Kafka.Brokers) == 0 {
+		if cfg.BrokerCommand, err = brokerCommand(); err != nil {
+			return err
+		}
+	}
+	if !quiet {
+		cfg.Progress = cmd.ErrOrStderr()
+	}
+	return nil
 }
 
 func newBenchLatencyCmd() *cobra.Command {
 	var (
 		cfg      bench.LatencyConfig
+		pub      bench.PublishConfig
 		logLevel string
 		quiet    bool
 	)
@@ -32,23 +108,168 @@ func newBenchLatencyCmd() *cobra.Command {
 		Short: "Ingest-to-alert latency through a broker in another process, at a fixed event rate",
 		Long: `Send events at a fixed rate to a broker running in a separate process (this binary's
 embedded broker, started as a child, unless --brokers is given), evaluate them with the
-live daemon, and read the alerts back. Every event raises exactly one alert, so each
-event's latency is measured: from handing it to the producer to receiving its alert.
-Prints p50/p90/p99/p99.9/max latency, the events/s achieved and the CPU time used by this
-process and by the broker. Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`,
+live daemon, and read the alerts back. Every probe event raises exactly one alert, so
+its latency is measured: from handing it to the producer to receiving its alert. The
+baseline, first, is a pass-through relay at the same rate through the same broker: a
+consumer re-producing each event, unevaluated, to the alerts topic. Prints
+p50/p90/p99/p99.9/max latency of both, the events/s achieved and the CPU time used.
+Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := envLogger(cmd, logLevel)
-			if err != nil {
+			if err := prepareLatency(cmd, &cfg, logLevel, quiet); err != nil {
 				return err
 			}
-			cfg.Logger = logger
-			if len(cfg.Kafka.Brokers) == 0 {
-				exe, err := os.Executable()
-				if err != nil {
-					return fmt.Errorf("locating this binary to start the broker: %w", err)
-				}
-				cfg.BrokerCommand = []string{exe, "bench", "broker"}
+			cfg.EnsureDefaults()
+			if err := cfg.Validate(); err != nil {
+				return usageError{err}
+			}
+			return runBench(cmd, pub, func() (*bench.LatencyReport, error) { return bench.RunLatency(cmd.Context(), cfg) })
+		},
+	}
+	f := cmd.Flags()
+	addLatencyFlags(f, &cfg)
+	addWorkloadFlags(f, &cfg.Workload)
+	addPublishFlags(f, &pub)
+	f.IntVar(&cfg.Rate, "rate", 20000, "events per second")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured sending time")
+	f.IntVar(&cfg.Rules, "rules", 100, "other active rules besides the latency rule")
+	f.StringVar(&logLevel, "log-level", "warn", "daemon log level")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
+	return cmd
+}
+
+func newBenchEvalCmd() *cobra.Command {
+	var (
+		cfg bench.EvalConfig
+		pub bench.PublishConfig
+	)
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Live evaluator throughput against the one-path-per-rule design",
+		Long: `Evaluate the same events against the same rules with the live evaluator (parse with
+Hindsight's JSONPath document, match with the rule index) and with the baseline (parse
+once with ojg, then evaluate each rule's JSONPath in turn), each on one goroutine for
+--duration, after checking that both decide alike on every event. Also runs the index
+with a tenth of the rules, for how cost grows with rules. Targets: ≥ 1M events/s per
+core at 1,000 rules; ≥ 20× the baseline.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.EnsureDefaults()
+			if err := cfg.Validate(); err != nil {
+				return usageError{err}
+			}
+			return runBench(cmd, pub, func() (*bench.EvalReport, error) { return bench.RunEval(cmd.Context(), cfg) })
+		},
+	}
+	f := cmd.Flags()
+	addWorkloadFlags(f, &cfg.Workload)
+	addPublishFlags(f, &pub)
+	f.IntVar(&cfg.Rules, "rules", 1000, "active rules")
+	f.IntVar(&cfg.Events, "events", 4096, "distinct events evaluated round and round")
+	f.DurationVar(&cfg.Duration, "duration", 3*time.Second, "time each evaluator runs")
+	return cmd
+}
+
+func newBenchArchiveCmd() *cobra.Command {
+	var (
+		cfg bench.ArchiveConfig
+		pub bench.PublishConfig
+	)
+	cmd := &cobra.Command{
+		Use:   "archive",
+		Short: "Archiver throughput and size against zstd JSON lines",
+		Long: `Load events into an in-process broker, then archive them all with the lakehouse
+archiver (zstd Parquet and a manifest, in an in-memory bucket) and, as the baseline,
+read the same records and write them as zstd JSON lines. Targets: ≥ 500k events/s;
+≥ 5× smaller than the raw JSON.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.EnsureDefaults()
+			if err := cfg.Validate(); err != nil {
+				return usageError{err}
+			}
+			return runBench(cmd, pub, func() (*bench.ArchiveReport, error) { return bench.RunArchive(cmd.Context(), cfg) })
+		},
+	}
+	f := cmd.Flags()
+	addWorkloadFlags(f, &cfg.Workload)
+	addPublishFlags(f, &pub)
+	f.IntVar(&cfg.Events, "events", 500_000, "events archived")
+	f.IntVar(&cfg.Repeat, "repeat", 3, "passes of the archiver and of the baseline, alternately; the fastest counts")
+	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions")
+	return cmd
+}
+
+func newBenchBackfillCmd() *cobra.Command {
+	var (
+		cfg bench.BackfillConfig
+		pub bench.PublishConfig
+	)
+	cmd := &cobra.Command{
+		Use:   "backfill",
+		Short: "Global-rule backfill against a Kafka replay through the live evaluator",
+		Long: `Load events into an in-process broker and archive them; then, per global rule,
+time a backfill over the whole history (DuckDB over the lake) against replaying the
+same events from Kafka through the live evaluator's matching. Both must count the same.
+Target: ≥ 5× faster than the replay.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.EnsureDefaults()
+			if err := cfg.Validate(); err != nil {
+				return usageError{err}
+			}
+			return runBench(cmd, pub, func() (*bench.BackfillReport, error) { return bench.RunBackfill(cmd.Context(), cfg) })
+		},
+	}
+	f := cmd.Flags()
+	addWorkloadFlags(f, &cfg.Workload)
+	addPublishFlags(f, &pub)
+	f.IntVar(&cfg.Events, "events", 1_000_000, "events of history")
+	f.IntVar(&cfg.Rules, "rules", 3, "global rules backfilled, one job each")
+	f.IntVar(&cfg.Repeat, "repeat", 3, "runs of each job and of its replay, alternately; the fastest counts")
+	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions")
+	return cmd
+}
+
+func newBenchAllCmd() *cobra.Command {
+	var (
+		cfg      bench.AllConfig
+		pub      bench.PublishConfig
+		w        bench.Workload
+		rate     int
+		duration time.Duration
+		rules    int
+		events   int
+		logLevel string
+		quiet    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "all",
+		Short: "Run every benchmark (eval, archive, backfill, latency) into one report",
+		Long: `Run eval, archive, backfill and latency in turn and print one table. --short uses the
+CI suite's sizes for whatever is not set (seconds per benchmark); make bench-ci runs
+it with --gate against bench/testdata/ci-reference.json.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := cmd.Flags()
+			cfg.Eval.Workload, cfg.Archive.Workload, cfg.Backfill.Workload, cfg.Latency.Workload = w, w, w, w
+			if f.Changed("rate") {
+				cfg.Latency.Rate = rate
+			}
+			if f.Changed("duration") {
+				cfg.Latency.Duration, cfg.Eval.Duration = duration, duration
+			}
+			if f.Changed("rules") {
+				cfg.Latency.Rules, cfg.Eval.Rules = rules, rules
+			}
+			if !f.Changed("warmup") {
+				cfg.Latency.Warmup = 0 // EnsureDefaults, or --short, decides
+			}
+			if f.Changed("events") {
+				cfg.Archive.Events, cfg.Backfill.Events = events, events
+			}
+			if err := prepareLatency(cmd, &cfg.Latency, logLevel, true); err != nil {
+				return err
 			}
 			if !quiet {
 				cfg.Progress = cmd.ErrOrStderr()
@@ -57,34 +278,47 @@ process and by the broker. Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
-			rep, err := bench.RunLatency(cmd.Context(), cfg)
+			rep, err := bench.RunAll(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(cmd.OutOrStdout(), rep)
-			return nil
+			pub.Table = cmd.OutOrStdout()
+			return bench.Publish(rep, pub)
 		},
 	}
 	f := cmd.Flags()
-	var topics ingest.Topics // the benchmark uses the standard topic names
-	addKafkaFlags(f, &cfg.Kafka, &topics, "")
-	for _, n := range []string{"topic-events", "topic-controls", "topic-alerts", "topic-dlq", "topic-status"} {
-		_ = f.MarkHidden(n)
-	}
-	f.IntVar(&cfg.Rate, "rate", 20000, "events per second")
-	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured sending time")
-	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured sending before")
-	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions of the started broker")
-	f.IntVar(&cfg.Rules, "rules", 100, "other active rules besides the latency rule")
-	f.BoolVar(&cfg.NoArchive, "no-archive", false, "turn off the daemon's own archiver (on by default, as in hindsight live)")
-	f.IntVar(&cfg.ProbeEvery, "probe-every", 1, "time every Nth event (a probe with an alert of its own); the others are ordinary workload events")
-	f.Uint64Var(&cfg.Seed, "seed", 1, "workload seed")
-	f.DurationVar(&cfg.ProducerLinger, "producer-linger", 0, "event producer linger (0: send each event at once)")
-	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "the daemon's alert linger (as hindsight live --alert-linger)")
-	f.IntVar(&cfg.GCPercent, "gogc", live.DefaultGCPercent, "GC target percentage of this process during the run, as hindsight live --gogc (negative: leave GOGC alone)")
-	f.StringVar(&logLevel, "log-level", "warn", "daemon log level")
+	addWorkloadFlags(f, &w)
+	addPublishFlags(f, &pub)
+	addLatencyFlags(f, &cfg.Latency)
+	f.IntVar(&rate, "rate", 20000, "latency: events per second")
+	f.DurationVar(&duration, "duration", 0, "latency: measured sending time (default 10s); eval: time per evaluator (default 3s)")
+	f.IntVar(&rules, "rules", 0, "eval: active rules (default 1000); latency: other active rules (default 100)")
+	f.IntVar(&cfg.Backfill.Rules, "backfill-rules", 0, "backfill: global rules, one job each (default 3)")
+	f.IntVar(&events, "events", 0, "archive and backfill: events (default 500,000 and 1,000,000)")
+	f.StringSliceVar(&cfg.Only, "only", nil, "run only these benchmarks (eval, archive, backfill, latency)")
+	f.BoolVar(&cfg.Short, "short", false, "the CI suite's sizes for whatever is not set: seconds per benchmark")
+	f.StringVar(&logLevel, "log-level", "warn", "latency daemon log level")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
 	return cmd
+}
+
+func newBenchCompareCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "compare OLD.json NEW.json",
+		Short: "Print what changed between two bench reports",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			old, err := bench.ReadReport(args[0])
+			if err != nil {
+				return err
+			}
+			cur, err := bench.ReadReport(args[1])
+			if err != nil {
+				return err
+			}
+			return bench.Compare(cmd.OutOrStdout(), old, cur)
+		},
+	}
 }
 
 // newBenchBrokerCmd is the broker child process of `bench latency`.

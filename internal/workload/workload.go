@@ -23,6 +23,11 @@ type Config struct {
 	Start time.Time
 	// Step is the event-time gap between consecutive events. Default 10ms.
 	Step time.Duration
+	// Size, when positive, pads every event that is shorter with a "note" field of
+	// words up to Size bytes (events already longer are left as they are), for
+	// benchmarks of larger documents. Default 0: the natural 300–800 bytes. Padding
+	// adds the note only: every other field is that of the unpadded stream.
+	Size int
 }
 
 // Event is one generated event: the Kafka key (customer), timestamp and JSON value.
@@ -40,6 +45,9 @@ type Generator struct {
 	now  time.Time
 	buf  []byte
 	cust []string
+	// padRng draws the padding, so that padded events carry the same fields as
+	// the unpadded stream of the same seed.
+	padRng *rand.Rand
 }
 
 // New returns a generator seeded with seed.
@@ -53,7 +61,8 @@ func New(seed uint64, cfg Config) *Generator {
 	if cfg.Step <= 0 {
 		cfg.Step = 10 * time.Millisecond
 	}
-	g := &Generator{cfg: cfg, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: cfg.Start}
+	g := &Generator{cfg: cfg, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: cfg.Start,
+		padRng: rand.New(rand.NewPCG(seed^0x5bd1e995, seed))}
 	g.cust = make([]string, cfg.Customers)
 	for i := range g.cust {
 		g.cust[i] = CustomerID(i)
@@ -197,7 +206,32 @@ func (g *Generator) next() Event {
 	b = strconv.AppendBool(b, g.rng.IntN(3) != 0)
 	b = append(b, `,"duration_ms":`...)
 	b = strconv.AppendInt(b, int64(g.rng.IntN(3_600_000)), 10)
-	b = append(b, `}}`...)
+	b = append(b, `}`...)
+	b = g.pad(b)
+	b = append(b, '}')
 	g.buf = b
 	return Event{Customer: cust, Time: g.now, JSON: b}
+}
+
+// noteWords fill the padding: prose, so that it compresses as real free text would.
+var noteWords = []string{"the", "user", "requested", "access", "to", "shared", "folder", "after", "review",
+	"by", "an", "administrator", "who", "approved", "it", "for", "quarterly", "audit", "of", "billing", "records"}
+
+// pad appends, to an event lacking only its closing brace, a "note" field that brings
+// it to cfg.Size bytes once closed.
+func (g *Generator) pad(b []byte) []byte {
+	const field = `,"note":""`
+	want := g.cfg.Size - 1 // the closing brace
+	if g.cfg.Size <= 0 || len(b)+len(field) > want {
+		return b
+	}
+	b = append(b, `,"note":"`...)
+	for first := true; len(b) < want-1; first = false {
+		if !first {
+			b = append(b, ' ')
+		}
+		b = append(b, noteWords[g.padRng.IntN(len(noteWords))]...)
+	}
+	b = b[:want-1] // the last word may overshoot
+	return append(b, '"')
 }

@@ -31,3 +31,28 @@ func TestEventsAreValidRealisticAndSeeded(t *testing.T) {
 		t.Fatal("different seeds gave the same first event")
 	}
 }
+
+func TestEventSizePadsToTheByte(t *testing.T) {
+	plain, padded := New(3, Config{}), New(3, Config{Size: 2048})
+	for i := range 1000 {
+		p, e := plain.Next(), padded.Next()
+		if len(e.JSON) != 2048 {
+			t.Fatalf("event %d is %d bytes, want 2048", i, len(e.JSON))
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(e.JSON, &doc); err != nil {
+			t.Fatalf("padded event %d is not JSON: %v\n%s", i, err, e.JSON)
+		}
+		note, _ := doc["note"].(string)
+		if len(note) < 2048-800-20 || doc["customer"] != p.Customer {
+			t.Fatalf("event %d: note of %d bytes, customer %v (unpadded %s)", i, len(note), doc["customer"], p.Customer)
+		}
+	}
+	// Below the natural size nothing changes, and the unpadded stream stays as it was.
+	a, b := New(3, Config{}), New(3, Config{Size: 100})
+	for i := range 100 {
+		if ea, eb := a.Next(), b.Next(); !bytes.Equal(ea.JSON, eb.JSON) {
+			t.Fatalf("event %d: Size 100 changed the event", i)
+		}
+	}
+}

@@ -1,0 +1,371 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/baseline"
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+// ArchiveConfig configures RunArchive.
+type ArchiveConfig struct {
+	Workload
+	// Events is the number of events archived. Default 500,000.
+	Events int
+	// Partitions of the events topic. Default 4.
+	Partitions int32
+	// Repeat is how many times the archiver and the baseline each read everything,
+	// alternately; the fastest of each counts, the figure least disturbed by other
+	// processes. Default 3.
+	Repeat int
+	// Logger receives the archiver's logs. Default: none.
+	Logger *slog.Logger
+}
+
+// EnsureDefaults fills unset fields with their documented defaults.
+func (c *ArchiveConfig) EnsureDefaults() {
+	c.Workload.EnsureDefaults()
+	if c.Events <= 0 {
+		c.Events = 500_000
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 4
+	}
+	if c.Repeat <= 0 {
+		c.Repeat = 3
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// Validate reports configuration mistakes.
+func (c *ArchiveConfig) Validate() error { return nil }
+
+// ArchiveRun is one archiver's pass over the topic.
+type ArchiveRun struct {
+	Elapsed     time.Duration
+	CPU         time.Duration // of this whole process, the in-process broker included
+	Stored      int64         // bytes written
+	Files       int
+	EventsPerS  float64
+	PerInterval []float64
+}
+
+// ArchiveReport is what RunArchive measured.
+type ArchiveReport struct {
+	Config ArchiveConfig
+	// RawBytes is the events' JSON.
+	RawBytes int64
+	// Parquet is the lakehouse archiver; JSONLines the baseline.
+	Parquet, JSONLines ArchiveRun
+	Wall               time.Duration
+}
+
+// RunArchive loads Events workload events into an in-process broker, then measures
+// the lakehouse archiver (RunArchiver into an in-memory bucket: consume, sort, encode
+// zstd Parquet, commit the manifest) reading them all, against a baseline reading the
+// same records and writing them as zstd JSON lines (baseline.ZstdJSONLines),
+// alternately Repeat times, the fastest of each counting. The lake must hold every
+// event each time.
+func RunArchive(ctx context.Context, cfg ArchiveConfig) (*ArchiveReport, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	rep := &ArchiveReport{Config: cfg}
+	h, err := archivedHistory(ctx, cfg.Workload, cfg.Events, cfg.Partitions, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	defer h.close()
+	rep.RawBytes, rep.Parquet = h.raw, h.archived
+	rep.Parquet.Stored, rep.Parquet.Files = h.stats.Bytes, h.stats.Files
+	for i := range cfg.Repeat {
+		if i > 0 {
+			// Another archiver, another group, a new lake: it reads everything again.
+			bkt := lakehouse.NewMemBucket()
+			run, err := archive(ctx, h.broker.Addr, bkt, cfg.Events, cfg.Logger)
+			if err != nil {
+				return nil, err
+			}
+			st, err := lakeStats(ctx, bkt, cfg.Events, h.raw)
+			if err != nil {
+				return nil, err
+			}
+			if run.Elapsed < rep.Parquet.Elapsed {
+				rep.Parquet = run
+				rep.Parquet.Stored, rep.Parquet.Files = st.Bytes, st.Files
+			}
+		}
+		run, err := archiveJSONLines(ctx, h.broker.Addr, h.end, cfg.Events)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 || run.Elapsed < rep.JSONLines.Elapsed {
+			rep.JSONLines = run
+		}
+	}
+	rep.Wall = time.Since(start)
+	return rep, nil
+}
+
+// history is n workload events in an in-process broker, archived into a lake.
+type history struct {
+	broker   *ingest.Embedded
+	end      map[int32]int64 // per partition, the offset after the last event
+	raw      int64           // bytes of JSON
+	bkt      *lakehouse.MemBucket
+	archived ArchiveRun // the archiver's pass
+	stats    lakehouse.Stats
+}
+
+// archivedHistory starts a broker, loads n events and archives them with the
+// lakehouse archiver, timed; the lake must then hold every event.
+func archivedHistory(ctx context.Context, w Workload, n int, partitions int32, logger *slog.Logger) (*history, error) {
+	broker, err := ingest.StartEmbedded(ingest.EmbeddedConfig{Addr: "127.0.0.1:0", Partitions: partitions})
+	if err != nil {
+		return nil, err
+	}
+	h := &history{broker: broker, bkt: lakehouse.NewMemBucket()}
+	if h.end, h.raw, err = loadEvents(ctx, broker.Addr, w, n); err != nil {
+		broker.Close()
+		return nil, err
+	}
+	if h.archived, err = archive(ctx, broker.Addr, h.bkt, n, logger); err != nil {
+		broker.Close()
+		return nil, err
+	}
+	if h.stats, err = lakeStats(ctx, h.bkt, n, h.raw); err != nil {
+		broker.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *history) close() { h.broker.Close() }
+
+// loadEvents produces n workload events, keyed by customer and stamped with their
+// event time, to the events topic, and returns the end offset of each partition and
+// the bytes of JSON sent.
+func loadEvents(ctx context.Context, addr string, w Workload, n int) (map[int32]int64, int64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("events"),
+		kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer cl.Close()
+	var (
+		mu      sync.Mutex
+		end     = map[int32]int64{}
+		prodErr error
+		raw     int64
+	)
+	gen := w.generator()
+	for range n {
+		ev := gen.Next()
+		raw += int64(len(ev.JSON))
+		cl.Produce(ctx, &kgo.Record{Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}, func(r *kgo.Record, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				prodErr = errors.Join(prodErr, err)
+				return
+			}
+			end[r.Partition] = max(end[r.Partition], r.Offset+1)
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return nil, 0, fmt.Errorf("bench: producing events: %w", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if prodErr != nil {
+		return nil, 0, fmt.Errorf("bench: producing events: %w", prodErr)
+	}
+	return end, raw, nil
+}
+
+// archive runs the lakehouse archiver over the events topic until it has consumed n
+// records, then stops it, which flushes and commits what it holds: the time is from
+// start to the last commit.
+func archive(ctx context.Context, addr string, bkt lakehouse.Bucket, n int, logger *slog.Logger) (ArchiveRun, error) {
+	var run ArchiveRun
+	reg := prometheus.NewRegistry()
+	actx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	cpu0, t0 := selfCPU(), time.Now()
+	go func() {
+		done <- lakehouse.RunArchiver(actx, lakehouse.ArchiverConfig{
+			Brokers: []string{addr}, Bucket: bkt, Group: "bench-archive-" + strconv.FormatUint(rand.Uint64()>>24, 36),
+			Logger: logger, Registerer: reg, CompactInterval: -1,
+			// Files close on size or when the run stops, never on a timer mid-run.
+			RollAge: time.Hour,
+		})
+	}()
+	tick := time.NewTicker(sampleStep)
+	defer tick.Stop()
+	last := 0.0
+	for consumed := 0.0; consumed < float64(n); {
+		select {
+		case err := <-done:
+			return run, fmt.Errorf("bench: archiver stopped early: %w", err)
+		case <-ctx.Done():
+			return run, ctx.Err()
+		case <-tick.C:
+		}
+		var err error
+		if consumed, err = archiverConsumed(reg); err != nil {
+			return run, err
+		}
+		run.PerInterval = append(run.PerInterval, (consumed-last)/sampleStep.Seconds())
+		last = consumed
+	}
+	stop()
+	if err := <-done; err != nil {
+		return run, fmt.Errorf("bench: archiver: %w", err)
+	}
+	run.Elapsed, run.CPU = time.Since(t0), selfCPU()-cpu0
+	run.EventsPerS = float64(n) / run.Elapsed.Seconds()
+	return run, nil
+}
+
+// archiverConsumed is the records the archiver has read: committed plus buffered.
+func archiverConsumed(reg *prometheus.Registry) (float64, error) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0, fmt.Errorf("bench: archiver metrics: %w", err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "hindsight_lake_records_archived_total":
+			n += mf.GetMetric()[0].GetCounter().GetValue()
+		case "hindsight_lake_buffered_records":
+			n += mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return n, nil
+}
+
+// lakeStats checks that the lake holds exactly n events of raw bytes.
+func lakeStats(ctx context.Context, bkt lakehouse.Bucket, n int, raw int64) (lakehouse.Stats, error) {
+	snap, err := lakehouse.NewLake(bkt, nil).Snapshot(ctx)
+	if err != nil {
+		return lakehouse.Stats{}, fmt.Errorf("bench: reading the lake: %w", err)
+	}
+	st := snap.Stats()
+	if st.Rows != int64(n) || st.RawBytes != raw {
+		return st, fmt.Errorf("bench: the lake holds %d rows of %d raw bytes, want %d of %d", st.Rows, st.RawBytes, n, raw)
+	}
+	return st, nil
+}
+
+// archiveJSONLines is the baseline: read every partition to end, as the archiver's
+// client would, and write each as zstd JSON lines.
+func archiveJSONLines(ctx context.Context, addr string, end map[int32]int64, n int) (ArchiveRun, error) {
+	var run ArchiveRun
+	cpu0, t0 := selfCPU(), time.Now()
+	offsets := map[int32]kgo.Offset{}
+	for p := range end {
+		offsets[p] = kgo.NewOffset().AtStart()
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"events": offsets}),
+		kgo.FetchMaxBytes(64<<20)) // as the archiver's client
+	if err != nil {
+		return run, err
+	}
+	defer cl.Close()
+	values := make([][][]byte, len(end))
+	index := map[int32]int{}
+	for p := range end {
+		index[p] = len(index)
+	}
+	remaining, consumed := len(end), 0
+	next, last := t0.Add(sampleStep), 0
+	for remaining > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return run, err
+		}
+		var ferr error
+		fs.EachError(func(_ string, p int32, err error) { ferr = fmt.Errorf("bench: reading partition %d: %w", p, err) })
+		if ferr != nil {
+			return run, ferr
+		}
+		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+			i := index[fp.Partition]
+			for _, r := range fp.Records {
+				if r.Offset < end[fp.Partition] {
+					values[i] = append(values[i], r.Value)
+					consumed++
+					if r.Offset == end[fp.Partition]-1 {
+						remaining--
+					}
+				}
+			}
+		})
+		if now := time.Now(); now.After(next) {
+			run.PerInterval = append(run.PerInterval, float64(consumed-last)/sampleStep.Seconds())
+			last, next = consumed, next.Add(sampleStep)
+		}
+	}
+	for _, out := range baseline.ZstdJSONLines(values) {
+		run.Stored += int64(len(out))
+		run.Files++
+	}
+	run.Elapsed, run.CPU = time.Since(t0), selfCPU()-cpu0
+	if consumed != n {
+		return run, fmt.Errorf("bench: baseline read %d events, want %d", consumed, n)
+	}
+	run.EventsPerS = float64(n) / run.Elapsed.Seconds()
+	return run, nil
+}
+
+// Result is the report's entry for this benchmark.
+func (r *ArchiveReport) Result() Result {
+	pq, jl := r.Parquet, r.JSONLines
+	n := float64(r.Config.Events)
+	return Result{
+		Name:     "archive",
+		Subject:  "lakehouse archiver: Kafka → sorted zstd Parquet + manifest, in-memory bucket",
+		Baseline: "the same records read from Kafka and written as zstd JSON lines (internal/baseline)",
+		Params: r.Config.Workload.params(map[string]string{
+			"events": strconv.Itoa(r.Config.Events), "partitions": strconv.Itoa(int(r.Config.Partitions)),
+			"repeat": strconv.Itoa(r.Config.Repeat),
+		}),
+		Metrics: []Metric{
+			{Name: "throughput", Unit: "events/s", Value: pq.EventsPerS, Baseline: ptr(jl.EventsPerS), Target: "≥ 500,000"},
+			{Name: "throughput per CPU second", Unit: "events/cpu-s", Value: n / pq.CPU.Seconds(), Baseline: ptr(n / jl.CPU.Seconds())},
+			{Name: "raw JSON", Unit: "MB/s", Value: float64(r.RawBytes) / 1e6 / pq.Elapsed.Seconds(), Baseline: ptr(float64(r.RawBytes) / 1e6 / jl.Elapsed.Seconds())},
+			{Name: "stored", Unit: "bytes", Value: float64(pq.Stored), Baseline: ptr(float64(jl.Stored))},
+			{Name: "stored per event", Unit: "bytes", Value: float64(pq.Stored) / n, Baseline: ptr(float64(jl.Stored) / n)},
+			{Name: "files", Unit: "files", Value: float64(pq.Files), Baseline: ptr(float64(jl.Files))},
+			{Name: "elapsed", Unit: "s", Value: pq.Elapsed.Seconds(), Baseline: ptr(jl.Elapsed.Seconds())},
+		},
+		Ratios: []Ratio{
+			{Name: "throughput vs baseline", Value: pq.EventsPerS / jl.EventsPerS, Better: HigherIsBetter, Gated: true},
+			{Name: "smaller than raw JSON", Value: float64(r.RawBytes) / float64(pq.Stored), Better: HigherIsBetter, Target: "≥ 5", Gated: true, Margin: StableMargin},
+			{Name: "smaller than baseline", Value: float64(jl.Stored) / float64(pq.Stored), Better: HigherIsBetter, Gated: true, Margin: StableMargin},
+		},
+		Throughput: []Series{
+			{Name: "archive: parquet", Step: Duration(sampleStep), Values: pq.PerInterval},
+			{Name: "archive: baseline", Step: Duration(sampleStep), Values: jl.PerInterval},
+		},
+		Wall: Duration(r.Wall),
+	}
+}

@@ -1,0 +1,111 @@
+package bench_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/bench"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+)
+
+// Short real runs of each benchmark at tiny sizes: real figures come out, the
+// baselines agree with what they are compared with, and the results feed the report.
+
+func TestEvalRun(t *testing.T) {
+	rep, err := bench.RunEval(context.Background(), bench.EvalConfig{Rules: 200, Events: 512, Duration: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Agreed != 512 || rep.AgreedMatches == 0 {
+		t.Fatalf("evaluators checked on %d events, %d matches: want all 512 and some matches", rep.Agreed, rep.AgreedMatches)
+	}
+	for name, r := range map[string]bench.EvalRun{"index": rep.Index, "baseline": rep.Baseline, "tenth": rep.Tenth} {
+		if r.Events == 0 || r.Elapsed < 300*time.Millisecond || r.EventsPerS <= 0 || len(r.PerInterval) == 0 {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+	// Both walked the same event ring from its start: over the events both evaluated,
+	// matches per event agree with the checked pass.
+	perEvent := float64(rep.AgreedMatches) / 512
+	for name, r := range map[string]bench.EvalRun{"index": rep.Index, "baseline": rep.Baseline} {
+		if r.Events >= 512 {
+			if got := float64(r.Matches) / float64(r.Events); got < perEvent*0.8 || got > perEvent*1.2 {
+				t.Errorf("%s: %.2f matches per event, the checked pass %.2f", name, got, perEvent)
+			}
+		}
+	}
+	res := rep.Result()
+	if r := res.Ratio("throughput vs baseline"); r == nil || r.Value != rep.Index.EventsPerS/rep.Baseline.EventsPerS || r.Value <= 1 {
+		t.Errorf("ratio %+v (index %.0f, baseline %.0f events/s)", r, rep.Index.EventsPerS, rep.Baseline.EventsPerS)
+	}
+	if err := (&bench.EvalConfig{Rules: 5}).Validate(); err == nil {
+		t.Error("5 rules validated")
+	}
+}
+
+func TestArchiveRun(t *testing.T) {
+	rep, err := bench.RunArchive(context.Background(), bench.ArchiveConfig{Events: 20_000, Logger: e2etest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pq, jl := rep.Parquet, rep.JSONLines
+	if rep.RawBytes < 20_000*300 || pq.Stored <= 0 || jl.Stored <= 0 || pq.Files == 0 || jl.Files != 4 || pq.EventsPerS <= 0 || jl.EventsPerS <= 0 {
+		t.Fatalf("raw %d, parquet %+v, json lines %+v", rep.RawBytes, pq, jl)
+	}
+	res := rep.Result()
+	if r := res.Ratio("smaller than raw JSON"); r == nil || r.Value < 3 {
+		t.Errorf("compression ratio %+v: zstd Parquet of audit JSON should be several times smaller", r)
+	}
+	if r := res.Ratio("throughput vs baseline"); r == nil || r.Value <= 0 {
+		t.Errorf("throughput ratio %+v", r)
+	}
+}
+
+func TestBackfillRun(t *testing.T) {
+	rep, err := bench.RunBackfill(context.Background(), bench.BackfillConfig{Events: 30_000, Rules: 2, Logger: e2etest.Logger(t)})
+	if err != nil {
+		t.Fatal(err) // includes backfill and replay counting differently
+	}
+	if len(rep.Jobs) != 2 {
+		t.Fatalf("%d jobs, want 2", len(rep.Jobs))
+	}
+	var counted int64
+	for _, j := range rep.Jobs {
+		if j.Backfill <= 0 || j.Replay <= 0 || j.Files == 0 {
+			t.Errorf("job %+v", j)
+		}
+		counted += j.Count
+	}
+	if counted == 0 {
+		t.Error("the rules counted nothing: backfill and replay agreeing on zero shows little")
+	}
+	if r := rep.Result().Ratio("faster than replay"); r == nil || r.Value <= 0 {
+		t.Errorf("ratio %+v", r)
+	}
+}
+
+// RunAll runs what Only names, in order, into one report that the gate accepts
+// against itself and the plot draws.
+func TestRunAll(t *testing.T) {
+	rep, err := bench.RunAll(context.Background(), bench.AllConfig{
+		Only:    []string{"archive", "eval"},
+		Eval:    bench.EvalConfig{Rules: 100, Events: 256, Duration: 200 * time.Millisecond},
+		Archive: bench.ArchiveConfig{Events: 10_000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 2 || rep.Results[0].Name != "eval" || rep.Results[1].Name != "archive" {
+		t.Fatalf("results %+v", rep.Results)
+	}
+	if rep.Machine.GOMAXPROCS == 0 || rep.Machine.CPUModel == "" || rep.Machine.GoVersion == "" || rep.Timestamp.IsZero() {
+		t.Errorf("machine %+v at %v", rep.Machine, rep.Timestamp)
+	}
+	if regs, err := bench.Gate(rep, rep, bench.DefaultMargin); err != nil || len(regs) != 0 {
+		t.Errorf("gate against itself: %v %v", regs, err)
+	}
+	if _, err := bench.RunAll(context.Background(), bench.AllConfig{Only: []string{"nope"}}); err == nil {
+		t.Error("an unknown benchmark ran")
+	}
+}

@@ -1,0 +1,154 @@
+package live_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/live"
+)
+
+// TestBrokerRestartMidStream: the broker (persisting its log) stops mid-stream and
+// comes back on the same address; the daemon rides it out, a rule arrives afterwards,
+// and every count equals a full replay of history.
+func TestBrokerRestartMidStream(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	opts := kafkatest.Options{Partitions: 3, DataDir: t.TempDir(), Port: port}
+	b, err := kafkatest.StartBroker(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { b.Close() }()
+
+	rules := workload.Rules(5, 12, workload.RulesConfig{Customers: 30, MaxThreshold: 30})
+	var history []*kgo.Record
+	gen := workload.New(5, workload.Config{Customers: 30})
+	produce := func(n int) {
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			ev := gen.Next()
+			recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
+		}
+		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
+	}
+	for _, r := range rules[:8] {
+		e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	}
+	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+		c.NoBackfill, c.NoArchive = false, false
+		c.ArchiveRollAge = 300 * time.Millisecond
+		c.SnapshotInterval = 200 * time.Millisecond
+		c.ShutdownTimeout = 5 * time.Second
+	})
+	produce(1500)
+	waitCommitted(t, b, d, "before the restart")
+
+	b.Close()
+	time.Sleep(1500 * time.Millisecond) // the daemon's clients see the broker gone
+	if b, err = kafkatest.StartBroker(opts); err != nil {
+		t.Fatalf("restarting the broker: %v", err)
+	}
+	for _, r := range rules[8:] {
+		e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	}
+	produce(1500)
+	waitCommitted(t, b, d, "after the restart")
+	e2etest.WaitFor(t, 60*time.Second, "every rule live (backfills done)", func() bool {
+		for _, v := range d.Rules() {
+			if v.Status != live.StatusLive {
+				return false
+			}
+		}
+		return len(d.Rules()) == len(rules)
+	})
+	var counted int64
+	for _, r := range rules {
+		want := e2etest.FullReplay(history, r)
+		got, ok := d.Counts(r.Key())
+		if !ok {
+			t.Fatalf("rule %s not active", r.Key())
+		}
+		have := map[string]int64{}
+		for _, c := range got {
+			have[c.Customer] = c.Count
+		}
+		for c, n := range want {
+			counted += n
+			if have[c] != n {
+				t.Errorf("rule %s, customer %s: count %d, full replay %d", r.Key(), c, have[c], n)
+			}
+		}
+		if len(have) != len(want) {
+			t.Errorf("rule %s: %d customers counted, full replay %d", r.Key(), len(have), len(want))
+		}
+	}
+	if counted == 0 {
+		t.Fatal("the replay counts nothing: the test shows nothing")
+	}
+	t.Logf("%d events across a broker restart, %d rules; replay counts %d", len(history), len(rules), counted)
+}
+
+// waitCommitted waits until the daemon's group has committed the end of every events
+// partition.
+func waitCommitted(t *testing.T, b *kafkatest.Broker, d *live.Daemon, when string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	group := ""
+	var last string
+	defer func() {
+		if t.Failed() {
+			t.Logf("last: %s", last)
+		}
+	}()
+	e2etest.WaitFor(t, 60*time.Second, "the group to commit every event "+when, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if group == "" {
+			groups, err := adm.ListGroups(ctx)
+			if err != nil || len(groups.Groups()) == 0 {
+				return false
+			}
+			for _, g := range groups.Groups() {
+				if g != "hindsight-archiver" {
+					group = g
+				}
+			}
+		}
+		ends, err := adm.ListEndOffsets(ctx, "events")
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		committed, err := adm.FetchOffsets(ctx, group)
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		ok := true
+		ends.Each(func(o kadm.ListedOffset) {
+			if c, found := committed.Lookup("events", o.Partition); !found || c.At < o.Offset {
+				ok = false
+				last = fmt.Sprintf("partition %d committed %d of %d", o.Partition, c.At, o.Offset)
+			}
+		})
+		return ok
+	})
+}
