@@ -54,13 +54,11 @@ func (b consoleBackend) Counts(top int) map[rule.Key]console.CountSummary {
 	s := b.d.active.Load()
 	per := map[rule.Key][]console.CustomerCount{}
 	b.d.eachPartition(func(p *partition) {
-		for name, cc := range p.customers {
-			for _, c := range cc.c {
-				if c.n > 0 && s.byKey[c.rule.key] == c.rule {
-					per[c.rule.key] = append(per[c.rule.key], console.CustomerCount{Customer: name, Count: c.n})
-				}
+		p.counts.each(func(ci int, id uint32, n int64) {
+			if ar := s.byID[id]; ar != nil && n > 0 {
+				per[ar.key] = append(per[ar.key], console.CustomerCount{Customer: p.counts.name(ci), Count: n})
 			}
-		}
+		})
 	})
 	out := make(map[rule.Key]console.CountSummary, len(per))
 	for k, cs := range per {

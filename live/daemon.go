@@ -476,9 +476,7 @@ func (d *Daemon) Count(k rule.Key, customer string) (CountView, bool) {
 	}
 	v := CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.rule.Version, Customer: customer, Status: StatusLive}
 	d.eachPartition(func(p *partition) {
-		if cc := p.customers[customer]; cc != nil {
-			v.Count += cc.get(ar)
-		}
+		v.Count += p.counts.count(customer, ar.id)
 		if p.pending[ar] != nil {
 			v.Status = StatusBackfilling
 		}
@@ -499,11 +497,11 @@ func (d *Daemon) Counts(k rule.Key) ([]CountView, bool) {
 		if p.pending[ar] != nil {
 			status = StatusBackfilling
 		}
-		for name, cc := range p.customers {
-			if n := cc.get(ar); n > 0 {
-				out = append(out, CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.rule.Version, Customer: name, Count: n})
+		p.counts.each(func(ci int, id uint32, n int64) {
+			if id == ar.id && n > 0 {
+				out = append(out, CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.rule.Version, Customer: p.counts.name(ci), Count: n})
 			}
-		}
+		})
 	})
 	for i := range out {
 		out[i].Status = status
@@ -533,13 +531,11 @@ func (d *Daemon) TopCounts(n int) []CountView {
 	s := d.active.Load()
 	var all []CountView
 	d.eachPartition(func(p *partition) {
-		for name, cc := range p.customers {
-			for _, c := range cc.c {
-				if s.byKey[c.rule.key] == c.rule {
-					all = append(all, CountView{RuleID: c.rule.key.ID, Scope: c.rule.key.Scope, Version: c.rule.rule.Version, Customer: name, Count: c.n, Status: StatusLive})
-				}
+		p.counts.each(func(ci int, id uint32, n int64) {
+			if ar := s.byID[id]; ar != nil {
+				all = append(all, CountView{RuleID: ar.key.ID, Scope: ar.key.Scope, Version: ar.rule.Version, Customer: p.counts.name(ci), Count: n, Status: StatusLive})
 			}
-		}
+		})
 	})
 	slices.SortFunc(all, func(a, b CountView) int {
 		if c := cmp.Compare(b.Count, a.Count); c != 0 {

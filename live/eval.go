@@ -1,7 +1,6 @@
 package live
 
 import (
-	"strings"
 	"sync"
 	"time"
 
@@ -14,8 +13,8 @@ import (
 // partition is the evaluator's state for one owned events partition. Its worker is the
 // only writer; HTTP readers take mu, which the worker holds for a whole batch.
 //
-// Counters are grouped by customer: an event costs one customer lookup however many
-// rules it matches, and a customer's few counters sit together (16 bytes each).
+// Counters (counterStore) are grouped by customer: an event costs one customer lookup
+// however many rules it matches.
 type partition struct {
 	mu      sync.Mutex
 	id      int32
@@ -27,7 +26,7 @@ type partition struct {
 	// pending holds the hand-off backfill job of each rule version still counting this
 	// partition's history; a version is "backfilling" here until its job's counts are in.
 	pending   map[*activeRule]*pendingBackfill
-	customers map[string]*customerCounts
+	counts    counterStore
 	matched   []*rule.Rule
 	// next is the offset of the next event this partition will evaluate (-1: not known
 	// yet). A rule that arrives while the partition is idle starts there.
@@ -38,52 +37,8 @@ type partition struct {
 	snaps partitionSnapshots
 }
 
-// customerCounts are one customer's counters, one per rule version that has counted
-// at least one of its events.
-type customerCounts struct {
-	c []counter
-}
-
-type counter struct {
-	rule *activeRule
-	n    int64
-}
-
-// add counts one more event for ar and returns the new count.
-func (cc *customerCounts) add(ar *activeRule) int64 {
-	for i := range cc.c {
-		if cc.c[i].rule == ar {
-			cc.c[i].n++
-			return cc.c[i].n
-		}
-	}
-	cc.c = append(cc.c, counter{rule: ar, n: 1})
-	return 1
-}
-
-// addN counts n more events for ar and returns the new count.
-func (cc *customerCounts) addN(ar *activeRule, n int64) int64 {
-	for i := range cc.c {
-		if cc.c[i].rule == ar {
-			cc.c[i].n += n
-			return cc.c[i].n
-		}
-	}
-	cc.c = append(cc.c, counter{rule: ar, n: n})
-	return n
-}
-
-func (cc *customerCounts) get(ar *activeRule) int64 {
-	for _, c := range cc.c {
-		if c.rule == ar {
-			return c.n
-		}
-	}
-	return 0
-}
-
 func newPartition(id int32) *partition {
-	return &partition{id: id, starts: map[*activeRule]int64{}, pending: map[*activeRule]*pendingBackfill{}, customers: map[string]*customerCounts{}, next: -1}
+	return &partition{id: id, starts: map[*activeRule]int64{}, pending: map[*activeRule]*pendingBackfill{}, counts: newCounterStore(), next: -1}
 }
 
 // reconcile adopts the active set s before evaluating the event at offset: rule versions new
@@ -111,19 +66,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		}
 	}
 	if removed {
-		for name, cc := range p.customers {
-			keep := cc.c[:0]
-			for _, c := range cc.c {
-				if s.byKey[c.rule.key] == c.rule {
-					keep = append(keep, c)
-				}
-			}
-			clear(cc.c[len(keep):])
-			cc.c = keep
-			if len(keep) == 0 {
-				delete(p.customers, name)
-			}
-		}
+		p.counts.drop(func(id uint32) bool { return s.byID[id] == nil })
 	}
 	p.active = s
 	p.matcher = s.set.NewMatcher()
@@ -148,15 +91,10 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 		p.next = ev.Offset + 1
 		p.matched = p.matcher.Match(ev.Customer, ev.Doc, p.matched[:0])
 		if len(p.matched) > 0 {
-			cc := p.customers[ev.Customer]
-			if cc == nil {
-				cc = &customerCounts{}
-				// Event.Customer aliases the fetch buffer: keep a copy, not the buffer.
-				p.customers[strings.Clone(ev.Customer)] = cc
-			}
+			ci := p.counts.intern(ev.Customer) // copies the name, which aliases the fetch buffer
 			for _, r := range p.matched {
 				ar := s.byRule[r]
-				if n := cc.add(ar); n == r.Threshold {
+				if n := p.counts.add(ci, ar.id, 1); n == r.Threshold {
 					d.raise(b, ev, ar, n)
 				}
 			}

@@ -142,13 +142,9 @@ func (d *Daemon) applyBackfill(pid int32, ar *activeRule, pb *pendingBackfill, r
 	r := ar.rule
 	var alerts []*kgo.Record
 	for customer, n := range res.Counts {
-		cc := p.customers[customer]
-		if cc == nil {
-			cc = &customerCounts{}
-			p.customers[customer] = cc
-		}
-		before := cc.get(ar)
-		after := cc.addN(ar, n)
+		ci := p.counts.intern(customer)
+		before := p.counts.get(ci, ar.id)
+		after := p.counts.add(ci, ar.id, n)
 		if before < r.Threshold && after >= r.Threshold {
 			a := Alert{
 				AlertID: AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold),

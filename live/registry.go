@@ -32,6 +32,9 @@ type activeRule struct {
 	// creation and never change.
 	controlOffset int64
 	fingerprint   uint64
+	// id keys this version's counters in a partition's counterStore: unique in this
+	// process, never reused.
+	id uint32
 
 	// Guarded by the Registry's mutex; the evaluator never reads them.
 	updatedAt time.Time
@@ -44,6 +47,7 @@ type activeSet struct {
 	set    *rule.Set
 	byRule map[*rule.Rule]*activeRule
 	byKey  map[rule.Key]*activeRule
+	byID   map[uint32]*activeRule
 }
 
 // Registry folds control records into the set of active rules. It is what the daemon
@@ -51,6 +55,7 @@ type activeSet struct {
 type Registry struct {
 	mu      sync.Mutex
 	rules   map[rule.Key]*activeRule
+	lastID  uint32
 	invalid []InvalidControl
 	cached  *activeSet // nil when rules changed since it was built
 }
@@ -125,7 +130,8 @@ func (g *Registry) Apply(cr ingest.ControlRecord) (status, message string) {
 			cur.lastError = fmt.Sprintf("control at offset %d: %s", cr.Offset, msg)
 			return ingest.StatusStale, msg
 		}
-		g.rules[k] = &activeRule{rule: c.Rule, key: k, controlOffset: cr.Offset, fingerprint: ruleFingerprint(c.Rule), updatedAt: cr.Time.UTC()}
+		g.lastID++
+		g.rules[k] = &activeRule{rule: c.Rule, key: k, controlOffset: cr.Offset, fingerprint: ruleFingerprint(c.Rule), id: g.lastID, updatedAt: cr.Time.UTC()}
 	case rule.OpDelete:
 		if cur == nil {
 			return ingest.StatusNotFound, fmt.Sprintf("no active rule %s", k)
@@ -163,12 +169,13 @@ func (g *Registry) activeSet() (*activeSet, error) {
 	if g.cached != nil {
 		return g.cached, nil
 	}
-	s := &activeSet{byRule: make(map[*rule.Rule]*activeRule, len(g.rules)), byKey: make(map[rule.Key]*activeRule, len(g.rules))}
+	s := &activeSet{byRule: make(map[*rule.Rule]*activeRule, len(g.rules)), byKey: make(map[rule.Key]*activeRule, len(g.rules)), byID: make(map[uint32]*activeRule, len(g.rules))}
 	rules := make([]*rule.Rule, 0, len(g.rules))
 	for k, ar := range g.rules {
 		rules = append(rules, ar.rule)
 		s.byRule[ar.rule] = ar
 		s.byKey[k] = ar
+		s.byID[ar.id] = ar
 	}
 	set, err := rule.NewSet(rules)
 	if err != nil {

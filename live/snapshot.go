@@ -353,13 +353,7 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *stateStore, b
 	return nil, errors.Join(errs...)
 }
 
-func (p *partition) counterCount() int {
-	n := 0
-	for _, cc := range p.customers {
-		n += len(cc.c)
-	}
-	return n
-}
+func (p *partition) counterCount() int { return p.counts.live }
 
 // partitionFromSnapshot decodes a snapshot onto the active rules. Counters of rule
 // versions no longer active are dropped; active versions the snapshot does not know
@@ -372,7 +366,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	s := d.active.Load()
 	p := newPartition(pid)
 	var rules []*activeRule
-	h, err := decodeState(body, func(h *stateHeader) (func(string, []stateCount), error) {
+	h, err := decodeState(body, func(h *stateHeader) (func([]byte, []stateCount), error) {
 		if h.Partition != pid || h.Topic != d.cfg.Topics.Events || h.Group != d.cfg.Group {
 			return nil, fmt.Errorf("it is the state of %s partition %d in group %q, not of %s partition %d in group %q",
 				h.Topic, h.Partition, h.Group, d.cfg.Topics.Events, pid, d.cfg.Group)
@@ -389,16 +383,17 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 				p.starts[ar] = sr.Start
 			}
 		}
-		p.customers = make(map[string]*customerCounts, h.Customers)
-		return func(customer string, counts []stateCount) {
-			var cc *customerCounts
+		// What remains of the body once counters (2+ bytes each) are taken out bounds
+		// the names' bytes.
+		p.counts.sized(h.Customers, h.Counters, max(0, len(body)-2*h.Counters-2*h.Customers))
+		return func(customer []byte, counts []stateCount) {
+			ci := -1
 			for _, c := range counts {
 				if ar := rules[c.Rule]; ar != nil && c.N > 0 {
-					if cc == nil {
-						cc = &customerCounts{c: make([]counter, 0, len(counts))}
-						p.customers[customer] = cc
+					if ci < 0 {
+						ci = p.counts.appendNew(customer)
 					}
-					cc.c = append(cc.c, counter{rule: ar, n: c.N})
+					p.counts.add(ci, ar.id, c.N)
 				}
 			}
 		}, nil
@@ -461,7 +456,7 @@ func (d *Daemon) State() StateView {
 	now := time.Now()
 	for _, p := range d.ownedPartitions() {
 		p.mu.Lock()
-		pv := PartitionStateView{Partition: p.id, NextOffset: p.next, Customers: len(p.customers), Counters: p.counterCount(),
+		pv := PartitionStateView{Partition: p.id, NextOffset: p.next, Customers: p.counts.customers(), Counters: p.counterCount(),
 			Backfills: len(p.pending), Restored: p.snaps.restored, LastError: p.snaps.lastErr}
 		if last := p.snaps.last; last != nil {
 			cp := *last

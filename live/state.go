@@ -97,23 +97,36 @@ func (w *stateWriter) str(s string) {
 
 // encodeState appends p's state to a fresh body. The caller holds p.mu.
 func (p *partition) encodeState(topic, group string, now time.Time) (body []byte, counters int) {
-	index := make(map[*activeRule]uint32, len(p.starts))
 	rules := make([]*activeRule, 0, len(p.starts))
+	var maxID uint32
 	for ar := range p.starts {
-		index[ar] = uint32(len(rules))
 		rules = append(rules, ar)
+		maxID = max(maxID, ar.id)
 	}
-	// Every counter belongs to a rule in p.starts (reconcile drops the others); counting
-	// only those keeps the encoding consistent even if that ever stopped being true.
-	for _, cc := range p.customers {
-		for _, c := range cc.c {
-			if _, ok := index[c.rule]; ok {
-				counters++
+	// index[id] is the rule's position in the snapshot's table + 1 (0: not in p.starts).
+	// Every counter belongs to a rule in p.starts (reconcile drops the others); skipping
+	// others keeps the encoding consistent even if that ever stopped being true.
+	index := make([]uint32, maxID+1)
+	for i, ar := range rules {
+		index[ar.id] = uint32(i + 1)
+	}
+	st := &p.counts
+	indexed := func(id uint32) bool { return id <= maxID && index[id] != 0 }
+	customers := 0
+	for ci := range st.custs {
+		n := 0
+		for j := st.custs[ci].head; j >= 0; j = st.cells[j].next {
+			if indexed(st.cells[j].rule) {
+				n++
 			}
+		}
+		if n > 0 {
+			customers++
+			counters += n
 		}
 	}
 	// Sized for the common case (short names, small counts) to avoid regrowth.
-	w := stateWriter{b: make([]byte, 0, 64+len(rules)*64+len(p.customers)*16+counters*4)}
+	w := stateWriter{b: make([]byte, 0, 64+len(rules)*64+len(st.names)+customers*4+counters*4)}
 	w.str(topic)
 	w.str(group)
 	w.varint(int64(p.id))
@@ -134,21 +147,26 @@ func (p *partition) encodeState(topic, group string, now time.Time) (body []byte
 		}
 		w.b = append(w.b, flags)
 	}
-	w.uvarint(uint64(len(p.customers)))
+	w.uvarint(uint64(customers))
 	w.uvarint(uint64(counters))
-	for name, cc := range p.customers {
-		w.str(name)
+	for ci := range st.custs {
+		c := &st.custs[ci]
 		n := 0
-		for _, c := range cc.c {
-			if _, ok := index[c.rule]; ok {
+		for j := c.head; j >= 0; j = st.cells[j].next {
+			if indexed(st.cells[j].rule) {
 				n++
 			}
 		}
+		if n == 0 {
+			continue
+		}
+		w.uvarint(uint64(c.len))
+		w.b = append(w.b, st.names[c.off:c.off+c.len]...)
 		w.uvarint(uint64(n))
-		for _, c := range cc.c {
-			if i, ok := index[c.rule]; ok {
-				w.uvarint(uint64(i))
-				w.uvarint(uint64(c.n))
+		for j := c.head; j >= 0; j = st.cells[j].next {
+			if cell := &st.cells[j]; indexed(cell.rule) {
+				w.uvarint(uint64(index[cell.rule] - 1))
+				w.uvarint(uint64(cell.n))
 			}
 		}
 	}
@@ -220,16 +238,18 @@ func (r *stateReader) varint(what string) int64 {
 	return v
 }
 
-func (r *stateReader) str(what string) string {
+func (r *stateReader) bytes(what string) []byte {
 	n := r.uvarint(what)
 	if n > uint64(len(r.b)) {
 		r.fail(what)
-		return ""
+		return nil
 	}
-	s := string(r.b[:n])
+	s := r.b[:n:n]
 	r.b = r.b[n:]
 	return s
 }
+
+func (r *stateReader) str(what string) string { return string(r.bytes(what)) }
 
 // count reads a count of items of at least minBytes each, refusing counts the remaining
 // bytes cannot hold (so a corrupt count cannot make the reader allocate wildly).
@@ -243,8 +263,8 @@ func (r *stateReader) count(what string, minBytes int) int {
 }
 
 // decodeState reads a body's header and rule table, then calls fn once per customer
-// with its counters (the slice is reused between calls).
-func decodeState(body []byte, fn func(h *stateHeader) (func(customer string, counts []stateCount), error)) (*stateHeader, error) {
+// with its counters (the name aliases body; the counters slice is reused between calls).
+func decodeState(body []byte, fn func(h *stateHeader) (func(customer []byte, counts []stateCount), error)) (*stateHeader, error) {
 	r := &stateReader{b: body}
 	h := &stateHeader{}
 	h.Topic = r.str("topic")
@@ -291,7 +311,7 @@ func decodeState(body []byte, fn func(h *stateHeader) (func(customer string, cou
 	var counts []stateCount
 	total := 0
 	for range h.Customers {
-		name := r.str("customer")
+		name := r.bytes("customer")
 		k := r.count("customer's counter count", 2)
 		counts = counts[:0]
 		for range k {

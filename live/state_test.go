@@ -26,7 +26,7 @@ func newStateFixture(t testing.TB, nRules int) *stateFixture {
 	f.d.cfg.EnsureDefaults()
 	f.d.cfg.Logger = f.d.cfg.Logger.With()
 	rs := make([]*rule.Rule, 0, nRules)
-	s := &activeSet{byRule: map[*rule.Rule]*activeRule{}, byKey: map[rule.Key]*activeRule{}}
+	s := &activeSet{byRule: map[*rule.Rule]*activeRule{}, byKey: map[rule.Key]*activeRule{}, byID: map[uint32]*activeRule{}}
 	for i := range nRules {
 		scope := rule.GlobalScope
 		if i%3 == 1 {
@@ -37,9 +37,9 @@ func newStateFixture(t testing.TB, nRules int) *stateFixture {
 		if err := r.Validate(); err != nil {
 			t.Fatalf("rule %d: %v", i, err)
 		}
-		ar := &activeRule{rule: r, key: r.Key(), controlOffset: int64(100 + i), fingerprint: ruleFingerprint(r)}
+		ar := &activeRule{rule: r, key: r.Key(), controlOffset: int64(100 + i), fingerprint: ruleFingerprint(r), id: uint32(i + 1)}
 		rs = append(rs, r)
-		s.byRule[r], s.byKey[ar.key] = ar, ar
+		s.byRule[r], s.byKey[ar.key], s.byID[ar.id] = ar, ar, ar
 		f.rules = append(f.rules, ar)
 	}
 	set, err := rule.NewSet(rs)
@@ -61,22 +61,29 @@ func (f *stateFixture) partition(pid int32, next int64, customers, perCustomer i
 		p.starts[ar] = int64(i * 3)
 	}
 	for c := range customers {
-		cc := &customerCounts{}
+		ci := p.counts.intern(fmt.Sprintf("customer-%07d", c))
 		for _, i := range rng.Perm(len(f.rules))[:1+rng.IntN(perCustomer)] {
-			cc.c = append(cc.c, counter{rule: f.rules[i], n: 1 + rng.Int64N(1<<uint(rng.IntN(40)))})
+			p.counts.add(ci, f.rules[i].id, 1+rng.Int64N(1<<uint(rng.IntN(40))))
 		}
-		p.customers[fmt.Sprintf("customer-%07d", c)] = cc
 	}
 	return p
 }
 
-func countsOf(p *partition) map[string]int64 {
-	out := map[string]int64{}
-	for name, cc := range p.customers {
-		for _, c := range cc.c {
-			out[fmt.Sprintf("%s|%s|%d", name, c.rule.key, c.rule.rule.Version)] = c.n
-		}
+// countsOf lists p's counters as "customer|rule key|version" → count; rules maps
+// counter ids to rules.
+func countsOf(p *partition, rules ...*activeRule) map[string]int64 {
+	byID := map[uint32]*activeRule{}
+	for _, ar := range rules {
+		byID[ar.id] = ar
 	}
+	for ar := range p.starts {
+		byID[ar.id] = ar
+	}
+	out := map[string]int64{}
+	p.counts.each(func(ci int, id uint32, n int64) {
+		ar := byID[id]
+		out[fmt.Sprintf("%s|%s|%d", p.counts.name(ci), ar.key, ar.rule.Version)] = n
+	})
 	return out
 }
 
@@ -92,7 +99,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if got.next != orig.next {
 		t.Fatalf("next = %d, want %d", got.next, orig.next)
 	}
-	want, have := countsOf(orig), countsOf(got)
+	want, have := countsOf(orig, f.rules...), countsOf(got, f.rules...)
 	if len(want) != counters || len(have) != len(want) {
 		t.Fatalf("restored %d counters, encoded %d, original %d", len(have), counters, len(want))
 	}
@@ -121,23 +128,23 @@ func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
 	// Rule 1 was replaced by a new version (same id, new control), rule 2 deleted, and a
 	// new rule arrived.
 	s := f.d.active.Load()
-	next := &activeSet{byRule: map[*rule.Rule]*activeRule{}, byKey: map[rule.Key]*activeRule{}}
+	next := &activeSet{byRule: map[*rule.Rule]*activeRule{}, byKey: map[rule.Key]*activeRule{}, byID: map[uint32]*activeRule{}}
 	var rs []*rule.Rule
 	add := func(ar *activeRule) {
-		next.byRule[ar.rule], next.byKey[ar.key] = ar, ar
+		next.byRule[ar.rule], next.byKey[ar.key], next.byID[ar.id] = ar, ar, ar
 		rs = append(rs, ar.rule)
 	}
 	add(f.rules[0])
 	add(f.rules[3])
 	v2 := *f.rules[1].rule
 	v2.Version++
-	replaced := &activeRule{rule: &v2, key: v2.Key(), controlOffset: 900, fingerprint: ruleFingerprint(&v2)}
+	replaced := &activeRule{rule: &v2, key: v2.Key(), controlOffset: 900, fingerprint: ruleFingerprint(&v2), id: 900}
 	add(replaced)
 	fresh := &rule.Rule{ID: "new", Scope: rule.GlobalScope, Version: 1, Threshold: 2, When: &rule.Condition{Path: "$.x", Op: rule.OpExists}}
 	if err := fresh.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	newRule := &activeRule{rule: fresh, key: fresh.Key(), controlOffset: 901, fingerprint: ruleFingerprint(fresh)}
+	newRule := &activeRule{rule: fresh, key: fresh.Key(), controlOffset: 901, fingerprint: ruleFingerprint(fresh), id: 901}
 	add(newRule)
 	set, err := rule.NewSet(rs)
 	if err != nil {
@@ -152,14 +159,12 @@ func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]int64{}
-	for name, cc := range orig.customers {
-		for _, c := range cc.c {
-			if c.rule == f.rules[0] || c.rule == f.rules[3] {
-				want[fmt.Sprintf("%s|%s|%d", name, c.rule.key, c.rule.rule.Version)] = c.n
-			}
+	for k, n := range countsOf(orig, f.rules...) {
+		if strings.Contains(k, "|"+f.rules[0].key.String()+"|") || strings.Contains(k, "|"+f.rules[3].key.String()+"|") {
+			want[k] = n
 		}
 	}
-	have := countsOf(got)
+	have := countsOf(got, f.rules...)
 	if len(have) != len(want) {
 		t.Fatalf("restored %d counters, want %d (only the unchanged rules')", len(have), len(want))
 	}
@@ -230,8 +235,8 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		customers := 0
-		h, err := decodeState(body, func(h *stateHeader) (func(string, []stateCount), error) {
-			return func(string, []stateCount) { customers++ }, nil
+		h, err := decodeState(body, func(h *stateHeader) (func([]byte, []stateCount), error) {
+			return func([]byte, []stateCount) { customers++ }, nil
 		})
 		if err == nil && customers != h.Customers {
 			t.Fatalf("decoded %d customers, header says %d", customers, h.Customers)
@@ -320,12 +325,12 @@ func stateShapes(b *testing.B) []stateShape {
 			for i, ar := range f.rules {
 				p.starts[ar] = int64(i)
 			}
+			p.counts.sized(customers, customers*rules, customers*15)
 			for c := range customers {
-				cc := &customerCounts{c: make([]counter, rules)}
+				ci := p.counts.intern(fmt.Sprintf("tenant-%08d", c))
 				for i := range rules {
-					cc.c[i] = counter{rule: f.rules[i], n: 1 + rng.Int64N(1000)}
+					p.counts.add(ci, f.rules[i].id, 1+rng.Int64N(1000))
 				}
-				p.customers[fmt.Sprintf("tenant-%08d", c)] = cc
 			}
 			return f, p
 		}
