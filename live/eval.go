@@ -25,9 +25,9 @@ type partition struct {
 	starts map[*activeRule]int64
 	// pending holds the hand-off backfill job of each rule version still counting this
 	// partition's history; a version is "backfilling" here until its job's counts are in.
-	pending   map[*activeRule]*pendingBackfill
-	counts    counterStore
-	matched   []*rule.Rule
+	pending map[*activeRule]*pendingBackfill
+	counts  counterStore
+	matched []*rule.Rule
 	// next is the offset of the next event this partition will evaluate (-1: not known
 	// yet). A rule that arrives while the partition is idle starts there.
 	next int64

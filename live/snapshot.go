@@ -386,6 +386,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		// What remains of the body once counters (2+ bytes each) are taken out bounds
 		// the names' bytes.
 		p.counts.sized(h.Customers, h.Counters, max(0, len(body)-2*h.Counters-2*h.Customers))
+		p.counts.deferIndex = true
 		return func(customer []byte, counts []stateCount) {
 			ci := -1
 			for _, c := range counts {
@@ -401,6 +402,9 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	if err != nil {
 		return nil, err
 	}
+	p.counts.deferIndex = false
+	p.counts.slots = make([]uint32, tableSize(len(p.counts.custs)))
+	p.counts.reindex()
 	p.next = h.Next
 	for i, sr := range h.Rules {
 		if ar := rules[i]; ar != nil && sr.Pending && d.bf != nil && sr.Start > 0 {

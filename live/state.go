@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/compress/s2"
 )
 
 // A partition's state snapshot is what its evaluator would hold after evaluating every
@@ -19,7 +19,7 @@ import (
 // Encoding, version 1 (integers are varints unless sized; strings are a uvarint length
 // and the bytes):
 //
-//	"HSPS" | version uint16 LE | compression byte (1 = zstd) | 0 | body | crc32c LE
+//	"HSPS" | version uint16 LE | compression byte (1 = S2) | 0 | body | crc32c LE
 //
 // The CRC (Castagnoli) covers everything before it. The body, once decompressed:
 //
@@ -29,16 +29,23 @@ import (
 //	customer count, counter count, then per customer: name, counter count, then per
 //	  counter: rule index, count
 //
+// S2 (klauspost/compress/s2) rather than zstd: on a 10M-counter state it compresses
+// twice as fast and decompresses three times as fast, for about twice the size (still
+// single-digit bytes per counter), and a snapshot is written every SnapshotInterval.
+//
 // A rule is matched to the active rules on restore by (scope, id, control offset,
 // fingerprint): the same rule text made active by the same control record.
 const (
 	stateMagic   = "HSPS"
 	stateVersion = 1
 
-	stateCompressionZstd = 1
-	stateHeaderLen       = 8
-	stateTrailerLen      = 4
-	statePendingFlag     = 1
+	stateCompressionS2 = 1
+	stateHeaderLen     = 8
+	stateTrailerLen    = 4
+	statePendingFlag   = 1
+	// maxStateBody bounds a snapshot's decompressed size (a corrupt length must not make
+	// a restore allocate wildly): 16 GiB, far above any partition's state.
+	maxStateBody = 16 << 30
 )
 
 // Sentinel errors of snapshot decoding; callers try an older snapshot on either.
@@ -49,12 +56,7 @@ var (
 	ErrStateCorrupt = errors.New("live: corrupt snapshot")
 )
 
-var (
-	crcTable = crc32.MakeTable(crc32.Castagnoli)
-	// EncodeAll and DecodeAll are safe for concurrent use.
-	stateEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
-	stateDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(8<<30))
-)
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // stateHeader is a snapshot's metadata and rule table.
 type stateHeader struct {
@@ -175,11 +177,12 @@ func (p *partition) encodeState(topic, group string, now time.Time) (body []byte
 
 // sealState compresses a body and frames it.
 func sealState(body []byte) []byte {
-	out := make([]byte, stateHeaderLen, stateHeaderLen+len(body)/3+stateTrailerLen+64)
+	out := make([]byte, stateHeaderLen+s2.MaxEncodedLen(len(body))+stateTrailerLen)
 	copy(out, stateMagic)
 	binary.LittleEndian.PutUint16(out[4:], stateVersion)
-	out[6] = stateCompressionZstd
-	out = stateEncoder.EncodeAll(body, out)
+	out[6] = stateCompressionS2
+	n := len(s2.Encode(out[stateHeaderLen:], body))
+	out = out[:stateHeaderLen+n]
 	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, crcTable))
 }
 
@@ -195,10 +198,13 @@ func openState(data []byte) ([]byte, error) {
 	if got, want := crc32.Checksum(data[:n], crcTable), binary.LittleEndian.Uint32(data[n:]); got != want {
 		return nil, fmt.Errorf("%w: checksum mismatch (%08x, recorded %08x)", ErrStateCorrupt, got, want)
 	}
-	if data[6] != stateCompressionZstd {
+	if data[6] != stateCompressionS2 {
 		return nil, fmt.Errorf("%w: unknown compression %d", ErrStateCorrupt, data[6])
 	}
-	body, err := stateDecoder.DecodeAll(data[stateHeaderLen:n], nil)
+	if size, err := s2.DecodedLen(data[stateHeaderLen:n]); err != nil || size > maxStateBody {
+		return nil, fmt.Errorf("%w: decompressed size %d (limit %d): %v", ErrStateCorrupt, size, maxStateBody, err)
+	}
+	body, err := s2.Decode(nil, data[stateHeaderLen:n])
 	if err != nil {
 		return nil, fmt.Errorf("%w: decompressing: %v", ErrStateCorrupt, err)
 	}

@@ -88,8 +88,14 @@ func countsOf(p *partition, rules ...*activeRule) map[string]int64 {
 }
 
 func TestSnapshotRoundTrip(t *testing.T) {
+	for _, size := range []struct{ customers, perCustomer int }{{500, 6}, {70_000, 1}} { // the second takes reindex's grouped path
+		t.Run(fmt.Sprint(size.customers), func(t *testing.T) { snapshotRoundTrip(t, size.customers, size.perCustomer) })
+	}
+}
+
+func snapshotRoundTrip(t *testing.T, customers, perCustomer int) {
 	f := newStateFixture(t, 12)
-	orig := f.partition(3, 12345, 500, 6, 1)
+	orig := f.partition(3, 12345, customers, perCustomer, 1)
 	body, counters := orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))
 	data := sealState(body)
 	got, err := f.d.partitionFromSnapshot(3, data, map[int32]logBound{3: {start: 0, end: 20000}})
@@ -106,6 +112,12 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	for k, n := range want {
 		if have[k] != n {
 			t.Fatalf("counter %s = %d, want %d", k, have[k], n)
+		}
+	}
+	for ci := range orig.counts.custs { // every customer is found through the rebuilt table
+		name := orig.counts.name(ci)
+		if got.counts.find(name) < 0 {
+			t.Fatalf("customer %s not found after restore", name)
 		}
 	}
 	for ar, start := range orig.starts {
@@ -300,6 +312,7 @@ func BenchmarkRestore(b *testing.B) {
 				b.Fatalf("restored %d counters of %d", got.counterCount(), counters)
 			}
 			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(counters), "heap-bytes/counter")
+			b.ReportMetric(float64(got.counts.footprint())/float64(counters), "store-bytes/counter")
 			b.ReportMetric(float64(len(data))/float64(counters), "bytes/counter")
 			runtime.KeepAlive(got)
 		})
@@ -339,4 +352,20 @@ func stateShapes(b *testing.B) []stateShape {
 		{"10x1M", mk(10, 1_000_000/scale)},
 		{"1x10M", mk(1, 10_000_000/scale)},
 	}
+}
+
+// FuzzOpenState: any bytes handed to restore are either a snapshot or refused with an
+// error; nothing panics.
+func FuzzOpenState(f *testing.F) {
+	fx := newStateFixture(f, 3)
+	good := sealState(must(fx.partition(0, 9, 5, 3, 4).encodeState("events", "hindsight-live", time.Unix(1, 0))))
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte("HSPS\x01\x00\x01\x00garbage"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := fx.d.partitionFromSnapshot(0, data, nil)
+		if err == nil && p.next < 0 {
+			t.Fatalf("restored a partition without an offset")
+		}
+	})
 }
