@@ -265,7 +265,8 @@ func (d *Daemon) ownedPartitions() []*partition {
 }
 
 // restore builds the state of newly assigned partitions from their newest readable
-// snapshots; partitions without one are absent from the result.
+// snapshots. Partitions without a snapshot are absent from the result; those whose
+// snapshots could not be read are fresh partitions carrying the error, for /v1/state.
 func (d *Daemon) restore(ps []int32) map[int32]*partition {
 	if d.state == nil || len(ps) == 0 {
 		return nil
@@ -282,6 +283,8 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		if err != nil {
 			d.log.Error("no snapshot restored; the partition's counts are rebuilt from history", "partition", pid, "err", err)
 			d.m.restoreFailures.Inc()
+			p = newPartition(pid)
+			p.snaps.lastErr = "restore: " + err.Error()
 		}
 		if p != nil {
 			out[pid] = p

@@ -1,0 +1,110 @@
+package live_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live"
+)
+
+// TestRestoreFrom: a daemon whose state store is empty restores the partitions from
+// --restore-from (here, the store of an earlier deployment), and then keeps its own
+// snapshots in its own store. Backfill is off, so the counts can only come from there.
+func TestRestoreFrom(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	r := e2etest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	var history []*kgo.Record
+	for i := range 40 {
+		history = append(history, e2etest.Event([]string{"a", "b", "c"}[i%3], `{"type":"login"}`))
+	}
+	e2etest.ProduceSync(t, b, history...)
+	old, fresh := t.TempDir(), t.TempDir()
+	group := "restore-from"
+	first, stop := e2etest.StartLive(t, b, func(c *live.Config) {
+		c.Group, c.StateURL = group, "file://"+old
+	})
+	e2etest.WaitFor(t, 20*time.Second, "the first deployment to count every event", func() bool { return first.EventsSeen() == 40 })
+	stop() // the shutdown snapshots every partition
+	<-first.Done()
+
+	second, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+		c.Group, c.StateURL, c.RestoreFrom = group, "file://"+fresh, "file://"+old
+		c.SnapshotInterval = 100 * time.Millisecond
+	})
+	e2etest.WaitFor(t, 20*time.Second, "the partition restored", func() bool {
+		st := second.State()
+		n := 0
+		for _, p := range st.Partitions {
+			if p.Restored != nil && strings.HasPrefix(p.Restored.Key, "state/") {
+				n++
+			}
+		}
+		return n == 1
+	})
+	for _, c := range []string{"a", "b", "c"} {
+		want := e2etest.FullReplay(history, r)[c]
+		if v, _ := second.Count(r.Key(), c); v.Count != want {
+			t.Errorf("customer %s: %d after restoring from the old store, want %d", c, v.Count, want)
+		}
+	}
+	// New events move the state on; its snapshots go to the new store.
+	e2etest.ProduceSync(t, b, e2etest.Event("a", `{"type":"login"}`))
+	e2etest.WaitFor(t, 20*time.Second, "a snapshot in the new store", func() bool {
+		m, _ := filepath.Glob(filepath.Join(fresh, "state", "*", "*", "*", "*.snap"))
+		return len(m) > 0
+	})
+}
+
+// TestUnreadableSnapshotIsReported: a partition whose snapshots cannot be read (here, an
+// encoding version from the future) is recounted from history by backfill; the daemon
+// keeps running and /v1/state says why.
+func TestUnreadableSnapshotIsReported(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	r := e2etest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	var history []*kgo.Record
+	for range 12 {
+		history = append(history, e2etest.Event("a", `{"type":"login"}`))
+	}
+	e2etest.ProduceSync(t, b, history...)
+	state := t.TempDir()
+	first, stop := e2etest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL = "unreadable", "file://"+state })
+	e2etest.WaitFor(t, 20*time.Second, "every event counted", func() bool { return first.EventsSeen() == 12 })
+	stop()
+	<-first.Done()
+	snaps, _ := filepath.Glob(filepath.Join(state, "state", "*", "*", "*", "*.snap"))
+	if len(snaps) == 0 {
+		t.Fatal("no snapshot at shutdown")
+	}
+	for _, f := range snaps { // bump the encoding version (bytes 4-5) and fix nothing else
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[4] = 9
+		if err := os.WriteFile(f, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+		c.Group, c.StateURL = "unreadable", "file://"+state
+		c.NoBackfill, c.NoArchive = false, false
+		c.ArchiveRollAge = 200 * time.Millisecond
+	})
+	e2etest.WaitFor(t, 30*time.Second, "the count rebuilt by backfill", func() bool {
+		v, _ := second.Count(r.Key(), "a")
+		return v.Count == 12 && v.Status == live.StatusLive
+	})
+	st := second.State()
+	if len(st.Partitions) != 1 || !strings.Contains(st.Partitions[0].LastError, "encoding version 9; this build reads version 1") {
+		t.Fatalf("/v1/state does not say why the snapshot was not restored: %+v", st.Partitions)
+	}
+}
