@@ -24,10 +24,11 @@ const StatusBackfilling = "backfilling"
 // does not hold yet. The job runs in the background, never in the event loop; when it
 // completes its counts are added under the partition's lock and thresholds checked.
 //
-// Because a partition new to this process (start-up, restart, rebalance) adopts every
-// rule at its first event, the same mechanism makes counts exact after a restart without
-// saved state: history below the resume offset is recounted. Alerts that history had
-// already raised come again with the same alert_id, which consumers drop.
+// A partition new to this process (start-up, restart, rebalance) restores its snapshot
+// (snapshot.go); rule versions the snapshot does not have, or all of them when there is
+// no readable snapshot, adopt the partition at its resume offset, so the same mechanism
+// recounts their history. Alerts that history had already raised come again with the
+// same alert_id, which consumers drop.
 
 // backfiller runs hand-off jobs for one daemon.
 type backfiller struct {

@@ -15,11 +15,18 @@
 //     counts keep growing afterwards without further alerts.
 //   - Hand-off seam: per partition, each rule version records start, the offset of the
 //     first event of that partition evaluated with it. Live counts cover offsets ≥ start;
-//     backfill (a later stage) will count the ones below.
-//   - Counters live with the partition that owns the customer's events; a partition given
-//     up drops its counters (snapshots are a later stage).
-//   - HTTP: /healthz, /metrics, /v1/rules, /v1/counts. Cancelling Run's context drains the
-//     batch in hand, delivers its alerts, commits and returns nil.
+//     a backfill job (handoff.go) counts the ones below and adds them.
+//   - Counters live with the partition that owns the customer's events. Each partition's
+//     state (rule versions with their start offsets, counters, pending backfills, the
+//     next offset) is snapshotted to object storage periodically, when the partition is
+//     revoked and at shutdown; a process newly owning a partition restores the newest
+//     snapshot and resumes at its offset (snapshot.go), so counts are exact across
+//     crashes and rebalances. Alerts are delivered at least once: a snapshot is stored
+//     only after the alerts of the events it covers were delivered, and alerts raised
+//     again after a crash carry the same alert_id, by which consumers drop duplicates.
+//   - HTTP: /healthz, /metrics, /v1/rules, /v1/counts, /v1/state, and the rule console
+//     (package console) at /. Cancelling Run's context drains the batch in hand,
+//     delivers its alerts, commits, snapshots and returns nil.
 package live
 
 import (
