@@ -157,14 +157,17 @@ func (s *counterStore) reindex() {
 	for r := 1; r < len(starts); r++ {
 		starts[r] += starts[r-1]
 	}
-	order := make([]uint32, len(s.custs))
+	// Each entry carries its hash, so the placing pass reads order sequentially instead of
+	// custs at random.
+	order := make([]uint64, len(s.custs))
 	for i := range s.custs {
-		r := (s.custs[i].hash & mask) >> shift
-		order[starts[r]] = uint32(i)
+		h := s.custs[i].hash
+		r := (h & mask) >> shift
+		order[starts[r]] = uint64(h)<<32 | uint64(i+1)
 		starts[r]++
 	}
-	for _, i := range order {
-		s.place(s.custs[i].hash, i+1)
+	for _, e := range order {
+		s.place(uint32(e>>32), uint32(e))
 	}
 }
 
