@@ -275,13 +275,17 @@ func BenchmarkSnapshot(b *testing.B) {
 			_ = f
 			var data []byte
 			var counters int
+			var stalled time.Duration
 			for b.Loop() {
-				p.mu.Lock()
+				t0 := time.Now()
+				p.mu.Lock() // the partition's events wait while its state is encoded
 				body, n := p.encodeState("events", "hindsight-live", time.Now())
 				p.mu.Unlock()
+				stalled += time.Since(t0)
 				data, counters = sealState(body), n
 			}
 			b.ReportMetric(float64(len(data))/float64(counters), "bytes/counter")
+			b.ReportMetric(float64(stalled.Milliseconds())/float64(b.N), "stall-ms/op")
 			b.ReportMetric(float64(counters), "counters")
 		})
 	}
