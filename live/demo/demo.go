@@ -365,7 +365,7 @@ func (v *view) render() {
 	if !v.cfg.Plain {
 		b.WriteString("\x1b[H\x1b[2J")
 	}
-	fmt.Fprintf(&b, "Hindsight demo · %s · broker %s · API http://%s\n", elapsed, v.brokers, v.d.HTTPAddr())
+	fmt.Fprintf(&b, "Hindsight demo · %s · broker %s · console and API http://%s/\n", elapsed, v.brokers, v.d.HTTPAddr())
 	fmt.Fprintf(&b, "events %d (%.0f/s)   alerts raised %d   dead letters %d   rules %d active, %d rejected\n",
 		events, float64(events)/max(1, time.Since(v.start).Seconds()), v.d.AlertsRaised(), dead,
 		v.d.Registry().Len(), len(v.d.Registry().Invalid()))
