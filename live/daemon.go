@@ -402,8 +402,10 @@ func (d *Daemon) Revoked(ps []int32) {
 		part.snaps.mu.Unlock()
 		_ = d.snapshotPartition(ctx, part, "revoked", false)
 		part.mu.Lock()
-		for _, pb := range part.pending {
+		part.revoked = true
+		for ar, pb := range part.pending {
 			pb.cancel() // its history is the next owner's to count (the snapshot says so)
+			delete(part.pending, ar)
 		}
 		part.mu.Unlock()
 	}

@@ -35,6 +35,9 @@ type partition struct {
 	// dropped, backfills applied), so that a snapshot is stored when either moved.
 	gen   uint64
 	snaps partitionSnapshots
+	// revoked is set (under mu) when the partition leaves this process: no job starts
+	// for it any more and late results are dropped.
+	revoked bool
 }
 
 func newPartition(id int32) *partition {
@@ -60,8 +63,8 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		if _, ok := p.starts[ar]; !ok {
 			added = true
 			p.starts[ar] = offset
-			if d.bf != nil && offset > 0 {
-				p.pending[ar] = d.startBackfill(p.id, ar, offset)
+			if d.bf != nil && offset > 0 && !p.revoked {
+				p.pending[ar] = d.startBackfill(p, ar, offset)
 			}
 		}
 	}

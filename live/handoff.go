@@ -75,9 +75,10 @@ func (pb *pendingBackfill) view(partition int32) BackfillView {
 	return v
 }
 
-// startBackfill launches the job for ar in partition pid below start. The caller holds
+// startBackfill launches the job for ar in partition p below start. The caller holds
 // the partition's lock and records the returned handle in partition.pending.
-func (d *Daemon) startBackfill(pid int32, ar *activeRule, start int64) *pendingBackfill {
+func (d *Daemon) startBackfill(p *partition, ar *activeRule, start int64) *pendingBackfill {
+	pid := p.id
 	bf := d.bf
 	ctx, cancel := context.WithCancel(bf.ctx)
 	pb := &pendingBackfill{start: start, began: time.Now(), cancel: cancel}
@@ -92,7 +93,7 @@ func (d *Daemon) startBackfill(pid int32, ar *activeRule, start int64) *pendingB
 		for {
 			res, err := bf.run(ctx, job, pb)
 			if err == nil {
-				d.applyBackfill(pid, ar, pb, res)
+				d.applyBackfill(p, ar, pb, res)
 				return
 			}
 			if ctx.Err() != nil {
@@ -126,17 +127,14 @@ func (bf *backfiller) run(ctx context.Context, job backfill.Job, pb *pendingBack
 
 // applyBackfill adds a finished job's counts to the partition's counters and raises
 // the alerts of thresholds that history reached.
-func (d *Daemon) applyBackfill(pid int32, ar *activeRule, pb *pendingBackfill, res *backfill.Result) {
-	d.partsMu.RLock()
-	p := d.parts[pid]
-	d.partsMu.RUnlock()
-	if p == nil {
-		return // revoked meanwhile: the new owner counts it again
-	}
+// The job holds its partition, not its id: a partition still being restored (not yet
+// in d.parts) must get its result too.
+func (d *Daemon) applyBackfill(p *partition, ar *activeRule, pb *pendingBackfill, res *backfill.Result) {
+	pid := p.id
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.pending[ar] != pb {
-		return // replaced by a newer version or a re-assignment: stale result
+	if p.revoked || p.pending[ar] != pb {
+		return // revoked (the next owner counts it), or replaced by a newer version: stale
 	}
 	delete(p.pending, ar)
 	p.gen++
@@ -197,8 +195,9 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger) (*backfill
 		minBackoff: cfg.BackfillMinBackoff, maxBackoff: cfg.BackfillMaxBackoff}, lake, nil
 }
 
-// produceAlert sends a backfill alert. Delivery failures are logged and counted: the
-// alert's id is deterministic, so a restart that recounts history raises it again.
+// produceAlert sends a backfill alert. A delivery that fails for good (after the
+// client's retries) is logged; it is not raised again, since the counts it was raised
+// for are kept, as for a live alert whose produce failed.
 func (d *Daemon) produceAlert(rec *kgo.Record) {
 	d.alertProducer.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
 		if err != nil {

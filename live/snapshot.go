@@ -148,6 +148,9 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	}
 	p.snaps.mu.Lock()
 	defer p.snaps.mu.Unlock()
+	if p.snaps.gone && reason == "interval" {
+		return nil
+	}
 	began := time.Now()
 	p.mu.Lock()
 	if p.next < 0 || (p.snaps.clean.offset == p.next && p.snaps.clean.gen == p.gen) {
@@ -276,6 +279,13 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 	bounds := d.logBounds(ctx, ps)
 	out := map[int32]*partition{}
 	for _, pid := range ps {
+		if _, ok := bounds[pid]; !ok {
+			// Without the log's bounds a snapshot's offset cannot be checked, and one
+			// outside the log would make the consumer reset and count twice or skip:
+			// recount from history instead, which is exact without them.
+			d.log.Warn("partition offsets unknown; not restoring its snapshot, recounting from history", "partition", pid)
+			continue
+		}
 		p, err := d.restoreOne(ctx, pid, d.state, bounds)
 		if p == nil && err == nil && d.restoreFrom != nil {
 			p, err = d.restoreOne(ctx, pid, d.restoreFrom, bounds)
@@ -411,7 +421,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p.next = h.Next
 	for i, sr := range h.Rules {
 		if ar := rules[i]; ar != nil && sr.Pending && d.bf != nil && sr.Start > 0 {
-			p.pending[ar] = d.startBackfill(pid, ar, sr.Start)
+			p.pending[ar] = d.startBackfill(p, ar, sr.Start)
 		}
 	}
 	gen := p.gen
@@ -516,6 +526,9 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 					p.next = at
 					p.reconcile(d, s, at)
 				}
+				// Resume exactly where the rules adopted the partition: a second lookup
+				// by the client could land later and leave events between uncounted.
+				out[pid] = p.next
 				p.mu.Unlock()
 			}
 		}

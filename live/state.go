@@ -43,9 +43,9 @@ const (
 	stateHeaderLen     = 8
 	stateTrailerLen    = 4
 	statePendingFlag   = 1
-	// maxStateBody bounds a snapshot's decompressed size (a corrupt length must not make
-	// a restore allocate wildly): 16 GiB, far above any partition's state.
-	maxStateBody = 16 << 30
+	// maxStateRatio bounds a snapshot's decompressed size by its stored size (a corrupt
+	// length must not make a restore allocate wildly): real state compresses 2–5×.
+	maxStateRatio = 64
 )
 
 // Sentinel errors of snapshot decoding; callers try an older snapshot on either.
@@ -201,8 +201,9 @@ func openState(data []byte) ([]byte, error) {
 	if data[6] != stateCompressionS2 {
 		return nil, fmt.Errorf("%w: unknown compression %d", ErrStateCorrupt, data[6])
 	}
-	if size, err := s2.DecodedLen(data[stateHeaderLen:n]); err != nil || size > maxStateBody {
-		return nil, fmt.Errorf("%w: decompressed size %d (limit %d): %v", ErrStateCorrupt, size, maxStateBody, err)
+	limit := int64(maxStateRatio)*int64(n) + 1<<20
+	if size, err := s2.DecodedLen(data[stateHeaderLen:n]); err != nil || int64(size) > limit || int64(size) >= math.MaxUint32 {
+		return nil, fmt.Errorf("%w: decompressed size %d (limit %d): %v", ErrStateCorrupt, size, min(limit, math.MaxUint32-1), err)
 	}
 	body, err := s2.Decode(nil, data[stateHeaderLen:n])
 	if err != nil {
