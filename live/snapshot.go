@@ -311,7 +311,7 @@ func (d *Daemon) logBounds(ctx context.Context, ps []int32) map[int32]logBound {
 	out := map[int32]logBound{}
 	cl, err := d.cfg.Kafka.NewClient()
 	if err != nil {
-		d.log.Warn("cannot list partition offsets to check snapshots against", "err", err)
+		d.log.Warn("cannot list the events partitions' offsets; snapshots are not restored and idle partitions adopt rules at their next event", "err", err)
 		return nil
 	}
 	defer cl.Close()
@@ -319,7 +319,7 @@ func (d *Daemon) logBounds(ctx context.Context, ps []int32) map[int32]logBound {
 	starts, err1 := adm.ListStartOffsets(ctx, d.cfg.Topics.Events)
 	ends, err2 := adm.ListEndOffsets(ctx, d.cfg.Topics.Events)
 	if err := errors.Join(err1, err2); err != nil {
-		d.log.Warn("cannot list partition offsets to check snapshots against", "err", err)
+		d.log.Warn("cannot list the events partitions' offsets; snapshots are not restored and idle partitions adopt rules at their next event", "err", err)
 		return nil
 	}
 	for _, p := range ps {
@@ -539,28 +539,13 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 // startPositions lists where consumption of partitions without a committed offset
 // starts: the start or end of the log as StartAt says.
 func (d *Daemon) startPositions(ps []int32) map[int32]int64 {
-	out := map[int32]int64{}
-	cl, err := d.cfg.Kafka.NewClient()
-	if err != nil {
-		d.log.Warn("cannot look up start positions; rules adopt at the next event", "err", err)
-		return out
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	list := adm.ListStartOffsets
-	if d.cfg.StartAt == "latest" {
-		list = adm.ListEndOffsets
-	}
-	listed, err := list(ctx, d.cfg.Topics.Events)
-	if err != nil {
-		d.log.Warn("cannot look up start positions; rules adopt at the next event", "err", err)
-		return out
-	}
-	for _, p := range ps {
-		if o, ok := listed.Lookup(d.cfg.Topics.Events, p); ok && o.Err == nil {
-			out[p] = o.Offset
+	out := map[int32]int64{}
+	for p, b := range d.logBounds(ctx, ps) {
+		out[p] = b.start
+		if d.cfg.StartAt == "latest" {
+			out[p] = b.end
 		}
 	}
 	return out
