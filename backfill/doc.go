@@ -2,9 +2,17 @@
 // fixed rule starts with the counts the past already holds.
 //
 // Contract: for rule r and start offsets {partition → start}, a job counts per customer
-// the archived events with offset < start[partition] (and within r's lookback) that
-// satisfy r, with exactly the verdicts the live evaluator gives: a condition becomes
-// DuckDB SQL only in forms proven equal to the Go evaluator, and otherwise runs the Go
-// evaluator inside DuckDB as a scalar UDF (see Compile). No text of a rule is ever
-// spliced into SQL.
+// the events with offset < start[partition] (and within r's lookback) that satisfy r,
+// with exactly the verdicts the live stage gives (internal/verdict.Accept, then the Go
+// evaluator): a condition becomes DuckDB SQL only in forms proven equal to the Go
+// evaluator and only on rows DuckDB's JSON reader reads as ours does (rows of checked
+// lake files without a backslash); every other row runs the Go evaluator inside DuckDB
+// as a scalar UDF (see Compile). No text of a rule is ever spliced into SQL.
+//
+// Coverage is checked, not assumed: per partition, the lake's files must cover every
+// offset from the lower bound (Kafka's log start offset, or the lake's first offset,
+// whichever is lower) up to start; what they do not (not archived yet, a lake deleted or
+// truncated, a file lost) is read from Kafka where Kafka still has it, and the rest is
+// reported in Result.Missing — never a silent undercount. A lake file DuckDB cannot
+// read fails the job with ErrUnreadableFile naming it.
 package backfill

@@ -6,14 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/duckdb/duckdb-go/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
@@ -47,14 +51,39 @@ type Result struct {
 	// Counts per customer. Customers with no qualifying event are absent.
 	Counts map[string]int64
 	// Files and Rows read from the lake; TailRecords read from Kafka because the lake
-	// did not hold them yet.
+	// did not hold them (not yet, or no longer: see Missing).
 	Files       int
 	Rows        int64
 	TailRecords int64
-	// Truncated lists partitions whose history below Start was partly dropped by the
-	// lake's retention: their counts cover only what is still held.
+	// Truncated lists partitions whose history starts above offset 0: what came
+	// before is in neither the lake nor Kafka (retention), and the counts cover what is
+	// still held.
 	Truncated []int32
-	Elapsed   time.Duration
+	// Missing lists the ranges of offsets below Start, above each partition's lower
+	// bound (Kafka's log start offset or the lake's first offset, whichever is lower),
+	// that the job could not read: a lake file or range lost (a lake deleted, truncated
+	// or restarted while Kafka had already dropped the records) and not in Kafka
+	// either. Counts do not cover them: they are a lower bound. Empty: the counts are
+	// complete. Ranges are sorted by partition and offset.
+	Missing []Gap
+	Elapsed time.Duration
+}
+
+// Incomplete tells whether some history below Start could not be read (see Missing).
+func (r *Result) Incomplete() bool { return len(r.Missing) > 0 }
+
+// Gap is a range of one partition's offsets that a job could not read.
+type Gap struct {
+	Partition int32 `json:"partition"`
+	// From and To are the first and last offsets missing (inclusive).
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+	// Reason says why neither the lake nor Kafka had them.
+	Reason string `json:"reason"`
+}
+
+func (g Gap) String() string {
+	return fmt.Sprintf("partition %d offsets %d-%d (%s)", g.Partition, g.From, g.To, g.Reason)
 }
 
 // Runner runs backfill jobs against one lake and one Kafka cluster.
@@ -78,11 +107,20 @@ type Config struct {
 	KafkaOpts []kgo.Opt
 	// Topic is the events topic. Default "events".
 	Topic string
-	// DB is a DuckDB database (driver "duckdb"). Default: an in-memory one, owned and
-	// closed by the Runner.
+	// DB is a DuckDB database (driver "duckdb") that every job shares. Default: none;
+	// each job opens an in-memory database of its own, closed when the job ends, so
+	// that MemoryLimit and Threads bound each job.
 	DB *sql.DB
-	// Threads bounds DuckDB's threads. Default: DuckDB's own (all cores).
+	// Threads bounds DuckDB's threads per job. Default: DuckDB's own (all cores).
 	Threads int
+	// MemoryLimit bounds, in bytes, the memory DuckDB may use for one job (its
+	// memory_limit), so that a rule whose backfill needs more fails with ErrMemoryLimit
+	// instead of taking the machine: jobs running at once use up to MemoryLimit each.
+	// DuckDB applies it to its buffer manager (scans, hash tables, results), which holds
+	// nearly all of a job's memory. Default DefaultMemoryLimit; negative: DuckDB's own
+	// (80% of RAM). DuckDB's memory_limit is per database, not per connection, so with
+	// a shared DB it bounds all jobs together.
+	MemoryLimit int64
 	// Progress, if set, is called as files and tail records are read.
 	Progress func(Progress)
 	// Logger defaults to slog.Default().
@@ -100,7 +138,20 @@ func (c *Config) EnsureDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = DefaultMemoryLimit
+	}
 }
+
+// DefaultMemoryLimit is Config.MemoryLimit's default: 1 GiB per job. Counting holds
+// the row groups of a batch of files being scanned and one row per customer, so this is
+// generous for a job, yet a small share of a server running a few at once.
+const DefaultMemoryLimit = 1 << 30
+
+// ErrMemoryLimit is matched by the error of a job that needed more memory than
+// Config.MemoryLimit. Running it again fails again: raise the limit, or narrow the rule
+// (fewer files, cheaper conditions).
+var ErrMemoryLimit = errors.New("backfill: job exceeded its DuckDB memory limit")
 
 // Validate reports a Config that cannot work.
 func (c *Config) Validate() error {
@@ -121,16 +172,11 @@ func NewRunner(cfg Config) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{cfg: cfg, db: cfg.DB}
-	if r.db == nil {
-		db, err := sql.Open("duckdb", "")
-		if err != nil {
-			return nil, fmt.Errorf("backfill: opening DuckDB: %w", err)
-		}
-		r.db = db
-	}
-	if cfg.Threads > 0 {
-		if _, err := r.db.Exec(fmt.Sprintf("SET threads = %d", cfg.Threads)); err != nil {
-			return nil, fmt.Errorf("backfill: setting DuckDB threads: %w", err)
+	if r.db != nil {
+		for _, set := range duckSettings(cfg) {
+			if _, err := r.db.Exec("SET " + set); err != nil {
+				return nil, fmt.Errorf("backfill: DuckDB: SET %s: %w", set, err)
+			}
 		}
 	}
 	if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
@@ -139,23 +185,125 @@ func NewRunner(cfg Config) (*Runner, error) {
 	return r, nil
 }
 
-// Close closes the DuckDB database if the Runner opened it.
-func (r *Runner) Close() error {
-	if r.cfg.DB == nil {
-		return r.db.Close()
+// Close releases what the Runner holds; a shared Config.DB stays open (jobs close
+// their own databases as they end).
+func (r *Runner) Close() error { return nil }
+
+// duckSettings are the DuckDB settings a job runs with, as name = value.
+func duckSettings(cfg Config) []string {
+	var s []string
+	if cfg.MemoryLimit > 0 {
+		s = append(s, fmt.Sprintf("memory_limit = '%dB'", cfg.MemoryLimit))
 	}
-	return nil
+	if cfg.Threads > 0 {
+		s = append(s, fmt.Sprintf("threads = %d", cfg.Threads))
+	}
+	return s
+}
+
+// jobDB is the DuckDB database one job runs in: the shared Config.DB, or a new
+// in-memory one with the job's memory limit and threads, and a spill directory of its
+// own (DuckDB's default is ./.tmp, wherever the process runs). done releases it.
+func (r *Runner) jobDB() (db *sql.DB, done func(), err error) {
+	if r.db != nil {
+		return r.db, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp(r.cfg.CacheDir, "duckdb-tmp-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("backfill: DuckDB spill directory: %w", err)
+	}
+	q := url.Values{"temp_directory": {tmp}}
+	if r.cfg.MemoryLimit > 0 {
+		q.Set("memory_limit", fmt.Sprintf("%dB", r.cfg.MemoryLimit))
+	}
+	if r.cfg.Threads > 0 {
+		q.Set("threads", fmt.Sprint(r.cfg.Threads))
+	}
+	db, err = sql.Open("duckdb", "?"+q.Encode())
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, fmt.Errorf("backfill: opening DuckDB: %w", err)
+	}
+	return db, func() { db.Close(); os.RemoveAll(tmp) }, nil
+}
+
+// memoryLimitError is DuckDB's out-of-memory error for a job, said in one line (DuckDB
+// adds advice on lines of its own, about settings a user of Hindsight does not set).
+type memoryLimitError struct {
+	limit int64
+	err   error
+}
+
+func (e *memoryLimitError) Error() string {
+	first, _, _ := strings.Cut(e.err.Error(), "\n")
+	return fmt.Sprintf("job exceeded its memory limit of %s (limit backfill_memory_limit): %s", formatBytes(e.limit), first)
+}
+
+func (e *memoryLimitError) Unwrap() []error { return []error{ErrMemoryLimit, e.err} }
+
+// duckError says which of DuckDB's errors is the job's memory limit.
+func (r *Runner) duckError(err error) error {
+	var de *duckdb.Error
+	if errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory {
+		return &memoryLimitError{limit: r.cfg.MemoryLimit, err: err}
+	}
+	return err
+}
+
+func formatBytes(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d %s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // Run executes one job: the lake's files below Start through DuckDB, then whatever the
-// lake does not hold yet from Kafka. Progress goes to Config.Progress.
+// lake does not hold from Kafka. Progress goes to Config.Progress.
 func (r *Runner) Run(ctx context.Context, job Job) (*Result, error) {
 	return r.RunWithProgress(ctx, job, r.cfg.Progress)
 }
 
+// ErrUnreadableFile is returned (wrapped, with the file named) when DuckDB cannot read
+// a lake file. The job fails rather than count around it, so the file shows up; the
+// caller retries it (the daemon with backoff, showing the error on the rule).
+var ErrUnreadableFile = errors.New("backfill: DuckDB cannot read a lake file")
+
+// errLakeChanged: a file of the job's manifest snapshot vanished and a newer manifest
+// no longer lists it (compaction replaced it): the job is run again on a new snapshot.
+var errLakeChanged = errors.New("backfill: the lake's manifest changed under the job (compaction); run it again")
+
+// maxSnapshotRetries bounds how often one Run starts over on a newer manifest.
+const maxSnapshotRetries = 3
+
 // RunWithProgress is Run reporting this job's progress to progress (nil: none), for
 // callers that run several jobs at once.
 func (r *Runner) RunWithProgress(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := r.runOnce(ctx, job, progress)
+		if errors.Is(err, errLakeChanged) && attempt < maxSnapshotRetries {
+			continue
+		}
+		return res, err
+	}
+}
+
+// span is an inclusive range of offsets.
+type span struct{ from, to int64 }
+
+// partPlan is where one partition's offsets below the job's start are read.
+type partPlan struct {
+	start int64
+	files []lakehouse.FileEntry // every file of the partition below start, by offset
+	// lakeStart is the lake's first offset of the partition (-1: not in the lake).
+	lakeStart int64
+}
+
+func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
 	began := time.Now()
 	if job.Rule == nil || len(job.Start) == 0 {
 		return nil, errors.New("backfill: job needs a rule and start offsets")
@@ -182,23 +330,22 @@ func (r *Runner) RunWithProgress(ctx context.Context, job Job, progress func(Pro
 	res := &Result{Counts: map[string]int64{}}
 	parts := make([]int32, 0, len(job.Start))
 	maxOff := map[int32]int64{}
-	tail := map[int32][2]int64{} // partition → [first, last] offsets to read from Kafka
+	plans := map[int32]*partPlan{}
 	for p, start := range job.Start {
 		parts = append(parts, p)
 		maxOff[p] = start - 1
-		wm := int64(-1)
+		pl := &partPlan{start: start, lakeStart: -1}
 		if st, ok := snap.Partition(p); ok {
-			wm = st.Watermark
-			if st.Earliest > 0 && start > 0 {
-				res.Truncated = append(res.Truncated, p)
+			pl.lakeStart = st.Earliest
+		}
+		for _, f := range snap.Files(lakehouse.Filter{Partitions: []int32{p}}) {
+			if f.StartOffset < start {
+				pl.files = append(pl.files, f)
 			}
 		}
-		if wm < start-1 {
-			tail[p] = [2]int64{wm + 1, start - 1}
-		}
+		plans[p] = pl
 	}
 	slices.Sort(parts)
-	slices.Sort(res.Truncated)
 	files := snap.Files(lakehouse.Filter{Partitions: parts, MaxOffset: maxOff, Customer: customer, TimeFrom: from})
 	prog := Progress{FilesTotal: len(files)}
 	report := func() {
@@ -208,65 +355,245 @@ func (r *Runner) RunWithProgress(ctx context.Context, job Job, progress func(Pro
 		}
 	}
 	report()
+	var lost []lakehouse.FileEntry
 	if len(files) > 0 {
-		if err := r.queryFiles(ctx, files, job, pred, customer, from, res, &prog, report); err != nil {
+		if lost, err = r.queryFiles(ctx, files, job, pred, customer, from, res, &prog, report); err != nil {
 			return nil, err
 		}
 	}
-	if len(tail) > 0 {
-		if err := r.readTail(ctx, tail, job.Rule, customer, from, res, &prog, report); err != nil {
-			return nil, err
+	if len(lost) > 0 {
+		// Listed but gone: replaced by compaction since the snapshot (then a newer
+		// manifest has the rows: start over), or deleted by hand (a hole to fill).
+		now, err := r.cfg.Lake.Snapshot(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("backfill: reading the lake's manifest again: %w", err)
+		}
+		listed := map[string]bool{}
+		for _, f := range now.Files(lakehouse.Filter{Partitions: parts}) {
+			listed[f.Path] = true
+		}
+		for _, f := range lost {
+			if !listed[f.Path] {
+				return nil, fmt.Errorf("%w: %s", errLakeChanged, f.Path)
+			}
+			pl := plans[f.Partition]
+			pl.files = slices.DeleteFunc(pl.files, func(e lakehouse.FileEntry) bool { return e.Path == f.Path })
+			r.cfg.Logger.Warn("backfill: a lake file the manifest lists is missing from the bucket; reading its offsets from Kafka if it still has them",
+				"file", f.Path, "partition", f.Partition, "from", f.StartOffset, "to", f.EndOffset)
 		}
 	}
+	if err := r.readHoles(ctx, plans, lost, job.Rule, customer, from, res, &prog, report); err != nil {
+		return nil, err
+	}
+	slices.Sort(res.Truncated)
+	slices.SortFunc(res.Missing, func(a, b Gap) int {
+		if a.Partition != b.Partition {
+			return int(a.Partition - b.Partition)
+		}
+		return int(a.From - b.From)
+	})
 	res.Elapsed = time.Since(began)
 	return res, nil
 }
 
+// holes returns the sub-ranges of [lo, hi] that no file covers; files are sorted by
+// offset.
+func holes(files []lakehouse.FileEntry, lo, hi int64) []span {
+	var out []span
+	pos := lo
+	for _, f := range files {
+		if pos > hi {
+			break
+		}
+		if f.EndOffset < pos {
+			continue
+		}
+		if f.StartOffset > pos {
+			out = append(out, span{pos, min(f.StartOffset-1, hi)})
+		}
+		pos = f.EndOffset + 1
+	}
+	if pos <= hi {
+		out = append(out, span{pos, hi})
+	}
+	return out
+}
+
+// readHoles finds, per partition, the offsets below start that the lake's files do not
+// cover — above the watermark (not archived yet), below the lake's first offset, or
+// between files (a file lost) — and reads them from Kafka where Kafka still has them;
+// the rest go to res.Missing. The lake's coverage is checked, not assumed: a lake
+// deleted or truncated while Kafka kept its records is counted complete from Kafka,
+// and what neither holds is reported, never silently left out.
+func (r *Runner) readHoles(ctx context.Context, plans map[int32]*partPlan, lost []lakehouse.FileEntry, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
+	// Without Kafka the lower bound is the lake's first offset: nothing below is known.
+	for p, pl := range plans {
+		if pl.start <= 0 {
+			delete(plans, p) // no history below the start: nothing to read
+		}
+	}
+	need := false
+	for _, pl := range plans {
+		lo := max(pl.lakeStart, 0)
+		if len(holes(pl.files, lo, pl.start-1)) > 0 || pl.lakeStart != 0 {
+			need = true
+		}
+	}
+	if !need {
+		return nil
+	}
+	lostIn := func(p int32, s span) string {
+		var names []string
+		for _, f := range lost {
+			if f.Partition == p && f.EndOffset >= s.from && f.StartOffset <= s.to {
+				names = append(names, f.Path)
+			}
+		}
+		if len(names) == 0 {
+			return ""
+		}
+		return "lake files missing from the bucket: " + strings.Join(names, ", ") + "; "
+	}
+	if len(r.cfg.Brokers) == 0 {
+		var tail []int32
+		for p, pl := range plans {
+			if pl.lakeStart < 0 {
+				tail = append(tail, p)
+				continue
+			}
+			if pl.lakeStart > 0 {
+				res.Truncated = append(res.Truncated, p)
+			}
+			wm := pl.lakeStart - 1
+			if n := len(pl.files); n > 0 {
+				wm = pl.files[n-1].EndOffset
+			}
+			for _, h := range holes(pl.files, pl.lakeStart, pl.start-1) {
+				if h.from > wm {
+					tail = append(tail, p) // not archived yet: only Kafka has it
+					continue
+				}
+				res.Missing = append(res.Missing, Gap{Partition: p, From: h.from, To: h.to,
+					Reason: lostIn(p, h) + "not in the lake, and no Kafka brokers are configured to read it from"})
+			}
+		}
+		if len(tail) > 0 {
+			slices.Sort(tail)
+			return fmt.Errorf("%w: partitions %v need Kafka and no brokers are configured", ErrTailUnavailable, tail)
+		}
+		return nil
+	}
+
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Brokers...)}, r.cfg.KafkaOpts...)...)
+	if err != nil {
+		return fmt.Errorf("backfill: Kafka client for the offsets the lake lacks: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	starts, err := adm.ListStartOffsets(ctx, r.cfg.Topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: listing the log start offsets of %s: %w", ErrTailUnavailable, r.cfg.Topic, err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, r.cfg.Topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: listing the end offsets of %s: %w", ErrTailUnavailable, r.cfg.Topic, err)
+	}
+	read := map[int32][]span{}
+	for p, pl := range plans {
+		so, ok := starts.Lookup(r.cfg.Topic, p)
+		eo, ok2 := ends.Lookup(r.cfg.Topic, p)
+		if !ok || !ok2 {
+			return fmt.Errorf("%w: partition %d of %s is not listed by the brokers", ErrTailUnavailable, p, r.cfg.Topic)
+		}
+		logStart, logEnd := so.Offset, eo.Offset
+		lo := logStart
+		if pl.lakeStart >= 0 {
+			lo = min(lo, pl.lakeStart)
+		}
+		if lo > 0 {
+			res.Truncated = append(res.Truncated, p)
+		}
+		for _, h := range holes(pl.files, lo, pl.start-1) {
+			if h.from < logStart {
+				gone := span{h.from, min(h.to, logStart-1)}
+				res.Missing = append(res.Missing, Gap{Partition: p, From: gone.from, To: gone.to,
+					Reason: fmt.Sprintf("%snot in the lake, and below Kafka's log start offset %d (retention)", lostIn(p, gone), logStart)})
+				h.from = logStart
+			}
+			// Offsets at or past the log's end do not exist yet: nothing to count.
+			h.to = min(h.to, logEnd-1)
+			if h.from <= h.to {
+				read[p] = append(read[p], h)
+			}
+		}
+	}
+	return r.readKafka(ctx, read, rl, customer, from, res, prog, report)
+}
+
 // queryFiles counts in batches of files so that progress moves and the local cache can
-// be filled while DuckDB works on what it has.
-func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, job Job, pred *Predicate, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
+// be filled while DuckDB works on what it has. It returns the files the manifest lists
+// but the bucket no longer has, for the caller to account for.
+func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, job Job, pred *Predicate, customer string, from time.Time, res *Result, prog *Progress, report func()) ([]lakehouse.FileEntry, error) {
 	const batch = 16
 	var pre prefilter
 	if !r.noPrefilter {
 		pre = literalPrefilter(job.Rule.When, "payload")
 	}
-	return withConn(ctx, r.db, func(conn *sql.Conn) error {
+	var lost []lakehouse.FileEntry
+	db, done, err := r.jobDB()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	err = withConn(ctx, db, func(conn *sql.Conn) error {
 		if err := pred.Register(conn); err != nil {
 			return err
 		}
 		for i := 0; i < len(files); i += batch {
 			chunk := files[i:min(i+batch, len(files))]
-			local := make([]string, 0, len(chunk))
+			// Files the archiver checked row by row take the native SQL; older ones the
+			// Go evaluator alone (see Predicate).
+			var checked, unchecked []lakehouse.FileEntry
+			var checkedPaths, uncheckedPaths []string
 			for _, f := range chunk {
 				path, err := r.cfg.Lake.Fetch(ctx, f, r.cfg.CacheDir)
+				if errors.Is(err, lakehouse.ErrNotFound) {
+					lost = append(lost, f)
+					continue
+				}
 				if err != nil {
 					return fmt.Errorf("backfill: fetching %s: %w", f.Path, err)
 				}
-				local = append(local, path)
-			}
-			q, args := countQuery(local, job.Start, pred, pre, customer, from)
-			rows, err := conn.QueryContext(ctx, q, args...)
-			if err != nil {
-				return fmt.Errorf("backfill: counting %s over %d files: %w", job.Rule.Key(), len(local), err)
-			}
-			for rows.Next() {
-				var c string
-				var matched, scanned int64
-				if err := rows.Scan(&c, &matched, &scanned); err != nil {
-					rows.Close()
-					return fmt.Errorf("backfill: reading counts: %w", err)
+				if f.Checked {
+					checked, checkedPaths = append(checked, f), append(checkedPaths, path)
+				} else {
+					unchecked, uncheckedPaths = append(unchecked, f), append(uncheckedPaths, path)
 				}
-				if matched > 0 {
-					res.Counts[c] += matched
+			}
+			for _, g := range []struct {
+				files []lakehouse.FileEntry
+				local []string
+				test  string
+				args  []any
+			}{{checked, checkedPaths, pred.SQL, pred.Args}, {unchecked, uncheckedPaths, pred.UncheckedSQL, nil}} {
+				if len(g.files) == 0 {
+					continue
 				}
-				res.Rows += scanned
-				prog.RowsScanned += scanned
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("backfill: counting %s: %w", job.Rule.Key(), err)
+				counts, rows, err := r.count(ctx, conn, g.local, job, g.test, g.args, pre, customer, from)
+				if err != nil {
+					return r.nameUnreadable(ctx, conn, g.files, g.local, job, g.test, g.args, pre, customer, from, err)
+				}
+				for c, n := range counts {
+					res.Counts[c] += n
+				}
+				res.Rows += rows
+				prog.RowsScanned += rows
 			}
 			res.Files += len(chunk)
 			prog.FilesDone += len(chunk)
@@ -274,12 +601,61 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 		}
 		return nil
 	})
+	return lost, err
 }
 
-// countQuery builds the per-customer count over local Parquet files. File names are
-// our own cache paths (lake object names are validated), quoted as SQL literals; every
-// other value is a bound argument.
-func countQuery(local []string, start map[int32]int64, pred *Predicate, pre prefilter, customer string, from time.Time) (string, []any) {
+// count runs the count query over local files and returns the matches per customer
+// and the rows scanned.
+func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, job Job, test string, testArgs []any, pre prefilter, customer string, from time.Time) (map[string]int64, int64, error) {
+	q, args := countQuery(local, job.Start, test, testArgs, pre, customer, from)
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("backfill: counting %s over %d files: %w", job.Rule.Key(), len(local), r.duckError(err))
+	}
+	defer rows.Close()
+	counts := map[string]int64{}
+	var total int64
+	for rows.Next() {
+		var c string
+		var matched, scanned int64
+		if err := rows.Scan(&c, &matched, &scanned); err != nil {
+			return nil, 0, fmt.Errorf("backfill: reading counts of %s: %w", job.Rule.Key(), err)
+		}
+		if matched > 0 {
+			counts[c] += matched
+		}
+		total += scanned
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("backfill: counting %s over %d files: %w", job.Rule.Key(), len(local), r.duckError(err))
+	}
+	return counts, total, nil
+}
+
+// nameUnreadable turns a failed query over several files into an error that names the
+// file DuckDB cannot read (querying them one by one), so that an operator can see
+// which object to repair or remove; a failure no single file reproduces is returned
+// as it was (the caller retries).
+func (r *Runner) nameUnreadable(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, job Job, test string, args []any, pre prefilter, customer string, from time.Time, cause error) error {
+	if ctx.Err() != nil || errors.Is(cause, ErrMemoryLimit) {
+		return cause // the job's memory limit is no file's fault
+	}
+	for i, f := range files {
+		if _, _, err := r.count(ctx, conn, local[i:i+1], job, test, args, pre, customer, from); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return fmt.Errorf("%w: %s (partition %d, offsets %d-%d): %w", ErrUnreadableFile, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
+		}
+	}
+	return cause
+}
+
+// countQuery builds the per-customer count over local Parquet files, with test the
+// verdict on one row (SQL with testArgs). File names are our own cache paths (lake
+// object names are validated), quoted as SQL literals; every other value is a bound
+// argument.
+func countQuery(local []string, start map[int32]int64, test string, testArgs []any, pre prefilter, customer string, from time.Time) (string, []any) {
 	quoted := make([]string, len(local))
 	for i, p := range local {
 		quoted[i] = "'" + strings.ReplaceAll(p, "'", "''") + "'"
@@ -305,24 +681,29 @@ func countQuery(local []string, start map[int32]int64, pred *Predicate, pre pref
 		where = append(where, "event_time >= ?")
 		args = append(args, from.UTC())
 	}
-	// The rule's predicate runs only on the rows the WHERE clause keeps, only on valid
-	// JSON, as the live stage would never count an invalid event, and only where the
-	// text can hold the strings the rule needs. Nested CASEs, because DuckDB evaluates
-	// both sides of an AND over the whole vector but a CASE branch only on the rows
-	// its condition selected: each JSON function call parses the whole document again,
-	// so a substring test that rules out most rows first is the largest saving.
-	test := fmt.Sprintf("CASE WHEN json_valid(payload) THEN %s ELSE false END", pred.SQL)
-	if pre.sql != "" {
-		test = fmt.Sprintf("CASE WHEN %s THEN %s ELSE false END", pre.sql, test)
-	}
+	// The rule's verdict runs only on the rows the WHERE clause keeps, and only where
+	// the text can hold the strings the rule needs. Nested CASEs, because DuckDB
+	// evaluates both sides of an AND over the whole vector but a CASE branch only on
+	// the rows its condition selected: each JSON function call parses the whole
+	// document again, so a substring test that rules out most rows first is the
+	// largest saving. No json_valid guard: the verdict itself decides validity as live
+	// does (see Predicate), and DuckDB's json_valid disagrees with live's (NaN,
+	// trailing commas, depth, lone surrogates).
+	test, testArgs = rowTest(test, testArgs, pre)
 	q := fmt.Sprintf(`SELECT customer,
 	  count(*) FILTER (WHERE %s) AS matched,
 	  count(*) AS scanned
 	FROM read_parquet([%s]) WHERE %s GROUP BY customer`, test, strings.Join(quoted, ", "), strings.Join(where, " AND "))
-	// Placeholders number in text order: the prefilter's, then the predicate's, come
-	// first, in the SELECT list.
-	all := append(slices.Clone(pre.args), pred.Args...)
-	return q, append(all, args...)
+	// Placeholders number in text order: the row test's come first, in the SELECT list.
+	return q, append(slices.Clone(testArgs), args...)
+}
+
+// rowTest is the verdict on one row: test behind the prefilter, if any.
+func rowTest(test string, testArgs []any, pre prefilter) (string, []any) {
+	if pre.sql == "" {
+		return test, testArgs
+	}
+	return fmt.Sprintf("CASE WHEN %s THEN %s ELSE false END", pre.sql, test), append(slices.Clone(pre.args), testArgs...)
 }
 
 // prefilter is a necessary condition of a rule on the raw JSON text: SQL with ?
@@ -409,30 +790,46 @@ func literalNeeds(cond *rule.Condition, column string) (string, []any, bool) {
 	return "(" + strings.Join(parts, " OR ") + ")", args, true
 }
 
-// readTail reads from Kafka the records the lake does not hold yet, evaluating the
-// rule with the live evaluator's code.
-func (r *Runner) readTail(ctx context.Context, tail map[int32][2]int64, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
-	if len(r.cfg.Brokers) == 0 {
-		return fmt.Errorf("%w: %d partitions need Kafka and no brokers are configured", ErrTailUnavailable, len(tail))
+// readKafka reads from Kafka the given ranges of each partition, evaluating the rule
+// with the live stage's acceptance check and evaluator. A partition with several
+// ranges (holes in the lake, then the tail) is read in rounds, one range per round.
+func (r *Runner) readKafka(ctx context.Context, ranges map[int32][]span, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
+	doc := jsonpath.NewDocument()
+	for round := 0; ; round++ {
+		todo := map[int32]span{}
+		for p, rs := range ranges {
+			if round < len(rs) {
+				todo[p] = rs[round]
+			}
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		if err := r.readRound(ctx, todo, doc, rl, customer, from, res, prog, report); err != nil {
+			return err
+		}
 	}
+}
+
+func (r *Runner) readRound(ctx context.Context, todo map[int32]span, doc *jsonpath.Document, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
 	offsets := map[int32]kgo.Offset{}
-	for p, rng := range tail {
-		offsets[p] = kgo.NewOffset().At(rng[0])
+	remaining := map[int32]int64{}
+	for p, s := range todo {
+		offsets[p] = kgo.NewOffset().At(s.from)
+		remaining[p] = s.to
 	}
 	opts := append([]kgo.Opt{
 		kgo.SeedBrokers(r.cfg.Brokers...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{r.cfg.Topic: offsets}),
+		// An offset retention removed after we listed the log's start must fail the
+		// read (the job is retried and reports the range), not skip ahead silently.
+		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
 	}, r.cfg.KafkaOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return fmt.Errorf("backfill: Kafka client for the tail: %w", err)
+		return fmt.Errorf("backfill: Kafka client for the offsets the lake lacks: %w", err)
 	}
 	defer cl.Close()
-	remaining := map[int32]int64{}
-	for p, rng := range tail {
-		remaining[p] = rng[1]
-	}
-	doc := jsonpath.NewDocument()
 	for len(remaining) > 0 {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
@@ -441,7 +838,7 @@ func (r *Runner) readTail(ctx context.Context, tail map[int32][2]int64, rl *rule
 		var fetchErr error
 		fs.EachError(func(t string, p int32, err error) {
 			if !errors.Is(err, context.Canceled) {
-				fetchErr = fmt.Errorf("%w: partition %d: %v", ErrTailUnavailable, p, err)
+				fetchErr = fmt.Errorf("%w: partition %d: %w", ErrTailUnavailable, p, err)
 			}
 		})
 		if fetchErr != nil {
@@ -450,19 +847,20 @@ func (r *Runner) readTail(ctx context.Context, tail map[int32][2]int64, rl *rule
 		fs.EachRecord(func(rec *kgo.Record) {
 			last, ok := remaining[rec.Partition]
 			if !ok || rec.Offset > last {
+				delete(remaining, rec.Partition) // past the range (offset `last` held no record)
 				return
 			}
-			if rec.Offset >= last {
+			if rec.Offset == last {
 				delete(remaining, rec.Partition)
 			}
 			res.TailRecords++
 			prog.TailRecords++
 			c := string(rec.Key)
-			if c == "" || (customer != "" && c != customer) || (!from.IsZero() && rec.Timestamp.Before(from)) {
+			if (customer != "" && c != customer) || (!from.IsZero() && rec.Timestamp.Before(from)) {
 				return
 			}
-			if doc.Reset(rec.Value) != nil {
-				return
+			if reason, _ := verdict.Accept(doc, rec.Key, rec.Value); reason != "" {
+				return // dead-lettered by live: counts nowhere
 			}
 			if rl.Matches(doc) {
 				res.Counts[c]++

@@ -19,14 +19,31 @@ import (
 // Predicate is a rule's condition as a DuckDB boolean expression over a VARCHAR column
 // holding the event JSON. Text from the rule reaches DuckDB only as bound arguments or
 // as JSON paths emitted from our own AST with a character set that needs no escaping.
+//
+// Its verdict on every row is the Go evaluator's (the live stage's), which rests on
+// what DuckDB's JSON reader does differently from ours (see TestDuckDBJSONDialect):
+// it accepts NaN, Infinity, trailing commas and any nesting, all of which live
+// dead-letters; and it refuses lone surrogate escapes ("\ud800"), which live accepts.
+// Hence two expressions:
+//
+//   - SQL, for rows of files whose rows all passed the live stage's acceptance check
+//     when archived (lakehouse.FileEntry.Checked): such a row is strict JSON, so DuckDB
+//     reads a row without a backslash exactly as we do (no escapes: every name and
+//     string is its bytes; numbers are the same doubles), and the native form decides
+//     it. A row with a backslash goes to the Go evaluator (the UDF).
+//   - UncheckedSQL, for rows of older files, which hold whatever was produced: the Go
+//     evaluator alone, which validates the row as live does.
 type Predicate struct {
-	// SQL is the expression, with ? placeholders for Args.
+	// SQL is the expression for rows of checked files, with ? placeholders for Args.
 	SQL  string
 	Args []any
-	// Native is true when no Go code runs per row: every test compiled to DuckDB's
-	// JSON functions, whose verdicts are proven equal to ours for those forms.
+	// UncheckedSQL is the expression for rows of unchecked files; it takes no arguments.
+	UncheckedSQL string
+	// Native is true when, on rows without a backslash, no Go code runs: every test
+	// compiled to DuckDB's JSON functions, whose verdicts are proven equal to ours for
+	// those forms on those rows.
 	Native bool
-	// udf is the per-rule function the SQL calls when Native is false.
+	// udf is the rule's Go evaluator, which the SQL calls on the rows it cannot decide.
 	udf *matchUDF
 }
 
@@ -39,10 +56,19 @@ func Compile(r *rule.Rule, column string) (*Predicate, error) {
 	if r.When == nil {
 		return nil, fmt.Errorf("backfill: compiling %s: rule was not validated", r.Key())
 	}
+	u := newMatchUDF(r)
+	call := fmt.Sprintf("%s(%s)", u.name, column)
+	// A backslash is the only way a strict JSON text can spell a name or string other
+	// than by its bytes, and the only way to write what DuckDB refuses (a lone
+	// surrogate): such rows, rare in practice, go to the Go evaluator.
+	route := func(expr string, args []any) (string, []any) {
+		return fmt.Sprintf("(CASE WHEN contains(%s, ?) THEN %s ELSE %s END)", column, call, expr), append([]any{`\`}, args...)
+	}
 	c := &compiler{col: column}
 	expr, ok := c.native(r.When)
 	if ok {
-		return &Predicate{SQL: expr, Args: c.args, Native: true}, nil
+		sql, args := route(expr, c.args)
+		return &Predicate{SQL: sql, Args: args, UncheckedSQL: call, Native: true, udf: u}, nil
 	}
 	// Not native as a whole: keep the conjuncts that are, as a prefilter.
 	c = &compiler{col: column}
@@ -59,14 +85,13 @@ func Compile(r *rule.Rule, column string) (*Predicate, error) {
 			c.args = c.args[:mark]
 		}
 	}
-	u := newMatchUDF(r)
-	call := fmt.Sprintf("%s(%s)", u.name, column)
 	if len(pre) == 0 {
-		return &Predicate{SQL: call, udf: u}, nil
+		return &Predicate{SQL: call, UncheckedSQL: call, udf: u}, nil
 	}
 	// DuckDB evaluates both sides of AND; only CASE keeps the UDF off the rows the
 	// prefilter rejects.
-	return &Predicate{SQL: "(CASE WHEN " + strings.Join(pre, " AND ") + " THEN " + call + " ELSE false END)", Args: c.args, udf: u}, nil
+	sql, args := route("(CASE WHEN "+strings.Join(pre, " AND ")+" THEN "+call+" ELSE false END)", c.args)
+	return &Predicate{SQL: sql, Args: args, UncheckedSQL: call, udf: u}, nil
 }
 
 // Register makes the predicate's UDF (if any) callable on conn. Call it on the
@@ -209,8 +234,9 @@ func plainName(s string) bool {
 
 var udfSeq atomic.Int64
 
-// matchUDF is a rule's condition, evaluated by the Go evaluator inside DuckDB. Invalid
-// JSON never matches: the live stage dead-letters such events, so they count nowhere.
+// matchUDF is a rule's condition, evaluated by the Go evaluator inside DuckDB. A value
+// the live stage would dead-letter (verdict.Accept: not JSON, too deep) never matches,
+// so it counts nowhere, as in live.
 type matchUDF struct {
 	name string
 	rule *rule.Rule

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -37,17 +36,11 @@ type ArchiveConfig struct {
 // EnsureDefaults fills unset fields with their documented defaults.
 func (c *ArchiveConfig) EnsureDefaults() {
 	c.Workload.EnsureDefaults()
-	if c.Events <= 0 {
-		c.Events = 500_000
-	}
-	if c.Partitions <= 0 {
-		c.Partitions = 4
-	}
-	if c.Repeat <= 0 {
-		c.Repeat = 3
-	}
+	orDefault(&c.Events, 500_000)
+	orDefault(&c.Partitions, 4)
+	orDefault(&c.Repeat, 3)
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Logger = discardLogger()
 	}
 }
 

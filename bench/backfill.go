@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"os"
@@ -39,20 +38,12 @@ type BackfillConfig struct {
 // EnsureDefaults fills unset fields with their documented defaults.
 func (c *BackfillConfig) EnsureDefaults() {
 	c.Workload.EnsureDefaults()
-	if c.Events <= 0 {
-		c.Events = 1_000_000
-	}
-	if c.Rules <= 0 {
-		c.Rules = 3
-	}
-	if c.Partitions <= 0 {
-		c.Partitions = 4
-	}
-	if c.Repeat <= 0 {
-		c.Repeat = 3
-	}
+	orDefault(&c.Events, 1_000_000)
+	orDefault(&c.Rules, 3)
+	orDefault(&c.Partitions, 4)
+	orDefault(&c.Repeat, 3)
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Logger = discardLogger()
 	}
 }
 

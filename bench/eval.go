@@ -31,15 +31,9 @@ type EvalConfig struct {
 // EnsureDefaults fills unset fields with their documented defaults.
 func (c *EvalConfig) EnsureDefaults() {
 	c.Workload.EnsureDefaults()
-	if c.Rules <= 0 {
-		c.Rules = 1000
-	}
-	if c.Events <= 0 {
-		c.Events = 4096
-	}
-	if c.Duration <= 0 {
-		c.Duration = 3 * time.Second
-	}
+	orDefault(&c.Rules, 1000)
+	orDefault(&c.Events, 4096)
+	orDefault(&c.Duration, 3*time.Second)
 }
 
 // Validate reports configuration mistakes.

@@ -73,7 +73,7 @@ type Metric struct {
 	Value float64 `json:"value"`
 	// Baseline is the baseline's figure, if it has one.
 	Baseline *float64 `json:"baseline,omitempty"`
-	// Target is DESIGN.md's target for the figure, for the reader (never gated).
+	// Target is the figure's target (docs/architecture.md, "Targets"), for the reader (never gated).
 	Target string `json:"target,omitempty"`
 }
 
@@ -90,7 +90,7 @@ type Ratio struct {
 	Name   string  `json:"name"`
 	Value  float64 `json:"value"`
 	Better Better  `json:"better"`
-	// Target is DESIGN.md's target, for the reader: the gate compares with a
+	// Target is the target (docs/architecture.md, "Targets"), for the reader: the gate compares with a
 	// reference report, not with targets.
 	Target string `json:"target,omitempty"`
 	// Gated ratios fail Gate when they regress beyond its margin.

@@ -21,15 +21,9 @@ type Workload struct {
 
 // EnsureDefaults fills unset fields with their documented defaults.
 func (w *Workload) EnsureDefaults() {
-	if w.Seed == 0 {
-		w.Seed = 1
-	}
-	if w.Customers <= 0 {
-		w.Customers = 100
-	}
-	if w.EventSize < 0 {
-		w.EventSize = 0
-	}
+	orDefault(&w.Seed, 1)
+	orDefault(&w.Customers, 100)
+	w.EventSize = max(w.EventSize, 0)
 }
 
 func (w Workload) generator() *workload.Generator {

@@ -10,23 +10,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 )
-
-// Alert is an alerts record's value (DESIGN.md's wire format), as the console shows it.
-type Alert struct {
-	AlertID   string    `json:"alert_id"`
-	RuleID    string    `json:"rule_id"`
-	Scope     string    `json:"scope"`
-	Version   int64     `json:"version"`
-	Customer  string    `json:"customer"`
-	Count     int64     `json:"count"`
-	Threshold int64     `json:"threshold"`
-	Partition int32     `json:"partition"`
-	Offset    int64     `json:"offset"`
-	EventTime time.Time `json:"event_time"`
-	Source    string    `json:"source"`
-}
 
 // alertFeed follows the alerts topic and fans the alerts out to streams. It keeps the
 // most recent ones, deduplicated by alert_id, in a ring. Following starts at the first
@@ -37,9 +23,9 @@ type alertFeed struct {
 	kafka func() (ingest.KafkaConfig, ingest.Topics)
 
 	mu      sync.Mutex
-	ring    []Alert // oldest first, at most size
+	ring    []contract.Alert // oldest first, at most size
 	ids     map[string]bool
-	subs    map[chan Alert]struct{}
+	subs    map[chan contract.Alert]struct{}
 	started bool
 	closed  bool
 	lastErr string
@@ -48,7 +34,7 @@ type alertFeed struct {
 }
 
 func newAlertFeed(size int, log *slog.Logger, kafka func() (ingest.KafkaConfig, ingest.Topics)) *alertFeed {
-	return &alertFeed{size: size, log: log, kafka: kafka, ids: map[string]bool{}, subs: map[chan Alert]struct{}{}}
+	return &alertFeed{size: size, log: log, kafka: kafka, ids: map[string]bool{}, subs: map[chan contract.Alert]struct{}{}}
 }
 
 // subBuffer is how many alerts a stream may fall behind before it is ended (the page
@@ -57,10 +43,10 @@ const subBuffer = 256
 
 // subscribe returns a channel of new alerts and the recent ones, oldest first. The
 // channel is closed when the feed closes or the subscriber falls too far behind.
-func (f *alertFeed) subscribe() (chan Alert, []Alert) {
+func (f *alertFeed) subscribe() (chan contract.Alert, []contract.Alert) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ch := make(chan Alert, subBuffer)
+	ch := make(chan contract.Alert, subBuffer)
 	if f.closed {
 		close(ch)
 		return ch, nil
@@ -70,7 +56,7 @@ func (f *alertFeed) subscribe() (chan Alert, []Alert) {
 	return ch, slices.Clone(f.ring)
 }
 
-func (f *alertFeed) unsubscribe(ch chan Alert) {
+func (f *alertFeed) unsubscribe(ch chan contract.Alert) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.subs[ch]; ok {
@@ -80,7 +66,7 @@ func (f *alertFeed) unsubscribe(ch chan Alert) {
 }
 
 // recent returns the recent alerts, oldest first, and the last error reading the topic.
-func (f *alertFeed) recent() ([]Alert, string) {
+func (f *alertFeed) recent() ([]contract.Alert, string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.closed {
@@ -149,7 +135,7 @@ func (f *alertFeed) follow(ctx context.Context) {
 			}
 		})
 		fs.EachRecord(func(rec *kgo.Record) {
-			var a Alert
+			var a contract.Alert
 			if err := json.Unmarshal(rec.Value, &a); err != nil || a.AlertID == "" {
 				f.log.Debug("console: skipping a record of the alerts topic that is not an alert", "partition", rec.Partition, "offset", rec.Offset)
 				return
@@ -167,7 +153,7 @@ func (f *alertFeed) setErr(msg string) {
 
 // add records a, unless an alert with its id is in the ring, and sends it to every
 // subscriber; one that cannot keep up is dropped (its stream ends).
-func (f *alertFeed) add(a Alert) {
+func (f *alertFeed) add(a contract.Alert) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastErr = ""

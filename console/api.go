@@ -3,40 +3,20 @@ package console
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/httpjson"
 	"github.com/hindsightdev/hindsight/rule"
 )
-
-// maxBody bounds a request body: a rule is a few kilobytes.
-const maxBody = 1 << 20
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-}
-
-// ErrorResponse is the body of every error answer.
-type ErrorResponse struct {
-	Error string `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, ErrorResponse{Error: msg})
-}
 
 // Info is the answer of GET /v1/console/info.
 type Info struct {
@@ -47,7 +27,10 @@ type Info struct {
 	// token configured and a listener that is not loopback).
 	WritesAllowed bool   `json:"writes_allowed"`
 	WritePolicy   string `json:"write_policy"`
-	Topics        struct {
+	// ReadTokenRequired says every other API call needs the token too (the daemon has a
+	// token and no --public-read).
+	ReadTokenRequired bool `json:"read_token_required"`
+	Topics            struct {
 		Controls string `json:"controls"`
 		Alerts   string `json:"alerts"`
 	} `json:"topics"`
@@ -57,7 +40,8 @@ type Info struct {
 func (c *Console) handleInfo(w http.ResponseWriter, _ *http.Request) {
 	addr := c.cfg.Backend.ListenAddr()
 	_, topics := c.cfg.Backend.Kafka()
-	in := Info{ListenAddr: addr, TokenRequired: c.cfg.APIToken != "", PreviewSample: c.cfg.PreviewSample}
+	in := Info{ListenAddr: addr, TokenRequired: c.cfg.APIToken != "", PreviewSample: c.cfg.PreviewSample,
+		ReadTokenRequired: c.cfg.ProtectReads && c.cfg.APIToken != ""}
 	switch {
 	case c.cfg.APIToken != "":
 		in.WritesAllowed, in.WritePolicy = true, "writes need Authorization: Bearer <token>"
@@ -67,18 +51,18 @@ func (c *Console) handleInfo(w http.ResponseWriter, _ *http.Request) {
 		in.WritePolicy = "writes are disabled: the listener is not loopback and no API token is set (--api-token / HINDSIGHT_API_TOKEN)"
 	}
 	in.Topics.Controls, in.Topics.Alerts = topics.Controls, topics.Alerts
-	writeJSON(w, http.StatusOK, in)
+	httpjson.Write(w, http.StatusOK, in)
 }
 
 // RuleRow is one rule of GET /v1/console/rules.
 type RuleRow struct {
-	RuleStatus
+	contract.RuleView
 	// State is what the page shows: "backfilling", "live", or "error" when the latest
 	// control for the rule was rejected or a backfill attempt failed.
 	State string `json:"state"`
 	// Progress sums the backfill jobs of the rule (absent when none runs).
-	Progress *Progress    `json:"progress,omitempty"`
-	Counts   CountSummary `json:"counts"`
+	Progress *Progress             `json:"progress,omitempty"`
+	Counts   contract.CountSummary `json:"counts"`
 }
 
 // Progress is a rule's backfill progress over the partitions owned here.
@@ -94,8 +78,8 @@ type Progress struct {
 
 // RulesResponse is the answer of GET /v1/console/rules and the "rules" stream event.
 type RulesResponse struct {
-	Rules   []RuleRow        `json:"rules"`
-	Invalid []InvalidControl `json:"invalid"`
+	Rules   []RuleRow                  `json:"rules"`
+	Invalid []contract.RejectedControl `json:"invalid"`
 }
 
 func (c *Console) rules() RulesResponse {
@@ -103,12 +87,12 @@ func (c *Console) rules() RulesResponse {
 	counts := c.cfg.Backend.Counts(c.cfg.TopCustomers)
 	out := RulesResponse{Rules: make([]RuleRow, 0, len(rs.Rules)), Invalid: rs.Invalid}
 	if out.Invalid == nil {
-		out.Invalid = []InvalidControl{}
+		out.Invalid = []contract.RejectedControl{}
 	}
 	for _, r := range rs.Rules {
-		row := RuleRow{RuleStatus: r, State: r.Status, Counts: counts[rule.Key{Scope: r.Scope, ID: r.ID}]}
+		row := RuleRow{RuleView: r, State: r.Status, Counts: counts[rule.Key{Scope: r.Scope, ID: r.ID}]}
 		if row.Counts.Top == nil {
-			row.Counts.Top = []CustomerCount{}
+			row.Counts.Top = []contract.CustomerCount{}
 		}
 		if len(r.Backfill) > 0 {
 			p := &Progress{Partitions: len(r.Backfill), Percent: -1}
@@ -118,7 +102,7 @@ func (c *Console) rules() RulesResponse {
 				p.Rows += b.Rows
 				p.TailRecords += b.TailRecords
 				if b.LastError != "" {
-					row.State = "error"
+					row.State = contract.RuleError
 				}
 			}
 			if p.FilesTotal > 0 {
@@ -127,7 +111,7 @@ func (c *Console) rules() RulesResponse {
 			row.Progress = p
 		}
 		if r.LastError != "" {
-			row.State = "error"
+			row.State = contract.RuleError
 		}
 		out.Rules = append(out.Rules, row)
 	}
@@ -151,28 +135,28 @@ func (c *Console) rulesJSON() ([]byte, error) {
 }
 
 func (c *Console) handleRules(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, c.rules())
+	httpjson.Write(w, http.StatusOK, c.rules())
 }
 
 // CountsResponse is the answer of GET /v1/console/counts.
 type CountsResponse struct {
 	Scope string `json:"scope"`
 	ID    string `json:"id"`
-	CountSummary
+	contract.CountSummary
 }
 
 func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	k := rule.Key{Scope: cmp.Or(q.Get("scope"), rule.GlobalScope), ID: q.Get("id")}
 	if k.ID == "" {
-		writeError(w, http.StatusBadRequest, "id is required: /v1/console/counts?scope=*&id=ID&limit=100")
+		httpjson.Error(w, http.StatusBadRequest, "id is required: /v1/console/counts?scope=*&id=ID&limit=100")
 		return
 	}
 	limit := 100
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "limit must be a number from 1 to 10000")
+			httpjson.Error(w, http.StatusBadRequest, "limit must be a number from 1 to 10000")
 			return
 		}
 		limit = n
@@ -182,20 +166,20 @@ func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
 		active = active || (rs.Scope == k.Scope && rs.ID == k.ID)
 	}
 	if !active {
-		writeError(w, http.StatusNotFound, "no active rule "+k.String())
+		httpjson.Error(w, http.StatusNotFound, "no active rule "+k.String())
 		return
 	}
 	sum := c.cfg.Backend.Counts(limit)[k]
 	if sum.Top == nil {
-		sum.Top = []CustomerCount{}
+		sum.Top = []contract.CustomerCount{}
 	}
-	writeJSON(w, http.StatusOK, CountsResponse{Scope: k.Scope, ID: k.ID, CountSummary: sum})
+	httpjson.Write(w, http.StatusOK, CountsResponse{Scope: k.Scope, ID: k.ID, CountSummary: sum})
 }
 
 // AlertsResponse is the answer of GET /v1/console/alerts.
 type AlertsResponse struct {
 	// Alerts are the recent alerts, newest first.
-	Alerts []Alert `json:"alerts"`
+	Alerts []contract.Alert `json:"alerts"`
 	// Error is the last problem reading the alerts topic, if it persists.
 	Error string `json:"error,omitempty"`
 }
@@ -204,20 +188,37 @@ func (c *Console) handleAlerts(w http.ResponseWriter, _ *http.Request) {
 	as, errMsg := c.feed.recent()
 	slices.Reverse(as)
 	if as == nil {
-		as = []Alert{}
+		as = []contract.Alert{}
 	}
-	writeJSON(w, http.StatusOK, AlertsResponse{Alerts: as, Error: errMsg})
+	httpjson.Write(w, http.StatusOK, AlertsResponse{Alerts: as, Error: errMsg})
 }
 
 // handleStream sends server-sent events: "alerts" (the recent alerts, newest first) on
 // connect, "alert" for each new one, and "rules" (as GET /v1/console/rules) on connect
-// and whenever it changes.
+// and whenever it changes. At most MaxStreams run at once.
 func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
-		writeError(w, http.StatusInternalServerError, "streaming is not supported by this server")
+		httpjson.Error(w, http.StatusInternalServerError, "streaming is not supported by this server")
 		return
 	}
+	if n := c.streams.Add(1); n > int64(c.cfg.MaxStreams) {
+		c.streams.Add(-1)
+		c.reached(LimitStreams)
+		w.Header().Set("Retry-After", "5")
+		httpjson.Error(w, http.StatusServiceUnavailable, fmt.Sprintf(
+			"too many live streams: %d are open, the limit (--http-max-streams); close another console tab or retry later", c.cfg.MaxStreams))
+		return
+	}
+	defer c.streams.Add(-1)
+	// The server's write deadline bounds one answer; a stream lasts as long as the page
+	// is open. Each write gets StreamWriteTimeout instead, so that a client that stops
+	// reading is dropped rather than holding its slot for ever. (The read deadline needs
+	// nothing: once a GET is read, net/http lifts it for its background read, which only
+	// watches for the client going away.)
+	rc := http.NewResponseController(w)
+	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(c.cfg.StreamWriteTimeout)) }
+	extend()
 	ch, recent := c.feed.subscribe()
 	defer c.feed.unsubscribe(ch)
 	h := w.Header()
@@ -230,6 +231,7 @@ func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
+		extend()
 		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data); err != nil {
 			return err
 		}
@@ -238,7 +240,7 @@ func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Reverse(recent)
 	if recent == nil {
-		recent = []Alert{}
+		recent = []contract.Alert{}
 	}
 	if _, err := io.WriteString(w, "retry: 2000\n\n"); err != nil {
 		return
@@ -253,6 +255,7 @@ func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		lastRules = data
+		extend()
 		if _, err := fmt.Fprintf(w, "event: rules\ndata: %s\n\n", data); err != nil {
 			return err
 		}
@@ -288,6 +291,7 @@ func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
 				lastWrite = time.Now()
 			}
 			if time.Since(lastWrite) > 15*time.Second { // keep proxies from timing out an idle stream
+				extend()
 				if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
 					return
 				}
@@ -320,21 +324,32 @@ type ValidateResponse struct {
 	Rule *rule.Rule `json:"rule,omitempty"`
 }
 
-func readDraft(w http.ResponseWriter, r *http.Request) (DraftRequest, bool) {
+func (c *Console) readDraft(w http.ResponseWriter, r *http.Request) (DraftRequest, bool) {
 	var req DraftRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body: "+err.Error())
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		// Not counted here: the daemon's own cap, the same size, counts it as it cuts.
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes (--http-max-body-bytes)", tooLarge.Limit))
+		return req, false
+	case errors.As(err, &netErr) && netErr.Timeout():
+		c.reached(LimitReadTimeout)
+		httpjson.Error(w, http.StatusRequestTimeout, "the request body did not arrive in time (--http-read-timeout)")
+		return req, false
+	case err != nil:
+		httpjson.Error(w, http.StatusBadRequest, "reading the request body: "+err.Error())
 		return req, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, `request body is not {"rule": {…}}: `+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, `request body is not {"rule": {…}}: `+err.Error())
 		return req, false
 	}
 	if len(req.Rule) == 0 || string(req.Rule) == "null" {
-		writeError(w, http.StatusBadRequest, `request body has no rule: send {"rule": {…}}`)
+		httpjson.Error(w, http.StatusBadRequest, `request body has no rule: send {"rule": {…}}`)
 		return req, false
 	}
 	return req, true
@@ -357,46 +372,46 @@ func parseDraft(raw []byte) (*rule.Rule, ValidateResponse) {
 }
 
 func (c *Console) handleValidate(w http.ResponseWriter, r *http.Request) {
-	req, ok := readDraft(w, r)
+	req, ok := c.readDraft(w, r)
 	if !ok {
 		return
 	}
 	_, resp := parseDraft(req.Rule)
-	writeJSON(w, http.StatusOK, resp)
+	httpjson.Write(w, http.StatusOK, resp)
 }
 
 func (c *Console) handlePreview(w http.ResponseWriter, r *http.Request) {
-	req, ok := readDraft(w, r)
+	req, ok := c.readDraft(w, r)
 	if !ok {
 		return
 	}
 	raw, err := withDefaultID(req.Rule, "draft")
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "rule is not a JSON object: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "rule is not a JSON object: "+err.Error())
 		return
 	}
 	rl, vr := parseDraft(raw)
 	if rl == nil {
-		writeJSON(w, http.StatusUnprocessableEntity, vr)
+		httpjson.Write(w, http.StatusUnprocessableEntity, vr)
 		return
 	}
 	n := cmp.Or(req.Sample, c.cfg.PreviewSample)
 	if n < 1 || n > MaxPreviewSample {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("sample must be from 1 to %d", MaxPreviewSample))
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("sample must be from 1 to %d", MaxPreviewSample))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.PreviewTimeout)
-	defer cancel()
-	res, err := c.Preview(ctx, rl, n)
+	// The slot is taken once the body is in: a slow client must not hold it.
+	done, ok := c.admit(w)
+	if !ok {
+		return
+	}
+	defer done()
+	res, err := c.Preview(r.Context(), rl, n)
 	if err != nil {
-		code := http.StatusInternalServerError
-		if errors.Is(err, context.DeadlineExceeded) {
-			code = http.StatusGatewayTimeout
-		}
-		writeError(w, code, "preview: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "preview: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	httpjson.Write(w, http.StatusOK, res)
 }
 
 // withDefaultID gives a draft without an id the id def: a preview needs no name.
@@ -428,23 +443,17 @@ type SaveResponse struct {
 	Problems []rule.Problem `json:"problems,omitempty"`
 }
 
-// Save statuses that the console adds to the daemon's (ingest.Status*).
-const (
-	StatusPending   = "pending"
-	StatusUnchanged = "unchanged"
-)
-
 func saveCode(status string) int {
 	switch status {
-	case ingest.StatusOK, StatusUnchanged:
+	case contract.ControlOK, contract.SaveUnchanged:
 		return http.StatusOK
-	case ingest.StatusInvalid:
+	case contract.ControlInvalid:
 		return http.StatusUnprocessableEntity
-	case ingest.StatusStale:
+	case contract.ControlStale:
 		return http.StatusConflict
-	case ingest.StatusNotFound:
+	case contract.ControlNotFound:
 		return http.StatusNotFound
-	case StatusPending:
+	case contract.SavePending:
 		return http.StatusAccepted
 	}
 	return http.StatusInternalServerError
@@ -458,7 +467,7 @@ func (c *Console) wait(ms int) time.Duration {
 }
 
 func (c *Console) handleSave(w http.ResponseWriter, r *http.Request) {
-	req, ok := readDraft(w, r)
+	req, ok := c.readDraft(w, r)
 	if !ok {
 		return
 	}
@@ -468,38 +477,38 @@ func (c *Console) handleSave(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(req.Rule, &peek) // a malformed rule is reported by parseDraft
 	rl, vr := parseDraft(req.Rule)
 	if rl == nil {
-		writeJSON(w, http.StatusUnprocessableEntity, SaveResponse{Status: ingest.StatusInvalid, Op: rule.OpUpsert, Offset: -1,
+		httpjson.Write(w, http.StatusUnprocessableEntity, SaveResponse{Status: contract.ControlInvalid, Op: rule.OpUpsert, Offset: -1,
 			Message: vr.Error, Problems: vr.Problems})
 		return
 	}
 	res, err := c.SaveRule(r.Context(), rl, peek.Version == 0, c.wait(req.WaitMS))
 	if err != nil {
-		writeError(w, http.StatusBadGateway, err.Error())
+		httpjson.Error(w, http.StatusBadGateway, err.Error())
 		return
 	}
-	writeJSON(w, saveCode(res.Status), res)
+	httpjson.Write(w, saveCode(res.Status), res)
 }
 
 func (c *Console) handleDelete(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	k := rule.Key{Scope: q.Get("scope"), ID: q.Get("id")}
 	if k.Scope == "" || k.ID == "" {
-		writeError(w, http.StatusBadRequest, "scope and id are required: DELETE /v1/console/rules?scope=*&id=ID")
+		httpjson.Error(w, http.StatusBadRequest, "scope and id are required: DELETE /v1/console/rules?scope=*&id=ID")
 		return
 	}
 	wait := c.cfg.StatusWait
 	if s := q.Get("wait_ms"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "wait_ms must be a positive number")
+			httpjson.Error(w, http.StatusBadRequest, "wait_ms must be a positive number")
 			return
 		}
 		wait = c.wait(n)
 	}
 	res, err := c.DeleteRule(r.Context(), k, wait)
 	if err != nil {
-		writeError(w, http.StatusBadGateway, err.Error())
+		httpjson.Error(w, http.StatusBadGateway, err.Error())
 		return
 	}
-	writeJSON(w, saveCode(res.Status), res)
+	httpjson.Write(w, saveCode(res.Status), res)
 }

@@ -17,9 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/console"
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/jsonpath"
-	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -29,7 +29,7 @@ func TestAuthWithToken(t *testing.T) {
 	d := startDaemon(t, "s3cret")
 	controls := func() int64 { return e2etest.TopicRecords(t, d.b, "controls") }
 
-	var e console.ErrorResponse
+	var e contract.ErrorResponse
 	resp := call(t, "POST", d.url("/v1/console/rules"), "", draft(loginRule), &e)
 	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") || !strings.Contains(e.Error, "Bearer") {
 		t.Errorf("no token: %d %q, WWW-Authenticate %q", resp.StatusCode, e.Error, resp.Header.Get("WWW-Authenticate"))
@@ -46,18 +46,25 @@ func TestAuthWithToken(t *testing.T) {
 		t.Fatalf("refused writes published %d controls", n)
 	}
 
-	// Reads stay open.
+	// Reads need the token too (the daemon has no --public-read); info, which tells the
+	// page so, does not.
 	var rules console.RulesResponse
-	if resp := call(t, "GET", d.url("/v1/console/rules"), "", nil, &rules); resp.StatusCode != 200 || len(rules.Rules) != 0 {
-		t.Errorf("GET rules without token: %d %+v", resp.StatusCode, rules)
+	if resp := call(t, "GET", d.url("/v1/console/rules"), "", nil, &e); resp.StatusCode != 401 || !strings.Contains(e.Error, "API token for reads") {
+		t.Errorf("GET rules without token: %d %q", resp.StatusCode, e.Error)
+	}
+	if resp := call(t, "GET", d.url("/v1/console/rules"), "s3cret", nil, &rules); resp.StatusCode != 200 || len(rules.Rules) != 0 {
+		t.Errorf("GET rules with the token: %d %+v", resp.StatusCode, rules)
 	}
 	var v console.ValidateResponse
-	if resp := call(t, "POST", d.url("/v1/console/validate"), "", draft(loginRule), &v); resp.StatusCode != 200 || !v.Valid {
-		t.Errorf("validate without token: %d %+v", resp.StatusCode, v)
+	if resp := call(t, "POST", d.url("/v1/console/validate"), "", draft(loginRule), &e); resp.StatusCode != 401 {
+		t.Errorf("validate without token: %d %q", resp.StatusCode, e.Error)
+	}
+	if resp := call(t, "POST", d.url("/v1/console/validate"), "s3cret", draft(loginRule), &v); resp.StatusCode != 200 || !v.Valid {
+		t.Errorf("validate with the token: %d %+v", resp.StatusCode, v)
 	}
 	var info console.Info
 	call(t, "GET", d.url("/v1/console/info"), "", nil, &info)
-	if !info.TokenRequired || !info.WritesAllowed || info.ListenAddr != d.HTTPAddr() {
+	if !info.TokenRequired || !info.WritesAllowed || !info.ReadTokenRequired || info.ListenAddr != d.HTTPAddr() {
 		t.Errorf("info = %+v", info)
 	}
 
@@ -77,7 +84,7 @@ func TestAuthWithToken(t *testing.T) {
 
 func TestAuthWithoutToken(t *testing.T) {
 	d := startDaemon(t, "")
-	var e console.ErrorResponse
+	var e contract.ErrorResponse
 	var s console.SaveResponse
 
 	// A page of another site, and a request to a name that rebinds to loopback.
@@ -218,7 +225,7 @@ func TestValidateReportsPositionedProblems(t *testing.T) {
 			}
 		})
 	}
-	var e console.ErrorResponse
+	var e contract.ErrorResponse
 	if resp := call(t, "POST", d.url("/v1/console/validate"), "", map[string]any{"rules": 1}, &e); resp.StatusCode != 400 || e.Error == "" {
 		t.Errorf("malformed request: %d %q", resp.StatusCode, e.Error)
 	}
@@ -429,7 +436,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 	// Alerts published before the console is first used: it reads back the last few.
 	var early []*kgo.Record
 	for i := range 5 {
-		a := console.Alert{AlertID: fmt.Sprintf("early-%d", i), RuleID: "r", Scope: "*", Version: 1, Customer: "c-9", Count: 1, Threshold: 1, EventTime: time.Now().UTC(), Source: "live"}
+		a := contract.Alert{AlertID: fmt.Sprintf("early-%d", i), RuleID: "r", Scope: "*", Version: 1, Customer: "c-9", Count: 1, Threshold: 1, EventTime: time.Now().UTC(), Source: "live"}
 		v, _ := json.Marshal(a)
 		early = append(early, &kgo.Record{Topic: "alerts", Key: []byte(a.Customer), Value: v})
 	}
@@ -469,17 +476,17 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 	produce(t, d.b, []event{{customer: "c-4", typ: "file.read", at: time.Now()}, {customer: "c-4", typ: "file.read", at: time.Now()}})
 	// The stream may first carry the early alerts, read back after it connected.
 	seen := map[string]int{}
-	a := stream.nextAlert(t, seen, func(a console.Alert) bool { return a.RuleID == "two-reads" })
-	if a.RuleID != "two-reads" || a.Customer != "c-4" || a.Count != 2 || a.Threshold != 2 || a.AlertID != live.AlertID("*", "two-reads", 1, "c-4", 2) {
+	a := stream.nextAlert(t, seen, func(a contract.Alert) bool { return a.RuleID == "two-reads" })
+	if a.RuleID != "two-reads" || a.Customer != "c-4" || a.Count != 2 || a.Threshold != 2 || a.AlertID != contract.AlertID("*", "two-reads", 1, "c-4", 2) {
 		t.Fatalf("streamed alert %+v", a)
 	}
 
 	var counts console.CountsResponse
 	if resp := call(t, "GET", d.url("/v1/console/counts?scope=*&id=two-reads"), "", nil, &counts); resp.StatusCode != 200 ||
-		counts.Customers != 1 || counts.Total != 2 || len(counts.Top) != 1 || counts.Top[0] != (console.CustomerCount{Customer: "c-4", Count: 2}) {
+		counts.Customers != 1 || counts.Total != 2 || len(counts.Top) != 1 || counts.Top[0] != (contract.CustomerCount{Customer: "c-4", Count: 2}) {
 		t.Errorf("counts: %d %+v", resp.StatusCode, counts)
 	}
-	var e console.ErrorResponse
+	var e contract.ErrorResponse
 	if resp := call(t, "GET", d.url("/v1/console/counts?scope=c-4&id=two-reads"), "", nil, &e); resp.StatusCode != 404 {
 		t.Errorf("counts of a rule that is not active: %d %q", resp.StatusCode, e.Error)
 	}
@@ -491,7 +498,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 		&kgo.Record{Topic: "alerts", Key: []byte("c-4"), Value: dup},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-4"), Value: []byte("not json")},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-5"), Value: []byte(`{"alert_id":"later","rule_id":"r","scope":"*","version":1,"customer":"c-5","count":1,"threshold":1,"source":"live"}`)})
-	stream.nextAlert(t, seen, func(a console.Alert) bool { return a.AlertID == "later" })
+	stream.nextAlert(t, seen, func(a contract.Alert) bool { return a.AlertID == "later" })
 	for id, n := range seen {
 		if n != 1 {
 			t.Errorf("alert %s streamed %d times", id, n)
@@ -520,7 +527,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 	}
 }
 
-func alertIDs(as []console.Alert) string {
+func alertIDs(as []contract.Alert) string {
 	ids := make([]string, len(as))
 	for i, a := range as {
 		ids[i] = a.AlertID
@@ -573,14 +580,14 @@ func (s *sseStream) read() (sseEvent, error) {
 }
 
 // nextAlert reads alert events until one satisfies want, counting each id in seen.
-func (s *sseStream) nextAlert(t *testing.T, seen map[string]int, want func(console.Alert) bool) console.Alert {
+func (s *sseStream) nextAlert(t *testing.T, seen map[string]int, want func(contract.Alert) bool) contract.Alert {
 	t.Helper()
 	for {
 		ev := s.next(t)
 		if ev.name != "alert" {
 			continue
 		}
-		var a console.Alert
+		var a contract.Alert
 		if err := json.Unmarshal([]byte(ev.data), &a); err != nil {
 			t.Fatalf("alert event %q: %v", ev.data, err)
 		}
@@ -627,7 +634,7 @@ func TestPageIsServedFromEmbeddedAssets(t *testing.T) {
 			}
 		}
 	}
-	var e console.ErrorResponse
+	var e contract.ErrorResponse
 	if resp := call(t, "GET", d.url("/v1/console/nope"), "", nil, &e); resp.StatusCode != 404 || !strings.Contains(e.Error, "API.md") {
 		t.Errorf("unknown endpoint: %d %q", resp.StatusCode, e.Error)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/hindsightdev/hindsight/internal/httpjson"
 )
 
 // AuthError is why a write was refused: the HTTP status to answer and a message that
@@ -36,16 +38,7 @@ func (e *AuthError) Error() string {
 //     127.0.0.1 (cross-site requests, DNS rebinding): 403.
 func WritePolicy(token, listenAddr string, r *http.Request) *AuthError {
 	if token != "" {
-		got, ok := bearer(r.Header.Get("Authorization"))
-		switch {
-		case !ok:
-			return &AuthError{Status: http.StatusUnauthorized, Challenge: `Bearer realm="hindsight"`,
-				Msg: "this daemon requires an API token for writes: send Authorization: Bearer <token>"}
-		case subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1:
-			return &AuthError{Status: http.StatusUnauthorized, Challenge: `Bearer realm="hindsight", error="invalid_token"`,
-				Msg: "the API token is wrong"}
-		}
-		return nil
+		return checkToken(token, "writes", r)
 	}
 	if !IsLoopback(listenAddr) {
 		return &AuthError{Status: http.StatusForbidden,
@@ -63,6 +56,40 @@ func WritePolicy(token, listenAddr string, r *http.Request) *AuthError {
 		}
 	}
 	return nil
+}
+
+// ReadPolicy decides whether the read request r may proceed, with the same token rule
+// as WritePolicy: when protect is set (the daemon has a token and no --public-read), r
+// must carry "Authorization: Bearer <token>"; missing or wrong, 401 with a
+// WWW-Authenticate challenge. Without protect every read may proceed: a daemon without
+// a token has no secret to ask for, and its writes are what WritePolicy guards.
+func ReadPolicy(token string, protect bool, r *http.Request) *AuthError {
+	if !protect || token == "" {
+		return nil
+	}
+	return checkToken(token, "reads", r)
+}
+
+// checkToken checks r's bearer token against token, in constant time.
+func checkToken(token, what string, r *http.Request) *AuthError {
+	got, ok := bearer(r.Header.Get("Authorization"))
+	switch {
+	case !ok:
+		return &AuthError{Status: http.StatusUnauthorized, Challenge: `Bearer realm="hindsight"`,
+			Msg: "this daemon requires an API token for " + what + ": send Authorization: Bearer <token>"}
+	case subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1:
+		return &AuthError{Status: http.StatusUnauthorized, Challenge: `Bearer realm="hindsight", error="invalid_token"`,
+			Msg: "the API token is wrong"}
+	}
+	return nil
+}
+
+// Answer writes e as the answer: its status, the challenge of a 401, and the error body.
+func (e *AuthError) Answer(w http.ResponseWriter) {
+	if e.Challenge != "" {
+		w.Header().Set("WWW-Authenticate", e.Challenge)
+	}
+	httpjson.Error(w, e.Status, e.Msg)
 }
 
 // bearer extracts the token of an "Authorization: Bearer <token>" header.
@@ -98,12 +125,54 @@ func IsLoopback(addr string) bool {
 func (c *Console) write(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := WritePolicy(c.cfg.APIToken, c.cfg.Backend.ListenAddr(), r); err != nil {
-			if err.Challenge != "" {
-				w.Header().Set("WWW-Authenticate", err.Challenge)
-			}
-			writeError(w, err.Status, err.Msg)
+			err.Answer(w)
 			return
 		}
 		h(w, r)
+	}
+}
+
+// read wraps a handler that only reads in ReadPolicy.
+func (c *Console) read(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := ReadPolicy(c.cfg.APIToken, c.cfg.ProtectReads, r); err != nil {
+			err.Answer(w)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// heavy wraps a handler that walks every counter in Config.Admit.
+func (c *Console) heavy(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		done, ok := c.admit(w)
+		if !ok {
+			return
+		}
+		defer done()
+		h(w, r)
+	}
+}
+
+// admit asks Config.Admit whether a heavy request may run now; when it may not, it has
+// answered 503 with Retry-After.
+func (c *Console) admit(w http.ResponseWriter) (done func(), ok bool) {
+	if c.cfg.Admit == nil {
+		return func() {}, true
+	}
+	done, err := c.cfg.Admit()
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
+		return nil, false
+	}
+	return done, true
+}
+
+// reached tells Config.LimitReached that a request reached the limit name.
+func (c *Console) reached(name string) {
+	if c.cfg.LimitReached != nil {
+		c.cfg.LimitReached(name)
 	}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/jsonpath"
-	"github.com/hindsightdev/hindsight/live"
 )
 
 // chromium finds the headless browser: $HINDSIGHT_CHROMIUM, else Debian's chromium (or
@@ -52,6 +52,9 @@ func screenshotPath() string {
 // and watches the rule count history and the alerts arrive — one from history
 // (backfill), one from a live event.
 func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: headless browser; runs in make test")
+	}
 	exe := chromium(t)
 	d := startDaemon(t, "")
 	evs := previewEvents() // c-1 has 4 login failures in history, c-2 2, c-3 1
@@ -161,7 +164,7 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 	if !strings.Contains(saved, "upsert */login-failures version 1 at controls offset 0") {
 		t.Errorf("save result %q", saved)
 	}
-	historyAlert := live.AlertID("*", "login-failures", 1, "c-1", 3)
+	historyAlert := contract.AlertID("*", "login-failures", 1, "c-1", 3)
 	row := waitText("the alert from history", fmt.Sprintf(`#alerts tr[data-alert=%q]`, historyAlert), "backfill")
 	if !strings.Contains(row, "c-1") || !strings.Contains(row, "4 ≥ 3") { // history is added at once: 4 failures
 		t.Errorf("history alert row %q", row)
@@ -175,7 +178,7 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 
 	// A new event takes c-2 to the threshold: a live alert arrives on the page.
 	produce(t, d.b, []event{{customer: "c-2", typ: "login.failed", roles: []string{"user"}, at: time.Now()}})
-	liveAlert := live.AlertID("*", "login-failures", 1, "c-2", 3)
+	liveAlert := contract.AlertID("*", "login-failures", 1, "c-2", 3)
 	row = waitText("the live alert", fmt.Sprintf(`#alerts tr[data-alert=%q]`, liveAlert), "live")
 	if !strings.Contains(row, "c-2") || !strings.Contains(row, "3 ≥ 3") {
 		t.Errorf("live alert row %q", row)

@@ -19,7 +19,13 @@
 //     /preview; POST and DELETE /v1/console/rules (writes).
 //   - Writes (saving and deleting rules) follow WritePolicy: a configured token is
 //     required as "Authorization: Bearer <token>"; without one, writes are allowed only
-//     when the daemon's HTTP listener is a loopback address. Reads stay open.
+//     when the daemon's HTTP listener is a loopback address. Reads follow ReadPolicy:
+//     open, unless Config.ProtectReads, when they need the token too (the page, its
+//     assets and /v1/console/info stay open, so that the page can ask for it).
+//   - Bounds: at most MaxStreams streams, request bodies of at most MaxBodyBytes, and a
+//     preview reads at most PreviewMaxScan events for at most PreviewTimeout and returns
+//     at most PreviewMaxBytes of examples (its answer says when it stopped at a bound);
+//     previews and counts listings run only when Admit lets them.
 //   - Alerts come from the alerts topic, read with the console's own Kafka client (no
 //     consumer group): the last RecentAlerts records at first use, then followed; they
 //     are deduplicated by alert_id within that window, so the page shows the alerts of
@@ -38,9 +44,12 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/httpjson"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -49,10 +58,10 @@ import (
 // safe for concurrent use; every method is called from HTTP handlers.
 type Backend interface {
 	// Rules lists the active rules with their status, and the rejected controls.
-	Rules() Rules
+	Rules() contract.RuleList
 	// Counts returns, per active rule, how many customers it counted and the top
 	// customers by count (at most top of them), over the partitions owned here.
-	Counts(top int) map[rule.Key]CountSummary
+	Counts(top int) map[rule.Key]contract.CountSummary
 	// ListenAddr is the address of the HTTP listener serving the console: it decides
 	// whether writes without a token are allowed (see WritePolicy).
 	ListenAddr() string
@@ -60,67 +69,6 @@ type Backend interface {
 	Kafka() (ingest.KafkaConfig, ingest.Topics)
 	// LakeURL is the bucket URL of the event archive that previews sample.
 	LakeURL() string
-}
-
-// Rules is the daemon's view of its rules.
-type Rules struct {
-	Rules   []RuleStatus     `json:"rules"`
-	Invalid []InvalidControl `json:"invalid"`
-}
-
-// RuleStatus is one active rule and where the daemon is with it.
-type RuleStatus struct {
-	Scope     string `json:"scope"`
-	ID        string `json:"id"`
-	Version   int64  `json:"version"`
-	Name      string `json:"name,omitempty"`
-	Threshold int64  `json:"threshold"`
-	// Status is "backfilling" while history is being counted, then "live".
-	Status        string    `json:"status"`
-	ControlOffset int64     `json:"control_offset"`
-	UpdatedAt     time.Time `json:"updated_at"`
-	// LastError is the latest rejected control for this rule's key since this version.
-	LastError string             `json:"last_error,omitempty"`
-	Backfill  []BackfillProgress `json:"backfill,omitempty"`
-	Rule      *rule.Rule         `json:"rule"`
-}
-
-// BackfillProgress is one partition's hand-off job.
-type BackfillProgress struct {
-	Partition   int32  `json:"partition"`
-	Start       int64  `json:"start"`
-	FilesDone   int    `json:"files_done"`
-	FilesTotal  int    `json:"files_total"`
-	Rows        int64  `json:"rows"`
-	TailRecords int64  `json:"tail_records"`
-	Attempts    int32  `json:"attempts"`
-	LastError   string `json:"last_error,omitempty"`
-	Elapsed     string `json:"elapsed"`
-}
-
-// InvalidControl is a control record the daemon rejected.
-type InvalidControl struct {
-	Key      string         `json:"key"`
-	Offset   int64          `json:"offset"`
-	Time     time.Time      `json:"time"`
-	Error    string         `json:"error"`
-	Problems []rule.Problem `json:"problems,omitempty"`
-}
-
-// CustomerCount is one customer's count for one rule.
-type CustomerCount struct {
-	Customer string `json:"customer"`
-	Count    int64  `json:"count"`
-}
-
-// CountSummary is what a rule counted.
-type CountSummary struct {
-	// Customers is the number of customers with a count above zero.
-	Customers int `json:"customers"`
-	// Total is the sum of all customers' counts.
-	Total int64 `json:"total"`
-	// Top are the largest counts, largest first.
-	Top []CustomerCount `json:"top"`
 }
 
 // Config configures the console. Call EnsureDefaults, then Validate (New does both).
@@ -147,7 +95,50 @@ type Config struct {
 	RefreshInterval time.Duration
 	// TopCustomers is how many customers per rule the rules list shows. Default 5.
 	TopCustomers int
+
+	// ProtectReads makes reads — every API call but GET /v1/console/info — need APIToken
+	// too (see ReadPolicy); the page and its assets stay open, so that it can ask for the
+	// token. Default false: reads are open. The daemon sets it when it has a token and
+	// no --public-read.
+	ProtectReads bool
+	// MaxStreams caps the live streams (GET /v1/console/stream) open at once; one more is
+	// answered 503 with Retry-After. Default 64.
+	MaxStreams int
+	// StreamWriteTimeout bounds each write to a stream. A stream lives for hours, so the
+	// HTTP server's read and write deadlines, meant for one request and its answer, are
+	// lifted for it and each write gets this one: a client that stops reading is dropped.
+	// Default 1m.
+	StreamWriteTimeout time.Duration
+	// MaxBodyBytes caps a request body (413 beyond). Default 1 MiB: a rule is a few
+	// kilobytes.
+	MaxBodyBytes int64
+	// PreviewMaxScan bounds the archived events one preview reads; the answer says when
+	// it stopped there. Default 1,000,000.
+	PreviewMaxScan int
+	// PreviewMaxBytes bounds the bytes of example events one preview returns; the answer
+	// says when it stopped there. Default 1 MiB.
+	PreviewMaxBytes int
+	// Admit, when set, is asked before a heavy request (a preview, a counts listing)
+	// runs: it returns the function that ends it, or an error saying why it may not run
+	// now, answered 503 with Retry-After. Default nil: no bound.
+	Admit func() (done func(), err error)
+	// LimitReached, when set, is told the name of each limit a request reached
+	// (LimitStreams, LimitPreviewScan, LimitPreviewBytes, LimitPreviewTimeout,
+	// LimitReadTimeout), for the daemon's metrics. Default nil.
+	LimitReached func(name string)
 }
+
+// Names of the console's limits: those it reports to Config.LimitReached, and LimitBody
+// (MaxBodyBytes), which the daemon counts as it cuts a body; the same names as the
+// daemon's hindsight_limit metric.
+const (
+	LimitStreams        = "http_max_streams"
+	LimitBody           = "http_max_body_bytes"
+	LimitPreviewScan    = "preview_max_scan"
+	LimitPreviewBytes   = "preview_max_bytes"
+	LimitPreviewTimeout = "preview_timeout_seconds"
+	LimitReadTimeout    = "http_read_timeout_seconds"
+)
 
 // MaxPreviewSample bounds the sample a preview request may ask for.
 const MaxPreviewSample = 100_000
@@ -175,6 +166,21 @@ func (c *Config) EnsureDefaults() {
 	if c.TopCustomers <= 0 {
 		c.TopCustomers = 5
 	}
+	if c.MaxStreams <= 0 {
+		c.MaxStreams = 64
+	}
+	if c.StreamWriteTimeout <= 0 {
+		c.StreamWriteTimeout = time.Minute
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.PreviewMaxScan <= 0 {
+		c.PreviewMaxScan = 1_000_000
+	}
+	if c.PreviewMaxBytes <= 0 {
+		c.PreviewMaxBytes = 1 << 20
+	}
 }
 
 // Validate reports configuration mistakes. Call EnsureDefaults first.
@@ -191,6 +197,13 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// PageCSP is the Content-Security-Policy of the page and its assets: scripts, styles,
+// images and API calls from this origin only, no inline script or style, no plugins, and
+// no framing (clickjacking). The page is written for it: app.js builds every element
+// with the DOM, never from HTML text.
+const PageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // ErrClosed is returned by operations on a closed console.
 var ErrClosed = errors.New("console: closed")
@@ -216,6 +229,8 @@ type Console struct {
 	rulesMu   sync.Mutex
 	rulesData []byte // the latest rules answer sent to streams
 	rulesAt   time.Time
+
+	streams atomic.Int64 // open streams, at most cfg.MaxStreams
 }
 
 // New returns the console for cfg's daemon.
@@ -233,20 +248,27 @@ func New(cfg Config) (*Console, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Security-Policy", PageCSP)
 		http.ServeFileFS(w, r, assets, "index.html")
 	})
-	mux.Handle("GET /console/", http.StripPrefix("/console/", http.FileServerFS(assets)))
+	files := http.StripPrefix("/console/", http.FileServerFS(assets))
+	mux.HandleFunc("GET /console/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", PageCSP)
+		files.ServeHTTP(w, r)
+	})
+	// info stays open whatever the read policy: the page learns from it that it must
+	// ask for a token.
 	mux.HandleFunc("GET /v1/console/info", c.handleInfo)
-	mux.HandleFunc("GET /v1/console/rules", c.handleRules)
-	mux.HandleFunc("GET /v1/console/counts", c.handleCounts)
-	mux.HandleFunc("GET /v1/console/alerts", c.handleAlerts)
-	mux.HandleFunc("GET /v1/console/stream", c.handleStream)
-	mux.HandleFunc("POST /v1/console/validate", c.handleValidate)
-	mux.HandleFunc("POST /v1/console/preview", c.handlePreview)
+	mux.HandleFunc("GET /v1/console/rules", c.read(c.handleRules))
+	mux.HandleFunc("GET /v1/console/counts", c.read(c.heavy(c.handleCounts)))
+	mux.HandleFunc("GET /v1/console/alerts", c.read(c.handleAlerts))
+	mux.HandleFunc("GET /v1/console/stream", c.read(c.handleStream))
+	mux.HandleFunc("POST /v1/console/validate", c.read(c.handleValidate))
+	mux.HandleFunc("POST /v1/console/preview", c.read(c.handlePreview))
 	mux.HandleFunc("POST /v1/console/rules", c.write(c.handleSave))
 	mux.HandleFunc("DELETE /v1/console/rules", c.write(c.handleDelete))
 	mux.HandleFunc("/v1/console/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such console endpoint: "+r.Method+" "+r.URL.Path+" (see API.md)")
+		httpjson.Error(w, http.StatusNotFound, "no such console endpoint: "+r.Method+" "+r.URL.Path+" (see API.md)")
 	})
 	c.mux = mux
 	return c, nil

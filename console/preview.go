@@ -3,6 +3,7 @@ package console
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -33,6 +34,9 @@ type PreviewResult struct {
 		To   time.Time `json:"to,omitzero"`
 		// LakeEvents is how many events the whole lake holds.
 		LakeEvents int64 `json:"lake_events"`
+		// Scanned is how many archived events were read to find the sample (events of
+		// other scopes or older than the lookback included): at most the scan bound.
+		Scanned int64 `json:"scanned"`
 	} `json:"sample"`
 	// Matches counts those that satisfy the rule's condition.
 	Matches int `json:"matches"`
@@ -48,6 +52,21 @@ type PreviewResult struct {
 	Examples []PreviewEvent `json:"examples"`
 	// Note explains an empty or partial sample.
 	Note string `json:"note,omitempty"`
+	// Truncated says the preview stopped at one of its bounds (events scanned, time,
+	// bytes of examples), so that the sample or the examples are smaller than they would
+	// be otherwise; TruncatedReason says which bounds and what was left out.
+	Truncated       bool   `json:"truncated"`
+	TruncatedReason string `json:"truncated_reason,omitempty"`
+}
+
+// truncate records that the preview stopped at the bound limit, for reason.
+func (c *Console) truncate(res *PreviewResult, limit, reason string) {
+	c.reached(limit)
+	res.Truncated = true
+	if res.TruncatedReason != "" {
+		res.TruncatedReason += "; "
+	}
+	res.TruncatedReason += reason
 }
 
 // PreviewCustomer is one customer's matches in a preview.
@@ -68,19 +87,35 @@ type PreviewEvent struct {
 
 // Preview evaluates the validated rule r over the sample most recent events of the lake
 // (by event time), as the live evaluator would: only events of r's scope, within its
-// lookback, count.
+// lookback, count. It reads at most PreviewMaxScan events, for at most PreviewTimeout
+// (then evaluates what it read), and returns at most PreviewMaxBytes of examples; the
+// answer's Truncated says when it stopped at one of these bounds.
 func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*PreviewResult, error) {
 	ctx, cancel := c.bind(ctx)
 	defer cancel()
-	lake, err := c.openLake(ctx)
-	if err != nil {
-		return nil, err
+	// Reading the lake is what takes time; evaluating a sample (at most
+	// MaxPreviewSample events) does not, so only reading is bounded by the timeout.
+	readCtx, readCancel := context.WithTimeout(ctx, c.cfg.PreviewTimeout)
+	defer readCancel()
+	// timedOut says the read bound, not the caller, ended err.
+	timedOut := func(err error) bool {
+		return err != nil && ctx.Err() == nil && errors.Is(readCtx.Err(), context.DeadlineExceeded)
 	}
-	snap, err := lake.Snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
+	timeReason := fmt.Sprintf("the preview stopped reading the lake after %s (--preview-timeout): older events were not sampled", c.cfg.PreviewTimeout)
 	res := &PreviewResult{Key: r.Key().String(), Threshold: r.Threshold, Customers: []PreviewCustomer{}, WouldAlert: []string{}, Examples: []PreviewEvent{}}
+	lake, err := c.openLake(ctx) // opened once, then kept
+	if err != nil {
+		return nil, err
+	}
+	snap, err := lake.Snapshot(readCtx)
+	if timedOut(err) {
+		c.truncate(res, LimitPreviewTimeout, timeReason)
+		res.Note = "the lake's manifest could not be read in time: nothing was sampled (see truncated_reason)"
+		return res, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	res.Sample.LakeEvents = snap.Stats().Rows
 	var cutoff time.Time
 	if r.Lookback > 0 {
@@ -115,10 +150,25 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		if len(rows) >= sample && fe.MaxTime.Before(rows[sample-1].EventTime) {
 			break
 		}
-		rs, err := lake.ReadRows(ctx, fe)
+		if res.Sample.Scanned+fe.Rows > int64(c.cfg.PreviewMaxScan) {
+			c.truncate(res, LimitPreviewScan, fmt.Sprintf(
+				"the preview read %d archived events and the next file holds %d more, over the scan limit of %d (--preview-max-scan): older events were not sampled",
+				res.Sample.Scanned, fe.Rows, c.cfg.PreviewMaxScan))
+			break
+		}
+		if readCtx.Err() != nil && timedOut(readCtx.Err()) {
+			c.truncate(res, LimitPreviewTimeout, timeReason)
+			break
+		}
+		rs, err := lake.ReadRows(readCtx, fe)
+		if timedOut(err) {
+			c.truncate(res, LimitPreviewTimeout, timeReason)
+			break
+		}
 		if err != nil {
 			return nil, err
 		}
+		res.Sample.Scanned += int64(len(rs))
 		for _, row := range rs {
 			if r.AppliesTo(row.Customer) && (cutoff.IsZero() || !row.EventTime.Before(cutoff)) {
 				rows = append(rows, row)
@@ -131,12 +181,14 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		}
 	}
 	slices.SortFunc(rows, newestFirst)
+	sampleCut := res.Truncated // only reading's bounds have been met so far
 	res.Sample.Events = len(rows)
 	if len(rows) > 0 {
 		res.Sample.To, res.Sample.From = rows[0].EventTime, rows[len(rows)-1].EventTime
 	}
 	counts := map[string]int64{}
 	doc := jsonpath.NewDocument()
+	exampleBytes := 0
 	for i, row := range rows {
 		if i%1024 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -150,7 +202,15 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		}
 		res.Matches++
 		counts[row.Customer]++
-		if len(res.Examples) < maxExamples {
+		if len(res.Examples) < maxExamples && exampleBytes >= 0 {
+			if exampleBytes+len(row.Payload) > c.cfg.PreviewMaxBytes {
+				c.truncate(res, LimitPreviewBytes, fmt.Sprintf(
+					"examples stop at %d of %d bytes (--preview-max-bytes): the next matching event has %d",
+					exampleBytes, c.cfg.PreviewMaxBytes, len(row.Payload)))
+				exampleBytes = -1 // no more examples, and the reason is given once
+				continue
+			}
+			exampleBytes += len(row.Payload)
 			res.Examples = append(res.Examples, PreviewEvent{Partition: row.Partition, Offset: row.Offset, Customer: row.Customer, EventTime: row.EventTime, Payload: row.Payload})
 		}
 	}
@@ -171,6 +231,8 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 	}
 	slices.Sort(res.WouldAlert)
 	switch {
+	case sampleCut:
+		res.Note = "the sample is partial: the preview stopped at a bound before reading every file that could hold recent events (see truncated_reason)"
 	case res.Sample.LakeEvents == 0:
 		res.Note = "the lake holds no events yet: events reach it when the archiver closes a file (--archive-roll-age)"
 	case res.Sample.Events == 0:

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -11,13 +12,13 @@ import (
 // fixedBackend answers with fixed rules and counts: the state a daemon is in midway
 // through backfills, which a test against a real daemon only catches by luck.
 type fixedBackend struct {
-	rules  Rules
-	counts map[rule.Key]CountSummary
+	rules  contract.RuleList
+	counts map[rule.Key]contract.CountSummary
 }
 
-func (b fixedBackend) Rules() Rules                         { return b.rules }
-func (b fixedBackend) Counts(int) map[rule.Key]CountSummary { return b.counts }
-func (b fixedBackend) ListenAddr() string                   { return "127.0.0.1:8080" }
+func (b fixedBackend) Rules() contract.RuleList                      { return b.rules }
+func (b fixedBackend) Counts(int) map[rule.Key]contract.CountSummary { return b.counts }
+func (b fixedBackend) ListenAddr() string                            { return "127.0.0.1:8080" }
 func (b fixedBackend) Kafka() (ingest.KafkaConfig, ingest.Topics) {
 	return ingest.KafkaConfig{}, ingest.Topics{}
 }
@@ -25,18 +26,18 @@ func (b fixedBackend) LakeURL() string { return "" }
 
 func TestRulesShowStateProgressAndCounts(t *testing.T) {
 	b := fixedBackend{
-		rules: Rules{Rules: []RuleStatus{
-			{Scope: "*", ID: "filling", Status: "backfilling", Backfill: []BackfillProgress{
+		rules: contract.RuleList{Rules: []contract.RuleView{
+			{Scope: "*", ID: "filling", Status: "backfilling", Backfill: []contract.BackfillProgress{
 				{Partition: 0, FilesDone: 1, FilesTotal: 4, Rows: 100, TailRecords: 3},
 				{Partition: 2, FilesDone: 2, FilesTotal: 4, Rows: 50},
 			}},
-			{Scope: "*", ID: "unknown-total", Status: "backfilling", Backfill: []BackfillProgress{{Partition: 1, Rows: 7}}},
-			{Scope: "*", ID: "retrying", Status: "backfilling", Backfill: []BackfillProgress{{Partition: 1, Attempts: 3, LastError: "lake unavailable"}}},
+			{Scope: "*", ID: "unknown-total", Status: "backfilling", Backfill: []contract.BackfillProgress{{Partition: 1, Rows: 7}}},
+			{Scope: "*", ID: "retrying", Status: "backfilling", Backfill: []contract.BackfillProgress{{Partition: 1, Attempts: 3, LastError: "lake unavailable"}}},
 			{Scope: "c-1", ID: "rejected-fix", Status: "live", LastError: "control at offset 9 rejected: …"},
 			{Scope: "c-1", ID: "quiet", Status: "live"},
 		}},
-		counts: map[rule.Key]CountSummary{
-			{Scope: "*", ID: "filling"}: {Customers: 2, Total: 9, Top: []CustomerCount{{"c-1", 6}, {"c-2", 3}}},
+		counts: map[rule.Key]contract.CountSummary{
+			{Scope: "*", ID: "filling"}: {Customers: 2, Total: 9, Top: []contract.CustomerCount{{Customer: "c-1", Count: 6}, {Customer: "c-2", Count: 3}}},
 		},
 	}
 	c, err := New(Config{Backend: b, RefreshInterval: time.Second})

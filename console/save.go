@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -54,7 +55,7 @@ func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, 
 			a, errA := json.Marshal(&same)
 			b, errB := json.Marshal(cur)
 			if errA == nil && errB == nil && bytes.Equal(a, b) {
-				return SaveResponse{Status: StatusUnchanged, Key: r.Key().String(), Op: rule.OpUpsert, Version: cur.Version, Offset: -1,
+				return SaveResponse{Status: contract.SaveUnchanged, Key: r.Key().String(), Op: rule.OpUpsert, Version: cur.Version, Offset: -1,
 					Message: fmt.Sprintf("the rule is the same as the active version %d: nothing was published", cur.Version)}, nil
 			}
 			r.Version = cur.Version + 1
@@ -70,7 +71,7 @@ func (c *Console) DeleteRule(ctx context.Context, k rule.Key, wait time.Duration
 		return SaveResponse{}, ErrClosed
 	}
 	if c.active(k) == nil {
-		return SaveResponse{Status: ingest.StatusNotFound, Key: k.String(), Op: rule.OpDelete, Offset: -1,
+		return SaveResponse{Status: contract.ControlNotFound, Key: k.String(), Op: rule.OpDelete, Offset: -1,
 			Message: fmt.Sprintf("no active rule %s: nothing was published", k)}, nil
 	}
 	return c.publish(ctx, rule.Delete(k), wait)
@@ -81,7 +82,7 @@ func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Dura
 	defer cancel()
 	kc, topics := c.cfg.Backend.Kafka()
 	key := ctl.Key().String()
-	res := SaveResponse{Status: StatusPending, Key: key, Op: ctl.Op, Offset: -1}
+	res := SaveResponse{Status: contract.SavePending, Key: key, Op: ctl.Op, Offset: -1}
 	if ctl.Rule != nil {
 		res.Version = ctl.Rule.Version
 	}

@@ -12,99 +12,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/rule"
 )
-
-// Control outcomes, the status field of a control-status record.
-const (
-	StatusOK       = "ok"        // applied
-	StatusInvalid  = "invalid"   // rejected: see message and problems
-	StatusStale    = "stale"     // ignored: version not newer than the active rule's
-	StatusNotFound = "not_found" // delete of a rule that is not active
-)
-
-// ControlRecord is one record of the controls topic, decoded and validated.
-type ControlRecord struct {
-	Key       string
-	Partition int32
-	Offset    int64
-	Time      time.Time
-	// Control is the valid control; nil when Err is set.
-	Control *rule.Control
-	// Err says why the record is not a valid control; it matches rule.ErrInvalid and is
-	// often a *rule.ValidationError with positioned problems.
-	Err error
-}
-
-// DecodeControl decodes and validates one controls record. A record with no value (a
-// compaction tombstone) deletes the rule its key names. The key must be the control's
-// SCOPE/ID: compaction keeps the last record per key, so a mismatched key could let
-// compaction drop the wrong rule.
-func DecodeControl(r *kgo.Record) ControlRecord {
-	cr := ControlRecord{Key: string(r.Key), Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp}
-	if r.Value == nil {
-		k, err := rule.ParseKey(cr.Key)
-		if err != nil {
-			cr.Err = &rule.ValidationError{Problems: []rule.Problem{{Field: "key", Msg: fmt.Sprintf("tombstone key %q is not SCOPE/ID", cr.Key)}}}
-			return cr
-		}
-		cr.Control = rule.Delete(k)
-		return cr
-	}
-	c, err := rule.ParseControl(r.Value)
-	if err != nil {
-		cr.Err = err
-		return cr
-	}
-	if want := c.Key().String(); cr.Key != want {
-		cr.Err = &rule.ValidationError{Rule: c.Key().ID, Problems: []rule.Problem{{Field: "key",
-			Msg: fmt.Sprintf("record key %q must be the rule's SCOPE/ID %q", cr.Key, want)}}}
-		return cr
-	}
-	cr.Control = c
-	return cr
-}
-
-// ControlStatus is a record of the control-status topic (key: the control's record key):
-// the outcome of one control, so that whoever published it can see what happened.
-type ControlStatus struct {
-	Key       string `json:"key"`
-	Partition int32  `json:"partition"`
-	Offset    int64  `json:"offset"`
-	// Status is ok, invalid, stale or not_found.
-	Status  string `json:"status"`
-	Op      string `json:"op,omitempty"`
-	Scope   string `json:"scope,omitempty"`
-	ID      string `json:"id,omitempty"`
-	Version int64  `json:"version,omitempty"`
-	// Message is the error, positioned (field, and column inside a JSONPath).
-	Message  string         `json:"message,omitempty"`
-	Problems []rule.Problem `json:"problems,omitempty"`
-	Time     time.Time      `json:"time"`
-}
-
-// NewControlStatus describes the outcome of cr. For an invalid record the status is
-// StatusInvalid and the message and problems come from cr.Err.
-func NewControlStatus(cr ControlRecord, status, message string) ControlStatus {
-	s := ControlStatus{Key: cr.Key, Partition: cr.Partition, Offset: cr.Offset, Status: status, Message: message, Time: time.Now().UTC()}
-	if c := cr.Control; c != nil {
-		k := c.Key()
-		s.Op, s.Scope, s.ID = c.Op, k.Scope, k.ID
-		if c.Rule != nil {
-			s.Version = c.Rule.Version
-		}
-	}
-	if cr.Err != nil {
-		s.Status = StatusInvalid
-		s.Message = cr.Err.Error()
-		var ve *rule.ValidationError
-		if errors.As(cr.Err, &ve) {
-			s.Problems = ve.Problems
-			s.ID = ve.Rule
-		}
-	}
-	return s
-}
 
 // ControlsConfig configures a ControlReader.
 type ControlsConfig struct {
@@ -191,10 +102,12 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 }
 
 // Run reads every control from the start of every partition of the controls topic and
-// calls apply with each, in order, until ctx is done. caughtUp is called once, after
-// every control that existed when Run started was applied. Partitions added to the
-// controls topic later are not read (it has one partition by design).
-func (r *ControlReader) Run(ctx context.Context, apply func(ControlRecord), caughtUp func()) error {
+// calls apply with them, in order, until ctx is done: one call per fetch, with every
+// record it brought, so that a flood of controls costs its reader one rule index
+// rebuild per fetch rather than one per control. caughtUp is called once, after every
+// control that existed when Run started was applied. Partitions added to the controls
+// topic later are not read (it has one partition by design).
+func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), caughtUp func()) error {
 	ends, err := r.endOffsets(ctx)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
@@ -212,6 +125,7 @@ func (r *ControlReader) Run(ctx context.Context, apply func(ControlRecord), caug
 	}
 	r.cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{r.cfg.Topics.Controls: assign})
 	done := false
+	var batch []controls.Record
 	check := func() {
 		if !done && len(behind) == 0 {
 			done = true
@@ -229,12 +143,16 @@ func (r *ControlReader) Run(ctx context.Context, apply func(ControlRecord), caug
 				r.cfg.Logger.Warn("controls fetch error", "topic", t, "partition", p, "err", err)
 			}
 		})
+		batch = batch[:0]
 		fs.EachRecord(func(rec *kgo.Record) {
-			apply(DecodeControl(rec))
+			batch = append(batch, controls.Decode(rec.Key, rec.Value, rec.Partition, rec.Offset, rec.Timestamp))
 			if end, ok := behind[rec.Partition]; ok && rec.Offset+1 >= end {
 				delete(behind, rec.Partition)
 			}
 		})
+		if len(batch) > 0 {
+			apply(batch)
+		}
 		check()
 	}
 	return nil
@@ -242,7 +160,7 @@ func (r *ControlReader) Run(ctx context.Context, apply func(ControlRecord), caug
 
 // Report publishes st on the control-status topic without waiting. Failures are
 // logged and counted.
-func (r *ControlReader) Report(st ControlStatus) {
+func (r *ControlReader) Report(st contract.ControlStatus) {
 	r.cfg.Metrics.Controls.WithLabelValues(st.Status).Inc()
 	val, err := json.Marshal(st)
 	if err != nil {
@@ -260,7 +178,7 @@ func (r *ControlReader) Report(st ControlStatus) {
 
 // ReadControls reads the controls topic from the start up to its end at the time of the
 // call and returns its records in order (per partition).
-func ReadControls(ctx context.Context, cfg ControlsConfig) ([]ControlRecord, error) {
+func ReadControls(ctx context.Context, cfg ControlsConfig) ([]controls.Record, error) {
 	cfg.Metrics = NewMetrics(nil)
 	r, err := NewControlReader(cfg)
 	if err != nil {
@@ -269,9 +187,9 @@ func ReadControls(ctx context.Context, cfg ControlsConfig) ([]ControlRecord, err
 	defer r.Close()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var out []ControlRecord
+	var out []controls.Record
 	caught := false
-	err = r.Run(runCtx, func(cr ControlRecord) { out = append(out, cr) }, func() { caught = true; cancel() })
+	err = r.Run(runCtx, func(recs []controls.Record) { out = append(out, recs...) }, func() { caught = true; cancel() })
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +201,7 @@ func ReadControls(ctx context.Context, cfg ControlsConfig) ([]ControlRecord, err
 
 // PublishControls writes controls to the controls topic, in order, keyed by SCOPE/ID, and
 // waits for the brokers to acknowledge them. It returns the offset of each.
-func PublishControls(ctx context.Context, kc KafkaConfig, topics Topics, controls []*rule.Control) ([]int64, error) {
+func PublishControls(ctx context.Context, kc KafkaConfig, topics Topics, cs []*rule.Control) ([]int64, error) {
 	kc.EnsureDefaults()
 	topics.EnsureDefaults()
 	cl, err := kc.NewClient(kgo.ProducerLinger(0))
@@ -291,8 +209,8 @@ func PublishControls(ctx context.Context, kc KafkaConfig, topics Topics, control
 		return nil, err
 	}
 	defer cl.Close()
-	recs := make([]*kgo.Record, 0, len(controls))
-	for _, c := range controls {
+	recs := make([]*kgo.Record, 0, len(cs))
+	for _, c := range cs {
 		val, err := c.Marshal()
 		if err != nil {
 			return nil, fmt.Errorf("ingest: encoding control for %s: %w", c.Key(), err)
@@ -312,7 +230,7 @@ func PublishControls(ctx context.Context, kc KafkaConfig, topics Topics, control
 
 // WaitStatuses reads the control-status topic until a status for each of the given
 // (key, offset) pairs arrived or ctx is done, and returns the statuses found.
-func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, want map[string]int64) (map[string]ControlStatus, error) {
+func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, want map[string]int64) (map[string]contract.ControlStatus, error) {
 	kc.EnsureDefaults()
 	topics.EnsureDefaults()
 	cl, err := kc.NewClient(kgo.ConsumeTopics(topics.ControlStatus), kgo.FetchMaxWait(200*time.Millisecond))
@@ -320,14 +238,14 @@ func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, want map[s
 		return nil, err
 	}
 	defer cl.Close()
-	got := map[string]ControlStatus{}
+	got := map[string]contract.ControlStatus{}
 	for len(got) < len(want) {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
 			return got, context.Cause(ctx)
 		}
 		fs.EachRecord(func(rec *kgo.Record) {
-			var st ControlStatus
+			var st contract.ControlStatus
 			if json.Unmarshal(rec.Value, &st) != nil {
 				return
 			}

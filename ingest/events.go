@@ -18,14 +18,18 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
-// Dead-letter reasons, the value of the HeaderReason header.
+// Dead-letter reasons, the value of the HeaderReason header. The check that gives them
+// is verdict.Accept, which the archiver applies too: what is dead-lettered here is never
+// archived, so backfill counts what live counts.
 const (
-	ReasonMissingKey  = "missing_key"  // no customer id in the record key
-	ReasonInvalidJSON = "invalid_json" // the value is not one JSON document
-	ReasonTooDeep     = "too_deep"     // the value nests deeper than the JSON engine allows
+	ReasonMissingKey  = verdict.ReasonMissingKey  // no customer id in the record key
+	ReasonInvalidKey  = verdict.ReasonInvalidKey  // the key is not valid UTF-8
+	ReasonInvalidJSON = verdict.ReasonInvalidJSON // the value is not one JSON document
+	ReasonTooDeep     = verdict.ReasonTooDeep     // the value nests deeper than the JSON engine allows
 )
 
 // Dead-letter headers, added to the original record's own headers.
@@ -170,15 +174,7 @@ func (b *Batch) Events() iter.Seq[*Event] {
 		m := b.c.cfg.Metrics
 		m.Events.Add(float64(len(b.recs)))
 		for _, r := range b.recs {
-			if len(r.Key) == 0 {
-				b.deadLetter(r, ReasonMissingKey, errors.New("record has no key: the key must be the customer id"))
-				continue
-			}
-			if err := b.ps.doc.Reset(r.Value); err != nil {
-				reason := ReasonInvalidJSON
-				if errors.Is(err, jsonpath.ErrTooDeep) {
-					reason = ReasonTooDeep
-				}
+			if reason, err := verdict.Accept(b.ps.doc, r.Key, r.Value); err != nil {
 				b.deadLetter(r, reason, err)
 				continue
 			}
@@ -242,6 +238,14 @@ type partState struct {
 	committed int64
 	// holds are offsets with records still being produced on their behalf, ascending.
 	holds []hold
+	// leaving is set once the partition is being revoked: periodic commits skip it.
+	leaving bool
+}
+
+func (s *partState) isLeaving() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leaving
 }
 
 type hold struct {
@@ -460,12 +464,14 @@ func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string
 		c.log.Warn("flushing produced records before giving up partitions", "err", err)
 	}
 	c.commitMu.Lock()
-	defer c.commitMu.Unlock()
 	c.commitLocked(ctx, ps)
+	c.markLeaving(ps)
+	c.commitMu.Unlock()
 	c.log.Info("partitions revoked", "topic", c.cfg.Topics.Events, "partitions", ps)
-	// The handler runs while the partitions are still known here, so that it can ask
-	// Delivered (e.g. to save their state) before they go, and under commitMu, so that
-	// no commit happens for them meanwhile.
+	// The handler may do I/O (the daemon snapshots the partitions' state), so it runs
+	// outside commitMu: commits of the partitions that stay are not held up by it, and
+	// the leaving ones are no longer committed. It runs before they are dropped, so that
+	// it can still ask Delivered.
 	c.h.Revoked(ps)
 	c.dropParts(ps)
 }
@@ -478,9 +484,24 @@ func (c *EventConsumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]
 	slices.Sort(ps)
 	c.log.Warn("partitions lost (group session expired); their uncommitted events will be handled again", "partitions", ps)
 	c.commitMu.Lock()
-	defer c.commitMu.Unlock()
+	c.markLeaving(ps)
+	c.commitMu.Unlock()
 	c.h.Revoked(ps)
 	c.dropParts(ps)
+}
+
+// markLeaving excludes partitions ps from periodic commits. c.commitMu must be held, so
+// that no commit that still includes them is under way.
+func (c *EventConsumer) markLeaving(ps []int32) {
+	c.partsMu.RLock()
+	defer c.partsMu.RUnlock()
+	for _, p := range ps {
+		if s := c.parts[p]; s != nil {
+			s.mu.Lock()
+			s.leaving = true
+			s.mu.Unlock()
+		}
+	}
 }
 
 func (c *EventConsumer) dropParts(ps []int32) {
@@ -498,9 +519,10 @@ func (c *EventConsumer) commitLocked(ctx context.Context, ps []int32) {
 	owned := map[int32]*partState{}
 	c.partsMu.RLock()
 	for p, s := range c.parts {
-		if ps == nil || slices.Contains(ps, p) {
-			owned[p] = s
+		if ps == nil && s.isLeaving() || ps != nil && !slices.Contains(ps, p) {
+			continue
 		}
+		owned[p] = s
 	}
 	c.partsMu.RUnlock()
 	offs := map[int32]kgo.EpochOffset{}
@@ -548,7 +570,9 @@ func (c *EventConsumer) Commit(ctx context.Context) {
 
 // Run consumes until ctx is done, then finishes the batch in hand, waits (up to
 // ShutdownTimeout) for records produced on behalf of handled events, commits, leaves the
-// group and closes the client. It returns nil after a clean shutdown.
+// group and closes the client. It returns nil after a clean shutdown, and an error when
+// the brokers refuse the consumer for good (authentication, authorization): then it
+// stops without waiting for ctx.
 func (c *EventConsumer) Run(ctx context.Context) error {
 	defer c.cl.CloseAllowingRebalance()
 	commitCtx, stopCommits := context.WithCancel(context.Background())
@@ -581,14 +605,21 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		workers.Wait()
 	}()
 
-	var batches []*Batch
-	for ctx.Err() == nil {
+	var (
+		batches []*Batch
+		fatal   error
+	)
+	for ctx.Err() == nil && fatal == nil {
 		fs := c.cl.PollRecords(ctx, c.cfg.MaxPollRecords)
 		if fs.IsClientClosed() {
 			break
 		}
 		fs.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
+			switch {
+			case errors.Is(err, context.Canceled):
+			case isFatal(err):
+				fatal = fmt.Errorf("ingest: consuming %s (partition %d): %w", t, p, err)
+			default:
 				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
 			}
 		})
@@ -611,7 +642,19 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		c.log.Error("shutdown: records produced for handled events were not all delivered", "err", err)
 	}
 	c.Commit(ctx2)
-	return nil
+	return fatal
+}
+
+// isFatal tells the fetch errors that retrying cannot cure: credentials or permissions
+// the brokers refuse. Run stops on them instead of logging them forever.
+func isFatal(err error) bool {
+	for _, e := range []error{kerr.SaslAuthenticationFailed, kerr.TopicAuthorizationFailed,
+		kerr.GroupAuthorizationFailed, kerr.ClusterAuthorizationFailed, kerr.UnsupportedSaslMechanism} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // handle hands each partition's batch to a worker and waits for all of them. Workers

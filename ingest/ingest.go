@@ -168,7 +168,7 @@ func (c *KafkaConfig) NewClient(extra ...kgo.Opt) (*kgo.Client, error) {
 	return cl, nil
 }
 
-// Topics names the topics of DESIGN.md's wire formats.
+// Topics names the topics of the data contracts (docs/architecture.md).
 type Topics struct {
 	// Events carries customer events. Default "events".
 	Events string

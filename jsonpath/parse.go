@@ -411,26 +411,32 @@ func (ps *parser) indexOrSlice() (Selector, error) {
 	}
 	ps.pos++ // ':'
 	ps.skipS()
-	if c := ps.peek(); c == '-' || isDigit(c) {
-		n, err := ps.integer()
-		if err != nil {
-			return Selector{}, err
-		}
-		bounds[1] = &n
-		ps.skipS()
+	var err error
+	if bounds[1], err = ps.optionalInteger(); err != nil {
+		return Selector{}, err
 	}
+	ps.skipS()
 	if ps.peek() == ':' {
 		ps.pos++
 		ps.skipS()
-		if c := ps.peek(); c == '-' || isDigit(c) {
-			n, err := ps.integer()
-			if err != nil {
-				return Selector{}, err
-			}
-			bounds[2] = &n
+		if bounds[2], err = ps.optionalInteger(); err != nil {
+			return Selector{}, err
 		}
 	}
 	return Selector{Kind: SliceSel, Slice: bounds}, nil
+}
+
+// optionalInteger parses an integer if one starts here, and returns nil if none
+// does: a slice may leave out its end and its step.
+func (ps *parser) optionalInteger() (*int, error) {
+	if c := ps.peek(); c != '-' && !isDigit(c) {
+		return nil, nil
+	}
+	n, err := ps.integer()
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
 }
 
 // integer parses int = "0" / (["-"] DIGIT1 *DIGIT) within ±(2^53-1).
@@ -505,18 +511,6 @@ func (ps *parser) stringLit() (string, error) {
 			e := ps.src[ps.pos]
 			ps.pos++
 			switch e {
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case '/', '\\':
-				b = append(b, e)
 			case '\'', '"':
 				if e != q {
 					return "", ps.errf(esc, "invalid escape \\%c in %c-quoted string", e, q)
@@ -529,7 +523,11 @@ func (ps *parser) stringLit() (string, error) {
 				}
 				b = utf8.AppendRune(b, r)
 			default:
-				return "", ps.errf(esc, "invalid escape \\%s", string(rune(e)))
+				c, ok := unescapeByte(e)
+				if !ok {
+					return "", ps.errf(esc, "invalid escape \\%s", string(rune(e)))
+				}
+				b = append(b, c)
 			}
 			plainStart = ps.pos
 		case c >= utf8.RuneSelf:
@@ -587,7 +585,7 @@ func (ps *parser) hex4() (int, bool) {
 func (ps *parser) enter(off int) error {
 	ps.depth++
 	if ps.depth > MaxFilterDepth {
-		return ps.errf(off, "filter nested deeper than %d levels", MaxFilterDepth)
+		return ps.errf(off, "filter nested deeper than %d levels (limit jsonpath.MaxFilterDepth)", MaxFilterDepth)
 	}
 	return nil
 }
@@ -615,43 +613,23 @@ func asLogical(ps *parser, e *FilterExpr) (*FilterExpr, error) {
 // logicalOr parses logical-or-expr. With arg set, a lone literal, query or
 // function is returned as is (a function argument); otherwise it must be a test.
 func (ps *parser) logicalOr(arg bool) (*FilterExpr, error) {
-	off := ps.pos
-	if err := ps.enter(off); err != nil {
+	if err := ps.enter(ps.pos); err != nil {
 		return nil, err
 	}
 	defer ps.leave()
-	first, err := ps.logicalAnd(arg)
-	if err != nil {
-		return nil, err
-	}
-	args := []*FilterExpr{first}
-	for {
-		save := ps.pos
-		ps.skipS()
-		if !hasPrefixAt(ps.src, ps.pos, "||") {
-			ps.pos = save
-			break
-		}
-		ps.pos += 2
-		ps.skipS()
-		next, err := ps.logicalAnd(false)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, next)
-	}
-	if len(args) == 1 {
-		return first, nil
-	}
-	if args[0], err = asLogical(ps, args[0]); err != nil {
-		return nil, err
-	}
-	return &FilterExpr{Kind: ExprOr, Args: args, Offset: off}, nil
+	return ps.operands(arg, "||", ExprOr, ps.logicalAnd)
 }
 
 func (ps *parser) logicalAnd(arg bool) (*FilterExpr, error) {
+	return ps.operands(arg, "&&", ExprAnd, ps.basic)
+}
+
+// operands parses operand *(op operand), the shape of both logical-or-expr and
+// logical-and-expr, into one kind node; a single operand is returned as is. Only the
+// first operand may be a function argument (arg): after an operator it is a test.
+func (ps *parser) operands(arg bool, op string, kind ExprKind, operand func(arg bool) (*FilterExpr, error)) (*FilterExpr, error) {
 	off := ps.pos
-	first, err := ps.basic(arg)
+	first, err := operand(arg)
 	if err != nil {
 		return nil, err
 	}
@@ -659,13 +637,13 @@ func (ps *parser) logicalAnd(arg bool) (*FilterExpr, error) {
 	for {
 		save := ps.pos
 		ps.skipS()
-		if !hasPrefixAt(ps.src, ps.pos, "&&") {
+		if !hasPrefixAt(ps.src, ps.pos, op) {
 			ps.pos = save
 			break
 		}
-		ps.pos += 2
+		ps.pos += len(op)
 		ps.skipS()
-		next, err := ps.basic(false)
+		next, err := operand(false)
 		if err != nil {
 			return nil, err
 		}
@@ -677,7 +655,7 @@ func (ps *parser) logicalAnd(arg bool) (*FilterExpr, error) {
 	if args[0], err = asLogical(ps, args[0]); err != nil {
 		return nil, err
 	}
-	return &FilterExpr{Kind: ExprAnd, Args: args, Offset: off}, nil
+	return &FilterExpr{Kind: kind, Args: args, Offset: off}, nil
 }
 
 func hasPrefixAt(s string, i int, p string) bool {

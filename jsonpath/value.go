@@ -333,16 +333,6 @@ func appendUnquotedSlow(dst []byte, s string) []byte {
 		}
 		i++
 		switch s[i] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
 		case 'u':
 			if i+4 >= len(s) {
 				return dst
@@ -362,10 +352,34 @@ func appendUnquotedSlow(dst []byte, s string) []byte {
 			}
 			dst = utf8.AppendRune(dst, r)
 		default:
-			dst = append(dst, s[i])
+			// Validated JSON has no other escapes; any other byte is kept as is.
+			c, _ := unescapeByte(s[i])
+			dst = append(dst, c)
 		}
 	}
 	return dst
+}
+
+// unescapeByte is the byte that the one-letter escape \e of JSON and of RFC 9535
+// string literals stands for (\b \f \n \r \t \/ \\ \"), and whether e is one. \u
+// escapes, and RFC 9535's \' (allowed in single-quoted literals only), are the
+// callers' business.
+func unescapeByte(e byte) (byte, bool) {
+	switch e {
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	case '/', '\\', '"':
+		return e, true
+	}
+	return e, false
 }
 
 func hex4(s string) int {
@@ -567,7 +581,7 @@ func MustValueOf(x any) Value {
 	return v
 }
 
-var errValueDepth = errors.New("jsonpath: value nested deeper than MaxDepth (cyclic?)")
+var errValueDepth = fmt.Errorf("jsonpath: value nested deeper than %d levels (limit jsonpath.MaxDepth; cyclic?)", MaxDepth)
 
 func appendGo(b []byte, x any, depth int) ([]byte, error) {
 	if depth > MaxDepth {
@@ -594,26 +608,10 @@ func appendGo(b []byte, x any, depth int) ([]byte, error) {
 			return b, fmt.Errorf("jsonpath: invalid json.Number %q", s)
 		}
 		return append(b, s...), nil
-	case int:
-		return strconv.AppendInt(b, int64(x), 10), nil
-	case int8:
-		return strconv.AppendInt(b, int64(x), 10), nil
-	case int16:
-		return strconv.AppendInt(b, int64(x), 10), nil
-	case int32:
-		return strconv.AppendInt(b, int64(x), 10), nil
-	case int64:
-		return strconv.AppendInt(b, x, 10), nil
-	case uint:
-		return strconv.AppendUint(b, uint64(x), 10), nil
-	case uint8:
-		return strconv.AppendUint(b, uint64(x), 10), nil
-	case uint16:
-		return strconv.AppendUint(b, uint64(x), 10), nil
-	case uint32:
-		return strconv.AppendUint(b, uint64(x), 10), nil
-	case uint64:
-		return strconv.AppendUint(b, x, 10), nil
+	case int, int8, int16, int32, int64:
+		return strconv.AppendInt(b, reflect.ValueOf(x).Int(), 10), nil
+	case uint, uint8, uint16, uint32, uint64:
+		return strconv.AppendUint(b, reflect.ValueOf(x).Uint(), 10), nil
 	case float32:
 		return appendFloat(b, float64(x), 32)
 	case float64:

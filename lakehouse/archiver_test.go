@@ -12,6 +12,7 @@ import (
 )
 
 func TestArchiveExactlyOnce(t *testing.T) {
+	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	for _, kind := range bucketKinds {
 		t.Run(kind, func(t *testing.T) {
 			b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
@@ -23,18 +24,11 @@ func TestArchiveExactlyOnce(t *testing.T) {
 
 			stop := startArchiver(t, archiverConfig(b, bkt, "archiver"))
 			h.produce(t, cl, 3000)
-			waitArchived(t, lake, h.ends(), 60*time.Second)
-			if err := stop(); err != nil {
-				t.Fatalf("archiver: %v", err)
-			}
+			archiveAll(t, lake, h, 60*time.Second, stop)
 			// A second run resumes from the manifest and archives only what is new.
 			h.produce(t, cl, 2000)
 			stop = startArchiver(t, archiverConfig(b, bkt, "archiver"))
-			snap := waitArchived(t, lake, h.ends(), 60*time.Second)
-			if err := stop(); err != nil {
-				t.Fatalf("archiver: %v", err)
-			}
-			snap, _ = lake.Snapshot(context.Background())
+			snap := archiveAll(t, lake, h, 60*time.Second, stop)
 			checkExactlyOnce(t, lake, snap, h)
 			t.Logf("%d files, %d rows, manifest v%d", len(snap.Files(lakehouse.Filter{})), snap.Stats().Rows, snap.Version())
 			if len(snap.Files(lakehouse.Filter{})) < 8 {

@@ -34,6 +34,7 @@ func openTestBucket(t testing.TB, kind string) (lakehouse.Bucket, string) {
 var bucketKinds = []string{"mem", "file", "s3"}
 
 func TestBucketAcceptance(t *testing.T) {
+	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	for _, kind := range bucketKinds {
 		t.Run(kind, func(t *testing.T) {
 			bkt, _ := openTestBucket(t, kind)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/goleak"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -54,13 +55,18 @@ func crashAt(point string, n int, rng *rand.Rand) func(string) error {
 	}
 }
 
-// TestCrashRecoveryExactlyOnce kills the archiver (in process: it vanishes without
-// flushing, cleaning up or leaving its group) at each crash point — mid-file (records
-// buffered, or upload in flight), between file write and manifest commit, between
-// manifest commit and Kafka offset commit — several times while events keep arriving,
-// restarts it, and checks that every produced offset is archived exactly once.
+// TestCrashRecoveryExactlyOnce kills the archiver (in process: it stops on the spot
+// without flushing or cleaning up; closing its client still leaves the group, see
+// TestKillArchiverProcess for a crash that does not) at each crash point — mid-file
+// (records buffered, or upload in flight), between file write and manifest commit,
+// between manifest commit and Kafka offset commit, just after the offset commit —
+// several times while events keep arriving, restarts it, and checks that every
+// produced offset is archived exactly once.
 func TestCrashRecoveryExactlyOnce(t *testing.T) {
-	points := []string{"poll", "encoded", "upload", "uploaded", "committed", "any"}
+	if testing.Short() {
+		t.Skip("slow: crash harness; runs in make test")
+	}
+	points := []string{"poll", "encoded", "upload", "uploaded", "committed", "any", "offsets-committed"}
 	for i, point := range points {
 		kind := bucketKinds[i%len(bucketKinds)]
 		t.Run(point+"/"+kind, func(t *testing.T) {
@@ -117,11 +123,7 @@ func TestCrashRecoveryExactlyOnce(t *testing.T) {
 				t.Error("no crash left Kafka offsets behind the manifest")
 			}
 			stop := startArchiver(t, archiverConfig(b, bkt, "crashy"))
-			snap := waitArchived(t, lake, h.ends(), 60*time.Second)
-			if err := stop(); err != nil {
-				t.Fatal(err)
-			}
-			snap, _ = lake.Snapshot(context.Background())
+			snap := archiveAll(t, lake, h, 60*time.Second, stop)
 			checkExactlyOnce(t, lake, snap, h)
 			t.Logf("%d crashes, %d events, %d files, manifest v%d", crashes, len(h.recs), len(snap.Files(lakehouse.Filter{})), snap.Version())
 		})
@@ -133,7 +135,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("LAKE_CHILD_BROKER") != "" {
 		os.Exit(runChildArchiver())
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m) // fails the binary if a test left a goroutine running
 }
 
 func runChildArchiver() int {
@@ -150,6 +152,17 @@ func runChildArchiver() int {
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Logger: quietLog,
 		KafkaOpts: []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond), kgo.InstanceID("child"), kgo.SessionTimeout(6 * time.Second)},
 	}
+	if st := os.Getenv("LAKE_CHILD_SESSION_TIMEOUT"); st != "" {
+		// TestArchivingResumesWithinSessionTimeout: a dynamic member whose session is
+		// the archiver's own setting, as `hindsight live` configures it.
+		d, err := time.ParseDuration(st)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		cfg.Group, cfg.SessionTimeout = os.Getenv("LAKE_CHILD_GROUP"), d
+		cfg.KafkaOpts = []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond)}
+	}
 	if err := lakehouse.RunArchiver(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -160,6 +173,9 @@ func runChildArchiver() int {
 // TestKillArchiverProcess runs the archiver as a real process and SIGKILLs it at random
 // moments while events arrive, then checks exactly-once after a final clean run.
 func TestKillArchiverProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: kill -9 harness; runs in make test")
+	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 11))
@@ -209,18 +225,13 @@ func TestKillArchiverProcess(t *testing.T) {
 		}
 	}
 	wait()
-	snap, _ := lake.Snapshot(context.Background())
 	if advanced < 3 {
 		t.Fatalf("only %d of 6 killed processes committed anything: the kills did not hit working archivers", advanced)
 	}
 	cfg := archiverConfig(b, bkt, "killed")
 	cfg.KafkaOpts = append(cfg.KafkaOpts, kgo.InstanceID("child"), kgo.SessionTimeout(6*time.Second))
 	stop := startArchiver(t, cfg)
-	waitArchived(t, lake, h.ends(), 90*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	snap, _ = lake.Snapshot(context.Background())
+	snap := archiveAll(t, lake, h, 90*time.Second, stop)
 	checkExactlyOnce(t, lake, snap, h)
 	t.Logf("%d events, %d files, manifest v%d", len(h.recs), len(snap.Files(lakehouse.Filter{})), snap.Version())
 }

@@ -2,6 +2,12 @@
 // files in object storage, and serves that archive to the backfill stage.
 //
 // Contract:
+//   - What is archived: exactly the records the live stage evaluates. A record it
+//     dead-letters (internal/verdict.Accept: no key, a key that is not UTF-8, a value
+//     that is not one JSON document or nests too deep) gets no row; its offset is still
+//     covered by a file's [start, end] range, so ranges stay contiguous, and the
+//     watermark passes it with the next archived record. Files written so are marked
+//     Checked in the manifest (files of older archivers are not, and hold everything).
 //   - Layout: data/p=PPPP/h=YYYY-MM-DDTHH/<start>-<end>-<id>.parquet. A file holds the
 //     records of one Kafka partition whose offsets are in [start, end], rows sorted by
 //     customer then offset; columns partition, offset, event_time, ingest_time,
@@ -16,4 +22,11 @@
 //     committed only after the manifest, for monitoring, never for resuming.
 //   - Compaction and retention replace or drop files in one manifest commit and delete
 //     the objects later (DeleteDelay), so readers holding a snapshot keep working.
+//   - Lag: hindsight_archive_lag_offsets and hindsight_archive_lag_seconds, per
+//     partition of the topic whether this process owns it or not, measured every
+//     LagInterval against the newest manifest. A killed archiver's partitions wait at
+//     most SessionTimeout (InstanceID: not at all) before another archiver resumes them.
+//
+// It depends on internal/verdict (and through it jsonpath) only, for the acceptance
+// check it shares with the live stage.
 package lakehouse

@@ -26,6 +26,7 @@ func sqlList(paths []string) string {
 // backfill does, and has DuckDB's read_parquet return exactly the produced rows; then
 // checks that pruning by customer and offset never drops a matching row.
 func TestDuckDBReadsTheLake(t *testing.T) {
+	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	bkt, _ := openTestBucket(t, "s3")
@@ -33,14 +34,7 @@ func TestDuckDBReadsTheLake(t *testing.T) {
 	h := newHistory(77)
 	stop := startArchiver(t, archiverConfig(b, bkt, "duck"))
 	h.produce(t, b.Client(t), 6000)
-	waitArchived(t, lake, h.ends(), 60*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := lake.Snapshot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := archiveAll(t, lake, h, 60*time.Second, stop)
 	cache := t.TempDir()
 	fetch := func(files []lakehouse.FileEntry) []string {
 		var paths []string

@@ -54,6 +54,7 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 // backoff, falls behind (lag and storage errors show in its metrics), and once S3 is
 // back it catches up with nothing lost or doubled.
 func TestStorageOutage(t *testing.T) {
+	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	srv := s3test.Start(t, "lake")
 	bkt, err := lakehouse.OpenBucket(context.Background(), srv.URL())
@@ -90,9 +91,7 @@ func TestStorageOutage(t *testing.T) {
 	h.produce(t, cl, 1000)
 	waitArchived(t, lake, h.ends(), 60*time.Second)
 	waitFor(t, "lag back to zero", 30*time.Second, func() bool { return metricSum(t, reg, "hindsight_lake_lag_records") == 0 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	stopArchivers(t, stop)
 	snap, _ := lake.Snapshot(context.Background())
 	checkExactlyOnce(t, lake, snap, h)
 }
@@ -120,10 +119,7 @@ func TestForeignAndCorruptObjects(t *testing.T) {
 	cfg.Registerer = reg
 	stop := startArchiver(t, cfg)
 	h.produce(t, b.Client(t), 4000)
-	snap := waitArchived(t, lake, h.ends(), 60*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	snap := archiveAll(t, lake, h, 60*time.Second, stop)
 	if snap.Version() <= 999999999999 {
 		t.Errorf("manifest version %d did not move past the corrupt one", snap.Version())
 	}
@@ -178,9 +174,7 @@ func TestArchiverReleasesArrowMemory(t *testing.T) {
 	h.produce(t, b.Client(t), 3000)
 	waitArchived(t, lake, h.ends(), 60*time.Second)
 	time.Sleep(500 * time.Millisecond)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	stopArchivers(t, stop)
 	mem.AssertSize(t, 0)
 	snap, _ := lake.Snapshot(context.Background())
 	checkExactlyOnce(t, lake, snap, h)

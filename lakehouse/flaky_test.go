@@ -52,17 +52,10 @@ func TestLostCommitReplies(t *testing.T) {
 	stop2 := startArchiver(t, archiverConfig(b, bkt, "flaky-rival")) // and a rival writer
 	wait := backgroundProducer(t, h, cl, 8000, 200, 20*time.Millisecond)
 	wait()
-	waitArchived(t, lake, h.ends(), 60*time.Second)
-	if err := stop1(); err != nil {
-		t.Fatal(err)
-	}
-	if err := stop2(); err != nil {
-		t.Fatal(err)
-	}
+	snap := archiveAll(t, lake, h, 60*time.Second, stop1, stop2)
 	if bkt.lostReplies.Load() < 3 {
 		t.Fatalf("only %d lost replies injected", bkt.lostReplies.Load())
 	}
-	snap, _ := lake.Snapshot(context.Background())
 	checkExactlyOnce(t, lake, snap, h)
 	t.Logf("%d lost commit replies, %d data puts, manifest v%d", bkt.lostReplies.Load(), bkt.dataPuts.Load(), snap.Version())
 }

@@ -129,6 +129,30 @@ func startArchiver(t testing.TB, cfg lakehouse.ArchiverConfig) (stop func() erro
 	return stop
 }
 
+// archiveAll waits until the lake holds everything h produced, stops the archivers and
+// returns the snapshot their last commits left: the end of most archiver tests.
+func archiveAll(t testing.TB, lake *lakehouse.Lake, h *history, timeout time.Duration, stops ...func() error) *lakehouse.Snapshot {
+	t.Helper()
+	waitArchived(t, lake, h.ends(), timeout)
+	stopArchivers(t, stops...)
+	snap, err := lake.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// stopArchivers stops each archiver and fails t if one fails: a clean stop must flush
+// and commit whatever the archiver still holds.
+func stopArchivers(t testing.TB, stops ...func() error) {
+	t.Helper()
+	for _, stop := range stops {
+		if err := stop(); err != nil {
+			t.Fatalf("archiver: %v", err)
+		}
+	}
+}
+
 // waitArchived waits until the lake's watermarks reach ends, or fails t after timeout.
 func waitArchived(t testing.TB, lake *lakehouse.Lake, ends map[int32]int64, timeout time.Duration) *lakehouse.Snapshot {
 	t.Helper()

@@ -2,153 +2,66 @@ package lakehouse
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"text/tabwriter"
-	"time"
 )
 
-// InspectConfig configures RunLs, RunStats and RunMaintain (`hindsight lake ...`).
-type InspectConfig struct {
-	// BucketURL is the lake (see OpenBucket). Default "file://./hindsight-lake".
-	BucketURL string
-	// Out receives the report. Default os.Stdout.
-	Out io.Writer
-	// JSON prints machine-readable JSON instead of a table. Default false.
-	JSON bool
-	// Filter selects the files RunLs lists. Default: all.
-	Filter Filter
-	// Maintenance configures RunMaintain. Zero fields take their defaults.
-	Maintenance MaintenanceConfig
-	// Logger defaults to slog.Default().
-	Logger *slog.Logger
+// The functions below serve one-shot tools (`hindsight lake ls/stats/compact`) that
+// name a lake by its URL: each opens the bucket, answers with data, and closes it
+// again. How the answer is shown is the tool's business.
+
+// Listing is the files of one snapshot that a Filter selected.
+type Listing struct {
+	Version int64       `json:"version"`
+	Files   []FileEntry `json:"files"`
 }
 
-// EnsureDefaults fills zero fields with their defaults.
-func (c *InspectConfig) EnsureDefaults() {
-	if c.BucketURL == "" {
-		c.BucketURL = "file://./hindsight-lake"
-	}
-	if c.Out == nil {
-		c.Out = os.Stdout
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-}
-
-// Validate reports the first invalid field.
-func (c *InspectConfig) Validate() error {
-	if c.BucketURL == "" {
-		return errors.New("lakehouse: no bucket URL")
-	}
-	return nil
-}
-
-func (c *InspectConfig) open(ctx context.Context) (*Lake, *Snapshot, error) {
-	c.EnsureDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, nil, err
-	}
-	lake, err := OpenLake(ctx, c.BucketURL, c.Logger)
+// ListLake returns the visible files of the lake at bucketURL (see OpenBucket) that f
+// selects, from its newest snapshot. logger may be nil.
+func ListLake(ctx context.Context, bucketURL string, f Filter, logger *slog.Logger) (Listing, error) {
+	snap, err := readSnapshot(ctx, bucketURL, logger)
 	if err != nil {
-		return nil, nil, err
+		return Listing{}, err
 	}
-	snap, err := lake.Snapshot(ctx)
-	if err != nil {
-		lake.Close()
-		return nil, nil, err
-	}
-	return lake, snap, nil
+	return Listing{Version: snap.Version(), Files: snap.Files(f)}, nil
 }
 
-// RunLs lists the visible files of the lake.
-func RunLs(ctx context.Context, cfg InspectConfig) error {
-	lake, snap, err := cfg.open(ctx)
+// LakeStats returns the statistics of the newest snapshot of the lake at bucketURL:
+// per partition and in total, files, rows, bytes, watermark, earliest offset held and
+// the compression ratio against the raw JSON. logger may be nil.
+func LakeStats(ctx context.Context, bucketURL string, logger *slog.Logger) (Stats, error) {
+	snap, err := readSnapshot(ctx, bucketURL, logger)
 	if err != nil {
-		return err
+		return Stats{}, err
+	}
+	return snap.Stats(), nil
+}
+
+// MaintainLake runs one maintenance pass (see Lake.Maintain) on the lake at bucketURL.
+// rep is nil when the lake could not be opened or its manifest read: then nothing was
+// attempted. Otherwise rep counts what was done, even when err is not nil. logger may
+// be nil.
+func MaintainLake(ctx context.Context, bucketURL string, cfg MaintenanceConfig, logger *slog.Logger) (rep *MaintenanceReport, err error) {
+	lake, err := OpenLake(ctx, bucketURL, logger)
+	if err != nil {
+		return nil, err
 	}
 	defer lake.Close()
-	files := snap.Files(cfg.Filter)
-	if cfg.JSON {
-		enc := json.NewEncoder(cfg.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Version int64       `json:"version"`
-			Files   []FileEntry `json:"files"`
-		}{snap.Version(), files})
+	// Maintain retries storage errors for as long as they last; one plain read first
+	// makes a wrong URL or an unreachable bucket fail at once instead.
+	if _, err := lake.Snapshot(ctx); err != nil {
+		return nil, err
 	}
-	tw := tabwriter.NewWriter(cfg.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "partition\tstart\tend\trows\tbytes\tratio\tmin time\tmax time\tcustomers\tpath\t\n")
-	for _, f := range files {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%.1fx\t%s\t%s\t%s..%s\t%s\t\n", f.Partition, f.StartOffset, f.EndOffset,
-			f.Rows, f.Bytes, ratio(f.RawBytes, f.Bytes), f.MinTime.Format(time.RFC3339), f.MaxTime.Format(time.RFC3339),
-			f.MinCustomer, f.MaxCustomer, f.Path)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(cfg.Out, "%d files, manifest v%d\n", len(files), snap.Version())
-	return err
+	r, err := lake.Maintain(ctx, cfg)
+	return &r, err
 }
 
-func ratio(raw, stored int64) float64 {
-	if stored == 0 {
-		return 0
-	}
-	return float64(raw) / float64(stored)
-}
-
-// RunStats prints per-partition and total statistics: files, rows, bytes, watermark,
-// earliest offset held, and the compression ratio against the raw JSON.
-func RunStats(ctx context.Context, cfg InspectConfig) error {
-	lake, snap, err := cfg.open(ctx)
+// readSnapshot can close the bucket before returning: a Snapshot is the manifest
+// alone, and listing or summing it reads nothing more.
+func readSnapshot(ctx context.Context, bucketURL string, logger *slog.Logger) (*Snapshot, error) {
+	lake, err := OpenLake(ctx, bucketURL, logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer lake.Close()
-	st := snap.Stats()
-	if cfg.JSON {
-		enc := json.NewEncoder(cfg.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	}
-	tw := tabwriter.NewWriter(cfg.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "partition\tfiles\trows\tbytes\traw bytes\tratio\twatermark\tearliest\tearliest time\tlatest time\t\n")
-	for _, p := range st.Partitions {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%.1fx\t%d\t%d\t%s\t%s\t\n", p.Partition, p.Files, p.Rows, p.Bytes, p.RawBytes,
-			ratio(p.RawBytes, p.Bytes), p.Watermark, p.Earliest, fmtTime(p.EarliestTime), fmtTime(p.MaxTime))
-	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%.1fx\t\t\t\t\t\n", st.Files, st.Rows, st.Bytes, st.RawBytes, st.Ratio)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(cfg.Out, "manifest v%d, %d replaced files awaiting deletion; compression %.2fx smaller than the raw JSON\n",
-		st.Version, st.PendingDeletes, st.Ratio)
-	return err
-}
-
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-// RunMaintain runs one maintenance pass (compaction, retention, deletions, garbage
-// collection) and prints what it did.
-func RunMaintain(ctx context.Context, cfg InspectConfig) error {
-	lake, _, err := cfg.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer lake.Close()
-	rep, err := lake.Maintain(ctx, cfg.Maintenance)
-	fmt.Fprintf(cfg.Out, "compacted %d files into %d, expired %d, deleted %d objects, %d corrupt files, %d foreign objects\n",
-		rep.FilesCompacted, rep.FilesWritten, rep.FilesExpired, rep.ObjectsDeleted, rep.CorruptFiles, rep.ForeignObjects)
-	return err
+	return lake.Snapshot(ctx)
 }

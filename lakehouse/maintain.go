@@ -196,6 +196,8 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 		hour = hourOf(first.MinTime)
 	}
 	b := newBatch(first.Partition, first.StartOffset, hour, mt.now())
+	// The merged file holds only checked rows when every input did.
+	b.checked = !slices.ContainsFunc(group, func(f FileEntry) bool { return !f.Checked })
 	for _, r := range rows {
 		b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload))
 	}
@@ -226,7 +228,7 @@ func (mt *maintainer) fetch(ctx context.Context, f FileEntry) ([]byte, error) {
 		return err
 	})
 	if isNotFound(err) {
-		return nil, fmt.Errorf("%w: listed file is missing: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: listed file is missing: %w", ErrCorrupt, err)
 	}
 	if err == nil && int64(len(data)) != f.Bytes {
 		return nil, fmt.Errorf("%w: %s has %d bytes, manifest says %d", ErrCorrupt, f.Path, len(data), f.Bytes)

@@ -15,6 +15,7 @@ import (
 // old objects go only after DeleteDelay), then expires old files and checks the manifest
 // says what history is left.
 func TestCompactionAndRetention(t *testing.T) {
+	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	bkt, _ := openTestBucket(t, "file")
@@ -24,11 +25,7 @@ func TestCompactionAndRetention(t *testing.T) {
 	cfg.RollBytes = 32 << 10
 	stop := startArchiver(t, cfg)
 	h.produce(t, b.Client(t), 12000)
-	waitArchived(t, lake, h.ends(), 60*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := lake.Snapshot(ctx)
+	before := archiveAll(t, lake, h, 60*time.Second, stop)
 	nBefore := len(before.Files(lakehouse.Filter{}))
 
 	now := time.Now()
@@ -123,6 +120,7 @@ func TestCompactionAndRetention(t *testing.T) {
 // partitions; in two groups both read everything, and the manifest's compare-and-swap
 // decides, file by file, who archives each offset. Either way: exactly once.
 func TestTwoWriters(t *testing.T) {
+	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	for _, mode := range []string{"same-group", "rival-groups"} {
 		t.Run(mode, func(t *testing.T) {
 			b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
@@ -138,14 +136,7 @@ func TestTwoWriters(t *testing.T) {
 			stop1 := startArchiver(t, archiverConfig(b, bkt, "one"))
 			stop2 := startArchiver(t, archiverConfig(b, bkt, g2))
 			wait()
-			waitArchived(t, lake, h.ends(), 60*time.Second)
-			if err := stop1(); err != nil {
-				t.Fatal(err)
-			}
-			if err := stop2(); err != nil {
-				t.Fatal(err)
-			}
-			snap, _ := lake.Snapshot(context.Background())
+			snap := archiveAll(t, lake, h, 60*time.Second, stop1, stop2)
 			checkExactlyOnce(t, lake, snap, h)
 			t.Logf("%d files, manifest v%d", len(snap.Files(lakehouse.Filter{})), snap.Version())
 		})
@@ -155,6 +146,7 @@ func TestTwoWriters(t *testing.T) {
 // TestCompactionWhileArchiving runs maintenance inside a busy archiver whose files roll
 // by age, so they are small: compaction merges them under its feet, exactly once.
 func TestCompactionWhileArchiving(t *testing.T) {
+	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	bkt, _ := openTestBucket(t, "s3")
 	lake := lakehouse.NewLake(bkt, testLogger())
@@ -177,9 +169,7 @@ func TestCompactionWhileArchiving(t *testing.T) {
 		snap, err := lake.Snapshot(context.Background())
 		return err == nil && float64(len(snap.Files(lakehouse.Filter{}))) <= metricSum(t, reg, "hindsight_lake_files_committed_total")/2
 	})
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	stopArchivers(t, stop)
 	snap, _ := lake.Snapshot(context.Background())
 	checkExactlyOnce(t, lake, snap, h)
 	committed := metricSum(t, reg, "hindsight_lake_files_committed_total")

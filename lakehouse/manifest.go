@@ -88,6 +88,12 @@ type FileEntry struct {
 	MaxCustomer string    `json:"max_customer"`
 	RowGroups   int       `json:"row_groups"`
 	Created     time.Time `json:"created"`
+	// Checked is true when every row passed the event acceptance check (the live
+	// stage's, internal/verdict) before it was written, as the archiver's files do
+	// since it applies that check: readers may then skip validating the payloads.
+	// Files of older archivers lack it and hold every record, those live
+	// dead-lettered included (with invalid UTF-8 replaced by U+FFFD).
+	Checked bool `json:"checked,omitempty"`
 }
 
 // PendingDelete is an object scheduled for deletion.
@@ -277,13 +283,13 @@ func (s *manifestStore) read(ctx context.Context, v int64) (*Manifest, error) {
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, key, err)
 	}
 	if m.Version != v {
 		return nil, fmt.Errorf("%w: %s holds version %d", ErrCorrupt, key, m.Version)
 	}
 	if err := m.validate(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, key, err)
 	}
 	return &m, nil
 }

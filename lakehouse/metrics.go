@@ -12,6 +12,7 @@ type metrics struct {
 	records         prometheus.Counter
 	duplicates      prometheus.Counter
 	invalidUTF8     prometheus.Counter
+	refused         *prometheus.CounterVec
 	files           prometheus.Counter
 	bytes           prometheus.Counter
 	rawBytes        prometheus.Counter
@@ -26,9 +27,13 @@ type metrics struct {
 	deleted         prometheus.Counter
 	watermark       *prometheus.GaugeVec
 	lag             *prometheus.GaugeVec
-	buffered        prometheus.Gauge
-	manifestVer     prometheus.Gauge
-	flushSeconds    prometheus.Histogram
+	// archiveLagOffsets and archiveLagSeconds cover every partition of the topic (see
+	// lagLoop); readiness checks use them.
+	archiveLagOffsets *prometheus.GaugeVec
+	archiveLagSeconds *prometheus.GaugeVec
+	buffered          prometheus.Gauge
+	manifestVer       prometheus.Gauge
+	flushSeconds      prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,7 +43,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		records:         c("records_archived_total", "Records committed to the lake."),
 		duplicates:      c("records_duplicate_total", "Records consumed again at or below the watermark and dropped."),
-		invalidUTF8:     c("records_invalid_utf8_total", "Records whose value was not UTF-8 and was archived with U+FFFD substitutes."),
+		invalidUTF8:     c("records_invalid_utf8_total", "Records whose value was not UTF-8 and was archived with U+FFFD substitutes (rows of older files rewritten by compaction; the archiver refuses such records)."),
+		refused:         prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "records_refused_total", Help: "Records not archived because the live stage dead-letters them, by dead-letter reason; their offsets are covered by the files around them."}, []string{"reason"}),
 		files:           c("files_committed_total", "Data files committed."),
 		bytes:           c("bytes_committed_total", "Bytes of Parquet committed."),
 		rawBytes:        c("raw_bytes_committed_total", "Bytes of raw JSON committed."),
@@ -53,16 +59,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		deleted:         c("objects_deleted_total", "Objects deleted (replaced files, orphans, old manifests)."),
 		watermark:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "watermark_offset", Help: "Highest archived offset per partition."}, []string{"partition"}),
 		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "lag_records", Help: "Records in Kafka not yet archived, per owned partition."}, []string{"partition"}),
-		buffered:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "buffered_records", Help: "Records consumed but not yet committed to the lake."}),
-		manifestVer:     prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "manifest_version", Help: "Latest manifest version this process knows."}),
-		flushSeconds:    prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hindsight", Subsystem: "lake", Name: "flush_seconds", Help: "Time to encode, upload and commit a set of files.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
+		archiveLagOffsets: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "archive", Name: "lag_offsets",
+			Help: "Offsets of the events topic the lake does not hold yet (Kafka's end offset minus the newest manifest's watermark + 1), per partition, whether this process owns it or not."}, []string{"partition"}),
+		archiveLagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "archive", Name: "lag_seconds",
+			Help: "How long the oldest offset the lake does not hold has been in Kafka, per partition (a lower bound, measured every LagInterval from this process's start); 0 when the lake is caught up."}, []string{"partition"}),
+		buffered:     prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "buffered_records", Help: "Records consumed but not yet committed to the lake."}),
+		manifestVer:  prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "manifest_version", Help: "Latest manifest version this process knows."}),
+		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hindsight", Subsystem: "lake", Name: "flush_seconds", Help: "Time to encode, upload and commit a set of files.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, col := range []prometheus.Collector{m.records, m.duplicates, m.invalidUTF8, m.files, m.bytes, m.rawBytes, m.commits,
+	for _, col := range []prometheus.Collector{m.records, m.duplicates, m.invalidUTF8, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
 		m.conflicts, m.rejected, m.storageErrors, m.corrupt, m.offsetCommitErr, m.compacted, m.expired, m.deleted,
-		m.watermark, m.lag, m.buffered, m.manifestVer, m.flushSeconds} {
+		m.watermark, m.lag, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds} {
 		if err := reg.Register(col); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

@@ -57,9 +57,12 @@ type Row struct {
 // Payloads live in shared chunks so that a million events are not a million allocations.
 type batch struct {
 	partition int32
-	start     int64     // first offset the file covers (watermark+1 when it was opened)
-	hour      time.Time // event-time hour of the first record: the file's directory
-	opened    time.Time // wall clock, for the age roll
+	start     int64 // first offset the file covers (watermark+1 when it was opened)
+	// last is the last offset the file covers: its last row's, or that of a later record
+	// refused by verdict.Accept, which has no row but whose offset the file accounts for.
+	last   int64
+	hour   time.Time // event-time hour of the first record: the file's directory
+	opened time.Time // wall clock, for the age roll
 
 	offsets  []int64
 	eventUs  []int64
@@ -70,21 +73,27 @@ type batch struct {
 	raw      int64
 
 	invalidUTF8 int
-	encoded     *pendingFile // set once encoded, kept until committed or dropped
+	// checked is set when every row passed verdict.Accept (the archiver's files).
+	checked bool
+	encoded *pendingFile // set once encoded, kept until committed or dropped
 }
 
 func newBatch(partition int32, start int64, hour, now time.Time) *batch {
-	return &batch{partition: partition, start: start, hour: hour, opened: now}
+	return &batch{partition: partition, start: start, last: start - 1, hour: hour, opened: now}
 }
 
 func (b *batch) len() int { return len(b.offsets) }
 
 func (b *batch) rawBytes() int64 { return b.raw }
 
-func (b *batch) end() int64 { return b.offsets[len(b.offsets)-1] }
+func (b *batch) end() int64 { return b.last }
+
+// cover extends the file's range over offset, a record that gets no row.
+func (b *batch) cover(offset int64) { b.last = max(b.last, offset) }
 
 func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer string, payload []byte) {
 	b.offsets = append(b.offsets, offset)
+	b.last = max(b.last, offset)
 	b.eventUs = append(b.eventUs, eventTime.UnixMicro())
 	b.ingestUs = append(b.ingestUs, ingestTime.UnixMicro())
 	b.customer = append(b.customer, customer)
@@ -201,7 +210,8 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 
 	e := FileEntry{
 		Partition: b.partition, StartOffset: b.start, EndOffset: b.end(),
-		MinOffset: b.offsets[0], MaxOffset: b.end(), Rows: int64(n), RawBytes: b.rawBytes(),
+		MinOffset: b.offsets[0], MaxOffset: b.offsets[n-1], Rows: int64(n), RawBytes: b.rawBytes(),
+		Checked: b.checked,
 	}
 	custBytes := 0
 	for _, c := range b.customer {
@@ -308,23 +318,23 @@ func readParquet(ctx context.Context, data []byte, mem memory.Allocator, fn func
 	}()
 	pr, err := file.NewParquetReader(bytes.NewReader(data), file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	defer pr.Close()
 	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, mem)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	s, err := fr.Schema()
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if err := checkSchema(s); err != nil {
 		return err
 	}
 	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	defer rr.Release()
 	for {
@@ -338,7 +348,7 @@ func readParquet(ctx context.Context, data []byte, mem memory.Allocator, fn func
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
 		if rec == nil {
 			return nil

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"time"
+
+	cbackoff "github.com/cenkalti/backoff/v5"
 )
 
 // backoff retries object storage operations: storage being down must slow the archiver,
@@ -23,28 +24,29 @@ func permanent(err error) bool {
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// do runs f until it succeeds, fails permanently, or ctx ends.
+// do runs f until it succeeds, fails permanently, or ctx ends; waits double from min up
+// to max, with jitter, for as long as the outage lasts.
 func (b backoff) do(ctx context.Context, op string, f func(context.Context) error) error {
-	wait := b.min
-	for attempt := 1; ; attempt++ {
+	attempt := 0
+	_, err := cbackoff.Retry(ctx, func() (struct{}, error) {
+		attempt++
 		err := f(ctx)
-		if err == nil || permanent(err) {
-			return err
+		if err != nil && permanent(err) {
+			return struct{}{}, cbackoff.Permanent(err)
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if b.onError != nil {
-			b.onError(op)
-		}
-		// Full jitter keeps several archivers from hammering a recovering store in step.
-		sleep := time.Duration(rand.Int64N(int64(wait))) + wait/2
-		b.log.Warn("lakehouse: storage operation failed, retrying", "op", op, "attempt", attempt, "in", sleep.Round(time.Millisecond), "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(sleep):
-		}
-		wait = min(wait*2, b.max)
+		return struct{}{}, err
+	},
+		// Jitter keeps several archivers from hammering a recovering store in step.
+		cbackoff.WithBackOff(&cbackoff.ExponentialBackOff{InitialInterval: b.min, MaxInterval: b.max, Multiplier: 2, RandomizationFactor: 0.5}),
+		cbackoff.WithMaxElapsedTime(0), // storage outages are waited out, however long
+		cbackoff.WithNotify(func(err error, wait time.Duration) {
+			if b.onError != nil {
+				b.onError(op)
+			}
+			b.log.Warn("lakehouse: storage operation failed, retrying", "op", op, "attempt", attempt, "in", wait.Round(time.Millisecond), "err", err)
+		}))
+	if err != nil && ctx.Err() != nil && !permanent(err) {
+		return ctx.Err()
 	}
+	return err
 }

@@ -3,13 +3,13 @@ package live_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
@@ -20,18 +20,16 @@ import (
 // comes back on the same address; the daemon rides it out, a rule arrives afterwards,
 // and every count equals a full replay of history.
 func TestBrokerRestartMidStream(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	opts := kafkatest.Options{Partitions: 3, DataDir: t.TempDir(), Port: port}
+	t.Parallel() // own broker, lake and daemon: shares nothing, and spends its time waiting
+	// The port stays held across the restart: no other process can take it meanwhile.
+	opts := kafkatest.Options{Partitions: 3, DataDir: t.TempDir(), Port: kafkatest.ListenPort(t)}
 	b, err := kafkatest.StartBroker(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { b.Close() }()
+	// A cleanup, not a defer: it runs after the daemon's (registered later) has stopped
+	// it, so the daemon does not spend its shutdown on a broker already gone.
+	t.Cleanup(func() { b.Close() })
 
 	rules := workload.Rules(5, 12, workload.RulesConfig{Customers: 30, MaxThreshold: 30})
 	var history []*kgo.Record
@@ -68,7 +66,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	waitCommitted(t, b, d, "after the restart")
 	e2etest.WaitFor(t, 60*time.Second, "every rule live (backfills done)", func() bool {
 		for _, v := range d.Rules() {
-			if v.Status != live.StatusLive {
+			if v.Status != contract.RuleLive {
 				return false
 			}
 		}

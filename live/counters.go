@@ -13,7 +13,7 @@ import (
 // every collection walk them, stalling the event loop), about 50 bytes per counter even
 // with one counter per customer, and a snapshot is a sequential walk.
 //
-// Counters are keyed by activeRule.id. Only the partition's worker writes; readers hold
+// Counters are keyed by a rule version's Seq (controls.Version). Only the partition's worker writes; readers hold
 // the partition's lock.
 type counterStore struct {
 	names []byte

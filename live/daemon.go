@@ -1,7 +1,6 @@
 package live
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,11 +15,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/lakehouse"
-	"github.com/hindsightdev/hindsight/rule"
 )
 
 // Daemon is a running live evaluator.
@@ -32,7 +32,7 @@ type Daemon struct {
 	srv      *http.Server
 	im       *ingest.Metrics
 	m        *metrics
-	rules    *Registry
+	rules    *controls.Registry
 	controls *ingest.ControlReader
 	active   atomic.Pointer[activeSet]
 
@@ -104,8 +104,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	d.im = ingest.NewMetrics(cfg.Registry)
 	d.m = newMetrics(cfg.Registry)
-	d.rules = NewRegistry()
-	s, err := d.rules.activeSet()
+	d.rules = controls.NewRegistry()
+	s, err := newActiveSet(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			d.tempLake = dir
 			d.cfg.LakeURL = "file://" + dir
 		} else {
-			d.cfg.LakeURL = "file://./hindsight-lake"
+			d.cfg.LakeURL = lakehouse.DefaultLakeURL
 		}
 		d.log.Info("lake", "url", d.cfg.LakeURL)
 	}
@@ -141,6 +141,11 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		if err != nil {
 			return nil, err
 		}
+		d.runWorkers(d.cfg.BackfillConcurrency)
+		queue := d.bf.queue
+		d.cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hindsight_backfills_queued", Help: "Hand-off backfill jobs waiting for a worker (served round-robin by rule scope).",
+		}, func() float64 { return float64(queue.len()) }))
 		if d.alertProducer, err = d.cfg.Kafka.NewClient(kgo.ProducerLinger(0)); err != nil {
 			return nil, fmt.Errorf("live: alert producer: %w", err)
 		}
@@ -208,7 +213,7 @@ func (d *Daemon) run(ctx context.Context) {
 		return d.srv.Shutdown(sctx)
 	})
 	g.Go(func() error {
-		return d.controls.Run(gctx, d.applyControl, d.onRulesLoaded)
+		return d.controls.Run(gctx, d.applyControls, d.onRulesLoaded)
 	})
 	if !d.cfg.NoArchive {
 		g.Go(func() error {
@@ -219,6 +224,9 @@ func (d *Daemon) run(ctx context.Context) {
 			err = lakehouse.RunArchiver(gctx, lakehouse.ArchiverConfig{
 				Brokers: d.cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: d.cfg.Topics.Events,
 				BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Registerer: d.cfg.Registry, Logger: d.log,
+				// The archiver's group is another group: after a kill -9 its partitions
+				// must come back as fast as the live group's.
+				SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
 			})
 			if err != nil && gctx.Err() == nil {
 				return fmt.Errorf("live: archiver: %w", err)
@@ -312,266 +320,3 @@ func (d *Daemon) AlertsRaised() int64 { return d.alertsRaised.Load() }
 
 // DeadLetters is the number of event records sent to the dead-letter topic.
 func (d *Daemon) DeadLetters() int64 { return d.im.DeadLettersTotal() }
-
-// Registry is the daemon's rule registry.
-func (d *Daemon) Registry() *Registry { return d.rules }
-
-func (d *Daemon) applyControl(cr ingest.ControlRecord) {
-	status, msg := d.rules.Apply(cr)
-	if status == ingest.StatusOK && d.loaded {
-		d.publishRules()
-	}
-	d.controls.Report(ingest.NewControlStatus(cr, status, msg))
-	switch {
-	case status == ingest.StatusOK && !d.loaded: // replaying the topic at start: one line at the end
-		d.log.Debug("control applied", "key", cr.Key, "op", cr.Control.Op, "offset", cr.Offset)
-	case status == ingest.StatusOK:
-		d.log.Info("control applied", "key", cr.Key, "op", cr.Control.Op, "offset", cr.Offset)
-	default:
-		d.log.Warn("control not applied", "key", cr.Key, "offset", cr.Offset, "status", status, "reason", msg)
-	}
-}
-
-func (d *Daemon) onRulesLoaded() {
-	d.loaded = true
-	d.publishRules()
-	d.log.Info("rules loaded", "active", d.rules.Len())
-	close(d.rulesLoaded)
-}
-
-func (d *Daemon) publishRules() {
-	s, err := d.rules.activeSet()
-	if err != nil {
-		d.log.Error("rules changed but could not be indexed; keeping the previous rules", "err", err)
-		return
-	}
-	d.active.Store(s)
-	d.m.rules.Set(float64(s.set.Len()))
-	// Idle partitions adopt the rules now, at the offset they will evaluate next, so
-	// that a rule's history is counted even if no event follows it.
-	d.eachPartition(func(p *partition) {
-		if p.active != s && p.next >= 0 {
-			p.reconcile(d, s, p.next)
-		}
-	})
-}
-
-// Assigned implements ingest.Handler: partitions new to this process restore their
-// newest snapshot; ResumeAt then says where each resumes.
-func (d *Daemon) Assigned(ps []int32) {
-	var fresh []int32
-	d.partsMu.RLock()
-	for _, p := range ps {
-		if _, owned := d.parts[p]; !owned { // a repeated assignment keeps the counters
-			fresh = append(fresh, p)
-		}
-	}
-	d.partsMu.RUnlock()
-	restored := d.restore(fresh)
-	d.partsMu.Lock()
-	defer d.partsMu.Unlock()
-	for _, p := range fresh {
-		if _, owned := d.parts[p]; owned {
-			continue
-		}
-		if part := restored[p]; part != nil {
-			d.parts[p] = part
-		} else {
-			d.parts[p] = newPartition(p)
-		}
-	}
-	d.m.partitions.Set(float64(len(d.parts)))
-}
-
-// Revoked implements ingest.Handler: the partitions' state is snapshotted for their next
-// owner, then dropped here.
-func (d *Daemon) Revoked(ps []int32) {
-	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
-	defer cancel()
-	d.partsMu.RLock()
-	var parts []*partition
-	for _, p := range ps {
-		if part := d.parts[p]; part != nil {
-			parts = append(parts, part)
-		}
-	}
-	d.partsMu.RUnlock()
-	for _, part := range parts {
-		part.snaps.mu.Lock()
-		part.snaps.gone = true
-		part.snaps.mu.Unlock()
-		_ = d.snapshotPartition(ctx, part, "revoked", false)
-		part.mu.Lock()
-		part.revoked = true
-		for ar, pb := range part.pending {
-			pb.cancel() // its history is the next owner's to count (the snapshot says so)
-			delete(part.pending, ar)
-		}
-		part.mu.Unlock()
-	}
-	d.partsMu.Lock()
-	defer d.partsMu.Unlock()
-	for _, p := range ps {
-		delete(d.parts, p)
-	}
-	d.m.partitions.Set(float64(len(d.parts)))
-}
-
-func (d *Daemon) partition(id int32) *partition {
-	d.partsMu.RLock()
-	p := d.parts[id]
-	d.partsMu.RUnlock()
-	if p != nil {
-		return p
-	}
-	d.partsMu.Lock()
-	defer d.partsMu.Unlock()
-	if p = d.parts[id]; p == nil {
-		p = newPartition(id)
-		d.parts[id] = p
-	}
-	return p
-}
-
-// Partitions lists the events partitions this instance owns.
-func (d *Daemon) Partitions() []int32 {
-	d.partsMu.RLock()
-	defer d.partsMu.RUnlock()
-	ps := make([]int32, 0, len(d.parts))
-	for p := range d.parts {
-		ps = append(ps, p)
-	}
-	slices.Sort(ps)
-	return ps
-}
-
-func (d *Daemon) eachPartition(fn func(p *partition)) {
-	d.partsMu.RLock()
-	ps := make([]*partition, 0, len(d.parts))
-	for _, p := range d.parts {
-		ps = append(ps, p)
-	}
-	d.partsMu.RUnlock()
-	for _, p := range ps {
-		p.mu.Lock()
-		fn(p)
-		p.mu.Unlock()
-	}
-}
-
-// CountView is the answer of /v1/counts (DESIGN.md's format).
-type CountView struct {
-	RuleID   string `json:"rule_id"`
-	Scope    string `json:"scope"`
-	Version  int64  `json:"version"`
-	Customer string `json:"customer"`
-	Count    int64  `json:"count"`
-	Status   string `json:"status"`
-}
-
-// Count is the current count of rule k for customer over the partitions owned here;
-// ok is false when k is not an active rule.
-func (d *Daemon) Count(k rule.Key, customer string) (CountView, bool) {
-	ar := d.active.Load().byKey[k]
-	if ar == nil {
-		return CountView{}, false
-	}
-	v := CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.rule.Version, Customer: customer, Status: StatusLive}
-	d.eachPartition(func(p *partition) {
-		v.Count += p.counts.count(customer, ar.id)
-		if p.pending[ar] != nil {
-			v.Status = StatusBackfilling
-		}
-	})
-	return v, true
-}
-
-// Counts lists rule k's counters over the partitions owned here, by customer; ok is
-// false when k is not an active rule.
-func (d *Daemon) Counts(k rule.Key) ([]CountView, bool) {
-	ar := d.active.Load().byKey[k]
-	if ar == nil {
-		return nil, false
-	}
-	status := StatusLive
-	out := []CountView{}
-	d.eachPartition(func(p *partition) {
-		if p.pending[ar] != nil {
-			status = StatusBackfilling
-		}
-		p.counts.each(func(ci int, id uint32, n int64) {
-			if id == ar.id && n > 0 {
-				out = append(out, CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.rule.Version, Customer: p.counts.name(ci), Count: n})
-			}
-		})
-	})
-	for i := range out {
-		out[i].Status = status
-	}
-	slices.SortFunc(out, func(a, b CountView) int { return cmp.Compare(a.Customer, b.Customer) })
-	return out, true
-}
-
-// StartOffsets returns, per owned partition that has evaluated events with rule k's
-// active version, the offset of the first such event: the hand-off point for backfill.
-func (d *Daemon) StartOffsets(k rule.Key) map[int32]int64 {
-	ar := d.active.Load().byKey[k]
-	if ar == nil {
-		return nil
-	}
-	out := map[int32]int64{}
-	d.eachPartition(func(p *partition) {
-		if start, ok := p.starts[ar]; ok {
-			out[p.id] = start
-		}
-	})
-	return out
-}
-
-// TopCounts returns the n largest counters of active rules, largest first.
-func (d *Daemon) TopCounts(n int) []CountView {
-	s := d.active.Load()
-	var all []CountView
-	d.eachPartition(func(p *partition) {
-		p.counts.each(func(ci int, id uint32, n int64) {
-			if ar := s.byID[id]; ar != nil {
-				all = append(all, CountView{RuleID: ar.key.ID, Scope: ar.key.Scope, Version: ar.rule.Version, Customer: p.counts.name(ci), Count: n, Status: StatusLive})
-			}
-		})
-	})
-	slices.SortFunc(all, func(a, b CountView) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Scope+"/"+a.RuleID, b.Scope+"/"+b.RuleID); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Customer, b.Customer)
-	})
-	if len(all) > n {
-		all = all[:n]
-	}
-	return all
-}
-
-// Rules lists the active rules with their status, last error and start offsets.
-func (d *Daemon) Rules() []RuleView {
-	views := d.rules.Rules()
-	s := d.active.Load()
-	for i := range views {
-		k := rule.Key{Scope: views[i].Scope, ID: views[i].ID}
-		views[i].StartOffsets = d.StartOffsets(k)
-		if ar := s.byKey[k]; ar != nil {
-			d.eachPartition(func(p *partition) {
-				if pb := p.pending[ar]; pb != nil {
-					views[i].Backfill = append(views[i].Backfill, pb.view(p.id))
-				}
-			})
-		}
-		if len(views[i].Backfill) > 0 {
-			views[i].Status = StatusBackfilling
-			slices.SortFunc(views[i].Backfill, func(a, b BackfillView) int { return cmp.Compare(a.Partition, b.Partition) })
-		}
-	}
-	return views
-}

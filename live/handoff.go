@@ -2,27 +2,28 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backfill"
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
-// StatusBackfilling is the status of a rule version whose history is still being
-// counted in at least one partition owned here.
-const StatusBackfilling = "backfilling"
-
-// The hand-off (DESIGN.md): when partition p first evaluates an event with rule version
-// r, at offset start, live counts cover offsets ≥ start from then on, and a backfill job
-// counts r over p's offsets < start — from the lake, plus from Kafka whatever the lake
-// does not hold yet. The job runs in the background, never in the event loop; when it
-// completes its counts are added under the partition's lock and thresholds checked.
+// The hand-off (docs/architecture.md, "The hand-off"): when partition p first evaluates
+// an event with rule version r, at offset start, live counts cover offsets ≥ start from
+// then on, and a backfill job counts r over p's offsets < start — from the lake, plus
+// from Kafka whatever the lake does not hold yet. The job runs in the background, never in the event loop; when it
+// completes its counts are added under the partition's lock and thresholds checked; the
+// alerts of history's crossings are produced after the lock is released.
 //
 // A partition new to this process (start-up, restart, rebalance) restores its snapshot
 // (snapshot.go); rule versions the snapshot does not have, or all of them when there is
@@ -33,12 +34,62 @@ const StatusBackfilling = "backfilling"
 // backfiller runs hand-off jobs for one daemon.
 type backfiller struct {
 	runner *backfill.Runner
-	sem    chan struct{}
-	log    *slog.Logger
-	ctx    context.Context
-	wg     sync.WaitGroup
+	// queue holds the jobs waiting for one of the workers (Config.BackfillConcurrency).
+	queue *fairQueue[*handoffJob]
+	log   *slog.Logger
+	ctx   context.Context
+	wg    sync.WaitGroup
 	// minBackoff and maxBackoff bound the wait between attempts of a failing job.
 	minBackoff, maxBackoff time.Duration
+	// incomplete holds, per (version, partition), the history a finished job could not
+	// read (backfill.Result.Missing), for the rule view: counts that are a lower bound
+	// must say so, not pass for complete.
+	incomplete sync.Map // incompleteKey → []contract.MissingRange
+}
+
+type incompleteKey struct {
+	ar        *controls.Version
+	partition int32
+}
+
+// noteResult records what res could not read of ar's history in partition p (nothing:
+// forget an earlier note).
+func (bf *backfiller) noteResult(ar *controls.Version, p int32, res *backfill.Result) {
+	if bf == nil {
+		return
+	}
+	k := incompleteKey{ar, p}
+	if !res.Incomplete() {
+		bf.incomplete.Delete(k)
+		return
+	}
+	out := make([]contract.MissingRange, len(res.Missing))
+	for i, g := range res.Missing {
+		out[i] = contract.MissingRange{Partition: g.Partition, From: g.From, To: g.To, Reason: g.Reason}
+	}
+	bf.incomplete.Store(k, out)
+	bf.log.Warn("backfill incomplete: history neither the lake nor Kafka holds is not counted",
+		"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", p, "missing", res.Missing)
+}
+
+// incompleteOf is what ar's finished job in partition p could not read (nil: nothing,
+// or no backfiller).
+func (bf *backfiller) incompleteOf(ar *controls.Version, p int32) []contract.MissingRange {
+	if bf == nil {
+		return nil
+	}
+	v, ok := bf.incomplete.Load(incompleteKey{ar, p})
+	if !ok {
+		return nil
+	}
+	return v.([]contract.MissingRange)
+}
+
+// policy is the wait between attempts of one failing job: doubling from minBackoff up
+// to maxBackoff, without jitter (jobs of one rule fail together and retry together,
+// which is what a recovering lake wants: one burst, not a trickle).
+func (bf *backfiller) policy() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: bf.minBackoff, MaxInterval: bf.maxBackoff, Multiplier: 2, RandomizationFactor: 0}
 }
 
 // pendingBackfill is one partition's job for one rule version.
@@ -49,122 +100,164 @@ type pendingBackfill struct {
 	attempts atomic.Int32
 	progress atomic.Pointer[backfill.Progress]
 	lastErr  atomic.Pointer[string]
+	// blocked: the latest attempt failed in a way that retrying alone cannot cure (a lake
+	// file DuckDB cannot read, the job's memory limit).
+	blocked atomic.Bool
 }
 
-// BackfillView is the progress of one partition's job, as /v1/rules shows it.
-type BackfillView struct {
-	Partition   int32  `json:"partition"`
-	Start       int64  `json:"start"`
-	FilesDone   int    `json:"files_done"`
-	FilesTotal  int    `json:"files_total"`
-	Rows        int64  `json:"rows"`
-	TailRecords int64  `json:"tail_records"`
-	Attempts    int32  `json:"attempts"`
-	LastError   string `json:"last_error,omitempty"`
-	Elapsed     string `json:"elapsed"`
-}
-
-func (pb *pendingBackfill) view(partition int32) BackfillView {
-	v := BackfillView{Partition: partition, Start: pb.start, Attempts: pb.attempts.Load(), Elapsed: time.Since(pb.began).Round(time.Millisecond).String()}
+func (pb *pendingBackfill) view(partition int32) contract.BackfillProgress {
+	v := contract.BackfillProgress{Partition: partition, Start: pb.start, Attempts: pb.attempts.Load(), Elapsed: time.Since(pb.began).Round(time.Millisecond).String()}
 	if p := pb.progress.Load(); p != nil {
 		v.FilesDone, v.FilesTotal, v.Rows, v.TailRecords = p.FilesDone, p.FilesTotal, p.RowsScanned, p.TailRecords
 	}
 	if e := pb.lastErr.Load(); e != nil {
 		v.LastError = *e
 	}
+	v.Blocked = pb.blocked.Load()
 	return v
 }
 
-// startBackfill launches the job for ar in partition p below start. The caller holds
-// the partition's lock and records the returned handle in partition.pending.
-func (d *Daemon) startBackfill(p *partition, ar *activeRule, start int64) *pendingBackfill {
-	pid := p.id
-	bf := d.bf
-	ctx, cancel := context.WithCancel(bf.ctx)
+// handoffJob is one queued hand-off: rule version ar over partition p below pb.start.
+type handoffJob struct {
+	p     *partition
+	ar    *controls.Version
+	pb    *pendingBackfill
+	ctx   context.Context // ends when the version is replaced, the partition leaves or the daemon stops
+	retry *backoff.ExponentialBackOff
+}
+
+// startBackfill queues the job for ar in partition p below start. The caller holds the
+// partition's lock and records the returned handle in partition.pending.
+func (d *Daemon) startBackfill(p *partition, ar *controls.Version, start int64) *pendingBackfill {
+	ctx, cancel := context.WithCancel(d.bf.ctx)
 	pb := &pendingBackfill{start: start, began: time.Now(), cancel: cancel}
 	d.m.backfillsRunning.Inc()
-	bf.wg.Add(1)
-	go func() {
-		defer bf.wg.Done()
-		defer d.m.backfillsRunning.Dec()
-		defer cancel()
-		job := backfill.Job{Rule: ar.rule, Start: map[int32]int64{pid: start}, AsOf: ar.updatedAt}
-		backoff := bf.minBackoff
-		for {
-			res, err := bf.run(ctx, job, pb)
-			if err == nil {
-				d.applyBackfill(p, ar, pb, res)
-				return
-			}
-			if ctx.Err() != nil {
-				return // the rule changed, the partition left, or the daemon stops
-			}
-			msg := err.Error()
-			pb.lastErr.Store(&msg)
-			d.m.backfillFailures.Inc()
-			bf.log.Warn("backfill failed; retrying", "rule", ar.key.String(), "version", ar.rule.Version, "partition", pid, "attempt", pb.attempts.Load(), "retry_in", backoff, "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, bf.maxBackoff)
-		}
-	}()
+	d.bf.queue.push(ar.Key.Scope, &handoffJob{p: p, ar: ar, pb: pb, ctx: ctx, retry: d.bf.policy()}, time.Time{})
 	return pb
 }
 
-func (bf *backfiller) run(ctx context.Context, job backfill.Job, pb *pendingBackfill) (*backfill.Result, error) {
-	select {
-	case bf.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+// positions numbers the jobs waiting for a worker (see fairQueue.positions); nil
+// without a backfiller.
+func (bf *backfiller) positions() map[*pendingBackfill]int {
+	if bf == nil {
+		return nil
 	}
-	defer func() { <-bf.sem }()
-	pb.attempts.Add(1)
-	return bf.runner.RunWithProgress(ctx, job, func(p backfill.Progress) { pb.progress.Store(&p) })
+	jobs := bf.queue.positions()
+	out := make(map[*pendingBackfill]int, len(jobs))
+	for j, n := range jobs {
+		out[j.pb] = n
+	}
+	return out
 }
 
-// applyBackfill adds a finished job's counts to the partition's counters and raises
-// the alerts of thresholds that history reached.
-// The job holds its partition, not its id: a partition still being restored (not yet
-// in d.parts) must get its result too.
-func (d *Daemon) applyBackfill(p *partition, ar *activeRule, pb *pendingBackfill, res *backfill.Result) {
-	pid := p.id
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.revoked || p.pending[ar] != pb {
-		return // revoked (the next owner counts it), or replaced by a newer version: stale
-	}
-	delete(p.pending, ar)
-	p.gen++
-	r := ar.rule
-	var alerts []*kgo.Record
-	for customer, n := range res.Counts {
-		ci := p.counts.intern(customer)
-		before := p.counts.get(ci, ar.id)
-		after := p.counts.add(ci, ar.id, n)
-		if before < r.Threshold && after >= r.Threshold {
-			a := Alert{
-				AlertID: AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold),
-				RuleID:  r.ID, Scope: r.Scope, Version: r.Version, Customer: customer,
-				Count: after, Threshold: r.Threshold,
-				// The crossing happened in history; the alert names the last offset the
-				// backfilled count covers.
-				Partition: pid, Offset: pb.start - 1, EventTime: ar.updatedAt.UTC(),
-				Source: SourceBackfill,
+// runWorkers starts the backfiller's workers: each takes the next job the fair queue
+// serves, until the backfiller's context ends.
+func (d *Daemon) runWorkers(n int) {
+	for range n {
+		d.bf.wg.Go(func() {
+			for {
+				j, ok := d.bf.queue.pop(d.bf.ctx)
+				if !ok {
+					return
+				}
+				d.runJob(j)
 			}
-			alerts = append(alerts, &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: []byte(customer), Value: a.AppendJSON(nil)})
-		}
+		})
 	}
-	d.m.backfillsDone.Inc()
-	d.log.Info("backfill complete", "rule", ar.key.String(), "version", r.Version, "partition", pid, "start", pb.start,
-		"customers", len(res.Counts), "files", res.Files, "rows", res.Rows, "tail_records", res.TailRecords, "alerts", len(alerts), "took", res.Elapsed.Round(time.Millisecond))
+}
+
+// runJob makes one attempt at j. A failing job (lake or Kafka unreachable, a file DuckDB
+// cannot read) goes back to the queue with a backoff delay until it succeeds or its
+// context ends: history that is not counted yet is counted late, never skipped, and a
+// job that keeps failing does not hold a worker while it waits.
+func (d *Daemon) runJob(j *handoffJob) {
+	if j.ctx.Err() != nil {
+		d.m.backfillsRunning.Dec()
+		return
+	}
+	pid, ar, pb := j.p.id, j.ar, j.pb
+	pb.attempts.Add(1)
+	job := backfill.Job{Rule: ar.Rule, Start: map[int32]int64{pid: pb.start}, AsOf: ar.UpdatedAt}
+	res, err := d.bf.runner.RunWithProgress(j.ctx, job, func(p backfill.Progress) { pb.progress.Store(&p) })
+	if err != nil {
+		if j.ctx.Err() != nil {
+			d.m.backfillsRunning.Dec()
+			return
+		}
+		msg := err.Error()
+		pb.lastErr.Store(&msg)
+		pb.blocked.Store(errors.Is(err, backfill.ErrUnreadableFile) || errors.Is(err, backfill.ErrMemoryLimit))
+		d.m.backfillFailures.Inc()
+		wait := j.retry.NextBackOff()
+		d.bf.log.Warn("backfill failed; retrying", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", pid, "attempt", pb.attempts.Load(), "retry_in", wait, "err", err)
+		d.bf.queue.push(ar.Key.Scope, j, time.Now().Add(wait))
+		return
+	}
+	d.m.backfillsRunning.Dec()
+	j.pb.cancel()
+	d.finishBackfill(j.p, ar, pb, res)
+}
+
+// finishBackfill applies a finished job and produces the alerts of history's
+// crossings. They are produced outside the partition's lock: a full producer buffer or
+// a broker that is down must not stall the partition's events. Until they are handed to
+// the producer no snapshot is taken (see partition.unqueuedAlerts).
+func (d *Daemon) finishBackfill(p *partition, ar *controls.Version, pb *pendingBackfill, res *backfill.Result) {
+	alerts := d.applyBackfill(p, ar, pb, res)
+	if len(alerts) == 0 {
+		return
+	}
 	for _, rec := range alerts {
 		d.alertsRaised.Add(1)
 		d.m.alerts.Inc()
 		d.produceAlert(rec)
 	}
+	p.mu.Lock()
+	p.unqueuedAlerts--
+	p.mu.Unlock()
+}
+
+// applyBackfill adds a finished job's counts to the partition's counters and returns
+// the alerts of thresholds that history reached, for the caller to produce once the
+// partition's lock is released.
+// The job holds its partition, not its id: a partition still being restored (not yet
+// in d.parts) must get its result too.
+func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBackfill, res *backfill.Result) []*kgo.Record {
+	pid := p.id
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.revoked || p.pending[ar] != pb {
+		return nil // revoked (the next owner counts it), or replaced by a newer version: stale
+	}
+	delete(p.pending, ar)
+	d.bf.noteResult(ar, pid, res)
+	p.gen++
+	r := ar.Rule
+	var alerts []*kgo.Record
+	for customer, n := range res.Counts {
+		ci := p.counts.intern(customer)
+		before := p.counts.get(ci, ar.Seq)
+		after := p.counts.add(ci, ar.Seq, n)
+		if before < r.Threshold && after >= r.Threshold {
+			a := contract.Alert{
+				AlertID: contract.AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold),
+				RuleID:  r.ID, Scope: r.Scope, Version: r.Version, Customer: customer,
+				Count: after, Threshold: r.Threshold,
+				// The crossing happened in history; the alert names the last offset the
+				// backfilled count covers.
+				Partition: pid, Offset: pb.start - 1, EventTime: ar.UpdatedAt.UTC(),
+				Source: contract.SourceBackfill,
+			}
+			alerts = append(alerts, &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: []byte(customer), Value: a.AppendJSON(nil)})
+		}
+	}
+	if len(alerts) > 0 {
+		p.unqueuedAlerts++
+	}
+	d.m.backfillsDone.Inc()
+	d.log.Info("backfill complete", "rule", ar.Key.String(), "version", r.Version, "partition", pid, "start", pb.start,
+		"customers", len(res.Counts), "files", res.Files, "rows", res.Rows, "tail_records", res.TailRecords, "alerts", len(alerts), "took", res.Elapsed.Round(time.Millisecond))
+	return alerts
 }
 
 // stop waits for every job, which end when the backfiller's context does.
@@ -186,12 +279,12 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger) (*backfill
 		return nil, nil, err
 	}
 	runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: cfg.BackfillCacheDir, Brokers: cfg.Kafka.Brokers,
-		KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log})
+		KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log, MemoryLimit: cfg.BackfillMemoryLimit})
 	if err != nil {
 		lake.Close()
 		return nil, nil, fmt.Errorf("live: %w", err)
 	}
-	return &backfiller{runner: runner, sem: make(chan struct{}, cfg.BackfillConcurrency), log: log, ctx: ctx,
+	return &backfiller{runner: runner, queue: newFairQueue[*handoffJob](), log: log, ctx: ctx,
 		minBackoff: cfg.BackfillMinBackoff, maxBackoff: cfg.BackfillMaxBackoff}, lake, nil
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/s3test"
@@ -19,6 +20,7 @@ import (
 // job completes and the count equals a full replay. A second version published while
 // the first is still backfilling replaces it: the stale job's counts never land.
 func TestHandoffRidesOutLakeOutage(t *testing.T) {
+	t.Parallel() // own broker, lake and daemon: shares nothing, and spends its time waiting
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	s3 := s3test.Start(t, "lake")
 	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
@@ -47,7 +49,7 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 	history = append(history, produce(100)...) // counted live: the rule is active
 	e2etest.WaitFor(t, 30*time.Second, "backfill failing and retried", func() bool {
 		for _, v := range d.Rules() {
-			if v.ID == "fails" && v.Status == live.StatusBackfilling {
+			if v.ID == "fails" && v.Status == contract.RuleBackfilling {
 				for _, bv := range v.Backfill {
 					if bv.Attempts >= 2 && bv.LastError != "" {
 						return true
@@ -60,7 +62,7 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 	// Live counting went on meanwhile: the events after the rule are counted.
 	e2etest.WaitFor(t, 30*time.Second, "live counts during the outage", func() bool {
 		v, _ := d.Count(key, workload.CustomerID(0))
-		return v.Count > 0 && v.Status == live.StatusBackfilling
+		return v.Count > 0 && v.Status == contract.RuleBackfilling
 	})
 	// A fixed version replaces the first while its job still fails.
 	v2 := *v1
@@ -73,7 +75,7 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 	e2etest.WaitFor(t, 60*time.Second, "backfill complete after the outage", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == "fails" {
-				return v.Version == 2 && v.Status == live.StatusLive && d.EventsSeen() >= int64(len(history))
+				return v.Version == 2 && v.Status == contract.RuleLive && d.EventsSeen() >= int64(len(history))
 			}
 		}
 		return false

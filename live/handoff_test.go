@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
@@ -41,6 +42,10 @@ func handoffSeeds() int {
 // full replay of history, and every threshold the replay reaches was alerted, once per
 // alert id.
 func TestHandoffMatchesFullReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: property run against a full replay; runs in make test")
+	}
+	t.Parallel() // own broker, lake and daemon: shares nothing, and spends its time waiting
 	var counted int64
 	for seed := 1; seed <= handoffSeeds(); seed++ {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { counted += handoffScenario(t, uint64(seed)) })
@@ -144,13 +149,13 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	}
 	// Alerts: one id per crossing the replay implies; duplicates (after restarts) share ids.
 	alerts := e2etest.Alerts(t, b.Consume(t, "alerts", 1<<20, 3*time.Second))
-	ids := map[string]live.Alert{}
+	ids := map[string]contract.Alert{}
 	for _, a := range alerts {
 		ids[a.AlertID] = a
 	}
 	for k, r := range active {
 		for customer, n := range fullReplay(t, history, r) {
-			id := live.AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold)
+			id := contract.AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold)
 			if _, ok := ids[id]; (n >= r.Threshold) != ok {
 				t.Errorf("rule %s v%d customer %s: count %d threshold %d, alert present: %v", k, r.Version, customer, n, r.Threshold, ok)
 			}

@@ -1,63 +1,47 @@
 package live
 
 import (
-	"encoding/json"
+	"encoding/base64"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/httpjson"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
+// routes is the daemon's HTTP API (live/API.md), guarded as server.go describes:
+// /healthz and /readyz are open to anyone who may address the daemon; the other reads
+// need the API token when one is set, unless PublicRead; the rule console at / applies
+// the same rules to its own endpoints.
 func (d *Daemon) routes() http.Handler {
+	ws := d.harden()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", d.handleHealth)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.cfg.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /v1/rules", d.handleRules)
-	mux.HandleFunc("GET /v1/counts", d.handleCounts)
-	mux.Handle("/", d.consoleHandler()) // the rule console: GET /, /console/, /v1/console/ (console/API.md)
-	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, d.State()) })
-	return mux
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-}
-
-type apiError struct {
-	Error string `json:"error"`
-}
-
-func (d *Daemon) handleHealth(w http.ResponseWriter, _ *http.Request) {
-	loaded := false
-	select {
-	case <-d.rulesLoaded:
-		loaded = true
-	default:
-	}
-	status, code := "ok", http.StatusOK
-	if !loaded || !d.consuming.Load() {
-		status, code = "starting", http.StatusServiceUnavailable
-	}
-	writeJSON(w, code, map[string]any{
-		"status":       status,
-		"rules_loaded": loaded,
-		"rules":        d.rules.Len(),
-		"partitions":   d.Partitions(),
-		"events":       d.eventsSeen.Load(),
-		"alerts":       d.alertsRaised.Load(),
-	})
+	mux.HandleFunc("GET /readyz", d.handleReady)
+	mux.Handle("GET /metrics", d.read(promhttp.HandlerFor(d.cfg.Registry, promhttp.HandlerOpts{})))
+	mux.Handle("GET /v1/rules", d.read(http.HandlerFunc(d.handleRules)))
+	mux.Handle("GET /v1/counts", d.read(http.HandlerFunc(d.handleCounts)))
+	mux.Handle("GET /v1/state", d.read(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		httpjson.Write(w, http.StatusOK, d.State())
+	})))
+	mux.Handle("/", d.newConsole(ws)) // the rule console: GET /, /console/, /v1/console/ (console/API.md)
+	return d.guard(ws, mux)
 }
 
 func (d *Daemon) handleRules(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"rules":   d.Rules(),
-		"invalid": d.rules.Invalid(),
-	})
+	httpjson.Write(w, http.StatusOK, d.RuleList())
+}
+
+// CountsPage is the answer of /v1/counts?rule=ID without a customer: one page of the
+// rule's counts in customer order. NextCursor, when not empty, is the cursor of the next
+// page; the last page has none.
+type CountsPage struct {
+	Counts     []contract.CountView `json:"counts"`
+	NextCursor string               `json:"next_cursor"`
 }
 
 func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
@@ -68,22 +52,58 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 	}
 	customer := q.Get("customer")
 	if k.ID == "" {
-		writeJSON(w, http.StatusBadRequest, apiError{"rule is required: /v1/counts?scope=*&rule=ID[&customer=C]"})
+		httpjson.Error(w, http.StatusBadRequest, "rule is required: /v1/counts?scope=*&rule=ID[&customer=C | &limit=N&cursor=C]")
 		return
 	}
-	if customer == "" {
-		counts, ok := d.Counts(k)
+	if customer != "" {
+		v, ok := d.Count(k, customer)
 		if !ok {
-			writeJSON(w, http.StatusNotFound, apiError{"no active rule " + k.String()})
+			httpjson.Error(w, http.StatusNotFound, "no active rule "+k.String())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
+		httpjson.Write(w, http.StatusOK, v)
 		return
 	}
-	v, ok := d.Count(k, customer)
+	limit := d.cfg.CountsPageSize
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		switch {
+		case err != nil || n < 1:
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", d.cfg.CountsMaxPageSize))
+			return
+		case n > d.cfg.CountsMaxPageSize:
+			d.m.limitReached.WithLabelValues(limitCountsMaxPage).Inc()
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf(
+				"limit %d is over the largest page, %d (--counts-max-page-size): read the counts page by page with cursor", n, d.cfg.CountsMaxPageSize))
+			return
+		}
+		limit = n
+	}
+	after := ""
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || len(b) == 0 {
+			httpjson.Error(w, http.StatusBadRequest, "cursor is not one this API gave: pass next_cursor of the previous page as it was, or start without one")
+			return
+		}
+		after = string(b)
+	}
+	ws := d.web()
+	done, err := ws.heavy.enter()
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	page, next, ok := d.CountsPage(k, after, limit)
+	done()
 	if !ok {
-		writeJSON(w, http.StatusNotFound, apiError{"no active rule " + k.String()})
+		httpjson.Error(w, http.StatusNotFound, "no active rule "+k.String())
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	out := CountsPage{Counts: page}
+	if next != "" {
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(next))
+	}
+	httpjson.Write(w, http.StatusOK, out)
 }

@@ -2,16 +2,15 @@
 //
 // Contract:
 //   - Rules come from the controls topic, read in full at start (events wait until every
-//     existing control was applied) and followed afterwards. A rule's identity is
-//     (scope, id); an upsert with a higher version replaces the rule and its counts start
-//     from zero; an older or equal version is ignored (status "stale"); a delete removes
-//     only that rule. Invalid controls are reported on the control-status topic and in
-//     /v1/rules; nothing else stops. Every control read gets a status record, also when
+//     existing control was applied) and followed afterwards, folded by the controls
+//     package (the same fold `rules list` and backfill use). A new version of a rule
+//     starts its counts from zero. Invalid controls are reported on the control-status
+//     topic and in /v1/rules; nothing else stops. Every control read gets a status record, also when
 //     the topic is replayed at start; consumers match statuses by (key, offset).
 //   - Each event (key = customer) is matched once against the global rules and that
 //     customer's own rules; for each match the (rule version, customer) counter grows by
 //     one. The event that takes a counter to the rule's threshold raises exactly one alert
-//     (DESIGN.md's alert record, source "live", key = customer, alert_id deterministic);
+//     (the contract.Alert record, source "live", key = customer, alert_id deterministic);
 //     counts keep growing afterwards without further alerts.
 //   - Hand-off seam: per partition, each rule version records start, the offset of the
 //     first event of that partition evaluated with it. Live counts cover offsets ≥ start;
@@ -26,7 +25,8 @@
 //     again after a crash carry the same alert_id, by which consumers drop duplicates.
 //   - HTTP: /healthz, /metrics, /v1/rules, /v1/counts, /v1/state, and the rule console
 //     (package console) at /. Cancelling Run's context drains the batch in hand,
-//     delivers its alerts, commits, snapshots and returns nil.
+//     delivers its alerts, commits, snapshots and returns nil; the daemon stops with an
+//     error only when it cannot start or its consumer is refused for good.
 package live
 
 import (
@@ -38,6 +38,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/ingest"
 )
 
@@ -64,9 +65,73 @@ type Config struct {
 	// HTTPAddr is the address of the HTTP API. Default "127.0.0.1:8080"; port 0 picks a free port.
 	HTTPAddr string
 	// APIToken is the bearer token that the rule console's writes (saving and deleting
-	// rules) must carry. Default "": writes are allowed only when HTTPAddr is a loopback
-	// address (see console.WritePolicy). Reads need no token.
+	// rules) must carry, and reads too unless PublicRead. Default "": writes are allowed
+	// only when HTTPAddr is a loopback address (see console.WritePolicy), reads are open.
 	APIToken string
+	// PublicRead leaves reads open when APIToken is set. Default false: with a token,
+	// every read (/v1/rules, /v1/counts, /v1/state, /metrics and the console's data)
+	// needs it too; /healthz, /readyz and the console page's own files never do.
+	PublicRead bool
+	// AllowedHosts are Host headers requests may carry besides the listener's own
+	// address (and, on a loopback or all-interfaces listener, localhost, 127.0.0.1 and
+	// [::1] with its port; on an all-interfaces listener any IP address with its port):
+	// "name" allows any port, "name:port" that port, "*" any host. Default none. Any
+	// other Host is refused (403), so that a page of another site whose name resolves to
+	// this daemon (DNS rebinding) cannot use it through a browser. Behind a proxy, list
+	// the name clients use.
+	AllowedHosts []string
+
+	// Limits of the HTTP API (README.md, "Limits"). Each one's value shows in /metrics
+	// as hindsight_limit{name}, and each time a request reaches one,
+	// hindsight_limit_reached_total{name} grows and the answer says which.
+
+	// HTTPMaxConnections caps the HTTP connections held at once; further ones wait in
+	// the kernel's accept queue. It keeps a flood of connections from taking the file
+	// descriptors that storage and Kafka need: keep it well below the process's limit
+	// of open files. Default 512.
+	HTTPMaxConnections int
+	// HTTPReadHeaderTimeout bounds reading a request's line and headers. Default 10s.
+	HTTPReadHeaderTimeout time.Duration
+	// HTTPReadTimeout bounds reading a whole request, body included. Default 30s.
+	HTTPReadTimeout time.Duration
+	// HTTPWriteTimeout bounds writing an answer, from the end of the request's headers;
+	// a console stream bounds each of its writes by it instead. Default 1m; it must
+	// exceed PreviewTimeout.
+	HTTPWriteTimeout time.Duration
+	// HTTPIdleTimeout closes a keep-alive connection that waits this long for its next
+	// request. Default 2m.
+	HTTPIdleTimeout time.Duration
+	// HTTPMaxHeaderBytes caps a request's line and headers (431 beyond). Default 64 KiB.
+	HTTPMaxHeaderBytes int
+	// HTTPMaxBodyBytes caps a request's body (413 beyond). Default 1 MiB.
+	HTTPMaxBodyBytes int64
+	// HTTPMaxStreams caps the console's live streams (server-sent events) open at once
+	// (503 beyond). Default 64; below HTTPMaxConnections.
+	HTTPMaxStreams int
+	// HTTPMaxHeavyRequests caps the requests that walk every counter or read the lake —
+	// /v1/counts listings, console previews and count listings — running at once (503
+	// with Retry-After beyond). Default 4.
+	HTTPMaxHeavyRequests int
+	// CountsPageSize is how many customers a /v1/counts listing returns when the request
+	// sets no limit. Default 1000.
+	CountsPageSize int
+	// CountsMaxPageSize is the largest limit a /v1/counts listing may ask for (400
+	// beyond). Default 10000.
+	CountsMaxPageSize int
+	// PreviewTimeout bounds a console preview's reading of the lake: the events read by
+	// then are evaluated and the answer says it was cut short. Default 15s.
+	PreviewTimeout time.Duration
+	// PreviewMaxScan bounds the archived events one preview reads. Default 1,000,000.
+	PreviewMaxScan int
+	// PreviewMaxBytes bounds the bytes of example events one preview returns. Default
+	// 1 MiB.
+	PreviewMaxBytes int
+	// MaxSnapshotAge is how long a partition's changed state may go without a stored
+	// snapshot before /readyz fails. Default 5m; it must exceed SnapshotInterval.
+	MaxSnapshotAge time.Duration
+	// MaxArchiveLag is how many records the embedded archiver may trail Kafka by on a
+	// partition before /readyz fails. Default 1,000,000.
+	MaxArchiveLag int64
 	// NoCreateTopics skips creating missing topics on external brokers. Default false:
 	// missing topics are created (events with Embedded.Partitions partitions).
 	NoCreateTopics bool
@@ -81,7 +146,7 @@ type Config struct {
 
 	// LakeURL is the Parquet archive of every event (see lakehouse.OpenBucket), written by
 	// the archiver that runs inside the daemon and read by backfill. Default
-	// "file://./hindsight-lake" with external brokers; with the embedded (in-memory)
+	// lakehouse.DefaultLakeURL with external brokers; with the embedded (in-memory)
 	// broker, a fresh temporary directory removed at exit, because a lake indexed by the
 	// offsets of a broker that no longer exists would be wrong for the next one.
 	LakeURL string
@@ -89,10 +154,13 @@ type Config struct {
 	// daemon archives.
 	NoArchive bool
 	// NoBackfill makes new rule versions count only events from their activation on.
-	// Default false: history is counted by a hand-off backfill job (DESIGN.md).
+	// Default false: history is counted by a hand-off backfill job (docs/architecture.md).
 	NoBackfill bool
 	// BackfillConcurrency bounds the hand-off jobs that run at once. Default 2.
 	BackfillConcurrency int
+	// BackfillMemoryLimit bounds, in bytes, the memory DuckDB may use for one hand-off
+	// job (backfill.Config.MemoryLimit). Default backfill.DefaultMemoryLimit.
+	BackfillMemoryLimit int64
 	// BackfillCacheDir holds local copies of lake files for DuckDB. Default: under the
 	// temp dir.
 	BackfillCacheDir string
@@ -152,6 +220,9 @@ func (c *Config) EnsureDefaults() {
 	if c.BackfillConcurrency <= 0 {
 		c.BackfillConcurrency = 2
 	}
+	if c.BackfillMemoryLimit == 0 {
+		c.BackfillMemoryLimit = backfill.DefaultMemoryLimit
+	}
 	if c.SnapshotInterval <= 0 {
 		c.SnapshotInterval = 30 * time.Second
 	}
@@ -161,6 +232,7 @@ func (c *Config) EnsureDefaults() {
 	if c.BackfillMaxBackoff <= 0 {
 		c.BackfillMaxBackoff = 30 * time.Second
 	}
+	c.ensureHTTPDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -190,6 +262,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("embedded broker address %q: %w", c.Embedded.Addr, err))
 		}
 	}
+	errs = append(errs, c.validateHTTP()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("live: invalid configuration: %w", err)
 	}

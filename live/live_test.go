@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
@@ -67,7 +68,7 @@ func count(t *testing.T, d *live.Daemon, k rule.Key, customer string) int64 {
 }
 
 // alertsOn waits until the alerts topic holds exactly n records and returns them.
-func alertsOn(t *testing.T, b *kafkatest.Broker, n int) []live.Alert {
+func alertsOn(t *testing.T, b *kafkatest.Broker, n int) []contract.Alert {
 	t.Helper()
 	e2etest.WaitTopicRecords(t, b, "alerts", int64(n), wait)
 	return e2etest.Alerts(t, b.Consume(t, "alerts", n, wait))
@@ -99,8 +100,8 @@ func TestRulesArriveBetweenEvents(t *testing.T) {
 
 	alerts := alertsOn(t, b, 1)
 	crossing := recs[5] // c-1's third admin failure after the rule
-	want := live.Alert{
-		AlertID: live.AlertID("*", "admin-fail", 1, "c-1", 3), RuleID: "admin-fail", Scope: "*", Version: 1,
+	want := contract.Alert{
+		AlertID: contract.AlertID("*", "admin-fail", 1, "c-1", 3), RuleID: "admin-fail", Scope: "*", Version: 1,
 		Customer: "c-1", Count: 3, Threshold: 3, Partition: crossing.Partition, Offset: crossing.Offset,
 		EventTime: crossing.Timestamp.UTC().Truncate(time.Millisecond), Source: "live",
 	}
@@ -123,7 +124,7 @@ func TestRulesArriveBetweenEvents(t *testing.T) {
 	}
 }
 
-func withoutTime(a live.Alert) live.Alert {
+func withoutTime(a contract.Alert) contract.Alert {
 	a.EventTime = time.Time{}
 	return a
 }
@@ -162,7 +163,7 @@ func TestDefectCustomerRuleCountsOnlyItsCustomer(t *testing.T) {
 		}
 	}
 	alerts := alertsOn(t, b, 3)
-	got := map[string]live.Alert{}
+	got := map[string]contract.Alert{}
 	for _, a := range alerts {
 		got[a.Scope+"/"+a.RuleID+"@"+a.Customer] = a
 	}
@@ -322,7 +323,7 @@ func TestRuleUpdateReplacesVersion(t *testing.T) {
 	if v, _ := d.Count(v1.Key(), "c-1"); v.Version != 2 {
 		t.Errorf("stale upsert replaced the rule: version %d", v.Version)
 	}
-	var body struct{ Rules []live.RuleView }
+	var body struct{ Rules []contract.RuleView }
 	e2etest.GetJSON(t, "http://"+d.HTTPAddr()+"/v1/rules", &body)
 	if len(body.Rules) != 1 || !strings.Contains(body.Rules[0].LastError, "not newer") {
 		t.Errorf("/v1/rules = %+v, want the stale upsert as the rule's last error", body.Rules)
@@ -428,8 +429,8 @@ func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
 	}
 
 	var body struct {
-		Rules   []live.RuleView
-		Invalid []live.InvalidControl
+		Rules   []contract.RuleView
+		Invalid []contract.RejectedControl
 	}
 	if code := e2etest.GetJSON(t, "http://"+d.HTTPAddr()+"/v1/rules", &body); code != 200 {
 		t.Fatalf("/v1/rules status %d", code)
@@ -473,7 +474,7 @@ func TestHTTPAPI(t *testing.T) {
 		t.Errorf("global scope by default: */dl does not exist, got status %d", code)
 	}
 	var all struct {
-		Counts []live.CountView `json:"counts"`
+		Counts []contract.CountView `json:"counts"`
 	}
 	if code := e2etest.GetJSON(t, base+"/v1/counts?scope=c-7&rule=dl", &all); code != 200 || len(all.Counts) != 1 || all.Counts[0].Customer != "c-7" || all.Counts[0].Count != 2 {
 		t.Errorf("every customer's count: status %d, %+v; want c-7's 2 only", code, all.Counts)
@@ -552,16 +553,16 @@ func TestDeleteUnknownRuleIsReported(t *testing.T) {
 }
 
 func TestAlertIDDeterministic(t *testing.T) {
-	a := live.AlertID("*", "r", 2, "c-1", 5)
-	if a != live.AlertID("*", "r", 2, "c-1", 5) || len(a) != 32 {
+	a := contract.AlertID("*", "r", 2, "c-1", 5)
+	if a != contract.AlertID("*", "r", 2, "c-1", 5) || len(a) != 32 {
 		t.Fatalf("alert id %q not stable", a)
 	}
 	others := []string{
-		live.AlertID("c-1", "r", 2, "c-1", 5), live.AlertID("*", "r", 3, "c-1", 5),
-		live.AlertID("*", "r", 2, "c-2", 5), live.AlertID("*", "r", 2, "c-1", 6),
-		live.AlertID("*", "r2", 2, "c-1", 5),
+		contract.AlertID("c-1", "r", 2, "c-1", 5), contract.AlertID("*", "r", 3, "c-1", 5),
+		contract.AlertID("*", "r", 2, "c-2", 5), contract.AlertID("*", "r", 2, "c-1", 6),
+		contract.AlertID("*", "r2", 2, "c-1", 5),
 		// length-prefixed fields: moving a byte between fields changes the id
-		live.AlertID("*r", "", 2, "c-1", 5),
+		contract.AlertID("*r", "", 2, "c-1", 5),
 	}
 	if slices.Contains(others, a) {
 		t.Errorf("alert id collides: %q in %v", a, others)
@@ -603,6 +604,7 @@ var _ = json.Marshal
 // Two daemons in one group split the events partitions; both read every control, and
 // each customer is counted by exactly one of them.
 func TestTwoInstancesShareTheGroup(t *testing.T) {
+	t.Parallel() // own broker, lake and daemon: shares nothing, and spends its time waiting
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	group := func(c *live.Config) { c.Group = "shared" }
 	d1, _ := e2etest.StartLive(t, b, group)

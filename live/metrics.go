@@ -10,6 +10,8 @@ type metrics struct {
 	rate       prometheus.Gauge
 	partitions prometheus.Gauge
 
+	ruleIndexBuilds prometheus.Counter
+
 	backfillsRunning prometheus.Gauge
 	backfillsDone    prometheus.Counter
 	backfillFailures prometheus.Counter
@@ -19,6 +21,13 @@ type metrics struct {
 	snapshotBytes    prometheus.Histogram
 	restores         prometheus.Counter
 	restoreFailures  prometheus.Counter
+
+	// limit is each limit's configured value, limitReached how often requests reached
+	// it (server.go); httpConns the HTTP connections held now.
+	limit        *prometheus.GaugeVec
+	limitReached *prometheus.CounterVec
+	httpConns    prometheus.Gauge
+	heavyRunning prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -42,6 +51,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		partitions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hindsight_partitions_owned", Help: "Events partitions owned by this instance."}),
 	}
+	m.ruleIndexBuilds = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hindsight_rule_index_builds_total", Help: "Rebuilds of the rule index the evaluator matches with (one per fetch of changed controls, not one per control)."})
 	m.backfillsRunning = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "hindsight_backfills_running", Help: "Hand-off backfill jobs running or waiting to run."})
 	m.backfillsDone = prometheus.NewCounter(prometheus.CounterOpts{
@@ -59,7 +70,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "hindsight_snapshot_restores_total", Help: "Partitions whose state was restored from a snapshot."})
 	m.restoreFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "hindsight_snapshot_restore_failures_total", Help: "Partitions whose snapshots could not be read (their counts were rebuilt from history)."})
+	m.limit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "hindsight_limit", Help: "Configured value of each limit (README.md, \"Limits\"); durations in seconds, sizes in bytes."}, []string{"name"})
+	m.limitReached = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hindsight_limit_reached_total", Help: "Times a request reached a limit (refused, cut short or made to wait), by limit."}, []string{"name"})
+	m.httpConns = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hindsight_http_connections_open", Help: "HTTP connections held by the server (at most hindsight_limit{name=\"http_max_connections\"})."})
+	m.heavyRunning = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hindsight_http_heavy_requests_running", Help: "Counts listings and previews running (at most hindsight_limit{name=\"http_max_heavy_requests\"})."})
+	reg.MustRegister(m.limit, m.limitReached, m.httpConns, m.heavyRunning)
 	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotBytes, m.restores, m.restoreFailures)
-	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures)
+	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds)
 	return m
 }

@@ -8,11 +8,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
-	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -21,7 +21,7 @@ import (
 // customers from the moment it became active.
 type oracle struct {
 	active map[rule.Key]*oracleRule
-	alerts map[string]live.Alert
+	alerts map[string]contract.Alert
 	doc    *jsonpath.Document
 }
 
@@ -49,8 +49,8 @@ func (o *oracle) event(t *testing.T, rec *kgo.Record) {
 		}
 		or.counts[customer]++
 		if n := or.counts[customer]; n == r.Threshold {
-			id := live.AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold)
-			o.alerts[id] = live.Alert{AlertID: id, RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: customer,
+			id := contract.AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold)
+			o.alerts[id] = contract.Alert{AlertID: id, RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: customer,
 				Count: n, Threshold: r.Threshold, Partition: rec.Partition, Offset: rec.Offset, Source: "live"}
 		}
 	}
@@ -62,7 +62,7 @@ func TestCountsMatchOracle(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	d, _ := e2etest.StartLive(t, b, nil)
 	gen := workload.New(7, workload.Config{Customers: 20})
-	o := &oracle{active: map[rule.Key]*oracleRule{}, alerts: map[string]live.Alert{}, doc: jsonpath.NewDocument()}
+	o := &oracle{active: map[rule.Key]*oracleRule{}, alerts: map[string]contract.Alert{}, doc: jsonpath.NewDocument()}
 
 	r := func(js string) *rule.Rule { return e2etest.ParseRule(t, js) }
 	adminFail := `{"id":"admin-login-failures","scope":"%s","version":%d,"when":{"all":[
@@ -152,7 +152,7 @@ func TestCountsMatchOracle(t *testing.T) {
 	}
 
 	alerts := alertsOn(t, b, len(o.alerts))
-	got := map[string]live.Alert{}
+	got := map[string]contract.Alert{}
 	for _, a := range alerts {
 		if _, dup := got[a.AlertID]; dup {
 			t.Errorf("alert %s raised twice", a.AlertID)

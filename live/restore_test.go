@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
@@ -101,7 +102,7 @@ func TestUnreadableSnapshotIsReported(t *testing.T) {
 	})
 	e2etest.WaitFor(t, 30*time.Second, "the count rebuilt by backfill", func() bool {
 		v, _ := second.Count(r.Key(), "a")
-		return v.Count == 12 && v.Status == live.StatusLive
+		return v.Count == 12 && v.Status == contract.RuleLive
 	})
 	st := second.State()
 	if len(st.Partitions) != 1 || !strings.Contains(st.Partitions[0].LastError, "encoding version 9; this build reads version 1") {

@@ -8,6 +8,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/hindsightdev/hindsight/controls"
+
 	"github.com/klauspost/compress/s2"
 )
 
@@ -99,18 +101,18 @@ func (w *stateWriter) str(s string) {
 
 // encodeState appends p's state to a fresh body. The caller holds p.mu.
 func (p *partition) encodeState(topic, group string, now time.Time) (body []byte, counters int) {
-	rules := make([]*activeRule, 0, len(p.starts))
+	rules := make([]*controls.Version, 0, len(p.starts))
 	var maxID uint32
 	for ar := range p.starts {
 		rules = append(rules, ar)
-		maxID = max(maxID, ar.id)
+		maxID = max(maxID, ar.Seq)
 	}
 	// index[id] is the rule's position in the snapshot's table + 1 (0: not in p.starts).
 	// Every counter belongs to a rule in p.starts (reconcile drops the others); skipping
 	// others keeps the encoding consistent even if that ever stopped being true.
 	index := make([]uint32, maxID+1)
 	for i, ar := range rules {
-		index[ar.id] = uint32(i + 1)
+		index[ar.Seq] = uint32(i + 1)
 	}
 	st := &p.counts
 	indexed := func(id uint32) bool { return id <= maxID && index[id] != 0 }
@@ -136,12 +138,12 @@ func (p *partition) encodeState(topic, group string, now time.Time) (body []byte
 	w.varint(now.UnixNano())
 	w.uvarint(uint64(len(rules)))
 	for _, ar := range rules {
-		r := ar.rule
+		r := ar.Rule
 		w.str(r.Scope)
 		w.str(r.ID)
 		w.varint(r.Version)
-		w.varint(ar.controlOffset)
-		w.b = binary.LittleEndian.AppendUint64(w.b, ar.fingerprint)
+		w.varint(ar.ControlOffset)
+		w.b = binary.LittleEndian.AppendUint64(w.b, ar.Fingerprint)
 		w.varint(p.starts[ar])
 		var flags byte
 		if p.pending[ar] != nil {

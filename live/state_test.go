@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -17,7 +18,7 @@ import (
 // partitions without a broker.
 type stateFixture struct {
 	d     *Daemon
-	rules []*activeRule
+	rules []*controls.Version
 }
 
 func newStateFixture(t testing.TB, nRules int) *stateFixture {
@@ -26,7 +27,7 @@ func newStateFixture(t testing.TB, nRules int) *stateFixture {
 	f.d.cfg.EnsureDefaults()
 	f.d.cfg.Logger = f.d.cfg.Logger.With()
 	rs := make([]*rule.Rule, 0, nRules)
-	s := &activeSet{byRule: map[*rule.Rule]*activeRule{}, byKey: map[rule.Key]*activeRule{}, byID: map[uint32]*activeRule{}}
+	s := &activeSet{byRule: map[*rule.Rule]*controls.Version{}, byKey: map[rule.Key]*controls.Version{}, byID: map[uint32]*controls.Version{}}
 	for i := range nRules {
 		scope := rule.GlobalScope
 		if i%3 == 1 {
@@ -37,9 +38,9 @@ func newStateFixture(t testing.TB, nRules int) *stateFixture {
 		if err := r.Validate(); err != nil {
 			t.Fatalf("rule %d: %v", i, err)
 		}
-		ar := &activeRule{rule: r, key: r.Key(), controlOffset: int64(100 + i), fingerprint: ruleFingerprint(r), id: uint32(i + 1)}
+		ar := &controls.Version{Rule: r, Key: r.Key(), ControlOffset: int64(100 + i), Fingerprint: controls.Fingerprint(r), Seq: uint32(i + 1)}
 		rs = append(rs, r)
-		s.byRule[r], s.byKey[ar.key], s.byID[ar.id] = ar, ar, ar
+		s.byRule[r], s.byKey[ar.Key], s.byID[ar.Seq] = ar, ar, ar
 		f.rules = append(f.rules, ar)
 	}
 	set, err := rule.NewSet(rs)
@@ -63,7 +64,7 @@ func (f *stateFixture) partition(pid int32, next int64, customers, perCustomer i
 	for c := range customers {
 		ci := p.counts.intern(fmt.Sprintf("customer-%07d", c))
 		for _, i := range rng.Perm(len(f.rules))[:1+rng.IntN(perCustomer)] {
-			p.counts.add(ci, f.rules[i].id, 1+rng.Int64N(1<<uint(rng.IntN(40))))
+			p.counts.add(ci, f.rules[i].Seq, 1+rng.Int64N(1<<uint(rng.IntN(40))))
 		}
 	}
 	return p
@@ -71,18 +72,18 @@ func (f *stateFixture) partition(pid int32, next int64, customers, perCustomer i
 
 // countsOf lists p's counters as "customer|rule key|version" → count; rules maps
 // counter ids to rules.
-func countsOf(p *partition, rules ...*activeRule) map[string]int64 {
-	byID := map[uint32]*activeRule{}
+func countsOf(p *partition, rules ...*controls.Version) map[string]int64 {
+	byID := map[uint32]*controls.Version{}
 	for _, ar := range rules {
-		byID[ar.id] = ar
+		byID[ar.Seq] = ar
 	}
 	for ar := range p.starts {
-		byID[ar.id] = ar
+		byID[ar.Seq] = ar
 	}
 	out := map[string]int64{}
 	p.counts.each(func(ci int, id uint32, n int64) {
 		ar := byID[id]
-		out[fmt.Sprintf("%s|%s|%d", p.counts.name(ci), ar.key, ar.rule.Version)] = n
+		out[fmt.Sprintf("%s|%s|%d", p.counts.name(ci), ar.Key, ar.Rule.Version)] = n
 	})
 	return out
 }
@@ -122,7 +123,7 @@ func snapshotRoundTrip(t *testing.T, customers, perCustomer int) {
 	}
 	for ar, start := range orig.starts {
 		if got.starts[ar] != start {
-			t.Fatalf("start of %s = %d, want %d", ar.key, got.starts[ar], start)
+			t.Fatalf("start of %s = %d, want %d", ar.Key, got.starts[ar], start)
 		}
 	}
 	if per := float64(len(data)) / float64(counters); per > 64 {
@@ -140,23 +141,23 @@ func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
 	// Rule 1 was replaced by a new version (same id, new control), rule 2 deleted, and a
 	// new rule arrived.
 	s := f.d.active.Load()
-	next := &activeSet{byRule: map[*rule.Rule]*activeRule{}, byKey: map[rule.Key]*activeRule{}, byID: map[uint32]*activeRule{}}
+	next := &activeSet{byRule: map[*rule.Rule]*controls.Version{}, byKey: map[rule.Key]*controls.Version{}, byID: map[uint32]*controls.Version{}}
 	var rs []*rule.Rule
-	add := func(ar *activeRule) {
-		next.byRule[ar.rule], next.byKey[ar.key], next.byID[ar.id] = ar, ar, ar
-		rs = append(rs, ar.rule)
+	add := func(ar *controls.Version) {
+		next.byRule[ar.Rule], next.byKey[ar.Key], next.byID[ar.Seq] = ar, ar, ar
+		rs = append(rs, ar.Rule)
 	}
 	add(f.rules[0])
 	add(f.rules[3])
-	v2 := *f.rules[1].rule
+	v2 := *f.rules[1].Rule
 	v2.Version++
-	replaced := &activeRule{rule: &v2, key: v2.Key(), controlOffset: 900, fingerprint: ruleFingerprint(&v2), id: 900}
+	replaced := &controls.Version{Rule: &v2, Key: v2.Key(), ControlOffset: 900, Fingerprint: controls.Fingerprint(&v2), Seq: 900}
 	add(replaced)
 	fresh := &rule.Rule{ID: "new", Scope: rule.GlobalScope, Version: 1, Threshold: 2, When: &rule.Condition{Path: "$.x", Op: rule.OpExists}}
 	if err := fresh.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	newRule := &activeRule{rule: fresh, key: fresh.Key(), controlOffset: 901, fingerprint: ruleFingerprint(fresh), id: 901}
+	newRule := &controls.Version{Rule: fresh, Key: fresh.Key(), ControlOffset: 901, Fingerprint: controls.Fingerprint(fresh), Seq: 901}
 	add(newRule)
 	set, err := rule.NewSet(rs)
 	if err != nil {
@@ -172,7 +173,7 @@ func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
 	}
 	want := map[string]int64{}
 	for k, n := range countsOf(orig, f.rules...) {
-		if strings.Contains(k, "|"+f.rules[0].key.String()+"|") || strings.Contains(k, "|"+f.rules[3].key.String()+"|") {
+		if strings.Contains(k, "|"+f.rules[0].Key.String()+"|") || strings.Contains(k, "|"+f.rules[3].Key.String()+"|") {
 			want[k] = n
 		}
 	}
@@ -263,7 +264,7 @@ func FuzzDecodeState(f *testing.F) {
 	})
 }
 
-// BenchmarkSnapshot and BenchmarkRestore measure DESIGN.md's state target: 10M
+// BenchmarkSnapshot and BenchmarkRestore measure the state target (docs/architecture.md, "Targets"): 10M
 // (customer, rule) counters snapshotted and restored in ≤ 2 s each, ≤ 64 bytes per
 // counter. The state is one partition's: 1M customers with 10 counters each (shape
 // "10x1M"), or 10M customers with one each ("1x10M", the worst case for per-customer
@@ -346,7 +347,7 @@ func stateShapes(b *testing.B) []stateShape {
 			for c := range customers {
 				ci := p.counts.intern(fmt.Sprintf("tenant-%08d", c))
 				for i := range rules {
-					p.counts.add(ci, f.rules[i].id, 1+rng.Int64N(1000))
+					p.counts.add(ci, f.rules[i].Seq, 1+rng.Int64N(1000))
 				}
 			}
 			return f, p

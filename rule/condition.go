@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -66,7 +67,19 @@ func (c *Condition) Operand() any {
 	return c.leaf.operand
 }
 
-func (c *Condition) validate(field string, errs *ValidationError) {
+// condValidator checks a condition tree against the limits in force, counting the
+// leaves seen so far across the whole rule.
+type condValidator struct {
+	lim    Limits
+	errs   *ValidationError
+	leaves int
+	// overLeaves is set once the condition count is reported, so that a rule with
+	// many more tests gets one problem, not one per test beyond the limit.
+	overLeaves bool
+}
+
+func (v *condValidator) validate(c *Condition, field string, depth int) {
+	errs := v.errs
 	forms := 0
 	if c.All != nil {
 		forms++
@@ -85,15 +98,29 @@ func (c *Condition) validate(field string, errs *ValidationError) {
 		errs.add(field, 0, "must be exactly one of {path, op, value}, {all: […]}, {any: […]} or {not: …}")
 		return
 	}
+	if !hasLeaf && depth >= v.lim.MaxDepth {
+		// Not descending further also bounds the work (and the length of the field
+		// names) for a hostile rule thousands of levels deep.
+		errs.add(field, 0, fmt.Sprintf("nesting deeper than %d levels of all/any/not (limit %s)", v.lim.MaxDepth, LimitDepth))
+		return
+	}
 	switch {
 	case c.All != nil:
-		c.validateList(field+".all", c.All, errs)
+		v.validateList(field+".all", c.All, depth+1)
 	case c.Any != nil:
-		c.validateList(field+".any", c.Any, errs)
+		v.validateList(field+".any", c.Any, depth+1)
 	case c.Not != nil:
-		c.Not.validate(field+".not", errs)
+		v.validate(c.Not, field+".not", depth+1)
 	default:
-		l, err := compileLeaf(c.Path, c.Op, c.Value)
+		v.leaves++
+		if v.leaves > v.lim.MaxConditions {
+			if !v.overLeaves {
+				v.overLeaves = true
+				errs.add(field, 0, fmt.Sprintf("is test #%d; a rule has at most %d (limit %s)", v.leaves, v.lim.MaxConditions, LimitConditions))
+			}
+			return // compiling more tests would only spend what the limit saves
+		}
+		l, err := compileLeaf(c.Path, c.Op, c.Value, v.lim)
 		if err != nil {
 			var pe *leafError
 			if errors.As(err, &pe) {
@@ -110,17 +137,17 @@ func (c *Condition) validate(field string, errs *ValidationError) {
 	}
 }
 
-func (c *Condition) validateList(field string, list []*Condition, errs *ValidationError) {
+func (v *condValidator) validateList(field string, list []*Condition, depth int) {
 	if len(list) == 0 {
-		errs.add(field, 0, "needs at least one condition")
+		v.errs.add(field, 0, "needs at least one condition")
 	}
 	for i, sub := range list {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		if sub == nil {
-			errs.add(f, 0, "is null")
+			v.errs.add(f, 0, "is null")
 			continue
 		}
-		sub.validate(f, errs)
+		v.validate(sub, f, depth)
 	}
 }
 
@@ -146,9 +173,14 @@ type leafError struct {
 
 func (e *leafError) Error() string { return e.field + ": " + e.msg }
 
-func compileLeaf(pathText string, op Op, raw json.RawMessage) (*leaf, error) {
+func compileLeaf(pathText string, op Op, raw json.RawMessage, lim Limits) (*leaf, error) {
 	if pathText == "" {
 		return nil, &leafError{field: "path", msg: "is required"}
+	}
+	if len(pathText) > lim.MaxPathBytes {
+		// Checked before parsing: the column is the first byte beyond the limit.
+		return nil, &leafError{field: "path", column: lim.MaxPathBytes + 1,
+			msg: overLimit("path is", len(pathText), "bytes", lim.MaxPathBytes, LimitPathBytes)}
 	}
 	p, err := jsonpath.Parse(pathText)
 	if err != nil {
@@ -157,6 +189,9 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage) (*leaf, error) {
 			return nil, &leafError{field: "path", column: se.Column(), msg: se.Msg + " in " + fmt.Sprintf("%q", pathText)}
 		}
 		return nil, &leafError{field: "path", msg: err.Error()}
+	}
+	if n := pathSegments(p); n > lim.MaxPathSegments {
+		return nil, &leafError{field: "path", msg: overLimit("path has", n, "segments (counting those of its filters' queries)", lim.MaxPathSegments, LimitPathSegments)}
 	}
 	if op == "" {
 		op = OpExists
@@ -188,6 +223,9 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage) (*leaf, error) {
 		if !ok {
 			return nil, &leafError{field: "value", msg: "in needs a list of values"}
 		}
+		if len(list) > lim.MaxInList {
+			return nil, &leafError{field: "value", msg: overLimit("in list has", len(list), "members", lim.MaxInList, LimitInList)}
+		}
 		for _, x := range list {
 			v, err := jsonpath.ValueOf(x)
 			if err != nil {
@@ -199,6 +237,9 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage) (*leaf, error) {
 		s, ok := operand.(string)
 		if !ok {
 			return nil, &leafError{field: "value", msg: "matches needs a regular expression string"}
+		}
+		if err := checkRegexSize(s, lim); err != nil {
+			return nil, err
 		}
 		re, err := regexp.Compile(s)
 		if err != nil {
@@ -221,6 +262,23 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage) (*leaf, error) {
 		l.str, l.isStr = operand.(string)
 	}
 	return l, nil
+}
+
+// checkRegexSize refuses a pattern beyond the regex limits before it is compiled. A
+// pattern that does not parse is left to regexp.Compile, whose message is the one to
+// show.
+func checkRegexSize(s string, lim Limits) error {
+	if len(s) > lim.MaxRegexBytes {
+		return &leafError{field: "value", msg: overLimit("pattern is", len(s), "bytes", lim.MaxRegexBytes, LimitRegexBytes)}
+	}
+	re, err := syntax.Parse(s, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	if n := regexProgramSize(re, int64(lim.MaxRegexProgram)); n > int64(lim.MaxRegexProgram) {
+		return &leafError{field: "value", msg: fmt.Sprintf("pattern compiles to more than %d RE2 instructions (limit %s); shorten it or bound its repetition", lim.MaxRegexProgram, LimitRegexProgram)}
+	}
+	return nil
 }
 
 func kindName(x any) string {

@@ -9,6 +9,7 @@ import (
 	"github.com/bytedance/sonic"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 )
 
@@ -49,11 +50,17 @@ func (c *Control) Marshal() ([]byte, error) { return json.Marshal(c) }
 var strict = sonic.Config{DisallowUnknownFields: true}.Froze()
 
 // ParseControl decodes and validates one control record value. Errors match ErrInvalid;
-// a rule's problems come as a *ValidationError.
+// a rule's problems come as a *ValidationError. The limits in force apply (see Limits):
+// text too large or too deeply nested for any valid rule is refused before decoding.
 func ParseControl(data []byte) (*Control, error) {
+	lim := CurrentLimits()
+	// The control's own object is one level around the rule's.
+	if err := checkRuleText(data, 1, lim); err != nil {
+		return nil, err
+	}
 	var c Control
 	if err := strict.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: control is not a valid JSON control record: %s", ErrInvalid, cleanDecodeError(err))
+		return nil, decodeError("control is not a valid JSON control record", err)
 	}
 	switch c.Op {
 	case OpUpsert:
@@ -63,7 +70,7 @@ func ParseControl(data []byte) (*Control, error) {
 		if c.Scope != "" || c.ID != "" {
 			return nil, &ValidationError{Rule: c.Rule.ID, Problems: []Problem{{Field: "scope/id", Msg: "belong inside rule for upsert"}}}
 		}
-		if err := c.Rule.Validate(); err != nil {
+		if err := c.Rule.validate(lim); err != nil {
 			return nil, err
 		}
 	case OpDelete:
@@ -87,16 +94,58 @@ func ParseControl(data []byte) (*Control, error) {
 	return &c, nil
 }
 
-// ParseRule decodes and validates one rule from JSON.
+// ParseRule decodes and validates one rule from JSON, under the limits in force.
 func ParseRule(data []byte) (*Rule, error) {
+	return parseRule(data, CurrentLimits())
+}
+
+func parseRule(data []byte, lim Limits) (*Rule, error) {
+	if err := checkRuleText(data, 0, lim); err != nil {
+		return nil, err
+	}
 	var r Rule
 	if err := strict.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, cleanDecodeError(err))
+		return nil, decodeError("", err)
 	}
-	if err := r.Validate(); err != nil {
+	if err := r.validate(lim); err != nil {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// rawSlack is how much larger than max_rule_bytes the text of a rule or control may be
+// before it is refused undecoded: the limit is on the compact encoding (checked exactly
+// by validation), and text written by hand carries whitespace.
+const rawSlack = 4
+
+// checkRuleText refuses text that cannot hold a valid rule under lim without decoding
+// it: more than rawSlack times max_rule_bytes, or JSON nested deeper than
+// max_rule_json_depth (base levels are the record's own, around the rule). Decoding such
+// text would cost a hostile record's size in memory, or fail on a decoder's recursion
+// limit with a message that names neither the limit nor where.
+func checkRuleText(data []byte, base int, lim Limits) error {
+	if len(data) > rawSlack*lim.MaxRuleBytes {
+		return &ValidationError{Problems: []Problem{{Field: "rule", Msg: fmt.Sprintf(
+			"record is %d bytes; a rule is at most %d bytes of compact JSON (limit %s)", len(data), lim.MaxRuleBytes, LimitRuleBytes)}}}
+	}
+	if off := jsonTooDeep(data, lim.MaxJSONDepth+base); off >= 0 {
+		return &ValidationError{Problems: []Problem{{Field: "rule", Msg: fmt.Sprintf(
+			"JSON nesting deeper than %d levels at byte offset %d (limit %s)", lim.MaxJSONDepth, off, LimitJSONDepth)}}}
+	}
+	return nil
+}
+
+// decodeError turns a decoding error into a validation error: a lookback that is not a
+// duration is a problem of the lookback field; anything else is about the record.
+func decodeError(what string, err error) error {
+	var de *durationError
+	if errors.As(err, &de) {
+		return &ValidationError{Problems: []Problem{{Field: "lookback", Msg: de.Error()}}}
+	}
+	if what == "" {
+		return fmt.Errorf("%w: %s", ErrInvalid, cleanDecodeError(err))
+	}
+	return fmt.Errorf("%w: %s: %s", ErrInvalid, what, cleanDecodeError(err))
 }
 
 func cleanDecodeError(err error) string {
@@ -128,8 +177,24 @@ func (e *FileError) Unwrap() error { return e.Err }
 // ParseRulesFile reads a rules file: a YAML or JSON list of rules, or a mapping with a
 // "rules" list. Every rule is validated; the error joins one *FileError per bad rule, so
 // a user sees all problems at once. Duplicate (scope, id) pairs are an error.
+//
+// The limits in force bound what reading a file may cost: data beyond
+// max_rules_file_bytes is refused, nesting beyond max_rule_json_depth is refused before
+// parsing, and YAML aliases may not expand a rule beyond max_rule_bytes nor the file
+// beyond max_rules_file_bytes (a "billion laughs" file of a few hundred bytes is
+// refused at once, with the line of the alias that went over).
 func ParseRulesFile(name string, data []byte) ([]*Rule, error) {
-	f, err := parser.ParseBytes(data, 0)
+	lim := CurrentLimits()
+	if len(data) > lim.MaxRulesFileBytes {
+		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, overLimit("file is", len(data), "bytes", lim.MaxRulesFileBytes, LimitRulesFileSize))
+	}
+	tokens := lexer.Tokenize(string(data))
+	// A rule's object sits inside the file's list, itself perhaps in a mapping.
+	if err := checkFlowNesting(tokens, 2, lim.MaxJSONDepth); err != nil {
+		tl, _ := asTooLarge(err)
+		return nil, fmt.Errorf("%w: %s:%d: %s", ErrInvalid, name, tl.line, tl.msg)
+	}
+	f, err := parser.Parse(tokens, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, strings.TrimSpace(yaml.FormatError(err, false, false)))
 	}
@@ -156,9 +221,25 @@ func ParseRulesFile(name string, data []byte) ([]*Rule, error) {
 		rules []*Rule
 		errs  []error
 		seen  = map[Key]int{}
+		// total is what the rules cost together once aliases are expanded; without
+		// aliases it is at most the file's size.
+		total int64
 	)
 	for i, node := range seq.Values {
 		line := node.GetToken().Position.Line
+		// Each rule is decoded on its own, so its anchors are its own (an alias to
+		// another rule's anchor is an error of the decoder); measure it so.
+		cost := newYAMLCost(int64(lim.MaxRuleBytes), lim.MaxJSONDepth)
+		if err := cost.walk(node, 0); err != nil {
+			tl, _ := asTooLarge(err)
+			errs = append(errs, &FileError{File: name, Index: i, Line: tl.line, Err: fmt.Errorf("%w: %s", ErrInvalid, tl.msg)})
+			continue
+		}
+		if total += cost.used; total > int64(lim.MaxRulesFileBytes) {
+			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: fmt.Errorf(
+				"%w: the rules up to this one are larger than %d bytes, counting every use of a YAML alias in full (limit %s)", ErrInvalid, lim.MaxRulesFileBytes, LimitRulesFileSize)})
+			break
+		}
 		var generic any
 		if err := yaml.NodeToValue(node, &generic); err != nil {
 			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: err})
@@ -169,7 +250,7 @@ func ParseRulesFile(name string, data []byte) ([]*Rule, error) {
 			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: err})
 			continue
 		}
-		r, err := ParseRule(js)
+		r, err := parseRule(js, lim)
 		if err != nil {
 			var id string
 			if m, ok := generic.(map[string]any); ok {

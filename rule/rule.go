@@ -22,14 +22,29 @@
 //
 // A path that selects nothing fails every operator; only {"not": …} turns that into true.
 //
+// Every rule is bounded, so that no one rule can make matching or backfill expensive
+// (Limits documents each bound, its name and why; these are the defaults): an in list
+// has at most 1,000 members (max_rule_in_list); a matches pattern at most 1 KiB
+// (max_rule_regex_bytes) and about 2,048 RE2 instructions (max_rule_regex_program); a
+// rule at most 64 tests (max_rule_conditions), 16 levels of all/any/not
+// (max_rule_depth), 64 KiB of compact JSON (max_rule_bytes) nested at most 64 levels
+// (max_rule_json_depth), and a lookback of at most 3650d (max_rule_lookback); a JSONPath
+// at most 512 bytes (max_rule_path_bytes) and 32 segments (max_rule_path_segments); a
+// rules file at most 1 MiB, YAML aliases counted in full (max_rules_file_bytes).
+// Versions and thresholds are at most 2^53 (MaxSafeInteger), so that JSON numbers hold
+// them exactly. A rule beyond a bound is invalid, with a problem naming the bound and its
+// value. SetLimits changes the limits for the whole process, once at start-up.
+//
 // A Set indexes many rules so that each distinct path is evaluated once per event and
 // equality tests on one path are answered by one hash lookup; its Match only ever returns
 // global rules and the rules of the event's own customer.
 package rule
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -41,15 +56,18 @@ const GlobalScope = "*"
 
 // Rule is one alert rule, as carried by an upsert control and in rules files.
 type Rule struct {
-	ID          string     `json:"id"`
-	Scope       string     `json:"scope"`
+	ID    string `json:"id"`
+	Scope string `json:"scope"`
+	// Version orders a rule's versions: 1 to MaxSafeInteger.
 	Version     int64      `json:"version"`
 	Name        string     `json:"name,omitempty"`
 	Description string     `json:"description,omitempty"`
 	When        *Condition `json:"when"`
 	Aggregate   Aggregate  `json:"aggregate"`
-	Threshold   int64      `json:"threshold"`
-	// Lookback bounds how far back history counts; zero counts all history.
+	// Threshold is the count that alerts: 1 to MaxSafeInteger.
+	Threshold int64 `json:"threshold"`
+	// Lookback bounds how far back history counts; zero counts all history. At most
+	// the max_rule_lookback limit (3650d by default).
 	Lookback Duration `json:"lookback,omitempty"`
 }
 
@@ -99,7 +117,10 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`)
 
 // Validate checks the rule and fills defaults (version 1, aggregate count). The error is
 // a *ValidationError listing every problem with its field and, inside a JSONPath, column.
-func (r *Rule) Validate() error {
+// It applies the limits in force (CurrentLimits).
+func (r *Rule) Validate() error { return r.validate(CurrentLimits()) }
+
+func (r *Rule) validate(lim Limits) error {
 	var errs ValidationError
 	errs.Rule = r.ID
 	switch {
@@ -117,14 +138,23 @@ func (r *Rule) Validate() error {
 	if r.Version == 0 {
 		r.Version = 1
 	}
-	if r.Version < 0 {
+	switch {
+	case r.Version < 0:
 		errs.add("version", 0, "must be positive")
+	case r.Version > MaxSafeInteger:
+		errs.add("version", 0, fmt.Sprintf("%d is beyond %d (2^53), the largest integer JSON numbers hold exactly everywhere; a larger version could never be replaced", r.Version, int64(MaxSafeInteger)))
 	}
-	if r.Threshold < 1 {
+	switch {
+	case r.Threshold < 1:
 		errs.add("threshold", 0, "must be at least 1")
+	case r.Threshold > MaxSafeInteger:
+		errs.add("threshold", 0, fmt.Sprintf("%d is beyond %d (2^53), the largest integer JSON numbers hold exactly everywhere", r.Threshold, int64(MaxSafeInteger)))
 	}
-	if r.Lookback < 0 {
+	switch {
+	case r.Lookback < 0:
 		errs.add("lookback", 0, "must not be negative")
+	case r.Lookback > lim.MaxLookback:
+		errs.add("lookback", 0, fmt.Sprintf("%s is longer than %s (limit %s)", r.Lookback, lim.MaxLookback, LimitLookback))
 	}
 	switch fn := r.Aggregate.Fn; {
 	case fn == "" || fn == AggCount:
@@ -140,7 +170,16 @@ func (r *Rule) Validate() error {
 	if r.When == nil {
 		errs.add("when", 0, "is required")
 	} else {
-		r.When.validate("when", &errs)
+		v := condValidator{lim: lim, errs: &errs}
+		v.validate(r.When, "when", 0)
+	}
+	if len(errs.Problems) == 0 {
+		// Measured last, on the compact encoding a control carries, so that the size is
+		// the same whatever whitespace the rule was written with. The other limits keep
+		// a rule within reach of this one; it bounds what all of them allow together.
+		if b, err := json.Marshal(r); err == nil && len(b) > lim.MaxRuleBytes {
+			errs.add("rule", 0, overLimit("is", len(b), "bytes of JSON", lim.MaxRuleBytes, LimitRuleBytes))
+		}
 	}
 	if len(errs.Problems) > 0 {
 		return &errs
@@ -200,23 +239,64 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 // days ("30d") because retention is thought of in days.
 type Duration time.Duration
 
-// ParseDuration parses Go durations plus a trailing whole number of days ("30d").
+// ParseDuration parses Go durations plus a trailing whole number of days ("30d"). A
+// duration beyond what time.Duration holds (about 106,751 days) is an error, never a
+// value wrapped around.
 func ParseDuration(s string) (Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
 	if strings.HasSuffix(s, "d") {
 		n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
-		if err != nil || n < 0 || n > 365*1000 {
-			return 0, fmt.Errorf("invalid duration %q: days must be a whole number", s)
+		if err != nil && !errors.Is(err, strconv.ErrRange) || n < 0 {
+			return 0, &durationError{s, "days must be a whole number"}
 		}
-		return Duration(time.Duration(n) * 24 * time.Hour), nil
+		if errors.Is(err, strconv.ErrRange) || n > maxDays {
+			return 0, &durationError{s, fmt.Sprintf("out of range; at most %dd", maxDays)}
+		}
+		return Duration(time.Duration(n) * day), nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q: use e.g. 720h, 90m or 30d", s)
+		if isOverflow(s) {
+			return 0, &durationError{s, fmt.Sprintf("out of range; at most %s", time.Duration(math.MaxInt64))}
+		}
+		return 0, &durationError{s, "use e.g. 720h, 90m or 30d"}
 	}
 	return Duration(d), nil
+}
+
+// durationError is ParseDuration's error. Decoding a rule passes it through unchanged,
+// so that ParseRule can report it as a problem of the lookback field.
+type durationError struct{ text, msg string }
+
+func (e *durationError) Error() string { return fmt.Sprintf("invalid duration %q: %s", e.text, e.msg) }
+
+const day = 24 * time.Hour
+
+// maxDays is the most whole days a time.Duration holds.
+const maxDays = int64(math.MaxInt64 / day)
+
+// isOverflow tells an out-of-range Go duration ("9999999999h") from a malformed one,
+// which time.ParseDuration reports alike: s is out of range if it parses with every
+// run of digits shortened to "1".
+func isOverflow(s string) bool {
+	var b strings.Builder
+	inDigits := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' {
+			if !inDigits {
+				b.WriteByte('1')
+			}
+			inDigits = true
+			continue
+		}
+		inDigits = false
+		b.WriteByte(c)
+	}
+	_, err := time.ParseDuration(b.String())
+	return err == nil
 }
 
 func (d Duration) String() string {

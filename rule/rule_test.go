@@ -13,7 +13,7 @@ func TestParseControlValidation(t *testing.T) {
 		in   string
 		want []string // substrings of the error, in order; empty: valid
 	}{
-		{"upsert from DESIGN.md", `{"op": "upsert", "rule": {
+		{"upsert as documented", `{"op": "upsert", "rule": {
 		   "id": "admin-login-failures", "scope": "*", "version": 2,
 		   "name": "Admin login failures", "description": "Failed logins by admins",
 		   "when": {"all": [{"path": "$.type", "op": "==", "value": "login.failed"},

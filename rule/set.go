@@ -41,8 +41,9 @@ func evalDirect(c *Condition, doc *jsonpath.Document, buf *[]jsonpath.Value) boo
 }
 
 // Set is an immutable index over many validated rules. Build a new Set when rules
-// change (With, Without); rule changes are rare next to events, so rebuilding, which
-// costs time linear in the number of rules, keeps matching free of locks.
+// change (which versions are active is the controls package's fold); rule changes are
+// rare next to events, so rebuilding, which costs time linear in the number of rules,
+// keeps matching free of locks.
 //
 // Matching evaluates each distinct path (by canonical spelling) at most once per event
 // and each distinct test (path, op, operand) at most once. Only rules that can possibly
@@ -404,33 +405,27 @@ func (s *Set) addAnchors(idx *scopeIndex, rule int32, n cnode) {
 			s.addRange(idx, rule, t)
 			continue
 		}
-		var a *anchor
-		for i := range idx.anchors {
-			if idx.anchors[i].leaf == t.leaf {
-				a = &idx.anchors[i]
-			}
-		}
-		if a == nil {
-			idx.anchors = append(idx.anchors, anchor{leaf: t.leaf})
-			a = &idx.anchors[len(idx.anchors)-1]
-		}
+		a := entry(&idx.anchors, func(a *anchor) bool { return a.leaf == t.leaf }, anchor{leaf: t.leaf})
 		if !slices.Contains(a.rules, rule) {
 			a.rules = append(a.rules, rule)
 		}
 	}
 }
 
-func (s *Set) addRange(idx *scopeIndex, rule int32, t trigger) {
-	var r *rangeIndex
-	for i := range idx.ranges {
-		if idx.ranges[i].path == t.path {
-			r = &idx.ranges[i]
+// entry returns the element of *list that match selects, appending fresh when none does.
+// Index building only: the lists are a scope's anchors and ranges, a handful each.
+func entry[T any](list *[]T, match func(*T) bool, fresh T) *T {
+	for i := range *list {
+		if match(&(*list)[i]) {
+			return &(*list)[i]
 		}
 	}
-	if r == nil {
-		idx.ranges = append(idx.ranges, rangeIndex{path: t.path})
-		r = &idx.ranges[len(idx.ranges)-1]
-	}
+	*list = append(*list, fresh)
+	return &(*list)[len(*list)-1]
+}
+
+func (s *Set) addRange(idx *scopeIndex, rule int32, t trigger) {
+	r := entry(&idx.ranges, func(r *rangeIndex) bool { return r.path == t.path }, rangeIndex{path: t.path})
 	l := s.leaves[t.leaf]
 	op := rangeOps[l.op]
 	if l.isStr {
@@ -491,40 +486,6 @@ func (s *Set) Get(k Key) (*Rule, bool) {
 // DistinctPaths is the number of distinct JSONPaths across the rules: the most paths a
 // Matcher evaluates per event.
 func (s *Set) DistinctPaths() int { return len(s.paths) }
-
-// ErrStale is returned by With for a rule whose version is not above the indexed one.
-var ErrStale = fmt.Errorf("rule: version is not newer than the active rule")
-
-// With returns a Set in which r replaces the rule with its key (if any). A version not
-// above the existing one is ErrStale, so a re-delivered or out-of-order control is a
-// no-op that the caller can tell apart. The rule must have passed Validate.
-func (s *Set) With(r *Rule) (*Set, error) {
-	rules := slices.Clone(s.rules)
-	if i, ok := s.byKey[r.Key()]; ok {
-		if r.Version <= rules[i].Version {
-			return s, fmt.Errorf("%w: %s version %d, active %d", ErrStale, r.Key(), r.Version, rules[i].Version)
-		}
-		rules[i] = r
-	} else {
-		rules = append(rules, r)
-	}
-	return NewSet(rules)
-}
-
-// Without returns a Set without the rule k; only that rule goes, whatever else shares its
-// id or scope. ok is false when there was no such rule.
-func (s *Set) Without(k Key) (_ *Set, ok bool) {
-	i, ok := s.byKey[k]
-	if !ok {
-		return s, false
-	}
-	rules := slices.Delete(slices.Clone(s.rules), int(i), int(i)+1)
-	ns, err := NewSet(rules)
-	if err != nil {
-		panic("rule: rebuilding a set without one of its rules failed: " + err.Error()) // every rule was indexed before
-	}
-	return ns, true
-}
 
 // Match appends to dst the rules that the document satisfies and that apply to customer:
 // global rules and customer's own, in no particular order (sorting them would cost more

@@ -1,7 +1,6 @@
 package rule_test
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -96,50 +95,5 @@ func TestCustomerRuleNeverMatchesOtherCustomers(t *testing.T) {
 		if got := keys(set.Match(other, doc, nil)); !slices.Equal(got, []string{"*/g"}) {
 			t.Fatalf("customer %q matched %v: a customer's rule leaked to another customer", other, got)
 		}
-	}
-}
-
-// The original system's replace removed the wrong rules.
-func TestWithReplacesOnlyThatRule(t *testing.T) {
-	a1 := mustRule(t, `{"id":"a","scope":"*","version":1,"threshold":1,"when":{"path":"$.x"}}`)
-	aC := mustRule(t, `{"id":"a","scope":"c-1","version":1,"threshold":1,"when":{"path":"$.x"}}`)
-	b := mustRule(t, `{"id":"b","scope":"*","version":1,"threshold":1,"when":{"path":"$.x"}}`)
-	s, err := rule.NewSet([]*rule.Rule{a1, aC, b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a2 := mustRule(t, `{"id":"a","scope":"*","version":2,"threshold":1,"when":{"path":"$.y"}}`)
-	s2, err := s.With(a2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := keys(s2.Rules()); !slices.Equal(got, []string{"*/a", "*/b", "c-1/a"}) {
-		t.Fatalf("after replacing */a: %v", got)
-	}
-	if r, _ := s2.Get(rule.Key{Scope: "*", ID: "a"}); r.Version != 2 {
-		t.Fatalf("*/a is version %d", r.Version)
-	}
-	if r, _ := s2.Get(rule.Key{Scope: "c-1", ID: "a"}); r != aC {
-		t.Fatal("c-1/a changed when */a was replaced")
-	}
-	if _, err := s2.With(a1); !errors.Is(err, rule.ErrStale) {
-		t.Fatalf("older version: err %v, want ErrStale", err)
-	}
-	s3, ok := s2.Without(rule.Key{Scope: "*", ID: "a"})
-	if !ok {
-		t.Fatal("Without did not find */a")
-	}
-	if got := keys(s3.Rules()); !slices.Equal(got, []string{"*/b", "c-1/a"}) {
-		t.Fatalf("after deleting */a: %v", got)
-	}
-	if _, ok := s3.Without(rule.Key{Scope: "*", ID: "a"}); ok {
-		t.Fatal("deleting twice reported a deletion")
-	}
-	doc := jsonpath.NewDocument()
-	if err := doc.Reset([]byte(`{"y":1}`)); err != nil {
-		t.Fatal(err)
-	}
-	if got := keys(s2.Match("c-1", doc, nil)); !slices.Equal(got, []string{"*/a"}) {
-		t.Fatalf("version 2 condition not in force: %v", got)
 	}
 }

@@ -1,13 +1,33 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/hindsightdev/hindsight/backfill"
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 func newBackfillCmd() *cobra.Command {
-	var cfg backfill.CommandConfig
+	var (
+		cfg    backfillConfig
+		limits rule.Limits
+	)
 	cmd := &cobra.Command{
 		Use:   "backfill (-f RULES | --rule SCOPE/ID…) [--customer C] [--at now|P:OFF,…]",
 		Short: "Count rules over history: the lake through DuckDB, plus the tail from Kafka",
@@ -16,18 +36,246 @@ func newBackfillCmd() *cobra.Command {
 			if err := applyEnv(cmd); err != nil {
 				return usageError{err}
 			}
+			if err := applyRuleLimits(limits); err != nil {
+				return err
+			}
 			cfg.Out, cfg.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			return backfill.Run(cmd.Context(), cfg)
+			return runBackfill(cmd.Context(), cfg)
 		},
 	}
 	f := cmd.Flags()
 	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "")
-	f.StringVar(&cfg.LakeURL, "lake", "file://./hindsight-lake", "lake bucket URL (file://… or s3://…)")
+	f.StringVar(&cfg.LakeURL, "lake", defaultLake, "lake bucket URL (file://… or s3://…)")
 	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON")
 	f.StringSliceVar(&cfg.Rules, "rule", nil, "live rule SCOPE/ID (or ID of a global rule), read from the controls topic; repeatable")
 	f.StringVar(&cfg.Customer, "customer", "", "count only this customer")
 	f.StringVar(&cfg.At, "at", "now", `start offsets: "now" (the events topic's end) or PARTITION:OFFSET,…`)
 	f.BoolVar(&cfg.JSON, "json", false, "print the counts as JSON")
 	f.StringVar(&cfg.CacheDir, "cache-dir", "", "local cache of lake files (default: under the temp dir)")
+	addRuleLimitFlags(f, &limits)
+	addBackfillMemoryFlag(f, &cfg.MemoryLimit)
 	return cmd
+}
+
+// backfillConfig is `hindsight backfill`: run jobs by hand and print their counts.
+type backfillConfig struct {
+	Kafka  ingest.KafkaConfig
+	Topics ingest.Topics
+	// LakeURL is the lake (see lakehouse.OpenBucket). Default defaultLake, the
+	// archiver's default.
+	LakeURL string
+	// RulesFile backfills every rule of a rules file.
+	RulesFile string
+	// Rules backfills live rules, read from the controls topic, by SCOPE/ID (or ID for a
+	// global rule).
+	Rules []string
+	// Customer limits the counts to one customer.
+	Customer string
+	// At is "now" (default: the events topic's end offsets when the job starts) or
+	// explicit start offsets "PARTITION:OFFSET,…".
+	At string
+	// JSON prints the counts as JSON instead of a table.
+	JSON bool
+	// CacheDir holds local copies of lake files. Default: under os.TempDir().
+	CacheDir string
+	// MemoryLimit bounds the memory DuckDB may use for one job (backfill.Config).
+	MemoryLimit int64
+	// Out receives the counts, Err the progress. Defaults os.Stdout and os.Stderr.
+	Out, Err io.Writer
+}
+
+// countRow is one line of the command's output.
+type countRow struct {
+	RuleID    string `json:"rule_id"`
+	Scope     string `json:"scope"`
+	Version   int64  `json:"version"`
+	Customer  string `json:"customer"`
+	Count     int64  `json:"count"`
+	Threshold int64  `json:"threshold"`
+	Reached   bool   `json:"reached"`
+}
+
+// runBackfill resolves the rules and start offsets, runs one job per rule and prints the counts.
+func runBackfill(ctx context.Context, cfg backfillConfig) error {
+	cfg.Kafka.EnsureDefaults()
+	cfg.Topics.EnsureDefaults()
+	if cfg.LakeURL == "" {
+		cfg.LakeURL = defaultLake
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	if cfg.Err == nil {
+		cfg.Err = os.Stderr
+	}
+	if cfg.RulesFile == "" && len(cfg.Rules) == 0 {
+		return errors.New("backfill: name a rules file (-f) or live rules (--rule SCOPE/ID)")
+	}
+	rules, err := resolveRules(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	start, err := resolveStart(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	lake, err := lakehouse.OpenLake(ctx, cfg.LakeURL, nil)
+	if err != nil {
+		return fmt.Errorf("backfill: opening lake %s: %w", cfg.LakeURL, err)
+	}
+	defer lake.Close()
+	kopts, err := cfg.Kafka.Opts()
+	if err != nil {
+		return err
+	}
+	bar := &progressBar{w: cfg.Err}
+	runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: cfg.CacheDir, MemoryLimit: cfg.MemoryLimit, Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts,
+		Topic: cfg.Topics.Events, Progress: bar.update})
+	if err != nil {
+		return err
+	}
+	defer runner.Close()
+	var out []countRow
+	asOf := time.Now()
+	for _, r := range rules {
+		bar.label = r.Key().String()
+		res, err := runner.Run(ctx, backfill.Job{Rule: r, Start: start, AsOf: asOf, Customer: cfg.Customer})
+		bar.done()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cfg.Err, "%s: %d files, %d rows, %d tail records from Kafka in %s\n", r.Key(), res.Files, res.Rows, res.TailRecords, res.Elapsed.Round(time.Millisecond))
+		if len(res.Truncated) > 0 {
+			fmt.Fprintf(cfg.Err, "%s: retention dropped part of the history of partitions %v: counts cover what the lake and Kafka still hold\n", r.Key(), res.Truncated)
+		}
+		for _, g := range res.Missing {
+			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s: neither the lake nor Kafka holds them, the counts lack them\n", r.Key(), g)
+		}
+		customers := slices.Sorted(func(yield func(string) bool) {
+			for c := range res.Counts {
+				if !yield(c) {
+					return
+				}
+			}
+		})
+		for _, c := range customers {
+			n := res.Counts[c]
+			out = append(out, countRow{RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: c, Count: n, Threshold: r.Threshold, Reached: n >= r.Threshold})
+		}
+	}
+	if cfg.JSON {
+		enc := json.NewEncoder(cfg.Out)
+		enc.SetIndent("", "  ")
+		if out == nil {
+			out = []countRow{}
+		}
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(cfg.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tVERSION\tCUSTOMER\tCOUNT\tTHRESHOLD\tREACHED")
+	for _, row := range out {
+		fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%d\t%d\t%v\n", row.Scope, row.RuleID, row.Version, row.Customer, row.Count, row.Threshold, row.Reached)
+	}
+	return tw.Flush()
+}
+
+func resolveRules(ctx context.Context, cfg backfillConfig) ([]*rule.Rule, error) {
+	var rules []*rule.Rule
+	if cfg.RulesFile != "" {
+		rs, err := rule.ReadRulesFile(cfg.RulesFile)
+		if err != nil {
+			return nil, err
+		}
+		rules = append(rules, rs...)
+	}
+	if len(cfg.Rules) == 0 {
+		return rules, nil
+	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return nil, errors.New("backfill: live rules are read from the controls topic: give --brokers")
+	}
+	recs, err := ingest.ReadControls(ctx, ingest.ControlsConfig{Kafka: cfg.Kafka, Topics: cfg.Topics})
+	if err != nil {
+		return nil, fmt.Errorf("backfill: reading live rules: %w", err)
+	}
+	live, err := backfill.LiveRules(controls.Fold(recs), cfg.Rules)
+	if err != nil {
+		return nil, err
+	}
+	return append(rules, live...), nil
+}
+
+func resolveStart(ctx context.Context, cfg backfillConfig) (map[int32]int64, error) {
+	if cfg.At != "" && cfg.At != "now" {
+		start := map[int32]int64{}
+		for _, part := range strings.Split(cfg.At, ",") {
+			p, o, ok := strings.Cut(strings.TrimSpace(part), ":")
+			pn, err1 := strconv.ParseInt(p, 10, 32)
+			on, err2 := strconv.ParseInt(o, 10, 64)
+			if !ok || err1 != nil || err2 != nil || pn < 0 || on < 0 {
+				return nil, fmt.Errorf("backfill: --at %q: want now or PARTITION:OFFSET,…", cfg.At)
+			}
+			start[int32(pn)] = on
+		}
+		return start, nil
+	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return nil, errors.New("backfill: --at now reads the events topic's end offsets: give --brokers, or explicit --at PARTITION:OFFSET,…")
+	}
+	cl, err := cfg.Kafka.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, cfg.Topics.Events)
+	if err != nil {
+		return nil, fmt.Errorf("backfill: listing end offsets of %s: %w", cfg.Topics.Events, err)
+	}
+	start := map[int32]int64{}
+	var lerr error
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			lerr = o.Err
+		}
+		start[o.Partition] = o.Offset
+	})
+	if lerr != nil {
+		return nil, fmt.Errorf("backfill: listing end offsets of %s: %w", cfg.Topics.Events, lerr)
+	}
+	return start, nil
+}
+
+// progressBar draws one updating line: files, rows, rate and ETA.
+type progressBar struct {
+	w     io.Writer
+	label string
+	drawn bool
+}
+
+func (b *progressBar) update(p backfill.Progress) {
+	rate := 0.0
+	if s := p.Elapsed.Seconds(); s > 0 {
+		rate = float64(p.RowsScanned+p.TailRecords) / s
+	}
+	eta := "?"
+	if p.FilesDone > 0 && p.FilesDone < p.FilesTotal {
+		eta = (time.Duration(float64(p.Elapsed) / float64(p.FilesDone) * float64(p.FilesTotal-p.FilesDone))).Round(100 * time.Millisecond).String()
+	} else if p.FilesDone == p.FilesTotal {
+		eta = "0s"
+	}
+	width := 24
+	filled := width
+	if p.FilesTotal > 0 {
+		filled = width * p.FilesDone / p.FilesTotal
+	}
+	fmt.Fprintf(b.w, "\r%s [%s%s] files %d/%d  rows %d  tail %d  %.0f rows/s  ETA %s   ", b.label,
+		strings.Repeat("#", filled), strings.Repeat(".", width-filled), p.FilesDone, p.FilesTotal, p.RowsScanned, p.TailRecords, rate, eta)
+	b.drawn = true
+}
+
+func (b *progressBar) done() {
+	if b.drawn {
+		fmt.Fprintln(b.w)
+		b.drawn = false
+	}
 }

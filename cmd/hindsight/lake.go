@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -17,7 +19,7 @@ import (
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
-const defaultLake = "file://./hindsight-lake"
+const defaultLake = lakehouse.DefaultLakeURL
 
 // newArchiveCmd is `hindsight archive`: the lakehouse archiver alone.
 func newArchiveCmd() *cobra.Command {
@@ -74,18 +76,18 @@ s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true].`,
 	}
 	f := cmd.Flags()
 	addKafkaFlags(f, &kc, &topics, "127.0.0.1:9092")
-	f.StringVar(&cfg.Group, "group", "hindsight-archiver", "consumer group of the archivers")
+	f.StringVar(&cfg.Group, "group", archiveDefaults.Group, "consumer group of the archivers")
 	f.StringVar(&cfg.BucketURL, "lake", defaultLake, "bucket URL of the lake")
-	f.Int64Var(&cfg.RollBytes, "roll-bytes", 64<<20, "close a file once it holds this much raw JSON")
-	f.DurationVar(&cfg.RollAge, "roll-age", time.Minute, "close a file this long after its first record")
-	f.Int64Var(&cfg.MaxBufferedBytes, "max-buffered-bytes", 512<<20, "raw JSON held in memory before fetching pauses")
-	f.IntVar(&cfg.RowGroupRows, "row-group-rows", 65536, "Parquet row group length")
-	f.IntVar(&cfg.CompressionLevel, "zstd-level", 1, "zstd level (1-22)")
-	f.DurationVar(&cfg.CompactInterval, "compact-interval", 10*time.Minute, "how often to compact, apply retention and collect garbage (negative: never)")
-	f.Int64Var(&cfg.CompactSmallBytes, "compact-small-bytes", 8<<20, "files smaller than this are merged")
+	f.Int64Var(&cfg.RollBytes, "roll-bytes", archiveDefaults.RollBytes, "close a file once it holds this much raw JSON")
+	f.DurationVar(&cfg.RollAge, "roll-age", archiveDefaults.RollAge, "close a file this long after its first record")
+	f.Int64Var(&cfg.MaxBufferedBytes, "max-buffered-bytes", archiveDefaults.MaxBufferedBytes, "raw JSON held in memory before fetching pauses")
+	f.IntVar(&cfg.RowGroupRows, "row-group-rows", archiveDefaults.RowGroupRows, "Parquet row group length")
+	f.IntVar(&cfg.CompressionLevel, "zstd-level", archiveDefaults.CompressionLevel, "zstd level (1-22)")
+	f.DurationVar(&cfg.CompactInterval, "compact-interval", archiveDefaults.CompactInterval, "how often to compact, apply retention and collect garbage (negative: never)")
+	f.Int64Var(&cfg.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged")
 	f.DurationVar(&cfg.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
-	f.DurationVar(&cfg.DeleteDelay, "delete-delay", 10*time.Minute, "keep replaced files this long for readers of older snapshots")
-	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", time.Hour, "delete unlisted data objects older than this")
+	f.DurationVar(&cfg.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long for readers of older snapshots")
+	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this")
 	f.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:8081", "serve Prometheus /metrics here (empty: off)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -114,77 +116,87 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) (s
 	}, nil
 }
 
+// lakeOptions are the flags every `hindsight lake` subcommand shares.
+type lakeOptions struct {
+	url      string
+	json     bool
+	logLevel string
+}
+
 // newLakeCmd is `hindsight lake`: look into the archive.
 func newLakeCmd() *cobra.Command {
-	var cfg lakehouse.InspectConfig
-	var logLevel string
+	var opts lakeOptions
 	cmd := &cobra.Command{
 		Use:   "lake",
 		Short: "Inspect and maintain the Parquet archive (ls, stats, compact)",
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&cfg.BucketURL, "lake", defaultLake, "bucket URL of the lake")
-	pf.BoolVar(&cfg.JSON, "json", false, "print JSON instead of a table")
-	pf.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
-	prepare := func(cmd *cobra.Command) error {
-		logger, err := envLogger(cmd, logLevel)
-		if err != nil {
-			return err
+	pf.StringVar(&opts.url, "lake", defaultLake, "bucket URL of the lake")
+	pf.BoolVar(&opts.json, "json", false, "print JSON instead of a table")
+	pf.StringVar(&opts.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	// runE gives each subcommand the logger and the lake URL; --lake "" means the default.
+	runE := func(run func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			logger, err := envLogger(cmd, opts.logLevel)
+			if err != nil {
+				return err
+			}
+			url := opts.url
+			if url == "" {
+				url = defaultLake
+			}
+			return run(cmd.Context(), url, logger, cmd.OutOrStdout())
 		}
-		cfg.Logger, cfg.Out = logger, cmd.OutOrStdout()
-		cfg.EnsureDefaults()
-		if err := cfg.Validate(); err != nil {
-			return usageError{err}
-		}
-		return nil
 	}
 
-	var partitions []int32
-	var customer string
+	var filter lakehouse.Filter
 	ls := &cobra.Command{
 		Use:   "ls",
 		Short: "List the visible files: partition, offset range, rows, bytes, times, customers",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := prepare(cmd); err != nil {
+		RunE: runE(func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
+			l, err := lakehouse.ListLake(ctx, url, filter, logger)
+			if err != nil {
 				return err
 			}
-			cfg.Filter = lakehouse.Filter{Partitions: partitions, Customer: customer}
-			return lakehouse.RunLs(cmd.Context(), cfg)
-		},
+			return printListing(out, l, opts.json)
+		}),
 	}
-	ls.Flags().Int32SliceVar(&partitions, "partition", nil, "only these partitions")
-	ls.Flags().StringVar(&customer, "customer", "", "only files that may hold this customer")
+	ls.Flags().Int32SliceVar(&filter.Partitions, "partition", nil, "only these partitions")
+	ls.Flags().StringVar(&filter.Customer, "customer", "", "only files that may hold this customer")
 
 	stats := &cobra.Command{
 		Use:   "stats",
 		Short: "Files, rows, bytes, watermark and earliest offset per partition, and the compression ratio",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := prepare(cmd); err != nil {
+		RunE: runE(func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
+			st, err := lakehouse.LakeStats(ctx, url, logger)
+			if err != nil {
 				return err
 			}
-			return lakehouse.RunStats(cmd.Context(), cfg)
-		},
+			return printStats(out, st, opts.json)
+		}),
 	}
 
+	var mc lakehouse.MaintenanceConfig
 	compact := &cobra.Command{
 		Use:   "compact",
 		Short: "Run one maintenance pass: merge small files, apply retention, delete garbage",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := prepare(cmd); err != nil {
-				return err
+		RunE: runE(func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
+			rep, err := lakehouse.MaintainLake(ctx, url, mc, logger)
+			if rep != nil {
+				printMaintenance(out, *rep)
 			}
-			return lakehouse.RunMaintain(cmd.Context(), cfg)
-		},
+			return err
+		}),
 	}
 	cf := compact.Flags()
-	cf.Int64Var(&cfg.Maintenance.CompactSmallBytes, "compact-small-bytes", 8<<20, "files smaller than this are merged")
-	cf.Int64Var(&cfg.Maintenance.TargetBytes, "target-bytes", 64<<20, "raw JSON bound of a merged file")
-	cf.DurationVar(&cfg.Maintenance.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
-	cf.DurationVar(&cfg.Maintenance.DeleteDelay, "delete-delay", 10*time.Minute, "keep replaced files this long (negative: delete now)")
-	cf.DurationVar(&cfg.Maintenance.OrphanGrace, "orphan-grace", time.Hour, "delete unlisted data objects older than this")
+	cf.Int64Var(&mc.CompactSmallBytes, "compact-small-bytes", 8<<20, "files smaller than this are merged")
+	cf.Int64Var(&mc.TargetBytes, "target-bytes", 64<<20, "raw JSON bound of a merged file")
+	cf.DurationVar(&mc.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
+	cf.DurationVar(&mc.DeleteDelay, "delete-delay", 10*time.Minute, "keep replaced files this long (negative: delete now)")
+	cf.DurationVar(&mc.OrphanGrace, "orphan-grace", time.Hour, "delete unlisted data objects older than this")
 
 	cmd.AddCommand(ls, stats, compact)
 	return cmd

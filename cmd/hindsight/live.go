@@ -6,20 +6,22 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 func newLiveCmd() *cobra.Command {
 	var (
-		cfg      live.Config
-		logLevel string
-		gogc     int
+		cfg        live.Config
+		ruleLimits rule.Limits
+		logLevel   string
+		gogc       int
 	)
 	cmd := &cobra.Command{
 		Use:   "live",
@@ -51,6 +53,9 @@ needs --api-token unless --http is a loopback address.`,
 				return err
 			}
 			cfg.Logger = logger
+			if err := applyRuleLimits(ruleLimits); err != nil {
+				return err
+			}
 			cfg.EnsureDefaults()
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
@@ -59,33 +64,57 @@ needs --api-token unless --http is a loopback address.`,
 			return live.Run(cmd.Context(), cfg)
 		},
 	}
+	// Flag defaults are the ones EnsureDefaults applies, so that help shows what runs.
+	def := live.Config{Logger: slog.Default()}
+	def.EnsureDefaults()
 	f := cmd.Flags()
 	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "")
-	f.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address (port 0: any free port)")
+	f.StringVar(&cfg.HTTPAddr, "http", def.HTTPAddr, "HTTP listen address (port 0: any free port)")
 	f.StringVar(&cfg.APIToken, "api-token", "", "bearer token the rule console's writes must carry (prefer HINDSIGHT_API_TOKEN; without one, writes only on a loopback --http)")
-	f.StringVar(&cfg.Group, "group", "hindsight-live", "consumer group of the events topic")
-	f.StringVar(&cfg.StartAt, "start-at", "earliest", "where a new consumer group starts: earliest or latest")
-	f.StringVar(&cfg.Embedded.Addr, "embedded-addr", "127.0.0.1:9092", "listen address of the embedded broker (used when --brokers is empty)")
-	f.Int32Var(&cfg.Embedded.Partitions, "partitions", 4, "partitions of the events topic when it is created (embedded broker or missing topic)")
+	f.StringVar(&cfg.Group, "group", def.Group, "consumer group of the events topic")
+	f.StringVar(&cfg.StartAt, "start-at", def.StartAt, "where a new consumer group starts: earliest or latest")
+	f.StringVar(&cfg.Embedded.Addr, "embedded-addr", def.Embedded.Addr, "listen address of the embedded broker (used when --brokers is empty)")
+	f.Int32Var(&cfg.Embedded.Partitions, "partitions", def.Embedded.Partitions, "partitions of the events topic when it is created (embedded broker or missing topic)")
 	f.StringVar(&cfg.Embedded.DataDir, "embedded-data-dir", "", "keep the embedded broker's log in this directory across restarts (default: memory)")
 	f.BoolVar(&cfg.NoCreateTopics, "no-create-topics", false, "do not create missing topics on external brokers")
-	f.DurationVar(&cfg.CommitInterval, "commit-interval", cfg.CommitInterval, "how often processed offsets are committed (default 1s)")
-	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound on delivering in-flight alerts and committing at shutdown (default 10s)")
+	f.DurationVar(&cfg.CommitInterval, "commit-interval", def.CommitInterval, "how often processed offsets are committed")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "bound on delivering in-flight alerts and committing at shutdown")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "how long an alert may wait to be batched with others (0: sent at once)")
 	f.StringVar(&cfg.LakeURL, "lake", "", "lake bucket URL, file://… or s3://… (default ./hindsight-lake; a temporary one with the embedded broker)")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "do not archive events here (run hindsight archive separately)")
 	f.BoolVar(&cfg.NoBackfill, "no-backfill", false, "count new rule versions from their activation only, without history")
-	f.IntVar(&cfg.BackfillConcurrency, "backfill-concurrency", 2, "hand-off backfill jobs run at once")
+	f.IntVar(&cfg.BackfillConcurrency, "backfill-concurrency", def.BackfillConcurrency, "hand-off backfill jobs run at once")
 	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: under the temp dir)")
-	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", 0, "how long the archiver keeps a file open (default 1m)")
+	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", archiveDefaults.RollAge, "how long the archiver keeps a file open")
 	f.StringVar(&cfg.StateURL, "state", "", "bucket URL where partition state snapshots are kept, under state/ (default: the lake's bucket)")
 	f.StringVar(&cfg.RestoreFrom, "restore-from", "", "bucket URL of snapshots that seed partitions the state bucket has none of (a backup or a previous deployment)")
-	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 30*time.Second, "how often changed partition state is snapshotted (also on revoke and shutdown)")
+	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", def.SnapshotInterval, "how often changed partition state is snapshotted (also on revoke and shutdown)")
 	f.BoolVar(&cfg.NoSnapshots, "no-snapshots", false, "keep no durable state: partitions new to this process recount history by backfill")
-	f.DurationVar(&cfg.SessionTimeout, "session-timeout", 0, "how long the group waits for a crashed member before moving its partitions (default 45s; the broker bounds it)")
+	f.DurationVar(&cfg.SessionTimeout, "session-timeout", 0, "how long the group waits for a crashed member before moving its partitions (0: the Kafka client's default, 45s; the broker bounds it)")
 	f.StringVar(&cfg.InstanceID, "instance-id", "", "static group membership id: restarted with the same id, this process takes its partitions back at once")
+	// Exposure and limits of the HTTP API (README.md, "Exposing Hindsight" and "Limits").
+	f.BoolVar(&cfg.PublicRead, "public-read", false, "with --api-token, leave reads (API, /metrics, the console's data) open without the token")
+	f.StringSliceVar(&cfg.AllowedHosts, "allowed-hosts", nil, "Host headers accepted besides the listener's own address and loopback names: name (any port), name:port, or * (any; disables the DNS-rebinding check)")
+	f.IntVar(&cfg.HTTPMaxConnections, "http-max-connections", def.HTTPMaxConnections, "HTTP connections held at once; more wait (keep it well below the open-files limit)")
+	f.DurationVar(&cfg.HTTPReadHeaderTimeout, "http-read-header-timeout", def.HTTPReadHeaderTimeout, "bound on reading a request's headers")
+	f.DurationVar(&cfg.HTTPReadTimeout, "http-read-timeout", def.HTTPReadTimeout, "bound on reading a whole request")
+	f.DurationVar(&cfg.HTTPWriteTimeout, "http-write-timeout", def.HTTPWriteTimeout, "bound on writing an answer (each write of a console stream)")
+	f.DurationVar(&cfg.HTTPIdleTimeout, "http-idle-timeout", def.HTTPIdleTimeout, "how long a keep-alive connection may wait for its next request")
+	f.IntVar(&cfg.HTTPMaxHeaderBytes, "http-max-header-bytes", def.HTTPMaxHeaderBytes, "largest request line and headers, in bytes")
+	f.Int64Var(&cfg.HTTPMaxBodyBytes, "http-max-body-bytes", def.HTTPMaxBodyBytes, "largest request body, in bytes")
+	f.IntVar(&cfg.HTTPMaxStreams, "http-max-streams", def.HTTPMaxStreams, "console live streams open at once")
+	f.IntVar(&cfg.HTTPMaxHeavyRequests, "http-max-heavy-requests", def.HTTPMaxHeavyRequests, "counts listings and previews running at once")
+	f.IntVar(&cfg.CountsPageSize, "counts-page-size", def.CountsPageSize, "customers per /v1/counts page when the request sets no limit")
+	f.IntVar(&cfg.CountsMaxPageSize, "counts-max-page-size", def.CountsMaxPageSize, "largest limit a /v1/counts page may ask for")
+	f.DurationVar(&cfg.PreviewTimeout, "preview-timeout", def.PreviewTimeout, "bound on a console preview's reading of the lake")
+	f.IntVar(&cfg.PreviewMaxScan, "preview-max-scan", def.PreviewMaxScan, "archived events one console preview may read")
+	f.IntVar(&cfg.PreviewMaxBytes, "preview-max-bytes", def.PreviewMaxBytes, "bytes of example events one console preview may return")
+	f.DurationVar(&cfg.MaxSnapshotAge, "max-snapshot-age", def.MaxSnapshotAge, "/readyz fails when a partition's changed state has had no snapshot for longer")
+	f.Int64Var(&cfg.MaxArchiveLag, "max-archive-lag", def.MaxArchiveLag, "/readyz fails when the archiver trails Kafka by more records on a partition")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addGCFlag(f, &gogc)
+	addRuleLimitFlags(f, &ruleLimits)
+	addBackfillMemoryFlag(f, &cfg.BackfillMemoryLimit)
 	return cmd
 }
 
@@ -180,3 +209,10 @@ func newLogger(level string) (*slog.Logger, error) {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }
+
+// archiveDefaults are the defaults the archiver applies, for the flags that set them.
+var archiveDefaults = func() lakehouse.ArchiverConfig {
+	var c lakehouse.ArchiverConfig
+	c.EnsureDefaults()
+	return c
+}()

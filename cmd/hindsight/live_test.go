@@ -19,9 +19,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
-	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -146,8 +146,8 @@ func TestLiveBinaryWithKcat(t *testing.T) {
 	base := "http://" + httpAddr
 	e2etest.WaitFor(t, 30*time.Second, "the rule on /v1/rules", func() bool {
 		var body struct {
-			Rules   []live.RuleView
-			Invalid []live.InvalidControl
+			Rules   []contract.RuleView
+			Invalid []contract.RejectedControl
 		}
 		return e2etest.GetJSON(t, base+"/v1/rules", &body) == http.StatusOK && len(body.Rules) == 1 && len(body.Invalid) == 1
 	})
@@ -164,7 +164,7 @@ func TestLiveBinaryWithKcat(t *testing.T) {
 	}, "\n") + "\n"
 	kcat(t, events, "-b", b.Addr, "-P", "-t", "events", "-K", "|")
 
-	var alert live.Alert
+	var alert contract.Alert
 	e2etest.WaitFor(t, 30*time.Second, "an alert on the alerts topic", func() bool {
 		out := kcat(t, "", "-b", b.Addr, "-C", "-t", "alerts", "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n")
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -190,7 +190,7 @@ func TestLiveBinaryWithKcat(t *testing.T) {
 		t.Errorf("alert at partition/offset %s, the crossing event is at %s", got, crossing)
 	}
 	if alert.RuleID != "kcat-admin-fail" || alert.Scope != "*" || alert.Version != 1 || alert.Customer != "c-42" ||
-		alert.Count != 3 || alert.Threshold != 3 || alert.Source != "live" || alert.AlertID != live.AlertID("*", "kcat-admin-fail", 1, "c-42", 3) {
+		alert.Count != 3 || alert.Threshold != 3 || alert.Source != "live" || alert.AlertID != contract.AlertID("*", "kcat-admin-fail", 1, "c-42", 3) {
 		t.Errorf("alert = %+v", alert)
 	}
 
@@ -292,7 +292,7 @@ func TestRulesKafkaCommands(t *testing.T) {
 		t.Errorf("delete of an unknown rule: exit %d, %v", exitCode(err), err)
 	}
 	out, err = run(t, "", "rules", "list", "--json", "--brokers", b.Addr)
-	var listed struct{ Rules []live.RuleView }
+	var listed struct{ Rules []contract.RuleView }
 	if err != nil || json.Unmarshal([]byte(out), &listed) != nil || len(listed.Rules) != 5 {
 		t.Errorf("list --json: %v\n%s", err, out)
 	}

@@ -3,9 +3,8 @@ package main
 import (
 	"os"
 
-	"github.com/spf13/cobra"
-
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/spf13/cobra"
 )
 
 func newRulesCmd() *cobra.Command {
@@ -13,13 +12,17 @@ func newRulesCmd() *cobra.Command {
 		Use:   "rules",
 		Short: "Author, test and publish alert rules",
 	}
-	cmd.AddCommand(newRulesTestCmd())
-	cmd.AddCommand(rulesKafkaCommands()...)
+	// Rules are validated with the limits in force: every rules subcommand takes the
+	// same limit flags as the daemon, so that they agree on which rules are valid.
+	limits := new(rule.Limits)
+	addRuleLimitFlags(cmd.PersistentFlags(), limits)
+	cmd.AddCommand(newRulesTestCmd(limits))
+	cmd.AddCommand(rulesKafkaCommands(limits)...)
 	return cmd
 }
 
-func newRulesTestCmd() *cobra.Command {
-	var cfg rule.TestConfig
+func newRulesTestCmd(limits *rule.Limits) *cobra.Command {
+	var cfg rulesTestConfig
 	cmd := &cobra.Command{
 		Use:   "test -f RULES EVENTS.ndjson",
 		Short: "Print which rules each event of an NDJSON file satisfies",
@@ -35,7 +38,13 @@ func newRulesTestCmd() *cobra.Command {
 				cfg.Events, cfg.EventsName = f, args[0]
 			}
 			cfg.Out = cmd.OutOrStdout()
-			if _, err := rule.RunTest(cmd.Context(), cfg); err != nil {
+			if err := applyEnv(cmd); err != nil {
+				return usageError{err}
+			}
+			if err := applyRuleLimits(*limits); err != nil {
+				return err
+			}
+			if _, err := runRulesTest(cmd.Context(), cfg); err != nil {
 				return usageError{err}
 			}
 			return nil

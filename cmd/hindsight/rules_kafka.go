@@ -5,21 +5,23 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
 // rulesKafkaCommands are the rules subcommands that talk to the controls topic.
-func rulesKafkaCommands() []*cobra.Command {
-	return []*cobra.Command{newRulesApplyCmd(), newRulesListCmd(), newRulesDeleteCmd()}
+func rulesKafkaCommands(limits *rule.Limits) []*cobra.Command {
+	return []*cobra.Command{newRulesApplyCmd(limits), newRulesListCmd(limits), newRulesDeleteCmd(limits)}
 }
 
 // rulesRunE wraps a rules command: environment, validation, and exit status 2 for bad
 // input (invalid files, unknown rules) as opposed to 1 for failures.
-func rulesRunE(cfg *live.RulesConfig, run func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+func rulesRunE(cfg *rulesConfig, limits *rule.Limits, run func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := applyEnv(cmd); err != nil {
 			return usageError{err}
+		}
+		if err := applyRuleLimits(*limits); err != nil {
+			return err
 		}
 		cfg.Out = cmd.OutOrStdout()
 		cfg.EnsureDefaults()
@@ -34,15 +36,15 @@ func rulesRunE(cfg *live.RulesConfig, run func(cmd *cobra.Command, args []string
 	}
 }
 
-func addRulesFlags(cmd *cobra.Command, cfg *live.RulesConfig) {
+func addRulesFlags(cmd *cobra.Command, cfg *rulesConfig) {
 	f := cmd.Flags()
 	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "127.0.0.1:9092")
-	f.DurationVar(&cfg.Timeout, "timeout", 0, "bound on talking to Kafka (default 30s)")
+	f.DurationVar(&cfg.Timeout, "timeout", defaultRulesTimeout, "bound on talking to Kafka")
 }
 
-func newRulesApplyCmd() *cobra.Command {
+func newRulesApplyCmd(limits *rule.Limits) *cobra.Command {
 	var (
-		cfg  live.RulesConfig
+		cfg  rulesConfig
 		file string
 	)
 	cmd := &cobra.Command{
@@ -53,8 +55,8 @@ changed. If any rule is invalid, or changed without a higher version than the ac
 the errors name the file, line, rule and field, and nothing is published (exit status 2).
 With --wait, wait for a running daemon's verdict on each control.`,
 		Args: cobra.NoArgs,
-		RunE: rulesRunE(&cfg, func(cmd *cobra.Command, _ []string) error {
-			return live.ApplyRules(cmd.Context(), cfg, file)
+		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, _ []string) error {
+			return applyRules(cmd.Context(), cfg, file)
 		}),
 	}
 	addRulesFlags(cmd, &cfg)
@@ -64,14 +66,14 @@ With --wait, wait for a running daemon's verdict on each control.`,
 	return cmd
 }
 
-func newRulesListCmd() *cobra.Command {
-	var cfg live.RulesConfig
+func newRulesListCmd(limits *rule.Limits) *cobra.Command {
+	var cfg rulesConfig
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the active rules and rejected controls on the controls topic",
 		Args:  cobra.NoArgs,
-		RunE: rulesRunE(&cfg, func(cmd *cobra.Command, _ []string) error {
-			return live.ListRules(cmd.Context(), cfg)
+		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, _ []string) error {
+			return listRules(cmd.Context(), cfg)
 		}),
 	}
 	addRulesFlags(cmd, &cfg)
@@ -79,9 +81,9 @@ func newRulesListCmd() *cobra.Command {
 	return cmd
 }
 
-func newRulesDeleteCmd() *cobra.Command {
+func newRulesDeleteCmd(limits *rule.Limits) *cobra.Command {
 	var (
-		cfg   live.RulesConfig
+		cfg   rulesConfig
 		scope string
 	)
 	cmd := &cobra.Command{
@@ -90,9 +92,9 @@ func newRulesDeleteCmd() *cobra.Command {
 		Long: `Publish a delete control for the rule with id ID in --scope (default "*", the global
 rules). Only that rule goes: rules with the same id in other scopes stay.`,
 		Args: cobra.ExactArgs(1),
-		RunE: rulesRunE(&cfg, func(cmd *cobra.Command, args []string) error {
-			err := live.DeleteRule(cmd.Context(), cfg, rule.Key{Scope: scope, ID: args[0]})
-			if errors.Is(err, live.ErrNotApplied) {
+		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, args []string) error {
+			err := deleteRule(cmd.Context(), cfg, rule.Key{Scope: scope, ID: args[0]})
+			if errors.Is(err, errNotApplied) {
 				return usageError{err}
 			}
 			return err

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,19 +21,20 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
-	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
 // liveProc is a `hindsight live` child process whose log goes to a file.
 type liveProc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	http string
+	name   string
+	cmd    *exec.Cmd
+	log    string
+	http   string
+	exited chan struct{} // closed once the process has exited and been reaped
 }
 
 var httpLine = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
@@ -51,15 +53,24 @@ func startLiveProc(t *testing.T, dir, name string, args ...string) *liveProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &liveProc{name: name, cmd: cmd, log: logPath}
+	p := &liveProc{name: name, cmd: cmd, log: logPath, exited: make(chan struct{})}
+	// The watcher only reaps the process: it never touches t, the test goroutine reads
+	// p.exited.
+	go func() {
+		_ = cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() { p.kill() })
 	return p
 }
 
+// kill sends SIGKILL (unless the process already exited) and waits until it is reaped.
 func (p *liveProc) kill() {
-	if p.cmd.ProcessState == nil {
+	select {
+	case <-p.exited:
+	default:
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		_ = p.cmd.Wait()
+		<-p.exited
 	}
 }
 
@@ -76,8 +87,10 @@ func (p *liveProc) waitHTTP(t *testing.T) string {
 			p.http = m[1]
 			return true
 		}
-		if p.cmd.ProcessState != nil {
-			t.Fatalf("%s exited: %s", p.name, p.tail(40))
+		select {
+		case <-p.exited:
+			t.Fatalf("%s exited (%v): %s", p.name, p.cmd.ProcessState, p.tail(40))
+		default:
 		}
 		return false
 	})
@@ -101,6 +114,7 @@ type stateScenario struct {
 	rules   map[rule.Key]*rule.Rule // the latest version of each rule, as published
 	all     []*rule.Rule            // every version ever published
 	nextID  int
+	stop    atomic.Bool // ends stream early (the test is ending)
 }
 
 func newStateScenario(t *testing.T, b *kafkatest.Broker, seed uint64) *stateScenario {
@@ -109,13 +123,19 @@ func newStateScenario(t *testing.T, b *kafkatest.Broker, seed uint64) *stateScen
 }
 
 // publishRules publishes n new rules and, when bump, a new version of one existing rule.
-func (s *stateScenario) publishRules(n int, bump bool) {
+// It runs on the stream's goroutine too, so it reports failure with t.Errorf and false,
+// never t.Fatal.
+func (s *stateScenario) publishRules(n int, bump bool) bool {
 	t := s.t
 	var recs []*kgo.Record
 	for _, r := range workload.Rules(s.rng.Uint64(), n, workload.RulesConfig{Customers: 40, MaxThreshold: 40}) {
 		r.ID = fmt.Sprintf("r%d", s.nextID)
 		s.nextID++
-		recs = append(recs, s.remember(r))
+		rec := s.remember(r)
+		if rec == nil {
+			return false
+		}
+		recs = append(recs, rec)
 	}
 	if bump && len(s.rules) > 0 {
 		keys := slices.SortedFunc(func(yield func(rule.Key) bool) {
@@ -129,22 +149,36 @@ func (s *stateScenario) publishRules(n int, bump bool) {
 		r := *old
 		r.Version++
 		r.Threshold = 1 + s.rng.Int64N(40)
-		recs = append(recs, s.remember(&r))
+		rec := s.remember(&r)
+		if rec == nil {
+			return false
+		}
+		recs = append(recs, rec)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("publishing rules: %v", err)
+		t.Errorf("publishing rules: %v", err)
+		return false
 	}
+	return true
 }
 
+// remember records r for the oracle and returns its controls record, or nil after
+// t.Errorf (it runs on the stream's goroutine too).
 func (s *stateScenario) remember(r *rule.Rule) *kgo.Record {
 	if err := r.Validate(); err != nil {
-		s.t.Fatalf("rule %s: %v", r.ID, err)
+		s.t.Errorf("rule %s: %v", r.ID, err)
+		return nil
+	}
+	rec, err := e2etest.UpsertRecord(r)
+	if err != nil {
+		s.t.Errorf("rule %s: %v", r.ID, err)
+		return nil
 	}
 	s.rules[r.Key()] = r
 	s.all = append(s.all, r)
-	return e2etest.Upsert(s.t, r)
+	return rec
 }
 
 // produce sends n events synchronously and records them for the oracle.
@@ -172,8 +206,11 @@ func (s *stateScenario) stream(total int, d time.Duration) {
 	steps := total / batch
 	pause := d / time.Duration(steps)
 	for i := range steps {
-		if i > 0 && i%(steps/4) == 0 {
-			s.publishRules(3, true)
+		if s.stop.Load() {
+			return
+		}
+		if i > 0 && i%(steps/4) == 0 && !s.publishRules(3, true) {
+			return
 		}
 		s.produce(batch)
 		time.Sleep(pause)
@@ -231,13 +268,13 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 		}
 		for _, p := range procs {
 			var rv struct {
-				Rules []live.RuleView `json:"rules"`
+				Rules []contract.RuleView `json:"rules"`
 			}
 			if e2etest.GetJSON(t, "http://"+p.http+"/v1/rules", &rv) != 200 || len(rv.Rules) != len(s.rules) {
 				return false
 			}
 			for _, r := range rv.Rules {
-				if r.Status != live.StatusLive || r.Version != s.rules[rule.Key{Scope: r.Scope, ID: r.ID}].Version {
+				if r.Status != contract.RuleLive || r.Version != s.rules[rule.Key{Scope: r.Scope, ID: r.ID}].Version {
 					why = fmt.Sprintf("%s: rule %s/%s v%d is %s", p.name, r.Scope, r.ID, r.Version, r.Status)
 					return false
 				}
@@ -256,7 +293,7 @@ func (s *stateScenario) checkCounts(procs ...*liveProc) (counted int64) {
 		got := map[string]int64{}
 		for _, p := range procs {
 			var cv struct {
-				Counts []live.CountView `json:"counts"`
+				Counts []contract.CountView `json:"counts"`
 			}
 			u := fmt.Sprintf("http://%s/v1/counts?scope=%s&rule=%s", p.http, url.QueryEscape(r.Scope), url.QueryEscape(r.ID))
 			if code := e2etest.GetJSON(t, u, &cv); code != 200 {
@@ -309,7 +346,7 @@ func (s *stateScenario) checkAlerts() (published, distinct int) {
 			if cnt < r.Threshold {
 				continue
 			}
-			id := live.AlertID(r.Scope, r.ID, r.Version, c, r.Threshold)
+			id := contract.AlertID(r.Scope, r.ID, r.Version, c, r.Threshold)
 			possible[id] = true
 			if cur && ids[id] == 0 {
 				t.Errorf("rule %s v%d, customer %s reached %d of %d: no alert %s", r.Key(), r.Version, c, cnt, r.Threshold, id)
@@ -349,12 +386,17 @@ func harnessDir(t *testing.T) string {
 // end every count equals a full replay of history, and every alert the replay expects
 // was published (exactly once after dedupe by alert_id).
 func TestKill9Harness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: kill -9 harness; runs in make test")
+	}
 	kills := envInt("HINDSIGHT_KILLS", 20)
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3, MinSessionTimeout: 200 * time.Millisecond})
 	dir := harnessDir(t)
 	hindsightBinary(t) // built before the stream starts, so that the kills meet it
 	s := newStateScenario(t, b, 7)
-	s.publishRules(8, false)
+	if !s.publishRules(8, false) {
+		t.FailNow()
+	}
 	args := []string{"--brokers", b.Addr, "--group", "kill9", "--lake", "file://" + filepath.Join(dir, "lake"),
 		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--archive-roll-age", "500ms",
 		"--session-timeout", "1s", "--instance-id", "kill9-0", "--backfill-cache-dir", filepath.Join(dir, "cache")}
@@ -364,6 +406,9 @@ func TestKill9Harness(t *testing.T) {
 		defer close(streamed)
 		s.stream(4000, time.Duration(kills)*900*time.Millisecond)
 	}()
+	// A test that fails before <-streamed still waits for the stream: nothing may log
+	// to t once it has ended.
+	t.Cleanup(func() { s.stop.Store(true); <-streamed })
 	rng := rand.New(rand.NewPCG(11, 12))
 	restored := 0
 	for i := range kills {
@@ -396,11 +441,16 @@ func TestKill9Harness(t *testing.T) {
 // mid-stream; the other two take over its partitions from its snapshots, and the final
 // counts are exact.
 func TestScaleOutKillOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: scale-out harness of three processes; runs in make test")
+	}
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 6, MinSessionTimeout: 200 * time.Millisecond})
 	dir := harnessDir(t)
 	hindsightBinary(t)
 	s := newStateScenario(t, b, 21)
-	s.publishRules(8, false)
+	if !s.publishRules(8, false) {
+		t.FailNow()
+	}
 	procs := make([]*liveProc, 3)
 	for i := range procs {
 		procs[i] = startLiveProc(t, dir, fmt.Sprintf("worker%d", i), "--brokers", b.Addr, "--group", "scale",
@@ -437,6 +487,9 @@ func TestScaleOutKillOne(t *testing.T) {
 		defer close(streamed)
 		s.stream(3000, 6*time.Second)
 	}()
+	// A test that fails before <-streamed still waits for the stream: nothing may log
+	// to t once it has ended.
+	t.Cleanup(func() { s.stop.Store(true); <-streamed })
 	time.Sleep(3 * time.Second)
 	victim.kill()
 	<-streamed

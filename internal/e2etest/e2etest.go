@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -121,11 +122,21 @@ func ParseRule(t testing.TB, js string) *rule.Rule {
 // Upsert is the controls record that publishes r.
 func Upsert(t testing.TB, r *rule.Rule) *kgo.Record {
 	t.Helper()
-	v, err := rule.Upsert(r).Marshal()
+	rec, err := UpsertRecord(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kgo.Record{Topic: "controls", Key: []byte(r.Key().String()), Value: v}
+	return rec
+}
+
+// UpsertRecord is Upsert returning its error, for goroutines other than the test's
+// (which must not call t.Fatal).
+func UpsertRecord(r *rule.Rule) (*kgo.Record, error) {
+	v, err := rule.Upsert(r).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &kgo.Record{Topic: "controls", Key: []byte(r.Key().String()), Value: v}, nil
 }
 
 // Delete is the controls record that deletes rule k.
@@ -158,11 +169,11 @@ func ProduceSync(t testing.TB, b *kafkatest.Broker, recs ...*kgo.Record) []*kgo.
 }
 
 // Alerts decodes alert records.
-func Alerts(t testing.TB, recs []*kgo.Record) []live.Alert {
+func Alerts(t testing.TB, recs []*kgo.Record) []contract.Alert {
 	t.Helper()
-	out := make([]live.Alert, 0, len(recs))
+	out := make([]contract.Alert, 0, len(recs))
 	for _, r := range recs {
-		var a live.Alert
+		var a contract.Alert
 		if err := json.Unmarshal(r.Value, &a); err != nil {
 			t.Fatalf("alert record %q is not an alert: %v", r.Value, err)
 		}
@@ -175,11 +186,11 @@ func Alerts(t testing.TB, recs []*kgo.Record) []live.Alert {
 }
 
 // Statuses decodes control-status records.
-func Statuses(t testing.TB, recs []*kgo.Record) []ingest.ControlStatus {
+func Statuses(t testing.TB, recs []*kgo.Record) []contract.ControlStatus {
 	t.Helper()
-	out := make([]ingest.ControlStatus, 0, len(recs))
+	out := make([]contract.ControlStatus, 0, len(recs))
 	for _, r := range recs {
-		var s ingest.ControlStatus
+		var s contract.ControlStatus
 		if err := json.Unmarshal(r.Value, &s); err != nil {
 			t.Fatalf("status record %q: %v", r.Value, err)
 		}

@@ -6,6 +6,7 @@ package kafkatest
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -23,8 +24,10 @@ type Options struct {
 	// DataDir, when set, persists the broker's log so that a restarted broker
 	// (Start again with the same DataDir) keeps its records and committed offsets.
 	DataDir string
-	// Port pins the listening port; 0 picks a free one.
-	Port int
+	// Port, when set, is the held loopback port the broker serves on, so that a broker
+	// started again on the same Port keeps its address (see Port). Nil picks a free
+	// port for this broker alone.
+	Port *Port
 	// MinSessionTimeout lowers the broker's group.min.session.timeout.ms (default 6s), so
 	// that tests of crashed group members need not wait long for their partitions.
 	MinSessionTimeout time.Duration
@@ -56,10 +59,13 @@ func StartBroker(opts Options) (*Broker, error) {
 	}
 	kopts := []kfake.Opt{
 		kfake.NumBrokers(1),
-		kfake.Ports(opts.Port),
 		kfake.SeedTopics(opts.Partitions, "events"),
 		kfake.SeedTopics(1, "controls", "alerts", "events.dlq", "controls.status"),
 		kfake.AllowAutoTopicCreation(),
+	}
+	if opts.Port != nil {
+		ln := opts.Port.listener()
+		kopts = append(kopts, kfake.ListenFn(func(string, string) (net.Listener, error) { return ln, nil }))
 	}
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir))
@@ -80,7 +86,9 @@ func (b *Broker) Close() { b.Cluster.Close() }
 // Client returns a franz-go client connected to the broker, closed when t ends.
 func (b *Broker) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Addr)}, opts...)...)
+	// No KIP-714 metrics pushes: test clients have none to report, and a client whose
+	// push is stuck on a restarted broker spends a second of its Close waiting for it.
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Addr), kgo.DisableClientMetrics()}, opts...)...)
 	if err != nil {
 		t.Fatalf("kafkatest: client: %v", err)
 	}

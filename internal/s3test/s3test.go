@@ -2,7 +2,8 @@
 // in memory) over HTTP on 127.0.0.1 for tests. Clients talk to it with the real AWS SDK
 // (through gocloud.dev/blob/s3blob), exactly as they would to S3; nothing is mocked but
 // the disks. The server can be stopped and started again on the same port with its
-// contents intact, to test how clients ride out an outage.
+// contents intact, to test how clients ride out an outage; the port stays held in
+// between, so no other process can take it.
 package s3test
 
 import (
@@ -27,9 +28,12 @@ type Server struct {
 
 	handler http.Handler
 	backend *s3mem.Backend
+	ln      net.Listener  // held from start to Close, across Stop and Restart
+	done    chan struct{} // closed when the accept loop has returned
 
-	mu  sync.Mutex
-	srv *http.Server
+	mu   sync.Mutex
+	srv  *http.Server
+	gate *gate // the serving http.Server's listener; nil while stopped
 }
 
 // Start serves a new, empty endpoint with one bucket named bucket (default "lake") on a
@@ -60,16 +64,37 @@ func StartServer(bucket string) (*Server, error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.Addr = ln.Addr().String()
-	s.serve(ln)
+	s.ln, s.done = ln, make(chan struct{})
+	go s.accept()
+	s.serve()
 	return s, nil
 }
 
-func (s *Server) serve(ln net.Listener) {
+// accept hands the held port's connections to the serving http.Server, and closes them
+// at once while the server is stopped (as a port nobody listens on would refuse them).
+func (s *Server) accept() {
+	defer close(s.done)
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		g := s.gate
+		s.mu.Unlock()
+		if g == nil || !g.deliver(c) {
+			_ = c.Close()
+		}
+	}
+}
+
+func (s *Server) serve() {
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	g := &gate{addr: s.ln.Addr(), conns: make(chan net.Conn), closed: make(chan struct{})}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.gate = srv, g
 	s.mu.Unlock()
-	go func() { _ = srv.Serve(ln) }()
+	go func() { _ = srv.Serve(g) }()
 }
 
 // URL is the gocloud.dev/blob URL of the bucket: s3:// with the loopback endpoint,
@@ -85,33 +110,71 @@ func (s *Server) URL() string {
 	return "s3://" + s.Bucket + "?" + q.Encode()
 }
 
-// Stop closes the listener and every open connection: clients see connection errors
-// until Restart. The bucket's contents are kept.
+// Stop stops serving and closes every open connection: clients see connection errors
+// until Restart. The bucket's contents are kept, and the port stays held.
 func (s *Server) Stop() {
 	s.mu.Lock()
 	srv := s.srv
-	s.srv = nil
+	s.srv, s.gate = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
-		_ = srv.Close()
+		_ = srv.Close() // closes the gate too
 	}
 }
 
 // Restart serves again on the same address after Stop.
 func (s *Server) Restart() error {
-	var ln net.Listener
-	var err error
-	// The old socket may linger for a moment after Close.
-	for range 50 {
-		ln, err = net.Listen("tcp", s.Addr)
-		if err == nil {
-			s.serve(ln)
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
+	s.mu.Lock()
+	serving := s.srv != nil
+	s.mu.Unlock()
+	select {
+	case <-s.done:
+		return fmt.Errorf("s3test: restart on %s: the server is closed", s.Addr)
+	default:
 	}
-	return fmt.Errorf("s3test: restart on %s: %w", s.Addr, err)
+	if !serving {
+		s.serve()
+	}
+	return nil
 }
 
-// Close stops the server for good.
-func (s *Server) Close() { s.Stop() }
+// Close stops the server for good and releases its port.
+func (s *Server) Close() {
+	s.Stop()
+	_ = s.ln.Close()
+	<-s.done
+}
+
+// gate is the listener an http.Server serves on: the connections the held port hands
+// it, until the http.Server closes it.
+type gate struct {
+	addr   net.Addr
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (g *gate) deliver(c net.Conn) bool {
+	select {
+	case g.conns <- c:
+		return true
+	case <-g.closed:
+		return false
+	}
+}
+
+func (g *gate) Accept() (net.Conn, error) {
+	select {
+	case c := <-g.conns:
+		return c, nil
+	case <-g.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (g *gate) Close() error {
+	g.once.Do(func() { close(g.closed) })
+	return nil
+}
+
+func (g *gate) Addr() net.Addr { return g.addr }

@@ -1,11 +1,19 @@
 // Package workload generates seeded, realistic SaaS audit events for tests, benchmarks
-// and the demo. The same seed always yields the same stream, so a benchmark or a
-// property test that fails can be replayed exactly.
+// and the demo.
 //
-// An event is a JSON object of 300–800 bytes with nested objects and arrays, shaped like
-// the audit logs of a SaaS product: who did what to which resource, from where, with
-// which outcome. Customers follow a skewed distribution (a few large tenants, a long
-// tail), as in production.
+// Contract:
+//   - Replayable: the same seed and config always yield the same events (New) and the
+//     same rules (Rules), so a benchmark or a property test that fails can be replayed
+//     exactly. Padding (Config.Size) adds a field and changes no other.
+//   - An event is a JSON object of 300–800 bytes (unpadded) with nested objects and
+//     arrays, shaped like the audit logs of a SaaS product: who did what to which
+//     resource, from where, with which outcome. Its key is its customer (c-0000 …),
+//     drawn from a skewed distribution (a few large tenants, a long tail), as in
+//     production; event times advance by Config.Step from Config.Start.
+//   - Next's JSON is the caller's; NextShared's is valid only until the next call. A
+//     Generator belongs to one goroutine.
+//   - Rules are valid rules over the generated events' fields, drawn from a fixed pool
+//     of paths so that, as in production, many rules share paths.
 package workload
 
 import (

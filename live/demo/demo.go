@@ -24,6 +24,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/live"
@@ -259,7 +260,7 @@ type view struct {
 	final   bool
 
 	mu      sync.Mutex
-	alerts  []live.Alert
+	alerts  []contract.Alert
 	alertsN int
 	sent    int64
 	updated string
@@ -280,7 +281,7 @@ func (v *view) consumeAlerts(ctx context.Context, kc ingest.KafkaConfig, topics 
 	for ctx.Err() == nil {
 		fs := cl.PollFetches(ctx)
 		fs.EachRecord(func(r *kgo.Record) {
-			var a live.Alert
+			var a contract.Alert
 			if json.Unmarshal(r.Value, &a) != nil {
 				return
 			}
@@ -353,13 +354,13 @@ func (v *view) render() {
 	elapsed := time.Since(v.start).Round(time.Second)
 	events := v.d.EventsSeen()
 	v.mu.Lock()
-	alerts := append([]live.Alert(nil), v.alerts...)
+	alerts := append([]contract.Alert(nil), v.alerts...)
 	alertsN, updated := v.alertsN, v.updated
 	v.mu.Unlock()
 	dead := v.d.DeadLetters()
 	if v.cfg.Plain && !v.final {
 		fmt.Fprintf(v.cfg.Out, "demo %4s  events %6d  alerts raised %4d (received %4d)  dead letters %3d  rules %d active, %d rejected\n",
-			elapsed, events, v.d.AlertsRaised(), alertsN, dead, v.d.Registry().Len(), len(v.d.Registry().Invalid()))
+			elapsed, events, v.d.AlertsRaised(), alertsN, dead, v.d.Registry().Len(), len(v.d.Registry().Rejected()))
 		return
 	}
 	if !v.cfg.Plain {
@@ -368,7 +369,7 @@ func (v *view) render() {
 	fmt.Fprintf(&b, "Hindsight demo · %s · broker %s · console and API http://%s/\n", elapsed, v.brokers, v.d.HTTPAddr())
 	fmt.Fprintf(&b, "events %d (%.0f/s)   alerts raised %d   dead letters %d   rules %d active, %d rejected\n",
 		events, float64(events)/max(1, time.Since(v.start).Seconds()), v.d.AlertsRaised(), dead,
-		v.d.Registry().Len(), len(v.d.Registry().Invalid()))
+		v.d.Registry().Len(), len(v.d.Registry().Rejected()))
 	for _, n := range v.notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
@@ -402,7 +403,7 @@ func (v *view) render() {
 	}
 	tw.Flush()
 
-	if inv := v.d.Registry().Invalid(); len(inv) > 0 {
+	if inv := v.d.Registry().Rejected(); len(inv) > 0 {
 		b.WriteString("\nREJECTED CONTROLS\n")
 		for _, ic := range inv {
 			fmt.Fprintf(&b, "offset %d key %s: %s\n", ic.Offset, ic.Key, ic.Error)

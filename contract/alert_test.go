@@ -1,11 +1,11 @@
-package live_test
+package contract_test
 
 import (
 	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/contract"
 )
 
 // FuzzAlertJSON checks the hand-written alert encoder against encoding/json for any
@@ -15,7 +15,7 @@ func FuzzAlertJSON(f *testing.F) {
 		f.Add(s, s, int64(3), int64(1700000000123456789))
 	}
 	f.Fuzz(func(t *testing.T, customer, id string, n int64, nanos int64) {
-		a := live.Alert{AlertID: live.AlertID("*", id, n, customer, n), RuleID: id, Scope: customer, Version: n,
+		a := contract.Alert{AlertID: contract.AlertID("*", id, n, customer, n), RuleID: id, Scope: customer, Version: n,
 			Customer: customer, Count: n, Threshold: -n, Partition: int32(n), Offset: n * 7,
 			EventTime: time.Unix(0, nanos).UTC(), Source: "live"}
 		want, err := json.Marshal(a)

@@ -1,4 +1,4 @@
-package rule_test
+package main
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("%s differs from the output (go test ./rule -update rewrites it):\n%s", path, got)
+		t.Fatalf("%s differs from the output (go test ./cmd/hindsight -update rewrites it):\n%s", path, got)
 	}
 }
 
@@ -49,7 +49,7 @@ func TestRulesTestGolden(t *testing.T) {
 	events := demoEvents()
 	golden(t, "demo-events.ndjson", events)
 	var out bytes.Buffer
-	sum, err := rule.RunTest(context.Background(), rule.TestConfig{
+	sum, err := runRulesTest(context.Background(), rulesTestConfig{
 		RulesFile: "testdata/demo-rules.yaml", Events: bytes.NewReader(events),
 		EventsName: "demo-events.ndjson", Out: &out,
 	})

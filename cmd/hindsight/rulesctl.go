@@ -1,4 +1,4 @@
-package live
+package main
 
 import (
 	"bytes"
@@ -11,17 +11,22 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// RulesConfig configures the rules commands that talk to the controls topic.
-type RulesConfig struct {
+// defaultRulesTimeout bounds a rules command that talks to Kafka.
+const defaultRulesTimeout = 30 * time.Second
+
+// rulesConfig configures the rules commands that talk to the controls topic.
+type rulesConfig struct {
 	Kafka  ingest.KafkaConfig
 	Topics ingest.Topics
 	// Out receives the report. Default os.Stdout.
 	Out io.Writer
-	// Timeout bounds each command. Default 30s.
+	// Timeout bounds each command. Default defaultRulesTimeout.
 	Timeout time.Duration
 	// Wait, for apply and delete, is how long to wait for a daemon's control-status
 	// records; 0 does not wait.
@@ -31,19 +36,19 @@ type RulesConfig struct {
 }
 
 // EnsureDefaults fills unset fields with their documented defaults.
-func (c *RulesConfig) EnsureDefaults() {
+func (c *rulesConfig) EnsureDefaults() {
 	c.Kafka.EnsureDefaults()
 	c.Topics.EnsureDefaults()
 	if c.Out == nil {
 		c.Out = os.Stdout
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = 30 * time.Second
+		c.Timeout = defaultRulesTimeout
 	}
 }
 
 // Validate reports configuration mistakes.
-func (c *RulesConfig) Validate() error {
+func (c *rulesConfig) Validate() error {
 	if len(c.Kafka.Brokers) == 0 {
 		return errors.New("no brokers: give --brokers or HINDSIGHT_BROKERS")
 	}
@@ -53,33 +58,32 @@ func (c *RulesConfig) Validate() error {
 	return c.Topics.Validate()
 }
 
-// ErrNotApplied is returned when a daemon reported that a published control was not
+// errNotApplied is returned when a daemon reported that a published control was not
 // applied (invalid, stale or not found).
-var ErrNotApplied = errors.New("live: control not applied")
+var errNotApplied = errors.New("control not applied")
 
-// currentRules folds the controls topic as it is now.
-func currentRules(ctx context.Context, cfg RulesConfig) (*Registry, error) {
+// currentRules checks cfg and folds the controls topic as it is now, within
+// cfg.Timeout; the returned context carries that bound for what the command does next.
+func currentRules(ctx context.Context, cfg *rulesConfig) (context.Context, context.CancelFunc, *controls.Registry, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	recs, err := ingest.ReadControls(ctx, ingest.ControlsConfig{Kafka: cfg.Kafka, Topics: cfg.Topics})
 	if err != nil {
-		return nil, err
+		cancel()
+		return nil, nil, nil, err
 	}
-	g := NewRegistry()
-	for _, cr := range recs {
-		g.Apply(cr)
-	}
-	return g, nil
+	return ctx, cancel, controls.Fold(recs), nil
 }
 
-// ApplyRules validates the rules file and publishes an upsert for each rule that
+// applyRules validates the rules file and publishes an upsert for each rule that
 // differs from the active one. Nothing is published unless every rule is valid and newer
 // than (or equal to) the active version: errors name the file, line, rule and field, and
 // match rule.ErrInvalid.
-func ApplyRules(ctx context.Context, cfg RulesConfig, file string) error {
-	cfg.EnsureDefaults()
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	data, err := os.ReadFile(file)
+func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
+	data, err := rule.ReadRulesFileBytes(file)
 	if err != nil {
 		return fmt.Errorf("reading rules file: %w", err)
 	}
@@ -87,12 +91,11 @@ func ApplyRules(ctx context.Context, cfg RulesConfig, file string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	cur, err := currentRules(ctx, cfg)
+	ctx, cancel, cur, err := currentRules(ctx, &cfg)
 	if err != nil {
 		return err
 	}
+	defer cancel()
 	var (
 		publish   []*rule.Control
 		unchanged []*rule.Rule
@@ -135,26 +138,21 @@ func lineOf(data []byte, id string) int {
 	return bytes.Count(data[:i], []byte("\n")) + 1
 }
 
-// DeleteRule publishes a delete for rule k. It fails without publishing when k is not
+// deleteRule publishes a delete for rule k. It fails without publishing when k is not
 // an active rule.
-func DeleteRule(ctx context.Context, cfg RulesConfig, k rule.Key) error {
-	cfg.EnsureDefaults()
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	cur, err := currentRules(ctx, cfg)
+func deleteRule(ctx context.Context, cfg rulesConfig, k rule.Key) error {
+	ctx, cancel, cur, err := currentRules(ctx, &cfg)
 	if err != nil {
 		return err
 	}
+	defer cancel()
 	if _, ok := cur.Get(k); !ok {
-		return fmt.Errorf("%w: no active rule %s (scope %q, id %q)", ErrNotApplied, k, k.Scope, k.ID)
+		return fmt.Errorf("%w: no active rule %s (scope %q, id %q)", errNotApplied, k, k.Scope, k.ID)
 	}
 	return publishAndReport(ctx, cfg, []*rule.Control{rule.Delete(k)})
 }
 
-func publishAndReport(ctx context.Context, cfg RulesConfig, cs []*rule.Control) error {
+func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -185,7 +183,7 @@ func publishAndReport(ctx context.Context, cfg RulesConfig, cs []*rule.Control) 
 		case !ok:
 			fmt.Fprintf(cfg.Out, "no status  %s within %v (is a daemon running?)\n", k, cfg.Wait)
 			failed = append(failed, k+": no status")
-		case st.Status != ingest.StatusOK:
+		case st.Status != contract.ControlOK:
 			fmt.Fprintf(cfg.Out, "%-10s %s: %s\n", st.Status, k, st.Message)
 			failed = append(failed, k+": "+st.Status)
 		default:
@@ -196,30 +194,26 @@ func publishAndReport(ctx context.Context, cfg RulesConfig, cs []*rule.Control) 
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		return fmt.Errorf("%w: %v", ErrNotApplied, failed)
+		return fmt.Errorf("%w: %v", errNotApplied, failed)
 	}
 	return nil
 }
 
-// ListRules prints the rules the controls topic makes active, and the controls it
+// listRules prints the rules the controls topic makes active, and the controls it
 // rejects, as the daemon would fold them.
-func ListRules(ctx context.Context, cfg RulesConfig) error {
-	cfg.EnsureDefaults()
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	g, err := currentRules(ctx, cfg)
+func listRules(ctx context.Context, cfg rulesConfig) error {
+	_, cancel, g, err := currentRules(ctx, &cfg)
 	if err != nil {
 		return err
 	}
-	rules, invalid := g.Rules(), g.Invalid()
+	defer cancel()
+	list := g.List()
+	rules, invalid := list.Rules, list.Invalid
 	if cfg.JSON {
 		enc := json.NewEncoder(cfg.Out)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		return enc.Encode(map[string]any{"rules": rules, "invalid": invalid})
+		return enc.Encode(list)
 	}
 	tw := tabwriter.NewWriter(cfg.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCOPE\tID\tVERSION\tTHRESHOLD\tNAME")

@@ -1,4 +1,4 @@
-package rule
+package main
 
 import (
 	"bufio"
@@ -13,10 +13,11 @@ import (
 	"text/tabwriter"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
-// TestConfig configures RunTest, the engine of `hindsight rules test`.
-type TestConfig struct {
+// rulesTestConfig configures `hindsight rules test`.
+type rulesTestConfig struct {
 	// RulesFile is a rules file (YAML or JSON). Required.
 	RulesFile string
 	// Events is NDJSON, one event per line. Required.
@@ -33,22 +34,22 @@ type TestConfig struct {
 	Out io.Writer
 }
 
-// TestSummary is what RunTest counted.
-type TestSummary struct {
+// rulesTestSummary is what runRulesTest counted.
+type rulesTestSummary struct {
 	Events  int
 	Invalid int
 	// Counts is per rule key and customer the number of matching events.
-	Counts map[Key]map[string]int64
+	Counts map[rule.Key]map[string]int64
 }
 
-// ErrNoCustomer is reported for an event whose customer cannot be told.
-var ErrNoCustomer = errors.New("rule: event has no customer")
+// errNoCustomer is reported for an event whose customer cannot be told.
+var errNoCustomer = errors.New("rule: event has no customer")
 
-// RunTest evaluates every rule of a rules file against every event of an NDJSON stream,
+// runRulesTest evaluates every rule of a rules file against every event of an NDJSON stream,
 // as the live evaluator would, and prints which rules each event satisfies, then per
 // rule the matching events and the customers whose count reaches the threshold. Invalid
 // event lines are reported and skipped; an invalid rules file is an error.
-func RunTest(ctx context.Context, cfg TestConfig) (*TestSummary, error) {
+func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, error) {
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
@@ -58,15 +59,11 @@ func RunTest(ctx context.Context, cfg TestConfig) (*TestSummary, error) {
 	if cfg.CustomerPath == "" {
 		cfg.CustomerPath = "$.customer"
 	}
-	data, err := os.ReadFile(cfg.RulesFile)
-	if err != nil {
-		return nil, fmt.Errorf("reading rules: %w", err)
-	}
-	rules, err := ParseRulesFile(cfg.RulesFile, data)
+	rules, err := rule.ReadRulesFile(cfg.RulesFile)
 	if err != nil {
 		return nil, err
 	}
-	set, err := NewSet(rules)
+	set, err := rule.NewSet(rules)
 	if err != nil {
 		return nil, err
 	}
@@ -74,10 +71,10 @@ func RunTest(ctx context.Context, cfg TestConfig) (*TestSummary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("customer path: %w", err)
 	}
-	sum := &TestSummary{Counts: map[Key]map[string]int64{}}
+	sum := &rulesTestSummary{Counts: map[rule.Key]map[string]int64{}}
 	m := set.NewMatcher()
 	doc := jsonpath.NewDocument()
-	var matched []*Rule
+	var matched []*rule.Rule
 	var vals []jsonpath.Value
 	enc := json.NewEncoder(cfg.Out)
 	sc := bufio.NewScanner(cfg.Events)
@@ -91,7 +88,7 @@ func RunTest(ctx context.Context, cfg TestConfig) (*TestSummary, error) {
 			continue
 		}
 		sum.Events++
-		report := func(customer string, matched []*Rule, problem error) {
+		report := func(customer string, matched []*rule.Rule, problem error) {
 			if cfg.JSON {
 				ids := make([]string, 0, len(matched))
 				for _, r := range matched {
@@ -127,13 +124,13 @@ func RunTest(ctx context.Context, cfg TestConfig) (*TestSummary, error) {
 			vals = custPath.Eval(doc, vals[:0])
 			if len(vals) != 1 || vals[0].Kind() != jsonpath.KindString || vals[0].Str() == "" {
 				sum.Invalid++
-				report("", nil, fmt.Errorf("%w at %s", ErrNoCustomer, cfg.CustomerPath))
+				report("", nil, fmt.Errorf("%w at %s", errNoCustomer, cfg.CustomerPath))
 				continue
 			}
 			customer = vals[0].Str()
 		}
 		matched = m.Match(customer, doc, matched[:0])
-		slices.SortFunc(matched, func(a, b *Rule) int { return strings.Compare(a.Key().String(), b.Key().String()) })
+		slices.SortFunc(matched, func(a, b *rule.Rule) int { return strings.Compare(a.Key().String(), b.Key().String()) })
 		for _, r := range matched {
 			c := sum.Counts[r.Key()]
 			if c == nil {
@@ -148,12 +145,12 @@ func RunTest(ctx context.Context, cfg TestConfig) (*TestSummary, error) {
 		return sum, fmt.Errorf("reading %s: %w", cfg.EventsName, err)
 	}
 	if !cfg.JSON {
-		printTestSummary(cfg.Out, set, sum)
+		printRulesTestSummary(cfg.Out, set, sum)
 	}
 	return sum, nil
 }
 
-func printTestSummary(out io.Writer, set *Set, sum *TestSummary) {
+func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulesTestSummary) {
 	fmt.Fprintf(out, "\n%d events (%d skipped), %d rules\n", sum.Events, sum.Invalid, set.Len())
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tVERSION\tTHRESHOLD\tMATCHES\tCUSTOMERS AT THRESHOLD")

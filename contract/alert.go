@@ -1,4 +1,4 @@
-package live
+package contract
 
 import (
 	"crypto/sha256"
@@ -9,13 +9,15 @@ import (
 	"unicode/utf8"
 )
 
-// Alert sources.
+// Alert sources: who detected the crossing.
 const (
 	SourceLive     = "live"
 	SourceBackfill = "backfill"
 )
 
-// Alert is the value of an alerts record (DESIGN.md's wire format); the key is Customer.
+// Alert is the value of an alerts record; the record key is Customer. Its JSON shape is
+// documented in docs/architecture.md ("Alert record"); AppendJSON writes it on the hot
+// path and a fuzz test holds it to encoding/json.
 type Alert struct {
 	AlertID   string `json:"alert_id"`
 	RuleID    string `json:"rule_id"`

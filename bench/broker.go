@@ -1,0 +1,145 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/live"
+)
+
+// BrokerReady prefixes the line a broker child prints once it accepts connections,
+// followed by its address.
+const BrokerReady = "hindsight-broker listening on "
+
+// brokerChild is the broker running in a child process.
+type brokerChild struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	addr  string
+	once  sync.Once
+	cpu   time.Duration
+}
+
+func startBrokerChild(ctx context.Context, argv []string, partitions int32) (*brokerChild, error) {
+	args := append(slices.Clone(argv[1:]), "--addr=127.0.0.1:0", fmt.Sprintf("--partitions=%d", partitions))
+	cmd := exec.Command(argv[0], args...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: starting broker process %v: %w", argv, err)
+	}
+	c := &brokerChild{cmd: cmd, stdin: stdin}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if addr, ok := strings.CutPrefix(sc.Text(), BrokerReady); ok {
+				lines <- addr
+			}
+		}
+		close(lines)
+	}()
+	select {
+	case addr, ok := <-lines:
+		if !ok {
+			c.stop()
+			return nil, fmt.Errorf("bench: broker process %v exited without listening", argv)
+		}
+		c.addr = strings.TrimSpace(addr)
+		return c, nil
+	case <-time.After(30 * time.Second):
+		c.stop()
+		return nil, errors.New("bench: broker process did not start within 30s")
+	case <-ctx.Done():
+		c.stop()
+		return nil, ctx.Err()
+	}
+}
+
+// cpuNow is the CPU time the child has used so far (from /proc; 0 where unavailable
+// or for no child).
+func (c *brokerChild) cpuNow() time.Duration {
+	if c == nil {
+		return 0
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; the fields after its closing parenthesis do not.
+	_, rest, ok := strings.Cut(string(data), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	cpu, _ := procTicks(f, 11, 12) // utime stime
+	return cpu
+}
+
+// stop ends the child (closing its stdin asks it to exit; it is killed after 5s) and
+// returns the CPU time it used.
+func (c *brokerChild) stop() time.Duration {
+	c.once.Do(func() {
+		c.stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = c.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-done
+		}
+		if ps := c.cmd.ProcessState; ps != nil {
+			c.cpu = ps.UserTime() + ps.SystemTime()
+		}
+	})
+	return c.cpu
+}
+
+// ServeBroker runs the embedded broker for a parent benchmark: it prints BrokerReady and
+// the address on out, and runs until ctx is done or stdin reaches EOF (the parent closed
+// it or died).
+func ServeBroker(ctx context.Context, cfg ingest.EmbeddedConfig, stdin io.Reader, out io.Writer) error {
+	// kfake keeps the whole log on the Go heap, so with the default GOGC each collection
+	// marks hundreds of MB and its assists stall request handling; a real broker keeps
+	// its log in files. Collect less often, unless GOGC says otherwise.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(live.DefaultGCPercent)
+	}
+	e, err := ingest.StartEmbedded(cfg)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if _, err := fmt.Fprintf(out, "%s%s\n", BrokerReady, e.Addr); err != nil {
+		return err
+	}
+	eof := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, stdin)
+		close(eof)
+	}()
+	select {
+	case <-ctx.Done():
+	case <-eof:
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Every benchmark reports CPU time next to wall time: on a shared machine the wall
+// clock alone cannot tell a slower design from a busier neighbour.
+
+// selfCPU is the CPU time (user and system) this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// machineBusy is the CPU time all cores have spent not idle since boot, from
+// /proc/stat (Linux); -1 elsewhere.
+func machineBusy() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return -1
+	}
+	busy, ok := procTicks(f, 1, 2, 3, 6, 7) // user nice system _idle_ _iowait_ irq softirq
+	if !ok {
+		return -1
+	}
+	return busy
+}
+
+// procTicks sums the fields at idx of a /proc stat line, which count clock ticks, as
+// a duration; ok is false when one of them is not a number.
+func procTicks(fields []string, idx ...int) (d time.Duration, ok bool) {
+	const userHZ = 100 // USER_HZ: /proc counts CPU time in 1/100 s on Linux
+	var ticks int64
+	for _, i := range idx {
+		n, err := strconv.ParseInt(fields[i], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, true
+}

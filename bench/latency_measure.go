@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// measurement holds send and receive times indexed by event sequence number.
+type measurement struct {
+	sent      []atomic.Int64 // unix nanos when handed to the producer; 0 = not sent
+	latency   []time.Duration
+	firstSeq  int // first measured sequence number (after warmup)
+	lastSeq   int // one past the last sent
+	every     int // probe period
+	produceEr atomic.Int64
+	sendTime  time.Duration
+	// sentAt and recvAt count events sent and probe alerts received per sampleStep.
+	sentAt, recvAt []int64
+}
+
+// bucket is the sampleStep of an instant since t0, within n buckets.
+func bucket(t0, t time.Time, n int) int { return max(0, min(n-1, int(t.Sub(t0)/sampleStep))) }
+
+// probes counts the probes among sequence numbers [from, to).
+func (m *measurement) probes(from, to int) int {
+	if to <= from {
+		return 0
+	}
+	below := func(n int) int { return (n + m.every - 1) / m.every } // probes in [0, n)
+	return below(to) - below(from)
+}
+
+func (m *measurement) fill(f *LatencyFigures) {
+	f.Sent = m.lastSeq - m.firstSeq
+	f.Probes = m.probes(m.firstSeq, m.lastSeq)
+	f.ProduceErr = int(m.produceEr.Load())
+	lat := slices.Clone(m.latency)
+	f.Received = len(lat)
+	f.Missing = f.Probes - f.Received
+	f.Achieved = float64(f.Sent) / m.sendTime.Seconds()
+	perS := func(counts []int64) []float64 {
+		last := len(counts)
+		for last > 0 && counts[last-1] == 0 {
+			last--
+		}
+		out := make([]float64, last)
+		for i, n := range counts[:last] {
+			out[i] = float64(n) / sampleStep.Seconds()
+		}
+		return out
+	}
+	f.SentPerS, f.ReceivedPerS = perS(m.sentAt), perS(m.recvAt)
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	f.P50, f.P90, f.P99, f.P999, f.Max = q(0.50), q(0.90), q(0.99), q(0.999), lat[len(lat)-1]
+	// From the median on, ten points a decade of 1/(1-q): 50%, 60%, 68%… 99.99%.
+	for k := 3; k <= 40; k++ {
+		p := 1 - math.Pow(10, -float64(k)/10)
+		if k == 3 {
+			p = 0.5
+		}
+		if (1-p)*float64(len(lat)) < 1 {
+			break
+		}
+		f.Quantiles = append(f.Quantiles, Quantile{Q: p, Ms: float64(q(p)) / 1e6})
+	}
+	f.Quantiles = append(f.Quantiles, Quantile{Q: 1, Ms: float64(f.Max) / 1e6})
+}
+
+// measure sends the events at cfg.Rate (see eventSender) and times the probes'
+// alerts, read from the alerts topic by their key: prefix, a dash and the event's
+// sequence number.
+func measure(ctx context.Context, cfg LatencyConfig, prefix, run string) (*measurement, error) {
+	total := int(float64(cfg.Rate) * (cfg.Warmup + cfg.Duration).Seconds())
+	m := &measurement{sent: make([]atomic.Int64, total), firstSeq: int(float64(cfg.Rate) * cfg.Warmup.Seconds()), every: cfg.ProbeEvery}
+	m.latency = make([]time.Duration, 0, total-m.firstSeq)
+	buckets := int((cfg.Warmup+cfg.Duration+cfg.Drain)/sampleStep) + 2
+	m.sentAt, m.recvAt = make([]int64, buckets), make([]int64, buckets)
+	prefix += "-"
+	var t0 time.Time // set before the first event is sent, read by the receiver after
+
+	// Position the alerts consumer at the current end before sending anything.
+	recv, err := alertsConsumer(ctx, cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
+	defer recv.Close()
+	send, err := newEventSender(cfg, prefix, run, &m.produceEr)
+	if err != nil {
+		return nil, err
+	}
+	defer send.close()
+
+	var (
+		mu       sync.Mutex
+		doneSend = make(chan struct{})
+		allIn    = make(chan struct{})
+	)
+	rctx, stopRecv := context.WithCancel(ctx)
+	defer stopRecv()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		closed := false
+		for {
+			fs := recv.PollFetches(rctx)
+			now := time.Now()
+			if rctx.Err() != nil || fs.IsClientClosed() {
+				return
+			}
+			mu.Lock()
+			fs.EachRecord(func(r *kgo.Record) {
+				// The alert's key is its customer: this run's prefix and the event's number.
+				if !bytes.HasPrefix(r.Key, []byte(prefix)) {
+					return
+				}
+				seq, err := strconv.Atoi(string(r.Key[len(prefix):]))
+				if err != nil || seq >= len(m.sent) {
+					return
+				}
+				m.recvAt[bucket(t0, now, buckets)]++
+				if seq < m.firstSeq {
+					return
+				}
+				if t := m.sent[seq].Load(); t != 0 {
+					m.latency = append(m.latency, now.Sub(time.Unix(0, t)))
+				}
+			})
+			n := len(m.latency)
+			mu.Unlock()
+			select {
+			case <-doneSend:
+				if !closed && n >= m.probes(m.firstSeq, m.lastSeq) {
+					close(allIn)
+					closed = true
+				}
+			default:
+			}
+		}
+	})
+
+	mu.Lock()
+	t0 = time.Now()
+	mu.Unlock()
+	seq := 0
+	var lastReport time.Time
+	for seq < total && ctx.Err() == nil {
+		now := time.Now()
+		due := min(total, int(now.Sub(t0).Seconds()*float64(cfg.Rate)))
+		m.sentAt[bucket(t0, now, buckets)] += int64(max(0, due-seq))
+		for ; seq < due; seq++ {
+			send.event(ctx, seq, &m.sent[seq])
+		}
+		if cfg.Progress != nil && time.Since(lastReport) >= time.Second {
+			lastReport = time.Now()
+			mu.Lock()
+			n := len(m.latency)
+			mu.Unlock()
+			fmt.Fprintf(cfg.Progress, "  %5.1fs sent %d, measured alerts %d\n", time.Since(t0).Seconds(), seq, n)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	m.sendTime = time.Since(t0) - cfg.Warmup
+	mu.Lock()
+	m.lastSeq = seq
+	mu.Unlock()
+	close(doneSend)
+	select {
+	case <-allIn:
+	case <-time.After(cfg.Drain):
+	case <-ctx.Done():
+	}
+	stopRecv()
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

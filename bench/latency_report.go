@@ -1,0 +1,131 @@
+package bench
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// LatencyFigures are one pipeline's measured figures.
+type LatencyFigures struct {
+	Sent       int     // measured events sent
+	Probes     int     // of which probes, whose alerts are timed
+	Received   int     // probe alerts received
+	Missing    int     // probes whose alert did not arrive within Drain
+	Achieved   float64 // measured events/s actually sent
+	P50, P90   time.Duration
+	P99, P999  time.Duration
+	Max        time.Duration
+	ProduceErr int // events the producer failed to deliver
+	// Quantiles is the latency distribution, from the median to the maximum.
+	Quantiles []Quantile
+	// SentPerS and ReceivedPerS are events sent and probe alerts received per second,
+	// per sampleStep, from the first event (warmup included).
+	SentPerS, ReceivedPerS []float64
+}
+
+// LatencyReport is what RunLatency measured.
+type LatencyReport struct {
+	Config LatencyConfig
+	// LatencyFigures are Hindsight's: the live daemon evaluating every event.
+	LatencyFigures
+	// Baseline is the pass-through pipeline's: a consumer re-producing every event,
+	// unevaluated, to the alerts topic through the same broker. Nil with NoBaseline.
+	Baseline *LatencyFigures
+	Rate     int           // target events/s
+	Duration time.Duration // measured sending time
+	// CPU is the CPU time (user+system), over the Hindsight phase, of this process
+	// (producer, daemon, alerts consumer) and of the broker child.
+	CPUSelf, CPUBroker time.Duration
+	// CPUOthers is the CPU time the rest of the machine used meanwhile (from /proc/stat;
+	// -1 where unavailable): other processes competing for the same cores.
+	CPUOthers  time.Duration
+	Cores      int
+	Wall       time.Duration // of the Hindsight phase
+	Total      time.Duration // of the whole run, baseline included
+	Rules      int           // active rules during the run
+	Partitions int32
+	Brokers    string
+	NoArchive  bool
+}
+
+func (r LatencyReport) String() string {
+	var b strings.Builder
+	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + " ms" }
+	archiver := "archiver on"
+	if r.NoArchive {
+		archiver = "archiver off"
+	}
+	fmt.Fprintf(&b, "ingest→alert latency through the broker (%s, %d events partitions, %d rules active, %s)\n", r.Brokers, r.Partitions, r.Rules, archiver)
+	fmt.Fprintf(&b, "  target rate   %d events/s for %v\n", r.Rate, r.Duration)
+	line := func(name string, f *LatencyFigures) {
+		fmt.Fprintf(&b, "  %-13s achieved %.0f events/s (%d sent, %d timed probes, %d received, %d missing, %d produce errors)\n", name, f.Achieved, f.Sent, f.Probes, f.Received, f.Missing, f.ProduceErr)
+		fmt.Fprintf(&b, "  %-13s p50 %s   p90 %s   p99 %s   p99.9 %s   max %s\n", "", ms(f.P50), ms(f.P90), ms(f.P99), ms(f.P999), ms(f.Max))
+	}
+	line("hindsight", &r.LatencyFigures)
+	if r.Baseline != nil {
+		line("pass-through", r.Baseline)
+	}
+	cpu := func(d time.Duration) string {
+		return fmt.Sprintf("%.2f s (%.0f%% of one core)", d.Seconds(), 100*d.Seconds()/r.Wall.Seconds())
+	}
+	fmt.Fprintf(&b, "  CPU           hindsight (producer+live+consumer) %s; broker process %s; wall %.1f s\n", cpu(r.CPUSelf), cpu(r.CPUBroker), r.Wall.Seconds())
+	if r.CPUOthers >= 0 {
+		fmt.Fprintf(&b, "  machine       %d cores; other processes used %s meanwhile\n", r.Cores, cpu(r.CPUOthers))
+	}
+	return b.String()
+}
+
+// Result is the report's entry for this benchmark.
+func (r *LatencyReport) Result() Result {
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	h, bl := &r.LatencyFigures, r.Baseline
+	base := func(f func(*LatencyFigures) float64) *float64 {
+		if bl == nil {
+			return nil
+		}
+		return ptr(f(bl))
+	}
+	cores := func(d time.Duration) float64 { return d.Seconds() / r.Wall.Seconds() }
+	res := Result{
+		Name:     "latency",
+		Subject:  fmt.Sprintf("ingest→alert through a broker process: producer → live daemon (%d rules) → alerts consumer", r.Rules),
+		Baseline: "pass-through: a consumer re-producing each event, unevaluated, to the alerts topic through the same broker",
+		Params: r.Config.Workload.params(map[string]string{
+			"rate": strconv.Itoa(r.Rate), "duration": r.Duration.String(), "rules": strconv.Itoa(r.Config.Rules),
+			"partitions": strconv.Itoa(int(r.Partitions)), "probe_every": strconv.Itoa(r.Config.ProbeEvery),
+			"archiver": strconv.FormatBool(!r.NoArchive),
+		}),
+		Metrics: []Metric{
+			{Name: "load achieved", Unit: "events/s", Value: h.Achieved, Baseline: base(func(f *LatencyFigures) float64 { return f.Achieved }), Target: strconv.Itoa(r.Rate)},
+			{Name: "p50", Unit: "ms", Value: ms(h.P50), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P50) })},
+			{Name: "p90", Unit: "ms", Value: ms(h.P90), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P90) })},
+			{Name: "p99", Unit: "ms", Value: ms(h.P99), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P99) }), Target: "≤ 20 at 20,000/s"},
+			{Name: "p99.9", Unit: "ms", Value: ms(h.P999), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P999) })},
+			{Name: "max", Unit: "ms", Value: ms(h.Max), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.Max) })},
+			{Name: "timed events", Unit: "events", Value: float64(h.Probes), Baseline: base(func(f *LatencyFigures) float64 { return float64(f.Probes) })},
+			{Name: "missing", Unit: "events", Value: float64(h.Missing), Baseline: base(func(f *LatencyFigures) float64 { return float64(f.Missing) })},
+			{Name: "CPU, this process", Unit: "cores", Value: cores(r.CPUSelf)},
+			{Name: "CPU, broker process", Unit: "cores", Value: cores(r.CPUBroker)},
+		},
+		Latency:    []Distribution{{Name: "hindsight", Quantiles: h.Quantiles}},
+		Throughput: []Series{{Name: "latency: sent", Step: Duration(sampleStep), Values: h.SentPerS}, {Name: "latency: alerts", Step: Duration(sampleStep), Values: h.ReceivedPerS}},
+		Wall:       Duration(r.Total),
+	}
+	if r.CPUOthers >= 0 {
+		res.Metrics = append(res.Metrics, Metric{Name: "CPU, other processes", Unit: "cores", Value: cores(r.CPUOthers)})
+	}
+	if h.Probes > 0 {
+		res.Ratios = append(res.Ratios, Ratio{Name: "alerts delivered", Value: float64(h.Received) / float64(h.Probes), Better: HigherIsBetter, Target: "1", Gated: true, Margin: StableMargin})
+	}
+	if bl != nil && bl.P50 > 0 && h.P50 > 0 {
+		res.Ratios = append(res.Ratios,
+			Ratio{Name: "p50 vs pass-through", Value: ms(h.P50) / ms(bl.P50), Better: LowerIsBetter, Gated: true, Margin: PhasedMargin},
+			Ratio{Name: "p99 vs pass-through", Value: ms(h.P99) / ms(bl.P99), Better: LowerIsBetter},
+			Ratio{Name: "load achieved vs pass-through", Value: h.Achieved / bl.Achieved, Better: HigherIsBetter})
+		res.Latency = append(res.Latency, Distribution{Name: "pass-through", Quantiles: bl.Quantiles})
+		res.Throughput = append(res.Throughput, Series{Name: "latency: pass-through alerts", Step: Duration(sampleStep), Values: bl.ReceivedPerS})
+	}
+	return res
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+// printListing is `hindsight lake ls`'s output: a table with a count line, or the
+// listing as indented JSON.
+func printListing(w io.Writer, l lakehouse.Listing, asJSON bool) error {
+	if asJSON {
+		return printJSON(w, l)
+	}
+	tw := newTable(w)
+	fmt.Fprintf(tw, "partition\tstart\tend\trows\tbytes\tratio\tmin time\tmax time\tcustomers\tpath\t\n")
+	for _, f := range l.Files {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%.1fx\t%s\t%s\t%s..%s\t%s\t\n", f.Partition, f.StartOffset, f.EndOffset,
+			f.Rows, f.Bytes, ratio(f.RawBytes, f.Bytes), f.MinTime.Format(time.RFC3339), f.MaxTime.Format(time.RFC3339),
+			f.MinCustomer, f.MaxCustomer, f.Path)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d files, manifest v%d\n", len(l.Files), l.Version)
+	return err
+}
+
+// printStats is `hindsight lake stats`'s output: a table of the partitions, a total
+// row and a summary line, or the stats as indented JSON.
+func printStats(w io.Writer, st lakehouse.Stats, asJSON bool) error {
+	if asJSON {
+		return printJSON(w, st)
+	}
+	tw := newTable(w)
+	fmt.Fprintf(tw, "partition\tfiles\trows\tbytes\traw bytes\tratio\twatermark\tearliest\tearliest time\tlatest time\t\n")
+	for _, p := range st.Partitions {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%.1fx\t%d\t%d\t%s\t%s\t\n", p.Partition, p.Files, p.Rows, p.Bytes, p.RawBytes,
+			ratio(p.RawBytes, p.Bytes), p.Watermark, p.Earliest, timeOrDash(p.EarliestTime), timeOrDash(p.MaxTime))
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%.1fx\t\t\t\t\t\n", st.Files, st.Rows, st.Bytes, st.RawBytes, st.Ratio)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "manifest v%d, %d replaced files awaiting deletion; compression %.2fx smaller than the raw JSON\n",
+		st.Version, st.PendingDeletes, st.Ratio)
+	return err
+}
+
+// printMaintenance is `hindsight lake compact`'s one line.
+func printMaintenance(w io.Writer, rep lakehouse.MaintenanceReport) {
+	fmt.Fprintf(w, "compacted %d files into %d, expired %d, deleted %d objects, %d corrupt files, %d foreign objects\n",
+		rep.FilesCompacted, rep.FilesWritten, rep.FilesExpired, rep.ObjectsDeleted, rep.CorruptFiles, rep.ForeignObjects)
+}
+
+// newTable right-aligns every column: the tables are mostly numbers.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// ratio is 0, not +Inf or NaN, for an empty file or partition: the table shows "0.0x".
+func ratio(raw, stored int64) float64 {
+	if stored == 0 {
+		return 0
+	}
+	return float64(raw) / float64(stored)
+}
+
+// timeOrDash shows a partition that holds no file any more as "-", not year 1.
+func timeOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/hindsightdev/hindsight/backfill"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// limitFlag is the flag that sets a rule limit: its name with '-' for '_'
+// (max_rule_in_list is --max-rule-in-list, and HINDSIGHT_MAX_RULE_IN_LIST), so that an
+// error naming a limit also names the flag.
+func limitFlag(name string) string { return strings.ReplaceAll(name, "_", "-") }
+
+// addRuleLimitFlags registers on f one flag per rule limit, writing into l, each
+// defaulting to rule.DefaultLimits. Every command that validates rules registers them
+// and calls applyRuleLimits before reading any: the daemon, the rules commands and the
+// console must agree on which rules are valid, so give them the same values.
+func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
+	d := rule.DefaultLimits
+	f.IntVar(&l.MaxInList, limitFlag(rule.LimitInList), d.MaxInList, "most members of one in list of a rule")
+	f.IntVar(&l.MaxRegexBytes, limitFlag(rule.LimitRegexBytes), d.MaxRegexBytes, "longest matches pattern of a rule, in bytes")
+	f.IntVar(&l.MaxRegexProgram, limitFlag(rule.LimitRegexProgram), d.MaxRegexProgram, "most RE2 instructions a matches pattern may compile to")
+	f.IntVar(&l.MaxConditions, limitFlag(rule.LimitConditions), d.MaxConditions, "most tests ({path, op, value}) in one rule")
+	f.IntVar(&l.MaxDepth, limitFlag(rule.LimitDepth), d.MaxDepth, "deepest nesting of all/any/not in one rule")
+	f.IntVar(&l.MaxPathBytes, limitFlag(rule.LimitPathBytes), d.MaxPathBytes, "longest JSONPath of a rule, in bytes")
+	f.IntVar(&l.MaxPathSegments, limitFlag(rule.LimitPathSegments), d.MaxPathSegments, "most segments of one JSONPath, its filters' queries included")
+	f.IntVar(&l.MaxRuleBytes, limitFlag(rule.LimitRuleBytes), d.MaxRuleBytes, "largest rule, in bytes of compact JSON")
+	f.IntVar(&l.MaxJSONDepth, limitFlag(rule.LimitJSONDepth), d.MaxJSONDepth, "deepest nesting of arrays and objects in a rule's JSON")
+	l.MaxLookback = d.MaxLookback
+	f.Var(durationFlag{&l.MaxLookback}, limitFlag(rule.LimitLookback), "longest lookback of a rule (Go duration or whole days, e.g. 3650d)")
+	f.IntVar(&l.MaxRulesFileBytes, limitFlag(rule.LimitRulesFileSize), d.MaxRulesFileBytes, "largest rules file, in bytes (YAML aliases counted in full)")
+}
+
+// applyRuleLimits makes l the limits every rule is validated with in this process.
+// Call it once, after flags (and environment variables) are read and before any rule
+// is parsed.
+func applyRuleLimits(l rule.Limits) error {
+	if err := rule.SetLimits(l); err != nil {
+		return usageError{fmt.Errorf("%w (set by the --max-rule… flags or HINDSIGHT_MAX_RULE… variables)", err)}
+	}
+	return nil
+}
+
+// addBackfillMemoryFlag registers --backfill-memory-limit, the memory DuckDB may use
+// for one backfill job (backfill.Config.MemoryLimit), writing into p.
+func addBackfillMemoryFlag(f *pflag.FlagSet, p *int64) {
+	f.Int64Var(p, "backfill-memory-limit", backfill.DefaultMemoryLimit,
+		"bytes of memory DuckDB may use for one backfill job; a job needing more fails (negative: DuckDB's own, 80% of RAM)")
+}
+
+// durationFlag is a rule.Duration flag: a Go duration or a whole number of days.
+type durationFlag struct{ d *rule.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(s string) error { return f.d.UnmarshalText([]byte(s)) }
+
+func (f durationFlag) Type() string { return "duration" }

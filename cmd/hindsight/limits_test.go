@@ -1,0 +1,148 @@
+package main
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/hindsightdev/hindsight/backfill"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// TestRuleLimitFlags: every rule limit has a flag named after it whose default is
+// rule.DefaultLimits, flags and environment variables set the limits, and
+// applyRuleLimits puts them in force or refuses them naming the limit.
+func TestRuleLimitFlags(t *testing.T) {
+	t.Cleanup(func() {
+		if err := rule.SetLimits(rule.DefaultLimits); err != nil {
+			t.Fatal(err)
+		}
+	})
+	with := func(f func(*rule.Limits)) rule.Limits {
+		l := rule.DefaultLimits
+		f(&l)
+		return l
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		want     rule.Limits
+		parseErr string // substring of the flag parsing error
+		applyErr string // substring of applyRuleLimits' error
+	}{
+		{"defaults", nil, nil, rule.DefaultLimits, "", ""},
+		{"flags", []string{"--max-rule-in-list=5", "--max-rule-lookback=30d", "--max-rules-file-bytes=4096", "--max-rule-depth=4"}, nil,
+			with(func(l *rule.Limits) {
+				l.MaxInList, l.MaxLookback, l.MaxRulesFileBytes, l.MaxDepth = 5, rule.Duration(30*24*time.Hour), 4096, 4
+			}), "", ""},
+		{"environment", nil, map[string]string{"HINDSIGHT_MAX_RULE_IN_LIST": "7", "HINDSIGHT_MAX_RULE_LOOKBACK": "720h"},
+			with(func(l *rule.Limits) { l.MaxInList, l.MaxLookback = 7, rule.Duration(720*time.Hour) }), "", ""},
+		{"flag over environment", []string{"--max-rule-in-list=9"}, map[string]string{"HINDSIGHT_MAX_RULE_IN_LIST": "7"},
+			with(func(l *rule.Limits) { l.MaxInList = 9 }), "", ""},
+		{"lookback that overflows", []string{"--max-rule-lookback=213504d"}, nil, rule.Limits{},
+			`invalid argument "213504d" for "--max-rule-lookback" flag: invalid duration "213504d": out of range`, ""},
+		{"zero", []string{"--max-rule-in-list=0"}, nil, with(func(l *rule.Limits) { l.MaxInList = 0 }),
+			"", "max_rule_in_list is 0; it must be at least 1"},
+		{"depth beyond the JSON depth", []string{"--max-rule-depth=40"}, nil, with(func(l *rule.Limits) { l.MaxDepth = 40 }),
+			"", "max_rule_json_depth is 64; it must be at least 83"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var got rule.Limits
+			cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+			addRuleLimitFlags(cmd.Flags(), &got)
+			err := cmd.Flags().Parse(tt.args)
+			if err == nil {
+				err = applyEnv(cmd)
+			}
+			if tt.parseErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.parseErr) {
+					t.Fatalf("parsing %v: %v; want an error containing %q", tt.args, err, tt.parseErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("limits\n got  %+v\n want %+v", got, tt.want)
+			}
+			err = applyRuleLimits(got)
+			if tt.applyErr != "" {
+				var ue usageError
+				if err == nil || !strings.Contains(err.Error(), tt.applyErr) || !errors.As(err, &ue) {
+					t.Fatalf("applyRuleLimits: %v; want a usage error containing %q", err, tt.applyErr)
+				}
+				if rule.CurrentLimits() != rule.DefaultLimits {
+					t.Fatalf("refused limits are in force: %+v", rule.CurrentLimits())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rule.CurrentLimits() != tt.want {
+				t.Fatalf("in force %+v, want %+v", rule.CurrentLimits(), tt.want)
+			}
+			if err := rule.SetLimits(rule.DefaultLimits); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+
+	// The limits applied are the ones rules are validated with.
+	if err := applyRuleLimits(with(func(l *rule.Limits) { l.MaxInList = 2 })); err != nil {
+		t.Fatal(err)
+	}
+	_, err := rule.ParseControl([]byte(`{"op":"upsert","rule":{"id":"x","scope":"*","threshold":1,"when":{"path":"$.a","op":"in","value":[1,2,3]}}}`))
+	if err == nil || !strings.Contains(err.Error(), "when.value: in list has 3 members; at most 2 (limit max_rule_in_list)") {
+		t.Fatalf("with --max-rule-in-list=2: %v", err)
+	}
+}
+
+// TestRuleLimitFlagNames: one flag per limit, spelt as the limit's name in errors, with
+// the limit's default as the flag's own default (shown by --help).
+func TestRuleLimitFlagNames(t *testing.T) {
+	f := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	var l rule.Limits
+	addRuleLimitFlags(f, &l)
+	n := 0
+	rule.DefaultLimits.Each(func(name string, v float64) {
+		n++
+		fl := f.Lookup(strings.ReplaceAll(name, "_", "-"))
+		if fl == nil {
+			t.Errorf("no flag for limit %s", name)
+			return
+		}
+		want := strconv.FormatFloat(v, 'f', -1, 64)
+		if name == rule.LimitLookback {
+			want = rule.DefaultLimits.MaxLookback.String()
+		}
+		if fl.DefValue != want {
+			t.Errorf("--%s defaults to %q, want %q", fl.Name, fl.DefValue, want)
+		}
+	})
+	flags := 0
+	f.VisitAll(func(*pflag.Flag) { flags++ })
+	if flags != n || n != 11 {
+		t.Errorf("%d flags for %d limits, want 11 of each", flags, n)
+	}
+
+	var mem int64
+	addBackfillMemoryFlag(f, &mem)
+	if mem != backfill.DefaultMemoryLimit {
+		t.Fatalf("--backfill-memory-limit defaults to %d", mem)
+	}
+	if err := f.Parse([]string{"--backfill-memory-limit=268435456"}); err != nil || mem != 256<<20 {
+		t.Fatalf("--backfill-memory-limit=268435456: %d, %v", mem, err)
+	}
+}

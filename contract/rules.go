@@ -1,0 +1,94 @@
+package contract
+
+import (
+	"time"
+
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// RuleList is the answer of GET /v1/rules and of `hindsight rules list --json`: the
+// active rule versions in (scope, id) order and the most recent rejected controls,
+// oldest first.
+type RuleList struct {
+	Rules   []RuleView        `json:"rules"`
+	Invalid []RejectedControl `json:"invalid"`
+}
+
+// RuleView is one active rule version with its status.
+type RuleView struct {
+	Scope     string `json:"scope"`
+	ID        string `json:"id"`
+	Version   int64  `json:"version"`
+	Name      string `json:"name,omitempty"`
+	Threshold int64  `json:"threshold"`
+	// Status is RuleBackfilling while history is being counted in a partition owned by
+	// the daemon that answers, then RuleLive. It is RuleError while the latest attempt
+	// of such a backfill failed (its BackfillProgress.LastError says why, e.g. the lake
+	// file DuckDB cannot read; the job keeps retrying with backoff), and when a
+	// finished backfill could not read part of history (Incomplete). A fold of the
+	// controls topic alone (rules list) says RuleLive.
+	Status string `json:"status"`
+	// ControlOffset is the offset of the upsert that made this version active.
+	ControlOffset int64     `json:"control_offset"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	// LastError is the latest rejected control for this rule's key since this version.
+	LastError string `json:"last_error,omitempty"`
+	// StartOffsets are, per events partition owned by the daemon, the offset of the first
+	// event evaluated with this version (the hand-off point for backfill).
+	StartOffsets map[int32]int64 `json:"start_offsets,omitempty"`
+	// Backfill lists the owned partitions whose history is still being counted.
+	Backfill []BackfillProgress `json:"backfill,omitempty"`
+	// Incomplete lists history this version's counts lack: ranges of offsets of owned
+	// partitions that its finished backfill could read from neither the lake nor Kafka
+	// (a lake deleted or truncated, lake files lost, after Kafka's retention dropped the
+	// records). While it is not empty the counts are a lower bound and Status is
+	// RuleError. Empty: every owned partition's history was counted in full.
+	Incomplete []MissingRange `json:"incomplete,omitempty"`
+	Rule       *rule.Rule     `json:"rule"`
+}
+
+// MissingRange is a range of one events partition's offsets that a backfill could not
+// read.
+type MissingRange struct {
+	Partition int32 `json:"partition"`
+	// From and To are the first and last offsets missing, inclusive.
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+	// Reason says why neither the lake nor Kafka held them.
+	Reason string `json:"reason"`
+}
+
+// Key is the identity of the viewed rule.
+func (v *RuleView) Key() rule.Key { return rule.Key{Scope: v.Scope, ID: v.ID} }
+
+// BackfillProgress is one partition's hand-off job for one rule version.
+type BackfillProgress struct {
+	Partition int32 `json:"partition"`
+	// Start is the partition's start offset for the version: the job counts below it.
+	Start       int64 `json:"start"`
+	FilesDone   int   `json:"files_done"`
+	FilesTotal  int   `json:"files_total"`
+	Rows        int64 `json:"rows"`
+	TailRecords int64 `json:"tail_records"`
+	Attempts    int32 `json:"attempts"`
+	// QueuePosition is the job's place among the jobs waiting for a worker (1: next);
+	// 0 while it runs. Jobs are served round-robin by rule scope.
+	QueuePosition int `json:"queue_position,omitempty"`
+	// Blocked: the latest attempt failed in a way retrying alone cannot cure (a lake file
+	// DuckDB cannot read, the job's memory limit); the rule's status is RuleError while
+	// the job keeps retrying with backoff.
+	Blocked bool `json:"blocked,omitempty"`
+	// LastError is why the latest attempt failed; the job retries with backoff.
+	LastError string `json:"last_error,omitempty"`
+	Elapsed   string `json:"elapsed"`
+}
+
+// RejectedControl is a control record that was not applied because it is invalid.
+type RejectedControl struct {
+	Key       string         `json:"key"`
+	Partition int32          `json:"partition"`
+	Offset    int64          `json:"offset"`
+	Time      time.Time      `json:"time"`
+	Error     string         `json:"error"`
+	Problems  []rule.Problem `json:"problems,omitempty"`
+}

@@ -1,0 +1,27 @@
+package contract
+
+// Rule statuses: where a daemon is with an active rule version.
+const (
+	// RuleBackfilling: its history is still being counted in at least one partition
+	// owned by the daemon.
+	RuleBackfilling = "backfilling"
+	// RuleLive: every owned partition counts it live and its history is in.
+	RuleLive = "live"
+	// RuleError: the latest control for the rule was rejected or a backfill attempt of
+	// it failed (the console's state; the version that is active keeps counting).
+	RuleError = "error"
+)
+
+// Control outcomes: what folding one control record did (ControlStatus.Status).
+const (
+	ControlOK       = "ok"        // applied
+	ControlInvalid  = "invalid"   // rejected: see message and problems
+	ControlStale    = "stale"     // ignored: version not newer than the active rule's
+	ControlNotFound = "not_found" // delete of a rule that is not active
+)
+
+// Save outcomes the console adds to the control outcomes (SaveResponse.Status).
+const (
+	SavePending   = "pending"   // published; no status came within the wait
+	SaveUnchanged = "unchanged" // equal to the active rule: nothing published
+)

@@ -1,0 +1,19 @@
+// Package controls is the one fold of the controls topic. It decodes control records
+// (Decode) and folds them, in offset order, into the active rule versions and the
+// rejected controls (Registry). The live daemon, backfill's job planner, `hindsight rules
+// list|apply|delete` and the console all read the topic through it, so they agree on
+// what the topic means.
+//
+// Contract:
+//   - An upsert makes its rule the active version of its (scope, id) key when its
+//     version is above the active one's; otherwise it is stale and changes nothing.
+//   - A delete (or a tombstone) removes the active version of its key; deleting a key
+//     that has none is not_found and changes nothing.
+//   - An invalid record changes no rule; it is remembered as a rejected control (the
+//     newest MaxRejected of them) and, when its key names an active rule, as that rule's
+//     last error.
+//   - Every record gets exactly one outcome (contract.Control*), which the daemon
+//     publishes as a contract.ControlStatus record; nothing is dropped silently.
+//
+// The record formats are in docs/architecture.md ("Control record").
+package controls

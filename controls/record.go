@@ -1,0 +1,86 @@
+package controls
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// Record is one record of the controls topic, decoded and validated.
+type Record struct {
+	Key       string
+	Partition int32
+	Offset    int64
+	Time      time.Time
+	// Control is the valid control; nil when Err is set.
+	Control *rule.Control
+	// Err says why the record is not a valid control; it matches rule.ErrInvalid and is
+	// often a *rule.ValidationError with positioned problems.
+	Err error
+}
+
+// Decode decodes and validates one controls record. A record with no value (a
+// compaction tombstone) deletes the rule its key names. The key must be the control's
+// SCOPE/ID: compaction keeps the last record per key, so a mismatched key could let
+// compaction drop the wrong rule.
+func Decode(key, value []byte, partition int32, offset int64, ts time.Time) Record {
+	rec := Record{Key: string(key), Partition: partition, Offset: offset, Time: ts}
+	if value == nil {
+		k, err := rule.ParseKey(rec.Key)
+		if err != nil {
+			rec.Err = &rule.ValidationError{Problems: []rule.Problem{{Field: "key", Msg: fmt.Sprintf("tombstone key %q is not SCOPE/ID", rec.Key)}}}
+			return rec
+		}
+		rec.Control = rule.Delete(k)
+		return rec
+	}
+	c, err := rule.ParseControl(value)
+	if err != nil {
+		rec.Err = err
+		return rec
+	}
+	if want := c.Key().String(); rec.Key != want {
+		rec.Err = &rule.ValidationError{Rule: c.Key().ID, Problems: []rule.Problem{{Field: "key",
+			Msg: fmt.Sprintf("record key %q must be the rule's SCOPE/ID %q", rec.Key, want)}}}
+		return rec
+	}
+	rec.Control = c
+	return rec
+}
+
+// Status describes the outcome of folding rec, as the control-status topic carries it.
+// For an invalid record the status is contract.ControlInvalid and the message and
+// problems come from rec.Err, whatever outcome is given.
+func (rec Record) Status(outcome, message string, now time.Time) contract.ControlStatus {
+	s := contract.ControlStatus{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Status: outcome, Message: message, Time: now.UTC()}
+	if c := rec.Control; c != nil {
+		k := c.Key()
+		s.Op, s.Scope, s.ID = c.Op, k.Scope, k.ID
+		if c.Rule != nil {
+			s.Version = c.Rule.Version
+		}
+	}
+	if rec.Err != nil {
+		s.Status = contract.ControlInvalid
+		s.Message = rec.Err.Error()
+		var ve *rule.ValidationError
+		if errors.As(rec.Err, &ve) {
+			s.Problems = ve.Problems
+			s.ID = ve.Rule
+		}
+	}
+	return s
+}
+
+// rejected is rec as a rejected control.
+func (rec Record) rejected() contract.RejectedControl {
+	rc := contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: rec.Err.Error()}
+	var ve *rule.ValidationError
+	if errors.As(rec.Err, &ve) {
+		rc.Problems = ve.Problems
+	}
+	return rc
+}

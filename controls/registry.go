@@ -1,0 +1,176 @@
+package controls
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// MaxRejected bounds the rejected controls a Registry remembers (the newest are kept).
+const MaxRejected = 100
+
+// Version is one active version of one rule. It never changes once made: a new version
+// of the rule is a new *Version, so whoever keys state by it (the live counters) starts
+// from zero for a new version and keeps its state across changes to other rules.
+type Version struct {
+	Rule *rule.Rule
+	Key  rule.Key
+	// ControlOffset (the offset of the upsert that made this version active) and
+	// Fingerprint (a hash of the rule's JSON) identify the version across processes: a
+	// snapshot's counters are restored only onto the very same rule.
+	ControlOffset int64
+	Fingerprint   uint64
+	// Seq is unique among the versions of one Registry and never reused.
+	Seq uint32
+	// UpdatedAt is the time of the upsert's record.
+	UpdatedAt time.Time
+}
+
+// Registry folds control records into the active rule versions and the rejected
+// controls. It is safe for concurrent use.
+type Registry struct {
+	mu        sync.Mutex
+	active    map[rule.Key]*Version
+	lastError map[rule.Key]string
+	seq       uint32
+	rejected  []contract.RejectedControl
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{}}
+}
+
+// Fold folds recs, in order, into a new registry.
+func Fold(recs []Record) *Registry {
+	g := NewRegistry()
+	for _, rec := range recs {
+		g.Apply(rec)
+	}
+	return g
+}
+
+// Apply folds one control record in and returns its outcome (a contract.Control*
+// constant) with a message for anything but ok.
+func (g *Registry) Apply(rec Record) (outcome, message string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if rec.Err != nil {
+		g.rejected = append(g.rejected, rec.rejected())
+		if len(g.rejected) > MaxRejected {
+			g.rejected = slices.Delete(g.rejected, 0, len(g.rejected)-MaxRejected)
+		}
+		if k, err := rule.ParseKey(rec.Key); err == nil && g.active[k] != nil {
+			g.lastError[k] = fmt.Sprintf("control at offset %d rejected: %s", rec.Offset, rec.Err)
+		}
+		return contract.ControlInvalid, rec.Err.Error()
+	}
+	c := rec.Control
+	k := c.Key()
+	cur := g.active[k]
+	switch c.Op {
+	case rule.OpUpsert:
+		if cur != nil && c.Rule.Version <= cur.Rule.Version {
+			msg := fmt.Sprintf("version %d is not newer than the active version %d; ignored (raise the version to replace the rule)", c.Rule.Version, cur.Rule.Version)
+			g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
+			return contract.ControlStale, msg
+		}
+		g.seq++
+		g.active[k] = &Version{Rule: c.Rule, Key: k, ControlOffset: rec.Offset, Fingerprint: Fingerprint(c.Rule), Seq: g.seq, UpdatedAt: rec.Time.UTC()}
+		delete(g.lastError, k)
+	case rule.OpDelete:
+		if cur == nil {
+			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k)
+		}
+		delete(g.active, k)
+		delete(g.lastError, k)
+	default:
+		return contract.ControlInvalid, fmt.Sprintf("unknown op %q", c.Op)
+	}
+	return contract.ControlOK, ""
+}
+
+// Len is the number of active rules.
+func (g *Registry) Len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.active)
+}
+
+// Get returns the active version of rule k.
+func (g *Registry) Get(k rule.Key) (*rule.Rule, bool) {
+	v, ok := g.Version(k)
+	if !ok {
+		return nil, false
+	}
+	return v.Rule, true
+}
+
+// Version returns the active version of rule k.
+func (g *Registry) Version(k rule.Key) (*Version, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	v, ok := g.active[k]
+	return v, ok
+}
+
+// Versions lists the active versions in (scope, id) order.
+func (g *Registry) Versions() []*Version {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.SortedFunc(maps.Values(g.active), func(a, b *Version) int { return compareKeys(a.Key, b.Key) })
+}
+
+// Rules views the active versions in (scope, id) order with status contract.RuleLive:
+// what the topic alone says. A daemon adds what it knows (backfills, start offsets).
+func (g *Registry) Rules() []contract.RuleView {
+	vs := g.Versions()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]contract.RuleView, 0, len(vs))
+	for _, v := range vs {
+		r := v.Rule
+		out = append(out, contract.RuleView{Scope: r.Scope, ID: r.ID, Version: r.Version, Name: r.Name, Threshold: r.Threshold,
+			Status: contract.RuleLive, ControlOffset: v.ControlOffset, UpdatedAt: v.UpdatedAt, LastError: g.lastError[v.Key], Rule: r})
+	}
+	return out
+}
+
+// Rejected lists the most recent rejected controls, oldest first.
+func (g *Registry) Rejected() []contract.RejectedControl {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.rejected)
+}
+
+// List is the fold as the HTTP API and `rules list --json` show it.
+func (g *Registry) List() contract.RuleList {
+	l := contract.RuleList{Rules: g.Rules(), Invalid: g.Rejected()}
+	if l.Invalid == nil {
+		l.Invalid = []contract.RejectedControl{}
+	}
+	return l
+}
+
+func compareKeys(a, b rule.Key) int {
+	if c := strings.Compare(a.Scope, b.Scope); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// Fingerprint hashes the rule's JSON encoding (fields in declaration order, so the same
+// rule always hashes the same).
+func Fingerprint(r *rule.Rule) uint64 {
+	h := fnv.New64a()
+	_ = json.NewEncoder(h).Encode(r)
+	return h.Sum64()
+}

@@ -1,0 +1,149 @@
+package controls
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+func upsert(id, scope string, version int64, path string) []byte {
+	return fmt.Appendf(nil, `{"op":"upsert","rule":{"id":%q,"scope":%q,"version":%d,"threshold":1,"when":{"path":%q}}}`, id, scope, version, path)
+}
+
+func del(scope, id string) []byte {
+	return fmt.Appendf(nil, `{"op":"delete","scope":%q,"id":%q}`, scope, id)
+}
+
+// step is one control record and the outcome folding it must have.
+type step struct {
+	key     string
+	value   []byte // nil: a tombstone
+	outcome string
+}
+
+func TestRegistryFold(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		// active is the fold's result: "SCOPE/ID@VERSION:PATH", in key order.
+		active       []string
+		rejected     int
+		lastErrorFor string // a key whose view carries a last error
+	}{
+		{name: "upsert then replace only that rule", steps: []step{
+			{"*/a", upsert("a", "*", 1, "$.x"), contract.ControlOK},
+			{"c-1/a", upsert("a", "c-1", 1, "$.x"), contract.ControlOK},
+			{"*/b", upsert("b", "*", 1, "$.x"), contract.ControlOK},
+			{"*/a", upsert("a", "*", 2, "$.y"), contract.ControlOK},
+		}, active: []string{"*/a@2:$.y", "*/b@1:$.x", "c-1/a@1:$.x"}},
+		{name: "a version not above the active one is stale", steps: []step{
+			{"*/a", upsert("a", "*", 2, "$.x"), contract.ControlOK},
+			{"*/a", upsert("a", "*", 2, "$.y"), contract.ControlStale},
+			{"*/a", upsert("a", "*", 1, "$.z"), contract.ControlStale},
+		}, active: []string{"*/a@2:$.x"}, lastErrorFor: "*/a"},
+		{name: "delete removes one key; twice is not found", steps: []step{
+			{"*/a", upsert("a", "*", 1, "$.x"), contract.ControlOK},
+			{"c-1/a", upsert("a", "c-1", 1, "$.x"), contract.ControlOK},
+			{"*/a", del("*", "a"), contract.ControlOK},
+			{"*/a", del("*", "a"), contract.ControlNotFound},
+		}, active: []string{"c-1/a@1:$.x"}},
+		{name: "a tombstone deletes", steps: []step{
+			{"*/a", upsert("a", "*", 1, "$.x"), contract.ControlOK},
+			{"*/a", nil, contract.ControlOK},
+		}, active: []string{}},
+		{name: "invalid records change nothing and are remembered", steps: []step{
+			{"*/a", upsert("a", "*", 1, "$.x"), contract.ControlOK},
+			{"*/a", upsert("a", "*", 2, "$.x["), contract.ControlInvalid},
+			{"*/a", []byte(`{"op":"upsert"`), contract.ControlInvalid},
+			{"*/b", upsert("a", "*", 3, "$.x"), contract.ControlInvalid}, // key is not the rule's
+		}, active: []string{"*/a@1:$.x"}, rejected: 3, lastErrorFor: "*/a"},
+		{name: "a deleted rule comes back as a new version", steps: []step{
+			{"*/a", upsert("a", "*", 5, "$.x"), contract.ControlOK},
+			{"*/a", del("*", "a"), contract.ControlOK},
+			{"*/a", upsert("a", "*", 1, "$.y"), contract.ControlOK},
+		}, active: []string{"*/a@1:$.y"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := NewRegistry()
+			seqs := map[uint32]bool{}
+			for i, s := range tc.steps {
+				rec := Decode([]byte(s.key), s.value, 0, int64(i), time.Unix(int64(i), 0))
+				if got, msg := g.Apply(rec); got != s.outcome {
+					t.Fatalf("step %d (%s): outcome %s (%s), want %s", i, s.key, got, msg, s.outcome)
+				}
+				for _, v := range g.Versions() {
+					seqs[v.Seq] = true
+				}
+			}
+			got := []string{}
+			for _, v := range g.Versions() {
+				got = append(got, fmt.Sprintf("%s@%d:%s", v.Key, v.Rule.Version, v.Rule.When.Path))
+				if v.Rule.Key() != v.Key || v.Fingerprint != Fingerprint(v.Rule) {
+					t.Errorf("%s: key or fingerprint does not describe its rule", v.Key)
+				}
+			}
+			if !slices.Equal(got, tc.active) {
+				t.Fatalf("active %v, want %v", got, tc.active)
+			}
+			if g.Len() != len(tc.active) {
+				t.Fatalf("Len %d, want %d", g.Len(), len(tc.active))
+			}
+			if n := len(g.Rejected()); n != tc.rejected {
+				t.Fatalf("%d rejected controls, want %d: %+v", n, tc.rejected, g.Rejected())
+			}
+			for _, v := range g.Rules() {
+				if v.Status != contract.RuleLive {
+					t.Errorf("%s: status %q from the fold alone", v.Key(), v.Status)
+				}
+				if hasErr := v.LastError != ""; hasErr != (v.Key().String() == tc.lastErrorFor) {
+					t.Errorf("%s: last error %q", v.Key(), v.LastError)
+				}
+			}
+		})
+	}
+}
+
+// A new version gets a new identity (Seq), so live counters keyed by it start at zero,
+// while other rules keep theirs.
+func TestRegistryVersionIdentity(t *testing.T) {
+	g := NewRegistry()
+	apply := func(key string, value []byte) {
+		t.Helper()
+		if got, msg := g.Apply(Decode([]byte(key), value, 0, 0, time.Time{})); got != contract.ControlOK {
+			t.Fatalf("%s: %s %s", key, got, msg)
+		}
+	}
+	apply("*/a", upsert("a", "*", 1, "$.x"))
+	apply("*/b", upsert("b", "*", 1, "$.x"))
+	a1, _ := g.Version(rule.Key{Scope: "*", ID: "a"})
+	b1, _ := g.Version(rule.Key{Scope: "*", ID: "b"})
+	apply("*/a", upsert("a", "*", 2, "$.x"))
+	a2, _ := g.Version(rule.Key{Scope: "*", ID: "a"})
+	b2, _ := g.Version(rule.Key{Scope: "*", ID: "b"})
+	if a1 == a2 || a1.Seq == a2.Seq {
+		t.Fatal("a new version kept the old identity")
+	}
+	if b1 != b2 {
+		t.Fatal("replacing */a changed */b's identity")
+	}
+}
+
+func TestRegistryBoundsRejected(t *testing.T) {
+	g := NewRegistry()
+	for i := range MaxRejected + 7 {
+		g.Apply(Decode([]byte("*/x"), []byte("not json"), 0, int64(i), time.Time{}))
+	}
+	rej := g.Rejected()
+	if len(rej) != MaxRejected || rej[0].Offset != 7 || rej[len(rej)-1].Offset != MaxRejected+6 {
+		t.Fatalf("kept %d rejected, offsets %d..%d; want the newest %d", len(rej), rej[0].Offset, rej[len(rej)-1].Offset, MaxRejected)
+	}
+	if !strings.Contains(rej[0].Error, "not a valid JSON control") {
+		t.Fatalf("error %q does not say what is wrong", rej[0].Error)
+	}
+}

@@ -1,0 +1,93 @@
+package ingest
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+)
+
+// collectHandler records the events it is handed.
+type collectHandler struct {
+	mu     sync.Mutex
+	events map[int64]string // offset → customer
+}
+
+func (*collectHandler) Assigned([]int32) {}
+func (*collectHandler) Revoked([]int32)  {}
+func (h *collectHandler) HandleBatch(b *Batch) {
+	for ev := range b.Events() {
+		h.mu.Lock()
+		h.events[ev.Offset] = strings.Clone(ev.Customer)
+		h.mu.Unlock()
+	}
+}
+
+func (h *collectHandler) n() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.events)
+}
+
+// TestInvalidKeyIsDeadLettered: a key that is not UTF-8 cannot be a customer id (it is
+// a string in every record that leaves the process, and DuckDB refuses a Parquet file
+// holding it), so the record goes to the dead-letter topic with reason invalid_key,
+// next to the other refusals, and is not evaluated.
+func TestInvalidKeyIsDeadLettered(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	recs := []*kgo.Record{
+		{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"ok"}`)},
+		{Topic: "events", Key: []byte("c-\xff\xfe"), Value: []byte(`{"type":"bad key"}`)},
+		{Topic: "events", Key: []byte("\xc0\xaf"), Value: []byte(`{"type":"overlong key"}`)}, // overlong '/'
+		{Topic: "events", Value: []byte(`{"type":"no key"}`)},
+		{Topic: "events", Key: []byte("c-2"), Value: []byte(`{"type":`)},
+		{Topic: "events", Key: []byte("c-2"), Value: []byte(strings.Repeat("[", 1001) + strings.Repeat("]", 1001))},
+		{Topic: "events", Key: []byte("c-3"), Value: []byte(`{"type":"ok"}`)},
+	}
+	b.Produce(t, recs...)
+	h := &collectHandler{events: map[int64]string{}}
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Group: "verdict", ShutdownTimeout: 5 * time.Second}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ec.Run(ctx) }()
+	dlq := b.Consume(t, "events.dlq", 5, 30*time.Second)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	want := map[int64]string{1: ReasonInvalidKey, 2: ReasonInvalidKey, 3: ReasonMissingKey, 4: ReasonInvalidJSON, 5: ReasonTooDeep}
+	got := map[int64]string{}
+	for _, r := range dlq {
+		hs := map[string]string{}
+		for _, x := range r.Headers {
+			hs[x.Key] = string(x.Value)
+		}
+		var off int64
+		for _, c := range hs[HeaderOffset] {
+			off = off*10 + int64(c-'0')
+		}
+		got[off] = hs[HeaderReason]
+		if hs[HeaderReason] == ReasonInvalidKey && string(r.Key) != string(recs[off].Key) {
+			t.Errorf("offset %d: dead letter key %q, want the record's %q unchanged", off, r.Key, recs[off].Key)
+		}
+	}
+	for off, reason := range want {
+		if got[off] != reason {
+			t.Errorf("offset %d: dead-letter reason %q, want %q", off, got[off], reason)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("dead letters %v, want %v", got, want)
+	}
+	if h.n() != 2 || h.events[0] != "c-1" || h.events[6] != "c-3" {
+		t.Errorf("events handed to the handler %v, want offsets 0 (c-1) and 6 (c-3)", h.events)
+	}
+}

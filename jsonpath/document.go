@@ -1,0 +1,172 @@
+package jsonpath
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"unsafe"
+
+	sutf8 "github.com/bytedance/sonic/utf8"
+)
+
+// MaxDepth is the deepest nesting of arrays and objects that Reset accepts. It bounds
+// the recursion of every consumer of a document (deep equality, decoding) on hostile
+// input; real audit events nest a handful of levels.
+const MaxDepth = 1000
+
+// MaxDocumentSize is the largest document Reset accepts: offsets in the index are
+// 32-bit to keep it compact.
+const MaxDocumentSize = math.MaxInt32 - 1
+
+var (
+	// ErrInvalidJSON is wrapped by every error Reset returns for bytes that are not
+	// one well-formed JSON value in UTF-8.
+	ErrInvalidJSON = errors.New("jsonpath: invalid JSON")
+	// ErrTooDeep is wrapped by the error Reset returns for a document nested deeper
+	// than MaxDepth. Such a document is also reported as ErrInvalidJSON, because the
+	// engine refuses it just the same.
+	ErrTooDeep = errors.New("jsonpath: JSON nested too deeply")
+)
+
+// errTooDeepMsg names the limit and its value, because the message travels far from
+// this package: it is the error header of a dead-lettered event, read by whoever
+// wonders why it was refused.
+var errTooDeepMsg = fmt.Sprintf("nesting deeper than %d levels (limit jsonpath.MaxDepth)", MaxDepth)
+
+// JSONError locates the first problem in a document handed to Reset.
+type JSONError struct {
+	Offset  int // 0-based byte offset of the offending byte (len(data) for a premature end)
+	Msg     string
+	tooDeep bool
+}
+
+func (e *JSONError) Error() string {
+	return fmt.Sprintf("jsonpath: invalid JSON at byte offset %d: %s", e.Offset, e.Msg)
+}
+
+// Is lets callers branch with errors.Is(err, ErrInvalidJSON) or ErrTooDeep.
+func (e *JSONError) Is(target error) bool {
+	return target == ErrInvalidJSON || (e.tooDeep && target == ErrTooDeep)
+}
+
+// node is one entry of the structural index built by Reset: a value (or an object
+// key) as a byte range plus the tape position just past its subtree, so that
+// siblings are found without rescanning bytes.
+type node struct {
+	start, end int32 // byte range of the value's JSON text
+	next       int32 // tape index just past this value's subtree
+	n          int32 // containers: element/member count; strings and keys: 1 if escaped
+	kind       Kind
+}
+
+type rootKey struct {
+	fp  int32 // keyFP of the name (escapedFP if escaped)
+	key int32 // tape index of the name
+}
+
+// kindKey marks an object member name in the tape; it never escapes the package.
+const kindKey Kind = 7
+
+// Document is one JSON document opened over raw bytes. It keeps its buffers across
+// Reset calls, so one Document per goroutine evaluates a stream without allocating.
+// A Document is not safe for concurrent use; Paths are.
+type Document struct {
+	data  string // aliases the bytes given to Reset
+	buf   []byte
+	nodes []node
+	stack []frame
+	ok    bool
+	gen   uint32
+
+	// rootKeys lists the root object's members densely: every path starts with a
+	// lookup there, and scanning this array avoids chasing next links across the tape.
+	rootKeys []rootKey
+
+	bufs    [][]int32 // free list of node-list buffers for Eval
+	scratch []byte
+	budget  int  // remaining node visits for the current Eval
+	limited bool // the last Eval ran out of budget
+	memo    [memoSize]memoEntry
+}
+
+// NewDocument returns an empty Document; Eval on it selects nothing until Reset.
+func NewDocument() *Document { return &Document{} }
+
+// Reset opens data as the current document. It validates the whole document (JSON
+// grammar, UTF-8, nesting depth) and builds a structural index of byte offsets; no
+// string or number is decoded. Values selected later alias data, so data must not be
+// modified while they are in use. On error the Document holds no document.
+func (d *Document) Reset(data []byte) error {
+	d.gen++
+	if d.gen == 0 {
+		// Generation stamps wrap after 2^32 documents: forget every memo entry rather
+		// than risk a stale hit.
+		d.memo = [memoSize]memoEntry{}
+		d.gen = 1
+	}
+	d.ok = false
+	d.data = ""
+	d.buf = nil
+	d.nodes = d.nodes[:0]
+	if len(data) > MaxDocumentSize {
+		return &JSONError{Offset: MaxDocumentSize, Msg: "document too large"}
+	}
+	if !sutf8.Validate(data) {
+		return &JSONError{Offset: firstInvalidUTF8(data), Msg: "invalid UTF-8"}
+	}
+	if err := d.scan(data); err != nil {
+		d.nodes = d.nodes[:0]
+		return err
+	}
+	d.buf = data
+	d.data = unsafe.String(unsafe.SliceData(data), len(data))
+	d.ok = true
+	return nil
+}
+
+// release drops the reference to the current bytes (pooled scratch Documents
+// must not pin the values they last compared).
+func (d *Document) release() {
+	d.ok = false
+	d.data = ""
+	d.buf = nil
+	d.nodes = d.nodes[:0]
+	d.rootKeys = d.rootKeys[:0]
+}
+
+// Raw returns the current document's text ("" when none is loaded).
+func (d *Document) Raw() string { return d.data }
+
+// Root returns the document's root value (the zero Value when none is loaded).
+func (d *Document) Root() Value {
+	if !d.ok {
+		return Value{}
+	}
+	return d.value(0)
+}
+
+// Limited reports whether the last Eval on d stopped early because it exhausted its
+// work budget (see Path.EvalChecked).
+func (d *Document) Limited() bool { return d.limited }
+
+// value wraps tape entry i as a Value.
+func (d *Document) value(i int32) Value {
+	nd := &d.nodes[i]
+	return Value{raw: d.data[nd.start:nd.end], kind: nd.kind, esc: nd.n != 0 && nd.kind == KindString}
+}
+
+func (d *Document) getBuf() []int32 {
+	if n := len(d.bufs); n > 0 {
+		b := d.bufs[n-1]
+		d.bufs = d.bufs[:n-1]
+		return b[:0]
+	}
+	return make([]int32, 0, 16)
+}
+
+func (d *Document) putBuf(b []int32) {
+	if cap(b) > 1<<16 {
+		return // don't pin the memory of one huge result
+	}
+	d.bufs = append(d.bufs, b[:0])
+}

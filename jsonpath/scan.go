@@ -1,0 +1,402 @@
+package jsonpath
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"slices"
+	"unicode/utf8"
+)
+
+// scan validates b and fills d.nodes. It is iterative, so depth costs heap (bounded
+// by MaxDepth), never goroutine stack. The tape is written by index into spare
+// capacity, grown in a rare slow path, to keep append's growth check and slice
+// header updates out of the per-value loop.
+func (d *Document) scan(b []byte) error {
+	// Every value takes at least one byte plus a separator; a fifth of the length
+	// covers typical documents.
+	if want := len(b)/5 + 16; cap(d.nodes) < want && want < 1<<20 {
+		d.nodes = make([]node, 0, want)
+	}
+	nodes := d.nodes[:cap(d.nodes)]
+	d.rootKeys = d.rootKeys[:0]
+	cnt := int32(0)
+	stack := d.stack[:0]
+	n := len(b)
+	i := skipWS(b, 0)
+	var err error
+	if i == n {
+		err = &JSONError{Offset: i, Msg: "empty document"}
+		goto fail
+	}
+	for {
+		// i is at the first byte of a value; room for two more entries (a key and
+		// a value) keeps the writes below in bounds.
+		if int(cnt)+2 > len(nodes) {
+			nodes = growNodes(nodes)
+		}
+		if i >= n {
+			err = jsonErr(b, i, "a value")
+			goto fail
+		}
+		if len(stack) > 0 {
+			stack[len(stack)-1].count++
+		}
+		switch c := b[i]; c {
+		case '"':
+			j := stringEnd(b, i+1)
+			var esc int32
+			if j >= n || b[j] != '"' {
+				if j, esc, err = scanStringSlow(b, i, j); err != nil {
+					goto fail
+				}
+			}
+			j++
+			nodes[cnt] = node{start: int32(i), end: int32(j), next: cnt + 1, n: esc, kind: KindString}
+			cnt++
+			i = j
+		case '{', '[':
+			if len(stack) >= MaxDepth {
+				err = &JSONError{Offset: i, Msg: errTooDeepMsg, tooDeep: true}
+				goto fail
+			}
+			obj := c == '{'
+			k, closer := KindArray, byte(']')
+			if obj {
+				k, closer = KindObject, '}'
+			}
+			stack = append(stack, frame{idx: cnt, obj: obj})
+			nodes[cnt] = node{start: int32(i), kind: k}
+			cnt++
+			i = skipWS(b, i+1)
+			if i < n && b[i] == closer {
+				break // closed below
+			}
+			if obj {
+				stack[len(stack)-1].lastKey = cnt
+				if i, err = scanKey(b, i, &nodes[cnt]); err != nil {
+					goto fail
+				}
+				if len(stack) == 1 {
+					d.rootKeys = append(d.rootKeys, rootKey{fp: nodes[cnt].n, key: cnt})
+				}
+				cnt++
+			}
+			continue
+		case 't':
+			if !hasLit(b, i, "true") {
+				err = jsonErr(b, i, "a value")
+				goto fail
+			}
+			nodes[cnt] = node{start: int32(i), end: int32(i + 4), next: cnt + 1, kind: KindBool}
+			cnt++
+			i += 4
+		case 'f':
+			if !hasLit(b, i, "false") {
+				err = jsonErr(b, i, "a value")
+				goto fail
+			}
+			nodes[cnt] = node{start: int32(i), end: int32(i + 5), next: cnt + 1, kind: KindBool}
+			cnt++
+			i += 5
+		case 'n':
+			if !hasLit(b, i, "null") {
+				err = jsonErr(b, i, "a value")
+				goto fail
+			}
+			nodes[cnt] = node{start: int32(i), end: int32(i + 4), next: cnt + 1, kind: KindNull}
+			cnt++
+			i += 4
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			j, nerr := scanNumber(b, i)
+			if nerr != nil {
+				err = nerr
+				goto fail
+			}
+			nodes[cnt] = node{start: int32(i), end: int32(j), next: cnt + 1, kind: KindNumber}
+			cnt++
+			i = j
+		default:
+			err = jsonErr(b, i, "a value")
+			goto fail
+		}
+		// A value ended: close containers until one expects another element.
+		for {
+			if i < n && b[i] <= ' ' {
+				i = skipWS(b, i)
+			}
+			if len(stack) == 0 {
+				if i != n {
+					err = &JSONError{Offset: i, Msg: describe(b, i) + " after the top-level value"}
+					goto fail
+				}
+				d.nodes = nodes[:cnt]
+				d.stack = stack
+				return nil
+			}
+			top := &stack[len(stack)-1]
+			if i >= n {
+				err = jsonErr(b, i, closerWant(top.obj))
+				goto fail
+			}
+			c := b[i]
+			if c == ',' {
+				i++
+				if i < n && b[i] <= ' ' {
+					i = skipWS(b, i)
+				}
+				if top.obj {
+					if int(cnt)+2 > len(nodes) {
+						nodes = growNodes(nodes)
+					}
+					nodes[top.lastKey].next = cnt
+					top.lastKey = cnt
+					if i, err = scanKey(b, i, &nodes[cnt]); err != nil {
+						goto fail
+					}
+					if len(stack) == 1 {
+						d.rootKeys = append(d.rootKeys, rootKey{fp: nodes[cnt].n, key: cnt})
+					}
+					cnt++
+				}
+				break
+			}
+			if (top.obj && c == '}') || (!top.obj && c == ']') {
+				nd := &nodes[top.idx]
+				nd.end = int32(i + 1)
+				nd.next = cnt
+				nd.n = top.count
+				if top.obj && top.count > 0 {
+					nodes[top.lastKey].next = cnt
+				}
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			}
+			err = jsonErr(b, i, closerWant(top.obj))
+			goto fail
+		}
+	}
+fail:
+	d.nodes = nodes[:0]
+	d.stack = stack[:0]
+	return err
+}
+
+// frame is an open container during scan. Counting children here rather than in
+// the tape keeps the hot loop's writes to one new tape entry per value.
+type frame struct {
+	idx     int32 // tape index of the container
+	count   int32 // children so far
+	lastKey int32 // objects: tape index of the latest member name
+	obj     bool
+}
+
+// keyFP is the fingerprint a member name gets in the tape (node.n of a key): the
+// length and first and last bytes, so a lookup rejects almost every other member
+// with one comparison. Escaped names get escapedFP and are compared decoded.
+func keyFP(name string) int32 {
+	if len(name) == 0 {
+		return 0
+	}
+	return int32(min(len(name), 0x7fff))<<16 | int32(name[0])<<8 | int32(name[len(name)-1])
+}
+
+const escapedFP = -1
+
+// growNodes doubles the writable tape; every entry written so far is kept.
+func growNodes(nodes []node) []node {
+	nodes = slices.Grow(nodes, len(nodes)+16)
+	return nodes[:cap(nodes)]
+}
+
+func closerWant(obj bool) string {
+	if obj {
+		return "',' or '}'"
+	}
+	return "',' or ']'"
+}
+
+// scanKey reads `"name" :` into key and returns the offset of the member's value.
+// key.next is fixed up by scan once the member's value is complete.
+func scanKey(b []byte, i int, key *node) (int, error) {
+	if i >= len(b) || b[i] != '"' {
+		return i, jsonErr(b, i, "a member name")
+	}
+	j := stringEnd(b, i+1)
+	fp := int32(0)
+	if j < len(b) && b[j] == '"' {
+		if l := j - i - 1; l > 0 {
+			fp = int32(min(l, 0x7fff))<<16 | int32(b[i+1])<<8 | int32(b[j-1])
+		}
+	} else {
+		var err error
+		if j, _, err = scanStringSlow(b, i, j); err != nil {
+			return j, err
+		}
+		fp = escapedFP
+	}
+	j++
+	*key = node{start: int32(i), end: int32(j), n: fp, kind: kindKey}
+	if j < len(b) && b[j] == ':' {
+		j++
+	} else {
+		j = skipWS(b, j)
+		if j >= len(b) || b[j] != ':' {
+			return j, jsonErr(b, j, "':'")
+		}
+		j++
+	}
+	if j < len(b) && b[j] > ' ' {
+		return j, nil
+	}
+	return skipWS(b, j), nil
+}
+
+func hasLit(b []byte, i int, lit string) bool {
+	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// stringEnd returns the offset of the first '"', '\\' or control byte at or after
+// i, or an offset within the last 8 bytes of b. It tests eight bytes per step; UTF-8 was validated up front,
+// so other bytes need no look.
+func stringEnd(b []byte, i int) int {
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (lsb * '"')
+		s := x ^ (lsb * '\\')
+		m := (((q - lsb) &^ q) | ((s - lsb) &^ s) | ((x - lsb*0x20) &^ x)) & msb
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	return i // the last few bytes are left to scanStringSlow, keeping this inlinable
+}
+
+// scanStringSlow continues a string that stringEnd stopped in at j (an escape, a
+// control byte or the end) and returns the offset of its closing quote.
+func scanStringSlow(b []byte, start, j int) (int, int32, error) {
+	esc := int32(0)
+	for {
+		if j >= len(b) {
+			return j, esc, &JSONError{Offset: start, Msg: "unterminated string"}
+		}
+		switch c := b[j]; {
+		case c == '"':
+			return j, esc, nil
+		case c == '\\':
+			esc = 1
+			if j+1 >= len(b) {
+				return j, esc, &JSONError{Offset: start, Msg: "unterminated string"}
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if len(b)-j < 6 || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
+					return j, esc, &JSONError{Offset: j, Msg: `invalid \u escape in string`}
+				}
+				j += 6
+			default:
+				return j, esc, &JSONError{Offset: j, Msg: fmt.Sprintf("invalid escape %q in string", "\\"+string(rune(b[j+1])))}
+			}
+		case c < 0x20:
+			return j, esc, &JSONError{Offset: j, Msg: fmt.Sprintf("control character 0x%02x in string", c)}
+		default:
+			j++
+			continue
+		}
+		j = stringEnd(b, j)
+	}
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// scanNumber checks the RFC 8259 number grammar.
+func scanNumber(b []byte, i int) (int, error) {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i++
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	default:
+		return i, &JSONError{Offset: i, Msg: fmt.Sprintf("invalid number: %s", describe(b, i))}
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return i, &JSONError{Offset: i, Msg: "invalid number: digit expected after '.'"}
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return i, &JSONError{Offset: i, Msg: "invalid number: digit expected in exponent"}
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	return i, nil
+}
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && b[i] <= ' ' && isWS(b[i]) {
+		i++
+	}
+	return i
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+func describe(b []byte, i int) string {
+	if i >= len(b) {
+		return "unexpected end of input"
+	}
+	c := b[i]
+	if c < 0x20 || c >= 0x7f {
+		return fmt.Sprintf("unexpected byte 0x%02x", c)
+	}
+	return fmt.Sprintf("unexpected %q", rune(c))
+}
+
+func jsonErr(b []byte, i int, want string) error {
+	msg := describe(b, i)
+	if want != "" {
+		msg += ", expected " + want
+	}
+	return &JSONError{Offset: i, Msg: msg}
+}

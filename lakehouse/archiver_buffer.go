@@ -1,0 +1,217 @@
+package lakehouse
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/verdict"
+)
+
+// partState is the archiver's view of one partition it owns.
+type partState struct {
+	next int64 // next offset to archive; -1 while unknown (partition new to the lake)
+	cur  *batch
+	// refusedTo is the last of a run of refused records that no file covers yet
+	// (-1: none): they were handled, so they are not archive lag, though the
+	// watermark only passes them with the next archived record.
+	refusedTo int64
+}
+
+// pollLoop appends records to open files and closes the files that are due; flushLoop
+// writes them meanwhile, so encoding overlaps fetching. When ctx ends it closes every
+// open file for the final flush.
+func (a *archiver) pollLoop(ctx context.Context) error {
+	defer close(a.pollDone)
+	for ctx.Err() == nil {
+		if a.overBudget() {
+			// The flusher is behind (storage down or slow): stop fetching until it catches up.
+			select {
+			case <-ctx.Done():
+			case <-a.flushed:
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, a.pollWait())
+		fs := a.cl.PollFetches(pctx)
+		cancel()
+		if fs.IsClientClosed() {
+			break
+		}
+		fs.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				a.log.Warn("lakehouse: fetch error", "topic", topic, "partition", p, "err", err)
+			}
+		})
+		a.append(fs, time.Now())
+		if err := a.hook("poll"); err != nil {
+			return err
+		}
+	}
+	a.sealAll()
+	return nil
+}
+
+func (a *archiver) append(fs kgo.Fetches, now time.Time) {
+	a.mu.Lock()
+	fs.EachPartition(func(fp kgo.FetchTopicPartition) { a.appendLocked(fp, now) })
+	a.sealDueLocked(now)
+	ready := len(a.ready) > 0
+	a.mu.Unlock()
+	if ready {
+		a.kick()
+	}
+}
+
+func (a *archiver) kick() {
+	select {
+	case a.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+func (a *archiver) sealAll() {
+	a.mu.Lock()
+	for _, st := range a.parts {
+		a.sealLocked(st)
+	}
+	a.mu.Unlock()
+}
+
+func (a *archiver) overBudget() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var total int64
+	for _, st := range a.parts {
+		if st.cur != nil {
+			total += st.cur.rawBytes()
+		}
+	}
+	for _, b := range a.ready {
+		total += b.rawBytes()
+	}
+	return total >= a.cfg.MaxBufferedBytes
+}
+
+// pollWait is how long a poll may block: until the oldest open file is due.
+func (a *archiver) pollWait() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	wait := time.Second
+	for _, st := range a.parts {
+		if st.cur != nil {
+			wait = min(wait, time.Until(st.cur.opened.Add(a.cfg.RollAge)))
+		}
+	}
+	return max(wait, 5*time.Millisecond)
+}
+
+func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
+	if fp.Topic != a.cfg.Topic {
+		return
+	}
+	st := a.parts[fp.Partition]
+	if st == nil {
+		return // revoked while the fetch was in flight
+	}
+	for _, r := range fp.Records {
+		if st.next >= 0 && r.Offset < st.next {
+			a.met.duplicates.Inc()
+			continue
+		}
+		// The lake holds exactly what the live stage evaluates: a record it dead-letters
+		// gets no row (its key could make the file unreadable, its value would be counted
+		// by backfill under other rules than live's). Its offset is still covered — by the
+		// open file, else by the next one, which starts at st.next — so the manifest's
+		// ranges stay contiguous and the watermark moves past it with the next file.
+		if reason, _ := verdict.Accept(a.doc, r.Key, r.Value); reason != "" {
+			a.met.refused.WithLabelValues(reason).Inc()
+			if st.next < 0 {
+				st.next = r.Offset // a partition new to the lake: its first file starts here
+			}
+			if st.cur != nil {
+				st.cur.cover(r.Offset)
+				st.next = r.Offset + 1
+			} else {
+				st.refusedTo = r.Offset
+			}
+			continue
+		}
+		hour := hourOf(r.Timestamp)
+		if st.cur != nil && hour.After(st.cur.hour) {
+			a.sealLocked(st)
+		}
+		if st.cur == nil {
+			start := st.next
+			if start < 0 {
+				start = r.Offset
+			} else if r.Offset > start && st.cur == nil {
+				a.log.Debug("lakehouse: offsets skipped (transaction markers, compaction or Kafka retention)", "partition", fp.Partition, "from", start, "to", r.Offset-1)
+			}
+			st.cur = newBatch(fp.Partition, start, hour, now)
+			st.cur.checked = true
+			st.refusedTo = -1 // the new file covers them
+		}
+		cust, ok := a.intern[string(r.Key)]
+		if !ok {
+			cust = string(r.Key)
+			if len(a.intern) < 1<<20 {
+				a.intern[cust] = cust
+			}
+		}
+		st.cur.add(r.Offset, r.Timestamp, now, cust, r.Value)
+		st.next = r.Offset + 1
+		if st.cur.rawBytes() >= a.cfg.RollBytes {
+			a.sealLocked(st)
+		}
+	}
+}
+
+func (a *archiver) sealLocked(st *partState) {
+	if st.cur != nil && st.cur.len() > 0 {
+		a.ready = append(a.ready, st.cur)
+	}
+	st.cur = nil
+}
+
+func (a *archiver) sealDueLocked(now time.Time) {
+	var open []*partState
+	var total int64
+	for _, st := range a.parts {
+		if st.cur == nil {
+			continue
+		}
+		if now.Sub(st.cur.opened) >= a.cfg.RollAge {
+			a.sealLocked(st)
+			continue
+		}
+		open = append(open, st)
+		total += st.cur.rawBytes()
+	}
+	for _, b := range a.ready {
+		total += b.rawBytes()
+	}
+	// Over the memory budget: close the biggest open files first.
+	slices.SortFunc(open, func(x, y *partState) int { return int(y.cur.rawBytes() - x.cur.rawBytes()) })
+	for _, st := range open {
+		if total <= a.cfg.MaxBufferedBytes {
+			break
+		}
+		total -= st.cur.rawBytes()
+		a.sealLocked(st)
+	}
+	buffered := 0
+	for _, st := range a.parts {
+		if st.cur != nil {
+			buffered += st.cur.len()
+		}
+	}
+	for _, b := range a.ready {
+		buffered += b.len()
+	}
+	a.met.buffered.Set(float64(buffered))
+}

@@ -1,0 +1,198 @@
+package lakehouse
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// commitBatches adds the batches' files to the manifest. A batch is accepted only if it
+// starts exactly at its partition's watermark+1 in the manifest it lands in (or its
+// partition is new); others were archived by another writer meanwhile and are rejected.
+func (a *archiver) commitBatches(ctx context.Context, batches []*batch) (*Manifest, []*batch, []*batch, error) {
+	var accepted, rejected []*batch
+	var alreadyApplied bool
+	mutate := func(m *Manifest) error {
+		accepted, rejected, alreadyApplied = nil, nil, false
+		for _, b := range batches {
+			if m.hasFile(b.encoded.entry.Path) {
+				// An earlier attempt landed but its reply was lost. It committed its
+				// accepted files together, so the ones present are exactly those.
+				alreadyApplied = true
+			}
+		}
+		if alreadyApplied {
+			for _, b := range batches {
+				if m.hasFile(b.encoded.entry.Path) {
+					accepted = append(accepted, b)
+				} else {
+					rejected = append(rejected, b)
+				}
+			}
+			return errNoChange
+		}
+		for _, b := range batches {
+			e := b.encoded.entry
+			s, ok := m.Partition(e.Partition)
+			if ok && e.StartOffset != s.Watermark+1 {
+				rejected = append(rejected, b)
+				continue
+			}
+			if !ok {
+				s = PartitionState{Partition: e.Partition, Earliest: e.StartOffset, EarliestTime: e.MinTime}
+			}
+			s.Watermark = e.EndOffset
+			m.setPartition(s)
+			m.Files = append(m.Files, e)
+			accepted = append(accepted, b)
+		}
+		if len(accepted) == 0 {
+			return errNoChange
+		}
+		m.refreshEarliest()
+		return nil
+	}
+	var m *Manifest
+	err := a.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
+		// Garbage collection takes uncommitted files older than OrphanGrace for debris;
+		// while commits keep failing, refresh them so they stay young.
+		for _, b := range batches {
+			if pf := b.encoded; time.Since(pf.uploaded) >= a.cfg.OrphanGrace/2 {
+				if err := a.bkt.Put(ctx, pf.entry.Path, bytes.NewReader(pf.data)); err != nil {
+					return err
+				}
+				pf.uploaded = time.Now()
+			}
+		}
+		var err error
+		m, err = a.store.commit(ctx, mutate)
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("lakehouse: commit manifest: %w", err)
+	}
+	if alreadyApplied {
+		// Reload so that base reflects the commit that did land.
+		if err := a.bo.do(ctx, "load manifest", func(ctx context.Context) error {
+			var err error
+			m, _, err = a.store.latest(ctx)
+			return err
+		}); err != nil {
+			return nil, nil, nil, err
+		}
+	} else if len(accepted) > 0 {
+		a.met.commits.Inc()
+	}
+	return m, accepted, rejected, nil
+}
+
+// afterCommit settles a flush once its manifest commit landed: drops the batches from
+// the queue, re-seeks partitions whose files were rejected, deletes those files and
+// records progress in Kafka. Its only error is an injected crash.
+func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, rejected []*batch) error {
+	a.mu.Lock()
+	a.setBaseLocked(m)
+	// Drop the flushed batches from the queue (new ones may have been appended meanwhile).
+	done := map[*batch]bool{}
+	for _, b := range all {
+		done[b] = true
+	}
+	a.ready = slices.DeleteFunc(a.ready, func(b *batch) bool { return done[b] })
+	reseek := map[int32]kgo.EpochOffset{}
+	for _, b := range rejected {
+		a.met.rejected.Inc()
+		st := a.parts[b.partition]
+		if st == nil {
+			continue
+		}
+		wm := m.Watermark(b.partition)
+		a.log.Warn("lakehouse: offsets already archived by another writer; dropping file and resuming after the watermark",
+			"partition", b.partition, "file_start", b.start, "watermark", wm)
+		st.cur = nil
+		st.next = wm + 1
+		st.refusedTo = -1
+		reseek[b.partition] = kgo.EpochOffset{Epoch: -1, Offset: wm + 1}
+	}
+	commit := map[int32]kgo.EpochOffset{}
+	for _, b := range accepted {
+		e := b.encoded.entry
+		a.met.records.Add(float64(e.Rows))
+		a.met.files.Inc()
+		a.met.bytes.Add(float64(e.Bytes))
+		a.met.rawBytes.Add(float64(e.RawBytes))
+		a.met.watermark.WithLabelValues(strconv.Itoa(int(b.partition))).Set(float64(m.Watermark(b.partition)))
+		if _, owned := a.parts[b.partition]; owned {
+			if _, rej := reseek[b.partition]; !rej {
+				commit[b.partition] = kgo.EpochOffset{Epoch: -1, Offset: m.Watermark(b.partition) + 1}
+			}
+		}
+	}
+	a.sincePrune++
+	a.mu.Unlock()
+
+	if len(reseek) > 0 && a.cl != nil {
+		a.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{a.cfg.Topic: reseek})
+	}
+	for _, b := range rejected {
+		if m.hasFile(b.encoded.entry.Path) {
+			continue // never delete what a manifest lists
+		}
+		// Never committed; if this delete fails, garbage collection removes it later.
+		if err := a.bkt.Delete(ctx, b.encoded.entry.Path); err != nil && !isNotFound(err) {
+			a.log.Debug("lakehouse: delete rejected file", "file", b.encoded.entry.Path, "err", err)
+		}
+	}
+	for _, b := range all {
+		b.encoded.data = nil
+	}
+	if len(commit) > 0 && a.cl != nil {
+		if err := a.commitOffsets(ctx, commit); err != nil {
+			return err
+		}
+	}
+	if a.sincePrune >= 4*a.cfg.KeepManifests {
+		a.sincePrune = 0
+		if _, err := a.store.prune(ctx, a.cfg.KeepManifests); err != nil {
+			a.log.Debug("lakehouse: prune manifests", "err", err)
+		}
+	}
+	return nil
+}
+
+// commitOffsets records progress in Kafka for tools that watch consumer lag. The
+// manifest is already committed, so a failure here loses nothing and is not returned:
+// the only error is an injected crash.
+func (a *archiver) commitOffsets(ctx context.Context, offsets map[int32]kgo.EpochOffset) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var failed error
+	a.cl.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{a.cfg.Topic: offsets},
+		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			if err != nil {
+				failed = err
+				return
+			}
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					if e := kerr.ErrorForCode(p.ErrorCode); e != nil {
+						failed = e
+					}
+				}
+			}
+		})
+	if failed != nil {
+		a.met.offsetCommitErr.Inc()
+		if time.Since(a.lastOffsetErr) > time.Minute {
+			a.lastOffsetErr = time.Now()
+			a.log.Warn("lakehouse: kafka offset commit failed (harmless, the manifest is the source of truth)", "err", failed)
+		}
+	}
+	return a.hook("offsets-committed")
+}

@@ -1,0 +1,223 @@
+package lakehouse
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// ArchiverConfig configures RunArchiver. Zero fields take the defaults EnsureDefaults
+// documents next to each field.
+type ArchiverConfig struct {
+	// Brokers are the Kafka seed brokers. Default ["127.0.0.1:9092"] (the embedded broker).
+	Brokers []string
+	// KafkaOpts are extra franz-go options (SASL, TLS, client id, timeouts...), applied
+	// after the archiver's own, so they can override them.
+	KafkaOpts []kgo.Opt
+	// Topic is the events topic. Default "events".
+	Topic string
+	// Group is the consumer group; archivers in one group split the partitions.
+	// Default "hindsight-archiver".
+	Group string
+	// SessionTimeout is how long the group waits for a silent archiver (a process
+	// killed with -9, a host gone) before handing its partitions to the others, so it
+	// bounds how long archiving stalls after such a crash. Default 0: franz-go's 45s.
+	// The broker bounds it (group.min.session.timeout.ms, 6s on Kafka). `hindsight live`
+	// passes its --session-timeout.
+	SessionTimeout time.Duration
+	// InstanceID, when set, makes the archiver a static member (KIP-345): restarted with
+	// the same id it takes its partitions back at once, without waiting for
+	// SessionTimeout. It is per group, so the live daemon's id can be reused here.
+	// Default "": a dynamic member.
+	InstanceID string
+
+	// BucketURL is where the lake lives (see OpenBucket). Default DefaultLakeURL.
+	BucketURL string
+	// Bucket, if set, is used instead of BucketURL; RunArchiver does not close it.
+	Bucket Bucket
+
+	// RollBytes closes a file once its raw JSON reaches this size. Default 64 MiB; at most 1 GiB.
+	RollBytes int64
+	// RollAge closes a file this long after its first record arrived. Default 1m.
+	// It bounds how far the archive's watermark trails Kafka when traffic is light.
+	RollAge time.Duration
+	// MaxBufferedBytes bounds the raw JSON held in memory across partitions; past it the
+	// largest open file is closed early. Default 512 MiB.
+	MaxBufferedBytes int64
+	// RowGroupRows is the Parquet row group length. Default 65536.
+	RowGroupRows int
+	// CompressionLevel is the zstd level. Default 1: the fastest, already over 5x on
+	// audit-log JSON; higher levels buy a few percent for twice the CPU.
+	CompressionLevel int
+	// FlushConcurrency is how many files are encoded and uploaded at once.
+	// Default GOMAXPROCS.
+	FlushConcurrency int
+
+	// CompactInterval is how often small files are merged, retention applied and garbage
+	// collected. Default 10m; negative disables maintenance.
+	CompactInterval time.Duration
+	// CompactSmallBytes: files smaller than this are merged with their neighbours.
+	// Default 8 MiB.
+	CompactSmallBytes int64
+	// Retention drops files whose newest event is older than this. Default 0: keep all.
+	Retention time.Duration
+	// DeleteDelay is how long a replaced or expired file stays in the bucket after it
+	// left the manifest, for readers holding an older snapshot. Default 10m.
+	DeleteDelay time.Duration
+	// OrphanGrace: objects under data/ that no manifest lists and that are older than
+	// this are debris of crashed writers and are deleted. Default 1h.
+	OrphanGrace time.Duration
+	// KeepManifests is how many manifest versions are kept. Default 10.
+	KeepManifests int
+
+	// MinBackoff and MaxBackoff bound the waits between retries of failed storage
+	// operations. Defaults 100ms and 30s.
+	MinBackoff, MaxBackoff time.Duration
+	// LagInterval is how often per-partition lag is measured against Kafka (the
+	// hindsight_archive_lag_* gauges). Default 10s.
+	LagInterval time.Duration
+	// MaxLagSamples bounds the Kafka end-offset samples kept per partition to measure
+	// lag in seconds (one per LagInterval in which the end moved while the lake was
+	// behind). Past it the oldest samples but the first are merged, so the lag in
+	// seconds stays a lower bound but loses resolution. Default 4096 (11 hours at 10s).
+	MaxLagSamples int
+	// ShutdownTimeout bounds the final flush when ctx ends. Default 30s.
+	ShutdownTimeout time.Duration
+
+	// Registerer receives the archiver's metrics (hindsight_lake_*). Default none.
+	Registerer prometheus.Registerer
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Allocator is used for Arrow buffers. Default: a pool that recycles large buffers.
+	Allocator memory.Allocator
+
+	// faultHook, set by tests, is called at named points; an error aborts the
+	// archiver on the spot, as a crash would (nothing flushed, nothing cleaned up).
+	faultHook func(point string) error
+	// now is the clock of retention; tests move it.
+	now func() time.Time
+}
+
+// DefaultLakeURL is where the lake is when no URL is given: a directory in the working
+// directory, so that every command run from there finds it.
+const DefaultLakeURL = "file://./hindsight-lake"
+
+// EnsureDefaults fills zero fields with their defaults.
+func (c *ArchiverConfig) EnsureDefaults() {
+	if len(c.Brokers) == 0 {
+		c.Brokers = []string{"127.0.0.1:9092"}
+	}
+	if c.Topic == "" {
+		c.Topic = "events"
+	}
+	if c.Group == "" {
+		c.Group = "hindsight-archiver"
+	}
+	if c.BucketURL == "" && c.Bucket == nil {
+		c.BucketURL = DefaultLakeURL
+	}
+	if c.RollBytes == 0 {
+		c.RollBytes = 64 << 20
+	}
+	if c.RollAge == 0 {
+		c.RollAge = time.Minute
+	}
+	if c.MaxBufferedBytes == 0 {
+		c.MaxBufferedBytes = 512 << 20
+	}
+	if c.RowGroupRows == 0 {
+		c.RowGroupRows = 65536
+	}
+	if c.CompressionLevel == 0 {
+		c.CompressionLevel = 1
+	}
+	if c.FlushConcurrency == 0 {
+		c.FlushConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if c.CompactInterval == 0 {
+		c.CompactInterval = 10 * time.Minute
+	}
+	if c.CompactSmallBytes == 0 {
+		c.CompactSmallBytes = 8 << 20
+	}
+	if c.DeleteDelay == 0 {
+		c.DeleteDelay = 10 * time.Minute
+	}
+	if c.OrphanGrace == 0 {
+		c.OrphanGrace = time.Hour
+	}
+	if c.KeepManifests == 0 {
+		c.KeepManifests = 10
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = 100 * time.Millisecond
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 30 * time.Second
+	}
+	if c.LagInterval == 0 {
+		c.LagInterval = 10 * time.Second
+	}
+	if c.MaxLagSamples == 0 {
+		c.MaxLagSamples = 4096
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Allocator == nil {
+		c.Allocator = defaultAllocator
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+}
+
+// Validate reports the first invalid field.
+func (c *ArchiverConfig) Validate() error {
+	switch {
+	case len(c.Brokers) == 0:
+		return errors.New("lakehouse: no brokers")
+	case c.Topic == "":
+		return errors.New("lakehouse: no topic")
+	case c.Group == "":
+		return errors.New("lakehouse: no consumer group")
+	case c.Bucket == nil && c.BucketURL == "":
+		return errors.New("lakehouse: no bucket")
+	case c.RollBytes < 1 || c.RollBytes > 1<<30:
+		return fmt.Errorf("lakehouse: RollBytes %d out of range [1, 1GiB]", c.RollBytes)
+	case c.RollAge <= 0:
+		return fmt.Errorf("lakehouse: RollAge %v must be positive", c.RollAge)
+	case c.MaxBufferedBytes < c.RollBytes:
+		return fmt.Errorf("lakehouse: MaxBufferedBytes %d below RollBytes %d", c.MaxBufferedBytes, c.RollBytes)
+	case c.RowGroupRows < 1:
+		return fmt.Errorf("lakehouse: RowGroupRows %d must be positive", c.RowGroupRows)
+	case c.CompressionLevel < 1 || c.CompressionLevel > 22:
+		return fmt.Errorf("lakehouse: zstd level %d out of range [1, 22]", c.CompressionLevel)
+	case c.FlushConcurrency < 1:
+		return fmt.Errorf("lakehouse: FlushConcurrency %d must be positive", c.FlushConcurrency)
+	case c.Retention < 0:
+		return fmt.Errorf("lakehouse: Retention %v must not be negative", c.Retention)
+	case c.DeleteDelay < 0 || c.OrphanGrace <= 0:
+		return errors.New("lakehouse: DeleteDelay must not be negative, OrphanGrace must be positive")
+	case c.KeepManifests < 2:
+		return fmt.Errorf("lakehouse: KeepManifests %d must be at least 2", c.KeepManifests)
+	case c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff:
+		return fmt.Errorf("lakehouse: backoff [%v, %v] invalid", c.MinBackoff, c.MaxBackoff)
+	case c.LagInterval <= 0 || c.ShutdownTimeout <= 0:
+		return errors.New("lakehouse: LagInterval and ShutdownTimeout must be positive")
+	case c.MaxLagSamples < 2:
+		return fmt.Errorf("lakehouse: MaxLagSamples %d must be at least 2", c.MaxLagSamples)
+	case c.SessionTimeout < 0:
+		return fmt.Errorf("lakehouse: SessionTimeout %v must not be negative", c.SessionTimeout)
+	}
+	return nil
+}

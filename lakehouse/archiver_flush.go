@@ -1,0 +1,150 @@
+package lakehouse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// pendingFile is an encoded batch on its way into the lake.
+type pendingFile struct {
+	entry    FileEntry
+	data     []byte
+	uploaded time.Time
+}
+
+// flushLoop writes closed files as they come; when ctx ends it waits for the poll loop
+// to close the open ones and flushes everything within ShutdownTimeout.
+func (a *archiver) flushLoop(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			<-a.pollDone
+			return a.finalFlush()
+		case <-a.kickCh:
+		}
+		if err := a.flush(ctx); err != nil {
+			if errors.Is(err, errCrash) {
+				return err
+			}
+			if ctx.Err() == nil {
+				return err
+			}
+		}
+		select {
+		case a.flushed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// finalFlush writes what is left when the archiver stops, unless it "crashed".
+func (a *archiver) finalFlush() error {
+	if a.crashed.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := a.flush(ctx); err != nil {
+		if errors.Is(err, errCrash) {
+			return err
+		}
+		return fmt.Errorf("lakehouse: final flush (nothing is lost: the records stay in Kafka): %w", err)
+	}
+	return nil
+}
+
+// flush encodes, uploads and commits every closed file, then commits Kafka offsets.
+// On error the files stay queued for the next flush.
+func (a *archiver) flush(ctx context.Context) error {
+	a.mu.Lock()
+	batches := slices.Clone(a.ready)
+	a.mu.Unlock()
+	if len(batches) == 0 {
+		return nil
+	}
+	started := time.Now()
+	slices.SortStableFunc(batches, func(x, y *batch) int {
+		if x.partition != y.partition {
+			return int(x.partition) - int(y.partition)
+		}
+		return int(x.start - y.start)
+	})
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(a.cfg.FlushConcurrency)
+	for _, b := range batches {
+		if b.encoded != nil {
+			continue
+		}
+		g.Go(func() error {
+			data, e, err := encodeBatch(b, a.enc)
+			if err != nil {
+				return err
+			}
+			e.Path = dataName(b.partition, b.hour, e.StartOffset, e.EndOffset)
+			e.Created = time.Now().UTC()
+			b.encoded = &pendingFile{entry: e, data: data}
+			b.release()
+			if b.invalidUTF8 > 0 {
+				a.met.invalidUTF8.Add(float64(b.invalidUTF8))
+				a.log.Warn("lakehouse: archived records whose value is not UTF-8", "partition", b.partition, "count", b.invalidUTF8, "file", e.Path)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("lakehouse: encode: %w", err)
+	}
+	if err := a.hook("encoded"); err != nil {
+		return err
+	}
+
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(a.cfg.FlushConcurrency)
+	for _, b := range batches {
+		pf := b.encoded
+		// A file uploaded long ago may be near the age at which garbage collection takes
+		// it for debris; upload it again (same name, same bytes) before committing it.
+		if !pf.uploaded.IsZero() && time.Since(pf.uploaded) < a.cfg.OrphanGrace/2 {
+			continue
+		}
+		g.Go(func() error {
+			if err := a.hook("upload"); err != nil {
+				return err
+			}
+			err := a.bo.do(gctx, "put", func(ctx context.Context) error {
+				return a.bkt.Put(ctx, pf.entry.Path, bytes.NewReader(pf.data))
+			})
+			if err != nil {
+				return err
+			}
+			pf.uploaded = time.Now()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := a.hook("uploaded"); err != nil {
+		return err
+	}
+
+	m, accepted, rejected, err := a.commitBatches(ctx, batches)
+	if err != nil {
+		return err
+	}
+	if err := a.hook("committed"); err != nil {
+		return err
+	}
+	if err := a.afterCommit(ctx, m, batches, accepted, rejected); err != nil {
+		return err
+	}
+	a.met.flushSeconds.Observe(time.Since(started).Seconds())
+	return nil
+}

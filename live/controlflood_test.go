@@ -1,0 +1,69 @@
+package live_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live"
+)
+
+// A flood of controls (one rule per customer, published at once) is applied a fetch at
+// a time: the rule index is rebuilt per fetch, not per control, so applying N rules
+// costs O(N) index work instead of O(N²).
+func TestControlFloodAppliesInBatches(t *testing.T) {
+	const n = 4000
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	reg := prometheus.NewRegistry()
+	d, _ := e2etest.StartLive(t, b, func(c *live.Config) { c.Registry = reg })
+	select {
+	case <-d.RulesLoaded():
+	case <-time.After(30 * time.Second):
+		t.Fatal("rules not loaded")
+	}
+	builds := func() float64 { return gauge(t, reg, "hindsight_rule_index_builds_total") }
+	before := builds()
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		r := e2etest.ParseRule(t, fmt.Sprintf(`{"id":"flood","scope":"c-%05d","version":1,"threshold":3,"when":{"path":"$.type","op":"==","value":"x"}}`, i))
+		recs[i] = e2etest.Upsert(t, r)
+	}
+	e2etest.ProduceSync(t, b, recs...)
+	e2etest.WaitFor(t, 120*time.Second, fmt.Sprintf("%d rules active in the evaluator", n), func() bool {
+		return gauge(t, reg, "hindsight_rules_active") == n
+	})
+	rebuilt := builds() - before
+	if rebuilt < 1 || rebuilt > n/20 {
+		t.Fatalf("%d controls rebuilt the rule index %v times; want at least once and at most %d", n, rebuilt, n/20)
+	}
+	t.Logf("%d controls: %v index rebuilds", n, rebuilt)
+	if got := d.Registry().Len(); got != n {
+		t.Fatalf("registry holds %d rules, want %d", got, n)
+	}
+}
+
+// gauge reads one unlabelled counter or gauge from reg.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		if c := m.GetCounter(); c != nil {
+			return c.GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}

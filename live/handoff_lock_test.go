@@ -1,0 +1,71 @@
+package live
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/backfill"
+)
+
+// Alerts that history raises are produced without the partition's lock: a producer
+// whose buffer is full (its broker does not answer) must not stall the partition's
+// events, and no snapshot may cover counts whose alerts are not queued yet.
+func TestBackfillAlertsProducedOutsidePartitionLock(t *testing.T) {
+	f := newStateFixture(t, 1)
+	d := f.d
+	d.m = newMetrics(prometheus.NewRegistry())
+	d.log = d.cfg.Logger
+	// A broker that accepts connections and never answers: records stay buffered.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	d.alertProducer, err = kgo.NewClient(kgo.SeedBrokers(ln.Addr().String()), kgo.MaxBufferedRecords(1), kgo.ProducerLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := f.rules[0]
+	p := newPartition(0)
+	p.next = 100
+	pb := &pendingBackfill{start: 100, began: time.Now(), cancel: func() {}}
+	p.starts[ar], p.pending[ar] = 100, pb
+	res := &backfill.Result{Counts: map[string]int64{"c-1": ar.Rule.Threshold, "c-2": ar.Rule.Threshold, "c-3": ar.Rule.Threshold}}
+
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		d.finishBackfill(p, ar, pb, res) // blocks producing the second alert
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if p.mu.TryLock() {
+			applied, unqueued := p.pending[ar] == nil, p.unqueuedAlerts
+			p.mu.Unlock()
+			if applied {
+				if unqueued != 1 {
+					t.Errorf("unqueuedAlerts = %d while alerts are being produced, want 1", unqueued)
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the partition stayed locked while history's alerts were produced")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-finished:
+		t.Fatal("producing 3 alerts into a buffer of 1 with no broker did not block: the test shows nothing")
+	case <-time.After(100 * time.Millisecond):
+	}
+	d.alertProducer.Close() // fails the blocked produce
+	<-finished
+	if p.unqueuedAlerts != 0 {
+		t.Fatalf("unqueuedAlerts = %d after the alerts were handed over", p.unqueuedAlerts)
+	}
+}

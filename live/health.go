@@ -1,0 +1,257 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hindsightdev/hindsight/internal/httpjson"
+)
+
+// Health has two questions (live/API.md). Liveness, /healthz: the process is up and
+// serves HTTP; a failing liveness probe should restart it, so it fails only when nothing
+// answers. Readiness, /readyz: this process is doing its job — rules loaded, consuming,
+// owning a partition, brokers reachable, archive and snapshots within their limits;
+// 503 with every reason otherwise, so that whoever routes traffic or pages a person
+// knows what is wrong.
+
+// brokerCheckEvery is how long a broker check's outcome is reused: probes from several
+// places cost the brokers one request a second at most.
+const brokerCheckEvery = time.Second
+
+// brokerCheckTimeout bounds one broker check.
+const brokerCheckTimeout = 2 * time.Second
+
+// handleHealth is liveness: 200 while the process serves. The body says how far it got
+// (status "starting" until rules are loaded and events consumed, then "ok").
+func (d *Daemon) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	loaded := d.rulesAreLoaded()
+	status := "ok"
+	if !loaded || !d.consuming.Load() {
+		status = "starting"
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{
+		"status":       status,
+		"rules_loaded": loaded,
+		"rules":        d.rules.Len(),
+		"partitions":   d.Partitions(),
+		"events":       d.eventsSeen.Load(),
+		"alerts":       d.alertsRaised.Load(),
+	})
+}
+
+func (d *Daemon) rulesAreLoaded() bool {
+	select {
+	case <-d.rulesLoaded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Readiness is the answer of /readyz.
+type Readiness struct {
+	// Ready is true when Reasons is empty; Status says "ready" or "not ready".
+	Ready  bool   `json:"ready"`
+	Status string `json:"status"`
+	// Reasons lists, one sentence each, why the process is not ready.
+	Reasons []string `json:"reasons"`
+	// Partitions are the events partitions owned here.
+	Partitions []int32 `json:"partitions"`
+	// Broker is "reachable", or why the brokers were not ("" before consuming).
+	Broker string `json:"broker"`
+	// ArchiveLagRecords is the largest lag of the embedded archiver over its partitions
+	// (absent with --no-archive, or before the archiver measured one).
+	ArchiveLagRecords *int64 `json:"archive_lag_records,omitempty"`
+}
+
+func (d *Daemon) handleReady(w http.ResponseWriter, _ *http.Request) {
+	rd := d.readiness()
+	code := http.StatusOK
+	if !rd.Ready {
+		code = http.StatusServiceUnavailable
+	}
+	httpjson.Write(w, code, rd)
+}
+
+// readiness checks everything /readyz answers for.
+func (d *Daemon) readiness() Readiness {
+	rd := Readiness{Reasons: []string{}, Partitions: d.Partitions()}
+	ws := d.web()
+	if !d.rulesAreLoaded() {
+		rd.Reasons = append(rd.Reasons, "rules are not loaded yet: the controls topic is still being read")
+	}
+	if !d.consuming.Load() {
+		rd.Reasons = append(rd.Reasons, "not consuming events yet")
+	}
+	if len(rd.Partitions) == 0 {
+		rd.Reasons = append(rd.Reasons, "no events partition is assigned to this process (the group is rebalancing, or has more members than the topic has partitions)")
+	}
+	if c := d.consumer.Load(); c != nil && ws != nil {
+		if err := ws.ready.pingBrokers(c.Client().Ping); err != nil {
+			rd.Broker = err.Error()
+			rd.Reasons = append(rd.Reasons, "the brokers are unreachable: "+err.Error())
+		} else {
+			rd.Broker = "reachable"
+		}
+	}
+	if !d.cfg.NoArchive {
+		if lag, part, ok := d.archiveLag(); ok {
+			rd.ArchiveLagRecords = &lag
+			if lag > d.cfg.MaxArchiveLag {
+				d.m.limitReached.WithLabelValues(limitArchiveLag).Inc()
+				rd.Reasons = append(rd.Reasons, fmt.Sprintf("the archive trails Kafka by %d records on partition %s, over --max-archive-lag %d (is the lake's storage failing? see hindsight_lake_storage_errors_total)",
+					lag, part, d.cfg.MaxArchiveLag))
+			}
+		}
+	}
+	if ws != nil && d.state != nil {
+		problems := ws.ready.snapshotProblems(d, time.Now())
+		for _, p := range rd.Partitions {
+			for _, msg := range problems[p].notReady {
+				d.m.limitReached.WithLabelValues(limitSnapshotAge).Inc()
+				rd.Reasons = append(rd.Reasons, fmt.Sprintf("partition %d: %s", p, msg))
+			}
+		}
+	}
+	rd.Ready = len(rd.Reasons) == 0
+	rd.Status = "ready"
+	if !rd.Ready {
+		rd.Status = "not ready"
+	}
+	return rd
+}
+
+// archiveLag reads the embedded archiver's lag gauge (hindsight_lake_lag_records, per
+// partition it owns) from the registry it registered with: the largest, and on which
+// partition. ok is false while the archiver has measured none.
+func (d *Daemon) archiveLag() (lag int64, partition string, ok bool) {
+	mfs, err := d.cfg.Registry.Gather()
+	if err != nil {
+		return 0, "", false
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "hindsight_lake_lag_records" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			v := int64(m.GetGauge().GetValue())
+			if !ok || v > lag {
+				lag, ok = v, true
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "partition" {
+						partition = l.GetValue()
+					}
+				}
+			}
+		}
+	}
+	return lag, partition, ok
+}
+
+// readiness is the bookkeeping of readiness checks.
+type readiness struct {
+	pingMu  sync.Mutex
+	pingAt  time.Time
+	pingErr error
+
+	mu sync.Mutex
+	// watch holds, per owned partition, since when its state has been seen changed
+	// without a snapshot. The daemon does not record when a partition's state changed,
+	// so this is when a check (/readyz, /v1/state) first saw it changed since the
+	// snapshot point it has now: later than the truth, never earlier, so a problem is
+	// never reported early and, with checks polling, is reported at most a poll late.
+	watch map[*partition]*snapWatch
+}
+
+type snapWatch struct {
+	cleanOffset int64
+	cleanGen    uint64
+	dirtySince  time.Time // zero: clean when last seen
+}
+
+// pingBrokers runs ping at most once per brokerCheckEvery and returns its outcome.
+func (r *readiness) pingBrokers(ping func(context.Context) error) error {
+	r.pingMu.Lock()
+	defer r.pingMu.Unlock()
+	if !r.pingAt.IsZero() && time.Since(r.pingAt) < brokerCheckEvery {
+		return r.pingErr
+	}
+	// Not the request's context: a prober that hangs up must not make the cached
+	// answer "canceled".
+	ctx, cancel := context.WithTimeout(context.Background(), brokerCheckTimeout)
+	defer cancel()
+	r.pingErr = ping(ctx)
+	r.pingAt = time.Now()
+	return r.pingErr
+}
+
+// partitionProblems are one partition's durable-state problems: all of them for
+// /v1/state, and those that make the process not ready.
+type partitionProblems struct {
+	all, notReady []string
+}
+
+// snapshotProblems looks at every owned partition's snapshots.
+func (r *readiness) snapshotProblems(d *Daemon, now time.Time) map[int32]partitionProblems {
+	out := map[int32]partitionProblems{}
+	if d.state == nil {
+		return out
+	}
+	owned := d.ownedPartitions()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.watch == nil {
+		r.watch = map[*partition]*snapWatch{}
+	}
+	keep := make(map[*partition]bool, len(owned))
+	for _, p := range owned {
+		keep[p] = true
+		p.mu.Lock()
+		lastErr, next, gen := p.snaps.lastErr, p.next, p.gen
+		clean := p.snaps.clean
+		p.mu.Unlock()
+
+		var pp partitionProblems
+		failing := false
+		if restoreErr, ok := strings.CutPrefix(lastErr, "restore: "); ok { // restore.go's mark
+			pp.all = append(pp.all, "no stored snapshot of this partition could be read, so its counts were rebuilt from history: "+restoreErr)
+		} else if lastErr != "" {
+			failing = true
+			pp.all = append(pp.all, "the latest snapshot could not be stored: "+lastErr)
+		}
+
+		w := r.watch[p]
+		if w == nil {
+			w = &snapWatch{}
+			r.watch[p] = w
+		}
+		dirty := next >= 0 && (clean.offset != next || clean.gen != gen)
+		switch {
+		case !dirty:
+			w.dirtySince = time.Time{}
+		case w.dirtySince.IsZero() || w.cleanOffset != clean.offset || w.cleanGen != clean.gen:
+			w.dirtySince = now // changed since a snapshot point seen for the first time
+		}
+		w.cleanOffset, w.cleanGen = clean.offset, clean.gen
+		if dirty && now.Sub(w.dirtySince) > d.cfg.MaxSnapshotAge {
+			msg := fmt.Sprintf("its state changed at least %s ago and has no snapshot since, over --max-snapshot-age %s",
+				now.Sub(w.dirtySince).Round(time.Second), d.cfg.MaxSnapshotAge)
+			if failing {
+				msg += " (snapshots fail: " + lastErr + ")"
+			}
+			pp.all = append(pp.all, msg)
+			pp.notReady = append(pp.notReady, msg)
+		}
+		out[p.id] = pp
+	}
+	for p := range r.watch {
+		if !keep[p] {
+			delete(r.watch, p)
+		}
+	}
+	return out
+}

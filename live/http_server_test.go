@@ -1,0 +1,204 @@
+package live_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/live"
+)
+
+// TestHTTPConnectionCap: with every connection slot held by idle connections, a new
+// request waits (the server counts that it reached the cap) and is answered as soon as
+// a slot frees; the cap and the open connections show in /metrics.
+func TestHTTPConnectionCap(t *testing.T) {
+	d := startHTTPDaemon(t, 1, func(c *live.Config) {
+		c.HTTPMaxConnections, c.HTTPMaxStreams = 4, 2
+		c.HTTPReadHeaderTimeout = time.Minute // the idle connections hold their slots
+	})
+	addr := d.HTTPAddr()
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range 4 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	e2etest.WaitFor(t, wait, "the server to hold 4 connections", func() bool {
+		return d.metric(t, "hindsight_http_connections_open") == 4
+	})
+	e2etest.WaitFor(t, wait, "the cap to be counted as reached", func() bool {
+		return d.reached(t, "http_max_connections") >= 1
+	})
+
+	type answer struct {
+		code int
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		cl := &http.Client{Timeout: 60 * time.Second}
+		resp, err := cl.Get(d.base + "/healthz")
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		resp.Body.Close()
+		done <- answer{code: resp.StatusCode}
+	}()
+	// The slots are held for a minute: nothing can have answered the request.
+	select {
+	case a := <-done:
+		t.Fatalf("a request was answered (%d, %v) while every connection slot was held", a.code, a.err)
+	default:
+	}
+	if open := d.metric(t, "hindsight_http_connections_open"); open != 4 {
+		t.Fatalf("%v connections open, want the cap, 4", open)
+	}
+	held[0].Close() // frees a slot
+	select {
+	case a := <-done:
+		if a.err != nil || a.code != 200 {
+			t.Fatalf("once a slot was free: %d %v, want 200", a.code, a.err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the waiting request was not answered once a slot was free")
+	}
+
+	_, metrics := d.request(t, "GET", "/metrics", "", nil)
+	for _, want := range []string{`hindsight_limit{name="http_max_connections"} 4`, `hindsight_limit{name="http_max_streams"} 2`,
+		`hindsight_limit{name="http_read_header_timeout_seconds"} 60`, `hindsight_limit{name="counts_page_size"} 1000`,
+		`hindsight_limit{name="http_max_body_bytes"} 1.048576e+06`, `hindsight_limit_reached_total{name="http_max_connections"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestHTTPTimeouts: the server closes a keep-alive connection left idle, a request
+// whose headers never end, and answers 408 to a body that stops arriving.
+func TestHTTPTimeouts(t *testing.T) {
+	d := startHTTPDaemon(t, 1, func(c *live.Config) {
+		c.HTTPIdleTimeout = 200 * time.Millisecond
+		c.HTTPReadHeaderTimeout = 200 * time.Millisecond
+		c.HTTPReadTimeout = 300 * time.Millisecond
+		c.HTTPWriteTimeout = 5 * time.Second
+		c.PreviewTimeout = time.Second
+	})
+	addr := d.HTTPAddr()
+	// closedByServer reads c until the server closes it; the client's own deadline, far
+	// beyond the server's timeouts, only keeps a failing test from hanging.
+	closedByServer := func(t *testing.T, c net.Conn, br *bufio.Reader) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err := io.Copy(io.Discard, br)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatal("the server kept the connection open")
+		}
+	}
+
+	t.Run("idle keep-alive", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Close {
+			t.Fatalf("first request: %d, close %v", resp.StatusCode, resp.Close)
+		}
+		closedByServer(t, c, br) // no second request comes
+	})
+	t.Run("headers that never end", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Slow: ", addr)
+		closedByServer(t, c, bufio.NewReader(c))
+	})
+	t.Run("a body that stops arriving", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"rule\":", addr)
+		br := bufio.NewReader(c)
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), "--http-read-timeout") {
+			t.Fatalf("%d %s, want 408 naming --http-read-timeout", resp.StatusCode, body)
+		}
+		if n := d.reached(t, "http_read_timeout_seconds"); n != 1 {
+			t.Errorf("read timeout reached %v times, want 1", n)
+		}
+	})
+}
+
+// TestHTTPHeaderAndBodyCaps: headers over the cap get 431, bodies over it 413 — whether
+// the request says its length or not — with the limit counted each time.
+func TestHTTPHeaderAndBodyCaps(t *testing.T) {
+	d := startHTTPDaemon(t, 1, func(c *live.Config) {
+		c.HTTPMaxHeaderBytes = 4096
+		c.HTTPMaxBodyBytes = 1024
+	})
+	resp, _ := d.request(t, "GET", "/healthz", "", func(r *http.Request) { r.Header.Set("X-Big", strings.Repeat("a", 20<<10)) })
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("20 KiB of headers over a 4 KiB cap: %d, want 431", resp.StatusCode)
+	}
+	if n := d.reached(t, "http_max_header_bytes"); n != 1 {
+		t.Errorf("header cap reached %v times, want 1", n)
+	}
+	if resp, _ := d.request(t, "GET", "/healthz", "", func(r *http.Request) { r.Header.Set("X-Small", strings.Repeat("a", 1000)) }); resp.StatusCode != 200 {
+		t.Errorf("headers under the cap: %d", resp.StatusCode)
+	}
+
+	small := `{"rule":{"id":"r","scope":"*","when":{"path":"$.type"},"threshold":1}}`
+	big := `{"rule":{"id":"r","scope":"*","when":{"path":"$.type"},"threshold":1,"description":"` + strings.Repeat("x", 2000) + `"}}`
+	if resp, body := d.request(t, "POST", "/v1/console/validate", small, nil); resp.StatusCode != 200 {
+		t.Fatalf("a body under the cap: %d %s", resp.StatusCode, body)
+	}
+	resp, body := d.request(t, "POST", "/v1/console/validate", big, nil)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "--http-max-body-bytes") || !strings.Contains(body, "1024") {
+		t.Errorf("a body over the cap, with its length: %d %s", resp.StatusCode, body)
+	}
+	// Without Content-Length (chunked), the cap cuts the body as it is read.
+	resp, body = d.request(t, "POST", "/v1/console/validate", "", func(r *http.Request) {
+		r.Body = io.NopCloser(strings.NewReader(big))
+		r.ContentLength = -1
+		r.Header.Set("Content-Type", "application/json")
+	})
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "over the limit of 1024 bytes") {
+		t.Errorf("a chunked body over the cap: %d %s", resp.StatusCode, body)
+	}
+	if n := d.reached(t, "http_max_body_bytes"); n != 2 {
+		t.Errorf("body cap reached %v times, want 2", n)
+	}
+}

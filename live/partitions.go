@@ -1,0 +1,109 @@
+package live
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+)
+
+// Assigned implements ingest.Handler: partitions new to this process restore their
+// newest snapshot; ResumeAt then says where each resumes.
+func (d *Daemon) Assigned(ps []int32) {
+	var fresh []int32
+	d.partsMu.RLock()
+	for _, p := range ps {
+		if _, owned := d.parts[p]; !owned { // a repeated assignment keeps the counters
+			fresh = append(fresh, p)
+		}
+	}
+	d.partsMu.RUnlock()
+	restored := d.restore(fresh)
+	d.partsMu.Lock()
+	defer d.partsMu.Unlock()
+	for _, p := range fresh {
+		if _, owned := d.parts[p]; owned {
+			continue
+		}
+		if part := restored[p]; part != nil {
+			d.parts[p] = part
+		} else {
+			d.parts[p] = newPartition(p)
+		}
+	}
+	d.m.partitions.Set(float64(len(d.parts)))
+}
+
+// Revoked implements ingest.Handler: the partitions' state is snapshotted for their next
+// owner, then dropped here.
+func (d *Daemon) Revoked(ps []int32) {
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	defer cancel()
+	d.partsMu.RLock()
+	var parts []*partition
+	for _, p := range ps {
+		if part := d.parts[p]; part != nil {
+			parts = append(parts, part)
+		}
+	}
+	d.partsMu.RUnlock()
+	for _, part := range parts {
+		part.snaps.mu.Lock()
+		part.snaps.gone = true
+		part.snaps.mu.Unlock()
+		_ = d.snapshotPartition(ctx, part, "revoked", false)
+		part.mu.Lock()
+		part.revoked = true
+		for ar, pb := range part.pending {
+			pb.cancel() // its history is the next owner's to count (the snapshot says so)
+			delete(part.pending, ar)
+		}
+		part.mu.Unlock()
+	}
+	d.partsMu.Lock()
+	defer d.partsMu.Unlock()
+	for _, p := range ps {
+		delete(d.parts, p)
+	}
+	d.m.partitions.Set(float64(len(d.parts)))
+}
+
+func (d *Daemon) partition(id int32) *partition {
+	d.partsMu.RLock()
+	p := d.parts[id]
+	d.partsMu.RUnlock()
+	if p != nil {
+		return p
+	}
+	d.partsMu.Lock()
+	defer d.partsMu.Unlock()
+	if p = d.parts[id]; p == nil {
+		p = newPartition(id)
+		d.parts[id] = p
+	}
+	return p
+}
+
+// Partitions lists the events partitions this instance owns.
+func (d *Daemon) Partitions() []int32 {
+	d.partsMu.RLock()
+	defer d.partsMu.RUnlock()
+	return slices.Sorted(maps.Keys(d.parts))
+}
+
+func (d *Daemon) eachPartition(fn func(p *partition)) {
+	d.partsMu.RLock()
+	ps := slices.Collect(maps.Values(d.parts))
+	d.partsMu.RUnlock()
+	for _, p := range ps {
+		p.mu.Lock()
+		fn(p)
+		p.mu.Unlock()
+	}
+}
+
+func (d *Daemon) ownedPartitions() []*partition {
+	d.partsMu.RLock()
+	defer d.partsMu.RUnlock()
+	return slices.SortedFunc(maps.Values(d.parts), func(a, b *partition) int { return cmp.Compare(a.id, b.id) })
+}

@@ -1,0 +1,297 @@
+package live
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// Count is the current count of rule k for customer over the partitions owned here;
+// ok is false when k is not an active rule.
+func (d *Daemon) Count(k rule.Key, customer string) (contract.CountView, bool) {
+	ar := d.active.Load().byKey[k]
+	if ar == nil {
+		return contract.CountView{}, false
+	}
+	v := contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: customer, Status: contract.RuleLive}
+	d.eachPartition(func(p *partition) {
+		v.Count += p.counts.count(customer, ar.Seq)
+		if p.pending[ar] != nil {
+			v.Status = contract.RuleBackfilling
+		}
+	})
+	return v, true
+}
+
+// Counts lists rule k's counters over the partitions owned here, by customer; ok is
+// false when k is not an active rule.
+func (d *Daemon) Counts(k rule.Key) ([]contract.CountView, bool) {
+	ar := d.active.Load().byKey[k]
+	if ar == nil {
+		return nil, false
+	}
+	status := contract.RuleLive
+	out := []contract.CountView{}
+	d.eachPartition(func(p *partition) {
+		if p.pending[ar] != nil {
+			status = contract.RuleBackfilling
+		}
+		p.counts.each(func(ci int, id uint32, n int64) {
+			if id == ar.Seq && n > 0 {
+				out = append(out, contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: n})
+			}
+		})
+	})
+	for i := range out {
+		out[i].Status = status
+	}
+	slices.SortFunc(out, func(a, b contract.CountView) int { return cmp.Compare(a.Customer, b.Customer) })
+	return out, true
+}
+
+// CountsPage lists, in customer order, the counts of rule k for at most limit customers
+// whose names sort after after ("" from the first), summed over the partitions owned
+// here; next is the last customer listed when more follow ("" on the last page), and ok
+// is false when k is not an active rule. It walks every counter once but keeps only
+// limit+1 customers, so a page costs memory by its size, not the rule's customers.
+func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contract.CountView, next string, ok bool) {
+	ar := d.active.Load().byKey[k]
+	if ar == nil {
+		return nil, "", false
+	}
+	status := contract.RuleLive
+	pc := newPageCollector(after, limit+1) // one more than the page tells whether more follow
+	d.eachPartition(func(p *partition) {
+		if p.pending[ar] != nil {
+			status = contract.RuleBackfilling
+		}
+		s := &p.counts
+		s.each(func(ci int, id uint32, n int64) {
+			if id == ar.Seq && n > 0 {
+				c := &s.custs[ci]
+				pc.add(s.names[c.off:c.off+c.len], n)
+			}
+		})
+	})
+	rows := pc.sorted()
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = rows[limit-1].name
+	}
+	page = make([]contract.CountView, len(rows))
+	for i, e := range rows {
+		page[i] = contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: e.name, Count: e.n, Status: status}
+	}
+	return page, next, true
+}
+
+// pageCollector keeps the n smallest customer names above after, with their counts
+// summed (a customer whose events moved partition has a counter in each): a max-heap by
+// name, so a name at or above the largest kept is dropped without a copy. A name
+// dropped once never comes back: n smaller names are kept, and kept names only get
+// smaller.
+type pageCollector struct {
+	after []byte
+	n     int
+	heap  []*pageEntry
+	index map[string]*pageEntry
+}
+
+type pageEntry struct {
+	name string
+	n    int64
+}
+
+func newPageCollector(after string, n int) *pageCollector {
+	return &pageCollector{after: []byte(after), n: n, index: map[string]*pageEntry{}}
+}
+
+func (pc *pageCollector) add(name []byte, n int64) {
+	if len(pc.after) > 0 && bytes.Compare(name, pc.after) <= 0 {
+		return
+	}
+	if e := pc.index[string(name)]; e != nil { // no copy: the lookup does not keep the key
+		e.n += n
+		return
+	}
+	if len(pc.heap) == pc.n {
+		if pc.n == 0 || bytes.Compare(name, []byte(pc.heap[0].name)) >= 0 {
+			return
+		}
+		delete(pc.index, pc.heap[0].name)
+		pc.heap[0] = pc.heap[len(pc.heap)-1]
+		pc.heap = pc.heap[:len(pc.heap)-1]
+		pc.down(0)
+	}
+	e := &pageEntry{name: string(name), n: n}
+	pc.index[e.name] = e
+	pc.heap = append(pc.heap, e)
+	pc.up(len(pc.heap) - 1)
+}
+
+func (pc *pageCollector) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if pc.heap[parent].name >= pc.heap[i].name {
+			return
+		}
+		pc.heap[parent], pc.heap[i] = pc.heap[i], pc.heap[parent]
+		i = parent
+	}
+}
+
+func (pc *pageCollector) down(i int) {
+	for {
+		largest, l, r := i, 2*i+1, 2*i+2
+		if l < len(pc.heap) && pc.heap[l].name > pc.heap[largest].name {
+			largest = l
+		}
+		if r < len(pc.heap) && pc.heap[r].name > pc.heap[largest].name {
+			largest = r
+		}
+		if largest == i {
+			return
+		}
+		pc.heap[largest], pc.heap[i] = pc.heap[i], pc.heap[largest]
+		i = largest
+	}
+}
+
+// sorted returns the kept customers in name order.
+func (pc *pageCollector) sorted() []pageEntry {
+	out := make([]pageEntry, len(pc.heap))
+	for i, e := range pc.heap {
+		out[i] = *e
+	}
+	slices.SortFunc(out, func(a, b pageEntry) int { return cmp.Compare(a.name, b.name) })
+	return out
+}
+
+// StartOffsets returns, per owned partition that has evaluated events with rule k's
+// active version, the offset of the first such event: the hand-off point for backfill.
+func (d *Daemon) StartOffsets(k rule.Key) map[int32]int64 {
+	ar := d.active.Load().byKey[k]
+	if ar == nil {
+		return nil
+	}
+	out := map[int32]int64{}
+	d.eachPartition(func(p *partition) {
+		if start, ok := p.starts[ar]; ok {
+			out[p.id] = start
+		}
+	})
+	return out
+}
+
+// TopCounts returns the n largest counters of active rules, largest first.
+func (d *Daemon) TopCounts(n int) []contract.CountView {
+	s := d.active.Load()
+	var all []contract.CountView
+	d.eachPartition(func(p *partition) {
+		p.counts.each(func(ci int, id uint32, n int64) {
+			if ar := s.byID[id]; ar != nil {
+				all = append(all, contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: n, Status: contract.RuleLive})
+			}
+		})
+	})
+	slices.SortFunc(all, func(a, b contract.CountView) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Scope+"/"+a.RuleID, b.Scope+"/"+b.RuleID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Customer, b.Customer)
+	})
+	if len(all) > n {
+		all = all[:n]
+	}
+	return all
+}
+
+// RuleList is the answer of /v1/rules: Rules and the rejected controls.
+func (d *Daemon) RuleList() contract.RuleList {
+	l := d.rules.List()
+	l.Rules = d.Rules()
+	return l
+}
+
+// Rules lists the active rules with their status, last error and start offsets.
+func (d *Daemon) Rules() []contract.RuleView {
+	views := d.rules.Rules()
+	s := d.active.Load()
+	queued := d.bf.positions()
+	for i := range views {
+		k := rule.Key{Scope: views[i].Scope, ID: views[i].ID}
+		views[i].StartOffsets = d.StartOffsets(k)
+		if ar := s.byKey[k]; ar != nil {
+			d.eachPartition(func(p *partition) {
+				if pb := p.pending[ar]; pb != nil {
+					v := pb.view(p.id)
+					v.QueuePosition = queued[pb]
+					views[i].Backfill = append(views[i].Backfill, v)
+				}
+				views[i].Incomplete = append(views[i].Incomplete, d.bf.incompleteOf(ar, p.id)...)
+			})
+		}
+		if len(views[i].Backfill) > 0 {
+			views[i].Status = contract.RuleBackfilling
+			slices.SortFunc(views[i].Backfill, func(a, b contract.BackfillProgress) int { return cmp.Compare(a.Partition, b.Partition) })
+		}
+		// A job that retrying alone cannot cure (it keeps retrying, see its last_error)
+		// and history that could not be read are errors: the counts are not what they
+		// should be. A job failing for a passing reason (the lake unreachable) is still
+		// backfilling.
+		for _, b := range views[i].Backfill {
+			if b.Blocked {
+				views[i].Status = contract.RuleError
+			}
+		}
+		if len(views[i].Incomplete) > 0 {
+			views[i].Status = contract.RuleError
+			slices.SortFunc(views[i].Incomplete, func(a, b contract.MissingRange) int {
+				return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.From, b.From))
+			})
+		}
+	}
+	return views
+}
+
+// State describes the owned partitions' state and snapshots.
+func (d *Daemon) State() contract.StateView {
+	v := contract.StateView{SnapshotInterval: d.cfg.SnapshotInterval.String(), Group: d.cfg.Group, Topic: d.cfg.Topics.Events, Partitions: []contract.PartitionState{}}
+	if d.state != nil {
+		v.StateURL = d.state.url
+	} else {
+		v.SnapshotInterval = "off"
+	}
+	if d.restoreFrom != nil {
+		v.RestoreFrom = d.restoreFrom.url
+	}
+	now := time.Now()
+	for _, p := range d.ownedPartitions() {
+		p.mu.Lock()
+		pv := contract.PartitionState{Partition: p.id, NextOffset: p.next, Customers: p.counts.customers(), Counters: p.counterCount(),
+			Backfills: len(p.pending), Restored: p.snaps.restored, LastError: p.snaps.lastErr}
+		if last := p.snaps.last; last != nil {
+			cp := *last
+			pv.LastSnapshot = &cp
+			age := now.Sub(last.WrittenAt).Seconds()
+			lag := max(p.next-last.Offset, 0)
+			pv.AgeSeconds, pv.LagOffsets = &age, &lag
+		}
+		p.mu.Unlock()
+		v.Partitions = append(v.Partitions, pv)
+	}
+	if ws := d.web(); ws != nil {
+		problems := ws.ready.snapshotProblems(d, now)
+		for i := range v.Partitions {
+			v.Partitions[i].Problems = problems[v.Partitions[i].Partition].all
+		}
+	}
+	return v
+}

@@ -1,0 +1,179 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// restore builds the state of newly assigned partitions from their newest readable
+// snapshots. Partitions without a snapshot are absent from the result; those whose
+// snapshots could not be read are fresh partitions carrying the error, for /v1/state.
+func (d *Daemon) restore(ps []int32) map[int32]*partition {
+	if d.state == nil || len(ps) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout+30*time.Second)
+	defer cancel()
+	bounds := d.logBounds(ctx, ps)
+	out := map[int32]*partition{}
+	for _, pid := range ps {
+		if _, ok := bounds[pid]; !ok {
+			// Without the log's bounds a snapshot's offset cannot be checked, and one
+			// outside the log would make the consumer reset and count twice or skip:
+			// recount from history instead, which is exact without them.
+			d.log.Warn("partition offsets unknown; not restoring its snapshot, recounting from history", "partition", pid)
+			continue
+		}
+		p, err := d.restoreOne(ctx, pid, d.state, bounds)
+		if p == nil && err == nil && d.restoreFrom != nil {
+			p, err = d.restoreOne(ctx, pid, d.restoreFrom, bounds)
+		}
+		if err != nil {
+			d.log.Error("no snapshot restored; the partition's counts are rebuilt from history", "partition", pid, "err", err)
+			d.m.restoreFailures.Inc()
+			p = newPartition(pid)
+			p.snaps.lastErr = "restore: " + err.Error()
+		}
+		if p != nil {
+			out[pid] = p
+		}
+	}
+	return out
+}
+
+type logBound struct{ start, end int64 }
+
+// logBounds lists the events partitions' first and next offsets; a snapshot outside
+// them does not describe this log.
+func (d *Daemon) logBounds(ctx context.Context, ps []int32) map[int32]logBound {
+	out := map[int32]logBound{}
+	cl, err := d.cfg.Kafka.NewClient()
+	if err != nil {
+		d.log.Warn("cannot list the events partitions' offsets; snapshots are not restored and idle partitions adopt rules at their next event", "err", err)
+		return nil
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	starts, err1 := adm.ListStartOffsets(ctx, d.cfg.Topics.Events)
+	ends, err2 := adm.ListEndOffsets(ctx, d.cfg.Topics.Events)
+	if err := errors.Join(err1, err2); err != nil {
+		d.log.Warn("cannot list the events partitions' offsets; snapshots are not restored and idle partitions adopt rules at their next event", "err", err)
+		return nil
+	}
+	for _, p := range ps {
+		s, ok1 := starts.Lookup(d.cfg.Topics.Events, p)
+		e, ok2 := ends.Lookup(d.cfg.Topics.Events, p)
+		if ok1 && ok2 && s.Err == nil && e.Err == nil {
+			out[p] = logBound{start: s.Offset, end: e.Offset}
+		}
+	}
+	return out
+}
+
+// restoreOne restores partition pid from the newest snapshot in store that reads and
+// fits the log, trying older ones when the newest does not. It returns nil, nil when the
+// store has none.
+func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *stateStore, bounds map[int32]logBound) (*partition, error) {
+	names, err := store.list(ctx, pid)
+	if err != nil || len(names) == 0 {
+		return nil, err
+	}
+	var errs []error
+	for _, name := range names {
+		began := time.Now()
+		data, err := store.get(ctx, name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading %s: %w", name, err))
+			continue
+		}
+		p, err := d.partitionFromSnapshot(pid, data, bounds)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("snapshot %s in %s: %w", name, store.url, err))
+			continue
+		}
+		p.snaps.restored = &contract.SnapshotInfo{Key: name, Offset: p.next, Bytes: len(data), Took: time.Since(began).Round(time.Microsecond).String()}
+		p.snaps.restored.Counters = p.counterCount()
+		for _, e := range errs {
+			d.log.Warn("skipped an unreadable snapshot for an older one", "partition", pid, "err", e)
+		}
+		d.m.restores.Inc()
+		d.log.Info("partition state restored", "partition", pid, "snapshot", name, "offset", p.next,
+			"counters", p.snaps.restored.Counters, "backfills_resumed", len(p.pending), "took", p.snaps.restored.Took)
+		return p, nil
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (p *partition) counterCount() int { return p.counts.live }
+
+// partitionFromSnapshot decodes a snapshot onto the active rules. Counters of rule
+// versions no longer active are dropped; active versions the snapshot does not know
+// start at its offset, with their history backfilled, as for any new rule.
+func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]logBound) (*partition, error) {
+	body, err := openState(data)
+	if err != nil {
+		return nil, err
+	}
+	s := d.active.Load()
+	p := newPartition(pid)
+	var rules []*controls.Version
+	h, err := decodeState(body, func(h *stateHeader) (func([]byte, []stateCount), error) {
+		if h.Partition != pid || h.Topic != d.cfg.Topics.Events || h.Group != d.cfg.Group {
+			return nil, fmt.Errorf("it is the state of %s partition %d in group %q, not of %s partition %d in group %q",
+				h.Topic, h.Partition, h.Group, d.cfg.Topics.Events, pid, d.cfg.Group)
+		}
+		if b, ok := bounds[pid]; ok && (h.Next > b.end || h.Next < b.start) {
+			return nil, fmt.Errorf("its offset %d is outside partition %d's log [%d, %d]: it describes another log, or events it has not counted were deleted",
+				h.Next, pid, b.start, b.end)
+		}
+		rules = make([]*controls.Version, len(h.Rules))
+		for i, sr := range h.Rules {
+			ar := s.byKey[rule.Key{Scope: sr.Scope, ID: sr.ID}]
+			if ar != nil && ar.ControlOffset == sr.ControlOffset && ar.Fingerprint == sr.Fingerprint {
+				rules[i] = ar
+				p.starts[ar] = sr.Start
+			}
+		}
+		// What remains of the body once counters (2+ bytes each) are taken out bounds
+		// the names' bytes.
+		p.counts.sized(h.Customers, h.Counters, max(0, len(body)-2*h.Counters-2*h.Customers))
+		p.counts.deferIndex = true
+		return func(customer []byte, counts []stateCount) {
+			ci := -1
+			for _, c := range counts {
+				if ar := rules[c.Rule]; ar != nil && c.N > 0 {
+					if ci < 0 {
+						ci = p.counts.appendNew(customer)
+					}
+					p.counts.add(ci, ar.Seq, c.N)
+				}
+			}
+		}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.counts.deferIndex = false
+	p.counts.slots = make([]uint32, tableSize(len(p.counts.custs)))
+	p.counts.reindex()
+	p.next = h.Next
+	for i, sr := range h.Rules {
+		if ar := rules[i]; ar != nil && sr.Pending && d.bf != nil && sr.Start > 0 {
+			p.pending[ar] = d.startBackfill(p, ar, sr.Start)
+		}
+	}
+	gen := p.gen
+	p.reconcile(d, s, h.Next)
+	if p.gen == gen {
+		p.snaps.clean.offset, p.snaps.clean.gen = p.next, p.gen
+	}
+	return p, nil
+}

@@ -1,0 +1,493 @@
+package live
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hindsightdev/hindsight/console"
+	"github.com/hindsightdev/hindsight/internal/httpjson"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// The HTTP server's protections (README.md, "Exposing Hindsight" and "Limits"): bounded
+// connections, timeouts, header and body sizes, streams and heavy requests; a Host
+// check against DNS rebinding; the API token for reads; security headers on every
+// answer. Each limit is a Config field, a flag of `hindsight live`, a value in
+// hindsight_limit{name} and, when reached, a clear answer and a count in
+// hindsight_limit_reached_total{name}.
+
+// Names of the limits: the name label of hindsight_limit and
+// hindsight_limit_reached_total. The console reports its own under the same names.
+const (
+	limitConnections       = "http_max_connections"
+	limitReadHeaderTimeout = "http_read_header_timeout_seconds"
+	limitReadTimeout       = console.LimitReadTimeout
+	limitWriteTimeout      = "http_write_timeout_seconds"
+	limitIdleTimeout       = "http_idle_timeout_seconds"
+	limitHeaderBytes       = "http_max_header_bytes"
+	limitBodyBytes         = console.LimitBody
+	limitStreams           = console.LimitStreams
+	limitHeavy             = "http_max_heavy_requests"
+	limitCountsPage        = "counts_page_size"
+	limitCountsMaxPage     = "counts_max_page_size"
+	limitPreviewTimeout    = console.LimitPreviewTimeout
+	limitPreviewScan       = console.LimitPreviewScan
+	limitPreviewBytes      = console.LimitPreviewBytes
+	limitSnapshotAge       = "max_snapshot_age_seconds"
+	limitArchiveLag        = "max_archive_lag_records"
+)
+
+// ensureHTTPDefaults fills the HTTP limits' documented defaults (see Config).
+func (c *Config) ensureHTTPDefaults() {
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt(&c.HTTPMaxConnections, 512)
+	setDur(&c.HTTPReadHeaderTimeout, 10*time.Second)
+	setDur(&c.HTTPReadTimeout, 30*time.Second)
+	setDur(&c.HTTPWriteTimeout, time.Minute)
+	setDur(&c.HTTPIdleTimeout, 2*time.Minute)
+	setInt(&c.HTTPMaxHeaderBytes, 64<<10)
+	if c.HTTPMaxBodyBytes <= 0 {
+		c.HTTPMaxBodyBytes = 1 << 20
+	}
+	setInt(&c.HTTPMaxStreams, 64)
+	setInt(&c.HTTPMaxHeavyRequests, 4)
+	setInt(&c.CountsPageSize, 1000)
+	setInt(&c.CountsMaxPageSize, 10_000)
+	setDur(&c.PreviewTimeout, 15*time.Second)
+	setInt(&c.PreviewMaxScan, 1_000_000)
+	setInt(&c.PreviewMaxBytes, 1<<20)
+	setDur(&c.MaxSnapshotAge, 5*time.Minute)
+	if c.MaxArchiveLag <= 0 {
+		c.MaxArchiveLag = 1_000_000
+	}
+}
+
+// validateHTTP reports HTTP limits that contradict each other, and malformed allowed
+// hosts.
+func (c *Config) validateHTTP() []error {
+	var errs []error
+	if c.CountsPageSize > c.CountsMaxPageSize {
+		errs = append(errs, fmt.Errorf("counts page size %d is above the maximum page size %d", c.CountsPageSize, c.CountsMaxPageSize))
+	}
+	if c.HTTPMaxStreams >= c.HTTPMaxConnections {
+		errs = append(errs, fmt.Errorf("http max streams %d must be below http max connections %d: streams would take every connection", c.HTTPMaxStreams, c.HTTPMaxConnections))
+	}
+	if c.PreviewTimeout >= c.HTTPWriteTimeout {
+		errs = append(errs, fmt.Errorf("preview timeout %s must be below the http write timeout %s, or previews are cut off unanswered", c.PreviewTimeout, c.HTTPWriteTimeout))
+	}
+	if !c.NoSnapshots && c.MaxSnapshotAge <= c.SnapshotInterval {
+		errs = append(errs, fmt.Errorf("max snapshot age %s must exceed the snapshot interval %s, or /readyz fails between snapshots", c.MaxSnapshotAge, c.SnapshotInterval))
+	}
+	for _, h := range c.AllowedHosts {
+		if h == "*" {
+			continue
+		}
+		if h == "" || strings.ContainsAny(h, "/ \t@") {
+			errs = append(errs, fmt.Errorf("allowed host %q: give a host name or host:port, without scheme or path", h))
+		}
+	}
+	return errs
+}
+
+// webState is the HTTP side's own state: the console, the heavy-request gate, the Host
+// policy, the readiness bookkeeping. Built once by routes, it hangs off the daemon's
+// listener (see web), so that the HTTP side keeps its state in its own files and the
+// daemon's lifecycle code only holds the listener it always held.
+type webState struct {
+	console *console.Console // nil when it could not be built
+	heavy   *gate
+	hosts   hostPolicy
+	ready   readiness
+}
+
+// web returns the daemon's HTTP state, nil before routes built it.
+func (d *Daemon) web() *webState {
+	if l, ok := d.ln.(*httpListener); ok {
+		return l.web
+	}
+	return nil
+}
+
+// harden wraps the daemon's listener in the connection cap and returns the HTTP state.
+// It runs in routes, which Start calls once the listener exists and before anything
+// serves; the http.Server, built after routes returns, is given its timeouts and header
+// cap by the listener before its first connection (configureServer).
+func (d *Daemon) harden() *webState {
+	c := &d.cfg
+	ws := &webState{heavy: newGate(c.HTTPMaxHeavyRequests, d.m), hosts: newHostPolicy(c.HTTPAddr, d.ln.Addr(), c.AllowedHosts)}
+	for name, v := range map[string]float64{
+		limitConnections: float64(c.HTTPMaxConnections), limitReadHeaderTimeout: c.HTTPReadHeaderTimeout.Seconds(),
+		limitReadTimeout: c.HTTPReadTimeout.Seconds(), limitWriteTimeout: c.HTTPWriteTimeout.Seconds(),
+		limitIdleTimeout: c.HTTPIdleTimeout.Seconds(), limitHeaderBytes: float64(c.HTTPMaxHeaderBytes),
+		limitBodyBytes: float64(c.HTTPMaxBodyBytes), limitStreams: float64(c.HTTPMaxStreams), limitHeavy: float64(c.HTTPMaxHeavyRequests),
+		limitCountsPage: float64(c.CountsPageSize), limitCountsMaxPage: float64(c.CountsMaxPageSize),
+		limitPreviewTimeout: c.PreviewTimeout.Seconds(), limitPreviewScan: float64(c.PreviewMaxScan), limitPreviewBytes: float64(c.PreviewMaxBytes),
+		limitSnapshotAge: c.MaxSnapshotAge.Seconds(), limitArchiveLag: float64(c.MaxArchiveLag),
+	} {
+		d.m.limit.WithLabelValues(name).Set(v)
+		d.m.limitReached.WithLabelValues(name) // present at 0 before the first time
+	}
+	// The rule limits in force (rule.SetLimits) and the backfill memory bound are
+	// limits of this process too.
+	rule.CurrentLimits().Each(func(name string, v float64) { d.m.limit.WithLabelValues(name).Set(v) })
+	d.m.limit.WithLabelValues("backfill_memory_limit").Set(float64(c.BackfillMemoryLimit))
+	d.m.limit.WithLabelValues("backfill_concurrency").Set(float64(c.BackfillConcurrency))
+	if soft, ok := openFileLimit(); ok && c.HTTPMaxConnections > soft/2 {
+		d.log.Warn("the HTTP connection cap is above half the limit of open files: a flood of connections could leave storage and Kafka without file descriptors; lower --http-max-connections or raise the limit (ulimit -n)",
+			"http_max_connections", c.HTTPMaxConnections, "open_files_limit", soft)
+	}
+	d.ln = newHTTPListener(d.ln, d, c.HTTPMaxConnections, ws)
+	return ws
+}
+
+// openFileLimit reads the process's soft limit of open files where /proc says it.
+func openFileLimit() (int, bool) {
+	f, err := os.Open("/proc/self/limits")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "Max open files"); ok {
+			fields := strings.Fields(rest)
+			if len(fields) > 0 {
+				n, err := strconv.Atoi(fields[0])
+				return n, err == nil
+			}
+		}
+	}
+	return 0, false
+}
+
+// configureServer gives the HTTP server its limits.
+func (d *Daemon) configureServer(srv *http.Server) {
+	c := &d.cfg
+	srv.ReadHeaderTimeout = c.HTTPReadHeaderTimeout
+	srv.ReadTimeout = c.HTTPReadTimeout
+	srv.WriteTimeout = c.HTTPWriteTimeout
+	srv.IdleTimeout = c.HTTPIdleTimeout
+	srv.MaxHeaderBytes = c.HTTPMaxHeaderBytes
+	// The server's own complaints (accept errors, such as running out of descriptors)
+	// go to the daemon's log.
+	srv.ErrorLog = slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)
+}
+
+// httpListener holds at most max connections: Accept waits for a free slot, and the
+// connections beyond wait in the kernel's accept queue, costing this process no file
+// descriptor. It counts the times it had to wait, and configures the server on its
+// first Accept: Serve calls Accept before it starts any connection, so every connection
+// sees the configured server. (golang.org/x/net/netutil.LimitListener does the same
+// bounding, but its connections hide the TCP connection's CloseWrite, without which
+// net/http closes at once after an answer that ends the connection, such as a 431 or
+// 413, and the client may get a reset instead of the answer.)
+type httpListener struct {
+	net.Listener
+	d         *Daemon
+	slots     chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
+	once      sync.Once
+	web       *webState
+}
+
+func newHTTPListener(ln net.Listener, d *Daemon, max int, ws *webState) *httpListener {
+	return &httpListener{Listener: ln, d: d, slots: make(chan struct{}, max), closed: make(chan struct{}), web: ws}
+}
+
+func (l *httpListener) Accept() (net.Conn, error) {
+	l.once.Do(func() { l.d.configureServer(l.d.srv) })
+	select {
+	case l.slots <- struct{}{}:
+	default:
+		// Every slot is taken: wait until a connection closes.
+		l.d.m.limitReached.WithLabelValues(limitConnections).Inc()
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.closed:
+			return nil, net.ErrClosed
+		}
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	l.d.m.httpConns.Inc()
+	return &httpConn{Conn: c, l: l}, nil
+}
+
+// Close stops accepting, and closes the console: its streams end and its Kafka client
+// closes before the daemon reports it stopped (the server's Shutdown only starts the
+// console's Close in the background, which could outlive the daemon).
+func (l *httpListener) Close() error {
+	err := l.Listener.Close()
+	l.closeOnce.Do(func() {
+		close(l.closed)
+		if l.web.console != nil {
+			l.web.console.Close()
+		}
+	})
+	return err
+}
+
+// httpConn gives its slot back once, and notices the server's 431 answer (which
+// net/http writes itself, bypassing every handler) to count it.
+type httpConn struct {
+	net.Conn
+	l      *httpListener
+	closed atomic.Bool
+}
+
+// status431 starts the answer net/http writes for headers over MaxHeaderBytes.
+var status431 = []byte("HTTP/1.1 431 Request Header Fields Too Large")
+
+func (c *httpConn) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, status431) {
+		c.l.d.m.limitReached.WithLabelValues(limitHeaderBytes).Inc()
+	}
+	return c.Conn.Write(p)
+}
+
+// CloseWrite half-closes a TCP connection: net/http does it before closing, so that the
+// client reads the whole answer rather than a reset.
+func (c *httpConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func (c *httpConn) Close() error {
+	err := c.Conn.Close()
+	if c.closed.CompareAndSwap(false, true) {
+		c.l.d.m.httpConns.Dec()
+		<-c.l.slots
+	}
+	return err
+}
+
+// apiCSP is the Content-Security-Policy of every answer but the console page's: an API
+// answer loads nothing and may be framed by nobody.
+const apiCSP = "default-src 'none'; frame-ancestors 'none'"
+
+// guard applies, to every request, the security headers, the Host check and the body
+// cap, in that order: even a refusal carries the headers.
+func (d *Daemon) guard(ws *webState, next http.Handler) http.Handler {
+	maxBody := d.cfg.HTTPMaxBodyBytes
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", apiCSP) // the console page sets its own
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		if !ws.hosts.allows(r.Host) {
+			httpjson.Error(w, http.StatusForbidden, ws.hosts.refusal(r.Host))
+			return
+		}
+		if r.ContentLength > maxBody {
+			d.m.limitReached.WithLabelValues(limitBodyBytes).Inc()
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+				"the request body of %d bytes is over the limit of %d bytes (--http-max-body-bytes)", r.ContentLength, maxBody))
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			// A body of unknown length is cut at the cap; the handler reading it gets an
+			// *http.MaxBytesError and answers 413 (the console does).
+			r.Body = &cappedBody{ReadCloser: http.MaxBytesReader(w, r.Body, maxBody), m: d.m}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cappedBody counts the first time its reader reaches the cap.
+type cappedBody struct {
+	io.ReadCloser
+	m       *metrics
+	counted bool
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooLarge *http.MaxBytesError
+	if err != nil && !b.counted && errors.As(err, &tooLarge) {
+		b.counted = true
+		b.m.limitReached.WithLabelValues(limitBodyBytes).Inc()
+	}
+	return n, err
+}
+
+// read wraps a read endpoint of the daemon in the console's ReadPolicy: with a token
+// and no PublicRead, it needs the token.
+func (d *Daemon) read(h http.Handler) http.Handler {
+	protect := d.cfg.APIToken != "" && !d.cfg.PublicRead
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := console.ReadPolicy(d.cfg.APIToken, protect, r); err != nil {
+			err.Answer(w)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// newConsole builds the rule console (package console) with the daemon's limits. A
+// console that cannot be built answers 503 with the reason; the rest of the daemon runs
+// on.
+func (d *Daemon) newConsole(ws *webState) http.Handler {
+	c := &d.cfg
+	con, err := console.New(console.Config{
+		Backend: d.ConsoleBackend(), APIToken: c.APIToken, Logger: d.log,
+		ProtectReads: c.APIToken != "" && !c.PublicRead,
+		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
+		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes,
+		Admit:        ws.heavy.enter,
+		LimitReached: func(name string) { d.m.limitReached.WithLabelValues(name).Inc() },
+	})
+	if err != nil {
+		d.log.Error("rule console unavailable", "err", err)
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			httpjson.Error(w, http.StatusServiceUnavailable, "rule console unavailable: "+err.Error())
+		})
+	}
+	ws.console = con
+	return con
+}
+
+// gate bounds the heavy requests (those that walk every counter or read the lake)
+// running at once. It never queues: a request over the cap is answered at once, so that
+// waiting requests cannot pile up connections.
+type gate struct {
+	slots chan struct{}
+	m     *metrics
+}
+
+func newGate(n int, m *metrics) *gate { return &gate{slots: make(chan struct{}, n), m: m} }
+
+// enter takes a slot, returning the function that gives it back, or an error that says
+// the cap is reached.
+func (g *gate) enter() (func(), error) {
+	select {
+	case g.slots <- struct{}{}:
+		g.m.heavyRunning.Inc()
+		var once sync.Once
+		return func() {
+			once.Do(func() {
+				g.m.heavyRunning.Dec()
+				<-g.slots
+			})
+		}, nil
+	default:
+		g.m.limitReached.WithLabelValues(limitHeavy).Inc()
+		return nil, fmt.Errorf("too many heavy requests at once: %d counts listings or previews are running, the limit (--http-max-heavy-requests); retry in a moment", cap(g.slots))
+	}
+}
+
+// hostPolicy decides which Host headers are this daemon's (Config.AllowedHosts).
+type hostPolicy struct {
+	port     string          // the listener's port
+	names    map[string]bool // the listener's own host names and address
+	loopback bool            // loopback names are this daemon's too
+	anyIP    bool            // every IP address is (an all-interfaces listener)
+	allowAll bool
+	allowed  map[string]bool // "host" (any port) or "host:port", lower case
+	listen   string
+}
+
+func newHostPolicy(cfgAddr string, addr net.Addr, allowed []string) hostPolicy {
+	p := hostPolicy{names: map[string]bool{}, allowed: map[string]bool{}, listen: addr.String()}
+	cfgHost, _, _ := net.SplitHostPort(cfgAddr)
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		p.port = strconv.Itoa(ta.Port)
+		p.anyIP = ta.IP.IsUnspecified()
+		p.loopback = ta.IP.IsLoopback() || p.anyIP
+		if !p.anyIP {
+			p.names[ta.IP.String()] = true
+		}
+	}
+	if cfgHost == "" {
+		p.anyIP, p.loopback = true, true
+	} else if ip := net.ParseIP(cfgHost); ip == nil || !ip.IsUnspecified() {
+		p.names[normHost(cfgHost)] = true
+	}
+	for _, a := range allowed {
+		if a == "*" {
+			p.allowAll = true
+			continue
+		}
+		p.allowed[normHost(a)] = true
+	}
+	return p
+}
+
+// normHost lower-cases a host (or host:port), drops a trailing dot and the brackets of
+// an IPv6 address without port.
+func normHost(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	if host, port, err := net.SplitHostPort(h); err == nil {
+		return net.JoinHostPort(strings.TrimSuffix(host, "."), port)
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), ".")
+}
+
+func (p *hostPolicy) allows(hostHeader string) bool {
+	if p.allowAll {
+		return true
+	}
+	host, port := normHost(hostHeader), ""
+	if h, pt, err := net.SplitHostPort(host); err == nil {
+		host, port = h, pt
+	}
+	if p.allowed[host] || (port != "" && p.allowed[net.JoinHostPort(host, port)]) || (port == "" && p.allowed[net.JoinHostPort(host, "80")]) {
+		return true
+	}
+	if port == "" {
+		port = "80" // HTTP's default, as a browser omits it
+	}
+	if port != p.port {
+		return false
+	}
+	if p.names[host] {
+		return true
+	}
+	ip := net.ParseIP(host)
+	if p.loopback && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
+		return true
+	}
+	// On an all-interfaces listener any address literal is this daemon's: a page whose
+	// origin is an IP address is served by whatever answers there, which is this
+	// daemon, so it cannot be another site's page rebinding a name.
+	return p.anyIP && ip != nil
+}
+
+func (p *hostPolicy) refusal(hostHeader string) string {
+	want := "to " + p.listen
+	if p.loopback {
+		want = fmt.Sprintf("to a loopback host (localhost, 127.0.0.1, [::1]) on port %s", p.port)
+		if p.anyIP {
+			want = fmt.Sprintf("to a loopback host or an IP address of this machine on port %s", p.port)
+		}
+	}
+	return fmt.Sprintf("host %q is not this daemon's: requests must be addressed %s, or to a host listed in --allowed-hosts "+
+		"(this refuses pages of other sites that point their own name at this daemon: DNS rebinding)", hostHeader, want)
+}

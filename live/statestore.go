@@ -1,0 +1,117 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+// snapshotKeep is how many snapshots per partition are kept: the newest is restored;
+// older ones are the fallback if it cannot be read.
+const snapshotKeep = 3
+
+// stateStore names and lists snapshots under prefix/p=NNNN/, one object per snapshot
+// named by its offset and write time so that names sort oldest to newest.
+type stateStore struct {
+	bkt    lakehouse.Bucket
+	url    string
+	prefix string
+}
+
+func newStateStore(bkt lakehouse.Bucket, url, group, topic string) *stateStore {
+	return &stateStore{bkt: bkt, url: url, prefix: "state/g=" + nameSegment(group) + "/t=" + nameSegment(topic) + "/"}
+}
+
+// nameSegment makes s usable in a Bucket name: kept as is when it only has name
+// characters, hex-encoded (and marked) otherwise.
+func nameSegment(s string) string {
+	ok := s != "" && s != "." && s != ".."
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-", c) >= 0
+	}
+	if ok {
+		return s
+	}
+	return fmt.Sprintf("x-%x", s)
+}
+
+func (s *stateStore) partitionPrefix(p int32) string {
+	return fmt.Sprintf("%sp=%04d/", s.prefix, p)
+}
+
+func (s *stateStore) key(p int32, next int64, at time.Time) string {
+	return fmt.Sprintf("%s%020d-%020d.snap", s.partitionPrefix(p), next, at.UnixNano())
+}
+
+// list returns partition p's snapshot names, newest first.
+func (s *stateStore) list(ctx context.Context, p int32) ([]string, error) {
+	var names []string
+	err := s.bkt.List(ctx, s.partitionPrefix(p), func(a lakehouse.ObjectAttributes) error {
+		if strings.HasSuffix(a.Name, ".snap") {
+			names = append(names, a.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing snapshots of partition %d in %s: %w", p, s.url, err)
+	}
+	slices.Reverse(names)
+	return names, nil
+}
+
+func (s *stateStore) get(ctx context.Context, name string) ([]byte, error) {
+	rc, err := s.bkt.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+// prune deletes all but the newest snapshotKeep snapshots of partition p.
+func (s *stateStore) prune(ctx context.Context, p int32) error {
+	names, err := s.list(ctx, p)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range names[min(len(names), snapshotKeep):] {
+		if err := s.bkt.Delete(ctx, n); err != nil && !errors.Is(err, lakehouse.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// openState opens the snapshot stores: StateURL (default: the lake's bucket) and
+// RestoreFrom.
+func (d *Daemon) openState(ctx context.Context) error {
+	if d.cfg.NoSnapshots {
+		return nil
+	}
+	url := d.cfg.StateURL
+	if url == "" {
+		url = d.cfg.LakeURL
+	}
+	bkt, err := lakehouse.OpenBucket(ctx, url)
+	if err != nil {
+		return fmt.Errorf("live: opening the state store: %w", err)
+	}
+	d.state = newStateStore(bkt, url, d.cfg.Group, d.cfg.Topics.Events)
+	if d.cfg.RestoreFrom != "" {
+		bkt, err := lakehouse.OpenBucket(ctx, d.cfg.RestoreFrom)
+		if err != nil {
+			return fmt.Errorf("live: opening --restore-from: %w", err)
+		}
+		d.restoreFrom = newStateStore(bkt, d.cfg.RestoreFrom, d.cfg.Group, d.cfg.Topics.Events)
+	}
+	d.log.Info("partition state", "store", url, "interval", d.cfg.SnapshotInterval, "restore_from", d.cfg.RestoreFrom)
+	return nil
+}

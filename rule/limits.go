@@ -1,0 +1,287 @@
+package rule
+
+import (
+	"errors"
+	"fmt"
+	"regexp/syntax"
+	"sync/atomic"
+	"time"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+)
+
+// Limits bound what one rule, one control record and one rules file may cost. A rule is
+// written once and then evaluated against every event and, by backfill, against all of
+// history, so an expensive rule costs far more than its text suggests: a 100,000-member
+// in list was once accepted and its backfill took 82 s and 9.2 GB. Each limit has a
+// name (max_rule_in_list, …); an error for a rule that reaches one names it and its
+// value, positioned like every other validation problem. Commands set them with flags
+// of the same name (--max-rule-in-list, …).
+//
+// The limits in force are a process-wide setting (SetLimits, CurrentLimits), because a
+// control is validated in several processes — the daemon, `rules apply`, the console —
+// which must agree on which rules are valid. Lowering a limit makes stored controls
+// that exceed it invalid when the controls topic is folded again: they show as rejected
+// controls with the problem, not silently.
+type Limits struct {
+	// MaxInList is the most members of one in list (max_rule_in_list). Each member is
+	// an entry in the live index and a bound argument, and a substring test, in a
+	// backfill query. Default 1,000.
+	MaxInList int
+	// MaxRegexBytes is the longest matches pattern, in bytes (max_rule_regex_bytes).
+	// Default 1,024.
+	MaxRegexBytes int
+	// MaxRegexProgram is the most RE2 instructions a matches pattern may compile to
+	// (max_rule_regex_program), as estimated from its syntax tree before compiling, the
+	// way regexp/syntax does. Matching costs up to instructions × input length, and
+	// counted repetition multiplies a short pattern: (a{30}){30} is 11 bytes and 960
+	// instructions. Default 2,048: about two per byte of the longest pattern.
+	MaxRegexProgram int
+	// MaxConditions is the most tests ({path, op, value} leaves) in one rule
+	// (max_rule_conditions). Default 64.
+	MaxConditions int
+	// MaxDepth is the deepest nesting of all/any/not in one rule (max_rule_depth): a
+	// single test has depth 0, {"all": [test]} depth 1. Default 16.
+	MaxDepth int
+	// MaxPathBytes is the longest JSONPath of a test, in bytes (max_rule_path_bytes).
+	// Default 512.
+	MaxPathBytes int
+	// MaxPathSegments is the most segments in one JSONPath, counting those of the
+	// queries inside its filters (max_rule_path_segments). Every segment is a step of
+	// evaluation for every event. Default 32.
+	MaxPathSegments int
+	// MaxRuleBytes is the largest rule, as compact JSON (what a control carries;
+	// max_rule_bytes). A rules file's rule is measured the same way once converted, and
+	// a YAML rule may not expand, through aliases, beyond it. Default 64 KiB.
+	MaxRuleBytes int
+	// MaxJSONDepth is the deepest nesting of arrays and objects in a rule's JSON, the
+	// rule's own object counting one (max_rule_json_depth). It is checked on the raw
+	// text before decoding, so that a hostile record is refused with this message
+	// rather than by a decoder's recursion limit. It must leave room for MaxDepth:
+	// at least 2×MaxDepth+3. Default 64.
+	MaxJSONDepth int
+	// MaxLookback is the longest lookback a rule may have (max_rule_lookback). Backfill
+	// reads every event of the lookback; the lake keeps years at most. Zero lookback
+	// (all history) is always allowed. Default 3650d (ten years).
+	MaxLookback Duration
+	// MaxRulesFileBytes is the largest rules file (max_rules_file_bytes), and the most a
+	// YAML rules file may expand to through aliases. The YAML parser costs about 250
+	// bytes of allocation per byte of input, up to 600 for text of many tiny flow
+	// collections: a 1 MiB file of about 5,800 rules took 1.3 s and 250 MB (150 MB at most
+	// in use at once), the worst 1 MiB measured 2.8 s and 600 MB (400 MB). This limit
+	// is what bounds reading one file. Default 1 MiB.
+	MaxRulesFileBytes int
+}
+
+// DefaultLimits are the limits in force unless SetLimits changes them. Do not modify
+// it; flags take their defaults from it.
+var DefaultLimits = Limits{
+	MaxInList:         1000,
+	MaxRegexBytes:     1 << 10,
+	MaxRegexProgram:   2048,
+	MaxConditions:     64,
+	MaxDepth:          16,
+	MaxPathBytes:      512,
+	MaxPathSegments:   32,
+	MaxRuleBytes:      64 << 10,
+	MaxJSONDepth:      64,
+	MaxLookback:       Duration(3650 * 24 * time.Hour),
+	MaxRulesFileBytes: 1 << 20,
+}
+
+// MaxSafeInteger is the largest version and threshold a rule may have: 2^53, the largest
+// integer every JSON reader (JavaScript in the console, float64 decoders) holds exactly.
+// A version beyond it could never be replaced by a larger one that every process sees
+// as larger. It is not a tunable limit: it is a property of JSON.
+const MaxSafeInteger = 1 << 53
+
+// The limits' names, as errors, flags (with '-' for '_') and metrics spell them.
+const (
+	LimitInList        = "max_rule_in_list"
+	LimitRegexBytes    = "max_rule_regex_bytes"
+	LimitRegexProgram  = "max_rule_regex_program"
+	LimitConditions    = "max_rule_conditions"
+	LimitDepth         = "max_rule_depth"
+	LimitPathBytes     = "max_rule_path_bytes"
+	LimitPathSegments  = "max_rule_path_segments"
+	LimitRuleBytes     = "max_rule_bytes"
+	LimitJSONDepth     = "max_rule_json_depth"
+	LimitLookback      = "max_rule_lookback"
+	LimitRulesFileSize = "max_rules_file_bytes"
+)
+
+// Each calls fn with every limit's name and value, in declaration order: counts and
+// bytes as they are, MaxLookback in seconds. It is for exporting the limits in force
+// (for example as metrics), so that a reader can tell why a rule was refused.
+func (l Limits) Each(fn func(name string, value float64)) {
+	fn(LimitInList, float64(l.MaxInList))
+	fn(LimitRegexBytes, float64(l.MaxRegexBytes))
+	fn(LimitRegexProgram, float64(l.MaxRegexProgram))
+	fn(LimitConditions, float64(l.MaxConditions))
+	fn(LimitDepth, float64(l.MaxDepth))
+	fn(LimitPathBytes, float64(l.MaxPathBytes))
+	fn(LimitPathSegments, float64(l.MaxPathSegments))
+	fn(LimitRuleBytes, float64(l.MaxRuleBytes))
+	fn(LimitJSONDepth, float64(l.MaxJSONDepth))
+	fn(LimitLookback, time.Duration(l.MaxLookback).Seconds())
+	fn(LimitRulesFileSize, float64(l.MaxRulesFileBytes))
+}
+
+// Validate reports limits that cannot work: a limit below one, a JSON depth that leaves
+// no room for MaxDepth, or a depth beyond what the JSON engine accepts (whose recursion
+// bounds every consumer of a value).
+func (l Limits) Validate() error {
+	var errs []error
+	atLeast := func(name string, v, min int) {
+		if v < min {
+			errs = append(errs, fmt.Errorf("%s is %d; it must be at least %d", name, v, min))
+		}
+	}
+	atLeast(LimitInList, l.MaxInList, 1)
+	atLeast(LimitRegexBytes, l.MaxRegexBytes, 1)
+	atLeast(LimitRegexProgram, l.MaxRegexProgram, 1)
+	atLeast(LimitConditions, l.MaxConditions, 1)
+	atLeast(LimitDepth, l.MaxDepth, 0)
+	atLeast(LimitPathBytes, l.MaxPathBytes, 1)
+	atLeast(LimitPathSegments, l.MaxPathSegments, 1)
+	atLeast(LimitRuleBytes, l.MaxRuleBytes, 64)
+	if l.MaxJSONDepth < 2*l.MaxDepth+3 {
+		// Each level of all/any costs a rule two levels of JSON (list and object).
+		errs = append(errs, fmt.Errorf("%s is %d; it must be at least %d (2×%s+3) for rules as deep as %s allows",
+			LimitJSONDepth, l.MaxJSONDepth, 2*l.MaxDepth+3, LimitDepth, LimitDepth))
+	}
+	atLeast(LimitRulesFileSize, l.MaxRulesFileBytes, 1)
+	if l.MaxJSONDepth > jsonpath.MaxDepth {
+		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxDepth)", LimitJSONDepth, l.MaxJSONDepth, jsonpath.MaxDepth))
+	}
+	if l.MaxPathBytes > jsonpath.MaxExprLen {
+		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxExprLen)", LimitPathBytes, l.MaxPathBytes, jsonpath.MaxExprLen))
+	}
+	if l.MaxLookback <= 0 {
+		errs = append(errs, fmt.Errorf("%s is %s; it must be positive", LimitLookback, time.Duration(l.MaxLookback)))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("rule: invalid limits: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+var current atomic.Pointer[Limits]
+
+func init() {
+	l := DefaultLimits
+	current.Store(&l)
+}
+
+// SetLimits makes l the limits every later validation in this process uses. Call it
+// once at start-up, before any rule is read, with the same values in every process
+// (see Limits). It refuses limits that fail Validate and leaves the current ones.
+func SetLimits(l Limits) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	current.Store(&l)
+	return nil
+}
+
+// CurrentLimits returns the limits in force. It is safe for concurrent use.
+func CurrentLimits() Limits { return *current.Load() }
+
+// overLimit is the message for a value beyond a limit: "<what> is <n> <unit>; at most
+// <max> (limit <name>)".
+func overLimit(what string, n int, unit string, max int, name string) string {
+	return fmt.Sprintf("%s %d %s; at most %d (limit %s)", what, n, unit, max, name)
+}
+
+// jsonTooDeep returns the byte offset of the first '[' or '{' in data that nests deeper
+// than limit levels, or -1. It reads JSON without decoding it, so a hostile record
+// costs one pass; text that is not JSON is left to the decoder.
+func jsonTooDeep(data []byte, limit int) int {
+	depth := 0
+	inStr := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '[', '{':
+			depth++
+			if depth > limit {
+				return i
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return -1
+}
+
+// regexProgramSize estimates the number of RE2 instructions re compiles to, as
+// regexp/syntax does to refuse huge programs, saturating at limit+1 so that nested
+// repetition cannot overflow. Computing it from the syntax tree costs nothing next to
+// compiling, which for (a{1000}){1000}-like patterns would allocate the whole program
+// before any check could refuse it.
+func regexProgramSize(re *syntax.Regexp, limit int64) int64 {
+	sat := func(n int64) int64 { return min(n, limit+1) }
+	var size int64
+	switch re.Op {
+	case syntax.OpLiteral:
+		size = int64(len(re.Rune))
+	case syntax.OpCapture, syntax.OpStar:
+		size = 2 + regexProgramSize(re.Sub[0], limit)
+	case syntax.OpPlus, syntax.OpQuest:
+		size = 1 + regexProgramSize(re.Sub[0], limit)
+	case syntax.OpConcat, syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			size = sat(size + regexProgramSize(sub, limit))
+		}
+		if re.Op == syntax.OpAlternate && len(re.Sub) > 1 {
+			size += int64(len(re.Sub)) - 1
+		}
+	case syntax.OpRepeat:
+		sub := regexProgramSize(re.Sub[0], limit)
+		switch {
+		case re.Max == -1 && re.Min == 0:
+			size = 2 + sub
+		case re.Max == -1:
+			size = 1 + int64(re.Min)*sub
+		default:
+			size = int64(re.Max)*sub + int64(re.Max-re.Min)
+		}
+	}
+	return sat(max(1, size))
+}
+
+// pathSegments counts the segments of p and of every query inside its filters.
+func pathSegments(p *jsonpath.Path) int {
+	n := 0
+	for _, seg := range p.Segments() {
+		n++
+		for _, sel := range seg.Selectors {
+			if sel.Filter != nil {
+				n += filterSegments(sel.Filter)
+			}
+		}
+	}
+	return n
+}
+
+func filterSegments(e *jsonpath.FilterExpr) int {
+	n := 0
+	if e.Query != nil {
+		n += pathSegments(e.Query)
+	}
+	for _, a := range e.Args {
+		n += filterSegments(a)
+	}
+	return n
+}

@@ -1,0 +1,230 @@
+package rule
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
+)
+
+// ReadRulesFile reads and parses the rules file at path (see ParseRulesFile). It reads
+// at most the max_rules_file_bytes limit in force, so that a huge or endless file (a
+// device, a pipe) costs no more than that.
+func ReadRulesFile(path string) ([]*Rule, error) {
+	data, err := ReadRulesFileBytes(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRulesFile(path, data)
+}
+
+// ReadRulesFileBytes reads the rules file at path, refusing one larger than the
+// max_rules_file_bytes limit in force after reading one byte more than it. It is for
+// callers that need the text as well as the rules; ParseRulesFile parses it.
+func ReadRulesFileBytes(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading rules file: %w", err)
+	}
+	defer f.Close()
+	max := CurrentLimits().MaxRulesFileBytes
+	data, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading rules file %s: %w", path, err)
+	}
+	if len(data) > max {
+		return nil, fmt.Errorf("%w: %s: file is larger than %d bytes (limit %s)", ErrInvalid, path, max, LimitRulesFileSize)
+	}
+	return data, nil
+}
+
+// tooLarge is a rules file's problem with one of the limits, found before any rule is
+// converted: where (line) and what.
+type tooLarge struct {
+	line int
+	msg  string
+}
+
+func (e *tooLarge) Error() string { return e.msg }
+
+// checkFlowNesting refuses YAML whose flow collections ([…], {…}) nest deeper than
+// limit levels plus base (the levels a rule sits in: the file's list, perhaps within a
+// mapping), from its tokens, before the parser sees them: goccy/go-yaml's parser costs
+// time and memory quadratic in that depth (100,000 nested '[' took 2 minutes and 15 GB),
+// while its lexer is linear. Block nesting needs indentation, so its depth costs the
+// file quadratic bytes and the file size limit bounds it.
+func checkFlowNesting(tokens token.Tokens, base, limit int) error {
+	depth := 0
+	for _, tk := range tokens {
+		switch tk.Type {
+		case token.SequenceStartType, token.MappingStartType:
+			depth++
+			if depth > base+limit {
+				return &tooLarge{line: tk.Position.Line,
+					msg: fmt.Sprintf("nesting deeper than %d levels (limit %s)", limit, LimitJSONDepth)}
+			}
+		case token.SequenceEndType, token.MappingEndType:
+			depth--
+		}
+	}
+	return nil
+}
+
+// yamlCost measures what converting a YAML node to JSON will produce, with aliases
+// expanded as the decoder expands them, without expanding them: every anchor's cost is
+// measured once. The decoder shares an anchor's decoded value among its aliases, but
+// the JSON encoding of a rule repeats it at every alias, so that a few hundred bytes
+// of nested aliases ("billion laughs") would otherwise make gigabytes.
+//
+// Cost is in bytes: the length of every scalar (at least 1) and 1 per collection, a
+// lower bound on the JSON the node becomes. A rule can thus be refused for its cost
+// only if its JSON would exceed max_rule_bytes anyway, and a file without aliases never
+// costs more than its own size.
+type yamlCost struct {
+	anchors map[string]yamlAnchor
+	used    int64 // cost of the nodes walked so far
+	budget  int64 // the most used may reach
+	// maxLevel is the deepest collection level reached, for anchors' heights.
+	maxLevel int
+	depthMax int
+	// aliased is set once an alias is counted, for messages to say why a short text
+	// is too large.
+	aliased bool
+}
+
+type yamlAnchor struct {
+	cost   int64
+	height int  // collection levels in the anchor's value
+	busy   bool // being measured: an alias inside it refers to itself (decoded as null)
+}
+
+// newYAMLCost measures one rule: at most budget bytes (max_rule_bytes) and depthMax
+// levels (max_rule_json_depth).
+func newYAMLCost(budget int64, depthMax int) *yamlCost {
+	return &yamlCost{anchors: map[string]yamlAnchor{}, budget: budget, depthMax: depthMax}
+}
+
+// walk measures n at collection level depth (the number of collections around it).
+func (c *yamlCost) walk(n ast.Node, depth int) error {
+	if n == nil {
+		return c.add(1, n)
+	}
+	switch n := n.(type) {
+	case *ast.DocumentNode:
+		return c.walk(n.Body, depth)
+	case *ast.MappingNode:
+		if err := c.enter(n, depth+1); err != nil {
+			return err
+		}
+		for _, kv := range n.Values {
+			if err := c.walk(kv, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *ast.MappingValueNode:
+		if err := c.walk(n.Key, depth); err != nil {
+			return err
+		}
+		return c.walk(n.Value, depth)
+	case *ast.MappingKeyNode:
+		return c.walk(n.Value, depth)
+	case *ast.SequenceNode:
+		if err := c.enter(n, depth+1); err != nil {
+			return err
+		}
+		for _, v := range n.Values {
+			if err := c.walk(v, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *ast.TagNode:
+		return c.walk(n.Value, depth)
+	case *ast.AnchorNode:
+		name := n.Name.GetToken().Value
+		c.anchors[name] = yamlAnchor{busy: true}
+		before, outerMax := c.used, c.maxLevel
+		c.maxLevel = depth
+		if err := c.walk(n.Value, depth); err != nil {
+			return err
+		}
+		c.anchors[name] = yamlAnchor{cost: c.used - before, height: c.maxLevel - depth}
+		c.maxLevel = max(c.maxLevel, outerMax)
+		return nil
+	case *ast.AliasNode:
+		a, ok := c.anchors[n.Value.GetToken().Value]
+		if !ok || a.busy {
+			// Undefined here (the decoder will say so) or self-referring (decoded
+			// as null): one value.
+			return c.add(1, n)
+		}
+		c.aliased = true
+		level := depth + a.height
+		if level > c.depthMax {
+			return c.tooDeep(n)
+		}
+		c.maxLevel = max(c.maxLevel, level)
+		return c.add(max(1, a.cost), n)
+	case *ast.LiteralNode:
+		return c.add(int64(max(1, len(n.Value.Value))), n)
+	case *ast.StringNode:
+		return c.add(int64(max(1, len(n.Value))), n)
+	case *ast.CommentGroupNode, *ast.CommentNode:
+		return nil
+	}
+	tk := n.GetToken()
+	if tk == nil {
+		return c.add(1, n)
+	}
+	return c.add(int64(max(1, len(tk.Value))), n)
+}
+
+// enter accounts for a collection at level.
+func (c *yamlCost) enter(n ast.Node, level int) error {
+	if level > c.depthMax {
+		return c.tooDeep(n)
+	}
+	c.maxLevel = max(c.maxLevel, level)
+	return c.add(1, n)
+}
+
+func (c *yamlCost) add(cost int64, n ast.Node) error {
+	c.used += cost
+	if c.used > c.budget {
+		return &tooLarge{line: lineOfNode(n), msg: fmt.Sprintf("the rule is larger than %d bytes%s (limit %s)",
+			c.budget, c.why(), LimitRuleBytes)}
+	}
+	return nil
+}
+
+func (c *yamlCost) tooDeep(n ast.Node) error {
+	return &tooLarge{line: lineOfNode(n), msg: fmt.Sprintf("nesting deeper than %d levels%s (limit %s)", c.depthMax, c.why(), LimitJSONDepth)}
+}
+
+func (c *yamlCost) why() string {
+	if c.aliased {
+		return ", counting every use of a YAML alias in full"
+	}
+	return ""
+}
+
+func lineOfNode(n ast.Node) int {
+	if n == nil {
+		return 0
+	}
+	if tk := n.GetToken(); tk != nil {
+		return tk.Position.Line
+	}
+	return 0
+}
+
+// asTooLarge reports whether err is a limit problem found by checkFlowNesting or yamlCost.
+func asTooLarge(err error) (*tooLarge, bool) {
+	var tl *tooLarge
+	ok := errors.As(err, &tl)
+	return tl, ok
+}
