@@ -37,6 +37,9 @@ import (
 // and every (rule, customer) count of the three must be equal, and equal to the oracle
 // (verdict.Accept + rule.Matches over the produced records).
 func TestLiveAndBackfillAgree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a live daemon, the lake and three backfills; runs in make test")
+	}
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	lakeURL := "file://" + t.TempDir()

@@ -260,8 +260,12 @@ func checkVerdict(t *testing.T, d *fuzzDuck, payload []byte) {
 // backfill's on the same bytes archived in a Parquet file and counted through DuckDB.
 func FuzzVerdict(f *testing.F) {
 	r := rand.New(rand.NewPCG(1, 2))
+	perKind := 12
+	if testing.Short() {
+		perKind = 2 // each seed is a Parquet file and a DuckDB query
+	}
 	for _, k := range oddKinds {
-		for range 12 {
+		for range perKind {
 			f.Add([]byte(k(r)))
 		}
 	}

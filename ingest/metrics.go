@@ -48,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hindsight_controls_total", Help: "Control records read, by outcome (ok, invalid, stale, not_found)."}, []string{"status"}),
 		lags: map[int32]prometheus.Gauge{},
 	}
-	for _, r := range []string{ReasonMissingKey, ReasonInvalidJSON, ReasonTooDeep} {
+	for _, r := range []string{ReasonMissingKey, ReasonInvalidKey, ReasonInvalidJSON, ReasonTooDeep} {
 		m.DeadLetters.WithLabelValues(r) // show zeros, so a dashboard sees the series exists
 	}
 	if reg != nil {

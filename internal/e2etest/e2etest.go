@@ -22,6 +22,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
@@ -297,8 +298,11 @@ func FullReplay(history []*kgo.Record, r *rule.Rule) map[string]int64 {
 	out := map[string]int64{}
 	for _, rec := range history {
 		c := string(rec.Key)
-		if c == "" || !r.AppliesTo(c) || doc.Reset(rec.Value) != nil {
+		if !r.AppliesTo(c) {
 			continue
+		}
+		if _, err := verdict.Accept(doc, rec.Key, rec.Value); err != nil {
+			continue // dead-lettered live, never archived: it counts nowhere
 		}
 		if r.Matches(doc) {
 			out[c]++
