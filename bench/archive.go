@@ -142,6 +142,19 @@ func archivedHistory(ctx context.Context, w Workload, n int, partitions int32, l
 		broker.Close()
 		return nil, err
 	}
+	// A file the archiver's final flush could not commit stays in Kafka uncommitted, for
+	// the next run: seen intermittently on a loaded 2-core machine (a suspected defect,
+	// under investigation). The history must be whole for the backfill to measure, so
+	// a second run archives what the first left, and says so.
+	if st, err := lakehouse.NewLake(h.bkt, nil).Snapshot(ctx); err == nil {
+		if left := int64(n) - st.Stats().Rows; left > 0 {
+			logger.Warn("bench: the archiver's first run left records in Kafka; archiving them in a second run", "records", left)
+			if _, err := archive(ctx, broker.Addr, h.bkt, int(left), logger); err != nil {
+				broker.Close()
+				return nil, err
+			}
+		}
+	}
 	if h.stats, err = lakeStats(ctx, h.bkt, n, h.raw); err != nil {
 		broker.Close()
 		return nil, err
@@ -263,7 +276,7 @@ func lakeStats(ctx context.Context, bkt lakehouse.Bucket, n int, raw int64) (lak
 	}
 	st := snap.Stats()
 	if st.Rows != int64(n) || st.RawBytes != raw {
-		return st, fmt.Errorf("bench: the lake holds %d rows of %d raw bytes, want %d of %d", st.Rows, st.RawBytes, n, raw)
+		return st, fmt.Errorf("bench: the lake holds %d rows of %d raw bytes, want %d of %d (per partition: %+v)", st.Rows, st.RawBytes, n, raw, st.Partitions)
 	}
 	return st, nil
 }
