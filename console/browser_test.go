@@ -101,20 +101,9 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v\npage:\n%s", what, err, pageText(bctx))
-		}
+		browserDo(t, bctx, what, steps...)
 	}
-	// waitText waits until the element sel exists and its text contains want.
-	waitText := func(what, sel, want string) string {
-		t.Helper()
-		js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e && e.textContent.includes(%q) ? e.textContent : null; })()`, sel, want)
-		s, err := chromedp.Run(bctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
-		if err != nil {
-			t.Fatalf("waiting for %s (%s containing %q): %v\npage:\n%s", what, sel, want, err, pageText(bctx))
-		}
-		return strings.Join(strings.Fields(s), " ")
-	}
+	waitText := func(what, sel, want string) string { t.Helper(); return browserWaitText(t, bctx, what, sel, want) }
 	// fill replaces an input's value as typing would (input event).
 	fill := func(sel, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
@@ -209,6 +198,26 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 }
 
 // pageText is the page's visible text, for failure messages.
+// browserDo runs steps in the page, failing the test with what the page shows.
+func browserDo(t *testing.T, bctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(bctx, steps...); err != nil {
+		t.Fatalf("%s: %v\npage:\n%s", what, err, pageText(bctx))
+	}
+}
+
+// browserWaitText waits until the element sel exists and its text contains want, and
+// returns that text with its spaces folded.
+func browserWaitText(t *testing.T, bctx context.Context, what, sel, want string) string {
+	t.Helper()
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e && e.textContent.includes(%q) ? e.textContent : null; })()`, sel, want)
+	s, err := chromedp.Run(bctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatalf("waiting for %s (%s containing %q): %v\npage:\n%s", what, sel, want, err, pageText(bctx))
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
 func pageText(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

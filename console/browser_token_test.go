@@ -3,7 +3,6 @@ package console_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,19 +68,9 @@ func TestBrowserReadsWithTheToken(t *testing.T) {
 	})
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v\npage:\n%s", what, err, pageText(bctx))
-		}
+		browserDo(t, bctx, what, steps...)
 	}
-	waitText := func(what, sel, want string) string {
-		t.Helper()
-		js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e && e.textContent.includes(%q) ? e.textContent : null; })()`, sel, want)
-		s, err := chromedp.Run(bctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
-		if err != nil {
-			t.Fatalf("waiting for %s (%s containing %q): %v\npage:\n%s", what, sel, want, err, pageText(bctx))
-		}
-		return strings.Join(strings.Fields(s), " ")
-	}
+	waitText := func(what, sel, want string) string { t.Helper(); return browserWaitText(t, bctx, what, sel, want) }
 
 	do("open the console", watchCSP, chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	waitText("the page asking for the token", "#conn", "API token needed")
