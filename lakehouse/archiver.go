@@ -203,6 +203,7 @@ func (a *archiver) revoked(_ context.Context, _ *kgo.Client, lost map[string][]i
 		a.met.lag.DeleteLabelValues(strconv.Itoa(int(p)))
 		// hindsight_archive_lag_* stay: they cover every partition, owned or not.
 	}
+	a.countBufferedLocked() // the revoked partitions' open files are dropped
 }
 
 func (a *archiver) ownedPartitions() []int32 {

@@ -123,6 +123,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
 			a.met.duplicates.Inc()
 			continue
 		}
+		a.met.read.Inc()
 		// The lake holds exactly what the live stage evaluates: a record it dead-letters
 		// gets no row (its key could make the file unreadable, its value would be counted
 		// by backfill under other rules than live's). Its offset is still covered — by the
@@ -204,6 +205,13 @@ func (a *archiver) sealDueLocked(now time.Time) {
 		total -= st.cur.rawBytes()
 		a.sealLocked(st)
 	}
+	a.countBufferedLocked()
+}
+
+// countBufferedLocked sets the buffered-records gauge. Both the poll loop (records in)
+// and a commit (records out) call it, so archived plus buffered never counts a record
+// twice between polls.
+func (a *archiver) countBufferedLocked() {
 	buffered := 0
 	for _, st := range a.parts {
 		if st.cur != nil {

@@ -134,6 +134,7 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 			}
 		}
 	}
+	a.countBufferedLocked()
 	a.sincePrune++
 	a.mu.Unlock()
 

@@ -10,6 +10,7 @@ import (
 // metrics are the archiver's Prometheus collectors (namespace hindsight_lake).
 type metrics struct {
 	records         prometheus.Counter
+	read            prometheus.Counter
 	duplicates      prometheus.Counter
 	invalidUTF8     prometheus.Counter
 	refused         *prometheus.CounterVec
@@ -42,6 +43,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	m := &metrics{
 		records:         c("records_archived_total", "Records committed to the lake."),
+		read:            c("records_read_total", "Records read from Kafka for the first time (archived, buffered or refused; not the re-reads counted as duplicates): what the archiver has taken in."),
 		duplicates:      c("records_duplicate_total", "Records consumed again at or below the watermark and dropped."),
 		invalidUTF8:     c("records_invalid_utf8_total", "Records whose value was not UTF-8 and was archived with U+FFFD substitutes (rows of older files rewritten by compaction; the archiver refuses such records)."),
 		refused:         prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "records_refused_total", Help: "Records not archived because the live stage dead-letters them, by dead-letter reason; their offsets are covered by the files around them."}, []string{"reason"}),
@@ -70,7 +72,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, col := range []prometheus.Collector{m.records, m.duplicates, m.invalidUTF8, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
+	for _, col := range []prometheus.Collector{m.records, m.read, m.duplicates, m.invalidUTF8, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
 		m.conflicts, m.rejected, m.storageErrors, m.corrupt, m.offsetCommitErr, m.compacted, m.expired, m.deleted,
 		m.watermark, m.lag, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds} {
 		if err := reg.Register(col); err != nil {
