@@ -31,6 +31,11 @@ func newBackfillCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "backfill (-f RULES | --rule SCOPE/ID…) [--customer C] [--at now|P:OFF,…]",
 		Short: "Count rules over history: the lake through DuckDB, plus the tail from Kafka",
+		Long: `Count rules over history: the lake through DuckDB, plus the tail from Kafka.
+
+Exit status: 0 when the counts cover all history below the start offsets; 3 when part
+of it is in neither the lake nor Kafka (the counts are printed, marked incomplete, and
+the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd); err != nil {
@@ -93,7 +98,20 @@ type countRow struct {
 	Count     int64  `json:"count"`
 	Threshold int64  `json:"threshold"`
 	Reached   bool   `json:"reached"`
+	// Incomplete: part of the history below the start offsets was in neither the lake
+	// nor Kafka (listed on stderr); Count lacks it.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
+
+// errIncomplete is the command's verdict when some history could not be read: the
+// counts are printed, and the exit status (3) says they are short.
+type errIncomplete struct{ rules []string }
+
+func (e errIncomplete) Error() string {
+	return fmt.Sprintf("backfill: history incomplete for %s: the counts lack the offsets listed as INCOMPLETE above", strings.Join(e.rules, ", "))
+}
+
+func (errIncomplete) ExitCode() int { return 3 }
 
 // runBackfill resolves the rules and start offsets, runs one job per rule and prints the counts.
 func runBackfill(ctx context.Context, cfg backfillConfig) error {
@@ -135,7 +153,10 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		return err
 	}
 	defer runner.Close()
-	var out []countRow
+	var (
+		out        []countRow
+		incomplete []string
+	)
 	asOf := time.Now()
 	for _, r := range rules {
 		bar.label = r.Key().String()
@@ -151,6 +172,9 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		for _, g := range res.Missing {
 			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s: neither the lake nor Kafka holds them, the counts lack them\n", r.Key(), g)
 		}
+		if res.Incomplete() {
+			incomplete = append(incomplete, r.Key().String())
+		}
 		customers := slices.Sorted(func(yield func(string) bool) {
 			for c := range res.Counts {
 				if !yield(c) {
@@ -160,7 +184,8 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		})
 		for _, c := range customers {
 			n := res.Counts[c]
-			out = append(out, countRow{RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: c, Count: n, Threshold: r.Threshold, Reached: n >= r.Threshold})
+			out = append(out, countRow{RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: c, Count: n, Threshold: r.Threshold, Reached: n >= r.Threshold,
+				Incomplete: res.Incomplete()})
 		}
 	}
 	if cfg.JSON {
@@ -169,14 +194,27 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		if out == nil {
 			out = []countRow{}
 		}
-		return enc.Encode(out)
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(cfg.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RULE\tVERSION\tCUSTOMER\tCOUNT\tTHRESHOLD\tREACHED")
+		for _, row := range out {
+			count := strconv.FormatInt(row.Count, 10)
+			if row.Incomplete {
+				count += " (incomplete)"
+			}
+			fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%s\t%d\t%v\n", row.Scope, row.RuleID, row.Version, row.Customer, count, row.Threshold, row.Reached)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
-	tw := tabwriter.NewWriter(cfg.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tVERSION\tCUSTOMER\tCOUNT\tTHRESHOLD\tREACHED")
-	for _, row := range out {
-		fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%d\t%d\t%v\n", row.Scope, row.RuleID, row.Version, row.Customer, row.Count, row.Threshold, row.Reached)
+	if len(incomplete) > 0 {
+		return errIncomplete{rules: incomplete}
 	}
-	return tw.Flush()
+	return nil
 }
 
 func resolveRules(ctx context.Context, cfg backfillConfig) ([]*rule.Rule, error) {
