@@ -36,7 +36,7 @@ func newBackfillCmd() *cobra.Command {
 Exit status: 0 when the counts cover all history below the start offsets; 3 when part
 of it is in neither the lake nor Kafka (the counts are printed, marked incomplete, and
 the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd); err != nil {
 				return usageError{err}

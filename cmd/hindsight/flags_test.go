@@ -33,3 +33,25 @@ func TestFlagDefaultsAreTheFlagValues(t *testing.T) {
 		t.Fatalf("only %d flags visited: the walk missed commands", n)
 	}
 }
+
+// TestGroupMembersTakeCrashFlags: every stage that joins a consumer group (the live
+// daemon, the standalone archiver) can be told how fast the group moves on from it after
+// a crash; the standalone archiver once lacked both flags and stalled for Kafka's 45 s.
+func TestGroupMembersTakeCrashFlags(t *testing.T) {
+	root := newRootCmd()
+	for _, name := range []string{"live", "archive"} {
+		cmd, _, err := root.Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.ParseFlags([]string{"--session-timeout", "6s", "--instance-id", "node-1"}); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		for flag, want := range map[string]string{"session-timeout": "6s", "instance-id": "node-1"} {
+			if got := cmd.Flags().Lookup(flag).Value.String(); got != want {
+				t.Errorf("%s --%s = %q, want %q", name, flag, got, want)
+			}
+		}
+	}
+}

@@ -77,6 +77,7 @@ s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true].`,
 	f := cmd.Flags()
 	addKafkaFlags(f, &kc, &topics, "127.0.0.1:9092")
 	f.StringVar(&cfg.Group, "group", archiveDefaults.Group, "consumer group of the archivers")
+	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	f.StringVar(&cfg.BucketURL, "lake", defaultLake, "bucket URL of the lake")
 	f.Int64Var(&cfg.RollBytes, "roll-bytes", archiveDefaults.RollBytes, "close a file once it holds this much raw JSON")
 	f.DurationVar(&cfg.RollAge, "roll-age", archiveDefaults.RollAge, "close a file this long after its first record")

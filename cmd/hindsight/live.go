@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -90,8 +91,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.StringVar(&cfg.RestoreFrom, "restore-from", "", "bucket URL of snapshots that seed partitions the state bucket has none of (a backup or a previous deployment)")
 	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", def.SnapshotInterval, "how often changed partition state is snapshotted (also on revoke and shutdown)")
 	f.BoolVar(&cfg.NoSnapshots, "no-snapshots", false, "keep no durable state: partitions new to this process recount history by backfill")
-	f.DurationVar(&cfg.SessionTimeout, "session-timeout", 0, "how long the group waits for a crashed member before moving its partitions (0: the Kafka client's default, 45s; the broker bounds it)")
-	f.StringVar(&cfg.InstanceID, "instance-id", "", "static group membership id: restarted with the same id, this process takes its partitions back at once")
+	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	// Exposure and limits of the HTTP API (README.md, "Exposing Hindsight" and "Limits").
 	f.BoolVar(&cfg.PublicRead, "public-read", false, "with --api-token, leave reads (API, /metrics, the console's data) open without the token")
 	f.StringSliceVar(&cfg.AllowedHosts, "allowed-hosts", nil, "Host headers accepted besides the listener's own address and loopback names: name (any port), name:port, or * (any; disables the DNS-rebinding check)")
@@ -153,6 +153,13 @@ func addKafkaFlags(f *pflag.FlagSet, k *ingest.KafkaConfig, t *ingest.Topics, de
 	f.StringVar(&t.Alerts, "topic-alerts", "alerts", "alerts topic")
 	f.StringVar(&t.DeadLetters, "topic-dlq", "events.dlq", "dead-letter topic")
 	f.StringVar(&t.ControlStatus, "topic-status", "controls.status", "control-status topic")
+}
+
+// addGroupMemberFlags registers how a consumer group member (the live daemon, the
+// archiver) is moved on when it crashes: both stages take the same two flags.
+func addGroupMemberFlags(f *pflag.FlagSet, sessionTimeout *time.Duration, instanceID *string) {
+	f.DurationVar(sessionTimeout, "session-timeout", 0, "how long the group waits for a crashed member before moving its partitions (0: the Kafka client's default, 45s; the broker bounds it)")
+	f.StringVar(instanceID, "instance-id", "", "static group membership id: restarted with the same id, this process takes its partitions back at once")
 }
 
 // envName is the environment variable that sets a flag: HINDSIGHT_ + the flag's name in
