@@ -41,48 +41,22 @@ type backfiller struct {
 	wg    sync.WaitGroup
 	// minBackoff and maxBackoff bound the wait between attempts of a failing job.
 	minBackoff, maxBackoff time.Duration
-	// incomplete holds, per (version, partition), the history a finished job could not
-	// read (backfill.Result.Missing), for the rule view: counts that are a lower bound
-	// must say so, not pass for complete.
-	incomplete sync.Map // incompleteKey → []contract.MissingRange
 }
 
-type incompleteKey struct {
-	ar        *controls.Version
-	partition int32
-}
-
-// noteResult records what res could not read of ar's history in partition p (nothing:
-// forget an earlier note).
-func (bf *backfiller) noteResult(ar *controls.Version, p int32, res *backfill.Result) {
-	if bf == nil {
-		return
-	}
-	k := incompleteKey{ar, p}
+// noteIncomplete records in p what res could not read of ar's history (nothing: forget
+// an earlier note). The caller holds p.mu.
+func (p *partition) noteIncomplete(ar *controls.Version, res *backfill.Result, log *slog.Logger) {
 	if !res.Incomplete() {
-		bf.incomplete.Delete(k)
+		delete(p.incomplete, ar)
 		return
 	}
 	out := make([]contract.MissingRange, len(res.Missing))
 	for i, g := range res.Missing {
 		out[i] = contract.MissingRange{Partition: g.Partition, From: g.From, To: g.To, Reason: g.Reason}
 	}
-	bf.incomplete.Store(k, out)
-	bf.log.Warn("backfill incomplete: history neither the lake nor Kafka holds is not counted",
-		"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", p, "missing", res.Missing)
-}
-
-// incompleteOf is what ar's finished job in partition p could not read (nil: nothing,
-// or no backfiller).
-func (bf *backfiller) incompleteOf(ar *controls.Version, p int32) []contract.MissingRange {
-	if bf == nil {
-		return nil
-	}
-	v, ok := bf.incomplete.Load(incompleteKey{ar, p})
-	if !ok {
-		return nil
-	}
-	return v.([]contract.MissingRange)
+	p.incomplete[ar] = out
+	log.Warn("backfill incomplete: history neither the lake nor Kafka holds is not counted",
+		"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", p.id, "missing", res.Missing)
 }
 
 // policy is the wait between attempts of one failing job: doubling from minBackoff up
@@ -230,7 +204,7 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 		return nil // revoked (the next owner counts it), or replaced by a newer version: stale
 	}
 	delete(p.pending, ar)
-	d.bf.noteResult(ar, pid, res)
+	p.noteIncomplete(ar, res, d.log)
 	p.gen++
 	r := ar.Rule
 	var alerts []*kgo.Record

@@ -3,6 +3,7 @@ package live
 import (
 	"sync"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -23,7 +24,11 @@ type partition struct {
 	// pending holds the hand-off backfill job of each rule version still counting this
 	// partition's history; a version is "backfilling" here until its job's counts are in.
 	pending map[*controls.Version]*pendingBackfill
-	counts  counterStore
+	// incomplete holds, per rule version, the history below its start that its finished
+	// backfill could not read (backfill.Result.Missing): counts that are a lower bound
+	// must say so in the rule view, after a restart too (snapshots keep it).
+	incomplete map[*controls.Version][]contract.MissingRange
+	counts     counterStore
 	matched []*rule.Rule
 	// next is the offset of the next event this partition will evaluate (-1: not known
 	// yet). A rule that arrives while the partition is idle starts there.
@@ -42,7 +47,8 @@ type partition struct {
 }
 
 func newPartition(id int32) *partition {
-	return &partition{id: id, starts: map[*controls.Version]int64{}, pending: map[*controls.Version]*pendingBackfill{}, counts: newCounterStore(), next: -1}
+	return &partition{id: id, starts: map[*controls.Version]int64{}, pending: map[*controls.Version]*pendingBackfill{},
+		incomplete: map[*controls.Version][]contract.MissingRange{}, counts: newCounterStore(), next: -1}
 }
 
 // reconcile adopts the active set s before evaluating the event at offset: rule versions new
@@ -53,6 +59,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	for ar := range p.starts {
 		if s.byKey[ar.Key] != ar {
 			delete(p.starts, ar)
+			delete(p.incomplete, ar)
 			if pb := p.pending[ar]; pb != nil {
 				pb.cancel()
 				delete(p.pending, ar)

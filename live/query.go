@@ -235,7 +235,7 @@ func (d *Daemon) Rules() []contract.RuleView {
 					v.QueuePosition = queued[pb]
 					views[i].Backfill = append(views[i].Backfill, v)
 				}
-				views[i].Incomplete = append(views[i].Incomplete, d.bf.incompleteOf(ar, p.id)...)
+				views[i].Incomplete = append(views[i].Incomplete, p.incomplete[ar]...)
 			})
 		}
 		if len(views[i].Backfill) > 0 {

@@ -140,6 +140,9 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 			if ar != nil && ar.ControlOffset == sr.ControlOffset && ar.Fingerprint == sr.Fingerprint {
 				rules[i] = ar
 				p.starts[ar] = sr.Start
+				if len(sr.Incomplete) > 0 {
+					p.incomplete[ar] = sr.Incomplete
+				}
 			}
 		}
 		// What remains of the body once counters (2+ bytes each) are taken out bounds

@@ -8,9 +8,10 @@ import (
 	"math"
 	"time"
 
-	"github.com/hindsightdev/hindsight/controls"
-
 	"github.com/klauspost/compress/s2"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
 )
 
 // A partition's state snapshot is what its evaluator would hold after evaluating every
@@ -18,7 +19,7 @@ import (
 // offset and whether its history is still being backfilled) and every (customer, rule)
 // counter. Restoring it and consuming from Next reproduces the state exactly.
 //
-// Encoding, version 1 (integers are varints unless sized; strings are a uvarint length
+// Encoding, version 2 (integers are varints unless sized; strings are a uvarint length
 // and the bytes):
 //
 //	"HSPS" | version uint16 LE | compression byte (1 = S2) | 0 | body | crc32c LE
@@ -27,9 +28,13 @@ import (
 //
 //	topic, group, partition, next, written_at (unix ns)
 //	rule count, then per rule: scope, id, version, control offset, fingerprint uint64 LE,
-//	  start, flags (bit 0: pending backfill)
+//	  start, flags (bit 0: pending backfill; bit 1: incomplete history follows), and
+//	  with bit 1: range count, then per range: from, to, reason
 //	customer count, counter count, then per customer: name, counter count, then per
 //	  counter: rule index, count
+//
+// Version 1 is version 2 without bit 1 (no history was ever marked incomplete); this
+// build reads both and writes version 2.
 //
 // S2 (klauspost/compress/s2) rather than zstd: on a 10M-counter state it compresses
 // twice as fast and decompresses three times as fast, for about twice the size (still
@@ -39,12 +44,15 @@ import (
 // fingerprint): the same rule text made active by the same control record.
 const (
 	stateMagic   = "HSPS"
-	stateVersion = 1
+	stateVersion = 2
+	// stateVersionV1 is still read: it lacks only the incomplete-history ranges.
+	stateVersionV1 = 1
 
-	stateCompressionS2 = 1
-	stateHeaderLen     = 8
-	stateTrailerLen    = 4
-	statePendingFlag   = 1
+	stateCompressionS2  = 1
+	stateHeaderLen      = 8
+	stateTrailerLen     = 4
+	statePendingFlag    = 1
+	stateIncompleteFlag = 2
 	// maxStateRatio bounds a snapshot's decompressed size by its stored size (a corrupt
 	// length must not make a restore allocate wildly): real state compresses 2–5×.
 	maxStateRatio = 64
@@ -79,6 +87,8 @@ type stateRule struct {
 	Fingerprint   uint64
 	Start         int64
 	Pending       bool
+	// Incomplete is the history below Start its finished backfill could not read.
+	Incomplete []contract.MissingRange
 }
 
 type stateCount struct {
@@ -149,7 +159,19 @@ func (p *partition) encodeState(topic, group string, now time.Time) (body []byte
 		if p.pending[ar] != nil {
 			flags |= statePendingFlag
 		}
+		missing := p.incomplete[ar]
+		if len(missing) > 0 {
+			flags |= stateIncompleteFlag
+		}
 		w.b = append(w.b, flags)
+		if len(missing) > 0 {
+			w.uvarint(uint64(len(missing)))
+			for _, m := range missing {
+				w.varint(m.From)
+				w.varint(m.To)
+				w.str(m.Reason)
+			}
+		}
 	}
 	w.uvarint(uint64(customers))
 	w.uvarint(uint64(counters))
@@ -193,8 +215,8 @@ func openState(data []byte) ([]byte, error) {
 	if len(data) < stateHeaderLen+stateTrailerLen || string(data[:4]) != stateMagic {
 		return nil, fmt.Errorf("%w: not a Hindsight partition snapshot (bad magic)", ErrStateCorrupt)
 	}
-	if v := binary.LittleEndian.Uint16(data[4:]); v != stateVersion {
-		return nil, fmt.Errorf("%w: the snapshot has encoding version %d; this build reads version %d only (restore it with a build that reads it, or delete it to recount from history)", ErrStateVersion, v, stateVersion)
+	if v := binary.LittleEndian.Uint16(data[4:]); v != stateVersion && v != stateVersionV1 {
+		return nil, fmt.Errorf("%w: the snapshot has encoding version %d; this build reads versions %d and %d only (restore it with a build that reads it, or delete it to recount from history)", ErrStateVersion, v, stateVersionV1, stateVersion)
 	}
 	n := len(data) - stateTrailerLen
 	if got, want := crc32.Checksum(data[:n], crcTable), binary.LittleEndian.Uint32(data[n:]); got != want {
@@ -305,7 +327,16 @@ func decodeState(body []byte, fn func(h *stateHeader) (func(customer []byte, cou
 			break
 		}
 		sr.Pending = r.b[0]&statePendingFlag != 0
+		incomplete := r.b[0]&stateIncompleteFlag != 0
 		r.b = r.b[1:]
+		if incomplete {
+			n := r.count("incomplete range count", 3)
+			for range n {
+				m := contract.MissingRange{Partition: h.Partition, From: r.varint("incomplete range start"), To: r.varint("incomplete range end")}
+				m.Reason = r.str("incomplete range reason")
+				sr.Incomplete = append(sr.Incomplete, m)
+			}
+		}
 		h.Rules = append(h.Rules, sr)
 	}
 	h.Customers = r.count("customer count", 2)
