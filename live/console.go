@@ -1,7 +1,6 @@
 package live
 
 import (
-	"cmp"
 	"net/http"
 	"slices"
 
@@ -34,31 +33,44 @@ type consoleBackend struct{ d *Daemon }
 func (b consoleBackend) Rules() contract.RuleList { return b.d.RuleList() }
 
 // Counts walks every counter once (as TopCounts does) and keeps, per active rule
-// version, the number of customers, the total and the top customers.
+// version, the number of customers, the total and the top customers: memory in the
+// number of rules times top, not in the number of counters.
 func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 	s := b.d.active.Load()
-	per := map[rule.Key][]contract.CustomerCount{}
+	type acc struct {
+		sum contract.CountSummary
+		top *topK[contract.CustomerCount]
+	}
+	worse := func(a, b contract.CustomerCount) bool {
+		if a.Count != b.Count {
+			return a.Count < b.Count
+		}
+		return a.Customer > b.Customer
+	}
+	per := map[rule.Key]*acc{}
 	b.d.eachPartition(func(p *partition) {
 		p.counts.each(func(ci int, id uint32, n int64) {
-			if ar := s.byID[id]; ar != nil && n > 0 {
-				per[ar.Key] = append(per[ar.Key], contract.CustomerCount{Customer: p.counts.name(ci), Count: n})
+			ar := s.byID[id]
+			if ar == nil || n <= 0 {
+				return
+			}
+			a := per[ar.Key]
+			if a == nil {
+				a = &acc{top: newTopK(top, worse)}
+				per[ar.Key] = a
+			}
+			a.sum.Customers++
+			a.sum.Total += n
+			// The customer's name is copied out only for a counter that makes the list.
+			if w := a.top.worstOrNil(); top > 0 && (w == nil || n > w.Count || (n == w.Count && string(p.counts.nameBytes(ci)) < w.Customer)) {
+				a.top.offer(contract.CustomerCount{Customer: p.counts.name(ci), Count: n})
 			}
 		})
 	})
 	out := make(map[rule.Key]contract.CountSummary, len(per))
-	for k, cs := range per {
-		sum := contract.CountSummary{Customers: len(cs)}
-		for _, c := range cs {
-			sum.Total += c.Count
-		}
-		slices.SortFunc(cs, func(a, b contract.CustomerCount) int {
-			if c := cmp.Compare(b.Count, a.Count); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.Customer, b.Customer)
-		})
-		sum.Top = slices.Clip(cs[:min(top, len(cs))])
-		out[k] = sum
+	for k, a := range per {
+		a.sum.Top = a.top.best()
+		out[k] = a.sum
 	}
 	return out
 }

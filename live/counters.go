@@ -73,6 +73,12 @@ func (s *counterStore) name(ci int) string {
 	return string(s.names[c.off : c.off+c.len])
 }
 
+// nameBytes is customer ci's name without a copy; it is valid until the store changes.
+func (s *counterStore) nameBytes(ci int) []byte {
+	c := &s.custs[ci]
+	return s.names[c.off : c.off+c.len]
+}
+
 // find returns the index of customer name, or -1.
 func (s *counterStore) find(name string) int {
 	if len(s.slots) == 0 {

@@ -187,30 +187,33 @@ func (d *Daemon) StartOffsets(k rule.Key) map[int32]int64 {
 	return out
 }
 
-// TopCounts returns the n largest counters of active rules, largest first.
+// TopCounts returns the n largest counters of active rules, largest first (ties by
+// scope, rule id, then customer). It walks every counter but holds only n.
 func (d *Daemon) TopCounts(n int) []contract.CountView {
+	if n <= 0 {
+		return []contract.CountView{}
+	}
 	s := d.active.Load()
-	var all []contract.CountView
+	order := func(count int64, scope, id string, customer []byte, b *contract.CountView) int {
+		return cmp.Or(cmp.Compare(b.Count, count), cmp.Compare(scope, b.Scope), cmp.Compare(id, b.RuleID), cmp.Compare(string(customer), b.Customer))
+	}
+	top := newTopK(n, func(a, b contract.CountView) bool {
+		return order(a.Count, a.Scope, a.RuleID, []byte(a.Customer), &b) > 0
+	})
 	d.eachPartition(func(p *partition) {
-		p.counts.each(func(ci int, id uint32, n int64) {
-			if ar := s.byID[id]; ar != nil {
-				all = append(all, contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: n, Status: contract.RuleLive})
+		p.counts.each(func(ci int, id uint32, count int64) {
+			ar := s.byID[id]
+			if ar == nil {
+				return
 			}
+			// The customer's name is copied out only for a counter that makes the list.
+			if top.full() && order(count, ar.Key.Scope, ar.Key.ID, p.counts.nameBytes(ci), &top.items[0]) >= 0 {
+				return
+			}
+			top.offer(contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: count, Status: contract.RuleLive})
 		})
 	})
-	slices.SortFunc(all, func(a, b contract.CountView) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Scope+"/"+a.RuleID, b.Scope+"/"+b.RuleID); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Customer, b.Customer)
-	})
-	if len(all) > n {
-		all = all[:n]
-	}
-	return all
+	return top.best()
 }
 
 // RuleList is the answer of /v1/rules: Rules and the rejected controls.
