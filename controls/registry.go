@@ -64,10 +64,7 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if rec.Err != nil {
-		g.rejected = append(g.rejected, rec.rejected())
-		if len(g.rejected) > MaxRejected {
-			g.rejected = slices.Delete(g.rejected, 0, len(g.rejected)-MaxRejected)
-		}
+		g.remember(rec.rejected())
 		if k, err := rule.ParseKey(rec.Key); err == nil && g.active[k] != nil {
 			g.lastError[k] = fmt.Sprintf("control at offset %d rejected: %s", rec.Offset, rec.Err)
 		}
@@ -78,6 +75,12 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 	cur := g.active[k]
 	switch c.Op {
 	case rule.OpUpsert:
+		if limit := rule.CurrentLimits().MaxRules; cur == nil && len(g.active) >= limit {
+			msg := fmt.Sprintf("%d rules are active, the most allowed (limit %s, flag --%s): delete rules or raise the limit, then apply this one again",
+				len(g.active), rule.LimitRules, strings.ReplaceAll(rule.LimitRules, "_", "-"))
+			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
+			return contract.ControlInvalid, msg
+		}
 		if cur != nil && c.Rule.Version <= cur.Rule.Version {
 			msg := fmt.Sprintf("version %d is not newer than the active version %d; ignored (raise the version to replace the rule)", c.Rule.Version, cur.Rule.Version)
 			g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
@@ -96,6 +99,14 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 		return contract.ControlInvalid, fmt.Sprintf("unknown op %q", c.Op)
 	}
 	return contract.ControlOK, ""
+}
+
+// remember adds a rejected control, keeping the newest MaxRejected. The caller holds g.mu.
+func (g *Registry) remember(rc contract.RejectedControl) {
+	g.rejected = append(g.rejected, rc)
+	if len(g.rejected) > MaxRejected {
+		g.rejected = slices.Delete(g.rejected, 0, len(g.rejected)-MaxRejected)
+	}
 }
 
 // Len is the number of active rules.

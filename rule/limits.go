@@ -71,6 +71,12 @@ type Limits struct {
 	// in use at once), the worst 1 MiB measured 2.8 s and 600 MB (400 MB). This limit
 	// is what bounds reading one file. Default 1 MiB.
 	MaxRulesFileBytes int
+	// MaxRules is the most rules active at once (max_rules): an upsert of a new rule
+	// beyond it is rejected, like an invalid control. Every active rule version is an
+	// entry in the live index, a counter column per customer, and a hand-off backfill
+	// job per partition, so this also bounds the backfill queue (at most MaxRules jobs
+	// per owned partition). Default 100,000.
+	MaxRules int
 }
 
 // DefaultLimits are the limits in force unless SetLimits changes them. Do not modify
@@ -87,6 +93,7 @@ var DefaultLimits = Limits{
 	MaxJSONDepth:      64,
 	MaxLookback:       Duration(3650 * 24 * time.Hour),
 	MaxRulesFileBytes: 1 << 20,
+	MaxRules:          100_000,
 }
 
 // MaxSafeInteger is the largest version and threshold a rule may have: 2^53, the largest
@@ -108,6 +115,7 @@ const (
 	LimitJSONDepth     = "max_rule_json_depth"
 	LimitLookback      = "max_rule_lookback"
 	LimitRulesFileSize = "max_rules_file_bytes"
+	LimitRules         = "max_rules"
 )
 
 // Each calls fn with every limit's name and value, in declaration order: counts and
@@ -125,6 +133,7 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitJSONDepth, float64(l.MaxJSONDepth))
 	fn(LimitLookback, time.Duration(l.MaxLookback).Seconds())
 	fn(LimitRulesFileSize, float64(l.MaxRulesFileBytes))
+	fn(LimitRules, float64(l.MaxRules))
 }
 
 // Validate reports limits that cannot work: a limit below one, a JSON depth that leaves
@@ -151,6 +160,7 @@ func (l Limits) Validate() error {
 			LimitJSONDepth, l.MaxJSONDepth, 2*l.MaxDepth+3, LimitDepth, LimitDepth))
 	}
 	atLeast(LimitRulesFileSize, l.MaxRulesFileBytes, 1)
+	atLeast(LimitRules, l.MaxRules, 1)
 	if l.MaxJSONDepth > jsonpath.MaxDepth {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxDepth)", LimitJSONDepth, l.MaxJSONDepth, jsonpath.MaxDepth))
 	}

@@ -33,6 +33,7 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	l.MaxLookback = d.MaxLookback
 	f.Var(durationFlag{&l.MaxLookback}, limitFlag(rule.LimitLookback), "longest lookback of a rule (Go duration or whole days, e.g. 3650d)")
 	f.IntVar(&l.MaxRulesFileBytes, limitFlag(rule.LimitRulesFileSize), d.MaxRulesFileBytes, "largest rules file, in bytes (YAML aliases counted in full)")
+	f.IntVar(&l.MaxRules, limitFlag(rule.LimitRules), d.MaxRules, "most rules active at once; an upsert of a new rule beyond it is rejected")
 }
 
 // applyRuleLimits makes l the limits every rule is validated with in this process.
