@@ -42,17 +42,22 @@ type Embedded struct {
 }
 
 // StartEmbedded starts the embedded broker with the standard topics: the events topic
-// with cfg.Partitions partitions, the others with one.
+// with cfg.Partitions partitions, the others with one. They are the only topics: the
+// broker creates none on first use, so producing to another topic fails with
+// UNKNOWN_TOPIC_OR_PARTITION.
 func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	cfg.EnsureDefaults()
 	addr := cfg.Addr
+	// No kfake.AllowAutoTopicCreation: kfake writes down a topic created on first use
+	// only at a clean shutdown, so after a crash its data files are there but the
+	// topic is not, and what it held is lost without a word. A refused produce is
+	// better than that.
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		// kfake listens on 127.0.0.1:port; ListenFn lets the host be configured too.
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }),
 		kfake.SeedTopics(cfg.Partitions, cfg.Topics.Events),
 		kfake.SeedTopics(1, cfg.Topics.Controls, cfg.Topics.Alerts, cfg.Topics.DeadLetters, cfg.Topics.ControlStatus),
-		kfake.AllowAutoTopicCreation(),
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
@@ -60,6 +65,19 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: starting embedded broker on %s: %w", addr, err)
+	}
+	// kfake seeds topics only into an empty data directory; one written by an earlier
+	// run keeps its own list, which may lack a topic configured since. CreateTopic
+	// writes the topic down at once, so it survives a crash.
+	for _, t := range cfg.Topics.All() {
+		parts := int32(1)
+		if t == cfg.Topics.Events {
+			parts = cfg.Partitions
+		}
+		if err := c.CreateTopic(t, parts, nil); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			c.Close()
+			return nil, fmt.Errorf("ingest: creating topic %s on the embedded broker: %w", t, err)
+		}
 	}
 	return &Embedded{cluster: c, Addr: c.ListenAddrs()[0]}, nil
 }

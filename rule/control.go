@@ -8,7 +8,6 @@ import (
 
 	"github.com/bytedance/sonic"
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 )
@@ -201,21 +200,9 @@ func ParseRulesFile(name string, data []byte) ([]*Rule, error) {
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
 		return nil, fmt.Errorf("%w: %s: no rules", ErrInvalid, name)
 	}
-	body := f.Docs[0].Body
-	if m, ok := body.(*ast.MappingNode); ok {
-		body = nil
-		for _, kv := range m.Values {
-			if kv.Key.String() == "rules" {
-				body = kv.Value
-			}
-		}
-		if body == nil {
-			return nil, fmt.Errorf("%w: %s: expected a list of rules or a mapping with a rules list", ErrInvalid, name)
-		}
-	}
-	seq, ok := body.(*ast.SequenceNode)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s:%d: expected a list of rules", ErrInvalid, name, body.GetToken().Position.Line)
+	seq, err := rulesList(name, f.Docs[0].Body)
+	if err != nil {
+		return nil, err
 	}
 	var (
 		rules []*Rule

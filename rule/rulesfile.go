@@ -41,6 +41,50 @@ func ReadRulesFileBytes(path string) ([]byte, error) {
 	return data, nil
 }
 
+// rulesList is the list of rules in a rules file's body: the body itself, or the value
+// of the "rules" key of a mapping. Problems say where the file went wrong.
+func rulesList(name string, body ast.Node) (*ast.SequenceNode, error) {
+	if m, ok := body.(*ast.MappingNode); ok {
+		found := false
+		for _, kv := range m.Values {
+			if k, ok := keyText(kv.Key); ok && k == "rules" {
+				body, found = kv.Value, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: %s:%d: expected a list of rules or a mapping with a rules list", ErrInvalid, name, lineOfNode(m))
+		}
+	}
+	seq, ok := body.(*ast.SequenceNode)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s:%d: expected a list of rules", ErrInvalid, name, lineOfNode(body))
+	}
+	return seq, nil
+}
+
+// keyText is the text of a mapping key that is a string: its value, unquoted. A key
+// node's String() keeps the quotes, and every JSON key is quoted ("rules"), as YAML's
+// may be ('rules'). ok is false for keys that are not strings.
+func keyText(n ast.Node) (text string, ok bool) {
+	for {
+		switch k := n.(type) {
+		case *ast.StringNode:
+			return k.Value, true
+		case *ast.MappingKeyNode: // ? rules
+			n = k.Value
+		case *ast.AnchorNode: // &a rules
+			n = k.Value
+		case *ast.TagNode: // !!str rules; another tag may make the key anything
+			if k.Start == nil || k.Start.Value != "!!str" {
+				return "", false
+			}
+			n = k.Value
+		default:
+			return "", false
+		}
+	}
+}
+
 // tooLarge is a rules file's problem with one of the limits, found before any rule is
 // converted: where (line) and what.
 type tooLarge struct {

@@ -1,0 +1,320 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Environment of the broker child process of TestEmbeddedSurvivesKill9: its
+// EmbeddedConfig as JSON, and the file it writes its address to once it listens.
+const (
+	childConfigEnv = "HINDSIGHT_EMBEDDED_CHILD_CONFIG"
+	childAddrEnv   = "HINDSIGHT_EMBEDDED_CHILD_ADDR"
+)
+
+// TestEmbeddedChildBroker is not a test: it is the broker process that
+// TestEmbeddedSurvivesKill9 starts by running this test binary again, and kills. It runs
+// the embedded broker until it is killed, its stdin closes (the parent died) or two
+// minutes pass, so that a lost child does not outlive its test for long.
+func TestEmbeddedChildBroker(t *testing.T) {
+	js := os.Getenv(childConfigEnv)
+	if js == "" {
+		t.Skip("the broker child process of TestEmbeddedSurvivesKill9")
+	}
+	var cfg EmbeddedConfig
+	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	e, err := StartEmbedded(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	// Written whole, then renamed, so that the parent never reads half an address.
+	path := os.Getenv(childAddrEnv)
+	if err := os.WriteFile(path+".tmp", []byte(e.Addr), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		t.Fatal(err)
+	}
+	eof := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(eof)
+	}()
+	select {
+	case <-eof:
+	case <-time.After(2 * time.Minute):
+	}
+}
+
+// brokerChild is a broker child process.
+type brokerChild struct {
+	cmd    *exec.Cmd
+	stdin  io.Closer
+	stderr *strings.Builder
+	addr   string
+}
+
+// startBrokerChild runs the embedded broker with cfg in a child process and waits until
+// it listens.
+func startBrokerChild(t *testing.T, cfg EmbeddedConfig) *brokerChild {
+	t.Helper()
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEmbeddedChildBroker$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childConfigEnv+"="+string(js), childAddrEnv+"="+addrFile)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &brokerChild{cmd: cmd, stdin: stdin, stderr: &strings.Builder{}}
+	cmd.Stdout, cmd.Stderr = c.stderr, c.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.kill(t) })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(addrFile); err == nil {
+			c.addr = string(b)
+			return c
+		}
+		if time.Now().After(deadline) {
+			c.kill(t) // and reaped, so that its output is whole
+			t.Fatalf("the broker child did not listen within 30s:\n%s", c.stderr)
+		}
+	}
+}
+
+// kill sends SIGKILL, unless the child has already been reaped, and checks that the
+// signal is what ended it.
+func (c *brokerChild) kill(t *testing.T) {
+	t.Helper()
+	if c.cmd.ProcessState != nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	err := c.cmd.Wait()
+	_ = c.stdin.Close()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("the broker child ended by itself: %v\n%s", err, c.stderr)
+	}
+}
+
+// sentRecord is a record as the broker acknowledged it.
+type sentRecord struct {
+	topic      string
+	partition  int32
+	offset     int64
+	key, value string
+}
+
+func sentOf(r *kgo.Record) sentRecord {
+	return sentRecord{r.Topic, r.Partition, r.Offset, string(r.Key), string(r.Value)}
+}
+
+func compareSent(a, b sentRecord) int {
+	if c := strings.Compare(a.topic, b.topic); c != 0 {
+		return c
+	}
+	if a.partition != b.partition {
+		return int(a.partition - b.partition)
+	}
+	return int(a.offset - b.offset)
+}
+
+// produceEach produces n records to each of topics through a client as Hindsight's
+// (which never asks for a topic to be created) and returns them as acknowledged.
+func produceEach(t *testing.T, addr string, topics []string, n int, tag string) []sentRecord {
+	t.Helper()
+	kc := KafkaConfig{Brokers: []string{addr}}
+	kc.EnsureDefaults()
+	cl, err := kc.NewClient(kgo.RecordDeliveryTimeout(15 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var recs []*kgo.Record
+	for _, topic := range topics {
+		for i := range n {
+			recs = append(recs, &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "c-%d", i),
+				Value: fmt.Appendf(nil, `{"topic":%q,"run":%q,"i":%d}`, topic, tag, i)})
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("producing to %v: %v", topics, err)
+	}
+	sent := make([]sentRecord, len(recs))
+	for i, r := range recs {
+		sent[i] = sentOf(r)
+	}
+	return sent
+}
+
+// readBack reads every record of the topics of want from the broker at addr and checks
+// that they are want: the same records at the same offsets, nothing lost, nothing more.
+func readBack(t *testing.T, addr string, want []sentRecord) {
+	t.Helper()
+	if len(want) == 0 {
+		return
+	}
+	want = slices.Clone(want)
+	slices.SortFunc(want, compareSent)
+	var topics []string
+	ends := map[string]map[int32]int64{}
+	for _, r := range want {
+		if ends[r.topic] == nil {
+			ends[r.topic] = map[int32]int64{}
+			topics = append(topics, r.topic)
+		}
+		ends[r.topic][r.partition] = max(ends[r.topic][r.partition], r.offset+1)
+	}
+	kc := KafkaConfig{Brokers: []string{addr}}
+	kc.EnsureDefaults()
+	cl, err := kc.NewClient(kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
+	if err != nil {
+		t.Fatalf("listing end offsets of %v: %v", topics, err)
+	}
+	listed.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil || o.Offset != ends[o.Topic][o.Partition] {
+			t.Errorf("%s/%d ends at %d (%v); want %d", o.Topic, o.Partition, o.Offset, o.Err, ends[o.Topic][o.Partition])
+		}
+	})
+	var got []sentRecord
+	for len(got) < len(want) && ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("fetching %s/%d: %v", topic, p, err)
+			}
+		})
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, sentOf(r)) })
+	}
+	slices.SortFunc(got, compareSent)
+	if !slices.Equal(got, want) {
+		t.Fatalf("read back %d records; want the %d produced\n got  %v\n want %v", len(got), len(want), got, want)
+	}
+	t.Logf("read back all %d records of %d topics", len(got), len(topics))
+}
+
+// TestEmbeddedSurvivesKill9: every record produced to every topic Hindsight uses is read
+// back after the embedded broker was killed with SIGKILL and restarted on its data
+// directory, topics created on a later start included.
+func TestEmbeddedSurvivesKill9(t *testing.T) {
+	dir := t.TempDir()
+	first := EmbeddedConfig{Addr: "127.0.0.1:0", Partitions: 3, DataDir: dir}
+	// A later start with topics the data directory does not have yet (other names
+	// configured, or a newer Hindsight): they are created then, and must survive too.
+	later := first
+	later.Topics = Topics{Alerts: "alerts.v2", DeadLetters: "events.dlq.v2"}
+	first.EnsureDefaults()
+	later.EnsureDefaults()
+
+	var sent []sentRecord
+	for i, cfg := range []EmbeddedConfig{first, later} {
+		b := startBrokerChild(t, cfg)
+		readBack(t, b.addr, sent) // what the previous, killed, broker acknowledged
+		sent = append(sent, produceEach(t, b.addr, cfg.Topics.All(), 20, fmt.Sprint("run ", i))...)
+		b.kill(t)
+	}
+	// Every topic of both configurations, some records in every partition of events.
+	byTopic := map[string]map[int32]bool{}
+	for _, r := range sent {
+		if byTopic[r.topic] == nil {
+			byTopic[r.topic] = map[int32]bool{}
+		}
+		byTopic[r.topic][r.partition] = true
+	}
+	if len(byTopic) != 7 || len(byTopic[first.Topics.Events]) != 3 {
+		t.Fatalf("produced to %v; want all 7 topics and the 3 partitions of events", byTopic)
+	}
+
+	e, err := StartEmbedded(later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	readBack(t, e.Addr, sent)
+}
+
+// TestEmbeddedRefusesUnknownTopic: producing to a topic that Hindsight does not use fails
+// at once with UNKNOWN_TOPIC_OR_PARTITION, even from a client that asks for the topic to
+// be created (kcat does by default): a topic the broker created on first use would not
+// survive a crash of the broker (kfake records it only at a clean shutdown).
+func TestEmbeddedRefusesUnknownTopic(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []kgo.Opt
+	}{
+		{"client asks for auto-creation", []kgo.Opt{kgo.AllowAutoTopicCreation()}},
+		{"client does not ask", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A broker of its own: the topic must not exist, whatever another case did.
+			e, err := StartEmbedded(EmbeddedConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			kc := KafkaConfig{Brokers: []string{e.Addr}}
+			kc.EnsureDefaults()
+			// Bounded twice over: the record's delivery timeout and the context.
+			cl, err := kc.NewClient(append(tt.opts, kgo.RecordDeliveryTimeout(5*time.Second))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			start := time.Now()
+			err = cl.ProduceSync(ctx, &kgo.Record{Topic: "no-such-topic", Value: []byte("{}")}).FirstErr()
+			t.Logf("after %v: %v", time.Since(start).Round(time.Millisecond), err)
+			if !errors.Is(err, kerr.UnknownTopicOrPartition) {
+				t.Fatalf("producing to an unknown topic: %v; want %v", err, kerr.UnknownTopicOrPartition)
+			}
+			topics, err := kadm.NewClient(cl).ListTopics(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if topics.Has("no-such-topic") {
+				t.Error("the broker created the topic")
+			}
+			// The topics Hindsight uses still take records.
+			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "events", Value: []byte("{}")}).FirstErr(); err != nil {
+				t.Errorf("producing to events: %v", err)
+			}
+		})
+	}
+}
