@@ -29,7 +29,7 @@ type partition struct {
 	// must say so in the rule view, after a restart too (snapshots keep it).
 	incomplete map[*controls.Version][]contract.MissingRange
 	counts     counterStore
-	matched []*rule.Rule
+	matched    []*rule.Rule
 	// next is the offset of the next event this partition will evaluate (-1: not known
 	// yet). A rule that arrives while the partition is idle starts there.
 	next int64
