@@ -37,6 +37,11 @@ type archiver struct {
 	parts map[int32]*partState // owned partitions
 	base  *Manifest            // newest manifest known to this process
 	ready []*batch             // closed files awaiting flush, in arrival order
+	// seeks are the partitions whose files another writer archived first, with the
+	// offset to resume at: the poll loop applies them (applySeeks), never the flush
+	// loop, so that no record already fetched from the old position can land in a file
+	// that starts at the new one and claim the offsets between.
+	seeks map[int32]int64
 
 	intern        map[string]string  // poll goroutine only
 	doc           *jsonpath.Document // poll goroutine only: verdict.Accept's parse
@@ -79,6 +84,10 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 		kgo.OnPartitionsRevoked(a.revoked),
 		kgo.OnPartitionsLost(a.revoked),
 		kgo.FetchMaxBytes(64 << 20),
+		// A fetch in hand is appended before partitions can move (pollLoop allows the
+		// rebalance after append): records of a partition revoked and re-assigned
+		// meanwhile would otherwise land after the assignment's fresh start.
+		kgo.BlockRebalanceOnPoll(),
 	}
 	if cfg.SessionTimeout > 0 {
 		// Heartbeats well inside the session, as ingest does for the live group.
@@ -122,6 +131,7 @@ func newArchiver(cfg ArchiverConfig, bkt Bucket) (*archiver, error) {
 	a := &archiver{
 		cfg: cfg, log: cfg.Logger, bkt: bkt, met: met,
 		parts:    map[int32]*partState{},
+		seeks:    map[int32]int64{},
 		intern:   map[string]string{},
 		doc:      jsonpath.NewDocument(),
 		kickCh:   make(chan struct{}, 1),

@@ -48,6 +48,8 @@ func (a *archiver) pollLoop(ctx context.Context) error {
 			}
 		})
 		a.append(fs, time.Now())
+		a.applySeeks()
+		a.cl.AllowRebalance()
 		if err := a.hook("poll"); err != nil {
 			return err
 		}

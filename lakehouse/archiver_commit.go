@@ -105,20 +105,17 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 		done[b] = true
 	}
 	a.ready = slices.DeleteFunc(a.ready, func(b *batch) bool { return done[b] })
-	reseek := map[int32]kgo.EpochOffset{}
+	reseek := map[int32]bool{}
 	for _, b := range rejected {
 		a.met.rejected.Inc()
-		st := a.parts[b.partition]
-		if st == nil {
+		if a.parts[b.partition] == nil {
 			continue
 		}
 		wm := m.Watermark(b.partition)
 		a.log.Warn("lakehouse: offsets already archived by another writer; dropping file and resuming after the watermark",
 			"partition", b.partition, "file_start", b.start, "watermark", wm)
-		st.cur = nil
-		st.next = wm + 1
-		st.refusedTo = -1
-		reseek[b.partition] = kgo.EpochOffset{Epoch: -1, Offset: wm + 1}
+		a.seeks[b.partition] = wm + 1
+		reseek[b.partition] = true
 	}
 	commit := map[int32]kgo.EpochOffset{}
 	for _, b := range accepted {
@@ -138,9 +135,6 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 	a.sincePrune++
 	a.mu.Unlock()
 
-	if len(reseek) > 0 && a.cl != nil {
-		a.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{a.cfg.Topic: reseek})
-	}
 	for _, b := range rejected {
 		if m.hasFile(b.encoded.entry.Path) {
 			continue // never delete what a manifest lists
@@ -196,4 +190,33 @@ func (a *archiver) commitOffsets(ctx context.Context, offsets map[int32]kgo.Epoc
 		}
 	}
 	return a.hook("offsets-committed")
+}
+
+// applySeeks resumes the partitions whose files were rejected after the watermark
+// another writer reached. Only the poll loop calls it, between appending a fetch and
+// polling the next: SetOffsets drops the client's buffered fetches, so every record
+// appended afterwards comes from the new position.
+func (a *archiver) applySeeks() {
+	a.mu.Lock()
+	if len(a.seeks) == 0 {
+		a.mu.Unlock()
+		return
+	}
+	offsets := make(map[int32]kgo.EpochOffset, len(a.seeks))
+	for p, next := range a.seeks {
+		delete(a.seeks, p)
+		st := a.parts[p]
+		if st == nil {
+			continue // revoked meanwhile: its next owner starts from the manifest
+		}
+		st.cur = nil // its records are archived already, or will be refetched
+		st.next = next
+		st.refusedTo = -1
+		offsets[p] = kgo.EpochOffset{Epoch: -1, Offset: next}
+	}
+	a.countBufferedLocked()
+	a.mu.Unlock()
+	if len(offsets) > 0 && a.cl != nil {
+		a.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{a.cfg.Topic: offsets})
+	}
 }
