@@ -33,6 +33,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/internal/baseline"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/loadavg"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -57,22 +58,14 @@ func benchRule(tb testing.TB, id, scope, cond string) *rule.Rule {
 	return r
 }
 
-// loadAvg is /proc/loadavg's first three fields: the machine is shared, so figures
-// mean little without it.
-func loadAvg() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
+// logLoad prints the load average: the machine is shared, so figures mean little
+// without it.
 func logLoad(b *testing.B, when string) {
-	fmt.Fprintf(os.Stderr, "%s %s: load average %s\n", b.Name(), when, loadAvg())
+	load := loadavg.Read()
+	if load == "" {
+		load = "unknown"
+	}
+	fmt.Fprintf(os.Stderr, "%s %s: load average %s\n", b.Name(), when, load)
 }
 
 // cpuTime is the CPU time of the whole process (DuckDB's threads and the in-process

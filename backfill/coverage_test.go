@@ -14,6 +14,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -30,12 +31,7 @@ import (
 func TestLakeCoverageIsChecked(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	dir := t.TempDir()
-	bkt, err := lakehouse.OpenBucket(ctx, "file://"+dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bkt.Close()
+	bkt, dir := lakehousetest.FileBucket(t)
 	lake := lakehouse.NewLake(bkt, nil)
 	gen := workload.New(33, workload.Config{Customers: 6})
 	r, err := rule.ParseRule([]byte(`{"id":"fails","scope":"*","threshold":1,"when":{"path":"$.outcome","op":"==","value":"failure"}}`))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -662,13 +663,8 @@ func countQuery(local []string, start map[int32]int64, test string, testArgs []a
 	}
 	var where []string
 	var args []any
-	parts := make([]int32, 0, len(start))
-	for p := range start {
-		parts = append(parts, p)
-	}
-	slices.Sort(parts)
 	var bounds []string
-	for _, p := range parts {
+	for _, p := range slices.Sorted(maps.Keys(start)) {
 		bounds = append(bounds, `("partition" = ? AND "offset" < ?)`)
 		args = append(args, p, start[p])
 	}

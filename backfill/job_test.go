@@ -23,7 +23,6 @@ type history []*kgo.Record
 
 func produce(t *testing.T, b *kafkatest.Broker, gen *workload.Generator, n int) history {
 	t.Helper()
-	cl := b.Client(t)
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
 		ev := gen.Next()
@@ -34,12 +33,18 @@ func produce(t *testing.T, b *kafkatest.Broker, gen *workload.Generator, n int) 
 	recs = append(recs,
 		&kgo.Record{Topic: "events", Key: []byte("c-0001"), Value: []byte(`{"type":"login.failed",`), Timestamp: recs[0].Timestamp},
 		&kgo.Record{Topic: "events", Value: []byte(`{"type":"login.failed"}`), Timestamp: recs[0].Timestamp})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	b.Produce(t, recs...)
 	return recs
+}
+
+// endOffsets is, per partition, the offset after h's last record: the start offsets
+// of a job that counts all of h.
+func (h history) endOffsets() map[int32]int64 {
+	end := map[int32]int64{}
+	for _, r := range h {
+		end[r.Partition] = max(end[r.Partition], r.Offset+1)
+	}
+	return end
 }
 
 // archive runs the real archiver until the lake holds every record produced so far.
@@ -121,10 +126,7 @@ func TestJobMatchesOracle(t *testing.T) {
 	h := produce(t, b, gen, 3000)
 	archive(t, b, bkt, lake, h)
 	h = append(h, produce(t, b, gen, 800)...) // the tail: in Kafka, not in the lake
-	end := map[int32]int64{}
-	for _, r := range h {
-		end[r.Partition] = max(end[r.Partition], r.Offset+1)
-	}
+	end := h.endOffsets()
 	runner, err := NewRunner(Config{Lake: lake, Brokers: []string{b.Addr}, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

@@ -43,16 +43,11 @@ func TestJobMemoryLimit(t *testing.T) {
 		v := fmt.Appendf(nil, `{"pad":%q,%s`, pad, ev.JSON[1:])
 		h = append(h, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: v, Timestamp: ev.Time})
 	}
+	b.Produce(t, h...)
+	archive(t, b, bkt, lake, h)
+	end := h.endOffsets()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := b.Client(t).ProduceSync(ctx, h...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	archive(t, b, bkt, lake, h)
-	end := map[int32]int64{}
-	for _, r := range h {
-		end[r.Partition] = max(end[r.Partition], r.Offset+1)
-	}
 	r, err := rule.ParseRule([]byte(`{"id":"pad","scope":"*","threshold":1,"when":{"path":"$.pad","op":"matches","value":"^[0-9a-f]+$"}}`))
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package backfill
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -45,8 +44,7 @@ func prefilterCorpus(t *testing.T) []string {
 }
 
 func prefilterRules(t *testing.T) []*rule.Rule {
-	rules := differentialRules(t)
-	for i, when := range []string{
+	return append(differentialRules(t), conditionRules(t, "p",
 		condNative, condUDF, condUDFEvery,
 		`{"path":"$.type","op":"==","value":"login.failed"}`,
 		`{"path":"$.type","op":"in","value":["login.failed","file.shared"]}`,
@@ -64,14 +62,7 @@ func prefilterRules(t *testing.T) []*rule.Rule {
 		`{"all":[{"path":"$.type","op":"==","value":"login.failed"},{"not":{"path":"$.actor.geo.country","op":"==","value":"US"}}]}`,
 		`{"not":{"path":"$.type","op":"==","value":"login.failed"}}`,
 		`{"path":"$.type","op":"!=","value":"login.failed"}`,
-	} {
-		r, err := rule.ParseRule([]byte(fmt.Sprintf(`{"id":"p%d","scope":"*","threshold":1,"when":%s}`, i, when)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rules = append(rules, r)
-	}
-	return rules
+	)...)
 }
 
 // TestLiteralPrefilterIsNecessary: the substring prefilter never rejects a document
@@ -80,19 +71,7 @@ func prefilterRules(t *testing.T) []*rule.Rule {
 func TestLiteralPrefilterIsNecessary(t *testing.T) {
 	ctx := context.Background()
 	docs := prefilterCorpus(t)
-	db := openDuck(t)
-	if _, err := db.Exec(`CREATE TABLE events (id INTEGER, payload VARCHAR)`); err != nil {
-		t.Fatal(err)
-	}
-	ins, err := db.Prepare(`INSERT INTO events VALUES (?, ?)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, d := range docs {
-		if _, err := ins.Exec(i, d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := docsTable(t, docs)
 	doc := jsonpath.NewDocument()
 	matches := func(r *rule.Rule, d string) bool { return doc.Reset([]byte(d)) == nil && r.Matches(doc) }
 	withFilter, escapedKept := 0, 0
@@ -102,19 +81,10 @@ func TestLiteralPrefilterIsNecessary(t *testing.T) {
 			continue
 		}
 		withFilter++
-		rows, err := db.QueryContext(ctx, "SELECT id FROM events WHERE "+pre.sql+" ORDER BY id", pre.args...)
+		kept, err := queryIDs(ctx, db, "SELECT id FROM events WHERE "+pre.sql+" ORDER BY id", pre.args...)
 		if err != nil {
 			t.Fatalf("rule %s: %v\nSQL: %s", r.Key(), err, pre.sql)
 		}
-		var kept []int
-		for rows.Next() {
-			var id int
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			kept = append(kept, id)
-		}
-		rows.Close()
 		rejected := 0
 		for i, d := range docs {
 			m := matches(r, d)
@@ -197,16 +167,11 @@ func TestJobCountsEscapedEvents(t *testing.T) {
 		}
 		h = append(h, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: v, Timestamp: ev.Time})
 	}
+	b.Produce(t, h...)
+	archive(t, b, bkt, lake, h)
+	end := h.endOffsets()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := b.Client(t).ProduceSync(ctx, h...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	archive(t, b, bkt, lake, h)
-	end := map[int32]int64{}
-	for _, r := range h {
-		end[r.Partition] = max(end[r.Partition], r.Offset+1)
-	}
 	runner, err := NewRunner(Config{Lake: lake, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

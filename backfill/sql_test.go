@@ -60,8 +60,7 @@ func corpus(t *testing.T) []string {
 // differentialRules are rules whose tests all compile natively, plus generated ones.
 func differentialRules(t *testing.T) []*rule.Rule {
 	t.Helper()
-	var rules []*rule.Rule
-	for i, when := range []string{
+	rules := conditionRules(t, "d",
 		`{"path":"$.type","op":"==","value":1}`,
 		`{"path":"$.type","op":"==","value":"1"}`,
 		`{"path":"$.type","op":"==","value":true}`,
@@ -84,14 +83,23 @@ func differentialRules(t *testing.T) []*rule.Rule {
 		`{"path":"$.actor.roles[*]","op":"==","value":"admin"}`,
 		`{"path":"$.actor.email","op":"matches","value":"^user1"}`,
 		`{"all":[{"path":"$.type","op":"==","value":"login.failed"},{"path":"$.tags","op":"contains","value":"sso"}]}`,
-	} {
-		r, err := rule.ParseRule([]byte(fmt.Sprintf(`{"id":"d%d","scope":"*","threshold":1,"when":%s}`, i, when)))
+	)
+	return append(rules, workload.Rules(5, 80, workload.RulesConfig{Nested: true})...)
+}
+
+// conditionRules are global rules of threshold 1, one per condition, with ids prefix0,
+// prefix1, …: the rules of the tests that hold DuckDB's verdicts to the evaluator's.
+func conditionRules(t *testing.T, prefix string, conds ...string) []*rule.Rule {
+	t.Helper()
+	rules := make([]*rule.Rule, len(conds))
+	for i, when := range conds {
+		r, err := rule.ParseRule([]byte(fmt.Sprintf(`{"id":"%s%d","scope":"*","threshold":1,"when":%s}`, prefix, i, when)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rules = append(rules, r)
+		rules[i] = r
 	}
-	return append(rules, workload.Rules(5, 80, workload.RulesConfig{Nested: true})...)
+	return rules
 }
 
 func openDuck(t *testing.T) *sql.DB {
@@ -104,24 +112,54 @@ func openDuck(t *testing.T) *sql.DB {
 	return db
 }
 
+// docsTable is a DuckDB database whose table events (id, payload) holds docs, each with
+// its index as id: the table the SQL tests select matching ids from (queryIDs).
+func docsTable(t *testing.T, docs []string) *sql.DB {
+	t.Helper()
+	db := openDuck(t)
+	if _, err := db.Exec(`CREATE TABLE events (id INTEGER, payload VARCHAR)`); err != nil {
+		t.Fatal(err)
+	}
+	ins, err := db.Prepare(`INSERT INTO events VALUES (?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ins.Close()
+	for i, d := range docs {
+		if _, err := ins.Exec(i, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+// queryIDs runs query, which selects the id column of docsTable's events, on db (a
+// *sql.DB or *sql.Conn) and returns the ids.
+func queryIDs(ctx context.Context, db interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]int, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // TestNativeSQLAgreesWithEvaluator: for every rule and document, DuckDB's verdict is the
 // Go evaluator's — natively compiled or through the UDF.
 func TestNativeSQLAgreesWithEvaluator(t *testing.T) {
 	ctx := context.Background()
 	docs := corpus(t)
-	db := openDuck(t)
-	if _, err := db.Exec(`CREATE TABLE events (id INTEGER, payload VARCHAR)`); err != nil {
-		t.Fatal(err)
-	}
-	app, err := db.Prepare(`INSERT INTO events VALUES (?, ?)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, d := range docs {
-		if _, err := app.Exec(i, d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := docsTable(t, docs)
 	doc := jsonpath.NewDocument()
 	native, total := 0, 0
 	for _, r := range differentialRules(t) {
@@ -137,19 +175,11 @@ func TestNativeSQLAgreesWithEvaluator(t *testing.T) {
 			if err := p.Register(conn); err != nil {
 				return err
 			}
-			rows, err := conn.QueryContext(ctx, "SELECT id FROM events WHERE CASE WHEN json_valid(payload) THEN "+p.SQL+" ELSE false END ORDER BY id", p.Args...)
+			got, err = queryIDs(ctx, conn, "SELECT id FROM events WHERE CASE WHEN json_valid(payload) THEN "+p.SQL+" ELSE false END ORDER BY id", p.Args...)
 			if err != nil {
 				return fmt.Errorf("%w\nSQL: %s", err, p.SQL)
 			}
-			defer rows.Close()
-			for rows.Next() {
-				var id int
-				if err := rows.Scan(&id); err != nil {
-					return err
-				}
-				got = append(got, id)
-			}
-			return rows.Err()
+			return nil
 		})
 		if err != nil {
 			t.Fatalf("rule %s: %v", r.Key(), err)

@@ -15,6 +15,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/live"
 )
 
@@ -59,12 +60,7 @@ func produceEvents(t *testing.T, b *kafkatest.Broker, n int) []*kgo.Record {
 // the job keeps retrying with backoff.
 func TestRuleShowsUnreadableLakeFile(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	dir := t.TempDir()
-	bkt, err := lakehouse.OpenBucket(context.Background(), "file://"+dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bkt.Close()
+	bkt, dir := lakehousetest.FileBucket(t)
 	files := backfill.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
 		backfill.LegacyRows(0, "c-0", `{"a":"admin"}`, `{"a":"admin"}`),
 		backfill.LegacyRows(2, "c-\xff", `{"a":"admin"}`, `{"a":"admin"}`),
@@ -94,12 +90,7 @@ func TestRuleShowsUnreadableLakeFile(t *testing.T) {
 // silently lacks them.
 func TestRuleShowsIncompleteHistory(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	dir := t.TempDir()
-	bkt, err := lakehouse.OpenBucket(context.Background(), "file://"+dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bkt.Close()
+	bkt, dir := lakehousetest.FileBucket(t)
 	backfill.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {backfill.LegacyRows(0, "c-0", strings.Split(strings.Repeat(`{"a":"admin"}|`, 10), "|")[:10]...)}})
 	produceEvents(t, b, 30)
 	adm := kadm.NewClient(b.Client(t))

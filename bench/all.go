@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hindsightdev/hindsight/internal/loadavg"
 )
 
 // Benchmarks are the benchmarks RunAll runs, in order.
@@ -84,7 +86,7 @@ func RunAll(ctx context.Context, cfg AllConfig) (*Report, error) {
 		return nil, err
 	}
 	rep := NewReport()
-	defer func() { rep.Machine.LoadEnd = loadAvg() }()
+	defer func() { rep.Machine.LoadEnd = loadavg.Read() }()
 	for _, name := range Benchmarks {
 		if !slices.Contains(cfg.Only, name) {
 			continue

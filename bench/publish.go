@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/hindsightdev/hindsight/internal/loadavg"
 )
 
 // PublishConfig says where a finished report goes.
@@ -30,7 +32,7 @@ func Publish(rep *Report, cfg PublishConfig) error {
 		cfg.Margin = DefaultMargin
 	}
 	if rep.Machine.LoadEnd == "" {
-		rep.Machine.LoadEnd = loadAvg()
+		rep.Machine.LoadEnd = loadavg.Read()
 	}
 	if err := rep.WriteTable(cfg.Table); err != nil {
 		return err

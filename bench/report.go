@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"runtime"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hindsightdev/hindsight/internal/loadavg"
 )
 
 // ReportVersion is the version of the JSON report's shape; Compare and Gate refuse
@@ -147,7 +150,7 @@ func NewReport(results ...Result) *Report {
 // ThisMachine describes this machine and process.
 func ThisMachine() Machine {
 	return Machine{GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), CPUModel: cpuModel(),
-		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, LoadStart: loadAvg()}
+		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, LoadStart: loadavg.Read()}
 }
 
 func cpuModel() string {
@@ -161,18 +164,6 @@ func cpuModel() string {
 		}
 	}
 	return "unknown"
-}
-
-func loadAvg() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // Result returns the result named name, or nil.
@@ -272,13 +263,8 @@ func orUnknown(s string) string {
 }
 
 func params(p map[string]string) string {
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
 		parts = append(parts, k+"="+p[k])
 	}
 	return strings.Join(parts, " ")

@@ -3,7 +3,6 @@ package bench_test
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,9 +10,8 @@ import (
 	"testing"
 
 	"github.com/hindsightdev/hindsight/bench"
+	"github.com/hindsightdev/hindsight/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // The reports in testdata are real: old.json and new.json are two runs of
 // `hindsight bench all --short` on the development machine, ci-reference.json the
@@ -71,29 +69,12 @@ func TestReadReportRejects(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run with -update if the change is right):\n%s", path, got)
-	}
-}
-
 func TestCompareGolden(t *testing.T) {
 	var out bytes.Buffer
 	if err := bench.Compare(&out, sampleReport(t, "testdata/old.json"), sampleReport(t, "testdata/new.json")); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "compare.golden", out.Bytes())
+	golden.Check(t, "compare.golden", out.Bytes())
 }
 
 func TestTableGolden(t *testing.T) {
@@ -101,7 +82,7 @@ func TestTableGolden(t *testing.T) {
 	if err := sampleReport(t, "testdata/new.json").WriteTable(&out); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "table.golden", out.Bytes())
+	golden.Check(t, "table.golden", out.Bytes())
 }
 
 // Compare names benchmarks only one report holds.

@@ -3,13 +3,10 @@ package console_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hindsightdev/hindsight/console"
@@ -28,37 +25,7 @@ func TestBrowserReadsWithTheToken(t *testing.T) {
 		t.Fatalf("saving a rule: %d %+v", resp.StatusCode, s)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	defer bcancel()
-
-	var (
-		mu         sync.Mutex
-		exceptions []string
-	)
-	thrown := chromedp.Events(bctx, runtime.ExceptionThrown)
-	go func() {
-		for ev, err := range thrown {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			exceptions = append(exceptions, ev.ExceptionDetails.Text)
-			mu.Unlock()
-		}
-	}()
+	br := openBrowser(t, exe)
 	// Every document records what its Content-Security-Policy refused.
 	watchCSP := chromedp.Action[chromedp.Void](func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
@@ -66,30 +33,21 @@ func TestBrowserReadsWithTheToken(t *testing.T) {
 		})
 		return chromedp.Void{}, err
 	})
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		browserDo(t, bctx, what, steps...)
-	}
-	waitText := func(what, sel, want string) string { t.Helper(); return browserWaitText(t, bctx, what, sel, want) }
 
-	do("open the console", watchCSP, chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
-	waitText("the page asking for the token", "#conn", "API token needed")
-	waitText("the policy line", "#policy", "reads need the token too")
-	do("type the token", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+	br.do("open the console", watchCSP, chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
+	br.waitText("the page asking for the token", "#conn", "API token needed")
+	br.waitText("the policy line", "#policy", "reads need the token too")
+	br.do("type the token", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
 		`(() => { const e = document.querySelector("#token"); e.value = %q; e.dispatchEvent(new Event("change", {bubbles: true})); })()`, token)))
-	waitText("the live connection", "#conn", "live")
-	waitText("the saved rule, read with the token", `#rules tr[data-key="*/login-failures"]`, "live")
+	br.waitText("the live connection", "#conn", "live")
+	br.waitText("the saved rule, read with the token", `#rules tr[data-key="*/login-failures"]`, "live")
 
-	refused, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`window.__refused || ["the CSP watcher did not run"]`))
+	refused, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`window.__refused || ["the CSP watcher did not run"]`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(refused) != 0 {
 		t.Errorf("the Content-Security-Policy refused %v", refused)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(exceptions) > 0 {
-		t.Errorf("the page threw: %v", exceptions)
-	}
+	br.checkNothingThrown()
 }

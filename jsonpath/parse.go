@@ -726,20 +726,14 @@ func (ps *parser) basic(arg bool) (*FilterExpr, error) {
 	return &FilterExpr{Kind: ExprCompare, Op: op, Args: []*FilterExpr{left, right}, Offset: off}, nil
 }
 
+// compareOpAt reads the comparison operator at s[i], spelled as CompareOp.String spells
+// it, and returns it with its length (0, 0 if there is none). The two-character
+// operators are tried first, so that "<=" is not read as "<".
 func compareOpAt(s string, i int) (CompareOp, int) {
-	switch {
-	case hasPrefixAt(s, i, "=="):
-		return OpEq, 2
-	case hasPrefixAt(s, i, "!="):
-		return OpNe, 2
-	case hasPrefixAt(s, i, "<="):
-		return OpLe, 2
-	case hasPrefixAt(s, i, ">="):
-		return OpGe, 2
-	case hasPrefixAt(s, i, "<"):
-		return OpLt, 1
-	case hasPrefixAt(s, i, ">"):
-		return OpGt, 1
+	for _, op := range [...]CompareOp{OpEq, OpNe, OpLe, OpGe, OpLt, OpGt} {
+		if text := op.String(); hasPrefixAt(s, i, text) {
+			return op, len(text)
+		}
 	}
 	return 0, 0
 }

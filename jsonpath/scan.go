@@ -74,39 +74,21 @@ func (d *Document) scan(b []byte) error {
 			}
 			if obj {
 				stack[len(stack)-1].lastKey = cnt
-				if i, err = scanKey(b, i, &nodes[cnt]); err != nil {
+				if i, err = d.scanKey(b, i, nodes, cnt, len(stack)); err != nil {
 					goto fail
-				}
-				if len(stack) == 1 {
-					d.rootKeys = append(d.rootKeys, rootKey{fp: nodes[cnt].n, key: cnt})
 				}
 				cnt++
 			}
 			continue
-		case 't':
-			if !hasLit(b, i, "true") {
+		case 't', 'f', 'n':
+			lit := &literals[c]
+			if !hasLit(b, i, lit.text) {
 				err = jsonErr(b, i, "a value")
 				goto fail
 			}
-			nodes[cnt] = node{start: int32(i), end: int32(i + 4), next: cnt + 1, kind: KindBool}
+			nodes[cnt] = node{start: int32(i), end: int32(i + len(lit.text)), next: cnt + 1, kind: lit.kind}
 			cnt++
-			i += 4
-		case 'f':
-			if !hasLit(b, i, "false") {
-				err = jsonErr(b, i, "a value")
-				goto fail
-			}
-			nodes[cnt] = node{start: int32(i), end: int32(i + 5), next: cnt + 1, kind: KindBool}
-			cnt++
-			i += 5
-		case 'n':
-			if !hasLit(b, i, "null") {
-				err = jsonErr(b, i, "a value")
-				goto fail
-			}
-			nodes[cnt] = node{start: int32(i), end: int32(i + 4), next: cnt + 1, kind: KindNull}
-			cnt++
-			i += 4
+			i += len(lit.text)
 		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 			j, nerr := scanNumber(b, i)
 			if nerr != nil {
@@ -151,11 +133,8 @@ func (d *Document) scan(b []byte) error {
 					}
 					nodes[top.lastKey].next = cnt
 					top.lastKey = cnt
-					if i, err = scanKey(b, i, &nodes[cnt]); err != nil {
+					if i, err = d.scanKey(b, i, nodes, cnt, len(stack)); err != nil {
 						goto fail
-					}
-					if len(stack) == 1 {
-						d.rootKeys = append(d.rootKeys, rootKey{fp: nodes[cnt].n, key: cnt})
 					}
 					cnt++
 				}
@@ -217,9 +196,11 @@ func closerWant(obj bool) string {
 	return "',' or ']'"
 }
 
-// scanKey reads `"name" :` into key and returns the offset of the member's value.
-// key.next is fixed up by scan once the member's value is complete.
-func scanKey(b []byte, i int, key *node) (int, error) {
+// scanKey reads `"name" :` into nodes[cnt], the name of a member of an object at
+// nesting depth (the top-level object's names are indexed in d.rootKeys too), and
+// returns the offset of the member's value. The node's next is fixed up by scan once
+// the member's value is complete.
+func (d *Document) scanKey(b []byte, i int, nodes []node, cnt int32, depth int) (int, error) {
 	if i >= len(b) || b[i] != '"' {
 		return i, jsonErr(b, i, "a member name")
 	}
@@ -237,7 +218,10 @@ func scanKey(b []byte, i int, key *node) (int, error) {
 		fp = escapedFP
 	}
 	j++
-	*key = node{start: int32(i), end: int32(j), n: fp, kind: kindKey}
+	nodes[cnt] = node{start: int32(i), end: int32(j), n: fp, kind: kindKey}
+	if depth == 1 {
+		d.rootKeys = append(d.rootKeys, rootKey{fp: fp, key: cnt})
+	}
 	if j < len(b) && b[j] == ':' {
 		j++
 	} else {
@@ -251,6 +235,17 @@ func scanKey(b []byte, i int, key *node) (int, error) {
 		return j, nil
 	}
 	return skipWS(b, j), nil
+}
+
+// literals are the JSON literals by their first byte, with their kinds: one case of
+// the scanner serves all three.
+var literals = [...]struct {
+	text string
+	kind Kind
+}{
+	't': {"true", KindBool},
+	'f': {"false", KindBool},
+	'n': {"null", KindNull},
 }
 
 func hasLit(b []byte, i int, lit string) bool {

@@ -1,7 +1,6 @@
 package lakehouse_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/hindsightdev/hindsight/internal/s3test"
@@ -23,12 +22,7 @@ func openTestBucket(t testing.TB, kind string) (lakehouse.Bucket, string) {
 	default:
 		t.Fatalf("unknown bucket kind %q", kind)
 	}
-	bkt, err := lakehouse.OpenBucket(context.Background(), url)
-	if err != nil {
-		t.Fatalf("open %s: %v", url, err)
-	}
-	t.Cleanup(func() { _ = bkt.Close() })
-	return bkt, url
+	return lakehousetest.OpenBucket(t, url), url
 }
 
 var bucketKinds = []string{"mem", "file", "s3"}

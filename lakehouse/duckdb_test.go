@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -28,13 +26,8 @@ func sqlList(paths []string) string {
 func TestDuckDBReadsTheLake(t *testing.T) {
 	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	ctx := context.Background()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
-	bkt, _ := openTestBucket(t, "s3")
-	lake := lakehouse.NewLake(bkt, testLogger())
-	h := newHistory(77)
-	stop := startArchiver(t, archiverConfig(b, bkt, "duck"))
-	h.produce(t, b.Client(t), 6000)
-	snap := archiveAll(t, lake, h, 60*time.Second, stop)
+	b, bkt, lake := brokerAndLake(t, 4, "s3")
+	h, snap := archiveEvents(t, b, lake, archiverConfig(b, bkt, "duck"), 77, 6000)
 	cache := t.TempDir()
 	fetch := func(files []lakehouse.FileEntry) []string {
 		var paths []string

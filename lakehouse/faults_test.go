@@ -13,6 +13,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/s3test"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
 
 func metricSum(t testing.TB, reg *prometheus.Registry, name string) float64 {
@@ -57,17 +58,11 @@ func TestStorageOutage(t *testing.T) {
 	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	srv := s3test.Start(t, "lake")
-	bkt, err := lakehouse.OpenBucket(context.Background(), srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bkt.Close()
+	bkt := lakehousetest.OpenBucket(t, srv.URL())
 	lake := lakehouse.NewLake(bkt, testLogger())
 	h := newHistory(5)
 	cl := b.Client(t)
-	reg := prometheus.NewRegistry()
-	cfg := archiverConfig(b, bkt, "outage")
-	cfg.Registerer = reg
+	cfg, reg := meteredArchiverConfig(b, bkt, "outage")
 	stop := startArchiver(t, cfg)
 
 	h.produce(t, cl, 2000)
@@ -113,13 +108,8 @@ func TestForeignAndCorruptObjects(t *testing.T) {
 		}
 	}
 	lake := lakehouse.NewLake(bkt, testLogger())
-	h := newHistory(9)
-	reg := prometheus.NewRegistry()
-	cfg := archiverConfig(b, bkt, "junk")
-	cfg.Registerer = reg
-	stop := startArchiver(t, cfg)
-	h.produce(t, b.Client(t), 4000)
-	snap := archiveAll(t, lake, h, 60*time.Second, stop)
+	cfg, reg := meteredArchiverConfig(b, bkt, "junk")
+	h, snap := archiveEvents(t, b, lake, cfg, 9, 4000)
 	if snap.Version() <= 999999999999 {
 		t.Errorf("manifest version %d did not move past the corrupt one", snap.Version())
 	}
@@ -162,9 +152,7 @@ func TestForeignAndCorruptObjects(t *testing.T) {
 // TestArchiverReleasesArrowMemory runs a whole archiver on a checked allocator.
 func TestArchiverReleasesArrowMemory(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	bkt, _ := openTestBucket(t, "mem")
-	lake := lakehouse.NewLake(bkt, testLogger())
+	b, bkt, lake := brokerAndLake(t, 2, "mem")
 	h := newHistory(3)
 	cfg := archiverConfig(b, bkt, "leak")
 	cfg.Allocator = mem

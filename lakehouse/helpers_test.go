@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
@@ -79,6 +80,36 @@ func (h *history) ends() map[int32]int64 {
 		}
 	}
 	return out
+}
+
+// brokerAndLake is what most archiver tests start from: a broker whose events topic has
+// partitions partitions, and an empty lake in a bucket of the given kind (see
+// openTestBucket).
+func brokerAndLake(t testing.TB, partitions int32, kind string) (*kafkatest.Broker, lakehouse.Bucket, *lakehouse.Lake) {
+	t.Helper()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions})
+	bkt, _ := openTestBucket(t, kind)
+	return b, bkt, lakehouse.NewLake(bkt, testLogger())
+}
+
+// meteredArchiverConfig is archiverConfig with the archiver's metrics in a registry of
+// the test's own, for the tests that read them.
+func meteredArchiverConfig(b *kafkatest.Broker, bkt lakehouse.Bucket, group string) (lakehouse.ArchiverConfig, *prometheus.Registry) {
+	cfg := archiverConfig(b, bkt, group)
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	return cfg, reg
+}
+
+// archiveEvents produces n events of a new history (seed) while one archiver (cfg)
+// runs, and returns the history and the snapshot once the lake holds all of it: how the
+// tests of a finished lake start.
+func archiveEvents(t testing.TB, b *kafkatest.Broker, lake *lakehouse.Lake, cfg lakehouse.ArchiverConfig, seed uint64, n int) (*history, *lakehouse.Snapshot) {
+	t.Helper()
+	h := newHistory(seed)
+	stop := startArchiver(t, cfg)
+	h.produce(t, b.Client(t), n)
+	return h, archiveAll(t, lake, h, 60*time.Second, stop)
 }
 
 // archiverConfig is a quick-rolling archiver for tests.

@@ -4,10 +4,10 @@ import (
 	"context"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
 
 // TestInspect checks what `hindsight lake ls/stats` are given (the figures; their
@@ -20,19 +20,12 @@ func TestInspect(t *testing.T) {
 		dir = t.TempDir()
 	}
 	url := "file://" + dir
-	bkt, err := lakehouse.OpenBucket(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bkt.Close()
+	bkt := lakehousetest.OpenBucket(t, url)
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	lake := lakehouse.NewLake(bkt, testLogger())
-	h := newHistory(8)
 	cfg := archiverConfig(b, bkt, "inspect")
 	cfg.RollBytes = 1 << 20
-	stop := startArchiver(t, cfg)
-	h.produce(t, b.Client(t), 9000)
-	snap := archiveAll(t, lake, h, 60*time.Second, stop)
+	h, snap := archiveEvents(t, b, lake, cfg, 8, 9000)
 
 	st, err := lakehouse.LakeStats(ctx, url, testLogger())
 	if err != nil {

@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -17,15 +14,10 @@ import (
 func TestCompactionAndRetention(t *testing.T) {
 	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	ctx := context.Background()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
-	bkt, _ := openTestBucket(t, "file")
-	lake := lakehouse.NewLake(bkt, testLogger())
-	h := newHistory(21)
+	b, bkt, lake := brokerAndLake(t, 3, "file")
 	cfg := archiverConfig(b, bkt, "compact")
 	cfg.RollBytes = 32 << 10
-	stop := startArchiver(t, cfg)
-	h.produce(t, b.Client(t), 12000)
-	before := archiveAll(t, lake, h, 60*time.Second, stop)
+	h, before := archiveEvents(t, b, lake, cfg, 21, 12000)
 	nBefore := len(before.Files(lakehouse.Filter{}))
 
 	now := time.Now()
@@ -123,9 +115,7 @@ func TestTwoWriters(t *testing.T) {
 	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	for _, mode := range []string{"same-group", "rival-groups"} {
 		t.Run(mode, func(t *testing.T) {
-			b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
-			bkt, _ := openTestBucket(t, "file")
-			lake := lakehouse.NewLake(bkt, testLogger())
+			b, bkt, lake := brokerAndLake(t, 4, "file")
 			h := newHistory(33)
 			cl := b.Client(t)
 			wait := backgroundProducer(t, h, cl, 10000, 250, 20*time.Millisecond)
@@ -147,14 +137,10 @@ func TestTwoWriters(t *testing.T) {
 // by age, so they are small: compaction merges them under its feet, exactly once.
 func TestCompactionWhileArchiving(t *testing.T) {
 	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	bkt, _ := openTestBucket(t, "s3")
-	lake := lakehouse.NewLake(bkt, testLogger())
+	b, bkt, lake := brokerAndLake(t, 2, "s3")
 	h := newHistory(44)
 	cl := b.Client(t)
-	reg := prometheus.NewRegistry()
-	cfg := archiverConfig(b, bkt, "busy")
-	cfg.Registerer = reg
+	cfg, reg := meteredArchiverConfig(b, bkt, "busy")
 	cfg.RollBytes = 1 << 20
 	cfg.RollAge = 20 * time.Millisecond
 	cfg.CompactInterval = 100 * time.Millisecond

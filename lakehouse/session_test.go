@@ -27,12 +27,7 @@ import (
 func TestArchivingResumesWithinSessionTimeout(t *testing.T) {
 	const session = 2 * time.Second
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2, MinSessionTimeout: 500 * time.Millisecond})
-	url := "file://" + t.TempDir()
-	bkt, err := lakehouse.OpenBucket(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bkt.Close()
+	bkt, url := openTestBucket(t, "file")
 	lake := lakehouse.NewLake(bkt, testLogger())
 	h := newHistory(5)
 	cl := b.Client(t)

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -25,12 +24,8 @@ import (
 // covered, so the partition's files are still contiguous up to the last record.
 func TestArchiveHoldsWhatLiveEvaluates(t *testing.T) {
 	ctx := context.Background()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	bkt, _ := openTestBucket(t, "file")
-	lake := lakehouse.NewLake(bkt, testLogger())
-	reg := prometheus.NewRegistry()
-	cfg := archiverConfig(b, bkt, "verdict")
-	cfg.Registerer = reg
+	b, bkt, lake := brokerAndLake(t, 1, "file")
+	cfg, reg := meteredArchiverConfig(b, bkt, "verdict")
 	bad := []struct{ key, value string }{
 		{"", `{"type":"no key"}`},
 		{"c-\xff", `{"type":"key not UTF-8"}`},

@@ -34,14 +34,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	rules := workload.Rules(5, 12, workload.RulesConfig{Customers: 30, MaxThreshold: 30})
 	var history []*kgo.Record
 	gen := workload.New(5, workload.Config{Customers: 30})
-	produce := func(n int) {
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			ev := gen.Next()
-			recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
-		}
-		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
-	}
+	produce := func(n int) { history = append(history, e2etest.ProduceEvents(t, b, gen, n)...) }
 	for _, r := range rules[:8] {
 		e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
 	}

@@ -30,14 +30,7 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 		c.BackfillMinBackoff, c.BackfillMaxBackoff = 50*time.Millisecond, 200*time.Millisecond
 	})
 	gen := workload.New(21, workload.Config{Customers: 3})
-	produce := func(n int) []*kgo.Record {
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			ev := gen.Next()
-			recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
-		}
-		return e2etest.ProduceSync(t, b, recs...)
-	}
+	produce := func(n int) []*kgo.Record { return e2etest.ProduceEvents(t, b, gen, n) }
 	history := produce(400)
 	e2etest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 400 })
 

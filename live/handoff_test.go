@@ -77,13 +77,7 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	var history []*kgo.Record
 	restarted := false
 	for step := range 14 {
-		n := 50 + rng.IntN(250)
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			ev := gen.Next()
-			recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
-		}
-		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
+		history = append(history, e2etest.ProduceEvents(t, b, gen, 50+rng.IntN(250))...)
 		switch op := rng.IntN(6); {
 		case op <= 2: // a new rule, or a fixed version of an active one
 			r := *pool[rng.IntN(len(pool))]

@@ -1,12 +1,10 @@
 package live_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -85,31 +83,18 @@ func (d *httpDaemon) reached(t *testing.T, name string) float64 {
 // body read; mod adjusts the request (headers, Host).
 func (d *httpDaemon) request(t *testing.T, method, path, body string, mod func(*http.Request)) (*http.Response, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, d.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if mod != nil {
-		mod(req)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the answer: %v", method, path, err)
-	}
+	resp, data := e2etest.Request(t, method, d.base+path, rd, func(req *http.Request) {
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if mod != nil {
+			mod(req)
+		}
+	})
 	return resp, string(data)
 }
 

@@ -26,17 +26,8 @@ func TestHTTPConnectionCap(t *testing.T) {
 	})
 	addr := d.HTTPAddr()
 	var held []net.Conn
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
 	for range 4 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
+		held = append(held, dialHTTP(t, addr, ""))
 	}
 	e2etest.WaitFor(t, wait, "the server to hold 4 connections", func() bool {
 		return d.metric(t, "hindsight_http_connections_open") == 4
@@ -89,6 +80,22 @@ func TestHTTPConnectionCap(t *testing.T) {
 	}
 }
 
+// dialHTTP opens a connection to addr and writes text on it as it is: for what
+// http.Client would not send (idle connections, headers that never end, a body that
+// stops). The connection is closed when t ends.
+func dialHTTP(t *testing.T, addr, text string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, text); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestHTTPTimeouts: the server closes a keep-alive connection left idle, a request
 // whose headers never end, and answers 408 to a body that stops arriving.
 func TestHTTPTimeouts(t *testing.T) {
@@ -112,12 +119,7 @@ func TestHTTPTimeouts(t *testing.T) {
 	}
 
 	t.Run("idle keep-alive", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		c := dialHTTP(t, addr, fmt.Sprintf("GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr))
 		br := bufio.NewReader(c)
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
@@ -131,21 +133,11 @@ func TestHTTPTimeouts(t *testing.T) {
 		closedByServer(t, c, br) // no second request comes
 	})
 	t.Run("headers that never end", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Slow: ", addr)
+		c := dialHTTP(t, addr, fmt.Sprintf("GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Slow: ", addr))
 		closedByServer(t, c, bufio.NewReader(c))
 	})
 	t.Run("a body that stops arriving", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		fmt.Fprintf(c, "POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"rule\":", addr)
+		c := dialHTTP(t, addr, fmt.Sprintf("POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"rule\":", addr))
 		br := bufio.NewReader(c)
 		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		resp, err := http.ReadResponse(br, nil)

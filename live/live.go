@@ -198,24 +198,17 @@ type Config struct {
 
 // EnsureDefaults fills unset fields with their documented defaults.
 func (c *Config) EnsureDefaults() {
-	c.Kafka.EnsureDefaults()
-	c.Topics.EnsureDefaults()
+	// The event consumer's settings take the defaults of ingest.EventsConfig, which
+	// they are handed to, so that the two cannot drift apart.
+	ev := ingest.EventsConfig{Kafka: c.Kafka, Topics: c.Topics, Group: c.Group, StartAt: c.StartAt,
+		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout}
+	ev.EnsureDefaults()
+	c.Kafka, c.Topics, c.Group, c.StartAt = ev.Kafka, ev.Topics, ev.Group, ev.StartAt
+	c.CommitInterval, c.ShutdownTimeout = ev.CommitInterval, ev.ShutdownTimeout
 	c.Embedded.Topics = c.Topics
 	c.Embedded.EnsureDefaults()
-	if c.Group == "" {
-		c.Group = "hindsight-live"
-	}
-	if c.StartAt == "" {
-		c.StartAt = "earliest"
-	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = "127.0.0.1:8080"
-	}
-	if c.CommitInterval <= 0 {
-		c.CommitInterval = time.Second
-	}
-	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 10 * time.Second
 	}
 	if c.BackfillConcurrency <= 0 {
 		c.BackfillConcurrency = 2

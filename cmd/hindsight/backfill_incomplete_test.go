@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
 
 // TestBackfillCommandSaysIncomplete: a lake file is lost and Kafka's retention has
@@ -24,20 +25,9 @@ import (
 func TestBackfillCommandSaysIncomplete(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	gen := workload.New(8, workload.Config{Customers: 3})
-	var recs []*kgo.Record
-	for range 2000 {
-		ev := gen.Next()
-		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time})
-	}
-	b.Produce(t, recs...)
+	recs := e2etest.ProduceEvents(t, b, workload.New(8, workload.Config{Customers: 3}), 2000)
 	dir := t.TempDir()
-	lakeDir := filepath.Join(dir, "lake")
-	bkt, err := lakehouse.OpenBucket(ctx, "file://"+lakeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bkt.Close()
+	bkt, lakeDir := lakehousetest.FileBucket(t)
 	actx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
@@ -45,7 +35,10 @@ func TestBackfillCommandSaysIncomplete(t *testing.T) {
 			RollAge: 50 * time.Millisecond, RollBytes: 32 << 10, CompactInterval: -1})
 	}()
 	lake := lakehouse.NewLake(bkt, nil)
-	var snap *lakehouse.Snapshot
+	var (
+		snap *lakehouse.Snapshot
+		err  error
+	)
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if snap, err = lake.Snapshot(ctx); err == nil && snap.Watermark(0) == int64(len(recs))-1 {
 			break

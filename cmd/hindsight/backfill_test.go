@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -20,13 +21,7 @@ import (
 // the Kafka tail. The counts must be a replay of what was produced.
 func TestBackfillCommand(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	gen := workload.New(5, workload.Config{Customers: 4})
-	var recs []*kgo.Record
-	for range 400 {
-		ev := gen.Next()
-		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time})
-	}
-	b.Produce(t, recs...)
+	recs := e2etest.ProduceEvents(t, b, workload.New(5, workload.Config{Customers: 4}), 400)
 	dir := t.TempDir()
 	rulesFile := filepath.Join(dir, "rules.yaml")
 	os.WriteFile(rulesFile, []byte(`

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -43,14 +44,35 @@ func addPublishFlags(f *pflag.FlagSet, p *bench.PublishConfig) {
 	f.Float64Var(&p.Margin, "margin", bench.DefaultMargin, "gate margin for timed ratios (0.5: may fall to half the reference)")
 }
 
-// runBench runs one benchmark and publishes its result.
-func runBench[R interface{ Result() bench.Result }](cmd *cobra.Command, pub bench.PublishConfig, run func() (R, error)) error {
-	r, err := run()
-	if err != nil {
-		return err
+// benchConfig is the configuration of one benchmark, as its subcommand completes it.
+type benchConfig interface {
+	EnsureDefaults()
+	Validate() error
+}
+
+// benchRunCmd makes cmd the subcommand of one benchmark, which is the same for each:
+// it binds the workload (w, part of cfg) and publish flags, and when run defaults and
+// validates cfg (a mistake is exit status 2), runs the benchmark and publishes its
+// result.
+func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg benchConfig, w *bench.Workload, run func(ctx context.Context) (R, error)) *cobra.Command {
+	var pub bench.PublishConfig
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg.EnsureDefaults()
+		if err := cfg.Validate(); err != nil {
+			return usageError{err}
+		}
+		r, err := run(cmd.Context())
+		if err != nil {
+			return err
+		}
+		pub.Table = cmd.OutOrStdout()
+		return bench.Publish(bench.NewReport(r.Result()), pub)
 	}
-	pub.Table = cmd.OutOrStdout()
-	return bench.Publish(bench.NewReport(r.Result()), pub)
+	f := cmd.Flags()
+	addWorkloadFlags(f, w)
+	addPublishFlags(f, &pub)
+	return cmd
 }
 
 func brokerCommand() ([]string, error) {
@@ -99,11 +121,10 @@ func prepareLatency(cmd *cobra.Command, cfg *bench.LatencyConfig, logLevel strin
 func newBenchLatencyCmd() *cobra.Command {
 	var (
 		cfg      bench.LatencyConfig
-		pub      bench.PublishConfig
 		logLevel string
 		quiet    bool
 	)
-	cmd := &cobra.Command{
+	cmd := benchRunCmd(&cobra.Command{
 		Use:   "latency",
 		Short: "Ingest-to-alert latency through a broker in another process, at a fixed event rate",
 		Long: `Send events at a fixed rate to a broker running in a separate process (this binary's
@@ -114,22 +135,10 @@ baseline, first, is a pass-through relay at the same rate through the same broke
 consumer re-producing each event, unevaluated, to the alerts topic. Prints
 p50/p90/p99/p99.9/max latency of both, the events/s achieved and the CPU time used.
 Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := prepareLatency(cmd, &cfg, logLevel, quiet); err != nil {
-				return err
-			}
-			cfg.EnsureDefaults()
-			if err := cfg.Validate(); err != nil {
-				return usageError{err}
-			}
-			return runBench(cmd, pub, func() (*bench.LatencyReport, error) { return bench.RunLatency(cmd.Context(), cfg) })
-		},
-	}
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return prepareLatency(cmd, &cfg, logLevel, quiet) },
+	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.LatencyReport, error) { return bench.RunLatency(ctx, cfg) })
 	f := cmd.Flags()
 	addLatencyFlags(f, &cfg)
-	addWorkloadFlags(f, &cfg.Workload)
-	addPublishFlags(f, &pub)
 	f.IntVar(&cfg.Rate, "rate", 20000, "events per second")
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured sending time")
 	f.IntVar(&cfg.Rules, "rules", 100, "other active rules besides the latency rule")
@@ -139,11 +148,8 @@ Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`,
 }
 
 func newBenchEvalCmd() *cobra.Command {
-	var (
-		cfg bench.EvalConfig
-		pub bench.PublishConfig
-	)
-	cmd := &cobra.Command{
+	var cfg bench.EvalConfig
+	cmd := benchRunCmd(&cobra.Command{
 		Use:   "eval",
 		Short: "Live evaluator throughput against the one-path-per-rule design",
 		Long: `Evaluate the same events against the same rules with the live evaluator (parse with
@@ -152,18 +158,8 @@ once with ojg, then evaluate each rule's JSONPath in turn), each on one goroutin
 --duration, after checking that both decide alike on every event. Also runs the index
 with a tenth of the rules, for how cost grows with rules. Targets: ≥ 1M events/s per
 core at 1,000 rules; ≥ 20× the baseline.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.EnsureDefaults()
-			if err := cfg.Validate(); err != nil {
-				return usageError{err}
-			}
-			return runBench(cmd, pub, func() (*bench.EvalReport, error) { return bench.RunEval(cmd.Context(), cfg) })
-		},
-	}
+	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.EvalReport, error) { return bench.RunEval(ctx, cfg) })
 	f := cmd.Flags()
-	addWorkloadFlags(f, &cfg.Workload)
-	addPublishFlags(f, &pub)
 	f.IntVar(&cfg.Rules, "rules", 1000, "active rules")
 	f.IntVar(&cfg.Events, "events", 4096, "distinct events evaluated round and round")
 	f.DurationVar(&cfg.Duration, "duration", 3*time.Second, "time each evaluator runs")
@@ -171,29 +167,16 @@ core at 1,000 rules; ≥ 20× the baseline.`,
 }
 
 func newBenchArchiveCmd() *cobra.Command {
-	var (
-		cfg bench.ArchiveConfig
-		pub bench.PublishConfig
-	)
-	cmd := &cobra.Command{
+	var cfg bench.ArchiveConfig
+	cmd := benchRunCmd(&cobra.Command{
 		Use:   "archive",
 		Short: "Archiver throughput and size against zstd JSON lines",
 		Long: `Load events into an in-process broker, then archive them all with the lakehouse
 archiver (zstd Parquet and a manifest, in an in-memory bucket) and, as the baseline,
 read the same records and write them as zstd JSON lines. Targets: ≥ 500k events/s;
 ≥ 5× smaller than the raw JSON.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.EnsureDefaults()
-			if err := cfg.Validate(); err != nil {
-				return usageError{err}
-			}
-			return runBench(cmd, pub, func() (*bench.ArchiveReport, error) { return bench.RunArchive(cmd.Context(), cfg) })
-		},
-	}
+	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.ArchiveReport, error) { return bench.RunArchive(ctx, cfg) })
 	f := cmd.Flags()
-	addWorkloadFlags(f, &cfg.Workload)
-	addPublishFlags(f, &pub)
 	f.IntVar(&cfg.Events, "events", 500_000, "events archived")
 	f.IntVar(&cfg.Repeat, "repeat", 3, "passes of the archiver and of the baseline, alternately; the fastest counts")
 	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions")
@@ -201,29 +184,16 @@ read the same records and write them as zstd JSON lines. Targets: ≥ 500k event
 }
 
 func newBenchBackfillCmd() *cobra.Command {
-	var (
-		cfg bench.BackfillConfig
-		pub bench.PublishConfig
-	)
-	cmd := &cobra.Command{
+	var cfg bench.BackfillConfig
+	cmd := benchRunCmd(&cobra.Command{
 		Use:   "backfill",
 		Short: "Global-rule backfill against a Kafka replay through the live evaluator",
 		Long: `Load events into an in-process broker and archive them; then, per global rule,
 time a backfill over the whole history (DuckDB over the lake) against replaying the
 same events from Kafka through the live evaluator's matching. Both must count the same.
 Target: ≥ 5× faster than the replay.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.EnsureDefaults()
-			if err := cfg.Validate(); err != nil {
-				return usageError{err}
-			}
-			return runBench(cmd, pub, func() (*bench.BackfillReport, error) { return bench.RunBackfill(cmd.Context(), cfg) })
-		},
-	}
+	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.BackfillReport, error) { return bench.RunBackfill(ctx, cfg) })
 	f := cmd.Flags()
-	addWorkloadFlags(f, &cfg.Workload)
-	addPublishFlags(f, &pub)
 	f.IntVar(&cfg.Events, "events", 1_000_000, "events of history")
 	f.IntVar(&cfg.Rules, "rules", 3, "global rules backfilled, one job each")
 	f.IntVar(&cfg.Repeat, "repeat", 3, "runs of each job and of its replay, alternately; the fastest counts")

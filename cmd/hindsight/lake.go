@@ -155,13 +155,9 @@ func newLakeCmd() *cobra.Command {
 		Use:   "ls",
 		Short: "List the visible files: partition, offset range, rows, bytes, times, customers",
 		Args:  cobra.NoArgs,
-		RunE: runE(func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
-			l, err := lakehouse.ListLake(ctx, url, filter, logger)
-			if err != nil {
-				return err
-			}
-			return printListing(out, l, opts.json)
-		}),
+		RunE: runE(lakeReport(&opts.json, func(ctx context.Context, url string, logger *slog.Logger) (lakehouse.Listing, error) {
+			return lakehouse.ListLake(ctx, url, filter, logger)
+		}, printListing)),
 	}
 	ls.Flags().Int32SliceVar(&filter.Partitions, "partition", nil, "only these partitions")
 	ls.Flags().StringVar(&filter.Customer, "customer", "", "only files that may hold this customer")
@@ -170,13 +166,7 @@ func newLakeCmd() *cobra.Command {
 		Use:   "stats",
 		Short: "Files, rows, bytes, watermark and earliest offset per partition, and the compression ratio",
 		Args:  cobra.NoArgs,
-		RunE: runE(func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
-			st, err := lakehouse.LakeStats(ctx, url, logger)
-			if err != nil {
-				return err
-			}
-			return printStats(out, st, opts.json)
-		}),
+		RunE:  runE(lakeReport(&opts.json, lakehouse.LakeStats, printStats)),
 	}
 
 	var mc lakehouse.MaintenanceConfig

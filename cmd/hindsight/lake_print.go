@@ -1,21 +1,35 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
-// printListing is `hindsight lake ls`'s output: a table with a count line, or the
-// listing as indented JSON.
-func printListing(w io.Writer, l lakehouse.Listing, asJSON bool) error {
-	if asJSON {
-		return printJSON(w, l)
+// lakeReport is the body of a read-only `hindsight lake` subcommand: query the lake,
+// then print the answer with table, or as indented JSON when *asJSON (--json).
+func lakeReport[T any](asJSON *bool, query func(ctx context.Context, url string, logger *slog.Logger) (T, error),
+	table func(io.Writer, T) error) func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
+	return func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
+		v, err := query(ctx, url, logger)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(out, v)
+		}
+		return table(out, v)
 	}
+}
+
+// printListing is `hindsight lake ls`'s table, with a count line.
+func printListing(w io.Writer, l lakehouse.Listing) error {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "partition\tstart\tend\trows\tbytes\tratio\tmin time\tmax time\tcustomers\tpath\t\n")
 	for _, f := range l.Files {
@@ -30,12 +44,9 @@ func printListing(w io.Writer, l lakehouse.Listing, asJSON bool) error {
 	return err
 }
 
-// printStats is `hindsight lake stats`'s output: a table of the partitions, a total
-// row and a summary line, or the stats as indented JSON.
-func printStats(w io.Writer, st lakehouse.Stats, asJSON bool) error {
-	if asJSON {
-		return printJSON(w, st)
-	}
+// printStats is `hindsight lake stats`'s table: the partitions, a total row and a
+// summary line.
+func printStats(w io.Writer, st lakehouse.Stats) error {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "partition\tfiles\trows\tbytes\traw bytes\tratio\twatermark\tearliest\tearliest time\tlatest time\t\n")
 	for _, p := range st.Partitions {

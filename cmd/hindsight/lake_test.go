@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
 
 // manifestOnlyLake writes a lake that is one manifest and no data objects: `lake ls`
@@ -17,12 +18,8 @@ import (
 func manifestOnlyLake(t *testing.T) (url string) {
 	t.Helper()
 	ctx := context.Background()
-	url = "file://" + filepath.Join(t.TempDir(), "lake")
-	bkt, err := lakehouse.OpenBucket(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bkt.Close()
+	bkt, dir := lakehousetest.FileBucket(t)
+	url = "file://" + dir
 	at := func(s string) time.Time {
 		tm, err := time.Parse(time.RFC3339, s)
 		if err != nil {

@@ -3,17 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hindsightdev/hindsight/internal/golden"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/rule"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // demoEvents is what testdata/demo-events.ndjson holds: seeded generated events.
 func demoEvents() []byte {
@@ -28,26 +24,9 @@ func demoEvents() []byte {
 	return b.Bytes()
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s differs from the output (go test ./cmd/hindsight -update rewrites it):\n%s", path, got)
-	}
-}
-
 func TestRulesTestGolden(t *testing.T) {
 	events := demoEvents()
-	golden(t, "demo-events.ndjson", events)
+	golden.Check(t, "demo-events.ndjson", events)
 	var out bytes.Buffer
 	sum, err := runRulesTest(context.Background(), rulesTestConfig{
 		RulesFile: "testdata/demo-rules.yaml", Events: bytes.NewReader(events),
@@ -74,5 +53,5 @@ func TestRulesTestGolden(t *testing.T) {
 	if !strings.Contains(out.String(), "skipped: jsonpath: invalid JSON") {
 		t.Errorf("the malformed line is not reported as such:\n%s", out.String())
 	}
-	golden(t, "demo-rules-test.golden", out.Bytes())
+	golden.Check(t, "demo-rules-test.golden", out.Bytes())
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/verdict"
+	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
@@ -169,33 +170,45 @@ func ProduceSync(t testing.TB, b *kafkatest.Broker, recs ...*kgo.Record) []*kgo.
 	return recs // kgo sets Partition and Offset in place; res is in completion order
 }
 
+// ProduceEvents produces gen's next n events on the events topic (as ProduceSync) and
+// returns their records: the history that tests replay.
+func ProduceEvents(t testing.TB, b *kafkatest.Broker, gen *workload.Generator, n int) []*kgo.Record {
+	t.Helper()
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		ev := gen.Next()
+		recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
+	}
+	return ProduceSync(t, b, recs...)
+}
+
 // Alerts decodes alert records.
 func Alerts(t testing.TB, recs []*kgo.Record) []contract.Alert {
 	t.Helper()
-	out := make([]contract.Alert, 0, len(recs))
-	for _, r := range recs {
-		var a contract.Alert
-		if err := json.Unmarshal(r.Value, &a); err != nil {
-			t.Fatalf("alert record %q is not an alert: %v", r.Value, err)
+	alerts := decodeValues[contract.Alert](t, "alert", recs)
+	for i, a := range alerts {
+		if k := string(recs[i].Key); k != a.Customer {
+			t.Errorf("alert record key %q, customer %q: the key must be the customer", k, a.Customer)
 		}
-		if string(r.Key) != a.Customer {
-			t.Errorf("alert record key %q, customer %q: the key must be the customer", r.Key, a.Customer)
-		}
-		out = append(out, a)
 	}
-	return out
+	return alerts
 }
 
 // Statuses decodes control-status records.
 func Statuses(t testing.TB, recs []*kgo.Record) []contract.ControlStatus {
 	t.Helper()
-	out := make([]contract.ControlStatus, 0, len(recs))
-	for _, r := range recs {
-		var s contract.ControlStatus
-		if err := json.Unmarshal(r.Value, &s); err != nil {
-			t.Fatalf("status record %q: %v", r.Value, err)
+	return decodeValues[contract.ControlStatus](t, "control status", recs)
+}
+
+// decodeValues decodes each record's JSON value as a T (what names it in failures):
+// the records the daemon writes.
+func decodeValues[T any](t testing.TB, what string, recs []*kgo.Record) []T {
+	t.Helper()
+	out := make([]T, len(recs))
+	for i, r := range recs {
+		if err := json.Unmarshal(r.Value, &out[i]); err != nil {
+			t.Fatalf("record %q is not a %s: %v", r.Value, what, err)
 		}
-		out = append(out, s)
 	}
 	return out
 }
@@ -204,18 +217,11 @@ func Statuses(t testing.TB, recs []*kgo.Record) []contract.ControlStatus {
 // never compacted or truncated).
 func TopicRecords(t testing.TB, b *kafkatest.Broker, topic string) int64 {
 	t.Helper()
-	adm := kadm.NewClient(b.Client(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	lo, err := adm.ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = lo.Error()
-	}
-	if err != nil {
-		t.Fatalf("listing end offsets of %s: %v", topic, err)
-	}
+	ends := adminQuery(t, b, "listing end offsets of "+topic, func(ctx context.Context, adm *kadm.Client) (kadm.ListedOffsets, error) {
+		return adm.ListEndOffsets(ctx, topic)
+	})
 	var n int64
-	lo.Each(func(o kadm.ListedOffset) { n += o.Offset })
+	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
 	return n
 }
 
@@ -232,18 +238,36 @@ func WaitTopicRecords(t testing.TB, b *kafkatest.Broker, topic string, want int6
 	})
 }
 
+// Request sends method url with body (nil: none), adjusted by mod (nil: as is), within
+// a minute, and returns the answer with its whole body: the HTTP round trip of the
+// tests that talk to a daemon.
+func Request(t testing.TB, method, url string, body io.Reader, mod func(*http.Request)) (*http.Response, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mod != nil {
+		mod(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", method, url, err)
+	}
+	return resp, data
+}
+
 // GetJSON fetches url and decodes its JSON body into v, returning the status code.
 func GetJSON(t testing.TB, url string, v any) int {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading body: %v", url, err)
-	}
+	resp, body := Request(t, http.MethodGet, url, nil, nil)
 	if v != nil {
 		if err := json.Unmarshal(body, v); err != nil {
 			t.Fatalf("GET %s: body %q: %v", url, body, err)
@@ -255,38 +279,40 @@ func GetJSON(t testing.TB, url string, v any) int {
 // GetText fetches url and returns its body.
 func GetText(t testing.TB, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
+	_, body := Request(t, http.MethodGet, url, nil, nil)
 	return string(body)
 }
 
 // GroupCommitted sums the offsets group has committed on topic's partitions.
 func GroupCommitted(t testing.TB, b *kafkatest.Broker, group, topic string) int64 {
 	t.Helper()
-	adm := kadm.NewClient(b.Client(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := adm.FetchOffsets(ctx, group)
-	if err == nil {
-		err = resp.Error()
-	}
-	if err != nil {
-		t.Fatalf("fetching offsets of group %s: %v", group, err)
-	}
+	committed := adminQuery(t, b, "fetching offsets of group "+group, func(ctx context.Context, adm *kadm.Client) (kadm.OffsetResponses, error) {
+		return adm.FetchOffsets(ctx, group)
+	})
 	var n int64
-	resp.Each(func(o kadm.OffsetResponse) {
+	committed.Each(func(o kadm.OffsetResponse) {
 		if o.Topic == topic {
 			n += o.At
 		}
 	})
 	return n
+}
+
+// adminQuery runs one admin query on b within 10 seconds and returns its answer,
+// failing t with what it was doing if the query or the answer says an error: the
+// offset queries above.
+func adminQuery[R interface{ Error() error }](t testing.TB, b *kafkatest.Broker, what string, query func(ctx context.Context, adm *kadm.Client) (R, error)) R {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := query(ctx, kadm.NewClient(b.Client(t)))
+	if err == nil {
+		err = r.Error()
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return r
 }
 
 // FullReplay is the counting oracle: a rule version's count for a customer is the

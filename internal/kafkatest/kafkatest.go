@@ -64,7 +64,7 @@ func StartBroker(opts Options) (*Broker, error) {
 		kfake.AllowAutoTopicCreation(),
 	}
 	if opts.Port != nil {
-		ln := opts.Port.listener()
+		ln := opts.Port.held.Listener()
 		kopts = append(kopts, kfake.ListenFn(func(string, string) (net.Listener, error) { return ln, nil }))
 	}
 	if opts.DataDir != "" {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/hindsightdev/hindsight/internal/heldport"
 )
 
 // Server is a running fake S3 endpoint.
@@ -28,12 +30,12 @@ type Server struct {
 
 	handler http.Handler
 	backend *s3mem.Backend
-	ln      net.Listener  // held from start to Close, across Stop and Restart
-	done    chan struct{} // closed when the accept loop has returned
+	port    *heldport.Port // held from start to Close, across Stop and Restart
 
-	mu   sync.Mutex
-	srv  *http.Server
-	gate *gate // the serving http.Server's listener; nil while stopped
+	mu     sync.Mutex
+	srv    *http.Server // nil while stopped
+	ln     net.Listener // srv's listener on port
+	closed bool         // Close was called
 }
 
 // Start serves a new, empty endpoint with one bucket named bucket (default "lake") on a
@@ -58,43 +60,22 @@ func StartServer(bucket string) (*Server, error) {
 		return nil, fmt.Errorf("create bucket %q: %w", bucket, err)
 	}
 	faker := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0))
-	s := &Server{Bucket: bucket, handler: faker.Server(), backend: backend}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := heldport.Listen()
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s.Addr = ln.Addr().String()
-	s.ln, s.done = ln, make(chan struct{})
-	go s.accept()
+	s := &Server{Addr: port.Addr(), Bucket: bucket, handler: faker.Server(), backend: backend, port: port}
 	s.serve()
 	return s, nil
 }
 
-// accept hands the held port's connections to the serving http.Server, and closes them
-// at once while the server is stopped (as a port nobody listens on would refuse them).
-func (s *Server) accept() {
-	defer close(s.done)
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		g := s.gate
-		s.mu.Unlock()
-		if g == nil || !g.deliver(c) {
-			_ = c.Close()
-		}
-	}
-}
-
 func (s *Server) serve() {
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	g := &gate{addr: s.ln.Addr(), conns: make(chan net.Conn), closed: make(chan struct{})}
+	ln := s.port.Listener()
 	s.mu.Lock()
-	s.srv, s.gate = srv, g
+	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
-	go func() { _ = srv.Serve(g) }()
+	go func() { _ = srv.Serve(ln) }()
 }
 
 // URL is the gocloud.dev/blob URL of the bucket: s3:// with the loopback endpoint,
@@ -114,23 +95,22 @@ func (s *Server) URL() string {
 // until Restart. The bucket's contents are kept, and the port stays held.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv, s.gate = nil, nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
-		_ = srv.Close() // closes the gate too
+		_ = ln.Close() // first, so that the port closes new connections at once
+		_ = srv.Close()
 	}
 }
 
 // Restart serves again on the same address after Stop.
 func (s *Server) Restart() error {
 	s.mu.Lock()
-	serving := s.srv != nil
+	serving, closed := s.srv != nil, s.closed
 	s.mu.Unlock()
-	select {
-	case <-s.done:
+	if closed {
 		return fmt.Errorf("s3test: restart on %s: the server is closed", s.Addr)
-	default:
 	}
 	if !serving {
 		s.serve()
@@ -140,41 +120,9 @@ func (s *Server) Restart() error {
 
 // Close stops the server for good and releases its port.
 func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.Stop()
-	_ = s.ln.Close()
-	<-s.done
+	s.port.Close()
 }
-
-// gate is the listener an http.Server serves on: the connections the held port hands
-// it, until the http.Server closes it.
-type gate struct {
-	addr   net.Addr
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func (g *gate) deliver(c net.Conn) bool {
-	select {
-	case g.conns <- c:
-		return true
-	case <-g.closed:
-		return false
-	}
-}
-
-func (g *gate) Accept() (net.Conn, error) {
-	select {
-	case c := <-g.conns:
-		return c, nil
-	case <-g.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (g *gate) Close() error {
-	g.once.Do(func() { close(g.closed) })
-	return nil
-}
-
-func (g *gate) Addr() net.Addr { return g.addr }

@@ -1,5 +1,6 @@
 // Package lakehousetest holds the acceptance test that every lakehouse.Bucket
-// implementation must pass: the Bucket interface's comments, checked.
+// implementation must pass (the Bucket interface's comments, checked), and the buckets
+// that tests of the lake open.
 package lakehousetest
 
 import (
