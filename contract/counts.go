@@ -28,3 +28,11 @@ type CountSummary struct {
 	// Top are the largest counts, largest first.
 	Top []CustomerCount `json:"top"`
 }
+
+// CountsPage is the answer of /v1/counts?rule=ID without a customer: one page of the
+// rule's counts in customer order. NextCursor, when not empty, is the cursor of the next
+// page; the last page has none.
+type CountsPage struct {
+	Counts     []CountView `json:"counts"`
+	NextCursor string      `json:"next_cursor"`
+}

@@ -25,3 +25,9 @@ const (
 	SavePending   = "pending"   // published; no status came within the wait
 	SaveUnchanged = "unchanged" // equal to the active rule: nothing published
 )
+
+// Process readiness (Readiness.Status).
+const (
+	ProcessReady    = "ready"
+	ProcessNotReady = "not ready"
+)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/httpjson"
 )
 
@@ -52,22 +53,6 @@ func (d *Daemon) rulesAreLoaded() bool {
 	}
 }
 
-// Readiness is the answer of /readyz.
-type Readiness struct {
-	// Ready is true when Reasons is empty; Status says "ready" or "not ready".
-	Ready  bool   `json:"ready"`
-	Status string `json:"status"`
-	// Reasons lists, one sentence each, why the process is not ready.
-	Reasons []string `json:"reasons"`
-	// Partitions are the events partitions owned here.
-	Partitions []int32 `json:"partitions"`
-	// Broker is "reachable", or why the brokers were not ("" before consuming).
-	Broker string `json:"broker"`
-	// ArchiveLagRecords is the largest lag of the embedded archiver over its partitions
-	// (absent with --no-archive, or before the archiver measured one).
-	ArchiveLagRecords *int64 `json:"archive_lag_records,omitempty"`
-}
-
 func (d *Daemon) handleReady(w http.ResponseWriter, _ *http.Request) {
 	rd := d.readiness()
 	code := http.StatusOK
@@ -78,8 +63,8 @@ func (d *Daemon) handleReady(w http.ResponseWriter, _ *http.Request) {
 }
 
 // readiness checks everything /readyz answers for.
-func (d *Daemon) readiness() Readiness {
-	rd := Readiness{Reasons: []string{}, Partitions: d.Partitions()}
+func (d *Daemon) readiness() contract.Readiness {
+	rd := contract.Readiness{Reasons: []string{}, Partitions: d.Partitions()}
 	ws := d.web()
 	if !d.rulesAreLoaded() {
 		rd.Reasons = append(rd.Reasons, "rules are not loaded yet: the controls topic is still being read")
@@ -118,9 +103,9 @@ func (d *Daemon) readiness() Readiness {
 		}
 	}
 	rd.Ready = len(rd.Reasons) == 0
-	rd.Status = "ready"
+	rd.Status = contract.ProcessReady
 	if !rd.Ready {
-		rd.Status = "not ready"
+		rd.Status = contract.ProcessNotReady
 	}
 	return rd
 }

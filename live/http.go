@@ -36,14 +36,6 @@ func (d *Daemon) handleRules(w http.ResponseWriter, _ *http.Request) {
 	httpjson.Write(w, http.StatusOK, d.RuleList())
 }
 
-// CountsPage is the answer of /v1/counts?rule=ID without a customer: one page of the
-// rule's counts in customer order. NextCursor, when not empty, is the cursor of the next
-// page; the last page has none.
-type CountsPage struct {
-	Counts     []contract.CountView `json:"counts"`
-	NextCursor string               `json:"next_cursor"`
-}
-
 func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	k := rule.Key{Scope: q.Get("scope"), ID: q.Get("rule")}
@@ -101,7 +93,7 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "no active rule "+k.String())
 		return
 	}
-	out := CountsPage{Counts: page}
+	out := contract.CountsPage{Counts: page}
 	if next != "" {
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(next))
 	}

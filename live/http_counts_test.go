@@ -39,10 +39,10 @@ func countingDaemon(t *testing.T, mod func(*live.Config)) (*httpDaemon, map[stri
 	return d, want
 }
 
-func getPage(t *testing.T, d *httpDaemon, query string) (int, live.CountsPage, string) {
+func getPage(t *testing.T, d *httpDaemon, query string) (int, contract.CountsPage, string) {
 	t.Helper()
 	resp, body := d.request(t, "GET", "/v1/counts?scope=*&rule=any"+query, "", nil)
-	var p live.CountsPage
+	var p contract.CountsPage
 	if resp.StatusCode == 200 {
 		if err := json.Unmarshal([]byte(body), &p); err != nil {
 			t.Fatalf("page %s: %v", body, err)
@@ -139,7 +139,7 @@ func TestHeavyRequestsAreCapped(t *testing.T) {
 	}()
 	type answer struct {
 		code int
-		page live.CountsPage
+		page contract.CountsPage
 	}
 	first := make(chan answer, 1)
 	go func() { // not d.request: only the test's goroutine may fail it
@@ -149,7 +149,7 @@ func TestHeavyRequestsAreCapped(t *testing.T) {
 			return
 		}
 		defer resp.Body.Close()
-		var p live.CountsPage
+		var p contract.CountsPage
 		_ = json.NewDecoder(resp.Body).Decode(&p)
 		first <- answer{resp.StatusCode, p}
 	}()

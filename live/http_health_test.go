@@ -15,10 +15,10 @@ import (
 )
 
 // readyz fetches /readyz.
-func readyz(t *testing.T, d *httpDaemon) (int, live.Readiness) {
+func readyz(t *testing.T, d *httpDaemon) (int, contract.Readiness) {
 	t.Helper()
 	resp, body := d.request(t, "GET", "/readyz", "", nil)
-	var rd live.Readiness
+	var rd contract.Readiness
 	if err := json.Unmarshal([]byte(body), &rd); err != nil {
 		t.Fatalf("/readyz %d %s: %v", resp.StatusCode, body, err)
 	}
@@ -67,7 +67,7 @@ func TestReadyzFollowsSnapshots(t *testing.T) {
 	}
 	e2etest.ProduceSync(t, d.b, ev("c-1", downloaded))
 	waitSeen(t, d.Daemon, 1)
-	var rd live.Readiness
+	var rd contract.Readiness
 	e2etest.WaitFor(t, wait, "/readyz 503 for the partition's snapshots", func() bool {
 		var code int
 		code, rd = readyz(t, d)
@@ -154,7 +154,7 @@ func TestReadyzSeesTheBrokersGo(t *testing.T) {
 		return code == 200
 	})
 	b.Close()
-	var rd live.Readiness
+	var rd contract.Readiness
 	e2etest.WaitFor(t, wait, "/readyz 503 without brokers", func() bool {
 		var code int
 		code, rd = readyz(t, d)

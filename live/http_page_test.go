@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -110,7 +111,7 @@ func BenchmarkCountsListing(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			page, next, _ := d.CountsPage(v.Key, "customer-0500000", 1000)
-			encode(CountsPage{Counts: page, NextCursor: next})
+			encode(contract.CountsPage{Counts: page, NextCursor: next})
 		}
 	})
 }
