@@ -1,6 +1,6 @@
 package backfill
 
-// Benchmarks of issue 5 (see DESIGN.md, "Targets"):
+// Benchmarks of the backfill targets (docs/architecture.md, "Targets"):
 //
 //   - BenchmarkBackfillOneCustomer10M: one customer's backfill in a 10M-event lake
 //     (target ≤ 1 s), with the files pruned and the rows scanned.

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Topics are the topics of DESIGN.md's wire formats, created by Start.
+// Topics are the topics of docs/architecture.md's "Data contracts", created by Start.
 var Topics = []string{"events", "controls", "alerts", "events.dlq", "controls.status"}
 
 // Options configure Start. The zero value is usable.
