@@ -5,21 +5,26 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // Registry is the daemon's fold of the controls topic.
 func (d *Daemon) Registry() *controls.Registry { return d.rules }
 
 // applyControls folds one fetch of controls into the registry and publishes the result
-// to the evaluator once: rebuilding the rule index costs time linear in the number of
-// rules, so a flood of controls must not rebuild it once per control.
+// to the evaluator once, with only the scopes the fetch changed reindexed: a flood of
+// controls costs one index update per fetch, and a single customer's control costs index
+// work linear in that customer's rules, not in all rules (the lookup maps of activeSet
+// and each partition's reconcile still walk every rule, see activeSet.with).
 func (d *Daemon) applyControls(recs []controls.Record) {
-	changed := false
+	var changed []rule.Key
 	for _, cr := range recs {
-		changed = d.applyControl(cr) || changed
+		if d.applyControl(cr) {
+			changed = append(changed, cr.Control.Key())
+		}
 	}
-	if changed && d.loaded {
-		d.publishRules()
+	if len(changed) > 0 && d.loaded {
+		d.publishRules(changed)
 	}
 }
 
@@ -41,20 +46,44 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 
 func (d *Daemon) onRulesLoaded() {
 	d.loaded = true
-	d.publishRules()
+	d.publishRules(nil)
 	d.log.Info("rules loaded", "active", d.rules.Len())
 	close(d.rulesLoaded)
 }
 
-func (d *Daemon) publishRules() {
-	s, err := newActiveSet(d.rules.Versions())
-	if err != nil {
-		d.log.Error("rules changed but could not be indexed; keeping the previous rules", "err", err)
-		return
+// publishRules publishes the registry's active versions to the evaluator: the rules with
+// keys in changed reindexed, the rest shared with the active set published before; with
+// changed nil (the replay of the topic at start), everything indexed anew.
+//
+// hindsight_rule_index_builds_total counts the indexes published this way, one per fetch
+// of controls that changed the active rules, however few scopes each rebuilt.
+func (d *Daemon) publishRules(changed []rule.Key) {
+	began := time.Now()
+	prev := d.active.Load()
+	var s *activeSet
+	var err error
+	if changed != nil {
+		put, removed := d.changedVersions(prev, changed)
+		if len(put) == 0 && len(removed) == 0 {
+			return // e.g. a rule made and deleted in one fetch
+		}
+		s, err = prev.with(put, removed)
+		if err != nil {
+			// The registry holds validated rules with distinct keys, which always index;
+			// should one not, index everything as before rather than lose the change.
+			d.log.Error("rule index update failed; indexing all rules", "err", err)
+		}
+	}
+	if s == nil {
+		if s, err = newActiveSet(d.rules.Versions()); err != nil {
+			d.log.Error("rules changed but could not be indexed; keeping the previous rules", "err", err)
+			return
+		}
 	}
 	d.active.Store(s)
 	d.m.rules.Set(float64(s.set.Len()))
 	d.m.ruleIndexBuilds.Inc()
+	d.log.Debug("rule index published", "changed", len(changed), "active", s.set.Len(), "took", time.Since(began))
 	// Idle partitions adopt the rules now, at the offset they will evaluate next, so
 	// that a rule's history is counted even if no event follows it.
 	d.eachPartition(func(p *partition) {
@@ -62,4 +91,24 @@ func (d *Daemon) publishRules() {
 			p.reconcile(d, s, p.next)
 		}
 	})
+}
+
+// changedVersions compares the registry with prev on the keys of changed (which may
+// repeat): put are the versions new since prev, removed the keys no longer active.
+func (d *Daemon) changedVersions(prev *activeSet, changed []rule.Key) (put []*controls.Version, removed []rule.Key) {
+	seen := make(map[rule.Key]bool, len(changed))
+	for _, k := range changed {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		v, ok := d.rules.Version(k)
+		switch cur := prev.byKey[k]; {
+		case ok && v != cur:
+			put = append(put, v)
+		case !ok && cur != nil:
+			removed = append(removed, k)
+		}
+	}
+	return put, removed
 }

@@ -1,0 +1,584 @@
+package rule
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+)
+
+// pathTable numbers distinct paths (by canonical spelling) for every Set derived from one
+// NewSet, so that a Matcher caches a path's values once per event across the global and
+// the customer's index, whichever index the path comes from. It only grows: a Set holds
+// a prefix of paths, which later appends never change, so Sets in use read it without a
+// lock. Paths of removed rules stay until a full rebuild (see Set.With).
+type pathTable struct {
+	mu    sync.Mutex // held while building: Sets of one family may be derived concurrently
+	ids   map[string]int32
+	paths []*jsonpath.Path
+	// built is the number of paths at the family's NewSet; With starts a new family once
+	// the table outgrows it (garbage paths would otherwise accumulate forever).
+	built int
+
+	// Scratch of the scope being built, by path id, valid where stamp is gen: what
+	// would otherwise be maps allocated per scope, and a customer's scope is a handful
+	// of rules.
+	gen   uint32
+	stamp []uint32
+	group []int32 // the path's eqGroup, -1 for none yet
+	rng   []int32 // the path's rangeIndex, -1 for none yet
+}
+
+func (t *pathTable) id(p *jsonpath.Path) int32 {
+	s := p.String()
+	if id, ok := t.ids[s]; ok {
+		return id
+	}
+	id := int32(len(t.paths))
+	t.ids[s] = id
+	t.paths = append(t.paths, p)
+	t.stamp, t.group, t.rng = append(t.stamp, 0), append(t.group, -1), append(t.rng, -1)
+	return id
+}
+
+// newScope starts the scratch of a scope's build.
+func (t *pathTable) newScope() {
+	t.gen++
+	if t.gen == 0 {
+		clear(t.stamp)
+		t.gen = 1
+	}
+}
+
+// scopeIndex indexes the rules of one scope: the global rules, or one customer's. A
+// customer's events consult the global index and their own, nothing else. It is
+// immutable once built, and shared by every Set derived from the one it was built for
+// until a rule of its scope changes; so everything in it is numbered locally (rules,
+// leaves, condition nodes, equality groups) except paths, which are the family's
+// pathTable ids.
+type scopeIndex struct {
+	scope string
+	rules []*Rule // sorted by ID
+	conds []cnode // conds[i] is rules[i].When
+	nodes []cnode // the kids of every all/any/not node, each node's contiguous
+
+	leaves []leafRef
+	// eqGroups decide every ==/in leaf on one path with one lookup per selected value,
+	// and hold the equality anchors on that path: those of eqGroups[:anchored].
+	eqGroups []eqGroup
+	anchored int
+	ranges   []rangeIndex
+	anchors  []anchor
+	always   []int32
+
+	paths []int32 // distinct path ids, for DistinctPaths
+}
+
+// leafRef is a distinct test (by leaf key) of the scope's rules.
+type leafRef struct {
+	leaf *leaf
+	path int32
+	// eq is the eqGroup that decides the leaf (an == or in test on scalars), -1 for a
+	// leaf tested on its own.
+	eq int32
+}
+
+type eqGroup struct {
+	path int32
+	// ents[i] is what the path having value keys[i] means. Up to eqScanMax values (a
+	// customer's rules rarely test more) are found by scanning keys, which costs less
+	// than hashing and allocates no table; past that, table indexes ents.
+	keys  []scalarKey
+	ents  []eqEntry
+	table map[scalarKey]int32
+}
+
+const eqScanMax = 8
+
+// find returns the entry of value k, nil if no leaf or anchor of the group names it.
+func (g *eqGroup) find(k scalarKey) *eqEntry {
+	if g.table != nil {
+		if i, ok := g.table[k]; ok {
+			return &g.ents[i]
+		}
+		return nil
+	}
+	for i := range g.keys {
+		if g.keys[i] == k {
+			return &g.ents[i]
+		}
+	}
+	return nil
+}
+
+// entry returns the entry of value k, made on first use. Index building only.
+func (g *eqGroup) entry(k scalarKey) *eqEntry {
+	if e := g.find(k); e != nil {
+		return e
+	}
+	g.keys, g.ents = append(g.keys, k), append(g.ents, eqEntry{})
+	if g.table != nil {
+		g.table[k] = int32(len(g.keys) - 1)
+	} else if len(g.keys) > eqScanMax {
+		g.table = make(map[scalarKey]int32, 2*len(g.keys))
+		for i, k := range g.keys {
+			g.table[k] = int32(i)
+		}
+	}
+	return &g.ents[len(g.ents)-1]
+}
+
+// eqEntry is what a path having one scalar value means: these leaves hold, these rules
+// are candidates.
+type eqEntry struct {
+	leaves []int32
+	rules  []int32
+}
+
+type cnodeKind uint8
+
+const (
+	cLeaf cnodeKind = iota
+	cAll
+	cAny
+	cNot
+)
+
+// cnode is a condition node. Kids live in scopeIndex.nodes rather than a slice per node:
+// one allocation per scope, not one per all/any/not.
+type cnode struct {
+	kind cnodeKind
+	n    int32 // kids
+	at   int32 // cLeaf: the leaf; otherwise the first kid in scopeIndex.nodes
+}
+
+// rangeIndex answers the ordering anchors (<, <=, >, >=) on one path: bounds sorted by
+// operand, so that the anchors a value satisfies are a prefix or suffix of each list and
+// cost nothing when they do not fire.
+type rangeIndex struct {
+	path int32
+	// by operator: numeric and string operands apart, since they never compare.
+	num [4][]numBound
+	str [4][]strBound
+}
+
+type numBound struct {
+	bound float64
+	rules []int32
+}
+
+type strBound struct {
+	bound string
+	rules []int32
+}
+
+// rangeOps orders the ordering operators as rangeIndex stores them.
+var rangeOps = map[Op]int{OpLt: 0, OpLe: 1, OpGt: 2, OpGe: 3}
+
+type anchor struct {
+	leaf  int32
+	rules []int32
+}
+
+// scalarKey is a hashable JSON scalar: two scalars are Equal exactly when their keys are.
+type scalarKey struct {
+	kind jsonpath.Kind
+	num  float64
+	str  string
+}
+
+func keyOf(v jsonpath.Value) (scalarKey, bool) {
+	switch k := v.Kind(); k {
+	case jsonpath.KindNull:
+		return scalarKey{kind: k}, true
+	case jsonpath.KindBool:
+		if v.Bool() {
+			return scalarKey{kind: k, num: 1}, true
+		}
+		return scalarKey{kind: k}, true
+	case jsonpath.KindNumber:
+		n := v.Num()
+		if n == 0 {
+			n = 0 // -0 and 0 are equal numbers
+		}
+		return scalarKey{kind: k, num: n}, true
+	case jsonpath.KindString:
+		return scalarKey{kind: k, str: v.Str()}, true
+	}
+	return scalarKey{}, false
+}
+
+// scopeBuilder holds what building one scopeIndex needs and the index does not. Every
+// lookup by identity is a map or the path table's scratch, so that building costs time
+// linear in the scope's rules: no list is scanned per rule or per anchor.
+type scopeBuilder struct {
+	idx   *scopeIndex
+	paths *pathTable // locked by the caller
+	// leafIdx finds a leaf by key once the scope has leafMapFrom leaves; below that a
+	// scan of the leaves is cheaper than a map.
+	leafIdx  map[string]int32
+	anchorOf []int32 // by leaf: its anchor in idx.anchors, -1 for none
+	anchored []bool  // by eqGroup: it holds anchors
+	rangeB   []rangeBuild
+}
+
+const leafMapFrom = 16
+
+// rangeBuild collects a path's ordering anchors, sorted once at the end: inserting each
+// bound into a sorted list would cost time quadratic in the distinct bounds.
+type rangeBuild struct {
+	num [4][]numAnchor
+	str [4][]strAnchor
+}
+
+type numAnchor struct {
+	bound float64
+	rule  int32
+}
+
+type strAnchor struct {
+	bound string
+	rule  int32
+}
+
+// buildScope indexes rules, all of scope, sorted by ID. It takes time linear in their
+// size (and n log n to sort range bounds). t must be locked.
+func buildScope(scope string, rules []*Rule, t *pathTable) (*scopeIndex, error) {
+	t.newScope()
+	b := &scopeBuilder{idx: &scopeIndex{scope: scope, rules: rules, conds: make([]cnode, len(rules))}, paths: t}
+	for i, r := range rules {
+		if r.When == nil {
+			return nil, fmt.Errorf("rule: indexing %s: rule was not validated", r.Key())
+		}
+		if i > 0 && rules[i-1].ID == r.ID {
+			return nil, fmt.Errorf("rule: indexing: two rules with key %s", r.Key())
+		}
+		n, err := b.compile(r.When)
+		if err != nil {
+			return nil, fmt.Errorf("rule: indexing %s: %w", r.Key(), err)
+		}
+		b.idx.conds[i] = n
+	}
+	b.indexEqLeaves()
+	b.anchorOf = make([]int32, len(b.idx.leaves))
+	for i := range b.anchorOf {
+		b.anchorOf[i] = -1
+	}
+	for i, n := range b.idx.conds {
+		b.addAnchors(int32(i), n)
+	}
+	b.finishRanges()
+	b.anchoredFirst()
+	slices.Sort(b.idx.paths)
+	return b.idx, nil
+}
+
+func (b *scopeBuilder) compile(c *Condition) (cnode, error) {
+	idx := b.idx
+	kids := func(kind cnodeKind, list []*Condition) (cnode, error) {
+		n := cnode{kind: kind, n: int32(len(list)), at: int32(len(idx.nodes))}
+		idx.nodes = append(idx.nodes, make([]cnode, len(list))...)
+		for i, sub := range list {
+			k, err := b.compile(sub)
+			if err != nil {
+				return cnode{}, err
+			}
+			idx.nodes[int(n.at)+i] = k
+		}
+		return n, nil
+	}
+	switch {
+	case c.All != nil:
+		return kids(cAll, c.All)
+	case c.Any != nil:
+		return kids(cAny, c.Any)
+	case c.Not != nil:
+		return kids(cNot, []*Condition{c.Not})
+	}
+	if c.leaf == nil {
+		return cnode{}, fmt.Errorf("condition on %q was not validated", c.Path)
+	}
+	if id, ok := b.findLeaf(c.leaf.key); ok {
+		return cnode{kind: cLeaf, at: id}, nil
+	}
+	t := b.paths
+	pid := t.id(c.leaf.path)
+	if t.stamp[pid] != t.gen {
+		t.stamp[pid], t.group[pid], t.rng[pid] = t.gen, -1, -1
+		idx.paths = append(idx.paths, pid)
+	}
+	id := int32(len(idx.leaves))
+	idx.leaves = append(idx.leaves, leafRef{leaf: c.leaf, path: pid, eq: -1})
+	if b.leafIdx != nil {
+		b.leafIdx[c.leaf.key] = id
+	} else if len(idx.leaves) == leafMapFrom {
+		b.leafIdx = make(map[string]int32, 2*leafMapFrom)
+		for i, l := range idx.leaves {
+			b.leafIdx[l.leaf.key] = int32(i)
+		}
+	}
+	return cnode{kind: cLeaf, at: id}, nil
+}
+
+func (b *scopeBuilder) findLeaf(key string) (int32, bool) {
+	if b.leafIdx != nil {
+		id, ok := b.leafIdx[key]
+		return id, ok
+	}
+	for i, l := range b.idx.leaves {
+		if l.leaf.key == key {
+			return int32(i), true
+		}
+	}
+	return 0, false
+}
+
+// eachHashedKey calls f with every scalar an ==/in leaf holds for, and reports whether the
+// leaf is one: an in list with an array or object member is tested on its own.
+func eachHashedKey(l *leaf, f func(scalarKey)) bool {
+	switch l.op {
+	case OpEq:
+		k, ok := keyOf(l.value)
+		if ok {
+			f(k)
+		}
+		return ok
+	case OpIn:
+		for _, m := range l.list {
+			if _, ok := keyOf(m); !ok {
+				return false
+			}
+		}
+		for _, m := range l.list {
+			k, _ := keyOf(m)
+			f(k)
+		}
+		return true
+	}
+	return false
+}
+
+// group returns path's eqGroup, made on first use.
+func (b *scopeBuilder) group(path int32) int32 {
+	t := b.paths
+	if g := t.group[path]; g >= 0 {
+		return g
+	}
+	g := int32(len(b.idx.eqGroups))
+	t.group[path] = g
+	b.idx.eqGroups = append(b.idx.eqGroups, eqGroup{path: path, keys: make([]scalarKey, 0, 4), ents: make([]eqEntry, 0, 4)})
+	b.anchored = append(b.anchored, false)
+	return g
+}
+
+func (b *scopeBuilder) indexEqLeaves() {
+	idx := b.idx
+	var grp *eqGroup
+	var id int32
+	// Leaves come in increasing order, so a repeat (an in list naming a value twice) can
+	// only be the last one listed.
+	add := func(k scalarKey) {
+		e := grp.entry(k)
+		e.leaves = appendOnce(e.leaves, id)
+	}
+	for i := range idx.leaves {
+		l := &idx.leaves[i]
+		if !eachHashedKey(l.leaf, func(scalarKey) {}) {
+			continue
+		}
+		l.eq = b.group(l.path)
+		grp, id = &idx.eqGroups[l.eq], int32(i)
+		eachHashedKey(l.leaf, add)
+	}
+}
+
+// anchoredFirst moves the groups that hold anchors to the front, where matching looks
+// them up for every event.
+func (b *scopeBuilder) anchoredFirst() {
+	idx := b.idx
+	renumber := make([]int32, len(idx.eqGroups))
+	groups := make([]eqGroup, 0, len(idx.eqGroups))
+	for _, anchored := range []bool{true, false} {
+		for g, grp := range idx.eqGroups {
+			if b.anchored[g] == anchored {
+				renumber[g] = int32(len(groups))
+				groups = append(groups, grp)
+			}
+		}
+		if anchored {
+			idx.anchored = len(groups)
+		}
+	}
+	idx.eqGroups = groups
+	for i := range idx.leaves {
+		if l := &idx.leaves[i]; l.eq >= 0 {
+			l.eq = renumber[l.eq]
+		}
+	}
+}
+
+// Anchors. A rule's anchors are tests at least one of which holds whenever the rule
+// holds: "path has scalar value v" (hashed, answered by the path's eqGroup), "the value
+// of path is beyond a bound" (ranged, answered by a rangeIndex), or "leaf holds"
+// (evaluated). A rule without any (one under not) is evaluated for every event.
+
+// anchorsOf is what choosing anchors for n comes to: their cost (0 all hashed, 1 some
+// ranged, 2 some evaluated) and number; ok is false when n has none. Anchors that cost
+// nothing when they do not fire are preferred, then fewer. It allocates nothing; emit
+// then follows the same choices.
+func (b *scopeBuilder) anchorsOf(n cnode) (cost, count int, ok bool) {
+	idx := b.idx
+	switch n.kind {
+	case cLeaf:
+		l := idx.leaves[n.at].leaf
+		switch l.op {
+		case OpEq:
+			if _, ok := keyOf(l.value); ok {
+				return 0, 1, true
+			}
+		case OpIn:
+			if idx.leaves[n.at].eq >= 0 {
+				return 0, len(l.list), true // "in []" never holds: no anchor, none fires
+			}
+		case OpLt, OpLe, OpGt, OpGe:
+			return 1, 1, true
+		}
+		return 2, 1, true
+	case cAll:
+		// Any one conjunct's anchors will do.
+		best := -1
+		for i, k := range idx.nodes[n.at : n.at+n.n] {
+			c, m, ok := b.anchorsOf(k)
+			if ok && (best < 0 || c < cost || c == cost && m < count) {
+				best, cost, count = i, c, m
+			}
+		}
+		return cost, count, best >= 0
+	case cAny:
+		for _, k := range idx.nodes[n.at : n.at+n.n] {
+			c, m, ok := b.anchorsOf(k)
+			if !ok {
+				return 0, 0, false
+			}
+			cost, count = max(cost, c), count+m
+		}
+		return cost, count, true
+	}
+	return 0, 0, false
+}
+
+// emitAnchors files rule under the anchors anchorsOf chose for n (which has some).
+func (b *scopeBuilder) emitAnchors(rule int32, n cnode) {
+	idx := b.idx
+	switch n.kind {
+	case cLeaf:
+		ref := &idx.leaves[n.at]
+		switch ref.leaf.op {
+		case OpEq, OpIn:
+			if ref.eq >= 0 {
+				grp := &idx.eqGroups[ref.eq]
+				eachHashedKey(ref.leaf, func(k scalarKey) {
+					b.anchored[ref.eq] = true
+					e := grp.entry(k)
+					e.rules = appendOnce(e.rules, rule)
+				})
+				return
+			}
+		case OpLt, OpLe, OpGt, OpGe:
+			b.addRange(rule, n.at)
+			return
+		}
+		i := b.anchorOf[n.at]
+		if i < 0 {
+			i = int32(len(idx.anchors))
+			b.anchorOf[n.at] = i
+			idx.anchors = append(idx.anchors, anchor{leaf: n.at})
+		}
+		idx.anchors[i].rules = appendOnce(idx.anchors[i].rules, rule)
+	case cAll:
+		best, cost, count := cnode{}, 0, 0
+		found := false
+		for _, k := range idx.nodes[n.at : n.at+n.n] {
+			c, m, ok := b.anchorsOf(k)
+			if ok && (!found || c < cost || c == cost && m < count) {
+				best, cost, count, found = k, c, m, true
+			}
+		}
+		b.emitAnchors(rule, best)
+	case cAny:
+		for _, k := range idx.nodes[n.at : n.at+n.n] {
+			b.emitAnchors(rule, k)
+		}
+	}
+}
+
+// addAnchors files rule under its anchors. Rules come in increasing order, so a rule
+// already filed somewhere (two anchors of one rule on one value) is that list's last.
+func (b *scopeBuilder) addAnchors(rule int32, n cnode) {
+	if _, _, ok := b.anchorsOf(n); !ok {
+		b.idx.always = append(b.idx.always, rule)
+		return
+	}
+	b.emitAnchors(rule, n)
+}
+
+// appendOnce appends x unless it is list's last: callers add in increasing order.
+func appendOnce(list []int32, x int32) []int32 {
+	if len(list) > 0 && list[len(list)-1] == x {
+		return list
+	}
+	return append(list, x)
+}
+
+func (b *scopeBuilder) addRange(rule, leaf int32) {
+	pt, ref := b.paths, &b.idx.leaves[leaf]
+	i := pt.rng[ref.path]
+	if i < 0 {
+		i = int32(len(b.idx.ranges))
+		pt.rng[ref.path] = i
+		b.idx.ranges = append(b.idx.ranges, rangeIndex{path: ref.path})
+		b.rangeB = append(b.rangeB, rangeBuild{})
+	}
+	r := &b.rangeB[i]
+	l := ref.leaf
+	op := rangeOps[l.op]
+	if l.isStr {
+		r.str[op] = append(r.str[op], strAnchor{bound: l.str, rule: rule})
+		return
+	}
+	r.num[op] = append(r.num[op], numAnchor{bound: l.value.Num(), rule: rule})
+}
+
+// finishRanges sorts each path's bounds and groups the rules of equal bounds, in rule
+// order (the sort is stable).
+func (b *scopeBuilder) finishRanges() {
+	for i := range b.idx.ranges {
+		ri, rb := &b.idx.ranges[i], &b.rangeB[i]
+		for op := range rb.num {
+			ri.num[op] = groupBounds(rb.num[op], func(a numAnchor) float64 { return a.bound }, func(a numAnchor) int32 { return a.rule },
+				func(x float64, rules []int32) numBound { return numBound{bound: x, rules: rules} })
+			ri.str[op] = groupBounds(rb.str[op], func(a strAnchor) string { return a.bound }, func(a strAnchor) int32 { return a.rule },
+				func(x string, rules []int32) strBound { return strBound{bound: x, rules: rules} })
+		}
+	}
+}
+
+func groupBounds[A any, X cmp.Ordered, B any](as []A, bound func(A) X, rule func(A) int32, mk func(X, []int32) B) []B {
+	if len(as) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(as, func(a, b A) int { return cmp.Compare(bound(a), bound(b)) })
+	var out []B
+	for i := 0; i < len(as); {
+		j := i
+		var rules []int32
+		for ; j < len(as) && bound(as[j]) == bound(as[i]); j++ {
+			rules = appendOnce(rules, rule(as[j]))
+		}
+		out = append(out, mk(bound(as[i]), rules))
+		i = j
+	}
+	return out
+}
