@@ -47,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		rate:       newGauge("hindsight_events_per_second", "Events read per second, over the last second."),
 		partitions: newGauge("hindsight_partitions_owned", "Events partitions owned by this instance."),
 
-		ruleIndexBuilds: newCounter("hindsight_rule_index_builds_total", "Rebuilds of the rule index the evaluator matches with (one per fetch of changed controls, not one per control)."),
+		ruleIndexBuilds: newCounter("hindsight_rule_index_builds_total", "Rule indexes published to the evaluator: one per fetch of controls that changed the active rules, not one per control."),
 
 		backfillsRunning: newGauge("hindsight_backfills_running", "Hand-off backfill jobs running or waiting to run."),
 		backfillsDone:    newCounter("hindsight_backfills_completed_total", "Hand-off backfill jobs whose counts were added."),

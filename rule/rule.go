@@ -36,8 +36,9 @@
 // value. SetLimits changes the limits for the whole process, once at start-up.
 //
 // A Set indexes many rules so that each distinct path is evaluated once per event and
-// equality tests on one path are answered by one hash lookup; its Match only ever returns
-// global rules and the rules of the event's own customer.
+// equality tests on one path are answered by one lookup; its Match only ever returns
+// global rules and the rules of the event's own customer. Set.With derives a Set that
+// rebuilds only the scopes a change names.
 package rule
 
 import (
