@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -131,21 +132,80 @@ func TestPublishRulesAgreesWithFullBuild(t *testing.T) {
 	}
 }
 
+// sameVersions says whether a and b have the same active versions: eachVersion lists
+// the same ones, once each, len counts them, and the three lookups agree on every key,
+// rule and Seq either set's base or overlay holds (which includes versions since gone);
+// the evaluator's lookup (versionOfMatched) agrees with versionOfRule on indexed rules.
 func sameVersions(a, b *activeSet) bool {
-	return maps.Equal(a.byKey, b.byKey) && maps.Equal(a.byID, b.byID) && maps.Equal(a.byRule, b.byRule)
+	ea, eb := versionsOf(a), versionsOf(b)
+	if ea == nil || eb == nil || !maps.Equal(ea, eb) {
+		return false
+	}
+	for _, s := range []*activeSet{a, b} {
+		for _, r := range s.set.Rules() {
+			if v := s.versionOfRule(r); v == nil || s.versionOfMatched(r) != v {
+				return false
+			}
+		}
+		for _, m := range []map[rule.Key]*controls.Version{s.baseKey, s.ovKey} {
+			for k := range m {
+				if a.version(k) != b.version(k) {
+					return false
+				}
+			}
+		}
+		for _, m := range []map[*rule.Rule]*controls.Version{s.baseRule, s.ovRule} {
+			for r := range m {
+				if a.versionOfRule(r) != b.versionOfRule(r) {
+					return false
+				}
+			}
+		}
+		for _, m := range []map[uint32]*controls.Version{s.baseID, s.ovID} {
+			for id := range m {
+				if a.versionByID(id) != b.versionByID(id) {
+					return false
+				}
+			}
+		}
+	}
+	for _, v := range ea {
+		if a.version(v.Key) != v || a.versionOfRule(v.Rule) != v || a.versionByID(v.Seq) != v {
+			return false
+		}
+	}
+	return true
+}
+
+// versionsOf is s's versions by key as eachVersion lists them; nil if it lists a key
+// twice or len disagrees.
+func versionsOf(s *activeSet) map[rule.Key]*controls.Version {
+	out := map[rule.Key]*controls.Version{}
+	twice := false
+	s.eachVersion(func(v *controls.Version) {
+		_, twice = out[v.Key]
+		out[v.Key] = v
+	})
+	if twice || len(out) != s.len() {
+		return nil
+	}
+	return out
 }
 
 func sameActive(t *testing.T, what string, got, want *activeSet, docs []*jsonpath.Document, customers []string) {
 	t.Helper()
 	if !sameVersions(got, want) {
-		t.Fatalf("%s: active versions differ:\n got  %v\n want %v", what, got.byKey, want.byKey)
+		t.Fatalf("%s: active versions differ:\n got  %v\n want %v", what, versionsOf(got), versionsOf(want))
 	}
-	if got.set.Len() != len(got.byKey) {
-		t.Fatalf("%s: %d rules indexed, %d versions active", what, got.set.Len(), len(got.byKey))
+	if got.set.Len() != got.len() {
+		t.Fatalf("%s: %d rules indexed, %d versions active", what, got.set.Len(), got.len())
+	}
+	if len(got.ovKey) > mergeBound(len(got.baseKey)) {
+		t.Fatalf("%s: the overlay holds %d keys, over its bound %d", what, len(got.ovKey), mergeBound(len(got.baseKey)))
 	}
 	for _, r := range got.set.Rules() {
-		if got.byRule[r] == nil {
-			t.Fatalf("%s: indexed rule %s has no active version", what, r.Key())
+		if v := got.versionOfRule(r); v == nil || got.versionOfMatched(r) != v {
+			t.Fatalf("%s: indexed rule %s has no active version, or the evaluator's lookup finds another", what, r.Key())
 		}
 	}
 	for i, doc := range docs {
@@ -195,8 +255,9 @@ func testutilValue(t *testing.T, c prometheus.Counter) float64 {
 }
 
 // BenchmarkActiveSetApplyOneControl is what publishing one customer's new rule version
-// costs the active set of N rules (the rule index and the lookup maps; not the
-// partitions' reconcile), against indexing every version anew as each fetch did before:
+// costs the active set of N rules (the rule index and the lookups, with their merges
+// amortized; not the partitions' reconcile), against indexing every version anew as
+// each fetch did before:
 //
 //	go test -run '^$' -bench ActiveSetApplyOneControl -benchmem ./live
 func BenchmarkActiveSetApplyOneControl(b *testing.B) {
@@ -220,9 +281,25 @@ func BenchmarkActiveSetApplyOneControl(b *testing.B) {
 			s := base
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
+				// Each control decodes a rule of its own.
 				v := *changes[i%len(changes)]
-				v.Seq = uint32(2*n + i)
+				r := *v.Rule
+				v.Rule, v.Seq = &r, uint32(2*n+i)
 				if s, err = s.with([]*controls.Version{&v}, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// Each control a key of its own: the overlay fills, and is merged into a new base
+		// every mergeBound controls, whose cost this spreads over them.
+		b.Run(fmt.Sprintf("rules=%d/impl=with-merging", n), func(b *testing.B) {
+			s := base
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				c := *rules[50+i%(n-50)]
+				c.Version += int64(1 + i/(n-50))
+				v := &controls.Version{Rule: &c, Key: c.Key(), Seq: uint32(2*n + i)}
+				if s, err = s.with([]*controls.Version{v}, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -235,5 +312,161 @@ func BenchmarkActiveSetApplyOneControl(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Random publishes over more keys than the overlay's bound holds, so that overlays are
+// merged into new bases along the way: every published set answers the three lookups
+// and eachVersion as one built whole does, and the fixture's partition, which adopts
+// each set from its predecessor's changes, ends every step with the starts, pending
+// backfills (started and cancelled) and counters of a partition that compares every
+// active version; a partition that skips sets catches up to the same versions.
+func TestPublishIncrementalAgreesWithFullReconcile(t *testing.T) {
+	for seed := uint64(1); seed <= 2; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			f := newPublishFixture(t, seed)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// Jobs queue without workers: enough to see them started and cancelled.
+			f.d.bf = &backfiller{queue: newFairQueue[*handoffJob](), log: f.d.log, ctx: ctx}
+			rng := rand.New(rand.NewPCG(seed, 9))
+			f.d.loaded = true
+			f.d.publishRules(nil)
+			full, skip := newPartition(1), newPartition(2)
+			scopes := []string{rule.GlobalScope, workload.CustomerID(0), workload.CustomerID(1), workload.CustomerID(2)}
+			version := map[rule.Key]int64{}
+			merges, incremental := 0, 0
+			for step := range 800 {
+				var recs []controls.Record
+				for range 1 + rng.IntN(4) {
+					k := rule.Key{Scope: scopes[rng.IntN(len(scopes))], ID: fmt.Sprintf("r%d", rng.IntN(120))}
+					if rng.IntN(4) == 0 {
+						recs = append(recs, f.remove(k))
+					} else {
+						version[k]++
+						recs = append(recs, f.upsert(t, k, version[k], f.pool[rng.IntN(len(f.pool))]))
+					}
+				}
+				f.p.next++
+				before := f.d.active.Load()
+				if changed := f.fetch(t, recs); len(changed) > 0 {
+					f.d.publishRules(changed)
+				}
+				got := f.d.active.Load()
+				what := fmt.Sprintf("step %d", step)
+				if got != before {
+					if got.from != before.id {
+						t.Fatalf("%s: the set was not derived from its predecessor", what)
+					}
+					incremental++
+					if got.ovKey == nil {
+						merges++
+					}
+				}
+				want, err := newActiveSet(f.d.rules.Versions())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !sameVersions(got, want) {
+					t.Fatalf("%s: active versions differ:\n got  %v\n want %v", what, versionsOf(got), versionsOf(want))
+				}
+				if f.p.active != got {
+					t.Fatalf("%s: the idle partition did not adopt the published rules", what)
+				}
+				full.active = nil // no predecessor: compares every version
+				full.reconcile(f.d, got, f.p.next)
+				samePartition(t, what, f.p, full)
+				if rng.IntN(5) == 0 {
+					skip.reconcile(f.d, got, f.p.next)
+					if !maps.Equal(startKeys(skip.starts), startKeys(full.starts)) || len(skip.pending) != len(skip.starts) {
+						t.Fatalf("%s: the partition that skipped sets holds %v, want %v", what, startKeys(skip.starts), startKeys(full.starts))
+					}
+					skip.counts.each(func(_ int, id uint32, _ int64) {
+						if got.versionByID(id) == nil {
+							t.Fatalf("%s: the partition that skipped sets kept counters of version %d", what, id)
+						}
+					})
+				}
+				// Count one event per active version, so that dropped versions have
+				// counters to drop.
+				for _, q := range []*partition{f.p, full, skip} {
+					if q.active != nil {
+						ci := q.counts.intern(fmt.Sprint("customer-", step%7))
+						q.active.eachVersion(func(v *controls.Version) { q.counts.add(ci, v.Seq, 1) })
+					}
+				}
+				// A queued job runs on unless its partition no longer waits for it.
+				for j := range f.d.bf.queue.positions() {
+					if waiting := j.p.pending[j.ar] == j.pb; waiting != (j.ctx.Err() == nil) {
+						t.Fatalf("%s: partition %d's job for %s@%d: waited for %v, cancelled %v", what, j.p.id, j.ar.Key, j.ar.Rule.Version, waiting, j.ctx.Err() != nil)
+					}
+				}
+			}
+			if merges < 2 || incremental < 500 {
+				t.Fatalf("%d sets published from their predecessor, %d of them merged: the test no longer covers merges", incremental, merges)
+			}
+		})
+	}
+}
+
+// samePartition fails unless p and q hold the same starts, pending backfills (by
+// version and start), incomplete notes and counters, and gen moved alike.
+func samePartition(t *testing.T, what string, p, q *partition) {
+	t.Helper()
+	if !maps.Equal(p.starts, q.starts) {
+		t.Fatalf("%s: starts\n %v\nwant\n %v", what, p.starts, q.starts)
+	}
+	pending := func(x *partition) map[*controls.Version]int64 {
+		out := map[*controls.Version]int64{}
+		for v, pb := range x.pending {
+			out[v] = pb.start
+		}
+		return out
+	}
+	if !maps.Equal(pending(p), pending(q)) {
+		t.Fatalf("%s: pending backfills\n %v\nwant\n %v", what, pending(p), pending(q))
+	}
+	if len(p.incomplete) != len(q.incomplete) {
+		t.Fatalf("%s: %d incomplete notes, want %d", what, len(p.incomplete), len(q.incomplete))
+	}
+	counters := func(x *partition) map[string]int64 {
+		out := map[string]int64{}
+		x.counts.each(func(ci int, id uint32, n int64) { out[fmt.Sprint(x.counts.name(ci), "/", id)] = n })
+		return out
+	}
+	if !maps.Equal(counters(p), counters(q)) {
+		t.Fatalf("%s: counters\n %v\nwant\n %v", what, counters(p), counters(q))
+	}
+	if p.matcher.Set() != q.matcher.Set() {
+		t.Fatalf("%s: the matchers use different rule sets", what)
+	}
+}
+
+func startKeys(starts map[*controls.Version]int64) map[*controls.Version]bool {
+	out := make(map[*controls.Version]bool, len(starts))
+	for v := range starts {
+		out[v] = true
+	}
+	return out
+}
+
+// A version that shares its rule with a version in the base (which the registry never
+// makes: each upsert decodes its own rule) is still what the evaluator finds.
+func TestActiveSetRuleSharedByVersions(t *testing.T) {
+	r := &rule.Rule{ID: "a", Scope: rule.GlobalScope, Version: 1, Threshold: 1, When: &rule.Condition{Path: "$.x", Op: rule.OpExists}}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	v1 := &controls.Version{Rule: r, Key: r.Key(), Seq: 1}
+	s, err := newActiveSet([]*controls.Version{v1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := &controls.Version{Rule: r, Key: r.Key(), Seq: 2}
+	if s, err = s.with([]*controls.Version{v2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.versionOfMatched(r); got != v2 || s.versionOfRule(r) != v2 || s.versionByID(1) != nil {
+		t.Fatalf("the evaluator finds version %d of the rule, want 2", got.Seq)
 	}
 }

@@ -50,7 +50,7 @@ func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 	per := map[rule.Key]*acc{}
 	b.d.eachPartition(func(p *partition) {
 		p.counts.each(func(ci int, id uint32, n int64) {
-			ar := s.byID[id]
+			ar := s.versionByID(id)
 			if ar == nil || n <= 0 {
 				return
 			}

@@ -28,7 +28,7 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 		if len(p.matched) > 0 {
 			ci := p.counts.intern(ev.Customer) // copies the name, which aliases the fetch buffer
 			for _, r := range p.matched {
-				ar := s.byRule[r]
+				ar := s.versionOfMatched(r)
 				if n := p.counts.add(ci, ar.Seq, 1); n == r.Threshold {
 					d.raise(b, ev, ar, n)
 				}

@@ -54,20 +54,23 @@ func newPartition(id int32) *partition {
 // reconcile adopts the active set s before evaluating the event at offset: rule versions new
 // to this partition start at offset, and their history below it is handed to a backfill
 // job (when the daemon backfills); counters and jobs of versions no longer active go.
+//
+// A partition that holds the set s was derived from applies s's changes only (p.starts
+// is then exactly that set's versions: only reconcile adopts sets); any other (the
+// first set, a set built whole, a partition that skipped sets, a restored one) compares
+// every active version.
 func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	removed, added := false, false
-	for ar := range p.starts {
-		if s.byKey[ar.Key] != ar {
-			delete(p.starts, ar)
-			delete(p.incomplete, ar)
-			if pb := p.pending[ar]; pb != nil {
-				pb.cancel()
-				delete(p.pending, ar)
-			}
-			removed = true
+	drop := func(ar *controls.Version) {
+		delete(p.starts, ar)
+		delete(p.incomplete, ar)
+		if pb := p.pending[ar]; pb != nil {
+			pb.cancel()
+			delete(p.pending, ar)
 		}
+		removed = true
 	}
-	for _, ar := range s.byKey {
+	adopt := func(ar *controls.Version) {
 		if _, ok := p.starts[ar]; !ok {
 			added = true
 			p.starts[ar] = offset
@@ -76,8 +79,25 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 			}
 		}
 	}
+	if p.active != nil && s.from != 0 && s.from == p.active.id {
+		for _, ar := range s.gone {
+			if _, ok := p.starts[ar]; ok {
+				drop(ar)
+			}
+		}
+		for _, ar := range s.put {
+			adopt(ar)
+		}
+	} else {
+		for ar := range p.starts {
+			if s.version(ar.Key) != ar {
+				drop(ar)
+			}
+		}
+		s.eachVersion(adopt)
+	}
 	if removed {
-		p.counts.drop(func(id uint32) bool { return s.byID[id] == nil })
+		p.counts.drop(func(id uint32) bool { return s.versionByID(id) == nil })
 	}
 	p.active = s
 	p.matcher = s.set.NewMatcher()

@@ -13,7 +13,7 @@ import (
 // Count is the current count of rule k for customer over the partitions owned here;
 // ok is false when k is not an active rule.
 func (d *Daemon) Count(k rule.Key, customer string) (contract.CountView, bool) {
-	ar := d.active.Load().byKey[k]
+	ar := d.active.Load().version(k)
 	if ar == nil {
 		return contract.CountView{}, false
 	}
@@ -30,7 +30,7 @@ func (d *Daemon) Count(k rule.Key, customer string) (contract.CountView, bool) {
 // Counts lists rule k's counters over the partitions owned here, by customer; ok is
 // false when k is not an active rule.
 func (d *Daemon) Counts(k rule.Key) ([]contract.CountView, bool) {
-	ar := d.active.Load().byKey[k]
+	ar := d.active.Load().version(k)
 	if ar == nil {
 		return nil, false
 	}
@@ -59,7 +59,7 @@ func (d *Daemon) Counts(k rule.Key) ([]contract.CountView, bool) {
 // is false when k is not an active rule. It walks every counter once but keeps only
 // limit+1 customers, so a page costs memory by its size, not the rule's customers.
 func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contract.CountView, next string, ok bool) {
-	ar := d.active.Load().byKey[k]
+	ar := d.active.Load().version(k)
 	if ar == nil {
 		return nil, "", false
 	}
@@ -174,7 +174,7 @@ func (pc *pageCollector) sorted() []pageEntry {
 // StartOffsets returns, per owned partition that has evaluated events with rule k's
 // active version, the offset of the first such event: the hand-off point for backfill.
 func (d *Daemon) StartOffsets(k rule.Key) map[int32]int64 {
-	ar := d.active.Load().byKey[k]
+	ar := d.active.Load().version(k)
 	if ar == nil {
 		return nil
 	}
@@ -202,7 +202,7 @@ func (d *Daemon) TopCounts(n int) []contract.CountView {
 	})
 	d.eachPartition(func(p *partition) {
 		p.counts.each(func(ci int, id uint32, count int64) {
-			ar := s.byID[id]
+			ar := s.versionByID(id)
 			if ar == nil {
 				return
 			}
@@ -231,7 +231,7 @@ func (d *Daemon) Rules() []contract.RuleView {
 	for i := range views {
 		k := rule.Key{Scope: views[i].Scope, ID: views[i].ID}
 		views[i].StartOffsets = d.StartOffsets(k)
-		if ar := s.byKey[k]; ar != nil {
+		if ar := s.version(k); ar != nil {
 			d.eachPartition(func(p *partition) {
 				if pb := p.pending[ar]; pb != nil {
 					v := pb.view(p.id)

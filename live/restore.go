@@ -136,7 +136,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		}
 		rules = make([]*controls.Version, len(h.Rules))
 		for i, sr := range h.Rules {
-			ar := s.byKey[rule.Key{Scope: sr.Scope, ID: sr.ID}]
+			ar := s.version(rule.Key{Scope: sr.Scope, ID: sr.ID})
 			if ar != nil && ar.ControlOffset == sr.ControlOffset && ar.Fingerprint == sr.Fingerprint {
 				rules[i] = ar
 				p.starts[ar] = sr.Start

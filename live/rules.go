@@ -14,8 +14,9 @@ func (d *Daemon) Registry() *controls.Registry { return d.rules }
 // applyControls folds one fetch of controls into the registry and publishes the result
 // to the evaluator once, with only the scopes the fetch changed reindexed: a flood of
 // controls costs one index update per fetch, and a single customer's control costs index
-// work linear in that customer's rules, not in all rules (the lookup maps of activeSet
-// and each partition's reconcile still walk every rule, see activeSet.with).
+// work linear in that customer's rules, not in all rules; the version lookups and each
+// partition's adoption of the new set cost time in the change (see activeSet), save for
+// the lookups' merge once per mergeBound changed keys.
 func (d *Daemon) applyControls(recs []controls.Record) {
 	var changed []rule.Key
 	for _, cr := range recs {
@@ -103,7 +104,7 @@ func (d *Daemon) changedVersions(prev *activeSet, changed []rule.Key) (put []*co
 		}
 		seen[k] = true
 		v, ok := d.rules.Version(k)
-		switch cur := prev.byKey[k]; {
+		switch cur := prev.version(k); {
 		case ok && v != cur:
 			put = append(put, v)
 		case !ok && cur != nil:

@@ -26,8 +26,6 @@ func newStateFixture(t testing.TB, nRules int) *stateFixture {
 	f := &stateFixture{d: &Daemon{}}
 	f.d.cfg.EnsureDefaults()
 	f.d.cfg.Logger = f.d.cfg.Logger.With()
-	rs := make([]*rule.Rule, 0, nRules)
-	s := &activeSet{byRule: map[*rule.Rule]*controls.Version{}, byKey: map[rule.Key]*controls.Version{}, byID: map[uint32]*controls.Version{}}
 	for i := range nRules {
 		scope := rule.GlobalScope
 		if i%3 == 1 {
@@ -39,15 +37,12 @@ func newStateFixture(t testing.TB, nRules int) *stateFixture {
 			t.Fatalf("rule %d: %v", i, err)
 		}
 		ar := &controls.Version{Rule: r, Key: r.Key(), ControlOffset: int64(100 + i), Fingerprint: controls.Fingerprint(r), Seq: uint32(i + 1)}
-		rs = append(rs, r)
-		s.byRule[r], s.byKey[ar.Key], s.byID[ar.Seq] = ar, ar, ar
 		f.rules = append(f.rules, ar)
 	}
-	set, err := rule.NewSet(rs)
+	s, err := newActiveSet(f.rules)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.set = set
 	f.d.active.Store(s)
 	return f
 }
@@ -141,12 +136,8 @@ func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
 	// Rule 1 was replaced by a new version (same id, new control), rule 2 deleted, and a
 	// new rule arrived.
 	s := f.d.active.Load()
-	next := &activeSet{byRule: map[*rule.Rule]*controls.Version{}, byKey: map[rule.Key]*controls.Version{}, byID: map[uint32]*controls.Version{}}
-	var rs []*rule.Rule
-	add := func(ar *controls.Version) {
-		next.byRule[ar.Rule], next.byKey[ar.Key], next.byID[ar.Seq] = ar, ar, ar
-		rs = append(rs, ar.Rule)
-	}
+	var vs []*controls.Version
+	add := func(ar *controls.Version) { vs = append(vs, ar) }
 	add(f.rules[0])
 	add(f.rules[3])
 	v2 := *f.rules[1].Rule
@@ -159,11 +150,10 @@ func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
 	}
 	newRule := &controls.Version{Rule: fresh, Key: fresh.Key(), ControlOffset: 901, Fingerprint: controls.Fingerprint(fresh), Seq: 901}
 	add(newRule)
-	set, err := rule.NewSet(rs)
+	next, err := newActiveSet(vs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	next.set = set
 	f.d.active.Store(next)
 	_ = s
 

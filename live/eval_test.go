@@ -1,0 +1,110 @@
+package live
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// BenchmarkEvalMatched is HandleBatch's work per event without the consumer (whose
+// batches cannot be built outside ingest): match, look up each matched rule's active
+// version and count it, over 10,000 rules. changes is the number of controls published
+// since the set was built, which the version lookup may have to consult:
+//
+//	go test -run '^$' -bench EvalMatched -benchmem ./live
+func BenchmarkEvalMatched(b *testing.B) {
+	const n, customers = 10000, 1000
+	rules := workload.Rules(42, n, workload.RulesConfig{Customers: customers, GlobalRules: 50})
+	vs := make([]*controls.Version, n)
+	for i, r := range rules {
+		vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: uint32(i + 1)}
+	}
+	gen := workload.New(7, workload.Config{Customers: customers})
+	docs := make([]*jsonpath.Document, 512)
+	custs := make([]string, len(docs))
+	for i := range docs {
+		ev := gen.Next()
+		docs[i], custs[i] = jsonpath.NewDocument(), ev.Customer
+		if err := docs[i].Reset(ev.JSON); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, changes := range []int{0, 64} {
+		s, err := newActiveSet(vs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, r := range rules[50 : 50+changes] {
+			c := *r
+			c.Version++
+			if s, err = s.with([]*controls.Version{{Rule: &c, Key: c.Key(), Seq: uint32(n + i + 1)}}, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(fmt.Sprintf("changes=%d", changes), func(b *testing.B) {
+			m := s.set.NewMatcher()
+			counts := newCounterStore()
+			var matched []*rule.Rule
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				j := i % len(docs)
+				matched = m.Match(custs[j], docs[j], matched[:0])
+				if len(matched) > 0 {
+					ci := counts.intern(custs[j])
+					for _, r := range matched {
+						counts.add(ci, s.versionOfMatched(r).Seq, 1)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPartitionAdoptOneControl is what one control costs a partition on top of
+// publishing it (BenchmarkActiveSetApplyOneControl): adopting the new set, N rules
+// active:
+//
+//	go test -run '^$' -bench PartitionAdoptOneControl -benchmem ./live
+func BenchmarkPartitionAdoptOneControl(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		rules := workload.Rules(42, n, workload.RulesConfig{Customers: n / 10, GlobalRules: 50})
+		vs := make([]*controls.Version, n)
+		for i, r := range rules {
+			vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: uint32(i + 1)}
+		}
+		base, err := newActiveSet(vs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The sets are published beforehand: the loop measures reconcile alone.
+		sets := make([]*activeSet, 512)
+		s := base
+		for i := range sets {
+			c := *rules[50+i%64]
+			c.Version += int64(1 + i/64)
+			if s, err = s.with([]*controls.Version{{Rule: &c, Key: c.Key(), Seq: uint32(n + i + 1)}}, nil); err != nil {
+				b.Fatal(err)
+			}
+			sets[i] = s
+		}
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			d := &Daemon{}
+			b.ReportAllocs()
+			var p *partition
+			for i := 0; b.Loop(); i++ {
+				j := i % len(sets)
+				if j == 0 {
+					b.StopTimer()
+					p = newPartition(0)
+					p.reconcile(d, base, 1)
+					b.StartTimer()
+				}
+				p.reconcile(d, sets[j], int64(2+i))
+			}
+		})
+	}
+}
