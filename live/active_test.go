@@ -262,15 +262,8 @@ func testutilValue(t *testing.T, c prometheus.Counter) float64 {
 //	go test -run '^$' -bench ActiveSetApplyOneControl -benchmem ./live
 func BenchmarkActiveSetApplyOneControl(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		rules := workload.Rules(42, n, workload.RulesConfig{Customers: n / 10, GlobalRules: 50})
-		vs := make([]*controls.Version, n)
-		for i, r := range rules {
-			vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: uint32(i + 1)}
-		}
-		base, err := newActiveSet(vs)
-		if err != nil {
-			b.Fatal(err)
-		}
+		rules, vs, base := benchActiveSet(b, n)
+		var err error
 		var changes []*controls.Version
 		for i, r := range rules[50:114] {
 			c := *r
@@ -469,4 +462,20 @@ func TestActiveSetRuleSharedByVersions(t *testing.T) {
 	if got := s.versionOfMatched(r); got != v2 || s.versionOfRule(r) != v2 || s.versionByID(1) != nil {
 		t.Fatalf("the evaluator finds version %d of the rule, want 2", got.Seq)
 	}
+}
+
+// benchActiveSet is the active set the control benchmarks start from: n workload rules,
+// 50 of them global, over n/10 customers.
+func benchActiveSet(b *testing.B, n int) ([]*rule.Rule, []*controls.Version, *activeSet) {
+	b.Helper()
+	rules := workload.Rules(42, n, workload.RulesConfig{Customers: n / 10, GlobalRules: 50})
+	vs := make([]*controls.Version, n)
+	for i, r := range rules {
+		vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: uint32(i + 1)}
+	}
+	base, err := newActiveSet(vs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rules, vs, base
 }

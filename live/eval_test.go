@@ -71,15 +71,8 @@ func BenchmarkEvalMatched(b *testing.B) {
 //	go test -run '^$' -bench PartitionAdoptOneControl -benchmem ./live
 func BenchmarkPartitionAdoptOneControl(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		rules := workload.Rules(42, n, workload.RulesConfig{Customers: n / 10, GlobalRules: 50})
-		vs := make([]*controls.Version, n)
-		for i, r := range rules {
-			vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: uint32(i + 1)}
-		}
-		base, err := newActiveSet(vs)
-		if err != nil {
-			b.Fatal(err)
-		}
+		rules, _, base := benchActiveSet(b, n)
+		var err error
 		// The sets are published beforehand: the loop measures reconcile alone.
 		sets := make([]*activeSet, 512)
 		s := base

@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"cmp"
 	"fmt"
 	"hash/maphash"
 	"maps"
@@ -436,12 +437,12 @@ func (m *Matcher) collectRange(sc *scopeScratch, r *rangeIndex) {
 		case jsonpath.KindNumber:
 			x := v.Num()
 			for op, list := range r.num {
-				m.fireRange(sc, len(list), op, func(i int) int { return cmpNum(x, list[i].bound) }, func(i int) []int32 { return list[i].rules })
+				m.fireRange(sc, len(list), op, func(i int) int { return cmp.Compare(x, list[i].bound) }, func(i int) []int32 { return list[i].rules })
 			}
 		case jsonpath.KindString:
 			x := v.Str()
 			for op, list := range r.str {
-				m.fireRange(sc, len(list), op, func(i int) int { return cmpStr(x, list[i].bound) }, func(i int) []int32 { return list[i].rules })
+				m.fireRange(sc, len(list), op, func(i int) int { return cmp.Compare(x, list[i].bound) }, func(i int) []int32 { return list[i].rules })
 			}
 		}
 	}
@@ -475,26 +476,6 @@ func (m *Matcher) fireRange(sc *scopeScratch, n, op int, cmp func(int) int, rule
 			m.consider(sc, r)
 		}
 	}
-}
-
-func cmpNum(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (m *Matcher) consider(sc *scopeScratch, r int32) {
