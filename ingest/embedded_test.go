@@ -27,31 +27,31 @@ const (
 	childAddrEnv   = "HINDSIGHT_EMBEDDED_CHILD_ADDR"
 )
 
-// TestEmbeddedChildBroker is not a test: it is the broker process that
-// TestEmbeddedSurvivesKill9 starts by running this test binary again, and kills. It runs
-// the embedded broker until it is killed, its stdin closes (the parent died) or two
-// minutes pass, so that a lost child does not outlive its test for long.
-func TestEmbeddedChildBroker(t *testing.T) {
-	js := os.Getenv(childConfigEnv)
-	if js == "" {
-		t.Skip("the broker child process of TestEmbeddedSurvivesKill9")
-	}
+// runBrokerChild is the broker process that TestEmbeddedSurvivesKill9 starts by running
+// this test binary again (TestMain sends it here), and kills. It runs the embedded
+// broker until it is killed, its stdin closes (the parent died) or two minutes pass, so
+// that a lost child does not outlive its test for long. It returns the exit status.
+func runBrokerChild(js string) int {
 	var cfg EmbeddedConfig
 	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, "broker child:", err)
+		return 2
 	}
 	e, err := StartEmbedded(cfg)
 	if err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, "broker child:", err)
+		return 1
 	}
 	defer e.Close()
 	// Written whole, then renamed, so that the parent never reads half an address.
 	path := os.Getenv(childAddrEnv)
 	if err := os.WriteFile(path+".tmp", []byte(e.Addr), 0o600); err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, "broker child:", err)
+		return 1
 	}
 	if err := os.Rename(path+".tmp", path); err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, "broker child:", err)
+		return 1
 	}
 	eof := make(chan struct{})
 	go func() {
@@ -62,6 +62,7 @@ func TestEmbeddedChildBroker(t *testing.T) {
 	case <-eof:
 	case <-time.After(2 * time.Minute):
 	}
+	return 0
 }
 
 // brokerChild is a broker child process.
@@ -81,7 +82,7 @@ func startBrokerChild(t *testing.T, cfg EmbeddedConfig) *brokerChild {
 		t.Fatal(err)
 	}
 	addrFile := filepath.Join(t.TempDir(), "addr")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestEmbeddedChildBroker$", "-test.count=1")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), childConfigEnv+"="+string(js), childAddrEnv+"="+addrFile)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
