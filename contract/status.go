@@ -3,7 +3,8 @@ package contract
 // Rule statuses: where a daemon is with an active rule version.
 const (
 	// RuleBackfilling: its history is still being counted in at least one partition
-	// owned by the daemon.
+	// owned by the daemon, or the version is not yet handed to every owned partition
+	// (just applied: the evaluator has not adopted it yet).
 	RuleBackfilling = "backfilling"
 	// RuleLive: every owned partition counts it live and its history is in.
 	RuleLive = "live"

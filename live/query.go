@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -37,7 +38,7 @@ func (d *Daemon) Counts(k rule.Key) ([]contract.CountView, bool) {
 	status := contract.RuleLive
 	out := []contract.CountView{}
 	d.eachPartition(func(p *partition) {
-		if p.pending[ar] != nil {
+		if !p.handedOff(d, ar) || p.pending[ar] != nil {
 			status = contract.RuleBackfilling
 		}
 		p.counts.each(func(ci int, id uint32, n int64) {
@@ -66,7 +67,7 @@ func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contrac
 	status := contract.RuleLive
 	pc := newPageCollector(after, limit+1) // one more than the page tells whether more follow
 	d.eachPartition(func(p *partition) {
-		if p.pending[ar] != nil {
+		if !p.handedOff(d, ar) || p.pending[ar] != nil {
 			status = contract.RuleBackfilling
 		}
 		s := &p.counts
@@ -231,8 +232,17 @@ func (d *Daemon) Rules() []contract.RuleView {
 	for i := range views {
 		k := rule.Key{Scope: views[i].Scope, ID: views[i].ID}
 		views[i].StartOffsets = d.StartOffsets(k)
-		if ar := s.version(k); ar != nil {
+		ar := s.version(k)
+		// Until the evaluator holds this very version and every owned partition has
+		// adopted it (partition.handedOff), its counts lack history a hand-off has yet
+		// to count: the registry is folded (and the view made) before the index is
+		// published, and partitions adopt it after.
+		handedOff := ar != nil && ar.Rule.Version == views[i].Version
+		if ar != nil {
 			d.eachPartition(func(p *partition) {
+				if !p.handedOff(d, ar) {
+					handedOff = false
+				}
 				if pb := p.pending[ar]; pb != nil {
 					v := pb.view(p.id)
 					v.QueuePosition = queued[pb]
@@ -241,7 +251,7 @@ func (d *Daemon) Rules() []contract.RuleView {
 				views[i].Incomplete = append(views[i].Incomplete, p.incomplete[ar]...)
 			})
 		}
-		if len(views[i].Backfill) > 0 {
+		if len(views[i].Backfill) > 0 || !handedOff {
 			views[i].Status = contract.RuleBackfilling
 			slices.SortFunc(views[i].Backfill, func(a, b contract.BackfillProgress) int { return cmp.Compare(a.Partition, b.Partition) })
 		}
@@ -297,4 +307,16 @@ func (d *Daemon) State() contract.StateView {
 		}
 	}
 	return v
+}
+
+// handedOff tells whether p has adopted ar, so that its history below p's start for ar
+// is counted or queued to be (pending). Without backfill there is no history to hand
+// off: a partition adopts a version at its next event, losing nothing. The caller holds
+// p.mu.
+func (p *partition) handedOff(d *Daemon, ar *controls.Version) bool {
+	if d.bf == nil {
+		return true
+	}
+	_, ok := p.starts[ar]
+	return ok
 }
