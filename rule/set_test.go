@@ -66,7 +66,7 @@ func TestSetAgreesWithOracle(t *testing.T) {
 	}
 }
 
-func mustRule(t *testing.T, js string) *rule.Rule {
+func mustRule(t testing.TB, js string) *rule.Rule {
 	t.Helper()
 	r, err := rule.ParseRule([]byte(js))
 	if err != nil {

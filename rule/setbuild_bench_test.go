@@ -48,7 +48,7 @@ func skewedRules(b *testing.B, n int) []*rule.Rule {
 		default:
 			when = fmt.Sprintf(`{"path":"$.type","op":"in","value":["login.failed","t-%d"]}`, i)
 		}
-		rules[i] = parseRule(b, fmt.Sprintf(`{"id":"r-%d","scope":"*","threshold":1,"when":%s}`, i, when))
+		rules[i] = mustRule(b, fmt.Sprintf(`{"id":"r-%d","scope":"*","threshold":1,"when":%s}`, i, when))
 	}
 	return rules
 }

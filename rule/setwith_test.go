@@ -34,7 +34,7 @@ func TestSetWithAgreesWithNewSet(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
 			pool := workload.Rules(seed, 200, workload.RulesConfig{Customers: 4, Nested: seed%2 == 0})
 			for i := range 150 { // rules on paths of their own: garbage in the path table once removed
-				pool = append(pool, parseRule(t, fmt.Sprintf(`{"id":"p","scope":"*","threshold":1,"when":{"any":[{"path":"$.extra.f%d","op":"==","value":%d},{"path":"$.type","op":"==","value":"login.failed"}]}}`, i, i%3)))
+				pool = append(pool, mustRule(t, fmt.Sprintf(`{"id":"p","scope":"*","threshold":1,"when":{"any":[{"path":"$.extra.f%d","op":"==","value":%d},{"path":"$.type","op":"==","value":"login.failed"}]}}`, i, i%3)))
 			}
 			for _, when := range []string{ // orderings on strings and numbers, which workload rules lack
 				`{"path":"$.actor.email","op":">=","value":"user3"}`,
@@ -42,7 +42,7 @@ func TestSetWithAgreesWithNewSet(t *testing.T) {
 				`{"all":[{"path":"$.severity","op":"<","value":3},{"path":"$.risk.score","op":"<=","value":50}]}`,
 				`{"any":[{"path":"$.risk.score","op":">","value":90},{"path":"$.actor.roles[*]","op":"in","value":["admin",["x"]]}]}`,
 			} {
-				pool = append(pool, parseRule(t, `{"id":"o","scope":"*","threshold":1,"when":`+when+`}`))
+				pool = append(pool, mustRule(t, `{"id":"o","scope":"*","threshold":1,"when":`+when+`}`))
 			}
 			scopes := []string{rule.GlobalScope, workload.CustomerID(0), workload.CustomerID(1), workload.CustomerID(2), workload.CustomerID(3)}
 			docs, customers := withDocs(t, seed)
@@ -185,24 +185,15 @@ func compareKeys(a, b rule.Key) int {
 	return 0
 }
 
-func parseRule(t testing.TB, js string) *rule.Rule {
-	t.Helper()
-	r, err := rule.ParseRule([]byte(js))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
 // With refuses what NewSet refuses, and a key changed twice, and leaves the Set it was
 // called on as it was.
 func TestSetWithErrors(t *testing.T) {
-	a := parseRule(t, `{"id":"a","scope":"c-1","threshold":1,"when":{"path":"$.type","op":"==","value":"x"}}`)
+	a := mustRule(t, `{"id":"a","scope":"c-1","threshold":1,"when":{"path":"$.type","op":"==","value":"x"}}`)
 	s, err := rule.NewSet([]*rule.Rule{a})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a2 := parseRule(t, `{"id":"a","scope":"c-1","version":2,"threshold":1,"when":{"path":"$.type"}}`)
+	a2 := mustRule(t, `{"id":"a","scope":"c-1","version":2,"threshold":1,"when":{"path":"$.type"}}`)
 	for name, change := range map[string]func() (*rule.Set, error){
 		"put twice":       func() (*rule.Set, error) { return s.With([]*rule.Rule{a2, a2}, nil) },
 		"put and removed": func() (*rule.Set, error) { return s.With([]*rule.Rule{a2}, []rule.Key{a.Key()}) },
@@ -239,7 +230,7 @@ func TestSetWithWhileMatching(t *testing.T) {
 	}
 	added := make([]*rule.Rule, 400) // each on a path of its own
 	for i := range added {
-		added[i] = parseRule(t, fmt.Sprintf(`{"id":"w%d","scope":"%s","threshold":1,"when":{"path":"$.extra.f%d","op":"==","value":1}}`,
+		added[i] = mustRule(t, fmt.Sprintf(`{"id":"w%d","scope":"%s","threshold":1,"when":{"path":"$.extra.f%d","op":"==","value":1}}`,
 			i%50, workload.CustomerID(i%5), i))
 	}
 	done := make(chan struct{})
