@@ -73,7 +73,7 @@ func TestAuthWithToken(t *testing.T) {
 	if resp.StatusCode != 200 || s.Status != "ok" || s.Version != 1 || s.Key != "*/login-failures" || s.Offset != 0 {
 		t.Fatalf("right token: %d %+v", resp.StatusCode, s)
 	}
-	if r, ok := d.Registry().Get(rule.Key{Scope: "*", ID: "login-failures"}); !ok || r.Threshold != 3 {
+	if r, ok := d.Registry().Get(rule.Key{Scope: "*", ID: "login-failures"}); !ok || r.Threshold.Count() != 3 {
 		t.Fatalf("saved rule not active: %v %+v", ok, r)
 	}
 	resp = call(t, "DELETE", d.url("/v1/console/rules?scope=*&id=login-failures"), "s3cret", nil, &s)
@@ -322,7 +322,7 @@ func TestPreviewMatchesTheOracle(t *testing.T) {
 			}
 			threshold := tc.threshold
 			if tc.sample > 0 {
-				threshold = p.Threshold // the rule's own (loginRule: 3)
+				threshold = p.Threshold.Count() // the rule's own (loginRule: 3)
 			}
 			events, matches, counts, alert := oracle(sample, tc.lookback, tc.scope, threshold, tc.match)
 			if p.Sample.Events != events || p.Matches != matches || p.Sample.LakeEvents != int64(len(evs)) {
@@ -410,7 +410,7 @@ func TestSaveReportsTheDaemonStatus(t *testing.T) {
 			}
 		})
 	}
-	if r, ok := d.Registry().Get(rule.Key{Scope: "*", ID: "login-failures"}); !ok || r.Version != 2 || r.Threshold != 4 {
+	if r, ok := d.Registry().Get(rule.Key{Scope: "*", ID: "login-failures"}); !ok || r.Version != 2 || r.Threshold.Count() != 4 {
 		t.Fatalf("active rule %+v", r)
 	}
 	var rules console.RulesResponse
@@ -436,7 +436,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 	// Alerts published before the console is first used: it reads back the last few.
 	var early []*kgo.Record
 	for i := range 5 {
-		a := contract.Alert{AlertID: fmt.Sprintf("early-%d", i), RuleID: "r", Scope: "*", Version: 1, Customer: "c-9", Count: 1, Threshold: 1, EventTime: time.Now().UTC(), Source: "live"}
+		a := contract.Alert{AlertID: fmt.Sprintf("early-%d", i), RuleID: "r", Scope: "*", Version: 1, Customer: "c-9", Count: 1, Threshold: rule.AtLeast(1), EventTime: time.Now().UTC(), Source: "live"}
 		v, _ := json.Marshal(a)
 		early = append(early, &kgo.Record{Topic: "alerts", Key: []byte(a.Customer), Value: v})
 	}
@@ -477,7 +477,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 	// The stream may first carry the early alerts, read back after it connected.
 	seen := map[string]int{}
 	a := stream.nextAlert(t, seen, func(a contract.Alert) bool { return a.RuleID == "two-reads" })
-	if a.RuleID != "two-reads" || a.Customer != "c-4" || a.Count != 2 || a.Threshold != 2 || a.AlertID != contract.AlertID("*", "two-reads", 1, "c-4", 2) {
+	if a.RuleID != "two-reads" || a.Customer != "c-4" || a.Count != 2 || a.Threshold.Count() != 2 || a.AlertID != contract.AlertID("*", "two-reads", 1, "c-4", 2) {
 		t.Fatalf("streamed alert %+v", a)
 	}
 

@@ -21,8 +21,8 @@ const maxPreviewCustomers = 100
 
 // PreviewResult is the answer of POST /v1/console/preview.
 type PreviewResult struct {
-	Key       string `json:"key"`
-	Threshold int64  `json:"threshold"`
+	Key       string         `json:"key"`
+	Threshold rule.Threshold `json:"threshold"`
 	Sample    struct {
 		// Events is how many of the lake's most recent events of the rule's scope and
 		// lookback were sampled.
@@ -215,8 +215,8 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		}
 	}
 	for cust, n := range counts {
-		res.Customers = append(res.Customers, PreviewCustomer{Customer: cust, Matches: n, WouldAlert: n >= r.Threshold})
-		if n >= r.Threshold {
+		res.Customers = append(res.Customers, PreviewCustomer{Customer: cust, Matches: n, WouldAlert: r.Threshold.Holds(float64(n))})
+		if r.Threshold.Holds(float64(n)) {
 			res.WouldAlert = append(res.WouldAlert, cust)
 		}
 	}

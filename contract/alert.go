@@ -4,9 +4,16 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"hash"
+	"maps"
+	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // Alert sources: who detected the crossing.
@@ -19,33 +26,41 @@ const (
 // documented in docs/architecture.md ("Alert record"); AppendJSON writes it on the hot
 // path and a fuzz test holds it to encoding/json.
 type Alert struct {
-	AlertID   string `json:"alert_id"`
-	RuleID    string `json:"rule_id"`
-	Scope     string `json:"scope"`
-	Version   int64  `json:"version"`
-	Customer  string `json:"customer"`
-	Count     int64  `json:"count"`
-	Threshold int64  `json:"threshold"`
-	// Partition and Offset locate the event that took the count to the threshold.
+	AlertID  string `json:"alert_id"`
+	RuleID   string `json:"rule_id"`
+	Scope    string `json:"scope"`
+	Version  int64  `json:"version"`
+	Customer string `json:"customer"`
+	// Count is the number of qualifying events the alerting aggregate covers.
+	Count     int64          `json:"count"`
+	Threshold rule.Threshold `json:"threshold"`
+	// Partition and Offset locate the event that took the aggregate across the threshold.
 	Partition int32 `json:"partition"`
 	Offset    int64 `json:"offset"`
 	// EventTime is that event's time (its record timestamp).
 	EventTime time.Time `json:"event_time"`
 	Source    string    `json:"source"`
+	// Group is, for a rule with group_by, each path's value (JSON null where the path
+	// selected nothing); nil (null) for a rule without.
+	Group map[string]json.RawMessage `json:"group"`
+	// Aggregate is the rule's function (count, sum, …) and Value its value when the
+	// alert was raised.
+	Aggregate string  `json:"aggregate"`
+	Value     float64 `json:"value"`
+	// WindowStart and WindowEnd bound the alerting window, [start, end); nil (null)
+	// for a running total.
+	WindowStart *time.Time `json:"window_start"`
+	WindowEnd   *time.Time `json:"window_end"`
 }
 
-// AlertID identifies a threshold crossing: rule (scope, id, version), customer and
-// threshold. A rule version crosses its threshold for a customer at most once, so the
-// same crossing gets the same id whoever detects it (live or backfill) and however often
-// (a restart that re-counts), and consumers can drop duplicates by id.
+// AlertID identifies a plain count's threshold crossing: rule (scope, id, version),
+// customer and threshold. A rule version crosses its threshold for a customer at most
+// once, so the same crossing gets the same id whoever detects it (live or backfill) and
+// however often (a restart that re-counts), and consumers can drop duplicates by id.
 func AlertID(scope, ruleID string, version int64, customer string, threshold int64) string {
 	h := sha256.New()
+	writeIdentity(h, scope, ruleID, customer)
 	var n [8]byte
-	for _, s := range []string{scope, ruleID, customer} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
 	binary.BigEndian.PutUint64(n[:], uint64(version))
 	h.Write(n[:])
 	binary.BigEndian.PutUint64(n[:], uint64(threshold))
@@ -53,23 +68,74 @@ func AlertID(scope, ruleID string, version int64, customer string, threshold int
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// WindowAlertID identifies the crossing of a rule with group_by, a window, another
+// aggregate or another threshold operator: AlertID's fields, then the group (its
+// canonical key, rule.GroupKey), whether there is a window and its start (Unix ms),
+// and the threshold's operator and value. At most one alert exists per (rule version,
+// customer, group, window), so live, restarts and history give it one id.
+func WindowAlertID(scope, ruleID string, version int64, customer string, group []byte, windowStart int64, windowed bool, t rule.Threshold) string {
+	h := sha256.New()
+	writeIdentity(h, scope, ruleID, customer)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(version))
+	h.Write(n[:])
+	// A marker that no plain id's next bytes (a threshold ≤ 2^53) can equal.
+	h.Write([]byte{0xff, 'w', 1})
+	binary.BigEndian.PutUint64(n[:], uint64(len(group)))
+	h.Write(n[:])
+	h.Write(group)
+	if windowed {
+		h.Write([]byte{1})
+		binary.BigEndian.PutUint64(n[:], uint64(windowStart))
+		h.Write(n[:])
+	} else {
+		h.Write([]byte{0})
+	}
+	op := t.Op
+	if op == "" {
+		op = rule.OpGe
+	}
+	h.Write([]byte(op))
+	h.Write([]byte{0})
+	binary.BigEndian.PutUint64(n[:], math.Float64bits(t.Value))
+	h.Write(n[:])
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func writeIdentity(h hash.Hash, parts ...string) {
+	var n [8]byte
+	for _, s := range parts {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+}
+
 // AppendJSON appends the alert as JSON, as encoding/json would write it (same fields,
 // order and escaping), without reflection: the evaluator encodes one per crossing.
 func (a *Alert) AppendJSON(b []byte) []byte {
 	b = append(b, `{"alert_id":`...)
-	b = appendJSONString(b, a.AlertID)
+	b = AppendJSONString(b, a.AlertID)
 	b = append(b, `,"rule_id":`...)
-	b = appendJSONString(b, a.RuleID)
+	b = AppendJSONString(b, a.RuleID)
 	b = append(b, `,"scope":`...)
-	b = appendJSONString(b, a.Scope)
+	b = AppendJSONString(b, a.Scope)
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, a.Version, 10)
 	b = append(b, `,"customer":`...)
-	b = appendJSONString(b, a.Customer)
+	b = AppendJSONString(b, a.Customer)
 	b = append(b, `,"count":`...)
 	b = strconv.AppendInt(b, a.Count, 10)
 	b = append(b, `,"threshold":`...)
-	b = strconv.AppendInt(b, a.Threshold, 10)
+	if op := a.Threshold.Op; op == "" || op == rule.OpGe {
+		b = AppendJSONFloat(b, a.Threshold.Value)
+	} else {
+		b = append(b, `{"op":`...)
+		b = AppendJSONString(b, string(op))
+		b = append(b, `,"value":`...)
+		b = AppendJSONFloat(b, a.Threshold.Value)
+		b = append(b, '}')
+	}
 	b = append(b, `,"partition":`...)
 	b = strconv.AppendInt(b, int64(a.Partition), 10)
 	b = append(b, `,"offset":`...)
@@ -77,15 +143,68 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	b = append(b, `,"event_time":"`...)
 	b = a.EventTime.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","source":`...)
-	b = appendJSONString(b, a.Source)
+	b = AppendJSONString(b, a.Source)
+	b = append(b, `,"group":`...)
+	if a.Group == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '{')
+		for i, k := range slices.Sorted(maps.Keys(a.Group)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, k)
+			b = append(b, ':')
+			b = append(b, a.Group[k]...)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"aggregate":`...)
+	b = AppendJSONString(b, a.Aggregate)
+	b = append(b, `,"value":`...)
+	b = AppendJSONFloat(b, a.Value)
+	b = append(b, `,"window_start":`...)
+	b = appendTimePtr(b, a.WindowStart)
+	b = append(b, `,"window_end":`...)
+	b = appendTimePtr(b, a.WindowEnd)
 	return append(b, '}')
+}
+
+func appendTimePtr(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// AppendJSONFloat appends f as encoding/json writes a float64 (f must be finite): the
+// shortest text that reads back as f, in exponent form only below 1e-6 or from 1e21.
+func AppendJSONFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	start := len(b)
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9, as encoding/json does
+		n := len(b) - start
+		if n >= 4 && b[len(b)-4] == 'e' && b[len(b)-3] == '-' && b[len(b)-2] == '0' {
+			b[len(b)-2] = b[len(b)-1]
+			b = b[:len(b)-1]
+		}
+	}
+	return b
 }
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString quotes s as encoding/json does: control characters, quote and
+// AppendJSONString appends s quoted as encoding/json does: control characters, quote and
 // backslash escaped, <, >, & and U+2028/U+2029 as \u escapes, invalid UTF-8 as U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -2,22 +2,37 @@ package contract_test
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // FuzzAlertJSON checks the hand-written alert encoder against encoding/json for any
-// strings (customer ids are arbitrary Kafka keys).
+// strings (customer ids are arbitrary Kafka keys), numbers, groups and windows.
 func FuzzAlertJSON(f *testing.F) {
-	for _, s := range []string{"c-1", "", "quote\"back\\slash", "ctl\x00\x01\b\f\n\r\t\x1f", "<a&b>", "\u2028\u2029é😀", "bad\xffutf8\xc3", "*"} {
-		f.Add(s, s, int64(3), int64(1700000000123456789))
+	for i, s := range []string{"c-1", "", "quote\"back\\slash", "ctl\x00\x01\b\f\n\r\t\x1f", "<a&b>", "\u2028\u2029é😀", "bad\xffutf8\xc3", "*"} {
+		f.Add(s, s, int64(3), int64(1700000000123456789), float64(i)*1.5e-7, uint8(i))
 	}
-	f.Fuzz(func(t *testing.T, customer, id string, n int64, nanos int64) {
+	f.Add("c", "r", int64(1), int64(0), 1.5e21, uint8(9))
+	f.Add("c", "r", int64(1), int64(0), -0.000001, uint8(2))
+	f.Fuzz(func(t *testing.T, customer, id string, n int64, nanos int64, value float64, shape uint8) {
+		if math.IsInf(value, 0) || math.IsNaN(value) {
+			return // the evaluator never makes one (window: non-finite numbers do not contribute)
+		}
+		ops := []rule.Op{rule.OpGe, rule.OpGt, rule.OpLt, rule.OpLe, rule.OpEq}
 		a := contract.Alert{AlertID: contract.AlertID("*", id, n, customer, n), RuleID: id, Scope: customer, Version: n,
-			Customer: customer, Count: n, Threshold: -n, Partition: int32(n), Offset: n * 7,
-			EventTime: time.Unix(0, nanos).UTC(), Source: "live"}
+			Customer: customer, Count: n, Threshold: rule.Threshold{Op: ops[int(shape)%len(ops)], Value: value}, Partition: int32(n), Offset: n * 7,
+			EventTime: time.Unix(0, nanos).UTC(), Source: "live", Aggregate: id, Value: value}
+		if shape&8 != 0 {
+			group, _ := json.Marshal(customer) // a JSON value as the window package renders it
+			a.Group = map[string]json.RawMessage{id: group, "$.b": json.RawMessage(`null`)}
+			start := time.Unix(0, nanos).UTC()
+			end := start.Add(time.Minute)
+			a.WindowStart, a.WindowEnd = &start, &end
+		}
 		want, err := json.Marshal(a)
 		if err != nil { // int64 nanoseconds span 1677–2262: always encodable
 			t.Fatal(err)
@@ -26,4 +41,34 @@ func FuzzAlertJSON(f *testing.F) {
 			t.Fatalf("AppendJSON = %s\nencoding/json %s", got, want)
 		}
 	})
+}
+
+// TestPlainAlertIDUnchanged holds the id of a plain count's crossing to the one every
+// earlier build gave it (the example in docs/architecture.md), so that alerts keep
+// deduplicating across an upgrade; a windowed crossing's id differs from it and by
+// group, window and threshold.
+func TestAlertIDs(t *testing.T) {
+	if got := contract.AlertID("*", "admin-login-failures", 2, "c-042", 5); got != "4eea7bd5f04ebd8a189b830a5db20b3d" {
+		t.Errorf("plain AlertID = %s, want the id earlier builds gave", got)
+	}
+	ids := map[string]string{}
+	for name, id := range map[string]string{
+		"plain":           contract.AlertID("*", "r", 1, "c", 5),
+		"running total":   contract.WindowAlertID("*", "r", 1, "c", nil, 0, false, rule.AtLeast(5)),
+		"window 0":        contract.WindowAlertID("*", "r", 1, "c", nil, 0, true, rule.AtLeast(5)),
+		"window 60000":    contract.WindowAlertID("*", "r", 1, "c", nil, 60000, true, rule.AtLeast(5)),
+		"group a":         contract.WindowAlertID("*", "r", 1, "c", []byte("sa"), 60000, true, rule.AtLeast(5)),
+		"group b":         contract.WindowAlertID("*", "r", 1, "c", []byte("sb"), 60000, true, rule.AtLeast(5)),
+		"threshold > 5":   contract.WindowAlertID("*", "r", 1, "c", []byte("sb"), 60000, true, rule.Threshold{Op: rule.OpGt, Value: 5}),
+		"threshold > 5.5": contract.WindowAlertID("*", "r", 1, "c", []byte("sb"), 60000, true, rule.Threshold{Op: rule.OpGt, Value: 5.5}),
+	} {
+		if other, dup := ids[id]; dup {
+			t.Errorf("%s and %s share id %s", name, other, id)
+		}
+		ids[id] = name
+	}
+	again := contract.WindowAlertID("*", "r", 1, "c", []byte("sb"), 60000, true, rule.Threshold{Op: rule.OpGt, Value: 5.5})
+	if ids[again] != "threshold > 5.5" {
+		t.Errorf("WindowAlertID is not deterministic")
+	}
 }

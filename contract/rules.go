@@ -16,11 +16,11 @@ type RuleList struct {
 
 // RuleView is one active rule version with its status.
 type RuleView struct {
-	Scope     string `json:"scope"`
-	ID        string `json:"id"`
-	Version   int64  `json:"version"`
-	Name      string `json:"name,omitempty"`
-	Threshold int64  `json:"threshold"`
+	Scope     string         `json:"scope"`
+	ID        string         `json:"id"`
+	Version   int64          `json:"version"`
+	Name      string         `json:"name,omitempty"`
+	Threshold rule.Threshold `json:"threshold"`
 	// Status is RuleBackfilling while history is being counted in a partition owned by
 	// the daemon that answers, then RuleLive. It is RuleError while the latest attempt
 	// of such a backfill failed (its BackfillProgress.LastError says why, e.g. the lake

@@ -119,7 +119,7 @@ func TestSASLPassThrough(t *testing.T) {
 	pub := KafkaConfig{Brokers: []string{addr}, SASLMechanism: "plain", SASLUser: "plain-user", SASLPassword: "plain-pass"}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	r := &rule.Rule{ID: "a", Scope: "*", When: &rule.Condition{Path: "$.x"}, Threshold: 1}
+	r := &rule.Rule{ID: "a", Scope: "*", When: &rule.Condition{Path: "$.x"}, Threshold: rule.AtLeast(1)}
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -450,7 +450,7 @@ func startKeys(starts map[*controls.Version]int64) map[*controls.Version]bool {
 // A version that shares its rule with a version in the base (which the registry never
 // makes: each upsert decodes its own rule) is still what the evaluator finds.
 func TestActiveSetRuleSharedByVersions(t *testing.T) {
-	r := &rule.Rule{ID: "a", Scope: rule.GlobalScope, Version: 1, Threshold: 1, When: &rule.Condition{Path: "$.x", Op: rule.OpExists}}
+	r := &rule.Rule{ID: "a", Scope: rule.GlobalScope, Version: 1, Threshold: rule.AtLeast(1), When: &rule.Condition{Path: "$.x", Op: rule.OpExists}}
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)
 	}

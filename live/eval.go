@@ -1,6 +1,7 @@
 package live
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -8,6 +9,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // HandleBatch evaluates one partition's batch (ingest.Handler).
@@ -29,8 +31,12 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 			ci := p.counts.intern(ev.Customer) // copies the name, which aliases the fetch buffer
 			for _, r := range p.matched {
 				ar := s.versionOfMatched(r)
-				if n := p.counts.add(ci, ar.Seq, 1); n == r.Threshold {
-					d.raise(b, ev, ar, n)
+				if !r.Plain() {
+					d.evalWindowed(p, b, ev, ar)
+					continue
+				}
+				if n := p.counts.add(ci, ar.Seq, 1); n == r.Threshold.Count() {
+					d.raise(b, ev, ar, window.Crossing{Customer: ev.Customer, Count: n, Value: float64(n)})
 				}
 			}
 		}
@@ -46,21 +52,29 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 	d.eventsSeen.Add(int64(b.Len()))
 }
 
-// raise publishes the alert for the counter of (ar, ev.Customer) reaching count.
-func (d *Daemon) raise(b *ingest.Batch, ev *ingest.Event, ar *controls.Version, count int64) {
-	r := ar.Rule
-	a := contract.Alert{
-		AlertID:   contract.AlertID(r.Scope, r.ID, r.Version, ev.Customer, r.Threshold),
-		RuleID:    r.ID,
-		Scope:     r.Scope,
-		Version:   r.Version,
-		Customer:  ev.Customer,
-		Count:     count,
-		Threshold: r.Threshold,
-		Partition: ev.Partition,
-		Offset:    ev.Offset,
-		EventTime: ev.Time.UTC(),
-		Source:    contract.SourceLive,
+// evalWindowed adds ev, which ar's condition matched, to ar's window state in p.
+func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, ar *controls.Version) {
+	ws := p.windows[ar]
+	if ws == nil {
+		ws = window.New(ar.Rule, d.cfg.WindowLimits)
+		p.windows[ar] = ws
+	}
+	before := ws.Stats()
+	// The name aliases the fetch buffer: a state that keeps it copies it.
+	ws.Add(&window.Event{Customer: ev.Customer, Doc: ev.Doc, Time: ev.Time}, func(c window.Crossing) {
+		d.raise(b, ev, ar, c)
+	})
+	if after := ws.Stats(); after != before {
+		d.m.windowStats(ar.Key.String(), before, after)
+	}
+}
+
+// raise publishes the alert for crossing c of ar, raised by ev.
+func (d *Daemon) raise(b *ingest.Batch, ev *ingest.Event, ar *controls.Version, c window.Crossing) {
+	a, err := window.Alert(ar.Rule, c, ev.Partition, ev.Offset, ev.Time, contract.SourceLive)
+	if err != nil {
+		// The key was made by this build a moment ago; it always decodes.
+		panic(fmt.Sprintf("live: alert of rule %s: %v", ar.Key, err))
 	}
 	// Key and value share one allocation.
 	buf := append(make([]byte, 0, len(ev.Customer)+320), ev.Customer...)

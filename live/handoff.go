@@ -212,11 +212,11 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 		ci := p.counts.intern(customer)
 		before := p.counts.get(ci, ar.Seq)
 		after := p.counts.add(ci, ar.Seq, n)
-		if before < r.Threshold && after >= r.Threshold {
+		if t := r.Threshold.Count(); before < t && after >= t {
 			a := contract.Alert{
-				AlertID: contract.AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold),
+				AlertID: contract.AlertID(r.Scope, r.ID, r.Version, customer, t),
 				RuleID:  r.ID, Scope: r.Scope, Version: r.Version, Customer: customer,
-				Count: after, Threshold: r.Threshold,
+				Count: after, Threshold: r.Threshold, Aggregate: r.Aggregate.Fn, Value: float64(after),
 				// The crossing happened in history; the alert names the last offset the
 				// backfilled count covers.
 				Partition: pid, Offset: pb.start - 1, EventTime: ar.UpdatedAt.UTC(),

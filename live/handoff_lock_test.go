@@ -34,7 +34,7 @@ func TestBackfillAlertsProducedOutsidePartitionLock(t *testing.T) {
 	p.next = 100
 	pb := &pendingBackfill{start: 100, began: time.Now(), cancel: func() {}}
 	p.starts[ar], p.pending[ar] = 100, pb
-	res := &backfill.Result{Counts: map[string]int64{"c-1": ar.Rule.Threshold, "c-2": ar.Rule.Threshold, "c-3": ar.Rule.Threshold}}
+	res := &backfill.Result{Counts: map[string]int64{"c-1": ar.Rule.Threshold.Count(), "c-2": ar.Rule.Threshold.Count(), "c-3": ar.Rule.Threshold.Count()}}
 
 	finished := make(chan struct{})
 	go func() {

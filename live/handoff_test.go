@@ -84,7 +84,7 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 			r := *pool[rng.IntN(len(pool))]
 			if cur := active[r.Key()]; cur != nil {
 				r.Version = cur.Version + 1
-				r.Threshold = 1 + rng.Int64N(20)
+				r.Threshold = rule.AtLeast(float64(1 + rng.Int64N(20)))
 			}
 			e2etest.ProduceSync(t, b, e2etest.Upsert(t, &r))
 			active[r.Key()] = &r
@@ -150,9 +150,9 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	}
 	for k, r := range active {
 		for customer, n := range fullReplay(t, history, r) {
-			id := contract.AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold)
-			if _, ok := ids[id]; (n >= r.Threshold) != ok {
-				t.Errorf("rule %s v%d customer %s: count %d threshold %d, alert present: %v", k, r.Version, customer, n, r.Threshold, ok)
+			id := contract.AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold.Count())
+			if _, ok := ids[id]; (n >= r.Threshold.Count()) != ok {
+				t.Errorf("rule %s v%d customer %s: count %d threshold %s, alert present: %v", k, r.Version, customer, n, r.Threshold, ok)
 			}
 		}
 	}
@@ -204,7 +204,7 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 	})
 	// A fixed version replaces the first while its job still fails.
 	v2 := *v1
-	v2.Version, v2.Threshold = 2, 5
+	v2.Version, v2.Threshold = 2, rule.AtLeast(5)
 	e2etest.ProduceSync(t, b, e2etest.Upsert(t, &v2))
 	history = append(history, produce(100)...)
 	if err := s3.Restart(); err != nil {

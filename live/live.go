@@ -40,6 +40,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // DefaultGCPercent is the garbage-collection target `hindsight live` runs with unless
@@ -186,6 +187,10 @@ type Config struct {
 	// InstanceID makes this process a static group member: restarted with the same id it
 	// takes its partitions back at once. Default "": dynamic.
 	InstanceID string
+	// WindowLimits bound the state of each rule kept per group and window, per
+	// partition (package window; a rule's limits field overrides them). Defaults
+	// window.DefaultLimits: 100,000 groups, 10,000 distinct values per window.
+	WindowLimits window.Limits
 	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
 	// lake trails Kafka under light traffic. Default: the archiver's (1m).
 	ArchiveRollAge time.Duration
@@ -198,6 +203,7 @@ type Config struct {
 
 // EnsureDefaults fills unset fields with their documented defaults.
 func (c *Config) EnsureDefaults() {
+	c.WindowLimits = c.WindowLimits.EnsureDefaults()
 	// The event consumer's settings take the defaults of ingest.EventsConfig, which
 	// they are handed to, so that the two cannot drift apart.
 	ev := ingest.EventsConfig{Kafka: c.Kafka, Topics: c.Topics, Group: c.Group, StartAt: c.StartAt,

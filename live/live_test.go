@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -102,10 +103,11 @@ func TestRulesArriveBetweenEvents(t *testing.T) {
 	crossing := recs[5] // c-1's third admin failure after the rule
 	want := contract.Alert{
 		AlertID: contract.AlertID("*", "admin-fail", 1, "c-1", 3), RuleID: "admin-fail", Scope: "*", Version: 1,
-		Customer: "c-1", Count: 3, Threshold: 3, Partition: crossing.Partition, Offset: crossing.Offset,
+		Customer: "c-1", Count: 3, Threshold: rule.AtLeast(3), Partition: crossing.Partition, Offset: crossing.Offset,
 		EventTime: crossing.Timestamp.UTC().Truncate(time.Millisecond), Source: "live",
+		Aggregate: "count", Value: 3,
 	}
-	if got := alerts[0]; !got.EventTime.Equal(want.EventTime) || withoutTime(got) != withoutTime(want) {
+	if got := alerts[0]; !got.EventTime.Equal(want.EventTime) || !reflect.DeepEqual(withoutTime(got), withoutTime(want)) {
 		t.Errorf("alert = %+v\nwant    %+v", got, want)
 	}
 
@@ -173,7 +175,7 @@ func TestDefectCustomerRuleCountsOnlyItsCustomer(t *testing.T) {
 			t.Errorf("no alert %s; got %v", key, got)
 			continue
 		}
-		if a.Offset != crossing.Offset || a.Partition != crossing.Partition || a.Count != a.Threshold {
+		if a.Offset != crossing.Offset || a.Partition != crossing.Partition || a.Count != a.Threshold.Count() {
 			t.Errorf("alert %s = %+v, want crossing at %d/%d", key, a, crossing.Partition, crossing.Offset)
 		}
 	}
@@ -253,7 +255,7 @@ func TestDefectThresholdRaisesAlert(t *testing.T) {
 	// 3 customers × rule "one" + 0 for "five" (each customer has 4 events).
 	alerts := alertsOn(t, b, 3)
 	for _, a := range alerts {
-		if a.RuleID != "one" || a.Count != 1 || a.Threshold != 1 {
+		if a.RuleID != "one" || a.Count != 1 || a.Threshold.Count() != 1 {
 			t.Errorf("unexpected alert %+v", a)
 		}
 	}
@@ -298,7 +300,7 @@ func TestRuleUpdateReplacesVersion(t *testing.T) {
 
 	// v2 fixes the rule: only admins, threshold 2. It counts from zero.
 	v2 := e2etest.ParseRule(t, strings.Replace(adminFailRule, `"version":1`, `"version":2`, 1))
-	v2.ID, v2.Threshold = "fail", 2
+	v2.ID, v2.Threshold = "fail", rule.AtLeast(2)
 	e2etest.ProduceSync(t, b, e2etest.Upsert(t, v2))
 	waitRule(t, d, v1.Key(), 2)
 	if got := count(t, d, v1.Key(), "c-1"); got != 0 {

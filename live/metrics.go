@@ -1,6 +1,10 @@
 package live
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hindsightdev/hindsight/window"
+)
 
 type metrics struct {
 	eval       prometheus.Histogram
@@ -28,6 +32,11 @@ type metrics struct {
 	limitReached *prometheus.CounterVec
 	httpConns    prometheus.Gauge
 	heavyRunning prometheus.Gauge
+
+	// Per rule (SCOPE/ID), for rules kept per group and window (package window).
+	timeErrors  *prometheus.CounterVec
+	lateEvents  *prometheus.CounterVec
+	windowDrops *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -68,6 +77,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		httpConns:    newGauge("hindsight_http_connections_open", "HTTP connections held by the server (at most hindsight_limit{name=\"http_max_connections\"})."),
 		heavyRunning: newGauge("hindsight_http_heavy_requests_running", "Counts listings and previews running (at most hindsight_limit{name=\"http_max_heavy_requests\"})."),
 	}
+	m.timeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_event_time_errors_total",
+		Help: "Matched events of a windowed rule whose time path selected no RFC 3339 text or epoch milliseconds: not counted."}, []string{"rule"})
+	m.lateEvents = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_late_events_total",
+		Help: "Matched events of a windowed rule older than its partition's watermark (newest event time minus lateness): not counted."}, []string{"rule"})
+	m.windowDrops = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_window_limit_drops_total",
+		Help: "Contributions a rule's state did not keep, by limit (max_groups, max_distinct) or overflow (sum): the rule is degraded."}, []string{"rule", "limit"})
+	reg.MustRegister(m.timeErrors, m.lateEvents, m.windowDrops)
 	reg.MustRegister(m.limit, m.limitReached, m.httpConns, m.heavyRunning)
 	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotBytes, m.restores, m.restoreFailures)
 	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds)
@@ -82,4 +98,28 @@ func newCounter(name, help string) prometheus.Counter {
 
 func newGauge(name, help string) prometheus.Gauge {
 	return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+}
+
+// windowStats adds what one event changed in a window state's counters.
+func (m *metrics) windowStats(rule string, before, after window.Stats) {
+	add := func(c prometheus.Counter, a, b uint64) {
+		if b > a {
+			c.Add(float64(b - a))
+		}
+	}
+	if after.TimeErrors > before.TimeErrors {
+		add(m.timeErrors.WithLabelValues(rule), before.TimeErrors, after.TimeErrors)
+	}
+	if after.Late > before.Late {
+		add(m.lateEvents.WithLabelValues(rule), before.Late, after.Late)
+	}
+	if after.GroupsDropped > before.GroupsDropped {
+		add(m.windowDrops.WithLabelValues(rule, "max_groups"), before.GroupsDropped, after.GroupsDropped)
+	}
+	if after.DistinctDropped > before.DistinctDropped {
+		add(m.windowDrops.WithLabelValues(rule, "max_distinct"), before.DistinctDropped, after.DistinctDropped)
+	}
+	if after.Overflows > before.Overflows {
+		add(m.windowDrops.WithLabelValues(rule, "sum_overflow"), before.Overflows, after.Overflows)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // partition is the evaluator's state for one owned events partition. Its worker is the
@@ -29,7 +30,10 @@ type partition struct {
 	// must say so in the rule view, after a restart too (snapshots keep it).
 	incomplete map[*controls.Version][]contract.MissingRange
 	counts     counterStore
-	matched    []*rule.Rule
+	// windows holds the state of each active version that is not a plain count
+	// (rule.Rule.Plain): groups, windows, aggregates, made at its first match.
+	windows map[*controls.Version]*window.State
+	matched []*rule.Rule
 	// next is the offset of the next event this partition will evaluate (-1: not known
 	// yet). A rule that arrives while the partition is idle starts there.
 	next int64
@@ -48,7 +52,8 @@ type partition struct {
 
 func newPartition(id int32) *partition {
 	return &partition{id: id, starts: map[*controls.Version]int64{}, pending: map[*controls.Version]*pendingBackfill{},
-		incomplete: map[*controls.Version][]contract.MissingRange{}, counts: newCounterStore(), next: -1}
+		incomplete: map[*controls.Version][]contract.MissingRange{}, windows: map[*controls.Version]*window.State{},
+		counts: newCounterStore(), next: -1}
 }
 
 // reconcile adopts the active set s before evaluating the event at offset: rule versions new
@@ -64,6 +69,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	drop := func(ar *controls.Version) {
 		delete(p.starts, ar)
 		delete(p.incomplete, ar)
+		delete(p.windows, ar)
 		if pb := p.pending[ar]; pb != nil {
 			pb.cancel()
 			delete(p.pending, ar)
@@ -74,7 +80,9 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		if _, ok := p.starts[ar]; !ok {
 			added = true
 			p.starts[ar] = offset
-			if d.bf != nil && offset > 0 && !p.revoked {
+			// History of rules kept per group and window is not backfilled yet: they
+			// count from their start (docs/architecture.md, "The hand-off").
+			if d.bf != nil && offset > 0 && !p.revoked && ar.Rule.Plain() {
 				p.pending[ar] = d.startBackfill(p, ar, offset)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // restore builds the state of newly assigned partitions from their newest readable
@@ -142,6 +143,16 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 				p.starts[ar] = sr.Start
 				if len(sr.Incomplete) > 0 {
 					p.incomplete[ar] = sr.Incomplete
+				}
+				if sr.Window != nil && !ar.Rule.Plain() {
+					ws, rest, err := window.Decode(ar.Rule, d.cfg.WindowLimits, sr.Window)
+					if err == nil && len(rest) != 0 {
+						err = fmt.Errorf("%d trailing bytes", len(rest))
+					}
+					if err != nil {
+						return nil, fmt.Errorf("%w: window state of rule %s: %v", ErrStateCorrupt, ar.Key, err)
+					}
+					p.windows[ar] = ws
 				}
 			}
 		}

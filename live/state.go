@@ -28,13 +28,15 @@ import (
 //
 //	topic, group, partition, next, written_at (unix ns)
 //	rule count, then per rule: scope, id, version, control offset, fingerprint uint64 LE,
-//	  start, flags (bit 0: pending backfill; bit 1: incomplete history follows), and
-//	  with bit 1: range count, then per range: from, to, reason
+//	  start, flags (bit 0: pending backfill; bit 1: incomplete history follows; bit 2:
+//	  window state follows), with bit 1: range count, then per range: from, to,
+//	  reason; with bit 2: the length and bytes of the rule's window.State encoding
 //	customer count, counter count, then per customer: name, counter count, then per
 //	  counter: rule index, count
 //
-// Version 1 is version 2 without bit 1 (no history was ever marked incomplete); this
-// build reads both and writes version 2.
+// Version 2 is version 3 without bit 2 (no rule had windows, groups or another
+// aggregate) and version 1 is version 2 without bit 1 (no history was ever marked
+// incomplete); this build reads all three and writes version 3.
 //
 // S2 (klauspost/compress/s2) rather than zstd: on a 10M-counter state it compresses
 // twice as fast and decompresses three times as fast, for about twice the size (still
@@ -44,15 +46,18 @@ import (
 // fingerprint): the same rule text made active by the same control record.
 const (
 	stateMagic   = "HSPS"
-	stateVersion = 2
-	// stateVersionV1 is still read: it lacks only the incomplete-history ranges.
+	stateVersion = 3
+	// stateVersionV1 and V2 are still read: they lack only the incomplete-history
+	// ranges and the window states.
 	stateVersionV1 = 1
+	stateVersionV2 = 2
 
 	stateCompressionS2  = 1
 	stateHeaderLen      = 8
 	stateTrailerLen     = 4
 	statePendingFlag    = 1
 	stateIncompleteFlag = 2
+	stateWindowFlag     = 4
 	// maxStateRatio bounds a snapshot's decompressed size by its stored size (a corrupt
 	// length must not make a restore allocate wildly): real state compresses 2–5×.
 	maxStateRatio = 64
@@ -89,6 +94,9 @@ type stateRule struct {
 	Pending       bool
 	// Incomplete is the history below Start its finished backfill could not read.
 	Incomplete []contract.MissingRange
+	// Window is the rule's window.State encoding (nil for a plain count); it aliases
+	// the body.
+	Window []byte
 }
 
 type stateCount struct {
@@ -163,6 +171,10 @@ func (p *partition) encodeState(topic, group string, now time.Time) (body []byte
 		if len(missing) > 0 {
 			flags |= stateIncompleteFlag
 		}
+		ws := p.windows[ar]
+		if ws != nil {
+			flags |= stateWindowFlag
+		}
 		w.b = append(w.b, flags)
 		if len(missing) > 0 {
 			w.uvarint(uint64(len(missing)))
@@ -171,6 +183,14 @@ func (p *partition) encodeState(topic, group string, now time.Time) (body []byte
 				w.varint(m.To)
 				w.str(m.Reason)
 			}
+		}
+		if ws != nil {
+			// Length-prefixed, so that a reader needs the rule only to decode it.
+			mark := len(w.b)
+			w.b = ws.AppendTo(w.b)
+			blob := append([]byte(nil), w.b[mark:]...)
+			w.b = binary.AppendUvarint(w.b[:mark], uint64(len(blob)))
+			w.b = append(w.b, blob...)
 		}
 	}
 	w.uvarint(uint64(customers))
@@ -215,8 +235,8 @@ func openState(data []byte) ([]byte, error) {
 	if len(data) < stateHeaderLen+stateTrailerLen || string(data[:4]) != stateMagic {
 		return nil, fmt.Errorf("%w: not a Hindsight partition snapshot (bad magic)", ErrStateCorrupt)
 	}
-	if v := binary.LittleEndian.Uint16(data[4:]); v != stateVersion && v != stateVersionV1 {
-		return nil, fmt.Errorf("%w: the snapshot has encoding version %d; this build reads versions %d and %d only (restore it with a build that reads it, or delete it to recount from history)", ErrStateVersion, v, stateVersionV1, stateVersion)
+	if v := binary.LittleEndian.Uint16(data[4:]); v != stateVersion && v != stateVersionV1 && v != stateVersionV2 {
+		return nil, fmt.Errorf("%w: the snapshot has encoding version %d; this build reads versions %d to %d only (restore it with a build that reads it, or delete it to recount from history)", ErrStateVersion, v, stateVersionV1, stateVersion)
 	}
 	n := len(data) - stateTrailerLen
 	if got, want := crc32.Checksum(data[:n], crcTable), binary.LittleEndian.Uint32(data[n:]); got != want {
@@ -328,6 +348,7 @@ func decodeState(body []byte, fn func(h *stateHeader) (func(customer []byte, cou
 		}
 		sr.Pending = r.b[0]&statePendingFlag != 0
 		incomplete := r.b[0]&stateIncompleteFlag != 0
+		windowed := r.b[0]&stateWindowFlag != 0
 		r.b = r.b[1:]
 		if incomplete {
 			n := r.count("incomplete range count", 3)
@@ -336,6 +357,9 @@ func decodeState(body []byte, fn func(h *stateHeader) (func(customer []byte, cou
 				m.Reason = r.str("incomplete range reason")
 				sr.Incomplete = append(sr.Incomplete, m)
 			}
+		}
+		if windowed {
+			sr.Window = r.bytes("window state")
 		}
 		h.Rules = append(h.Rules, sr)
 	}

@@ -31,7 +31,7 @@ func newStateFixture(t testing.TB, nRules int) *stateFixture {
 		if i%3 == 1 {
 			scope = fmt.Sprintf("customer-%d", i)
 		}
-		r := &rule.Rule{ID: fmt.Sprintf("rule-%d", i), Scope: scope, Version: int64(1 + i%4), Threshold: int64(5 + i),
+		r := &rule.Rule{ID: fmt.Sprintf("rule-%d", i), Scope: scope, Version: int64(1 + i%4), Threshold: rule.AtLeast(float64(int64(5 + i))),
 			When: &rule.Condition{Path: "$.kind", Op: rule.OpEq, Value: []byte(fmt.Sprintf(`"k%d"`, i))}}
 		if err := r.Validate(); err != nil {
 			t.Fatalf("rule %d: %v", i, err)
@@ -144,7 +144,7 @@ func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
 	v2.Version++
 	replaced := &controls.Version{Rule: &v2, Key: v2.Key(), ControlOffset: 900, Fingerprint: controls.Fingerprint(&v2), Seq: 900}
 	add(replaced)
-	fresh := &rule.Rule{ID: "new", Scope: rule.GlobalScope, Version: 1, Threshold: 2, When: &rule.Condition{Path: "$.x", Op: rule.OpExists}}
+	fresh := &rule.Rule{ID: "new", Scope: rule.GlobalScope, Version: 1, Threshold: rule.AtLeast(2), When: &rule.Condition{Path: "$.x", Op: rule.OpExists}}
 	if err := fresh.Validate(); err != nil {
 		t.Fatal(err)
 	}

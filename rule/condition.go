@@ -173,7 +173,9 @@ type leafError struct {
 
 func (e *leafError) Error() string { return e.field + ": " + e.msg }
 
-func compileLeaf(pathText string, op Op, raw json.RawMessage, lim Limits) (*leaf, error) {
+// compilePath parses a rule's JSONPath under lim's path limits; problems are
+// *leafError of the field "path".
+func compilePath(pathText string, lim Limits) (*jsonpath.Path, error) {
 	if pathText == "" {
 		return nil, &leafError{field: "path", msg: "is required"}
 	}
@@ -192,6 +194,17 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage, lim Limits) (*leaf
 	}
 	if n := pathSegments(p); n > lim.MaxPathSegments {
 		return nil, &leafError{field: "path", msg: overLimit("path has", n, "segments (counting those of its filters' queries)", lim.MaxPathSegments, LimitPathSegments)}
+	}
+	return p, nil
+}
+
+func compileLeaf(pathText string, op Op, raw json.RawMessage, lim Limits) (*leaf, error) {
+	if pathText == "" {
+		return nil, &leafError{field: "path", msg: "is required"}
+	}
+	p, err := compilePath(pathText, lim)
+	if err != nil {
+		return nil, err
 	}
 	if op == "" {
 		op = OpExists

@@ -139,12 +139,30 @@ func checkRuleText(data []byte, base int, lim Limits) error {
 func decodeError(what string, err error) error {
 	var de *durationError
 	if errors.As(err, &de) {
-		return &ValidationError{Problems: []Problem{{Field: "lookback", Msg: de.Error()}}}
+		return &ValidationError{Problems: []Problem{{Field: durationField(err), Msg: de.Error()}}}
+	}
+	var te *thresholdError
+	if errors.As(err, &te) {
+		return &ValidationError{Problems: []Problem{{Field: "threshold", Msg: te.Error()}}}
 	}
 	if what == "" {
 		return fmt.Errorf("%w: %s", ErrInvalid, cleanDecodeError(err))
 	}
 	return fmt.Errorf("%w: %s: %s", ErrInvalid, what, cleanDecodeError(err))
+}
+
+// durationField names the field a duration decoding error is about: the decoders
+// name the Go field (Rule.Window.Size) in their messages, not its JSON path.
+func durationField(err error) string {
+	msg := err.Error()
+	for _, f := range []struct{ goName, field string }{
+		{"Window.Size", "window.size"}, {"Window.Every", "window.every"}, {"Lateness", "lateness"},
+	} {
+		if strings.Contains(msg, f.goName) {
+			return f.field
+		}
+	}
+	return "lookback"
 }
 
 func cleanDecodeError(err error) string {

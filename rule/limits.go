@@ -77,6 +77,13 @@ type Limits struct {
 	// job per partition, so this also bounds the backfill queue (at most MaxRules jobs
 	// per owned partition). Default 100,000.
 	MaxRules int
+	// MaxGroupBy is the most group_by paths of one rule (max_rule_group_by). Each is
+	// evaluated for every qualifying event and part of every group's key. Default 4.
+	MaxGroupBy int
+	// MaxWindowOverlap is the most windows one event time falls in, window.size /
+	// window.every (max_rule_window_overlap): an event updates every one of them.
+	// Default 1,440 (a day of minutes).
+	MaxWindowOverlap int
 }
 
 // DefaultLimits are the limits in force unless SetLimits changes them. Do not modify
@@ -94,6 +101,8 @@ var DefaultLimits = Limits{
 	MaxLookback:       Duration(3650 * 24 * time.Hour),
 	MaxRulesFileBytes: 1 << 20,
 	MaxRules:          100_000,
+	MaxGroupBy:        4,
+	MaxWindowOverlap:  1440,
 }
 
 // MaxSafeInteger is the largest version and threshold a rule may have: 2^53, the largest
@@ -116,6 +125,8 @@ const (
 	LimitLookback      = "max_rule_lookback"
 	LimitRulesFileSize = "max_rules_file_bytes"
 	LimitRules         = "max_rules"
+	LimitGroupBy       = "max_rule_group_by"
+	LimitWindowOverlap = "max_rule_window_overlap"
 )
 
 // Each calls fn with every limit's name and value, in declaration order: counts and
@@ -134,6 +145,8 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitLookback, time.Duration(l.MaxLookback).Seconds())
 	fn(LimitRulesFileSize, float64(l.MaxRulesFileBytes))
 	fn(LimitRules, float64(l.MaxRules))
+	fn(LimitGroupBy, float64(l.MaxGroupBy))
+	fn(LimitWindowOverlap, float64(l.MaxWindowOverlap))
 }
 
 // Validate reports limits that cannot work: a limit below one, a JSON depth that leaves
@@ -161,6 +174,8 @@ func (l Limits) Validate() error {
 	}
 	atLeast(LimitRulesFileSize, l.MaxRulesFileBytes, 1)
 	atLeast(LimitRules, l.MaxRules, 1)
+	atLeast(LimitGroupBy, l.MaxGroupBy, 0)
+	atLeast(LimitWindowOverlap, l.MaxWindowOverlap, 1)
 	if l.MaxJSONDepth > jsonpath.MaxDepth {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxDepth)", LimitJSONDepth, l.MaxJSONDepth, jsonpath.MaxDepth))
 	}

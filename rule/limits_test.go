@@ -397,7 +397,7 @@ func TestSetLimits(t *testing.T) {
 	if _, err := ParseRulesFile("r.yaml", []byte("- {id: x, scope: '*', threshold: 1, when: {path: $.a, op: in, value: [1, 2, 3]}}\n")); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("ParseRulesFile: %v; want %q", err, want)
 	}
-	r := &Rule{ID: "x", Scope: "*", Threshold: 1, When: &Condition{Path: "$.a", Op: OpIn, Value: []byte("[1,2,3]")}}
+	r := &Rule{ID: "x", Scope: "*", Threshold: AtLeast(1), When: &Condition{Path: "$.a", Op: OpIn, Value: []byte("[1,2,3]")}}
 	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Validate: %v; want %q", err, want)
 	}
@@ -411,7 +411,7 @@ func TestSetLimits(t *testing.T) {
 	})
 	if got := strings.Join(names, " "); got != "max_rule_in_list=1000 max_rule_regex_bytes=1024 max_rule_regex_program=2048 "+
 		"max_rule_conditions=64 max_rule_depth=16 max_rule_path_bytes=512 max_rule_path_segments=32 max_rule_bytes=65536 "+
-		"max_rule_json_depth=64 max_rule_lookback=3.1536e+08 max_rules_file_bytes=1.048576e+06 max_rules=100000" {
+		"max_rule_json_depth=64 max_rule_lookback=3.1536e+08 max_rules_file_bytes=1.048576e+06 max_rules=100000 max_rule_group_by=4 max_rule_window_overlap=1440" {
 		t.Errorf("Each: %s", got)
 	}
 }

@@ -50,6 +50,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
 // GlobalScope is the scope of a rule that applies to every customer.
@@ -65,27 +67,29 @@ type Rule struct {
 	Description string     `json:"description,omitempty"`
 	When        *Condition `json:"when"`
 	Aggregate   Aggregate  `json:"aggregate"`
-	// Threshold is the count that alerts: 1 to MaxSafeInteger.
-	Threshold int64 `json:"threshold"`
+	// Threshold is the test the aggregate must pass to alert; a bare number n means
+	// ">= n". A plain count's is a whole number from 1 to MaxSafeInteger.
+	Threshold Threshold `json:"threshold"`
 	// Lookback bounds how far back history counts; zero counts all history. At most
 	// the max_rule_lookback limit (3650d by default).
 	Lookback Duration `json:"lookback,omitempty"`
+	// GroupBy splits a customer's aggregate by the values these paths select (at most
+	// max_rule_group_by).
+	GroupBy []string `json:"group_by,omitempty"`
+	// Window makes the aggregate one per time window; nil is a running total.
+	Window *Window `json:"window,omitempty"`
+	// Time selects each event's time for its windows (RFC 3339 text or epoch
+	// milliseconds); empty is the record timestamp.
+	Time string `json:"time,omitempty"`
+	// Lateness is how far behind the partition's newest event time an event may be
+	// and still count.
+	Lateness Duration `json:"lateness,omitempty"`
+	// Limits overrides the evaluator's bounds on this rule's state.
+	Limits *RuleLimits `json:"limits,omitempty"`
+
+	groupPaths []*jsonpath.Path // compiled by validate
+	timePath   *jsonpath.Path
 }
-
-// Aggregate is what a rule computes per customer. Only "count" exists today; the other
-// names are reserved so that rules files written for them fail loudly, not silently.
-type Aggregate struct {
-	Fn string `json:"fn"`
-	// Path is the value aggregated by sum/min/max/distinct (reserved).
-	Path string `json:"path,omitempty"`
-	// Window is a tumbling window (reserved); empty means since the rule's lookback.
-	Window string `json:"window,omitempty"`
-}
-
-// AggCount is the only aggregation implemented: the number of qualifying events.
-const AggCount = "count"
-
-var reservedAggs = map[string]bool{"sum": true, "min": true, "max": true, "distinct": true}
 
 // Key is a rule's identity.
 type Key struct {
@@ -146,28 +150,12 @@ func (r *Rule) validate(lim Limits) error {
 		errs.add("version", 0, fmt.Sprintf("%d is beyond %d (2^53), the largest integer JSON numbers hold exactly everywhere; a larger version could never be replaced", r.Version, int64(MaxSafeInteger)))
 	}
 	switch {
-	case r.Threshold < 1:
-		errs.add("threshold", 0, "must be at least 1")
-	case r.Threshold > MaxSafeInteger:
-		errs.add("threshold", 0, fmt.Sprintf("%d is beyond %d (2^53), the largest integer JSON numbers hold exactly everywhere", r.Threshold, int64(MaxSafeInteger)))
-	}
-	switch {
 	case r.Lookback < 0:
 		errs.add("lookback", 0, "must not be negative")
 	case r.Lookback > lim.MaxLookback:
 		errs.add("lookback", 0, fmt.Sprintf("%s is longer than %s (limit %s)", r.Lookback, lim.MaxLookback, LimitLookback))
 	}
-	switch fn := r.Aggregate.Fn; {
-	case fn == "" || fn == AggCount:
-		r.Aggregate.Fn = AggCount
-		if r.Aggregate.Path != "" || r.Aggregate.Window != "" {
-			errs.add("aggregate", 0, "count takes no path or window yet")
-		}
-	case reservedAggs[fn]:
-		errs.add("aggregate.fn", 0, fmt.Sprintf("%q is not supported yet; only count", fn))
-	default:
-		errs.add("aggregate.fn", 0, fmt.Sprintf("unknown aggregation %q; only count", fn))
-	}
+	r.validateAggregation(lim, &errs)
 	if r.When == nil {
 		errs.add("when", 0, "is required")
 	} else {

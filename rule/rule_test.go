@@ -45,8 +45,10 @@ func TestParseControlValidation(t *testing.T) {
 			[]string{"when.all: needs at least one condition"}},
 		{"nested not path error", `{"op":"upsert","rule":{"id":"x","scope":"*","threshold":1,"when":{"any":[{"path":"$.a"},{"not":{"path":"$..["}}]}}}`,
 			[]string{"when.any[1].not.path: column"}},
-		{"reserved aggregate", `{"op":"upsert","rule":{"id":"x","scope":"*","threshold":1,"when":{"path":"$.a"},"aggregate":{"fn":"sum","path":"$.b"}}}`,
-			[]string{`aggregate.fn: "sum" is not supported yet`}},
+		{"old distinct aggregate", `{"op":"upsert","rule":{"id":"x","scope":"*","threshold":1,"when":{"path":"$.a"},"aggregate":{"fn":"distinct","path":"$.b"}}}`,
+			[]string{`aggregate.fn: unknown aggregation "distinct"; did you mean count_distinct?`}},
+		{"sum without path", `{"op":"upsert","rule":{"id":"x","scope":"*","threshold":1,"when":{"path":"$.a"},"aggregate":{"fn":"sum"}}}`,
+			[]string{`aggregate.path: is required for sum`}},
 		{"bad lookback", `{"op":"upsert","rule":{"id":"x","scope":"*","threshold":1,"when":{"path":"$.a"},"lookback":"a week"}}`,
 			[]string{"a week"}},
 		{"bad id", `{"op":"upsert","rule":{"id":"a/b","scope":"*","threshold":1,"when":{"path":"$.a"}}}`,
@@ -107,7 +109,7 @@ func TestControlRoundTripAndDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("re-parsing %s: %v", b, err)
 	}
-	if c2.Rule.Lookback != r.Lookback || c2.Rule.Threshold != 3 || c2.Key() != c.Key() {
+	if c2.Rule.Lookback != r.Lookback || c2.Rule.Threshold.Count() != 3 || c2.Key() != c.Key() {
 		t.Fatalf("round trip changed the rule: %s", b)
 	}
 	k, err := ParseKey("c/with/slash/r")

@@ -157,6 +157,11 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		out        []countRow
 		incomplete []string
 	)
+	for _, r := range rules {
+		if !r.Plain() {
+			return usageError{fmt.Errorf("backfill: rule %s has group_by, a window or an aggregate other than count: history of such rules is not computed yet; it counts from the moment it is applied", r.Key())}
+		}
+	}
 	asOf := time.Now()
 	for _, r := range rules {
 		bar.label = r.Key().String()
@@ -184,7 +189,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		})
 		for _, c := range customers {
 			n := res.Counts[c]
-			out = append(out, countRow{RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: c, Count: n, Threshold: r.Threshold, Reached: n >= r.Threshold,
+			out = append(out, countRow{RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: c, Count: n, Threshold: r.Threshold.Count(), Reached: n >= r.Threshold.Count(),
 				Incomplete: res.Incomplete()})
 		}
 	}

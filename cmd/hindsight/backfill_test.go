@@ -43,7 +43,7 @@ func TestBackfillCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := &rule.Rule{ID: "logins", Scope: rule.GlobalScope, Threshold: 3, When: &rule.Condition{Path: "$.type", Op: rule.OpEq, Value: json.RawMessage(`"login.failed"`)}}
+	live := &rule.Rule{ID: "logins", Scope: rule.GlobalScope, Threshold: rule.AtLeast(3), When: &rule.Condition{Path: "$.type", Op: rule.OpEq, Value: json.RawMessage(`"login.failed"`)}}
 	if err := live.Validate(); err != nil {
 		t.Fatal(err)
 	}

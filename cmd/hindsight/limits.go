@@ -34,6 +34,8 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	f.Var(durationFlag{&l.MaxLookback}, limitFlag(rule.LimitLookback), "longest lookback of a rule (Go duration or whole days, e.g. 3650d)")
 	f.IntVar(&l.MaxRulesFileBytes, limitFlag(rule.LimitRulesFileSize), d.MaxRulesFileBytes, "largest rules file, in bytes (YAML aliases counted in full)")
 	f.IntVar(&l.MaxRules, limitFlag(rule.LimitRules), d.MaxRules, "most rules active at once; an upsert of a new rule beyond it is rejected")
+	f.IntVar(&l.MaxGroupBy, limitFlag(rule.LimitGroupBy), d.MaxGroupBy, "most group_by paths of one rule")
+	f.IntVar(&l.MaxWindowOverlap, limitFlag(rule.LimitWindowOverlap), d.MaxWindowOverlap, "most windows one event falls in (window size / every)")
 }
 
 // applyRuleLimits makes l the limits every rule is validated with in this process.

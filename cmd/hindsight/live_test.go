@@ -190,7 +190,7 @@ func TestLiveBinaryWithKcat(t *testing.T) {
 		t.Errorf("alert at partition/offset %s, the crossing event is at %s", got, crossing)
 	}
 	if alert.RuleID != "kcat-admin-fail" || alert.Scope != "*" || alert.Version != 1 || alert.Customer != "c-42" ||
-		alert.Count != 3 || alert.Threshold != 3 || alert.Source != "live" || alert.AlertID != contract.AlertID("*", "kcat-admin-fail", 1, "c-42", 3) {
+		alert.Count != 3 || alert.Threshold.Count() != 3 || alert.Source != "live" || alert.AlertID != contract.AlertID("*", "kcat-admin-fail", 1, "c-42", 3) {
 		t.Errorf("alert = %+v", alert)
 	}
 

@@ -218,7 +218,7 @@ func listRules(ctx context.Context, cfg rulesConfig) error {
 	tw := tabwriter.NewWriter(cfg.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCOPE\tID\tVERSION\tTHRESHOLD\tNAME")
 	for _, r := range rules {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", r.Scope, r.ID, r.Version, r.Threshold, r.Name)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Scope, r.ID, r.Version, r.Threshold, r.Name)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

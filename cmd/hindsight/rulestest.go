@@ -159,7 +159,7 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulesTestSummary) 
 		var alerting []string
 		for c, n := range sum.Counts[r.Key()] {
 			total += n
-			if n >= r.Threshold {
+			if r.Threshold.Holds(float64(n)) {
 				alerting = append(alerting, fmt.Sprintf("%s (%d)", c, n))
 			}
 		}
@@ -167,7 +167,7 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulesTestSummary) 
 		if len(alerting) == 0 {
 			alerting = []string{"-"}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", r.Key(), r.Version, r.Threshold, total, strings.Join(alerting, ", "))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", r.Key(), r.Version, r.Threshold, total, strings.Join(alerting, ", "))
 	}
 	tw.Flush()
 }

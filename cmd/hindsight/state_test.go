@@ -148,7 +148,7 @@ func (s *stateScenario) publishRules(n int, bump bool) bool {
 		old := s.rules[keys[s.rng.IntN(len(keys))]]
 		r := *old
 		r.Version++
-		r.Threshold = 1 + s.rng.Int64N(40)
+		r.Threshold = rule.AtLeast(float64(1 + s.rng.Int64N(40)))
 		rec := s.remember(&r)
 		if rec == nil {
 			return false
@@ -343,13 +343,13 @@ func (s *stateScenario) checkAlerts() (published, distinct int) {
 	for _, r := range s.all {
 		cur := s.rules[r.Key()] == r
 		for c, cnt := range e2etest.FullReplay(s.history, r) {
-			if cnt < r.Threshold {
+			if cnt < r.Threshold.Count() {
 				continue
 			}
-			id := contract.AlertID(r.Scope, r.ID, r.Version, c, r.Threshold)
+			id := contract.AlertID(r.Scope, r.ID, r.Version, c, r.Threshold.Count())
 			possible[id] = true
 			if cur && ids[id] == 0 {
-				t.Errorf("rule %s v%d, customer %s reached %d of %d: no alert %s", r.Key(), r.Version, c, cnt, r.Threshold, id)
+				t.Errorf("rule %s v%d, customer %s reached %d of %s: no alert %s", r.Key(), r.Version, c, cnt, r.Threshold, id)
 			}
 		}
 	}

@@ -55,7 +55,7 @@ func Rules(seed uint64, n int, cfg RulesConfig) []*rule.Rule {
 			Version:   1,
 			Name:      fmt.Sprintf("generated rule %d", i),
 			When:      genCondition(rng, cfg.Nested, 0),
-			Threshold: int64(1 + rng.IntN(cfg.MaxThreshold)),
+			Threshold: rule.AtLeast(float64(1 + rng.IntN(cfg.MaxThreshold))),
 		}
 		if err := r.Validate(); err != nil {
 			panic(fmt.Sprintf("workload: generated an invalid rule: %v", err))

@@ -326,10 +326,10 @@ func (v *view) produce(ctx context.Context, kc ingest.KafkaConfig, topics ingest
 			updated = true
 			r2 := *rules[0]
 			r2.Version++
-			r2.Threshold = max(1, r2.Threshold/2)
+			r2.Threshold = rule.AtLeast(max(1, float64(r2.Threshold.Count()/2)))
 			if _, err := ingest.PublishControls(ctx, kc, topics, []*rule.Control{rule.Upsert(&r2)}); err == nil {
 				v.mu.Lock()
-				v.updated = fmt.Sprintf("%s: version %d published at %s with threshold %d; its counts are backfilled from history (lake + Kafka tail)",
+				v.updated = fmt.Sprintf("%s: version %d published at %s with threshold %s; its counts are backfilled from history (lake + Kafka tail)",
 					r2.Key(), r2.Version, time.Now().Format("15:04:05"), r2.Threshold)
 				v.mu.Unlock()
 			}
@@ -378,7 +378,7 @@ func (v *view) render() {
 	}
 
 	b.WriteString("\nTOP COUNTS\n")
-	thresholds := map[string]int64{}
+	thresholds := map[string]rule.Threshold{}
 	for _, r := range v.d.Rules() {
 		thresholds[r.Scope+"/"+r.ID] = r.Threshold
 	}
@@ -387,10 +387,10 @@ func (v *view) render() {
 	for _, c := range v.d.TopCounts(10) {
 		th := thresholds[c.Scope+"/"+c.RuleID]
 		mark := ""
-		if c.Count >= th {
+		if th.Holds(float64(c.Count)) {
 			mark = "alerted"
 		}
-		fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%d\t%d\t%s\n", c.Scope, c.RuleID, c.Version, c.Customer, c.Count, th, mark)
+		fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%d\t%s\t%s\n", c.Scope, c.RuleID, c.Version, c.Customer, c.Count, th, mark)
 	}
 	tw.Flush()
 

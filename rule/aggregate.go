@@ -1,0 +1,282 @@
+package rule
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+)
+
+// The aggregate functions (Aggregate.Fn).
+const (
+	AggCount         = "count"
+	AggCountDistinct = "count_distinct"
+	AggSum           = "sum"
+	AggMin           = "min"
+	AggMax           = "max"
+	AggAvg           = "avg"
+)
+
+var aggFns = map[string]bool{AggCount: true, AggCountDistinct: true, AggSum: true, AggMin: true, AggMax: true, AggAvg: true}
+
+// Aggregate is what a rule computes per customer and group: Fn over the qualifying
+// events, of the value Path selects (every function but count needs one).
+type Aggregate struct {
+	Fn   string `json:"fn"`
+	Path string `json:"path,omitempty"`
+
+	path *jsonpath.Path // compiled by validate
+}
+
+// Window is a rule's time window: hopping windows of Size starting every Every (Every
+// defaults to Size: tumbling windows), aligned to the Unix epoch.
+type Window struct {
+	Size  Duration `json:"size"`
+	Every Duration `json:"every,omitempty"`
+}
+
+// Overlap is how many windows one event time falls in.
+func (w *Window) Overlap() int64 { return int64(w.Size / w.Every) }
+
+// Threshold is the test a rule's aggregate must pass to alert: Value compared by Op
+// (">=" by default). It reads and writes as a bare number for ">=", so that rules
+// written before operators existed keep their exact encoding (and fingerprint), and as
+// {"op", "value"} otherwise.
+type Threshold struct {
+	Op    Op
+	Value float64
+}
+
+// AtLeast is the threshold ">= n", what a bare number means.
+func AtLeast(n float64) Threshold { return Threshold{Op: OpGe, Value: n} }
+
+// Holds reports whether v passes the threshold.
+func (t Threshold) Holds(v float64) bool {
+	switch t.Op {
+	case OpGt:
+		return v > t.Value
+	case OpLt:
+		return v < t.Value
+	case OpLe:
+		return v <= t.Value
+	case OpEq:
+		return v == t.Value
+	default:
+		return v >= t.Value
+	}
+}
+
+// Count is the threshold as a count, for a rule that counts events with ">=": the count
+// at which it alerts.
+func (t Threshold) Count() int64 { return int64(math.Ceil(t.Value)) }
+
+// plain reports whether the threshold is written as a bare number.
+func (t Threshold) plain() bool { return t.Op == "" || t.Op == OpGe }
+
+// String is the threshold as people write it: ">= 5".
+func (t Threshold) String() string {
+	op := t.Op
+	if op == "" {
+		op = OpGe
+	}
+	b, _ := json.Marshal(t.Value)
+	return string(op) + " " + string(b)
+}
+
+// MarshalJSON writes a bare number for ">=", else {"op", "value"}.
+func (t Threshold) MarshalJSON() ([]byte, error) {
+	if t.plain() {
+		return json.Marshal(t.Value)
+	}
+	return json.Marshal(struct {
+		Op    Op      `json:"op"`
+		Value float64 `json:"value"`
+	}{t.Op, t.Value})
+}
+
+// UnmarshalJSON reads a number (">=") or {"op", "value"}.
+func (t *Threshold) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' {
+		var o struct {
+			Op    Op       `json:"op"`
+			Value *float64 `json:"value"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil {
+			return &thresholdError{"must be a number or {op, value}: " + err.Error()}
+		}
+		if o.Value == nil {
+			return &thresholdError{"value is required"}
+		}
+		*t = Threshold{Op: o.Op, Value: *o.Value}
+		if t.Op == "" {
+			t.Op = OpGe
+		}
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return &thresholdError{"must be a number or {op, value}"}
+	}
+	*t = AtLeast(v)
+	return nil
+}
+
+// thresholdError is Threshold's decoding error, reported as a problem of the threshold
+// field.
+type thresholdError struct{ msg string }
+
+func (e *thresholdError) Error() string { return e.msg }
+
+var thresholdOps = map[Op]bool{OpGt: true, OpGe: true, OpLt: true, OpLe: true, OpEq: true}
+
+// Windowed reports whether the rule aggregates over time windows.
+func (r *Rule) Windowed() bool { return r.Window != nil }
+
+// Plain reports whether the rule is a plain running count: no window, no group_by, count
+// with ">=". The live evaluator keeps such rules in its cheapest state (one integer per
+// customer); every other rule is kept per group and window.
+func (r *Rule) Plain() bool {
+	return r.Window == nil && len(r.GroupBy) == 0 && (r.Aggregate.Fn == "" || r.Aggregate.Fn == AggCount) && r.Threshold.plain()
+}
+
+// GroupPaths are the compiled group_by paths of a validated rule.
+func (r *Rule) GroupPaths() []*jsonpath.Path { return r.groupPaths }
+
+// AggregatePath is the compiled aggregate.path of a validated rule (nil for count).
+func (r *Rule) AggregatePath() *jsonpath.Path { return r.Aggregate.path }
+
+// TimePath is the compiled time path of a validated rule (nil: the record timestamp).
+func (r *Rule) TimePath() *jsonpath.Path { return r.timePath }
+
+// validateAggregation checks group_by, aggregate, window, time, lateness, threshold and
+// limits, compiles their paths and fills defaults (aggregate count, window.every).
+func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
+	r.groupPaths = nil
+	if len(r.GroupBy) > lim.MaxGroupBy {
+		errs.add("group_by", 0, overLimit("has", len(r.GroupBy), "paths", lim.MaxGroupBy, LimitGroupBy))
+	} else {
+		for i, text := range r.GroupBy {
+			if p := compileField(fmt.Sprintf("group_by[%d]", i), text, lim, errs); p != nil {
+				r.groupPaths = append(r.groupPaths, p)
+			}
+		}
+	}
+
+	a := &r.Aggregate
+	a.path = nil
+	switch {
+	case a.Fn == "" || a.Fn == AggCount:
+		a.Fn = AggCount
+		if a.Path != "" {
+			errs.add("aggregate.path", 0, "count takes no path; count_distinct, sum, min, max and avg do")
+		}
+	case a.Fn == "distinct":
+		errs.add("aggregate.fn", 0, `unknown aggregation "distinct"; did you mean count_distinct?`)
+	case !aggFns[a.Fn]:
+		errs.add("aggregate.fn", 0, fmt.Sprintf("unknown aggregation %q; one of count, count_distinct, sum, min, max, avg", a.Fn))
+	case a.Path == "":
+		errs.add("aggregate.path", 0, fmt.Sprintf("is required for %s", a.Fn))
+	default:
+		a.path = compileField("aggregate.path", a.Path, lim, errs)
+	}
+
+	if w := r.Window; w != nil {
+		if w.Every == 0 {
+			w.Every = w.Size
+		}
+		switch {
+		case w.Size <= 0:
+			errs.add("window.size", 0, "must be positive")
+		case time.Duration(w.Size)%time.Millisecond != 0:
+			errs.add("window.size", 0, "must be whole milliseconds")
+		case w.Size > lim.MaxLookback:
+			errs.add("window.size", 0, fmt.Sprintf("%s is longer than %s (limit %s)", w.Size, lim.MaxLookback, LimitLookback))
+		case w.Every <= 0:
+			errs.add("window.every", 0, "must be positive")
+		case time.Duration(w.Every)%time.Millisecond != 0:
+			errs.add("window.every", 0, "must be whole milliseconds")
+		case w.Size%w.Every != 0:
+			errs.add("window.every", 0, fmt.Sprintf("%s does not divide window.size %s: size must be a multiple of every", w.Every, w.Size))
+		case w.Overlap() > int64(lim.MaxWindowOverlap):
+			errs.add("window.every", 0, fmt.Sprintf("an event would fall in %d windows (size/every); at most %d (limit %s)", w.Overlap(), lim.MaxWindowOverlap, LimitWindowOverlap))
+		}
+	}
+	r.timePath = nil
+	if r.Time != "" {
+		if r.Window == nil {
+			errs.add("time", 0, "applies to windows only; a rule without window counts every event since its lookback")
+		} else {
+			r.timePath = compileField("time", r.Time, lim, errs)
+		}
+	}
+	switch {
+	case r.Lateness < 0:
+		errs.add("lateness", 0, "must not be negative")
+	case r.Lateness > 0 && r.Window == nil:
+		errs.add("lateness", 0, "applies to windows only")
+	case time.Duration(r.Lateness)%time.Millisecond != 0:
+		errs.add("lateness", 0, "must be whole milliseconds")
+	case r.Lateness > lim.MaxLookback:
+		errs.add("lateness", 0, fmt.Sprintf("%s is longer than %s (limit %s)", r.Lateness, lim.MaxLookback, LimitLookback))
+	}
+
+	t := &r.Threshold
+	if t.Op == "" {
+		t.Op = OpGe
+	}
+	switch {
+	case !thresholdOps[t.Op]:
+		errs.add("threshold.op", 0, fmt.Sprintf("unknown operator %q; one of >, >=, <, <=, ==", t.Op))
+	case math.IsNaN(t.Value) || math.Abs(t.Value) > MaxSafeInteger:
+		errs.add("threshold", 0, fmt.Sprintf("%s is beyond %d (2^53), the largest integer JSON numbers hold exactly everywhere", strconv.FormatFloat(t.Value, 'f', -1, 64), int64(MaxSafeInteger)))
+	case r.Plain() && t.Value < 1:
+		errs.add("threshold", 0, "must be at least 1")
+	case r.Plain() && t.Value != math.Trunc(t.Value):
+		errs.add("threshold", 0, "a count's threshold must be a whole number")
+	}
+
+	if l := r.Limits; l != nil {
+		if l.MaxGroups < 0 {
+			errs.add("limits.max_groups", 0, "must not be negative")
+		}
+		if l.MaxDistinct < 0 {
+			errs.add("limits.max_distinct", 0, "must not be negative")
+		}
+		if l.MaxDistinct > 0 && r.Aggregate.Fn != AggCountDistinct {
+			errs.add("limits.max_distinct", 0, "applies to count_distinct only")
+		}
+	}
+}
+
+// compileField parses the JSONPath text of field under lim, adding a positioned problem
+// (nil result) when it is invalid.
+func compileField(field, text string, lim Limits, errs *ValidationError) *jsonpath.Path {
+	p, err := compilePath(text, lim)
+	if err != nil {
+		var le *leafError
+		if errors.As(err, &le) {
+			errs.add(field, le.column, le.msg)
+		} else {
+			errs.add(field, 0, err.Error())
+		}
+		return nil
+	}
+	return p
+}
+
+// RuleLimits overrides, for one rule, the evaluator's limits on its state (zero: the
+// evaluator's defaults, set by its flags).
+type RuleLimits struct {
+	// MaxGroups is the most groups the rule keeps per customer partition.
+	MaxGroups int64 `json:"max_groups,omitempty"`
+	// MaxDistinct is the most distinct values a count_distinct window keeps.
+	MaxDistinct int64 `json:"max_distinct,omitempty"`
+}

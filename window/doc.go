@@ -1,0 +1,41 @@
+// Package window is the evaluator of rules that aggregate per group and time window: a
+// rule with group_by, window, an aggregate other than count, or a threshold operator
+// other than ">=". (A plain running count is kept by the live evaluator as one integer
+// per customer; its semantics are the special case of these: one group, no window,
+// count, ">=".) The live daemon, `rules test`, the console's preview and the
+// differential tests all run this code, so they give one verdict.
+//
+// Contract (the rule language's side is in `go doc ./rule`):
+//
+//   - A State is one rule version's state in one events partition. Add takes the events
+//     the rule's condition matched, in the partition's offset order, and reports each
+//     threshold crossing. Add is deterministic: the same events in the same order give
+//     the same crossings and the same state, so history can reproduce live exactly.
+//   - Event time is the first node the rule's time path selects, RFC 3339 text or a
+//     number of epoch milliseconds (at most 8.64e15 from the epoch, JavaScript's Date
+//     range); without a time path, the record timestamp. Times are in whole
+//     milliseconds (floored). An event without a usable time does not count
+//     (TimeErrors).
+//   - The watermark is the largest event time of the rule's matched events earlier in
+//     the partition minus the rule's lateness. An event whose time is below it is late
+//     (Late) and does not count. A window is closed, and dropped from memory, once its
+//     end is at or below the watermark.
+//   - Windows are aligned to the Unix epoch: window k covers [k·every, k·every+size); an
+//     event belongs to every window containing its time. A rule without window has one
+//     window, the running total, that never closes.
+//   - The group is the tuple of the first node each group_by path selects (JSON null if
+//     none), compared as JSON values (GroupKey); groups never cross customers.
+//   - count counts qualifying events; sum, min, max and avg take the first node the
+//     aggregate path selects that is a finite number; count_distinct counts distinct
+//     JSON values of the first node selected. An event without such a node does not
+//     contribute (it creates no group or window) but its time still moves the watermark.
+//   - A window alerts when its aggregate, after an event that contributed to it, first
+//     passes the threshold: at most one crossing per (customer, group, window).
+//   - Limits (Limits; per rule, rule.RuleLimits): a new group beyond MaxGroups open
+//     groups, or a new distinct value beyond MaxDistinct in one window, is not kept; a
+//     sum that would overflow float64 is not applied. Each is counted and makes the
+//     state Degraded, with the reason: the figures are then lower bounds, and say so.
+//
+// A State belongs to one goroutine (the partition's worker); readers hold the
+// partition's lock. It depends on rule, jsonpath and contract.
+package window

@@ -1,0 +1,171 @@
+package window
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/jsonpath"
+)
+
+// Canonical value tags. A canonical key is a sequence of tagged values; equal JSON values
+// (1 and 1.0, objects with members in another order) have equal keys.
+const (
+	tagNull   = 'n'
+	tagFalse  = 'f'
+	tagTrue   = 't'
+	tagNumber = 'd' // 8 bytes: float64 bits, big-endian, -0 as 0
+	tagString = 's' // uvarint length, bytes
+	tagArray  = 'a' // uvarint count, values
+	tagObject = 'o' // uvarint count, (uvarint name length, name, value) sorted by name
+)
+
+// AppendValueKey appends v's canonical key: JSON equality as the rule language defines
+// it (numbers by value, strings by code points, arrays in order, objects by member,
+// a repeated member name resolving to the first). The zero Value (nothing selected)
+// is null.
+func AppendValueKey(dst []byte, v jsonpath.Value) []byte {
+	switch v.Kind() {
+	case jsonpath.KindBool:
+		if v.Bool() {
+			return append(dst, tagTrue)
+		}
+		return append(dst, tagFalse)
+	case jsonpath.KindNumber:
+		f := v.Num()
+		if f == 0 {
+			f = 0 // -0
+		}
+		dst = append(dst, tagNumber)
+		return binary.BigEndian.AppendUint64(dst, math.Float64bits(f))
+	case jsonpath.KindString:
+		s := v.Str()
+		dst = append(dst, tagString)
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		return append(dst, s...)
+	case jsonpath.KindArray:
+		dst = append(dst, tagArray)
+		dst = binary.AppendUvarint(dst, uint64(v.Len()))
+		for e := range v.Elems {
+			dst = AppendValueKey(dst, e)
+		}
+		return dst
+	case jsonpath.KindObject:
+		type member struct {
+			name string
+			v    jsonpath.Value
+		}
+		var ms []member
+		seen := map[string]bool{}
+		for name, mv := range v.Members {
+			if !seen[name] {
+				seen[name] = true
+				ms = append(ms, member{name, mv})
+			}
+		}
+		slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.name, b.name) })
+		dst = append(dst, tagObject)
+		dst = binary.AppendUvarint(dst, uint64(len(ms)))
+		for _, m := range ms {
+			dst = binary.AppendUvarint(dst, uint64(len(m.name)))
+			dst = append(dst, m.name...)
+			dst = AppendValueKey(dst, m.v)
+		}
+		return dst
+	default:
+		return append(dst, tagNull)
+	}
+}
+
+var errBadKey = errors.New("window: malformed canonical key")
+
+// appendKeyJSON appends the JSON text of the canonical value at the start of key (as
+// encoding/json would write it) and returns the rest of key.
+func appendKeyJSON(dst, key []byte) ([]byte, []byte, error) {
+	if len(key) == 0 {
+		return dst, nil, errBadKey
+	}
+	tag, key := key[0], key[1:]
+	switch tag {
+	case tagNull:
+		return append(dst, "null"...), key, nil
+	case tagTrue:
+		return append(dst, "true"...), key, nil
+	case tagFalse:
+		return append(dst, "false"...), key, nil
+	case tagNumber:
+		if len(key) < 8 {
+			return dst, nil, errBadKey
+		}
+		return contract.AppendJSONFloat(dst, math.Float64frombits(binary.BigEndian.Uint64(key))), key[8:], nil
+	case tagString:
+		s, rest, err := keyString(key)
+		if err != nil {
+			return dst, nil, err
+		}
+		return contract.AppendJSONString(dst, s), rest, nil
+	case tagArray, tagObject:
+		n, w := binary.Uvarint(key)
+		if w <= 0 || n > uint64(len(key)) {
+			return dst, nil, errBadKey
+		}
+		key = key[w:]
+		open, close := byte('['), byte(']')
+		if tag == tagObject {
+			open, close = '{', '}'
+		}
+		dst = append(dst, open)
+		for i := uint64(0); i < n; i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if tag == tagObject {
+				var name string
+				if name, key, err = keyString(key); err != nil {
+					return dst, nil, err
+				}
+				dst = contract.AppendJSONString(dst, name)
+				dst = append(dst, ':')
+			}
+			if dst, key, err = appendKeyJSON(dst, key); err != nil {
+				return dst, nil, err
+			}
+		}
+		return append(dst, close), key, nil
+	}
+	return dst, nil, errBadKey
+}
+
+func keyString(key []byte) (string, []byte, error) {
+	n, w := binary.Uvarint(key)
+	if w <= 0 || n > uint64(len(key)-w) {
+		return "", nil, errBadKey
+	}
+	return string(key[w : w+int(n)]), key[w+int(n):], nil
+}
+
+// GroupJSON is a group's canonical key (one value per group_by path) as the alert
+// record's group object: path text → value. It is nil for a rule without group_by.
+func GroupJSON(paths []string, key []byte) (map[string]json.RawMessage, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]json.RawMessage, len(paths))
+	for _, p := range paths {
+		var v []byte
+		var err error
+		if v, key, err = appendKeyJSON(nil, key); err != nil {
+			return nil, err
+		}
+		out[p] = v
+	}
+	if len(key) != 0 {
+		return nil, errBadKey
+	}
+	return out, nil
+}

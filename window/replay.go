@@ -1,0 +1,69 @@
+package window
+
+import (
+	"time"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// Replay evaluates a set of rules over one partition's events in order, as the live
+// evaluator does, for `rules test`, previews and tests: plain counts as one running
+// count per customer, every other rule through a State.
+type Replay struct {
+	set     *rule.Set
+	m       *rule.Matcher
+	lim     Limits
+	states  map[*rule.Rule]*State
+	counts  map[*rule.Rule]map[string]int64
+	matched []*rule.Rule
+}
+
+// Result is one crossing found by Replay.Add.
+type Result struct {
+	Rule     *rule.Rule
+	Crossing Crossing
+}
+
+// NewReplay returns a replay of the rules in set under limits lim.
+func NewReplay(set *rule.Set, lim Limits) *Replay {
+	return &Replay{set: set, m: set.NewMatcher(), lim: lim, states: map[*rule.Rule]*State{}, counts: map[*rule.Rule]map[string]int64{}}
+}
+
+// Add evaluates one event and appends its crossings to dst.
+func (p *Replay) Add(customer string, doc *jsonpath.Document, recordTime time.Time, dst []Result) []Result {
+	p.matched = p.m.Match(customer, doc, p.matched[:0])
+	for _, r := range p.matched {
+		if r.Plain() {
+			c := p.counts[r]
+			if c == nil {
+				c = map[string]int64{}
+				p.counts[r] = c
+			}
+			c[customer]++
+			if n := c[customer]; n == r.Threshold.Count() {
+				dst = append(dst, Result{Rule: r, Crossing: Crossing{Customer: customer, Count: n, Value: float64(n)}})
+			}
+			continue
+		}
+		st := p.State(r)
+		st.Add(&Event{Customer: customer, Doc: doc, Time: recordTime}, func(c Crossing) {
+			c.Group = append([]byte(nil), c.Group...)
+			dst = append(dst, Result{Rule: r, Crossing: c})
+		})
+	}
+	return dst
+}
+
+// State is rule r's state (r not plain), made on first use.
+func (p *Replay) State(r *rule.Rule) *State {
+	st := p.states[r]
+	if st == nil {
+		st = New(r, p.lim)
+		p.states[r] = st
+	}
+	return st
+}
+
+// Count is plain rule r's running count for customer.
+func (p *Replay) Count(r *rule.Rule, customer string) int64 { return p.counts[r][customer] }
