@@ -1,5 +1,10 @@
 package contract
 
+import (
+	"encoding/json"
+	"time"
+)
+
 // CountView is one customer's count for one rule version: the answer of
 // /v1/counts?rule=ID&customer=C, and each row of /v1/counts?rule=ID.
 type CountView struct {
@@ -7,10 +12,17 @@ type CountView struct {
 	Scope    string `json:"scope"`
 	Version  int64  `json:"version"`
 	Customer string `json:"customer"`
-	Count    int64  `json:"count"`
+	// Count is the customer's count; for a rule kept per group and window, the largest
+	// count among its open windows, which Windows lists.
+	Count int64 `json:"count"`
 	// Status is the rule's status (RuleBackfilling or RuleLive): a count is final only
 	// once the rule is live.
 	Status string `json:"status"`
+	// Windows are the customer's open windows (by group, then start; at most
+	// MaxWindowsPerCount) for a rule with group_by, window or another aggregate;
+	// WindowsTotal is how many it has.
+	Windows      []WindowValue `json:"windows,omitempty"`
+	WindowsTotal int           `json:"windows_total,omitempty"`
 }
 
 // CustomerCount is one customer's count for one rule.
@@ -35,4 +47,42 @@ type CountSummary struct {
 type CountsPage struct {
 	Counts     []CountView `json:"counts"`
 	NextCursor string      `json:"next_cursor"`
+}
+
+// WindowValue is one open window (or, for a rule without window, one group's running
+// total) of a customer, for a rule kept per group and window.
+type WindowValue struct {
+	// Group is each group_by path's value; null for a rule without group_by.
+	Group map[string]json.RawMessage `json:"group"`
+	// WindowStart and WindowEnd bound the window, [start, end); null for a running total.
+	WindowStart *time.Time `json:"window_start"`
+	WindowEnd   *time.Time `json:"window_end"`
+	// Count is the qualifying events that contributed; Value the aggregate, null while
+	// it has none (min, max, avg of no number).
+	Count int64    `json:"count"`
+	Value *float64 `json:"value"`
+	// Alerted says the window crossed the threshold (its alert was raised).
+	Alerted bool `json:"alerted"`
+}
+
+// MaxWindowsPerCount is the most windows one CountView lists; WindowsTotal says how
+// many the customer has.
+const MaxWindowsPerCount = 100
+
+// WindowStats are a rule's figures for its state kept per group and window, over the
+// partitions a daemon owns (RuleView.WindowState).
+type WindowStats struct {
+	// Groups and Windows are open now.
+	Groups  int `json:"groups"`
+	Windows int `json:"windows"`
+	// Late and TimeErrors count matched events that did not count: older than the
+	// watermark, or without a usable event time.
+	Late       uint64 `json:"late"`
+	TimeErrors uint64 `json:"time_errors"`
+	// GroupsDropped, DistinctDropped and Overflows count contributions not kept at a
+	// limit; any makes Degraded say why and the rule's status RuleDegraded.
+	GroupsDropped   uint64 `json:"groups_dropped"`
+	DistinctDropped uint64 `json:"distinct_dropped"`
+	Overflows       uint64 `json:"overflows"`
+	Degraded        string `json:"degraded,omitempty"`
 }

@@ -44,7 +44,10 @@ type RuleView struct {
 	// records). While it is not empty the counts are a lower bound and Status is
 	// RuleError. Empty: every owned partition's history was counted in full.
 	Incomplete []MissingRange `json:"incomplete,omitempty"`
-	Rule       *rule.Rule     `json:"rule"`
+	// WindowState sums, over the owned partitions, the state of a rule with group_by,
+	// window or another aggregate (absent for a plain count).
+	WindowState *WindowStats `json:"window_state,omitempty"`
+	Rule        *rule.Rule   `json:"rule"`
 }
 
 // MissingRange is a range of one events partition's offsets that a backfill could not

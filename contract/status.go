@@ -11,6 +11,10 @@ const (
 	// RuleError: the latest control for the rule was rejected or a backfill attempt of
 	// it failed (the console's state; the version that is active keeps counting).
 	RuleError = "error"
+	// RuleDegraded: the rule's state reached a limit (groups, distinct values) or a
+	// sum overflowed, so some figures are lower bounds; WindowStats.Degraded says why.
+	// It keeps counting what it holds.
+	RuleDegraded = "degraded"
 )
 
 // Control outcomes: what folding one control record did (ControlStatus.Status).

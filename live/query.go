@@ -9,6 +9,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // Count is the current count of rule k for customer over the partitions owned here;
@@ -19,12 +20,17 @@ func (d *Daemon) Count(k rule.Key, customer string) (contract.CountView, bool) {
 		return contract.CountView{}, false
 	}
 	v := contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: customer, Status: contract.RuleLive}
+	var windows []window.Window
 	d.eachPartition(func(p *partition) {
 		v.Count += p.counts.count(customer, ar.Seq)
+		windows = p.customerWindows(ar, customer, windows)
 		if p.pending[ar] != nil {
 			v.Status = contract.RuleBackfilling
 		}
 	})
+	if !ar.Rule.Plain() {
+		windowView(ar, windows, &v)
+	}
 	return v, true
 }
 
@@ -46,6 +52,15 @@ func (d *Daemon) Counts(k rule.Key) ([]contract.CountView, bool) {
 				out = append(out, contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: n})
 			}
 		})
+		if !ar.Rule.Plain() {
+			counts := map[string]int64{}
+			p.windowCounts(ar, counts)
+			for c := range counts {
+				v := contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: c}
+				windowView(ar, p.customerWindows(ar, c, nil), &v)
+				out = append(out, v)
+			}
+		}
 	})
 	for i := range out {
 		out[i].Status = status
@@ -77,6 +92,13 @@ func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contrac
 				pc.add(s.names[c.off:c.off+c.len], n)
 			}
 		})
+		if !ar.Rule.Plain() {
+			counts := map[string]int64{}
+			p.windowCounts(ar, counts)
+			for c, n := range counts {
+				pc.add([]byte(c), n)
+			}
+		}
 	})
 	rows := pc.sorted()
 	if len(rows) > limit {
@@ -86,6 +108,27 @@ func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contrac
 	page = make([]contract.CountView, len(rows))
 	for i, e := range rows {
 		page[i] = contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: e.name, Count: e.n, Status: status}
+	}
+	if !ar.Rule.Plain() {
+		// The windows of the page's customers only, in one more pass.
+		windows := make(map[string][]window.Window, len(page))
+		for _, v := range page {
+			windows[v.Customer] = nil
+		}
+		d.eachPartition(func(p *partition) {
+			if ws := p.windows[ar]; ws != nil {
+				ws.EachWindow(func(w *window.Window) {
+					if list, ok := windows[w.Customer]; ok {
+						cp := *w
+						cp.Group = append([]byte(nil), w.Group...)
+						windows[w.Customer] = append(list, cp)
+					}
+				})
+			}
+		})
+		for i := range page {
+			windowView(ar, windows[page[i].Customer], &page[i])
+		}
 	}
 	return page, next, true
 }
@@ -213,6 +256,20 @@ func (d *Daemon) TopCounts(n int) []contract.CountView {
 			}
 			top.offer(contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: count, Status: contract.RuleLive})
 		})
+		// A windowed rule's count is a customer's largest open window (windowCounts).
+		for ar := range p.windows {
+			if s.versionByID(ar.Seq) != ar {
+				continue
+			}
+			counts := map[string]int64{}
+			p.windowCounts(ar, counts)
+			for c, n := range counts {
+				if top.full() && order(n, ar.Key.Scope, ar.Key.ID, []byte(c), &top.items[0]) >= 0 {
+					continue
+				}
+				top.offer(contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: c, Count: n, Status: contract.RuleLive})
+			}
+		}
 	})
 	return top.best()
 }
@@ -262,6 +319,14 @@ func (d *Daemon) Rules() []contract.RuleView {
 		for _, b := range views[i].Backfill {
 			if b.Blocked {
 				views[i].Status = contract.RuleError
+			}
+		}
+		if ar != nil && !ar.Rule.Plain() {
+			st := &contract.WindowStats{}
+			d.eachPartition(func(p *partition) { p.windowStats(ar, st) })
+			views[i].WindowState = st
+			if st.Degraded != "" && views[i].Status == contract.RuleLive {
+				views[i].Status = contract.RuleDegraded
 			}
 		}
 		if len(views[i].Incomplete) > 0 {
