@@ -137,6 +137,15 @@ type Positioner interface {
 	ResumeAt(committed map[int32]int64) map[int32]int64
 }
 
+// CommitLimiter is implemented by Handlers that hold back commits of a partition:
+// while CommitLimit says limited, the partition's offsets are not committed past
+// offset (a negative offset: not at all). The daemon holds back a partition's first
+// commit until its state has a durable snapshot, so that a restart either restores
+// that state or starts again where this process started.
+type CommitLimiter interface {
+	CommitLimit(partition int32) (offset int64, limited bool)
+}
+
 // Event is one valid event. It and its Doc are only valid until the iteration moves on.
 type Event struct {
 	// Customer is the record key. It aliases the fetched record: clone it to keep it.
@@ -526,8 +535,16 @@ func (c *EventConsumer) commitLocked(ctx context.Context, ps []int32) {
 	}
 	c.partsMu.RUnlock()
 	offs := map[int32]kgo.EpochOffset{}
+	limiter, _ := c.h.(CommitLimiter)
 	for p, s := range owned {
-		if off, ok := s.committable(); ok {
+		off, ok := s.committable()
+		if ok && limiter != nil {
+			if limit, limited := limiter.CommitLimit(p); limited {
+				off.Offset = min(off.Offset, limit)
+				ok = off.Offset >= 0 && off.Offset > s.committed
+			}
+		}
+		if ok {
 			offs[p] = off
 		}
 	}

@@ -32,7 +32,8 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 		}
 		p.mu.Unlock()
 	}
-	if len(unknown) > 0 && d.bf != nil {
+	// Without backfill the start is looked up too: the initial snapshot needs it.
+	if len(unknown) > 0 && (d.bf != nil || d.state != nil) {
 		for pid, at := range d.startPositions(unknown) {
 			d.partsMu.RLock()
 			p := d.parts[pid]
@@ -50,6 +51,7 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 			}
 		}
 	}
+	d.storeInitialSnapshots(committed)
 	return out
 }
 
@@ -66,4 +68,25 @@ func (d *Daemon) startPositions(ps []int32) map[int32]int64 {
 		}
 	}
 	return out
+}
+
+// storeInitialSnapshots stores the initial snapshot (reasonInitial) of each newly
+// assigned partition that restored none. It runs before the partitions' first fetch, so
+// nothing has been evaluated: every record produced for them is delivered. A failure
+// is logged and leaves the partition's commits held back until a snapshot is stored.
+func (d *Daemon) storeInitialSnapshots(assigned map[int32]int64) {
+	if d.state == nil {
+		return
+	}
+	for pid := range assigned {
+		d.partsMu.RLock()
+		p := d.parts[pid]
+		d.partsMu.RUnlock()
+		if p == nil || p.snaps.durable.Load() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.SnapshotInterval)
+		_ = d.snapshotPartition(ctx, p, reasonInitial, true)
+		cancel()
+	}
 }

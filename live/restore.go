@@ -100,6 +100,7 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *stateStore, b
 			errs = append(errs, fmt.Errorf("snapshot %s in %s: %w", name, store.url, err))
 			continue
 		}
+		p.snaps.durable.Store(true)
 		p.snaps.restored = &contract.SnapshotInfo{Key: name, Offset: p.next, Bytes: len(data), Took: time.Since(began).Round(time.Microsecond).String()}
 		p.snaps.restored.Counters = p.counterCount()
 		for _, e := range errs {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -38,7 +40,35 @@ type partitionSnapshots struct {
 	restored *contract.SnapshotInfo // set before the partition is published
 	lastErr  string                 // guarded by the partition's mu
 	gone     bool                   // guarded by mu: revoked, no more periodic snapshots
+	// durable is set once a snapshot of the partition was stored or restored
+	// (CommitLimit); atomic, so that the commit loop never waits for the partition.
+	durable atomic.Bool
 }
+
+// CommitLimit implements ingest.CommitLimiter. With snapshots on, a partition's offsets
+// are not committed until its state has a stored (or restored) snapshot. Without that,
+// a crash before the first snapshot would restart the partition at a committed offset
+// with empty state: plain counts recover their history by backfill, but rules kept per
+// group and window have no backfill yet and would lose the events before it. Held
+// back, the restart begins where this process began, with the same rule starts.
+func (d *Daemon) CommitLimit(pid int32) (int64, bool) {
+	if d.state == nil {
+		return 0, false
+	}
+	d.partsMu.RLock()
+	p := d.parts[pid]
+	d.partsMu.RUnlock()
+	if p == nil || p.snaps.durable.Load() {
+		return 0, false
+	}
+	return -1, true
+}
+
+// reasonInitial is the snapshot a partition new to this process stores before its
+// first event when it restored none: its empty state at the offset where it starts,
+// with the rules adopted there. A crash then restarts the partition there, with the
+// same rule starts, never at a committed offset with empty state (see CommitLimit).
+const reasonInitial = "initial"
 
 // errNotDelivered: the consumer could not confirm delivery of the records produced for
 // the events a snapshot covers, so the snapshot is not stored.
@@ -69,16 +99,25 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 		}
 		p.mu.Unlock()
 	}
-	if p.next < 0 || (p.snaps.clean.offset == p.next && p.snaps.clean.gen == p.gen) {
+	if p.next < 0 || reason != reasonInitial && p.snaps.clean.offset == p.next && p.snaps.clean.gen == p.gen {
 		p.mu.Unlock()
 		return nil
 	}
 	next, gen := p.next, p.gen
 	body, counters := p.encodeState(d.cfg.Topics.Events, d.cfg.Group, began)
+	restoreErr := ""
+	if reason == reasonInitial && strings.HasPrefix(p.snaps.lastErr, "restore: ") {
+		restoreErr = p.snaps.lastErr // an initial snapshot does not make that news old
+	}
 	p.mu.Unlock()
 	encoded := time.Since(began)
 
 	err := d.storeSnapshot(ctx, p, body, counters, next, gen, began, flushed)
+	if err == nil && restoreErr != "" {
+		p.mu.Lock()
+		p.snaps.lastErr = restoreErr
+		p.mu.Unlock()
+	}
 	if err != nil {
 		d.m.snapshotFailures.Inc()
 		p.mu.Lock()
@@ -113,6 +152,7 @@ func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, c
 		Took: time.Since(began).Round(time.Microsecond).String()}
 	p.mu.Lock()
 	p.snaps.last = rec
+	p.snaps.durable.Store(true)
 	p.snaps.clean.offset, p.snaps.clean.gen = next, gen
 	p.snaps.lastErr = ""
 	p.mu.Unlock()
@@ -168,21 +208,28 @@ func (d *Daemon) waitDelivered(ctx context.Context, p int32, offset int64) error
 	}
 }
 
-// snapshotLoop stores changed partitions every SnapshotInterval until ctx ends.
+// snapshotLoop stores changed partitions every SnapshotInterval until ctx ends, and a
+// partition's first snapshot as soon as it has one to store (every CommitInterval):
+// its offsets are not committed until then (CommitLimit).
 func (d *Daemon) snapshotLoop(ctx context.Context) error {
-	t := time.NewTicker(d.cfg.SnapshotInterval)
+	t := time.NewTicker(min(d.cfg.SnapshotInterval, d.cfg.CommitInterval))
 	defer t.Stop()
+	lastRound := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
+		round := time.Since(lastRound) >= d.cfg.SnapshotInterval
+		if round {
+			lastRound = time.Now()
+		}
 		for _, p := range d.ownedPartitions() {
 			p.snaps.mu.Lock()
 			gone := p.snaps.gone
 			p.snaps.mu.Unlock()
-			if gone {
+			if gone || !round && p.snaps.durable.Load() {
 				continue
 			}
 			sctx, cancel := context.WithTimeout(ctx, d.cfg.SnapshotInterval)
