@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+)
+
+// TestWindowedRulesWithKcat drives the built binary with kcat as an operator would:
+// two windowed, grouped rules (a sum over hourly windows with a ">" threshold, and
+// distinct countries per day), events whose time is in their payload, and the alerts
+// read back with kcat and compared with the windows worked out by hand below.
+func TestWindowedRulesWithKcat(t *testing.T) {
+	// One partition: the watermark is the partition's, so which events are late
+	// depends on every customer's events sharing it.
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	_, lines := startBinary(t, "live", "--brokers", b.Addr, "--http", "127.0.0.1:0", "--group", "kcat-windows", "--commit-interval", "200ms",
+		"--lake", "file://"+t.TempDir())
+	var logged []string
+	httpAddr := waitLine(t, lines, regexp.MustCompile(`msg="http listening" addr=(\S+)`), &logged)
+	waitLine(t, lines, regexp.MustCompile(`msg="(rules loaded)"`), &logged)
+
+	download := `{"op":"upsert","rule":{"id":"big-download","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},` +
+		`"group_by":["$.user"],"aggregate":{"fn":"sum","path":"$.bytes"},"window":{"size":"1h"},"time":"$.ts","threshold":{"op":">","value":1000}}}`
+	countries := `{"op":"upsert","rule":{"id":"many-countries","scope":"*","when":{"path":"$.type","op":"==","value":"login"},` +
+		`"group_by":["$.user"],"aggregate":{"fn":"count_distinct","path":"$.geo"},"window":{"size":"24h"},"time":"$.ts","threshold":3}}`
+	kcat(t, "*/big-download|"+download+"\n*/many-countries|"+countries+"\n", "-b", b.Addr, "-P", "-t", "controls", "-K", "|")
+	base := "http://" + httpAddr
+	var rules struct{ Rules []contract.RuleView }
+	e2etest.WaitFor(t, 30*time.Second, "both rules live on /v1/rules", func() bool {
+		rules.Rules = nil
+		return e2etest.GetJSON(t, base+"/v1/rules", &rules) == http.StatusOK && len(rules.Rules) == 2 &&
+			rules.Rules[0].Status == contract.RuleLive && rules.Rules[1].Status == contract.RuleLive
+	})
+
+	dl := func(customer, user string, bytes any, hhmm string) string {
+		b, _ := json.Marshal(bytes)
+		return fmt.Sprintf(`%s|{"type":"file.downloaded","user":%q,"bytes":%s,"ts":"2026-01-01T%s:00Z"}`, customer, user, b, hhmm)
+	}
+	login := func(user, geo, hhmm string) string {
+		return fmt.Sprintf(`c-1|{"type":"login","user":%q,"geo":%q,"ts":"2026-01-01T%s:00Z"}`, user, geo, hhmm)
+	}
+	events := []string{
+		dl("c-1", "u1", 400, "10:05"),
+		dl("c-1", "u1", 500, "10:20"),
+		dl("c-1", "u2", 2000, "10:25"), // u2's 10:00 window: 2000 > 1000
+		dl("c-1", "u1", 200, "10:59"),  // u1's 10:00 window: 1100
+		dl("c-1", "u1", "lots", "11:01"),
+		dl("c-1", "u1", 600, "11:10"),
+		dl("c-1", "u1", 300, "10:30"), // late: the watermark is 11:10
+		dl("c-1", "u1", 500, "11:50"), // u1's 11:00 window: 1100, without the late 300
+		dl("c-2", "u1", 5000, "12:30"), // c-2's u1 is a group of its own
+		login("u1", "DE", "11:51"),
+		login("u1", "FR", "11:52"),
+		login("u1", "DE", "11:53"),
+		login("u1", "US", "11:54"), // the third distinct country of the day
+	}
+	kcat(t, strings.Join(events, "\n")+"\n", "-b", b.Addr, "-P", "-t", "events", "-K", "|")
+
+	want := []string{
+		"big-download c-1 u1 2026-01-01T10:00:00Z-2026-01-01T11:00:00Z sum 1100",
+		"big-download c-1 u1 2026-01-01T11:00:00Z-2026-01-01T12:00:00Z sum 1100",
+		"big-download c-1 u2 2026-01-01T10:00:00Z-2026-01-01T11:00:00Z sum 2000",
+		"big-download c-2 u1 2026-01-01T12:00:00Z-2026-01-01T13:00:00Z sum 5000",
+		"many-countries c-1 u1 2026-01-01T00:00:00Z-2026-01-02T00:00:00Z count_distinct 3",
+	}
+	var alerts []contract.Alert
+	e2etest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d alerts on the alerts topic", len(want)), func() bool {
+		alerts = alerts[:0]
+		out := kcat(t, "", "-b", b.Addr, "-C", "-t", "alerts", "-o", "beginning", "-e", "-q", "-f", "%s\n")
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var a contract.Alert
+			if l != "" && json.Unmarshal([]byte(l), &a) == nil {
+				alerts = append(alerts, a)
+			}
+		}
+		return len(alerts) >= len(want)
+	})
+	var got []string
+	for _, a := range alerts {
+		var user string
+		_ = json.Unmarshal(a.Group["$.user"], &user)
+		got = append(got, fmt.Sprintf("%s %s %s %s-%s %s %g", a.RuleID, a.Customer, user,
+			a.WindowStart.Format(time.RFC3339), a.WindowEnd.Format(time.RFC3339), a.Aggregate, a.Value))
+	}
+	slices.Sort(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("alerts read with kcat:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, a := range alerts {
+		if a.RuleID == "big-download" && (a.Threshold.Op != ">" || a.Threshold.Value != 1000 || a.Source != "live") {
+			t.Errorf("alert %+v: want threshold > 1000 from live", a)
+		}
+	}
+
+	e2etest.WaitFor(t, 10*time.Second, "the late event on /v1/rules", func() bool {
+		rules.Rules = nil
+		if e2etest.GetJSON(t, base+"/v1/rules", &rules) != http.StatusOK {
+			return false
+		}
+		for _, v := range rules.Rules {
+			if v.ID == "big-download" && v.WindowState != nil && v.WindowState.Late == 1 {
+				return true
+			}
+		}
+		return false
+	})
+	metrics := e2etest.GetText(t, base+"/metrics")
+	if !strings.Contains(metrics, `hindsight_late_events_total{rule="*/big-download"} 1`) {
+		t.Errorf("/metrics lacks the late event of */big-download")
+	}
+}
