@@ -56,8 +56,8 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 		dl("c-1", "u1", 200, "10:59"),  // u1's 10:00 window: 1100
 		dl("c-1", "u1", "lots", "11:01"),
 		dl("c-1", "u1", 600, "11:10"),
-		dl("c-1", "u1", 300, "10:30"), // late: the watermark is 11:10
-		dl("c-1", "u1", 500, "11:50"), // u1's 11:00 window: 1100, without the late 300
+		dl("c-1", "u1", 300, "10:30"),  // late: the watermark is 11:10
+		dl("c-1", "u1", 500, "11:50"),  // u1's 11:00 window: 1100, without the late 300
 		dl("c-2", "u1", 5000, "12:30"), // c-2's u1 is a group of its own
 		login("u1", "DE", "11:51"),
 		login("u1", "FR", "11:52"),
