@@ -2,11 +2,13 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -105,6 +107,35 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 	}
 	br.waitText("the preview per customer", "#preview-customers", "c-2")
 
+	// The same failures per first role in hourly windows, two alerting: the preview
+	// replays the sample as live would and lists the windows that would fire. c-1's three
+	// admin failures span 15 seconds, so whatever hour boundary falls among them, two
+	// share a window: one window fires, at 2. c-3's failure is 72 hours older than c-1's
+	// before it in their partition: late, as live would have it.
+	br.do("group and window the rule",
+		chromedp.Click(chromedp.CSS("#aggregation summary")),
+		chromedp.SendKeys(chromedp.ID("group-by"), "$.actor.roles[0]"),
+		chromedp.SendKeys(chromedp.ID("window-size"), "1h"),
+		fill("#threshold", "2"),
+	)
+	br.waitText("the aggregation in words", "#threshold-what", "count per $.actor.roles[0] in 1h windows")
+	br.do("preview the windowed rule", chromedp.Click(chromedp.ID("btn-preview")))
+	windows := br.waitText("the would-fire windows", "#preview-windows tbody", "c-1")
+	for _, want := range []string{`$.actor.roles[0] = "admin"`, "count 2", "2 events"} {
+		if !strings.Contains(windows, want) {
+			t.Errorf("would-fire windows %q lack %q", windows, want)
+		}
+	}
+	if n, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#preview-windows tbody tr").length`)); err != nil || n != 1 {
+		t.Errorf("%d would-fire windows (%v), want c-1's admin window alone", n, err)
+	}
+	if would := br.waitText("the windowed verdict", "#would-alert", "Would alert"); !strings.Contains(would, "1 customer (1 window at threshold ≥ 2): c-1") {
+		t.Errorf("windowed preview says %q", would)
+	}
+	br.waitText("the late event", "#preview-window-stats", "1 late event")
+	br.do("back to a plain count", fill("#group-by", ""), fill("#window-size", ""), fill("#threshold", "3"))
+	br.waitText("the plain count again", "#aggregation-summary", "none")
+
 	// Save: the daemon applies it and the rule goes back in time.
 	br.do("save", chromedp.Click(chromedp.ID("btn-save")))
 	saved := br.waitText("the save status", "#save-result", "status ok")
@@ -147,6 +178,30 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot: %s (%d bytes)", p, len(png))
+	}
+
+	// Editing a rule with groups, windows and an aggregate, then saving it, must publish
+	// the rule it was: the editor carries every field (limits, which it has no input
+	// for, as they were), and splits group_by only between paths.
+	windowed := `{"id":"roles","scope":"*","version":2,"when":{"path":"$.type","op":"==","value":"login.failed"},` +
+		`"aggregate":{"fn":"count_distinct","path":"$.actor.roles[0]"},"threshold":{"op":">","value":1},` +
+		`"group_by":["$.customer","$['a','b']"],"window":{"size":"2m0s","every":"1m0s"},"time":"$.at","lateness":"30s",` +
+		`"limits":{"max_distinct":50}}`
+	back, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](fmt.Sprintf(
+		`(() => { edit({scope: "*", id: "roles", version: 2, rule: %s}); return JSON.stringify(draft()); })()`, windowed)))
+	if err != nil {
+		t.Fatalf("editing a windowed rule: %v", err)
+	}
+	var want, drafted map[string]any
+	if err := json.Unmarshal([]byte(windowed), &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(back), &drafted); err != nil {
+		t.Fatalf("draft %q: %v", back, err)
+	}
+	delete(want, "version") // the editor picks the next version
+	if !reflect.DeepEqual(drafted, want) {
+		t.Errorf("the editor turned\n %s\ninto\n %s", windowed, back)
 	}
 	br.checkNothingThrown()
 }

@@ -10,7 +10,8 @@
 //   - The rule editor validates a draft as the user types (POST /v1/console/validate,
 //     positioned problems from the rule engine), previews it over a sample of recent
 //     events from the lake (POST /v1/console/preview: matches and the customers that
-//     would alert), and saves it by publishing the control record that `hindsight rules
+//     would alert; for a rule that is not a plain count, the windows that would have
+//     fired, found by the live evaluator's code, window.Replay), and saves it by publishing the control record that `hindsight rules
 //     apply` publishes (POST /v1/console/rules), reporting the daemon's status for it:
 //     ok, invalid, stale, or pending when no status came in time.
 //   - Every action is an API call; the page uses nothing else. API.md documents each
@@ -52,6 +53,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/httpjson"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // Backend is what the console needs from the daemon it runs in. Implementations must be
@@ -122,6 +124,10 @@ type Config struct {
 	// runs: it returns the function that ends it, or an error saying why it may not run
 	// now, answered 503 with Retry-After. Default nil: no bound.
 	Admit func() (done func(), err error)
+	// WindowLimits bound a preview's state of a rule kept per group and window, as the
+	// daemon's own bound its evaluator's (so that a preview degrades where live would).
+	// Default window.DefaultLimits.
+	WindowLimits window.Limits
 	// LimitReached, when set, is told the name of each limit a request reached
 	// (LimitStreams, LimitPreviewScan, LimitPreviewBytes, LimitPreviewTimeout,
 	// LimitReadTimeout), for the daemon's metrics. Default nil.
@@ -181,6 +187,7 @@ func (c *Config) EnsureDefaults() {
 	if c.PreviewMaxBytes <= 0 {
 		c.PreviewMaxBytes = 1 << 20
 	}
+	c.WindowLimits = c.WindowLimits.EnsureDefaults()
 }
 
 // Validate reports configuration mistakes. Call EnsureDefaults first.

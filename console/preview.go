@@ -3,14 +3,18 @@ package console
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // maxExamples bounds the matching events a preview returns.
@@ -18,6 +22,9 @@ const maxExamples = 20
 
 // maxPreviewCustomers bounds the customers a preview lists.
 const maxPreviewCustomers = 100
+
+// maxPreviewWindows bounds the would-fire windows a preview lists.
+const maxPreviewWindows = 100
 
 // PreviewResult is the answer of POST /v1/console/preview.
 type PreviewResult struct {
@@ -44,10 +51,25 @@ type PreviewResult struct {
 	Invalid int `json:"invalid"`
 	// Customers lists the customers with matches, most first (at most 100).
 	Customers []PreviewCustomer `json:"customers"`
-	// WouldAlert lists the customers whose matches in the sample alone reach the
-	// threshold: the rule would alert for them (and perhaps for more, over the whole
-	// history its backfill reads).
+	// Plain says the rule is a plain running count (rule.Rule.Plain): WouldAlert then
+	// compares each customer's matches with the threshold. Otherwise the sample is
+	// replayed through the live evaluator (window.Replay) and WouldFire lists what it
+	// would have raised.
+	Plain bool `json:"plain"`
+	// WouldAlert lists the customers the rule would alert for on the sample alone (and
+	// perhaps more, over the whole history its backfill reads): for a plain count those
+	// whose matches reach the threshold, else those with a crossing in WouldFire.
 	WouldAlert []string `json:"would_alert"`
+	// WouldFire lists, for a rule that is not a plain count, the alerts it would have
+	// raised over the sample, newest crossing event first (at most 100); empty for a
+	// plain count.
+	WouldFire []PreviewWindow `json:"would_fire"`
+	// WouldFireTotal is how many alerts it would have raised: more than WouldFire holds
+	// when the list is cut.
+	WouldFireTotal int `json:"would_fire_total"`
+	// WindowStats are the replay's counters (summed over partitions); nil for a plain
+	// count.
+	WindowStats *PreviewWindowStats `json:"window_stats,omitempty"`
 	// Examples are the most recent matching events (at most 20).
 	Examples []PreviewEvent `json:"examples"`
 	// Note explains an empty or partial sample.
@@ -76,6 +98,45 @@ type PreviewCustomer struct {
 	WouldAlert bool   `json:"would_alert"`
 }
 
+// PreviewWindow is one alert a rule that is not a plain count would have raised over
+// the sample: the fields of the alert record (contract.Alert) live would publish.
+type PreviewWindow struct {
+	// AlertID is the id live gives this alert (contract.WindowAlertID): the same once
+	// the rule is saved with this id and version.
+	AlertID  string `json:"alert_id"`
+	Customer string `json:"customer"`
+	// Group is each group_by path's value (JSON null where it selected nothing); null
+	// for a rule without group_by.
+	Group map[string]json.RawMessage `json:"group"`
+	// WindowStart and WindowEnd bound the window, [start, end); null for a running
+	// total.
+	WindowStart *time.Time `json:"window_start"`
+	WindowEnd   *time.Time `json:"window_end"`
+	// Aggregate is the rule's function, Value its value when the window crossed and
+	// Count the events it covered then.
+	Aggregate string  `json:"aggregate"`
+	Value     float64 `json:"value"`
+	Count     int64   `json:"count"`
+	// Partition, Offset and EventTime are the event that took the window across.
+	Partition int32     `json:"partition"`
+	Offset    int64     `json:"offset"`
+	EventTime time.Time `json:"event_time"`
+}
+
+// PreviewWindowStats are what the replay of a rule that is not a plain count did not
+// count: as live, it drops late events and events without a usable time, and stops
+// keeping state at the window limits.
+type PreviewWindowStats struct {
+	// Partitions is how many partitions' events were replayed, each on its own.
+	Partitions int `json:"partitions"`
+	// Late counts matched events below their partition's watermark.
+	Late uint64 `json:"late"`
+	// TimeErrors counts matched events without a usable event time.
+	TimeErrors uint64 `json:"time_errors"`
+	// Degraded says why the figures are lower bounds (a window limit was reached).
+	Degraded string `json:"degraded,omitempty"`
+}
+
 // PreviewEvent is one matching event.
 type PreviewEvent struct {
 	Partition int32     `json:"partition"`
@@ -87,7 +148,9 @@ type PreviewEvent struct {
 
 // Preview evaluates the validated rule r over the sample most recent events of the lake
 // (by event time), as the live evaluator would: only events of r's scope, within its
-// lookback, count. It reads at most PreviewMaxScan events, for at most PreviewTimeout
+// lookback, count. A plain count alerts for the customers whose matches reach the
+// threshold; any other rule is replayed per partition through the live evaluator's code
+// (see replay), which says which windows would have fired. It reads at most PreviewMaxScan events, for at most PreviewTimeout
 // (then evaluates what it read), and returns at most PreviewMaxBytes of examples; the
 // answer's Truncated says when it stopped at one of these bounds.
 func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*PreviewResult, error) {
@@ -102,7 +165,8 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		return err != nil && ctx.Err() == nil && errors.Is(readCtx.Err(), context.DeadlineExceeded)
 	}
 	timeReason := fmt.Sprintf("the preview stopped reading the lake after %s (--preview-timeout): older events were not sampled", c.cfg.PreviewTimeout)
-	res := &PreviewResult{Key: r.Key().String(), Threshold: r.Threshold, Customers: []PreviewCustomer{}, WouldAlert: []string{}, Examples: []PreviewEvent{}}
+	res := &PreviewResult{Key: r.Key().String(), Threshold: r.Threshold, Plain: r.Plain(), Customers: []PreviewCustomer{},
+		WouldAlert: []string{}, WouldFire: []PreviewWindow{}, Examples: []PreviewEvent{}}
 	lake, err := c.openLake(ctx) // opened once, then kept
 	if err != nil {
 		return nil, err
@@ -214,9 +278,22 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 			res.Examples = append(res.Examples, PreviewEvent{Partition: row.Partition, Offset: row.Offset, Customer: row.Customer, EventTime: row.EventTime, Payload: row.Payload})
 		}
 	}
+	// A plain count alerts once a customer's matches reach the threshold, whatever their
+	// order; any other rule's verdict depends on groups, windows and event order, so
+	// only the live evaluator's replay gives it.
+	alerting := map[string]bool{}
+	if r.Plain() {
+		for cust, n := range counts {
+			alerting[cust] = r.Threshold.Holds(float64(n))
+		}
+	} else if err := c.replay(ctx, r, rows, res, alerting); err != nil {
+		return nil, err
+	}
 	for cust, n := range counts {
-		res.Customers = append(res.Customers, PreviewCustomer{Customer: cust, Matches: n, WouldAlert: r.Threshold.Holds(float64(n))})
-		if r.Threshold.Holds(float64(n)) {
+		res.Customers = append(res.Customers, PreviewCustomer{Customer: cust, Matches: n, WouldAlert: alerting[cust]})
+	}
+	for cust, ok := range alerting {
+		if ok {
 			res.WouldAlert = append(res.WouldAlert, cust)
 		}
 	}
@@ -241,4 +318,106 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		res.Note = fmt.Sprintf("all %d archived events of this scope and lookback were evaluated (the lake holds %d)", res.Sample.Events, res.Sample.LakeEvents)
 	}
 	return res, nil
+}
+
+// replay evaluates r, a rule that is not a plain count, over the sampled rows as the
+// live evaluator would have: each partition's rows in offset order through a
+// window.Replay of its own (windows, watermarks and lateness are per partition, so
+// merging partitions, or taking rows in time order, would give another verdict), with
+// the lake's event_time as the record timestamp. It fills res's WouldFire,
+// WouldFireTotal and WindowStats, and sets alerting[customer] for each customer with
+// a crossing.
+func (c *Console) replay(ctx context.Context, r *rule.Rule, rows []lakehouse.Row, res *PreviewResult, alerting map[string]bool) error {
+	set, err := rule.NewSet([]*rule.Rule{r})
+	if err != nil {
+		return fmt.Errorf("indexing the rule for its replay: %w", err)
+	}
+	byPartition := map[int32][]*lakehouse.Row{}
+	for i := range rows {
+		byPartition[rows[i].Partition] = append(byPartition[rows[i].Partition], &rows[i])
+	}
+	stats := &PreviewWindowStats{Partitions: len(byPartition)}
+	var fired []PreviewWindow
+	doc := jsonpath.NewDocument()
+	var found []window.Result
+	n := 0
+	for _, part := range slices.Sorted(maps.Keys(byPartition)) {
+		prs := byPartition[part]
+		slices.SortFunc(prs, func(a, b *lakehouse.Row) int { return cmp.Compare(a.Offset, b.Offset) })
+		rp := window.NewReplay(set, c.cfg.WindowLimits)
+		prev := int64(-1)
+		for _, row := range prs {
+			if n++; n%1024 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// Live reads each offset once: should the sample hold an offset twice, it
+			// counts once.
+			if row.Offset == prev {
+				continue
+			}
+			prev = row.Offset
+			// Live dead-letters what is not JSON: it never reaches the evaluator
+			// (Invalid counts it).
+			if doc.Reset([]byte(row.Payload)) != nil {
+				continue
+			}
+			found = rp.Add(row.Customer, doc, row.EventTime, found[:0])
+			for _, f := range found {
+				a, err := window.Alert(f.Rule, f.Crossing, row.Partition, row.Offset, row.EventTime, contract.SourceLive)
+				if err != nil {
+					return fmt.Errorf("the alert of a crossing at partition %d offset %d: %w", row.Partition, row.Offset, err)
+				}
+				alerting[a.Customer] = true
+				fired = append(fired, PreviewWindow{
+					AlertID: a.AlertID, Customer: a.Customer, Group: a.Group, WindowStart: a.WindowStart, WindowEnd: a.WindowEnd,
+					Aggregate: a.Aggregate, Value: a.Value, Count: a.Count, Partition: a.Partition, Offset: a.Offset, EventTime: a.EventTime,
+				})
+			}
+		}
+		st := rp.State(r)
+		s := st.Stats()
+		stats.Late += s.Late
+		stats.TimeErrors += s.TimeErrors
+		if d := st.Degraded(); d != "" && stats.Degraded == "" {
+			stats.Degraded = fmt.Sprintf("partition %d: %s", part, d)
+		}
+	}
+	// Newest first, as the examples, so that a cut list keeps the most recent; one
+	// event's crossings (hopping windows) in window order.
+	slices.SortStableFunc(fired, func(a, b PreviewWindow) int {
+		if c := b.EventTime.Compare(a.EventTime); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Partition, b.Partition); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Offset, a.Offset); c != 0 {
+			return c
+		}
+		return compareStart(a.WindowStart, b.WindowStart)
+	})
+	res.WouldFireTotal = len(fired)
+	res.WouldFire = slices.Clip(fired[:min(len(fired), maxPreviewWindows)])
+	if res.WouldFire == nil {
+		res.WouldFire = []PreviewWindow{}
+	}
+	res.WindowStats = stats
+	return nil
+}
+
+// compareStart orders window starts, a running total's (nil) first.
+func compareStart(a, b *time.Time) int {
+	switch {
+	case a == nil || b == nil:
+		return cmp.Compare(boolInt(a != nil), boolInt(b != nil))
+	default:
+		return a.Compare(*b)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -360,7 +360,7 @@ func (d *Daemon) newConsole(ws *webState) http.Handler {
 		Backend: d.ConsoleBackend(), APIToken: c.APIToken, Logger: d.log,
 		ProtectReads: c.APIToken != "" && !c.PublicRead,
 		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
-		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes,
+		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: c.WindowLimits,
 		Admit:        ws.heavy.enter,
 		LimitReached: func(name string) { d.m.limitReached.WithLabelValues(name).Inc() },
 	})

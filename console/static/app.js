@@ -32,6 +32,7 @@ const state = {
   showAll: false, // after a preview or save attempt, show every problem
   validateSeq: 0,
   editing: null, // key of the rule loaded into the editor
+  limits: null, // the loaded rule's limits, which the editor has no inputs for: kept as they are
 };
 
 // ---------- API ----------
@@ -96,6 +97,58 @@ function textOf(v) {
   return JSON.stringify(v);
 }
 
+// splitPaths splits a list of JSONPaths at the commas between them, not those inside
+// brackets, parentheses or quotes ($['a','b'], filters).
+function splitPaths(text) {
+  const out = [];
+  let depth = 0, quote = "", cur = "";
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote) {
+      cur += ch;
+      if (ch === "\\" && i + 1 < text.length) cur += text[++i];
+      else if (ch === quote) quote = "";
+      continue;
+    }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === "[" || ch === "(") depth++;
+    else if (ch === "]" || ch === ")") depth = Math.max(0, depth - 1);
+    else if (ch === "," && depth === 0) {
+      if (cur.trim()) out.push(cur.trim());
+      cur = "";
+      continue;
+    }
+    cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+// thresholdText shows a threshold as people write it: a bare number means ">=".
+function thresholdText(t) {
+  if (t === null || t === undefined) return "";
+  if (typeof t === "number") return "≥ " + t;
+  const ops = { ">=": "≥", "<=": "≤", "==": "=" };
+  return (ops[t.op] || t.op) + " " + t.value;
+}
+
+// fmtNum shows an aggregate without float noise (0.30000000000000004).
+function fmtNum(v) { return typeof v === "number" ? String(+v.toPrecision(12)) : String(v); }
+
+// updateAggregation says in words what the rule aggregates, next to the threshold and
+// on the folded aggregation section.
+function updateAggregation() {
+  const fn = $("#agg-fn").value, path = $("#agg-path").value.trim();
+  const by = splitPaths($("#group-by").value);
+  const size = $("#window-size").value.trim(), every = $("#window-every").value.trim();
+  let text = fn === "count" ? "count" : fn + (path ? " of " + path : "");
+  if (by.length) text += " per " + by.join(", ");
+  if (size) text += ` in ${size} windows` + (every && every !== size ? ` every ${every}` : "");
+  $("#threshold-what").textContent = text;
+  const plain = fn === "count" && !path && !by.length && !size && !every && !$("#time-path").value.trim() && !$("#lateness").value.trim();
+  $("#aggregation-summary").textContent = plain ? "— none: one running count per customer" : "— " + text;
+}
+
 function conditionRows() { return $$("#conditions .cond"); }
 
 function addCondition(c) {
@@ -138,8 +191,22 @@ function draft() {
     return c;
   });
   r.when = conds.length === 1 ? conds[0] : { [$("#combinator").value]: conds };
-  const th = $("#threshold").value.trim();
-  if (th !== "") r.threshold = Number(th);
+  const fn = $("#agg-fn").value, aggPath = $("#agg-path").value.trim();
+  if (fn !== "count" || aggPath) r.aggregate = aggPath ? { fn, path: aggPath } : { fn };
+  const by = splitPaths($("#group-by").value);
+  if (by.length) r.group_by = by;
+  const size = $("#window-size").value.trim(), every = $("#window-every").value.trim();
+  if (size || every) {
+    r.window = { size };
+    if (every) r.window.every = every;
+  }
+  const tp = $("#time-path").value.trim();
+  if (tp) r.time = tp;
+  const late = $("#lateness").value.trim();
+  if (late) r.lateness = late;
+  const th = $("#threshold").value.trim(), op = $("#threshold-op").value;
+  if (th !== "") r.threshold = op === ">=" ? Number(th) : { op, value: Number(th) };
+  if (state.limits) r.limits = state.limits;
   const lb = $("#lookback").value.trim();
   if (lb) r.lookback = lb;
   const ver = $("#version").value.trim();
@@ -200,6 +267,7 @@ function showProblems(problems) {
     const input = $(`[data-field="${top}"]`);
     if (!state.showAll && !state.touched.has(top)) continue;
     if (input) input.classList.add("bad");
+    if (target.closest("#aggregation")) $("#aggregation").open = true; // else the problem is hidden
     target.append(el("div", {}, (p.field && p.field !== "rule" ? p.field + ": " : "") + p.message));
     shown++;
   }
@@ -257,10 +325,27 @@ async function preview() {
   ];
   if (data.note) parts.push(el("div", { class: "note" }, data.note));
   if (data.truncated) parts.push(el("div", { class: "note", id: "preview-truncated" }, "Partial preview: " + data.truncated_reason));
-  if (data.would_alert.length) {
-    parts.push(el("p", { class: "would", id: "would-alert" }, `Would alert for ${data.would_alert.length} customer${data.would_alert.length > 1 ? "s" : ""} at threshold ${data.threshold}: ${data.would_alert.join(", ")}`));
+  const th = thresholdText(data.threshold);
+  const n = data.would_alert.length, plural = (k, word) => `${k} ${word}${k === 1 ? "" : "s"}`;
+  if (data.plain === false) {
+    // Groups, windows or an aggregate: the daemon replayed the sample as live would and
+    // lists each window that would have fired.
+    const fired = data.would_fire_total;
+    parts.push(el("p", { class: "would", id: "would-alert" }, n
+      ? `Would alert for ${plural(n, "customer")} (${plural(fired, "window")} at threshold ${th}): ${data.would_alert.join(", ")}`
+      : `No window reaches the threshold ${th} in this sample.`));
+    if (data.would_fire.length) parts.push(wouldFireTable(data));
+    if (fired > data.would_fire.length) parts.push(el("div", { class: "sub" }, `The newest ${data.would_fire.length} of ${fired} are listed.`));
+    const ws = data.window_stats;
+    const dropped = [];
+    if (ws && ws.late) dropped.push(`${plural(ws.late, "late event")} (below their partition's watermark)`);
+    if (ws && ws.time_errors) dropped.push(`${plural(ws.time_errors, "event")} without a usable event time`);
+    if (dropped.length) parts.push(el("div", { class: "sub", id: "preview-window-stats" }, `As live, ${dropped.join(" and ")} did not count.`));
+    if (ws && ws.degraded) parts.push(el("div", { class: "note" }, "Lower bounds: " + ws.degraded));
+  } else if (n) {
+    parts.push(el("p", { class: "would", id: "would-alert" }, `Would alert for ${plural(n, "customer")} at threshold ${th}: ${data.would_alert.join(", ")}`));
   } else {
-    parts.push(el("p", { class: "would", id: "would-alert" }, `No customer reaches the threshold ${data.threshold} in this sample.`));
+    parts.push(el("p", { class: "would", id: "would-alert" }, `No customer reaches the threshold ${th} in this sample.`));
   }
   if (data.customers.length) {
     parts.push(el("table", { id: "preview-customers" },
@@ -275,6 +360,25 @@ async function preview() {
   }
   box.className = "result " + (data.would_alert.length ? "warn" : "ok");
   box.replaceChildren(...parts);
+}
+
+// windowText shows [start, end), the end's date only when it differs from the start's.
+function windowText(start, end) {
+  const s = fmtTime(start), e = fmtTime(end);
+  return s.slice(0, 10) === e.slice(0, 10) ? `${s} – ${e.slice(11)}` : `${s} – ${e}`;
+}
+
+// wouldFireTable lists the windows a preview says would have fired, one row each.
+function wouldFireTable(data) {
+  return el("table", { id: "preview-windows" },
+    el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Group"), el("th", {}, "Window"), el("th", {}, "Value"))),
+    el("tbody", {}, data.would_fire.map((w) => el("tr", { "data-alert": w.alert_id },
+      el("td", { class: "mono" }, w.customer),
+      el("td", { class: "mono" }, w.group ? Object.entries(w.group).map(([path, v]) => el("div", {}, `${path} = ${JSON.stringify(v)}`)) : "—"),
+      el("td", {},
+        w.window_start ? windowText(w.window_start, w.window_end) : "running total",
+        el("div", { class: "sub" }, `crossed at p${w.partition}@${w.offset} · ${fmtTime(w.event_time)}`)),
+      el("td", {}, `${w.aggregate} ${fmtNum(w.value)}`, el("div", { class: "sub" }, `${w.count} event${w.count === 1 ? "" : "s"}`))))));
 }
 
 const statusText = {
@@ -341,6 +445,9 @@ function resetEditor() {
   state.touched.clear();
   state.showAll = false;
   $("#editor").reset();
+  state.limits = null;
+  $("#aggregation").open = false;
+  updateAggregation();
   $("#conditions").replaceChildren();
   addCondition({ path: "", op: "==" });
   $("#nested-note").hidden = true;
@@ -359,8 +466,22 @@ function edit(r) {
   $("#rule-description").value = rl.description || "";
   if (rl.scope === "*") $("#scope-global").checked = true;
   else { $("#scope-customer").checked = true; $("#scope-value").value = rl.scope; }
-  $("#threshold").value = rl.threshold;
+  const t = rl.threshold;
+  $("#threshold-op").value = typeof t === "number" ? ">=" : t.op;
+  $("#threshold").value = typeof t === "number" ? t : t.value;
   $("#lookback").value = rl.lookback || "";
+  const agg = rl.aggregate || {};
+  $("#agg-fn").value = agg.fn || "count";
+  $("#agg-path").value = agg.path || "";
+  $("#group-by").value = (rl.group_by || []).join(", ");
+  const win = rl.window;
+  $("#window-size").value = win ? win.size : "";
+  $("#window-every").value = win && win.every !== win.size ? win.every : ""; // tumbling: every is the size
+  $("#time-path").value = rl.time || "";
+  $("#lateness").value = rl.lateness || "";
+  state.limits = rl.limits || null;
+  updateAggregation();
+  $("#aggregation").open = !!(agg.path || (agg.fn && agg.fn !== "count") || rl.group_by || win || rl.time || rl.lateness);
   const w = rl.when;
   const isLeaf = (c) => c && !c.all && !c.any && !c.not;
   $("#conditions").replaceChildren();
@@ -400,11 +521,11 @@ function renderRules(data) {
     const c = r.counts;
     const counts = el("td", { class: "tops" },
       c.customers ? el("div", { class: "sub" }, `${c.customers} customer${c.customers > 1 ? "s" : ""}, ${c.total} events`) : el("div", { class: "sub" }, "nothing counted yet"),
-      c.top.map((t) => el("span", { class: t.count >= r.threshold ? "would" : "" }, t.customer + ": ", el("b", {}, t.count))));
+      c.top.map((t) => el("span", { class: typeof r.threshold === "number" && t.count >= r.threshold ? "would" : "" }, t.customer + ": ", el("b", {}, t.count))));
     return el("tr", { "data-key": r.scope + "/" + r.id },
       el("td", {}, el("div", { class: "mono" }, r.id), el("div", { class: "sub" }, (r.name ? r.name + " · " : "") + "v" + r.version)),
       el("td", {}, scopeText(r.scope)),
-      el("td", {}, r.threshold),
+      el("td", {}, typeof r.threshold === "number" ? r.threshold : thresholdText(r.threshold)),
       st,
       counts,
       el("td", {},
@@ -418,12 +539,18 @@ function renderRules(data) {
     el("li", {}, `${ic.key} (controls offset ${ic.offset}): ${ic.error}`)));
 }
 
+// alertFigure is what crossed the threshold: a count, or an aggregate's value.
+function alertFigure(a) {
+  if (typeof a.threshold === "number" && (!a.aggregate || a.aggregate === "count")) return `${a.count} ≥ ${a.threshold}`;
+  return `${a.aggregate} ${fmtNum(a.value)} ${thresholdText(a.threshold)}`;
+}
+
 function alertRow(a, fresh) {
   return el("tr", { class: fresh ? "fresh" : "", "data-alert": a.alert_id },
     el("td", {}, fmtTime(a.event_time)),
     el("td", {}, el("div", { class: "mono" }, a.rule_id), el("div", { class: "sub" }, `${scopeText(a.scope)} · v${a.version}`)),
     el("td", { class: "mono" }, a.customer),
-    el("td", {}, `${a.count} ≥ ${a.threshold}`),
+    el("td", {}, alertFigure(a)),
     el("td", {}, el("span", { class: "badge " + (a.source === "backfill" ? "backfill" : "live") }, a.source)),
     el("td", { class: "mono" }, `p${a.partition}@${a.offset}`));
 }
@@ -564,6 +691,7 @@ function init() {
     }
     if (t.name === "scope" || t.id === "scope-value") state.touched.add("scope");
     if (t.id === "scope-value" && t.value) $("#scope-customer").checked = true;
+    if (t.closest("#aggregation")) updateAggregation();
     changed();
   });
   form.addEventListener("change", changed);
