@@ -153,6 +153,8 @@ func (d *Daemon) harden() *webState {
 	rule.CurrentLimits().Each(func(name string, v float64) { d.m.limit.WithLabelValues(name).Set(v) })
 	d.m.limit.WithLabelValues("backfill_memory_limit").Set(float64(c.BackfillMemoryLimit))
 	d.m.limit.WithLabelValues("backfill_concurrency").Set(float64(c.BackfillConcurrency))
+	d.m.limit.WithLabelValues("max_groups").Set(float64(c.WindowLimits.MaxGroups))
+	d.m.limit.WithLabelValues("max_distinct").Set(float64(c.WindowLimits.MaxDistinct))
 	if soft, ok := openFileLimit(); ok && c.HTTPMaxConnections > soft/2 {
 		d.log.Warn("the HTTP connection cap is above half the limit of open files: a flood of connections could leave storage and Kafka without file descriptors; lower --http-max-connections or raise the limit (ulimit -n)",
 			"http_max_connections", c.HTTPMaxConnections, "open_files_limit", soft)

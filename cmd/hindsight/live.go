@@ -92,6 +92,9 @@ needs --api-token unless --http is a loopback address.`,
 	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", def.SnapshotInterval, "how often changed partition state is snapshotted (also on revoke and shutdown)")
 	f.BoolVar(&cfg.NoSnapshots, "no-snapshots", false, "keep no durable state: partitions new to this process recount history by backfill")
 	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
+	// State of rules kept per group and window (a rule's limits field overrides them).
+	f.Int64Var(&cfg.WindowLimits.MaxGroups, "max-groups", def.WindowLimits.MaxGroups, "most open groups a windowed or grouped rule keeps per partition; beyond, the rule is degraded")
+	f.Int64Var(&cfg.WindowLimits.MaxDistinct, "max-distinct", def.WindowLimits.MaxDistinct, "most distinct values one count_distinct window keeps; beyond, the rule is degraded")
 	// Exposure and limits of the HTTP API (README.md, "Exposing Hindsight" and "Limits").
 	f.BoolVar(&cfg.PublicRead, "public-read", false, "with --api-token, leave reads (API, /metrics, the console's data) open without the token")
 	f.StringSliceVar(&cfg.AllowedHosts, "allowed-hosts", nil, "Host headers accepted besides the listener's own address and loopback names: name (any port), name:port, or * (any; disables the DNS-rebinding check)")
