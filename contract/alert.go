@@ -70,7 +70,7 @@ func AlertID(scope, ruleID string, version int64, customer string, threshold int
 
 // WindowAlertID identifies the crossing of a rule with group_by, a window, another
 // aggregate or another threshold operator: AlertID's fields, then the group (its
-// canonical key, rule.GroupKey), whether there is a window and its start (Unix ms),
+// canonical key, window.AppendValueKey of each value), whether there is a window and its start (Unix ms),
 // and the threshold's operator and value. At most one alert exists per (rule version,
 // customer, group, window), so live, restarts and history give it one id.
 func WindowAlertID(scope, ruleID string, version int64, customer string, group []byte, windowStart int64, windowed bool, t rule.Threshold) string {

@@ -16,15 +16,16 @@
 //     range); without a time path, the record timestamp. Times are in whole
 //     milliseconds (floored). An event without a usable time does not count
 //     (TimeErrors).
-//   - The watermark is the largest event time of the rule's matched events earlier in
-//     the partition minus the rule's lateness. An event whose time is below it is late
-//     (Late) and does not count. A window is closed, and dropped from memory, once its
-//     end is at or below the watermark.
+//   - The watermark of a windowed rule is the largest event time of its matched events
+//     earlier in the partition minus the rule's lateness. An event whose time is below
+//     it is late (Late) and does not count. A window is closed, and dropped from
+//     memory, once its end is at or below the watermark. A rule without window has no
+//     event time: every matched event counts, as in a plain count.
 //   - Windows are aligned to the Unix epoch: window k covers [k·every, k·every+size); an
 //     event belongs to every window containing its time. A rule without window has one
 //     window, the running total, that never closes.
 //   - The group is the tuple of the first node each group_by path selects (JSON null if
-//     none), compared as JSON values (GroupKey); groups never cross customers.
+//     none), compared as JSON values (each value's AppendValueKey); groups never cross customers.
 //   - count counts qualifying events; sum, min, max and avg take the first node the
 //     aggregate path selects that is a finite number; count_distinct counts distinct
 //     JSON values of the first node selected. An event without such a node does not

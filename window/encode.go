@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -31,16 +33,19 @@ func (s *State) AppendTo(b []byte) []byte {
 	for _, g := range s.sortedGroups() {
 		b = binary.AppendUvarint(b, uint64(len(g.id)))
 		b = append(b, g.id...)
-		b = binary.AppendUvarint(b, uint64(g.split))
+		b = binary.AppendUvarint(b, uint64(g.split()))
 		b = binary.AppendUvarint(b, uint64(len(g.cells)))
-		for i, c := range g.cells {
+		for i := range g.cells {
+			c := &g.cells[i]
 			b = binary.AppendVarint(b, c.start)
-			b = binary.AppendVarint(b, c.n)
+			b = binary.AppendVarint(b, c.n())
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.v))
-			b = append(b, c.flags)
-			if g.distinct != nil {
-				b = binary.AppendUvarint(b, uint64(len(g.distinct[i])))
-				for v := range g.distinct[i] {
+			b = append(b, s.cellFlags(c))
+			if g.dist != nil {
+				// In sorted order, not the map's: the same state always encodes to the
+				// same bytes (snapshots are compared, and a restart must be exact).
+				b = binary.AppendUvarint(b, uint64(len(g.dist.sets[i])))
+				for _, v := range slices.Sorted(maps.Keys(g.dist.sets[i])) {
 					b = binary.AppendUvarint(b, uint64(len(v)))
 					b = append(b, v...)
 				}
@@ -48,6 +53,29 @@ func (s *State) AppendTo(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// The flags byte of an encoded window.
+const (
+	flagFired = 1 << iota // the window alerted
+	flagHasV              // min and max: the value is set (always, as the count is not 0)
+)
+
+// cellFlags is c's flags byte.
+func (s *State) cellFlags(c *cell) byte {
+	var f byte
+	if c.alerted() {
+		f |= flagFired
+	}
+	if s.hasV(c.n()) {
+		f |= flagHasV
+	}
+	return f
+}
+
+// hasV is whether a cell of n events has flagHasV.
+func (s *State) hasV(n int64) bool {
+	return (s.fn == rule.AggMin || s.fn == rule.AggMax) && n > 0
 }
 
 // Decode restores a state of rule r under limits lim from data AppendTo wrote, and
@@ -75,23 +103,42 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 		if split > len(id) || nc == 0 {
 			return nil, nil, fmt.Errorf("%w: group of %d windows split at %d of %d bytes", ErrCorrupt, nc, split, len(id))
 		}
-		g := &group{id: id, split: split, cells: make([]cell, nc)}
+		// The id must be what contribute makes: the customer, length-prefixed, ending
+		// at split, then one canonical value per group_by path. Reports and alerts
+		// read both parts back (group.customer, GroupJSON) and must never fail on a
+		// restored group.
+		if !validGroupID(id, split, len(r.GroupBy)) {
+			return nil, nil, fmt.Errorf("%w: malformed group id", ErrCorrupt)
+		}
+		g := &group{id: id, cells: make([]cell, nc)}
 		if s.fn == rule.AggCountDistinct {
-			g.distinct = make([]map[string]struct{}, nc)
+			g.dist = &distinctSets{sets: make([]map[string]struct{}, nc)}
 		}
 		for i := range g.cells {
 			c := &g.cells[i]
 			c.start = d.varint()
-			c.n = d.varint()
+			n := d.varint()
 			c.v = math.Float64frombits(d.uint64())
-			c.flags = d.byte()
-			if g.distinct != nil {
+			flags := d.byte()
+			// AppendTo writes only cells with events, and the flags that go with them.
+			switch {
+			case d.err != nil:
+			case n < 1 || n >= maxCount:
+				d.fail("window count out of range")
+			case flags&^(flagFired|flagHasV) != 0 || (flags&flagHasV != 0) != s.hasV(n):
+				d.fail("bad window flags")
+			}
+			c.nf = uint64(n) * oneEvent
+			if flags&flagFired != 0 {
+				c.nf |= firedBit
+			}
+			if g.dist != nil {
 				nv := d.count()
 				set := make(map[string]struct{}, nv)
 				for range nv {
 					set[string(d.bytes())] = struct{}{}
 				}
-				g.distinct[i] = set
+				g.dist.sets[i] = set
 			}
 			if i > 0 && c.start <= g.cells[i-1].start {
 				d.fail("windows out of order")
@@ -118,6 +165,24 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 	}
 	heap.Init(&s.starts)
 	return s, d.b, nil
+}
+
+// validGroupID reports whether id is a customer's length (uvarint), the customer, and,
+// from split, a canonical key of paths values.
+func validGroupID(id string, split, paths int) bool {
+	n, w := binary.Uvarint([]byte(id[:min(len(id), binary.MaxVarintLen64)]))
+	if w <= 0 || n > uint64(len(id)-w) || w+int(n) != split {
+		return false
+	}
+	key := []byte(id[split:])
+	var scratch []byte
+	for range paths {
+		var err error
+		if scratch, key, err = appendKeyJSON(scratch[:0], key); err != nil {
+			return false
+		}
+	}
+	return len(key) == 0
 }
 
 type decoder struct {

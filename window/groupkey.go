@@ -101,7 +101,20 @@ func appendKeyJSON(dst, key []byte) ([]byte, []byte, error) {
 		if len(key) < 8 {
 			return dst, nil, errBadKey
 		}
-		return contract.AppendJSONFloat(dst, math.Float64frombits(binary.BigEndian.Uint64(key))), key[8:], nil
+		f := math.Float64frombits(binary.BigEndian.Uint64(key))
+		// A number beyond float64's range is ±Inf to the rule language (1e400 and 1e500
+		// are one group). AppendJSONFloat would write "+Inf", which is not JSON and
+		// would make the alert record invalid: write a JSON number beyond the range,
+		// as the event's was. JSON has no NaN, so only a corrupt key holds one.
+		switch {
+		case math.IsNaN(f):
+			return dst, nil, errBadKey
+		case math.IsInf(f, 1):
+			return append(dst, "1e999"...), key[8:], nil
+		case math.IsInf(f, -1):
+			return append(dst, "-1e999"...), key[8:], nil
+		}
+		return contract.AppendJSONFloat(dst, f), key[8:], nil
 	case tagString:
 		s, rest, err := keyString(key)
 		if err != nil {

@@ -61,7 +61,9 @@ type Event struct {
 // Crossing is a window's aggregate passing the rule's threshold: what its alert says.
 type Crossing struct {
 	Customer string
-	// Group is the group's canonical key (GroupKey); empty without group_by.
+	// Group is the group's canonical key (AppendValueKey of each group_by value); empty without group_by. It
+	// aliases the state's scratch space: valid during the callback only, so a
+	// caller that keeps it copies it (as Replay does).
 	Group []byte
 	// Windowed is false for a running total; Start and End are then zero.
 	Windowed   bool
@@ -105,36 +107,60 @@ type State struct {
 	vals   []jsonpath.Value
 }
 
-// group is one (customer, group values) with its open windows, in start order.
+// group is one (customer, group values) with its open windows, in start order. It is
+// 48 bytes (plus its id and cells): a state may hold 100,000 of them.
 type group struct {
 	// id is the length of the customer (uvarint), the customer, then the canonical
-	// group key, which starts at split: one string identifies the group, so that no
-	// customer and group can run into another's.
-	id       string
-	split    int
-	cells    []cell
-	distinct []map[string]struct{} // per cell, count_distinct only
+	// group key (from split()): one string identifies the group, so that no customer
+	// and group can run into another's.
+	id    string
+	cells []cell
+	// dist is count_distinct's values, one set per cell; nil for other aggregates,
+	// which pay 8 bytes for it rather than a slice's 24.
+	dist *distinctSets
+}
+
+type distinctSets struct{ sets []map[string]struct{} }
+
+// customerLen is the customer's length and the width of its uvarint.
+func (g *group) customerLen() (n uint64, w int) {
+	return binary.Uvarint([]byte(g.id[:min(len(g.id), binary.MaxVarintLen64)]))
 }
 
 func (g *group) customer() string {
-	n, w := binary.Uvarint([]byte(g.id[:min(len(g.id), binary.MaxVarintLen64)]))
+	n, w := g.customerLen()
 	return g.id[w : w+int(n)]
 }
 
-func (g *group) key() []byte { return []byte(g.id[g.split:]) }
+// split is where the group key starts in id.
+func (g *group) split() int {
+	n, w := g.customerLen()
+	return w + int(n)
+}
 
-// cell is one window's aggregate: 32 bytes.
+func (g *group) key() []byte { return []byte(g.id[g.split():]) }
+
+// cell is one window's aggregate: 24 bytes, so that an open window costs little.
 type cell struct {
 	start int64
-	n     int64   // contributing events
 	v     float64 // sum (sum, avg), min, max; unused for count and count_distinct
-	flags uint8
+	// nf is the number of contributing events times two, plus firedBit once the
+	// window alerted: one word for both.
+	nf uint64
 }
 
 const (
-	fired uint8 = 1 << iota // the window alerted
-	hasV                    // v holds a value (min, max)
+	firedBit = 1 // in cell.nf: the window alerted
+	oneEvent = 2 // cell.nf's increment for one contributing event
+	// maxCount bounds a decoded count, so that it fits in nf; no stream reaches it.
+	maxCount = 1 << 62
 )
+
+// n is the number of contributing events.
+func (c *cell) n() int64 { return int64(c.nf >> 1) }
+
+// alerted reports whether the window crossed the threshold.
+func (c *cell) alerted() bool { return c.nf&firedBit != 0 }
 
 // New returns the empty state of rule r (a validated rule) under limits lim.
 func New(r *rule.Rule, lim Limits) *State {
@@ -178,6 +204,11 @@ func (s *State) Degraded() string {
 // Add evaluates one event the rule's condition matched, calling cross for each window
 // it takes across the threshold.
 func (s *State) Add(ev *Event, cross func(Crossing)) {
+	if s.size == 0 {
+		// A running total has no event time: nothing is late, and it never closes.
+		s.contribute(ev, 0, cross)
+		return
+	}
 	t, ok := s.eventTime(ev)
 	if !ok {
 		s.stats.TimeErrors++
@@ -231,7 +262,10 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			s.stats.GroupsDropped++
 			return
 		}
-		g = &group{id: string(s.keyBuf), split: split}
+		g = &group{id: string(s.keyBuf)}
+		if s.fn == rule.AggCountDistinct {
+			g.dist = &distinctSets{}
+		}
 		s.groups[g.id] = g
 	}
 	gk := s.keyBuf[split:]
@@ -244,12 +278,9 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 		start := k * s.every
 		i := s.cellIndex(g, start)
 		c := &g.cells[i]
-		before := c.n
 		switch s.fn {
-		case rule.AggCount:
-			c.n++
 		case rule.AggCountDistinct:
-			set := g.distinct[i]
+			set := g.dist.sets[i]
 			if _, dup := set[string(distinctKey)]; !dup {
 				if int64(len(set)) >= s.lim.MaxDistinct {
 					s.stats.DistinctDropped++
@@ -257,7 +288,6 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 					set[string(distinctKey)] = struct{}{}
 				}
 			}
-			c.n++
 		case rule.AggSum, rule.AggAvg:
 			sum := c.v + num
 			if math.IsInf(sum, 0) {
@@ -265,27 +295,23 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 				continue
 			}
 			c.v = sum
-			c.n++
 		case rule.AggMin:
-			if c.flags&hasV == 0 || num < c.v {
+			if c.n() == 0 || num < c.v {
 				c.v = num
 			}
-			c.flags |= hasV
-			c.n++
 		case rule.AggMax:
-			if c.flags&hasV == 0 || num > c.v {
+			if c.n() == 0 || num > c.v {
 				c.v = num
 			}
-			c.flags |= hasV
-			c.n++
 		}
-		if c.n == before || c.flags&fired != 0 {
+		c.nf += oneEvent
+		if c.alerted() {
 			continue
 		}
 		v := s.value(g, i)
 		if s.r.Threshold.Holds(v) {
-			c.flags |= fired
-			cr := Crossing{Customer: g.customer(), Group: gk, Count: c.n, Value: v}
+			c.nf |= firedBit
+			cr := Crossing{Customer: g.customer(), Group: gk, Count: c.n(), Value: v}
 			if s.size > 0 {
 				cr.Windowed, cr.Start, cr.End = true, start, start+s.size
 			}
@@ -299,11 +325,11 @@ func (s *State) value(g *group, i int) float64 {
 	c := &g.cells[i]
 	switch s.fn {
 	case rule.AggCount:
-		return float64(c.n)
+		return float64(c.n())
 	case rule.AggCountDistinct:
-		return float64(len(g.distinct[i]))
+		return float64(len(g.dist.sets[i]))
 	case rule.AggAvg:
-		return c.v / float64(c.n)
+		return c.v / float64(c.n())
 	default:
 		return c.v
 	}
@@ -324,8 +350,8 @@ func (s *State) cellIndex(g *group, start int64) int {
 		return i
 	}
 	g.cells = slices.Insert(g.cells, i, cell{start: start})
-	if s.fn == rule.AggCountDistinct {
-		g.distinct = slices.Insert(g.distinct, i, map[string]struct{}{})
+	if g.dist != nil {
+		g.dist.sets = slices.Insert(g.dist.sets, i, map[string]struct{}{})
 	}
 	s.cells++
 	if s.size > 0 {
@@ -348,8 +374,11 @@ func (s *State) closeUpTo(watermark int64) {
 		for _, g := range s.byStart[start] {
 			// Windows close in start order, so the group's first window is this one.
 			g.cells = g.cells[1:]
-			if g.distinct != nil {
-				g.distinct = g.distinct[1:]
+			if g.dist != nil {
+				// The backing array outlives the reslice: let the closed window's
+				// values go now, not when the array is next reallocated.
+				g.dist.sets[0] = nil
+				g.dist.sets = g.dist.sets[1:]
 			}
 			s.cells--
 			if len(g.cells) == 0 {

@@ -62,8 +62,8 @@ func (s *State) Windows(customer string) []Window {
 
 func (s *State) window(g *group, i int) Window {
 	c := &g.cells[i]
-	w := Window{Customer: g.customer(), Group: g.key(), Count: c.n, Fired: c.flags&fired != 0, Value: s.value(g, i)}
-	w.HasValue = c.n > 0 && (s.fn != "min" && s.fn != "max" || c.flags&hasV != 0)
+	// Every contribution to min or max sets its value, so a cell with a count has one.
+	w := Window{Customer: g.customer(), Group: g.key(), Count: c.n(), Fired: c.alerted(), Value: s.value(g, i), HasValue: c.n() > 0}
 	if s.size > 0 {
 		w.Windowed, w.Start, w.End = true, c.start, c.start+s.size
 	}

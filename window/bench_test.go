@@ -1,0 +1,109 @@
+package window_test
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+// benchDocs are documents opened once (parsing is the ingest's cost, not Add's): n
+// groups, each with a number.
+func benchDocs(b *testing.B, n int) []*jsonpath.Document {
+	docs := make([]*jsonpath.Document, n)
+	for i := range docs {
+		docs[i] = jsonpath.NewDocument()
+		if err := docs[i].Reset(fmt.Appendf(nil, `{"g":"group-%d","v":%d,"other":"x"}`, i, i%100)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return docs
+}
+
+// BenchmarkAdd is the cost of one matched event: windowed aggregates per group against
+// the running-total count that plain rules are (here through a State too).
+func BenchmarkAdd(b *testing.B) {
+	docs := benchDocs(b, 1000)
+	for _, bc := range []struct{ name, fields string }{
+		{"count/running", `"threshold":1e15`},
+		{"count/group_by/tumbling", `"group_by":["$.g"],"window":{"size":"1m"},"threshold":1e15`},
+		{"sum/group_by/tumbling", `"aggregate":{"fn":"sum","path":"$.v"},"group_by":["$.g"],"window":{"size":"1m"},"threshold":1e15`},
+		{"sum/group_by/hopping-6", `"aggregate":{"fn":"sum","path":"$.v"},"group_by":["$.g"],"window":{"size":"1m","every":"10s"},"threshold":1e15`},
+		{"avg/group_by/tumbling", `"aggregate":{"fn":"avg","path":"$.v"},"group_by":["$.g"],"window":{"size":"1m"},"threshold":1e15`},
+		{"count_distinct/group_by/tumbling", `"aggregate":{"fn":"count_distinct","path":"$.v"},"group_by":["$.g"],"window":{"size":"1m"},"threshold":1e15`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			st := window.New(mustRule(b, bc.fields), window.Limits{})
+			ev := window.Event{Customer: "customer-1"}
+			cross := func(window.Crossing) {}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				// 10 ms apart: windows open and close as they do in a steady stream.
+				ev.Doc, ev.Time = docs[i%len(docs)], time.UnixMilli(int64(i)*10)
+				st.Add(&ev, cross)
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkWindowMemory reports the heap one open (group, window) costs, state and
+// index included, with 100,000 of them: as many groups with one window each
+// (tumbling), and a tenth of the groups with ten windows each (hopping).
+func BenchmarkWindowMemory(b *testing.B) {
+	const cells = 100_000
+	for _, fn := range []string{"count", "sum", "min", "max", "avg"} {
+		agg := `{"fn":"count"}`
+		if fn != "count" {
+			agg = fmt.Sprintf(`{"fn":%q,"path":"$.v"}`, fn)
+		}
+		for _, layout := range []struct {
+			name   string
+			window string
+			groups int
+		}{
+			{"1-window-per-group", `{"size":"1m"}`, cells},
+			{"10-windows-per-group", `{"size":"10m","every":"1m"}`, cells / 10},
+		} {
+			b.Run(fn+"/"+layout.name, func(b *testing.B) {
+				r := mustRule(b, fmt.Sprintf(`"aggregate":%s,"group_by":["$.g"],"window":%s,"lateness":"1h","threshold":1e15`, agg, layout.window))
+				// Documents made first, so that only the state is measured.
+				raw := make([][]byte, layout.groups)
+				for i := range raw {
+					raw[i] = []byte(`{"g":` + strconv.Itoa(i) + `,"v":1.5}`)
+				}
+				doc := jsonpath.NewDocument()
+				var perCell float64
+				for b.Loop() {
+					var before, after runtime.MemStats
+					runtime.GC()
+					runtime.ReadMemStats(&before)
+					st := window.New(r, window.Limits{MaxGroups: cells})
+					ev := window.Event{Customer: "c1", Doc: doc}
+					for i, text := range raw {
+						if err := doc.Reset(text); err != nil {
+							b.Fatal(err)
+						}
+						// Times in the last minute of the tenth: each group gets
+						// every window that covers it.
+						ev.Time = time.UnixMilli(int64(9*60_000 + i%60_000))
+						st.Add(&ev, func(window.Crossing) {})
+					}
+					runtime.GC()
+					runtime.ReadMemStats(&after)
+					if st.WindowCount() != cells || st.Degraded() != "" {
+						b.Fatalf("%d windows (%q), want %d", st.WindowCount(), st.Degraded(), cells)
+					}
+					perCell = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(st.WindowCount())
+					runtime.KeepAlive(st)
+				}
+				b.ReportMetric(perCell, "B/window")
+			})
+		}
+	}
+}
