@@ -8,6 +8,7 @@ import (
 
 	"github.com/bytedance/sonic"
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 )
@@ -172,7 +173,8 @@ func cleanDecodeError(err error) string {
 }
 
 // FileError is a problem with one rule of a rules file: which file, which rule (index,
-// id) and at which line it starts.
+// id) and at which line it starts, or, for a problem found at a line of its own (a
+// limit, one of its tests), that line.
 type FileError struct {
 	File  string
 	Index int
@@ -195,12 +197,29 @@ func (e *FileError) Unwrap() error { return e.Err }
 // "rules" list. Every rule is validated; the error joins one *FileError per bad rule, so
 // a user sees all problems at once. Duplicate (scope, id) pairs are an error.
 //
+// A rule may carry a tests list (see RuleTest): it is validated too, but is no part of
+// the rule; ParseRulesFileTests returns it.
+//
 // The limits in force bound what reading a file may cost: data beyond
 // max_rules_file_bytes is refused, nesting beyond max_rule_json_depth is refused before
 // parsing, and YAML aliases may not expand a rule beyond max_rule_bytes nor the file
-// beyond max_rules_file_bytes (a "billion laughs" file of a few hundred bytes is
-// refused at once, with the line of the alias that went over).
+// (rules and tests) beyond max_rules_file_bytes (a "billion laughs" file of a few
+// hundred bytes is refused at once, with the line of the alias that went over).
 func ParseRulesFile(name string, data []byte) ([]*Rule, error) {
+	f, err := ParseRulesFileTests(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return f.Rules, nil
+}
+
+// ParseRulesFileTests parses a rules file as ParseRulesFile does, and returns its rules
+// with their tests. Each rule's tests key is taken out of its mapping before the rule is
+// decoded, so that the rules are exactly those of the same file without tests. A
+// problem with a test is a *FileError at the line of the field at fault, whose error is
+// a *ValidationError naming the field ("tests[1].expect.alerts"). The tests of an
+// invalid rule are not checked: what they expect depends on the rule.
+func ParseRulesFileTests(name string, data []byte) (*RulesFile, error) {
 	lim := CurrentLimits()
 	if len(data) > lim.MaxRulesFileBytes {
 		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, overLimit("file is", len(data), "bytes", lim.MaxRulesFileBytes, LimitRulesFileSize))
@@ -223,26 +242,35 @@ func ParseRulesFile(name string, data []byte) ([]*Rule, error) {
 		return nil, err
 	}
 	var (
-		rules []*Rule
-		errs  []error
-		seen  = map[Key]int{}
-		// total is what the rules cost together once aliases are expanded; without
-		// aliases it is at most the file's size.
+		file = &RulesFile{Name: name}
+		errs []error
+		seen = map[Key]int{}
+		// total is what the rules and their tests cost together once aliases are
+		// expanded; without aliases it is at most the file's size.
 		total int64
 	)
 	for i, node := range seq.Values {
 		line := node.GetToken().Position.Line
 		// Each rule is decoded on its own, so its anchors are its own (an alias to
-		// another rule's anchor is an error of the decoder); measure it so.
-		cost := newYAMLCost(int64(lim.MaxRuleBytes), lim.MaxJSONDepth)
+		// another rule's anchor is an error of the decoder); measure it so. Its tests
+		// are measured apart: they count toward the file's limit, not the rule's.
+		testsKV := testsKey(node)
+		cost := newYAMLCost(int64(lim.MaxRuleBytes), lim.MaxJSONDepth).withTests(testsKV, lim.MaxRulesFileBytes, total)
 		if err := cost.walk(node, 0); err != nil {
 			tl, _ := asTooLarge(err)
 			errs = append(errs, &FileError{File: name, Index: i, Line: tl.line, Err: fmt.Errorf("%w: %s", ErrInvalid, tl.msg)})
+			if cost.fileFull {
+				break // the file's budget is spent: the rules after this one cannot fit
+			}
 			continue
 		}
-		if total += cost.used; total > int64(lim.MaxRulesFileBytes) {
+		if total += cost.total(); total > int64(lim.MaxRulesFileBytes) {
+			what := "the rules up to this one are"
+			if testsKV != nil {
+				what = "the rules up to this one, with their tests, are"
+			}
 			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: fmt.Errorf(
-				"%w: the rules up to this one are larger than %d bytes, counting every use of a YAML alias in full (limit %s)", ErrInvalid, lim.MaxRulesFileBytes, LimitRulesFileSize)})
+				"%w: %s larger than %d bytes, counting every use of a YAML alias in full (limit %s)", ErrInvalid, what, lim.MaxRulesFileBytes, LimitRulesFileSize)})
 			break
 		}
 		var generic any
@@ -250,7 +278,16 @@ func ParseRulesFile(name string, data []byte) ([]*Rule, error) {
 			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: err})
 			continue
 		}
-		js, err := json.Marshal(normalizeYAML(generic))
+		generic = normalizeYAML(generic)
+		// Tests are the file's, not the rule's: out before the rule is decoded, so
+		// that they are never in its JSON (nor its control record, nor fingerprint).
+		testsVal, hasTests := any(nil), false
+		if m, ok := generic.(map[string]any); ok {
+			if testsVal, hasTests = m["tests"]; hasTests {
+				delete(m, "tests")
+			}
+		}
+		js, err := json.Marshal(generic)
 		if err != nil {
 			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: err})
 			continue
@@ -270,12 +307,24 @@ func ParseRulesFile(name string, data []byte) ([]*Rule, error) {
 			continue
 		}
 		seen[r.Key()] = i
-		rules = append(rules, r)
+		file.Rules = append(file.Rules, r)
+		if hasTests {
+			var at ast.Node // nil when the tests came through a merge key: no lines
+			if testsKV != nil {
+				at = testsKV.Value
+			}
+			tests, problems := parseRuleTests(r, testsVal, at, line)
+			for _, p := range problems {
+				errs = append(errs, &FileError{File: name, Index: i, Line: p.line, ID: r.ID,
+					Err: &ValidationError{Rule: r.ID, Problems: []Problem{{Field: p.field, Msg: p.msg}}}})
+			}
+			file.Tests = append(file.Tests, tests...)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return rules, nil
+	return file, nil
 }
 
 // normalizeYAML turns YAML's map[any]any (keys that are not strings) into JSON objects.

@@ -21,6 +21,16 @@ func ReadRulesFile(path string) ([]*Rule, error) {
 	return ParseRulesFile(path, data)
 }
 
+// ReadRulesFileTests reads and parses the rules file at path with its rules' tests (see
+// ParseRulesFileTests), under the same bound as ReadRulesFile.
+func ReadRulesFileTests(path string) (*RulesFile, error) {
+	data, err := ReadRulesFileBytes(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRulesFileTests(path, data)
+}
+
 // ReadRulesFileBytes reads the rules file at path, refusing one larger than the
 // max_rules_file_bytes limit in force after reading one byte more than it. It is for
 // callers that need the text as well as the rules; ParseRulesFile parses it.
@@ -127,10 +137,26 @@ func checkFlowNesting(tokens token.Tokens, base, limit int) error {
 // lower bound on the JSON the node becomes. A rule can thus be refused for its cost
 // only if its JSON would exceed max_rule_bytes anyway, and a file without aliases never
 // costs more than its own size.
+//
+// A rule's tests entry (see RuleTest) is no part of the rule's JSON: it is measured
+// apart, in testsUsed, against what is left of the file's budget, so that tests count
+// toward max_rules_file_bytes but not toward max_rule_bytes. Anchors are shared between
+// the two (an alias in the tests may use an anchor of the rule and the other way round),
+// and so is the nesting limit: the tests sit inside the rule's mapping.
 type yamlCost struct {
 	anchors map[string]yamlAnchor
-	used    int64 // cost of the nodes walked so far
+	used    int64 // cost of the nodes walked so far, but the tests'
 	budget  int64 // the most used may reach
+	// tests is the rule's tests entry, measured apart (nil: none); inTests is set while
+	// walking it.
+	tests       *ast.MappingValueNode
+	inTests     bool
+	testsUsed   int64
+	testsBudget int64 // the most total() may reach within the tests
+	fileMax     int   // max_rules_file_bytes, for messages
+	// fileFull is set when the tests went over testsBudget: no rule after this one
+	// can fit in the file's limit.
+	fileFull bool
 	// maxLevel is the deepest collection level reached, for anchors' heights.
 	maxLevel int
 	depthMax int
@@ -151,6 +177,16 @@ func newYAMLCost(budget int64, depthMax int) *yamlCost {
 	return &yamlCost{anchors: map[string]yamlAnchor{}, budget: budget, depthMax: depthMax}
 }
 
+// withTests measures the rule's tests entry (nil: none) apart: at most what the
+// file's limit, fileMax bytes, leaves after the rules and tests before it (spent).
+func (c *yamlCost) withTests(tests *ast.MappingValueNode, fileMax int, spent int64) *yamlCost {
+	c.tests, c.fileMax, c.testsBudget = tests, fileMax, int64(fileMax)-spent
+	return c
+}
+
+// total is the cost of everything walked so far, the tests' included.
+func (c *yamlCost) total() int64 { return c.used + c.testsUsed }
+
 // walk measures n at collection level depth (the number of collections around it).
 func (c *yamlCost) walk(n ast.Node, depth int) error {
 	if n == nil {
@@ -170,6 +206,10 @@ func (c *yamlCost) walk(n ast.Node, depth int) error {
 		}
 		return nil
 	case *ast.MappingValueNode:
+		if n == c.tests && !c.inTests {
+			c.inTests = true
+			defer func() { c.inTests = false }()
+		}
 		if err := c.walk(n.Key, depth); err != nil {
 			return err
 		}
@@ -191,12 +231,12 @@ func (c *yamlCost) walk(n ast.Node, depth int) error {
 	case *ast.AnchorNode:
 		name := n.Name.GetToken().Value
 		c.anchors[name] = yamlAnchor{busy: true}
-		before, outerMax := c.used, c.maxLevel
+		before, outerMax := c.total(), c.maxLevel
 		c.maxLevel = depth
 		if err := c.walk(n.Value, depth); err != nil {
 			return err
 		}
-		c.anchors[name] = yamlAnchor{cost: c.used - before, height: c.maxLevel - depth}
+		c.anchors[name] = yamlAnchor{cost: c.total() - before, height: c.maxLevel - depth}
 		c.maxLevel = max(c.maxLevel, outerMax)
 		return nil
 	case *ast.AliasNode:
@@ -237,6 +277,16 @@ func (c *yamlCost) enter(n ast.Node, level int) error {
 }
 
 func (c *yamlCost) add(cost int64, n ast.Node) error {
+	if c.inTests {
+		// The rule's own cost so far counts too: it is part of the file's.
+		c.testsUsed += cost
+		if c.total() > c.testsBudget {
+			c.fileFull = true
+			return &tooLarge{line: lineOfNode(n), msg: fmt.Sprintf("the rules up to this one, with their tests, are larger than %d bytes%s (limit %s)",
+				c.fileMax, c.why(), LimitRulesFileSize)}
+		}
+		return nil
+	}
 	c.used += cost
 	if c.used > c.budget {
 		return &tooLarge{line: lineOfNode(n), msg: fmt.Sprintf("the rule is larger than %d bytes%s (limit %s)",

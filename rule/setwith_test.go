@@ -198,8 +198,12 @@ func TestSetWithErrors(t *testing.T) {
 		"put twice":       func() (*rule.Set, error) { return s.With([]*rule.Rule{a2, a2}, nil) },
 		"put and removed": func() (*rule.Set, error) { return s.With([]*rule.Rule{a2}, []rule.Key{a.Key()}) },
 		"removed twice":   func() (*rule.Set, error) { return s.With(nil, []rule.Key{a.Key(), a.Key()}) },
-		"not validated":   func() (*rule.Set, error) { return s.With([]*rule.Rule{{ID: "b", Scope: "c-1", Threshold: rule.AtLeast(1)}}, nil) },
-		"global invalid":  func() (*rule.Set, error) { return s.With([]*rule.Rule{{ID: "b", Scope: "*", Threshold: rule.AtLeast(1)}}, nil) },
+		"not validated": func() (*rule.Set, error) {
+			return s.With([]*rule.Rule{{ID: "b", Scope: "c-1", Threshold: rule.AtLeast(1)}}, nil)
+		},
+		"global invalid": func() (*rule.Set, error) {
+			return s.With([]*rule.Rule{{ID: "b", Scope: "*", Threshold: rule.AtLeast(1)}}, nil)
+		},
 		"leaf unvalidated": func() (*rule.Set, error) {
 			return s.With([]*rule.Rule{{ID: "b", Scope: "c-2", When: &rule.Condition{Path: "$.a"}}}, nil)
 		},

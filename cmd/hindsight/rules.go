@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 
-	"github.com/hindsightdev/hindsight/rule"
 	"github.com/spf13/cobra"
+
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 func newRulesCmd() *cobra.Command {
@@ -24,36 +29,99 @@ func newRulesCmd() *cobra.Command {
 func newRulesTestCmd(limits *rule.Limits) *cobra.Command {
 	var cfg rulesTestConfig
 	cmd := &cobra.Command{
-		Use:   "test -f RULES EVENTS.ndjson",
-		Short: "Print which rules each event of an NDJSON file satisfies",
-		Args:  cobra.MaximumNArgs(1),
+		Use:   "test -f RULES [EVENTS.ndjson | -]",
+		Short: "Run the rules' tests, and show which rules each event of an NDJSON stream satisfies",
+		Long: `Run the tests written with the rules of RULES (a rule's tests: list), with the
+evaluator the live daemon runs, and print a report as go test -v does. Exit status 1 when
+a test fails, 2 when RULES is invalid.
+
+When events are given, then evaluate every rule against them and print which rules
+each event satisfies, and per rule the customers whose count reaches the threshold.
+The events are EVENTS (NDJSON, one event per line), "-" for standard input, or standard
+input when it is piped or redirected from a file and not empty (a terminal and /dev/null
+are no events). Tests run first; with events and a file without tests, only the events
+are evaluated.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg.Events, cfg.EventsName = cmd.InOrStdin(), "stdin"
-			if len(args) == 1 && args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return usageError{err}
-				}
-				defer f.Close()
-				cfg.Events, cfg.EventsName = f, args[0]
-			}
-			cfg.Out = cmd.OutOrStdout()
 			if err := applyEnv(cmd); err != nil {
 				return usageError{err}
 			}
 			if err := applyRuleLimits(*limits); err != nil {
 				return err
 			}
-			if _, err := runRulesTest(cmd.Context(), cfg); err != nil {
+			cfg.Out = cmd.OutOrStdout()
+			file, err := rule.ReadRulesFileTests(cfg.RulesFile)
+			if err != nil {
 				return usageError{err}
 			}
-			return nil
+			events, name, closeEvents, err := rulesTestEvents(cmd.InOrStdin(), args)
+			if err != nil {
+				return usageError{err}
+			}
+			defer closeEvents()
+			// Tests run unless the file has none and events are what was asked for;
+			// event-stream output (--json included) is unchanged for files without
+			// tests.
+			var failed error
+			if len(file.Tests) > 0 || events == nil {
+				sum, err := runRuleTests(file, cfg.Out, cfg.JSON)
+				if err != nil {
+					return fmt.Errorf("writing the tests' report: %w", err)
+				}
+				failed = sum.Err(cfg.RulesFile)
+				if events != nil && !cfg.JSON {
+					fmt.Fprintln(cfg.Out)
+				}
+			}
+			if events != nil {
+				cfg.Events, cfg.EventsName, cfg.Rules = events, name, file.Rules
+				if _, err := runRulesTest(cmd.Context(), cfg); err != nil {
+					return usageError{err}
+				}
+			}
+			// A failing test is exit status 1, as go test's, apart from the 2 of an
+			// invalid file.
+			return failed
 		},
 	}
 	cmd.Flags().StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON (required)")
 	cmd.Flags().StringVar(&cfg.CustomerPath, "customer-path", "$.customer", "JSONPath of each event's customer id")
 	cmd.Flags().StringVar(&cfg.Customer, "customer", "", "customer id of every event (overrides --customer-path)")
-	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print one JSON object per event")
+	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print the tests' results as one JSON object, and one JSON object per event")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
+}
+
+// rulesTestEvents opens the events of `rules test`: the file args[0], "-" for stdin, or
+// without argument stdin when it holds events. nil means none; done closes what it
+// opened.
+func rulesTestEvents(stdin io.Reader, args []string) (events io.Reader, name string, done func(), err error) {
+	done = func() {}
+	if len(args) == 1 && args[0] != "-" {
+		f, err := os.Open(args[0])
+		if err != nil {
+			return nil, "", done, err
+		}
+		return f, args[0], func() { f.Close() }, nil
+	}
+	if len(args) == 1 {
+		return stdin, "stdin", done, nil
+	}
+	// Without an argument, stdin is events when it is piped or redirected from a file:
+	// a terminal (or /dev/null, a character device too) is someone running the tests.
+	if f, ok := stdin.(*os.File); ok {
+		if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice != 0 {
+			return nil, "", done, nil
+		}
+	}
+	// An empty stream is no events either: an empty file, or a job's closed pipe, runs
+	// the tests alone.
+	br := bufio.NewReader(stdin)
+	if _, err := br.Peek(1); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, "", done, nil
+		}
+		return nil, "", done, fmt.Errorf("reading events from stdin: %w", err)
+	}
+	return br, "stdin", done, nil
 }

@@ -50,17 +50,27 @@ func newRulesApplyCmd(limits *rule.Limits) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
 		Short: "Publish the rules of a YAML or JSON file on the controls topic",
-		Long: `Validate every rule of FILE and publish an upsert control for each rule that is new or
-changed. If any rule is invalid, or changed without a higher version than the active one,
-the errors name the file, line, rule and field, and nothing is published (exit status 2).
-With --wait, wait for a running daemon's verdict on each control.`,
+		Long: `Validate every rule of FILE, run the rules' tests (as hindsight rules test does), and
+publish an upsert control for each rule that is new or changed. If any rule is invalid, or
+changed without a higher version than the active one, the errors name the file, line, rule
+and field, and nothing is published (exit status 2). If a test fails, the tests' report is
+printed and nothing is published (exit status 2); --skip-tests publishes without running
+them. Tests are never published. With --wait, wait for a running daemon's verdict on each
+control.`,
 		Args: cobra.NoArgs,
 		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, _ []string) error {
-			return applyRules(cmd.Context(), cfg, file)
+			err := applyRules(cmd.Context(), cfg, file)
+			// Failing tests refuse the file, as an invalid rule does.
+			var tf *testsFailedError
+			if errors.As(err, &tf) {
+				return usageError{err}
+			}
+			return err
 		}),
 	}
 	addRulesFlags(cmd, &cfg)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "rules file (YAML or JSON)")
+	cmd.Flags().BoolVar(&cfg.SkipTests, "skip-tests", false, "publish without running the rules' tests (by default a file whose tests fail is refused)")
 	cmd.Flags().DurationVar(&cfg.Wait, "wait", 0, "wait this long for the daemon's control statuses (0: don't wait)")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd

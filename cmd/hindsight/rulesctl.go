@@ -33,6 +33,8 @@ type rulesConfig struct {
 	Wait time.Duration
 	// JSON makes list print JSON (as /v1/rules) instead of a table.
 	JSON bool
+	// SkipTests makes apply publish without running the rules' tests.
+	SkipTests bool
 }
 
 // EnsureDefaults fills unset fields with their documented defaults.
@@ -78,17 +80,24 @@ func currentRules(ctx context.Context, cfg *rulesConfig) (context.Context, conte
 	return ctx, cancel, controls.Fold(recs), nil
 }
 
-// applyRules validates the rules file and publishes an upsert for each rule that
-// differs from the active one. Nothing is published unless every rule is valid and newer
-// than (or equal to) the active version: errors name the file, line, rule and field, and
-// match rule.ErrInvalid.
+// applyRules validates the rules file, runs its rules' tests, and publishes an upsert for
+// each rule that differs from the active one. Nothing is published unless every rule is
+// valid and newer than (or equal to) the active version, and every test passes (unless
+// cfg.SkipTests): errors name the file, line, rule and field, and match rule.ErrInvalid;
+// failing tests are a *testsFailedError, after their report.
 func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 	data, err := rule.ReadRulesFileBytes(file)
 	if err != nil {
 		return fmt.Errorf("reading rules file: %w", err)
 	}
-	rules, err := rule.ParseRulesFile(file, data)
+	f, err := rule.ParseRulesFileTests(file, data)
 	if err != nil {
+		return err
+	}
+	rules := f.Rules
+	// Before the controls topic is even read: a file whose tests fail is not a
+	// candidate for publishing.
+	if err := checkRuleTests(cfg, f); err != nil {
 		return err
 	}
 	ctx, cancel, cur, err := currentRules(ctx, &cfg)
@@ -127,6 +136,31 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 		fmt.Fprintf(cfg.Out, "unchanged  %s version %d\n", r.Key(), r.Version)
 	}
 	return publishAndReport(ctx, cfg, publish)
+}
+
+// checkRuleTests runs the tests of f's rules for apply. When one fails it prints the
+// report and returns a *testsFailedError; cfg.SkipTests skips them, saying so.
+func checkRuleTests(cfg rulesConfig, f *rule.RulesFile) error {
+	if len(f.Tests) == 0 {
+		return nil
+	}
+	if cfg.SkipTests {
+		fmt.Fprintf(cfg.Out, "skipped    %s of %s (--skip-tests)\n", plural(len(f.Tests), "test"), f.Name)
+		return nil
+	}
+	var report bytes.Buffer
+	sum, err := runRuleTests(f, &report, false)
+	if err != nil {
+		return fmt.Errorf("running the tests of %s: %w", f.Name, err)
+	}
+	if err := sum.Err(f.Name); err != nil {
+		if _, werr := cfg.Out.Write(report.Bytes()); werr != nil {
+			return errors.Join(err, werr)
+		}
+		return err
+	}
+	fmt.Fprintf(cfg.Out, "tested     %s: %s passed\n", f.Name, plural(sum.Tests, "test"))
+	return nil
 }
 
 // lineOf finds the line where id is first mentioned, for errors found after parsing.

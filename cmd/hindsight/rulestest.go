@@ -2,24 +2,33 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // rulesTestConfig configures `hindsight rules test`.
 type rulesTestConfig struct {
 	// RulesFile is a rules file (YAML or JSON). Required.
 	RulesFile string
+	// Rules, when not nil, are RulesFile's rules, already read (its tests are run
+	// apart, by runRuleTests).
+	Rules []*rule.Rule
 	// Events is NDJSON, one event per line. Required.
 	Events io.Reader
 	// EventsName names Events in messages. Default "events".
@@ -59,9 +68,12 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 	if cfg.CustomerPath == "" {
 		cfg.CustomerPath = "$.customer"
 	}
-	rules, err := rule.ReadRulesFile(cfg.RulesFile)
-	if err != nil {
-		return nil, err
+	rules := cfg.Rules
+	if rules == nil {
+		var err error
+		if rules, err = rule.ReadRulesFile(cfg.RulesFile); err != nil {
+			return nil, err
+		}
 	}
 	set, err := rule.NewSet(rules)
 	if err != nil {
@@ -170,4 +182,362 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulesTestSummary) 
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", r.Key(), r.Version, r.Threshold, total, strings.Join(alerting, ", "))
 	}
 	tw.Flush()
+}
+
+// sourceTest is the source of the alerts a rule's tests raise (live's are "live").
+const sourceTest = "test"
+
+// valueTolerance is how far, relative to the larger, a raised alert's value may be
+// from an expected one and still match: an average's last digits depend on the order
+// of additions, which a test's author should not have to reproduce.
+const valueTolerance = 1e-9
+
+// ruleTestResult is the outcome of one test of a rules file.
+type ruleTestResult struct {
+	Test *rule.RuleTest
+	// Alerts are the alerts the events raised, in order.
+	Alerts []contract.Alert
+	// Problems say why the test failed, each on one line; none: it passed.
+	Problems []string
+	// Matched counts the events the rule's condition matched; Stats are the window
+	// state's counters (zero for a plain count).
+	Matched int
+	Stats   window.Stats
+}
+
+// runRuleTest runs one test with the evaluator live runs (window.Replay over a set
+// holding just the rule): the events in order in one partition, at offsets 0, 1, …,
+// with the test's record times, and compares the alerts raised with what it expects.
+// file names the rules file in problems.
+func runRuleTest(file string, t *rule.RuleTest) ruleTestResult {
+	res := ruleTestResult{Test: t}
+	set, err := rule.NewSet([]*rule.Rule{t.Rule})
+	if err != nil {
+		res.Problems = append(res.Problems, fmt.Sprintf("indexing the rule: %v", err))
+		return res
+	}
+	replay := window.NewReplay(set, window.Limits{})
+	// A second matcher over the same set counts matches, for the report: Replay
+	// keeps them to itself.
+	m := set.NewMatcher()
+	var crossings []window.Result
+	var matched []*rule.Rule
+	for i, ev := range t.Events {
+		// A document per event: the state may keep values that alias its bytes.
+		doc := jsonpath.NewDocument()
+		if err := doc.Reset(ev); err != nil {
+			res.Problems = append(res.Problems, fmt.Sprintf("%s:%d: events[%d]: %v", file, t.Line, i, err))
+			continue
+		}
+		if matched = m.Match(t.Customer, doc, matched[:0]); len(matched) > 0 {
+			res.Matched++
+		}
+		at := t.RecordTimeOf(i)
+		crossings = replay.Add(t.Customer, doc, at, crossings[:0])
+		for _, c := range crossings {
+			a, err := window.Alert(c.Rule, c.Crossing, 0, int64(i), at, sourceTest)
+			if err != nil {
+				res.Problems = append(res.Problems, fmt.Sprintf("events[%d]: making the alert: %v", i, err))
+				continue
+			}
+			res.Alerts = append(res.Alerts, a)
+		}
+	}
+	if !t.Rule.Plain() {
+		res.Stats = replay.State(t.Rule).Stats()
+	}
+	res.Problems = append(res.Problems, compareAlerts(file, t.Expect, res.Alerts)...)
+	return res
+}
+
+// compareAlerts says how alerts differ from what exp expects: the number, and each
+// listed alert that no raised alert matches. Listed alerts are matched to raised ones
+// one to one (a maximum bipartite matching), so that an alert written loosely ({}) does
+// not take the one a stricter entry needs.
+func compareAlerts(file string, exp rule.TestExpect, alerts []contract.Alert) []string {
+	var problems []string
+	if len(alerts) != exp.Alerts {
+		problems = append(problems, fmt.Sprintf("%s:%d: want %s, got %d", file, exp.Line, plural(exp.Alerts, "alert"), len(alerts)))
+	}
+	if exp.List == nil {
+		return problems
+	}
+	// owner[j] is the listed alert that raised alert j is matched to, or -1.
+	owner := make([]int, len(alerts))
+	for j := range owner {
+		owner[j] = -1
+	}
+	var augment func(k int, seen []bool) bool
+	augment = func(k int, seen []bool) bool {
+		for j := range alerts {
+			if seen[j] || !alertMatches(exp.List[k], &alerts[j]) {
+				continue
+			}
+			seen[j] = true
+			if owner[j] < 0 || augment(owner[j], seen) {
+				owner[j] = k
+				return true
+			}
+		}
+		return false
+	}
+	for k, want := range exp.List {
+		if !augment(k, make([]bool, len(alerts))) {
+			problems = append(problems, fmt.Sprintf("%s:%d: expect.alerts[%d] %s matches none of the alerts raised%s",
+				file, want.Line, k, describeExpected(want), unlessTaken(k, want, alerts, owner)))
+		}
+	}
+	return problems
+}
+
+// unlessTaken explains an unmatched listed alert that does match a raised alert: the
+// one-to-one matching gave that alert to another entry.
+func unlessTaken(k int, want rule.ExpectedAlert, alerts []contract.Alert, owner []int) string {
+	for j := range alerts {
+		if alertMatches(want, &alerts[j]) && owner[j] >= 0 && owner[j] != k {
+			return fmt.Sprintf(" (alert %d matches, but is expect.alerts[%d]'s)", j+1, owner[j])
+		}
+	}
+	return ""
+}
+
+// alertMatches reports whether a matches every field want gives: group values as JSON
+// values (the rule language's equality), value as a number, window start as a time.
+func alertMatches(want rule.ExpectedAlert, a *contract.Alert) bool {
+	for path, v := range want.Group {
+		got, ok := a.Group[path]
+		if !ok || !jsonEqual(v, got) {
+			return false
+		}
+	}
+	if want.Value != nil {
+		x, y := *want.Value, a.Value
+		if math.Abs(x-y) > valueTolerance*math.Max(1, math.Max(math.Abs(x), math.Abs(y))) {
+			return false
+		}
+	}
+	if want.WindowStart != nil && (a.WindowStart == nil || !a.WindowStart.Equal(*want.WindowStart)) {
+		return false
+	}
+	return true
+}
+
+// jsonEqual compares two JSON texts as the rule language compares values: by their
+// canonical keys (window.AppendValueKey), as groups are told apart.
+func jsonEqual(a, b []byte) bool {
+	da, db := jsonpath.NewDocument(), jsonpath.NewDocument()
+	if da.Reset(a) != nil || db.Reset(b) != nil {
+		return false
+	}
+	return bytes.Equal(window.AppendValueKey(nil, da.Root()), window.AppendValueKey(nil, db.Root()))
+}
+
+// describeExpected writes a listed alert as it was written: {group: …, value: …}.
+func describeExpected(want rule.ExpectedAlert) string {
+	var parts []string
+	if want.Group != nil {
+		parts = append(parts, "group: "+compactJSON(want.Group))
+	}
+	if want.Value != nil {
+		parts = append(parts, "value: "+formatValue(*want.Value))
+	}
+	if want.WindowStart != nil {
+		parts = append(parts, "window_start: "+want.WindowStart.Format(time.RFC3339Nano))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// describeAlert writes a raised alert on one line: what a test can expect of it.
+func describeAlert(a *contract.Alert) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "customer %s", a.Customer)
+	if a.Group != nil {
+		fmt.Fprintf(&b, "  group %s", compactJSON(a.Group))
+	}
+	if a.WindowStart != nil && a.WindowEnd != nil {
+		fmt.Fprintf(&b, "  window [%s, %s)", a.WindowStart.Format(time.RFC3339Nano), a.WindowEnd.Format(time.RFC3339Nano))
+	}
+	fmt.Fprintf(&b, "  value %s", formatValue(a.Value))
+	if a.Aggregate != rule.AggCount {
+		fmt.Fprintf(&b, " (%s of %s)", a.Aggregate, plural(int(a.Count), "event"))
+	}
+	fmt.Fprintf(&b, "  raised by events[%d]", a.Offset)
+	return b.String()
+}
+
+// compactJSON writes v as compact JSON with sorted keys and no HTML escaping.
+func compactJSON(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// ruleTestsSummary is what runRuleTests counted.
+type ruleTestsSummary struct {
+	Tests, Failed int
+	Results       []ruleTestResult
+}
+
+// testsFailedError says that tests of a rules file failed: exit status 1 for `rules
+// test`, as go test's; `rules apply` refuses the file with it.
+type testsFailedError struct {
+	File          string
+	Failed, Tests int
+}
+
+func (e *testsFailedError) Error() string {
+	return fmt.Sprintf("%s: %d of %s failed", e.File, e.Failed, plural(e.Tests, "rule test"))
+}
+
+// Err is nil when every test passed, else a *testsFailedError about file.
+func (s *ruleTestsSummary) Err(file string) error {
+	if s.Failed == 0 {
+		return nil
+	}
+	return &testsFailedError{File: file, Failed: s.Failed, Tests: s.Tests}
+}
+
+// runRuleTests runs every test of every rule of f and reports to out as `go test -v`
+// does (see printRuleTests), or as one JSON object when asJSON.
+func runRuleTests(f *rule.RulesFile, out io.Writer, asJSON bool) (*ruleTestsSummary, error) {
+	sum := &ruleTestsSummary{Tests: len(f.Tests)}
+	for _, t := range f.Tests {
+		res := runRuleTest(f.Name, t)
+		if len(res.Problems) > 0 {
+			sum.Failed++
+		}
+		sum.Results = append(sum.Results, res)
+	}
+	if asJSON {
+		return sum, printRuleTestsJSON(out, f, sum)
+	}
+	return sum, printRuleTests(out, f, sum)
+}
+
+// printRuleTests writes the report of sum as `go test -v` would: a RUN and a PASS or
+// FAIL line per test, what differed under a failing one (with the alerts raised, what
+// a test can expect), then PASS or FAIL and a summary line.
+func printRuleTests(out io.Writer, f *rule.RulesFile, sum *ruleTestsSummary) error {
+	var b strings.Builder
+	if sum.Tests == 0 {
+		fmt.Fprintf(&b, "?   %s  [no tests]\n", f.Name)
+		_, err := io.WriteString(out, b.String())
+		return err
+	}
+	names := testNames(f)
+	for _, res := range sum.Results {
+		name := names[res.Test]
+		fmt.Fprintf(&b, "=== RUN   %s\n", name)
+		if len(res.Problems) == 0 {
+			fmt.Fprintf(&b, "--- PASS: %s\n", name)
+			continue
+		}
+		fmt.Fprintf(&b, "--- FAIL: %s\n", name)
+		for _, p := range res.Problems {
+			fmt.Fprintf(&b, "    %s\n", p)
+		}
+		fmt.Fprintf(&b, "    %s\n", eventsLine(&res))
+		if len(res.Alerts) == 0 {
+			fmt.Fprintf(&b, "    no alerts raised\n")
+		} else {
+			fmt.Fprintf(&b, "    alerts raised:\n")
+			for i := range res.Alerts {
+				fmt.Fprintf(&b, "      %d. %s\n", i+1, describeAlert(&res.Alerts[i]))
+			}
+		}
+	}
+	if sum.Failed > 0 {
+		fmt.Fprintf(&b, "FAIL\nFAIL %s  %d of %s failed\n", f.Name, sum.Failed, plural(sum.Tests, "test"))
+	} else {
+		fmt.Fprintf(&b, "PASS\nok  %s  %s\n", f.Name, plural(sum.Tests, "test"))
+	}
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+// eventsLine says what became of a failing test's events: how many the condition
+// matched, and how many of those did not count (no usable time, late).
+func eventsLine(res *ruleTestResult) string {
+	s := fmt.Sprintf("%s, %d matched the rule's condition", plural(len(res.Test.Events), "event"), res.Matched)
+	if n := res.Stats.TimeErrors; n > 0 {
+		what := "time"
+		if p := res.Test.Rule.Time; p != "" {
+			what = "time at " + p
+		}
+		s += fmt.Sprintf(", %d without a usable %s", n, what)
+	}
+	if n := res.Stats.Late; n > 0 {
+		s += fmt.Sprintf(", %d late", n)
+	}
+	return s
+}
+
+// testNames names each test RULE-ID/TEST-NAME, or SCOPE/ID/TEST-NAME for a rule whose
+// id another rule of the file shares (in another scope).
+func testNames(f *rule.RulesFile) map[*rule.RuleTest]string {
+	ids := map[string]int{}
+	for _, r := range f.Rules {
+		ids[r.ID]++
+	}
+	names := make(map[*rule.RuleTest]string, len(f.Tests))
+	for _, t := range f.Tests {
+		id := t.Rule.ID
+		if ids[id] > 1 {
+			id = t.Rule.Key().String()
+		}
+		names[t] = id + "/" + t.Name
+	}
+	return names
+}
+
+// ruleTestJSON is one test's result in `rules test --json`.
+type ruleTestJSON struct {
+	Rule     string `json:"rule"`
+	Scope    string `json:"scope"`
+	Test     string `json:"test"`
+	Line     int    `json:"line"`
+	Customer string `json:"customer"`
+	Pass     bool   `json:"pass"`
+	// Problems say why it failed.
+	Problems []string `json:"problems,omitempty"`
+	// Alerts are the alert records the events raised, as live would publish them
+	// (source "test", partition 0, offset the event's index).
+	Alerts []json.RawMessage `json:"alerts"`
+}
+
+// printRuleTestsJSON writes the results as one JSON object on one line, so that the
+// event lines of `rules test --json EVENTS` may follow it as NDJSON.
+func printRuleTestsJSON(out io.Writer, f *rule.RulesFile, sum *ruleTestsSummary) error {
+	doc := struct {
+		File    string         `json:"file"`
+		Pass    bool           `json:"pass"`
+		Tests   int            `json:"tests"`
+		Failed  int            `json:"failed"`
+		Results []ruleTestJSON `json:"results"`
+	}{File: f.Name, Pass: sum.Failed == 0, Tests: sum.Tests, Failed: sum.Failed, Results: []ruleTestJSON{}}
+	for _, res := range sum.Results {
+		t := res.Test
+		rj := ruleTestJSON{Rule: t.Rule.ID, Scope: t.Rule.Scope, Test: t.Name, Line: t.Line, Customer: t.Customer,
+			Pass: len(res.Problems) == 0, Problems: res.Problems, Alerts: []json.RawMessage{}}
+		for i := range res.Alerts {
+			rj.Alerts = append(rj.Alerts, res.Alerts[i].AppendJSON(nil))
+		}
+		doc.Results = append(doc.Results, rj)
+	}
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(doc)
 }

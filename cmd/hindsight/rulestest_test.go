@@ -3,10 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/goccy/go-yaml"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/golden"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -54,4 +64,301 @@ func TestRulesTestGolden(t *testing.T) {
 		t.Errorf("the malformed line is not reported as such:\n%s", out.String())
 	}
 	golden.Check(t, "demo-rules-test.golden", out.Bytes())
+}
+
+// The rules files with tests: every test of the example passes; the other has a passing
+// and a failing rule. Both have a windowed rule with group_by and a plain count.
+const (
+	testedRules  = "testdata/rules-with-tests.yaml"
+	failingRules = "testdata/rules-tests-failing.yaml"
+)
+
+// TestRuleTestsGolden: the report of a rules file's tests, passing and failing, as text
+// and as JSON.
+func TestRuleTestsGolden(t *testing.T) {
+	tests := []struct {
+		file, golden string
+		json         bool
+		tests, fail  int
+	}{
+		{testedRules, "rules-with-tests.golden", false, 7, 0},
+		{failingRules, "rules-tests-failing.golden", false, 5, 3},
+		{failingRules, "rules-tests-failing.json.golden", true, 5, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			f, err := rule.ReadRulesFileTests(tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			sum, err := runRuleTests(f, &out, tt.json)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Tests != tt.tests || sum.Failed != tt.fail {
+				t.Errorf("%d tests, %d failed; want %d and %d", sum.Tests, sum.Failed, tt.tests, tt.fail)
+			}
+			if tt.json {
+				var doc struct {
+					Pass    bool
+					Results []struct {
+						Pass   bool
+						Alerts []contract.Alert
+					}
+				}
+				if err := json.Unmarshal(out.Bytes(), &doc); err != nil || doc.Pass != (tt.fail == 0) || len(doc.Results) != tt.tests {
+					t.Errorf("JSON report: %v, %+v", err, doc)
+				}
+				if a := doc.Results[1].Alerts; len(a) != 3 || a[0].Source != sourceTest || a[0].Group == nil || a[0].WindowStart == nil {
+					t.Errorf("JSON alerts of the windowed rule: %+v", a)
+				}
+			}
+			golden.Check(t, tt.golden, out.Bytes())
+		})
+	}
+}
+
+// TestCompareAlerts: listed alerts match raised ones one to one, on the fields they
+// give; group values compare as JSON values.
+func TestCompareAlerts(t *testing.T) {
+	at := func(s string) *time.Time {
+		tm, _ := time.Parse(time.RFC3339, s)
+		return &tm
+	}
+	num := func(f float64) *float64 { return &f }
+	alerts := []contract.Alert{
+		{Customer: "c-1", Group: map[string]json.RawMessage{"$.u": []byte(`"a"`), "$.n": []byte(`1`)}, Value: 3, WindowStart: at("2026-01-01T00:00:00Z")},
+		{Customer: "c-1", Group: map[string]json.RawMessage{"$.u": []byte(`"b"`), "$.n": []byte(`{"x":[1,2]}`)}, Value: 10.0 / 3, WindowStart: at("2026-01-01T00:01:00Z")},
+	}
+	tests := []struct {
+		name string
+		exp  rule.TestExpect
+		want []string // problems, without the file
+	}{
+		{"count", rule.TestExpect{Alerts: 2, Line: 3}, nil},
+		{"wrong count", rule.TestExpect{Alerts: 1, Line: 3}, []string{"f:3: want 1 alert, got 2"}},
+		{"any two", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{{}, {}}}, nil},
+		// The loose entry comes first: a greedy match would give it alert 1, which the
+		// strict entry needs.
+		{"loose before strict", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
+			{},
+			{Group: map[string]json.RawMessage{"$.u": []byte(`"a"`)}},
+		}}, nil},
+		{"two entries for one alert", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
+			{Value: num(3.3333333333)},
+			{Group: map[string]json.RawMessage{"$.u": []byte(`"b"`)}, Line: 4},
+		}}, []string{`f:4: expect.alerts[1] {group: {"$.u":"b"}} matches none of the alerts raised (alert 2 matches, but is expect.alerts[0]'s)`}},
+		{"JSON equality of groups", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
+			{Group: map[string]json.RawMessage{"$.n": []byte(`1.0`)}},
+			{Group: map[string]json.RawMessage{"$.n": []byte(`{"x": [1, 2.0]}`), "$.u": []byte(`"b"`)}, Value: num(10.0 / 3)},
+		}}, nil},
+		{"window start", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
+			{WindowStart: at("2026-01-01T00:01:00Z"), Line: 7}, {WindowStart: at("2026-01-01T00:02:00Z"), Line: 8},
+		}}, []string{"f:8: expect.alerts[1] {window_start: 2026-01-01T00:02:00Z} matches none of the alerts raised"}},
+		{"too few listed", rule.TestExpect{Alerts: 1, Line: 5, List: []rule.ExpectedAlert{{Value: num(3)}}},
+			[]string{"f:5: want 1 alert, got 2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := compareAlerts("f", tt.exp, alerts)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("problems\n got  %q\n want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRulesTestModes: `rules test` runs a file's tests, evaluates an events stream when
+// one is given, or both; exit status 1 when a test fails, 2 for an invalid file.
+func TestRulesTestModes(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain.yaml")
+	writeFile(t, plain, "- {id: mine, scope: c-2, threshold: 1, when: {path: $.type}}\n")
+	badTest := filepath.Join(dir, "bad-test.yaml")
+	writeFile(t, badTest, "- id: mine\n  scope: c-2\n  threshold: 1\n  when: {path: $.type}\n  tests:\n    - name: x\n      events: [{type: a}]\n      expect: {alerts: -1}\n")
+	events := `{"customer":"c-2","type":"mfa.disabled"}` + "\n"
+	eventsFile := filepath.Join(dir, "events.ndjson")
+	writeFile(t, eventsFile, events)
+
+	const (
+		passed   = "PASS\nok  testdata/rules-with-tests.yaml  7 tests\n"
+		failed   = "FAIL\nFAIL testdata/rules-tests-failing.yaml  3 of 5 tests failed\n"
+		matched  = "stdin:1: customer c-2: */mfa-disabled@v1\n"
+		fromFile = "events.ndjson:1: customer c-2: */mfa-disabled@v1\n"
+		summary  = "1 events (0 skipped), 4 rules"
+	)
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		code  int
+		want  []string // in this order
+		not   []string
+	}{
+		{"tests alone", []string{"rules", "test", "-f", testedRules}, "", 0, []string{passed}, []string{"events ("}},
+		{"failing tests", []string{"rules", "test", "-f", failingRules}, "", 1,
+			[]string{"--- PASS: mfa-disabled/the second one alerts\n", "--- FAIL: burst-of-failed-logins/three failures fire once\n", failed}, nil},
+		{"tests, then events from stdin", []string{"rules", "test", "-f", testedRules}, events, 0, []string{passed, "\n" + matched, summary}, nil},
+		{"tests, then events from a file", []string{"rules", "test", "-f", testedRules, eventsFile}, "", 0, []string{passed, fromFile, summary}, nil},
+		{"failing tests, then events", []string{"rules", "test", "-f", failingRules, "-"}, events, 1, []string{failed, matched, "2 rules"}, nil},
+		{"no tests, no events", []string{"rules", "test", "-f", plain}, "", 0, []string{"?   " + plain + "  [no tests]\n"}, []string{"events ("}},
+		{"no tests, events", []string{"rules", "test", "-f", plain}, `{"customer":"c-2","type":"a"}`, 0,
+			[]string{"stdin:1: customer c-2: c-2/mine@v1\n"}, []string{"no tests", "PASS"}},
+		{"JSON: tests, then events", []string{"rules", "test", "--json", "-f", failingRules}, events, 1,
+			[]string{`{"file":"testdata/rules-tests-failing.yaml","pass":false,"tests":5,"failed":3,"results":[`, "\n" + `{"customer":"c-2","line":1,"rules":["*/mfa-disabled"]}` + "\n"}, []string{"=== RUN"}},
+		{"JSON: no tests, events", []string{"rules", "test", "--json", "-f", plain}, events, 0,
+			[]string{`{"customer":"c-2","line":1,"rules":["c-2/mine"]}`}, []string{`"results"`}},
+		{"invalid test", []string{"rules", "test", "-f", badTest}, "", 2, nil, []string{"=== RUN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := run(t, tt.stdin, tt.args...)
+			if code := exitCode(err); code != tt.code {
+				t.Fatalf("exit %d (%v), want %d; output:\n%s", code, err, tt.code, out)
+			}
+			rest := out
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("output lacks %q (in this order: %q):\n%s", w, tt.want, out)
+				}
+				rest = rest[i+len(w):]
+			}
+			for _, w := range tt.not {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+
+	_, err := run(t, "", "rules", "test", "-f", failingRules)
+	var tf *testsFailedError
+	if !errors.As(err, &tf) || err.Error() != "testdata/rules-tests-failing.yaml: 3 of 5 rule tests failed" {
+		t.Errorf("failing tests: %v", err)
+	}
+	_, err = run(t, "", "rules", "test", "-f", badTest)
+	if want := `bad-test.yaml:8: rule #1 (id "mine"): invalid rule "mine": tests[0].expect.alerts: -1 is neither`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("invalid test: %v; want %q", err, want)
+	}
+}
+
+// TestRulesTestStdin: without an EVENTS argument, stdin is events only when it is
+// redirected from a non-empty file or piped; a terminal or /dev/null is not.
+func TestRulesTestStdin(t *testing.T) {
+	dir := t.TempDir()
+	empty, full := filepath.Join(dir, "empty"), filepath.Join(dir, "full")
+	writeFile(t, empty, "")
+	writeFile(t, full, "{}\n")
+	tests := []struct {
+		name   string
+		stdin  string
+		events bool
+	}{
+		{"/dev/null", os.DevNull, false},
+		{"an empty file", empty, false},
+		{"a file", full, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := os.Open(tt.stdin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			events, _, done, err := rulesTestEvents(f, nil)
+			defer done()
+			if err != nil || (events != nil) != tt.events {
+				t.Errorf("events %v, %v; want events: %v", events != nil, err, tt.events)
+			}
+		})
+	}
+}
+
+// TestRulesApplyRunsTests: apply refuses a file whose tests fail, publishing nothing,
+// unless --skip-tests; a file whose tests pass publishes controls that are exactly those
+// of its rules without tests. Against a real broker on loopback.
+func TestRulesApplyRunsTests(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+
+	out, err := run(t, "", "rules", "apply", "-f", failingRules, "--brokers", b.Addr)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "3 of 5 rule tests failed") {
+		t.Errorf("failing tests: exit %d, %v\n%s", exitCode(err), err, out)
+	}
+	if !strings.Contains(out, "--- FAIL: burst-of-failed-logins/three failures fire once\n") || strings.Contains(out, "published") {
+		t.Errorf("apply of failing tests printed:\n%s", out)
+	}
+	if n := e2etest.TopicRecords(t, b, "controls"); n != 0 {
+		t.Fatalf("failing tests published %d controls", n)
+	}
+
+	out, err = run(t, "", "rules", "apply", "-f", failingRules, "--skip-tests", "--brokers", b.Addr)
+	if err != nil || !strings.Contains(out, "skipped    5 tests of testdata/rules-tests-failing.yaml (--skip-tests)\n") || strings.Count(out, "published  ") != 2 {
+		t.Errorf("--skip-tests: %v\n%s", err, out)
+	}
+	e2etest.WaitTopicRecords(t, b, "controls", 2, 10*time.Second)
+
+	// A file whose tests pass, on a broker of its own: its rules share ids with the
+	// ones just published, with other thresholds and the same version.
+	b = kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	out, err = run(t, "", "rules", "apply", "-f", testedRules, "--brokers", b.Addr)
+	if err != nil || !strings.Contains(out, "tested     testdata/rules-with-tests.yaml: 7 tests passed\n") || strings.Count(out, "published  ") != 4 {
+		t.Fatalf("passing tests: %v\n%s", err, out)
+	}
+	recs := b.Consume(t, "controls", 4, 10*time.Second)
+	if len(recs) != 4 {
+		t.Fatalf("%d controls, want 4", len(recs))
+	}
+
+	// The same rules without their tests, as JSON: the controls just published are
+	// theirs, byte for byte, and applying them changes nothing.
+	bare := filepath.Join(t.TempDir(), "bare.json")
+	writeFile(t, bare, string(withoutTests(t, testedRules)))
+	rules, err := rule.ReadRulesFile(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rules {
+		want, err := rule.Upsert(r).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := recs[i]; string(got.Key) != r.Key().String() || !bytes.Equal(got.Value, want) {
+			t.Errorf("control %d: %s %s\n want %s %s", i, got.Key, got.Value, r.Key(), want)
+		}
+	}
+	out, err = run(t, "", "rules", "apply", "-f", bare, "--brokers", b.Addr)
+	if err != nil || strings.Count(out, "unchanged  ") != 4 || strings.Contains(out, "published") || strings.Contains(out, "tested") {
+		t.Errorf("apply of the same rules without tests: %v\n%s", err, out)
+	}
+}
+
+// withoutTests is the rules file at path as JSON, without its rules' tests keys.
+func withoutTests(t *testing.T, path string) []byte {
+	t.Helper()
+	var doc struct {
+		Rules []map[string]any `yaml:"rules"`
+	}
+	if err := yaml.Unmarshal(mustRead(t, path), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range doc.Rules {
+		if _, ok := r["tests"]; !ok {
+			t.Fatalf("rule %v has no tests", r["id"])
+		}
+		delete(r, "tests")
+	}
+	js, err := json.Marshal(map[string]any{"rules": doc.Rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
