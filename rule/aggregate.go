@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -42,6 +45,50 @@ type Window struct {
 
 // Overlap is how many windows one event time falls in.
 func (w *Window) Overlap() int64 { return int64(w.Size / w.Every) }
+
+// UnmarshalJSON reads {"size", "every"} strictly, naming the field of a duration that
+// does not parse. The decoders return a Duration's error without the field it came
+// from, and both of a window's fields are durations: the problem must say window.size
+// or window.every, not lookback (decodeError's durationField reads the Go field name
+// from the message, as encoding/json words it).
+func (w *Window) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
+	type window Window // without methods: decodes as the struct it is
+	var v window
+	err := strict.Unmarshal(b, &v)
+	var de *durationError
+	if errors.As(err, &de) {
+		// Find the field by decoding each alone; one of them fails as a whole did.
+		var o struct {
+			Size  json.RawMessage `json:"size"`
+			Every json.RawMessage `json:"every"`
+		}
+		goName := "Window.Size"
+		var d Duration
+		if strict.Unmarshal(b, &o) == nil && o.Every != nil && strict.Unmarshal(o.Every, &d) != nil &&
+			(o.Size == nil || strict.Unmarshal(o.Size, &d) == nil) {
+			goName = "Window.Every"
+		}
+		return &fieldError{goName: goName, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	*w = Window(v)
+	return nil
+}
+
+// fieldError is a decoding error of the Go field goName (Window.Size), as encoding/json
+// names fields in its own errors.
+type fieldError struct {
+	goName string
+	err    error
+}
+
+func (e *fieldError) Error() string { return "Go struct field " + e.goName + ": " + e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
 
 // Threshold is the test a rule's aggregate must pass to alert: Value compared by Op
 // (">=" by default). It reads and writes as a bare number for ">=", so that rules
@@ -99,34 +146,73 @@ func (t Threshold) MarshalJSON() ([]byte, error) {
 	}{t.Op, t.Value})
 }
 
-// UnmarshalJSON reads a number (">=") or {"op", "value"}.
+// UnmarshalJSON reads a number (">=") or {"op", "value"}. null leaves the threshold
+// unset, as if absent.
 func (t *Threshold) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return nil
+	}
 	if len(b) > 0 && b[0] == '{' {
 		var o struct {
-			Op    Op       `json:"op"`
-			Value *float64 `json:"value"`
+			Op    Op              `json:"op"`
+			Value json.RawMessage `json:"value"`
 		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&o); err != nil {
 			return &thresholdError{"must be a number or {op, value}: " + err.Error()}
 		}
-		if o.Value == nil {
+		if o.Value == nil || string(o.Value) == "null" {
 			return &thresholdError{"value is required"}
 		}
-		*t = Threshold{Op: o.Op, Value: *o.Value}
+		v, err := thresholdNumber(o.Value)
+		if err != nil {
+			return err
+		}
+		*t = Threshold{Op: o.Op, Value: v}
 		if t.Op == "" {
 			t.Op = OpGe
 		}
 		return nil
 	}
-	var v float64
-	if err := json.Unmarshal(b, &v); err != nil {
-		return &thresholdError{"must be a number or {op, value}"}
+	v, err := thresholdNumber(b)
+	if err != nil {
+		return err
 	}
 	*t = AtLeast(v)
 	return nil
+}
+
+// thresholdNumber decodes the JSON number text b, refusing one beyond MaxSafeInteger
+// that float64 cannot show to be so: 1e400 does not decode at all, and
+// 9007199254740993 rounds to 2^53 itself, which validation would accept. Both are
+// judged on the text, exactly.
+func thresholdNumber(b []byte) (float64, error) {
+	var v float64
+	err := json.Unmarshal(b, &v)
+	var ute *json.UnmarshalTypeError
+	switch {
+	case err == nil && math.Abs(v) != MaxSafeInteger:
+		// Below 2^53 every float64 is the nearest to the text; above it validation
+		// refuses the value anyway.
+		return v, nil
+	case err == nil, errors.As(err, &ute) && strings.HasPrefix(ute.Value, "number"):
+		// 2^53 exactly, or a number out of float64's range.
+		var exact big.Rat
+		if _, ok := exact.SetString(string(b)); ok && exact.Abs(&exact).Cmp(new(big.Rat).SetInt64(MaxSafeInteger)) > 0 {
+			return 0, &thresholdError{beyondSafe(string(b))}
+		}
+		if err == nil {
+			return v, nil
+		}
+	}
+	return 0, &thresholdError{"must be a number or {op, value}"}
+}
+
+// beyondSafe is the problem of a threshold, written num, beyond MaxSafeInteger.
+func beyondSafe(num string) string {
+	return fmt.Sprintf("%s is beyond %d (2^53), the largest integer JSON numbers hold exactly everywhere", num, int64(MaxSafeInteger))
 }
 
 // thresholdError is Threshold's decoding error, reported as a problem of the threshold
@@ -164,7 +250,14 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 		errs.add("group_by", 0, overLimit("has", len(r.GroupBy), "paths", lim.MaxGroupBy, LimitGroupBy))
 	} else {
 		for i, text := range r.GroupBy {
-			if p := compileField(fmt.Sprintf("group_by[%d]", i), text, lim, errs); p != nil {
+			field := fmt.Sprintf("group_by[%d]", i)
+			// An alert's group object is keyed by path text: a repeated path would
+			// lose one of its values there (and only split groups by nothing).
+			if j := slices.Index(r.GroupBy[:i], text); j >= 0 {
+				errs.add(field, 0, fmt.Sprintf("repeats group_by[%d]", j))
+				continue
+			}
+			if p := compileField(field, text, lim, errs); p != nil {
 				r.groupPaths = append(r.groupPaths, p)
 			}
 		}
@@ -229,14 +322,22 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 	}
 
 	t := &r.Threshold
+	// An absent threshold (the zero Threshold: decoding always sets Op) would be ">= 0",
+	// which every count and most sums pass at their first event. A plain count says so
+	// below ("must be at least 1"), as it always has.
+	missing := t.Op == "" && t.Value == 0
 	if t.Op == "" {
 		t.Op = OpGe
 	}
 	switch {
+	case missing && !r.Plain():
+		errs.add("threshold", 0, "is required")
 	case !thresholdOps[t.Op]:
 		errs.add("threshold.op", 0, fmt.Sprintf("unknown operator %q; one of >, >=, <, <=, ==", t.Op))
-	case math.IsNaN(t.Value) || math.Abs(t.Value) > MaxSafeInteger:
-		errs.add("threshold", 0, fmt.Sprintf("%s is beyond %d (2^53), the largest integer JSON numbers hold exactly everywhere", strconv.FormatFloat(t.Value, 'f', -1, 64), int64(MaxSafeInteger)))
+	case math.IsNaN(t.Value):
+		errs.add("threshold", 0, "is not a number")
+	case math.Abs(t.Value) > MaxSafeInteger:
+		errs.add("threshold", 0, beyondSafe(strconv.FormatFloat(t.Value, 'f', -1, 64)))
 	case r.Plain() && t.Value < 1:
 		errs.add("threshold", 0, "must be at least 1")
 	case r.Plain() && t.Value != math.Trunc(t.Value):

@@ -1,8 +1,13 @@
-// Package rule is Hindsight's rule model, shared by the live evaluator and backfill.
+// Package rule is Hindsight's rule model, shared by the live evaluator, backfill, the
+// console and the CLI: what a rule says, how it is validated, and how rules are indexed
+// to match events.
 //
-// A Rule says: count, per customer, the events that satisfy a condition, and alert when
-// the count reaches a threshold. Its identity is (scope, id); scope is one customer id or
-// GlobalScope ("*") for every customer. A higher version replaces a lower one.
+// A Rule says: among each customer's events that satisfy a condition (when), compute an
+// aggregate, per group (group_by) and time window (window) if the rule has them, and
+// alert when it passes a threshold. Its identity is (scope, id); scope is one customer
+// id or GlobalScope ("*") for every customer. A higher version replaces a lower one.
+//
+// # Conditions
 //
 // Conditions are JSONPath queries (RFC 9535, package jsonpath) with an operator, combined
 // with all/any/not. A comparison holds when at least one value the path selects satisfies
@@ -22,18 +27,87 @@
 //
 // A path that selects nothing fails every operator; only {"not": …} turns that into true.
 //
+// # Plain counts
+//
+// A rule without window and group_by, whose aggregate is count (the default) and whose
+// threshold is a bare number n (">= n"), is a plain count, as every rule was before the
+// other fields existed, and it behaves exactly as before: one running count per customer
+// of the qualifying events since its lookback (counted back from when the version became
+// active; zero counts all history), history backfilled when the version is applied, and
+// one alert per (version, customer) when the count reaches n, a whole number from 1 to
+// 2^53. Its JSON encoding, and so its fingerprint, is unchanged. Any other rule is
+// evaluated per group and window by package window, with the semantics below.
+//
+// # Aggregates, groups and windows
+//
+// A rule is evaluated in each events partition separately, over its matched events in
+// offset order; exact figures rely on producers keying events by customer, so that one
+// partition holds all of a customer's events.
+//
+//   - aggregate {fn, path}: count counts qualifying events (it takes no path); sum, min,
+//     max and avg take from each the first node path selects that is a finite number;
+//     count_distinct counts the distinct JSON values of the first node path selects.
+//     An event without such a node does not contribute: it opens no group or window
+//     (its time still moves the watermark).
+//   - group_by: up to 4 JSONPaths (max_rule_group_by), none repeated. An event's group is
+//     the tuple of the first node each path selects, JSON null where one selects
+//     nothing, compared as JSON values (1 and 1.0 are one group, objects by member).
+//     Groups never cross customers: a global rule keeps every customer's groups apart.
+//   - window {size, every}: windows of length size, a new one starting each every
+//     (default size: tumbling windows; shorter: hopping windows that overlap), aligned
+//     to the Unix epoch: window k covers [k·every, k·every+size) in Unix milliseconds,
+//     and an event counts in every window containing its time, size/every of them.
+//     Both are positive whole milliseconds, size is a multiple of every and at most
+//     max_rule_lookback, and size/every is at most 1,440 (max_rule_window_overlap). A
+//     rule without window has one window per group that never closes: a running total
+//     since its lookback.
+//   - time (window only): the event time is the first node this JSONPath selects, RFC
+//     3339 text or a number of milliseconds since the epoch (within ±8.64e15,
+//     JavaScript's Date range); without time, the record timestamp. Times are floored to
+//     whole milliseconds. An event without a usable time does not count and is counted
+//     in hindsight_event_time_errors_total{rule}.
+//   - lateness (window only; whole milliseconds, default 0): a partition's watermark is
+//     the largest event time of the rule's matched events earlier in the partition
+//     (offset order), minus lateness. An event whose time is below it is late: it does
+//     not count and is counted in hindsight_late_events_total{rule}. (Neither a late
+//     event nor one without a usable time moves the watermark.) A window is closed once
+//     its end is at or below the watermark, and then dropped: nothing changes it again.
+//   - threshold: a bare number n means ">= n"; otherwise {op, value}, op one of >, >=, <,
+//     <=, == ({op: ">=", value: n} is written back as n). A window alerts when its
+//     aggregate, after an event that contributed to it, first satisfies the threshold:
+//     at most once per (rule version, customer, group, window). A window no event
+//     contributed to is never tested, so a rule cannot alert on the absence of events.
+//     Every rule but a plain count must have a threshold.
+//   - limits {max_groups, max_distinct}: this rule's bounds on its state, overriding the
+//     evaluator's (flags; zero keeps them): the most open groups (customer and group)
+//     per partition, and the most distinct values of one count_distinct window (for
+//     count_distinct only). A new group or distinct value beyond them is not kept, nor
+//     is a sum that would overflow float64, each counted in
+//     hindsight_window_limit_drops_total{rule,limit}; the rule's status is then
+//     degraded, saying why: its figures are lower bounds.
+//
+// Rules other than plain counts are not backfilled from history yet: they count from
+// when they are applied (each partition from the offset at which it adopts the
+// version), whatever their lookback.
+//
+// # Limits
+//
 // Every rule is bounded, so that no one rule can make matching or backfill expensive
 // (Limits documents each bound, its name and why; these are the defaults): an in list
 // has at most 1,000 members (max_rule_in_list); a matches pattern at most 1 KiB
 // (max_rule_regex_bytes) and about 2,048 RE2 instructions (max_rule_regex_program); a
 // rule at most 64 tests (max_rule_conditions), 16 levels of all/any/not
 // (max_rule_depth), 64 KiB of compact JSON (max_rule_bytes) nested at most 64 levels
-// (max_rule_json_depth), and a lookback of at most 3650d (max_rule_lookback); a JSONPath
-// at most 512 bytes (max_rule_path_bytes) and 32 segments (max_rule_path_segments); a
-// rules file at most 1 MiB, YAML aliases counted in full (max_rules_file_bytes).
-// Versions and thresholds are at most 2^53 (MaxSafeInteger), so that JSON numbers hold
-// them exactly. A rule beyond a bound is invalid, with a problem naming the bound and its
+// (max_rule_json_depth), 4 group_by paths (max_rule_group_by), 1,440 windows an event
+// falls in (max_rule_window_overlap), and a lookback, window size and lateness of at
+// most 3650d each (max_rule_lookback); a JSONPath at most 512 bytes
+// (max_rule_path_bytes) and 32 segments (max_rule_path_segments); a rules file at most
+// 1 MiB, YAML aliases counted in full (max_rules_file_bytes). Versions and thresholds
+// are at most 2^53 (MaxSafeInteger) in magnitude, so that JSON numbers hold them
+// exactly. A rule beyond a bound is invalid, with a problem naming the bound and its
 // value. SetLimits changes the limits for the whole process, once at start-up.
+//
+// # Sets
 //
 // A Set indexes many rules so that each distinct path is evaluated once per event and
 // equality tests on one path are answered by one lookup; its Match only ever returns
