@@ -13,6 +13,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // EvalConfig configures RunEval.
@@ -26,6 +27,17 @@ type EvalConfig struct {
 	// Duration is how long each evaluator runs, in slices of 100 ms taken in turn.
 	// Default 3s.
 	Duration time.Duration
+	// WindowedPercent is the share of the rules, 1–100, made windowed and grouped
+	// (workload.RulesConfig.WindowedPercent) for the windowed run, timed in the same
+	// slices as the same rules all plain counts. Default 50; negative: no windowed
+	// runs (nor their state pass).
+	WindowedPercent int
+	// HighCardGroups is how many distinct groups the high-cardinality run offers its
+	// one rule. Default 1,000,000; negative: no such run.
+	HighCardGroups int
+	// GroupLimit is the most open groups of one rule per partition
+	// (window.Limits.MaxGroups). Default the evaluator's, 100,000.
+	GroupLimit int
 }
 
 // EnsureDefaults fills unset fields with their documented defaults.
@@ -34,12 +46,30 @@ func (c *EvalConfig) EnsureDefaults() {
 	orDefault(&c.Rules, 1000)
 	orDefault(&c.Events, 4096)
 	orDefault(&c.Duration, 3*time.Second)
+	// Zero is unset; negative stays, meaning none (so that defaults apply once only
+	// however often this runs).
+	if c.WindowedPercent == 0 {
+		c.WindowedPercent = 50
+	}
+	if c.HighCardGroups == 0 {
+		c.HighCardGroups = 1_000_000
+	}
+	orDefault(&c.GroupLimit, int(window.DefaultLimits.MaxGroups))
 }
 
 // Validate reports configuration mistakes.
 func (c *EvalConfig) Validate() error {
 	if c.Rules < 10 {
 		return fmt.Errorf("bench: eval needs at least 10 rules (the growth figure uses a tenth), got %d", c.Rules)
+	}
+	if c.WindowedPercent > 100 {
+		return fmt.Errorf("bench: eval's windowed percent is %d, more than 100", c.WindowedPercent)
+	}
+	if c.HighCardGroups > maxHighCardGroups {
+		return fmt.Errorf("bench: %d high-cardinality groups: at most %d (a millisecond apart within a day)", c.HighCardGroups, maxHighCardGroups)
+	}
+	if c.WindowedPercent > 0 && c.Rules*c.WindowedPercent/100 == 0 {
+		return fmt.Errorf("bench: %d%% of %d rules is no windowed rule", c.WindowedPercent, c.Rules)
 	}
 	return nil
 }
@@ -65,7 +95,11 @@ type EvalReport struct {
 	// Agreed is the number of events both evaluators were checked on before timing,
 	// with Matches matches in all; they must decide alike on every one.
 	Agreed, AgreedMatches int
-	Wall                  time.Duration
+	// Windowed is the windowed and grouped rules' run (nil when WindowedPercent is
+	// negative), HighCard the high-cardinality run (nil when HighCardGroups is).
+	Windowed *WindowedEval
+	HighCard *HighCardEval
+	Wall     time.Duration
 }
 
 // sampleStep is the interval of throughput-over-time series.
@@ -74,7 +108,8 @@ const sampleStep = 100 * time.Millisecond
 // RunEval measures the live evaluator's matching (parse with jsonpath.Document, then
 // rule.Set's index) against the one-path-per-rule baseline, each on one goroutine over
 // the same events and rules, in alternating slices. Both must agree on every event
-// first.
+// first. Then, unless the config says none, the windowed runs (WindowedEval) and the
+// high-cardinality run (HighCardEval).
 func RunEval(ctx context.Context, cfg EvalConfig) (*EvalReport, error) {
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -129,16 +164,36 @@ func RunEval(ctx context.Context, cfg EvalConfig) (*EvalReport, error) {
 		}
 	}
 	var dst []*rule.Rule
-	runs, err := interleave(ctx, cfg.Duration, index(set), func(i int) (int, error) {
+	steps := []func(i int) (int, error){index(set), func(i int) (int, error) {
 		ev := &events[i%len(events)]
 		var err error
 		dst, err = base.Match(ev.Customer, ev.JSON, dst[:0])
 		return len(dst), err
-	}, index(tenth))
+	}, index(tenth)}
+	var wb *windowedBench
+	if cfg.WindowedPercent > 0 {
+		if wb, err = newWindowedBench(cfg, set, events); err != nil {
+			return nil, err
+		}
+		// In the same slices as the others, so that the plain and windowed runs see
+		// the same machine.
+		steps = append(steps, wb.plainStep, wb.windowedStep)
+	}
+	runs, err := interleave(ctx, cfg.Duration, steps...)
 	if err != nil {
 		return nil, err
 	}
 	rep.Index, rep.Baseline, rep.Tenth = runs[0], runs[1], runs[2]
+	if wb != nil {
+		if rep.Windowed, err = wb.finish(ctx, runs[3], runs[4]); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.HighCardGroups > 0 {
+		if rep.HighCard, err = runHighCard(ctx, cfg, events); err != nil {
+			return nil, err
+		}
+	}
 	rep.Wall = time.Since(start)
 	return rep, nil
 }
@@ -236,6 +291,7 @@ func (r *EvalReport) Result() Result {
 		},
 		Wall: Duration(r.Wall),
 	}
+	r.windowedResult(&res)
 	return res
 }
 
