@@ -344,7 +344,9 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 		errs.add("threshold", 0, "a count's threshold must be a whole number")
 	}
 
-	if l := r.Limits; l != nil {
+	if l := r.Limits; l != nil && *l == (RuleLimits{}) {
+		r.Limits = nil // limits: {} is no override: encode (and fingerprint) as without
+	} else if l != nil {
 		if l.MaxGroups < 0 {
 			errs.add("limits.max_groups", 0, "must not be negative")
 		}

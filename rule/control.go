@@ -60,7 +60,7 @@ func ParseControl(data []byte) (*Control, error) {
 	}
 	var c Control
 	if err := strict.Unmarshal(data, &c); err != nil {
-		return nil, decodeError("control is not a valid JSON control record", err)
+		return nil, decodeError("control is not a valid JSON control record", err, ruleText(data))
 	}
 	switch c.Op {
 	case OpUpsert:
@@ -105,7 +105,7 @@ func parseRule(data []byte, lim Limits) (*Rule, error) {
 	}
 	var r Rule
 	if err := strict.Unmarshal(data, &r); err != nil {
-		return nil, decodeError("", err)
+		return nil, decodeError("", err, data)
 	}
 	if err := r.validate(lim); err != nil {
 		return nil, err
@@ -137,10 +137,10 @@ func checkRuleText(data []byte, base int, lim Limits) error {
 
 // decodeError turns a decoding error into a validation error: a lookback that is not a
 // duration is a problem of the lookback field; anything else is about the record.
-func decodeError(what string, err error) error {
+func decodeError(what string, err error, ruleJSON []byte) error {
 	var de *durationError
 	if errors.As(err, &de) {
-		return &ValidationError{Problems: []Problem{{Field: durationField(err), Msg: de.Error()}}}
+		return &ValidationError{Problems: []Problem{{Field: durationField(err, de, ruleJSON), Msg: de.Error()}}}
 	}
 	var te *thresholdError
 	if errors.As(err, &te) {
@@ -152,18 +152,34 @@ func decodeError(what string, err error) error {
 	return fmt.Errorf("%w: %s: %s", ErrInvalid, what, cleanDecodeError(err))
 }
 
-// durationField names the field a duration decoding error is about: the decoders
-// name the Go field (Rule.Window.Size) in their messages, not its JSON path.
-func durationField(err error) string {
+// durationField names the field a duration decoding error is about. Window's decoder
+// labels its fields' errors; lookback and lateness are told apart by which of them,
+// in the rule's JSON, holds the text that failed (the decoders name neither).
+func durationField(err error, de *durationError, ruleJSON []byte) string {
 	msg := err.Error()
-	for _, f := range []struct{ goName, field string }{
-		{"Window.Size", "window.size"}, {"Window.Every", "window.every"}, {"Lateness", "lateness"},
-	} {
+	for _, f := range []struct{ goName, field string }{{"Window.Size", "window.size"}, {"Window.Every", "window.every"}} {
 		if strings.Contains(msg, f.goName) {
 			return f.field
 		}
 	}
+	var fields struct {
+		Lateness any `json:"lateness"`
+	}
+	if json.Unmarshal(ruleJSON, &fields) == nil && fields.Lateness == de.text {
+		return "lateness"
+	}
 	return "lookback"
+}
+
+// ruleText is the rule object of a control record's JSON (nil if it has none).
+func ruleText(control []byte) []byte {
+	var c struct {
+		Rule json.RawMessage `json:"rule"`
+	}
+	if json.Unmarshal(control, &c) != nil {
+		return nil
+	}
+	return c.Rule
 }
 
 func cleanDecodeError(err error) string {
@@ -289,7 +305,9 @@ func ParseRulesFileTests(name string, data []byte) (*RulesFile, error) {
 		}
 		js, err := json.Marshal(generic)
 		if err != nil {
-			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: err})
+			// YAML's .nan and .inf: numbers JSON, and so a control, cannot carry.
+			errs = append(errs, &FileError{File: name, Index: i, Line: line,
+				Err: fmt.Errorf("%w: a value is not a finite number (YAML .nan or .inf), which JSON cannot carry: %v", ErrInvalid, err)})
 			continue
 		}
 		r, err := parseRule(js, lim)
