@@ -49,6 +49,9 @@ type rulesTestSummary struct {
 	Invalid int
 	// Counts is per rule key and customer the number of matching events.
 	Counts map[rule.Key]map[string]int64
+	// Alerts is, per rule key that is not a plain count, and customer, the alerts the
+	// live evaluator raises over the stream (window.Replay, one partition).
+	Alerts map[rule.Key]map[string]int
 }
 
 // errNoCustomer is reported for an event whose customer cannot be told.
@@ -83,7 +86,12 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 	if err != nil {
 		return nil, fmt.Errorf("customer path: %w", err)
 	}
-	sum := &rulesTestSummary{Counts: map[rule.Key]map[string]int64{}}
+	sum := &rulesTestSummary{Counts: map[rule.Key]map[string]int64{}, Alerts: map[rule.Key]map[string]int{}}
+	// The stream is one partition in line order; a line's record time is what a
+	// tests: block's event of the same index gets (rule.DefaultTestRecordTime + i ×
+	// rule.DefaultTestEvery), the event time of windowed rules without a time path.
+	replay := window.NewReplay(set, window.Limits{})
+	var crossings []window.Result
 	m := set.NewMatcher()
 	doc := jsonpath.NewDocument()
 	var matched []*rule.Rule
@@ -141,6 +149,18 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 			}
 			customer = vals[0].Str()
 		}
+		at := rule.DefaultTestRecordTime.Add(time.Duration(sum.Events-1) * rule.DefaultTestEvery)
+		crossings = replay.Add(customer, doc, at, crossings[:0])
+		for _, c := range crossings {
+			if !c.Rule.Plain() {
+				a := sum.Alerts[c.Rule.Key()]
+				if a == nil {
+					a = map[string]int{}
+					sum.Alerts[c.Rule.Key()] = a
+				}
+				a[c.Crossing.Customer]++
+			}
+		}
 		matched = m.Match(customer, doc, matched[:0])
 		slices.SortFunc(matched, func(a, b *rule.Rule) int { return strings.Compare(a.Key().String(), b.Key().String()) })
 		for _, r := range matched {
@@ -171,9 +191,14 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulesTestSummary) 
 		var alerting []string
 		for c, n := range sum.Counts[r.Key()] {
 			total += n
-			if r.Threshold.Holds(float64(n)) {
+			if r.Plain() && r.Threshold.Holds(float64(n)) {
 				alerting = append(alerting, fmt.Sprintf("%s (%d)", c, n))
 			}
+		}
+		// A rule kept per group and window alerts per window: its customers are
+		// those the evaluator raised alerts for, with how many.
+		for c, n := range sum.Alerts[r.Key()] {
+			alerting = append(alerting, fmt.Sprintf("%s (%d alerts)", c, n))
 		}
 		slices.Sort(alerting)
 		if len(alerting) == 0 {

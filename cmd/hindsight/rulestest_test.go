@@ -362,3 +362,40 @@ func writeFile(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRulesTestStreamWindowed: in the events-stream mode a windowed, grouped rule's
+// customers are those the evaluator alerts for, per window, not those whose number of
+// matches passes the threshold. Lines are one second apart (the record time of a line
+// is its tests: block counterpart's), so the two-second windows below hold two
+// events of u1 for c-1 twice, and c-2's three matches never share a window.
+func TestRulesTestStreamWindowed(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte(`rules:
+  - {id: pairs, scope: "*", when: {path: $.type, op: ==, value: x}, group_by: [$.user], window: {size: 2s}, threshold: 2}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	events := strings.Join([]string{
+		`{"customer":"c-1","type":"x","user":"u1"}`, // 00:00:00, window [0s, 2s)
+		`{"customer":"c-1","type":"x","user":"u1"}`, // 00:00:01: the window's second: an alert
+		`{"customer":"c-2","type":"x","user":"u1"}`, // 00:00:02, window [2s, 4s)
+		`{"customer":"c-2","type":"y","user":"u1"}`,
+		`{"customer":"c-1","type":"x","user":"u1"}`, // 00:00:04, window [4s, 6s)
+		`{"customer":"c-1","type":"x","user":"u1"}`, // 00:00:05: an alert
+		`{"customer":"c-2","type":"x","user":"u1"}`, // 00:00:06
+		`{"customer":"c-2","type":"x","user":"u2"}`, // 00:00:07, another group
+	}, "\n")
+	var out bytes.Buffer
+	sum, err := runRulesTest(context.Background(), rulesTestConfig{RulesFile: rules, Events: strings.NewReader(events), Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sum.Alerts[rule.Key{Scope: "*", ID: "pairs"}]
+	if len(got) != 1 || got["c-1"] != 2 {
+		t.Errorf("alerts per customer %v, want c-1: 2", got)
+	}
+	if !strings.Contains(out.String(), "c-1 (2 alerts)") || strings.Contains(out.String(), "c-2 (") {
+		t.Errorf("summary does not name c-1 with its 2 alerts alone:\n%s", out.String())
+	}
+}
