@@ -12,6 +12,7 @@ import (
 	"github.com/hindsightdev/hindsight/bench"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -156,13 +157,21 @@ func newBenchEvalCmd() *cobra.Command {
 Hindsight's JSONPath document, match with the rule index) and with the baseline (parse
 once with ojg, then evaluate each rule's JSONPath in turn), each on one goroutine for
 --duration, after checking that both decide alike on every event. Also runs the index
-with a tenth of the rules, for how cost grows with rules. Targets: ≥ 1M events/s per
-core at 1,000 rules; ≥ 20× the baseline.`,
+with a tenth of the rules, for how cost grows with rules. Then the same rules with
+--windowed-percent of them windowed and grouped, against the same rules as plain counts
+in the same time slices (both through window.Replay, the evaluator rules test and the
+console use), the state's bytes per (group, window), and one rule offered
+--high-card-groups distinct groups under --group-limit, which must hold. Targets: ≥ 1M
+events/s per core at 1,000 rules; ≥ 20× the baseline; windowed ≤ 1.5× plain; ≤ 64 bytes
+per (group, window).`,
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.EvalReport, error) { return bench.RunEval(ctx, cfg) })
 	f := cmd.Flags()
 	f.IntVar(&cfg.Rules, "rules", 1000, "active rules")
 	f.IntVar(&cfg.Events, "events", 4096, "distinct events evaluated round and round")
 	f.DurationVar(&cfg.Duration, "duration", 3*time.Second, "time each evaluator runs")
+	f.IntVar(&cfg.WindowedPercent, "windowed-percent", 50, "share of the rules made windowed and grouped for the windowed run (negative: none)")
+	f.IntVar(&cfg.HighCardGroups, "high-card-groups", 1_000_000, "distinct groups offered to one rule in the high-cardinality run (negative: none)")
+	f.IntVar(&cfg.GroupLimit, "group-limit", int(window.DefaultLimits.MaxGroups), "most open groups per rule and partition in the high-cardinality run")
 	return cmd
 }
 
