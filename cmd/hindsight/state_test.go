@@ -287,6 +287,19 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 	})
 }
 
+// counts is the process's /v1/counts listing of rule r.
+func (p *liveProc) counts(t *testing.T, r *rule.Rule) []contract.CountView {
+	t.Helper()
+	var cv struct {
+		Counts []contract.CountView `json:"counts"`
+	}
+	u := fmt.Sprintf("http://%s/v1/counts?scope=%s&rule=%s", p.http, url.QueryEscape(r.Scope), url.QueryEscape(r.ID))
+	if code := e2etest.GetJSON(t, u, &cv); code != 200 {
+		t.Fatalf("%s: HTTP %d", u, code)
+	}
+	return cv.Counts
+}
+
 // checkCounts compares the processes' counts (summed: each customer's events live in one
 // partition, so one process has its counter) with a full replay, rule by rule.
 func (s *stateScenario) checkCounts(procs ...*liveProc) (counted int64) {
@@ -298,14 +311,7 @@ func (s *stateScenario) checkCounts(procs ...*liveProc) (counted int64) {
 		want := e2etest.FullReplay(s.history, r)
 		got := map[string]int64{}
 		for _, p := range procs {
-			var cv struct {
-				Counts []contract.CountView `json:"counts"`
-			}
-			u := fmt.Sprintf("http://%s/v1/counts?scope=%s&rule=%s", p.http, url.QueryEscape(r.Scope), url.QueryEscape(r.ID))
-			if code := e2etest.GetJSON(t, u, &cv); code != 200 {
-				t.Fatalf("%s: HTTP %d", u, code)
-			}
-			for _, c := range cv.Counts {
+			for _, c := range p.counts(t, r) {
 				got[c.Customer] += c.Count
 			}
 		}

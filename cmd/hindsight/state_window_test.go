@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -131,14 +130,7 @@ func (s *stateScenario) checkWindows(procs ...*liveProc) (ids map[string]bool, w
 		}
 		got := map[string][]string{}
 		for _, p := range procs {
-			var cv struct {
-				Counts []contract.CountView `json:"counts"`
-			}
-			u := fmt.Sprintf("http://%s/v1/counts?scope=%s&rule=%s", p.http, url.QueryEscape(r.Scope), url.QueryEscape(r.ID))
-			if code := e2etest.GetJSON(t, u, &cv); code != 200 {
-				t.Fatalf("%s: HTTP %d", u, code)
-			}
-			for _, c := range cv.Counts {
+			for _, c := range p.counts(t, r) {
 				if c.WindowsTotal > len(c.Windows) {
 					t.Fatalf("rule %s, customer %s: %d windows, more than one page lists", r.Key(), c.Customer, c.WindowsTotal)
 				}
