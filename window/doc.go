@@ -36,6 +36,9 @@
 //     groups, or a new distinct value beyond MaxDistinct in one window, is not kept; a
 //     sum that would overflow float64 is not applied. Each is counted and makes the
 //     state Degraded, with the reason: the figures are then lower bounds, and say so.
+//     Whatever the limits, a state holds at most 2^30 groups and 4 GiB of group ids
+//     (uvarint customer length, customer, key); a new group beyond either counts as
+//     beyond MaxGroups.
 //
 // A State belongs to one goroutine (the partition's worker); readers hold the
 // partition's lock. It depends on rule, jsonpath and contract.

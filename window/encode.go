@@ -29,23 +29,28 @@ func (s *State) AppendTo(b []byte) []byte {
 	for _, n := range []uint64{s.stats.Late, s.stats.TimeErrors, s.stats.GroupsDropped, s.stats.DistinctDropped, s.stats.Overflows} {
 		b = binary.AppendUvarint(b, n)
 	}
-	b = binary.AppendUvarint(b, uint64(len(s.groups)))
-	for _, g := range s.sortedGroups() {
-		b = binary.AppendUvarint(b, uint64(len(g.id)))
-		b = append(b, g.id...)
-		b = binary.AppendUvarint(b, uint64(g.split()))
-		b = binary.AppendUvarint(b, uint64(len(g.cells)))
-		for i := range g.cells {
-			c := &g.cells[i]
+	b = binary.AppendUvarint(b, uint64(s.live))
+	for _, slot := range s.sortedSlots() {
+		id := s.idOf(slot)
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+		b = binary.AppendUvarint(b, uint64(splitID(id)))
+		n := 0
+		for range s.windowsOf(slot) {
+			n++
+		}
+		b = binary.AppendUvarint(b, uint64(n))
+		for at, c := range s.windowsOf(slot) {
 			b = binary.AppendVarint(b, c.start)
 			b = binary.AppendVarint(b, c.n())
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.v))
 			b = append(b, s.cellFlags(c))
-			if g.dist != nil {
+			if s.distinct {
 				// In sorted order, not the map's: the same state always encodes to the
 				// same bytes (snapshots are compared, and a restart must be exact).
-				b = binary.AppendUvarint(b, uint64(len(g.dist.sets[i])))
-				for _, v := range slices.Sorted(maps.Keys(g.dist.sets[i])) {
+				set := s.set(slot, at)
+				b = binary.AppendUvarint(b, uint64(len(set)))
+				for _, v := range slices.Sorted(maps.Keys(set)) {
 					b = binary.AppendUvarint(b, uint64(len(v)))
 					b = append(b, v...)
 				}
@@ -93,8 +98,12 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 		*p = d.uvarint()
 	}
 	ng := d.count()
+	s.reserve(min(ng, len(d.b)/minGroupBytes))
+	// One group's windows and value sets, decoded before the group is added.
+	var cells []cell
+	var sets []map[string]struct{}
 	for range ng {
-		id := string(d.bytes())
+		id := d.bytes()
 		split := int(d.uvarint())
 		nc := d.count()
 		if d.err != nil {
@@ -105,17 +114,14 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 		}
 		// The id must be what contribute makes: the customer, length-prefixed, ending
 		// at split, then one canonical value per group_by path. Reports and alerts
-		// read both parts back (group.customer, GroupJSON) and must never fail on a
+		// read both parts back (customerOf, GroupJSON) and must never fail on a
 		// restored group.
 		if !validGroupID(id, split, len(r.GroupBy)) {
 			return nil, nil, fmt.Errorf("%w: malformed group id", ErrCorrupt)
 		}
-		g := &group{id: id, cells: make([]cell, nc)}
-		if s.fn == rule.AggCountDistinct {
-			g.dist = &distinctSets{sets: make([]map[string]struct{}, nc)}
-		}
-		for i := range g.cells {
-			c := &g.cells[i]
+		cells, sets = cells[:0], sets[:0]
+		for i := range nc {
+			var c cell
 			c.start = d.varint()
 			n := d.varint()
 			c.v = math.Float64frombits(d.uint64())
@@ -132,33 +138,31 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 			if flags&flagFired != 0 {
 				c.nf |= firedBit
 			}
-			if g.dist != nil {
+			if s.distinct {
 				nv := d.count()
 				set := make(map[string]struct{}, nv)
 				for range nv {
 					set[string(d.bytes())] = struct{}{}
 				}
-				g.dist.sets[i] = set
+				sets = append(sets, set)
 			}
-			if i > 0 && c.start <= g.cells[i-1].start {
+			if i > 0 && c.start <= cells[i-1].start {
 				d.fail("windows out of order")
 			}
-			if s.size > 0 {
-				list, ok := s.byStart[c.start]
-				if !ok {
-					s.starts = append(s.starts, c.start)
-				}
-				s.byStart[c.start] = append(list, g)
-			}
+			cells = append(cells, c)
 		}
 		if d.err != nil {
 			break
 		}
-		if _, dup := s.groups[id]; dup {
+		h := s.hash(id)
+		if _, dup := s.lookup(id, h); dup {
 			return nil, nil, fmt.Errorf("%w: a group is listed twice", ErrCorrupt)
 		}
-		s.groups[id] = g
-		s.cells += nc
+		slot, ok := s.newGroup(id, h)
+		if !ok {
+			return nil, nil, fmt.Errorf("%w: more groups than a state holds", ErrCorrupt)
+		}
+		s.restoreWindows(slot, cells, sets)
 	}
 	if d.err != nil {
 		return nil, nil, d.err
@@ -167,14 +171,58 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 	return s, d.b, nil
 }
 
+// minGroupBytes is the fewest bytes AppendTo writes for a group (a one-byte id and its
+// length, split, the window count, and a window of 11 bytes): Decode sizes its slices
+// for the groups the data can hold, not for whatever count it says.
+const minGroupBytes = 15
+
+// reserve sizes an empty state's table (and count_distinct's sets) for n groups: a
+// restore knows their number up front.
+func (s *State) reserve(n int) {
+	if n == 0 {
+		return
+	}
+	if s.distinct {
+		s.firstSets = make([]map[string]struct{}, 0, n)
+	}
+	s.growTable(n)
+}
+
+// restoreWindows gives slot, a group just added, the decoded windows cells (in start
+// order) and, for count_distinct, their value sets.
+func (s *State) restoreWindows(slot uint32, cells []cell, sets []map[string]struct{}) {
+	prev := refFirst
+	for i, c := range cells {
+		at := refFirst
+		if i == 0 {
+			s.group(slot).first = c
+		} else {
+			at = s.newNode(cellNode{cell: c})
+			s.setNext(slot, prev, at)
+		}
+		if s.distinct {
+			s.setSet(slot, at, sets[i])
+		}
+		if s.size > 0 {
+			list, ok := s.byStart[c.start]
+			if !ok {
+				s.starts = append(s.starts, c.start)
+			}
+			s.byStart[c.start] = append(list, slot)
+		}
+		prev = at
+	}
+	s.cells += len(cells)
+}
+
 // validGroupID reports whether id is a customer's length (uvarint), the customer, and,
 // from split, a canonical key of paths values.
-func validGroupID(id string, split, paths int) bool {
-	n, w := binary.Uvarint([]byte(id[:min(len(id), binary.MaxVarintLen64)]))
+func validGroupID(id []byte, split, paths int) bool {
+	n, w := binary.Uvarint(id[:min(len(id), binary.MaxVarintLen64)])
 	if w <= 0 || n > uint64(len(id)-w) || w+int(n) != split {
 		return false
 	}
-	key := []byte(id[split:])
+	key := id[split:]
 	var scratch []byte
 	for range paths {
 		var err error

@@ -4,8 +4,8 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -90,55 +90,41 @@ type State struct {
 	size  int64 // ms; 0: running total
 	every int64
 	late  int64 // lateness, ms
+	// distinct is fn == count_distinct: windows have value sets (firstSets, nodeSets).
+	distinct bool
 
 	seen    bool
 	maxTime int64 // largest event time of a matched event, if seen
 
-	groups map[string]*group
-	// byStart lists, per open window start, the groups holding it; starts is a heap
-	// of the keys of byStart, so windows close in order.
-	byStart map[int64][]*group
+	// The groups and their windows, stored as store.go says.
+	groups     slab[group]
+	freeGroups uint32 // first free slot + 1, 0: none
+	live       int    // open groups
+	nodes      slab[cellNode]
+	freeNodes  ref
+	ids        []byte
+	idGarbage  int // bytes of ids of freed groups
+	table      []uint32
+	slotBits   uint
+	seed       maphash.Seed
+	firstSets  []map[string]struct{}
+	nodeSets   []map[string]struct{}
+
+	// byStart lists, per open window start, the slots of the groups holding it; starts
+	// is a heap of the keys of byStart, so windows close in order. spare is the list
+	// of the last start closed, kept for the next one (one list at a time is the usual
+	// case: tumbling windows).
+	byStart map[int64][]uint32
 	starts  startHeap
+	spare   []uint32
 	cells   int
 
 	stats Stats
 
-	keyBuf []byte
-	vals   []jsonpath.Value
+	keyBuf  []byte
+	distBuf []byte
+	vals    []jsonpath.Value
 }
-
-// group is one (customer, group values) with its open windows, in start order. It is
-// 48 bytes (plus its id and cells): a state may hold 100,000 of them.
-type group struct {
-	// id is the length of the customer (uvarint), the customer, then the canonical
-	// group key (from split()): one string identifies the group, so that no customer
-	// and group can run into another's.
-	id    string
-	cells []cell
-	// dist is count_distinct's values, one set per cell; nil for other aggregates,
-	// which pay 8 bytes for it rather than a slice's 24.
-	dist *distinctSets
-}
-
-type distinctSets struct{ sets []map[string]struct{} }
-
-// customerLen is the customer's length and the width of its uvarint.
-func (g *group) customerLen() (n uint64, w int) {
-	return binary.Uvarint([]byte(g.id[:min(len(g.id), binary.MaxVarintLen64)]))
-}
-
-func (g *group) customer() string {
-	n, w := g.customerLen()
-	return g.id[w : w+int(n)]
-}
-
-// split is where the group key starts in id.
-func (g *group) split() int {
-	n, w := g.customerLen()
-	return w + int(n)
-}
-
-func (g *group) key() []byte { return []byte(g.id[g.split():]) }
 
 // cell is one window's aggregate: 24 bytes, so that an open window costs little.
 type cell struct {
@@ -165,7 +151,7 @@ func (c *cell) alerted() bool { return c.nf&firedBit != 0 }
 // New returns the empty state of rule r (a validated rule) under limits lim.
 func New(r *rule.Rule, lim Limits) *State {
 	s := &State{r: r, lim: lim.For(r), fn: r.Aggregate.Fn, late: time.Duration(r.Lateness).Milliseconds(),
-		groups: map[string]*group{}, byStart: map[int64][]*group{}}
+		distinct: r.Aggregate.Fn == rule.AggCountDistinct, seed: maphash.MakeSeed(), byStart: map[int64][]uint32{}}
 	if r.Window != nil {
 		s.size = time.Duration(r.Window.Size).Milliseconds()
 		s.every = time.Duration(r.Window.Every).Milliseconds()
@@ -181,7 +167,7 @@ func (s *State) Stats() Stats { return s.stats }
 
 // GroupCount is the number of open groups; WindowCount the number of open (group,
 // window) cells.
-func (s *State) GroupCount() int  { return len(s.groups) }
+func (s *State) GroupCount() int  { return s.live }
 func (s *State) WindowCount() int { return s.cells }
 
 // Watermark is the current watermark in Unix ms (ok false before any event time).
@@ -228,7 +214,6 @@ func (s *State) Add(ev *Event, cross func(Crossing)) {
 // contribute adds the event at time t to its group's windows.
 func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 	var num float64
-	var distinctKey []byte
 	switch s.fn {
 	case rule.AggCount:
 	case rule.AggCountDistinct:
@@ -236,7 +221,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 		if len(s.vals) == 0 {
 			return
 		}
-		distinctKey = AppendValueKey(nil, s.vals[0])
+		s.distBuf = AppendValueKey(s.distBuf[:0], s.vals[0])
 	default:
 		s.vals = s.r.AggregatePath().Eval(ev.Doc, s.vals[:0])
 		found := false
@@ -252,40 +237,46 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			return
 		}
 	}
-	s.keyBuf = binary.AppendUvarint(s.keyBuf[:0], uint64(len(ev.Customer)))
-	s.keyBuf = append(s.keyBuf, ev.Customer...)
-	split := len(s.keyBuf)
-	s.keyBuf = s.appendGroupKey(s.keyBuf, ev)
-	g := s.groups[string(s.keyBuf)]
-	if g == nil {
-		if int64(len(s.groups)) >= s.lim.MaxGroups {
-			s.stats.GroupsDropped++
-			return
-		}
-		g = &group{id: string(s.keyBuf)}
-		if s.fn == rule.AggCountDistinct {
-			g.dist = &distinctSets{}
-		}
-		s.groups[g.id] = g
-	}
-	gk := s.keyBuf[split:]
 	lo, hi := int64(0), int64(0)
 	if s.size > 0 {
 		hi = floorDiv(t, s.every)
 		lo = floorDiv(t-s.size, s.every) + 1
 	}
+	// The group's id: the length of the customer (uvarint), the customer, then the
+	// canonical group key, so that no customer and group can run into another's.
+	s.keyBuf = binary.AppendUvarint(s.keyBuf[:0], uint64(len(ev.Customer)))
+	s.keyBuf = append(s.keyBuf, ev.Customer...)
+	split := len(s.keyBuf)
+	s.keyBuf = s.appendGroupKey(s.keyBuf, ev)
+	slot, ok := s.find(s.keyBuf)
+	if !ok {
+		if int64(s.live) < s.lim.MaxGroups {
+			slot, ok = s.newGroup(s.keyBuf, s.hash(s.keyBuf))
+		}
+		if !ok {
+			s.stats.GroupsDropped++
+			return
+		}
+		// Every event falls in at least one window (size is a multiple of every): the
+		// group opens with the first of them.
+		s.group(slot).first = cell{start: lo * s.every}
+		s.opened(slot, refFirst, lo*s.every)
+	}
+	gk := s.keyBuf[split:]
+	at := refFirst
 	for k := lo; k <= hi; k++ {
 		start := k * s.every
-		i := s.cellIndex(g, start)
-		c := &g.cells[i]
+		at = s.cellFor(slot, at, start)
+		c := s.cellAt(slot, at)
+		var set map[string]struct{}
 		switch s.fn {
 		case rule.AggCountDistinct:
-			set := g.dist.sets[i]
-			if _, dup := set[string(distinctKey)]; !dup {
+			set = s.set(slot, at)
+			if _, dup := set[string(s.distBuf)]; !dup {
 				if int64(len(set)) >= s.lim.MaxDistinct {
 					s.stats.DistinctDropped++
 				} else {
-					set[string(distinctKey)] = struct{}{}
+					set[string(s.distBuf)] = struct{}{}
 				}
 			}
 		case rule.AggSum, rule.AggAvg:
@@ -308,10 +299,10 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 		if c.alerted() {
 			continue
 		}
-		v := s.value(g, i)
+		v := s.value(c, set)
 		if s.r.Threshold.Holds(v) {
 			c.nf |= firedBit
-			cr := Crossing{Customer: g.customer(), Group: gk, Count: c.n(), Value: v}
+			cr := Crossing{Customer: ev.Customer, Group: gk, Count: c.n(), Value: v}
 			if s.size > 0 {
 				cr.Windowed, cr.Start, cr.End = true, start, start+s.size
 			}
@@ -320,14 +311,13 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 	}
 }
 
-// value is cell i's aggregate.
-func (s *State) value(g *group, i int) float64 {
-	c := &g.cells[i]
+// value is the aggregate of cell c, whose values (count_distinct) are set.
+func (s *State) value(c *cell, set map[string]struct{}) float64 {
 	switch s.fn {
 	case rule.AggCount:
 		return float64(c.n())
 	case rule.AggCountDistinct:
-		return float64(len(g.dist.sets[i]))
+		return float64(len(set))
 	case rule.AggAvg:
 		return c.v / float64(c.n())
 	default:
@@ -335,33 +325,58 @@ func (s *State) value(g *group, i int) float64 {
 	}
 }
 
-// cellIndex finds or opens g's window starting at start.
-func (s *State) cellIndex(g *group, start int64) int {
-	i, found := slices.BinarySearchFunc(g.cells, start, func(c cell, st int64) int {
+// cellFor finds or opens slot's window starting at start. The search begins at from:
+// refFirst, or a window of the group starting before start (an event's windows are
+// found in start order, each from the one before, so a group's list is walked once
+// per event).
+func (s *State) cellFor(slot uint32, from ref, start int64) ref {
+	if from == refFirst {
+		g := s.group(slot)
 		switch {
-		case c.start < st:
-			return -1
-		case c.start > st:
-			return 1
+		case start == g.first.start:
+			return refFirst
+		case start < g.first.start:
+			// An event out of order opens a window before the group's first: the
+			// first moves to a node at the front of the list.
+			j := s.newNode(cellNode{cell: g.first, next: g.more})
+			g.first, g.more = cell{start: start}, j
+			if s.distinct {
+				s.nodeSets[j-1] = s.firstSets[slot]
+			}
+			s.opened(slot, refFirst, start)
+			return refFirst
 		}
-		return 0
-	})
-	if found {
-		return i
 	}
-	g.cells = slices.Insert(g.cells, i, cell{start: start})
-	if g.dist != nil {
-		g.dist.sets = slices.Insert(g.dist.sets, i, map[string]struct{}{})
+	prev := from
+	for {
+		next := s.nextOf(slot, prev)
+		if next == 0 || s.node(next).start > start {
+			at := s.newNode(cellNode{cell: cell{start: start}, next: next})
+			s.setNext(slot, prev, at)
+			s.opened(slot, at, start)
+			return at
+		}
+		if s.node(next).start == start {
+			return next
+		}
+		prev = next
+	}
+}
+
+// opened counts slot's new window at, starting at start, and lists it for closing.
+func (s *State) opened(slot uint32, at ref, start int64) {
+	if s.distinct {
+		s.setSet(slot, at, map[string]struct{}{})
 	}
 	s.cells++
 	if s.size > 0 {
 		list, ok := s.byStart[start]
 		if !ok {
 			heap.Push(&s.starts, start)
+			list, s.spare = s.spare, nil
 		}
-		s.byStart[start] = append(list, g)
+		s.byStart[start] = append(list, slot)
 	}
-	return i
 }
 
 // closeUpTo drops every window whose end is at or below watermark.
@@ -371,22 +386,61 @@ func (s *State) closeUpTo(watermark int64) {
 	}
 	for len(s.starts) > 0 && s.starts[0]+s.size <= watermark {
 		start := heap.Pop(&s.starts).(int64)
-		for _, g := range s.byStart[start] {
-			// Windows close in start order, so the group's first window is this one.
-			g.cells = g.cells[1:]
-			if g.dist != nil {
-				// The backing array outlives the reslice: let the closed window's
-				// values go now, not when the array is next reallocated.
-				g.dist.sets[0] = nil
-				g.dist.sets = g.dist.sets[1:]
-			}
-			s.cells--
-			if len(g.cells) == 0 {
-				delete(s.groups, g.id)
-			}
-		}
+		list := s.byStart[start]
 		delete(s.byStart, start)
+		s.closeWindows(list)
+		s.spare = list[:0]
 	}
+}
+
+// closeWindows closes the first window of each group of slots.
+func (s *State) closeWindows(slots []uint32) {
+	last := 0 // groups closing their last window
+	for _, slot := range slots {
+		if s.group(slot).more == 0 {
+			last++
+		}
+	}
+	// When most groups go at once, as tumbling windows' do, placing those that stay in
+	// a cleared table is quicker than taking the others out one by one (each moves the
+	// entries after it back, hashing their ids), unless the table is much larger than
+	// the groups going (kept from a burst of groups).
+	if last*2 <= s.live || len(s.table) > 32*last {
+		for _, slot := range slots {
+			s.closeFirst(slot)
+		}
+		return
+	}
+	for _, slot := range slots {
+		if s.group(slot).more == 0 {
+			s.cells--
+			s.freeSlot(slot)
+		} else {
+			s.closeFirst(slot)
+		}
+	}
+	clear(s.table)
+	for slot := range s.liveSlots() {
+		s.place(slot, s.hash(s.idOf(slot)))
+	}
+}
+
+// closeFirst closes slot's first window: windows close in start order, so the one
+// closing is the group's first. The next, if any, moves into the group's record.
+func (s *State) closeFirst(slot uint32) {
+	s.cells--
+	g := s.group(slot)
+	at := g.more
+	if at == 0 {
+		s.dropGroup(slot)
+		return
+	}
+	n := s.node(at)
+	g.first, g.more = n.cell, n.next
+	if s.distinct {
+		s.firstSets[slot] = s.nodeSets[at-1]
+	}
+	s.freeNode(at)
 }
 
 // appendGroupKey appends the event's group key: each group_by path's first node.

@@ -1,8 +1,8 @@
 package window
 
 import (
+	"bytes"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -36,10 +36,11 @@ func msTime(ok bool, ms int64) *time.Time {
 // Customers calls fn with each customer that has open windows, in no order.
 func (s *State) Customers(fn func(customer string)) {
 	seen := map[string]bool{}
-	for _, g := range s.groups {
-		if c := g.customer(); !seen[c] {
-			seen[c] = true
-			fn(c)
+	for slot := range s.liveSlots() {
+		if c := customerOf(s.idOf(slot)); !seen[string(c)] {
+			cs := string(c)
+			seen[cs] = true
+			fn(cs)
 		}
 	}
 }
@@ -48,35 +49,56 @@ func (s *State) Customers(fn func(customer string)) {
 // by group (customer first), then start.
 func (s *State) Windows(customer string) []Window {
 	var out []Window
-	for _, g := range s.sortedGroups() {
-		c := g.customer()
-		if customer != "" && c != customer {
+	var names customerNames
+	for _, slot := range s.sortedSlots() {
+		id := s.idOf(slot)
+		if customer != "" && string(customerOf(id)) != customer {
 			continue
 		}
-		for i := range g.cells {
-			out = append(out, s.window(g, i))
-		}
+		out = s.appendWindows(out, slot, names.of(id))
 	}
 	return out
 }
 
-func (s *State) window(g *group, i int) Window {
-	c := &g.cells[i]
-	// Every contribution to min or max sets its value, so a cell with a count has one.
-	w := Window{Customer: g.customer(), Group: g.key(), Count: c.n(), Fired: c.alerted(), Value: s.value(g, i), HasValue: c.n() > 0}
-	if s.size > 0 {
-		w.Windowed, w.Start, w.End = true, c.start, c.start+s.size
+// appendWindows appends slot's windows, in start order, for customer cust.
+func (s *State) appendWindows(out []Window, slot uint32, cust string) []Window {
+	id := s.idOf(slot)
+	key := id[splitID(id):]
+	for at, c := range s.windowsOf(slot) {
+		var set map[string]struct{}
+		if s.distinct {
+			set = s.set(slot, at)
+		}
+		// Every contribution to min or max sets its value, so a cell with a count has
+		// one. Each window has its own copy of the key: callers may keep or change it.
+		w := Window{Customer: cust, Group: append([]byte{}, key...), Count: c.n(), Fired: c.alerted(), Value: s.value(c, set), HasValue: c.n() > 0}
+		if s.size > 0 {
+			w.Windowed, w.Start, w.End = true, c.start, c.start+s.size
+		}
+		out = append(out, w)
 	}
-	return w
+	return out
 }
 
-// sortedGroups are the groups in id order (customer length, customer, group key):
-// encodings and reports come out the same for the same state.
-func (s *State) sortedGroups() []*group {
-	gs := make([]*group, 0, len(s.groups))
-	for _, g := range s.groups {
-		gs = append(gs, g)
+// customerNames makes the customer strings of windows, reusing the last one while
+// groups of one customer follow each other (as in id order): a string per customer
+// rather than per group.
+type customerNames struct{ last string }
+
+func (n *customerNames) of(id []byte) string {
+	if c := customerOf(id); string(c) != n.last {
+		n.last = string(c)
 	}
-	slices.SortFunc(gs, func(a, b *group) int { return strings.Compare(a.id, b.id) })
-	return gs
+	return n.last
+}
+
+// sortedSlots are the open groups' slots in id order (customer length, customer, group
+// key): encodings and reports come out the same for the same state.
+func (s *State) sortedSlots() []uint32 {
+	slots := make([]uint32, 0, s.live)
+	for slot := range s.liveSlots() {
+		slots = append(slots, slot)
+	}
+	slices.SortFunc(slots, func(a, b uint32) int { return bytes.Compare(s.idOf(a), s.idOf(b)) })
+	return slots
 }

@@ -1,0 +1,408 @@
+package window
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/maphash"
+	"iter"
+	"math"
+	"math/bits"
+)
+
+// How a State stores its groups and windows.
+//
+// A state may hold 100,000 groups (more under a rule's max_groups), and the budget is
+// 64 bytes of heap per open (group, window). A Go map of strings to a record per group,
+// with a slice of windows each, costs twice that. So the state keeps its groups in flat
+// slices without pointers, linked by index, as the live daemon keeps its counters
+// (live/counters.go): whatever their number, the garbage collector has nothing to scan
+// in them, and a group with one window costs its 32-byte record, its id's bytes, and a
+// 4-byte entry in each of the hash table and the closing index (see TestLayout and
+// BenchmarkWindowMemory).
+//
+//   - groups is a slab of group records, by slot number. A group's earliest open window
+//     is in its record (most groups have one); its later windows are cellNodes in
+//     nodes, a list in start order linked by index. Freed slots and nodes go on free
+//     lists and are reused first.
+//   - ids holds the groups' ids back to back, each as a uvarint length and the id; a
+//     record holds its offset. A freed group's id is garbage, dropped when ids is full
+//     and more than half of it is garbage (compactIDs).
+//   - table finds a group's slot by id: open addressing with linear probing (see
+//     lookup).
+//   - count_distinct's value sets, the only part with pointers, are in slices parallel
+//     to groups and nodes (firstSets, nodeSets): a window's set has the index of its
+//     cell.
+//
+// The closing index (State.byStart) lists slot numbers per window start (state.go).
+
+// group is one (customer, group values) with its open windows: 32 bytes.
+type group struct {
+	// first is the group's earliest open window.
+	first cell
+	// id is the offset of the group's id in State.ids; noID in a free slot.
+	id uint32
+	// more is the group's next window (a ref, 0: none). In a free slot it links the free
+	// list: the next free slot + 1, 0 at the end.
+	more ref
+}
+
+// cellNode is one of a group's windows after its first: 32 bytes (28 and padding).
+type cellNode struct {
+	cell
+	// next is the group's next window (0: none); in a free node, the next free node.
+	next ref
+}
+
+// ref names one of a group's windows: refFirst the one in the group's record, j+1 the
+// cell of nodes[j]. As a link (group.more, cellNode.next) 0 means none, since no link
+// leads back to a group's first window.
+type ref = uint32
+
+const refFirst ref = 0
+
+// noID marks a free slot: no id entry can start there, as ids is below 4 GiB.
+const noID = math.MaxUint32
+
+// maxSlots bounds the groups of a state whatever its limits (2^30 groups are 32 GiB of
+// records), so that slot numbers and table positions fit in 32 bits.
+const maxSlots = 1 << 30
+
+// maxIDBytes bounds ids, so that an offset fits in group.id: a state past 4 GiB of
+// group ids refuses new groups as beyond its group limit. A variable for tests.
+var maxIDBytes uint64 = math.MaxUint32 - 1
+
+func (s *State) group(slot uint32) *group { return s.groups.at(slot) }
+
+func (s *State) node(at ref) *cellNode { return s.nodes.at(at - 1) }
+
+// idOf is slot's id, aliasing ids: valid until a group is added.
+func (s *State) idOf(slot uint32) []byte {
+	b := s.ids[s.group(slot).id:]
+	if n := b[0]; n < 0x80 { // most ids are shorter than 128 bytes
+		return b[1 : 1+n]
+	}
+	n, w := binary.Uvarint(b)
+	return b[w : w+int(n)]
+}
+
+// splitID is where the group key starts in id, after the customer's length and the
+// customer.
+func splitID(id []byte) int {
+	n, w := binary.Uvarint(id[:min(len(id), binary.MaxVarintLen64)])
+	return w + int(n)
+}
+
+// customerOf is the customer part of id.
+func customerOf(id []byte) []byte {
+	n, w := binary.Uvarint(id[:min(len(id), binary.MaxVarintLen64)])
+	return id[w : w+int(n)]
+}
+
+// liveSlots yields the slots of open groups, in slot order.
+func (s *State) liveSlots() iter.Seq[uint32] {
+	return func(yield func(uint32) bool) {
+		for slot := range uint32(s.groups.len()) {
+			if s.group(slot).id != noID && !yield(slot) {
+				return
+			}
+		}
+	}
+}
+
+// cellAt is the cell of slot's window at. The pointer is valid until a window opens.
+func (s *State) cellAt(slot uint32, at ref) *cell {
+	if at == refFirst {
+		return &s.group(slot).first
+	}
+	return &s.node(at).cell
+}
+
+// nextOf is the window after at in slot's list (0: none).
+func (s *State) nextOf(slot uint32, at ref) ref {
+	if at == refFirst {
+		return s.group(slot).more
+	}
+	return s.node(at).next
+}
+
+func (s *State) setNext(slot uint32, at, next ref) {
+	if at == refFirst {
+		s.group(slot).more = next
+	} else {
+		s.node(at).next = next
+	}
+}
+
+// windowsOf yields slot's windows in start order.
+func (s *State) windowsOf(slot uint32) iter.Seq2[ref, *cell] {
+	return func(yield func(ref, *cell) bool) {
+		for at := refFirst; ; {
+			if !yield(at, s.cellAt(slot, at)) {
+				return
+			}
+			if at = s.nextOf(slot, at); at == 0 {
+				return
+			}
+		}
+	}
+}
+
+// set is count_distinct's values of slot's window at.
+func (s *State) set(slot uint32, at ref) map[string]struct{} {
+	if at == refFirst {
+		return s.firstSets[slot]
+	}
+	return s.nodeSets[at-1]
+}
+
+func (s *State) setSet(slot uint32, at ref, set map[string]struct{}) {
+	if at == refFirst {
+		s.firstSets[slot] = set
+	} else {
+		s.nodeSets[at-1] = set
+	}
+}
+
+// newGroup adds the group of id (h its hash), known to be absent, without windows, and
+// returns its slot; ok is false if the state cannot hold it (maxSlots, maxIDBytes).
+func (s *State) newGroup(id []byte, h uint64) (slot uint32, ok bool) {
+	need := uvarintLen(len(id)) + len(id)
+	end := uint64(len(s.ids) + need)
+	if s.idGarbage > 0 && (end > uint64(cap(s.ids)) && s.idGarbage > len(s.ids)/2 || end > maxIDBytes) {
+		s.compactIDs()
+		end = uint64(len(s.ids) + need)
+	}
+	if end > maxIDBytes || s.live >= maxSlots {
+		return 0, false
+	}
+	// The table grows before the slab can, so that a slot number always fits below
+	// the table's slotBits (see lookup).
+	if (s.live+1)*4 > len(s.table)*3 {
+		s.growTable(s.live + 1)
+	}
+	if s.freeGroups != 0 {
+		slot = s.freeGroups - 1
+		s.freeGroups = s.group(slot).more
+	} else {
+		slot = s.groups.push(group{})
+		if s.distinct {
+			s.firstSets = append(s.firstSets, nil)
+		}
+	}
+	*s.group(slot) = group{id: uint32(len(s.ids))}
+	s.ids = binary.AppendUvarint(s.ids, uint64(len(id)))
+	s.ids = append(s.ids, id...)
+	s.place(slot, h)
+	s.live++
+	return slot, true
+}
+
+// dropGroup frees slot, whose last window closed.
+func (s *State) dropGroup(slot uint32) {
+	s.unplace(slot, s.hash(s.idOf(slot)))
+	s.freeSlot(slot)
+}
+
+// freeSlot frees slot's record and id, leaving its table entry to the caller.
+func (s *State) freeSlot(slot uint32) {
+	n := len(s.idOf(slot))
+	s.idGarbage += uvarintLen(n) + n
+	*s.group(slot) = group{id: noID, more: s.freeGroups}
+	s.freeGroups = slot + 1
+	if s.distinct {
+		s.firstSets[slot] = nil
+	}
+	s.live--
+}
+
+// compactIDs copies the open groups' ids to a new slice, dropping the freed ones'.
+func (s *State) compactIDs() {
+	keep := len(s.ids) - s.idGarbage
+	// Twice the ids kept: compaction comes again when as many have been freed as are
+	// kept, about when the slice would otherwise have had to grow.
+	ids := make([]byte, 0, max(2*keep, 64))
+	for slot := range s.liveSlots() {
+		id := s.idOf(slot)
+		s.group(slot).id = uint32(len(ids))
+		ids = binary.AppendUvarint(ids, uint64(len(id)))
+		ids = append(ids, id...)
+	}
+	s.ids, s.idGarbage = ids, 0
+}
+
+// newNode stores n and returns its ref.
+func (s *State) newNode(n cellNode) ref {
+	if s.freeNodes != 0 {
+		at := s.freeNodes
+		s.freeNodes = s.node(at).next
+		*s.node(at) = n
+		return at
+	}
+	if s.nodes.len() >= math.MaxUint32-1 {
+		// 128 GiB of windows: the process is out of memory long before.
+		panic("window: a state outgrew 2^32 windows")
+	}
+	if s.distinct {
+		s.nodeSets = append(s.nodeSets, nil)
+	}
+	return s.nodes.push(n) + 1
+}
+
+func (s *State) freeNode(at ref) {
+	*s.node(at) = cellNode{next: s.freeNodes}
+	s.freeNodes = at
+	if s.distinct {
+		s.nodeSets[at-1] = nil
+	}
+}
+
+// The hash table. An entry is a group's slot + 1 in its low slotBits bits (0: empty),
+// and above them as many low bits of the hash of the group's id as are left: a probe
+// reads a group's record and id only when those bits match, so lookups stay in the
+// table, which costs 4 bytes an entry. A slot + 1 always fits below slotBits: the slab
+// takes a new slot only when every slot is open, after the table has grown to hold one
+// more group, so it never has more slots than three quarters of the table's entries
+// (and the table never shrinks). The table is at most three quarters full and grows by
+// half: 5.3 to 8 bytes a group, where doubling a power of two would cost up to 10.7. A
+// group's home position is the high half of its hash scaled to the table's length,
+// which need not be a power of two.
+
+func (s *State) hash(id []byte) uint64 { return maphash.Bytes(s.seed, id) }
+
+func (s *State) home(h uint64) int { return int((h >> 32) * uint64(len(s.table)) >> 32) }
+
+func (s *State) slotMask() uint32 { return 1<<s.slotBits - 1 }
+
+// smallSlab is the most slots find scans rather than hashing: comparing a few ids
+// costs less than hashing one (Go's maps scan up to 8 entries for the same reason),
+// and a rule without group_by has one group per customer, often a few per partition.
+const smallSlab = 4
+
+// find returns the slot of the group of id, if open.
+func (s *State) find(id []byte) (slot uint32, ok bool) {
+	if s.groups.len() > smallSlab {
+		return s.lookup(id, s.hash(id))
+	}
+	for slot := range uint32(s.groups.len()) {
+		if s.group(slot).id != noID && bytes.Equal(s.idOf(slot), id) {
+			return slot, true
+		}
+	}
+	return 0, false
+}
+
+// lookup returns the slot of the group of id (h its hash), if open.
+func (s *State) lookup(id []byte, h uint64) (slot uint32, ok bool) {
+	if len(s.table) == 0 {
+		return 0, false
+	}
+	mask := s.slotMask()
+	tag := uint32(h) << s.slotBits
+	for i := s.home(h); ; {
+		e := s.table[i]
+		if e == 0 {
+			return 0, false
+		}
+		if e&^mask == tag && bytes.Equal(s.idOf(e&mask-1), id) {
+			return e&mask - 1, true
+		}
+		if i++; i == len(s.table) {
+			i = 0
+		}
+	}
+}
+
+// place enters slot, whose id hashes to h, in the table.
+func (s *State) place(slot uint32, h uint64) {
+	i := s.home(h)
+	for s.table[i] != 0 {
+		if i++; i == len(s.table) {
+			i = 0
+		}
+	}
+	s.table[i] = uint32(h)<<s.slotBits | (slot + 1)
+}
+
+// unplace removes slot, whose id hashes to h, from the table. The entries after it in
+// its run move back into the hole when their home is not after it (backward-shift
+// deletion), so that no probe meets a gap before its group and no tombstones build up.
+func (s *State) unplace(slot uint32, h uint64) {
+	mask, n := s.slotMask(), len(s.table)
+	i := s.home(h)
+	for s.table[i]&mask != slot+1 {
+		if i++; i == n {
+			i = 0
+		}
+	}
+	for j := i; ; {
+		if j++; j == n {
+			j = 0
+		}
+		e := s.table[j]
+		if e == 0 {
+			break
+		}
+		// e may fill the hole at i unless its home lies in (i, j], cyclically.
+		k := s.home(s.hash(s.idOf(e&mask - 1)))
+		if (j-k+n)%n >= (j-i+n)%n {
+			s.table[i] = e
+			i = j
+		}
+	}
+	s.table[i] = 0
+}
+
+// growTable makes the table big enough for groups groups and places the open ones.
+func (s *State) growTable(groups int) {
+	n := max(8, len(s.table)*3/2)
+	for n*3 < groups*4 {
+		n = n * 3 / 2
+	}
+	s.table = make([]uint32, n)
+	s.slotBits = uint(bits.Len32(uint32(n)))
+	for slot := range s.liveSlots() {
+		s.place(slot, s.hash(s.idOf(slot)))
+	}
+}
+
+func uvarintLen(n int) int {
+	return (bits.Len64(uint64(n)|1) + 6) / 7
+}
+
+// slab is a growing array of T in pages of up to slabPage elements. Growing never
+// copies what it holds (append copies a large slice whole, holding both copies
+// meanwhile), and at most a page is allocated ahead, where append allocates up to a
+// quarter more than the slice holds: 8 bytes a group, an eighth of the budget. The
+// first page grows as a slice does, so that a small state stays small.
+type slab[T any] struct {
+	pages [][]T
+	n     int
+}
+
+const (
+	slabBits = 10
+	slabPage = 1 << slabBits // 32 KiB of groups or nodes
+)
+
+func (s *slab[T]) len() int { return s.n }
+
+func (s *slab[T]) at(i uint32) *T { return &s.pages[i>>slabBits][i&(slabPage-1)] }
+
+// push appends v and returns its index.
+func (s *slab[T]) push(v T) uint32 {
+	p := s.n >> slabBits
+	if p == len(s.pages) {
+		s.pages = append(s.pages, nil)
+	}
+	page := s.pages[p]
+	if len(page) == cap(page) {
+		size := slabPage
+		if p == 0 {
+			size = min(max(2*cap(page), 8), slabPage)
+		}
+		page = append(make([]T, 0, size), page...)
+	}
+	s.pages[p] = append(page, v)
+	s.n++
+	return uint32(s.n - 1)
+}
