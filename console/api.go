@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"cmp"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,8 +62,12 @@ type RuleRow struct {
 	// control for the rule was rejected or a backfill attempt failed.
 	State string `json:"state"`
 	// Progress sums the backfill jobs of the rule (absent when none runs).
-	Progress *Progress             `json:"progress,omitempty"`
-	Counts   contract.CountSummary `json:"counts"`
+	Progress *Progress `json:"progress,omitempty"`
+	// Plain says the rule is a plain running count (rule.Rule.Plain); for any other,
+	// Counts are of each customer's largest open window, and GET /v1/console/windows
+	// lists the windows.
+	Plain  bool                  `json:"plain"`
+	Counts contract.CountSummary `json:"counts"`
 }
 
 // Progress is a rule's backfill progress over the partitions owned here.
@@ -90,7 +95,7 @@ func (c *Console) rules() RulesResponse {
 		out.Invalid = []contract.RejectedControl{}
 	}
 	for _, r := range rs.Rules {
-		row := RuleRow{RuleView: r, State: r.Status, Counts: counts[rule.Key{Scope: r.Scope, ID: r.ID}]}
+		row := RuleRow{RuleView: r, State: r.Status, Plain: r.Rule == nil || r.Rule.Plain(), Counts: counts[rule.Key{Scope: r.Scope, ID: r.ID}]}
 		if row.Counts.Top == nil {
 			row.Counts.Top = []contract.CustomerCount{}
 		}
@@ -174,6 +179,74 @@ func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
 		sum.Top = []contract.CustomerCount{}
 	}
 	httpjson.Write(w, http.StatusOK, CountsResponse{Scope: k.Scope, ID: k.ID, CountSummary: sum})
+}
+
+// WindowsResponse is the answer of GET /v1/console/windows: one page of a rule's
+// counts in customer order, each with the customer's open windows by group, then start
+// (for a rule kept per group and window; a plain count has none).
+type WindowsResponse struct {
+	Scope  string               `json:"scope"`
+	ID     string               `json:"id"`
+	Counts []contract.CountView `json:"counts"`
+	// NextCursor, when not empty, is the cursor of the next page; the last page has none.
+	NextCursor string `json:"next_cursor"`
+}
+
+// Bounds of a windows page, in customers: each brings up to
+// contract.MaxWindowsPerCount windows, so a page is kept far smaller than a counts one.
+const (
+	windowsPageSize    = 20
+	windowsMaxPageSize = 1000
+)
+
+func (c *Console) handleWindows(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	k := rule.Key{Scope: cmp.Or(q.Get("scope"), rule.GlobalScope), ID: q.Get("id")}
+	if k.ID == "" {
+		httpjson.Error(w, http.StatusBadRequest, "id is required: /v1/console/windows?scope=*&id=ID&limit=20&cursor=C")
+		return
+	}
+	limit := windowsPageSize
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > windowsMaxPageSize {
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", windowsMaxPageSize))
+			return
+		}
+		limit = n
+	}
+	after, err := decodeCursor(q.Get("cursor"))
+	if err != nil {
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	page, next, ok := c.cfg.Backend.CountsPage(k, after, limit)
+	if !ok {
+		httpjson.Error(w, http.StatusNotFound, "no active rule "+k.String())
+		return
+	}
+	if page == nil {
+		page = []contract.CountView{}
+	}
+	out := WindowsResponse{Scope: k.Scope, ID: k.ID, Counts: page}
+	if next != "" {
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(next))
+	}
+	httpjson.Write(w, http.StatusOK, out)
+}
+
+// decodeCursor reads a next_cursor of a windows page: the last customer listed, in
+// base64url as the daemon's /v1/counts cursors, so that any customer name travels in a
+// URL as it is. "" is the first page.
+func decodeCursor(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) == 0 {
+		return "", errors.New("cursor is not one this API gave: pass next_cursor of the previous page as it was, or start without one")
+	}
+	return string(b), nil
 }
 
 // AlertsResponse is the answer of GET /v1/console/alerts.

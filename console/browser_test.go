@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -202,6 +203,85 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 	delete(want, "version") // the editor picks the next version
 	if !reflect.DeepEqual(drafted, want) {
 		t.Errorf("the editor turned\n %s\ninto\n %s", windowed, back)
+	}
+	br.checkNothingThrown()
+}
+
+// TestBrowserShowsOpenWindows drives the page in headless Chromium against a daemon
+// with a rule kept per group and window and a plain count over the same events (those
+// of TestWindowsListOpenWindowsPerCustomerAndGroup): the windowed rule's row counts each
+// customer's largest window and opens its open windows, customer by customer and group by
+// group, page by page; the plain count has no windows to open.
+func TestBrowserShowsOpenWindows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: headless browser; runs in make test")
+	}
+	exe := chromium(t)
+	d := startDaemon(t, "")
+	produceWindowEvents(t, d, "")
+
+	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
+	row := br.waitText("the windowed rule's counts", `#rules tr[data-key="*/bytes-per-user"]`, "3 customers with open windows")
+	for _, want := range []string{"largest window's count:", "acme: 2", "globex: 1", "initech: 1", "Open windows"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("windowed rule row %q lacks %q", row, want)
+		}
+	}
+	plain := br.waitText("the plain count's counts", `#rules tr[data-key="*/downloads"]`, "3 customers, 6 events")
+	if strings.Contains(plain, "Open windows") {
+		t.Errorf("plain count row %q offers windows", plain)
+	}
+
+	// Two customers a page, so that the third is on the next one.
+	rows := func() []string {
+		t.Helper()
+		got, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#windows tbody tr")).map((tr) =>
+			Array.from(tr.cells).map((td) => td.textContent.replace(/\s+/g, " ").trim()).join(" | "))`))
+		if err != nil {
+			t.Fatalf("reading the windows table: %v", err)
+		}
+		return got
+	}
+	br.do("open the windows, two customers a page",
+		chromedp.Evaluate[chromedp.Void](`windowsView.limit = 2`),
+		chromedp.Click(chromedp.CSS(`button[data-windows="*/bytes-per-user"]`)))
+	br.waitText("the panel's rule", "#windows-rule", "*/bytes-per-user")
+	br.waitText("the first page", "#windows-page", "customers 1–2")
+	// The group shows once for its windows (rowspan); the window's date only when it
+	// differs from its start's.
+	first := []string{
+		"acme · largest window count 2 · 5 open windows",
+		`$.user = "a" | 2025-12-31 23:55:00Z – 2026-01-01 00:05:00Z | 1 | sum 4 | —`,
+		"2026-01-01 00:00:00Z – 00:10:00Z | 2 | sum 11 | alerted",
+		"2026-01-01 00:05:00Z – 00:15:00Z | 1 | sum 7 | —",
+		`$.user = "b" | 2025-12-31 23:55:00Z – 2026-01-01 00:05:00Z | 1 | sum 1 | —`,
+		"2026-01-01 00:00:00Z – 00:10:00Z | 1 | sum 1 | —",
+		"globex · largest window count 1 · 2 open windows",
+		`$.user = "a" | 2025-12-31 23:55:00Z – 2026-01-01 00:05:00Z | 1 | sum 20 | alerted`,
+		"2026-01-01 00:00:00Z – 00:10:00Z | 1 | sum 20 | alerted",
+	}
+	if got := rows(); !slices.Equal(got, first) {
+		t.Errorf("first page:\n got %q\nwant %q", got, first)
+	}
+	br.do("next page", chromedp.Click(chromedp.ID("windows-next")))
+	br.waitText("the second page", "#windows-page", "customers 3–3")
+	second := []string{
+		"initech · largest window count 1 · 2 open windows",
+		`$.user = "c" | 2026-01-01 00:00:00Z – 00:10:00Z | 1 | sum 2 | —`,
+		"2026-01-01 00:05:00Z – 00:15:00Z | 1 | sum 2 | —",
+	}
+	if got := rows(); !slices.Equal(got, second) {
+		t.Errorf("second page:\n got %q\nwant %q", got, second)
+	}
+	buttons, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]bool](`[document.querySelector("#windows-prev").disabled, document.querySelector("#windows-next").disabled]`))
+	if err != nil || !slices.Equal(buttons, []bool{false, true}) {
+		t.Errorf("on the last page, [previous, next] disabled = %v (%v), want [false true]", buttons, err)
+	}
+	br.do("previous page", chromedp.Click(chromedp.ID("windows-prev")))
+	br.waitText("the first page again", "#windows-page", "customers 1–2")
+	if got := rows(); !slices.Equal(got, first) {
+		t.Errorf("first page again:\n got %q\nwant %q", got, first)
 	}
 	br.checkNothingThrown()
 }

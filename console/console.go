@@ -6,7 +6,10 @@
 //   - The page (GET /, assets under /console/, embedded; nothing from a CDN) lists the
 //     active rules with their status (backfilling with progress, live, error) and counts
 //     per customer, the controls the daemon rejected, and the recent alerts, all updated
-//     live over server-sent events (GET /v1/console/stream).
+//     live over server-sent events (GET /v1/console/stream). For a rule kept per group
+//     and window (not rule.Rule.Plain), a customer's count is its largest open window's,
+//     and the page opens, on request, the open windows per customer and group, a page
+//     of customers at a time (GET /v1/console/windows).
 //   - The rule editor validates a draft as the user types (POST /v1/console/validate,
 //     positioned problems from the rule engine), previews it over a sample of recent
 //     events from the lake (POST /v1/console/preview: matches and the customers that
@@ -16,7 +19,7 @@
 //     ok, invalid, stale, or pending when no status came in time.
 //   - Every action is an API call; the page uses nothing else. API.md documents each
 //     endpoint with its request and response JSON: GET /v1/console/info, /rules,
-//     /counts, /alerts and /stream (server-sent events); POST /v1/console/validate and
+//     /counts, /windows, /alerts and /stream (server-sent events); POST /v1/console/validate and
 //     /preview; POST and DELETE /v1/console/rules (writes).
 //   - Writes (saving and deleting rules) follow WritePolicy: a configured token is
 //     required as "Authorization: Bearer <token>"; without one, writes are allowed only
@@ -26,7 +29,7 @@
 //   - Bounds: at most MaxStreams streams, request bodies of at most MaxBodyBytes, and a
 //     preview reads at most PreviewMaxScan events for at most PreviewTimeout and returns
 //     at most PreviewMaxBytes of examples (its answer says when it stopped at a bound);
-//     previews and counts listings run only when Admit lets them.
+//     previews and counts and windows listings run only when Admit lets them.
 //   - Alerts come from the alerts topic, read with the console's own Kafka client (no
 //     consumer group): the last RecentAlerts records at first use, then followed; they
 //     are deduplicated by alert_id within that window, so the page shows the alerts of
@@ -64,6 +67,12 @@ type Backend interface {
 	// Counts returns, per active rule, how many customers it counted and the top
 	// customers by count (at most top of them), over the partitions owned here.
 	Counts(top int) map[rule.Key]contract.CountSummary
+	// CountsPage returns one page of rule k's counts in customer order, over the
+	// partitions owned here: at most limit customers whose names sort after after (""
+	// from the first), each with its open windows (contract.CountView.Windows) for a
+	// rule kept per group and window. next is the last customer listed when more follow,
+	// "" on the last page; ok is false when k is not an active rule.
+	CountsPage(k rule.Key, after string, limit int) (page []contract.CountView, next string, ok bool)
 	// ListenAddr is the address of the HTTP listener serving the console: it decides
 	// whether writes without a token are allowed (see WritePolicy).
 	ListenAddr() string
@@ -120,7 +129,7 @@ type Config struct {
 	// PreviewMaxBytes bounds the bytes of example events one preview returns; the answer
 	// says when it stopped there. Default 1 MiB.
 	PreviewMaxBytes int
-	// Admit, when set, is asked before a heavy request (a preview, a counts listing)
+	// Admit, when set, is asked before a heavy request (a preview, a counts or windows listing)
 	// runs: it returns the function that ends it, or an error saying why it may not run
 	// now, answered 503 with Retry-After. Default nil: no bound.
 	Admit func() (done func(), err error)
@@ -268,6 +277,7 @@ func New(cfg Config) (*Console, error) {
 	mux.HandleFunc("GET /v1/console/info", c.handleInfo)
 	mux.HandleFunc("GET /v1/console/rules", c.read(c.handleRules))
 	mux.HandleFunc("GET /v1/console/counts", c.read(c.heavy(c.handleCounts)))
+	mux.HandleFunc("GET /v1/console/windows", c.read(c.heavy(c.handleWindows)))
 	mux.HandleFunc("GET /v1/console/alerts", c.read(c.handleAlerts))
 	mux.HandleFunc("GET /v1/console/stream", c.read(c.handleStream))
 	mux.HandleFunc("POST /v1/console/validate", c.read(c.handleValidate))

@@ -18,7 +18,10 @@ type fixedBackend struct {
 
 func (b fixedBackend) Rules() contract.RuleList                      { return b.rules }
 func (b fixedBackend) Counts(int) map[rule.Key]contract.CountSummary { return b.counts }
-func (b fixedBackend) ListenAddr() string                            { return "127.0.0.1:8080" }
+func (b fixedBackend) CountsPage(rule.Key, string, int) ([]contract.CountView, string, bool) {
+	return nil, "", false
+}
+func (b fixedBackend) ListenAddr() string { return "127.0.0.1:8080" }
 func (b fixedBackend) Kafka() (ingest.KafkaConfig, ingest.Topics) {
 	return ingest.KafkaConfig{}, ingest.Topics{}
 }

@@ -32,9 +32,13 @@ type consoleBackend struct{ d *Daemon }
 
 func (b consoleBackend) Rules() contract.RuleList { return b.d.RuleList() }
 
-// Counts walks every counter once (as TopCounts does) and keeps, per active rule
-// version, the number of customers, the total and the top customers: memory in the
-// number of rules times top, not in the number of counters.
+// Counts walks every counter and every open window once (as TopCounts does) and keeps,
+// per active rule version, the number of customers, the total and the top customers:
+// memory in the number of rules times top, not in the number of counters. A rule kept
+// per group and window counts, per customer, its largest open window's count, as
+// /v1/counts shows it (partition.windowCounts, which holds one partition's customers of
+// one rule at a time); a customer whose events moved partition is counted once per
+// partition, as a plain counter is.
 func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 	s := b.d.active.Load()
 	type acc struct {
@@ -48,17 +52,21 @@ func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 		return a.Customer > b.Customer
 	}
 	per := map[rule.Key]*acc{}
-	b.d.eachPartition(func(p *partition) {
+	accOf := func(k rule.Key) *acc {
+		a := per[k]
+		if a == nil {
+			a = &acc{top: newTopK(top, worse)}
+			per[k] = a
+		}
+		return a
+	}
+	b.d.eachPartition(func(p *partition) { // holds p.mu
 		p.counts.each(func(ci int, id uint32, n int64) {
 			ar := s.versionByID(id)
 			if ar == nil || n <= 0 {
 				return
 			}
-			a := per[ar.Key]
-			if a == nil {
-				a = &acc{top: newTopK(top, worse)}
-				per[ar.Key] = a
-			}
+			a := accOf(ar.Key)
 			a.sum.Customers++
 			a.sum.Total += n
 			// The customer's name is copied out only for a counter that makes the list.
@@ -66,6 +74,24 @@ func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 				a.top.offer(contract.CustomerCount{Customer: p.counts.name(ci), Count: n})
 			}
 		})
+		for ar := range p.windows {
+			if s.versionByID(ar.Seq) != ar {
+				continue // dropped from the active set, not yet from this partition
+			}
+			counts := map[string]int64{}
+			p.windowCounts(ar, counts)
+			if len(counts) == 0 {
+				continue // every window closed: no customer to show
+			}
+			a := accOf(ar.Key)
+			for c, n := range counts {
+				a.sum.Customers++
+				a.sum.Total += n
+				if w := a.top.worstOrNil(); top > 0 && (w == nil || n > w.Count || (n == w.Count && c < w.Customer)) {
+					a.top.offer(contract.CustomerCount{Customer: c, Count: n})
+				}
+			}
+		}
 	})
 	out := make(map[rule.Key]contract.CountSummary, len(per))
 	for k, a := range per {
@@ -73,6 +99,13 @@ func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 		out[k] = a.sum
 	}
 	return out
+}
+
+// CountsPage is one page of rule k's counts with each customer's open windows: the
+// daemon's own /v1/counts page (Daemon.CountsPage), so that the console and the API
+// show the same figures.
+func (b consoleBackend) CountsPage(k rule.Key, after string, limit int) ([]contract.CountView, string, bool) {
+	return b.d.CountsPage(k, after, limit)
 }
 
 func (b consoleBackend) ListenAddr() string { return b.d.HTTPAddr() }

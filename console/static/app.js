@@ -135,6 +135,13 @@ function thresholdText(t) {
 // fmtNum shows an aggregate without float noise (0.30000000000000004).
 function fmtNum(v) { return typeof v === "number" ? String(+v.toPrecision(12)) : String(v); }
 
+function plural(k, word) { return `${k} ${word}${k === 1 ? "" : "s"}`; }
+
+// groupText shows a window's group, one "path = value" line per group_by path.
+function groupText(group) {
+  return group ? Object.entries(group).map(([path, v]) => el("div", {}, `${path} = ${JSON.stringify(v)}`)) : "—";
+}
+
 // updateAggregation says in words what the rule aggregates, next to the threshold and
 // on the folded aggregation section.
 function updateAggregation() {
@@ -326,7 +333,7 @@ async function preview() {
   if (data.note) parts.push(el("div", { class: "note" }, data.note));
   if (data.truncated) parts.push(el("div", { class: "note", id: "preview-truncated" }, "Partial preview: " + data.truncated_reason));
   const th = thresholdText(data.threshold);
-  const n = data.would_alert.length, plural = (k, word) => `${k} ${word}${k === 1 ? "" : "s"}`;
+  const n = data.would_alert.length;
   if (data.plain === false) {
     // Groups, windows or an aggregate: the daemon replayed the sample as live would and
     // lists each window that would have fired.
@@ -374,7 +381,7 @@ function wouldFireTable(data) {
     el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Group"), el("th", {}, "Window"), el("th", {}, "Value"))),
     el("tbody", {}, data.would_fire.map((w) => el("tr", { "data-alert": w.alert_id },
       el("td", { class: "mono" }, w.customer),
-      el("td", { class: "mono" }, w.group ? Object.entries(w.group).map(([path, v]) => el("div", {}, `${path} = ${JSON.stringify(v)}`)) : "—"),
+      el("td", { class: "mono" }, groupText(w.group)),
       el("td", {},
         w.window_start ? windowText(w.window_start, w.window_end) : "running total",
         el("div", { class: "sub" }, `crossed at p${w.partition}@${w.offset} · ${fmtTime(w.event_time)}`)),
@@ -519,9 +526,17 @@ function renderRules(data) {
     const errs = [r.last_error, ...(r.backfill || []).map((b) => b.last_error)].filter(Boolean);
     if (errs.length) st.append(el("div", { class: "err" }, errs[0]));
     const c = r.counts;
+    // A count reaches a bare-number threshold only when the count is what the rule
+    // compares: a plain count, or count per group and window (not a sum, say).
+    const fn = (r.rule && r.rule.aggregate && r.rule.aggregate.fn) || "count";
+    const reaches = (n) => typeof r.threshold === "number" && fn === "count" && n >= r.threshold;
+    let summary;
+    if (r.plain) summary = c.customers ? `${plural(c.customers, "customer")}, ${c.total} events` : "nothing counted yet";
+    else summary = c.customers ? `${plural(c.customers, "customer")} with open windows; largest window's count:` : "no open window";
     const counts = el("td", { class: "tops" },
-      c.customers ? el("div", { class: "sub" }, `${c.customers} customer${c.customers > 1 ? "s" : ""}, ${c.total} events`) : el("div", { class: "sub" }, "nothing counted yet"),
-      c.top.map((t) => el("span", { class: typeof r.threshold === "number" && t.count >= r.threshold ? "would" : "" }, t.customer + ": ", el("b", {}, t.count))));
+      el("div", { class: "sub" }, summary),
+      c.top.map((t) => el("span", { class: reaches(t.count) ? "would" : "" }, t.customer + ": ", el("b", {}, t.count))),
+      r.plain ? null : el("div", {}, el("button", { type: "button", class: "small", "data-windows": r.scope + "/" + r.id, onclick: () => openWindows(r) }, "Open windows")));
     return el("tr", { "data-key": r.scope + "/" + r.id },
       el("td", {}, el("div", { class: "mono" }, r.id), el("div", { class: "sub" }, (r.name ? r.name + " · " : "") + "v" + r.version)),
       el("td", {}, scopeText(r.scope)),
@@ -537,6 +552,87 @@ function renderRules(data) {
   inv.hidden = !data.invalid.length;
   $("ul", inv).replaceChildren(...data.invalid.slice(-10).reverse().map((ic) =>
     el("li", {}, `${ic.key} (controls offset ${ic.offset}): ${ic.error}`)));
+}
+
+// ---------- open windows ----------
+
+// windowsView is the rule whose open windows the windows panel shows. cursors are the
+// cursors of the pages seen so far (the first page's is ""), so that Previous goes
+// back; limit is the customers per page.
+const windowsView = { rule: null, fn: "count", cursors: [""], next: "", limit: 20, seq: 0 };
+
+function openWindows(r) {
+  windowsView.rule = { scope: r.scope, id: r.id };
+  windowsView.fn = (r.rule && r.rule.aggregate && r.rule.aggregate.fn) || "count";
+  windowsView.cursors = [""];
+  $("#windows-rule").textContent = r.scope + "/" + r.id;
+  $("#windows tbody").replaceChildren();
+  const panel = $("#windows-panel");
+  panel.hidden = false;
+  loadWindows();
+  panel.scrollIntoView({ behavior: "smooth", block: "nearest" });
+}
+
+// loadWindows asks for the page of the last cursor in windowsView.cursors.
+async function loadWindows() {
+  const v = windowsView, seq = ++v.seq;
+  const cursor = v.cursors[v.cursors.length - 1];
+  const q = `?scope=${encodeURIComponent(v.rule.scope)}&id=${encodeURIComponent(v.rule.id)}&limit=${v.limit}` +
+    (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+  const st = $("#windows-status");
+  st.className = "empty";
+  st.textContent = "Loading…";
+  $("#windows-prev").disabled = $("#windows-next").disabled = true;
+  const { status, data } = await api("GET", "/windows" + q);
+  if (seq !== v.seq) return; // another page or rule was asked for meanwhile
+  if (status !== 200) {
+    if (status === 401) $("#auth").hidden = false;
+    st.className = "err";
+    st.textContent = data.error || "HTTP " + status;
+    $("#windows-prev").disabled = v.cursors.length < 2;
+    return;
+  }
+  v.next = data.next_cursor;
+  renderWindows(data);
+}
+
+// renderWindows lists a page: a line per customer, then its windows, the group shown
+// once for its windows (the daemon sorts them by group, then start).
+function renderWindows(data) {
+  const v = windowsView, rows = [];
+  for (const c of data.counts) {
+    const ws = c.windows || [], total = c.windows_total || 0;
+    const line = el("td", { colspan: 5 }, el("span", { class: "mono" }, c.customer),
+      el("span", { class: "sub" }, ` · largest window count ${c.count} · ${plural(total, "open window")}` +
+        (ws.length < total ? `, the first ${ws.length} listed` : "")));
+    if (c.status !== "live") line.append(" ", el("span", { class: "badge " + c.status }, c.status));
+    rows.push(el("tr", { class: "customer", "data-customer": c.customer }, line));
+    for (let i = 0; i < ws.length;) {
+      const g = JSON.stringify(ws[i].group);
+      let j = i + 1;
+      while (j < ws.length && JSON.stringify(ws[j].group) === g) j++;
+      for (let k = i; k < j; k++) {
+        const w = ws[k];
+        const tr = el("tr", { class: "window", "data-customer": c.customer });
+        if (k === i) tr.append(el("td", { class: "mono", rowspan: j - i }, groupText(w.group)));
+        tr.append(
+          el("td", { class: "when" }, w.window_start ? windowText(w.window_start, w.window_end) : "running total"),
+          el("td", {}, w.count),
+          el("td", {}, w.value === null || w.value === undefined ? "—" : `${v.fn} ${fmtNum(w.value)}`),
+          el("td", {}, w.alerted ? el("span", { class: "badge alerted" }, "alerted") : "—"));
+        rows.push(tr);
+      }
+      i = j;
+    }
+  }
+  $("#windows tbody").replaceChildren(...rows);
+  const st = $("#windows-status");
+  st.className = "empty";
+  st.textContent = data.counts.length ? "" : v.cursors.length > 1 ? "No more customers." : "No customer has an open window.";
+  const first = (v.cursors.length - 1) * v.limit;
+  $("#windows-page").textContent = data.counts.length ? `customers ${first + 1}–${first + data.counts.length}` : "";
+  $("#windows-prev").disabled = v.cursors.length < 2;
+  $("#windows-next").disabled = !v.next;
 }
 
 // alertFigure is what crossed the threshold: a count, or an aggregate's value.
@@ -700,6 +796,10 @@ function init() {
   $("#btn-preview").addEventListener("click", preview);
   $("#btn-save").addEventListener("click", save);
   $("#btn-new").addEventListener("click", resetEditor);
+  $("#windows-next").addEventListener("click", () => { windowsView.cursors.push(windowsView.next); loadWindows(); });
+  $("#windows-prev").addEventListener("click", () => { if (windowsView.cursors.length > 1) windowsView.cursors.pop(); loadWindows(); });
+  $("#windows-refresh").addEventListener("click", loadWindows);
+  $("#windows-close").addEventListener("click", () => { windowsView.seq++; windowsView.rule = null; $("#windows-panel").hidden = true; });
   resetEditor();
   loadInfo().catch(() => {}).finally(connect); // info says how the stream must be read
 }
