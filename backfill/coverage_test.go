@@ -167,11 +167,13 @@ func TestLakeCoverageIsChecked(t *testing.T) {
 // keeps, and returns that snapshot.
 func waitLake(t *testing.T, lake *lakehouse.Lake, h history) *lakehouse.Snapshot {
 	t.Helper()
+	// Every record, invalid ones too: the archiver covers them all (those it cannot
+	// keep as rows without a row), and a job starting after the last one must find no
+	// gap between the watermark and its start. Waiting for the valid ones only let a
+	// job start while an invalid last record was still unarchived.
 	want := map[int32]int64{}
 	for _, rec := range h {
-		if len(rec.Key) > 0 && strings.HasPrefix(string(rec.Value), "{") && strings.HasSuffix(string(rec.Value), "}") {
-			want[rec.Partition] = max(want[rec.Partition], rec.Offset)
-		}
+		want[rec.Partition] = max(want[rec.Partition], rec.Offset)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
