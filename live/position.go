@@ -12,7 +12,10 @@ import (
 func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 	out := map[int32]int64{}
 	var unknown []int32
-	s := d.active.Load()
+	// The active set is read under each partition's lock, never before: a set
+	// published meanwhile (rules.go) skips partitions whose next is not known yet, so
+	// one read earlier (before the log lookup below, which takes time) would leave
+	// them holding the older set until their first event.
 	for pid, c := range committed {
 		d.partsMu.RLock()
 		p := d.parts[pid]
@@ -23,10 +26,15 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 		p.mu.Lock()
 		switch {
 		case p.next >= 0:
+			// Restored before it was published to d.parts: a set published during the
+			// restore did not reach it.
+			if s := d.active.Load(); p.active != s {
+				p.reconcile(d, s, p.next)
+			}
 			out[pid] = p.next
 		case c >= 0:
 			p.next = c
-			p.reconcile(d, s, c)
+			p.reconcile(d, d.active.Load(), c)
 		default:
 			unknown = append(unknown, pid)
 		}
@@ -42,7 +50,7 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 				p.mu.Lock()
 				if p.next < 0 {
 					p.next = at
-					p.reconcile(d, s, at)
+					p.reconcile(d, d.active.Load(), at)
 				}
 				// Resume exactly where the rules adopted the partition: a second lookup
 				// by the client could land later and leave events between uncounted.
