@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,7 +62,16 @@ func TestRevokeHandlerDoesNotHoldCommits(t *testing.T) {
 	}
 	defer c.Close()
 	inRevoke, release := make(chan struct{}), make(chan struct{})
-	h := nopHandler{revoked: func() { close(inRevoke); <-release }}
+	// Only the revocation the test drives waits: the client NewEventConsumer made may
+	// run its own group callbacks before it is swapped out below (seen under -race),
+	// and one waiting there would hold that client's Close forever.
+	var driven atomic.Bool
+	h := nopHandler{revoked: func() {
+		if driven.Load() {
+			close(inRevoke)
+			<-release
+		}
+	}}
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: c.ListenAddrs()}, Topics: Topics{Events: "events"}, Group: "g"}, h)
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +88,7 @@ func TestRevokeHandlerDoesNotHoldCommits(t *testing.T) {
 		ec.parts[p] = ps
 	}
 	revoked := make(chan struct{})
+	driven.Store(true)
 	go func() {
 		defer close(revoked)
 		ec.onRevoked(context.Background(), ec.cl, map[string][]int32{"events": {1}})
