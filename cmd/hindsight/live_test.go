@@ -243,13 +243,13 @@ func TestRulesKafkaCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
-	if c := strings.Count(out, "published  "); c != 6 || strings.Count(out, "applied    ") != 6 {
+	if c := strings.Count(out, "published  "); c != 7 || strings.Count(out, "applied    ") != 7 {
 		t.Errorf("apply output:\n%s", out)
 	}
-	e2etest.WaitFor(t, 20*time.Second, "6 rules in the daemon", func() bool { return d.Registry().Len() == 6 })
+	e2etest.WaitFor(t, 20*time.Second, "7 rules in the daemon", func() bool { return d.Registry().Len() == 7 })
 
 	out, err = run(t, "", "rules", "apply", "-f", sample, "--brokers", b.Addr)
-	if err != nil || strings.Count(out, "unchanged  ") != 6 || strings.Contains(out, "published") {
+	if err != nil || strings.Count(out, "unchanged  ") != 7 || strings.Contains(out, "published") {
 		t.Errorf("re-apply: %v\n%s", err, out)
 	}
 
@@ -277,7 +277,7 @@ func TestRulesKafkaCommands(t *testing.T) {
 	}
 
 	out, err = run(t, "", "rules", "list", "--brokers", b.Addr)
-	if err != nil || !strings.Contains(out, "c-0000  payroll-downloads") || !strings.Contains(out, "6 active rules") {
+	if err != nil || !strings.Contains(out, "c-0000  payroll-downloads") || !strings.Contains(out, "7 active rules") {
 		t.Errorf("list: %v\n%s", err, out)
 	}
 	out, err = run(t, "", "rules", "delete", "payroll-downloads", "--scope", "c-0000", "--brokers", b.Addr, "--wait", "20s")
@@ -293,7 +293,7 @@ func TestRulesKafkaCommands(t *testing.T) {
 	}
 	out, err = run(t, "", "rules", "list", "--json", "--brokers", b.Addr)
 	var listed struct{ Rules []contract.RuleView }
-	if err != nil || json.Unmarshal([]byte(out), &listed) != nil || len(listed.Rules) != 5 {
+	if err != nil || json.Unmarshal([]byte(out), &listed) != nil || len(listed.Rules) != 6 {
 		t.Errorf("list --json: %v\n%s", err, out)
 	}
 }

@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -396,10 +398,10 @@ func (v *view) render() {
 
 	fmt.Fprintf(&b, "\nLATEST ALERTS (%d received on the alerts topic)\n", alertsN)
 	tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EVENT TIME\tRULE\tVERSION\tCUSTOMER\tCOUNT\tSOURCE\tAT\tALERT ID")
+	fmt.Fprintln(tw, "EVENT TIME\tRULE\tVERSION\tCUSTOMER\tCOUNT\tSOURCE\tAT\tALERT ID\tGROUP, WINDOW")
 	for i := len(alerts) - 1; i >= 0; i-- {
 		a := alerts[i]
-		fmt.Fprintf(tw, "%s\t%s/%s\t%d\t%s\t%d\t%s\tp%d@%d\t%s…\n", a.EventTime.Local().Format("15:04:05.000"), a.Scope, a.RuleID, a.Version, a.Customer, a.Count, a.Source, a.Partition, a.Offset, a.AlertID[:12])
+		fmt.Fprintf(tw, "%s\t%s/%s\t%d\t%s\t%d\t%s\tp%d@%d\t%s…\t%s\n", a.EventTime.Local().Format("15:04:05.000"), a.Scope, a.RuleID, a.Version, a.Customer, a.Count, a.Source, a.Partition, a.Offset, a.AlertID[:12], groupWindow(a))
 	}
 	tw.Flush()
 
@@ -421,4 +423,20 @@ func (v *view) render() {
 		b.WriteString("\n")
 	}
 	_, _ = v.cfg.Out.Write(b.Bytes())
+}
+
+// groupWindow is what an alert of a windowed or grouped rule says beyond a plain
+// count's: its group and window, "-" for a plain count.
+func groupWindow(a contract.Alert) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(a.Group)) {
+		parts = append(parts, k+"="+string(a.Group[k]))
+	}
+	if a.WindowStart != nil && a.WindowEnd != nil {
+		parts = append(parts, "["+a.WindowStart.Local().Format("15:04:05")+", "+a.WindowEnd.Local().Format("15:04:05")+")")
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
 }
