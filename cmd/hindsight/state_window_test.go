@@ -1,20 +1,15 @@
 package main
 
 import (
-	"cmp"
-	"encoding/json"
-	"fmt"
+	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
-	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
-	"github.com/hindsightdev/hindsight/window"
 )
 
 // harnessWindowRules are the crash harness's rules kept per group and window, over the
@@ -60,61 +55,6 @@ func (s *stateScenario) publishWindowRules() bool {
 	return true
 }
 
-// windowReplay evaluates r over the whole history, per partition in offset order,
-// with the evaluator live uses: the alert ids it raises and each customer's open
-// windows at the end, as text.
-func (s *stateScenario) windowReplay(r *rule.Rule) (ids map[string]bool, open map[string][]string) {
-	byPart := map[int32][]*kgo.Record{}
-	for _, rec := range s.history {
-		byPart[rec.Partition] = append(byPart[rec.Partition], rec)
-	}
-	ids, open = map[string]bool{}, map[string][]string{}
-	doc := jsonpath.NewDocument()
-	for _, recs := range byPart {
-		slices.SortFunc(recs, func(a, b *kgo.Record) int { return cmp.Compare(a.Offset, b.Offset) })
-		st := window.New(r, window.Limits{})
-		for _, rec := range recs {
-			customer := string(rec.Key)
-			if !r.AppliesTo(customer) || doc.Reset(rec.Value) != nil || !r.Matches(doc) {
-				continue
-			}
-			st.Add(&window.Event{Customer: customer, Doc: doc, Time: rec.Timestamp}, func(c window.Crossing) {
-				a, err := window.Alert(r, c, rec.Partition, rec.Offset, rec.Timestamp, contract.SourceLive)
-				if err != nil {
-					s.t.Fatalf("rule %s: %v", r.Key(), err)
-				}
-				ids[a.AlertID] = true
-			})
-		}
-		for _, w := range st.Windows("") {
-			g, err := window.GroupJSON(r.GroupBy, w.Group)
-			if err != nil {
-				s.t.Fatalf("rule %s: %v", r.Key(), err)
-			}
-			open[w.Customer] = append(open[w.Customer], windowText(g, w.StartTime(), w.Count, w.Fired))
-		}
-	}
-	for c := range open {
-		slices.Sort(open[c])
-	}
-	return ids, open
-}
-
-// windowText is one open window as the harness compares it: group, start, count and
-// whether it alerted.
-func windowText(group map[string]json.RawMessage, start *time.Time, count int64, alerted bool) string {
-	keys := make([]string, 0, len(group))
-	for k, v := range group {
-		keys = append(keys, k+"="+string(v))
-	}
-	slices.Sort(keys)
-	at := "running"
-	if start != nil {
-		at = start.UTC().Format(time.RFC3339Nano)
-	}
-	return fmt.Sprintf("%s@%s:%d:%v", strings.Join(keys, ","), at, count, alerted)
-}
-
 // checkWindows compares every windowed rule's open windows, read from the processes'
 // /v1/counts, with windowReplay's, and returns the alert ids the replays raise.
 func (s *stateScenario) checkWindows(procs ...*liveProc) (ids map[string]bool, windows int) {
@@ -124,36 +64,25 @@ func (s *stateScenario) checkWindows(procs ...*liveProc) (ids map[string]bool, w
 		if !windowed(r) {
 			continue
 		}
-		want, open := s.windowReplay(r)
+		// Published before any event: every partition counts them from offset 0.
+		want, open, err := e2etest.WindowReplay(s.history, r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for id := range want {
 			ids[id] = true
 		}
-		got := map[string][]string{}
+		var counts []contract.CountView
 		for _, p := range procs {
 			for _, c := range p.counts(t, r) {
 				if c.WindowsTotal > len(c.Windows) {
 					t.Fatalf("rule %s, customer %s: %d windows, more than one page lists", r.Key(), c.Customer, c.WindowsTotal)
 				}
-				for _, w := range c.Windows {
-					got[c.Customer] = append(got[c.Customer], windowText(w.Group, w.WindowStart, w.Count, w.Alerted))
-				}
+				counts = append(counts, c)
 			}
 		}
-		for c := range got {
-			slices.Sort(got[c])
-		}
-		for _, c := range slices.Sorted(func(yield func(string) bool) {
-			for c := range open {
-				if !yield(c) {
-					return
-				}
-			}
-			for c := range got {
-				if _, ok := open[c]; !ok && !yield(c) {
-					return
-				}
-			}
-		}) {
+		got := e2etest.OpenWindows(counts)
+		for _, c := range slices.Sorted(maps.Keys(mergeKeys(open, got))) {
 			windows += len(open[c])
 			if g, w := strings.Join(got[c], " "), strings.Join(open[c], " "); g != w {
 				t.Errorf("rule %s, customer %s: open windows\n%s\nreplay\n%s", r.Key(), c, g, w)
@@ -161,4 +90,16 @@ func (s *stateScenario) checkWindows(procs ...*liveProc) (ids map[string]bool, w
 		}
 	}
 	return ids, windows
+}
+
+// mergeKeys is the union of a's and b's keys.
+func mergeKeys(a, b map[string][]string) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
 }

@@ -1,0 +1,94 @@
+package e2etest
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/verdict"
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+// WindowReplay is the oracle of a rule kept per group and window (not a plain count): it
+// evaluates r over history, per partition in offset order from that partition's start
+// offset (starts; a partition not in it from its first record), with the evaluator the
+// daemon uses, and returns the alert ids it raises and, per customer, its open windows
+// at the end as WindowText, sorted.
+func WindowReplay(history []*kgo.Record, r *rule.Rule, starts map[int32]int64) (ids map[string]bool, open map[string][]string, err error) {
+	byPart := map[int32][]*kgo.Record{}
+	for _, rec := range history {
+		if start, ok := starts[rec.Partition]; !ok || rec.Offset >= start {
+			byPart[rec.Partition] = append(byPart[rec.Partition], rec)
+		}
+	}
+	ids, open = map[string]bool{}, map[string][]string{}
+	doc := jsonpath.NewDocument()
+	for _, recs := range byPart {
+		slices.SortFunc(recs, func(a, b *kgo.Record) int { return cmp.Compare(a.Offset, b.Offset) })
+		st := window.New(r, window.Limits{})
+		for _, rec := range recs {
+			customer := string(rec.Key)
+			if !r.AppliesTo(customer) {
+				continue
+			}
+			if _, err := verdict.Accept(doc, rec.Key, rec.Value); err != nil || !r.Matches(doc) {
+				continue
+			}
+			st.Add(&window.Event{Customer: customer, Doc: doc, Time: rec.Timestamp}, func(c window.Crossing) {
+				a, aerr := window.Alert(r, c, rec.Partition, rec.Offset, rec.Timestamp, contract.SourceLive)
+				if aerr != nil && err == nil {
+					err = fmt.Errorf("rule %s: %w", r.Key(), aerr)
+				}
+				ids[a.AlertID] = true
+			})
+		}
+		for _, w := range st.Windows("") {
+			g, gerr := window.GroupJSON(r.GroupBy, w.Group)
+			if gerr != nil {
+				return nil, nil, fmt.Errorf("rule %s: %w", r.Key(), gerr)
+			}
+			open[w.Customer] = append(open[w.Customer], WindowText(contract.WindowValue{Group: g, WindowStart: w.StartTime(), Count: w.Count, Alerted: w.Fired}))
+		}
+	}
+	for c := range open {
+		slices.Sort(open[c])
+	}
+	return ids, open, err
+}
+
+// WindowText is one open window as tests compare them: group, start, count and whether
+// it alerted.
+func WindowText(w contract.WindowValue) string {
+	keys := make([]string, 0, len(w.Group))
+	for k, v := range w.Group {
+		keys = append(keys, k+"="+string(v))
+	}
+	slices.Sort(keys)
+	at := "running"
+	if w.WindowStart != nil {
+		at = w.WindowStart.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("%s@%s:%d:%v", strings.Join(keys, ","), at, w.Count, w.Alerted)
+}
+
+// OpenWindows is, per customer, the open windows of counts (a /v1/counts listing) as
+// WindowText, sorted.
+func OpenWindows(counts []contract.CountView) map[string][]string {
+	out := map[string][]string{}
+	for _, c := range counts {
+		for _, w := range c.Windows {
+			out[c.Customer] = append(out[c.Customer], WindowText(w))
+		}
+	}
+	for c := range out {
+		slices.Sort(out[c])
+	}
+	return out
+}
