@@ -25,6 +25,15 @@ import (
 
 // chromium finds the headless browser: $HINDSIGHT_CHROMIUM, else Debian's chromium (or
 // another Chrome) on PATH. Without one the test fails: `make test` installs it.
+// skipSlowBrowser keeps the long browser scenarios out of the fast tier (-short); make
+// test runs them.
+func skipSlowBrowser(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("slow: headless browser; runs in make test")
+	}
+}
+
 func chromium(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("HINDSIGHT_CHROMIUM"); p != "" {
@@ -55,9 +64,7 @@ func screenshotPath() string {
 // and watches the rule count history and the alerts arrive — one from history
 // (backfill), one from a live event.
 func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: headless browser; runs in make test")
-	}
+	skipSlowBrowser(t)
 	exe := chromium(t)
 	d := startDaemon(t, "")
 	evs := previewEvents() // c-1 has 4 login failures in history, c-2 2, c-3 1
@@ -213,9 +220,7 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 // customer's largest window and opens its open windows, customer by customer and group by
 // group, page by page; the plain count has no windows to open.
 func TestBrowserShowsOpenWindows(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: headless browser; runs in make test")
-	}
+	skipSlowBrowser(t)
 	exe := chromium(t)
 	d := startDaemon(t, "")
 	produceWindowEvents(t, d, "")
