@@ -1,7 +1,7 @@
 package window
 
 import (
-	"container/heap"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -102,6 +102,8 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 	// One group's windows and value sets, decoded before the group is added.
 	var cells []cell
 	var sets []map[string]struct{}
+	// The closing index, by start while decoding: sorted once at the end.
+	byStart := map[int64][]uint32{}
 	for range ng {
 		id := d.bytes()
 		split := int(d.uvarint())
@@ -162,12 +164,18 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 		if !ok {
 			return nil, nil, fmt.Errorf("%w: more groups than a state holds", ErrCorrupt)
 		}
-		s.restoreWindows(slot, cells, sets)
+		s.restoreWindows(slot, cells, sets, byStart)
 	}
 	if d.err != nil {
 		return nil, nil, d.err
 	}
-	heap.Init(&s.starts)
+	if s.size > 0 {
+		s.closing = make([]startList, 0, len(byStart))
+		for start, slots := range byStart {
+			s.closing = append(s.closing, startList{start: start, slots: slots})
+		}
+		slices.SortFunc(s.closing, func(a, b startList) int { return cmp.Compare(a.start, b.start) })
+	}
 	return s, d.b, nil
 }
 
@@ -189,8 +197,8 @@ func (s *State) reserve(n int) {
 }
 
 // restoreWindows gives slot, a group just added, the decoded windows cells (in start
-// order) and, for count_distinct, their value sets.
-func (s *State) restoreWindows(slot uint32, cells []cell, sets []map[string]struct{}) {
+// order) and, for count_distinct, their value sets, listing them in byStart.
+func (s *State) restoreWindows(slot uint32, cells []cell, sets []map[string]struct{}, byStart map[int64][]uint32) {
 	prev := refFirst
 	for i, c := range cells {
 		at := refFirst
@@ -204,11 +212,7 @@ func (s *State) restoreWindows(slot uint32, cells []cell, sets []map[string]stru
 			s.setSet(slot, at, sets[i])
 		}
 		if s.size > 0 {
-			list, ok := s.byStart[c.start]
-			if !ok {
-				s.starts = append(s.starts, c.start)
-			}
-			s.byStart[c.start] = append(list, slot)
+			byStart[c.start] = append(byStart[c.start], slot)
 		}
 		prev = at
 	}

@@ -101,7 +101,7 @@ type State struct {
 	freeGroups uint32 // first free slot + 1, 0: none
 	live       int    // open groups
 	nodes      slab[cellNode]
-	freeNodes  ref
+	freeNodes  []ref // the free nodes, a stack (see newNode)
 	ids        []byte
 	idGarbage  int // bytes of ids of freed groups
 	table      []uint32
@@ -110,14 +110,24 @@ type State struct {
 	firstSets  []map[string]struct{}
 	nodeSets   []map[string]struct{}
 
-	// byStart lists, per open window start, the slots of the groups holding it; starts
-	// is a heap of the keys of byStart, so windows close in order. spare is the list
-	// of the last start closed, kept for the next one (one list at a time is the usual
-	// case: tumbling windows).
-	byStart map[int64][]uint32
-	starts  startHeap
-	spare   []uint32
-	cells   int
+	// The closing index lists, per open window start, the slots of the groups holding
+	// it, so that windows close in start order. Most new starts are the latest: those
+	// are closing[closeHead:], a deque in start order (the entries before closeHead
+	// are closed ones, dropped now and then), where finding or adding one costs next to
+	// nothing; hint is the entry of the last start looked up, as an event's windows
+	// have consecutive starts. A start opened out of order, before the deque's last
+	// and not in it, goes to byStart, with starts a heap of its keys, so that no
+	// stream makes the index cost more than a heap's O(log n) a start. No start is in
+	// both. spare is the list of the last start closed, kept for the next one (one
+	// list at a time is the usual case: tumbling windows).
+	closing   []startList
+	closeHead int
+	hint      int
+	byStart   map[int64][]uint32
+	starts    startHeap
+	spare     []uint32
+	cells     int
+	touched   uint64 // closeWindows's reads, kept so that they are not optimized away
 
 	stats Stats
 
@@ -151,7 +161,7 @@ func (c *cell) alerted() bool { return c.nf&firedBit != 0 }
 // New returns the empty state of rule r (a validated rule) under limits lim.
 func New(r *rule.Rule, lim Limits) *State {
 	s := &State{r: r, lim: lim.For(r), fn: r.Aggregate.Fn, late: time.Duration(r.Lateness).Milliseconds(),
-		distinct: r.Aggregate.Fn == rule.AggCountDistinct, seed: maphash.MakeSeed(), byStart: map[int64][]uint32{}}
+		distinct: r.Aggregate.Fn == rule.AggCountDistinct, seed: maphash.MakeSeed()}
 	if r.Window != nil {
 		s.size = time.Duration(r.Window.Size).Milliseconds()
 		s.every = time.Duration(r.Window.Every).Milliseconds()
@@ -248,10 +258,10 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 	s.keyBuf = append(s.keyBuf, ev.Customer...)
 	split := len(s.keyBuf)
 	s.keyBuf = s.appendGroupKey(s.keyBuf, ev)
-	slot, ok := s.find(s.keyBuf)
+	slot, h, ok := s.find(s.keyBuf)
 	if !ok {
 		if int64(s.live) < s.lim.MaxGroups {
-			slot, ok = s.newGroup(s.keyBuf, s.hash(s.keyBuf))
+			slot, ok = s.newGroup(s.keyBuf, h)
 		}
 		if !ok {
 			s.stats.GroupsDropped++
@@ -370,13 +380,63 @@ func (s *State) opened(slot uint32, at ref, start int64) {
 	}
 	s.cells++
 	if s.size > 0 {
-		list, ok := s.byStart[start]
-		if !ok {
-			heap.Push(&s.starts, start)
-			list, s.spare = s.spare, nil
-		}
-		s.byStart[start] = append(list, slot)
+		s.addTo(start, slot)
 	}
+}
+
+// startList is one entry of the closing index: a window start and the slots of the
+// groups holding that window.
+type startList struct {
+	start int64
+	slots []uint32
+}
+
+// addTo lists slot under start in the closing index.
+func (s *State) addTo(start int64, slot uint32) {
+	n := len(s.closing)
+	if h := s.hint; h >= s.closeHead && h < n {
+		if s.closing[h].start == start {
+			s.closing[h].slots = append(s.closing[h].slots, slot)
+			return
+		}
+		if h+1 < n && s.closing[h+1].start == start {
+			s.hint = h + 1
+			s.closing[h+1].slots = append(s.closing[h+1].slots, slot)
+			return
+		}
+	}
+	if n > s.closeHead && start <= s.closing[n-1].start && start >= s.closing[s.closeHead].start {
+		lo, hi := s.closeHead, n
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if s.closing[m].start < start {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		if s.closing[lo].start == start {
+			s.hint = lo
+			s.closing[lo].slots = append(s.closing[lo].slots, slot)
+			return
+		}
+	}
+	if list, ok := s.byStart[start]; ok {
+		s.byStart[start] = append(list, slot)
+		return
+	}
+	if n == s.closeHead || start > s.closing[n-1].start {
+		s.closing = append(s.closing, startList{start: start, slots: append(s.spare, slot)})
+		s.spare = nil
+		s.hint = n
+		return
+	}
+	if s.byStart == nil {
+		s.byStart = map[int64][]uint32{}
+	}
+	heap.Push(&s.starts, start)
+	s.byStart[start] = append(s.spare, slot)
+	s.spare = nil
 }
 
 // closeUpTo drops every window whose end is at or below watermark.
@@ -384,10 +444,29 @@ func (s *State) closeUpTo(watermark int64) {
 	if s.size == 0 {
 		return
 	}
-	for len(s.starts) > 0 && s.starts[0]+s.size <= watermark {
-		start := heap.Pop(&s.starts).(int64)
-		list := s.byStart[start]
-		delete(s.byStart, start)
+	for {
+		var list []uint32
+		switch {
+		case s.closeHead < len(s.closing) && s.closing[s.closeHead].start+s.size <= watermark &&
+			(len(s.starts) == 0 || s.closing[s.closeHead].start < s.starts[0]):
+			e := &s.closing[s.closeHead]
+			list = e.slots
+			*e = startList{}
+			s.closeHead++
+		case len(s.starts) > 0 && s.starts[0]+s.size <= watermark:
+			start := heap.Pop(&s.starts).(int64)
+			list = s.byStart[start]
+			delete(s.byStart, start)
+		default:
+			// The closed entries go once they are half the deque, so that it does not
+			// grow without bound and compacting costs O(1) a start.
+			if s.closeHead > 0 && s.closeHead*2 >= len(s.closing) {
+				n := copy(s.closing, s.closing[s.closeHead:])
+				clear(s.closing[n:])
+				s.closing, s.closeHead, s.hint = s.closing[:n], 0, 0
+			}
+			return
+		}
 		s.closeWindows(list)
 		s.spare = list[:0]
 	}
@@ -396,11 +475,19 @@ func (s *State) closeUpTo(watermark int64) {
 // closeWindows closes the first window of each group of slots.
 func (s *State) closeWindows(slots []uint32) {
 	last := 0 // groups closing their last window
+	// This pass also reads the node of each group's next window, which closeFirst
+	// moves into the group's record: the records and nodes are seldom in the cache,
+	// and a loop this short has many of their reads under way at once, where
+	// closeFirst's would wait for each in turn.
+	var touch uint64
 	for _, slot := range slots {
-		if s.group(slot).more == 0 {
+		if more := s.group(slot).more; more == 0 {
 			last++
+		} else {
+			touch += s.node(more).nf
 		}
 	}
+	s.touched = touch
 	// When most groups go at once, as tumbling windows' do, placing those that stay in
 	// a cleared table is quicker than taking the others out one by one (each moves the
 	// entries after it back, hashing their ids), unless the table is much larger than

@@ -22,18 +22,20 @@ import (
 //
 //   - groups is a slab of group records, by slot number. A group's earliest open window
 //     is in its record (most groups have one); its later windows are cellNodes in
-//     nodes, a list in start order linked by index. Freed slots and nodes go on free
-//     lists and are reused first.
+//     nodes, a list in start order linked by index. Freed slots go on a free list, freed
+//     nodes on a stack of their refs (4 bytes each, while free); both are reused first.
 //   - ids holds the groups' ids back to back, each as a uvarint length and the id; a
 //     record holds its offset. A freed group's id is garbage, dropped when ids is full
-//     and more than half of it is garbage (compactIDs).
+//     and at least a third of it is garbage (compactIDs). (At half, a steady churn of
+//     groups would fill a compacted slice with just under half garbage, grow it by
+//     append, copying it, and compact the grown one: three times the allocation.)
 //   - table finds a group's slot by id: open addressing with linear probing (see
 //     lookup).
 //   - count_distinct's value sets, the only part with pointers, are in slices parallel
 //     to groups and nodes (firstSets, nodeSets): a window's set has the index of its
 //     cell.
 //
-// The closing index (State.byStart) lists slot numbers per window start (state.go).
+// The closing index (State.closing) lists slot numbers per window start (state.go).
 
 // group is one (customer, group values) with its open windows: 32 bytes.
 type group struct {
@@ -49,7 +51,7 @@ type group struct {
 // cellNode is one of a group's windows after its first: 32 bytes (28 and padding).
 type cellNode struct {
 	cell
-	// next is the group's next window (0: none); in a free node, the next free node.
+	// next is the group's next window (0: none).
 	next ref
 }
 
@@ -168,7 +170,7 @@ func (s *State) setSet(slot uint32, at ref, set map[string]struct{}) {
 func (s *State) newGroup(id []byte, h uint64) (slot uint32, ok bool) {
 	need := uvarintLen(len(id)) + len(id)
 	end := uint64(len(s.ids) + need)
-	if s.idGarbage > 0 && (end > uint64(cap(s.ids)) && s.idGarbage > len(s.ids)/2 || end > maxIDBytes) {
+	if s.idGarbage > 0 && (end > uint64(cap(s.ids)) && s.idGarbage*3 >= len(s.ids) || end > maxIDBytes) {
 		s.compactIDs()
 		end = uint64(len(s.ids) + need)
 	}
@@ -230,11 +232,14 @@ func (s *State) compactIDs() {
 	s.ids, s.idGarbage = ids, 0
 }
 
-// newNode stores n and returns its ref.
+// newNode stores n and returns its ref. The free nodes are a stack of their refs
+// rather than a list through them: popping a list reads the node, which is seldom in
+// the cache by then (a partition runs many states), and that read would stall every
+// window opened.
 func (s *State) newNode(n cellNode) ref {
-	if s.freeNodes != 0 {
-		at := s.freeNodes
-		s.freeNodes = s.node(at).next
+	if k := len(s.freeNodes); k > 0 {
+		at := s.freeNodes[k-1]
+		s.freeNodes = s.freeNodes[:k-1]
 		*s.node(at) = n
 		return at
 	}
@@ -249,8 +254,7 @@ func (s *State) newNode(n cellNode) ref {
 }
 
 func (s *State) freeNode(at ref) {
-	*s.node(at) = cellNode{next: s.freeNodes}
-	s.freeNodes = at
+	s.freeNodes = append(s.freeNodes, at)
 	if s.distinct {
 		s.nodeSets[at-1] = nil
 	}
@@ -278,17 +282,20 @@ func (s *State) slotMask() uint32 { return 1<<s.slotBits - 1 }
 // and a rule without group_by has one group per customer, often a few per partition.
 const smallSlab = 4
 
-// find returns the slot of the group of id, if open.
-func (s *State) find(id []byte) (slot uint32, ok bool) {
+// find returns the slot of the group of id, if open, and the hash of id when it is
+// not (for newGroup; zero if the slots were few enough to scan).
+func (s *State) find(id []byte) (slot uint32, h uint64, ok bool) {
 	if s.groups.len() > smallSlab {
-		return s.lookup(id, s.hash(id))
+		h = s.hash(id)
+		slot, ok = s.lookup(id, h)
+		return slot, h, ok
 	}
 	for slot := range uint32(s.groups.len()) {
 		if s.group(slot).id != noID && bytes.Equal(s.idOf(slot), id) {
-			return slot, true
+			return slot, 0, true
 		}
 	}
-	return 0, false
+	return 0, s.hash(id), false
 }
 
 // lookup returns the slot of the group of id (h its hash), if open.

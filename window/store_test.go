@@ -71,14 +71,41 @@ func (s *State) check() error {
 	// listed for closing once under their start; the nodes are the groups' and the
 	// free list's.
 	nodes := map[ref]bool{}
-	for f := s.freeNodes; f != 0; f = s.node(f).next {
+	for _, f := range s.freeNodes {
 		if nodes[f] {
 			return fmt.Errorf("node %d freed twice", f)
 		}
 		nodes[f] = true
 	}
 	listed := map[[2]int64]int{}
+	for i, e := range s.closing {
+		if i < s.closeHead {
+			if e.slots != nil {
+				return fmt.Errorf("closed start %d still lists %d slots", e.start, len(e.slots))
+			}
+			continue
+		}
+		if i > s.closeHead && e.start <= s.closing[i-1].start {
+			return fmt.Errorf("closing index out of order: %d after %d", e.start, s.closing[i-1].start)
+		}
+		if len(e.slots) == 0 {
+			return fmt.Errorf("start %d listed without slots", e.start)
+		}
+		for _, slot := range e.slots {
+			listed[[2]int64{int64(slot), e.start}]++
+		}
+	}
+	if len(s.starts) != len(s.byStart) {
+		return fmt.Errorf("%d starts in the heap for %d lists", len(s.starts), len(s.byStart))
+	}
+	inDeque := map[int64]bool{}
+	for _, e := range s.closing[s.closeHead:] {
+		inDeque[e.start] = true
+	}
 	for start, list := range s.byStart {
+		if inDeque[start] || len(list) == 0 {
+			return fmt.Errorf("start %d in the deque and the map, or without slots", start)
+		}
 		for _, slot := range list {
 			listed[[2]int64{int64(slot), start}]++
 		}
@@ -109,8 +136,8 @@ func (s *State) check() error {
 	if len(nodes) != s.nodes.len() || cells != s.cells {
 		return fmt.Errorf("%d windows (WindowCount %d), %d nodes reached of %d", cells, s.cells, len(nodes), s.nodes.len())
 	}
-	if s.size > 0 && len(listed) != cells || len(s.starts) != len(s.byStart) {
-		return fmt.Errorf("%d windows listed for closing, %d open; %d starts for %d lists", len(listed), cells, len(s.starts), len(s.byStart))
+	if s.size > 0 && len(listed) != cells || s.size == 0 && len(s.closing)+len(s.byStart) != 0 {
+		return fmt.Errorf("%d windows listed for closing, %d open; %d starts listed", len(listed), cells, len(s.closing)-s.closeHead)
 	}
 	return nil
 }
