@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -150,21 +151,31 @@ type CountsResponse struct {
 	contract.CountSummary
 }
 
-func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+// ruleLimit reads a listing's rule (scope, id) and limit (def when absent, 1 to max),
+// answering 400 and returning false when either is wrong; usage shows the request's form.
+func ruleLimit(w http.ResponseWriter, q url.Values, usage string, def, max int) (rule.Key, int, bool) {
 	k := rule.Key{Scope: cmp.Or(q.Get("scope"), rule.GlobalScope), ID: q.Get("id")}
 	if k.ID == "" {
-		httpjson.Error(w, http.StatusBadRequest, "id is required: /v1/console/counts?scope=*&id=ID&limit=100")
-		return
+		httpjson.Error(w, http.StatusBadRequest, "id is required: "+usage)
+		return k, 0, false
 	}
-	limit := 100
+	limit := def
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 10000 {
-			httpjson.Error(w, http.StatusBadRequest, "limit must be a number from 1 to 10000")
-			return
+		if err != nil || n < 1 || n > max {
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", max))
+			return k, 0, false
 		}
 		limit = n
+	}
+	return k, limit, true
+}
+
+func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	k, limit, ok := ruleLimit(w, q, "/v1/console/counts?scope=*&id=ID&limit=100", 100, 10000)
+	if !ok {
+		return
 	}
 	active := false
 	for _, rs := range c.cfg.Backend.Rules().Rules {
@@ -201,19 +212,9 @@ const (
 
 func (c *Console) handleWindows(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	k := rule.Key{Scope: cmp.Or(q.Get("scope"), rule.GlobalScope), ID: q.Get("id")}
-	if k.ID == "" {
-		httpjson.Error(w, http.StatusBadRequest, "id is required: /v1/console/windows?scope=*&id=ID&limit=20&cursor=C")
+	k, limit, ok := ruleLimit(w, q, "/v1/console/windows?scope=*&id=ID&limit=20&cursor=C", windowsPageSize, windowsMaxPageSize)
+	if !ok {
 		return
-	}
-	limit := windowsPageSize
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > windowsMaxPageSize {
-			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", windowsMaxPageSize))
-			return
-		}
-		limit = n
 	}
 	after, err := decodeCursor(q.Get("cursor"))
 	if err != nil {
