@@ -18,9 +18,11 @@
 //     (TimeErrors).
 //   - The watermark of a windowed rule is the largest event time of its matched events
 //     earlier in the partition minus the rule's lateness. An event whose time is below
-//     it is late (Late) and does not count. A window is closed, and dropped from
-//     memory, once its end is at or below the watermark. A rule without window has no
-//     event time: every matched event counts, as in a plain count.
+//     it is late (Late) and does not count. A window is closed once its end is at or
+//     below the watermark: no event reaches it again, no listing or encoding shows it,
+//     and its memory goes when its group is next touched or has no open window left.
+//     A rule without window has no event time: every matched event counts, as in a
+//     plain count.
 //   - Windows are aligned to the Unix epoch: window k covers [k·every, k·every+size); an
 //     event belongs to every window containing its time. A rule without window has one
 //     window, the running total, that never closes.

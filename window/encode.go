@@ -40,15 +40,16 @@ func (s *State) AppendTo(b []byte) []byte {
 			n++
 		}
 		b = binary.AppendUvarint(b, uint64(n))
-		for at, c := range s.windowsOf(slot) {
-			b = binary.AppendVarint(b, c.start)
+		for ow := range s.windowsOf(slot) {
+			c := ow.c
+			b = binary.AppendVarint(b, ow.start)
 			b = binary.AppendVarint(b, c.n())
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.v))
 			b = append(b, s.cellFlags(c))
 			if s.distinct {
 				// In sorted order, not the map's: the same state always encodes to the
 				// same bytes (snapshots are compared, and a restart must be exact).
-				set := s.set(slot, at)
+				set := ow.set
 				b = binary.AppendUvarint(b, uint64(len(set)))
 				for _, v := range slices.Sorted(maps.Keys(set)) {
 					b = binary.AppendUvarint(b, uint64(len(v)))
@@ -103,7 +104,7 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 	var cells []cell
 	var sets []map[string]struct{}
 	// The closing index, by start while decoding: sorted once at the end.
-	byStart := map[int64][]uint32{}
+	byStart := map[int64]*startList{}
 	for range ng {
 		id := d.bytes()
 		split := int(d.uvarint())
@@ -171,8 +172,8 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 	}
 	if s.size > 0 {
 		s.closing = make([]startList, 0, len(byStart))
-		for start, slots := range byStart {
-			s.closing = append(s.closing, startList{start: start, slots: slots})
+		for _, e := range byStart {
+			s.closing = append(s.closing, *e)
 		}
 		slices.SortFunc(s.closing, func(a, b startList) int { return cmp.Compare(a.start, b.start) })
 	}
@@ -197,26 +198,52 @@ func (s *State) reserve(n int) {
 }
 
 // restoreWindows gives slot, a group just added, the decoded windows cells (in start
-// order) and, for count_distinct, their value sets, listing them in byStart.
-func (s *State) restoreWindows(slot uint32, cells []cell, sets []map[string]struct{}, byStart map[int64][]uint32) {
-	prev := refFirst
-	for i, c := range cells {
-		at := refFirst
-		if i == 0 {
-			s.group(slot).first = c
-		} else {
-			at = s.newNode(cellNode{cell: c})
-			s.setNext(slot, prev, at)
+// order, a window each) and, for count_distinct, their value sets, listing them in
+// byStart. Consecutive windows with the same figures share a cell again (runs.go).
+func (s *State) restoreWindows(slot uint32, cells []cell, sets []map[string]struct{}, byStart map[int64]*startList) {
+	if s.size > 0 {
+		var e *startList
+		for _, c := range cells {
+			if e = byStart[c.start]; e == nil {
+				e = &startList{start: c.start}
+				byStart[c.start] = e
+			}
+			e.cells++
 		}
-		if s.distinct {
-			s.setSet(slot, at, sets[i])
-		}
-		if s.size > 0 {
-			byStart[c.start] = append(byStart[c.start], slot)
-		}
-		prev = at
+		e.slots = append(e.slots, slot)
 	}
 	s.cells += len(cells)
+	if !s.distinct && s.size > 0 {
+		merged := cells[:1]
+		for _, c := range cells[1:] {
+			last := &merged[len(merged)-1]
+			if c.start == s.segEnd(last) && c.nf == last.nf&^((maxSpan-1)<<spanShift) &&
+				math.Float64bits(c.v) == math.Float64bits(last.v) && last.span() < maxSpan {
+				last.setSpan(last.span() + 1)
+				continue
+			}
+			merged = append(merged, c)
+		}
+		cells = merged
+	}
+	g := s.group(slot)
+	g.first = cells[0]
+	if s.distinct {
+		s.firstSets[slot] = sets[0]
+	}
+	if n := len(cells) - 1; n > 0 {
+		var r runRef
+		if c := classFor(n); c < bigClass {
+			r = s.newRun(c)
+		} else {
+			r = s.newBigRun(n)
+		}
+		copy(s.runOf(r), cells[1:])
+		if s.distinct {
+			copy(s.runSets(r), sets[1:])
+		}
+		g.more = r
+	}
 }
 
 // validGroupID reports whether id is a customer's length (uvarint), the customer, and,

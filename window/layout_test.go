@@ -14,9 +14,6 @@ func TestLayout(t *testing.T) {
 		t.Errorf("cell is %d bytes, want 24", n)
 	}
 	if n := unsafe.Sizeof(group{}); n != 32 {
-		t.Errorf("group is %d bytes, want 32 (a cell, an id offset and a link)", n)
-	}
-	if n := unsafe.Sizeof(cellNode{}); n != 32 {
-		t.Errorf("cellNode is %d bytes, want 32 (a cell and a link)", n)
+		t.Errorf("group is %d bytes, want 32 (a cell, an id offset and a run)", n)
 	}
 }

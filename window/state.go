@@ -1,7 +1,6 @@
 package window
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -97,37 +96,28 @@ type State struct {
 	maxTime int64 // largest event time of a matched event, if seen
 
 	// The groups and their windows, stored as store.go says.
-	groups     slab[group]
-	freeGroups uint32 // first free slot + 1, 0: none
-	live       int    // open groups
-	nodes      slab[cellNode]
-	freeNodes  []ref // the free nodes, a stack (see newNode)
-	ids        []byte
-	idGarbage  int // bytes of ids of freed groups
-	table      []uint32
-	slotBits   uint
-	seed       maphash.Seed
-	firstSets  []map[string]struct{}
-	nodeSets   []map[string]struct{}
+	groups    slab[group]
+	freeSlots []uint32 // free slots, a stack
+	live      int      // open groups
+	pools     *[bigClass]*runPool
+	bigRuns   [][]cell
+	bigSets   [][]map[string]struct{}
+	freeBig   []uint32
+	ids       []byte
+	idGarbage int // bytes of ids of freed groups
+	table     []uint32
+	slotBits  uint
+	seed      maphash.Seed
+	firstSets []map[string]struct{}
 
-	// The closing index lists, per open window start, the slots of the groups holding
-	// it, so that windows close in start order. Most new starts are the latest: those
-	// are closing[closeHead:], a deque in start order (the entries before closeHead
-	// are closed ones, dropped now and then), where finding or adding one costs next to
-	// nothing; hint is the entry of the last start looked up, as an event's windows
-	// have consecutive starts. A start opened out of order, before the deque's last
-	// and not in it, goes to byStart, with starts a heap of its keys, so that no
-	// stream makes the index cost more than a heap's O(log n) a start. No start is in
-	// both. spare is the list of the last start closed, kept for the next one (one
-	// list at a time is the usual case: tumbling windows).
+	// The closing index (closing.go).
 	closing   []startList
 	closeHead int
 	hint      int
-	byStart   map[int64][]uint32
+	byStart   map[int64]*startList
 	starts    startHeap
 	spare     []uint32
-	cells     int
-	touched   uint64 // closeWindows's reads, kept so that they are not optimized away
+	cells     int // open windows
 
 	stats Stats
 
@@ -136,27 +126,39 @@ type State struct {
 	vals    []jsonpath.Value
 }
 
-// cell is one window's aggregate: 24 bytes, so that an open window costs little.
+// cell is the aggregate of one or more consecutive windows of a group (see runs.go):
+// 24 bytes, so that an open window costs little.
 type cell struct {
-	start int64
+	start int64   // the first window's
 	v     float64 // sum (sum, avg), min, max; unused for count and count_distinct
-	// nf is the number of contributing events times two, plus firedBit once the
-	// window alerted: one word for both.
+	// nf packs, from the top, the number of contributing events, the number of
+	// windows less one (span) and firedBit once the windows alerted: one word for all.
 	nf uint64
 }
 
 const (
-	firedBit = 1 // in cell.nf: the window alerted
-	oneEvent = 2 // cell.nf's increment for one contributing event
+	firedBit   = 1 // in cell.nf: the windows alerted
+	spanShift  = 1
+	spanBits   = 16
+	maxSpan    = 1 << spanBits // windows in a cell: more than an event falls in
+	countShift = spanShift + spanBits
+	oneEvent   = 1 << countShift // cell.nf's increment for one contributing event
 	// maxCount bounds a decoded count, so that it fits in nf; no stream reaches it.
-	maxCount = 1 << 62
+	maxCount = 1 << (63 - countShift)
 )
 
 // n is the number of contributing events.
-func (c *cell) n() int64 { return int64(c.nf >> 1) }
+func (c *cell) n() int64 { return int64(c.nf >> countShift) }
 
-// alerted reports whether the window crossed the threshold.
+// alerted reports whether the windows crossed the threshold.
 func (c *cell) alerted() bool { return c.nf&firedBit != 0 }
+
+// span is the number of windows the cell holds.
+func (c *cell) span() int64 { return int64(c.nf>>spanShift&(maxSpan-1)) + 1 }
+
+func (c *cell) setSpan(m int64) {
+	c.nf = c.nf&^((maxSpan-1)<<spanShift) | uint64(m-1)<<spanShift
+}
 
 // New returns the empty state of rule r (a validated rule) under limits lim.
 func New(r *rule.Rule, lim Limits) *State {
@@ -259,7 +261,8 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 	split := len(s.keyBuf)
 	s.keyBuf = s.appendGroupKey(s.keyBuf, ev)
 	slot, h, ok := s.find(s.keyBuf)
-	if !ok {
+	fresh := !ok
+	if fresh {
 		if int64(s.live) < s.lim.MaxGroups {
 			slot, ok = s.newGroup(s.keyBuf, h)
 		}
@@ -267,24 +270,23 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			s.stats.GroupsDropped++
 			return
 		}
-		// Every event falls in at least one window (size is a multiple of every): the
-		// group opens with the first of them.
-		s.group(slot).first = cell{start: lo * s.every}
-		s.opened(slot, refFirst, lo*s.every)
+	} else {
+		s.trim(slot)
 	}
+	// Every event falls in at least one window (size is a multiple of every); they are
+	// consecutive in the group's windows, from position p.
+	w, p, q := s.open(slot, lo, hi, fresh)
 	gk := s.keyBuf[split:]
-	at := refFirst
-	for k := lo; k <= hi; k++ {
-		start := k * s.every
-		at = s.cellFor(slot, at, start)
-		c := s.cellAt(slot, at)
+	for pos := p; pos <= q; pos++ {
+		c := w.cell(pos)
 		var set map[string]struct{}
 		switch s.fn {
 		case rule.AggCountDistinct:
-			set = s.set(slot, at)
+			set = *w.set(pos)
 			if _, dup := set[string(s.distBuf)]; !dup {
 				if int64(len(set)) >= s.lim.MaxDistinct {
-					s.stats.DistinctDropped++
+					// Counted per window, as if each had its own cell.
+					s.stats.DistinctDropped += uint64(c.span())
 				} else {
 					set[string(s.distBuf)] = struct{}{}
 				}
@@ -292,7 +294,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 		case rule.AggSum, rule.AggAvg:
 			sum := c.v + num
 			if math.IsInf(sum, 0) {
-				s.stats.Overflows++
+				s.stats.Overflows += uint64(c.span())
 				continue
 			}
 			c.v = sum
@@ -312,11 +314,16 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 		v := s.value(c, set)
 		if s.r.Threshold.Holds(v) {
 			c.nf |= firedBit
+			// Each window of the cell crosses: an alert each.
 			cr := Crossing{Customer: ev.Customer, Group: gk, Count: c.n(), Value: v}
-			if s.size > 0 {
-				cr.Windowed, cr.Start, cr.End = true, start, start+s.size
+			if s.size == 0 {
+				cross(cr)
+				continue
 			}
-			cross(cr)
+			for start := c.start; start < s.segEnd(c); start += s.every {
+				cr.Windowed, cr.Start, cr.End = true, start, start+s.size
+				cross(cr)
+			}
 		}
 	}
 }
@@ -333,201 +340,6 @@ func (s *State) value(c *cell, set map[string]struct{}) float64 {
 	default:
 		return c.v
 	}
-}
-
-// cellFor finds or opens slot's window starting at start. The search begins at from:
-// refFirst, or a window of the group starting before start (an event's windows are
-// found in start order, each from the one before, so a group's list is walked once
-// per event).
-func (s *State) cellFor(slot uint32, from ref, start int64) ref {
-	if from == refFirst {
-		g := s.group(slot)
-		switch {
-		case start == g.first.start:
-			return refFirst
-		case start < g.first.start:
-			// An event out of order opens a window before the group's first: the
-			// first moves to a node at the front of the list.
-			j := s.newNode(cellNode{cell: g.first, next: g.more})
-			g.first, g.more = cell{start: start}, j
-			if s.distinct {
-				s.nodeSets[j-1] = s.firstSets[slot]
-			}
-			s.opened(slot, refFirst, start)
-			return refFirst
-		}
-	}
-	prev := from
-	for {
-		next := s.nextOf(slot, prev)
-		if next == 0 || s.node(next).start > start {
-			at := s.newNode(cellNode{cell: cell{start: start}, next: next})
-			s.setNext(slot, prev, at)
-			s.opened(slot, at, start)
-			return at
-		}
-		if s.node(next).start == start {
-			return next
-		}
-		prev = next
-	}
-}
-
-// opened counts slot's new window at, starting at start, and lists it for closing.
-func (s *State) opened(slot uint32, at ref, start int64) {
-	if s.distinct {
-		s.setSet(slot, at, map[string]struct{}{})
-	}
-	s.cells++
-	if s.size > 0 {
-		s.addTo(start, slot)
-	}
-}
-
-// startList is one entry of the closing index: a window start and the slots of the
-// groups holding that window.
-type startList struct {
-	start int64
-	slots []uint32
-}
-
-// addTo lists slot under start in the closing index.
-func (s *State) addTo(start int64, slot uint32) {
-	n := len(s.closing)
-	if h := s.hint; h >= s.closeHead && h < n {
-		if s.closing[h].start == start {
-			s.closing[h].slots = append(s.closing[h].slots, slot)
-			return
-		}
-		if h+1 < n && s.closing[h+1].start == start {
-			s.hint = h + 1
-			s.closing[h+1].slots = append(s.closing[h+1].slots, slot)
-			return
-		}
-	}
-	if n > s.closeHead && start <= s.closing[n-1].start && start >= s.closing[s.closeHead].start {
-		lo, hi := s.closeHead, n
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if s.closing[m].start < start {
-				lo = m + 1
-			} else {
-				hi = m
-			}
-		}
-		if s.closing[lo].start == start {
-			s.hint = lo
-			s.closing[lo].slots = append(s.closing[lo].slots, slot)
-			return
-		}
-	}
-	if list, ok := s.byStart[start]; ok {
-		s.byStart[start] = append(list, slot)
-		return
-	}
-	if n == s.closeHead || start > s.closing[n-1].start {
-		s.closing = append(s.closing, startList{start: start, slots: append(s.spare, slot)})
-		s.spare = nil
-		s.hint = n
-		return
-	}
-	if s.byStart == nil {
-		s.byStart = map[int64][]uint32{}
-	}
-	heap.Push(&s.starts, start)
-	s.byStart[start] = append(s.spare, slot)
-	s.spare = nil
-}
-
-// closeUpTo drops every window whose end is at or below watermark.
-func (s *State) closeUpTo(watermark int64) {
-	if s.size == 0 {
-		return
-	}
-	for {
-		var list []uint32
-		switch {
-		case s.closeHead < len(s.closing) && s.closing[s.closeHead].start+s.size <= watermark &&
-			(len(s.starts) == 0 || s.closing[s.closeHead].start < s.starts[0]):
-			e := &s.closing[s.closeHead]
-			list = e.slots
-			*e = startList{}
-			s.closeHead++
-		case len(s.starts) > 0 && s.starts[0]+s.size <= watermark:
-			start := heap.Pop(&s.starts).(int64)
-			list = s.byStart[start]
-			delete(s.byStart, start)
-		default:
-			// The closed entries go once they are half the deque, so that it does not
-			// grow without bound and compacting costs O(1) a start.
-			if s.closeHead > 0 && s.closeHead*2 >= len(s.closing) {
-				n := copy(s.closing, s.closing[s.closeHead:])
-				clear(s.closing[n:])
-				s.closing, s.closeHead, s.hint = s.closing[:n], 0, 0
-			}
-			return
-		}
-		s.closeWindows(list)
-		s.spare = list[:0]
-	}
-}
-
-// closeWindows closes the first window of each group of slots.
-func (s *State) closeWindows(slots []uint32) {
-	last := 0 // groups closing their last window
-	// This pass also reads the node of each group's next window, which closeFirst
-	// moves into the group's record: the records and nodes are seldom in the cache,
-	// and a loop this short has many of their reads under way at once, where
-	// closeFirst's would wait for each in turn.
-	var touch uint64
-	for _, slot := range slots {
-		if more := s.group(slot).more; more == 0 {
-			last++
-		} else {
-			touch += s.node(more).nf
-		}
-	}
-	s.touched = touch
-	// When most groups go at once, as tumbling windows' do, placing those that stay in
-	// a cleared table is quicker than taking the others out one by one (each moves the
-	// entries after it back, hashing their ids), unless the table is much larger than
-	// the groups going (kept from a burst of groups).
-	if last*2 <= s.live || len(s.table) > 32*last {
-		for _, slot := range slots {
-			s.closeFirst(slot)
-		}
-		return
-	}
-	for _, slot := range slots {
-		if s.group(slot).more == 0 {
-			s.cells--
-			s.freeSlot(slot)
-		} else {
-			s.closeFirst(slot)
-		}
-	}
-	clear(s.table)
-	for slot := range s.liveSlots() {
-		s.place(slot, s.hash(s.idOf(slot)))
-	}
-}
-
-// closeFirst closes slot's first window: windows close in start order, so the one
-// closing is the group's first. The next, if any, moves into the group's record.
-func (s *State) closeFirst(slot uint32) {
-	s.cells--
-	g := s.group(slot)
-	at := g.more
-	if at == 0 {
-		s.dropGroup(slot)
-		return
-	}
-	n := s.node(at)
-	g.first, g.more = n.cell, n.next
-	if s.distinct {
-		s.firstSets[slot] = s.nodeSets[at-1]
-	}
-	s.freeNode(at)
 }
 
 // appendGroupKey appends the event's group key: each group_by path's first node.
@@ -593,17 +405,4 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-type startHeap []int64
-
-func (h startHeap) Len() int           { return len(h) }
-func (h startHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h startHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *startHeap) Push(x any)        { *h = append(*h, x.(int64)) }
-func (h *startHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }

@@ -20,10 +20,17 @@ import (
 // 4-byte entry in each of the hash table and the closing index (see TestLayout and
 // BenchmarkWindowMemory).
 //
-//   - groups is a slab of group records, by slot number. A group's earliest open window
-//     is in its record (most groups have one); its later windows are cellNodes in
-//     nodes, a list in start order linked by index. Freed slots go on a free list, freed
-//     nodes on a stack of their refs (4 bytes each, while free); both are reused first.
+//   - groups is a slab of group records, by slot number. A group's windows are cells,
+//     each holding consecutive windows with one history (runs.go): a group whose
+//     events all fell in the same windows (a group of one event, say) is one cell, in
+//     its record.
+//     Further cells are a run, side by side in start order. Freed slots are a stack of
+//     their numbers, reused first (popping a list through the records would read a
+//     record seldom in the cache).
+//   - A window closed by the watermark may stay in its group's cells until the group
+//     is next touched (trim) or its last window closes, when the group goes whole: a
+//     group is visited once when it goes, not once per window (closing.go). Listings,
+//     encodings and counts skip such windows (windowsOf, State.cells).
 //   - ids holds the groups' ids back to back, each as a uvarint length and the id; a
 //     record holds its offset. A freed group's id is garbage, dropped when ids is full
 //     and at least a third of it is garbage (compactIDs). (At half, a steady churn of
@@ -32,35 +39,18 @@ import (
 //   - table finds a group's slot by id: open addressing with linear probing (see
 //     lookup).
 //   - count_distinct's value sets, the only part with pointers, are in slices parallel
-//     to groups and nodes (firstSets, nodeSets): a window's set has the index of its
-//     cell.
-//
-// The closing index (State.closing) lists slot numbers per window start (state.go).
+//     to the records and the runs (firstSets, runPool.sets): a window's set has the
+//     index of its cell.
 
-// group is one (customer, group values) with its open windows: 32 bytes.
+// group is one (customer, group values) with its windows: 32 bytes.
 type group struct {
-	// first is the group's earliest open window.
+	// first is the group's earliest window.
 	first cell
 	// id is the offset of the group's id in State.ids; noID in a free slot.
 	id uint32
-	// more is the group's next window (a ref, 0: none). In a free slot it links the free
-	// list: the next free slot + 1, 0 at the end.
-	more ref
+	// more is the run of the group's later windows (0: none).
+	more runRef
 }
-
-// cellNode is one of a group's windows after its first: 32 bytes (28 and padding).
-type cellNode struct {
-	cell
-	// next is the group's next window (0: none).
-	next ref
-}
-
-// ref names one of a group's windows: refFirst the one in the group's record, j+1 the
-// cell of nodes[j]. As a link (group.more, cellNode.next) 0 means none, since no link
-// leads back to a group's first window.
-type ref = uint32
-
-const refFirst ref = 0
 
 // noID marks a free slot: no id entry can start there, as ids is below 4 GiB.
 const noID = math.MaxUint32
@@ -74,8 +64,6 @@ const maxSlots = 1 << 30
 var maxIDBytes uint64 = math.MaxUint32 - 1
 
 func (s *State) group(slot uint32) *group { return s.groups.at(slot) }
-
-func (s *State) node(at ref) *cellNode { return s.nodes.at(at - 1) }
 
 // idOf is slot's id, aliasing ids: valid until a group is added.
 func (s *State) idOf(slot uint32) []byte {
@@ -111,60 +99,6 @@ func (s *State) liveSlots() iter.Seq[uint32] {
 	}
 }
 
-// cellAt is the cell of slot's window at. The pointer is valid until a window opens.
-func (s *State) cellAt(slot uint32, at ref) *cell {
-	if at == refFirst {
-		return &s.group(slot).first
-	}
-	return &s.node(at).cell
-}
-
-// nextOf is the window after at in slot's list (0: none).
-func (s *State) nextOf(slot uint32, at ref) ref {
-	if at == refFirst {
-		return s.group(slot).more
-	}
-	return s.node(at).next
-}
-
-func (s *State) setNext(slot uint32, at, next ref) {
-	if at == refFirst {
-		s.group(slot).more = next
-	} else {
-		s.node(at).next = next
-	}
-}
-
-// windowsOf yields slot's windows in start order.
-func (s *State) windowsOf(slot uint32) iter.Seq2[ref, *cell] {
-	return func(yield func(ref, *cell) bool) {
-		for at := refFirst; ; {
-			if !yield(at, s.cellAt(slot, at)) {
-				return
-			}
-			if at = s.nextOf(slot, at); at == 0 {
-				return
-			}
-		}
-	}
-}
-
-// set is count_distinct's values of slot's window at.
-func (s *State) set(slot uint32, at ref) map[string]struct{} {
-	if at == refFirst {
-		return s.firstSets[slot]
-	}
-	return s.nodeSets[at-1]
-}
-
-func (s *State) setSet(slot uint32, at ref, set map[string]struct{}) {
-	if at == refFirst {
-		s.firstSets[slot] = set
-	} else {
-		s.nodeSets[at-1] = set
-	}
-}
-
 // newGroup adds the group of id (h its hash), known to be absent, without windows, and
 // returns its slot; ok is false if the state cannot hold it (maxSlots, maxIDBytes).
 func (s *State) newGroup(id []byte, h uint64) (slot uint32, ok bool) {
@@ -182,9 +116,9 @@ func (s *State) newGroup(id []byte, h uint64) (slot uint32, ok bool) {
 	if (s.live+1)*4 > len(s.table)*3 {
 		s.growTable(s.live + 1)
 	}
-	if s.freeGroups != 0 {
-		slot = s.freeGroups - 1
-		s.freeGroups = s.group(slot).more
+	if k := len(s.freeSlots); k > 0 {
+		slot = s.freeSlots[k-1]
+		s.freeSlots = s.freeSlots[:k-1]
 	} else {
 		slot = s.groups.push(group{})
 		if s.distinct {
@@ -209,8 +143,11 @@ func (s *State) dropGroup(slot uint32) {
 func (s *State) freeSlot(slot uint32) {
 	n := len(s.idOf(slot))
 	s.idGarbage += uvarintLen(n) + n
-	*s.group(slot) = group{id: noID, more: s.freeGroups}
-	s.freeGroups = slot + 1
+	if g := s.group(slot); g.more != 0 {
+		s.freeRun(g.more)
+	}
+	*s.group(slot) = group{id: noID}
+	s.freeSlots = append(s.freeSlots, slot)
 	if s.distinct {
 		s.firstSets[slot] = nil
 	}
@@ -232,48 +169,48 @@ func (s *State) compactIDs() {
 	s.ids, s.idGarbage = ids, 0
 }
 
-// newNode stores n and returns its ref. The free nodes are a stack of their refs
-// rather than a list through them: popping a list reads the node, which is seldom in
-// the cache by then (a partition runs many states), and that read would stall every
-// window opened.
-func (s *State) newNode(n cellNode) ref {
-	if k := len(s.freeNodes); k > 0 {
-		at := s.freeNodes[k-1]
-		s.freeNodes = s.freeNodes[:k-1]
-		*s.node(at) = n
-		return at
-	}
-	if s.nodes.len() >= math.MaxUint32-1 {
-		// 128 GiB of windows: the process is out of memory long before.
-		panic("window: a state outgrew 2^32 windows")
-	}
-	if s.distinct {
-		s.nodeSets = append(s.nodeSets, nil)
-	}
-	return s.nodes.push(n) + 1
-}
-
-func (s *State) freeNode(at ref) {
-	s.freeNodes = append(s.freeNodes, at)
-	if s.distinct {
-		s.nodeSets[at-1] = nil
-	}
-}
-
 // The hash table. An entry is a group's slot + 1 in its low slotBits bits (0: empty),
-// and above them as many low bits of the hash of the group's id as are left: a probe
-// reads a group's record and id only when those bits match, so lookups stay in the
-// table, which costs 4 bytes an entry. A slot + 1 always fits below slotBits: the slab
-// takes a new slot only when every slot is open, after the table has grown to hold one
-// more group, so it never has more slots than three quarters of the table's entries
-// (and the table never shrinks). The table is at most three quarters full and grows by
-// half: 5.3 to 8 bytes a group, where doubling a power of two would cost up to 10.7. A
-// group's home position is the high half of its hash scaled to the table's length,
-// which need not be a power of two.
+// and above them a tag: as many bits of the hash of the group's id as are left. A
+// probe reads a group's record and id only when the tags match, so lookups stay in
+// the table, which costs 4 bytes an entry. A slot + 1 always fits below slotBits: the
+// slab takes a new slot only when every slot is open, after the table has grown to
+// hold one more group, so it never has more slots than three quarters of the table's
+// entries (and the table never shrinks). The table is at most three quarters full and
+// grows by half: 5.3 to 8 bytes a group, where doubling a power of two would cost up
+// to 10.7. A group's home position is the high half of its hash scaled to the table's
+// length, which need not be a power of two.
+//
+// In a table of at most 2^tagHomeBits entries, the tag is the top of the hash's high
+// half and the home is computed from the tag alone: the tag's 20 or more bits place an
+// entry as finely as any table this size needs and still tell apart entries with one
+// home. Taking a group out (unplace) then finds the homes of the entries after it from
+// the entries themselves, where a larger table's must hash their ids again, reading
+// each group's id (rarely in the cache): most states are small, one per rule.
+
+// tagHomeBits is the largest slotBits whose table computes homes from tags.
+const tagHomeBits = 12
 
 func (s *State) hash(id []byte) uint64 { return maphash.Bytes(s.seed, id) }
 
-func (s *State) home(h uint64) int { return int((h >> 32) * uint64(len(s.table)) >> 32) }
+// home is the position where a probe for hash h starts.
+func (s *State) home(h uint64) int {
+	if s.slotBits <= tagHomeBits {
+		return s.tagHome(s.tagOf(h))
+	}
+	return int((h >> 32) * uint64(len(s.table)) >> 32)
+}
+
+// tagOf is the tag an entry of hash h has, in the entry's bits above its slot.
+func (s *State) tagOf(h uint64) uint32 {
+	if s.slotBits <= tagHomeBits {
+		return uint32(h>>32) &^ s.slotMask()
+	}
+	return uint32(h) << s.slotBits
+}
+
+// tagHome is the home of tag (as tagOf makes it) in a table of at most 2^tagHomeBits
+// entries.
+func (s *State) tagHome(tag uint32) int { return int(uint64(tag) * uint64(len(s.table)) >> 32) }
 
 func (s *State) slotMask() uint32 { return 1<<s.slotBits - 1 }
 
@@ -304,7 +241,7 @@ func (s *State) lookup(id []byte, h uint64) (slot uint32, ok bool) {
 		return 0, false
 	}
 	mask := s.slotMask()
-	tag := uint32(h) << s.slotBits
+	tag := s.tagOf(h)
 	for i := s.home(h); ; {
 		e := s.table[i]
 		if e == 0 {
@@ -327,7 +264,7 @@ func (s *State) place(slot uint32, h uint64) {
 			i = 0
 		}
 	}
-	s.table[i] = uint32(h)<<s.slotBits | (slot + 1)
+	s.table[i] = s.tagOf(h) | (slot + 1)
 }
 
 // unplace removes slot, whose id hashes to h, from the table. The entries after it in
@@ -350,7 +287,12 @@ func (s *State) unplace(slot uint32, h uint64) {
 			break
 		}
 		// e may fill the hole at i unless its home lies in (i, j], cyclically.
-		k := s.home(s.hash(s.idOf(e&mask - 1)))
+		var k int
+		if s.slotBits <= tagHomeBits {
+			k = s.tagHome(e &^ mask)
+		} else {
+			k = s.home(s.hash(s.idOf(e&mask - 1)))
+		}
 		if (j-k+n)%n >= (j-i+n)%n {
 			s.table[i] = e
 			i = j

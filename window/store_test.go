@@ -12,15 +12,16 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// check returns what is inconsistent in s's storage (store.go), or nil.
+// check returns what is inconsistent in s's storage (store.go, runs.go, closing.go),
+// or nil.
 func (s *State) check() error {
-	// Slots: the open ones and the free list make up the slab.
+	// Slots: the open ones and the free stack make up the slab.
 	free := map[uint32]bool{}
-	for f := s.freeGroups; f != 0; f = s.group(f - 1).more {
-		if free[f-1] || s.group(f-1).id != noID {
-			return fmt.Errorf("free list: slot %d is open or listed twice", f-1)
+	for _, f := range s.freeSlots {
+		if free[f] || s.group(f).id != noID {
+			return fmt.Errorf("free slots: slot %d is open or listed twice", f)
 		}
-		free[f-1] = true
+		free[f] = true
 	}
 	open := 0
 	for range s.liveSlots() {
@@ -50,7 +51,7 @@ func (s *State) check() error {
 			return fmt.Errorf("table entry %d names slot %d, not open", i, slot)
 		}
 		h := s.hash(s.idOf(slot))
-		if e&^mask != uint32(h)<<s.slotBits {
+		if e&^mask != s.tagOf(h) {
 			return fmt.Errorf("table entry %d has bits of another hash", i)
 		}
 		for j := s.home(h); j != i; j = (j + 1) % len(s.table) {
@@ -67,32 +68,123 @@ func (s *State) check() error {
 			return fmt.Errorf("lookup of slot %d's id = %d, %v", slot, got, ok)
 		}
 	}
-	// Windows: each group's in start order, counted, with sets for count_distinct,
-	// listed for closing once under their start; the nodes are the groups' and the
-	// free list's.
-	nodes := map[ref]bool{}
-	for _, f := range s.freeNodes {
-		if nodes[f] {
-			return fmt.Errorf("node %d freed twice", f)
+	// Runs: each is a group's or free, its unused cells at the back.
+	runs := map[runRef]bool{}
+	if s.pools != nil {
+		for class, p := range s.pools {
+			if p == nil {
+				continue
+			}
+			for _, i := range p.free {
+				r := makeRunRef(class, i)
+				if runs[r] || i >= p.n {
+					return fmt.Errorf("run %d of class %d freed twice or never made", i, class)
+				}
+				runs[r] = true
+				if usedCells(s.runOf(r)) != 0 {
+					return fmt.Errorf("free run %d of class %d has cells in use", i, class)
+				}
+			}
 		}
-		nodes[f] = true
 	}
+	for _, i := range s.freeBig {
+		if s.bigRuns[i] != nil {
+			return fmt.Errorf("free big run %d still has cells", i)
+		}
+	}
+	// Windows: each group's in start order, with events, sets for count_distinct,
+	// closed ones only before open ones and never the last; the open ones counted
+	// under their starts, and each group listed under its last start.
+	perStart := map[int64]int{}
 	listed := map[[2]int64]int{}
-	for i, e := range s.closing {
+	cells := 0
+	for slot := range s.liveSlots() {
+		g := s.group(slot)
+		if g.more != 0 {
+			if runs[g.more] {
+				return fmt.Errorf("slot %d: run %x is free or another group's", slot, g.more)
+			}
+			runs[g.more] = true
+			run := s.runOf(g.more)
+			n := usedCells(run)
+			if n == 0 {
+				return fmt.Errorf("slot %d: an empty run", slot)
+			}
+			for j, c := range run {
+				if (j < n) != (c.start != noStart) {
+					return fmt.Errorf("slot %d: run cell %d of %d used: start %d", slot, j, n, c.start)
+				}
+				if s.distinct && (j < n) != (s.runSets(g.more)[j] != nil) {
+					return fmt.Errorf("slot %d: run cell %d of %d has a set: %v", slot, j, n, j >= n)
+				}
+			}
+		}
+		w := s.windowsAt(slot)
+		for pos := range w.n {
+			c := w.cell(pos)
+			if c.n() < 1 || pos > 0 && c.start < s.segEnd(w.cell(pos-1)) {
+				return fmt.Errorf("slot %d: cell %d at %d (%d windows) with %d events", slot, pos, c.start, c.span(), c.n())
+			}
+			if s.distinct && *w.set(pos) == nil {
+				return fmt.Errorf("slot %d: cell at %d without a value set", slot, c.start)
+			}
+			for start := c.start; start < s.segEnd(c) || start == c.start; start += max(s.every, 1) {
+				if s.closedStart(start) {
+					if pos == w.n-1 && start+s.every == s.segEnd(c) {
+						return fmt.Errorf("slot %d: last window at %d closed", slot, start)
+					}
+					if start > c.start && !s.closedStart(start-s.every) || pos > 0 && start == c.start && !s.closedStart(s.segEnd(w.cell(pos-1))-s.every) {
+						return fmt.Errorf("slot %d: window at %d closed after an open one", slot, start)
+					}
+					continue
+				}
+				cells++
+				perStart[start]++
+				if s.size == 0 {
+					break
+				}
+			}
+		}
+		if s.size > 0 {
+			listed[[2]int64{int64(slot), s.lastStart(slot)}]--
+		}
+	}
+	if cells != s.cells {
+		return fmt.Errorf("%d open windows, WindowCount %d", cells, s.cells)
+	}
+	if s.size == 0 {
+		if len(s.closing)+len(s.byStart) != 0 {
+			return fmt.Errorf("a running total has %d starts listed", len(s.closing)+len(s.byStart))
+		}
+		return nil
+	}
+	visit := func(e *startList) error {
+		if e.cells != perStart[e.start] {
+			return fmt.Errorf("start %d: %d windows counted, %d open", e.start, e.cells, perStart[e.start])
+		}
+		delete(perStart, e.start)
+		for _, slot := range e.slots {
+			k := [2]int64{int64(slot), e.start}
+			if listed[k] > 0 {
+				return fmt.Errorf("slot %d listed twice under %d", slot, e.start)
+			}
+			listed[k]++
+		}
+		return nil
+	}
+	for i := range s.closing {
+		e := &s.closing[i]
 		if i < s.closeHead {
-			if e.slots != nil {
-				return fmt.Errorf("closed start %d still lists %d slots", e.start, len(e.slots))
+			if e.slots != nil || e.cells != 0 {
+				return fmt.Errorf("closed start %d still lists %d slots, %d windows", e.start, len(e.slots), e.cells)
 			}
 			continue
 		}
 		if i > s.closeHead && e.start <= s.closing[i-1].start {
 			return fmt.Errorf("closing index out of order: %d after %d", e.start, s.closing[i-1].start)
 		}
-		if len(e.slots) == 0 {
-			return fmt.Errorf("start %d listed without slots", e.start)
-		}
-		for _, slot := range e.slots {
-			listed[[2]int64{int64(slot), e.start}]++
+		if err := visit(e); err != nil {
+			return err
 		}
 	}
 	if len(s.starts) != len(s.byStart) {
@@ -102,42 +194,23 @@ func (s *State) check() error {
 	for _, e := range s.closing[s.closeHead:] {
 		inDeque[e.start] = true
 	}
-	for start, list := range s.byStart {
-		if inDeque[start] || len(list) == 0 {
-			return fmt.Errorf("start %d in the deque and the map, or without slots", start)
+	for start, e := range s.byStart {
+		if inDeque[start] || e.start != start {
+			return fmt.Errorf("start %d in the deque and the map, or under another start", start)
 		}
-		for _, slot := range list {
-			listed[[2]int64{int64(slot), start}]++
-		}
-	}
-	cells := 0
-	for slot := range s.liveSlots() {
-		var prev *cell
-		for at, c := range s.windowsOf(slot) {
-			cells++
-			if at != refFirst {
-				if nodes[at] {
-					return fmt.Errorf("node %d is free and slot %d's", at, slot)
-				}
-				nodes[at] = true
-			}
-			if c.n() < 1 || prev != nil && c.start <= prev.start {
-				return fmt.Errorf("slot %d: window at %d with %d events after %v", slot, c.start, c.n(), prev)
-			}
-			if s.distinct && s.set(slot, at) == nil {
-				return fmt.Errorf("slot %d: window at %d without a value set", slot, c.start)
-			}
-			if s.size > 0 && listed[[2]int64{int64(slot), c.start}] != 1 {
-				return fmt.Errorf("slot %d: window at %d listed %d times for closing", slot, c.start, listed[[2]int64{int64(slot), c.start}])
-			}
-			prev = c
+		if err := visit(e); err != nil {
+			return err
 		}
 	}
-	if len(nodes) != s.nodes.len() || cells != s.cells {
-		return fmt.Errorf("%d windows (WindowCount %d), %d nodes reached of %d", cells, s.cells, len(nodes), s.nodes.len())
+	for start, n := range perStart {
+		return fmt.Errorf("%d open windows at %d not in the closing index", n, start)
 	}
-	if s.size > 0 && len(listed) != cells || s.size == 0 && len(s.closing)+len(s.byStart) != 0 {
-		return fmt.Errorf("%d windows listed for closing, %d open; %d starts listed", len(listed), cells, len(s.closing)-s.closeHead)
+	for k, n := range listed {
+		// Each open group is listed under its last start (n = 0); other listings are
+		// of groups whose last window moved on (n = 1, open slot, later last start).
+		if n < 0 || n == 1 && s.group(uint32(k[0])).id != noID && s.lastStart(uint32(k[0])) <= k[1] {
+			return fmt.Errorf("slot %d: listed %d times under %d", k[0], n+1, k[1])
+		}
 	}
 	return nil
 }

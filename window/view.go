@@ -64,16 +64,13 @@ func (s *State) Windows(customer string) []Window {
 func (s *State) appendWindows(out []Window, slot uint32, cust string) []Window {
 	id := s.idOf(slot)
 	key := id[splitID(id):]
-	for at, c := range s.windowsOf(slot) {
-		var set map[string]struct{}
-		if s.distinct {
-			set = s.set(slot, at)
-		}
+	for ow := range s.windowsOf(slot) {
+		c, set := ow.c, ow.set
 		// Every contribution to min or max sets its value, so a cell with a count has
 		// one. Each window has its own copy of the key: callers may keep or change it.
 		w := Window{Customer: cust, Group: append([]byte{}, key...), Count: c.n(), Fired: c.alerted(), Value: s.value(c, set), HasValue: c.n() > 0}
 		if s.size > 0 {
-			w.Windowed, w.Start, w.End = true, c.start, c.start+s.size
+			w.Windowed, w.Start, w.End = true, ow.start, ow.start+s.size
 		}
 		out = append(out, w)
 	}

@@ -1,0 +1,514 @@
+package window
+
+import (
+	"iter"
+	"maps"
+	"math"
+)
+
+// A group's cells after its first are a run: cells side by side in start order,
+// allocated from a pool per run length (its class). A group has more than one cell
+// when its events fell in different windows (a hopping window's events in different
+// panes, windows past lateness); an event reads and writes its cells as one stretch of
+// memory, where a list of cells would take a cache miss per cell. The cells in use are
+// at the front of a run; the rest hold noStart.
+//
+// Classes 1 to 16 hold that many cells; larger ones grow by a quarter; the last class
+// holds a Go slice of any length (a group with more cells than a pool's runs hold,
+// under a long lateness).
+
+// runRef names a run: its class in the top bits, its index in the class's pool + 1
+// below (0: no run).
+type runRef uint32
+
+const (
+	runIndexBits = 27
+	bigClass     = 31 // runs of any length, each a slice of its own
+)
+
+func makeRunRef(class int, i uint32) runRef { return runRef(uint32(class)<<runIndexBits | (i + 1)) }
+
+func (r runRef) class() int    { return int(r >> runIndexBits) }
+func (r runRef) index() uint32 { return uint32(r)&(1<<runIndexBits-1) - 1 }
+
+// runCaps is the cells of a run of each class (class 0 is no run).
+var runCaps = [bigClass]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+	20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192}
+
+// noStart marks a run's unused cell: no window starts there, as event times are within
+// ±8.64e15 ms.
+const noStart = math.MinInt64
+
+// classFor is the smallest class holding n cells.
+func classFor(n int) int {
+	if n <= 16 {
+		return n
+	}
+	for c := 17; c < bigClass; c++ {
+		if runCaps[c] >= n {
+			return c
+		}
+	}
+	return bigClass
+}
+
+// runPool holds the runs of one class in pages of up to slabPage cells (a power of two
+// runs each), so that growing never copies them; the first page grows as a slice does,
+// so that a small state stays small.
+type runPool struct {
+	cap   int
+	shift uint // log2 of runs per page
+	pages [][]cell
+	sets  [][]map[string]struct{} // count_distinct: one per cell, as pages
+	n     uint32                  // runs made
+	free  []uint32                // freed runs, a stack
+}
+
+func newRunPool(class int) *runPool {
+	p := &runPool{cap: runCaps[class]}
+	for (2<<p.shift)*p.cap <= slabPage {
+		p.shift++
+	}
+	return p
+}
+
+// cells is run i's cells, its whole capacity.
+func (p *runPool) cells(i uint32) []cell {
+	page := p.pages[i>>p.shift]
+	at := int(i&(1<<p.shift-1)) * p.cap
+	return page[at : at+p.cap : at+p.cap]
+}
+
+func (p *runPool) cellSets(i uint32) []map[string]struct{} {
+	page := p.sets[i>>p.shift]
+	at := int(i&(1<<p.shift-1)) * p.cap
+	return page[at : at+p.cap : at+p.cap]
+}
+
+// get returns a run of the pool, its cells unused.
+func (p *runPool) get(distinct bool) uint32 {
+	if k := len(p.free); k > 0 {
+		i := p.free[k-1]
+		p.free = p.free[:k-1]
+		return i
+	}
+	if p.n >= 1<<runIndexBits-1 {
+		// 2^27 runs of one class: hundreds of GiB; the process is out of memory long
+		// before.
+		panic("window: a state outgrew 2^27 runs of one length")
+	}
+	i := p.n
+	pg := int(i >> p.shift)
+	if pg == len(p.pages) {
+		p.pages = append(p.pages, nil)
+		if distinct {
+			p.sets = append(p.sets, nil)
+		}
+	}
+	page := p.pages[pg]
+	if len(page) == cap(page) {
+		size := (1 << p.shift) * p.cap
+		if pg == 0 {
+			size = min(max(2*cap(page), 4*p.cap), size)
+		}
+		page = append(make([]cell, 0, size), page...)
+		if distinct {
+			p.sets[pg] = append(make([]map[string]struct{}, 0, size), p.sets[pg]...)
+		}
+	}
+	at := len(page)
+	page = page[:at+p.cap]
+	for j := range p.cap {
+		page[at+j] = cell{start: noStart}
+	}
+	p.pages[pg] = page
+	if distinct {
+		p.sets[pg] = p.sets[pg][:at+p.cap]
+	}
+	p.n++
+	return i
+}
+
+// newRun returns a run of class, its cells unused.
+func (s *State) newRun(class int) runRef {
+	if class == bigClass {
+		n := len(s.bigRuns)
+		if k := len(s.freeBig); k > 0 {
+			n = int(s.freeBig[k-1])
+			s.freeBig = s.freeBig[:k-1]
+		} else {
+			s.bigRuns = append(s.bigRuns, nil)
+			if s.distinct {
+				s.bigSets = append(s.bigSets, nil)
+			}
+		}
+		return makeRunRef(bigClass, uint32(n))
+	}
+	if s.pools == nil {
+		s.pools = new([bigClass]*runPool)
+	}
+	if s.pools[class] == nil {
+		s.pools[class] = newRunPool(class)
+	}
+	return makeRunRef(class, s.pools[class].get(s.distinct))
+}
+
+// newBigRun returns a run of at least n cells of the big class, its cells unused.
+func (s *State) newBigRun(n int) runRef {
+	r := s.newRun(bigClass)
+	run := make([]cell, n+n/4)
+	for j := range run {
+		run[j] = cell{start: noStart}
+	}
+	s.bigRuns[r.index()] = run
+	if s.distinct {
+		s.bigSets[r.index()] = make([]map[string]struct{}, len(run))
+	}
+	return r
+}
+
+// runOf is the cells of run r, its whole capacity.
+func (s *State) runOf(r runRef) []cell {
+	if r.class() == bigClass {
+		return s.bigRuns[r.index()]
+	}
+	return s.pools[r.class()].cells(r.index())
+}
+
+// runSets is count_distinct's value sets of run r, one per cell.
+func (s *State) runSets(r runRef) []map[string]struct{} {
+	if r.class() == bigClass {
+		return s.bigSets[r.index()]
+	}
+	return s.pools[r.class()].cellSets(r.index())
+}
+
+// freeRun returns run r, whose cells are all unused or dropped, to its pool.
+func (s *State) freeRun(r runRef) {
+	i := r.index()
+	if r.class() == bigClass {
+		s.bigRuns[i] = nil
+		if s.distinct {
+			s.bigSets[i] = nil
+		}
+		s.freeBig = append(s.freeBig, i)
+		return
+	}
+	p := s.pools[r.class()]
+	cells := p.cells(i)
+	for j := range cells {
+		cells[j] = cell{start: noStart}
+	}
+	if s.distinct {
+		clear(p.cellSets(i))
+	}
+	p.free = append(p.free, i)
+}
+
+// usedCells is how many of a run's cells are in use (they are at its front).
+func usedCells(run []cell) int {
+	n := len(run)
+	for n > 0 && run[n-1].start == noStart {
+		n--
+	}
+	return n
+}
+
+// windows is one group's cells, its record's first and its run's, by position: 0 is the
+// first, j the run's cell j−1.
+type windows struct {
+	g    *group
+	run  []cell
+	n    int // cells in use, the first included
+	fs   *map[string]struct{}
+	sets []map[string]struct{}
+}
+
+// windowsAt returns slot's windows. The pointers in it are valid until a group, run
+// or set is added.
+func (s *State) windowsAt(slot uint32) windows {
+	g := s.group(slot)
+	w := windows{g: g, n: 1}
+	if g.more != 0 {
+		w.run = s.runOf(g.more)
+		w.n += usedCells(w.run)
+		if s.distinct {
+			w.sets = s.runSets(g.more)
+		}
+	}
+	if s.distinct {
+		w.fs = &s.firstSets[slot]
+	}
+	return w
+}
+
+func (w *windows) cell(pos int) *cell {
+	if pos == 0 {
+		return &w.g.first
+	}
+	return &w.run[pos-1]
+}
+
+func (w *windows) set(pos int) *map[string]struct{} {
+	if pos == 0 {
+		return w.fs
+	}
+	return &w.sets[pos-1]
+}
+
+// move copies the window at position from to position to (sets included).
+func (w *windows) move(to, from int) {
+	*w.cell(to) = *w.cell(from)
+	if w.fs != nil {
+		*w.set(to) = *w.set(from)
+	}
+}
+
+// A cell holds a stretch of consecutive windows with one history: the windows
+// starting at start, start+every, … (span of them). An event's windows are
+// consecutive; open splits the cells at their ends, so that each cell is either wholly
+// among them or wholly not, and updates each cell once. Windows that saw the same
+// events have the same aggregate, computed in the same order, so a cell stands for
+// each of them exactly: a group with one event of a ten-minute window hopping every
+// minute is one cell, not ten. (A running total is one cell of one window.)
+
+// segEnd is the start of the window after c's last.
+func (s *State) segEnd(c *cell) int64 { return c.start + c.span()*s.every }
+
+// lastStart is the start of slot's last window.
+func (s *State) lastStart(slot uint32) int64 {
+	g := s.group(slot)
+	c := &g.first
+	if g.more != 0 {
+		run := s.runOf(g.more)
+		c = &run[usedCells(run)-1]
+	}
+	return s.segEnd(c) - s.every
+}
+
+// closedStart reports whether the window starting at start has closed: its end at or
+// below the watermark. A closed window may linger in its group's cells until trim or
+// the group's end; every reader skips it.
+func (s *State) closedStart(start int64) bool {
+	return s.size > 0 && s.seen && start+s.size <= s.maxTime-s.late
+}
+
+// firstOpenStart is the start of the earliest window not closed.
+func (s *State) firstOpenStart() int64 {
+	return (floorDiv(s.maxTime-s.late-s.size, s.every) + 1) * s.every
+}
+
+// openWindow is one open window of a group: its start and the cell holding it.
+type openWindow struct {
+	start int64
+	c     *cell
+	set   map[string]struct{} // count_distinct
+}
+
+// windowsOf yields slot's open windows in start order.
+func (s *State) windowsOf(slot uint32) iter.Seq[openWindow] {
+	return func(yield func(openWindow) bool) {
+		w := s.windowsAt(slot)
+		for pos := range w.n {
+			c := w.cell(pos)
+			var set map[string]struct{}
+			if w.fs != nil {
+				set = *w.set(pos)
+			}
+			for i := range c.span() {
+				start := c.start + i*s.every
+				if !s.closedStart(start) && !yield(openWindow{start, c, set}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// trim drops slot's closed windows, which are at the front: the first cell holding an
+// open one moves into the record, starting at its first open window. A group's last
+// window is open (else it has gone), so one stays.
+func (s *State) trim(slot uint32) {
+	g := s.group(slot)
+	if !s.closedStart(g.first.start) {
+		return
+	}
+	w := s.windowsAt(slot)
+	d := 0
+	for s.closedStart(s.segEnd(w.cell(d)) - s.every) {
+		d++
+	}
+	if c := w.cell(d); s.closedStart(c.start) {
+		first := s.firstOpenStart()
+		c.setSpan(c.span() - (first-c.start)/s.every)
+		c.start = first
+	}
+	if d == 0 {
+		return
+	}
+	for pos := d; pos < w.n; pos++ {
+		w.move(pos-d, pos)
+	}
+	for pos := max(w.n-d, 1); pos < w.n; pos++ {
+		*w.cell(pos) = cell{start: noStart}
+		if w.fs != nil {
+			*w.set(pos) = nil
+		}
+	}
+	if w.n-d == 1 {
+		s.freeRun(g.more)
+		g.more = 0
+	}
+}
+
+// open makes slot's cells hold the windows lo … hi (as window indexes: start/every),
+// an event's, each cell wholly among them or not, and returns the cells and the
+// positions p … q of those among them. A fresh group (just made by newGroup) has no
+// cells yet. New windows are counted for closing, and a group whose last window is new
+// is listed under its start (closing.go).
+func (s *State) open(slot uint32, lo, hi int64, fresh bool) (w windows, p, q int) {
+	if fresh {
+		g := s.group(slot)
+		g.first = cell{start: lo * s.every}
+		g.first.setSpan(hi - lo + 1)
+		if s.distinct {
+			s.firstSets[slot] = map[string]struct{}{}
+		}
+		for k := lo; k <= hi; k++ {
+			s.opened(k * s.every)
+		}
+		if s.size > 0 {
+			e := s.entry(hi * s.every)
+			e.slots = append(e.slots, slot)
+		}
+		return s.windowsAt(slot), 0, 0
+	}
+	w = s.windowsAt(slot)
+	if s.size == 0 {
+		return w, 0, 0
+	}
+	loS, endS := lo*s.every, (hi+1)*s.every
+	oldEnd := s.segEnd(w.cell(w.n - 1))
+	s.splitAt(&w, loS)
+	s.splitAt(&w, endS)
+	p = 0
+	for p < w.n && w.cell(p).start < loS {
+		p++
+	}
+	// The cells p … q-1 hold some of the windows; gaps between them (and before and
+	// after) get a cell each.
+	q, gaps, next := p, 0, loS
+	for q < w.n && w.cell(q).start < endS {
+		if w.cell(q).start > next {
+			gaps++
+		}
+		next = s.segEnd(w.cell(q))
+		q++
+	}
+	if next < endS {
+		gaps++
+	}
+	if gaps > 0 {
+		if need := w.n + gaps - 1; need > len(w.run) {
+			s.growRun(&w, need)
+		}
+		for pos := w.n - 1; pos >= q; pos-- {
+			w.move(pos+gaps, pos)
+		}
+		// From the top down: each existing cell moves up to its place, never over one
+		// not yet moved, and each gap below the last placed gets a new cell.
+		to, src, end := q+gaps-1, q-1, endS
+		for to >= p {
+			below := loS
+			if src >= p {
+				below = s.segEnd(w.cell(src))
+			}
+			if below < end {
+				c := w.cell(to)
+				*c = cell{start: below}
+				c.setSpan((end - below) / s.every)
+				if w.fs != nil {
+					*w.set(to) = map[string]struct{}{}
+				}
+				for k := below; k < end; k += s.every {
+					s.opened(k)
+				}
+				end = below
+			} else {
+				if to != src {
+					w.move(to, src)
+				}
+				end = w.cell(to).start
+				src--
+			}
+			to--
+		}
+		w.n += gaps
+		q += gaps
+	}
+	if endS > oldEnd {
+		e := s.entry(hi * s.every)
+		e.slots = append(e.slots, slot)
+	}
+	return w, p, q - 1
+}
+
+// splitAt splits the cell holding windows before and from start x, if any, in two.
+func (s *State) splitAt(w *windows, x int64) {
+	for i := range w.n {
+		c := w.cell(i)
+		if c.start >= x {
+			return
+		}
+		end := s.segEnd(c)
+		if x >= end {
+			continue
+		}
+		if w.n > len(w.run) {
+			s.growRun(w, w.n)
+		}
+		for pos := w.n - 1; pos > i; pos-- {
+			w.move(pos+1, pos)
+		}
+		c = w.cell(i)
+		tail := *c
+		tail.start = x
+		tail.setSpan((end - x) / s.every)
+		c.setSpan((x - c.start) / s.every)
+		*w.cell(i + 1) = tail
+		if w.fs != nil {
+			*w.set(i + 1) = maps.Clone(*w.set(i))
+		}
+		w.n++
+		return
+	}
+}
+
+// opened counts a new window starting at start.
+func (s *State) opened(start int64) {
+	s.cells++
+	if s.size > 0 {
+		s.entry(start).cells++
+	}
+}
+
+// growRun moves windows w to a run of at least need cells.
+func (s *State) growRun(w *windows, need int) {
+	var r runRef
+	if c := classFor(need); c < bigClass {
+		r = s.newRun(c)
+	} else {
+		r = s.newBigRun(need)
+	}
+	run := s.runOf(r)
+	copy(run, w.run[:w.n-1])
+	var sets []map[string]struct{}
+	if s.distinct {
+		sets = s.runSets(r)
+		copy(sets, w.sets[:w.n-1])
+	}
+	if w.g.more != 0 {
+		s.freeRun(w.g.more)
+	}
+	w.g.more, w.run, w.sets = r, run, sets
+}
