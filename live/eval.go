@@ -29,6 +29,7 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 		p.matched = p.matcher.Match(ev.Customer, ev.Doc, p.matched[:0])
 		if len(p.matched) > 0 {
 			ci := p.counts.intern(ev.Customer) // copies the name, which aliases the fetch buffer
+			p.shared.Reset()
 			for _, r := range p.matched {
 				ar := s.versionOfMatched(r)
 				if !r.Plain() {
@@ -61,7 +62,7 @@ func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, a
 	}
 	before := ws.Stats()
 	// The name aliases the fetch buffer: a state that keeps it copies it.
-	ws.Add(&window.Event{Customer: ev.Customer, Doc: ev.Doc, Time: ev.Time}, func(c window.Crossing) {
+	ws.Add(&window.Event{Customer: ev.Customer, Doc: ev.Doc, Time: ev.Time, Shared: &p.shared}, func(c window.Crossing) {
 		d.raise(b, ev, ar, c)
 	})
 	if after := ws.Stats(); after != before {

@@ -33,6 +33,8 @@ type partition struct {
 	// windows holds the state of each active version that is not a plain count
 	// (rule.Rule.Plain): groups, windows, aggregates, made at its first match.
 	windows map[*controls.Version]*window.State
+	// shared holds the event's values that windowed rules share (window.Shared).
+	shared  window.Shared
 	matched []*rule.Rule
 	// next is the offset of the next event this partition will evaluate (-1: not known
 	// yet). A rule that arrives while the partition is idle starts there.

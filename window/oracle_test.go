@@ -709,9 +709,17 @@ type stateRun struct {
 
 // runState feeds events to a new state of r; at cut (0 < cut < len(events)) it encodes
 // the state, decodes it and goes on with the copy, as a restart from a snapshot does.
-func runState(tb testing.TB, r *rule.Rule, lim window.Limits, events []genEvent, cut int) (stateRun, error) {
+// With shared, each event goes first to another state of r and then to the state with
+// the values the other evaluated (window.Shared), as the live evaluator shares them
+// between rules.
+func runState(tb testing.TB, r *rule.Rule, lim window.Limits, events []genEvent, cut int, shared bool) (stateRun, error) {
 	st := window.New(r, lim)
 	doc := jsonpath.NewDocument()
+	var sh *window.Shared
+	var other *window.State
+	if shared {
+		sh, other = &window.Shared{}, window.New(r, lim)
+	}
 	var out stateRun
 	for i, e := range events {
 		if i == cut && cut > 0 {
@@ -734,7 +742,11 @@ func runState(tb testing.TB, r *rule.Rule, lim window.Limits, events []genEvent,
 		if err := doc.Reset([]byte(e.doc)); err != nil {
 			tb.Fatalf("event %d: %v", i, err)
 		}
-		st.Add(&window.Event{Customer: e.cust, Doc: doc, Time: time.UnixMilli(e.rec)}, func(c window.Crossing) {
+		if sh != nil {
+			sh.Reset()
+			other.Add(&window.Event{Customer: e.cust, Doc: doc, Time: time.UnixMilli(e.rec), Shared: sh}, func(window.Crossing) {})
+		}
+		st.Add(&window.Event{Customer: e.cust, Doc: doc, Time: time.UnixMilli(e.rec), Shared: sh}, func(c window.Crossing) {
 			out.crossings = append(out.crossings, fromCrossing(c))
 			// Every crossing must make a valid alert record.
 			a, err := window.Alert(r, c, 1, int64(i), time.UnixMilli(e.rec), contract.SourceLive)
@@ -765,16 +777,17 @@ func runState(tb testing.TB, r *rule.Rule, lim window.Limits, events []genEvent,
 // what differs ("" if nothing).
 func checkScenario(tb testing.TB, r *rule.Rule, sc *scenario, rng *rand.Rand) (oracleResult, string) {
 	want := runOracle(sc.spec, sc.events)
-	got, err := runState(tb, r, sc.lim, sc.events, 0)
+	got, err := runState(tb, r, sc.lim, sc.events, 0, false)
 	if err != nil {
 		return want, err.Error()
 	}
 	if msg := diffRuns("state", got, want); msg != "" {
 		return want, msg
 	}
-	// The same stream through a snapshot and restart at a random event.
+	// The same stream through a snapshot and restart at a random event, with values
+	// shared with another state.
 	cut := 1 + rng.IntN(len(sc.events)-1)
-	restarted, err := runState(tb, r, sc.lim, sc.events, cut)
+	restarted, err := runState(tb, r, sc.lim, sc.events, cut, true)
 	if err != nil {
 		return want, err.Error()
 	}

@@ -17,6 +17,12 @@ type Replay struct {
 	states  map[*rule.Rule]*State
 	counts  map[*rule.Rule]map[string]int64
 	matched []*rule.Rule
+	shared  Shared
+	ev      Event
+	// The crossing callback's state: bound once, so that Add allocates nothing.
+	cross   func(Crossing)
+	rule    *rule.Rule
+	results []Result
 }
 
 // Result is one crossing found by Replay.Add.
@@ -27,12 +33,19 @@ type Result struct {
 
 // NewReplay returns a replay of the rules in set under limits lim.
 func NewReplay(set *rule.Set, lim Limits) *Replay {
-	return &Replay{set: set, m: set.NewMatcher(), lim: lim, states: map[*rule.Rule]*State{}, counts: map[*rule.Rule]map[string]int64{}}
+	p := &Replay{set: set, m: set.NewMatcher(), lim: lim, states: map[*rule.Rule]*State{}, counts: map[*rule.Rule]map[string]int64{}}
+	p.cross = func(c Crossing) {
+		c.Group = append([]byte(nil), c.Group...)
+		p.results = append(p.results, Result{Rule: p.rule, Crossing: c})
+	}
+	return p
 }
 
 // Add evaluates one event and appends its crossings to dst.
 func (p *Replay) Add(customer string, doc *jsonpath.Document, recordTime time.Time, dst []Result) []Result {
 	p.matched = p.m.Match(customer, doc, p.matched[:0])
+	p.shared.Reset()
+	p.ev = Event{Customer: customer, Doc: doc, Time: recordTime, Shared: &p.shared}
 	for _, r := range p.matched {
 		if r.Plain() {
 			c := p.counts[r]
@@ -46,12 +59,11 @@ func (p *Replay) Add(customer string, doc *jsonpath.Document, recordTime time.Ti
 			}
 			continue
 		}
-		st := p.State(r)
-		st.Add(&Event{Customer: customer, Doc: doc, Time: recordTime}, func(c Crossing) {
-			c.Group = append([]byte(nil), c.Group...)
-			dst = append(dst, Result{Rule: r, Crossing: c})
-		})
+		p.rule, p.results = r, dst
+		p.State(r).Add(&p.ev, p.cross)
+		dst = p.results
 	}
+	p.rule, p.results, p.ev = nil, nil, Event{}
 	return dst
 }
 

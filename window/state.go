@@ -1,9 +1,7 @@
 package window
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"time"
 
@@ -55,6 +53,9 @@ type Event struct {
 	Doc      *jsonpath.Document
 	// Time is the record timestamp, the event time of a rule without time path.
 	Time time.Time
+	// Shared, if set, holds the event's values for every state it is added to (see
+	// Shared); nil, each state evaluates its own.
+	Shared *Shared
 }
 
 // Crossing is a window's aggregate passing the rule's threshold: what its alert says.
@@ -107,7 +108,6 @@ type State struct {
 	idGarbage int // bytes of ids of freed groups
 	table     []uint32
 	slotBits  uint
-	seed      maphash.Seed
 	firstSets []map[string]struct{}
 
 	// The closing index (closing.go).
@@ -120,6 +120,9 @@ type State struct {
 	cells     int // open windows
 
 	stats Stats
+
+	// The keys of the rule's paths in an event's Shared values.
+	groupPaths, aggPath, timePath pathsKey
 
 	keyBuf  []byte
 	distBuf []byte
@@ -163,7 +166,8 @@ func (c *cell) setSpan(m int64) {
 // New returns the empty state of rule r (a validated rule) under limits lim.
 func New(r *rule.Rule, lim Limits) *State {
 	s := &State{r: r, lim: lim.For(r), fn: r.Aggregate.Fn, late: time.Duration(r.Lateness).Milliseconds(),
-		distinct: r.Aggregate.Fn == rule.AggCountDistinct, seed: maphash.MakeSeed()}
+		distinct:   r.Aggregate.Fn == rule.AggCountDistinct,
+		groupPaths: makePathsKey(r.GroupBy), aggPath: makePathsKey([]string{r.Aggregate.Path}), timePath: makePathsKey([]string{r.Time})}
 	if r.Window != nil {
 		s.size = time.Duration(r.Window.Size).Milliseconds()
 		s.every = time.Duration(r.Window.Every).Milliseconds()
@@ -226,26 +230,10 @@ func (s *State) Add(ev *Event, cross func(Crossing)) {
 // contribute adds the event at time t to its group's windows.
 func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 	var num float64
-	switch s.fn {
-	case rule.AggCount:
-	case rule.AggCountDistinct:
-		s.vals = s.r.AggregatePath().Eval(ev.Doc, s.vals[:0])
-		if len(s.vals) == 0 {
-			return
-		}
-		s.distBuf = AppendValueKey(s.distBuf[:0], s.vals[0])
-	default:
-		s.vals = s.r.AggregatePath().Eval(ev.Doc, s.vals[:0])
-		found := false
-		for _, v := range s.vals {
-			if v.Kind() == jsonpath.KindNumber {
-				if f := v.Num(); !math.IsInf(f, 0) {
-					num, found = f, true
-					break
-				}
-			}
-		}
-		if !found {
+	var distKey []byte
+	if s.fn != rule.AggCount {
+		var ok bool
+		if num, distKey, ok = s.aggregateInput(ev); !ok {
 			return
 		}
 	}
@@ -254,17 +242,12 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 		hi = floorDiv(t, s.every)
 		lo = floorDiv(t-s.size, s.every) + 1
 	}
-	// The group's id: the length of the customer (uvarint), the customer, then the
-	// canonical group key, so that no customer and group can run into another's.
-	s.keyBuf = binary.AppendUvarint(s.keyBuf[:0], uint64(len(ev.Customer)))
-	s.keyBuf = append(s.keyBuf, ev.Customer...)
-	split := len(s.keyBuf)
-	s.keyBuf = s.appendGroupKey(s.keyBuf, ev)
-	slot, h, ok := s.find(s.keyBuf)
+	id, split, h := s.groupID(ev)
+	slot, ok := s.find(id, h)
 	fresh := !ok
 	if fresh {
 		if int64(s.live) < s.lim.MaxGroups {
-			slot, ok = s.newGroup(s.keyBuf, h)
+			slot, ok = s.newGroup(id, h)
 		}
 		if !ok {
 			s.stats.GroupsDropped++
@@ -273,22 +256,22 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 	} else {
 		s.trim(slot)
 	}
-	// Every event falls in at least one window (size is a multiple of every); they are
-	// consecutive in the group's windows, from position p.
+	// Every event falls in at least one window (size is a multiple of every); the
+	// cells p … q hold them.
 	w, p, q := s.open(slot, lo, hi, fresh)
-	gk := s.keyBuf[split:]
+	gk := id[split:]
 	for pos := p; pos <= q; pos++ {
 		c := w.cell(pos)
 		var set map[string]struct{}
 		switch s.fn {
 		case rule.AggCountDistinct:
 			set = *w.set(pos)
-			if _, dup := set[string(s.distBuf)]; !dup {
+			if _, dup := set[string(distKey)]; !dup {
 				if int64(len(set)) >= s.lim.MaxDistinct {
 					// Counted per window, as if each had its own cell.
 					s.stats.DistinctDropped += uint64(c.span())
 				} else {
-					set[string(s.distBuf)] = struct{}{}
+					set[string(distKey)] = struct{}{}
 				}
 			}
 		case rule.AggSum, rule.AggAvg:
@@ -342,35 +325,9 @@ func (s *State) value(c *cell, set map[string]struct{}) float64 {
 	}
 }
 
-// appendGroupKey appends the event's group key: each group_by path's first node.
-func (s *State) appendGroupKey(dst []byte, ev *Event) []byte {
-	for _, p := range s.r.GroupPaths() {
-		s.vals = p.Eval(ev.Doc, s.vals[:0])
-		var v jsonpath.Value
-		if len(s.vals) > 0 {
-			v = s.vals[0]
-		}
-		dst = AppendValueKey(dst, v)
-	}
-	return dst
-}
-
 // maxEventTimeMs bounds event times to JavaScript's Date range, so that window
 // arithmetic never overflows.
 const maxEventTimeMs = 8_640_000_000_000_000
-
-// eventTime is the event's time in Unix ms.
-func (s *State) eventTime(ev *Event) (int64, bool) {
-	p := s.r.TimePath()
-	if p == nil {
-		return unixMilli(ev.Time)
-	}
-	s.vals = p.Eval(ev.Doc, s.vals[:0])
-	if len(s.vals) == 0 {
-		return 0, false
-	}
-	return ParseTime(s.vals[0])
-}
 
 // ParseTime reads an event time: RFC 3339 text or a number of epoch milliseconds.
 func ParseTime(v jsonpath.Value) (int64, bool) {

@@ -3,10 +3,11 @@ package window
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/maphash"
 	"iter"
 	"math"
 	"math/bits"
+	"slices"
+	"sync"
 )
 
 // How a State stores its groups and windows.
@@ -154,20 +155,52 @@ func (s *State) freeSlot(slot uint32) {
 	s.live--
 }
 
-// compactIDs copies the open groups' ids to a new slice, dropping the freed ones'.
+// compactIDs drops the freed groups' ids from ids, moving the open groups' ids down in
+// place (in offset order, so that none is overwritten before it moves): a state that
+// churns groups reuses one slice rather than allocating a new one each time. A large
+// slice over four times what it keeps, after a burst of groups, is replaced by one
+// twice that, so that the memory goes back. (Not a small one: a state whose groups all
+// go at once, as tumbling windows' do, would shrink it and grow it again every window.)
 func (s *State) compactIDs() {
 	keep := len(s.ids) - s.idGarbage
-	// Twice the ids kept: compaction comes again when as many have been freed as are
-	// kept, about when the slice would otherwise have had to grow.
-	ids := make([]byte, 0, max(2*keep, 64))
-	for slot := range s.liveSlots() {
-		id := s.idOf(slot)
-		s.group(slot).id = uint32(len(ids))
-		ids = binary.AppendUvarint(ids, uint64(len(id)))
-		ids = append(ids, id...)
+	if cap(s.ids) > 4*keep && cap(s.ids) > shrinkIDsAbove {
+		ids := make([]byte, 0, max(2*keep, 64))
+		for slot := range s.liveSlots() {
+			id := s.idOf(slot)
+			s.group(slot).id = uint32(len(ids))
+			ids = binary.AppendUvarint(ids, uint64(len(id)))
+			ids = append(ids, id...)
+		}
+		s.ids, s.idGarbage = ids, 0
+		return
 	}
-	s.ids, s.idGarbage = ids, 0
+	buf := orderBufs.Get().(*[]uint64)
+	defer orderBufs.Put(buf)
+	order := (*buf)[:0]
+	for slot := range s.liveSlots() {
+		order = append(order, uint64(s.group(slot).id)<<32|uint64(slot))
+	}
+	*buf = order
+	slices.Sort(order)
+	w := 0
+	for _, o := range order {
+		slot, at := uint32(o), int(o>>32)
+		n := len(s.idOf(slot))
+		n += uvarintLen(n)
+		copy(s.ids[w:], s.ids[at:at+n])
+		s.group(slot).id = uint32(w)
+		w += n
+	}
+	s.ids, s.idGarbage = s.ids[:w], 0
 }
+
+// shrinkIDsAbove is the capacity of ids above which compactIDs may shrink it. A
+// variable for tests.
+var shrinkIDsAbove = 64 << 10
+
+// orderBufs are compactIDs's scratch lists, shared by all states rather than kept by
+// each.
+var orderBufs = sync.Pool{New: func() any { return new([]uint64) }}
 
 // The hash table. An entry is a group's slot + 1 in its low slotBits bits (0: empty),
 // and above them a tag: as many bits of the hash of the group's id as are left. A
@@ -190,7 +223,7 @@ func (s *State) compactIDs() {
 // tagHomeBits is the largest slotBits whose table computes homes from tags.
 const tagHomeBits = 12
 
-func (s *State) hash(id []byte) uint64 { return maphash.Bytes(s.seed, id) }
+func (s *State) hash(id []byte) uint64 { return hashID(id) }
 
 // home is the position where a probe for hash h starts.
 func (s *State) home(h uint64) int {
@@ -214,26 +247,8 @@ func (s *State) tagHome(tag uint32) int { return int(uint64(tag) * uint64(len(s.
 
 func (s *State) slotMask() uint32 { return 1<<s.slotBits - 1 }
 
-// smallSlab is the most slots find scans rather than hashing: comparing a few ids
-// costs less than hashing one (Go's maps scan up to 8 entries for the same reason),
-// and a rule without group_by has one group per customer, often a few per partition.
-const smallSlab = 4
-
-// find returns the slot of the group of id, if open, and the hash of id when it is
-// not (for newGroup; zero if the slots were few enough to scan).
-func (s *State) find(id []byte) (slot uint32, h uint64, ok bool) {
-	if s.groups.len() > smallSlab {
-		h = s.hash(id)
-		slot, ok = s.lookup(id, h)
-		return slot, h, ok
-	}
-	for slot := range uint32(s.groups.len()) {
-		if s.group(slot).id != noID && bytes.Equal(s.idOf(slot), id) {
-			return slot, 0, true
-		}
-	}
-	return 0, s.hash(id), false
-}
+// find returns the slot of the group of id, whose hash is h, if open.
+func (s *State) find(id []byte, h uint64) (slot uint32, ok bool) { return s.lookup(id, h) }
 
 // lookup returns the slot of the group of id (h its hash), if open.
 func (s *State) lookup(id []byte, h uint64) (slot uint32, ok bool) {

@@ -343,3 +343,98 @@ func TestIDBytesLimit(t *testing.T) {
 		t.Errorf("groups %q, want %q", got, want)
 	}
 }
+
+// TestManyWindowsPerGroup holds a group with more open windows than a pool's runs
+// hold (a long lateness keeps them open), so that its cells move to a run of the big
+// class, through decoding and closing.
+func TestManyWindowsPerGroup(t *testing.T) {
+	for _, agg := range []string{`{"fn":"sum","path":"$.v"}`, `{"fn":"count_distinct","path":"$.v"}`} {
+		r, err := rule.ParseRule([]byte(`{"id":"r","scope":"*","version":1,"when":{"path":"$","op":"exists"},"aggregate":` + agg +
+			`,"group_by":["$.g"],"window":{"size":"1s"},"lateness":"1h","threshold":1e9}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := New(r, Limits{})
+		doc := jsonpath.NewDocument()
+		add := func(ms int64, v int) {
+			if err := doc.Reset(fmt.Appendf(nil, `{"g":"a","v":%d}`, v)); err != nil {
+				t.Fatal(err)
+			}
+			s.Add(&Event{Customer: "c", Doc: doc, Time: time.UnixMilli(ms)}, func(Crossing) {})
+		}
+		const n = 500
+		for i := range n {
+			add(int64(i)*1000, i)
+		}
+		if err := s.check(); err != nil {
+			t.Fatal(err)
+		}
+		if g := s.group(0); s.live != 1 || s.cells != n || g.more.class() != bigClass {
+			t.Fatalf("%s: %d groups, %d windows, run class %d; want 1, %d, the big class", agg, s.live, s.cells, g.more.class(), n)
+		}
+		dec, _, err := Decode(r, s.lim, s.AppendTo(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := dec.check(); err != nil {
+			t.Fatalf("%s: decoded: %v", agg, err)
+		}
+		if string(dec.AppendTo(nil)) != string(s.AppendTo(nil)) {
+			t.Fatalf("%s: the decoded state encodes differently", agg)
+		}
+		// An event an hour and a half on closes every window but its own; the closed
+		// ones stay in the group's cells until it is next touched.
+		later := int64(n)*1000 + 90*60_000
+		add(later, 1)
+		if err := s.check(); err != nil {
+			t.Fatal(err)
+		}
+		if s.live != 1 || s.cells != 1 || len(s.Windows("")) != 1 {
+			t.Fatalf("%s: %d groups, %d windows after the old ones closed, want 1 and 1", agg, s.live, s.cells)
+		}
+		add(later+1, 2)
+		if err := s.check(); err != nil {
+			t.Fatal(err)
+		}
+		if s.live != 1 || s.cells != 1 || s.group(0).more != 0 || len(s.freeBig) != len(s.bigRuns) {
+			t.Fatalf("%s: %d groups, %d windows, run %x, %d of %d big runs free: want the closed cells dropped",
+				agg, s.live, s.cells, s.group(0).more, len(s.freeBig), len(s.bigRuns))
+		}
+	}
+}
+
+// TestIDsShrinkAfterBurst checks that ids, grown by a burst of groups, goes back to a
+// size near what it keeps once they have closed.
+func TestIDsShrinkAfterBurst(t *testing.T) {
+	defer func(v int) { shrinkIDsAbove = v }(shrinkIDsAbove)
+	shrinkIDsAbove = 1024
+	r, err := rule.ParseRule([]byte(`{"id":"r","scope":"*","version":1,"when":{"path":"$","op":"exists"},"group_by":["$.g"],"window":{"size":"1s"},"threshold":9}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(r, Limits{})
+	doc := jsonpath.NewDocument()
+	add := func(g int, ms int64) {
+		if err := doc.Reset(fmt.Appendf(nil, `{"g":"%030d"}`, g)); err != nil {
+			t.Fatal(err)
+		}
+		s.Add(&Event{Customer: "c", Doc: doc, Time: time.UnixMilli(ms)}, func(Crossing) {})
+	}
+	for g := range 1000 {
+		add(g, 0)
+	}
+	burst := cap(s.ids)
+	// The burst's window closes; a few groups a window follow, until ids is full.
+	for ms, g := int64(1000), 0; cap(s.ids) == burst; g++ {
+		add(g, ms)
+		if g%3 == 2 {
+			ms += 1000
+		}
+	}
+	if err := s.check(); err != nil {
+		t.Fatal(err)
+	}
+	if keep := len(s.ids) - s.idGarbage; cap(s.ids) > burst/10 || s.live > 6 {
+		t.Errorf("ids of %d bytes for %d groups (%d bytes), after a burst of %d bytes", cap(s.ids), s.live, keep, burst)
+	}
+}

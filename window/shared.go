@@ -1,0 +1,184 @@
+package window
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math"
+	"strings"
+	"unique"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+)
+
+// Shared holds what rules' paths select from one event, for every State the event is
+// added to: the rules an event matches often group, aggregate or time it by the same
+// paths ("per actor", "$.bytes"), and each such path is then evaluated, and each group
+// id built and hashed, once for all of them rather than once per rule. The results are
+// the same as a State's own (the same paths on the same document), so a State with or
+// without one counts alike. An evaluator keeps one and calls Reset before each event.
+// The zero value is ready.
+type Shared struct {
+	groups []sharedGroup
+	nums   []sharedNum
+	times  []sharedTime
+}
+
+// Reset forgets the last event's values, keeping the buffers.
+func (sh *Shared) Reset() {
+	sh.groups, sh.nums, sh.times = sh.groups[:0], sh.nums[:0], sh.times[:0]
+}
+
+// pathsKey names a list of paths by their text: rules with the same texts select the
+// same values from an event. A unique handle compares as a pointer.
+type pathsKey = unique.Handle[string]
+
+func makePathsKey(paths []string) pathsKey { return unique.Make(strings.Join(paths, "\x00")) }
+
+// sharedGroup is a group id (customer length, customer, group key) and its hash.
+type sharedGroup struct {
+	paths pathsKey
+	id    []byte
+	split int // where the group key starts
+	hash  uint64
+}
+
+// sharedNum is what an aggregate path selects: the first finite number (sum, min,
+// max, avg) or the first value's key (count_distinct), if any.
+type sharedNum struct {
+	path     pathsKey
+	distinct bool
+	found    bool
+	num      float64
+	key      []byte
+}
+
+type sharedTime struct {
+	path pathsKey
+	ms   int64
+	ok   bool
+}
+
+// hashSeed seeds the hash of group ids: one for the process, so that states can share
+// an event's hashes (Shared).
+var hashSeed = maphash.MakeSeed()
+
+func hashID(id []byte) uint64 { return maphash.Bytes(hashSeed, id) }
+
+// groupID returns the event's group id under s's group_by, where the group key starts
+// in it, and its hash. The id aliases a buffer (s's or ev.Shared's) valid until the
+// next event.
+func (s *State) groupID(ev *Event) (id []byte, split int, h uint64) {
+	sh := ev.Shared
+	if sh == nil {
+		s.keyBuf, split = s.appendID(s.keyBuf[:0], ev)
+		return s.keyBuf, split, hashID(s.keyBuf)
+	}
+	for i := range sh.groups {
+		if g := &sh.groups[i]; g.paths == s.groupPaths {
+			return g.id, g.split, g.hash
+		}
+	}
+	g := grow(&sh.groups)
+	g.paths = s.groupPaths
+	g.id, g.split = s.appendID(g.id[:0], ev)
+	g.hash = hashID(g.id)
+	return g.id, g.split, g.hash
+}
+
+// appendID appends the event's group id: the length of the customer (uvarint), the
+// customer, then the canonical group key, so that no customer and group can run into
+// another's.
+func (s *State) appendID(dst []byte, ev *Event) ([]byte, int) {
+	dst = binary.AppendUvarint(dst, uint64(len(ev.Customer)))
+	dst = append(dst, ev.Customer...)
+	split := len(dst)
+	for _, p := range s.r.GroupPaths() {
+		s.vals = p.Eval(ev.Doc, s.vals[:0])
+		var v jsonpath.Value
+		if len(s.vals) > 0 {
+			v = s.vals[0]
+		}
+		dst = AppendValueKey(dst, v)
+	}
+	return dst, split
+}
+
+// aggregateInput returns what the event gives s's aggregate: for count_distinct the
+// key of the first value selected (aliasing a buffer valid until the next event), for
+// sum, min, max and avg the first finite number; ok is false when there is none.
+func (s *State) aggregateInput(ev *Event) (num float64, key []byte, ok bool) {
+	sh := ev.Shared
+	if sh == nil {
+		return s.evalAggregate(ev.Doc, &s.distBuf)
+	}
+	for i := range sh.nums {
+		if n := &sh.nums[i]; n.path == s.aggPath && n.distinct == s.distinct {
+			return n.num, n.key, n.found
+		}
+	}
+	n := grow(&sh.nums)
+	n.path, n.distinct = s.aggPath, s.distinct
+	n.num, n.key, n.found = s.evalAggregate(ev.Doc, &n.key)
+	return n.num, n.key, n.found
+}
+
+func (s *State) evalAggregate(doc *jsonpath.Document, buf *[]byte) (num float64, key []byte, ok bool) {
+	s.vals = s.r.AggregatePath().Eval(doc, s.vals[:0])
+	if s.distinct {
+		if len(s.vals) == 0 {
+			return 0, nil, false
+		}
+		*buf = AppendValueKey((*buf)[:0], s.vals[0])
+		return 0, *buf, true
+	}
+	for _, v := range s.vals {
+		if v.Kind() == jsonpath.KindNumber {
+			if f := v.Num(); !math.IsInf(f, 0) {
+				return f, nil, true
+			}
+		}
+	}
+	return 0, nil, false
+}
+
+// eventTime is the event's time in Unix ms.
+func (s *State) eventTime(ev *Event) (int64, bool) {
+	p := s.r.TimePath()
+	if p == nil {
+		return unixMilli(ev.Time)
+	}
+	sh := ev.Shared
+	if sh == nil {
+		return s.evalTime(ev.Doc)
+	}
+	for i := range sh.times {
+		if t := &sh.times[i]; t.path == s.timePath {
+			return t.ms, t.ok
+		}
+	}
+	t := grow(&sh.times)
+	t.path = s.timePath
+	t.ms, t.ok = s.evalTime(ev.Doc)
+	return t.ms, t.ok
+}
+
+func (s *State) evalTime(doc *jsonpath.Document) (int64, bool) {
+	s.vals = s.r.TimePath().Eval(doc, s.vals[:0])
+	if len(s.vals) == 0 {
+		return 0, false
+	}
+	return ParseTime(s.vals[0])
+}
+
+// grow appends an element to *xs, reusing the one past its length (and its buffers)
+// when there is one, and returns it.
+func grow[T any](xs *[]T) *T {
+	n := len(*xs)
+	if n < cap(*xs) {
+		*xs = (*xs)[:n+1]
+	} else {
+		var zero T
+		*xs = append(*xs, zero)
+	}
+	return &(*xs)[n]
+}
