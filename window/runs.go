@@ -224,11 +224,11 @@ type windows struct {
 	sets []map[string]struct{}
 }
 
-// windowsAt returns slot's windows. The pointers in it are valid until a group, run
-// or set is added.
-func (s *State) windowsAt(slot uint32) windows {
+// windowsAt fills w with slot's cells. The pointers in it are valid until a group,
+// run or set is added.
+func (s *State) windowsAt(slot uint32, w *windows) {
 	g := s.group(slot)
-	w := windows{g: g, n: 1}
+	*w = windows{g: g, n: 1}
 	if g.more != 0 {
 		w.run = s.runOf(g.more)
 		w.n += usedCells(w.run)
@@ -239,7 +239,6 @@ func (s *State) windowsAt(slot uint32) windows {
 	if s.distinct {
 		w.fs = &s.firstSets[slot]
 	}
-	return w
 }
 
 func (w *windows) cell(pos int) *cell {
@@ -308,7 +307,8 @@ type openWindow struct {
 // windowsOf yields slot's open windows in start order.
 func (s *State) windowsOf(slot uint32) iter.Seq[openWindow] {
 	return func(yield func(openWindow) bool) {
-		w := s.windowsAt(slot)
+		var w windows
+		s.windowsAt(slot, &w)
 		for pos := range w.n {
 			c := w.cell(pos)
 			var set map[string]struct{}
@@ -333,7 +333,8 @@ func (s *State) trim(slot uint32) {
 	if !s.closedStart(g.first.start) {
 		return
 	}
-	w := s.windowsAt(slot)
+	var w windows
+	s.windowsAt(slot, &w)
 	d := 0
 	for s.closedStart(s.segEnd(w.cell(d)) - s.every) {
 		d++
@@ -363,10 +364,11 @@ func (s *State) trim(slot uint32) {
 
 // open makes slot's cells hold the windows lo … hi (as window indexes: start/every),
 // an event's, each cell wholly among them or not, and returns the cells and the
-// positions p … q of those among them. A fresh group (just made by newGroup) has no
-// cells yet. New windows are counted for closing, and a group whose last window is new
+// positions p … q of those among them (w is filled with the cells, the state's own
+// scratch in Add, so that nothing large is copied). A fresh group (just made by
+// newGroup) has no cells yet. New windows are counted for closing, and a group whose last window is new
 // is listed under its start (closing.go).
-func (s *State) open(slot uint32, lo, hi int64, fresh bool) (w windows, p, q int) {
+func (s *State) open(w *windows, slot uint32, lo, hi int64, fresh bool) (p, q int) {
 	if fresh {
 		g := s.group(slot)
 		g.first = cell{start: lo * s.every}
@@ -381,16 +383,22 @@ func (s *State) open(slot uint32, lo, hi int64, fresh bool) (w windows, p, q int
 			e := s.entry(hi * s.every)
 			e.slots = append(e.slots, slot)
 		}
-		return s.windowsAt(slot), 0, 0
+		// Its cells are the record's one: made here rather than read back
+		// (windowsAt), which would wait for the record's line to come in.
+		*w = windows{g: g, n: 1}
+		if s.distinct {
+			w.fs = &s.firstSets[slot]
+		}
+		return 0, 0
 	}
-	w = s.windowsAt(slot)
+	s.windowsAt(slot, w)
 	if s.size == 0 {
-		return w, 0, 0
+		return 0, 0
 	}
 	loS, endS := lo*s.every, (hi+1)*s.every
 	oldEnd := s.segEnd(w.cell(w.n - 1))
-	s.splitAt(&w, loS)
-	s.splitAt(&w, endS)
+	s.splitAt(w, loS)
+	s.splitAt(w, endS)
 	p = 0
 	for p < w.n && w.cell(p).start < loS {
 		p++
@@ -410,7 +418,7 @@ func (s *State) open(slot uint32, lo, hi int64, fresh bool) (w windows, p, q int
 	}
 	if gaps > 0 {
 		if need := w.n + gaps - 1; need > len(w.run) {
-			s.growRun(&w, need)
+			s.growRun(w, need)
 		}
 		for pos := w.n - 1; pos >= q; pos-- {
 			w.move(pos+gaps, pos)
@@ -450,7 +458,7 @@ func (s *State) open(slot uint32, lo, hi int64, fresh bool) (w windows, p, q int
 		e := s.entry(hi * s.every)
 		e.slots = append(e.slots, slot)
 	}
-	return w, p, q - 1
+	return p, q - 1
 }
 
 // splitAt splits the cell holding windows before and from start x, if any, in two.

@@ -121,6 +121,9 @@ type State struct {
 
 	stats Stats
 
+	// cur is Add's scratch: the cells of the group an event goes to.
+	cur windows
+
 	// The keys of the rule's paths in an event's Shared values.
 	groupPaths, aggPath, timePath pathsKey
 
@@ -258,7 +261,8 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 	}
 	// Every event falls in at least one window (size is a multiple of every); the
 	// cells p … q hold them.
-	w, p, q := s.open(slot, lo, hi, fresh)
+	w := &s.cur
+	p, q := s.open(w, slot, lo, hi, fresh)
 	gk := id[split:]
 	for pos := p; pos <= q; pos++ {
 		c := w.cell(pos)
@@ -309,6 +313,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			}
 		}
 	}
+	*w = windows{} // nothing kept alive past Add
 }
 
 // value is the aggregate of cell c, whose values (count_distinct) are set.

@@ -119,7 +119,8 @@ func (s *State) check() error {
 				}
 			}
 		}
-		w := s.windowsAt(slot)
+		var w windows
+		s.windowsAt(slot, &w)
 		for pos := range w.n {
 			c := w.cell(pos)
 			if c.n() < 1 || pos > 0 && c.start < s.segEnd(w.cell(pos-1)) {
