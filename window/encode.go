@@ -81,7 +81,7 @@ func (s *State) cellFlags(c *cell) byte {
 
 // hasV is whether a cell of n events has flagHasV.
 func (s *State) hasV(n int64) bool {
-	return (s.fn == rule.AggMin || s.fn == rule.AggMax) && n > 0
+	return (s.agg == aggMin || s.agg == aggMax) && n > 0
 }
 
 // Decode restores a state of rule r under limits lim from data AppendTo wrote, and

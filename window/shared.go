@@ -143,8 +143,7 @@ func (s *State) evalAggregate(doc *jsonpath.Document, buf *[]byte) (num float64,
 
 // eventTime is the event's time in Unix ms.
 func (s *State) eventTime(ev *Event) (int64, bool) {
-	p := s.r.TimePath()
-	if p == nil {
+	if !s.timed {
 		return unixMilli(ev.Time)
 	}
 	sh := ev.Shared

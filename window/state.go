@@ -84,52 +84,104 @@ type Stats struct {
 
 // State is one rule version's windows in one partition (see the package comment).
 type State struct {
-	r     *rule.Rule
-	lim   Limits
-	fn    string
-	size  int64 // ms; 0: running total
-	every int64
-	late  int64 // lateness, ms
-	// distinct is fn == count_distinct: windows have value sets (firstSets, nodeSets).
-	distinct bool
-
-	seen    bool
+	// What every Add reads or writes comes first, so that a matched event touches few
+	// of the state's cache lines: a partition runs a state per rule, and their lines
+	// crowd out each other's and the matcher's.
+	size    int64 // ms; 0: running total
+	every   int64
+	late    int64 // lateness, ms
 	maxTime int64 // largest event time of a matched event, if seen
+	seen    bool
+	// distinct is agg == aggDistinct: windows have value sets (firstSets, runPool.sets).
+	distinct bool
+	agg      aggKind
+	thrOp    thresholdOp
+	thrValue float64
+	timed    bool // the rule has a time path
+	live     int  // open groups
+	cells    int  // open windows
+	// maxGroups is lim.MaxGroups.
+	maxGroups int64
 
 	// The groups and their windows, stored as store.go says.
 	groups    slab[group]
-	freeSlots []uint32 // free slots, a stack
-	live      int      // open groups
-	pools     *[bigClass]*runPool
-	bigRuns   [][]cell
-	bigSets   [][]map[string]struct{}
-	freeBig   []uint32
-	ids       []byte
-	idGarbage int // bytes of ids of freed groups
 	table     []uint32
 	slotBits  uint
-	firstSets []map[string]struct{}
+	ids       []byte
+	idGarbage int      // bytes of ids of freed groups
+	freeSlots []uint32 // free slots, a stack
 
 	// The closing index (closing.go).
 	closing   []startList
 	closeHead int
 	hint      int
-	byStart   map[int64]*startList
 	starts    startHeap
 	spare     []uint32
-	cells     int // open windows
-
-	stats Stats
-
-	// cur is Add's scratch: the cells of the group an event goes to.
-	cur windows
 
 	// The keys of the rule's paths in an event's Shared values.
 	groupPaths, aggPath, timePath pathsKey
 
+	// cur is Add's scratch: the cells of the group an event goes to.
+	cur windows
+
+	r         *rule.Rule
+	lim       Limits
+	pools     *[bigClass]*runPool
+	bigRuns   [][]cell
+	bigSets   [][]map[string]struct{}
+	freeBig   []uint32
+	firstSets []map[string]struct{}
+	byStart   map[int64]*startList
+
+	stats Stats
+
 	keyBuf  []byte
 	distBuf []byte
 	vals    []jsonpath.Value
+}
+
+// aggKind is the rule's aggregate function.
+type aggKind uint8
+
+const (
+	aggCount aggKind = iota
+	aggDistinct
+	aggSum
+	aggAvg
+	aggMin
+	aggMax
+)
+
+var aggKinds = map[string]aggKind{rule.AggCount: aggCount, rule.AggCountDistinct: aggDistinct,
+	rule.AggSum: aggSum, rule.AggAvg: aggAvg, rule.AggMin: aggMin, rule.AggMax: aggMax}
+
+// thresholdOp is the rule's threshold operator (rule.Threshold.Holds).
+type thresholdOp uint8
+
+const (
+	thrGe thresholdOp = iota
+	thrGt
+	thrLt
+	thrLe
+	thrEq
+)
+
+var thresholdOps = map[rule.Op]thresholdOp{rule.OpGt: thrGt, rule.OpLt: thrLt, rule.OpLe: thrLe, rule.OpEq: thrEq}
+
+// holds is rule.Threshold.Holds, without reading the rule.
+func (s *State) holds(v float64) bool {
+	switch s.thrOp {
+	case thrGt:
+		return v > s.thrValue
+	case thrLt:
+		return v < s.thrValue
+	case thrLe:
+		return v <= s.thrValue
+	case thrEq:
+		return v == s.thrValue
+	default:
+		return v >= s.thrValue
+	}
 }
 
 // cell is the aggregate of one or more consecutive windows of a group (see runs.go):
@@ -168,9 +220,11 @@ func (c *cell) setSpan(m int64) {
 
 // New returns the empty state of rule r (a validated rule) under limits lim.
 func New(r *rule.Rule, lim Limits) *State {
-	s := &State{r: r, lim: lim.For(r), fn: r.Aggregate.Fn, late: time.Duration(r.Lateness).Milliseconds(),
-		distinct:   r.Aggregate.Fn == rule.AggCountDistinct,
+	s := &State{r: r, lim: lim.For(r), agg: aggKinds[r.Aggregate.Fn], late: time.Duration(r.Lateness).Milliseconds(),
+		distinct: r.Aggregate.Fn == rule.AggCountDistinct, thrOp: thresholdOps[r.Threshold.Op], thrValue: r.Threshold.Value,
+		timed:      r.TimePath() != nil,
 		groupPaths: makePathsKey(r.GroupBy), aggPath: makePathsKey([]string{r.Aggregate.Path}), timePath: makePathsKey([]string{r.Time})}
+	s.maxGroups = s.lim.MaxGroups
 	if r.Window != nil {
 		s.size = time.Duration(r.Window.Size).Milliseconds()
 		s.every = time.Duration(r.Window.Every).Milliseconds()
@@ -234,7 +288,7 @@ func (s *State) Add(ev *Event, cross func(Crossing)) {
 func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 	var num float64
 	var distKey []byte
-	if s.fn != rule.AggCount {
+	if s.agg != aggCount {
 		var ok bool
 		if num, distKey, ok = s.aggregateInput(ev); !ok {
 			return
@@ -249,7 +303,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 	slot, ok := s.find(id, h)
 	fresh := !ok
 	if fresh {
-		if int64(s.live) < s.lim.MaxGroups {
+		if int64(s.live) < s.maxGroups {
 			slot, ok = s.newGroup(id, h)
 		}
 		if !ok {
@@ -267,8 +321,8 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 	for pos := p; pos <= q; pos++ {
 		c := w.cell(pos)
 		var set map[string]struct{}
-		switch s.fn {
-		case rule.AggCountDistinct:
+		switch s.agg {
+		case aggDistinct:
 			set = *w.set(pos)
 			if _, dup := set[string(distKey)]; !dup {
 				if int64(len(set)) >= s.lim.MaxDistinct {
@@ -278,18 +332,18 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 					set[string(distKey)] = struct{}{}
 				}
 			}
-		case rule.AggSum, rule.AggAvg:
+		case aggSum, aggAvg:
 			sum := c.v + num
 			if math.IsInf(sum, 0) {
 				s.stats.Overflows += uint64(c.span())
 				continue
 			}
 			c.v = sum
-		case rule.AggMin:
+		case aggMin:
 			if c.n() == 0 || num < c.v {
 				c.v = num
 			}
-		case rule.AggMax:
+		case aggMax:
 			if c.n() == 0 || num > c.v {
 				c.v = num
 			}
@@ -299,7 +353,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			continue
 		}
 		v := s.value(c, set)
-		if s.r.Threshold.Holds(v) {
+		if s.holds(v) {
 			c.nf |= firedBit
 			// Each window of the cell crosses: an alert each.
 			cr := Crossing{Customer: ev.Customer, Group: gk, Count: c.n(), Value: v}
@@ -318,12 +372,12 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 
 // value is the aggregate of cell c, whose values (count_distinct) are set.
 func (s *State) value(c *cell, set map[string]struct{}) float64 {
-	switch s.fn {
-	case rule.AggCount:
+	switch s.agg {
+	case aggCount:
 		return float64(c.n())
-	case rule.AggCountDistinct:
+	case aggDistinct:
 		return float64(len(set))
-	case rule.AggAvg:
+	case aggAvg:
 		return c.v / float64(c.n())
 	default:
 		return c.v
