@@ -397,20 +397,27 @@ func (s *State) open(w *windows, slot uint32, lo, hi int64, fresh bool) (p, q in
 	}
 	loS, endS := lo*s.every, (hi+1)*s.every
 	oldEnd := s.segEnd(w.cell(w.n - 1))
-	s.splitAt(w, loS)
-	s.splitAt(w, endS)
-	p = 0
-	for p < w.n && w.cell(p).start < loS {
+	// One pass finds the cells p … q-1 that hold some of the event's windows,
+	// splitting the first and last where they hold others too, and counts the gaps
+	// between them (and before and after), which get a cell each.
+	for p < w.n && s.segEnd(w.cell(p)) <= loS {
 		p++
 	}
-	// The cells p … q-1 hold some of the windows; gaps between them (and before and
-	// after) get a cell each.
-	q, gaps, next := p, 0, loS
+	if p < w.n && w.cell(p).start < loS {
+		s.split(w, p, loS)
+		p++
+	}
+	q = p
+	gaps, next := 0, loS
 	for q < w.n && w.cell(q).start < endS {
-		if w.cell(q).start > next {
+		c := w.cell(q)
+		if c.start > next {
 			gaps++
 		}
-		next = s.segEnd(w.cell(q))
+		if next = s.segEnd(c); next > endS {
+			s.split(w, q, endS)
+			next = endS
+		}
 		q++
 	}
 	if next < endS {
@@ -461,35 +468,25 @@ func (s *State) open(w *windows, slot uint32, lo, hi int64, fresh bool) (p, q in
 	return p, q - 1
 }
 
-// splitAt splits the cell holding windows before and from start x, if any, in two.
-func (s *State) splitAt(w *windows, x int64) {
-	for i := range w.n {
-		c := w.cell(i)
-		if c.start >= x {
-			return
-		}
-		end := s.segEnd(c)
-		if x >= end {
-			continue
-		}
-		if w.n > len(w.run) {
-			s.growRun(w, w.n)
-		}
-		for pos := w.n - 1; pos > i; pos-- {
-			w.move(pos+1, pos)
-		}
-		c = w.cell(i)
-		tail := *c
-		tail.start = x
-		tail.setSpan((end - x) / s.every)
-		c.setSpan((x - c.start) / s.every)
-		*w.cell(i + 1) = tail
-		if w.fs != nil {
-			*w.set(i + 1) = maps.Clone(*w.set(i))
-		}
-		w.n++
-		return
+// split splits cell i, which holds windows before and from start x, in two.
+func (s *State) split(w *windows, i int, x int64) {
+	if w.n > len(w.run) {
+		s.growRun(w, w.n)
 	}
+	for pos := w.n - 1; pos > i; pos-- {
+		w.move(pos+1, pos)
+	}
+	c := w.cell(i)
+	end := s.segEnd(c)
+	tail := *c
+	tail.start = x
+	tail.setSpan((end - x) / s.every)
+	c.setSpan((x - c.start) / s.every)
+	*w.cell(i + 1) = tail
+	if w.fs != nil {
+		*w.set(i + 1) = maps.Clone(*w.set(i))
+	}
+	w.n++
 }
 
 // opened counts a new window starting at start.

@@ -64,25 +64,26 @@ var hashSeed = maphash.MakeSeed()
 
 func hashID(id []byte) uint64 { return maphash.Bytes(hashSeed, id) }
 
-// groupID returns the event's group id under s's group_by, where the group key starts
-// in it, and its hash. The id aliases a buffer (s's or ev.Shared's) valid until the
-// next event.
-func (s *State) groupID(ev *Event) (id []byte, split int, h uint64) {
+// groupID returns the event's group id under s's group_by and where the group key
+// starts in it; the id aliases a buffer (s's or ev.Shared's) valid until the next
+// event. The id's hash comes with a shared id (hashed true), where one hash serves
+// every rule; a state of its own hashes only if it must (find).
+func (s *State) groupID(ev *Event) (id []byte, split int, h uint64, hashed bool) {
 	sh := ev.Shared
 	if sh == nil {
 		s.keyBuf, split = s.appendID(s.keyBuf[:0], ev)
-		return s.keyBuf, split, hashID(s.keyBuf)
+		return s.keyBuf, split, 0, false
 	}
 	for i := range sh.groups {
 		if g := &sh.groups[i]; g.paths == s.groupPaths {
-			return g.id, g.split, g.hash
+			return g.id, g.split, g.hash, true
 		}
 	}
 	g := grow(&sh.groups)
 	g.paths = s.groupPaths
 	g.id, g.split = s.appendID(g.id[:0], ev)
 	g.hash = hashID(g.id)
-	return g.id, g.split, g.hash
+	return g.id, g.split, g.hash, true
 }
 
 // appendID appends the event's group id: the length of the customer (uvarint), the

@@ -299,11 +299,14 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 		hi = floorDiv(t, s.every)
 		lo = floorDiv(t-s.size, s.every) + 1
 	}
-	id, split, h := s.groupID(ev)
-	slot, ok := s.find(id, h)
+	id, split, h, hashed := s.groupID(ev)
+	slot, h, hashed, ok := s.find(id, h, hashed)
 	fresh := !ok
 	if fresh {
 		if int64(s.live) < s.maxGroups {
+			if !hashed {
+				h = hashID(id)
+			}
 			slot, ok = s.newGroup(id, h)
 		}
 		if !ok {

@@ -247,8 +247,28 @@ func (s *State) tagHome(tag uint32) int { return int(uint64(tag) * uint64(len(s.
 
 func (s *State) slotMask() uint32 { return 1<<s.slotBits - 1 }
 
-// find returns the slot of the group of id, whose hash is h, if open.
-func (s *State) find(id []byte, h uint64) (slot uint32, ok bool) { return s.lookup(id, h) }
+// smallSlab is the most slots find scans rather than hashing: comparing a few ids
+// costs less than hashing one (Go's maps scan up to 8 entries for the same reason),
+// and a rule without group_by has one group per customer, often a few per partition.
+const smallSlab = 4
+
+// find returns the slot of the group of id, if open, and id's hash: h if hashed, else
+// computed here unless the slots were few enough to scan (then 0, hashed false).
+func (s *State) find(id []byte, h uint64, hashed bool) (slot uint32, hash uint64, isHashed, ok bool) {
+	if !hashed && s.groups.len() <= smallSlab {
+		for slot := range uint32(s.groups.len()) {
+			if s.group(slot).id != noID && bytes.Equal(s.idOf(slot), id) {
+				return slot, 0, false, true
+			}
+		}
+		return 0, 0, false, false
+	}
+	if !hashed {
+		h = hashID(id)
+	}
+	slot, ok = s.lookup(id, h)
+	return slot, h, true, ok
+}
 
 // lookup returns the slot of the group of id (h its hash), if open.
 func (s *State) lookup(id []byte, h uint64) (slot uint32, ok bool) {
