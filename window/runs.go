@@ -376,11 +376,8 @@ func (s *State) open(w *windows, slot uint32, lo, hi int64, fresh bool) (p, q in
 		if s.distinct {
 			s.firstSets[slot] = map[string]struct{}{}
 		}
-		for k := lo; k <= hi; k++ {
-			s.opened(k * s.every)
-		}
-		if s.size > 0 {
-			e := s.entry(hi * s.every)
+		e := s.openedRange(lo, hi)
+		if e != nil {
 			e.slots = append(e.slots, slot)
 		}
 		// Its cells are the record's one: made here rather than read back
@@ -445,9 +442,7 @@ func (s *State) open(w *windows, slot uint32, lo, hi int64, fresh bool) (p, q in
 				if w.fs != nil {
 					*w.set(to) = map[string]struct{}{}
 				}
-				for k := below; k < end; k += s.every {
-					s.opened(k)
-				}
+				s.openedRange(below/s.every, end/s.every-1)
 				end = below
 			} else {
 				if to != src {
@@ -489,12 +484,31 @@ func (s *State) split(w *windows, i int, x int64) {
 	w.n++
 }
 
-// opened counts a new window starting at start.
-func (s *State) opened(start int64) {
-	s.cells++
-	if s.size > 0 {
-		s.entry(start).cells++
+// openedRange counts new windows starting at lo·every … hi·every and returns the
+// closing index's entry of the last (nil for a running total). An event's windows
+// are consecutive starts, mostly the deque's last ones: they are walked there from
+// the first, rather than each looked up.
+func (s *State) openedRange(lo, hi int64) *startList {
+	s.cells += int(hi - lo + 1)
+	if s.size == 0 {
+		return nil
 	}
+	e := s.entry(lo * s.every)
+	e.cells++
+	i := s.hint
+	for k := lo + 1; k <= hi; k++ {
+		start := k * s.every
+		if i >= s.closeHead && i+1 < len(s.closing) && s.closing[i+1].start == start {
+			i++
+			s.hint = i
+			e = &s.closing[i]
+		} else {
+			e = s.entry(start)
+			i = s.hint
+		}
+		e.cells++
+	}
+	return e
 }
 
 // growRun moves windows w to a run of at least need cells.

@@ -6,7 +6,6 @@ import (
 	"iter"
 	"math"
 	"math/bits"
-	"slices"
 	"sync"
 )
 
@@ -155,52 +154,40 @@ func (s *State) freeSlot(slot uint32) {
 	s.live--
 }
 
-// compactIDs drops the freed groups' ids from ids, moving the open groups' ids down in
-// place (in offset order, so that none is overwritten before it moves): a state that
-// churns groups reuses one slice rather than allocating a new one each time. A large
-// slice over four times what it keeps, after a burst of groups, is replaced by one
-// twice that, so that the memory goes back. (Not a small one: a state whose groups all
-// go at once, as tumbling windows' do, would shrink it and grow it again every window.)
+// compactIDs drops the freed groups' ids from ids: the open groups' ids go to a
+// scratch slice shared by all states, then back to the front of ids, so that a state
+// that churns groups reuses one slice rather than allocating a new one each time, and
+// nothing needs their order. A large slice over four times what it keeps, after a
+// burst of groups, is replaced by one twice that, so that the memory goes back. (Not
+// a small one: a state whose groups all go at once, as tumbling windows' do, would
+// shrink it and grow it again every window.)
 func (s *State) compactIDs() {
 	keep := len(s.ids) - s.idGarbage
+	ids := s.ids
 	if cap(s.ids) > 4*keep && cap(s.ids) > shrinkIDsAbove {
-		ids := make([]byte, 0, max(2*keep, 64))
-		for slot := range s.liveSlots() {
-			id := s.idOf(slot)
-			s.group(slot).id = uint32(len(ids))
-			ids = binary.AppendUvarint(ids, uint64(len(id)))
-			ids = append(ids, id...)
-		}
-		s.ids, s.idGarbage = ids, 0
-		return
+		ids = make([]byte, 0, max(2*keep, 64))
+	} else {
+		buf := idScratch.Get().(*[]byte)
+		defer idScratch.Put(buf)
+		*buf = append((*buf)[:0], s.ids...)
+		s.ids = *buf
+		ids = ids[:0]
 	}
-	buf := orderBufs.Get().(*[]uint64)
-	defer orderBufs.Put(buf)
-	order := (*buf)[:0]
 	for slot := range s.liveSlots() {
-		order = append(order, uint64(s.group(slot).id)<<32|uint64(slot))
+		id := s.idOf(slot)
+		s.group(slot).id = uint32(len(ids))
+		ids = binary.AppendUvarint(ids, uint64(len(id)))
+		ids = append(ids, id...)
 	}
-	*buf = order
-	slices.Sort(order)
-	w := 0
-	for _, o := range order {
-		slot, at := uint32(o), int(o>>32)
-		n := len(s.idOf(slot))
-		n += uvarintLen(n)
-		copy(s.ids[w:], s.ids[at:at+n])
-		s.group(slot).id = uint32(w)
-		w += n
-	}
-	s.ids, s.idGarbage = s.ids[:w], 0
+	s.ids, s.idGarbage = ids, 0
 }
 
 // shrinkIDsAbove is the capacity of ids above which compactIDs may shrink it. A
 // variable for tests.
 var shrinkIDsAbove = 64 << 10
 
-// orderBufs are compactIDs's scratch lists, shared by all states rather than kept by
-// each.
-var orderBufs = sync.Pool{New: func() any { return new([]uint64) }}
+// idScratch holds compactIDs's scratch slices.
+var idScratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // The hash table. An entry is a group's slot + 1 in its low slotBits bits (0: empty),
 // and above them a tag: as many bits of the hash of the group's id as are left. A
