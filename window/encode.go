@@ -152,6 +152,10 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 			if i > 0 && c.start <= cells[i-1].start {
 				d.fail("windows out of order")
 			}
+			// An encoding holds open windows only, at starts the rule's windows have.
+			if s.closedStart(c.start) || s.size == 0 && c.start != 0 || s.size > 0 && c.start%s.every != 0 {
+				d.fail("a window closed by the watermark or at a start the rule has no window at")
+			}
 			cells = append(cells, c)
 		}
 		if d.err != nil {
