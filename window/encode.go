@@ -236,12 +236,7 @@ func (s *State) restoreWindows(slot uint32, cells []cell, sets []map[string]stru
 		s.firstSets[slot] = sets[0]
 	}
 	if n := len(cells) - 1; n > 0 {
-		var r runRef
-		if c := classFor(n); c < bigClass {
-			r = s.newRun(c)
-		} else {
-			r = s.newBigRun(n)
-		}
+		r := s.newRun(n)
 		copy(s.runOf(r), cells[1:])
 		if s.distinct {
 			copy(s.runSets(r), sets[1:])

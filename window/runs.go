@@ -6,203 +6,68 @@ import (
 	"math"
 )
 
-// A group's cells after its first are a run: cells side by side in start order,
-// allocated from a pool per run length (its class). A group has more than one cell
-// when its events fell in different windows (a hopping window's events in different
-// panes, windows past lateness); an event reads and writes its cells as one stretch of
-// memory, where a list of cells would take a cache miss per cell. The cells in use are
-// at the front of a run; the rest hold noStart.
-//
-// Classes 1 to 16 hold that many cells; larger ones grow by a quarter; the last class
-// holds a Go slice of any length (a group with more cells than a pool's runs hold,
-// under a long lateness).
+// A group's cells after its first are a run: cells side by side in start order, a
+// slice of its own. A group has more than one cell when its events fell in different
+// windows (a hopping window's events in different panes, windows past lateness); an
+// event reads and writes its cells as one stretch of memory, where a list of cells
+// would take a cache miss per cell. The cells in use are at the front of a run; the
+// rest hold noStart. A run grows by a quarter when it must (Go's allocator takes back
+// the old one, and a group's run goes when the group does); State.runs holds them by
+// number, a group's record the number + 1, and freed numbers are reused first.
 
-// runRef names a run: its class in the top bits, its index in the class's pool + 1
-// below (0: no run).
+// runRef names a run: its number in State.runs + 1 (0: no run).
 type runRef uint32
 
-const (
-	runIndexBits = 27
-	bigClass     = 31 // runs of any length, each a slice of its own
-)
-
-func makeRunRef(class int, i uint32) runRef { return runRef(uint32(class)<<runIndexBits | (i + 1)) }
-
-func (r runRef) class() int    { return int(r >> runIndexBits) }
-func (r runRef) index() uint32 { return uint32(r)&(1<<runIndexBits-1) - 1 }
-
-// runCaps is the cells of a run of each class (class 0 is no run).
-var runCaps = [bigClass]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-	20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192}
+func (r runRef) index() uint32 { return uint32(r) - 1 }
 
 // noStart marks a run's unused cell: no window starts there, as event times are within
 // ±8.64e15 ms.
 const noStart = math.MinInt64
 
-// classFor is the smallest class holding n cells.
-func classFor(n int) int {
-	if n <= 16 {
-		return n
+// newRun returns a run of at least n cells, unused.
+func (s *State) newRun(n int) runRef {
+	if n > 8 {
+		n += n / 4
 	}
-	for c := 17; c < bigClass; c++ {
-		if runCaps[c] >= n {
-			return c
-		}
-	}
-	return bigClass
-}
-
-// runPool holds the runs of one class in pages of up to slabPage cells (a power of two
-// runs each), so that growing never copies them; the first page grows as a slice does,
-// so that a small state stays small.
-type runPool struct {
-	cap   int
-	shift uint // log2 of runs per page
-	pages [][]cell
-	sets  [][]map[string]struct{} // count_distinct: one per cell, as pages
-	n     uint32                  // runs made
-	free  []uint32                // freed runs, a stack
-}
-
-func newRunPool(class int) *runPool {
-	p := &runPool{cap: runCaps[class]}
-	for (2<<p.shift)*p.cap <= slabPage {
-		p.shift++
-	}
-	return p
-}
-
-// cells is run i's cells, its whole capacity.
-func (p *runPool) cells(i uint32) []cell {
-	page := p.pages[i>>p.shift]
-	at := int(i&(1<<p.shift-1)) * p.cap
-	return page[at : at+p.cap : at+p.cap]
-}
-
-func (p *runPool) cellSets(i uint32) []map[string]struct{} {
-	page := p.sets[i>>p.shift]
-	at := int(i&(1<<p.shift-1)) * p.cap
-	return page[at : at+p.cap : at+p.cap]
-}
-
-// get returns a run of the pool, its cells unused.
-func (p *runPool) get(distinct bool) uint32 {
-	if k := len(p.free); k > 0 {
-		i := p.free[k-1]
-		p.free = p.free[:k-1]
-		return i
-	}
-	if p.n >= 1<<runIndexBits-1 {
-		// 2^27 runs of one class: hundreds of GiB; the process is out of memory long
-		// before.
-		panic("window: a state outgrew 2^27 runs of one length")
-	}
-	i := p.n
-	pg := int(i >> p.shift)
-	if pg == len(p.pages) {
-		p.pages = append(p.pages, nil)
-		if distinct {
-			p.sets = append(p.sets, nil)
-		}
-	}
-	page := p.pages[pg]
-	if len(page) == cap(page) {
-		size := (1 << p.shift) * p.cap
-		if pg == 0 {
-			size = min(max(2*cap(page), 4*p.cap), size)
-		}
-		page = append(make([]cell, 0, size), page...)
-		if distinct {
-			p.sets[pg] = append(make([]map[string]struct{}, 0, size), p.sets[pg]...)
-		}
-	}
-	at := len(page)
-	page = page[:at+p.cap]
-	for j := range p.cap {
-		page[at+j] = cell{start: noStart}
-	}
-	p.pages[pg] = page
-	if distinct {
-		p.sets[pg] = p.sets[pg][:at+p.cap]
-	}
-	p.n++
-	return i
-}
-
-// newRun returns a run of class, its cells unused.
-func (s *State) newRun(class int) runRef {
-	if class == bigClass {
-		n := len(s.bigRuns)
-		if k := len(s.freeBig); k > 0 {
-			n = int(s.freeBig[k-1])
-			s.freeBig = s.freeBig[:k-1]
-		} else {
-			s.bigRuns = append(s.bigRuns, nil)
-			if s.distinct {
-				s.bigSets = append(s.bigSets, nil)
-			}
-		}
-		return makeRunRef(bigClass, uint32(n))
-	}
-	if s.pools == nil {
-		s.pools = new([bigClass]*runPool)
-	}
-	if s.pools[class] == nil {
-		s.pools[class] = newRunPool(class)
-	}
-	return makeRunRef(class, s.pools[class].get(s.distinct))
-}
-
-// newBigRun returns a run of at least n cells of the big class, its cells unused.
-func (s *State) newBigRun(n int) runRef {
-	r := s.newRun(bigClass)
-	run := make([]cell, n+n/4)
+	run := make([]cell, n)
 	for j := range run {
 		run[j] = cell{start: noStart}
 	}
-	s.bigRuns[r.index()] = run
-	if s.distinct {
-		s.bigSets[r.index()] = make([]map[string]struct{}, len(run))
+	var i uint32
+	if k := len(s.freeRuns); k > 0 {
+		i = s.freeRuns[k-1]
+		s.freeRuns = s.freeRuns[:k-1]
+		s.runs[i] = run
+	} else {
+		if len(s.runs) >= math.MaxUint32-1 {
+			panic("window: a state outgrew 2^32 runs") // 2^32 groups: out of memory long before
+		}
+		i = uint32(len(s.runs))
+		s.runs = append(s.runs, run)
+		if s.distinct {
+			s.runSetsOf = append(s.runSetsOf, nil)
+		}
 	}
-	return r
+	if s.distinct {
+		s.runSetsOf[i] = make([]map[string]struct{}, n)
+	}
+	return runRef(i + 1)
 }
 
 // runOf is the cells of run r, its whole capacity.
-func (s *State) runOf(r runRef) []cell {
-	if r.class() == bigClass {
-		return s.bigRuns[r.index()]
-	}
-	return s.pools[r.class()].cells(r.index())
-}
+func (s *State) runOf(r runRef) []cell { return s.runs[r.index()] }
 
 // runSets is count_distinct's value sets of run r, one per cell.
-func (s *State) runSets(r runRef) []map[string]struct{} {
-	if r.class() == bigClass {
-		return s.bigSets[r.index()]
-	}
-	return s.pools[r.class()].cellSets(r.index())
-}
+func (s *State) runSets(r runRef) []map[string]struct{} { return s.runSetsOf[r.index()] }
 
-// freeRun returns run r, whose cells are all unused or dropped, to its pool.
+// freeRun drops run r.
 func (s *State) freeRun(r runRef) {
 	i := r.index()
-	if r.class() == bigClass {
-		s.bigRuns[i] = nil
-		if s.distinct {
-			s.bigSets[i] = nil
-		}
-		s.freeBig = append(s.freeBig, i)
-		return
-	}
-	p := s.pools[r.class()]
-	cells := p.cells(i)
-	for j := range cells {
-		cells[j] = cell{start: noStart}
-	}
+	s.runs[i] = nil
 	if s.distinct {
-		clear(p.cellSets(i))
+		s.runSetsOf[i] = nil
 	}
-	p.free = append(p.free, i)
+	s.freeRuns = append(s.freeRuns, i)
 }
 
 // usedCells is how many of a run's cells are in use (they are at its front).
@@ -513,12 +378,7 @@ func (s *State) openedRange(lo, hi int64) *startList {
 
 // growRun moves windows w to a run of at least need cells.
 func (s *State) growRun(w *windows, need int) {
-	var r runRef
-	if c := classFor(need); c < bigClass {
-		r = s.newRun(c)
-	} else {
-		r = s.newBigRun(need)
-	}
+	r := s.newRun(need)
 	run := s.runOf(r)
 	copy(run, w.run[:w.n-1])
 	var sets []map[string]struct{}

@@ -92,7 +92,7 @@ type State struct {
 	late    int64 // lateness, ms
 	maxTime int64 // largest event time of a matched event, if seen
 	seen    bool
-	// distinct is agg == aggDistinct: windows have value sets (firstSets, runPool.sets).
+	// distinct is agg == aggDistinct: windows have value sets (firstSets, runSetsOf).
 	distinct bool
 	agg      aggKind
 	thrOp    thresholdOp
@@ -126,10 +126,9 @@ type State struct {
 
 	r         *rule.Rule
 	lim       Limits
-	pools     *[bigClass]*runPool
-	bigRuns   [][]cell
-	bigSets   [][]map[string]struct{}
-	freeBig   []uint32
+	runs      [][]cell                // groups' later cells (runs.go)
+	runSetsOf [][]map[string]struct{} // count_distinct: runs' value sets
+	freeRuns  []uint32                // numbers of dropped runs, a stack
 	firstSets []map[string]struct{}
 	byStart   map[int64]*startList
 

@@ -39,7 +39,7 @@ import (
 //   - table finds a group's slot by id: open addressing with linear probing (see
 //     lookup).
 //   - count_distinct's value sets, the only part with pointers, are in slices parallel
-//     to the records and the runs (firstSets, runPool.sets): a window's set has the
+//     to the records and the runs (firstSets, runSetsOf): a window's set has the
 //     index of its cell.
 
 // group is one (customer, group values) with its windows: 32 bytes.
