@@ -79,3 +79,6 @@ func (p *Replay) State(r *rule.Rule) *State {
 
 // Count is plain rule r's running count for customer.
 func (p *Replay) Count(r *rule.Rule, customer string) int64 { return p.counts[r][customer] }
+
+// Matched is the rules the last event added matched, valid until the next Add.
+func (p *Replay) Matched() []*rule.Rule { return p.matched }

@@ -1,0 +1,356 @@
+package backtest_test
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/goleak"
+
+	"github.com/hindsightdev/hindsight/backtest"
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
+	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testRules: a hopping windowed rule grouped by country, a plain running count, and a
+// customer's tumbling sum; each fires over the generated history.
+var testRules = []string{
+	`{"id":"failed-by-country","scope":"*","version":2,"when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.actor.geo.country"],"window":{"size":"10m","every":"5m"},"threshold":3}`,
+	`{"id":"busy","scope":"*","version":1,"when":{"path":"$.type","op":"exists"},"threshold":40}`,
+	`{"id":"downloads","scope":"c-0001","version":1,"when":{"path":"$.type","op":"==","value":"file.downloaded"},
+	  "aggregate":{"fn":"count"},"window":{"size":"30m"},"threshold":{"op":">","value":4}}`,
+}
+
+// lakeOf produces gen's events (and a malformed one, which the lake does not keep) on a
+// 3-partition broker, archives them with the real archiver into a file lake, and
+// returns the lake and the records.
+func lakeOf(t *testing.T, n int) (*lakehouse.Lake, []*kgo.Record) {
+	t.Helper()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
+	recs := produceHistory(t, b, n)
+	return archive(t, b, recs), recs
+}
+
+// produceHistory produces n generated events about 2.5 hours long across midnight,
+// with a malformed one half-way, and returns their records.
+func produceHistory(t *testing.T, b *kafkatest.Broker, n int) []*kgo.Record {
+	t.Helper()
+	gen := workload.New(5, workload.Config{Customers: 4, Start: time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC), Step: 3 * time.Second})
+	recs := make([]*kgo.Record, 0, n+1)
+	for i := range n {
+		ev := gen.Next()
+		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time})
+		if i == n/2 {
+			recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: []byte(`{"type":`), Timestamp: ev.Time})
+		}
+	}
+	return e2etest.ProduceSync(t, b, recs...)
+}
+
+// archive runs the real archiver into a new file lake until it holds recs.
+func archive(t *testing.T, b *kafkatest.Broker, recs []*kgo.Record) *lakehouse.Lake {
+	t.Helper()
+	bkt, _ := lakehousetest.FileBucket(t)
+	lake := lakehouse.NewLake(bkt, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- lakehouse.RunArchiver(ctx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt,
+			RollAge: 50 * time.Millisecond, RollBytes: 64 << 10, CompactInterval: -1})
+	}()
+	want := map[int32]int64{}
+	for _, r := range recs {
+		want[r.Partition] = max(want[r.Partition], r.Offset)
+	}
+	e2etest.WaitFor(t, 60*time.Second, "the lake to hold every record", func() bool {
+		snap, err := lake.Snapshot(context.Background())
+		if err != nil {
+			return false
+		}
+		for p, off := range want {
+			if snap.Watermark(p) < off {
+				return false
+			}
+		}
+		return true
+	})
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("archiver: %v", err)
+	}
+	return lake
+}
+
+func parseRules(t *testing.T) []*rule.Rule {
+	t.Helper()
+	var rules []*rule.Rule
+	for _, js := range testRules {
+		r, err := rule.ParseRule([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules = append(rules, r)
+	}
+	return rules
+}
+
+// oracle is what the backtest must say of recs: each partition's records in offset
+// order, those in [from, to) and of customer (if set), through a state per rule and
+// partition (window.State, or a running count for a plain rule), tallied here on its
+// own.
+func oracle(t *testing.T, rules []*rule.Rule, recs []*kgo.Record, from, to time.Time, customer string) map[string]contract.BacktestRule {
+	t.Helper()
+	set, err := rule.NewSet(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPart := map[int32][]*kgo.Record{}
+	for _, r := range recs {
+		byPart[r.Partition] = append(byPart[r.Partition], r)
+	}
+	out := map[string]contract.BacktestRule{}
+	days := map[string]map[string]int{}
+	custs := map[string]map[string]int{}
+	for _, r := range rules {
+		out[r.ID] = contract.BacktestRule{Scope: r.Scope, ID: r.ID, Version: r.Version}
+		days[r.ID], custs[r.ID] = map[string]int{}, map[string]int{}
+	}
+	fire := func(r *rule.Rule, cust string, at time.Time) {
+		o := out[r.ID]
+		o.Firings++
+		if o.FirstFiring == nil || at.Before(*o.FirstFiring) {
+			o.FirstFiring = &at
+		}
+		if o.LastFiring == nil || at.After(*o.LastFiring) {
+			o.LastFiring = &at
+		}
+		out[r.ID] = o
+		days[r.ID][at.Format(time.DateOnly)]++
+		custs[r.ID][cust]++
+	}
+	doc := jsonpath.NewDocument()
+	m := set.NewMatcher()
+	for _, p := range slices.Sorted(maps.Keys(byPart)) {
+		part := byPart[p]
+		slices.SortFunc(part, func(a, b *kgo.Record) int { return cmp.Compare(a.Offset, b.Offset) })
+		states := map[*rule.Rule]*window.State{}
+		counts := map[*rule.Rule]map[string]int64{}
+		for _, rec := range part {
+			at, cust := rec.Timestamp.UTC(), string(rec.Key)
+			if customer != "" && cust != customer || !from.IsZero() && at.Before(from) || !to.IsZero() && !at.Before(to) {
+				continue
+			}
+			if doc.Reset(rec.Value) != nil {
+				continue
+			}
+			for _, r := range m.Match(cust, doc, nil) {
+				o := out[r.ID]
+				o.Matches++
+				out[r.ID] = o
+				if r.Plain() {
+					if counts[r] == nil {
+						counts[r] = map[string]int64{}
+					}
+					if counts[r][cust]++; counts[r][cust] == r.Threshold.Count() {
+						fire(r, cust, at)
+					}
+					continue
+				}
+				if states[r] == nil {
+					states[r] = window.New(r, window.Limits{})
+				}
+				states[r].Add(&window.Event{Customer: cust, Doc: doc, Time: at}, func(c window.Crossing) { fire(r, c.Customer, at) })
+			}
+		}
+	}
+	for id, o := range out {
+		o.PerDay = []contract.BacktestCount{}
+		for _, d := range slices.Sorted(maps.Keys(days[id])) {
+			o.PerDay = append(o.PerDay, contract.BacktestCount{Key: d, Firings: days[id][d]})
+		}
+		o.Customers = []contract.BacktestCount{}
+		for c, n := range custs[id] {
+			o.Customers = append(o.Customers, contract.BacktestCount{Key: c, Firings: n})
+		}
+		slices.SortFunc(o.Customers, func(a, b contract.BacktestCount) int {
+			return cmp.Or(cmp.Compare(b.Firings, a.Firings), cmp.Compare(a.Key, b.Key))
+		})
+		out[id] = o
+	}
+	return out
+}
+
+// TestBacktestMatchesOracle runs the rules over a real lake, whole and cut by customer
+// and by time, and holds every figure to the oracle's.
+func TestBacktestMatchesOracle(t *testing.T) {
+	lake, recs := lakeOf(t, 3000)
+	rules := parseRules(t)
+	first, last := recs[0].Timestamp.UTC(), recs[len(recs)-1].Timestamp.UTC()
+	for _, tc := range []struct {
+		name     string
+		from, to time.Time
+		customer string
+	}{
+		{name: "all"},
+		{name: "one customer", customer: "c-0001"},
+		{name: "a time range", from: first.Add(40 * time.Minute), to: last.Add(-30 * time.Minute)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var progress []int64
+			rep, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: rules, From: tc.from, To: tc.to,
+				Customer: tc.customer, Progress: func(read, total int64) { progress = append(progress, read, total) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := oracle(t, rules, recs, tc.from, tc.to, tc.customer)
+			if len(rep.Rules) != len(rules) {
+				t.Fatalf("%d rules in the report, want %d", len(rep.Rules), len(rules))
+			}
+			fired := 0
+			for _, got := range rep.Rules {
+				t.Logf("%s: %d matches, %d firings, per day %v", got.ID, got.Matches, got.Firings, got.PerDay)
+				w := want[got.ID]
+				fired += got.Firings
+				for _, c := range []struct {
+					what      string
+					got, want any
+				}{
+					{"matches", got.Matches, w.Matches},
+					{"firings", got.Firings, w.Firings},
+					{"first firing", fmtTime(got.FirstFiring), fmtTime(w.FirstFiring)},
+					{"last firing", fmtTime(got.LastFiring), fmtTime(w.LastFiring)},
+					{"per day", got.PerDay, w.PerDay},
+					{"customers", got.Customers, w.Customers[:min(len(w.Customers), contract.BacktestTop)]},
+				} {
+					if g, wj := mustJSON(t, c.got), mustJSON(t, c.want); g != wj {
+						t.Errorf("rule %s: %s %s, want %s", got.ID, c.what, g, wj)
+					}
+				}
+				n := 0
+				for _, g := range got.Groups {
+					n += g.Firings
+				}
+				if len(got.Groups) < contract.BacktestTop && n != got.Firings {
+					t.Errorf("rule %s: groups sum to %d firings of %d", got.ID, n, got.Firings)
+				}
+			}
+			// The cases must exercise something: each fires, and the whole history
+			// crosses midnight.
+			if fired == 0 || tc.name == "all" && len(rep.Rules[0].PerDay)+len(rep.Rules[1].PerDay) < 3 {
+				t.Errorf("the backtest fired %d times, per day %+v: the case tests nothing", fired, rep.Rules)
+			}
+			// The malformed record has no row: the archiver keeps none for what live
+			// dead-letters.
+			if tc.name == "all" {
+				if n := int64(len(recs) - 1); rep.Events != n || rep.Invalid != 0 || rep.Rows != n || rep.Files == 0 {
+					t.Errorf("%d files, %d rows, %d events, %d invalid; want some, %d, %d, 0", rep.Files, rep.Rows, rep.Events, rep.Invalid, n, n)
+				}
+			}
+			if n := len(progress); n < 2 || progress[n-2] != rep.Rows || progress[n-1] < rep.Rows {
+				t.Errorf("progress %v does not end at the %d rows read", progress, rep.Rows)
+			}
+		})
+	}
+}
+
+// TestBacktestRefusesBadConfig: no rules, and a range that ends before it starts.
+func TestBacktestRefusesBadConfig(t *testing.T) {
+	bkt, _ := lakehousetest.FileBucket(t)
+	lake := lakehouse.NewLake(bkt, nil)
+	if _, err := backtest.Run(context.Background(), backtest.Config{Lake: lake}); !errors.Is(err, backtest.ErrNoRules) {
+		t.Errorf("no rules: %v, want ErrNoRules", err)
+	}
+	now := time.Now()
+	if _, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: parseRules(t), From: now, To: now}); err == nil {
+		t.Error("from == to: no error")
+	}
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestBacktestIsLive is the one-verdict test: the rules applied to a live daemon before
+// the events arrive raise, per rule and customer, the alerts the backtest of the
+// archived events says they would have.
+func TestBacktestIsLive(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
+	d, _ := e2etest.StartLive(t, b, nil)
+	rules := parseRules(t)
+	var ctl []*kgo.Record
+	for _, r := range rules {
+		ctl = append(ctl, e2etest.Upsert(t, r))
+	}
+	e2etest.ProduceSync(t, b, ctl...)
+	e2etest.WaitFor(t, 30*time.Second, "the rules to be active", func() bool {
+		for _, r := range rules {
+			if v, ok := d.Count(r.Key(), ""); !ok || v.Version != r.Version {
+				return false
+			}
+		}
+		return true
+	})
+	recs := produceHistory(t, b, 3000)
+	lake := archive(t, b, recs)
+	rep, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	total := 0
+	for _, r := range rep.Rules {
+		if r.Firings == 0 || len(r.Customers) >= contract.BacktestTop {
+			t.Fatalf("rule %s: %d firings over %d customers: the test needs firings of a few customers", r.ID, r.Firings, len(r.Customers))
+		}
+		for _, c := range r.Customers {
+			want[r.ID+" "+c.Key] = c.Firings
+		}
+		total += r.Firings
+	}
+	alerts := e2etest.Alerts(t, b.Consume(t, "alerts", total, 60*time.Second))
+	got := map[string]int{}
+	for _, a := range alerts {
+		got[a.RuleID+" "+a.Customer]++
+	}
+	t.Logf("live raised %d alerts over %d (rule, customer) pairs; the backtest said %d", len(alerts), len(got), total)
+	if !maps.Equal(got, want) {
+		t.Errorf("live raised, per rule and customer,\n%v\nthe backtest says\n%v", got, want)
+	}
+	// And no more than that, once live has evaluated everything.
+	group := "live-" + strings.ReplaceAll(t.Name(), "/", "-") // e2etest.StartLive's
+	e2etest.WaitFor(t, 60*time.Second, "live to commit every event", func() bool {
+		return e2etest.GroupCommitted(t, b, group, "events") >= int64(len(recs))
+	})
+	if n := e2etest.TopicRecords(t, b, "alerts"); n != int64(total) {
+		t.Errorf("%d alerts on the topic, the backtest says %d", n, total)
+	}
+}

@@ -1,0 +1,19 @@
+// Package backtest runs rules over the lake's history without applying them and says
+// how often each would have fired (contract.Backtest).
+//
+// Contract:
+//
+//   - The verdict is live's: each partition's events, in offset order, go through a
+//     window.Replay of their own (the live evaluator's code, per partition as live
+//     keeps its state), with the lake's record time as the record timestamp. A
+//     firing is a crossing live would have raised as an alert.
+//   - Only what the lake holds is read: events not archived yet (the Kafka tail) are
+//     not in a backtest.
+//   - From and To bound events by record time, [From, To); Customer keeps one
+//     customer's events. Events outside them are not evaluated at all, so windows and
+//     running counts start with the first event in range.
+//   - Rows that are not JSON are counted (Invalid) and not evaluated, as live
+//     dead-letters them; an offset read twice counts once.
+//
+// It depends on lakehouse, window, rule, jsonpath and contract.
+package backtest

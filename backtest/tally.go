@@ -1,0 +1,117 @@
+package backtest
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+// tally counts each rule's matches and firings as the events go by.
+type tally struct {
+	rules []*rule.Rule
+	of    map[*rule.Rule]*ruleTally
+}
+
+type ruleTally struct {
+	out       contract.BacktestRule
+	days      map[string]int
+	customers map[string]int
+	groups    map[groupKey]int
+}
+
+type groupKey struct{ customer, group string }
+
+func newTally(rules []*rule.Rule) *tally {
+	t := &tally{rules: slices.Clone(rules), of: map[*rule.Rule]*ruleTally{}}
+	slices.SortFunc(t.rules, func(a, b *rule.Rule) int {
+		return cmp.Or(cmp.Compare(a.Scope, b.Scope), cmp.Compare(a.ID, b.ID))
+	})
+	for _, r := range t.rules {
+		t.of[r] = &ruleTally{
+			out:  contract.BacktestRule{Scope: r.Scope, ID: r.ID, Version: r.Version},
+			days: map[string]int{}, customers: map[string]int{}, groups: map[groupKey]int{},
+		}
+	}
+	return t
+}
+
+func (t *tally) matched(r *rule.Rule) { t.of[r].out.Matches++ }
+
+// fired counts crossing x, raised by an event of record time at.
+func (t *tally) fired(x window.Result, at time.Time) error {
+	rt := t.of[x.Rule]
+	out := &rt.out
+	out.Firings++
+	if out.FirstFiring == nil || at.Before(*out.FirstFiring) {
+		out.FirstFiring = timePtr(at)
+	}
+	if out.LastFiring == nil || at.After(*out.LastFiring) {
+		out.LastFiring = timePtr(at)
+	}
+	rt.days[at.UTC().Format(time.DateOnly)]++
+	rt.customers[x.Crossing.Customer]++
+	group := "null"
+	if len(x.Rule.GroupBy) > 0 {
+		g, err := window.GroupJSON(x.Rule.GroupBy, x.Crossing.Group)
+		if err != nil {
+			return fmt.Errorf("the group of a crossing of rule %s: %w", x.Rule.Key(), err)
+		}
+		// Marshalled as the alert record's group: members sorted by path.
+		b, err := json.Marshal(g)
+		if err != nil {
+			return fmt.Errorf("the group of a crossing of rule %s: %w", x.Rule.Key(), err)
+		}
+		group = string(b)
+	}
+	rt.groups[groupKey{x.Crossing.Customer, group}]++
+	return nil
+}
+
+// stats adds a windowed rule's counters of one partition.
+func (t *tally) stats(r *rule.Rule, st *window.State) {
+	out := &t.of[r].out
+	s := st.Stats()
+	out.Late += s.Late
+	out.TimeErrors += s.TimeErrors
+	if d := st.Degraded(); d != "" && out.Degraded == "" {
+		out.Degraded = d
+	}
+}
+
+// report is the rules' figures, by scope and id.
+func (t *tally) report() []contract.BacktestRule {
+	out := make([]contract.BacktestRule, 0, len(t.rules))
+	for _, r := range t.rules {
+		rt := t.of[r]
+		o := rt.out
+		o.PerDay = []contract.BacktestCount{}
+		for _, day := range slices.Sorted(maps.Keys(rt.days)) {
+			o.PerDay = append(o.PerDay, contract.BacktestCount{Key: day, Firings: rt.days[day]})
+		}
+		o.Customers = []contract.BacktestCount{}
+		for c, n := range rt.customers {
+			o.Customers = append(o.Customers, contract.BacktestCount{Key: c, Firings: n})
+		}
+		slices.SortFunc(o.Customers, func(a, b contract.BacktestCount) int {
+			return cmp.Or(cmp.Compare(b.Firings, a.Firings), cmp.Compare(a.Key, b.Key))
+		})
+		o.Customers = o.Customers[:min(len(o.Customers), contract.BacktestTop)]
+		o.Groups = []contract.BacktestGroup{}
+		for g, n := range rt.groups {
+			o.Groups = append(o.Groups, contract.BacktestGroup{Customer: g.customer, Group: json.RawMessage(g.group), Firings: n})
+		}
+		slices.SortFunc(o.Groups, func(a, b contract.BacktestGroup) int {
+			return cmp.Or(cmp.Compare(b.Firings, a.Firings), cmp.Compare(a.Customer, b.Customer), cmp.Compare(string(a.Group), string(b.Group)))
+		})
+		o.Groups = o.Groups[:min(len(o.Groups), contract.BacktestTop)]
+		out = append(out, o)
+	}
+	return out
+}

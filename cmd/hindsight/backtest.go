@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hindsightdev/hindsight/backtest"
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+func newBacktestCmd() *cobra.Command {
+	var (
+		cfg    backtestConfig
+		limits rule.Limits
+	)
+	cmd := &cobra.Command{
+		Use:   "backtest -f RULES [--from T] [--to T] [--customer C] [--out report.json]",
+		Short: "How often rules would have fired over the lake's history, without applying them",
+		Long: `Run a rules file's rules over the lake's history, as the live evaluator would have
+(each partition's events in offset order), without applying them, and print how often
+each would have fired: firings, the first and last, per day, the top customers and
+groups. Events not archived yet are not read. --from and --to bound events by record
+time (RFC 3339 or a date), [from, to).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := applyEnv(cmd); err != nil {
+				return usageError{err}
+			}
+			if err := applyRuleLimits(limits); err != nil {
+				return err
+			}
+			cfg.Out, cfg.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runBacktest(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON (required)")
+	f.StringVar(&cfg.LakeURL, "lake", defaultLake, "lake bucket URL (file://… or s3://…)")
+	f.StringVar(&cfg.From, "from", "", "first record time read, RFC 3339 or YYYY-MM-DD (default: the lake's first)")
+	f.StringVar(&cfg.To, "to", "", "record time read up to, excluded, RFC 3339 or YYYY-MM-DD (default: the lake's last)")
+	f.StringVar(&cfg.Customer, "customer", "", "read only this customer's events")
+	f.StringVar(&cfg.OutFile, "out", "", "also write the report as JSON to this file")
+	f.BoolVar(&cfg.JSON, "json", false, "print the report as JSON instead of text")
+	f.Int64Var(&cfg.Limits.MaxGroups, "max-groups", window.DefaultLimits.MaxGroups, "most open groups a windowed or grouped rule keeps per partition; beyond, the rule is degraded")
+	f.Int64Var(&cfg.Limits.MaxDistinct, "max-distinct", window.DefaultLimits.MaxDistinct, "most distinct values one count_distinct window keeps; beyond, the rule is degraded")
+	addRuleLimitFlags(f, &limits)
+	return cmd
+}
+
+// backtestConfig is `hindsight backtest`.
+type backtestConfig struct {
+	// RulesFile is the rules file. Required.
+	RulesFile string
+	// LakeURL is the lake (see lakehouse.OpenBucket). Default defaultLake.
+	LakeURL string
+	// From and To bound the events by record time (see parseBacktestTime).
+	From, To string
+	Customer string
+	Limits   window.Limits
+	// OutFile, when set, receives the report as JSON; JSON prints it as JSON.
+	OutFile string
+	JSON    bool
+	// Out receives the report, Err progress (when it is a terminal).
+	Out, Err io.Writer
+}
+
+// runBacktest reads the rules, runs them over the lake and prints the report.
+func runBacktest(ctx context.Context, cfg backtestConfig) error {
+	if cfg.RulesFile == "" {
+		return usageError{fmt.Errorf("backtest: -f RULES is required")}
+	}
+	from, err := parseBacktestTime("--from", cfg.From)
+	if err != nil {
+		return usageError{err}
+	}
+	to, err := parseBacktestTime("--to", cfg.To)
+	if err != nil {
+		return usageError{err}
+	}
+	data, err := rule.ReadRulesFileBytes(cfg.RulesFile)
+	if err != nil {
+		return fmt.Errorf("backtest: reading rules file: %w", err)
+	}
+	file, err := rule.ParseRulesFileTests(cfg.RulesFile, data)
+	if err != nil {
+		return err
+	}
+	if cfg.LakeURL == "" {
+		cfg.LakeURL = defaultLake
+	}
+	lake, err := openExistingLake(ctx, cfg.LakeURL)
+	if err != nil {
+		return err
+	}
+	defer lake.Close()
+	started := time.Now()
+	btc := backtest.Config{Lake: lake, Rules: file.Rules, From: from, To: to, Customer: cfg.Customer, Limits: cfg.Limits}
+	if f, ok := cfg.Err.(*os.File); ok && isTerminal(f) {
+		btc.Progress = func(read, total int64) { printBacktestProgress(cfg.Err, read, total, time.Since(started)) }
+	}
+	rep, err := backtest.Run(ctx, btc)
+	if err != nil {
+		return err
+	}
+	if cfg.OutFile != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return fmt.Errorf("backtest: encoding the report: %w", err)
+		}
+		if err := os.WriteFile(cfg.OutFile, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("backtest: writing the report: %w", err)
+		}
+	}
+	if cfg.JSON {
+		enc := json.NewEncoder(cfg.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return printBacktest(cfg.Out, cfg.LakeURL, rep)
+}
+
+// openExistingLake opens the lake at url, refusing one that holds nothing: a backtest
+// of a mistyped path would otherwise say that no rule ever fires.
+func openExistingLake(ctx context.Context, url string) (*lakehouse.Lake, error) {
+	lake, err := lakehouse.OpenLake(ctx, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("backtest: opening lake %s: %w", url, err)
+	}
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		lake.Close()
+		return nil, fmt.Errorf("backtest: reading lake %s: %w", url, err)
+	}
+	if snap.Version() == 0 {
+		lake.Close()
+		return nil, fmt.Errorf("backtest: lake %s holds no manifest: nothing was ever archived there (see --lake)", url)
+	}
+	return lake, nil
+}
+
+// parseBacktestTime reads an RFC 3339 time or a date (midnight UTC); "" is zero.
+func parseBacktestTime(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("backtest: %s %q is neither RFC 3339 (2026-01-02T15:04:05Z) nor a date (2026-01-02)", flag, s)
+}
+
+func printBacktestProgress(w io.Writer, read, total int64, elapsed time.Duration) {
+	pct, left := 100.0, ""
+	if total > 0 {
+		pct = 100 * float64(read) / float64(total)
+	}
+	if read > 0 && read < total {
+		left = fmt.Sprintf(", %s left", (time.Duration(float64(elapsed) * float64(total-read) / float64(read))).Round(time.Second))
+	}
+	fmt.Fprintf(w, "\rbacktest: %d of %d rows (%.0f%%)%s   ", read, total, pct, left)
+	if read >= total {
+		fmt.Fprintln(w)
+	}
+}
+
+// printBacktest writes rep as text: a line on what was read, a table of the rules, then
+// each firing rule's days, customers and groups.
+func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
+	fmt.Fprintf(w, "backtest over lake %s (version %d): %d files, %d rows, %d events", lakeURL, rep.LakeVersion, rep.Files, rep.Rows, rep.Events)
+	if rep.Invalid > 0 {
+		fmt.Fprintf(w, " (%d not JSON)", rep.Invalid)
+	}
+	if rep.FirstEvent != nil {
+		fmt.Fprintf(w, ", record times %s … %s", rep.FirstEvent.Format(time.RFC3339), rep.LastEvent.Format(time.RFC3339))
+	}
+	if rep.Customer != "" {
+		fmt.Fprintf(w, ", customer %s", rep.Customer)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tVERSION\tMATCHES\tFIRINGS\tFIRST\tLAST")
+	for _, r := range rep.Rules {
+		fmt.Fprintf(tw, "%s/%s\t%d\t%d\t%d\t%s\t%s\n", r.Scope, r.ID, r.Version, r.Matches, r.Firings, ptrTimeOrDash(r.FirstFiring), ptrTimeOrDash(r.LastFiring))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rep.Rules {
+		if r.Firings == 0 && r.Late == 0 && r.TimeErrors == 0 && r.Degraded == "" {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s/%s v%d\n", r.Scope, r.ID, r.Version)
+		if r.Firings > 0 {
+			fmt.Fprintf(w, "  per day:       %s\n", joinCounts(r.PerDay))
+			fmt.Fprintf(w, "  top customers: %s\n", joinCounts(r.Customers))
+			groups := make([]string, len(r.Groups))
+			for i, g := range r.Groups {
+				groups[i] = fmt.Sprintf("%s %s %d", g.Customer, g.Group, g.Firings)
+			}
+			if len(r.Groups) > 0 && string(r.Groups[0].Group) != "null" {
+				fmt.Fprintf(w, "  top groups:    %s\n", strings.Join(groups, ", "))
+			}
+		}
+		if r.Late > 0 || r.TimeErrors > 0 {
+			fmt.Fprintf(w, "  not counted:   %d late, %d without a usable time\n", r.Late, r.TimeErrors)
+		}
+		if r.Degraded != "" {
+			fmt.Fprintf(w, "  degraded:      %s\n", r.Degraded)
+		}
+	}
+	return nil
+}
+
+func joinCounts(cs []contract.BacktestCount) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s %d", c.Key, c.Firings)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ptrTimeOrDash is timeOrDash of an optional time.
+func ptrTimeOrDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return timeOrDash(*t)
+}

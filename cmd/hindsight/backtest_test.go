@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/backtest"
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// TestBacktestCommand archives generated events into a file lake and runs `hindsight
+// backtest` on the sample rules over it: the JSON report (stdout and --out) is the
+// library's, the text report names every rule and its firings, and a lake that holds
+// nothing, a missing rules file and a bad --from are errors.
+func TestBacktestCommand(t *testing.T) {
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	recs := e2etest.ProduceEvents(t, b, workload.New(3, workload.Config{Customers: 3, Step: time.Second}), 3000)
+	bkt, lakeDir := lakehousetest.FileBucket(t)
+	actx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- lakehouse.RunArchiver(actx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt,
+			RollAge: 50 * time.Millisecond, RollBytes: 64 << 10, CompactInterval: -1})
+	}()
+	lake := lakehouse.NewLake(bkt, nil)
+	want := map[int32]int64{}
+	for _, r := range recs {
+		want[r.Partition] = max(want[r.Partition], r.Offset)
+	}
+	e2etest.WaitFor(t, 60*time.Second, "the lake to hold every event", func() bool {
+		snap, err := lake.Snapshot(ctx)
+		if err != nil {
+			return false
+		}
+		for p, off := range want {
+			if snap.Watermark(p) < off {
+				return false
+			}
+		}
+		return true
+	})
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("archiver: %v", err)
+	}
+
+	rulesFile := filepath.Join("..", "..", "testdata", "rules", "sample.yaml")
+	url := "file://" + lakeDir
+	outFile := filepath.Join(t.TempDir(), "report.json")
+	stdout, err := run(t, "", "backtest", "-f", rulesFile, "--lake", url, "--json", "--out", outFile)
+	if err != nil {
+		t.Fatalf("backtest: %v\n%s", err, stdout)
+	}
+	var got contract.Backtest
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not a report: %v\n%s", err, stdout)
+	}
+	var written contract.Backtest
+	if err := json.Unmarshal(mustRead(t, outFile), &written); err != nil {
+		t.Fatalf("--out is not a report: %v", err)
+	}
+	// The library's report of the same rules over the same lake.
+	data := mustRead(t, rulesFile)
+	file, err := rule.ParseRulesFileTests(rulesFile, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := backtest.Run(ctx, backtest.Config{Lake: lake, Rules: file.Rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, rep := range map[string]*contract.Backtest{"stdout": &got, "--out": &written} {
+		if g, w := mustMarshal(t, rep), mustMarshal(t, lib); g != w {
+			t.Errorf("%s report\n%s\nwant\n%s", what, g, w)
+		}
+	}
+	fired := 0
+	for _, r := range got.Rules {
+		fired += r.Firings
+	}
+	if got.Events != int64(len(recs)) || len(got.Rules) != len(file.Rules) || fired == 0 {
+		t.Errorf("%d events, %d rules, %d firings; want %d, %d and some", got.Events, len(got.Rules), fired, len(recs), len(file.Rules))
+	}
+
+	text, err := run(t, "", "backtest", "-f", rulesFile, "--lake", url)
+	if err != nil {
+		t.Fatalf("backtest: %v\n%s", err, text)
+	}
+	for _, r := range got.Rules {
+		if !strings.Contains(text, r.Scope+"/"+r.ID) {
+			t.Errorf("the text report does not name %s/%s:\n%s", r.Scope, r.ID, text)
+		}
+	}
+	t.Logf("hindsight backtest -f %s --lake %s:\n%s", rulesFile, url, text)
+	if !strings.Contains(text, "per day:") || !strings.Contains(text, "top groups:") {
+		t.Errorf("the text report lists no firings:\n%s", text)
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"empty lake", []string{"-f", rulesFile, "--lake", "file://" + t.TempDir()}, "holds no manifest"},
+		{"no rules file", []string{"--lake", url}, "-f RULES is required"},
+		{"bad from", []string{"-f", rulesFile, "--lake", url, "--from", "yesterday"}, "neither RFC 3339"},
+	} {
+		out, err := run(t, "", append([]string{"backtest"}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: error %v, want one saying %q\n%s", tc.name, err, tc.msg, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(lakeDir, "manifest")); err != nil {
+		t.Errorf("the lake's manifest is gone: %v", err)
+	}
+}
+
+func mustMarshal(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

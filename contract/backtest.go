@@ -1,0 +1,73 @@
+package contract
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Backtest is how often rules would have fired over the lake's history, had they been
+// applied: what `hindsight backtest` prints and writes with --out. The firings are
+// those the live evaluator would have raised, event for event (each partition's
+// events in offset order through window.Replay); nothing is published.
+type Backtest struct {
+	// From and To bound the events read by record time, [From, To); null: unbounded.
+	From *time.Time `json:"from"`
+	To   *time.Time `json:"to"`
+	// Customer, when set, is the only customer whose events were read.
+	Customer string `json:"customer,omitempty"`
+	// LakeVersion is the manifest version read; Files and Rows what was read of it.
+	LakeVersion int64 `json:"lake_version"`
+	Files       int   `json:"files"`
+	Rows        int64 `json:"rows"`
+	// Events were evaluated (rows in range); Invalid of them were not JSON, as live
+	// dead-letters them.
+	Events  int64 `json:"events"`
+	Invalid int64 `json:"invalid"`
+	// FirstEvent and LastEvent bound the record times of the events evaluated.
+	FirstEvent *time.Time     `json:"first_event"`
+	LastEvent  *time.Time     `json:"last_event"`
+	Rules      []BacktestRule `json:"rules"`
+}
+
+// BacktestRule is one rule's part of a Backtest.
+type BacktestRule struct {
+	Scope   string `json:"scope"`
+	ID      string `json:"id"`
+	Version int64  `json:"version"`
+	// Matches counts the events its condition matched; Firings the alerts it would have
+	// raised (one per window and group crossing, as live).
+	Matches int64 `json:"matches"`
+	Firings int   `json:"firings"`
+	// FirstFiring and LastFiring are the record times of the first and last crossing
+	// events (null without firings).
+	FirstFiring *time.Time `json:"first_firing"`
+	LastFiring  *time.Time `json:"last_firing"`
+	// PerDay counts firings per UTC day of the crossing event ("2006-01-02"), in order.
+	PerDay []BacktestCount `json:"per_day"`
+	// Customers and Groups are the most firing customers and (customer, group) pairs,
+	// most first, at most BacktestTop each.
+	Customers []BacktestCount `json:"customers"`
+	Groups    []BacktestGroup `json:"groups"`
+	// Late and TimeErrors count matched events not counted (window.Stats); Degraded says
+	// why figures are lower bounds ("" when exact).
+	Late       uint64 `json:"late"`
+	TimeErrors uint64 `json:"time_errors"`
+	Degraded   string `json:"degraded,omitempty"`
+}
+
+// BacktestTop is how many customers and groups a BacktestRule lists.
+const BacktestTop = 10
+
+// BacktestCount is a number of firings under a key (a day, a customer).
+type BacktestCount struct {
+	Key     string `json:"key"`
+	Firings int    `json:"firings"`
+}
+
+// BacktestGroup is a number of firings of one customer's group.
+type BacktestGroup struct {
+	Customer string `json:"customer"`
+	// Group is the group as in the alert record (path → value), null without group_by.
+	Group   json.RawMessage `json:"group"`
+	Firings int             `json:"firings"`
+}
