@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -31,6 +34,13 @@ type Config struct {
 	// Progress, when set, is called now and then (and at the end) with the rows read
 	// of the rows the files to read hold.
 	Progress func(read, total int64)
+	// Brokers, when set, is the Kafka cluster whose events topic (Topic, default
+	// "events") holds the events the lake does not hold yet: each partition's are read
+	// after its lake files, up to the end the topic had when the backtest began.
+	// Without brokers only the lake is read. KafkaOpts are added to the client's.
+	Brokers   []string
+	Topic     string
+	KafkaOpts []kgo.Opt
 }
 
 // ErrNoRules is returned for a Config without rules.
@@ -67,19 +77,34 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	for _, f := range files {
 		total += f.Rows
 	}
-	t := newTally(set.Rules())
-	r := runner{cfg: cfg, set: set, rep: rep, tally: t, total: total, doc: jsonpath.NewDocument()}
-	// Files come by partition then offset; a partition's are read in turn through one
-	// replay, as live keeps one state per partition.
-	for start := 0; start < len(files); {
-		end := start + 1
-		for end < len(files) && files[end].Partition == files[start].Partition {
-			end++
-		}
-		if err := r.partition(ctx, files[start:end]); err != nil {
+	if cfg.Topic == "" {
+		cfg.Topic = "events"
+	}
+	var tails map[int32][2]int64
+	if len(cfg.Brokers) > 0 {
+		if tails, err = tailRanges(ctx, cfg, snap.Watermark); err != nil {
 			return nil, err
 		}
-		start = end
+	}
+	t := newTally(set.Rules())
+	r := runner{cfg: cfg, set: set, rep: rep, tally: t, total: total, doc: jsonpath.NewDocument()}
+	// A partition's files are read in offset order, then its Kafka tail, through one
+	// replay, as live keeps one state per partition.
+	byPart := map[int32][]lakehouse.FileEntry{}
+	for _, f := range files {
+		byPart[f.Partition] = append(byPart[f.Partition], f)
+	}
+	parts := slices.Collect(maps.Keys(byPart))
+	for p := range tails {
+		if _, ok := byPart[p]; !ok {
+			parts = append(parts, p)
+		}
+	}
+	slices.Sort(parts)
+	for _, p := range parts {
+		if err := r.partition(ctx, p, byPart[p], tails); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Progress != nil {
 		cfg.Progress(rep.Rows, total)
@@ -100,8 +125,9 @@ type runner struct {
 	found      []window.Result
 }
 
-// partition evaluates one partition's files, in offset order.
-func (r *runner) partition(ctx context.Context, files []lakehouse.FileEntry) error {
+// partition evaluates partition p: its lake files, in offset order, then the offsets
+// of tails[p] from Kafka.
+func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileEntry, tails map[int32][2]int64) error {
 	rp := window.NewReplay(r.set, r.cfg.Limits)
 	prev := int64(-1)
 	for _, f := range files {
@@ -119,30 +145,25 @@ func (r *runner) partition(ctx context.Context, files []lakehouse.FileEntry) err
 				}
 				r.progress()
 			}
-			if row.Offset <= prev || !r.inRange(row) {
+			if row.Offset <= prev {
 				continue
 			}
 			prev = row.Offset
-			r.rep.Events++
-			if r.rep.FirstEvent == nil || row.EventTime.Before(*r.rep.FirstEvent) {
-				r.rep.FirstEvent = timePtr(row.EventTime)
-			}
-			if r.rep.LastEvent == nil || row.EventTime.After(*r.rep.LastEvent) {
-				r.rep.LastEvent = timePtr(row.EventTime)
+			if !r.inRange(row.Customer, row.EventTime) {
+				continue
 			}
 			if r.doc.Reset([]byte(row.Payload)) != nil {
 				r.rep.Invalid++
 				continue
 			}
-			r.found = rp.Add(row.Customer, r.doc, row.EventTime, r.found[:0])
-			for _, m := range rp.Matched() {
-				r.tally.matched(m)
+			if err := r.evaluate(rp, p, row.Offset, row.Customer, row.EventTime); err != nil {
+				return err
 			}
-			for _, x := range r.found {
-				if err := r.tally.fired(x, row.EventTime); err != nil {
-					return fmt.Errorf("backtest: partition %d offset %d: %w", row.Partition, row.Offset, err)
-				}
-			}
+		}
+	}
+	if rng, ok := tails[p]; ok {
+		if err := r.tail(ctx, rp, p, rng, &prev); err != nil {
+			return err
 		}
 	}
 	for _, x := range r.set.Rules() {
@@ -153,13 +174,35 @@ func (r *runner) partition(ctx context.Context, files []lakehouse.FileEntry) err
 	return nil
 }
 
-func (r *runner) inRange(row *lakehouse.Row) bool {
+// evaluate adds the event in r.doc (partition p, offset, customer, record time at) to
+// rp and tallies what it matched and raised.
+func (r *runner) evaluate(rp *window.Replay, p int32, offset int64, customer string, at time.Time) error {
+	r.rep.Events++
+	if r.rep.FirstEvent == nil || at.Before(*r.rep.FirstEvent) {
+		r.rep.FirstEvent = timePtr(at)
+	}
+	if r.rep.LastEvent == nil || at.After(*r.rep.LastEvent) {
+		r.rep.LastEvent = timePtr(at)
+	}
+	r.found = rp.Add(customer, r.doc, at, r.found[:0])
+	for _, m := range rp.Matched() {
+		r.tally.matched(m)
+	}
+	for _, x := range r.found {
+		if err := r.tally.fired(x, at); err != nil {
+			return fmt.Errorf("backtest: partition %d offset %d: %w", p, offset, err)
+		}
+	}
+	return nil
+}
+
+func (r *runner) inRange(customer string, at time.Time) bool {
 	switch {
-	case r.cfg.Customer != "" && row.Customer != r.cfg.Customer:
+	case r.cfg.Customer != "" && customer != r.cfg.Customer:
 		return false
-	case !r.cfg.From.IsZero() && row.EventTime.Before(r.cfg.From):
+	case !r.cfg.From.IsZero() && at.Before(r.cfg.From):
 		return false
-	case !r.cfg.To.IsZero() && !row.EventTime.Before(r.cfg.To):
+	case !r.cfg.To.IsZero() && !at.Before(r.cfg.To):
 		return false
 	}
 	return true

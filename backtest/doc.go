@@ -7,13 +7,16 @@
 //     window.Replay of their own (the live evaluator's code, per partition as live
 //     keeps its state), with the lake's record time as the record timestamp. A
 //     firing is a crossing live would have raised as an alert.
-//   - Only what the lake holds is read: events not archived yet (the Kafka tail) are
-//     not in a backtest.
+//   - The lake is read, and with Config.Brokers the events topic's offsets above the
+//     lake's watermark of each partition, up to the end the topic had when the run
+//     began, after that partition's files: records live would dead-letter
+//     (internal/verdict) are counted (Invalid), not evaluated. A tail that cannot be
+//     read fails the run (ErrTailUnavailable).
 //   - From and To bound events by record time, [From, To); Customer keeps one
 //     customer's events. Events outside them are not evaluated at all, so windows and
 //     running counts start with the first event in range.
 //   - Rows that are not JSON are counted (Invalid) and not evaluated, as live
 //     dead-letters them; an offset read twice counts once.
 //
-// It depends on lakehouse, window, rule, jsonpath and contract.
+// It depends on lakehouse, window, rule, jsonpath, contract and internal/verdict.
 package backtest

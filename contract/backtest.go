@@ -19,8 +19,10 @@ type Backtest struct {
 	LakeVersion int64 `json:"lake_version"`
 	Files       int   `json:"files"`
 	Rows        int64 `json:"rows"`
-	// Events were evaluated (rows in range); Invalid of them were not JSON, as live
-	// dead-letters them.
+	// TailRecords were read from Kafka: the events the lake did not hold yet.
+	TailRecords int64 `json:"tail_records"`
+	// Events were evaluated (rows and tail records in range); Invalid more were not,
+	// being what live dead-letters (not JSON, no customer).
 	Events  int64 `json:"events"`
 	Invalid int64 `json:"invalid"`
 	// FirstEvent and LastEvent bound the record times of the events evaluated.

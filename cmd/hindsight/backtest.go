@@ -14,6 +14,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
@@ -30,8 +31,9 @@ func newBacktestCmd() *cobra.Command {
 		Long: `Run a rules file's rules over the lake's history, as the live evaluator would have
 (each partition's events in offset order), without applying them, and print how often
 each would have fired: firings, the first and last, per day, the top customers and
-groups. Events not archived yet are not read. --from and --to bound events by record
-time (RFC 3339 or a date), [from, to).`,
+groups. With --brokers, the events the lake does not hold yet are read from the events
+topic after each partition's files; without, only the lake. --from and --to bound
+events by record time (RFC 3339 or a date), [from, to).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd); err != nil {
@@ -45,6 +47,7 @@ time (RFC 3339 or a date), [from, to).`,
 		},
 	}
 	f := cmd.Flags()
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "")
 	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON (required)")
 	f.StringVar(&cfg.LakeURL, "lake", defaultLake, "lake bucket URL (file://… or s3://…)")
 	f.StringVar(&cfg.From, "from", "", "first record time read, RFC 3339 or YYYY-MM-DD (default: the lake's first)")
@@ -60,6 +63,10 @@ time (RFC 3339 or a date), [from, to).`,
 
 // backtestConfig is `hindsight backtest`.
 type backtestConfig struct {
+	// Kafka, when it names brokers, is read for the events the lake does not hold yet
+	// (Topics.Events).
+	Kafka  ingest.KafkaConfig
+	Topics ingest.Topics
 	// RulesFile is the rules file. Required.
 	RulesFile string
 	// LakeURL is the lake (see lakehouse.OpenBucket). Default defaultLake.
@@ -105,7 +112,14 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 	}
 	defer lake.Close()
 	started := time.Now()
-	btc := backtest.Config{Lake: lake, Rules: file.Rules, From: from, To: to, Customer: cfg.Customer, Limits: cfg.Limits}
+	btc := backtest.Config{Lake: lake, Rules: file.Rules, From: from, To: to, Customer: cfg.Customer, Limits: cfg.Limits,
+		Brokers: cfg.Kafka.Brokers, Topic: cfg.Topics.Events}
+	if len(cfg.Kafka.Brokers) > 0 {
+		cfg.Kafka.EnsureDefaults()
+		if btc.KafkaOpts, err = cfg.Kafka.Opts(); err != nil {
+			return usageError{fmt.Errorf("backtest: %w", err)}
+		}
+	}
 	if f, ok := cfg.Err.(*os.File); ok && isTerminal(f) {
 		btc.Progress = func(read, total int64) { printBacktestProgress(cfg.Err, read, total, time.Since(started)) }
 	}
@@ -180,9 +194,13 @@ func printBacktestProgress(w io.Writer, read, total int64, elapsed time.Duration
 // printBacktest writes rep as text: a line on what was read, a table of the rules, then
 // each firing rule's days, customers and groups.
 func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
-	fmt.Fprintf(w, "backtest over lake %s (version %d): %d files, %d rows, %d events", lakeURL, rep.LakeVersion, rep.Files, rep.Rows, rep.Events)
+	fmt.Fprintf(w, "backtest over lake %s (version %d): %d files, %d rows", lakeURL, rep.LakeVersion, rep.Files, rep.Rows)
+	if rep.TailRecords > 0 {
+		fmt.Fprintf(w, " and %d records from Kafka", rep.TailRecords)
+	}
+	fmt.Fprintf(w, ", %d events", rep.Events)
 	if rep.Invalid > 0 {
-		fmt.Fprintf(w, " (%d not JSON)", rep.Invalid)
+		fmt.Fprintf(w, " (and %d live dead-letters)", rep.Invalid)
 	}
 	if rep.FirstEvent != nil {
 		fmt.Fprintf(w, ", record times %s … %s", rep.FirstEvent.Format(time.RFC3339), rep.LastEvent.Format(time.RFC3339))

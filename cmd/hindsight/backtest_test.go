@@ -109,6 +109,20 @@ func TestBacktestCommand(t *testing.T) {
 		t.Errorf("the text report lists no firings:\n%s", text)
 	}
 
+	// With --brokers, events produced since are read from Kafka too.
+	more := e2etest.ProduceEvents(t, b, workload.New(4, workload.Config{Customers: 3, Step: time.Second}), 500)
+	out, err := run(t, "", "backtest", "-f", rulesFile, "--lake", url, "--brokers", b.Addr, "--json")
+	if err != nil {
+		t.Fatalf("backtest --brokers: %v\n%s", err, out)
+	}
+	var withTail contract.Backtest
+	if err := json.Unmarshal([]byte(out), &withTail); err != nil {
+		t.Fatalf("stdout is not a report: %v\n%s", err, out)
+	}
+	if withTail.TailRecords != int64(len(more)) || withTail.Events != int64(len(recs)+len(more)) {
+		t.Errorf("--brokers: %d tail records, %d events; want %d and %d", withTail.TailRecords, withTail.Events, len(more), len(recs)+len(more))
+	}
+
 	for _, tc := range []struct {
 		name string
 		args []string
