@@ -53,7 +53,7 @@ events by record time (RFC 3339 or a date), [from, to).`,
 	f.StringVar(&cfg.From, "from", "", "first record time read, RFC 3339 or YYYY-MM-DD (default: the lake's first)")
 	f.StringVar(&cfg.To, "to", "", "record time read up to, excluded, RFC 3339 or YYYY-MM-DD (default: the lake's last)")
 	f.StringVar(&cfg.Customer, "customer", "", "read only this customer's events")
-	f.StringVar(&cfg.OutFile, "out", "", "also write the report as JSON to this file")
+	f.StringVar(&cfg.OutFile, "out", "", "also write the report as JSON to this file, and its chart of firings per day beside it (.svg)")
 	f.BoolVar(&cfg.JSON, "json", false, "print the report as JSON instead of text")
 	f.Int64Var(&cfg.Limits.MaxGroups, "max-groups", window.DefaultLimits.MaxGroups, "most open groups a windowed or grouped rule keeps per partition; beyond, the rule is degraded")
 	f.Int64Var(&cfg.Limits.MaxDistinct, "max-distinct", window.DefaultLimits.MaxDistinct, "most distinct values one count_distinct window keeps; beyond, the rule is degraded")
@@ -134,6 +134,10 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 		}
 		if err := os.WriteFile(cfg.OutFile, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("backtest: writing the report: %w", err)
+		}
+		// The chart beside it, as `bench` writes one beside its report.
+		if _, err := writeBacktestPlot(rep, plotPath(cfg.OutFile)); err != nil {
+			return err
 		}
 	}
 	if cfg.JSON {

@@ -72,6 +72,11 @@ func TestBacktestCommand(t *testing.T) {
 	if err := json.Unmarshal(mustRead(t, outFile), &written); err != nil {
 		t.Fatalf("--out is not a report: %v", err)
 	}
+	// Its chart beside it: an SVG with a line per firing rule.
+	svg := string(mustRead(t, strings.TrimSuffix(outFile, ".json")+".svg"))
+	if !strings.HasPrefix(strings.TrimSpace(svg), "<?xml") || !strings.Contains(svg, "<svg") || !strings.Contains(svg, "failed-login-burst") {
+		t.Errorf("report.svg is not a chart of the firing rules:\n%.300s", svg)
+	}
 	// The library's report of the same rules over the same lake.
 	data := mustRead(t, rulesFile)
 	file, err := rule.ParseRulesFileTests(rulesFile, data)
