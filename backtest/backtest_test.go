@@ -46,7 +46,8 @@ func lakeOf(t *testing.T, n int) (*lakehouse.Lake, []*kgo.Record) {
 	t.Helper()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	recs := produceHistory(t, b, n)
-	return archive(t, b, recs), recs
+	lake, _ := e2etest.Archive(t, b, recs)
+	return lake, recs
 }
 
 // produceHistory produces n generated events about 2.5 hours long across midnight,
@@ -63,40 +64,6 @@ func produceHistory(t *testing.T, b *kafkatest.Broker, n int) []*kgo.Record {
 		}
 	}
 	return e2etest.ProduceSync(t, b, recs...)
-}
-
-// archive runs the real archiver into a new file lake until it holds recs.
-func archive(t *testing.T, b *kafkatest.Broker, recs []*kgo.Record) *lakehouse.Lake {
-	t.Helper()
-	bkt, _ := lakehousetest.FileBucket(t)
-	lake := lakehouse.NewLake(bkt, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- lakehouse.RunArchiver(ctx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt,
-			RollAge: 50 * time.Millisecond, RollBytes: 64 << 10, CompactInterval: -1})
-	}()
-	want := map[int32]int64{}
-	for _, r := range recs {
-		want[r.Partition] = max(want[r.Partition], r.Offset)
-	}
-	e2etest.WaitFor(t, 60*time.Second, "the lake to hold every record", func() bool {
-		snap, err := lake.Snapshot(context.Background())
-		if err != nil {
-			return false
-		}
-		for p, off := range want {
-			if snap.Watermark(p) < off {
-				return false
-			}
-		}
-		return true
-	})
-	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		t.Fatalf("archiver: %v", err)
-	}
-	return lake
 }
 
 func parseRules(t *testing.T) []*rule.Rule {
@@ -321,7 +288,7 @@ func TestBacktestIsLive(t *testing.T) {
 		return true
 	})
 	recs := produceHistory(t, b, 3000)
-	lake := archive(t, b, recs)
+	lake, _ := e2etest.Archive(t, b, recs)
 	rep, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: rules})
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +329,7 @@ func TestBacktestIsLive(t *testing.T) {
 func TestBacktestReadsKafkaTail(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	recs := produceHistory(t, b, 2000)
-	lake := archive(t, b, recs)
+	lake, _ := e2etest.Archive(t, b, recs)
 	// More events, not archived: a later stretch of the stream, and a record without
 	// a customer, which live dead-letters.
 	gen := workload.New(6, workload.Config{Customers: 4, Start: recs[len(recs)-1].Timestamp.Add(time.Second), Step: 3 * time.Second})

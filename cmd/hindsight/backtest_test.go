@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,8 +14,6 @@ import (
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
-	"github.com/hindsightdev/hindsight/lakehouse"
-	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -28,34 +25,7 @@ func TestBacktestCommand(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	recs := e2etest.ProduceEvents(t, b, workload.New(3, workload.Config{Customers: 3, Step: time.Second}), 3000)
-	bkt, lakeDir := lakehousetest.FileBucket(t)
-	actx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- lakehouse.RunArchiver(actx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt,
-			RollAge: 50 * time.Millisecond, RollBytes: 64 << 10, CompactInterval: -1})
-	}()
-	lake := lakehouse.NewLake(bkt, nil)
-	want := map[int32]int64{}
-	for _, r := range recs {
-		want[r.Partition] = max(want[r.Partition], r.Offset)
-	}
-	e2etest.WaitFor(t, 60*time.Second, "the lake to hold every event", func() bool {
-		snap, err := lake.Snapshot(ctx)
-		if err != nil {
-			return false
-		}
-		for p, off := range want {
-			if snap.Watermark(p) < off {
-				return false
-			}
-		}
-		return true
-	})
-	stop()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		t.Fatalf("archiver: %v", err)
-	}
+	lake, lakeDir := e2etest.Archive(t, b, recs)
 
 	rulesFile := filepath.Join("..", "..", "testdata", "rules", "sample.yaml")
 	url := "file://" + lakeDir
