@@ -95,11 +95,11 @@ type State struct {
 	// distinct is agg == aggDistinct: windows have value sets (firstSets, runSetsOf).
 	distinct bool
 	agg      aggKind
-	thrOp    thresholdOp
-	thrValue float64
-	timed    bool // the rule has a time path
-	live     int  // open groups
-	cells    int  // open windows
+	// thr is the rule's threshold, copied so that Add does not read the rule.
+	thr   rule.Threshold
+	timed bool // the rule has a time path
+	live  int  // open groups
+	cells int  // open windows
 	// maxGroups is lim.MaxGroups.
 	maxGroups int64
 
@@ -154,35 +154,6 @@ const (
 var aggKinds = map[string]aggKind{rule.AggCount: aggCount, rule.AggCountDistinct: aggDistinct,
 	rule.AggSum: aggSum, rule.AggAvg: aggAvg, rule.AggMin: aggMin, rule.AggMax: aggMax}
 
-// thresholdOp is the rule's threshold operator (rule.Threshold.Holds).
-type thresholdOp uint8
-
-const (
-	thrGe thresholdOp = iota
-	thrGt
-	thrLt
-	thrLe
-	thrEq
-)
-
-var thresholdOps = map[rule.Op]thresholdOp{rule.OpGt: thrGt, rule.OpLt: thrLt, rule.OpLe: thrLe, rule.OpEq: thrEq}
-
-// holds is rule.Threshold.Holds, without reading the rule.
-func (s *State) holds(v float64) bool {
-	switch s.thrOp {
-	case thrGt:
-		return v > s.thrValue
-	case thrLt:
-		return v < s.thrValue
-	case thrLe:
-		return v <= s.thrValue
-	case thrEq:
-		return v == s.thrValue
-	default:
-		return v >= s.thrValue
-	}
-}
-
 // cell is the aggregate of one or more consecutive windows of a group (see runs.go):
 // 24 bytes, so that an open window costs little.
 type cell struct {
@@ -220,7 +191,7 @@ func (c *cell) setSpan(m int64) {
 // New returns the empty state of rule r (a validated rule) under limits lim.
 func New(r *rule.Rule, lim Limits) *State {
 	s := &State{r: r, lim: lim.For(r), agg: aggKinds[r.Aggregate.Fn], late: time.Duration(r.Lateness).Milliseconds(),
-		distinct: r.Aggregate.Fn == rule.AggCountDistinct, thrOp: thresholdOps[r.Threshold.Op], thrValue: r.Threshold.Value,
+		distinct: r.Aggregate.Fn == rule.AggCountDistinct, thr: r.Threshold,
 		timed:      r.TimePath() != nil,
 		groupPaths: makePathsKey(r.GroupBy), aggPath: makePathsKey([]string{r.Aggregate.Path}), timePath: makePathsKey([]string{r.Time})}
 	s.maxGroups = s.lim.MaxGroups
@@ -355,7 +326,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			continue
 		}
 		v := s.value(c, set)
-		if s.holds(v) {
+		if s.thr.Holds(v) {
 			c.nf |= firedBit
 			// Each window of the cell crosses: an alert each.
 			cr := Crossing{Customer: ev.Customer, Group: gk, Count: c.n(), Value: v}

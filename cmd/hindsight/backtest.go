@@ -55,8 +55,7 @@ events by record time (RFC 3339 or a date), [from, to).`,
 	f.StringVar(&cfg.Customer, "customer", "", "read only this customer's events")
 	f.StringVar(&cfg.OutFile, "out", "", "also write the report as JSON to this file, and its chart of firings per day beside it (.svg)")
 	f.BoolVar(&cfg.JSON, "json", false, "print the report as JSON instead of text")
-	f.Int64Var(&cfg.Limits.MaxGroups, "max-groups", window.DefaultLimits.MaxGroups, "most open groups a windowed or grouped rule keeps per partition; beyond, the rule is degraded")
-	f.Int64Var(&cfg.Limits.MaxDistinct, "max-distinct", window.DefaultLimits.MaxDistinct, "most distinct values one count_distinct window keeps; beyond, the rule is degraded")
+	addWindowLimitFlags(f, &cfg.Limits, window.DefaultLimits)
 	addRuleLimitFlags(f, &limits)
 	return cmd
 }

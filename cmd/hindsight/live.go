@@ -15,6 +15,7 @@ import (
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 func newLiveCmd() *cobra.Command {
@@ -93,8 +94,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.BoolVar(&cfg.NoSnapshots, "no-snapshots", false, "keep no durable state: partitions new to this process recount history by backfill")
 	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	// State of rules kept per group and window (a rule's limits field overrides them).
-	f.Int64Var(&cfg.WindowLimits.MaxGroups, "max-groups", def.WindowLimits.MaxGroups, "most open groups a windowed or grouped rule keeps per partition; beyond, the rule is degraded")
-	f.Int64Var(&cfg.WindowLimits.MaxDistinct, "max-distinct", def.WindowLimits.MaxDistinct, "most distinct values one count_distinct window keeps; beyond, the rule is degraded")
+	addWindowLimitFlags(f, &cfg.WindowLimits, def.WindowLimits)
 	// Exposure and limits of the HTTP API (README.md, "Exposing Hindsight" and "Limits").
 	f.BoolVar(&cfg.PublicRead, "public-read", false, "with --api-token, leave reads (API, /metrics, the console's data) open without the token")
 	f.StringSliceVar(&cfg.AllowedHosts, "allowed-hosts", nil, "Host headers accepted besides the listener's own address and loopback names: name (any port), name:port, or * (any; disables the DNS-rebinding check)")
@@ -226,3 +226,10 @@ var archiveDefaults = func() lakehouse.ArchiverConfig {
 	c.EnsureDefaults()
 	return c
 }()
+
+// addWindowLimitFlags registers the limits of windowed and grouped rules' state, which
+// live and backtest share.
+func addWindowLimitFlags(f *pflag.FlagSet, l *window.Limits, def window.Limits) {
+	f.Int64Var(&l.MaxGroups, "max-groups", def.MaxGroups, "most open groups a windowed or grouped rule keeps per partition; beyond, the rule is degraded")
+	f.Int64Var(&l.MaxDistinct, "max-distinct", def.MaxDistinct, "most distinct values one count_distinct window keeps; beyond, the rule is degraded")
+}
