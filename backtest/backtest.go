@@ -102,7 +102,7 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	}
 	slices.Sort(parts)
 	for _, p := range parts {
-		if err := r.partition(ctx, p, byPart[p], tails); err != nil {
+		if _, err := r.partition(ctx, p, byPart[p], tails); err != nil {
 			return nil, err
 		}
 	}
@@ -115,7 +115,11 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 
 // runner reads one backtest's files.
 type runner struct {
-	cfg        Config
+	cfg Config
+	// end, when positive, is the offset the partition is read up to (excluded); crossed,
+	// when set, is told each crossing with its event's offset and record time.
+	end        int64
+	crossed    func(offset int64, at time.Time, x window.Result)
 	set        *rule.Set
 	rep        *contract.Backtest
 	tally      *tally
@@ -127,13 +131,13 @@ type runner struct {
 
 // partition evaluates partition p: its lake files, in offset order, then the offsets
 // of tails[p] from Kafka.
-func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileEntry, tails map[int32][2]int64) error {
+func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileEntry, tails map[int32][2]int64) (*window.Replay, error) {
 	rp := window.NewReplay(r.set, r.cfg.Limits)
 	prev := int64(-1)
 	for _, f := range files {
 		rows, err := r.cfg.Lake.ReadRows(ctx, f)
 		if err != nil {
-			return fmt.Errorf("backtest: reading lake file %s: %w", f.Path, err)
+			return nil, fmt.Errorf("backtest: reading lake file %s: %w", f.Path, err)
 		}
 		// A file's rows are by customer, then offset.
 		slices.SortStableFunc(rows, func(a, b lakehouse.Row) int { return cmp.Compare(a.Offset, b.Offset) })
@@ -141,11 +145,11 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 			row := &rows[i]
 			if r.rep.Rows++; r.rep.Rows%4096 == 0 {
 				if err := ctx.Err(); err != nil {
-					return err
+					return nil, err
 				}
 				r.progress()
 			}
-			if row.Offset <= prev {
+			if row.Offset <= prev || r.end > 0 && row.Offset >= r.end {
 				continue
 			}
 			prev = row.Offset
@@ -157,13 +161,13 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 				continue
 			}
 			if err := r.evaluate(rp, p, row.Offset, row.Customer, row.EventTime); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	if rng, ok := tails[p]; ok {
 		if err := r.tail(ctx, rp, p, rng, &prev); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, x := range r.set.Rules() {
@@ -171,7 +175,7 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 			r.tally.stats(x, rp.State(x))
 		}
 	}
-	return nil
+	return rp, nil
 }
 
 // evaluate adds the event in r.doc (partition p, offset, customer, record time at) to
@@ -191,6 +195,9 @@ func (r *runner) evaluate(rp *window.Replay, p int32, offset int64, customer str
 	for _, x := range r.found {
 		if err := r.tally.fired(x, at); err != nil {
 			return fmt.Errorf("backtest: partition %d offset %d: %w", p, offset, err)
+		}
+		if r.crossed != nil {
+			r.crossed(offset, at, x)
 		}
 	}
 	return nil
@@ -222,4 +229,63 @@ func (r *runner) progress() {
 func timePtr(t time.Time) *time.Time {
 	t = t.UTC()
 	return &t
+}
+
+// PartitionState replays rule r, which is not a plain count, over partition p's
+// history below offset end, as live would have evaluated it: the lake's files, then,
+// with cfg.Brokers, the events topic up to end. It returns r's window state there (what
+// a live evaluator hands over to at end), the offset ranges neither the lake nor Kafka
+// held (the state then lacks their events: the caller must say so), and tells crossed
+// each crossing with its event's offset and record time. cfg's Rules, From, To,
+// Customer and Progress are not used.
+func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end int64, crossed func(offset int64, at time.Time, c window.Crossing)) (*window.State, []contract.MissingRange, error) {
+	if cfg.Lake == nil {
+		return nil, nil, errors.New("backtest: no lake")
+	}
+	if r.Plain() {
+		return nil, nil, fmt.Errorf("backtest: rule %s is a plain count: it has no window state", r.Key())
+	}
+	set, err := rule.NewSet([]*rule.Rule{r})
+	if err != nil {
+		return nil, nil, fmt.Errorf("backtest: indexing rule %s: %w", r.Key(), err)
+	}
+	snap, err := cfg.Lake.Snapshot(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("backtest: reading the lake's manifest: %w", err)
+	}
+	files := snap.Files(lakehouse.Filter{Partitions: []int32{p}, MaxOffset: map[int32]int64{p: end - 1}})
+	var missing []contract.MissingRange
+	for i := 1; i < len(files); i++ {
+		if gap := files[i-1].EndOffset + 1; files[i].StartOffset > gap {
+			missing = append(missing, contract.MissingRange{Partition: p, From: gap, To: files[i].StartOffset - 1, Reason: "no lake file holds these offsets"})
+		}
+	}
+	if cfg.Topic == "" {
+		cfg.Topic = "events"
+	}
+	var tails map[int32][2]int64
+	if from := snap.Watermark(p) + 1; from < end {
+		if len(cfg.Brokers) == 0 {
+			missing = append(missing, contract.MissingRange{Partition: p, From: from, To: end - 1, Reason: "not archived yet, and no brokers to read them from"})
+		} else {
+			if tails, err = tailRange(ctx, cfg, p, from, end); err != nil {
+				return nil, nil, err
+			}
+			if rng, ok := tails[p]; !ok || rng[0] > from {
+				to := end - 1
+				if ok {
+					to = rng[0] - 1
+				}
+				missing = append(missing, contract.MissingRange{Partition: p, From: from, To: to, Reason: "neither archived nor retained by Kafka"})
+			}
+		}
+	}
+	cfg.Rules, cfg.From, cfg.To, cfg.Customer, cfg.Progress = []*rule.Rule{r}, time.Time{}, time.Time{}, "", nil
+	run := runner{cfg: cfg, set: set, rep: &contract.Backtest{}, tally: newTally(set.Rules()), doc: jsonpath.NewDocument(), end: end,
+		crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }}
+	rp, err := run.partition(ctx, p, files, tails)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rp.State(r), missing, nil
 }

@@ -53,6 +53,30 @@ func tailRanges(ctx context.Context, cfg Config, watermark func(int32) int64) (m
 	return out, nil
 }
 
+// tailRange is partition p's offsets [from, end) that Kafka still holds (from at least
+// its first retained offset), as tailRanges gives them.
+func tailRange(ctx context.Context, cfg Config, p int32, from, end int64) (map[int32][2]int64, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.KafkaOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: client: %w", ErrTailUnavailable, err)
+	}
+	defer cl.Close()
+	starts, err := kadm.NewClient(cl).ListStartOffsets(ctx, cfg.Topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: listing the first offsets of %s: %w", ErrTailUnavailable, cfg.Topic, err)
+	}
+	if s, ok := starts.Lookup(cfg.Topic, p); ok {
+		from = max(from, s.Offset)
+	}
+	if from >= end {
+		return nil, nil
+	}
+	return map[int32][2]int64{p: {from, end}}, nil
+}
+
 // tail evaluates partition p's offsets [from, to) from Kafka through rp, after the
 // lake's: the records live would have evaluated (verdict.Accept), as a row each.
 func (r *runner) tail(ctx context.Context, rp *window.Replay, p int32, rng [2]int64, prev *int64) error {
