@@ -33,7 +33,11 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 			for _, r := range p.matched {
 				ar := s.versionOfMatched(r)
 				if !r.Plain() {
-					d.evalWindowed(p, b, ev, ar)
+					if h := p.buffers[ar]; h != nil {
+						d.bufferWindowed(p, b, h, ev, ar)
+					} else {
+						d.evalWindowed(p, b, ev, ar)
+					}
 					continue
 				}
 				if n := p.counts.add(ci, ar.Seq, 1); n == r.Threshold.Count() {

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backfill"
+	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -34,6 +35,8 @@ import (
 // backfiller runs hand-off jobs for one daemon.
 type backfiller struct {
 	runner *backfill.Runner
+	// history reads windowed versions' history (backtest.PartitionState).
+	history backtest.Config
 	// queue holds the jobs waiting for one of the workers (Config.BackfillConcurrency).
 	queue *fairQueue[*handoffJob]
 	log   *slog.Logger
@@ -68,7 +71,10 @@ func (bf *backfiller) policy() *backoff.ExponentialBackOff {
 
 // pendingBackfill is one partition's job for one rule version.
 type pendingBackfill struct {
-	start    int64
+	start int64
+	// end is where a windowed version's history ends and its buffer begins
+	// (windowhandoff.go); unused for counts.
+	end      int64
 	began    time.Time
 	cancel   context.CancelFunc
 	attempts atomic.Int32
@@ -100,11 +106,12 @@ type handoffJob struct {
 	retry *backoff.ExponentialBackOff
 }
 
-// startBackfill queues the job for ar in partition p below start. The caller holds the
-// partition's lock and records the returned handle in partition.pending.
-func (d *Daemon) startBackfill(p *partition, ar *controls.Version, start int64) *pendingBackfill {
+// startBackfill queues the job for ar in partition p below start (for a windowed
+// version, its history below end: windowhandoff.go). The caller holds the partition's
+// lock and records the returned handle in partition.pending.
+func (d *Daemon) startBackfill(p *partition, ar *controls.Version, start, end int64) *pendingBackfill {
 	ctx, cancel := context.WithCancel(d.bf.ctx)
-	pb := &pendingBackfill{start: start, began: time.Now(), cancel: cancel}
+	pb := &pendingBackfill{start: start, end: end, began: time.Now(), cancel: cancel}
 	d.m.backfillsRunning.Inc()
 	d.bf.queue.push(ar.Key.Scope, &handoffJob{p: p, ar: ar, pb: pb, ctx: ctx, retry: d.bf.policy()}, time.Time{})
 	return pb
@@ -147,6 +154,10 @@ func (d *Daemon) runWorkers(n int) {
 func (d *Daemon) runJob(j *handoffJob) {
 	if j.ctx.Err() != nil {
 		d.m.backfillsRunning.Dec()
+		return
+	}
+	if !j.ar.Rule.Plain() {
+		d.runWindowJob(j)
 		return
 	}
 	pid, ar, pb := j.p.id, j.ar, j.pb
@@ -259,6 +270,7 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger) (*backfill
 		return nil, nil, fmt.Errorf("live: %w", err)
 	}
 	return &backfiller{runner: runner, queue: newFairQueue[*handoffJob](), log: log, ctx: ctx,
+		history:    backtest.Config{Lake: lake, Brokers: cfg.Kafka.Brokers, Topic: cfg.Topics.Events, KafkaOpts: kopts, Limits: cfg.WindowLimits},
 		minBackoff: cfg.BackfillMinBackoff, maxBackoff: cfg.BackfillMaxBackoff}, lake, nil
 }
 

@@ -191,6 +191,11 @@ type Config struct {
 	// partition (package window; a rule's limits field overrides them). Defaults
 	// window.DefaultLimits: 100,000 groups, 10,000 distinct values per window.
 	WindowLimits window.Limits
+	// HandoffBufferBytes bounds, per rule version and partition, the events a windowed
+	// or grouped rule version buffers while its history is computed (windowhandoff.go).
+	// Beyond it the version starts without history, and its rule view says so
+	// (incomplete, status error). Default 64 MiB.
+	HandoffBufferBytes int64
 	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
 	// lake trails Kafka under light traffic. Default: the archiver's (1m).
 	ArchiveRollAge time.Duration
@@ -204,6 +209,9 @@ type Config struct {
 // EnsureDefaults fills unset fields with their documented defaults.
 func (c *Config) EnsureDefaults() {
 	c.WindowLimits = c.WindowLimits.EnsureDefaults()
+	if c.HandoffBufferBytes <= 0 {
+		c.HandoffBufferBytes = DefaultHandoffBufferBytes
+	}
 	// The event consumer's settings take the defaults of ingest.EventsConfig, which
 	// they are handed to, so that the two cannot drift apart.
 	ev := ingest.EventsConfig{Kafka: c.Kafka, Topics: c.Topics, Group: c.Group, StartAt: c.StartAt,

@@ -33,6 +33,9 @@ type partition struct {
 	// windows holds the state of each active version that is not a plain count
 	// (rule.Rule.Plain): groups, windows, aggregates, made at its first match.
 	windows map[*controls.Version]*window.State
+	// buffers hold the matched events of windowed versions whose history is being
+	// computed (windowhandoff.go); such a version is also in pending.
+	buffers map[*controls.Version]*handoffBuffer
 	// shared holds the event's values that windowed rules share (window.Shared).
 	shared  window.Shared
 	matched []*rule.Rule
@@ -55,7 +58,8 @@ type partition struct {
 func newPartition(id int32) *partition {
 	return &partition{id: id, starts: map[*controls.Version]int64{}, pending: map[*controls.Version]*pendingBackfill{},
 		incomplete: map[*controls.Version][]contract.MissingRange{}, windows: map[*controls.Version]*window.State{},
-		counts: newCounterStore(), next: -1}
+		buffers: map[*controls.Version]*handoffBuffer{},
+		counts:  newCounterStore(), next: -1}
 }
 
 // reconcile adopts the active set s before evaluating the event at offset: rule versions new
@@ -72,6 +76,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		delete(p.starts, ar)
 		delete(p.incomplete, ar)
 		delete(p.windows, ar)
+		delete(p.buffers, ar)
 		if pb := p.pending[ar]; pb != nil {
 			pb.cancel()
 			delete(p.pending, ar)
@@ -82,10 +87,12 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		if _, ok := p.starts[ar]; !ok {
 			added = true
 			p.starts[ar] = offset
-			// History of rules kept per group and window is not backfilled yet: they
-			// count from their start (docs/architecture.md, "The hand-off").
-			if d.bf != nil && offset > 0 && !p.revoked && ar.Rule.Plain() {
-				p.pending[ar] = d.startBackfill(p, ar, offset)
+			if d.bf != nil && offset > 0 && !p.revoked {
+				if ar.Rule.Plain() {
+					p.pending[ar] = d.startBackfill(p, ar, offset, offset)
+				} else {
+					d.startWindowHandoff(p, ar, offset, offset)
+				}
 			}
 		}
 	}

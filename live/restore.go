@@ -182,7 +182,13 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p.next = h.Next
 	for i, sr := range h.Rules {
 		if ar := rules[i]; ar != nil && sr.Pending && d.bf != nil && sr.Start > 0 {
-			p.pending[ar] = d.startBackfill(p, ar, sr.Start)
+			if ar.Rule.Plain() {
+				p.pending[ar] = d.startBackfill(p, ar, sr.Start, sr.Start)
+			} else {
+				// The events buffered since sr.Start are gone: the job's history runs up to
+				// the resume offset and owes the crossings from sr.Start.
+				d.startWindowHandoff(p, ar, sr.Start, h.Next)
+			}
 		}
 	}
 	gen := p.gen

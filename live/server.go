@@ -47,6 +47,7 @@ const (
 	limitPreviewBytes      = console.LimitPreviewBytes
 	limitSnapshotAge       = "max_snapshot_age_seconds"
 	limitArchiveLag        = "max_archive_lag_records"
+	limitHandoffBuffer     = "max_handoff_buffer_bytes"
 )
 
 // ensureHTTPDefaults fills the HTTP limits' documented defaults (see Config).
@@ -155,6 +156,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limit.WithLabelValues("backfill_concurrency").Set(float64(c.BackfillConcurrency))
 	d.m.limit.WithLabelValues("max_groups").Set(float64(c.WindowLimits.MaxGroups))
 	d.m.limit.WithLabelValues("max_distinct").Set(float64(c.WindowLimits.MaxDistinct))
+	d.m.limit.WithLabelValues(limitHandoffBuffer).Set(float64(c.HandoffBufferBytes))
 	if soft, ok := openFileLimit(); ok && c.HTTPMaxConnections > soft/2 {
 		d.log.Warn("the HTTP connection cap is above half the limit of open files: a flood of connections could leave storage and Kafka without file descriptors; lower --http-max-connections or raise the limit (ulimit -n)",
 			"http_max_connections", c.HTTPMaxConnections, "open_files_limit", soft)

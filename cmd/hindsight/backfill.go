@@ -159,7 +159,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	)
 	for _, r := range rules {
 		if !r.Plain() {
-			return usageError{fmt.Errorf("backfill: rule %s has group_by, a window or an aggregate other than count: history of such rules is not computed yet; it counts from the moment it is applied", r.Key())}
+			return usageError{fmt.Errorf("backfill: rule %s has group_by, a window or an aggregate other than count: its history is a state, not counts: hindsight backtest shows how often it would have fired, and live hands it its history when applied", r.Key())}
 		}
 	}
 	asOf := time.Now()

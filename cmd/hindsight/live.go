@@ -95,6 +95,7 @@ needs --api-token unless --http is a loopback address.`,
 	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	// State of rules kept per group and window (a rule's limits field overrides them).
 	addWindowLimitFlags(f, &cfg.WindowLimits, def.WindowLimits)
+	f.Int64Var(&cfg.HandoffBufferBytes, "max-handoff-buffer", live.DefaultHandoffBufferBytes, "bytes of events a windowed or grouped rule buffers per partition while its history is computed; beyond, it counts from then on without its history (shown as incomplete)")
 	// Exposure and limits of the HTTP API (README.md, "Exposing Hindsight" and "Limits").
 	f.BoolVar(&cfg.PublicRead, "public-read", false, "with --api-token, leave reads (API, /metrics, the console's data) open without the token")
 	f.StringSliceVar(&cfg.AllowedHosts, "allowed-hosts", nil, "Host headers accepted besides the listener's own address and loopback names: name (any port), name:port, or * (any; disables the DNS-rebinding check)")

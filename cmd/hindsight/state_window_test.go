@@ -16,8 +16,8 @@ import (
 // workload's fields: every aggregate, tumbling and hopping windows, a running total,
 // record and payload event times, and one whose event time ($.session.duration_ms, as
 // epoch milliseconds) is random, so that about half its events are late. They are
-// published before any event: such rules are not backfilled yet, so only a start at
-// offset 0 gives every run the same state (docs/architecture.md, "Windowed rules").
+// published before any event, so that every partition counts them from offset 0 and
+// every run has the same state (docs/architecture.md, "Windowed rules").
 var harnessWindowRules = []string{
 	`{"id":"w-fail-country","scope":"*","when":{"path":"$.outcome","op":"==","value":"failure"},
 	  "group_by":["$.actor.geo.country"],"window":{"size":"4s","every":"2s"},"threshold":5}`,

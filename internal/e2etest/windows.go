@@ -22,6 +22,17 @@ import (
 // daemon uses, and returns the alert ids it raises and, per customer, its open windows
 // at the end as WindowText, sorted.
 func WindowReplay(history []*kgo.Record, r *rule.Rule, starts map[int32]int64) (ids map[string]bool, open map[string][]string, err error) {
+	return windowReplay(history, r, starts, nil)
+}
+
+// WindowHandoffReplay is WindowReplay of a rule handed its history: it evaluates all of
+// history, and returns the alert ids of the crossings at offsets from each partition's
+// start (those before are history's, not sent).
+func WindowHandoffReplay(history []*kgo.Record, r *rule.Rule, starts map[int32]int64) (ids map[string]bool, open map[string][]string, err error) {
+	return windowReplay(history, r, nil, starts)
+}
+
+func windowReplay(history []*kgo.Record, r *rule.Rule, starts, alertsFrom map[int32]int64) (ids map[string]bool, open map[string][]string, err error) {
 	byPart := map[int32][]*kgo.Record{}
 	for _, rec := range history {
 		if start, ok := starts[rec.Partition]; !ok || rec.Offset >= start {
@@ -46,7 +57,9 @@ func WindowReplay(history []*kgo.Record, r *rule.Rule, starts map[int32]int64) (
 				if aerr != nil && err == nil {
 					err = fmt.Errorf("rule %s: %w", r.Key(), aerr)
 				}
-				ids[a.AlertID] = true
+				if from, ok := alertsFrom[rec.Partition]; !ok || rec.Offset >= from {
+					ids[a.AlertID] = true
+				}
 			})
 		}
 		for _, w := range st.Windows("") {

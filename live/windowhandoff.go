@@ -1,0 +1,204 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/backtest"
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+// The hand-off of a rule kept per group and window (docs/architecture.md, "The
+// hand-off"). Its state is not a sum: what history leaves (open windows, the
+// watermark) decides what later events do. So, where a running total counts live from
+// its start offset S while a job counts below it, a windowed version does not evaluate
+// events while its history is computed: it buffers the events it matched, from the
+// buffer's first offset B (S, or the resume offset of a partition restored while the
+// job was pending). The job replays the partition's history below B through the live
+// evaluator's code (backtest.PartitionState: the lake, then Kafka) and returns the state
+// there and the crossings of its events. Under the partition's lock, the state is
+// installed and the buffered events go through it, in offset order: the state is then
+// exactly that of an uninterrupted run. The crossings at offsets ≥ S, the job's and the
+// buffer's, are the version's alerts, produced once the lock is released; those below
+// S are history, not sent. Alerts sent again after a restart have the same alert_id.
+//
+// A buffer is bounded (Config.HandoffBufferBytes): beyond it the version gives up its
+// history, starts from the event at hand, and says so in its rule view (incomplete,
+// status error) and in hindsight_limit_reached_total.
+
+// DefaultHandoffBufferBytes is Config.HandoffBufferBytes's default.
+const DefaultHandoffBufferBytes = 64 << 20
+
+// handoffBuffer is the events a windowed version matched since offset from.
+type handoffBuffer struct {
+	from   int64
+	events []bufferedEvent
+	bytes  int64
+}
+
+type bufferedEvent struct {
+	offset   int64
+	customer string
+	value    []byte
+	time     time.Time
+}
+
+// bufferedEventOverhead is what an event costs a buffer beyond its customer and value.
+const bufferedEventOverhead = 64
+
+// startWindowHandoff queues the job of windowed version ar in partition p: its history
+// below end, owing the crossings from start, with events buffered from end. The caller
+// holds the partition's lock.
+func (d *Daemon) startWindowHandoff(p *partition, ar *controls.Version, start, end int64) {
+	p.pending[ar] = d.startBackfill(p, ar, start, end)
+	p.buffers[ar] = &handoffBuffer{from: end}
+}
+
+// bufferWindowed keeps ev, which windowed version ar matched while its history is
+// computed. The caller holds the partition's lock.
+func (d *Daemon) bufferWindowed(p *partition, b *ingest.Batch, h *handoffBuffer, ev *ingest.Event, ar *controls.Version) {
+	cost := int64(len(ev.Customer)+len(ev.Record.Value)) + bufferedEventOverhead
+	if h.bytes+cost > d.cfg.HandoffBufferBytes {
+		d.abandonHandoff(p, ar, ev.Offset)
+		d.evalWindowed(p, b, ev, ar)
+		return
+	}
+	h.bytes += cost
+	h.events = append(h.events, bufferedEvent{offset: ev.Offset, customer: strings.Clone(ev.Customer), // ev's aliases the fetch
+		value: append([]byte(nil), ev.Record.Value...), time: ev.Time})
+}
+
+// abandonHandoff gives up ar's history in p at offset: the job is cancelled, the
+// buffer dropped, and the version counts from offset, its history below marked
+// missing. The caller holds the partition's lock.
+func (d *Daemon) abandonHandoff(p *partition, ar *controls.Version, offset int64) {
+	if pb := p.pending[ar]; pb != nil {
+		pb.cancel()
+		delete(p.pending, ar)
+	}
+	delete(p.buffers, ar)
+	p.windows[ar] = window.New(ar.Rule, d.cfg.WindowLimits)
+	p.incomplete[ar] = []contract.MissingRange{{Partition: p.id, From: 0, To: offset - 1,
+		Reason: fmt.Sprintf("the hand-off buffer reached %d bytes (limit %s): history and the events buffered meanwhile are not counted", d.cfg.HandoffBufferBytes, limitHandoffBuffer)}}
+	p.gen++
+	d.m.limitReached.WithLabelValues(limitHandoffBuffer).Inc()
+	d.log.Warn("hand-off buffer full: a windowed rule starts without its history", "rule", ar.Key.String(),
+		"version", ar.Rule.Version, "partition", p.id, "offset", offset, "limit", d.cfg.HandoffBufferBytes)
+}
+
+// pastCrossing is a crossing of an event the job read, with that event's place.
+type pastCrossing struct {
+	offset int64
+	at     time.Time
+	c      window.Crossing
+}
+
+// windowJobHook, when set (by tests, export_test.go), runs before each windowed job's
+// attempt: a test holds jobs back to see events buffered.
+var windowJobHook func(ctx context.Context)
+
+// runWindowJob makes one attempt at windowed job j, as runJob does for counts.
+func (d *Daemon) runWindowJob(j *handoffJob) {
+	if windowJobHook != nil {
+		windowJobHook(j.ctx)
+	}
+	pid, ar, pb := j.p.id, j.ar, j.pb
+	pb.attempts.Add(1)
+	var crossings []pastCrossing
+	st, missing, err := backtest.PartitionState(j.ctx, d.bf.history, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
+		if offset >= pb.start {
+			c.Group = append([]byte(nil), c.Group...)
+			crossings = append(crossings, pastCrossing{offset: offset, at: at, c: c})
+		}
+	})
+	if err != nil {
+		if j.ctx.Err() != nil {
+			d.m.backfillsRunning.Dec()
+			return
+		}
+		msg := err.Error()
+		pb.lastErr.Store(&msg)
+		pb.blocked.Store(false)
+		d.m.backfillFailures.Inc()
+		wait := j.retry.NextBackOff()
+		d.bf.log.Warn("windowed history failed; retrying", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", pid,
+			"attempt", pb.attempts.Load(), "retry_in", wait, "err", err)
+		d.bf.queue.push(ar.Key.Scope, j, time.Now().Add(wait))
+		return
+	}
+	d.m.backfillsRunning.Dec()
+	pb.cancel()
+	alerts := d.applyWindowHandoff(j.p, ar, pb, st, missing, crossings)
+	if len(alerts) == 0 {
+		return
+	}
+	for _, rec := range alerts {
+		d.alertsRaised.Add(1)
+		d.m.alerts.Inc()
+		d.produceAlert(rec)
+	}
+	j.p.mu.Lock()
+	j.p.unqueuedAlerts--
+	j.p.mu.Unlock()
+}
+
+// applyWindowHandoff installs st, ar's state below the buffer of p, runs the buffered
+// events through it, and returns the alerts owed: the job's crossings (from pb.start)
+// and the buffer's, for the caller to produce once the lock is released.
+func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pendingBackfill, st *window.State, missing []contract.MissingRange, past []pastCrossing) []*kgo.Record {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.revoked || p.pending[ar] != pb {
+		return nil // revoked (the next owner computes it), replaced, or given up
+	}
+	buf := p.buffers[ar]
+	delete(p.pending, ar)
+	delete(p.buffers, ar)
+	if len(missing) > 0 {
+		p.incomplete[ar] = missing
+		d.log.Warn("windowed history incomplete: offsets neither the lake nor Kafka holds are not counted",
+			"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", p.id, "missing", missing)
+	} else {
+		delete(p.incomplete, ar)
+	}
+	doc := jsonpath.NewDocument()
+	for _, e := range buf.events {
+		if err := doc.Reset(e.value); err != nil {
+			// It was parsed when it came: it parses again.
+			panic(fmt.Sprintf("live: a buffered event at offset %d no longer parses: %v", e.offset, err))
+		}
+		st.Add(&window.Event{Customer: e.customer, Doc: doc, Time: e.time}, func(c window.Crossing) {
+			c.Group = append([]byte(nil), c.Group...)
+			past = append(past, pastCrossing{offset: e.offset, at: e.time, c: c})
+		})
+	}
+	p.windows[ar] = st
+	d.m.windowStats(ar.Key.String(), window.Stats{}, st.Stats())
+	p.gen++
+	var alerts []*kgo.Record
+	for _, x := range past {
+		a, err := window.Alert(ar.Rule, x.c, p.id, x.offset, x.at, contract.SourceLive)
+		if err != nil {
+			panic(fmt.Sprintf("live: alert of rule %s: %v", ar.Key, err)) // a key this build made
+		}
+		buf := append(make([]byte, 0, len(x.c.Customer)+320), x.c.Customer...)
+		buf = a.AppendJSON(buf)
+		n := len(x.c.Customer)
+		alerts = append(alerts, &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: buf[:n:n], Value: buf[n:]})
+	}
+	if len(alerts) > 0 {
+		p.unqueuedAlerts++
+	}
+	d.m.backfillsDone.Inc()
+	d.log.Info("windowed hand-off complete", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", p.id,
+		"start", pb.start, "buffered", len(buf.events), "groups", st.GroupCount(), "windows", st.WindowCount(), "alerts", len(alerts))
+	return alerts
+}

@@ -1,0 +1,315 @@
+package live_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// windowHandoffRules are applied mid-stream: a hopping count with lateness, a
+// count_distinct and a max, over events whose times run up to 20 s behind (late ones
+// around the start offsets too).
+var windowHandoffRules = []string{
+	`{"id":"burst","scope":"*","version":1,"when":{"path":"$.kind","op":"==","value":"fail"},"group_by":["$.user"],
+	  "window":{"size":"1m","every":"20s"},"time":"$.ts","lateness":"10s","threshold":4}`,
+	`{"id":"spread","scope":"*","version":1,"when":{"path":"$.kind","op":"exists"},"group_by":["$.user"],
+	  "aggregate":{"fn":"count_distinct","path":"$.ip"},"window":{"size":"2m"},"time":"$.ts","lateness":"15s","threshold":5}`,
+	`{"id":"peak","scope":"*","version":1,"when":{"path":"$.kind","op":"==","value":"ok"},
+	  "aggregate":{"fn":"max","path":"$.v"},"window":{"size":"30s"},"time":"$.ts","threshold":{"op":">","value":97}}`,
+}
+
+// TestWindowedHandoff is the differential test of the windowed hand-off: rules applied
+// after 2,000 events are handed their history (the lake, the Kafka tail), buffer what
+// they match meanwhile, and end with the open windows of an uninterrupted run from the
+// first event; their alerts are exactly the uninterrupted run's at offsets from their
+// start, no history alert is sent, and every rule is live.
+func TestWindowedHandoff(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
+	// The hand-off jobs wait until the events after the rules have come, so that the
+	// buffers hold them all: an uninterrupted run's verdict must come out of that too.
+	release := make(chan struct{})
+	defer live.SetWindowJobHook(func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	})()
+	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+		c.NoBackfill, c.NoArchive = false, false
+		c.ArchiveRollAge = 200 * time.Millisecond
+	})
+	rng := rand.New(rand.NewPCG(11, 3))
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var history []*kgo.Record
+	produce := func(n int) {
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			k := len(history) + i
+			at := base.Add(time.Duration(k) * 500 * time.Millisecond)
+			ts := at.Add(-time.Duration(rng.IntN(20_000)) * time.Millisecond)
+			kind := []string{"fail", "ok", "ok"}[rng.IntN(3)]
+			js := fmt.Sprintf(`{"kind":%q,"user":"u%d","ip":"10.0.0.%d","v":%d,"ts":%q}`, kind, rng.IntN(6), rng.IntN(9), rng.IntN(100), ts.Format(time.RFC3339Nano))
+			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", rng.IntN(4))), Value: []byte(js), Timestamp: at}
+		}
+		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
+	}
+	produce(2000)
+	waitCommitted(t, b, d, "the first events")
+
+	var ctl []*kgo.Record
+	rules := make([]string, len(windowHandoffRules))
+	for i, js := range windowHandoffRules {
+		r := e2etest.ParseRule(t, js)
+		ctl = append(ctl, e2etest.Upsert(t, r))
+		rules[i] = r.ID
+	}
+	e2etest.ProduceSync(t, b, ctl...)
+	waitActive(t, d, windowHandoffRules)
+	// Events while the history is computed: they are buffered, then evaluated.
+	for range 4 {
+		produce(250)
+	}
+	waitCommitted(t, b, d, "every event")
+	close(release)
+	e2etest.WaitFor(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
+		vs := d.Rules()
+		for _, v := range vs {
+			if v.Status != contract.RuleLive {
+				return false
+			}
+		}
+		return len(vs) == len(windowHandoffRules)
+	})
+
+	var want []string
+	windows := 0
+	for _, js := range windowHandoffRules {
+		r := e2etest.ParseRule(t, js)
+		starts := d.StartOffsets(r.Key())
+		if slices.Max(append(slices.Collect(maps.Values(starts)), 0)) == 0 {
+			t.Fatalf("rule %s starts at %v: the test needs history below its start", r.Key(), starts)
+		}
+		ids, open, err := e2etest.WindowHandoffReplay(history, r, starts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, slices.Collect(maps.Keys(ids))...)
+		got, _ := d.Counts(r.Key())
+		have := e2etest.OpenWindows(got)
+		for c, w := range open {
+			windows += len(w)
+			if g, w := strings.Join(have[c], " "), strings.Join(w, " "); g != w {
+				t.Errorf("rule %s, customer %s: open windows\n%s\nuninterrupted replay\n%s", r.Key(), c, g, w)
+			}
+		}
+		if len(have) != len(open) {
+			t.Errorf("rule %s: %d customers with open windows, replay %d", r.Key(), len(have), len(open))
+		}
+	}
+	slices.Sort(want)
+	if windows == 0 || len(want) == 0 {
+		t.Fatalf("%d open windows, %d alerts owed: the test shows nothing", windows, len(want))
+	}
+	recs := b.Consume(t, "alerts", len(want), 60*time.Second)
+	// No more than those: every event is evaluated and every hand-off applied.
+	if n := e2etest.TopicRecords(t, b, "alerts"); n != int64(len(want)) {
+		t.Errorf("%d alerts on the topic, want %d", n, len(want))
+	}
+	var got []string
+	for _, a := range e2etest.Alerts(t, recs) {
+		got = append(got, a.AlertID)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("alert ids\n%v\nwant\n%v", got, want)
+	}
+	t.Logf("%d events, rules %v applied after 2,000: %d open windows and %d alerts as an uninterrupted run's", len(history), rules, windows, len(want))
+}
+
+// TestWindowedHandoffBufferLimit: with a hand-off buffer too small for one event, each
+// windowed version gives up its history at its first matched event, counts from there
+// (as a replay from that offset does), and its rule view says what is missing and why,
+// with status error; the limit shows in /metrics.
+func TestWindowedHandoffBufferLimit(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	// The hand-off jobs wait until the events after the rule have come: they are
+	// buffered, and the first one matched is beyond the limit.
+	release := make(chan struct{})
+	defer live.SetWindowJobHook(func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	})()
+	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+		c.NoBackfill, c.NoArchive = false, false
+		c.HandoffBufferBytes = 1
+	})
+	var history []*kgo.Record
+	produce := func(n int) {
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(len(history)+i) * time.Second)
+			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%5)), Timestamp: at,
+				Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u%d","ts":%q}`, i%3, at.Format(time.RFC3339)))}
+		}
+		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
+	}
+	produce(300)
+	waitCommitted(t, b, d, "the first events")
+	r := e2etest.ParseRule(t, windowHandoffRules[0])
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	waitActive(t, d, windowHandoffRules[:1])
+	produce(300)
+	waitCommitted(t, b, d, "every event")
+	close(release)
+
+	var view contract.RuleView
+	e2etest.WaitFor(t, 30*time.Second, "the rule to say its history is missing", func() bool {
+		for _, v := range d.Rules() {
+			if v.ID == r.ID {
+				view = v
+			}
+		}
+		return view.Status == contract.RuleError && len(view.Incomplete) > 0
+	})
+	from := map[int32]int64{}
+	for _, m := range view.Incomplete {
+		if m.From != 0 || !strings.Contains(m.Reason, "max_handoff_buffer_bytes") {
+			t.Errorf("missing range %+v: want one from 0 naming the limit", m)
+		}
+		from[m.Partition] = m.To + 1
+	}
+	_, open, err := e2etest.WindowReplay(history, r, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := d.Counts(r.Key())
+	have := e2etest.OpenWindows(got)
+	if len(open) == 0 || !maps.EqualFunc(have, open, slices.Equal) {
+		t.Errorf("open windows\n%v\nreplay from %v\n%v", have, from, open)
+	}
+	if m := e2etest.GetText(t, "http://"+d.HTTPAddr()+"/metrics"); !strings.Contains(m, `hindsight_limit_reached_total{name="max_handoff_buffer_bytes"}`) ||
+		!strings.Contains(m, `hindsight_limit{name="max_handoff_buffer_bytes"} 1`) {
+		t.Errorf("/metrics does not show the hand-off buffer limit reached")
+	}
+}
+
+// TestWindowedHandoffAcrossRestart: the daemon stops while windowed versions' history
+// is still being computed (their jobs held back), with events buffered; the next one
+// restores the snapshot, computes the history up to its resume offset, owes the
+// crossings from the versions' start, and ends, alerts and open windows, as an
+// uninterrupted run.
+func TestWindowedHandoffAcrossRestart(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	state, group := "file://"+t.TempDir(), "handoff-restart"
+	held := make(chan struct{}) // never closed: the first daemon's jobs end with it
+	restore := live.SetWindowJobHook(func(ctx context.Context) {
+		select {
+		case <-held:
+		case <-ctx.Done():
+		}
+	})
+	cfg := func(c *live.Config) {
+		c.Group, c.StateURL = group, state
+		c.NoBackfill = false
+		c.SnapshotInterval = 100 * time.Millisecond
+	}
+	first, stop := e2etest.StartLive(t, b, cfg)
+	rng := rand.New(rand.NewPCG(12, 4))
+	var history []*kgo.Record
+	produce := func(n int) {
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(len(history)+i) * 700 * time.Millisecond)
+			ts := at.Add(-time.Duration(rng.IntN(15_000)) * time.Millisecond)
+			js := fmt.Sprintf(`{"kind":%q,"user":"u%d","ip":"10.0.0.%d","v":%d,"ts":%q}`, []string{"fail", "ok"}[rng.IntN(2)], rng.IntN(5), rng.IntN(7), rng.IntN(100), ts.Format(time.RFC3339Nano))
+			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", rng.IntN(5))), Value: []byte(js), Timestamp: at}
+		}
+		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
+	}
+	produce(1200)
+	waitCommitted(t, b, first, "the first events")
+	var rules []*rule.Rule
+	for _, js := range windowHandoffRules[:2] {
+		r := e2etest.ParseRule(t, js)
+		rules = append(rules, r)
+		e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	}
+	waitActive(t, first, windowHandoffRules[:2])
+	produce(400) // buffered by the first daemon, whose jobs never run
+	waitCommitted(t, b, first, "the buffered events")
+	for _, v := range first.Rules() {
+		if v.Status != contract.RuleBackfilling {
+			t.Fatalf("rule %s is %s before the restart, want backfilling", v.ID, v.Status)
+		}
+	}
+	stop() // the shutdown snapshot keeps the versions pending
+	<-first.Done()
+	restore()
+
+	second, _ := e2etest.StartLive(t, b, cfg)
+	produce(300)
+	waitCommitted(t, b, second, "every event")
+	e2etest.WaitFor(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
+		for _, v := range second.Rules() {
+			if v.Status != contract.RuleLive {
+				return false
+			}
+		}
+		return len(second.Rules()) == len(rules)
+	})
+	var want []string
+	for _, r := range rules {
+		starts := second.StartOffsets(r.Key())
+		ids, open, err := e2etest.WindowHandoffReplay(history, r, starts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, slices.Collect(maps.Keys(ids))...)
+		got, _ := second.Counts(r.Key())
+		if have := e2etest.OpenWindows(got); !maps.EqualFunc(have, open, slices.Equal) {
+			t.Errorf("rule %s: open windows\n%v\nuninterrupted replay\n%v", r.Key(), have, open)
+		}
+	}
+	slices.Sort(want)
+	if len(want) == 0 {
+		t.Fatal("no alert owed: the test shows nothing")
+	}
+	var got []string
+	for _, a := range e2etest.Alerts(t, b.Consume(t, "alerts", len(want), 60*time.Second)) {
+		got = append(got, a.AlertID)
+	}
+	slices.Sort(got)
+	if got = slices.Compact(got); !slices.Equal(got, want) {
+		t.Errorf("alert ids\n%v\nwant\n%v", got, want)
+	}
+	t.Logf("%d events; %d alerts owed from the rules' start, across a restart while their history was pending", len(history), len(want))
+}
+
+// waitActive waits until d evaluates the rules given (as JSON): events produced after
+// it returns are evaluated with them.
+func waitActive(t *testing.T, d *live.Daemon, rules []string) {
+	t.Helper()
+	e2etest.WaitFor(t, 30*time.Second, "the rules to be active", func() bool {
+		for _, js := range rules {
+			if _, ok := d.Count(e2etest.ParseRule(t, js).Key(), ""); !ok {
+				return false
+			}
+		}
+		return true
+	})
+}
