@@ -32,11 +32,18 @@ var windowHandoffRules = []string{
 }
 
 // TestWindowedHandoff is the differential test of the windowed hand-off: rules applied
-// after 2,000 events are handed their history (the lake, the Kafka tail), buffer what
-// they match meanwhile, and end with the open windows of an uninterrupted run from the
-// first event; their alerts are exactly the uninterrupted run's at offsets from their
-// start, no history alert is sent, and every rule is live.
+// after a random number of events (seeds: hand-offs inside open windows, with late
+// events around the start) are handed their history (the lake, the Kafka tail), buffer
+// what they match meanwhile, and end with the open windows of an uninterrupted run from
+// the first event; their alerts are exactly the uninterrupted run's at offsets from
+// their start, no history alert is sent, and every rule is live.
 func TestWindowedHandoff(t *testing.T) {
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { testWindowedHandoff(t, seed) })
+	}
+}
+
+func testWindowedHandoff(t *testing.T, seed uint64) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	// The hand-off jobs wait until the events after the rules have come, so that the
 	// buffers hold them all: an uninterrupted run's verdict must come out of that too.
@@ -51,8 +58,9 @@ func TestWindowedHandoff(t *testing.T) {
 		c.NoBackfill, c.NoArchive = false, false
 		c.ArchiveRollAge = 200 * time.Millisecond
 	})
-	rng := rand.New(rand.NewPCG(11, 3))
+	rng := rand.New(rand.NewPCG(11, seed))
 	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	before := 300 + rng.IntN(2500)
 	var history []*kgo.Record
 	produce := func(n int) {
 		recs := make([]*kgo.Record, n)
@@ -66,7 +74,7 @@ func TestWindowedHandoff(t *testing.T) {
 		}
 		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
 	}
-	produce(2000)
+	produce(before)
 	waitCommitted(t, b, d, "the first events")
 
 	var ctl []*kgo.Record
@@ -136,7 +144,7 @@ func TestWindowedHandoff(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("alert ids\n%v\nwant\n%v", got, want)
 	}
-	t.Logf("%d events, rules %v applied after 2,000: %d open windows and %d alerts as an uninterrupted run's", len(history), rules, windows, len(want))
+	t.Logf("%d events, rules %v applied after %d: %d open windows and %d alerts as an uninterrupted run's", len(history), rules, before, windows, len(want))
 }
 
 // TestWindowedHandoffBufferLimit: with a hand-off buffer too small for one event, each
