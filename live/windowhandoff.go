@@ -28,7 +28,8 @@ import (
 // installed and the buffered events go through it, in offset order: the state is then
 // exactly that of an uninterrupted run. The crossings at offsets ≥ S, the job's and the
 // buffer's, are the version's alerts, produced once the lock is released; those below
-// S are history, not sent. Alerts sent again after a restart have the same alert_id.
+// S are history, sent only if the rule says backfill: {alert: true} (source
+// "backfill"). Alerts sent again after a restart have the same alert_id.
 //
 // A buffer is bounded (Config.HandoffBufferBytes): beyond it the version gives up its
 // history, starts from the event at hand, and says so in its rule view (incomplete,
@@ -94,11 +95,13 @@ func (d *Daemon) abandonHandoff(p *partition, ar *controls.Version, offset int64
 		"version", ar.Rule.Version, "partition", p.id, "offset", offset, "limit", d.cfg.HandoffBufferBytes)
 }
 
-// pastCrossing is a crossing of an event the job read, with that event's place.
+// pastCrossing is a crossing of an event the job read, with that event's place;
+// history's is below the version's start (sent only with backfill.alert).
 type pastCrossing struct {
-	offset int64
-	at     time.Time
-	c      window.Crossing
+	offset  int64
+	at      time.Time
+	c       window.Crossing
+	history bool
 }
 
 // windowJobHook, when set (by tests, export_test.go), runs before each windowed job's
@@ -113,10 +116,11 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	pid, ar, pb := j.p.id, j.ar, j.pb
 	pb.attempts.Add(1)
 	var crossings []pastCrossing
+	historyAlerts := ar.Rule.Backfill != nil && ar.Rule.Backfill.Alert
 	st, missing, err := backtest.PartitionState(j.ctx, d.bf.history, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
-		if offset >= pb.start {
+		if history := offset < pb.start; !history || historyAlerts {
 			c.Group = append([]byte(nil), c.Group...)
-			crossings = append(crossings, pastCrossing{offset: offset, at: at, c: c})
+			crossings = append(crossings, pastCrossing{offset: offset, at: at, c: c, history: history})
 		}
 	})
 	if err != nil {
@@ -185,7 +189,11 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 	p.gen++
 	var alerts []*kgo.Record
 	for _, x := range past {
-		a, err := window.Alert(ar.Rule, x.c, p.id, x.offset, x.at, contract.SourceLive)
+		source := contract.SourceLive
+		if x.history {
+			source = contract.SourceBackfill
+		}
+		a, err := window.Alert(ar.Rule, x.c, p.id, x.offset, x.at, source)
 		if err != nil {
 			panic(fmt.Sprintf("live: alert of rule %s: %v", ar.Key, err)) // a key this build made
 		}

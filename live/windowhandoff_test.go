@@ -321,3 +321,60 @@ func waitActive(t *testing.T, d *live.Daemon, rules []string) {
 		return true
 	})
 }
+
+// TestWindowedHandoffHistoryAlerts: with backfill: {alert: true}, the crossings of the
+// history handed over are sent too (source backfill), with the ids an uninterrupted
+// run gives; those from the start are sent as live's.
+func TestWindowedHandoffHistoryAlerts(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	d, _ := e2etest.StartLive(t, b, func(c *live.Config) { c.NoBackfill = false })
+	var history []*kgo.Record
+	produce := func(n int) {
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(len(history)+i) * time.Second)
+			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%3)), Timestamp: at,
+				Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u%d","ts":%q}`, i%4, at.Format(time.RFC3339)))}
+		}
+		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
+	}
+	produce(400)
+	waitCommitted(t, b, d, "the first events")
+	js := strings.Replace(windowHandoffRules[0], `"threshold":4}`, `"threshold":4,"backfill":{"alert":true}}`, 1)
+	r := e2etest.ParseRule(t, js)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	waitActive(t, d, []string{js})
+	produce(200)
+	waitCommitted(t, b, d, "every event")
+	e2etest.WaitFor(t, 30*time.Second, "the rule live", func() bool {
+		vs := d.Rules()
+		return len(vs) == 1 && vs[0].Status == contract.RuleLive
+	})
+	starts := d.StartOffsets(r.Key())
+	all, _, err := e2etest.WindowReplay(history, r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromStart, _, err := e2etest.WindowHandoffReplay(history, r, starts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fromStart) == 0 || len(all) == len(fromStart) {
+		t.Fatalf("%d alerts in all, %d from the start: the test needs both", len(all), len(fromStart))
+	}
+	got := map[string]string{}
+	for _, a := range e2etest.Alerts(t, b.Consume(t, "alerts", len(all), 60*time.Second)) {
+		got[a.AlertID] = a.Source
+		if want := contract.SourceLive; a.Offset < starts[a.Partition] {
+			want = contract.SourceBackfill
+			if a.Source != want {
+				t.Errorf("alert at partition %d offset %d (start %d): source %q, want %q", a.Partition, a.Offset, starts[a.Partition], a.Source, want)
+			}
+		} else if a.Source != want {
+			t.Errorf("alert at partition %d offset %d (start %d): source %q, want %q", a.Partition, a.Offset, starts[a.Partition], a.Source, want)
+		}
+	}
+	if !slices.Equal(slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(all))) {
+		t.Errorf("alert ids\n%v\nwant an uninterrupted run's\n%v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(all)))
+	}
+}

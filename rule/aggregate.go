@@ -357,6 +357,11 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 			errs.add("limits.max_distinct", 0, "applies to count_distinct only")
 		}
 	}
+	if b := r.Backfill; b != nil && *b == (BackfillOptions{}) {
+		r.Backfill = nil // backfill: {} is the default: encode (and fingerprint) as without
+	} else if b != nil && b.Alert && r.Plain() {
+		errs.add("backfill.alert", 0, "applies to rules with a window, group_by, another aggregate or threshold operator: a plain count always sends the alert its history crossed")
+	}
 }
 
 // compileField parses the JSONPath text of field under lim, adding a positioned problem
@@ -373,6 +378,13 @@ func compileField(field, text string, lim Limits, errs *ValidationError) *jsonpa
 		return nil
 	}
 	return p
+}
+
+// BackfillOptions are a rule's choices for the history it is handed (see the package
+// comment).
+type BackfillOptions struct {
+	// Alert sends the alerts of crossings in history, with source "backfill".
+	Alert bool `json:"alert,omitempty"`
 }
 
 // RuleLimits overrides, for one rule, the evaluator's limits on its state (zero: the

@@ -270,6 +270,9 @@ func TestAggregationValidation(t *testing.T) {
 		{name: "max_distinct of a count", fields: `"limits":{"max_distinct":5}`, field: "limits.max_distinct", msg: "applies to count_distinct only"},
 		{name: "max_distinct of a sum", fields: `"aggregate":{"fn":"sum","path":"$.v"},"limits":{"max_distinct":5}`,
 			field: "limits.max_distinct", msg: "applies to count_distinct only"},
+		// backfill
+		{name: "backfill alert of a windowed rule", fields: `"window":{"size":"1m"},"backfill":{"alert":true}`},
+		{name: "backfill alert of a plain count", fields: `"backfill":{"alert":true}`, field: "backfill.alert", msg: "applies to rules with a window, group_by, another aggregate or threshold operator: a plain count always sends the alert its history crossed"},
 	}
 	for _, tt := range tests {
 		js := aggRule(tt.fields)

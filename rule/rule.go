@@ -86,9 +86,12 @@
 //     hindsight_window_limit_drops_total{rule,limit}; the rule's status is then
 //     degraded, saying why: its figures are lower bounds.
 //
-// Rules other than plain counts are not backfilled from history yet: they count from
-// when they are applied (each partition from the offset at which it adopts the
-// version), whatever their lookback.
+//   - backfill {alert}: when a rule other than a plain count is applied, the live
+//     evaluator hands it its history (each partition's events below the offset at which
+//     it adopts the version) before it evaluates on. Crossings in that history are not
+//     sent unless alert is true (then with source "backfill", and the alert_id live
+//     would have given); `hindsight backtest` shows them. A plain count always sends
+//     the alert its history crossed, so backfill.alert is for the others only.
 //
 // # Limits
 //
@@ -160,6 +163,8 @@ type Rule struct {
 	Lateness Duration `json:"lateness,omitempty"`
 	// Limits overrides the evaluator's bounds on this rule's state.
 	Limits *RuleLimits `json:"limits,omitempty"`
+	// Backfill says what handing the rule its history does (not for plain counts).
+	Backfill *BackfillOptions `json:"backfill,omitempty"`
 
 	groupPaths []*jsonpath.Path // compiled by validate
 	timePath   *jsonpath.Path
