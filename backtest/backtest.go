@@ -236,8 +236,8 @@ func timePtr(t time.Time) *time.Time {
 // with cfg.Brokers, the events topic up to end. It returns r's window state there (what
 // a live evaluator hands over to at end), the offset ranges neither the lake nor Kafka
 // held (the state then lacks their events: the caller must say so), and tells crossed
-// each crossing with its event's offset and record time. cfg's Rules, From, To,
-// Customer and Progress are not used.
+// each crossing with its event's offset and record time; cfg.Progress is told the lake
+// rows read of those the files hold. cfg's Rules, From, To and Customer are not used.
 func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end int64, crossed func(offset int64, at time.Time, c window.Crossing)) (*window.State, []contract.MissingRange, error) {
 	if cfg.Lake == nil {
 		return nil, nil, errors.New("backtest: no lake")
@@ -280,12 +280,19 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 			}
 		}
 	}
-	cfg.Rules, cfg.From, cfg.To, cfg.Customer, cfg.Progress = []*rule.Rule{r}, time.Time{}, time.Time{}, "", nil
+	cfg.Rules, cfg.From, cfg.To, cfg.Customer = []*rule.Rule{r}, time.Time{}, time.Time{}, ""
+	var total int64
+	for _, f := range files {
+		total += f.Rows
+	}
 	run := runner{cfg: cfg, set: set, rep: &contract.Backtest{}, tally: newTally(set.Rules()), doc: jsonpath.NewDocument(), end: end,
-		crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }}
+		total: total, crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }}
 	rp, err := run.partition(ctx, p, files, tails)
 	if err != nil {
 		return nil, nil, err
+	}
+	if cfg.Progress != nil {
+		cfg.Progress(run.rep.Rows, total)
 	}
 	return rp.State(r), missing, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
@@ -117,7 +118,12 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	pb.attempts.Add(1)
 	var crossings []pastCrossing
 	historyAlerts := ar.Rule.Backfill != nil && ar.Rule.Backfill.Alert
-	st, missing, err := backtest.PartitionState(j.ctx, d.bf.history, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
+	cfg := d.bf.history
+	began := time.Now()
+	cfg.Progress = func(read, _ int64) {
+		pb.progress.Store(&backfill.Progress{RowsScanned: read, Elapsed: time.Since(began)})
+	}
+	st, missing, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
 		if history := offset < pb.start; !history || historyAlerts {
 			c.Group = append([]byte(nil), c.Group...)
 			crossings = append(crossings, pastCrossing{offset: offset, at: at, c: c, history: history})

@@ -91,6 +91,12 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 		produce(250)
 	}
 	waitCommitted(t, b, d, "every event")
+	// Held back, the jobs show in each rule's view: backfilling, per partition.
+	for _, v := range d.Rules() {
+		if v.Status != contract.RuleBackfilling || len(v.Backfill) == 0 {
+			t.Errorf("rule %s while its history is computed: status %s, %d partitions backfilling", v.ID, v.Status, len(v.Backfill))
+		}
+	}
 	close(release)
 	e2etest.WaitFor(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
 		vs := d.Rules()
