@@ -11,7 +11,7 @@
 //     lake's watermark of each partition, up to the end the topic had when the run
 //     began, after that partition's files: records live would dead-letter
 //     (internal/verdict) are counted (Invalid), not evaluated. A tail that cannot be
-//     read fails the run (ErrTailUnavailable).
+//     read, or brings no record for 15 s, fails the run (ErrTailUnavailable).
 //   - From and To bound events by record time, [From, To); Customer keeps one
 //     customer's events. Events outside them are not evaluated at all, so windows and
 //     running counts start with the first event in range.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -11,6 +12,9 @@ import (
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/window"
 )
+
+// tailPollTimeout bounds one poll of the Kafka tail that brings no record.
+const tailPollTimeout = 15 * time.Second
 
 // ErrTailUnavailable wraps a failure to read from Kafka the events the lake does not
 // hold yet.
@@ -92,9 +96,17 @@ func (r *runner) tail(ctx context.Context, rp *window.Replay, p int32, rng [2]in
 	}
 	defer cl.Close()
 	for *prev < rng[1]-1 {
-		fs := cl.PollFetches(ctx)
+		// A poll that brings nothing for tailPollTimeout fails the read (the caller
+		// retries), rather than holding its goroutine on offsets that never come.
+		pctx, cancel := context.WithTimeout(ctx, tailPollTimeout)
+		fs := cl.PollFetches(pctx)
+		timedOut := pctx.Err() != nil
+		cancel()
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if timedOut && fs.NumRecords() == 0 {
+			return fmt.Errorf("%w: partition %d: no record at offsets %d to %d within %s", ErrTailUnavailable, p, *prev+1, rng[1]-1, tailPollTimeout)
 		}
 		var fetchErr error
 		fs.EachError(func(_ string, _ int32, err error) {

@@ -215,6 +215,9 @@ func (s *stateScenario) stream(total int, d time.Duration) {
 		if i > 0 && i%(steps/4) == 0 && !s.publishRules(3, true) {
 			return
 		}
+		if i == steps/2+1 && !s.publishMidWindowRule() {
+			return
+		}
 		s.produce(batch)
 		time.Sleep(pause)
 	}

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
+	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -36,6 +39,33 @@ var harnessWindowRules = []string{
 // windowed reports whether r is kept per group and window (not a plain count).
 func windowed(r *rule.Rule) bool { return !r.Plain() }
 
+// harnessMidWindowRule is published half-way through the stream: it is handed its
+// history (docs/architecture.md, "Windowed rules"), across the harness's crashes, so its
+// open windows are a replay of all history's and its alerts those from its start.
+const harnessMidWindowRule = `{"id":"w-mid-fail-app","scope":"*","when":{"path":"$.outcome","op":"==","value":"failure"},
+  "group_by":["$.client.app"],"window":{"size":"6s","every":"2s"},"time":"$.time","lateness":"1s","threshold":6}`
+
+// publishMidWindowRule publishes harnessMidWindowRule. It runs on the stream's
+// goroutine, so it reports failure with t.Errorf and false.
+func (s *stateScenario) publishMidWindowRule() bool {
+	r, err := rule.ParseRule([]byte(harnessMidWindowRule))
+	if err != nil {
+		s.t.Errorf("harness rule: %v", err)
+		return false
+	}
+	rec := s.remember(r)
+	if rec == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		s.t.Errorf("publishing %s: %v", r.Key(), err)
+		return false
+	}
+	return true
+}
+
 // publishWindowRules publishes harnessWindowRules; false after t.Errorf.
 func (s *stateScenario) publishWindowRules() bool {
 	var recs []*kgo.Record
@@ -64,8 +94,18 @@ func (s *stateScenario) checkWindows(procs ...*liveProc) (ids map[string]bool, w
 		if !windowed(r) {
 			continue
 		}
-		// Published before any event: every partition counts them from offset 0.
-		want, open, err := e2etest.WindowReplay(s.history, r, nil)
+		// Handed their history, the rules end with a replay of all of it; their alerts
+		// are those from their start in each partition (0 for the rules published
+		// before any event).
+		starts := map[int32]int64{}
+		for _, p := range procs {
+			for _, v := range p.rules(t) {
+				if v.Scope == r.Scope && v.ID == r.ID {
+					maps.Copy(starts, v.StartOffsets)
+				}
+			}
+		}
+		want, open, err := e2etest.WindowHandoffReplay(s.history, r, starts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,6 +130,16 @@ func (s *stateScenario) checkWindows(procs ...*liveProc) (ids map[string]bool, w
 		}
 	}
 	return ids, windows
+}
+
+// rules is the process's /v1/rules listing.
+func (p *liveProc) rules(t *testing.T) []contract.RuleView {
+	t.Helper()
+	var list contract.RuleList
+	if code := e2etest.GetJSON(t, "http://"+p.http+"/v1/rules", &list); code != 200 {
+		t.Fatalf("/v1/rules: HTTP %d", code)
+	}
+	return list.Rules
 }
 
 // mergeKeys is the union of a's and b's keys.
