@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,13 +48,8 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	// The hand-off jobs wait until the events after the rules have come, so that the
 	// buffers hold them all: an uninterrupted run's verdict must come out of that too.
-	release := make(chan struct{})
-	defer live.SetWindowJobHook(func(ctx context.Context) {
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-	})()
+	release, restore := holdWindowJobs()
+	defer restore()
 	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
 		c.ArchiveRollAge = 200 * time.Millisecond
@@ -97,7 +93,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 			t.Errorf("rule %s while its history is computed: status %s, %d partitions backfilling", v.ID, v.Status, len(v.Backfill))
 		}
 	}
-	close(release)
+	release()
 	e2etest.WaitFor(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
 		vs := d.Rules()
 		for _, v := range vs {
@@ -161,13 +157,8 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	// The hand-off jobs wait until the events after the rule have come: they are
 	// buffered, and the first one matched is beyond the limit.
-	release := make(chan struct{})
-	defer live.SetWindowJobHook(func(ctx context.Context) {
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-	})()
+	release, restore := holdWindowJobs()
+	defer restore()
 	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
 		c.HandoffBufferBytes = 1
@@ -189,7 +180,7 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 	waitActive(t, d, windowHandoffRules[:1])
 	produce(300)
 	waitCommitted(t, b, d, "every event")
-	close(release)
+	release()
 
 	var view contract.RuleView
 	e2etest.WaitFor(t, 30*time.Second, "the rule to say its history is missing", func() bool {
@@ -230,13 +221,7 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 func TestWindowedHandoffAcrossRestart(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	state, group := "file://"+t.TempDir(), "handoff-restart"
-	held := make(chan struct{}) // never closed: the first daemon's jobs end with it
-	restore := live.SetWindowJobHook(func(ctx context.Context) {
-		select {
-		case <-held:
-		case <-ctx.Done():
-		}
-	})
+	_, restore := holdWindowJobs() // never released: the first daemon's jobs end with it
 	cfg := func(c *live.Config) {
 		c.Group, c.StateURL = group, state
 		c.NoBackfill = false
@@ -383,4 +368,17 @@ func TestWindowedHandoffHistoryAlerts(t *testing.T) {
 	if !slices.Equal(slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(all))) {
 		t.Errorf("alert ids\n%v\nwant an uninterrupted run's\n%v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(all)))
 	}
+}
+
+// holdWindowJobs holds every windowed hand-off job back until release (or its end);
+// restore lets them run freely again.
+func holdWindowJobs() (release, restore func()) {
+	ch := make(chan struct{})
+	restore = live.SetWindowJobHook(func(ctx context.Context) {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+	})
+	return sync.OnceFunc(func() { close(ch) }), restore
 }
