@@ -85,13 +85,17 @@
 //     is a sum that would overflow float64, each counted in
 //     hindsight_window_limit_drops_total{rule,limit}; the rule's status is then
 //     degraded, saying why: its figures are lower bounds.
+//   - backfill {alert}: see History below.
 //
-//   - backfill {alert}: when a rule other than a plain count is applied, the live
-//     evaluator hands it its history (each partition's events below the offset at which
-//     it adopts the version) before it evaluates on. Crossings in that history are not
-//     sent unless alert is true (then with source "backfill", and the alert_id live
-//     would have given); `hindsight backtest` shows them. A plain count always sends
-//     the alert its history crossed, so backfill.alert is for the others only.
+// # History
+//
+// When a rule other than a plain count is applied, the live evaluator hands it its
+// history (each partition's events below the offset at which it adopts the version)
+// before it evaluates on, so its windows are those of a rule that had always been
+// there. Crossings in that history are not sent unless backfill.alert is true (then
+// with source "backfill", and the alert_id live would have given); hindsight backtest
+// shows them. A plain count always sends the alert its history crossed, so
+// backfill.alert is for the others only.
 //
 // # Limits
 //
