@@ -3,7 +3,6 @@ package live_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -78,16 +77,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, _ := d.Counts(r.Key())
-			have := e2etest.OpenWindows(got)
-			for c, w := range open {
-				windows += len(w)
-				if g, w := strings.Join(have[c], " "), strings.Join(w, " "); g != w {
-					t.Errorf("rule %s, customer %s: open windows\n%s\nreplay\n%s", r.Key(), c, g, w)
-				}
-			}
-			if len(have) != len(open) {
-				t.Errorf("rule %s: %d customers with open windows, replay %d", r.Key(), len(have), len(open))
-			}
+			windows += e2etest.CheckOpenWindows(t, "rule "+r.Key().String(), e2etest.OpenWindows(got), open)
 			continue
 		}
 		want := e2etest.FullReplay(history, r)

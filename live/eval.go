@@ -76,16 +76,23 @@ func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, a
 
 // raise publishes the alert for crossing c of ar, raised by ev.
 func (d *Daemon) raise(b *ingest.Batch, ev *ingest.Event, ar *controls.Version, c window.Crossing) {
-	a, err := window.Alert(ar.Rule, c, ev.Partition, ev.Offset, ev.Time, contract.SourceLive)
+	rec := d.alertRecord(ar, c, ev.Partition, ev.Offset, ev.Time, contract.SourceLive)
+	d.m.alerts.Inc()
+	d.alertsRaised.Add(1)
+	b.Emit(ev, rec, nil)
+}
+
+// alertRecord is the alerts-topic record of crossing c of ar, raised by the event at
+// partition and offset, of record time at.
+func (d *Daemon) alertRecord(ar *controls.Version, c window.Crossing, partition int32, offset int64, at time.Time, source string) *kgo.Record {
+	a, err := window.Alert(ar.Rule, c, partition, offset, at, source)
 	if err != nil {
 		// The key was made by this build a moment ago; it always decodes.
 		panic(fmt.Sprintf("live: alert of rule %s: %v", ar.Key, err))
 	}
 	// Key and value share one allocation.
-	buf := append(make([]byte, 0, len(ev.Customer)+320), ev.Customer...)
+	buf := append(make([]byte, 0, len(c.Customer)+320), c.Customer...)
 	buf = a.AppendJSON(buf)
-	n := len(ev.Customer)
-	d.m.alerts.Inc()
-	d.alertsRaised.Add(1)
-	b.Emit(ev, &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: buf[:n:n], Value: buf[n:]}, nil)
+	n := len(c.Customer)
+	return &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: buf[:n:n], Value: buf[n:]}
 }

@@ -165,17 +165,7 @@ func (d *Daemon) runJob(j *handoffJob) {
 	job := backfill.Job{Rule: ar.Rule, Start: map[int32]int64{pid: pb.start}, AsOf: ar.UpdatedAt}
 	res, err := d.bf.runner.RunWithProgress(j.ctx, job, func(p backfill.Progress) { pb.progress.Store(&p) })
 	if err != nil {
-		if j.ctx.Err() != nil {
-			d.m.backfillsRunning.Dec()
-			return
-		}
-		msg := err.Error()
-		pb.lastErr.Store(&msg)
-		pb.blocked.Store(errors.Is(err, backfill.ErrUnreadableFile) || errors.Is(err, backfill.ErrMemoryLimit))
-		d.m.backfillFailures.Inc()
-		wait := j.retry.NextBackOff()
-		d.bf.log.Warn("backfill failed; retrying", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", pid, "attempt", pb.attempts.Load(), "retry_in", wait, "err", err)
-		d.bf.queue.push(ar.Key.Scope, j, time.Now().Add(wait))
+		d.failedAttempt(j, err, errors.Is(err, backfill.ErrUnreadableFile) || errors.Is(err, backfill.ErrMemoryLimit))
 		return
 	}
 	d.m.backfillsRunning.Dec()
@@ -183,12 +173,36 @@ func (d *Daemon) runJob(j *handoffJob) {
 	d.finishBackfill(j.p, ar, pb, res)
 }
 
+// failedAttempt handles a job attempt that failed with err: nothing more if the job's
+// context ended, else the error is shown in its view (blocked: retrying alone cannot
+// cure it) and the job goes back to the queue after its backoff delay.
+func (d *Daemon) failedAttempt(j *handoffJob, err error, blocked bool) {
+	if j.ctx.Err() != nil {
+		d.m.backfillsRunning.Dec()
+		return
+	}
+	pb, ar := j.pb, j.ar
+	msg := err.Error()
+	pb.lastErr.Store(&msg)
+	pb.blocked.Store(blocked)
+	d.m.backfillFailures.Inc()
+	wait := j.retry.NextBackOff()
+	d.bf.log.Warn("backfill failed; retrying", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", j.p.id,
+		"attempt", pb.attempts.Load(), "retry_in", wait, "err", err)
+	d.bf.queue.push(ar.Key.Scope, j, time.Now().Add(wait))
+}
+
 // finishBackfill applies a finished job and produces the alerts of history's
-// crossings. They are produced outside the partition's lock: a full producer buffer or
-// a broker that is down must not stall the partition's events. Until they are handed to
-// the producer no snapshot is taken (see partition.unqueuedAlerts).
+// crossings.
 func (d *Daemon) finishBackfill(p *partition, ar *controls.Version, pb *pendingBackfill, res *backfill.Result) {
-	alerts := d.applyBackfill(p, ar, pb, res)
+	d.produceAlerts(p, d.applyBackfill(p, ar, pb, res))
+}
+
+// produceAlerts produces the alerts an applied job returned. They are produced
+// outside the partition's lock: a full producer buffer or a broker that is down must
+// not stall the partition's events. Until they are handed to the producer no snapshot
+// is taken (see partition.unqueuedAlerts, which the apply raised).
+func (d *Daemon) produceAlerts(p *partition, alerts []*kgo.Record) {
 	if len(alerts) == 0 {
 		return
 	}

@@ -130,34 +130,12 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 		}
 	})
 	if err != nil {
-		if j.ctx.Err() != nil {
-			d.m.backfillsRunning.Dec()
-			return
-		}
-		msg := err.Error()
-		pb.lastErr.Store(&msg)
-		pb.blocked.Store(false)
-		d.m.backfillFailures.Inc()
-		wait := j.retry.NextBackOff()
-		d.bf.log.Warn("windowed history failed; retrying", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", pid,
-			"attempt", pb.attempts.Load(), "retry_in", wait, "err", err)
-		d.bf.queue.push(ar.Key.Scope, j, time.Now().Add(wait))
+		d.failedAttempt(j, err, false)
 		return
 	}
 	d.m.backfillsRunning.Dec()
 	pb.cancel()
-	alerts := d.applyWindowHandoff(j.p, ar, pb, st, missing, crossings)
-	if len(alerts) == 0 {
-		return
-	}
-	for _, rec := range alerts {
-		d.alertsRaised.Add(1)
-		d.m.alerts.Inc()
-		d.produceAlert(rec)
-	}
-	j.p.mu.Lock()
-	j.p.unqueuedAlerts--
-	j.p.mu.Unlock()
+	d.produceAlerts(j.p, d.applyWindowHandoff(j.p, ar, pb, st, missing, crossings))
 }
 
 // applyWindowHandoff installs st, ar's state below the buffer of p, runs the buffered
@@ -199,14 +177,7 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 		if x.history {
 			source = contract.SourceBackfill
 		}
-		a, err := window.Alert(ar.Rule, x.c, p.id, x.offset, x.at, source)
-		if err != nil {
-			panic(fmt.Sprintf("live: alert of rule %s: %v", ar.Key, err)) // a key this build made
-		}
-		buf := append(make([]byte, 0, len(x.c.Customer)+320), x.c.Customer...)
-		buf = a.AppendJSON(buf)
-		n := len(x.c.Customer)
-		alerts = append(alerts, &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: buf[:n:n], Value: buf[n:]})
+		alerts = append(alerts, d.alertRecord(ar, x.c, p.id, x.offset, x.at, source))
 	}
 	if len(alerts) > 0 {
 		p.unqueuedAlerts++

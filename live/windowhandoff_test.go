@@ -118,16 +118,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 		}
 		want = append(want, slices.Collect(maps.Keys(ids))...)
 		got, _ := d.Counts(r.Key())
-		have := e2etest.OpenWindows(got)
-		for c, w := range open {
-			windows += len(w)
-			if g, w := strings.Join(have[c], " "), strings.Join(w, " "); g != w {
-				t.Errorf("rule %s, customer %s: open windows\n%s\nuninterrupted replay\n%s", r.Key(), c, g, w)
-			}
-		}
-		if len(have) != len(open) {
-			t.Errorf("rule %s: %d customers with open windows, replay %d", r.Key(), len(have), len(open))
-		}
+		windows += e2etest.CheckOpenWindows(t, "rule "+r.Key().String(), e2etest.OpenWindows(got), open)
 	}
 	slices.Sort(want)
 	if windows == 0 || len(want) == 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -104,4 +105,21 @@ func OpenWindows(counts []contract.CountView) map[string][]string {
 		slices.Sort(out[c])
 	}
 	return out
+}
+
+// CheckOpenWindows reports, on t, every customer whose open windows (as OpenWindows
+// lists them) differ between have, the daemon's, and want, the replay's, for what
+// (a rule's name), and returns how many windows want holds.
+func CheckOpenWindows(t testing.TB, what string, have, want map[string][]string) (windows int) {
+	t.Helper()
+	for c, w := range want {
+		windows += len(w)
+		if g, w := strings.Join(have[c], " "), strings.Join(w, " "); g != w {
+			t.Errorf("%s, customer %s: open windows\n%s\nreplay\n%s", what, c, g, w)
+		}
+	}
+	if len(have) != len(want) {
+		t.Errorf("%s: %d customers with open windows, replay %d", what, len(have), len(want))
+	}
+	return windows
 }
