@@ -157,6 +157,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
 			}
 			st.cur = newBatch(fp.Partition, start, hour, now)
 			st.cur.checked = true
+			st.cur.typed = newTypedBatch(a.cfg.Columns.snapshot())
 			st.refusedTo = -1 // the new file covers them
 		}
 		cust, ok := a.intern[string(r.Key)]
@@ -167,6 +168,9 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
 			}
 		}
 		st.cur.add(r.Offset, r.Timestamp, now, cust, r.Value)
+		if st.cur.typed != nil {
+			st.cur.typed.add(a.doc) // a.doc still holds the parse verdict.Accept made
+		}
 		st.next = r.Offset + 1
 		if st.cur.rawBytes() >= a.cfg.RollBytes {
 			a.sealLocked(st)

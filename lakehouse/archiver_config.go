@@ -55,6 +55,10 @@ type ArchiverConfig struct {
 	// CompressionLevel is the zstd level. Default 1: the fastest, already over 5x on
 	// audit-log JSON; higher levels buy a few percent for twice the CPU.
 	CompressionLevel int
+	// Columns are the JSONPaths typed in files the archiver opens from now on (see
+	// TypedColumn); the caller may change them while the archiver runs. Default nil:
+	// no typed columns, only the payload.
+	Columns *ColumnSet
 	// FlushConcurrency is how many files are encoded and uploaded at once.
 	// Default GOMAXPROCS.
 	FlushConcurrency int

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
 // MaintenanceReport tells what one maintenance pass did.
@@ -198,8 +199,20 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 	b := newBatch(first.Partition, first.StartOffset, hour, mt.now())
 	// The merged file holds only checked rows when every input did.
 	b.checked = !slices.ContainsFunc(group, func(f FileEntry) bool { return !f.Checked })
+	if b.checked {
+		b.typed = newTypedBatch(retype(group))
+	}
+	doc := jsonpath.NewDocument()
 	for _, r := range rows {
 		b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload))
+		if b.typed == nil {
+			continue
+		}
+		if doc.Reset([]byte(r.Payload)) != nil {
+			b.typed.addUntyped() // cannot happen in a checked file; the payload decides
+			continue
+		}
+		b.typed.add(doc)
 	}
 	data, e, err := encodeBatch(b, mt.enc)
 	if err != nil {

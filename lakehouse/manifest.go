@@ -94,6 +94,10 @@ type FileEntry struct {
 	// Files of older archivers lack it and hold every record, those live
 	// dead-lettered included (with invalid UTF-8 replaced by U+FFFD).
 	Checked bool `json:"checked,omitempty"`
+	// Columns are the typed columns the file carries, next to the payload (see
+	// TypedColumn); files written before a path was typed, or by older archivers, lack
+	// it and readers take its value from the payload.
+	Columns []TypedColumn `json:"columns,omitempty"`
 }
 
 // PendingDelete is an object scheduled for deletion.

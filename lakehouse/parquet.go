@@ -75,6 +75,8 @@ type batch struct {
 	invalidUTF8 int
 	// checked is set when every row passed verdict.Accept (the archiver's files).
 	checked bool
+	// typed holds the rows' typed column values (nil: the file has none).
+	typed   *typedBatch
 	encoded *pendingFile // set once encoded, kept until committed or dropped
 }
 
@@ -152,8 +154,8 @@ type encodeOptions struct {
 	compressionLevel int
 }
 
-func (o encodeOptions) writerProps() *parquet.WriterProperties {
-	return parquet.NewWriterProperties(
+func (o encodeOptions) writerProps(typed []TypedColumn) *parquet.WriterProperties {
+	props := []parquet.WriterProperty{
 		parquet.WithAllocator(o.mem),
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithCompressionLevel(o.compressionLevel),
@@ -166,7 +168,13 @@ func (o encodeOptions) writerProps() *parquet.WriterProperties {
 		parquet.WithStatsFor(ColPayload, false),
 		parquet.WithSortingColumns([]parquet.SortingColumn{{ColumnIdx: 4}, {ColumnIdx: 1}}),
 		parquet.WithCreatedBy("hindsight lakehouse"),
-	)
+	}
+	for _, c := range typed {
+		// Typed strings repeat (levels, names, codes): a dictionary shrinks them and
+		// lets DuckDB compare each distinct value once.
+		props = append(props, parquet.WithDictionaryFor(c.StrCol(), true), parquet.WithDictionaryFor(c.KindCol(), true))
+	}
+	return parquet.NewWriterProperties(props...)
 }
 
 // sortOrder returns the row order of a file: by customer, then offset. Records arrive
@@ -268,7 +276,17 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 		cols[i] = array.MakeFromData(data)
 		data.Release()
 	}
-	rec := array.NewRecordBatch(Schema, cols, int64(n))
+	schema := Schema
+	if b.typed != nil {
+		fields := Schema.Fields()
+		for i, c := range b.typed.entries() {
+			fields = append(fields, typedFields(c)...)
+			cols = append(cols, b.typed.cols[i].arrays(mem, order)...)
+		}
+		schema = arrow.NewSchema(fields, nil)
+		e.Columns = b.typed.entries()
+	}
+	rec := array.NewRecordBatch(schema, cols, int64(n))
 	for _, c := range cols {
 		c.Release()
 	}
@@ -276,7 +294,7 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 
 	var buf bytes.Buffer
 	buf.Grow(int(b.raw/5) + 64<<10)
-	fw, err := pqarrow.NewFileWriter(Schema, &buf, opts.writerProps(),
+	fw, err := pqarrow.NewFileWriter(schema, &buf, opts.writerProps(e.Columns),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
 	if err != nil {
 		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)
@@ -293,15 +311,21 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	return buf.Bytes(), e, nil
 }
 
-// checkSchema tells an archive file from a foreign Parquet file.
+// checkSchema tells an archive file from a foreign Parquet file: Schema's columns
+// first, then typed columns only.
 func checkSchema(s *arrow.Schema) error {
-	if len(s.Fields()) != len(Schema.Fields()) {
-		return fmt.Errorf("%w: %d columns, want %d", ErrCorrupt, len(s.Fields()), len(Schema.Fields()))
+	if len(s.Fields()) < len(Schema.Fields()) {
+		return fmt.Errorf("%w: %d columns, want at least %d", ErrCorrupt, len(s.Fields()), len(Schema.Fields()))
 	}
 	for i, f := range Schema.Fields() {
 		g := s.Field(i)
 		if g.Name != f.Name || !arrow.TypeEqual(g.Type, f.Type) {
 			return fmt.Errorf("%w: column %d is %s %s, want %s %s", ErrCorrupt, i, g.Name, g.Type, f.Name, f.Type)
+		}
+	}
+	for _, g := range s.Fields()[len(Schema.Fields()):] {
+		if !strings.HasPrefix(g.Name, "j_") {
+			return fmt.Errorf("%w: column %s is not a typed column", ErrCorrupt, g.Name)
 		}
 	}
 	return nil
@@ -332,7 +356,8 @@ func readParquet(ctx context.Context, data []byte, mem memory.Allocator, fn func
 	if err := checkSchema(s); err != nil {
 		return err
 	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	// Rows are Schema's columns; typed columns are for SQL readers.
+	rr, err := fr.GetRecordReader(ctx, []int{0, 1, 2, 3, 4, 5}, nil)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}

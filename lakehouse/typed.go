@@ -1,0 +1,341 @@
+package lakehouse
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+)
+
+// Typed columns hold, next to the raw payload, the value one JSONPath selects in each
+// row, as our own evaluator reads it, so that history queries on that path read a
+// number or a string instead of parsing the JSON text. A path gets three columns named
+// from its canonical text (TypedColumnName): <name>_k, the kind of the value
+// (TypedAbsent...TypedUntyped); <name>_n, the number (a float64, as the evaluator
+// compares numbers), null unless the kind is TypedNumber; <name>_s, the decoded string,
+// null unless the kind is TypedString.
+const (
+	TypedAbsent int8 = iota // the path selects nothing
+	TypedNull
+	TypedFalse
+	TypedTrue
+	TypedNumber
+	TypedString
+	TypedArray
+	TypedObject
+	// TypedUntyped marks a value the columns cannot hold exactly: a string with a NUL
+	// (or, defensively, not UTF-8; the evaluator decodes a lone surrogate escape to
+	// U+FFFD, which is kept) — DuckDB would not keep its bytes. Readers take such a
+	// row's verdict from the payload.
+	TypedUntyped
+)
+
+// Suffixes of a typed column's three Parquet columns.
+const (
+	typedKindSuffix = "_k"
+	typedNumSuffix  = "_n"
+	typedStrSuffix  = "_s"
+)
+
+// TypedColumn records in the manifest that a file carries the typed columns of Path.
+type TypedColumn struct {
+	// Path is the canonical text of a singular JSONPath (jsonpath.Path.String()).
+	Path string `json:"path"`
+	// Name is the prefix of its Parquet columns: Name+"_k", Name+"_n", Name+"_s".
+	Name string `json:"name"`
+	// Values counts the rows where the path selects something (kind not TypedAbsent).
+	Values int64 `json:"values"`
+	// Untyped counts the rows of kind TypedUntyped, whose value only the payload holds.
+	Untyped int64 `json:"untyped,omitempty"`
+}
+
+// KindCol, NumCol and StrCol name the column's three Parquet columns.
+func (c TypedColumn) KindCol() string { return c.Name + typedKindSuffix }
+func (c TypedColumn) NumCol() string  { return c.Name + typedNumSuffix }
+func (c TypedColumn) StrCol() string  { return c.Name + typedStrSuffix }
+
+// TypedColumnName derives a column prefix from a path's canonical text: a hash, so that
+// no text of a rule ever reaches SQL, and the same path has the same columns in every
+// file.
+func TypedColumnName(canonical string) string {
+	h := fnv.New64a()
+	h.Write([]byte(canonical))
+	return fmt.Sprintf("j_%016x", h.Sum64())
+}
+
+// Column returns the typed column of path (canonical text) the file carries.
+func (f *FileEntry) Column(path string) (TypedColumn, bool) {
+	i := slices.IndexFunc(f.Columns, func(c TypedColumn) bool { return c.Path == path })
+	if i < 0 {
+		return TypedColumn{}, false
+	}
+	return f.Columns[i], true
+}
+
+// ErrTooManyColumns is returned by ColumnSet.Set when more paths are asked for than
+// the set's limit; the first ones, up to the limit, are kept.
+var ErrTooManyColumns = errors.New("lakehouse: more typed column paths than the limit")
+
+// ColumnSet is the list of paths the archiver types, which the live stage changes as
+// rules come and go. A file takes the list current when it opens; so a path added
+// later shows up in files opened after it. Safe for concurrent use.
+type ColumnSet struct {
+	max  int
+	cur  atomic.Pointer[typedPaths]
+	over atomic.Int64
+}
+
+type typedPaths struct {
+	paths []*jsonpath.Path
+	cols  []TypedColumn // Path and Name of each path
+}
+
+// NewColumnSet returns an empty set that holds at most max paths (max <= 0: none).
+func NewColumnSet(max int) *ColumnSet {
+	s := &ColumnSet{max: max}
+	s.cur.Store(&typedPaths{})
+	return s
+}
+
+// Max is the set's limit.
+func (s *ColumnSet) Max() int { return s.max }
+
+// Set replaces the list with the singular paths among texts (others are skipped: a
+// nodelist has no single value to type), deduplicated by canonical form and sorted.
+// Past the limit the rest are dropped and ErrTooManyColumns says how many; an
+// unparsable text is an error naming it and changes nothing.
+func (s *ColumnSet) Set(texts []string) error {
+	seen := map[string]*jsonpath.Path{}
+	for _, t := range texts {
+		p, err := jsonpath.Parse(t)
+		if err != nil {
+			return fmt.Errorf("lakehouse: typed column path %q: %w", t, err)
+		}
+		if p.Singular() {
+			seen[p.String()] = p
+		}
+	}
+	canon := make([]string, 0, len(seen))
+	for c := range seen {
+		canon = append(canon, c)
+	}
+	slices.Sort(canon)
+	var err error
+	if len(canon) > s.max {
+		err = fmt.Errorf("%w: %d paths, limit %d (--lake-max-columns); %d not typed", ErrTooManyColumns, len(canon), s.max, len(canon)-max(s.max, 0))
+		s.over.Store(int64(len(canon) - max(s.max, 0)))
+		canon = canon[:max(s.max, 0)]
+	} else {
+		s.over.Store(0)
+	}
+	tp := &typedPaths{}
+	names := map[string]bool{}
+	for _, c := range canon {
+		name := TypedColumnName(c)
+		if names[name] {
+			continue // a 64-bit hash collision: the second path stays untyped
+		}
+		names[name] = true
+		tp.paths = append(tp.paths, seen[c])
+		tp.cols = append(tp.cols, TypedColumn{Path: c, Name: name})
+	}
+	s.cur.Store(tp)
+	return err
+}
+
+// Paths returns the canonical texts of the paths typed now.
+func (s *ColumnSet) Paths() []string {
+	var out []string
+	for _, c := range s.cur.Load().cols {
+		out = append(out, c.Path)
+	}
+	return out
+}
+
+// Over is how many asked-for paths the limit left untyped at the last Set.
+func (s *ColumnSet) Over() int64 { return s.over.Load() }
+
+func (s *ColumnSet) snapshot() *typedPaths {
+	if s == nil {
+		return nil
+	}
+	tp := s.cur.Load()
+	if len(tp.paths) == 0 {
+		return nil
+	}
+	return tp
+}
+
+// typedBatch accumulates the typed values of one file's rows, in arrival order.
+type typedBatch struct {
+	paths *typedPaths
+	vals  [][]jsonpath.Value // per path: reused evaluation buffer
+	cols  []typedValues
+}
+
+type typedValues struct {
+	kinds   []int8
+	nums    []float64 // per row; meaningful where kinds is TypedNumber
+	strOffs []uint32  // per row: start of the row's string in strs (end: next start)
+	strs    []byte
+	values  int64
+	untyped int64
+}
+
+func newTypedBatch(tp *typedPaths) *typedBatch {
+	if tp == nil {
+		return nil
+	}
+	return &typedBatch{paths: tp, vals: make([][]jsonpath.Value, len(tp.paths)), cols: make([]typedValues, len(tp.paths))}
+}
+
+// add records the typed values of doc, the row just added.
+func (t *typedBatch) add(doc *jsonpath.Document) {
+	for i, p := range t.paths.paths {
+		t.vals[i] = p.Eval(doc, t.vals[i][:0])
+		c := &t.cols[i]
+		var v jsonpath.Value
+		if len(t.vals[i]) > 0 {
+			v = t.vals[i][0]
+		}
+		kind, num := typedKind(v), 0.0
+		c.strOffs = append(c.strOffs, uint32(len(c.strs)))
+		switch kind {
+		case TypedNumber:
+			num = v.Num()
+		case TypedString:
+			s := v.Str()
+			if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+				kind = TypedUntyped
+			} else {
+				c.strs = append(c.strs, s...)
+			}
+		}
+		if kind != TypedAbsent {
+			c.values++
+		}
+		if kind == TypedUntyped {
+			c.untyped++
+		}
+		c.kinds = append(c.kinds, kind)
+		c.nums = append(c.nums, num)
+	}
+}
+
+// addUntyped records a row whose payload is not a valid document (rows of unchecked
+// files rewritten by compaction): the payload alone decides it.
+func (t *typedBatch) addUntyped() {
+	for i := range t.cols {
+		c := &t.cols[i]
+		c.strOffs = append(c.strOffs, uint32(len(c.strs)))
+		c.kinds = append(c.kinds, TypedUntyped)
+		c.nums = append(c.nums, 0)
+		c.values++
+		c.untyped++
+	}
+}
+
+func typedKind(v jsonpath.Value) int8 {
+	switch v.Kind() {
+	case jsonpath.KindNull:
+		return TypedNull
+	case jsonpath.KindBool:
+		if v.Raw() == "true" {
+			return TypedTrue
+		}
+		return TypedFalse
+	case jsonpath.KindNumber:
+		return TypedNumber
+	case jsonpath.KindString:
+		return TypedString
+	case jsonpath.KindArray:
+		return TypedArray
+	case jsonpath.KindObject:
+		return TypedObject
+	}
+	return TypedAbsent
+}
+
+// str returns row i's string.
+func (c *typedValues) str(i int) []byte {
+	end := uint32(len(c.strs))
+	if i+1 < len(c.strOffs) {
+		end = c.strOffs[i+1]
+	}
+	return c.strs[c.strOffs[i]:end]
+}
+
+// entries describes the columns for the manifest.
+func (t *typedBatch) entries() []TypedColumn {
+	out := slices.Clone(t.paths.cols)
+	for i := range out {
+		out[i].Values, out[i].Untyped = t.cols[i].values, t.cols[i].untyped
+	}
+	return out
+}
+
+// typedFields are the Arrow fields of a typed column.
+func typedFields(c TypedColumn) []arrow.Field {
+	return []arrow.Field{
+		{Name: c.KindCol(), Type: arrow.PrimitiveTypes.Int8},
+		{Name: c.NumCol(), Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: c.StrCol(), Type: arrow.BinaryTypes.String, Nullable: true},
+	}
+}
+
+// arrays builds the column's three Arrow arrays in file order (order[j] is the row of
+// arrival written j-th).
+func (c *typedValues) arrays(mem memory.Allocator, order []int) []arrow.Array {
+	kb := array.NewInt8Builder(mem)
+	nb := array.NewFloat64Builder(mem)
+	sb := array.NewStringBuilder(mem)
+	defer kb.Release()
+	defer nb.Release()
+	defer sb.Release()
+	kb.Reserve(len(order))
+	nb.Reserve(len(order))
+	sb.Reserve(len(order))
+	for _, i := range order {
+		k := c.kinds[i]
+		kb.UnsafeAppend(k)
+		if k == TypedNumber {
+			nb.UnsafeAppend(c.nums[i])
+		} else {
+			nb.UnsafeAppendBoolToBitmap(false)
+		}
+		if k == TypedString {
+			sb.BinaryBuilder.Append(c.str(i))
+		} else {
+			sb.AppendNull()
+		}
+	}
+	return []arrow.Array{kb.NewArray(), nb.NewArray(), sb.NewArray()}
+}
+
+// retype returns the typed paths of a file that merges files: every path one of them
+// typed, so that compaction loses no column (nil when none was typed).
+func retype(files []FileEntry) *typedPaths {
+	var texts []string
+	for _, f := range files {
+		for _, c := range f.Columns {
+			texts = append(texts, c.Path)
+		}
+	}
+	if len(texts) == 0 {
+		return nil
+	}
+	s := NewColumnSet(len(texts))
+	if err := s.Set(texts); err != nil {
+		return nil // a canonical path that no longer parses: the merged file stays untyped
+	}
+	return s.snapshot()
+}
