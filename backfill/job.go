@@ -56,6 +56,8 @@ type Result struct {
 	Files       int
 	Rows        int64
 	TailRecords int64
+	// TypedFiles counts the files decided by typed columns alone (Predicate.Typed).
+	TypedFiles int
 	// Truncated lists partitions whose history starts above offset 0: what came
 	// before is in neither the lake nor Kafka (retention), and the counts cover what is
 	// still held.
@@ -560,8 +562,8 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 			chunk := files[i:min(i+batch, len(files))]
 			// Files the archiver checked row by row take the native SQL; older ones the
 			// Go evaluator alone (see Predicate).
-			var checked, unchecked []lakehouse.FileEntry
-			var checkedPaths, uncheckedPaths []string
+			var typed, checked, unchecked []lakehouse.FileEntry
+			var typedPaths, checkedPaths, uncheckedPaths []string
 			for _, f := range chunk {
 				path, err := r.cfg.Lake.Fetch(ctx, f, r.cfg.CacheDir)
 				if errors.Is(err, lakehouse.ErrNotFound) {
@@ -571,9 +573,12 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 				if err != nil {
 					return fmt.Errorf("backfill: fetching %s: %w", f.Path, err)
 				}
-				if f.Checked {
+				switch {
+				case pred.Typed(f):
+					typed, typedPaths = append(typed, f), append(typedPaths, path)
+				case f.Checked:
 					checked, checkedPaths = append(checked, f), append(checkedPaths, path)
-				} else {
+				default:
 					unchecked, uncheckedPaths = append(unchecked, f), append(uncheckedPaths, path)
 				}
 			}
@@ -582,19 +587,29 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 				local []string
 				test  string
 				args  []any
-			}{{checked, checkedPaths, pred.SQL, pred.Args}, {unchecked, uncheckedPaths, pred.UncheckedSQL, nil}} {
+				pre   prefilter
+				typed bool
+			}{
+				// Typed columns decide without the payload: no substring prefilter.
+				{typed, typedPaths, pred.TypedSQL, pred.TypedArgs, prefilter{}, true},
+				{checked, checkedPaths, pred.SQL, pred.Args, pre, false},
+				{unchecked, uncheckedPaths, pred.UncheckedSQL, nil, pre, false},
+			} {
 				if len(g.files) == 0 {
 					continue
 				}
-				counts, rows, err := r.count(ctx, conn, g.local, job, g.test, g.args, pre, customer, from)
+				counts, rows, err := r.count(ctx, conn, g.local, job, g.test, g.args, g.pre, customer, from)
 				if err != nil {
-					return r.nameUnreadable(ctx, conn, g.files, g.local, job, g.test, g.args, pre, customer, from, err)
+					return r.nameUnreadable(ctx, conn, g.files, g.local, job, g.test, g.args, g.pre, customer, from, err)
 				}
 				for c, n := range counts {
 					res.Counts[c] += n
 				}
 				res.Rows += rows
 				prog.RowsScanned += rows
+				if g.typed {
+					res.TypedFiles += len(g.files)
+				}
 			}
 			res.Files += len(chunk)
 			prog.FilesDone += len(chunk)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -43,6 +45,13 @@ type Predicate struct {
 	// compiled to DuckDB's JSON functions, whose verdicts are proven equal to ours for
 	// those forms on those rows.
 	Native bool
+	// TypedSQL, when set, is the expression over typed columns (lakehouse.TypedColumn)
+	// for rows of files that carry a column for each of TypedPaths with no untyped row
+	// (see Typed): it reads no payload. Its values are our evaluator's own readings, so
+	// it holds for every row, backslashes included. Args in TypedArgs.
+	TypedSQL   string
+	TypedArgs  []any
+	TypedPaths []string
 	// udf is the rule's Go evaluator, which the SQL calls on the rows it cannot decide.
 	udf *matchUDF
 }
@@ -64,11 +73,19 @@ func Compile(r *rule.Rule, column string) (*Predicate, error) {
 	route := func(expr string, args []any) (string, []any) {
 		return fmt.Sprintf("(CASE WHEN contains(%s, ?) THEN %s ELSE %s END)", column, call, expr), append([]any{`\`}, args...)
 	}
+	tc := &compiler{typed: true}
+	typedSQL, typed := tc.native(r.When)
+	withTyped := func(p *Predicate) *Predicate {
+		if typed {
+			p.TypedSQL, p.TypedArgs, p.TypedPaths = typedSQL, tc.args, tc.paths
+		}
+		return p
+	}
 	c := &compiler{col: column}
 	expr, ok := c.native(r.When)
 	if ok {
 		sql, args := route(expr, c.args)
-		return &Predicate{SQL: sql, Args: args, UncheckedSQL: call, Native: true, udf: u}, nil
+		return withTyped(&Predicate{SQL: sql, Args: args, UncheckedSQL: call, Native: true, udf: u}), nil
 	}
 	// Not native as a whole: keep the conjuncts that are, as a prefilter.
 	c = &compiler{col: column}
@@ -86,12 +103,28 @@ func Compile(r *rule.Rule, column string) (*Predicate, error) {
 		}
 	}
 	if len(pre) == 0 {
-		return &Predicate{SQL: call, UncheckedSQL: call, udf: u}, nil
+		return withTyped(&Predicate{SQL: call, UncheckedSQL: call, udf: u}), nil
 	}
 	// DuckDB evaluates both sides of AND; only CASE keeps the UDF off the rows the
 	// prefilter rejects.
 	sql, args := route("(CASE WHEN "+strings.Join(pre, " AND ")+" THEN "+call+" ELSE false END)", c.args)
-	return &Predicate{SQL: sql, Args: args, UncheckedSQL: call, udf: u}, nil
+	return withTyped(&Predicate{SQL: sql, Args: args, UncheckedSQL: call, udf: u}), nil
+}
+
+// Typed reports whether the typed form decides every row of f: f's rows all passed
+// the acceptance check and f carries, for each path the condition reads, a typed
+// column with no untyped row.
+func (p *Predicate) Typed(f lakehouse.FileEntry) bool {
+	if p.TypedSQL == "" || !f.Checked {
+		return false
+	}
+	for _, path := range p.TypedPaths {
+		c, ok := f.Column(path)
+		if !ok || c.Untyped > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Register makes the predicate's UDF (if any) callable on conn. Call it on the
@@ -103,9 +136,13 @@ func (p *Predicate) Register(conn *sql.Conn) error {
 	return p.udf.register(conn)
 }
 
+// compiler emits a condition's SQL: over the JSON text in column col (DuckDB's JSON
+// functions), or, when typed, over the typed columns of its paths.
 type compiler struct {
-	col  string
-	args []any
+	col   string
+	typed bool
+	args  []any
+	paths []string // typed: the canonical paths read
 }
 
 func (c *compiler) native(cond *rule.Condition) (string, bool) {
@@ -128,6 +165,9 @@ func (c *compiler) native(cond *rule.Condition) (string, bool) {
 	case cond.Not != nil:
 		e, ok := c.native(cond.Not)
 		return "(NOT " + e + ")", ok
+	}
+	if c.typed {
+		return c.typedLeaf(cond)
 	}
 	path, ok := duckPath(cond.CompiledPath())
 	if !ok {
@@ -183,6 +223,77 @@ func (c *compiler) eq(lit string, x any) (string, bool) {
 	case string:
 		c.args = append(c.args, v)
 		return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) = 'VARCHAR' AND json_extract_string(%[1]s, %[2]s) = ?, false)", c.col, lit), true
+	}
+	return "", false
+}
+
+// typedLeaf is a leaf over the typed columns of its path: any singular path (the
+// values were read by our evaluator), compared with a scalar as the evaluator does —
+// numbers as float64, strings byte by byte, null and booleans by kind.
+func (c *compiler) typedLeaf(cond *rule.Condition) (string, bool) {
+	p := cond.CompiledPath()
+	if p == nil || !p.Singular() {
+		return "", false
+	}
+	col := lakehouse.TypedColumn{Name: lakehouse.TypedColumnName(p.String())}
+	if !slices.Contains(c.paths, p.String()) {
+		c.paths = append(c.paths, p.String())
+	}
+	kind := col.KindCol()
+	switch cond.Op {
+	case rule.OpExists:
+		return fmt.Sprintf("(%s <> %d)", kind, lakehouse.TypedAbsent), true
+	case rule.OpEq:
+		return c.typedEq(col, cond.Operand())
+	case rule.OpNe:
+		e, ok := c.typedEq(col, cond.Operand())
+		return fmt.Sprintf("(%s <> %d AND NOT %s)", kind, lakehouse.TypedAbsent, e), ok
+	case rule.OpIn:
+		list, _ := cond.Operand().([]any)
+		if len(list) == 0 {
+			return "false", true
+		}
+		parts := make([]string, 0, len(list))
+		for _, m := range list {
+			e, ok := c.typedEq(col, m)
+			if !ok {
+				return "", false
+			}
+			parts = append(parts, e)
+		}
+		return "(" + strings.Join(parts, " OR ") + ")", true
+	case rule.OpLt, rule.OpLe, rule.OpGt, rule.OpGe:
+		switch v := cond.Operand().(type) {
+		case float64:
+			c.args = append(c.args, v)
+			return fmt.Sprintf("(%s = %d AND %s %s ?)", kind, lakehouse.TypedNumber, col.NumCol(), cond.Op), true
+		case string:
+			c.args = append(c.args, v)
+			return fmt.Sprintf("(%s = %d AND %s %s ?)", kind, lakehouse.TypedString, col.StrCol(), cond.Op), true
+		}
+	}
+	return "", false // matches, contains, structured operands: the payload decides
+}
+
+// typedEq is "the value equals x" for a scalar x over typed columns, never NULL: the
+// number and string columns are read only where the kind says they hold a value.
+func (c *compiler) typedEq(col lakehouse.TypedColumn, x any) (string, bool) {
+	kind := col.KindCol()
+	switch v := x.(type) {
+	case nil:
+		return fmt.Sprintf("(%s = %d)", kind, lakehouse.TypedNull), true
+	case bool:
+		want := lakehouse.TypedFalse
+		if v {
+			want = lakehouse.TypedTrue
+		}
+		return fmt.Sprintf("(%s = %d)", kind, want), true
+	case float64:
+		c.args = append(c.args, v)
+		return fmt.Sprintf("(%s = %d AND %s = ?)", kind, lakehouse.TypedNumber, col.NumCol()), true
+	case string:
+		c.args = append(c.args, v)
+		return fmt.Sprintf("(%s = %d AND %s = ?)", kind, lakehouse.TypedString, col.StrCol()), true
 	}
 	return "", false
 }

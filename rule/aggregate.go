@@ -395,3 +395,38 @@ type RuleLimits struct {
 	// MaxDistinct is the most distinct values a count_distinct window keeps.
 	MaxDistinct int64 `json:"max_distinct,omitempty"`
 }
+
+// Paths returns every path the rule reads — its condition's tests, group_by, time and
+// the aggregated field — deduplicated by canonical form, in that order. The archiver
+// types them (lakehouse.ColumnSet) so that history queries read values, not JSON.
+func (r *Rule) Paths() []*jsonpath.Path {
+	var out []*jsonpath.Path
+	seen := map[string]bool{}
+	add := func(p *jsonpath.Path) {
+		if p != nil && !seen[p.String()] {
+			seen[p.String()] = true
+			out = append(out, p)
+		}
+	}
+	var walk func(c *Condition)
+	walk = func(c *Condition) {
+		if c == nil {
+			return
+		}
+		for _, s := range c.All {
+			walk(s)
+		}
+		for _, s := range c.Any {
+			walk(s)
+		}
+		walk(c.Not)
+		add(c.CompiledPath())
+	}
+	walk(r.When)
+	for _, p := range r.groupPaths {
+		add(p)
+	}
+	add(r.timePath)
+	add(r.Aggregate.path)
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -502,5 +503,22 @@ func TestThresholdHolds(t *testing.T) {
 	}
 	if d := time.Duration(DefaultLimits.MaxLookback); d != 3650*24*time.Hour {
 		t.Errorf("max_rule_lookback is %v; the messages above assume 3650d", d)
+	}
+}
+
+func TestPaths(t *testing.T) {
+	r, err := ParseRule([]byte(`{"id":"p","scope":"*","version":1,"when":{"all":[{"path":"$.a","op":"==","value":1},
+		{"not":{"any":[{"path":"$['a']"},{"path":"$.b[0]","op":">","value":2}]}}]},
+		"group_by":["$.user","$.a"],"time":"$.ts","aggregate":{"fn":"sum","path":"$.bytes"},"window":{"size":"1m"},"threshold":5}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range r.Paths() {
+		got = append(got, p.String())
+	}
+	want := []string{"$['a']", "$['b'][0]", "$['user']", "$['ts']", "$['bytes']"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Paths() = %q, want %q", got, want)
 	}
 }
