@@ -86,7 +86,8 @@ func cpuTime() time.Duration {
 // with the local file cache warm and, for the customer rule, cold (a new empty cache
 // directory each op: every selected file is copied from the bucket again; the OS page
 // cache stays warm, which we do not drop on a shared machine). Each op's counts are
-// checked against the oracle.
+// checked against the oracle. Each reports x-vs-full-scan: the time of full-scan (the
+// native rule, global, over every file, warm) in this run divided by its own.
 func BenchmarkBackfillOneCustomer10M(b *testing.B) {
 	ctx := context.Background()
 	native := benchRule(b, "bench-native", rule.GlobalScope, condNative)
@@ -106,6 +107,36 @@ func BenchmarkBackfillOneCustomer10M(b *testing.B) {
 		lakeRowGroups += f.RowGroups
 	}
 	fmt.Fprintf(os.Stderr, "lake: %d files, %d row groups, %d rows\n", len(all), lakeRowGroups, lakeRows)
+
+	// The full scan every one-customer figure is compared with: the same native rule,
+	// global, over every file, warm.
+	var fullScan time.Duration
+	b.Run("full-scan/global-rule/warm", func(b *testing.B) {
+		job := Job{Rule: native, Start: spec.End}
+		want := spec.want(job)
+		runner, err := NewRunner(Config{Lake: lake, CacheDir: cacheDir, Logger: quietLog})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer runner.Close()
+		run := func() *Result {
+			res, err := runner.Run(ctx, job)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !maps.Equal(res.Counts, want) || res.Rows != lakeRows {
+				b.Fatalf("full scan: %d rows, counts differ from the oracle", res.Rows)
+			}
+			return res
+		}
+		res := run()
+		for b.Loop() {
+			res = run()
+		}
+		fullScan = b.Elapsed() / time.Duration(b.N)
+		b.ReportMetric(float64(res.Files), "files-read")
+		b.ReportMetric(float64(res.TypedFiles), "typed-files")
+	})
 
 	customers := []struct{ name, id string }{{"big", "c-0003"}, {"tail", "c-0500"}}
 	for _, c := range customers {
@@ -176,6 +207,9 @@ func BenchmarkBackfillOneCustomer10M(b *testing.B) {
 					cpu += cpuTime() - cpu0
 				}
 				b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+				if fullScan > 0 {
+					b.ReportMetric(float64(fullScan)/float64(b.Elapsed()/time.Duration(b.N)), "x-vs-full-scan")
+				}
 				// The files Run selected: the same filter as Run's.
 				var parts []int32
 				maxOff := map[int32]int64{}
@@ -209,7 +243,10 @@ func BenchmarkBackfillOneCustomer10M(b *testing.B) {
 //     worker per partition as ingest runs them, counting per customer;
 //   - backfill: Runner.Run over a lake the real archiver wrote from the same topic,
 //     local cache warm;
-//   - backfill-no-prefilter: the same without the substring prefilter (see
+//   - backfill-untyped: the same ignoring the typed columns the archiver wrote for
+//     the rules' paths (the payload's JSON decides every row), to show what they are
+//     worth;
+//   - backfill-no-prefilter: that without the substring prefilter (see
 //     literalPrefilter), to show what it is worth;
 //   - go-evaluator: Document.Reset + Rule.Matches alone on one core over in-memory
 //     events, the floor of any per-row Go evaluation (the UDF's work without DuckDB);
@@ -281,7 +318,7 @@ func BenchmarkGlobalBackfillVsKafkaReplay(b *testing.B) {
 			b.ReportMetric(float64(int64(b.N)*n)/b.Elapsed().Seconds(), "events/s")
 			b.ReportMetric(float64(replayCPU.Nanoseconds()), "cpu-ns/event")
 		})
-		for _, variant := range []string{"backfill", "backfill-no-prefilter"} {
+		for _, variant := range []string{"backfill", "backfill-untyped", "backfill-no-prefilter"} {
 			b.Run(rc.name+"/"+variant, func(b *testing.B) {
 				runner, err := NewRunner(Config{Lake: lake, CacheDir: filepath.Join(dir, "cache"), Logger: quietLog})
 				if err != nil {
@@ -289,6 +326,9 @@ func BenchmarkGlobalBackfillVsKafkaReplay(b *testing.B) {
 				}
 				defer runner.Close()
 				runner.noPrefilter = variant == "backfill-no-prefilter"
+				// Without typed columns the rule reads the payload: what every backfill
+				// did before the archiver typed paths.
+				runner.noTyped = variant != "backfill"
 				pred, err := Compile(rc.r, "payload")
 				if err != nil {
 					b.Fatal(err)

@@ -71,6 +71,8 @@ type lakeSpec struct {
 	Partitions int32  `json:"partitions"`
 	// RowGroupRows is the archiver's RowGroupRows; 0 is its default.
 	RowGroupRows int `json:"row_group_rows,omitempty"`
+	// Typed is set when the archiver typed the paths of the bench rules.
+	Typed bool `json:"typed,omitempty"`
 	// End is, per partition, the offset after the last record: the Start of a job
 	// that reads everything from the lake and nothing from Kafka.
 	End map[int32]int64 `json:"end"`
@@ -118,7 +120,7 @@ func openBenchLake(b *testing.B, rules []*rule.Rule) (*lakehouse.Lake, *lakeSpec
 	lakeURL := "file://" + filepath.Join(dir, "lake")
 	specPath := filepath.Join(dir, "spec.json")
 	if spec, err := readSpec(specPath); err == nil && spec.Seed == benchLakeSeed && spec.Events == benchLakeEvents &&
-		spec.Customers == benchCustomers && spec.Partitions == benchPartitions && spec.RowGroupRows == rg {
+		spec.Customers == benchCustomers && spec.Partitions == benchPartitions && spec.RowGroupRows == rg && spec.Typed {
 		lake, err := lakehouse.OpenLake(ctx, lakeURL, quietLog)
 		if err != nil {
 			b.Fatal(err)
@@ -250,19 +252,31 @@ func addOracle(s *lakeSpec, rules []*rule.Rule) bool {
 // without, the broker keeps every record (for a replay baseline).
 func buildLake(ctx context.Context, brokerAddr, lakeURL string, seed uint64, n int64, rowGroupRows int, rules []*rule.Rule, trim bool) (*lakeSpec, error) {
 	began := time.Now()
-	spec := &lakeSpec{Seed: seed, Customers: benchCustomers, Events: n, Partitions: benchPartitions, RowGroupRows: rowGroupRows,
+	spec := &lakeSpec{Seed: seed, Customers: benchCustomers, Events: n, Partitions: benchPartitions, RowGroupRows: rowGroupRows, Typed: true,
 		End: map[int32]int64{}, PartitionOf: map[string]int32{}, Oracle: map[string]map[string]int64{}}
 	counts := make([]map[string]int64, len(rules))
 	for i := range counts {
 		counts[i] = map[string]int64{}
 	}
 
+	// The archiver types what the rules read, as the live stage has it do for its
+	// active rules.
+	cols := lakehouse.NewColumnSet(64)
+	var paths []string
+	for _, r := range rules {
+		for _, p := range r.Paths() {
+			paths = append(paths, p.String())
+		}
+	}
+	if err := cols.Set(paths); err != nil {
+		return nil, err
+	}
 	actx, stopArchiver := context.WithCancel(ctx)
 	defer stopArchiver()
 	archived := make(chan error, 1)
 	go func() {
 		archived <- lakehouse.RunArchiver(actx, lakehouse.ArchiverConfig{
-			Brokers: []string{brokerAddr}, BucketURL: lakeURL, Logger: quietLog,
+			Brokers: []string{brokerAddr}, BucketURL: lakeURL, Logger: quietLog, Columns: cols,
 			RollBytes: 512 << 20, MaxBufferedBytes: 1 << 30, RowGroupRows: rowGroupRows,
 			// Only the last hour of each partition is sealed by age, once production
 			// has stopped; an hour of one partition (~50 MB) arrives in seconds.

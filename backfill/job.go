@@ -95,6 +95,8 @@ type Runner struct {
 	db  *sql.DB
 	// noPrefilter turns literalPrefilter off, for benchmarks that measure its worth.
 	noPrefilter bool
+	// noTyped ignores typed columns, for benchmarks that measure their worth.
+	noTyped bool
 }
 
 // Config configures a Runner.
@@ -574,7 +576,7 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 					return fmt.Errorf("backfill: fetching %s: %w", f.Path, err)
 				}
 				switch {
-				case pred.Typed(f):
+				case !r.noTyped && pred.Typed(f):
 					typed, typedPaths = append(typed, f), append(typedPaths, path)
 				case f.Checked:
 					checked, checkedPaths = append(checked, f), append(checkedPaths, path)
