@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -239,6 +240,20 @@ type Stats struct {
 	Partitions []PartitionStats `json:"partitions"`
 	// PendingDeletes counts replaced files not deleted yet.
 	PendingDeletes int `json:"pending_deletes"`
+	// Columns are the typed columns files carry, by path.
+	Columns []ColumnStats `json:"columns,omitempty"`
+}
+
+// ColumnStats summarise one typed column over the files that carry it.
+type ColumnStats struct {
+	Path  string `json:"path"`
+	Name  string `json:"name"`
+	Files int    `json:"files"`
+	// Rows are those of the files carrying the column; Values those where the path
+	// selects something; Untyped those whose value only the payload holds.
+	Rows    int64 `json:"rows"`
+	Values  int64 `json:"values"`
+	Untyped int64 `json:"untyped"`
 }
 
 // PartitionStats summarise one partition.
@@ -256,6 +271,7 @@ type PartitionStats struct {
 func (s *Snapshot) Stats() Stats {
 	st := Stats{Version: s.m.Version, PendingDeletes: len(s.m.PendingDeletes)}
 	idx := map[int32]int{}
+	cols := map[string]int{}
 	for _, p := range s.m.Partitions {
 		idx[p.Partition] = len(st.Partitions)
 		st.Partitions = append(st.Partitions, PartitionStats{PartitionState: p})
@@ -280,7 +296,21 @@ func (s *Snapshot) Stats() Stats {
 		st.Rows += f.Rows
 		st.Bytes += f.Bytes
 		st.RawBytes += f.RawBytes
+		for _, c := range f.Columns {
+			i, ok := cols[c.Path]
+			if !ok {
+				i = len(st.Columns)
+				cols[c.Path] = i
+				st.Columns = append(st.Columns, ColumnStats{Path: c.Path, Name: c.Name})
+			}
+			cs := &st.Columns[i]
+			cs.Files++
+			cs.Rows += f.Rows
+			cs.Values += c.Values
+			cs.Untyped += c.Untyped
+		}
 	}
+	slices.SortFunc(st.Columns, func(a, b ColumnStats) int { return strings.Compare(a.Path, b.Path) })
 	if st.Bytes > 0 {
 		st.Ratio = float64(st.RawBytes) / float64(st.Bytes)
 	}

@@ -130,10 +130,10 @@ func (s *ColumnSet) Set(texts []string) error {
 	}
 	slices.Sort(canon)
 	var err error
-	if len(canon) > s.max {
-		err = fmt.Errorf("%w: %d paths, limit %d (--lake-max-columns); %d not typed", ErrTooManyColumns, len(canon), s.max, len(canon)-max(s.max, 0))
-		s.over.Store(int64(len(canon) - max(s.max, 0)))
-		canon = canon[:max(s.max, 0)]
+	if limit := max(s.max, 0); len(canon) > limit {
+		err = fmt.Errorf("%w: %d paths, limit %d (--lake-max-columns); %d not typed", ErrTooManyColumns, len(canon), limit, len(canon)-limit)
+		s.over.Store(int64(len(canon) - limit))
+		canon = canon[:limit]
 	} else {
 		s.over.Store(0)
 	}

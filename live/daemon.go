@@ -35,6 +35,9 @@ type Daemon struct {
 	rules    *controls.Registry
 	controls *ingest.ControlReader
 	active   atomic.Pointer[activeSet]
+	// columns are the paths the embedded archiver types; the controls goroutine
+	// (publishRules) alone changes them.
+	columns *typedColumns
 
 	// bf runs hand-off backfills (nil with NoBackfill); lake is what it reads, and
 	// alertProducer sends the alerts that history raises.
@@ -105,6 +108,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.im = ingest.NewMetrics(cfg.Registry)
 	d.m = newMetrics(cfg.Registry)
 	d.rules = controls.NewRegistry()
+	d.columns = newTypedColumns(cfg.LakeColumns, cfg.LakeMaxColumns)
+	d.m.limit.WithLabelValues(limitLakeColumns).Set(float64(max(cfg.LakeMaxColumns, 0)))
+	d.m.limitReached.WithLabelValues(limitLakeColumns)
 	s, err := newActiveSet(nil)
 	if err != nil {
 		return nil, err
@@ -224,6 +230,7 @@ func (d *Daemon) run(ctx context.Context) {
 			err = lakehouse.RunArchiver(gctx, lakehouse.ArchiverConfig{
 				Brokers: d.cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: d.cfg.Topics.Events,
 				BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Registerer: d.cfg.Registry, Logger: d.log,
+				Columns: d.columns.set,
 				// The archiver's group is another group: after a kill -9 its partitions
 				// must come back as fast as the live group's.
 				SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,

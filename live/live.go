@@ -40,6 +40,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/window"
 )
 
@@ -196,6 +197,13 @@ type Config struct {
 	// Beyond it the version starts without history, and its rule view says so
 	// (incomplete, status error). Default 64 MiB.
 	HandoffBufferBytes int64
+	// LakeColumns are JSONPaths the embedded archiver types (lakehouse.TypedColumn)
+	// besides those the active rules read, which it always types: paths of rules yet
+	// to come. Default none.
+	LakeColumns []string
+	// LakeMaxColumns bounds the paths typed; past it the rest are read from the JSON
+	// payload (hindsight_lake_typed_paths_over_limit). Default 32; negative: none.
+	LakeMaxColumns int
 	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
 	// lake trails Kafka under light traffic. Default: the archiver's (1m).
 	ArchiveRollAge time.Duration
@@ -211,6 +219,9 @@ func (c *Config) EnsureDefaults() {
 	c.WindowLimits = c.WindowLimits.EnsureDefaults()
 	if c.HandoffBufferBytes <= 0 {
 		c.HandoffBufferBytes = DefaultHandoffBufferBytes
+	}
+	if c.LakeMaxColumns == 0 {
+		c.LakeMaxColumns = DefaultLakeMaxColumns
 	}
 	// The event consumer's settings take the defaults of ingest.EventsConfig, which
 	// they are handed to, so that the two cannot drift apart.
@@ -267,6 +278,13 @@ func (c *Config) Validate() error {
 	if len(c.Kafka.Brokers) == 0 {
 		if _, _, err := net.SplitHostPort(c.Embedded.Addr); err != nil {
 			errs = append(errs, fmt.Errorf("embedded broker address %q: %w", c.Embedded.Addr, err))
+		}
+	}
+	for _, p := range c.LakeColumns {
+		if jp, err := jsonpath.Parse(p); err != nil {
+			errs = append(errs, fmt.Errorf("lake-columns %q: %w", p, err))
+		} else if !jp.Singular() {
+			errs = append(errs, fmt.Errorf("lake-columns %q: not a singular path (names and indexes only): a typed column holds one value per event", p))
 		}
 	}
 	errs = append(errs, c.validateHTTP()...)

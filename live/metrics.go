@@ -33,6 +33,11 @@ type metrics struct {
 	httpConns    prometheus.Gauge
 	heavyRunning prometheus.Gauge
 
+	// typedPaths are the paths the embedded archiver types now, typedPathsOver those
+	// left out by --lake-max-columns.
+	typedPaths     prometheus.Gauge
+	typedPathsOver prometheus.Gauge
+
 	// Per rule (SCOPE/ID), for rules kept per group and window (package window).
 	timeErrors  *prometheus.CounterVec
 	lateEvents  *prometheus.CounterVec
@@ -75,6 +80,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		limitReached: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hindsight_limit_reached_total", Help: "Times a request reached a limit (refused, cut short or made to wait), by limit."}, []string{"name"}),
 		httpConns:    newGauge("hindsight_http_connections_open", "HTTP connections held by the server (at most hindsight_limit{name=\"http_max_connections\"})."),
+		typedPaths:     newGauge("hindsight_lake_typed_paths", "JSONPaths the embedded archiver writes typed columns for: those the active rules read, and --lake-columns."),
+		typedPathsOver: newGauge("hindsight_lake_typed_paths_over_limit", "Paths the active rules read that --lake-max-columns left untyped (history reads them from the JSON payload)."),
 		heavyRunning: newGauge("hindsight_http_heavy_requests_running", "Counts listings and previews running (at most hindsight_limit{name=\"http_max_heavy_requests\"})."),
 	}
 	m.timeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_event_time_errors_total",
@@ -84,7 +91,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.windowDrops = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_window_limit_drops_total",
 		Help: "Contributions a rule's state did not keep, by limit (max_groups, max_distinct) or overflow (sum): the rule is degraded."}, []string{"rule", "limit"})
 	reg.MustRegister(m.timeErrors, m.lateEvents, m.windowDrops)
-	reg.MustRegister(m.limit, m.limitReached, m.httpConns, m.heavyRunning)
+	reg.MustRegister(m.limit, m.limitReached, m.httpConns, m.heavyRunning, m.typedPaths, m.typedPathsOver)
 	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotBytes, m.restores, m.restoreFailures)
 	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds)
 	return m

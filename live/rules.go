@@ -63,10 +63,20 @@ func (d *Daemon) publishRules(changed []rule.Key) {
 	prev := d.active.Load()
 	var s *activeSet
 	var err error
+	var added, dropped []*rule.Rule // for the typed columns
 	if changed != nil {
 		put, removed := d.changedVersions(prev, changed)
 		if len(put) == 0 && len(removed) == 0 {
 			return // e.g. a rule made and deleted in one fetch
+		}
+		for _, v := range put {
+			added = append(added, v.Rule)
+			if old := prev.version(v.Key); old != nil {
+				dropped = append(dropped, old.Rule)
+			}
+		}
+		for _, k := range removed {
+			dropped = append(dropped, prev.version(k).Rule)
 		}
 		s, err = prev.with(put, removed)
 		if err != nil {
@@ -80,7 +90,13 @@ func (d *Daemon) publishRules(changed []rule.Key) {
 			d.log.Error("rules changed but could not be indexed; keeping the previous rules", "err", err)
 			return
 		}
+		added, dropped = nil, nil
+		d.columns.refs = map[string]int{}
+		for _, v := range d.rules.Versions() {
+			added = append(added, v.Rule)
+		}
 	}
+	d.columns.update(d, added, dropped)
 	d.active.Store(s)
 	d.m.rules.Set(float64(s.set.Len()))
 	d.m.ruleIndexBuilds.Inc()

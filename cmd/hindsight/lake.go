@@ -14,9 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/live"
 )
 
 const defaultLake = lakehouse.DefaultLakeURL
@@ -29,6 +31,8 @@ func newArchiveCmd() *cobra.Command {
 		topics      ingest.Topics
 		metricsAddr string
 		logLevel    string
+		columns     []string
+		maxColumns  int
 	)
 	cmd := &cobra.Command{
 		Use:   "archive",
@@ -58,6 +62,10 @@ s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true].`,
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Registerer = reg
+			cfg.Columns = lakehouse.NewColumnSet(maxColumns)
+			if err := cfg.Columns.Set(columns); err != nil {
+				return usageError{fmt.Errorf("--lake-columns: %w", err)}
+			}
 			cfg.EnsureDefaults()
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
@@ -84,6 +92,9 @@ s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true].`,
 	f.Int64Var(&cfg.MaxBufferedBytes, "max-buffered-bytes", archiveDefaults.MaxBufferedBytes, "raw JSON held in memory before fetching pauses")
 	f.IntVar(&cfg.RowGroupRows, "row-group-rows", archiveDefaults.RowGroupRows, "Parquet row group length")
 	f.IntVar(&cfg.CompressionLevel, "zstd-level", archiveDefaults.CompressionLevel, "zstd level (1-22)")
+	// This archiver reads no rules: it types the paths named here (hindsight live's
+	// embedded archiver types its rules' paths as well).
+	addLakeColumnFlags(f, &columns, &maxColumns, "name the paths your rules read: this archiver does not read rules")
 	f.DurationVar(&cfg.CompactInterval, "compact-interval", archiveDefaults.CompactInterval, "how often to compact, apply retention and collect garbage (negative: never)")
 	f.Int64Var(&cfg.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged")
 	f.DurationVar(&cfg.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
@@ -115,6 +126,13 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) (s
 		_ = srv.Shutdown(sctx)
 		<-done
 	}, nil
+}
+
+// addLakeColumnFlags adds --lake-columns and --lake-max-columns: the JSONPaths the
+// archiver writes typed columns for (lakehouse.TypedColumn). what completes the help.
+func addLakeColumnFlags(f *pflag.FlagSet, paths *[]string, maxPaths *int, what string) {
+	f.StringSliceVar(paths, "lake-columns", nil, "JSONPaths (singular: names and indexes) the archiver stores as typed columns next to each event, so history queries on them read values, not JSON; "+what)
+	f.IntVar(maxPaths, "lake-max-columns", live.DefaultLakeMaxColumns, "most JSONPaths typed; past it the rest are read from the JSON (negative: none)")
 }
 
 // lakeOptions are the flags every `hindsight lake` subcommand shares.

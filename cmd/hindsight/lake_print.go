@@ -57,9 +57,21 @@ func printStats(w io.Writer, st lakehouse.Stats) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "manifest v%d, %d replaced files awaiting deletion; compression %.2fx smaller than the raw JSON\n",
-		st.Version, st.PendingDeletes, st.Ratio)
-	return err
+	if _, err := fmt.Fprintf(w, "manifest v%d, %d replaced files awaiting deletion; compression %.2fx smaller than the raw JSON\n",
+		st.Version, st.PendingDeletes, st.Ratio); err != nil {
+		return err
+	}
+	if len(st.Columns) == 0 {
+		_, err := fmt.Fprintln(w, "no typed columns: history queries read every path from the JSON payload")
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = newTable(w)
+	fmt.Fprintf(tw, "typed column\tfiles\tof\trows\tvalues\tuntyped\t\n")
+	for _, c := range st.Columns {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", c.Path, c.Files, st.Files, c.Rows, c.Values, c.Untyped)
+	}
+	return tw.Flush()
 }
 
 // printMaintenance is `hindsight lake compact`'s one line.

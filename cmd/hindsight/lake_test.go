@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/golden"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
@@ -35,6 +36,10 @@ func manifestOnlyLake(t *testing.T) (url string) {
 			RowGroups: 1, Created: at("2026-03-01T12:00:00Z"),
 		}
 	}
+	typed := func(f lakehouse.FileEntry, cols ...lakehouse.TypedColumn) lakehouse.FileEntry {
+		f.Columns = cols
+		return f
+	}
 	m := lakehouse.Manifest{
 		Format: lakehouse.ManifestFormat, Version: 7, Topic: "events", Committed: at("2026-03-01T12:00:00Z"), Writer: "test",
 		Partitions: []lakehouse.PartitionState{
@@ -43,8 +48,11 @@ func manifestOnlyLake(t *testing.T) (url string) {
 			{Partition: 2, Watermark: 41, Earliest: 42},
 		},
 		Files: []lakehouse.FileEntry{
-			file(0, "2026-03-01T09", 0, 1999, 2000, 120<<20, 700<<20, "2026-03-01T09:00:00Z", "2026-03-01T09:59:59Z", "c-0001", "c-0099"),
-			file(0, "2026-03-01T10", 2000, 2999, 1000, 50<<20, 290<<20, "2026-03-01T10:00:00Z", "2026-03-01T10:30:00Z", "c-0003", "c-0042"),
+			typed(file(0, "2026-03-01T09", 0, 1999, 2000, 120<<20, 700<<20, "2026-03-01T09:00:00Z", "2026-03-01T09:59:59Z", "c-0001", "c-0099"),
+				lakehouse.TypedColumn{Path: "$['type']", Name: lakehouse.TypedColumnName("$['type']"), Values: 2000},
+				lakehouse.TypedColumn{Path: "$['actor']['id']", Name: lakehouse.TypedColumnName("$['actor']['id']"), Values: 1990, Untyped: 3}),
+			typed(file(0, "2026-03-01T10", 2000, 2999, 1000, 50<<20, 290<<20, "2026-03-01T10:00:00Z", "2026-03-01T10:30:00Z", "c-0003", "c-0042"),
+				lakehouse.TypedColumn{Path: "$['type']", Name: lakehouse.TypedColumnName("$['type']"), Values: 1000}),
 			file(1, "2026-03-01T10", 500, 1499, 990, 30<<20, 250<<20, "2026-03-01T10:15:00Z", "2026-03-01T11:45:10Z", "c-0002", "c-0002"),
 		},
 		PendingDeletes: []lakehouse.PendingDelete{{Path: "data/p=0001/h=2026-03-01T09/00000000000000000000-00000000000000000499-ffffffff.parquet", RemovedAt: at("2026-03-01T11:00:00Z")}},
@@ -65,18 +73,18 @@ func TestLakeCommandsOutput(t *testing.T) {
 	url := manifestOnlyLake(t)
 	empty := "file://" + filepath.Join(t.TempDir(), "empty")
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name   string
+		args   []string
+		golden string // under testdata/
 	}{
-		{"stats table", []string{"lake", "stats", "--lake", url}, statsTable},
-		{"stats json", []string{"lake", "stats", "--json", "--lake", url}, statsJSON},
-		{"ls table", []string{"lake", "ls", "--lake", url}, lsTable},
-		{"ls one partition", []string{"lake", "ls", "--lake", url, "--partition", "1"}, lsPartition1},
-		{"ls json by customer", []string{"lake", "ls", "--json", "--lake", url, "--customer", "c-0050"}, lsCustomerJSON},
-		{"stats of an empty lake", []string{"lake", "stats", "--lake", empty}, emptyStats},
-		{"ls of an empty lake as json", []string{"lake", "ls", "--json", "--lake", empty}, emptyLsJSON},
-		{"compact an empty lake", []string{"lake", "compact", "--lake", empty}, compactedNothing},
+		{"stats table", []string{"lake", "stats", "--lake", url}, "lake/stats.txt"},
+		{"stats json", []string{"lake", "stats", "--json", "--lake", url}, "lake/stats.json"},
+		{"ls table", []string{"lake", "ls", "--lake", url}, "lake/ls.txt"},
+		{"ls one partition", []string{"lake", "ls", "--lake", url, "--partition", "1"}, "lake/ls-partition-1.txt"},
+		{"ls json by customer", []string{"lake", "ls", "--json", "--lake", url, "--customer", "c-0050"}, "lake/ls-customer.json"},
+		{"stats of an empty lake", []string{"lake", "stats", "--lake", empty}, "lake/stats-empty.txt"},
+		{"ls of an empty lake as json", []string{"lake", "ls", "--json", "--lake", empty}, "lake/ls-empty.json"},
+		{"compact an empty lake", []string{"lake", "compact", "--lake", empty}, "lake/compact-empty.txt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,9 +92,7 @@ func TestLakeCommandsOutput(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
-			if out != tt.want {
-				t.Errorf("output:\n%s\nwant:\n%s", out, tt.want)
-			}
+			golden.Check(t, tt.golden, []byte(out))
 		})
 	}
 }
@@ -97,127 +103,16 @@ func TestLakeCommandsOutput(t *testing.T) {
 func TestLakeCompactCommand(t *testing.T) {
 	url := manifestOnlyLake(t)
 	for _, step := range []struct {
-		args []string
-		want string
+		args   []string
+		golden string // under testdata/
 	}{
-		{[]string{"lake", "compact", "--lake", url}, compactedNothing},
-		{[]string{"lake", "stats", "--lake", url}, statsAfterCompact},
+		{[]string{"lake", "compact", "--lake", url}, "lake/compact-empty.txt"},
+		{[]string{"lake", "stats", "--lake", url}, "lake/stats-after-compact.txt"},
 	} {
 		out, err := run(t, "", step.args...)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		if out != step.want {
-			t.Errorf("%v: output:\n%s\nwant:\n%s", step.args, out, step.want)
-		}
+		golden.Check(t, step.golden, []byte(out))
 	}
 }
-
-const statsTable = "  partition  files  rows      bytes   raw bytes  ratio  watermark  earliest         earliest time           latest time\n" +
-	"          0      2  3000  178257920  1038090240   5.8x       2999         0  2026-03-01T09:00:00Z  2026-03-01T10:30:00Z\n" +
-	"          1      1   990   31457280   262144000   8.3x       1499       500  2026-03-01T10:15:00Z  2026-03-01T11:45:10Z\n" +
-	"          2      0     0          0           0   0.0x         41        42                     -                     -\n" +
-	"      total      3  3990  209715200  1300234240   6.2x                                                                 \n" +
-	"manifest v7, 1 replaced files awaiting deletion; compression 6.20x smaller than the raw JSON\n"
-
-const statsJSON = `{
-  "version": 7,
-  "files": 3,
-  "rows": 3990,
-  "bytes": 209715200,
-  "raw_bytes": 1300234240,
-  "compression_ratio": 6.2,
-  "partitions": [
-    {
-      "partition": 0,
-      "watermark": 2999,
-      "earliest": 0,
-      "earliest_time": "2026-03-01T09:00:00Z",
-      "files": 2,
-      "rows": 3000,
-      "bytes": 178257920,
-      "raw_bytes": 1038090240,
-      "min_time": "2026-03-01T09:00:00Z",
-      "max_time": "2026-03-01T10:30:00Z"
-    },
-    {
-      "partition": 1,
-      "watermark": 1499,
-      "earliest": 500,
-      "earliest_time": "2026-03-01T10:15:00Z",
-      "files": 1,
-      "rows": 990,
-      "bytes": 31457280,
-      "raw_bytes": 262144000,
-      "min_time": "2026-03-01T10:15:00Z",
-      "max_time": "2026-03-01T11:45:10Z"
-    },
-    {
-      "partition": 2,
-      "watermark": 41,
-      "earliest": 42,
-      "files": 0,
-      "rows": 0,
-      "bytes": 0,
-      "raw_bytes": 0
-    }
-  ],
-  "pending_deletes": 1
-}
-`
-
-const lsTable = `  partition  start   end  rows      bytes  ratio              min time              max time       customers                                                                                    path
-          0      0  1999  2000  125829120   5.8x  2026-03-01T09:00:00Z  2026-03-01T09:59:59Z  c-0001..c-0099  data/p=0000/h=2026-03-01T09/00000000000000000000-00000000000000001999-0a1b2c3d.parquet
-          0   2000  2999  1000   52428800   5.8x  2026-03-01T10:00:00Z  2026-03-01T10:30:00Z  c-0003..c-0042  data/p=0000/h=2026-03-01T10/00000000000000002000-00000000000000002999-0a1b2c3d.parquet
-          1    500  1499   990   31457280   8.3x  2026-03-01T10:15:00Z  2026-03-01T11:45:10Z  c-0002..c-0002  data/p=0001/h=2026-03-01T10/00000000000000000500-00000000000000001499-0a1b2c3d.parquet
-3 files, manifest v7
-`
-
-const lsPartition1 = `  partition  start   end  rows     bytes  ratio              min time              max time       customers                                                                                    path
-          1    500  1499   990  31457280   8.3x  2026-03-01T10:15:00Z  2026-03-01T11:45:10Z  c-0002..c-0002  data/p=0001/h=2026-03-01T10/00000000000000000500-00000000000000001499-0a1b2c3d.parquet
-1 files, manifest v7
-`
-
-const lsCustomerJSON = `{
-  "version": 7,
-  "files": [
-    {
-      "path": "data/p=0000/h=2026-03-01T09/00000000000000000000-00000000000000001999-0a1b2c3d.parquet",
-      "partition": 0,
-      "start_offset": 0,
-      "end_offset": 1999,
-      "min_offset": 0,
-      "max_offset": 1999,
-      "rows": 2000,
-      "bytes": 125829120,
-      "raw_bytes": 734003200,
-      "min_time": "2026-03-01T09:00:00Z",
-      "max_time": "2026-03-01T09:59:59Z",
-      "min_customer": "c-0001",
-      "max_customer": "c-0099",
-      "row_groups": 1,
-      "created": "2026-03-01T12:00:00Z"
-    }
-  ]
-}
-`
-
-const emptyStats = "  partition  files  rows  bytes  raw bytes  ratio  watermark  earliest  earliest time  latest time\n" +
-	"      total      0     0      0          0   0.0x                                                 \n" +
-	"manifest v0, 0 replaced files awaiting deletion; compression 0.00x smaller than the raw JSON\n"
-
-const emptyLsJSON = `{
-  "version": 0,
-  "files": null
-}
-`
-
-const compactedNothing = `compacted 0 files into 0, expired 0, deleted 0 objects, 0 corrupt files, 0 foreign objects
-`
-
-const statsAfterCompact = "  partition  files  rows      bytes   raw bytes  ratio  watermark  earliest         earliest time           latest time\n" +
-	"          0      2  3000  178257920  1038090240   5.8x       2999         0  2026-03-01T09:00:00Z  2026-03-01T10:30:00Z\n" +
-	"          1      1   990   31457280   262144000   8.3x       1499       500  2026-03-01T10:15:00Z  2026-03-01T11:45:10Z\n" +
-	"          2      0     0          0           0   0.0x         41        42                     -                     -\n" +
-	"      total      3  3990  209715200  1300234240   6.2x                                                                 \n" +
-	"manifest v8, 0 replaced files awaiting deletion; compression 6.20x smaller than the raw JSON\n"

@@ -88,6 +88,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.BackfillConcurrency, "backfill-concurrency", def.BackfillConcurrency, "hand-off backfill jobs run at once")
 	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: under the temp dir)")
 	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", archiveDefaults.RollAge, "how long the archiver keeps a file open")
+	addLakeColumnFlags(f, &cfg.LakeColumns, &cfg.LakeMaxColumns, "besides those the active rules read")
 	f.StringVar(&cfg.StateURL, "state", "", "bucket URL where partition state snapshots are kept, under state/ (default: the lake's bucket)")
 	f.StringVar(&cfg.RestoreFrom, "restore-from", "", "bucket URL of snapshots that seed partitions the state bucket has none of (a backup or a previous deployment)")
 	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", def.SnapshotInterval, "how often changed partition state is snapshotted (also on revoke and shutdown)")
