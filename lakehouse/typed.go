@@ -154,6 +154,9 @@ func (s *ColumnSet) Set(texts []string) error {
 
 // Paths returns the canonical texts of the paths typed now.
 func (s *ColumnSet) Paths() []string {
+	if s == nil {
+		return nil
+	}
 	var out []string
 	for _, c := range s.cur.Load().cols {
 		out = append(out, c.Path)
