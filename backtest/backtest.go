@@ -235,23 +235,24 @@ func timePtr(t time.Time) *time.Time {
 // history below offset end, as live would have evaluated it: the lake's files, then,
 // with cfg.Brokers, the events topic up to end. It returns r's window state there (what
 // a live evaluator hands over to at end), the offset ranges neither the lake nor Kafka
-// held (the state then lacks their events: the caller must say so), and tells crossed
+// held (the state then lacks their events: the caller must say so) and the events
+// matched, and tells crossed
 // each crossing with its event's offset and record time; cfg.Progress is told the lake
 // rows read of those the files hold. cfg's Rules, From, To and Customer are not used.
-func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end int64, crossed func(offset int64, at time.Time, c window.Crossing)) (*window.State, []contract.MissingRange, error) {
+func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end int64, crossed func(offset int64, at time.Time, c window.Crossing)) (*PartitionHistory, error) {
 	if cfg.Lake == nil {
-		return nil, nil, errors.New("backtest: no lake")
+		return nil, errors.New("backtest: no lake")
 	}
 	if r.Plain() {
-		return nil, nil, fmt.Errorf("backtest: rule %s is a plain count: it has no window state", r.Key())
+		return nil, fmt.Errorf("backtest: rule %s is a plain count: it has no window state", r.Key())
 	}
 	set, err := rule.NewSet([]*rule.Rule{r})
 	if err != nil {
-		return nil, nil, fmt.Errorf("backtest: indexing rule %s: %w", r.Key(), err)
+		return nil, fmt.Errorf("backtest: indexing rule %s: %w", r.Key(), err)
 	}
 	snap, err := cfg.Lake.Snapshot(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("backtest: reading the lake's manifest: %w", err)
+		return nil, fmt.Errorf("backtest: reading the lake's manifest: %w", err)
 	}
 	files := snap.Files(lakehouse.Filter{Partitions: []int32{p}, MaxOffset: map[int32]int64{p: end - 1}})
 	var missing []contract.MissingRange
@@ -269,7 +270,7 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 			missing = append(missing, contract.MissingRange{Partition: p, From: from, To: end - 1, Reason: "not archived yet, and no brokers to read them from"})
 		} else {
 			if tails, err = tailRange(ctx, cfg, p, from, end); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if rng, ok := tails[p]; !ok || rng[0] > from {
 				to := end - 1
@@ -289,10 +290,21 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 		total: total, crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }}
 	rp, err := run.partition(ctx, p, files, tails)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if cfg.Progress != nil {
 		cfg.Progress(run.rep.Rows, total)
 	}
-	return rp.State(r), missing, nil
+	return &PartitionHistory{State: rp.State(r), Missing: missing, Matches: run.tally.of[r].out.Matches}, nil
+}
+
+// PartitionHistory is what PartitionState found in one partition's history.
+type PartitionHistory struct {
+	// State is the rule's window state at the end offset.
+	State *window.State
+	// Missing are the offset ranges neither the lake nor Kafka held: State lacks their
+	// events, and the caller must say so.
+	Missing []contract.MissingRange
+	// Matches counts the events of history the rule matched.
+	Matches int64
 }

@@ -391,14 +391,15 @@ func TestPartitionState(t *testing.T) {
 	for p, end := range ends {
 		for _, cut := range []int64{end / 3, end} { // inside the lake, and into the tail
 			var got, want []string
-			st, missing, err := backtest.PartitionState(context.Background(), backtest.Config{Lake: lake, Brokers: []string{b.Addr}}, r, p, cut,
+			h, err := backtest.PartitionState(context.Background(), backtest.Config{Lake: lake, Brokers: []string{b.Addr}}, r, p, cut,
 				func(offset int64, at time.Time, c window.Crossing) {
 					got = append(got, fmt.Sprint(offset, c.Customer, c.Start, c.Value))
 				})
-			if err != nil || len(missing) != 0 {
-				t.Fatalf("partition %d below %d: %v, missing %v", p, cut, err, missing)
+			if err != nil || len(h.Missing) != 0 {
+				t.Fatalf("partition %d below %d: %v, missing %v", p, cut, err, h)
 			}
 			direct := window.New(r, window.Limits{})
+			var matches int64
 			doc := jsonpath.NewDocument()
 			var part []*kgo.Record
 			for _, rec := range all {
@@ -411,12 +412,14 @@ func TestPartitionState(t *testing.T) {
 				if reason, _ := verdict.Accept(doc, rec.Key, rec.Value); reason != "" || !r.Matches(doc) {
 					continue
 				}
+				matches++
 				direct.Add(&window.Event{Customer: string(rec.Key), Doc: doc, Time: rec.Timestamp}, func(c window.Crossing) {
 					want = append(want, fmt.Sprint(rec.Offset, c.Customer, c.Start, c.Value))
 				})
 			}
-			if !bytes.Equal(st.AppendTo(nil), direct.AppendTo(nil)) || !slices.Equal(got, want) {
-				t.Errorf("partition %d below %d: state of %d windows, crossings %v; direct %d windows, %v", p, cut, st.WindowCount(), got, direct.WindowCount(), want)
+			if st := h.State; !bytes.Equal(st.AppendTo(nil), direct.AppendTo(nil)) || !slices.Equal(got, want) || h.Matches != matches {
+				t.Errorf("partition %d below %d: state of %d windows, crossings %v, %d matches; direct %d windows, %v, %d matches",
+					p, cut, st.WindowCount(), got, h.Matches, direct.WindowCount(), want, matches)
 			}
 			crossings += len(want)
 		}
@@ -426,8 +429,8 @@ func TestPartitionState(t *testing.T) {
 	}
 	// Without brokers, the tail is missing, and said to be.
 	p, end := int32(0), ends[0]
-	_, missing, err := backtest.PartitionState(context.Background(), backtest.Config{Lake: lake}, r, p, end, func(int64, time.Time, window.Crossing) {})
-	if err != nil || len(missing) != 1 || missing[0].To != end-1 {
-		t.Errorf("without brokers: %v, missing %+v; want the tail up to %d", err, missing, end-1)
+	h, err := backtest.PartitionState(context.Background(), backtest.Config{Lake: lake}, r, p, end, func(int64, time.Time, window.Crossing) {})
+	if err != nil || len(h.Missing) != 1 || h.Missing[0].To != end-1 {
+		t.Errorf("without brokers: %v, %+v; want the tail up to %d missing", err, h, end-1)
 	}
 }

@@ -47,7 +47,37 @@ type RuleView struct {
 	// WindowState sums, over the owned partitions, the state of a rule with group_by,
 	// window or another aggregate (absent for a plain count).
 	WindowState *WindowStats `json:"window_state,omitempty"`
-	Rule        *rule.Rule   `json:"rule"`
+	// History is what this version's hand-off found below its start offsets, over
+	// the owned partitions whose history it counted: how often the rule would have
+	// fired had it been applied earlier (its backtest, from the backfill). Absent until
+	// a partition's history is in.
+	History *RuleHistory `json:"history,omitempty"`
+	Rule    *rule.Rule   `json:"rule"`
+}
+
+// RuleHistory is a rule version's backtest from its hand-off backfills.
+type RuleHistory struct {
+	// Partitions are the owned partitions whose history is counted here. It lives in
+	// the process that ran the backfill: a partition restored from a snapshot, or
+	// handed over to another process, is not listed (its counts are, as always).
+	Partitions []int32 `json:"partitions"`
+	// Matches counts the events of history the condition matched.
+	Matches int64 `json:"matches"`
+	// Firings counts the alerts history holds: for a running total, the customers whose
+	// history alone reached the threshold; for a windowed or grouped rule, the windows
+	// and groups that crossed it (as a backtest counts them).
+	Firings int `json:"firings"`
+	// FirstFiring and LastFiring are the record times of the first and last crossing
+	// events of a windowed or grouped rule (null for running totals: a count has no
+	// time of crossing).
+	FirstFiring *time.Time `json:"first_firing"`
+	LastFiring  *time.Time `json:"last_firing"`
+	// PerDay counts firings per UTC day of the crossing event, in order (windowed and
+	// grouped rules).
+	PerDay []BacktestCount `json:"per_day,omitempty"`
+	// Alerted says history's firings were sent as alerts (source backfill): running
+	// totals always, windowed and grouped rules with backfill: {alert: true}.
+	Alerted bool `json:"alerted"`
 }
 
 // MissingRange is a range of one events partition's offsets that a backfill could not

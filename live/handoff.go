@@ -233,7 +233,13 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 	p.gen++
 	r := ar.Rule
 	var alerts []*kgo.Record
+	h := &partHistory{alerted: true}
+	p.history[ar] = h
 	for customer, n := range res.Counts {
+		h.matches += n
+		if n >= r.Threshold.Count() {
+			h.firings++ // history alone reached the threshold
+		}
 		ci := p.counts.intern(customer)
 		before := p.counts.get(ci, ar.Seq)
 		after := p.counts.add(ci, ar.Seq, n)

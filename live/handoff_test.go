@@ -230,3 +230,52 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 		t.Fatal("replay counts nothing for c-0000: the test shows nothing")
 	}
 }
+
+// TestRuleHistoryOfRunningTotal: a running total applied after its history shows, in
+// its rule view, the backtest its hand-off found: the events history matched and the
+// customers whose history alone reached the threshold (alerted: a running total's
+// crossing in history is sent).
+func TestRuleHistoryOfRunningTotal(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+		c.NoBackfill, c.NoArchive = false, false
+		c.ArchiveRollAge = 50 * time.Millisecond
+	})
+	var history []*kgo.Record
+	for i := range 300 {
+		// Customer c-k fails once in k+1 events: 60, 30, 20, 15 and 12 failures.
+		kind := "ok"
+		if (i/5)%(i%5+1) == 0 {
+			kind = "fail"
+		}
+		history = append(history, &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%5)), Value: []byte(fmt.Sprintf(`{"kind":%q}`, kind))})
+	}
+	history = e2etest.ProduceSync(t, b, history...)
+	waitCommitted(t, b, d, "the history")
+	r := e2etest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":25,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	e2etest.WaitFor(t, 30*time.Second, "the rule live", func() bool {
+		vs := d.Rules()
+		return len(vs) == 1 && vs[0].Status == contract.RuleLive && vs[0].History != nil
+	})
+	starts := d.StartOffsets(r.Key())
+	perCustomer := map[string]int64{}
+	for _, rec := range history {
+		if rec.Offset < starts[rec.Partition] && strings.Contains(string(rec.Value), "fail") {
+			perCustomer[string(rec.Key)]++
+		}
+	}
+	firings := 0
+	for _, n := range perCustomer {
+		if n >= 25 {
+			firings++
+		}
+	}
+	if firings == 0 || firings == len(perCustomer) {
+		t.Fatalf("history counts %v: the test needs customers on both sides of the threshold", perCustomer)
+	}
+	checkRuleHistory(t, d, history, r, starts, firings, true)
+	if h := d.Rules()[0].History; h.FirstFiring != nil || len(h.PerDay) != 0 {
+		t.Errorf("history %+v: a running total has no time of crossing", h)
+	}
+}

@@ -29,7 +29,10 @@ type partition struct {
 	// backfill could not read (backfill.Result.Missing): counts that are a lower bound
 	// must say so in the rule view, after a restart too (snapshots keep it).
 	incomplete map[*controls.Version][]contract.MissingRange
-	counts     counterStore
+	// history holds, per rule version, what its finished hand-off found below its
+	// start (history.go), for the rule view.
+	history map[*controls.Version]*partHistory
+	counts  counterStore
 	// windows holds the state of each active version that is not a plain count
 	// (rule.Rule.Plain): groups, windows, aggregates, made at its first match.
 	windows map[*controls.Version]*window.State
@@ -58,7 +61,7 @@ type partition struct {
 func newPartition(id int32) *partition {
 	return &partition{id: id, starts: map[*controls.Version]int64{}, pending: map[*controls.Version]*pendingBackfill{},
 		incomplete: map[*controls.Version][]contract.MissingRange{}, windows: map[*controls.Version]*window.State{},
-		buffers: map[*controls.Version]*handoffBuffer{},
+		buffers: map[*controls.Version]*handoffBuffer{}, history: map[*controls.Version]*partHistory{},
 		counts:  newCounterStore(), next: -1}
 }
 
@@ -75,6 +78,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	drop := func(ar *controls.Version) {
 		delete(p.starts, ar)
 		delete(p.incomplete, ar)
+		delete(p.history, ar)
 		delete(p.windows, ar)
 		delete(p.buffers, ar)
 		if pb := p.pending[ar]; pb != nil {

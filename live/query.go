@@ -306,6 +306,7 @@ func (d *Daemon) Rules() []contract.RuleView {
 					views[i].Backfill = append(views[i].Backfill, v)
 				}
 				views[i].Incomplete = append(views[i].Incomplete, p.incomplete[ar]...)
+				p.addHistory(ar, &views[i])
 			})
 		}
 		if len(views[i].Backfill) > 0 || !handedOff {

@@ -118,13 +118,18 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	pb.attempts.Add(1)
 	var crossings []pastCrossing
 	historyAlerts := ar.Rule.Backfill != nil && ar.Rule.Backfill.Alert
+	hist := &partHistory{alerted: historyAlerts}
 	cfg := d.bf.history
 	began := time.Now()
 	cfg.Progress = func(read, _ int64) {
 		pb.progress.Store(&backfill.Progress{RowsScanned: read, Elapsed: time.Since(began)})
 	}
-	st, missing, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
-		if history := offset < pb.start; !history || historyAlerts {
+	h, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
+		history := offset < pb.start
+		if history {
+			hist.fired(at)
+		}
+		if !history || historyAlerts {
 			c.Group = append([]byte(nil), c.Group...)
 			crossings = append(crossings, pastCrossing{offset: offset, at: at, c: c, history: history})
 		}
@@ -135,13 +140,14 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	}
 	d.m.backfillsRunning.Dec()
 	pb.cancel()
-	d.produceAlerts(j.p, d.applyWindowHandoff(j.p, ar, pb, st, missing, crossings))
+	hist.matches = h.Matches
+	d.produceAlerts(j.p, d.applyWindowHandoff(j.p, ar, pb, h.State, h.Missing, crossings, hist))
 }
 
 // applyWindowHandoff installs st, ar's state below the buffer of p, runs the buffered
 // events through it, and returns the alerts owed: the job's crossings (from pb.start)
 // and the buffer's, for the caller to produce once the lock is released.
-func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pendingBackfill, st *window.State, missing []contract.MissingRange, past []pastCrossing) []*kgo.Record {
+func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pendingBackfill, st *window.State, missing []contract.MissingRange, past []pastCrossing, hist *partHistory) []*kgo.Record {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.revoked || p.pending[ar] != pb {
@@ -150,6 +156,7 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 	buf := p.buffers[ar]
 	delete(p.pending, ar)
 	delete(p.buffers, ar)
+	p.history[ar] = hist
 	if len(missing) > 0 {
 		p.incomplete[ar] = missing
 		d.log.Warn("windowed history incomplete: offsets neither the lake nor Kafka holds are not counted",

@@ -16,6 +16,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -117,6 +118,12 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 			t.Fatal(err)
 		}
 		want = append(want, slices.Collect(maps.Keys(ids))...)
+		all, _, err := e2etest.WindowReplay(history, r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// History's crossings are the rule's backtest, not alerts.
+		checkRuleHistory(t, d, history, r, starts, len(all)-len(ids), false)
 		got, _ := d.Counts(r.Key())
 		windows += e2etest.CheckOpenWindows(t, "rule "+r.Key().String(), e2etest.OpenWindows(got), open)
 	}
@@ -358,6 +365,47 @@ func TestWindowedHandoffHistoryAlerts(t *testing.T) {
 	}
 	if !slices.Equal(slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(all))) {
 		t.Errorf("alert ids\n%v\nwant an uninterrupted run's\n%v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(all)))
+	}
+	// The rule view's backtest from the hand-off: history's crossings, sent.
+	checkRuleHistory(t, d, history, r, starts, len(all)-len(fromStart), true)
+}
+
+// checkRuleHistory checks r's rule view's history: the partitions of starts, the events
+// of history below them r matches, firings crossings (with, for a windowed or grouped
+// rule, their first and last record times and days), and whether they were sent.
+func checkRuleHistory(t *testing.T, d *live.Daemon, history []*kgo.Record, r *rule.Rule, starts map[int32]int64, firings int, alerted bool) {
+	t.Helper()
+	var matches int64
+	doc := jsonpath.NewDocument()
+	for _, rec := range history {
+		if rec.Offset < starts[rec.Partition] && doc.Reset(rec.Value) == nil && r.Matches(doc) {
+			matches++
+		}
+	}
+	var parts []int32 // those with history: a hand-off runs below a start above 0
+	for p, s := range starts {
+		if s > 0 {
+			parts = append(parts, p)
+		}
+	}
+	slices.Sort(parts)
+	i := slices.IndexFunc(d.Rules(), func(v contract.RuleView) bool { return v.Key() == r.Key() })
+	if i < 0 || d.Rules()[i].History == nil {
+		t.Fatalf("rule %s: no view, or no history in it", r.Key())
+	}
+	h := d.Rules()[i].History
+	days := 0
+	for _, c := range h.PerDay {
+		days += c.Firings
+	}
+	if r.Plain() {
+		days = firings // a running total's crossing has no time, and no day
+	}
+	if !slices.Equal(h.Partitions, parts) || h.Matches != matches || h.Firings != firings || days != firings || h.Alerted != alerted {
+		t.Errorf("rule %s: history %+v: want partitions %v, %d matches, %d firings (per day too), alerted %v", r.Key(), h, parts, matches, firings, alerted)
+	}
+	if !r.Plain() && firings > 0 && (h.FirstFiring == nil || h.LastFiring == nil || h.LastFiring.Before(*h.FirstFiring)) {
+		t.Errorf("history %+v: first and last firing missing or out of order", h)
 	}
 }
 
