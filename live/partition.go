@@ -62,7 +62,7 @@ func newPartition(id int32) *partition {
 	return &partition{id: id, starts: map[*controls.Version]int64{}, pending: map[*controls.Version]*pendingBackfill{},
 		incomplete: map[*controls.Version][]contract.MissingRange{}, windows: map[*controls.Version]*window.State{},
 		buffers: map[*controls.Version]*handoffBuffer{}, history: map[*controls.Version]*partHistory{},
-		counts:  newCounterStore(), next: -1}
+		counts: newCounterStore(), next: -1}
 }
 
 // reconcile adopts the active set s before evaluating the event at offset: rule versions new
