@@ -383,6 +383,8 @@ type DraftRequest struct {
 	Rule   json.RawMessage `json:"rule"`
 	Sample int             `json:"sample,omitempty"`
 	WaitMS int             `json:"wait_ms,omitempty"`
+	// Days bounds a backtest to the events of the last Days days (0: the whole lake).
+	Days int `json:"days,omitempty"`
 }
 
 // ValidateResponse is the answer of POST /v1/console/validate, and the body of a 422

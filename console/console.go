@@ -282,6 +282,7 @@ func New(cfg Config) (*Console, error) {
 	mux.HandleFunc("GET /v1/console/stream", c.read(c.handleStream))
 	mux.HandleFunc("POST /v1/console/validate", c.read(c.handleValidate))
 	mux.HandleFunc("POST /v1/console/preview", c.read(c.handlePreview))
+	mux.HandleFunc("POST /v1/console/backtest", c.read(c.handleBacktest))
 	mux.HandleFunc("POST /v1/console/rules", c.write(c.handleSave))
 	mux.HandleFunc("DELETE /v1/console/rules", c.write(c.handleDelete))
 	mux.HandleFunc("/v1/console/", func(w http.ResponseWriter, r *http.Request) {

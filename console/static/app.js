@@ -369,6 +369,75 @@ async function preview() {
   box.replaceChildren(...parts);
 }
 
+// ---------- backtest ----------
+
+const DAY = 86400;
+let backtestChart = null; // the uPlot instance shown, destroyed before the next
+
+// backtest asks how often the draft would have fired over the lake's history (the
+// days chosen), as live would have raised it, and charts the firings per day.
+async function backtest() {
+  state.showAll = true;
+  const box = $("#backtest");
+  box.hidden = false;
+  box.className = "result";
+  if (backtestChart) { backtestChart.destroy(); backtestChart = null; }
+  const days = Number($("#backtest-days").value);
+  box.replaceChildren(el("div", {}, "Running the draft over the lake's history…"));
+  const { status, data } = await api("POST", "/backtest", { rule: draft(), days });
+  if (status === 422) {
+    showProblems(data.problems || []);
+    box.className = "result bad";
+    box.replaceChildren(el("h3", {}, "Fix the rule first"), el("div", {}, data.error));
+    return;
+  }
+  if (status !== 200) {
+    box.className = "result bad";
+    box.replaceChildren(el("h3", {}, "Backtest failed"), el("div", {}, data.error));
+    return;
+  }
+  const r = data.rules[0];
+  const span = days ? `the last ${plural(days, "day")}` : "the whole lake";
+  const parts = [
+    el("h3", { id: "backtest-summary" }, r.firings
+      ? `Would have fired ${plural(r.firings, "time")} over ${span}`
+      : `Would not have fired over ${span}`),
+    el("div", { class: "sub" }, `${data.events} events read (${data.files} files, ${data.tail_records} from Kafka), ${r.matches} ${r.matches === 1 ? "match" : "matches"}` +
+      (r.firings ? `; first ${fmtTime(r.first_firing)}, last ${fmtTime(r.last_firing)}.` : ".")),
+  ];
+  if (r.degraded) parts.push(el("div", { class: "note" }, "Lower bounds: " + r.degraded));
+  if (r.late || r.time_errors) parts.push(el("div", { class: "sub" }, `As live, ${plural(r.late, "late event")} and ${plural(r.time_errors, "event")} without a usable time did not count.`));
+  const chart = el("div", { id: "backtest-chart" });
+  if (r.firings) parts.push(chart);
+  if (r.customers.length) {
+    parts.push(el("table", { id: "backtest-customers" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Firings"))),
+      el("tbody", {}, r.customers.map((c) => el("tr", {}, el("td", { class: "mono" }, c.key), el("td", {}, c.firings))))));
+  }
+  box.className = "result " + (r.firings ? "warn" : "ok");
+  box.replaceChildren(...parts);
+  if (r.firings) backtestChart = firingsChart(chart, r.per_day);
+}
+
+// firingsChart draws firings per UTC day as bars, every day from the first to the
+// last shown (days without firings at zero).
+function firingsChart(root, perDay) {
+  const byDay = new Map(perDay.map((c) => [Date.parse(c.key + "T00:00:00Z") / 1000, c.firings]));
+  const first = Math.min(...byDay.keys()), last = Math.max(...byDay.keys());
+  const xs = [], ys = [];
+  for (let d = first; d <= last; d += DAY) { xs.push(d); ys.push(byDay.get(d) || 0); }
+  const width = Math.max(320, root.parentElement.clientWidth - 24);
+  return new uPlot({
+    width, height: 180, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+    scales: { x: { time: true, range: (u, min, max) => [min - DAY / 2, max + DAY / 2] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+    // One tick per day at most, labelled by its UTC date.
+    axes: [{ space: 50, incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY, 365 * DAY],
+      values: (u, ticks) => ticks.map((v) => new Date(v * 1000).toISOString().slice(0, 10)) }, { label: "firings", size: 50 }],
+    legend: { show: false },
+    series: [{}, { label: "firings per day", stroke: "#b45309", fill: "rgba(180,83,9,0.35)", paths: uPlot.paths.bars({ size: [0.7, 60] }), points: { show: false } }],
+  }, [xs, ys], root);
+}
+
 // windowText shows [start, end), the end's date only when it differs from the start's.
 function windowText(start, end) {
   const s = fmtTime(start), e = fmtTime(end);
@@ -460,6 +529,7 @@ function resetEditor() {
   $("#nested-note").hidden = true;
   $("#editor-title").textContent = "New rule";
   $("#preview").hidden = true;
+  $("#backtest").hidden = true;
   $("#save-result").hidden = true;
   clearProblems();
   $("#validity").textContent = "";
@@ -794,6 +864,7 @@ function init() {
   form.addEventListener("submit", (ev) => ev.preventDefault());
   $("#add-condition").addEventListener("click", () => { addCondition({ path: "", op: "==" }); changed(); });
   $("#btn-preview").addEventListener("click", preview);
+  $("#btn-backtest").addEventListener("click", backtest);
   $("#btn-save").addEventListener("click", save);
   $("#btn-new").addEventListener("click", resetEditor);
   $("#windows-next").addEventListener("click", () => { windowsView.cursors.push(windowsView.next); loadWindows(); });

@@ -1,0 +1,98 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+)
+
+// TestBrowserBacktestChart drives the editor in headless Chromium: a user writes a
+// windowed rule, backtests it over all history and sees how often it would have fired
+// — the count an uninterrupted live run gives — with a uPlot chart of firings per day
+// (the vendored asset, under the page's Content-Security-Policy, nothing refused).
+func TestBrowserBacktestChart(t *testing.T) {
+	skipSlowBrowser(t)
+	exe := chromium(t)
+	d := startDaemon(t, "")
+	evs := backtestHistory()
+	recs := make([]*kgo.Record, len(evs))
+	for i, e := range evs {
+		recs[i] = e.record()
+	}
+	recs = e2etest.ProduceSync(t, d.b, recs...)
+	d.waitLake(t, int64(len(evs)))
+	firings, _ := backtestOracle(t, recs, time.Time{})
+
+	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	watchCSP := chromedp.Action[chromedp.Void](func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.__refused = []; document.addEventListener("securitypolicyviolation", (e) => window.__refused.push(e.violatedDirective + " " + e.blockedURI));`,
+		})
+		return chromedp.Void{}, err
+	})
+	fill := func(sel, value string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+			`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value))
+	}
+	br.do("open the console", watchCSP, chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
+	br.do("write the rule",
+		chromedp.SendKeys(chromedp.ID("rule-id"), "hourly-failures"),
+		chromedp.SendKeys(chromedp.CSS(".cond-path"), "$.type"),
+		chromedp.SendKeys(chromedp.CSS(".cond-value"), "login.failed"),
+		chromedp.Click(chromedp.CSS("#aggregation summary")),
+		chromedp.SendKeys(chromedp.ID("window-size"), "1h"),
+		fill("#threshold", "3"),
+		fill("#backtest-days", "0"),
+	)
+	br.waitText("the rule to validate", "#validity", "valid rule")
+	br.do("backtest", chromedp.Click(chromedp.ID("btn-backtest")))
+	head := br.waitText("the backtest", "#backtest-summary", "Would have fired")
+	if want := fmt.Sprintf("Would have fired %d times over the whole lake", firings); head != want {
+		t.Errorf("backtest says %q, want %q (an uninterrupted run's firings)", head, want)
+	}
+	type chart struct {
+		Canvases int `json:"canvases"`
+		Days     int `json:"days"`
+		Firings  int `json:"firings"`
+	}
+	got, err := chromedp.Run(br.ctx, chromedp.Evaluate[chart](`({canvases: document.querySelectorAll("#backtest-chart canvas").length,
+		days: backtestChart ? backtestChart.data[0].length : 0, firings: backtestChart ? backtestChart.data[1].reduce((a, b) => a + b, 0) : 0})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Canvases != 1 || got.Firings != firings || got.Days < 3 {
+		t.Errorf("chart %+v: want one canvas charting %d firings over at least 3 days", got, firings)
+	}
+	br.waitText("the customers table", "#backtest-customers", "c-")
+
+	png, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	p := filepath.Join(t.ArtifactDir(), "console-backtest.png")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil && os.WriteFile(p, png, 0o644) == nil {
+		t.Logf("screenshot: %s (%d bytes)", p, len(png))
+	}
+	refused, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`window.__refused || ["the CSP watcher did not run"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 0 {
+		t.Errorf("the Content-Security-Policy refused %v", refused)
+	}
+	if strings.Contains(pageText(br.ctx), "Backtest failed") {
+		t.Errorf("the page shows a failed backtest")
+	}
+	br.checkNothingThrown()
+}
