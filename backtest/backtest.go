@@ -41,6 +41,12 @@ type Config struct {
 	Brokers   []string
 	Topic     string
 	KafkaOpts []kgo.Opt
+	// CacheDir holds local copies of lake files for DuckDB, which PartitionState uses
+	// to read only the rows a rule can match from files carrying the typed columns of
+	// its condition's paths. Default "": every row is read and evaluated in Go.
+	CacheDir string
+	// MemoryLimit bounds, in bytes, the memory DuckDB may use then. Default 0: DuckDB's.
+	MemoryLimit int64
 }
 
 // ErrNoRules is returned for a Config without rules.
@@ -127,6 +133,8 @@ type runner struct {
 	lastReport time.Time
 	doc        *jsonpath.Document
 	found      []window.Result
+	// typed, when set, reads only the matching rows of files its columns cover.
+	typed *typedReader
 }
 
 // partition evaluates partition p: its lake files, in offset order, then the offsets
@@ -135,6 +143,26 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 	rp := window.NewReplay(r.set, r.cfg.Limits)
 	prev := int64(-1)
 	for _, f := range files {
+		if r.typed.covers(f) {
+			err := r.typed.matching(ctx, f, r.end, func(offset int64, customer string, at time.Time, payload string) error {
+				if offset <= prev {
+					return nil
+				}
+				prev = offset
+				if r.doc.Reset([]byte(payload)) != nil {
+					r.rep.Invalid++ // a checked file holds none
+					return nil
+				}
+				return r.evaluate(rp, p, offset, customer, at)
+			})
+			if err != nil {
+				return nil, err
+			}
+			// The rows the condition left out were read by DuckDB, not evaluated here.
+			r.rep.Rows += f.Rows
+			r.progress()
+			continue
+		}
 		rows, err := r.cfg.Lake.ReadRows(ctx, f)
 		if err != nil {
 			return nil, fmt.Errorf("backtest: reading lake file %s: %w", f.Path, err)
@@ -286,8 +314,13 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	for _, f := range files {
 		total += f.Rows
 	}
+	typed, err := newTypedReader(cfg, r)
+	if err != nil {
+		return nil, err
+	}
+	defer typed.close()
 	run := runner{cfg: cfg, set: set, rep: &contract.Backtest{}, tally: newTally(set.Rules()), doc: jsonpath.NewDocument(), end: end,
-		total: total, crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }}
+		total: total, crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }, typed: typed}
 	rp, err := run.partition(ctx, p, files, tails)
 	if err != nil {
 		return nil, err

@@ -283,14 +283,17 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger) (*backfill
 		lake.Close()
 		return nil, nil, err
 	}
-	runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: cfg.BackfillCacheDir, Brokers: cfg.Kafka.Brokers,
-		KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log, MemoryLimit: cfg.BackfillMemoryLimit})
+	bcfg := backfill.Config{Lake: lake, CacheDir: cfg.BackfillCacheDir, Brokers: cfg.Kafka.Brokers,
+		KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log, MemoryLimit: cfg.BackfillMemoryLimit}
+	bcfg.EnsureDefaults() // the windowed jobs share its cache and memory bound
+	runner, err := backfill.NewRunner(bcfg)
 	if err != nil {
 		lake.Close()
 		return nil, nil, fmt.Errorf("live: %w", err)
 	}
 	return &backfiller{runner: runner, queue: newFairQueue[*handoffJob](), log: log, ctx: ctx,
-		history:    backtest.Config{Lake: lake, Brokers: cfg.Kafka.Brokers, Topic: cfg.Topics.Events, KafkaOpts: kopts, Limits: cfg.WindowLimits},
+		history: backtest.Config{Lake: lake, Brokers: cfg.Kafka.Brokers, Topic: cfg.Topics.Events, KafkaOpts: kopts, Limits: cfg.WindowLimits,
+			CacheDir: bcfg.CacheDir, MemoryLimit: bcfg.MemoryLimit},
 		minBackoff: cfg.BackfillMinBackoff, maxBackoff: cfg.BackfillMaxBackoff}, lake, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // ReplayKafka reads topic from the start up to end (exclusive, per partition) and
@@ -18,6 +19,76 @@ import (
 // keyless records count nowhere, as in live. opts reach the brokers (kgo.SeedBrokers
 // and whatever else the cluster needs).
 func ReplayKafka(ctx context.Context, opts []kgo.Opt, topic string, end map[int32]int64, set *rule.Set) (map[string]int64, error) {
+	var mu sync.Mutex
+	out := map[string]int64{}
+	err := replay(ctx, opts, topic, end, func(int32) (func([]*kgo.Record), func()) {
+		doc := jsonpath.NewDocument()
+		m := set.NewMatcher()
+		counts := map[string]int64{}
+		var dst []*rule.Rule
+		return func(recs []*kgo.Record) {
+				for _, r := range recs {
+					if len(r.Key) == 0 || doc.Reset(r.Value) != nil {
+						continue
+					}
+					customer := unsafe.String(unsafe.SliceData(r.Key), len(r.Key))
+					if dst = m.Match(customer, doc, dst[:0]); len(dst) > 0 {
+						counts[string(r.Key)] += int64(len(dst))
+					}
+				}
+			}, func() {
+				mu.Lock()
+				defer mu.Unlock()
+				for c, k := range counts {
+					out[c] += k
+				}
+			}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReplayKafkaWindows reads topic as ReplayKafka does and runs each partition's events,
+// in offset order, through a window.Replay of set under lim — what the live evaluator
+// does for rules kept per group and window — and returns the crossings per rule key.
+func ReplayKafkaWindows(ctx context.Context, opts []kgo.Opt, topic string, end map[int32]int64, set *rule.Set, lim window.Limits) (map[rule.Key]int, error) {
+	var mu sync.Mutex
+	out := map[rule.Key]int{}
+	err := replay(ctx, opts, topic, end, func(int32) (func([]*kgo.Record), func()) {
+		doc := jsonpath.NewDocument()
+		rp := window.NewReplay(set, lim)
+		fired := map[rule.Key]int{}
+		var found []window.Result
+		return func(recs []*kgo.Record) {
+				for _, r := range recs {
+					if len(r.Key) == 0 || doc.Reset(r.Value) != nil {
+						continue
+					}
+					found = rp.Add(string(r.Key), doc, r.Timestamp, found[:0])
+					for _, x := range found {
+						fired[x.Rule.Key()]++
+					}
+				}
+			}, func() {
+				mu.Lock()
+				defer mu.Unlock()
+				for k, n := range fired {
+					out[k] += n
+				}
+			}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// replay reads topic from the start up to end (exclusive, per partition) and hands each
+// partition's records, in offset order, to the consumer newWorker made for it, on a
+// goroutine of its own; each worker's done runs once its records are all handed over.
+func replay(ctx context.Context, opts []kgo.Opt, topic string, end map[int32]int64, newWorker func(p int32) (consume func([]*kgo.Record), done func())) error {
 	offsets := map[int32]kgo.Offset{}
 	for p := range end {
 		offsets[p] = kgo.NewOffset().AtStart()
@@ -27,48 +98,28 @@ func ReplayKafka(ctx context.Context, opts []kgo.Opt, topic string, end map[int3
 		// Large fetches: the fewest round trips the baseline can make.
 		kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(16<<20))...)
 	if err != nil {
-		return nil, fmt.Errorf("baseline: replay client: %w", err)
+		return fmt.Errorf("baseline: replay client: %w", err)
 	}
 	defer cl.Close()
 
-	type worker struct {
-		in     chan []*kgo.Record
-		counts map[string]int64
-	}
 	var wg sync.WaitGroup
-	workers := map[int32]*worker{}
+	inputs := map[int32]chan []*kgo.Record{}
 	for p := range end {
-		w := &worker{in: make(chan []*kgo.Record, 16), counts: map[string]int64{}}
-		workers[p] = w
+		in := make(chan []*kgo.Record, 16)
+		inputs[p] = in
+		consume, done := newWorker(p)
 		wg.Go(func() {
-			doc := jsonpath.NewDocument()
-			m := set.NewMatcher()
-			var dst []*rule.Rule
-			for recs := range w.in {
-				for _, r := range recs {
-					if len(r.Key) == 0 || doc.Reset(r.Value) != nil {
-						continue
-					}
-					customer := unsafe.String(unsafe.SliceData(r.Key), len(r.Key))
-					if dst = m.Match(customer, doc, dst[:0]); len(dst) > 0 {
-						w.counts[string(r.Key)] += int64(len(dst))
-					}
-				}
+			defer done()
+			for recs := range in {
+				consume(recs)
 			}
 		})
 	}
-	finish := func() map[string]int64 {
-		for _, w := range workers {
-			close(w.in)
+	finish := func() {
+		for _, in := range inputs {
+			close(in)
 		}
 		wg.Wait()
-		out := map[string]int64{}
-		for _, w := range workers {
-			for c, k := range w.counts {
-				out[c] += k
-			}
-		}
-		return out
 	}
 	remaining := map[int32]bool{}
 	for p, e := range end {
@@ -80,13 +131,13 @@ func ReplayKafka(ctx context.Context, opts []kgo.Opt, topic string, end map[int3
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
 			finish()
-			return nil, err
+			return err
 		}
 		var ferr error
 		fs.EachError(func(_ string, p int32, err error) { ferr = fmt.Errorf("baseline: replaying partition %d: %w", p, err) })
 		if ferr != nil {
 			finish()
-			return nil, ferr
+			return ferr
 		}
 		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
 			recs := fp.Records
@@ -99,12 +150,13 @@ func ReplayKafka(ctx context.Context, opts []kgo.Opt, topic string, end map[int3
 				i--
 			}
 			if i > 0 {
-				workers[fp.Partition].in <- recs[:i]
+				inputs[fp.Partition] <- recs[:i]
 			}
 			if recs[len(recs)-1].Offset >= last {
 				delete(remaining, fp.Partition)
 			}
 		})
 	}
-	return finish(), nil
+	finish()
+	return nil
 }

@@ -16,15 +16,19 @@ import (
 // Archive runs the real archiver from b's events topic into a new file lake until the
 // lake's watermark of each partition reaches the last of recs (the records it keeps
 // no row of, which live dead-letters, included), then stops it. It returns the lake
-// and its directory.
-func Archive(t testing.TB, b *kafkatest.Broker, recs []*kgo.Record) (*lakehouse.Lake, string) {
+// and its directory. The archiver types the JSONPaths typed (lakehouse.ColumnSet).
+func Archive(t testing.TB, b *kafkatest.Broker, recs []*kgo.Record, typed ...string) (*lakehouse.Lake, string) {
 	t.Helper()
 	bkt, dir := lakehousetest.FileBucket(t)
 	lake := lakehouse.NewLake(bkt, nil)
+	cols := lakehouse.NewColumnSet(len(typed))
+	if err := cols.Set(typed); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- lakehouse.RunArchiver(ctx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt,
+		done <- lakehouse.RunArchiver(ctx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt, Columns: cols,
 			RollAge: 50 * time.Millisecond, RollBytes: 64 << 10, CompactInterval: -1})
 	}()
 	want := map[int32]int64{}
