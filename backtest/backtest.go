@@ -41,12 +41,23 @@ type Config struct {
 	Brokers   []string
 	Topic     string
 	KafkaOpts []kgo.Opt
-	// CacheDir holds local copies of lake files for DuckDB, which PartitionState uses
-	// to read only the rows a rule can match from files carrying the typed columns of
-	// its condition's paths. Default "": every row is read and evaluated in Go.
-	CacheDir string
-	// MemoryLimit bounds, in bytes, the memory DuckDB may use then. Default 0: DuckDB's.
-	MemoryLimit int64
+	// Matching, when set, makes PartitionState read through it, from the files it
+	// covers, only the rows rule r's condition keeps (backfill.NewMatchingRows, which
+	// has DuckDB read typed columns); nil for a rule it cannot help. Default nil: every
+	// row is read and evaluated in Go.
+	Matching func(r *rule.Rule) (MatchingRows, error)
+}
+
+// MatchingRows reads the rows of lake files that a rule's condition keeps
+// (backfill.MatchingRows).
+type MatchingRows interface {
+	// Covers says whether Read can decide f's rows.
+	Covers(f lakehouse.FileEntry) bool
+	// Read calls fn, in offset order, with each row of f below offset end that the
+	// condition keeps.
+	Read(ctx context.Context, f lakehouse.FileEntry, end int64, fn func(offset int64, customer string, at time.Time, payload string) error) error
+	// Close releases what reading holds.
+	Close()
 }
 
 // ErrNoRules is returned for a Config without rules.
@@ -133,8 +144,8 @@ type runner struct {
 	lastReport time.Time
 	doc        *jsonpath.Document
 	found      []window.Result
-	// typed, when set, reads only the matching rows of files its columns cover.
-	typed *typedReader
+	// matching, when set, reads only the matching rows of the files it covers.
+	matching MatchingRows
 }
 
 // partition evaluates partition p: its lake files, in offset order, then the offsets
@@ -143,8 +154,12 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 	rp := window.NewReplay(r.set, r.cfg.Limits)
 	prev := int64(-1)
 	for _, f := range files {
-		if r.typed.covers(f) {
-			err := r.typed.matching(ctx, f, r.end, func(offset int64, customer string, at time.Time, payload string) error {
+		if r.matching != nil && r.matching.Covers(f) {
+			end := r.end
+			if end <= 0 {
+				end = f.EndOffset + 1
+			}
+			err := r.matching.Read(ctx, f, end, func(offset int64, customer string, at time.Time, payload string) error {
 				if offset <= prev {
 					return nil
 				}
@@ -314,13 +329,18 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	for _, f := range files {
 		total += f.Rows
 	}
-	typed, err := newTypedReader(cfg, r)
-	if err != nil {
-		return nil, err
-	}
-	defer typed.close()
 	run := runner{cfg: cfg, set: set, rep: &contract.Backtest{}, tally: newTally(set.Rules()), doc: jsonpath.NewDocument(), end: end,
-		total: total, crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }, typed: typed}
+		total: total, crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }}
+	if cfg.Matching != nil {
+		m, err := cfg.Matching(r)
+		if err != nil {
+			return nil, fmt.Errorf("backtest: rule %s: %w", r.Key(), err)
+		}
+		if m != nil {
+			defer m.Close()
+			run.matching = m
+		}
+	}
 	rp, err := run.partition(ctx, p, files, tails)
 	if err != nil {
 		return nil, err

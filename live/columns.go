@@ -27,9 +27,20 @@ func newTypedColumns(fixed []string, max int) *typedColumns {
 	return &typedColumns{set: lakehouse.NewColumnSet(max), fixed: fixed, refs: map[string]int{}}
 }
 
+// reset forgets every rule's paths, before all active rules are counted anew.
+func (c *typedColumns) reset() {
+	if c != nil {
+		c.refs = map[string]int{}
+	}
+}
+
 // update counts the paths of added rules in and those of removed rules out, and
-// hands the archiver the new list when it changed.
+// hands the archiver the new list when it changed. A daemon without an archiver's
+// columns (nil) has nothing to update.
 func (c *typedColumns) update(d *Daemon, added, removed []*rule.Rule) {
+	if c == nil {
+		return
+	}
 	before := len(c.refs)
 	changed := false
 	for _, r := range added {

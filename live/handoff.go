@@ -17,6 +17,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // The hand-off (docs/architecture.md, "The hand-off"): when partition p first evaluates
@@ -293,7 +294,13 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger) (*backfill
 	}
 	return &backfiller{runner: runner, queue: newFairQueue[*handoffJob](), log: log, ctx: ctx,
 		history: backtest.Config{Lake: lake, Brokers: cfg.Kafka.Brokers, Topic: cfg.Topics.Events, KafkaOpts: kopts, Limits: cfg.WindowLimits,
-			CacheDir: bcfg.CacheDir, MemoryLimit: bcfg.MemoryLimit},
+			Matching: func(r *rule.Rule) (backtest.MatchingRows, error) {
+				m, err := backfill.NewMatchingRows(r, lake, bcfg.CacheDir, bcfg.MemoryLimit)
+				if m == nil {
+					return nil, err // a nil *MatchingRows is not a nil interface
+				}
+				return m, err
+			}},
 		minBackoff: cfg.BackfillMinBackoff, maxBackoff: cfg.BackfillMaxBackoff}, lake, nil
 }
 

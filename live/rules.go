@@ -91,10 +91,10 @@ func (d *Daemon) publishRules(changed []rule.Key) {
 			return
 		}
 		added, dropped = nil, nil
-		d.columns.refs = map[string]int{}
 		for _, v := range d.rules.Versions() {
 			added = append(added, v.Rule)
 		}
+		d.columns.reset()
 	}
 	d.columns.update(d, added, dropped)
 	d.active.Store(s)

@@ -1,4 +1,4 @@
-package backtest_test
+package backfill_test
 
 import (
 	"context"
@@ -37,7 +37,8 @@ const benchWindowedRule = `{"id":"mfa-off-per-actor","scope":"*","version":1,"wh
 //   - backfill: what a live hand-off runs, backtest.PartitionState of each partition
 //     over a lake the real archiver wrote from the same topic (typing the rule's
 //     paths, as the live daemon has it do), two partitions at a time (the default
-//     --backfill-concurrency): DuckDB reads only the rows the condition keeps;
+//     --backfill-concurrency): DuckDB reads only the rows the condition keeps
+//     (backfill.MatchingRows);
 //   - backfill-untyped: the same reading and evaluating every row in Go.
 //
 // Both must find the same crossings. Reported: events/s, and on backfill x-vs-replay =
@@ -108,7 +109,7 @@ func benchPartitionStates(b *testing.B, ctx context.Context, lake *lakehouse.Lak
 	{
 		cfg := backtest.Config{Lake: lake}
 		if typed {
-			cfg.CacheDir = b.TempDir()
+			cfg.Matching = matchingIn(lake, b.TempDir(), nil)
 		}
 		var firings int
 		for b.Loop() {
