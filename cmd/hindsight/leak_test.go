@@ -9,9 +9,15 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain removes the binary hindsightBinary built, and fails the test binary if any
-// goroutine a test started is still running when the tests end.
+// TestMain runs this test binary as the hindsight command when it is invoked under
+// that name (see hindsightBinary); otherwise it runs the tests, removes the link
+// hindsightBinary made, and fails the test binary if any goroutine a test started is
+// still running when the tests end.
 func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == binName {
+		main()
+		os.Exit(0)
+	}
 	code := m.Run()
 	if binPath != "" {
 		_ = os.RemoveAll(filepath.Dir(binPath))
