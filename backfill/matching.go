@@ -4,11 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -19,13 +23,23 @@ import (
 // windowed hand-off (backtest.PartitionState) need not parse the rest. The typed form
 // gives the Go evaluator's verdict on every row (Predicate.TypedSQL,
 // TestTypedColumnsKeepTheVerdict); the caller evaluates the rows in Go all the same.
+//
+// Where the file also types every path whose value the rule's state takes (group_by,
+// the aggregated field, the time path), the payload is not read at all: each row comes
+// with those values, as our evaluator read them when the event was archived
+// (window.Event.Values). A row whose value there is an array or an object (which the
+// columns hold the kind of, not the contents) or a number beyond float64 comes with its
+// payload instead.
 type MatchingRows struct {
-	lake  *lakehouse.Lake
-	cache string
-	mem   int64
-	pred  *Predicate
-	db    *sql.DB
-	tmp   string
+	lake   *lakehouse.Lake
+	cache  string
+	mem    int64
+	pred   *Predicate
+	values []*jsonpath.Path // group_by, aggregate and time paths
+	// singular is set when every one of values is singular: columns can hold them.
+	singular bool
+	db       *sql.DB
+	tmp      string
 }
 
 // NewMatchingRows returns the reader of r's matching rows, local copies of files in
@@ -39,7 +53,16 @@ func NewMatchingRows(r *rule.Rule, lake *lakehouse.Lake, cacheDir string, memory
 	if pred.TypedSQL == "" {
 		return nil, nil
 	}
-	return &MatchingRows{lake: lake, cache: cacheDir, mem: memoryLimit, pred: pred}, nil
+	m := &MatchingRows{lake: lake, cache: cacheDir, mem: memoryLimit, pred: pred}
+	m.values = append(m.values, r.GroupPaths()...)
+	for _, p := range []*jsonpath.Path{r.AggregatePath(), r.TimePath()} {
+		if p != nil {
+			m.values = append(m.values, p)
+		}
+	}
+	// A nodelist has no column: then the payload decides.
+	m.singular = !slices.ContainsFunc(m.values, func(p *jsonpath.Path) bool { return !p.Singular() })
+	return m, nil
 }
 
 // Covers says whether f's typed columns decide the condition.
@@ -79,15 +102,36 @@ func (m *MatchingRows) Close() {
 	}
 }
 
+// valueColumns returns the typed columns of m.values in f, or false when f lacks one
+// (or the rule reads a nodelist there). A rule with no value path needs none.
+func (m *MatchingRows) valueColumns(f lakehouse.FileEntry) ([]lakehouse.TypedColumn, bool) {
+	if !m.singular {
+		return nil, false
+	}
+	cols := make([]lakehouse.TypedColumn, len(m.values))
+	for i, p := range m.values {
+		c, ok := f.Column(p.String())
+		if !ok || c.Untyped > 0 {
+			return nil, false
+		}
+		cols[i] = c
+	}
+	return cols, true
+}
+
 // Read calls fn, in offset order, with each row of f (which Covers) below offset end
-// that the condition keeps.
-func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int64, fn func(offset int64, customer string, at time.Time, payload string) error) error {
+// that the condition keeps: with the values of the rule's value paths where f types
+// them all, else with the payload.
+func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int64, fn func(offset int64, customer string, at time.Time, payload string, values func(*jsonpath.Path) jsonpath.Value) error) error {
 	if err := m.open(); err != nil {
 		return err
 	}
 	local, err := m.lake.Fetch(ctx, f, m.cache)
 	if err != nil {
 		return fmt.Errorf("backfill: fetching %s: %w", f.Path, err)
+	}
+	if cols, ok := m.valueColumns(f); ok {
+		return m.readValues(ctx, f, local, end, cols, fn)
 	}
 	// The file name is our own cache path, quoted as a literal; the rest are bound.
 	q := fmt.Sprintf(`SELECT "offset", customer, epoch_us(event_time), payload FROM read_parquet('%s')
@@ -103,7 +147,7 @@ func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int6
 		if err := rows.Scan(&off, &customer, &us, &payload); err != nil {
 			return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
 		}
-		if err := fn(off, customer, time.UnixMicro(us).UTC(), payload); err != nil {
+		if err := fn(off, customer, time.UnixMicro(us).UTC(), payload, nil); err != nil {
 			return err
 		}
 	}
@@ -111,4 +155,138 @@ func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int6
 		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
 	}
 	return nil
+}
+
+// valueRow is a matched row read with its values.
+type valueRow struct {
+	offset   int64
+	customer string
+	us       int64
+	vals     []jsonpath.Value
+	payload  bool // a value the columns cannot give: read the payload
+}
+
+// readValues is Read for a file typing every value path: the payload is read only for
+// rows with an array, an object or a non-finite number at one of them.
+func (m *MatchingRows) readValues(ctx context.Context, f lakehouse.FileEntry, local string, end int64, cols []lakehouse.TypedColumn,
+	fn func(offset int64, customer string, at time.Time, payload string, values func(*jsonpath.Path) jsonpath.Value) error) error {
+	file := "'" + strings.ReplaceAll(local, "'", "''") + "'"
+	sel := []string{`"offset"`, "customer", "epoch_us(event_time)"}
+	for _, c := range cols {
+		sel = append(sel, c.KindCol(), c.NumCol(), c.StrCol())
+	}
+	q := fmt.Sprintf(`SELECT %s FROM read_parquet(%s) WHERE "offset" < ? AND %s ORDER BY "offset"`, strings.Join(sel, ", "), file, m.pred.TypedSQL)
+	rows, err := m.db.QueryContext(ctx, q, append([]any{end}, m.pred.TypedArgs...)...)
+	if err != nil {
+		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+	}
+	var out []valueRow
+	var need []string
+	kinds := make([]int8, len(cols))
+	nums := make([]sql.NullFloat64, len(cols))
+	strs := make([]sql.NullString, len(cols))
+	dest := []any{nil, nil, nil}
+	for i := range cols {
+		dest = append(dest, &kinds[i], &nums[i], &strs[i])
+	}
+	for rows.Next() {
+		var vr valueRow
+		dest[0], dest[1], dest[2] = &vr.offset, &vr.customer, &vr.us
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+		}
+		vr.vals = make([]jsonpath.Value, len(cols))
+		for i := range cols {
+			v, ok := typedValue(kinds[i], nums[i], strs[i])
+			if !ok {
+				vr.payload = true
+				need = append(need, strconv.FormatInt(vr.offset, 10))
+				break
+			}
+			vr.vals[i] = v
+		}
+		out = append(out, vr)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+	}
+	rows.Close()
+	payloads := map[int64]string{}
+	if len(need) > 0 {
+		// Offsets are our own integers, written into the query as such.
+		prows, err := m.db.QueryContext(ctx, fmt.Sprintf(`SELECT "offset", payload FROM read_parquet(%s) WHERE "offset" IN (%s)`, file, strings.Join(need, ",")))
+		if err != nil {
+			return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+		}
+		for prows.Next() {
+			var off int64
+			var p string
+			if err := prows.Scan(&off, &p); err != nil {
+				prows.Close()
+				return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+			}
+			payloads[off] = p
+		}
+		err = prows.Err()
+		prows.Close()
+		if err != nil {
+			return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+		}
+	}
+	var cur []jsonpath.Value
+	values := func(p *jsonpath.Path) jsonpath.Value {
+		for i, q := range m.values {
+			if q == p || q.String() == p.String() {
+				return cur[i]
+			}
+		}
+		return jsonpath.Value{}
+	}
+	for _, vr := range out {
+		at := time.UnixMicro(vr.us).UTC()
+		var err error
+		if vr.payload {
+			err = fn(vr.offset, vr.customer, at, payloads[vr.offset], nil)
+		} else {
+			cur = vr.vals
+			err = fn(vr.offset, vr.customer, at, "", values)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// typedValue is the value a typed column's row holds, as our evaluator read it; false
+// for what the columns hold only the kind of (arrays, objects), a number JSON cannot
+// spell (±Inf from an overflowing literal), or an untyped string.
+func typedValue(kind int8, num sql.NullFloat64, str sql.NullString) (jsonpath.Value, bool) {
+	var x any
+	switch kind {
+	case lakehouse.TypedAbsent:
+		return jsonpath.Value{}, true
+	case lakehouse.TypedNull:
+		x = nil
+	case lakehouse.TypedFalse:
+		x = false
+	case lakehouse.TypedTrue:
+		x = true
+	case lakehouse.TypedNumber:
+		if !num.Valid || math.IsInf(num.Float64, 0) || math.IsNaN(num.Float64) {
+			return jsonpath.Value{}, false
+		}
+		x = num.Float64
+	case lakehouse.TypedString:
+		if !str.Valid {
+			return jsonpath.Value{}, false
+		}
+		x = str.String
+	default:
+		return jsonpath.Value{}, false
+	}
+	v, err := jsonpath.ValueOf(x)
+	return v, err == nil
 }

@@ -3,6 +3,7 @@ package backfill_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -15,53 +16,95 @@ import (
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
 )
 
 // matchingIn is backtest.Config.Matching as the live daemon sets it: backfill's
-// MatchingRows over lake; reads, when set, counts the files it read.
-func matchingIn(lake *lakehouse.Lake, cache string, reads *atomic.Int64) func(r *rule.Rule) (backtest.MatchingRows, error) {
+// MatchingRows over lake; n, when set, counts what it read.
+func matchingIn(lake *lakehouse.Lake, cache string, n *readCounts) func(r *rule.Rule) (backtest.MatchingRows, error) {
 	return func(r *rule.Rule) (backtest.MatchingRows, error) {
 		m, err := backfill.NewMatchingRows(r, lake, cache, 0)
 		if m == nil || err != nil {
 			return nil, err
 		}
-		return countingRows{m, reads}, nil
+		return countingRows{m, n}, nil
 	}
 }
+
+// readCounts are the files MatchingRows read, and the rows it gave with values and
+// with payloads.
+type readCounts struct{ files, values, payloads atomic.Int64 }
 
 type countingRows struct {
 	*backfill.MatchingRows
-	reads *atomic.Int64
+	n *readCounts
 }
 
-func (c countingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int64, fn func(int64, string, time.Time, string) error) error {
-	if c.reads != nil {
-		c.reads.Add(1)
+func (c countingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int64, fn func(int64, string, time.Time, string, func(*jsonpath.Path) jsonpath.Value) error) error {
+	if c.n == nil {
+		return c.MatchingRows.Read(ctx, f, end, fn)
 	}
-	return c.MatchingRows.Read(ctx, f, end, fn)
+	c.n.files.Add(1)
+	return c.MatchingRows.Read(ctx, f, end, func(off int64, cust string, at time.Time, payload string, values func(*jsonpath.Path) jsonpath.Value) error {
+		if values != nil {
+			c.n.values.Add(1)
+		} else {
+			c.n.payloads.Add(1)
+		}
+		return fn(off, cust, at, payload, values)
+	})
 }
 
-// TestMatchingRowsKeepPartitionState: a windowed rule's history read through
-// MatchingRows from a lake typing its paths (only the rows its condition keeps) gives
-// the state, crossings and matches of reading every row of an untyped lake, below
-// offsets inside the lake and past it (the Kafka tail).
+// matchingRules are windowed rules whose state takes values of every kind: strings,
+// numbers, booleans and an object as groups, sums and averages, distinct strings and
+// numbers, an event time in the payload, none at all.
+var matchingRules = []string{
+	`{"id":"by-country","scope":"*","version":1,"when":{"all":[{"path":"$.type","op":"==","value":"login.failed"},
+		{"path":"$.severity","op":">=","value":2}]},"group_by":["$.actor.geo.country"],"window":{"size":"10m","every":"5m"},"threshold":3}`,
+	`{"id":"by-severity-mfa","scope":"*","version":1,"when":{"path":"$.type","op":"in","value":["login.failed","file.viewed"]},
+		"group_by":["$.severity","$.session.mfa"],"window":{"size":"15m"},"threshold":4}`,
+	`{"id":"by-geo-object","scope":"*","version":1,"when":{"path":"$.outcome","op":"==","value":"failure"},
+		"group_by":["$.actor.geo"],"window":{"size":"30m"},"threshold":3}`,
+	`{"id":"bytes","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"file.downloaded"},
+		"aggregate":{"fn":"sum","path":"$.bytes"},"window":{"size":"20m"},"threshold":{"op":">","value":60000000}}`,
+	`{"id":"risk","scope":"*","version":1,"when":{"path":"$.risk.score","op":">","value":50},
+		"aggregate":{"fn":"avg","path":"$.risk.score"},"group_by":["$.client.app"],"window":{"size":"10m"},"threshold":{"op":">","value":75}}`,
+	`{"id":"actors","scope":"*","version":1,"when":{"path":"$.type","op":"!=","value":"login.succeeded"},
+		"aggregate":{"fn":"count_distinct","path":"$.actor.id"},"window":{"size":"30m"},"threshold":3}`,
+	`{"id":"severities","scope":"*","version":1,"when":{"path":"$.type","op":"exists"},
+		"aggregate":{"fn":"count_distinct","path":"$.severity"},"window":{"size":"5m"},"threshold":4}`,
+	`{"id":"event-time","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},
+		"time":"$.time","lateness":"30s","window":{"size":"5m"},"threshold":2}`,
+	`{"id":"per-customer","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"file.shared"},"window":{"size":"10m"},"threshold":2}`,
+}
+
+// TestMatchingRowsKeepPartitionState: each windowed rule's history read through
+// MatchingRows from a lake typing its paths — only the rows its condition keeps, with
+// the values its state takes and no payload where the columns hold them — gives the
+// state, crossings and matches of reading every row of an untyped lake, below offsets
+// inside the lake and past it.
 func TestMatchingRowsKeepPartitionState(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	gen := workload.New(9, workload.Config{Customers: 5, Start: time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC), Step: 3 * time.Second})
 	var recs []*kgo.Record
-	for range 3000 {
+	for i := range 3000 {
 		ev := gen.Next()
-		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time})
+		// Record times run a little off the event times in the payload, some late.
+		at := ev.Time.Add(time.Duration(i%7-3) * 20 * time.Second)
+		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: at})
 	}
 	recs = e2etest.ProduceSync(t, b, recs...)
-	r := e2etest.ParseRule(t, `{"id":"failed-by-country","scope":"*","version":1,"when":{"all":[{"path":"$.type","op":"==","value":"login.failed"},
-		{"path":"$.severity","op":">=","value":2}]},"group_by":["$.actor.geo.country"],"window":{"size":"10m","every":"5m"},"threshold":3}`)
+	var rules []*rule.Rule
 	var paths []string
-	for _, p := range r.Paths() {
-		paths = append(paths, p.String())
+	for _, js := range matchingRules {
+		r := e2etest.ParseRule(t, js)
+		rules = append(rules, r)
+		for _, p := range r.Paths() {
+			paths = append(paths, p.String())
+		}
 	}
 	plain, _ := e2etest.Archive(t, b, recs)
 	typed, _ := e2etest.Archive(t, b, recs, paths...)
@@ -69,30 +112,35 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 	for _, rec := range recs {
 		ends[rec.Partition] = max(ends[rec.Partition], rec.Offset+1)
 	}
-	var reads atomic.Int64
-	crossings := 0
-	for p, end := range ends {
-		for _, cut := range []int64{end / 3, end + 1} { // inside the lake, and one past it
-			state := func(cfg backtest.Config) (*backtest.PartitionHistory, []string) {
-				var got []string
-				h, err := backtest.PartitionState(context.Background(), cfg, r, p, cut, func(offset int64, at time.Time, c window.Crossing) {
-					got = append(got, c.Customer+"@"+at.String())
-				})
-				if err != nil {
-					t.Fatal(err)
+	for _, r := range rules {
+		var reads readCounts
+		crossings := 0
+		for p, end := range ends {
+			for _, cut := range []int64{end / 3, end + 1} { // inside the lake, and one past it
+				state := func(cfg backtest.Config) (*backtest.PartitionHistory, []string) {
+					var got []string
+					h, err := backtest.PartitionState(context.Background(), cfg, r, p, cut, func(offset int64, at time.Time, c window.Crossing) {
+						got = append(got, fmt.Sprint(offset, c.Customer, string(c.Group), c.Start, c.Value))
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return h, got
 				}
-				return h, got
+				want, wantX := state(backtest.Config{Lake: plain})
+				got, gotX := state(backtest.Config{Lake: typed, Matching: matchingIn(typed, t.TempDir(), &reads)})
+				if !bytes.Equal(got.State.AppendTo(nil), want.State.AppendTo(nil)) || !slices.Equal(gotX, wantX) || got.Matches != want.Matches {
+					t.Errorf("rule %s partition %d below %d: typed read %d windows, %d crossings, %d matches; every row %d windows, %d crossings, %d matches",
+						r.ID, p, cut, got.State.WindowCount(), len(gotX), got.Matches, want.State.WindowCount(), len(wantX), want.Matches)
+				}
+				crossings += len(wantX)
 			}
-			want, wantX := state(backtest.Config{Lake: plain})
-			got, gotX := state(backtest.Config{Lake: typed, Matching: matchingIn(typed, t.TempDir(), &reads)})
-			if !bytes.Equal(got.State.AppendTo(nil), want.State.AppendTo(nil)) || !slices.Equal(gotX, wantX) || got.Matches != want.Matches {
-				t.Errorf("partition %d below %d: typed read %d windows, %d crossings, %d matches; every row %d windows, %d crossings, %d matches",
-					p, cut, got.State.WindowCount(), len(gotX), got.Matches, want.State.WindowCount(), len(wantX), want.Matches)
-			}
-			crossings += len(wantX)
 		}
-	}
-	if crossings == 0 || reads.Load() == 0 {
-		t.Fatalf("%d crossings, %d files read through MatchingRows: the test shows nothing", crossings, reads.Load())
+		// Objects as groups need the payload; every other value the columns hold.
+		objects := r.ID == "by-geo-object"
+		if crossings == 0 || reads.files.Load() == 0 || (reads.payloads.Load() > 0) != objects || (reads.values.Load() > 0) == objects {
+			t.Errorf("rule %s: %d crossings; through MatchingRows %d files, %d rows with values, %d with payloads", r.ID, crossings,
+				reads.files.Load(), reads.values.Load(), reads.payloads.Load())
+		}
 	}
 }

@@ -54,8 +54,9 @@ type MatchingRows interface {
 	// Covers says whether Read can decide f's rows.
 	Covers(f lakehouse.FileEntry) bool
 	// Read calls fn, in offset order, with each row of f below offset end that the
-	// condition keeps.
-	Read(ctx context.Context, f lakehouse.FileEntry, end int64, fn func(offset int64, customer string, at time.Time, payload string) error) error
+	// condition keeps: with values, the value at each of the rule's group_by,
+	// aggregate and time paths (window.Event.Values), or else with its payload.
+	Read(ctx context.Context, f lakehouse.FileEntry, end int64, fn func(offset int64, customer string, at time.Time, payload string, values func(*jsonpath.Path) jsonpath.Value) error) error
 	// Close releases what reading holds.
 	Close()
 }
@@ -159,11 +160,15 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 			if end <= 0 {
 				end = f.EndOffset + 1
 			}
-			err := r.matching.Read(ctx, f, end, func(offset int64, customer string, at time.Time, payload string) error {
+			err := r.matching.Read(ctx, f, end, func(offset int64, customer string, at time.Time, payload string, values func(*jsonpath.Path) jsonpath.Value) error {
 				if offset <= prev {
 					return nil
 				}
 				prev = offset
+				if values != nil {
+					r.found = rp.AddMatched(r.set.Rules()[0], customer, values, at, r.found[:0])
+					return r.tallyEvent(rp, p, offset, at)
+				}
 				if r.doc.Reset([]byte(payload)) != nil {
 					r.rep.Invalid++ // a checked file holds none
 					return nil
@@ -224,6 +229,13 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 // evaluate adds the event in r.doc (partition p, offset, customer, record time at) to
 // rp and tallies what it matched and raised.
 func (r *runner) evaluate(rp *window.Replay, p int32, offset int64, customer string, at time.Time) error {
+	r.found = rp.Add(customer, r.doc, at, r.found[:0])
+	return r.tallyEvent(rp, p, offset, at)
+}
+
+// tallyEvent tallies the event just added to rp (partition p, offset, record time
+// at): what it matched, and the crossings in r.found.
+func (r *runner) tallyEvent(rp *window.Replay, p int32, offset int64, at time.Time) error {
 	r.rep.Events++
 	if r.rep.FirstEvent == nil || at.Before(*r.rep.FirstEvent) {
 		r.rep.FirstEvent = timePtr(at)
@@ -231,7 +243,6 @@ func (r *runner) evaluate(rp *window.Replay, p int32, offset int64, customer str
 	if r.rep.LastEvent == nil || at.After(*r.rep.LastEvent) {
 		r.rep.LastEvent = timePtr(at)
 	}
-	r.found = rp.Add(customer, r.doc, at, r.found[:0])
 	for _, m := range rp.Matched() {
 		r.tally.matched(m)
 	}

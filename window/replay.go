@@ -67,6 +67,20 @@ func (p *Replay) Add(customer string, doc *jsonpath.Document, recordTime time.Ti
 	return dst
 }
 
+// AddMatched adds an event that rule r, kept per group and window, is known to match,
+// with the values of its group_by, aggregate and time paths given by values (see
+// Event.Values) and no document, and appends its crossings to dst. Matched is then r.
+func (p *Replay) AddMatched(r *rule.Rule, customer string, values func(*jsonpath.Path) jsonpath.Value, recordTime time.Time, dst []Result) []Result {
+	p.matched = append(p.matched[:0], r)
+	p.shared.Reset()
+	p.ev = Event{Customer: customer, Time: recordTime, Shared: &p.shared, Values: values}
+	p.rule, p.results = r, dst
+	p.State(r).Add(&p.ev, p.cross)
+	dst = p.results
+	p.rule, p.results, p.ev = nil, nil, Event{}
+	return dst
+}
+
 // State is rule r's state (r not plain), made on first use.
 func (p *Replay) State(r *rule.Rule) *State {
 	st := p.states[r]

@@ -94,7 +94,7 @@ func (s *State) appendID(dst []byte, ev *Event) ([]byte, int) {
 	dst = append(dst, ev.Customer...)
 	split := len(dst)
 	for _, p := range s.r.GroupPaths() {
-		s.vals = p.Eval(ev.Doc, s.vals[:0])
+		s.valuesAt(ev, p)
 		var v jsonpath.Value
 		if len(s.vals) > 0 {
 			v = s.vals[0]
@@ -110,7 +110,7 @@ func (s *State) appendID(dst []byte, ev *Event) ([]byte, int) {
 func (s *State) aggregateInput(ev *Event) (num float64, key []byte, ok bool) {
 	sh := ev.Shared
 	if sh == nil {
-		return s.evalAggregate(ev.Doc, &s.distBuf)
+		return s.evalAggregate(ev, &s.distBuf)
 	}
 	for i := range sh.nums {
 		if n := &sh.nums[i]; n.path == s.aggPath && n.distinct == s.distinct {
@@ -119,12 +119,12 @@ func (s *State) aggregateInput(ev *Event) (num float64, key []byte, ok bool) {
 	}
 	n := grow(&sh.nums)
 	n.path, n.distinct = s.aggPath, s.distinct
-	n.num, n.key, n.found = s.evalAggregate(ev.Doc, &n.key)
+	n.num, n.key, n.found = s.evalAggregate(ev, &n.key)
 	return n.num, n.key, n.found
 }
 
-func (s *State) evalAggregate(doc *jsonpath.Document, buf *[]byte) (num float64, key []byte, ok bool) {
-	s.vals = s.r.AggregatePath().Eval(doc, s.vals[:0])
+func (s *State) evalAggregate(ev *Event, buf *[]byte) (num float64, key []byte, ok bool) {
+	s.valuesAt(ev, s.r.AggregatePath())
 	if s.distinct {
 		if len(s.vals) == 0 {
 			return 0, nil, false
@@ -149,7 +149,7 @@ func (s *State) eventTime(ev *Event) (int64, bool) {
 	}
 	sh := ev.Shared
 	if sh == nil {
-		return s.evalTime(ev.Doc)
+		return s.evalTime(ev)
 	}
 	for i := range sh.times {
 		if t := &sh.times[i]; t.path == s.timePath {
@@ -158,16 +158,29 @@ func (s *State) eventTime(ev *Event) (int64, bool) {
 	}
 	t := grow(&sh.times)
 	t.path = s.timePath
-	t.ms, t.ok = s.evalTime(ev.Doc)
+	t.ms, t.ok = s.evalTime(ev)
 	return t.ms, t.ok
 }
 
-func (s *State) evalTime(doc *jsonpath.Document) (int64, bool) {
-	s.vals = s.r.TimePath().Eval(doc, s.vals[:0])
+func (s *State) evalTime(ev *Event) (int64, bool) {
+	s.valuesAt(ev, s.r.TimePath())
 	if len(s.vals) == 0 {
 		return 0, false
 	}
 	return ParseTime(s.vals[0])
+}
+
+// valuesAt sets s.vals to the values the event has at p: from ev.Values when set,
+// else p evaluated on ev.Doc.
+func (s *State) valuesAt(ev *Event, p *jsonpath.Path) {
+	if ev.Values == nil {
+		s.vals = p.Eval(ev.Doc, s.vals[:0])
+		return
+	}
+	s.vals = s.vals[:0]
+	if v := ev.Values(p); v.Kind() != jsonpath.KindInvalid {
+		s.vals = append(s.vals, v)
+	}
 }
 
 // grow appends an element to *xs, reusing the one past its length (and its buffers)

@@ -56,6 +56,10 @@ type Event struct {
 	// Shared, if set, holds the event's values for every state it is added to (see
 	// Shared); nil, each state evaluates its own.
 	Shared *Shared
+	// Values, when set, gives the value at each of the rule's group_by, aggregate and
+	// time paths (all singular), read elsewhere — a lake's typed columns — in place of
+	// evaluating them on Doc, which may then be nil. The zero Value is nothing selected.
+	Values func(p *jsonpath.Path) jsonpath.Value
 }
 
 // Crossing is a window's aggregate passing the rule's threshold: what its alert says.
