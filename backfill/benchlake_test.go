@@ -71,8 +71,10 @@ type lakeSpec struct {
 	Partitions int32  `json:"partitions"`
 	// RowGroupRows is the archiver's RowGroupRows; 0 is its default.
 	RowGroupRows int `json:"row_group_rows,omitempty"`
-	// Typed is set when the archiver typed the paths of the bench rules.
-	Typed bool `json:"typed,omitempty"`
+	// Typed is set when the archiver typed the paths of the bench rules, Filtered when
+	// its files carry customer filters: a lake built before either is rebuilt.
+	Typed    bool `json:"typed,omitempty"`
+	Filtered bool `json:"filtered,omitempty"`
 	// End is, per partition, the offset after the last record: the Start of a job
 	// that reads everything from the lake and nothing from Kafka.
 	End map[int32]int64 `json:"end"`
@@ -120,7 +122,7 @@ func openBenchLake(b *testing.B, rules []*rule.Rule) (*lakehouse.Lake, *lakeSpec
 	lakeURL := "file://" + filepath.Join(dir, "lake")
 	specPath := filepath.Join(dir, "spec.json")
 	if spec, err := readSpec(specPath); err == nil && spec.Seed == benchLakeSeed && spec.Events == benchLakeEvents &&
-		spec.Customers == benchCustomers && spec.Partitions == benchPartitions && spec.RowGroupRows == rg && spec.Typed {
+		spec.Customers == benchCustomers && spec.Partitions == benchPartitions && spec.RowGroupRows == rg && spec.Typed && spec.Filtered {
 		lake, err := lakehouse.OpenLake(ctx, lakeURL, quietLog)
 		if err != nil {
 			b.Fatal(err)
@@ -252,7 +254,7 @@ func addOracle(s *lakeSpec, rules []*rule.Rule) bool {
 // without, the broker keeps every record (for a replay baseline).
 func buildLake(ctx context.Context, brokerAddr, lakeURL string, seed uint64, n int64, rowGroupRows int, rules []*rule.Rule, trim bool) (*lakeSpec, error) {
 	began := time.Now()
-	spec := &lakeSpec{Seed: seed, Customers: benchCustomers, Events: n, Partitions: benchPartitions, RowGroupRows: rowGroupRows, Typed: true,
+	spec := &lakeSpec{Seed: seed, Customers: benchCustomers, Events: n, Partitions: benchPartitions, RowGroupRows: rowGroupRows, Typed: true, Filtered: true,
 		End: map[int32]int64{}, PartitionOf: map[string]int32{}, Oracle: map[string]map[string]int64{}}
 	counts := make([]map[string]int64, len(rules))
 	for i := range counts {

@@ -89,3 +89,8 @@ func (w *WritePath) Close() error {
 	w.cancel()
 	return <-w.done
 }
+
+// NewCustomerFilterForTest is newCustomerFilter.
+func NewCustomerFilterForTest(customers []string) *CustomerFilter {
+	return newCustomerFilter(customers)
+}

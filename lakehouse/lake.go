@@ -95,7 +95,8 @@ type Filter struct {
 	// MinOffset and MaxOffset bound, per partition and inclusively, the offsets wanted.
 	// For a hand-off at start[p], MaxOffset[p] = start[p]-1.
 	MinOffset, MaxOffset map[int32]int64
-	// Customer keeps files whose customer range contains it.
+	// Customer keeps files whose customer range contains it and whose customer
+	// filter, if any, may.
 	Customer string
 	// TimeFrom and TimeTo keep files with events in [TimeFrom, TimeTo).
 	TimeFrom, TimeTo time.Time
@@ -114,7 +115,7 @@ func (s *Snapshot) Files(f Filter) []FileEntry {
 		if lo, ok := f.MinOffset[e.Partition]; ok && e.MaxOffset < lo {
 			continue
 		}
-		if f.Customer != "" && (f.Customer < e.MinCustomer || f.Customer > e.MaxCustomer) {
+		if f.Customer != "" && (f.Customer < e.MinCustomer || f.Customer > e.MaxCustomer || !e.CustomerFilter.MayContain(f.Customer)) {
 			continue
 		}
 		if !f.TimeFrom.IsZero() && e.MaxTime.Before(f.TimeFrom) {

@@ -98,6 +98,10 @@ type FileEntry struct {
 	// TypedColumn); files written before a path was typed, or by older archivers, lack
 	// it and readers take its value from the payload.
 	Columns []TypedColumn `json:"columns,omitempty"`
+	// CustomerFilter, when set, says which customers the file may hold (see
+	// CustomerFilter): files of older archivers, and files of more than
+	// MaxFilteredCustomers customers, have none.
+	CustomerFilter *CustomerFilter `json:"customer_filter,omitempty"`
 }
 
 // PendingDelete is an object scheduled for deletion.

@@ -206,6 +206,20 @@ func (b *batch) sortOrder() []int {
 	return order
 }
 
+// distinctCustomers lists b's customers once each, given the file order (by
+// customer), stopping past MaxFilteredCustomers.
+func (b *batch) distinctCustomers(order []int) []string {
+	var out []string
+	for j, i := range order {
+		if j == 0 || b.customer[i] != b.customer[order[j-1]] {
+			if out = append(out, b.customer[i]); len(out) > MaxFilteredCustomers {
+				return out
+			}
+		}
+	}
+	return out
+}
+
 // encode writes b as one Parquet file and describes it. The entry's Path and Bytes are
 // filled by the caller.
 func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
@@ -267,6 +281,7 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	e.MaxTime = time.UnixMicro(maxUs).UTC()
 	e.MinCustomer = b.customer[order[0]]
 	e.MaxCustomer = b.customer[order[n-1]]
+	e.CustomerFilter = newCustomerFilter(b.distinctCustomers(order))
 
 	colBufs := [][]*memory.Buffer{{nil, partBuf}, {nil, offBuf}, {nil, evBuf}, {nil, inBuf},
 		{nil, custOffBuf, custBuf}, {nil, payOffBuf, payBuf}}
