@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -89,14 +90,16 @@ var matchingRules = []string{
 func TestMatchingRowsKeepPartitionState(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	gen := workload.New(9, workload.Config{Customers: 5, Start: time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC), Step: 3 * time.Second})
-	var recs []*kgo.Record
-	for i := range 3000 {
-		ev := gen.Next()
-		// Record times run a little off the event times in the payload, some late.
-		at := ev.Time.Add(time.Duration(i%7-3) * 20 * time.Second)
-		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: at})
+	produce := func(n int) []*kgo.Record {
+		var recs []*kgo.Record
+		for i := range n {
+			ev := gen.Next()
+			// Record times run a little off the event times in the payload, some late.
+			at := ev.Time.Add(time.Duration(i%7-3) * 20 * time.Second)
+			recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: at})
+		}
+		return e2etest.ProduceSync(t, b, recs...)
 	}
-	recs = e2etest.ProduceSync(t, b, recs...)
 	var rules []*rule.Rule
 	var paths []string
 	for _, js := range matchingRules {
@@ -106,12 +109,29 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 			paths = append(paths, p.String())
 		}
 	}
+	// A lake typing every path for the first half of the events and none for the
+	// second: typed and untyped files side by side in each partition.
+	mixed, recs := archiveSwitching(t, b, paths, produce)
 	plain, _ := e2etest.Archive(t, b, recs)
-	typed, _ := e2etest.Archive(t, b, recs, paths...)
 	ends := map[int32]int64{}
 	for _, rec := range recs {
 		ends[rec.Partition] = max(ends[rec.Partition], rec.Offset+1)
 	}
+	// Typed lakes: every path; the condition's alone (values come from payloads).
+	typedAll, _ := e2etest.Archive(t, b, recs, paths...)
+	var condPaths []string
+	for _, r := range rules {
+		for _, p := range r.Paths() {
+			if !slices.Contains(r.GroupPaths(), p) && p != r.AggregatePath() && p != r.TimePath() {
+				condPaths = append(condPaths, p.String())
+			}
+		}
+	}
+	typedCond, _ := e2etest.Archive(t, b, recs, condPaths...)
+	lakes := []struct {
+		name string
+		lake *lakehouse.Lake
+	}{{"typed", typedAll}, {"condition-typed", typedCond}, {"mixed", mixed}}
 	for _, r := range rules {
 		var reads readCounts
 		crossings := 0
@@ -128,10 +148,16 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 					return h, got
 				}
 				want, wantX := state(backtest.Config{Lake: plain})
-				got, gotX := state(backtest.Config{Lake: typed, Matching: matchingIn(typed, t.TempDir(), &reads)})
-				if !bytes.Equal(got.State.AppendTo(nil), want.State.AppendTo(nil)) || !slices.Equal(gotX, wantX) || got.Matches != want.Matches {
-					t.Errorf("rule %s partition %d below %d: typed read %d windows, %d crossings, %d matches; every row %d windows, %d crossings, %d matches",
-						r.ID, p, cut, got.State.WindowCount(), len(gotX), got.Matches, want.State.WindowCount(), len(wantX), want.Matches)
+				for _, l := range lakes {
+					counts := &readCounts{}
+					if l.name == "typed" {
+						counts = &reads
+					}
+					got, gotX := state(backtest.Config{Lake: l.lake, Matching: matchingIn(l.lake, t.TempDir(), counts)})
+					if !bytes.Equal(got.State.AppendTo(nil), want.State.AppendTo(nil)) || !slices.Equal(gotX, wantX) || got.Matches != want.Matches {
+						t.Errorf("rule %s, %s lake, partition %d below %d: typed read %d windows, %d crossings, %d matches; every row %d windows, %d crossings, %d matches",
+							r.ID, l.name, p, cut, got.State.WindowCount(), len(gotX), got.Matches, want.State.WindowCount(), len(wantX), want.Matches)
+					}
 				}
 				crossings += len(wantX)
 			}
@@ -143,4 +169,65 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 				reads.files.Load(), reads.values.Load(), reads.payloads.Load())
 		}
 	}
+}
+
+// archiveSwitching archives, into a new lake, the 1500 events produce makes while
+// typing paths, then the 1500 more it makes typing none, and returns the lake and
+// every record produced.
+func archiveSwitching(t *testing.T, b *kafkatest.Broker, paths []string, produce func(n int) []*kgo.Record) (*lakehouse.Lake, []*kgo.Record) {
+	t.Helper()
+	cols := lakehouse.NewColumnSet(len(paths))
+	if err := cols.Set(paths); err != nil {
+		t.Fatal(err)
+	}
+	bkt := lakehouse.NewMemBucket()
+	lake := lakehouse.NewLake(bkt, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- lakehouse.RunArchiver(ctx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt, Columns: cols,
+			RollAge: 20 * time.Millisecond, CompactInterval: -1, Logger: slog.New(slog.DiscardHandler)})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	var recs []*kgo.Record
+	archived := func() bool {
+		snap, err := lake.Snapshot(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, r := range recs {
+			if snap.Watermark(r.Partition) < r.Offset {
+				return false
+			}
+		}
+		return true
+	}
+	recs = append(recs, produce(1500)...)
+	e2etest.WaitFor(t, 60*time.Second, "the first half archived", archived)
+	if err := cols.Set(nil); err != nil {
+		t.Fatal(err)
+	}
+	recs = append(recs, produce(1500)...)
+	e2etest.WaitFor(t, 60*time.Second, "the second half archived", archived)
+	snap, err := lake.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var typed, untyped int
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		if len(f.Columns) > 0 {
+			typed++
+		} else {
+			untyped++
+		}
+	}
+	if typed == 0 || untyped == 0 {
+		t.Fatalf("%d typed and %d untyped files: the lake is not mixed", typed, untyped)
+	}
+	return lake, recs
 }

@@ -64,7 +64,8 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 // encoding with zstd, upload to a bucket, manifest commit — on realistic events, 200k
 // per op over 4 partitions, against a baseline in the same run: the same events as
 // zstd-compressed JSON lines (baseline.ZstdJSONLines: what an archiver without Parquet would write).
-// parquet-typed-6 is the same writing typed columns for six paths besides.
+// parquet-typed-6 is the same writing typed columns for six paths besides, and
+// typed-vs-plain runs the two in turn and reports typed-time-ratio.
 // Reported: events/s (wall), events/cpu-s (per core second), x-smaller (raw JSON
 // bytes / stored bytes).
 func BenchmarkArchive(b *testing.B) {
@@ -84,6 +85,23 @@ func BenchmarkArchive(b *testing.B) {
 	}{{"parquet", nil}, {"parquet-typed-6", typed}} {
 		b.Run(v.name, func(b *testing.B) { archiveParquet(b, ctx, polls, events, raw, v.cols) })
 	}
+	// The two in turn, each op one of each, so that a machine whose speed drifts
+	// weighs on both alike: typed-time-ratio is the typed archive's time over the
+	// plain one's.
+	b.Run("typed-vs-plain", func(b *testing.B) {
+		var plain, withTypes time.Duration
+		for b.Loop() {
+			for _, v := range []struct {
+				cols *lakehouse.ColumnSet
+				into *time.Duration
+			}{{nil, &plain}, {typed, &withTypes}} {
+				began := time.Now()
+				archiveOnce(b, polls, events, raw, v.cols)
+				*v.into += time.Since(began)
+			}
+		}
+		b.ReportMetric(float64(withTypes)/float64(plain), "typed-time-ratio")
+	})
 
 	b.Run("jsonl-zstd-baseline", func(b *testing.B) {
 		timeArchiving(b, events, raw, func() (stored int64) {
@@ -118,6 +136,22 @@ func timeArchiving(b *testing.B, events int, raw int64, archive func() (stored i
 	b.ReportMetric(float64(b.N*events)/time.Since(wall0).Seconds(), "events/s")
 	b.ReportMetric(float64(b.N*events)/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
 	b.ReportMetric(float64(raw)/float64(stored), "x-smaller")
+}
+
+// archiveOnce runs the archiver's write path over polls into a memory bucket, typing
+// cols (nil: none).
+func archiveOnce(b *testing.B, polls [][]kgo.FetchTopicPartition, events int, raw int64, cols *lakehouse.ColumnSet) {
+	bkt := lakehouse.NewMemBucket()
+	wp, err := lakehouse.NewWritePath(lakehouse.ArchiverConfig{Bucket: bkt, Logger: quietLog, Columns: cols}, bkt, []int32{0, 1, 2, 3})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, poll := range polls {
+		wp.Poll(poll)
+	}
+	if err := wp.Close(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // archiveParquet times the archiver's write path over polls, typing cols (nil: none).

@@ -129,6 +129,8 @@ func (b *batch) payload(i int) []byte {
 
 // release returns the batch's chunks to the pool; the batch must not be used after.
 func (b *batch) release() {
+	b.typed.release()
+	b.typed = nil
 	for _, c := range b.chunks {
 		if cap(c) == chunkSize {
 			chunkPool.Put(c[:0])
@@ -171,7 +173,7 @@ func (o encodeOptions) writerProps(typed []TypedColumn) *parquet.WriterPropertie
 	}
 	for _, c := range typed {
 		// Typed strings repeat (levels, names, codes): a dictionary shrinks them and
-		// lets DuckDB compare each distinct value once.
+		// lets DuckDB compare each distinct value once; kinds take a few bits each.
 		props = append(props, parquet.WithDictionaryFor(c.StrCol(), true), parquet.WithDictionaryFor(c.KindCol(), true))
 	}
 	return parquet.NewWriterProperties(props...)

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -33,9 +34,9 @@ const (
 	TypedArray
 	TypedObject
 	// TypedUntyped marks a value the columns cannot hold exactly: a string with a NUL
-	// (or, defensively, not UTF-8; the evaluator decodes a lone surrogate escape to
-	// U+FFFD, which is kept) — DuckDB would not keep its bytes. Readers take such a
-	// row's verdict from the payload.
+	// (the evaluator decodes a lone surrogate escape to U+FFFD, which is kept) — DuckDB
+	// would not keep its bytes — or longer than 16 MiB.
+	// Readers take such a row's verdict from the payload.
 	TypedUntyped
 )
 
@@ -186,12 +187,85 @@ type typedBatch struct {
 }
 
 type typedValues struct {
-	kinds   []int8
-	nums    []float64 // per row; meaningful where kinds is TypedNumber
-	strOffs []uint32  // per row: start of the row's string in strs (end: next start)
-	strs    []byte
+	// Rows' values sit in pooled chunks that are never copied as a file grows (as
+	// payloads do, see chunkSize): kinds and vals hold typedChunkRows rows each.
+	kinds [][]int8
+	// vals holds per row the number's float64 bits, or the string's place in strs:
+	// chunk<<44 | offset<<24 | length.
+	vals    [][]uint64
+	strs    [][]byte
+	n       int
 	values  int64
 	untyped int64
+}
+
+// typedChunkRows is the rows of a chunk of typed values.
+const typedChunkRows = 1 << 14
+
+// maxTypedString is the longest string a typed column holds (24 bits of length);
+// longer ones are TypedUntyped, read from the payload.
+const maxTypedString = 1<<24 - 1
+
+var (
+	kindChunks = sync.Pool{New: func() any { return make([]int8, 0, typedChunkRows) }}
+	valChunks  = sync.Pool{New: func() any { return make([]uint64, 0, typedChunkRows) }}
+)
+
+// push appends a row of kind k with value v.
+func (c *typedValues) push(k int8, v uint64) {
+	if c.n%typedChunkRows == 0 {
+		c.kinds = append(c.kinds, kindChunks.Get().([]int8)[:0])
+		c.vals = append(c.vals, valChunks.Get().([]uint64)[:0])
+	}
+	last := len(c.kinds) - 1
+	c.kinds[last] = append(c.kinds[last], k)
+	c.vals[last] = append(c.vals[last], v)
+	c.n++
+}
+
+// putString stores s and returns its place, false when s is too long to hold.
+func (c *typedValues) putString(s string) (uint64, bool) {
+	if len(s) > maxTypedString {
+		return 0, false
+	}
+	if len(s) > chunkSize {
+		c.strs = append(c.strs, []byte(s)) // a chunk of its own, not pooled
+		return uint64(len(c.strs)-1)<<44 | uint64(len(s)), true
+	}
+	last := len(c.strs) - 1
+	if last < 0 || len(c.strs[last])+len(s) > chunkSize {
+		c.strs = append(c.strs, getChunk())
+		last++
+	}
+	off := len(c.strs[last])
+	c.strs[last] = append(c.strs[last], s...)
+	return uint64(last)<<44 | uint64(off)<<24 | uint64(len(s)), true
+}
+
+func (c *typedValues) kind(i int) int8  { return c.kinds[i/typedChunkRows][i%typedChunkRows] }
+func (c *typedValues) val(i int) uint64 { return c.vals[i/typedChunkRows][i%typedChunkRows] }
+
+// str returns row i's string.
+func (c *typedValues) str(i int) []byte {
+	v := c.val(i)
+	chunk, off, n := v>>44, v>>24&(1<<20-1), v&(1<<24-1)
+	return c.strs[chunk][off : off+n]
+}
+
+// release returns the chunks to their pools; c must not be used after.
+func (c *typedValues) release() {
+	for _, k := range c.kinds {
+		kindChunks.Put(k[:0])
+	}
+	for _, v := range c.vals {
+		valChunks.Put(v[:0])
+	}
+	for _, b := range c.strs {
+		if cap(b) == chunkSize {
+			chunkPool.Put(b[:0])
+		}
+	}
+	*c = typedValues{}
 }
 
 func newTypedBatch(tp *typedPaths) *typedBatch {
@@ -210,17 +284,19 @@ func (t *typedBatch) add(doc *jsonpath.Document) {
 		if len(t.vals[i]) > 0 {
 			v = t.vals[i][0]
 		}
-		kind, num := typedKind(v), 0.0
-		c.strOffs = append(c.strOffs, uint32(len(c.strs)))
+		kind, bits := typedKind(v), uint64(0)
 		switch kind {
 		case TypedNumber:
-			num = v.Num()
+			bits = math.Float64bits(v.Num())
 		case TypedString:
 			s := v.Str()
-			if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+			var ok bool
+			// Decoded strings are UTF-8 (Reset checked the text; a lone surrogate
+			// escape decodes to U+FFFD): only a NUL cannot be kept.
+			if strings.IndexByte(s, 0) >= 0 {
 				kind = TypedUntyped
-			} else {
-				c.strs = append(c.strs, s...)
+			} else if bits, ok = c.putString(s); !ok {
+				kind = TypedUntyped
 			}
 		}
 		if kind != TypedAbsent {
@@ -229,8 +305,7 @@ func (t *typedBatch) add(doc *jsonpath.Document) {
 		if kind == TypedUntyped {
 			c.untyped++
 		}
-		c.kinds = append(c.kinds, kind)
-		c.nums = append(c.nums, num)
+		c.push(kind, bits)
 	}
 }
 
@@ -239,11 +314,19 @@ func (t *typedBatch) add(doc *jsonpath.Document) {
 func (t *typedBatch) addUntyped() {
 	for i := range t.cols {
 		c := &t.cols[i]
-		c.strOffs = append(c.strOffs, uint32(len(c.strs)))
-		c.kinds = append(c.kinds, TypedUntyped)
-		c.nums = append(c.nums, 0)
+		c.push(TypedUntyped, 0)
 		c.values++
 		c.untyped++
+	}
+}
+
+// release returns the batch's chunks to their pools.
+func (t *typedBatch) release() {
+	if t == nil {
+		return
+	}
+	for i := range t.cols {
+		t.cols[i].release()
 	}
 }
 
@@ -266,15 +349,6 @@ func typedKind(v jsonpath.Value) int8 {
 		return TypedObject
 	}
 	return TypedAbsent
-}
-
-// str returns row i's string.
-func (c *typedValues) str(i int) []byte {
-	end := uint32(len(c.strs))
-	if i+1 < len(c.strOffs) {
-		end = c.strOffs[i+1]
-	}
-	return c.strs[c.strOffs[i]:end]
 }
 
 // entries describes the columns for the manifest.
@@ -308,10 +382,10 @@ func (c *typedValues) arrays(mem memory.Allocator, order []int) []arrow.Array {
 	nb.Reserve(len(order))
 	sb.Reserve(len(order))
 	for _, i := range order {
-		k := c.kinds[i]
+		k := c.kind(i)
 		kb.UnsafeAppend(k)
 		if k == TypedNumber {
-			nb.UnsafeAppend(c.nums[i])
+			nb.UnsafeAppend(math.Float64frombits(c.val(i)))
 		} else {
 			nb.UnsafeAppendBoolToBitmap(false)
 		}

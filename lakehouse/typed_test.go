@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -103,78 +105,89 @@ func TestTypedColumns(t *testing.T) {
 // each row's payload and returns the rows of kind TypedUntyped.
 func checkTyped(t *testing.T, lake *lakehouse.Lake, files []lakehouse.FileEntry, h *history) (untyped int64) {
 	t.Helper()
+	cache := t.TempDir()
+	var rows int64
+	for _, f := range files {
+		if len(f.Columns) != len(typedPaths) {
+			t.Fatalf("%s carries %d typed columns, want %d", f.Path, len(f.Columns), len(typedPaths))
+		}
+		local, err := lake.Fetch(context.Background(), f, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, bad := checkTypedFile(t, local, f, h)
+		rows += n
+		untyped += bad
+	}
+	if rows != int64(len(h.recs)*len(typedPaths)) {
+		t.Fatalf("read %d typed values, want %d", rows, len(h.recs)*len(typedPaths))
+	}
+	return untyped
+}
+
+// checkTypedFile compares every typed column of the file f (at local) with the
+// evaluator's reading of each row's payload in h, and the manifest's counts with the
+// file's; it returns the values read and those of kind TypedUntyped.
+func checkTypedFile(t *testing.T, local string, f lakehouse.FileEntry, h *history) (rows, untyped int64) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	cache := t.TempDir()
 	doc := jsonpath.NewDocument()
-	rows := 0
-	for _, f := range files {
-		if len(f.Columns) != len(typedPaths) {
-			t.Fatalf("%s carries %d typed columns, want %d", f.Path, len(f.Columns), len(typedPaths))
-		}
-		local, err := lake.Fetch(ctx, f, cache)
+	for _, c := range f.Columns {
+		p, err := jsonpath.Parse(c.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range f.Columns {
-			p, err := jsonpath.Parse(c.Path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q := fmt.Sprintf(`SELECT "partition", "offset", %s, %s, %s FROM read_parquet(%s)`, c.KindCol(), c.NumCol(), c.StrCol(), sqlList([]string{local}))
-			rs, err := db.QueryContext(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var values, bad int64
-			for rs.Next() {
-				var part int32
-				var off int64
-				var kind int8
-				var num sql.NullFloat64
-				var str sql.NullString
-				if err := rs.Scan(&part, &off, &kind, &num, &str); err != nil {
-					t.Fatal(err)
-				}
-				rec := h.recs[pOff{part, off}]
-				if err := doc.Reset([]byte(rec.JSON)); err != nil {
-					t.Fatal(err)
-				}
-				var v jsonpath.Value
-				if vs := p.Eval(doc, nil); len(vs) > 0 {
-					v = vs[0]
-				}
-				want, wantNum, wantStr := expectTyped(v)
-				if kind != want || num.Valid != (want == lakehouse.TypedNumber) || str.Valid != (want == lakehouse.TypedString) ||
-					(num.Valid && !sameFloat(num.Float64, wantNum)) || (str.Valid && str.String != wantStr) {
-					t.Fatalf("%s p%d@%d %s: columns (%d, %v, %q), evaluator (%d, %v, %q) from %s", f.Path, part, off, c.Path, kind, num, str.String, want, wantNum, wantStr, rec.JSON)
-				}
-				if kind != lakehouse.TypedAbsent {
-					values++
-				}
-				if kind == lakehouse.TypedUntyped {
-					bad++
-				}
-				rows++
-			}
-			if err := rs.Err(); err != nil {
-				t.Fatal(err)
-			}
-			rs.Close()
-			if values != c.Values || bad != c.Untyped {
-				t.Fatalf("%s %s: manifest says %d values and %d untyped, the file has %d and %d", f.Path, c.Path, c.Values, c.Untyped, values, bad)
-			}
-			untyped += bad
+		q := fmt.Sprintf(`SELECT "partition", "offset", %s, %s, %s FROM read_parquet(%s)`, c.KindCol(), c.NumCol(), c.StrCol(), sqlList([]string{local}))
+		rs, err := db.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
 		}
+		var values, bad int64
+		for rs.Next() {
+			var part int32
+			var off int64
+			var kind int8
+			var num sql.NullFloat64
+			var str sql.NullString
+			if err := rs.Scan(&part, &off, &kind, &num, &str); err != nil {
+				t.Fatal(err)
+			}
+			rec := h.recs[pOff{part, off}]
+			if err := doc.Reset([]byte(rec.JSON)); err != nil {
+				t.Fatal(err)
+			}
+			var v jsonpath.Value
+			if vs := p.Eval(doc, nil); len(vs) > 0 {
+				v = vs[0]
+			}
+			want, wantNum, wantStr := expectTyped(v)
+			if kind != want || num.Valid != (want == lakehouse.TypedNumber) || str.Valid != (want == lakehouse.TypedString) ||
+				(num.Valid && !sameFloat(num.Float64, wantNum)) || (str.Valid && str.String != wantStr) {
+				t.Fatalf("%s p%d@%d %s: columns (%d, %v, %.40q), evaluator (%d, %v, %.40q) from %.80s", f.Path, part, off, c.Path, kind, num, str.String, want, wantNum, wantStr, rec.JSON)
+			}
+			if kind != lakehouse.TypedAbsent {
+				values++
+			}
+			if kind == lakehouse.TypedUntyped {
+				bad++
+			}
+			rows++
+		}
+		if err := rs.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rs.Close()
+		if values != c.Values || bad != c.Untyped {
+			t.Fatalf("%s %s: manifest says %d values and %d untyped, the file has %d and %d", f.Path, c.Path, c.Values, c.Untyped, values, bad)
+		}
+		untyped += bad
 	}
-	if rows != len(h.recs)*len(typedPaths) {
-		t.Fatalf("read %d typed values, want %d", rows, len(h.recs)*len(typedPaths))
-	}
-	return untyped
+	return rows, untyped
 }
 
 func expectTyped(v jsonpath.Value) (int8, float64, string) {
@@ -223,5 +236,41 @@ func TestColumnSetLimit(t *testing.T) {
 	}
 	if err := s.Set([]string{"$["}); err == nil || fmt.Sprint(s.Paths()) != "[$['a']]" {
 		t.Fatalf("a bad path: %v, paths %v (want an error and no change)", err, s.Paths())
+	}
+}
+
+// TestTypedColumnsAcrossChunks encodes one file of more rows than a chunk of typed
+// values holds, with strings filling several string chunks and one longer than a
+// chunk, and reads every typed value back with DuckDB, equal to the evaluator's.
+func TestTypedColumnsAcrossChunks(t *testing.T) {
+	cfg := lakehouse.ArchiverConfig{Columns: lakehouse.NewColumnSet(4)}
+	if err := cfg.Columns.Set([]string{"$.s", "$.n", "$.b"}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var rows []lakehouse.Row
+	h := &history{recs: map[pOff]produced{}}
+	for i := range 40_000 {
+		s := strings.Repeat(string(rune('a'+i%26)), i%200)
+		if i == 33_333 {
+			s = strings.Repeat("long", 400_000) // 1.6 MB: a chunk of its own
+		}
+		js := fmt.Sprintf(`{"s":%q,"n":%d.5,"b":%v}`, s, i-20_000, i%3 == 0)
+		if i%1000 == 7 {
+			js = `{"n":"text","b":null}`
+		}
+		rows = append(rows, lakehouse.Row{Partition: 0, Offset: int64(i), EventTime: base, IngestTime: base, Customer: fmt.Sprintf("c-%d", i%50), Payload: js})
+		h.recs[pOff{0, int64(i)}] = produced{Partition: 0, Offset: int64(i), JSON: js}
+	}
+	data, entry, err := lakehouse.EncodeForTest(cfg, 0, 0, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "f.parquet")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := checkTypedFile(t, path, entry, h); n != int64(3*len(rows)) {
+		t.Fatalf("read %d typed values, want %d", n, 3*len(rows))
 	}
 }
