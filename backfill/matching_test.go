@@ -83,11 +83,15 @@ var matchingRules = []string{
 }
 
 // TestMatchingRowsKeepPartitionState: each windowed rule's history read through
-// MatchingRows from a lake typing its paths — only the rows its condition keeps, with
-// the values its state takes and no payload where the columns hold them — gives the
-// state, crossings and matches of reading every row of an untyped lake, below offsets
-// inside the lake and past it.
+// MatchingRows — only the rows its condition keeps, with the values its state takes
+// and no payload where the columns hold them — from a lake typing every path, one
+// typing the conditions' paths alone, and one with typed and untyped files side by
+// side, gives the state, crossings and matches of reading every row of an untyped
+// lake, below offsets inside the lake and past it.
 func TestMatchingRowsKeepPartitionState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: four lakes and nine rules over each; runs in make test")
+	}
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	gen := workload.New(9, workload.Config{Customers: 5, Start: time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC), Step: 3 * time.Second})
 	produce := func(n int) []*kgo.Record {
