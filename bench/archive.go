@@ -80,7 +80,7 @@ func RunArchive(ctx context.Context, cfg ArchiveConfig) (*ArchiveReport, error) 
 	}
 	start := time.Now()
 	rep := &ArchiveReport{Config: cfg}
-	h, err := archivedHistory(ctx, cfg.Workload, cfg.Events, cfg.Partitions, cfg.Logger)
+	h, err := archivedHistory(ctx, cfg.Workload, cfg.Events, cfg.Partitions, cfg.Logger, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func RunArchive(ctx context.Context, cfg ArchiveConfig) (*ArchiveReport, error) 
 		if i > 0 {
 			// Another archiver, another group, a new lake: it reads everything again.
 			bkt := lakehouse.NewMemBucket()
-			run, err := archive(ctx, h.broker.Addr, bkt, cfg.Events, cfg.Logger)
+			run, err := archive(ctx, h.broker.Addr, bkt, cfg.Events, cfg.Logger, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -127,8 +127,9 @@ type history struct {
 }
 
 // archivedHistory starts a broker, loads n events and archives them with the
-// lakehouse archiver, timed; the lake must then hold every event.
-func archivedHistory(ctx context.Context, w Workload, n int, partitions int32, logger *slog.Logger) (*history, error) {
+// lakehouse archiver, timed, typing the JSONPaths columns; the lake must then hold
+// every event.
+func archivedHistory(ctx context.Context, w Workload, n int, partitions int32, logger *slog.Logger, columns []string) (*history, error) {
 	broker, err := ingest.StartEmbedded(ingest.EmbeddedConfig{Addr: "127.0.0.1:0", Partitions: partitions})
 	if err != nil {
 		return nil, err
@@ -138,7 +139,7 @@ func archivedHistory(ctx context.Context, w Workload, n int, partitions int32, l
 		broker.Close()
 		return nil, err
 	}
-	if h.archived, err = archive(ctx, broker.Addr, h.bkt, n, logger); err != nil {
+	if h.archived, err = archive(ctx, broker.Addr, h.bkt, n, logger, columns); err != nil {
 		broker.Close()
 		return nil, err
 	}
@@ -192,11 +193,15 @@ func loadEvents(ctx context.Context, addr string, w Workload, n int) (map[int32]
 	return end, raw, nil
 }
 
-// archive runs the lakehouse archiver over the events topic until it has consumed n
-// records, then stops it, which flushes and commits what it holds: the time is from
-// start to the last commit.
-func archive(ctx context.Context, addr string, bkt lakehouse.Bucket, n int, logger *slog.Logger) (ArchiveRun, error) {
+// archive runs the lakehouse archiver over the events topic, typing the JSONPaths
+// columns, until it has consumed n records, then stops it, which flushes and commits
+// what it holds: the time is from start to the last commit.
+func archive(ctx context.Context, addr string, bkt lakehouse.Bucket, n int, logger *slog.Logger, columns []string) (ArchiveRun, error) {
 	var run ArchiveRun
+	cols := lakehouse.NewColumnSet(max(len(columns), 1))
+	if err := cols.Set(columns); err != nil {
+		return run, fmt.Errorf("bench: typed columns: %w", err)
+	}
 	reg := prometheus.NewRegistry()
 	actx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -205,7 +210,7 @@ func archive(ctx context.Context, addr string, bkt lakehouse.Bucket, n int, logg
 	go func() {
 		done <- lakehouse.RunArchiver(actx, lakehouse.ArchiverConfig{
 			Brokers: []string{addr}, Bucket: bkt, Group: "bench-archive-" + strconv.FormatUint(rand.Uint64()>>24, 36),
-			Logger: logger, Registerer: reg, CompactInterval: -1,
+			Logger: logger, Registerer: reg, CompactInterval: -1, Columns: cols,
 			// Files close on size or when the run stops, never on a timer mid-run.
 			RollAge: time.Hour,
 		})
