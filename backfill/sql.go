@@ -166,22 +166,31 @@ func (c *compiler) native(cond *rule.Condition) (string, bool) {
 		e, ok := c.native(cond.Not)
 		return "(NOT " + e + ")", ok
 	}
+	var f leafForms
 	if c.typed {
-		return c.typedLeaf(cond)
+		p := cond.CompiledPath()
+		if p == nil || !p.Singular() {
+			return "", false
+		}
+		if !slices.Contains(c.paths, p.String()) {
+			c.paths = append(c.paths, p.String())
+		}
+		f = typedForms{c, lakehouse.TypedColumn{Name: lakehouse.TypedColumnName(p.String())}}
+	} else {
+		path, ok := duckPath(cond.CompiledPath())
+		if !ok {
+			return "", false
+		}
+		f = jsonForms{c, "'" + path + "'"} // duckPath's alphabet has no quote: nothing to escape
 	}
-	path, ok := duckPath(cond.CompiledPath())
-	if !ok {
-		return "", false
-	}
-	lit := "'" + path + "'" // duckPath's alphabet has no quote: nothing to escape
 	switch cond.Op {
 	case rule.OpExists:
-		return fmt.Sprintf("coalesce(json_exists(%s, %s), false)", c.col, lit), true
+		return f.exists(), true
 	case rule.OpEq:
-		return c.eq(lit, cond.Operand())
+		return f.eq(cond.Operand())
 	case rule.OpNe:
-		e, ok := c.eq(lit, cond.Operand())
-		return fmt.Sprintf("(coalesce(json_exists(%s, %s), false) AND NOT %s)", c.col, lit, e), ok
+		e, ok := f.eq(cond.Operand())
+		return "(" + f.exists() + " AND NOT " + e + ")", ok
 	case rule.OpIn:
 		list, _ := cond.Operand().([]any)
 		if len(list) == 0 {
@@ -189,7 +198,7 @@ func (c *compiler) native(cond *rule.Condition) (string, bool) {
 		}
 		parts := make([]string, 0, len(list))
 		for _, m := range list {
-			e, ok := c.eq(lit, m)
+			e, ok := f.eq(m)
 			if !ok {
 				return "", false
 			}
@@ -197,16 +206,85 @@ func (c *compiler) native(cond *rule.Condition) (string, bool) {
 		}
 		return "(" + strings.Join(parts, " OR ") + ")", true
 	case rule.OpLt, rule.OpLe, rule.OpGt, rule.OpGe:
-		switch v := cond.Operand().(type) {
-		case float64:
-			c.args = append(c.args, v)
-			return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) IN ('BIGINT','UBIGINT','DOUBLE') AND TRY_CAST(json_extract(%[1]s, %[2]s) AS DOUBLE) %[3]s ?, false)", c.col, lit, cond.Op), true
-		case string:
-			c.args = append(c.args, v)
-			return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) = 'VARCHAR' AND json_extract_string(%[1]s, %[2]s) %[3]s ?, false)", c.col, lit, cond.Op), true
-		}
+		return f.compare(cond.Op, cond.Operand())
 	}
 	return "", false // matches, contains, structured operands: the Go evaluator decides
+}
+
+// leafForms are the SQL forms of the tests on one path, in one dialect: DuckDB's JSON
+// functions over the payload (jsonForms) or the path's typed columns (typedForms).
+// None is ever NULL. Values go to the compiler's arguments.
+type leafForms interface {
+	// exists is "the path selects something".
+	exists() string
+	// eq is "the value equals x", for a scalar x.
+	eq(x any) (string, bool)
+	// compare is "the value op x", for a number or string x of the same kind.
+	compare(op rule.Op, x any) (string, bool)
+}
+
+// jsonForms are the tests on the JSON path lit in the compiler's column.
+type jsonForms struct {
+	c   *compiler
+	lit string
+}
+
+func (f jsonForms) exists() string {
+	return fmt.Sprintf("coalesce(json_exists(%s, %s), false)", f.c.col, f.lit)
+}
+
+func (f jsonForms) eq(x any) (string, bool) { return f.c.eq(f.lit, x) }
+
+func (f jsonForms) compare(op rule.Op, x any) (string, bool) {
+	switch v := x.(type) {
+	case float64:
+		f.c.args = append(f.c.args, v)
+		return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) IN ('BIGINT','UBIGINT','DOUBLE') AND TRY_CAST(json_extract(%[1]s, %[2]s) AS DOUBLE) %[3]s ?, false)", f.c.col, f.lit, op), true
+	case string:
+		f.c.args = append(f.c.args, v)
+		return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) = 'VARCHAR' AND json_extract_string(%[1]s, %[2]s) %[3]s ?, false)", f.c.col, f.lit, op), true
+	}
+	return "", false
+}
+
+// typedForms are the tests on a typed column (any singular path: the values were read
+// by our evaluator), comparing as the evaluator does — numbers as float64, strings
+// byte by byte, null and booleans by kind; the number and string columns are read
+// only where the kind says they hold a value.
+type typedForms struct {
+	c   *compiler
+	col lakehouse.TypedColumn
+}
+
+func (f typedForms) exists() string {
+	return fmt.Sprintf("(%s <> %d)", f.col.KindCol(), lakehouse.TypedAbsent)
+}
+
+func (f typedForms) eq(x any) (string, bool) {
+	kind := f.col.KindCol()
+	switch v := x.(type) {
+	case nil:
+		return fmt.Sprintf("(%s = %d)", kind, lakehouse.TypedNull), true
+	case bool:
+		want := lakehouse.TypedFalse
+		if v {
+			want = lakehouse.TypedTrue
+		}
+		return fmt.Sprintf("(%s = %d)", kind, want), true
+	}
+	return f.compare(rule.Op("="), x)
+}
+
+func (f typedForms) compare(op rule.Op, x any) (string, bool) {
+	switch v := x.(type) {
+	case float64:
+		f.c.args = append(f.c.args, v)
+		return fmt.Sprintf("(%s = %d AND %s %s ?)", f.col.KindCol(), lakehouse.TypedNumber, f.col.NumCol(), op), true
+	case string:
+		f.c.args = append(f.c.args, v)
+		return fmt.Sprintf("(%s = %d AND %s %s ?)", f.col.KindCol(), lakehouse.TypedString, f.col.StrCol(), op), true
+	}
+	return "", false
 }
 
 // eq is "the value at path equals x" for a scalar x, never NULL.
@@ -223,77 +301,6 @@ func (c *compiler) eq(lit string, x any) (string, bool) {
 	case string:
 		c.args = append(c.args, v)
 		return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) = 'VARCHAR' AND json_extract_string(%[1]s, %[2]s) = ?, false)", c.col, lit), true
-	}
-	return "", false
-}
-
-// typedLeaf is a leaf over the typed columns of its path: any singular path (the
-// values were read by our evaluator), compared with a scalar as the evaluator does —
-// numbers as float64, strings byte by byte, null and booleans by kind.
-func (c *compiler) typedLeaf(cond *rule.Condition) (string, bool) {
-	p := cond.CompiledPath()
-	if p == nil || !p.Singular() {
-		return "", false
-	}
-	col := lakehouse.TypedColumn{Name: lakehouse.TypedColumnName(p.String())}
-	if !slices.Contains(c.paths, p.String()) {
-		c.paths = append(c.paths, p.String())
-	}
-	kind := col.KindCol()
-	switch cond.Op {
-	case rule.OpExists:
-		return fmt.Sprintf("(%s <> %d)", kind, lakehouse.TypedAbsent), true
-	case rule.OpEq:
-		return c.typedEq(col, cond.Operand())
-	case rule.OpNe:
-		e, ok := c.typedEq(col, cond.Operand())
-		return fmt.Sprintf("(%s <> %d AND NOT %s)", kind, lakehouse.TypedAbsent, e), ok
-	case rule.OpIn:
-		list, _ := cond.Operand().([]any)
-		if len(list) == 0 {
-			return "false", true
-		}
-		parts := make([]string, 0, len(list))
-		for _, m := range list {
-			e, ok := c.typedEq(col, m)
-			if !ok {
-				return "", false
-			}
-			parts = append(parts, e)
-		}
-		return "(" + strings.Join(parts, " OR ") + ")", true
-	case rule.OpLt, rule.OpLe, rule.OpGt, rule.OpGe:
-		switch v := cond.Operand().(type) {
-		case float64:
-			c.args = append(c.args, v)
-			return fmt.Sprintf("(%s = %d AND %s %s ?)", kind, lakehouse.TypedNumber, col.NumCol(), cond.Op), true
-		case string:
-			c.args = append(c.args, v)
-			return fmt.Sprintf("(%s = %d AND %s %s ?)", kind, lakehouse.TypedString, col.StrCol(), cond.Op), true
-		}
-	}
-	return "", false // matches, contains, structured operands: the payload decides
-}
-
-// typedEq is "the value equals x" for a scalar x over typed columns, never NULL: the
-// number and string columns are read only where the kind says they hold a value.
-func (c *compiler) typedEq(col lakehouse.TypedColumn, x any) (string, bool) {
-	kind := col.KindCol()
-	switch v := x.(type) {
-	case nil:
-		return fmt.Sprintf("(%s = %d)", kind, lakehouse.TypedNull), true
-	case bool:
-		want := lakehouse.TypedFalse
-		if v {
-			want = lakehouse.TypedTrue
-		}
-		return fmt.Sprintf("(%s = %d)", kind, want), true
-	case float64:
-		c.args = append(c.args, v)
-		return fmt.Sprintf("(%s = %d AND %s = ?)", kind, lakehouse.TypedNumber, col.NumCol()), true
-	case string:
-		c.args = append(c.args, v)
-		return fmt.Sprintf("(%s = %d AND %s = ?)", kind, lakehouse.TypedString, col.StrCol()), true
 	}
 	return "", false
 }
