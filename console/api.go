@@ -456,19 +456,29 @@ func (c *Console) handleValidate(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, resp)
 }
 
-func (c *Console) handlePreview(w http.ResponseWriter, r *http.Request) {
-	req, ok := c.readDraft(w, r)
-	if !ok {
-		return
+// readDraftRule reads a request for a draft that need not be named (a preview, a
+// backtest) and validates the rule; on a problem it has answered (400, or 422 with the
+// positioned problems) and ok is false.
+func (c *Console) readDraftRule(w http.ResponseWriter, r *http.Request) (req DraftRequest, rl *rule.Rule, ok bool) {
+	if req, ok = c.readDraft(w, r); !ok {
+		return req, nil, false
 	}
 	raw, err := withDefaultID(req.Rule, "draft")
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, "rule is not a JSON object: "+err.Error())
-		return
+		return req, nil, false
 	}
 	rl, vr := parseDraft(raw)
 	if rl == nil {
 		httpjson.Write(w, http.StatusUnprocessableEntity, vr)
+		return req, nil, false
+	}
+	return req, rl, true
+}
+
+func (c *Console) handlePreview(w http.ResponseWriter, r *http.Request) {
+	req, rl, ok := c.readDraftRule(w, r)
+	if !ok {
 		return
 	}
 	n := cmp.Or(req.Sample, c.cfg.PreviewSample)

@@ -22,22 +22,12 @@ const MaxBacktestDays = 3650
 // request (Config.Admit) bounded by PreviewTimeout: past it the answer is 503 naming
 // the flag, not a partial count, since a backtest cut short would undercount.
 func (c *Console) handleBacktest(w http.ResponseWriter, r *http.Request) {
-	req, ok := c.readDraft(w, r)
+	req, rl, ok := c.readDraftRule(w, r)
 	if !ok {
 		return
 	}
 	if req.Days < 0 || req.Days > MaxBacktestDays {
 		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("days must be from 0 (the whole lake) to %d", MaxBacktestDays))
-		return
-	}
-	raw, err := withDefaultID(req.Rule, "draft")
-	if err != nil {
-		httpjson.Error(w, http.StatusBadRequest, "rule is not a JSON object: "+err.Error())
-		return
-	}
-	rl, vr := parseDraft(raw)
-	if rl == nil {
-		httpjson.Write(w, http.StatusUnprocessableEntity, vr)
 		return
 	}
 	done, ok := c.admit(w)

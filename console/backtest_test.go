@@ -49,6 +49,20 @@ func backtestHistory() []event {
 	return evs
 }
 
+// produceBacktestHistory produces backtestHistory into d's broker, waits until d's lake
+// holds it, and returns the records.
+func produceBacktestHistory(t *testing.T, d *daemon) []*kgo.Record {
+	t.Helper()
+	evs := backtestHistory()
+	recs := make([]*kgo.Record, len(evs))
+	for i, e := range evs {
+		recs[i] = e.record()
+	}
+	recs = e2etest.ProduceSync(t, d.b, recs...)
+	d.waitLake(t, int64(len(evs)))
+	return recs
+}
+
 // backtestOracle is what an uninterrupted live run would have raised over the events
 // at or after from: the alert ids and the matches.
 func backtestOracle(t *testing.T, recs []*kgo.Record, from time.Time) (firings int, matches int64) {
@@ -78,13 +92,7 @@ func backtestOracle(t *testing.T, recs []*kgo.Record, from time.Time) (firings i
 // of range a 400.
 func TestBacktestEndpoint(t *testing.T) {
 	d := startDaemon(t, "")
-	evs := backtestHistory()
-	recs := make([]*kgo.Record, len(evs))
-	for i, e := range evs {
-		recs[i] = e.record()
-	}
-	recs = e2etest.ProduceSync(t, d.b, recs...)
-	d.waitLake(t, int64(len(evs)))
+	recs := produceBacktestHistory(t, d)
 
 	for _, days := range []int{0, 1} {
 		var from time.Time

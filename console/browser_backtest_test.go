@@ -12,9 +12,6 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 )
 
 // TestBrowserBacktestChart drives the editor in headless Chromium: a user writes a
@@ -25,14 +22,7 @@ func TestBrowserBacktestChart(t *testing.T) {
 	skipSlowBrowser(t)
 	exe := chromium(t)
 	d := startDaemon(t, "")
-	evs := backtestHistory()
-	recs := make([]*kgo.Record, len(evs))
-	for i, e := range evs {
-		recs[i] = e.record()
-	}
-	recs = e2etest.ProduceSync(t, d.b, recs...)
-	d.waitLake(t, int64(len(evs)))
-	firings, _ := backtestOracle(t, recs, time.Time{})
+	firings, _ := backtestOracle(t, produceBacktestHistory(t, d), time.Time{})
 
 	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
 	watchCSP := chromedp.Action[chromedp.Void](func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {

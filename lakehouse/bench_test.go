@@ -98,7 +98,7 @@ func BenchmarkArchive(b *testing.B) {
 			}{{nil, &plain, &plainCPU}, {typed, &withTypes, &typesCPU}} {
 				runtime.GC() // each starts with no garbage of the other's
 				began, cpu0 := time.Now(), cpuTime()
-				archiveOnce(b, polls, events, raw, v.cols)
+				archiveOnce(b, polls, v.cols)
 				*v.wall += time.Since(began)
 				*v.cpu += cpuTime() - cpu0
 			}
@@ -143,8 +143,8 @@ func timeArchiving(b *testing.B, events int, raw int64, archive func() (stored i
 }
 
 // archiveOnce runs the archiver's write path over polls into a memory bucket, typing
-// cols (nil: none).
-func archiveOnce(b *testing.B, polls [][]kgo.FetchTopicPartition, events int, raw int64, cols *lakehouse.ColumnSet) {
+// cols (nil: none), and returns the bucket.
+func archiveOnce(b *testing.B, polls [][]kgo.FetchTopicPartition, cols *lakehouse.ColumnSet) lakehouse.Bucket {
 	bkt := lakehouse.NewMemBucket()
 	wp, err := lakehouse.NewWritePath(lakehouse.ArchiverConfig{Bucket: bkt, Logger: quietLog, Columns: cols}, bkt, []int32{0, 1, 2, 3})
 	if err != nil {
@@ -156,22 +156,13 @@ func archiveOnce(b *testing.B, polls [][]kgo.FetchTopicPartition, events int, ra
 	if err := wp.Close(); err != nil {
 		b.Fatal(err)
 	}
+	return bkt
 }
 
 // archiveParquet times the archiver's write path over polls, typing cols (nil: none).
 func archiveParquet(b *testing.B, ctx context.Context, polls [][]kgo.FetchTopicPartition, events int, raw int64, cols *lakehouse.ColumnSet) {
 	timeArchiving(b, events, raw, func() (stored int64) {
-		bkt := lakehouse.NewMemBucket()
-		wp, err := lakehouse.NewWritePath(lakehouse.ArchiverConfig{Bucket: bkt, Logger: quietLog, Columns: cols}, bkt, []int32{0, 1, 2, 3})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, poll := range polls {
-			wp.Poll(poll)
-		}
-		if err := wp.Close(); err != nil {
-			b.Fatal(err)
-		}
+		bkt := archiveOnce(b, polls, cols)
 		b.StopTimer()
 		defer b.StartTimer()
 		snap, err := lakehouse.NewLake(bkt, nil).Snapshot(ctx)

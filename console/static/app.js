@@ -307,6 +307,20 @@ function fmtTime(t) {
   return isNaN(d) ? t : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
+// failed shows in box why a draft's request did not answer 200 — the rule's problems
+// (422, also marked on the fields), or the error under title — and says whether it did.
+function failed(box, status, data, title) {
+  if (status === 200) return false;
+  box.className = "result bad";
+  if (status === 422) {
+    showProblems(data.problems || []);
+    box.replaceChildren(el("h3", {}, "Fix the rule first"), el("div", {}, data.error));
+  } else {
+    box.replaceChildren(el("h3", {}, title), el("div", {}, data.error));
+  }
+  return true;
+}
+
 async function preview() {
   state.showAll = true;
   const box = $("#preview");
@@ -314,17 +328,7 @@ async function preview() {
   box.className = "result";
   box.replaceChildren(el("div", {}, "Evaluating the draft over recent events…"));
   const { status, data } = await api("POST", "/preview", { rule: draft() });
-  if (status === 422) {
-    showProblems(data.problems || []);
-    box.className = "result bad";
-    box.replaceChildren(el("h3", {}, "Fix the rule first"), el("div", {}, data.error));
-    return;
-  }
-  if (status !== 200) {
-    box.className = "result bad";
-    box.replaceChildren(el("h3", {}, "Preview failed"), el("div", {}, data.error));
-    return;
-  }
+  if (failed(box, status, data, "Preview failed")) return;
   const s = data.sample;
   const parts = [
     el("h3", {}, `Preview: ${data.matches} of ${s.events} recent events match`),
@@ -385,17 +389,7 @@ async function backtest() {
   const days = Number($("#backtest-days").value);
   box.replaceChildren(el("div", {}, "Running the draft over the lake's history…"));
   const { status, data } = await api("POST", "/backtest", { rule: draft(), days });
-  if (status === 422) {
-    showProblems(data.problems || []);
-    box.className = "result bad";
-    box.replaceChildren(el("h3", {}, "Fix the rule first"), el("div", {}, data.error));
-    return;
-  }
-  if (status !== 200) {
-    box.className = "result bad";
-    box.replaceChildren(el("h3", {}, "Backtest failed"), el("div", {}, data.error));
-    return;
-  }
+  if (failed(box, status, data, "Backtest failed")) return;
   const r = data.rules[0];
   const span = days ? `the last ${plural(days, "day")}` : "the whole lake";
   const parts = [
