@@ -196,7 +196,14 @@ func AcceptanceTest(t *testing.T, bkt lakehouse.Bucket) {
 				}
 			})
 		}
-		for i := range 10 {
+		// At least 10 overwrites, and more until the readers have completed a few reads
+		// among them (a loaded machine may not schedule them at once), at most 1,000.
+		readsSoFar := func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return reads
+		}
+		for i := 0; i < 1000 && (i < 10 || readsSoFar() < 3); i++ {
 			if i%2 == 0 {
 				mustPut(t, ctx, bkt, name, b)
 			} else {
