@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -21,22 +20,7 @@ func SetClock(cfg *ArchiverConfig, now func() time.Time) { cfg.now = now }
 // cfg.Columns), returning the Parquet bytes and the file's manifest entry.
 func EncodeForTest(cfg ArchiverConfig, partition int32, start int64, rows []Row) ([]byte, FileEntry, error) {
 	cfg.EnsureDefaults()
-	b := newBatch(partition, start, hourOf(rows[0].EventTime), time.Now())
-	b.typed = newTypedBatch(cfg.Columns.snapshot())
-	doc := jsonpath.NewDocument()
-	for _, r := range rows {
-		b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload))
-		if b.typed == nil {
-			continue
-		}
-		if doc.Reset([]byte(r.Payload)) != nil {
-			b.typed.addUntyped()
-		} else {
-			b.typed.add(doc)
-		}
-	}
-	defer b.release()
-	return encodeBatch(b, encodeOptions{mem: cfg.Allocator, rowGroupRows: cfg.RowGroupRows, compressionLevel: cfg.CompressionLevel})
+	return encodeRows(partition, start, rows, cfg.Columns, false, encodeOptions{mem: cfg.Allocator, rowGroupRows: cfg.RowGroupRows, compressionLevel: cfg.CompressionLevel})
 }
 
 // IsCrash reports whether err is an injected crash.

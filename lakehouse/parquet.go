@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
 // Column names of the archive's Parquet files, in schema order.
@@ -220,6 +221,41 @@ func (b *batch) distinctCustomers(order []int) []string {
 		}
 	}
 	return out
+}
+
+// EncodeRows encodes rows of one partition (in offset order, starting at offset
+// start) as one archive file, typing columns (nil: none), as the archiver and
+// compaction write them, and returns the file's bytes and manifest entry (Path and
+// Created unset). checked says every row passed the acceptance check
+// (internal/verdict.Accept); a row whose payload is not one JSON document gets no
+// typed values. For tools and tests that write archive files outside the archiver.
+func EncodeRows(partition int32, start int64, rows []Row, columns *ColumnSet, checked bool) ([]byte, FileEntry, error) {
+	var d ArchiverConfig
+	d.EnsureDefaults()
+	return encodeRows(partition, start, rows, columns, checked, encodeOptions{mem: d.Allocator, rowGroupRows: d.RowGroupRows, compressionLevel: d.CompressionLevel})
+}
+
+func encodeRows(partition int32, start int64, rows []Row, columns *ColumnSet, checked bool, opts encodeOptions) ([]byte, FileEntry, error) {
+	if len(rows) == 0 {
+		return nil, FileEntry{}, errors.New("lakehouse: encode: no rows")
+	}
+	b := newBatch(partition, start, hourOf(rows[0].EventTime), time.Now())
+	defer b.release()
+	b.checked = checked
+	b.typed = newTypedBatch(columns.snapshot())
+	doc := jsonpath.NewDocument()
+	for _, r := range rows {
+		b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload))
+		if b.typed == nil {
+			continue
+		}
+		if doc.Reset([]byte(r.Payload)) != nil {
+			b.typed.addUntyped()
+		} else {
+			b.typed.add(doc)
+		}
+	}
+	return encodeBatch(b, opts)
 }
 
 // encode writes b as one Parquet file and describes it. The entry's Path and Bytes are
