@@ -197,6 +197,11 @@ func TestWindowedHistoryWithKcat(t *testing.T) {
 		t.Errorf("/v1/counts windows %v: want u1 1100 and u2 2000, history included", got)
 	}
 
+	// The rule view's history: u2's crossing before the rule, not sent.
+	e2etest.GetJSON(t, base+"/v1/rules", &rules)
+	if h := rules.Rules[0].History; h == nil || h.Firings != 1 || h.Matches != 3 || h.Alerted {
+		t.Errorf("/v1/rules history %+v: want 1 firing of 3 matches, not sent", h)
+	}
 	// The backtest over the lake (and the tail the lake does not hold yet) counts both
 	// crossings, history's too.
 	dir := t.TempDir()
@@ -216,4 +221,27 @@ func TestWindowedHistoryWithKcat(t *testing.T) {
 	if r := rep.Rules[0]; r.Firings != 2 || rep.Events != 4 {
 		t.Errorf("backtest: %d firings over %d events, want 2 over 4", r.Firings, rep.Events)
 	}
+	// Files the archiver opens once the rule is active type the paths it reads (the
+	// events so far sat in one file, opened before), and hindsight lake stats says so.
+	kcat(t, `c-2|{"type":"login","user":"u9"}`+"\n", "-b", b.Addr, "-P", "-t", "events", "-K", "|")
+	var stats string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := exec.Command(hindsightBinary(t), "lake", "stats", "--lake", lake).CombinedOutput()
+		stats = string(out)
+		if err == nil && strings.Contains(stats, "$['user']") && strings.Contains(stats, "$['bytes']") {
+			break
+		}
+		if time.Now().After(deadline) {
+			ls, _ := exec.Command(hindsightBinary(t), "lake", "ls", "--json", "--lake", lake).CombinedOutput()
+			t.Fatalf("hindsight lake stats does not list the rule's typed columns after 30s (%v):\n%s\n%s", err, stats, ls)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, want := range []string{"typed column", "$['type']", "$['ts']"} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("hindsight lake stats lacks %q:\n%s", want, stats)
+		}
+	}
+	t.Logf("hindsight lake stats:\n%s", stats)
 }
