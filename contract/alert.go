@@ -22,6 +22,10 @@ const (
 	SourceBackfill = "backfill"
 )
 
+// StatusFiring is the status of an alert raised by a threshold crossing.
+const StatusFiring = "firing"
+
+
 // Alert is the value of an alerts record; the record key is Customer. Its JSON shape is
 // documented in docs/architecture.md ("Alert record"); AppendJSON writes it on the hot
 // path and a fuzz test holds it to encoding/json.
@@ -51,6 +55,10 @@ type Alert struct {
 	// for a running total.
 	WindowStart *time.Time `json:"window_start"`
 	WindowEnd   *time.Time `json:"window_end"`
+	// Status is StatusFiring.
+	Status string `json:"status"`
+	// Severity is the rule's (rule.Rule.Severity): info, low, medium, high or critical.
+	Severity string `json:"severity"`
 }
 
 // AlertID identifies a plain count's threshold crossing: rule (scope, id, version),
@@ -167,6 +175,10 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	b = appendTimePtr(b, a.WindowStart)
 	b = append(b, `,"window_end":`...)
 	b = appendTimePtr(b, a.WindowEnd)
+	b = append(b, `,"status":`...)
+	b = AppendJSONString(b, a.Status)
+	b = append(b, `,"severity":`...)
+	b = AppendJSONString(b, a.Severity)
 	return append(b, '}')
 }
 

@@ -25,7 +25,8 @@ func FuzzAlertJSON(f *testing.F) {
 		ops := []rule.Op{rule.OpGe, rule.OpGt, rule.OpLt, rule.OpLe, rule.OpEq}
 		a := contract.Alert{AlertID: contract.AlertID("*", id, n, customer, n), RuleID: id, Scope: customer, Version: n,
 			Customer: customer, Count: n, Threshold: rule.Threshold{Op: ops[int(shape)%len(ops)], Value: value}, Partition: int32(n), Offset: n * 7,
-			EventTime: time.Unix(0, nanos).UTC(), Source: "live", Aggregate: id, Value: value}
+			EventTime: time.Unix(0, nanos).UTC(), Source: "live", Aggregate: id, Value: value,
+			Status: contract.StatusFiring, Severity: rule.Severities[int(shape)%len(rule.Severities)]}
 		if shape&8 != 0 {
 			group, _ := json.Marshal(customer) // a JSON value as the window package renders it
 			a.Group = map[string]json.RawMessage{id: group, "$.b": json.RawMessage(`null`)}

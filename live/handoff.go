@@ -252,7 +252,7 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 				// The crossing happened in history; the alert names the last offset the
 				// backfilled count covers.
 				Partition: pid, Offset: pb.start - 1, EventTime: ar.UpdatedAt.UTC(),
-				Source: contract.SourceBackfill,
+				Source: contract.SourceBackfill, Status: contract.StatusFiring, Severity: r.Severity(),
 			}
 			alerts = append(alerts, &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: []byte(customer), Value: a.AppendJSON(nil)})
 		}

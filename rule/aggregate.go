@@ -357,6 +357,11 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 			errs.add("limits.max_distinct", 0, "applies to count_distinct only")
 		}
 	}
+	if a := r.Alert; a != nil && *a == (AlertOptions{}) {
+		r.Alert = nil // alert: {} is the default: encode (and fingerprint) as without
+	} else if a != nil && !slices.Contains(Severities, a.Severity) && a.Severity != "" {
+		errs.add("alert.severity", 0, fmt.Sprintf("%q: want one of %s", a.Severity, strings.Join(Severities, ", ")))
+	}
 	if b := r.Backfill; b != nil && *b == (BackfillOptions{}) {
 		r.Backfill = nil // backfill: {} is the default: encode (and fingerprint) as without
 	} else if b != nil && b.Alert && r.Plain() {
@@ -385,6 +390,26 @@ func compileField(field, text string, lim Limits, errs *ValidationError) *jsonpa
 type BackfillOptions struct {
 	// Alert sends the alerts of crossings in history, with source "backfill".
 	Alert bool `json:"alert,omitempty"`
+}
+
+// AlertOptions say how a rule's alerts read (see the package comment).
+type AlertOptions struct {
+	// Severity is one of Severities; empty is SeverityMedium.
+	Severity string `json:"severity,omitempty"`
+}
+
+// Severities rank alerts, least urgent first.
+var Severities = []string{"info", "low", SeverityMedium, "high", "critical"}
+
+// SeverityMedium is the severity of a rule that names none.
+const SeverityMedium = "medium"
+
+// Severity is the severity of r's alerts.
+func (r *Rule) Severity() string {
+	if r.Alert == nil || r.Alert.Severity == "" {
+		return SeverityMedium
+	}
+	return r.Alert.Severity
 }
 
 // RuleLimits overrides, for one rule, the evaluator's limits on its state (zero: the

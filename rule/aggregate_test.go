@@ -274,6 +274,12 @@ func TestAggregationValidation(t *testing.T) {
 		// backfill
 		{name: "backfill alert of a windowed rule", fields: `"window":{"size":"1m"},"backfill":{"alert":true}`},
 		{name: "backfill alert of a plain count", fields: `"backfill":{"alert":true}`, field: "backfill.alert", msg: "applies to rules with a window, group_by, another aggregate or threshold operator: a plain count always sends the alert its history crossed"},
+		// alert
+		{name: "alert severity high", fields: `"alert":{"severity":"high"}`},
+		{name: "alert of a windowed rule", fields: `"window":{"size":"1m"},"alert":{"severity":"critical"}`},
+		{name: "empty alert", fields: `"alert":{}`},
+		{name: "alert severity unknown", fields: `"alert":{"severity":"urgent"}`, field: "alert.severity",
+			msg: `"urgent": want one of info, low, medium, high, critical`},
 	}
 	for _, tt := range tests {
 		js := aggRule(tt.fields)
@@ -520,5 +526,28 @@ func TestPaths(t *testing.T) {
 	want := []string{"$['a']", "$['b'][0]", "$['user']", "$['ts']", "$['bytes']"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Paths() = %q, want %q", got, want)
+	}
+}
+
+// TestAlertSeverity: a rule's alerts are medium unless it says otherwise, and an empty
+// alert block is no block (the same rule, the same fingerprint).
+func TestAlertSeverity(t *testing.T) {
+	mustLimits(t)
+	for _, tt := range []struct{ fields, want string }{
+		{``, "medium"}, {`,"alert":{}`, "medium"}, {`,"alert":{"severity":"info"}`, "info"}, {`,"alert":{"severity":"critical"}`, "critical"},
+	} {
+		r, err := ParseRule([]byte(`{"id":"a","scope":"*","version":1,"threshold":2,"when":{"path":"$.x"}` + tt.fields + `}`))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.fields, err)
+		}
+		if got := r.Severity(); got != tt.want {
+			t.Errorf("%s: severity %q, want %q", tt.fields, got, tt.want)
+		}
+		if tt.fields == `,"alert":{}` && r.Alert != nil {
+			t.Errorf("alert: {} kept as %+v", r.Alert)
+		}
+	}
+	if _, err := ParseRule([]byte(`{"id":"a","scope":"*","version":1,"threshold":2,"when":{"path":"$.x"},"alert":{"suppress":"30m"}}`)); err == nil {
+		t.Error("alert.suppress accepted: it is not a field yet")
 	}
 }

@@ -86,6 +86,9 @@
 //     hindsight_window_limit_drops_total{rule,limit}; the rule's status is then
 //     degraded, saying why: its figures are lower bounds.
 //   - backfill {alert}: see History below.
+//   - alert {severity}: how the rule's alerts read. severity ranks them for whoever
+//     receives them: info, low, medium (the default), high or critical; every alert
+//     record carries it.
 //
 // # History
 //
@@ -169,6 +172,8 @@ type Rule struct {
 	Limits *RuleLimits `json:"limits,omitempty"`
 	// Backfill says what handing the rule its history does (not for plain counts).
 	Backfill *BackfillOptions `json:"backfill,omitempty"`
+	// Alert says how the rule's alerts read.
+	Alert *AlertOptions `json:"alert,omitempty"`
 
 	groupPaths []*jsonpath.Path // compiled by validate
 	timePath   *jsonpath.Path
