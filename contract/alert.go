@@ -25,7 +25,6 @@ const (
 // StatusFiring is the status of an alert raised by a threshold crossing.
 const StatusFiring = "firing"
 
-
 // Alert is the value of an alerts record; the record key is Customer. Its JSON shape is
 // documented in docs/architecture.md ("Alert record"); AppendJSON writes it on the hot
 // path and a fuzz test holds it to encoding/json.
