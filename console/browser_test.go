@@ -189,12 +189,12 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 	}
 
 	// Editing a rule with groups, windows and an aggregate, then saving it, must publish
-	// the rule it was: the editor carries every field (limits, which it has no input
-	// for, as they were), and splits group_by only between paths.
+	// the rule it was: the editor carries every field (limits, backfill and alert, which
+	// it has no input for, as they were), and splits group_by only between paths.
 	windowed := `{"id":"roles","scope":"*","version":2,"when":{"path":"$.type","op":"==","value":"login.failed"},` +
 		`"aggregate":{"fn":"count_distinct","path":"$.actor.roles[0]"},"threshold":{"op":">","value":1},` +
 		`"group_by":["$.customer","$['a','b']"],"window":{"size":"2m0s","every":"1m0s"},"time":"$.at","lateness":"30s",` +
-		`"limits":{"max_distinct":50}}`
+		`"limits":{"max_distinct":50},"backfill":{"alert":true},"alert":{"severity":"critical"}}`
 	back, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](fmt.Sprintf(
 		`(() => { edit({scope: "*", id: "roles", version: 2, rule: %s}); return JSON.stringify(draft()); })()`, windowed)))
 	if err != nil {

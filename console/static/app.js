@@ -23,6 +23,10 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// KEPT_FIELDS are rule fields the editor shows no input for: a loaded rule keeps them
+// as they were when saved again.
+const KEPT_FIELDS = ["limits", "backfill", "alert"];
+
 const state = {
   info: null,
   rules: [],
@@ -32,7 +36,7 @@ const state = {
   showAll: false, // after a preview or save attempt, show every problem
   validateSeq: 0,
   editing: null, // key of the rule loaded into the editor
-  limits: null, // the loaded rule's limits, which the editor has no inputs for: kept as they are
+  kept: {}, // the loaded rule's fields the editor has no inputs for (limits, backfill, alert): kept as they are
 };
 
 // ---------- API ----------
@@ -213,7 +217,7 @@ function draft() {
   if (late) r.lateness = late;
   const th = $("#threshold").value.trim(), op = $("#threshold-op").value;
   if (th !== "") r.threshold = op === ">=" ? Number(th) : { op, value: Number(th) };
-  if (state.limits) r.limits = state.limits;
+  for (const [k, v] of Object.entries(state.kept)) r[k] = v;
   const lb = $("#lookback").value.trim();
   if (lb) r.lookback = lb;
   const ver = $("#version").value.trim();
@@ -515,7 +519,7 @@ function resetEditor() {
   state.touched.clear();
   state.showAll = false;
   $("#editor").reset();
-  state.limits = null;
+  state.kept = {};
   $("#aggregation").open = false;
   updateAggregation();
   $("#conditions").replaceChildren();
@@ -550,7 +554,8 @@ function edit(r) {
   $("#window-every").value = win && win.every !== win.size ? win.every : ""; // tumbling: every is the size
   $("#time-path").value = rl.time || "";
   $("#lateness").value = rl.lateness || "";
-  state.limits = rl.limits || null;
+  state.kept = {};
+  for (const k of KEPT_FIELDS) if (rl[k]) state.kept[k] = rl[k];
   updateAggregation();
   $("#aggregation").open = !!(agg.path || (agg.fn && agg.fn !== "count") || rl.group_by || win || rl.time || rl.lateness);
   const w = rl.when;
