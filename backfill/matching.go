@@ -25,7 +25,7 @@ import (
 // TestTypedColumnsKeepTheVerdict); the caller evaluates the rows in Go all the same.
 //
 // Where the file also types every path whose value the rule's state takes (group_by,
-// the aggregated field, the time path), the payload is not read at all: each row comes
+// the aggregated field, the time path, alert.context), the payload is not read at all: each row comes
 // with those values, as our evaluator read them when the event was archived
 // (window.Event.Values). A row whose value there is an array or an object (which the
 // columns hold the kind of, not the contents) or a number beyond float64 comes with its
@@ -60,6 +60,7 @@ func NewMatchingRows(r *rule.Rule, lake *lakehouse.Lake, cacheDir string, memory
 			m.values = append(m.values, p)
 		}
 	}
+	m.values = append(m.values, r.ContextPaths()...) // what its alerts carry
 	// A nodelist has no column: then the payload decides.
 	m.singular = !slices.ContainsFunc(m.values, func(p *jsonpath.Path) bool { return !p.Singular() })
 	return m, nil

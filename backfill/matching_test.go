@@ -61,16 +61,19 @@ func (c countingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int64
 
 // matchingRules are windowed rules whose state takes values of every kind: strings,
 // numbers, booleans and an object as groups, sums and averages, distinct strings and
-// numbers, an event time in the payload, none at all.
+// numbers, an event time in the payload, none at all; and alert contexts of strings,
+// numbers, booleans, an array and a path no event has.
 var matchingRules = []string{
 	`{"id":"by-country","scope":"*","version":1,"when":{"all":[{"path":"$.type","op":"==","value":"login.failed"},
-		{"path":"$.severity","op":">=","value":2}]},"group_by":["$.actor.geo.country"],"window":{"size":"10m","every":"5m"},"threshold":3}`,
+		{"path":"$.severity","op":">=","value":2}]},"group_by":["$.actor.geo.country"],"window":{"size":"10m","every":"5m"},"threshold":3,
+		"alert":{"context":["$.actor.email","$.risk.score","$.session.mfa","$.nowhere"]}}`,
 	`{"id":"by-severity-mfa","scope":"*","version":1,"when":{"path":"$.type","op":"in","value":["login.failed","file.viewed"]},
 		"group_by":["$.severity","$.session.mfa"],"window":{"size":"15m"},"threshold":4}`,
 	`{"id":"by-geo-object","scope":"*","version":1,"when":{"path":"$.outcome","op":"==","value":"failure"},
-		"group_by":["$.actor.geo"],"window":{"size":"30m"},"threshold":3}`,
+		"group_by":["$.actor.geo"],"window":{"size":"30m"},"threshold":3,"alert":{"context":["$.actor.roles","$.ip"]}}`,
 	`{"id":"bytes","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"file.downloaded"},
-		"aggregate":{"fn":"sum","path":"$.bytes"},"window":{"size":"20m"},"threshold":{"op":">","value":60000000}}`,
+		"aggregate":{"fn":"sum","path":"$.bytes"},"window":{"size":"20m"},"threshold":{"op":">","value":60000000},
+		"alert":{"context":["$.target.name","$.bytes"]}}`,
 	`{"id":"risk","scope":"*","version":1,"when":{"path":"$.risk.score","op":">","value":50},
 		"aggregate":{"fn":"avg","path":"$.risk.score"},"group_by":["$.client.app"],"window":{"size":"10m"},"threshold":{"op":">","value":75}}`,
 	`{"id":"actors","scope":"*","version":1,"when":{"path":"$.type","op":"!=","value":"login.succeeded"},
@@ -144,7 +147,7 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 				state := func(cfg backtest.Config) (*backtest.PartitionHistory, []string) {
 					var got []string
 					h, err := backtest.PartitionState(context.Background(), cfg, r, p, cut, func(offset int64, at time.Time, c window.Crossing) {
-						got = append(got, fmt.Sprint(offset, c.Customer, string(c.Group), c.Start, c.Value))
+						got = append(got, fmt.Sprint(offset, c.Customer, string(c.Group), c.Start, c.Value, e2etest.JSONText(t, c.Context)))
 					})
 					if err != nil {
 						t.Fatal(err)
@@ -166,7 +169,8 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 				crossings += len(wantX)
 			}
 		}
-		// Objects as groups need the payload; every other value the columns hold.
+		// Objects as groups (and an array as context) need the payload; every other
+		// value the columns hold.
 		objects := r.ID == "by-geo-object"
 		if crossings == 0 || reads.files.Load() == 0 || (reads.payloads.Load() > 0) != objects || (reads.values.Load() > 0) == objects {
 			t.Errorf("rule %s: %d crossings; through MatchingRows %d files, %d rows with values, %d with payloads", r.ID, crossings,

@@ -58,6 +58,10 @@ type Alert struct {
 	Status string `json:"status"`
 	// Severity is the rule's (rule.Rule.Severity): info, low, medium, high or critical.
 	Severity string `json:"severity"`
+	// Context is, for a rule with alert.context, the crossing event's value at each of
+	// those paths (JSON null where one selects nothing); nil (null) for a rule without,
+	// and for a running total's crossing found in history (no one event crossed).
+	Context map[string]json.RawMessage `json:"context"`
 }
 
 // AlertID identifies a plain count's threshold crossing: rule (scope, id, version),
@@ -152,20 +156,7 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	b = append(b, `","source":`...)
 	b = AppendJSONString(b, a.Source)
 	b = append(b, `,"group":`...)
-	if a.Group == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '{')
-		for i, k := range slices.Sorted(maps.Keys(a.Group)) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendJSONString(b, k)
-			b = append(b, ':')
-			b = append(b, a.Group[k]...)
-		}
-		b = append(b, '}')
-	}
+	b = appendValues(b, a.Group)
 	b = append(b, `,"aggregate":`...)
 	b = AppendJSONString(b, a.Aggregate)
 	b = append(b, `,"value":`...)
@@ -178,6 +169,26 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	b = AppendJSONString(b, a.Status)
 	b = append(b, `,"severity":`...)
 	b = AppendJSONString(b, a.Severity)
+	b = append(b, `,"context":`...)
+	b = appendValues(b, a.Context)
+	return append(b, '}')
+}
+
+// appendValues appends m as encoding/json writes a map of raw values (keys sorted;
+// null for nil).
+func appendValues(b []byte, m map[string]json.RawMessage) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, k)
+		b = append(b, ':')
+		b = append(b, m[k]...)
+	}
 	return append(b, '}')
 }
 

@@ -18,6 +18,7 @@ func FuzzAlertJSON(f *testing.F) {
 	}
 	f.Add("c", "r", int64(1), int64(0), 1.5e21, uint8(9))
 	f.Add("c", "r", int64(1), int64(0), -0.000001, uint8(2))
+	f.Add("c\"1", "$.actor", int64(2), int64(0), 1.5, uint8(16+8))
 	f.Fuzz(func(t *testing.T, customer, id string, n int64, nanos int64, value float64, shape uint8) {
 		if math.IsInf(value, 0) || math.IsNaN(value) {
 			return // the evaluator never makes one (window: non-finite numbers do not contribute)
@@ -33,6 +34,10 @@ func FuzzAlertJSON(f *testing.F) {
 			start := time.Unix(0, nanos).UTC()
 			end := start.Add(time.Minute)
 			a.WindowStart, a.WindowEnd = &start, &end
+		}
+		if shape&16 != 0 {
+			// A context as window.ContextOf writes it: values canonical and compact.
+			a.Context = map[string]json.RawMessage{id: contract.AppendJSONString(nil, customer), "$.n": contract.AppendJSONFloat(nil, value), "$.x": json.RawMessage(`null`)}
 		}
 		want, err := json.Marshal(a)
 		if err != nil { // int64 nanoseconds span 1677–2262: always encodable

@@ -41,7 +41,7 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 					continue
 				}
 				if n := p.counts.add(ci, ar.Seq, 1); n == r.Threshold.Count() {
-					d.raise(b, ev, ar, window.Crossing{Customer: ev.Customer, Count: n, Value: float64(n)})
+					d.raise(b, ev, ar, window.Crossing{Customer: ev.Customer, Count: n, Value: float64(n), Context: window.ContextOf(r, ev.Doc)})
 				}
 			}
 		}

@@ -644,3 +644,21 @@ func TestTwoInstancesShareTheGroup(t *testing.T) {
 	}
 	alertsOn(t, b, alerts)
 }
+
+// TestPlainAlertCarriesContext: a running total's alert carries the rule's severity and
+// the values its alert.context paths select in the event that reached the threshold.
+func TestPlainAlertCarriesContext(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := e2etest.StartLive(t, b, nil)
+	r := e2etest.ParseRule(t, `{"id":"ctx","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2,`+
+		`"alert":{"severity":"low","context":["$.actor.roles","$.type","$.ip"]}}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	waitRule(t, d, r.Key(), 1)
+	e2etest.ProduceSync(t, b,
+		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"login.failed","actor":{"roles":["admin"]}}`)},
+		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"login.failed","actor":{"roles": [ "ops" ]},"ip":"10.0.0.7"}`)})
+	a := alertsOn(t, b, 1)[0]
+	if a.Severity != "low" || a.Status != contract.StatusFiring || e2etest.JSONText(t, a.Context) != `{"$.actor.roles":["ops"],"$.ip":"10.0.0.7","$.type":"login.failed"}` {
+		t.Errorf("alert severity %q, status %q, context %s: want low, firing and the second event's values", a.Severity, a.Status, a.Context)
+	}
+}

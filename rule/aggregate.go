@@ -357,10 +357,28 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 			errs.add("limits.max_distinct", 0, "applies to count_distinct only")
 		}
 	}
-	if a := r.Alert; a != nil && *a == (AlertOptions{}) {
+	r.contextPaths = nil
+	if a := r.Alert; a != nil && a.Severity == "" && len(a.Context) == 0 {
 		r.Alert = nil // alert: {} is the default: encode (and fingerprint) as without
-	} else if a != nil && !slices.Contains(Severities, a.Severity) && a.Severity != "" {
-		errs.add("alert.severity", 0, fmt.Sprintf("%q: want one of %s", a.Severity, strings.Join(Severities, ", ")))
+	} else if a != nil {
+		if a.Severity != "" && !slices.Contains(Severities, a.Severity) {
+			errs.add("alert.severity", 0, fmt.Sprintf("%q: want one of %s", a.Severity, strings.Join(Severities, ", ")))
+		}
+		if len(a.Context) > lim.MaxContext {
+			errs.add("alert.context", 0, overLimit("has", len(a.Context), "paths", lim.MaxContext, LimitContext))
+		} else {
+			for i, text := range a.Context {
+				field := fmt.Sprintf("alert.context[%d]", i)
+				p := compileField(field, text, lim, errs)
+				if p != nil && !p.Singular() {
+					errs.add(field, 0, "must select at most one value (names and indexes only): an alert holds one value per path")
+					p = nil
+				}
+				if p != nil {
+					r.contextPaths = append(r.contextPaths, p)
+				}
+			}
+		}
 	}
 	if b := r.Backfill; b != nil && *b == (BackfillOptions{}) {
 		r.Backfill = nil // backfill: {} is the default: encode (and fingerprint) as without
@@ -396,7 +414,13 @@ type BackfillOptions struct {
 type AlertOptions struct {
 	// Severity is one of Severities; empty is SeverityMedium.
 	Severity string `json:"severity,omitempty"`
+	// Context are singular JSONPaths whose values in the crossing event the alert
+	// carries (at most max_rule_context).
+	Context []string `json:"context,omitempty"`
 }
+
+// ContextPaths are the compiled alert.context paths of a validated rule, in order.
+func (r *Rule) ContextPaths() []*jsonpath.Path { return r.contextPaths }
 
 // Severities rank alerts, least urgent first.
 var Severities = []string{"info", "low", SeverityMedium, "high", "critical"}
@@ -421,8 +445,8 @@ type RuleLimits struct {
 	MaxDistinct int64 `json:"max_distinct,omitempty"`
 }
 
-// Paths returns every path the rule reads — its condition's tests, group_by, time and
-// the aggregated field — deduplicated by canonical form, in that order. The archiver
+// Paths returns every path the rule reads — its condition's tests, group_by, time, the
+// aggregated field and alert.context — deduplicated by canonical form, in that order. The archiver
 // types them (lakehouse.ColumnSet) so that history queries read values, not JSON.
 func (r *Rule) Paths() []*jsonpath.Path {
 	var out []*jsonpath.Path
@@ -453,5 +477,8 @@ func (r *Rule) Paths() []*jsonpath.Path {
 	}
 	add(r.timePath)
 	add(r.Aggregate.path)
+	for _, p := range r.contextPaths {
+		add(p)
+	}
 	return out
 }

@@ -84,6 +84,9 @@ type Limits struct {
 	// window.every (max_rule_window_overlap): an event updates every one of them.
 	// Default 1,440 (a day of minutes).
 	MaxWindowOverlap int
+	// MaxContext is the most alert.context paths of one rule (max_rule_context): each is
+	// read from the crossing event into its alert. Default 8.
+	MaxContext int
 }
 
 // DefaultLimits are the limits in force unless SetLimits changes them. Do not modify
@@ -103,6 +106,7 @@ var DefaultLimits = Limits{
 	MaxRules:          100_000,
 	MaxGroupBy:        4,
 	MaxWindowOverlap:  1440,
+	MaxContext:        8,
 }
 
 // MaxSafeInteger is the largest version and threshold a rule may have: 2^53, the largest
@@ -127,6 +131,7 @@ const (
 	LimitRules         = "max_rules"
 	LimitGroupBy       = "max_rule_group_by"
 	LimitWindowOverlap = "max_rule_window_overlap"
+	LimitContext       = "max_rule_context"
 )
 
 // Each calls fn with every limit's name and value, in declaration order: counts and
@@ -147,6 +152,7 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitRules, float64(l.MaxRules))
 	fn(LimitGroupBy, float64(l.MaxGroupBy))
 	fn(LimitWindowOverlap, float64(l.MaxWindowOverlap))
+	fn(LimitContext, float64(l.MaxContext))
 }
 
 // Validate reports limits that cannot work: a limit below one, a JSON depth that leaves
@@ -176,6 +182,7 @@ func (l Limits) Validate() error {
 	atLeast(LimitRules, l.MaxRules, 1)
 	atLeast(LimitGroupBy, l.MaxGroupBy, 0)
 	atLeast(LimitWindowOverlap, l.MaxWindowOverlap, 1)
+	atLeast(LimitContext, l.MaxContext, 0)
 	if l.MaxJSONDepth > jsonpath.MaxDepth {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxDepth)", LimitJSONDepth, l.MaxJSONDepth, jsonpath.MaxDepth))
 	}

@@ -86,9 +86,11 @@
 //     hindsight_window_limit_drops_total{rule,limit}; the rule's status is then
 //     degraded, saying why: its figures are lower bounds.
 //   - backfill {alert}: see History below.
-//   - alert {severity}: how the rule's alerts read. severity ranks them for whoever
-//     receives them: info, low, medium (the default), high or critical; every alert
-//     record carries it.
+//   - alert {severity, context}: how the rule's alerts read. severity ranks them for
+//     whoever receives them: info, low, medium (the default), high or critical; every
+//     alert record carries it. context lists singular paths (at most
+//     max_rule_context) whose values in the event that took the aggregate across the
+//     threshold the alert carries, by path (null where a path selects nothing).
 //
 // # History
 //
@@ -175,8 +177,9 @@ type Rule struct {
 	// Alert says how the rule's alerts read.
 	Alert *AlertOptions `json:"alert,omitempty"`
 
-	groupPaths []*jsonpath.Path // compiled by validate
-	timePath   *jsonpath.Path
+	groupPaths   []*jsonpath.Path // compiled by validate
+	timePath     *jsonpath.Path
+	contextPaths []*jsonpath.Path
 }
 
 // Key is a rule's identity.

@@ -55,7 +55,7 @@ func (p *Replay) Add(customer string, doc *jsonpath.Document, recordTime time.Ti
 			}
 			c[customer]++
 			if n := c[customer]; n == r.Threshold.Count() {
-				dst = append(dst, Result{Rule: r, Crossing: Crossing{Customer: customer, Count: n, Value: float64(n)}})
+				dst = append(dst, Result{Rule: r, Crossing: Crossing{Customer: customer, Count: n, Value: float64(n), Context: ContextOf(r, doc)}})
 			}
 			continue
 		}

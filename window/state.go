@@ -1,6 +1,7 @@
 package window
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -56,8 +57,8 @@ type Event struct {
 	// Shared, if set, holds the event's values for every state it is added to (see
 	// Shared); nil, each state evaluates its own.
 	Shared *Shared
-	// Values, when set, gives the value at each of the rule's group_by, aggregate and
-	// time paths (all singular), read elsewhere — a lake's typed columns — in place of
+	// Values, when set, gives the value at each of the rule's group_by, aggregate, time
+	// and alert.context paths (all singular), read elsewhere — a lake's typed columns — in place of
 	// evaluating them on Doc, which may then be nil. The zero Value is nothing selected.
 	Values func(p *jsonpath.Path) jsonpath.Value
 }
@@ -74,6 +75,9 @@ type Crossing struct {
 	Start, End int64 // Unix milliseconds, [Start, End)
 	Count      int64
 	Value      float64
+	// Context is the crossing event's values at the rule's alert.context paths, by
+	// path (ContextOf); nil when the rule has none.
+	Context map[string]json.RawMessage
 }
 
 // Stats are a State's counters of what it did not count or keep.
@@ -333,7 +337,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 		if s.thr.Holds(v) {
 			c.nf |= firedBit
 			// Each window of the cell crosses: an alert each.
-			cr := Crossing{Customer: ev.Customer, Group: gk, Count: c.n(), Value: v}
+			cr := Crossing{Customer: ev.Customer, Group: gk, Count: c.n(), Value: v, Context: s.context(ev)}
 			if s.size == 0 {
 				cross(cr)
 				continue

@@ -35,6 +35,7 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	f.IntVar(&l.MaxRulesFileBytes, limitFlag(rule.LimitRulesFileSize), d.MaxRulesFileBytes, "largest rules file, in bytes (YAML aliases counted in full)")
 	f.IntVar(&l.MaxRules, limitFlag(rule.LimitRules), d.MaxRules, "most rules active at once; an upsert of a new rule beyond it is rejected")
 	f.IntVar(&l.MaxGroupBy, limitFlag(rule.LimitGroupBy), d.MaxGroupBy, "most group_by paths of one rule")
+	f.IntVar(&l.MaxContext, limitFlag(rule.LimitContext), d.MaxContext, "most alert.context paths of one rule")
 	f.IntVar(&l.MaxWindowOverlap, limitFlag(rule.LimitWindowOverlap), d.MaxWindowOverlap, "most windows one event falls in (window size / every)")
 }
 

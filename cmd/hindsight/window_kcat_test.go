@@ -154,7 +154,7 @@ func TestWindowedHistoryWithKcat(t *testing.T) {
 
 	rule := `{"id":"big-download","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},` +
 		`"group_by":["$.user"],"aggregate":{"fn":"sum","path":"$.bytes"},"window":{"size":"1h"},"time":"$.ts","threshold":{"op":">","value":1000},` +
-		`"alert":{"severity":"high"}}`
+		`"alert":{"severity":"high","context":["$.user","$.bytes","$.ts"]}}`
 	kcat(t, `*/big-download|{"op":"upsert","rule":`+rule+"}\n", "-b", b.Addr, "-P", "-t", "controls", "-K", "|")
 	var rules struct{ Rules []contract.RuleView }
 	e2etest.WaitFor(t, 30*time.Second, "the rule live on /v1/rules (history handed over)", func() bool {
@@ -182,8 +182,8 @@ func TestWindowedHistoryWithKcat(t *testing.T) {
 		t.Fatalf("%d alerts, want u1's only:\n%s", n, out)
 	}
 	if a := alerts[0]; string(a.Group["$.user"]) != `"u1"` || a.Value != 1100 || a.Offset != 3 || a.Source != contract.SourceLive ||
-		a.Status != contract.StatusFiring || a.Severity != "high" {
-		t.Errorf("alert %+v: want u1's 10:00 window at 1100, raised by offset 3, from live, firing, severity high", a)
+		a.Status != contract.StatusFiring || a.Severity != "high" || e2etest.JSONText(t, a.Context) != `{"$.bytes":200,"$.ts":"2026-01-01T10:40:00Z","$.user":"u1"}` {
+		t.Errorf("alert %+v (context %s): want u1's 10:00 window at 1100, raised by offset 3, from live, firing, severity high, the crossing event's context", a, a.Context)
 	}
 	var counts struct{ Counts []contract.CountView }
 	if e2etest.GetJSON(t, base+"/v1/counts?scope=*&rule=big-download", &counts) != http.StatusOK || len(counts.Counts) != 1 {

@@ -336,3 +336,13 @@ func FullReplay(history []*kgo.Record, r *rule.Rule) map[string]int64 {
 	}
 	return out
 }
+
+// JSONText is v as encoding/json writes it.
+func JSONText(t testing.TB, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
