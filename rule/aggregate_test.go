@@ -280,6 +280,11 @@ func TestAggregationValidation(t *testing.T) {
 		{name: "empty alert", fields: `"alert":{}`},
 		{name: "alert severity unknown", fields: `"alert":{"severity":"urgent"}`, field: "alert.severity",
 			msg: `"urgent": want one of info, low, medium, high, critical`},
+		{name: "alert context", fields: `"alert":{"context":["$.a","$['b'][0]","$.c.d"]}`},
+		{name: "alert context of a nodelist", fields: `"alert":{"context":["$.a","$.b[*]"]}`, field: "alert.context[1]",
+			msg: "must select at most one value (names and indexes only): an alert holds one value per path"},
+		{name: "alert context over the limit", fields: `"alert":{"context":["$.a","$.b","$.c","$.d","$.e","$.f","$.g","$.h","$.i"]}`,
+			field: "alert.context", msg: overLimit("has", 9, "paths", 8, LimitContext)},
 	}
 	for _, tt := range tests {
 		js := aggRule(tt.fields)
