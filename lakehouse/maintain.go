@@ -204,15 +204,7 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 	}
 	doc := jsonpath.NewDocument()
 	for _, r := range rows {
-		b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload))
-		if b.typed == nil {
-			continue
-		}
-		if doc.Reset([]byte(r.Payload)) != nil {
-			b.typed.addUntyped() // cannot happen in a checked file; the payload decides
-			continue
-		}
-		b.typed.add(doc)
+		b.addRow(r, doc)
 	}
 	data, e, err := encodeBatch(b, mt.enc)
 	if err != nil {

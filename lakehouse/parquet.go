@@ -123,6 +123,21 @@ func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer stri
 	b.chunks[last] = append(c, payload...)
 }
 
+// addRow adds a row read back from a file (compaction, EncodeRows), typing it when the
+// batch has typed columns: doc parses its payload (a row whose payload is not a
+// document, which no checked file holds, is untyped: the payload decides it).
+func (b *batch) addRow(r Row, doc *jsonpath.Document) {
+	b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload))
+	if b.typed == nil {
+		return
+	}
+	if doc.Reset([]byte(r.Payload)) != nil {
+		b.typed.addUntyped()
+		return
+	}
+	b.typed.add(doc)
+}
+
 func (b *batch) payload(i int) []byte {
 	p := b.payloads[i]
 	return b.chunks[p.chunk][p.off : p.off+p.n]
@@ -245,15 +260,7 @@ func encodeRows(partition int32, start int64, rows []Row, columns *ColumnSet, ch
 	b.typed = newTypedBatch(columns.snapshot())
 	doc := jsonpath.NewDocument()
 	for _, r := range rows {
-		b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload))
-		if b.typed == nil {
-			continue
-		}
-		if doc.Reset([]byte(r.Payload)) != nil {
-			b.typed.addUntyped()
-		} else {
-			b.typed.add(doc)
-		}
+		b.addRow(r, doc)
 	}
 	return encodeBatch(b, opts)
 }
