@@ -74,6 +74,18 @@ func TestBrowserBacktestChart(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil && os.WriteFile(p, png, 0o644) == nil {
 		t.Logf("screenshot: %s (%d bytes)", p, len(png))
 	}
+	// An alert row shows the severity, group and context of its record.
+	row, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`alertRow({alert_id: "x", event_time: "2026-01-01T00:00:00Z", rule_id: "r",
+		scope: "*", version: 1, customer: "c", count: 3, threshold: {op: ">", value: 2}, aggregate: "sum", value: 5, source: "live",
+		partition: 0, offset: 1, status: "firing", severity: "high", group: {"$.u": "a"}, context: {"$.ip": "10.0.0.7", "$.n": 2}}).textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"v1 high", `group $.u="a"`, `$.ip="10.0.0.7", $.n=2`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("alert row %q lacks %q", row, want)
+		}
+	}
 	refused, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`window.__refused || ["the CSP watcher did not run"]`))
 	if err != nil {
 		t.Fatal(err)

@@ -710,12 +710,21 @@ function alertFigure(a) {
   return `${a.aggregate} ${fmtNum(a.value)} ${thresholdText(a.threshold)}`;
 }
 
+// valuesText shows a path → JSON value map (an alert's group or context) on one line.
+function valuesText(m) {
+  return Object.keys(m).sort().map((k) => `${k}=${JSON.stringify(m[k])}`).join(", ");
+}
+
 function alertRow(a, fresh) {
+  const sev = a.severity || "medium"; // records of earlier builds have none
   return el("tr", { class: fresh ? "fresh" : "", "data-alert": a.alert_id },
     el("td", {}, fmtTime(a.event_time)),
-    el("td", {}, el("div", { class: "mono" }, a.rule_id), el("div", { class: "sub" }, `${scopeText(a.scope)} · v${a.version}`)),
+    el("td", {}, el("div", { class: "mono" }, a.rule_id), el("div", { class: "sub" }, `${scopeText(a.scope)} · v${a.version} `,
+      el("span", { class: "badge sev-" + sev }, sev))),
     el("td", { class: "mono" }, a.customer),
-    el("td", {}, alertFigure(a)),
+    el("td", {}, alertFigure(a),
+      a.group ? el("div", { class: "sub mono" }, "group " + valuesText(a.group)) : null,
+      a.context ? el("div", { class: "sub mono alert-context" }, valuesText(a.context)) : null),
     el("td", {}, el("span", { class: "badge " + (a.source === "backfill" ? "backfill" : "live") }, a.source)),
     el("td", { class: "mono" }, `p${a.partition}@${a.offset}`));
 }
