@@ -144,8 +144,8 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 	br.do("back to a plain count", fill("#group-by", ""), fill("#window-size", ""), fill("#threshold", "3"))
 	br.waitText("the plain count again", "#aggregation-summary", "none")
 
-	// Save: the daemon applies it and the rule goes back in time.
-	br.do("save", chromedp.Click(chromedp.ID("btn-save")))
+	// Save, severity high: the daemon applies it and the rule goes back in time.
+	br.do("save", fill("#severity", "high"), chromedp.Click(chromedp.ID("btn-save")))
 	saved := br.waitText("the save status", "#save-result", "status ok")
 	if !strings.Contains(saved, "upsert */login-failures version 1 at controls offset 0") {
 		t.Errorf("save result %q", saved)
@@ -166,8 +166,8 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 	produce(t, d.b, []event{{customer: "c-2", typ: "login.failed", roles: []string{"user"}, at: time.Now()}})
 	liveAlert := contract.AlertID("*", "login-failures", 1, "c-2", 3)
 	row = br.waitText("the live alert", fmt.Sprintf(`#alerts tr[data-alert=%q]`, liveAlert), "live")
-	if !strings.Contains(row, "c-2") || !strings.Contains(row, "3 ≥ 3") || !strings.Contains(row, "v1 medium") {
-		t.Errorf("live alert row %q: want c-2 at 3 ≥ 3, severity medium", row)
+	if !strings.Contains(row, "c-2") || !strings.Contains(row, "3 ≥ 3") || !strings.Contains(row, "v1 high") {
+		t.Errorf("live alert row %q: want c-2 at 3 ≥ 3, severity high (chosen in the editor)", row)
 	}
 	br.waitText("c-2's count", `#rules tr[data-key="*/login-failures"]`, "c-2: 3")
 	if first := br.waitText("the newest alert on top", "#alerts tbody tr", "c-2"); !strings.Contains(first, "live") {

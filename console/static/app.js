@@ -25,7 +25,7 @@ function el(tag, attrs, ...children) {
 
 // KEPT_FIELDS are rule fields the editor shows no input for: a loaded rule keeps them
 // as they were when saved again.
-const KEPT_FIELDS = ["limits", "backfill", "alert"];
+const KEPT_FIELDS = ["limits", "backfill", "alert"]; // alert.severity has an input (draft)
 
 const state = {
   info: null,
@@ -218,6 +218,13 @@ function draft() {
   const th = $("#threshold").value.trim(), op = $("#threshold-op").value;
   if (th !== "") r.threshold = op === ">=" ? Number(th) : { op, value: Number(th) };
   for (const [k, v] of Object.entries(state.kept)) r[k] = v;
+  // Severity has an input; the rest of alert (context) is kept as it was.
+  const alert = { ...(r.alert || {}) };
+  delete alert.severity;
+  const sev = $("#severity").value;
+  if (sev !== "medium") alert.severity = sev;
+  if (Object.keys(alert).length) r.alert = alert;
+  else delete r.alert;
   const lb = $("#lookback").value.trim();
   if (lb) r.lookback = lb;
   const ver = $("#version").value.trim();
@@ -554,6 +561,7 @@ function edit(r) {
   $("#window-every").value = win && win.every !== win.size ? win.every : ""; // tumbling: every is the size
   $("#time-path").value = rl.time || "";
   $("#lateness").value = rl.lateness || "";
+  $("#severity").value = (rl.alert && rl.alert.severity) || "medium";
   state.kept = {};
   for (const k of KEPT_FIELDS) if (rl[k]) state.kept[k] = rl[k];
   updateAggregation();
