@@ -110,6 +110,9 @@ type ExpectedAlert struct {
 	Value *float64
 	// WindowStart is the start of the alerting window.
 	WindowStart *time.Time
+	// Context is the value each written alert.context path must have, as JSON,
+	// compared as JSON values; paths not written match any value.
+	Context map[string]json.RawMessage
 	// Line is where the alert is written.
 	Line int
 }
@@ -393,7 +396,7 @@ func (p *testParser) parseExpect(at string, v any) TestExpect {
 }
 
 // alertFields are the fields of an expected alert.
-var alertFields = []string{"group", "value", "window_start"}
+var alertFields = []string{"group", "value", "window_start", "context"}
 
 func (p *testParser) parseExpectedAlert(at string, v any) (ExpectedAlert, bool) {
 	a := ExpectedAlert{Line: p.line(at)}
@@ -421,24 +424,38 @@ func (p *testParser) parseExpectedAlert(at string, v any) (ExpectedAlert, bool) 
 	if raw, ok := m["window_start"]; ok {
 		a.WindowStart = p.parseWindowStart(at+".window_start", raw)
 	}
+	if raw, ok := m["context"]; ok {
+		var paths []string
+		if p.r.Alert != nil {
+			paths = p.r.Alert.Context
+		}
+		a.Context = p.parseValues(at+".context", raw, paths, "alert.context", "the rule has no alert.context: its alerts have no context")
+	}
 	return a, len(p.problems) == before
 }
 
 func (p *testParser) parseGroup(at string, v any) map[string]json.RawMessage {
-	if len(p.r.GroupBy) == 0 {
-		p.fail(at, at, "the rule has no group_by: its alerts have no group")
+	return p.parseValues(at, v, p.r.GroupBy, "group_by", "the rule has no group_by: its alerts have no group")
+}
+
+// parseValues reads an expected alert's mapping of some of the rule's paths (those of
+// its field what: group_by or alert.context) to JSON values; none says what having no
+// paths means.
+func (p *testParser) parseValues(at string, v any, paths []string, what, none string) map[string]json.RawMessage {
+	if len(paths) == 0 {
+		p.fail(at, at, none)
 		return nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		p.fail(at, at, "must be a mapping of the rule's group_by paths to their values")
+		p.fail(at, at, fmt.Sprintf("must be a mapping of the rule's %s paths to their values", what))
 		return nil
 	}
 	out := make(map[string]json.RawMessage, len(m))
 	for _, path := range sortedKeys(m) {
 		field := fmt.Sprintf("%s[%s]", at, strconv.Quote(path))
-		if !slices.Contains(p.r.GroupBy, path) {
-			p.fail(at+"."+path, field, fmt.Sprintf("is not one of the rule's group_by paths (%s)", strings.Join(p.r.GroupBy, ", ")))
+		if !slices.Contains(paths, path) {
+			p.fail(at+"."+path, field, fmt.Sprintf("is not one of the rule's %s paths (%s)", what, strings.Join(paths, ", ")))
 			continue
 		}
 		js, err := json.Marshal(m[path])

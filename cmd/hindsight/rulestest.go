@@ -344,6 +344,12 @@ func alertMatches(want rule.ExpectedAlert, a *contract.Alert) bool {
 	if want.WindowStart != nil && (a.WindowStart == nil || !a.WindowStart.Equal(*want.WindowStart)) {
 		return false
 	}
+	for path, v := range want.Context {
+		got, ok := a.Context[path]
+		if !ok || !jsonEqual(v, got) {
+			return false
+		}
+	}
 	return true
 }
 
@@ -369,6 +375,9 @@ func describeExpected(want rule.ExpectedAlert) string {
 	if want.WindowStart != nil {
 		parts = append(parts, "window_start: "+want.WindowStart.Format(time.RFC3339Nano))
 	}
+	if want.Context != nil {
+		parts = append(parts, "context: "+compactJSON(want.Context))
+	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
@@ -387,6 +396,9 @@ func describeAlert(a *contract.Alert) string {
 		fmt.Fprintf(&b, " (%s of %s)", a.Aggregate, plural(int(a.Count), "event"))
 	}
 	fmt.Fprintf(&b, "  raised by events[%d]", a.Offset)
+	if a.Context != nil {
+		fmt.Fprintf(&b, "  context %s", compactJSON(a.Context))
+	}
 	return b.String()
 }
 

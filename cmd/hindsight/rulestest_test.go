@@ -128,7 +128,8 @@ func TestCompareAlerts(t *testing.T) {
 	}
 	num := func(f float64) *float64 { return &f }
 	alerts := []contract.Alert{
-		{Customer: "c-1", Group: map[string]json.RawMessage{"$.u": []byte(`"a"`), "$.n": []byte(`1`)}, Value: 3, WindowStart: at("2026-01-01T00:00:00Z")},
+		{Customer: "c-1", Group: map[string]json.RawMessage{"$.u": []byte(`"a"`), "$.n": []byte(`1`)}, Value: 3, WindowStart: at("2026-01-01T00:00:00Z"),
+			Context: map[string]json.RawMessage{"$.ip": []byte(`"10.0.0.7"`), "$.n": []byte(`2`)}},
 		{Customer: "c-1", Group: map[string]json.RawMessage{"$.u": []byte(`"b"`), "$.n": []byte(`{"x":[1,2]}`)}, Value: 10.0 / 3, WindowStart: at("2026-01-01T00:01:00Z")},
 	}
 	tests := []struct {
@@ -156,6 +157,9 @@ func TestCompareAlerts(t *testing.T) {
 		{"window start", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
 			{WindowStart: at("2026-01-01T00:01:00Z"), Line: 7}, {WindowStart: at("2026-01-01T00:02:00Z"), Line: 8},
 		}}, []string{"f:8: expect.alerts[1] {window_start: 2026-01-01T00:02:00Z} matches none of the alerts raised"}},
+		{"context", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
+			{Context: map[string]json.RawMessage{"$.n": []byte(`2.0`)}, Line: 7}, {Context: map[string]json.RawMessage{"$.ip": []byte(`"10.0.0.8"`)}, Line: 8},
+		}}, []string{`f:8: expect.alerts[1] {context: {"$.ip":"10.0.0.8"}} matches none of the alerts raised`}},
 		{"too few listed", rule.TestExpect{Alerts: 1, Line: 5, List: []rule.ExpectedAlert{{Value: num(3)}}},
 			[]string{"f:5: want 1 alert, got 2"}},
 	}
