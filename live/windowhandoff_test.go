@@ -162,15 +162,7 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 		c.HandoffBufferBytes = 1
 	})
 	var history []*kgo.Record
-	produce := func(n int) {
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(len(history)+i) * time.Second)
-			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%5)), Timestamp: at,
-				Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u%d","ts":%q}`, i%3, at.Format(time.RFC3339)))}
-		}
-		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
-	}
+	produce := func(n int) { produceFailures(t, b, &history, n, 5, 3) }
 	produce(300)
 	waitCommitted(t, b, d, "the first events")
 	r := e2etest.ParseRule(t, windowHandoffRules[0])
@@ -318,15 +310,7 @@ func TestWindowedHandoffHistoryAlerts(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	d, _ := e2etest.StartLive(t, b, func(c *live.Config) { c.NoBackfill = false })
 	var history []*kgo.Record
-	produce := func(n int) {
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(len(history)+i) * time.Second)
-			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%3)), Timestamp: at,
-				Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u%d","ts":%q}`, i%4, at.Format(time.RFC3339)))}
-		}
-		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
-	}
+	produce := func(n int) { produceFailures(t, b, &history, n, 3, 4) }
 	produce(400)
 	waitCommitted(t, b, d, "the first events")
 	js := strings.Replace(windowHandoffRules[0], `"threshold":4}`, `"threshold":4,"backfill":{"alert":true}}`, 1)
@@ -420,4 +404,18 @@ func holdWindowJobs() (release, restore func()) {
 		}
 	})
 	return sync.OnceFunc(func() { close(ch) }), restore
+}
+
+// produceFailures produces n failed-login events, a second apart from 2026-03-01T12:00Z
+// (after those already in *history), of customers c-0… and users u0… in turn (so many
+// of each), and appends their records to *history.
+func produceFailures(t *testing.T, b *kafkatest.Broker, history *[]*kgo.Record, n, customers, users int) {
+	t.Helper()
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(len(*history)+i) * time.Second)
+		recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%customers)), Timestamp: at,
+			Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u%d","ts":%q}`, i%users, at.Format(time.RFC3339)))}
+	}
+	*history = append(*history, e2etest.ProduceSync(t, b, recs...)...)
 }
