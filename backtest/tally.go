@@ -48,6 +48,10 @@ func (t *tally) matched(r *rule.Rule) { t.of[r].out.Matches++ }
 func (t *tally) fired(x window.Result, at time.Time) error {
 	rt := t.of[x.Rule]
 	out := &rt.out
+	if x.Crossing.Resolved {
+		out.Resolved++
+		return nil
+	}
 	out.Firings++
 	if out.FirstFiring == nil || at.Before(*out.FirstFiring) {
 		out.FirstFiring = timePtr(at)
@@ -80,6 +84,7 @@ func (t *tally) stats(r *rule.Rule, st *window.State) {
 	s := st.Stats()
 	out.Late += s.Late
 	out.TimeErrors += s.TimeErrors
+	out.Suppressed += s.Suppressed
 	if d := st.Degraded(); d != "" && out.Degraded == "" {
 		out.Degraded = d
 	}

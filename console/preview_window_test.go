@@ -17,14 +17,16 @@ import (
 
 // The rules of TestPreviewReplaysWindowsAsLive. Those with an id are saved before the
 // events arrive, so that live evaluates them over the same events the preview samples.
+// The windowed rules here alert once per window (suppress 0s), as the crossings below
+// are worked out; suppression and resolve have their own tests.
 const (
 	// Logins per customer and type, per minute: two alert.
 	byTypeRule = `{"id":"logins-by-type","scope":"*","when":{"path":"$.type","op":"matches","value":"^login\\."},` +
-		`"group_by":["$.type"],"window":{"size":"1m"},"threshold":2}`
+		`"group_by":["$.type"],"window":{"size":"1m"},"threshold":2,"alert":{"suppress":"0s"}}`
 	// More than one distinct first role among a customer's failures in two minutes,
 	// every minute.
 	distinctRule = `{"id":"distinct-roles","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},` +
-		`"aggregate":{"fn":"count_distinct","path":"$.actor.roles[0]"},"window":{"size":"2m","every":"1m"},"threshold":{"op":">","value":1}}`
+		`"aggregate":{"fn":"count_distinct","path":"$.actor.roles[0]"},"window":{"size":"2m","every":"1m"},"threshold":{"op":">","value":1},"alert":{"suppress":"0s"}}`
 	// Failures per customer and first role, a running total (no event time, nothing
 	// late): two alert.
 	byRoleRule = `{"id":"failures-by-role","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},` +

@@ -22,8 +22,12 @@ const (
 	SourceBackfill = "backfill"
 )
 
-// StatusFiring is the status of an alert raised by a threshold crossing.
-const StatusFiring = "firing"
+// Alert statuses: StatusFiring is an alert raised by a threshold crossing;
+// StatusResolved ends it (same alert_id) when its incident closes (rule alert.resolve).
+const (
+	StatusFiring   = "firing"
+	StatusResolved = "resolved"
+)
 
 // Alert is the value of an alerts record; the record key is Customer. Its JSON shape is
 // documented in docs/architecture.md ("Alert record"); AppendJSON writes it on the hot
@@ -54,7 +58,9 @@ type Alert struct {
 	// for a running total.
 	WindowStart *time.Time `json:"window_start"`
 	WindowEnd   *time.Time `json:"window_end"`
-	// Status is StatusFiring.
+	// Status is StatusFiring or StatusResolved. A resolved record repeats its firing
+	// alert's id, window, count and value; its partition, offset and event time are the
+	// event whose watermark closed the incident, and it has no context.
 	Status string `json:"status"`
 	// Severity is the rule's (rule.Rule.Severity): info, low, medium, high or critical.
 	Severity string `json:"severity"`
@@ -62,6 +68,12 @@ type Alert struct {
 	// those paths (JSON null where one selects nothing); nil (null) for a rule without,
 	// and for a running total's crossing found in history (no one event crossed).
 	Context map[string]json.RawMessage `json:"context"`
+	// Notify are the destination names of the rule's alert.notify (null for none): the
+	// notify stage delivers by them, whatever the rule has become since.
+	Notify []string `json:"notify"`
+	// Muted is true when a mute covered the alert as it was raised: it is recorded, not
+	// delivered.
+	Muted bool `json:"muted"`
 }
 
 // AlertID identifies a plain count's threshold crossing: rule (scope, id, version),
@@ -171,6 +183,21 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	b = AppendJSONString(b, a.Severity)
 	b = append(b, `,"context":`...)
 	b = appendValues(b, a.Context)
+	b = append(b, `,"notify":`...)
+	if a.Notify == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, n := range a.Notify {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, n)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"muted":`...)
+	b = strconv.AppendBool(b, a.Muted)
 	return append(b, '}')
 }
 

@@ -19,6 +19,8 @@ func FuzzAlertJSON(f *testing.F) {
 	f.Add("c", "r", int64(1), int64(0), 1.5e21, uint8(9))
 	f.Add("c", "r", int64(1), int64(0), -0.000001, uint8(2))
 	f.Add("c\"1", "$.actor", int64(2), int64(0), 1.5, uint8(16+8))
+	f.Add("c<1>", "ops&pd", int64(3), int64(0), 2.5, uint8(32+16))
+	f.Add("c", "r", int64(4), int64(0), 0.5, uint8(64))
 	f.Fuzz(func(t *testing.T, customer, id string, n int64, nanos int64, value float64, shape uint8) {
 		if math.IsInf(value, 0) || math.IsNaN(value) {
 			return // the evaluator never makes one (window: non-finite numbers do not contribute)
@@ -38,6 +40,11 @@ func FuzzAlertJSON(f *testing.F) {
 		if shape&16 != 0 {
 			// A context as window.ContextOf writes it: values canonical and compact.
 			a.Context = map[string]json.RawMessage{id: contract.AppendJSONString(nil, customer), "$.n": contract.AppendJSONFloat(nil, value), "$.x": json.RawMessage(`null`)}
+		}
+		if shape&32 != 0 {
+			a.Status, a.Muted, a.Notify = contract.StatusResolved, true, []string{id, customer}
+		} else if shape&64 != 0 {
+			a.Notify = []string{}
 		}
 		want, err := json.Marshal(a)
 		if err != nil { // int64 nanoseconds span 1677–2262: always encodable

@@ -40,6 +40,10 @@ type BacktestRule struct {
 	// raised (one per window and group crossing, as live).
 	Matches int64 `json:"matches"`
 	Firings int   `json:"firings"`
+	// Resolved counts the resolved records it would have sent (rule alert.resolve);
+	// Suppressed the crossings its alert.suppress held back.
+	Resolved   int    `json:"resolved"`
+	Suppressed uint64 `json:"suppressed"`
 	// FirstFiring and LastFiring are the record times of the first and last crossing
 	// events (null without firings).
 	FirstFiring *time.Time `json:"first_firing"`

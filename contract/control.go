@@ -13,8 +13,10 @@ type ControlStatus struct {
 	Partition int32  `json:"partition"`
 	Offset    int64  `json:"offset"`
 	// Status is one of the control outcomes (ControlOK, ControlInvalid, ...).
-	Status  string `json:"status"`
-	Op      string `json:"op,omitempty"`
+	Status string `json:"status"`
+	Op     string `json:"op,omitempty"`
+	// Kind is what the control is about: empty for a rule, "destination" or "mute".
+	Kind    string `json:"kind,omitempty"`
 	Scope   string `json:"scope,omitempty"`
 	ID      string `json:"id,omitempty"`
 	Version int64  `json:"version,omitempty"`

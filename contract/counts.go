@@ -84,5 +84,11 @@ type WindowStats struct {
 	GroupsDropped   uint64 `json:"groups_dropped"`
 	DistinctDropped uint64 `json:"distinct_dropped"`
 	Overflows       uint64 `json:"overflows"`
-	Degraded        string `json:"degraded,omitempty"`
+	// Suppressed counts crossings the rule's alert.suppress held back; Incidents the
+	// alerts sent whose suppression or resolve is pending; IncidentsDropped alerts sent
+	// untracked beyond the group limit (degraded).
+	Suppressed       uint64 `json:"suppressed"`
+	Incidents        int    `json:"incidents"`
+	IncidentsDropped uint64 `json:"incidents_dropped"`
+	Degraded         string `json:"degraded,omitempty"`
 }

@@ -29,12 +29,12 @@ type Record struct {
 func Decode(key, value []byte, partition int32, offset int64, ts time.Time) Record {
 	rec := Record{Key: string(key), Partition: partition, Offset: offset, Time: ts}
 	if value == nil {
-		k, err := rule.ParseKey(rec.Key)
+		kind, k, err := rule.SplitRecordKey(rec.Key)
 		if err != nil {
 			rec.Err = &rule.ValidationError{Problems: []rule.Problem{{Field: "key", Msg: fmt.Sprintf("tombstone key %q is not SCOPE/ID", rec.Key)}}}
 			return rec
 		}
-		rec.Control = rule.Delete(k)
+		rec.Control = rule.DeleteOf(kind, k)
 		return rec
 	}
 	c, err := rule.ParseControl(value)
@@ -42,9 +42,9 @@ func Decode(key, value []byte, partition int32, offset int64, ts time.Time) Reco
 		rec.Err = err
 		return rec
 	}
-	if want := c.Key().String(); rec.Key != want {
-		rec.Err = &rule.ValidationError{Rule: c.Key().ID, Problems: []rule.Problem{{Field: "key",
-			Msg: fmt.Sprintf("record key %q must be the rule's SCOPE/ID %q", rec.Key, want)}}}
+	if want := c.RecordKey(); rec.Key != want {
+		rec.Err = &rule.ValidationError{Kind: c.Kind(), Rule: c.Key().ID, Problems: []rule.Problem{{Field: "key",
+			Msg: fmt.Sprintf("record key %q must be the %s's %s %q", rec.Key, kindName(c.Kind()), keyForm(c.Kind()), want)}}}
 		return rec
 	}
 	rec.Control = c
@@ -58,7 +58,7 @@ func (rec Record) Status(outcome, message string, now time.Time) contract.Contro
 	s := contract.ControlStatus{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Status: outcome, Message: message, Time: now.UTC()}
 	if c := rec.Control; c != nil {
 		k := c.Key()
-		s.Op, s.Scope, s.ID = c.Op, k.Scope, k.ID
+		s.Op, s.Kind, s.Scope, s.ID = c.Op, c.Kind(), k.Scope, k.ID
 		if c.Rule != nil {
 			s.Version = c.Rule.Version
 		}
@@ -69,7 +69,7 @@ func (rec Record) Status(outcome, message string, now time.Time) contract.Contro
 		var ve *rule.ValidationError
 		if errors.As(rec.Err, &ve) {
 			s.Problems = ve.Problems
-			s.ID = ve.Rule
+			s.ID, s.Kind = ve.Rule, ve.Kind
 		}
 	}
 	return s
@@ -83,4 +83,18 @@ func (rec Record) rejected() contract.RejectedControl {
 		rc.Problems = ve.Problems
 	}
 	return rc
+}
+
+func kindName(kind string) string {
+	if kind == rule.KindRule {
+		return "rule"
+	}
+	return kind
+}
+
+func keyForm(kind string) string {
+	if kind == rule.KindRule {
+		return "SCOPE/ID"
+	}
+	return kind + ":SCOPE/ID"
 }

@@ -42,11 +42,15 @@ type Registry struct {
 	lastError map[rule.Key]string
 	seq       uint32
 	rejected  []contract.RejectedControl
+	// dests and mutes are the destinations and mutes in force (notify.go).
+	dests map[rule.Key]*rule.Destination
+	mutes map[rule.Key]*rule.Mute
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{}}
+	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{},
+		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}}
 }
 
 // Fold folds recs, in order, into a new registry.
@@ -71,6 +75,9 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 		return contract.ControlInvalid, rec.Err.Error()
 	}
 	c := rec.Control
+	if c.Kind() != rule.KindRule {
+		return g.applyNotify(rec)
+	}
 	k := c.Key()
 	cur := g.active[k]
 	switch c.Op {

@@ -57,7 +57,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		// kfake listens on 127.0.0.1:port; ListenFn lets the host be configured too.
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }),
 		kfake.SeedTopics(cfg.Partitions, cfg.Topics.Events),
-		kfake.SeedTopics(1, cfg.Topics.Controls, cfg.Topics.Alerts, cfg.Topics.DeadLetters, cfg.Topics.ControlStatus),
+		kfake.SeedTopics(1, cfg.Topics.Controls, cfg.Topics.Alerts, cfg.Topics.DeadLetters, cfg.Topics.ControlStatus, cfg.Topics.Undelivered),
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
@@ -106,6 +106,7 @@ func EnsureTopics(ctx context.Context, kc KafkaConfig, t Topics, eventPartitions
 		{t.Alerts, 1, nil},
 		{t.DeadLetters, 1, nil},
 		{t.ControlStatus, 1, nil},
+		{t.Undelivered, 1, nil},
 	}
 	var errs []error
 	for _, s := range specs {

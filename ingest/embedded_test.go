@@ -257,8 +257,8 @@ func TestEmbeddedSurvivesKill9(t *testing.T) {
 		}
 		byTopic[r.topic][r.partition] = true
 	}
-	if len(byTopic) != 7 || len(byTopic[first.Topics.Events]) != 3 {
-		t.Fatalf("produced to %v; want all 7 topics and the 3 partitions of events", byTopic)
+	if len(byTopic) != 8 || len(byTopic[first.Topics.Events]) != 3 {
+		t.Fatalf("produced to %v; want all 8 topics and the 3 partitions of events", byTopic)
 	}
 
 	e, err := StartEmbedded(later)

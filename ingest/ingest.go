@@ -180,6 +180,9 @@ type Topics struct {
 	DeadLetters string
 	// ControlStatus receives each control's outcome. Default "controls.status".
 	ControlStatus string
+	// Undelivered receives the alerts the notify stage gave up delivering, with why
+	// (contract.Undelivered). Default "alerts.undelivered".
+	Undelivered string
 }
 
 // EnsureDefaults fills unset topic names.
@@ -194,6 +197,7 @@ func (t *Topics) EnsureDefaults() {
 	def(&t.Alerts, "alerts")
 	def(&t.DeadLetters, "events.dlq")
 	def(&t.ControlStatus, "controls.status")
+	def(&t.Undelivered, "alerts.undelivered")
 }
 
 // Validate checks that the topics are set and distinct.
@@ -201,7 +205,7 @@ func (t *Topics) Validate() error {
 	seen := map[string]string{}
 	for _, f := range []struct{ what, name string }{
 		{"events", t.Events}, {"controls", t.Controls}, {"alerts", t.Alerts},
-		{"dead-letter", t.DeadLetters}, {"control-status", t.ControlStatus},
+		{"dead-letter", t.DeadLetters}, {"control-status", t.ControlStatus}, {"undelivered", t.Undelivered},
 	} {
 		if f.name == "" {
 			return fmt.Errorf("%s topic is not set", f.what)
@@ -216,5 +220,5 @@ func (t *Topics) Validate() error {
 
 // All lists the topic names.
 func (t *Topics) All() []string {
-	return []string{t.Events, t.Controls, t.Alerts, t.DeadLetters, t.ControlStatus}
+	return []string{t.Events, t.Controls, t.Alerts, t.DeadLetters, t.ControlStatus, t.Undelivered}
 }

@@ -90,6 +90,8 @@ func (d *Daemon) alertRecord(ar *controls.Version, c window.Crossing, partition 
 		// The key was made by this build a moment ago; it always decodes.
 		panic(fmt.Sprintf("live: alert of rule %s: %v", ar.Key, err))
 	}
+	// Mutes are in wall-clock time: they are about who is told now, not about history.
+	a.Muted = d.rules.Muted(ar.Rule.ID, c.Customer, time.Now()) != nil
 	// Key and value share one allocation.
 	buf := append(make([]byte, 0, len(c.Customer)+320), c.Customer...)
 	buf = a.AppendJSON(buf)

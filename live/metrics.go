@@ -42,6 +42,7 @@ type metrics struct {
 	timeErrors  *prometheus.CounterVec
 	lateEvents  *prometheus.CounterVec
 	windowDrops *prometheus.CounterVec
+	suppressed  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -90,7 +91,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Help: "Matched events of a windowed rule older than its partition's watermark (newest event time minus lateness): not counted."}, []string{"rule"})
 	m.windowDrops = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_window_limit_drops_total",
 		Help: "Contributions a rule's state did not keep, by limit (max_groups, max_distinct) or overflow (sum): the rule is degraded."}, []string{"rule", "limit"})
-	reg.MustRegister(m.timeErrors, m.lateEvents, m.windowDrops)
+	m.suppressed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_alerts_suppressed_total",
+		Help: "Crossings not sent because their group's incident was open (rule alert.suppress)."}, []string{"rule"})
+	reg.MustRegister(m.timeErrors, m.lateEvents, m.windowDrops, m.suppressed)
 	reg.MustRegister(m.limit, m.limitReached, m.httpConns, m.heavyRunning, m.typedPaths, m.typedPathsOver)
 	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotBytes, m.restores, m.restoreFailures)
 	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds)
@@ -128,5 +131,11 @@ func (m *metrics) windowStats(rule string, before, after window.Stats) {
 	}
 	if after.Overflows > before.Overflows {
 		add(m.windowDrops.WithLabelValues(rule, "sum_overflow"), before.Overflows, after.Overflows)
+	}
+	if after.IncidentsDropped > before.IncidentsDropped {
+		add(m.windowDrops.WithLabelValues(rule, "max_groups_incidents"), before.IncidentsDropped, after.IncidentsDropped)
+	}
+	if after.Suppressed > before.Suppressed {
+		add(m.suppressed.WithLabelValues(rule), before.Suppressed, after.Suppressed)
 	}
 }

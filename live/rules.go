@@ -20,7 +20,9 @@ func (d *Daemon) Registry() *controls.Registry { return d.rules }
 func (d *Daemon) applyControls(recs []controls.Record) {
 	var changed []rule.Key
 	for _, cr := range recs {
-		if d.applyControl(cr) {
+		// Destinations and mutes change no rule: the notify stage and alertRecord read
+		// them from the registry.
+		if d.applyControl(cr) && cr.Control.Kind() == rule.KindRule {
 			changed = append(changed, cr.Control.Key())
 		}
 	}

@@ -20,7 +20,8 @@ import (
 // burstRule: three failed logins of one user within a 10-minute window (windows start
 // every 5 minutes), event time from $.ts, one minute of lateness.
 const burstRule = `{"id":"burst","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
-	"group_by":["$.user"],"window":{"size":"10m","every":"5m"},"time":"$.ts","lateness":"1m","threshold":3}`
+	"group_by":["$.user"],"window":{"size":"10m","every":"5m"},"time":"$.ts","lateness":"1m","threshold":3,
+	"alert":{"suppress":"0s"}}` // every window alerts (the lifecycle has its own tests)
 
 func failedLogin(user, ts string) string {
 	return fmt.Sprintf(`{"type":"login.failed","user":%q,"ts":%q}`, user, ts)

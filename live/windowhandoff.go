@@ -126,7 +126,7 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	}
 	h, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
 		history := offset < pb.start
-		if history {
+		if history && !c.Resolved {
 			hist.fired(at)
 		}
 		if !history || historyAlerts {

@@ -74,6 +74,9 @@ func (p *partition) windowStats(ar *controls.Version, st *contract.WindowStats) 
 	st.GroupsDropped += s.GroupsDropped
 	st.DistinctDropped += s.DistinctDropped
 	st.Overflows += s.Overflows
+	st.Suppressed += s.Suppressed
+	st.Incidents += ws.Incidents()
+	st.IncidentsDropped += s.IncidentsDropped
 	if why := ws.Degraded(); why != "" && st.Degraded == "" {
 		st.Degraded = fmt.Sprintf("partition %d: %s", p.id, why)
 	}

@@ -358,11 +358,36 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 		}
 	}
 	r.contextPaths = nil
-	if a := r.Alert; a != nil && a.Severity == "" && len(a.Context) == 0 {
+	if a := r.Alert; a != nil && a.Severity == "" && len(a.Context) == 0 && a.Suppress == nil && !a.Resolve && len(a.Notify) == 0 {
 		r.Alert = nil // alert: {} is the default: encode (and fingerprint) as without
 	} else if a != nil {
 		if a.Severity != "" && !slices.Contains(Severities, a.Severity) {
 			errs.add("alert.severity", 0, fmt.Sprintf("%q: want one of %s", a.Severity, strings.Join(Severities, ", ")))
+		}
+		if d := a.Suppress; d != nil {
+			switch {
+			case r.Window == nil:
+				errs.add("alert.suppress", 0, "applies to windows only: a rule without window alerts once per group")
+			case *d < 0:
+				errs.add("alert.suppress", 0, "must not be negative")
+			case time.Duration(*d)%time.Millisecond != 0:
+				errs.add("alert.suppress", 0, "must be whole milliseconds")
+			case *d > lim.MaxLookback:
+				errs.add("alert.suppress", 0, fmt.Sprintf("%s is longer than %s (limit %s)", *d, lim.MaxLookback, LimitLookback))
+			}
+		}
+		if a.Resolve && r.Window == nil {
+			errs.add("alert.resolve", 0, "applies to windows only: a running total never closes, so it never resolves")
+		}
+		if len(a.Notify) > lim.MaxNotify {
+			errs.add("alert.notify", 0, overLimit("names", len(a.Notify), "destinations", lim.MaxNotify, LimitNotify))
+		}
+		for i, name := range a.Notify {
+			if !idPattern.MatchString(name) {
+				errs.add(fmt.Sprintf("alert.notify[%d]", i), 0, fmt.Sprintf("%q is not a destination name (letters, digits, '.', '_', ':', '@', '-'; at most 128)", name))
+			} else if slices.Index(a.Notify, name) < i {
+				errs.add(fmt.Sprintf("alert.notify[%d]", i), 0, fmt.Sprintf("%q is named twice", name))
+			}
 		}
 		if len(a.Context) > lim.MaxContext {
 			errs.add("alert.context", 0, overLimit("has", len(a.Context), "paths", lim.MaxContext, LimitContext))
@@ -417,6 +442,37 @@ type AlertOptions struct {
 	// Context are singular JSONPaths whose values in the crossing event the alert
 	// carries (at most max_rule_context).
 	Context []string `json:"context,omitempty"`
+	// Suppress (windows only) is how long, in event time, a (customer, group) that
+	// alerted raises no other alert; nil is the window's size, zero none.
+	Suppress *Duration `json:"suppress,omitempty"`
+	// Resolve (windows only) sends a resolved record when the incident ends.
+	Resolve bool `json:"resolve,omitempty"`
+	// Notify names the destinations that receive the rule's alerts (at most
+	// max_rule_notify).
+	Notify []string `json:"notify,omitempty"`
+}
+
+// SuppressFor is how long a windowed rule's (customer, group) raises no other alert
+// after one: alert.suppress, or the window's size. Zero for a rule without window.
+func (r *Rule) SuppressFor() time.Duration {
+	switch {
+	case r.Window == nil:
+		return 0
+	case r.Alert != nil && r.Alert.Suppress != nil:
+		return time.Duration(*r.Alert.Suppress)
+	}
+	return time.Duration(r.Window.Size)
+}
+
+// Resolves reports whether r sends resolved records.
+func (r *Rule) Resolves() bool { return r.Alert != nil && r.Alert.Resolve }
+
+// NotifyNames are the destinations r's alerts go to.
+func (r *Rule) NotifyNames() []string {
+	if r.Alert == nil {
+		return nil
+	}
+	return r.Alert.Notify
 }
 
 // ContextPaths are the compiled alert.context paths of a validated rule, in order.

@@ -19,19 +19,29 @@ const (
 	OpDelete = "delete"
 )
 
-// Control is one record of the controls topic: an upsert carrying a whole rule, or a
-// delete naming one. The record key is Key().String().
+// Control is one record of the controls topic: an upsert carrying a whole rule,
+// destination or mute, or a delete naming one (Of says which kind; empty for a rule).
+// The record key is RecordKey().
 type Control struct {
-	Op    string `json:"op"`
-	Rule  *Rule  `json:"rule,omitempty"`
-	Scope string `json:"scope,omitempty"`
-	ID    string `json:"id,omitempty"`
+	Op          string       `json:"op"`
+	Rule        *Rule        `json:"rule,omitempty"`
+	Destination *Destination `json:"destination,omitempty"`
+	Mute        *Mute        `json:"mute,omitempty"`
+	Of          string       `json:"kind,omitempty"`
+	Scope       string       `json:"scope,omitempty"`
+	ID          string       `json:"id,omitempty"`
 }
 
-// Key is the identity of the rule the control is about.
+// Key is the identity of what the control is about: a rule's (scope, id), a
+// destination's (scope, name), a mute's (scope, id).
 func (c *Control) Key() Key {
-	if c.Rule != nil {
+	switch {
+	case c.Rule != nil:
 		return c.Rule.Key()
+	case c.Destination != nil:
+		return Key{Scope: c.Destination.Scope, ID: c.Destination.Name}
+	case c.Mute != nil:
+		return Key{Scope: c.Mute.Scope, ID: c.Mute.ID}
 	}
 	return Key{Scope: c.Scope, ID: c.ID}
 }
@@ -64,20 +74,38 @@ func ParseControl(data []byte) (*Control, error) {
 	}
 	switch c.Op {
 	case OpUpsert:
-		if c.Rule == nil {
-			return nil, &ValidationError{Problems: []Problem{{Field: "rule", Msg: "is required for upsert"}}}
+		n := 0
+		for _, set := range []bool{c.Rule != nil, c.Destination != nil, c.Mute != nil} {
+			if set {
+				n++
+			}
 		}
-		if c.Scope != "" || c.ID != "" {
-			return nil, &ValidationError{Rule: c.Rule.ID, Problems: []Problem{{Field: "scope/id", Msg: "belong inside rule for upsert"}}}
+		if n != 1 {
+			return nil, &ValidationError{Problems: []Problem{{Field: "rule", Msg: "an upsert carries exactly one of rule, destination or mute"}}}
 		}
-		if err := c.Rule.validate(lim); err != nil {
+		if c.Scope != "" || c.ID != "" || c.Of != "" {
+			return nil, &ValidationError{Problems: []Problem{{Field: "scope/id", Msg: "belong inside the rule, destination or mute for upsert"}}}
+		}
+		var err error
+		switch {
+		case c.Rule != nil:
+			err = c.Rule.validate(lim)
+		case c.Destination != nil:
+			err = c.Destination.Validate()
+		default:
+			err = c.Mute.Validate()
+		}
+		if err != nil {
 			return nil, err
 		}
 	case OpDelete:
 		var v ValidationError
-		v.Rule = c.ID
-		if c.Rule != nil {
-			v.add("rule", 0, "delete names a rule by scope and id only")
+		v.Rule, v.Kind = c.ID, c.Of
+		if c.Rule != nil || c.Destination != nil || c.Mute != nil {
+			v.add("rule", 0, "delete names what it deletes by kind, scope and id only")
+		}
+		if c.Of != KindRule && c.Of != KindDestination && c.Of != KindMute {
+			v.add("kind", 0, fmt.Sprintf("%q: want destination, mute, or none for a rule", c.Of))
 		}
 		if c.Scope == "" {
 			v.add("scope", 0, "is required for delete")

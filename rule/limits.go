@@ -87,6 +87,17 @@ type Limits struct {
 	// MaxContext is the most alert.context paths of one rule (max_rule_context): each is
 	// read from the crossing event into its alert. Default 8.
 	MaxContext int
+	// MaxNotify is the most destinations one rule's alert.notify names
+	// (max_rule_notify): each alert is one delivery per destination. Default 8.
+	MaxNotify int
+	// MaxDestinations is the most destinations defined at once (max_destinations); an
+	// upsert of a new one beyond it is rejected. Each has its own delivery queue and
+	// workers in the notify stage. Default 1,000.
+	MaxDestinations int
+	// MaxMutes is the most mutes in force at once (max_mutes); an upsert of a new one
+	// beyond it is rejected. Every alert is checked against the mutes of its customer
+	// and the global ones. Default 10,000.
+	MaxMutes int
 }
 
 // DefaultLimits are the limits in force unless SetLimits changes them. Do not modify
@@ -107,6 +118,9 @@ var DefaultLimits = Limits{
 	MaxGroupBy:        4,
 	MaxWindowOverlap:  1440,
 	MaxContext:        8,
+	MaxNotify:         8,
+	MaxDestinations:   1000,
+	MaxMutes:          10_000,
 }
 
 // MaxSafeInteger is the largest version and threshold a rule may have: 2^53, the largest
@@ -132,6 +146,9 @@ const (
 	LimitGroupBy       = "max_rule_group_by"
 	LimitWindowOverlap = "max_rule_window_overlap"
 	LimitContext       = "max_rule_context"
+	LimitNotify        = "max_rule_notify"
+	LimitDestinations  = "max_destinations"
+	LimitMutes         = "max_mutes"
 )
 
 // Each calls fn with every limit's name and value, in declaration order: counts and
@@ -153,6 +170,9 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitGroupBy, float64(l.MaxGroupBy))
 	fn(LimitWindowOverlap, float64(l.MaxWindowOverlap))
 	fn(LimitContext, float64(l.MaxContext))
+	fn(LimitNotify, float64(l.MaxNotify))
+	fn(LimitDestinations, float64(l.MaxDestinations))
+	fn(LimitMutes, float64(l.MaxMutes))
 }
 
 // Validate reports limits that cannot work: a limit below one, a JSON depth that leaves
@@ -183,6 +203,9 @@ func (l Limits) Validate() error {
 	atLeast(LimitGroupBy, l.MaxGroupBy, 0)
 	atLeast(LimitWindowOverlap, l.MaxWindowOverlap, 1)
 	atLeast(LimitContext, l.MaxContext, 0)
+	atLeast(LimitNotify, l.MaxNotify, 0)
+	atLeast(LimitDestinations, l.MaxDestinations, 1)
+	atLeast(LimitMutes, l.MaxMutes, 1)
 	if l.MaxJSONDepth > jsonpath.MaxDepth {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxDepth)", LimitJSONDepth, l.MaxJSONDepth, jsonpath.MaxDepth))
 	}

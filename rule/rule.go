@@ -230,6 +230,9 @@ func (r *Rule) validate(lim Limits) error {
 		errs.add("scope", 0, `is required: a customer id, or "*" for every customer`)
 	case r.Scope != GlobalScope && (strings.ContainsAny(r.Scope, "*\n\r\t") || len(r.Scope) > 256):
 		errs.add("scope", 0, `must be "*" or one customer id (no '*', control characters, at most 256 bytes)`)
+	case strings.HasPrefix(r.Scope, recordKeyPrefix(KindDestination)) || strings.HasPrefix(r.Scope, recordKeyPrefix(KindMute)):
+		// Its record key would read as a destination's or mute's.
+		errs.add("scope", 0, `must not start with "destination:" or "mute:"`)
 	}
 	if r.Version == 0 {
 		r.Version = 1
@@ -287,6 +290,9 @@ func (p Problem) String() string {
 
 // ValidationError lists every problem found in one rule or control.
 type ValidationError struct {
+	// Kind is what was invalid: KindRule (empty), KindDestination or KindMute; Rule
+	// names it (a rule's or mute's id, a destination's name).
+	Kind     string    `json:"kind,omitempty"`
 	Rule     string    `json:"rule,omitempty"`
 	Problems []Problem `json:"problems"`
 }
@@ -297,7 +303,11 @@ func (e *ValidationError) add(field string, col int, msg string) {
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString("invalid rule")
+	kind := e.Kind
+	if kind == "" {
+		kind = "rule"
+	}
+	b.WriteString("invalid " + kind)
 	if e.Rule != "" {
 		b.WriteString(" " + strconv.Quote(e.Rule))
 	}

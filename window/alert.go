@@ -16,7 +16,10 @@ func Alert(r *rule.Rule, c Crossing, partition int32, offset int64, eventTime ti
 		RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: c.Customer,
 		Count: c.Count, Threshold: r.Threshold, Partition: partition, Offset: offset,
 		EventTime: eventTime.UTC(), Source: source, Aggregate: r.Aggregate.Fn, Value: c.Value,
-		Status: contract.StatusFiring, Severity: r.Severity(), Context: c.Context,
+		Status: contract.StatusFiring, Severity: r.Severity(), Context: c.Context, Notify: r.NotifyNames(),
+	}
+	if c.Resolved {
+		a.Status = contract.StatusResolved
 	}
 	if r.Plain() {
 		a.AlertID = contract.AlertID(r.Scope, r.ID, r.Version, c.Customer, r.Threshold.Count())

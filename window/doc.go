@@ -34,6 +34,17 @@
 //     contribute (it creates no group or window) but its time still moves the watermark.
 //   - A window alerts when its aggregate, after an event that contributed to it, first
 //     passes the threshold: at most one crossing per (customer, group, window).
+//   - The alert lifecycle (windowed rules; rule.Rule.SuppressFor, Resolves): a crossing
+//     of a (customer, group) with no open incident is reported and opens one; a
+//     crossing while one is open is suppressed (Stats.Suppressed) and, for a rule with
+//     resolve, extends it to its window's end. An incident closes when the watermark
+//     reaches the opening crossing's event time plus suppress, or the end of the last
+//     window that crossed during it if later (resolve). Closing reports a Crossing
+//     with Resolved set, carrying the opening crossing's window and figures. An event
+//     first closes the incidents its watermark (its time counted) reaches, then
+//     counts; incidents closing together close in (close time, group id) order.
+//     Incidents beyond MaxGroups are not kept: such a crossing is reported, not
+//     tracked (Stats.IncidentsDropped, Degraded).
 //   - Limits (Limits; per rule, rule.RuleLimits): a new group beyond MaxGroups open
 //     groups, or a new distinct value beyond MaxDistinct in one window, is not kept; a
 //     sum that would overflow float64 is not applied. Each is counted and makes the

@@ -2,6 +2,7 @@ package window
 
 import (
 	"cmp"
+	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -23,6 +24,10 @@ func (s *State) AppendTo(b []byte) []byte {
 	var flags byte
 	if s.seen {
 		flags = 1
+	}
+	life := s.life != nil && (len(s.life.open) > 0 || s.stats.Suppressed > 0 || s.stats.IncidentsDropped > 0)
+	if life {
+		flags |= flagLifecycle
 	}
 	b = append(b, flags)
 	b = binary.AppendVarint(b, s.maxTime)
@@ -58,7 +63,70 @@ func (s *State) AppendTo(b []byte) []byte {
 			}
 		}
 	}
+	if life {
+		b = s.appendLifecycle(b)
+	}
 	return b
+}
+
+// flagLifecycle, in the state's flags byte, says the lifecycle section follows the
+// groups: the Suppressed and IncidentsDropped counters, then the open incidents in id
+// order (id, opened, closes, window start and end, count, value bits). A state with
+// nothing in it leaves the flag off, so it encodes as before the lifecycle existed.
+const flagLifecycle = 2
+
+func (s *State) appendLifecycle(b []byte) []byte {
+	b = binary.AppendUvarint(b, s.stats.Suppressed)
+	b = binary.AppendUvarint(b, s.stats.IncidentsDropped)
+	b = binary.AppendUvarint(b, uint64(len(s.life.open)))
+	for _, id := range slices.Sorted(maps.Keys(s.life.open)) {
+		in := s.life.open[id]
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+		for _, v := range []int64{in.opened, in.closes, in.start, in.end, in.count} {
+			b = binary.AppendVarint(b, v)
+		}
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(in.value))
+	}
+	return b
+}
+
+// decodeLifecycle reads what appendLifecycle wrote into s.
+func (s *State) decodeLifecycle(d *decoder) {
+	if s.life == nil {
+		d.fail("lifecycle section for a rule without suppress or resolve")
+		return
+	}
+	s.stats.Suppressed = d.uvarint()
+	s.stats.IncidentsDropped = d.uvarint()
+	n := d.count()
+	prev := ""
+	for i := range n {
+		id := string(d.bytes())
+		var in incident
+		for _, p := range []*int64{&in.opened, &in.closes, &in.start, &in.end, &in.count} {
+			*p = d.varint()
+		}
+		in.value = math.Float64frombits(d.uint64())
+		if d.err != nil {
+			return
+		}
+		switch {
+		case i > 0 && id <= prev:
+			d.fail("incidents out of order")
+		case !validGroupID([]byte(id), splitID([]byte(id)), len(s.r.GroupBy)):
+			d.fail("malformed incident group id")
+		case in.closes < in.opened || in.end-in.start != s.size || in.start%s.every != 0 || in.count < 1:
+			d.fail("incident out of range")
+		}
+		if d.err != nil {
+			return
+		}
+		prev = id
+		s.life.open[id] = &in
+		s.life.due = append(s.life.due, due{at: in.closes, id: id})
+	}
+	heap.Init(&s.life.due)
 }
 
 // The flags byte of an encoded window.
@@ -93,6 +161,10 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 		return nil, nil, ErrCorrupt
 	}
 	s.seen = d.b[0]&1 != 0
+	hasLife := d.b[0]&flagLifecycle != 0
+	if d.b[0]&^(1|flagLifecycle) != 0 {
+		return nil, nil, fmt.Errorf("%w: unknown state flags %#x", ErrCorrupt, d.b[0])
+	}
 	d.b = d.b[1:]
 	s.maxTime = d.varint()
 	for _, p := range []*uint64{&s.stats.Late, &s.stats.TimeErrors, &s.stats.GroupsDropped, &s.stats.DistinctDropped, &s.stats.Overflows} {
@@ -170,6 +242,9 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 			return nil, nil, fmt.Errorf("%w: more groups than a state holds", ErrCorrupt)
 		}
 		s.restoreWindows(slot, cells, sets, byStart)
+	}
+	if hasLife && d.err == nil {
+		s.decodeLifecycle(&d)
 	}
 	if d.err != nil {
 		return nil, nil, d.err

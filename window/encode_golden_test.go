@@ -21,7 +21,7 @@ var goldenStates = []struct {
 }{
 	{
 		name:   "sum hopping, two customers, two paths, late, time error, overflow",
-		fields: `"aggregate":{"fn":"sum","path":"$.v"},"group_by":["$.g","$.h"],"window":{"size":"10s","every":"5s"},"time":"$.t","lateness":"2s","threshold":{"op":">","value":3}`,
+		fields: `"aggregate":{"fn":"sum","path":"$.v"},"group_by":["$.g","$.h"],"window":{"size":"10s","every":"5s"},"time":"$.t","lateness":"2s","threshold":{"op":">","value":3},"alert":{"suppress":"0s"}`,
 		events: []in{
 			{"c1", `{"t":1000,"g":"a","h":1,"v":2}`, 0},
 			{"c1", `{"t":6000,"g":"a","h":1,"v":2}`, 0},
@@ -48,7 +48,7 @@ var goldenStates = []struct {
 	},
 	{
 		name:   "count_distinct with limits",
-		fields: `"aggregate":{"fn":"count_distinct","path":"$.v"},"group_by":["$.g"],"window":{"size":"10s","every":"5s"},"lateness":"1s","threshold":2`,
+		fields: `"aggregate":{"fn":"count_distinct","path":"$.v"},"group_by":["$.g"],"window":{"size":"10s","every":"5s"},"lateness":"1s","threshold":2,"alert":{"suppress":"0s"}`,
 		lim:    window.Limits{MaxGroups: 3, MaxDistinct: 2},
 		events: []in{
 			{"c1", `{"g":"a","v":1}`, 1000},
@@ -63,7 +63,7 @@ var goldenStates = []struct {
 	},
 	{
 		name:   "avg and max tumbling without group",
-		fields: `"aggregate":{"fn":"avg","path":"$.v"},"window":{"size":"1s"},"threshold":{"op":">=","value":2}`,
+		fields: `"aggregate":{"fn":"avg","path":"$.v"},"window":{"size":"1s"},"threshold":{"op":">=","value":2},"alert":{"suppress":"0s"}`,
 		events: []in{
 			{"c1", `{"v":1}`, 100},
 			{"c1", `{"v":4}`, 900},
@@ -74,7 +74,7 @@ var goldenStates = []struct {
 	},
 	{
 		name:   "max hopping, one group with many windows",
-		fields: `"aggregate":{"fn":"max","path":"$.v"},"group_by":["$.g"],"window":{"size":"4s","every":"1s"},"lateness":"10s","threshold":{"op":">=","value":10}`,
+		fields: `"aggregate":{"fn":"max","path":"$.v"},"group_by":["$.g"],"window":{"size":"4s","every":"1s"},"lateness":"10s","threshold":{"op":">=","value":10},"alert":{"suppress":"0s"}`,
 		events: []in{
 			{"c", `{"g":"x","v":1}`, 5000},
 			{"c", `{"g":"x","v":11}`, 2500},
@@ -83,6 +83,20 @@ var goldenStates = []struct {
 			{"c", `{"g":"x","v":2}`, 700},
 		},
 		hex: "01d08c01000000000002050163730178020def2e020000000000000040029f1f02000000000000004002cf0f040000000000002640030004000000000000264003d00f02000000000000264003a01f04000000000000264003f02e02000000000000f03f02c03e02000000000000f03f02904e02000000000000f03f02e05d02000000000000084002b06d02000000000000084002807d02000000000000084002d08c01020000000000000840020501637301790204c03e0200000000000010c002904e0200000000000010c002e05d0200000000000010c002b06d0200000000000010c002",
+	},
+	{
+		name:   "lifecycle: suppressed, open and resolved incidents",
+		fields: `"group_by":["$.g"],"window":{"size":"10s","every":"5s"},"threshold":2,"alert":{"suppress":"12s","resolve":true}`,
+		events: []in{
+			{"c1", `{"g":"a"}`, 1000},
+			{"c1", `{"g":"a"}`, 6000}, // crosses [0,10s): a's incident opens, to 18s
+			{"c2", `{"g":"b"}`, 7000},
+			{"c2", `{"g":"b"}`, 8000},  // crosses [0,10s), sent, and [5s,15s), suppressed
+			{"c1", `{"g":"a"}`, 19000}, // the watermark closes a's incident: resolved
+			{"c1", `{"g":"a"}`, 19500}, // crosses [10s,20s), sent, and [15s,25s), suppressed
+			{"c2", `{"g":"b"}`, 19600}, // b's incident still open (to 20s)
+		},
+		hex: "03a0b202000000000002060263317301610302a09c0104000000000000000001b0ea0104000000000000000001060263327301620302a09c0102000000000000000000b0ea010200000000000000000002000206026331730161d8b00298ec03a09c01c0b80204000000000000004006026332730162807dc0b80200a09c01040000000000000040",
 	},
 	{name: "empty", fields: `"group_by":["$.g"],"window":{"size":"1m"},"threshold":2`, hex: "0000000000000000"},
 }

@@ -35,7 +35,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if got, want := openWindows(dec, ""), openWindows(st, ""); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("windows\n%+v\nwant\n%+v", got, want)
 	}
-	if dec.Stats() != st.Stats() || dec.Stats() != (window.Stats{Late: 1, GroupsDropped: 1, DistinctDropped: 1}) {
+	if dec.Stats() != st.Stats() || dec.Stats() != (window.Stats{Late: 1, GroupsDropped: 1, DistinctDropped: 1, Suppressed: 1}) {
 		t.Errorf("stats %+v, encoded %+v", dec.Stats(), st.Stats())
 	}
 	if dec.Degraded() != st.Degraded() {
@@ -49,7 +49,8 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Errorf("GroupCount %d WindowCount %d, encoded %d and %d", dec.GroupCount(), dec.WindowCount(), st.GroupCount(), st.WindowCount())
 	}
 	// The decoded state goes on where the encoded one stopped: the distinct values
-	// kept, the limits, the fired flags and the closing of windows.
+	// kept, the limits, the fired flags, the closing of windows and the open incidents
+	// (a's, opened at 6s, suppresses its crossings until 16s).
 	f := newFeeder()
 	for _, s := range []*window.State{st, dec} {
 		f.out = nil
@@ -57,9 +58,12 @@ func TestEncodeRoundTrip(t *testing.T) {
 		f.add(t, s, in{"c1", `{"g":"b","v":2}`, 9000})  // b's second value: crosses 2
 		f.add(t, s, in{"c1", `{"g":"d","v":1}`, 9000})  // beyond max_groups still
 		f.add(t, s, in{"c1", `{"g":"b","v":3}`, 16000}) // closes the windows before 5s
+		f.add(t, s, in{"c1", `{"g":"a","v":9}`, 17000}) // the watermark (less 1s lateness) closes a's incident
+		f.add(t, s, in{"c1", `{"g":"a","v":8}`, 17500}) // so a alerts again
+		// b's second window crosses at the same event as its first: suppressed.
 		want := []crossing{
-			{"c1", gk(`"b"`), true, 0, 10000, 2, 2},
-			{"c1", gk(`"b"`), true, 5000, 15000, 2, 2},
+			{"c1", gk(`"b"`), true, 0, 10000, 2, 2, false},
+			{"c1", gk(`"a"`), true, 10000, 20000, 2, 2, false},
 		}
 		if !slices.Equal(f.out, want) {
 			t.Errorf("crossings after the round trip\n%v\nwant\n%v", f.out, want)

@@ -45,15 +45,20 @@ type crossing struct {
 	End      int64
 	Count    int64
 	Value    float64
+	Resolved bool
 }
 
 func (c crossing) String() string {
-	return fmt.Sprintf("{%s %s w=%v [%d,%d) n=%d v=%v}", c.Customer, keyText(c.Group), c.Windowed, c.Start, c.End, c.Count, c.Value)
+	s := fmt.Sprintf("{%s %s w=%v [%d,%d) n=%d v=%v", c.Customer, keyText(c.Group), c.Windowed, c.Start, c.End, c.Count, c.Value)
+	if c.Resolved {
+		s += " resolved"
+	}
+	return s + "}"
 }
 
 func fromCrossing(c window.Crossing) crossing {
 	// Group aliases the state's scratch buffer: string copies it.
-	return crossing{c.Customer, string(c.Group), c.Windowed, c.Start, c.End, c.Count, c.Value}
+	return crossing{c.Customer, string(c.Group), c.Windowed, c.Start, c.End, c.Count, c.Value, c.Resolved}
 }
 
 // feeder adds events to a state through one reused Document, as the live worker does.

@@ -1,6 +1,8 @@
 package window_test
 
 import (
+	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -40,7 +42,7 @@ func TestOracle(t *testing.T) {
 	// nothing fails rather than passes.
 	var total window.Stats
 	fired := map[string]int{}
-	var openAtEnd int
+	var openAtEnd, resolved int
 	for seed := range uint64(cases) {
 		rng := rand.New(rand.NewPCG(seed, 0x5eed))
 		sc := genScenario(rng)
@@ -57,10 +59,18 @@ func TestOracle(t *testing.T) {
 		total.GroupsDropped += want.stats.GroupsDropped
 		total.DistinctDropped += want.stats.DistinctDropped
 		total.Overflows += want.stats.Overflows
+		total.Suppressed += want.stats.Suppressed
+		total.IncidentsDropped += want.stats.IncidentsDropped
+		for _, c := range want.crossings {
+			if c.Resolved {
+				resolved++
+			}
+		}
 		fired[sc.spec.fn+" "+sc.spec.op] += len(want.crossings)
 		openAtEnd += len(want.windows)
 	}
-	if total.Late == 0 || total.TimeErrors == 0 || total.GroupsDropped == 0 || total.DistinctDropped == 0 || total.Overflows == 0 {
+	if total.Late == 0 || total.TimeErrors == 0 || total.GroupsDropped == 0 || total.DistinctDropped == 0 || total.Overflows == 0 ||
+		total.Suppressed == 0 || total.IncidentsDropped == 0 || resolved == 0 {
 		t.Errorf("the scenarios never reached some case: %+v", total)
 	}
 	for _, fn := range []string{"count", "count_distinct", "sum", "min", "max", "avg"} {
@@ -73,6 +83,7 @@ func TestOracle(t *testing.T) {
 	if openAtEnd == 0 {
 		t.Error("no scenario ended with open windows")
 	}
+	t.Logf("suppressed %d, resolved %d, incidents dropped %d", total.Suppressed, resolved, total.IncidentsDropped)
 }
 
 // scenario is one generated rule and event stream.
@@ -96,6 +107,10 @@ type ruleSpec struct {
 	value       float64
 	maxGroups   int64 // in force: evaluator's, overridden by the rule's
 	maxDistinct int64
+	// The alert lifecycle (windowed only): suppress in ms (the window's size unless the
+	// rule says) and resolve.
+	suppress int64
+	resolve  bool
 }
 
 // genEvent is one event: its customer, record timestamp and document text, and the
@@ -160,6 +175,22 @@ func genScenario(rng *rand.Rand) *scenario {
 		latenesses := []int64{0, 0, 300, 1000, 2500, 3600_000}
 		if sp.lateness = latenesses[rng.IntN(len(latenesses))]; sp.lateness > 0 {
 			fields = append(fields, fmt.Sprintf(`"lateness":"%dms"`, sp.lateness))
+		}
+		var alert []string
+		switch sp.suppress = sp.size; rng.IntN(4) {
+		case 0:
+			sp.suppress = 0
+			alert = append(alert, `"suppress":"0s"`)
+		case 1:
+			sp.suppress = int64(250 * rng.IntN(40))
+			alert = append(alert, fmt.Sprintf(`"suppress":"%dms"`, sp.suppress))
+		}
+		if rng.IntN(2) == 0 {
+			sp.resolve = true
+			alert = append(alert, `"resolve":true`)
+		}
+		if len(alert) > 0 {
+			fields = append(fields, `"alert":{`+strings.Join(alert, ",")+`}`)
 		}
 	}
 	ops := []string{">", ">=", "<", "<=", "=="}
@@ -506,6 +537,8 @@ type oWindow struct {
 
 // oracleResult is what the oracle computed.
 type oracleResult struct {
+	// eventTime is the time of the event being added.
+	eventTime int64
 	crossings []crossing
 	windows   []win
 	stats     window.Stats
@@ -522,6 +555,65 @@ func runOracle(sp ruleSpec, events []genEvent) oracleResult {
 	open := map[wid]*oWindow{}
 	groupWindows := map[[2]string]int{} // open windows per (customer, group)
 	seen, maxT := false, int64(0)
+	// The lifecycle: open incidents by group id (the state's: customer length,
+	// customer, group key), which also orders incidents closing together.
+	type incident struct {
+		closes, start, end, count int64
+		value                     float64
+	}
+	incidents := map[string]*incident{}
+	lifecycle := sp.windowed && (sp.suppress > 0 || sp.resolve)
+	groupID := func(cust, key string) string {
+		return string(binary.AppendUvarint(nil, uint64(len(cust)))) + cust + key
+	}
+	raise := func(c crossing, id string) {
+		if !lifecycle {
+			res.crossings = append(res.crossings, c)
+			return
+		}
+		if in := incidents[id]; in != nil {
+			res.stats.Suppressed++
+			if sp.resolve {
+				in.closes = max(in.closes, c.End)
+			}
+			return
+		}
+		if int64(len(incidents)) >= sp.maxGroups {
+			res.stats.IncidentsDropped++
+			res.crossings = append(res.crossings, c)
+			return
+		}
+		in := &incident{closes: res.eventTime + sp.suppress, start: c.Start, end: c.End, count: c.Count, value: c.Value}
+		if sp.resolve {
+			in.closes = max(in.closes, c.End)
+		}
+		incidents[id] = in
+		res.crossings = append(res.crossings, c)
+	}
+	closeIncidents := func(wm int64) {
+		var ids []string
+		for id, in := range incidents {
+			if in.closes <= wm {
+				ids = append(ids, id)
+			}
+		}
+		slices.SortFunc(ids, func(a, b string) int {
+			if c := cmp.Compare(incidents[a].closes, incidents[b].closes); c != 0 {
+				return c
+			}
+			return strings.Compare(a, b)
+		})
+		for _, id := range ids {
+			in := incidents[id]
+			delete(incidents, id)
+			if sp.resolve {
+				n, w := binary.Uvarint([]byte(id))
+				cust := id[w : w+int(n)]
+				res.crossings = append(res.crossings, crossing{Customer: cust, Group: id[w+int(n):], Windowed: true,
+					Start: in.start, End: in.end, Count: in.count, Value: in.value, Resolved: true})
+			}
+		}
+	}
 
 	value := func(w *oWindow) float64 {
 		switch sp.fn {
@@ -570,6 +662,14 @@ func runOracle(sp ruleSpec, events []genEvent) oracleResult {
 			res.stats.Late++
 			continue
 		}
+		if lifecycle {
+			wm := e.t
+			if seen {
+				wm = max(wm, maxT)
+			}
+			closeIncidents(wm - sp.lateness)
+		}
+		res.eventTime = e.t
 		// What the event contributes, if anything.
 		contributes := true
 		var num float64
@@ -655,7 +755,7 @@ func runOracle(sp ruleSpec, events []genEvent) oracleResult {
 						if sp.windowed {
 							c.Windowed, c.Start, c.End = true, s, s+sp.size
 						}
-						res.crossings = append(res.crossings, c)
+						raise(c, groupID(e.cust, w.key))
 					}
 				}
 			}
@@ -825,7 +925,7 @@ func diffRuns(what string, got stateRun, want oracleResult) string {
 	if got.stats != want.stats {
 		fmt.Fprintf(&b, "%s stats %+v, want %+v\n", what, got.stats, want.stats)
 	}
-	degraded := want.stats.GroupsDropped+want.stats.DistinctDropped+want.stats.Overflows > 0
+	degraded := want.stats.GroupsDropped+want.stats.DistinctDropped+want.stats.Overflows+want.stats.IncidentsDropped > 0
 	if (got.degraded != "") != degraded {
 		fmt.Fprintf(&b, "%s Degraded %q with stats %+v\n", what, got.degraded, want.stats)
 	}

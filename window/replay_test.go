@@ -62,7 +62,7 @@ func TestReplay(t *testing.T) {
 	want := []result{
 		// c1's first pay: "mine" sees a second distinct kind.
 		{"mine", crossing{Customer: "c1", Count: 2, Value: 2}},
-		{"sum", crossing{"c2", gk(`"A"`), true, 0, 60000, 2, 100}},
+		{"sum", crossing{"c2", gk(`"A"`), true, 0, 60000, 2, 100, false}},
 		{"plain", crossing{Customer: "c1", Count: 2, Value: 2}},
 		{"plain", crossing{Customer: "c2", Count: 2, Value: 2}},
 	}

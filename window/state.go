@@ -78,6 +78,9 @@ type Crossing struct {
 	// Context is the crossing event's values at the rule's alert.context paths, by
 	// path (ContextOf); nil when the rule has none.
 	Context map[string]json.RawMessage
+	// Resolved marks the end of an incident (lifecycle.go): Start, End, Count and Value
+	// are its opening alert's, so its alert has that alert's id; Context is nil.
+	Resolved bool
 }
 
 // Stats are a State's counters of what it did not count or keep.
@@ -88,6 +91,10 @@ type Stats struct {
 	// DistinctDropped new distinct values refused at MaxDistinct; Overflows sums that
 	// would have overflowed float64.
 	GroupsDropped, DistinctDropped, Overflows uint64
+	// Suppressed counts crossings not sent because their group's incident was open
+	// (alert.suppress); IncidentsDropped alerts sent without an incident, beyond
+	// MaxGroups open incidents (not suppressed after, nor resolved).
+	Suppressed, IncidentsDropped uint64
 }
 
 // State is one rule version's windows in one partition (see the package comment).
@@ -141,6 +148,8 @@ type State struct {
 	byStart   map[int64]*startList
 
 	stats Stats
+	// life is the alert lifecycle (lifecycle.go); nil when every crossing is sent.
+	life *lifecycle
 
 	keyBuf  []byte
 	distBuf []byte
@@ -206,6 +215,7 @@ func New(r *rule.Rule, lim Limits) *State {
 	if r.Window != nil {
 		s.size = time.Duration(r.Window.Size).Milliseconds()
 		s.every = time.Duration(r.Window.Every).Milliseconds()
+		s.life = newLifecycle(r.SuppressFor(), r.Resolves())
 	}
 	return s
 }
@@ -234,6 +244,8 @@ func (s *State) Degraded() string {
 		return fmt.Sprintf("distinct value limit %d reached: %d new values not counted", s.lim.MaxDistinct, st.DistinctDropped)
 	case st.Overflows > 0:
 		return fmt.Sprintf("%d values not added: the sum would overflow float64", st.Overflows)
+	case st.IncidentsDropped > 0:
+		return fmt.Sprintf("group limit %d reached for open incidents: %d alerts sent without suppression or resolve", s.lim.MaxGroups, st.IncidentsDropped)
 	}
 	return ""
 }
@@ -254,6 +266,13 @@ func (s *State) Add(ev *Event, cross func(Crossing)) {
 	if s.seen && t < s.maxTime-s.late {
 		s.stats.Late++
 		return
+	}
+	if s.life != nil {
+		wm := t
+		if s.seen && s.maxTime > t {
+			wm = s.maxTime
+		}
+		s.closeIncidents(wm-s.late, cross)
 	}
 	s.contribute(ev, t, cross)
 	if !s.seen || t > s.maxTime {
@@ -344,7 +363,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			}
 			for start := c.start; start < s.segEnd(c); start += s.every {
 				cr.Windowed, cr.Start, cr.End = true, start, start+s.size
-				cross(cr)
+				s.raise(id, t, cr, cross)
 			}
 		}
 	}

@@ -82,7 +82,7 @@ func TestThresholdOps(t *testing.T) {
 // window): the same figures elsewhere alert again, and one event can take several
 // hopping windows across, reported in start order.
 func TestThresholdOncePerWindow(t *testing.T) {
-	r := mustRule(t, `"window":{"size":"20s","every":"10s"},"group_by":["$.g"],"lateness":"1m","threshold":2`)
+	r := mustRule(t, `"window":{"size":"20s","every":"10s"},"group_by":["$.g"],"lateness":"1m","threshold":2,"alert":{"suppress":"0s"}`) // every crossing sent: the windows alone
 	a, b := gk(`"a"`), gk(`"b"`)
 	_, got := run(t, r, window.Limits{},
 		in{"c1", `{"g":"a"}`, 15000}, // windows 0 and 10s
@@ -96,13 +96,13 @@ func TestThresholdOncePerWindow(t *testing.T) {
 		in{"c1", `{"g":"a"}`, 29999}, // a's window 20s passes; 10s fired already
 	)
 	want := []crossing{
-		{"c1", a, true, 0, 20000, 2, 2},
-		{"c1", a, true, 10000, 30000, 2, 2},
-		{"c1", b, true, -10000, 10000, 2, 2},
-		{"c1", b, true, 0, 20000, 2, 2},
-		{"c2", a, true, -10000, 10000, 2, 2},
-		{"c2", a, true, 0, 20000, 2, 2},
-		{"c1", a, true, 20000, 40000, 2, 2},
+		{"c1", a, true, 0, 20000, 2, 2, false},
+		{"c1", a, true, 10000, 30000, 2, 2, false},
+		{"c1", b, true, -10000, 10000, 2, 2, false},
+		{"c1", b, true, 0, 20000, 2, 2, false},
+		{"c2", a, true, -10000, 10000, 2, 2, false},
+		{"c2", a, true, 0, 20000, 2, 2, false},
+		{"c1", a, true, 20000, 40000, 2, 2, false},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("crossings\n%v\nwant\n%v", got, want)

@@ -36,6 +36,9 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	f.IntVar(&l.MaxRules, limitFlag(rule.LimitRules), d.MaxRules, "most rules active at once; an upsert of a new rule beyond it is rejected")
 	f.IntVar(&l.MaxGroupBy, limitFlag(rule.LimitGroupBy), d.MaxGroupBy, "most group_by paths of one rule")
 	f.IntVar(&l.MaxContext, limitFlag(rule.LimitContext), d.MaxContext, "most alert.context paths of one rule")
+	f.IntVar(&l.MaxNotify, limitFlag(rule.LimitNotify), d.MaxNotify, "most destinations one rule's alert.notify names")
+	f.IntVar(&l.MaxDestinations, limitFlag(rule.LimitDestinations), d.MaxDestinations, "most destinations defined at once; an upsert of a new one beyond it is rejected")
+	f.IntVar(&l.MaxMutes, limitFlag(rule.LimitMutes), d.MaxMutes, "most mutes in force at once; an upsert of a new one beyond it is rejected")
 	f.IntVar(&l.MaxWindowOverlap, limitFlag(rule.LimitWindowOverlap), d.MaxWindowOverlap, "most windows one event falls in (window size / every)")
 }
 

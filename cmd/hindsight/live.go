@@ -158,6 +158,7 @@ func addKafkaFlags(f *pflag.FlagSet, k *ingest.KafkaConfig, t *ingest.Topics, de
 	f.StringVar(&t.Alerts, "topic-alerts", "alerts", "alerts topic")
 	f.StringVar(&t.DeadLetters, "topic-dlq", "events.dlq", "dead-letter topic")
 	f.StringVar(&t.ControlStatus, "topic-status", "controls.status", "control-status topic")
+	f.StringVar(&t.Undelivered, "topic-undelivered", "alerts.undelivered", "topic of the alerts the notify stage gave up delivering")
 }
 
 // addGroupMemberFlags registers how a consumer group member (the live daemon, the

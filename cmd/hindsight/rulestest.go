@@ -152,7 +152,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 		at := rule.DefaultTestRecordTime.Add(time.Duration(sum.Events-1) * rule.DefaultTestEvery)
 		crossings = replay.Add(customer, doc, at, crossings[:0])
 		for _, c := range crossings {
-			if !c.Rule.Plain() {
+			if !c.Rule.Plain() && !c.Crossing.Resolved {
 				a := sum.Alerts[c.Rule.Key()]
 				if a == nil {
 					a = map[string]int{}

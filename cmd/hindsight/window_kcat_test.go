@@ -21,7 +21,9 @@ import (
 // TestWindowedRulesWithKcat drives the built binary with kcat as an operator would:
 // two windowed, grouped rules (a sum over hourly windows with a ">" threshold, and
 // distinct countries per day), events whose time is in their payload, and the alerts
-// read back with kcat and compared with the windows worked out by hand below.
+// read back with kcat and compared with the windows worked out by hand below. The sum
+// rule resolves: its records show suppression (an hour, the window's size) and the
+// resolved records the watermark sends.
 func TestWindowedRulesWithKcat(t *testing.T) {
 	// One partition: the watermark is the partition's, so which events are late
 	// depends on every customer's events sharing it.
@@ -33,7 +35,7 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 	waitLine(t, lines, regexp.MustCompile(`msg="(rules loaded)"`), &logged)
 
 	download := `{"op":"upsert","rule":{"id":"big-download","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},` +
-		`"group_by":["$.user"],"aggregate":{"fn":"sum","path":"$.bytes"},"window":{"size":"1h"},"time":"$.ts","threshold":{"op":">","value":1000}}}`
+		`"group_by":["$.user"],"aggregate":{"fn":"sum","path":"$.bytes"},"window":{"size":"1h"},"time":"$.ts","threshold":{"op":">","value":1000},"alert":{"resolve":true}}}`
 	countries := `{"op":"upsert","rule":{"id":"many-countries","scope":"*","when":{"path":"$.type","op":"==","value":"login"},` +
 		`"group_by":["$.user"],"aggregate":{"fn":"count_distinct","path":"$.geo"},"window":{"size":"24h"},"time":"$.ts","threshold":3}}`
 	kcat(t, "*/big-download|"+download+"\n*/many-countries|"+countries+"\n", "-b", b.Addr, "-P", "-t", "controls", "-K", "|")
@@ -60,7 +62,8 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 		dl("c-1", "u1", "lots", "11:01"),
 		dl("c-1", "u1", 600, "11:10"),
 		dl("c-1", "u1", 300, "10:30"),  // late: the watermark is 11:10
-		dl("c-1", "u1", 500, "11:50"),  // u1's 11:00 window: 1100, without the late 300
+		dl("c-1", "u1", 500, "11:50"),  // resolves u2 (suppressed to 11:25); u1's 11:00 window: 1100 (not the late 300), suppressed to 11:59, ends 12:00
+		dl("c-1", "u3", 1, "12:05"),    // resolves u1
 		dl("c-2", "u1", 5000, "12:30"), // c-2's u1 is a group of its own
 		login("u1", "DE", "11:51"),
 		login("u1", "FR", "11:52"),
@@ -69,12 +72,14 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 	}
 	kcat(t, strings.Join(events, "\n")+"\n", "-b", b.Addr, "-P", "-t", "events", "-K", "|")
 
+	// A resolved record repeats its firing alert's window and value.
 	want := []string{
-		"big-download c-1 u1 2026-01-01T10:00:00Z-2026-01-01T11:00:00Z sum 1100",
-		"big-download c-1 u1 2026-01-01T11:00:00Z-2026-01-01T12:00:00Z sum 1100",
-		"big-download c-1 u2 2026-01-01T10:00:00Z-2026-01-01T11:00:00Z sum 2000",
-		"big-download c-2 u1 2026-01-01T12:00:00Z-2026-01-01T13:00:00Z sum 5000",
-		"many-countries c-1 u1 2026-01-01T00:00:00Z-2026-01-02T00:00:00Z count_distinct 3",
+		"big-download c-1 u1 2026-01-01T10:00:00Z-2026-01-01T11:00:00Z sum 1100 firing",
+		"big-download c-1 u1 2026-01-01T10:00:00Z-2026-01-01T11:00:00Z sum 1100 resolved",
+		"big-download c-1 u2 2026-01-01T10:00:00Z-2026-01-01T11:00:00Z sum 2000 firing",
+		"big-download c-1 u2 2026-01-01T10:00:00Z-2026-01-01T11:00:00Z sum 2000 resolved",
+		"big-download c-2 u1 2026-01-01T12:00:00Z-2026-01-01T13:00:00Z sum 5000 firing",
+		"many-countries c-1 u1 2026-01-01T00:00:00Z-2026-01-02T00:00:00Z count_distinct 3 firing",
 	}
 	var alerts []contract.Alert
 	e2etest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d alerts on the alerts topic", len(want)), func() bool {
@@ -92,8 +97,8 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 	for _, a := range alerts {
 		var user string
 		_ = json.Unmarshal(a.Group["$.user"], &user)
-		got = append(got, fmt.Sprintf("%s %s %s %s-%s %s %g", a.RuleID, a.Customer, user,
-			a.WindowStart.Format(time.RFC3339), a.WindowEnd.Format(time.RFC3339), a.Aggregate, a.Value))
+		got = append(got, fmt.Sprintf("%s %s %s %s-%s %s %g %s", a.RuleID, a.Customer, user,
+			a.WindowStart.Format(time.RFC3339), a.WindowEnd.Format(time.RFC3339), a.Aggregate, a.Value, a.Status))
 	}
 	slices.Sort(got)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -111,7 +116,7 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 			return false
 		}
 		for _, v := range rules.Rules {
-			if v.ID == "big-download" && v.WindowState != nil && v.WindowState.Late == 1 {
+			if v.ID == "big-download" && v.WindowState != nil && v.WindowState.Late == 1 && v.WindowState.Suppressed == 1 && v.WindowState.Incidents == 1 {
 				return true
 			}
 		}
@@ -120,6 +125,9 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 	metrics := e2etest.GetText(t, base+"/metrics")
 	if !strings.Contains(metrics, `hindsight_late_events_total{rule="*/big-download"} 1`) {
 		t.Errorf("/metrics lacks the late event of */big-download")
+	}
+	if !strings.Contains(metrics, `hindsight_alerts_suppressed_total{rule="*/big-download"} 1`) {
+		t.Errorf("/metrics lacks the suppressed crossing of */big-download")
 	}
 }
 

@@ -1,0 +1,98 @@
+package controls
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// Destinations and mutes fold like rules but have no versions: an upsert replaces
+// what its key held (the newest control wins), a delete removes it. New keys beyond
+// max_destinations or max_mutes are rejected, like a rule beyond max_rules.
+
+// applyNotify folds a destination or mute control. The caller holds g.mu.
+func (g *Registry) applyNotify(rec Record) (outcome, message string) {
+	c := rec.Control
+	k := c.Key()
+	kind := c.Kind()
+	if kind == rule.KindDestination || c.Of == rule.KindDestination {
+		return applyKeyed(g, rec, g.dests, k, c.Destination, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
+	}
+	return applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
+}
+
+func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, limit int, limitName, what string) (string, string) {
+	switch rec.Control.Op {
+	case rule.OpUpsert:
+		if _, ok := m[k]; !ok && len(m) >= limit {
+			msg := fmt.Sprintf("%d %s are defined, the most allowed (limit %s, flag --%s): delete some or raise the limit, then apply this one again",
+				len(m), what, limitName, strings.ReplaceAll(limitName, "_", "-"))
+			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
+			return contract.ControlInvalid, msg
+		}
+		m[k] = v
+	case rule.OpDelete:
+		if _, ok := m[k]; !ok {
+			return contract.ControlNotFound, fmt.Sprintf("no %s %s", strings.TrimSuffix(what, "s"), k)
+		}
+		delete(m, k)
+	}
+	return contract.ControlOK, ""
+}
+
+// Destinations lists the destinations in (scope, name) order.
+func (g *Registry) Destinations() []*rule.Destination {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return sortedValues(g.dests)
+}
+
+// Mutes lists the mutes in (scope, id) order, expired ones included.
+func (g *Registry) Mutes() []*rule.Mute {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return sortedValues(g.mutes)
+}
+
+// Destination resolves the destination name for an alert of customer: the customer's
+// own destination of that name, else the global one.
+func (g *Registry) Destination(customer, name string) (*rule.Destination, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if d, ok := g.dests[rule.Key{Scope: customer, ID: name}]; ok {
+		return d, true
+	}
+	d, ok := g.dests[rule.Key{Scope: rule.GlobalScope, ID: name}]
+	return d, ok
+}
+
+// Muted returns the first mute (in (scope, id) order) covering an alert of rule ruleID
+// for customer at now, or nil.
+func (g *Registry) Muted(ruleID, customer string, now time.Time) *rule.Mute {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.mutes) == 0 {
+		return nil
+	}
+	var found *rule.Mute
+	for k, m := range g.mutes {
+		if m.Matches(ruleID, customer, now) && (found == nil || compareKeys(k, rule.Key{Scope: found.Scope, ID: found.ID}) < 0) {
+			found = m
+		}
+	}
+	return found
+}
+
+func sortedValues[T any](m map[rule.Key]*T) []*T {
+	keys := slices.SortedFunc(maps.Keys(m), compareKeys)
+	out := make([]*T, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, m[k])
+	}
+	return out
+}

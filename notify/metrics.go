@@ -1,0 +1,47 @@
+package notify
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// stageMetrics are the notify stage's series.
+type stageMetrics struct {
+	alerts, skipped   prometheus.Counter
+	undeliveredErrors prometheus.Counter
+	deliveries        *prometheus.CounterVec // by destination, outcome
+	attempts          *prometheus.CounterVec
+	queued            *prometheus.GaugeVec
+	queueFull         *prometheus.CounterVec
+	latency           prometheus.Histogram
+	limit             *prometheus.GaugeVec
+}
+
+func newStageMetrics(cfg Config) *stageMetrics {
+	m := &stageMetrics{
+		alerts: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_alerts_total",
+			Help: "Alert records the notify stage read."}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_skipped_total",
+			Help: "Records of the alerts topic that are not alerts (nothing delivered)."}),
+		undeliveredErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_undelivered_write_errors_total",
+			Help: "Failed writes of undelivered records (retried until they land)."}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_deliveries_total",
+			Help: "Deliveries by destination and outcome (delivered, undelivered, muted)."}, []string{"destination", "outcome"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_attempts_total",
+			Help: "HTTP requests made, retries included, by destination."}, []string{"destination"}),
+		queued: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hindsight_notify_queued",
+			Help: "Deliveries waiting in a destination's queue."}, []string{"destination"}),
+		queueFull: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_queue_full_total",
+			Help: "Deliveries recorded undelivered because their destination's queue was full (--notify-queue-size)."}, []string{"destination"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hindsight_notify_delivery_seconds",
+			Help: "Time from a delivery's first attempt to its 2xx answer.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18)}),
+		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hindsight_notify_limit",
+			Help: "The notify stage's limits in force: notify_queue_size, notify_concurrency, notify_max_attempts."}, []string{"name"}),
+	}
+	m.limit.WithLabelValues("notify_queue_size").Set(float64(cfg.QueueSize))
+	m.limit.WithLabelValues("notify_concurrency").Set(float64(cfg.Concurrency))
+	m.limit.WithLabelValues("notify_max_attempts").Set(float64(cfg.Sender.MaxAttempts))
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(m.alerts, m.skipped, m.undeliveredErrors, m.deliveries, m.attempts, m.queued, m.queueFull, m.latency, m.limit)
+	}
+	return m
+}

@@ -1,0 +1,133 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+)
+
+// ForbiddenAddressError is a destination address refused because AllowPrivate is off:
+// from CheckURL for an IP literal or localhost, and in an Outcome's Reason when a
+// name resolved to it at dial time.
+type ForbiddenAddressError struct {
+	// Addr is the address as written or resolved (an IPv4-mapped one stays mapped).
+	Addr string
+	// Kind is why it is refused: private, loopback, link-local, …
+	Kind string
+}
+
+func (e *ForbiddenAddressError) Error() string {
+	return fmt.Sprintf("address %s is %s (allow with --notify-allow-private)", e.Addr, e.Kind)
+}
+
+var (
+	// thisNetwork is 0.0.0.0/8: Linux connects 0.x.y.z to the local host.
+	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
+	// cgnat is the shared address space of carrier-grade NAT (RFC 6598), private in
+	// all but name: inside clouds it often holds internal services.
+	cgnat     = netip.MustParsePrefix("100.64.0.0/10")
+	broadcast = netip.MustParseAddr("255.255.255.255")
+	// nat64 is the well-known NAT64 prefix (RFC 6052): on a NAT64 network
+	// 64:ff9b::10.0.0.1 reaches 10.0.0.1.
+	nat64 = netip.MustParsePrefix("64:ff9b::/96")
+)
+
+// forbiddenKind says why addr may not be reached without AllowPrivate, "" if it may.
+func forbiddenKind(addr netip.Addr) string {
+	addr = addr.WithZone("").Unmap()
+	if nat64.Contains(addr) {
+		b := addr.As16()
+		addr = netip.AddrFrom4([4]byte(b[12:]))
+	}
+	switch {
+	case addr.IsUnspecified() || thisNetwork.Contains(addr):
+		return "unspecified"
+	case addr.IsLoopback():
+		return "loopback"
+	case addr.IsPrivate(): // 10/8, 172.16/12, 192.168/16, fc00::/7
+		return "private"
+	case addr.IsLinkLocalUnicast(): // 169.254/16 (cloud metadata), fe80::/10
+		return "link-local"
+	case addr.IsMulticast():
+		return "multicast"
+	case addr == broadcast:
+		return "broadcast"
+	case cgnat.Contains(addr):
+		return "carrier-grade NAT (100.64.0.0/10)"
+	}
+	return ""
+}
+
+// refuseForbidden is the dialer's Control: it runs on each address the name resolved
+// to, just before connecting, so what DNS answers (or rebinds to) cannot get past it.
+func refuseForbidden(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("notify: checking dial address %q: %w", address, err)
+	}
+	if kind := forbiddenKind(ap.Addr()); kind != "" {
+		return &ForbiddenAddressError{Addr: ap.Addr().String(), Kind: kind}
+	}
+	return nil
+}
+
+// CheckURL validates a destination URL when it is applied: scheme http or https, a
+// host, no user info; and, unless allowPrivate, a host that is not localhost nor an
+// IP literal that the dialer would refuse. A host name is not resolved here: what it
+// resolves to is checked at every dial. The error does not quote the URL (it may be
+// a secret).
+func CheckURL(raw string, allowPrivate bool) error {
+	u, err := parseURL(raw)
+	if err != nil {
+		return err
+	}
+	if allowPrivate {
+		return nil
+	}
+	host := u.Hostname()
+	if isLocalhost(host) {
+		return &ForbiddenAddressError{Addr: host, Kind: "loopback"}
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if kind := forbiddenKind(addr); kind != "" {
+			return &ForbiddenAddressError{Addr: host, Kind: kind}
+		}
+	}
+	return nil
+}
+
+// parseURL parses a destination URL and checks its shape: what Deliver needs whatever
+// AllowPrivate says.
+func parseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error quotes the URL; keep only what is wrong with it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("notify: destination URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		if u.Scheme == "" {
+			return nil, errors.New("notify: destination URL: no scheme (want http:// or https://)")
+		}
+		return nil, fmt.Errorf("notify: destination URL: scheme %q is not http or https", u.Scheme)
+	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
+		return nil, errors.New("notify: destination URL: no host")
+	case u.User != nil:
+		return nil, errors.New("notify: destination URL: user info (user:password@) is not allowed; sign with the destination's secret instead")
+	}
+	return u, nil
+}
+
+// isLocalhost reports whether host is localhost or a name under it, which resolvers
+// answer with loopback (RFC 6761).
+func isLocalhost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}

@@ -1,0 +1,475 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// Defaults of Config.
+const (
+	DefaultGroup          = "hindsight-notify"
+	DefaultQueueSize      = 1000
+	DefaultConcurrency    = 4
+	DefaultCommitInterval = 200 * time.Millisecond
+	DefaultRecent         = 500
+)
+
+// Config configures the notify stage. Each field documents its default.
+type Config struct {
+	// Kafka reaches the brokers. Brokers has no default.
+	Kafka ingest.KafkaConfig
+	// Topics names the alerts, controls and undelivered topics (ingest's defaults).
+	Topics ingest.Topics
+	// Group is the stage's consumer group on the alerts topic. Default
+	// "hindsight-notify".
+	Group string
+	// Sender configures delivery (timeouts, retries, outbound safety).
+	Sender SenderConfig
+	// QueueSize is the most deliveries waiting for one destination: an alert for a
+	// destination whose queue is full is recorded undelivered at once ("queue full"),
+	// so that a slow or dead destination holds at most this many alerts and never
+	// delays the others. Default 1000.
+	QueueSize int
+	// Concurrency is how many deliveries to one destination run at once. Default 4.
+	Concurrency int
+	// CommitInterval is how often the offsets of alerts delivered (or recorded
+	// undelivered) are committed. Default 200ms.
+	CommitInterval time.Duration
+	// SessionTimeout and InstanceID are the consumer group's (kgo's defaults).
+	SessionTimeout time.Duration
+	InstanceID     string
+	// Registry, if set, is a controls fold kept current by its owner (the live
+	// daemon), and Loaded is closed once it has caught up with the topic. Nil: the
+	// stage reads the controls topic itself.
+	Registry *controls.Registry
+	Loaded   <-chan struct{}
+	// Recent is how many alerts' delivery states Recent keeps. Default 500.
+	Recent int
+	// Getenv and ReadFile read destinations' secrets. Default os.Getenv, os.ReadFile.
+	Getenv   func(string) string
+	ReadFile func(string) ([]byte, error)
+	// Logger receives operational logs. Default slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the stage's metrics. Default: none registered.
+	Registerer prometheus.Registerer
+}
+
+// EnsureDefaults fills unset fields with their defaults.
+func (c *Config) EnsureDefaults() {
+	c.Kafka.EnsureDefaults()
+	c.Topics.EnsureDefaults()
+	c.Sender = c.Sender.EnsureDefaults()
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&c.Group, DefaultGroup)
+	if c.QueueSize <= 0 {
+		c.QueueSize = DefaultQueueSize
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.Recent <= 0 {
+		c.Recent = DefaultRecent
+	}
+	if c.Getenv == nil {
+		c.Getenv = os.Getenv
+	}
+	if c.ReadFile == nil {
+		c.ReadFile = os.ReadFile
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c *Config) Validate() error {
+	if err := c.Kafka.Validate(); err != nil {
+		return err
+	}
+	if err := c.Sender.Validate(); err != nil {
+		return err
+	}
+	if c.Registry != nil && c.Loaded == nil {
+		return errors.New("notify: a Registry needs its Loaded channel")
+	}
+	return nil
+}
+
+// Stage is the notify stage: it consumes the alerts topic in its own group and delivers
+// each alert to the destinations its record names (see the package comment).
+type Stage struct {
+	cfg    Config
+	sender *Sender
+	reg    *controls.Registry
+	m      *stageMetrics
+	log    *slog.Logger
+
+	cl *kgo.Client
+	g  *errgroup.Group
+	// gctx ends the destinations' workers.
+	gctx context.Context
+
+	mu     sync.Mutex
+	queues map[rule.Key]*destQueue
+	parts  map[int32]*tracker
+	recent *recentRing
+}
+
+// New checks cfg and builds the stage; Run starts it.
+func New(cfg Config) (*Stage, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, m: newStageMetrics(cfg),
+		queues: map[rule.Key]*destQueue{}, parts: map[int32]*tracker{}, recent: newRecentRing(cfg.Recent)}
+	// A failed attempt that will be retried shows as "retrying" in Recent.
+	sc := cfg.Sender
+	onAttempt := sc.OnAttempt
+	sc.OnAttempt = func(t Target, a *contract.Alert, attempt int, reason string, wait time.Duration) {
+		s.recent.retrying(a, t.Name, attempt, reason)
+		if onAttempt != nil {
+			onAttempt(t, a, attempt, reason, wait)
+		}
+	}
+	sender, err := NewSender(sc)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	s.sender = sender
+	if s.reg == nil {
+		s.reg = controls.NewRegistry()
+	}
+	return s, nil
+}
+
+// Registry is the controls fold the stage delivers by.
+func (s *Stage) Registry() *controls.Registry { return s.reg }
+
+// Run consumes and delivers until ctx ends; it commits what was handled before it
+// returns. Deliveries cut short by the end are neither delivered nor recorded
+// undelivered: their offsets are not committed, so the next run delivers them.
+func (s *Stage) Run(ctx context.Context) error {
+	defer s.sender.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	s.g, s.gctx = g, gctx
+	loaded := s.cfg.Loaded
+	if s.cfg.Registry == nil {
+		cr, err := ingest.NewControlReader(ingest.ControlsConfig{Kafka: s.cfg.Kafka, Topics: s.cfg.Topics, Logger: s.log})
+		if err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		defer cr.Close()
+		ch := make(chan struct{})
+		loaded = ch
+		g.Go(func() error {
+			return cr.Run(gctx, func(recs []controls.Record) {
+				for _, rec := range recs {
+					s.reg.Apply(rec)
+				}
+			}, func() { close(ch) })
+		})
+	}
+	g.Go(func() error {
+		select {
+		case <-loaded:
+		case <-gctx.Done():
+			return nil
+		}
+		return s.consume(gctx)
+	})
+	return g.Wait()
+}
+
+// consume reads the alerts topic and hands each alert to its destinations' queues.
+func (s *Stage) consume(ctx context.Context) error {
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(s.cfg.Group), kgo.ConsumeTopics(s.cfg.Topics.Alerts),
+		kgo.DisableAutoCommit(), kgo.FetchMaxWait(100 * time.Millisecond), kgo.ProducerLinger(0),
+		kgo.OnPartitionsRevoked(s.revoked), kgo.OnPartitionsLost(s.lost),
+	}
+	if s.cfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(s.cfg.SessionTimeout))
+	}
+	if s.cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(s.cfg.InstanceID))
+	}
+	cl, err := s.cfg.Kafka.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	s.cl = cl
+	defer cl.Close()
+	s.log.Info("notify stage consuming", "topic", s.cfg.Topics.Alerts, "group", s.cfg.Group, "undelivered", s.cfg.Topics.Undelivered)
+
+	commitDone := make(chan struct{})
+	go func() { // owned here: ends with ctx, and consume waits for it below
+		defer close(commitDone)
+		t := time.NewTicker(s.cfg.CommitInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.commit(ctx, nil)
+			}
+		}
+	}()
+	defer func() {
+		<-commitDone
+		// A last commit of what was handled, on a fresh context: ctx is done.
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.commit(cctx, nil)
+	}()
+	for ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		if fs.IsClientClosed() {
+			return nil
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				s.log.Warn("alerts fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		fs.EachRecord(func(rec *kgo.Record) { s.handle(ctx, rec) })
+	}
+	return nil
+}
+
+// handle starts the deliveries of one alert record.
+func (s *Stage) handle(ctx context.Context, rec *kgo.Record) {
+	e := s.track(rec)
+	var a contract.Alert
+	if err := json.Unmarshal(rec.Value, &a); err != nil {
+		// Not an alert this build wrote: nothing to deliver, said once.
+		s.log.Warn("alerts record is not an alert; skipped", "partition", rec.Partition, "offset", rec.Offset, "err", err)
+		s.m.skipped.Inc()
+		e.done()
+		return
+	}
+	s.m.alerts.Inc()
+	d := &contract.AlertDelivery{Alert: a, Partition: rec.Partition, Offset: rec.Offset, Received: time.Now().UTC()}
+	if len(a.Notify) == 0 {
+		s.recent.add(d, nil)
+		e.done()
+		return
+	}
+	muted := a.Muted
+	if !muted {
+		muted = s.reg.Muted(a.RuleID, a.Customer, time.Now()) != nil
+	}
+	var jobs []*job
+	for _, name := range a.Notify {
+		st := contract.DestinationState{Name: name, State: contract.DeliveryQueued, Updated: time.Now().UTC()}
+		dest, ok := s.reg.Destination(a.Customer, name)
+		if ok {
+			st.Scope, st.Type = dest.Scope, dest.Type
+		}
+		d.Destinations = append(d.Destinations, st)
+		if muted {
+			d.Destinations[len(d.Destinations)-1].State = contract.DeliveryMuted
+			s.m.deliveries.WithLabelValues(name, contract.DeliveryMuted).Inc()
+			continue
+		}
+		jobs = append(jobs, &job{alert: &d.Alert, entry: e, rec: rec, dest: dest, name: name, index: len(d.Destinations) - 1, delivery: d})
+	}
+	e.add(len(jobs))
+	s.recent.add(d, jobs)
+	e.done() // the record's own hold: released once its jobs are counted
+	for _, j := range jobs {
+		if j.dest == nil {
+			s.giveUp(ctx, j, Outcome{Reason: fmt.Sprintf("no destination %q for customer %s (nor a global one)", j.name, a.Customer), Final: true})
+			continue
+		}
+		s.enqueue(ctx, j)
+	}
+}
+
+// job is one alert's delivery to one destination.
+type job struct {
+	alert    *contract.Alert
+	delivery *contract.AlertDelivery
+	index    int // in delivery.Destinations
+	entry    *entry
+	rec      *kgo.Record
+	dest     *rule.Destination
+	name     string
+}
+
+// enqueue puts j on its destination's queue, or records it undelivered when the queue
+// is full.
+func (s *Stage) enqueue(ctx context.Context, j *job) {
+	q := s.queue(j.dest)
+	select {
+	case q.ch <- j:
+		s.m.queued.WithLabelValues(j.name).Inc()
+	default:
+		s.m.queueFull.WithLabelValues(j.name).Inc()
+		s.giveUp(ctx, j, Outcome{Reason: fmt.Sprintf("destination queue full (%d deliveries waiting; limit notify_queue_size, flag --notify-queue-size)", s.cfg.QueueSize), Final: true})
+	}
+}
+
+// destQueue is one destination's queue and workers.
+type destQueue struct {
+	ch chan *job
+}
+
+// queue returns d's queue, starting its workers the first time.
+func (s *Stage) queue(d *rule.Destination) *destQueue {
+	k := rule.Key{Scope: d.Scope, ID: d.Name}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.queues[k]; q != nil {
+		return q
+	}
+	q := &destQueue{ch: make(chan *job, s.cfg.QueueSize)}
+	s.queues[k] = q
+	for range s.cfg.Concurrency {
+		s.g.Go(func() error {
+			for {
+				select {
+				case <-s.gctx.Done():
+					return nil
+				case j := <-q.ch:
+					s.m.queued.WithLabelValues(j.name).Dec()
+					s.deliver(s.gctx, j)
+				}
+			}
+		})
+	}
+	return q
+}
+
+// deliver sends j, then records the outcome.
+func (s *Stage) deliver(ctx context.Context, j *job) {
+	// The destination as it is now: a control may have changed it since the alert came.
+	dest, ok := s.reg.Destination(j.alert.Customer, j.name)
+	if !ok {
+		s.giveUp(ctx, j, Outcome{Reason: fmt.Sprintf("destination %q was deleted", j.name), Final: true})
+		return
+	}
+	t, err := s.target(dest)
+	if err != nil {
+		s.giveUp(ctx, j, Outcome{Reason: err.Error(), Final: true})
+		return
+	}
+	began := time.Now()
+	out := s.sender.Deliver(ctx, t, j.alert)
+	s.m.attempts.WithLabelValues(j.name).Add(float64(out.Attempts))
+	switch {
+	case out.Delivered:
+		s.m.latency.Observe(time.Since(began).Seconds())
+		s.m.deliveries.WithLabelValues(j.name, contract.DeliveryDelivered).Inc()
+		s.recent.set(j, contract.DeliveryDelivered, out.Attempts, "")
+		j.entry.done()
+	case out.Canceled || ctx.Err() != nil:
+		// Stopping: neither delivered nor given up; uncommitted, so delivered next run.
+	default:
+		s.giveUp(ctx, j, out)
+	}
+}
+
+// target resolves d's URL and secret.
+func (s *Stage) target(d *rule.Destination) (Target, error) {
+	t := Target{Name: d.Name, Type: d.Type, URL: d.URL}
+	if d.URLFrom != nil {
+		u, err := s.secret(d.URLFrom)
+		if err != nil {
+			return t, fmt.Errorf("reading the URL of destination %s/%s: %w", d.Scope, d.Name, err)
+		}
+		t.URL = strings.TrimSpace(string(u))
+	}
+	if err := CheckURL(t.URL, s.cfg.Sender.AllowPrivate); err != nil {
+		return t, fmt.Errorf("destination %s/%s: %w", d.Scope, d.Name, err)
+	}
+	if d.Secret != nil {
+		sec, err := s.secret(d.Secret)
+		if err != nil {
+			return t, fmt.Errorf("reading the secret of destination %s/%s: %w", d.Scope, d.Name, err)
+		}
+		t.Secret = []byte(strings.TrimSpace(string(sec)))
+	}
+	return t, nil
+}
+
+func (s *Stage) secret(ref *rule.SecretRef) ([]byte, error) {
+	if ref.Env != "" {
+		v := s.cfg.Getenv(ref.Env)
+		if v == "" {
+			return nil, fmt.Errorf("environment variable %s is empty or unset", ref.Env)
+		}
+		return []byte(v), nil
+	}
+	b, err := s.cfg.ReadFile(ref.File)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, fmt.Errorf("file %s is empty", ref.File)
+	}
+	return b, nil
+}
+
+// giveUp records j undelivered on the undelivered topic; once the record is
+// acknowledged, j counts as handled. If it cannot be written (the stage is stopping),
+// j stays unhandled and is delivered again by the next run.
+func (s *Stage) giveUp(ctx context.Context, j *job, out Outcome) {
+	u := contract.Undelivered{Alert: *j.alert, Destination: j.name, Reason: out.Reason, Attempts: out.Attempts,
+		Status: out.Status, At: time.Now().UTC(), AlertsPartition: j.rec.Partition, AlertsOffset: j.rec.Offset}
+	if j.dest != nil {
+		u.Scope, u.Type = j.dest.Scope, j.dest.Type
+	}
+	val, err := json.Marshal(u)
+	if err != nil {
+		panic(fmt.Sprintf("notify: encoding an undelivered record: %v", err)) // plain data: always encodes
+	}
+	// The record must land before the alert counts as handled: keep trying (the topic
+	// may be missing or the brokers away) until it does or the stage stops.
+	_, err = backoff.Retry(ctx, func() (struct{}, error) {
+		rec := &kgo.Record{Topic: s.cfg.Topics.Undelivered, Key: []byte(j.alert.Customer), Value: val}
+		err := s.cl.ProduceSync(ctx, rec).FirstErr()
+		if err != nil && ctx.Err() == nil {
+			s.m.undeliveredErrors.Inc()
+			s.log.Error("recording an undelivered alert failed; retrying", "alert", j.alert.AlertID,
+				"destination", j.name, "topic", s.cfg.Topics.Undelivered, "err", err)
+		}
+		return struct{}{}, err
+	}, backoff.WithBackOff(backoff.NewExponentialBackOff()), backoff.WithMaxElapsedTime(0))
+	if err != nil {
+		return // stopping: unhandled, so delivered again by the next run
+	}
+	s.log.Warn("alert undelivered", "alert", j.alert.AlertID, "status", j.alert.Status, "destination", j.name,
+		"reason", out.Reason, "attempts", out.Attempts)
+	s.m.deliveries.WithLabelValues(j.name, contract.DeliveryUndelivered).Inc()
+	s.recent.set(j, contract.DeliveryUndelivered, out.Attempts, out.Reason)
+	j.entry.done()
+}
+
+// Recent lists the delivery states of the latest alerts, newest first.
+func (s *Stage) Recent() []contract.AlertDelivery { return s.recent.list() }

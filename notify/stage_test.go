@@ -1,0 +1,317 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/notify"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// sink is a loopback receiver: it records each request's Idempotency-Key and answers
+// per respond (n counts this key's requests from 0).
+type sink struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	keys map[string]int // requests per Idempotency-Key
+	done map[string]bool
+	// inflight counts requests being answered now.
+	inflight int
+}
+
+func newSink(t *testing.T, respond func(n int, w http.ResponseWriter, r *http.Request) bool) *sink {
+	s := &sink{keys: map[string]int{}, done: map[string]bool{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		key := r.Header.Get(notify.HeaderIdempotencyKey)
+		s.mu.Lock()
+		n := s.keys[key]
+		s.keys[key]++
+		s.inflight++
+		s.mu.Unlock()
+		ok := respond(n, w, r)
+		s.mu.Lock()
+		s.inflight--
+		if ok {
+			s.done[key] = true
+		}
+		s.mu.Unlock()
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// delivered lists the keys answered 2xx, sorted.
+func (s *sink) delivered() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for k := range s.done {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *sink) requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.keys {
+		n += c
+	}
+	return n
+}
+
+func ok200(int, http.ResponseWriter, *http.Request) bool { return true }
+
+// TestStageDeliversThroughFailures runs the stage against receivers that fail in each
+// way the issue lists, over Kafka on loopback: every alert reaches the receivers that
+// recover, the undelivered topic holds exactly the deliveries past the budget (or
+// refused at once), a hanging destination does not delay another, muted alerts are not
+// delivered, and the alerts topic's offsets are committed once all is handled.
+func TestStageDeliversThroughFailures(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	// The topics as the live daemon makes them, the undelivered topic included.
+	var topics ingest.Topics
+	topics.EnsureDefaults()
+	if err := ingest.EnsureTopics(context.Background(), ingest.KafkaConfig{Brokers: []string{b.Addr}}, topics, 1); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	sinks := map[string]*sink{
+		"ok": newSink(t, ok200),
+		"flaky": newSink(t, func(n int, w http.ResponseWriter, _ *http.Request) bool {
+			return fail(n < 1, w, http.StatusInternalServerError)
+		}),
+		"limited": newSink(t, func(n int, w http.ResponseWriter, _ *http.Request) bool {
+			if n == 0 {
+				w.Header().Set("Retry-After", "1")
+			}
+			return fail(n < 1, w, http.StatusTooManyRequests)
+		}),
+		"slow": newSink(t, func(n int, w http.ResponseWriter, _ *http.Request) bool {
+			if n == 0 { // headers, then a body that trickles past the attempt's timeout
+				w.WriteHeader(http.StatusOK)
+				for range 8 {
+					_, _ = w.Write([]byte(" "))
+					w.(http.Flusher).Flush()
+					time.Sleep(100 * time.Millisecond)
+				}
+				return false
+			}
+			return true
+		}),
+		"hang": newSink(t, func(_ int, _ http.ResponseWriter, r *http.Request) bool {
+			select { // past every attempt's timeout
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return false
+		}),
+		"gone": newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) bool { return fail(true, w, http.StatusNotFound) }),
+	}
+	// A port nothing listens on: connections are refused.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedURL := "http://" + l.Addr().String() + "/hook"
+	l.Close()
+
+	var ctrls []*rule.Control
+	for name, s := range sinks {
+		ctrls = append(ctrls, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: name, Type: rule.DestWebhook, URL: s.srv.URL + "/hook",
+			Secret: &rule.SecretRef{Env: "HOOK_KEY"}}))
+	}
+	ctrls = append(ctrls,
+		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "refused", Type: rule.DestWebhook, URL: refusedURL}),
+		// c-2's own "ok" is the hanging receiver: a customer's destination wins for its alerts.
+		rule.UpsertDestination(&rule.Destination{Scope: "c-2", Name: "ok", Type: rule.DestWebhook, URL: sinks["hang"].srv.URL + "/c2"}),
+		rule.UpsertMute(&rule.Mute{Scope: "c-3", ID: "quiet", Rule: "*", Reason: "maintenance", By: "test"}),
+	)
+	var crecs []*kgo.Record
+	for _, c := range ctrls {
+		v, err := c.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		crecs = append(crecs, &kgo.Record{Topic: "controls", Key: []byte(c.RecordKey()), Value: v})
+	}
+	e2etest.ProduceSync(t, b, crecs...)
+
+	// Alerts: ten of c-1 to ok and one failing destination each, plus c-2's (its own
+	// hanging "ok"), one muted by record, one muted by c-3's mute, one naming a
+	// destination that does not exist, and one with no destinations.
+	type sent struct {
+		a     contract.Alert
+		names []string
+	}
+	var alerts []sent
+	failing := []string{"flaky", "limited", "slow", "hang", "gone", "refused"}
+	for i := range 12 {
+		names := []string{"ok", failing[i%len(failing)]}
+		alerts = append(alerts, sent{alertFor(fmt.Sprintf("a%02d", i), "c-1", names), names})
+	}
+	alerts = append(alerts,
+		sent{alertFor("c2", "c-2", []string{"ok"}), []string{"ok"}},
+		sent{func() contract.Alert { a := alertFor("muted", "c-1", []string{"ok"}); a.Muted = true; return a }(), nil},
+		sent{alertFor("c3", "c-3", []string{"ok"}), nil},
+		sent{alertFor("nowhere", "c-1", []string{"nowhere"}), []string{"nowhere"}},
+		sent{alertFor("none", "c-1", nil), nil},
+	)
+	// A resolved record of a00: delivered as well, under its own key.
+	resolved := alerts[0].a
+	resolved.Status = contract.StatusResolved
+	alerts = append(alerts, sent{resolved, []string{"ok", "flaky"}})
+	var arecs []*kgo.Record
+	for _, s := range alerts {
+		v, _ := json.Marshal(s.a)
+		arecs = append(arecs, &kgo.Record{Topic: "alerts", Key: []byte(s.a.Customer), Value: v})
+	}
+	e2etest.ProduceSync(t, b, arecs...)
+
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-test",
+		Sender: notify.SenderConfig{Timeout: 300 * time.Millisecond, MaxAttempts: 3, MaxElapsed: 10 * time.Second,
+			InitialBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond,
+		Getenv:         func(k string) string { return map[string]string{"HOOK_KEY": "s3cret"}[k] },
+		Logger:         e2etest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+
+	// "ok" receives c-1's twelve alerts and the resolved record while "hang" still holds
+	// its first requests: a hanging destination delays no other.
+	wantOK := []string{}
+	for _, s := range alerts {
+		if s.a.Customer == "c-1" && !s.a.Muted && slices.Contains(s.names, "ok") {
+			wantOK = append(wantOK, notify.IdempotencyKey(&s.a))
+		}
+	}
+	slices.Sort(wantOK)
+	e2etest.WaitFor(t, 10*time.Second, "ok's deliveries", func() bool { return slices.Equal(sinks["ok"].delivered(), wantOK) })
+	if n := sinks["hang"].requests(); n == 0 {
+		t.Errorf("hang had no request yet when ok had all of its alerts")
+	}
+	for _, d := range st.Recent() {
+		for _, ds := range d.Destinations {
+			if ds.Name == "hang" && (ds.State == contract.DeliveryDelivered || ds.State == contract.DeliveryUndelivered) {
+				t.Errorf("hang's delivery of %s is %s before ok's were all in", d.Alert.AlertID, ds.State)
+			}
+		}
+	}
+
+	// Everything ends: the recovering receivers have all their alerts; the others are
+	// on the undelivered topic, each once.
+	wantUndelivered := map[string]string{}
+	for _, s := range alerts {
+		for _, n := range s.names {
+			key := notify.IdempotencyKey(&s.a) + " " + n
+			switch {
+			case n == "hang" || (n == "ok" && s.a.Customer == "c-2"):
+				wantUndelivered[key] = "timeout after 300ms (3 attempts)"
+			case n == "gone":
+				wantUndelivered[key] = "HTTP 404 (final)"
+			case n == "refused":
+				wantUndelivered[key] = "connection refused after 3 attempts"
+			case n == "nowhere":
+				wantUndelivered[key] = `no destination "nowhere" for customer c-1`
+			}
+		}
+	}
+	undelivered := b.Consume(t, "alerts.undelivered", len(wantUndelivered), 30*time.Second)
+	got := map[string]string{}
+	for _, r := range undelivered {
+		var u contract.Undelivered
+		if err := json.Unmarshal(r.Value, &u); err != nil {
+			t.Fatal(err)
+		}
+		key := notify.IdempotencyKey(&u.Alert) + " " + u.Destination
+		if _, dup := got[key]; dup {
+			t.Errorf("undelivered twice: %s", key)
+		}
+		got[key] = u.Reason
+		if want := wantUndelivered[key]; want == "" || !strings.HasPrefix(u.Reason, want) {
+			t.Errorf("undelivered %s: %q, want %q", key, u.Reason, want)
+		}
+	}
+	if len(got) != len(wantUndelivered) {
+		t.Errorf("undelivered %d deliveries, want %d: %v", len(got), len(wantUndelivered), got)
+	}
+	for _, name := range []string{"flaky", "limited", "slow"} {
+		var want []string
+		for _, s := range alerts {
+			if slices.Contains(s.names, name) {
+				want = append(want, notify.IdempotencyKey(&s.a))
+			}
+		}
+		slices.Sort(want)
+		e2etest.WaitFor(t, 10*time.Second, name+"'s deliveries", func() bool { return slices.Equal(sinks[name].delivered(), want) })
+	}
+	// Nothing reached ok for the muted alerts or c-3's.
+	for _, k := range sinks["ok"].delivered() {
+		if strings.HasPrefix(k, "muted") || strings.HasPrefix(k, "c3") {
+			t.Errorf("muted alert %s delivered", k)
+		}
+	}
+	states := map[string]string{}
+	for _, d := range st.Recent() {
+		for _, ds := range d.Destinations {
+			states[d.Alert.AlertID+"/"+d.Alert.Status+"/"+ds.Name] = ds.State
+		}
+	}
+	for k, want := range map[string]string{"a00/firing/ok": "delivered", "a03/firing/hang": "undelivered", "muted/firing/ok": "muted",
+		"c3/firing/ok": "muted", "a00/resolved/flaky": "delivered"} {
+		if states[k] != want {
+			t.Errorf("Recent: %s is %q, want %q", k, states[k], want)
+		}
+	}
+	// The alerts' offsets are committed once each was delivered or recorded.
+	close(release)
+	e2etest.WaitFor(t, 10*time.Second, "the alerts offsets committed", func() bool {
+		return e2etest.GroupCommitted(t, b, "notify-test", "alerts") == int64(len(alerts))
+	})
+}
+
+func fail(failing bool, w http.ResponseWriter, code int) bool {
+	if failing {
+		w.WriteHeader(code)
+		return false
+	}
+	return true
+}
+
+// alertFor is an alert of customer whose rule notifies names; id is its alert id.
+func alertFor(id, customer string, names []string) contract.Alert {
+	return contract.Alert{AlertID: id, RuleID: "r", Scope: "*", Version: 1, Customer: customer, Count: 3,
+		Threshold: rule.AtLeast(3), EventTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Source: contract.SourceLive,
+		Aggregate: "count", Value: 3, Status: contract.StatusFiring, Severity: "high", Notify: names}
+}

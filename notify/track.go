@@ -1,0 +1,138 @@
+package notify
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Offsets are committed only below alerts that are handled: delivered, or recorded
+// undelivered, at every destination they name. A partition's tracker lists its alerts
+// in offset order, each with the number of deliveries still open; the commit is the
+// offset after the longest handled prefix. So a crash re-delivers what was not
+// handled, and never skips it (at least once).
+
+// entry is one alert record's open deliveries, plus a hold of its own released once
+// they are counted (so that an entry is never handled before its jobs exist).
+type entry struct {
+	offset int64
+	epoch  int32
+	open   atomic.Int32
+}
+
+func (e *entry) add(n int) { e.open.Add(int32(n)) }
+func (e *entry) done()     { e.open.Add(-1) }
+
+// tracker is one partition's entries, in offset order.
+type tracker struct {
+	mu      sync.Mutex
+	entries []*entry
+	head    int
+}
+
+// track adds rec's entry (holding itself) to its partition's tracker.
+func (s *Stage) track(rec *kgo.Record) *entry {
+	e := &entry{offset: rec.Offset, epoch: rec.LeaderEpoch}
+	e.open.Store(1)
+	s.mu.Lock()
+	t := s.parts[rec.Partition]
+	if t == nil {
+		t = &tracker{}
+		s.parts[rec.Partition] = t
+	}
+	s.mu.Unlock()
+	t.mu.Lock()
+	t.entries = append(t.entries, e)
+	t.mu.Unlock()
+	return e
+}
+
+// handled pops the handled prefix and returns the offset to commit after it (ok false
+// when nothing new was handled).
+func (t *tracker) handled() (next kgo.EpochOffset, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.head < len(t.entries) && t.entries[t.head].open.Load() == 0 {
+		e := t.entries[t.head]
+		t.entries[t.head] = nil
+		t.head++
+		next, ok = kgo.EpochOffset{Epoch: e.epoch, Offset: e.offset + 1}, true
+	}
+	if t.head > 0 && t.head*2 >= len(t.entries) {
+		n := copy(t.entries, t.entries[t.head:])
+		clear(t.entries[n:])
+		t.entries, t.head = t.entries[:n], 0
+	}
+	return next, ok
+}
+
+// commit commits the handled prefix of the given partitions (all when nil).
+func (s *Stage) commit(ctx context.Context, only []int32) {
+	s.mu.Lock()
+	offs := map[int32]kgo.EpochOffset{}
+	for p, t := range s.parts {
+		if only != nil && !containsPartition(only, p) {
+			continue
+		}
+		if next, ok := t.handled(); ok {
+			offs[p] = next
+		}
+	}
+	s.mu.Unlock()
+	if len(offs) == 0 || s.cl == nil {
+		return
+	}
+	var commitErr error
+	s.cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{s.cfg.Topics.Alerts: offs},
+		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			commitErr = err
+			if resp == nil {
+				return
+			}
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					if perr := kerr.ErrorForCode(p.ErrorCode); perr != nil && commitErr == nil {
+						commitErr = perr
+					}
+				}
+			}
+		})
+	if commitErr != nil && ctx.Err() == nil {
+		// The next commit covers these offsets too; a crash before it re-delivers.
+		s.log.Warn("committing alerts offsets failed", "err", commitErr)
+	}
+}
+
+func containsPartition(ps []int32, p int32) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// revoked commits what was handled in the partitions taken away, then forgets them:
+// their unfinished deliveries run on, but their offsets are the next owner's to commit.
+func (s *Stage) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	ps := revoked[s.cfg.Topics.Alerts]
+	s.commit(ctx, ps)
+	s.forget(ps)
+}
+
+// lost forgets partitions lost without a chance to commit.
+func (s *Stage) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	s.forget(lost[s.cfg.Topics.Alerts])
+}
+
+func (s *Stage) forget(ps []int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range ps {
+		delete(s.parts, p)
+	}
+}

@@ -1,0 +1,224 @@
+package rule
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Destination types: where a destination's requests go and in which format.
+const (
+	DestWebhook   = "webhook"   // the alert record as JSON
+	DestSlack     = "slack"     // a Slack incoming-webhook message
+	DestPagerDuty = "pagerduty" // a PagerDuty Events API v2 event
+)
+
+// DestinationTypes are the destination types, in the order errors list them.
+var DestinationTypes = []string{DestWebhook, DestSlack, DestPagerDuty}
+
+// Destination is where alerts are delivered, as a destination control carries it. A
+// rule's alert.notify names destinations; for an alert of customer C the name N is C's
+// destination N if there is one, else the global (scope *) destination N, so that a
+// customer's destination only ever receives that customer's alerts.
+type Destination struct {
+	Scope       string `json:"scope"`
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Description string `json:"description,omitempty"`
+	// URL is where requests go; URLFrom names where to read it instead (a Slack
+	// webhook's URL is itself a secret). Exactly one is set.
+	URL     string     `json:"url,omitempty"`
+	URLFrom *SecretRef `json:"url_from,omitempty"`
+	// Secret names the signing key (webhook, slack) or routing key (pagerduty, where it
+	// is required). Secrets never travel on the controls topic: only where to read them.
+	Secret *SecretRef `json:"secret,omitempty"`
+}
+
+// SecretRef names an environment variable or a file (exactly one) of the notifying
+// process that holds a secret.
+type SecretRef struct {
+	Env  string `json:"env,omitempty"`
+	File string `json:"file,omitempty"`
+}
+
+func (s *SecretRef) String() string {
+	if s.Env != "" {
+		return "env " + s.Env
+	}
+	return "file " + s.File
+}
+
+// Mute stops notifications for the alerts it matches, while they are still counted and
+// recorded (with muted true): those of its scope's customer (every customer for *) and
+// of its rule id (every rule for *), until Until (zero: until deleted).
+type Mute struct {
+	Scope  string    `json:"scope"`
+	ID     string    `json:"id"`
+	Rule   string    `json:"rule"`
+	Until  time.Time `json:"until,omitzero"`
+	Reason string    `json:"reason,omitempty"`
+	By     string    `json:"by,omitempty"`
+}
+
+// Matches reports whether the mute covers an alert of rule id ruleID for customer at
+// time now.
+func (m *Mute) Matches(ruleID, customer string, now time.Time) bool {
+	return (m.Scope == GlobalScope || m.Scope == customer) && (m.Rule == GlobalScope || m.Rule == ruleID) &&
+		(m.Until.IsZero() || now.Before(m.Until))
+}
+
+// Control kinds: what a control record is about. A rule's kind is empty.
+const (
+	KindRule        = ""
+	KindDestination = "destination"
+	KindMute        = "mute"
+)
+
+// recordKeyPrefix is how a destination's or mute's record key starts: "destination:"
+// or "mute:", then SCOPE/NAME. A rule's scope may not start so (validate), so no rule's
+// key is ever another kind's.
+func recordKeyPrefix(kind string) string { return kind + ":" }
+
+// SplitRecordKey parses a controls record key into its kind and SCOPE/ID key.
+func SplitRecordKey(s string) (kind string, k Key, err error) {
+	for _, kd := range []string{KindDestination, KindMute} {
+		if rest, ok := strings.CutPrefix(s, recordKeyPrefix(kd)); ok {
+			k, err = ParseKey(rest)
+			return kd, k, err
+		}
+	}
+	k, err = ParseKey(s)
+	return KindRule, k, err
+}
+
+// RecordKey is the controls record key of the control: SCOPE/ID for a rule,
+// destination:SCOPE/NAME and mute:SCOPE/ID for the others.
+func (c *Control) RecordKey() string {
+	if c.Kind() == KindRule {
+		return c.Key().String()
+	}
+	return recordKeyPrefix(c.Kind()) + c.Key().String()
+}
+
+// Kind is what the control is about.
+func (c *Control) Kind() string {
+	switch {
+	case c.Destination != nil:
+		return KindDestination
+	case c.Mute != nil:
+		return KindMute
+	}
+	return c.Of
+}
+
+// UpsertDestination returns the control that defines d.
+func UpsertDestination(d *Destination) *Control { return &Control{Op: OpUpsert, Destination: d} }
+
+// UpsertMute returns the control that puts m in force.
+func UpsertMute(m *Mute) *Control { return &Control{Op: OpUpsert, Mute: m} }
+
+// DeleteOf returns the control that removes the destination or mute (kind) k.
+func DeleteOf(kind string, k Key) *Control {
+	return &Control{Op: OpDelete, Of: kind, Scope: k.Scope, ID: k.ID}
+}
+
+// validScope bounds a destination's or mute's scope as a rule's: * or one customer id.
+func validScope(s string) bool {
+	return s == GlobalScope || s != "" && len(s) <= 256 && !strings.ContainsAny(s, "*\n\r\t")
+}
+
+// Validate checks the destination; problems are positioned by field.
+func (d *Destination) Validate() error {
+	var errs ValidationError
+	errs.Kind, errs.Rule = KindDestination, d.Name
+	if !validScope(d.Scope) {
+		errs.add("scope", 0, "is required: a customer id or * (at most 256 bytes)")
+	}
+	if !idPattern.MatchString(d.Name) {
+		errs.add("name", 0, fmt.Sprintf("%q: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", d.Name))
+	}
+	if !slices.Contains(DestinationTypes, d.Type) {
+		errs.add("type", 0, fmt.Sprintf("%q: want one of %s", d.Type, strings.Join(DestinationTypes, ", ")))
+	}
+	switch {
+	case d.URL == "" && d.URLFrom == nil:
+		errs.add("url", 0, "is required (or url_from, to read it from an environment variable or file)")
+	case d.URL != "" && d.URLFrom != nil:
+		errs.add("url", 0, "and url_from are exclusive")
+	case d.URL != "":
+		if msg := checkURLShape(d.URL); msg != "" {
+			errs.add("url", 0, msg)
+		}
+	default:
+		d.URLFrom.check("url_from", &errs)
+	}
+	if d.Secret != nil {
+		d.Secret.check("secret", &errs)
+	} else if d.Type == DestPagerDuty {
+		errs.add("secret", 0, "is required for pagerduty: it names where the routing key is (env or file)")
+	}
+	if len(d.Description) > 1024 {
+		errs.add("description", 0, "is longer than 1024 bytes")
+	}
+	if len(errs.Problems) > 0 {
+		return &errs
+	}
+	return nil
+}
+
+func (s *SecretRef) check(field string, errs *ValidationError) {
+	switch {
+	case (s.Env == "") == (s.File == ""):
+		errs.add(field, 0, "names exactly one of env or file")
+	case s.Env != "" && strings.ContainsAny(s.Env, "=\x00"):
+		errs.add(field+".env", 0, fmt.Sprintf("%q is not an environment variable name", s.Env))
+	case strings.ContainsRune(s.File, 0):
+		errs.add(field+".file", 0, "is not a file name")
+	}
+}
+
+// checkURLShape checks what a URL is made of; which addresses it may reach is the
+// notifying process's decision (notify.CheckURL), as it depends on its flags.
+func checkURLShape(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return err.Error()
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("scheme %q: want http or https", u.Scheme)
+	case u.Host == "" || u.Hostname() == "":
+		return "has no host"
+	case u.User != nil:
+		return "must not carry a user or password (use secret)"
+	case len(raw) > 2048:
+		return "is longer than 2048 bytes"
+	}
+	return ""
+}
+
+// Validate checks the mute; problems are positioned by field.
+func (m *Mute) Validate() error {
+	var errs ValidationError
+	errs.Kind, errs.Rule = KindMute, m.ID
+	if !validScope(m.Scope) {
+		errs.add("scope", 0, "is required: a customer id or * (at most 256 bytes)")
+	}
+	if !idPattern.MatchString(m.ID) {
+		errs.add("id", 0, fmt.Sprintf("%q: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", m.ID))
+	}
+	if m.Rule != GlobalScope && !idPattern.MatchString(m.Rule) {
+		errs.add("rule", 0, fmt.Sprintf("%q: a rule id, or * for every rule", m.Rule))
+	}
+	if len(m.Reason) > 1024 {
+		errs.add("reason", 0, "is longer than 1024 bytes")
+	}
+	if len(m.By) > 256 {
+		errs.add("by", 0, "is longer than 256 bytes")
+	}
+	if len(errs.Problems) > 0 {
+		return &errs
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package rule_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// TestParseNotifyFile reads destinations and mutes files, good and bad: each problem
+// names the list, entry, line and field.
+func TestParseNotifyFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		dests      string // scope/name=type, space separated
+		mutes      string // scope/id:rule
+		err        string
+	}{
+		{name: "both lists, and a rules file's rules ignored", text: `
+rules: [{id: x}]
+destinations:
+  - {scope: "*", name: secops, type: webhook, url: "https://hooks.example.com/h", secret: {env: SECOPS_KEY}}
+  - {scope: c-1, name: pager, type: pagerduty, url: "https://events.pagerduty.com/v2/enqueue", secret: {file: /run/pd}}
+mutes:
+  - {scope: c-1, id: deploy, rule: "*", until: "2030-01-01T00:00:00Z", reason: deploy, by: ana}
+`, dests: "*/secops=webhook c-1/pager=pagerduty", mutes: "c-1/deploy:*"},
+		{name: "empty", text: "", dests: "", mutes: ""},
+		{name: "bad entries", text: `
+destinations:
+  - {scope: "*", name: a, type: email, url: "https://x.example"}
+  - {scope: "*", name: b, type: slack}
+  - {scope: "*", name: c, type: webhook, url: "https://x.example", colour: red}
+mutes:
+  - {scope: "*", id: m, rule: "a/b"}
+`, err: `f.yaml:3: destinations[0] ("a"): invalid destination "a": type: "email": want one of webhook, slack, pagerduty
+f.yaml:4: destinations[1] ("b"): invalid destination "b": url: is required (or url_from, to read it from an environment variable or file)
+f.yaml:5: destinations[2]: invalid destination: entry: unknown field "colour"
+f.yaml:7: mutes[0] ("m"): invalid mute "m": rule: "a/b": a rule id, or * for every rule`},
+		{name: "twice", text: `
+destinations:
+  - {scope: "*", name: a, type: webhook, url: "https://x.example"}
+  - {scope: "*", name: a, type: slack, url: "https://y.example"}
+`, err: "destination */a is defined twice"},
+		{name: "aliases", text: "destinations:\n  - &d {scope: \"*\", name: a, type: webhook, url: \"https://x.example\"}\n  - *d\n", err: "f.yaml:3: YAML aliases are not allowed"},
+		{name: "unknown list", text: "destinatons: []\n", err: `unknown key "destinatons"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := rule.ParseNotifyFile("f.yaml", []byte(tc.text))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, rule.ErrInvalid) {
+					t.Fatalf("err = %v\nwant one containing %q, matching ErrInvalid", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ds, ms []string
+			for _, d := range f.Destinations {
+				ds = append(ds, d.Scope+"/"+d.Name+"="+d.Type)
+			}
+			for _, m := range f.Mutes {
+				ms = append(ms, m.Scope+"/"+m.ID+":"+m.Rule)
+			}
+			if strings.Join(ds, " ") != tc.dests || strings.Join(ms, " ") != tc.mutes {
+				t.Errorf("destinations %v mutes %v; want %q and %q", ds, ms, tc.dests, tc.mutes)
+			}
+		})
+	}
+}

@@ -1,0 +1,135 @@
+package window
+
+import (
+	"container/heap"
+	"time"
+)
+
+// The alert lifecycle of a windowed rule: suppression and resolve, decided in event
+// time from the partition's order like lateness, so that history reproduces live.
+//
+// A crossing of a (customer, group) with no open incident is sent (a firing alert) and
+// opens an incident; a crossing while one is open is suppressed (counted, not sent)
+// and, for a rule with resolve, extends the incident to the end of its window. An
+// incident closes when the watermark reaches its close time: the opening alert's event
+// time plus the rule's suppress, or, with resolve, the end of the last window that
+// crossed during it if that is later. Closing sends a resolved record (resolve only)
+// that carries the opening alert's identity. An event's time first closes the incidents
+// its watermark reaches, then counts: an event at exactly the suppress time's end
+// alerts again. Incidents closing at one watermark close in (close time, group id)
+// order. A running total has neither (it alerts once per group and never closes).
+
+// incident is one open incident of a (customer, group).
+type incident struct {
+	// opened is the opening alert's event time; closes when the incident closes.
+	opened, closes int64
+	// The opening alert's window and figures, for its resolved record.
+	start, end int64
+	count      int64
+	value      float64
+}
+
+// lifecycle is a State's open incidents.
+type lifecycle struct {
+	suppress int64 // ms
+	resolve  bool
+	open     map[string]*incident // by group id
+	// due orders the open incidents by close time; an entry whose time is no longer its
+	// incident's (extended since) is stale and skipped.
+	due dueHeap
+}
+
+func newLifecycle(suppress time.Duration, resolve bool) *lifecycle {
+	if suppress <= 0 && !resolve {
+		return nil // every crossing is sent: nothing to keep
+	}
+	return &lifecycle{suppress: suppress.Milliseconds(), resolve: resolve, open: map[string]*incident{}}
+}
+
+// raise decides crossing cr of the group id at event time t: sent (cross called) or
+// suppressed.
+func (s *State) raise(id []byte, t int64, cr Crossing, cross func(Crossing)) {
+	l := s.life
+	if l == nil {
+		cross(cr)
+		return
+	}
+	if in, ok := l.open[string(id)]; ok {
+		s.stats.Suppressed++
+		if l.resolve && cr.End > in.closes {
+			in.closes = cr.End
+			heap.Push(&l.due, due{at: in.closes, id: string(id)})
+		}
+		return
+	}
+	if int64(len(l.open)) >= s.maxGroups {
+		// Sent, but not tracked: the next crossing is sent too, and no resolved record
+		// follows. Degraded says so.
+		s.stats.IncidentsDropped++
+		cross(cr)
+		return
+	}
+	in := &incident{opened: t, closes: t + l.suppress, start: cr.Start, end: cr.End, count: cr.Count, value: cr.Value}
+	if l.resolve && cr.End > in.closes {
+		in.closes = cr.End
+	}
+	key := string(id)
+	l.open[key] = in
+	heap.Push(&l.due, due{at: in.closes, id: key})
+	cross(cr)
+}
+
+// closeIncidents closes the incidents whose close time is at or below watermark,
+// sending a resolved record for each when the rule resolves.
+func (s *State) closeIncidents(watermark int64, cross func(Crossing)) {
+	l := s.life
+	if l == nil {
+		return
+	}
+	for len(l.due) > 0 && l.due[0].at <= watermark {
+		d := heap.Pop(&l.due).(due)
+		in, ok := l.open[d.id]
+		if !ok || in.closes != d.at {
+			continue // stale
+		}
+		delete(l.open, d.id)
+		if l.resolve {
+			id := []byte(d.id)
+			split := splitID(id)
+			cross(Crossing{Customer: string(customerOf(id)), Group: id[split:], Windowed: true, Start: in.start, End: in.end,
+				Count: in.count, Value: in.value, Resolved: true})
+		}
+	}
+}
+
+// Incidents is the number of open incidents (alerts sent whose suppression or resolve
+// is pending).
+func (s *State) Incidents() int {
+	if s.life == nil {
+		return 0
+	}
+	return len(s.life.open)
+}
+
+type due struct {
+	at int64
+	id string
+}
+
+type dueHeap []due
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].id < h[j].id
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(due)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
