@@ -82,7 +82,7 @@ func TestDestinationsAndMutes(t *testing.T) {
 	}{
 		{"logins", "c-1", now, "m1"},
 		{"other", "c-1", now, "m1"},
-		{"logins", "c-2", now, ""},                   // m2 was deleted
+		{"logins", "c-2", now, ""},                  // m2 was deleted
 		{"logins", "c-1", now.AddDate(5, 0, 0), ""}, // m1 expired
 	} {
 		got := ""
