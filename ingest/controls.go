@@ -215,7 +215,7 @@ func PublishControls(ctx context.Context, kc KafkaConfig, topics Topics, cs []*r
 		if err != nil {
 			return nil, fmt.Errorf("ingest: encoding control for %s: %w", c.Key(), err)
 		}
-		recs = append(recs, &kgo.Record{Topic: topics.Controls, Key: []byte(c.Key().String()), Value: val})
+		recs = append(recs, &kgo.Record{Topic: topics.Controls, Key: []byte(c.RecordKey()), Value: val})
 	}
 	res := cl.ProduceSync(ctx, recs...)
 	if err := res.FirstErr(); err != nil {

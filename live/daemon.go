@@ -21,6 +21,7 @@ import (
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/notify"
 )
 
 // Daemon is a running live evaluator.
@@ -34,7 +35,9 @@ type Daemon struct {
 	m        *metrics
 	rules    *controls.Registry
 	controls *ingest.ControlReader
-	active   atomic.Pointer[activeSet]
+	// notify delivers alerts to destinations (nil with NoNotify).
+	notify *notify.Stage
+	active atomic.Pointer[activeSet]
 	// columns are the paths the embedded archiver types; the controls goroutine
 	// (publishRules) alone changes them.
 	columns *typedColumns
@@ -108,6 +111,16 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.im = ingest.NewMetrics(cfg.Registry)
 	d.m = newMetrics(cfg.Registry)
 	d.rules = controls.NewRegistry()
+	if !cfg.NoNotify {
+		nc := cfg.Notify
+		// The daemon's brokers (the embedded one's address is known only now), fold and
+		// metrics: the stage reads no controls of its own.
+		nc.Kafka, nc.Topics, nc.Logger, nc.Registerer = d.cfg.Kafka, d.cfg.Topics, d.log, cfg.Registry
+		nc.Registry, nc.Loaded = d.rules, d.rulesLoaded
+		if d.notify, err = notify.New(nc); err != nil {
+			return nil, fmt.Errorf("live: %w", err)
+		}
+	}
 	d.columns = newTypedColumns(cfg.LakeColumns, cfg.LakeMaxColumns)
 	d.m.limit.WithLabelValues(limitLakeColumns).Set(float64(max(cfg.LakeMaxColumns, 0)))
 	d.m.limitReached.WithLabelValues(limitLakeColumns)
@@ -273,6 +286,14 @@ func (d *Daemon) run(ctx context.Context) {
 	})
 	if d.state != nil {
 		g.Go(func() error { return d.snapshotLoop(gctx) })
+	}
+	if d.notify != nil {
+		g.Go(func() error {
+			if err := d.notify.Run(gctx); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("live: %w", err)
+			}
+			return nil
+		})
 	}
 	g.Go(func() error {
 		t := time.NewTicker(time.Second)

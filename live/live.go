@@ -41,6 +41,7 @@ import (
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/window"
 )
 
@@ -212,6 +213,11 @@ type Config struct {
 	// Registry is where metrics are registered and what /metrics serves. Default: a new
 	// registry with Go and process collectors.
 	Registry *prometheus.Registry
+	// Notify configures the embedded notify stage (delivery of alerts to destinations);
+	// its Kafka, Topics, Registry, Loaded, Logger and Registerer are the daemon's.
+	// NoNotify leaves delivery to `hindsight notify`.
+	Notify   notify.Config
+	NoNotify bool
 }
 
 // EnsureDefaults fills unset fields with their documented defaults.
@@ -254,6 +260,8 @@ func (c *Config) EnsureDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Notify.Kafka, c.Notify.Topics, c.Notify.Logger = c.Kafka, c.Topics, c.Logger
+	c.Notify.EnsureDefaults()
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
 		c.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
@@ -288,6 +296,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateHTTP()...)
+	if !c.NoNotify {
+		if err := c.Notify.Sender.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("live: invalid configuration: %w", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
-	"github.com/goccy/go-yaml/token"
 )
 
 // NotifyFile is what a destinations file holds: a mapping with a destinations list
@@ -31,11 +30,6 @@ func ParseNotifyFile(name string, data []byte) (*NotifyFile, error) {
 		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, overLimit("file is", len(data), "bytes", lim.MaxRulesFileBytes, LimitRulesFileSize))
 	}
 	tokens := lexer.Tokenize(string(data))
-	for _, tk := range tokens {
-		if tk.Type == token.AliasType {
-			return nil, fmt.Errorf("%w: %s:%d: YAML aliases are not allowed in a destinations file", ErrInvalid, name, tk.Position.Line)
-		}
-	}
 	if err := checkFlowNesting(tokens, 2, lim.MaxJSONDepth); err != nil {
 		tl, _ := asTooLarge(err)
 		return nil, fmt.Errorf("%w: %s:%d: %s", ErrInvalid, name, tl.line, tl.msg)
@@ -48,6 +42,9 @@ func ParseNotifyFile(name string, data []byte) (*NotifyFile, error) {
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
 		return out, nil
 	}
+	if _, ok := f.Docs[0].Body.(*ast.SequenceNode); ok {
+		return out, nil // a rules file that is a bare list of rules
+	}
 	m, ok := f.Docs[0].Body.(*ast.MappingNode)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s:%d: expected a mapping with destinations and mutes lists", ErrInvalid, name, lineOfNode(f.Docs[0].Body))
@@ -59,6 +56,10 @@ func ParseNotifyFile(name string, data []byte) (*NotifyFile, error) {
 		case "rules":
 			// A rules file's: ParseRulesFile reads it.
 		case "destinations", "mutes":
+			if aliases := ast.Filter(ast.AliasType, kv.Value); len(aliases) > 0 {
+				errs = append(errs, fmt.Errorf("%w: %s:%d: YAML aliases are not allowed in %s", ErrInvalid, name, lineOfNode(aliases[0]), key))
+				continue
+			}
 			seq, ok := kv.Value.(*ast.SequenceNode)
 			if !ok {
 				errs = append(errs, fmt.Errorf("%w: %s:%d: %s: expected a list", ErrInvalid, name, lineOfNode(kv.Value), key))

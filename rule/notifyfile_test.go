@@ -42,7 +42,7 @@ destinations:
   - {scope: "*", name: a, type: webhook, url: "https://x.example"}
   - {scope: "*", name: a, type: slack, url: "https://y.example"}
 `, err: "destination */a is defined twice"},
-		{name: "aliases", text: "destinations:\n  - &d {scope: \"*\", name: a, type: webhook, url: \"https://x.example\"}\n  - *d\n", err: "f.yaml:3: YAML aliases are not allowed"},
+		{name: "aliases", text: "destinations:\n  - &d {scope: \"*\", name: a, type: webhook, url: \"https://x.example\"}\n  - *d\n", err: "f.yaml:3: YAML aliases are not allowed in destinations"},
 		{name: "unknown list", text: "destinatons: []\n", err: `unknown key "destinatons"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -120,6 +120,8 @@ needs --api-token unless --http is a loopback address.`,
 	addGCFlag(f, &gogc)
 	addRuleLimitFlags(f, &ruleLimits)
 	addBackfillMemoryFlag(f, &cfg.BackfillMemoryLimit)
+	addNotifyFlags(f, &cfg.Notify)
+	f.BoolVar(&cfg.NoNotify, "no-notify", false, "do not deliver alerts to destinations here (run hindsight notify separately)")
 	return cmd
 }
 

@@ -35,6 +35,8 @@ type rulesConfig struct {
 	JSON bool
 	// SkipTests makes apply publish without running the rules' tests.
 	SkipTests bool
+	// AllowPrivate, for apply, accepts destination URLs on private addresses.
+	AllowPrivate bool
 }
 
 // EnsureDefaults fills unset fields with their documented defaults.
@@ -135,7 +137,16 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 	for _, r := range unchanged {
 		fmt.Fprintf(cfg.Out, "unchanged  %s version %d\n", r.Key(), r.Version)
 	}
-	return publishAndReport(ctx, cfg, publish)
+	// A rules file may define its rules' destinations and mutes next to them.
+	nf, err := rule.ParseNotifyFile(file, data)
+	if err != nil {
+		return err
+	}
+	nc, err := notifyControls(nf, cfg.AllowPrivate)
+	if err != nil {
+		return err
+	}
+	return publishAndReport(ctx, cfg, append(publish, nc...))
 }
 
 // checkRuleTests runs the tests of f's rules for apply. When one fails it prints the
@@ -200,8 +211,8 @@ func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) 
 		if c.Rule != nil {
 			what = fmt.Sprintf("%s version %d", c.Op, c.Rule.Version)
 		}
-		fmt.Fprintf(cfg.Out, "published  %s %s (controls offset %d)\n", c.Key(), what, offs[i])
-		want[c.Key().String()] = offs[i]
+		fmt.Fprintf(cfg.Out, "published  %s %s (controls offset %d)\n", c.RecordKey(), what, offs[i])
+		want[c.RecordKey()] = offs[i]
 	}
 	if cfg.Wait <= 0 {
 		return nil
@@ -211,7 +222,7 @@ func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) 
 	got, err := ingest.WaitStatuses(wctx, cfg.Kafka, cfg.Topics, want)
 	var failed []string
 	for _, c := range cs {
-		k := c.Key().String()
+		k := c.RecordKey()
 		st, ok := got[k]
 		switch {
 		case !ok:

@@ -1,0 +1,380 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hindsightdev/hindsight/notify"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// addNotifyFlags registers the notify stage's flags, writing into c: `hindsight notify`
+// and `hindsight live` (which runs the stage unless --no-notify) take the same ones.
+func addNotifyFlags(f *pflag.FlagSet, c *notify.Config) {
+	f.StringVar(&c.Group, "notify-group", notify.DefaultGroup, "consumer group of the notify stage on the alerts topic")
+	f.IntVar(&c.QueueSize, "notify-queue-size", notify.DefaultQueueSize, "deliveries waiting per destination; beyond, an alert for it is recorded undelivered at once")
+	f.IntVar(&c.Concurrency, "notify-concurrency", notify.DefaultConcurrency, "deliveries to one destination at once")
+	f.DurationVar(&c.Sender.Timeout, "notify-timeout", notify.DefaultTimeout, "bound on one delivery attempt (connect, answer and body)")
+	f.IntVar(&c.Sender.MaxAttempts, "notify-max-attempts", notify.DefaultMaxAttempts, "requests one delivery may make, the first included")
+	f.DurationVar(&c.Sender.MaxElapsed, "notify-retry-budget", notify.DefaultMaxElapsed, "time a delivery may spend retrying before it is recorded undelivered")
+	f.BoolVar(&c.Sender.AllowPrivate, "notify-allow-private", false, "allow destination URLs on private, loopback and link-local addresses (refused by default)")
+}
+
+// notifyConfig configures `hindsight notify`.
+type notifyConfig struct {
+	Stage notify.Config
+	// HTTPAddr serves /metrics and /v1/notify/alerts; "" serves nothing.
+	HTTPAddr string
+}
+
+func newNotifyCmd() *cobra.Command {
+	var (
+		cfg        notifyConfig
+		ruleLimits rule.Limits
+		logLevel   string
+	)
+	cmd := &cobra.Command{
+		Use:   "notify",
+		Short: "Deliver alerts to their rules' destinations (webhook, Slack, PagerDuty)",
+		Long: `Run the notify stage alone (hindsight live runs it too, unless --no-notify). It folds
+the controls topic for destinations and mutes, consumes the alerts topic in its own
+consumer group (--notify-group), and delivers each alert to the destinations its rule's
+alert.notify names, with retries; an alert given up on is written to the undelivered topic
+with the reason. Offsets are committed once an alert is delivered or recorded undelivered
+at every destination, so a crash delivers again and never loses one: receivers dedupe by
+the Idempotency-Key header. docs/notifications.md is the receivers' side: headers,
+signature, bodies.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := envLogger(cmd, logLevel)
+			if err != nil {
+				return err
+			}
+			if err := applyRuleLimits(ruleLimits); err != nil {
+				return err
+			}
+			cfg.Stage.Logger = logger
+			return runNotify(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	addKafkaFlags(f, &cfg.Stage.Kafka, &cfg.Stage.Topics, "127.0.0.1:9092")
+	addNotifyFlags(f, &cfg.Stage)
+	f.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:9465", `address serving /metrics and /v1/notify/alerts ("" for none)`)
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	addRuleLimitFlags(f, &ruleLimits)
+	return cmd
+}
+
+// runNotify runs the notify stage until ctx ends.
+func runNotify(ctx context.Context, cfg notifyConfig) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	cfg.Stage.Registerer = reg
+	st, err := notify.New(cfg.Stage)
+	if err != nil {
+		return usageError{err}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return st.Run(gctx) })
+	if cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("notify: listening on %s: %w", cfg.HTTPAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET /v1/notify/alerts", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"alerts": st.Recent()})
+		})
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		cfg.Stage.Logger.Info("notify http listening", "addr", ln.Addr().String())
+		g.Go(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	return g.Wait()
+}
+
+func newDestinationsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "destinations",
+		Short: "Define where alerts are delivered (controls on the controls topic)",
+		Long: `Destinations are controls on the controls topic, like rules: a rule's alert.notify names
+them. A destination of scope * serves every customer; one of a customer's scope serves only
+that customer's alerts (and wins over a global one of the same name for them). Secrets
+never travel on the topic: a destination names the environment variable or file of the
+notifying process that holds its signing key or routing key.`,
+	}
+	limits := new(rule.Limits)
+	addRuleLimitFlags(cmd.PersistentFlags(), limits)
+	var (
+		applyCfg     rulesConfig
+		file         string
+		allowPrivate bool
+	)
+	apply := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Publish the destinations and mutes of a YAML or JSON file",
+		Long: `Validate every destination and mute of FILE (a mapping with destinations: and mutes:
+lists; a rules file may carry them next to its rules) and publish an upsert control for
+each. Nothing is published if any is invalid (exit status 2). A URL on a private,
+loopback or link-local address is refused unless --allow-private (the notify stage refuses
+it too unless --notify-allow-private).`,
+		Args: cobra.NoArgs,
+		RunE: rulesRunE(&applyCfg, limits, func(cmd *cobra.Command, _ []string) error {
+			return applyNotifyFile(cmd.Context(), applyCfg, file, allowPrivate)
+		}),
+	}
+	addRulesFlags(apply, &applyCfg)
+	apply.Flags().StringVarP(&file, "file", "f", "", "destinations file (YAML or JSON)")
+	apply.Flags().BoolVar(&allowPrivate, "allow-private", false, "accept URLs on private, loopback and link-local addresses")
+	apply.Flags().DurationVar(&applyCfg.Wait, "wait", 0, "wait this long for the daemon's control statuses (0: don't wait)")
+	_ = apply.MarkFlagRequired("file")
+
+	var listCfg rulesConfig
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the destinations on the controls topic",
+		Args:  cobra.NoArgs,
+		RunE: rulesRunE(&listCfg, limits, func(cmd *cobra.Command, _ []string) error {
+			_, cancel, g, err := currentRules(cmd.Context(), &listCfg)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			ds := g.Destinations()
+			if listCfg.JSON {
+				return writeJSON(listCfg, map[string]any{"destinations": ds})
+			}
+			tw := tabwriter.NewWriter(listCfg.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SCOPE\tNAME\tTYPE\tURL\tSECRET")
+			for _, d := range ds {
+				u := d.URL
+				if d.URLFrom != nil {
+					u = "(" + d.URLFrom.String() + ")"
+				}
+				sec := "-"
+				if d.Secret != nil {
+					sec = d.Secret.String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Scope, d.Name, d.Type, u, sec)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(listCfg.Out, plural(len(ds), "destination"))
+			return nil
+		}),
+	}
+	addRulesFlags(list, &listCfg)
+	list.Flags().BoolVar(&listCfg.JSON, "json", false, "print JSON")
+
+	cmd.AddCommand(apply, list, newNotifyDeleteCmd(limits, rule.KindDestination))
+	return cmd
+}
+
+func newMutesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mutes",
+		Short: "Stop notifications for a customer or rule for a while (counting goes on)",
+		Long: `A mute stops notifications for the alerts it matches, while rules go on counting and
+alerts are still recorded (with muted: true). It matches a customer (--scope, * for every
+customer) and a rule id (--rule, * for every rule), until a time (--until or --for; none:
+until deleted).`,
+	}
+	limits := new(rule.Limits)
+	addRuleLimitFlags(cmd.PersistentFlags(), limits)
+	var (
+		addCfg rulesConfig
+		m      rule.Mute
+		until  string
+		dur    time.Duration
+	)
+	add := &cobra.Command{
+		Use:   "add ID",
+		Short: "Publish a mute",
+		Args:  cobra.ExactArgs(1),
+		RunE: rulesRunE(&addCfg, limits, func(cmd *cobra.Command, args []string) error {
+			m.ID = args[0]
+			switch {
+			case until != "" && dur > 0:
+				return usageError{errors.New("give --until or --for, not both")}
+			case until != "":
+				t, err := time.Parse(time.RFC3339, until)
+				if err != nil {
+					return usageError{fmt.Errorf("--until: %w", err)}
+				}
+				m.Until = t.UTC()
+			case dur > 0:
+				m.Until = time.Now().Add(dur).UTC().Truncate(time.Second)
+			}
+			if err := m.Validate(); err != nil {
+				return usageError{err}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), addCfg.Timeout)
+			defer cancel()
+			return publishAndReport(ctx, addCfg, []*rule.Control{rule.UpsertMute(&m)})
+		}),
+	}
+	addRulesFlags(add, &addCfg)
+	add.Flags().StringVar(&m.Scope, "scope", rule.GlobalScope, `customer whose alerts it mutes, or "*" for every customer`)
+	add.Flags().StringVar(&m.Rule, "rule", rule.GlobalScope, `rule id whose alerts it mutes, or "*" for every rule`)
+	add.Flags().StringVar(&until, "until", "", "end of the mute, RFC 3339")
+	add.Flags().DurationVar(&dur, "for", 0, "length of the mute from now")
+	add.Flags().StringVar(&m.Reason, "reason", "", "why")
+	add.Flags().StringVar(&m.By, "by", "", "who")
+	add.Flags().DurationVar(&addCfg.Wait, "wait", 0, "wait this long for the daemon's control status (0: don't wait)")
+
+	var listCfg rulesConfig
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the mutes on the controls topic",
+		Args:  cobra.NoArgs,
+		RunE: rulesRunE(&listCfg, limits, func(cmd *cobra.Command, _ []string) error {
+			_, cancel, g, err := currentRules(cmd.Context(), &listCfg)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			ms := g.Mutes()
+			if listCfg.JSON {
+				return writeJSON(listCfg, map[string]any{"mutes": ms})
+			}
+			now := time.Now()
+			tw := tabwriter.NewWriter(listCfg.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SCOPE\tID\tRULE\tUNTIL\tBY\tREASON")
+			for _, m := range ms {
+				u := "until deleted"
+				if !m.Until.IsZero() {
+					u = m.Until.Format(time.RFC3339)
+					if !now.Before(m.Until) {
+						u += " (expired)"
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Scope, m.ID, m.Rule, u, m.By, m.Reason)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(listCfg.Out, plural(len(ms), "mute"))
+			return nil
+		}),
+	}
+	addRulesFlags(list, &listCfg)
+	list.Flags().BoolVar(&listCfg.JSON, "json", false, "print JSON")
+
+	cmd.AddCommand(add, list, newNotifyDeleteCmd(limits, rule.KindMute))
+	return cmd
+}
+
+// newNotifyDeleteCmd is `destinations delete NAME` or `mutes delete ID`.
+func newNotifyDeleteCmd(limits *rule.Limits, kind string) *cobra.Command {
+	var (
+		cfg   rulesConfig
+		scope string
+	)
+	cmd := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Publish a delete control for one " + kind,
+		Args:  cobra.ExactArgs(1),
+		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, args []string) error {
+			ctx, cancel, g, err := currentRules(cmd.Context(), &cfg)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			k := rule.Key{Scope: scope, ID: args[0]}
+			found := false
+			if kind == rule.KindDestination {
+				for _, d := range g.Destinations() {
+					found = found || d.Scope == k.Scope && d.Name == k.ID
+				}
+			} else {
+				for _, m := range g.Mutes() {
+					found = found || m.Scope == k.Scope && m.ID == k.ID
+				}
+			}
+			if !found {
+				return usageError{fmt.Errorf("%w: no %s %s (scope %q, name %q)", errNotApplied, kind, k, k.Scope, k.ID)}
+			}
+			return publishAndReport(ctx, cfg, []*rule.Control{rule.DeleteOf(kind, k)})
+		}),
+	}
+	addRulesFlags(cmd, &cfg)
+	cmd.Flags().StringVar(&scope, "scope", rule.GlobalScope, `scope: a customer id, or "*"`)
+	cmd.Flags().DurationVar(&cfg.Wait, "wait", 0, "wait this long for the daemon's control status (0: don't wait)")
+	return cmd
+}
+
+// applyNotifyFile publishes the destinations and mutes of file.
+func applyNotifyFile(ctx context.Context, cfg rulesConfig, file string, allowPrivate bool) error {
+	data, err := rule.ReadRulesFileBytes(file)
+	if err != nil {
+		return err
+	}
+	f, err := rule.ParseNotifyFile(file, data)
+	if err != nil {
+		return err
+	}
+	cs, err := notifyControls(f, allowPrivate)
+	if err != nil {
+		return err
+	}
+	if len(cs) == 0 {
+		return fmt.Errorf("%w: %s has no destinations or mutes", rule.ErrInvalid, file)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	return publishAndReport(ctx, cfg, cs)
+}
+
+// notifyControls are the upserts of f's destinations and mutes; a URL the notify stage
+// would refuse is an error unless allowPrivate.
+func notifyControls(f *rule.NotifyFile, allowPrivate bool) ([]*rule.Control, error) {
+	var cs []*rule.Control
+	var errs []error
+	for _, d := range f.Destinations {
+		if d.URL != "" {
+			if err := notify.CheckURL(d.URL, allowPrivate); err != nil {
+				errs = append(errs, fmt.Errorf("%w: destination %s/%s: %v (apply with --allow-private to accept it)", rule.ErrInvalid, d.Scope, d.Name, err))
+				continue
+			}
+		}
+		cs = append(cs, rule.UpsertDestination(d))
+	}
+	for _, m := range f.Mutes {
+		cs = append(cs, rule.UpsertMute(m))
+	}
+	return cs, errors.Join(errs...)
+}
+
+func writeJSON(cfg rulesConfig, v any) error {
+	enc := json.NewEncoder(cfg.Out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
