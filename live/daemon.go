@@ -117,6 +117,11 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		// metrics: the stage reads no controls of its own.
 		nc.Kafka, nc.Topics, nc.Logger, nc.Registerer = d.cfg.Kafka, d.cfg.Topics, d.log, cfg.Registry
 		nc.Registry, nc.Loaded = d.rules, d.rulesLoaded
+		// Its group is another group: after a kill -9 it must come back as fast.
+		nc.SessionTimeout = cfg.SessionTimeout
+		if cfg.InstanceID != "" {
+			nc.InstanceID = cfg.InstanceID + "-notify"
+		}
 		if d.notify, err = notify.New(nc); err != nil {
 			return nil, fmt.Errorf("live: %w", err)
 		}

@@ -213,7 +213,7 @@ func (s *Stage) consume(ctx context.Context) error {
 		kgo.OnPartitionsRevoked(s.revoked), kgo.OnPartitionsLost(s.lost),
 	}
 	if s.cfg.SessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(s.cfg.SessionTimeout))
+		opts = append(opts, kgo.SessionTimeout(s.cfg.SessionTimeout), kgo.HeartbeatInterval(max(s.cfg.SessionTimeout/4, 50*time.Millisecond)))
 	}
 	if s.cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(s.cfg.InstanceID))

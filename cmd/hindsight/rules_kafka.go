@@ -55,7 +55,8 @@ publish an upsert control for each rule that is new or changed. If any rule is i
 changed without a higher version than the active one, the errors name the file, line, rule
 and field, and nothing is published (exit status 2). If a test fails, the tests' report is
 printed and nothing is published (exit status 2); --skip-tests publishes without running
-them. Tests are never published. With --wait, wait for a running daemon's verdict on each
+them. Tests are never published. The file's destinations: and mutes: lists, if any, are published
+too (see hindsight destinations). With --wait, wait for a running daemon's verdict on each
 control.`,
 		Args: cobra.NoArgs,
 		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, _ []string) error {
@@ -70,6 +71,7 @@ control.`,
 	}
 	addRulesFlags(cmd, &cfg)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "rules file (YAML or JSON)")
+	cmd.Flags().BoolVar(&cfg.AllowPrivate, "allow-private", false, "accept the file's destination URLs on private, loopback and link-local addresses")
 	cmd.Flags().BoolVar(&cfg.SkipTests, "skip-tests", false, "publish without running the rules' tests (by default a file whose tests fail is refused)")
 	cmd.Flags().DurationVar(&cfg.Wait, "wait", 0, "wait this long for the daemon's control statuses (0: don't wait)")
 	_ = cmd.MarkFlagRequired("file")

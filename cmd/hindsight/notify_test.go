@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/notify"
+)
+
+// hookReceiver is a loopback webhook receiver that dedupes by Idempotency-Key, as
+// docs/notifications.md tells receivers to, and verifies each request's signature. It
+// answers after a random delay of delay/4 to 5/4 delay.
+type hookReceiver struct {
+	srv      *httptest.Server
+	mu       sync.Mutex
+	keys     map[string]int // requests per key
+	badSigs  int
+	requests int
+}
+
+func newHookReceiver(t *testing.T, secret string, delay time.Duration) *hookReceiver {
+	h := &hookReceiver{keys: map[string]int{}}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ts := r.Header.Get(notify.HeaderTimestamp)
+		ok := r.Header.Get(notify.HeaderSignature) == notify.Sign([]byte(secret), ts, body)
+		// Deliveries are in flight when the daemon is killed; one whose sender went away
+		// before the answer was not delivered, as far as the sender knows.
+		select {
+		case <-time.After(delay/4 + rand.N(delay)):
+		case <-r.Context().Done():
+			return
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.requests++
+		if !ok {
+			h.badSigs++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		h.keys[r.Header.Get(notify.HeaderIdempotencyKey)]++
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookReceiver) distinct() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for k := range h.keys {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestNotifyKill9: the built binary delivers a rule's alerts to a webhook named by
+// destinations apply, and is killed with SIGKILL during delivery, again and again. At
+// the end the receiver's set of (alert_id, status), after dedupe, is exactly the
+// alerts the rule raised: none lost, none invented, every signature valid.
+func TestNotifyKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: kill -9 during delivery; runs in make test")
+	}
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2, MinSessionTimeout: 200 * time.Millisecond})
+	dir := t.TempDir()
+	hindsightBinary(t)
+	const secret = "kill9-secret"
+	t.Setenv("HINDSIGHT_TEST_HOOK_KEY", secret)
+	recv := newHookReceiver(t, secret, 600*time.Millisecond)
+
+	rules := filepath.Join(dir, "rules.yaml")
+	writeFile(t, rules, `rules:
+  - id: first-login
+    scope: "*"
+    when: {path: $.type, op: ==, value: login}
+    threshold: 1
+    alert: {severity: high, notify: [hook]}
+destinations:
+  - {scope: "*", name: hook, type: webhook, url: "`+recv.srv.URL+`/alerts", secret: {env: HINDSIGHT_TEST_HOOK_KEY}}
+`)
+	if out, err := run(t, "", "rules", "apply", "-f", rules, "--brokers", b.Addr, "--allow-private"); err != nil {
+		t.Fatalf("rules apply: %v\n%s", err, out)
+	} else if !strings.Contains(out, "published  destination:*/hook upsert") {
+		t.Fatalf("rules apply printed:\n%s", out)
+	}
+
+	const customers = 240
+	var recs []*kgo.Record
+	var want []string
+	for i := range customers {
+		c := fmt.Sprintf("c-%03d", i)
+		recs = append(recs, e2etest.Event(c, `{"type":"login"}`))
+		want = append(want, contract.AlertID("*", "first-login", 1, c, 1)+":"+contract.StatusFiring)
+	}
+	slices.Sort(want)
+	e2etest.ProduceSync(t, b, recs...)
+
+	args := []string{"--brokers", b.Addr, "--group", "notify-kill9", "--lake", "file://" + filepath.Join(dir, "lake"),
+		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--session-timeout", "1s", "--instance-id", "nk9",
+		"--notify-allow-private", "--notify-concurrency", "16"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	kills := 0
+	for i := range 4 {
+		before := len(recv.distinct())
+		p := startLiveProc(t, dir, fmt.Sprintf("run%d", i), args...)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s log:\n%s", p.name, p.tail(40))
+			}
+		})
+		// Killed once some deliveries of this run are in: mid-delivery, as the receiver
+		// takes 20ms an answer.
+		target := before + 10 + rng.IntN(30)
+		e2etest.WaitFor(t, 60*time.Second, fmt.Sprintf("run %d to deliver %d alerts", i, target), func() bool {
+			return len(recv.distinct()) >= min(target, customers)
+		})
+		p.kill()
+		kills++
+		if len(recv.distinct()) == customers {
+			break
+		}
+	}
+	final := startLiveProc(t, dir, "final", args...)
+	e2etest.WaitFor(t, 60*time.Second, "every alert delivered", func() bool { return len(recv.distinct()) >= customers })
+	time.Sleep(300 * time.Millisecond) // anything still in flight lands too
+	got := recv.distinct()
+	if !slices.Equal(got, want) {
+		t.Errorf("receiver's (alert_id:status) set has %d keys, want the %d alerts raised", len(got), len(want))
+	}
+	recv.mu.Lock()
+	requests, bad := recv.requests, recv.badSigs
+	recv.mu.Unlock()
+	if bad > 0 {
+		t.Errorf("%d requests failed signature verification", bad)
+	}
+	if n := e2etest.TopicRecords(t, b, "alerts.undelivered"); n != 0 {
+		t.Errorf("%d undelivered records; the receiver always answers", n)
+	}
+	t.Logf("%d kills; %d alerts; %d requests (%d redelivered after kills)", kills, customers, requests, requests-customers)
+	if t.Failed() {
+		t.Logf("final log:\n%s", final.tail(60))
+	}
+}
