@@ -151,21 +151,22 @@ func (f *alertFeed) setErr(msg string) {
 	f.mu.Unlock()
 }
 
-// add records a, unless an alert with its id is in the ring, and sends it to every
-// subscriber; one that cannot keep up is dropped (its stream ends).
+// add records a, unless an alert with its id and status is in the ring (a resolved
+// record shares its firing alert's id), and sends it to every subscriber; one that
+// cannot keep up is dropped (its stream ends).
 func (f *alertFeed) add(a contract.Alert) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastErr = ""
-	if f.closed || f.ids[a.AlertID] {
+	if f.closed || f.ids[a.AlertID+":"+a.Status] {
 		return
 	}
 	if len(f.ring) == f.size {
-		delete(f.ids, f.ring[0].AlertID)
+		delete(f.ids, f.ring[0].AlertID+":"+f.ring[0].Status)
 		f.ring = slices.Delete(f.ring, 0, 1)
 	}
 	f.ring = append(f.ring, a)
-	f.ids[a.AlertID] = true
+	f.ids[a.AlertID+":"+a.Status] = true
 	for ch := range f.subs {
 		select {
 		case ch <- a:

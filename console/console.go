@@ -80,6 +80,11 @@ type Backend interface {
 	Kafka() (ingest.KafkaConfig, ingest.Topics)
 	// LakeURL is the bucket URL of the event archive that previews sample.
 	LakeURL() string
+	// Deliveries lists the latest alerts' delivery states, newest first (nil without
+	// a notify stage here); Destinations and Mutes list those the controls define.
+	Deliveries() []contract.AlertDelivery
+	Destinations() []*rule.Destination
+	Mutes() []*rule.Mute
 }
 
 // Config configures the console. Call EnsureDefaults, then Validate (New does both).
@@ -285,6 +290,11 @@ func New(cfg Config) (*Console, error) {
 	mux.HandleFunc("POST /v1/console/backtest", c.read(c.handleBacktest))
 	mux.HandleFunc("POST /v1/console/rules", c.write(c.handleSave))
 	mux.HandleFunc("DELETE /v1/console/rules", c.write(c.handleDelete))
+	mux.HandleFunc("GET /v1/console/deliveries", c.read(c.handleDeliveries))
+	mux.HandleFunc("GET /v1/console/destinations", c.read(c.handleDestinations))
+	mux.HandleFunc("GET /v1/console/mutes", c.read(c.handleMutes))
+	mux.HandleFunc("POST /v1/console/mutes", c.write(c.handleAddMute))
+	mux.HandleFunc("DELETE /v1/console/mutes", c.write(c.handleDeleteMute))
 	mux.HandleFunc("/v1/console/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "no such console endpoint: "+r.Method+" "+r.URL.Path+" (see API.md)")
 	})

@@ -25,7 +25,10 @@ func (b fixedBackend) ListenAddr() string { return "127.0.0.1:8080" }
 func (b fixedBackend) Kafka() (ingest.KafkaConfig, ingest.Topics) {
 	return ingest.KafkaConfig{}, ingest.Topics{}
 }
-func (b fixedBackend) LakeURL() string { return "" }
+func (b fixedBackend) LakeURL() string                      { return "" }
+func (b fixedBackend) Deliveries() []contract.AlertDelivery { return nil }
+func (b fixedBackend) Destinations() []*rule.Destination    { return nil }
+func (b fixedBackend) Mutes() []*rule.Mute                  { return nil }
 
 func TestRulesShowStateProgressAndCounts(t *testing.T) {
 	b := fixedBackend{

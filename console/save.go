@@ -81,7 +81,7 @@ func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Dura
 	ctx, cancel := c.bind(ctx)
 	defer cancel()
 	kc, topics := c.cfg.Backend.Kafka()
-	key := ctl.Key().String()
+	key := ctl.RecordKey()
 	res := SaveResponse{Status: contract.SavePending, Key: key, Op: ctl.Op, Offset: -1}
 	if ctl.Rule != nil {
 		res.Version = ctl.Rule.Version

@@ -14,6 +14,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/notify"
 )
 
 // TestBrokerRestartMidStream: the broker (persisting its log) stops mid-stream and
@@ -131,7 +132,7 @@ func waitCommitted(t *testing.T, b *kafkatest.Broker, d *live.Daemon, when strin
 				return false
 			}
 			for _, g := range groups.Groups() {
-				if g != "hindsight-archiver" {
+				if g != "hindsight-archiver" && g != notify.DefaultGroup {
 					group = g
 				}
 			}

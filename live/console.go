@@ -117,3 +117,13 @@ func (b consoleBackend) Kafka() (ingest.KafkaConfig, ingest.Topics) {
 }
 
 func (b consoleBackend) LakeURL() string { return b.d.cfg.LakeURL }
+
+func (b consoleBackend) Deliveries() []contract.AlertDelivery {
+	if b.d.notify == nil {
+		return nil
+	}
+	return b.d.notify.Recent()
+}
+
+func (b consoleBackend) Destinations() []*rule.Destination { return b.d.rules.Destinations() }
+func (b consoleBackend) Mutes() []*rule.Mute               { return b.d.rules.Mutes() }
