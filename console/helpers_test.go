@@ -31,6 +31,12 @@ func (d *daemon) url(path string) string { return "http://" + d.HTTPAddr() + pat
 
 func startDaemon(t *testing.T, token string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, token, nil)
+}
+
+// startDaemonWith is startDaemon with mod adjusting the daemon's configuration last.
+func startDaemonWith(t *testing.T, token string, mod func(*live.Config)) *daemon {
+	t.Helper()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	lake := "file://" + t.TempDir()
 	cache := t.TempDir()
@@ -43,6 +49,9 @@ func startDaemon(t *testing.T, token string) *daemon {
 		// Bounds the daemon's wait for in-flight records at shutdown; it has been seen
 		// waiting the whole default 10s for a partition snapshot (a daemon issue).
 		c.ShutdownTimeout = 3 * time.Second
+		if mod != nil {
+			mod(c)
+		}
 	})
 	return &daemon{Daemon: d, b: b, lake: lake, stop: stop}
 }
