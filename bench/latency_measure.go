@@ -25,6 +25,11 @@ type measurement struct {
 	sendTime  time.Duration
 	// sentAt and recvAt count events sent and probe alerts received per sampleStep.
 	sentAt, recvAt []int64
+	// The webhook probes (latency_webhook.go): every hookEvery-th probe (0: none),
+	// timed at the webhook receiver and, for comparison, on the alerts topic.
+	hookEvery int
+	// hookLat and hookTopicLat are the webhook probes' latencies by sequence number.
+	hookLat, hookTopicLat map[int]time.Duration
 }
 
 // bucket is the sampleStep of an instant since t0, within n buckets.
@@ -82,9 +87,13 @@ func (m *measurement) fill(f *LatencyFigures) {
 // measure sends the events at cfg.Rate (see eventSender) and times the probes'
 // alerts, read from the alerts topic by their key: prefix, a dash and the event's
 // sequence number.
-func measure(ctx context.Context, cfg LatencyConfig, prefix, run string) (*measurement, error) {
+func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *hookReceiver) (*measurement, error) {
 	total := int(float64(cfg.Rate) * (cfg.Warmup + cfg.Duration).Seconds())
 	m := &measurement{sent: make([]atomic.Int64, total), firstSeq: int(float64(cfg.Rate) * cfg.Warmup.Seconds()), every: cfg.ProbeEvery}
+	if hook != nil {
+		m.hookEvery = cfg.WebhookEvery
+		m.hookLat, m.hookTopicLat = map[int]time.Duration{}, map[int]time.Duration{}
+	}
 	m.latency = make([]time.Duration, 0, total-m.firstSeq)
 	buckets := int((cfg.Warmup+cfg.Duration+cfg.Drain)/sampleStep) + 2
 	m.sentAt, m.recvAt = make([]int64, buckets), make([]int64, buckets)
@@ -102,12 +111,29 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string) (*measu
 		return nil, err
 	}
 	defer send.close()
+	send.hookEvery = m.hookEvery
 
 	var (
 		mu       sync.Mutex
 		doneSend = make(chan struct{})
 		allIn    = make(chan struct{})
 	)
+	if hook != nil {
+		hook.setSink(func(customer []byte, at time.Time) {
+			seq, ok := hookSeq(prefix, customer)
+			if !ok || seq < m.firstSeq || seq >= len(m.sent) {
+				return
+			}
+			if t := m.sent[seq].Load(); t != 0 {
+				mu.Lock()
+				if _, dup := m.hookLat[seq]; !dup { // a redelivery is not a second receipt
+					m.hookLat[seq] = at.Sub(time.Unix(0, t))
+				}
+				mu.Unlock()
+			}
+		})
+		defer hook.setSink(nil)
+	}
 	rctx, stopRecv := context.WithCancel(ctx)
 	defer stopRecv()
 	var wg sync.WaitGroup
@@ -122,7 +148,7 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string) (*measu
 			mu.Lock()
 			fs.EachRecord(func(r *kgo.Record) {
 				// The alert's key is its customer: this run's prefix and the event's number.
-				if !bytes.HasPrefix(r.Key, []byte(prefix)) {
+				if !bytes.HasPrefix(r.Key, []byte(prefix)) || isHookAlert(r.Value) {
 					return
 				}
 				seq, err := strconv.Atoi(string(r.Key[len(prefix):]))
@@ -135,13 +161,16 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string) (*measu
 				}
 				if t := m.sent[seq].Load(); t != 0 {
 					m.latency = append(m.latency, now.Sub(time.Unix(0, t)))
+					if m.isHookProbe(seq) {
+						m.hookTopicLat[seq] = now.Sub(time.Unix(0, t))
+					}
 				}
 			})
-			n := len(m.latency)
+			n, nh := len(m.latency), len(m.hookLat)
 			mu.Unlock()
 			select {
 			case <-doneSend:
-				if !closed && n >= m.probes(m.firstSeq, m.lastSeq) {
+				if !closed && n >= m.probes(m.firstSeq, m.lastSeq) && nh >= m.hookProbes(m.firstSeq, m.lastSeq) {
 					close(allIn)
 					closed = true
 				}

@@ -15,6 +15,7 @@ import (
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -118,6 +119,8 @@ func startDaemon(ctx context.Context, cfg LatencyConfig, group, lakeURL string) 
 		Kafka: cfg.Kafka, HTTPAddr: "127.0.0.1:0", Group: group, StartAt: "latest",
 		NoBackfill: true, NoArchive: cfg.NoArchive, LakeURL: lakeURL,
 		Embedded: ingest.EmbeddedConfig{Partitions: cfg.Partitions}, AlertLinger: cfg.AlertLinger, Logger: cfg.Logger,
+		// The webhook receiver is on loopback, in this process.
+		Notify: notify.Config{Sender: notify.SenderConfig{AllowPrivate: true}, Concurrency: 16},
 	})
 	if err != nil {
 		stopDaemon()
@@ -208,6 +211,7 @@ type eventSender struct {
 	marker    []byte
 	prefix    string
 	every     int
+	hookEvery int // every hookEvery-th probe carries hookMarker (0: none)
 	pool      sync.Pool
 	delivered func(*kgo.Record, error)
 }
@@ -245,7 +249,11 @@ func (s *eventSender) event(ctx context.Context, seq int, sentAt *atomic.Int64) 
 		return
 	}
 	rec.Key = strconv.AppendInt(append(rec.Key[:0], s.prefix...), int64(seq), 10)
-	rec.Value = append(append(rec.Value[:0], s.marker...), e.JSON[1:]...)
+	rec.Value = append(rec.Value[:0], s.marker...)
+	if s.hookEvery > 0 && seq%(s.every*s.hookEvery) == 0 {
+		rec.Value = append(rec.Value, hookMarker...)
+	}
+	rec.Value = append(rec.Value, e.JSON[1:]...)
 	sentAt.Store(time.Now().UnixNano())
 	s.prod.Produce(ctx, rec, s.delivered)
 }

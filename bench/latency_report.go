@@ -33,6 +33,9 @@ type LatencyReport struct {
 	// Baseline is the pass-through pipeline's: a consumer re-producing every event,
 	// unevaluated, to the alerts topic through the same broker. Nil with NoBaseline.
 	Baseline *LatencyFigures
+	// Webhook is the webhook probes' ingest → webhook receipt, next to their ingest →
+	// alerts topic. Nil without webhook probes.
+	Webhook  *WebhookFigures
 	Rate     int           // target events/s
 	Duration time.Duration // measured sending time
 	// CPU is the CPU time (user+system), over the Hindsight phase, of this process
@@ -64,6 +67,11 @@ func (r LatencyReport) String() string {
 		fmt.Fprintf(&b, "  %-13s p50 %s   p90 %s   p99 %s   p99.9 %s   max %s\n", "", ms(f.P50), ms(f.P90), ms(f.P99), ms(f.P999), ms(f.Max))
 	}
 	line("hindsight", &r.LatencyFigures)
+	if w := r.Webhook; w != nil {
+		fmt.Fprintf(&b, "  %-13s %d of %d webhook probes received; p50 %s   p99 %s   max %s\n", "webhook", w.Received, w.Probes, ms(w.P50), ms(w.P99), ms(w.Max))
+		fmt.Fprintf(&b, "  %-13s the same probes on the alerts topic: p50 %s   p99 %s\n", "", ms(w.TopicP50), ms(w.TopicP99))
+		fmt.Fprintf(&b, "  %-13s delivery adds to each alert: p50 %s   p99 %s (target ≤ 10 ms)\n", "", ms(w.DeltaP50), ms(w.DeltaP99))
+	}
 	if r.Baseline != nil {
 		line("pass-through", r.Baseline)
 	}
@@ -115,6 +123,19 @@ func (r *LatencyReport) Result() Result {
 	}
 	if r.CPUOthers >= 0 {
 		res.Metrics = append(res.Metrics, Metric{Name: "CPU, other processes", Unit: "cores", Value: cores(r.CPUOthers)})
+	}
+	if w := r.Webhook; w != nil {
+		res.Params["webhook_every"] = strconv.Itoa(r.Config.WebhookEvery)
+		res.Metrics = append(res.Metrics,
+			Metric{Name: "webhook p50", Unit: "ms", Value: ms(w.P50), Baseline: ptr(ms(w.TopicP50))},
+			Metric{Name: "webhook p99", Unit: "ms", Value: ms(w.P99), Baseline: ptr(ms(w.TopicP99))},
+			Metric{Name: "webhook delivery added, p50", Unit: "ms", Value: ms(w.DeltaP50)},
+			Metric{Name: "webhook delivery added, p99", Unit: "ms", Value: ms(w.DeltaP99), Target: "≤ 10"},
+			Metric{Name: "webhook probes missing", Unit: "events", Value: float64(w.Probes - w.Received)})
+		res.Latency = append(res.Latency, Distribution{Name: "webhook", Quantiles: w.Quantiles})
+		if w.Probes > 0 {
+			res.Ratios = append(res.Ratios, Ratio{Name: "webhooks delivered", Value: float64(w.Received) / float64(w.Probes), Better: HigherIsBetter, Target: "1"})
+		}
 	}
 	if h.Probes > 0 {
 		res.Ratios = append(res.Ratios, Ratio{Name: "alerts delivered", Value: float64(h.Received) / float64(h.Probes), Better: HigherIsBetter, Target: "1", Gated: true, Margin: StableMargin})

@@ -72,11 +72,16 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 	if !(0 < rep.P50 && rep.P50 <= rep.P99 && rep.P99 <= rep.P999 && rep.P999 <= rep.Max) {
 		t.Errorf("percentiles out of order: %+v", rep)
 	}
+	// Every 20th probe is a webhook probe: each is received by the loopback receiver
+	// through the notify stage, after its alert reached the topic.
+	if w := rep.Webhook; w == nil || w.Probes != rep.Sent/20 || w.Received != w.Probes || w.P50 <= 0 || w.P50 > w.P99 || w.DeltaP50 <= 0 {
+		t.Errorf("webhook figures %+v; want %d probes, all received, positive latencies and delivery time", w, rep.Sent/20)
+	}
 	if rep.CPUSelf <= 0 || rep.CPUBroker <= 0 || rep.CPUOthers < 0 {
 		t.Errorf("CPU not measured: self %v broker %v others %v", rep.CPUSelf, rep.CPUBroker, rep.CPUOthers)
 	}
-	if rep.Rules != 21 {
-		t.Errorf("%d rules active, want 21", rep.Rules)
+	if rep.Rules != 22 { // the latency rule, the webhook rule and 20 others
+		t.Errorf("%d rules active, want 22", rep.Rules)
 	}
 	bl := rep.Baseline
 	if bl == nil {

@@ -27,47 +27,81 @@ type entry struct {
 func (e *entry) add(n int) { e.open.Add(int32(n)) }
 func (e *entry) done()     { e.open.Add(-1) }
 
-// tracker is one partition's entries, in offset order.
+// tracker is one partition's entries, in offset order, and the offset after the last
+// record seen. Records with nothing to deliver (most of them) get no entry: below the
+// first open entry, everything seen is handled.
 type tracker struct {
 	mu      sync.Mutex
 	entries []*entry
 	head    int
+	// seen is the offset after the last record read, with its leader epoch.
+	seen      kgo.EpochOffset
+	committed int64
+}
+
+// tracker returns p's tracker, made if missing.
+func (s *Stage) tracker(p int32) *tracker {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.parts[p]
+	if t == nil {
+		t = &tracker{committed: -1}
+		s.parts[p] = t
+	}
+	return t
+}
+
+// seen records that rec was read; handled records need nothing more.
+func (s *Stage) seen(rec *kgo.Record) {
+	t := s.tracker(rec.Partition)
+	t.mu.Lock()
+	t.seen = kgo.EpochOffset{Epoch: rec.LeaderEpoch, Offset: rec.Offset + 1}
+	t.mu.Unlock()
 }
 
 // track adds rec's entry (holding itself) to its partition's tracker.
 func (s *Stage) track(rec *kgo.Record) *entry {
 	e := &entry{offset: rec.Offset, epoch: rec.LeaderEpoch}
 	e.open.Store(1)
-	s.mu.Lock()
-	t := s.parts[rec.Partition]
-	if t == nil {
-		t = &tracker{}
-		s.parts[rec.Partition] = t
-	}
-	s.mu.Unlock()
+	t := s.tracker(rec.Partition)
 	t.mu.Lock()
 	t.entries = append(t.entries, e)
+	t.seen = kgo.EpochOffset{Epoch: rec.LeaderEpoch, Offset: rec.Offset + 1}
 	t.mu.Unlock()
 	return e
 }
 
-// handled pops the handled prefix and returns the offset to commit after it (ok false
-// when nothing new was handled).
+// handled pops the handled entries and returns the offset to commit: the first open
+// entry's, or, with none open, the offset after the last record seen (ok false when
+// that was committed already).
 func (t *tracker) handled() (next kgo.EpochOffset, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for t.head < len(t.entries) && t.entries[t.head].open.Load() == 0 {
-		e := t.entries[t.head]
 		t.entries[t.head] = nil
 		t.head++
-		next, ok = kgo.EpochOffset{Epoch: e.epoch, Offset: e.offset + 1}, true
 	}
 	if t.head > 0 && t.head*2 >= len(t.entries) {
 		n := copy(t.entries, t.entries[t.head:])
 		clear(t.entries[n:])
 		t.entries, t.head = t.entries[:n], 0
 	}
-	return next, ok
+	next = t.seen
+	if t.head < len(t.entries) {
+		e := t.entries[t.head]
+		next = kgo.EpochOffset{Epoch: e.epoch, Offset: e.offset}
+	}
+	if next.Offset <= t.committed {
+		return next, false
+	}
+	return next, true
+}
+
+// committedTo notes that next was committed.
+func (t *tracker) committedTo(next kgo.EpochOffset) {
+	t.mu.Lock()
+	t.committed = max(t.committed, next.Offset)
+	t.mu.Unlock()
 }
 
 // commit commits the handled prefix of the given partitions (all when nil).
@@ -101,10 +135,20 @@ func (s *Stage) commit(ctx context.Context, only []int32) {
 				}
 			}
 		})
-	if commitErr != nil && ctx.Err() == nil {
-		// The next commit covers these offsets too; a crash before it re-delivers.
-		s.log.Warn("committing alerts offsets failed", "err", commitErr)
+	if commitErr != nil {
+		if ctx.Err() == nil {
+			// The next commit covers these offsets too; a crash before it re-delivers.
+			s.log.Warn("committing alerts offsets failed", "err", commitErr)
+		}
+		return
 	}
+	s.mu.Lock()
+	for p, next := range offs {
+		if t := s.parts[p]; t != nil {
+			t.committedTo(next)
+		}
+	}
+	s.mu.Unlock()
 }
 
 func containsPartition(ps []int32, p int32) bool {

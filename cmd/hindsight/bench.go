@@ -95,6 +95,7 @@ func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions of the started broker")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "turn off the daemon's own archiver (on by default, as in hindsight live)")
 	f.IntVar(&cfg.ProbeEvery, "probe-every", 1, "time every Nth event (a probe with an alert of its own); the others are ordinary workload events")
+	f.IntVar(&cfg.WebhookEvery, "webhook-every", 20, "make every Nth probe also a webhook probe, delivered to a loopback receiver by the notify stage and timed there (negative: none)")
 	f.DurationVar(&cfg.ProducerLinger, "producer-linger", 0, "event producer linger (0: send each event at once)")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "the daemon's alert linger (as hindsight live --alert-linger)")
 	f.IntVar(&cfg.GCPercent, "gogc", live.DefaultGCPercent, "GC target percentage of this process during the run, as hindsight live --gogc (negative: leave GOGC alone)")
