@@ -54,7 +54,7 @@ func TestBrowserAlertsView(t *testing.T) {
 	ts := func(sec int) string { return time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC).Format(time.RFC3339) }
 	e2etest.ProduceSync(t, d.b,
 		e2etest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"a","ts":%q}`, ts(1))),
-		e2etest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"a","ts":%q}`, ts(2))), // fires
+		e2etest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"a","ts":%q}`, ts(2))),  // fires
 		e2etest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"b","ts":%q}`, ts(30))), // resolves a
 	)
 	e2etest.WaitTopicRecords(t, d.b, "alerts", 2, 30*time.Second)

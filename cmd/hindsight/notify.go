@@ -377,4 +377,3 @@ func writeJSON(cfg rulesConfig, v any) error {
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
-
