@@ -166,7 +166,7 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 				}
 				prev = offset
 				if values != nil {
-					r.found = rp.AddMatched(r.set.Rules()[0], customer, values, at, r.found[:0])
+					r.found = rp.AddMatched(r.set.Rules()[0], offset, customer, values, at, r.found[:0])
 					return r.tallyEvent(rp, p, offset, at)
 				}
 				if r.doc.Reset([]byte(payload)) != nil {
@@ -229,7 +229,7 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 // evaluate adds the event in r.doc (partition p, offset, customer, record time at) to
 // rp and tallies what it matched and raised.
 func (r *runner) evaluate(rp *window.Replay, p int32, offset int64, customer string, at time.Time) error {
-	r.found = rp.Add(customer, r.doc, at, r.found[:0])
+	r.found = rp.Add(offset, customer, r.doc, at, r.found[:0])
 	return r.tallyEvent(rp, p, offset, at)
 }
 

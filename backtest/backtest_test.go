@@ -413,7 +413,7 @@ func TestPartitionState(t *testing.T) {
 					continue
 				}
 				matches++
-				direct.Add(&window.Event{Customer: string(rec.Key), Doc: doc, Time: rec.Timestamp}, func(c window.Crossing) {
+				direct.Add(&window.Event{Customer: string(rec.Key), Doc: doc, Time: rec.Timestamp, Offset: rec.Offset}, func(c window.Crossing) {
 					want = append(want, fmt.Sprint(rec.Offset, c.Customer, c.Start, c.Value))
 				})
 			}

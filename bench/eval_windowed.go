@@ -168,7 +168,7 @@ func replayStep(replay *window.Replay, ring *eventRing) func(i int) (int, error)
 		if err := doc.Reset(data); err != nil {
 			return 0, err
 		}
-		res = replay.Add(customer, doc, t, res[:0])
+		res = replay.Add(int64(i), customer, doc, t, res[:0])
 		for _, x := range res {
 			a, err := window.Alert(x.Rule, x.Crossing, 0, int64(i), t, contract.SourceLive)
 			if err != nil {
@@ -316,7 +316,7 @@ func (b *windowedBench) measureState(ctx context.Context) error {
 		if err := doc.Reset(data); err != nil {
 			return fmt.Errorf("bench: event %d: %w", i%len(b.events), err)
 		}
-		res = replay.Add(customer, doc, t, res[:0])
+		res = replay.Add(int64(i), customer, doc, t, res[:0])
 	}
 	after := liveHeap()
 	b.rep.StateEvents = n

@@ -361,7 +361,7 @@ func (c *Console) replay(ctx context.Context, r *rule.Rule, rows []lakehouse.Row
 			if doc.Reset([]byte(row.Payload)) != nil {
 				continue
 			}
-			found = rp.Add(row.Customer, doc, row.EventTime, found[:0])
+			found = rp.Add(row.Offset, row.Customer, doc, row.EventTime, found[:0])
 			for _, f := range found {
 				a, err := window.Alert(f.Rule, f.Crossing, row.Partition, row.Offset, row.EventTime, contract.SourceLive)
 				if err != nil {

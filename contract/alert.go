@@ -68,6 +68,11 @@ type Alert struct {
 	// those paths (JSON null where one selects nothing); nil (null) for a rule without,
 	// and for a running total's crossing found in history (no one event crossed).
 	Context map[string]json.RawMessage `json:"context"`
+	// Samples are the offsets, in Partition, of up to 3 events of the alerting window
+	// (all history for a running total): the crossing event first, then the group's
+	// latest earlier ones, newest first. Null for a resolved record, and for a running
+	// total's crossing found in history.
+	Samples []int64 `json:"samples"`
 	// Notify are the destination names of the rule's alert.notify (null for none): the
 	// notify stage delivers by them, whatever the rule has become since.
 	Notify []string `json:"notify"`
@@ -183,6 +188,19 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	b = AppendJSONString(b, a.Severity)
 	b = append(b, `,"context":`...)
 	b = appendValues(b, a.Context)
+	b = append(b, `,"samples":`...)
+	if a.Samples == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, o := range a.Samples {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, o, 10)
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"notify":`...)
 	if a.Notify == nil {
 		b = append(b, "null"...)

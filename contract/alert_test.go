@@ -44,7 +44,9 @@ func FuzzAlertJSON(f *testing.F) {
 		if shape&32 != 0 {
 			a.Status, a.Muted, a.Notify = contract.StatusResolved, true, []string{id, customer}
 		} else if shape&64 != 0 {
-			a.Notify = []string{}
+			a.Notify, a.Samples = []string{}, []int64{}
+		} else {
+			a.Samples = []int64{n, -n, nanos}
 		}
 		want, err := json.Marshal(a)
 		if err != nil { // int64 nanoseconds span 1677–2262: always encodable

@@ -41,7 +41,8 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 					continue
 				}
 				if n := p.counts.add(ci, ar.Seq, 1); n == r.Threshold.Count() {
-					d.raise(b, ev, ar, window.Crossing{Customer: ev.Customer, Count: n, Value: float64(n), Context: window.ContextOf(r, ev.Doc)})
+					d.raise(b, ev, ar, window.Crossing{Customer: ev.Customer, Count: n, Value: float64(n), Context: window.ContextOf(r, ev.Doc),
+						Samples: []int64{ev.Offset}})
 				}
 			}
 		}
@@ -66,7 +67,7 @@ func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, a
 	}
 	before := ws.Stats()
 	// The name aliases the fetch buffer: a state that keeps it copies it.
-	ws.Add(&window.Event{Customer: ev.Customer, Doc: ev.Doc, Time: ev.Time, Shared: &p.shared}, func(c window.Crossing) {
+	ws.Add(&window.Event{Customer: ev.Customer, Doc: ev.Doc, Time: ev.Time, Shared: &p.shared, Offset: ev.Offset}, func(c window.Crossing) {
 		d.raise(b, ev, ar, c)
 	})
 	if after := ws.Stats(); after != before {

@@ -105,7 +105,7 @@ func TestRulesArriveBetweenEvents(t *testing.T) {
 		AlertID: contract.AlertID("*", "admin-fail", 1, "c-1", 3), RuleID: "admin-fail", Scope: "*", Version: 1,
 		Customer: "c-1", Count: 3, Threshold: rule.AtLeast(3), Partition: crossing.Partition, Offset: crossing.Offset,
 		EventTime: crossing.Timestamp.UTC().Truncate(time.Millisecond), Source: "live",
-		Aggregate: "count", Value: 3, Status: contract.StatusFiring, Severity: "medium",
+		Aggregate: "count", Value: 3, Status: contract.StatusFiring, Severity: "medium", Samples: []int64{crossing.Offset},
 	}
 	if got := alerts[0]; !got.EventTime.Equal(want.EventTime) || !reflect.DeepEqual(withoutTime(got), withoutTime(want)) {
 		t.Errorf("alert = %+v\nwant    %+v", got, want)

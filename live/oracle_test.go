@@ -53,7 +53,7 @@ func (o *oracle) event(t *testing.T, rec *kgo.Record) {
 			id := contract.AlertID(r.Scope, r.ID, r.Version, customer, r.Threshold.Count())
 			o.alerts[id] = contract.Alert{AlertID: id, RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: customer,
 				Count: n, Threshold: r.Threshold, Partition: rec.Partition, Offset: rec.Offset, Source: "live",
-				Aggregate: "count", Value: float64(n), Status: contract.StatusFiring, Severity: r.Severity()}
+				Aggregate: "count", Value: float64(n), Status: contract.StatusFiring, Severity: r.Severity(), Samples: []int64{rec.Offset}}
 		}
 	}
 }

@@ -131,6 +131,7 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 		}
 		if !history || historyAlerts {
 			c.Group = append([]byte(nil), c.Group...)
+			c.Samples = append([]int64(nil), c.Samples...)
 			crossings = append(crossings, pastCrossing{offset: offset, at: at, c: c, history: history})
 		}
 	})
@@ -170,8 +171,9 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 			// It was parsed when it came: it parses again.
 			panic(fmt.Sprintf("live: a buffered event at offset %d no longer parses: %v", e.offset, err))
 		}
-		st.Add(&window.Event{Customer: e.customer, Doc: doc, Time: e.time}, func(c window.Crossing) {
+		st.Add(&window.Event{Customer: e.customer, Doc: doc, Time: e.time, Offset: e.offset}, func(c window.Crossing) {
 			c.Group = append([]byte(nil), c.Group...)
+			c.Samples = append([]int64(nil), c.Samples...)
 			past = append(past, pastCrossing{offset: e.offset, at: e.time, c: c})
 		})
 	}

@@ -17,6 +17,7 @@ func Alert(r *rule.Rule, c Crossing, partition int32, offset int64, eventTime ti
 		Count: c.Count, Threshold: r.Threshold, Partition: partition, Offset: offset,
 		EventTime: eventTime.UTC(), Source: source, Aggregate: r.Aggregate.Fn, Value: c.Value,
 		Status: contract.StatusFiring, Severity: r.Severity(), Context: c.Context, Notify: r.NotifyNames(),
+		Samples: c.Samples,
 	}
 	if c.Resolved {
 		a.Status = contract.StatusResolved

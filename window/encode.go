@@ -29,13 +29,18 @@ func (s *State) AppendTo(b []byte) []byte {
 	if life {
 		flags |= flagLifecycle
 	}
+	slots := s.sortedSlots()
+	samples := s.hasSamples(slots)
+	if samples {
+		flags |= flagSamples
+	}
 	b = append(b, flags)
 	b = binary.AppendVarint(b, s.maxTime)
 	for _, n := range []uint64{s.stats.Late, s.stats.TimeErrors, s.stats.GroupsDropped, s.stats.DistinctDropped, s.stats.Overflows} {
 		b = binary.AppendUvarint(b, n)
 	}
 	b = binary.AppendUvarint(b, uint64(s.live))
-	for _, slot := range s.sortedSlots() {
+	for _, slot := range slots {
 		id := s.idOf(slot)
 		b = binary.AppendUvarint(b, uint64(len(id)))
 		b = append(b, id...)
@@ -65,6 +70,9 @@ func (s *State) AppendTo(b []byte) []byte {
 	}
 	if life {
 		b = s.appendLifecycle(b)
+	}
+	if samples {
+		b = s.appendSamples(b, slots)
 	}
 	return b
 }
@@ -161,8 +169,8 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 		return nil, nil, ErrCorrupt
 	}
 	s.seen = d.b[0]&1 != 0
-	hasLife := d.b[0]&flagLifecycle != 0
-	if d.b[0]&^(1|flagLifecycle) != 0 {
+	hasLife, hasSamples := d.b[0]&flagLifecycle != 0, d.b[0]&flagSamples != 0
+	if d.b[0]&^(1|flagLifecycle|flagSamples) != 0 {
 		return nil, nil, fmt.Errorf("%w: unknown state flags %#x", ErrCorrupt, d.b[0])
 	}
 	d.b = d.b[1:]
@@ -177,6 +185,8 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 	var sets []map[string]struct{}
 	// The closing index, by start while decoding: sorted once at the end.
 	byStart := map[int64]*startList{}
+	// The groups' slots in the order encoded, for the samples section.
+	var order []uint32
 	for range ng {
 		id := d.bytes()
 		split := int(d.uvarint())
@@ -242,9 +252,13 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 			return nil, nil, fmt.Errorf("%w: more groups than a state holds", ErrCorrupt)
 		}
 		s.restoreWindows(slot, cells, sets, byStart)
+		order = append(order, slot)
 	}
 	if hasLife && d.err == nil {
 		s.decodeLifecycle(&d)
+	}
+	if hasSamples && d.err == nil {
+		s.decodeSamples(&d, order)
 	}
 	if d.err != nil {
 		return nil, nil, d.err

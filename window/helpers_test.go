@@ -65,6 +65,8 @@ func fromCrossing(c window.Crossing) crossing {
 type feeder struct {
 	doc *jsonpath.Document
 	out []crossing
+	// n is the next event's offset: events are numbered from 0 as added.
+	n int64
 }
 
 func newFeeder() *feeder { return &feeder{doc: jsonpath.NewDocument()} }
@@ -74,9 +76,10 @@ func (f *feeder) add(tb testing.TB, s *window.State, e in) {
 	if err := f.doc.Reset([]byte(e.doc)); err != nil {
 		tb.Fatalf("document %s: %v", e.doc, err)
 	}
-	s.Add(&window.Event{Customer: e.cust, Doc: f.doc, Time: time.UnixMilli(e.rec)}, func(c window.Crossing) {
+	s.Add(&window.Event{Customer: e.cust, Doc: f.doc, Time: time.UnixMilli(e.rec), Offset: f.n}, func(c window.Crossing) {
 		f.out = append(f.out, fromCrossing(c))
 	})
+	f.n++
 }
 
 // run feeds events to a new state of r under lim and returns it and its crossings.

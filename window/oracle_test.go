@@ -540,6 +540,8 @@ type oracleResult struct {
 	// eventTime is the time of the event being added.
 	eventTime int64
 	crossings []crossing
+	// samples are each crossing's sample offsets (the events' indexes), as text.
+	samples []string
 	windows   []win
 	stats     window.Stats
 	groups    int
@@ -566,9 +568,21 @@ func runOracle(sp ruleSpec, events []genEvent) oracleResult {
 	groupID := func(cust, key string) string {
 		return string(binary.AppendUvarint(nil, uint64(len(cust)))) + cust + key
 	}
+	// Each group's two latest contributions (index, time), newest first, for samples.
+	type contribution struct{ index, t int64 }
+	recent := map[[2]string][]contribution{}
+	var samples string // the crossing being raised's
+	emit := func(c crossing) {
+		res.crossings = append(res.crossings, c)
+		if c.Resolved {
+			res.samples = append(res.samples, "")
+		} else {
+			res.samples = append(res.samples, samples)
+		}
+	}
 	raise := func(c crossing, id string) {
 		if !lifecycle {
-			res.crossings = append(res.crossings, c)
+			emit(c)
 			return
 		}
 		if in := incidents[id]; in != nil {
@@ -580,7 +594,7 @@ func runOracle(sp ruleSpec, events []genEvent) oracleResult {
 		}
 		if int64(len(incidents)) >= sp.maxGroups {
 			res.stats.IncidentsDropped++
-			res.crossings = append(res.crossings, c)
+			emit(c)
 			return
 		}
 		in := &incident{closes: res.eventTime + sp.suppress, start: c.Start, end: c.End, count: c.Count, value: c.Value}
@@ -588,7 +602,7 @@ func runOracle(sp ruleSpec, events []genEvent) oracleResult {
 			in.closes = max(in.closes, c.End)
 		}
 		incidents[id] = in
-		res.crossings = append(res.crossings, c)
+		emit(c)
 	}
 	closeIncidents := func(wm int64) {
 		var ids []string
@@ -609,7 +623,7 @@ func runOracle(sp ruleSpec, events []genEvent) oracleResult {
 			if sp.resolve {
 				n, w := binary.Uvarint([]byte(id))
 				cust := id[w : w+int(n)]
-				res.crossings = append(res.crossings, crossing{Customer: cust, Group: id[w+int(n):], Windowed: true,
+				emit(crossing{Customer: cust, Group: id[w+int(n):], Windowed: true,
 					Start: in.start, End: in.end, Count: in.count, Value: in.value, Resolved: true})
 			}
 		}
@@ -652,7 +666,7 @@ func runOracle(sp ruleSpec, events []genEvent) oracleResult {
 		return v == sp.value
 	}
 
-	for _, e := range events {
+	for index, e := range events {
 		// A running total has no event time: nothing is late or without a time.
 		if sp.windowed && !e.tOK {
 			res.stats.TimeErrors++
@@ -755,9 +769,17 @@ func runOracle(sp ruleSpec, events []genEvent) oracleResult {
 						if sp.windowed {
 							c.Windowed, c.Start, c.End = true, s, s+sp.size
 						}
+						samples = fmt.Sprint(index)
+						for _, p := range recent[gid] {
+							if !sp.windowed || p.t >= c.Start && p.t < c.End {
+								samples += fmt.Sprint(" ", p.index)
+							}
+						}
 						raise(c, groupID(e.cust, w.key))
 					}
 				}
+				r := append([]contribution{{int64(index), e.t}}, recent[gid]...)
+				recent[gid] = r[:min(len(r), 2)]
 			}
 		}
 		if sp.windowed && (!seen || e.t > maxT) {
@@ -768,6 +790,7 @@ func runOracle(sp ruleSpec, events []genEvent) oracleResult {
 					gid := [2]string{id.cust, id.group}
 					if groupWindows[gid]--; groupWindows[gid] == 0 {
 						delete(groupWindows, gid)
+						delete(recent, gid) // the group goes, and what it remembered
 					}
 				}
 			}
@@ -800,6 +823,7 @@ func sortWindows(ws []win) {
 // stateRun is what a State gave.
 type stateRun struct {
 	crossings []crossing
+	samples   []string
 	windows   []win
 	stats     window.Stats
 	degraded  string
@@ -846,8 +870,9 @@ func runState(tb testing.TB, r *rule.Rule, lim window.Limits, events []genEvent,
 			sh.Reset()
 			other.Add(&window.Event{Customer: e.cust, Doc: doc, Time: time.UnixMilli(e.rec), Shared: sh}, func(window.Crossing) {})
 		}
-		st.Add(&window.Event{Customer: e.cust, Doc: doc, Time: time.UnixMilli(e.rec), Shared: sh}, func(c window.Crossing) {
+		st.Add(&window.Event{Customer: e.cust, Doc: doc, Time: time.UnixMilli(e.rec), Shared: sh, Offset: int64(i)}, func(c window.Crossing) {
 			out.crossings = append(out.crossings, fromCrossing(c))
+			out.samples = append(out.samples, strings.Trim(fmt.Sprint(c.Samples), "[]"))
 			// Every crossing must make a valid alert record.
 			a, err := window.Alert(r, c, 1, int64(i), time.UnixMilli(e.rec), contract.SourceLive)
 			if err != nil {
@@ -918,6 +943,9 @@ func diffRuns(what string, got stateRun, want oracleResult) string {
 			}
 			fmt.Fprintf(&b, "  %s got %-60s want %s\n", mark, g, w)
 		}
+	}
+	if slices.Equal(got.crossings, want.crossings) && !slices.Equal(got.samples, want.samples) {
+		fmt.Fprintf(&b, "%s samples:\n  got  %q\n  want %q\n", what, got.samples, want.samples)
 	}
 	if !slices.Equal(got.windows, want.windows) {
 		fmt.Fprintf(&b, "%s open windows:\n  got  %+v\n  want %+v\n", what, got.windows, want.windows)

@@ -36,16 +36,18 @@ func NewReplay(set *rule.Set, lim Limits) *Replay {
 	p := &Replay{set: set, m: set.NewMatcher(), lim: lim, states: map[*rule.Rule]*State{}, counts: map[*rule.Rule]map[string]int64{}}
 	p.cross = func(c Crossing) {
 		c.Group = append([]byte(nil), c.Group...)
+		c.Samples = append([]int64(nil), c.Samples...)
 		p.results = append(p.results, Result{Rule: p.rule, Crossing: c})
 	}
 	return p
 }
 
-// Add evaluates one event and appends its crossings to dst.
-func (p *Replay) Add(customer string, doc *jsonpath.Document, recordTime time.Time, dst []Result) []Result {
+// Add evaluates one event, at offset in its partition, and appends its crossings to
+// dst.
+func (p *Replay) Add(offset int64, customer string, doc *jsonpath.Document, recordTime time.Time, dst []Result) []Result {
 	p.matched = p.m.Match(customer, doc, p.matched[:0])
 	p.shared.Reset()
-	p.ev = Event{Customer: customer, Doc: doc, Time: recordTime, Shared: &p.shared}
+	p.ev = Event{Customer: customer, Doc: doc, Time: recordTime, Shared: &p.shared, Offset: offset}
 	for _, r := range p.matched {
 		if r.Plain() {
 			c := p.counts[r]
@@ -55,7 +57,8 @@ func (p *Replay) Add(customer string, doc *jsonpath.Document, recordTime time.Ti
 			}
 			c[customer]++
 			if n := c[customer]; n == r.Threshold.Count() {
-				dst = append(dst, Result{Rule: r, Crossing: Crossing{Customer: customer, Count: n, Value: float64(n), Context: ContextOf(r, doc)}})
+				dst = append(dst, Result{Rule: r, Crossing: Crossing{Customer: customer, Count: n, Value: float64(n), Context: ContextOf(r, doc),
+					Samples: []int64{offset}}})
 			}
 			continue
 		}
@@ -70,10 +73,10 @@ func (p *Replay) Add(customer string, doc *jsonpath.Document, recordTime time.Ti
 // AddMatched adds an event that rule r, kept per group and window, is known to match,
 // with the values of its group_by, aggregate and time paths given by values (see
 // Event.Values) and no document, and appends its crossings to dst. Matched is then r.
-func (p *Replay) AddMatched(r *rule.Rule, customer string, values func(*jsonpath.Path) jsonpath.Value, recordTime time.Time, dst []Result) []Result {
+func (p *Replay) AddMatched(r *rule.Rule, offset int64, customer string, values func(*jsonpath.Path) jsonpath.Value, recordTime time.Time, dst []Result) []Result {
 	p.matched = append(p.matched[:0], r)
 	p.shared.Reset()
-	p.ev = Event{Customer: customer, Time: recordTime, Shared: &p.shared, Values: values}
+	p.ev = Event{Customer: customer, Time: recordTime, Shared: &p.shared, Values: values, Offset: offset}
 	p.rule, p.results = r, dst
 	p.State(r).Add(&p.ev, p.cross)
 	dst = p.results

@@ -49,7 +49,7 @@ func TestReplay(t *testing.T) {
 		if err := doc.Reset([]byte(e.doc)); err != nil {
 			t.Fatal(err)
 		}
-		got = p.Add(e.cust, doc, time.UnixMilli(e.rec), got)
+		got = p.Add(0, e.cust, doc, time.UnixMilli(e.rec), got)
 	}
 	type result struct {
 		rule string

@@ -54,6 +54,8 @@ type Event struct {
 	Doc      *jsonpath.Document
 	// Time is the record timestamp, the event time of a rule without time path.
 	Time time.Time
+	// Offset is the event's offset in its partition: what an alert's samples name.
+	Offset int64
 	// Shared, if set, holds the event's values for every state it is added to (see
 	// Shared); nil, each state evaluates its own.
 	Shared *Shared
@@ -81,6 +83,10 @@ type Crossing struct {
 	// Resolved marks the end of an incident (lifecycle.go): Start, End, Count and Value
 	// are its opening alert's, so its alert has that alert's id; Context is nil.
 	Resolved bool
+	// Samples are the offsets of up to MaxSamples events of the window, the crossing
+	// event first (samples.go); nil for a resolved record. Like Group, it aliases the
+	// state's scratch space: valid during the callback only.
+	Samples []int64
 }
 
 // Stats are a State's counters of what it did not count or keep.
@@ -148,6 +154,9 @@ type State struct {
 	byStart   map[int64]*startList
 
 	stats Stats
+	// recent is each slot's latest contributions, for samples (samples.go).
+	recent    [][MaxSamples - 1]sample
+	sampleBuf []int64
 	// life is the alert lifecycle (lifecycle.go); nil when every crossing is sent.
 	life *lifecycle
 
@@ -358,15 +367,18 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			// Each window of the cell crosses: an alert each.
 			cr := Crossing{Customer: ev.Customer, Group: gk, Count: c.n(), Value: v, Context: s.context(ev)}
 			if s.size == 0 {
+				cr.Samples = s.samplesFor(slot, ev, false, 0, 0)
 				cross(cr)
 				continue
 			}
 			for start := c.start; start < s.segEnd(c); start += s.every {
 				cr.Windowed, cr.Start, cr.End = true, start, start+s.size
+				cr.Samples = s.samplesFor(slot, ev, true, cr.Start, cr.End)
 				s.raise(id, t, cr, cross)
 			}
 		}
 	}
+	s.remember(slot, ev, t)
 	*w = windows{} // nothing kept alive past Add
 }
 

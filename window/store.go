@@ -124,7 +124,9 @@ func (s *State) newGroup(id []byte, h uint64) (slot uint32, ok bool) {
 		if s.distinct {
 			s.firstSets = append(s.firstSets, nil)
 		}
+		s.recent = append(s.recent, noSamples)
 	}
+	s.recent[slot] = noSamples
 	*s.group(slot) = group{id: uint32(len(s.ids))}
 	s.ids = binary.AppendUvarint(s.ids, uint64(len(id)))
 	s.ids = append(s.ids, id...)

@@ -150,7 +150,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 			customer = vals[0].Str()
 		}
 		at := rule.DefaultTestRecordTime.Add(time.Duration(sum.Events-1) * rule.DefaultTestEvery)
-		crossings = replay.Add(customer, doc, at, crossings[:0])
+		crossings = replay.Add(int64(sum.Events-1), customer, doc, at, crossings[:0])
 		for _, c := range crossings {
 			if !c.Rule.Plain() && !c.Crossing.Resolved {
 				a := sum.Alerts[c.Rule.Key()]
@@ -258,7 +258,7 @@ func runRuleTest(file string, t *rule.RuleTest) ruleTestResult {
 			res.Matched++
 		}
 		at := t.RecordTimeOf(i)
-		crossings = replay.Add(t.Customer, doc, at, crossings[:0])
+		crossings = replay.Add(int64(i), t.Customer, doc, at, crossings[:0])
 		for _, c := range crossings {
 			a, err := window.Alert(c.Rule, c.Crossing, 0, int64(i), at, sourceTest)
 			if err != nil {

@@ -66,7 +66,7 @@ func ReplayKafkaWindows(ctx context.Context, opts []kgo.Opt, topic string, end m
 					if len(r.Key) == 0 || doc.Reset(r.Value) != nil {
 						continue
 					}
-					found = rp.Add(string(r.Key), doc, r.Timestamp, found[:0])
+					found = rp.Add(r.Offset, string(r.Key), doc, r.Timestamp, found[:0])
 					for _, x := range found {
 						fired[x.Rule.Key()]++
 					}

@@ -53,7 +53,7 @@ func windowReplay(history []*kgo.Record, r *rule.Rule, starts, alertsFrom map[in
 			if _, err := verdict.Accept(doc, rec.Key, rec.Value); err != nil || !r.Matches(doc) {
 				continue
 			}
-			st.Add(&window.Event{Customer: customer, Doc: doc, Time: rec.Timestamp}, func(c window.Crossing) {
+			st.Add(&window.Event{Customer: customer, Doc: doc, Time: rec.Timestamp, Offset: rec.Offset}, func(c window.Crossing) {
 				a, aerr := window.Alert(r, c, rec.Partition, rec.Offset, rec.Timestamp, contract.SourceLive)
 				if aerr != nil && err == nil {
 					err = fmt.Errorf("rule %s: %w", r.Key(), aerr)
