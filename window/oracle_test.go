@@ -542,9 +542,9 @@ type oracleResult struct {
 	crossings []crossing
 	// samples are each crossing's sample offsets (the events' indexes), as text.
 	samples []string
-	windows   []win
-	stats     window.Stats
-	groups    int
+	windows []win
+	stats   window.Stats
+	groups  int
 }
 
 // runOracle recomputes, from the contract alone, what a State of sp gives for events.
