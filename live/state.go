@@ -19,7 +19,7 @@ import (
 // offset and whether its history is still being backfilled) and every (customer, rule)
 // counter. Restoring it and consuming from Next reproduces the state exactly.
 //
-// Encoding, version 2 (integers are varints unless sized; strings are a uvarint length
+// Encoding, version 4 (integers are varints unless sized; strings are a uvarint length
 // and the bytes):
 //
 //	"HSPS" | version uint16 LE | compression byte (1 = S2) | 0 | body | crc32c LE
@@ -34,9 +34,12 @@ import (
 //	customer count, counter count, then per customer: name, counter count, then per
 //	  counter: rule index, count
 //
-// Version 2 is version 3 without bit 2 (no rule had windows, groups or another
-// aggregate) and version 1 is version 2 without bit 1 (no history was ever marked
-// incomplete); this build reads all three and writes version 3.
+// Version 3 is version 4 whose window states have neither the lifecycle nor the
+// samples section (window.State.AppendTo's flags bits 1 and 2), version 2 is version 3
+// without bit 2 (no rule had windows, groups or another aggregate) and version 1 is
+// version 2 without bit 1 (no history was ever marked incomplete); this build reads all
+// four and writes version 4, so that a build that cannot read a window state's new
+// sections says so (ErrStateVersion) instead of misreading them.
 //
 // S2 (klauspost/compress/s2) rather than zstd: on a 10M-counter state it compresses
 // twice as fast and decompresses three times as fast, for about twice the size (still
@@ -46,11 +49,12 @@ import (
 // fingerprint): the same rule text made active by the same control record.
 const (
 	stateMagic   = "HSPS"
-	stateVersion = 3
-	// stateVersionV1 and V2 are still read: they lack only the incomplete-history
-	// ranges and the window states.
+	stateVersion = 4
+	// stateVersionV1 to V3 are still read: they lack only the incomplete-history
+	// ranges, the window states and those states' lifecycle and samples.
 	stateVersionV1 = 1
 	stateVersionV2 = 2
+	stateVersionV3 = 3
 
 	stateCompressionS2  = 1
 	stateHeaderLen      = 8
@@ -235,7 +239,7 @@ func openState(data []byte) ([]byte, error) {
 	if len(data) < stateHeaderLen+stateTrailerLen || string(data[:4]) != stateMagic {
 		return nil, fmt.Errorf("%w: not a Hindsight partition snapshot (bad magic)", ErrStateCorrupt)
 	}
-	if v := binary.LittleEndian.Uint16(data[4:]); v != stateVersion && v != stateVersionV1 && v != stateVersionV2 {
+	if v := binary.LittleEndian.Uint16(data[4:]); v != stateVersion && v != stateVersionV1 && v != stateVersionV2 && v != stateVersionV3 {
 		return nil, fmt.Errorf("%w: the snapshot has encoding version %d; this build reads versions %d to %d only (restore it with a build that reads it, or delete it to recount from history)", ErrStateVersion, v, stateVersionV1, stateVersion)
 	}
 	n := len(data) - stateTrailerLen

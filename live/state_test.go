@@ -205,7 +205,7 @@ func TestSnapshotRefusals(t *testing.T) {
 		is     error
 		msg    string
 	}{
-		{"newer encoding", withVersion(4), 1, nil, ErrStateVersion, "encoding version 4; this build reads versions 1 to 3"},
+		{"newer encoding", withVersion(5), 1, nil, ErrStateVersion, "encoding version 5; this build reads versions 1 to 4"},
 		{"older encoding", withVersion(0), 1, nil, ErrStateVersion, "encoding version 0"},
 		{"flipped bit", flipped, 1, nil, ErrStateCorrupt, "checksum mismatch"},
 		{"truncated", good[:len(good)-9], 1, nil, ErrStateCorrupt, "checksum"},

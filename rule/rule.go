@@ -86,11 +86,19 @@
 //     hindsight_window_limit_drops_total{rule,limit}; the rule's status is then
 //     degraded, saying why: its figures are lower bounds.
 //   - backfill {alert}: see History below.
-//   - alert {severity, context}: how the rule's alerts read. severity ranks them for
-//     whoever receives them: info, low, medium (the default), high or critical; every
-//     alert record carries it. context lists singular paths (at most
-//     max_rule_context) whose values in the event that took the aggregate across the
-//     threshold the alert carries, by path (null where a path selects nothing).
+//   - alert {severity, context, suppress, resolve, notify}: how the rule's alerts read
+//     and travel. severity ranks them for whoever receives them: info, low, medium (the
+//     default), high or critical; every alert record carries it. context lists
+//     singular paths (at most max_rule_context) whose values in the event that took the
+//     aggregate across the threshold the alert carries, by path (null where a path
+//     selects nothing). suppress (windows only; whole milliseconds; default the
+//     window's size, 0s none): after an alert for a (customer, group), crossings raise
+//     none until the watermark passes the alert's event time plus suppress — decided
+//     in event time from the partition's order, as lateness is, so history and live
+//     agree (window's package comment). resolve (windows only): a resolved record
+//     follows when that incident closes, no earlier than the end of the last window
+//     that crossed during it. notify names destinations (at most max_rule_notify;
+//     Destination) the notify stage delivers the alerts to.
 //
 // # History
 //
