@@ -158,3 +158,60 @@ destinations:
 		t.Logf("final log:\n%s", final.tail(60))
 	}
 }
+
+// TestDestinationsAndMutesCommands: destinations apply, list and delete, and mutes add,
+// list and delete, against a broker on loopback; a private URL is refused unless
+// --allow-private, and nothing of a refused file is published.
+func TestDestinationsAndMutesCommands(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "destinations.yaml")
+	writeFile(t, file, `destinations:
+  - {scope: "*", name: secops, type: webhook, url: "https://hooks.example.com/h", secret: {env: SECOPS_KEY}}
+  - {scope: c-1, name: pager, type: pagerduty, url: "https://events.pagerduty.com/v2/enqueue", secret: {file: /run/pd}}
+  - {scope: "*", name: internal, type: webhook, url: "http://10.1.2.3/hook"}
+`)
+	out, err := run(t, "", "destinations", "apply", "-f", file, "--brokers", b.Addr)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "destination */internal: address 10.1.2.3 is private") {
+		t.Fatalf("apply of a private URL: exit %d, %v\n%s", exitCode(err), err, out)
+	}
+	if n := e2etest.TopicRecords(t, b, "controls"); n != 0 {
+		t.Fatalf("%d controls published from a refused file", n)
+	}
+	out, err = run(t, "", "destinations", "apply", "-f", file, "--brokers", b.Addr, "--allow-private")
+	if err != nil || strings.Count(out, "published  destination:") != 3 {
+		t.Fatalf("apply --allow-private: %v\n%s", err, out)
+	}
+	out, err = run(t, "", "destinations", "list", "--brokers", b.Addr)
+	want := []string{"*      internal  webhook    http://10.1.2.3/hook", "*      secops    webhook    https://hooks.example.com/h",
+		"env SECOPS_KEY", "c-1    pager     pagerduty", "file /run/pd", "3 destinations"}
+	for _, w := range want {
+		if err != nil || !strings.Contains(out, w) {
+			t.Errorf("destinations list lacks %q (%v):\n%s", w, err, out)
+		}
+	}
+	if out, err := run(t, "", "destinations", "delete", "internal", "--brokers", b.Addr); err != nil || !strings.Contains(out, "published  destination:*/internal delete") {
+		t.Errorf("destinations delete: %v\n%s", err, out)
+	}
+	if _, err := run(t, "", "destinations", "delete", "nope", "--brokers", b.Addr); exitCode(err) != 2 {
+		t.Errorf("delete of a missing destination: %v", err)
+	}
+
+	if out, err := run(t, "", "mutes", "add", "deploy", "--scope", "c-1", "--for", "2h", "--reason", "deploy", "--by", "ana", "--brokers", b.Addr); err != nil || !strings.Contains(out, "published  mute:c-1/deploy upsert") {
+		t.Fatalf("mutes add: %v\n%s", err, out)
+	}
+	out, err = run(t, "", "mutes", "list", "--brokers", b.Addr)
+	if err != nil || !strings.Contains(out, "c-1    deploy  *") || !strings.Contains(out, "ana  deploy") || !strings.Contains(out, "1 mute") {
+		t.Errorf("mutes list: %v\n%s", err, out)
+	}
+	if out, err := run(t, "", "mutes", "delete", "deploy", "--scope", "c-1", "--brokers", b.Addr); err != nil || !strings.Contains(out, "published  mute:c-1/deploy delete") {
+		t.Errorf("mutes delete: %v\n%s", err, out)
+	}
+	out, err = run(t, "", "mutes", "list", "--brokers", b.Addr, "--json")
+	if err != nil || strings.TrimSpace(out) != "{\n  \"mutes\": []\n}" {
+		t.Errorf("mutes list --json after the delete: %v\n%s", err, out)
+	}
+	if _, err := run(t, "", "mutes", "add", "bad", "--until", "tomorrow", "--brokers", b.Addr); exitCode(err) != 2 {
+		t.Errorf("mutes add --until tomorrow: %v", err)
+	}
+}
