@@ -64,6 +64,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRule$$' -fuzztime $(FUZZTIME) ./rule
 	$(GO) test -run '^$$' -fuzz '^FuzzRuleFields$$' -fuzztime $(FUZZTIME) ./rule
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRulesFileTests$$' -fuzztime $(FUZZTIME) ./rule
+	$(GO) test -run '^$$' -fuzz '^FuzzParseNotifyFile$$' -fuzztime $(FUZZTIME) ./rule
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./window
 	$(GO) test -run '^$$' -fuzz '^FuzzAlertJSON$$' -fuzztime $(FUZZTIME) ./contract
 

@@ -69,3 +69,42 @@ destinations:
 		})
 	}
 }
+
+// FuzzParseNotifyFile: any text either parses to valid destinations and mutes whose
+// controls decode back to themselves, or is an error matching ErrInvalid; never a
+// panic.
+func FuzzParseNotifyFile(f *testing.F) {
+	f.Add([]byte("destinations:\n  - {scope: \"*\", name: a, type: webhook, url: \"https://x.example/h\", secret: {env: K}}\nmutes:\n  - {scope: c-1, id: m, rule: \"*\"}\n"))
+	f.Add([]byte(`{"destinations":[{"scope":"c","name":"p","type":"pagerduty","url":"https://e.example","secret":{"file":"/f"}}]}`))
+	f.Add([]byte("rules: []\nmutes: [{scope: '*', id: x, rule: r, until: '2030-01-01T00:00:00Z'}]\n"))
+	f.Add([]byte("destinations: &a [*a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		nf, err := rule.ParseNotifyFile("f.yaml", data)
+		if err != nil {
+			if !errors.Is(err, rule.ErrInvalid) {
+				t.Fatalf("error %v does not match ErrInvalid", err)
+			}
+			return
+		}
+		var cs []*rule.Control
+		for _, d := range nf.Destinations {
+			cs = append(cs, rule.UpsertDestination(d))
+		}
+		for _, m := range nf.Mutes {
+			cs = append(cs, rule.UpsertMute(m))
+		}
+		for _, c := range cs {
+			b, err := c.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := rule.ParseControl(b)
+			if err != nil {
+				t.Fatalf("control %s of a parsed file does not parse: %v", b, err)
+			}
+			if back.RecordKey() != c.RecordKey() {
+				t.Fatalf("record key %s, want %s", back.RecordKey(), c.RecordKey())
+			}
+		}
+	})
+}
