@@ -216,6 +216,25 @@ func cleanDecodeError(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
+// parseYAMLFile parses a rules or destinations file under lim: no larger than
+// max_rules_file_bytes, flow collections no deeper than an entry may be (an entry's
+// object sits inside the file's list, itself perhaps in a mapping).
+func parseYAMLFile(name string, data []byte, lim Limits) (*ast.File, error) {
+	if len(data) > lim.MaxRulesFileBytes {
+		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, overLimit("file is", len(data), "bytes", lim.MaxRulesFileBytes, LimitRulesFileSize))
+	}
+	tokens := lexer.Tokenize(string(data))
+	if err := checkFlowNesting(tokens, 2, lim.MaxJSONDepth); err != nil {
+		tl, _ := asTooLarge(err)
+		return nil, fmt.Errorf("%w: %s:%d: %s", ErrInvalid, name, tl.line, tl.msg)
+	}
+	f, err := parser.Parse(tokens, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, strings.TrimSpace(yaml.FormatError(err, false, false)))
+	}
+	return f, nil
+}
+
 // FileError is a problem with one rule of a rules file: which file, which rule (index,
 // id) and at which line it starts, or, for a problem found at a line of its own (a
 // limit, one of its tests), that line.
@@ -265,18 +284,9 @@ func ParseRulesFile(name string, data []byte) ([]*Rule, error) {
 // invalid rule are not checked: what they expect depends on the rule.
 func ParseRulesFileTests(name string, data []byte) (*RulesFile, error) {
 	lim := CurrentLimits()
-	if len(data) > lim.MaxRulesFileBytes {
-		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, overLimit("file is", len(data), "bytes", lim.MaxRulesFileBytes, LimitRulesFileSize))
-	}
-	tokens := lexer.Tokenize(string(data))
-	// A rule's object sits inside the file's list, itself perhaps in a mapping.
-	if err := checkFlowNesting(tokens, 2, lim.MaxJSONDepth); err != nil {
-		tl, _ := asTooLarge(err)
-		return nil, fmt.Errorf("%w: %s:%d: %s", ErrInvalid, name, tl.line, tl.msg)
-	}
-	f, err := parser.Parse(tokens, 0)
+	f, err := parseYAMLFile(name, data, lim)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, strings.TrimSpace(yaml.FormatError(err, false, false)))
+		return nil, err
 	}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
 		return nil, fmt.Errorf("%w: %s: no rules", ErrInvalid, name)

@@ -8,8 +8,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/parser"
 )
 
 // NotifyFile is what a destinations file holds: a mapping with a destinations list
@@ -25,18 +23,9 @@ type NotifyFile struct {
 // are *FileError values naming the list, entry and line, joined; they match
 // ErrInvalid. YAML aliases are refused: a destination is short enough to write out.
 func ParseNotifyFile(name string, data []byte) (*NotifyFile, error) {
-	lim := CurrentLimits()
-	if len(data) > lim.MaxRulesFileBytes {
-		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, overLimit("file is", len(data), "bytes", lim.MaxRulesFileBytes, LimitRulesFileSize))
-	}
-	tokens := lexer.Tokenize(string(data))
-	if err := checkFlowNesting(tokens, 2, lim.MaxJSONDepth); err != nil {
-		tl, _ := asTooLarge(err)
-		return nil, fmt.Errorf("%w: %s:%d: %s", ErrInvalid, name, tl.line, tl.msg)
-	}
-	f, err := parser.Parse(tokens, 0)
+	f, err := parseYAMLFile(name, data, CurrentLimits())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, strings.TrimSpace(yaml.FormatError(err, false, false)))
+		return nil, err
 	}
 	out := &NotifyFile{}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"text/tabwriter"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -154,43 +156,30 @@ it too unless --notify-allow-private).`,
 	apply.Flags().DurationVar(&applyCfg.Wait, "wait", 0, "wait this long for the daemon's control statuses (0: don't wait)")
 	_ = apply.MarkFlagRequired("file")
 
-	var listCfg rulesConfig
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the destinations on the controls topic",
-		Args:  cobra.NoArgs,
-		RunE: rulesRunE(&listCfg, limits, func(cmd *cobra.Command, _ []string) error {
-			_, cancel, g, err := currentRules(cmd.Context(), &listCfg)
-			if err != nil {
-				return err
+	list := newFoldListCmd(limits, "List the destinations on the controls topic", func(g *controls.Registry, out io.Writer, asJSON bool) error {
+		ds := g.Destinations()
+		if asJSON {
+			return writeJSON(out, map[string]any{"destinations": ds})
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SCOPE\tNAME\tTYPE\tURL\tSECRET")
+		for _, d := range ds {
+			u := d.URL
+			if d.URLFrom != nil {
+				u = "(" + d.URLFrom.String() + ")"
 			}
-			defer cancel()
-			ds := g.Destinations()
-			if listCfg.JSON {
-				return writeJSON(listCfg, map[string]any{"destinations": ds})
+			sec := "-"
+			if d.Secret != nil {
+				sec = d.Secret.String()
 			}
-			tw := tabwriter.NewWriter(listCfg.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SCOPE\tNAME\tTYPE\tURL\tSECRET")
-			for _, d := range ds {
-				u := d.URL
-				if d.URLFrom != nil {
-					u = "(" + d.URLFrom.String() + ")"
-				}
-				sec := "-"
-				if d.Secret != nil {
-					sec = d.Secret.String()
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Scope, d.Name, d.Type, u, sec)
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			fmt.Fprintln(listCfg.Out, plural(len(ds), "destination"))
-			return nil
-		}),
-	}
-	addRulesFlags(list, &listCfg)
-	list.Flags().BoolVar(&listCfg.JSON, "json", false, "print JSON")
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Scope, d.Name, d.Type, u, sec)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, plural(len(ds), "destination"))
+		return nil
+	})
 
 	cmd.AddCommand(apply, list, newNotifyDeleteCmd(limits, rule.KindDestination))
 	return cmd
@@ -248,43 +237,30 @@ until deleted).`,
 	add.Flags().StringVar(&m.By, "by", "", "who")
 	add.Flags().DurationVar(&addCfg.Wait, "wait", 0, "wait this long for the daemon's control status (0: don't wait)")
 
-	var listCfg rulesConfig
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the mutes on the controls topic",
-		Args:  cobra.NoArgs,
-		RunE: rulesRunE(&listCfg, limits, func(cmd *cobra.Command, _ []string) error {
-			_, cancel, g, err := currentRules(cmd.Context(), &listCfg)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			ms := g.Mutes()
-			if listCfg.JSON {
-				return writeJSON(listCfg, map[string]any{"mutes": ms})
-			}
-			now := time.Now()
-			tw := tabwriter.NewWriter(listCfg.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SCOPE\tID\tRULE\tUNTIL\tBY\tREASON")
-			for _, m := range ms {
-				u := "until deleted"
-				if !m.Until.IsZero() {
-					u = m.Until.Format(time.RFC3339)
-					if !now.Before(m.Until) {
-						u += " (expired)"
-					}
+	list := newFoldListCmd(limits, "List the mutes on the controls topic", func(g *controls.Registry, out io.Writer, asJSON bool) error {
+		ms := g.Mutes()
+		if asJSON {
+			return writeJSON(out, map[string]any{"mutes": ms})
+		}
+		now := time.Now()
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SCOPE\tID\tRULE\tUNTIL\tBY\tREASON")
+		for _, m := range ms {
+			u := "until deleted"
+			if !m.Until.IsZero() {
+				u = m.Until.Format(time.RFC3339)
+				if !now.Before(m.Until) {
+					u += " (expired)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Scope, m.ID, m.Rule, u, m.By, m.Reason)
 			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			fmt.Fprintln(listCfg.Out, plural(len(ms), "mute"))
-			return nil
-		}),
-	}
-	addRulesFlags(list, &listCfg)
-	list.Flags().BoolVar(&listCfg.JSON, "json", false, "print JSON")
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Scope, m.ID, m.Rule, u, m.By, m.Reason)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, plural(len(ms), "mute"))
+		return nil
+	})
 
 	cmd.AddCommand(add, list, newNotifyDeleteCmd(limits, rule.KindMute))
 	return cmd
@@ -371,8 +347,30 @@ func notifyControls(f *rule.NotifyFile, allowPrivate bool) ([]*rule.Control, err
 	return cs, errors.Join(errs...)
 }
 
-func writeJSON(cfg rulesConfig, v any) error {
-	enc := json.NewEncoder(cfg.Out)
+// newFoldListCmd is a list command: it folds the controls topic and prints what show
+// takes from the fold (--json: JSON).
+func newFoldListCmd(limits *rule.Limits, short string, show func(g *controls.Registry, out io.Writer, asJSON bool) error) *cobra.Command {
+	var cfg rulesConfig
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, _ []string) error {
+			_, cancel, g, err := currentRules(cmd.Context(), &cfg)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			return show(g, cfg.Out, cfg.JSON)
+		}),
+	}
+	addRulesFlags(cmd, &cfg)
+	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func writeJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
