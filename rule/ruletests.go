@@ -56,7 +56,7 @@ func (f *RulesFile) TestsOf(r *Rule) []*RuleTest {
 //	    customer: c-1        # required for a global rule; a customer's rule: its scope
 //	    events: [{ts: "2026-01-01T00:00:00Z", type: login.failed}, ...]  # JSON objects
 //	    expect: {alerts: 1}  # or {alerts: [{group: {$.actor.email: a@x}, value: 5,
-//	                         #   window_start: "2026-01-01T00:00:00Z"}, ...]}
+//	                         #   window_start: "2026-01-01T00:00:00Z", status: firing}, ...]}
 //	    record_time: "2026-01-01T00:00:00Z"   # optional: the first event's record time
 //	    every: 1s            # optional: the step between events' record times
 //
@@ -113,6 +113,8 @@ type ExpectedAlert struct {
 	// Context is the value each written alert.context path must have, as JSON,
 	// compared as JSON values; paths not written match any value.
 	Context map[string]json.RawMessage
+	// Status is "firing" or "resolved" (a rule with alert.resolve); empty matches both.
+	Status string
 	// Line is where the alert is written.
 	Line int
 }
@@ -396,7 +398,7 @@ func (p *testParser) parseExpect(at string, v any) TestExpect {
 }
 
 // alertFields are the fields of an expected alert.
-var alertFields = []string{"group", "value", "window_start", "context"}
+var alertFields = []string{"group", "value", "window_start", "context", "status"}
 
 func (p *testParser) parseExpectedAlert(at string, v any) (ExpectedAlert, bool) {
 	a := ExpectedAlert{Line: p.line(at)}
@@ -430,6 +432,16 @@ func (p *testParser) parseExpectedAlert(at string, v any) (ExpectedAlert, bool) 
 			paths = p.r.Alert.Context
 		}
 		a.Context = p.parseValues(at+".context", raw, paths, "alert.context", "the rule has no alert.context: its alerts have no context")
+	}
+	if raw, ok := m["status"]; ok {
+		switch st, _ := raw.(string); {
+		case st == "firing" || st == "resolved" && p.r.Resolves():
+			a.Status = st
+		case st == "resolved":
+			p.fail(at+".status", at+".status", "the rule has no alert.resolve: its alerts are never resolved")
+		default:
+			p.fail(at+".status", at+".status", fmt.Sprintf("%s: want firing or resolved", describe(raw)))
+		}
 	}
 	return a, len(p.problems) == before
 }

@@ -350,7 +350,7 @@ func alertMatches(want rule.ExpectedAlert, a *contract.Alert) bool {
 			return false
 		}
 	}
-	return true
+	return want.Status == "" || want.Status == a.Status
 }
 
 // jsonEqual compares two JSON texts as the rule language compares values: by their
@@ -378,6 +378,9 @@ func describeExpected(want rule.ExpectedAlert) string {
 	if want.Context != nil {
 		parts = append(parts, "context: "+compactJSON(want.Context))
 	}
+	if want.Status != "" {
+		parts = append(parts, "status: "+want.Status)
+	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
@@ -395,7 +398,11 @@ func describeAlert(a *contract.Alert) string {
 	if a.Aggregate != rule.AggCount {
 		fmt.Fprintf(&b, " (%s of %s)", a.Aggregate, plural(int(a.Count), "event"))
 	}
-	fmt.Fprintf(&b, "  raised by events[%d]", a.Offset)
+	if a.Status == contract.StatusResolved {
+		fmt.Fprintf(&b, "  resolved by events[%d]", a.Offset)
+	} else {
+		fmt.Fprintf(&b, "  raised by events[%d]", a.Offset)
+	}
 	if a.Context != nil {
 		fmt.Fprintf(&b, "  context %s", compactJSON(a.Context))
 	}

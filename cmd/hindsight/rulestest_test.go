@@ -81,7 +81,7 @@ func TestRuleTestsGolden(t *testing.T) {
 		json         bool
 		tests, fail  int
 	}{
-		{testedRules, "rules-with-tests.golden", false, 7, 0},
+		{testedRules, "rules-with-tests.golden", false, 8, 0},
 		{failingRules, "rules-tests-failing.golden", false, 5, 3},
 		{failingRules, "rules-tests-failing.json.golden", true, 5, 3},
 	}
@@ -186,11 +186,11 @@ func TestRulesTestModes(t *testing.T) {
 	writeFile(t, eventsFile, events)
 
 	const (
-		passed   = "PASS\nok  testdata/rules-with-tests.yaml  7 tests\n"
+		passed   = "PASS\nok  testdata/rules-with-tests.yaml  8 tests\n"
 		failed   = "FAIL\nFAIL testdata/rules-tests-failing.yaml  3 of 5 tests failed\n"
 		matched  = "stdin:1: customer c-2: */mfa-disabled@v1\n"
 		fromFile = "events.ndjson:1: customer c-2: */mfa-disabled@v1\n"
-		summary  = "1 events (0 skipped), 4 rules"
+		summary  = "1 events (0 skipped), 5 rules"
 	)
 	tests := []struct {
 		name  string
@@ -307,12 +307,12 @@ func TestRulesApplyRunsTests(t *testing.T) {
 	// ones just published, with other thresholds and the same version.
 	b = kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	out, err = run(t, "", "rules", "apply", "-f", testedRules, "--brokers", b.Addr)
-	if err != nil || !strings.Contains(out, "tested     testdata/rules-with-tests.yaml: 7 tests passed\n") || strings.Count(out, "published  ") != 4 {
+	if err != nil || !strings.Contains(out, "tested     testdata/rules-with-tests.yaml: 8 tests passed\n") || strings.Count(out, "published  ") != 5 {
 		t.Fatalf("passing tests: %v\n%s", err, out)
 	}
-	recs := b.Consume(t, "controls", 4, 10*time.Second)
-	if len(recs) != 4 {
-		t.Fatalf("%d controls, want 4", len(recs))
+	recs := b.Consume(t, "controls", 5, 10*time.Second)
+	if len(recs) != 5 {
+		t.Fatalf("%d controls, want 5", len(recs))
 	}
 
 	// The same rules without their tests, as JSON: the controls just published are
@@ -333,7 +333,7 @@ func TestRulesApplyRunsTests(t *testing.T) {
 		}
 	}
 	out, err = run(t, "", "rules", "apply", "-f", bare, "--brokers", b.Addr)
-	if err != nil || strings.Count(out, "unchanged  ") != 4 || strings.Contains(out, "published") || strings.Contains(out, "tested") {
+	if err != nil || strings.Count(out, "unchanged  ") != 5 || strings.Contains(out, "published") || strings.Contains(out, "tested") {
 		t.Errorf("apply of the same rules without tests: %v\n%s", err, out)
 	}
 }
