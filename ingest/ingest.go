@@ -17,6 +17,7 @@
 package ingest
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
@@ -153,6 +155,26 @@ func (c *KafkaConfig) tlsConfig() (*tls.Config, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
+}
+
+// ErrNoBroker is Ping's error when no seed broker answered.
+var ErrNoBroker = errors.New("no broker answered")
+
+// Ping checks, within timeout, that a seed broker of c answers: commands that only
+// talk to Kafka say at once that there is none, rather than waiting out their own
+// bound.
+func (c *KafkaConfig) Ping(ctx context.Context, timeout time.Duration) error {
+	cl, err := c.NewClient()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := cl.Ping(ctx); err != nil {
+		return fmt.Errorf("%w at %s within %v: %v", ErrNoBroker, strings.Join(c.Brokers, ","), timeout, err)
+	}
+	return nil
 }
 
 // NewClient returns a franz-go client for c plus extra options.

@@ -2,11 +2,17 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hindsightdev/hindsight/rule"
 )
+
+// brokerPingTimeout bounds the check that a broker answers before a command that
+// talks to Kafka starts: without one it fails at once with what to do.
+const brokerPingTimeout = 3 * time.Second
 
 // rulesKafkaCommands are the rules subcommands that talk to the controls topic.
 func rulesKafkaCommands(limits *rule.Limits) []*cobra.Command {
@@ -27,6 +33,9 @@ func rulesRunE(cfg *rulesConfig, limits *rule.Limits, run func(cmd *cobra.Comman
 		cfg.EnsureDefaults()
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
+		}
+		if err := cfg.Kafka.Ping(cmd.Context(), brokerPingTimeout); err != nil {
+			return fmt.Errorf("%w — start `hindsight live` (its embedded broker listens on 127.0.0.1:9092) or pass --brokers", err)
 		}
 		err := run(cmd, args)
 		if errors.Is(err, rule.ErrInvalid) {
