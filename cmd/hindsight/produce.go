@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/jsonpath"
+)
+
+// produceConfig configures `hindsight produce`.
+type produceConfig struct {
+	Kafka  ingest.KafkaConfig
+	Topics ingest.Topics
+	// Customer, when set, is every event's key; else KeyPath selects it from each
+	// event, or KeySeparator splits it off the front of each line (kcat -K).
+	Customer     string
+	KeyPath      string
+	KeySeparator string
+	// Rate is events per second; 0 sends as fast as the broker takes them.
+	Rate float64
+	// Quiet prints the summary only.
+	Quiet bool
+	Out   io.Writer
+}
+
+// errSkipped is produce's error when some lines were not sent.
+var errSkipped = errors.New("lines skipped")
+
+func newProduceCmd() *cobra.Command {
+	var cfg produceConfig
+	cmd := &cobra.Command{
+		Use:   "produce [FILE | -]",
+		Short: "Send JSON events (one per line) to the events topic, keyed by customer",
+		Long: `Send the events of FILE (or standard input, or "-"), one JSON object per line, to the
+events topic. The customer is the record key: --customer for every event, or --key-path
+to take it from each event (default $.customer), or --key-separator for lines of
+KEY<sep>JSON as kcat -K writes them. A line that is not one JSON object, or has no
+customer, is reported with its line number and not sent; the exit status is then 1.
+Each event sent is printed with its partition and offset (--quiet: the summary only).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := applyEnv(cmd); err != nil {
+				return usageError{err}
+			}
+			cfg.Out = cmd.OutOrStdout()
+			in := cmd.InOrStdin()
+			if len(args) == 1 && args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return usageError{fmt.Errorf("reading events: %w", err)}
+				}
+				defer f.Close()
+				in = f
+			}
+			if err := cfg.Kafka.Ping(cmd.Context(), brokerPingTimeout); err != nil {
+				return fmt.Errorf("%w — start `hindsight live` (its embedded broker listens on 127.0.0.1:9092) or pass --brokers", err)
+			}
+			return runProduce(cmd.Context(), cfg, in)
+		},
+	}
+	f := cmd.Flags()
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "127.0.0.1:9092")
+	f.StringVar(&cfg.Customer, "customer", "", "the customer (record key) of every event")
+	f.StringVar(&cfg.KeyPath, "key-path", "$.customer", "JSONPath of each event's customer, when --customer is not given")
+	f.StringVar(&cfg.KeySeparator, "key-separator", "", `lines are KEY<sep>JSON (as kcat -K<sep> writes them), e.g. "|"`)
+	f.Float64Var(&cfg.Rate, "rate", 0, "events per second (0: as fast as the broker takes them)")
+	f.BoolVar(&cfg.Quiet, "quiet", false, "print the summary only")
+	return cmd
+}
+
+// runProduce sends in's events; it returns errSkipped (after sending the others) when
+// lines were not sent.
+func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
+	cfg.Kafka.EnsureDefaults()
+	cfg.Topics.EnsureDefaults()
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	var path *jsonpath.Path
+	if cfg.Customer == "" && cfg.KeySeparator == "" {
+		p, err := jsonpath.Parse(cfg.KeyPath)
+		if err != nil {
+			return usageError{fmt.Errorf("--key-path: %w", err)}
+		}
+		path = p
+	}
+	cl, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	doc := jsonpath.NewDocument()
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	var sent, skipped int
+	began := time.Now()
+	customers := map[string]int{}
+	for line := 1; sc.Scan(); line++ {
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		key, value := cfg.Customer, text
+		if cfg.KeySeparator != "" {
+			k, v, ok := bytes.Cut(text, []byte(cfg.KeySeparator))
+			if !ok {
+				fmt.Fprintf(cfg.Out, "line %d: no %q between key and event; not sent\n", line, cfg.KeySeparator)
+				skipped++
+				continue
+			}
+			key, value = string(k), bytes.TrimSpace(v)
+		}
+		if err := doc.Reset(value); err != nil {
+			fmt.Fprintf(cfg.Out, "line %d: not one JSON event (%v); not sent\n", line, err)
+			skipped++
+			continue
+		}
+		if len(value) == 0 || value[0] != '{' {
+			fmt.Fprintf(cfg.Out, "line %d: an event is a JSON object; not sent\n", line)
+			skipped++
+			continue
+		}
+		if path != nil {
+			vals := path.Eval(doc, nil)
+			if len(vals) != 1 || vals[0].Kind() != jsonpath.KindString || vals[0].Str() == "" {
+				fmt.Fprintf(cfg.Out, "line %d: no customer at %s (give --customer, or --key-path); not sent\n", line, cfg.KeyPath)
+				skipped++
+				continue
+			}
+			key = vals[0].Str()
+		}
+		if !utf8.ValidString(key) {
+			// The events consumer would dead-letter it (verdict.Accept).
+			fmt.Fprintf(cfg.Out, "line %d: the customer is not UTF-8; not sent\n", line)
+			skipped++
+			continue
+		}
+		if cfg.Rate > 0 {
+			due := began.Add(time.Duration(float64(sent) / cfg.Rate * float64(time.Second)))
+			select {
+			case <-time.After(time.Until(due)):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		rec := &kgo.Record{Topic: cfg.Topics.Events, Key: []byte(key), Value: bytes.Clone(value)}
+		if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+			return fmt.Errorf("sending line %d: %w", line, err)
+		}
+		sent++
+		customers[key]++
+		if !cfg.Quiet {
+			fmt.Fprintf(cfg.Out, "sent %s/%d@%d  %s  %s\n", rec.Topic, rec.Partition, rec.Offset, key, clipText(string(value), 100))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading events: %w", err)
+	}
+	fmt.Fprintf(cfg.Out, "%s sent to %s on %s (%s)", plural(sent, "event"), cfg.Topics.Events, strings.Join(cfg.Kafka.Brokers, ","), plural(len(customers), "customer"))
+	if skipped > 0 {
+		fmt.Fprintf(cfg.Out, "; %s not sent\n", plural(skipped, "line"))
+		return fmt.Errorf("%w: %d", errSkipped, skipped)
+	}
+	fmt.Fprintln(cfg.Out)
+	return nil
+}
+
+// clipText shortens s to at most n runes, marking the cut.
+func clipText(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+)
+
+// TestProduceCommand: produce sends JSON lines keyed by --customer, by --key-path or by
+// a kcat-style key prefix, prints each event it sent, and reports the lines it did
+// not send by number, with exit status 1.
+func TestProduceCommand(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "events.ndjson")
+	writeFile(t, file, `{"type":"login.failed","customer":"c-1"}
+{"type":"login.failed","customer":"c-2"}
+
+{"type":"login.ok"}
+not json
+[1,2]
+`)
+	out, err := run(t, "", "produce", file, "--brokers", b.Addr)
+	for _, want := range []string{"sent events/0@0  c-1  {\"type\":\"login.failed\",\"customer\":\"c-1\"}\n", "sent events/0@1  c-2",
+		"line 4: no customer at $.customer (give --customer, or --key-path); not sent\n", "line 5: not one JSON event", "line 6: an event is a JSON object; not sent\n",
+		"2 events sent to events on " + b.Addr + " (2 customers); 3 lines not sent\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("produce printed\n%s\nlacking %q", out, want)
+		}
+	}
+	if exitCode(err) != 1 {
+		t.Errorf("exit status %d (%v), want 1 for lines not sent", exitCode(err), err)
+	}
+	out, err = run(t, `{"type":"a"}`+"\n"+`{"type":"b"}`+"\n", "produce", "--customer", "c-9", "--brokers", b.Addr, "--quiet")
+	if err != nil || out != "2 events sent to events on "+b.Addr+" (1 customer)\n" {
+		t.Errorf("--customer --quiet: %v\n%s", err, out)
+	}
+	out, err = run(t, `c-7|{"type":"a"}`+"\n", "produce", "-", "--key-separator", "|", "--brokers", b.Addr, "--rate", "100")
+	if err != nil || !strings.Contains(out, "sent events/0@4  c-7  {\"type\":\"a\"}") {
+		t.Errorf("--key-separator: %v\n%s", err, out)
+	}
+	recs := b.Consume(t, "events", 5, 10*time.Second)
+	var keys []string
+	for _, r := range recs {
+		keys = append(keys, string(r.Key)+" "+string(r.Value))
+	}
+	if got := strings.Join(keys, "\n"); got != `c-1 {"type":"login.failed","customer":"c-1"}
+c-2 {"type":"login.failed","customer":"c-2"}
+c-9 {"type":"a"}
+c-9 {"type":"b"}
+c-7 {"type":"a"}` {
+		t.Errorf("the events topic holds\n%s", got)
+	}
+}
