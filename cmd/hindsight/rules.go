@@ -75,8 +75,13 @@ are evaluated.`,
 			}
 			if events != nil {
 				cfg.Events, cfg.EventsName, cfg.Rules = events, name, file.Rules
-				if _, err := runRulesTest(cmd.Context(), cfg); err != nil {
+				sum, err := runRulesTest(cmd.Context(), cfg)
+				if err != nil {
 					return usageError{err}
+				}
+				// Every event skipped evaluated nothing: that is no pass.
+				if sum.Events > 0 && sum.Invalid == sum.Events && failed == nil {
+					failed = fmt.Errorf("%w: all %s of %s were skipped", errAllSkipped, plural(sum.Events, "event"), name)
 				}
 			}
 			// A failing test is exit status 1, as go test's, apart from the 2 of an
@@ -87,6 +92,7 @@ are evaluated.`,
 	cmd.Flags().StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON (required)")
 	cmd.Flags().StringVar(&cfg.CustomerPath, "customer-path", "$.customer", "JSONPath of each event's customer id")
 	cmd.Flags().StringVar(&cfg.Customer, "customer", "", "customer id of every event (overrides --customer-path)")
+	cmd.Flags().StringVar(&cfg.KeySeparator, "key-separator", "", `lines are KEY<sep>JSON, the key the customer (as kcat -K<sep> and hindsight produce take them), e.g. "|"`)
 	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print the tests' results as one JSON object, and one JSON object per event")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -37,6 +38,9 @@ type rulesTestConfig struct {
 	CustomerPath string
 	// Customer, when set, is every event's customer and CustomerPath is not used.
 	Customer string
+	// KeySeparator, when set, makes each line KEY<sep>JSON (as kcat -K and hindsight
+	// produce --key-separator take them): the key is the customer.
+	KeySeparator string
 	// JSON prints one JSON object per event instead of text.
 	JSON bool
 	// Out receives the report. Default os.Stdout.
@@ -47,6 +51,8 @@ type rulesTestConfig struct {
 type rulesTestSummary struct {
 	Events  int
 	Invalid int
+	// Skipped counts the skipped events by why.
+	Skipped map[string]int
 	// Counts is per rule key and customer the number of matching events.
 	Counts map[rule.Key]map[string]int64
 	// Alerts is, per rule key that is not a plain count, and customer, the alerts the
@@ -56,6 +62,9 @@ type rulesTestSummary struct {
 
 // errNoCustomer is reported for an event whose customer cannot be told.
 var errNoCustomer = errors.New("rule: event has no customer")
+
+// errAllSkipped fails a rules test run whose every event was skipped.
+var errAllSkipped = errors.New("no event evaluated")
 
 // runRulesTest evaluates every rule of a rules file against every event of an NDJSON stream,
 // as the live evaluator would, and prints which rules each event satisfies, then per
@@ -86,7 +95,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 	if err != nil {
 		return nil, fmt.Errorf("customer path: %w", err)
 	}
-	sum := &rulesTestSummary{Counts: map[rule.Key]map[string]int64{}, Alerts: map[rule.Key]map[string]int{}}
+	sum := &rulesTestSummary{Counts: map[rule.Key]map[string]int64{}, Alerts: map[rule.Key]map[string]int{}, Skipped: map[string]int{}}
 	// The stream is one partition in line order; a line's record time is what a
 	// tests: block's event of the same index gets (rule.DefaultTestRecordTime + i ×
 	// rule.DefaultTestEvery), the event time of windowed rules without a time path.
@@ -134,17 +143,29 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 			}
 			fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s\n", cfg.EventsName, line, customer, strings.Join(names, ", "))
 		}
-		if err := doc.Reset([]byte(text)); err != nil {
+		skip := func(why string, err error) {
 			sum.Invalid++
+			sum.Skipped[why]++
 			report("", nil, err)
-			continue
 		}
 		customer := cfg.Customer
+		if cfg.KeySeparator != "" {
+			k, v, ok := strings.Cut(text, cfg.KeySeparator)
+			if !ok {
+				skip(fmt.Sprintf("without %q between key and event", cfg.KeySeparator), fmt.Errorf("no %q between key and event", cfg.KeySeparator))
+				continue
+			}
+			customer, text = k, strings.TrimSpace(v)
+		}
+		if err := doc.Reset([]byte(text)); err != nil {
+			skip("that are not one JSON object", err)
+			continue
+		}
 		if customer == "" {
 			vals = custPath.Eval(doc, vals[:0])
 			if len(vals) != 1 || vals[0].Kind() != jsonpath.KindString || vals[0].Str() == "" {
-				sum.Invalid++
-				report("", nil, fmt.Errorf("%w at %s", errNoCustomer, cfg.CustomerPath))
+				skip(fmt.Sprintf("without a customer at %s (give --customer, --customer-path, or KEY|JSON lines with --key-separator '|')", cfg.CustomerPath),
+					fmt.Errorf("%w at %s", errNoCustomer, cfg.CustomerPath))
 				continue
 			}
 			customer = vals[0].Str()
@@ -183,7 +204,10 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 }
 
 func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulesTestSummary) {
-	fmt.Fprintf(out, "\n%d events (%d skipped), %d rules\n", sum.Events, sum.Invalid, set.Len())
+	fmt.Fprintf(out, "\n%s (%d skipped), %s\n", plural(sum.Events, "event"), sum.Invalid, plural(set.Len(), "rule"))
+	for _, why := range slices.Sorted(maps.Keys(sum.Skipped)) {
+		fmt.Fprintf(out, "skipped: %s %s\n", plural(sum.Skipped[why], "event"), why)
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tVERSION\tTHRESHOLD\tMATCHES\tCUSTOMERS AT THRESHOLD")
 	for _, r := range set.Rules() {

@@ -190,7 +190,7 @@ func TestRulesTestModes(t *testing.T) {
 		failed   = "FAIL\nFAIL testdata/rules-tests-failing.yaml  3 of 5 tests failed\n"
 		matched  = "stdin:1: customer c-2: */mfa-disabled@v1\n"
 		fromFile = "events.ndjson:1: customer c-2: */mfa-disabled@v1\n"
-		summary  = "1 events (0 skipped), 5 rules"
+		summary  = "1 event (0 skipped), 5 rules"
 	)
 	tests := []struct {
 		name  string
@@ -401,5 +401,23 @@ func TestRulesTestStreamWindowed(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "c-1 (2 alerts)") || strings.Contains(out.String(), "c-2 (") {
 		t.Errorf("summary does not name c-1 with its 2 alerts alone:\n%s", out.String())
+	}
+}
+
+// TestRulesTestSkippedEvents: events whose customer cannot be told are counted by
+// why, and a stream whose every event was skipped fails the run instead of passing by
+// evaluating nothing; --key-separator reads kcat-style KEY|JSON lines.
+func TestRulesTestSkippedEvents(t *testing.T) {
+	out, err := run(t, `{"type":"login.failed"}`+"\n"+`{"type":"x"}`+"\n", "rules", "test", "-f", "../../testdata/rules/sample.yaml", "-")
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "no event evaluated: all 2 events of stdin were skipped") {
+		t.Errorf("all skipped: exit %d, %v", exitCode(err), err)
+	}
+	if !strings.Contains(out, "2 events (2 skipped), 7 rules\nskipped: 2 events without a customer at $.customer (give --customer, --customer-path, or KEY|JSON lines with --key-separator '|')\n") {
+		t.Errorf("all skipped printed:\n%s", out)
+	}
+	out, err = run(t, `c-1|{"type":"login.failed"}`+"\n"+`{"type":"x"}`+"\n", "rules", "test", "-f", "../../testdata/rules/sample.yaml", "--key-separator", "|", "-")
+	if err != nil || !strings.Contains(out, "stdin:1: customer c-1: */failed-login-burst@v1\n") ||
+		!strings.Contains(out, "2 events (1 skipped), 7 rules\nskipped: 1 event without \"|\" between key and event\n") {
+		t.Errorf("--key-separator: %v\n%s", err, out)
 	}
 }
