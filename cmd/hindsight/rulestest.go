@@ -152,19 +152,19 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 		if cfg.KeySeparator != "" {
 			k, v, ok := strings.Cut(text, cfg.KeySeparator)
 			if !ok {
-				skip(fmt.Sprintf("without %q between key and event", cfg.KeySeparator), fmt.Errorf("no %q between key and event", cfg.KeySeparator))
+				skip(fmt.Sprintf("no %q between key and event", cfg.KeySeparator), fmt.Errorf("no %q between key and event", cfg.KeySeparator))
 				continue
 			}
 			customer, text = k, strings.TrimSpace(v)
 		}
 		if err := doc.Reset([]byte(text)); err != nil {
-			skip("that are not one JSON object", err)
+			skip("not one JSON object", err)
 			continue
 		}
 		if customer == "" {
 			vals = custPath.Eval(doc, vals[:0])
 			if len(vals) != 1 || vals[0].Kind() != jsonpath.KindString || vals[0].Str() == "" {
-				skip(fmt.Sprintf("without a customer at %s (give --customer, --customer-path, or KEY|JSON lines with --key-separator '|')", cfg.CustomerPath),
+				skip(fmt.Sprintf("no customer at %s (give --customer, --customer-path, or KEY|JSON lines with --key-separator '|')", cfg.CustomerPath),
 					fmt.Errorf("%w at %s", errNoCustomer, cfg.CustomerPath))
 				continue
 			}
@@ -206,7 +206,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulesTestSummary) {
 	fmt.Fprintf(out, "\n%s (%d skipped), %s\n", plural(sum.Events, "event"), sum.Invalid, plural(set.Len(), "rule"))
 	for _, why := range slices.Sorted(maps.Keys(sum.Skipped)) {
-		fmt.Fprintf(out, "skipped: %s %s\n", plural(sum.Skipped[why], "event"), why)
+		fmt.Fprintf(out, "skipped %s: %s\n", plural(sum.Skipped[why], "event"), why)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tVERSION\tTHRESHOLD\tMATCHES\tCUSTOMERS AT THRESHOLD")

@@ -412,12 +412,12 @@ func TestRulesTestSkippedEvents(t *testing.T) {
 	if exitCode(err) != 1 || !strings.Contains(err.Error(), "no event evaluated: all 2 events of stdin were skipped") {
 		t.Errorf("all skipped: exit %d, %v", exitCode(err), err)
 	}
-	if !strings.Contains(out, "2 events (2 skipped), 7 rules\nskipped: 2 events without a customer at $.customer (give --customer, --customer-path, or KEY|JSON lines with --key-separator '|')\n") {
+	if !strings.Contains(out, "2 events (2 skipped), 7 rules\nskipped 2 events: no customer at $.customer (give --customer, --customer-path, or KEY|JSON lines with --key-separator '|')\n") {
 		t.Errorf("all skipped printed:\n%s", out)
 	}
 	out, err = run(t, `c-1|{"type":"login.failed"}`+"\n"+`{"type":"x"}`+"\n", "rules", "test", "-f", "../../testdata/rules/sample.yaml", "--key-separator", "|", "-")
 	if err != nil || !strings.Contains(out, "stdin:1: customer c-1: */failed-login-burst@v1\n") ||
-		!strings.Contains(out, "2 events (1 skipped), 7 rules\nskipped: 1 event without \"|\" between key and event\n") {
+		!strings.Contains(out, "2 events (1 skipped), 7 rules\nskipped 1 event: no \"|\" between key and event\n") {
 		t.Errorf("--key-separator: %v\n%s", err, out)
 	}
 }
