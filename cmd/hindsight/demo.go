@@ -20,10 +20,12 @@ func newDemoCmd() *cobra.Command {
 		Long: `Start the live daemon on an embedded broker, publish sample global and customer-specific
 rules (testdata/rules/sample.yaml, built in), send synthetic SaaS audit events at --rate,
 and show a refreshing view of the top counts and the latest alerts. Half-way through, a
-new version of the first rule is published (its counts restart from zero); a malformed
-event now and then goes to the dead-letter topic; one invalid rule shows its error.
-Runs until Ctrl-C, or for --duration. When stdout is not a terminal it prints a status
-line per refresh and the full view at the end.`,
+new version of the first rule is published: live hands it its history, so its counts are
+backfilled from the lake and Kafka, not restarted from zero. A malformed event now and
+then goes to the dead-letter topic; one invalid rule shows its error. Runs until Ctrl-C,
+or for --duration, which bounds the whole run (start and stop included). It ends with
+the console's address and commands to try next. When stdout is not a terminal it prints
+a status line per refresh and the full view at the end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd); err != nil {

@@ -137,9 +137,22 @@ func freeOr(addr string) (string, bool) {
 
 // Run runs the demo until ctx is done or cfg.Duration has passed.
 func Run(ctx context.Context, cfg Config) error {
+	began := time.Now()
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	// The whole demo, starting and stopping included, fits in Duration: events stop a
+	// reserve before its end, and the last counts and the daemon's stop share it.
+	var deadline time.Time
+	var reserve time.Duration
+	if cfg.Duration > 0 {
+		deadline = began.Add(cfg.Duration)
+		reserve = min(2*time.Second, cfg.Duration/5)
+		cfg.Live.ShutdownTimeout = min(cfg.Live.ShutdownTimeout, reserve/2)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
 	}
 	rulesData, rulesName := SampleRules, "sample rules"
 	if cfg.RulesFile != "" {
@@ -178,7 +191,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer stop()
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(runCtx, cfg.Duration)
+		runCtx, cancel = context.WithDeadline(runCtx, deadline.Add(-reserve))
 		defer cancel()
 	}
 	dctx, stopDaemon := context.WithCancel(context.Background()) // stopped after the producer
@@ -220,9 +233,13 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	wg.Wait()
-	// Let the daemon finish what was sent, so the last view shows every count.
-	deadline := time.Now().Add(5 * time.Second)
-	for d.EventsSeen() < v.sentCount() && time.Now().Before(deadline) {
+	// Let the daemon finish what was sent, so the last view shows every count: half
+	// the reserve at most, the other half is the daemon's to stop.
+	drain := time.Now().Add(5 * time.Second)
+	if !deadline.IsZero() {
+		drain = deadline.Add(-reserve / 2)
+	}
+	for d.EventsSeen() < v.sentCount() && time.Now().Before(drain) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	v.final = true
@@ -230,7 +247,13 @@ func Run(ctx context.Context, cfg Config) error {
 	stopDaemon()
 	err = d.Wait()
 	fmt.Fprintf(cfg.Out, "demo finished after %s: %d events, %d alerts raised, %d dead letters\n",
-		time.Since(v.start).Round(time.Second), d.EventsSeen(), d.AlertsRaised(), d.DeadLetters())
+		time.Since(began).Round(100*time.Millisecond), d.EventsSeen(), d.AlertsRaised(), d.DeadLetters())
+	fmt.Fprintf(cfg.Out, `
+While it ran, the console was at http://%s/ . Next, for real:
+  hindsight live                                            # the daemon: embedded broker on 127.0.0.1:9092, console on http://127.0.0.1:8080/
+  hindsight rules apply -f testdata/rules/sample.yaml      # test and publish the sample rules
+  echo '{"customer":"c-042","type":"login.failed"}' | hindsight produce   # send your own events, one JSON per line
+`, d.HTTPAddr())
 	return err
 }
 
