@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -60,6 +61,9 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		kfake.SeedTopics(1, cfg.Topics.Controls, cfg.Topics.Alerts, cfg.Topics.DeadLetters, cfg.Topics.ControlStatus, cfg.Topics.Undelivered),
 	}
 	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("ingest: embedded broker's data directory: %w", err)
+		}
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
 	}
 	c, err := kfake.NewCluster(opts...)

@@ -110,7 +110,7 @@ type ArchiverConfig struct {
 
 // DefaultLakeURL is where the lake is when no URL is given: a directory in the working
 // directory, so that every command run from there finds it.
-const DefaultLakeURL = "file://./hindsight-lake"
+const DefaultLakeURL = "file://./hindsight-data/lake"
 
 // EnsureDefaults fills zero fields with their defaults.
 func (c *ArchiverConfig) EnsureDefaults() {

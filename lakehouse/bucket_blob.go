@@ -29,6 +29,7 @@ import (
 //     — any S3-compatible store; the query parameters are gocloud's (see s3blob and
 //     gocloud.dev/aws). Credentials come from the usual AWS environment.
 //   - mem:// — NewMemBucket, for tests and demos.
+//
 func OpenBucket(ctx context.Context, rawURL string) (Bucket, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -38,10 +39,7 @@ func OpenBucket(ctx context.Context, rawURL string) (Bucket, error) {
 	case "mem":
 		return NewMemBucket(), nil
 	case "file":
-		dir := u.Path
-		if u.Host == "." {
-			dir = "." + u.Path
-		}
+		dir, _ := LocalDir(rawURL)
 		if dir == "" {
 			return nil, fmt.Errorf("lakehouse: bucket URL %q has no directory", rawURL)
 		}
@@ -70,6 +68,18 @@ func OpenBucket(ctx context.Context, rawURL string) (Bucket, error) {
 	default:
 		return nil, fmt.Errorf("lakehouse: bucket URL %q: unsupported scheme %q (want file://, s3:// or mem://)", rawURL, u.Scheme)
 	}
+}
+
+// LocalDir is the directory of a file:// bucket URL ("file://./x" is relative).
+func LocalDir(rawURL string) (string, bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "file" {
+		return "", false
+	}
+	if u.Host == "." {
+		return "." + u.Path, true
+	}
+	return u.Path, u.Path != ""
 }
 
 // blobBucket is a Bucket over a gocloud.dev/blob bucket.

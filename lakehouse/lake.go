@@ -36,6 +36,33 @@ func OpenLake(ctx context.Context, bucketURL string, logger *slog.Logger) (*Lake
 	return l, nil
 }
 
+// ErrNoLake is OpenExistingLake's error for a local lake directory that does not exist.
+var ErrNoLake = errors.New("no lake")
+
+// OpenExistingLake is OpenLake for a reader: a file:// lake whose directory does not
+// exist is ErrNoLake, saying where it looked, rather than an empty lake made there.
+// (Other buckets are never made by opening them.)
+func OpenExistingLake(ctx context.Context, bucketURL string, logger *slog.Logger) (*Lake, error) {
+	if err := CheckLakeExists(bucketURL); err != nil {
+		return nil, err
+	}
+	return OpenLake(ctx, bucketURL, logger)
+}
+
+// CheckLakeExists is ErrNoLake, saying where it looked, for a file:// lake whose
+// directory does not exist; nil otherwise.
+func CheckLakeExists(bucketURL string) error {
+	dir, ok := LocalDir(bucketURL)
+	if !ok {
+		return nil
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		abs, _ := filepath.Abs(dir)
+		return fmt.Errorf("%w at %s (%s): start `hindsight live` (it archives there by default) or pass --lake", ErrNoLake, bucketURL, abs)
+	}
+	return nil
+}
+
 // NewLake reads the lake in bkt; Close does not close bkt. logger may be nil.
 func NewLake(bkt Bucket, logger *slog.Logger) *Lake {
 	if logger == nil {

@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -148,11 +149,18 @@ type Config struct {
 	AlertLinger time.Duration
 
 	// LakeURL is the Parquet archive of every event (see lakehouse.OpenBucket), written by
-	// the archiver that runs inside the daemon and read by backfill. Default
-	// lakehouse.DefaultLakeURL with external brokers; with the embedded (in-memory)
-	// broker, a fresh temporary directory removed at exit, because a lake indexed by the
-	// offsets of a broker that no longer exists would be wrong for the next one.
+	// the archiver that runs inside the daemon and read by backfill. Default: DataDir's
+	// lake; without DataDir, lakehouse.DefaultLakeURL with external brokers and, with
+	// the embedded (in-memory) broker, a fresh temporary directory removed at exit,
+	// because a lake indexed by the offsets of a broker that no longer exists would be
+	// wrong for the next one.
 	LakeURL string
+	// DataDir, when set, keeps what this process stores locally across restarts: the
+	// embedded broker's log (DataDir/kafka, unless Embedded.DataDir), the lake
+	// (DataDir/lake, unless LakeURL; partition snapshots go in it) and the backfill
+	// cache (DataDir/cache, unless BackfillCacheDir). Default "": all of it ephemeral
+	// (`hindsight live --ephemeral`; the command's default is ./hindsight-data).
+	DataDir string
 	// NoArchive leaves archiving to a separate `hindsight archive`. Default false: the
 	// daemon archives.
 	NoArchive bool
@@ -164,8 +172,8 @@ type Config struct {
 	// BackfillMemoryLimit bounds, in bytes, the memory DuckDB may use for one hand-off
 	// job (backfill.Config.MemoryLimit). Default backfill.DefaultMemoryLimit.
 	BackfillMemoryLimit int64
-	// BackfillCacheDir holds local copies of lake files for DuckDB. Default: under the
-	// temp dir.
+	// BackfillCacheDir holds local copies of lake files for DuckDB. Default: DataDir's
+	// cache, else under the temp dir.
 	BackfillCacheDir string
 	// BackfillMinBackoff and BackfillMaxBackoff bound the wait between attempts of a
 	// failing job. Defaults 500ms and 30s.
@@ -222,6 +230,20 @@ type Config struct {
 
 // EnsureDefaults fills unset fields with their documented defaults.
 func (c *Config) EnsureDefaults() {
+	if c.DataDir != "" {
+		if abs, err := filepath.Abs(c.DataDir); err == nil {
+			c.DataDir = abs // a file:// URL of a relative path would read its first element as a host
+		}
+		if c.Embedded.DataDir == "" {
+			c.Embedded.DataDir = filepath.Join(c.DataDir, "kafka")
+		}
+		if c.LakeURL == "" {
+			c.LakeURL = "file://" + filepath.Join(c.DataDir, "lake")
+		}
+		if c.BackfillCacheDir == "" {
+			c.BackfillCacheDir = filepath.Join(c.DataDir, "cache")
+		}
+	}
 	c.WindowLimits = c.WindowLimits.EnsureDefaults()
 	if c.HandoffBufferBytes <= 0 {
 		c.HandoffBufferBytes = DefaultHandoffBufferBytes

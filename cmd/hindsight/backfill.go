@@ -137,7 +137,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	if err != nil {
 		return err
 	}
-	lake, err := lakehouse.OpenLake(ctx, cfg.LakeURL, nil)
+	lake, err := lakehouse.OpenExistingLake(ctx, cfg.LakeURL, nil)
 	if err != nil {
 		return fmt.Errorf("backfill: opening lake %s: %w", cfg.LakeURL, err)
 	}

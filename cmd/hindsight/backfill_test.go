@@ -50,6 +50,9 @@ func TestBackfillCommand(t *testing.T) {
 	ctl, _ := rule.Upsert(live).Marshal()
 	b.Produce(t, &kgo.Record{Topic: "controls", Key: []byte(live.Key().String()), Value: ctl})
 
+	if err := os.MkdirAll(filepath.Join(dir, "lake"), 0o755); err != nil { // an empty lake: history is all in Kafka
+		t.Fatal(err)
+	}
 	out, err := run(t, "", "backfill", "--brokers", b.Addr, "--lake", "file://"+filepath.Join(dir, "lake"),
 		"--cache-dir", filepath.Join(dir, "cache"), "-f", rulesFile, "--rule", "logins", "--json")
 	if err != nil {

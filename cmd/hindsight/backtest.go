@@ -150,7 +150,7 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 // openExistingLake opens the lake at url, refusing one that holds nothing: a backtest
 // of a mistyped path would otherwise say that no rule ever fires.
 func openExistingLake(ctx context.Context, url string) (*lakehouse.Lake, error) {
-	lake, err := lakehouse.OpenLake(ctx, url, nil)
+	lake, err := lakehouse.OpenExistingLake(ctx, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: opening lake %s: %w", url, err)
 	}

@@ -42,8 +42,8 @@ files (zstd, sorted by customer then offset) under data/, made visible by versio
 manifests under manifest/. Restarting resumes from the manifest. Archivers sharing
 --group split the partitions. SIGINT or SIGTERM flushes what is buffered and exits.
 
---lake is a gocloud.dev/blob URL: file:///path (default ./hindsight-lake) or
-s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true].`,
+--lake is a gocloud.dev/blob URL: file:///path (default ./hindsight-data/lake, where
+hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true].`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := envLogger(cmd, logLevel)
@@ -163,6 +163,10 @@ func newLakeCmd() *cobra.Command {
 			url := opts.url
 			if url == "" {
 				url = defaultLake
+			}
+			// Reading (or maintaining) a lake never makes one.
+			if err := lakehouse.CheckLakeExists(url); err != nil {
+				return usageError{err}
 			}
 			return run(cmd.Context(), url, logger, cmd.OutOrStdout())
 		}

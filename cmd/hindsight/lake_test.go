@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -71,7 +72,12 @@ func manifestOnlyLake(t *testing.T) (url string) {
 // and JSON, to the byte.
 func TestLakeCommandsOutput(t *testing.T) {
 	url := manifestOnlyLake(t)
-	empty := "file://" + filepath.Join(t.TempDir(), "empty")
+	// An empty lake is a directory with nothing in it yet (a missing one is no lake).
+	emptyDir := filepath.Join(t.TempDir(), "empty")
+	if err := os.MkdirAll(emptyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	empty := "file://" + emptyDir
 	tests := []struct {
 		name   string
 		args   []string

@@ -24,6 +24,7 @@ func newLiveCmd() *cobra.Command {
 		ruleLimits rule.Limits
 		logLevel   string
 		gogc       int
+		ephemeral  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "live",
@@ -33,7 +34,11 @@ events topic in a consumer group, counts per customer the events each rule quali
 publishes an alert on the alerts topic the moment a count reaches its rule's threshold.
 
 With no --brokers it starts an embedded Kafka-protocol broker on --embedded-addr with the
-topics events, controls, alerts, events.dlq and controls.status, and logs its address.
+topics events, controls, alerts, events.dlq, controls.status and alerts.undelivered, and
+logs its address. Everything it keeps is under --data-dir (./hindsight-data): the
+embedded broker's log, the lake (where the other commands look by default) and the
+state, so a restart keeps the events, rules, counts and history; --ephemeral keeps
+nothing.
 Every flag can also be set with an environment variable: --brokers as HINDSIGHT_BROKERS,
 --sasl-password as HINDSIGHT_SASL_PASSWORD, and so on. SIGINT or SIGTERM drains the
 events in hand, delivers their alerts, commits offsets and exits 0.
@@ -58,6 +63,9 @@ needs --api-token unless --http is a loopback address.`,
 			if err := applyRuleLimits(ruleLimits); err != nil {
 				return err
 			}
+			if ephemeral {
+				cfg.DataDir = ""
+			}
 			cfg.EnsureDefaults()
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
@@ -77,16 +85,18 @@ needs --api-token unless --http is a loopback address.`,
 	f.StringVar(&cfg.StartAt, "start-at", def.StartAt, "where a new consumer group starts: earliest or latest")
 	f.StringVar(&cfg.Embedded.Addr, "embedded-addr", def.Embedded.Addr, "listen address of the embedded broker (used when --brokers is empty)")
 	f.Int32Var(&cfg.Embedded.Partitions, "partitions", def.Embedded.Partitions, "partitions of the events topic when it is created (embedded broker or missing topic)")
-	f.StringVar(&cfg.Embedded.DataDir, "embedded-data-dir", "", "keep the embedded broker's log in this directory across restarts (default: memory)")
+	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir, "directory of what this process keeps across restarts: the embedded broker's log (kafka/), the lake with the state snapshots (lake/), the backfill cache (cache/)")
+	f.BoolVar(&ephemeral, "ephemeral", false, "keep nothing: the embedded broker in memory, a temporary lake removed at exit (throw-away runs)")
+	f.StringVar(&cfg.Embedded.DataDir, "embedded-data-dir", "", "keep the embedded broker's log in this directory (default: <data-dir>/kafka)")
 	f.BoolVar(&cfg.NoCreateTopics, "no-create-topics", false, "do not create missing topics on external brokers")
 	f.DurationVar(&cfg.CommitInterval, "commit-interval", def.CommitInterval, "how often processed offsets are committed")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "bound on delivering in-flight alerts and committing at shutdown")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "how long an alert may wait to be batched with others (0: sent at once)")
-	f.StringVar(&cfg.LakeURL, "lake", "", "lake bucket URL, file://… or s3://… (default ./hindsight-lake; a temporary one with the embedded broker)")
+	f.StringVar(&cfg.LakeURL, "lake", "", "lake bucket URL, file://… or s3://… (default: <data-dir>/lake)")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "do not archive events here (run hindsight archive separately)")
 	f.BoolVar(&cfg.NoBackfill, "no-backfill", false, "count new rule versions from their activation only, without history")
 	f.IntVar(&cfg.BackfillConcurrency, "backfill-concurrency", def.BackfillConcurrency, "hand-off backfill jobs run at once")
-	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: under the temp dir)")
+	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: <data-dir>/cache)")
 	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", archiveDefaults.RollAge, "how long the archiver keeps a file open")
 	addLakeColumnFlags(f, &cfg.LakeColumns, &cfg.LakeMaxColumns, "besides those the active rules read")
 	f.StringVar(&cfg.StateURL, "state", "", "bucket URL where partition state snapshots are kept, under state/ (default: the lake's bucket)")
@@ -137,6 +147,11 @@ func setGCPercent(p int) {
 		debug.SetGCPercent(p)
 	}
 }
+
+// defaultDataDir is where hindsight live keeps the embedded broker's log, the lake and
+// the state: the lake under it is lakehouse.DefaultLakeURL, where every command that
+// reads a lake looks by default.
+const defaultDataDir = "hindsight-data"
 
 // addKafkaFlags registers the flags that say how to reach Kafka and which topics to use.
 // defaultBrokers is the --brokers default ("" for none).
