@@ -29,7 +29,6 @@ import (
 //     — any S3-compatible store; the query parameters are gocloud's (see s3blob and
 //     gocloud.dev/aws). Credentials come from the usual AWS environment.
 //   - mem:// — NewMemBucket, for tests and demos.
-//
 func OpenBucket(ctx context.Context, rawURL string) (Bucket, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
