@@ -57,8 +57,8 @@ func printStats(w io.Writer, st lakehouse.Stats) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintf(w, "manifest v%d, %d replaced files awaiting deletion; compression %.2fx smaller than the raw JSON\n",
-		st.Version, st.PendingDeletes, st.Ratio); err != nil {
+	if _, err := fmt.Fprintf(w, "manifest v%d, %s awaiting deletion; %s\n",
+		st.Version, plural(st.PendingDeletes, "replaced file"), compressionText(st.RawBytes, st.Bytes)); err != nil {
 		return err
 	}
 	if len(st.Columns) == 0 {
@@ -89,6 +89,18 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// compressionText says how the stored bytes compare with the raw JSON: "2.6× smaller",
+// or, for a lake of a few rows, where Parquet's fixed cost dominates, "45× larger".
+func compressionText(raw, stored int64) string {
+	switch {
+	case raw == 0 || stored == 0:
+		return "nothing stored yet"
+	case raw >= stored:
+		return fmt.Sprintf("stored %.1f× smaller than the raw JSON", float64(raw)/float64(stored))
+	}
+	return fmt.Sprintf("stored %.1f× larger than the raw JSON (Parquet's fixed cost on few rows)", float64(stored)/float64(raw))
 }
 
 // ratio is 0, not +Inf or NaN, for an empty file or partition: the table shows "0.0x".
