@@ -8,13 +8,17 @@ PKGS      ?= ./...
 TEST_TIMEOUT ?= 20m
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
+# What `hindsight version` says: the release (a tag, else the commit) and the commit.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   ?= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: all build demo test test-deps bench bench-ci fuzz vet clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/hindsight
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hindsight
 
 # The main job on embedded defaults: an embedded broker, a temporary file:// lake, sample
 # rules, synthetic events; alerts and a backfill show in the terminal. DEMO_FOR=0 runs

@@ -25,7 +25,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newJSONPathCmd(), newRulesCmd(), newLiveCmd(), newDemoCmd(), newBenchCmd(), newArchiveCmd(), newLakeCmd(), newBackfillCmd(), newBacktestCmd(),
-		newNotifyCmd(), newDestinationsCmd(), newMutesCmd(), newProduceCmd())
+		newNotifyCmd(), newDestinationsCmd(), newMutesCmd(), newProduceCmd(), newVersionCmd())
 	return root
 }
 

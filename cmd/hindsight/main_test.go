@@ -121,3 +121,11 @@ not json
 		t.Fatalf("invalid rules file: exit %d, %v", exitCode(err), err)
 	}
 }
+
+// TestVersionCommand: version names the Go and DuckDB versions this binary runs.
+func TestVersionCommand(t *testing.T) {
+	out, err := run(t, "", "version")
+	if err != nil || !strings.Contains(out, "hindsight ") || !strings.Contains(out, "go        go1.") || !strings.Contains(out, "duckdb    v1.") {
+		t.Errorf("version: %v\n%s", err, out)
+	}
+}
