@@ -49,7 +49,7 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 		},
 	}
 	f := cmd.Flags()
-	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "")
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "", topicEvents|topicControls)
 	f.StringVar(&cfg.LakeURL, "lake", defaultLake, "lake bucket URL (file://… or s3://…)")
 	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON")
 	f.StringSliceVar(&cfg.Rules, "rule", nil, "live rule SCOPE/ID (or ID of a global rule), read from the controls topic; repeatable")

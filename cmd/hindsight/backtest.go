@@ -47,7 +47,7 @@ events by record time (RFC 3339 or a date), [from, to).`,
 		},
 	}
 	f := cmd.Flags()
-	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "")
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "", topicEvents)
 	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON (required)")
 	f.StringVar(&cfg.LakeURL, "lake", defaultLake, "lake bucket URL (file://… or s3://…)")
 	f.StringVar(&cfg.From, "from", "", "first record time read, RFC 3339 or YYYY-MM-DD (default: the lake's first)")

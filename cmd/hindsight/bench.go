@@ -87,7 +87,7 @@ func brokerCommand() ([]string, error) {
 // latencyFlags binds the latency benchmark's flags, bar the workload's.
 func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 	var topics ingest.Topics // the benchmark uses the standard topic names
-	addKafkaFlags(f, &cfg.Kafka, &topics, "")
+	addKafkaFlags(f, &cfg.Kafka, &topics, "", 0)
 	for _, n := range []string{"topic-events", "topic-controls", "topic-alerts", "topic-dlq", "topic-status"} {
 		_ = f.MarkHidden(n)
 	}

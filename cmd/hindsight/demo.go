@@ -44,7 +44,7 @@ a status line per refresh and the full view at the end.`,
 		},
 	}
 	f := cmd.Flags()
-	addKafkaFlags(f, &cfg.Live.Kafka, &cfg.Live.Topics, "")
+	addKafkaFlags(f, &cfg.Live.Kafka, &cfg.Live.Topics, "", allTopics)
 	f.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	f.IntVar(&cfg.Rate, "rate", 200, "events per second")
 	f.IntVar(&cfg.Customers, "customers", 50, "number of customers")

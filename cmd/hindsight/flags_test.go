@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -52,6 +53,41 @@ func TestGroupMembersTakeCrashFlags(t *testing.T) {
 			if got := cmd.Flags().Lookup(flag).Value.String(); got != want {
 				t.Errorf("%s --%s = %q, want %q", name, flag, got, want)
 			}
+		}
+	}
+}
+
+// TestTopicFlagsAreTheOnesUsed: a command shows the flags of the topics it reads or
+// writes and no others.
+func TestTopicFlagsAreTheOnesUsed(t *testing.T) {
+	all := []string{"topic-events", "topic-controls", "topic-alerts", "topic-dlq", "topic-status", "topic-undelivered"}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"live"}, all},
+		{[]string{"rules", "apply"}, []string{"topic-controls", "topic-status"}},
+		{[]string{"rules", "list"}, []string{"topic-controls", "topic-status"}},
+		{[]string{"destinations", "apply"}, []string{"topic-controls", "topic-status"}},
+		{[]string{"mutes", "add"}, []string{"topic-controls", "topic-status"}},
+		{[]string{"produce"}, []string{"topic-events"}},
+		{[]string{"archive"}, []string{"topic-events"}},
+		{[]string{"notify"}, []string{"topic-controls", "topic-alerts", "topic-undelivered"}},
+		{[]string{"backfill"}, []string{"topic-events", "topic-controls"}},
+		{[]string{"backtest"}, []string{"topic-events"}},
+	} {
+		cmd, _, err := newRootCmd().Find(tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, name := range all {
+			if cmd.Flags().Lookup(name) != nil {
+				got = append(got, name)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%v has topic flags %v, want %v", tc.args, got, tc.want)
 		}
 	}
 }

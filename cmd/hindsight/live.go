@@ -78,7 +78,7 @@ needs --api-token unless --http is a loopback address.`,
 	def := live.Config{Logger: slog.Default()}
 	def.EnsureDefaults()
 	f := cmd.Flags()
-	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "")
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "", allTopics)
 	f.StringVar(&cfg.HTTPAddr, "http", def.HTTPAddr, "HTTP listen address (port 0: any free port)")
 	f.StringVar(&cfg.APIToken, "api-token", "", "bearer token the rule console's writes must carry (prefer HINDSIGHT_API_TOKEN; without one, writes only on a loopback --http)")
 	f.StringVar(&cfg.Group, "group", def.Group, "consumer group of the events topic")
@@ -153,9 +153,23 @@ func setGCPercent(p int) {
 // reads a lake looks by default.
 const defaultDataDir = "hindsight-data"
 
-// addKafkaFlags registers the flags that say how to reach Kafka and which topics to use.
-// defaultBrokers is the --brokers default ("" for none).
-func addKafkaFlags(f *pflag.FlagSet, k *ingest.KafkaConfig, t *ingest.Topics, defaultBrokers string) {
+// Topic flags a command may take (addKafkaFlags): only those of the topics it uses, so
+// that no command shows a flag it ignores.
+type topicFlag int
+
+const (
+	topicEvents topicFlag = 1 << iota
+	topicControls
+	topicAlerts
+	topicDeadLetters
+	topicStatus
+	topicUndelivered
+	allTopics = topicEvents | topicControls | topicAlerts | topicDeadLetters | topicStatus | topicUndelivered
+)
+
+// addKafkaFlags registers the flags that say how to reach Kafka and, of the topics,
+// those which names: defaultBrokers is the --brokers default ("" for none).
+func addKafkaFlags(f *pflag.FlagSet, k *ingest.KafkaConfig, t *ingest.Topics, defaultBrokers string, which topicFlag) {
 	var def []string
 	if defaultBrokers != "" {
 		def = []string{defaultBrokers}
@@ -170,12 +184,23 @@ func addKafkaFlags(f *pflag.FlagSet, k *ingest.KafkaConfig, t *ingest.Topics, de
 	f.StringVar(&k.TLSKeyFile, "tls-key", "", "PEM client key (implies --tls)")
 	f.StringVar(&k.TLSServerName, "tls-server-name", "", "server name to verify in the brokers' certificates")
 	f.BoolVar(&k.TLSInsecureSkipVerify, "tls-insecure-skip-verify", false, "do not verify the brokers' certificates (testing only)")
-	f.StringVar(&t.Events, "topic-events", "events", "events topic")
-	f.StringVar(&t.Controls, "topic-controls", "controls", "controls (rules) topic")
-	f.StringVar(&t.Alerts, "topic-alerts", "alerts", "alerts topic")
-	f.StringVar(&t.DeadLetters, "topic-dlq", "events.dlq", "dead-letter topic")
-	f.StringVar(&t.ControlStatus, "topic-status", "controls.status", "control-status topic")
-	f.StringVar(&t.Undelivered, "topic-undelivered", "alerts.undelivered", "topic of the alerts the notify stage gave up delivering")
+	for _, tf := range []struct {
+		flag        topicFlag
+		dst         *string
+		name, def   string
+		description string
+	}{
+		{topicEvents, &t.Events, "topic-events", "events", "events topic"},
+		{topicControls, &t.Controls, "topic-controls", "controls", "controls (rules, destinations, mutes) topic"},
+		{topicAlerts, &t.Alerts, "topic-alerts", "alerts", "alerts topic"},
+		{topicDeadLetters, &t.DeadLetters, "topic-dlq", "events.dlq", "dead-letter topic"},
+		{topicStatus, &t.ControlStatus, "topic-status", "controls.status", "control-status topic"},
+		{topicUndelivered, &t.Undelivered, "topic-undelivered", "alerts.undelivered", "topic of the alerts the notify stage gave up delivering"},
+	} {
+		if which&tf.flag != 0 {
+			f.StringVar(tf.dst, tf.name, tf.def, tf.description)
+		}
+	}
 }
 
 // addGroupMemberFlags registers how a consumer group member (the live daemon, the

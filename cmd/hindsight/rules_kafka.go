@@ -47,7 +47,7 @@ func rulesRunE(cfg *rulesConfig, limits *rule.Limits, run func(cmd *cobra.Comman
 
 func addRulesFlags(cmd *cobra.Command, cfg *rulesConfig) {
 	f := cmd.Flags()
-	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "127.0.0.1:9092")
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "127.0.0.1:9092", topicControls|topicStatus)
 	f.DurationVar(&cfg.Timeout, "timeout", defaultRulesTimeout, "bound on talking to Kafka")
 }
 
