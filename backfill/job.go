@@ -103,9 +103,14 @@ type Runner struct {
 type Config struct {
 	// Lake is the archive to read. Required.
 	Lake *lakehouse.Lake
-	// CacheDir holds local copies of lake files for DuckDB. Default: a directory under
-	// os.TempDir().
+	// CacheDir holds local copies of lake files for DuckDB (links, for a lake on the
+	// same disk). Default: a directory under os.TempDir().
 	CacheDir string
+	// CacheMaxBytes bounds CacheDir: before a job, the least recently used files go
+	// until it holds at most this much (cache.go). Default DefaultCacheMaxBytes (10 GiB).
+	CacheMaxBytes int64
+	// OnEvict, if set, is told of each eviction pass that deleted files.
+	OnEvict func(Eviction)
 	// Brokers and KafkaOpts reach the events topic, for the tail the lake does not hold
 	// yet. Without brokers, a job whose tail is not archived fails with ErrTailUnavailable.
 	Brokers   []string
@@ -136,6 +141,9 @@ type Config struct {
 func (c *Config) EnsureDefaults() {
 	if c.Topic == "" {
 		c.Topic = "events"
+	}
+	if c.CacheMaxBytes <= 0 {
+		c.CacheMaxBytes = DefaultCacheMaxBytes
 	}
 	if c.CacheDir == "" {
 		c.CacheDir = filepath.Join(os.TempDir(), "hindsight-backfill-cache")
@@ -310,6 +318,17 @@ type partPlan struct {
 
 func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
 	began := time.Now()
+	if ev, ok := evictCache(r.cfg.CacheDir, r.cfg.CacheMaxBytes); ok && ev.Deleted > 0 {
+		r.cfg.Logger.Info("backfill: cache trimmed", "dir", r.cfg.CacheDir, "files", ev.Deleted, "freed_bytes", ev.Freed,
+			"max_bytes", r.cfg.CacheMaxBytes)
+		if r.cfg.OnEvict != nil {
+			r.cfg.OnEvict(ev)
+		}
+	}
+	// The files this job fetches stay until it is done.
+	lock := cacheLock(r.cfg.CacheDir)
+	lock.RLock()
+	defer lock.RUnlock()
 	if job.Rule == nil || len(job.Start) == 0 {
 		return nil, errors.New("backfill: job needs a rule and start offsets")
 	}

@@ -89,6 +89,14 @@ type blobBucket struct {
 	closed atomic.Bool
 }
 
+// localPath is where a file:// bucket keeps object name on disk.
+func (b *blobBucket) localPath(name string) (string, bool) {
+	if b.dir == "" {
+		return "", false
+	}
+	return filepath.Join(b.dir, filepath.FromSlash(name)), true
+}
+
 // fileblob writes "<name>.<hex nanos>.tmp" next to the target before renaming it; a
 // process killed mid-write leaves one behind, which List must not report as an object.
 var fileblobTemp = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)

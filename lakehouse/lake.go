@@ -166,10 +166,27 @@ func (l *Lake) Fetch(ctx context.Context, f FileEntry, cacheDir string) (string,
 	}
 	local := filepath.Join(cacheDir, filepath.FromSlash(f.Path))
 	if fi, err := os.Stat(local); err == nil && fi.Size() == f.Bytes {
+		now := time.Now()
+		_ = os.Chtimes(local, now, now) // recently used: the cache's eviction keeps it longer
 		return local, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
+	}
+	// A lake on the same disk is linked, not copied: no second copy of the bytes, and
+	// the link outlives the lake's deleting the file, as a copy would.
+	if lp, ok := l.bkt.(interface{ localPath(string) (string, bool) }); ok {
+		if src, ok := lp.localPath(f.Path); ok {
+			if fi, err := os.Stat(src); err == nil && fi.Size() == f.Bytes && hasParquetTrailer(src) {
+				tmp := filepath.Join(filepath.Dir(local), fmt.Sprintf(".link-%d", time.Now().UnixNano()))
+				if os.Link(src, tmp) == nil {
+					if err := os.Rename(tmp, local); err == nil {
+						return local, nil
+					}
+					os.Remove(tmp)
+				}
+			}
+		}
 	}
 	rc, err := l.bkt.Get(ctx, f.Path)
 	if err != nil {

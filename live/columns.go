@@ -14,6 +14,9 @@ const DefaultLakeMaxColumns = 32
 
 const limitLakeColumns = "lake_max_columns"
 
+// limitBackfillCache names the backfill cache's bound in /metrics.
+const limitBackfillCache = "backfill_cache_max_bytes"
+
 // typedColumns keeps the embedded archiver's typed paths (lakehouse.ColumnSet) equal to
 // those the active rules read, plus Config.LakeColumns: a path is counted once per rule
 // version reading it, so that publishing a change costs the rules changed, not all.

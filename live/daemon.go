@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -128,6 +129,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	d.columns = newTypedColumns(cfg.LakeColumns, cfg.LakeMaxColumns)
 	d.m.limit.WithLabelValues(limitLakeColumns).Set(float64(max(cfg.LakeMaxColumns, 0)))
+	d.m.limit.WithLabelValues(limitBackfillCache).Set(float64(d.cfg.BackfillCacheMaxBytes))
+	d.m.limitReached.WithLabelValues(limitBackfillCache)
 	d.m.limitReached.WithLabelValues(limitLakeColumns)
 	s, err := newActiveSet(nil)
 	if err != nil {
@@ -161,7 +164,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if !cfg.NoBackfill {
 		bctx, cancel := context.WithCancel(context.Background())
 		d.bfCancel = cancel
-		d.bf, d.lake, err = newBackfiller(bctx, d.cfg, d.log)
+		d.bf, d.lake, err = newBackfiller(bctx, d.cfg, d.log, func(backfill.Eviction) { d.m.limitReached.WithLabelValues(limitBackfillCache).Inc() })
 		if err != nil {
 			return nil, err
 		}

@@ -274,7 +274,7 @@ func (bf *backfiller) stop() {
 	}
 }
 
-func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger) (*backfiller, *lakehouse.Lake, error) {
+func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger, onEvict func(backfill.Eviction)) (*backfiller, *lakehouse.Lake, error) {
 	lake, err := lakehouse.OpenLake(ctx, cfg.LakeURL, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("live: opening the lake for backfill: %w", err)
@@ -284,8 +284,8 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger) (*backfill
 		lake.Close()
 		return nil, nil, err
 	}
-	bcfg := backfill.Config{Lake: lake, CacheDir: cfg.BackfillCacheDir, Brokers: cfg.Kafka.Brokers,
-		KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log, MemoryLimit: cfg.BackfillMemoryLimit}
+	bcfg := backfill.Config{Lake: lake, CacheDir: cfg.BackfillCacheDir, CacheMaxBytes: cfg.BackfillCacheMaxBytes, OnEvict: onEvict,
+		Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log, MemoryLimit: cfg.BackfillMemoryLimit}
 	bcfg.EnsureDefaults() // the windowed jobs share its cache and memory bound
 	runner, err := backfill.NewRunner(bcfg)
 	if err != nil {

@@ -175,6 +175,10 @@ type Config struct {
 	// BackfillCacheDir holds local copies of lake files for DuckDB. Default: DataDir's
 	// cache, else under the temp dir.
 	BackfillCacheDir string
+	// BackfillCacheMaxBytes bounds it (least recently used files go first;
+	// hindsight_limit{name="backfill_cache_max_bytes"}, and each pass that deleted files
+	// counts in hindsight_limit_reached_total). Default backfill.DefaultCacheMaxBytes.
+	BackfillCacheMaxBytes int64
 	// BackfillMinBackoff and BackfillMaxBackoff bound the wait between attempts of a
 	// failing job. Defaults 500ms and 30s.
 	BackfillMinBackoff, BackfillMaxBackoff time.Duration
@@ -265,6 +269,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.BackfillConcurrency <= 0 {
 		c.BackfillConcurrency = 2
+	}
+	if c.BackfillCacheMaxBytes <= 0 {
+		c.BackfillCacheMaxBytes = backfill.DefaultCacheMaxBytes
 	}
 	if c.BackfillMemoryLimit == 0 {
 		c.BackfillMemoryLimit = backfill.DefaultMemoryLimit

@@ -56,7 +56,8 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 	f.StringVar(&cfg.Customer, "customer", "", "count only this customer")
 	f.StringVar(&cfg.At, "at", "now", `start offsets: "now" (the events topic's end) or PARTITION:OFFSET,…`)
 	f.BoolVar(&cfg.JSON, "json", false, "print the counts as JSON")
-	f.StringVar(&cfg.CacheDir, "cache-dir", "", "local cache of lake files (default: under the temp dir)")
+	f.StringVar(&cfg.CacheDir, "cache-dir", "hindsight-data/cache", "local cache of lake files (hindsight live's, by default)")
+	f.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the cache may hold; the least recently used files go first")
 	addRuleLimitFlags(f, &limits)
 	addBackfillMemoryFlag(f, &cfg.MemoryLimit)
 	return cmd
@@ -81,8 +82,10 @@ type backfillConfig struct {
 	At string
 	// JSON prints the counts as JSON instead of a table.
 	JSON bool
-	// CacheDir holds local copies of lake files. Default: under os.TempDir().
-	CacheDir string
+	// CacheDir holds local copies of lake files (the flag's default is hindsight live's
+	// cache); CacheMaxBytes bounds it (backfill.Config).
+	CacheDir      string
+	CacheMaxBytes int64
 	// MemoryLimit bounds the memory DuckDB may use for one job (backfill.Config).
 	MemoryLimit int64
 	// Out receives the counts, Err the progress. Defaults os.Stdout and os.Stderr.
@@ -147,7 +150,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		return err
 	}
 	bar := &progressBar{w: cfg.Err}
-	runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: cfg.CacheDir, MemoryLimit: cfg.MemoryLimit, Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts,
+	runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: cfg.CacheDir, CacheMaxBytes: cfg.CacheMaxBytes, MemoryLimit: cfg.MemoryLimit, Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts,
 		Topic: cfg.Topics.Events, Progress: bar.update})
 	if err != nil {
 		return err

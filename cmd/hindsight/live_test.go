@@ -92,6 +92,7 @@ func kcat(t *testing.T, stdin string, args ...string) string {
 func startBinary(t *testing.T, args ...string) (*exec.Cmd, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(hindsightBinary(t), args...)
+	cmd.Dir = t.TempDir() // what it keeps by default (./hindsight-data) is the test's
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

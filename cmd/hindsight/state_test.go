@@ -48,7 +48,9 @@ func startLiveProc(t *testing.T, dir, name string, args ...string) *liveProc {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cmd := exec.Command(hindsightBinary(t), append([]string{"live", "--http", "127.0.0.1:0", "--log-level", "info"}, args...)...)
+	// Its data directory is the test's (args may name another): never the package's.
+	cmd := exec.Command(hindsightBinary(t), append([]string{"live", "--http", "127.0.0.1:0", "--log-level", "info",
+		"--data-dir", filepath.Join(dir, name+"-data")}, args...)...)
 	cmd.Stderr, cmd.Stdout = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
