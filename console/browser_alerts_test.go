@@ -94,6 +94,24 @@ func TestBrowserAlertsView(t *testing.T) {
 		t.Errorf("the hook received %d requests, want 2 (firing and resolved)", n)
 	}
 
+	// Each rule's row has a sparkline of its counts over time, with what the rules
+	// stream said so far.
+	type spark struct {
+		Canvases int     `json:"canvases"`
+		Points   int     `json:"points"`
+		Last     float64 `json:"last"`
+	}
+	sp, err := chromedp.Run(br.ctx, chromedp.Evaluate[spark](`(() => {
+		const h = sparkHistory.get("*/bursts@1") || [[], []];
+		return {canvases: document.querySelectorAll('#rules tr[data-key="*/bursts"] .spark canvas').length, points: h[0].length, last: h[1][h[1].length - 1] || 0};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.Canvases != 1 || sp.Points < 1 || sp.Last != 1 {
+		t.Errorf("sparkline %+v: want one canvas charting at least one sample, the last saying 1 customer with open windows", sp)
+	}
+
 	// A mute from the page, then removed from it.
 	br.do("mute c-9", chromedp.SendKeys(chromedp.ID("mute-id"), "quiet"), chromedp.SetValue(chromedp.ID("mute-scope"), "c-9"),
 		chromedp.SendKeys(chromedp.ID("mute-reason"), "maintenance"), chromedp.Click(chromedp.ID("mute-add")))

@@ -590,8 +590,37 @@ function edit(r) {
 
 function scopeText(s) { return s === "*" ? "every customer" : s; }
 
+// sparkHistory keeps, per rule, what its counts summary said each time the rules came
+// (events counted for a plain count, customers with open windows otherwise), for its
+// sparkline: the last SPARK_POINTS samples.
+const SPARK_POINTS = 120;
+const sparkHistory = new Map();
+let sparks = []; // the uPlot instances drawn, destroyed before the next
+
+function recordSpark(r) {
+  const key = r.scope + "/" + r.id + "@" + r.version;
+  const h = sparkHistory.get(key) || [[], []];
+  h[0].push(Date.now() / 1000);
+  h[1].push(r.plain ? (r.counts.total || 0) : (r.counts.customers || 0));
+  if (h[0].length > SPARK_POINTS) { h[0].shift(); h[1].shift(); }
+  sparkHistory.set(key, h);
+  return h;
+}
+
+function drawSpark(root, h) {
+  return new uPlot({
+    width: 120, height: 32, pxAlign: false, cursor: { show: false }, legend: { show: false },
+    scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+    axes: [{ show: false }, { show: false }],
+    series: [{}, { stroke: "#2563eb", fill: "rgba(37,99,235,0.15)", width: 1.5, points: { show: h[0].length === 1 } }],
+  }, h, root);
+}
+
 function renderRules(data) {
   state.rules = data.rules;
+  for (const u of sparks) u.destroy();
+  sparks = [];
+  const spark = [];
   const tbody = $("#rules tbody");
   tbody.replaceChildren(...data.rules.map((r) => {
     const st = el("td", {}, el("span", { class: "badge " + r.state }, r.state));
@@ -611,7 +640,10 @@ function renderRules(data) {
     let summary;
     if (r.plain) summary = c.customers ? `${plural(c.customers, "customer")}, ${c.total} events` : "nothing counted yet";
     else summary = c.customers ? `${plural(c.customers, "customer")} with open windows; largest window's count:` : "no open window";
+    const sparkCell = el("div", { class: "spark", title: r.plain ? "events counted, over time" : "customers with open windows, over time" });
+    spark.push([sparkCell, recordSpark(r)]);
     const counts = el("td", { class: "tops" },
+      sparkCell,
       el("div", { class: "sub" }, summary),
       c.top.map((t) => el("span", { class: reaches(t.count) ? "would" : "" }, t.customer + ": ", el("b", {}, t.count))),
       r.plain ? null : el("div", {}, el("button", { type: "button", class: "small", "data-windows": r.scope + "/" + r.id, onclick: () => openWindows(r) }, "Open windows")));
@@ -626,6 +658,7 @@ function renderRules(data) {
         el("button", { type: "button", class: "small ghost", onclick: () => remove(r) }, "Delete")));
   }));
   $("#rules-empty").hidden = data.rules.length > 0;
+  for (const [cell, h] of spark) sparks.push(drawSpark(cell, h));
   const inv = $("#invalid");
   inv.hidden = !data.invalid.length;
   $("ul", inv).replaceChildren(...data.invalid.slice(-10).reverse().map((ic) =>
