@@ -144,7 +144,7 @@ Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`,
 	f.IntVar(&cfg.Rate, "rate", 20000, "events per second")
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured sending time")
 	f.IntVar(&cfg.Rules, "rules", 100, "other active rules besides the latency rule")
-	f.StringVar(&logLevel, "log-level", "warn", "daemon log level")
+	addLogFlags(f, &logLevel, "warn")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
 	return cmd
 }
@@ -277,7 +277,7 @@ it with --gate against bench/testdata/ci-reference.json.`,
 	f.IntVar(&events, "events", 0, "archive and backfill: events (0: each suite's own, 500,000 and 1,000,000)")
 	f.StringSliceVar(&cfg.Only, "only", nil, "run only these benchmarks (eval, archive, backfill, latency)")
 	f.BoolVar(&cfg.Short, "short", false, "the CI suite's sizes for whatever is not set: seconds per benchmark")
-	f.StringVar(&logLevel, "log-level", "warn", "latency daemon log level")
+	addLogFlags(f, &logLevel, "warn")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
 	return cmd
 }

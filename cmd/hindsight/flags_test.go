@@ -91,3 +91,34 @@ func TestTopicFlagsAreTheOnesUsed(t *testing.T) {
 		}
 	}
 }
+
+// TestLogFlagsTogether: every command that takes --log-level takes --log-format too, and
+// both are checked.
+func TestLogFlagsTogether(t *testing.T) {
+	var visit func(c *cobra.Command)
+	n := 0
+	visit = func(c *cobra.Command) {
+		if c.Flags().Lookup("log-level") != nil {
+			n++
+			if c.Flags().Lookup("log-format") == nil {
+				t.Errorf("%s takes --log-level without --log-format", c.CommandPath())
+			}
+		}
+		for _, sub := range c.Commands() {
+			visit(sub)
+		}
+	}
+	visit(newRootCmd())
+	if n < 5 {
+		t.Errorf("%d commands take --log-level; live, notify, archive, lake and bench do", n)
+	}
+	if _, err := newLogger("info", "json"); err != nil {
+		t.Error(err)
+	}
+	if _, err := newLogger("info", "xml"); err == nil || !strings.Contains(err.Error(), `--log-format "xml": use text or json`) {
+		t.Errorf("--log-format xml: %v", err)
+	}
+	if _, err := run(t, "", "lake", "stats", "--lake", "mem://", "--log-format", "yaml"); exitCode(err) != 2 {
+		t.Errorf("lake stats --log-format yaml: %v", err)
+	}
+}

@@ -101,7 +101,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	f.DurationVar(&cfg.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long for readers of older snapshots")
 	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this")
 	f.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:8081", "serve Prometheus /metrics here (empty: off)")
-	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	addLogFlags(f, &logLevel, "info")
 	return cmd
 }
 
@@ -152,7 +152,7 @@ func newLakeCmd() *cobra.Command {
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&opts.url, "lake", defaultLake, "bucket URL of the lake")
 	pf.BoolVar(&opts.json, "json", false, "print JSON instead of a table")
-	pf.StringVar(&opts.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	addLogFlags(pf, &opts.logLevel, "warn")
 	// runE gives each subcommand the logger and the lake URL; --lake "" means the default.
 	runE := func(run func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {

@@ -128,7 +128,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.PreviewMaxBytes, "preview-max-bytes", def.PreviewMaxBytes, "bytes of example events one console preview may return")
 	f.DurationVar(&cfg.MaxSnapshotAge, "max-snapshot-age", def.MaxSnapshotAge, "/readyz fails when a partition's changed state has had no snapshot for longer")
 	f.Int64Var(&cfg.MaxArchiveLag, "max-archive-lag", def.MaxArchiveLag, "/readyz fails when the archiver trails Kafka by more records on a partition")
-	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	addLogFlags(f, &logLevel, "info")
 	addGCFlag(f, &gogc)
 	addRuleLimitFlags(f, &ruleLimits)
 	addBackfillMemoryFlag(f, &cfg.BackfillMemoryLimit)
@@ -252,19 +252,37 @@ func envLogger(cmd *cobra.Command, level string) (*slog.Logger, error) {
 	if err := applyEnv(cmd); err != nil {
 		return nil, usageError{err}
 	}
-	logger, err := newLogger(level)
+	format := "text"
+	if f := cmd.Flags().Lookup("log-format"); f != nil {
+		format = f.Value.String()
+	}
+	logger, err := newLogger(level, format)
 	if err != nil {
 		return nil, usageError{err}
 	}
 	return logger, nil
 }
 
-func newLogger(level string) (*slog.Logger, error) {
+// addLogFlags registers --log-level (default defaultLevel) and --log-format on f, into
+// level: every command that logs takes both.
+func addLogFlags(f *pflag.FlagSet, level *string, defaultLevel string) {
+	f.StringVar(level, "log-level", defaultLevel, "log level: debug, info, warn or error")
+	f.String("log-format", "text", "log format: text (logfmt) or json")
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
 }
 
 // archiveDefaults are the defaults the archiver applies, for the flags that set them.

@@ -75,7 +75,7 @@ signature, bodies.`,
 	addKafkaFlags(f, &cfg.Stage.Kafka, &cfg.Stage.Topics, "127.0.0.1:9092", topicAlerts|topicControls|topicUndelivered)
 	addNotifyFlags(f, &cfg.Stage)
 	f.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:9465", `address serving /metrics and /v1/notify/alerts ("" for none)`)
-	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	addLogFlags(f, &logLevel, "info")
 	addRuleLimitFlags(f, &ruleLimits)
 	return cmd
 }
