@@ -11,7 +11,10 @@ import (
 )
 
 // The local cache of lake files (Config.CacheDir) is bounded: before a job reads it,
-// the least recently used files go until it holds at most Config.CacheMaxBytes. Files
+// the oldest files go until it holds at most Config.CacheMaxBytes. Age is the file's
+// modification time: when it was fetched, or, for a file linked from a local lake, when
+// the lake wrote it. (A cache hit does not touch it: a link shares its times with the
+// lake's file, whose age the lake's garbage collection reads.) Files
 // are only deleted while no job or MatchingRows of this process reads the cache: a
 // read holds its directory's lock shared, eviction tries it exclusively and, when busy,
 // leaves it for the next job. A file DuckDB needs again is fetched again.
@@ -34,9 +37,8 @@ type Eviction struct {
 	Bytes, Freed   int64
 }
 
-// evictCache trims dir's lake files (under data/) to max bytes, least recently used
-// (modified: Fetch touches a file it finds) first. ok is false when the cache was in
-// use, and nothing was looked at.
+// evictCache trims dir's lake files (under data/) to max bytes, oldest first. ok is
+// false when the cache was in use, and nothing was looked at.
 func evictCache(dir string, max int64) (ev Eviction, ok bool) {
 	l := cacheLock(dir)
 	if !l.TryLock() {

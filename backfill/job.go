@@ -106,8 +106,8 @@ type Config struct {
 	// CacheDir holds local copies of lake files for DuckDB (links, for a lake on the
 	// same disk). Default: a directory under os.TempDir().
 	CacheDir string
-	// CacheMaxBytes bounds CacheDir: before a job, the least recently used files go
-	// until it holds at most this much (cache.go). Default DefaultCacheMaxBytes (10 GiB).
+	// CacheMaxBytes bounds CacheDir: before a job, the oldest files go until it holds
+	// at most this much (cache.go). Default DefaultCacheMaxBytes (10 GiB).
 	CacheMaxBytes int64
 	// OnEvict, if set, is told of each eviction pass that deleted files.
 	OnEvict func(Eviction)

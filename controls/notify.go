@@ -19,8 +19,7 @@ import (
 func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	c := rec.Control
 	k := c.Key()
-	kind := c.Kind()
-	if kind == rule.KindDestination || c.Of == rule.KindDestination {
+	if c.Kind() == rule.KindDestination {
 		return applyKeyed(g, rec, g.dests, k, c.Destination, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
 	}
 	return applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")

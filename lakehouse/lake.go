@@ -166,8 +166,6 @@ func (l *Lake) Fetch(ctx context.Context, f FileEntry, cacheDir string) (string,
 	}
 	local := filepath.Join(cacheDir, filepath.FromSlash(f.Path))
 	if fi, err := os.Stat(local); err == nil && fi.Size() == f.Bytes {
-		now := time.Now()
-		_ = os.Chtimes(local, now, now) // recently used: the cache's eviction keeps it longer
 		return local, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {

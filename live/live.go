@@ -175,7 +175,7 @@ type Config struct {
 	// BackfillCacheDir holds local copies of lake files for DuckDB. Default: DataDir's
 	// cache, else under the temp dir.
 	BackfillCacheDir string
-	// BackfillCacheMaxBytes bounds it (least recently used files go first;
+	// BackfillCacheMaxBytes bounds it (the oldest files go first;
 	// hindsight_limit{name="backfill_cache_max_bytes"}, and each pass that deleted files
 	// counts in hindsight_limit_reached_total). Default backfill.DefaultCacheMaxBytes.
 	BackfillCacheMaxBytes int64

@@ -57,7 +57,7 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 	f.StringVar(&cfg.At, "at", "now", `start offsets: "now" (the events topic's end) or PARTITION:OFFSET,…`)
 	f.BoolVar(&cfg.JSON, "json", false, "print the counts as JSON")
 	f.StringVar(&cfg.CacheDir, "cache-dir", "hindsight-data/cache", "local cache of lake files (hindsight live's, by default)")
-	f.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the cache may hold; the least recently used files go first")
+	f.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the cache may hold; the oldest files go first")
 	addRuleLimitFlags(f, &limits)
 	addBackfillMemoryFlag(f, &cfg.MemoryLimit)
 	return cmd

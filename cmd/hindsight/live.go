@@ -98,7 +98,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.BoolVar(&cfg.NoBackfill, "no-backfill", false, "count new rule versions from their activation only, without history")
 	f.IntVar(&cfg.BackfillConcurrency, "backfill-concurrency", def.BackfillConcurrency, "hand-off backfill jobs run at once")
 	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: <data-dir>/cache)")
-	f.Int64Var(&cfg.BackfillCacheMaxBytes, "backfill-cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the backfill cache may hold; the least recently used files go first")
+	f.Int64Var(&cfg.BackfillCacheMaxBytes, "backfill-cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the backfill cache may hold; the oldest files go first")
 	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", archiveDefaults.RollAge, "how long the archiver keeps a file open")
 	addLakeColumnFlags(f, &cfg.LakeColumns, &cfg.LakeMaxColumns, "besides those the active rules read")
 	f.StringVar(&cfg.StateURL, "state", "", "bucket URL where partition state snapshots are kept, under state/ (default: the lake's bucket)")

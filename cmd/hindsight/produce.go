@@ -64,8 +64,8 @@ Each event sent is printed with its partition and offset (--quiet: the summary o
 				defer f.Close()
 				in = f
 			}
-			if err := cfg.Kafka.Ping(cmd.Context(), brokerPingTimeout); err != nil {
-				return fmt.Errorf("%w — start `hindsight live` (its embedded broker listens on 127.0.0.1:9092) or pass --brokers", err)
+			if err := pingBrokers(cmd.Context(), cfg.Kafka); err != nil {
+				return err
 			}
 			return runProduce(cmd.Context(), cfg, in)
 		},

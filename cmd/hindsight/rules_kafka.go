@@ -1,18 +1,28 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
 // brokerPingTimeout bounds the check that a broker answers before a command that
 // talks to Kafka starts: without one it fails at once with what to do.
 const brokerPingTimeout = 3 * time.Second
+
+// pingBrokers checks that a broker answers, saying what to do when none does.
+func pingBrokers(ctx context.Context, kc ingest.KafkaConfig) error {
+	if err := kc.Ping(ctx, brokerPingTimeout); err != nil {
+		return fmt.Errorf("%w — start `hindsight live` (its embedded broker listens on 127.0.0.1:9092) or pass --brokers", err)
+	}
+	return nil
+}
 
 // rulesKafkaCommands are the rules subcommands that talk to the controls topic.
 func rulesKafkaCommands(limits *rule.Limits) []*cobra.Command {
@@ -34,8 +44,8 @@ func rulesRunE(cfg *rulesConfig, limits *rule.Limits, run func(cmd *cobra.Comman
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
 		}
-		if err := cfg.Kafka.Ping(cmd.Context(), brokerPingTimeout); err != nil {
-			return fmt.Errorf("%w — start `hindsight live` (its embedded broker listens on 127.0.0.1:9092) or pass --brokers", err)
+		if err := pingBrokers(cmd.Context(), cfg.Kafka); err != nil {
+			return err
 		}
 		err := run(cmd, args)
 		if errors.Is(err, rule.ErrInvalid) {
