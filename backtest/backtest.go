@@ -46,6 +46,11 @@ type Config struct {
 	// has DuckDB read typed columns); nil for a rule it cannot help. Default nil: every
 	// row is read and evaluated in Go.
 	Matching func(r *rule.Rule) (MatchingRows, error)
+	// Since, for PartitionState, leaves out the events below offset SinceBelow recorded
+	// before Since: the history a running total's lookback does not count, where the
+	// events from SinceBelow on (counted live) all count. Zero: none left out.
+	Since      time.Time
+	SinceBelow int64
 }
 
 // MatchingRows reads the rows of lake files that a rule's condition keeps
@@ -165,6 +170,9 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 					return nil
 				}
 				prev = offset
+				if r.before(offset, at) {
+					return nil
+				}
 				if values != nil {
 					r.found = rp.AddMatched(r.set.Rules()[0], offset, customer, values, at, r.found[:0])
 					return r.tallyEvent(rp, p, offset, at)
@@ -201,7 +209,7 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 				continue
 			}
 			prev = row.Offset
-			if !r.inRange(row.Customer, row.EventTime) {
+			if !r.inRange(row.Customer, row.EventTime) || r.before(row.Offset, row.EventTime) {
 				continue
 			}
 			if r.doc.Reset([]byte(row.Payload)) != nil {
@@ -257,6 +265,12 @@ func (r *runner) tallyEvent(rp *window.Replay, p int32, offset int64, at time.Ti
 	return nil
 }
 
+// before says whether the event at offset, recorded at, is history older than
+// Config.Since.
+func (r *runner) before(offset int64, at time.Time) bool {
+	return !r.cfg.Since.IsZero() && offset < r.cfg.SinceBelow && at.Before(r.cfg.Since)
+}
+
 func (r *runner) inRange(customer string, at time.Time) bool {
 	switch {
 	case r.cfg.Customer != "" && customer != r.cfg.Customer:
@@ -285,20 +299,18 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// PartitionState replays rule r, which is not a plain count, over partition p's
-// history below offset end, as live would have evaluated it: the lake's files, then,
-// with cfg.Brokers, the events topic up to end. It returns r's window state there (what
-// a live evaluator hands over to at end), the offset ranges neither the lake nor Kafka
-// held (the state then lacks their events: the caller must say so) and the events
-// matched, and tells crossed
-// each crossing with its event's offset and record time; cfg.Progress is told the lake
-// rows read of those the files hold. cfg's Rules, From, To and Customer are not used.
+// PartitionState replays rule r over partition p's history below offset end, as live
+// would have evaluated it: the lake's files, then, with cfg.Brokers, the events topic
+// up to end. It returns r's window state there (what a live evaluator hands over to at
+// end; nil for a plain count), the offset ranges neither the lake nor Kafka held (the
+// state then lacks their events: the caller must say so) and the events matched, and
+// tells crossed each crossing with its event's offset and record time: for a plain
+// count, the event that took each customer's count to the threshold. cfg.Progress is
+// told the lake rows read of those the files hold. cfg's Rules, From, To and Customer
+// are not used.
 func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end int64, crossed func(offset int64, at time.Time, c window.Crossing)) (*PartitionHistory, error) {
 	if cfg.Lake == nil {
 		return nil, errors.New("backtest: no lake")
-	}
-	if r.Plain() {
-		return nil, fmt.Errorf("backtest: rule %s is a plain count: it has no window state", r.Key())
 	}
 	set, err := rule.NewSet([]*rule.Rule{r})
 	if err != nil {
@@ -359,12 +371,16 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	if cfg.Progress != nil {
 		cfg.Progress(run.rep.Rows, total)
 	}
-	return &PartitionHistory{State: rp.State(r), Missing: missing, Matches: run.tally.of[r].out.Matches}, nil
+	var st *window.State
+	if !r.Plain() {
+		st = rp.State(r)
+	}
+	return &PartitionHistory{State: st, Missing: missing, Matches: run.tally.of[r].out.Matches}, nil
 }
 
 // PartitionHistory is what PartitionState found in one partition's history.
 type PartitionHistory struct {
-	// State is the rule's window state at the end offset.
+	// State is the rule's window state at the end offset; nil for a plain count.
 	State *window.State
 	// Missing are the offset ranges neither the lake nor Kafka held: State lacks their
 	// events, and the caller must say so.

@@ -124,7 +124,7 @@ func (r *runner) tail(ctx context.Context, rp *window.Replay, p int32, rng [2]in
 			}
 			*prev = rec.Offset
 			r.rep.TailRecords++
-			if !r.inRange(string(rec.Key), rec.Timestamp) {
+			if !r.inRange(string(rec.Key), rec.Timestamp) || r.before(rec.Offset, rec.Timestamp) {
 				return
 			}
 			if reason, _ := verdict.Accept(r.doc, rec.Key, rec.Value); reason != "" {

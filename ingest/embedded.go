@@ -24,10 +24,14 @@ type EmbeddedConfig struct {
 	Topics Topics
 }
 
+// DefaultEmbeddedAddr is EmbeddedConfig.Addr's default, and so where the other
+// commands look for a broker when given none.
+const DefaultEmbeddedAddr = "127.0.0.1:9092"
+
 // EnsureDefaults fills unset fields with their documented defaults.
 func (c *EmbeddedConfig) EnsureDefaults() {
 	if c.Addr == "" {
-		c.Addr = "127.0.0.1:9092"
+		c.Addr = DefaultEmbeddedAddr
 	}
 	if c.Partitions <= 0 {
 		c.Partitions = 4

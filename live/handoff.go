@@ -18,6 +18,7 @@ import (
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // The hand-off (docs/architecture.md, "The hand-off"): when partition p first evaluates
@@ -25,7 +26,8 @@ import (
 // then on, and a backfill job counts r over p's offsets < start — from the lake, plus
 // from Kafka whatever the lake does not hold yet. The job runs in the background, never in the event loop; when it
 // completes its counts are added under the partition's lock and thresholds checked; the
-// alerts of history's crossings are produced after the lock is released.
+// events that crossed them are found (locateCrossings) and their alerts produced after
+// the lock is released.
 //
 // A partition new to this process (start-up, restart, rebalance) restores its snapshot
 // (snapshot.go); rule versions the snapshot does not have, or all of them when there is
@@ -148,6 +150,10 @@ func (d *Daemon) runWorkers(n int) {
 	}
 }
 
+// jobHook, when set (by tests, export_test.go), runs before each hand-off job's
+// attempt: a test holds jobs back to see what live does meanwhile.
+var jobHook func(ctx context.Context)
+
 // runJob makes one attempt at j. A failing job (lake or Kafka unreachable, a file DuckDB
 // cannot read) goes back to the queue with a backoff delay until it succeeds or its
 // context ends: history that is not counted yet is counted late, never skipped, and a
@@ -156,6 +162,9 @@ func (d *Daemon) runJob(j *handoffJob) {
 	if j.ctx.Err() != nil {
 		d.m.backfillsRunning.Dec()
 		return
+	}
+	if jobHook != nil {
+		jobHook(j.ctx)
 	}
 	if !j.ar.Rule.Plain() {
 		d.runWindowJob(j)
@@ -193,10 +202,76 @@ func (d *Daemon) failedAttempt(j *handoffJob, err error, blocked bool) {
 	d.bf.queue.push(ar.Key.Scope, j, time.Now().Add(wait))
 }
 
-// finishBackfill applies a finished job and produces the alerts of history's
-// crossings.
+// finishBackfill applies a finished job and produces the alerts of the thresholds
+// that history (with what live counted meanwhile) reached.
 func (d *Daemon) finishBackfill(p *partition, ar *controls.Version, pb *pendingBackfill, res *backfill.Result) {
-	d.produceAlerts(p, d.applyBackfill(p, ar, pb, res))
+	owed := d.applyBackfill(p, ar, pb, res)
+	if owed == nil {
+		return
+	}
+	d.produceAlerts(p, d.locateCrossings(p, ar, pb, owed))
+}
+
+// owedAlerts are the customers whose counts an applied job took to the threshold, and
+// the offset below which their crossing events lie (the partition's position then).
+type owedAlerts struct {
+	customers map[string]int64 // the count after the job
+	end       int64
+}
+
+// locateCrossings finds the event that took each owed customer's count to the
+// threshold, by replaying the partition's history below owed.end through the
+// evaluator (the lake, then Kafka), and returns its alerts: the records an
+// uninterrupted live run would have raised, with source "backfill" for a crossing in
+// history. A replay that fails is retried with the jobs' backoff while the daemon
+// runs. A customer whose crossing the replay does not reach (history lost since the
+// job counted it) gets an alert at the job's start offset, and a warning.
+func (d *Daemon) locateCrossings(p *partition, ar *controls.Version, pb *pendingBackfill, owed *owedAlerts) []*kgo.Record {
+	r := ar.Rule
+	cfg := d.bf.history
+	if r.Lookback > 0 {
+		cfg.Since, cfg.SinceBelow = ar.UpdatedAt.Add(-time.Duration(r.Lookback)), pb.start
+	}
+	type found struct {
+		offset int64
+		at     time.Time
+		c      window.Crossing
+	}
+	var got map[string]found
+	_, err := backoff.Retry(d.bf.ctx, func() (struct{}, error) {
+		got = make(map[string]found, len(owed.customers))
+		_, err := backtest.PartitionState(d.bf.ctx, cfg, r, p.id, owed.end, func(offset int64, at time.Time, c window.Crossing) {
+			if _, ok := owed.customers[c.Customer]; ok {
+				c.Samples = append([]int64(nil), c.Samples...)
+				got[c.Customer] = found{offset, at, c}
+			}
+		})
+		if err != nil {
+			d.bf.log.Warn("finding the events that crossed a backfilled threshold failed; retrying", "rule", ar.Key.String(),
+				"version", r.Version, "partition", p.id, "err", err)
+		}
+		return struct{}{}, err
+	}, backoff.WithBackOff(d.bf.policy()), backoff.WithMaxElapsedTime(0))
+	if err != nil {
+		// The daemon is stopping: the alerts stay unproduced, so no snapshot covers the
+		// counts, and the next owner counts and alerts again.
+		return nil
+	}
+	alerts := make([]*kgo.Record, 0, len(owed.customers))
+	for customer, after := range owed.customers {
+		f, ok := got[customer]
+		if !ok {
+			d.bf.log.Warn("the event that crossed a backfilled threshold is no longer readable; the alert names the job's start offset",
+				"rule", ar.Key.String(), "version", r.Version, "partition", p.id, "customer", customer)
+			f = found{offset: pb.start - 1, at: ar.UpdatedAt, c: window.Crossing{Customer: customer, Count: after, Value: float64(after)}}
+		}
+		source := contract.SourceLive
+		if f.offset < pb.start {
+			source = contract.SourceBackfill
+		}
+		alerts = append(alerts, d.alertRecord(ar, f.c, p.id, f.offset, f.at, source))
+	}
+	return alerts
 }
 
 // produceAlerts produces the alerts an applied job returned. They are produced
@@ -218,11 +293,11 @@ func (d *Daemon) produceAlerts(p *partition, alerts []*kgo.Record) {
 }
 
 // applyBackfill adds a finished job's counts to the partition's counters and returns
-// the alerts of thresholds that history reached, for the caller to produce once the
-// partition's lock is released.
+// the customers whose counts that took to the threshold, whose alerts the caller
+// produces once the partition's lock is released (nil: none).
 // The job holds its partition, not its id: a partition still being restored (not yet
 // in d.parts) must get its result too.
-func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBackfill, res *backfill.Result) []*kgo.Record {
+func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBackfill, res *backfill.Result) *owedAlerts {
 	pid := p.id
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -233,7 +308,7 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 	p.noteIncomplete(ar, res, d.log)
 	p.gen++
 	r := ar.Rule
-	var alerts []*kgo.Record
+	owed := &owedAlerts{customers: map[string]int64{}, end: p.next}
 	h := &partHistory{alerted: true}
 	p.history[ar] = h
 	for customer, n := range res.Counts {
@@ -245,25 +320,19 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 		before := p.counts.get(ci, ar.Seq)
 		after := p.counts.add(ci, ar.Seq, n)
 		if t := r.Threshold.Count(); before < t && after >= t {
-			a := contract.Alert{
-				AlertID: contract.AlertID(r.Scope, r.ID, r.Version, customer, t),
-				RuleID:  r.ID, Scope: r.Scope, Version: r.Version, Customer: customer,
-				Count: after, Threshold: r.Threshold, Aggregate: r.Aggregate.Fn, Value: float64(after),
-				// The crossing happened in history; the alert names the last offset the
-				// backfilled count covers.
-				Partition: pid, Offset: pb.start - 1, EventTime: ar.UpdatedAt.UTC(),
-				Source: contract.SourceBackfill, Status: contract.StatusFiring, Severity: r.Severity(),
-			}
-			alerts = append(alerts, &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: []byte(customer), Value: a.AppendJSON(nil)})
+			owed.customers[customer] = after
 		}
 	}
-	if len(alerts) > 0 {
+	alerts := len(owed.customers)
+	if alerts == 0 {
+		owed = nil
+	} else {
 		p.unqueuedAlerts++
 	}
 	d.m.backfillsDone.Inc()
 	d.log.Info("backfill complete", "rule", ar.Key.String(), "version", r.Version, "partition", pid, "start", pb.start,
-		"customers", len(res.Counts), "files", res.Files, "rows", res.Rows, "tail_records", res.TailRecords, "alerts", len(alerts), "took", res.Elapsed.Round(time.Millisecond))
-	return alerts
+		"customers", len(res.Counts), "files", res.Files, "rows", res.Rows, "tail_records", res.TailRecords, "alerts", alerts, "took", res.Elapsed.Round(time.Millisecond))
+	return owed
 }
 
 // stop waits for every job, which end when the backfiller's context does.

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"net"
 	"testing"
 	"time"
@@ -9,6 +10,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backfill"
+	"github.com/hindsightdev/hindsight/backtest"
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
 // Alerts that history raises are produced without the partition's lock: a producer
@@ -29,6 +33,15 @@ func TestBackfillAlertsProducedOutsidePartitionLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An empty lake and no brokers: the crossings' events are not found, and the
+	// alerts name the start offset (the lock, not the record, is what this tests).
+	lake, err := lakehouse.OpenLake(context.Background(), "file://"+t.TempDir(), d.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close()
+	d.rules = controls.NewRegistry()
+	d.bf = &backfiller{ctx: context.Background(), log: d.log, history: backtest.Config{Lake: lake}, minBackoff: time.Millisecond, maxBackoff: time.Millisecond}
 	ar := f.rules[0]
 	p := newPartition(0)
 	p.next = 100

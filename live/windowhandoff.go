@@ -1,7 +1,6 @@
 package live
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -105,15 +104,8 @@ type pastCrossing struct {
 	history bool
 }
 
-// windowJobHook, when set (by tests, export_test.go), runs before each windowed job's
-// attempt: a test holds jobs back to see events buffered.
-var windowJobHook func(ctx context.Context)
-
 // runWindowJob makes one attempt at windowed job j, as runJob does for counts.
 func (d *Daemon) runWindowJob(j *handoffJob) {
-	if windowJobHook != nil {
-		windowJobHook(j.ctx)
-	}
 	pid, ar, pb := j.p.id, j.ar, j.pb
 	pb.attempts.Add(1)
 	var crossings []pastCrossing

@@ -49,7 +49,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	// The hand-off jobs wait until the events after the rules have come, so that the
 	// buffers hold them all: an uninterrupted run's verdict must come out of that too.
-	release, restore := holdWindowJobs()
+	release, restore := holdJobs()
 	defer restore()
 	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
@@ -155,7 +155,7 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	// The hand-off jobs wait until the events after the rule have come: they are
 	// buffered, and the first one matched is beyond the limit.
-	release, restore := holdWindowJobs()
+	release, restore := holdJobs()
 	defer restore()
 	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
@@ -211,7 +211,7 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 func TestWindowedHandoffAcrossRestart(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	state, group := "file://"+t.TempDir(), "handoff-restart"
-	_, restore := holdWindowJobs() // never released: the first daemon's jobs end with it
+	_, restore := holdJobs() // never released: the first daemon's jobs end with it
 	cfg := func(c *live.Config) {
 		c.Group, c.StateURL = group, state
 		c.NoBackfill = false
@@ -393,11 +393,11 @@ func checkRuleHistory(t *testing.T, d *live.Daemon, history []*kgo.Record, r *ru
 	}
 }
 
-// holdWindowJobs holds every windowed hand-off job back until release (or its end);
+// holdJobs holds every hand-off job back until release (or its end);
 // restore lets them run freely again.
-func holdWindowJobs() (release, restore func()) {
+func holdJobs() (release, restore func()) {
 	ch := make(chan struct{})
-	restore = live.SetWindowJobHook(func(ctx context.Context) {
+	restore = live.SetJobHook(func(ctx context.Context) {
 		select {
 		case <-ch:
 		case <-ctx.Done():

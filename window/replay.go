@@ -1,6 +1,7 @@
 package window
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -50,15 +51,9 @@ func (p *Replay) Add(offset int64, customer string, doc *jsonpath.Document, reco
 	p.ev = Event{Customer: customer, Doc: doc, Time: recordTime, Shared: &p.shared, Offset: offset}
 	for _, r := range p.matched {
 		if r.Plain() {
-			c := p.counts[r]
-			if c == nil {
-				c = map[string]int64{}
-				p.counts[r] = c
-			}
-			c[customer]++
-			if n := c[customer]; n == r.Threshold.Count() {
-				dst = append(dst, Result{Rule: r, Crossing: Crossing{Customer: customer, Count: n, Value: float64(n), Context: ContextOf(r, doc),
-					Samples: []int64{offset}}})
+			if p.countOne(r, customer) {
+				dst = append(dst, Result{Rule: r, Crossing: Crossing{Customer: customer, Count: r.Threshold.Count(), Value: float64(r.Threshold.Count()),
+					Context: ContextOf(r, doc), Samples: []int64{offset}}})
 			}
 			continue
 		}
@@ -70,11 +65,22 @@ func (p *Replay) Add(offset int64, customer string, doc *jsonpath.Document, reco
 	return dst
 }
 
-// AddMatched adds an event that rule r, kept per group and window, is known to match,
-// with the values of its group_by, aggregate and time paths given by values (see
-// Event.Values) and no document, and appends its crossings to dst. Matched is then r.
+// AddMatched adds an event that rule r is known to match, with the values of its
+// group_by, aggregate, time and context paths given by values (see Event.Values) and
+// no document, and appends its crossings to dst. Matched is then r.
 func (p *Replay) AddMatched(r *rule.Rule, offset int64, customer string, values func(*jsonpath.Path) jsonpath.Value, recordTime time.Time, dst []Result) []Result {
 	p.matched = append(p.matched[:0], r)
+	if r.Plain() {
+		if p.countOne(r, customer) {
+			var ctx map[string]json.RawMessage
+			if len(r.ContextPaths()) > 0 {
+				ctx = contextOf(r, values)
+			}
+			dst = append(dst, Result{Rule: r, Crossing: Crossing{Customer: customer, Count: r.Threshold.Count(), Value: float64(r.Threshold.Count()),
+				Context: ctx, Samples: []int64{offset}}})
+		}
+		return dst
+	}
 	p.shared.Reset()
 	p.ev = Event{Customer: customer, Time: recordTime, Shared: &p.shared, Values: values, Offset: offset}
 	p.rule, p.results = r, dst
@@ -92,6 +98,18 @@ func (p *Replay) State(r *rule.Rule) *State {
 		p.states[r] = st
 	}
 	return st
+}
+
+// countOne adds one to plain rule r's count for customer and tells whether that
+// reached r's threshold: the one crossing of a running total.
+func (p *Replay) countOne(r *rule.Rule, customer string) bool {
+	c := p.counts[r]
+	if c == nil {
+		c = map[string]int64{}
+		p.counts[r] = c
+	}
+	c[customer]++
+	return c[customer] == r.Threshold.Count()
 }
 
 // Count is plain rule r's running count for customer.

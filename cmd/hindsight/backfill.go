@@ -49,7 +49,7 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 		},
 	}
 	f := cmd.Flags()
-	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "", topicEvents|topicControls)
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, defaultBrokers, topicEvents|topicControls)
 	f.StringVar(&cfg.LakeURL, "lake", defaultLake, "lake bucket URL (file://… or s3://…)")
 	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON")
 	f.StringSliceVar(&cfg.Rules, "rule", nil, "live rule SCOPE/ID (or ID of a global rule), read from the controls topic; repeatable")
@@ -131,6 +131,11 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	}
 	if cfg.RulesFile == "" && len(cfg.Rules) == 0 {
 		return errors.New("backfill: name a rules file (-f) or live rules (--rule SCOPE/ID)")
+	}
+	if len(cfg.Kafka.Brokers) > 0 {
+		if err := pingBrokers(ctx, cfg.Kafka, "--brokers '' with --at PARTITION:OFFSET,… to read the lake alone"); err != nil {
+			return fmt.Errorf("backfill: %w", err)
+		}
 	}
 	rules, err := resolveRules(ctx, cfg)
 	if err != nil {

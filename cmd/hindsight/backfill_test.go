@@ -98,7 +98,7 @@ func TestBackfillCommand(t *testing.T) {
 	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "--rule", "*/nope", "--lake", "file://"+filepath.Join(dir, "lake")); err == nil {
 		t.Error("an unknown live rule was accepted")
 	}
-	if _, err := run(t, "", "backfill", "-f", rulesFile, "--at", "zero", "--lake", "file://"+filepath.Join(dir, "lake")); err == nil {
+	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "-f", rulesFile, "--at", "zero", "--lake", "file://"+filepath.Join(dir, "lake")); err == nil {
 		t.Error("a malformed --at was accepted")
 	}
 }

@@ -31,8 +31,9 @@ func newBacktestCmd() *cobra.Command {
 		Long: `Run a rules file's rules over the lake's history, as the live evaluator would have
 (each partition's events in offset order), without applying them, and print how often
 each would have fired: firings, the first and last, per day, the top customers and
-groups. With --brokers, the events the lake does not hold yet are read from the events
-topic after each partition's files; without, only the lake. --from and --to bound
+groups. The events the lake does not hold yet are read from the events topic (--brokers,
+by default hindsight live's embedded broker) after each partition's files; with
+--brokers '' only the lake is read. --from and --to bound
 events by record time (RFC 3339 or a date), [from, to).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -47,7 +48,7 @@ events by record time (RFC 3339 or a date), [from, to).`,
 		},
 	}
 	f := cmd.Flags()
-	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "", topicEvents)
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, defaultBrokers, topicEvents)
 	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON (required)")
 	f.StringVar(&cfg.LakeURL, "lake", defaultLake, "lake bucket URL (file://… or s3://…)")
 	f.StringVar(&cfg.From, "from", "", "first record time read, RFC 3339 or YYYY-MM-DD (default: the lake's first)")
@@ -117,6 +118,9 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 		cfg.Kafka.EnsureDefaults()
 		if btc.KafkaOpts, err = cfg.Kafka.Opts(); err != nil {
 			return usageError{fmt.Errorf("backtest: %w", err)}
+		}
+		if err := pingBrokers(ctx, cfg.Kafka, "--brokers '' to read the lake alone"); err != nil {
+			return fmt.Errorf("backtest: %w", err)
 		}
 	}
 	if f, ok := cfg.Err.(*os.File); ok && isTerminal(f) {

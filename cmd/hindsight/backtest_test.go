@@ -30,7 +30,7 @@ func TestBacktestCommand(t *testing.T) {
 	rulesFile := filepath.Join("..", "..", "testdata", "rules", "sample.yaml")
 	url := "file://" + lakeDir
 	outFile := filepath.Join(t.TempDir(), "report.json")
-	stdout, err := run(t, "", "backtest", "-f", rulesFile, "--lake", url, "--json", "--out", outFile)
+	stdout, err := run(t, "", "backtest", "-f", rulesFile, "--lake", url, "--brokers", "", "--json", "--out", outFile)
 	if err != nil {
 		t.Fatalf("backtest: %v\n%s", err, stdout)
 	}
@@ -70,7 +70,7 @@ func TestBacktestCommand(t *testing.T) {
 		t.Errorf("%d events, %d rules, %d firings; want %d, %d and some", got.Events, len(got.Rules), fired, len(recs), len(file.Rules))
 	}
 
-	text, err := run(t, "", "backtest", "-f", rulesFile, "--lake", url)
+	text, err := run(t, "", "backtest", "-f", rulesFile, "--lake", url, "--brokers", "")
 	if err != nil {
 		t.Fatalf("backtest: %v\n%s", err, text)
 	}
@@ -106,6 +106,7 @@ func TestBacktestCommand(t *testing.T) {
 		{"empty lake", []string{"-f", rulesFile, "--lake", "file://" + t.TempDir()}, "holds no manifest"},
 		{"no rules file", []string{"--lake", url}, "-f RULES is required"},
 		{"bad from", []string{"-f", rulesFile, "--lake", url, "--from", "yesterday"}, "neither RFC 3339"},
+		{"no broker", []string{"-f", rulesFile, "--lake", url, "--brokers", "127.0.0.1:1"}, "or pass --brokers, or --brokers '' to read the lake alone"},
 	} {
 		out, err := run(t, "", append([]string{"backtest"}, tc.args...)...)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {

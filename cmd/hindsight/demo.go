@@ -52,7 +52,7 @@ a status line per refresh and the full view at the end.`,
 	f.StringVar(&cfg.RulesFile, "rules", "", "rules file to use instead of the built-in sample rules")
 	f.DurationVar(&cfg.Refresh, "refresh", time.Second, "view refresh interval")
 	f.StringVar(&cfg.Live.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address of the daemon")
-	f.StringVar(&cfg.Live.Embedded.Addr, "embedded-addr", "127.0.0.1:9092", "listen address of the embedded broker")
+	f.StringVar(&cfg.Live.Embedded.Addr, "embedded-addr", defaultBrokers, "listen address of the embedded broker")
 	f.BoolVar(&cfg.Plain, "plain", false, "print status lines instead of redrawing the screen")
 	addGCFlag(f, &gogc)
 	return cmd

@@ -83,7 +83,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 		},
 	}
 	f := cmd.Flags()
-	addKafkaFlags(f, &kc, &topics, "127.0.0.1:9092", topicEvents)
+	addKafkaFlags(f, &kc, &topics, defaultBrokers, topicEvents)
 	f.StringVar(&cfg.Group, "group", archiveDefaults.Group, "consumer group of the archivers")
 	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	f.StringVar(&cfg.BucketURL, "lake", defaultLake, "bucket URL of the lake")

@@ -170,13 +170,16 @@ const (
 )
 
 // addKafkaFlags registers the flags that say how to reach Kafka and, of the topics,
-// those which names: defaultBrokers is the --brokers default ("" for none).
+// those which names: defaultBrokers is the --brokers default ("" for none, for the
+// commands that then run an embedded broker).
 func addKafkaFlags(f *pflag.FlagSet, k *ingest.KafkaConfig, t *ingest.Topics, defaultBrokers string, which topicFlag) {
 	var def []string
+	usage := "Kafka seed brokers, host:port[,host:port…] (default none: this command runs an embedded broker)"
 	if defaultBrokers != "" {
 		def = []string{defaultBrokers}
+		usage = "Kafka seed brokers, host:port[,host:port…] (the default is hindsight live's embedded broker)"
 	}
-	f.StringSliceVar(&k.Brokers, "brokers", def, "Kafka seed brokers, host:port[,host:port…]")
+	f.StringSliceVar(&k.Brokers, "brokers", def, usage)
 	f.StringVar(&k.SASLMechanism, "sasl-mechanism", "", "SASL mechanism: plain, scram-sha-256 or scram-sha-512 (default none)")
 	f.StringVar(&k.SASLUser, "sasl-user", "", "SASL user")
 	f.StringVar(&k.SASLPassword, "sasl-password", "", "SASL password (prefer HINDSIGHT_SASL_PASSWORD)")

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestNoBrokerFailsAtOnce: the commands that talk only to Kafka say there is no
+// TestNoBrokerFailsAtOnce: the commands that talk to Kafka say there is no
 // broker, and what to do, instead of waiting out their 30s bound.
 func TestNoBrokerFailsAtOnce(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -21,6 +21,8 @@ func TestNoBrokerFailsAtOnce(t *testing.T) {
 		{"rules", "delete", "x"},
 		{"destinations", "list"},
 		{"mutes", "add", "m", "--for", "1h"},
+		{"produce", "--customer", "c"},
+		{"backfill", "-f", "../../testdata/rules/sample.yaml"},
 	} {
 		_, err := run(t, "", append(args, "--brokers", addr)...)
 		if err == nil || !strings.Contains(err.Error(), "no broker answered at "+addr) || !strings.Contains(err.Error(), "start `hindsight live`") {

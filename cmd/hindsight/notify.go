@@ -72,7 +72,7 @@ signature, bodies.`,
 		},
 	}
 	f := cmd.Flags()
-	addKafkaFlags(f, &cfg.Stage.Kafka, &cfg.Stage.Topics, "127.0.0.1:9092", topicAlerts|topicControls|topicUndelivered)
+	addKafkaFlags(f, &cfg.Stage.Kafka, &cfg.Stage.Topics, defaultBrokers, topicAlerts|topicControls|topicUndelivered)
 	addNotifyFlags(f, &cfg.Stage)
 	f.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:9465", `address serving /metrics and /v1/notify/alerts ("" for none)`)
 	addLogFlags(f, &logLevel, "info")

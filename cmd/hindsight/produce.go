@@ -64,14 +64,14 @@ Each event sent is printed with its partition and offset (--quiet: the summary o
 				defer f.Close()
 				in = f
 			}
-			if err := pingBrokers(cmd.Context(), cfg.Kafka); err != nil {
+			if err := pingBrokers(cmd.Context(), cfg.Kafka, ""); err != nil {
 				return err
 			}
 			return runProduce(cmd.Context(), cfg, in)
 		},
 	}
 	f := cmd.Flags()
-	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "127.0.0.1:9092", topicEvents)
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, defaultBrokers, topicEvents)
 	f.StringVar(&cfg.Customer, "customer", "", "the customer (record key) of every event")
 	f.StringVar(&cfg.KeyPath, "key-path", "$.customer", "JSONPath of each event's customer, when --customer is not given")
 	f.StringVar(&cfg.KeySeparator, "key-separator", "", `lines are KEY<sep>JSON (as kcat -K<sep> writes them), e.g. "|"`)

@@ -16,10 +16,18 @@ import (
 // talks to Kafka starts: without one it fails at once with what to do.
 const brokerPingTimeout = 3 * time.Second
 
-// pingBrokers checks that a broker answers, saying what to do when none does.
-func pingBrokers(ctx context.Context, kc ingest.KafkaConfig) error {
+// defaultBrokers is --brokers' default for every command that is a Kafka client: the
+// address `hindsight live` serves its embedded broker on when it is given none.
+const defaultBrokers = ingest.DefaultEmbeddedAddr
+
+// pingBrokers checks that a broker answers, saying what to do when none does; also,
+// when set, names a further choice (e.g. "--brokers '' to read the lake alone").
+func pingBrokers(ctx context.Context, kc ingest.KafkaConfig, also string) error {
 	if err := kc.Ping(ctx, brokerPingTimeout); err != nil {
-		return fmt.Errorf("%w — start `hindsight live` (its embedded broker listens on 127.0.0.1:9092) or pass --brokers", err)
+		if also != "" {
+			also = ", or " + also
+		}
+		return fmt.Errorf("%w — start `hindsight live` (its embedded broker listens on %s) or pass --brokers%s", err, defaultBrokers, also)
 	}
 	return nil
 }
@@ -44,7 +52,7 @@ func rulesRunE(cfg *rulesConfig, limits *rule.Limits, run func(cmd *cobra.Comman
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
 		}
-		if err := pingBrokers(cmd.Context(), cfg.Kafka); err != nil {
+		if err := pingBrokers(cmd.Context(), cfg.Kafka, ""); err != nil {
 			return err
 		}
 		err := run(cmd, args)
@@ -57,7 +65,7 @@ func rulesRunE(cfg *rulesConfig, limits *rule.Limits, run func(cmd *cobra.Comman
 
 func addRulesFlags(cmd *cobra.Command, cfg *rulesConfig) {
 	f := cmd.Flags()
-	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "127.0.0.1:9092", topicControls|topicStatus)
+	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, defaultBrokers, topicControls|topicStatus)
 	f.DurationVar(&cfg.Timeout, "timeout", defaultRulesTimeout, "bound on talking to Kafka")
 }
 
