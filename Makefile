@@ -27,13 +27,14 @@ DEMO_FOR ?= 40s
 demo: build
 	$(BIN) demo --duration $(DEMO_FOR)
 
-# Tools the tests drive for real: kcat (Debian) talks Kafka to the built binary; headless
-# Chromium (Debian chromium, chromium-driver) drives the rule console's page.
+# Tools the tests drive for real: kcat (Debian) talks Kafka to the built binary, curl runs
+# the README's commands; headless Chromium (Debian chromium, chromium-driver) drives the
+# rule console's page.
 test-deps:
-	@command -v kcat >/dev/null 2>&1 || { \
-	  echo "installing kcat"; \
+	@{ command -v kcat >/dev/null 2>&1 && command -v curl >/dev/null 2>&1; } || { \
+	  echo "installing kcat and curl"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq kcat >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq kcat curl >/dev/null; }
 	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { \
 	  echo "installing chromium and chromium-driver"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -165,11 +165,20 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		out        []countRow
 		incomplete []string
 	)
+	// A windowed or grouped rule's history is a state, not counts: it is left out, and
+	// said so; a file of nothing else is an error.
+	counted := rules[:0:0]
 	for _, r := range rules {
-		if !r.Plain() {
-			return usageError{fmt.Errorf("backfill: rule %s has group_by, a window or an aggregate other than count: its history is a state, not counts: hindsight backtest shows how often it would have fired, and live hands it its history when applied", r.Key())}
+		if r.Plain() {
+			counted = append(counted, r)
+			continue
 		}
+		fmt.Fprintf(cfg.Err, "skipped %s: it has group_by, a window or an aggregate other than count, so its history is a state, not counts (hindsight backtest shows how often it would have fired; live hands it its history when applied)\n", r.Key())
 	}
+	if len(counted) == 0 {
+		return usageError{errors.New("backfill: no rule to count: every rule named has group_by, a window or an aggregate other than count (hindsight backtest shows how often they would have fired)")}
+	}
+	rules = counted
 	asOf := time.Now()
 	for _, r := range rules {
 		bar.label = r.Key().String()

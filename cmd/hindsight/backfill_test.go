@@ -101,6 +101,14 @@ func TestBackfillCommand(t *testing.T) {
 	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "-f", rulesFile, "--at", "zero", "--lake", "file://"+filepath.Join(dir, "lake")); err == nil {
 		t.Error("a malformed --at was accepted")
 	}
+	windowed := filepath.Join(dir, "windowed.yaml")
+	writeFile(t, windowed, `rules:
+  - {id: burst, scope: "*", when: {path: $.type, op: exists}, group_by: [$.user], window: {size: 1m}, threshold: 3}
+`)
+	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "-f", windowed, "--lake", "file://"+filepath.Join(dir, "lake")); err == nil ||
+		!strings.Contains(err.Error(), "no rule to count") {
+		t.Errorf("a file of windowed rules alone: %v, want the error that there is no rule to count", err)
+	}
 }
 
 func mustRead(t *testing.T, path string) []byte {

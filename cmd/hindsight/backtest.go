@@ -106,7 +106,7 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 	if cfg.LakeURL == "" {
 		cfg.LakeURL = defaultLake
 	}
-	lake, err := openExistingLake(ctx, cfg.LakeURL)
+	lake, err := openExistingLake(ctx, cfg.LakeURL, len(cfg.Kafka.Brokers) > 0)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,9 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 
 // openExistingLake opens the lake at url, refusing one that holds nothing: a backtest
 // of a mistyped path would otherwise say that no rule ever fires.
-func openExistingLake(ctx context.Context, url string) (*lakehouse.Lake, error) {
+// With kafka (the events topic read after the lake), a lake that holds nothing yet
+// is read as empty: everything comes from Kafka.
+func openExistingLake(ctx context.Context, url string, kafka bool) (*lakehouse.Lake, error) {
 	lake, err := lakehouse.OpenExistingLake(ctx, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: opening lake %s: %w", url, err)
@@ -163,9 +165,9 @@ func openExistingLake(ctx context.Context, url string) (*lakehouse.Lake, error) 
 		lake.Close()
 		return nil, fmt.Errorf("backtest: reading lake %s: %w", url, err)
 	}
-	if snap.Version() == 0 {
+	if snap.Version() == 0 && !kafka {
 		lake.Close()
-		return nil, fmt.Errorf("backtest: lake %s holds no manifest: nothing was ever archived there (see --lake)", url)
+		return nil, fmt.Errorf("backtest: lake %s holds no manifest: nothing was ever archived there (see --lake; with --brokers the events topic is read)", url)
 	}
 	return lake, nil
 }

@@ -103,7 +103,7 @@ func TestBacktestCommand(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{"empty lake", []string{"-f", rulesFile, "--lake", "file://" + t.TempDir()}, "holds no manifest"},
+		{"empty lake", []string{"-f", rulesFile, "--lake", "file://" + t.TempDir(), "--brokers", ""}, "holds no manifest"},
 		{"no rules file", []string{"--lake", url}, "-f RULES is required"},
 		{"bad from", []string{"-f", rulesFile, "--lake", url, "--from", "yesterday"}, "neither RFC 3339"},
 		{"no broker", []string{"-f", rulesFile, "--lake", url, "--brokers", "127.0.0.1:1"}, "or pass --brokers, or --brokers '' to read the lake alone"},

@@ -52,34 +52,9 @@ func TestTutorial(t *testing.T) {
 	}
 	var broker, httpAddr string
 	startDaemon := func(name string) (stop func()) {
-		p := &liveProc{name: name, log: filepath.Join(dir, name+".log"), exited: make(chan struct{})}
-		f, err := os.Create(p.log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		p.cmd = exec.Command(bin, "live", "--embedded-addr", "127.0.0.1:0", "--http", "127.0.0.1:0")
-		p.cmd.Dir, p.cmd.Stdout, p.cmd.Stderr = dir, f, f
-		if err := p.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { _ = p.cmd.Wait(); close(p.exited) }()
-		t.Cleanup(p.kill)
-		httpAddr = p.waitHTTP(t)
-		e2etest.WaitFor(t, 30*time.Second, name+"'s embedded broker", func() bool {
-			m := embeddedLine.FindStringSubmatch(p.logText())
-			if m != nil {
-				broker = m[1]
-			}
-			return m != nil
-		})
-		return func() {
-			_ = p.cmd.Process.Signal(syscall.SIGINT)
-			<-p.exited
-			if !strings.Contains(p.logText(), `msg="live daemon stopped"`) {
-				t.Errorf("%s did not stop cleanly:\n%s", name, p.tail(20))
-			}
-		}
+		var stopIt func()
+		broker, httpAddr, stopIt = startDaemonIn(t, bin, dir, name)
+		return stopIt
 	}
 	// step runs one of the tutorial's command lines and checks its output holds want.
 	step := func(n int, want ...string) string {
@@ -164,4 +139,39 @@ func TestTutorial(t *testing.T) {
 	// Step 9: the backtest.
 	step(9, "failed-logins", "ip-hopping")
 	stop()
+}
+
+// startDaemonIn starts the binary's `live` in dir on free ports, as a user would start
+// it there (its data in dir/hindsight-data), and waits for its broker and HTTP server;
+// stop interrupts it and checks it stopped cleanly.
+func startDaemonIn(t *testing.T, bin, dir, name string) (broker, httpAddr string, stop func()) {
+	t.Helper()
+	p := &liveProc{name: name, log: filepath.Join(dir, name+".log"), exited: make(chan struct{})}
+	f, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p.cmd = exec.Command(bin, "live", "--embedded-addr", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	p.cmd.Dir, p.cmd.Stdout, p.cmd.Stderr = dir, f, f
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(p.kill)
+	httpAddr = p.waitHTTP(t)
+	e2etest.WaitFor(t, 30*time.Second, name+"'s embedded broker", func() bool {
+		m := embeddedLine.FindStringSubmatch(p.logText())
+		if m != nil {
+			broker = m[1]
+		}
+		return m != nil
+	})
+	return broker, httpAddr, func() {
+		_ = p.cmd.Process.Signal(syscall.SIGINT)
+		<-p.exited
+		if !strings.Contains(p.logText(), `msg="live daemon stopped"`) {
+			t.Errorf("%s did not stop cleanly:\n%s", name, p.tail(20))
+		}
+	}
 }
