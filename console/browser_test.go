@@ -218,7 +218,8 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 // with a rule kept per group and window and a plain count over the same events (those
 // of TestWindowsListOpenWindowsPerCustomerAndGroup): the windowed rule's row counts each
 // customer's largest window and opens its open windows, customer by customer and group by
-// group, page by page; the plain count has no windows to open.
+// group, page by page, with a chart per customer and group; the plain count has no
+// windows to open.
 func TestBrowserShowsOpenWindows(t *testing.T) {
 	skipSlowBrowser(t)
 	exe := chromium(t)
@@ -268,6 +269,14 @@ func TestBrowserShowsOpenWindows(t *testing.T) {
 	}
 	if got := rows(); !slices.Equal(got, first) {
 		t.Errorf("first page:\n got %q\nwant %q", got, first)
+	}
+	// A chart per customer and group: its windows' sums by window start.
+	charts, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`windowCharts.map((c) =>
+		c.customer + " " + JSON.stringify(c.group) + " " + c.data[1].join(",") + " " + c.plot.data[1].length + " " +
+		document.querySelectorAll("#windows .spark canvas").length)`))
+	wantCharts := []string{`acme {"$.user":"a"} 4,11,7 3 3`, `acme {"$.user":"b"} 1,1 2 3`, `globex {"$.user":"a"} 20,20 2 3`}
+	if err != nil || !slices.Equal(charts, wantCharts) {
+		t.Errorf("window charts %q (%v), want %q", charts, err, wantCharts)
 	}
 	br.do("next page", chromedp.Click(chromedp.ID("windows-next")))
 	br.waitText("the second page", "#windows-page", "customers 3–3")

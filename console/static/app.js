@@ -707,10 +707,18 @@ async function loadWindows() {
   renderWindows(data);
 }
 
+// windowCharts are the charts of the windows panel's page: per customer and group, its
+// open windows' values (the aggregate's, else the count) by window start.
+let windowCharts = [];
+
 // renderWindows lists a page: a line per customer, then its windows, the group shown
-// once for its windows (the daemon sorts them by group, then start).
+// once for its windows (the daemon sorts them by group, then start), with a chart of
+// the group's windows over time.
 function renderWindows(data) {
   const v = windowsView, rows = [];
+  for (const w of windowCharts) w.plot.destroy();
+  windowCharts = [];
+  const charts = [];
   for (const c of data.counts) {
     const ws = c.windows || [], total = c.windows_total || 0;
     const line = el("td", { colspan: 5 }, el("span", { class: "mono" }, c.customer),
@@ -725,7 +733,18 @@ function renderWindows(data) {
       for (let k = i; k < j; k++) {
         const w = ws[k];
         const tr = el("tr", { class: "window", "data-customer": c.customer });
-        if (k === i) tr.append(el("td", { class: "mono", rowspan: j - i }, groupText(w.group)));
+        if (k === i) {
+          const cell = el("td", { class: "mono", rowspan: j - i }, groupText(w.group));
+          const timed = ws.slice(i, j).filter((x) => x.window_start);
+          if (timed.length) {
+            const chart = el("div", { class: "spark", title: (v.fn === "count" ? "count" : v.fn) + " per window, by window start" });
+            cell.append(chart);
+            const figure = (x) => (x.value === null || x.value === undefined ? x.count : x.value);
+            charts.push({ customer: c.customer, group: w.group, root: chart,
+              data: [timed.map((x) => Date.parse(x.window_start) / 1000), timed.map(figure)] });
+          }
+          tr.append(cell);
+        }
         tr.append(
           el("td", { class: "when" }, w.window_start ? windowText(w.window_start, w.window_end) : "running total"),
           el("td", {}, w.count),
@@ -737,6 +756,7 @@ function renderWindows(data) {
     }
   }
   $("#windows tbody").replaceChildren(...rows);
+  for (const ch of charts) windowCharts.push({ customer: ch.customer, group: ch.group, data: ch.data, plot: drawSpark(ch.root, ch.data) });
   const st = $("#windows-status");
   st.className = "empty";
   st.textContent = data.counts.length ? "" : v.cursors.length > 1 ? "No more customers." : "No customer has an open window.";
