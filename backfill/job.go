@@ -319,7 +319,7 @@ type partPlan struct {
 func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
 	began := time.Now()
 	if ev, ok := evictCache(r.cfg.CacheDir, r.cfg.CacheMaxBytes); ok && ev.Deleted > 0 {
-		r.cfg.Logger.Info("backfill: cache trimmed", "dir", r.cfg.CacheDir, "files", ev.Deleted, "freed_bytes", ev.Freed,
+		r.cfg.Logger.Info("cache trimmed", "dir", r.cfg.CacheDir, "files", ev.Deleted, "freed_bytes", ev.Freed,
 			"max_bytes", r.cfg.CacheMaxBytes)
 		if r.cfg.OnEvict != nil {
 			r.cfg.OnEvict(ev)
@@ -402,7 +402,7 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 			}
 			pl := plans[f.Partition]
 			pl.files = slices.DeleteFunc(pl.files, func(e lakehouse.FileEntry) bool { return e.Path == f.Path })
-			r.cfg.Logger.Warn("backfill: a lake file the manifest lists is missing from the bucket; reading its offsets from Kafka if it still has them",
+			r.cfg.Logger.Warn("a lake file the manifest lists is missing from the bucket; reading its offsets from Kafka if it still has them",
 				"file", f.Path, "partition", f.Partition, "from", f.StartOffset, "to", f.EndOffset)
 		}
 	}

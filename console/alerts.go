@@ -117,7 +117,7 @@ func (f *alertFeed) follow(ctx context.Context) {
 	)
 	if err != nil {
 		f.setErr("connecting to Kafka: " + err.Error())
-		f.log.Error("console: cannot follow the alerts topic", "err", err)
+		f.log.Error("cannot follow the alerts topic", "err", err)
 		return
 	}
 	defer cl.Close()
@@ -131,13 +131,13 @@ func (f *alertFeed) follow(ctx context.Context) {
 			f.setErr("reading " + topic + ": " + err.Error())
 			if time.Since(lastLog) > time.Minute {
 				lastLog = time.Now()
-				f.log.Warn("console: reading the alerts topic", "topic", topic, "partition", p, "err", err)
+				f.log.Warn("reading the alerts topic", "topic", topic, "partition", p, "err", err)
 			}
 		})
 		fs.EachRecord(func(rec *kgo.Record) {
 			var a contract.Alert
 			if err := json.Unmarshal(rec.Value, &a); err != nil || a.AlertID == "" {
-				f.log.Debug("console: skipping a record of the alerts topic that is not an alert", "partition", rec.Partition, "offset", rec.Offset)
+				f.log.Debug("skipping a record of the alerts topic that is not an alert", "partition", rec.Partition, "offset", rec.Offset)
 				return
 			}
 			f.add(a)

@@ -93,7 +93,7 @@ func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Dura
 		return res, fmt.Errorf("console: publishing %s %s: %w", ctl.Op, key, err)
 	}
 	res.Offset = offs[0]
-	c.log.Info("console: control published", "key", key, "op", ctl.Op, "version", res.Version, "offset", res.Offset)
+	c.log.Info("control published", "key", key, "op", ctl.Op, "version", res.Version, "offset", res.Offset)
 	wctx, wcancel := context.WithTimeout(ctx, wait)
 	got, err := ingest.WaitStatuses(wctx, kc, topics, map[string]int64{key: res.Offset})
 	wcancel()

@@ -656,7 +656,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 	ctx2, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := c.cl.Flush(ctx2); err != nil {
-		c.log.Error("shutdown: records produced for handled events were not all delivered", "err", err)
+		c.log.Error("records produced for handled events were not all delivered at shutdown", "err", err)
 	}
 	c.Commit(ctx2)
 	return fatal

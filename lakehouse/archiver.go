@@ -101,7 +101,7 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 		return fmt.Errorf("lakehouse: kafka client: %w", err)
 	}
 	a.cl = cl
-	a.log.Info("lakehouse: archiver starting", "topic", cfg.Topic, "group", cfg.Group, "bucket", bucketString(bkt, cfg.BucketURL), "writer", a.store.writer,
+	a.log.Info("archiver starting", "topic", cfg.Topic, "group", cfg.Group, "bucket", bucketString(bkt, cfg.BucketURL), "writer", a.store.writer,
 		"session_timeout", cfg.SessionTimeout, "instance_id", cfg.InstanceID)
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -200,7 +200,7 @@ func (a *archiver) adjust(ctx context.Context, offsets map[string]map[int32]kgo.
 			offsets[a.cfg.Topic][p] = kgo.NewOffset().AtStart()
 		}
 		a.parts[p] = st
-		a.log.Info("lakehouse: partition assigned", "partition", p, "resume_at", st.next)
+		a.log.Info("partition assigned", "partition", p, "resume_at", st.next)
 	}
 	return offsets, nil
 }

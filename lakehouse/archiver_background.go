@@ -104,7 +104,7 @@ func (a *archiver) maintenanceLoop(ctx context.Context) {
 	every(ctx, a.cfg.CompactInterval, func() {
 		rep, err := a.maintainer().run(ctx, a.ownedPartitions())
 		if err != nil && ctx.Err() == nil {
-			a.log.Warn("lakehouse: maintenance", "err", err)
+			a.log.Warn("maintenance", "err", err)
 		}
 		if rep.Manifest != nil {
 			a.mu.Lock()

@@ -44,7 +44,7 @@ func (a *archiver) pollLoop(ctx context.Context) error {
 		}
 		fs.EachError(func(topic string, p int32, err error) {
 			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				a.log.Warn("lakehouse: fetch error", "topic", topic, "partition", p, "err", err)
+				a.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
 			}
 		})
 		a.append(fs, time.Now())
@@ -153,7 +153,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
 			if start < 0 {
 				start = r.Offset
 			} else if r.Offset > start && st.cur == nil {
-				a.log.Debug("lakehouse: offsets skipped (transaction markers, compaction or Kafka retention)", "partition", fp.Partition, "from", start, "to", r.Offset-1)
+				a.log.Debug("offsets skipped (transaction markers, compaction or Kafka retention)", "partition", fp.Partition, "from", start, "to", r.Offset-1)
 			}
 			st.cur = newBatch(fp.Partition, start, hour, now)
 			st.cur.checked = true

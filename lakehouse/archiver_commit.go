@@ -112,7 +112,7 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 			continue
 		}
 		wm := m.Watermark(b.partition)
-		a.log.Warn("lakehouse: offsets already archived by another writer; dropping file and resuming after the watermark",
+		a.log.Warn("offsets already archived by another writer; dropping file and resuming after the watermark",
 			"partition", b.partition, "file_start", b.start, "watermark", wm)
 		a.seeks[b.partition] = wm + 1
 		reseek[b.partition] = true
@@ -141,7 +141,7 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 		}
 		// Never committed; if this delete fails, garbage collection removes it later.
 		if err := a.bkt.Delete(ctx, b.encoded.entry.Path); err != nil && !isNotFound(err) {
-			a.log.Debug("lakehouse: delete rejected file", "file", b.encoded.entry.Path, "err", err)
+			a.log.Debug("delete rejected file", "file", b.encoded.entry.Path, "err", err)
 		}
 	}
 	for _, b := range all {
@@ -155,7 +155,7 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 	if a.sincePrune >= 4*a.cfg.KeepManifests {
 		a.sincePrune = 0
 		if _, err := a.store.prune(ctx, a.cfg.KeepManifests); err != nil {
-			a.log.Debug("lakehouse: prune manifests", "err", err)
+			a.log.Debug("prune manifests", "err", err)
 		}
 	}
 	return nil
@@ -186,7 +186,7 @@ func (a *archiver) commitOffsets(ctx context.Context, offsets map[int32]kgo.Epoc
 		a.met.offsetCommitErr.Inc()
 		if time.Since(a.lastOffsetErr) > time.Minute {
 			a.lastOffsetErr = time.Now()
-			a.log.Warn("lakehouse: kafka offset commit failed (harmless, the manifest is the source of truth)", "err", failed)
+			a.log.Warn("kafka offset commit failed (harmless, the manifest is the source of truth)", "err", failed)
 		}
 	}
 	return a.hook("offsets-committed")

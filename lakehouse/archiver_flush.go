@@ -93,7 +93,7 @@ func (a *archiver) flush(ctx context.Context) error {
 			b.release()
 			if b.invalidUTF8 > 0 {
 				a.met.invalidUTF8.Add(float64(b.invalidUTF8))
-				a.log.Warn("lakehouse: archived records whose value is not UTF-8", "partition", b.partition, "count", b.invalidUTF8, "file", e.Path)
+				a.log.Warn("archived records whose value is not UTF-8", "partition", b.partition, "count", b.invalidUTF8, "file", e.Path)
 			}
 			return nil
 		})

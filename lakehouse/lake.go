@@ -207,7 +207,7 @@ func (l *Lake) Fetch(ctx context.Context, f FileEntry, cacheDir string) (string,
 		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
 	}
 	if n != f.Bytes || !hasParquetTrailer(tmp.Name()) {
-		l.log.Error("lakehouse: corrupt file in the lake", "file", f.Path, "bytes", n, "manifest_bytes", f.Bytes)
+		l.log.Error("corrupt file in the lake", "file", f.Path, "bytes", n, "manifest_bytes", f.Bytes)
 		return "", fmt.Errorf("lakehouse: fetch %s: %w: %d bytes, manifest says %d", f.Path, ErrCorrupt, n, f.Bytes)
 	}
 	if err := os.Rename(tmp.Name(), local); err != nil {
@@ -254,7 +254,7 @@ func (l *Lake) ReadRecords(ctx context.Context, f FileEntry, mem memory.Allocato
 	}
 	if err := readParquet(ctx, data, mem, fn); err != nil {
 		if errors.Is(err, ErrCorrupt) {
-			l.log.Error("lakehouse: corrupt file in the lake", "file", f.Path, "err", err)
+			l.log.Error("corrupt file in the lake", "file", f.Path, "err", err)
 		}
 		return fmt.Errorf("lakehouse: read %s: %w", f.Path, err)
 	}

@@ -152,7 +152,7 @@ func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *Main
 		removedAt := mt.now().UTC()
 		nm, err := mt.commitReplace(ctx, group, merged, removedAt)
 		if errors.Is(err, errStale) {
-			mt.log.Info("lakehouse: compaction lost to a concurrent change; will retry next pass", "partition", group[0].Partition)
+			mt.log.Info("compaction lost to a concurrent change; will retry next pass", "partition", group[0].Partition)
 			_ = mt.bkt.Delete(ctx, merged.Path)
 			continue
 		}
@@ -162,7 +162,7 @@ func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *Main
 		rep.Manifest = nm
 		rep.FilesCompacted += len(group)
 		rep.FilesWritten++
-		mt.log.Info("lakehouse: compacted files", "partition", merged.Partition, "files", len(group), "into", merged.Path, "rows", merged.Rows)
+		mt.log.Info("compacted files", "partition", merged.Partition, "files", len(group), "into", merged.Path, "rows", merged.Rows)
 	}
 	return nil
 }
@@ -184,7 +184,7 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 			}
 		}
 		if errors.Is(err, ErrCorrupt) {
-			mt.log.Error("lakehouse: corrupt file, not compacted", "file", f.Path, "err", err)
+			mt.log.Error("corrupt file, not compacted", "file", f.Path, "err", err)
 			return FileEntry{}, err
 		}
 		if err != nil {
@@ -308,7 +308,7 @@ func (mt *maintainer) expire(ctx context.Context, rep *MaintenanceReport) error 
 	rep.Manifest = m
 	rep.FilesExpired += expired
 	if expired > 0 {
-		mt.log.Info("lakehouse: retention dropped files", "files", expired, "older_than", cutoff)
+		mt.log.Info("retention dropped files", "files", expired, "older_than", cutoff)
 	}
 	return nil
 }
@@ -361,7 +361,7 @@ func (mt *maintainer) collectGarbage(ctx context.Context, rep *MaintenanceReport
 	err := mt.bkt.List(ctx, dataPrefix, func(a ObjectAttributes) error {
 		if !dataNamePattern.MatchString(a.Name) {
 			rep.ForeignObjects++
-			mt.log.Warn("lakehouse: foreign object in the data area, ignored", "object", a.Name)
+			mt.log.Warn("foreign object in the data area, ignored", "object", a.Name)
 			return nil
 		}
 		if a.ModTime.Before(cutoff) {
@@ -397,7 +397,7 @@ func (mt *maintainer) collectGarbage(ctx context.Context, rep *MaintenanceReport
 		}
 		if err := mt.bkt.Delete(ctx, c.Name); err == nil {
 			rep.ObjectsDeleted++
-			mt.log.Info("lakehouse: deleted orphan file", "object", c.Name)
+			mt.log.Info("deleted orphan file", "object", c.Name)
 		}
 	}
 	return nil

@@ -219,12 +219,12 @@ func (s *manifestStore) versions(ctx context.Context) ([]int64, error) {
 	err := s.bkt.List(ctx, manifestPrefix, func(a ObjectAttributes) error {
 		m := manifestName.FindStringSubmatch(a.Name)
 		if m == nil {
-			s.log.Warn("lakehouse: ignoring foreign object among manifests", "object", a.Name)
+			s.log.Warn("ignoring foreign object among manifests", "object", a.Name)
 			return nil
 		}
 		v, err := strconv.ParseInt(m[1], 10, 64)
 		if err != nil {
-			s.log.Warn("lakehouse: ignoring foreign object among manifests", "object", a.Name)
+			s.log.Warn("ignoring foreign object among manifests", "object", a.Name)
 			return nil
 		}
 		vs = append(vs, v)
@@ -266,7 +266,7 @@ func (s *manifestStore) latest(ctx context.Context) (*Manifest, int64, error) {
 				if s.onCorrupt != nil {
 					s.onCorrupt()
 				}
-				s.log.Error("lakehouse: skipping unreadable manifest", "object", manifestKey(v), "err", err)
+				s.log.Error("skipping unreadable manifest", "object", manifestKey(v), "err", err)
 				continue
 			}
 			return nil, 0, err
@@ -349,7 +349,7 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		if s.onConflict != nil {
 			s.onConflict()
 		}
-		s.log.Debug("lakehouse: manifest version taken, rebasing", "version", next.Version)
+		s.log.Debug("manifest version taken, rebasing", "version", next.Version)
 	}
 }
 

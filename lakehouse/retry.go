@@ -43,7 +43,7 @@ func (b backoff) do(ctx context.Context, op string, f func(context.Context) erro
 			if b.onError != nil {
 				b.onError(op)
 			}
-			b.log.Warn("lakehouse: storage operation failed, retrying", "op", op, "attempt", attempt, "in", wait.Round(time.Millisecond), "err", err)
+			b.log.Warn("storage operation failed, retrying", "op", op, "attempt", attempt, "in", wait.Round(time.Millisecond), "err", err)
 		}))
 	if err != nil && ctx.Err() != nil && !permanent(err) {
 		return ctx.Err()

@@ -15,7 +15,7 @@ import (
 // by routes. A console that cannot be built answers 503 with the reason; the rest of
 // the daemon runs on.
 func (d *Daemon) consoleHandler() http.Handler {
-	c, err := console.New(console.Config{Backend: d.ConsoleBackend(), APIToken: d.cfg.APIToken, Logger: d.log})
+	c, err := console.New(console.Config{Backend: d.ConsoleBackend(), APIToken: d.cfg.APIToken, Logger: d.log.With("stage", "console")})
 	if err != nil {
 		d.log.Error("rule console unavailable", "err", err)
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -354,7 +354,7 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger, onEvict fu
 		return nil, nil, err
 	}
 	bcfg := backfill.Config{Lake: lake, CacheDir: cfg.BackfillCacheDir, CacheMaxBytes: cfg.BackfillCacheMaxBytes, OnEvict: onEvict,
-		Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log, MemoryLimit: cfg.BackfillMemoryLimit}
+		Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log.With("stage", "backfill"), MemoryLimit: cfg.BackfillMemoryLimit}
 	bcfg.EnsureDefaults() // the windowed jobs share its cache and memory bound
 	runner, err := backfill.NewRunner(bcfg)
 	if err != nil {

@@ -361,7 +361,7 @@ func (d *Daemon) read(h http.Handler) http.Handler {
 func (d *Daemon) newConsole(ws *webState) http.Handler {
 	c := &d.cfg
 	con, err := console.New(console.Config{
-		Backend: d.ConsoleBackend(), APIToken: c.APIToken, Logger: d.log,
+		Backend: d.ConsoleBackend(), APIToken: c.APIToken, Logger: d.log.With("stage", "console"),
 		ProtectReads: c.APIToken != "" && !c.PublicRead,
 		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
 		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: c.WindowLimits,

@@ -155,8 +155,12 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		return err
 	}
 	bar := &progressBar{w: cfg.Err}
+	var progress func(backfill.Progress)
+	if f, ok := cfg.Err.(*os.File); ok && isTerminal(f) {
+		progress = bar.update // a redrawn line means nothing in a file or a pipe
+	}
 	runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: cfg.CacheDir, CacheMaxBytes: cfg.CacheMaxBytes, MemoryLimit: cfg.MemoryLimit, Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts,
-		Topic: cfg.Topics.Events, Progress: bar.update})
+		Topic: cfg.Topics.Events, Progress: progress})
 	if err != nil {
 		return err
 	}
@@ -187,7 +191,8 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cfg.Err, "%s: %d files, %d rows, %d tail records from Kafka in %s\n", r.Key(), res.Files, res.Rows, res.TailRecords, res.Elapsed.Round(time.Millisecond))
+		fmt.Fprintf(cfg.Err, "%s: %s, %s, %s from Kafka in %s\n", r.Key(), plural(res.Files, "file"), plural(res.Rows, "row"),
+			plural(res.TailRecords, "tail record"), res.Elapsed.Round(time.Millisecond))
 		if len(res.Truncated) > 0 {
 			fmt.Fprintf(cfg.Err, "%s: retention dropped part of the history of partitions %v: counts cover what the lake and Kafka still hold\n", r.Key(), res.Truncated)
 		}
@@ -227,7 +232,11 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			if row.Incomplete {
 				count += " (incomplete)"
 			}
-			fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%s\t%d\t%v\n", row.Scope, row.RuleID, row.Version, row.Customer, count, row.Threshold, row.Reached)
+			reached := "no"
+			if row.Reached {
+				reached = "yes"
+			}
+			fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%s\t%d\t%s\n", row.Scope, row.RuleID, row.Version, row.Customer, count, row.Threshold, reached)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -203,13 +203,13 @@ func printBacktestProgress(w io.Writer, read, total int64, elapsed time.Duration
 // printBacktest writes rep as text: a line on what was read, a table of the rules, then
 // each firing rule's days, customers and groups.
 func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
-	fmt.Fprintf(w, "backtest over lake %s (version %d): %d files, %d rows", lakeURL, rep.LakeVersion, rep.Files, rep.Rows)
+	fmt.Fprintf(w, "backtest over lake %s (manifest v%d): %s, %s", lakeURL, rep.LakeVersion, plural(rep.Files, "file"), plural(rep.Rows, "row"))
 	if rep.TailRecords > 0 {
-		fmt.Fprintf(w, " and %d records from Kafka", rep.TailRecords)
+		fmt.Fprintf(w, " and %s from Kafka", plural(rep.TailRecords, "record"))
 	}
-	fmt.Fprintf(w, ", %d events", rep.Events)
+	fmt.Fprintf(w, ", %s", plural(rep.Events, "event"))
 	if rep.Invalid > 0 {
-		fmt.Fprintf(w, " (and %d live dead-letters)", rep.Invalid)
+		fmt.Fprintf(w, " (and %s)", plural(rep.Invalid, "live dead-letter"))
 	}
 	if rep.FirstEvent != nil {
 		fmt.Fprintf(w, ", record times %s … %s", rep.FirstEvent.Format(time.RFC3339), rep.LastEvent.Format(time.RFC3339))

@@ -31,16 +31,16 @@ func lakeReport[T any](asJSON *bool, query func(ctx context.Context, url string,
 // printListing is `hindsight lake ls`'s table, with a count line.
 func printListing(w io.Writer, l lakehouse.Listing) error {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "partition\tstart\tend\trows\tbytes\tratio\tmin time\tmax time\tcustomers\tpath\t\n")
+	fmt.Fprintf(tw, "partition\tstart\tend\trows\tbytes\tstored\tmin time\tmax time\tcustomers (first – last)\tpath\t\n")
 	for _, f := range l.Files {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%.1fx\t%s\t%s\t%s..%s\t%s\t\n", f.Partition, f.StartOffset, f.EndOffset,
-			f.Rows, f.Bytes, ratio(f.RawBytes, f.Bytes), f.MinTime.Format(time.RFC3339), f.MaxTime.Format(time.RFC3339),
-			f.MinCustomer, f.MaxCustomer, f.Path)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", f.Partition, f.StartOffset, f.EndOffset,
+			f.Rows, f.Bytes, ratioText(f.RawBytes, f.Bytes), f.MinTime.Format(time.RFC3339), f.MaxTime.Format(time.RFC3339),
+			customerRange(f.MinCustomer, f.MaxCustomer), f.Path)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%d files, manifest v%d\n", len(l.Files), l.Version)
+	_, err := fmt.Fprintf(w, "%s, manifest v%d\n", plural(len(l.Files), "file"), l.Version)
 	return err
 }
 
@@ -48,12 +48,12 @@ func printListing(w io.Writer, l lakehouse.Listing) error {
 // summary line.
 func printStats(w io.Writer, st lakehouse.Stats) error {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "partition\tfiles\trows\tbytes\traw bytes\tratio\twatermark\tearliest\tearliest time\tlatest time\t\n")
+	fmt.Fprintf(tw, "partition\tfiles\trows\tbytes\traw bytes\tstored\twatermark\tearliest\tearliest time\tlatest time\t\n")
 	for _, p := range st.Partitions {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%.1fx\t%d\t%d\t%s\t%s\t\n", p.Partition, p.Files, p.Rows, p.Bytes, p.RawBytes,
-			ratio(p.RawBytes, p.Bytes), p.Watermark, p.Earliest, timeOrDash(p.EarliestTime), timeOrDash(p.MaxTime))
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%s\t%s\t\n", p.Partition, p.Files, p.Rows, p.Bytes, p.RawBytes,
+			ratioText(p.RawBytes, p.Bytes), p.Watermark, p.Earliest, timeOrDash(p.EarliestTime), timeOrDash(p.MaxTime))
 	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%.1fx\t\t\t\t\t\n", st.Files, st.Rows, st.Bytes, st.RawBytes, st.Ratio)
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%s\t\t\t\t\t\n", st.Files, st.Rows, st.Bytes, st.RawBytes, ratioText(st.RawBytes, st.Bytes))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -76,8 +76,9 @@ func printStats(w io.Writer, st lakehouse.Stats) error {
 
 // printMaintenance is `hindsight lake compact`'s one line.
 func printMaintenance(w io.Writer, rep lakehouse.MaintenanceReport) {
-	fmt.Fprintf(w, "compacted %d files into %d, expired %d, deleted %d objects, %d corrupt files, %d foreign objects\n",
-		rep.FilesCompacted, rep.FilesWritten, rep.FilesExpired, rep.ObjectsDeleted, rep.CorruptFiles, rep.ForeignObjects)
+	fmt.Fprintf(w, "compacted %s into %d, expired %d, deleted %s, %s, %s\n",
+		plural(rep.FilesCompacted, "file"), rep.FilesWritten, rep.FilesExpired, plural(rep.ObjectsDeleted, "object"),
+		plural(rep.CorruptFiles, "corrupt file"), plural(rep.ForeignObjects, "foreign object"))
 }
 
 // newTable right-aligns every column: the tables are mostly numbers.
@@ -103,18 +104,34 @@ func compressionText(raw, stored int64) string {
 	return fmt.Sprintf("stored %.1f× larger than the raw JSON (Parquet's fixed cost on few rows)", float64(stored)/float64(raw))
 }
 
-// ratio is 0, not +Inf or NaN, for an empty file or partition: the table shows "0.0x".
-func ratio(raw, stored int64) float64 {
-	if stored == 0 {
-		return 0
-	}
-	return float64(raw) / float64(stored)
-}
-
 // timeOrDash shows a partition that holds no file any more as "-", not year 1.
 func timeOrDash(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// ratioText is how a file's stored bytes compare with its raw JSON: "6.2× smaller",
+// "3.5× larger"; "-" when nothing is stored.
+func ratioText(raw, stored int64) string {
+	switch {
+	case raw <= 0 || stored <= 0:
+		return "-"
+	case raw >= stored:
+		return fmt.Sprintf("%.1f× smaller", float64(raw)/float64(stored))
+	}
+	return fmt.Sprintf("%.1f× larger", float64(stored)/float64(raw))
+}
+
+// customerRange is the first and last customer a file holds: one name when they are
+// the same, "-" when it holds none.
+func customerRange(first, last string) string {
+	switch {
+	case first == "" && last == "":
+		return "-"
+	case first == last:
+		return first
+	}
+	return first + " – " + last
 }

@@ -222,7 +222,7 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulesTestSummary) 
 		// A rule kept per group and window alerts per window: its customers are
 		// those the evaluator raised alerts for, with how many.
 		for c, n := range sum.Alerts[r.Key()] {
-			alerting = append(alerting, fmt.Sprintf("%s (%d alerts)", c, n))
+			alerting = append(alerting, fmt.Sprintf("%s (%s)", c, plural(n, "alert")))
 		}
 		slices.Sort(alerting)
 		if len(alerting) == 0 {
@@ -446,7 +446,7 @@ func compactJSON(v any) string {
 
 func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-func plural(n int, what string) string {
+func plural[N ~int | ~int64](n N, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}
