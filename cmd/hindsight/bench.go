@@ -26,7 +26,7 @@ the one-path-per-rule design), archive (zstd Parquet against zstd JSON lines), b
 broker against a pass-through relay). --out writes a JSON report and, next to it, an
 SVG plot; --gate fails the run when a ratio regressed against a reference report.`,
 	}
-	cmd.AddCommand(newBenchLatencyCmd(), newBenchEvalCmd(), newBenchArchiveCmd(), newBenchBackfillCmd(),
+	cmd.AddCommand(newBenchLatencyCmd(), newBenchEvalCmd(), newBenchArchiveCmd(), newBenchBackfillCmd(), newBenchThroughputCmd(),
 		newBenchAllCmd(), newBenchCompareCmd(), newBenchBrokerCmd())
 	return cmd
 }
@@ -190,6 +190,49 @@ read the same records and write them as zstd JSON lines. Targets: ≥ 500k event
 	f.IntVar(&cfg.Events, "events", 500_000, "events archived")
 	f.IntVar(&cfg.Repeat, "repeat", 3, "passes of the archiver and of the baseline, alternately; the fastest counts")
 	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions")
+	return cmd
+}
+
+func newBenchThroughputCmd() *cobra.Command {
+	var (
+		cfg      bench.ThroughputConfig
+		logLevel string
+		quiet    bool
+	)
+	cmd := benchRunCmd(&cobra.Command{
+		Use:   "throughput",
+		Short: "The live daemon's events/s, CPU and memory over preloaded events, against a plain consumer",
+		Long: `Preload events into a broker running in a separate process (this binary's embedded
+broker, started as a child), then read them all: first with a plain franz-go consumer
+that only reads the records (the floor of any Kafka consumer here), then with the live
+daemon, each run from its own consumer group with its rules already published — 1 rule,
+a tenth of --many-rules and --many-rules running totals with the archive off; 1 rule
+with the archive on; --many-rules rules, half of them windowed with group_by, with the
+archive on. Prints events/s, CPU-seconds per million events and peak RSS of each, and
+their ratios to the floor. Targets: 1 rule ≥ 80% of the floor, with the archive ≥ 60%
+(and ≤ 600 MiB peak RSS for 1M events, archive CPU per event ≤ the zstd JSON lines
+baseline's), --many-rules half windowed with the archive ≥ 40%.`,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := envLogger(cmd, logLevel)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger
+			if cfg.BrokerCommand, err = brokerCommand(); err != nil {
+				return err
+			}
+			if !quiet {
+				cfg.Progress = cmd.ErrOrStderr()
+			}
+			return nil
+		},
+	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.ThroughputReport, error) { return bench.RunThroughput(ctx, cfg) })
+	f := cmd.Flags()
+	f.IntVar(&cfg.Events, "events", 1_000_000, "events preloaded and read by every run")
+	f.Int32Var(&cfg.Partitions, "partitions", 6, "events partitions")
+	f.IntVar(&cfg.ManyRules, "many-rules", 1_000, "rules of the largest runs (the middle run has a tenth)")
+	f.BoolVar(&quiet, "quiet", false, "no line per run on stderr")
+	addLogFlags(f, &logLevel, "warn")
 	return cmd
 }
 

@@ -1,0 +1,435 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// ThroughputConfig configures RunThroughput.
+type ThroughputConfig struct {
+	Workload
+	// Events is the number of events preloaded and read by every run. Default
+	// 1,000,000.
+	Events int
+	// Partitions of the events topic. Default 6.
+	Partitions int32
+	// ManyRules is the rule count of the largest runs; the middle run has a tenth of
+	// it. Default 1,000.
+	ManyRules int
+	// BrokerCommand, when set, starts the broker as a child process (this binary's
+	// `bench broker`), so that its CPU is not the measured process's. Default: an
+	// in-process broker, whose CPU then counts in every run alike.
+	BrokerCommand []string
+	// Logger receives the daemons' logs. Default: none.
+	Logger *slog.Logger
+	// Progress, when set, receives a line per run.
+	Progress io.Writer
+}
+
+// EnsureDefaults fills unset fields with their documented defaults.
+func (c *ThroughputConfig) EnsureDefaults() {
+	c.Workload.EnsureDefaults()
+	orDefault(&c.Events, 1_000_000)
+	orDefault(&c.Partitions, 6)
+	orDefault(&c.ManyRules, 1_000)
+	if c.Logger == nil {
+		c.Logger = discardLogger()
+	}
+}
+
+// Validate reports configuration mistakes.
+func (c *ThroughputConfig) Validate() error {
+	if c.ManyRules < 10 {
+		return fmt.Errorf("bench: throughput: --many-rules %d: want at least 10 (the middle run has a tenth)", c.ManyRules)
+	}
+	return nil
+}
+
+// ThroughputRun is one reader's pass over every preloaded event.
+type ThroughputRun struct {
+	Name string `json:"name"`
+	// Rules is how many rules the daemon evaluated, Windowed how many of them are kept
+	// per group and window; Archive whether its archiver ran.
+	Rules    int  `json:"rules"`
+	Windowed int  `json:"windowed"`
+	Archive  bool `json:"archive"`
+	// Elapsed runs from the reader's start to its end (a daemon stopped, its archiver
+	// flushed); CPU is this process's CPU time over it.
+	Elapsed    time.Duration `json:"elapsed"`
+	CPU        time.Duration `json:"cpu"`
+	EventsPerS float64       `json:"events_per_s"`
+	// CPUPerMillion is CPU seconds per million events.
+	CPUPerMillion float64 `json:"cpu_s_per_million"`
+	// PeakRSS is this process's peak resident memory during the run, in bytes (0 where
+	// the kernel cannot say).
+	PeakRSS int64 `json:"peak_rss"`
+	// PerInterval is the events read in each sampleStep, as events/s.
+	PerInterval []float64 `json:"per_interval"`
+}
+
+// ThroughputReport is what RunThroughput measured.
+type ThroughputReport struct {
+	Config   ThroughputConfig
+	RawBytes int64
+	// Floor is a plain franz-go consumer that only reads the records: the floor of any
+	// Kafka consumer here. Runs are the daemon's.
+	Floor ThroughputRun
+	Runs  []ThroughputRun
+	// JSONLines is the archive baseline: the same records written as zstd JSON lines
+	// (as `bench archive`'s baseline), for the archiver's CPU per event.
+	JSONLines ArchiveRun
+	Wall      time.Duration
+}
+
+// RunThroughput preloads Events workload events into a broker, then reads them all,
+// in turn: with a plain consumer (the floor), and with the live daemon — 1 rule,
+// ManyRules/10 and ManyRules running totals, archive off; 1 rule with the archive; and
+// ManyRules rules, half of them windowed with group_by, with the archive — each from
+// its own consumer group and controls topic, started with its rules already
+// published. Every run must see every event, and an archiving run's lake must hold
+// them all.
+func RunThroughput(ctx context.Context, cfg ThroughputConfig) (*ThroughputReport, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	var addr string
+	if len(cfg.BrokerCommand) > 0 {
+		child, err := startBrokerChild(ctx, cfg.BrokerCommand, cfg.Partitions)
+		if err != nil {
+			return nil, err
+		}
+		defer child.stop()
+		addr = child.addr
+	} else {
+		broker, err := ingest.StartEmbedded(ingest.EmbeddedConfig{Addr: "127.0.0.1:0", Partitions: cfg.Partitions})
+		if err != nil {
+			return nil, err
+		}
+		defer broker.Close()
+		addr = broker.Addr
+	}
+	end, raw, err := loadEvents(ctx, addr, cfg.Workload, cfg.Events)
+	if err != nil {
+		return nil, err
+	}
+	rep := &ThroughputReport{Config: cfg, RawBytes: raw}
+	tb := &throughputBench{cfg: cfg, addr: addr, raw: raw}
+	note := func(r ThroughputRun) {
+		if cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, "%-40s %9.0f events/s  %5.2f CPU-s/M  peak RSS %s\n", r.Name, r.EventsPerS, r.CPUPerMillion, mib(r.PeakRSS))
+		}
+	}
+	if rep.Floor, err = tb.floor(ctx); err != nil {
+		return nil, err
+	}
+	note(rep.Floor)
+	many := cfg.ManyRules
+	for _, sc := range []struct {
+		rules, windowed int
+		archive         bool
+	}{{1, 0, false}, {many / 10, 0, false}, {many, 0, false}, {1, 0, true}, {many, many / 2, true}} {
+		run, err := tb.daemon(ctx, sc.rules, sc.windowed, sc.archive)
+		if err != nil {
+			return nil, err
+		}
+		note(run)
+		rep.Runs = append(rep.Runs, run)
+	}
+	if rep.JSONLines, err = archiveJSONLines(ctx, addr, end, cfg.Events); err != nil {
+		return nil, err
+	}
+	rep.Wall = time.Since(began)
+	return rep, nil
+}
+
+type throughputBench struct {
+	cfg  ThroughputConfig
+	addr string
+	raw  int64 // bytes of the events' JSON
+	n    int   // runs so far: names the groups and topics
+}
+
+// measure runs fn, timing it and taking this process's CPU time and peak resident
+// memory over it, and fills run's figures for the Events it read.
+func (t *throughputBench) measure(run *ThroughputRun, fn func() error) error {
+	runtime.GC()
+	debug.FreeOSMemory() // what earlier runs left must not count in this one's peak
+	resetPeakRSS()
+	cpu0, t0 := selfCPU(), time.Now()
+	if err := fn(); err != nil {
+		return err
+	}
+	run.Elapsed, run.CPU, run.PeakRSS = time.Since(t0), selfCPU()-cpu0, peakRSS()
+	run.EventsPerS = float64(t.cfg.Events) / run.Elapsed.Seconds()
+	run.CPUPerMillion = run.CPU.Seconds() / float64(t.cfg.Events) * 1e6
+	return nil
+}
+
+// floor reads every event with a plain franz-go consumer (no group), touching each
+// record's key and value.
+func (t *throughputBench) floor(ctx context.Context) (ThroughputRun, error) {
+	run := ThroughputRun{Name: "floor: plain franz-go consumer"}
+	err := t.measure(&run, func() error {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(t.addr), kgo.ConsumeTopics("events"),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		var seen atomic.Int64
+		var bytes int
+		fctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		followed := make(chan error, 1)
+		go func() { followed <- t.follow(fctx, &run, seen.Load) }()
+		for seen.Load() < int64(t.cfg.Events) {
+			fs := cl.PollFetches(fctx)
+			if err := fctx.Err(); err != nil {
+				return fmt.Errorf("bench: the plain consumer read %d of %d events: %w", seen.Load(), t.cfg.Events, <-followed)
+			}
+			if errs := fs.Errors(); len(errs) > 0 {
+				return fmt.Errorf("bench: plain consumer: %w", errs[0].Err)
+			}
+			n := 0
+			fs.EachRecord(func(r *kgo.Record) {
+				n++
+				bytes += len(r.Key) + len(r.Value)
+			})
+			seen.Add(int64(n))
+		}
+		if err := <-followed; err != nil {
+			return err
+		}
+		if bytes == 0 {
+			return errors.New("bench: the plain consumer read empty records")
+		}
+		return nil
+	})
+	return run, err
+}
+
+// daemon reads every event with the live daemon evaluating rules running totals,
+// windowed of them kept per group and window, with or without its archiver.
+func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archive bool) (ThroughputRun, error) {
+	t.n++
+	run := ThroughputRun{Rules: rules, Windowed: windowed, Archive: archive, Name: fmt.Sprintf("%d rules", rules)}
+	if rules == 1 {
+		run.Name = "1 rule"
+	}
+	if windowed > 0 {
+		run.Name += fmt.Sprintf(" (%d windowed, group_by)", windowed)
+	}
+	if archive {
+		run.Name += ", archive on"
+	}
+	suffix := "-throughput-" + strconv.Itoa(t.n)
+	topics := ingest.Topics{Events: "events", Controls: "controls" + suffix, Alerts: "alerts" + suffix,
+		DeadLetters: "events.dlq" + suffix, ControlStatus: "controls.status" + suffix, Undelivered: "alerts.undelivered" + suffix}
+	kc := ingest.KafkaConfig{Brokers: []string{t.addr}}
+	if err := ingest.EnsureTopics(ctx, kc, topics, t.cfg.Partitions); err != nil {
+		return run, fmt.Errorf("bench: creating the topics of %q: %w", run.Name, err)
+	}
+	if _, err := ingest.PublishControls(ctx, kc, topics, controlsOf(throughputRules(rules, windowed))); err != nil {
+		return run, fmt.Errorf("bench: publishing the rules of %q: %w", run.Name, err)
+	}
+	lakeDir, err := os.MkdirTemp("", "hindsight-bench-throughput-")
+	if err != nil {
+		return run, err
+	}
+	defer os.RemoveAll(lakeDir)
+	lakeURL := "file://" + lakeDir
+	err = t.measure(&run, func() error {
+		dctx, stop := context.WithCancel(ctx)
+		defer stop()
+		d, err := live.Start(dctx, live.Config{Kafka: kc, Topics: topics, Group: "hindsight" + suffix, StartAt: "earliest",
+			HTTPAddr: "127.0.0.1:0", NoBackfill: true, NoArchive: !archive, NoNotify: true, LakeURL: lakeURL, Logger: t.cfg.Logger})
+		if err != nil {
+			return fmt.Errorf("bench: starting the daemon for %q: %w", run.Name, err)
+		}
+		waitErr := t.follow(ctx, &run, d.EventsSeen)
+		stop()
+		if err := d.Wait(); err != nil {
+			return fmt.Errorf("bench: the daemon of %q: %w", run.Name, err)
+		}
+		if waitErr != nil {
+			return fmt.Errorf("bench: the daemon of %q saw %d of %d events: %w", run.Name, d.EventsSeen(), t.cfg.Events, waitErr)
+		}
+		if n := d.Registry().Len(); n != rules {
+			return fmt.Errorf("bench: the daemon of %q held %d rules, want %d", run.Name, n, rules)
+		}
+		return nil
+	})
+	if err != nil || !archive {
+		return run, err
+	}
+	bkt, err := lakehouse.OpenBucket(ctx, lakeURL)
+	if err != nil {
+		return run, err
+	}
+	defer bkt.Close()
+	if _, err := lakeStats(ctx, bkt, t.cfg.Events, t.raw); err != nil {
+		return run, fmt.Errorf("after %q: %w", run.Name, err)
+	}
+	return run, nil
+}
+
+// throughputRules returns n rules over the workload's fields that count but never
+// alert, the last windowed of them tumbling 1-minute windows per country: the first
+// is the plain count of failed logins, the others latencyRules' mix.
+func throughputRules(n, windowed int) []*rule.Rule {
+	out := make([]*rule.Rule, 0, n)
+	first := `{"id":"bench-failed-logins","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":1125899906842624}`
+	if n == windowed {
+		first = strings.Replace(first, `"threshold"`, `"group_by":["$.actor.geo.country"],"window":{"size":"1m"},"threshold"`, 1)
+	}
+	out = append(out, mustRule(first))
+	for i, r := range latencyRules("throughput", n-1)[1:] {
+		if i+1 >= n-windowed {
+			r = windowedVariant(r)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// windowedVariant is r kept per country in tumbling 1-minute windows.
+func windowedVariant(r *rule.Rule) *rule.Rule {
+	b, err := json.Marshal(r)
+	if err != nil {
+		panic("bench: encoding a built-in rule: " + err.Error())
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic("bench: decoding a built-in rule: " + err.Error())
+	}
+	m["group_by"], m["window"] = []string{"$.actor.geo.country"}, map[string]string{"size": "1m"}
+	if b, err = json.Marshal(m); err != nil {
+		panic("bench: encoding a built-in rule: " + err.Error())
+	}
+	return mustRule(string(b))
+}
+
+// follow samples seen every sampleStep into run.PerInterval until it reaches Events;
+// it fails after 10 minutes or when ctx ends first.
+func (t *throughputBench) follow(ctx context.Context, run *ThroughputRun, seen func() int64) error {
+	tick := time.NewTicker(sampleStep)
+	defer tick.Stop()
+	deadline := time.Now().Add(10 * time.Minute)
+	var last int64
+	for last < int64(t.cfg.Events) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case now := <-tick.C:
+			if now.After(deadline) {
+				return errors.New("timed out after 10 minutes")
+			}
+			n := seen()
+			run.PerInterval = append(run.PerInterval, float64(n-last)/sampleStep.Seconds())
+			last = n
+		}
+	}
+	return nil
+}
+
+func mustRule(js string) *rule.Rule {
+	r, err := rule.ParseRule([]byte(js))
+	if err != nil {
+		panic("bench: built-in rule invalid: " + err.Error() + ": " + js)
+	}
+	return r
+}
+
+// resetPeakRSS makes the kernel's peak resident memory of this process start again
+// from its current size (Linux's clear_refs; nothing elsewhere).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSS is this process's peak resident memory since the last resetPeakRSS, in
+// bytes; 0 where the kernel cannot say.
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// Result is the report's entry for this benchmark.
+func (r *ThroughputReport) Result() Result {
+	fl := r.Floor
+	find := func(rules, windowed int, archive bool) ThroughputRun {
+		for _, x := range r.Runs {
+			if x.Rules == rules && x.Windowed == windowed && x.Archive == archive {
+				return x
+			}
+		}
+		return ThroughputRun{}
+	}
+	many := r.Config.ManyRules
+	one, oneArchive := find(1, 0, false), find(1, 0, true)
+	tenth, all, allArchive := find(many/10, 0, false), find(many, 0, false), find(many, many/2, true)
+	ofFloor := func(x ThroughputRun) float64 { return x.EventsPerS / fl.EventsPerS }
+	perEvent := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(r.Config.Events) }
+	res := Result{
+		Name:     "throughput",
+		Subject:  "hindsight live over preloaded events: evaluation, snapshots and commits, archive on or off",
+		Baseline: "a plain franz-go consumer that only reads the records (the floor); zstd JSON lines for the archive's CPU",
+		Params: r.Config.Workload.params(map[string]string{
+			"events": strconv.Itoa(r.Config.Events), "partitions": strconv.Itoa(int(r.Config.Partitions)),
+			"many_rules": strconv.Itoa(many), "raw_bytes": strconv.FormatInt(r.RawBytes, 10),
+			"broker": map[bool]string{true: "child process", false: "in process"}[len(r.Config.BrokerCommand) > 0],
+		}),
+		Ratios: []Ratio{
+			{Name: "1 rule vs floor", Value: ofFloor(one), Better: HigherIsBetter, Target: "≥ 0.80", Gated: true},
+			{Name: "1 rule, archive on, vs floor", Value: ofFloor(oneArchive), Better: HigherIsBetter, Target: "≥ 0.60", Gated: true},
+			{Name: fmt.Sprintf("%d rules (half windowed), archive on, vs floor", many), Value: ofFloor(allArchive), Better: HigherIsBetter, Target: "≥ 0.40", Gated: true},
+			{Name: "archive CPU per event vs zstd JSON lines", Value: perEvent(oneArchive.CPU-one.CPU) / perEvent(r.JSONLines.CPU), Better: LowerIsBetter, Target: "≤ 1"},
+			{Name: "CPU of 10× the rules", Value: all.CPUPerMillion / tenth.CPUPerMillion, Better: LowerIsBetter, Target: "≤ 1.5"},
+		},
+		Wall: Duration(r.Wall),
+	}
+	for _, x := range append([]ThroughputRun{fl}, r.Runs...) {
+		rss := Metric{Name: x.Name + ": peak RSS", Unit: "MiB", Value: float64(x.PeakRSS) / (1 << 20)}
+		if x.Rules == 1 && x.Archive {
+			rss.Target = "≤ 600 for 1M events"
+		}
+		res.Metrics = append(res.Metrics,
+			Metric{Name: x.Name, Unit: "events/s", Value: x.EventsPerS},
+			Metric{Name: x.Name + ": CPU", Unit: "CPU-s per million events", Value: x.CPUPerMillion}, rss)
+		res.Throughput = append(res.Throughput, Series{Name: x.Name, Step: Duration(sampleStep), Values: x.PerInterval})
+	}
+	res.Metrics = append(res.Metrics, Metric{Name: "archive baseline: zstd JSON lines CPU", Unit: "CPU-s per million events",
+		Value: r.JSONLines.CPU.Seconds() / float64(r.Config.Events) * 1e6})
+	return res
+}
