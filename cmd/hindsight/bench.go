@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,12 +57,26 @@ type benchConfig interface {
 // validates cfg (a mistake is exit status 2), runs the benchmark and publishes its
 // result.
 func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg benchConfig, w *bench.Workload, run func(ctx context.Context) (R, error)) *cobra.Command {
-	var pub bench.PublishConfig
+	var (
+		pub        bench.PublishConfig
+		cpuProfile string
+	)
 	cmd.Args = cobra.NoArgs
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg.EnsureDefaults()
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
+		}
+		if cpuProfile != "" {
+			f, err := os.Create(cpuProfile)
+			if err != nil {
+				return fmt.Errorf("bench: creating the CPU profile: %w", err)
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return fmt.Errorf("bench: starting the CPU profile: %w", err)
+			}
+			defer pprof.StopCPUProfile()
 		}
 		r, err := run(cmd.Context())
 		if err != nil {
@@ -73,6 +88,7 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 	f := cmd.Flags()
 	addWorkloadFlags(f, w)
 	addPublishFlags(f, &pub)
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write this process's CPU profile of the whole run to this file (go tool pprof)")
 	return cmd
 }
 
