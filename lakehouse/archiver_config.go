@@ -12,6 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// DefaultArchiverGroup is ArchiverConfig.Group's default.
+const DefaultArchiverGroup = "hindsight-archiver"
+
 // ArchiverConfig configures RunArchiver. Zero fields take the defaults EnsureDefaults
 // documents next to each field.
 type ArchiverConfig struct {
@@ -23,7 +26,7 @@ type ArchiverConfig struct {
 	// Topic is the events topic. Default "events".
 	Topic string
 	// Group is the consumer group; archivers in one group split the partitions.
-	// Default "hindsight-archiver".
+	// Default DefaultArchiverGroup.
 	Group string
 	// SessionTimeout is how long the group waits for a silent archiver (a process
 	// killed with -9, a host gone) before handing its partitions to the others, so it
@@ -121,7 +124,7 @@ func (c *ArchiverConfig) EnsureDefaults() {
 		c.Topic = "events"
 	}
 	if c.Group == "" {
-		c.Group = "hindsight-archiver"
+		c.Group = DefaultArchiverGroup
 	}
 	if c.BucketURL == "" && c.Bucket == nil {
 		c.BucketURL = DefaultLakeURL

@@ -7,15 +7,17 @@ import (
 )
 
 // TestCounterStoreAgreesWithMap: random adds, lookups and rule drops on the store and on
-// a map of maps give the same counts, through table growth and cell reuse.
+// a map of maps give the same counts, through table growth, cell reuse and the
+// rebuilds of the counter index.
 func TestCounterStoreAgreesWithMap(t *testing.T) {
 	for seed := range uint64(5) {
 		rng := rand.New(rand.NewPCG(seed, 1))
+		rules := []int{12, 12, 400, 2000, 3}[seed] // many rules per customer too: the index, not the list, finds them
 		s := newCounterStore()
 		oracle := map[string]map[uint32]int64{}
 		for op := range 20000 {
 			name := fmt.Sprintf("cust-%d", rng.IntN(3000))
-			rule := uint32(1 + rng.IntN(12))
+			rule := uint32(1 + rng.IntN(rules))
 			switch k := rng.IntN(100); {
 			case k < 80:
 				n := 1 + rng.Int64N(5)
@@ -50,5 +52,32 @@ func TestCounterStoreAgreesWithMap(t *testing.T) {
 		if seen != live || s.live != live {
 			t.Fatalf("seed %d: %d counters walked, %d recorded, want %d", seed, seen, s.live, live)
 		}
+	}
+}
+
+// BenchmarkCounterAdd: one add to a counter of 100 customers × rules rules, all of
+// them already made, as a busy partition's event loop does for each match.
+func BenchmarkCounterAdd(b *testing.B) {
+	for _, rules := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("rules=%d", rules), func(b *testing.B) {
+			s := newCounterStore()
+			const customers = 100
+			for c := range customers {
+				ci := s.intern(fmt.Sprintf("c-%03d", c))
+				for r := range rules {
+					s.add(ci, uint32(r+1), 1)
+				}
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			keys := make([][2]int, 4096)
+			for i := range keys {
+				keys[i] = [2]int{rng.IntN(customers), 1 + rng.IntN(rules)}
+			}
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				k := keys[i%len(keys)]
+				s.add(k[0], uint32(k[1]), 1)
+			}
+		})
 	}
 }

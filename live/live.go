@@ -217,6 +217,9 @@ type Config struct {
 	// LakeMaxColumns bounds the paths typed; past it the rest are read from the JSON
 	// payload (hindsight_lake_typed_paths_over_limit). Default 32; negative: none.
 	LakeMaxColumns int
+	// ArchiveGroup is the embedded archiver's consumer group. Default
+	// lakehouse.DefaultArchiverGroup.
+	ArchiveGroup string
 	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
 	// lake trails Kafka under light traffic. Default: the archiver's (1m).
 	ArchiveRollAge time.Duration

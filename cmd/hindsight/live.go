@@ -100,6 +100,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: <data-dir>/cache)")
 	f.Int64Var(&cfg.BackfillCacheMaxBytes, "backfill-cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the backfill cache may hold; the oldest files go first")
 	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", archiveDefaults.RollAge, "how long the archiver keeps a file open")
+	f.StringVar(&cfg.ArchiveGroup, "archive-group", archiveDefaults.Group, "consumer group of the embedded archiver")
 	addLakeColumnFlags(f, &cfg.LakeColumns, &cfg.LakeMaxColumns, "besides those the active rules read")
 	f.StringVar(&cfg.StateURL, "state", "", "bucket URL where partition state snapshots are kept, under state/ (default: the lake's bucket)")
 	f.StringVar(&cfg.RestoreFrom, "restore-from", "", "bucket URL of snapshots that seed partitions the state bucket has none of (a backup or a previous deployment)")
