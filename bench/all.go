@@ -12,14 +12,15 @@ import (
 )
 
 // Benchmarks are the benchmarks RunAll runs, in order.
-var Benchmarks = []string{"eval", "archive", "backfill", "latency"}
+var Benchmarks = []string{"eval", "archive", "backfill", "throughput", "latency"}
 
 // AllConfig configures RunAll: a config per benchmark.
 type AllConfig struct {
 	Eval     EvalConfig
 	Archive  ArchiveConfig
-	Backfill BackfillConfig
-	Latency  LatencyConfig
+	Backfill   BackfillConfig
+	Throughput ThroughputConfig
+	Latency    LatencyConfig
 	// Only names the benchmarks to run. Default: all of Benchmarks.
 	Only []string
 	// Short gives every size left unset the CI suite's value: each benchmark takes
@@ -30,13 +31,15 @@ type AllConfig struct {
 }
 
 // ShortSizes fills the sizes left unset with the CI suite's: eval 2.5 s per
-// evaluator, archive 200k events (3 passes each), backfill 500k events and 2 rules, latency 5 s at
-// 5,000 events/s after 1 s of warmup. The suite takes under a minute on 2 cores.
+// evaluator, archive 200k events (3 passes each), backfill 500k events and 2 rules,
+// throughput 200k events, latency 5 s at 5,000 events/s after 1 s of warmup. The suite
+// takes about a minute and a half on 2 cores.
 func (c *AllConfig) ShortSizes() {
 	setIf(&c.Eval.Duration, 2500*time.Millisecond)
 	setIf(&c.Archive.Events, 200_000)
 	setIf(&c.Backfill.Events, 500_000)
 	setIf(&c.Backfill.Rules, 2)
+	setIf(&c.Throughput.Events, 200_000)
 	setIf(&c.Latency.Duration, 5*time.Second)
 	setIf(&c.Latency.Warmup, time.Second)
 	setIf(&c.Latency.Rate, 5000)
@@ -60,12 +63,14 @@ func (c *AllConfig) EnsureDefaults() {
 	c.Eval.EnsureDefaults()
 	c.Archive.EnsureDefaults()
 	c.Backfill.EnsureDefaults()
+	c.Throughput.EnsureDefaults()
 	c.Latency.EnsureDefaults()
 }
 
 // Validate reports configuration mistakes.
 func (c *AllConfig) Validate() error {
-	configs := map[string]interface{ Validate() error }{"eval": &c.Eval, "archive": &c.Archive, "backfill": &c.Backfill, "latency": &c.Latency}
+	configs := map[string]interface{ Validate() error }{"eval": &c.Eval, "archive": &c.Archive, "backfill": &c.Backfill,
+		"throughput": &c.Throughput, "latency": &c.Latency}
 	for _, name := range c.Only {
 		v, ok := configs[name]
 		if !ok {
@@ -117,6 +122,8 @@ func runOne(ctx context.Context, name string, cfg AllConfig) (Result, error) {
 		r, err = RunArchive(ctx, cfg.Archive)
 	case "backfill":
 		r, err = RunBackfill(ctx, cfg.Backfill)
+	case "throughput":
+		r, err = RunThroughput(ctx, cfg.Throughput)
 	case "latency":
 		r, err = RunLatency(ctx, cfg.Latency)
 	}

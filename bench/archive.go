@@ -195,21 +195,47 @@ func loadEvents(ctx context.Context, addr string, w Workload, n int) (map[int32]
 
 // archive runs the lakehouse archiver over the events topic, typing the JSONPaths
 // columns, until it has consumed n records, then stops it, which flushes and commits
-// what it holds: the time is from start to the last commit.
+// what it holds: the time is from start to the last commit. The archiver's count of
+// records read can run ahead of what it archives (records read again after a
+// rebalance), so the manifest decides: while it lacks rows, the archiver runs again,
+// from its group's committed offsets, for those it lacks (timed too).
 func archive(ctx context.Context, addr string, bkt lakehouse.Bucket, n int, logger *slog.Logger, columns []string) (ArchiveRun, error) {
 	var run ArchiveRun
 	cols := lakehouse.NewColumnSet(max(len(columns), 1))
 	if err := cols.Set(columns); err != nil {
 		return run, fmt.Errorf("bench: typed columns: %w", err)
 	}
+	group := "bench-archive-" + strconv.FormatUint(rand.Uint64()>>24, 36)
+	cpu0, t0 := selfCPU(), time.Now()
+	for missing, round := int64(n), 0; missing > 0; round++ {
+		if round == 3 {
+			return run, fmt.Errorf("bench: after %d archiver runs the lake still lacks %d of %d events", round, missing, n)
+		}
+		if err := archiveRound(ctx, addr, bkt, group, cols, logger, float64(missing), &run, round == 0); err != nil {
+			return run, err
+		}
+		snap, err := lakehouse.NewLake(bkt, nil).Snapshot(ctx)
+		if err != nil {
+			return run, fmt.Errorf("bench: reading the lake: %w", err)
+		}
+		missing = int64(n) - snap.Stats().Rows
+	}
+	run.Elapsed, run.CPU = time.Since(t0), selfCPU()-cpu0
+	run.EventsPerS = float64(n) / run.Elapsed.Seconds()
+	return run, nil
+}
+
+// archiveRound runs the archiver of group until it has read want records, then stops
+// it (which flushes), sampling its progress into run when sample.
+func archiveRound(ctx context.Context, addr string, bkt lakehouse.Bucket, group string, cols *lakehouse.ColumnSet, logger *slog.Logger,
+	want float64, run *ArchiveRun, sample bool) error {
 	reg := prometheus.NewRegistry()
 	actx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
-	cpu0, t0 := selfCPU(), time.Now()
 	go func() {
 		done <- lakehouse.RunArchiver(actx, lakehouse.ArchiverConfig{
-			Brokers: []string{addr}, Bucket: bkt, Group: "bench-archive-" + strconv.FormatUint(rand.Uint64()>>24, 36),
+			Brokers: []string{addr}, Bucket: bkt, Group: group,
 			Logger: logger, Registerer: reg, CompactInterval: -1, Columns: cols,
 			// Files close on size or when the run stops, never on a timer mid-run.
 			RollAge: time.Hour,
@@ -218,28 +244,28 @@ func archive(ctx context.Context, addr string, bkt lakehouse.Bucket, n int, logg
 	tick := time.NewTicker(sampleStep)
 	defer tick.Stop()
 	last := 0.0
-	for consumed := 0.0; consumed < float64(n); {
+	for consumed := 0.0; consumed < want; {
 		select {
 		case err := <-done:
-			return run, fmt.Errorf("bench: archiver stopped early: %w", err)
+			return fmt.Errorf("bench: archiver stopped early: %w", err)
 		case <-ctx.Done():
-			return run, ctx.Err()
+			return ctx.Err()
 		case <-tick.C:
 		}
 		var err error
 		if consumed, err = archiverConsumed(reg); err != nil {
-			return run, err
+			return err
 		}
-		run.PerInterval = append(run.PerInterval, (consumed-last)/sampleStep.Seconds())
+		if sample {
+			run.PerInterval = append(run.PerInterval, (consumed-last)/sampleStep.Seconds())
+		}
 		last = consumed
 	}
 	stop()
 	if err := <-done; err != nil {
-		return run, fmt.Errorf("bench: archiver: %w", err)
+		return fmt.Errorf("bench: archiver: %w", err)
 	}
-	run.Elapsed, run.CPU = time.Since(t0), selfCPU()-cpu0
-	run.EventsPerS = float64(n) / run.Elapsed.Seconds()
-	return run, nil
+	return nil
 }
 
 // archiverConsumed is the records the archiver has taken in from Kafka (archived,

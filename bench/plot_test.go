@@ -25,7 +25,7 @@ func TestWritePlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"<svg", "latency distribution", "pass-through", "eval: baseline", "archive: parquet", "99.9%"} {
+	for _, want := range []string{"<svg", "latency distribution", "pass-through", "eval: baseline", "archive: parquet", "floor: plain franz-go consumer", "99.9%"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("the SVG lacks %q", want)
 		}
@@ -39,10 +39,10 @@ func TestWritePlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Four panels of 3 inches: the latency distribution, then the throughput of eval,
-	// archive and latency (backfill has no series).
-	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() != 4*b.Dx()*3/8 {
-		t.Errorf("PNG of %v, want 8 inches wide and 12 high", b)
+	// Five panels of 3 inches: the latency distribution, then the throughput of eval,
+	// archive, throughput and latency (backfill has no series).
+	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() != 5*b.Dx()*3/8 {
+		t.Errorf("PNG of %v, want 8 inches wide and 15 high", b)
 	}
 	if err := bench.WritePlot(&bench.Report{Results: []bench.Result{{Name: "backfill"}}}, svg); err != bench.ErrNothingToPlot {
 		t.Errorf("a report without series: %v, want ErrNothingToPlot", err)

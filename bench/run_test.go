@@ -88,6 +88,48 @@ func TestBackfillRun(t *testing.T) {
 	}
 }
 
+// TestThroughputRun: every run reads every preloaded event (an archiving run's lake
+// holds them all, checked inside), with figures and ratios to the floor.
+func TestThroughputRun(t *testing.T) {
+	rep, err := bench.RunThroughput(context.Background(), bench.ThroughputConfig{Events: 20_000, ManyRules: 20, Logger: e2etest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Floor.EventsPerS <= 0 || rep.Floor.CPU <= 0 || len(rep.Runs) != 5 {
+		t.Fatalf("floor %+v, %d runs", rep.Floor, len(rep.Runs))
+	}
+	names := []string{"1 rule", "2 rules", "20 rules", "1 rule, archive on", "20 rules (10 windowed, group_by), archive on"}
+	for i, r := range rep.Runs {
+		if r.Name != names[i] || r.EventsPerS <= 0 || r.CPU <= 0 || r.CPUPerMillion <= 0 || len(r.PerInterval) == 0 {
+			t.Errorf("run %d: %+v, want %q with figures", i, r, names[i])
+		}
+		if r.PeakRSS <= 0 {
+			t.Errorf("run %q: no peak RSS", r.Name)
+		}
+	}
+	res := rep.Result()
+	for _, name := range []string{"1 rule vs floor", "1 rule, archive on, vs floor", "20 rules (half windowed), archive on, vs floor",
+		"archive CPU per event vs zstd JSON lines", "CPU of 10× the rules"} {
+		if r := res.Ratio(name); r == nil || r.Value <= 0 {
+			t.Errorf("ratio %q: %+v", name, r)
+		}
+	}
+	if r := res.Ratio("1 rule vs floor"); r != nil && r.Value != rep.Runs[0].EventsPerS/rep.Floor.EventsPerS {
+		t.Errorf("1 rule vs floor = %v, want %v", r.Value, rep.Runs[0].EventsPerS/rep.Floor.EventsPerS)
+	}
+	// A subset of runs: the ratios of runs not made are left out.
+	only, err := bench.RunThroughput(context.Background(), bench.ThroughputConfig{Events: 5_000, ManyRules: 10, Runs: []string{"floor", "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := only.Result().Ratios; len(got) != 1 || got[0].Name != "1 rule vs floor" {
+		t.Errorf("ratios of floor and 1 alone: %+v", got)
+	}
+	if err := (&bench.ThroughputConfig{ManyRules: 100, Runs: []string{"floor", "2"}}).Validate(); err == nil {
+		t.Error("an unknown run validated")
+	}
+}
+
 // RunAll runs what Only names, in order, into one report that the gate accepts
 // against itself and the plot draws.
 func TestRunAll(t *testing.T) {

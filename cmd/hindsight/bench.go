@@ -285,14 +285,14 @@ func newBenchAllCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "all",
-		Short: "Run every benchmark (eval, archive, backfill, latency) into one report",
-		Long: `Run eval, archive, backfill and latency in turn and print one table. --short uses the
+		Short: "Run every benchmark (eval, archive, backfill, throughput, latency) into one report",
+		Long: `Run eval, archive, backfill, throughput and latency in turn and print one table. --short uses the
 CI suite's sizes for whatever is not set (seconds per benchmark); make bench-ci runs
 it with --gate against bench/testdata/ci-reference.json.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
-			cfg.Eval.Workload, cfg.Archive.Workload, cfg.Backfill.Workload, cfg.Latency.Workload = w, w, w, w
+			cfg.Eval.Workload, cfg.Archive.Workload, cfg.Backfill.Workload, cfg.Throughput.Workload, cfg.Latency.Workload = w, w, w, w, w
 			if f.Changed("rate") {
 				cfg.Latency.Rate = rate
 			}
@@ -310,6 +310,13 @@ it with --gate against bench/testdata/ci-reference.json.`,
 			}
 			if err := prepareLatency(cmd, &cfg.Latency, logLevel, true); err != nil {
 				return err
+			}
+			cfg.Throughput.Logger, cfg.Throughput.BrokerCommand = cfg.Latency.Logger, cfg.Latency.BrokerCommand
+			if cfg.Throughput.BrokerCommand == nil { // --brokers given for latency: throughput starts its own
+				var err error
+				if cfg.Throughput.BrokerCommand, err = brokerCommand(); err != nil {
+					return err
+				}
 			}
 			if !quiet {
 				cfg.Progress = cmd.ErrOrStderr()
@@ -335,7 +342,7 @@ it with --gate against bench/testdata/ci-reference.json.`,
 	f.IntVar(&rules, "rules", 0, "eval: active rules; latency: other active rules (0: each suite's own, 1000 and 100)")
 	f.IntVar(&cfg.Backfill.Rules, "backfill-rules", 0, "backfill: global rules, one job each (0: the suite's own, 3)")
 	f.IntVar(&events, "events", 0, "archive and backfill: events (0: each suite's own, 500,000 and 1,000,000)")
-	f.StringSliceVar(&cfg.Only, "only", nil, "run only these benchmarks (eval, archive, backfill, latency)")
+	f.StringSliceVar(&cfg.Only, "only", nil, "run only these benchmarks (eval, archive, backfill, throughput, latency)")
 	f.BoolVar(&cfg.Short, "short", false, "the CI suite's sizes for whatever is not set: seconds per benchmark")
 	addLogFlags(f, &logLevel, "warn")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
