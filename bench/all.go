@@ -16,8 +16,8 @@ var Benchmarks = []string{"eval", "archive", "backfill", "throughput", "latency"
 
 // AllConfig configures RunAll: a config per benchmark.
 type AllConfig struct {
-	Eval     EvalConfig
-	Archive  ArchiveConfig
+	Eval       EvalConfig
+	Archive    ArchiveConfig
 	Backfill   BackfillConfig
 	Throughput ThroughputConfig
 	Latency    LatencyConfig
