@@ -121,7 +121,7 @@ type ThroughputReport struct {
 }
 
 // RunThroughput preloads Events workload events into a broker, then reads them all,
-// in turn: with a plain consumer (the floor), and with the live daemon — 1 rule,
+// in turn: with a plain consumer (the floor: the faster of two passes), and with the live daemon — 1 rule,
 // ManyRules/10 and ManyRules running totals, archive off; 1 rule with the archive; and
 // ManyRules rules, half of them windowed with group_by, with the archive — each from
 // its own consumer group and controls topic, started with its rules already
@@ -172,9 +172,18 @@ func RunThroughput(ctx context.Context, cfg ThroughputConfig) (*ThroughputReport
 	}{"1": {1, 0, false}, "tenth": {many / 10, 0, false}, "many": {many, 0, false}, "1-archive": {1, 0, true}, "many-archive": {many, many / 2, true}}
 	for _, key := range cfg.Runs {
 		if key == "floor" {
+			// The best of two passes: the floor is what a consumer can reach, and one
+			// pass through the broker varies by more than the figures compared.
 			run, err := tb.floor(ctx)
 			if err != nil {
 				return nil, err
+			}
+			again, err := tb.floor(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if again.EventsPerS > run.EventsPerS {
+				run = again
 			}
 			note(run)
 			if rep.Floor.Name == "" {

@@ -49,12 +49,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		eval: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hindsight_eval_seconds",
-			Help:    "Time to decode one event, match it against the active rules and update its counters.",
+			Help:    "Time to decode one event, match it against the active rules and update its counters; one event in 16 is timed.",
 			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10), // 1µs … 262ms
 		}),
 		age: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hindsight_event_age_seconds",
-			Help:    "Event timestamp to the end of its evaluation: ingest delay as the evaluator sees it.",
+			Help:    "Event timestamp to the end of its evaluation: ingest delay as the evaluator sees it; one event in 16 is timed.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5ms … 16s
 		}),
 		alerts:     newCounter("hindsight_alerts_total", "Alerts raised (threshold crossings)."),

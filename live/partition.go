@@ -56,6 +56,8 @@ type partition struct {
 	// yet handed to the producer; a snapshot waits for zero, so that it never covers an
 	// alert that a crash would lose.
 	unqueuedAlerts int
+	// evalTick counts the events evaluated, for the one in evalSampleEvery timed.
+	evalTick uint64
 }
 
 func newPartition(id int32) *partition {
