@@ -20,10 +20,10 @@ import (
 // the partition's lock.
 type counterStore struct {
 	names []byte
-	custs []customerEntry
+	custs chunked[customerEntry]
 	// slots holds customer index+1 at position hash&mask (linear probing); 0 is empty.
 	slots []uint32
-	cells []counterCell
+	cells chunked[counterCell]
 	// index holds cell index+1 at position cellHash(customer, rule)&mask (linear
 	// probing); 0 is empty. It is rebuilt after cells are dropped.
 	index []uint32
@@ -67,7 +67,7 @@ func (s *counterStore) cell(ci int, rule uint32) int32 {
 		if e == 0 {
 			return -1
 		}
-		if c := &s.cells[e-1]; c.rule == rule && c.cust == uint32(ci) {
+		if c := s.cells.at(int(e - 1)); c.rule == rule && c.cust == uint32(ci) {
 			return int32(e - 1)
 		}
 	}
@@ -83,7 +83,7 @@ func (s *counterStore) indexCell(j int32) {
 }
 
 func (s *counterStore) placeCell(j int32) {
-	c := &s.cells[j]
+	c := s.cells.at(int(j))
 	mask := uint32(len(s.index) - 1)
 	i := cellHash(int(c.cust), c.rule) & mask
 	for s.index[i] != 0 {
@@ -101,9 +101,9 @@ func (s *counterStore) reindexCells(slots int) {
 		s.index = make([]uint32, slots)
 	}
 	fillTable(s.index, s.live, func(yield func(hash, entry uint32)) {
-		for ci := range s.custs {
-			for j := s.custs[ci].head; j >= 0; j = s.cells[j].next {
-				yield(cellHash(ci, s.cells[j].rule), uint32(j+1))
+		for ci := range s.custs.len() {
+			for j := s.custs.at(ci).head; j >= 0; j = s.cells.at(int(j)).next {
+				yield(cellHash(ci, s.cells.at(int(j)).rule), uint32(j+1))
 			}
 		}
 	})
@@ -117,8 +117,8 @@ func newCounterStore() counterStore {
 // bytes of names (a restore knows them up front).
 func (s *counterStore) sized(customers, counters, nameBytes int) {
 	s.names = make([]byte, 0, nameBytes)
-	s.custs = make([]customerEntry, 0, customers)
-	s.cells = make([]counterCell, 0, counters)
+	s.custs.reserve(customers)
+	s.cells.reserve(counters)
 	s.slots = make([]uint32, tableSize(customers))
 }
 
@@ -135,13 +135,13 @@ func (s *counterStore) hash(name string) uint32 {
 }
 
 func (s *counterStore) name(ci int) string {
-	c := &s.custs[ci]
+	c := s.custs.at(ci)
 	return string(s.names[c.off : c.off+c.len])
 }
 
 // nameBytes is customer ci's name without a copy; it is valid until the store changes.
 func (s *counterStore) nameBytes(ci int) []byte {
-	c := &s.custs[ci]
+	c := s.custs.at(ci)
 	return s.names[c.off : c.off+c.len]
 }
 
@@ -157,7 +157,7 @@ func (s *counterStore) find(name string) int {
 		if e == 0 {
 			return -1
 		}
-		c := &s.custs[e-1]
+		c := s.custs.at(int(e - 1))
 		if c.hash == h && string(s.names[c.off:c.off+c.len]) == name {
 			return int(e - 1)
 		}
@@ -168,15 +168,14 @@ func (s *counterStore) find(name string) int {
 // and returns its index. While s.deferIndex is set (a restore), the customer is not
 // placed in the table: reindex places them all at the end, faster.
 func (s *counterStore) appendNew(name []byte) int {
-	if !s.deferIndex && (len(s.custs)+1)*4 > len(s.slots)*3 {
+	if !s.deferIndex && (s.custs.len()+1)*4 > len(s.slots)*3 {
 		s.grow()
 	}
-	if len(s.names)+len(name) > math.MaxUint32 || len(s.custs) >= math.MaxUint32-1 {
+	if len(s.names)+len(name) > math.MaxUint32 || s.custs.len() >= math.MaxUint32-1 {
 		panic("live: a partition's counter store outgrew 4 GiB of customer names")
 	}
 	h := uint32(maphash.Bytes(s.seed, name))
-	ci := len(s.custs)
-	s.custs = append(s.custs, customerEntry{hash: h, off: uint32(len(s.names)), len: uint32(len(name)), head: -1})
+	ci := s.custs.append(customerEntry{hash: h, off: uint32(len(s.names)), len: uint32(len(name)), head: -1})
 	s.names = append(s.names, name...)
 	if !s.deferIndex {
 		s.place(h, uint32(ci+1))
@@ -204,15 +203,15 @@ func (s *counterStore) place(h, entry uint32) {
 }
 
 func (s *counterStore) grow() {
-	s.slots = make([]uint32, tableSize(len(s.custs)+1)*2)
+	s.slots = make([]uint32, tableSize(s.custs.len()+1)*2)
 	s.reindex()
 }
 
 // reindex places every customer in s.slots (which must be empty and large enough).
 func (s *counterStore) reindex() {
-	fillTable(s.slots, len(s.custs), func(yield func(hash, entry uint32)) {
-		for i := range s.custs {
-			yield(s.custs[i].hash, uint32(i+1))
+	fillTable(s.slots, s.custs.len(), func(yield func(hash, entry uint32)) {
+		for i := range s.custs.len() {
+			yield(s.custs.at(i).hash, uint32(i+1))
 		}
 	})
 }
@@ -268,23 +267,23 @@ func bitsLen(x uint32) int {
 func (s *counterStore) add(ci int, rule uint32, n int64) int64 {
 	if !s.deferIndex {
 		if j := s.cell(ci, rule); j >= 0 {
-			s.cells[j].n += n
-			return s.cells[j].n
+			c := s.cells.mut(int(j))
+			c.n += n
+			return c.n
 		}
 	}
-	c := &s.custs[ci]
+	c := s.custs.mut(ci)
 	cell := counterCell{rule: rule, next: c.head, n: n, cust: uint32(ci)}
 	var j int32
 	if s.free >= 0 {
 		j = s.free
-		s.free = s.cells[j].next
-		s.cells[j] = cell
+		s.free = s.cells.at(int(j)).next
+		*s.cells.mut(int(j)) = cell
 	} else {
-		if len(s.cells) >= math.MaxInt32 {
+		if s.cells.len() >= math.MaxInt32 {
 			panic("live: a partition's counter store outgrew 2^31 counters")
 		}
-		j = int32(len(s.cells))
-		s.cells = append(s.cells, cell)
+		j = int32(s.cells.append(cell))
 	}
 	c.head = j
 	s.live++
@@ -297,7 +296,7 @@ func (s *counterStore) add(ci int, rule uint32, n int64) int64 {
 // get is customer ci's count for rule (0 if none).
 func (s *counterStore) get(ci int, rule uint32) int64 {
 	if j := s.cell(ci, rule); j >= 0 {
-		return s.cells[j].n
+		return s.cells.at(int(j)).n
 	}
 	return 0
 }
@@ -312,9 +311,10 @@ func (s *counterStore) count(name string, rule uint32) int64 {
 
 // each calls fn for every counter.
 func (s *counterStore) each(fn func(ci int, rule uint32, n int64)) {
-	for ci := range s.custs {
-		for j := s.custs[ci].head; j >= 0; j = s.cells[j].next {
-			fn(ci, s.cells[j].rule, s.cells[j].n)
+	for ci := range s.custs.len() {
+		for j := s.custs.at(ci).head; j >= 0; j = s.cells.at(int(j)).next {
+			c := s.cells.at(int(j))
+			fn(ci, c.rule, c.n)
 		}
 	}
 }
@@ -327,17 +327,17 @@ func (s *counterStore) drop(gone func(rule uint32) bool) {
 			s.reindexCells(len(s.index)) // linear probing cannot simply forget a cell
 		}
 	}()
-	for ci := range s.custs {
+	for ci := range s.custs.len() {
 		prev := int32(-1)
-		for j := s.custs[ci].head; j >= 0; {
-			next := s.cells[j].next
-			if gone(s.cells[j].rule) {
+		for j := s.custs.at(ci).head; j >= 0; {
+			next := s.cells.at(int(j)).next
+			if gone(s.cells.at(int(j)).rule) {
 				if prev < 0 {
-					s.custs[ci].head = next
+					s.custs.mut(ci).head = next
 				} else {
-					s.cells[prev].next = next
+					s.cells.mut(int(prev)).next = next
 				}
-				s.cells[j] = counterCell{next: s.free}
+				*s.cells.mut(int(j)) = counterCell{next: s.free}
 				s.free = j
 				s.live--
 			} else {
@@ -350,17 +350,37 @@ func (s *counterStore) drop(gone func(rule uint32) bool) {
 
 // footprint is the memory the store holds, in bytes.
 func (s *counterStore) footprint() int {
-	return cap(s.names) + cap(s.custs)*int(unsafe.Sizeof(customerEntry{})) +
-		cap(s.cells)*int(unsafe.Sizeof(counterCell{})) + cap(s.slots)*4 + cap(s.index)*4 + cap(s.scratch)
+	return cap(s.names) + s.custs.footprint(int(unsafe.Sizeof(customerEntry{}))) +
+		s.cells.footprint(int(unsafe.Sizeof(counterCell{}))) + cap(s.slots)*4 + cap(s.index)*4 + cap(s.scratch)
 }
 
 // customers is the number of customers with at least one counter.
 func (s *counterStore) customers() int {
 	n := 0
-	for i := range s.custs {
-		if s.custs[i].head >= 0 {
+	for i := range s.custs.len() {
+		if s.custs.at(i).head >= 0 {
 			n++
 		}
 	}
 	return n
+}
+
+// counterView is a frozen counterStore: what a snapshot encodes once the partition's
+// lock is released (see chunked).
+type counterView struct {
+	names []byte // append-only: the bytes a view covers never change
+	custs chunkedView[customerEntry]
+	cells chunkedView[counterCell]
+}
+
+// freeze returns a view of the counters as they are; the store copies what it changes
+// from then on, until thaw.
+func (s *counterStore) freeze() counterView {
+	return counterView{names: s.names[:len(s.names):len(s.names)], custs: s.custs.freeze(), cells: s.cells.freeze()}
+}
+
+// thaw ends the last freeze, once its view is no longer read.
+func (s *counterStore) thaw() {
+	s.custs.thaw()
+	s.cells.thaw()
 }

@@ -22,6 +22,7 @@ type metrics struct {
 
 	snapshots        prometheus.Counter
 	snapshotFailures prometheus.Counter
+	snapshotStall    prometheus.Histogram
 	snapshotBytes    prometheus.Histogram
 	restores         prometheus.Counter
 	restoreFailures  prometheus.Counter
@@ -70,6 +71,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 		snapshots:        newCounter("hindsight_snapshots_total", "Partition state snapshots stored."),
 		snapshotFailures: newCounter("hindsight_snapshot_failures_total", "Partition state snapshots that could not be stored (retried at the next interval)."),
+		snapshotStall: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hindsight_snapshot_stall_seconds",
+			Help:    "How long a snapshot holds its partition's events back: writing the rules and window states and freezing the counters, which are encoded after.",
+			Buckets: prometheus.ExponentialBuckets(1e-5, 4, 10), // 10µs … 2.6s
+		}),
 		snapshotBytes: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "hindsight_snapshot_bytes", Help: "Size of stored partition state snapshots.",
 			Buckets: prometheus.ExponentialBuckets(256, 4, 12)}), // 256 B … 1 GiB
@@ -95,7 +101,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Help: "Crossings not sent because their group's incident was open (rule alert.suppress)."}, []string{"rule"})
 	reg.MustRegister(m.timeErrors, m.lateEvents, m.windowDrops, m.suppressed)
 	reg.MustRegister(m.limit, m.limitReached, m.httpConns, m.heavyRunning, m.typedPaths, m.typedPathsOver)
-	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotBytes, m.restores, m.restoreFailures)
+	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotStall, m.snapshotBytes, m.restores, m.restoreFailures)
 	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds)
 	return m
 }

@@ -88,8 +88,7 @@ func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contrac
 		s := &p.counts
 		s.each(func(ci int, id uint32, n int64) {
 			if id == ar.Seq && n > 0 {
-				c := &s.custs[ci]
-				pc.add(s.names[c.off:c.off+c.len], n)
+				pc.add(s.nameBytes(ci), n)
 			}
 		})
 		if !ar.Rule.Plain() {

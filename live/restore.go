@@ -177,7 +177,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		return nil, err
 	}
 	p.counts.deferIndex = false
-	p.counts.slots = make([]uint32, tableSize(len(p.counts.custs)))
+	p.counts.slots = make([]uint32, tableSize(p.counts.custs.len()))
 	p.counts.reindex()
 	p.counts.reindexCells(tableSize(p.counts.live))
 	p.next = h.Next

@@ -104,11 +104,19 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 		return nil
 	}
 	next, gen := p.next, p.gen
-	body, counters := p.encodeState(d.cfg.Topics.Events, d.cfg.Group, began)
+	// Under the lock only the head (rules, window states) is written and the counters
+	// frozen; they are encoded after, while events flow (chunked).
+	enc := p.beginState(d.cfg.Topics.Events, d.cfg.Group, began)
 	restoreErr := ""
 	if reason == reasonInitial && strings.HasPrefix(p.snaps.lastErr, "restore: ") {
 		restoreErr = p.snaps.lastErr // an initial snapshot does not make that news old
 	}
+	p.mu.Unlock()
+	stalled := time.Since(began)
+	d.m.snapshotStall.Observe(stalled.Seconds())
+	body, counters := enc.finish()
+	p.mu.Lock()
+	p.counts.thaw()
 	p.mu.Unlock()
 	encoded := time.Since(began)
 
@@ -127,7 +135,7 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 		return err
 	}
 	d.log.Debug("partition snapshot stored", "partition", p.id, "offset", next, "counters", counters, "reason", reason,
-		"encode", encoded.Round(time.Microsecond), "took", time.Since(began).Round(time.Microsecond))
+		"stall", stalled.Round(time.Microsecond), "encode", encoded.Round(time.Microsecond), "took", time.Since(began).Round(time.Microsecond))
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -121,8 +122,29 @@ func (w *stateWriter) str(s string) {
 	w.b = append(w.b, s...)
 }
 
-// encodeState appends p's state to a fresh body. The caller holds p.mu.
+// encodeState appends p's state to a fresh body, all of it under p.mu, which the
+// caller holds (tests; snapshots use beginState, which holds it for microseconds).
 func (p *partition) encodeState(topic, group string, now time.Time) (body []byte, counters int) {
+	enc := p.beginState(topic, group, now)
+	body, counters = enc.finish()
+	p.counts.thaw()
+	return body, counters
+}
+
+// stateEncoding is a snapshot body under way: its head (the rules, their window
+// states) is written, and the counters are a frozen view of the partition's store.
+type stateEncoding struct {
+	w       stateWriter
+	view    counterView
+	index   []uint32 // index[rule seq] is the rule's position in the head's table + 1
+	maxID   uint32
+	scratch []byte
+}
+
+// beginState writes the head of p's state and freezes its counters. The caller holds
+// p.mu, and calls p.counts.thaw under it once finish has returned; finish needs no
+// lock.
+func (p *partition) beginState(topic, group string, now time.Time) *stateEncoding {
 	rules := make([]*controls.Version, 0, len(p.starts))
 	var maxID uint32
 	for ar := range p.starts {
@@ -136,23 +158,7 @@ func (p *partition) encodeState(topic, group string, now time.Time) (body []byte
 	for i, ar := range rules {
 		index[ar.Seq] = uint32(i + 1)
 	}
-	st := &p.counts
-	indexed := func(id uint32) bool { return id <= maxID && index[id] != 0 }
-	customers := 0
-	for ci := range st.custs {
-		n := 0
-		for j := st.custs[ci].head; j >= 0; j = st.cells[j].next {
-			if indexed(st.cells[j].rule) {
-				n++
-			}
-		}
-		if n > 0 {
-			customers++
-			counters += n
-		}
-	}
-	// Sized for the common case (short names, small counts) to avoid regrowth.
-	w := stateWriter{b: make([]byte, 0, 64+len(rules)*64+len(st.names)+customers*4+counters*4)}
+	w := stateWriter{b: make([]byte, 0, 64+len(rules)*64)}
 	w.str(topic)
 	w.str(group)
 	w.varint(int64(p.id))
@@ -197,25 +203,46 @@ func (p *partition) encodeState(topic, group string, now time.Time) (body []byte
 			w.b = append(w.b, blob...)
 		}
 	}
-	w.uvarint(uint64(customers))
-	w.uvarint(uint64(counters))
-	for ci := range st.custs {
-		c := &st.custs[ci]
-		n := 0
-		for j := c.head; j >= 0; j = st.cells[j].next {
-			if indexed(st.cells[j].rule) {
+	return &stateEncoding{w: w, view: p.counts.freeze(), index: index, maxID: maxID}
+}
+
+// finish appends the frozen counters and returns the body and how many counters it
+// holds.
+func (e *stateEncoding) finish() (body []byte, counters int) {
+	v := &e.view
+	indexed := func(id uint32) bool { return id <= e.maxID && e.index[id] != 0 }
+	perCustomer := func(head int32) (n int) {
+		for j := head; j >= 0; j = v.cells.at(int(j)).next {
+			if indexed(v.cells.at(int(j)).rule) {
 				n++
 			}
 		}
+		return n
+	}
+	customers := 0
+	for ci := range v.custs.len() {
+		if n := perCustomer(v.custs.at(ci).head); n > 0 {
+			customers++
+			counters += n
+		}
+	}
+	// Sized for the common case (short names, small counts) to avoid regrowth.
+	w := &e.w
+	w.b = slices.Grow(w.b, 16+len(v.names)+customers*4+counters*4)
+	w.uvarint(uint64(customers))
+	w.uvarint(uint64(counters))
+	for ci := range v.custs.len() {
+		c := v.custs.at(ci)
+		n := perCustomer(c.head)
 		if n == 0 {
 			continue
 		}
 		w.uvarint(uint64(c.len))
-		w.b = append(w.b, st.names[c.off:c.off+c.len]...)
+		w.b = append(w.b, v.names[c.off:c.off+c.len]...)
 		w.uvarint(uint64(n))
-		for j := c.head; j >= 0; j = st.cells[j].next {
-			if cell := &st.cells[j]; indexed(cell.rule) {
-				w.uvarint(uint64(index[cell.rule] - 1))
+		for j := c.head; j >= 0; j = v.cells.at(int(j)).next {
+			if cell := v.cells.at(int(j)); indexed(cell.rule) {
+				w.uvarint(uint64(e.index[cell.rule] - 1))
 				w.uvarint(uint64(cell.n))
 			}
 		}
