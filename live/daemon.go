@@ -250,7 +250,7 @@ func (d *Daemon) run(ctx context.Context) {
 			}
 			err = lakehouse.RunArchiver(gctx, lakehouse.ArchiverConfig{
 				Brokers: d.cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: d.cfg.Topics.Events,
-				Group: d.cfg.ArchiveGroup, BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Registerer: d.cfg.Registry, Logger: d.log.With("stage", "archive"),
+				Group: d.cfg.ArchiveGroup, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Registerer: d.cfg.Registry, Logger: d.log.With("stage", "archive"),
 				Columns: d.columns.set,
 				// The archiver's group is another group: after a kill -9 its partitions
 				// must come back as fast as the live group's.
