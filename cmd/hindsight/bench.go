@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -120,18 +122,25 @@ func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 
 // prepareLatency completes a latency config from the command line.
 func prepareLatency(cmd *cobra.Command, cfg *bench.LatencyConfig, logLevel string, quiet bool) error {
-	logger, err := envLogger(cmd, logLevel)
+	return prepareBrokerBench(cmd, logLevel, quiet, len(cfg.Kafka.Brokers) == 0, &cfg.Logger, &cfg.BrokerCommand, &cfg.Progress)
+}
+
+// prepareBrokerBench completes what the benchmarks that run a broker child take from
+// the command line: their logger, the child's command (when child) and where progress
+// goes (unless quiet).
+func prepareBrokerBench(cmd *cobra.Command, logLevel string, quiet, child bool, logger **slog.Logger, brokerCmd *[]string, progress *io.Writer) error {
+	l, err := envLogger(cmd, logLevel)
 	if err != nil {
 		return err
 	}
-	cfg.Logger = logger
-	if len(cfg.Kafka.Brokers) == 0 {
-		if cfg.BrokerCommand, err = brokerCommand(); err != nil {
+	*logger = l
+	if child {
+		if *brokerCmd, err = brokerCommand(); err != nil {
 			return err
 		}
 	}
 	if !quiet {
-		cfg.Progress = cmd.ErrOrStderr()
+		*progress = cmd.ErrOrStderr()
 	}
 	return nil
 }
@@ -229,18 +238,7 @@ their ratios to the floor. Targets: 1 rule ≥ 80% of the floor, with the archiv
 (and ≤ 600 MiB peak RSS for 1M events, archive CPU per event ≤ the zstd JSON lines
 baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := envLogger(cmd, logLevel)
-			if err != nil {
-				return err
-			}
-			cfg.Logger = logger
-			if cfg.BrokerCommand, err = brokerCommand(); err != nil {
-				return err
-			}
-			if !quiet {
-				cfg.Progress = cmd.ErrOrStderr()
-			}
-			return nil
+			return prepareBrokerBench(cmd, logLevel, quiet, true, &cfg.Logger, &cfg.BrokerCommand, &cfg.Progress)
 		},
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.ThroughputReport, error) { return bench.RunThroughput(ctx, cfg) })
 	f := cmd.Flags()
