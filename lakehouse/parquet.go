@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/klauspost/compress/s2"
 )
 
 // Column names of the archive's Parquet files, in schema order.
@@ -71,7 +72,11 @@ type batch struct {
 	customer []string // interned: equal customers share one string
 	payloads []span   // where each payload is in chunks
 	chunks   [][]byte // payload bytes, in pooled fixed-size chunks: no regrowth copies
-	raw      int64
+	// packed[i], when set, is chunk i compressed (s2), and chunks[i] is nil until
+	// unpack: a file's raw JSON waits for its roll compressed, several times smaller
+	// (it was most of an archiving daemon's heap).
+	packed [][]byte
+	raw    int64
 
 	invalidUTF8 int
 	// checked is set when every row passed verdict.Accept (the archiver's files).
@@ -114,7 +119,10 @@ func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer stri
 		return
 	}
 	last := len(b.chunks) - 1
-	if last < 0 || len(b.chunks[last])+len(payload) > chunkSize {
+	if last < 0 || b.chunks[last] == nil || len(b.chunks[last])+len(payload) > chunkSize {
+		if last >= 0 && b.chunks[last] != nil && cap(b.chunks[last]) == chunkSize {
+			b.pack(last)
+		}
 		b.chunks = append(b.chunks, getChunk())
 		last++
 	}
@@ -138,6 +146,45 @@ func (b *batch) addRow(r Row, doc *jsonpath.Document) {
 	b.typed.add(doc)
 }
 
+// pack compresses full chunk i and returns its memory to the pool.
+func (b *batch) pack(i int) {
+	for len(b.packed) < len(b.chunks) {
+		b.packed = append(b.packed, nil)
+	}
+	c := b.chunks[i]
+	b.packed[i] = bytes.Clone(s2.Encode(packScratch(s2.MaxEncodedLen(len(c))), c))
+	b.chunks[i] = nil
+	chunkPool.Put(c[:0])
+}
+
+// packBuf is pack's scratch for the compressed bytes, cloned to their size: one per
+// goroutine at a time.
+var packBuf = sync.Pool{New: func() any { return new([]byte) }}
+
+func packScratch(n int) []byte {
+	p := packBuf.Get().(*[]byte)
+	defer packBuf.Put(p)
+	if cap(*p) < n {
+		*p = make([]byte, n)
+	}
+	return (*p)[:n]
+}
+
+// unpack decompresses the packed chunks, before the payloads are read.
+func (b *batch) unpack() error {
+	for i, z := range b.packed {
+		if z == nil {
+			continue
+		}
+		c, err := s2.Decode(getChunk()[:chunkSize], z)
+		if err != nil {
+			return fmt.Errorf("unpacking payload chunk %d: %w", i, err)
+		}
+		b.chunks[i], b.packed[i] = c, nil
+	}
+	return nil
+}
+
 func (b *batch) payload(i int) []byte {
 	p := b.payloads[i]
 	return b.chunks[p.chunk][p.off : p.off+p.n]
@@ -152,7 +199,7 @@ func (b *batch) release() {
 			chunkPool.Put(c[:0])
 		}
 	}
-	b.chunks, b.payloads = nil, nil
+	b.chunks, b.payloads, b.packed = nil, nil, nil
 }
 
 type span struct{ chunk, off, n uint32 }
@@ -271,6 +318,9 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	n := b.len()
 	if n == 0 {
 		return nil, FileEntry{}, errors.New("encode: empty batch")
+	}
+	if err := b.unpack(); err != nil {
+		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)
 	}
 	order := b.sortOrder()
 	mem := opts.mem

@@ -36,6 +36,9 @@ func TestEncodeRoundTripSortedWithStats(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	rows := workloadRows(1, 20000, 3, 1000)
 	rows[17].Payload = "not utf-8: \xff\xfe" // archived with substitutes, never breaks the file
+	// A value larger than a payload chunk, between chunks that are packed (compressed)
+	// while the file waits: every payload must come back whole.
+	rows[9000].Payload = `{"big":"` + strings.Repeat("x", 1536<<10) + `"}`
 	data, entry, err := lakehouse.EncodeForTest(lakehouse.ArchiverConfig{Allocator: mem, RowGroupRows: 4096}, 3, 1000, rows)
 	if err != nil {
 		t.Fatal(err)
