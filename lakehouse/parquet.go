@@ -72,9 +72,9 @@ type batch struct {
 	customer []string // interned: equal customers share one string
 	payloads []span   // where each payload is in chunks
 	chunks   [][]byte // payload bytes, in pooled fixed-size chunks: no regrowth copies
-	// packed[i], when set, is chunk i compressed (s2), and chunks[i] is nil until
-	// unpack: a file's raw JSON waits for its roll compressed, several times smaller
-	// (it was most of an archiving daemon's heap).
+	// packed[i], when set, is chunk i compressed (s2), and chunks[i] is nil: a file's
+	// raw JSON waits for its roll compressed, several times smaller (it was most of an
+	// archiving daemon's heap); encoding unpacks one chunk at a time.
 	packed [][]byte
 	raw    int64
 
@@ -170,24 +170,28 @@ func packScratch(n int) []byte {
 	return (*p)[:n]
 }
 
-// unpack decompresses the packed chunks, before the payloads are read.
-func (b *batch) unpack() error {
-	for i, z := range b.packed {
-		if z == nil {
-			continue
+// scatterPayloads copies each row i's payload to dst[dest[i]:]. Rows fill chunks in
+// order, so it walks the chunks once, unpacking a packed one into one scratch chunk:
+// a file's payloads are never all unpacked at once.
+func (b *batch) scatterPayloads(dst []byte, dest []int32) error {
+	scratch := getChunk()[:chunkSize]
+	defer func() { chunkPool.Put(scratch[:0]) }()
+	var chunk []byte
+	cur := -1
+	for i, p := range b.payloads {
+		if int(p.chunk) != cur {
+			cur = int(p.chunk)
+			chunk = b.chunks[cur]
+			if cur < len(b.packed) && b.packed[cur] != nil {
+				var err error
+				if chunk, err = s2.Decode(scratch, b.packed[cur]); err != nil {
+					return fmt.Errorf("unpacking payload chunk %d: %w", cur, err)
+				}
+			}
 		}
-		c, err := s2.Decode(getChunk()[:chunkSize], z)
-		if err != nil {
-			return fmt.Errorf("unpacking payload chunk %d: %w", i, err)
-		}
-		b.chunks[i], b.packed[i] = c, nil
+		copy(dst[dest[i]:], chunk[p.off:p.off+p.n])
 	}
 	return nil
-}
-
-func (b *batch) payload(i int) []byte {
-	p := b.payloads[i]
-	return b.chunks[p.chunk][p.off : p.off+p.n]
 }
 
 // release returns the batch's chunks to the pool; the batch must not be used after.
@@ -319,9 +323,6 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	if n == 0 {
 		return nil, FileEntry{}, errors.New("encode: empty batch")
 	}
-	if err := b.unpack(); err != nil {
-		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)
-	}
 	order := b.sortOrder()
 	mem := opts.mem
 
@@ -359,6 +360,8 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	custData, payData := custBuf.Bytes(), payBuf.Bytes()
 	minUs, maxUs := b.eventUs[0], b.eventUs[0]
 	cpos, ppos := 0, 0
+	// dest[i] is where row i's payload goes in the file's order.
+	dest := make([]int32, n)
 	for j, i := range order {
 		parts[j] = b.partition
 		offs[j] = b.offsets[i]
@@ -366,12 +369,15 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 		ins[j] = b.ingestUs[i]
 		custOffs[j] = int32(cpos)
 		cpos += copy(custData[cpos:], b.customer[i])
-		payOffs[j] = int32(ppos)
-		ppos += copy(payData[ppos:], b.payload(i))
+		payOffs[j], dest[i] = int32(ppos), int32(ppos)
+		ppos += int(b.payloads[i].n)
 		minUs = min(minUs, b.eventUs[i])
 		maxUs = max(maxUs, b.eventUs[i])
 	}
 	custOffs[n], payOffs[n] = int32(cpos), int32(ppos)
+	if err := b.scatterPayloads(payData, dest); err != nil {
+		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)
+	}
 	e.MinTime = time.UnixMicro(minUs).UTC()
 	e.MaxTime = time.UnixMicro(maxUs).UTC()
 	e.MinCustomer = b.customer[order[0]]
