@@ -91,6 +91,9 @@ func TestBackfillRun(t *testing.T) {
 // TestThroughputRun: every run reads every preloaded event (an archiving run's lake
 // holds them all, checked inside), with figures and ratios to the floor.
 func TestThroughputRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: six daemon runs over preloaded events; runs in make test")
+	}
 	rep, err := bench.RunThroughput(context.Background(), bench.ThroughputConfig{Events: 20_000, ManyRules: 20, Logger: e2etest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
