@@ -7,14 +7,16 @@ import (
 )
 
 // counterStore is one partition's (customer, rule version) counters. It holds no
-// pointers: names sit back to back in one byte slice, customers and counters in flat
-// slices linked by index, an open-addressing table finds a customer and another a
-// (customer, rule) counter. So millions of counters cost the garbage collector nothing
-// to scan (a map of per-customer slices made every collection walk them, stalling the
-// event loop), about 60 bytes per counter even with one counter per customer, and a
-// snapshot is a sequential walk. A customer's counters are also linked in a list, for
-// walks; finding one by walking that list cost time linear in the rules the customer
-// matched, per match: with 1,000 rules, three quarters of the daemon's CPU.
+// pointers: names sit back to back in one byte slice, customers and counters in
+// chunked slices (chunked.go) linked by index, and an open-addressing table finds a
+// customer. So millions of counters cost the garbage collector nothing to scan (a map
+// of per-customer slices made every collection walk them, stalling the event loop),
+// about 60 bytes per counter even with one counter per customer, and a snapshot is a
+// sequential walk. A customer's counters are linked in a list; a customer with more
+// than smallCustomer of them also has them in a second table, keyed by (customer,
+// rule): walking a long list per match cost time linear in the rules the customer
+// matched (with 1,000 rules, three quarters of the daemon's CPU), while a short list
+// is walked faster than a table is probed, and costs no table memory.
 //
 // Counters are keyed by a rule version's Seq (controls.Version). Only the partition's worker writes; readers hold
 // the partition's lock.
@@ -24,9 +26,11 @@ type counterStore struct {
 	// slots holds customer index+1 at position hash&mask (linear probing); 0 is empty.
 	slots []uint32
 	cells chunked[counterCell]
-	// index holds cell index+1 at position cellHash(customer, rule)&mask (linear
-	// probing); 0 is empty. It is rebuilt after cells are dropped.
-	index []uint32
+	// index holds customer<<32 | cell index+1 at position cellHash(customer, rule)&mask
+	// (linear probing), for the cells of customers with more than smallCustomer
+	// counters; 0 is empty. It is rebuilt after cells are dropped.
+	index   []uint64
+	indexed int // entries in index
 	// free is the first cell of the list of unlinked cells (-1: none), reused first.
 	free    int32
 	live    int // cells in use
@@ -41,14 +45,18 @@ type customerEntry struct {
 	hash uint32
 	off  uint32 // of the name in names
 	len  uint32
-	head int32 // first counter cell, -1: none
+	head int32  // first counter cell, -1: none
+	n    uint32 // counters in the list
 }
+
+// smallCustomer is how many counters a customer keeps in its list alone; past it they
+// are in the index too.
+const smallCustomer = 8
 
 type counterCell struct {
 	n    int64
 	rule uint32
 	next int32
-	cust uint32
 }
 
 // cellHash spreads a (customer, rule) key over the index (Fibonacci hashing).
@@ -58,7 +66,15 @@ func cellHash(ci int, rule uint32) uint32 {
 
 // cell returns the index of customer ci's counter for rule, or -1.
 func (s *counterStore) cell(ci int, rule uint32) int32 {
-	if len(s.index) == 0 {
+	c := s.custs.at(ci)
+	if c.n <= smallCustomer {
+		for j := c.head; j >= 0; {
+			cell := s.cells.at(int(j))
+			if cell.rule == rule {
+				return j
+			}
+			j = cell.next
+		}
 		return -1
 	}
 	mask := uint32(len(s.index) - 1)
@@ -67,43 +83,75 @@ func (s *counterStore) cell(ci int, rule uint32) int32 {
 		if e == 0 {
 			return -1
 		}
-		if c := s.cells.at(int(e - 1)); c.rule == rule && c.cust == uint32(ci) {
-			return int32(e - 1)
+		if j := int32(uint32(e)) - 1; uint32(e>>32) == uint32(ci) && s.cells.at(int(j)).rule == rule {
+			return j
 		}
 	}
 }
 
-// indexCell places cell j in the index, growing it past a load of 3/4.
-func (s *counterStore) indexCell(j int32) {
-	if s.live*4 >= len(s.index)*3 {
-		s.reindexCells(tableSize(s.live+1) * 2)
-		return // j is in cells and linked: the rebuild placed it
+// indexNew puts in the index what customer ci's new cell j calls for: j, or every
+// cell of ci when j took it past smallCustomer. The index grows past a load of 3/4.
+func (s *counterStore) indexNew(ci int, c *customerEntry, j int32) {
+	if c.n <= smallCustomer {
+		return
 	}
-	s.placeCell(j)
+	adding := 1
+	if c.n == smallCustomer+1 {
+		adding = int(c.n)
+	}
+	switch {
+	case (s.indexed+adding)*4 > len(s.index)*3:
+		s.reindexCells(2) // places ci's cells too: they are linked and counted
+	case c.n == smallCustomer+1:
+		for k := c.head; k >= 0; k = s.cells.at(int(k)).next {
+			s.placeCell(ci, k)
+		}
+	default:
+		s.placeCell(ci, j)
+	}
 }
 
-func (s *counterStore) placeCell(j int32) {
-	c := s.cells.at(int(j))
+func (s *counterStore) placeCell(ci int, j int32) {
 	mask := uint32(len(s.index) - 1)
-	i := cellHash(int(c.cust), c.rule) & mask
+	i := cellHash(ci, s.cells.at(int(j)).rule) & mask
 	for s.index[i] != 0 {
 		i = (i + 1) & mask
 	}
-	s.index[i] = uint32(j + 1)
+	s.index[i] = uint64(ci)<<32 | uint64(j+1)
+	s.indexed++
 }
 
-// reindexCells rebuilds the index, of size slots, from the customers' lists.
-func (s *counterStore) reindexCells(slots int) {
+// reindexCells rebuilds the index from the lists of the customers with more than
+// smallCustomer counters, at most 3/4 full, times room (1: just that).
+func (s *counterStore) reindexCells(room int) {
+	big := 0
+	for ci := range s.custs.len() {
+		if n := s.custs.at(ci).n; n > smallCustomer {
+			big += int(n)
+		}
+	}
+	slots := tableSize(big) * room
+	if big == 0 {
+		slots = 0
+	}
 	if cap(s.index) >= slots {
 		s.index = s.index[:slots]
 		clear(s.index)
 	} else {
-		s.index = make([]uint32, slots)
+		s.index = make([]uint64, slots)
 	}
-	fillTable(s.index, s.live, func(yield func(hash, entry uint32)) {
+	s.indexed = big
+	if big == 0 {
+		return
+	}
+	fillTable(s.index, big, func(yield func(hash uint32, entry uint64)) {
 		for ci := range s.custs.len() {
-			for j := s.custs.at(ci).head; j >= 0; j = s.cells.at(int(j)).next {
-				yield(cellHash(ci, s.cells.at(int(j)).rule), uint32(j+1))
+			c := s.custs.at(ci)
+			if c.n <= smallCustomer {
+				continue
+			}
+			for j := c.head; j >= 0; j = s.cells.at(int(j)).next {
+				yield(cellHash(ci, s.cells.at(int(j)).rule), uint64(ci)<<32|uint64(j+1))
 			}
 		}
 	})
@@ -209,7 +257,7 @@ func (s *counterStore) grow() {
 
 // reindex places every customer in s.slots (which must be empty and large enough).
 func (s *counterStore) reindex() {
-	fillTable(s.slots, s.custs.len(), func(yield func(hash, entry uint32)) {
+	fillTable(s.slots, s.custs.len(), func(yield func(hash uint32, entry uint32)) {
 		for i := range s.custs.len() {
 			yield(s.custs.at(i).hash, uint32(i+1))
 		}
@@ -221,10 +269,10 @@ func (s *counterStore) reindex() {
 // each insertion would miss the CPU caches for a large table; grouping them by their
 // slot's region first (a counting sort on the slot's top bits; each calls twice) makes
 // the writes land region by region, several times faster for millions.
-func fillTable(table []uint32, n int, each func(yield func(hash, entry uint32))) {
+func fillTable[E uint32 | uint64](table []E, n int, each func(yield func(hash uint32, entry E))) {
 	const regionBits = 12
 	mask := uint32(len(table) - 1)
-	place := func(h, entry uint32) {
+	place := func(h uint32, entry E) {
 		i := h & mask
 		for table[i] != 0 {
 			i = (i + 1) & mask
@@ -237,19 +285,23 @@ func fillTable(table []uint32, n int, each func(yield func(hash, entry uint32)))
 		return
 	}
 	var starts [1<<regionBits + 1]int
-	each(func(h, _ uint32) { starts[(h&mask)>>shift+1]++ })
+	each(func(h uint32, _ E) { starts[(h&mask)>>shift+1]++ })
 	for r := 1; r < len(starts); r++ {
 		starts[r] += starts[r-1]
 	}
 	// Each entry carries its hash, so the placing pass reads order sequentially.
-	order := make([]uint64, n)
-	each(func(h, entry uint32) {
+	type placed struct {
+		h uint32
+		e E
+	}
+	order := make([]placed, n)
+	each(func(h uint32, entry E) {
 		r := (h & mask) >> shift
-		order[starts[r]] = uint64(h)<<32 | uint64(entry)
+		order[starts[r]] = placed{h, entry}
 		starts[r]++
 	})
-	for _, e := range order {
-		place(uint32(e>>32), uint32(e))
+	for _, p := range order {
+		place(p.h, p.e)
 	}
 }
 
@@ -273,7 +325,7 @@ func (s *counterStore) add(ci int, rule uint32, n int64) int64 {
 		}
 	}
 	c := s.custs.mut(ci)
-	cell := counterCell{rule: rule, next: c.head, n: n, cust: uint32(ci)}
+	cell := counterCell{rule: rule, next: c.head, n: n}
 	var j int32
 	if s.free >= 0 {
 		j = s.free
@@ -286,9 +338,10 @@ func (s *counterStore) add(ci int, rule uint32, n int64) int64 {
 		j = int32(s.cells.append(cell))
 	}
 	c.head = j
+	c.n++
 	s.live++
 	if !s.deferIndex {
-		s.indexCell(j)
+		s.indexNew(ci, c, j)
 	}
 	return n
 }
@@ -324,7 +377,7 @@ func (s *counterStore) drop(gone func(rule uint32) bool) {
 	before := s.live
 	defer func() {
 		if s.live != before {
-			s.reindexCells(len(s.index)) // linear probing cannot simply forget a cell
+			s.reindexCells(2) // linear probing cannot simply forget a cell
 		}
 	}()
 	for ci := range s.custs.len() {
@@ -332,8 +385,10 @@ func (s *counterStore) drop(gone func(rule uint32) bool) {
 		for j := s.custs.at(ci).head; j >= 0; {
 			next := s.cells.at(int(j)).next
 			if gone(s.cells.at(int(j)).rule) {
+				c := s.custs.mut(ci)
+				c.n--
 				if prev < 0 {
-					s.custs.mut(ci).head = next
+					c.head = next
 				} else {
 					s.cells.mut(int(prev)).next = next
 				}
@@ -351,7 +406,7 @@ func (s *counterStore) drop(gone func(rule uint32) bool) {
 // footprint is the memory the store holds, in bytes.
 func (s *counterStore) footprint() int {
 	return cap(s.names) + s.custs.footprint(int(unsafe.Sizeof(customerEntry{}))) +
-		s.cells.footprint(int(unsafe.Sizeof(counterCell{}))) + cap(s.slots)*4 + cap(s.index)*4 + cap(s.scratch)
+		s.cells.footprint(int(unsafe.Sizeof(counterCell{}))) + cap(s.slots)*4 + cap(s.index)*8 + cap(s.scratch)
 }
 
 // customers is the number of customers with at least one counter.

@@ -12,11 +12,14 @@ import (
 func TestCounterStoreAgreesWithMap(t *testing.T) {
 	for seed := range uint64(5) {
 		rng := rand.New(rand.NewPCG(seed, 1))
-		rules := []int{12, 12, 400, 2000, 3}[seed] // many rules per customer too: the index, not the list, finds them
+		// Customers with a few counters (their list alone) and with hundreds (the
+		// index), and customers crossing between the two as counters come and go.
+		rules := []int{12, 12, 400, 2000, 3}[seed]
+		customers := []int{3000, 300, 50, 20, 3000}[seed]
 		s := newCounterStore()
 		oracle := map[string]map[uint32]int64{}
 		for op := range 20000 {
-			name := fmt.Sprintf("cust-%d", rng.IntN(3000))
+			name := fmt.Sprintf("cust-%d", rng.IntN(customers))
 			rule := uint32(1 + rng.IntN(rules))
 			switch k := rng.IntN(100); {
 			case k < 80:
@@ -52,6 +55,13 @@ func TestCounterStoreAgreesWithMap(t *testing.T) {
 		if seen != live || s.live != live {
 			t.Fatalf("seed %d: %d counters walked, %d recorded, want %d", seed, seen, s.live, live)
 		}
+		big := 0
+		for ci := range s.custs.len() {
+			if s.custs.at(ci).n > smallCustomer {
+				big++
+			}
+		}
+		t.Logf("seed %d: %d counters, %d of %d customers indexed", seed, live, big, s.custs.len())
 	}
 }
 

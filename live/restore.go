@@ -179,7 +179,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p.counts.deferIndex = false
 	p.counts.slots = make([]uint32, tableSize(p.counts.custs.len()))
 	p.counts.reindex()
-	p.counts.reindexCells(tableSize(p.counts.live))
+	p.counts.reindexCells(1)
 	p.next = h.Next
 	for i, sr := range h.Rules {
 		if ar := rules[i]; ar != nil && sr.Pending && d.bf != nil && sr.Start > 0 {
