@@ -125,7 +125,7 @@ func (w *stateWriter) str(s string) {
 // encodeState appends p's state to a fresh body, all of it under p.mu, which the
 // caller holds (tests; snapshots use beginState, which holds it for microseconds).
 func (p *partition) encodeState(topic, group string, now time.Time) (body []byte, counters int) {
-	enc := p.beginState(topic, group, now)
+	enc := p.beginState(topic, group, now, nil)
 	body, counters = enc.finish()
 	p.counts.thaw()
 	return body, counters
@@ -141,10 +141,10 @@ type stateEncoding struct {
 	scratch []byte
 }
 
-// beginState writes the head of p's state and freezes its counters. The caller holds
-// p.mu, and calls p.counts.thaw under it once finish has returned; finish needs no
-// lock.
-func (p *partition) beginState(topic, group string, now time.Time) *stateEncoding {
+// beginState writes the head of p's state, into buf (which may be nil), and freezes
+// its counters. The caller holds p.mu, and calls p.counts.thaw under it once finish
+// has returned; finish needs no lock.
+func (p *partition) beginState(topic, group string, now time.Time, buf []byte) *stateEncoding {
 	rules := make([]*controls.Version, 0, len(p.starts))
 	var maxID uint32
 	for ar := range p.starts {
@@ -158,7 +158,7 @@ func (p *partition) beginState(topic, group string, now time.Time) *stateEncodin
 	for i, ar := range rules {
 		index[ar.Seq] = uint32(i + 1)
 	}
-	w := stateWriter{b: make([]byte, 0, 64+len(rules)*64)}
+	w := stateWriter{b: slices.Grow(buf[:0], 64+len(rules)*64)}
 	w.str(topic)
 	w.str(group)
 	w.varint(int64(p.id))
@@ -250,9 +250,10 @@ func (e *stateEncoding) finish() (body []byte, counters int) {
 	return w.b, counters
 }
 
-// sealState compresses a body and frames it.
-func sealState(body []byte) []byte {
-	out := make([]byte, stateHeaderLen+s2.MaxEncodedLen(len(body))+stateTrailerLen)
+// sealState compresses a body and frames it, in dst (which may be nil).
+func sealState(dst, body []byte) []byte {
+	out := slices.Grow(dst[:0], stateHeaderLen+s2.MaxEncodedLen(len(body))+stateTrailerLen)
+	out = out[:stateHeaderLen+s2.MaxEncodedLen(len(body))+stateTrailerLen]
 	copy(out, stateMagic)
 	binary.LittleEndian.PutUint16(out[4:], stateVersion)
 	out[6] = stateCompressionS2

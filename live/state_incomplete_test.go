@@ -23,7 +23,7 @@ func TestSnapshotKeepsIncompleteHistory(t *testing.T) {
 	for i, m := range marks {
 		orig.incomplete[f.rules[i]] = m
 	}
-	data := sealState(must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))
+	data := sealState(nil, must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))
 	got, err := f.d.partitionFromSnapshot(2, data, map[int32]logBound{2: {start: 0, end: 1000}})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestSnapshotKeepsIncompleteHistory(t *testing.T) {
 func TestSnapshotVersion1StillRestores(t *testing.T) {
 	f := newStateFixture(t, 5)
 	orig := f.partition(1, 300, 30, 2, 9)
-	data := sealState(must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))
+	data := sealState(nil, must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))
 	// A version 2 body without incomplete marks is a version 1 body: reframe it.
 	binary.LittleEndian.PutUint16(data[4:], stateVersionV1)
 	n := len(data) - stateTrailerLen
