@@ -163,9 +163,11 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 
 // commitOffsets records progress in Kafka for tools that watch consumer lag. The
 // manifest is already committed, so a failure here loses nothing and is not returned:
-// the only error is an injected crash.
+// the only error is an injected crash. It outlives ctx: a flush whose manifest commit
+// landed as the archiver was stopping must still say so, since the final flush finds
+// nothing left to commit (the group's offsets stayed behind the manifest).
 func (a *archiver) commitOffsets(ctx context.Context, offsets map[int32]kgo.EpochOffset) error {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var failed error
 	a.cl.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{a.cfg.Topic: offsets},
