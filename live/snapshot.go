@@ -124,13 +124,8 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	p.mu.Unlock()
 	encoded := time.Since(began)
 
-	err := d.storeSnapshot(ctx, p, body, counters, next, gen, began, flushed)
+	err := d.storeSnapshot(ctx, p, body, counters, next, gen, began, flushed, restoreErr)
 	p.snaps.body = body[:0]
-	if err == nil && restoreErr != "" {
-		p.mu.Lock()
-		p.snaps.lastErr = restoreErr
-		p.mu.Unlock()
-	}
 	if err != nil {
 		d.m.snapshotFailures.Inc()
 		p.mu.Lock()
@@ -144,7 +139,10 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	return nil
 }
 
-func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, counters int, next int64, gen uint64, began time.Time, flushed bool) error {
+// storeSnapshot stores body; once it is stored, the partition's last error becomes
+// keepErr (a restore failure an initial snapshot does not make old), in the same step,
+// so that /v1/state never shows the partition without it.
+func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, counters int, next int64, gen uint64, began time.Time, flushed bool, keepErr string) error {
 	if !flushed {
 		if err := d.waitDelivered(ctx, p.id, next); err != nil {
 			return err
@@ -168,7 +166,7 @@ func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, c
 	p.snaps.last = rec
 	p.snaps.durable.Store(true)
 	p.snaps.clean.offset, p.snaps.clean.gen = next, gen
-	p.snaps.lastErr = ""
+	p.snaps.lastErr = keepErr
 	p.mu.Unlock()
 	d.m.snapshots.Inc()
 	d.m.snapshotBytes.Observe(float64(len(data)))
