@@ -3,6 +3,9 @@ package ingest
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,5 +114,125 @@ func TestRevokeHandlerDoesNotHoldCommits(t *testing.T) {
 	<-revoked
 	if _, owned := ec.Delivered(1); owned {
 		t.Error("partition 1 is still owned after its revocation")
+	}
+}
+
+// recordingTap keeps what an EventConsumer tells its tap.
+type recordingTap struct {
+	mu      sync.Mutex
+	resumed map[int32]int64
+	calls   map[int32][][2]int64 // per partition: from, and the offset after the batch
+	offsets map[int32][]int64
+	revoked []int32
+}
+
+func (r *recordingTap) Resume(p int32, at int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.resumed[p] = at
+}
+
+func (r *recordingTap) Records(p int32, from int64, recs []*kgo.Record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[p] = append(r.calls[p], [2]int64{from, recs[len(recs)-1].Offset + 1})
+	for _, rec := range recs {
+		r.offsets[p] = append(r.offsets[p], rec.Offset)
+	}
+}
+
+func (r *recordingTap) Revoked(ps []int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.revoked = append(r.revoked, ps...)
+}
+
+func (r *recordingTap) seen() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, o := range r.offsets {
+		n += len(o)
+	}
+	return n
+}
+
+// resumeHandler resumes partition 0 at offset 40 and leaves the others to the group.
+type resumeHandler struct{ nopHandler }
+
+func (resumeHandler) ResumeAt(map[int32]int64) map[int32]int64 { return map[int32]int64{0: 40} }
+
+// The tap (the archiver's feed) hears where each partition resumes, then every fetch
+// in order, each with the consumer's position before it, then the revocation.
+func TestTapSeesEveryFetchInOrder(t *testing.T) {
+	t.Parallel()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pcl.Close()
+	const perPartition = 300
+	for i := range perPartition {
+		for p := range int32(2) {
+			// Small batches, so that the consumer fetches several times.
+			pcl.Produce(context.Background(), &kgo.Record{Topic: "events", Partition: p, Key: []byte("c"), Value: []byte(`{"i":` + strconv.Itoa(i) + `}`)}, nil)
+		}
+		if i%50 == 0 {
+			if err := pcl.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := pcl.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tap := &recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}}
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: c.ListenAddrs()}, Topics: Topics{Events: "events"}, Group: "g",
+		MaxPollRecords: 37, Tap: tap}, resumeHandler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ec.Run(ctx) }()
+	want := perPartition - 40 + perPartition
+	for i := 0; tap.seen() < want && i < 1000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	if tap.resumed[0] != 40 || tap.resumed[1] != -1 || len(tap.resumed) != 2 {
+		t.Errorf("resumed %v, want map[0:40 1:-1]", tap.resumed)
+	}
+	for p, first := range map[int32]int64{0: 40, 1: 0} {
+		offs := tap.offsets[p]
+		if len(offs) != perPartition-int(first) || offs[0] != first || offs[len(offs)-1] != perPartition-1 {
+			t.Errorf("partition %d: tapped %d records from %v, want %d from %d", p, len(offs), offs[:min(3, len(offs))], perPartition-int(first), first)
+		}
+		calls := tap.calls[p]
+		if len(calls) < 2 {
+			t.Errorf("partition %d: %d fetches tapped, want several", p, len(calls))
+			continue
+		}
+		wantFrom := tap.resumed[p]
+		for i, c := range calls {
+			if c[0] != wantFrom {
+				t.Errorf("partition %d fetch %d: from %d, want %d", p, i, c[0], wantFrom)
+			}
+			wantFrom = c[1]
+		}
+	}
+	slices.Sort(tap.revoked)
+	if !slices.Equal(tap.revoked, []int32{0, 1}) {
+		t.Errorf("revoked %v, want [0 1]", tap.revoked)
 	}
 }

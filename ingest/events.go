@@ -71,6 +71,20 @@ type EventsConfig struct {
 	Logger *slog.Logger
 	// Metrics receives ingest's series. Default: unregistered metrics.
 	Metrics *Metrics
+	// Tap, when set, receives every fetched record of the events topic before it is
+	// handled (the live daemon's archiver feed). Default nil.
+	Tap RecordTap
+}
+
+// RecordTap receives the records an EventConsumer fetches. Per partition, in order:
+// Resume when the consumer starts reading it (at: its first offset, -1 when only the
+// group's reset position knows), Records for each fetch (from: the consumer's position
+// before them, -1 when not known), Revoked once it gave the partition up. Its methods
+// must not block, and must not change the records.
+type RecordTap interface {
+	Resume(partition int32, at int64)
+	Records(partition int32, from int64, recs []*kgo.Record)
+	Revoked(partitions []int32)
 }
 
 // EnsureDefaults fills unset fields with their documented defaults.
@@ -249,6 +263,9 @@ type partState struct {
 	holds []hold
 	// leaving is set once the partition is being revoked: periodic commits skip it.
 	leaving bool
+	// tapped is the offset after the last record handed to the tap, or where the
+	// partition resumed (-1: not known).
+	tapped int64
 }
 
 func (s *partState) isLeaving() bool {
@@ -263,7 +280,7 @@ type hold struct {
 }
 
 func newPartState(p int32) *partState {
-	return &partState{id: p, doc: jsonpath.NewDocument(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1}
+	return &partState{id: p, doc: jsonpath.NewDocument(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1, tapped: -1}
 }
 
 func (s *partState) hold(offset int64) {
@@ -335,7 +352,7 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
-	if pos, ok := h.(Positioner); ok {
+	if pos, ok := h.(Positioner); ok || cfg.Tap != nil {
 		opts = append(opts, kgo.AdjustFetchOffsetsFn(c.adjustOffsets(pos)))
 	}
 	cl, err := cfg.Kafka.NewClient(opts...)
@@ -399,7 +416,8 @@ func (c *EventConsumer) onAssigned(_ context.Context, _ *kgo.Client, m map[strin
 	c.h.Assigned(ps)
 }
 
-// adjustOffsets asks pos where the newly assigned partitions resume.
+// adjustOffsets asks pos (if not nil) where the newly assigned partitions resume, and
+// tells the tap.
 func (c *EventConsumer) adjustOffsets(pos Positioner) func(context.Context, map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 	return func(_ context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 		ps := offsets[c.cfg.Topics.Events]
@@ -411,7 +429,10 @@ func (c *EventConsumer) adjustOffsets(pos Positioner) func(context.Context, map[
 			// Without a commit the offset is the reset position, a negative sentinel.
 			committed[p] = max(o.EpochOffset().Offset, -1)
 		}
-		resume := pos.ResumeAt(committed)
+		var resume map[int32]int64
+		if pos != nil {
+			resume = pos.ResumeAt(committed)
+		}
 		for p, at := range resume {
 			if _, ok := ps[p]; ok && at >= 0 {
 				// Epoch -1: the resume point is ours, not the log's, so no truncation check.
@@ -432,7 +453,18 @@ func (c *EventConsumer) adjustOffsets(pos Positioner) func(context.Context, map[
 					s.handled = kgo.EpochOffset{Epoch: -1, Offset: at}
 					s.committed = max(s.committed, committed[p])
 				}
+				s.tapped = at
 				s.mu.Unlock()
+			} else if s != nil {
+				s.mu.Lock()
+				s.tapped = max(committed[p], -1)
+				s.mu.Unlock()
+			}
+			if c.cfg.Tap != nil {
+				if at < 0 { // no resume point given: the consumer starts at its commit
+					at = committed[p]
+				}
+				c.cfg.Tap.Resume(p, max(at, -1))
 			}
 		}
 		c.partsMu.RUnlock()
@@ -482,6 +514,9 @@ func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string
 	// the leaving ones are no longer committed. It runs before they are dropped, so that
 	// it can still ask Delivered.
 	c.h.Revoked(ps)
+	if c.cfg.Tap != nil {
+		c.cfg.Tap.Revoked(ps)
+	}
 	c.dropParts(ps)
 }
 
@@ -496,6 +531,9 @@ func (c *EventConsumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]
 	c.markLeaving(ps)
 	c.commitMu.Unlock()
 	c.h.Revoked(ps)
+	if c.cfg.Tap != nil {
+		c.cfg.Tap.Revoked(ps)
+	}
 	c.dropParts(ps)
 }
 
@@ -645,7 +683,15 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 			if len(fp.Records) == 0 || fp.Topic != c.cfg.Topics.Events {
 				return
 			}
-			batches = append(batches, &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, recs: fp.Records, c: c, ps: c.part(fp.Partition)})
+			b := &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, recs: fp.Records, c: c, ps: c.part(fp.Partition)}
+			if c.cfg.Tap != nil {
+				b.ps.mu.Lock()
+				from := b.ps.tapped
+				b.ps.tapped = b.NextOffset()
+				b.ps.mu.Unlock()
+				c.cfg.Tap.Records(fp.Partition, from, fp.Records)
+			}
+			batches = append(batches, b)
 		})
 		c.handle(batches, work, &batchesDone)
 		c.cl.AllowRebalance()

@@ -32,6 +32,7 @@ type archiver struct {
 	bo    backoff
 	enc   encodeOptions
 	cl    *kgo.Client
+	feed  *Feed // nil: the archiver consumes in its group
 
 	mu    sync.Mutex
 	parts map[int32]*partState // owned partitions
@@ -75,6 +76,46 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	if err != nil {
 		return err
 	}
+	opts := a.groupOpts()
+	if a.feed != nil {
+		// No group: the feed's consumer owns the partitions, and the archiver reads
+		// only those it catches up, as a direct consumer.
+		opts = []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20)}
+	}
+	cl, err := kgo.NewClient(append(opts, cfg.KafkaOpts...)...)
+	if err != nil {
+		return fmt.Errorf("lakehouse: kafka client: %w", err)
+	}
+	a.cl = cl
+	a.log.Info("archiver starting", "topic", cfg.Topic, "group", cfg.Group, "fed", a.feed != nil, "bucket", bucketString(bkt, cfg.BucketURL), "writer", a.store.writer,
+		"session_timeout", cfg.SessionTimeout, "instance_id", cfg.InstanceID)
+
+	g, gctx := errgroup.WithContext(ctx)
+	if a.feed != nil {
+		g.Go(func() error { return a.feedLoop(gctx) })
+	} else {
+		g.Go(func() error { return a.pollLoop(gctx) })
+	}
+	g.Go(func() error { return a.flushLoop(gctx) })
+	g.Go(func() error { a.lagLoop(gctx); return nil })
+	if cfg.CompactInterval > 0 {
+		g.Go(func() error { a.maintenanceLoop(gctx); return nil })
+	}
+	err = g.Wait()
+	// Close leaves the consumer group, after an injected crash too: franz-go has no way
+	// to drop a (non-static) member without leaving, short of the process dying. What
+	// an injected crash skips happened before this point: the loop that hit the fault
+	// returned on the spot and finalFlush flushed nothing, so buffered records, uploaded
+	// but uncommitted files and uncommitted Kafka offsets stay as they were. Leaving
+	// only hands the partitions over without waiting out the session timeout; a crash
+	// that does not leave is TestKillArchiverProcess's SIGKILL.
+	cl.Close()
+	return err
+}
+
+// groupOpts are the client options of an archiver that consumes in its group.
+func (a *archiver) groupOpts() []kgo.Opt {
+	cfg := a.cfg
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ConsumeTopics(cfg.Topic),
@@ -96,40 +137,16 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
-	cl, err := kgo.NewClient(append(opts, cfg.KafkaOpts...)...)
-	if err != nil {
-		return fmt.Errorf("lakehouse: kafka client: %w", err)
-	}
-	a.cl = cl
-	a.log.Info("archiver starting", "topic", cfg.Topic, "group", cfg.Group, "bucket", bucketString(bkt, cfg.BucketURL), "writer", a.store.writer,
-		"session_timeout", cfg.SessionTimeout, "instance_id", cfg.InstanceID)
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.pollLoop(gctx) })
-	g.Go(func() error { return a.flushLoop(gctx) })
-	g.Go(func() error { a.lagLoop(gctx); return nil })
-	if cfg.CompactInterval > 0 {
-		g.Go(func() error { a.maintenanceLoop(gctx); return nil })
-	}
-	err = g.Wait()
-	// Close leaves the consumer group, after an injected crash too: franz-go has no way
-	// to drop a (non-static) member without leaving, short of the process dying. What
-	// an injected crash skips happened before this point: the loop that hit the fault
-	// returned on the spot and finalFlush flushed nothing, so buffered records, uploaded
-	// but uncommitted files and uncommitted Kafka offsets stay as they were. Leaving
-	// only hands the partitions over without waiting out the session timeout; a crash
-	// that does not leave is TestKillArchiverProcess's SIGKILL.
-	cl.Close()
-	return err
+	return opts
 }
 
 func newArchiver(cfg ArchiverConfig, bkt Bucket) (*archiver, error) {
-	met, err := newMetrics(cfg.Registerer)
+	met, err := newMetrics(cfg.Registerer, cfg.Feed)
 	if err != nil {
 		return nil, err
 	}
 	a := &archiver{
-		cfg: cfg, log: cfg.Logger, bkt: bkt, met: met,
+		cfg: cfg, log: cfg.Logger, bkt: bkt, met: met, feed: cfg.Feed,
 		parts:    map[int32]*partState{},
 		seeks:    map[int32]int64{},
 		intern:   map[string]string{},
@@ -139,6 +156,7 @@ func newArchiver(cfg ArchiverConfig, bkt Bucket) (*archiver, error) {
 		pollDone: make(chan struct{}),
 		enc:      encodeOptions{mem: cfg.Allocator, rowGroupRows: cfg.RowGroupRows, compressionLevel: cfg.CompressionLevel},
 	}
+	buffers.raiseMax(cfg.MaxBufferedBytes / 2)
 	a.bo = backoff{min: cfg.MinBackoff, max: cfg.MaxBackoff, log: a.log, onError: func(op string) { met.storageErrors.WithLabelValues(op).Inc() }}
 	a.store = &manifestStore{bkt: bkt, log: a.log, writer: newWriterID(), topic: cfg.Topic,
 		onConflict: met.conflicts.Inc, onCorrupt: met.corrupt.Inc}

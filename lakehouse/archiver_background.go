@@ -19,6 +19,7 @@ func (a *archiver) lagLoop(ctx context.Context) {
 	adm := kadm.NewClient(a.cl)
 	lags := map[int32]*lagSamples{}
 	every(ctx, a.cfg.LagInterval, func() {
+		buffers.trim()
 		lctx, cancel := context.WithTimeout(ctx, a.cfg.LagInterval)
 		defer cancel()
 		ends, err := adm.ListEndOffsets(lctx, a.cfg.Topic)

@@ -19,6 +19,10 @@ type partState struct {
 	// (-1: none): they were handled, so they are not archive lag, though the
 	// watermark only passes them with the next archived record.
 	refusedTo int64
+	// catchUp: the archiver reads the partition from Kafka itself (fed archivers only,
+	// see feedLoop); cuNext is the offset that reading delivers next (-1: its first).
+	catchUp bool
+	cuNext  int64
 }
 
 // pollLoop appends records to open files and closes the files that are due; flushLoop

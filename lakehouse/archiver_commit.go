@@ -145,9 +145,10 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 		}
 	}
 	for _, b := range all {
+		buffers.put(b.encoded.data) // uploaded: Bucket.Put read it and kept nothing
 		b.encoded.data = nil
 	}
-	if len(commit) > 0 && a.cl != nil {
+	if len(commit) > 0 && a.cl != nil && a.feed == nil { // a fed archiver has no group
 		if err := a.commitOffsets(ctx, commit); err != nil {
 			return err
 		}
@@ -214,6 +215,14 @@ func (a *archiver) applySeeks() {
 		st.cur = nil // its records are archived already, or will be refetched
 		st.next = next
 		st.refusedTo = -1
+		if a.feed != nil {
+			// A fed partition's feed continues from where it is (its records below next
+			// are skipped); only the archiver's own reading moves.
+			if !st.catchUp {
+				continue
+			}
+			st.cuNext = next
+		}
 		offsets[p] = kgo.EpochOffset{Epoch: -1, Offset: next}
 	}
 	a.countBufferedLocked()

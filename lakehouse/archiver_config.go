@@ -26,8 +26,13 @@ type ArchiverConfig struct {
 	// Topic is the events topic. Default "events".
 	Topic string
 	// Group is the consumer group; archivers in one group split the partitions.
-	// Default DefaultArchiverGroup.
+	// Default DefaultArchiverGroup. Unused with a Feed.
 	Group string
+	// Feed, when set, hands the archiver the records a consumer in this process fetched
+	// (see Feed): the archiver joins no group, archives the partitions that consumer
+	// owns, and reads from Kafka itself only what the feed leaves out. Default nil: the
+	// archiver consumes the topic in Group.
+	Feed *Feed
 	// SessionTimeout is how long the group waits for a silent archiver (a process
 	// killed with -9, a host gone) before handing its partitions to the others, so it
 	// bounds how long archiving stalls after such a crash. Default 0: franz-go's 45s.

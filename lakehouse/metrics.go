@@ -35,9 +35,12 @@ type metrics struct {
 	buffered          prometheus.Gauge
 	manifestVer       prometheus.Gauge
 	flushSeconds      prometheus.Histogram
+	// catchUps and catchUpParts: a fed archiver's own reading of partitions (feedLoop).
+	catchUps     prometheus.Counter
+	catchUpParts prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 	c := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: name, Help: help})
 	}
@@ -68,13 +71,28 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		buffered:     prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "buffered_records", Help: "Records consumed but not yet committed to the lake."}),
 		manifestVer:  prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "manifest_version", Help: "Latest manifest version this process knows."}),
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hindsight", Subsystem: "lake", Name: "flush_seconds", Help: "Time to encode, upload and commit a set of files.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
+		catchUps:     c("catch_ups_total", "Times a fed archiver began reading a partition from Kafka itself, because its feed left a hole (a restart with the lake behind, a batch dropped)."),
+		catchUpParts: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "catch_up_partitions", Help: "Partitions a fed archiver is reading from Kafka itself until its feed continues them."}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, col := range []prometheus.Collector{m.records, m.read, m.duplicates, m.invalidUTF8, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
+	retained := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "retained_buffer_bytes",
+		Help: "Bytes of freed archive buffers kept for reuse (at most half of the largest MaxBufferedBytes of the process's archivers)."},
+		func() float64 { return float64(buffers.held.Load()) })
+	cols := []prometheus.Collector{retained, m.records, m.read, m.duplicates, m.invalidUTF8, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
 		m.conflicts, m.rejected, m.storageErrors, m.corrupt, m.offsetCommitErr, m.compacted, m.expired, m.deleted,
-		m.watermark, m.lag, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds} {
+		m.watermark, m.lag, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds}
+	if feed != nil {
+		cols = append(cols, m.catchUps, m.catchUpParts,
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "feed_dropped_records_total",
+				Help: "Records the live consumer fetched that the archiver's feed dropped, full at its limit; the archiver reads them from Kafka itself."},
+				func() float64 { return float64(feed.Dropped()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "feed_limit_records",
+				Help: "Most fetched records the archiver's feed holds (--archive-feed-records)."},
+				func() float64 { return float64(feed.limit) }))
+	}
+	for _, col := range cols {
 		if err := reg.Register(col); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

@@ -154,7 +154,7 @@ func (b *batch) pack(i int) {
 	c := b.chunks[i]
 	b.packed[i] = bytes.Clone(s2.Encode(packScratch(s2.MaxEncodedLen(len(c))), c))
 	b.chunks[i] = nil
-	chunkPool.Put(c[:0])
+	putChunk(c)
 }
 
 // packBuf is pack's scratch for the compressed bytes, cloned to their size: one per
@@ -175,7 +175,7 @@ func packScratch(n int) []byte {
 // a file's payloads are never all unpacked at once.
 func (b *batch) scatterPayloads(dst []byte, dest []int32) error {
 	scratch := getChunk()[:chunkSize]
-	defer func() { chunkPool.Put(scratch[:0]) }()
+	defer putChunk(scratch)
 	var chunk []byte
 	cur := -1
 	for i, p := range b.payloads {
@@ -200,7 +200,7 @@ func (b *batch) release() {
 	b.typed = nil
 	for _, c := range b.chunks {
 		if cap(c) == chunkSize {
-			chunkPool.Put(c[:0])
+			putChunk(c)
 		}
 	}
 	b.chunks, b.payloads, b.packed = nil, nil, nil
@@ -212,9 +212,9 @@ type span struct{ chunk, off, n uint32 }
 // zeroing of fresh memory, which cost more than the copies themselves.
 const chunkSize = 1 << 20
 
-var chunkPool = sync.Pool{New: func() any { return make([]byte, 0, chunkSize) }}
+func getChunk() []byte { return buffers.get(chunkSize)[:0] }
 
-func getChunk() []byte { return chunkPool.Get().([]byte)[:0] }
+func putChunk(c []byte) { buffers.put(c) }
 
 // encodeOptions are the Parquet knobs of the archive.
 type encodeOptions struct {
@@ -408,9 +408,10 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	}
 	defer rec.Release()
 
-	var buf bytes.Buffer
-	buf.Grow(int(b.raw/5) + 64<<10)
-	fw, err := pqarrow.NewFileWriter(schema, &buf, opts.writerProps(e.Columns),
+	// From the cache, and back to it once uploaded (afterCommit), unless the file
+	// outgrew it.
+	buf := bytes.NewBuffer(buffers.get(int(b.raw/5) + 64<<10)[:0])
+	fw, err := pqarrow.NewFileWriter(schema, buf, opts.writerProps(e.Columns),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
 	if err != nil {
 		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)

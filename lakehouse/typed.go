@@ -262,7 +262,7 @@ func (c *typedValues) release() {
 	}
 	for _, b := range c.strs {
 		if cap(b) == chunkSize {
-			chunkPool.Put(b[:0])
+			putChunk(b)
 		}
 	}
 	*c = typedValues{}

@@ -38,6 +38,9 @@ type Daemon struct {
 	controls *ingest.ControlReader
 	// notify delivers alerts to destinations (nil with NoNotify).
 	notify *notify.Stage
+	// feed hands the event consumer's fetches to the embedded archiver (nil with
+	// NoArchive).
+	feed   *lakehouse.Feed
 	active atomic.Pointer[activeSet]
 	// columns are the paths the embedded archiver types; the controls goroutine
 	// (publishRules) alone changes them.
@@ -89,6 +92,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, rulesLoaded: make(chan struct{}), parts: map[int32]*partition{}, done: make(chan struct{})}
+	if !cfg.NoArchive {
+		d.feed = lakehouse.NewFeed(cfg.ArchiveFeedRecords)
+	}
 	defer func() {
 		if err != nil {
 			d.closeResources()
@@ -250,11 +256,8 @@ func (d *Daemon) run(ctx context.Context) {
 			}
 			err = lakehouse.RunArchiver(gctx, lakehouse.ArchiverConfig{
 				Brokers: d.cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: d.cfg.Topics.Events,
-				Group: d.cfg.ArchiveGroup, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Registerer: d.cfg.Registry, Logger: d.log.With("stage", "archive"),
+				Feed: d.feed, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Registerer: d.cfg.Registry, Logger: d.log.With("stage", "archive"),
 				Columns: d.columns.set,
-				// The archiver's group is another group: after a kill -9 its partitions
-				// must come back as fast as the live group's.
-				SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
 			})
 			if err != nil && gctx.Err() == nil {
 				return fmt.Errorf("live: archiver: %w", err)
@@ -273,7 +276,7 @@ func (d *Daemon) run(ctx context.Context) {
 			Kafka: d.cfg.Kafka, Topics: d.cfg.Topics, Group: d.cfg.Group, StartAt: d.cfg.StartAt,
 			CommitInterval: d.cfg.CommitInterval, ShutdownTimeout: d.cfg.ShutdownTimeout,
 			SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
-			ProduceLinger: d.cfg.AlertLinger, Logger: d.log, Metrics: d.im,
+			ProduceLinger: d.cfg.AlertLinger, Logger: d.log, Metrics: d.im, Tap: d.tap(),
 		}, d)
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
@@ -356,3 +359,11 @@ func (d *Daemon) AlertsRaised() int64 { return d.alertsRaised.Load() }
 
 // DeadLetters is the number of event records sent to the dead-letter topic.
 func (d *Daemon) DeadLetters() int64 { return d.im.DeadLettersTotal() }
+
+// tap is the consumer's tap: the archiver's feed, or none.
+func (d *Daemon) tap() ingest.RecordTap {
+	if d.feed == nil {
+		return nil // not a typed nil in the interface
+	}
+	return d.feed
+}

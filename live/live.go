@@ -43,6 +43,7 @@ import (
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -222,9 +223,11 @@ type Config struct {
 	// LakeMaxColumns bounds the paths typed; past it the rest are read from the JSON
 	// payload (hindsight_lake_typed_paths_over_limit). Default 32; negative: none.
 	LakeMaxColumns int
-	// ArchiveGroup is the embedded archiver's consumer group. Default
-	// lakehouse.DefaultArchiverGroup.
-	ArchiveGroup string
+	// ArchiveFeedRecords bounds the fetched records the event consumer hands the
+	// embedded archiver ahead of its reading them (lakehouse.Feed): each record is
+	// fetched and decompressed once for both. Past it batches are dropped and the
+	// archiver reads them from Kafka itself. Default lakehouse.DefaultFeedRecords.
+	ArchiveFeedRecords int
 	// ArchiveFlushConcurrency is how many files the embedded archiver encodes at once.
 	// Default DefaultArchiveFlushConcurrency(): one core fewer than GOMAXPROCS, at
 	// least one, so that encoding rolled files (the archiver's heaviest work) never
@@ -251,6 +254,9 @@ type Config struct {
 func (c *Config) EnsureDefaults() {
 	if c.ArchiveFlushConcurrency == 0 {
 		c.ArchiveFlushConcurrency = DefaultArchiveFlushConcurrency()
+	}
+	if c.ArchiveFeedRecords <= 0 {
+		c.ArchiveFeedRecords = lakehouse.DefaultFeedRecords
 	}
 	if c.DataDir != "" {
 		if abs, err := filepath.Abs(c.DataDir); err == nil {

@@ -100,7 +100,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: <data-dir>/cache)")
 	f.Int64Var(&cfg.BackfillCacheMaxBytes, "backfill-cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the backfill cache may hold; the oldest files go first")
 	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", archiveDefaults.RollAge, "how long the archiver keeps a file open")
-	f.StringVar(&cfg.ArchiveGroup, "archive-group", archiveDefaults.Group, "consumer group of the embedded archiver")
+	f.IntVar(&cfg.ArchiveFeedRecords, "archive-feed-records", lakehouse.DefaultFeedRecords, "fetched records the event consumer may hand the embedded archiver ahead of its reading them; past it the archiver reads them from Kafka again")
 	f.IntVar(&cfg.ArchiveFlushConcurrency, "archive-flush-concurrency", live.DefaultArchiveFlushConcurrency(), "files the embedded archiver encodes at once (default: one core fewer than GOMAXPROCS, at least 1)")
 	addLakeColumnFlags(f, &cfg.LakeColumns, &cfg.LakeMaxColumns, "besides those the active rules read")
 	f.StringVar(&cfg.StateURL, "state", "", "bucket URL where partition state snapshots are kept, under state/ (default: the lake's bucket)")

@@ -1,0 +1,230 @@
+package lakehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// feedLoop is pollLoop for an archiver fed by a consumer in its process (Feed): it
+// takes the feed's batches that continue a partition's archive and reads the others'
+// records from Kafka itself (catch-up), through a.cl as a direct consumer of just
+// those partitions, until the feed continues them. Both sources go through
+// appendLocked, which skips what the archive already has, and a batch is only taken
+// when its first offset leaves no hole (takeLocked). When ctx ends it takes what the
+// feed still holds and closes every open file for the final flush.
+func (a *archiver) feedLoop(ctx context.Context) error {
+	defer close(a.pollDone)
+	var items []feedItem
+	for ctx.Err() == nil {
+		if a.overBudget() {
+			// The flusher is behind: leave the feed's batches be (past its limit it
+			// drops them, and catch-up reads them again later).
+			select {
+			case <-ctx.Done():
+			case <-a.flushed:
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		items = a.feed.take(items)
+		if err := a.applyFeed(ctx, items); err != nil {
+			return err
+		}
+		if a.catchingUp() {
+			// Short polls, so that the feed's batches do not wait behind a long poll.
+			pctx, cancel := context.WithTimeout(ctx, min(a.pollWait(), 20*time.Millisecond))
+			fs := a.cl.PollFetches(pctx)
+			cancel()
+			if fs.IsClientClosed() {
+				break
+			}
+			fs.EachError(func(topic string, p int32, err error) {
+				if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+					a.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
+				}
+			})
+			a.appendCatchUp(fs, time.Now())
+		} else {
+			select {
+			case <-ctx.Done():
+			case <-a.feed.wake:
+			case <-time.After(a.pollWait()):
+			}
+			a.append(nil, time.Now()) // closes the files that are due
+		}
+		a.applySeeks()
+		if err := a.hook("poll"); err != nil {
+			return err
+		}
+	}
+	// What the consumer handed over before it stopped is archived now rather than
+	// read again by the next run.
+	if err := a.applyFeed(ctx, a.feed.take(items)); err != nil {
+		return err
+	}
+	a.sealAll()
+	return nil
+}
+
+// applyFeed applies the feed's items in their order.
+func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
+	now := time.Now()
+	var add map[int32]kgo.Offset
+	var remove []int32
+	for i := range items {
+		it := &items[i]
+		switch it.kind {
+		case feedResume:
+			m, err := a.latestManifest(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					continue // stopping: the partition's next owner resumes it
+				}
+				return err
+			}
+			a.mu.Lock()
+			a.setBaseLocked(m)
+			if old := a.parts[it.p]; old != nil && old.catchUp {
+				remove = append(remove, it.p)
+			}
+			st := &partState{next: -1, refusedTo: -1, cuNext: -1}
+			if s, ok := m.Partition(it.p); ok {
+				st.next = s.Watermark + 1
+			}
+			a.parts[it.p] = st
+			a.countBufferedLocked() // a file open under an earlier assignment is dropped
+			// A consumer that resumes beyond the archive, or from where it cannot say,
+			// will not hand over what lies between: read that here.
+			if st.next < 0 || it.at < 0 || st.next < it.at {
+				add = a.startCatchUpLocked(add, it.p, st)
+			}
+			a.mu.Unlock()
+			a.log.Info("partition assigned", "partition", it.p, "resume_at", st.next, "consumer_at", it.at, "catch_up", st.catchUp)
+		case feedRecords:
+			a.mu.Lock()
+			st := a.parts[it.p]
+			switch {
+			case st == nil:
+				// Not owned (revoked meanwhile).
+			case a.continuesLocked(st, it.at):
+				a.appendLocked(kgo.FetchTopicPartition{Topic: a.cfg.Topic, FetchPartition: kgo.FetchPartition{Partition: it.p, Records: it.recs}}, now)
+				if st.catchUp {
+					// The feed continues the partition: its own reading ends.
+					st.catchUp = false
+					remove = append(remove, it.p)
+				}
+			case !st.catchUp:
+				// A hole before the batch (a dropped batch, a consumer ahead of the
+				// archive): read the partition here until the feed continues it.
+				add = a.startCatchUpLocked(add, it.p, st)
+			}
+			a.mu.Unlock()
+			it.recs = nil
+		case feedRevoked:
+			a.revoked(ctx, nil, map[string][]int32{a.cfg.Topic: it.ps})
+			remove = append(remove, it.ps...)
+		}
+	}
+	a.moveCatchUp(add, remove)
+	a.append(nil, now)
+	return nil
+}
+
+// continuesLocked says whether records read from position from (-1: not known) leave
+// no hole after st's archive.
+func (a *archiver) continuesLocked(st *partState, from int64) bool {
+	return from >= 0 && st.next >= 0 && from <= st.next
+}
+
+func (a *archiver) startCatchUpLocked(add map[int32]kgo.Offset, p int32, st *partState) map[int32]kgo.Offset {
+	if add == nil {
+		add = map[int32]kgo.Offset{}
+	}
+	st.catchUp = true
+	st.cuNext = st.next
+	if st.next < 0 {
+		add[p] = kgo.NewOffset().AtStart() // a partition new to the lake: from its first record
+	} else {
+		add[p] = kgo.NewOffset().At(st.next).WithEpoch(-1)
+	}
+	a.met.catchUps.Inc()
+	return add
+}
+
+// moveCatchUp starts and stops the archiver's own reading of partitions, outside mu.
+// A partition both stopped and started (revoked, then assigned again) restarts.
+func (a *archiver) moveCatchUp(add map[int32]kgo.Offset, remove []int32) {
+	if len(remove) > 0 {
+		a.cl.RemoveConsumePartitions(map[string][]int32{a.cfg.Topic: remove})
+	}
+	if len(add) > 0 {
+		a.cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{a.cfg.Topic: add})
+	}
+	a.mu.Lock()
+	n := 0
+	for _, st := range a.parts {
+		if st.catchUp {
+			n++
+		}
+	}
+	a.mu.Unlock()
+	a.met.catchUpParts.Set(float64(n))
+}
+
+func (a *archiver) catchingUp() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, st := range a.parts {
+		if st.catchUp {
+			return true
+		}
+	}
+	return false
+}
+
+// appendCatchUp appends the records read for partitions being caught up. Each batch
+// continues the last one read for its partition (franz-go hands a partition's records
+// over in order, from where it was added); one that would leave a hole — which only a
+// seek could cause — restarts the reading at the archive's next offset.
+func (a *archiver) appendCatchUp(fs kgo.Fetches, now time.Time) {
+	var restart map[int32]kgo.Offset
+	a.mu.Lock()
+	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+		st := a.parts[fp.Partition]
+		if fp.Topic != a.cfg.Topic || st == nil || !st.catchUp || len(fp.Records) == 0 {
+			return
+		}
+		if st.next >= 0 && !a.continuesLocked(st, st.cuNext) {
+			restart = a.startCatchUpLocked(restart, fp.Partition, st)
+			return
+		}
+		a.appendLocked(fp, now)
+		st.cuNext = fp.Records[len(fp.Records)-1].Offset + 1
+	})
+	a.mu.Unlock()
+	if len(restart) > 0 {
+		offsets := make(map[int32]kgo.EpochOffset, len(restart))
+		for p, o := range restart {
+			offsets[p] = o.EpochOffset()
+		}
+		a.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{a.cfg.Topic: offsets})
+	}
+	a.append(nil, now)
+}
+
+func (a *archiver) latestManifest(ctx context.Context) (*Manifest, error) {
+	var m *Manifest
+	err := a.bo.do(ctx, "load manifest", func(ctx context.Context) error {
+		var err error
+		m, _, err = a.store.latest(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lakehouse: load manifest on assignment: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,121 @@
+package lakehouse
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// DefaultFeedRecords is ArchiverConfig.FeedRecords' default: how many fetched records
+// a Feed holds for its archiver before it drops batches (about 40 MB of 600-byte
+// events, referenced, not copied).
+const DefaultFeedRecords = 1 << 16
+
+// Feed hands the records a consumer in the same process fetched to an archiver, so
+// that a record is fetched from Kafka and decompressed once for both (the live daemon
+// evaluates and archives the same records). The consumer owns the partitions: it says
+// which it resumes where (Resume), hands over each fetch with its position before it
+// (Records) and says which it gave up (Revoked). None of them blocks: past FeedRecords
+// queued records a batch is dropped and counted.
+//
+// A Feed never decides what is archived. The archiver takes a batch only when it
+// continues the partition's archive without a hole — its position before the batch is
+// at or below the archive's next offset — and reads a partition from Kafka itself
+// (catching up) while the feed's batches start beyond that: after a restart, when the
+// lake trails the consumer, and after a dropped batch. So what a Feed loses costs a
+// second fetch, never a record.
+type Feed struct {
+	mu      sync.Mutex
+	items   []feedItem
+	records int
+	limit   int
+	wake    chan struct{}
+	dropped atomic.Int64
+}
+
+type feedKind uint8
+
+const (
+	feedResume feedKind = iota
+	feedRecords
+	feedRevoked
+)
+
+type feedItem struct {
+	kind feedKind
+	p    int32
+	// at is where a resumed partition starts; from the consumer's position before recs.
+	// -1: not known.
+	at   int64
+	recs []*kgo.Record
+	ps   []int32
+}
+
+// NewFeed returns a feed that holds at most limit records (DefaultFeedRecords if
+// limit ≤ 0) for its archiver.
+func NewFeed(limit int) *Feed {
+	if limit <= 0 {
+		limit = DefaultFeedRecords
+	}
+	return &Feed{limit: limit, wake: make(chan struct{}, 1)}
+}
+
+// Resume says the consumer now owns partition p and reads it from offset at (-1: not
+// known, e.g. a group's reset position).
+func (f *Feed) Resume(p int32, at int64) {
+	f.push(feedItem{kind: feedResume, p: p, at: at})
+}
+
+// Records hands over records of partition p fetched in offset order; from is the
+// consumer's position before them (the offset after the last record it handed over,
+// or where it resumed; -1: not known). The feed keeps the slice and the records until
+// its archiver has copied them: the caller must not change them.
+func (f *Feed) Records(p int32, from int64, recs []*kgo.Record) {
+	if len(recs) == 0 {
+		return
+	}
+	f.mu.Lock()
+	if f.records+len(recs) > f.limit {
+		f.mu.Unlock()
+		f.dropped.Add(int64(len(recs)))
+		return
+	}
+	f.records += len(recs)
+	f.items = append(f.items, feedItem{kind: feedRecords, p: p, at: from, recs: recs})
+	f.mu.Unlock()
+	f.signal()
+}
+
+// Revoked says the consumer gave up partitions ps.
+func (f *Feed) Revoked(ps []int32) {
+	f.push(feedItem{kind: feedRevoked, ps: append([]int32(nil), ps...)})
+}
+
+// Dropped is how many records were dropped for want of room.
+func (f *Feed) Dropped() int64 { return f.dropped.Load() }
+
+func (f *Feed) push(it feedItem) {
+	f.mu.Lock()
+	f.items = append(f.items, it)
+	f.mu.Unlock()
+	f.signal()
+}
+
+func (f *Feed) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take moves the queued items into buf, in the order they came.
+func (f *Feed) take(buf []feedItem) []feedItem {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	buf = append(buf[:0], f.items...)
+	clear(f.items)
+	f.items = f.items[:0]
+	f.records = 0
+	return buf
+}

@@ -1,0 +1,174 @@
+package lakehouse_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+// feeder plays the live consumer of a fed archiver: it reads every partition from a
+// position of its own and hands the fetches to the feed, dropping some on the way
+// (each leaves a hole the archiver must read itself).
+type feeder struct {
+	t      *testing.T
+	cl     *kgo.Client
+	feed   *lakehouse.Feed
+	rng    *rand.Rand
+	drop   float64
+	cursor map[int32]int64
+	handed int
+}
+
+// startFeeder reads from at (per partition; a partition left out starts at its
+// first record, unknown to the feed) until ctx ends, then says it gave every
+// partition up.
+func startFeeder(t *testing.T, b *kafkatest.Broker, feed *lakehouse.Feed, at map[int32]int64, partitions int32, seed uint64, drop float64) (wait func() *feeder) {
+	offsets := map[int32]kgo.Offset{}
+	f := &feeder{t: t, feed: feed, rng: rand.New(rand.NewPCG(seed, 11)), drop: drop, cursor: map[int32]int64{}}
+	for p := range partitions {
+		if o, ok := at[p]; ok {
+			offsets[p] = kgo.NewOffset().At(o)
+			f.cursor[p] = o
+		} else {
+			offsets[p] = kgo.NewOffset().AtStart()
+			f.cursor[p] = -1
+		}
+		feed.Resume(p, f.cursor[p])
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"events": offsets}),
+		kgo.FetchMaxWait(50*time.Millisecond), kgo.FetchMaxPartitionBytes(64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cl = cl
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+				if len(fp.Records) == 0 {
+					return
+				}
+				from := f.cursor[fp.Partition]
+				f.cursor[fp.Partition] = fp.Records[len(fp.Records)-1].Offset + 1
+				if f.rng.Float64() < f.drop {
+					return
+				}
+				f.handed += len(fp.Records)
+				feed.Records(fp.Partition, from, fp.Records)
+			})
+		}
+	})
+	return func() *feeder {
+		cancel()
+		wg.Wait()
+		ps := make([]int32, 0, partitions)
+		for p := range partitions {
+			ps = append(ps, p)
+		}
+		feed.Revoked(ps)
+		cl.Close()
+		return f
+	}
+}
+
+// TestFedArchiverExactlyOnce runs a fed archiver over rounds in which its consumer
+// starts behind the lake, ahead of it, or where only the reset position knows, drops
+// batches at random, overflows a small feed, and the archiver sometimes crashes; then a
+// last round whose consumer starts at the end, so that everything left comes from
+// catch-up. The lake must hold every produced record exactly once.
+func TestFedArchiverExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: rounds against a broker; runs in make test")
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	const partitions = 4
+	b, bkt, lake := brokerAndLake(t, partitions, "mem")
+	h := newHistory(seed)
+	cl := b.Client(t)
+	wait := backgroundProducer(t, h, cl, 6000, 300, 30*time.Millisecond)
+
+	var crashes, handed int
+	var caughtUp, dropped float64
+	for round := range 6 {
+		h.produce(t, cl, 800)
+		// Where the consumer starts: behind the lake, ahead of it, or unknown.
+		snap, err := lake.Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends := h.ends()
+		at := map[int32]int64{}
+		for p := range int32(partitions) {
+			wm := snap.Watermark(p)
+			switch rng.IntN(3) {
+			case 0:
+				at[p] = max(0, wm+1-int64(rng.IntN(200)))
+			case 1:
+				at[p] = min(ends[p]+1, wm+1+int64(rng.IntN(400)))
+			}
+		}
+		feed := lakehouse.NewFeed(200 + rng.IntN(2000))
+		cfg, reg := meteredArchiverConfig(b, bkt, "")
+		cfg.Feed = feed
+		crash := round%2 == 1
+		if crash {
+			lakehouse.SetFaultHook(&cfg, crashAt("any", 20+rng.IntN(40), rng))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		done := make(chan error, 1)
+		go func() { done <- lakehouse.RunArchiver(ctx, cfg) }()
+		stopFeeder := startFeeder(t, b, feed, at, partitions, seed+uint64(round), 0.1)
+		err = <-done
+		cancel()
+		f := stopFeeder()
+		handed += f.handed
+		caughtUp += metricSum(t, reg, "hindsight_lake_catch_ups_total")
+		dropped += float64(feed.Dropped())
+		switch {
+		case lakehouse.IsCrash(err):
+			crashes++
+			t.Logf("round %d: %v", round, err)
+		case err != nil:
+			t.Fatalf("round %d: archiver failed: %v", round, err)
+		}
+	}
+	wait()
+	if crashes == 0 {
+		t.Error("no round crashed: the fault points were not exercised")
+	}
+	if handed == 0 || caughtUp == 0 || dropped == 0 {
+		t.Errorf("the rounds did not exercise the feed: %d records handed over, %v catch-ups, %v records dropped", handed, caughtUp, dropped)
+	}
+
+	// Last round: the consumer starts at the end; catch-up archives what is left.
+	feed := lakehouse.NewFeed(0)
+	cfg := archiverConfig(b, bkt, "")
+	cfg.Feed = feed
+	stop := startArchiver(t, cfg)
+	at := map[int32]int64{}
+	for p, e := range h.ends() {
+		at[p] = e + 1
+	}
+	stopFeeder := startFeeder(t, b, feed, at, partitions, seed, 0)
+	snap := waitArchived(t, lake, h.ends(), 60*time.Second)
+	stopFeeder()
+	stopArchivers(t, stop)
+	if snap, err := lake.Snapshot(context.Background()); err == nil {
+		checkExactlyOnce(t, lake, snap, h)
+	} else {
+		t.Fatal(err)
+	}
+	t.Logf("%d crashes, %d records handed over, %v catch-ups, %v records dropped by full feeds, %d events, %d files",
+		crashes, handed, caughtUp, dropped, len(h.recs), len(snap.Files(lakehouse.Filter{})))
+}
