@@ -122,7 +122,7 @@ func ServeBroker(ctx context.Context, cfg ingest.EmbeddedConfig, stdin io.Reader
 	// marks hundreds of MB and its assists stall request handling; a real broker keeps
 	// its log in files. Collect less often, unless GOGC says otherwise.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(live.DefaultGCPercent)
+		debug.SetGCPercent(live.EmbeddedGCPercent)
 	}
 	e, err := ingest.StartEmbedded(cfg)
 	if err != nil {

@@ -7,51 +7,60 @@ import (
 	"unsafe"
 )
 
-// Large buffers — payload chunks, their packed copies, Arrow column buffers, encoded
-// files — are recycled through one cache, not left to the garbage collector nor to a
-// sync.Pool. Fresh memory costs a page fault per 4 KiB on first touch, and on a
-// virtual machine a fault costs microseconds: before this cache, an archiving daemon
-// took 235 minor faults per 1,000 events (a 1 KiB payload chunk costing more to
-// fault in than to fill) against 43 for the daemon alone. A sync.Pool is emptied by
-// every other collection, so its buffers went back to the heap, the heap's pages back
-// to the kernel, and the next file faulted them in again. The cache keeps what is
-// freed, by power-of-two size class, up to a byte limit (half the archiver's
-// MaxBufferedBytes), and gives back half of what it holds whenever a trim finds it
-// was not drawn from since the one before (an archiver trims every LagInterval), so
-// that a burst does not pin its memory for good.
+// The archive's large buffers — payload chunks, Arrow column buffers, encoded files —
+// live outside the Go heap and are recycled through one cache, as pebble keeps its
+// block cache in manually managed memory. Two costs made that worth its discipline:
+//
+//   - The garbage collector sizes the heap at (1 + GOGC/100) times what is live: the
+//     archive's few hundred megabytes of buffered JSON, pointer-free and freed
+//     explicitly anyway, counted twice at GOGC 100 and five times at 400 (a daemon of
+//     1 GB and more). Outside the heap they count once.
+//   - Fresh memory faults in a page at a time on first touch, and on a virtual machine
+//     a fault costs microseconds: a sync.Pool is emptied by every other collection, so
+//     each file faulted its buffers in again. The cache keeps freed buffers (by
+//     power-of-two size class, up to half the archiver's MaxBufferedBytes), and large
+//     ones ask for huge pages.
+//
+// The discipline: a buffer from get goes back through put exactly once, and nothing
+// touches it after — a use after put reads another buffer's bytes or, once the cache
+// gave the memory back, faults (SIGSEGV), never silently keeps stale data alive. put
+// ignores buffers it did not hand out (the registry), so a slice that outgrew its
+// buffer by append (on the heap) is safe to put. Every batch is released on every path
+// that drops it (encode, revocation, seek, the archiver's exit; TestBuffersReturned).
+// Where the kernel refuses a mapping, or off Linux, buffers come from the heap and the
+// collector frees what put does not keep.
 type bufCache struct {
 	mu    sync.Mutex
 	free  [48][][]byte
-	bytes int64
+	bytes int64 // kept in free
 	max   int64
 	used  bool
-	// held is bytes, for the retained-bytes gauge.
-	held atomic.Int64
+	// mapped is every off-heap buffer handed out or kept, by base address.
+	mapped map[uintptr]int
+	// held and out are bytes kept and bytes handed out, for gauges and tests.
+	held, out atomic.Int64
 }
 
 const (
 	cacheMinClass = 16 // smaller buffers (< 64 KiB) are left to the garbage collector
-	cacheAlign    = 64 // Arrow's alignment for SIMD kernels
+	cacheAlign    = 64 // Arrow's alignment for SIMD kernels (mappings are page-aligned)
 )
 
 // buffers is the process's cache: archivers, compaction and EncodeRows share it.
-var buffers = &bufCache{max: 256 << 20}
+var buffers = &bufCache{max: 256 << 20, mapped: map[uintptr]int{}}
 
 // raiseMax makes the cache keep at least max bytes.
 func (c *bufCache) raiseMax(max int64) {
 	c.mu.Lock()
-	c.max = maxInt64(c.max, max)
+	if max > c.max {
+		c.max = max
+	}
 	c.mu.Unlock()
 }
 
-func maxInt64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
-}
+func base(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b[:1]))) }
 
-// get returns a buffer of length size (contents undefined), cached if one is.
+// get returns a buffer of length size (contents undefined).
 func (c *bufCache) get(size int) []byte {
 	if size <= 0 {
 		return []byte{}
@@ -68,34 +77,48 @@ func (c *bufCache) get(size int) []byte {
 		c.free[class] = l[:len(l)-1]
 		c.bytes -= int64(cap(b))
 		c.held.Store(c.bytes)
+		c.out.Add(int64(cap(b)))
 		c.mu.Unlock()
 		return b[:size]
 	}
 	c.mu.Unlock()
-	return alignedMake(size, 1<<class)
+	b := mapBytes(1 << class)
+	if b == nil {
+		return alignedMake(size, 1<<class)
+	}
+	c.mu.Lock()
+	c.mapped[base(b)] = cap(b)
+	c.mu.Unlock()
+	c.out.Add(int64(cap(b)))
+	return b[:size]
 }
 
-// put keeps b for a later get, unless the cache is full or b is not one of its sizes.
+// put takes back a buffer get returned, keeping it for reuse or giving its memory
+// back; buffers get did not hand out are left to the garbage collector.
 func (c *bufCache) put(b []byte) {
-	n := cap(b)
-	if n == 0 || n&(n-1) != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b[:1])))%cacheAlign != 0 {
-		return // not one of get's
-	}
-	class := bits.Len(uint(n - 1))
-	if class < cacheMinClass || class >= len(c.free) {
+	if cap(b) == 0 {
 		return
 	}
 	c.mu.Lock()
-	if c.bytes+int64(n) <= c.max {
-		c.free[class] = append(c.free[class], b[:0])
-		c.bytes += int64(n)
-		c.held.Store(c.bytes)
+	defer c.mu.Unlock()
+	n, ok := c.mapped[base(b)]
+	if !ok || n != cap(b) {
+		return
 	}
-	c.mu.Unlock()
+	c.out.Add(-int64(n))
+	if c.bytes+int64(n) > c.max {
+		delete(c.mapped, base(b))
+		unmapBytes(b)
+		return
+	}
+	class := bits.Len(uint(n - 1))
+	c.free[class] = append(c.free[class], b[:0])
+	c.bytes += int64(n)
+	c.held.Store(c.bytes)
 }
 
-// trim drops half of what the cache holds (largest classes first) when nothing was
-// drawn from it since the last trim.
+// trim gives back half of what the cache keeps (largest classes first) when nothing
+// was drawn from it since the last trim.
 func (c *bufCache) trim() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -107,9 +130,12 @@ func (c *bufCache) trim() {
 	for class := len(c.free) - 1; class >= cacheMinClass && c.bytes > goal; class-- {
 		l := c.free[class]
 		for len(l) > 0 && c.bytes > goal {
-			c.bytes -= int64(cap(l[len(l)-1]))
+			b := l[len(l)-1]
 			l[len(l)-1] = nil
 			l = l[:len(l)-1]
+			c.bytes -= int64(cap(b))
+			delete(c.mapped, base(b))
+			unmapBytes(b)
 		}
 		c.free[class] = l
 	}
@@ -117,7 +143,8 @@ func (c *bufCache) trim() {
 }
 
 // poolAllocator is the Arrow allocator of the archive: Arrow buffers come from and go
-// back to the cache. Arrow code never assumes fresh buffers are zeroed.
+// back to the cache (Arrow frees a buffer once, when its last reference is released).
+// Arrow code never assumes fresh buffers are zeroed.
 type poolAllocator struct{ c *bufCache }
 
 var defaultAllocator = &poolAllocator{c: buffers}

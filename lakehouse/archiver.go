@@ -102,6 +102,7 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 		g.Go(func() error { a.maintenanceLoop(gctx); return nil })
 	}
 	err = g.Wait()
+	a.releaseAll()
 	// Close leaves the consumer group, after an injected crash too: franz-go has no way
 	// to drop a (non-static) member without leaving, short of the process dying. What
 	// an injected crash skips happened before this point: the loop that hit the fault
@@ -227,11 +228,36 @@ func (a *archiver) revoked(_ context.Context, _ *kgo.Client, lost map[string][]i
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, p := range lost[a.cfg.Topic] {
+		if st := a.parts[p]; st != nil && st.cur != nil {
+			st.cur.release()
+		}
 		delete(a.parts, p)
 		a.met.lag.DeleteLabelValues(strconv.Itoa(int(p)))
 		// hindsight_archive_lag_* stay: they cover every partition, owned or not.
 	}
 	a.countBufferedLocked() // the revoked partitions' open files are dropped
+}
+
+// releaseAll gives the buffers of every file still held back to the cache: what the
+// archiver holds when it stops (after a crash, or a final flush that failed) is read
+// again from Kafka by the next run.
+func (a *archiver) releaseAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, st := range a.parts {
+		if st.cur != nil {
+			st.cur.release()
+			st.cur = nil
+		}
+	}
+	for _, b := range a.ready {
+		b.release()
+		if b.encoded != nil {
+			buffers.put(b.encoded.data)
+			b.encoded.data = nil
+		}
+	}
+	a.ready = nil
 }
 
 func (a *archiver) ownedPartitions() []int32 {

@@ -185,6 +185,8 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
 func (a *archiver) sealLocked(st *partState) {
 	if st.cur != nil && st.cur.len() > 0 {
 		a.ready = append(a.ready, st.cur)
+	} else if st.cur != nil {
+		st.cur.release()
 	}
 	st.cur = nil
 }

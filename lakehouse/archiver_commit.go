@@ -212,6 +212,9 @@ func (a *archiver) applySeeks() {
 		if st == nil {
 			continue // revoked meanwhile: its next owner starts from the manifest
 		}
+		if st.cur != nil {
+			st.cur.release()
+		}
 		st.cur = nil // its records are archived already, or will be refetched
 		st.next = next
 		st.refusedTo = -1

@@ -88,8 +88,13 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 			}
 			a.mu.Lock()
 			a.setBaseLocked(m)
-			if old := a.parts[it.p]; old != nil && old.catchUp {
-				remove = append(remove, it.p)
+			if old := a.parts[it.p]; old != nil {
+				if old.catchUp {
+					remove = append(remove, it.p)
+				}
+				if old.cur != nil {
+					old.cur.release()
+				}
 			}
 			st := &partState{next: -1, refusedTo: -1, cuNext: -1}
 			if s, ok := m.Partition(it.p); ok {

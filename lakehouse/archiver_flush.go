@@ -83,7 +83,9 @@ func (a *archiver) flush(ctx context.Context) error {
 			continue
 		}
 		g.Go(func() error {
-			data, e, err := encodeBatch(b, a.enc)
+			opts := a.enc
+			opts.cachedOutput = true // put back in afterCommit, once uploaded
+			data, e, err := encodeBatch(b, opts)
 			if err != nil {
 				return err
 			}

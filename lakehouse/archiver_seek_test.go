@@ -37,6 +37,7 @@ func TestRejectedFileResumesWithoutAGap(t *testing.T) {
 	a.sealAll()
 	mine := a.ready[0]
 	mine.encoded = &pendingFile{entry: FileEntry{Path: "data/mine.parquet"}}
+	t.Cleanup(func() { mine.release(); a.releaseAll() }) // as flush and the archiver's exit do
 
 	// The rival's manifest: partition 0 archived up to 460.
 	rival := &Manifest{Topic: "events"}

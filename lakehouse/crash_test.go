@@ -123,6 +123,9 @@ func TestCrashRecoveryExactlyOnce(t *testing.T) {
 			stop := startArchiver(t, archiverConfig(b, bkt, "crashy"))
 			snap := archiveAll(t, lake, h, 60*time.Second, stop)
 			checkExactlyOnce(t, lake, snap, h)
+			if n := lakehouse.BuffersOutstanding(); n != 0 {
+				t.Errorf("%d bytes of archive buffers not given back after the crashes", n)
+			}
 			t.Logf("%d crashes, %d events, %d files, manifest v%d", crashes, len(h.recs), len(snap.Files(lakehouse.Filter{})), snap.Version())
 		})
 	}
@@ -133,7 +136,20 @@ func TestMain(m *testing.M) {
 	if os.Getenv("LAKE_CHILD_BROKER") != "" {
 		os.Exit(runChildArchiver())
 	}
-	goleak.VerifyTestMain(m) // fails the binary if a test left a goroutine running
+	// Fails the binary if a test left a goroutine running, or archive buffers (outside
+	// the Go heap, so lost for good) not given back.
+	goleak.VerifyTestMain(buffersReturned{m})
+}
+
+type buffersReturned struct{ m *testing.M }
+
+func (b buffersReturned) Run() int {
+	code := b.m.Run()
+	if n := lakehouse.BuffersOutstanding(); n != 0 && code == 0 {
+		fmt.Fprintf(os.Stderr, "%d bytes of archive buffers were not given back\n", n)
+		return 1
+	}
+	return code
 }
 
 func runChildArchiver() int {

@@ -89,3 +89,6 @@ func (w *WritePath) Close() error {
 func NewCustomerFilterForTest(customers []string) *CustomerFilter {
 	return newCustomerFilter(customers)
 }
+
+// BuffersOutstanding is the bytes of cache buffers handed out and not yet put back.
+func BuffersOutstanding() int64 { return buffers.out.Load() }

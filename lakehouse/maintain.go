@@ -197,6 +197,7 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 		hour = hourOf(first.MinTime)
 	}
 	b := newBatch(first.Partition, first.StartOffset, hour, mt.now())
+	defer b.release() // its chunks are cache buffers
 	// The merged file holds only checked rows when every input did.
 	b.checked = !slices.ContainsFunc(group, func(f FileEntry) bool { return !f.Checked })
 	if b.checked {

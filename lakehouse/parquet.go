@@ -221,6 +221,9 @@ type encodeOptions struct {
 	mem              memory.Allocator
 	rowGroupRows     int
 	compressionLevel int
+	// cachedOutput: the encoded file is in a cache buffer the caller puts back once it
+	// has uploaded it (the archiver, afterCommit). Otherwise it is on the heap.
+	cachedOutput bool
 }
 
 func (o encodeOptions) writerProps(typed []TypedColumn) *parquet.WriterProperties {
@@ -408,24 +411,38 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	}
 	defer rec.Release()
 
-	// From the cache, and back to it once uploaded (afterCommit), unless the file
-	// outgrew it.
-	buf := bytes.NewBuffer(buffers.get(int(b.raw/5) + 64<<10)[:0])
-	fw, err := pqarrow.NewFileWriter(schema, buf, opts.writerProps(e.Columns),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
-	if err != nil {
+	out := buffers.get(int(b.raw/5) + 64<<10)
+	buf := bytes.NewBuffer(out[:0])
+	data, err := writeParquet(buf, schema, rec, opts, e.Columns)
+	switch {
+	case err != nil:
+		buffers.put(out)
 		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)
+	case base(data) != base(out):
+		buffers.put(out) // the file outgrew it: data is on the heap
+	case !opts.cachedOutput:
+		data = bytes.Clone(data)
+		buffers.put(out)
+	}
+	e.RowGroups = (n + opts.rowGroupRows - 1) / opts.rowGroupRows
+	e.Bytes = int64(len(data))
+	return data, e, nil
+}
+
+func writeParquet(buf *bytes.Buffer, schema *arrow.Schema, rec arrow.RecordBatch, opts encodeOptions, typed []TypedColumn) ([]byte, error) {
+	fw, err := pqarrow.NewFileWriter(schema, buf, opts.writerProps(typed),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(opts.mem), pqarrow.WithStoreSchema()))
+	if err != nil {
+		return nil, err
 	}
 	if err := fw.Write(rec); err != nil {
 		_ = fw.Close()
-		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)
+		return nil, err
 	}
 	if err := fw.Close(); err != nil {
-		return nil, FileEntry{}, fmt.Errorf("encode partition %d: %w", b.partition, err)
+		return nil, err
 	}
-	e.RowGroups = (n + opts.rowGroupRows - 1) / opts.rowGroupRows
-	e.Bytes = int64(buf.Len())
-	return buf.Bytes(), e, nil
+	return buf.Bytes(), nil
 }
 
 // checkSchema tells an archive file from a foreign Parquet file: Schema's columns

@@ -71,7 +71,7 @@ needs --api-token unless --http is a loopback address.`,
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
-			setGCPercent(gogc)
+			setGCPercent(gogc, len(cfg.Kafka.Brokers) == 0)
 			return live.Run(cmd.Context(), cfg)
 		},
 	}
@@ -139,17 +139,25 @@ needs --api-token unless --http is a loopback address.`,
 	return cmd
 }
 
-// addGCFlag registers --gogc: the daemon's garbage-collection target. Collections are
-// what stalls the event loop for tens of milliseconds; the live heap (counters) is small
-// next to a machine's memory, so the daemon collects less often than Go's default.
+// addGCFlag registers --gogc: the daemon's garbage-collection target (see
+// live.DefaultGCPercent and live.EmbeddedGCPercent).
 func addGCFlag(f *pflag.FlagSet, v *int) {
-	f.IntVar(v, "gogc", live.DefaultGCPercent, "GC target percentage (Go's GOGC); the GOGC environment variable, when set, wins")
+	f.IntVar(v, "gogc", 0, fmt.Sprintf("GC target percentage (Go's GOGC); 0: %d with --brokers, %d with the embedded broker, whose log is on this process's heap; the GOGC environment variable, when set, wins",
+		live.DefaultGCPercent, live.EmbeddedGCPercent))
 }
 
-func setGCPercent(p int) {
-	if _, set := os.LookupEnv("GOGC"); !set && p != 0 {
-		debug.SetGCPercent(p)
+func setGCPercent(p int, embedded bool) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return
 	}
+	switch {
+	case p != 0:
+	case embedded:
+		p = live.EmbeddedGCPercent
+	default:
+		p = live.DefaultGCPercent
+	}
+	debug.SetGCPercent(p)
 }
 
 // defaultDataDir is where hindsight live keeps the embedded broker's log, the lake and
