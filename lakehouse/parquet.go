@@ -76,7 +76,10 @@ type batch struct {
 	// raw JSON waits for its roll compressed, several times smaller (it was most of an
 	// archiving daemon's heap); encoding unpacks one chunk at a time.
 	packed [][]byte
-	raw    int64
+	// slabs hold the packed chunks back to back (cache chunks, like the payloads):
+	// packed[i] slices one of them.
+	slabs [][]byte
+	raw   int64
 
 	invalidUTF8 int
 	// checked is set when every row passed verdict.Accept (the archiver's files).
@@ -152,7 +155,18 @@ func (b *batch) pack(i int) {
 		b.packed = append(b.packed, nil)
 	}
 	c := b.chunks[i]
-	b.packed[i] = bytes.Clone(s2.Encode(packScratch(s2.MaxEncodedLen(len(c))), c))
+	p := s2.Encode(packScratch(s2.MaxEncodedLen(len(c))), c)
+	if len(p) >= len(c) {
+		return // incompressible: it stays as it is
+	}
+	last := len(b.slabs) - 1
+	if last < 0 || cap(b.slabs[last])-len(b.slabs[last]) < len(p) {
+		b.slabs = append(b.slabs, getChunk())
+		last++
+	}
+	s := b.slabs[last]
+	b.slabs[last] = append(s, p...)
+	b.packed[i] = b.slabs[last][len(s):len(b.slabs[last]):len(b.slabs[last])]
 	b.chunks[i] = nil
 	putChunk(c)
 }
@@ -203,7 +217,10 @@ func (b *batch) release() {
 			putChunk(c)
 		}
 	}
-	b.chunks, b.payloads, b.packed = nil, nil, nil
+	for _, s := range b.slabs {
+		putChunk(s)
+	}
+	b.chunks, b.payloads, b.packed, b.slabs = nil, nil, nil, nil
 }
 
 type span struct{ chunk, off, n uint32 }
