@@ -153,7 +153,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 					if err != nil {
 						return nil, fmt.Errorf("%w: window state of rule %s: %v", ErrStateCorrupt, ar.Key, err)
 					}
-					p.windows[ar] = ws
+					p.setWindow(ar, ws)
 				}
 			}
 		}

@@ -86,7 +86,7 @@ func (d *Daemon) abandonHandoff(p *partition, ar *controls.Version, offset int64
 		delete(p.pending, ar)
 	}
 	delete(p.buffers, ar)
-	p.windows[ar] = window.New(ar.Rule, d.cfg.WindowLimits)
+	p.setWindow(ar, window.New(ar.Rule, d.cfg.WindowLimits))
 	p.incomplete[ar] = []contract.MissingRange{{Partition: p.id, From: 0, To: offset - 1,
 		Reason: fmt.Sprintf("the hand-off buffer reached %d bytes (limit %s): history and the events buffered meanwhile are not counted", d.cfg.HandoffBufferBytes, limitHandoffBuffer)}}
 	p.gen++
@@ -169,8 +169,9 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 			past = append(past, pastCrossing{offset: e.offset, at: e.time, c: c})
 		})
 	}
-	p.windows[ar] = st
+	p.setWindow(ar, st)
 	d.m.windowStats(ar.Key.String(), window.Stats{}, st.Stats())
+	st.TakeStats() // counted: eval publishes what changes from here
 	p.gen++
 	var alerts []*kgo.Record
 	for _, x := range past {

@@ -270,6 +270,7 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 		}
 		slices.SortFunc(s.closing, func(a, b startList) int { return cmp.Compare(a.start, b.start) })
 	}
+	s.reported = s.stats // counted by the process that encoded it
 	return s, d.b, nil
 }
 

@@ -55,7 +55,7 @@ func (s *State) raise(id []byte, t int64, cr Crossing, cross func(Crossing)) {
 		return
 	}
 	if in, ok := l.open[string(id)]; ok {
-		s.stats.Suppressed++
+		s.bump(&s.stats.Suppressed, 1)
 		if l.resolve && cr.End > in.closes {
 			in.closes = cr.End
 			heap.Push(&l.due, due{at: in.closes, id: string(id)})
@@ -65,7 +65,7 @@ func (s *State) raise(id []byte, t int64, cr Crossing, cross func(Crossing)) {
 	if int64(len(l.open)) >= s.maxGroups {
 		// Sent, but not tracked: the next crossing is sent too, and no resolved record
 		// follows. Degraded says so.
-		s.stats.IncidentsDropped++
+		s.bump(&s.stats.IncidentsDropped, 1)
 		cross(cr)
 		return
 	}

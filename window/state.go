@@ -121,6 +121,9 @@ type State struct {
 	timed bool // the rule has a time path
 	live  int  // open groups
 	cells int  // open windows
+	// statsGen changes whenever stats does (bump): here, not next to stats, so that a
+	// caller can tell an Add changed them without reading a cold line.
+	statsGen uint32
 	// maxGroups is lim.MaxGroups.
 	maxGroups int64
 
@@ -154,6 +157,8 @@ type State struct {
 	byStart   map[int64]*startList
 
 	stats Stats
+	// reported is stats as of the last TakeStats.
+	reported Stats
 	// recent is each slot's latest contributions, for samples (samples.go).
 	recent    [][MaxSamples - 1]sample
 	sampleBuf []int64
@@ -235,6 +240,23 @@ func (s *State) Rule() *rule.Rule { return s.r }
 // Stats are the state's counters.
 func (s *State) Stats() Stats { return s.stats }
 
+// StatsGen changes whenever Stats does: comparing it before and after an Add is cheaper
+// than comparing Stats.
+func (s *State) StatsGen() uint32 { return s.statsGen }
+
+// TakeStats returns Stats as of the last TakeStats (zero at New; for a decoded state,
+// what it was decoded with) and now, and remembers now: what a caller that publishes
+// the counters as increments adds.
+func (s *State) TakeStats() (before, now Stats) {
+	before, s.reported = s.reported, s.stats
+	return before, s.stats
+}
+
+func (s *State) bump(c *uint64, n uint64) {
+	*c += n
+	s.statsGen++
+}
+
 // GroupCount is the number of open groups; WindowCount the number of open (group,
 // window) cells.
 func (s *State) GroupCount() int  { return s.live }
@@ -269,11 +291,11 @@ func (s *State) Add(ev *Event, cross func(Crossing)) {
 	}
 	t, ok := s.eventTime(ev)
 	if !ok {
-		s.stats.TimeErrors++
+		s.bump(&s.stats.TimeErrors, 1)
 		return
 	}
 	if s.seen && t < s.maxTime-s.late {
-		s.stats.Late++
+		s.bump(&s.stats.Late, 1)
 		return
 	}
 	if s.life != nil {
@@ -316,7 +338,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			slot, ok = s.newGroup(id, h)
 		}
 		if !ok {
-			s.stats.GroupsDropped++
+			s.bump(&s.stats.GroupsDropped, 1)
 			return
 		}
 	} else {
@@ -336,7 +358,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			if _, dup := set[string(distKey)]; !dup {
 				if int64(len(set)) >= s.lim.MaxDistinct {
 					// Counted per window, as if each had its own cell.
-					s.stats.DistinctDropped += uint64(c.span())
+					s.bump(&s.stats.DistinctDropped, uint64(c.span()))
 				} else {
 					set[string(distKey)] = struct{}{}
 				}
@@ -344,7 +366,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 		case aggSum, aggAvg:
 			sum := c.v + num
 			if math.IsInf(sum, 0) {
-				s.stats.Overflows += uint64(c.span())
+				s.bump(&s.stats.Overflows, uint64(c.span()))
 				continue
 			}
 			c.v = sum
