@@ -198,14 +198,9 @@ func (a *archiver) setBaseLocked(m *Manifest) {
 // adjust runs when partitions are assigned: the manifest, not Kafka's committed
 // offsets, says where each partition resumes.
 func (a *archiver) adjust(ctx context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
-	var m *Manifest
-	err := a.bo.do(ctx, "load manifest", func(ctx context.Context) error {
-		var err error
-		m, _, err = a.store.latest(ctx)
-		return err
-	})
+	m, err := a.latestManifest(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("lakehouse: load manifest on assignment: %w", err)
+		return nil, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -217,6 +212,9 @@ func (a *archiver) adjust(ctx context.Context, offsets map[string]map[int32]kgo.
 			offsets[a.cfg.Topic][p] = kgo.NewOffset().At(st.next).WithEpoch(-1)
 		} else {
 			offsets[a.cfg.Topic][p] = kgo.NewOffset().AtStart()
+		}
+		if old := a.parts[p]; old != nil && old.cur != nil {
+			old.cur.release() // assigned again without a revocation: its file starts over
 		}
 		a.parts[p] = st
 		a.log.Info("partition assigned", "partition", p, "resume_at", st.next)

@@ -40,17 +40,10 @@ func (a *archiver) pollLoop(ctx context.Context) error {
 			}
 			continue
 		}
-		pctx, cancel := context.WithTimeout(ctx, a.pollWait())
-		fs := a.cl.PollFetches(pctx)
-		cancel()
-		if fs.IsClientClosed() {
+		fs, closed := a.poll(ctx, a.pollWait())
+		if closed {
 			break
 		}
-		fs.EachError(func(topic string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				a.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
-			}
-		})
 		a.append(fs, time.Now())
 		a.applySeeks()
 		a.cl.AllowRebalance()
@@ -60,6 +53,22 @@ func (a *archiver) pollLoop(ctx context.Context) error {
 	}
 	a.sealAll()
 	return nil
+}
+
+// poll fetches for at most wait, logging fetch errors; closed says the client is.
+func (a *archiver) poll(ctx context.Context, wait time.Duration) (fs kgo.Fetches, closed bool) {
+	pctx, cancel := context.WithTimeout(ctx, wait)
+	fs = a.cl.PollFetches(pctx)
+	cancel()
+	if fs.IsClientClosed() {
+		return nil, true
+	}
+	fs.EachError(func(topic string, p int32, err error) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			a.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
+		}
+	})
+	return fs, false
 }
 
 func (a *archiver) append(fs kgo.Fetches, now time.Time) {

@@ -2,7 +2,6 @@ package lakehouse
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -36,17 +35,10 @@ func (a *archiver) feedLoop(ctx context.Context) error {
 		}
 		if a.catchingUp() {
 			// Short polls, so that the feed's batches do not wait behind a long poll.
-			pctx, cancel := context.WithTimeout(ctx, min(a.pollWait(), 20*time.Millisecond))
-			fs := a.cl.PollFetches(pctx)
-			cancel()
-			if fs.IsClientClosed() {
+			fs, closed := a.poll(ctx, min(a.pollWait(), 20*time.Millisecond))
+			if closed {
 				break
 			}
-			fs.EachError(func(topic string, p int32, err error) {
-				if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-					a.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
-				}
-			})
 			a.appendCatchUp(fs, time.Now())
 		} else {
 			select {
