@@ -31,13 +31,7 @@ type partState struct {
 func (a *archiver) pollLoop(ctx context.Context) error {
 	defer close(a.pollDone)
 	for ctx.Err() == nil {
-		if a.overBudget() {
-			// The flusher is behind (storage down or slow): stop fetching until it catches up.
-			select {
-			case <-ctx.Done():
-			case <-a.flushed:
-			case <-time.After(100 * time.Millisecond):
-			}
+		if a.waitForRoom(ctx) {
 			continue
 		}
 		fs, closed := a.poll(ctx, a.pollWait())
@@ -53,6 +47,21 @@ func (a *archiver) pollLoop(ctx context.Context) error {
 	}
 	a.sealAll()
 	return nil
+}
+
+// waitForRoom waits a while when the flusher is behind (storage down or slow) and the
+// buffers are over budget, so that the caller stops taking records in; it says whether
+// it waited.
+func (a *archiver) waitForRoom(ctx context.Context) bool {
+	if !a.overBudget() {
+		return false
+	}
+	select {
+	case <-ctx.Done():
+	case <-a.flushed:
+	case <-time.After(100 * time.Millisecond):
+	}
+	return true
 }
 
 // poll fetches for at most wait, logging fetch errors; closed says the client is.

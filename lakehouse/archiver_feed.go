@@ -19,14 +19,9 @@ func (a *archiver) feedLoop(ctx context.Context) error {
 	defer close(a.pollDone)
 	var items []feedItem
 	for ctx.Err() == nil {
-		if a.overBudget() {
-			// The flusher is behind: leave the feed's batches be (past its limit it
-			// drops them, and catch-up reads them again later).
-			select {
-			case <-ctx.Done():
-			case <-a.flushed:
-			case <-time.After(100 * time.Millisecond):
-			}
+		if a.waitForRoom(ctx) {
+			// Meanwhile the feed's batches wait (past its limit it drops them, and
+			// catch-up reads them again later).
 			continue
 		}
 		items = a.feed.take(items)
