@@ -36,7 +36,7 @@ type bufCache struct {
 	max   int64
 	used  bool
 	// mapped is every off-heap buffer handed out or kept, by base address.
-	mapped map[uintptr]int
+	mapped map[uintptr]mapping
 	// held and out are bytes kept and bytes handed out, for gauges and tests.
 	held, out atomic.Int64
 }
@@ -47,7 +47,14 @@ const (
 )
 
 // buffers is the process's cache: archivers, compaction and EncodeRows share it.
-var buffers = &bufCache{max: 256 << 20, mapped: map[uintptr]int{}}
+var buffers = &bufCache{max: 256 << 20, mapped: map[uintptr]mapping{}}
+
+// mapping is an off-heap buffer's size and whether the cache keeps it (a second put
+// of a kept buffer is ignored: two gets would hand out one buffer).
+type mapping struct {
+	size int
+	kept bool
+}
 
 // raiseMax makes the cache keep at least max bytes.
 func (c *bufCache) raiseMax(max int64) {
@@ -75,6 +82,7 @@ func (c *bufCache) get(size int) []byte {
 		b := l[len(l)-1]
 		l[len(l)-1] = nil
 		c.free[class] = l[:len(l)-1]
+		c.mapped[base(b)] = mapping{size: cap(b)}
 		c.bytes -= int64(cap(b))
 		c.held.Store(c.bytes)
 		c.out.Add(int64(cap(b)))
@@ -87,7 +95,7 @@ func (c *bufCache) get(size int) []byte {
 		return alignedMake(size, 1<<class)
 	}
 	c.mu.Lock()
-	c.mapped[base(b)] = cap(b)
+	c.mapped[base(b)] = mapping{size: cap(b)}
 	c.mu.Unlock()
 	c.out.Add(int64(cap(b)))
 	return b[:size]
@@ -101,10 +109,11 @@ func (c *bufCache) put(b []byte) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n, ok := c.mapped[base(b)]
-	if !ok || n != cap(b) {
+	m, ok := c.mapped[base(b)]
+	if !ok || m.kept || m.size != cap(b) {
 		return
 	}
+	n := m.size
 	c.out.Add(-int64(n))
 	if c.bytes+int64(n) > c.max {
 		delete(c.mapped, base(b))
@@ -112,6 +121,7 @@ func (c *bufCache) put(b []byte) {
 		return
 	}
 	class := bits.Len(uint(n - 1))
+	c.mapped[base(b)] = mapping{size: n, kept: true}
 	c.free[class] = append(c.free[class], b[:0])
 	c.bytes += int64(n)
 	c.held.Store(c.bytes)
