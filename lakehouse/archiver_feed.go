@@ -59,6 +59,9 @@ func (a *archiver) feedLoop(ctx context.Context) error {
 
 // applyFeed applies the feed's items in their order.
 func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
+	if len(items) == 0 {
+		return nil // the loop closes what is due itself
+	}
 	now := time.Now()
 	var add map[int32]kgo.Offset
 	var remove []int32
