@@ -73,7 +73,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		snapshotFailures: newCounter("hindsight_snapshot_failures_total", "Partition state snapshots that could not be stored (retried at the next interval)."),
 		snapshotStall: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hindsight_snapshot_stall_seconds",
-			Help:    "How long a snapshot holds its partition's events back: writing the rules and window states and freezing the counters, which are encoded after.",
+			Help:    "How long a snapshot holds its partition's events back: writing the rules, copying the window states and freezing the counters, which are encoded after.",
 			Buckets: prometheus.ExponentialBuckets(1e-5, 4, 10), // 10µs … 2.6s
 		}),
 		snapshotBytes: prometheus.NewHistogram(prometheus.HistogramOpts{

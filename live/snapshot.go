@@ -43,10 +43,10 @@ type partitionSnapshots struct {
 	// durable is set once a snapshot of the partition was stored or restored
 	// (CommitLimit); atomic, so that the commit loop never waits for the partition.
 	durable atomic.Bool
-	// body and sealed are the last snapshot's buffers, guarded by mu, kept for the
-	// next: a partition's snapshots are much alike in size, and fresh buffers of
-	// hundreds of megabytes cost their first touch (zeroing, page faults) every time.
-	body, sealed []byte
+	// bufs and sealed are the last snapshot's buffers, guarded by mu, kept for the
+	// next (see stateBuffers).
+	bufs   stateBuffers
+	sealed []byte
 }
 
 // CommitLimit implements ingest.CommitLimiter. With snapshots on, a partition's offsets
@@ -108,9 +108,9 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 		return nil
 	}
 	next, gen := p.next, p.gen
-	// Under the lock only the head (rules, window states) is written and the counters
-	// frozen; they are encoded after, while events flow (chunked).
-	enc := p.beginState(d.cfg.Topics.Events, d.cfg.Group, began, p.snaps.body[:0])
+	// Under the lock only the rules are written, the window states copied and the
+	// counters frozen; they are encoded after, while events flow (chunked).
+	enc := p.beginState(d.cfg.Topics.Events, d.cfg.Group, began, &p.snaps.bufs)
 	restoreErr := ""
 	if reason == reasonInitial && strings.HasPrefix(p.snaps.lastErr, "restore: ") {
 		restoreErr = p.snaps.lastErr // an initial snapshot does not make that news old
@@ -125,7 +125,7 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	encoded := time.Since(began)
 
 	err := d.storeSnapshot(ctx, p, body, counters, next, gen, began, flushed, restoreErr)
-	p.snaps.body = body[:0]
+	p.snaps.bufs.body = body[:0]
 	if err != nil {
 		d.m.snapshotFailures.Inc()
 		p.mu.Lock()

@@ -138,8 +138,24 @@ func BenchmarkAppendTo(b *testing.B) {
 		b.Fatalf("%d groups, want %d", st.GroupCount(), groups)
 	}
 	var buf []byte
-	for b.Loop() {
-		buf = st.AppendTo(buf[:0])
-	}
-	b.ReportMetric(float64(len(buf))/groups, "bytes/group")
+	b.Run("whole", func(b *testing.B) {
+		for b.Loop() {
+			buf = st.AppendTo(buf[:0])
+		}
+		b.ReportMetric(float64(len(buf))/groups, "bytes/group")
+	})
+	// The live daemon freezes a state under its partition's lock, then encodes the
+	// copy off it; both reuse their buffers.
+	var f window.Frozen
+	b.Run("freeze", func(b *testing.B) {
+		for b.Loop() {
+			st.Freeze(&f)
+		}
+	})
+	b.Run("frozen", func(b *testing.B) {
+		for b.Loop() {
+			st.Freeze(&f)
+			buf = f.Draft().AppendTo(buf[:0])
+		}
+	})
 }

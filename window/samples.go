@@ -43,29 +43,19 @@ func (s *State) remember(slot uint32, ev *Event, t int64) {
 // one's offset and event time. A state without any leaves the flag off.
 const flagSamples = 4
 
-func (s *State) hasSamples(slots []uint32) bool {
-	for _, slot := range slots {
-		if s.recent[slot][0].offset >= 0 {
-			return true
+// appendSamples appends a group's part of the samples section, r its recent samples: how many samples, then
+// each one's offset and time.
+func appendSamples(b []byte, r *[MaxSamples - 1]sample) []byte {
+	n := 0
+	for _, p := range r {
+		if p.offset >= 0 {
+			n++
 		}
 	}
-	return false
-}
-
-func (s *State) appendSamples(b []byte, slots []uint32) []byte {
-	for _, slot := range slots {
-		r := s.recent[slot]
-		n := 0
-		for _, p := range r {
-			if p.offset >= 0 {
-				n++
-			}
-		}
-		b = append(b, byte(n))
-		for _, p := range r[:n] {
-			b = binary.AppendVarint(b, p.offset)
-			b = binary.AppendVarint(b, p.at)
-		}
+	b = append(b, byte(n))
+	for _, p := range r[:n] {
+		b = binary.AppendVarint(b, p.offset)
+		b = binary.AppendVarint(b, p.at)
 	}
 	return b
 }
