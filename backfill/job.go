@@ -56,8 +56,10 @@ type Result struct {
 	Files       int
 	Rows        int64
 	TailRecords int64
-	// TypedFiles counts the files decided by typed columns alone (Predicate.Typed).
-	TypedFiles int
+	// TypedFiles counts the files decided by typed columns alone (Predicate.Typed);
+	// PrefilteredFiles those whose typed columns chose the rows the Go evaluator
+	// decided (Predicate.Prefiltered).
+	TypedFiles, PrefilteredFiles int
 	// Truncated lists partitions whose history starts above offset 0: what came
 	// before is in neither the lake nor Kafka (retention), and the counts cover what is
 	// still held.
@@ -583,8 +585,8 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 			chunk := files[i:min(i+batch, len(files))]
 			// Files the archiver checked row by row take the native SQL; older ones the
 			// Go evaluator alone (see Predicate).
-			var typed, checked, unchecked []lakehouse.FileEntry
-			var typedPaths, checkedPaths, uncheckedPaths []string
+			var typed, prefiltered, checked, unchecked []lakehouse.FileEntry
+			var typedPaths, prefilteredPaths, checkedPaths, uncheckedPaths []string
 			for _, f := range chunk {
 				path, err := r.cfg.Lake.Fetch(ctx, f, r.cfg.CacheDir)
 				if errors.Is(err, lakehouse.ErrNotFound) {
@@ -597,6 +599,8 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 				switch {
 				case !r.noTyped && pred.Typed(f):
 					typed, typedPaths = append(typed, f), append(typedPaths, path)
+				case !r.noTyped && pred.Prefiltered(f):
+					prefiltered, prefilteredPaths = append(prefiltered, f), append(prefilteredPaths, path)
 				case f.Checked:
 					checked, checkedPaths = append(checked, f), append(checkedPaths, path)
 				default:
@@ -609,12 +613,15 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 				test  string
 				args  []any
 				pre   prefilter
-				typed bool
+				tally *int
 			}{
-				// Typed columns decide without the payload: no substring prefilter.
-				{typed, typedPaths, pred.TypedSQL, pred.TypedArgs, prefilter{}, true},
-				{checked, checkedPaths, pred.SQL, pred.Args, pre, false},
-				{unchecked, uncheckedPaths, pred.UncheckedSQL, nil, pre, false},
+				// Typed columns decide without the payload: no substring prefilter. Nor
+				// where they choose the rows the Go evaluator decides: the payload is
+				// read whole either way, and the typed test rules out more.
+				{typed, typedPaths, pred.TypedSQL, pred.TypedArgs, prefilter{}, &res.TypedFiles},
+				{prefiltered, prefilteredPaths, pred.PrefilteredSQL, pred.PrefilteredArgs, prefilter{}, &res.PrefilteredFiles},
+				{checked, checkedPaths, pred.SQL, pred.Args, pre, nil},
+				{unchecked, uncheckedPaths, pred.UncheckedSQL, nil, pre, nil},
 			} {
 				if len(g.files) == 0 {
 					continue
@@ -628,8 +635,8 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 				}
 				res.Rows += rows
 				prog.RowsScanned += rows
-				if g.typed {
-					res.TypedFiles += len(g.files)
+				if g.tally != nil {
+					*g.tally += len(g.files)
 				}
 			}
 			res.Files += len(chunk)

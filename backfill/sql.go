@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -52,6 +54,15 @@ type Predicate struct {
 	TypedSQL   string
 	TypedArgs  []any
 	TypedPaths []string
+	// PrefilteredSQL, for a rule with no typed form, is its conjuncts that have one, over
+	// the typed columns of PrefilteredPaths, guarding the Go evaluator on the payload:
+	// the evaluator decides the rows they keep, and only those (a rule "type ==
+	// 'user.deleted' and email matches …" runs Go code on the deleted users alone, and
+	// DuckDB parses no JSON). For files with those columns (Prefiltered); Args in
+	// PrefilteredArgs.
+	PrefilteredSQL   string
+	PrefilteredArgs  []any
+	PrefilteredPaths []string
 	// udf is the rule's Go evaluator, which the SQL calls on the rows it cannot decide.
 	udf *matchUDF
 }
@@ -102,23 +113,55 @@ func Compile(r *rule.Rule, column string) (*Predicate, error) {
 			c.args = c.args[:mark]
 		}
 	}
-	if len(pre) == 0 {
-		return withTyped(&Predicate{SQL: call, UncheckedSQL: call, udf: u}), nil
+	p := withTyped(&Predicate{SQL: call, UncheckedSQL: call, udf: u})
+	if p.TypedSQL == "" {
+		tp := &compiler{typed: true}
+		var typedPre []string
+		for _, sub := range conj {
+			mark, paths := len(tp.args), len(tp.paths)
+			if e, ok := tp.native(sub); ok {
+				typedPre = append(typedPre, e)
+			} else {
+				tp.args, tp.paths = tp.args[:mark], tp.paths[:paths]
+			}
+		}
+		if len(typedPre) > 0 {
+			p.PrefilteredSQL = guarded(typedPre, call)
+			p.PrefilteredArgs, p.PrefilteredPaths = tp.args, tp.paths
+		}
 	}
-	// DuckDB evaluates both sides of AND; only CASE keeps the UDF off the rows the
-	// prefilter rejects.
-	sql, args := route("(CASE WHEN "+strings.Join(pre, " AND ")+" THEN "+call+" ELSE false END)", c.args)
-	return withTyped(&Predicate{SQL: sql, Args: args, UncheckedSQL: call, udf: u}), nil
+	if len(pre) > 0 {
+		p.SQL, p.Args = route(guarded(pre, call), c.args)
+	}
+	return p, nil
+}
+
+// guarded is call on the rows where every one of pre holds. DuckDB evaluates both
+// sides of AND; only CASE keeps the UDF off the rows the prefilter rejects.
+func guarded(pre []string, call string) string {
+	return "(CASE WHEN " + strings.Join(pre, " AND ") + " THEN " + call + " ELSE false END)"
 }
 
 // Typed reports whether the typed form decides every row of f: f's rows all passed
 // the acceptance check and f carries, for each path the condition reads, a typed
 // column with no untyped row.
 func (p *Predicate) Typed(f lakehouse.FileEntry) bool {
-	if p.TypedSQL == "" || !f.Checked {
+	return p.TypedSQL != "" && typesAll(f, p.TypedPaths)
+}
+
+// Prefiltered reports whether PrefilteredSQL decides every row of f: as Typed, for the
+// paths of its typed conjuncts.
+func (p *Predicate) Prefiltered(f lakehouse.FileEntry) bool {
+	return p.PrefilteredSQL != "" && typesAll(f, p.PrefilteredPaths)
+}
+
+// typesAll reports whether f's rows all passed the acceptance check and f carries a
+// typed column with no untyped row for each of paths.
+func typesAll(f lakehouse.FileEntry, paths []string) bool {
+	if !f.Checked {
 		return false
 	}
-	for _, path := range p.TypedPaths {
+	for _, path := range paths {
 		c, ok := f.Column(path)
 		if !ok || c.Untyped > 0 {
 			return false
@@ -207,8 +250,62 @@ func (c *compiler) native(cond *rule.Condition) (string, bool) {
 		return "(" + strings.Join(parts, " OR ") + ")", true
 	case rule.OpLt, rule.OpLe, rule.OpGt, rule.OpGe:
 		return f.compare(cond.Op, cond.Operand())
+	case rule.OpMatches:
+		pattern, _ := cond.Operand().(string)
+		fn, lit, ok := literalMatch(pattern)
+		if !ok {
+			return "", false
+		}
+		if fn == "" {
+			return f.eq(lit)
+		}
+		return f.text(fn, lit), true
 	}
-	return "", false // matches, contains, structured operands: the Go evaluator decides
+	return "", false // other patterns, contains, structured operands: the Go evaluator decides
+}
+
+// literalMatch reports whether pattern, as the evaluator compiles it (regexp, Perl
+// syntax), matches a string exactly when the string starts with (fn "starts_with"),
+// ends with ("suffix"), contains ("contains") or equals (fn "") lit: a literal without
+// case folding, anchored at either end or not. Patterns such as "^admin" and
+// "@example\.com$" are common in rules, and DuckDB's string functions then decide them
+// byte for byte as Go does on valid UTF-8, where the Go evaluator would cost the whole
+// payload's parse.
+func literalMatch(pattern string) (fn, lit string, ok bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return "", "", false
+	}
+	parts := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		parts = re.Sub
+	}
+	begin := len(parts) > 0 && parts[0].Op == syntax.OpBeginText
+	if begin {
+		parts = parts[1:]
+	}
+	end := len(parts) > 0 && parts[len(parts)-1].Op == syntax.OpEndText
+	if end {
+		parts = parts[:len(parts)-1]
+	}
+	switch {
+	case len(parts) == 0 || len(parts) == 1 && parts[0].Op == syntax.OpEmptyMatch:
+	case len(parts) == 1 && parts[0].Op == syntax.OpLiteral && parts[0].Flags&syntax.FoldCase == 0 &&
+		!slices.Contains(parts[0].Rune, utf8.RuneError):
+		// Without U+FFFD, which Go's matcher also sees in every invalid byte.
+		lit = string(parts[0].Rune)
+	default:
+		return "", "", false
+	}
+	switch {
+	case begin && end:
+		return "", lit, true
+	case begin:
+		return "starts_with", lit, true
+	case end:
+		return "suffix", lit, true
+	}
+	return "contains", lit, true
 }
 
 // leafForms are the SQL forms of the tests on one path, in one dialect: DuckDB's JSON
@@ -221,6 +318,9 @@ type leafForms interface {
 	eq(x any) (string, bool)
 	// compare is "the value op x", for a number or string x of the same kind.
 	compare(op rule.Op, x any) (string, bool)
+	// text is "the value is a string and fn(value, x)", fn a DuckDB string function of
+	// two strings.
+	text(fn, x string) string
 }
 
 // jsonForms are the tests on the JSON path lit in the compiler's column.
@@ -234,6 +334,11 @@ func (f jsonForms) exists() string {
 }
 
 func (f jsonForms) eq(x any) (string, bool) { return f.c.eq(f.lit, x) }
+
+func (f jsonForms) text(fn, x string) string {
+	f.c.args = append(f.c.args, x)
+	return fmt.Sprintf("coalesce(json_type(%[1]s, %[2]s) = 'VARCHAR' AND %[3]s(json_extract_string(%[1]s, %[2]s), ?), false)", f.c.col, f.lit, fn)
+}
 
 func (f jsonForms) compare(op rule.Op, x any) (string, bool) {
 	switch v := x.(type) {
@@ -273,6 +378,11 @@ func (f typedForms) eq(x any) (string, bool) {
 		return fmt.Sprintf("(%s = %d)", kind, want), true
 	}
 	return f.compare(rule.Op("="), x)
+}
+
+func (f typedForms) text(fn, x string) string {
+	f.c.args = append(f.c.args, x)
+	return fmt.Sprintf("(%s = %d AND %s(%s, ?))", f.col.KindCol(), lakehouse.TypedString, fn, f.col.StrCol())
 }
 
 func (f typedForms) compare(op rule.Op, x any) (string, bool) {

@@ -109,7 +109,7 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer runner.Close()
-			typedRules := 0
+			typedRules, prefilteredRules := 0, 0
 			for i, r := range rules {
 				res, err := runner.Run(ctx, backfill.Job{Rule: r, Start: ends})
 				if err != nil {
@@ -128,19 +128,29 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 				switch {
 				case mode.name == "untyped" && res.TypedFiles != 0:
 					t.Errorf("%s: %d files decided by typed columns in a lake without any", backfill.VerdictConditions[i], res.TypedFiles)
+				case mode.name == "untyped" && res.PrefilteredFiles != 0:
+					t.Errorf("%s: %d files prefiltered by typed columns in a lake without any", backfill.VerdictConditions[i], res.PrefilteredFiles)
 				case mode.name != "untyped" && pred.TypedSQL != "" && res.TypedFiles == 0:
 					t.Errorf("%s: no file decided by typed columns (%d files)", backfill.VerdictConditions[i], res.Files)
+				case mode.name != "untyped" && pred.PrefilteredSQL != "" && res.PrefilteredFiles == 0:
+					t.Errorf("%s: no file prefiltered by typed columns (%d files)", backfill.VerdictConditions[i], res.Files)
 				case mode.name == "mixed" && res.TypedFiles == res.Files:
 					t.Errorf("%s: every file decided by typed columns in a mixed lake", backfill.VerdictConditions[i])
 				}
 				if res.TypedFiles > 0 {
 					typedRules++
 				}
+				if res.PrefilteredFiles > 0 {
+					prefilteredRules++
+				}
 			}
 			if mode.name != "untyped" && typedRules < len(rules)/2 {
 				t.Fatalf("only %d of %d rules used typed columns", typedRules, len(rules))
 			}
-			t.Logf("%s: %d rules used typed columns", mode.name, typedRules)
+			if mode.name != "untyped" && prefilteredRules == 0 {
+				t.Fatal("no rule had its rows chosen by typed columns: the test shows nothing of Predicate.Prefiltered")
+			}
+			t.Logf("%s: %d rules used typed columns, %d as a prefilter", mode.name, typedRules, prefilteredRules)
 		})
 	}
 }

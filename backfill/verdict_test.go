@@ -33,6 +33,12 @@ var VerdictConditions = []string{
 	`{"not":{"path":"$.a","op":"==","value":"admin"}}`,
 	`{"path":"$.a","op":"in","value":["admin","root"]}`,
 	`{"path":"$.a","op":"matches","value":"adm.*"}`,
+	`{"path":"$.a","op":"matches","value":"^adm"}`,
+	`{"path":"$.a","op":"matches","value":"min$"}`,
+	`{"path":"$.a","op":"matches","value":"^admin$"}`,
+	`{"path":"$.a","op":"matches","value":"dmi"}`,
+	`{"path":"$.a","op":"matches","value":"^ädmin"}`,
+	`{"path":"$.a","op":"matches","value":""}`,
 	`{"path":"$.a","op":"contains","value":"dmi"}`,
 	`{"path":"$.a"}`,
 	`{"path":"$['a b']","op":"==","value":"admin"}`,
@@ -58,6 +64,8 @@ var VerdictConditions = []string{
 	`{"path":"$..k","op":"==","value":"x"}`,
 	`{"all":[{"path":"$.type","op":"==","value":"login.failed"},{"path":"$.arr[*]","op":"==","value":"admin"}]}`,
 	`{"any":[{"path":"$.a","op":"==","value":"admin"},{"path":"$.n","op":">","value":3}]}`,
+	`{"all":[{"path":"$.n","op":">=","value":0},{"path":"$.a","op":"contains","value":"dmi"}]}`,
+	`{"all":[{"path":"$.type","op":"==","value":"login.failed"},{"path":"$.a","op":"matches","value":"^(adm|ro)"}]}`,
 	`{"all":[{"path":"$.type","op":"==","value":"login.failed"},{"path":"$.n","op":">=","value":0}]}`,
 }
 
