@@ -100,9 +100,12 @@ func (s *State) draftGroups(d *Draft) {
 			g = binary.AppendUvarint(g, uint64(len(id)))
 			g = append(g, id...)
 			g = binary.AppendUvarint(g, uint64(splitID(id)))
-			if gr.more == 0 && !s.distinct {
+			switch {
+			case s.fsets != nil:
+				g = s.appendFrozenWindows(g, slot)
+			case gr.more == 0 && !s.distinct:
 				g = s.appendCell(g, &gr.first, true)
-			} else {
+			default:
 				g = s.appendEncodedWindows(g, slot)
 			}
 			ends = append(ends, len(g))
@@ -136,6 +139,42 @@ func (s *State) appendCell(b []byte, c *cell, counted bool) []byte {
 		b = binary.AppendVarint(b, n)
 		b = binary.LittleEndian.AppendUint64(b, v)
 		b = append(b, f)
+	}
+	return b
+}
+
+// appendFrozenWindows is appendEncodedWindows for a Frozen's shell, whose value sets
+// are frozen.
+func (s *State) appendFrozenWindows(b []byte, slot uint32) []byte {
+	var w windows
+	s.windowsAt(slot, &w)
+	n := 0
+	for pos := range w.n {
+		c := w.cell(pos)
+		for i := range c.span() {
+			if !s.closedStart(c.start + i*s.every) {
+				n++
+			}
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	for pos := range w.n {
+		c := w.cell(pos)
+		ref := s.fsets.first[slot]
+		if pos > 0 {
+			ref = s.fsets.runs[w.g.more.index()][pos-1]
+		}
+		for i := range c.span() {
+			start := c.start + i*s.every
+			if s.closedStart(start) {
+				continue
+			}
+			b = binary.AppendVarint(b, start)
+			b = binary.AppendVarint(b, c.n())
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.v))
+			b = append(b, s.cellFlags(c))
+			b = s.fsets.appendSorted(b, ref)
+		}
 	}
 	return b
 }

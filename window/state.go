@@ -168,6 +168,9 @@ type State struct {
 	keyBuf  []byte
 	distBuf []byte
 	vals    []jsonpath.Value
+	// fsets, in a Frozen's shell only, is count_distinct's value sets (distinct is
+	// false there: no map is read).
+	fsets *frozenSets
 }
 
 // aggKind is the rule's aggregate function.
