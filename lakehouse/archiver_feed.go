@@ -119,6 +119,15 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 			}
 			a.mu.Unlock()
 			it.recs = nil
+		case feedGap:
+			// The feed dropped records of the partition: read it here from the
+			// archive's next offset until the feed continues it. A later batch would
+			// show the hole too, but none may come.
+			a.mu.Lock()
+			if st := a.parts[it.p]; st != nil && !st.catchUp {
+				add = a.startCatchUpLocked(add, it.p, st)
+			}
+			a.mu.Unlock()
 		case feedRevoked:
 			a.revoked(ctx, nil, map[string][]int32{a.cfg.Topic: it.ps})
 			remove = append(remove, it.ps...)

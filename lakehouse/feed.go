@@ -23,13 +23,18 @@ const DefaultFeedRecords = 1 << 16
 // continues the partition's archive without a hole — its position before the batch is
 // at or below the archive's next offset — and reads a partition from Kafka itself
 // (catching up) while the feed's batches start beyond that: after a restart, when the
-// lake trails the consumer, and after a dropped batch. So what a Feed loses costs a
-// second fetch, never a record.
+// lake trails the consumer, and after a dropped batch. A dropped batch is itself
+// news (a gap item), since no batch may follow it: the consumer of a quiet partition
+// has nothing more to hand over, and the archive would otherwise stop short of its end.
+// So what a Feed loses costs a second fetch, never a record.
 type Feed struct {
 	mu      sync.Mutex
 	items   []feedItem
 	records int
 	limit   int
+	// gaps holds the partitions with a gap item queued: one says it, however many
+	// batches of the partition are dropped before the archiver takes it.
+	gaps    map[int32]bool
 	wake    chan struct{}
 	dropped atomic.Int64
 }
@@ -40,6 +45,7 @@ const (
 	feedResume feedKind = iota
 	feedRecords
 	feedRevoked
+	feedGap // records of p from at were dropped
 )
 
 type feedItem struct {
@@ -58,13 +64,13 @@ func NewFeed(limit int) *Feed {
 	if limit <= 0 {
 		limit = DefaultFeedRecords
 	}
-	return &Feed{limit: limit, wake: make(chan struct{}, 1)}
+	return &Feed{limit: limit, gaps: map[int32]bool{}, wake: make(chan struct{}, 1)}
 }
 
 // Resume says the consumer now owns partition p and reads it from offset at (-1: not
 // known, e.g. a group's reset position).
 func (f *Feed) Resume(p int32, at int64) {
-	f.push(feedItem{kind: feedResume, p: p, at: at})
+	f.push(feedItem{kind: feedResume, p: p, at: at}, p)
 }
 
 // Records hands over records of partition p fetched in offset order; from is the
@@ -77,8 +83,16 @@ func (f *Feed) Records(p int32, from int64, recs []*kgo.Record) {
 	}
 	f.mu.Lock()
 	if f.records+len(recs) > f.limit {
+		queued := f.gaps[p]
+		if !queued {
+			f.gaps[p] = true
+			f.items = append(f.items, feedItem{kind: feedGap, p: p, at: from})
+		}
 		f.mu.Unlock()
 		f.dropped.Add(int64(len(recs)))
+		if !queued {
+			f.signal()
+		}
 		return
 	}
 	f.records += len(recs)
@@ -89,15 +103,21 @@ func (f *Feed) Records(p int32, from int64, recs []*kgo.Record) {
 
 // Revoked says the consumer gave up partitions ps.
 func (f *Feed) Revoked(ps []int32) {
-	f.push(feedItem{kind: feedRevoked, ps: append([]int32(nil), ps...)})
+	f.push(feedItem{kind: feedRevoked, ps: append([]int32(nil), ps...)}, ps...)
 }
 
 // Dropped is how many records were dropped for want of room.
 func (f *Feed) Dropped() int64 { return f.dropped.Load() }
 
-func (f *Feed) push(it feedItem) {
+// push queues it, which concerns partitions ps: a batch of theirs dropped after it
+// needs a gap item of its own, as the archiver may act on it (a new assignment) as if
+// nothing came before.
+func (f *Feed) push(it feedItem, ps ...int32) {
 	f.mu.Lock()
 	f.items = append(f.items, it)
+	for _, p := range ps {
+		delete(f.gaps, p)
+	}
 	f.mu.Unlock()
 	f.signal()
 }
@@ -117,5 +137,6 @@ func (f *Feed) take(buf []feedItem) []feedItem {
 	clear(f.items)
 	f.items = f.items[:0]
 	f.records = 0
+	clear(f.gaps)
 	return buf
 }

@@ -177,3 +177,58 @@ func TestFedArchiverExactlyOnce(t *testing.T) {
 	t.Logf("%d crashes, %d records handed over, %v catch-ups, %v records dropped by full feeds, %d events, %d files",
 		crashes, handed, caughtUp, dropped, len(h.recs), len(snap.Files(lakehouse.Filter{})))
 }
+
+// TestFedArchiverReadsADroppedLastBatch: a batch the feed drops for want of room,
+// with no batch after it for its partition (the consumer has nothing more: a quiet
+// partition, or the end of a backlog), is read from Kafka all the same: the archive
+// reaches the end of every partition.
+func TestFedArchiverReadsADroppedLastBatch(t *testing.T) {
+	const partitions = 2
+	b, bkt, lake := brokerAndLake(t, partitions, "mem")
+	h := newHistory(7)
+	prod := b.Client(t)
+	// A lake that holds the first events, so that the consumer resumes where the
+	// archive ends and no catch-up starts of itself.
+	h.produce(t, prod, 400)
+	archiveAll(t, lake, h, 30*time.Second, startArchiver(t, archiverConfig(b, bkt, "first")))
+	start := h.ends()
+	h.produce(t, prod, 600)
+	ends := h.ends()
+	// The new records, as the consumer fetched them.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
+		"events": {0: kgo.NewOffset().At(start[0] + 1), 1: kgo.NewOffset().At(start[1] + 1)}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	recs := map[int32][]*kgo.Record{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for p := range int32(partitions) {
+		for int64(len(recs[p])) < ends[p]-start[p] {
+			fs := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("read %d records of partition %d, want %d", len(recs[p]), p, ends[p]-start[p])
+			}
+			fs.EachRecord(func(r *kgo.Record) { recs[r.Partition] = append(recs[r.Partition], r) })
+		}
+	}
+	// The first half of each partition's records fits the feed; the second half, the
+	// partition's last batch, is dropped.
+	half := map[int32]int{0: len(recs[0]) / 2, 1: len(recs[1]) / 2}
+	feed := lakehouse.NewFeed(half[0] + half[1])
+	for p := range int32(partitions) {
+		feed.Resume(p, start[p]+1)
+		feed.Records(p, start[p]+1, recs[p][:half[p]])
+		feed.Records(p, start[p]+1+int64(half[p]), recs[p][half[p]:])
+	}
+	if want := int64(len(recs[0]) + len(recs[1]) - half[0] - half[1]); feed.Dropped() != want || want == 0 {
+		t.Fatalf("the feed dropped %d records, want %d", feed.Dropped(), want)
+	}
+	cfg := archiverConfig(b, bkt, "")
+	cfg.Feed = feed
+	stop := startArchiver(t, cfg)
+	snap := waitArchived(t, lake, ends, 20*time.Second)
+	stopArchivers(t, stop)
+	checkExactlyOnce(t, lake, snap, h)
+}
