@@ -243,6 +243,10 @@ func (e *stateEncoding) finish() (body []byte, counters int) {
 		from = wa.at
 	}
 	e.w.b = append(b, head[from:]...)
+	// Copies of states the partition no longer has go (a rule deleted, say); the
+	// others are kept for the next snapshot.
+	clear(e.bufs.windows[len(e.windows):])
+	e.bufs.windows = e.bufs.windows[:len(e.windows)]
 	v := &e.view
 	indexed := func(id uint32) bool { return id <= e.maxID && e.index[id] != 0 }
 	perCustomer := func(head int32) (n int) {
