@@ -271,22 +271,10 @@ func BenchmarkSnapshot(b *testing.B) {
 			var counters int
 			var stalled time.Duration
 			var bufs stateBuffers
-			var body, sealed []byte
+			var sealed []byte
 			for b.Loop() {
-				// The partition's events wait while the head is written and the
-				// counters frozen, as snapshotPartition does; the rest runs beside them,
-				// in the buffers of the snapshot before, as there.
-				t0 := time.Now()
-				p.mu.Lock()
-				bufs.body = body[:0]
-				enc := p.beginState("events", "hindsight-live", time.Now(), &bufs)
-				p.mu.Unlock()
-				stalled += time.Since(t0)
-				var n int
-				body, n = enc.finish()
-				p.mu.Lock()
-				p.counts.thaw()
-				p.mu.Unlock()
+				body, n, stall := snapshotOnce(p, &bufs)
+				stalled += stall
 				data, counters = sealState(sealed[:0], body), n
 				sealed = data
 			}
@@ -295,6 +283,25 @@ func BenchmarkSnapshot(b *testing.B) {
 			b.ReportMetric(float64(counters), "counters")
 		})
 	}
+}
+
+// snapshotOnce encodes p's state as snapshotPartition does, in bufs (the buffers of
+// the snapshot before), and returns the body, its counters and how long the partition's
+// events waited: while the head is written, the window states copied and the counters
+// frozen; the rest runs beside them.
+func snapshotOnce(p *partition, bufs *stateBuffers) (body []byte, counters int, stalled time.Duration) {
+	t0 := time.Now()
+	p.mu.Lock()
+	bufs.body = bufs.body[:0]
+	enc := p.beginState("events", "hindsight-live", time.Now(), bufs)
+	p.mu.Unlock()
+	stalled = time.Since(t0)
+	body, counters = enc.finish()
+	bufs.body = body
+	p.mu.Lock()
+	p.counts.thaw()
+	p.mu.Unlock()
+	return body, counters, stalled
 }
 
 func BenchmarkRestore(b *testing.B) {
@@ -584,16 +591,9 @@ func BenchmarkSnapshotWindows(b *testing.B) {
 	var stalled time.Duration
 	var body []byte
 	for b.Loop() {
-		t0 := time.Now()
-		p.mu.Lock()
-		bufs.body = body[:0]
-		enc := p.beginState("events", "hindsight-live", time.Now(), &bufs)
-		p.mu.Unlock()
-		stalled += time.Since(t0)
-		body, _ = enc.finish()
-		p.mu.Lock()
-		p.counts.thaw()
-		p.mu.Unlock()
+		var stall time.Duration
+		body, _, stall = snapshotOnce(p, &bufs)
+		stalled += stall
 	}
 	b.ReportMetric(float64(stalled.Microseconds())/1000/float64(b.N), "stall-ms/op")
 	b.ReportMetric(float64(len(body))/float64(3*groups), "bytes/group")
