@@ -21,18 +21,17 @@ var ErrCorrupt = errors.New("window: corrupt state")
 // format"): flags (bit 0: an event time was seen), the newest event time, the Stats,
 // then per group its id, split and windows (start, count, value bits, flags, and for
 // count_distinct its values). Groups and windows are written in a deterministic order.
-// It is Draft then Draft.AppendTo.
+// It freezes the state and encodes the copy (Freeze, Frozen.Draft), the one way there is.
 func (s *State) AppendTo(b []byte) []byte {
-	var d Draft
-	s.Draft(&d)
-	return d.AppendTo(b)
+	var f Frozen
+	s.Freeze(&f)
+	return f.Draft().AppendTo(b)
 }
 
-// Draft is a state's encoding with its groups in slot order: State.Draft writes it in
-// one pass over the state's records, and Draft.AppendTo puts the groups in AppendTo's
+// Draft is a state's encoding with its groups in slot order: Frozen.Draft writes it in
+// one pass over the frozen records, and Draft.AppendTo puts the groups in AppendTo's
 // order (by id). Sorting, and walking the records in id order, which jumps about them,
-// were a third of an encoding's time; a Frozen state drafts and orders off its owner's
-// lock. A Draft shares no memory with its state, and State.Draft reuses its buffers.
+// were a third of an encoding's time. A Draft shares no memory with its state.
 type Draft struct {
 	head    []byte // flags, newest event time, stats, group count
 	groups  []byte // each group's part (id, split, windows), in slot order
@@ -50,12 +49,6 @@ func (d *Draft) Len() int {
 		n += len(d.samples)
 	}
 	return n
-}
-
-// Draft writes the state's encoding into d, its groups in slot order.
-func (s *State) Draft(d *Draft) {
-	s.draftHead(d)
-	s.draftGroups(d)
 }
 
 // draftHead writes d's head, all but its samples flag, and its lifecycle section.
@@ -81,7 +74,7 @@ func (s *State) draftHead(d *Draft) {
 }
 
 // draftGroups writes the groups' parts and their samples into d, and sets the samples
-// flag in its head.
+// flag in its head; s is a Frozen's shell.
 func (s *State) draftGroups(d *Draft) {
 	// Sized up front: a fresh draft would otherwise grow each slice a dozen times.
 	g, ends := slices.Grow(d.groups[:0], len(s.ids)-s.idGarbage+s.live*16), slices.Grow(d.ends[:0], s.live)
@@ -100,12 +93,9 @@ func (s *State) draftGroups(d *Draft) {
 			g = binary.AppendUvarint(g, uint64(len(id)))
 			g = append(g, id...)
 			g = binary.AppendUvarint(g, uint64(splitID(id)))
-			switch {
-			case s.fsets != nil:
-				g = s.appendFrozenWindows(g, slot)
-			case gr.more == 0 && !s.distinct:
+			if gr.more == 0 && s.fsets == nil {
 				g = s.appendCell(g, &gr.first, true)
-			default:
+			} else {
 				g = s.appendEncodedWindows(g, slot)
 			}
 			ends = append(ends, len(g))
@@ -143,9 +133,10 @@ func (s *State) appendCell(b []byte, c *cell, counted bool) []byte {
 	return b
 }
 
-// appendFrozenWindows is appendEncodedWindows for a Frozen's shell, whose value sets
-// are frozen.
-func (s *State) appendFrozenWindows(b []byte, slot uint32) []byte {
+// appendEncodedWindows appends slot's open windows and their count, whatever its cells, with
+// their value sets (count_distinct) in sorted order: the same state always encodes to
+// the same bytes (snapshots are compared, and a restart must be exact).
+func (s *State) appendEncodedWindows(b []byte, slot uint32) []byte {
 	var w windows
 	s.windowsAt(slot, &w)
 	n := 0
@@ -160,8 +151,12 @@ func (s *State) appendFrozenWindows(b []byte, slot uint32) []byte {
 	b = binary.AppendUvarint(b, uint64(n))
 	for pos := range w.n {
 		c := w.cell(pos)
-		ref := s.fsets.first[slot]
-		if pos > 0 {
+		var ref setRef
+		switch {
+		case s.fsets == nil:
+		case pos == 0:
+			ref = s.fsets.first[slot]
+		default:
 			ref = s.fsets.runs[w.g.more.index()][pos-1]
 		}
 		for i := range c.span() {
@@ -173,33 +168,8 @@ func (s *State) appendFrozenWindows(b []byte, slot uint32) []byte {
 			b = binary.AppendVarint(b, c.n())
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.v))
 			b = append(b, s.cellFlags(c))
-			b = s.fsets.appendSorted(b, ref)
-		}
-	}
-	return b
-}
-
-// appendEncodedWindows appends slot's open windows and their count, whatever its cells.
-func (s *State) appendEncodedWindows(b []byte, slot uint32) []byte {
-	n := 0
-	for range s.windowsOf(slot) {
-		n++
-	}
-	b = binary.AppendUvarint(b, uint64(n))
-	for ow := range s.windowsOf(slot) {
-		c := ow.c
-		b = binary.AppendVarint(b, ow.start)
-		b = binary.AppendVarint(b, c.n())
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.v))
-		b = append(b, s.cellFlags(c))
-		if s.distinct {
-			// In sorted order, not the map's: the same state always encodes to the
-			// same bytes (snapshots are compared, and a restart must be exact).
-			set := ow.set
-			b = binary.AppendUvarint(b, uint64(len(set)))
-			for _, v := range slices.Sorted(maps.Keys(set)) {
-				b = binary.AppendUvarint(b, uint64(len(v)))
-				b = append(b, v...)
+			if s.fsets != nil {
+				b = s.fsets.appendSorted(b, ref)
 			}
 		}
 	}
