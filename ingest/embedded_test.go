@@ -319,3 +319,83 @@ func TestEmbeddedRefusesUnknownTopic(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbeddedSegmentBytes: a broker keeping its log in memory starts a segment every
+// DefaultMemorySegmentBytes (or SegmentBytes), one keeping it on disk keeps the broker's
+// own 100 MiB unless told; and a log of many segments reads back whole, in order.
+func TestEmbeddedSegmentBytes(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     EmbeddedConfig
+		want    string
+		records int
+	}{
+		{"memory, default", EmbeddedConfig{}, "1048576", 3000},
+		{"memory, small segments", EmbeddedConfig{SegmentBytes: 16 << 10}, "16384", 500},
+		{"disk, default", EmbeddedConfig{DataDir: "disk"}, "104857600", 100},
+		{"disk, small segments", EmbeddedConfig{DataDir: "disk", SegmentBytes: 16 << 10}, "16384", 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.Addr = "127.0.0.1:0"
+			if cfg.DataDir != "" {
+				cfg.DataDir = t.TempDir()
+			}
+			e, err := StartEmbedded(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			kc := KafkaConfig{Brokers: []string{e.Addr}}
+			kc.EnsureDefaults()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cl, err := kc.NewClient(kgo.RecordPartitioner(kgo.ManualPartitioner()),
+				kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"events": {0: kgo.NewOffset().AtStart()}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			bcfg, err := kadm.NewClient(cl).DescribeBrokerConfigs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			for _, rc := range bcfg {
+				for _, c := range rc.Configs {
+					if c.Key == "log.segment.bytes" && c.Value != nil {
+						got = *c.Value
+					}
+				}
+			}
+			if got != tt.want {
+				t.Errorf("log.segment.bytes %q, want %q", got, tt.want)
+			}
+			// 1 KiB records in batches of 10: the log spans many segments when they are small.
+			value := []byte(`{"pad":"` + strings.Repeat("x", 1000) + `"}`)
+			for i := 0; i < tt.records; i += 10 {
+				var batch []*kgo.Record
+				for j := i; j < i+10; j++ {
+					batch = append(batch, &kgo.Record{Topic: "events", Partition: 0, Key: []byte(fmt.Sprint(j)), Value: value})
+				}
+				if err := cl.ProduceSync(ctx, batch...).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			next := 0
+			for next < tt.records {
+				fs := cl.PollFetches(ctx)
+				if err := fs.Err0(); err != nil {
+					t.Fatalf("after %d records: %v", next, err)
+				}
+				fs.EachRecord(func(r *kgo.Record) {
+					if string(r.Key) != fmt.Sprint(next) || r.Offset != int64(next) {
+						t.Fatalf("record %d has key %s at offset %d", next, r.Key, r.Offset)
+					}
+					next++
+				})
+			}
+		})
+	}
+}
