@@ -69,6 +69,11 @@ func StartBroker(opts Options) (*Broker, error) {
 	}
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir))
+	} else {
+		// 1 MiB segments, as ingest.StartEmbedded's in memory: kfake copies a
+		// memory segment whole each time it doubles, while every request waits.
+		// (ingest's own tests use this package, so it cannot import the constant.)
+		kopts = append(kopts, kfake.BrokerConfigs(map[string]string{"log.segment.bytes": "1048576"}))
 	}
 	if opts.MinSessionTimeout > 0 {
 		kopts = append(kopts, kfake.GroupMinSessionTimeout(opts.MinSessionTimeout))
