@@ -18,16 +18,18 @@ func orDefault[T uint64 | int | int32 | time.Duration](v *T, def T) {
 	}
 }
 
-// noneOrDefault is for the fields where a negative value asks for none: it becomes
-// 0, and zero (unset) becomes def.
+// noneOrDefault is for the fields where a negative value asks for none: zero (unset)
+// becomes def, and a negative value stays as it is, so that it still means none when
+// defaults are applied again (the CLI applies them, then the benchmark does); the
+// benchmark reads it through none.
 func noneOrDefault[T int | time.Duration](v *T, def T) {
-	switch {
-	case *v < 0:
-		*v = 0
-	case *v == 0:
+	if *v == 0 {
 		*v = def
 	}
 }
+
+// none is a noneOrDefault field's value: 0 when it asks for none.
+func none[T int | time.Duration](v T) T { return max(0, v) }
 
 // discardLogger is the logger of benchmarks whose components should keep quiet
 // unless the caller asks for their logs.

@@ -30,11 +30,13 @@ type LatencyConfig struct {
 	Rate int
 	// Duration is how long events are measured. Default 10s.
 	Duration time.Duration
-	// Warmup is sent before the measured events, at the same rate. Default 2s.
+	// Warmup is sent before the measured events, at the same rate. Default 2s;
+	// negative: none.
 	Warmup time.Duration
 	// Partitions of the events topic (when the broker is started here). Default 4.
 	Partitions int32
-	// Rules is the number of other active rules (global and per customer). Default 100.
+	// Rules is the number of other active rules (global and per customer). Default
+	// 100; negative: none.
 	Rules int
 	// ProbeEvery makes every ProbeEvery-th event a probe: a customer of its own, matched by
 	// the threshold-1 rule, its alert timed. The others are ordinary workload events of 100
@@ -104,6 +106,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.Warmup, cfg.Rules, cfg.WebhookEvery = none(cfg.Warmup), none(cfg.Rules), none(cfg.WebhookEvery)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if _, set := os.LookupEnv("GOGC"); !set && cfg.GCPercent > 0 {

@@ -114,20 +114,35 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 	}
 }
 
-// With probes, only every Nth event is timed; all of them still flow through.
+// With probes, only every Nth event is timed; all of them still flow through. A
+// negative webhook period and warmup ask for none, even with the defaults applied
+// before the run as the CLI applies them.
 func TestLatencyProbesAreAccounted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{
-		BrokerCommand: childCommand(t), Rate: 2000, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond,
-		Rules: 20, ProbeEvery: 4, NoBaseline: true, Logger: e2etest.Logger(t),
-	})
+	cfg := bench.LatencyConfig{
+		BrokerCommand: childCommand(t), Rate: 2000, Duration: 2 * time.Second, Warmup: -1,
+		Rules: 20, ProbeEvery: 4, WebhookEvery: -1, NoBaseline: true, Logger: e2etest.Logger(t),
+	}
+	cfg.EnsureDefaults()
+	rep, err := bench.RunLatency(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", rep)
 	if rep.Probes < rep.Sent/4 || rep.Probes > rep.Sent/4+1 || rep.Received != rep.Probes || rep.Missing != 0 {
 		t.Errorf("sent %d, probes %d, received %d, missing %d: want a quarter timed, all received", rep.Sent, rep.Probes, rep.Received, rep.Missing)
+	}
+	if rep.Webhook != nil || rep.Rules != 21 || rep.Config.Warmup != 0 || rep.Config.WebhookEvery != 0 {
+		t.Errorf("webhook figures %+v, %d rules, warmup %v, webhook period %d: want none, 21 (no webhook rule), 0, 0",
+			rep.Webhook, rep.Rules, rep.Config.Warmup, rep.Config.WebhookEvery)
+	}
+	sent := 0.0
+	for _, v := range rep.SentPerS {
+		sent += v * 0.1
+	}
+	if want := float64(rep.Sent); sent < want*0.99 || sent > want*1.01 {
+		t.Errorf("the sent series adds up to %.0f events, want %.0f (no warmup)", sent, want)
 	}
 	if rep.Baseline != nil || rep.Result().Ratio("p50 vs pass-through") != nil {
 		t.Error("NoBaseline ran a baseline")

@@ -109,7 +109,7 @@ func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 	for _, n := range []string{"topic-events", "topic-controls", "topic-alerts", "topic-dlq", "topic-status"} {
 		_ = f.MarkHidden(n)
 	}
-	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured sending before")
+	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured sending before (negative: none)")
 	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions of the started broker")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "turn off the daemon's own archiver (on by default, as in hindsight live)")
 	f.IntVar(&cfg.ProbeEvery, "probe-every", 1, "time every Nth event (a probe with an alert of its own); the others are ordinary workload events")
@@ -168,7 +168,7 @@ Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`,
 	addLatencyFlags(f, &cfg)
 	f.IntVar(&cfg.Rate, "rate", 20000, "events per second")
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured sending time")
-	f.IntVar(&cfg.Rules, "rules", 100, "other active rules besides the latency rule")
+	f.IntVar(&cfg.Rules, "rules", 100, "other active rules besides the latency rule (negative: none)")
 	addLogFlags(f, &logLevel, "warn")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
 	return cmd
