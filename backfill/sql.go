@@ -5,13 +5,11 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -252,60 +250,21 @@ func (c *compiler) native(cond *rule.Condition) (string, bool) {
 		return f.compare(cond.Op, cond.Operand())
 	case rule.OpMatches:
 		pattern, _ := cond.Operand().(string)
-		fn, lit, ok := literalMatch(pattern)
-		if !ok {
-			return "", false
-		}
-		if fn == "" {
+		// The evaluator decides a literal pattern by comparing bytes (rule.LiteralPattern);
+		// DuckDB's string functions compare the same bytes.
+		switch kind, lit := rule.LiteralPattern(pattern); kind {
+		case rule.LiteralEquals:
 			return f.eq(lit)
+		case rule.LiteralPrefix:
+			return f.text("starts_with", lit), true
+		case rule.LiteralSuffix:
+			return f.text("suffix", lit), true
+		case rule.LiteralContains:
+			return f.text("contains", lit), true
 		}
-		return f.text(fn, lit), true
+		return "", false
 	}
 	return "", false // other patterns, contains, structured operands: the Go evaluator decides
-}
-
-// literalMatch reports whether pattern, as the evaluator compiles it (regexp, Perl
-// syntax), matches a string exactly when the string starts with (fn "starts_with"),
-// ends with ("suffix"), contains ("contains") or equals (fn "") lit: a literal without
-// case folding, anchored at either end or not. Patterns such as "^admin" and
-// "@example\.com$" are common in rules, and DuckDB's string functions then decide them
-// byte for byte as Go does on valid UTF-8, where the Go evaluator would cost the whole
-// payload's parse.
-func literalMatch(pattern string) (fn, lit string, ok bool) {
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
-		return "", "", false
-	}
-	parts := []*syntax.Regexp{re}
-	if re.Op == syntax.OpConcat {
-		parts = re.Sub
-	}
-	begin := len(parts) > 0 && parts[0].Op == syntax.OpBeginText
-	if begin {
-		parts = parts[1:]
-	}
-	end := len(parts) > 0 && parts[len(parts)-1].Op == syntax.OpEndText
-	if end {
-		parts = parts[:len(parts)-1]
-	}
-	switch {
-	case len(parts) == 0 || len(parts) == 1 && parts[0].Op == syntax.OpEmptyMatch:
-	case len(parts) == 1 && parts[0].Op == syntax.OpLiteral && parts[0].Flags&syntax.FoldCase == 0 &&
-		!slices.Contains(parts[0].Rune, utf8.RuneError):
-		// Without U+FFFD, which Go's matcher also sees in every invalid byte.
-		lit = string(parts[0].Rune)
-	default:
-		return "", "", false
-	}
-	switch {
-	case begin && end:
-		return "", lit, true
-	case begin:
-		return "starts_with", lit, true
-	case end:
-		return "suffix", lit, true
-	}
-	return "contains", lit, true
 }
 
 // leafForms are the SQL forms of the tests on one path, in one dialect: DuckDB's JSON

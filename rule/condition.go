@@ -158,8 +158,10 @@ type leaf struct {
 	operand any
 	value   jsonpath.Value   // ==, !=, <, <=, >, >=, contains
 	list    []jsonpath.Value // in
-	re      *regexp.Regexp   // matches
-	str     string           // contains, when the operand is a string
+	re      *regexp.Regexp   // matches, unless the pattern is a literal (lit)
+	litKind LiteralKind      // matches: how the literal decides, NotLiteral if re does
+	lit     string
+	str     string // contains, when the operand is a string
 	isStr   bool
 	// key identifies equal tests across rules: path, op and operand in canonical form.
 	key string
@@ -259,6 +261,7 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage, lim Limits) (*leaf
 			return nil, &leafError{field: "value", msg: "invalid RE2 pattern: " + err.Error()}
 		}
 		l.re = re
+		l.litKind, l.lit = LiteralPattern(s)
 	case OpLt, OpLe, OpGt, OpGe:
 		switch operand.(type) {
 		case float64, string:
@@ -350,7 +353,13 @@ func (l *leaf) testOne(v jsonpath.Value) bool {
 		}
 		return false
 	case OpMatches:
-		return v.Kind() == jsonpath.KindString && l.re.MatchString(v.Str())
+		if v.Kind() != jsonpath.KindString {
+			return false
+		}
+		if l.litKind != NotLiteral {
+			return l.litKind.Match(v.Str(), l.lit)
+		}
+		return l.re.MatchString(v.Str())
 	case OpContains:
 		switch v.Kind() {
 		case jsonpath.KindString:
