@@ -65,6 +65,10 @@ type LatencyConfig struct {
 	Workload
 	// NoBaseline skips the pass-through baseline, for tests of the measurement itself.
 	NoBaseline bool
+	// NoBreakdown skips the daemon's second pass with its archiver off, which runs
+	// (unless NoArchive) between the first and the baseline to show what the archive
+	// adds to the latency.
+	NoBreakdown bool
 	// Logger receives the daemon's logs. Default: warnings and errors to stderr.
 	Logger *slog.Logger
 	// Progress, if set, receives a line per second while sending.
@@ -130,7 +134,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	run := strconv.FormatUint(rand.Uint64()>>24, 36)
 
 	start := time.Now()
-	cpu0, broker0 := selfCPU(), child.cpuNow()
+	cpu0, broker0, gc0 := selfCPU(), child.cpuNow(), readGC()
 	busy0 := machineBusy()
 	lake, err := os.MkdirTemp("", "hindsight-bench-lake-")
 	if err != nil {
@@ -169,6 +173,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	}
 	rep.Wall = time.Since(start)
 	rep.CPUSelf = selfCPU() - cpu0
+	rep.GC = gc0.since()
 	if child != nil {
 		rep.CPUBroker = child.cpuNow() - broker0
 	}
@@ -182,7 +187,12 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	if hook != nil {
 		rep.Webhook = m.fillWebhook()
 	}
-	// The baseline runs second: run first, it would leave a backlog of events that the
+	if !cfg.NoArchive && !cfg.NoBreakdown {
+		if rep.ArchiveOff, err = measureArchiveOff(ctx, cfg, run, rep.Rules, hook); err != nil {
+			return nil, fmt.Errorf("bench: the pass with the archiver off: %w", err)
+		}
+	}
+	// The baseline runs last: run first, it would leave a backlog of events that the
 	// daemon's archiver (which starts at the beginning of the topic) would be archiving
 	// while Hindsight is measured.
 	if !cfg.NoBaseline {
@@ -198,6 +208,39 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	}
 	rep.Total = time.Since(total)
 	return rep, nil
+}
+
+// measureArchiveOff measures a second daemon, with its archiver off, on the rules
+// and destination the first left on the controls topic, webhook probes included: the
+// difference from the first pass is what archiving in the same process adds to each
+// alert.
+func measureArchiveOff(ctx context.Context, cfg LatencyConfig, run string, rules int, hook *hookReceiver) (*LatencyFigures, error) {
+	lake, err := os.MkdirTemp("", "hindsight-bench-lake-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(lake)
+	cfg.NoArchive = true
+	d, stop, err := startDaemon(ctx, cfg, "bench-latency-"+run+"-off", "file://"+lake)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	if err := waitUntil(ctx, 30*time.Second, func() bool {
+		return d.Registry().Len() >= rules && len(d.Partitions()) > 0
+	}); err != nil {
+		return nil, fmt.Errorf("bench: waiting for rules and partitions: %w", err)
+	}
+	m, err := measure(ctx, cfg, "N"+run, run, hook)
+	if err != nil {
+		return nil, err
+	}
+	if err := stop(); err != nil {
+		return nil, fmt.Errorf("bench: live daemon: %w", err)
+	}
+	f := &LatencyFigures{}
+	m.fill(f)
+	return f, nil
 }
 
 // measurePassThrough measures the baseline: a relay reads the events topic from its

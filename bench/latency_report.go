@@ -33,6 +33,12 @@ type LatencyReport struct {
 	// Baseline is the pass-through pipeline's: a consumer re-producing every event,
 	// unevaluated, to the alerts topic through the same broker. Nil with NoBaseline.
 	Baseline *LatencyFigures
+	// ArchiveOff is a second daemon's, measured after the first with its archiver
+	// off: the difference is what archiving in the same process adds. Nil with
+	// NoArchive or NoBreakdown.
+	ArchiveOff *LatencyFigures
+	// GC is this process's garbage collection over the Hindsight phase.
+	GC GCFigures
 	// Webhook is the webhook probes' ingest → webhook receipt, next to their ingest →
 	// alerts topic. Nil without webhook probes.
 	Webhook  *WebhookFigures
@@ -72,6 +78,9 @@ func (r LatencyReport) String() string {
 		fmt.Fprintf(&b, "  %-13s the same probes on the alerts topic: p50 %s   p99 %s\n", "", ms(w.TopicP50), ms(w.TopicP99))
 		fmt.Fprintf(&b, "  %-13s delivery adds to each alert: p50 %s   p99 %s (target ≤ 10 ms)\n", "", ms(w.DeltaP50), ms(w.DeltaP99))
 	}
+	if r.ArchiveOff != nil {
+		line("archive off", r.ArchiveOff)
+	}
 	if r.Baseline != nil {
 		line("pass-through", r.Baseline)
 	}
@@ -79,6 +88,7 @@ func (r LatencyReport) String() string {
 		return fmt.Sprintf("%.2f s (%.0f%% of one core)", d.Seconds(), 100*d.Seconds()/r.Wall.Seconds())
 	}
 	fmt.Fprintf(&b, "  CPU           hindsight (producer+live+consumer) %s; broker process %s; wall %.1f s\n", cpu(r.CPUSelf), cpu(r.CPUBroker), r.Wall.Seconds())
+	fmt.Fprintf(&b, "  GC            %d cycles, %s of CPU; longest stop-the-world pause %s\n", r.GC.Cycles, cpu(r.GC.CPU), ms(r.GC.MaxPause))
 	if r.CPUOthers >= 0 {
 		fmt.Fprintf(&b, "  machine       %d cores; other processes used %s meanwhile\n", r.Cores, cpu(r.CPUOthers))
 	}
@@ -123,6 +133,20 @@ func (r *LatencyReport) Result() Result {
 	}
 	if r.CPUOthers >= 0 {
 		res.Metrics = append(res.Metrics, Metric{Name: "CPU, other processes", Unit: "cores", Value: cores(r.CPUOthers)})
+	}
+	res.Metrics = append(res.Metrics,
+		Metric{Name: "GC cycles, this process", Unit: "cycles", Value: float64(r.GC.Cycles)},
+		Metric{Name: "GC CPU, this process", Unit: "cores", Value: cores(r.GC.CPU)},
+		Metric{Name: "GC pause, longest", Unit: "ms", Value: ms(r.GC.MaxPause)})
+	if off := r.ArchiveOff; off != nil {
+		res.Metrics = append(res.Metrics,
+			Metric{Name: "p50, archive off", Unit: "ms", Value: ms(off.P50), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P50) })},
+			Metric{Name: "p99, archive off", Unit: "ms", Value: ms(off.P99), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P99) })},
+			Metric{Name: "missing, archive off", Unit: "events", Value: float64(off.Missing)})
+		res.Latency = append(res.Latency, Distribution{Name: "hindsight, archive off", Quantiles: off.Quantiles})
+		if off.P99 > 0 {
+			res.Ratios = append(res.Ratios, Ratio{Name: "p99, archive on vs off", Value: ms(h.P99) / ms(off.P99), Better: LowerIsBetter})
+		}
 	}
 	if w := r.Webhook; w != nil {
 		res.Params["webhook_every"] = strconv.Itoa(r.Config.WebhookEvery)

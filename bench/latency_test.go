@@ -83,6 +83,15 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 	if rep.Rules != 22 { // the latency rule, the webhook rule and 20 others
 		t.Errorf("%d rules active, want 22", rep.Rules)
 	}
+	// The second pass, archive off, times every event as the first did.
+	if off := rep.ArchiveOff; off == nil || off.Sent < 3600 || off.Sent > 4000 || off.Missing != 0 || off.Received != off.Sent || !(0 < off.P50 && off.P50 <= off.P99) {
+		t.Errorf("archive-off pass %+v; want about 4000 sent, all received, ordered percentiles", off)
+	} else if r := rep.Result().Ratio("p99, archive on vs off"); r == nil || r.Value != float64(rep.P99)/float64(off.P99) {
+		t.Errorf("archive on vs off ratio %+v, want %v", r, float64(rep.P99)/float64(off.P99))
+	}
+	if rep.GC.Cycles < 1 || rep.GC.CPU <= 0 || rep.GC.MaxPause <= 0 || rep.GC.MaxPause > rep.Wall {
+		t.Errorf("GC figures %+v over a %v phase", rep.GC, rep.Wall)
+	}
 	bl := rep.Baseline
 	if bl == nil {
 		t.Fatal("no pass-through baseline")
@@ -122,7 +131,7 @@ func TestLatencyProbesAreAccounted(t *testing.T) {
 	defer cancel()
 	cfg := bench.LatencyConfig{
 		BrokerCommand: childCommand(t), Rate: 2000, Duration: 2 * time.Second, Warmup: -1,
-		Rules: 20, ProbeEvery: 4, WebhookEvery: -1, NoBaseline: true, Logger: e2etest.Logger(t),
+		Rules: 20, ProbeEvery: 4, WebhookEvery: -1, NoBaseline: true, NoBreakdown: true, Logger: e2etest.Logger(t),
 	}
 	cfg.EnsureDefaults()
 	rep, err := bench.RunLatency(ctx, cfg)
@@ -146,6 +155,9 @@ func TestLatencyProbesAreAccounted(t *testing.T) {
 	}
 	if rep.Baseline != nil || rep.Result().Ratio("p50 vs pass-through") != nil {
 		t.Error("NoBaseline ran a baseline")
+	}
+	if rep.ArchiveOff != nil {
+		t.Error("NoBreakdown ran the archive-off pass")
 	}
 }
 

@@ -118,6 +118,7 @@ func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "the daemon's alert linger (as hindsight live --alert-linger)")
 	f.IntVar(&cfg.GCPercent, "gogc", live.DefaultGCPercent, "GC target percentage of this process during the run, as hindsight live --gogc (negative: leave GOGC alone)")
 	f.BoolVar(&cfg.NoBaseline, "no-baseline", false, "skip the pass-through baseline")
+	f.BoolVar(&cfg.NoBreakdown, "no-breakdown", false, "skip the daemon's second pass with its archiver off, which shows what the archive adds")
 }
 
 // prepareLatency completes a latency config from the command line.
