@@ -56,15 +56,15 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{
-		BrokerCommand: childCommand(t), Rate: 2000, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond,
+		BrokerCommand: childCommand(t), Rate: 2000, Duration: time.Second, Warmup: 500 * time.Millisecond,
 		Rules: 20, Logger: e2etest.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", rep)
-	if rep.Sent < 3600 || rep.Sent > 4000 {
-		t.Errorf("sent %d measured events, want about 2000/s × 2s", rep.Sent)
+	if rep.Sent < 1800 || rep.Sent > 2000 {
+		t.Errorf("sent %d measured events, want about 2000/s × 1s", rep.Sent)
 	}
 	if rep.Missing != 0 || rep.Probes != rep.Sent || rep.Received != rep.Sent || rep.ProduceErr != 0 {
 		t.Errorf("sent %d, received %d, missing %d, produce errors %d", rep.Sent, rep.Received, rep.Missing, rep.ProduceErr)
@@ -84,8 +84,8 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 		t.Errorf("%d rules active, want 22", rep.Rules)
 	}
 	// The second pass, archive off, times every event as the first did.
-	if off := rep.ArchiveOff; off == nil || off.Sent < 3600 || off.Sent > 4000 || off.Missing != 0 || off.Received != off.Sent || !(0 < off.P50 && off.P50 <= off.P99) {
-		t.Errorf("archive-off pass %+v; want about 4000 sent, all received, ordered percentiles", off)
+	if off := rep.ArchiveOff; off == nil || off.Sent < 1800 || off.Sent > 2000 || off.Missing != 0 || off.Received != off.Sent || !(0 < off.P50 && off.P50 <= off.P99) {
+		t.Errorf("archive-off pass %+v; want about 2000 sent, all received, ordered percentiles", off)
 	} else if r := rep.Result().Ratio("p99, archive on vs off"); r == nil || r.Value != float64(rep.P99)/float64(off.P99) {
 		t.Errorf("archive on vs off ratio %+v, want %v", r, float64(rep.P99)/float64(off.P99))
 	}
@@ -96,7 +96,7 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 	if bl == nil {
 		t.Fatal("no pass-through baseline")
 	}
-	if bl.Sent < 3600 || bl.Sent > 4000 || bl.Missing != 0 || bl.Received != bl.Sent || bl.ProduceErr != 0 {
+	if bl.Sent < 1800 || bl.Sent > 2000 || bl.Missing != 0 || bl.Received != bl.Sent || bl.ProduceErr != 0 {
 		t.Errorf("pass-through: sent %d, received %d, missing %d, produce errors %d", bl.Sent, bl.Received, bl.Missing, bl.ProduceErr)
 	}
 	if !(0 < bl.P50 && bl.P50 <= bl.P99 && bl.P99 <= bl.Max) {
@@ -118,7 +118,7 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 	for _, v := range rep.SentPerS {
 		sent += v * 0.1
 	}
-	if want := float64(rep.Sent) * 1.25; sent < want*0.99 || sent > want*1.01 {
+	if want := float64(rep.Sent) * 1.5; sent < want*0.99 || sent > want*1.01 {
 		t.Errorf("the sent series adds up to %.0f events, want %.0f (warmup included)", sent, want)
 	}
 }
@@ -130,7 +130,7 @@ func TestLatencyProbesAreAccounted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cfg := bench.LatencyConfig{
-		BrokerCommand: childCommand(t), Rate: 2000, Duration: 2 * time.Second, Warmup: -1,
+		BrokerCommand: childCommand(t), Rate: 2000, Duration: time.Second, Warmup: -1,
 		Rules: 20, ProbeEvery: 4, WebhookEvery: -1, NoBaseline: true, NoBreakdown: true, Logger: e2etest.Logger(t),
 	}
 	cfg.EnsureDefaults()
