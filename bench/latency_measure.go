@@ -115,9 +115,20 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 
 	var (
 		mu       sync.Mutex
-		doneSend = make(chan struct{})
 		allIn    = make(chan struct{})
+		sendDone bool // under mu: lastSeq is final
+		allInSet bool // under mu: allIn is closed
 	)
+	// checkAllIn closes allIn once sending is over and every probe's alert (and
+	// webhook) is in. It runs, under mu, wherever the last one may arrive: in the
+	// receiver, in the webhook sink, and where sending ends, since the receiver blocks
+	// in its poll once nothing more comes.
+	checkAllIn := func() {
+		if sendDone && !allInSet && len(m.latency) >= m.probes(m.firstSeq, m.lastSeq) && len(m.hookLat) >= m.hookProbes(m.firstSeq, m.lastSeq) {
+			close(allIn)
+			allInSet = true
+		}
+	}
 	if hook != nil {
 		hook.setSink(func(customer []byte, at time.Time) {
 			seq, ok := hookSeq(prefix, customer)
@@ -129,6 +140,7 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 				if _, dup := m.hookLat[seq]; !dup { // a redelivery is not a second receipt
 					m.hookLat[seq] = at.Sub(time.Unix(0, t))
 				}
+				checkAllIn()
 				mu.Unlock()
 			}
 		})
@@ -138,7 +150,6 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 	defer stopRecv()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		closed := false
 		for {
 			fs := recv.PollFetches(rctx)
 			now := time.Now()
@@ -166,16 +177,8 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 					}
 				}
 			})
-			n, nh := len(m.latency), len(m.hookLat)
+			checkAllIn()
 			mu.Unlock()
-			select {
-			case <-doneSend:
-				if !closed && n >= m.probes(m.firstSeq, m.lastSeq) && nh >= m.hookProbes(m.firstSeq, m.lastSeq) {
-					close(allIn)
-					closed = true
-				}
-			default:
-			}
 		}
 	})
 
@@ -203,8 +206,9 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 	m.sendTime = time.Since(t0) - cfg.Warmup
 	mu.Lock()
 	m.lastSeq = seq
+	sendDone = true
+	checkAllIn()
 	mu.Unlock()
-	close(doneSend)
 	select {
 	case <-allIn:
 	case <-time.After(cfg.Drain):
