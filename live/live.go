@@ -156,6 +156,10 @@ type Config struct {
 	NoCreateTopics bool
 	// CommitInterval is how often processed event offsets are committed. Default 1s.
 	CommitInterval time.Duration
+	// MaxPollRecords bounds the events handled between two rebalance points
+	// (ingest.EventsConfig.MaxPollRecords, which says what a larger bound trades).
+	// Default ingest.DefaultMaxPollRecords.
+	MaxPollRecords int
 	// ShutdownTimeout bounds delivering in-flight alerts and the final commit. Default 10s.
 	ShutdownTimeout time.Duration
 	// AlertLinger is how long an alert may wait to be batched with others before it is
@@ -291,10 +295,10 @@ func (c *Config) EnsureDefaults() {
 	// The event consumer's settings take the defaults of ingest.EventsConfig, which
 	// they are handed to, so that the two cannot drift apart.
 	ev := ingest.EventsConfig{Kafka: c.Kafka, Topics: c.Topics, Group: c.Group, StartAt: c.StartAt,
-		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout}
+		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout, MaxPollRecords: c.MaxPollRecords}
 	ev.EnsureDefaults()
 	c.Kafka, c.Topics, c.Group, c.StartAt = ev.Kafka, ev.Topics, ev.Group, ev.StartAt
-	c.CommitInterval, c.ShutdownTimeout = ev.CommitInterval, ev.ShutdownTimeout
+	c.CommitInterval, c.ShutdownTimeout, c.MaxPollRecords = ev.CommitInterval, ev.ShutdownTimeout, ev.MaxPollRecords
 	c.Embedded.Topics = c.Topics
 	c.Embedded.EnsureDefaults()
 	if c.HTTPAddr == "" {

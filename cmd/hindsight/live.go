@@ -92,6 +92,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.Int64Var(&cfg.Embedded.SegmentBytes, "embedded-segment-bytes", 0, fmt.Sprintf("size at which the embedded broker starts a new log segment (default: %d with --ephemeral, the broker's 100 MiB on disk)", ingest.DefaultMemorySegmentBytes))
 	f.BoolVar(&cfg.NoCreateTopics, "no-create-topics", false, "do not create missing topics on external brokers")
 	f.DurationVar(&cfg.CommitInterval, "commit-interval", def.CommitInterval, "how often processed offsets are committed")
+	f.IntVar(&cfg.MaxPollRecords, "max-poll-records", def.MaxPollRecords, "most events handled between two rebalance points; above the fetch size the client fetches ahead while events are handled (faster catch-up, more memory)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "bound on delivering in-flight alerts and committing at shutdown")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "how long an alert may wait to be batched with others (0: sent at once)")
 	f.StringVar(&cfg.LakeURL, "lake", "", "lake bucket URL, file://… or s3://… (default: <data-dir>/lake)")
