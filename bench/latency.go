@@ -16,6 +16,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // LatencyConfig configures RunLatency.
@@ -188,7 +189,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 		rep.Webhook = m.fillWebhook()
 	}
 	if !cfg.NoArchive && !cfg.NoBreakdown {
-		if rep.ArchiveOff, err = measureArchiveOff(ctx, cfg, run, rep.Rules, hook); err != nil {
+		if rep.ArchiveOff, err = measureArchiveOff(ctx, cfg, run, rules, hook); err != nil {
 			return nil, fmt.Errorf("bench: the pass with the archiver off: %w", err)
 		}
 	}
@@ -214,7 +215,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 // and destination the first left on the controls topic, webhook probes included: the
 // difference from the first pass is what archiving in the same process adds to each
 // alert.
-func measureArchiveOff(ctx context.Context, cfg LatencyConfig, run string, rules int, hook *hookReceiver) (*LatencyFigures, error) {
+func measureArchiveOff(ctx context.Context, cfg LatencyConfig, run string, rules []*rule.Rule, hook *hookReceiver) (*LatencyFigures, error) {
 	lake, err := os.MkdirTemp("", "hindsight-bench-lake-")
 	if err != nil {
 		return nil, err
@@ -226,10 +227,8 @@ func measureArchiveOff(ctx context.Context, cfg LatencyConfig, run string, rules
 		return nil, err
 	}
 	defer stop()
-	if err := waitUntil(ctx, 30*time.Second, func() bool {
-		return d.Registry().Len() >= rules && len(d.Partitions()) > 0
-	}); err != nil {
-		return nil, fmt.Errorf("bench: waiting for rules and partitions: %w", err)
+	if _, err := awaitRules(ctx, d, rules); err != nil {
+		return nil, err
 	}
 	m, err := measure(ctx, cfg, "N"+run, run, hook)
 	if err != nil {

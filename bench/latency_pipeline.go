@@ -153,6 +153,12 @@ func activateRules(ctx context.Context, kc ingest.KafkaConfig, d *live.Daemon, r
 	if _, err := ingest.PublishControls(ctx, kc, ingest.Topics{}, controlsOf(rules)); err != nil {
 		return 0, err
 	}
+	return awaitRules(ctx, d, rules)
+}
+
+// awaitRules waits until the daemon has every one of rules and owns partitions; it
+// returns how many rules the daemon holds.
+func awaitRules(ctx context.Context, d *live.Daemon, rules []*rule.Rule) (int, error) {
 	if err := waitUntil(ctx, 30*time.Second, func() bool {
 		for _, r := range rules {
 			if _, ok := d.Registry().Get(r.Key()); !ok {
