@@ -214,6 +214,11 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 	case <-time.After(cfg.Drain):
 	case <-ctx.Done():
 	}
+	// Every probe is in, but events sent after the last one may still be on their way:
+	// closing the producer would fail them, and count them as produce errors.
+	fctx, cancel := context.WithTimeout(ctx, cfg.Drain)
+	_ = send.prod.Flush(fctx) // what it leaves undelivered counts as produce errors
+	cancel()
 	stopRecv()
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
