@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -234,5 +235,76 @@ func TestTapSeesEveryFetchInOrder(t *testing.T) {
 	slices.Sort(tap.revoked)
 	if !slices.Equal(tap.revoked, []int32{0, 1}) {
 		t.Errorf("revoked %v, want [0 1]", tap.revoked)
+	}
+}
+
+// FetchMaxBytes bounds what one fetch brings, a batch larger than the bound still
+// comes whole (a bound below one batch slows the consumer, never stops it), and the
+// default of franz-go, without the bound, brings many batches at once.
+func TestFetchMaxBytesBoundsEachFetch(t *testing.T) {
+	t.Parallel()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pcl.Close()
+	const batches, perBatch = 30, 10
+	value := []byte(`{"pad":"` + strings.Repeat("x", 1000) + `"}`)
+	for range batches {
+		for range perBatch {
+			pcl.Produce(context.Background(), &kgo.Record{Topic: "events", Key: []byte("c"), Value: value}, nil)
+		}
+		if err := pcl.Flush(context.Background()); err != nil { // one batch of perBatch records
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		maxBytes int32
+		most     int // the most records one fetch may bring
+	}{
+		{"below one batch", 1, perBatch},
+		{"two batches", 2*perBatch*int32(len(value)) + perBatch*100, 2 * perBatch},
+		{"franz-go's default", 50 << 20, batches * perBatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tap := &recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}}
+			ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: c.ListenAddrs()}, Topics: Topics{Events: "events"},
+				Group: "g-" + strconv.Itoa(int(tc.maxBytes)), FetchMaxBytes: tc.maxBytes, Tap: tap}, nopHandler{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- ec.Run(ctx) }()
+			for i := 0; tap.seen() < batches*perBatch && i < 1000; i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			tap.mu.Lock()
+			defer tap.mu.Unlock()
+			if n := len(tap.offsets[0]); n != batches*perBatch {
+				t.Fatalf("read %d records, want %d", n, batches*perBatch)
+			}
+			largest, prev := 0, int64(0) // offsets run from 0 without a gap
+			for _, call := range tap.calls[0] {
+				largest = max(largest, int(call[1]-prev))
+				prev = call[1]
+			}
+			if largest > tc.most {
+				t.Errorf("a fetch brought %d records, want at most %d", largest, tc.most)
+			}
+			if tc.most == batches*perBatch && largest <= 2*perBatch {
+				t.Errorf("without the bound the largest fetch brought %d records: the bound is not what limits the others", largest)
+			}
+		})
 	}
 }

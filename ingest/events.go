@@ -56,10 +56,15 @@ type EventsConfig struct {
 	// DefaultMaxPollRecords. A fetch larger than this is handled in several polls, and
 	// the client fetches again only once the last of them is taken, so that fetching
 	// and handling take turns; a bound above the fetch size lets the client fetch the
-	// next while this one is handled: in `hindsight bench throughput` 10-21% more
-	// events/s without the archive, but no more with it, and 25-90 MB more peak RSS
-	// (two fetches in memory at once).
+	// next while this one is handled (FetchMaxBytes is the other way to that).
 	MaxPollRecords int
+	// FetchMaxBytes bounds the bytes (compressed, as stored) of one fetch from a
+	// broker; a broker still sends a batch larger than this whole. Default
+	// DefaultFetchMaxBytes. franz-go fetches again from a broker only once its last
+	// fetch is taken whole by polls, so a fetch that fits one poll (MaxPollRecords)
+	// is fetched while the one before it is handled, and decompressed fetches held at
+	// once stay small; a fetch of many polls makes fetching and handling take turns.
+	FetchMaxBytes int32
 	// ShutdownTimeout bounds the final flush of produced records and offset commit. Default 10s.
 	ShutdownTimeout time.Duration
 	// SessionTimeout is how long the group waits for a silent member (a crashed process)
@@ -109,6 +114,9 @@ func (c *EventsConfig) EnsureDefaults() {
 	if c.MaxPollRecords <= 0 {
 		c.MaxPollRecords = DefaultMaxPollRecords
 	}
+	if c.FetchMaxBytes <= 0 {
+		c.FetchMaxBytes = DefaultFetchMaxBytes
+	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 10 * time.Second
 	}
@@ -136,6 +144,14 @@ func (c *EventsConfig) Validate() error {
 
 // DefaultMaxPollRecords is EventsConfig.MaxPollRecords' default.
 const DefaultMaxPollRecords = 10000
+
+// DefaultFetchMaxBytes is EventsConfig.FetchMaxBytes' default: 5,000–7,000 events
+// of 600 bytes as the producer compressed them, within one poll of
+// DefaultMaxPollRecords. With franz-go's own 50 MiB most polls were 10,000 events cut
+// from a larger fetch, taking turns with fetching; at 2 MiB a fetch was still about
+// two polls. The README's limits table has the figures of `hindsight bench
+// throughput` for the three.
+const DefaultFetchMaxBytes = 1 << 20
 
 // Handler receives the events of the partitions this consumer owns.
 //
@@ -354,6 +370,7 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.MaxBufferedRecords(1 << 20),
 		kgo.FetchMaxWait(500 * time.Millisecond),
+		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
 	}
 	if cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(max(cfg.SessionTimeout/4, 50*time.Millisecond)))

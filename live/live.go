@@ -160,6 +160,10 @@ type Config struct {
 	// (ingest.EventsConfig.MaxPollRecords, which says what a larger bound trades).
 	// Default ingest.DefaultMaxPollRecords.
 	MaxPollRecords int
+	// FetchMaxBytes bounds one fetch of events from a broker
+	// (ingest.EventsConfig.FetchMaxBytes, which says why it is small). Default
+	// ingest.DefaultFetchMaxBytes.
+	FetchMaxBytes int32
 	// ShutdownTimeout bounds delivering in-flight alerts and the final commit. Default 10s.
 	ShutdownTimeout time.Duration
 	// AlertLinger is how long an alert may wait to be batched with others before it is
@@ -295,10 +299,12 @@ func (c *Config) EnsureDefaults() {
 	// The event consumer's settings take the defaults of ingest.EventsConfig, which
 	// they are handed to, so that the two cannot drift apart.
 	ev := ingest.EventsConfig{Kafka: c.Kafka, Topics: c.Topics, Group: c.Group, StartAt: c.StartAt,
-		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout, MaxPollRecords: c.MaxPollRecords}
+		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout, MaxPollRecords: c.MaxPollRecords,
+		FetchMaxBytes: c.FetchMaxBytes}
 	ev.EnsureDefaults()
 	c.Kafka, c.Topics, c.Group, c.StartAt = ev.Kafka, ev.Topics, ev.Group, ev.StartAt
 	c.CommitInterval, c.ShutdownTimeout, c.MaxPollRecords = ev.CommitInterval, ev.ShutdownTimeout, ev.MaxPollRecords
+	c.FetchMaxBytes = ev.FetchMaxBytes
 	c.Embedded.Topics = c.Topics
 	c.Embedded.EnsureDefaults()
 	if c.HTTPAddr == "" {
