@@ -2,6 +2,8 @@ package bench_test
 
 import (
 	"context"
+	"math"
+	"runtime"
 	"testing"
 	"time"
 
@@ -120,13 +122,28 @@ func TestThroughputRun(t *testing.T) {
 	if r := res.Ratio("1 rule vs floor"); r != nil && r.Value != rep.Runs[0].EventsPerS/rep.Floor.EventsPerS {
 		t.Errorf("1 rule vs floor = %v, want %v", r.Value, rep.Runs[0].EventsPerS/rep.Floor.EventsPerS)
 	}
-	// A subset of runs: the ratios of runs not made are left out.
-	only, err := bench.RunThroughput(context.Background(), bench.ThroughputConfig{Events: 5_000, ManyRules: 10, Runs: []string{"floor", "1"}})
+	// The archive's ceiling: the machine's cores over the floor's CPU per event (the
+	// broker's in it, in process here) and zstd's over the sampled JSON.
+	if rep.Zstd.Events < 50_000 || rep.Zstd.Bytes < 32<<20 || rep.Zstd.CPU <= 0 || rep.Cores != runtime.NumCPU() {
+		t.Errorf("zstd sample %+v on %d cores", rep.Zstd, rep.Cores)
+	}
+	perEvent := rep.Floor.CPU.Seconds()/20_000 + rep.Zstd.CPU.Seconds()/float64(rep.Zstd.Events)
+	if r, want := res.Ratio("archive ceiling of this machine vs floor"), float64(rep.Cores)/perEvent/rep.Floor.EventsPerS; r == nil || math.Abs(r.Value-want) > 1e-9*want {
+		t.Errorf("archive ceiling vs floor: %+v, want %v", r, want)
+	}
+	// A subset of runs, the broker a child process: the ratios of runs not made are
+	// left out, and the broker's CPU is measured apart.
+	only, err := bench.RunThroughput(context.Background(), bench.ThroughputConfig{Events: 5_000, ManyRules: 10, Runs: []string{"floor", "1"},
+		BrokerCommand: childCommand(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := only.Result().Ratios; len(got) != 1 || got[0].Name != "1 rule vs floor" {
 		t.Errorf("ratios of floor and 1 alone: %+v", got)
+	}
+	if only.Floor.BrokerCPU <= 0 || only.Runs[0].BrokerCPU <= 0 || only.Zstd.Events != 0 {
+		t.Errorf("with a broker child: floor's broker CPU %v, 1 rule's %v, zstd sample %+v (none without an archive run)",
+			only.Floor.BrokerCPU, only.Runs[0].BrokerCPU, only.Zstd)
 	}
 	if err := (&bench.ThroughputConfig{ManyRules: 100, Runs: []string{"floor", "2"}}).Validate(); err == nil {
 		t.Error("an unknown run validated")

@@ -94,8 +94,11 @@ type ThroughputRun struct {
 	Archive  bool `json:"archive"`
 	// Elapsed runs from the reader's start to its end (a daemon stopped, its archiver
 	// flushed); CPU is this process's CPU time over it.
-	Elapsed    time.Duration `json:"elapsed"`
-	CPU        time.Duration `json:"cpu"`
+	Elapsed time.Duration `json:"elapsed"`
+	CPU     time.Duration `json:"cpu"`
+	// BrokerCPU is the broker child's CPU time over the run (0 with an in-process
+	// broker, whose CPU is in CPU).
+	BrokerCPU  time.Duration `json:"broker_cpu,omitempty"`
 	EventsPerS float64       `json:"events_per_s"`
 	// CPUPerMillion is CPU seconds per million events.
 	CPUPerMillion float64 `json:"cpu_s_per_million"`
@@ -119,7 +122,12 @@ type ThroughputReport struct {
 	// JSONLines is the archive baseline: the same records written as zstd JSON lines
 	// (as `bench archive`'s baseline), for the archiver's CPU per event.
 	JSONLines ArchiveRun
-	Wall      time.Duration
+	// Zstd is the archive's compression alone over a sample of the events, and Cores
+	// the machine's: with the floor they bound what any archiving reader reaches here
+	// (archiveCeiling).
+	Zstd  ZstdSample
+	Cores int
+	Wall  time.Duration
 }
 
 // RunThroughput preloads Events workload events into a broker, then reads them all,
@@ -136,9 +144,10 @@ func RunThroughput(ctx context.Context, cfg ThroughputConfig) (*ThroughputReport
 	}
 	began := time.Now()
 	var addr string
+	var child *brokerChild
 	if len(cfg.BrokerCommand) > 0 {
-		child, err := startBrokerChild(ctx, cfg.BrokerCommand, cfg.Partitions)
-		if err != nil {
+		var err error
+		if child, err = startBrokerChild(ctx, cfg.BrokerCommand, cfg.Partitions); err != nil {
 			return nil, err
 		}
 		defer child.stop()
@@ -155,8 +164,8 @@ func RunThroughput(ctx context.Context, cfg ThroughputConfig) (*ThroughputReport
 	if err != nil {
 		return nil, err
 	}
-	rep := &ThroughputReport{Config: cfg, RawBytes: raw}
-	tb := &throughputBench{cfg: cfg, addr: addr, raw: raw}
+	rep := &ThroughputReport{Config: cfg, RawBytes: raw, Cores: runtime.NumCPU()}
+	tb := &throughputBench{cfg: cfg, addr: addr, raw: raw, child: child}
 	note := func(r ThroughputRun) {
 		if cfg.Progress != nil {
 			fmt.Fprintf(cfg.Progress, "%-40s %9.0f events/s  %5.2f CPU-s/M  peak RSS %s\n", r.Name, r.EventsPerS, r.CPUPerMillion, mib(r.PeakRSS))
@@ -206,15 +215,21 @@ func RunThroughput(ctx context.Context, cfg ThroughputConfig) (*ThroughputReport
 			return nil, err
 		}
 	}
+	if slices.Contains(cfg.Runs, "1-archive") || slices.Contains(cfg.Runs, "many-archive") {
+		if rep.Zstd, err = compressZstd(cfg.Workload); err != nil {
+			return nil, err
+		}
+	}
 	rep.Wall = time.Since(began)
 	return rep, nil
 }
 
 type throughputBench struct {
-	cfg  ThroughputConfig
-	addr string
-	raw  int64 // bytes of the events' JSON
-	n    int   // runs so far: names the groups and topics
+	cfg   ThroughputConfig
+	addr  string
+	child *brokerChild // nil: the broker is in process
+	raw   int64        // bytes of the events' JSON
+	n     int          // runs so far: names the groups and topics
 }
 
 // measure runs fn, timing it and taking this process's CPU time and peak resident
@@ -224,10 +239,17 @@ func (t *throughputBench) measure(run *ThroughputRun, fn func() error) error {
 	debug.FreeOSMemory() // what earlier runs left must not count in this one's peak
 	resetPeakRSS()
 	cpu0, faults0, t0 := selfCPU(), selfFaults(), time.Now()
+	var broker0 time.Duration
+	if t.child != nil {
+		broker0 = t.child.cpuNow()
+	}
 	if err := fn(); err != nil {
 		return err
 	}
 	run.Elapsed, run.CPU, run.PeakRSS, run.PageFaults = time.Since(t0), selfCPU()-cpu0, peakRSS(), selfFaults()-faults0
+	if t.child != nil {
+		run.BrokerCPU = t.child.cpuNow() - broker0
+	}
 	run.EventsPerS = float64(t.cfg.Events) / run.Elapsed.Seconds()
 	run.CPUPerMillion = run.CPU.Seconds() / float64(t.cfg.Events) * 1e6
 	return nil
@@ -495,6 +517,11 @@ func (r *ThroughputReport) Result() Result {
 	one, oneArchive := find(1, 0, false), find(1, 0, true)
 	tenth, all, allArchive := find(many/10, 0, false), find(many, 0, false), find(many, many/2, true)
 	ofFloor := func(x ThroughputRun) float64 { return x.EventsPerS / fl.EventsPerS }
+	ceiling := archiveCeiling(fl, r.Config.Events, r.Zstd, r.Cores)
+	var ceilingRun ThroughputRun // named only when there is a ceiling, so that its ratio is left out otherwise
+	if ceiling > 0 {
+		ceilingRun.Name = "archive ceiling"
+	}
 	perEvent := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(r.Config.Events) }
 	res := Result{
 		Name:     "throughput",
@@ -519,6 +546,10 @@ func (r *ThroughputReport) Result() Result {
 		{Ratio{Name: "archive CPU per event vs zstd JSON lines", Value: perEvent(oneArchive.CPU-one.CPU) / perEvent(r.JSONLines.CPU), Better: LowerIsBetter, Target: "≤ 1"},
 			[]ThroughputRun{one, oneArchive}},
 		{Ratio{Name: "CPU of 10× the rules", Value: all.CPUPerMillion / tenth.CPUPerMillion, Better: LowerIsBetter, Target: "≤ 1.5"}, []ThroughputRun{tenth, all}},
+		// Not a target: what the archive's ratios to the floor can reach on this
+		// machine at most (archiveCeiling).
+		{Ratio{Name: "archive ceiling of this machine vs floor", Value: ceiling / fl.EventsPerS, Better: HigherIsBetter},
+			[]ThroughputRun{fl, ceilingRun}},
 	} {
 		if !slices.ContainsFunc(x.of, func(t ThroughputRun) bool { return t.Name == "" }) {
 			res.Ratios = append(res.Ratios, x.ratio)
@@ -537,9 +568,19 @@ func (r *ThroughputReport) Result() Result {
 			Metric{Name: x.Name, Unit: "events/s", Value: x.EventsPerS},
 			Metric{Name: x.Name + ": CPU", Unit: "CPU-s per million events", Value: x.CPUPerMillion}, rss,
 			Metric{Name: x.Name + ": page faults", Unit: "per 1,000 events", Value: float64(x.PageFaults) / float64(r.Config.Events) * 1000})
+		if x.BrokerCPU > 0 {
+			res.Metrics = append(res.Metrics, Metric{Name: x.Name + ": broker CPU", Unit: "CPU-s per million events",
+				Value: x.BrokerCPU.Seconds() / float64(r.Config.Events) * 1e6})
+		}
 		res.Throughput = append(res.Throughput, Series{Name: x.Name, Step: Duration(sampleStep), Values: x.PerInterval})
 	}
 	res.Metrics = append(res.Metrics, Metric{Name: "archive baseline: zstd JSON lines CPU", Unit: "CPU-s per million events",
 		Value: r.JSONLines.CPU.Seconds() / float64(r.Config.Events) * 1e6})
+	if ceiling > 0 {
+		res.Metrics = append(res.Metrics,
+			Metric{Name: "zstd alone over the events' JSON (the archive's level, one goroutine)", Unit: "CPU-s per million events",
+				Value: r.Zstd.perEvent() * 1e6},
+			Metric{Name: fmt.Sprintf("archive ceiling: %d cores ÷ (floor + broker + zstd CPU per event)", r.Cores), Unit: "events/s", Value: ceiling})
+	}
 	return res
 }
