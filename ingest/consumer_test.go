@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -306,5 +307,100 @@ func TestFetchMaxBytesBoundsEachFetch(t *testing.T) {
 				t.Errorf("without the bound the largest fetch brought %d records: the bound is not what limits the others", largest)
 			}
 		})
+	}
+}
+
+// overlapHandler holds the first batch it gets until a batch of the other partition
+// is handled, and records any HandleBatch that overlaps Assigned or Revoked.
+type overlapHandler struct {
+	heldPartition atomic.Int32 // the partition of the held batch; -1 before it
+	otherHandled  chan struct{}
+	once          sync.Once
+	waitedOut     atomic.Bool  // the held batch gave up waiting for the other partition
+	active        atomic.Int32 // HandleBatch calls running
+	overlaps      atomic.Int32 // Assigned or Revoked calls that found one running
+	handled       atomic.Int64
+}
+
+func (h *overlapHandler) Assigned([]int32) {
+	if h.active.Load() != 0 {
+		h.overlaps.Add(1)
+	}
+}
+
+func (h *overlapHandler) Revoked([]int32) {
+	if h.active.Load() != 0 {
+		h.overlaps.Add(1)
+	}
+}
+
+func (h *overlapHandler) HandleBatch(b *Batch) {
+	h.active.Add(1)
+	defer h.active.Add(-1)
+	switch {
+	case h.heldPartition.CompareAndSwap(-1, b.Partition):
+		select {
+		case <-h.otherHandled:
+			time.Sleep(50 * time.Millisecond) // still running when the test stops the consumer
+		case <-time.After(10 * time.Second):
+			h.waitedOut.Store(true)
+		}
+	case b.Partition != h.heldPartition.Load():
+		h.once.Do(func() { close(h.otherHandled) })
+	}
+	h.handled.Add(int64(b.Len()))
+}
+
+// A poll of one partition does not hold up the next: its batch is handled on a worker
+// while the next poll is fetched and handled on another, and a batch still running
+// when the consumer stops is finished before Revoked.
+func TestNextPollIsHandledWhileABatchRuns(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // two workers, whatever the machine
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pcl.Close()
+	const perPartition = 20
+	for p := range int32(2) {
+		for i := range perPartition {
+			pcl.Produce(context.Background(), &kgo.Record{Topic: "events", Partition: p, Key: []byte("c"), Value: []byte(`{"i":` + strconv.Itoa(i) + `}`)}, nil)
+		}
+		if err := pcl.Flush(context.Background()); err != nil { // one batch per partition
+			t.Fatal(err)
+		}
+	}
+	h := &overlapHandler{otherHandled: make(chan struct{})}
+	h.heldPartition.Store(-1)
+	// A fetch of at most one byte brings one record batch: every poll is one partition's.
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: c.ListenAddrs()}, Topics: Topics{Events: "events"}, Group: "g",
+		FetchMaxBytes: 1}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ec.Run(ctx) }()
+	select {
+	case <-h.otherHandled: // the held batch runs on
+	case <-time.After(30 * time.Second):
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if h.waitedOut.Load() {
+		t.Error("one partition's batch was not handled while the other's ran: the next poll waited for the whole poll before it")
+	}
+	if n := h.handled.Load(); n != 2*perPartition {
+		t.Errorf("handled %d records, want %d: the held batch finished before the consumer stopped, and the other's", n, 2*perPartition)
+	}
+	if n := h.overlaps.Load(); n != 0 {
+		t.Errorf("%d Assigned or Revoked calls ran while a batch was being handled", n)
 	}
 }

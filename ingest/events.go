@@ -52,18 +52,15 @@ type EventsConfig struct {
 	StartAt string
 	// CommitInterval is how often handled offsets are committed. Default 1s.
 	CommitInterval time.Duration
-	// MaxPollRecords bounds the records handled between two rebalance points. Default
-	// DefaultMaxPollRecords. A fetch larger than this is handled in several polls, and
-	// the client fetches again only once the last of them is taken, so that fetching
-	// and handling take turns; a bound above the fetch size lets the client fetch the
-	// next while this one is handled (FetchMaxBytes is the other way to that).
+	// MaxPollRecords bounds the records of one poll. Default DefaultMaxPollRecords. A
+	// fetch larger than this is handed out in several polls, and the client fetches
+	// again only once the last of them is taken.
 	MaxPollRecords int
 	// FetchMaxBytes bounds the bytes (compressed, as stored) of one fetch from a
-	// broker; a broker still sends a batch larger than this whole. Default
-	// DefaultFetchMaxBytes. franz-go fetches again from a broker only once its last
-	// fetch is taken whole by polls, so a fetch that fits one poll (MaxPollRecords)
-	// is fetched while the one before it is handled, and decompressed fetches held at
-	// once stay small; a fetch of many polls makes fetching and handling take turns.
+	// broker; a broker still sends a record batch larger than this whole. Default
+	// DefaultFetchMaxBytes. Smaller fetches hold less memory at once, decompressed;
+	// too small a fetch holds one partition's batch, and a poll of one partition
+	// keeps one worker busy however many there are.
 	FetchMaxBytes int32
 	// ShutdownTimeout bounds the final flush of produced records and offset commit. Default 10s.
 	ShutdownTimeout time.Duration
@@ -145,13 +142,11 @@ func (c *EventsConfig) Validate() error {
 // DefaultMaxPollRecords is EventsConfig.MaxPollRecords' default.
 const DefaultMaxPollRecords = 10000
 
-// DefaultFetchMaxBytes is EventsConfig.FetchMaxBytes' default: 5,000–7,000 events
-// of 600 bytes as the producer compressed them, within one poll of
-// DefaultMaxPollRecords. With franz-go's own 50 MiB most polls were 10,000 events cut
-// from a larger fetch, taking turns with fetching; at 2 MiB a fetch was still about
-// two polls. The README's limits table has the figures of `hindsight bench
-// throughput` for the three.
-const DefaultFetchMaxBytes = 1 << 20
+// DefaultFetchMaxBytes is EventsConfig.FetchMaxBytes' default: about 25,000 events of
+// 600 bytes as a franz-go producer compresses them, record batches of several
+// partitions. The README's limits table has the figures of `hindsight bench
+// throughput` against 1 MiB and franz-go's own 50 MiB.
+const DefaultFetchMaxBytes = 4 << 20
 
 // Handler receives the events of the partitions this consumer owns.
 //
@@ -207,6 +202,7 @@ type Batch struct {
 	c             *EventConsumer
 	ps            *partState
 	ev            Event
+	done          chan struct{} // closed once handled
 }
 
 // NextOffset is the offset after the batch's last record.
@@ -273,6 +269,44 @@ type EventConsumer struct {
 	// partsMu guards parts; the poll loop only reads it, so it never waits for a commit.
 	partsMu sync.RWMutex
 	parts   map[int32]*partState
+	// inflight counts the batches handed to workers and not yet handled. The poll loop
+	// does not wait for them (dispatch); a rebalance callback and the shutdown do.
+	inflight inflightCount
+}
+
+// inflightCount is a count that can be waited on to reach zero. Unlike a WaitGroup it
+// may be waited on while it grows: a lost partition's callback is not assured to be
+// kept apart from the poll loop, and must not panic when it is not.
+type inflightCount struct {
+	mu   sync.Mutex
+	n    int
+	zero sync.Cond
+}
+
+func (f *inflightCount) add() {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inflightCount) done() {
+	f.mu.Lock()
+	if f.n--; f.n == 0 && f.zero.L != nil {
+		f.zero.Broadcast()
+	}
+	f.mu.Unlock()
+}
+
+// wait returns once the count is zero.
+func (f *inflightCount) wait() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.zero.L == nil {
+		f.zero.L = &f.mu
+	}
+	for f.n > 0 {
+		f.zero.Wait()
+	}
 }
 
 // partState is what the consumer keeps per owned partition.
@@ -291,6 +325,9 @@ type partState struct {
 	// tapped is the offset after the last record handed to the tap, or where the
 	// partition resumed (-1: not known).
 	tapped int64
+	// lastDone is closed once the partition's last dispatched batch is handled. Only
+	// the poll loop reads and sets it.
+	lastDone chan struct{}
 }
 
 func (s *partState) isLeaving() bool {
@@ -430,6 +467,7 @@ func (c *EventConsumer) onAssigned(_ context.Context, _ *kgo.Client, m map[strin
 	if len(ps) == 0 {
 		return
 	}
+	c.inflight.wait() // no HandleBatch runs with Assigned
 	slices.Sort(ps)
 	c.partsMu.Lock()
 	for _, p := range ps {
@@ -524,6 +562,7 @@ func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string
 	if len(ps) == 0 {
 		return
 	}
+	c.inflight.wait() // the revoked partitions' batches are handled before their last commit
 	slices.Sort(ps)
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
 	defer cancel()
@@ -551,6 +590,7 @@ func (c *EventConsumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]
 	if len(ps) == 0 {
 		return
 	}
+	c.inflight.wait() // no HandleBatch runs with Revoked
 	slices.Sort(ps)
 	c.log.Warn("partitions lost (group session expired); their uncommitted events will be handled again", "partitions", ps)
 	c.commitMu.Lock()
@@ -672,12 +712,13 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 	})
 
 	work := make(chan *Batch)
-	var batchesDone, workers sync.WaitGroup
+	var workers sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		workers.Go(func() {
 			for b := range work {
 				c.handleOne(b)
-				batchesDone.Done()
+				close(b.done)
+				c.inflight.done()
 			}
 		})
 	}
@@ -719,9 +760,10 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 			}
 			batches = append(batches, b)
 		})
-		c.handle(batches, work, &batchesDone)
+		c.dispatch(batches, work)
 		c.cl.AllowRebalance()
 	}
+	c.inflight.wait() // what was polled is handled before the last commit
 
 	stopCommits()
 	commits.Wait()
@@ -746,19 +788,25 @@ func isFatal(err error) bool {
 	return false
 }
 
-// handle hands each partition's batch to a worker and waits for all of them. Workers
-// live as long as Run, so their stacks stay grown: a goroutine per batch would copy its
-// stack up on every batch.
-func (c *EventConsumer) handle(batches []*Batch, work chan<- *Batch, wg *sync.WaitGroup) {
-	if len(batches) == 1 {
-		c.handleOne(batches[0])
-		return
-	}
-	wg.Add(len(batches))
+// dispatch hands each partition's batch to a worker once that partition's previous
+// batch is handled, and returns without waiting for them, so that the next poll is
+// fetched and handed out while this one is handled. Waiting for the whole poll made a
+// poll of one partition (a fetch of one large record batch) run on one core while the
+// others idled, and left the poll after it waiting. Rebalance callbacks and the
+// shutdown wait for the batches in flight instead (inflight), so that HandleBatch
+// still never runs concurrently with Assigned or Revoked, nor after the last commit.
+// Workers live as long as Run, so their stacks stay grown: a goroutine per batch
+// would copy its stack up on every batch.
+func (c *EventConsumer) dispatch(batches []*Batch, work chan<- *Batch) {
 	for _, b := range batches {
+		if prev := b.ps.lastDone; prev != nil {
+			<-prev
+		}
+		b.done = make(chan struct{})
+		b.ps.lastDone = b.done
+		c.inflight.add()
 		work <- b
 	}
-	wg.Wait()
 }
 
 func (c *EventConsumer) handleOne(b *Batch) {
