@@ -168,46 +168,16 @@ func (resumeHandler) ResumeAt(map[int32]int64) map[int32]int64 { return map[int3
 // in order, each with the consumer's position before it, then the revocation.
 func TestTapSeesEveryFetchInOrder(t *testing.T) {
 	t.Parallel()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "events"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pcl.Close()
 	const perPartition = 300
-	for i := range perPartition {
-		for p := range int32(2) {
-			// Small batches, so that the consumer fetches several times.
-			pcl.Produce(context.Background(), &kgo.Record{Topic: "events", Partition: p, Key: []byte("c"), Value: []byte(`{"i":` + strconv.Itoa(i) + `}`)}, nil)
-		}
-		if i%50 == 0 {
-			if err := pcl.Flush(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := pcl.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	brokers := seededCluster(t, 2, 6, perPartition/6, nil) // small batches: the consumer fetches several times
 	tap := &recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}}
-	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: c.ListenAddrs()}, Topics: Topics{Events: "events"}, Group: "g",
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
 		MaxPollRecords: 37, Tap: tap}, resumeHandler{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ec.Run(ctx) }()
 	want := perPartition - 40 + perPartition
-	for i := 0; tap.seen() < want && i < 1000; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := runUntil(ec, func() bool { return tap.seen() >= want }); err != nil {
 		t.Fatal(err)
 	}
 	tap.mu.Lock()
@@ -244,26 +214,9 @@ func TestTapSeesEveryFetchInOrder(t *testing.T) {
 // default of franz-go, without the bound, brings many batches at once.
 func TestFetchMaxBytesBoundsEachFetch(t *testing.T) {
 	t.Parallel()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ProducerBatchCompression(kgo.NoCompression()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pcl.Close()
 	const batches, perBatch = 30, 10
 	value := []byte(`{"pad":"` + strings.Repeat("x", 1000) + `"}`)
-	for range batches {
-		for range perBatch {
-			pcl.Produce(context.Background(), &kgo.Record{Topic: "events", Key: []byte("c"), Value: value}, nil)
-		}
-		if err := pcl.Flush(context.Background()); err != nil { // one batch of perBatch records
-			t.Fatal(err)
-		}
-	}
+	brokers := seededCluster(t, 1, batches, perBatch, value)
 	for _, tc := range []struct {
 		name     string
 		maxBytes int32
@@ -275,19 +228,12 @@ func TestFetchMaxBytesBoundsEachFetch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tap := &recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}}
-			ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: c.ListenAddrs()}, Topics: Topics{Events: "events"},
+			ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"},
 				Group: "g-" + strconv.Itoa(int(tc.maxBytes)), FetchMaxBytes: tc.maxBytes, Tap: tap}, nopHandler{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- ec.Run(ctx) }()
-			for i := 0; tap.seen() < batches*perBatch && i < 1000; i++ {
-				time.Sleep(10 * time.Millisecond)
-			}
-			cancel()
-			if err := <-done; err != nil {
+			if err := runUntil(ec, func() bool { return tap.seen() >= batches*perBatch }); err != nil {
 				t.Fatal(err)
 			}
 			tap.mu.Lock()
@@ -356,42 +302,25 @@ func (h *overlapHandler) HandleBatch(b *Batch) {
 // when the consumer stops is finished before Revoked.
 func TestNextPollIsHandledWhileABatchRuns(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // two workers, whatever the machine
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "events"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pcl.Close()
 	const perPartition = 20
-	for p := range int32(2) {
-		for i := range perPartition {
-			pcl.Produce(context.Background(), &kgo.Record{Topic: "events", Partition: p, Key: []byte("c"), Value: []byte(`{"i":` + strconv.Itoa(i) + `}`)}, nil)
-		}
-		if err := pcl.Flush(context.Background()); err != nil { // one batch per partition
-			t.Fatal(err)
-		}
-	}
+	brokers := seededCluster(t, 2, 1, perPartition, nil)
 	h := &overlapHandler{otherHandled: make(chan struct{})}
 	h.heldPartition.Store(-1)
 	// A fetch of at most one byte brings one record batch: every poll is one partition's.
-	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: c.ListenAddrs()}, Topics: Topics{Events: "events"}, Group: "g",
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
 		FetchMaxBytes: 1}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ec.Run(ctx) }()
-	select {
-	case <-h.otherHandled: // the held batch runs on
-	case <-time.After(30 * time.Second):
+	otherHandled := func() bool { // the held batch runs on
+		select {
+		case <-h.otherHandled:
+			return true
+		default:
+			return false
+		}
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := runUntil(ec, otherHandled); err != nil {
 		t.Fatal(err)
 	}
 	if h.waitedOut.Load() {
@@ -403,4 +332,51 @@ func TestNextPollIsHandledWhileABatchRuns(t *testing.T) {
 	if n := h.overlaps.Load(); n != 0 {
 		t.Errorf("%d Assigned or Revoked calls ran while a batch was being handled", n)
 	}
+}
+
+// seededCluster starts a one-broker cluster whose topic "events" has partitions
+// partitions, each holding batches record batches of perBatch records, produced
+// uncompressed, keyed "c", with value (nil: {"i":n}, n counting the partition's
+// records), and returns its address.
+func seededCluster(t *testing.T, partitions int32, batches, perBatch int, value []byte) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pcl.Close()
+	for b := range batches {
+		for p := range partitions {
+			for i := range perBatch {
+				v := value
+				if v == nil {
+					v = []byte(`{"i":` + strconv.Itoa(b*perBatch+i) + `}`)
+				}
+				pcl.Produce(context.Background(), &kgo.Record{Topic: "events", Partition: p, Key: []byte("c"), Value: v}, nil)
+			}
+		}
+		if err := pcl.Flush(context.Background()); err != nil { // one batch per partition
+			t.Fatal(err)
+		}
+	}
+	return c.ListenAddrs()
+}
+
+// runUntil runs ec until done holds (checked every 10 ms, for at most 30 s), then stops
+// it and returns what Run returned.
+func runUntil(ec *EventConsumer, done func() bool) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- ec.Run(ctx) }()
+	for i := 0; !done() && i < 3000; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	return <-ran
 }

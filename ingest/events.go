@@ -276,7 +276,7 @@ type EventConsumer struct {
 
 // inflightCount is a count that can be waited on to reach zero. Unlike a WaitGroup it
 // may be waited on while it grows: a lost partition's callback is not assured to be
-// kept apart from the poll loop, and must not panic when it is not.
+// kept apart from the poll loop, and must not panic when it is not. zero.L is mu.
 type inflightCount struct {
 	mu   sync.Mutex
 	n    int
@@ -291,7 +291,7 @@ func (f *inflightCount) add() {
 
 func (f *inflightCount) done() {
 	f.mu.Lock()
-	if f.n--; f.n == 0 && f.zero.L != nil {
+	if f.n--; f.n == 0 {
 		f.zero.Broadcast()
 	}
 	f.mu.Unlock()
@@ -301,9 +301,6 @@ func (f *inflightCount) done() {
 func (f *inflightCount) wait() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.zero.L == nil {
-		f.zero.L = &f.mu
-	}
 	for f.n > 0 {
 		f.zero.Wait()
 	}
@@ -388,6 +385,7 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		return nil, fmt.Errorf("ingest: events consumer: %w", err)
 	}
 	c := &EventConsumer{cfg: cfg, h: h, log: cfg.Logger, parts: map[int32]*partState{}}
+	c.inflight.zero.L = &c.inflight.mu
 	reset := kgo.NewOffset().AtStart()
 	if cfg.StartAt == "latest" {
 		reset = kgo.NewOffset().AtEnd()
