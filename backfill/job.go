@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/kafkarange"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -851,61 +852,28 @@ func (r *Runner) readKafka(ctx context.Context, ranges map[int32][]span, rl *rul
 }
 
 func (r *Runner) readRound(ctx context.Context, todo map[int32]span, doc *jsonpath.Document, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
-	offsets := map[int32]kgo.Offset{}
-	remaining := map[int32]int64{}
+	ranges := make(map[int32]kafkarange.Range, len(todo))
 	for p, s := range todo {
-		offsets[p] = kgo.NewOffset().At(s.from)
-		remaining[p] = s.to
+		ranges[p] = kafkarange.Range{From: s.from, To: s.to}
 	}
-	opts := append([]kgo.Opt{
-		kgo.SeedBrokers(r.cfg.Brokers...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{r.cfg.Topic: offsets}),
-		// An offset retention removed after we listed the log's start must fail the
-		// read (the job is retried and reports the range), not skip ahead silently.
-		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
-	}, r.cfg.KafkaOpts...)
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("backfill: Kafka client for the offsets the lake lacks: %w", err)
-	}
-	defer cl.Close()
-	for len(remaining) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return err
+	cfg := kafkarange.Config{Brokers: r.cfg.Brokers, Opts: r.cfg.KafkaOpts, Topic: r.cfg.Topic, AfterPoll: report}
+	err := kafkarange.Read(ctx, cfg, ranges, func(rec *kgo.Record) error {
+		res.TailRecords++
+		prog.TailRecords++
+		c := string(rec.Key)
+		if (customer != "" && c != customer) || (!from.IsZero() && rec.Timestamp.Before(from)) {
+			return nil
 		}
-		var fetchErr error
-		fs.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
-				fetchErr = fmt.Errorf("%w: partition %d: %w", ErrTailUnavailable, p, err)
-			}
-		})
-		if fetchErr != nil {
-			return fetchErr
+		if reason, _ := verdict.Accept(doc, rec.Key, rec.Value); reason != "" {
+			return nil // dead-lettered by live: counts nowhere
 		}
-		fs.EachRecord(func(rec *kgo.Record) {
-			last, ok := remaining[rec.Partition]
-			if !ok || rec.Offset > last {
-				delete(remaining, rec.Partition) // past the range (offset `last` held no record)
-				return
-			}
-			if rec.Offset == last {
-				delete(remaining, rec.Partition)
-			}
-			res.TailRecords++
-			prog.TailRecords++
-			c := string(rec.Key)
-			if (customer != "" && c != customer) || (!from.IsZero() && rec.Timestamp.Before(from)) {
-				return
-			}
-			if reason, _ := verdict.Accept(doc, rec.Key, rec.Value); reason != "" {
-				return // dead-lettered by live: counts nowhere
-			}
-			if rl.Matches(doc) {
-				res.Counts[c]++
-			}
-		})
-		report()
+		if rl.Matches(doc) {
+			res.Counts[c]++
+		}
+		return nil
+	})
+	if errors.Is(err, kafkarange.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", ErrTailUnavailable, err)
 	}
-	return nil
+	return err
 }

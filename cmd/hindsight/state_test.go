@@ -234,6 +234,9 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 	defer func() {
 		if t.Failed() {
 			t.Logf("last reason not caught up: %s", why)
+			for _, p := range procs {
+				t.Logf("%s's log ends:\n%s", p.name, p.tail(60))
+			}
 		}
 	}()
 	e2etest.WaitFor(t, 120*time.Second, "the group to commit every event and backfills to finish", func() bool {
@@ -283,7 +286,7 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 			}
 			for _, r := range rv.Rules {
 				if r.Status != contract.RuleLive || r.Version != s.rules[rule.Key{Scope: r.Scope, ID: r.ID}].Version {
-					why = fmt.Sprintf("%s: rule %s/%s v%d is %s", p.name, r.Scope, r.ID, r.Version, r.Status)
+					why = fmt.Sprintf("%s: rule %s/%s v%d is %s, backfill %+v", p.name, r.Scope, r.ID, r.Version, r.Status, r.Backfill)
 					return false
 				}
 			}
