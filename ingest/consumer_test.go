@@ -261,11 +261,20 @@ func TestFetchMaxBytesBoundsEachFetch(t *testing.T) {
 type overlapHandler struct {
 	heldPartition atomic.Int32 // the partition of the held batch; -1 before it
 	otherHandled  chan struct{}
-	once          sync.Once
-	waitedOut     atomic.Bool  // the held batch gave up waiting for the other partition
-	active        atomic.Int32 // HandleBatch calls running
-	overlaps      atomic.Int32 // Assigned or Revoked calls that found one running
-	handled       atomic.Int64
+	// otherNeeded records of the other partitions are handled before otherHandled
+	// closes (0: one batch).
+	otherNeeded int64
+	otherDone   atomic.Int64
+	once        sync.Once
+	// next is each partition's offset after its last handled batch; disorder counts
+	// batches that did not start there.
+	mu        sync.Mutex
+	next      map[int32]int64
+	disorder  int
+	waitedOut atomic.Bool  // the held batch gave up waiting for the other partition
+	active    atomic.Int32 // HandleBatch calls running
+	overlaps  atomic.Int32 // Assigned or Revoked calls that found one running
+	handled   atomic.Int64
 }
 
 func (h *overlapHandler) Assigned([]int32) {
@@ -292,8 +301,19 @@ func (h *overlapHandler) HandleBatch(b *Batch) {
 			h.waitedOut.Store(true)
 		}
 	case b.Partition != h.heldPartition.Load():
-		h.once.Do(func() { close(h.otherHandled) })
+		if h.otherDone.Add(int64(b.Len())) >= h.otherNeeded {
+			h.once.Do(func() { close(h.otherHandled) })
+		}
 	}
+	h.mu.Lock()
+	if h.next == nil {
+		h.next = map[int32]int64{}
+	}
+	if first := b.recs[0].Offset; first != h.next[b.Partition] {
+		h.disorder++
+	}
+	h.next[b.Partition] = b.NextOffset()
+	h.mu.Unlock()
 	h.handled.Add(int64(b.Len()))
 }
 
@@ -328,6 +348,38 @@ func TestNextPollIsHandledWhileABatchRuns(t *testing.T) {
 	}
 	if n := h.handled.Load(); n != 2*perPartition {
 		t.Errorf("handled %d records, want %d: the held batch finished before the consumer stopped, and the other's", n, 2*perPartition)
+	}
+	if n := h.overlaps.Load(); n != 0 {
+		t.Errorf("%d Assigned or Revoked calls ran while a batch was being handled", n)
+	}
+}
+
+// A partition whose batch is still running holds up neither the next polls nor the
+// other partitions' batches in them: its own later batches wait for it, in order.
+func TestBusyPartitionDoesNotHoldUpTheOthers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // two workers, whatever the machine
+	const batches, perBatch = 3, 10
+	brokers := seededCluster(t, 2, batches, perBatch, nil)
+	h := &overlapHandler{otherHandled: make(chan struct{}), otherNeeded: batches * perBatch}
+	h.heldPartition.Store(-1)
+	// A fetch of at most one byte brings one record batch: the polls alternate between
+	// the partitions, each one batch.
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
+		FetchMaxBytes: 1}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runUntil(ec, func() bool { return h.handled.Load() == 2*batches*perBatch }); err != nil {
+		t.Fatal(err)
+	}
+	if h.waitedOut.Load() {
+		t.Error("the other partition's batches were not all handled while one batch of the first ran: a later poll waited for it")
+	}
+	if n := h.handled.Load(); n != 2*batches*perBatch {
+		t.Errorf("handled %d records, want %d", n, 2*batches*perBatch)
+	}
+	if h.disorder != 0 {
+		t.Errorf("%d batches did not start where their partition's previous one ended", h.disorder)
 	}
 	if n := h.overlaps.Load(); n != 0 {
 		t.Errorf("%d Assigned or Revoked calls ran while a batch was being handled", n)

@@ -202,7 +202,6 @@ type Batch struct {
 	c             *EventConsumer
 	ps            *partState
 	ev            Event
-	done          chan struct{} // closed once handled
 }
 
 // NextOffset is the offset after the batch's last record.
@@ -270,40 +269,117 @@ type EventConsumer struct {
 	partsMu sync.RWMutex
 	parts   map[int32]*partState
 	// inflight counts the batches handed to workers and not yet handled. The poll loop
-	// does not wait for them (dispatch); a rebalance callback and the shutdown do.
+	// does not wait for them (dispatch) but to bound them; a rebalance callback and the
+	// shutdown wait for all.
 	inflight inflightCount
+	runq     runQueue
 }
 
-// inflightCount is a count that can be waited on to reach zero. Unlike a WaitGroup it
-// may be waited on while it grows: a lost partition's callback is not assured to be
-// kept apart from the poll loop, and must not panic when it is not. zero.L is mu.
+// inflightCount counts the batches and records in flight. Unlike a WaitGroup it may be
+// waited on while it grows: a lost partition's callback is not assured to be kept
+// apart from the poll loop, and must not panic when it is not. fell.L is mu.
 type inflightCount struct {
-	mu   sync.Mutex
-	n    int
-	zero sync.Cond
+	mu         sync.Mutex
+	n, records int
+	fell       sync.Cond // broadcast whenever a batch is done
 }
 
-func (f *inflightCount) add() {
+func (f *inflightCount) add(records int) {
 	f.mu.Lock()
 	f.n++
+	f.records += records
 	f.mu.Unlock()
 }
 
-func (f *inflightCount) done() {
+func (f *inflightCount) done(records int) {
 	f.mu.Lock()
-	if f.n--; f.n == 0 {
-		f.zero.Broadcast()
-	}
+	f.n--
+	f.records -= records
+	f.fell.Broadcast()
 	f.mu.Unlock()
 }
 
-// wait returns once the count is zero.
+// wait returns once no batch is in flight.
 func (f *inflightCount) wait() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for f.n > 0 {
-		f.zero.Wait()
+		f.fell.Wait()
 	}
+}
+
+// waitBelow returns once fewer than max records are in flight.
+func (f *inflightCount) waitBelow(max int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.records >= max {
+		f.fell.Wait()
+	}
+}
+
+// runQueue holds the partitions with batches to handle and no worker on them, in the
+// order they became ready. A partition is in it, or being handled, exactly while its
+// pending list is not empty (partState.queued): so its batches run one at a time and
+// in order, and the poll loop never waits for a partition's previous batch. ready.L
+// is mu.
+type runQueue struct {
+	mu     sync.Mutex
+	ready  sync.Cond
+	parts  []*partState
+	closed bool
+}
+
+// push queues b behind its partition's pending batches.
+func (q *runQueue) push(b *Batch) {
+	q.mu.Lock()
+	ps := b.ps
+	ps.pending = append(ps.pending, b)
+	if !ps.queued {
+		ps.queued = true
+		q.parts = append(q.parts, ps)
+		q.ready.Signal()
+	}
+	q.mu.Unlock()
+}
+
+// next takes the first pending batch of the partition longest ready; nil once the
+// queue is closed and empty.
+func (q *runQueue) next() *Batch {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.parts) == 0 {
+		if q.closed {
+			return nil
+		}
+		q.ready.Wait()
+	}
+	ps := q.parts[0]
+	q.parts[0] = nil
+	q.parts = q.parts[1:]
+	b := ps.pending[0]
+	ps.pending[0] = nil
+	ps.pending = ps.pending[1:]
+	return b
+}
+
+// handled ends b's turn: its partition goes to the back of the queue with its next
+// batch, if it has one, so that partitions take turns on the workers.
+func (q *runQueue) handled(b *Batch) {
+	q.mu.Lock()
+	if ps := b.ps; len(ps.pending) > 0 {
+		q.parts = append(q.parts, ps)
+		q.ready.Signal()
+	} else {
+		ps.queued = false
+	}
+	q.mu.Unlock()
+}
+
+func (q *runQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.ready.Broadcast()
+	q.mu.Unlock()
 }
 
 // partState is what the consumer keeps per owned partition.
@@ -322,9 +398,11 @@ type partState struct {
 	// tapped is the offset after the last record handed to the tap, or where the
 	// partition resumed (-1: not known).
 	tapped int64
-	// lastDone is closed once the partition's last dispatched batch is handled. Only
-	// the poll loop reads and sets it.
-	lastDone chan struct{}
+	// pending are the partition's batches not yet handled, in offset order, the first
+	// perhaps being handled; queued is set while it is not empty. Both are guarded by
+	// the consumer's runQueue.mu.
+	pending []*Batch
+	queued  bool
 }
 
 func (s *partState) isLeaving() bool {
@@ -385,7 +463,8 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		return nil, fmt.Errorf("ingest: events consumer: %w", err)
 	}
 	c := &EventConsumer{cfg: cfg, h: h, log: cfg.Logger, parts: map[int32]*partState{}}
-	c.inflight.zero.L = &c.inflight.mu
+	c.inflight.fell.L = &c.inflight.mu
+	c.runq.ready.L = &c.runq.mu
 	reset := kgo.NewOffset().AtStart()
 	if cfg.StartAt == "latest" {
 		reset = kgo.NewOffset().AtEnd()
@@ -709,19 +788,18 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		}
 	})
 
-	work := make(chan *Batch)
 	var workers sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		workers.Go(func() {
-			for b := range work {
+			for b := c.runq.next(); b != nil; b = c.runq.next() {
 				c.handleOne(b)
-				close(b.done)
-				c.inflight.done()
+				c.runq.handled(b)
+				c.inflight.done(len(b.recs))
 			}
 		})
 	}
 	defer func() {
-		close(work)
+		c.runq.close()
 		workers.Wait()
 	}()
 
@@ -730,6 +808,9 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		fatal   error
 	)
 	for ctx.Err() == nil && fatal == nil {
+		// Up to two polls' records wait for the workers, so that one is fetched and
+		// decompressed while the workers are busy with the others.
+		c.inflight.waitBelow(2 * c.cfg.MaxPollRecords)
 		fs := c.cl.PollRecords(ctx, c.cfg.MaxPollRecords)
 		if fs.IsClientClosed() {
 			break
@@ -758,7 +839,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 			}
 			batches = append(batches, b)
 		})
-		c.dispatch(batches, work)
+		c.dispatch(batches)
 		c.cl.AllowRebalance()
 	}
 	c.inflight.wait() // what was polled is handled before the last commit
@@ -786,24 +867,20 @@ func isFatal(err error) bool {
 	return false
 }
 
-// dispatch hands each partition's batch to a worker once that partition's previous
-// batch is handled, and returns without waiting for them, so that the next poll is
-// fetched and handed out while this one is handled. Waiting for the whole poll made a
-// poll of one partition (a fetch of one large record batch) run on one core while the
-// others idled, and left the poll after it waiting. Rebalance callbacks and the
-// shutdown wait for the batches in flight instead (inflight), so that HandleBatch
-// still never runs concurrently with Assigned or Revoked, nor after the last commit.
-// Workers live as long as Run, so their stacks stay grown: a goroutine per batch
-// would copy its stack up on every batch.
-func (c *EventConsumer) dispatch(batches []*Batch, work chan<- *Batch) {
+// dispatch queues each partition's batch behind the partition's earlier ones and
+// returns without waiting for any, so that the next poll is fetched and handed out
+// while this one is handled. Waiting for the whole poll made a poll of one partition
+// (a fetch of one large record batch) run on one core while the other idled, and
+// waiting for a partition's previous batch before queueing the rest of the poll held
+// the next fetch back as much. Rebalance callbacks and the shutdown wait for the
+// batches in flight instead (inflight), so that HandleBatch still never runs
+// concurrently with Assigned or Revoked, nor after the last commit. Workers live as
+// long as Run, so their stacks stay grown: a goroutine per batch would copy its stack
+// up on every batch.
+func (c *EventConsumer) dispatch(batches []*Batch) {
 	for _, b := range batches {
-		if prev := b.ps.lastDone; prev != nil {
-			<-prev
-		}
-		b.done = make(chan struct{})
-		b.ps.lastDone = b.done
-		c.inflight.add()
-		work <- b
+		c.inflight.add(len(b.recs))
+		c.runq.push(b)
 	}
 }
 
