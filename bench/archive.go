@@ -283,6 +283,21 @@ func archiverConsumed(reg *prometheus.Registry) (float64, error) {
 	return 0, errors.New("bench: the archiver exports no hindsight_lake_records_read_total")
 }
 
+// feedDropped is the records the archiver's feed dropped (it read them from Kafka
+// again).
+func feedDropped(reg *prometheus.Registry) (int64, error) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0, fmt.Errorf("bench: archiver metrics: %w", err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "hindsight_lake_feed_dropped_records_total" {
+			return int64(mf.GetMetric()[0].GetCounter().GetValue()), nil
+		}
+	}
+	return 0, errors.New("bench: the archiver exports no hindsight_lake_feed_dropped_records_total")
+}
+
 // lakeStats checks that the lake holds exactly n events of raw bytes.
 func lakeStats(ctx context.Context, bkt lakehouse.Bucket, n int, raw int64) (lakehouse.Stats, error) {
 	snap, err := lakehouse.NewLake(bkt, nil).Snapshot(ctx)

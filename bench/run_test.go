@@ -113,6 +113,15 @@ func TestThroughputRun(t *testing.T) {
 		}
 	}
 	res := rep.Result()
+	for _, r := range rep.Runs {
+		m := res.Metric(r.Name + ": read again by the archiver (its feed full)")
+		switch {
+		case !r.Archive && m != nil:
+			t.Errorf("run %q without the archive reports re-reads: %+v", r.Name, m)
+		case r.Archive && (m == nil || m.Value != float64(r.ReRead) || r.ReRead < 0 || r.ReRead > 20_000):
+			t.Errorf("run %q: re-read metric %+v, %d re-read of 20,000 events", r.Name, m, r.ReRead)
+		}
+	}
 	for _, name := range []string{"1 rule vs floor", "1 rule, archive on, vs floor", "20 rules (half windowed), archive on, vs floor",
 		"archive CPU per event vs zstd JSON lines", "CPU of 10× the rules"} {
 		if r := res.Ratio(name); r == nil || r.Value <= 0 {

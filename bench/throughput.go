@@ -107,6 +107,10 @@ type ThroughputRun struct {
 	PeakRSS int64 `json:"peak_rss"`
 	// PageFaults is this process's minor page faults during the run.
 	PageFaults int64 `json:"page_faults,omitempty"`
+	// ReRead is the records the archiver read from Kafka a second time because its
+	// feed from the event consumer was full and dropped them
+	// (hindsight_lake_feed_dropped_records_total): in a backlog the consumer runs ahead.
+	ReRead int64 `json:"re_read,omitempty"`
 	// PerInterval is the events read in each sampleStep, as events/s.
 	PerInterval []float64 `json:"per_interval"`
 }
@@ -364,6 +368,13 @@ func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archi
 				return n
 			})
 			stop()
+			if archive {
+				dropped, err := feedDropped(reg)
+				if err != nil {
+					return err
+				}
+				run.ReRead += dropped
+			}
 			if err := d.Wait(); err != nil {
 				return fmt.Errorf("bench: the daemon of %q: %w", run.Name, err)
 			}
@@ -571,6 +582,10 @@ func (r *ThroughputReport) Result() Result {
 		if x.BrokerCPU > 0 {
 			res.Metrics = append(res.Metrics, Metric{Name: x.Name + ": broker CPU", Unit: "CPU-s per million events",
 				Value: x.BrokerCPU.Seconds() / float64(r.Config.Events) * 1e6})
+		}
+		if x.Archive {
+			res.Metrics = append(res.Metrics, Metric{Name: x.Name + ": read again by the archiver (its feed full)", Unit: "events",
+				Value: float64(x.ReRead)})
 		}
 		res.Throughput = append(res.Throughput, Series{Name: x.Name, Step: Duration(sampleStep), Values: x.PerInterval})
 	}
