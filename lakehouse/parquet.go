@@ -184,7 +184,9 @@ func (b *batch) pack(i int) {
 		b.packed = append(b.packed, nil)
 	}
 	c := b.chunks[i]
-	p := s2.Encode(packScratch(s2.MaxEncodedLen(len(c))), c)
+	scratch := packScratch(s2.MaxEncodedLen(len(c)))
+	defer packBuf.Put(scratch)
+	p := s2.Encode(*scratch, c)
 	if len(p) >= len(c) {
 		return // incompressible: it stays as it is
 	}
@@ -200,17 +202,18 @@ func (b *batch) pack(i int) {
 	putChunk(c)
 }
 
-// packBuf is pack's scratch for the compressed bytes, cloned to their size: one per
-// goroutine at a time.
+// packBuf is pack's scratch for the compressed bytes, which are copied to a slab: one
+// per pack running, held until its bytes are copied (appenders pack at once).
 var packBuf = sync.Pool{New: func() any { return new([]byte) }}
 
-func packScratch(n int) []byte {
+// packScratch takes a scratch of length n from packBuf; the caller puts it back.
+func packScratch(n int) *[]byte {
 	p := packBuf.Get().(*[]byte)
-	defer packBuf.Put(p)
 	if cap(*p) < n {
 		*p = make([]byte, n)
 	}
-	return (*p)[:n]
+	*p = (*p)[:n]
+	return p
 }
 
 // scatterPayloads copies each row i's payload to dst[dest[i]:]. Rows fill chunks in
