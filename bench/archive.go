@@ -271,31 +271,28 @@ func archiveRound(ctx context.Context, addr string, bkt lakehouse.Bucket, group 
 // archiverConsumed is the records the archiver has taken in from Kafka (archived,
 // buffered or refused): one counter, so no two readings can count a record twice.
 func archiverConsumed(reg *prometheus.Registry) (float64, error) {
-	mfs, err := reg.Gather()
-	if err != nil {
-		return 0, fmt.Errorf("bench: archiver metrics: %w", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == "hindsight_lake_records_read_total" {
-			return mf.GetMetric()[0].GetCounter().GetValue(), nil
-		}
-	}
-	return 0, errors.New("bench: the archiver exports no hindsight_lake_records_read_total")
+	return counter(reg, "hindsight_lake_records_read_total")
 }
 
 // feedDropped is the records the archiver's feed dropped (it read them from Kafka
 // again).
 func feedDropped(reg *prometheus.Registry) (int64, error) {
+	n, err := counter(reg, "hindsight_lake_feed_dropped_records_total")
+	return int64(n), err
+}
+
+// counter is the value of the unlabelled counter name in reg.
+func counter(reg *prometheus.Registry, name string) (float64, error) {
 	mfs, err := reg.Gather()
 	if err != nil {
 		return 0, fmt.Errorf("bench: archiver metrics: %w", err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "hindsight_lake_feed_dropped_records_total" {
-			return int64(mf.GetMetric()[0].GetCounter().GetValue()), nil
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue(), nil
 		}
 	}
-	return 0, errors.New("bench: the archiver exports no hindsight_lake_feed_dropped_records_total")
+	return 0, fmt.Errorf("bench: the archiver exports no %s", name)
 }
 
 // lakeStats checks that the lake holds exactly n events of raw bytes.
