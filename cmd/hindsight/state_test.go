@@ -52,6 +52,7 @@ func startLiveProc(t *testing.T, dir, name string, args ...string) *liveProc {
 	cmd := exec.Command(hindsightBinary(t), append([]string{"live", "--http", "127.0.0.1:0", "--log-level", "info",
 		"--data-dir", filepath.Join(dir, name+"-data")}, args...)...)
 	cmd.Stderr, cmd.Stdout = f, f
+	cmd.Env = append(os.Environ(), "GOTRACEBACK=all") // a SIGQUIT dump shows every goroutine (goroutines)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +98,41 @@ func (p *liveProc) waitHTTP(t *testing.T) string {
 		return false
 	})
 	return p.http
+}
+
+// goroutines stops the process with SIGQUIT, which makes the Go runtime print every
+// goroutine's stack (GOTRACEBACK=all, see startLiveProc), and returns the stacks that
+// run hindsight's own code, the backfill workers' first, at most 400 lines: what a
+// stuck process was waiting on.
+func (p *liveProc) goroutines() string {
+	select {
+	case <-p.exited:
+		return "(exited before)"
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		p.kill()
+	}
+	text := p.logText()
+	if i := strings.LastIndex(text, "SIGQUIT: quit"); i >= 0 {
+		text = text[i:]
+	}
+	// The hand-off's goroutines (backfill workers) first, then the rest of ours.
+	var jobs, rest []string
+	for _, g := range strings.Split(text, "\n\n") {
+		switch {
+		case !strings.HasPrefix(g, "goroutine ") || !strings.Contains(g, "hindsightdev/hindsight/"):
+		case strings.Contains(g, "live.(*Daemon).runWorkers"):
+			jobs = append(jobs, g)
+		default:
+			rest = append(rest, g)
+		}
+	}
+	lines := strings.Split(strings.Join(append(jobs, rest...), "\n\n"), "\n")
+	return strings.Join(lines[:min(len(lines), 400)], "\n")
 }
 
 func (p *liveProc) tail(n int) string {
@@ -236,6 +272,9 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 			t.Logf("last reason not caught up: %s", why)
 			for _, p := range procs {
 				t.Logf("%s's log ends:\n%s", p.name, p.tail(60))
+			}
+			for _, p := range procs {
+				t.Logf("%s's goroutines in hindsight's code:\n%s", p.name, p.goroutines())
 			}
 		}
 	}()
