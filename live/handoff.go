@@ -109,15 +109,18 @@ type handoffJob struct {
 	retry *backoff.ExponentialBackOff
 }
 
-// startBackfill queues the job for ar in partition p below start (for a windowed
-// version, its history below end: windowhandoff.go). The caller holds the partition's
-// lock and records the returned handle in partition.pending.
-func (d *Daemon) startBackfill(p *partition, ar *controls.Version, start, end int64) *pendingBackfill {
+// startBackfill records in p.pending, then queues, the job for ar in partition p below
+// start (for a windowed version, its history below end: windowhandoff.go). The caller
+// holds the partition's lock. The job is recorded first because a job whose result
+// finds another handle in p.pending drops it (the version was replaced meanwhile):
+// recorded after the push, a job that finished first was dropped and its version
+// stayed "backfilling" for good.
+func (d *Daemon) startBackfill(p *partition, ar *controls.Version, start, end int64) {
 	ctx, cancel := context.WithCancel(d.bf.ctx)
 	pb := &pendingBackfill{start: start, end: end, began: time.Now(), cancel: cancel}
+	p.pending[ar] = pb
 	d.m.backfillsRunning.Inc()
 	d.bf.queue.push(ar.Key.Scope, &handoffJob{p: p, ar: ar, pb: pb, ctx: ctx, retry: d.bf.policy()}, time.Time{})
-	return pb
 }
 
 // positions numbers the jobs waiting for a worker (see fairQueue.positions); nil

@@ -100,7 +100,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 			p.starts[ar] = offset
 			if d.bf != nil && offset > 0 && !p.revoked {
 				if ar.Rule.Plain() {
-					p.pending[ar] = d.startBackfill(p, ar, offset, offset)
+					d.startBackfill(p, ar, offset, offset)
 				} else {
 					d.startWindowHandoff(p, ar, offset, offset)
 				}

@@ -101,14 +101,17 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *stateStore, b
 			continue
 		}
 		p.snaps.durable.Store(true)
+		p.mu.Lock() // its resumed jobs may be finishing already
 		p.snaps.restored = &contract.SnapshotInfo{Key: name, Offset: p.next, Bytes: len(data), Took: time.Since(began).Round(time.Microsecond).String()}
 		p.snaps.restored.Counters = p.counterCount()
+		pending := len(p.pending)
+		p.mu.Unlock()
 		for _, e := range errs {
 			d.log.Warn("skipped an unreadable snapshot for an older one", "partition", pid, "err", e)
 		}
 		d.m.restores.Inc()
 		d.log.Info("partition state restored", "partition", pid, "snapshot", name, "offset", p.next,
-			"counters", p.snaps.restored.Counters, "backfills_resumed", len(p.pending), "took", p.snaps.restored.Took)
+			"counters", p.snaps.restored.Counters, "backfills_pending", pending, "took", p.snaps.restored.Took)
 		return p, nil
 	}
 	return nil, errors.Join(errs...)
@@ -181,10 +184,14 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p.counts.reindex()
 	p.counts.reindexCells(1)
 	p.next = h.Next
+	// The jobs started below run at once, before p is published, and their results
+	// take p.mu: held from here, the rest of the restore comes first.
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for i, sr := range h.Rules {
 		if ar := rules[i]; ar != nil && sr.Pending && d.bf != nil && sr.Start > 0 {
 			if ar.Rule.Plain() {
-				p.pending[ar] = d.startBackfill(p, ar, sr.Start, sr.Start)
+				d.startBackfill(p, ar, sr.Start, sr.Start)
 			} else {
 				// The events buffered since sr.Start are gone: the job's history runs up to
 				// the resume offset and owes the crossings from sr.Start.
