@@ -13,6 +13,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // Alerts that history raises are produced without the partition's lock: a producer
@@ -80,5 +81,38 @@ func TestBackfillAlertsProducedOutsidePartitionLock(t *testing.T) {
 	<-finished
 	if p.unqueuedAlerts != 0 {
 		t.Fatalf("unqueuedAlerts = %d after the alerts were handed over", p.unqueuedAlerts)
+	}
+}
+
+// A job is in its partition's pending jobs before a worker can take it: a result
+// finds itself there and is applied. The restore started jobs and recorded them after,
+// unlocked, so a job that finished first dropped its result and its version stayed
+// "backfilling" for good.
+func TestJobIsPendingBeforeItIsQueued(t *testing.T) {
+	f := newStateFixture(t, 2)
+	d := f.d
+	d.m = newMetrics(prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d.bf = &backfiller{ctx: ctx, log: d.cfg.Logger, queue: newFairQueue[*handoffJob]()}
+	p := newPartition(0)
+	plain, windowed := f.rules[0], f.rules[1]
+	windowed.Rule.Window = &rule.Window{Size: rule.Duration(time.Minute)}
+	if windowed.Rule.Plain() {
+		t.Fatal("the second rule is not windowed")
+	}
+	d.startBackfill(p, plain, 10, 10)
+	d.startWindowHandoff(p, windowed, 10, 12)
+	for range 2 {
+		j, ok := d.bf.queue.pop(ctx)
+		if !ok {
+			t.Fatal("no job queued")
+		}
+		if got := p.pending[j.ar]; got != j.pb {
+			t.Errorf("rule %s: the queued job is not its partition's pending one (%p, want %p)", j.ar.Key, got, j.pb)
+		}
+		if !j.ar.Rule.Plain() && p.buffers[j.ar] == nil {
+			t.Errorf("rule %s: windowed job queued before its buffer", j.ar.Key)
+		}
 	}
 }
