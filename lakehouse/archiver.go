@@ -44,7 +44,7 @@ type archiver struct {
 	// that starts at the new one and claim the offsets between.
 	seeks map[int32]int64
 
-	intern        map[string]string  // poll goroutine only
+	intern        *internCache       // poll goroutine only
 	doc           *jsonpath.Document // poll goroutine only: verdict.Accept's parse
 	kickCh        chan struct{}      // poll loop -> flush loop: files are ready
 	flushed       chan struct{}      // flush loop -> poll loop: memory was freed
@@ -150,7 +150,7 @@ func newArchiver(cfg ArchiverConfig, bkt Bucket) (*archiver, error) {
 		cfg: cfg, log: cfg.Logger, bkt: bkt, met: met, feed: cfg.Feed,
 		parts:    map[int32]*partState{},
 		seeks:    map[int32]int64{},
-		intern:   map[string]string{},
+		intern:   newInternCache(),
 		doc:      jsonpath.NewDocument(),
 		kickCh:   make(chan struct{}, 1),
 		flushed:  make(chan struct{}, 1),

@@ -182,14 +182,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
 			st.cur.typed = newTypedBatch(a.cfg.Columns.snapshot())
 			st.refusedTo = -1 // the new file covers them
 		}
-		cust, ok := a.intern[string(r.Key)]
-		if !ok {
-			cust = string(r.Key)
-			if len(a.intern) < 1<<20 {
-				a.intern[cust] = cust
-			}
-		}
-		st.cur.add(r.Offset, r.Timestamp, now, cust, r.Value)
+		st.cur.add(r.Offset, r.Timestamp, now, a.intern.get(r.Key), r.Value)
 		if st.cur.typed != nil {
 			st.cur.typed.add(a.doc) // a.doc still holds the parse verdict.Accept made
 		}

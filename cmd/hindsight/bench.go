@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,6 +63,7 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 	var (
 		pub        bench.PublishConfig
 		cpuProfile string
+		execTrace  string
 	)
 	cmd.Args = cobra.NoArgs
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -80,6 +82,17 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 			}
 			defer pprof.StopCPUProfile()
 		}
+		if execTrace != "" {
+			f, err := os.Create(execTrace)
+			if err != nil {
+				return fmt.Errorf("bench: creating the execution trace: %w", err)
+			}
+			defer f.Close()
+			if err := trace.Start(f); err != nil {
+				return fmt.Errorf("bench: starting the execution trace: %w", err)
+			}
+			defer trace.Stop()
+		}
 		r, err := run(cmd.Context())
 		if err != nil {
 			return err
@@ -91,6 +104,7 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 	addWorkloadFlags(f, w)
 	addPublishFlags(f, &pub)
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write this process's CPU profile of the whole run to this file (go tool pprof)")
+	f.StringVar(&execTrace, "trace", "", "write this process's execution trace of the whole run to this file (go tool trace; -pprof=sched shows who waited for a core)")
 	return cmd
 }
 
