@@ -15,9 +15,19 @@ import (
 func TestBenchCommands(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "eval.json")
-	stdout, err := run(t, "", "bench", "eval", "--rules", "100", "--events", "256", "--duration", "200ms", "--out", out)
+	traceFile, profile := filepath.Join(dir, "eval.trace"), filepath.Join(dir, "eval.pprof")
+	stdout, err := run(t, "", "bench", "eval", "--rules", "100", "--events", "256", "--duration", "200ms", "--out", out,
+		"--trace", traceFile, "--cpuprofile", profile)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stdout)
+	}
+	// What the tools that read them look for first: an execution trace's header and
+	// a profile's gzip magic.
+	if b, err := os.ReadFile(traceFile); err != nil || !strings.HasPrefix(string(b), "go 1.") || !strings.Contains(string(b[:16]), " trace") {
+		t.Errorf("--trace wrote no execution trace (%v): %.16q", err, b)
+	}
+	if b, err := os.ReadFile(profile); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("--cpuprofile wrote no profile (%v): %.4q", err, b)
 	}
 	for _, want := range []string{"eval: live evaluator", "ratio: throughput vs baseline", "report " + out} {
 		if !strings.Contains(stdout, want) {
