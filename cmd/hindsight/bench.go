@@ -71,27 +71,26 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
 		}
-		if cpuProfile != "" {
-			f, err := os.Create(cpuProfile)
+		for _, rec := range []struct {
+			path, what string
+			start      func(io.Writer) error
+			stop       func()
+		}{
+			{cpuProfile, "CPU profile", pprof.StartCPUProfile, pprof.StopCPUProfile},
+			{execTrace, "execution trace", trace.Start, trace.Stop},
+		} {
+			if rec.path == "" {
+				continue
+			}
+			f, err := os.Create(rec.path)
 			if err != nil {
-				return fmt.Errorf("bench: creating the CPU profile: %w", err)
+				return fmt.Errorf("bench: creating the %s: %w", rec.what, err)
 			}
 			defer f.Close()
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return fmt.Errorf("bench: starting the CPU profile: %w", err)
+			if err := rec.start(f); err != nil {
+				return fmt.Errorf("bench: starting the %s: %w", rec.what, err)
 			}
-			defer pprof.StopCPUProfile()
-		}
-		if execTrace != "" {
-			f, err := os.Create(execTrace)
-			if err != nil {
-				return fmt.Errorf("bench: creating the execution trace: %w", err)
-			}
-			defer f.Close()
-			if err := trace.Start(f); err != nil {
-				return fmt.Errorf("bench: starting the execution trace: %w", err)
-			}
-			defer trace.Stop()
+			defer rec.stop()
 		}
 		r, err := run(cmd.Context())
 		if err != nil {
