@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/hindsightdev/hindsight/internal/loadavg"
 )
 
 // Benchmarks are the benchmarks RunAll runs, in order.
@@ -90,8 +88,9 @@ func RunAll(ctx context.Context, cfg AllConfig) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	start := BeginRun()
 	rep := NewReport()
-	defer func() { rep.Machine.LoadEnd = loadavg.Read() }()
+	defer start.End(rep)
 	for _, name := range Benchmarks {
 		if !slices.Contains(cfg.Only, name) {
 			continue

@@ -44,6 +44,33 @@ type Machine struct {
 	// ended: the machine may be shared, and figures mean little without them.
 	LoadStart string `json:"load_start,omitempty"`
 	LoadEnd   string `json:"load_end,omitempty"`
+	// StealPercent is the share of the machine's CPU time its hypervisor gave other
+	// guests while the run ran (/proc/stat); absent where unknown. Where it is more
+	// than a few percent, the figures lost time to neighbours, ratios less so.
+	StealPercent *float64 `json:"steal_percent,omitempty"`
+}
+
+// RunStart is the machine's state when a run began, for its report's Machine.
+type RunStart struct {
+	load string
+	cpu  loadavg.CPUTimes
+	ok   bool
+}
+
+// BeginRun notes the machine's load average and CPU times now.
+func BeginRun() RunStart {
+	cpu, ok := loadavg.ReadCPU()
+	return RunStart{load: loadavg.Read(), cpu: cpu, ok: ok}
+}
+
+// End fills rep's Machine with the load when the run began and now, and the share of
+// CPU time stolen between.
+func (s RunStart) End(rep *Report) {
+	rep.Machine.LoadStart, rep.Machine.LoadEnd = s.load, loadavg.Read()
+	if cpu, ok := loadavg.ReadCPU(); ok && s.ok {
+		steal := loadavg.StealPercent(s.cpu, cpu)
+		rep.Machine.StealPercent = &steal
+	}
 }
 
 // Result is one benchmark's figures.
@@ -228,8 +255,12 @@ func ReadReport(path string) (*Report, error) {
 // baseline's beside it, then the ratios with their targets.
 func (r *Report) WriteTable(w io.Writer) error {
 	m := r.Machine
-	fmt.Fprintf(w, "hindsight bench — %s, %s, GOMAXPROCS %d of %d CPUs, %s, load %s → %s\n",
-		r.Timestamp.Format(time.RFC3339), m.CPUModel, m.GOMAXPROCS, m.NumCPU, m.GoVersion, orUnknown(m.LoadStart), orUnknown(m.LoadEnd))
+	steal := ""
+	if m.StealPercent != nil {
+		steal = fmt.Sprintf(", CPU stolen by the hypervisor %.1f%%", *m.StealPercent)
+	}
+	fmt.Fprintf(w, "hindsight bench — %s, %s, GOMAXPROCS %d of %d CPUs, %s, load %s → %s%s\n",
+		r.Timestamp.Format(time.RFC3339), m.CPUModel, m.GOMAXPROCS, m.NumCPU, m.GoVersion, orUnknown(m.LoadStart), orUnknown(m.LoadEnd), steal)
 	for _, res := range r.Results {
 		fmt.Fprintf(w, "\n%s: %s\n  baseline: %s\n  params: %s (%.1fs)\n", res.Name, res.Subject, res.Baseline, params(res.Params), time.Duration(res.Wall).Seconds())
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

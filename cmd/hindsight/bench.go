@@ -92,12 +92,15 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 			}
 			defer rec.stop()
 		}
+		start := bench.BeginRun()
 		r, err := run(cmd.Context())
 		if err != nil {
 			return err
 		}
+		rep := bench.NewReport(r.Result())
+		start.End(rep)
 		pub.Table = cmd.OutOrStdout()
-		return bench.Publish(bench.NewReport(r.Result()), pub)
+		return bench.Publish(rep, pub)
 	}
 	f := cmd.Flags()
 	addWorkloadFlags(f, w)
