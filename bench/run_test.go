@@ -140,6 +140,26 @@ func TestThroughputRun(t *testing.T) {
 	if r, want := res.Ratio("archive ceiling of this machine vs floor"), float64(rep.Cores)/perEvent/rep.Floor.EventsPerS; r == nil || math.Abs(r.Value-want) > 1e-9*want {
 		t.Errorf("archive ceiling vs floor: %+v, want %v", r, want)
 	}
+	// The gate holds the archiving runs to the ceiling, not to the floor.
+	ceiling := float64(rep.Cores) / perEvent
+	for _, c := range []struct {
+		name  string
+		run   int
+		gated bool
+	}{
+		{"1 rule, archive on, vs floor", 3, false},
+		{"1 rule, archive on, vs archive ceiling", 3, true},
+		{"20 rules (half windowed), archive on, vs archive ceiling", 4, true},
+	} {
+		r := res.Ratio(c.name)
+		want := rep.Runs[c.run].EventsPerS / ceiling
+		if !c.gated {
+			want = rep.Runs[c.run].EventsPerS / rep.Floor.EventsPerS
+		}
+		if r == nil || r.Gated != c.gated || math.Abs(r.Value-want) > 1e-9*want {
+			t.Errorf("ratio %q: %+v, want %v, gated %v", c.name, r, want, c.gated)
+		}
+	}
 	// A subset of runs, the broker a child process: the ratios of runs not made are
 	// left out, and the broker's CPU is measured apart. It counts clock ticks (10 ms):
 	// serving the floor 5,000 events once read 0, so the runs read more, and the two

@@ -357,13 +357,25 @@ func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archi
 			if rounds > 0 {
 				seen = func() int64 { return int64(t.cfg.Events) } // evaluated in the first round
 			}
+			// follow calls this every millisecond, and gathering the daemon's metrics
+			// costs about that much: the archiver's count is read only once every
+			// event was evaluated, and at most every archiveCheck.
+			var (
+				consumed  float64
+				checked   time.Time
+				gatherErr error
+			)
 			waitErr := t.follow(ctx, &run, rounds == 0, func() int64 {
 				n := seen()
-				if archive {
-					consumed, err := archiverConsumed(reg)
-					if err != nil || int64(consumed) < missing {
-						return min(n, int64(t.cfg.Events)-1)
-					}
+				if !archive || n < int64(t.cfg.Events) {
+					return n
+				}
+				if now := time.Now(); now.Sub(checked) >= archiveCheck {
+					consumed, gatherErr = archiverConsumed(reg)
+					checked = now
+				}
+				if gatherErr != nil || int64(consumed) < missing {
+					return int64(t.cfg.Events) - 1
 				}
 				return n
 			})
@@ -455,9 +467,14 @@ func windowedVariant(r *rule.Rule) *rule.Rule {
 	return mustRule(string(b))
 }
 
+// archiveCheck is how often an archiving run's end is looked for once every event was
+// evaluated: gathering the archiver's count from the daemon's metrics takes about a
+// millisecond, and looking every millisecond halved those runs' events/s.
+const archiveCheck = 10 * time.Millisecond
+
 // follow samples seen every sampleStep (into run.PerInterval when sample) until it
 // reaches Events; it fails after 10 minutes or when ctx ends first. It looks for the
-// end every millisecond, so that a run ends when its last event is read, not at the
+// end every millisecond (seen must be cheap), so that a run ends when its last event is read, not at the
 // next sample: a run of a second measured to the sample after it read up to a tenth
 // more than it took. The interval it ends in is sampled over its own length.
 func (t *throughputBench) follow(ctx context.Context, run *ThroughputRun, sample bool, seen func() int64) error {
@@ -563,9 +580,20 @@ func (r *ThroughputReport) Result() Result {
 		of    []ThroughputRun
 	}{
 		{Ratio{Name: "1 rule vs floor", Value: ofFloor(one), Better: HigherIsBetter, Target: "≥ 0.80", Gated: true}, []ThroughputRun{fl, one}},
-		{Ratio{Name: "1 rule, archive on, vs floor", Value: ofFloor(oneArchive), Better: HigherIsBetter, Target: "≥ 0.60", Gated: true}, []ThroughputRun{fl, oneArchive}},
-		{Ratio{Name: fmt.Sprintf("%d rules (half windowed), archive on, vs floor", many), Value: ofFloor(allArchive), Better: HigherIsBetter, Target: "≥ 0.40", Gated: true},
+		// The archive's targets are to the floor, but the gate holds the archiving runs
+		// to the ceiling: the floor is not bound by CPU (one goroutine of the client
+		// decompresses, the broker serves), the archiving runs are, so a faster or
+		// quieter machine speeds the floor more. On 2026-12-02 the floor ran 2.5–3.5×
+		// the reference's events/s, the archiving runs 1.2–1.9×, and the build that had
+		// passed the gate fell below it. The ceiling is made of CPU per event, as they
+		// are.
+		{Ratio{Name: "1 rule, archive on, vs floor", Value: ofFloor(oneArchive), Better: HigherIsBetter, Target: "≥ 0.60"}, []ThroughputRun{fl, oneArchive}},
+		{Ratio{Name: fmt.Sprintf("%d rules (half windowed), archive on, vs floor", many), Value: ofFloor(allArchive), Better: HigherIsBetter, Target: "≥ 0.40"},
 			[]ThroughputRun{fl, allArchive}},
+		{Ratio{Name: "1 rule, archive on, vs archive ceiling", Value: oneArchive.EventsPerS / ceiling, Better: HigherIsBetter, Gated: true},
+			[]ThroughputRun{oneArchive, ceilingRun}},
+		{Ratio{Name: fmt.Sprintf("%d rules (half windowed), archive on, vs archive ceiling", many), Value: allArchive.EventsPerS / ceiling, Better: HigherIsBetter, Gated: true},
+			[]ThroughputRun{allArchive, ceilingRun}},
 		{Ratio{Name: "archive CPU per event vs zstd JSON lines", Value: perEvent(oneArchive.CPU-one.CPU) / perEvent(r.JSONLines.CPU), Better: LowerIsBetter, Target: "≤ 1"},
 			[]ThroughputRun{one, oneArchive}},
 		{Ratio{Name: "CPU of 10× the rules", Value: all.CPUPerMillion / tenth.CPUPerMillion, Better: LowerIsBetter, Target: "≤ 1.5"}, []ThroughputRun{tenth, all}},
