@@ -357,9 +357,9 @@ func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archi
 			if rounds > 0 {
 				seen = func() int64 { return int64(t.cfg.Events) } // evaluated in the first round
 			}
-			// follow calls this every millisecond, and gathering the daemon's metrics
-			// costs about that much: the archiver's count is read only once every
-			// event was evaluated, and at most every archiveCheck.
+			// follow calls this every millisecond: the archiver's count, which takes
+			// gathering the daemon's metrics, is read only once every event was
+			// evaluated, and at most every archiveCheck.
 			var (
 				consumed  float64
 				checked   time.Time
@@ -468,15 +468,16 @@ func windowedVariant(r *rule.Rule) *rule.Rule {
 }
 
 // archiveCheck is how often an archiving run's end is looked for once every event was
-// evaluated: gathering the archiver's count from the daemon's metrics takes about a
-// millisecond, and looking every millisecond halved those runs' events/s.
+// evaluated: the archiver's count is read by gathering all the daemon's metrics, too
+// much work to repeat every millisecond beside the run it measures.
 const archiveCheck = 10 * time.Millisecond
 
 // follow samples seen every sampleStep (into run.PerInterval when sample) until it
 // reaches Events; it fails after 10 minutes or when ctx ends first. It looks for the
-// end every millisecond (seen must be cheap), so that a run ends when its last event is read, not at the
-// next sample: a run of a second measured to the sample after it read up to a tenth
-// more than it took. The interval it ends in is sampled over its own length.
+// end every millisecond (seen must be cheap), so that a run ends when its last event
+// is read, not at the next sample: a run of a second measured to the sample after it
+// read up to a tenth more than it took. The interval it ends in is sampled over its
+// own length.
 func (t *throughputBench) follow(ctx context.Context, run *ThroughputRun, sample bool, seen func() int64) error {
 	tick := time.NewTicker(sampleStep)
 	defer tick.Stop()
