@@ -584,7 +584,7 @@ func (r *ThroughputReport) Result() Result {
 		// The archive's targets are to the floor, but the gate holds the archiving runs
 		// to the ceiling: the floor is not bound by CPU (one goroutine of the client
 		// decompresses, the broker serves), the archiving runs are, so a faster or
-		// quieter machine speeds the floor more. On 2026-12-02 the floor ran 2.5–3.5×
+		// quieter machine speeds the floor more. On 2026-12-02 the floor ran 2.5–3.6×
 		// the reference's events/s, the archiving runs 1.1–1.9×, and the build that had
 		// passed the gate fell below it. The ceiling is made of CPU per event, as they
 		// are.
