@@ -12,8 +12,8 @@ const internSlots = 1 << 14
 // of one allocation per row. It is direct-mapped: a fixed array of slots indexed by the
 // key's hash, where a new key takes the slot from whatever held it. So it costs one
 // hash and one comparison per record and a bounded amount of memory however many
-// distinct keys go by; an unbounded map grew, with a key per event, into a million
-// entries that were rehashed as they came and never given back.
+// distinct keys go by; the map it replaces, capped at a million keys, took a key per
+// event in the latency benchmark, rehashed as it grew and never gave the memory back.
 type internCache struct {
 	seed  maphash.Seed
 	slots [internSlots]string
