@@ -240,7 +240,11 @@ type throughputBench struct {
 // memory over it, and fills run's figures for the Events it read.
 func (t *throughputBench) measure(run *ThroughputRun, fn func() error) error {
 	runtime.GC()
-	debug.FreeOSMemory() // what earlier runs left must not count in this one's peak
+	// What earlier runs left must not count in this one's peak: the heap they freed,
+	// and the buffers an archiver (of this benchmark or of `bench all`'s archive
+	// suite) kept for reuse.
+	debug.FreeOSMemory()
+	lakehouse.ReleaseBuffers()
 	resetPeakRSS()
 	cpu0, faults0, t0 := selfCPU(), selfFaults(), time.Now()
 	var broker0 time.Duration

@@ -127,6 +127,27 @@ func (c *bufCache) put(b []byte) {
 	c.held.Store(c.bytes)
 }
 
+// ReleaseBuffers gives back to the operating system every buffer the process's archive
+// buffer cache keeps for reuse; buffers in use stay. Benchmarks call it between runs,
+// so that what one run's archiver left in the cache does not count in the next one's
+// memory.
+func ReleaseBuffers() { buffers.release() }
+
+func (c *bufCache) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for class, l := range c.free {
+		for i, b := range l {
+			delete(c.mapped, base(b))
+			unmapBytes(b)
+			l[i] = nil
+		}
+		c.free[class] = l[:0]
+	}
+	c.bytes = 0
+	c.held.Store(0)
+}
+
 // trim gives back half of what the cache keeps (largest classes first) when nothing
 // was drawn from it since the last trim.
 func (c *bufCache) trim() {

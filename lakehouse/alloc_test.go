@@ -39,3 +39,22 @@ func TestBufCacheHandsABufferOutOnce(t *testing.T) {
 		t.Fatalf("held %d, %d mappings after idle trims, want none", c.held.Load(), len(c.mapped))
 	}
 }
+
+// release gives back every kept buffer at once and leaves those handed out alone.
+func TestBufCacheReleaseKeepsBuffersInUse(t *testing.T) {
+	c := &bufCache{max: 8 << 20, mapped: map[uintptr]mapping{}}
+	kept, inUse := c.get(1<<20), c.get(2<<20)
+	c.put(kept)
+	c.release()
+	if c.held.Load() != 0 || c.out.Load() != 2<<20 || len(c.mapped) != 1 {
+		t.Fatalf("after release: held %d, out %d, %d mappings; want 0, %d, 1 (the one in use)", c.held.Load(), c.out.Load(), len(c.mapped), 2<<20)
+	}
+	inUse[len(inUse)-1] = 1 // still mapped: no fault
+	c.put(inUse)
+	if c.held.Load() != 2<<20 {
+		t.Fatalf("the buffer in use was not kept when put back after release: held %d", c.held.Load())
+	}
+	if b := c.get(1 << 20); len(b) != 1<<20 {
+		t.Fatalf("get after release: len %d", len(b))
+	}
+}

@@ -300,8 +300,8 @@ func newBenchAllCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "all",
-		Short: "Run every benchmark (eval, archive, backfill, throughput, latency) into one report",
-		Long: `Run eval, archive, backfill, throughput and latency in turn and print one table. --short uses the
+		Short: "Run every benchmark (eval, throughput, archive, backfill, latency) into one report",
+		Long: `Run eval, throughput, archive, backfill and latency in turn and print one table. --short uses the
 CI suite's sizes for whatever is not set (seconds per benchmark); make bench-ci runs
 it with --gate against bench/testdata/ci-reference.json.`,
 		Args: cobra.NoArgs,
@@ -357,7 +357,7 @@ it with --gate against bench/testdata/ci-reference.json.`,
 	f.IntVar(&rules, "rules", 0, "eval: active rules; latency: other active rules (0: each suite's own, 1000 and 100)")
 	f.IntVar(&cfg.Backfill.Rules, "backfill-rules", 0, "backfill: global rules, one job each (0: the suite's own, 3)")
 	f.IntVar(&events, "events", 0, "archive and backfill: events (0: each suite's own, 500,000 and 1,000,000)")
-	f.StringSliceVar(&cfg.Only, "only", nil, "run only these benchmarks (eval, archive, backfill, throughput, latency)")
+	f.StringSliceVar(&cfg.Only, "only", nil, "run only these benchmarks (eval, throughput, archive, backfill, latency)")
 	f.BoolVar(&cfg.Short, "short", false, "the CI suite's sizes for whatever is not set: seconds per benchmark")
 	addLogFlags(f, &logLevel, "warn")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
