@@ -136,16 +136,7 @@ func ReleaseBuffers() { buffers.release() }
 func (c *bufCache) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for class, l := range c.free {
-		for i, b := range l {
-			delete(c.mapped, base(b))
-			unmapBytes(b)
-			l[i] = nil
-		}
-		c.free[class] = l[:0]
-	}
-	c.bytes = 0
-	c.held.Store(0)
+	c.giveBackLocked(0)
 }
 
 // trim gives back half of what the cache keeps (largest classes first) when nothing
@@ -157,7 +148,12 @@ func (c *bufCache) trim() {
 		c.used = false
 		return
 	}
-	goal := c.bytes / 2
+	c.giveBackLocked(c.bytes / 2)
+}
+
+// giveBackLocked unmaps kept buffers, largest classes first, until at most goal bytes
+// are kept.
+func (c *bufCache) giveBackLocked(goal int64) {
 	for class := len(c.free) - 1; class >= cacheMinClass && c.bytes > goal; class-- {
 		l := c.free[class]
 		for len(l) > 0 && c.bytes > goal {
