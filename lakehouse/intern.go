@@ -3,8 +3,9 @@ package lakehouse
 import "hash/maphash"
 
 // internSlots is the size of the archiver's customer intern cache (256 KiB of string
-// headers), a power of two: of n customers a share e^(−n/internSlots) share no slot,
-// 94% of 1,000 and 54% of 10,000; the others cost an allocation where they collide.
+// headers), a power of two: of n customers, about e^(−n/internSlots) of them have a slot
+// to themselves (94% of 1,000, 54% of 10,000); the rest cost an allocation where they
+// collide.
 const internSlots = 1 << 14
 
 // internCache turns record keys into customer strings, handing out the same string for
