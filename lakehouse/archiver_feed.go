@@ -63,8 +63,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 		return nil // the loop closes what is due itself
 	}
 	now := time.Now()
-	var add map[int32]kgo.Offset
-	var remove []int32
+	var moves catchUpMoves
 	for i := range items {
 		it := &items[i]
 		switch it.kind {
@@ -80,7 +79,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 			a.setBaseLocked(m)
 			if old := a.parts[it.p]; old != nil {
 				if old.catchUp {
-					remove = append(remove, it.p)
+					moves.stop(it.p)
 				}
 				if old.cur != nil {
 					old.cur.release()
@@ -95,7 +94,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 			// A consumer that resumes beyond the archive, or from where it cannot say,
 			// will not hand over what lies between: read that here.
 			if st.next < 0 || it.at < 0 || st.next < it.at {
-				add = a.startCatchUpLocked(add, it.p, st)
+				a.startCatchUpLocked(&moves, it.p, st)
 			}
 			a.mu.Unlock()
 			a.log.Info("partition assigned", "partition", it.p, "resume_at", st.next, "consumer_at", it.at, "catch_up", st.catchUp)
@@ -110,12 +109,12 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 				if st.catchUp {
 					// The feed continues the partition: its own reading ends.
 					st.catchUp = false
-					remove = append(remove, it.p)
+					moves.stop(it.p)
 				}
 			case !st.catchUp:
 				// A hole before the batch (a dropped batch, a consumer ahead of the
 				// archive): read the partition here until the feed continues it.
-				add = a.startCatchUpLocked(add, it.p, st)
+				a.startCatchUpLocked(&moves, it.p, st)
 			}
 			a.mu.Unlock()
 			it.recs = nil
@@ -125,15 +124,17 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 			// show the hole too, but none may come.
 			a.mu.Lock()
 			if st := a.parts[it.p]; st != nil && !st.catchUp {
-				add = a.startCatchUpLocked(add, it.p, st)
+				a.startCatchUpLocked(&moves, it.p, st)
 			}
 			a.mu.Unlock()
 		case feedRevoked:
 			a.revoked(ctx, nil, map[string][]int32{a.cfg.Topic: it.ps})
-			remove = append(remove, it.ps...)
+			for _, p := range it.ps {
+				moves.stop(p)
+			}
 		}
 	}
-	a.moveCatchUp(add, remove)
+	a.moveCatchUp(&moves)
 	a.append(nil, now)
 	return nil
 }
@@ -144,29 +145,52 @@ func (a *archiver) continuesLocked(st *partState, from int64) bool {
 	return from >= 0 && st.next >= 0 && from <= st.next
 }
 
-func (a *archiver) startCatchUpLocked(add map[int32]kgo.Offset, p int32, st *partState) map[int32]kgo.Offset {
-	if add == nil {
-		add = map[int32]kgo.Offset{}
-	}
+// startCatchUpLocked marks st as caught up by the archiver from the archive's next
+// offset, and has moves start the reading there.
+func (a *archiver) startCatchUpLocked(moves *catchUpMoves, p int32, st *partState) {
 	st.catchUp = true
 	st.cuNext = st.next
 	if st.next < 0 {
-		add[p] = kgo.NewOffset().AtStart() // a partition new to the lake: from its first record
+		moves.start(p, kgo.NewOffset().AtStart()) // a partition new to the lake: from its first record
 	} else {
-		add[p] = kgo.NewOffset().At(st.next).WithEpoch(-1)
+		moves.start(p, kgo.NewOffset().At(st.next).WithEpoch(-1))
 	}
 	a.met.catchUps.Inc()
-	return add
 }
 
-// moveCatchUp starts and stops the archiver's own reading of partitions, outside mu.
-// A partition both stopped and started (revoked, then assigned again) restarts.
-func (a *archiver) moveCatchUp(add map[int32]kgo.Offset, remove []int32) {
-	if len(remove) > 0 {
-		a.cl.RemoveConsumePartitions(map[string][]int32{a.cfg.Topic: remove})
+// catchUpMoves gathers the starts and stops of the archiver's own reading decided in
+// one pass, for moveCatchUp to make outside mu. A partition's last move wins, and a
+// start always restarts: franz-go's AddConsumePartitions leaves a partition it
+// already reads where it is, and that position may be past the records the new
+// catch-up needs (its reading ran on after an earlier stop in the same pass was undone
+// by a start, or it is being restarted after a seek) — a catch-up that waits for
+// records its client will never hand over again.
+type catchUpMoves struct {
+	starts map[int32]kgo.Offset
+	stops  []int32
+}
+
+func (m *catchUpMoves) start(p int32, at kgo.Offset) {
+	if m.starts == nil {
+		m.starts = map[int32]kgo.Offset{}
 	}
-	if len(add) > 0 {
-		a.cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{a.cfg.Topic: add})
+	m.starts[p] = at
+	m.stops = append(m.stops, p)
+}
+
+func (m *catchUpMoves) stop(p int32) {
+	delete(m.starts, p)
+	m.stops = append(m.stops, p)
+}
+
+// moveCatchUp starts and stops the archiver's own reading of partitions, outside mu:
+// every partition moved stops, then those whose last move is a start begin again.
+func (a *archiver) moveCatchUp(moves *catchUpMoves) {
+	if len(moves.stops) > 0 {
+		a.cl.RemoveConsumePartitions(map[string][]int32{a.cfg.Topic: moves.stops})
+	}
+	if len(moves.starts) > 0 {
+		a.cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{a.cfg.Topic: moves.starts})
 	}
 	a.mu.Lock()
 	n := 0
@@ -195,7 +219,7 @@ func (a *archiver) catchingUp() bool {
 // over in order, from where it was added); one that would leave a hole — which only a
 // seek could cause — restarts the reading at the archive's next offset.
 func (a *archiver) appendCatchUp(fs kgo.Fetches, now time.Time) {
-	var restart map[int32]kgo.Offset
+	var restart catchUpMoves
 	a.mu.Lock()
 	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
 		st := a.parts[fp.Partition]
@@ -203,19 +227,15 @@ func (a *archiver) appendCatchUp(fs kgo.Fetches, now time.Time) {
 			return
 		}
 		if st.next >= 0 && !a.continuesLocked(st, st.cuNext) {
-			restart = a.startCatchUpLocked(restart, fp.Partition, st)
+			a.startCatchUpLocked(&restart, fp.Partition, st)
 			return
 		}
 		a.appendLocked(fp, now)
 		st.cuNext = fp.Records[len(fp.Records)-1].Offset + 1
 	})
 	a.mu.Unlock()
-	if len(restart) > 0 {
-		offsets := make(map[int32]kgo.EpochOffset, len(restart))
-		for p, o := range restart {
-			offsets[p] = o.EpochOffset()
-		}
-		a.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{a.cfg.Topic: offsets})
+	if len(restart.stops) > 0 {
+		a.moveCatchUp(&restart)
 	}
 	a.append(nil, now)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
@@ -231,4 +232,86 @@ func TestFedArchiverReadsADroppedLastBatch(t *testing.T) {
 	snap := waitArchived(t, lake, ends, 20*time.Second)
 	stopArchivers(t, stop)
 	checkExactlyOnce(t, lake, snap, h)
+}
+
+// TestFedArchiverGapThenContinuationThenGap: a gap and a batch that continues the
+// archive, taken together, start and end the archiver's own reading of the partition
+// at once; a later gap must then start it again from the archive's next offset. The
+// archiver once left the reading running (the start came after the stop), so the
+// later gap found its client already past the records it needed: the partition stayed
+// "catching up" with nothing more to read, and the archive stopped short of its end.
+//
+// Partition 1 is read by the archiver all along (its consumer's position is not
+// known and it hands nothing over), so the archiver's client keeps fetching.
+func TestFedArchiverGapThenContinuationThenGap(t *testing.T) {
+	b, bkt, lake := brokerAndLake(t, 2, "mem")
+	h := newHistory(9)
+	prod := b.Client(t)
+	h.produce(t, prod, 400)
+	archiveAll(t, lake, h, 30*time.Second, startArchiver(t, archiverConfig(b, bkt, "first")))
+	start := h.ends()[0] + 1
+	h.produce(t, prod, 600)
+	ends := h.ends()
+	end := ends[0]
+	recs := fetchRange(t, b, 0, start, end)
+
+	const limit = 20
+	feed := lakehouse.NewFeed(limit)
+	feed.Resume(0, start)
+	feed.Resume(1, -1)
+	feed.Records(0, start, recs)           // too many: dropped, a gap
+	feed.Records(0, start, recs[:limit/2]) // continues the archive
+	if feed.Dropped() != int64(len(recs)) {
+		t.Fatalf("the feed dropped %d records, want %d", feed.Dropped(), len(recs))
+	}
+	cfg, reg := meteredArchiverConfig(b, bkt, "")
+	cfg.Feed = feed
+	stop := startArchiver(t, cfg)
+	defer stop()
+	waitMetric(t, reg, "hindsight_lake_catch_ups_total", 2, 10*time.Second)
+	// Long enough for a reading left running to pass the partition's end.
+	time.Sleep(500 * time.Millisecond)
+	feed.Records(0, start+limit/2, recs[limit/2:]) // dropped again
+	snap := waitArchived(t, lake, ends, 20*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, lake, snap, h)
+	if got := metricSum(t, reg, "hindsight_lake_catch_ups_total"); got != 3 {
+		t.Errorf("%v catch-ups, want 3 (partition 1's, one per gap of partition 0)", got)
+	}
+}
+
+// fetchRange reads partition p's records from offset from through to.
+func fetchRange(t *testing.T, b *kafkatest.Broker, p int32, from, to int64) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
+		"events": {p: kgo.NewOffset().At(from)}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var recs []*kgo.Record
+	for int64(len(recs)) < to-from+1 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d records of partition %d, want %d", len(recs), p, to-from+1)
+		}
+		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
+	}
+	return recs
+}
+
+// waitMetric waits until the registry's metric name sums to at least want.
+func waitMetric(t *testing.T, reg *prometheus.Registry, name string, want float64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for metricSum(t, reg, name) < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is %v after %v, want %v", name, metricSum(t, reg, name), timeout, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
