@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -251,7 +252,11 @@ func (t *throughputBench) measure(run *ThroughputRun, fn func() error) error {
 	if t.child != nil {
 		broker0 = t.child.cpuNow()
 	}
-	if err := fn(); err != nil {
+	// The run's name labels its samples in --cpuprofile (go tool pprof -tagfocus), for
+	// the goroutines it starts too.
+	var err error
+	pprof.Do(context.Background(), pprof.Labels("run", run.Name), func(context.Context) { err = fn() })
+	if err != nil {
 		return err
 	}
 	run.Elapsed, run.CPU, run.PeakRSS, run.PageFaults = time.Since(t0), selfCPU()-cpu0, peakRSS(), selfFaults()-faults0
