@@ -274,11 +274,15 @@ func archiverConsumed(reg *prometheus.Registry) (float64, error) {
 	return counter(reg, "hindsight_lake_records_read_total")
 }
 
-// feedDropped is the records the archiver's feed dropped (it read them from Kafka
-// again).
-func feedDropped(reg *prometheus.Registry) (int64, error) {
-	n, err := counter(reg, "hindsight_lake_feed_dropped_records_total")
-	return int64(n), err
+// feedMissed is the records the archiver read from Kafka again: those its feed
+// dropped and those it handed over that the archiver could not take.
+func feedMissed(reg *prometheus.Registry) (int64, error) {
+	dropped, err := counter(reg, "hindsight_lake_feed_dropped_records_total")
+	if err != nil {
+		return 0, err
+	}
+	unused, err := counter(reg, "hindsight_lake_feed_unused_records_total")
+	return int64(dropped + unused), err
 }
 
 // counter is the value of the unlabelled counter name in reg.

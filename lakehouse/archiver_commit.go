@@ -225,6 +225,7 @@ func (a *archiver) applySeeks() {
 				continue
 			}
 			st.cuNext = next
+			a.feed.follow(p, next)
 		}
 		offsets[p] = kgo.EpochOffset{Epoch: -1, Offset: next}
 	}

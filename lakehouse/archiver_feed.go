@@ -80,6 +80,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 			if old := a.parts[it.p]; old != nil {
 				if old.catchUp {
 					moves.stop(it.p)
+					a.feed.unfollow(it.p)
 				}
 				if old.cur != nil {
 					old.cur.release()
@@ -104,17 +105,23 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 			switch {
 			case st == nil:
 				// Not owned (revoked meanwhile).
+				a.feed.unused.Add(int64(len(it.recs)))
 			case a.continuesLocked(st, it.at):
 				a.appendLocked(kgo.FetchTopicPartition{Topic: a.cfg.Topic, FetchPartition: kgo.FetchPartition{Partition: it.p, Records: it.recs}}, now)
 				if st.catchUp {
 					// The feed continues the partition: its own reading ends.
 					st.catchUp = false
 					moves.stop(it.p)
+					a.feed.unfollow(it.p)
 				}
 			case !st.catchUp:
 				// A hole before the batch (a dropped batch, a consumer ahead of the
 				// archive): read the partition here until the feed continues it.
 				a.startCatchUpLocked(&moves, it.p, st)
+				a.feed.unused.Add(int64(len(it.recs)))
+			default:
+				// The catch-up reads these records too, when it gets there.
+				a.feed.unused.Add(int64(len(it.recs)))
 			}
 			a.mu.Unlock()
 			it.recs = nil
@@ -131,6 +138,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 			a.revoked(ctx, nil, map[string][]int32{a.cfg.Topic: it.ps})
 			for _, p := range it.ps {
 				moves.stop(p)
+				a.feed.unfollow(p)
 			}
 		}
 	}
@@ -150,6 +158,7 @@ func (a *archiver) continuesLocked(st *partState, from int64) bool {
 func (a *archiver) startCatchUpLocked(moves *catchUpMoves, p int32, st *partState) {
 	st.catchUp = true
 	st.cuNext = st.next
+	a.feed.follow(p, st.next)
 	if st.next < 0 {
 		moves.start(p, kgo.NewOffset().AtStart()) // a partition new to the lake: from its first record
 	} else {
@@ -232,6 +241,7 @@ func (a *archiver) appendCatchUp(fs kgo.Fetches, now time.Time) {
 		}
 		a.appendLocked(fp, now)
 		st.cuNext = fp.Records[len(fp.Records)-1].Offset + 1
+		a.feed.follow(fp.Partition, st.next)
 	})
 	a.mu.Unlock()
 	if len(restart.stops) > 0 {

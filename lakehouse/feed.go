@@ -27,6 +27,13 @@ const DefaultFeedRecords = 1 << 16
 // news (a gap item), since no batch may follow it: the consumer of a quiet partition
 // has nothing more to hand over, and the archive would otherwise stop short of its end.
 // So what a Feed loses costs a second fetch, never a record.
+//
+// While the archiver reads a partition itself, a batch that starts beyond where that
+// reading has got (follow) is of no use to it — the reading will fetch those records
+// too — and the feed drops it on arrival instead of holding it (unused), with a gap
+// item as for any drop. In a backlog, where the consumer runs far ahead of an archiver
+// reading most partitions itself, that keeps the feed's memory for batches the
+// archiver can take.
 type Feed struct {
 	mu      sync.Mutex
 	items   []feedItem
@@ -34,9 +41,15 @@ type Feed struct {
 	limit   int
 	// gaps holds the partitions with a gap item queued: one says it, however many
 	// batches of the partition are dropped before the archiver takes it.
-	gaps    map[int32]bool
+	gaps map[int32]bool
+	// reading holds the partitions the archiver reads itself, with the offset its
+	// reading has reached (-1: none yet).
+	reading map[int32]int64
 	wake    chan struct{}
 	dropped atomic.Int64
+	// unused counts records handed over that the archiver had no use for: dropped on
+	// arrival beyond its own reading, or taken and found so.
+	unused atomic.Int64
 }
 
 type feedKind uint8
@@ -64,7 +77,7 @@ func NewFeed(limit int) *Feed {
 	if limit <= 0 {
 		limit = DefaultFeedRecords
 	}
-	return &Feed{limit: limit, gaps: map[int32]bool{}, wake: make(chan struct{}, 1)}
+	return &Feed{limit: limit, gaps: map[int32]bool{}, reading: map[int32]int64{}, wake: make(chan struct{}, 1)}
 }
 
 // Resume says the consumer now owns partition p and reads it from offset at (-1: not
@@ -82,14 +95,20 @@ func (f *Feed) Records(p int32, from int64, recs []*kgo.Record) {
 		return
 	}
 	f.mu.Lock()
-	if f.records+len(recs) > f.limit {
+	next, reading := f.reading[p]
+	beyond := reading && (from < 0 || next < 0 || from > next)
+	if beyond || f.records+len(recs) > f.limit {
 		queued := f.gaps[p]
 		if !queued {
 			f.gaps[p] = true
 			f.items = append(f.items, feedItem{kind: feedGap, p: p, at: from})
 		}
 		f.mu.Unlock()
-		f.dropped.Add(int64(len(recs)))
+		if beyond {
+			f.unused.Add(int64(len(recs)))
+		} else {
+			f.dropped.Add(int64(len(recs)))
+		}
 		if !queued {
 			f.signal()
 		}
@@ -109,6 +128,24 @@ func (f *Feed) Revoked(ps []int32) {
 // Dropped is how many records were dropped for want of room.
 func (f *Feed) Dropped() int64 { return f.dropped.Load() }
 
+// Unused is how many records handed over the archiver had no use for (it read them
+// from Kafka itself): dropped on arrival beyond its own reading, or found so when taken.
+func (f *Feed) Unused() int64 { return f.unused.Load() }
+
+// follow says the archiver reads partition p itself and has read up to next (its next
+// offset; -1: none yet); unfollow that it no longer does.
+func (f *Feed) follow(p int32, next int64) {
+	f.mu.Lock()
+	f.reading[p] = next
+	f.mu.Unlock()
+}
+
+func (f *Feed) unfollow(p int32) {
+	f.mu.Lock()
+	delete(f.reading, p)
+	f.mu.Unlock()
+}
+
 // push queues it, which concerns partitions ps: a batch of theirs dropped after it
 // needs a gap item of its own, as the archiver may act on it (a new assignment) as if
 // nothing came before.
@@ -117,6 +154,9 @@ func (f *Feed) push(it feedItem, ps ...int32) {
 	f.items = append(f.items, it)
 	for _, p := range ps {
 		delete(f.gaps, p)
+		// The archiver decides afresh when it takes the item; until then the batches
+		// of the new assignment are kept for it.
+		delete(f.reading, p)
 	}
 	f.mu.Unlock()
 	f.signal()

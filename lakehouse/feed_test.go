@@ -325,3 +325,42 @@ func waitMetric(t *testing.T, reg *prometheus.Registry, name string, want float6
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestFedArchiverCountsUnusedBatches: batches the feed hands over beyond a hole are
+// no use to the archiver, which reads them from Kafka with the hole; they count in
+// hindsight_lake_feed_unused_records_total, so that the records fetched twice show
+// (the feed dropped none).
+func TestFedArchiverCountsUnusedBatches(t *testing.T) {
+	b, bkt, lake := brokerAndLake(t, 1, "mem")
+	h := newHistory(13)
+	prod := b.Client(t)
+	h.produce(t, prod, 200)
+	archiveAll(t, lake, h, 30*time.Second, startArchiver(t, archiverConfig(b, bkt, "first")))
+	start := h.ends()[0] + 1
+	h.produce(t, prod, 300)
+	end := h.ends()[0]
+	recs := fetchRange(t, b, 0, start, end)
+
+	feed := lakehouse.NewFeed(0)
+	feed.Resume(0, start)
+	feed.Records(0, start+10, recs[10:20]) // a consumer ahead of the archive: a hole
+	feed.Records(0, start+20, recs[20:30]) // beyond the hole, which is being read
+	cfg, reg := meteredArchiverConfig(b, bkt, "")
+	cfg.Feed = feed
+	stop := startArchiver(t, cfg)
+	defer stop()
+	snap := waitArchived(t, lake, map[int32]int64{0: end}, 20*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, lake, snap, h)
+	for name, want := range map[string]float64{
+		"hindsight_lake_feed_unused_records_total":  20,
+		"hindsight_lake_feed_dropped_records_total": 0,
+		"hindsight_lake_catch_ups_total":            1,
+	} {
+		if got := metricSum(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
