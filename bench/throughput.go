@@ -110,7 +110,7 @@ type ThroughputRun struct {
 	PageFaults int64 `json:"page_faults,omitempty"`
 	// ReRead is the records the archiver read from Kafka a second time: those its feed
 	// from the event consumer dropped, full (hindsight_lake_feed_dropped_records_total),
-	// and those it handed over behind a hole the archiver was still reading
+	// and those it handed over beyond a hole the archiver was still reading
 	// (hindsight_lake_feed_unused_records_total). In a backlog the consumer runs ahead.
 	ReRead int64 `json:"re_read,omitempty"`
 	// PerInterval is the events read in each sampleStep, as events/s.

@@ -79,8 +79,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 			a.setBaseLocked(m)
 			if old := a.parts[it.p]; old != nil {
 				if old.catchUp {
-					moves.stop(it.p)
-					a.feed.unfollow(it.p)
+					a.stopCatchUp(&moves, it.p)
 				}
 				if old.cur != nil {
 					old.cur.release()
@@ -111,8 +110,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 				if st.catchUp {
 					// The feed continues the partition: its own reading ends.
 					st.catchUp = false
-					moves.stop(it.p)
-					a.feed.unfollow(it.p)
+					a.stopCatchUp(&moves, it.p)
 				}
 			case !st.catchUp:
 				// A hole before the batch (a dropped batch, a consumer ahead of the
@@ -137,8 +135,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 		case feedRevoked:
 			a.revoked(ctx, nil, map[string][]int32{a.cfg.Topic: it.ps})
 			for _, p := range it.ps {
-				moves.stop(p)
-				a.feed.unfollow(p)
+				a.stopCatchUp(&moves, p)
 			}
 		}
 	}
@@ -165,6 +162,13 @@ func (a *archiver) startCatchUpLocked(moves *catchUpMoves, p int32, st *partStat
 		moves.start(p, kgo.NewOffset().At(st.next).WithEpoch(-1))
 	}
 	a.met.catchUps.Inc()
+}
+
+// stopCatchUp has moves stop the archiver's own reading of p, and its feed keep p's
+// batches again.
+func (a *archiver) stopCatchUp(moves *catchUpMoves, p int32) {
+	moves.stop(p)
+	a.feed.unfollow(p)
 }
 
 // catchUpMoves gathers the starts and stops of the archiver's own reading decided in

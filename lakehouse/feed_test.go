@@ -255,15 +255,8 @@ func TestFedArchiverReadsADroppedLastBatch(t *testing.T) {
 // known and it hands nothing over), so the archiver's client keeps fetching.
 func TestFedArchiverGapThenContinuationThenGap(t *testing.T) {
 	b, bkt, lake := brokerAndLake(t, 2, "mem")
-	h := newHistory(9)
-	prod := b.Client(t)
-	h.produce(t, prod, 400)
-	archiveAll(t, lake, h, 30*time.Second, startArchiver(t, archiverConfig(b, bkt, "first")))
-	start := h.ends()[0] + 1
-	h.produce(t, prod, 600)
+	h, start, recs := archivedThenMore(t, b, bkt, lake, 9, 400, 600)
 	ends := h.ends()
-	end := ends[0]
-	recs := fetchRange(t, b, 0, start, end)
 
 	const limit = 20
 	feed := lakehouse.NewFeed(limit)
@@ -290,6 +283,20 @@ func TestFedArchiverGapThenContinuationThenGap(t *testing.T) {
 	if got := metricSum(t, reg, "hindsight_lake_catch_ups_total"); got != 3 {
 		t.Errorf("%v catch-ups, want 3 (partition 1's, one per gap of partition 0)", got)
 	}
+}
+
+// archivedThenMore produces first events of a new history (seed) and archives them,
+// then produces more: it returns the history, partition 0's first offset past the
+// archive and its records from there to its end, as a consumer fetched them.
+func archivedThenMore(t *testing.T, b *kafkatest.Broker, bkt lakehouse.Bucket, lake *lakehouse.Lake, seed uint64, first, more int) (*history, int64, []*kgo.Record) {
+	t.Helper()
+	h := newHistory(seed)
+	prod := b.Client(t)
+	h.produce(t, prod, first)
+	archiveAll(t, lake, h, 30*time.Second, startArchiver(t, archiverConfig(b, bkt, "first")))
+	start := h.ends()[0] + 1
+	h.produce(t, prod, more)
+	return h, start, fetchRange(t, b, 0, start, h.ends()[0])
 }
 
 // fetchRange reads partition p's records from offset from through to.
@@ -332,14 +339,8 @@ func waitMetric(t *testing.T, reg *prometheus.Registry, name string, want float6
 // (the feed dropped none).
 func TestFedArchiverCountsUnusedBatches(t *testing.T) {
 	b, bkt, lake := brokerAndLake(t, 1, "mem")
-	h := newHistory(13)
-	prod := b.Client(t)
-	h.produce(t, prod, 200)
-	archiveAll(t, lake, h, 30*time.Second, startArchiver(t, archiverConfig(b, bkt, "first")))
-	start := h.ends()[0] + 1
-	h.produce(t, prod, 300)
+	h, start, recs := archivedThenMore(t, b, bkt, lake, 13, 200, 300)
 	end := h.ends()[0]
-	recs := fetchRange(t, b, 0, start, end)
 
 	feed := lakehouse.NewFeed(0)
 	feed.Resume(0, start)
