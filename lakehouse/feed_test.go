@@ -206,23 +206,9 @@ func TestFedArchiverReadsADroppedLastBatch(t *testing.T) {
 	h.produce(t, prod, 600)
 	ends := h.ends()
 	// The new records, as the consumer fetched them.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
-		"events": {0: kgo.NewOffset().At(start[0] + 1), 1: kgo.NewOffset().At(start[1] + 1)}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	recs := map[int32][]*kgo.Record{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	for p := range int32(partitions) {
-		for int64(len(recs[p])) < ends[p]-start[p] {
-			fs := cl.PollFetches(ctx)
-			if ctx.Err() != nil {
-				t.Fatalf("read %d records of partition %d, want %d", len(recs[p]), p, ends[p]-start[p])
-			}
-			fs.EachRecord(func(r *kgo.Record) { recs[r.Partition] = append(recs[r.Partition], r) })
-		}
+		recs[p] = fetchRange(t, b, p, start[p]+1, ends[p])
 	}
 	// The first half of each partition's records fits the feed; the second half, the
 	// partition's last batch, is dropped.
