@@ -48,6 +48,10 @@ type ThroughputConfig struct {
 	// Runs are the runs made, in order: floor, 1, tenth, many, 1-archive and
 	// many-archive (ThroughputRuns, the default), each at most once but the floor.
 	Runs []string
+	// MemoryLimit is the daemons' memory budget (live.Config.MemoryLimit), which also
+	// holds the benchmark's own memory in the process. Default 0: none, as in
+	// hindsight live.
+	MemoryLimit int64
 }
 
 // ThroughputRuns are ThroughputConfig.Runs' names and default: the floor; 1 rule, a
@@ -81,6 +85,9 @@ func (c *ThroughputConfig) Validate() error {
 	}
 	if c.ManyRules < 10 {
 		return fmt.Errorf("bench: throughput: --many-rules %d: want at least 10 (the middle run has a tenth)", c.ManyRules)
+	}
+	if c.MemoryLimit < 0 {
+		return fmt.Errorf("bench: throughput: --memory-limit %d: want a number of bytes, or 0 for none", c.MemoryLimit)
 	}
 	return nil
 }
@@ -358,7 +365,8 @@ func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archi
 			dctx, stop := context.WithCancel(ctx)
 			d, err := live.Start(dctx, live.Config{Kafka: kc, Topics: topics, Group: "hindsight" + suffix, StartAt: "earliest",
 				Registry: reg,
-				HTTPAddr: "127.0.0.1:0", NoBackfill: true, NoArchive: !archive, NoNotify: true, LakeURL: lakeURL, Logger: t.cfg.Logger})
+				HTTPAddr: "127.0.0.1:0", NoBackfill: true, NoArchive: !archive, NoNotify: true, LakeURL: lakeURL, Logger: t.cfg.Logger,
+				MemoryLimit: t.cfg.MemoryLimit})
 			if err != nil {
 				stop()
 				return fmt.Errorf("bench: starting the daemon for %q: %w", run.Name, err)
@@ -584,6 +592,9 @@ func (r *ThroughputReport) Result() Result {
 			"broker": map[bool]string{true: "child process", false: "in process"}[len(r.Config.BrokerCommand) > 0],
 		}),
 		Wall: Duration(r.Wall),
+	}
+	if r.Config.MemoryLimit > 0 { // absent when none, so that reports of before compare alike
+		res.Params["memory_limit"] = strconv.FormatInt(r.Config.MemoryLimit, 10)
 	}
 	// A ratio whose runs were not made (Runs) is left out.
 	for _, x := range []struct {

@@ -133,6 +133,10 @@ func (c *bufCache) put(b []byte) {
 // memory.
 func ReleaseBuffers() { buffers.release() }
 
+// OffHeapBytes is the memory the archive's buffer cache holds outside the Go heap:
+// buffers in use and those kept for reuse.
+func OffHeapBytes() int64 { return buffers.out.Load() + buffers.held.Load() }
+
 func (c *bufCache) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -21,6 +21,7 @@ import (
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/memlimit"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/notify"
 )
@@ -66,6 +67,9 @@ type Daemon struct {
 
 	partsMu sync.RWMutex
 	parts   map[int32]*partition
+
+	// mem keeps the process under Config.MemoryLimit; nil without one.
+	mem *memlimit.Governor
 
 	eventsSeen   atomic.Int64
 	alertsRaised atomic.Int64
@@ -132,6 +136,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		if d.notify, err = notify.New(nc); err != nil {
 			return nil, fmt.Errorf("live: %w", err)
 		}
+	}
+	if d.mem, err = d.newMemoryGovernor(); err != nil {
+		return nil, err
 	}
 	d.columns = newTypedColumns(cfg.LakeColumns, cfg.LakeMaxColumns)
 	d.m.limit.WithLabelValues(limitLakeColumns).Set(float64(max(cfg.LakeMaxColumns, 0)))
@@ -297,6 +304,14 @@ func (d *Daemon) run(ctx context.Context) {
 	})
 	if d.state != nil {
 		g.Go(func() error { return d.snapshotLoop(gctx) })
+	}
+	if d.mem != nil {
+		g.Go(func() error {
+			if err := d.mem.Run(gctx); err != nil {
+				return fmt.Errorf("live: memory limit: %w", err)
+			}
+			return nil
+		})
 	}
 	if d.notify != nil {
 		g.Go(func() error {

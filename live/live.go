@@ -255,6 +255,15 @@ type Config struct {
 	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
 	// lake trails Kafka under light traffic. Default: the archiver's (1m).
 	ArchiveRollAge time.Duration
+	// MemoryLimit is the process's memory budget in bytes: the Go runtime's memory
+	// and the archive's buffers outside the Go heap (package memlimit). As the
+	// process nears it the collector works harder and gives memory back sooner; at it,
+	// the archive's buffers kept for reuse are given back and
+	// hindsight_limit_reached_total{name="memory_limit_bytes"} grows. It is soft: a
+	// process that needs more keeps running, its collector taking more CPU. It sets
+	// the runtime's limit while the daemon runs (the GOMEMLIMIT variable, if any,
+	// again afterwards), so one daemon per process may have one. Default 0: none.
+	MemoryLimit int64
 	// Logger receives operational logs. Default slog.Default().
 	Logger *slog.Logger
 	// Registry is where metrics are registered and what /metrics serves. Default: a new
@@ -351,6 +360,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StartAt != "earliest" && c.StartAt != "latest" {
 		errs = append(errs, fmt.Errorf("start-at %q: use earliest or latest", c.StartAt))
+	}
+	if c.MemoryLimit < 0 {
+		errs = append(errs, fmt.Errorf("memory limit %d: use a number of bytes, or 0 for none", c.MemoryLimit))
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("http address %q: %w", c.HTTPAddr, err))

@@ -579,6 +579,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"defaults", func(*live.Config) {}, ""},
 		{"bad start", func(c *live.Config) { c.StartAt = "middle" }, "start-at"},
+		{"negative memory limit", func(c *live.Config) { c.MemoryLimit = -1 }, "memory limit -1"},
 		{"bad http", func(c *live.Config) { c.HTTPAddr = "8080" }, "http address"},
 		{"bad broker", func(c *live.Config) { c.Kafka.Brokers = []string{"nohost"} }, "host:port"},
 		{"bad sasl", func(c *live.Config) { c.Kafka.SASLMechanism = "gssapi" }, "unknown SASL"},

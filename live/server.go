@@ -48,6 +48,7 @@ const (
 	limitSnapshotAge       = "max_snapshot_age_seconds"
 	limitArchiveLag        = "max_archive_lag_records"
 	limitHandoffBuffer     = "max_handoff_buffer_bytes"
+	limitMemory            = "memory_limit_bytes"
 )
 
 // ensureHTTPDefaults fills the HTTP limits' documented defaults (see Config).
@@ -145,6 +146,7 @@ func (d *Daemon) harden() *webState {
 		limitCountsPage: float64(c.CountsPageSize), limitCountsMaxPage: float64(c.CountsMaxPageSize),
 		limitPreviewTimeout: c.PreviewTimeout.Seconds(), limitPreviewScan: float64(c.PreviewMaxScan), limitPreviewBytes: float64(c.PreviewMaxBytes),
 		limitSnapshotAge: c.MaxSnapshotAge.Seconds(), limitArchiveLag: float64(c.MaxArchiveLag),
+		limitMemory: float64(c.MemoryLimit),
 	} {
 		d.m.limit.WithLabelValues(name).Set(v)
 		d.m.limitReached.WithLabelValues(name) // present at 0 before the first time

@@ -263,6 +263,7 @@ baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 	f.Int32Var(&cfg.Partitions, "partitions", 6, "events partitions")
 	f.IntVar(&cfg.ManyRules, "many-rules", 1_000, "rules of the largest runs (the middle run has a tenth)")
 	f.StringSliceVar(&cfg.Runs, "runs", bench.ThroughputRuns, "the runs to make, in order (floor may repeat)")
+	addMemoryLimitFlag(f, &cfg.MemoryLimit)
 	f.BoolVar(&quiet, "quiet", false, "no line per run on stderr")
 	addLogFlags(f, &logLevel, "warn")
 	return cmd

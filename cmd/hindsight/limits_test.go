@@ -145,4 +145,13 @@ func TestRuleLimitFlagNames(t *testing.T) {
 	if err := f.Parse([]string{"--backfill-memory-limit=268435456"}); err != nil || mem != 256<<20 {
 		t.Fatalf("--backfill-memory-limit=268435456: %d, %v", mem, err)
 	}
+
+	var budget int64 = -1
+	addMemoryLimitFlag(f, &budget)
+	if budget != 0 {
+		t.Fatalf("--memory-limit defaults to %d, want 0 (none)", budget)
+	}
+	if err := f.Parse([]string{"--memory-limit=629145600"}); err != nil || budget != 600<<20 {
+		t.Fatalf("--memory-limit=629145600: %d, %v", budget, err)
+	}
 }

@@ -135,6 +135,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.Int64Var(&cfg.MaxArchiveLag, "max-archive-lag", def.MaxArchiveLag, "/readyz fails when the archiver trails Kafka by more records on a partition")
 	addLogFlags(f, &logLevel, "info")
 	addGCFlag(f, &gogc)
+	addMemoryLimitFlag(f, &cfg.MemoryLimit)
 	addRuleLimitFlags(f, &ruleLimits)
 	addBackfillMemoryFlag(f, &cfg.BackfillMemoryLimit)
 	addNotifyFlags(f, &cfg.Notify)

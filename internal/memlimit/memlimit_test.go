@@ -1,0 +1,125 @@
+package memlimit
+
+import (
+	"context"
+	"errors"
+	"math"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// start runs g until the test ends, and waits for its first tick.
+func start(t *testing.T, g *Governor) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	waitFor(t, "the first tick", func() bool { return g.GoLimit() != 0 })
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen within 10s", what)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, limit := range []int64{0, -1} {
+		if _, err := New(Config{Limit: limit}); err == nil {
+			t.Errorf("New accepted limit %d", limit)
+		}
+	}
+}
+
+// The runtime's limit is the budget less the off-heap bytes, re-read every tick, and
+// never below MinGoShare of the budget.
+func TestGoLimitFollowsOffHeap(t *testing.T) {
+	const limit = 64 << 30 // far above this test's memory: never reached
+	floor := int64(math.Ceil(MinGoShare * limit))
+	var off atomic.Int64
+	var released atomic.Int64
+	g, err := New(Config{Limit: limit, OffHeap: off.Load, Interval: time.Millisecond, Release: func() { released.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run restores the limit it found (cleanups run last first: this one after Run's).
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() {
+		if got := debug.SetMemoryLimit(-1); got != before {
+			t.Errorf("after Run the runtime's limit is %d, was %d before", got, before)
+		}
+	})
+	start(t, g)
+	for _, tc := range []struct {
+		name      string
+		off, want int64
+		// reached: the process is at its limit (its Go memory is far below it)
+		reached bool
+	}{
+		{"no off-heap memory", 0, limit, false},
+		{"a gigabyte off the heap", 1 << 30, limit - 1<<30, false},
+		{"off-heap memory over the floor", limit - floor/2, floor, false},
+		{"memory given back", 3 << 30, limit - 3<<30, false},
+		{"off-heap memory beyond the limit", 2 * limit, floor, true},
+	} {
+		off.Store(tc.off)
+		waitFor(t, tc.name+": the runtime's limit "+strconv.FormatInt(tc.want, 10), func() bool {
+			return g.GoLimit() == tc.want && debug.SetMemoryLimit(-1) == tc.want && g.Total() >= tc.off
+		})
+		if tc.reached {
+			waitFor(t, tc.name+": a release", func() bool { return released.Load() > 0 })
+		} else if n := released.Load(); n > 0 {
+			t.Errorf("%s: released %d times under the limit", tc.name, n)
+		}
+	}
+}
+
+// A budget below what the process already uses is reached at once: Release and
+// OnReached run on every tick, and Total shows the process's memory.
+func TestReached(t *testing.T) {
+	var released, reached atomic.Int64
+	g, err := New(Config{Limit: 1 << 20, Interval: time.Millisecond,
+		Release: func() { released.Add(1) }, OnReached: func() { reached.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, g)
+	waitFor(t, "three ticks at the limit", func() bool { return reached.Load() >= 3 })
+	if r, n := released.Load(), reached.Load(); r < n-1 || r > n+1 {
+		t.Errorf("released %d times, reached %d", r, n)
+	}
+	if g.Total() < 1<<20 {
+		t.Errorf("Total %d under a 1 MiB limit that was reached", g.Total())
+	}
+	if g.GoLimit() != 1<<20 { // no off-heap memory: the runtime has it all
+		t.Errorf("GoLimit %d, want the whole 1 MiB", g.GoLimit())
+	}
+}
+
+func TestOneAtATime(t *testing.T) {
+	a, err := New(Config{Limit: 64 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, a)
+	b, _ := New(Config{Limit: 64 << 30})
+	if err := b.Run(context.Background()); !errors.Is(err, ErrRunning) {
+		t.Fatalf("a second Run: %v, want ErrRunning", err)
+	}
+}
