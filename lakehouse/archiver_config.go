@@ -70,6 +70,12 @@ type ArchiverConfig struct {
 	// FlushConcurrency is how many files are encoded and uploaded at once.
 	// Default GOMAXPROCS.
 	FlushConcurrency int
+	// SpareCore, when set, lets one more file than FlushConcurrency be encoded while
+	// it reports true, asked before each file's encoding starts: the live daemon, whose
+	// archiver leaves a core to its evaluator, reports that the evaluator is idle, so
+	// that a backlog of the archive takes every core while no event waits. Default nil:
+	// FlushConcurrency only.
+	SpareCore func() bool
 
 	// CompactInterval is how often small files are merged, retention applied and garbage
 	// collected. Default 10m; negative disables maintenance.
@@ -114,6 +120,8 @@ type ArchiverConfig struct {
 	faultHook func(point string) error
 	// now is the clock of retention; tests move it.
 	now func() time.Time
+	// encodeHook, set by tests, runs at the start of each file's encoding.
+	encodeHook func()
 }
 
 // DefaultLakeURL is where the lake is when no URL is given: a directory in the working

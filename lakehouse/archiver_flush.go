@@ -2,10 +2,12 @@ package lakehouse
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -77,12 +79,20 @@ func (a *archiver) flush(ctx context.Context) error {
 	})
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(a.cfg.FlushConcurrency)
+	slots := a.newEncodeSlots()
+	var waited error
 	for _, b := range batches {
 		if b.encoded != nil {
 			continue
 		}
+		if waited = slots.take(gctx); waited != nil {
+			break // an encode failed (g.Wait's error), or ctx ended
+		}
 		g.Go(func() error {
+			defer slots.give()
+			if a.cfg.encodeHook != nil {
+				a.cfg.encodeHook()
+			}
 			opts := a.enc
 			opts.cachedOutput = true // put back in afterCommit, once uploaded
 			data, e, err := encodeBatch(b, opts)
@@ -100,7 +110,7 @@ func (a *archiver) flush(ctx context.Context) error {
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	if err := cmp.Or(g.Wait(), waited); err != nil {
 		return fmt.Errorf("lakehouse: encode: %w", err)
 	}
 	if err := a.hook("encoded"); err != nil {
@@ -149,4 +159,65 @@ func (a *archiver) flush(ctx context.Context) error {
 	}
 	a.met.flushSeconds.Observe(time.Since(started).Seconds())
 	return nil
+}
+
+// encodeSlots bounds the files one flush encodes at once: FlushConcurrency, and one
+// more while ArchiverConfig.SpareCore says a core is idle. Encoding is the archiver's
+// heaviest work; the live daemon keeps a core for its evaluator, which a backlog of
+// the archive may take only while no event waits.
+type encodeSlots struct {
+	a       *archiver
+	mu      sync.Mutex
+	running int
+	freed   chan struct{} // a slot was given back (buffered 1: a missed wake-up re-checks)
+}
+
+// spareRecheck is how often a flush waiting for a slot asks SpareCore again: the
+// evaluator may go idle while every slot is busy.
+const spareRecheck = 50 * time.Millisecond
+
+func (a *archiver) newEncodeSlots() *encodeSlots {
+	return &encodeSlots{a: a, freed: make(chan struct{}, 1)}
+}
+
+// take waits for a slot, or for ctx to end.
+func (s *encodeSlots) take(ctx context.Context) error {
+	cfg := &s.a.cfg
+	for {
+		spare := false
+		s.mu.Lock()
+		if s.running >= cfg.FlushConcurrency && cfg.SpareCore != nil {
+			spare = s.running == cfg.FlushConcurrency && cfg.SpareCore()
+		}
+		if s.running < cfg.FlushConcurrency || spare {
+			s.running++
+			s.mu.Unlock()
+			if spare {
+				s.a.met.spareEncodes.Inc()
+			}
+			return nil
+		}
+		s.mu.Unlock()
+		var recheck <-chan time.Time
+		if cfg.SpareCore != nil {
+			recheck = time.After(spareRecheck)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.freed:
+		case <-recheck:
+		}
+	}
+}
+
+// give returns a slot.
+func (s *encodeSlots) give() {
+	s.mu.Lock()
+	s.running--
+	s.mu.Unlock()
+	select {
+	case s.freed <- struct{}{}:
+	default:
+	}
 }

@@ -13,6 +13,9 @@ import (
 // archiver on the spot, as a crash would.
 func SetFaultHook(cfg *ArchiverConfig, h func(point string) error) { cfg.faultHook = h }
 
+// SetEncodeHook makes the archiver call h as each file's encoding starts.
+func SetEncodeHook(cfg *ArchiverConfig, h func()) { cfg.encodeHook = h }
+
 // SetClock replaces the archiver's retention clock.
 func SetClock(cfg *ArchiverConfig, now func() time.Time) { cfg.now = now }
 

@@ -38,6 +38,8 @@ type metrics struct {
 	// catchUps and catchUpParts: a fed archiver's own reading of partitions (feedLoop).
 	catchUps     prometheus.Counter
 	catchUpParts prometheus.Gauge
+	// spareEncodes counts files encoded beyond FlushConcurrency (ArchiverConfig.SpareCore).
+	spareEncodes prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
@@ -73,6 +75,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hindsight", Subsystem: "lake", Name: "flush_seconds", Help: "Time to encode, upload and commit a set of files.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
 		catchUps:     c("catch_ups_total", "Times a fed archiver began reading a partition from Kafka itself, because its feed left a hole (a restart with the lake behind, a batch dropped)."),
 		catchUpParts: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "catch_up_partitions", Help: "Partitions a fed archiver is reading from Kafka itself until its feed continues them."}),
+		spareEncodes: c("spare_core_encodes_total", "Files encoded beyond the flush concurrency, on a core the live evaluator left idle."),
 	}
 	if reg == nil {
 		return m, nil
@@ -82,7 +85,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		func() float64 { return float64(buffers.held.Load()) })
 	cols := []prometheus.Collector{retained, m.records, m.read, m.duplicates, m.invalidUTF8, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
 		m.conflicts, m.rejected, m.storageErrors, m.corrupt, m.offsetCommitErr, m.compacted, m.expired, m.deleted,
-		m.watermark, m.lag, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds}
+		m.watermark, m.lag, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds, m.spareEncodes}
 	if feed != nil {
 		cols = append(cols, m.catchUps, m.catchUpParts,
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "feed_dropped_records_total",

@@ -71,8 +71,13 @@ type Daemon struct {
 	// mem keeps the process under Config.MemoryLimit; nil without one.
 	mem *memlimit.Governor
 
-	eventsSeen   atomic.Int64
-	alertsRaised atomic.Int64
+	eventsSeen atomic.Int64
+	// batchesRunning counts HandleBatch calls in progress; lastBatch is when one last
+	// ended, in nanoseconds since born: evaluatorIdle's figures.
+	batchesRunning atomic.Int32
+	lastBatch      atomic.Int64
+	born           time.Time
+	alertsRaised   atomic.Int64
 
 	done chan struct{}
 	err  error
@@ -95,7 +100,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, rulesLoaded: make(chan struct{}), parts: map[int32]*partition{}, done: make(chan struct{})}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, rulesLoaded: make(chan struct{}), parts: map[int32]*partition{}, done: make(chan struct{}), born: time.Now()}
 	if !cfg.NoArchive {
 		d.feed = lakehouse.NewFeed(cfg.ArchiveFeedRecords)
 	}
@@ -263,7 +268,7 @@ func (d *Daemon) run(ctx context.Context) {
 			}
 			err = lakehouse.RunArchiver(gctx, lakehouse.ArchiverConfig{
 				Brokers: d.cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: d.cfg.Topics.Events,
-				Feed: d.feed, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Registerer: d.cfg.Registry, Logger: d.log.With("stage", "archive"),
+				Feed: d.feed, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, SpareCore: d.evaluatorIdle, BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Registerer: d.cfg.Registry, Logger: d.log.With("stage", "archive"),
 				Columns: d.columns.set,
 			})
 			if err != nil && gctx.Err() == nil {

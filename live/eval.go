@@ -18,6 +18,8 @@ const evalSampleEvery = 16
 
 // HandleBatch evaluates one partition's batch (ingest.Handler).
 func (d *Daemon) HandleBatch(b *ingest.Batch) {
+	d.batchesRunning.Add(1)
+	defer d.batchDone()
 	p := d.partition(b.Partition)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -116,4 +118,21 @@ func (d *Daemon) alertRecord(ar *controls.Version, c window.Crossing, partition 
 	buf = a.AppendJSON(buf)
 	n := len(c.Customer)
 	return &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: buf[:n:n], Value: buf[n:]}
+}
+
+// evaluatorIdleAfter is how long the evaluator must have had no batch for the
+// embedded archiver to encode a file on the core kept for it (ArchiveFlushConcurrency
+// leaves one): long enough that a steady stream, whose batches come every few
+// milliseconds, never looks idle.
+const evaluatorIdleAfter = 250 * time.Millisecond
+
+func (d *Daemon) batchDone() {
+	d.lastBatch.Store(int64(time.Since(d.born)))
+	d.batchesRunning.Add(-1)
+}
+
+// evaluatorIdle reports that no batch is being handled and none was for
+// evaluatorIdleAfter: the archiver's lakehouse.ArchiverConfig.SpareCore.
+func (d *Daemon) evaluatorIdle() bool {
+	return d.batchesRunning.Load() == 0 && time.Since(d.born)-time.Duration(d.lastBatch.Load()) >= evaluatorIdleAfter
 }
