@@ -71,13 +71,13 @@ type Daemon struct {
 	// mem keeps the process under Config.MemoryLimit; nil without one.
 	mem *memlimit.Governor
 
-	eventsSeen atomic.Int64
+	eventsSeen   atomic.Int64
+	alertsRaised atomic.Int64
 	// batchesRunning counts HandleBatch calls in progress; lastBatch is when one last
 	// ended, in nanoseconds since born: evaluatorIdle's figures.
 	batchesRunning atomic.Int32
 	lastBatch      atomic.Int64
 	born           time.Time
-	alertsRaised   atomic.Int64
 
 	done chan struct{}
 	err  error
