@@ -131,8 +131,15 @@ func (d *Daemon) batchDone() {
 	d.batchesRunning.Add(-1)
 }
 
+// spareCore is the embedded archiver's lakehouse.ArchiverConfig.SpareCore: the
+// evaluator is idle, and the process is not near its memory limit (a second file
+// encoded at once takes a file's worth of buffers).
+func (d *Daemon) spareCore() bool {
+	return d.evaluatorIdle() && (d.mem == nil || !d.mem.Tight())
+}
+
 // evaluatorIdle reports that no batch is being handled and none was for
-// evaluatorIdleAfter: the archiver's lakehouse.ArchiverConfig.SpareCore.
+// evaluatorIdleAfter.
 func (d *Daemon) evaluatorIdle() bool {
 	return d.batchesRunning.Load() == 0 && time.Since(d.born)-time.Duration(d.lastBatch.Load()) >= evaluatorIdleAfter
 }

@@ -251,7 +251,8 @@ type Config struct {
 	// takes every core from the evaluator. (At 20,000 events/s on 2 cores the embedded
 	// archiver raised the median ingest→alert latency from 5.5 to 206 ms in one pair of
 	// runs of bench latency.) While the evaluator is idle (no batch in hand and none
-	// for 250 ms) it encodes one file more (lakehouse.ArchiverConfig.SpareCore).
+	// for 250 ms) and the process is not near its MemoryLimit, it encodes one file
+	// more (lakehouse.ArchiverConfig.SpareCore).
 	ArchiveFlushConcurrency int
 	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
 	// lake trails Kafka under light traffic. Default: the archiver's (1m).

@@ -118,6 +118,13 @@ func (g *Governor) Total() int64 { return g.total.Load() }
 // GoLimit is the Go runtime's soft limit the last tick set.
 func (g *Governor) GoLimit() int64 { return g.goLimit.Load() }
 
+// Tight reports that the last tick found the process at ReleaseShare of the limit or
+// more: work that would take more memory and can wait (a second file encoded at
+// once) should.
+func (g *Governor) Tight() bool {
+	return float64(g.total.Load()) >= ReleaseShare*float64(g.cfg.Limit)
+}
+
 // Run applies the limit until ctx ends, then restores the runtime's previous limit.
 func (g *Governor) Run(ctx context.Context) error {
 	if !running.CompareAndSwap(false, true) {

@@ -87,6 +87,9 @@ func TestGoLimitFollowsOffHeap(t *testing.T) {
 		} else if n := released.Load(); n > 0 {
 			t.Errorf("%s: released %d times under the limit", tc.name, n)
 		}
+		if g.Tight() != tc.reached {
+			t.Errorf("%s: Tight() = %v", tc.name, g.Tight())
+		}
 	}
 }
 
