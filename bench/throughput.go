@@ -52,6 +52,12 @@ type ThroughputConfig struct {
 	// holds the benchmark's own memory in the process. Default 0: none, as in
 	// hindsight live.
 	MemoryLimit int64
+	// GCPercent is the garbage-collection target of this process during the daemon's
+	// runs, as `hindsight live --gogc` sets it against external brokers; the floor runs
+	// at the process's own (Go's 100 unless GOGC says otherwise), as a plain consumer
+	// would. Default live.DefaultGCPercent; negative, or GOGC in the environment,
+	// leaves it alone.
+	GCPercent int
 }
 
 // ThroughputRuns are ThroughputConfig.Runs' names and default: the floor; 1 rule, a
@@ -65,6 +71,7 @@ func (c *ThroughputConfig) EnsureDefaults() {
 	orDefault(&c.Events, 1_000_000)
 	orDefault(&c.Partitions, 6)
 	orDefault(&c.ManyRules, 1_000)
+	orDefault(&c.GCPercent, live.DefaultGCPercent)
 	if len(c.Runs) == 0 {
 		c.Runs = ThroughputRuns
 	}
@@ -323,6 +330,9 @@ func (t *throughputBench) floor(ctx context.Context) (ThroughputRun, error) {
 // windowed of them kept per group and window, with or without its archiver.
 func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archive bool) (ThroughputRun, error) {
 	t.n++
+	if _, set := os.LookupEnv("GOGC"); !set && t.cfg.GCPercent > 0 {
+		defer debug.SetGCPercent(debug.SetGCPercent(t.cfg.GCPercent))
+	}
 	run := ThroughputRun{Rules: rules, Windowed: windowed, Archive: archive, Name: fmt.Sprintf("%d rules", rules)}
 	if rules == 1 {
 		run.Name = "1 rule"
@@ -593,8 +603,12 @@ func (r *ThroughputReport) Result() Result {
 		}),
 		Wall: Duration(r.Wall),
 	}
-	if r.Config.MemoryLimit > 0 { // absent when none, so that reports of before compare alike
+	// Absent when none, or Go's own GOGC, so that reports of before compare alike.
+	if r.Config.MemoryLimit > 0 {
 		res.Params["memory_limit"] = strconv.FormatInt(r.Config.MemoryLimit, 10)
+	}
+	if r.Config.GCPercent != 100 {
+		res.Params["gogc"] = strconv.Itoa(r.Config.GCPercent)
 	}
 	// A ratio whose runs were not made (Runs) is left out.
 	for _, x := range []struct {

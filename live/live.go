@@ -59,7 +59,12 @@ func DefaultArchiveFlushConcurrency() int { return max(1, runtime.GOMAXPROCS(0)-
 // throughput` read 275,262 and 329,524 events/s with one rule (3.70 and 3.29 CPU-s per
 // million, 151 and 122 page faults per 1,000 events) against 411,392 and 411,277
 // (2.61 and 2.64, 52 and 56) with GOGC 100, in alternating runs of one session; the
-// latency runs beside them showed no difference beyond their noise.
+// latency runs beside them showed no difference beyond their noise. A smaller target
+// does not pay either: with GOGC 50 (`bench throughput --gogc`, three pairs alternated
+// with 100, 2026-12-02 16:35–16:39) one rule read 688,456, 757,887 and 777,082
+// events/s against 758,777, 827,009 and 895,597, at 1.77–2.15 CPU-s per million
+// against 1.58–1.84; with the archive and 1,000 rules the peak RSS fell by 50–113 MiB
+// but the events/s by 4–30%.
 const DefaultGCPercent = 100
 
 // EmbeddedGCPercent is the target when the embedded broker runs in the process: its

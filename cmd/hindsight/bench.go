@@ -264,6 +264,7 @@ baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 	f.IntVar(&cfg.ManyRules, "many-rules", 1_000, "rules of the largest runs (the middle run has a tenth)")
 	f.StringSliceVar(&cfg.Runs, "runs", bench.ThroughputRuns, "the runs to make, in order (floor may repeat)")
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
+	f.IntVar(&cfg.GCPercent, "gogc", live.DefaultGCPercent, "GC target percentage of this process during the daemon's runs, as hindsight live --gogc (the floor runs at Go's own; negative: leave GOGC alone)")
 	f.BoolVar(&quiet, "quiet", false, "no line per run on stderr")
 	addLogFlags(f, &logLevel, "warn")
 	return cmd
