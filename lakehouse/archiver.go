@@ -12,9 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hindsightdev/hindsight/internal/memlimit"
 	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
@@ -76,6 +78,10 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	if err != nil {
 		return err
 	}
+	gov, err := a.memoryGovernor()
+	if err != nil {
+		return err
+	}
 	opts := a.groupOpts()
 	if a.feed != nil {
 		// No group: the feed's consumer owns the partitions, and the archiver reads
@@ -91,6 +97,14 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 		"session_timeout", cfg.SessionTimeout, "instance_id", cfg.InstanceID)
 
 	g, gctx := errgroup.WithContext(ctx)
+	if gov != nil {
+		g.Go(func() error {
+			if err := gov.Run(gctx); err != nil {
+				return fmt.Errorf("lakehouse: memory limit: %w", err)
+			}
+			return nil
+		})
+	}
 	if a.feed != nil {
 		g.Go(func() error { return a.feedLoop(gctx) })
 	} else {
@@ -112,6 +126,34 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	// that does not leave is TestKillArchiverProcess's SIGKILL.
 	cl.Close()
 	return err
+}
+
+// memoryGovernor returns the governor of cfg.MemoryLimit (nil without one), its
+// metrics registered: the budget and its reaches under the live daemon's names for
+// limits, and the governor's gauges.
+func (a *archiver) memoryGovernor() (*memlimit.Governor, error) {
+	if a.cfg.MemoryLimit == 0 {
+		return nil, nil
+	}
+	gov, err := memlimit.New(memlimit.Config{Limit: a.cfg.MemoryLimit, OffHeap: OffHeapBytes, Release: ReleaseBuffers})
+	if err != nil {
+		return nil, fmt.Errorf("lakehouse: %w", err)
+	}
+	if reg := a.cfg.Registerer; reg != nil {
+		labels := prometheus.Labels{"name": "memory_limit_bytes"}
+		err := errors.Join(
+			reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_limit", ConstLabels: labels,
+				Help: "Configured value of each limit; sizes in bytes."}, func() float64 { return float64(a.cfg.MemoryLimit) })),
+			reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hindsight_limit_reached_total", ConstLabels: labels,
+				Help: "Times a limit was reached, by limit."}, func() float64 { return float64(gov.Reached()) })))
+		for _, c := range gov.Collectors() {
+			err = errors.Join(err, reg.Register(c))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lakehouse: registering the memory limit's metrics: %w", err)
+		}
+	}
+	return gov, nil
 }
 
 // groupOpts are the client options of an archiver that consumes in its group.

@@ -70,6 +70,14 @@ type ArchiverConfig struct {
 	// FlushConcurrency is how many files are encoded and uploaded at once.
 	// Default GOMAXPROCS.
 	FlushConcurrency int
+	// MemoryLimit is the process's memory budget in bytes (package memlimit): the Go
+	// runtime's memory and the archive's buffers off the Go heap, for an archiver that
+	// has its process to itself (`hindsight archive --memory-limit`). Near it the
+	// collector works harder and buffers kept for reuse are given back; reaching it
+	// shows in hindsight_limit_reached_total{name="memory_limit_bytes"}. Soft: a process
+	// that needs more runs on. Default 0: none (the live daemon keeps its own for the
+	// whole process and leaves its archiver's at 0).
+	MemoryLimit int64
 	// SpareCore, when set, lets one more file than FlushConcurrency be encoded while
 	// it reports true, asked before each file's encoding starts: the live daemon, whose
 	// archiver leaves a core to its evaluator, reports that the evaluator is idle, so
@@ -224,6 +232,8 @@ func (c *ArchiverConfig) Validate() error {
 		return fmt.Errorf("lakehouse: zstd level %d out of range [1, 22]", c.CompressionLevel)
 	case c.FlushConcurrency < 1:
 		return fmt.Errorf("lakehouse: FlushConcurrency %d must be positive", c.FlushConcurrency)
+	case c.MemoryLimit < 0:
+		return fmt.Errorf("lakehouse: MemoryLimit %d: use a number of bytes, or 0 for none", c.MemoryLimit)
 	case c.Retention < 0:
 		return fmt.Errorf("lakehouse: Retention %v must not be negative", c.Retention)
 	case c.DeleteDelay < 0 || c.OrphanGrace <= 0:

@@ -3,8 +3,6 @@ package live
 import (
 	"fmt"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/hindsightdev/hindsight/internal/memlimit"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -25,13 +23,6 @@ func (d *Daemon) newMemoryGovernor() (*memlimit.Governor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
-	d.cfg.Registry.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_memory_bytes",
-			Help: "This process's memory as --memory-limit counts it: the Go runtime's (less what it gave back) and the archive's buffers off the Go heap."},
-			func() float64 { return float64(g.Total()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_memory_go_limit_bytes",
-			Help: "The Go runtime's soft memory limit: --memory-limit less the archive's buffers off the Go heap, at least a quarter of it."},
-			func() float64 { return float64(g.GoLimit()) }),
-	)
+	d.cfg.Registry.MustRegister(g.Collectors()...)
 	return g, nil
 }

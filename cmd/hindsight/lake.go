@@ -101,6 +101,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	f.DurationVar(&cfg.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long for readers of older snapshots")
 	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this")
 	f.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:8081", "serve Prometheus /metrics here (empty: off)")
+	addMemoryLimitFlag(f, &cfg.MemoryLimit)
 	addLogFlags(f, &logLevel, "info")
 	return cmd
 }

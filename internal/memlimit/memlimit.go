@@ -31,6 +31,8 @@ import (
 	"runtime/metrics"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // DefaultInterval is Config.Interval's default.
@@ -91,9 +93,10 @@ func (c *Config) Validate() error {
 // Governor keeps the process under Config.Limit while Run runs.
 type Governor struct {
 	cfg Config
-	// total and goLimit are the last tick's figures, for gauges.
-	total, goLimit atomic.Int64
-	samples        []metrics.Sample
+	// total and goLimit are the last tick's figures, for gauges; reached counts the
+	// ticks at the limit or over.
+	total, goLimit, reached atomic.Int64
+	samples                 []metrics.Sample
 }
 
 // running is set while a Governor runs: the runtime's limit is the process's.
@@ -117,6 +120,22 @@ func (g *Governor) Total() int64 { return g.total.Load() }
 
 // GoLimit is the Go runtime's soft limit the last tick set.
 func (g *Governor) GoLimit() int64 { return g.goLimit.Load() }
+
+// Reached is how many ticks found the process at its limit or over.
+func (g *Governor) Reached() int64 { return g.reached.Load() }
+
+// Collectors are the governor's gauges: hindsight_memory_bytes (Total) and
+// hindsight_memory_go_limit_bytes (GoLimit).
+func (g *Governor) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_memory_bytes",
+			Help: "This process's memory as --memory-limit counts it: the Go runtime's (less what it gave back) and the archive's buffers off the Go heap."},
+			func() float64 { return float64(g.Total()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_memory_go_limit_bytes",
+			Help: "The Go runtime's soft memory limit: --memory-limit less the archive's buffers off the Go heap, at least a quarter of it."},
+			func() float64 { return float64(g.GoLimit()) }),
+	}
+}
 
 // Tight reports that the last tick found the process at ReleaseShare of the limit or
 // more: work that would take more memory and can wait (a second file encoded at
@@ -160,6 +179,7 @@ func (g *Governor) tick() {
 		g.cfg.Release()
 	}
 	if total >= g.cfg.Limit {
+		g.reached.Add(1)
 		g.cfg.OnReached()
 	}
 }

@@ -104,6 +104,9 @@ func TestReached(t *testing.T) {
 	}
 	start(t, g)
 	waitFor(t, "three ticks at the limit", func() bool { return reached.Load() >= 3 })
+	if n, got := reached.Load(), g.Reached(); got < n-1 || got > n+1 {
+		t.Errorf("Reached() = %d after %d calls of OnReached", got, n)
+	}
 	if r, n := released.Load(), reached.Load(); r < n-1 || r > n+1 {
 		t.Errorf("released %d times, reached %d", r, n)
 	}
