@@ -59,8 +59,9 @@ func addBackfillMemoryFlag(f *pflag.FlagSet, p *int64) {
 		"bytes of memory DuckDB may use for one backfill job; a job needing more fails (negative: DuckDB's own, 80% of RAM)")
 }
 
-// addMemoryLimitFlag registers --memory-limit, the daemon's memory budget
-// (live.Config.MemoryLimit), writing into p.
+// addMemoryLimitFlag registers --memory-limit, the process's memory budget
+// (live.Config.MemoryLimit, lakehouse.ArchiverConfig.MemoryLimit and the throughput
+// benchmark's daemons'), writing into p.
 func addMemoryLimitFlag(f *pflag.FlagSet, p *int64) {
 	f.Int64Var(p, "memory-limit", 0,
 		"bytes of memory this process aims to stay under, the archive's buffers off the Go heap included: the garbage collector works harder near it (soft: more is used if needed; 0: no limit, or GOMEMLIMIT)")
