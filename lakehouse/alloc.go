@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/hindsightdev/hindsight/internal/memlimit"
 )
 
 // The archive's large buffers — payload chunks, Arrow column buffers, encoded files —
@@ -136,6 +138,14 @@ func ReleaseBuffers() { buffers.release() }
 // OffHeapBytes is the memory the archive's buffer cache holds outside the Go heap:
 // buffers in use and those kept for reuse.
 func OffHeapBytes() int64 { return buffers.out.Load() + buffers.held.Load() }
+
+// NewMemoryGovernor returns a governor (package memlimit) of a process budget of
+// limit bytes that counts the archive's buffers off the Go heap and gives back those
+// kept for reuse near it; onReached (may be nil) is called on each tick at the limit.
+// The standalone archiver and the live daemon both hold their process under it.
+func NewMemoryGovernor(limit int64, onReached func()) (*memlimit.Governor, error) {
+	return memlimit.New(memlimit.Config{Limit: limit, OffHeap: OffHeapBytes, Release: ReleaseBuffers, OnReached: onReached})
+}
 
 func (c *bufCache) release() {
 	c.mu.Lock()

@@ -135,7 +135,7 @@ func (a *archiver) memoryGovernor() (*memlimit.Governor, error) {
 	if a.cfg.MemoryLimit == 0 {
 		return nil, nil
 	}
-	gov, err := memlimit.New(memlimit.Config{Limit: a.cfg.MemoryLimit, OffHeap: OffHeapBytes, Release: ReleaseBuffers})
+	gov, err := NewMemoryGovernor(a.cfg.MemoryLimit, nil)
 	if err != nil {
 		return nil, fmt.Errorf("lakehouse: %w", err)
 	}

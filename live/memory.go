@@ -14,12 +14,7 @@ func (d *Daemon) newMemoryGovernor() (*memlimit.Governor, error) {
 	if d.cfg.MemoryLimit == 0 {
 		return nil, nil
 	}
-	g, err := memlimit.New(memlimit.Config{
-		Limit:     d.cfg.MemoryLimit,
-		OffHeap:   lakehouse.OffHeapBytes,
-		Release:   lakehouse.ReleaseBuffers,
-		OnReached: func() { d.m.limitReached.WithLabelValues(limitMemory).Inc() },
-	})
+	g, err := lakehouse.NewMemoryGovernor(d.cfg.MemoryLimit, func() { d.m.limitReached.WithLabelValues(limitMemory).Inc() })
 	if err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
