@@ -134,13 +134,14 @@ func (r *recordingTap) Resume(p int32, at int64) {
 	r.resumed[p] = at
 }
 
-func (r *recordingTap) Records(p int32, from int64, recs []*kgo.Record) {
+func (r *recordingTap) Fetched(p int32, from int64, recs []*kgo.Record) BatchTap {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls[p] = append(r.calls[p], [2]int64{from, recs[len(recs)-1].Offset + 1})
 	for _, rec := range recs {
 		r.offsets[p] = append(r.offsets[p], rec.Offset)
 	}
+	return nil
 }
 
 func (r *recordingTap) Revoked(ps []int32) {

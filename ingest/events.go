@@ -86,13 +86,28 @@ type EventsConfig struct {
 
 // RecordTap receives the records an EventConsumer fetches. Per partition, in order:
 // Resume when the consumer starts reading it (at: its first offset, -1 when only the
-// group's reset position knows), Records for each fetch (from: the consumer's position
-// before them, -1 when not known), Revoked once it gave the partition up. Its methods
-// must not block, and must not change the records.
+// group's reset position knows), Fetched for each fetch as it is polled (from: the
+// consumer's position before the records, -1 when not known), Revoked once it gave the
+// partition up — after every batch of the partition was handled. Its methods must not
+// block, and must not change the records.
 type RecordTap interface {
 	Resume(partition int32, at int64)
-	Records(partition int32, from int64, recs []*kgo.Record)
+	// Fetched returns what follows the batch through its handling, or nil when the tap
+	// wants nothing more of it.
+	Fetched(partition int32, from int64, recs []*kgo.Record) BatchTap
 	Revoked(partitions []int32)
+}
+
+// BatchTap follows one fetched batch through its handling, so that what the consumer
+// learned of each record — its verdict and its parse — is not computed again by
+// whoever else reads the batch (the archiver). Accepted or Refused is called for each
+// record the handler reached, in offset order (i: the record's index in the batch;
+// doc: its parse, valid only during the call), from the goroutine handling the batch;
+// then Handled, once, after the handler returned, whether or not it reached them all.
+type BatchTap interface {
+	Accepted(i int, doc *jsonpath.Document)
+	Refused(i int, reason string)
+	Handled()
 }
 
 // EnsureDefaults fills unset fields with their documented defaults.
@@ -202,6 +217,7 @@ type Batch struct {
 	c             *EventConsumer
 	ps            *partState
 	ev            Event
+	tap           BatchTap // nil: none
 }
 
 // NextOffset is the offset after the batch's last record.
@@ -216,10 +232,16 @@ func (b *Batch) Events() iter.Seq[*Event] {
 	return func(yield func(*Event) bool) {
 		m := b.c.cfg.Metrics
 		m.Events.Add(float64(len(b.recs)))
-		for _, r := range b.recs {
+		for i, r := range b.recs {
 			if reason, err := verdict.Accept(b.ps.doc, r.Key, r.Value); err != nil {
+				if b.tap != nil {
+					b.tap.Refused(i, reason)
+				}
 				b.deadLetter(r, reason, err)
 				continue
+			}
+			if b.tap != nil {
+				b.tap.Accepted(i, b.ps.doc)
 			}
 			b.ev = Event{Customer: unsafe.String(unsafe.SliceData(r.Key), len(r.Key)), Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp, Doc: b.ps.doc, Record: r}
 			if !yield(&b.ev) {
@@ -837,7 +859,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 				from := b.ps.tapped
 				b.ps.tapped = b.NextOffset()
 				b.ps.mu.Unlock()
-				c.cfg.Tap.Records(fp.Partition, from, fp.Records)
+				b.tap = c.cfg.Tap.Fetched(fp.Partition, from, fp.Records)
 			}
 			batches = append(batches, b)
 		})
@@ -888,6 +910,9 @@ func (c *EventConsumer) dispatch(batches []*Batch) {
 
 func (c *EventConsumer) handleOne(b *Batch) {
 	c.h.HandleBatch(b)
+	if b.tap != nil {
+		b.tap.Handled()
+	}
 	last := b.recs[len(b.recs)-1]
 	b.ps.mu.Lock()
 	b.ps.handled = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
 // collectHandler records the events it is handed.
@@ -89,5 +90,94 @@ func TestInvalidKeyIsDeadLettered(t *testing.T) {
 	}
 	if h.n() != 2 || h.events[0] != "c-1" || h.events[6] != "c-3" {
 		t.Errorf("events handed to the handler %v, want offsets 0 (c-1) and 6 (c-3)", h.events)
+	}
+}
+
+// verdictTap records, per offset, what a BatchTap heard: the verdict, and for an
+// accepted record the value of $.type read from the parse it was handed.
+type verdictTap struct {
+	mu      sync.Mutex
+	h       *collectHandler
+	heard   map[int64]string
+	handled int // batches whose Handled came
+	early   int // Handled calls that came before the handler had seen the batch's events
+}
+
+func (*verdictTap) Resume(int32, int64) {}
+func (*verdictTap) Revoked([]int32)     {}
+func (v *verdictTap) Fetched(_ int32, _ int64, recs []*kgo.Record) BatchTap {
+	return &verdictBatch{v: v, recs: recs, path: jsonpath.MustParse("$.type")}
+}
+
+type verdictBatch struct {
+	v    *verdictTap
+	recs []*kgo.Record
+	path *jsonpath.Path
+	buf  []jsonpath.Value
+}
+
+func (b *verdictBatch) Accepted(i int, doc *jsonpath.Document) {
+	b.buf = b.path.Eval(doc, b.buf[:0])
+	b.v.mu.Lock()
+	defer b.v.mu.Unlock()
+	b.v.heard[b.recs[i].Offset] = "accepted " + b.buf[0].Str()
+}
+
+func (b *verdictBatch) Refused(i int, reason string) {
+	b.v.mu.Lock()
+	defer b.v.mu.Unlock()
+	b.v.heard[b.recs[i].Offset] = "refused " + reason
+}
+
+func (b *verdictBatch) Handled() {
+	b.v.mu.Lock()
+	defer b.v.mu.Unlock()
+	b.v.handled++
+	for _, r := range b.recs {
+		if strings.HasPrefix(b.v.heard[r.Offset], "accepted") {
+			b.v.h.mu.Lock()
+			_, seen := b.v.h.events[r.Offset]
+			b.v.h.mu.Unlock()
+			if !seen {
+				b.v.early++
+			}
+		}
+	}
+}
+
+// TestBatchTapHearsVerdicts: the tap's BatchTap hears each record's verdict as the
+// consumer decides it — the reason of a refusal, the parse of an event — and Handled
+// once the handler is done with the batch, so that the archiver need not decide again.
+func TestBatchTapHearsVerdicts(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	b.Produce(t,
+		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"login"}`)},
+		&kgo.Record{Topic: "events", Value: []byte(`{"type":"no key"}`)},
+		&kgo.Record{Topic: "events", Key: []byte("c-2"), Value: []byte(`{"type":`)},
+		&kgo.Record{Topic: "events", Key: []byte("c-3"), Value: []byte(`{"type":"logout","n":[1,2]}`)},
+	)
+	h := &collectHandler{events: map[int64]string{}}
+	tap := &verdictTap{h: h, heard: map[int64]string{}}
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Group: "tap", ShutdownTimeout: 5 * time.Second, Tap: tap}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runUntil(ec, func() bool {
+		tap.mu.Lock()
+		defer tap.mu.Unlock()
+		return len(tap.heard) == 4 && tap.handled > 0
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	want := map[int64]string{0: "accepted login", 1: "refused " + ReasonMissingKey, 2: "refused " + ReasonInvalidJSON, 3: "accepted logout"}
+	for off, w := range want {
+		if tap.heard[off] != w {
+			t.Errorf("offset %d: the tap heard %q, want %q", off, tap.heard[off], w)
+		}
+	}
+	if tap.early != 0 {
+		t.Errorf("%d accepted records were reported handled before the handler saw them", tap.early)
 	}
 }

@@ -84,6 +84,7 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	}
 	opts := a.groupOpts()
 	if a.feed != nil {
+		a.feed.columns.Store(cfg.Columns) // the consumer reads their values for us
 		// No group: the feed's consumer owns the partitions, and the archiver reads
 		// only those it catches up, as a direct consumer.
 		opts = []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20)}

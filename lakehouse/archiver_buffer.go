@@ -82,7 +82,7 @@ func (a *archiver) poll(ctx context.Context, wait time.Duration) (fs kgo.Fetches
 
 func (a *archiver) append(fs kgo.Fetches, now time.Time) {
 	a.mu.Lock()
-	fs.EachPartition(func(fp kgo.FetchTopicPartition) { a.appendLocked(fp, now) })
+	fs.EachPartition(func(fp kgo.FetchTopicPartition) { a.appendLocked(fp, nil, now) })
 	a.sealDueLocked(now)
 	ready := len(a.ready) > 0
 	a.mu.Unlock()
@@ -134,7 +134,9 @@ func (a *archiver) pollWait() time.Duration {
 	return max(wait, 5*time.Millisecond)
 }
 
-func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
+// appendLocked buffers fp's records; notes, when not nil, is what the consumer that fed
+// them learned of each (verdicts and typed values), which spares parsing them again.
+func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now time.Time) {
 	if fp.Topic != a.cfg.Topic {
 		return
 	}
@@ -142,7 +144,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
 	if st == nil {
 		return // revoked while the fetch was in flight
 	}
-	for _, r := range fp.Records {
+	for i, r := range fp.Records {
 		if st.next >= 0 && r.Offset < st.next {
 			a.met.duplicates.Inc()
 			continue
@@ -153,7 +155,13 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
 		// by backfill under other rules than live's). Its offset is still covered — by the
 		// open file, else by the next one, which starts at st.next — so the manifest's
 		// ranges stay contiguous and the watermark moves past it with the next file.
-		if reason, _ := verdict.Accept(a.doc, r.Key, r.Value); reason != "" {
+		reason, known := notes.verdict(i)
+		parsed := !known
+		if parsed {
+			reason, _ = verdict.Accept(a.doc, r.Key, r.Value)
+			a.met.parsed.Inc()
+		}
+		if reason != "" {
 			a.met.refused.WithLabelValues(reason).Inc()
 			if st.next < 0 {
 				st.next = r.Offset // a partition new to the lake: its first file starts here
@@ -183,8 +191,19 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, now time.Time) {
 			st.refusedTo = -1 // the new file covers them
 		}
 		st.cur.add(r.Offset, r.Timestamp, now, a.intern.get(r.Key), r.Value)
-		if st.cur.typed != nil {
-			st.cur.typed.add(a.doc) // a.doc still holds the parse verdict.Accept made
+		if t := st.cur.typed; t != nil {
+			switch {
+			case parsed:
+				t.add(a.doc) // a.doc still holds the parse verdict.Accept made
+			case notes.typedAs(t.paths):
+				t.addFed(notes, i)
+			default:
+				// The file types other paths than the consumer read (the rules changed
+				// in between): parse after all.
+				verdict.Accept(a.doc, r.Key, r.Value)
+				a.met.parsed.Inc()
+				t.add(a.doc)
+			}
 		}
 		st.next = r.Offset + 1
 		if st.cur.rawBytes() >= a.cfg.RollBytes {

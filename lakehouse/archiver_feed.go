@@ -106,7 +106,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 				// Not owned (revoked meanwhile).
 				a.feed.unused.Add(int64(len(it.recs)))
 			case a.continuesLocked(st, it.at):
-				a.appendLocked(kgo.FetchTopicPartition{Topic: a.cfg.Topic, FetchPartition: kgo.FetchPartition{Partition: it.p, Records: it.recs}}, now)
+				a.appendLocked(kgo.FetchTopicPartition{Topic: a.cfg.Topic, FetchPartition: kgo.FetchPartition{Partition: it.p, Records: it.recs}}, it.notes, now)
 				if st.catchUp {
 					// The feed continues the partition: its own reading ends.
 					st.catchUp = false
@@ -122,7 +122,8 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 				a.feed.unused.Add(int64(len(it.recs)))
 			}
 			a.mu.Unlock()
-			it.recs = nil
+			it.notes.release()
+			it.recs, it.notes = nil, nil
 		case feedGap:
 			// The feed dropped records of the partition: read it here from the
 			// archive's next offset until the feed continues it. A later batch would
@@ -243,7 +244,7 @@ func (a *archiver) appendCatchUp(fs kgo.Fetches, now time.Time) {
 			a.startCatchUpLocked(&restart, fp.Partition, st)
 			return
 		}
-		a.appendLocked(fp, now)
+		a.appendLocked(fp, nil, now)
 		st.cuNext = fp.Records[len(fp.Records)-1].Offset + 1
 		a.feed.follow(fp.Partition, st.next)
 	})

@@ -16,8 +16,10 @@ const DefaultFeedRecords = 1 << 16
 // that a record is fetched from Kafka and decompressed once for both (the live daemon
 // evaluates and archives the same records). The consumer owns the partitions: it says
 // which it resumes where (Resume), hands over each fetch with its position before it
-// (Records) and says which it gave up (Revoked). None of them blocks: past FeedRecords
-// queued records a batch is dropped and counted.
+// (Fetched) and says which it gave up (Revoked). None of them blocks: past FeedRecords
+// queued records a batch is dropped and counted. A batch handed over waits for the
+// consumer to have handled it (FedBatch.Handled), with what it learned of each record,
+// before the archiver takes it or anything queued after it.
 //
 // A Feed never decides what is archived. The archiver takes a batch only when it
 // continues the partition's archive without a hole — its position before the batch is
@@ -39,13 +41,18 @@ type Feed struct {
 	items   []feedItem
 	records int
 	limit   int
-	// gaps holds the partitions with a gap item queued: one says it, however many
-	// batches of the partition are dropped before the archiver takes it.
+	// gaps holds the partitions whose last item queued is a gap item: it says every
+	// batch of the partition dropped after it. A batch kept after it needs one of its
+	// own for the drops that follow, since the archiver may take that batch as the
+	// continuation that ends its own reading of the partition.
 	gaps map[int32]bool
 	// reading holds the partitions the archiver reads itself, with the offset its
 	// reading has reached (-1: none yet).
 	reading map[int32]int64
 	wake    chan struct{}
+	// columns is the archiver's typed column set (RunArchiver), whose paths the
+	// consumer reads for it while handling a batch.
+	columns atomic.Pointer[ColumnSet]
 	dropped atomic.Int64
 	// unused counts records handed over that the archiver had no use for: dropped on
 	// arrival beyond its own reading, or taken and found so.
@@ -66,10 +73,14 @@ type feedItem struct {
 	p    int32
 	// at is where a resumed partition starts; from the consumer's position before recs.
 	// -1: not known.
-	at   int64
-	recs []*kgo.Record
-	ps   []int32
+	at    int64
+	recs  []*kgo.Record
+	notes *FedBatch // feedRecords: what the consumer learned of recs
+	ps    []int32
 }
+
+// pending says whether the item waits for the consumer to handle its records. f.mu.
+func (it *feedItem) pending() bool { return it.notes != nil && !it.notes.ready }
 
 // NewFeed returns a feed that holds at most limit records (DefaultFeedRecords if
 // limit ≤ 0) for its archiver.
@@ -86,13 +97,15 @@ func (f *Feed) Resume(p int32, at int64) {
 	f.push(feedItem{kind: feedResume, p: p, at: at}, p)
 }
 
-// Records hands over records of partition p fetched in offset order; from is the
+// Fetched hands over records of partition p fetched in offset order; from is the
 // consumer's position before them (the offset after the last record it handed over,
 // or where it resumed; -1: not known). The feed keeps the slice and the records until
-// its archiver has copied them: the caller must not change them.
-func (f *Feed) Records(p int32, from int64, recs []*kgo.Record) {
+// its archiver has copied them: the caller must not change them. It returns the
+// batch's notes, which the consumer fills while it handles the records and closes
+// with Handled; nil when the feed dropped the batch.
+func (f *Feed) Fetched(p int32, from int64, recs []*kgo.Record) *FedBatch {
 	if len(recs) == 0 {
-		return
+		return nil
 	}
 	f.mu.Lock()
 	next, reading := f.reading[p]
@@ -112,12 +125,16 @@ func (f *Feed) Records(p int32, from int64, recs []*kgo.Record) {
 		if !queued {
 			f.signal()
 		}
-		return
+		return nil
 	}
+	notes := newFedBatch(f, len(recs), f.columns.Load().snapshot())
 	f.records += len(recs)
-	f.items = append(f.items, feedItem{kind: feedRecords, p: p, at: from, recs: recs})
+	// A batch dropped after this one needs a gap item after it: the archiver may take
+	// this one as the continuation that ends its own reading of p.
+	delete(f.gaps, p)
+	f.items = append(f.items, feedItem{kind: feedRecords, p: p, at: from, recs: recs, notes: notes})
 	f.mu.Unlock()
-	f.signal()
+	return notes
 }
 
 // Revoked says the consumer gave up partitions ps.
@@ -169,14 +186,37 @@ func (f *Feed) signal() {
 	}
 }
 
-// take moves the queued items into buf, in the order they came.
+// take moves the queued items into buf, in the order they came, up to the first whose
+// records the consumer has not handled yet.
 func (f *Feed) take(buf []feedItem) []feedItem {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	buf = append(buf[:0], f.items...)
-	clear(f.items)
-	f.items = f.items[:0]
-	f.records = 0
+	n := 0
+	for n < len(f.items) && !f.items[n].pending() {
+		n++
+	}
+	buf = append(buf[:0], f.items[:n]...)
+	for i := range buf {
+		if buf[i].kind == feedRecords {
+			f.records -= len(buf[i].recs)
+		}
+	}
+	rest := copy(f.items, f.items[n:])
+	clear(f.items[rest:])
+	f.items = f.items[:rest]
+	// gaps as Fetched and push keep it, over the items still queued.
 	clear(f.gaps)
+	for _, it := range f.items {
+		switch it.kind {
+		case feedGap:
+			f.gaps[it.p] = true
+		case feedRecords, feedResume:
+			delete(f.gaps, it.p)
+		case feedRevoked:
+			for _, p := range it.ps {
+				delete(f.gaps, p)
+			}
+		}
+	}
 	return buf
 }

@@ -59,8 +59,15 @@ func startFeeder(t *testing.T, b *kafkatest.Broker, feed *lakehouse.Feed, at map
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		// Each poll's batches are handled after the next poll came, as the live
+		// consumer handles one poll while it fetches the next: till then they hold
+		// back whatever the feed queued after them.
+		var prev []*lakehouse.FedBatch
 		for ctx.Err() == nil {
-			fs := cl.PollFetches(ctx)
+			pctx, pcancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			fs := cl.PollFetches(pctx)
+			pcancel()
+			var cur []*lakehouse.FedBatch
 			fs.EachPartition(func(fp kgo.FetchTopicPartition) {
 				if len(fp.Records) == 0 {
 					return
@@ -71,8 +78,17 @@ func startFeeder(t *testing.T, b *kafkatest.Broker, feed *lakehouse.Feed, at map
 					return
 				}
 				f.handed += len(fp.Records)
-				feed.Records(fp.Partition, from, fp.Records)
+				if b := feed.Fetched(fp.Partition, from, fp.Records); b != nil {
+					cur = append(cur, b)
+				}
 			})
+			for _, b := range prev {
+				b.Handled()
+			}
+			prev = cur
+		}
+		for _, b := range prev {
+			b.Handled()
 		}
 	})
 	return func() *feeder {

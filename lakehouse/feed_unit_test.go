@@ -1,6 +1,7 @@
 package lakehouse
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -40,6 +41,8 @@ func TestFeedKeepsOnlyBatchesTheArchiverCanTake(t *testing.T) {
 			pushes: []push{{0, 150, 5}}, kinds: []feedKind{feedRecords}, feedRecords: 5},
 		{name: "assigned again", setup: func(f *Feed) { f.follow(0, 100); f.Resume(0, 150) },
 			pushes: []push{{0, 150, 5}}, kinds: []feedKind{feedResume, feedRecords}, feedRecords: 5},
+		{name: "a drop after a batch kept after a gap: a gap of its own", setup: func(f *Feed) { f.follow(0, 100) },
+			pushes: []push{{0, 101, 5}, {0, 100, 3}, {0, 103, 5}}, kinds: []feedKind{feedGap, feedRecords, feedGap}, unused: 10, feedRecords: 3},
 		{name: "full: dropped for room", setup: func(f *Feed) { f.follow(0, 200) },
 			pushes: []push{{0, 100, 8}, {0, 108, 8}}, kinds: []feedKind{feedRecords, feedGap}, dropped: 8, feedRecords: 8},
 	} {
@@ -70,5 +73,69 @@ func TestFeedKeepsOnlyBatchesTheArchiverCanTake(t *testing.T) {
 				t.Errorf("unused %d, dropped %d, held %d records; want %d, %d, %d", f.Unused(), f.Dropped(), queued, tc.unused, tc.dropped, tc.feedRecords)
 			}
 		})
+	}
+}
+
+// TestFeedWaitsForTheConsumer: a batch is taken only once the consumer has handled it
+// (its notes complete), and nothing queued after it is taken before it, so the
+// archiver sees the items in the order they came; the room a batch takes is given
+// back when it is taken, and a drop after a gap item was taken queues a new one.
+func TestFeedWaitsForTheConsumer(t *testing.T) {
+	recs := func(n int) []*kgo.Record { return make([]*kgo.Record, n) }
+	kinds := func(items []feedItem) (out []feedKind) {
+		for _, it := range items {
+			out = append(out, it.kind)
+		}
+		return out
+	}
+	held := func(f *Feed) int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.records
+	}
+	f := NewFeed(10)
+	a := f.Fetched(0, 100, recs(4))
+	if f.Fetched(0, 104, recs(8)) != nil { // no room: dropped, a gap item after a
+		t.Fatal("a batch past the feed's room was kept")
+	}
+	f.Fetched(0, 112, recs(8)) // dropped too: the queued gap item says it
+	b := f.Fetched(1, 0, recs(2))
+	if got := f.take(nil); len(got) != 0 {
+		t.Fatalf("took %v before the first batch was handled", kinds(got))
+	}
+	b.Handled()
+	if got := f.take(nil); len(got) != 0 {
+		t.Fatalf("took %v ahead of a batch still being handled", kinds(got))
+	}
+	a.Handled()
+	got := f.take(nil)
+	if want := []feedKind{feedRecords, feedGap, feedRecords}; !slices.Equal(kinds(got), want) {
+		t.Fatalf("took %v, want %v", kinds(got), want)
+	}
+	if got[0].notes != a || got[2].notes != b || got[1].p != 0 || got[1].at != 104 {
+		t.Errorf("items out of order: %+v", got)
+	}
+	if n := held(f); n != 0 {
+		t.Errorf("%d records held after everything was taken", n)
+	}
+	if f.Fetched(0, 120, recs(11)) != nil {
+		t.Fatal("a batch past the feed's room was kept")
+	}
+	c := f.Fetched(0, 131, recs(3))
+	// Dropped after c: a gap item of its own, since the archiver may take c as the
+	// continuation that ends the reading the first gap starts.
+	f.Fetched(0, 134, recs(9))
+	if got := kinds(f.take(nil)); !slices.Equal(got, []feedKind{feedGap}) {
+		t.Fatalf("took %v, want [gap]: the gap queued before the pending batch", got)
+	}
+	if n := held(f); n != 3 {
+		t.Errorf("%d records held, want the pending batch's 3", n)
+	}
+	c.Handled()
+	if got := kinds(f.take(nil)); !slices.Equal(got, []feedKind{feedRecords, feedGap}) {
+		t.Fatalf("took %v, want [records gap]", got)
+	}
+	if f.Dropped() != 8+8+11+9 {
+		t.Errorf("dropped %d records, want %d", f.Dropped(), 8+8+11+9)
 	}
 }

@@ -11,6 +11,7 @@ import (
 type metrics struct {
 	records         prometheus.Counter
 	read            prometheus.Counter
+	parsed          prometheus.Counter
 	duplicates      prometheus.Counter
 	invalidUTF8     prometheus.Counter
 	refused         *prometheus.CounterVec
@@ -49,6 +50,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 	m := &metrics{
 		records:         c("records_archived_total", "Records committed to the lake."),
 		read:            c("records_read_total", "Records read from Kafka for the first time (archived, buffered or refused; not the re-reads counted as duplicates): what the archiver has taken in."),
+		parsed:          c("records_parsed_total", "Records the archiver parsed itself: those it read from Kafka, and those the live consumer handed over without its verdict and typed values (a handler stopped before them, or the typed paths changed in between)."),
 		duplicates:      c("records_duplicate_total", "Records consumed again at or below the watermark and dropped."),
 		invalidUTF8:     c("records_invalid_utf8_total", "Records whose value was not UTF-8 and was archived with U+FFFD substitutes (rows of older files rewritten by compaction; the archiver refuses such records)."),
 		refused:         prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "records_refused_total", Help: "Records not archived because the live stage dead-letters them, by dead-letter reason; their offsets are covered by the files around them."}, []string{"reason"}),
@@ -83,7 +85,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 	retained := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "retained_buffer_bytes",
 		Help: "Bytes of freed archive buffers kept for reuse (at most half of the largest MaxBufferedBytes of the process's archivers)."},
 		func() float64 { return float64(buffers.held.Load()) })
-	cols := []prometheus.Collector{retained, m.records, m.read, m.duplicates, m.invalidUTF8, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
+	cols := []prometheus.Collector{retained, m.records, m.read, m.parsed, m.duplicates, m.invalidUTF8, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
 		m.conflicts, m.rejected, m.storageErrors, m.corrupt, m.offsetCommitErr, m.compacted, m.expired, m.deleted,
 		m.watermark, m.lag, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds, m.spareEncodes}
 	if feed != nil {

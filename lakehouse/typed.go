@@ -223,13 +223,14 @@ func (c *typedValues) push(k int8, v uint64) {
 	c.n++
 }
 
-// putString stores s and returns its place, false when s is too long to hold.
-func (c *typedValues) putString(s string) (uint64, bool) {
+// putString stores a copy of s in c and returns its place, false when s is too long
+// to hold.
+func putString[S ~string | ~[]byte](c *typedValues, s S) (uint64, bool) {
 	if len(s) > maxTypedString {
 		return 0, false
 	}
 	if len(s) > chunkSize {
-		c.strs = append(c.strs, []byte(s)) // a chunk of its own, not pooled
+		c.strs = append(c.strs, append([]byte(nil), s...)) // a chunk of its own, not pooled
 		return uint64(len(c.strs)-1)<<44 | uint64(len(s)), true
 	}
 	last := len(c.strs) - 1
@@ -278,35 +279,65 @@ func newTypedBatch(tp *typedPaths) *typedBatch {
 // add records the typed values of doc, the row just added.
 func (t *typedBatch) add(doc *jsonpath.Document) {
 	for i, p := range t.paths.paths {
-		t.vals[i] = p.Eval(doc, t.vals[i][:0])
-		c := &t.cols[i]
-		var v jsonpath.Value
-		if len(t.vals[i]) > 0 {
-			v = t.vals[i][0]
-		}
-		kind, bits := typedKind(v), uint64(0)
-		switch kind {
-		case TypedNumber:
-			bits = math.Float64bits(v.Num())
-		case TypedString:
-			s := v.Str()
-			var ok bool
-			// Decoded strings are UTF-8 (Reset checked the text; a lone surrogate
-			// escape decodes to U+FFFD): only a NUL cannot be kept.
-			if strings.IndexByte(s, 0) >= 0 {
-				kind = TypedUntyped
-			} else if bits, ok = c.putString(s); !ok {
-				kind = TypedUntyped
-			}
-		}
-		if kind != TypedAbsent {
-			c.values++
-		}
-		if kind == TypedUntyped {
-			c.untyped++
-		}
-		c.push(kind, bits)
+		var kind int8
+		var num float64
+		var s string
+		kind, num, s, t.vals[i] = typedValue(p, doc, t.vals[i][:0])
+		putValue(&t.cols[i], kind, num, s)
 	}
+}
+
+// addFed records the typed values the consumer read for record i of fed batch b (as
+// add would from its parse); b must be typed as t (typedAs).
+func (t *typedBatch) addFed(b *FedBatch, i int) {
+	for j := range t.cols {
+		kind, num, s := b.value(i, j)
+		putValue(&t.cols[j], kind, num, s)
+	}
+}
+
+// typedValue is what a typed column holds of p's value in doc: its kind, and its number
+// or its decoded string (which aliases doc: valid until doc changes). buf is scratch
+// for the evaluation, returned for reuse.
+func typedValue(p *jsonpath.Path, doc *jsonpath.Document, buf []jsonpath.Value) (kind int8, num float64, s string, _ []jsonpath.Value) {
+	buf = p.Eval(doc, buf)
+	var v jsonpath.Value
+	if len(buf) > 0 {
+		v = buf[0]
+	}
+	switch kind = typedKind(v); kind {
+	case TypedNumber:
+		num = v.Num()
+	case TypedString:
+		// Decoded strings are UTF-8 (Reset checked the text; a lone surrogate escape
+		// decodes to U+FFFD): only a NUL cannot be kept.
+		if s = v.Str(); strings.IndexByte(s, 0) >= 0 {
+			kind, s = TypedUntyped, ""
+		}
+	}
+	return kind, num, s, buf
+}
+
+// putValue appends to c a row of kind with its number or string (copied); a string too
+// long to hold makes the row TypedUntyped.
+func putValue[S ~string | ~[]byte](c *typedValues, kind int8, num float64, s S) {
+	var bits uint64
+	switch kind {
+	case TypedNumber:
+		bits = math.Float64bits(num)
+	case TypedString:
+		var ok bool
+		if bits, ok = putString(c, s); !ok {
+			kind = TypedUntyped
+		}
+	}
+	if kind != TypedAbsent {
+		c.values++
+	}
+	if kind == TypedUntyped {
+		c.untyped++
+	}
+	c.push(kind, bits)
 }
 
 // addUntyped records a row whose payload is not a valid document (rows of unchecked

@@ -385,5 +385,17 @@ func (d *Daemon) tap() ingest.RecordTap {
 	if d.feed == nil {
 		return nil // not a typed nil in the interface
 	}
-	return d.feed
+	return feedTap{d.feed}
+}
+
+// feedTap is the archiver's feed as the consumer's tap: the consumer notes in each
+// batch it hands over the verdicts and typed values it reads while evaluating, which
+// the archiver then need not parse for.
+type feedTap struct{ *lakehouse.Feed }
+
+func (t feedTap) Fetched(p int32, from int64, recs []*kgo.Record) ingest.BatchTap {
+	if b := t.Feed.Fetched(p, from, recs); b != nil {
+		return b
+	}
+	return nil // dropped: not a typed nil in the interface
 }

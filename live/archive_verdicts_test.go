@@ -1,0 +1,124 @@
+package live_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/live"
+)
+
+// TestArchiverTakesTheEvaluatorsParse: once the embedded archiver is fed (its own
+// reading of the lake's start over), it parses no record itself: the evaluator's
+// verdicts and its reading of the typed paths come with each batch. Dead-lettered
+// records still get no row; every event has one, in a file typed for --lake-columns.
+func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	reg := prometheus.NewRegistry()
+	lakeURL := "file://" + t.TempDir()
+	e2etest.StartLive(t, b, func(c *live.Config) {
+		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
+		c.ArchiveRollAge = 50 * time.Millisecond
+		c.LakeColumns = []string{"$.n"}
+	})
+	lake, err := lakehouse.OpenLake(ctx, lakeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close()
+	ends := map[int32]int64{}
+	produce := func(recs ...*kgo.Record) {
+		for _, r := range e2etest.ProduceSync(t, b, recs...) {
+			ends[r.Partition] = max(ends[r.Partition], r.Offset)
+		}
+	}
+	archived := func() bool {
+		snap, err := lake.Snapshot(ctx)
+		if err != nil {
+			return false
+		}
+		for p, e := range ends {
+			if snap.Watermark(p) < e {
+				return false
+			}
+		}
+		return true
+	}
+	// The lake starts empty: the archiver reads the partitions' first records itself
+	// until the feed continues them.
+	seq := 0
+	e2etest.WaitFor(t, 30*time.Second, "the archiver fed on every partition", func() bool {
+		seq++
+		produce(e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, seq)), e2etest.Event("c-2", fmt.Sprintf(`{"n":%d}`, seq)))
+		e2etest.WaitFor(t, 30*time.Second, "warm-up archived", archived)
+		return gathered(t, reg, "hindsight_lake_catch_up_partitions") == 0
+	})
+	parsed, refused := gathered(t, reg, "hindsight_lake_records_parsed_total"), gathered(t, reg, "hindsight_lake_records_refused_total")
+
+	var recs []*kgo.Record
+	for i := range 300 {
+		recs = append(recs, e2etest.Event(fmt.Sprintf("c-%d", i%7), fmt.Sprintf(`{"n":%d,"s":"x"}`, 1000+i)))
+		if i%50 == 0 {
+			recs = append(recs, e2etest.Event(fmt.Sprintf("c-%d", i%7), `{"n":`)) // dead-lettered: not JSON
+		}
+	}
+	produce(recs...)
+	e2etest.WaitFor(t, 30*time.Second, "the events archived", archived)
+	if got := gathered(t, reg, "hindsight_lake_records_parsed_total") - parsed; got != 0 {
+		t.Errorf("the archiver parsed %v fed records itself, want 0", got)
+	}
+	if got := gathered(t, reg, "hindsight_lake_records_refused_total") - refused; got != 6 {
+		t.Errorf("the archiver refused %v records, want the 6 dead-lettered", got)
+	}
+	// Every event of the batch is in the lake with its typed value.
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[float64]bool{}
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		rows, err := lake.ReadRows(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.Column("$['n']"); !ok {
+			t.Fatalf("%s carries no typed column of $.n", f.Path)
+		}
+		for _, r := range rows {
+			var n float64
+			if _, err := fmt.Sscanf(r.Payload, `{"n":%g`, &n); err == nil && n >= 1000 {
+				seen[n] = true
+			}
+		}
+	}
+	if len(seen) != 300 {
+		t.Errorf("the lake holds %d of the 300 events", len(seen))
+	}
+}
+
+// gathered is the sum of the samples of metric name in reg.
+func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
