@@ -190,7 +190,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 			st.cur.typed = newTypedBatch(a.cfg.Columns.snapshot())
 			st.refusedTo = -1 // the new file covers them
 		}
-		st.cur.add(r.Offset, r.Timestamp, now, a.intern.get(r.Key), r.Value)
+		st.cur.add(r.Offset, r.Timestamp, now, a.intern.get(r.Key), r.Value, true)
 		if t := st.cur.typed; t != nil {
 			switch {
 			case parsed:

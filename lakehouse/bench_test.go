@@ -12,7 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/baseline"
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -177,5 +179,92 @@ func archiveParquet(b *testing.B, ctx context.Context, polls [][]kgo.FetchTopicP
 			b.Fatalf("%d typed columns in the lake, want %d", len(st.Columns), want)
 		}
 		return st.Bytes
+	})
+}
+
+// BenchmarkFedIntake measures what the embedded archiver's intake of the live
+// consumer's fetches costs the two stages together, 200k events per op typing six
+// paths: the consumer parses each record to evaluate it (verdict.Accept), and the
+// archiver takes the record into its open file. parse-each is how that went before
+// the consumer noted its verdicts: the archiver parses every record again. noted is
+// now: the consumer also reads the typed paths from its own parse into the batch's
+// notes (FedBatch.Accepted), and the archiver takes them. in-turn runs the two one
+// after the other and reports noted-cpu-ratio, noted's CPU over parse-each's.
+// Reported: ns/record (wall) of each stage and of both.
+func BenchmarkFedIntake(b *testing.B) {
+	const events, partitions = 200_000, 4
+	polls, _ := benchPolls(events, partitions)
+	typed := lakehouse.NewColumnSet(8)
+	if err := typed.Set([]string{"$.type", "$.actor.geo.country", "$.severity", "$.risk.score", "$.session.mfa", "$.actor.id"}); err != nil {
+		b.Fatal(err)
+	}
+	doc := jsonpath.NewDocument()
+	// consume is the consumer's side of one op; with notes it returns them.
+	consume := func(noted bool) [][]*lakehouse.FedBatch {
+		var feed *lakehouse.Feed
+		var notes [][]*lakehouse.FedBatch
+		if noted {
+			feed = lakehouse.NewFeed(events)
+			lakehouse.SetFeedColumns(feed, typed)
+			notes = make([][]*lakehouse.FedBatch, len(polls))
+		}
+		for i, poll := range polls {
+			for _, fp := range poll {
+				var n *lakehouse.FedBatch
+				if noted {
+					n = feed.Fetched(fp.Partition, fp.Records[0].Offset, fp.Records)
+					notes[i] = append(notes[i], n)
+				}
+				for k, r := range fp.Records {
+					if reason, _ := verdict.Accept(doc, r.Key, r.Value); reason != "" {
+						b.Fatalf("a workload event refused: %s", reason)
+					}
+					if n != nil {
+						n.Accepted(k, doc)
+					}
+				}
+				if n != nil {
+					n.Handled()
+				}
+			}
+		}
+		return notes
+	}
+	intake := func(notes [][]*lakehouse.FedBatch) {
+		if err := lakehouse.Intake(typed, polls, notes); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perRecord := func(b *testing.B, d time.Duration, name string) {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N*events), name)
+	}
+	for _, noted := range []bool{false, true} {
+		name := map[bool]string{false: "parse-each", true: "noted"}[noted]
+		b.Run(name, func(b *testing.B) {
+			var consumer, archiver time.Duration
+			for b.Loop() {
+				began := time.Now()
+				notes := consume(noted)
+				mid := time.Now()
+				intake(notes)
+				consumer += mid.Sub(began)
+				archiver += time.Since(mid)
+			}
+			perRecord(b, consumer, "consumer-ns/record")
+			perRecord(b, archiver, "archiver-ns/record")
+			perRecord(b, consumer+archiver, "both-ns/record")
+		})
+	}
+	b.Run("in-turn", func(b *testing.B) {
+		var cpu [2]time.Duration
+		for b.Loop() {
+			for i, noted := range []bool{false, true} {
+				runtime.GC()
+				cpu0 := cpuTime()
+				intake(consume(noted))
+				cpu[i] += cpuTime() - cpu0
+			}
+		}
+		b.ReportMetric(float64(cpu[1])/float64(cpu[0]), "noted-cpu-ratio")
 	})
 }

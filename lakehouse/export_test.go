@@ -103,3 +103,35 @@ func (f *Feed) Records(p int32, from int64, recs []*kgo.Record) {
 		b.Handled()
 	}
 }
+
+// SetFeedColumns gives f the typed column set an archiver fed by it would (RunArchiver).
+func SetFeedColumns(f *Feed, cols *ColumnSet) { f.columns.Store(cols) }
+
+// Intake takes polls into the open files of a fresh archiver that types cols, as its
+// poll loop does, and gives the files back unencoded: the archiver's intake alone.
+// notes[i][j], when not nil, is what the consumer noted of polls[i][j].
+func Intake(cols *ColumnSet, polls [][]kgo.FetchTopicPartition, notes [][]*FedBatch) error {
+	cfg := ArchiverConfig{Bucket: NewMemBucket(), Columns: cols, RollBytes: 1 << 30, MaxBufferedBytes: 1 << 40}
+	cfg.EnsureDefaults()
+	a, err := newArchiver(cfg, cfg.Bucket)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	a.mu.Lock()
+	for i, poll := range polls {
+		for j, fp := range poll {
+			if a.parts[fp.Partition] == nil {
+				a.parts[fp.Partition] = &partState{next: -1, refusedTo: -1, cuNext: -1}
+			}
+			var n *FedBatch
+			if notes != nil {
+				n = notes[i][j]
+			}
+			a.appendLocked(fp, n, now)
+		}
+	}
+	a.mu.Unlock()
+	a.releaseAll()
+	return nil
+}

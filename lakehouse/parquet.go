@@ -130,7 +130,9 @@ func (b *batch) end() int64 { return b.last }
 // cover extends the file's range over offset, a record that gets no row.
 func (b *batch) cover(offset int64) { b.last = max(b.last, offset) }
 
-func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer string, payload []byte) {
+// add appends a row. checked says payload passed verdict.Accept, which validated its
+// UTF-8 already (checking it again was a sixth of the archiver's intake of a record).
+func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer string, payload []byte, checked bool) {
 	b.rows++
 	b.offsets = append(b.offsets, offset)
 	b.last = max(b.last, offset)
@@ -139,7 +141,7 @@ func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer stri
 	b.customer = append(b.customer, customer)
 	// Parquet strings must be UTF-8 or DuckDB refuses the whole file. Such a value is
 	// not JSON either (ingest dead-letters it); it is kept, with U+FFFD substitutes.
-	if !utf8.Valid(payload) {
+	if !checked && !utf8.Valid(payload) {
 		b.invalidUTF8++
 		payload = bytes.ToValidUTF8(payload, []byte("\uFFFD"))
 	}
@@ -167,7 +169,7 @@ func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer stri
 // batch has typed columns: doc parses its payload (a row whose payload is not a
 // document, which no checked file holds, is untyped: the payload decides it).
 func (b *batch) addRow(r Row, doc *jsonpath.Document) {
-	b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload))
+	b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload), false)
 	if b.typed == nil {
 		return
 	}
