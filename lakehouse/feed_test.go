@@ -11,12 +11,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/verdict"
+	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
 // feeder plays the live consumer of a fed archiver: it reads every partition from a
 // position of its own and hands the fetches to the feed, dropping some on the way
-// (each leaves a hole the archiver must read itself).
+// (each leaves a hole the archiver must read itself), and notes the verdicts of some of
+// each batch's records as it handles it, a poll later.
 type feeder struct {
 	t      *testing.T
 	cl     *kgo.Client
@@ -25,6 +28,29 @@ type feeder struct {
 	drop   float64
 	cursor map[int32]int64
 	handed int
+	doc    *jsonpath.Document
+}
+
+type fedRecords struct {
+	notes *lakehouse.FedBatch
+	recs  []*kgo.Record
+}
+
+// handle notes the verdicts of a random prefix of the batch's records (none, some or
+// all: a handler may stop early), as the live consumer does, and says it handled it.
+func (f *feeder) handle(b fedRecords) {
+	n := f.rng.IntN(len(b.recs) + 1)
+	if f.rng.IntN(2) == 0 {
+		n = len(b.recs)
+	}
+	for i, r := range b.recs[:n] {
+		if reason, _ := verdict.Accept(f.doc, r.Key, r.Value); reason != "" {
+			b.notes.Refused(i, reason)
+		} else {
+			b.notes.Accepted(i, f.doc)
+		}
+	}
+	b.notes.Handled()
 }
 
 // startFeeder reads from at (per partition; a partition left out starts at its
@@ -35,7 +61,7 @@ type feeder struct {
 // start and stop.
 func startFeeder(t *testing.T, b *kafkatest.Broker, feed *lakehouse.Feed, at map[int32]int64, partitions int32, seed uint64, drop float64, silent int32) (wait func() *feeder) {
 	offsets := map[int32]kgo.Offset{}
-	f := &feeder{t: t, feed: feed, rng: rand.New(rand.NewPCG(seed, 11)), drop: drop, cursor: map[int32]int64{}}
+	f := &feeder{t: t, feed: feed, rng: rand.New(rand.NewPCG(seed, 11)), drop: drop, cursor: map[int32]int64{}, doc: jsonpath.NewDocument()}
 	for p := range partitions {
 		if o, ok := at[p]; ok {
 			offsets[p] = kgo.NewOffset().At(o)
@@ -62,12 +88,12 @@ func startFeeder(t *testing.T, b *kafkatest.Broker, feed *lakehouse.Feed, at map
 		// Each poll's batches are handled after the next poll came, as the live
 		// consumer handles one poll while it fetches the next: till then they hold
 		// back whatever the feed queued after them.
-		var prev []*lakehouse.FedBatch
+		var prev []fedRecords
 		for ctx.Err() == nil {
 			pctx, pcancel := context.WithTimeout(ctx, 100*time.Millisecond)
 			fs := cl.PollFetches(pctx)
 			pcancel()
-			var cur []*lakehouse.FedBatch
+			var cur []fedRecords
 			fs.EachPartition(func(fp kgo.FetchTopicPartition) {
 				if len(fp.Records) == 0 {
 					return
@@ -79,16 +105,16 @@ func startFeeder(t *testing.T, b *kafkatest.Broker, feed *lakehouse.Feed, at map
 				}
 				f.handed += len(fp.Records)
 				if b := feed.Fetched(fp.Partition, from, fp.Records); b != nil {
-					cur = append(cur, b)
+					cur = append(cur, fedRecords{b, fp.Records})
 				}
 			})
 			for _, b := range prev {
-				b.Handled()
+				f.handle(b)
 			}
 			prev = cur
 		}
 		for _, b := range prev {
-			b.Handled()
+			f.handle(b)
 		}
 	})
 	return func() *feeder {
