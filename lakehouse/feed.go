@@ -50,6 +50,7 @@ type Feed struct {
 	// reading has reached (-1: none yet).
 	reading map[int32]int64
 	wake    chan struct{}
+	onFull  func() // nil: none
 	// columns is the archiver's typed column set (RunArchiver), whose paths the
 	// consumer reads for it while handling a batch.
 	columns atomic.Pointer[ColumnSet]
@@ -83,12 +84,13 @@ type feedItem struct {
 func (it *feedItem) pending() bool { return it.notes != nil && !it.notes.ready }
 
 // NewFeed returns a feed that holds at most limit records (DefaultFeedRecords if
-// limit ≤ 0) for its archiver.
-func NewFeed(limit int) *Feed {
+// limit ≤ 0) for its archiver; onFull, if not nil, is called for each batch dropped
+// for want of room, from Fetched, outside the feed's lock.
+func NewFeed(limit int, onFull func()) *Feed {
 	if limit <= 0 {
 		limit = DefaultFeedRecords
 	}
-	return &Feed{limit: limit, gaps: map[int32]bool{}, reading: map[int32]int64{}, wake: make(chan struct{}, 1)}
+	return &Feed{limit: limit, onFull: onFull, gaps: map[int32]bool{}, reading: map[int32]int64{}, wake: make(chan struct{}, 1)}
 }
 
 // Resume says the consumer now owns partition p and reads it from offset at (-1: not
@@ -121,6 +123,9 @@ func (f *Feed) Fetched(p int32, from int64, recs []*kgo.Record) *FedBatch {
 			f.unused.Add(int64(len(recs)))
 		} else {
 			f.dropped.Add(int64(len(recs)))
+			if f.onFull != nil {
+				f.onFull()
+			}
 		}
 		if !queued {
 			f.signal()

@@ -197,7 +197,7 @@ func TestFedArchiverTakesTheConsumersVerdicts(t *testing.T) {
 		produceOdd(round)
 	}
 
-	feed := lakehouse.NewFeed(0)
+	feed := lakehouse.NewFeed(0, nil)
 	cfg, reg := meteredArchiverConfig(b, bkt, "")
 	cfg.Feed, cfg.Columns = feed, cols
 	stop := startArchiver(t, cfg)

@@ -171,7 +171,7 @@ func TestFedArchiverExactlyOnce(t *testing.T) {
 		}
 		// A feed of a few batches overflows all the time: its gap items then meet
 		// batches that continue the archive (a consumer behind it) in one take.
-		feed := lakehouse.NewFeed([]int{20 + rng.IntN(100), 200 + rng.IntN(2000)}[rng.IntN(2)])
+		feed := lakehouse.NewFeed([]int{20 + rng.IntN(100), 200 + rng.IntN(2000)}[rng.IntN(2)], nil)
 		cfg, reg := meteredArchiverConfig(b, bkt, "")
 		cfg.Feed = feed
 		crash := round%2 == 1
@@ -205,7 +205,7 @@ func TestFedArchiverExactlyOnce(t *testing.T) {
 	}
 
 	// Last round: the consumer starts at the end; catch-up archives what is left.
-	feed := lakehouse.NewFeed(0)
+	feed := lakehouse.NewFeed(0, nil)
 	cfg := archiverConfig(b, bkt, "")
 	cfg.Feed = feed
 	stop := startArchiver(t, cfg)
@@ -255,7 +255,7 @@ func TestFedArchiverReadsADroppedLastBatch(t *testing.T) {
 	// The first half of each partition's records fits the feed; the second half, the
 	// partition's last batch, is dropped.
 	half := map[int32]int{0: len(recs[0]) / 2, 1: len(recs[1]) / 2}
-	feed := lakehouse.NewFeed(half[0] + half[1])
+	feed := lakehouse.NewFeed(half[0] + half[1], nil)
 	for p := range int32(partitions) {
 		feed.Resume(p, start[p]+1)
 		feed.Records(p, start[p]+1, recs[p][:half[p]])
@@ -287,7 +287,7 @@ func TestFedArchiverGapThenContinuationThenGap(t *testing.T) {
 	ends := h.ends()
 
 	const limit = 20
-	feed := lakehouse.NewFeed(limit)
+	feed := lakehouse.NewFeed(limit, nil)
 	feed.Resume(0, start)
 	feed.Resume(1, -1)
 	feed.Records(0, start, recs)           // too many: dropped, a gap
@@ -370,7 +370,7 @@ func TestFedArchiverCountsUnusedBatches(t *testing.T) {
 	h, start, recs := archivedThenMore(t, b, bkt, lake, 13, 200, 300)
 	end := h.ends()[0]
 
-	feed := lakehouse.NewFeed(0)
+	feed := lakehouse.NewFeed(0, nil)
 	feed.Resume(0, start)
 	feed.Records(0, start+10, recs[10:20]) // a consumer ahead of the archive: a hole
 	feed.Records(0, start+20, recs[20:30]) // beyond the hole, which is being read

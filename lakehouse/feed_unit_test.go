@@ -47,7 +47,7 @@ func TestFeedKeepsOnlyBatchesTheArchiverCanTake(t *testing.T) {
 			pushes: []push{{0, 100, 8}, {0, 108, 8}}, kinds: []feedKind{feedRecords, feedGap}, dropped: 8, feedRecords: 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := NewFeed(10)
+			f := NewFeed(10, nil)
 			if tc.setup != nil {
 				tc.setup(f)
 			}
@@ -93,7 +93,7 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 		defer f.mu.Unlock()
 		return f.records
 	}
-	f := NewFeed(10)
+	f := NewFeed(10, nil)
 	a := f.Fetched(0, 100, recs(4))
 	if f.Fetched(0, 104, recs(8)) != nil { // no room: dropped, a gap item after a
 		t.Fatal("a batch past the feed's room was kept")

@@ -122,3 +122,69 @@ func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return sum
 }
+
+// TestArchiveFeedLimit: --archive-feed-records shows in /metrics, and a batch the feed
+// drops past it counts as the limit reached; the archiver reads those records from
+// Kafka itself, so the lake still holds every event once.
+func TestArchiveFeedLimit(t *testing.T) {
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	reg := prometheus.NewRegistry()
+	lakeURL := "file://" + t.TempDir()
+	e2etest.StartLive(t, b, func(c *live.Config) {
+		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
+		c.ArchiveRollAge = 50 * time.Millisecond
+		c.ArchiveFeedRecords = 10
+	})
+	lake, err := lakehouse.OpenLake(ctx, lakeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close()
+	var recs []*kgo.Record
+	for i := range 2000 {
+		recs = append(recs, e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	end := e2etest.ProduceSync(t, b, recs...)[len(recs)-1].Offset
+	e2etest.WaitFor(t, 30*time.Second, "the events archived", func() bool {
+		snap, err := lake.Snapshot(ctx)
+		return err == nil && snap.Watermark(0) >= end
+	})
+	if got := gatheredLabel(t, reg, "hindsight_limit", "archive_feed_records"); got != 10 {
+		t.Errorf(`hindsight_limit{name="archive_feed_records"} = %v, want 10`, got)
+	}
+	dropped := gathered(t, reg, "hindsight_lake_feed_dropped_records_total")
+	reached := gatheredLabel(t, reg, "hindsight_limit_reached_total", "archive_feed_records")
+	if dropped == 0 || reached == 0 || reached > dropped {
+		t.Errorf("the feed dropped %v records in %v batches past its limit: want some, at most one batch per record", dropped, reached)
+	}
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := snap.Stats(); st.Rows != int64(len(recs)) {
+		t.Errorf("the lake holds %d rows, want %d", st.Rows, len(recs))
+	}
+}
+
+// gatheredLabel is the value of metric name's sample labelled name=label in reg.
+func gatheredLabel(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "name" && l.GetValue() == label {
+					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return -1
+}

@@ -102,7 +102,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, rulesLoaded: make(chan struct{}), parts: map[int32]*partition{}, done: make(chan struct{}), born: time.Now()}
 	if !cfg.NoArchive {
-		d.feed = lakehouse.NewFeed(cfg.ArchiveFeedRecords)
+		// d.m exists before the consumer, the only caller, starts.
+		d.feed = lakehouse.NewFeed(cfg.ArchiveFeedRecords, func() { d.m.limitReached.WithLabelValues(limitFeedRecords).Inc() })
 	}
 	defer func() {
 		if err != nil {
@@ -150,6 +151,10 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.m.limit.WithLabelValues(limitBackfillCache).Set(float64(d.cfg.BackfillCacheMaxBytes))
 	d.m.limitReached.WithLabelValues(limitBackfillCache)
 	d.m.limitReached.WithLabelValues(limitLakeColumns)
+	if d.feed != nil {
+		d.m.limit.WithLabelValues(limitFeedRecords).Set(float64(cfg.ArchiveFeedRecords))
+		d.m.limitReached.WithLabelValues(limitFeedRecords)
+	}
 	s, err := newActiveSet(nil)
 	if err != nil {
 		return nil, err
@@ -379,6 +384,11 @@ func (d *Daemon) AlertsRaised() int64 { return d.alertsRaised.Load() }
 
 // DeadLetters is the number of event records sent to the dead-letter topic.
 func (d *Daemon) DeadLetters() int64 { return d.im.DeadLettersTotal() }
+
+// limitFeedRecords is --archive-feed-records: a batch past it is dropped from the
+// archiver's feed (hindsight_lake_feed_dropped_records_total), and the archiver reads
+// it from Kafka itself.
+const limitFeedRecords = "archive_feed_records"
 
 // tap is the consumer's tap: the archiver's feed, or none.
 func (d *Daemon) tap() ingest.RecordTap {
