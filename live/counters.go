@@ -23,14 +23,13 @@ import (
 type counterStore struct {
 	names []byte
 	custs chunked[customerEntry]
-	// slots holds customer index+1 at position hash&mask (linear probing); 0 is empty.
-	slots []uint32
+	// slots holds customer index+1 at the customer's hash.
+	slots probeTable[uint32]
 	cells chunked[counterCell]
-	// index holds customer<<32 | cell index+1 at position cellHash(customer, rule)&mask
-	// (linear probing), for the cells of customers with more than smallCustomer
-	// counters; 0 is empty. It is rebuilt after cells are dropped.
-	index   []uint64
-	indexed int // entries in index
+	// index holds customer<<32 | cell index+1 at cellHash(customer, rule), for the cells
+	// of customers with more than smallCustomer counters. It is rebuilt after cells are
+	// dropped.
+	index probeTable[uint64]
 	// free is the first cell of the list of unlinked cells (-1: none), reused first.
 	free    int32
 	live    int // cells in use
@@ -77,9 +76,35 @@ func (s *counterStore) cell(ci int, rule uint32) int32 {
 		}
 		return -1
 	}
-	mask := uint32(len(s.index) - 1)
-	for i := cellHash(ci, rule) & mask; ; i = (i + 1) & mask {
-		e := s.index[i]
+	// cur is probed here rather than through probeCell: this runs once per matched
+	// rule, and the call doubled its cost (BenchmarkCounterAdd).
+	h := cellHash(ci, rule)
+	if cur := s.index.cur; len(cur) > 0 {
+		mask := uint32(len(cur) - 1)
+		for i := h & mask; ; i = (i + 1) & mask {
+			e := cur[i]
+			if e == 0 {
+				break
+			}
+			if j := int32(uint32(e)) - 1; uint32(e>>32) == uint32(ci) && s.cells.at(int(j)).rule == rule {
+				return j
+			}
+		}
+	}
+	if s.index.old == nil {
+		return -1
+	}
+	return s.probeCell(s.index.old, h, ci, rule)
+}
+
+// probeCell looks customer ci's counter for rule (hash h) up in table, or -1.
+func (s *counterStore) probeCell(table []uint64, h uint32, ci int, rule uint32) int32 {
+	if len(table) == 0 {
+		return -1
+	}
+	mask := uint32(len(table) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		e := table[i]
 		if e == 0 {
 			return -1
 		}
@@ -90,18 +115,10 @@ func (s *counterStore) cell(ci int, rule uint32) int32 {
 }
 
 // indexNew puts in the index what customer ci's new cell j calls for: j, or every
-// cell of ci when j took it past smallCustomer. The index grows past a load of 3/4.
+// cell of ci when j took it past smallCustomer.
 func (s *counterStore) indexNew(ci int, c *customerEntry, j int32) {
-	if c.n <= smallCustomer {
-		return
-	}
-	adding := 1
-	if c.n == smallCustomer+1 {
-		adding = int(c.n)
-	}
 	switch {
-	case (s.indexed+adding)*4 > len(s.index)*3:
-		s.reindexCells(2) // places ci's cells too: they are linked and counted
+	case c.n <= smallCustomer:
 	case c.n == smallCustomer+1:
 		for k := c.head; k >= 0; k = s.cells.at(int(k)).next {
 			s.placeCell(ci, k)
@@ -112,13 +129,12 @@ func (s *counterStore) indexNew(ci int, c *customerEntry, j int32) {
 }
 
 func (s *counterStore) placeCell(ci int, j int32) {
-	mask := uint32(len(s.index) - 1)
-	i := cellHash(ci, s.cells.at(int(j)).rule) & mask
-	for s.index[i] != 0 {
-		i = (i + 1) & mask
-	}
-	s.index[i] = uint64(ci)<<32 | uint64(j+1)
-	s.indexed++
+	s.index.insert(cellHash(ci, s.cells.at(int(j)).rule), uint64(ci)<<32|uint64(j+1), s.cellEntryHash)
+}
+
+// cellEntryHash is the hash of an index entry.
+func (s *counterStore) cellEntryHash(e uint64) uint32 {
+	return cellHash(int(e>>32), s.cells.at(int(uint32(e))-1).rule)
 }
 
 // reindexCells rebuilds the index from the lists of the customers with more than
@@ -134,17 +150,7 @@ func (s *counterStore) reindexCells(room int) {
 	if big == 0 {
 		slots = 0
 	}
-	if cap(s.index) >= slots {
-		s.index = s.index[:slots]
-		clear(s.index)
-	} else {
-		s.index = make([]uint64, slots)
-	}
-	s.indexed = big
-	if big == 0 {
-		return
-	}
-	fillTable(s.index, big, func(yield func(hash uint32, entry uint64)) {
+	s.index.fill(slots, big, func(yield func(hash uint32, entry uint64)) {
 		for ci := range s.custs.len() {
 			c := s.custs.at(ci)
 			if c.n <= smallCustomer {
@@ -167,7 +173,7 @@ func (s *counterStore) sized(customers, counters, nameBytes int) {
 	s.names = make([]byte, 0, nameBytes)
 	s.custs.reserve(customers)
 	s.cells.reserve(counters)
-	s.slots = make([]uint32, tableSize(customers))
+	s.slots.fill(tableSize(customers), 0, nil)
 }
 
 func tableSize(customers int) int {
@@ -195,30 +201,21 @@ func (s *counterStore) nameBytes(ci int) []byte {
 
 // find returns the index of customer name, or -1.
 func (s *counterStore) find(name string) int {
-	if len(s.slots) == 0 {
+	h := s.hash(name)
+	e, ok := s.slots.find(h, func(e uint32) bool {
+		c := s.custs.at(int(e - 1))
+		return c.hash == h && string(s.names[c.off:c.off+c.len]) == name
+	})
+	if !ok {
 		return -1
 	}
-	h := s.hash(name)
-	mask := uint32(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		e := s.slots[i]
-		if e == 0 {
-			return -1
-		}
-		c := s.custs.at(int(e - 1))
-		if c.hash == h && string(s.names[c.off:c.off+c.len]) == name {
-			return int(e - 1)
-		}
-	}
+	return int(e - 1)
 }
 
 // appendNew adds customer name, known to be absent (a restore's customers are distinct),
 // and returns its index. While s.deferIndex is set (a restore), the customer is not
 // placed in the table: reindex places them all at the end, faster.
 func (s *counterStore) appendNew(name []byte) int {
-	if !s.deferIndex && (s.custs.len()+1)*4 > len(s.slots)*3 {
-		s.grow()
-	}
 	if len(s.names)+len(name) > math.MaxUint32 || s.custs.len() >= math.MaxUint32-1 {
 		panic("live: a partition's counter store outgrew 4 GiB of customer names")
 	}
@@ -226,7 +223,7 @@ func (s *counterStore) appendNew(name []byte) int {
 	ci := s.custs.append(customerEntry{hash: h, off: uint32(len(s.names)), len: uint32(len(name)), head: -1})
 	s.names = append(s.names, name...)
 	if !s.deferIndex {
-		s.place(h, uint32(ci+1))
+		s.slots.insert(h, uint32(ci+1), s.custEntryHash)
 	}
 	return ci
 }
@@ -234,6 +231,9 @@ func (s *counterStore) appendNew(name []byte) int {
 // intern returns the index of customer name, adding it (with a copy of the name) when
 // new.
 func (s *counterStore) intern(name string) int {
+	if s.slots.old != nil {
+		s.slots.move(growSteps, s.custEntryHash) // as add does for the counters' index
+	}
 	if ci := s.find(name); ci >= 0 {
 		return ci
 	}
@@ -241,23 +241,12 @@ func (s *counterStore) intern(name string) int {
 	return s.appendNew(s.scratch)
 }
 
-func (s *counterStore) place(h, entry uint32) {
-	mask := uint32(len(s.slots) - 1)
-	i := h & mask
-	for s.slots[i] != 0 {
-		i = (i + 1) & mask
-	}
-	s.slots[i] = entry
-}
+// custEntryHash is the hash of a customer table entry.
+func (s *counterStore) custEntryHash(e uint32) uint32 { return s.custs.at(int(e - 1)).hash }
 
-func (s *counterStore) grow() {
-	s.slots = make([]uint32, tableSize(s.custs.len()+1)*2)
-	s.reindex()
-}
-
-// reindex places every customer in s.slots (which must be empty and large enough).
+// reindex places every customer in a table of its size, at once (a restore).
 func (s *counterStore) reindex() {
-	fillTable(s.slots, s.custs.len(), func(yield func(hash uint32, entry uint32)) {
+	s.slots.fill(tableSize(s.custs.len()), s.custs.len(), func(yield func(hash uint32, entry uint32)) {
 		for i := range s.custs.len() {
 			yield(s.custs.at(i).hash, uint32(i+1))
 		}
@@ -317,6 +306,11 @@ func bitsLen(x uint32) int {
 // While s.deferIndex is set (a restore, whose counters are distinct) the counter is
 // taken to be new and left out of the index, which the restore rebuilds at the end.
 func (s *counterStore) add(ci int, rule uint32, n int64) int64 {
+	if s.index.old != nil {
+		// A move in progress goes on with every add, not only with insertions: until
+		// it ends, a lookup of a counter not moved yet probes both tables.
+		s.index.move(growSteps, s.cellEntryHash)
+	}
 	if !s.deferIndex {
 		if j := s.cell(ci, rule); j >= 0 {
 			c := s.cells.mut(int(j))
@@ -406,7 +400,7 @@ func (s *counterStore) drop(gone func(rule uint32) bool) {
 // footprint is the memory the store holds, in bytes.
 func (s *counterStore) footprint() int {
 	return cap(s.names) + s.custs.footprint(int(unsafe.Sizeof(customerEntry{}))) +
-		s.cells.footprint(int(unsafe.Sizeof(counterCell{}))) + cap(s.slots)*4 + cap(s.index)*8 + cap(s.scratch)
+		s.cells.footprint(int(unsafe.Sizeof(counterCell{}))) + s.slots.slots()*4 + s.index.slots()*8 + cap(s.scratch)
 }
 
 // customers is the number of customers with at least one counter.

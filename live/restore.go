@@ -180,7 +180,6 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		return nil, err
 	}
 	p.counts.deferIndex = false
-	p.counts.slots = make([]uint32, tableSize(p.counts.custs.len()))
 	p.counts.reindex()
 	p.counts.reindexCells(1)
 	p.next = h.Next
