@@ -255,7 +255,7 @@ func TestFedArchiverReadsADroppedLastBatch(t *testing.T) {
 	// The first half of each partition's records fits the feed; the second half, the
 	// partition's last batch, is dropped.
 	half := map[int32]int{0: len(recs[0]) / 2, 1: len(recs[1]) / 2}
-	feed := lakehouse.NewFeed(half[0] + half[1], nil)
+	feed := lakehouse.NewFeed(half[0]+half[1], nil)
 	for p := range int32(partitions) {
 		feed.Resume(p, start[p]+1)
 		feed.Records(p, start[p]+1, recs[p][:half[p]])
