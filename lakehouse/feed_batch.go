@@ -87,12 +87,14 @@ func (b *FedBatch) Refused(i int, reason string) {
 	b.reasons[i] = reason
 }
 
-// Handled says the consumer is done with the batch: the archiver may take it.
+// Handled says the consumer is done with the batch: the archiver may take it — and
+// recycle it — as soon as it is marked ready, so b is not touched after that.
 func (b *FedBatch) Handled() {
-	b.feed.mu.Lock()
+	f := b.feed
+	f.mu.Lock()
 	b.ready = true
-	b.feed.mu.Unlock()
-	b.feed.signal()
+	f.mu.Unlock()
+	f.signal()
 }
 
 // grow sizes the notes for the batch on the first verdict, in the consumer's goroutine

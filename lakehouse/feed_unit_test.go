@@ -139,3 +139,28 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 		t.Errorf("dropped %d records, want %d", f.Dropped(), 8+8+11+9)
 	}
 }
+
+// TestFeedBatchHandledWhileTaken: the archiver may take and recycle a batch the moment
+// Handled marks it ready, while Handled is still on its way out: Handled must not touch
+// the batch after that. It once signalled through the batch's feed field, which the
+// recycling had cleared (a nil dereference in the latency benchmark).
+func TestFeedBatchHandledWhileTaken(t *testing.T) {
+	f := NewFeed(1<<20, nil)
+	recs := make([]*kgo.Record, 4)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var items []feedItem
+		for taken := 0; taken < 20000; {
+			items = f.take(items)
+			for i := range items {
+				items[i].notes.release()
+				taken++
+			}
+		}
+	}()
+	for range 20000 {
+		f.Fetched(0, 0, recs).Handled()
+	}
+	<-done
+}
