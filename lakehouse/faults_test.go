@@ -8,36 +8,13 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/internal/s3test"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
-
-func metricSum(t testing.TB, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			}
-		}
-	}
-	return sum
-}
 
 // waitFor polls cond until it holds or timeout passes.
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
@@ -67,25 +44,25 @@ func TestStorageOutage(t *testing.T) {
 
 	h.produce(t, cl, 2000)
 	waitArchived(t, lake, h.ends(), 60*time.Second)
-	archivedBefore := metricSum(t, reg, "hindsight_lake_records_archived_total")
+	archivedBefore := promtest.Sum(t, reg, "hindsight_lake_records_archived_total")
 
 	srv.Stop()
 	h.produce(t, cl, 3000)
 	waitFor(t, "storage errors and lag in the metrics", 30*time.Second, func() bool {
-		return metricSum(t, reg, "hindsight_lake_storage_errors_total") >= 3 && metricSum(t, reg, "hindsight_lake_lag_records") >= 1000
+		return promtest.Sum(t, reg, "hindsight_lake_storage_errors_total") >= 3 && promtest.Sum(t, reg, "hindsight_lake_lag_records") >= 1000
 	})
-	if got := metricSum(t, reg, "hindsight_lake_records_archived_total"); got != archivedBefore {
+	if got := promtest.Sum(t, reg, "hindsight_lake_records_archived_total"); got != archivedBefore {
 		t.Errorf("archived %v records while storage was down", got-archivedBefore)
 	}
 	t.Logf("during outage: storage errors %v, lag %v records",
-		metricSum(t, reg, "hindsight_lake_storage_errors_total"), metricSum(t, reg, "hindsight_lake_lag_records"))
+		promtest.Sum(t, reg, "hindsight_lake_storage_errors_total"), promtest.Sum(t, reg, "hindsight_lake_lag_records"))
 
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	h.produce(t, cl, 1000)
 	waitArchived(t, lake, h.ends(), 60*time.Second)
-	waitFor(t, "lag back to zero", 30*time.Second, func() bool { return metricSum(t, reg, "hindsight_lake_lag_records") == 0 })
+	waitFor(t, "lag back to zero", 30*time.Second, func() bool { return promtest.Sum(t, reg, "hindsight_lake_lag_records") == 0 })
 	stopArchivers(t, stop)
 	snap, _ := lake.Snapshot(context.Background())
 	checkExactlyOnce(t, lake, snap, h)
@@ -113,7 +90,7 @@ func TestForeignAndCorruptObjects(t *testing.T) {
 	if snap.Version() <= 999999999999 {
 		t.Errorf("manifest version %d did not move past the corrupt one", snap.Version())
 	}
-	if metricSum(t, reg, "hindsight_lake_corrupt_objects_total") < 1 {
+	if promtest.Sum(t, reg, "hindsight_lake_corrupt_objects_total") < 1 {
 		t.Error("the corrupt manifest was not reported in the metrics")
 	}
 	checkExactlyOnce(t, lake, snap, h)

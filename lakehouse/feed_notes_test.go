@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -203,7 +204,7 @@ func TestFedArchiverTakesTheConsumersVerdicts(t *testing.T) {
 	stop := startArchiver(t, cfg)
 	feeder, stopFeeder := startNotingFeeder(t, b.Addr, feed, at, 41)
 	defer stopFeeder()
-	parsed := func() int { return int(metricSum(t, reg, "hindsight_lake_records_parsed_total")) }
+	parsed := func() int { return int(promtest.Sum(t, reg, "hindsight_lake_records_parsed_total")) }
 
 	produce(1500, 0)
 	waitArchived(t, lake, ends, 30*time.Second)
@@ -215,7 +216,7 @@ func TestFedArchiverTakesTheConsumersVerdicts(t *testing.T) {
 	if got := parsed(); got != c.unnoted {
 		t.Errorf("the archiver parsed %d records, want the %d the consumer did not note", got, c.unnoted)
 	}
-	if got := metricSum(t, reg, "hindsight_lake_records_refused_total"); got != 2 {
+	if got := promtest.Sum(t, reg, "hindsight_lake_records_refused_total"); got != 2 {
 		t.Errorf("%v records refused, want 2", got)
 	}
 

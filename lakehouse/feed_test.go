@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -186,7 +187,7 @@ func TestFedArchiverExactlyOnce(t *testing.T) {
 		cancel()
 		f := stopFeeder()
 		handed += f.handed
-		caughtUp += metricSum(t, reg, "hindsight_lake_catch_ups_total")
+		caughtUp += promtest.Sum(t, reg, "hindsight_lake_catch_ups_total")
 		dropped += float64(feed.Dropped())
 		switch {
 		case lakehouse.IsCrash(err):
@@ -308,7 +309,7 @@ func TestFedArchiverGapThenContinuationThenGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, lake, snap, h)
-	if got := metricSum(t, reg, "hindsight_lake_catch_ups_total"); got != 3 {
+	if got := promtest.Sum(t, reg, "hindsight_lake_catch_ups_total"); got != 3 {
 		t.Errorf("%v catch-ups, want 3 (partition 1's, one per gap of partition 0)", got)
 	}
 }
@@ -353,9 +354,9 @@ func fetchRange(t *testing.T, b *kafkatest.Broker, p int32, from, to int64) []*k
 func waitMetric(t *testing.T, reg *prometheus.Registry, name string, want float64, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for metricSum(t, reg, name) < want {
+	for promtest.Sum(t, reg, name) < want {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s is %v after %v, want %v", name, metricSum(t, reg, name), timeout, want)
+			t.Fatalf("%s is %v after %v, want %v", name, promtest.Sum(t, reg, name), timeout, want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -388,7 +389,7 @@ func TestFedArchiverCountsUnusedBatches(t *testing.T) {
 		"hindsight_lake_feed_dropped_records_total": 0,
 		"hindsight_lake_catch_ups_total":            1,
 	} {
-		if got := metricSum(t, reg, name); got != want {
+		if got := promtest.Sum(t, reg, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -153,13 +154,13 @@ func TestCompactionWhileArchiving(t *testing.T) {
 	// Maintenance runs on its own clock: give it a bounded while to catch up.
 	waitFor(t, "compaction to halve the files", 60*time.Second, func() bool {
 		snap, err := lake.Snapshot(context.Background())
-		return err == nil && float64(len(snap.Files(lakehouse.Filter{}))) <= metricSum(t, reg, "hindsight_lake_files_committed_total")/2
+		return err == nil && float64(len(snap.Files(lakehouse.Filter{}))) <= promtest.Sum(t, reg, "hindsight_lake_files_committed_total")/2
 	})
 	stopArchivers(t, stop)
 	snap, _ := lake.Snapshot(context.Background())
 	checkExactlyOnce(t, lake, snap, h)
-	committed := metricSum(t, reg, "hindsight_lake_files_committed_total")
-	compacted := metricSum(t, reg, "hindsight_lake_files_compacted_total")
+	committed := promtest.Sum(t, reg, "hindsight_lake_files_committed_total")
+	compacted := promtest.Sum(t, reg, "hindsight_lake_files_compacted_total")
 	n := len(snap.Files(lakehouse.Filter{}))
 	t.Logf("%v files committed, %v merged away, %d left, manifest v%d", committed, compacted, n, snap.Version())
 	if compacted == 0 || float64(n) > committed/2 {

@@ -3,6 +3,8 @@ package lakehouse_test
 import (
 	"runtime/debug"
 	"testing"
+
+	"github.com/hindsightdev/hindsight/internal/promtest"
 )
 
 // TestArchiverMemoryLimit: a standalone archiver with a budget below what the process
@@ -18,13 +20,13 @@ func TestArchiverMemoryLimit(t *testing.T) {
 	h, snap := archiveEvents(t, b, lake, cfg, 11, 2000)
 	checkExactlyOnce(t, lake, snap, h)
 
-	if got := counterValue(t, reg, "hindsight_limit", "name", "memory_limit_bytes"); got != limit {
+	if got := promtest.Value(t, reg, "hindsight_limit", "name", "memory_limit_bytes"); got != limit {
 		t.Errorf("hindsight_limit{memory_limit_bytes} = %v, want %d", got, limit)
 	}
-	if got := counterValue(t, reg, "hindsight_limit_reached_total", "name", "memory_limit_bytes"); got < 1 {
+	if got := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", "memory_limit_bytes"); got < 1 {
 		t.Errorf("hindsight_limit_reached_total{memory_limit_bytes} = %v under a limit the process is far over", got)
 	}
-	if got := metricSum(t, reg, "hindsight_memory_bytes"); got < limit {
+	if got := promtest.Sum(t, reg, "hindsight_memory_bytes"); got < limit {
 		t.Errorf("hindsight_memory_bytes = %v at a limit of %d that was reached", got, limit)
 	}
 	if got := debug.SetMemoryLimit(-1); got != before {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -59,7 +60,7 @@ func TestArchivingResumesWithinSessionTimeout(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		for _, p := range []string{"0", "1"} {
-			sawLag = sawLag || counterValue(t, reg, "hindsight_archive_lag_offsets", "partition", p) > 0
+			sawLag = sawLag || promtest.Value(t, reg, "hindsight_archive_lag_offsets", "partition", p) > 0
 		}
 		snap, err := lake.Snapshot(context.Background())
 		done := err == nil
@@ -81,10 +82,10 @@ func TestArchivingResumesWithinSessionTimeout(t *testing.T) {
 	waitGauge := func(name string) {
 		t.Helper()
 		end := time.Now().Add(20 * time.Second)
-		for counterValue(t, reg, name, "partition", "0") != 0 || counterValue(t, reg, name, "partition", "1") != 0 {
+		for promtest.Value(t, reg, name, "partition", "0") != 0 || promtest.Value(t, reg, name, "partition", "1") != 0 {
 			if time.Now().After(end) {
 				t.Fatalf("%s did not return to 0 after the lake caught up: %v, %v", name,
-					counterValue(t, reg, name, "partition", "0"), counterValue(t, reg, name, "partition", "1"))
+					promtest.Value(t, reg, name, "partition", "0"), promtest.Value(t, reg, name, "partition", "1"))
 			}
 			time.Sleep(20 * time.Millisecond)
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -69,7 +70,7 @@ func TestSpareCoreEncodes(t *testing.T) {
 			if most != tc.want {
 				t.Errorf("at most %d files encoded at once, want %d", most, tc.want)
 			}
-			spare := metricSum(t, reg, "hindsight_lake_spare_core_encodes_total")
+			spare := promtest.Sum(t, reg, "hindsight_lake_spare_core_encodes_total")
 			if tc.spare != (spare > 0) {
 				t.Errorf("hindsight_lake_spare_core_encodes_total = %v with SpareCore %v", spare, tc.spare)
 			}

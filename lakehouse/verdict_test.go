@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -135,30 +135,8 @@ func TestArchiveHoldsWhatLiveEvaluates(t *testing.T) {
 		t.Errorf("DuckDB reads %d rows, want %d", n, len(want))
 	}
 	for reason, w := range refused {
-		if g := counterValue(t, reg, "hindsight_lake_records_refused_total", "reason", reason); g != w {
+		if g := promtest.Value(t, reg, "hindsight_lake_records_refused_total", "reason", reason); g != w {
 			t.Errorf("records_refused_total{reason=%q} = %v, want %v", reason, g, w)
 		}
 	}
-}
-
-// counterValue is the value of the series name{label=value} in reg (-1 if absent).
-func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	return -1
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
 )
@@ -59,9 +60,9 @@ func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
 		seq++
 		produce(e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, seq)), e2etest.Event("c-2", fmt.Sprintf(`{"n":%d}`, seq)))
 		e2etest.WaitFor(t, 30*time.Second, "warm-up archived", archived)
-		return gathered(t, reg, "hindsight_lake_catch_up_partitions") == 0
+		return promtest.Sum(t, reg, "hindsight_lake_catch_up_partitions") == 0
 	})
-	parsed, refused := gathered(t, reg, "hindsight_lake_records_parsed_total"), gathered(t, reg, "hindsight_lake_records_refused_total")
+	parsed, refused := promtest.Sum(t, reg, "hindsight_lake_records_parsed_total"), promtest.Sum(t, reg, "hindsight_lake_records_refused_total")
 
 	var recs []*kgo.Record
 	for i := range 300 {
@@ -72,10 +73,10 @@ func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
 	}
 	produce(recs...)
 	e2etest.WaitFor(t, 30*time.Second, "the events archived", archived)
-	if got := gathered(t, reg, "hindsight_lake_records_parsed_total") - parsed; got != 0 {
+	if got := promtest.Sum(t, reg, "hindsight_lake_records_parsed_total") - parsed; got != 0 {
 		t.Errorf("the archiver parsed %v fed records itself, want 0", got)
 	}
-	if got := gathered(t, reg, "hindsight_lake_records_refused_total") - refused; got != 6 {
+	if got := promtest.Sum(t, reg, "hindsight_lake_records_refused_total") - refused; got != 6 {
 		t.Errorf("the archiver refused %v records, want the 6 dead-lettered", got)
 	}
 	// Every event of the batch is in the lake with its typed value.
@@ -102,25 +103,6 @@ func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
 	if len(seen) != 300 {
 		t.Errorf("the lake holds %d of the 300 events", len(seen))
 	}
-}
-
-// gathered is the sum of the samples of metric name in reg.
-func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
 }
 
 // TestArchiveFeedLimit: --archive-feed-records shows in /metrics, and a batch the feed
@@ -152,46 +134,24 @@ func TestArchiveFeedLimit(t *testing.T) {
 	e2etest.WaitFor(t, 30*time.Second, "the archiver fed", func() bool {
 		end := e2etest.ProduceSync(t, b, e2etest.Event("c-0", `{"n":-1}`))[0].Offset
 		e2etest.WaitFor(t, 30*time.Second, "warm-up archived", archived(end))
-		return gathered(t, reg, "hindsight_lake_catch_up_partitions") == 0
+		return promtest.Sum(t, reg, "hindsight_lake_catch_up_partitions") == 0
 	})
-	before := gathered(t, reg, "hindsight_lake_records_archived_total")
+	before := promtest.Sum(t, reg, "hindsight_lake_records_archived_total")
 	var recs []*kgo.Record
 	for i := range 2000 {
 		recs = append(recs, e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, i)))
 	}
 	end := e2etest.ProduceSync(t, b, recs...)[len(recs)-1].Offset
 	e2etest.WaitFor(t, 30*time.Second, "the events archived", archived(end))
-	if got := gatheredLabel(t, reg, "hindsight_limit", "archive_feed_records"); got != 10 {
+	if got := promtest.Value(t, reg, "hindsight_limit", "name", "archive_feed_records"); got != 10 {
 		t.Errorf(`hindsight_limit{name="archive_feed_records"} = %v, want 10`, got)
 	}
-	dropped := gathered(t, reg, "hindsight_lake_feed_dropped_records_total")
-	reached := gatheredLabel(t, reg, "hindsight_limit_reached_total", "archive_feed_records")
+	dropped := promtest.Sum(t, reg, "hindsight_lake_feed_dropped_records_total")
+	reached := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", "archive_feed_records")
 	if dropped == 0 || reached == 0 || reached > dropped {
 		t.Errorf("the feed dropped %v records in %v batches past its limit: want some, at most one batch per record", dropped, reached)
 	}
-	if got := gathered(t, reg, "hindsight_lake_records_archived_total") - before; got != float64(len(recs)) {
+	if got := promtest.Sum(t, reg, "hindsight_lake_records_archived_total") - before; got != float64(len(recs)) {
 		t.Errorf("%v records archived, want the %d produced", got, len(recs))
 	}
-}
-
-// gatheredLabel is the value of metric name's sample labelled name=label in reg.
-func gatheredLabel(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "name" && l.GetValue() == label {
-					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	return -1
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/live"
 )
 
@@ -26,7 +27,7 @@ func TestControlFloodAppliesInBatches(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("rules not loaded")
 	}
-	builds := func() float64 { return gauge(t, reg, "hindsight_rule_index_builds_total") }
+	builds := func() float64 { return promtest.Sum(t, reg, "hindsight_rule_index_builds_total") }
 	before := builds()
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
@@ -35,7 +36,7 @@ func TestControlFloodAppliesInBatches(t *testing.T) {
 	}
 	e2etest.ProduceSync(t, b, recs...)
 	e2etest.WaitFor(t, 120*time.Second, fmt.Sprintf("%d rules active in the evaluator", n), func() bool {
-		return gauge(t, reg, "hindsight_rules_active") == n
+		return promtest.Sum(t, reg, "hindsight_rules_active") == n
 	})
 	rebuilt := builds() - before
 	if rebuilt < 1 || rebuilt > n/20 {
@@ -45,25 +46,4 @@ func TestControlFloodAppliesInBatches(t *testing.T) {
 	if got := d.Registry().Len(); got != n {
 		t.Fatalf("registry holds %d rules, want %d", got, n)
 	}
-}
-
-// gauge reads one unlabelled counter or gauge from reg.
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
-			continue
-		}
-		m := mf.GetMetric()[0]
-		if c := m.GetCounter(); c != nil {
-			return c.GetValue()
-		}
-		return m.GetGauge().GetValue()
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }
