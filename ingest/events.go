@@ -100,10 +100,11 @@ type RecordTap interface {
 
 // BatchTap follows one fetched batch through its handling, so that what the consumer
 // learned of each record — its verdict and its parse — is not computed again by
-// whoever else reads the batch (the archiver). Accepted or Refused is called for each
-// record the handler reached, in offset order (i: the record's index in the batch;
-// doc: its parse, valid only during the call), from the goroutine handling the batch;
-// then Handled, once, after the handler returned, whether or not it reached them all.
+// whoever else reads the batch (the archiver). Accepted (once the handler is done with
+// the event) or Refused is called for each record the handler reached, in offset order
+// (i: the record's index in the batch; doc: its parse, valid only during the call),
+// from the goroutine handling the batch; then Handled, once, after the handler
+// returned, whether or not it reached them all.
 type BatchTap interface {
 	Accepted(i int, doc *jsonpath.Document)
 	Refused(i int, reason string)
@@ -240,12 +241,12 @@ func (b *Batch) Events() iter.Seq[*Event] {
 				b.deadLetter(r, reason, err)
 				continue
 			}
-			if b.tap != nil {
-				b.tap.Accepted(i, b.ps.doc)
-			}
 			b.ev = Event{Customer: unsafe.String(unsafe.SliceData(r.Key), len(r.Key)), Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp, Doc: b.ps.doc, Record: r}
 			if !yield(&b.ev) {
 				return
+			}
+			if b.tap != nil {
+				b.tap.Accepted(i, b.ps.doc) // after the handler: its alerts do not wait for the tap
 			}
 		}
 	}
