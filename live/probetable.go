@@ -22,7 +22,7 @@ type probeTable[E uint32 | uint64] struct {
 // has twice the slots of the old, which held at most 3/4 of its own: it takes at
 // least 3/4·len(old) insertions to fill past 3/4 again, and len(old)/growSteps to empty
 // the old table, so a move is always finished before the next one starts.
-const growSteps = 4
+const growSteps = 16
 
 // find returns the entry at hash h that match accepts. (The counters' own lookup, once
 // per matched rule, probes cur and old itself, without the call through match.)
