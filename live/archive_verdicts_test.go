@@ -16,52 +16,73 @@ import (
 	"github.com/hindsightdev/hindsight/live"
 )
 
+// fedDaemon is a live daemon whose embedded archiver writes a fresh lake, started by
+// startFedDaemon and warmed until the archiver is fed on every partition: its own
+// reading of the lake's start over, the feed's batches are what it archives (and what
+// the feed drops then is for want of room, not as beyond that reading).
+type fedDaemon struct {
+	t    *testing.T
+	b    *kafkatest.Broker
+	reg  *prometheus.Registry
+	lake *lakehouse.Lake
+	ends map[int32]int64 // the last offset produced per partition
+}
+
+func startFedDaemon(t *testing.T, partitions int32, mod func(*live.Config)) *fedDaemon {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions})
+	reg := prometheus.NewRegistry()
+	lakeURL := "file://" + t.TempDir()
+	e2etest.StartLive(t, b, func(c *live.Config) {
+		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
+		c.ArchiveRollAge = 50 * time.Millisecond
+		mod(c)
+	})
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lake.Close() })
+	f := &fedDaemon{t: t, b: b, reg: reg, lake: lake, ends: map[int32]int64{}}
+	seq := 0
+	e2etest.WaitFor(t, 30*time.Second, "the archiver fed on every partition", func() bool {
+		seq++
+		f.produce(e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, -seq)), e2etest.Event("c-2", fmt.Sprintf(`{"n":%d}`, -seq)))
+		f.waitArchived("warm-up")
+		return promtest.Sum(t, reg, "hindsight_lake_catch_up_partitions") == 0
+	})
+	return f
+}
+
+func (f *fedDaemon) produce(recs ...*kgo.Record) {
+	for _, r := range e2etest.ProduceSync(f.t, f.b, recs...) {
+		f.ends[r.Partition] = max(f.ends[r.Partition], r.Offset)
+	}
+}
+
+// waitArchived waits until the lake holds everything produced.
+func (f *fedDaemon) waitArchived(what string) {
+	e2etest.WaitFor(f.t, 30*time.Second, what+" archived", func() bool {
+		snap, err := f.lake.Snapshot(context.Background())
+		if err != nil {
+			return false
+		}
+		for p, e := range f.ends {
+			if snap.Watermark(p) < e {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // TestArchiverTakesTheEvaluatorsParse: once the embedded archiver is fed (its own
 // reading of the lake's start over), it parses no record itself: the evaluator's
 // verdicts and its reading of the typed paths come with each batch. Dead-lettered
 // records still get no row; every event has one, in a file typed for --lake-columns.
 func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
 	ctx := context.Background()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	reg := prometheus.NewRegistry()
-	lakeURL := "file://" + t.TempDir()
-	e2etest.StartLive(t, b, func(c *live.Config) {
-		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
-		c.ArchiveRollAge = 50 * time.Millisecond
-		c.LakeColumns = []string{"$.n"}
-	})
-	lake, err := lakehouse.OpenLake(ctx, lakeURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lake.Close()
-	ends := map[int32]int64{}
-	produce := func(recs ...*kgo.Record) {
-		for _, r := range e2etest.ProduceSync(t, b, recs...) {
-			ends[r.Partition] = max(ends[r.Partition], r.Offset)
-		}
-	}
-	archived := func() bool {
-		snap, err := lake.Snapshot(ctx)
-		if err != nil {
-			return false
-		}
-		for p, e := range ends {
-			if snap.Watermark(p) < e {
-				return false
-			}
-		}
-		return true
-	}
-	// The lake starts empty: the archiver reads the partitions' first records itself
-	// until the feed continues them.
-	seq := 0
-	e2etest.WaitFor(t, 30*time.Second, "the archiver fed on every partition", func() bool {
-		seq++
-		produce(e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, seq)), e2etest.Event("c-2", fmt.Sprintf(`{"n":%d}`, seq)))
-		e2etest.WaitFor(t, 30*time.Second, "warm-up archived", archived)
-		return promtest.Sum(t, reg, "hindsight_lake_catch_up_partitions") == 0
-	})
+	f := startFedDaemon(t, 2, func(c *live.Config) { c.LakeColumns = []string{"$.n"} })
+	reg, lake := f.reg, f.lake
 	parsed, refused := promtest.Sum(t, reg, "hindsight_lake_records_parsed_total"), promtest.Sum(t, reg, "hindsight_lake_records_refused_total")
 
 	var recs []*kgo.Record
@@ -71,8 +92,8 @@ func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
 			recs = append(recs, e2etest.Event(fmt.Sprintf("c-%d", i%7), `{"n":`)) // dead-lettered: not JSON
 		}
 	}
-	produce(recs...)
-	e2etest.WaitFor(t, 30*time.Second, "the events archived", archived)
+	f.produce(recs...)
+	f.waitArchived("the events")
 	if got := promtest.Sum(t, reg, "hindsight_lake_records_parsed_total") - parsed; got != 0 {
 		t.Errorf("the archiver parsed %v fed records itself, want 0", got)
 	}
@@ -109,40 +130,15 @@ func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
 // drops past it counts as the limit reached; the archiver reads those records from
 // Kafka itself, so the lake still holds every event once.
 func TestArchiveFeedLimit(t *testing.T) {
-	ctx := context.Background()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	reg := prometheus.NewRegistry()
-	lakeURL := "file://" + t.TempDir()
-	e2etest.StartLive(t, b, func(c *live.Config) {
-		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
-		c.ArchiveRollAge = 50 * time.Millisecond
-		c.ArchiveFeedRecords = 10
-	})
-	lake, err := lakehouse.OpenLake(ctx, lakeURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lake.Close()
-	archived := func(end int64) func() bool {
-		return func() bool {
-			snap, err := lake.Snapshot(ctx)
-			return err == nil && snap.Watermark(0) >= end
-		}
-	}
-	// While the archiver reads the partition itself (the lake starts empty), the feed
-	// drops what lies beyond that reading as unused, not for room: wait until it is fed.
-	e2etest.WaitFor(t, 30*time.Second, "the archiver fed", func() bool {
-		end := e2etest.ProduceSync(t, b, e2etest.Event("c-0", `{"n":-1}`))[0].Offset
-		e2etest.WaitFor(t, 30*time.Second, "warm-up archived", archived(end))
-		return promtest.Sum(t, reg, "hindsight_lake_catch_up_partitions") == 0
-	})
+	f := startFedDaemon(t, 1, func(c *live.Config) { c.ArchiveFeedRecords = 10 })
+	reg := f.reg
 	before := promtest.Sum(t, reg, "hindsight_lake_records_archived_total")
 	var recs []*kgo.Record
 	for i := range 2000 {
 		recs = append(recs, e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, i)))
 	}
-	end := e2etest.ProduceSync(t, b, recs...)[len(recs)-1].Offset
-	e2etest.WaitFor(t, 30*time.Second, "the events archived", archived(end))
+	f.produce(recs...)
+	f.waitArchived("the events")
 	if got := promtest.Value(t, reg, "hindsight_limit", "name", "archive_feed_records"); got != 10 {
 		t.Errorf(`hindsight_limit{name="archive_feed_records"} = %v, want 10`, got)
 	}
