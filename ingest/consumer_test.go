@@ -173,7 +173,7 @@ func TestTapSeesEveryFetchInOrder(t *testing.T) {
 	brokers := seededCluster(t, 2, 6, perPartition/6, nil) // small batches: the consumer fetches several times
 	tap := &recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}}
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
-		MaxPollRecords: 37, Tap: tap}, resumeHandler{})
+		MaxQueuedRecords: 37, FetchMaxBytes: 1, Tap: tap}, resumeHandler{}) // each fetch at most one record batch
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,6 +387,116 @@ func TestBusyPartitionDoesNotHoldUpTheOthers(t *testing.T) {
 	}
 }
 
+// blockingHandler holds its first batch until release closes, counting what it is
+// handed; later batches pass.
+type blockingHandler struct {
+	nopHandler
+	first   chan int // the first batch's length
+	release chan struct{}
+	once    sync.Once
+	handled atomic.Int64
+}
+
+func (h *blockingHandler) HandleBatch(b *Batch) {
+	h.once.Do(func() {
+		h.first <- b.Len()
+		<-h.release
+	})
+	h.handled.Add(int64(b.Len()))
+}
+
+// A fetch is taken whole however few records may be queued, and the client fetches the
+// next while the workers hold it: franz-go requests a broker's next fetch only once the
+// last of its buffered one is taken, so a fetch polled in parts left the fetch pipeline
+// idle while the workers handled the first parts.
+func TestNextFetchComesWhileTheWorkersHoldOne(t *testing.T) {
+	// One worker, held: with more, the consumer takes further fetches for the idle ones.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const batches, perBatch = 4, 50
+	brokers := seededCluster(t, 1, batches, perBatch, nil)
+	h := &blockingHandler{first: make(chan int, 1), release: make(chan struct{})}
+	// A fetch of at most one byte brings one record batch: the first is the first flush's
+	// 50 records (later ones the producer may split).
+	const queued = 10
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
+		FetchMaxBytes: 1, MaxQueuedRecords: queued}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buffered := 0
+	err = runUntil(ec, func() bool {
+		select {
+		case n := <-h.first:
+			if n <= queued {
+				t.Errorf("the first batch handed out has %d records, no more than may be queued (%d): the fetch was polled in parts", n, queued)
+			}
+			// The first batch is held: the next fetch must arrive in the client meanwhile.
+			for i := 0; i < 500 && buffered == 0; i++ {
+				buffered = int(ec.Client().BufferedFetchRecords())
+				time.Sleep(10 * time.Millisecond)
+			}
+			close(h.release)
+		default:
+		}
+		return h.handled.Load() == batches*perBatch
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if buffered == 0 {
+		t.Error("while the first fetch was held the client fetched nothing more")
+	}
+	if n := h.handled.Load(); n != batches*perBatch {
+		t.Errorf("handled %d records, want %d", n, batches*perBatch)
+	}
+}
+
+// The poll loop waits for room only while both bounds hold: many records queued, and a
+// batch for every worker.
+func TestWaitRoomHoldsOnlyWhileEveryWorkerHasABatch(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		batches []int // records of the batches in flight
+		waits   bool
+	}{
+		{"nothing in flight", nil, false},
+		{"few records, a batch per worker", []int{10, 10}, false},
+		{"many records, one batch for two workers", []int{5000}, false},
+		{"many records, a batch per worker", []int{2000, 2000}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var f inflightCount
+			f.fell.L = &f.mu
+			for _, n := range tc.batches {
+				f.add(n)
+			}
+			returned := make(chan struct{})
+			go func() {
+				f.waitRoom(3000, 2)
+				close(returned)
+			}()
+			select {
+			case <-returned:
+				if tc.waits {
+					t.Fatal("returned while every worker had a batch and more than 3000 records were queued")
+				}
+				return
+			case <-time.After(100 * time.Millisecond):
+				if !tc.waits {
+					t.Fatal("still waiting after 100 ms")
+				}
+			}
+			f.done(tc.batches[0]) // a worker is free: room
+			select {
+			case <-returned:
+			case <-time.After(10 * time.Second):
+				t.Fatal("still waiting after a batch was done")
+			}
+		})
+	}
+}
+
 // seededCluster starts a one-broker cluster whose topic "events" has partitions
 // partitions, each holding batches record batches of perBatch records, produced
 // uncompressed, keyed "c", with value (nil: {"i":n}, n counting the partition's
@@ -399,7 +509,7 @@ func seededCluster(t *testing.T, partitions int32, batches, perBatch int, value 
 	}
 	t.Cleanup(c.Close)
 	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.ProducerBatchCompression(kgo.NoCompression()))
+		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerLinger(time.Minute)) // only Flush sends
 	if err != nil {
 		t.Fatal(err)
 	}

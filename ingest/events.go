@@ -52,10 +52,13 @@ type EventsConfig struct {
 	StartAt string
 	// CommitInterval is how often handled offsets are committed. Default 1s.
 	CommitInterval time.Duration
-	// MaxPollRecords bounds the records of one poll. Default DefaultMaxPollRecords. A
-	// fetch larger than this is handed out in several polls, and the client fetches
-	// again only once the last of them is taken.
-	MaxPollRecords int
+	// MaxQueuedRecords bounds the records taken from the client and not yet handled:
+	// the consumer takes no further fetch while this many are queued to the workers,
+	// unless fewer batches than workers are (a worker would idle). A fetch is taken
+	// whole (at most FetchMaxBytes as stored), so up to this, or a batch per worker,
+	// plus one fetch are in hand, and the client holds one more fetch, decompressed.
+	// It is also what a rebalance waits for. Default DefaultMaxQueuedRecords.
+	MaxQueuedRecords int
 	// FetchMaxBytes bounds the bytes (compressed, as stored) of one fetch from a
 	// broker; a broker still sends a record batch larger than this whole. Default
 	// DefaultFetchMaxBytes. Smaller fetches hold less memory at once, decompressed;
@@ -124,8 +127,8 @@ func (c *EventsConfig) EnsureDefaults() {
 	if c.CommitInterval <= 0 {
 		c.CommitInterval = time.Second
 	}
-	if c.MaxPollRecords <= 0 {
-		c.MaxPollRecords = DefaultMaxPollRecords
+	if c.MaxQueuedRecords <= 0 {
+		c.MaxQueuedRecords = DefaultMaxQueuedRecords
 	}
 	if c.FetchMaxBytes <= 0 {
 		c.FetchMaxBytes = DefaultFetchMaxBytes
@@ -155,8 +158,11 @@ func (c *EventsConfig) Validate() error {
 	return nil
 }
 
-// DefaultMaxPollRecords is EventsConfig.MaxPollRecords' default.
-const DefaultMaxPollRecords = 10000
+// DefaultMaxQueuedRecords is EventsConfig.MaxQueuedRecords' default: a few
+// milliseconds of the workers' work, so that a fetch waiting in the client is taken
+// before they run dry, and little more is held. When the workers are faster than the
+// fetches, nothing stays queued and the bound never binds.
+const DefaultMaxQueuedRecords = 3000
 
 // DefaultFetchMaxBytes is EventsConfig.FetchMaxBytes' default: about 25,000 events of
 // 600 bytes as a franz-go producer compresses them, record batches of several
@@ -331,11 +337,14 @@ func (f *inflightCount) wait() {
 	}
 }
 
-// waitBelow returns once fewer than max records are in flight.
-func (f *inflightCount) waitBelow(max int) {
+// waitRoom returns once fewer than maxRecords records, or fewer than workers batches,
+// are in flight. Records are counted out a batch at a time, so a bound on records
+// alone would hold the next fetch back while the last large batch ran and the other
+// workers idled.
+func (f *inflightCount) waitRoom(maxRecords, workers int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for f.records >= max {
+	for f.records >= maxRecords && f.n >= workers {
 		f.fell.Wait()
 	}
 }
@@ -811,9 +820,10 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		}
 	})
 
-	var workers sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		workers.Go(func() {
+	workers := runtime.GOMAXPROCS(0)
+	var working sync.WaitGroup
+	for range workers {
+		working.Go(func() {
 			for b := c.runq.next(); b != nil; b = c.runq.next() {
 				c.handleOne(b)
 				c.runq.handled(b)
@@ -823,7 +833,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 	}
 	defer func() {
 		c.runq.close()
-		workers.Wait()
+		working.Wait()
 	}()
 
 	var (
@@ -831,12 +841,14 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		fatal   error
 	)
 	for ctx.Err() == nil && fatal == nil {
-		// The next poll is taken while fewer than a poll's records wait for the workers:
-		// it is fetched and decompressed while they are busy, and no more than about two
-		// polls are held (allowing two more, 1,000 windowed rules with the archive
-		// peaked 30-50 MB higher, at no clear gain in speed).
-		c.inflight.waitBelow(c.cfg.MaxPollRecords)
-		fs := c.cl.PollRecords(ctx, c.cfg.MaxPollRecords)
+		// A fetch is taken whole, because franz-go requests a broker's next fetch only
+		// once the last of its buffered one is taken: polling a fetch in parts held the
+		// fetch pipeline (one goroutine per broker: request, wait, decompress) idle
+		// while the workers handled the first parts, the floor's pace that a plain
+		// consumer sets. Taken whole, the next fetch is requested and decompressed while
+		// the workers are busy, and what they hold is bounded here instead.
+		c.inflight.waitRoom(c.cfg.MaxQueuedRecords, workers)
+		fs := c.cl.PollRecords(ctx, 0)
 		if fs.IsClientClosed() {
 			break
 		}

@@ -161,10 +161,10 @@ type Config struct {
 	NoCreateTopics bool
 	// CommitInterval is how often processed event offsets are committed. Default 1s.
 	CommitInterval time.Duration
-	// MaxPollRecords bounds the events handled between two rebalance points
-	// (ingest.EventsConfig.MaxPollRecords, which says what a larger bound trades).
-	// Default ingest.DefaultMaxPollRecords.
-	MaxPollRecords int
+	// MaxQueuedRecords bounds the events taken from Kafka and not yet evaluated, past
+	// which the consumer takes no further fetch (ingest.EventsConfig.MaxQueuedRecords).
+	// Default ingest.DefaultMaxQueuedRecords.
+	MaxQueuedRecords int
 	// FetchMaxBytes bounds one fetch of events from a broker
 	// (ingest.EventsConfig.FetchMaxBytes, which says why it is small). Default
 	// ingest.DefaultFetchMaxBytes.
@@ -315,11 +315,11 @@ func (c *Config) EnsureDefaults() {
 	// The event consumer's settings take the defaults of ingest.EventsConfig, which
 	// they are handed to, so that the two cannot drift apart.
 	ev := ingest.EventsConfig{Kafka: c.Kafka, Topics: c.Topics, Group: c.Group, StartAt: c.StartAt,
-		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout, MaxPollRecords: c.MaxPollRecords,
+		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout, MaxQueuedRecords: c.MaxQueuedRecords,
 		FetchMaxBytes: c.FetchMaxBytes}
 	ev.EnsureDefaults()
 	c.Kafka, c.Topics, c.Group, c.StartAt = ev.Kafka, ev.Topics, ev.Group, ev.StartAt
-	c.CommitInterval, c.ShutdownTimeout, c.MaxPollRecords = ev.CommitInterval, ev.ShutdownTimeout, ev.MaxPollRecords
+	c.CommitInterval, c.ShutdownTimeout, c.MaxQueuedRecords = ev.CommitInterval, ev.ShutdownTimeout, ev.MaxQueuedRecords
 	c.FetchMaxBytes = ev.FetchMaxBytes
 	c.Embedded.Topics = c.Topics
 	c.Embedded.EnsureDefaults()

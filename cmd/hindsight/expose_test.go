@@ -29,7 +29,7 @@ func TestLiveLimitFlagDefaults(t *testing.T) {
 		"http-max-heavy-requests": def.HTTPMaxHeavyRequests, "counts-page-size": def.CountsPageSize, "counts-max-page-size": def.CountsMaxPageSize,
 		"preview-timeout": def.PreviewTimeout, "preview-max-scan": def.PreviewMaxScan, "preview-max-bytes": def.PreviewMaxBytes,
 		"max-snapshot-age": def.MaxSnapshotAge, "max-archive-lag": def.MaxArchiveLag, "public-read": false, "allowed-hosts": "[]",
-		"max-poll-records": def.MaxPollRecords, "fetch-max-bytes": def.FetchMaxBytes,
+		"max-queued-records": def.MaxQueuedRecords, "fetch-max-bytes": def.FetchMaxBytes,
 	} {
 		fl := f.Lookup(name)
 		if fl == nil {
@@ -49,7 +49,7 @@ func TestLiveExposureFlags(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	dir := t.TempDir()
 	p := startLiveProc(t, dir, "exposed", "--brokers", b.Addr, "--lake", "file://"+filepath.Join(dir, "lake"), "--no-archive",
-		"--http-max-connections", "7", "--http-max-streams", "3", "--counts-page-size", "20", "--counts-max-page-size", "50", "--max-snapshot-age", "90s", "--max-poll-records", "5000", "--fetch-max-bytes", "2097152",
+		"--http-max-connections", "7", "--http-max-streams", "3", "--counts-page-size", "20", "--counts-max-page-size", "50", "--max-snapshot-age", "90s", "--max-queued-records", "5000", "--fetch-max-bytes", "2097152",
 		"--allowed-hosts", "hindsight.example,proxy.example:8443", "--api-token", "t0ken")
 	addr := p.waitHTTP(t)
 	get := func(path, host, token string) (int, string) {
@@ -86,7 +86,7 @@ func TestLiveExposureFlags(t *testing.T) {
 	for _, want := range []string{`hindsight_limit{name="http_max_connections"} 7`, `hindsight_limit{name="http_max_streams"} 3`,
 		`hindsight_limit{name="counts_max_page_size"} 50`, `hindsight_limit{name="max_snapshot_age_seconds"} 90`,
 		`hindsight_limit{name="counts_page_size"} 20`, `hindsight_limit{name="http_max_body_bytes"} 1.048576e+06`, `hindsight_limit{name="http_max_heavy_requests"} 4`,
-		`hindsight_limit{name="max_poll_records"} 5000`, `hindsight_limit{name="fetch_max_bytes"} 2.097152e+06`} {
+		`hindsight_limit{name="max_queued_records"} 5000`, `hindsight_limit{name="fetch_max_bytes"} 2.097152e+06`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

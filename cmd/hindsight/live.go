@@ -92,7 +92,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.Int64Var(&cfg.Embedded.SegmentBytes, "embedded-segment-bytes", 0, fmt.Sprintf("size at which the embedded broker starts a new log segment (default: %d with --ephemeral, the broker's 100 MiB on disk)", ingest.DefaultMemorySegmentBytes))
 	f.BoolVar(&cfg.NoCreateTopics, "no-create-topics", false, "do not create missing topics on external brokers")
 	f.DurationVar(&cfg.CommitInterval, "commit-interval", def.CommitInterval, "how often processed offsets are committed")
-	f.IntVar(&cfg.MaxPollRecords, "max-poll-records", def.MaxPollRecords, "most events of one poll (a larger fetch is handed out in several)")
+	f.IntVar(&cfg.MaxQueuedRecords, "max-queued-records", def.MaxQueuedRecords, "events taken from Kafka and not yet evaluated past which no further fetch is taken (a fetch is taken whole)")
 	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", def.FetchMaxBytes, "most bytes (as stored) of one fetch of events from a broker (a larger record batch still comes whole): less holds less memory, too little keeps one worker busy")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "bound on delivering in-flight alerts and committing at shutdown")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "how long an alert may wait to be batched with others (0: sent at once)")
