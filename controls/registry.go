@@ -94,6 +94,7 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 			return contract.ControlStale, msg
 		}
 		g.seq++
+		c.Rule.Seq = g.seq
 		g.active[k] = &Version{Rule: c.Rule, Key: k, ControlOffset: rec.Offset, Fingerprint: Fingerprint(c.Rule), Seq: g.seq, UpdatedAt: rec.Time.UTC()}
 		delete(g.lastError, k)
 	case rule.OpDelete:

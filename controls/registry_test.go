@@ -132,6 +132,16 @@ func TestRegistryVersionIdentity(t *testing.T) {
 	if b1 != b2 {
 		t.Fatal("replacing */a changed */b's identity")
 	}
+	// Each version's rule is its own and carries the version's Seq, which the evaluator
+	// counts under without a lookup.
+	for _, v := range []*Version{a1, a2, b2} {
+		if v.Rule.Seq != v.Seq {
+			t.Errorf("%s version %d: rule.Seq %d, version Seq %d", v.Key, v.Rule.Version, v.Rule.Seq, v.Seq)
+		}
+	}
+	if a1.Rule == a2.Rule {
+		t.Error("two versions of */a share one rule")
+	}
 }
 
 func TestRegistryBoundsRejected(t *testing.T) {

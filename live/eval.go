@@ -43,8 +43,8 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 			ci := p.counts.intern(ev.Customer) // copies the name, which aliases the fetch buffer
 			p.shared.Reset()
 			for _, r := range p.matched {
-				ar := s.versionOfMatched(r)
 				if !r.Plain() {
+					ar := s.versionOfMatched(r)
 					if h := p.buffers[ar]; h != nil {
 						d.bufferWindowed(p, b, h, ev, ar)
 					} else {
@@ -52,7 +52,12 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 					}
 					continue
 				}
-				if n := p.counts.add(ci, ar.Seq, 1); n == r.Threshold.Count() {
+				seq := r.Seq
+				if seq == 0 { // a rule no registry activated (tests build versions by hand)
+					seq = s.versionOfMatched(r).Seq
+				}
+				if n := p.counts.add(ci, seq, 1); n == r.Threshold.Count() {
+					ar := s.versionOfMatched(r)
 					d.raise(b, ev, ar, window.Crossing{Customer: ev.Customer, Count: n, Value: float64(n), Context: window.ContextOf(r, ev.Doc),
 						Samples: []int64{ev.Offset}})
 				}

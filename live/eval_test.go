@@ -11,9 +11,11 @@ import (
 )
 
 // BenchmarkEvalMatched is HandleBatch's work per event without the consumer (whose
-// batches cannot be built outside ingest): match, look up each matched rule's active
-// version and count it, over 10,000 rules. changes is the number of controls published
-// since the set was built, which the version lookup may have to consult:
+// batches cannot be built outside ingest): match and count each matched rule, over
+// 10,000 rules, under the Seq its rule carries (seq=rule, as the evaluator does) and,
+// for comparison, under its version's looked up (seq=lookup). changes is the number of
+// controls published since the set was built, which the version lookup may have to
+// consult:
 //
 //	go test -run '^$' -bench EvalMatched -benchmem ./live
 func BenchmarkEvalMatched(b *testing.B) {
@@ -21,7 +23,8 @@ func BenchmarkEvalMatched(b *testing.B) {
 	rules := workload.Rules(42, n, workload.RulesConfig{Customers: customers, GlobalRules: 50})
 	vs := make([]*controls.Version, n)
 	for i, r := range rules {
-		vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: uint32(i + 1)}
+		r.Seq = uint32(i + 1) // as the registry stamps it
+		vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: r.Seq}
 	}
 	gen := workload.New(7, workload.Config{Customers: customers})
 	docs := make([]*jsonpath.Document, 512)
@@ -41,26 +44,37 @@ func BenchmarkEvalMatched(b *testing.B) {
 		for i, r := range rules[50 : 50+changes] {
 			c := *r
 			c.Version++
-			if s, err = s.with([]*controls.Version{{Rule: &c, Key: c.Key(), Seq: uint32(n + i + 1)}}, nil); err != nil {
+			c.Seq = uint32(n + i + 1)
+			if s, err = s.with([]*controls.Version{{Rule: &c, Key: c.Key(), Seq: c.Seq}}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.Run(fmt.Sprintf("changes=%d", changes), func(b *testing.B) {
-			m := s.set.NewMatcher()
-			counts := newCounterStore()
-			var matched []*rule.Rule
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				j := i % len(docs)
-				matched = m.Match(custs[j], docs[j], matched[:0])
-				if len(matched) > 0 {
-					ci := counts.intern(custs[j])
-					for _, r := range matched {
-						counts.add(ci, s.versionOfMatched(r).Seq, 1)
+		for _, lookup := range []bool{false, true} {
+			name := map[bool]string{false: "rule", true: "lookup"}[lookup]
+			b.Run(fmt.Sprintf("changes=%d/seq=%s", changes, name), func(b *testing.B) {
+				m := s.set.NewMatcher()
+				counts := newCounterStore()
+				var matched []*rule.Rule
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					j := i % len(docs)
+					matched = m.Match(custs[j], docs[j], matched[:0])
+					if len(matched) > 0 {
+						ci := counts.intern(custs[j])
+						for _, r := range matched {
+							if !r.Plain() { // as the evaluator asks first
+								continue
+							}
+							seq := r.Seq
+							if lookup {
+								seq = s.versionOfMatched(r).Seq
+							}
+							counts.add(ci, seq, 1)
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -172,6 +172,13 @@ type Rule struct {
 	GroupBy []string `json:"group_by,omitempty"`
 	// Window makes the aggregate one per time window; nil is a running total.
 	Window *Window `json:"window,omitempty"`
+	// Seq is the number of the activation this rule was decoded for
+	// (controls.Version.Seq), set by the registry that activated it and 0 outside one:
+	// each activation decodes a rule of its own, so the evaluator counts a matched rule
+	// under it without looking its version up (a map lookup per match, an eighth of
+	// the CPU with 1,000 rules). It sits beside the fields Plain reads, in the cache
+	// line the evaluator has already loaded.
+	Seq uint32 `json:"-"`
 	// Time selects each event's time for its windows (RFC 3339 text or epoch
 	// milliseconds); empty is the record timestamp.
 	Time string `json:"time,omitempty"`
