@@ -21,7 +21,8 @@ import (
 // once per that many changed keys. Lookups consult the overlay only when it is
 // non-empty (a set built whole, at start and after a merge, has none), and the
 // evaluator's (versionOfMatched) only for rules changed since the base: one map lookup
-// per matched rule, as with plain maps.
+// per matched rule, as with plain maps, and only for a windowed rule or a crossing (a
+// plain count is counted under its rule's Seq, rule.Rule.Seq).
 type activeSet struct {
 	set *rule.Set
 	// id tells this set apart from every other (see from): sets are compared by id,
@@ -78,7 +79,7 @@ func (s *activeSet) versionOfRule(r *rule.Rule) *controls.Version {
 }
 
 // versionOfMatched is versionOfRule for a rule of s.set, the evaluator's lookup for
-// every rule an event matches: one map lookup unless r changed since the base, even
+// a rule an event matches: one map lookup unless r changed since the base, even
 // with an overlay. The base holds r only under r's active version, since a version's
 // rule is its own (each upsert decodes one) and with merges rather than shadow a base
 // entry of r with another version; only entries of rules no longer active can be out
