@@ -418,8 +418,9 @@ func TestNextFetchComesWhileTheWorkersHoldOne(t *testing.T) {
 	// A fetch of at most one byte brings one record batch: the first is the first flush's
 	// 50 records (later ones the producer may split).
 	const queued = 10
+	var full atomic.Int32 // the poll loop held a fetch back for room
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
-		FetchMaxBytes: 1, MaxQueuedRecords: queued}, h)
+		FetchMaxBytes: 1, MaxQueuedRecords: queued, OnQueueFull: func() { full.Add(1) }}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +431,8 @@ func TestNextFetchComesWhileTheWorkersHoldOne(t *testing.T) {
 			if n <= queued {
 				t.Errorf("the first batch handed out has %d records, no more than may be queued (%d): the fetch was polled in parts", n, queued)
 			}
-			// The first batch is held: the next fetch must arrive in the client meanwhile.
+			// The first batch is held: the next fetch must arrive in the client meanwhile,
+			// and stay there, the loop waiting for room.
 			for i := 0; i < 500 && buffered == 0; i++ {
 				buffered = int(ec.Client().BufferedFetchRecords())
 				time.Sleep(10 * time.Millisecond)
@@ -445,6 +447,9 @@ func TestNextFetchComesWhileTheWorkersHoldOne(t *testing.T) {
 	}
 	if buffered == 0 {
 		t.Error("while the first fetch was held the client fetched nothing more")
+	}
+	if full.Load() == 0 {
+		t.Error("the poll loop waited for room while the first fetch was held, and OnQueueFull was not called")
 	}
 	if n := h.handled.Load(); n != batches*perBatch {
 		t.Errorf("handled %d records, want %d", n, batches*perBatch)
@@ -472,14 +477,18 @@ func TestWaitRoomHoldsOnlyWhileEveryWorkerHasABatch(t *testing.T) {
 				f.add(n)
 			}
 			returned := make(chan struct{})
+			var waited bool
 			go func() {
-				f.waitRoom(3000, 2)
+				waited = f.waitRoom(3000, 2)
 				close(returned)
 			}()
 			select {
 			case <-returned:
 				if tc.waits {
 					t.Fatal("returned while every worker had a batch and more than 3000 records were queued")
+				}
+				if waited {
+					t.Error("reported a wait it did not make")
 				}
 				return
 			case <-time.After(100 * time.Millisecond):
@@ -490,6 +499,9 @@ func TestWaitRoomHoldsOnlyWhileEveryWorkerHasABatch(t *testing.T) {
 			f.done(tc.batches[0]) // a worker is free: room
 			select {
 			case <-returned:
+				if !waited {
+					t.Error("waited, and did not report it")
+				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("still waiting after a batch was done")
 			}

@@ -85,6 +85,10 @@ type EventsConfig struct {
 	// Tap, when set, receives every fetched record of the events topic before it is
 	// handled (the live daemon's archiver feed). Default nil.
 	Tap RecordTap
+	// OnQueueFull, when set, is called each time the consumer holds the next fetch back
+	// because MaxQueuedRecords events are queued and every worker has a batch: the
+	// evaluation, not Kafka, sets the pace (as it does over a backlog). Default nil.
+	OnQueueFull func()
 }
 
 // RecordTap receives the records an EventConsumer fetches. Per partition, in order:
@@ -338,15 +342,17 @@ func (f *inflightCount) wait() {
 }
 
 // waitRoom returns once fewer than maxRecords records, or fewer than workers batches,
-// are in flight. Records are counted out a batch at a time, so a bound on records
-// alone would hold the next fetch back while the last large batch ran and the other
-// workers idled.
-func (f *inflightCount) waitRoom(maxRecords, workers int) {
+// are in flight, and whether it had to wait. Records are counted out a batch at a
+// time, so a bound on records alone would hold the next fetch back while the last
+// large batch ran and the other workers idled.
+func (f *inflightCount) waitRoom(maxRecords, workers int) (waited bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for f.records >= maxRecords && f.n >= workers {
+		waited = true
 		f.fell.Wait()
 	}
+	return waited
 }
 
 // runQueue holds the partitions with batches to handle and no worker on them, in the
@@ -847,7 +853,9 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		// while the workers handled the first parts, the floor's pace that a plain
 		// consumer sets. Taken whole, the next fetch is requested and decompressed while
 		// the workers are busy, and what they hold is bounded here instead.
-		c.inflight.waitRoom(c.cfg.MaxQueuedRecords, workers)
+		if c.inflight.waitRoom(c.cfg.MaxQueuedRecords, workers) && c.cfg.OnQueueFull != nil {
+			c.cfg.OnQueueFull()
+		}
 		fs := c.cl.PollRecords(ctx, 0)
 		if fs.IsClientClosed() {
 			break

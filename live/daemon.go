@@ -151,6 +151,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.m.limit.WithLabelValues(limitBackfillCache).Set(float64(d.cfg.BackfillCacheMaxBytes))
 	d.m.limitReached.WithLabelValues(limitBackfillCache)
 	d.m.limitReached.WithLabelValues(limitLakeColumns)
+	d.m.limitReached.WithLabelValues(limitQueuedRecords)
 	if d.feed != nil {
 		d.m.limit.WithLabelValues(limitFeedRecords).Set(float64(cfg.ArchiveFeedRecords))
 		d.m.limitReached.WithLabelValues(limitFeedRecords)
@@ -294,6 +295,7 @@ func (d *Daemon) run(ctx context.Context) {
 			CommitInterval: d.cfg.CommitInterval, ShutdownTimeout: d.cfg.ShutdownTimeout, MaxQueuedRecords: d.cfg.MaxQueuedRecords,
 			FetchMaxBytes: d.cfg.FetchMaxBytes, SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
 			ProduceLinger: d.cfg.AlertLinger, Logger: d.log, Metrics: d.im, Tap: d.tap(),
+			OnQueueFull: func() { d.m.limitReached.WithLabelValues(limitQueuedRecords).Inc() },
 		}, d)
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
@@ -389,6 +391,10 @@ func (d *Daemon) DeadLetters() int64 { return d.im.DeadLettersTotal() }
 // archiver's feed (hindsight_lake_feed_dropped_records_total), and the archiver reads
 // it from Kafka itself.
 const limitFeedRecords = "archive_feed_records"
+
+// limitQueuedRecords is --max-queued-records: past it the consumer takes no further
+// fetch until the workers catch up; each such wait counts as the limit reached.
+const limitQueuedRecords = "max_queued_records"
 
 // tap is the consumer's tap: the archiver's feed, or none.
 func (d *Daemon) tap() ingest.RecordTap {

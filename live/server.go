@@ -159,7 +159,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limit.WithLabelValues("max_groups").Set(float64(c.WindowLimits.MaxGroups))
 	d.m.limit.WithLabelValues("max_distinct").Set(float64(c.WindowLimits.MaxDistinct))
 	d.m.limit.WithLabelValues(limitHandoffBuffer).Set(float64(c.HandoffBufferBytes))
-	d.m.limit.WithLabelValues("max_queued_records").Set(float64(c.MaxQueuedRecords))
+	d.m.limit.WithLabelValues(limitQueuedRecords).Set(float64(c.MaxQueuedRecords))
 	d.m.limit.WithLabelValues("fetch_max_bytes").Set(float64(c.FetchMaxBytes))
 	if soft, ok := openFileLimit(); ok && c.HTTPMaxConnections > soft/2 {
 		d.log.Warn("the HTTP connection cap is above half the limit of open files: a flood of connections could leave storage and Kafka without file descriptors; lower --http-max-connections or raise the limit (ulimit -n)",

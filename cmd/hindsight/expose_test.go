@@ -86,7 +86,8 @@ func TestLiveExposureFlags(t *testing.T) {
 	for _, want := range []string{`hindsight_limit{name="http_max_connections"} 7`, `hindsight_limit{name="http_max_streams"} 3`,
 		`hindsight_limit{name="counts_max_page_size"} 50`, `hindsight_limit{name="max_snapshot_age_seconds"} 90`,
 		`hindsight_limit{name="counts_page_size"} 20`, `hindsight_limit{name="http_max_body_bytes"} 1.048576e+06`, `hindsight_limit{name="http_max_heavy_requests"} 4`,
-		`hindsight_limit{name="max_queued_records"} 5000`, `hindsight_limit{name="fetch_max_bytes"} 2.097152e+06`} {
+		`hindsight_limit{name="max_queued_records"} 5000`, `hindsight_limit{name="fetch_max_bytes"} 2.097152e+06`,
+		`hindsight_limit_reached_total{name="max_queued_records"}`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
