@@ -54,9 +54,10 @@ type EventsConfig struct {
 	CommitInterval time.Duration
 	// MaxQueuedRecords bounds the records taken from the client and not yet handled:
 	// the consumer takes no further fetch while this many are queued to the workers,
-	// unless fewer batches than workers are (a worker would idle). A fetch is taken
-	// whole (at most FetchMaxBytes as stored), so up to this, or a batch per worker,
-	// plus one fetch are in hand, and the client holds one more fetch, decompressed.
+	// unless fewer batches than workers are (a worker would idle). A poll takes what
+	// the client holds, a fetch per broker at most (each at most FetchMaxBytes as
+	// stored), so up to this, or a batch per worker, plus a fetch per broker are in
+	// hand, and the client holds a fetch per broker more, decompressed.
 	// It is also what a rebalance waits for. Default DefaultMaxQueuedRecords.
 	MaxQueuedRecords int
 	// FetchMaxBytes bounds the bytes (compressed, as stored) of one fetch from a
