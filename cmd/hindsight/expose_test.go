@@ -42,6 +42,17 @@ func TestLiveLimitFlagDefaults(t *testing.T) {
 	}
 }
 
+// A command line written for an earlier release, with --max-poll-records, still parses.
+func TestLiveAcceptsTheRetiredPollFlag(t *testing.T) {
+	cmd := newLiveCmd()
+	if err := cmd.ParseFlags([]string{"--max-poll-records", "5000"}); err != nil {
+		t.Fatalf("--max-poll-records: %v", err)
+	}
+	if fl := cmd.Flags().Lookup("max-poll-records"); fl == nil || fl.Deprecated == "" {
+		t.Error("--max-poll-records is not marked deprecated")
+	}
+}
+
 // TestLiveExposureFlags: `hindsight live` started with limit and exposure flags serves
 // with them: the limits show in /metrics, a Host outside --allowed-hosts is refused,
 // and reads need --api-token.

@@ -93,6 +93,10 @@ needs --api-token unless --http is a loopback address.`,
 	f.BoolVar(&cfg.NoCreateTopics, "no-create-topics", false, "do not create missing topics on external brokers")
 	f.DurationVar(&cfg.CommitInterval, "commit-interval", def.CommitInterval, "how often processed offsets are committed")
 	f.IntVar(&cfg.MaxQueuedRecords, "max-queued-records", def.MaxQueuedRecords, "events taken from Kafka and not yet evaluated past which no further fetch is taken (a fetch is taken whole)")
+	// --max-poll-records bounded a poll before fetches were taken whole: kept so that
+	// existing command lines still start, and ignored with a warning.
+	f.Int("max-poll-records", 0, "")
+	_ = f.MarkDeprecated("max-poll-records", "it is ignored: fetches are taken whole, and --max-queued-records bounds what waits for the evaluator")
 	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", def.FetchMaxBytes, "most bytes (as stored) of one fetch of events from a broker (a larger record batch still comes whole): less holds less memory, too little keeps one worker busy")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "bound on delivering in-flight alerts and committing at shutdown")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "how long an alert may wait to be batched with others (0: sent at once)")
