@@ -137,8 +137,13 @@ func TestMain(m *testing.M) {
 		os.Exit(runChildArchiver())
 	}
 	// Fails the binary if a test left a goroutine running, or archive buffers (outside
-	// the Go heap, so lost for good) not given back.
-	goleak.VerifyTestMain(buffersReturned{m})
+	// the Go heap, so lost for good) not given back. franz-go's fetch manager, one per
+	// consumer session, once outlived its closed client here (v1.22.3, CI 2026-12-03:
+	// it loops until it counts no fetch in flight or wanted, and was still looping with
+	// every other goroutine of the client gone); no call of ours can end it, so it alone
+	// is let go, every other goroutine of a client still counts.
+	goleak.VerifyTestMain(buffersReturned{m},
+		goleak.IgnoreTopFunction("github.com/twmb/franz-go/pkg/kgo.(*fetchManager).manageFetchConcurrency"))
 }
 
 type buffersReturned struct{ m *testing.M }
