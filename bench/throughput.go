@@ -58,6 +58,11 @@ type ThroughputConfig struct {
 	// would. Default live.DefaultGCPercent; negative, or GOGC in the environment,
 	// leaves it alone.
 	GCPercent int
+	// FetchMaxBytes and MaxQueuedRecords are the daemons' (as hindsight live
+	// --fetch-max-bytes and --max-queued-records), for tuning them. Default 0: the
+	// daemon's defaults.
+	FetchMaxBytes    int32
+	MaxQueuedRecords int
 }
 
 // ThroughputRuns are ThroughputConfig.Runs' names and default: the floor; 1 rule, a
@@ -95,6 +100,9 @@ func (c *ThroughputConfig) Validate() error {
 	}
 	if c.MemoryLimit < 0 {
 		return fmt.Errorf("bench: throughput: --memory-limit %d: want a number of bytes, or 0 for none", c.MemoryLimit)
+	}
+	if c.FetchMaxBytes < 0 || c.MaxQueuedRecords < 0 {
+		return fmt.Errorf("bench: throughput: --fetch-max-bytes %d, --max-queued-records %d: want positive numbers, or 0 for the daemon's defaults", c.FetchMaxBytes, c.MaxQueuedRecords)
 	}
 	return nil
 }
@@ -376,7 +384,7 @@ func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archi
 			d, err := live.Start(dctx, live.Config{Kafka: kc, Topics: topics, Group: "hindsight" + suffix, StartAt: "earliest",
 				Registry: reg,
 				HTTPAddr: "127.0.0.1:0", NoBackfill: true, NoArchive: !archive, NoNotify: true, LakeURL: lakeURL, Logger: t.cfg.Logger,
-				MemoryLimit: t.cfg.MemoryLimit})
+				MemoryLimit: t.cfg.MemoryLimit, FetchMaxBytes: t.cfg.FetchMaxBytes, MaxQueuedRecords: t.cfg.MaxQueuedRecords})
 			if err != nil {
 				stop()
 				return fmt.Errorf("bench: starting the daemon for %q: %w", run.Name, err)
@@ -609,6 +617,12 @@ func (r *ThroughputReport) Result() Result {
 	}
 	if r.Config.GCPercent != 100 {
 		res.Params["gogc"] = strconv.Itoa(r.Config.GCPercent)
+	}
+	if n := r.Config.FetchMaxBytes; n > 0 && n != ingest.DefaultFetchMaxBytes {
+		res.Params["fetch_max_bytes"] = strconv.Itoa(int(n))
+	}
+	if n := r.Config.MaxQueuedRecords; n > 0 && n != ingest.DefaultMaxQueuedRecords {
+		res.Params["max_queued_records"] = strconv.Itoa(n)
 	}
 	// A ratio whose runs were not made (Runs) is left out.
 	for _, x := range []struct {

@@ -172,7 +172,7 @@ const DefaultMaxQueuedRecords = 3000
 // DefaultFetchMaxBytes is EventsConfig.FetchMaxBytes' default: about 25,000 events of
 // 600 bytes as a franz-go producer compresses them, record batches of several
 // partitions. The README's limits table has the figures of `hindsight bench
-// throughput` against 1 MiB and franz-go's own 50 MiB.
+// throughput --fetch-max-bytes` against 1 and 2 MiB.
 const DefaultFetchMaxBytes = 4 << 20
 
 // Handler receives the events of the partitions this consumer owns.

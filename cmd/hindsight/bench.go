@@ -265,6 +265,8 @@ baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 	f.StringSliceVar(&cfg.Runs, "runs", bench.ThroughputRuns, "the runs to make, in order (floor may repeat)")
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
 	f.IntVar(&cfg.GCPercent, "gogc", live.DefaultGCPercent, "GC target percentage of this process during the daemon's runs, as hindsight live --gogc (the floor runs at Go's own; negative: leave GOGC alone)")
+	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", ingest.DefaultFetchMaxBytes, "the daemons' --fetch-max-bytes")
+	f.IntVar(&cfg.MaxQueuedRecords, "max-queued-records", ingest.DefaultMaxQueuedRecords, "the daemons' --max-queued-records")
 	f.BoolVar(&quiet, "quiet", false, "no line per run on stderr")
 	addLogFlags(f, &logLevel, "warn")
 	return cmd
