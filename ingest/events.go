@@ -86,8 +86,9 @@ type EventsConfig struct {
 	// Tap, when set, receives every fetched record of the events topic before it is
 	// handled (the live daemon's archiver feed). Default nil.
 	Tap RecordTap
-	// OnQueueFull, when set, is called each time the consumer holds the next fetch back
-	// because MaxQueuedRecords events are queued and every worker has a batch: the
+	// OnQueueFull, when set, is called each time the consumer held the next fetch back
+	// (once the wait is over) because MaxQueuedRecords events were queued and every
+	// worker had a batch: the
 	// evaluation, not Kafka, sets the pace (as it does over a backlog). Default nil.
 	OnQueueFull func()
 }
@@ -849,11 +850,11 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 	)
 	for ctx.Err() == nil && fatal == nil {
 		// A fetch is taken whole, because franz-go requests a broker's next fetch only
-		// once the last of its buffered one is taken: polling a fetch in parts held the
-		// fetch pipeline (one goroutine per broker: request, wait, decompress) idle
-		// while the workers handled the first parts, the floor's pace that a plain
-		// consumer sets. Taken whole, the next fetch is requested and decompressed while
-		// the workers are busy, and what they hold is bounded here instead.
+		// once the last of its buffered one is taken: polling a fetch in parts left the
+		// fetch pipeline (one goroutine per broker: request, wait, decompress), which
+		// sets a plain consumer's pace, idle while the workers handled the first parts.
+		// Taken whole, the next fetch is requested and decompressed while the workers
+		// are busy, and what they hold is bounded here instead.
 		if c.inflight.waitRoom(c.cfg.MaxQueuedRecords, workers) && c.cfg.OnQueueFull != nil {
 			c.cfg.OnQueueFull()
 		}
