@@ -88,8 +88,8 @@ type EventsConfig struct {
 	Tap RecordTap
 	// OnQueueFull, when set, is called each time the consumer held the next fetch back
 	// (once the wait is over) because MaxQueuedRecords events were queued and every
-	// worker had a batch: the
-	// evaluation, not Kafka, sets the pace (as it does over a backlog). Default nil.
+	// worker had a batch: the evaluation, not Kafka, sets the pace (as it does over a
+	// backlog). Default nil.
 	OnQueueFull func()
 }
 
