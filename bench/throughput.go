@@ -58,11 +58,12 @@ type ThroughputConfig struct {
 	// would. Default live.DefaultGCPercent; negative, or GOGC in the environment,
 	// leaves it alone.
 	GCPercent int
-	// FetchMaxBytes and MaxQueuedRecords are the daemons' (as hindsight live
-	// --fetch-max-bytes and --max-queued-records), for tuning them. Default 0: the
-	// daemon's defaults.
+	// FetchMaxBytes, MaxQueuedRecords and ArchiveFeedWait are the daemons' (as
+	// hindsight live --fetch-max-bytes, --max-queued-records and --archive-feed-wait),
+	// for tuning them. Default 0: the daemon's defaults.
 	FetchMaxBytes    int32
 	MaxQueuedRecords int
+	ArchiveFeedWait  time.Duration
 }
 
 // ThroughputRuns are ThroughputConfig.Runs' names and default: the floor; 1 rule, a
@@ -384,7 +385,8 @@ func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archi
 			d, err := live.Start(dctx, live.Config{Kafka: kc, Topics: topics, Group: "hindsight" + suffix, StartAt: "earliest",
 				Registry: reg,
 				HTTPAddr: "127.0.0.1:0", NoBackfill: true, NoArchive: !archive, NoNotify: true, LakeURL: lakeURL, Logger: t.cfg.Logger,
-				MemoryLimit: t.cfg.MemoryLimit, FetchMaxBytes: t.cfg.FetchMaxBytes, MaxQueuedRecords: t.cfg.MaxQueuedRecords})
+				MemoryLimit: t.cfg.MemoryLimit, FetchMaxBytes: t.cfg.FetchMaxBytes, MaxQueuedRecords: t.cfg.MaxQueuedRecords,
+				ArchiveFeedWait: t.cfg.ArchiveFeedWait})
 			if err != nil {
 				stop()
 				return fmt.Errorf("bench: starting the daemon for %q: %w", run.Name, err)
@@ -623,6 +625,9 @@ func (r *ThroughputReport) Result() Result {
 	}
 	if n := r.Config.MaxQueuedRecords; n > 0 && n != ingest.DefaultMaxQueuedRecords {
 		res.Params["max_queued_records"] = strconv.Itoa(n)
+	}
+	if w := r.Config.ArchiveFeedWait; w != 0 && w != live.DefaultArchiveFeedWait {
+		res.Params["archive_feed_wait"] = w.String()
 	}
 	// A ratio whose runs were not made (Runs) is left out.
 	for _, x := range []struct {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -197,6 +198,9 @@ func TestTapSeesEveryFetchInOrder(t *testing.T) {
 			continue
 		}
 		wantFrom := tap.resumed[p]
+		if wantFrom < 0 {
+			wantFrom = FromLogStart // the group's reset position: the log's start
+		}
 		for i, c := range calls {
 			if c[0] != wantFrom {
 				t.Errorf("partition %d fetch %d: from %d, want %d", p, i, c[0], wantFrom)
@@ -207,6 +211,160 @@ func TestTapSeesEveryFetchInOrder(t *testing.T) {
 	slices.Sort(tap.revoked)
 	if !slices.Equal(tap.revoked, []int32{0, 1}) {
 		t.Errorf("revoked %v, want [0 1]", tap.revoked)
+	}
+}
+
+// pacingTap is a TapPacer that holds each poll back until the test releases it.
+type pacingTap struct {
+	recordingTap
+	waits   atomic.Int32
+	release chan struct{}
+}
+
+func (p *pacingTap) WaitRoom(ctx context.Context) {
+	p.waits.Add(1)
+	select {
+	case <-p.release:
+	case <-ctx.Done():
+	}
+}
+
+func (p *pacingTap) fetches() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, c := range p.calls {
+		n += len(c)
+	}
+	return n
+}
+
+// A tap that is a TapPacer is asked before every poll, and the consumer polls only
+// once it returns (the archiver's feed holds the consumer back so while it is full);
+// a consumer stopped while the tap holds it back stops.
+func TestTapPacerHoldsEachPollBack(t *testing.T) {
+	t.Parallel()
+	const batches, perBatch = 3, 10
+	brokers := seededCluster(t, 1, batches, perBatch, nil)
+	tap := &pacingTap{recordingTap: recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}},
+		release: make(chan struct{})}
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
+		FetchMaxBytes: 1, Tap: tap}, nopHandler{}) // a fetch brings one record batch
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- ec.Run(ctx) }()
+	released := 0
+	for ; tap.seen() < batches*perBatch; released++ {
+		for i := 0; tap.waits.Load() <= int32(released); i++ {
+			if i == 3000 {
+				t.Fatalf("the consumer did not come back to the tap after %d releases", released)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := tap.fetches(); n > released {
+			t.Fatalf("%d fetches handed over after %d polls let go", n, released)
+		}
+		if released == 100 {
+			t.Fatalf("%d polls let go, %d of %d records fetched", released, tap.seen(), batches*perBatch)
+		}
+		tap.release <- struct{}{}
+	}
+	// One record more: the consumer's waiting poll hands it over, then the consumer is
+	// held back again.
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pcl.Close()
+	if err := pcl.ProduceSync(ctx, &kgo.Record{Topic: "events", Key: []byte("c"), Value: []byte(`{}`)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; tap.waits.Load() <= int32(released); i++ {
+		if i == 3000 {
+			t.Fatal("the consumer did not come back to the tap")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the consumer did not stop while its tap held it back")
+	}
+}
+
+// resumeAtHandler resumes the partitions it names where it says.
+type resumeAtHandler struct {
+	nopHandler
+	at map[int32]int64
+}
+
+func (h resumeAtHandler) ResumeAt(map[int32]int64) map[int32]int64 { return h.at }
+
+// The tap hears FromLogStart for a consumer's first fetch of a partition when no
+// record precedes it — the consumer's position is unknown and the fetch starts at the
+// log start, or its position is at or below the log start (records deleted) — and the
+// position itself otherwise, so that the archiver fed from a group new to the topic
+// need not read the partition again itself.
+func TestTapHearsWhenNothingPrecedesAFetch(t *testing.T) {
+	t.Parallel()
+	const perPartition = 120
+	brokers := seededCluster(t, 4, 4, perPartition/4, nil)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// Partitions 1 and 3 start at offset 100.
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: "events", Partition: 1, At: 100})
+	del.Add(kadm.Offset{Topic: "events", Partition: 3, At: 100})
+	if resp, err := kadm.NewClient(cl).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+	tap := &recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}}
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
+		FetchMaxBytes: 1, Tap: tap}, resumeAtHandler{at: map[int32]int64{2: 40, 3: 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := perPartition + (perPartition - 100) + (perPartition - 40) + (perPartition - 100)
+	if err := runUntil(ec, func() bool { return tap.seen() >= want }); err != nil {
+		t.Fatal(err)
+	}
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	for _, tc := range []struct {
+		p             int32
+		resumed, from int64
+		first         int64
+	}{
+		{0, -1, FromLogStart, 0},   // unknown position, the log from 0
+		{1, -1, FromLogStart, 100}, // unknown position, the log from 100
+		{2, 40, 40, 40},            // a position past the log start
+		{3, 20, FromLogStart, 100}, // a position below it
+	} {
+		calls, offs := tap.calls[tc.p], tap.offsets[tc.p]
+		if tap.resumed[tc.p] != tc.resumed || len(calls) == 0 || offs[0] != tc.first {
+			t.Errorf("partition %d: resumed at %d, %d fetches, first offset %v: want resumed at %d, first offset %d",
+				tc.p, tap.resumed[tc.p], len(calls), offs[:min(1, len(offs))], tc.resumed, tc.first)
+			continue
+		}
+		if calls[0][0] != tc.from {
+			t.Errorf("partition %d: first fetch from %d, want %d", tc.p, calls[0][0], tc.from)
+		}
+		for i := 1; i < len(calls); i++ {
+			if calls[i][0] != calls[i-1][1] {
+				t.Errorf("partition %d fetch %d: from %d, want %d", tc.p, i, calls[i][0], calls[i-1][1])
+			}
+		}
 	}
 }
 

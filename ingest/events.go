@@ -84,7 +84,8 @@ type EventsConfig struct {
 	// Metrics receives ingest's series. Default: unregistered metrics.
 	Metrics *Metrics
 	// Tap, when set, receives every fetched record of the events topic before it is
-	// handled (the live daemon's archiver feed). Default nil.
+	// handled (the live daemon's archiver feed); a TapPacer also holds fetches back.
+	// Default nil.
 	Tap RecordTap
 	// OnQueueFull, when set, is called each time the consumer held the next fetch back
 	// (once the wait is over) because MaxQueuedRecords events were queued and every
@@ -96,7 +97,8 @@ type EventsConfig struct {
 // RecordTap receives the records an EventConsumer fetches. Per partition, in order:
 // Resume when the consumer starts reading it (at: its first offset, -1 when only the
 // group's reset position knows), Fetched for each fetch as it is polled (from: the
-// consumer's position before the records, -1 when not known), Revoked once it gave the
+// consumer's position before the records, -1 when not known, FromLogStart when no
+// record precedes them in the partition), Revoked once it gave the
 // partition up — after every batch of the partition was handled. Its methods must not
 // block, and must not change the records.
 type RecordTap interface {
@@ -105,6 +107,19 @@ type RecordTap interface {
 	// wants nothing more of it.
 	Fetched(partition int32, from int64, recs []*kgo.Record) BatchTap
 	Revoked(partitions []int32)
+}
+
+// FromLogStart is RecordTap.Fetched's from when the consumer's position before the
+// records is not known but no record precedes them: the first is at the partition's
+// log start offset (a group new to the topic reading it from the start).
+const FromLogStart = -2
+
+// TapPacer is a RecordTap that may hold the consumer's next fetch back: the consumer
+// calls WaitRoom before each poll and polls once it returns, which it must when ctx
+// ends. The live daemon's archiver feed waits so for room rather than drop batches.
+type TapPacer interface {
+	RecordTap
+	WaitRoom(ctx context.Context)
 }
 
 // BatchTap follows one fetched batch through its handling, so that what the consumer
@@ -848,6 +863,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		batches []*Batch
 		fatal   error
 	)
+	pacer, _ := c.cfg.Tap.(TapPacer)
 	for ctx.Err() == nil && fatal == nil {
 		// A fetch is taken whole, because franz-go requests a broker's next fetch only
 		// once the last of its buffered one is taken: polling a fetch in parts left the
@@ -857,6 +873,9 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		// are busy, and what they hold is bounded here instead.
 		if c.inflight.waitRoom(c.cfg.MaxQueuedRecords, workers) && c.cfg.OnQueueFull != nil {
 			c.cfg.OnQueueFull()
+		}
+		if pacer != nil {
+			pacer.WaitRoom(ctx)
 		}
 		fs := c.cl.PollRecords(ctx, 0)
 		if fs.IsClientClosed() {
@@ -882,6 +901,9 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 				from := b.ps.tapped
 				b.ps.tapped = b.NextOffset()
 				b.ps.mu.Unlock()
+				if ls := fp.LogStartOffset; ls >= 0 && (from < 0 && fp.Records[0].Offset == ls || from > 0 && from <= ls) {
+					from = FromLogStart
+				}
 				b.tap = c.cfg.Tap.Fetched(fp.Partition, from, fp.Records)
 			}
 			batches = append(batches, b)

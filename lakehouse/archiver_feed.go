@@ -93,7 +93,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 			a.countBufferedLocked() // a file open under an earlier assignment is dropped
 			// A consumer that resumes beyond the archive, or from where it cannot say,
 			// will not hand over what lies between: read that here.
-			if st.next < 0 || it.at < 0 || st.next < it.at {
+			if !fromStart(it.at) && (st.next < 0 || it.at < 0 || st.next < it.at) {
 				a.startCatchUpLocked(&moves, it.p, st)
 			}
 			a.mu.Unlock()
@@ -145,11 +145,18 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 	return nil
 }
 
-// continuesLocked says whether records read from position from (-1: not known) leave
+// continuesLocked says whether records read from position from (-1: not known;
+// FromLogStart) leave
 // no hole after st's archive.
 func (a *archiver) continuesLocked(st *partState, from int64) bool {
-	return from >= 0 && st.next >= 0 && from <= st.next
+	return fromStart(from) || from >= 0 && st.next >= 0 && from <= st.next
 }
+
+// fromStart says whether a consumer's position from is at its partition's start, so
+// that its records leave a hole after no archive, empty or not: what the archive
+// lacks before them is gone from Kafka too (a file then starts at the archive's next
+// offset, as after offsets retention removed).
+func fromStart(from int64) bool { return from == 0 || from == FromLogStart }
 
 // startCatchUpLocked marks st as caught up by the archiver from the archive's next
 // offset, and has moves start the reading there.

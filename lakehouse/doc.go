@@ -22,9 +22,10 @@
 //     committed only after the manifest, for monitoring, never for resuming.
 //   - Fed archiving (ArchiverConfig.Feed): a consumer in the process owns the
 //     partitions and hands over its fetches; the archiver takes a fetch only when the
-//     consumer's position before it leaves no hole after the archive, and reads from
-//     Kafka itself what the feed leaves out, so a dropped batch costs a second fetch,
-//     never a record.
+//     consumer's position before it leaves no hole after the archive (a position at
+//     the partition's start, FromLogStart, leaves none after any archive), and reads
+//     from Kafka itself what the feed leaves out, so a dropped batch costs a second
+//     fetch, never a record.
 //   - Compaction and retention replace or drop files in one manifest commit and delete
 //     the objects later (DeleteDelay), so readers holding a snapshot keep working.
 //   - Lag: hindsight_archive_lag_offsets and hindsight_archive_lag_seconds, per

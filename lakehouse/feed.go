@@ -1,8 +1,10 @@
 package lakehouse
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -17,7 +19,8 @@ const DefaultFeedRecords = 1 << 16
 // evaluates and archives the same records). The consumer owns the partitions: it says
 // which it resumes where (Resume), hands over each fetch with its position before it
 // (Fetched) and says which it gave up (Revoked). None of them blocks: past FeedRecords
-// queued records a batch is dropped and counted. A batch handed over waits for the
+// queued records a batch is dropped and counted. A consumer that would rather slow
+// down than have batches dropped asks WaitRoom before each fetch. A batch handed over waits for the
 // consumer to have handled it (FedBatch.Handled), with what it learned of each record,
 // before the archiver takes it or anything queued after it.
 //
@@ -51,6 +54,13 @@ type Feed struct {
 	reading map[int32]int64
 	wake    chan struct{}
 	onFull  func() // nil: none
+	// room is closed, and replaced, each time the archiver takes records (WaitRoom).
+	room chan struct{}
+	// stalled is set when a WaitRoom ran out of patience, and cleared when the
+	// archiver next takes records: a stalled archiver (its storage down) costs the
+	// consumer one wait, not one per fetch.
+	stalled bool
+	waited  atomic.Int64 // nanoseconds spent in WaitRoom
 	// columns is the archiver's typed column set (RunArchiver), whose paths the
 	// consumer reads for it while handling a batch.
 	columns atomic.Pointer[ColumnSet]
@@ -90,8 +100,59 @@ func NewFeed(limit int, onFull func()) *Feed {
 	if limit <= 0 {
 		limit = DefaultFeedRecords
 	}
-	return &Feed{limit: limit, onFull: onFull, gaps: map[int32]bool{}, reading: map[int32]int64{}, wake: make(chan struct{}, 1)}
+	return &Feed{limit: limit, onFull: onFull, gaps: map[int32]bool{}, reading: map[int32]int64{},
+		wake: make(chan struct{}, 1), room: make(chan struct{})}
 }
+
+// WaitRoom waits, for at most patience, until at most half the feed's limit is
+// queued, and returns how long it waited. A consumer calls it before each fetch when
+// it would rather fall behind than have its batches dropped: in a backlog the
+// archiver, which encodes and compresses every record, is slower than the consumer,
+// and every dropped record costs it a second fetch, decompression and parse (0.85 of
+// a million records in one run of `hindsight bench throughput`: about a fifth of the
+// archiving daemon's CPU), which slows both when they share the cores. When patience
+// runs out the feed stops waiting until its archiver takes records again, so that an
+// archiver that cannot write (storage down) holds the consumer back once, after which
+// batches are dropped as without WaitRoom.
+func (f *Feed) WaitRoom(ctx context.Context, patience time.Duration) time.Duration {
+	var (
+		start time.Time
+		timer *time.Timer
+	)
+	for {
+		f.mu.Lock()
+		if f.stalled || 2*f.records <= f.limit {
+			f.mu.Unlock()
+			break
+		}
+		room := f.room
+		f.mu.Unlock()
+		if timer == nil {
+			start = time.Now()
+			timer = time.NewTimer(patience)
+			defer timer.Stop()
+		}
+		select {
+		case <-room:
+			continue
+		case <-ctx.Done():
+		case <-timer.C:
+			f.mu.Lock()
+			f.stalled = true
+			f.mu.Unlock()
+		}
+		break
+	}
+	if timer == nil {
+		return 0
+	}
+	d := time.Since(start)
+	f.waited.Add(int64(d))
+	return d
+}
+
+// Waited is how long consumers waited in WaitRoom, in all.
+func (f *Feed) Waited() time.Duration { return time.Duration(f.waited.Load()) }
 
 // Resume says the consumer now owns partition p and reads it from offset at (-1: not
 // known, e.g. a group's reset position).
@@ -99,9 +160,13 @@ func (f *Feed) Resume(p int32, at int64) {
 	f.push(feedItem{kind: feedResume, p: p, at: at}, p)
 }
 
+// FromLogStart is Feed.Fetched's from for records that no record precedes in their
+// partition: the first is at its log start offset. They continue any archive.
+const FromLogStart = -2
+
 // Fetched hands over records of partition p fetched in offset order; from is the
 // consumer's position before them (the offset after the last record it handed over,
-// or where it resumed; -1: not known). The feed keeps the slice and the records until
+// or where it resumed; -1: not known; FromLogStart). The feed keeps the slice and the records until
 // its archiver has copied them: the caller must not change them. It returns the
 // batch's notes, which the consumer fills while it handles the records and closes
 // with Handled; nil when the feed dropped the batch.
@@ -111,7 +176,7 @@ func (f *Feed) Fetched(p int32, from int64, recs []*kgo.Record) *FedBatch {
 	}
 	f.mu.Lock()
 	next, reading := f.reading[p]
-	beyond := reading && (from < 0 || next < 0 || from > next)
+	beyond := reading && from != FromLogStart && (from < 0 || next < 0 || from > next)
 	if beyond || f.records+len(recs) > f.limit {
 		queued := f.gaps[p]
 		if !queued {
@@ -201,10 +266,17 @@ func (f *Feed) take(buf []feedItem) []feedItem {
 		n++
 	}
 	buf = append(buf[:0], f.items[:n]...)
+	freed := false
 	for i := range buf {
 		if buf[i].kind == feedRecords {
 			f.records -= len(buf[i].recs)
+			freed = true
 		}
+	}
+	if freed {
+		f.stalled = false
+		close(f.room)
+		f.room = make(chan struct{})
 	}
 	rest := copy(f.items, f.items[n:])
 	clear(f.items[rest:])

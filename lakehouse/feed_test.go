@@ -101,6 +101,9 @@ func startFeeder(t *testing.T, b *kafkatest.Broker, feed *lakehouse.Feed, at map
 				}
 				from := f.cursor[fp.Partition]
 				f.cursor[fp.Partition] = fp.Records[len(fp.Records)-1].Offset + 1
+				if from < 0 && fp.Records[0].Offset == fp.LogStartOffset && f.rng.IntN(2) == 0 {
+					from = lakehouse.FromLogStart // as the live consumer says it (ingest.FromLogStart)
+				}
 				if fp.Partition == silent || f.rng.Float64() < f.drop {
 					return
 				}
@@ -230,6 +233,40 @@ func TestFedArchiverExactlyOnce(t *testing.T) {
 	}
 	t.Logf("%d crashes, %d records handed over, %v catch-ups, %v records dropped by full feeds, %d events, %d files",
 		crashes, handed, caughtUp, dropped, len(h.recs), len(snap.Files(lakehouse.Filter{})))
+}
+
+// TestFedArchiverTakesBatchesFromTheStart: a consumer that reads a partition from its
+// start — resumed at offset 0, or at a position it cannot say with batches from the
+// log start (ingest.FromLogStart) — hands over everything an empty lake lacks, so the
+// archiver takes its batches instead of reading the partition again itself (it once
+// read all of it, the feed's batches counted unused: a second fetch, decompression and
+// parse of every record of a daemon new to its topic).
+func TestFedArchiverTakesBatchesFromTheStart(t *testing.T) {
+	const partitions = 2
+	b, bkt, lake := brokerAndLake(t, partitions, "mem")
+	h := newHistory(17)
+	h.produce(t, b.Client(t), 600)
+	ends := h.ends()
+	feed := lakehouse.NewFeed(0, nil)
+	feed.Resume(0, 0)
+	feed.Resume(1, -1)
+	feed.Records(0, 0, fetchRange(t, b, 0, 0, ends[0]))
+	feed.Records(1, lakehouse.FromLogStart, fetchRange(t, b, 1, 0, ends[1]))
+	cfg, reg := meteredArchiverConfig(b, bkt, "")
+	cfg.Feed = feed
+	stop := startArchiver(t, cfg)
+	snap := waitArchived(t, lake, ends, 20*time.Second)
+	stopArchivers(t, stop)
+	checkExactlyOnce(t, lake, snap, h)
+	for name, want := range map[string]float64{
+		"hindsight_lake_feed_unused_records_total":  0,
+		"hindsight_lake_feed_dropped_records_total": 0,
+		"hindsight_lake_catch_ups_total":            1, // partition 1's, from its resumption at -1 to its first batch
+	} {
+		if got := promtest.Sum(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
 }
 
 // TestFedArchiverReadsADroppedLastBatch: a batch the feed drops for want of room,

@@ -1,8 +1,10 @@
 package lakehouse
 
 import (
+	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -43,6 +45,8 @@ func TestFeedKeepsOnlyBatchesTheArchiverCanTake(t *testing.T) {
 			pushes: []push{{0, 150, 5}}, kinds: []feedKind{feedResume, feedRecords}, feedRecords: 5},
 		{name: "a drop after a batch kept after a gap: a gap of its own", setup: func(f *Feed) { f.follow(0, 100) },
 			pushes: []push{{0, 101, 5}, {0, 100, 3}, {0, 103, 5}}, kinds: []feedKind{feedGap, feedRecords, feedGap}, unused: 10, feedRecords: 3},
+		{name: "from the log start: kept", setup: func(f *Feed) { f.follow(0, -1); f.follow(1, 10) },
+			pushes: []push{{0, FromLogStart, 5}, {1, FromLogStart, 5}}, kinds: []feedKind{feedRecords, feedRecords}, feedRecords: 10},
 		{name: "full: dropped for room", setup: func(f *Feed) { f.follow(0, 200) },
 			pushes: []push{{0, 100, 8}, {0, 108, 8}}, kinds: []feedKind{feedRecords, feedGap}, dropped: 8, feedRecords: 8},
 	} {
@@ -137,6 +141,66 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 	}
 	if f.Dropped() != 8+8+11+9 {
 		t.Errorf("dropped %d records, want %d", f.Dropped(), 8+8+11+9)
+	}
+}
+
+// TestFeedWaitRoom: WaitRoom returns at once while at most half the feed is queued,
+// and otherwise waits until the archiver takes records, its patience runs out or ctx
+// ends; after patience ran out it returns at once until the archiver takes records
+// again (a stalled archiver holds the consumer back once).
+func TestFeedWaitRoom(t *testing.T) {
+	recs := func(n int) []*kgo.Record { return make([]*kgo.Record, n) }
+	ctx := context.Background()
+	f := NewFeed(10, nil)
+	if d := f.WaitRoom(ctx, time.Hour); d != 0 {
+		t.Fatalf("waited %v on an empty feed", d)
+	}
+	a := f.Fetched(0, 0, recs(5))
+	if d := f.WaitRoom(ctx, time.Hour); d != 0 {
+		t.Fatalf("waited %v with half the feed queued", d)
+	}
+	b := f.Fetched(0, 5, recs(1))
+	waited := make(chan time.Duration)
+	go func() { waited <- f.WaitRoom(ctx, time.Hour) }()
+	select {
+	case d := <-waited:
+		t.Fatalf("returned after %v with 6 of 10 records queued", d)
+	case <-time.After(50 * time.Millisecond):
+	}
+	a.Handled()
+	b.Handled()
+	f.take(nil)
+	var total time.Duration
+	select {
+	case d := <-waited:
+		if d < 50*time.Millisecond {
+			t.Errorf("waited %v, want at least the 50ms before the take", d)
+		}
+		total += d
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait outlived the take that made room")
+	}
+
+	c := f.Fetched(0, 6, recs(6))
+	d := f.WaitRoom(ctx, 20*time.Millisecond)
+	if d < 20*time.Millisecond {
+		t.Errorf("patience of 20ms ran out after %v", d)
+	}
+	total += d
+	if d := f.WaitRoom(ctx, time.Hour); d != 0 {
+		t.Fatalf("waited %v again before the archiver took anything", d)
+	}
+	c.Handled()
+	f.take(nil)
+	f.Fetched(0, 12, recs(6))
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	if d = f.WaitRoom(cctx, time.Hour); d < 30*time.Millisecond {
+		t.Errorf("waited %v, want until the context ended after 30ms", d)
+	}
+	total += d
+	if f.Waited() != total {
+		t.Errorf("Waited() = %v, want the %v waited", f.Waited(), total)
 	}
 }
 

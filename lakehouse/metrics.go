@@ -96,6 +96,9 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "feed_unused_records_total",
 				Help: "Records the live consumer fetched that the archiver had no use for: they came while it read their partition from Kafka itself from before them (that reading archives them), or after the partition was given up."},
 				func() float64 { return float64(feed.Unused()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "feed_wait_seconds_total",
+				Help: "Time the live consumer held its next fetch back, waiting for room in the archiver's feed (--archive-feed-wait)."},
+				func() float64 { return feed.Waited().Seconds() }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "feed_limit_records",
 				Help: "Most fetched records the archiver's feed holds (--archive-feed-records)."},
 				func() float64 { return float64(feed.limit) }))

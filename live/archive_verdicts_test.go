@@ -126,11 +126,12 @@ func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
 	}
 }
 
-// TestArchiveFeedLimit: --archive-feed-records shows in /metrics, and a batch the feed
-// drops past it counts as the limit reached; the archiver reads those records from
-// Kafka itself, so the lake still holds every event once.
+// TestArchiveFeedLimit: --archive-feed-records and --archive-feed-wait show in
+// /metrics, and a batch the feed drops past the first counts as the limit reached; the
+// archiver reads those records from Kafka itself, so the lake still holds every event
+// once.
 func TestArchiveFeedLimit(t *testing.T) {
-	f := startFedDaemon(t, 1, func(c *live.Config) { c.ArchiveFeedRecords = 10 })
+	f := startFedDaemon(t, 1, func(c *live.Config) { c.ArchiveFeedRecords = 10; c.ArchiveFeedWait = 3 * time.Second })
 	reg := f.reg
 	before := promtest.Sum(t, reg, "hindsight_lake_records_archived_total")
 	var recs []*kgo.Record
@@ -141,6 +142,9 @@ func TestArchiveFeedLimit(t *testing.T) {
 	f.waitArchived("the events")
 	if got := promtest.Value(t, reg, "hindsight_limit", "name", "archive_feed_records"); got != 10 {
 		t.Errorf(`hindsight_limit{name="archive_feed_records"} = %v, want 10`, got)
+	}
+	if got := promtest.Value(t, reg, "hindsight_limit", "name", "archive_feed_wait_seconds"); got != 3 {
+		t.Errorf(`hindsight_limit{name="archive_feed_wait_seconds"} = %v, want 3`, got)
 	}
 	dropped := promtest.Sum(t, reg, "hindsight_lake_feed_dropped_records_total")
 	reached := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", "archive_feed_records")

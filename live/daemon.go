@@ -155,6 +155,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if d.feed != nil {
 		d.m.limit.WithLabelValues(limitFeedRecords).Set(float64(cfg.ArchiveFeedRecords))
 		d.m.limitReached.WithLabelValues(limitFeedRecords)
+		// Its reaching shows as hindsight_lake_feed_wait_seconds_total.
+		d.m.limit.WithLabelValues("archive_feed_wait_seconds").Set(max(cfg.ArchiveFeedWait, 0).Seconds())
 	}
 	s, err := newActiveSet(nil)
 	if err != nil {
@@ -401,7 +403,10 @@ func (d *Daemon) tap() ingest.RecordTap {
 	if d.feed == nil {
 		return nil // not a typed nil in the interface
 	}
-	return feedTap{d.feed}
+	if d.cfg.ArchiveFeedWait < 0 {
+		return feedTap{d.feed}
+	}
+	return pacedFeedTap{feedTap{d.feed}, d.cfg.ArchiveFeedWait}
 }
 
 // feedTap is the archiver's feed as the consumer's tap: the consumer notes in each
@@ -410,8 +415,20 @@ func (d *Daemon) tap() ingest.RecordTap {
 type feedTap struct{ *lakehouse.Feed }
 
 func (t feedTap) Fetched(p int32, from int64, recs []*kgo.Record) ingest.BatchTap {
+	if from == ingest.FromLogStart {
+		from = lakehouse.FromLogStart
+	}
 	if b := t.Feed.Fetched(p, from, recs); b != nil {
 		return b
 	}
 	return nil // dropped: not a typed nil in the interface
 }
+
+// pacedFeedTap is feedTap that holds the consumer's fetches back while the feed is
+// more than half full, for at most patience (Config.ArchiveFeedWait).
+type pacedFeedTap struct {
+	feedTap
+	patience time.Duration
+}
+
+func (t pacedFeedTap) WaitRoom(ctx context.Context) { t.Feed.WaitRoom(ctx, t.patience) }

@@ -52,6 +52,10 @@ import (
 // than GOMAXPROCS, at least 1.
 func DefaultArchiveFlushConcurrency() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
+// DefaultArchiveFeedWait is Config.ArchiveFeedWait's default: longer than the archiver
+// takes to encode a file and make room (under a second for a 64 MiB file here).
+const DefaultArchiveFeedWait = 5 * time.Second
+
 // DefaultGCPercent is the garbage-collection target `hindsight live` runs with against
 // external brokers unless GOGC is set: Go's default. A larger target was the default
 // once, to collect less often, but a larger heap goal touches more fresh memory, and on
@@ -250,6 +254,14 @@ type Config struct {
 	// fetched and decompressed once for both. Past it batches are dropped and the
 	// archiver reads them from Kafka itself. Default lakehouse.DefaultFeedRecords.
 	ArchiveFeedRecords int
+	// ArchiveFeedWait is how long the event consumer waits, before a fetch, for the
+	// archiver to take what it was handed while the feed is more than half full
+	// (lakehouse.Feed.WaitRoom): in a backlog evaluation then keeps the archiver's
+	// pace instead of running ahead and having it fetch and parse most records a
+	// second time. After a wait that ran out the consumer no longer waits until the
+	// archiver takes records again. Default DefaultArchiveFeedWait; negative: never
+	// wait (evaluation never slows for the archive).
+	ArchiveFeedWait time.Duration
 	// ArchiveFlushConcurrency is how many files the embedded archiver encodes at once.
 	// Default DefaultArchiveFlushConcurrency(): one core fewer than GOMAXPROCS, at
 	// least one, so that encoding rolled files (the archiver's heaviest work) never
@@ -290,6 +302,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.ArchiveFeedRecords <= 0 {
 		c.ArchiveFeedRecords = lakehouse.DefaultFeedRecords
+	}
+	if c.ArchiveFeedWait == 0 {
+		c.ArchiveFeedWait = DefaultArchiveFeedWait
 	}
 	if c.DataDir != "" {
 		if abs, err := filepath.Abs(c.DataDir); err == nil {
