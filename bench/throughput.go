@@ -58,12 +58,14 @@ type ThroughputConfig struct {
 	// would. Default live.DefaultGCPercent; negative, or GOGC in the environment,
 	// leaves it alone.
 	GCPercent int
-	// FetchMaxBytes, MaxQueuedRecords and ArchiveFeedWait are the daemons' (as
-	// hindsight live --fetch-max-bytes, --max-queued-records and --archive-feed-wait),
-	// for tuning them. Default 0: the daemon's defaults.
-	FetchMaxBytes    int32
-	MaxQueuedRecords int
-	ArchiveFeedWait  time.Duration
+	// FetchMaxBytes, MaxQueuedRecords, ArchiveFeedRecords and ArchiveFeedWait are the
+	// daemons' (as hindsight live --fetch-max-bytes, --max-queued-records,
+	// --archive-feed-records and --archive-feed-wait), for tuning them. Default 0: the
+	// daemon's defaults.
+	FetchMaxBytes      int32
+	MaxQueuedRecords   int
+	ArchiveFeedRecords int
+	ArchiveFeedWait    time.Duration
 }
 
 // ThroughputRuns are ThroughputConfig.Runs' names and default: the floor; 1 rule, a
@@ -386,7 +388,7 @@ func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archi
 				Registry: reg,
 				HTTPAddr: "127.0.0.1:0", NoBackfill: true, NoArchive: !archive, NoNotify: true, LakeURL: lakeURL, Logger: t.cfg.Logger,
 				MemoryLimit: t.cfg.MemoryLimit, FetchMaxBytes: t.cfg.FetchMaxBytes, MaxQueuedRecords: t.cfg.MaxQueuedRecords,
-				ArchiveFeedWait: t.cfg.ArchiveFeedWait})
+				ArchiveFeedRecords: t.cfg.ArchiveFeedRecords, ArchiveFeedWait: t.cfg.ArchiveFeedWait})
 			if err != nil {
 				stop()
 				return fmt.Errorf("bench: starting the daemon for %q: %w", run.Name, err)
@@ -625,6 +627,9 @@ func (r *ThroughputReport) Result() Result {
 	}
 	if n := r.Config.MaxQueuedRecords; n > 0 && n != ingest.DefaultMaxQueuedRecords {
 		res.Params["max_queued_records"] = strconv.Itoa(n)
+	}
+	if n := r.Config.ArchiveFeedRecords; n > 0 && n != lakehouse.DefaultFeedRecords {
+		res.Params["archive_feed_records"] = strconv.Itoa(n)
 	}
 	if w := r.Config.ArchiveFeedWait; w != 0 && w != live.DefaultArchiveFeedWait {
 		res.Params["archive_feed_wait"] = w.String()

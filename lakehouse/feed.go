@@ -19,7 +19,9 @@ const DefaultFeedRecords = 1 << 16
 // evaluates and archives the same records). The consumer owns the partitions: it says
 // which it resumes where (Resume), hands over each fetch with its position before it
 // (Fetched) and says which it gave up (Revoked). None of them blocks: past FeedRecords
-// queued records a batch is dropped and counted. A consumer that would rather slow
+// queued records a batch is dropped and counted (an empty feed takes a batch of any
+// size: its records are in memory already, held by the consumer until handled, and
+// a feed smaller than one fetch would otherwise drop them all). A consumer that would rather slow
 // down than have batches dropped asks WaitRoom before each fetch. A batch handed over waits for the
 // consumer to have handled it (FedBatch.Handled), with what it learned of each record,
 // before the archiver takes it or anything queued after it.
@@ -60,7 +62,15 @@ type Feed struct {
 	// archiver next takes records: a stalled archiver (its storage down) costs the
 	// consumer one wait, not one per fetch.
 	stalled bool
-	waited  atomic.Int64 // nanoseconds spent in WaitRoom
+	// polled counts the records handed over (kept or dropped) since the last WaitRoom:
+	// the size of the consumer's last poll, which WaitRoom makes room for.
+	polled int
+	// admitted is set when WaitRoom found room: the poll that follows is kept whole,
+	// beyond the limit if it is larger than the last (its records are in memory
+	// already; dropping part of it would cost a second read of the rest of its
+	// partitions).
+	admitted bool
+	waited   atomic.Int64 // nanoseconds spent in WaitRoom
 	// columns is the archiver's typed column set (RunArchiver), whose paths the
 	// consumer reads for it while handling a batch.
 	columns atomic.Pointer[ColumnSet]
@@ -104,8 +114,10 @@ func NewFeed(limit int, onFull func()) *Feed {
 		wake: make(chan struct{}, 1), room: make(chan struct{})}
 }
 
-// WaitRoom waits, for at most patience, until at most half the feed's limit is
-// queued, and returns how long it waited. A consumer calls it before each fetch when
+// WaitRoom waits, for at most patience, until the feed has room for a poll as large
+// as the last one handed over since the previous WaitRoom (half the limit before the
+// first), or is empty, and returns how long it waited; the poll that follows is then
+// kept whole, whatever its size. A consumer calls it before each poll when
 // it would rather fall behind than have its batches dropped: in a backlog the
 // archiver, which encodes and compresses every record, is slower than the consumer,
 // and every dropped record costs it a second fetch, decompression and parse, which
@@ -120,9 +132,20 @@ func (f *Feed) WaitRoom(ctx context.Context, patience time.Duration) time.Durati
 		start time.Time
 		timer *time.Timer
 	)
+	f.mu.Lock()
+	want := f.polled
+	if want == 0 {
+		want = f.limit / 2
+	}
+	f.polled = 0
+	f.admitted = false
+	f.mu.Unlock()
 	for {
 		f.mu.Lock()
-		if f.stalled || 2*f.records <= f.limit {
+		if !f.stalled && (f.records == 0 || f.records+want <= f.limit) {
+			f.admitted = true
+		}
+		if f.stalled || f.admitted {
 			f.mu.Unlock()
 			break
 		}
@@ -178,7 +201,10 @@ func (f *Feed) Fetched(p int32, from int64, recs []*kgo.Record) *FedBatch {
 	f.mu.Lock()
 	next, reading := f.reading[p]
 	beyond := reading && from != FromLogStart && (from < 0 || next < 0 || from > next)
-	if beyond || f.records+len(recs) > f.limit {
+	if !beyond {
+		f.polled += len(recs)
+	}
+	if beyond || !f.admitted && f.records > 0 && f.records+len(recs) > f.limit {
 		queued := f.gaps[p]
 		if !queued {
 			f.gaps[p] = true

@@ -122,15 +122,17 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 	if n := held(f); n != 0 {
 		t.Errorf("%d records held after everything was taken", n)
 	}
-	if f.Fetched(0, 120, recs(11)) != nil {
+	d := f.Fetched(1, 2, recs(1))
+	d.Handled()
+	if f.Fetched(0, 120, recs(10)) != nil {
 		t.Fatal("a batch past the feed's room was kept")
 	}
-	c := f.Fetched(0, 131, recs(3))
+	c := f.Fetched(0, 130, recs(3))
 	// Dropped after c: a gap item of its own, since the archiver may take c as the
 	// continuation that ends the reading the first gap starts.
-	f.Fetched(0, 134, recs(9))
-	if got := kinds(f.take(nil)); !slices.Equal(got, []feedKind{feedGap}) {
-		t.Fatalf("took %v, want [gap]: the gap queued before the pending batch", got)
+	f.Fetched(0, 133, recs(9))
+	if got := kinds(f.take(nil)); !slices.Equal(got, []feedKind{feedRecords, feedGap}) {
+		t.Fatalf("took %v, want [records gap]: what was queued before the pending batch", got)
 	}
 	if n := held(f); n != 3 {
 		t.Errorf("%d records held, want the pending batch's 3", n)
@@ -139,15 +141,21 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 	if got := kinds(f.take(nil)); !slices.Equal(got, []feedKind{feedRecords, feedGap}) {
 		t.Fatalf("took %v, want [records gap]", got)
 	}
-	if f.Dropped() != 8+8+11+9 {
-		t.Errorf("dropped %d records, want %d", f.Dropped(), 8+8+11+9)
+	if f.Dropped() != 8+8+10+9 {
+		t.Errorf("dropped %d records, want %d", f.Dropped(), 8+8+10+9)
+	}
+	// An empty feed takes a batch larger than its limit: it would drop every batch
+	// of a consumer whose fetches are larger.
+	if f.Fetched(0, 142, recs(11)) == nil {
+		t.Error("an empty feed dropped a batch larger than its limit")
 	}
 }
 
-// TestFeedWaitRoom: WaitRoom returns at once while at most half the feed is queued,
-// and otherwise waits until the archiver takes records, its patience runs out or ctx
-// ends; after patience ran out it returns at once until the archiver takes records
-// again (a stalled archiver holds the consumer back once).
+// TestFeedWaitRoom: WaitRoom returns at once while the feed is empty or has room for
+// a poll as large as the last (half its limit before the first), and otherwise waits
+// until the archiver takes records, its patience runs out or ctx ends; after patience
+// ran out it returns at once until the archiver takes records again (a stalled
+// archiver holds the consumer back once).
 func TestFeedWaitRoom(t *testing.T) {
 	recs := func(n int) []*kgo.Record { return make([]*kgo.Record, n) }
 	ctx := context.Background()
@@ -157,14 +165,14 @@ func TestFeedWaitRoom(t *testing.T) {
 	}
 	a := f.Fetched(0, 0, recs(5))
 	if d := f.WaitRoom(ctx, time.Hour); d != 0 {
-		t.Fatalf("waited %v with half the feed queued", d)
+		t.Fatalf("waited %v with room for a poll of 5 records", d)
 	}
-	b := f.Fetched(0, 5, recs(1))
+	b := f.Fetched(0, 5, recs(4))
 	waited := make(chan time.Duration)
 	go func() { waited <- f.WaitRoom(ctx, time.Hour) }()
 	select {
 	case d := <-waited:
-		t.Fatalf("returned after %v with 6 of 10 records queued", d)
+		t.Fatalf("returned after %v with 9 of 10 records queued after a poll of 4", d)
 	case <-time.After(50 * time.Millisecond):
 	}
 	a.Handled()
@@ -181,7 +189,7 @@ func TestFeedWaitRoom(t *testing.T) {
 		t.Fatal("the wait outlived the take that made room")
 	}
 
-	c := f.Fetched(0, 6, recs(6))
+	c := f.Fetched(0, 9, recs(6))
 	d := f.WaitRoom(ctx, 20*time.Millisecond)
 	if d < 20*time.Millisecond {
 		t.Errorf("patience of 20ms ran out after %v", d)
@@ -192,13 +200,25 @@ func TestFeedWaitRoom(t *testing.T) {
 	}
 	c.Handled()
 	f.take(nil)
-	f.Fetched(0, 12, recs(6))
+	e := f.Fetched(0, 15, recs(6))
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer cancel()
 	if d = f.WaitRoom(cctx, time.Hour); d < 30*time.Millisecond {
 		t.Errorf("waited %v, want until the context ended after 30ms", d)
 	}
 	total += d
+	if f.Fetched(1, 0, recs(6)) != nil {
+		t.Error("a batch past the limit was kept after a wait that found no room")
+	}
+	e.Handled()
+	f.take(nil)
+	// A poll WaitRoom let in is kept whole, past the limit.
+	if d := f.WaitRoom(ctx, time.Hour); d != 0 {
+		t.Fatalf("waited %v on an empty feed", d)
+	}
+	if f.Fetched(0, 21, recs(8)) == nil || f.Fetched(1, 6, recs(8)) == nil {
+		t.Error("a poll let in by WaitRoom was not kept whole")
+	}
 	if f.Waited() != total {
 		t.Errorf("Waited() = %v, want the %v waited", f.Waited(), total)
 	}

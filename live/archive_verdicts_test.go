@@ -127,31 +127,51 @@ func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
 }
 
 // TestArchiveFeedLimit: --archive-feed-records and --archive-feed-wait show in
-// /metrics, and a batch the feed drops past the first counts as the limit reached; the
-// archiver reads those records from Kafka itself, so the lake still holds every event
-// once.
+// /metrics. A consumer that never waits for the feed has batches dropped past its
+// limit, each counting as the limit reached, and the archiver reads those records from
+// Kafka itself; one that waits for room has none dropped, however small the feed: a
+// poll it waited for is kept whole. Either way the lake holds every event once.
 func TestArchiveFeedLimit(t *testing.T) {
-	f := startFedDaemon(t, 1, func(c *live.Config) { c.ArchiveFeedRecords = 10; c.ArchiveFeedWait = 3 * time.Second })
-	reg := f.reg
-	before := promtest.Sum(t, reg, "hindsight_lake_records_archived_total")
-	var recs []*kgo.Record
-	for i := range 2000 {
-		recs = append(recs, e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, i)))
-	}
-	f.produce(recs...)
-	f.waitArchived("the events")
-	if got := promtest.Value(t, reg, "hindsight_limit", "name", "archive_feed_records"); got != 10 {
-		t.Errorf(`hindsight_limit{name="archive_feed_records"} = %v, want 10`, got)
-	}
-	if got := promtest.Value(t, reg, "hindsight_limit", "name", "archive_feed_wait_seconds"); got != 3 {
-		t.Errorf(`hindsight_limit{name="archive_feed_wait_seconds"} = %v, want 3`, got)
-	}
-	dropped := promtest.Sum(t, reg, "hindsight_lake_feed_dropped_records_total")
-	reached := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", "archive_feed_records")
-	if dropped == 0 || reached == 0 || reached > dropped {
-		t.Errorf("the feed dropped %v records in %v batches past its limit: want some, at most one batch per record", dropped, reached)
-	}
-	if got := promtest.Sum(t, reg, "hindsight_lake_records_archived_total") - before; got != float64(len(recs)) {
-		t.Errorf("%v records archived, want the %d produced", got, len(recs))
+	for _, tc := range []struct {
+		name string
+		wait time.Duration
+	}{
+		{"never wait", -1},
+		{"wait for room", 30 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := startFedDaemon(t, 2, func(c *live.Config) { c.ArchiveFeedRecords = 10; c.ArchiveFeedWait = tc.wait })
+			reg := f.reg
+			if got := promtest.Value(t, reg, "hindsight_limit", "name", "archive_feed_records"); got != 10 {
+				t.Errorf(`hindsight_limit{name="archive_feed_records"} = %v, want 10`, got)
+			}
+			if got, want := promtest.Value(t, reg, "hindsight_limit", "name", "archive_feed_wait_seconds"), max(tc.wait, 0).Seconds(); got != want {
+				t.Errorf(`hindsight_limit{name="archive_feed_wait_seconds"} = %v, want %v`, got, want)
+			}
+			before := promtest.Sum(t, reg, "hindsight_lake_records_archived_total")
+			dropped := func() float64 { return promtest.Sum(t, reg, "hindsight_lake_feed_dropped_records_total") }
+			// Rounds of 200 events over both partitions, until the feed drops some
+			// (never waiting) or for 10 rounds (waiting).
+			produced := 0
+			for round := 0; round < 20 && (tc.wait >= 0 && round < 10 || tc.wait < 0 && dropped() == 0); round++ {
+				var recs []*kgo.Record
+				for i := range 200 {
+					recs = append(recs, e2etest.Event(fmt.Sprintf("c-%d", i%7), fmt.Sprintf(`{"n":%d}`, produced+i)))
+				}
+				f.produce(recs...)
+				produced += len(recs)
+				f.waitArchived("the events")
+			}
+			reached := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", "archive_feed_records")
+			if tc.wait < 0 && (dropped() == 0 || reached == 0 || reached > dropped()) {
+				t.Errorf("the feed dropped %v records in %v batches past its limit: want some, at most one batch per record", dropped(), reached)
+			}
+			if tc.wait >= 0 && (dropped() != 0 || reached != 0) {
+				t.Errorf("the feed dropped %v records in %v batches, though the consumer waited for room", dropped(), reached)
+			}
+			if got := promtest.Sum(t, reg, "hindsight_lake_records_archived_total") - before; got != float64(produced) {
+				t.Errorf("%v records archived, want the %d produced", got, produced)
+			}
+		})
 	}
 }

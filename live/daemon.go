@@ -425,7 +425,8 @@ func (t feedTap) Fetched(p int32, from int64, recs []*kgo.Record) ingest.BatchTa
 }
 
 // pacedFeedTap is feedTap that holds the consumer's fetches back while the feed is
-// more than half full, for at most patience (Config.ArchiveFeedWait).
+// without room for another poll like the last, for at most patience
+// (Config.ArchiveFeedWait).
 type pacedFeedTap struct {
 	feedTap
 	patience time.Duration

@@ -255,7 +255,8 @@ type Config struct {
 	// archiver reads them from Kafka itself. Default lakehouse.DefaultFeedRecords.
 	ArchiveFeedRecords int
 	// ArchiveFeedWait is how long the event consumer waits, before a fetch, for the
-	// archiver to take what it was handed while the feed is more than half full
+	// archiver to take what it was handed while the feed lacks room for another poll
+	// like the last
 	// (lakehouse.Feed.WaitRoom): in a backlog evaluation then keeps the archiver's
 	// pace instead of running ahead and having it fetch and parse most records a
 	// second time. After a wait that ran out the consumer no longer waits until the

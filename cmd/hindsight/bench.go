@@ -15,6 +15,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/bench"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -267,6 +268,7 @@ baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 	f.IntVar(&cfg.GCPercent, "gogc", live.DefaultGCPercent, "GC target percentage of this process during the daemon's runs, as hindsight live --gogc (the floor runs at Go's own; negative: leave GOGC alone)")
 	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", ingest.DefaultFetchMaxBytes, "the daemons' --fetch-max-bytes")
 	f.IntVar(&cfg.MaxQueuedRecords, "max-queued-records", ingest.DefaultMaxQueuedRecords, "the daemons' --max-queued-records")
+	f.IntVar(&cfg.ArchiveFeedRecords, "archive-feed-records", lakehouse.DefaultFeedRecords, "the archiving daemons' --archive-feed-records")
 	f.DurationVar(&cfg.ArchiveFeedWait, "archive-feed-wait", live.DefaultArchiveFeedWait, "the archiving daemons' --archive-feed-wait (negative: never wait)")
 	f.BoolVar(&quiet, "quiet", false, "no line per run on stderr")
 	addLogFlags(f, &logLevel, "warn")
