@@ -58,7 +58,9 @@ type LatencyConfig struct {
 	NoArchive bool
 	// GCPercent is the garbage-collection target of this process (which hosts the daemon)
 	// during the run, as `hindsight live --gogc` sets it; restored afterwards. Default
-	// live.DefaultGCPercent; negative, or GOGC in the environment, leaves it alone.
+	// the daemon's own against external brokers (live.GCPercent: with the archive
+	// unless NoArchive; the breakdown's run without it keeps the same); negative, or
+	// GOGC in the environment, leaves it alone.
 	GCPercent int
 	// Drain bounds the wait for the last alerts after the last event. Default 5s.
 	Drain time.Duration
@@ -87,7 +89,7 @@ func (c *LatencyConfig) EnsureDefaults() {
 	orDefault(&c.ProbeEvery, 1)
 	noneOrDefault(&c.WebhookEvery, 20)
 	if c.GCPercent == 0 {
-		c.GCPercent = live.DefaultGCPercent
+		c.GCPercent = live.GCPercent(false, !c.NoArchive)
 	}
 	c.Workload.EnsureDefaults()
 	if c.Logger == nil {

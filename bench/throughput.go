@@ -55,8 +55,9 @@ type ThroughputConfig struct {
 	// GCPercent is the garbage-collection target of this process during the daemon's
 	// runs, as `hindsight live --gogc` sets it against external brokers; the floor runs
 	// at the process's own (Go's 100 unless GOGC says otherwise), as a plain consumer
-	// would. Default live.DefaultGCPercent; negative, or GOGC in the environment,
-	// leaves it alone.
+	// would. Default 0: the daemon's own (live.GCPercent: DefaultGCPercent, or
+	// ArchiveGCPercent for the runs with the archive); negative, or GOGC in the
+	// environment, leaves it alone.
 	GCPercent int
 	// FetchMaxBytes, MaxQueuedRecords, ArchiveFeedRecords and ArchiveFeedWait are the
 	// daemons' (as hindsight live --fetch-max-bytes, --max-queued-records,
@@ -79,7 +80,6 @@ func (c *ThroughputConfig) EnsureDefaults() {
 	orDefault(&c.Events, 1_000_000)
 	orDefault(&c.Partitions, 6)
 	orDefault(&c.ManyRules, 1_000)
-	orDefault(&c.GCPercent, live.DefaultGCPercent)
 	if len(c.Runs) == 0 {
 		c.Runs = ThroughputRuns
 	}
@@ -341,8 +341,12 @@ func (t *throughputBench) floor(ctx context.Context) (ThroughputRun, error) {
 // windowed of them kept per group and window, with or without its archiver.
 func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archive bool) (ThroughputRun, error) {
 	t.n++
-	if _, set := os.LookupEnv("GOGC"); !set && t.cfg.GCPercent > 0 {
-		defer debug.SetGCPercent(debug.SetGCPercent(t.cfg.GCPercent))
+	if _, set := os.LookupEnv("GOGC"); !set && t.cfg.GCPercent >= 0 {
+		p := t.cfg.GCPercent
+		if p == 0 {
+			p = live.GCPercent(false, archive)
+		}
+		defer debug.SetGCPercent(debug.SetGCPercent(p))
 	}
 	run := ThroughputRun{Rules: rules, Windowed: windowed, Archive: archive, Name: fmt.Sprintf("%d rules", rules)}
 	if rules == 1 {
@@ -619,7 +623,7 @@ func (r *ThroughputReport) Result() Result {
 	if r.Config.MemoryLimit > 0 {
 		res.Params["memory_limit"] = strconv.FormatInt(r.Config.MemoryLimit, 10)
 	}
-	if r.Config.GCPercent != 100 {
+	if r.Config.GCPercent != 0 {
 		res.Params["gogc"] = strconv.Itoa(r.Config.GCPercent)
 	}
 	if n := r.Config.FetchMaxBytes; n > 0 && n != ingest.DefaultFetchMaxBytes {

@@ -68,8 +68,33 @@ const DefaultArchiveFeedWait = 5 * time.Second
 // with 100, 2026-12-02 16:35–16:39) one rule read 688,456, 757,887 and 777,082
 // events/s against 758,777, 827,009 and 895,597, at 1.77–2.15 CPU-s per million
 // against 1.58–1.84; with the archive and 1,000 rules the peak RSS fell by 50–113 MiB
-// but the events/s by 4–30%.
+// but the events/s by 4–30% (then the archiver still read most records a second time;
+// see ArchiveGCPercent).
 const DefaultGCPercent = 100
+
+// ArchiveGCPercent is the target against external brokers with the embedded archive
+// on. The heap then holds the fetched batches the archiver's feed keeps (up to
+// --archive-feed-records of them and a poll), so Go's default doubles a large live
+// heap: `hindsight bench throughput --gogc`, six pairs alternated with 100
+// (2026-12-03 02:59–03:16), read 1 rule with the archive at a median of about 311k
+// events/s against 328k and 1,000 rules half windowed at 149k against 144k (±20%
+// between runs either way), with peak RSS 506–562 MiB against 558–609, and 509–570
+// against 591–620 (the target is 600 MiB for 1M events). Without the archive it costs:
+// 1 rule read 1.40–1.99 CPU-s per million against 1.33–1.48 in three of those pairs.
+const ArchiveGCPercent = 50
+
+// GCPercent is the daemon's garbage-collection target unless --gogc or GOGC says
+// otherwise: EmbeddedGCPercent with the embedded broker, ArchiveGCPercent with the
+// embedded archive, DefaultGCPercent else.
+func GCPercent(embeddedBroker, archive bool) int {
+	switch {
+	case embeddedBroker:
+		return EmbeddedGCPercent
+	case archive:
+		return ArchiveGCPercent
+	}
+	return DefaultGCPercent
+}
 
 // EmbeddedGCPercent is the target when the embedded broker runs in the process: its
 // log is on the Go heap, hundreds of megabytes that every collection marks, and

@@ -133,7 +133,7 @@ func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 	f.IntVar(&cfg.WebhookEvery, "webhook-every", 20, "make every Nth probe also a webhook probe, delivered to a loopback receiver by the notify stage and timed there (negative: none)")
 	f.DurationVar(&cfg.ProducerLinger, "producer-linger", 0, "event producer linger (0: send each event at once)")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "the daemon's alert linger (as hindsight live --alert-linger)")
-	f.IntVar(&cfg.GCPercent, "gogc", live.DefaultGCPercent, "GC target percentage of this process during the run, as hindsight live --gogc (negative: leave GOGC alone)")
+	f.IntVar(&cfg.GCPercent, "gogc", 0, fmt.Sprintf("GC target percentage of this process during the run, as hindsight live --gogc (0: the daemon's own against external brokers, %d with the archive, %d with --no-archive; negative: leave GOGC alone)", live.ArchiveGCPercent, live.DefaultGCPercent))
 	f.BoolVar(&cfg.NoBaseline, "no-baseline", false, "skip the pass-through baseline")
 	f.BoolVar(&cfg.NoBreakdown, "no-breakdown", false, "skip the daemon's second pass with its archiver off, which shows what the archive adds")
 }
@@ -265,7 +265,7 @@ baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 	f.IntVar(&cfg.ManyRules, "many-rules", 1_000, "rules of the largest runs (the middle run has a tenth)")
 	f.StringSliceVar(&cfg.Runs, "runs", bench.ThroughputRuns, "the runs to make, in order (floor may repeat)")
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
-	f.IntVar(&cfg.GCPercent, "gogc", live.DefaultGCPercent, "GC target percentage of this process during the daemon's runs, as hindsight live --gogc (the floor runs at Go's own; negative: leave GOGC alone)")
+	f.IntVar(&cfg.GCPercent, "gogc", 0, fmt.Sprintf("GC target percentage of this process during the daemon's runs, as hindsight live --gogc (0: the daemon's own against external brokers, %d, or %d with the archive; the floor runs at Go's own; negative: leave GOGC alone)", live.DefaultGCPercent, live.ArchiveGCPercent))
 	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", ingest.DefaultFetchMaxBytes, "the daemons' --fetch-max-bytes")
 	f.IntVar(&cfg.MaxQueuedRecords, "max-queued-records", ingest.DefaultMaxQueuedRecords, "the daemons' --max-queued-records")
 	f.IntVar(&cfg.ArchiveFeedRecords, "archive-feed-records", lakehouse.DefaultFeedRecords, "the archiving daemons' --archive-feed-records")

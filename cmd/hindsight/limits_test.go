@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hindsightdev/hindsight/backfill"
+	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -153,5 +156,30 @@ func TestRuleLimitFlagNames(t *testing.T) {
 	}
 	if err := f.Parse([]string{"--memory-limit=629145600"}); err != nil || budget != 600<<20 {
 		t.Fatalf("--memory-limit=629145600: %d, %v", budget, err)
+	}
+}
+
+// TestGCPercentDefaults: --gogc 0 takes the daemon's target for where it runs (the
+// embedded broker's log on the heap, else the archive's feed), a value given wins.
+func TestGCPercentDefaults(t *testing.T) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		t.Fatal("GOGC is set in the environment: setGCPercent leaves it alone, so this test cannot see its choice")
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	for _, tc := range []struct {
+		flag              int
+		embedded, archive bool
+		want              int
+	}{
+		{0, true, true, live.EmbeddedGCPercent},
+		{0, true, false, live.EmbeddedGCPercent},
+		{0, false, true, live.ArchiveGCPercent},
+		{0, false, false, live.DefaultGCPercent},
+		{75, false, true, 75},
+	} {
+		setGCPercent(tc.flag, tc.embedded, tc.archive)
+		if got := debug.SetGCPercent(100); got != tc.want {
+			t.Errorf("--gogc %d, embedded broker %v, archive %v: GOGC %d, want %d", tc.flag, tc.embedded, tc.archive, got, tc.want)
+		}
 	}
 }

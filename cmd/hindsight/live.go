@@ -71,7 +71,7 @@ needs --api-token unless --http is a loopback address.`,
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
-			setGCPercent(gogc, len(cfg.Kafka.Brokers) == 0)
+			setGCPercent(gogc, len(cfg.Kafka.Brokers) == 0, !cfg.NoArchive)
 			return live.Run(cmd.Context(), cfg)
 		},
 	}
@@ -149,22 +149,18 @@ needs --api-token unless --http is a loopback address.`,
 }
 
 // addGCFlag registers --gogc: the daemon's garbage-collection target (see
-// live.DefaultGCPercent and live.EmbeddedGCPercent).
+// live.GCPercent).
 func addGCFlag(f *pflag.FlagSet, v *int) {
-	f.IntVar(v, "gogc", 0, fmt.Sprintf("GC target percentage (Go's GOGC); 0: %d with --brokers, %d with the embedded broker, whose log is on this process's heap; the GOGC environment variable, when set, wins",
-		live.DefaultGCPercent, live.EmbeddedGCPercent))
+	f.IntVar(v, "gogc", 0, fmt.Sprintf("GC target percentage (Go's GOGC); 0: %d with --brokers, %d with --brokers and the embedded archive (its feed's batches on the heap), %d with the embedded broker, whose log is on this process's heap; the GOGC environment variable, when set, wins",
+		live.DefaultGCPercent, live.ArchiveGCPercent, live.EmbeddedGCPercent))
 }
 
-func setGCPercent(p int, embedded bool) {
+func setGCPercent(p int, embeddedBroker, archive bool) {
 	if _, set := os.LookupEnv("GOGC"); set {
 		return
 	}
-	switch {
-	case p != 0:
-	case embedded:
-		p = live.EmbeddedGCPercent
-	default:
-		p = live.DefaultGCPercent
+	if p == 0 {
+		p = live.GCPercent(embeddedBroker, archive)
 	}
 	debug.SetGCPercent(p)
 }
