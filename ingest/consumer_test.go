@@ -129,6 +129,10 @@ type recordingTap struct {
 	revoked []int32
 }
 
+func newRecordingTap() *recordingTap {
+	return &recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}}
+}
+
 func (r *recordingTap) Resume(p int32, at int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -172,7 +176,7 @@ func TestTapSeesEveryFetchInOrder(t *testing.T) {
 	t.Parallel()
 	const perPartition = 300
 	brokers := seededCluster(t, 2, 6, perPartition/6, nil) // small batches: the consumer fetches several times
-	tap := &recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}}
+	tap := newRecordingTap()
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
 		MaxQueuedRecords: 37, FetchMaxBytes: 1, Tap: tap}, resumeHandler{}) // each fetch at most one record batch
 	if err != nil {
@@ -216,7 +220,7 @@ func TestTapSeesEveryFetchInOrder(t *testing.T) {
 
 // pacingTap is a TapPacer that holds each poll back until the test releases it.
 type pacingTap struct {
-	recordingTap
+	*recordingTap
 	waits   atomic.Int32
 	release chan struct{}
 }
@@ -246,8 +250,7 @@ func TestTapPacerHoldsEachPollBack(t *testing.T) {
 	t.Parallel()
 	const batches, perBatch = 3, 10
 	brokers := seededCluster(t, 1, batches, perBatch, nil)
-	tap := &pacingTap{recordingTap: recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}},
-		release: make(chan struct{})}
+	tap := &pacingTap{recordingTap: newRecordingTap(), release: make(chan struct{})}
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
 		FetchMaxBytes: 1, Tap: tap}, nopHandler{}) // a fetch brings one record batch
 	if err != nil {
@@ -329,7 +332,7 @@ func TestTapHearsWhenNothingPrecedesAFetch(t *testing.T) {
 	if resp, err := kadm.NewClient(cl).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
 		t.Fatalf("deleting records: %v %v", err, resp.Error())
 	}
-	tap := &recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}}
+	tap := newRecordingTap()
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
 		FetchMaxBytes: 1, Tap: tap}, resumeAtHandler{at: map[int32]int64{2: 40, 3: 20}})
 	if err != nil {
@@ -386,7 +389,7 @@ func TestFetchMaxBytesBoundsEachFetch(t *testing.T) {
 		{"franz-go's default", 50 << 20, batches * perBatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tap := &recordingTap{resumed: map[int32]int64{}, calls: map[int32][][2]int64{}, offsets: map[int32][]int64{}}
+			tap := newRecordingTap()
 			ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"},
 				Group: "g-" + strconv.Itoa(int(tc.maxBytes)), FetchMaxBytes: tc.maxBytes, Tap: tap}, nopHandler{})
 			if err != nil {

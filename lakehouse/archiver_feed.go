@@ -146,8 +146,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 }
 
 // continuesLocked says whether records read from position from (-1: not known;
-// FromLogStart) leave
-// no hole after st's archive.
+// FromLogStart) leave no hole after st's archive.
 func (a *archiver) continuesLocked(st *partState, from int64) bool {
 	return fromStart(from) || from >= 0 && st.next >= 0 && from <= st.next
 }

@@ -20,11 +20,11 @@ const DefaultFeedRecords = 1 << 16
 // which it resumes where (Resume), hands over each fetch with its position before it
 // (Fetched) and says which it gave up (Revoked). None of them blocks: past FeedRecords
 // queued records a batch is dropped and counted (an empty feed takes a batch of any
-// size: its records are in memory already, held by the consumer until handled, and
-// a feed smaller than one fetch would otherwise drop them all). A consumer that would rather slow
-// down than have batches dropped asks WaitRoom before each fetch. A batch handed over waits for the
-// consumer to have handled it (FedBatch.Handled), with what it learned of each record,
-// before the archiver takes it or anything queued after it.
+// size: its records are in memory already, held by the consumer until handled, and a
+// feed smaller than one fetch would otherwise drop them all). A consumer that would
+// rather slow down than have batches dropped asks WaitRoom before each poll. A batch
+// handed over waits for the consumer to have handled it (FedBatch.Handled), with what
+// it learned of each record, before the archiver takes it or anything queued after it.
 //
 // A Feed never decides what is archived. The archiver takes a batch only when it
 // continues the partition's archive without a hole — its position before the batch is
@@ -117,16 +117,15 @@ func NewFeed(limit int, onFull func()) *Feed {
 // WaitRoom waits, for at most patience, until the feed has room for a poll as large
 // as the last one handed over since the previous WaitRoom (half the limit before the
 // first), or is empty, and returns how long it waited; the poll that follows is then
-// kept whole, whatever its size. A consumer calls it before each poll when
-// it would rather fall behind than have its batches dropped: in a backlog the
-// archiver, which encodes and compresses every record, is slower than the consumer,
-// and every dropped record costs it a second fetch, decompression and parse, which
-// slows both when they share the cores (`hindsight bench throughput`, 1 rule with the
-// archive, 4 runs without the wait: 0, 0, 94k and 348k of 1M events read again; with
-// it none). When patience
-// runs out the feed stops waiting until its archiver takes records again, so that an
-// archiver that cannot write (storage down) holds the consumer back once, after which
-// batches are dropped as without WaitRoom.
+// kept whole, whatever its size. A consumer calls it before each poll when it would
+// rather fall behind than have its batches dropped: in a backlog the archiver, which
+// encodes and compresses every record, is slower than the consumer, and every dropped
+// record costs it a second fetch, decompression and parse, which slows both when they
+// share the cores (`hindsight bench throughput`, 1 rule with the archive, 4 runs
+// without the wait: 0, 0, 94k and 348k of 1M events read again; with it none). When
+// patience runs out the feed stops waiting until its archiver takes records again, so
+// that an archiver that cannot write (storage down) holds the consumer back once,
+// after which batches are dropped as without WaitRoom.
 func (f *Feed) WaitRoom(ctx context.Context, patience time.Duration) time.Duration {
 	var (
 		start time.Time
@@ -190,8 +189,8 @@ const FromLogStart = -2
 
 // Fetched hands over records of partition p fetched in offset order; from is the
 // consumer's position before them (the offset after the last record it handed over,
-// or where it resumed; -1: not known; FromLogStart). The feed keeps the slice and the records until
-// its archiver has copied them: the caller must not change them. It returns the
+// or where it resumed; -1: not known; FromLogStart). The feed keeps the slice and the
+// records until its archiver has copied them: the caller must not change them. It returns the
 // batch's notes, which the consumer fills while it handles the records and closes
 // with Handled; nil when the feed dropped the batch.
 func (f *Feed) Fetched(p int32, from int64, recs []*kgo.Record) *FedBatch {
