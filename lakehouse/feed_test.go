@@ -56,7 +56,7 @@ func (f *feeder) handle(b fedRecords) {
 
 // startFeeder reads from at (per partition; a partition left out starts at its
 // first record, unknown to the feed) until ctx ends, then says it gave every
-// partition up. Partition silent (-1: none) is resumed at a position the feed does
+// partition up. Half the feeders (by seed) wait for room before each poll. Partition silent (-1: none) is resumed at a position the feed does
 // not know and none of its batches is handed over, so the archiver reads it itself
 // the whole time: its client keeps fetching while the other partitions' catch-ups
 // start and stop.
@@ -90,7 +90,11 @@ func startFeeder(t *testing.T, b *kafkatest.Broker, feed *lakehouse.Feed, at map
 		// consumer handles one poll while it fetches the next: till then they hold
 		// back whatever the feed queued after them.
 		var prev []fedRecords
+		pace := f.rng.IntN(2) == 0 // a consumer that waits for room, as the live one does
 		for ctx.Err() == nil {
+			if pace {
+				feed.WaitRoom(ctx, 10*time.Millisecond)
+			}
 			pctx, pcancel := context.WithTimeout(ctx, 100*time.Millisecond)
 			fs := cl.PollFetches(pctx)
 			pcancel()
