@@ -155,8 +155,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if d.feed != nil {
 		d.m.limit.WithLabelValues(limitFeedRecords).Set(float64(cfg.ArchiveFeedRecords))
 		d.m.limitReached.WithLabelValues(limitFeedRecords)
-		// Its reaching shows as hindsight_lake_feed_wait_seconds_total.
-		d.m.limit.WithLabelValues("archive_feed_wait_seconds").Set(max(cfg.ArchiveFeedWait, 0).Seconds())
+		d.m.limit.WithLabelValues(limitFeedWait).Set(max(cfg.ArchiveFeedWait, 0).Seconds())
 	}
 	s, err := newActiveSet(nil)
 	if err != nil {
@@ -393,6 +392,11 @@ func (d *Daemon) DeadLetters() int64 { return d.im.DeadLettersTotal() }
 // archiver's feed (hindsight_lake_feed_dropped_records_total), and the archiver reads
 // it from Kafka itself.
 const limitFeedRecords = "archive_feed_records"
+
+// limitFeedWait is --archive-feed-wait, in seconds: how long the consumer holds its
+// next fetch back for room in the feed. Its reaching shows as
+// hindsight_lake_feed_wait_seconds_total.
+const limitFeedWait = "archive_feed_wait_seconds"
 
 // limitQueuedRecords is --max-queued-records: past it the consumer takes no further
 // fetch until the workers catch up; each such wait counts as the limit reached.
