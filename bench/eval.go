@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"time"
@@ -164,12 +165,12 @@ func RunEval(ctx context.Context, cfg EvalConfig) (*EvalReport, error) {
 		}
 	}
 	var dst []*rule.Rule
-	steps := []func(i int) (int, error){index(set), func(i int) (int, error) {
+	steps := []evalStep{{"index", index(set)}, {"baseline", func(i int) (int, error) {
 		ev := &events[i%len(events)]
 		var err error
 		dst, err = base.Match(ev.Customer, ev.JSON, dst[:0])
 		return len(dst), err
-	}, index(tenth)}
+	}}, {"index, a tenth of the rules", index(tenth)}}
 	var wb *windowedBench
 	if cfg.WindowedPercent > 0 {
 		if wb, err = newWindowedBench(cfg, set, events); err != nil {
@@ -177,7 +178,7 @@ func RunEval(ctx context.Context, cfg EvalConfig) (*EvalReport, error) {
 		}
 		// In the same slices as the others, so that the plain and windowed runs see
 		// the same machine.
-		steps = append(steps, wb.plainStep, wb.windowedStep)
+		steps = append(steps, evalStep{"plain counts (Replay)", wb.plainStep}, evalStep{"windowed (Replay)", wb.windowedStep})
 	}
 	runs, err := interleave(ctx, cfg.Duration, steps...)
 	if err != nil {
@@ -207,11 +208,18 @@ func ruleKeys(rs []*rule.Rule) []string {
 	return out
 }
 
-// interleave runs each step function in turn for sampleStep at a time, on this
-// goroutine, until each has run for d: whatever else the machine does meanwhile
-// slows them alike, so that their ratio holds on a shared machine. step(i) evaluates
-// its i-th event and returns the matches.
-func interleave(ctx context.Context, d time.Duration, steps ...func(i int) (int, error)) ([]EvalRun, error) {
+// evalStep is one evaluator of RunEval: eval(i) evaluates its i-th event and returns
+// the matches. Its name labels its samples in --cpuprofile (go tool pprof -tagfocus
+// 'step=windowed (Replay)'), since all steps run on one goroutine.
+type evalStep struct {
+	name string
+	eval func(i int) (int, error)
+}
+
+// interleave runs each step in turn for sampleStep at a time, on this goroutine,
+// until each has run for d: whatever else the machine does meanwhile slows them
+// alike, so that their ratio holds on a shared machine.
+func interleave(ctx context.Context, d time.Duration, steps ...evalStep) ([]EvalRun, error) {
 	runs := make([]EvalRun, len(steps))
 	next := make([]int, len(steps))
 	var ms runtime.MemStats
@@ -231,15 +239,22 @@ func interleave(ctx context.Context, d time.Duration, steps ...func(i int) (int,
 			runtime.ReadMemStats(&ms)
 			alloc0, cpu0, t0 := ms.TotalAlloc, selfCPU(), time.Now()
 			i := next[k]
-			for time.Since(t0) < sampleStep {
-				for range 64 {
-					n, err := step(i)
-					if err != nil {
-						return nil, fmt.Errorf("bench: event %d: %w", i, err)
+			var err error
+			pprof.Do(ctx, pprof.Labels("step", step.name), func(context.Context) {
+				for time.Since(t0) < sampleStep {
+					for range 64 {
+						var n int
+						if n, err = step.eval(i); err != nil {
+							err = fmt.Errorf("bench: %s, event %d: %w", step.name, i, err)
+							return
+						}
+						runs[k].Matches += int64(n)
+						i++
 					}
-					runs[k].Matches += int64(n)
-					i++
 				}
+			})
+			if err != nil {
+				return nil, err
 			}
 			elapsed := time.Since(t0)
 			runs[k].CPU += selfCPU() - cpu0

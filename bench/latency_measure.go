@@ -2,8 +2,10 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -18,9 +20,10 @@ import (
 type measurement struct {
 	sent      []atomic.Int64 // unix nanos when handed to the producer; 0 = not sent
 	latency   []time.Duration
-	firstSeq  int // first measured sequence number (after warmup)
-	lastSeq   int // one past the last sent
-	every     int // probe period
+	sentStep  []int32 // by latency's index: the sampleStep its probe was sent in
+	firstSeq  int     // first measured sequence number (after warmup)
+	lastSeq   int     // one past the last sent
+	every     int     // probe period
 	produceEr atomic.Int64
 	sendTime  time.Duration
 	// sentAt and recvAt count events sent and probe alerts received per sampleStep.
@@ -67,6 +70,7 @@ func (m *measurement) fill(f *LatencyFigures) {
 	if len(lat) == 0 {
 		return
 	}
+	m.fillTail(f)
 	slices.Sort(lat)
 	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	f.P50, f.P90, f.P99, f.P999, f.Max = q(0.50), q(0.90), q(0.99), q(0.999), lat[len(lat)-1]
@@ -84,6 +88,41 @@ func (m *measurement) fill(f *LatencyFigures) {
 	f.Quantiles = append(f.Quantiles, Quantile{Q: 1, Ms: float64(f.Max) / 1e6})
 }
 
+// fillTail says when the slowest probes were sent: the slowest probe per sampleStep,
+// and how the slowest 1% spread over the steps. A tail that bunches into a few steps
+// is a pause (collection, a snapshot, an archive flush); one spread over most steps
+// is queueing behind a busy core.
+func (m *measurement) fillTail(f *LatencyFigures) {
+	last := slices.Max(m.sentStep)
+	f.MaxBySend = make([]float64, last+1)
+	for i, d := range m.latency {
+		s := m.sentStep[i]
+		f.MaxBySend[s] = max(f.MaxBySend[s], float64(d)/1e6)
+	}
+	order := make([]int, len(m.latency))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(m.latency[b], m.latency[a]) })
+	tail := order[:max(1, len(order)/100)]
+	perStep := map[int32]int{}
+	for _, i := range tail {
+		perStep[m.sentStep[i]]++
+	}
+	counts := slices.Collect(maps.Values(perStep))
+	slices.Sort(counts)
+	slices.Reverse(counts)
+	f.TailSteps, f.TailEvents = len(counts), len(tail)
+	for _, c := range counts[:min(5, len(counts))] {
+		f.TailInWorst5 += c
+	}
+	for _, x := range f.MaxBySend {
+		if x > 0 {
+			f.MeasuredSteps++
+		}
+	}
+}
+
 // measure sends the events at cfg.Rate (see eventSender) and times the probes'
 // alerts, read from the alerts topic by their key: prefix, a dash and the event's
 // sequence number.
@@ -95,6 +134,7 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 		m.hookLat, m.hookTopicLat = map[int]time.Duration{}, map[int]time.Duration{}
 	}
 	m.latency = make([]time.Duration, 0, total-m.firstSeq)
+	m.sentStep = make([]int32, 0, total-m.firstSeq)
 	buckets := int((cfg.Warmup+cfg.Duration+cfg.Drain)/sampleStep) + 2
 	m.sentAt, m.recvAt = make([]int64, buckets), make([]int64, buckets)
 	prefix += "-"
@@ -172,6 +212,7 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 				}
 				if t := m.sent[seq].Load(); t != 0 {
 					m.latency = append(m.latency, now.Sub(time.Unix(0, t)))
+					m.sentStep = append(m.sentStep, int32(bucket(t0, time.Unix(0, t), buckets)))
 					if m.isHookProbe(seq) {
 						m.hookTopicLat[seq] = now.Sub(time.Unix(0, t))
 					}

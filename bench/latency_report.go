@@ -23,6 +23,12 @@ type LatencyFigures struct {
 	// SentPerS and ReceivedPerS are events sent and probe alerts received per second,
 	// per sampleStep, from the first event (warmup included).
 	SentPerS, ReceivedPerS []float64
+	// MaxBySend is the slowest probe's latency in ms, by the sampleStep it was sent
+	// in (0: none timed). The slowest 1% of the probes, TailEvents, were sent in
+	// TailSteps of the MeasuredSteps steps, TailInWorst5 of them in the five steps
+	// that hold most: bunched (a pause) or spread (a busy core).
+	MaxBySend                                          []float64
+	TailEvents, TailSteps, TailInWorst5, MeasuredSteps int
 }
 
 // LatencyReport is what RunLatency measured.
@@ -71,6 +77,7 @@ func (r LatencyReport) String() string {
 	line := func(name string, f *LatencyFigures) {
 		fmt.Fprintf(&b, "  %-13s achieved %.0f events/s (%d sent, %d timed probes, %d received, %d missing, %d produce errors)\n", name, f.Achieved, f.Sent, f.Probes, f.Received, f.Missing, f.ProduceErr)
 		fmt.Fprintf(&b, "  %-13s p50 %s   p90 %s   p99 %s   p99.9 %s   max %s\n", "", ms(f.P50), ms(f.P90), ms(f.P99), ms(f.P999), ms(f.Max))
+		fmt.Fprintf(&b, "  %-13s slowest 1%% (%d probes) sent in %d of %d %v steps, %d in the worst five\n", "", f.TailEvents, f.TailSteps, f.MeasuredSteps, sampleStep, f.TailInWorst5)
 	}
 	line("hindsight", &r.LatencyFigures)
 	if w := r.Webhook; w != nil {
@@ -124,6 +131,8 @@ func (r *LatencyReport) Result() Result {
 			{Name: "max", Unit: "ms", Value: ms(h.Max), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.Max) })},
 			{Name: "timed events", Unit: "events", Value: float64(h.Probes), Baseline: base(func(f *LatencyFigures) float64 { return float64(f.Probes) })},
 			{Name: "missing", Unit: "events", Value: float64(h.Missing), Baseline: base(func(f *LatencyFigures) float64 { return float64(f.Missing) })},
+			{Name: "slowest 1%: 100 ms steps it was sent in", Unit: "steps", Value: float64(h.TailSteps), Baseline: base(func(f *LatencyFigures) float64 { return float64(f.TailSteps) })},
+			{Name: "slowest 1%: share in its worst five steps", Unit: "fraction", Value: tailShare(h), Baseline: base(tailShare)},
 			{Name: "CPU, this process", Unit: "cores", Value: cores(r.CPUSelf)},
 			{Name: "CPU, broker process", Unit: "cores", Value: cores(r.CPUBroker)},
 		},
@@ -137,7 +146,8 @@ func (r *LatencyReport) Result() Result {
 	res.Metrics = append(res.Metrics,
 		Metric{Name: "GC cycles, this process", Unit: "cycles", Value: float64(r.GC.Cycles)},
 		Metric{Name: "GC CPU, this process", Unit: "cores", Value: cores(r.GC.CPU)},
-		Metric{Name: "GC pause, longest", Unit: "ms", Value: ms(r.GC.MaxPause)})
+		Metric{Name: "GC pause, longest", Unit: "ms", Value: ms(r.GC.MaxPause)},
+		Metric{Name: "GC pause, longest wait for goroutines to stop", Unit: "ms", Value: ms(r.GC.MaxStopping)})
 	if off := r.ArchiveOff; off != nil {
 		res.Metrics = append(res.Metrics,
 			Metric{Name: "p50, archive off", Unit: "ms", Value: ms(off.P50), Baseline: base(func(f *LatencyFigures) float64 { return ms(f.P50) })},
@@ -173,4 +183,13 @@ func (r *LatencyReport) Result() Result {
 		res.Throughput = append(res.Throughput, Series{Name: "latency: pass-through alerts", Step: Duration(sampleStep), Values: bl.ReceivedPerS})
 	}
 	return res
+}
+
+// tailShare is the share of the slowest 1% of f's probes sent in the five steps
+// that hold most of them: near 1, the tail is a few pauses.
+func tailShare(f *LatencyFigures) float64 {
+	if f.TailEvents == 0 {
+		return 0
+	}
+	return float64(f.TailInWorst5) / float64(f.TailEvents)
 }

@@ -65,6 +65,7 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 		pub        bench.PublishConfig
 		cpuProfile string
 		execTrace  string
+		memProfile string
 	)
 	cmd.Args = cobra.NoArgs
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -72,6 +73,7 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
 		}
+		var allocs io.Writer // written when the run ends, with what it allocated
 		for _, rec := range []struct {
 			path, what string
 			start      func(io.Writer) error
@@ -79,6 +81,7 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 		}{
 			{cpuProfile, "CPU profile", pprof.StartCPUProfile, pprof.StopCPUProfile},
 			{execTrace, "execution trace", trace.Start, trace.Stop},
+			{memProfile, "allocation profile", func(w io.Writer) error { allocs = w; return nil }, func() {}},
 		} {
 			if rec.path == "" {
 				continue
@@ -98,6 +101,11 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 		if err != nil {
 			return err
 		}
+		if allocs != nil {
+			if err := pprof.Lookup("allocs").WriteTo(allocs, 0); err != nil {
+				return fmt.Errorf("bench: writing the allocation profile: %w", err)
+			}
+		}
 		rep := bench.NewReport(r.Result())
 		start.End(rep)
 		pub.Table = cmd.OutOrStdout()
@@ -107,6 +115,7 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 	addWorkloadFlags(f, w)
 	addPublishFlags(f, &pub)
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write this process's CPU profile of the whole run to this file (go tool pprof)")
+	f.StringVar(&memProfile, "memprofile", "", "write this process's allocation profile of the whole run to this file (go tool pprof -sample_index=alloc_space)")
 	f.StringVar(&execTrace, "trace", "", "write this process's execution trace of the whole run to this file (go tool trace; -pprof=sched shows who waited for a core)")
 	return cmd
 }
