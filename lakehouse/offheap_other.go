@@ -6,3 +6,5 @@ package lakehouse
 func mapBytes(int) []byte { return nil }
 
 func unmapBytes([]byte) {}
+
+func populate([]byte) {}
