@@ -8,10 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A buffer is handed out with its pages faulted in, a kept one too when its next user
-// asks for more of it than the last touched: the first touch is a copy or fill the
-// scheduler cannot preempt, and its faults held every goroutine at a stop-the-world
-// pause (populate).
+// A buffer of a huge-page mapping is handed out with its pages faulted in, a kept one
+// too when its next user asks for more of it than the last touched: the first touch is
+// a copy or fill the scheduler cannot preempt, and its faults held every goroutine at a
+// stop-the-world pause (populate). A smaller one is left to fault on first touch.
 func TestBuffersComeFaultedIn(t *testing.T) {
 	c := &bufCache{max: 64 << 20, mapped: map[uintptr]mapping{}}
 	page := os.Getpagesize()
@@ -46,5 +46,10 @@ func TestBuffersComeFaultedIn(t *testing.T) {
 		t.Errorf("a kept buffer asked for more: %d of its %d bytes resident", got, len(b))
 	}
 	c.put(b)
+	small := c.get(1 << 20)
+	if got := resident(small); got != 0 {
+		t.Errorf("a fresh 1 MiB buffer has %d bytes resident before any touch, want none", got)
+	}
+	c.put(small)
 	c.release()
 }
