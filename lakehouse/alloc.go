@@ -23,10 +23,6 @@ import (
 //     power-of-two size class, up to half the archiver's MaxBufferedBytes), and large
 //     ones ask for huge pages.
 //
-// A buffer is handed out faulted in (populate): its first touch is mostly one copy or
-// fill in assembly, which the Go scheduler cannot preempt, so faulting it there held
-// the whole process at the collector's next stop-the-world until it was done.
-//
 // The discipline: a buffer from get goes back through put exactly once, and nothing
 // touches it after — a use after put reads another buffer's bytes or, once the cache
 // gave the memory back, faults (SIGSEGV), never silently keeps stale data alive. put
@@ -93,8 +89,6 @@ func (c *bufCache) get(size int) []byte {
 		c.held.Store(c.bytes)
 		c.out.Add(int64(cap(b)))
 		c.mu.Unlock()
-		// A kept buffer has the pages its last user touched; this one may want more.
-		populate(b[:size])
 		return b[:size]
 	}
 	c.mu.Unlock()
@@ -106,7 +100,6 @@ func (c *bufCache) get(size int) []byte {
 	c.mapped[base(b)] = mapping{size: cap(b)}
 	c.mu.Unlock()
 	c.out.Add(int64(cap(b)))
-	populate(b[:size])
 	return b[:size]
 }
 

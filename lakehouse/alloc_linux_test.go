@@ -8,12 +8,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A buffer of a huge-page mapping is handed out with its pages faulted in, a kept one
-// too when its next user asks for more of it than the last touched: the first touch is
-// a copy or fill the scheduler cannot preempt, and its faults held every goroutine at a
-// stop-the-world pause (populate). A smaller one is left to fault on first touch.
-func TestBuffersComeFaultedIn(t *testing.T) {
+// A file's column buffers, when their mapping is of huge pages, are handed out with
+// their pages faulted in, a kept mapping too when its next user asks for more of it
+// than the last touched: their first touch is copies and fills the scheduler cannot
+// preempt, and its faults held every goroutine at a stop-the-world pause
+// (newColumnBuffer). Smaller buffers, and the Parquet writer's own (which grow by
+// doubling and are seldom filled), are left to fault on first touch.
+func TestColumnBuffersComeFaultedIn(t *testing.T) {
 	c := &bufCache{max: 64 << 20, mapped: map[uintptr]mapping{}}
+	mem := &poolAllocator{c: c}
 	page := os.Getpagesize()
 	resident := func(b []byte) int {
 		t.Helper()
@@ -27,29 +30,37 @@ func TestBuffersComeFaultedIn(t *testing.T) {
 		}
 		return n * page
 	}
-	a := c.get(5 << 20) // an 8 MiB mapping
+	col := newColumnBuffer(mem, 5<<20) // an 8 MiB mapping
+	a := col.Bytes()
 	if _, ok := c.mapped[base(a)]; !ok {
-		t.Skip("the kernel refused an anonymous mapping: buffers are on the heap")
+		t.Fatal("the column buffer is not an off-heap mapping")
 	}
 	if got := resident(a); got != len(a) {
-		t.Errorf("a fresh buffer has %d of its %d bytes resident before any touch", got, len(a))
+		t.Errorf("a fresh column buffer has %d of its %d bytes resident before any touch", got, len(a))
 	}
 	if got := resident(a[:cap(a)]); got >= cap(a) {
 		t.Errorf("%d bytes of the %d mapping resident: what was not asked for must stay unfaulted", got, cap(a))
 	}
-	c.put(a)
-	b := c.get(8 << 20)
-	if base(b) != base(a) {
-		t.Fatal("the kept buffer was not reused")
+	col.Release()
+	col = newColumnBuffer(mem, 8<<20)
+	if b := col.Bytes(); base(b) != base(a) {
+		t.Fatal("the kept mapping was not reused")
+	} else if got := resident(b); got != len(b) {
+		t.Errorf("a kept mapping asked for more: %d of its %d bytes resident", got, len(b))
 	}
-	if got := resident(b); got != len(b) {
-		t.Errorf("a kept buffer asked for more: %d of its %d bytes resident", got, len(b))
+	small := newColumnBuffer(mem, 1<<20)
+	if got := resident(small.Bytes()); got != 0 {
+		t.Errorf("a fresh 1 MiB column buffer has %d bytes resident before any touch, want none", got)
 	}
-	c.put(b)
-	small := c.get(1 << 20)
-	if got := resident(small); got != 0 {
-		t.Errorf("a fresh 1 MiB buffer has %d bytes resident before any touch, want none", got)
+	writers := mem.Allocate(16 << 20)
+	if got := resident(writers); got != 0 {
+		t.Errorf("a fresh 16 MiB buffer of the Parquet writer has %d bytes resident before any touch, want none", got)
 	}
-	c.put(small)
+	mem.Free(writers)
+	small.Release()
+	col.Release()
 	c.release()
+	if n := len(c.mapped); n != 0 {
+		t.Errorf("%d mappings left after every buffer was released", n)
+	}
 }

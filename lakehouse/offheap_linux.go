@@ -24,15 +24,14 @@ func mapBytes(n int) []byte {
 // unmapBytes gives back what mapBytes returned (b may be resliced, not rebased).
 func unmapBytes(b []byte) { _ = unix.Munmap(b[:cap(b)]) }
 
-// populate faults in the pages of b, a buffer of a huge-page mapping, in one system
-// call (MADV_POPULATE_WRITE, Linux 5.14; where the kernel refuses, they fault on first
-// touch as before). A goroutine in a system call holds no one up, while the faults of
-// a first touch in a copy or fill (assembly, not preemptible) made a stop-the-world
-// pause wait for them: 20–130 ms for a 60 MB file's buffers on this project's 2-core
-// VM, where a huge page's fault took up to 5 ms. Smaller mappings are left to fault on
-// first touch: a fault of a small page costs microseconds, and populating what a
-// buffer's user may never write (a typed column's string chunk, a slab's tail) would
-// only add to the resident set.
+// populate faults in the pages of b, when it is a buffer of a huge-page mapping, in
+// one system call (MADV_POPULATE_WRITE, Linux 5.14; where the kernel refuses, or b is
+// not page-aligned, they fault on first touch as before). A goroutine in a system call
+// holds no one up, while the faults of a first touch in a copy or fill (assembly, not
+// preemptible) made a stop-the-world pause wait for them: 20–130 ms for a 60 MB file's
+// columns on this project's 2-core VM, where a huge page's fault took up to 5 ms. A
+// small page's fault costs microseconds: smaller buffers are left to fault on first
+// touch.
 func populate(b []byte) {
 	if len(b) > 0 && cap(b) >= hugeMin {
 		_ = unix.Madvise(b, unix.MADV_POPULATE_WRITE)

@@ -268,6 +268,20 @@ func getChunk() []byte { return buffers.get(chunkSize)[:0] }
 
 func putChunk(c []byte) { buffers.put(c) }
 
+// newColumnBuffer returns a buffer of size bytes, to be filled in place, its pages
+// faulted in already where they are huge (populate): its first touch is copies and
+// fills in assembly, which the Go scheduler cannot preempt, so faulting a file's
+// columns in there held every goroutine at the collector's next stop-the-world until
+// it was done. Only these buffers, sized exactly, are: the Parquet writer's own grow
+// by doubling, and populating what they never fill only added to the resident set
+// (`bench throughput`, 1 rule with the archive: 538–582 MiB against 511–525).
+func newColumnBuffer(mem memory.Allocator, size int) *memory.Buffer {
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(size)
+	populate(buf.Bytes())
+	return buf
+}
+
 // encodeOptions are the Parquet knobs of the archive.
 type encodeOptions struct {
 	mem              memory.Allocator
@@ -394,8 +408,7 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	// copy them again, which costs as much as the copy itself.
 	var bufs []*memory.Buffer
 	newBuf := func(size int) *memory.Buffer {
-		buf := memory.NewResizableBuffer(mem)
-		buf.Resize(size)
+		buf := newColumnBuffer(mem, size)
 		bufs = append(bufs, buf)
 		return buf
 	}
