@@ -14,7 +14,6 @@ func TestLatencyTail(t *testing.T) {
 		steps                                  []int32 // the step each probe was sent in
 		slow                                   map[int]time.Duration
 		tailSteps, inWorst5, measured, maxStep int
-		wantMax                                []float64
 	}{
 		{
 			name:  "one pause",
