@@ -7,7 +7,7 @@ import (
 )
 
 // counterStore is one partition's (customer, rule version) counters. It holds no
-// pointers: names sit back to back in one byte slice, customers and counters in
+// pointers: names sit back to back in pages (nameArena), customers and counters in
 // chunked slices (chunked.go) linked by index, and an open-addressing table finds a
 // customer. So millions of counters cost the garbage collector nothing to scan (a map
 // of per-customer slices made every collection walk them, stalling the event loop),
@@ -21,7 +21,7 @@ import (
 // Counters are keyed by a rule version's Seq (controls.Version). Only the partition's worker writes; readers hold
 // the partition's lock.
 type counterStore struct {
-	names []byte
+	names nameArena
 	custs chunked[customerEntry]
 	// slots holds customer index+1 at the customer's hash.
 	slots probeTable[uint32]
@@ -170,7 +170,7 @@ func newCounterStore() counterStore {
 // sized pre-allocates room for customers customers, counters counters and nameBytes
 // bytes of names (a restore knows them up front).
 func (s *counterStore) sized(customers, counters, nameBytes int) {
-	s.names = make([]byte, 0, nameBytes)
+	s.names.reserve(nameBytes)
 	s.custs.reserve(customers)
 	s.cells.reserve(counters)
 	s.slots.fill(tableSize(customers), 0, nil)
@@ -190,13 +190,13 @@ func (s *counterStore) hash(name string) uint32 {
 
 func (s *counterStore) name(ci int) string {
 	c := s.custs.at(ci)
-	return string(s.names[c.off : c.off+c.len])
+	return string(s.names.at(c.off, c.len))
 }
 
 // nameBytes is customer ci's name without a copy; it is valid until the store changes.
 func (s *counterStore) nameBytes(ci int) []byte {
 	c := s.custs.at(ci)
-	return s.names[c.off : c.off+c.len]
+	return s.names.at(c.off, c.len)
 }
 
 // find returns the index of customer name, or -1.
@@ -204,7 +204,7 @@ func (s *counterStore) find(name string) int {
 	h := s.hash(name)
 	e, ok := s.slots.find(h, func(e uint32) bool {
 		c := s.custs.at(int(e - 1))
-		return c.hash == h && string(s.names[c.off:c.off+c.len]) == name
+		return c.hash == h && string(s.names.at(c.off, c.len)) == name
 	})
 	if !ok {
 		return -1
@@ -216,12 +216,12 @@ func (s *counterStore) find(name string) int {
 // and returns its index. While s.deferIndex is set (a restore), the customer is not
 // placed in the table: reindex places them all at the end, faster.
 func (s *counterStore) appendNew(name []byte) int {
-	if len(s.names)+len(name) > math.MaxUint32 || s.custs.len() >= math.MaxUint32-1 {
+	off, ok := s.names.add(name)
+	if !ok || s.custs.len() >= math.MaxUint32-1 {
 		panic("live: a partition's counter store outgrew 4 GiB of customer names")
 	}
 	h := uint32(maphash.Bytes(s.seed, name))
-	ci := s.custs.append(customerEntry{hash: h, off: uint32(len(s.names)), len: uint32(len(name)), head: -1})
-	s.names = append(s.names, name...)
+	ci := s.custs.append(customerEntry{hash: h, off: off, len: uint32(len(name)), head: -1})
 	if !s.deferIndex {
 		s.slots.insert(h, uint32(ci+1), s.custEntryHash)
 	}
@@ -399,7 +399,7 @@ func (s *counterStore) drop(gone func(rule uint32) bool) {
 
 // footprint is the memory the store holds, in bytes.
 func (s *counterStore) footprint() int {
-	return cap(s.names) + s.custs.footprint(int(unsafe.Sizeof(customerEntry{}))) +
+	return s.names.footprint() + s.custs.footprint(int(unsafe.Sizeof(customerEntry{}))) +
 		s.cells.footprint(int(unsafe.Sizeof(counterCell{}))) + s.slots.slots()*4 + s.index.slots()*8 + cap(s.scratch)
 }
 
@@ -417,7 +417,7 @@ func (s *counterStore) customers() int {
 // counterView is a frozen counterStore: what a snapshot encodes once the partition's
 // lock is released (see chunked).
 type counterView struct {
-	names []byte // append-only: the bytes a view covers never change
+	names nameArena // append-only: the bytes a view covers never change
 	custs chunkedView[customerEntry]
 	cells chunkedView[counterCell]
 }
@@ -425,7 +425,7 @@ type counterView struct {
 // freeze returns a view of the counters as they are; the store copies what it changes
 // from then on, until thaw.
 func (s *counterStore) freeze() counterView {
-	return counterView{names: s.names[:len(s.names):len(s.names)], custs: s.custs.freeze(), cells: s.cells.freeze()}
+	return counterView{names: s.names.frozen(), custs: s.custs.freeze(), cells: s.cells.freeze()}
 }
 
 // thaw ends the last freeze, once its view is no longer read.

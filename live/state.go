@@ -266,7 +266,7 @@ func (e *stateEncoding) finish() (body []byte, counters int) {
 	}
 	// Sized for the common case (short names, small counts) to avoid regrowth.
 	w := &e.w
-	w.b = slices.Grow(w.b, 16+len(v.names)+customers*4+counters*4)
+	w.b = slices.Grow(w.b, 16+v.names.size()+customers*4+counters*4)
 	w.uvarint(uint64(customers))
 	w.uvarint(uint64(counters))
 	for ci := range v.custs.len() {
@@ -276,7 +276,7 @@ func (e *stateEncoding) finish() (body []byte, counters int) {
 			continue
 		}
 		w.uvarint(uint64(c.len))
-		w.b = append(w.b, v.names[c.off:c.off+c.len]...)
+		w.b = append(w.b, v.names.at(c.off, c.len)...)
 		w.uvarint(uint64(n))
 		for j := c.head; j >= 0; j = v.cells.at(int(j)).next {
 			if cell := v.cells.at(int(j)); indexed(cell.rule) {
