@@ -167,7 +167,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 		return nil, err
 	}
 
-	m, err := measure(ctx, cfg, "L"+run, run, hook)
+	m, err := measure(ctx, cfg, "L"+run, run, hook, child)
 	if err != nil {
 		return nil, err
 	}
@@ -187,11 +187,14 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 		}
 	}
 	m.fill(&rep.LatencyFigures)
+	if cfg.Progress != nil {
+		rep.LatencyFigures.writeWorst(cfg.Progress, "worst steps")
+	}
 	if hook != nil {
 		rep.Webhook = m.fillWebhook()
 	}
 	if !cfg.NoArchive && !cfg.NoBreakdown {
-		if rep.ArchiveOff, err = measureArchiveOff(ctx, cfg, run, rules, hook); err != nil {
+		if rep.ArchiveOff, err = measureArchiveOff(ctx, cfg, run, rules, hook, child); err != nil {
 			return nil, fmt.Errorf("bench: the pass with the archiver off: %w", err)
 		}
 	}
@@ -199,7 +202,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	// daemon's archiver (which starts at the beginning of the topic) would be archiving
 	// while Hindsight is measured.
 	if !cfg.NoBaseline {
-		m, err := measurePassThrough(ctx, cfg, run)
+		m, err := measurePassThrough(ctx, cfg, run, child)
 		if err != nil {
 			return nil, fmt.Errorf("bench: pass-through baseline: %w", err)
 		}
@@ -217,7 +220,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 // and destination the first left on the controls topic, webhook probes included: the
 // difference from the first pass is what archiving in the same process adds to each
 // alert.
-func measureArchiveOff(ctx context.Context, cfg LatencyConfig, run string, rules []*rule.Rule, hook *hookReceiver) (*LatencyFigures, error) {
+func measureArchiveOff(ctx context.Context, cfg LatencyConfig, run string, rules []*rule.Rule, hook *hookReceiver, child *brokerChild) (*LatencyFigures, error) {
 	lake, err := os.MkdirTemp("", "hindsight-bench-lake-")
 	if err != nil {
 		return nil, err
@@ -232,7 +235,7 @@ func measureArchiveOff(ctx context.Context, cfg LatencyConfig, run string, rules
 	if _, err := awaitRules(ctx, d, rules); err != nil {
 		return nil, err
 	}
-	m, err := measure(ctx, cfg, "N"+run, run, hook)
+	m, err := measure(ctx, cfg, "N"+run, run, hook, child)
 	if err != nil {
 		return nil, err
 	}
@@ -241,17 +244,20 @@ func measureArchiveOff(ctx context.Context, cfg LatencyConfig, run string, rules
 	}
 	f := &LatencyFigures{}
 	m.fill(f)
+	if cfg.Progress != nil {
+		f.writeWorst(cfg.Progress, "archive off")
+	}
 	return f, nil
 }
 
 // measurePassThrough measures the baseline: a relay reads the events topic from its
 // current end and re-produces each record, key and value unchanged, to the alerts
 // topic, with the daemon's consumer and producer settings but no evaluation.
-func measurePassThrough(ctx context.Context, cfg LatencyConfig, run string) (*measurement, error) {
+func measurePassThrough(ctx context.Context, cfg LatencyConfig, run string, child *brokerChild) (*measurement, error) {
 	stop, err := startRelay(ctx, cfg.Kafka, cfg.AlertLinger)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
-	return measure(ctx, cfg, "B"+run, run, nil)
+	return measure(ctx, cfg, "B"+run, run, nil, child)
 }

@@ -28,6 +28,8 @@ type measurement struct {
 	sendTime  time.Duration
 	// sentAt and recvAt count events sent and probe alerts received per sampleStep.
 	sentAt, recvAt []int64
+	// use is what the machine did per sampleStep (latency_steps.go).
+	use []stepUse
 	// The webhook probes (latency_webhook.go): every hookEvery-th probe (0: none),
 	// timed at the webhook receiver and, for comparison, on the alerts topic.
 	hookEvery int
@@ -71,6 +73,7 @@ func (m *measurement) fill(f *LatencyFigures) {
 		return
 	}
 	m.fillTail(f)
+	f.Worst = tailSteps(f.MaxBySend, m.use, worstSteps)
 	slices.Sort(lat)
 	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	f.P50, f.P90, f.P99, f.P999, f.Max = q(0.50), q(0.90), q(0.99), q(0.999), lat[len(lat)-1]
@@ -126,7 +129,8 @@ func (m *measurement) fillTail(f *LatencyFigures) {
 // measure sends the events at cfg.Rate (see eventSender) and times the probes'
 // alerts, read from the alerts topic by their key: prefix, a dash and the event's
 // sequence number.
-func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *hookReceiver) (*measurement, error) {
+// child is the broker child, whose CPU is sampled (nil: none).
+func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *hookReceiver, child *brokerChild) (*measurement, error) {
 	total := int(float64(cfg.Rate) * (cfg.Warmup + cfg.Duration).Seconds())
 	m := &measurement{sent: make([]atomic.Int64, total), firstSeq: int(float64(cfg.Rate) * cfg.Warmup.Seconds()), every: cfg.ProbeEvery}
 	if hook != nil {
@@ -136,7 +140,7 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 	m.latency = make([]time.Duration, 0, total-m.firstSeq)
 	m.sentStep = make([]int32, 0, total-m.firstSeq)
 	buckets := int((cfg.Warmup+cfg.Duration+cfg.Drain)/sampleStep) + 2
-	m.sentAt, m.recvAt = make([]int64, buckets), make([]int64, buckets)
+	m.sentAt, m.recvAt, m.use = make([]int64, buckets), make([]int64, buckets), make([]stepUse, buckets)
 	prefix += "-"
 	var t0 time.Time // set before the first event is sent, read by the receiver after
 
@@ -226,6 +230,7 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 	mu.Lock()
 	t0 = time.Now()
 	mu.Unlock()
+	wg.Go(func() { sampleSteps(rctx, t0, m.use, child) })
 	seq := 0
 	var lastReport time.Time
 	for seq < total && ctx.Err() == nil {

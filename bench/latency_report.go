@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,20 @@ type LatencyFigures struct {
 	// that hold most: bunched (a pause) or spread (a busy core).
 	MaxBySend                                          []float64
 	TailEvents, TailSteps, TailInWorst5, MeasuredSteps int
+	// Worst is what the machine did while the probes of the worst steps (by their
+	// slowest probe) were in flight, slowest first: at most worstSteps.
+	Worst []TailStep
+}
+
+// worstSteps is how many of the worst steps LatencyFigures.Worst accounts for.
+const worstSteps = 3
+
+// writeWorst writes a line per step of f.Worst, each headed by name.
+func (f *LatencyFigures) writeWorst(w io.Writer, name string) {
+	for _, s := range f.Worst {
+		fmt.Fprintf(w, "  %-13s sent at %4.1f s, slowest %.1f ms; meanwhile (%v) cores: this process %.2f, broker %.2f, others %.2f, stolen %.2f; a 1 ms sleeper here woke up to %.1f ms late\n",
+			name, s.At.Seconds(), s.SlowestMs, time.Duration(s.Steps)*sampleStep, s.Self, s.Broker, s.Others, s.Stolen, s.SleeperLateMs)
+	}
 }
 
 // LatencyReport is what RunLatency measured.
@@ -78,6 +93,7 @@ func (r LatencyReport) String() string {
 		fmt.Fprintf(&b, "  %-13s achieved %.0f events/s (%d sent, %d timed probes, %d received, %d missing, %d produce errors)\n", name, f.Achieved, f.Sent, f.Probes, f.Received, f.Missing, f.ProduceErr)
 		fmt.Fprintf(&b, "  %-13s p50 %s   p90 %s   p99 %s   p99.9 %s   max %s\n", "", ms(f.P50), ms(f.P90), ms(f.P99), ms(f.P999), ms(f.Max))
 		fmt.Fprintf(&b, "  %-13s slowest 1%% (%d probes) sent in %d of %d %v steps, %d in the worst five\n", "", f.TailEvents, f.TailSteps, f.MeasuredSteps, sampleStep, f.TailInWorst5)
+		f.writeWorst(&b, "")
 	}
 	line("hindsight", &r.LatencyFigures)
 	if w := r.Webhook; w != nil {
@@ -142,6 +158,15 @@ func (r *LatencyReport) Result() Result {
 	}
 	if r.CPUOthers >= 0 {
 		res.Metrics = append(res.Metrics, Metric{Name: "CPU, other processes", Unit: "cores", Value: cores(r.CPUOthers)})
+	}
+	if len(h.Worst) > 0 {
+		w := h.Worst[0]
+		res.Metrics = append(res.Metrics,
+			Metric{Name: "worst step: this process meanwhile", Unit: "cores", Value: w.Self},
+			Metric{Name: "worst step: broker process meanwhile", Unit: "cores", Value: w.Broker},
+			Metric{Name: "worst step: other processes meanwhile", Unit: "cores", Value: w.Others},
+			Metric{Name: "worst step: stolen by the hypervisor meanwhile", Unit: "cores", Value: w.Stolen},
+			Metric{Name: "worst step: a 1 ms sleeper's latest wake-up, late by", Unit: "ms", Value: w.SleeperLateMs})
 	}
 	res.Metrics = append(res.Metrics,
 		Metric{Name: "GC cycles, this process", Unit: "cycles", Value: float64(r.GC.Cycles)},
