@@ -8,14 +8,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/live"
 )
 
 // BrokerReady prefixes the line a broker child prints once it accepts connections,
@@ -118,12 +116,14 @@ func (c *brokerChild) stop() time.Duration {
 // the address on out, and runs until ctx is done or stdin reaches EOF (the parent closed
 // it or died).
 func ServeBroker(ctx context.Context, cfg ingest.EmbeddedConfig, stdin io.Reader, out io.Writer) error {
-	// kfake keeps the whole log on the Go heap, so with the default GOGC each collection
-	// marks hundreds of MB and its assists stall request handling; a real broker keeps
-	// its log in files. Collect less often, unless GOGC says otherwise.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(live.EmbeddedGCPercent)
-	}
+	// The broker collects at Go's own GOGC (or the environment's). kfake keeps its log
+	// on the Go heap, but in byte slices (its in-memory segment files) that a
+	// collection need not scan: marking 500–900 MB of it took 3–8 ms. At GOGC 400 the
+	// heap grew to five times the log between collections, much of it into memory the
+	// process had never touched, a page fault every 4 KiB inside the one goroutine that
+	// serves every request: for seconds at a time the broker used 0.85–0.95 cores
+	// instead of 0.6, its copies most of it, and the latency benchmark's probes waited
+	// (its worst steps' figures, bench/latency_steps.go).
 	e, err := ingest.StartEmbedded(cfg)
 	if err != nil {
 		return err
