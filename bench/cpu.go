@@ -34,20 +34,30 @@ func selfFaults() int64 {
 // machineBusy is the CPU time all cores have spent not idle since boot, from
 // /proc/stat (Linux); -1 elsewhere.
 func machineBusy() time.Duration {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return -1
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return -1
-	}
-	busy, ok := procTicks(f, 1, 2, 3, 6, 7) // user nice system _idle_ _iowait_ irq softirq
+	busy, _, ok := machineTicks()
 	if !ok {
 		return -1
 	}
 	return busy
+}
+
+// machineTicks is the machine's CPU time since boot from /proc/stat (Linux), busy
+// (user, nice, system, irq, softirq) and stolen by the hypervisor; ok false elsewhere.
+func machineTicks() (busy, stolen time.Duration, ok bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	if busy, ok = procTicks(f, 1, 2, 3, 6, 7); !ok {
+		return 0, 0, false
+	}
+	stolen, ok = procTicks(f, 8)
+	return busy, stolen, ok
 }
 
 // procTicks sums the fields at idx of a /proc stat line, which count clock ticks, as

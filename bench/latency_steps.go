@@ -3,9 +3,7 @@ package bench
 import (
 	"cmp"
 	"context"
-	"os"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -30,25 +28,6 @@ type stepUse struct {
 // milliseconds shows, long enough that the sampling costs nothing seen (a thousand
 // wake-ups a second).
 const sleeperNap = time.Millisecond
-
-// machineTicks is the machine's CPU time since boot from /proc/stat (Linux), busy
-// (user, nice, system, irq, softirq) and stolen by the hypervisor; ok false elsewhere.
-func machineTicks() (busy, stolen time.Duration, ok bool) {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0, false
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0, 0, false
-	}
-	if busy, ok = procTicks(f, 1, 2, 3, 6, 7); !ok {
-		return 0, 0, false
-	}
-	stolen, ok = procTicks(f, 8)
-	return busy, stolen, ok
-}
 
 // sampleSteps fills use, by sampleStep since t0, until ctx ends: a sleeper naps
 // sleeperNap at a time, and at the first wake-up in each step it reads this process's
