@@ -89,7 +89,7 @@ func (c *LatencyConfig) EnsureDefaults() {
 	orDefault(&c.ProbeEvery, 1)
 	noneOrDefault(&c.WebhookEvery, 20)
 	if c.GCPercent == 0 {
-		c.GCPercent = live.GCPercent(false, !c.NoArchive)
+		c.GCPercent = live.GCPercent(!c.NoArchive)
 	}
 	c.Workload.EnsureDefaults()
 	if c.Logger == nil {

@@ -344,7 +344,7 @@ func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archi
 	if _, set := os.LookupEnv("GOGC"); !set && t.cfg.GCPercent >= 0 {
 		p := t.cfg.GCPercent
 		if p == 0 {
-			p = live.GCPercent(false, archive)
+			p = live.GCPercent(archive)
 		}
 		defer debug.SetGCPercent(debug.SetGCPercent(p))
 	}

@@ -84,22 +84,22 @@ const DefaultGCPercent = 100
 const ArchiveGCPercent = 50
 
 // GCPercent is the daemon's garbage-collection target unless --gogc or GOGC says
-// otherwise: EmbeddedGCPercent with the embedded broker, ArchiveGCPercent with the
-// embedded archive, DefaultGCPercent else.
-func GCPercent(embeddedBroker, archive bool) int {
-	switch {
-	case embeddedBroker:
-		return EmbeddedGCPercent
-	case archive:
+// otherwise: ArchiveGCPercent with the embedded archive, DefaultGCPercent else,
+// whether or not the embedded broker runs in the process. It once had a target of its
+// own, 400, so that the broker's log on the heap would be marked less often; but the
+// log is byte slices (in memory) or files (on disk), cheap to mark, and the larger heap
+// goal only grew the heap into memory the process had never touched. With the
+// embedded broker in memory (`hindsight live --ephemeral`, the archive on) serving
+// `hindsight bench latency --brokers` at 20,000 events/s (2026-12-03 07:30–07:33,
+// alternated): GOGC 400 gave that benchmark's daemon p99 344, 455 and 529 ms, the
+// broker's process 1,965–2,228 MiB peak RSS and 14.1–14.7 CPU-s; GOGC 50 gave 27, 91
+// and 152 ms, 916–941 MiB and 11.9–12.6 CPU-s (one run at 100: 109 ms, 1,195 MiB).
+func GCPercent(archive bool) int {
+	if archive {
 		return ArchiveGCPercent
 	}
 	return DefaultGCPercent
 }
-
-// EmbeddedGCPercent is the target when the embedded broker runs in the process: its
-// log is on the Go heap, hundreds of megabytes that every collection marks, and
-// collecting less often keeps its mark assists from stalling request handling.
-const EmbeddedGCPercent = 400
 
 // Config configures the daemon. Call EnsureDefaults, then Validate (Run does both).
 type Config struct {

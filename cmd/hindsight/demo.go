@@ -39,7 +39,7 @@ a status line per refresh and the full view at the end.`,
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
-			setGCPercent(gogc, len(cfg.Live.Kafka.Brokers) == 0, !cfg.Live.NoArchive)
+			setGCPercent(gogc, !cfg.Live.NoArchive)
 			return demo.Run(cmd.Context(), cfg)
 		},
 	}

@@ -167,19 +167,18 @@ func TestGCPercentDefaults(t *testing.T) {
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	for _, tc := range []struct {
-		flag              int
-		embedded, archive bool
-		want              int
+		flag    int
+		archive bool
+		want    int
 	}{
-		{0, true, true, live.EmbeddedGCPercent},
-		{0, true, false, live.EmbeddedGCPercent},
-		{0, false, true, live.ArchiveGCPercent},
-		{0, false, false, live.DefaultGCPercent},
-		{75, false, true, 75},
+		{0, true, live.ArchiveGCPercent},
+		{0, false, live.DefaultGCPercent},
+		{75, true, 75},
+		{75, false, 75},
 	} {
-		setGCPercent(tc.flag, tc.embedded, tc.archive)
+		setGCPercent(tc.flag, tc.archive)
 		if got := debug.SetGCPercent(100); got != tc.want {
-			t.Errorf("--gogc %d, embedded broker %v, archive %v: GOGC %d, want %d", tc.flag, tc.embedded, tc.archive, got, tc.want)
+			t.Errorf("--gogc %d, archive %v: GOGC %d, want %d", tc.flag, tc.archive, got, tc.want)
 		}
 	}
 }

@@ -71,7 +71,7 @@ needs --api-token unless --http is a loopback address.`,
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
-			setGCPercent(gogc, len(cfg.Kafka.Brokers) == 0, !cfg.NoArchive)
+			setGCPercent(gogc, !cfg.NoArchive)
 			return live.Run(cmd.Context(), cfg)
 		},
 	}
@@ -151,16 +151,16 @@ needs --api-token unless --http is a loopback address.`,
 // addGCFlag registers --gogc: the daemon's garbage-collection target (see
 // live.GCPercent).
 func addGCFlag(f *pflag.FlagSet, v *int) {
-	f.IntVar(v, "gogc", 0, fmt.Sprintf("GC target percentage (Go's GOGC); 0: %d with --brokers, %d with --brokers and the embedded archive (its feed's batches on the heap), %d with the embedded broker, whose log is on this process's heap; the GOGC environment variable, when set, wins",
-		live.DefaultGCPercent, live.ArchiveGCPercent, live.EmbeddedGCPercent))
+	f.IntVar(v, "gogc", 0, fmt.Sprintf("GC target percentage (Go's GOGC); 0: %d, or %d with the embedded archive (its feed's batches on the heap); the GOGC environment variable, when set, wins",
+		live.DefaultGCPercent, live.ArchiveGCPercent))
 }
 
-func setGCPercent(p int, embeddedBroker, archive bool) {
+func setGCPercent(p int, archive bool) {
 	if _, set := os.LookupEnv("GOGC"); set {
 		return
 	}
 	if p == 0 {
-		p = live.GCPercent(embeddedBroker, archive)
+		p = live.GCPercent(archive)
 	}
 	debug.SetGCPercent(p)
 }
