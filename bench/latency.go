@@ -161,11 +161,8 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	rules := latencyRules(run, cfg.Rules)
 	if hook != nil {
 		rules = append(rules, hookRule(run))
-		if err := publishHookDestination(ctx, cfg.Kafka, run, hook.url); err != nil {
-			return nil, err
-		}
 	}
-	if rep.Rules, err = activateRules(ctx, cfg.Kafka, d, rules); err != nil {
+	if rep.Rules, err = publishRules(ctx, cfg.Kafka, d, run, rules, hook); err != nil {
 		return nil, err
 	}
 
@@ -225,6 +222,17 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	return rep, nil
 }
 
+// publishRules publishes the webhook receiver's destination (none for a nil hook) and
+// rules, and waits until d holds them; it returns how many rules d holds.
+func publishRules(ctx context.Context, kc ingest.KafkaConfig, d *live.Daemon, run string, rules []*rule.Rule, hook *hookReceiver) (int, error) {
+	if hook != nil {
+		if err := publishHookDestination(ctx, kc, run, hook.url); err != nil {
+			return 0, err
+		}
+	}
+	return activateRules(ctx, kc, d, rules)
+}
+
 // renewBroker replaces the broker child with a new one, so that a later pass is not
 // measured against the log the earlier ones left: kfake keeps it in memory, and a
 // larger log grows the broker's heap into memory it has not touched, whose faults
@@ -261,12 +269,7 @@ func measureArchiveOff(ctx context.Context, cfg LatencyConfig, run string, rules
 	}
 	defer stop()
 	if fresh {
-		if hook != nil {
-			if err := publishHookDestination(ctx, cfg.Kafka, run, hook.url); err != nil {
-				return nil, err
-			}
-		}
-		_, err = activateRules(ctx, cfg.Kafka, d, rules)
+		_, err = publishRules(ctx, cfg.Kafka, d, run, rules, hook)
 	} else {
 		_, err = awaitRules(ctx, d, rules)
 	}

@@ -230,7 +230,8 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 	mu.Lock()
 	t0 = time.Now()
 	mu.Unlock()
-	wg.Go(func() { sampleSteps(rctx, t0, m.use, child) })
+	sampler := newStepSampler(t0, m.use, child)
+	wg.Go(func() { sampler.run(rctx) })
 	seq := 0
 	var lastReport time.Time
 	for seq < total && ctx.Err() == nil {

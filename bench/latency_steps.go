@@ -29,34 +29,49 @@ type stepUse struct {
 // wake-ups a second).
 const sleeperNap = time.Millisecond
 
-// sampleSteps fills use, by sampleStep since t0, until ctx ends: a sleeper naps
-// sleeperNap at a time, and at the first wake-up in each step it reads this process's
-// CPU, the broker child's (none for nil) and the machine's. What they used since the
-// last reading is the step that reading was in (steps the sleeper slept through add
-// to it); a late wake-up is the step it woke in.
-func sampleSteps(ctx context.Context, t0 time.Time, use []stepUse, child *brokerChild) {
-	self, broker := selfCPU(), child.cpuNow()
-	busy, stolen, machine := machineTicks()
-	last := bucket(t0, time.Now(), len(use))
+// stepSampler fills use, by sampleStep since t0: a sleeper naps sleeperNap at a time,
+// and at the first wake-up in each step it reads this process's CPU, the broker
+// child's (none for nil) and the machine's. What they used since the last reading is
+// the step that reading was in (steps the sleeper slept through add to it); a late
+// wake-up is the step it woke in.
+type stepSampler struct {
+	t0    time.Time
+	use   []stepUse
+	child *brokerChild
+	// The last reading, and its step.
+	self, broker, busy, stolen time.Duration
+	machine                    bool
+	last                       int
+}
+
+// newStepSampler takes the first reading: what is used from now on is in use.
+func newStepSampler(t0 time.Time, use []stepUse, child *brokerChild) *stepSampler {
+	s := &stepSampler{t0: t0, use: use, child: child, self: selfCPU(), broker: child.cpuNow()}
+	s.busy, s.stolen, s.machine = machineTicks()
+	s.last = bucket(t0, time.Now(), len(use))
+	return s
+}
+
+// run samples until ctx ends.
+func (s *stepSampler) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		before := time.Now()
 		time.Sleep(sleeperNap)
 		now := time.Now()
-		s := bucket(t0, now, len(use))
-		use[s].late = max(use[s].late, now.Sub(before)-sleeperNap)
-		if s == last {
+		step := bucket(s.t0, now, len(s.use))
+		s.use[step].late = max(s.use[step].late, now.Sub(before)-sleeperNap)
+		if step == s.last {
 			continue
 		}
-		u := &use[last]
-		last = s
-		self2, broker2 := selfCPU(), child.cpuNow()
-		u.self, u.broker = self2-self, broker2-broker
-		self, broker = self2, broker2
-		if machine {
-			b, st, ok := machineTicks()
-			if ok {
-				u.busy, u.stolen = b-busy, st-stolen
-				busy, stolen = b, st
+		u := &s.use[s.last]
+		s.last = step
+		self, broker := selfCPU(), s.child.cpuNow()
+		u.self, u.broker = self-s.self, broker-s.broker
+		s.self, s.broker = self, broker
+		if s.machine {
+			if busy, stolen, ok := machineTicks(); ok {
+				u.busy, u.stolen = busy-s.busy, stolen-s.stolen
+				s.busy, s.stolen = busy, stolen
 			}
 		}
 	}

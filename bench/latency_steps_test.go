@@ -51,17 +51,18 @@ func TestTailSteps(t *testing.T) {
 	}
 }
 
-// TestSampleStepsCountsThisProcess burns a known amount of CPU while sampleSteps runs
-// and checks that its steps hold it: CPU time, not wall time, so a busy machine only
-// makes the test longer.
-func TestSampleStepsCountsThisProcess(t *testing.T) {
+// TestStepSamplerCountsThisProcess burns a known amount of CPU while a stepSampler
+// runs and checks that its steps hold it: CPU time, not wall time, so a busy machine
+// only makes the test longer.
+func TestStepSamplerCountsThisProcess(t *testing.T) {
 	use := make([]stepUse, 1000)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	t0 := time.Now()
+	// The first reading is taken here, before the burn starts.
+	s := newStepSampler(time.Now(), use, nil)
 	go func() {
 		defer close(done)
-		sampleSteps(ctx, t0, use, nil)
+		s.run(ctx)
 	}()
 	const burn = 300 * time.Millisecond
 	start := selfCPU()
