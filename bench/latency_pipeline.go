@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,10 +110,16 @@ func waitUntil(ctx context.Context, timeout time.Duration, cond func() bool) err
 	return nil
 }
 
+// daemonStartLimit bounds startDaemon's wait for the daemon to load its rules. Against
+// brokers that do not answer the daemon waits on, warning every few seconds, as a
+// service should; a benchmark given a wrong --brokers should fail and say so. A
+// variable for tests.
+var daemonStartLimit = time.Minute
+
 // startDaemon starts the live daemon under test, as `hindsight live` runs it but
 // without backfill (the live path is measured; the rules' history is none of its
-// business), and waits until it has loaded its rules. stop stops it and returns its
-// error; it may be called again, and then returns nil.
+// business), and waits until it has loaded its rules, at most daemonStartLimit. stop
+// stops it and returns its error; it may be called again, and then returns nil.
 func startDaemon(ctx context.Context, cfg LatencyConfig, group, lakeURL string) (d *live.Daemon, stop func() error, err error) {
 	dctx, stopDaemon := context.WithCancel(ctx)
 	d, err = live.Start(dctx, live.Config{
@@ -135,11 +142,15 @@ func startDaemon(ctx context.Context, cfg LatencyConfig, group, lakeURL string) 
 		stopDaemon()
 		return d.Wait()
 	}
+	limit := time.NewTimer(daemonStartLimit)
+	defer limit.Stop()
 	select {
 	case <-d.RulesLoaded():
 		return d, stop, nil
 	case <-d.Done():
 		err = fmt.Errorf("bench: live daemon stopped: %w", d.Wait())
+	case <-limit.C:
+		err = fmt.Errorf("bench: the live daemon had not read the controls topic after %v: are the brokers %s reachable?", daemonStartLimit, strings.Join(cfg.Kafka.Brokers, ","))
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
