@@ -53,6 +53,9 @@ func TestLifecycleLiveEqualsBacktest(t *testing.T) {
 	for _, r := range rs {
 		waitRule(t, d, r.Key(), 1)
 	}
+	// The mute comes after the rules on the controls topic: events evaluated before it
+	// is applied would raise unmuted records.
+	e2etest.WaitFor(t, wait, "the mute of c-2 applied", func() bool { return d.Registry().Muted("bursts", "c-2", time.Now()) != nil })
 
 	rng := rand.New(rand.NewPCG(17, 18))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
