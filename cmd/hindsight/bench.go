@@ -147,8 +147,14 @@ func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 	f.BoolVar(&cfg.NoBreakdown, "no-breakdown", false, "skip the daemon's second pass with its archiver off, which shows what the archive adds")
 }
 
-// prepareLatency completes a latency config from the command line.
+// prepareLatency completes a latency config from the command line; given --brokers,
+// one must answer.
 func prepareLatency(cmd *cobra.Command, cfg *bench.LatencyConfig, logLevel string, quiet bool) error {
+	if len(cfg.Kafka.Brokers) > 0 {
+		if err := pingBrokers(cmd.Context(), cfg.Kafka, "leave --brokers out for a broker of the benchmark's own"); err != nil {
+			return err
+		}
+	}
 	return prepareBrokerBench(cmd, logLevel, quiet, len(cfg.Kafka.Brokers) == 0, &cfg.Logger, &cfg.BrokerCommand, &cfg.Progress)
 }
 

@@ -23,6 +23,7 @@ func TestNoBrokerFailsAtOnce(t *testing.T) {
 		{"mutes", "add", "m", "--for", "1h"},
 		{"produce", "--customer", "c"},
 		{"backfill", "-f", "../../testdata/rules/sample.yaml"},
+		{"bench", "latency"},
 	} {
 		_, err := run(t, "", append(args, "--brokers", addr)...)
 		if err == nil || !strings.Contains(err.Error(), "no broker answered at "+addr) || !strings.Contains(err.Error(), "start `hindsight live`") {
