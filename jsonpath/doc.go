@@ -12,9 +12,11 @@
 //     function false. Jayway-style filters such as
 //     $.store.book[?(@.category == 'fiction')].price are valid RFC 9535 and work as
 //     is. Invalid expressions yield a *SyntaxError with the offending column.
-//   - Document.Reset validates the whole document — UTF-8 with sonic's SIMD
-//     validator, then grammar and depth in one pass that also records a
-//     structural index of byte offsets; invalid input yields a *JSONError wrapping ErrInvalidJSON that names
+//   - Document.Reset validates the whole document — grammar and depth in one pass
+//     that also records a structural index of byte offsets and notes any byte
+//     beyond ASCII, then UTF-8 with sonic's SIMD validator only if it saw one (an
+//     ASCII document is valid UTF-8) or the grammar failed (invalid UTF-8 is the
+//     error reported first); invalid input yields a *JSONError wrapping ErrInvalidJSON that names
 //     the byte offset, never a panic. What is lazy: nothing is decoded at Reset.
 //     Strings and numbers are decoded only when a selected Value is read or
 //     compared (escaped strings through sonic's unquote), and member lookups on a

@@ -111,10 +111,16 @@ func (d *Document) Reset(data []byte) error {
 	if len(data) > MaxDocumentSize {
 		return &JSONError{Offset: MaxDocumentSize, Msg: "document too large"}
 	}
-	if !sutf8.Validate(data) {
-		return &JSONError{Offset: firstInvalidUTF8(data), Msg: "invalid UTF-8"}
+	// Grammar first: a document of ASCII bytes alone, most events, needs no UTF-8
+	// check. Invalid UTF-8 is still the error reported before any grammar error.
+	ascii, err := d.scan(data)
+	if err != nil || !ascii {
+		if !sutf8.Validate(data) {
+			d.nodes = d.nodes[:0]
+			return &JSONError{Offset: firstInvalidUTF8(data), Msg: "invalid UTF-8"}
+		}
 	}
-	if err := d.scan(data); err != nil {
+	if err != nil {
 		d.nodes = d.nodes[:0]
 		return err
 	}

@@ -44,6 +44,15 @@ func TestResetInvalidJSON(t *testing.T) {
 		{"invalid UTF-8 in string", "[\"a\xffb\"]", 3, "invalid UTF-8"},
 		{"truncated UTF-8", "[\"\xe2\x82\"]", 2, "invalid UTF-8"},
 		{"UTF-8 surrogate", "[\"\xed\xa0\x80\"]", 2, "invalid UTF-8"},
+		// ASCII documents skip the UTF-8 check: every place a high byte can hide in one
+		// the grammar accepts must still send it there.
+		{"invalid UTF-8 in a long string's words", "{\"a\":\"0123456789abcdef\xff0123456789abcdef\"}", 22, "invalid UTF-8"},
+		{"invalid UTF-8 in a member name", "{\"abcdefghij\xc3\":1}", 12, "invalid UTF-8"},
+		{"invalid UTF-8 past an escape", "[\"\\n\xff\"]", 4, "invalid UTF-8"},
+		{"invalid UTF-8 in the last bytes", "[1,\"\xfe\"]", 4, "invalid UTF-8"},
+		{"valid UTF-8 beside invalid", "[\"é\",\"中\",\"\xe9\"]", 13, "invalid UTF-8"},
+		{"invalid UTF-8 before a grammar error", "[\"\xff\" 1]", 2, "invalid UTF-8"},
+		{"invalid UTF-8 after a grammar error", "[1 1, \"\xff\"]", 7, "invalid UTF-8"},
 		{"BOM", "\ufeff{}", 0, "unexpected byte 0xef"},
 		{"NUL", "{}\x00", 2, "unexpected byte 0x00"},
 	}

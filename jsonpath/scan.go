@@ -8,11 +8,18 @@ import (
 	"unicode/utf8"
 )
 
-// scan validates b and fills d.nodes. It is iterative, so depth costs heap (bounded
-// by MaxDepth), never goroutine stack. The tape is written by index into spare
-// capacity, grown in a rare slow path, to keep append's growth check and slice
+// scan checks b's JSON grammar and fills d.nodes. It is iterative, so depth costs
+// heap (bounded by MaxDepth), never goroutine stack. The tape is written by index into
+// spare capacity, grown in a rare slow path, to keep append's growth check and slice
 // header updates out of the per-value loop.
-func (d *Document) scan(b []byte) error {
+//
+// It does not check UTF-8, but says whether it has to be checked: ascii is true when
+// every byte of b is below 0x80, and then b is valid UTF-8. Outside strings the
+// grammar admits no other byte; inside them stringEnd ORs together every word it
+// reads (bytes past the string's end included, which only errs towards checking) and
+// scanStringSlow every byte it steps over, into high.
+func (d *Document) scan(b []byte) (ascii bool, err error) {
+	var high uint64
 	// Every value takes at least one byte plus a separator; a fifth of the length
 	// covers typical documents.
 	if want := len(b)/5 + 16; cap(d.nodes) < want && want < 1<<20 {
@@ -24,7 +31,6 @@ func (d *Document) scan(b []byte) error {
 	stack := d.stack[:0]
 	n := len(b)
 	i := skipWS(b, 0)
-	var err error
 	if i == n {
 		err = &JSONError{Offset: i, Msg: "empty document"}
 		goto fail
@@ -44,10 +50,10 @@ func (d *Document) scan(b []byte) error {
 		}
 		switch c := b[i]; c {
 		case '"':
-			j := stringEnd(b, i+1)
+			j := stringEnd(b, i+1, &high)
 			var esc int32
 			if j >= n || b[j] != '"' {
-				if j, esc, err = scanStringSlow(b, i, j); err != nil {
+				if j, esc, err = scanStringSlow(b, i, j, &high); err != nil {
 					goto fail
 				}
 			}
@@ -74,7 +80,7 @@ func (d *Document) scan(b []byte) error {
 			}
 			if obj {
 				stack[len(stack)-1].lastKey = cnt
-				if i, err = d.scanKey(b, i, nodes, cnt, len(stack)); err != nil {
+				if i, err = d.scanKey(b, i, nodes, cnt, len(stack), &high); err != nil {
 					goto fail
 				}
 				cnt++
@@ -114,7 +120,7 @@ func (d *Document) scan(b []byte) error {
 				}
 				d.nodes = nodes[:cnt]
 				d.stack = stack
-				return nil
+				return high&msb == 0, nil
 			}
 			top := &stack[len(stack)-1]
 			if i >= n {
@@ -133,7 +139,7 @@ func (d *Document) scan(b []byte) error {
 					}
 					nodes[top.lastKey].next = cnt
 					top.lastKey = cnt
-					if i, err = d.scanKey(b, i, nodes, cnt, len(stack)); err != nil {
+					if i, err = d.scanKey(b, i, nodes, cnt, len(stack), &high); err != nil {
 						goto fail
 					}
 					cnt++
@@ -159,7 +165,7 @@ func (d *Document) scan(b []byte) error {
 fail:
 	d.nodes = nodes[:0]
 	d.stack = stack[:0]
-	return err
+	return false, err
 }
 
 // frame is an open container during scan. Counting children here rather than in
@@ -200,11 +206,11 @@ func closerWant(obj bool) string {
 // nesting depth (the top-level object's names are indexed in d.rootKeys too), and
 // returns the offset of the member's value. The node's next is fixed up by scan once
 // the member's value is complete.
-func (d *Document) scanKey(b []byte, i int, nodes []node, cnt int32, depth int) (int, error) {
+func (d *Document) scanKey(b []byte, i int, nodes []node, cnt int32, depth int, high *uint64) (int, error) {
 	if i >= len(b) || b[i] != '"' {
 		return i, jsonErr(b, i, "a member name")
 	}
-	j := stringEnd(b, i+1)
+	j := stringEnd(b, i+1, high)
 	fp := int32(0)
 	if j < len(b) && b[j] == '"' {
 		if l := j - i - 1; l > 0 {
@@ -212,7 +218,7 @@ func (d *Document) scanKey(b []byte, i int, nodes []node, cnt int32, depth int) 
 		}
 	} else {
 		var err error
-		if j, _, err = scanStringSlow(b, i, j); err != nil {
+		if j, _, err = scanStringSlow(b, i, j, high); err != nil {
 			return j, err
 		}
 		fp = escapedFP
@@ -258,11 +264,12 @@ const (
 )
 
 // stringEnd returns the offset of the first '"', '\\' or control byte at or after
-// i, or an offset within the last 8 bytes of b. It tests eight bytes per step; UTF-8 was validated up front,
-// so other bytes need no look.
-func stringEnd(b []byte, i int) int {
+// i, or an offset within the last 8 bytes of b. It tests eight bytes per step, and
+// ORs each word it reads into high, for scan to tell whether UTF-8 needs checking.
+func stringEnd(b []byte, i int, high *uint64) int {
 	for i+8 <= len(b) {
 		x := binary.LittleEndian.Uint64(b[i:])
+		*high |= x
 		q := x ^ (lsb * '"')
 		s := x ^ (lsb * '\\')
 		m := (((q - lsb) &^ q) | ((s - lsb) &^ s) | ((x - lsb*0x20) &^ x)) & msb
@@ -276,7 +283,7 @@ func stringEnd(b []byte, i int) int {
 
 // scanStringSlow continues a string that stringEnd stopped in at j (an escape, a
 // control byte or the end) and returns the offset of its closing quote.
-func scanStringSlow(b []byte, start, j int) (int, int32, error) {
+func scanStringSlow(b []byte, start, j int, high *uint64) (int, int32, error) {
 	esc := int32(0)
 	for {
 		if j >= len(b) {
@@ -304,10 +311,11 @@ func scanStringSlow(b []byte, start, j int) (int, int32, error) {
 		case c < 0x20:
 			return j, esc, &JSONError{Offset: j, Msg: fmt.Sprintf("control character 0x%02x in string", c)}
 		default:
+			*high |= uint64(c) // only its top bit counts
 			j++
 			continue
 		}
-		j = stringEnd(b, j)
+		j = stringEnd(b, j, high)
 	}
 }
 
