@@ -2,8 +2,10 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -160,17 +162,35 @@ func TestThroughputRun(t *testing.T) {
 			t.Errorf("ratio %q: %+v, want %v, gated %v", c.name, r, want, c.gated)
 		}
 	}
-	// A subset of runs, the broker a child process: the ratios of runs not made are
-	// left out, and the broker's CPU is measured apart. It counts clock ticks (10 ms):
-	// serving the floor 5,000 events once read 0, so the runs read more, and the two
-	// runs' broker CPU together must be some.
+	// A subset of runs, the broker a child process, in two rounds: the ratios of runs
+	// not made are left out, each run's figures are its fastest pass's, and the broker's
+	// CPU is measured apart. It counts clock ticks (10 ms): serving the floor 5,000
+	// events once read 0, so the runs read more, and the two runs' broker CPU together
+	// must be some.
 	only, err := bench.RunThroughput(context.Background(), bench.ThroughputConfig{Events: 50_000, ManyRules: 10, Runs: []string{"floor", "1"},
-		BrokerCommand: childCommand(t)})
+		Repeat: 2, BrokerCommand: childCommand(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := only.Result().Ratios; len(got) != 1 || got[0].Name != "1 rule vs floor" {
+	onlyRes := only.Result()
+	if got := onlyRes.Ratios; len(got) != 1 || got[0].Name != "1 rule vs floor" {
 		t.Errorf("ratios of floor and 1 alone: %+v", got)
+	}
+	for _, c := range []struct {
+		run    bench.ThroughputRun
+		passes int
+	}{{only.Floor, 4}, {only.Runs[0], 2}} {
+		if len(c.run.Passes) != c.passes || c.run.EventsPerS != slices.Max(c.run.Passes) {
+			t.Errorf("%s: %v events/s of passes %v, want the fastest of %d", c.run.Name, c.run.EventsPerS, c.run.Passes, c.passes)
+			continue
+		}
+		name := fmt.Sprintf("%s: slowest of %d passes", c.run.Name, c.passes)
+		if m := onlyRes.Metric(name); m == nil || m.Value != slices.Min(c.run.Passes) {
+			t.Errorf("metric %q: %+v, want %v", name, m, slices.Min(c.run.Passes))
+		}
+	}
+	if onlyRes.Params["repeat"] != "2" {
+		t.Errorf("params %v: want repeat 2", onlyRes.Params)
 	}
 	if only.Floor.BrokerCPU < 0 || only.Runs[0].BrokerCPU < 0 || only.Floor.BrokerCPU+only.Runs[0].BrokerCPU <= 0 || only.Zstd.Events != 0 {
 		t.Errorf("with a broker child: floor's broker CPU %v, 1 rule's %v, zstd sample %+v (none without an archive run)",
@@ -178,6 +198,9 @@ func TestThroughputRun(t *testing.T) {
 	}
 	if err := (&bench.ThroughputConfig{ManyRules: 100, Runs: []string{"floor", "2"}}).Validate(); err == nil {
 		t.Error("an unknown run validated")
+	}
+	if err := (&bench.ThroughputConfig{ManyRules: 100, Runs: []string{"floor"}, Repeat: 21}).Validate(); err == nil {
+		t.Error("21 rounds validated")
 	}
 }
 

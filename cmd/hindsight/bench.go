@@ -279,6 +279,7 @@ baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 	f.Int32Var(&cfg.Partitions, "partitions", 6, "events partitions")
 	f.IntVar(&cfg.ManyRules, "many-rules", 1_000, "rules of the largest runs (the middle run has a tenth)")
 	f.StringSliceVar(&cfg.Runs, "runs", bench.ThroughputRuns, "the runs to make, in order (floor may repeat)")
+	f.IntVar(&cfg.Repeat, "repeat", 1, "rounds of --runs, one after the other; each run's fastest pass counts, as the floor's fastest of two always does")
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
 	f.IntVar(&cfg.GCPercent, "gogc", 0, fmt.Sprintf("GC target percentage of this process during the daemon's runs, as hindsight live --gogc (0: the daemon's own against external brokers, %d, or %d with the archive; the floor runs at Go's own; negative: leave GOGC alone)", live.DefaultGCPercent, live.ArchiveGCPercent))
 	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", ingest.DefaultFetchMaxBytes, "the daemons' --fetch-max-bytes")
