@@ -114,11 +114,8 @@ func (d *Document) Reset(data []byte) error {
 	// Grammar first: a document of ASCII bytes alone, most events, needs no UTF-8
 	// check. Invalid UTF-8 is still the error reported before any grammar error.
 	ascii, err := d.scan(data)
-	if err != nil || !ascii {
-		if !sutf8.Validate(data) {
-			d.nodes = d.nodes[:0]
-			return &JSONError{Offset: firstInvalidUTF8(data), Msg: "invalid UTF-8"}
-		}
+	if (err != nil || !ascii) && !sutf8.Validate(data) {
+		err = &JSONError{Offset: firstInvalidUTF8(data), Msg: "invalid UTF-8"}
 	}
 	if err != nil {
 		d.nodes = d.nodes[:0]
