@@ -114,6 +114,11 @@ func TestThroughputRun(t *testing.T) {
 			t.Errorf("run %q: no peak RSS", r.Name)
 		}
 	}
+	for _, r := range append([]bench.ThroughputRun{rep.Floor}, rep.Runs...) {
+		if r.FirstEvent <= 0 || r.FirstEvent >= r.Elapsed {
+			t.Errorf("run %q: first event after %v of %v", r.Name, r.FirstEvent, r.Elapsed)
+		}
+	}
 	res := rep.Result()
 	for _, r := range rep.Runs {
 		m := res.Metric(r.Name + ": read again by the archiver")

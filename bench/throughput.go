@@ -155,6 +155,10 @@ type ThroughputRun struct {
 	ReRead int64 `json:"re_read,omitempty"`
 	// PerInterval is the events read in each sampleStep, as events/s.
 	PerInterval []float64 `json:"per_interval"`
+	// FirstEvent runs from the run's start to its first event read: a plain consumer's
+	// first fetch; the daemon's start, its reading of the controls topic, its joining
+	// the group and its first fetch. It is in Elapsed.
+	FirstEvent time.Duration `json:"first_event"`
 	// Passes is the events/s of each of the run's passes, in the order made, when it
 	// made more than one (ThroughputConfig.Repeat, and the floor's two a round); the
 	// other figures are the fastest pass's.
@@ -305,6 +309,7 @@ type throughputBench struct {
 	child *brokerChild // nil: the broker is in process
 	raw   int64        // bytes of the events' JSON
 	n     int          // runs so far: names the groups and topics
+	began time.Time    // the start of the run measured now
 }
 
 // measure runs fn, timing it and taking this process's CPU time and peak resident
@@ -318,6 +323,7 @@ func (t *throughputBench) measure(run *ThroughputRun, fn func() error) error {
 	lakehouse.ReleaseBuffers()
 	resetPeakRSS()
 	cpu0, faults0, t0 := selfCPU(), selfFaults(), time.Now()
+	t.began = t0
 	var broker0 time.Duration
 	if t.child != nil {
 		broker0 = t.child.cpuNow()
@@ -565,7 +571,8 @@ const archiveCheck = 10 * time.Millisecond
 // end every millisecond (seen must be cheap), so that a run ends when its last event
 // is read, not at the next sample: a run of a second measured to the sample after it
 // read up to a tenth more than it took. The interval it ends in is sampled over its
-// own length.
+// own length. When sample, it also notes when the first event was read
+// (run.FirstEvent), to the millisecond.
 func (t *throughputBench) follow(ctx context.Context, run *ThroughputRun, sample bool, seen func() int64) error {
 	tick := time.NewTicker(sampleStep)
 	defer tick.Stop()
@@ -588,7 +595,11 @@ func (t *throughputBench) follow(ctx context.Context, run *ThroughputRun, sample
 			}
 			last, lastAt = n, now
 		case now := <-end.C:
-			if n := seen(); n >= int64(t.cfg.Events) {
+			n := seen()
+			if sample && n > 0 && run.FirstEvent == 0 {
+				run.FirstEvent = now.Sub(t.began)
+			}
+			if n >= int64(t.cfg.Events) {
 				if d := now.Sub(lastAt); sample && n > last && d > 0 {
 					run.PerInterval = append(run.PerInterval, float64(n-last)/d.Seconds())
 				}
@@ -730,6 +741,7 @@ func (r *ThroughputReport) Result() Result {
 			Metric{Name: x.Name, Unit: "events/s", Value: x.EventsPerS},
 			Metric{Name: x.Name + ": CPU", Unit: "CPU-s per million events", Value: x.CPUPerMillion}, rss,
 			Metric{Name: x.Name + ": page faults", Unit: "per 1,000 events", Value: float64(x.PageFaults) / float64(r.Config.Events) * 1000})
+		res.Metrics = append(res.Metrics, Metric{Name: x.Name + ": first event after", Unit: "ms", Value: float64(x.FirstEvent.Microseconds()) / 1000})
 		if len(x.Passes) > 1 {
 			res.Metrics = append(res.Metrics, Metric{Name: fmt.Sprintf("%s: slowest of %d passes", x.Name, len(x.Passes)), Unit: "events/s",
 				Value: slices.Min(x.Passes)})
