@@ -6,6 +6,7 @@ package e2etest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -283,11 +285,17 @@ func GetText(t testing.TB, url string) string {
 	return string(body)
 }
 
-// GroupCommitted sums the offsets group has committed on topic's partitions.
+// GroupCommitted sums the offsets group has committed on topic's partitions: 0 while
+// the group does not exist yet, as when its member has not joined (callers poll this
+// from a daemon's start; kfake answers GROUP_ID_NOT_FOUND until then).
 func GroupCommitted(t testing.TB, b *kafkatest.Broker, group, topic string) int64 {
 	t.Helper()
 	committed := adminQuery(t, b, "fetching offsets of group "+group, func(ctx context.Context, adm *kadm.Client) (kadm.OffsetResponses, error) {
-		return adm.FetchOffsets(ctx, group)
+		r, err := adm.FetchOffsets(ctx, group)
+		if errors.Is(err, kerr.GroupIDNotFound) {
+			return nil, nil
+		}
+		return r, err
 	})
 	var n int64
 	committed.Each(func(o kadm.OffsetResponse) {
