@@ -29,8 +29,13 @@ type brokerChild struct {
 	cpu   time.Duration
 }
 
-func startBrokerChild(ctx context.Context, argv []string, partitions int32) (*brokerChild, error) {
+// startBrokerChild starts the broker child with partitions events partitions, and
+// retention bytes per partition of the events and alerts topics (0: keep all).
+func startBrokerChild(ctx context.Context, argv []string, partitions int32, retention int64) (*brokerChild, error) {
 	args := append(slices.Clone(argv[1:]), "--addr=127.0.0.1:0", fmt.Sprintf("--partitions=%d", partitions))
+	if retention > 0 {
+		args = append(args, fmt.Sprintf("--retention-bytes=%d", retention))
+	}
 	cmd := exec.Command(argv[0], args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()

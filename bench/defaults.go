@@ -22,14 +22,14 @@ func orDefault[T uint64 | int | int32 | time.Duration](v *T, def T) {
 // becomes def, and a negative value stays as it is, so that it still means none when
 // defaults are applied again (the CLI applies them, then the benchmark does); the
 // benchmark reads it through none.
-func noneOrDefault[T int | time.Duration](v *T, def T) {
+func noneOrDefault[T int | int64 | time.Duration](v *T, def T) {
 	if *v == 0 {
 		*v = def
 	}
 }
 
 // none is a noneOrDefault field's value: 0 when it asks for none.
-func none[T int | time.Duration](v T) T { return max(0, v) }
+func none[T int | int64 | time.Duration](v T) T { return max(0, v) }
 
 // discardLogger is the logger of benchmarks whose components should keep quiet
 // unless the caller asks for their logs.

@@ -19,6 +19,13 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
+// DefaultBrokerRetentionBytes is LatencyConfig.BrokerRetentionBytes's default: at
+// 20,000 events/s the broker keeps about 2.5 s of each of the default 4 events
+// partitions and 1 s of the alerts (a run at twice this kept 5.2 s and 2.0 s), while
+// the benchmark's readers stay within milliseconds of the end. Its memory stopped
+// growing 5 s into a pass, at about 250 MiB, where without retention it grew to 650.
+const DefaultBrokerRetentionBytes = 8 << 20
+
 // LatencyConfig configures RunLatency.
 type LatencyConfig struct {
 	// Kafka says how to reach the brokers; with no Brokers, a broker child is started.
@@ -36,6 +43,15 @@ type LatencyConfig struct {
 	Warmup time.Duration
 	// Partitions of the events topic (when the broker is started here). Default 4.
 	Partitions int32
+	// BrokerRetentionBytes is the most bytes (as stored) the broker child keeps per
+	// partition of the events and alerts topics (ingest.EmbeddedConfig.RetentionBytes),
+	// as a Kafka broker's retention does. Default DefaultBrokerRetentionBytes;
+	// negative: keep all. Its log is otherwise held in memory and grows with every
+	// record, at 20,000 events/s by tens of MB a second, into memory the broker
+	// process has never touched: on this benchmark's VM, faulting that memory in
+	// stalled the broker's one request loop for tens of milliseconds at a time, the
+	// latency's tail (see README, "Performance").
+	BrokerRetentionBytes int64
 	// Rules is the number of other active rules (global and per customer). Default
 	// 100; negative: none.
 	Rules int
@@ -84,6 +100,7 @@ func (c *LatencyConfig) EnsureDefaults() {
 	orDefault(&c.Duration, 10*time.Second)
 	noneOrDefault(&c.Warmup, 2*time.Second)
 	orDefault(&c.Partitions, 4)
+	noneOrDefault(&c.BrokerRetentionBytes, DefaultBrokerRetentionBytes)
 	noneOrDefault(&c.Rules, 100)
 	orDefault(&c.Drain, 5*time.Second)
 	orDefault(&c.ProbeEvery, 1)
@@ -125,7 +142,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	var child *brokerChild
 	if len(cfg.Kafka.Brokers) == 0 {
 		var err error
-		child, err = startBrokerChild(ctx, cfg.BrokerCommand, cfg.Partitions)
+		child, err = startBrokerChild(ctx, cfg.BrokerCommand, cfg.Partitions, none(cfg.BrokerRetentionBytes))
 		if err != nil {
 			return nil, err
 		}
@@ -133,6 +150,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 		// have renewed it.
 		defer func() { child.stop() }()
 		cfg.Kafka.Brokers = []string{child.addr}
+		rep.BrokerChild, rep.BrokerRetention = true, none(cfg.BrokerRetentionBytes)
 	}
 	rep.Brokers = strings.Join(cfg.Kafka.Brokers, ",")
 	rep.Rate, rep.Duration, rep.Partitions, rep.NoArchive = cfg.Rate, cfg.Duration, cfg.Partitions, cfg.NoArchive
@@ -243,7 +261,7 @@ func renewBroker(ctx context.Context, cfg *LatencyConfig, child **brokerChild) (
 		return false, nil
 	}
 	(*child).stop()
-	c, err := startBrokerChild(ctx, cfg.BrokerCommand, cfg.Partitions)
+	c, err := startBrokerChild(ctx, cfg.BrokerCommand, cfg.Partitions, none(cfg.BrokerRetentionBytes))
 	if err != nil {
 		return false, err
 	}

@@ -78,6 +78,10 @@ type LatencyReport struct {
 	Partitions int32
 	Brokers    string
 	NoArchive  bool
+	// BrokerChild says the broker was the benchmark's child, keeping BrokerRetention
+	// bytes per partition of the events and alerts topics (0: all).
+	BrokerChild     bool
+	BrokerRetention int64
 }
 
 func (r LatencyReport) String() string {
@@ -182,6 +186,9 @@ func (r *LatencyReport) Result() Result {
 		if off.P99 > 0 {
 			res.Ratios = append(res.Ratios, Ratio{Name: "p99, archive on vs off", Value: ms(h.P99) / ms(off.P99), Better: LowerIsBetter})
 		}
+	}
+	if r.BrokerChild {
+		res.Params["broker_retention_bytes"] = strconv.FormatInt(r.BrokerRetention, 10)
 	}
 	if w := r.Webhook; w != nil {
 		res.Params["webhook_every"] = strconv.Itoa(r.Config.WebhookEvery)

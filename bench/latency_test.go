@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 				n, _ := strconv.Atoi(v)
 				cfg.Partitions = int32(n)
 			}
+			if v, ok := strings.CutPrefix(a, "--retention-bytes="); ok {
+				cfg.RetentionBytes, _ = strconv.ParseInt(v, 10, 64)
+			}
 		}
 		if err := bench.ServeBroker(context.Background(), cfg, os.Stdin, os.Stdout); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
@@ -104,6 +107,10 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 		t.Errorf("pass-through percentiles out of order: %+v", bl)
 	}
 	res := rep.Result()
+	// The broker child kept DefaultBrokerRetentionBytes per partition, and says so.
+	if !rep.BrokerChild || rep.BrokerRetention != bench.DefaultBrokerRetentionBytes || res.Params["broker_retention_bytes"] != strconv.Itoa(bench.DefaultBrokerRetentionBytes) {
+		t.Errorf("broker child %v, retention %d, param %q; want the default, %d", rep.BrokerChild, rep.BrokerRetention, res.Params["broker_retention_bytes"], bench.DefaultBrokerRetentionBytes)
+	}
 	if r := res.Ratio("p50 vs pass-through"); r == nil || r.Value <= 0 || !r.Gated {
 		t.Errorf("p50 ratio %+v", r)
 	}

@@ -201,7 +201,7 @@ func RunThroughput(ctx context.Context, cfg ThroughputConfig) (*ThroughputReport
 	var child *brokerChild
 	if len(cfg.BrokerCommand) > 0 {
 		var err error
-		if child, err = startBrokerChild(ctx, cfg.BrokerCommand, cfg.Partitions); err != nil {
+		if child, err = startBrokerChild(ctx, cfg.BrokerCommand, cfg.Partitions, 0); err != nil {
 			return nil, err
 		}
 		defer child.stop()

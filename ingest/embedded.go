@@ -7,10 +7,12 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // EmbeddedConfig configures the embedded broker.
@@ -31,6 +33,13 @@ type EmbeddedConfig struct {
 	// 100 MiB, 30-90 ms at 1 MiB). On disk the operating system's page cache grows
 	// the file instead, and each sealed segment keeps a file open, so fewer are better.
 	SegmentBytes int64
+	// RetentionBytes, when positive, is the most bytes each partition of the events
+	// and alerts topics keeps: older record batches are deleted, as by Kafka's
+	// retention.bytes, checked every second, and a consumer behind them reads from
+	// the log's new start. Default 0: keep everything. It bounds the memory of a
+	// broker without a DataDir, whose log otherwise grows with every record; the
+	// latency benchmark's broker uses it (bench.LatencyConfig.BrokerRetentionBytes).
+	RetentionBytes int64
 }
 
 // DefaultMemorySegmentBytes is EmbeddedConfig.SegmentBytes's default for a broker
@@ -86,8 +95,17 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		}
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
 	}
+	brokerCfg := map[string]string{}
 	if cfg.SegmentBytes > 0 {
-		opts = append(opts, kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.FormatInt(cfg.SegmentBytes, 10)}))
+		brokerCfg["log.segment.bytes"] = strconv.FormatInt(cfg.SegmentBytes, 10)
+	}
+	if cfg.RetentionBytes > 0 {
+		// kfake applies retention on this interval (Kafka's log cleaner backoff);
+		// its default, an hour, would let the log grow for that long.
+		brokerCfg["log.cleaner.backoff.ms"] = strconv.Itoa(retentionCheckMs)
+	}
+	if len(brokerCfg) > 0 {
+		opts = append(opts, kfake.BrokerConfigs(brokerCfg))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
@@ -106,7 +124,46 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 			return nil, fmt.Errorf("ingest: creating topic %s on the embedded broker: %w", t, err)
 		}
 	}
-	return &Embedded{cluster: c, Addr: c.ListenAddrs()[0]}, nil
+	e := &Embedded{cluster: c, Addr: c.ListenAddrs()[0]}
+	if cfg.RetentionBytes > 0 {
+		if err := e.setRetention(cfg.RetentionBytes, cfg.Topics.Events, cfg.Topics.Alerts); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// retentionCheckMs is how often a broker with EmbeddedConfig.RetentionBytes deletes
+// what is beyond it.
+const retentionCheckMs = 1000
+
+// setRetention sets retention.bytes on topics through the broker's own admin API, so
+// that it holds for topics an earlier run left in a data directory too (creating a
+// topic sets configs only on a new one).
+func (e *Embedded) setRetention(bytes int64, topics ...string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Addr))
+	if err != nil {
+		return fmt.Errorf("ingest: embedded broker's retention: %w", err)
+	}
+	defer cl.Close()
+	v := strconv.FormatInt(bytes, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(cl).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "retention.bytes", Value: &v}}, topics...)
+	if err != nil {
+		return fmt.Errorf("ingest: setting the embedded broker's retention.bytes: %w", err)
+	}
+	for _, t := range topics {
+		r, err := resp.On(t, nil)
+		if err == nil {
+			err = r.Err
+		}
+		if err != nil {
+			return fmt.Errorf("ingest: setting retention.bytes of topic %s on the embedded broker: %w", t, err)
+		}
+	}
+	return nil
 }
 
 // Close stops the broker.

@@ -399,3 +399,109 @@ func TestEmbeddedSegmentBytes(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbeddedRetentionBytes: with RetentionBytes, the events and alerts topics keep
+// about that many bytes per partition, the oldest batches deleted within seconds, and
+// the other topics keep everything; without it, nothing is deleted.
+func TestEmbeddedRetentionBytes(t *testing.T) {
+	const retention = 64 << 10
+	tests := []struct {
+		name      string
+		retention int64
+		wantCfg   string // the topics' retention.bytes
+	}{
+		{"retention", retention, "65536"},
+		{"none", 0, "-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := StartEmbedded(EmbeddedConfig{Addr: "127.0.0.1:0", SegmentBytes: 16 << 10, RetentionBytes: tt.retention})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			kc := KafkaConfig{Brokers: []string{e.Addr}}
+			kc.EnsureDefaults()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			// Uncompressed, so that the bytes stored are the records'.
+			cl, err := kc.NewClient(kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			adm := kadm.NewClient(cl)
+			var topics Topics
+			topics.EnsureDefaults()
+			all := []string{topics.Events, topics.Alerts, topics.Controls, topics.DeadLetters}
+			cfgs, err := adm.DescribeTopicConfigs(ctx, all...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rc := range cfgs {
+				want := "-1"
+				if rc.Name == topics.Events || rc.Name == topics.Alerts {
+					want = tt.wantCfg
+				}
+				for _, c := range rc.Configs {
+					if c.Key == "retention.bytes" && (c.Value == nil || *c.Value != want) {
+						t.Errorf("topic %s: retention.bytes %v, want %s", rc.Name, c.MaybeValue(), want)
+					}
+				}
+			}
+			// 1 KiB records in batches of 10, 400 KiB to each topic's partition 0.
+			const records = 400
+			value := []byte(`{"pad":"` + strings.Repeat("x", 1000) + `"}`)
+			for _, topic := range all {
+				for i := 0; i < records; i += 10 {
+					var batch []*kgo.Record
+					for j := i; j < i+10; j++ {
+						batch = append(batch, &kgo.Record{Topic: topic, Partition: 0, Value: value})
+					}
+					if err := cl.ProduceSync(ctx, batch...).FirstErr(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			starts := func() map[string]int64 {
+				t.Helper()
+				got := map[string]int64{}
+				listed, err := adm.ListStartOffsets(ctx, all...)
+				if err == nil {
+					err = listed.Error()
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				listed.Each(func(o kadm.ListedOffset) {
+					if o.Partition == 0 {
+						got[o.Topic] = o.Offset
+					}
+				})
+				return got
+			}
+			// Retention runs every retentionCheckMs: wait for a few of its passes.
+			deadline := time.Now().Add(5 * retentionCheckMs * time.Millisecond)
+			got := starts()
+			for tt.retention > 0 && (got[topics.Events] == 0 || got[topics.Alerts] == 0) && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+				got = starts()
+			}
+			if tt.retention == 0 {
+				time.Sleep(2 * retentionCheckMs * time.Millisecond)
+				got = starts()
+			}
+			for _, topic := range all {
+				kept := int64(records) - got[topic]
+				trimmed := tt.retention > 0 && (topic == topics.Events || topic == topics.Alerts)
+				switch {
+				case !trimmed && got[topic] != 0:
+					t.Errorf("topic %s starts at %d, want 0 (nothing deleted)", topic, got[topic])
+				case trimmed && (kept*1000 > tt.retention+10_000 || kept*1000 < tt.retention/2):
+					// What is kept is within a batch of the limit (each record a little over 1,000 bytes).
+					t.Errorf("topic %s keeps %d of %d records (from %d), want about %d KiB", topic, kept, records, got[topic], tt.retention>>10)
+				}
+			}
+		})
+	}
+}

@@ -137,6 +137,7 @@ func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 	}
 	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured sending before (negative: none)")
 	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions of the started broker")
+	f.Int64Var(&cfg.BrokerRetentionBytes, "broker-retention-bytes", bench.DefaultBrokerRetentionBytes, "most bytes (as stored) the started broker keeps per partition of the events and alerts topics, older batches deleted as by Kafka's retention.bytes (negative: keep all; its log is in memory)")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "turn off the daemon's own archiver (on by default, as in hindsight live)")
 	f.IntVar(&cfg.ProbeEvery, "probe-every", 1, "time every Nth event (a probe with an alert of its own); the others are ordinary workload events")
 	f.IntVar(&cfg.WebhookEvery, "webhook-every", 20, "make every Nth probe also a webhook probe, delivered to a loopback receiver by the notify stage and timed there (negative: none)")
@@ -420,5 +421,6 @@ func newBenchBrokerCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:0", "listen address")
 	cmd.Flags().Int32Var(&cfg.Partitions, "partitions", 4, "events partitions")
+	cmd.Flags().Int64Var(&cfg.RetentionBytes, "retention-bytes", 0, "most bytes (as stored) kept per partition of the events and alerts topics (0: all)")
 	return cmd
 }

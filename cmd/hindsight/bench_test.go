@@ -1,12 +1,20 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hindsightdev/hindsight/bench"
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // bench eval runs through the command line: the table on stdout, the JSON report and
@@ -64,5 +72,63 @@ func TestBenchCommands(t *testing.T) {
 	}
 	if _, err := run(t, "", "bench", "all", "--only", "nope"); exitCode(err) != 2 {
 		t.Errorf("an unknown benchmark: exit %d (%v), want 2", exitCode(err), err)
+	}
+}
+
+// The benchmarks' broker child (`bench broker`, hidden) keeps --retention-bytes per
+// partition of the events and alerts topics, and everything of the others.
+func TestBenchBrokerRetention(t *testing.T) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	cmd := newRootCmd()
+	cmd.SetArgs([]string{"bench", "broker", "--addr", "127.0.0.1:0", "--retention-bytes", "65536"})
+	cmd.SetIn(inR)
+	cmd.SetOut(outW)
+	cmd.SetErr(outW)
+	done := make(chan error, 1)
+	go func() {
+		err := cmd.Execute()
+		outW.Close()
+		done <- err
+	}()
+	defer func() {
+		inW.Close() // the broker exits when its stdin closes
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	sc := bufio.NewScanner(outR)
+	var addr string
+	for addr == "" && sc.Scan() {
+		addr, _ = strings.CutPrefix(sc.Text(), bench.BrokerReady)
+	}
+	go func() { _, _ = io.Copy(io.Discard, outR) }() // ends when the command's output closes
+	if addr == "" {
+		t.Fatal("the broker printed no address")
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.TrimSpace(addr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var topics ingest.Topics
+	topics.EnsureDefaults()
+	cfgs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, topics.Events, topics.Alerts, topics.Controls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, rc := range cfgs {
+		for _, c := range rc.Configs {
+			if c.Key == "retention.bytes" {
+				got[rc.Name] = c.MaybeValue()
+			}
+		}
+	}
+	want := map[string]string{topics.Events: "65536", topics.Alerts: "65536", topics.Controls: "-1"}
+	if !maps.Equal(got, want) {
+		t.Errorf("retention.bytes by topic %v, want %v", got, want)
 	}
 }
