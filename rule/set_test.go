@@ -97,3 +97,33 @@ func TestCustomerRuleNeverMatchesOtherCustomers(t *testing.T) {
 		}
 	}
 }
+
+// Past eqScanMax values on one path the index looks equality up in tables, strings in
+// one and other scalars in another: every kind of value still finds its rules and only
+// them, -0 included.
+func TestEqualityGroupPastScan(t *testing.T) {
+	values := []string{`"a"`, `"b"`, `"1"`, `1`, `2`, `0`, `true`, `false`, `null`, `"true"`, `"null"`, `""`, `1.5`, `"é"`}
+	var rules []*rule.Rule
+	for i, v := range values {
+		rules = append(rules, mustRule(t, fmt.Sprintf(`{"id":"r%d","scope":"*","threshold":1,"when":{"path":"$.v","op":"==","value":%s}}`, i, v)))
+	}
+	set, err := rule.NewSet(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := set.NewMatcher()
+	doc := jsonpath.NewDocument()
+	for _, ev := range append(slices.Clone(values), `-0`, `"c"`, `3`, `[1]`, `{"x":1}`, `"\u0061"`) {
+		js := `{"v":` + ev + `}`
+		if err := doc.Reset([]byte(js)); err != nil {
+			t.Fatal(err)
+		}
+		got, want := keys(m.Match("c", doc, nil)), oracle(rules, "c", doc)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: index %v, oracle %v", js, got, want)
+		}
+		if wantOne := slices.Contains(values, ev) || ev == `-0` || ev == `"\u0061"`; wantOne != (len(got) == 1) {
+			t.Errorf("%s: matched %v", js, got)
+		}
+	}
+}
