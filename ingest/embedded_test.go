@@ -320,6 +320,27 @@ func TestEmbeddedRefusesUnknownTopic(t *testing.T) {
 	}
 }
 
+// startWithClient starts the embedded broker with cfg and a client of it with opts,
+// both closed when the test ends, and returns them with a context bounding the test.
+func startWithClient(t *testing.T, cfg EmbeddedConfig, opts ...kgo.Opt) (context.Context, *kgo.Client) {
+	t.Helper()
+	e, err := StartEmbedded(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	kc := KafkaConfig{Brokers: []string{e.Addr}}
+	kc.EnsureDefaults()
+	cl, err := kc.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx, cl
+}
+
 // TestEmbeddedSegmentBytes: a broker keeping its log in memory starts a segment every
 // DefaultMemorySegmentBytes (or SegmentBytes), one keeping it on disk keeps the broker's
 // own 100 MiB unless told; and a log of many segments reads back whole, in order.
@@ -342,21 +363,8 @@ func TestEmbeddedSegmentBytes(t *testing.T) {
 			if cfg.DataDir != "" {
 				cfg.DataDir = t.TempDir()
 			}
-			e, err := StartEmbedded(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
-			kc := KafkaConfig{Brokers: []string{e.Addr}}
-			kc.EnsureDefaults()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			cl, err := kc.NewClient(kgo.RecordPartitioner(kgo.ManualPartitioner()),
+			ctx, cl := startWithClient(t, cfg, kgo.RecordPartitioner(kgo.ManualPartitioner()),
 				kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"events": {0: kgo.NewOffset().AtStart()}}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
 			bcfg, err := kadm.NewClient(cl).DescribeBrokerConfigs(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -415,21 +423,9 @@ func TestEmbeddedRetentionBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := StartEmbedded(EmbeddedConfig{Addr: "127.0.0.1:0", SegmentBytes: 16 << 10, RetentionBytes: tt.retention})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
-			kc := KafkaConfig{Brokers: []string{e.Addr}}
-			kc.EnsureDefaults()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
 			// Uncompressed, so that the bytes stored are the records'.
-			cl, err := kc.NewClient(kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
+			ctx, cl := startWithClient(t, EmbeddedConfig{Addr: "127.0.0.1:0", SegmentBytes: 16 << 10, RetentionBytes: tt.retention},
+				kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()))
 			adm := kadm.NewClient(cl)
 			var topics Topics
 			topics.EnsureDefaults()

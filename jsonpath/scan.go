@@ -53,7 +53,7 @@ func (d *Document) scan(b []byte) (ascii bool, err error) {
 				goto fail
 			}
 			j := stringEnd(b, i+1, &high)
-			fp := int32(0)
+			fp := int32(0) // keyFP of the name, from its bytes
 			if j < n && b[j] == '"' {
 				if l := j - i - 1; l > 0 {
 					fp = int32(min(l, 0x7fff))<<16 | int32(b[i+1])<<8 | int32(b[j-1])
