@@ -23,7 +23,8 @@ import (
 // 20,000 events/s the broker keeps about 2.5 s of each of the default 4 events
 // partitions and 1 s of the alerts (a run at twice this kept 5.2 s and 2.0 s), while
 // the benchmark's readers stay within milliseconds of the end. Its memory stopped
-// growing 5 s into a pass, at about 250 MiB, where without retention it grew to 650.
+// growing 5 s into a pass, at about 250 MiB, where without retention it grew to 647
+// MiB by the end of the pass.
 const DefaultBrokerRetentionBytes = 8 << 20
 
 // LatencyConfig configures RunLatency.
