@@ -518,20 +518,48 @@ func (m *Matcher) leaf(sc *scopeScratch, idx *scopeIndex, l int32) bool {
 	return sc.leafVal[l]
 }
 
+// known is leaf l's value this event, if it is decided already (ok), as leaf would
+// return it: most of a candidate's leaves were, by the anchors or by an earlier
+// candidate, and reading them here rather than calling leaf spares eval a call per
+// leaf (Go keeps no register across a call).
+func (m *Matcher) known(sc *scopeScratch, idx *scopeIndex, l int32) (v, ok bool) {
+	if g := idx.leaves[l].eq; g >= 0 {
+		return sc.eqTrue[l] == m.gen, sc.eqGen[g] == m.gen
+	}
+	return sc.leafVal[l], sc.leafGen[l] == m.gen
+}
+
 func (m *Matcher) eval(sc *scopeScratch, idx *scopeIndex, n cnode) bool {
 	switch n.kind {
 	case cLeaf:
+		if v, ok := m.known(sc, idx, n.at); ok {
+			return v
+		}
 		return m.leaf(sc, idx, n.at)
 	case cAll:
 		for _, k := range idx.nodes[n.at : n.at+n.n] {
-			if !m.eval(sc, idx, k) {
+			v, ok := false, false
+			if k.kind == cLeaf {
+				v, ok = m.known(sc, idx, k.at)
+			}
+			if !ok {
+				v = m.eval(sc, idx, k)
+			}
+			if !v {
 				return false
 			}
 		}
 		return true
 	case cAny:
 		for _, k := range idx.nodes[n.at : n.at+n.n] {
-			if m.eval(sc, idx, k) {
+			v, ok := false, false
+			if k.kind == cLeaf {
+				v, ok = m.known(sc, idx, k.at)
+			}
+			if !ok {
+				v = m.eval(sc, idx, k)
+			}
+			if v {
 				return true
 			}
 		}
