@@ -27,6 +27,9 @@ import (
 // MiB by the end of the pass.
 const DefaultBrokerRetentionBytes = 8 << 20
 
+// maxLatencyRepeat bounds LatencyConfig.Repeat: a run takes 15 s and more.
+const maxLatencyRepeat = 20
+
 // LatencyConfig configures RunLatency.
 type LatencyConfig struct {
 	// Kafka says how to reach the brokers; with no Brokers, a broker child is started.
@@ -53,6 +56,12 @@ type LatencyConfig struct {
 	// stalled the broker's one request loop for tens of milliseconds at a time, the
 	// latency's tail (see README, "Performance").
 	BrokerRetentionBytes int64
+	// Repeat makes the Hindsight pass Repeat times, each against a fresh broker child
+	// with rules and probes of its own, for the target's "stable over 5 runs": the
+	// report's Hindsight figures are those of the run with the highest p99, and Runs
+	// lists every run's. The breakdown's pass and the baseline run once, after the
+	// last. Default 1; at most maxLatencyRepeat.
+	Repeat int
 	// Rules is the number of other active rules (global and per customer). Default
 	// 100; negative: none.
 	Rules int
@@ -103,6 +112,7 @@ func (c *LatencyConfig) EnsureDefaults() {
 	orDefault(&c.Partitions, 4)
 	noneOrDefault(&c.BrokerRetentionBytes, DefaultBrokerRetentionBytes)
 	noneOrDefault(&c.Rules, 100)
+	orDefault(&c.Repeat, 1)
 	orDefault(&c.Drain, 5*time.Second)
 	orDefault(&c.ProbeEvery, 1)
 	noneOrDefault(&c.WebhookEvery, 20)
@@ -120,6 +130,12 @@ func (c *LatencyConfig) EnsureDefaults() {
 func (c *LatencyConfig) Validate() error {
 	if len(c.Kafka.Brokers) == 0 && len(c.BrokerCommand) == 0 {
 		return errors.New("bench: no brokers and no broker command")
+	}
+	if c.Repeat > maxLatencyRepeat {
+		return fmt.Errorf("bench: %d latency runs, more than %d", c.Repeat, maxLatencyRepeat)
+	}
+	if c.Repeat > 1 && len(c.BrokerCommand) == 0 {
+		return errors.New("bench: repeated latency runs need a broker child of their own (no --brokers)")
 	}
 	return c.Kafka.Validate()
 }
@@ -157,59 +173,42 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	rep.Rate, rep.Duration, rep.Partitions, rep.NoArchive = cfg.Rate, cfg.Duration, cfg.Partitions, cfg.NoArchive
 	run := strconv.FormatUint(rand.Uint64()>>24, 36)
 
-	start := time.Now()
-	cpu0, broker0, gc0 := selfCPU(), child.cpuNow(), readGC()
-	busy0 := machineBusy()
-	lake, err := os.MkdirTemp("", "hindsight-bench-lake-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(lake)
 	var hook *hookReceiver
 	if cfg.WebhookEvery > 0 {
+		var err error
 		if hook, err = startHookReceiver(); err != nil {
 			return nil, err
 		}
 		defer hook.close()
 	}
-	d, stop, err := startDaemon(ctx, cfg, "bench-latency-"+run, "file://"+lake)
-	if err != nil {
-		return nil, err
-	}
-	defer stop()
-	rules := latencyRules(run, cfg.Rules)
-	if hook != nil {
-		rules = append(rules, hookRule(run))
-	}
-	if rep.Rules, err = publishRules(ctx, cfg.Kafka, d, run, rules, hook); err != nil {
-		return nil, err
-	}
-
-	m, err := measure(ctx, cfg, "L"+run, run, hook, child)
-	if err != nil {
-		return nil, err
-	}
-	if err := stop(); err != nil {
-		return nil, fmt.Errorf("bench: live daemon: %w", err)
-	}
-	rep.Wall = time.Since(start)
-	rep.CPUSelf = selfCPU() - cpu0
-	rep.GC = gc0.since()
-	if child != nil {
-		rep.CPUBroker = child.cpuNow() - broker0
-	}
-	rep.Cores, rep.CPUOthers = runtime.NumCPU(), -1
-	if busy0 >= 0 {
-		if busy := machineBusy(); busy >= 0 {
-			rep.CPUOthers = max(0, busy-busy0-rep.CPUSelf-rep.CPUBroker)
+	var rules []*rule.Rule
+	base := run
+	for k := range cfg.Repeat {
+		if k > 0 {
+			// A run of its own: a fresh broker (as the breakdown's pass has), rules,
+			// consumer group and topics of probes.
+			if _, err := renewBroker(ctx, &cfg, &child); err != nil {
+				return nil, fmt.Errorf("bench: run %d: %w", k+1, err)
+			}
+			run = base + "r" + strconv.Itoa(k+1)
 		}
-	}
-	m.fill(&rep.LatencyFigures)
-	if cfg.Progress != nil {
-		rep.LatencyFigures.writeWorst(cfg.Progress, "worst steps")
-	}
-	if hook != nil {
-		rep.Webhook = m.fillWebhook()
+		p, err := hindsightPass(ctx, cfg, child, run, hook)
+		if err != nil {
+			if cfg.Repeat > 1 {
+				err = fmt.Errorf("bench: run %d: %w", k+1, err)
+			}
+			return nil, err
+		}
+		rules = p.rules
+		if cfg.Progress != nil {
+			p.LatencyFigures.writeWorst(cfg.Progress, "worst steps")
+		}
+		if cfg.Repeat > 1 {
+			rep.Runs = append(rep.Runs, p.summary())
+		}
+		if k == 0 || p.P99 > rep.P99 {
+			p.into(rep)
+		}
 	}
 	if !cfg.NoArchive && !cfg.NoBreakdown {
 		fresh, err := renewBroker(ctx, &cfg, &child)
@@ -239,6 +238,83 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 	}
 	rep.Total = time.Since(total)
 	return rep, nil
+}
+
+// latencyPass is one run of the Hindsight pass: its part of a LatencyReport.
+type latencyPass struct {
+	LatencyFigures
+	Webhook                             *WebhookFigures
+	GC                                  GCFigures
+	Wall, CPUSelf, CPUBroker, CPUOthers time.Duration
+	Rules                               int
+	rules                               []*rule.Rule
+}
+
+// hindsightPass measures one run of the live daemon against the broker at cfg.Kafka
+// (child's, if not nil), with a lake of its own; run names its rules, consumer group
+// and probes.
+func hindsightPass(ctx context.Context, cfg LatencyConfig, child *brokerChild, run string, hook *hookReceiver) (*latencyPass, error) {
+	p := &latencyPass{}
+	start := time.Now()
+	cpu0, broker0, gc0 := selfCPU(), child.cpuNow(), readGC()
+	busy0 := machineBusy()
+	lake, err := os.MkdirTemp("", "hindsight-bench-lake-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(lake)
+	d, stop, err := startDaemon(ctx, cfg, "bench-latency-"+run, "file://"+lake)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	p.rules = latencyRules(run, cfg.Rules)
+	if hook != nil {
+		p.rules = append(p.rules, hookRule(run))
+	}
+	if p.Rules, err = publishRules(ctx, cfg.Kafka, d, run, p.rules, hook); err != nil {
+		return nil, err
+	}
+	m, err := measure(ctx, cfg, "L"+run, run, hook, child)
+	if err != nil {
+		return nil, err
+	}
+	if err := stop(); err != nil {
+		return nil, fmt.Errorf("bench: live daemon: %w", err)
+	}
+	p.Wall = time.Since(start)
+	p.CPUSelf = selfCPU() - cpu0
+	p.GC = gc0.since()
+	if child != nil {
+		p.CPUBroker = child.cpuNow() - broker0
+	}
+	p.CPUOthers = -1
+	if busy0 >= 0 {
+		if busy := machineBusy(); busy >= 0 {
+			p.CPUOthers = max(0, busy-busy0-p.CPUSelf-p.CPUBroker)
+		}
+	}
+	m.fill(&p.LatencyFigures)
+	if hook != nil {
+		p.Webhook = m.fillWebhook()
+	}
+	return p, nil
+}
+
+// into makes p the report's Hindsight figures.
+func (p *latencyPass) into(rep *LatencyReport) {
+	rep.LatencyFigures, rep.Webhook, rep.GC, rep.Rules = p.LatencyFigures, p.Webhook, p.GC, p.Rules
+	rep.Wall, rep.CPUSelf, rep.CPUBroker, rep.CPUOthers = p.Wall, p.CPUSelf, p.CPUBroker, p.CPUOthers
+	rep.Cores = runtime.NumCPU()
+}
+
+// summary is what a report with several runs keeps of each.
+func (p *latencyPass) summary() LatencyRun {
+	r := LatencyRun{P50: p.P50, P99: p.P99, Max: p.Max, Missing: p.Missing}
+	if len(p.Worst) > 0 {
+		r.Worst = p.Worst[0]
+	}
+	return r
 }
 
 // publishRules publishes the webhook receiver's destination (none for a nil hook) and

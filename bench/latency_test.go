@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"strconv"
@@ -166,6 +167,62 @@ func TestLatencyProbesAreAccounted(t *testing.T) {
 	}
 	if rep.ArchiveOff != nil {
 		t.Error("NoBreakdown ran the archive-off pass")
+	}
+}
+
+// Repeat makes the Hindsight pass that many times, each accounting for every probe;
+// the report's figures are the slowest run's, and it lists every run's p99. Too many
+// runs, or runs against brokers that are not the benchmark's own, are refused.
+func TestLatencyRepeat(t *testing.T) {
+	for _, bad := range []bench.LatencyConfig{
+		{BrokerCommand: []string{"x"}, Repeat: 21},
+		{Kafka: ingest.KafkaConfig{Brokers: []string{"127.0.0.1:1"}}, Repeat: 2},
+	} {
+		bad.EnsureDefaults()
+		if err := bad.Validate(); err == nil {
+			t.Errorf("repeat %d with brokers %v: no error", bad.Repeat, bad.Kafka.Brokers)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{
+		BrokerCommand: childCommand(t), Rate: 1000, Duration: time.Second, Warmup: -1, Repeat: 2,
+		Rules: 10, NoBaseline: true, NoBreakdown: true, Logger: e2etest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", rep)
+	if len(rep.Runs) != 2 {
+		t.Fatalf("%d runs listed, want 2", len(rep.Runs))
+	}
+	slowest := max(rep.Runs[0].P99, rep.Runs[1].P99)
+	within := 0
+	for i, r := range rep.Runs {
+		if r.Missing != 0 || !(0 < r.P50 && r.P50 <= r.P99 && r.P99 <= r.Max) {
+			t.Errorf("run %d: %+v; want none missing and ordered percentiles", i+1, r)
+		}
+		if r.P99 <= 20*time.Millisecond {
+			within++
+		}
+	}
+	if rep.P99 != slowest || rep.Missing != 0 || rep.Received != rep.Probes {
+		t.Errorf("report p99 %v (runs %v, %v), received %d of %d probes: want the slowest run's, all received", rep.P99, rep.Runs[0].P99, rep.Runs[1].P99, rep.Received, rep.Probes)
+	}
+	res := rep.Result()
+	if res.Params["repeat"] != "2" {
+		t.Errorf("params %v, want repeat 2", res.Params)
+	}
+	for i, r := range rep.Runs {
+		if m := res.Metric(fmt.Sprintf("p99, run %d of 2", i+1)); m == nil || m.Value != float64(r.P99)/1e6 {
+			t.Errorf("run %d's p99 metric %+v, want %v ms", i+1, m, float64(r.P99)/1e6)
+		}
+	}
+	if m := res.Metric("runs with p99 within 20 ms"); m == nil || m.Value != float64(within) {
+		t.Errorf("runs within the target %+v, want %d", m, within)
+	}
+	if !strings.Contains(rep.String(), "p99 of each of 2 runs: ") {
+		t.Errorf("the report lacks the runs' line:\n%s", rep)
 	}
 }
 
