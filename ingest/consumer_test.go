@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/promtest"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -367,6 +369,64 @@ func TestTapHearsWhenNothingPrecedesAFetch(t *testing.T) {
 			if calls[i][0] != calls[i-1][1] {
 				t.Errorf("partition %d fetch %d: from %d, want %d", tc.p, i, calls[i][0], calls[i-1][1])
 			}
+		}
+	}
+}
+
+// countingResumer counts the events it is handed and resumes partitions where at says.
+type countingResumer struct {
+	nopHandler
+	at      map[int32]int64
+	handled atomic.Int64
+}
+
+func (h *countingResumer) ResumeAt(map[int32]int64) map[int32]int64 { return h.at }
+func (h *countingResumer) HandleBatch(b *Batch)                     { h.handled.Add(int64(b.Len())) }
+
+// Events the broker deleted before the consumer read them are counted per partition,
+// from the position the consumer resumed at to the records it was then given, and
+// nothing is counted where no position was known (a group new to the partition starts
+// at the log's start by design) or where the position was within the log.
+func TestEventsDeletedUnreadAreCounted(t *testing.T) {
+	t.Parallel()
+	const perPartition = 120
+	brokers := seededCluster(t, 4, 4, perPartition/4, nil)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// As retention would: partitions 1 and 3 now start at offset 100, partition 2 at 50.
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: "events", Partition: 1, At: 100})
+	del.Add(kadm.Offset{Topic: "events", Partition: 2, At: 50})
+	del.Add(kadm.Offset{Topic: "events", Partition: 3, At: 100})
+	if resp, err := kadm.NewClient(cl).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	h := &countingResumer{at: map[int32]int64{0: 0, 2: 40, 3: 20}}
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
+		FetchMaxBytes: 1, Metrics: m}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int64(perPartition + (perPartition - 100) + (perPartition - 50) + (perPartition - 100))
+	if err := runUntil(ec, func() bool { return h.handled.Load() >= want }); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.handled.Load(); n != want {
+		t.Errorf("handled %d events, want %d", n, want)
+	}
+	for p, unread := range []float64{
+		0,  // resumed at 0, nothing deleted
+		0,  // no position known: the group reads from the log's start
+		10, // resumed at 40, the log starting at 50
+		80, // resumed at 20, the log starting at 100
+	} {
+		if got := promtest.Value(t, reg, "hindsight_events_deleted_unread_total", "partition", strconv.Itoa(p)); got != unread {
+			t.Errorf("partition %d: %v events counted as deleted unread, want %v", p, got, unread)
 		}
 	}
 }

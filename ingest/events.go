@@ -450,9 +450,10 @@ type partState struct {
 	holds []hold
 	// leaving is set once the partition is being revoked: periodic commits skip it.
 	leaving bool
-	// tapped is the offset after the last record handed to the tap, or where the
-	// partition resumed (-1: not known).
-	tapped int64
+	// fetched is the offset after the last record fetched (and handed to the tap),
+	// or where the partition resumed (-1: not known): where its next fetch must
+	// start for no event to go unread.
+	fetched int64
 	// pending are the partition's batches not yet handled, in offset order, the first
 	// perhaps being handled; queued is set while it is not empty. Both are guarded by
 	// the consumer's runQueue.mu.
@@ -472,7 +473,7 @@ type hold struct {
 }
 
 func newPartState(p int32) *partState {
-	return &partState{id: p, doc: jsonpath.NewDocument(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1, tapped: -1}
+	return &partState{id: p, doc: jsonpath.NewDocument(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1, fetched: -1}
 }
 
 func (s *partState) hold(offset int64) {
@@ -606,6 +607,7 @@ func (c *EventConsumer) onAssigned(_ context.Context, _ *kgo.Client, m map[strin
 		if _, owned := c.parts[p]; !owned { // a repeated assignment keeps its progress
 			c.parts[p] = newPartState(p)
 		}
+		c.cfg.Metrics.Unread.WithLabelValues(strconv.Itoa(int(p))) // a zero, so that a dashboard sees the series
 	}
 	c.partsMu.Unlock()
 	c.log.Info("partitions assigned", "topic", c.cfg.Topics.Events, "partitions", ps)
@@ -649,11 +651,11 @@ func (c *EventConsumer) adjustOffsets(pos Positioner) func(context.Context, map[
 					s.handled = kgo.EpochOffset{Epoch: -1, Offset: at}
 					s.committed = max(s.committed, committed[p])
 				}
-				s.tapped = at
+				s.fetched = at
 				s.mu.Unlock()
 			} else if s != nil {
 				s.mu.Lock()
-				s.tapped = max(committed[p], -1)
+				s.fetched = max(committed[p], -1)
 				s.mu.Unlock()
 			}
 			if c.cfg.Tap != nil {
@@ -896,11 +898,14 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 				return
 			}
 			b := &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, recs: fp.Records, c: c, ps: c.part(fp.Partition)}
+			b.ps.mu.Lock()
+			from := b.ps.fetched
+			b.ps.fetched = b.NextOffset()
+			b.ps.mu.Unlock()
+			if ls := fp.LogStartOffset; from >= 0 && ls > from {
+				c.deletedUnread(fp.Partition, from, min(fp.Records[0].Offset, ls))
+			}
 			if c.cfg.Tap != nil {
-				b.ps.mu.Lock()
-				from := b.ps.tapped
-				b.ps.tapped = b.NextOffset()
-				b.ps.mu.Unlock()
 				if ls := fp.LogStartOffset; ls >= 0 && (from < 0 && fp.Records[0].Offset == ls || from > 0 && from <= ls) {
 					from = FromLogStart
 				}
@@ -922,6 +927,17 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 	}
 	c.Commit(ctx2)
 	return fatal
+}
+
+// deletedUnread reports that the broker deleted partition p's events from offset
+// from (where this consumer resumed or went on) up to to before they were read: the
+// log's start had passed them (retention), and the client went on from there. Offsets
+// skipped for other reasons (transaction markers, compaction) leave the log's start
+// where it was, so they are not counted.
+func (c *EventConsumer) deletedUnread(p int32, from, to int64) {
+	c.cfg.Metrics.Unread.WithLabelValues(strconv.Itoa(int(p))).Add(float64(to - from))
+	c.log.Warn("events were deleted by the broker before they were read: no rule counted them (the consumer fell behind the topic's retention)",
+		"topic", c.cfg.Topics.Events, "partition", p, "from", from, "to", to-1, "events", to-from)
 }
 
 // isFatal tells the fetch errors that retrying cannot cure: credentials or permissions

@@ -23,6 +23,10 @@ type Metrics struct {
 	ProduceErrors *prometheus.CounterVec
 	// Controls counts control records read, by outcome status.
 	Controls *prometheus.CounterVec
+	// Unread counts, per events partition, the events the broker deleted (retention)
+	// between the position this consumer resumed or went on from and the records it
+	// was then given: events no rule counted.
+	Unread *prometheus.CounterVec
 
 	lagMu sync.Mutex
 	lags  map[int32]prometheus.Gauge
@@ -46,13 +50,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hindsight_produce_errors_total", Help: "Records that could not be delivered, by topic."}, []string{"topic"}),
 		Controls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hindsight_controls_total", Help: "Control records read, by outcome (ok, invalid, stale, not_found)."}, []string{"status"}),
+		Unread: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hindsight_events_deleted_unread_total", Help: "Events the broker deleted (retention) before this consumer read them, per events partition: no rule counted them."}, []string{"partition"}),
 		lags: map[int32]prometheus.Gauge{},
 	}
 	for _, r := range []string{ReasonMissingKey, ReasonInvalidKey, ReasonInvalidJSON, ReasonTooDeep} {
 		m.DeadLetters.WithLabelValues(r) // show zeros, so a dashboard sees the series exists
 	}
 	if reg != nil {
-		reg.MustRegister(m.Events, m.DeadLetters, m.Lag, m.ProduceErrors, m.Controls)
+		reg.MustRegister(m.Events, m.DeadLetters, m.Lag, m.ProduceErrors, m.Controls, m.Unread)
 	}
 	return m
 }
