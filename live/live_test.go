@@ -486,7 +486,8 @@ func TestHTTPAPI(t *testing.T) {
 	}
 	metrics := e2etest.GetText(t, base+"/metrics")
 	for _, name := range []string{"hindsight_events_total 3", "hindsight_rules_active 1", "hindsight_eval_seconds_bucket",
-		"hindsight_consumer_lag_records{partition=", "hindsight_alerts_total 0", "hindsight_events_per_second", "hindsight_dead_letters_total"} {
+		"hindsight_consumer_lag_records{partition=", "hindsight_alerts_total 0", "hindsight_events_per_second", "hindsight_dead_letters_total",
+		`hindsight_events_deleted_unread_total{partition="0"} 0`} {
 		if !strings.Contains(metrics, name) {
 			t.Errorf("/metrics lacks %q", name)
 		}
