@@ -37,8 +37,9 @@ type EmbeddedConfig struct {
 	// and alerts topics keeps: older record batches are deleted, as by Kafka's
 	// retention.bytes, checked every second, and a consumer behind them reads from
 	// the log's new start. Default 0: keep everything. It bounds the memory of a
-	// broker without a DataDir, whose log otherwise grows with every record; the
-	// latency benchmark's broker uses it (bench.LatencyConfig.BrokerRetentionBytes).
+	// broker without a DataDir, whose log otherwise grows with every record
+	// (`hindsight live --embedded-retention-bytes`; the latency benchmark's broker
+	// keeps bench.LatencyConfig.BrokerRetentionBytes).
 	RetentionBytes int64
 }
 

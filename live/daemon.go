@@ -148,6 +148,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	d.columns = newTypedColumns(cfg.LakeColumns, cfg.LakeMaxColumns)
 	d.m.limit.WithLabelValues(limitLakeColumns).Set(float64(max(cfg.LakeMaxColumns, 0)))
+	if d.embedded != nil {
+		d.m.limit.WithLabelValues(limitEmbeddedRetention).Set(float64(cfg.Embedded.RetentionBytes))
+	}
 	d.m.limit.WithLabelValues(limitBackfillCache).Set(float64(d.cfg.BackfillCacheMaxBytes))
 	d.m.limitReached.WithLabelValues(limitBackfillCache)
 	d.m.limitReached.WithLabelValues(limitLakeColumns)
@@ -392,6 +395,11 @@ func (d *Daemon) DeadLetters() int64 { return d.im.DeadLettersTotal() }
 // archiver's feed (hindsight_lake_feed_dropped_records_total), and the archiver reads
 // it from Kafka itself.
 const limitFeedRecords = "archive_feed_records"
+
+// limitEmbeddedRetention is --embedded-retention-bytes (0: keep all), shown only
+// with the embedded broker. What it deleted before the daemon read it shows as
+// hindsight_events_deleted_unread_total.
+const limitEmbeddedRetention = "embedded_retention_bytes"
 
 // limitFeedWait is --archive-feed-wait, in seconds: how long the consumer holds its
 // next fetch back for room in the feed. Its reaching shows as

@@ -420,6 +420,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("embedded broker address %q: %w", c.Embedded.Addr, err))
 		}
 	}
+	if c.Embedded.RetentionBytes < 0 {
+		errs = append(errs, fmt.Errorf("embedded broker retention %d: use a number of bytes, or 0 to keep all", c.Embedded.RetentionBytes))
+	}
 	for _, p := range c.LakeColumns {
 		if jp, err := jsonpath.Parse(p); err != nil {
 			errs = append(errs, fmt.Errorf("lake-columns %q: %w", p, err))

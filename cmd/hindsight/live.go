@@ -90,6 +90,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.BoolVar(&ephemeral, "ephemeral", false, "keep nothing: the embedded broker in memory, a temporary lake removed at exit (throw-away runs)")
 	f.StringVar(&cfg.Embedded.DataDir, "embedded-data-dir", "", "keep the embedded broker's log in this directory (default: <data-dir>/kafka)")
 	f.Int64Var(&cfg.Embedded.SegmentBytes, "embedded-segment-bytes", 0, fmt.Sprintf("size at which the embedded broker starts a new log segment (default: %d with --ephemeral, the broker's 100 MiB on disk)", ingest.DefaultMemorySegmentBytes))
+	f.Int64Var(&cfg.Embedded.RetentionBytes, "embedded-retention-bytes", 0, "most bytes (as stored) the embedded broker keeps per partition of the events and alerts topics, older batches deleted as by Kafka's retention.bytes: bounds its memory with --ephemeral (events deleted before they were read are counted in hindsight_events_deleted_unread_total; 0: keep all)")
 	f.BoolVar(&cfg.NoCreateTopics, "no-create-topics", false, "do not create missing topics on external brokers")
 	f.DurationVar(&cfg.CommitInterval, "commit-interval", def.CommitInterval, "how often processed offsets are committed")
 	f.IntVar(&cfg.MaxQueuedRecords, "max-queued-records", def.MaxQueuedRecords, "events taken from Kafka and not yet evaluated past which no further fetch is taken (a fetch is taken whole)")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
@@ -333,5 +336,40 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 	}
 	if want := []string{"[h1:9092,h2:9092]", "scram-sha-512", "from-flag"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("flags = %v, want %v (environment fills, the command line wins)", got, want)
+	}
+}
+
+// hindsight live --embedded-retention-bytes sets the embedded broker's retention on the
+// events and alerts topics only, and /metrics shows the limit.
+func TestLiveEmbeddedRetention(t *testing.T) {
+	_, lines := startBinary(t, "live", "--ephemeral", "--embedded-addr", "127.0.0.1:0", "--http", "127.0.0.1:0",
+		"--embedded-retention-bytes", "65536")
+	var logged []string
+	brokerAddr := waitLine(t, lines, regexp.MustCompile(`msg="embedded broker listening" addr=(\S+)`), &logged)
+	httpAddr := waitLine(t, lines, regexp.MustCompile(`msg="http listening" addr=(\S+)`), &logged)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokerAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfgs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, "events", "alerts", "controls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, rc := range cfgs {
+		for _, c := range rc.Configs {
+			if c.Key == "retention.bytes" {
+				got[rc.Name] = c.MaybeValue()
+			}
+		}
+	}
+	if want := map[string]string{"events": "65536", "alerts": "65536", "controls": "-1"}; !maps.Equal(got, want) {
+		t.Errorf("retention.bytes by topic %v, want %v", got, want)
+	}
+	if metrics := e2etest.GetText(t, "http://"+httpAddr+"/metrics"); !strings.Contains(metrics, `hindsight_limit{name="embedded_retention_bytes"} 65536`) {
+		t.Errorf("/metrics lacks the embedded broker's retention:\n%s", metrics)
 	}
 }
