@@ -322,18 +322,7 @@ func TestTapHearsWhenNothingPrecedesAFetch(t *testing.T) {
 	t.Parallel()
 	const perPartition = 120
 	brokers := seededCluster(t, 4, 4, perPartition/4, nil)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	// Partitions 1 and 3 start at offset 100.
-	del := kadm.Offsets{}
-	del.Add(kadm.Offset{Topic: "events", Partition: 1, At: 100})
-	del.Add(kadm.Offset{Topic: "events", Partition: 3, At: 100})
-	if resp, err := kadm.NewClient(cl).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
+	deleteRecords(t, brokers, map[int32]int64{1: 100, 3: 100}) // partitions 1 and 3 start at offset 100
 	tap := newRecordingTap()
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
 		FetchMaxBytes: 1, Tap: tap}, resumeAtHandler{at: map[int32]int64{2: 40, 3: 20}})
@@ -391,19 +380,8 @@ func TestEventsDeletedUnreadAreCounted(t *testing.T) {
 	t.Parallel()
 	const perPartition = 120
 	brokers := seededCluster(t, 4, 4, perPartition/4, nil)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	// As retention would: partitions 1 and 3 now start at offset 100, partition 2 at 50.
-	del := kadm.Offsets{}
-	del.Add(kadm.Offset{Topic: "events", Partition: 1, At: 100})
-	del.Add(kadm.Offset{Topic: "events", Partition: 2, At: 50})
-	del.Add(kadm.Offset{Topic: "events", Partition: 3, At: 100})
-	if resp, err := kadm.NewClient(cl).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
+	deleteRecords(t, brokers, map[int32]int64{1: 100, 2: 50, 3: 100})
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	h := &countingResumer{at: map[int32]int64{0: 0, 2: 40, 3: 20}}
@@ -766,6 +744,24 @@ func seededCluster(t *testing.T, partitions int32, batches, perBatch int, value 
 
 // runUntil runs ec until done holds (checked every 10 ms, for at most 30 s), then stops
 // it and returns what Run returned.
+// deleteRecords moves the start of each events partition of starts to its offset, as
+// the broker's retention would.
+func deleteRecords(t *testing.T, brokers []string, starts map[int32]int64) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	del := kadm.Offsets{}
+	for p, at := range starts {
+		del.Add(kadm.Offset{Topic: "events", Partition: p, At: at})
+	}
+	if resp, err := kadm.NewClient(cl).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+}
+
 func runUntil(ec *EventConsumer, done func() bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)

@@ -106,16 +106,26 @@ func TestBenchBrokerRetention(t *testing.T) {
 	if addr == "" {
 		t.Fatal("the broker printed no address")
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.TrimSpace(addr)))
+	var topics ingest.Topics
+	topics.EnsureDefaults()
+	got := retentionByTopic(t, strings.TrimSpace(addr), topics.Events, topics.Alerts, topics.Controls)
+	want := map[string]string{topics.Events: "65536", topics.Alerts: "65536", topics.Controls: "-1"}
+	if !maps.Equal(got, want) {
+		t.Errorf("retention.bytes by topic %v, want %v", got, want)
+	}
+}
+
+// retentionByTopic is the retention.bytes of each of topics on the broker at addr.
+func retentionByTopic(t *testing.T, addr string, topics ...string) map[string]string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var topics ingest.Topics
-	topics.EnsureDefaults()
-	cfgs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, topics.Events, topics.Alerts, topics.Controls)
+	cfgs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, topics...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +137,5 @@ func TestBenchBrokerRetention(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]string{topics.Events: "65536", topics.Alerts: "65536", topics.Controls: "-1"}
-	if !maps.Equal(got, want) {
-		t.Errorf("retention.bytes by topic %v, want %v", got, want)
-	}
+	return got
 }

@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
@@ -347,25 +345,7 @@ func TestLiveEmbeddedRetention(t *testing.T) {
 	var logged []string
 	brokerAddr := waitLine(t, lines, regexp.MustCompile(`msg="embedded broker listening" addr=(\S+)`), &logged)
 	httpAddr := waitLine(t, lines, regexp.MustCompile(`msg="http listening" addr=(\S+)`), &logged)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokerAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cfgs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, "events", "alerts", "controls")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, rc := range cfgs {
-		for _, c := range rc.Configs {
-			if c.Key == "retention.bytes" {
-				got[rc.Name] = c.MaybeValue()
-			}
-		}
-	}
+	got := retentionByTopic(t, brokerAddr, "events", "alerts", "controls")
 	if want := map[string]string{"events": "65536", "alerts": "65536", "controls": "-1"}; !maps.Equal(got, want) {
 		t.Errorf("retention.bytes by topic %v, want %v", got, want)
 	}
