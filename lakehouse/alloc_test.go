@@ -40,6 +40,26 @@ func TestBufCacheHandsABufferOutOnce(t *testing.T) {
 	}
 }
 
+// The cache keeps a buffer put back only while the buffers in use and those kept stay
+// within its cap: what it keeps is resident, on top of what is in use.
+func TestBufCacheCapCountsBuffersInUse(t *testing.T) {
+	c := &bufCache{max: 3 << 20, mapped: map[uintptr]mapping{}}
+	var bufs [][]byte
+	for range 4 {
+		bufs = append(bufs, c.get(1<<20))
+	}
+	c.put(bufs[0]) // 3 MiB still in use: at the cap already
+	if c.held.Load() != 0 || len(c.mapped) != 3 {
+		t.Fatalf("put with 3 MiB in use: held %d, %d mappings; want 0 and 3 (given back)", c.held.Load(), len(c.mapped))
+	}
+	for _, b := range bufs[1:] {
+		c.put(b)
+	}
+	if c.held.Load() != 3<<20 || c.out.Load() != 0 || len(c.mapped) != 3 {
+		t.Fatalf("after every put: held %d, out %d, %d mappings; want %d, 0, 3", c.held.Load(), c.out.Load(), len(c.mapped), 3<<20)
+	}
+}
+
 // release gives back every kept buffer at once and leaves those handed out alone.
 func TestBufCacheReleaseKeepsBuffersInUse(t *testing.T) {
 	c := &bufCache{max: 8 << 20, mapped: map[uintptr]mapping{}}
