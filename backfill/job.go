@@ -409,6 +409,16 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 				"file", f.Path, "partition", f.Partition, "from", f.StartOffset, "to", f.EndOffset)
 		}
 	}
+	// What Kafka deleted before it was archived, no file holds, and Kafka neither.
+	for p, pl := range plans {
+		for _, f := range pl.files {
+			for _, d := range f.Deleted {
+				if d.From < pl.start {
+					res.Missing = append(res.Missing, Gap{Partition: p, From: d.From, To: min(d.To, pl.start-1), Reason: lakehouse.DeletedReason})
+				}
+			}
+		}
+	}
 	if err := r.readHoles(ctx, plans, lost, job.Rule, customer, from, res, &prog, report); err != nil {
 		return nil, err
 	}

@@ -322,9 +322,16 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	}
 	files := snap.Files(lakehouse.Filter{Partitions: []int32{p}, MaxOffset: map[int32]int64{p: end - 1}})
 	var missing []contract.MissingRange
-	for i := 1; i < len(files); i++ {
-		if gap := files[i-1].EndOffset + 1; files[i].StartOffset > gap {
-			missing = append(missing, contract.MissingRange{Partition: p, From: gap, To: files[i].StartOffset - 1, Reason: "no lake file holds these offsets"})
+	for i, f := range files {
+		if i > 0 {
+			if gap := files[i-1].EndOffset + 1; f.StartOffset > gap {
+				missing = append(missing, contract.MissingRange{Partition: p, From: gap, To: f.StartOffset - 1, Reason: "no lake file holds these offsets"})
+			}
+		}
+		for _, d := range f.Deleted {
+			if d.From < end {
+				missing = append(missing, contract.MissingRange{Partition: p, From: d.From, To: min(d.To, end-1), Reason: lakehouse.DeletedReason})
+			}
 		}
 	}
 	if cfg.Topic == "" {

@@ -260,6 +260,7 @@ func (a *archiver) adjust(ctx context.Context, offsets map[string]map[int32]kgo.
 			old.cur.release() // assigned again without a revocation: its file starts over
 		}
 		a.parts[p] = st
+		a.met.deletedUnarchived.WithLabelValues(strconv.Itoa(int(p)))
 		a.log.Info("partition assigned", "partition", p, "resume_at", st.next)
 	}
 	return offsets, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -23,6 +24,19 @@ type partState struct {
 	// see feedLoop); cuNext is the offset that reading delivers next (-1: its first).
 	catchUp bool
 	cuNext  int64
+	// deleted are offsets from next on that the broker deleted before the archiver read
+	// them, not yet charged to a file: the file that takes the next record covers them
+	// (chargeDeleted).
+	deleted []OffsetRange
+}
+
+// chargeDeleted charges the offsets deleted before next to the open file, which covers
+// them from now on.
+func (st *partState) chargeDeleted() {
+	if len(st.deleted) > 0 && st.cur != nil {
+		st.cur.deleted = append(st.cur.deleted, st.deleted...)
+		st.deleted = nil
+	}
 }
 
 // pollLoop appends records to open files and closes the files that are due; flushLoop
@@ -144,6 +158,9 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 	if st == nil {
 		return // revoked while the fetch was in flight
 	}
+	if ls := fp.LogStartOffset; st.next >= 0 && len(fp.Records) > 0 && ls > st.next && fp.Records[0].Offset > st.next {
+		a.deletedUnarchived(st, fp.Partition, min(fp.Records[0].Offset, ls))
+	}
 	for i, r := range fp.Records {
 		if st.next >= 0 && r.Offset < st.next {
 			a.met.duplicates.Inc()
@@ -167,6 +184,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 				st.next = r.Offset // a partition new to the lake: its first file starts here
 			}
 			if st.cur != nil {
+				st.chargeDeleted()
 				st.cur.cover(r.Offset)
 				st.next = r.Offset + 1
 			} else {
@@ -183,13 +201,14 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 			if start < 0 {
 				start = r.Offset
 			} else if r.Offset > start && st.cur == nil {
-				a.log.Debug("offsets skipped (transaction markers, compaction or Kafka retention)", "partition", fp.Partition, "from", start, "to", r.Offset-1)
+				a.log.Debug("offsets skipped (transaction markers or compaction; deleted ones are counted apart)", "partition", fp.Partition, "from", start, "to", r.Offset-1)
 			}
 			st.cur = newBatch(fp.Partition, start, hour, now)
 			st.cur.checked = true
 			st.cur.typed = newTypedBatch(a.cfg.Columns.snapshot())
 			st.refusedTo = -1 // the new file covers them
 		}
+		st.chargeDeleted()
 		st.cur.add(r.Offset, r.Timestamp, now, a.intern.get(r.Key), r.Value, true)
 		if t := st.cur.typed; t != nil {
 			switch {
@@ -210,6 +229,20 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 			a.sealLocked(st)
 		}
 	}
+}
+
+// deletedUnarchived reports that the broker deleted partition p's records from st.next
+// up to to before the archiver read them: the log's start had passed them (the topic's
+// retention outran the archive), and the client went on from there. The file that
+// covers them says so in its manifest entry (FileEntry.Deleted). Offsets skipped for
+// other reasons (transaction markers, compaction) leave the log's start where it was,
+// so they are not counted.
+func (a *archiver) deletedUnarchived(st *partState, p int32, to int64) {
+	n := to - st.next
+	st.deleted = append(st.deleted, OffsetRange{From: st.next, To: to - 1})
+	a.met.deletedUnarchived.WithLabelValues(strconv.Itoa(int(p))).Add(float64(n))
+	a.log.Warn("records were deleted by the broker before they were archived: the lake has no rows for them (the archive fell behind the topic's retention)",
+		"topic", a.cfg.Topic, "partition", p, "from", st.next, "to", to-1, "records", n)
 }
 
 func (a *archiver) sealLocked(st *partState) {

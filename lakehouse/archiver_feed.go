@@ -3,6 +3,7 @@ package lakehouse
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -90,6 +91,7 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 				st.next = s.Watermark + 1
 			}
 			a.parts[it.p] = st
+			a.met.deletedUnarchived.WithLabelValues(strconv.Itoa(int(it.p)))
 			a.countBufferedLocked() // a file open under an earlier assignment is dropped
 			// A consumer that resumes beyond the archive, or from where it cannot say,
 			// will not hand over what lies between: read that here.
@@ -106,7 +108,13 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 				// Not owned (revoked meanwhile).
 				a.feed.unused.Add(int64(len(it.recs)))
 			case a.continuesLocked(st, it.at):
-				a.appendLocked(kgo.FetchTopicPartition{Topic: a.cfg.Topic, FetchPartition: kgo.FetchPartition{Partition: it.p, Records: it.recs}}, it.notes, now)
+				fp := kgo.FetchPartition{Partition: it.p, Records: it.recs, LogStartOffset: -1}
+				if it.at == FromLogStart && len(it.recs) > 0 {
+					// The batch starts the partition's log: what the archive lacks
+					// before it, the broker deleted.
+					fp.LogStartOffset = it.recs[0].Offset
+				}
+				a.appendLocked(kgo.FetchTopicPartition{Topic: a.cfg.Topic, FetchPartition: fp}, it.notes, now)
 				if st.catchUp {
 					// The feed continues the partition: its own reading ends.
 					st.catchUp = false

@@ -285,6 +285,9 @@ type Stats struct {
 	PendingDeletes int `json:"pending_deletes"`
 	// Columns are the typed columns files carry, by path.
 	Columns []ColumnStats `json:"columns,omitempty"`
+	// Deleted counts the records the files' ranges cover that Kafka deleted before they
+	// were archived (FileEntry.Deleted): the lake lacks them.
+	Deleted int64 `json:"deleted,omitempty"`
 }
 
 // ColumnStats summarise one typed column over the files that carry it.
@@ -308,6 +311,7 @@ type PartitionStats struct {
 	RawBytes int64     `json:"raw_bytes"`
 	MinTime  time.Time `json:"min_time,omitzero"`
 	MaxTime  time.Time `json:"max_time,omitzero"`
+	Deleted  int64     `json:"deleted,omitempty"` // see Stats.Deleted
 }
 
 // Stats computes the snapshot's statistics.
@@ -329,6 +333,7 @@ func (s *Snapshot) Stats() Stats {
 		ps.Rows += f.Rows
 		ps.Bytes += f.Bytes
 		ps.RawBytes += f.RawBytes
+		ps.Deleted += f.DeletedRecords()
 		if ps.MinTime.IsZero() || f.MinTime.Before(ps.MinTime) {
 			ps.MinTime = f.MinTime
 		}
@@ -339,6 +344,7 @@ func (s *Snapshot) Stats() Stats {
 		st.Rows += f.Rows
 		st.Bytes += f.Bytes
 		st.RawBytes += f.RawBytes
+		st.Deleted += f.DeletedRecords()
 		for _, c := range f.Columns {
 			i, ok := cols[c.Path]
 			if !ok {

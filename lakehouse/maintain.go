@@ -200,6 +200,9 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 	defer b.release() // its chunks are cache buffers
 	// The merged file holds only checked rows when every input did.
 	b.checked = !slices.ContainsFunc(group, func(f FileEntry) bool { return !f.Checked })
+	for _, f := range group {
+		b.deleted = append(b.deleted, f.Deleted...)
+	}
 	if b.checked {
 		b.typed = newTypedBatch(retype(group))
 	}

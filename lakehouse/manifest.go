@@ -68,8 +68,8 @@ type FileEntry struct {
 	Path      string `json:"path"`
 	Partition int32  `json:"partition"`
 	// StartOffset..EndOffset (inclusive) is the offset range the file covers: every
-	// record of the partition in that range is in this file. Ranges of one partition
-	// never overlap and leave no gap.
+	// record of the partition in that range is in this file, but for the Deleted ones.
+	// Ranges of one partition never overlap and leave no gap.
 	StartOffset int64 `json:"start_offset"`
 	EndOffset   int64 `json:"end_offset"`
 	// MinOffset and MaxOffset are those of the rows present (Kafka offsets can have gaps).
@@ -94,6 +94,11 @@ type FileEntry struct {
 	// Files of older archivers lack it and hold every record, those live
 	// dead-lettered included (with invalid UTF-8 replaced by U+FFFD).
 	Checked bool `json:"checked,omitempty"`
+	// Deleted are the offsets in the file's range that Kafka deleted (the topic's
+	// retention) before the archiver read them, in order: records the lake never held,
+	// which backfills and backtests over the range report as missing. None in a
+	// complete file.
+	Deleted []OffsetRange `json:"deleted,omitempty"`
 	// Columns are the typed columns the file carries, next to the payload (see
 	// TypedColumn); files written before a path was typed, or by older archivers, lack
 	// it and readers take its value from the payload.
@@ -102,6 +107,26 @@ type FileEntry struct {
 	// CustomerFilter): files of older archivers, and files of more than
 	// MaxFilteredCustomers customers, have none.
 	CustomerFilter *CustomerFilter `json:"customer_filter,omitempty"`
+}
+
+// OffsetRange is the offsets From to To of a partition, both included.
+type OffsetRange struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+}
+
+// DeletedReason is why history readers (backfill, backtest) report a file's Deleted
+// ranges missing.
+const DeletedReason = "deleted by Kafka (the topic's retention) before it was archived: the lake file covering these offsets lacks them"
+
+// DeletedRecords is how many of the file's offsets Kafka deleted before they were
+// archived (Deleted).
+func (f *FileEntry) DeletedRecords() int64 {
+	var n int64
+	for _, r := range f.Deleted {
+		n += r.To - r.From + 1
+	}
+	return n
 }
 
 // PendingDelete is an object scheduled for deletion.

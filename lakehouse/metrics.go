@@ -29,6 +29,9 @@ type metrics struct {
 	deleted         prometheus.Counter
 	watermark       *prometheus.GaugeVec
 	lag             *prometheus.GaugeVec
+	// deletedUnarchived counts, per partition, offsets the broker deleted before the
+	// archiver read them (appendLocked).
+	deletedUnarchived *prometheus.CounterVec
 	// archiveLagOffsets and archiveLagSeconds cover every partition of the topic (see
 	// lagLoop); readiness checks use them.
 	archiveLagOffsets *prometheus.GaugeVec
@@ -68,6 +71,8 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		deleted:         c("objects_deleted_total", "Objects deleted (replaced files, orphans, old manifests)."),
 		watermark:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "watermark_offset", Help: "Highest archived offset per partition."}, []string{"partition"}),
 		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "lag_records", Help: "Records in Kafka not yet archived, per owned partition."}, []string{"partition"}),
+		deletedUnarchived: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "deleted_unarchived_total",
+			Help: "Offsets of the events topic the broker deleted (the topic's retention) before the archiver read them, per partition: the lake has no rows for them, though a file's range covers them (its manifest entry's deleted count). Shown at 0 for every partition this archiver owns."}, []string{"partition"}),
 		archiveLagOffsets: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "archive", Name: "lag_offsets",
 			Help: "Offsets of the events topic the lake does not hold yet (Kafka's end offset minus the newest manifest's watermark + 1), per partition, whether this process owns it or not."}, []string{"partition"}),
 		archiveLagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "archive", Name: "lag_seconds",
@@ -87,7 +92,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		func() float64 { return float64(buffers.held.Load()) })
 	cols := []prometheus.Collector{retained, m.records, m.read, m.parsed, m.duplicates, m.invalidUTF8, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
 		m.conflicts, m.rejected, m.storageErrors, m.corrupt, m.offsetCommitErr, m.compacted, m.expired, m.deleted,
-		m.watermark, m.lag, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds, m.spareEncodes}
+		m.watermark, m.lag, m.deletedUnarchived, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds, m.spareEncodes}
 	if feed != nil {
 		cols = append(cols, m.catchUps, m.catchUpParts,
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "feed_dropped_records_total",

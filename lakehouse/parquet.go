@@ -79,6 +79,9 @@ type batch struct {
 	rows  int
 
 	invalidUTF8 int
+	// deleted are offsets in the file's range that the broker deleted before the
+	// archiver read them (FileEntry.Deleted).
+	deleted []OffsetRange
 	// checked is set when every row passed verdict.Accept (the archiver's files).
 	checked bool
 	// typed holds the rows' typed column values (nil: the file has none).
@@ -398,7 +401,7 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	e := FileEntry{
 		Partition: b.partition, StartOffset: b.start, EndOffset: b.end(),
 		MinOffset: b.offsets[0], MaxOffset: b.offsets[n-1], Rows: int64(n), RawBytes: b.rawBytes(),
-		Checked: b.checked,
+		Checked: b.checked, Deleted: b.deleted,
 	}
 	custBytes := 0
 	for _, c := range b.customer {

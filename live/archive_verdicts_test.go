@@ -3,17 +3,21 @@ package live_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // fedDaemon is a live daemon whose embedded archiver writes a fresh lake, started by
@@ -173,5 +177,104 @@ func TestArchiveFeedLimit(t *testing.T) {
 				t.Errorf("%v records archived, want the %d produced", got, produced)
 			}
 		})
+	}
+}
+
+// TestDeletedBeforeArchived: a daemon restarted after the topic's retention deleted
+// events it had read neither for the rules nor for the lake counts them both ways —
+// events no rule counted, records the lake lacks — and the file covering them says
+// which it lacks, so that a rule added later reports that part of its history missing
+// instead of counting the rest as all of it. Its archiver is fed throughout: the
+// consumer's first fetch after the restart starts the partition's log, which continues
+// the lake without a hole of its own making.
+func TestDeletedBeforeArchived(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	lakeURL := "file://" + t.TempDir()
+	start := func() (*prometheus.Registry, context.CancelFunc, *live.Daemon) {
+		reg := prometheus.NewRegistry()
+		d, stop := e2etest.StartLive(t, b, func(c *live.Config) {
+			c.LakeURL, c.NoArchive, c.NoBackfill, c.Registry = lakeURL, false, false, reg
+			c.ArchiveRollAge = 50 * time.Millisecond
+		})
+		return reg, stop, d
+	}
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close()
+	produce := func(from, n int) {
+		var recs []*kgo.Record
+		for i := range n {
+			recs = append(recs, e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, from+i)))
+		}
+		e2etest.ProduceSync(t, b, recs...)
+	}
+	archived := func(end int64) func() bool {
+		return func() bool {
+			snap, err := lake.Snapshot(context.Background())
+			return err == nil && snap.Watermark(0) >= end
+		}
+	}
+
+	_, stop, d := start()
+	produce(0, 50) // offsets 0–49: read and archived
+	e2etest.WaitFor(t, 30*time.Second, "the first events archived", archived(49))
+	stop()
+	<-d.Done()
+	produce(50, 50) // offsets 50–99, while the daemon is down
+	cl := b.Client(t)
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 80}) // as retention would
+	if resp, err := kadm.NewClient(cl).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+
+	reg, _, d := start()
+	e2etest.WaitFor(t, 30*time.Second, "the events after the deleted ones archived", archived(99))
+	if got := promtest.Value(t, reg, "hindsight_events_deleted_unread_total", "partition", "0"); got != 30 {
+		t.Errorf("hindsight_events_deleted_unread_total = %v, want 30", got)
+	}
+	if got := promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0"); got != 30 {
+		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 30", got)
+	}
+	if got := promtest.Sum(t, reg, "hindsight_lake_catch_ups_total"); got != 0 {
+		t.Errorf("the archiver read the partition itself %v times, want none: the feed continues it", got)
+	}
+	snap, err := lake.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows, lacking int64
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		rows += f.Rows
+		lacking += f.DeletedRecords()
+	}
+	if rows != 70 || lacking != 30 {
+		t.Errorf("the lake holds %d rows and says it lacks %d, want 70 and 30", rows, lacking)
+	}
+
+	// Rules added now count the history the lake holds and say what it lacks: a
+	// running count (backfill) and a windowed count (its history replayed, backtest).
+	plain := e2etest.ParseRule(t, `{"id":"any","scope":"*","version":1,"threshold":1000,"when":{"path":"$.n"}}`)
+	windowed := e2etest.ParseRule(t, `{"id":"hourly","scope":"*","version":1,"window":{"size":"24h"},"threshold":1000,"when":{"path":"$.n"}}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, plain), e2etest.Upsert(t, windowed))
+	want := []contract.MissingRange{{Partition: 0, From: 50, To: 79, Reason: lakehouse.DeletedReason}}
+	for _, r := range []*rule.Rule{plain, windowed} {
+		var view contract.RuleView
+		e2etest.WaitFor(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
+			for _, v := range d.Rules() {
+				if v.ID == r.ID {
+					view = v
+				}
+			}
+			return view.Status == contract.RuleError && len(view.Incomplete) > 0
+		})
+		if !slices.Equal(view.Incomplete, want) {
+			t.Errorf("rule %s: its history lacks %+v, want %+v", r.ID, view.Incomplete, want)
+		}
+		if got, _ := d.Count(r.Key(), "c-1"); got.Count != 70 {
+			t.Errorf("rule %s counts %d events of c-1's history, want the 70 the lake holds", r.ID, got.Count)
+		}
 	}
 }

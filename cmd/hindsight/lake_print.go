@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -60,6 +61,18 @@ func printStats(w io.Writer, st lakehouse.Stats) error {
 	if _, err := fmt.Fprintf(w, "manifest v%d, %s awaiting deletion; %s\n",
 		st.Version, plural(st.PendingDeletes, "replaced file"), compressionText(st.RawBytes, st.Bytes)); err != nil {
 		return err
+	}
+	if st.Deleted > 0 {
+		var parts []string
+		for _, p := range st.Partitions {
+			if p.Deleted > 0 {
+				parts = append(parts, fmt.Sprintf("partition %d: %d", p.Partition, p.Deleted))
+			}
+		}
+		if _, err := fmt.Fprintf(w, "the lake lacks %s that Kafka deleted before they were archived (%s): backfills and backtests over them report them missing\n",
+			plural(int(st.Deleted), "record"), strings.Join(parts, ", ")); err != nil {
+			return err
+		}
 	}
 	if len(st.Columns) == 0 {
 		_, err := fmt.Fprintln(w, "no typed columns: history queries read every path from the JSON payload")

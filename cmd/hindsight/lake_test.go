@@ -41,6 +41,11 @@ func manifestOnlyLake(t *testing.T) (url string) {
 		f.Columns = cols
 		return f
 	}
+	// lacking marks f's offsets from to as deleted by Kafka before they were archived.
+	lacking := func(f lakehouse.FileEntry, from, to int64) lakehouse.FileEntry {
+		f.Deleted = []lakehouse.OffsetRange{{From: from, To: to}}
+		return f
+	}
 	m := lakehouse.Manifest{
 		Format: lakehouse.ManifestFormat, Version: 7, Topic: "events", Committed: at("2026-03-01T12:00:00Z"), Writer: "test",
 		Partitions: []lakehouse.PartitionState{
@@ -54,7 +59,7 @@ func manifestOnlyLake(t *testing.T) (url string) {
 				lakehouse.TypedColumn{Path: "$['actor']['id']", Name: lakehouse.TypedColumnName("$['actor']['id']"), Values: 1990, Untyped: 3}),
 			typed(file(0, "2026-03-01T10", 2000, 2999, 1000, 50<<20, 290<<20, "2026-03-01T10:00:00Z", "2026-03-01T10:30:00Z", "c-0003", "c-0042"),
 				lakehouse.TypedColumn{Path: "$['type']", Name: lakehouse.TypedColumnName("$['type']"), Values: 1000}),
-			file(1, "2026-03-01T10", 500, 1499, 990, 30<<20, 250<<20, "2026-03-01T10:15:00Z", "2026-03-01T11:45:10Z", "c-0002", "c-0002"),
+			lacking(file(1, "2026-03-01T10", 500, 1499, 990, 30<<20, 250<<20, "2026-03-01T10:15:00Z", "2026-03-01T11:45:10Z", "c-0002", "c-0002"), 1000, 1009),
 		},
 		PendingDeletes: []lakehouse.PendingDelete{{Path: "data/p=0001/h=2026-03-01T09/00000000000000000000-00000000000000000499-ffffffff.parquet", RemovedAt: at("2026-03-01T11:00:00Z")}},
 	}
