@@ -99,6 +99,9 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	var total int64
 	for _, f := range files {
 		total += f.Rows
+		for _, d := range f.Deleted {
+			rep.Missing = append(rep.Missing, contract.MissingRange{Partition: f.Partition, From: d.From, To: d.To, Reason: lakehouse.DeletedReason})
+		}
 	}
 	if cfg.Topic == "" {
 		cfg.Topic = "events"

@@ -21,6 +21,10 @@ type Backtest struct {
 	Rows        int64 `json:"rows"`
 	// TailRecords were read from Kafka: the events the lake did not hold yet.
 	TailRecords int64 `json:"tail_records"`
+	// Missing are offsets within the files read that the lake lacks (Kafka deleted them
+	// before they were archived, lakehouse.FileEntry.Deleted): their events, of unknown
+	// time and customer, may belong to the backtest and are not counted.
+	Missing []MissingRange `json:"missing,omitempty"`
 	// Events were evaluated (rows and tail records in range); Invalid more were not,
 	// being what live dead-letters (not JSON, no customer).
 	Events  int64 `json:"events"`

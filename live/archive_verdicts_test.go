@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
@@ -276,5 +277,13 @@ func TestDeletedBeforeArchived(t *testing.T) {
 		if got, _ := d.Count(r.Key(), "c-1"); got.Count != 70 {
 			t.Errorf("rule %s counts %d events of c-1's history, want the 70 the lake holds", r.ID, got.Count)
 		}
+	}
+	// So does a backtest of the lake.
+	bt, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: []*rule.Rule{plain}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bt.Events != 70 || !slices.Equal(bt.Missing, want) {
+		t.Errorf("backtest: %d events, missing %+v; want 70 and %+v", bt.Events, bt.Missing, want)
 	}
 }

@@ -218,6 +218,9 @@ func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
 		fmt.Fprintf(w, ", customer %s", rep.Customer)
 	}
 	fmt.Fprintln(w)
+	for _, m := range rep.Missing {
+		fmt.Fprintf(w, "not counted: partition %d offsets %d–%d, %s\n", m.Partition, m.From, m.To, m.Reason)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tVERSION\tMATCHES\tFIRINGS\tFIRST\tLAST")
 	for _, r := range rep.Rules {

@@ -126,3 +126,16 @@ func mustMarshal(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// The text report names the offsets a backtest could not count, with why.
+func TestPrintBacktestMissing(t *testing.T) {
+	var out strings.Builder
+	rep := &contract.Backtest{LakeVersion: 3, Files: 2, Rows: 70, Events: 70,
+		Missing: []contract.MissingRange{{Partition: 1, From: 50, To: 79, Reason: "deleted"}}}
+	if err := printBacktest(&out, "file:///lake", rep); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\nnot counted: partition 1 offsets 50–79, deleted\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("report\n%s\nlacks %q", out.String(), want)
+	}
+}
