@@ -21,8 +21,10 @@ import (
 // once per that many changed keys. Lookups consult the overlay only when it is
 // non-empty (a set built whole, at start and after a merge, has none), and the
 // evaluator's (versionOfMatched) only for rules changed since the base: one map lookup
-// per matched rule, as with plain maps, and only for a windowed rule or a crossing (a
-// plain count is counted under its rule's Seq, rule.Rule.Seq).
+// per matched rule, as with plain maps, and only for a crossing or a windowed rule whose
+// version the partition's state cache does not know yet under this set (a plain count
+// is counted under its rule's Seq, rule.Rule.Seq; a windowed rule finds its version and
+// state by the rule, partition.matchedWindow).
 type activeSet struct {
 	set *rule.Set
 	// id tells this set apart from every other (see from): sets are compared by id,

@@ -44,11 +44,11 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 			p.shared.Reset()
 			for _, r := range p.matched {
 				if !r.Plain() {
-					ar := s.versionOfMatched(r)
+					ar, ws := p.matchedWindow(s, r)
 					if h := p.buffers[ar]; h != nil {
 						d.bufferWindowed(p, b, h, ev, ar)
 					} else {
-						d.evalWindowed(p, b, ev, ar)
+						d.evalWindowed(p, b, ev, ar, ws)
 					}
 					continue
 				}
@@ -80,9 +80,12 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 	d.eventsSeen.Add(int64(b.Len()))
 }
 
-// evalWindowed adds ev, which ar's condition matched, to ar's window state in p.
-func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, ar *controls.Version) {
-	ws := p.window(ar)
+// evalWindowed adds ev, which ar's condition matched, to ar's window state in p, ws
+// (nil: none yet, or not looked up).
+func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, ar *controls.Version, ws *window.State) {
+	if ws == nil {
+		ws = p.window(ar)
+	}
 	if ws == nil {
 		ws = window.New(ar.Rule, d.cfg.WindowLimits)
 		p.setWindow(ar, ws)

@@ -8,6 +8,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // BenchmarkEvalMatched is HandleBatch's work per event without the consumer (whose
@@ -111,6 +112,68 @@ func BenchmarkPartitionAdoptOneControl(b *testing.B) {
 					b.StartTimer()
 				}
 				p.reconcile(d, sets[j], int64(2+i))
+			}
+		})
+	}
+}
+
+// BenchmarkMatchedWindow is what finding a matched windowed rule's version and state
+// costs HandleBatch, 500 of 1,000 rules windowed: through the partition's state cache
+// by the rule (how=cache, matchedWindow) against the active set's map by rule, then the
+// cache by version (how=map, as before matchedWindow):
+//
+//	go test -run '^$' -bench MatchedWindow ./live
+func BenchmarkMatchedWindow(b *testing.B) {
+	const n, customers = 1000, 100
+	rules := workload.Rules(1, n, workload.RulesConfig{Customers: customers, WindowedPercent: 50})
+	vs := make([]*controls.Version, n)
+	for i, r := range rules {
+		r.Seq = uint32(i + 1) // as the registry stamps it
+		vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: r.Seq}
+	}
+	s, err := newActiveSet(vs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The windowed rules the events match, in the order the evaluator meets them.
+	gen := workload.New(1, workload.Config{Customers: customers})
+	m := s.set.NewMatcher()
+	doc := jsonpath.NewDocument()
+	var matched, windowed []*rule.Rule
+	for range 4096 {
+		ev := gen.Next()
+		if err := doc.Reset(ev.JSON); err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range m.Match(ev.Customer, doc, matched[:0]) {
+			if !r.Plain() {
+				windowed = append(windowed, r)
+			}
+		}
+	}
+	p := newPartition(0)
+	for _, v := range vs {
+		if !v.Rule.Plain() {
+			p.setWindow(v, window.New(v.Rule, window.Limits{}))
+		}
+	}
+	for _, how := range []string{"map", "cache"} {
+		b.Run("how="+how, func(b *testing.B) {
+			var found int
+			for i := 0; b.Loop(); i++ {
+				r := windowed[i%len(windowed)]
+				var ws *window.State
+				if how == "cache" {
+					_, ws = p.matchedWindow(s, r)
+				} else {
+					ws = p.window(s.versionOfMatched(r))
+				}
+				if ws != nil {
+					found++
+				}
+			}
+			if found != b.N {
+				b.Fatalf("%d of %d lookups found no state", b.N-found, b.N)
 			}
 		})
 	}

@@ -137,6 +137,36 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 type winEntry struct {
 	ar *controls.Version
 	ws *window.State
+	// r is ar's rule and set the id of the active set under which matchedWindow
+	// found ar to be r's version (nil and 0 until it did): a matched rule then finds
+	// its version and state here, without versionOfMatched's map probe.
+	r   *rule.Rule
+	set uint64
+}
+
+// matchedWindow is the version of rule r, which an event matched under the active set
+// s (p's), and its window state in p (nil: none yet). A rule's version never changes
+// (each version decodes a rule of its own), so a slot that found it under s holds for
+// as long as s is active; a new set marks the slots again. The map probe this spares
+// was 0.58–0.75 s of `bench throughput`'s 1,000 rules half windowed with the archive,
+// against 0.18–0.23 s for this (2026-12-03, CPU profiles of two runs each).
+func (p *partition) matchedWindow(s *activeSet, r *rule.Rule) (*controls.Version, *window.State) {
+	n := uint32(len(p.winCache))
+	if n > 0 {
+		if e := &p.winCache[r.Seq&(n-1)]; e.r == r && e.set == s.id {
+			return e.ar, e.ws
+		}
+	}
+	ar := s.versionOfMatched(r)
+	ws := p.window(ar)
+	// Versions built by hand (tests) may number their rule otherwise: only a slot that
+	// r's number finds is worth marking.
+	if n = uint32(len(p.winCache)); r.Seq == ar.Seq && ws != nil {
+		if e := &p.winCache[ar.Seq&(n-1)]; e.ar == ar {
+			e.r, e.set = r, s.id
+		}
+	}
+	return ar, ws
 }
 
 // window is ar's window state (nil: none yet).

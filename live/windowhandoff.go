@@ -69,7 +69,7 @@ func (d *Daemon) bufferWindowed(p *partition, b *ingest.Batch, h *handoffBuffer,
 	cost := int64(len(ev.Customer)+len(ev.Record.Value)) + bufferedEventOverhead
 	if h.bytes+cost > d.cfg.HandoffBufferBytes {
 		d.abandonHandoff(p, ar, ev.Offset)
-		d.evalWindowed(p, b, ev, ar)
+		d.evalWindowed(p, b, ev, ar, nil)
 		return
 	}
 	h.bytes += cost
