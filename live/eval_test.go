@@ -3,6 +3,7 @@ package live
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/internal/workload"
@@ -177,4 +178,45 @@ func BenchmarkMatchedWindow(b *testing.B) {
 			}
 		})
 	}
+}
+
+// matchedWindow finds the version and state of a matched windowed rule as the set's
+// map and the partition's states say, through every change of either: a state made,
+// replaced (a hand-off's) or dropped, and a new set in which another version holds the
+// rule (which the registry never makes, TestActiveSetRuleSharedByVersions).
+func TestMatchedWindowFollowsStatesAndSets(t *testing.T) {
+	r := &rule.Rule{ID: "w", Scope: rule.GlobalScope, Version: 1, Threshold: rule.AtLeast(5), When: &rule.Condition{Path: "$.x", Op: rule.OpExists},
+		Window: &rule.Window{Size: rule.Duration(time.Minute)}, Seq: 1}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	v1 := &controls.Version{Rule: r, Key: r.Key(), Seq: 1}
+	s, err := newActiveSet([]*controls.Version{v1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPartition(0)
+	w1, w2 := window.New(r, window.Limits{}), window.New(r, window.Limits{})
+	check := func(step string, s *activeSet, wantV *controls.Version, wantW *window.State) {
+		t.Helper()
+		for range 2 { // the second finds what the first marked
+			if v, w := p.matchedWindow(s, r); v != wantV || w != wantW {
+				t.Fatalf("%s: version %p and state %p, want %p and %p", step, v, w, wantV, wantW)
+			}
+		}
+	}
+	check("no state yet", s, v1, nil)
+	p.setWindow(v1, w1)
+	check("state made", s, v1, w1)
+	p.setWindow(v1, w2)
+	check("state replaced", s, v1, w2)
+	p.dropWindow(v1)
+	check("state dropped", s, v1, nil)
+	p.setWindow(v1, w1)
+	check("state made again", s, v1, w1)
+	v2 := &controls.Version{Rule: r, Key: r.Key(), Seq: 1}
+	if s, err = s.with([]*controls.Version{v2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("another version of the rule", s, v2, nil)
 }
