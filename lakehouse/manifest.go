@@ -219,6 +219,13 @@ func (m *Manifest) validate() error {
 			return fmt.Errorf("partition %d: file %s starts at %d, previous ends at %d", f.Partition, f.Path, f.StartOffset, e)
 		}
 		last[f.Partition] = f.EndOffset
+		from := f.StartOffset
+		for _, d := range f.Deleted {
+			if d.From < from || d.To < d.From || d.To > f.EndOffset {
+				return fmt.Errorf("partition %d: file %s [%d, %d] lacks offsets %d–%d: out of its range or order", f.Partition, f.Path, f.StartOffset, f.EndOffset, d.From, d.To)
+			}
+			from = d.To + 1
+		}
 		if s, ok := m.Partition(f.Partition); !ok || f.EndOffset > s.Watermark {
 			return fmt.Errorf("partition %d: file %s ends past the watermark", f.Partition, f.Path)
 		}
