@@ -23,11 +23,7 @@ import (
 func BenchmarkEvalMatched(b *testing.B) {
 	const n, customers = 10000, 1000
 	rules := workload.Rules(42, n, workload.RulesConfig{Customers: customers, GlobalRules: 50})
-	vs := make([]*controls.Version, n)
-	for i, r := range rules {
-		r.Seq = uint32(i + 1) // as the registry stamps it
-		vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: r.Seq}
-	}
+	vs := stampedVersions(rules)
 	gen := workload.New(7, workload.Config{Customers: customers})
 	docs := make([]*jsonpath.Document, 512)
 	custs := make([]string, len(docs))
@@ -127,11 +123,7 @@ func BenchmarkPartitionAdoptOneControl(b *testing.B) {
 func BenchmarkMatchedWindow(b *testing.B) {
 	const n, customers = 1000, 100
 	rules := workload.Rules(1, n, workload.RulesConfig{Customers: customers, WindowedPercent: 50})
-	vs := make([]*controls.Version, n)
-	for i, r := range rules {
-		r.Seq = uint32(i + 1) // as the registry stamps it
-		vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: r.Seq}
-	}
+	vs := stampedVersions(rules)
 	s, err := newActiveSet(vs)
 	if err != nil {
 		b.Fatal(err)
@@ -219,4 +211,15 @@ func TestMatchedWindowFollowsStatesAndSets(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("another version of the rule", s, v2, nil)
+}
+
+// stampedVersions are versions of rules numbered as a registry numbers them, each rule
+// stamped with its version's Seq.
+func stampedVersions(rules []*rule.Rule) []*controls.Version {
+	vs := make([]*controls.Version, len(rules))
+	for i, r := range rules {
+		r.Seq = uint32(i + 1)
+		vs[i] = &controls.Version{Rule: r, Key: r.Key(), Seq: r.Seq}
+	}
+	return vs
 }
