@@ -409,9 +409,14 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 				"file", f.Path, "partition", f.Partition, "from", f.StartOffset, "to", f.EndOffset)
 		}
 	}
-	// What Kafka deleted before it was archived, no file holds, and Kafka neither.
+	// What Kafka deleted before it was archived, no file holds, and Kafka neither. Its
+	// events' customers and times are unknown: every file that may hold the rule's
+	// history says what it lacks, whoever the rule's customer.
 	for p, pl := range plans {
 		for _, f := range pl.files {
+			if !from.IsZero() && f.MaxTime.Before(from) {
+				continue // older than the rule's lookback
+			}
 			for _, d := range f.Deleted {
 				if d.From < pl.start {
 					res.Missing = append(res.Missing, Gap{Partition: p, From: d.From, To: min(d.To, pl.start-1), Reason: lakehouse.DeletedReason})

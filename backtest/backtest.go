@@ -99,6 +99,10 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	var total int64
 	for _, f := range files {
 		total += f.Rows
+	}
+	// What Kafka deleted before it was archived: its events' customers are unknown, so
+	// every file of the time range says what it lacks, whoever the customer.
+	for _, f := range snap.Files(lakehouse.Filter{TimeFrom: cfg.From, TimeTo: cfg.To}) {
 		for _, d := range f.Deleted {
 			rep.Missing = append(rep.Missing, contract.MissingRange{Partition: f.Partition, From: d.From, To: d.To, Reason: lakehouse.DeletedReason})
 		}

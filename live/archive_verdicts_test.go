@@ -184,10 +184,11 @@ func TestArchiveFeedLimit(t *testing.T) {
 // TestDeletedBeforeArchived: a daemon restarted after the topic's retention deleted
 // events it had read neither for the rules nor for the lake counts them both ways —
 // events no rule counted, records the lake lacks — and the file covering them says
-// which it lacks, so that a rule added later reports that part of its history missing
-// instead of counting the rest as all of it. Its archiver is fed throughout: the
-// consumer's first fetch after the restart starts the partition's log, which continues
-// the lake without a hole of its own making.
+// which it lacks. A rule added later then reports that part of its history missing
+// instead of counting the rest as all of it (unless its lookback ends after them), and
+// so does a backtest, of any customer: whose the deleted events were is unknown. Its
+// archiver is fed throughout: the consumer's first fetch after the restart starts the
+// partition's log, which continues the lake without a hole of its own making.
 func TestDeletedBeforeArchived(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	lakeURL := "file://" + t.TempDir()
@@ -204,10 +205,14 @@ func TestDeletedBeforeArchived(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lake.Close()
+	// Two days old, so that a rule whose lookback is shorter has no history here.
+	old := time.Now().Add(-48 * time.Hour)
 	produce := func(from, n int) {
 		var recs []*kgo.Record
 		for i := range n {
-			recs = append(recs, e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, from+i)))
+			rec := e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, from+i))
+			rec.Timestamp = old.Add(time.Duration(from+i) * time.Millisecond)
+			recs = append(recs, rec)
 		}
 		e2etest.ProduceSync(t, b, recs...)
 	}
@@ -259,7 +264,8 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	// running count (backfill) and a windowed count (its history replayed, backtest).
 	plain := e2etest.ParseRule(t, `{"id":"any","scope":"*","version":1,"threshold":1000,"when":{"path":"$.n"}}`)
 	windowed := e2etest.ParseRule(t, `{"id":"hourly","scope":"*","version":1,"window":{"size":"24h"},"threshold":1000,"when":{"path":"$.n"}}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, plain), e2etest.Upsert(t, windowed))
+	recent := e2etest.ParseRule(t, `{"id":"recent","scope":"*","version":1,"threshold":1000,"lookback":"1d","when":{"path":"$.n"}}`)
+	e2etest.ProduceSync(t, b, e2etest.Upsert(t, plain), e2etest.Upsert(t, windowed), e2etest.Upsert(t, recent))
 	want := []contract.MissingRange{{Partition: 0, From: 50, To: 79, Reason: lakehouse.DeletedReason}}
 	for _, r := range []*rule.Rule{plain, windowed} {
 		var view contract.RuleView
@@ -278,6 +284,19 @@ func TestDeletedBeforeArchived(t *testing.T) {
 			t.Errorf("rule %s counts %d events of c-1's history, want the 70 the lake holds", r.ID, got.Count)
 		}
 	}
+	// A rule whose lookback ends after those events lacks nothing.
+	var view contract.RuleView
+	e2etest.WaitFor(t, 30*time.Second, "rule recent's history counted", func() bool {
+		for _, v := range d.Rules() {
+			if v.ID == recent.ID {
+				view = v
+			}
+		}
+		return view.Status == contract.RuleLive || view.Status == contract.RuleError
+	})
+	if view.Status != contract.RuleLive || len(view.Incomplete) > 0 {
+		t.Errorf("rule recent, with a lookback of a day: status %s, lacking %+v of history two days old; want live, lacking nothing", view.Status, view.Incomplete)
+	}
 	// So does a backtest of the lake.
 	bt, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: []*rule.Rule{plain}})
 	if err != nil {
@@ -285,5 +304,13 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	}
 	if bt.Events != 70 || !slices.Equal(bt.Missing, want) {
 		t.Errorf("backtest: %d events, missing %+v; want 70 and %+v", bt.Events, bt.Missing, want)
+	}
+	// Whose the deleted events were is unknown: a backtest of another customer lacks
+	// them too.
+	if bt, err = backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: []*rule.Rule{plain}, Customer: "c-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if bt.Events != 0 || !slices.Equal(bt.Missing, want) {
+		t.Errorf("backtest of c-2: %d events, missing %+v; want 0 and %+v", bt.Events, bt.Missing, want)
 	}
 }
