@@ -73,6 +73,9 @@ type ThroughputConfig struct {
 	MaxQueuedRecords   int
 	ArchiveFeedRecords int
 	ArchiveFeedWait    time.Duration
+	// ArchiveCompression is the archiving daemons' --archive-compression. Default: the
+	// daemon's (zstd). The archive ceiling and baseline stay zstd's.
+	ArchiveCompression string
 }
 
 // ThroughputRuns are ThroughputConfig.Runs' names and default: the floor; 1 rule, a
@@ -442,7 +445,7 @@ func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archi
 				Registry: reg,
 				HTTPAddr: "127.0.0.1:0", NoBackfill: true, NoArchive: !archive, NoNotify: true, LakeURL: lakeURL, Logger: t.cfg.Logger,
 				MemoryLimit: t.cfg.MemoryLimit, FetchMaxBytes: t.cfg.FetchMaxBytes, MaxQueuedRecords: t.cfg.MaxQueuedRecords,
-				ArchiveFeedRecords: t.cfg.ArchiveFeedRecords, ArchiveFeedWait: t.cfg.ArchiveFeedWait})
+				ArchiveFeedRecords: t.cfg.ArchiveFeedRecords, ArchiveFeedWait: t.cfg.ArchiveFeedWait, ArchiveCompression: t.cfg.ArchiveCompression})
 			if err != nil {
 				stop()
 				return fmt.Errorf("bench: starting the daemon for %q: %w", run.Name, err)
@@ -695,6 +698,9 @@ func (r *ThroughputReport) Result() Result {
 	}
 	if w := r.Config.ArchiveFeedWait; w != 0 && w != live.DefaultArchiveFeedWait {
 		res.Params["archive_feed_wait"] = w.String()
+	}
+	if c := r.Config.ArchiveCompression; c != "" && c != lakehouse.CompressionZstd {
+		res.Params["archive_compression"] = c
 	}
 	// A ratio whose runs were not made (Runs) is left out.
 	for _, x := range []struct {

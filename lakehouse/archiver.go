@@ -198,7 +198,7 @@ func newArchiver(cfg ArchiverConfig, bkt Bucket) (*archiver, error) {
 		kickCh:   make(chan struct{}, 1),
 		flushed:  make(chan struct{}, 1),
 		pollDone: make(chan struct{}),
-		enc:      encodeOptions{mem: cfg.Allocator, rowGroupRows: cfg.RowGroupRows, compressionLevel: cfg.CompressionLevel},
+		enc:      cfg.encodeOptions(),
 	}
 	buffers.raiseMax(cfg.MaxBufferedBytes / 2)
 	a.bo = backoff{min: cfg.MinBackoff, max: cfg.MaxBackoff, log: a.log, onError: func(op string) { met.storageErrors.WithLabelValues(op).Inc() }}

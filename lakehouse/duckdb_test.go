@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,14 +21,26 @@ func sqlList(paths []string) string {
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// TestDuckDBReadsTheLake archives through S3, fetches the files into a local cache as
-// backfill does, and has DuckDB's read_parquet return exactly the produced rows; then
-// checks that pruning by customer and offset never drops a matching row.
+// TestDuckDBReadsTheLake archives through S3, with each codec, fetches the files into
+// a local cache as backfill does, and has DuckDB's read_parquet return exactly the
+// produced rows from files of that codec; then checks that pruning by customer and
+// offset never drops a matching row.
 func TestDuckDBReadsTheLake(t *testing.T) {
-	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
+	t.Parallel()
+	for _, codec := range []string{lakehouse.CompressionZstd, lakehouse.CompressionSnappy} {
+		t.Run(codec, func(t *testing.T) {
+			t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
+			testDuckDBReadsTheLake(t, codec)
+		})
+	}
+}
+
+func testDuckDBReadsTheLake(t *testing.T, codec string) {
 	ctx := context.Background()
 	b, bkt, lake := brokerAndLake(t, 4, "s3")
-	h, snap := archiveEvents(t, b, lake, archiverConfig(b, bkt, "duck"), 77, 6000)
+	cfg := archiverConfig(b, bkt, "duck")
+	cfg.Compression = codec
+	h, snap := archiveEvents(t, b, lake, cfg, 77, 6000)
 	cache := t.TempDir()
 	fetch := func(files []lakehouse.FileEntry) []string {
 		var paths []string
@@ -81,6 +94,25 @@ func TestDuckDBReadsTheLake(t *testing.T) {
 	}
 	if n != len(h.recs) {
 		t.Fatalf("DuckDB returned %d rows, %d were produced", n, len(h.recs))
+	}
+
+	var codecs []string
+	crows, err := db.QueryContext(ctx, `SELECT DISTINCT compression FROM parquet_metadata(`+sqlList(all)+`)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for crows.Next() {
+		var c string
+		if err := crows.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		codecs = append(codecs, strings.ToLower(c))
+	}
+	if err := crows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(codecs, []string{codec}) {
+		t.Errorf("the files' column chunks are compressed with %v, want only %s", codecs, codec)
 	}
 
 	// DuckDB sees the row-group statistics it prunes with.

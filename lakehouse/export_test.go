@@ -23,7 +23,7 @@ func SetClock(cfg *ArchiverConfig, now func() time.Time) { cfg.now = now }
 // cfg.Columns), returning the Parquet bytes and the file's manifest entry.
 func EncodeForTest(cfg ArchiverConfig, partition int32, start int64, rows []Row) ([]byte, FileEntry, error) {
 	cfg.EnsureDefaults()
-	return encodeRows(partition, start, rows, cfg.Columns, false, encodeOptions{mem: cfg.Allocator, rowGroupRows: cfg.RowGroupRows, compressionLevel: cfg.CompressionLevel})
+	return encodeRows(partition, start, rows, cfg.Columns, false, cfg.encodeOptions())
 }
 
 // IsCrash reports whether err is an injected crash.

@@ -373,12 +373,15 @@ type MaintenanceConfig struct {
 	Partitions        []int32
 	CompactSmallBytes int64
 	// TargetBytes bounds the raw JSON of a merged file. Default 64 MiB (RollBytes).
-	TargetBytes      int64
-	Retention        time.Duration
-	DeleteDelay      time.Duration
-	OrphanGrace      time.Duration
-	KeepManifests    int
-	RowGroupRows     int
+	TargetBytes   int64
+	Retention     time.Duration
+	DeleteDelay   time.Duration
+	OrphanGrace   time.Duration
+	KeepManifests int
+	RowGroupRows  int
+	// Compression and CompressionLevel are those of merged files, as
+	// ArchiverConfig's. Default zstd at level 1.
+	Compression      string
 	CompressionLevel int
 	Allocator        memory.Allocator
 	// Now is the clock of retention and delete delays. Default time.Now.
@@ -391,7 +394,7 @@ type MaintenanceConfig struct {
 func (l *Lake) Maintain(ctx context.Context, cfg MaintenanceConfig) (MaintenanceReport, error) {
 	d := ArchiverConfig{CompactSmallBytes: cfg.CompactSmallBytes, RollBytes: cfg.TargetBytes,
 		DeleteDelay: cfg.DeleteDelay, OrphanGrace: cfg.OrphanGrace, KeepManifests: cfg.KeepManifests,
-		RowGroupRows: cfg.RowGroupRows, CompressionLevel: cfg.CompressionLevel, Allocator: cfg.Allocator,
+		RowGroupRows: cfg.RowGroupRows, Compression: cfg.Compression, CompressionLevel: cfg.CompressionLevel, Allocator: cfg.Allocator,
 		Retention: cfg.Retention, Logger: l.log, now: cfg.Now, Bucket: l.bkt}
 	d.EnsureDefaults()
 	if cfg.DeleteDelay < 0 {
@@ -403,7 +406,7 @@ func (l *Lake) Maintain(ctx context.Context, cfg MaintenanceConfig) (Maintenance
 	mt := &maintainer{
 		bkt: l.bkt, store: l.store, log: l.log, now: d.now,
 		bo:         backoff{min: d.MinBackoff, max: d.MaxBackoff, log: l.log},
-		enc:        encodeOptions{mem: d.Allocator, rowGroupRows: d.RowGroupRows, compressionLevel: d.CompressionLevel},
+		enc:        d.encodeOptions(),
 		smallBytes: d.CompactSmallBytes, targetBytes: d.RollBytes, retention: d.Retention,
 		deleteDelay: d.DeleteDelay, orphanGrace: d.OrphanGrace, keepManifests: d.KeepManifests,
 	}

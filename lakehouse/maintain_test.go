@@ -1,10 +1,14 @@
 package lakehouse_test
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -165,5 +169,56 @@ func TestCompactionWhileArchiving(t *testing.T) {
 	t.Logf("%v files committed, %v merged away, %d left, manifest v%d", committed, compacted, n, snap.Version())
 	if compacted == 0 || float64(n) > committed/2 {
 		t.Errorf("compaction did not keep up: %v files committed, %d left", committed, n)
+	}
+}
+
+// Compaction writes merged files with its own codec, whatever the files it merges were
+// written with: a lake may hold both, each file read with its own.
+func TestCompactionCodec(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, bkt, lake := brokerAndLake(t, 1, "mem")
+	cfg := archiverConfig(b, bkt, "codec")
+	cfg.RollBytes = 32 << 10
+	h, before := archiveEvents(t, b, lake, cfg, 5, 600)
+	if n := len(before.Files(lakehouse.Filter{})); n < 2 {
+		t.Fatalf("%d files archived, want several to merge", n)
+	}
+	if _, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{Compression: lakehouse.CompressionSnappy, CompactSmallBytes: 64 << 20,
+		TargetBytes: 64 << 20, DeleteDelay: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := after.Files(lakehouse.Filter{})
+	if len(files) != 1 {
+		t.Fatalf("compaction left %d files, want 1", len(files))
+	}
+	path, err := lake.Fetch(ctx, files[0], t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	for i := range pr.MetaData().NumRowGroups() {
+		rg := pr.MetaData().RowGroup(i)
+		for c := range rg.NumColumns() {
+			if cc, _ := rg.ColumnChunk(c); cc.Compression() != compress.Codecs.Snappy {
+				t.Errorf("merged file: row group %d column %d is %v, want snappy", i, c, cc.Compression())
+			}
+		}
+	}
+	checkExactlyOnce(t, lake, after, h)
+	if _, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{Compression: "gzip"}); err == nil {
+		t.Error("compaction took codec gzip")
 	}
 }

@@ -289,7 +289,8 @@ func newColumnBuffer(mem memory.Allocator, size int) *memory.Buffer {
 type encodeOptions struct {
 	mem              memory.Allocator
 	rowGroupRows     int
-	compressionLevel int
+	codec            compress.Compression
+	compressionLevel int // zstd's
 	// cachedOutput: the encoded file is in a cache buffer the caller puts back once it
 	// has uploaded it (the archiver, afterCommit). Otherwise it is on the heap.
 	cachedOutput bool
@@ -298,8 +299,7 @@ type encodeOptions struct {
 func (o encodeOptions) writerProps(typed []TypedColumn) *parquet.WriterProperties {
 	props := []parquet.WriterProperty{
 		parquet.WithAllocator(o.mem),
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithCompressionLevel(o.compressionLevel),
+		parquet.WithCompression(o.codec),
 		parquet.WithMaxRowGroupLength(int64(o.rowGroupRows)),
 		parquet.WithDictionaryDefault(false),
 		parquet.WithDictionaryFor(ColCustomer, true),
@@ -309,6 +309,9 @@ func (o encodeOptions) writerProps(typed []TypedColumn) *parquet.WriterPropertie
 		parquet.WithStatsFor(ColPayload, false),
 		parquet.WithSortingColumns([]parquet.SortingColumn{{ColumnIdx: 4}, {ColumnIdx: 1}}),
 		parquet.WithCreatedBy("hindsight lakehouse"),
+	}
+	if o.codec == compress.Codecs.Zstd {
+		props = append(props, parquet.WithCompressionLevel(o.compressionLevel))
 	}
 	for _, c := range typed {
 		// Typed strings repeat (levels, names, codes): a dictionary shrinks them and
@@ -370,7 +373,7 @@ func (b *batch) distinctCustomers(order []int) []string {
 func EncodeRows(partition int32, start int64, rows []Row, columns *ColumnSet, checked bool) ([]byte, FileEntry, error) {
 	var d ArchiverConfig
 	d.EnsureDefaults()
-	return encodeRows(partition, start, rows, columns, checked, encodeOptions{mem: d.Allocator, rowGroupRows: d.RowGroupRows, compressionLevel: d.CompressionLevel})
+	return encodeRows(partition, start, rows, columns, checked, d.encodeOptions())
 }
 
 func encodeRows(partition int32, start int64, rows []Row, columns *ColumnSet, checked bool, opts encodeOptions) ([]byte, FileEntry, error) {

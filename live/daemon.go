@@ -278,7 +278,7 @@ func (d *Daemon) run(ctx context.Context) {
 			}
 			err = lakehouse.RunArchiver(gctx, lakehouse.ArchiverConfig{
 				Brokers: d.cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: d.cfg.Topics.Events,
-				Feed: d.feed, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, SpareCore: d.spareCore, BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Registerer: d.cfg.Registry, Logger: d.log.With("stage", "archive"),
+				Feed: d.feed, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, SpareCore: d.spareCore, BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Compression: d.cfg.ArchiveCompression, Registerer: d.cfg.Registry, Logger: d.log.With("stage", "archive"),
 				Columns: d.columns.set,
 			})
 			if err != nil && gctx.Err() == nil {

@@ -300,6 +300,9 @@ type Config struct {
 	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
 	// lake trails Kafka under light traffic. Default: the archiver's (1m).
 	ArchiveRollAge time.Duration
+	// ArchiveCompression is the lake files' codec (lakehouse.ArchiverConfig.Compression).
+	// Default lakehouse.CompressionZstd.
+	ArchiveCompression string
 	// MemoryLimit is the process's memory budget in bytes: the Go runtime's memory
 	// and the archive's buffers outside the Go heap (package memlimit). As the
 	// process nears it the collector works harder and gives memory back sooner; at it,
@@ -408,6 +411,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StartAt != "earliest" && c.StartAt != "latest" {
 		errs = append(errs, fmt.Errorf("start-at %q: use earliest or latest", c.StartAt))
+	}
+	if ac := c.ArchiveCompression; ac != "" && ac != lakehouse.CompressionZstd && ac != lakehouse.CompressionSnappy {
+		errs = append(errs, fmt.Errorf("archive-compression %q: use %s or %s", ac, lakehouse.CompressionZstd, lakehouse.CompressionSnappy))
 	}
 	if c.MemoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("memory limit %d: use a number of bytes, or 0 for none", c.MemoryLimit))

@@ -585,6 +585,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad broker", func(c *live.Config) { c.Kafka.Brokers = []string{"nohost"} }, "host:port"},
 		{"bad sasl", func(c *live.Config) { c.Kafka.SASLMechanism = "gssapi" }, "unknown SASL"},
 		{"same topics", func(c *live.Config) { c.Topics.Alerts = "events" }, "both"},
+		{"snappy archive", func(c *live.Config) { c.ArchiveCompression = "snappy" }, ""},
+		{"bad archive codec", func(c *live.Config) { c.ArchiveCompression = "gzip" }, `archive-compression "gzip": use zstd or snappy`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c live.Config

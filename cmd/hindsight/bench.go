@@ -287,6 +287,7 @@ baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", ingest.DefaultFetchMaxBytes, "the daemons' --fetch-max-bytes")
 	f.IntVar(&cfg.MaxQueuedRecords, "max-queued-records", ingest.DefaultMaxQueuedRecords, "the daemons' --max-queued-records")
 	f.IntVar(&cfg.ArchiveFeedRecords, "archive-feed-records", lakehouse.DefaultFeedRecords, "the archiving daemons' --archive-feed-records")
+	f.StringVar(&cfg.ArchiveCompression, "archive-compression", lakehouse.CompressionZstd, "the archiving daemons' --archive-compression (the archive ceiling and its zstd baseline stay zstd's)")
 	f.DurationVar(&cfg.ArchiveFeedWait, "archive-feed-wait", live.DefaultArchiveFeedWait, "the archiving daemons' --archive-feed-wait (negative: never wait)")
 	f.BoolVar(&quiet, "quiet", false, "no line per run on stderr")
 	addLogFlags(f, &logLevel, "warn")
