@@ -221,5 +221,5 @@ func newLakeCmd() *cobra.Command {
 // addCompressionFlag adds the flag name for the lake files' codec.
 func addCompressionFlag(f *pflag.FlagSet, codec *string, name string) {
 	f.StringVar(codec, name, archiveDefaults.Compression, "Parquet codec of the lake files: "+lakehouse.CompressionZstd+", or "+lakehouse.CompressionSnappy+
-		" (files about 45% larger; its compression runs about 3× as fast as zstd's, the archive's CPU per event about a tenth lower)")
+		" (files about 40% larger; its compression runs about 3× as fast as zstd's, the archive's CPU per event about a tenth lower)")
 }
