@@ -146,6 +146,15 @@ const (
 	CompressionSnappy = "snappy"
 )
 
+// CheckCompression says why codec is not one of ArchiverConfig.Compression's ("" is
+// the default's, zstd).
+func CheckCompression(codec string) error {
+	if codec != "" && codec != CompressionZstd && codec != CompressionSnappy {
+		return fmt.Errorf("compression %q: use %s or %s", codec, CompressionZstd, CompressionSnappy)
+	}
+	return nil
+}
+
 // DefaultLakeURL is where the lake is when no URL is given: a directory in the working
 // directory, so that every command run from there finds it.
 const DefaultLakeURL = "file://./hindsight-data/lake"
@@ -245,8 +254,8 @@ func (c *ArchiverConfig) Validate() error {
 		return fmt.Errorf("lakehouse: MaxBufferedBytes %d below RollBytes %d", c.MaxBufferedBytes, c.RollBytes)
 	case c.RowGroupRows < 1:
 		return fmt.Errorf("lakehouse: RowGroupRows %d must be positive", c.RowGroupRows)
-	case c.Compression != CompressionZstd && c.Compression != CompressionSnappy:
-		return fmt.Errorf("lakehouse: compression %q: use %s or %s", c.Compression, CompressionZstd, CompressionSnappy)
+	case CheckCompression(c.Compression) != nil:
+		return fmt.Errorf("lakehouse: %w", CheckCompression(c.Compression))
 	case c.CompressionLevel < 1 || c.CompressionLevel > 22:
 		return fmt.Errorf("lakehouse: zstd level %d out of range [1, 22]", c.CompressionLevel)
 	case c.FlushConcurrency < 1:

@@ -412,8 +412,8 @@ func (c *Config) Validate() error {
 	if c.StartAt != "earliest" && c.StartAt != "latest" {
 		errs = append(errs, fmt.Errorf("start-at %q: use earliest or latest", c.StartAt))
 	}
-	if ac := c.ArchiveCompression; ac != "" && ac != lakehouse.CompressionZstd && ac != lakehouse.CompressionSnappy {
-		errs = append(errs, fmt.Errorf("archive-compression %q: use %s or %s", ac, lakehouse.CompressionZstd, lakehouse.CompressionSnappy))
+	if err := lakehouse.CheckCompression(c.ArchiveCompression); err != nil {
+		errs = append(errs, fmt.Errorf("archive-%w", err))
 	}
 	if c.MemoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("memory limit %d: use a number of bytes, or 0 for none", c.MemoryLimit))
