@@ -38,7 +38,7 @@ func newArchiveCmd() *cobra.Command {
 		Use:   "archive",
 		Short: "Archive every event of the events topic, exactly once, as Parquet in object storage",
 		Long: `Consume the events topic and write every record, exactly once, into the lake: Parquet
-files (zstd, sorted by customer then offset) under data/, made visible by versioned
+files (zstd, or --compression snappy; sorted by customer then offset) under data/, made visible by versioned
 manifests under manifest/. Restarting resumes from the manifest. Archivers sharing
 --group split the partitions. SIGINT or SIGTERM flushes what is buffered and exits.
 
