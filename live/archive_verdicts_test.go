@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -312,5 +314,40 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	}
 	if bt.Events != 0 || !slices.Equal(bt.Missing, want) {
 		t.Errorf("backtest of c-2: %d events, missing %+v; want 0 and %+v", bt.Events, bt.Missing, want)
+	}
+}
+
+// TestArchiveCompression: the embedded archiver writes its files with the daemon's
+// --archive-compression.
+func TestArchiveCompression(t *testing.T) {
+	f := startFedDaemon(t, 1, func(c *live.Config) { c.ArchiveCompression = lakehouse.CompressionSnappy })
+	f.produce(e2etest.Event("c-1", `{"n":1}`), e2etest.Event("c-1", `{"n":2}`))
+	f.waitArchived("the events")
+	snap, err := f.lake.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := snap.Files(lakehouse.Filter{})
+	if len(files) == 0 {
+		t.Fatal("no file archived")
+	}
+	for _, fe := range files {
+		path, err := f.lake.Fetch(context.Background(), fe, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := file.OpenParquetFile(path, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range pr.MetaData().NumRowGroups() {
+			rg := pr.MetaData().RowGroup(i)
+			for c := range rg.NumColumns() {
+				if cc, _ := rg.ColumnChunk(c); cc.Compression() != compress.Codecs.Snappy {
+					t.Errorf("%s: row group %d column %d is %v, want snappy", fe.Path, i, c, cc.Compression())
+				}
+			}
+		}
+		pr.Close()
 	}
 }
