@@ -72,7 +72,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		watermark:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "watermark_offset", Help: "Highest archived offset per partition."}, []string{"partition"}),
 		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "lag_records", Help: "Records in Kafka not yet archived, per owned partition."}, []string{"partition"}),
 		deletedUnarchived: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "deleted_unarchived_total",
-			Help: "Offsets of the events topic the broker deleted (the topic's retention) before the archiver read them, per partition: the lake has no rows for them, though a file's range covers them (its manifest entry's deleted count). Shown at 0 for every partition this archiver owns."}, []string{"partition"}),
+			Help: "Offsets of the events topic the broker deleted (the topic's retention) before the archiver read them, per partition: the lake has no rows for them, though a file's range covers them (its manifest entry lists them under deleted). Shown at 0 for every partition this archiver owns."}, []string{"partition"}),
 		archiveLagOffsets: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "archive", Name: "lag_offsets",
 			Help: "Offsets of the events topic the lake does not hold yet (Kafka's end offset minus the newest manifest's watermark + 1), per partition, whether this process owns it or not."}, []string{"partition"}),
 		archiveLagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "archive", Name: "lag_seconds",
