@@ -110,32 +110,56 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	if cfg.Topic == "" {
 		cfg.Topic = "events"
 	}
-	var tails map[int32][2]int64
+	var logs map[int32]span
+	reads := map[int32]kafkaReads{}
 	if len(cfg.Brokers) > 0 {
-		if tails, err = tailRanges(ctx, cfg, snap.Watermark); err != nil {
+		if logs, err = kafkaLogs(ctx, cfg); err != nil {
 			return nil, err
+		}
+		for p, log := range logs {
+			reads[p] = readsOf(snap, p, log, log.to)
 		}
 	}
 	t := newTally(set.Rules())
-	r := runner{cfg: cfg, set: set, rep: rep, tally: t, total: total, doc: jsonpath.NewDocument()}
-	// A partition's files are read in offset order, then its Kafka tail, through one
+	r := runner{cfg: cfg, set: set, rep: rep, tally: t, total: total, doc: jsonpath.NewDocument(), firstRead: map[int32]time.Time{}}
+	// A partition's Kafka head, files in offset order, then Kafka tail go through one
 	// replay, as live keeps one state per partition.
 	byPart := map[int32][]lakehouse.FileEntry{}
 	for _, f := range files {
 		byPart[f.Partition] = append(byPart[f.Partition], f)
 	}
 	parts := slices.Collect(maps.Keys(byPart))
-	for p := range tails {
-		if _, ok := byPart[p]; !ok {
+	for p, rd := range reads {
+		if _, ok := byPart[p]; !ok && (!rd.head.empty() || !rd.tail.empty()) {
 			parts = append(parts, p)
 		}
 	}
 	slices.Sort(parts)
 	for _, p := range parts {
-		if _, err := r.partition(ctx, p, byPart[p], tails); err != nil {
+		if _, err := r.partition(ctx, p, byPart[p], reads[p]); err != nil {
 			return nil, err
 		}
 	}
+	// History older than what the lake and Kafka hold is not counted either; whose it
+	// was is unknown, so any customer's backtest says so.
+	states := snap.Partitions()
+	for p, log := range logs {
+		if _, ok := snap.Partition(p); !ok && log.from > 0 {
+			states = append(states, lakehouse.PartitionState{Partition: p, Earliest: log.to})
+		}
+	}
+	for _, st := range states {
+		var log *span
+		if l, ok := logs[st.Partition]; ok {
+			log = &l
+		}
+		if m, ok := truncated(cfg, st, log, r.firstRead[st.Partition]); ok {
+			rep.Missing = append(rep.Missing, m)
+		}
+	}
+	slices.SortStableFunc(rep.Missing, func(a, b contract.MissingRange) int {
+		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.From, b.From))
+	})
 	if cfg.Progress != nil {
 		cfg.Progress(rep.Rows, total)
 	}
@@ -159,13 +183,25 @@ type runner struct {
 	found      []window.Result
 	// matching, when set, reads only the matching rows of the files it covers.
 	matching MatchingRows
+	// firstRead, when set, is told per partition the record time of the first record
+	// of its Kafka head.
+	firstRead map[int32]time.Time
 }
 
-// partition evaluates partition p: its lake files, in offset order, then the offsets
-// of tails[p] from Kafka.
-func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileEntry, tails map[int32][2]int64) (*window.Replay, error) {
+// partition evaluates partition p: the head of rd from Kafka, its lake files in
+// offset order, then the tail of rd.
+func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileEntry, rd kafkaReads) (*window.Replay, error) {
 	rp := window.NewReplay(r.set, r.cfg.Limits)
 	prev := int64(-1)
+	if !rd.head.empty() {
+		var first time.Time
+		if err := r.kafka(ctx, rp, p, rd.head, &prev, &first); err != nil {
+			return nil, err
+		}
+		if r.firstRead != nil {
+			r.firstRead[p] = first
+		}
+	}
 	for _, f := range files {
 		if r.matching != nil && r.matching.Covers(f) {
 			end := r.end
@@ -228,8 +264,8 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 			}
 		}
 	}
-	if rng, ok := tails[p]; ok {
-		if err := r.tail(ctx, rp, p, rng, &prev); err != nil {
+	if !rd.tail.empty() {
+		if err := r.kafka(ctx, rp, p, rd.tail, &prev, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -344,21 +380,27 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	if cfg.Topic == "" {
 		cfg.Topic = "events"
 	}
-	var tails map[int32][2]int64
-	if from := snap.Watermark(p) + 1; from < end {
-		if len(cfg.Brokers) == 0 {
+	// Kafka gives the offsets above the lake's watermark, and those below its first
+	// offset (dropped by its retention) that Kafka still holds, as backfill reads them.
+	// What neither holds below both is history gone by retention, not missing.
+	var rd kafkaReads
+	from := snap.Watermark(p) + 1
+	if len(cfg.Brokers) == 0 {
+		if from < end {
 			missing = append(missing, contract.MissingRange{Partition: p, From: from, To: end - 1, Reason: "not archived yet, and no brokers to read them from"})
-		} else {
-			if tails, err = tailRange(ctx, cfg, p, from, end); err != nil {
-				return nil, err
-			}
-			if rng, ok := tails[p]; !ok || rng[0] > from {
-				to := end - 1
-				if ok {
-					to = rng[0] - 1
-				}
-				missing = append(missing, contract.MissingRange{Partition: p, From: from, To: to, Reason: "neither archived nor retained by Kafka"})
-			}
+		}
+	} else {
+		logs, err := kafkaLogs(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		log, ok := logs[p]
+		if !ok {
+			log = span{end, end} // not listed: Kafka holds none of it
+		}
+		rd = readsOf(snap, p, log, end)
+		if held := max(from, log.from); from < end && held > from {
+			missing = append(missing, contract.MissingRange{Partition: p, From: from, To: min(held, end) - 1, Reason: "neither archived nor retained by Kafka"})
 		}
 	}
 	cfg.Rules, cfg.From, cfg.To, cfg.Customer = []*rule.Rule{r}, time.Time{}, time.Time{}, ""
@@ -378,7 +420,7 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 			run.matching = m
 		}
 	}
-	rp, err := run.partition(ctx, p, files, tails)
+	rp, err := run.partition(ctx, p, files, rd)
 	if err != nil {
 		return nil, err
 	}

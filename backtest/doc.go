@@ -9,9 +9,16 @@
 //     firing is a crossing live would have raised as an alert.
 //   - The lake is read, and with Config.Brokers the events topic's offsets above the
 //     lake's watermark of each partition, up to the end the topic had when the run
-//     began, after that partition's files: records live would dead-letter
-//     (internal/verdict) are counted (Invalid), not evaluated. A tail that cannot be
-//     read, or brings no record for 15 s, fails the run (ErrTailUnavailable).
+//     began, after that partition's files, and those below the lake's first offset
+//     (dropped by its retention) that the topic still holds, before them, as backfill
+//     reads them: records live would dead-letter (internal/verdict) are counted
+//     (Invalid), not evaluated. A Kafka range that cannot be read, or brings no record
+//     for 15 s, fails the run (ErrTailUnavailable).
+//   - What neither holds is named, not guessed (contract.Backtest.Missing): offsets
+//     Kafka deleted before they were archived, and a partition's offsets below the
+//     first one held when the time range starts before its first event. A hand-off's
+//     replay (PartitionState) names the former and, as backfill, counts from the
+//     first offset held without calling the rest missing.
 //   - From and To bound events by record time, [From, To); Customer keeps one
 //     customer's events. Events outside them are not evaluated at all, so windows and
 //     running counts start with the first event in range.

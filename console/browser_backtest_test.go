@@ -17,7 +17,8 @@ import (
 // TestBrowserBacktestChart drives the editor in headless Chromium: a user writes a
 // windowed rule, backtests it over all history and sees how often it would have fired
 // — the count an uninterrupted live run gives — with a uPlot chart of firings per day
-// (the vendored asset, under the page's Content-Security-Policy, nothing refused).
+// (the vendored asset, under the page's Content-Security-Policy, nothing refused), and
+// would be told which offsets it could not count.
 func TestBrowserBacktestChart(t *testing.T) {
 	skipSlowBrowser(t)
 	exe := chromium(t)
@@ -73,6 +74,15 @@ func TestBrowserBacktestChart(t *testing.T) {
 	p := filepath.Join(t.ArtifactDir(), "console-backtest.png")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil && os.WriteFile(p, png, 0o644) == nil {
 		t.Logf("screenshot: %s (%d bytes)", p, len(png))
+	}
+	// Offsets a backtest could not count are named, with why.
+	note, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`missingNote([{partition: 2, from: 0, to: 39, reason: "dropped"},
+		{partition: 3, from: 50, to: 79, reason: "deleted"}]).textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "partition 2 offsets 0–39 (dropped); partition 3 offsets 50–79 (deleted)."; !strings.Contains(note, want) {
+		t.Errorf("missing note %q lacks %q", note, want)
 	}
 	// An alert row shows the severity, group and context of its record.
 	row, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`alertRow({alert_id: "x", event_time: "2026-01-01T00:00:00Z", rule_id: "r",

@@ -19,11 +19,14 @@ type Backtest struct {
 	LakeVersion int64 `json:"lake_version"`
 	Files       int   `json:"files"`
 	Rows        int64 `json:"rows"`
-	// TailRecords were read from Kafka: the events the lake did not hold yet.
+	// TailRecords were read from Kafka: the events the lake did not hold yet, and
+	// those below its first offset (dropped by its retention) that Kafka still held.
 	TailRecords int64 `json:"tail_records"`
-	// Missing are offsets within the files read that the lake lacks (Kafka deleted them
-	// before they were archived, lakehouse.FileEntry.Deleted): their events, of unknown
-	// time and customer, may belong to the backtest and are not counted.
+	// Missing are offsets neither the lake nor Kafka held whose events, of unknown
+	// time and customer, may belong to the backtest, and are not counted: those within
+	// the files read that Kafka deleted before they were archived
+	// (lakehouse.FileEntry.Deleted), and those below a partition's first offset held
+	// (retention's) when the backtest's time range starts before its first event.
 	Missing []MissingRange `json:"missing,omitempty"`
 	// Events were evaluated (rows and tail records in range); Invalid more were not,
 	// being what live dead-letters (not JSON, no customer).

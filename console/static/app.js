@@ -412,6 +412,7 @@ async function backtest() {
       (r.firings ? `; first ${fmtTime(r.first_firing)}, last ${fmtTime(r.last_firing)}.` : ".")),
   ];
   if (r.degraded) parts.push(el("div", { class: "note" }, "Lower bounds: " + r.degraded));
+  if (data.missing && data.missing.length) parts.push(missingNote(data.missing));
   if (r.late || r.time_errors) parts.push(el("div", { class: "sub" }, `As live, ${plural(r.late, "late event")} and ${plural(r.time_errors, "event")} without a usable time did not count.`));
   const chart = el("div", { id: "backtest-chart" });
   if (r.firings) parts.push(chart);
@@ -790,6 +791,13 @@ function deliveryCell(a) {
   }
   if (a.muted) return el("td", { class: "delivery" }, el("span", { class: "badge dlv-muted" }, "muted"));
   return el("td", { class: "delivery sub" }, a.notify && a.notify.length ? a.notify.join(", ") : "—");
+}
+
+// missingNote says which offsets a backtest could not count (contract.MissingRange):
+// their events may belong to it, so its figures are lower bounds.
+function missingNote(missing) {
+  return el("div", { class: "note", id: "backtest-missing" }, "Not counted, held by neither the lake nor Kafka: " +
+    missing.map((m) => `partition ${m.partition} offsets ${m.from}–${m.to} (${m.reason})`).join("; ") + ".");
 }
 
 function alertRow(a, fresh) {

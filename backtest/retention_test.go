@@ -1,0 +1,129 @@
+package backtest_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/backtest"
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+// TestBacktestReadsWhatRetentionLeft: once the lake's retention dropped a partition's
+// first files, a backtest reads those offsets from Kafka if it still holds them (as
+// backfill does), and names what neither holds as not counted, for any customer,
+// unless the backtest's time range starts after the lake's first event. The figures
+// are the oracle's over the records still held.
+func TestBacktestReadsWhatRetentionLeft(t *testing.T) {
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
+	recs := produceHistory(t, b, 2000)
+	lake, _ := e2etest.Archive(t, b, recs)
+	first := recs[0].Timestamp
+	rep, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{Retention: 24 * time.Hour, DeleteDelay: -1, CompactSmallBytes: -1,
+		Now: func() time.Time { return first.Add(50*time.Minute + 24*time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	earliest := map[int32]int64{}
+	var lakeFrom time.Time // after every partition's first event the lake holds
+	for _, st := range snap.Partitions() {
+		earliest[st.Partition] = st.Earliest
+		if st.EarliestTime.After(lakeFrom) {
+			lakeFrom = st.EarliestTime
+		}
+	}
+	if rep.FilesExpired == 0 || len(earliest) != 3 {
+		t.Fatalf("retention dropped %d files; partitions %v: the test tests little", rep.FilesExpired, earliest)
+	}
+	held := func(below map[int32]int64) []*kgo.Record {
+		var out []*kgo.Record
+		for _, r := range recs {
+			if r.Offset >= below[r.Partition] {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	gone := func(below map[int32]int64, reason string) []contract.MissingRange {
+		var out []contract.MissingRange
+		for p := range int32(3) {
+			if below[p] > 0 {
+				out = append(out, contract.MissingRange{Partition: p, From: 0, To: below[p] - 1, Reason: reason})
+			}
+		}
+		return out
+	}
+	lakeOnly := "not in the lake (dropped by its retention, or never archived), and no brokers to read them from"
+	neither := "neither in the lake (dropped by its retention, or never archived) nor retained by Kafka"
+	rules := parseRules(t)
+	check := func(name string, cfg backtest.Config, events []*kgo.Record, missing []contract.MissingRange) {
+		t.Helper()
+		cfg.Lake, cfg.Rules = lake, rules
+		got, err := backtest.Run(ctx, cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want := oracle(t, rules, events, cfg.From, time.Time{}, cfg.Customer)
+		if !slices.Equal(got.Missing, missing) {
+			t.Errorf("%s: not counted %+v, want %+v", name, got.Missing, missing)
+		}
+		for _, r := range got.Rules {
+			w := want[r.ID]
+			if r.Matches != w.Matches || r.Firings != w.Firings || mustJSON(t, r.PerDay) != mustJSON(t, w.PerDay) {
+				t.Errorf("%s: rule %s: %d matches, %d firings %s; want %d, %d %s", name, r.ID, r.Matches, r.Firings, mustJSON(t, r.PerDay), w.Matches, w.Firings, mustJSON(t, w.PerDay))
+			}
+		}
+	}
+	// The lake alone: what it holds, and the rest named, unless the time range starts
+	// after the lake's first event.
+	check("lake only", backtest.Config{}, held(earliest), gone(earliest, lakeOnly))
+	check("lake only, one customer", backtest.Config{Customer: "c-0001"}, held(earliest), gone(earliest, lakeOnly))
+	check("lake only, from its first event", backtest.Config{From: lakeFrom}, held(earliest), nil)
+	// Kafka still holds every record: all of history counts, the head read from Kafka.
+	check("with Kafka", backtest.Config{Brokers: []string{b.Addr}}, recs, nil)
+
+	// Kafka's retention passes part of what the lake's dropped: that part is gone.
+	kept := map[int32]int64{}
+	del := kadm.Offsets{}
+	for p, e := range earliest {
+		kept[p] = e / 2
+		del.Add(kadm.Offset{Topic: "events", Partition: p, At: kept[p]})
+	}
+	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+	check("with Kafka after its retention", backtest.Config{Brokers: []string{b.Addr}}, held(kept), gone(kept, neither))
+
+	// The hand-off's history replay reads the same head; what neither holds is history
+	// gone by retention (as backfill counts it), not missing.
+	r := rules[0]
+	for p, e := range earliest {
+		end := snap.Watermark(p) + 1
+		h, err := backtest.PartitionState(ctx, backtest.Config{Lake: lake, Brokers: []string{b.Addr}}, r, p, end, func(int64, time.Time, window.Crossing) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var part []*kgo.Record
+		for _, rec := range held(kept) {
+			if rec.Partition == p {
+				part = append(part, rec)
+			}
+		}
+		if want := oracle(t, rules[:1], part, time.Time{}, time.Time{}, "")[r.ID].Matches; h.Matches != want || len(h.Missing) != 0 {
+			t.Errorf("partition %d (lake from %d, Kafka from %d): the replay matched %d, missing %+v; want %d, none", p, e, kept[p], h.Matches, h.Missing, want)
+		}
+	}
+}
