@@ -41,8 +41,18 @@ func printListing(w io.Writer, l lakehouse.Listing) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%s, manifest v%d\n", plural(len(l.Files), "file"), l.Version)
-	return err
+	if _, err := fmt.Fprintf(w, "%s, manifest v%d\n", plural(len(l.Files), "file"), l.Version); err != nil {
+		return err
+	}
+	for _, f := range l.Files {
+		for _, d := range f.Deleted {
+			if _, err := fmt.Fprintf(w, "partition %d offsets %d–%d are not in %s: Kafka deleted them before they were archived\n",
+				f.Partition, d.From, d.To, f.Path); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // printStats is `hindsight lake stats`'s table: the partitions, a total row and a
