@@ -17,7 +17,6 @@ import (
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
-	"github.com/hindsightdev/hindsight/window"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -38,8 +37,9 @@ SVG plot; --gate fails the run when a ratio regressed against a reference report
 
 // addWorkloadFlags binds the flags every benchmark shares.
 func addWorkloadFlags(f *pflag.FlagSet, w *bench.Workload) {
-	f.Uint64Var(&w.Seed, "seed", 1, "workload seed")
-	f.IntVar(&w.Customers, "customers", 100, "distinct customers of the events and of customer rules")
+	d := defaultsOf[bench.Workload]()
+	f.Uint64Var(&w.Seed, "seed", d.Seed, "workload seed")
+	f.IntVar(&w.Customers, "customers", d.Customers, "distinct customers of the events and of customer rules")
 	f.IntVar(&w.EventSize, "event-size", 0, "pad events to this many bytes (0: their natural 300–800)")
 }
 
@@ -135,12 +135,13 @@ func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 	for _, n := range []string{"topic-events", "topic-controls", "topic-alerts", "topic-dlq", "topic-status"} {
 		_ = f.MarkHidden(n)
 	}
-	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured sending before (negative: none)")
-	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions of the started broker")
+	d := defaultsOf[bench.LatencyConfig]()
+	f.DurationVar(&cfg.Warmup, "warmup", d.Warmup, "unmeasured sending before (negative: none)")
+	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, "events partitions of the started broker")
 	f.Int64Var(&cfg.BrokerRetentionBytes, "broker-retention-bytes", bench.DefaultBrokerRetentionBytes, "most bytes (as stored) the started broker keeps per partition of the events and alerts topics, older batches deleted as by Kafka's retention.bytes (negative: keep all; its log is in memory)")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "turn off the daemon's own archiver (on by default, as in hindsight live)")
-	f.IntVar(&cfg.ProbeEvery, "probe-every", 1, "time every Nth event (a probe with an alert of its own); the others are ordinary workload events")
-	f.IntVar(&cfg.WebhookEvery, "webhook-every", 20, "make every Nth probe also a webhook probe, delivered to a loopback receiver by the notify stage and timed there (negative: none)")
+	f.IntVar(&cfg.ProbeEvery, "probe-every", d.ProbeEvery, "time every Nth event (a probe with an alert of its own); the others are ordinary workload events")
+	f.IntVar(&cfg.WebhookEvery, "webhook-every", d.WebhookEvery, "make every Nth probe also a webhook probe, delivered to a loopback receiver by the notify stage and timed there (negative: none)")
 	f.DurationVar(&cfg.ProducerLinger, "producer-linger", 0, "event producer linger (0: send each event at once)")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "the daemon's alert linger (as hindsight live --alert-linger)")
 	f.IntVar(&cfg.GCPercent, "gogc", 0, fmt.Sprintf("GC target percentage of this process during the run, as hindsight live --gogc (0: the daemon's own against external brokers, %d with the archive, %d with --no-archive; negative: leave GOGC alone)", live.ArchiveGCPercent, live.DefaultGCPercent))
@@ -200,10 +201,11 @@ Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`,
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.LatencyReport, error) { return bench.RunLatency(ctx, cfg) })
 	f := cmd.Flags()
 	addLatencyFlags(f, &cfg)
-	f.IntVar(&cfg.Rate, "rate", 20000, "events per second")
-	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured sending time")
-	f.IntVar(&cfg.Rules, "rules", 100, "other active rules besides the latency rule (negative: none)")
-	f.IntVar(&cfg.Repeat, "repeat", 1, "runs of the Hindsight pass, each against a fresh broker (the figures are the slowest run's, the p99 of each is listed; at most 20); the breakdown and the baseline run once")
+	d := defaultsOf[bench.LatencyConfig]()
+	f.IntVar(&cfg.Rate, "rate", d.Rate, "events per second")
+	f.DurationVar(&cfg.Duration, "duration", d.Duration, "measured sending time")
+	f.IntVar(&cfg.Rules, "rules", d.Rules, "other active rules besides the latency rule (negative: none)")
+	f.IntVar(&cfg.Repeat, "repeat", d.Repeat, "runs of the Hindsight pass, each against a fresh broker (the figures are the slowest run's, the p99 of each is listed; at most 20); the breakdown and the baseline run once")
 	addLogFlags(f, &logLevel, "warn")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
 	return cmd
@@ -227,12 +229,13 @@ events/s per core at 1,000 rules; ≥ 20× the baseline; windowed ≤ 1.5× plai
 per (group, window).`,
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.EvalReport, error) { return bench.RunEval(ctx, cfg) })
 	f := cmd.Flags()
-	f.IntVar(&cfg.Rules, "rules", 1000, "active rules")
-	f.IntVar(&cfg.Events, "events", 4096, "distinct events evaluated round and round")
-	f.DurationVar(&cfg.Duration, "duration", 3*time.Second, "time each evaluator runs")
-	f.IntVar(&cfg.WindowedPercent, "windowed-percent", 50, "share of the rules made windowed and grouped for the windowed run (negative: none)")
-	f.IntVar(&cfg.HighCardGroups, "high-card-groups", 1_000_000, "distinct groups offered to one rule in the high-cardinality run (negative: none)")
-	f.IntVar(&cfg.GroupLimit, "group-limit", int(window.DefaultLimits.MaxGroups), "most open groups per rule and partition in the high-cardinality run")
+	d := defaultsOf[bench.EvalConfig]()
+	f.IntVar(&cfg.Rules, "rules", d.Rules, "active rules")
+	f.IntVar(&cfg.Events, "events", d.Events, "distinct events evaluated round and round")
+	f.DurationVar(&cfg.Duration, "duration", d.Duration, "time each evaluator runs")
+	f.IntVar(&cfg.WindowedPercent, "windowed-percent", d.WindowedPercent, "share of the rules made windowed and grouped for the windowed run (negative: none)")
+	f.IntVar(&cfg.HighCardGroups, "high-card-groups", d.HighCardGroups, "distinct groups offered to one rule in the high-cardinality run (negative: none)")
+	f.IntVar(&cfg.GroupLimit, "group-limit", d.GroupLimit, "most open groups per rule and partition in the high-cardinality run")
 	return cmd
 }
 
@@ -247,9 +250,10 @@ read the same records and write them as zstd JSON lines. Targets: ≥ 500k event
 ≥ 5× smaller than the raw JSON.`,
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.ArchiveReport, error) { return bench.RunArchive(ctx, cfg) })
 	f := cmd.Flags()
-	f.IntVar(&cfg.Events, "events", 500_000, "events archived")
-	f.IntVar(&cfg.Repeat, "repeat", 3, "passes of the archiver and of the baseline, alternately; the fastest counts")
-	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions")
+	d := defaultsOf[bench.ArchiveConfig]()
+	f.IntVar(&cfg.Events, "events", d.Events, "events archived")
+	f.IntVar(&cfg.Repeat, "repeat", d.Repeat, "passes of the archiver and of the baseline, alternately; the fastest counts")
+	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, "events partitions")
 	return cmd
 }
 
@@ -277,11 +281,12 @@ baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 		},
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.ThroughputReport, error) { return bench.RunThroughput(ctx, cfg) })
 	f := cmd.Flags()
-	f.IntVar(&cfg.Events, "events", 1_000_000, "events preloaded and read by every run")
-	f.Int32Var(&cfg.Partitions, "partitions", 6, "events partitions")
-	f.IntVar(&cfg.ManyRules, "many-rules", 1_000, "rules of the largest runs (the middle run has a tenth)")
-	f.StringSliceVar(&cfg.Runs, "runs", bench.ThroughputRuns, "the runs to make, in order (floor may repeat)")
-	f.IntVar(&cfg.Repeat, "repeat", 1, "rounds of --runs, one after the other; each run's fastest pass counts, as the floor's fastest of two always does")
+	d := defaultsOf[bench.ThroughputConfig]()
+	f.IntVar(&cfg.Events, "events", d.Events, "events preloaded and read by every run")
+	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, "events partitions")
+	f.IntVar(&cfg.ManyRules, "many-rules", d.ManyRules, "rules of the largest runs (the middle run has a tenth)")
+	f.StringSliceVar(&cfg.Runs, "runs", d.Runs, "the runs to make, in order (floor may repeat)")
+	f.IntVar(&cfg.Repeat, "repeat", d.Repeat, "rounds of --runs, one after the other; each run's fastest pass counts, as the floor's fastest of two always does")
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
 	f.IntVar(&cfg.GCPercent, "gogc", 0, fmt.Sprintf("GC target percentage of this process during the daemon's runs, as hindsight live --gogc (0: the daemon's own against external brokers, %d, or %d with the archive; the floor runs at Go's own; negative: leave GOGC alone)", live.DefaultGCPercent, live.ArchiveGCPercent))
 	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", ingest.DefaultFetchMaxBytes, "the daemons' --fetch-max-bytes")
@@ -305,10 +310,11 @@ same events from Kafka through the live evaluator's matching. Both must count th
 Target: ≥ 5× faster than the replay.`,
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.BackfillReport, error) { return bench.RunBackfill(ctx, cfg) })
 	f := cmd.Flags()
-	f.IntVar(&cfg.Events, "events", 1_000_000, "events of history")
-	f.IntVar(&cfg.Rules, "rules", 3, "global rules backfilled, one job each")
-	f.IntVar(&cfg.Repeat, "repeat", 3, "runs of each job and of its replay, alternately; the fastest counts")
-	f.Int32Var(&cfg.Partitions, "partitions", 4, "events partitions")
+	d := defaultsOf[bench.BackfillConfig]()
+	f.IntVar(&cfg.Events, "events", d.Events, "events of history")
+	f.IntVar(&cfg.Rules, "rules", d.Rules, "global rules backfilled, one job each")
+	f.IntVar(&cfg.Repeat, "repeat", d.Repeat, "runs of each job and of its replay, alternately; the fastest counts")
+	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, "events partitions")
 	return cmd
 }
 
@@ -378,7 +384,7 @@ it with --gate against bench/testdata/ci-reference.json.`,
 	addWorkloadFlags(f, &w)
 	addPublishFlags(f, &pub)
 	addLatencyFlags(f, &cfg.Latency)
-	f.IntVar(&rate, "rate", 20000, "latency: events per second")
+	f.IntVar(&rate, "rate", defaultsOf[bench.LatencyConfig]().Rate, "latency: events per second")
 	f.DurationVar(&duration, "duration", 0, "latency: measured sending time; eval: time per evaluator (0: each suite's own, 10s and 3s; less with --short)")
 	f.IntVar(&rules, "rules", 0, "eval: active rules; latency: other active rules (0: each suite's own, 1000 and 100)")
 	f.IntVar(&cfg.Backfill.Rules, "backfill-rules", 0, "backfill: global rules, one job each (0: the suite's own, 3)")

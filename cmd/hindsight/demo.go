@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -46,11 +45,12 @@ a status line per refresh and the full view at the end.`,
 	f := cmd.Flags()
 	addKafkaFlags(f, &cfg.Live.Kafka, &cfg.Live.Topics, "", allTopics)
 	f.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
-	f.IntVar(&cfg.Rate, "rate", 200, "events per second")
-	f.IntVar(&cfg.Customers, "customers", 50, "number of customers")
-	f.Uint64Var(&cfg.Seed, "seed", 1, "workload seed")
+	d := defaultsOf[demo.Config]()
+	f.IntVar(&cfg.Rate, "rate", d.Rate, "events per second")
+	f.IntVar(&cfg.Customers, "customers", d.Customers, "number of customers")
+	f.Uint64Var(&cfg.Seed, "seed", d.Seed, "workload seed")
 	f.StringVar(&cfg.RulesFile, "rules", "", "rules file to use instead of the built-in sample rules")
-	f.DurationVar(&cfg.Refresh, "refresh", time.Second, "view refresh interval")
+	f.DurationVar(&cfg.Refresh, "refresh", d.Refresh, "view refresh interval")
 	f.StringVar(&cfg.Live.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address of the daemon")
 	f.StringVar(&cfg.Live.Embedded.Addr, "embedded-addr", defaultBrokers, "listen address of the embedded broker")
 	f.BoolVar(&cfg.Plain, "plain", false, "print status lines instead of redrawing the screen")

@@ -207,12 +207,12 @@ func newLakeCmd() *cobra.Command {
 		}),
 	}
 	cf := compact.Flags()
-	cf.Int64Var(&mc.CompactSmallBytes, "compact-small-bytes", 8<<20, "files smaller than this are merged")
-	cf.Int64Var(&mc.TargetBytes, "target-bytes", 64<<20, "raw JSON bound of a merged file")
+	cf.Int64Var(&mc.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged")
+	cf.Int64Var(&mc.TargetBytes, "target-bytes", archiveDefaults.RollBytes, "raw JSON bound of a merged file")
 	addCompressionFlag(cf, &mc.Compression, "compression")
 	cf.DurationVar(&mc.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
-	cf.DurationVar(&mc.DeleteDelay, "delete-delay", 10*time.Minute, "keep replaced files this long (negative: delete now)")
-	cf.DurationVar(&mc.OrphanGrace, "orphan-grace", time.Hour, "delete unlisted data objects older than this")
+	cf.DurationVar(&mc.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long (negative: delete now)")
+	cf.DurationVar(&mc.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this")
 
 	cmd.AddCommand(ls, stats, compact)
 	return cmd

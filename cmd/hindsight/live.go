@@ -305,12 +305,19 @@ func newLogger(level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: use text or json", format)
 }
 
-// archiveDefaults are the defaults the archiver applies, for the flags that set them.
-var archiveDefaults = func() lakehouse.ArchiverConfig {
-	var c lakehouse.ArchiverConfig
-	c.EnsureDefaults()
+// defaultsOf is a zero T with its EnsureDefaults applied: the defaults the flags that
+// set T's fields show, so that each is defined once, by T's package.
+func defaultsOf[T any, P interface {
+	*T
+	EnsureDefaults()
+}]() T {
+	var c T
+	P(&c).EnsureDefaults()
 	return c
-}()
+}
+
+// archiveDefaults are the defaults the archiver applies, for the flags that set them.
+var archiveDefaults = defaultsOf[lakehouse.ArchiverConfig]()
 
 // addWindowLimitFlags registers the limits of windowed and grouped rules' state, which
 // live and backtest share.
