@@ -1,6 +1,7 @@
 package backfill
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -63,8 +64,9 @@ type Result struct {
 	TypedFiles, PrefilteredFiles int
 	// Truncated lists partitions whose history starts above offset 0: what came
 	// before is in neither the lake nor Kafka (retention), and the counts cover what is
-	// still held.
-	Truncated []int32
+	// still held. A partition is left out when the rule's lookback ends after what was
+	// dropped (lakehouse.PartitionState.DroppedReaches).
+	Truncated []Truncation
 	// Missing lists the ranges of offsets below Start, above each partition's lower
 	// bound (Kafka's log start offset or the lake's first offset, whichever is lower),
 	// that the job could not read: a lake file or range lost (a lake deleted, truncated
@@ -73,6 +75,12 @@ type Result struct {
 	// complete. Ranges are sorted by partition and offset.
 	Missing []Gap
 	Elapsed time.Duration
+}
+
+// Truncation is a partition whose history, as held, starts at offset From.
+type Truncation struct {
+	Partition int32
+	From      int64
 }
 
 // Incomplete tells whether some history below Start could not be read (see Missing).
@@ -317,6 +325,8 @@ type partPlan struct {
 	files []lakehouse.FileEntry // every file of the partition below start, by offset
 	// lakeStart is the lake's first offset of the partition (-1: not in the lake).
 	lakeStart int64
+	// lake is the lake's state of the partition, when it has one.
+	lake lakehouse.PartitionState
 }
 
 func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
@@ -363,7 +373,7 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 		maxOff[p] = start - 1
 		pl := &partPlan{start: start, lakeStart: -1}
 		if st, ok := snap.Partition(p); ok {
-			pl.lakeStart = st.Earliest
+			pl.lakeStart, pl.lake = st.Earliest, st
 		}
 		for _, f := range snap.Files(lakehouse.Filter{Partitions: []int32{p}}) {
 			if f.StartOffset < start {
@@ -427,7 +437,7 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 	if err := r.readHoles(ctx, plans, lost, job.Rule, customer, from, res, &prog, report); err != nil {
 		return nil, err
 	}
-	slices.Sort(res.Truncated)
+	slices.SortFunc(res.Truncated, func(a, b Truncation) int { return cmp.Compare(a.Partition, b.Partition) })
 	slices.SortFunc(res.Missing, func(a, b Gap) int {
 		if a.Partition != b.Partition {
 			return int(a.Partition - b.Partition)
@@ -503,8 +513,8 @@ func (r *Runner) readHoles(ctx context.Context, plans map[int32]*partPlan, lost 
 				tail = append(tail, p)
 				continue
 			}
-			if pl.lakeStart > 0 {
-				res.Truncated = append(res.Truncated, p)
+			if pl.lakeStart > 0 && pl.lake.DroppedReaches(from) {
+				res.Truncated = append(res.Truncated, Truncation{Partition: p, From: pl.lakeStart})
 			}
 			wm := pl.lakeStart - 1
 			if n := len(pl.files); n > 0 {
@@ -558,8 +568,8 @@ func (r *Runner) readHoles(ctx context.Context, plans map[int32]*partPlan, lost 
 		if pl.lakeStart >= 0 {
 			lo = min(lo, pl.lakeStart)
 		}
-		if lo > 0 {
-			res.Truncated = append(res.Truncated, p)
+		if lo > 0 && (pl.lakeStart < 0 || pl.lake.DroppedReaches(from)) {
+			res.Truncated = append(res.Truncated, Truncation{Partition: p, From: lo})
 		}
 		for _, h := range holes(pl.files, lo, pl.start-1) {
 			if h.from < logStart {

@@ -76,19 +76,20 @@ func readsOf(snap *lakehouse.Snapshot, p int32, log span, end int64) kafkaReads 
 }
 
 // truncated is the range of partition p's offsets below what the lake and Kafka (log,
-// when read) hold, when the backtest's time range may reach into it: the lake's first
-// event (or Kafka's first record, firstRead, when it holds more) is after From. ok is
-// false when nothing is missing there.
+// when read) hold, when the backtest's time range may reach into it: what the lake
+// dropped may be as recent as From (PartitionState.DroppedReaches), or, when Kafka
+// holds more, its first record (firstRead) is after From. ok is false when nothing is
+// missing there.
 func truncated(cfg Config, st lakehouse.PartitionState, log *span, firstRead time.Time) (contract.MissingRange, bool) {
-	start, at := st.Earliest, st.EarliestTime
+	start, reaches := st.Earliest, st.DroppedReaches(cfg.From)
 	reason := "not in the lake (dropped by its retention, or never archived), and no brokers to read them from"
 	if log != nil {
 		reason = "neither in the lake (dropped by its retention, or never archived) nor retained by Kafka"
 		if log.from < start && !log.empty() {
-			start, at = log.from, firstRead
+			start, reaches = log.from, cfg.From.IsZero() || firstRead.IsZero() || cfg.From.Before(firstRead)
 		}
 	}
-	if start <= 0 || !cfg.From.IsZero() && !at.IsZero() && !cfg.From.Before(at) {
+	if start <= 0 || !reaches {
 		return contract.MissingRange{}, false
 	}
 	return contract.MissingRange{Partition: st.Partition, From: 0, To: start - 1, Reason: reason}, true

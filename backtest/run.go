@@ -385,6 +385,13 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	// What neither holds below both is history gone by retention, not missing.
 	var rd kafkaReads
 	from := snap.Watermark(p) + 1
+	// heldFrom is where the history held starts, in a partition the lake has: below,
+	// retention dropped it (a partition it lacks has that range missing).
+	st, inLake := snap.Partition(p)
+	var heldFrom int64
+	if inLake {
+		heldFrom = st.Earliest
+	}
 	if len(cfg.Brokers) == 0 {
 		if from < end {
 			missing = append(missing, contract.MissingRange{Partition: p, From: from, To: end - 1, Reason: "not archived yet, and no brokers to read them from"})
@@ -402,6 +409,12 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 		if held := max(from, log.from); from < end && held > from {
 			missing = append(missing, contract.MissingRange{Partition: p, From: from, To: min(held, end) - 1, Reason: "neither archived nor retained by Kafka"})
 		}
+		if ok && !log.empty() {
+			heldFrom = min(heldFrom, log.from)
+		}
+	}
+	if !st.DroppedReaches(cfg.Since) {
+		heldFrom = 0
 	}
 	cfg.Rules, cfg.From, cfg.To, cfg.Customer = []*rule.Rule{r}, time.Time{}, time.Time{}, ""
 	var total int64
@@ -427,11 +440,11 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	if cfg.Progress != nil {
 		cfg.Progress(run.rep.Rows, total)
 	}
-	var st *window.State
+	var state *window.State
 	if !r.Plain() {
-		st = rp.State(r)
+		state = rp.State(r)
 	}
-	return &PartitionHistory{State: st, Missing: missing, Matches: run.tally.of[r].out.Matches}, nil
+	return &PartitionHistory{State: state, Missing: missing, HeldFrom: heldFrom, Matches: run.tally.of[r].out.Matches}, nil
 }
 
 // PartitionHistory is what PartitionState found in one partition's history.
@@ -441,6 +454,11 @@ type PartitionHistory struct {
 	// Missing are the offset ranges neither the lake nor Kafka held: State lacks their
 	// events, and the caller must say so.
 	Missing []contract.MissingRange
+	// HeldFrom, when positive, is where the partition's history held starts: retention
+	// (the lake's, then Kafka's) dropped the offsets below, which State and Matches
+	// lack, as backfill counts from there (backfill.Result.Truncated). Zero when history
+	// reaches offset 0, or Config.Since is after what was dropped.
+	HeldFrom int64
 	// Matches counts the events of history the rule matched.
 	Matches int64
 }

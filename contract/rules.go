@@ -78,6 +78,17 @@ type RuleHistory struct {
 	// Alerted says history's firings were sent as alerts (source backfill): running
 	// totals always, windowed and grouped rules with backfill: {alert: true}.
 	Alerted bool `json:"alerted"`
+	// Truncated lists the partitions whose history began above offset 0: retention
+	// (the lake's, then Kafka's) had dropped the offsets below From, so history counts
+	// from there. Absent when every partition's history reached its first offset, or the
+	// rule's lookback ends before what was dropped.
+	Truncated []HistoryStart `json:"truncated,omitempty"`
+}
+
+// HistoryStart is where one events partition's history, as held, began.
+type HistoryStart struct {
+	Partition int32 `json:"partition"`
+	From      int64 `json:"from"`
 }
 
 // MissingRange is a range of one events partition's offsets that a backfill could not

@@ -289,6 +289,7 @@ func (mt *maintainer) expire(ctx context.Context, rep *MaintenanceReport) error 
 		m, err = mt.store.commit(ctx, func(m *Manifest) error {
 			expired = 0
 			stopped := map[int32]bool{}
+			dropped := map[int32]time.Time{}
 			m.Files = slices.DeleteFunc(m.Files, func(f FileEntry) bool {
 				if stopped[f.Partition] || !f.MaxTime.Before(cutoff) {
 					stopped[f.Partition] = true
@@ -296,10 +297,19 @@ func (mt *maintainer) expire(ctx context.Context, rep *MaintenanceReport) error 
 				}
 				expired++
 				m.PendingDeletes = append(m.PendingDeletes, PendingDelete{Path: f.Path, RemovedAt: removedAt})
+				if f.MaxTime.After(dropped[f.Partition]) {
+					dropped[f.Partition] = f.MaxTime
+				}
 				return true
 			})
 			if expired == 0 {
 				return errNoChange
+			}
+			for p, at := range dropped {
+				if st, ok := m.Partition(p); ok && at.After(st.DroppedTime) {
+					st.DroppedTime = at
+					m.setPartition(st)
+				}
 			}
 			m.refreshEarliest()
 			return nil

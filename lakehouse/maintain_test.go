@@ -84,6 +84,17 @@ func TestCompactionAndRetention(t *testing.T) {
 	}
 	kept, _ := lake.Snapshot(ctx)
 	for _, ps := range kept.Partitions() {
+		// The newest time retention dropped is kept, for readers to tell whether history
+		// they are asked for reached into it.
+		var dropped time.Time
+		for _, f := range cur.Files(lakehouse.Filter{Partitions: []int32{ps.Partition}}) {
+			if f.MaxTime.Before(cutoff) && f.MaxTime.After(dropped) {
+				dropped = f.MaxTime
+			}
+		}
+		if !ps.DroppedTime.Equal(dropped) || dropped.IsZero() {
+			t.Errorf("partition %d: dropped time %v, want %v, the newest of the files dropped", ps.Partition, ps.DroppedTime, dropped)
+		}
 		if ps.Watermark != h.ends()[ps.Partition] {
 			t.Errorf("partition %d: retention moved the watermark to %d", ps.Partition, ps.Watermark)
 		}

@@ -60,6 +60,23 @@ type PartitionState struct {
 	Earliest int64 `json:"earliest"`
 	// EarliestTime is the smallest event time still held (zero when no file is left).
 	EarliestTime time.Time `json:"earliest_time,omitzero"`
+	// DroppedTime is the newest event time of the files retention dropped (zero: none
+	// dropped, or by a version that did not record it).
+	DroppedTime time.Time `json:"dropped_time,omitzero"`
+}
+
+// DroppedReaches tells whether the offsets below Earliest (dropped by retention, or
+// never archived) may have held events recorded at or after from (zero from: any
+// time), so that history read from Earliest on lacks some of those from from on. Their
+// newest time is DroppedTime, or, for offsets never archived, taken to be no later than
+// the first event held (Kafka's timestamps follow offsets, as producers stamp them);
+// unknown, they may.
+func (s PartitionState) DroppedReaches(from time.Time) bool {
+	bound := s.DroppedTime
+	if bound.IsZero() {
+		bound = s.EarliestTime
+	}
+	return from.IsZero() || bound.IsZero() || !bound.Before(from)
 }
 
 // FileEntry describes one visible data file.

@@ -33,3 +33,31 @@ func TestManifestValidatesDeletedRanges(t *testing.T) {
 		})
 	}
 }
+
+// TestDroppedReaches: the offsets below a partition's first held one reach a time when
+// retention dropped something that recent, or, with nothing dropped on record, when
+// the first event held is that recent; unknown, they may.
+func TestDroppedReaches(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
+	tests := []struct {
+		name string
+		st   PartitionState
+		from time.Time
+		want bool
+	}{
+		{"any time", PartitionState{Earliest: 10, DroppedTime: day(1), EarliestTime: day(5)}, time.Time{}, true},
+		{"after what was dropped", PartitionState{Earliest: 10, DroppedTime: day(1), EarliestTime: day(5)}, day(2), false},
+		{"at what was dropped", PartitionState{Earliest: 10, DroppedTime: day(1), EarliestTime: day(5)}, day(1), true},
+		{"before what was dropped", PartitionState{Earliest: 10, DroppedTime: day(3), EarliestTime: day(5)}, day(2), true},
+		{"never archived, after the first held", PartitionState{Earliest: 10, EarliestTime: day(5)}, day(6), false},
+		{"never archived, before the first held", PartitionState{Earliest: 10, EarliestTime: day(5)}, day(4), true},
+		{"nothing known", PartitionState{Earliest: 10}, day(4), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.st.DroppedReaches(tt.from); got != tt.want {
+				t.Errorf("DroppedReaches(%v) of %+v = %v, want %v", tt.from, tt.st, got, tt.want)
+			}
+		})
+	}
+}

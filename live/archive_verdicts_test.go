@@ -400,24 +400,42 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 	}
 	plain := e2etest.ParseRule(t, `{"id":"any","scope":"*","version":1,"threshold":1000,"when":{"path":"$.g"}}`)
 	grouped := e2etest.ParseRule(t, `{"id":"by-g","scope":"*","version":1,"group_by":["$.g"],"threshold":1000,"when":{"path":"$.g"}}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, plain), e2etest.Upsert(t, grouped))
-	for _, r := range []*rule.Rule{plain, grouped} {
-		var view contract.RuleView
-		e2etest.WaitFor(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
-			for _, v := range d.Rules() {
-				if v.ID == r.ID {
-					view = v
-				}
-			}
-			return view.Status == contract.RuleLive || view.Status == contract.RuleError
-		})
-		if view.Status != contract.RuleLive || len(view.Incomplete) > 0 {
-			t.Errorf("rule %s: status %s, lacking %+v; want live, lacking nothing", r.ID, view.Status, view.Incomplete)
+	// With a lookback of a day, the old events are not history to count, dropped or not.
+	plainDay := e2etest.ParseRule(t, `{"id":"any-day","scope":"*","version":1,"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
+	groupedDay := e2etest.ParseRule(t, `{"id":"by-g-day","scope":"*","version":1,"group_by":["$.g"],"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
+	// heldFrom is where each rule's history should say it starts (0: nowhere).
+	check := func(what string, want int64, heldFrom int64, rules ...*rule.Rule) {
+		t.Helper()
+		for _, r := range rules {
+			e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
 		}
-		if got, _ := d.Count(r.Key(), "c-1"); got.Count != 70 {
-			t.Errorf("rule %s counts %d of c-1's 70 events", r.ID, got.Count)
+		for _, r := range rules {
+			var view contract.RuleView
+			e2etest.WaitFor(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
+				for _, v := range d.Rules() {
+					if v.ID == r.ID && v.Version == r.Version {
+						view = v
+					}
+				}
+				return view.History != nil && (view.Status == contract.RuleLive || view.Status == contract.RuleError)
+			})
+			if view.Status != contract.RuleLive || len(view.Incomplete) > 0 {
+				t.Errorf("%s: rule %s: status %s, lacking %+v; want live, lacking nothing", what, r.ID, view.Status, view.Incomplete)
+			}
+			if got, _ := d.Count(r.Key(), "c-1"); got.Count != want || view.History.Matches != want {
+				t.Errorf("%s: rule %s counts %d of c-1's events, %d of history; want %d, all history", what, r.ID, got.Count, view.History.Matches, want)
+			}
+			var truncated []contract.HistoryStart
+			if heldFrom > 0 {
+				truncated = []contract.HistoryStart{{Partition: 0, From: heldFrom}}
+			}
+			if !slices.Equal(view.History.Truncated, truncated) {
+				t.Errorf("%s: rule %s: history truncated %+v, want %+v", what, r.ID, view.History.Truncated, truncated)
+			}
 		}
 	}
+	check("Kafka holds what the lake dropped", 70, 0, plain, grouped)
+	check("a lookback of a day", 30, 0, plainDay, groupedDay)
 	bt, err := backtest.Run(ctx, backtest.Config{Lake: lake, Rules: []*rule.Rule{plain, grouped}, Brokers: []string{b.Addr}})
 	if err != nil {
 		t.Fatal(err)
@@ -434,4 +452,22 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 	if bt.Rules[0].Matches != 30 || !slices.Equal(bt.Missing, want) {
 		t.Errorf("backtest of the lake alone: matched %d, missing %+v; want 30 and %+v", bt.Rules[0].Matches, bt.Missing, want)
 	}
+	// Over the last day, what the lake dropped (ten days old) is not missed.
+	if bt, err = backtest.Run(ctx, backtest.Config{Lake: lake, Rules: []*rule.Rule{plain}, From: time.Now().Add(-24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if bt.Rules[0].Matches != 30 || len(bt.Missing) > 0 {
+		t.Errorf("backtest of the lake's last day: matched %d, missing %+v; want 30, none", bt.Rules[0].Matches, bt.Missing)
+	}
+
+	// Kafka's retention passes half of what the lake dropped: history starts at offset
+	// 20, and each new version says so, without calling it missing.
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 20})
+	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+	plain.Version, grouped.Version, plainDay.Version, groupedDay.Version = 2, 2, 2, 2
+	check("Kafka's retention past offset 20", 50, 20, plain, grouped)
+	check("Kafka's retention past offset 20, a lookback of a day", 30, 0, plainDay, groupedDay)
 }

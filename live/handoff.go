@@ -313,6 +313,11 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 	r := ar.Rule
 	owed := &owedAlerts{customers: map[string]int64{}, end: p.next}
 	h := &partHistory{alerted: true}
+	for _, tr := range res.Truncated {
+		if tr.Partition == pid {
+			h.heldFrom = tr.From
+		}
+	}
 	p.history[ar] = h
 	for customer, n := range res.Counts {
 		h.matches += n

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -17,6 +18,9 @@ type partHistory struct {
 	first, last time.Time
 	perDay      map[string]int
 	alerted     bool
+	// heldFrom, when positive, is where the history held began (retention dropped the
+	// rest).
+	heldFrom int64
 }
 
 // fired records a crossing of history at record time at.
@@ -48,6 +52,10 @@ func (p *partition) addHistory(ar *controls.Version, v *contract.RuleView) {
 	slices.Sort(rh.Partitions)
 	rh.Matches += h.matches
 	rh.Firings += h.firings
+	if h.heldFrom > 0 {
+		rh.Truncated = append(rh.Truncated, contract.HistoryStart{Partition: p.id, From: h.heldFrom})
+		slices.SortFunc(rh.Truncated, func(a, b contract.HistoryStart) int { return cmp.Compare(a.Partition, b.Partition) })
+	}
 	if !h.first.IsZero() && (rh.FirstFiring == nil || h.first.Before(*rh.FirstFiring)) {
 		t := h.first.UTC()
 		rh.FirstFiring = &t

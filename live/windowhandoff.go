@@ -112,6 +112,10 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	historyAlerts := ar.Rule.Backfill != nil && ar.Rule.Backfill.Alert
 	hist := &partHistory{alerted: historyAlerts}
 	cfg := d.bf.history
+	if r := ar.Rule; r.Lookback > 0 && r.Window == nil {
+		// A running total since its lookback, as a plain count's backfill counts it.
+		cfg.Since, cfg.SinceBelow = ar.UpdatedAt.Add(-time.Duration(r.Lookback)), pb.start
+	}
 	began := time.Now()
 	cfg.Progress = func(read, _ int64) {
 		pb.progress.Store(&backfill.Progress{RowsScanned: read, Elapsed: time.Since(began)})
@@ -133,7 +137,7 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	}
 	d.m.backfillsRunning.Dec()
 	pb.cancel()
-	hist.matches = h.Matches
+	hist.matches, hist.heldFrom = h.Matches, h.HeldFrom
 	d.produceAlerts(j.p, d.applyWindowHandoff(j.p, ar, pb, h.State, h.Missing, crossings, hist))
 }
 

@@ -194,7 +194,11 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		fmt.Fprintf(cfg.Err, "%s: %s, %s, %s from Kafka in %s\n", r.Key(), plural(res.Files, "file"), plural(res.Rows, "row"),
 			plural(res.TailRecords, "tail record"), res.Elapsed.Round(time.Millisecond))
 		if len(res.Truncated) > 0 {
-			fmt.Fprintf(cfg.Err, "%s: retention dropped part of the history of partitions %v: counts cover what the lake and Kafka still hold\n", r.Key(), res.Truncated)
+			held := make([]string, len(res.Truncated))
+			for i, tr := range res.Truncated {
+				held[i] = fmt.Sprintf("partition %d from offset %d", tr.Partition, tr.From)
+			}
+			fmt.Fprintf(cfg.Err, "%s: retention dropped the oldest history: counts cover what the lake and Kafka still hold, %s\n", r.Key(), strings.Join(held, ", "))
 		}
 		for _, g := range res.Missing {
 			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s: neither the lake nor Kafka holds them, the counts lack them\n", r.Key(), g)
