@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,17 @@ func TestBrowserBacktestChart(t *testing.T) {
 	}
 	if want := "partition 2 offsets 0–39 (dropped); partition 3 offsets 50–79 (deleted)."; !strings.Contains(note, want) {
 		t.Errorf("missing note %q lacks %q", note, want)
+	}
+	// So does a rule's row, of the history its hand-off could not count, and of where
+	// retention had cut it.
+	notes, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`historyNotes({incomplete: [{partition: 1, from: 5, to: 9, reason: "gone"}],
+		history: {truncated: [{partition: 0, from: 20}, {partition: 2, from: 7}]}}).map((e) => e.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"History incomplete, counts are lower bounds: partition 1 offsets 5–9 (gone)",
+		"History from partition 0 offset 20, partition 2 offset 7: retention dropped what came before"}; !slices.Equal(notes, want) {
+		t.Errorf("history notes %q, want %q", notes, want)
 	}
 	// An alert row shows the severity, group and context of its record.
 	row, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`alertRow({alert_id: "x", event_time: "2026-01-01T00:00:00Z", rule_id: "r",

@@ -633,6 +633,7 @@ function renderRules(data) {
     }
     const errs = [r.last_error, ...(r.backfill || []).map((b) => b.last_error)].filter(Boolean);
     if (errs.length) st.append(el("div", { class: "err" }, errs[0]));
+    st.append(...historyNotes(r));
     const c = r.counts;
     // A count reaches a bare-number threshold only when the count is what the rule
     // compares: a plain count, or count per group and window (not a sum, say).
@@ -797,7 +798,20 @@ function deliveryCell(a) {
 // their events may belong to it, so its figures are lower bounds.
 function missingNote(missing) {
   return el("div", { class: "note", id: "backtest-missing" }, "Not counted, held by neither the lake nor Kafka: " +
-    missing.map((m) => `partition ${m.partition} offsets ${m.from}–${m.to} (${m.reason})`).join("; ") + ".");
+    missing.map(rangeText).join("; ") + ".");
+}
+
+// rangeText is a contract.MissingRange in words.
+function rangeText(m) { return `partition ${m.partition} offsets ${m.from}–${m.to} (${m.reason})`; }
+
+// historyNotes says what a rule's counted history lacks: offsets neither the lake nor
+// Kafka held (incomplete: its counts are lower bounds), and where retention had cut it.
+function historyNotes(r) {
+  const out = [];
+  if (r.incomplete && r.incomplete.length) out.push(el("div", { class: "err" }, "History incomplete, counts are lower bounds: " + r.incomplete.map(rangeText).join("; ")));
+  const cut = r.history && r.history.truncated;
+  if (cut && cut.length) out.push(el("div", { class: "sub" }, "History from " + cut.map((h) => `partition ${h.partition} offset ${h.from}`).join(", ") + ": retention dropped what came before"));
+  return out;
 }
 
 function alertRow(a, fresh) {
