@@ -35,9 +35,11 @@ type Config struct {
 	// of the rows the files to read hold.
 	Progress func(read, total int64)
 	// Brokers, when set, is the Kafka cluster whose events topic (Topic, default
-	// "events") holds the events the lake does not hold yet: each partition's are read
-	// after its lake files, up to the end the topic had when the backtest began.
-	// Without brokers only the lake is read. KafkaOpts are added to the client's.
+	// "events") holds the events the lake does not hold: each partition's above the
+	// lake's watermark are read after its lake files, up to the end the topic had when
+	// the backtest began, and those below the lake's first offset (its retention
+	// dropped them) before. Without brokers only the lake is read. KafkaOpts are added
+	// to the client's.
 	Brokers   []string
 	Topic     string
 	KafkaOpts []kgo.Opt

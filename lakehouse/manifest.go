@@ -67,10 +67,9 @@ type PartitionState struct {
 
 // DroppedReaches tells whether the offsets below Earliest (dropped by retention, or
 // never archived) may have held events recorded at or after from (zero from: any
-// time), so that history read from Earliest on lacks some of those from from on. Their
-// newest time is DroppedTime, or, for offsets never archived, taken to be no later than
-// the first event held (Kafka's timestamps follow offsets, as producers stamp them);
-// unknown, they may.
+// time): whether history asked for from then on lacks them. Their newest time is
+// DroppedTime, or, with none on record, taken to be no later than the first event held
+// (Kafka's timestamps follow offsets, as producers stamp them); unknown, they may.
 func (s PartitionState) DroppedReaches(from time.Time) bool {
 	bound := s.DroppedTime
 	if bound.IsZero() {
