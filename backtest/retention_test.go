@@ -20,8 +20,8 @@ import (
 // TestBacktestReadsWhatRetentionLeft: once the lake's retention dropped a partition's
 // first files, a backtest reads those offsets from Kafka if it still holds them (as
 // backfill does), and names what neither holds as not counted, for any customer,
-// unless the backtest's time range starts after the lake's first event. The figures
-// are the oracle's over the records still held.
+// unless the backtest's time range starts after what was dropped. The figures are the
+// oracle's over the records still held.
 func TestBacktestReadsWhatRetentionLeft(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
