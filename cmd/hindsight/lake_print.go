@@ -84,6 +84,17 @@ func printStats(w io.Writer, st lakehouse.Stats) error {
 			return err
 		}
 	}
+	var dropped []string
+	for _, p := range st.Partitions {
+		if !p.DroppedTime.IsZero() {
+			dropped = append(dropped, fmt.Sprintf("partition %d below offset %d (events up to %s)", p.Partition, p.Earliest, p.DroppedTime.Format(time.RFC3339)))
+		}
+	}
+	if len(dropped) > 0 {
+		if _, err := fmt.Fprintf(w, "retention dropped %s: history there is read from Kafka while it holds it\n", strings.Join(dropped, ", ")); err != nil {
+			return err
+		}
+	}
 	if len(st.Columns) == 0 {
 		_, err := fmt.Fprintln(w, "no typed columns: history queries read every path from the JSON payload")
 		return err

@@ -50,7 +50,7 @@ func manifestOnlyLake(t *testing.T) (url string) {
 		Format: lakehouse.ManifestFormat, Version: 7, Topic: "events", Committed: at("2026-03-01T12:00:00Z"), Writer: "test",
 		Partitions: []lakehouse.PartitionState{
 			{Partition: 0, Watermark: 2999, Earliest: 0, EarliestTime: at("2026-03-01T09:00:00Z")},
-			{Partition: 1, Watermark: 1499, Earliest: 500, EarliestTime: at("2026-03-01T10:15:00Z")},
+			{Partition: 1, Watermark: 1499, Earliest: 500, EarliestTime: at("2026-03-01T10:15:00Z"), DroppedTime: at("2026-03-01T10:14:59Z")},
 			{Partition: 2, Watermark: 41, Earliest: 42},
 		},
 		Files: []lakehouse.FileEntry{
