@@ -43,7 +43,7 @@ test-deps:
 # The stages whose goroutines share state run their short tests again under the race
 # detector (about 2 minutes on 2 cores): it caught a fed batch touched after the
 # archiver could recycle it, a nil dereference the benchmarks hit once in a few runs.
-RACE_PKGS ?= ./ingest ./lakehouse ./live ./window ./notify
+RACE_PKGS ?= ./ingest ./lakehouse ./live ./window ./notify ./console
 
 test: test-deps
 	$(GO) vet $(PKGS)
