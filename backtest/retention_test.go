@@ -122,8 +122,9 @@ func TestBacktestReadsWhatRetentionLeft(t *testing.T) {
 				part = append(part, rec)
 			}
 		}
-		if want := oracle(t, rules[:1], part, time.Time{}, time.Time{}, "")[r.ID].Matches; h.Matches != want || len(h.Missing) != 0 {
-			t.Errorf("partition %d (lake from %d, Kafka from %d): the replay matched %d, missing %+v; want %d, none", p, e, kept[p], h.Matches, h.Missing, want)
+		if want := oracle(t, rules[:1], part, time.Time{}, time.Time{}, "")[r.ID].Matches; h.Matches != want || len(h.Missing) != 0 || h.HeldFrom != kept[p] {
+			t.Errorf("partition %d (lake from %d, Kafka from %d): the replay matched %d, missing %+v, held from %d; want %d, none, from %d",
+				p, e, kept[p], h.Matches, h.Missing, h.HeldFrom, want, kept[p])
 		}
 	}
 }
