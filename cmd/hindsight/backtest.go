@@ -32,8 +32,9 @@ func newBacktestCmd() *cobra.Command {
 (each partition's events in offset order), without applying them, and print how often
 each would have fired: firings, the first and last, per day, the top customers and
 groups. The events the lake does not hold yet are read from the events topic (--brokers,
-by default hindsight live's embedded broker) after each partition's files; with
---brokers '' only the lake is read. --from and --to bound
+by default hindsight live's embedded broker) after each partition's files, and those
+its retention dropped that the topic still holds before them; with --brokers '' only
+the lake is read. What neither holds is printed as not counted. --from and --to bound
 events by record time (RFC 3339 or a date), [from, to).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
