@@ -475,3 +475,66 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 	check("Kafka's retention past offset 20", 50, 20, plain, grouped)
 	check("Kafka's retention past offset 20, a lookback of a day", 30, 0, plainDay, groupedDay)
 }
+
+// TestArchiveRetention: the embedded archiver applies --archive-retention every
+// --archive-maintain-interval: files of events older than it leave the lake, counted
+// in hindsight_lake_files_expired_total, and /metrics shows the limit.
+func TestArchiveRetention(t *testing.T) {
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	lakeURL := "file://" + t.TempDir()
+	reg := prometheus.NewRegistry()
+	e2etest.StartLive(t, b, func(c *live.Config) {
+		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
+		c.ArchiveRollAge, c.ArchiveRetention, c.ArchiveMaintainInterval = 50*time.Millisecond, 5*24*time.Hour, 100*time.Millisecond
+	})
+	lake, err := lakehouse.OpenLake(ctx, lakeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close()
+	if got := promtest.Value(t, reg, "hindsight_limit", "name", "archive_retention_seconds"); got != 5*24*3600 {
+		t.Errorf(`hindsight_limit{name="archive_retention_seconds"} = %v, want %v`, got, 5*24*3600)
+	}
+	var end int64
+	produce := func(n int, at time.Time) {
+		var recs []*kgo.Record
+		for i := range n {
+			rec := e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, i))
+			rec.Timestamp = at.Add(time.Duration(i) * time.Millisecond)
+			recs = append(recs, rec)
+		}
+		e2etest.ProduceSync(t, b, recs...)
+		end += int64(n)
+	}
+	archived := func() bool {
+		snap, err := lake.Snapshot(ctx)
+		return err == nil && snap.Watermark(0) == end-1
+	}
+	produce(40, time.Now().Add(-10*24*time.Hour))
+	e2etest.WaitFor(t, 30*time.Second, "the old events archived, in files of their own", archived)
+	produce(30, time.Now().Add(-time.Hour))
+	e2etest.WaitFor(t, 30*time.Second, "the old events' files expired", func() bool {
+		snap, err := lake.Snapshot(ctx)
+		if err != nil {
+			return false
+		}
+		st, ok := snap.Partition(0)
+		return ok && st.Watermark == end-1 && st.Earliest >= 40
+	})
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		rows += f.Rows
+	}
+	st, _ := snap.Partition(0)
+	if rows != 30 || st.Earliest != 40 || st.DroppedTime.IsZero() {
+		t.Errorf("the lake holds %d rows from offset %d, dropped up to %v; want the 30 recent ones from 40, and when", rows, st.Earliest, st.DroppedTime)
+	}
+	if got := promtest.Sum(t, reg, "hindsight_lake_files_expired_total"); got == 0 {
+		t.Error("hindsight_lake_files_expired_total is 0")
+	}
+}

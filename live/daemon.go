@@ -156,6 +156,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.m.limitReached.WithLabelValues(limitLakeColumns)
 	d.m.limitReached.WithLabelValues(limitQueuedRecords)
 	if d.feed != nil {
+		d.m.limit.WithLabelValues(limitArchiveRetention).Set(cfg.ArchiveRetention.Seconds())
 		d.m.limit.WithLabelValues(limitFeedRecords).Set(float64(cfg.ArchiveFeedRecords))
 		d.m.limitReached.WithLabelValues(limitFeedRecords)
 		d.m.limit.WithLabelValues(limitFeedWait).Set(max(cfg.ArchiveFeedWait, 0).Seconds())
@@ -279,6 +280,7 @@ func (d *Daemon) run(ctx context.Context) {
 			err = lakehouse.RunArchiver(gctx, lakehouse.ArchiverConfig{
 				Brokers: d.cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: d.cfg.Topics.Events,
 				Feed: d.feed, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, SpareCore: d.spareCore, BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Compression: d.cfg.ArchiveCompression, Registerer: d.cfg.Registry, Logger: d.log.With("stage", "archive"),
+				Retention: d.cfg.ArchiveRetention, CompactInterval: d.cfg.ArchiveMaintainInterval,
 				Columns: d.columns.set,
 			})
 			if err != nil && gctx.Err() == nil {
@@ -400,6 +402,11 @@ const limitFeedRecords = "archive_feed_records"
 // with the embedded broker. What it deleted before the daemon read it shows as
 // hindsight_events_deleted_unread_total.
 const limitEmbeddedRetention = "embedded_retention_bytes"
+
+// limitArchiveRetention is --archive-retention, in seconds (0: keep everything),
+// shown with the embedded archiver. The files it drops count in
+// hindsight_lake_files_expired_total.
+const limitArchiveRetention = "archive_retention_seconds"
 
 // limitFeedWait is --archive-feed-wait, in seconds: how long the consumer holds its
 // next fetch back for room in the feed. Its reaching shows as

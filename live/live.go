@@ -303,6 +303,16 @@ type Config struct {
 	// ArchiveCompression is the lake files' codec (lakehouse.ArchiverConfig.Compression).
 	// Default lakehouse.CompressionZstd.
 	ArchiveCompression string
+	// ArchiveRetention makes the embedded archiver drop lake files whose newest event
+	// is older than this (lakehouse.ArchiverConfig.Retention); history they held is
+	// read from Kafka while it still holds it, and where it then starts is said
+	// (contract.RuleHistory.Truncated). Default 0: keep everything.
+	ArchiveRetention time.Duration
+	// ArchiveMaintainInterval is how often the embedded archiver merges small files,
+	// applies ArchiveRetention and deletes replaced files
+	// (lakehouse.ArchiverConfig.CompactInterval). Default the archiver's (10m);
+	// negative: never.
+	ArchiveMaintainInterval time.Duration
 	// MemoryLimit is the process's memory budget in bytes: the Go runtime's memory
 	// and the archive's buffers outside the Go heap (package memlimit). As the
 	// process nears it the collector works harder and gives memory back sooner; at it,
@@ -414,6 +424,9 @@ func (c *Config) Validate() error {
 	}
 	if err := lakehouse.CheckCompression(c.ArchiveCompression); err != nil {
 		errs = append(errs, fmt.Errorf("archive-%w", err))
+	}
+	if c.ArchiveRetention < 0 {
+		errs = append(errs, fmt.Errorf("archive retention %v: use a duration, or 0 to keep everything", c.ArchiveRetention))
 	}
 	if c.MemoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("memory limit %d: use a number of bytes, or 0 for none", c.MemoryLimit))

@@ -109,6 +109,8 @@ needs --api-token unless --http is a loopback address.`,
 	f.Int64Var(&cfg.BackfillCacheMaxBytes, "backfill-cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the backfill cache may hold; the oldest files go first")
 	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", archiveDefaults.RollAge, "how long the archiver keeps a file open")
 	addCompressionFlag(f, &cfg.ArchiveCompression, "archive-compression")
+	f.DurationVar(&cfg.ArchiveRetention, "archive-retention", 0, "drop lake files whose newest event is older than this; the history they held is read from Kafka while it still holds it (0: keep everything)")
+	f.DurationVar(&cfg.ArchiveMaintainInterval, "archive-maintain-interval", archiveDefaults.CompactInterval, "how often the archiver merges small files, applies --archive-retention and deletes replaced files (negative: never)")
 	f.IntVar(&cfg.ArchiveFeedRecords, "archive-feed-records", lakehouse.DefaultFeedRecords, "fetched records the event consumer may hand the embedded archiver ahead of its reading them; past it the archiver reads them from Kafka again")
 	f.DurationVar(&cfg.ArchiveFeedWait, "archive-feed-wait", live.DefaultArchiveFeedWait, "how long the event consumer holds its next fetch back while the archiver's feed lacks room for another fetch like the last, so that in a backlog evaluation keeps the archiver's pace instead of having it read records again (negative: never wait; after a wait that ran out, none until the archiver takes records again)")
 	f.IntVar(&cfg.ArchiveFlushConcurrency, "archive-flush-concurrency", live.DefaultArchiveFlushConcurrency(), "files the embedded archiver encodes at once, one more while the evaluator is idle (default: one core fewer than GOMAXPROCS, at least 1)")

@@ -338,10 +338,11 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 }
 
 // hindsight live --embedded-retention-bytes sets the embedded broker's retention on the
-// events and alerts topics only, and /metrics shows the limit.
+// events and alerts topics only, and /metrics shows the limit, as it shows
+// --archive-retention, the lake's.
 func TestLiveEmbeddedRetention(t *testing.T) {
 	_, lines := startBinary(t, "live", "--ephemeral", "--embedded-addr", "127.0.0.1:0", "--http", "127.0.0.1:0",
-		"--embedded-retention-bytes", "65536")
+		"--embedded-retention-bytes", "65536", "--archive-retention", "24h")
 	var logged []string
 	brokerAddr := waitLine(t, lines, regexp.MustCompile(`msg="embedded broker listening" addr=(\S+)`), &logged)
 	httpAddr := waitLine(t, lines, regexp.MustCompile(`msg="http listening" addr=(\S+)`), &logged)
@@ -349,7 +350,10 @@ func TestLiveEmbeddedRetention(t *testing.T) {
 	if want := map[string]string{"events": "65536", "alerts": "65536", "controls": "-1"}; !maps.Equal(got, want) {
 		t.Errorf("retention.bytes by topic %v, want %v", got, want)
 	}
-	if metrics := e2etest.GetText(t, "http://"+httpAddr+"/metrics"); !strings.Contains(metrics, `hindsight_limit{name="embedded_retention_bytes"} 65536`) {
-		t.Errorf("/metrics lacks the embedded broker's retention:\n%s", metrics)
+	metrics := e2etest.GetText(t, "http://"+httpAddr+"/metrics")
+	for _, want := range []string{`hindsight_limit{name="embedded_retention_bytes"} 65536`, `hindsight_limit{name="archive_retention_seconds"} 86400`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, metrics)
+		}
 	}
 }
