@@ -356,8 +356,8 @@ func TestArchiveCompression(t *testing.T) {
 // events while Kafka still holds them, every way of counting history reads them from
 // Kafka and agrees: a running count (backfill), a grouped count (its history
 // replayed) and a backtest. Without brokers the backtest names them as not counted,
-// unless its time range starts after them. With a lookback of a day both counts leave
-// them out. Once Kafka's retention passes part of them, history starts there: each new
+// unless its time range starts after them. With a lookback of a day every count leaves
+// them out, a windowed one's history too. Once Kafka's retention passes part of them, history starts there: each new
 // version's view says so (history.truncated), status live, unless its lookback ends
 // before what was dropped.
 func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
@@ -407,6 +407,9 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 	// With a lookback of a day, the old events are not history to count, dropped or not.
 	plainDay := e2etest.ParseRule(t, `{"id":"any-day","scope":"*","version":1,"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
 	groupedDay := e2etest.ParseRule(t, `{"id":"by-g-day","scope":"*","version":1,"group_by":["$.g"],"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
+	// Nor for hourly windows: the old events' windows closed long ago, and history
+	// holds the recent ones alone.
+	hourlyDay := e2etest.ParseRule(t, `{"id":"hourly-day","scope":"*","version":1,"window":{"size":"1h"},"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
 	// heldFrom is where each rule's history should say it starts (0: nowhere).
 	check := func(what string, want int64, heldFrom int64, rules ...*rule.Rule) {
 		t.Helper()
@@ -439,7 +442,7 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 		}
 	}
 	check("Kafka holds what the lake dropped", 70, 0, plain, grouped)
-	check("a lookback of a day", 30, 0, plainDay, groupedDay)
+	check("a lookback of a day", 30, 0, plainDay, groupedDay, hourlyDay)
 	bt, err := backtest.Run(ctx, backtest.Config{Lake: lake, Rules: []*rule.Rule{plain, grouped}, Brokers: []string{b.Addr}})
 	if err != nil {
 		t.Fatal(err)
@@ -471,9 +474,9 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
 		t.Fatalf("deleting records: %v %v", err, resp.Error())
 	}
-	plain.Version, grouped.Version, plainDay.Version, groupedDay.Version = 2, 2, 2, 2
+	plain.Version, grouped.Version, plainDay.Version, groupedDay.Version, hourlyDay.Version = 2, 2, 2, 2, 2
 	check("Kafka's retention past offset 20", 50, 20, plain, grouped)
-	check("Kafka's retention past offset 20, a lookback of a day", 30, 0, plainDay, groupedDay)
+	check("Kafka's retention past offset 20, a lookback of a day", 30, 0, plainDay, groupedDay, hourlyDay)
 }
 
 // TestArchiveRetention: the embedded archiver applies --archive-retention every

@@ -112,8 +112,8 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	historyAlerts := ar.Rule.Backfill != nil && ar.Rule.Backfill.Alert
 	hist := &partHistory{alerted: historyAlerts}
 	cfg := d.bf.history
-	if r := ar.Rule; r.Lookback > 0 && r.Window == nil {
-		// A running total since its lookback, as a plain count's backfill counts it.
+	if r := ar.Rule; r.Lookback > 0 {
+		// History counts back as far as the lookback, as a plain count's backfill does.
 		cfg.Since, cfg.SinceBelow = ar.UpdatedAt.Add(-time.Duration(r.Lookback)), pb.start
 	}
 	began := time.Now()

@@ -105,10 +105,11 @@
 // When a rule other than a plain count is applied, the live evaluator hands it its
 // history (each partition's events below the offset at which it adopts the version)
 // before it evaluates on, so its windows are those of a rule that had always been
-// there. Crossings in that history are not sent unless backfill.alert is true (then
-// with source "backfill", and the alert_id live would have given); hindsight backtest
-// shows them. A plain count always sends the alert its history crossed, so
-// backfill.alert is for the others only.
+// there, up to its lookback: with one, history holds only the events recorded since
+// the version became active minus the lookback, as for a plain count. Crossings in that
+// history are not sent unless backfill.alert is true (then with source "backfill", and
+// the alert_id live would have given); hindsight backtest shows them. A plain count
+// always sends the alert its history crossed, so backfill.alert is for the others only.
 //
 // # Limits
 //
