@@ -64,8 +64,8 @@ type Result struct {
 	TypedFiles, PrefilteredFiles int
 	// Truncated lists partitions whose history starts above offset 0: what came
 	// before is in neither the lake nor Kafka (retention), and the counts cover what is
-	// still held. A partition is left out when the rule's lookback ends after what was
-	// dropped (lakehouse.PartitionState.DroppedReaches).
+	// still held. A partition is left out when the rule's lookback does not reach back
+	// to what was dropped (lakehouse.PartitionState.DroppedReaches).
 	Truncated []Truncation
 	// Missing lists the ranges of offsets below Start, above each partition's lower
 	// bound (Kafka's log start offset or the lake's first offset, whichever is lower),

@@ -26,7 +26,7 @@ type Backtest struct {
 	// time and customer, may belong to the backtest, and are not counted: those within
 	// the files read that Kafka deleted before they were archived
 	// (lakehouse.FileEntry.Deleted), and those below a partition's first offset held
-	// (retention's) when the backtest's time range starts before its first event.
+	// (retention's) when the backtest's time range may reach them.
 	Missing []MissingRange `json:"missing,omitempty"`
 	// Events were evaluated (rows and tail records in range); Invalid more were not,
 	// being what live dead-letters (not JSON, no customer).

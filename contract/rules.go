@@ -81,7 +81,7 @@ type RuleHistory struct {
 	// Truncated lists the partitions whose history began above offset 0: retention
 	// (the lake's, then Kafka's) had dropped the offsets below From, so history counts
 	// from there. Absent when every partition's history reached its first offset, or the
-	// rule's lookback ends before what was dropped.
+	// rule's lookback does not reach back to what was dropped.
 	Truncated []HistoryStart `json:"truncated,omitempty"`
 }
 

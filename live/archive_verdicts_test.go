@@ -357,9 +357,9 @@ func TestArchiveCompression(t *testing.T) {
 // Kafka and agrees: a running count (backfill), a grouped count (its history
 // replayed) and a backtest. Without brokers the backtest names them as not counted,
 // unless its time range starts after them. With a lookback of a day every count leaves
-// them out, a windowed one's history too. Once Kafka's retention passes part of them, history starts there: each new
-// version's view says so (history.truncated), status live, unless its lookback ends
-// before what was dropped.
+// them out, a windowed one's history too. Once Kafka's retention passes part of them,
+// history starts there: each new version's view says so (history.truncated), status
+// live, unless its lookback does not reach back to what was dropped.
 func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
