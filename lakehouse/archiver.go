@@ -12,10 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hindsightdev/hindsight/internal/limitmetric"
 	"github.com/hindsightdev/hindsight/internal/memlimit"
 	"github.com/hindsightdev/hindsight/jsonpath"
 )
@@ -31,10 +31,12 @@ type archiver struct {
 	bkt   Bucket
 	store *manifestStore
 	met   *metrics
-	bo    backoff
-	enc   encodeOptions
-	cl    *kgo.Client
-	feed  *Feed // nil: the archiver consumes in its group
+	// limits are cfg.Limits, or the archiver's own.
+	limits *limitmetric.Limits
+	bo     backoff
+	enc    encodeOptions
+	cl     *kgo.Client
+	feed   *Feed // nil: the archiver consumes in its group
 
 	mu    sync.Mutex
 	parts map[int32]*partState // owned partitions
@@ -46,11 +48,14 @@ type archiver struct {
 	// that starts at the new one and claim the offsets between.
 	seeks map[int32]int64
 
-	intern        *internCache       // poll goroutine only
-	doc           *jsonpath.Document // poll goroutine only: verdict.Accept's parse
-	kickCh        chan struct{}      // poll loop -> flush loop: files are ready
-	flushed       chan struct{}      // flush loop -> poll loop: memory was freed
-	pollDone      chan struct{}      // closed when the poll loop has closed its files
+	intern   *internCache       // poll goroutine only
+	doc      *jsonpath.Document // poll goroutine only: verdict.Accept's parse
+	kickCh   chan struct{}      // poll loop -> flush loop: files are ready
+	flushed  chan struct{}      // flush loop -> poll loop: memory was freed
+	pollDone chan struct{}      // closed when the poll loop has closed its files
+	// paused says the poll loop's last look found the buffers over MaxBufferedBytes
+	// (waitForRoom; poll goroutine only), so that a pause counts once however long.
+	paused        bool
 	crashed       atomic.Bool
 	sincePrune    int
 	lastOffsetErr time.Time
@@ -129,24 +134,18 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	return err
 }
 
-// memoryGovernor returns the governor of cfg.MemoryLimit (nil without one), its
-// metrics registered: the budget and its reaches under the live daemon's names for
-// limits, and the governor's gauges.
+// memoryGovernor returns the governor of cfg.MemoryLimit (nil without one), counting
+// its reaches in a.limits, its gauges registered.
 func (a *archiver) memoryGovernor() (*memlimit.Governor, error) {
 	if a.cfg.MemoryLimit == 0 {
 		return nil, nil
 	}
-	gov, err := NewMemoryGovernor(a.cfg.MemoryLimit, nil)
+	gov, err := NewMemoryGovernor(a.cfg.MemoryLimit, func() { a.limits.Reached(LimitMemory) })
 	if err != nil {
 		return nil, fmt.Errorf("lakehouse: %w", err)
 	}
 	if reg := a.cfg.Registerer; reg != nil {
-		labels := prometheus.Labels{"name": "memory_limit_bytes"}
-		err := errors.Join(
-			reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_limit", ConstLabels: labels,
-				Help: "Configured value of each limit; sizes in bytes."}, func() float64 { return float64(a.cfg.MemoryLimit) })),
-			reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hindsight_limit_reached_total", ConstLabels: labels,
-				Help: "Times a limit was reached, by limit."}, func() float64 { return float64(gov.Reached()) })))
+		var err error
 		for _, c := range gov.Collectors() {
 			err = errors.Join(err, reg.Register(c))
 		}
@@ -189,8 +188,20 @@ func newArchiver(cfg ArchiverConfig, bkt Bucket) (*archiver, error) {
 	if err != nil {
 		return nil, err
 	}
+	limits := cfg.Limits
+	if limits == nil {
+		limits = limitmetric.New()
+		if cfg.Registerer != nil {
+			for _, c := range limits.Collectors() {
+				if err := cfg.Registerer.Register(c); err != nil {
+					return nil, fmt.Errorf("lakehouse: registering the limits' metrics: %w", err)
+				}
+			}
+		}
+	}
+	cfg.ShowLimits(limits)
 	a := &archiver{
-		cfg: cfg, log: cfg.Logger, bkt: bkt, met: met, feed: cfg.Feed,
+		cfg: cfg, log: cfg.Logger, bkt: bkt, met: met, limits: limits, feed: cfg.Feed,
 		parts:    map[int32]*partState{},
 		seeks:    map[int32]int64{},
 		intern:   newInternCache(),

@@ -65,9 +65,13 @@ func (a *archiver) pollLoop(ctx context.Context) error {
 
 // waitForRoom waits a while when the flusher is behind (storage down or slow) and the
 // buffers are over budget, so that the caller stops taking records in; it says whether
-// it waited.
+// it waited. Each pause counts once as MaxBufferedBytes reached.
 func (a *archiver) waitForRoom(ctx context.Context) bool {
-	if !a.overBudget() {
+	over := a.overBudget()
+	if over && !a.paused {
+		a.limits.Reached(LimitMaxBufferedBytes)
+	}
+	if a.paused = over; !over {
 		return false
 	}
 	select {

@@ -11,10 +11,18 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/limitmetric"
 )
 
 // DefaultArchiverGroup is ArchiverConfig.Group's default.
 const DefaultArchiverGroup = "hindsight-archiver"
+
+// Defaults of ArchiverConfig.RollBytes and MaxBufferedBytes.
+const (
+	DefaultRollBytes        = 64 << 20
+	DefaultMaxBufferedBytes = 512 << 20
+)
 
 // ArchiverConfig configures RunArchiver. Zero fields take the defaults EnsureDefaults
 // documents next to each field.
@@ -57,7 +65,9 @@ type ArchiverConfig struct {
 	// It bounds how far the archive's watermark trails Kafka when traffic is light.
 	RollAge time.Duration
 	// MaxBufferedBytes bounds the raw JSON held in memory across partitions; past it the
-	// largest open file is closed early. Default 512 MiB.
+	// largest open file is closed early, and while the files closed wait for storage
+	// the archiver takes no further records, each such pause counted in
+	// hindsight_limit_reached_total{name="archive_max_buffered_bytes"}. Default 512 MiB.
 	MaxBufferedBytes int64
 	// RowGroupRows is the Parquet row group length. Default 65536.
 	RowGroupRows int
@@ -126,6 +136,10 @@ type ArchiverConfig struct {
 
 	// Registerer receives the archiver's metrics (hindsight_lake_*). Default none.
 	Registerer prometheus.Registerer
+	// Limits is where the archiver's limits show (ShowLimits) and count their reaches.
+	// Default nil: its own, registered on Registerer; a caller that registers the
+	// families itself (the live daemon, for all its limits) passes them here.
+	Limits *limitmetric.Limits
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Allocator is used for Arrow buffers. Default: a pool that recycles large buffers.
@@ -138,6 +152,25 @@ type ArchiverConfig struct {
 	now func() time.Time
 	// encodeHook, set by tests, runs at the start of each file's encoding.
 	encodeHook func()
+}
+
+// Names of the archiver's limits in hindsight_limit and hindsight_limit_reached_total.
+const (
+	LimitMaxBufferedBytes = "archive_max_buffered_bytes"
+	// LimitRetention is Retention in seconds (0: keep everything). The files it drops
+	// count in hindsight_lake_files_expired_total.
+	LimitRetention = "archive_retention_seconds"
+	LimitMemory    = "memory_limit_bytes"
+)
+
+// ShowLimits sets the values of c's limits in l (after EnsureDefaults). The archiver
+// shows them when it starts; a caller that serves l sooner shows them itself first.
+func (c *ArchiverConfig) ShowLimits(l *limitmetric.Limits) {
+	l.ShowCounted(LimitMaxBufferedBytes, float64(c.MaxBufferedBytes))
+	l.Show(LimitRetention, c.Retention.Seconds())
+	if c.MemoryLimit > 0 {
+		l.ShowCounted(LimitMemory, float64(c.MemoryLimit))
+	}
 }
 
 // The codecs of ArchiverConfig.Compression.
@@ -174,13 +207,13 @@ func (c *ArchiverConfig) EnsureDefaults() {
 		c.BucketURL = DefaultLakeURL
 	}
 	if c.RollBytes == 0 {
-		c.RollBytes = 64 << 20
+		c.RollBytes = DefaultRollBytes
 	}
 	if c.RollAge == 0 {
 		c.RollAge = time.Minute
 	}
 	if c.MaxBufferedBytes == 0 {
-		c.MaxBufferedBytes = 512 << 20
+		c.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
 	if c.RowGroupRows == 0 {
 		c.RowGroupRows = 65536

@@ -29,8 +29,9 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 }
 
 // TestStorageOutage stops the S3 server under a running archiver: it retries with
-// backoff, falls behind (lag and storage errors show in its metrics), and once S3 is
-// back it catches up with nothing lost or doubled.
+// backoff, falls behind (lag and storage errors show in its metrics), stops taking
+// records once its buffers reach MaxBufferedBytes (one reach of the limit, however long
+// the pause), and once S3 is back it catches up with nothing lost or doubled.
 func TestStorageOutage(t *testing.T) {
 	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
@@ -40,17 +41,28 @@ func TestStorageOutage(t *testing.T) {
 	h := newHistory(5)
 	cl := b.Client(t)
 	cfg, reg := meteredArchiverConfig(b, bkt, "outage")
+	cfg.MaxBufferedBytes = 2 * cfg.RollBytes // well under the outage's 3000 events
 	stop := startArchiver(t, cfg)
+	const limit = "archive_max_buffered_bytes"
+	waitFor(t, "the archiver's limits in its metrics", 10*time.Second, func() bool {
+		return promtest.Value(t, reg, "hindsight_limit", "name", limit) == float64(cfg.MaxBufferedBytes)
+	})
 
 	h.produce(t, cl, 2000)
 	waitArchived(t, lake, h.ends(), 60*time.Second)
 	archivedBefore := promtest.Sum(t, reg, "hindsight_lake_records_archived_total")
+	reachedBefore := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", limit)
 
 	srv.Stop()
 	h.produce(t, cl, 3000)
-	waitFor(t, "storage errors and lag in the metrics", 30*time.Second, func() bool {
-		return promtest.Sum(t, reg, "hindsight_lake_storage_errors_total") >= 3 && promtest.Sum(t, reg, "hindsight_lake_lag_records") >= 1000
+	waitFor(t, "storage errors, lag and the buffer limit reached in the metrics", 30*time.Second, func() bool {
+		return promtest.Sum(t, reg, "hindsight_lake_storage_errors_total") >= 3 && promtest.Sum(t, reg, "hindsight_lake_lag_records") >= 1000 &&
+			promtest.Value(t, reg, "hindsight_limit_reached_total", "name", limit) > reachedBefore
 	})
+	time.Sleep(time.Second) // ten of the paused loop's looks at its buffers
+	if n := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", limit) - reachedBefore; n != 1 {
+		t.Errorf("the outage's pause counted %v times as the buffer limit reached, want 1", n)
+	}
 	if got := promtest.Sum(t, reg, "hindsight_lake_records_archived_total"); got != archivedBefore {
 		t.Errorf("archived %v records while storage was down", got-archivedBefore)
 	}

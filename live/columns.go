@@ -71,7 +71,7 @@ func (c *typedColumns) update(d *Daemon, added, removed []*rule.Rule) {
 	err := c.set.Set(paths)
 	switch {
 	case errors.Is(err, lakehouse.ErrTooManyColumns):
-		d.m.limitReached.WithLabelValues(limitLakeColumns).Inc()
+		d.m.limits.Reached(limitLakeColumns)
 		d.log.Warn("the active rules read more paths than the archiver types; history queries read the rest from the JSON payload (raise --lake-max-columns)",
 			"paths", len(paths), "limit", c.set.Max(), "untyped", c.set.Over())
 	case err != nil:

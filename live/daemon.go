@@ -103,7 +103,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d := &Daemon{cfg: cfg, log: cfg.Logger, rulesLoaded: make(chan struct{}), parts: map[int32]*partition{}, done: make(chan struct{}), born: time.Now()}
 	if !cfg.NoArchive {
 		// d.m exists before the consumer, the only caller, starts.
-		d.feed = lakehouse.NewFeed(cfg.ArchiveFeedRecords, func() { d.m.limitReached.WithLabelValues(limitFeedRecords).Inc() })
+		d.feed = lakehouse.NewFeed(cfg.ArchiveFeedRecords, func() { d.m.limits.Reached(limitFeedRecords) })
 	}
 	defer func() {
 		if err != nil {
@@ -147,19 +147,18 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.columns = newTypedColumns(cfg.LakeColumns, cfg.LakeMaxColumns)
-	d.m.limit.WithLabelValues(limitLakeColumns).Set(float64(max(cfg.LakeMaxColumns, 0)))
+	d.m.limits.ShowCounted(limitLakeColumns, float64(max(cfg.LakeMaxColumns, 0)))
 	if d.embedded != nil {
-		d.m.limit.WithLabelValues(limitEmbeddedRetention).Set(float64(cfg.Embedded.RetentionBytes))
+		d.m.limits.Show(limitEmbeddedRetention, float64(cfg.Embedded.RetentionBytes))
 	}
-	d.m.limit.WithLabelValues(limitBackfillCache).Set(float64(d.cfg.BackfillCacheMaxBytes))
-	d.m.limitReached.WithLabelValues(limitBackfillCache)
-	d.m.limitReached.WithLabelValues(limitLakeColumns)
-	d.m.limitReached.WithLabelValues(limitQueuedRecords)
+	d.m.limits.ShowCounted(limitBackfillCache, float64(d.cfg.BackfillCacheMaxBytes))
 	if d.feed != nil {
-		d.m.limit.WithLabelValues(limitArchiveRetention).Set(cfg.ArchiveRetention.Seconds())
-		d.m.limit.WithLabelValues(limitFeedRecords).Set(float64(cfg.ArchiveFeedRecords))
-		d.m.limitReached.WithLabelValues(limitFeedRecords)
-		d.m.limit.WithLabelValues(limitFeedWait).Set(max(cfg.ArchiveFeedWait, 0).Seconds())
+		// Shown before the archiver starts, which shows them again.
+		ac := d.archiverConfig()
+		ac.EnsureDefaults()
+		ac.ShowLimits(d.m.limits)
+		d.m.limits.ShowCounted(limitFeedRecords, float64(cfg.ArchiveFeedRecords))
+		d.m.limits.Show(limitFeedWait, max(cfg.ArchiveFeedWait, 0).Seconds())
 	}
 	s, err := newActiveSet(nil)
 	if err != nil {
@@ -193,7 +192,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if !cfg.NoBackfill {
 		bctx, cancel := context.WithCancel(context.Background())
 		d.bfCancel = cancel
-		d.bf, d.lake, err = newBackfiller(bctx, d.cfg, d.log, func(backfill.Eviction) { d.m.limitReached.WithLabelValues(limitBackfillCache).Inc() })
+		d.bf, d.lake, err = newBackfiller(bctx, d.cfg, d.log, func(backfill.Eviction) { d.m.limits.Reached(limitBackfillCache) })
 		if err != nil {
 			return nil, err
 		}
@@ -277,12 +276,9 @@ func (d *Daemon) run(ctx context.Context) {
 			if err != nil {
 				return err
 			}
-			err = lakehouse.RunArchiver(gctx, lakehouse.ArchiverConfig{
-				Brokers: d.cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: d.cfg.Topics.Events,
-				Feed: d.feed, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, SpareCore: d.spareCore, BucketURL: d.cfg.LakeURL, RollAge: d.cfg.ArchiveRollAge, Compression: d.cfg.ArchiveCompression, Registerer: d.cfg.Registry, Logger: d.log.With("stage", "archive"),
-				Retention: d.cfg.ArchiveRetention, CompactInterval: d.cfg.ArchiveMaintainInterval,
-				Columns: d.columns.set,
-			})
+			ac := d.archiverConfig()
+			ac.KafkaOpts = kopts
+			err = lakehouse.RunArchiver(gctx, ac)
 			if err != nil && gctx.Err() == nil {
 				return fmt.Errorf("live: archiver: %w", err)
 			}
@@ -301,7 +297,7 @@ func (d *Daemon) run(ctx context.Context) {
 			CommitInterval: d.cfg.CommitInterval, ShutdownTimeout: d.cfg.ShutdownTimeout, MaxQueuedRecords: d.cfg.MaxQueuedRecords,
 			FetchMaxBytes: d.cfg.FetchMaxBytes, SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
 			ProduceLinger: d.cfg.AlertLinger, Logger: d.log, Metrics: d.im, Tap: d.tap(),
-			OnQueueFull: func() { d.m.limitReached.WithLabelValues(limitQueuedRecords).Inc() },
+			OnQueueFull: func() { d.m.limits.Reached(limitQueuedRecords) },
 		}, d)
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
@@ -403,11 +399,6 @@ const limitFeedRecords = "archive_feed_records"
 // hindsight_events_deleted_unread_total.
 const limitEmbeddedRetention = "embedded_retention_bytes"
 
-// limitArchiveRetention is --archive-retention, in seconds (0: keep everything),
-// shown with the embedded archiver. The files it drops count in
-// hindsight_lake_files_expired_total.
-const limitArchiveRetention = "archive_retention_seconds"
-
 // limitFeedWait is --archive-feed-wait, in seconds: how long the consumer holds its
 // next fetch back for room in the feed. Its reaching shows as
 // hindsight_lake_feed_wait_seconds_total.
@@ -416,6 +407,18 @@ const limitFeedWait = "archive_feed_wait_seconds"
 // limitQueuedRecords is --max-queued-records: past it the consumer takes no further
 // fetch until the workers catch up; each such wait counts as the limit reached.
 const limitQueuedRecords = "max_queued_records"
+
+// archiverConfig is the embedded archiver's configuration, but for its Kafka client
+// options (whose building can fail: Run adds them).
+func (d *Daemon) archiverConfig() lakehouse.ArchiverConfig {
+	return lakehouse.ArchiverConfig{
+		Brokers: d.cfg.Kafka.Brokers, Topic: d.cfg.Topics.Events, BucketURL: d.cfg.LakeURL,
+		Feed: d.feed, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, SpareCore: d.spareCore,
+		RollAge: d.cfg.ArchiveRollAge, MaxBufferedBytes: d.cfg.ArchiveMaxBufferedBytes, Compression: d.cfg.ArchiveCompression,
+		Retention: d.cfg.ArchiveRetention, CompactInterval: d.cfg.ArchiveMaintainInterval, Columns: d.columns.set,
+		Registerer: d.cfg.Registry, Limits: d.m.limits, Logger: d.log.With("stage", "archive"),
+	}
+}
 
 // tap is the consumer's tap: the archiver's feed, or none.
 func (d *Daemon) tap() ingest.RecordTap {

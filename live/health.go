@@ -87,7 +87,7 @@ func (d *Daemon) readiness() contract.Readiness {
 		if lag, part, ok := d.archiveLag(); ok {
 			rd.ArchiveLagRecords = &lag
 			if lag > d.cfg.MaxArchiveLag {
-				d.m.limitReached.WithLabelValues(limitArchiveLag).Inc()
+				d.m.limits.Reached(limitArchiveLag)
 				rd.Reasons = append(rd.Reasons, fmt.Sprintf("the archive trails Kafka by %d records on partition %s, over --max-archive-lag %d (is the lake's storage failing? see hindsight_lake_storage_errors_total)",
 					lag, part, d.cfg.MaxArchiveLag))
 			}
@@ -97,7 +97,7 @@ func (d *Daemon) readiness() contract.Readiness {
 		problems := ws.ready.snapshotProblems(d, time.Now())
 		for _, p := range rd.Partitions {
 			for _, msg := range problems[p].notReady {
-				d.m.limitReached.WithLabelValues(limitSnapshotAge).Inc()
+				d.m.limits.Reached(limitSnapshotAge)
 				rd.Reasons = append(rd.Reasons, fmt.Sprintf("partition %d: %s", p, msg))
 			}
 		}

@@ -64,7 +64,7 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", d.cfg.CountsMaxPageSize))
 			return
 		case n > d.cfg.CountsMaxPageSize:
-			d.m.limitReached.WithLabelValues(limitCountsMaxPage).Inc()
+			d.m.limits.Reached(limitCountsMaxPage)
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf(
 				"limit %d is over the largest page, %d (--counts-max-page-size): read the counts page by page with cursor", n, d.cfg.CountsMaxPageSize))
 			return

@@ -313,6 +313,12 @@ type Config struct {
 	// (lakehouse.ArchiverConfig.CompactInterval). Default the archiver's (10m);
 	// negative: never.
 	ArchiveMaintainInterval time.Duration
+	// ArchiveMaxBufferedBytes bounds the raw JSON the embedded archiver holds in
+	// memory (lakehouse.ArchiverConfig.MaxBufferedBytes): past it files close early,
+	// and while storage lags the archiver takes no more records (the event consumer's
+	// feed then drops batches, which the archiver reads from Kafka later). Default
+	// lakehouse.DefaultMaxBufferedBytes; at least lakehouse.DefaultRollBytes.
+	ArchiveMaxBufferedBytes int64
 	// MemoryLimit is the process's memory budget in bytes: the Go runtime's memory
 	// and the archive's buffers outside the Go heap (package memlimit). As the
 	// process nears it the collector works harder and gives memory back sooner; at it,
@@ -389,6 +395,9 @@ func (c *Config) EnsureDefaults() {
 	if c.BackfillMemoryLimit == 0 {
 		c.BackfillMemoryLimit = backfill.DefaultMemoryLimit
 	}
+	if c.ArchiveMaxBufferedBytes == 0 {
+		c.ArchiveMaxBufferedBytes = lakehouse.DefaultMaxBufferedBytes
+	}
 	if c.SnapshotInterval <= 0 {
 		c.SnapshotInterval = 30 * time.Second
 	}
@@ -427,6 +436,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ArchiveRetention < 0 {
 		errs = append(errs, fmt.Errorf("archive retention %v: use a duration, or 0 to keep everything", c.ArchiveRetention))
+	}
+	if c.ArchiveMaxBufferedBytes != 0 && c.ArchiveMaxBufferedBytes < lakehouse.DefaultRollBytes {
+		errs = append(errs, fmt.Errorf("archive max buffered bytes %d: at least the archiver's file size, %d", c.ArchiveMaxBufferedBytes, lakehouse.DefaultRollBytes))
 	}
 	if c.MemoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("memory limit %d: use a number of bytes, or 0 for none", c.MemoryLimit))

@@ -587,6 +587,8 @@ func TestConfigValidate(t *testing.T) {
 		{"same topics", func(c *live.Config) { c.Topics.Alerts = "events" }, "both"},
 		{"snappy archive", func(c *live.Config) { c.ArchiveCompression = "snappy" }, ""},
 		{"bad archive codec", func(c *live.Config) { c.ArchiveCompression = "gzip" }, `archive-compression "gzip": use zstd or snappy`},
+		{"archive buffer of one file", func(c *live.Config) { c.ArchiveMaxBufferedBytes = 64 << 20 }, ""},
+		{"archive buffer under a file", func(c *live.Config) { c.ArchiveMaxBufferedBytes = 1 << 20 }, "archive max buffered bytes 1048576: at least the archiver's file size, 67108864"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c live.Config

@@ -10,11 +10,10 @@ import (
 // newMemoryGovernor returns the governor of Config.MemoryLimit (nil without one), its
 // gauges registered: the process's memory and the runtime's share of the budget.
 func (d *Daemon) newMemoryGovernor() (*memlimit.Governor, error) {
-	d.m.limitReached.WithLabelValues(limitMemory) // present at 0 before the first time
 	if d.cfg.MemoryLimit == 0 {
 		return nil, nil
 	}
-	g, err := lakehouse.NewMemoryGovernor(d.cfg.MemoryLimit, func() { d.m.limitReached.WithLabelValues(limitMemory).Inc() })
+	g, err := lakehouse.NewMemoryGovernor(d.cfg.MemoryLimit, func() { d.m.limits.Reached(limitMemory) })
 	if err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}

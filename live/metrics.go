@@ -3,6 +3,7 @@ package live
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hindsightdev/hindsight/internal/limitmetric"
 	"github.com/hindsightdev/hindsight/window"
 )
 
@@ -27,10 +28,10 @@ type metrics struct {
 	restores         prometheus.Counter
 	restoreFailures  prometheus.Counter
 
-	// limit is each limit's configured value, limitReached how often requests reached
-	// it (server.go); httpConns the HTTP connections held now.
-	limit        *prometheus.GaugeVec
-	limitReached *prometheus.CounterVec
+	// limits are the limits' values and reaches (server.go shows the HTTP ones); the
+	// embedded archiver reports its own into them. httpConns is the HTTP connections
+	// held now.
+	limits       *limitmetric.Limits
 	httpConns    prometheus.Gauge
 	heavyRunning prometheus.Gauge
 
@@ -82,10 +83,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		restores:        newCounter("hindsight_snapshot_restores_total", "Partitions whose state was restored from a snapshot."),
 		restoreFailures: newCounter("hindsight_snapshot_restore_failures_total", "Partitions whose snapshots could not be read (their counts were rebuilt from history)."),
 
-		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "hindsight_limit", Help: "Configured value of each limit (README.md, \"Limits\"); durations in seconds, sizes in bytes."}, []string{"name"}),
-		limitReached: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hindsight_limit_reached_total", Help: "Times a request reached a limit (refused, cut short or made to wait), by limit."}, []string{"name"}),
+		limits:         limitmetric.New(),
 		httpConns:      newGauge("hindsight_http_connections_open", "HTTP connections held by the server (at most hindsight_limit{name=\"http_max_connections\"})."),
 		typedPaths:     newGauge("hindsight_lake_typed_paths", "JSONPaths the embedded archiver writes typed columns for: those the active rules read, and --lake-columns."),
 		typedPathsOver: newGauge("hindsight_lake_typed_paths_over_limit", "Paths the active rules read that --lake-max-columns left untyped (history reads them from the JSON payload)."),
@@ -100,7 +98,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.suppressed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_alerts_suppressed_total",
 		Help: "Crossings not sent because their group's incident was open (rule alert.suppress)."}, []string{"rule"})
 	reg.MustRegister(m.timeErrors, m.lateEvents, m.windowDrops, m.suppressed)
-	reg.MustRegister(m.limit, m.limitReached, m.httpConns, m.heavyRunning, m.typedPaths, m.typedPathsOver)
+	reg.MustRegister(m.limits.Collectors()...)
+	reg.MustRegister(m.httpConns, m.heavyRunning, m.typedPaths, m.typedPathsOver)
 	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotStall, m.snapshotBytes, m.restores, m.restoreFailures)
 	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds)
 	return m

@@ -148,19 +148,18 @@ func (d *Daemon) harden() *webState {
 		limitSnapshotAge: c.MaxSnapshotAge.Seconds(), limitArchiveLag: float64(c.MaxArchiveLag),
 		limitMemory: float64(c.MemoryLimit),
 	} {
-		d.m.limit.WithLabelValues(name).Set(v)
-		d.m.limitReached.WithLabelValues(name) // present at 0 before the first time
+		d.m.limits.ShowCounted(name, v)
 	}
 	// The rule limits in force (rule.SetLimits) and the backfill memory bound are
 	// limits of this process too.
-	rule.CurrentLimits().Each(func(name string, v float64) { d.m.limit.WithLabelValues(name).Set(v) })
-	d.m.limit.WithLabelValues("backfill_memory_limit").Set(float64(c.BackfillMemoryLimit))
-	d.m.limit.WithLabelValues("backfill_concurrency").Set(float64(c.BackfillConcurrency))
-	d.m.limit.WithLabelValues("max_groups").Set(float64(c.WindowLimits.MaxGroups))
-	d.m.limit.WithLabelValues("max_distinct").Set(float64(c.WindowLimits.MaxDistinct))
-	d.m.limit.WithLabelValues(limitHandoffBuffer).Set(float64(c.HandoffBufferBytes))
-	d.m.limit.WithLabelValues(limitQueuedRecords).Set(float64(c.MaxQueuedRecords))
-	d.m.limit.WithLabelValues("fetch_max_bytes").Set(float64(c.FetchMaxBytes))
+	rule.CurrentLimits().Each(func(name string, v float64) { d.m.limits.Show(name, v) })
+	d.m.limits.Show("backfill_memory_limit", float64(c.BackfillMemoryLimit))
+	d.m.limits.Show("backfill_concurrency", float64(c.BackfillConcurrency))
+	d.m.limits.Show("max_groups", float64(c.WindowLimits.MaxGroups))
+	d.m.limits.Show("max_distinct", float64(c.WindowLimits.MaxDistinct))
+	d.m.limits.ShowCounted(limitHandoffBuffer, float64(c.HandoffBufferBytes))
+	d.m.limits.ShowCounted(limitQueuedRecords, float64(c.MaxQueuedRecords))
+	d.m.limits.Show("fetch_max_bytes", float64(c.FetchMaxBytes))
 	if soft, ok := openFileLimit(); ok && c.HTTPMaxConnections > soft/2 {
 		d.log.Warn("the HTTP connection cap is above half the limit of open files: a flood of connections could leave storage and Kafka without file descriptors; lower --http-max-connections or raise the limit (ulimit -n)",
 			"http_max_connections", c.HTTPMaxConnections, "open_files_limit", soft)
@@ -230,7 +229,7 @@ func (l *httpListener) Accept() (net.Conn, error) {
 	case l.slots <- struct{}{}:
 	default:
 		// Every slot is taken: wait until a connection closes.
-		l.d.m.limitReached.WithLabelValues(limitConnections).Inc()
+		l.d.m.limits.Reached(limitConnections)
 		select {
 		case l.slots <- struct{}{}:
 		case <-l.closed:
@@ -273,7 +272,7 @@ var status431 = []byte("HTTP/1.1 431 Request Header Fields Too Large")
 
 func (c *httpConn) Write(p []byte) (int, error) {
 	if bytes.HasPrefix(p, status431) {
-		c.l.d.m.limitReached.WithLabelValues(limitHeaderBytes).Inc()
+		c.l.d.m.limits.Reached(limitHeaderBytes)
 	}
 	return c.Conn.Write(p)
 }
@@ -315,7 +314,7 @@ func (d *Daemon) guard(ws *webState, next http.Handler) http.Handler {
 			return
 		}
 		if r.ContentLength > maxBody {
-			d.m.limitReached.WithLabelValues(limitBodyBytes).Inc()
+			d.m.limits.Reached(limitBodyBytes)
 			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
 				"the request body of %d bytes is over the limit of %d bytes (--http-max-body-bytes)", r.ContentLength, maxBody))
 			return
@@ -341,7 +340,7 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 	var tooLarge *http.MaxBytesError
 	if err != nil && !b.counted && errors.As(err, &tooLarge) {
 		b.counted = true
-		b.m.limitReached.WithLabelValues(limitBodyBytes).Inc()
+		b.m.limits.Reached(limitBodyBytes)
 	}
 	return n, err
 }
@@ -370,7 +369,7 @@ func (d *Daemon) newConsole(ws *webState) http.Handler {
 		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
 		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: c.WindowLimits,
 		Admit:        ws.heavy.enter,
-		LimitReached: func(name string) { d.m.limitReached.WithLabelValues(name).Inc() },
+		LimitReached: func(name string) { d.m.limits.Reached(name) },
 	})
 	if err != nil {
 		d.log.Error("rule console unavailable", "err", err)
@@ -406,7 +405,7 @@ func (g *gate) enter() (func(), error) {
 			})
 		}, nil
 	default:
-		g.m.limitReached.WithLabelValues(limitHeavy).Inc()
+		g.m.limits.Reached(limitHeavy)
 		return nil, fmt.Errorf("too many heavy requests at once: %d counts listings or previews are running, the limit (--http-max-heavy-requests); retry in a moment", cap(g.slots))
 	}
 }

@@ -90,7 +90,7 @@ func (d *Daemon) abandonHandoff(p *partition, ar *controls.Version, offset int64
 	p.incomplete[ar] = []contract.MissingRange{{Partition: p.id, From: 0, To: offset - 1,
 		Reason: fmt.Sprintf("the hand-off buffer reached %d bytes (limit %s): history and the events buffered meanwhile are not counted", d.cfg.HandoffBufferBytes, limitHandoffBuffer)}}
 	p.gen++
-	d.m.limitReached.WithLabelValues(limitHandoffBuffer).Inc()
+	d.m.limits.Reached(limitHandoffBuffer)
 	d.log.Warn("hand-off buffer full: a windowed rule starts without its history", "rule", ar.Key.String(),
 		"version", ar.Rule.Version, "partition", p.id, "offset", offset, "limit", d.cfg.HandoffBufferBytes)
 }

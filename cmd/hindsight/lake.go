@@ -72,12 +72,12 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 			}
 			ctx := cmd.Context()
 			if metricsAddr != "" {
-				stop, err := serveMetrics(ctx, metricsAddr, reg)
+				addr, stop, err := serveMetrics(ctx, metricsAddr, reg, logger)
 				if err != nil {
 					return err
 				}
 				defer stop()
-				logger.Info("metrics on http://" + metricsAddr + "/metrics")
+				logger.Info("metrics listening", "addr", addr, "url", "http://"+addr+"/metrics")
 			}
 			return lakehouse.RunArchiver(ctx, cfg)
 		},
@@ -89,7 +89,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	f.StringVar(&cfg.BucketURL, "lake", defaultLake, "bucket URL of the lake")
 	f.Int64Var(&cfg.RollBytes, "roll-bytes", archiveDefaults.RollBytes, "close a file once it holds this much raw JSON")
 	f.DurationVar(&cfg.RollAge, "roll-age", archiveDefaults.RollAge, "close a file this long after its first record")
-	f.Int64Var(&cfg.MaxBufferedBytes, "max-buffered-bytes", archiveDefaults.MaxBufferedBytes, "raw JSON held in memory before fetching pauses")
+	f.Int64Var(&cfg.MaxBufferedBytes, "max-buffered-bytes", archiveDefaults.MaxBufferedBytes, "raw JSON held in memory; past it files close early, and while storage lags fetching pauses (hindsight_limit_reached_total{name=\"archive_max_buffered_bytes\"})")
 	f.IntVar(&cfg.RowGroupRows, "row-group-rows", archiveDefaults.RowGroupRows, "Parquet row group length")
 	addCompressionFlag(f, &cfg.Compression, "compression")
 	f.IntVar(&cfg.CompressionLevel, "zstd-level", archiveDefaults.CompressionLevel, "zstd level (1-22)")
@@ -107,10 +107,12 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	return cmd
 }
 
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) (stop func(), err error) {
+// serveMetrics serves reg's /metrics on addr until stop is called; bound is the
+// address it listens on (addr's port 0 made a real one).
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) (bound string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("metrics listener: %w", err)
+		return "", nil, fmt.Errorf("metrics listener: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -119,10 +121,10 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) (s
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Println("hindsight: metrics server:", err)
+			logger.Error("metrics server failed", "err", err)
 		}
 	}()
-	return func() {
+	return ln.Addr().String(), func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)

@@ -339,10 +339,10 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 
 // hindsight live --embedded-retention-bytes sets the embedded broker's retention on the
 // events and alerts topics only, and /metrics shows the limit, as it shows
-// --archive-retention, the lake's.
+// --archive-retention, the lake's, and the embedded archiver's buffer limit.
 func TestLiveEmbeddedRetention(t *testing.T) {
 	_, lines := startBinary(t, "live", "--ephemeral", "--embedded-addr", "127.0.0.1:0", "--http", "127.0.0.1:0",
-		"--embedded-retention-bytes", "65536", "--archive-retention", "24h")
+		"--embedded-retention-bytes", "65536", "--archive-retention", "24h", "--archive-max-buffered-bytes", "134217728")
 	var logged []string
 	brokerAddr := waitLine(t, lines, regexp.MustCompile(`msg="embedded broker listening" addr=(\S+)`), &logged)
 	httpAddr := waitLine(t, lines, regexp.MustCompile(`msg="http listening" addr=(\S+)`), &logged)
@@ -351,7 +351,8 @@ func TestLiveEmbeddedRetention(t *testing.T) {
 		t.Errorf("retention.bytes by topic %v, want %v", got, want)
 	}
 	metrics := e2etest.GetText(t, "http://"+httpAddr+"/metrics")
-	for _, want := range []string{`hindsight_limit{name="embedded_retention_bytes"} 65536`, `hindsight_limit{name="archive_retention_seconds"} 86400`} {
+	for _, want := range []string{`hindsight_limit{name="embedded_retention_bytes"} 65536`, `hindsight_limit{name="archive_retention_seconds"} 86400`,
+		`hindsight_limit{name="archive_max_buffered_bytes"} 1.34217728e+08`, `hindsight_limit_reached_total{name="archive_max_buffered_bytes"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, metrics)
 		}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+)
+
+// hindsight archive shows its limits in /metrics under the names hindsight live gives
+// them, those it counts the reaches of at 0 until they are reached.
+func TestArchiveLimitsInMetrics(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	_, lines := startBinary(t, "archive", "--brokers", b.Addr, "--lake", "file://"+t.TempDir(), "--metrics-addr", "127.0.0.1:0",
+		"--max-buffered-bytes", "134217728", "--retention", "48h", "--memory-limit", "1073741824")
+	var logged []string
+	addr := waitLine(t, lines, regexp.MustCompile(`msg="metrics listening" addr=(\S+)`), &logged)
+	want := []string{
+		`hindsight_limit{name="archive_max_buffered_bytes"} 1.34217728e+08`,
+		`hindsight_limit{name="archive_retention_seconds"} 172800`,
+		`hindsight_limit{name="memory_limit_bytes"} 1.073741824e+09`,
+		`hindsight_limit_reached_total{name="archive_max_buffered_bytes"} 0`,
+		`hindsight_limit_reached_total{name="memory_limit_bytes"} 0`,
+	}
+	var metrics string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		// The archiver shows its limits once it has opened the lake.
+		if metrics = e2etest.GetText(t, "http://"+addr+"/metrics"); !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(metrics, w) }) {
+			return
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(metrics, w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+	t.Logf("/metrics:\n%s", metrics)
+}

@@ -1,0 +1,34 @@
+package limitmetric_test
+
+import (
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hindsightdev/hindsight/internal/limitmetric"
+	"github.com/hindsightdev/hindsight/internal/promtest"
+)
+
+// A counted limit shows its reaches from 0; an uncounted one shows its value alone.
+func TestLimits(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	l := limitmetric.New()
+	reg.MustRegister(l.Collectors()...)
+	l.ShowCounted("counted", 10)
+	l.Show("uncounted", 2.5)
+	l.Reached("counted")
+	l.Reached("counted")
+	for _, tc := range []struct {
+		metric, name string
+		want         float64
+	}{
+		{"hindsight_limit", "counted", 10},
+		{"hindsight_limit", "uncounted", 2.5},
+		{"hindsight_limit_reached_total", "counted", 2},
+		{"hindsight_limit_reached_total", "uncounted", -1}, // absent
+	} {
+		if got := promtest.Value(t, reg, tc.metric, "name", tc.name); got != tc.want {
+			t.Errorf("%s{name=%q} = %v, want %v", tc.metric, tc.name, got, tc.want)
+		}
+	}
+}
