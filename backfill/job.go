@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkarange"
@@ -536,34 +535,17 @@ func (r *Runner) readHoles(ctx context.Context, plans map[int32]*partPlan, lost 
 		return nil
 	}
 
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Brokers...)}, r.cfg.KafkaOpts...)...)
+	logs, err := kafkarange.Logs(ctx, kafkarange.Config{Brokers: r.cfg.Brokers, Opts: r.cfg.KafkaOpts, Topic: r.cfg.Topic})
 	if err != nil {
-		return fmt.Errorf("backfill: Kafka client for the offsets the lake lacks: %w", err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	starts, err := adm.ListStartOffsets(ctx, r.cfg.Topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("%w: listing the log start offsets of %s: %w", ErrTailUnavailable, r.cfg.Topic, err)
-	}
-	ends, err := adm.ListEndOffsets(ctx, r.cfg.Topic)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("%w: listing the end offsets of %s: %w", ErrTailUnavailable, r.cfg.Topic, err)
+		return fmt.Errorf("%w: %w", ErrTailUnavailable, err)
 	}
 	read := map[int32][]span{}
 	for p, pl := range plans {
-		so, ok := starts.Lookup(r.cfg.Topic, p)
-		eo, ok2 := ends.Lookup(r.cfg.Topic, p)
-		if !ok || !ok2 {
+		l, ok := logs[p]
+		if !ok {
 			return fmt.Errorf("%w: partition %d of %s is not listed by the brokers", ErrTailUnavailable, p, r.cfg.Topic)
 		}
-		logStart, logEnd := so.Offset, eo.Offset
+		logStart, logEnd := l.Start, l.End
 		lo := logStart
 		if pl.lakeStart >= 0 {
 			lo = min(lo, pl.lakeStart)

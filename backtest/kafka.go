@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -32,34 +31,14 @@ type kafkaReads struct{ head, tail span }
 // kafkaLogs lists, per partition of the events topic, the offsets Kafka holds: from its
 // log start to the end it has now.
 func kafkaLogs(ctx context.Context, cfg Config) (map[int32]span, error) {
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.KafkaOpts...)...)
+	logs, err := kafkarange.Logs(ctx, kafkarange.Config{Brokers: cfg.Brokers, Opts: cfg.KafkaOpts, Topic: cfg.Topic})
 	if err != nil {
-		return nil, fmt.Errorf("%w: client: %w", ErrTailUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrTailUnavailable, err)
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	starts, err := adm.ListStartOffsets(ctx, cfg.Topic)
-	if err == nil {
-		err = starts.Error()
+	out := make(map[int32]span, len(logs))
+	for p, l := range logs {
+		out[p] = span{l.Start, l.End}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: listing the first offsets of %s: %w", ErrTailUnavailable, cfg.Topic, err)
-	}
-	ends, err := adm.ListEndOffsets(ctx, cfg.Topic)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: listing the end offsets of %s: %w", ErrTailUnavailable, cfg.Topic, err)
-	}
-	out := map[int32]span{}
-	ends.Each(func(o kadm.ListedOffset) {
-		s := span{0, o.Offset}
-		if st, ok := starts.Lookup(cfg.Topic, o.Partition); ok {
-			s.from = st.Offset
-		}
-		out[o.Partition] = s
-	})
 	return out, nil
 }
 

@@ -1,5 +1,6 @@
 // Package kafkarange reads fixed ranges of offsets of a topic's partitions from Kafka:
-// the part of history the lake does not hold yet, which backfill and backtest read.
+// the part of history the lake does not hold, which backfill and backtest read. Logs
+// lists what Kafka holds of each partition, from which they choose those ranges.
 //
 // A read ends at each range's last offset whatever that offset holds. A record does; so
 // does a transaction marker, which the reader asks the brokers to deliver (and does not

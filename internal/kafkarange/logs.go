@@ -1,0 +1,49 @@
+package kafkarange
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Log is what Kafka holds of a partition: offsets Start to End-1 (none when they are
+// equal). Start is above 0 once the topic's retention deleted records.
+type Log struct{ Start, End int64 }
+
+// Logs lists the partitions of cfg.Topic with their log start and end offsets. Any
+// failure, of the client, of a listing or of one partition's entry, is ErrUnavailable.
+func Logs(ctx context.Context, cfg Config) (map[int32]Log, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.Opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: client: %w", ErrUnavailable, err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	starts, err := adm.ListStartOffsets(ctx, cfg.Topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: listing the log start offsets of %s: %w", ErrUnavailable, cfg.Topic, err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, cfg.Topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: listing the end offsets of %s: %w", ErrUnavailable, cfg.Topic, err)
+	}
+	out := map[int32]Log{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = Log{End: o.Offset} })
+	for p, l := range out {
+		st, ok := starts.Lookup(cfg.Topic, p)
+		if !ok {
+			return nil, fmt.Errorf("%w: partition %d of %s has an end offset and no start offset listed", ErrUnavailable, p, cfg.Topic)
+		}
+		l.Start = st.Offset
+		out[p] = l
+	}
+	return out, nil
+}
