@@ -13,12 +13,12 @@ import (
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -43,7 +43,7 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	lakeURL := "file://" + t.TempDir()
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.LakeURL, c.NoArchive, c.NoBackfill = lakeURL, false, false
 		c.ArchiveRollAge = 50 * time.Millisecond
 		c.BackfillCacheDir = t.TempDir()
@@ -51,9 +51,9 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 	})
 	rules := backfill.VerdictRules(t)
 	for _, r := range rules {
-		e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	}
-	e2etest.WaitFor(t, 30*time.Second, "verdict rules active", func() bool { return len(d.Rules()) == len(rules) })
+	livetest.WaitFor(t, 30*time.Second, "verdict rules active", func() bool { return len(d.Rules()) == len(rules) })
 
 	rng := rand.New(rand.NewPCG(14, 2))
 	customers := []string{"c-1", "c-2", "c-ü", "c-3"}
@@ -70,14 +70,14 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 		}
 		recs = append(recs, &kgo.Record{Topic: "events", Key: key, Value: []byte(p), Timestamp: base.Add(time.Duration(i) * time.Millisecond)})
 	}
-	e2etest.ProduceSync(t, b, recs...)
+	livetest.ProduceSync(t, b, recs...)
 	// Plain events last, so that each partition's lake watermark passes the refused
 	// records at its end (they get no row; the next file covers their offsets).
 	var tail []*kgo.Record
 	for i := range 20 {
 		tail = append(tail, &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-last-%d", i)), Value: []byte(`{"a":"admin"}`), Timestamp: time.Now()})
 	}
-	recs = append(recs, e2etest.ProduceSync(t, b, tail...)...)
+	recs = append(recs, livetest.ProduceSync(t, b, tail...)...)
 
 	// The oracle: the live stage's own verdict on each record.
 	doc := jsonpath.NewDocument()
@@ -100,8 +100,8 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 			}
 		}
 	}
-	e2etest.WaitFor(t, 60*time.Second, "every event evaluated or dead-lettered", func() bool {
-		return e2etest.GroupCommitted(t, b, "live-"+t.Name(), "events") >= int64(len(recs))
+	livetest.WaitFor(t, 60*time.Second, "every event evaluated or dead-lettered", func() bool {
+		return livetest.GroupCommitted(t, b, "live-"+t.Name(), "events") >= int64(len(recs))
 	})
 	if d.DeadLetters() != int64(refused) {
 		t.Errorf("live dead-lettered %d records; the verdict refuses %d", d.DeadLetters(), refused)
@@ -115,7 +115,7 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 	for _, r := range recs {
 		ends[r.Partition] = max(ends[r.Partition], r.Offset+1)
 	}
-	e2etest.WaitFor(t, 60*time.Second, "lake caught up", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "lake caught up", func() bool {
 		snap, err := lake.Snapshot(ctx)
 		if err != nil {
 			return false
@@ -174,9 +174,9 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 		c := *r
 		c.ID = "late-" + r.ID
 		late[i] = &c
-		e2etest.ProduceSync(t, b, e2etest.Upsert(t, &c))
+		livetest.ProduceSync(t, b, livetest.Upsert(t, &c))
 	}
-	e2etest.WaitFor(t, 120*time.Second, "hand-off backfills done", func() bool {
+	livetest.WaitFor(t, 120*time.Second, "hand-off backfills done", func() bool {
 		n := 0
 		for _, v := range d.Rules() {
 			if v.Status != contract.RuleLive {

@@ -14,11 +14,11 @@ import (
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/backtest"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -105,12 +105,12 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 			at := ev.Time.Add(time.Duration(i%7-3) * 20 * time.Second)
 			recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: at})
 		}
-		return e2etest.ProduceSync(t, b, recs...)
+		return livetest.ProduceSync(t, b, recs...)
 	}
 	var rules []*rule.Rule
 	var paths []string
 	for _, js := range matchingRules {
-		r := e2etest.ParseRule(t, js)
+		r := livetest.ParseRule(t, js)
 		rules = append(rules, r)
 		for _, p := range r.Paths() {
 			paths = append(paths, p.String())
@@ -119,13 +119,13 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 	// A lake typing every path for the first half of the events and none for the
 	// second: typed and untyped files side by side in each partition.
 	mixed, recs := archiveSwitching(t, b, paths, produce)
-	plain, _ := e2etest.Archive(t, b, recs)
+	plain, _ := livetest.Archive(t, b, recs)
 	ends := map[int32]int64{}
 	for _, rec := range recs {
 		ends[rec.Partition] = max(ends[rec.Partition], rec.Offset+1)
 	}
 	// Typed lakes: every path; the condition's alone (values come from payloads).
-	typedAll, _ := e2etest.Archive(t, b, recs, paths...)
+	typedAll, _ := livetest.Archive(t, b, recs, paths...)
 	var condPaths []string
 	for _, r := range rules {
 		for _, p := range r.Paths() {
@@ -134,7 +134,7 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 			}
 		}
 	}
-	typedCond, _ := e2etest.Archive(t, b, recs, condPaths...)
+	typedCond, _ := livetest.Archive(t, b, recs, condPaths...)
 	lakes := []struct {
 		name string
 		lake *lakehouse.Lake
@@ -147,7 +147,7 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 				state := func(cfg backtest.Config) (*backtest.PartitionHistory, []string) {
 					var got []string
 					h, err := backtest.PartitionState(context.Background(), cfg, r, p, cut, func(offset int64, at time.Time, c window.Crossing) {
-						got = append(got, fmt.Sprint(offset, c.Customer, string(c.Group), c.Start, c.Value, e2etest.JSONText(t, c.Context)))
+						got = append(got, fmt.Sprint(offset, c.Customer, string(c.Group), c.Start, c.Value, livetest.JSONText(t, c.Context)))
 					})
 					if err != nil {
 						t.Fatal(err)
@@ -216,12 +216,12 @@ func archiveSwitching(t *testing.T, b *kafkatest.Broker, paths []string, produce
 		return true
 	}
 	recs = append(recs, produce(1500)...)
-	e2etest.WaitFor(t, 60*time.Second, "the first half archived", archived)
+	livetest.WaitFor(t, 60*time.Second, "the first half archived", archived)
 	if err := cols.Set(nil); err != nil {
 		t.Fatal(err)
 	}
 	recs = append(recs, produce(1500)...)
-	e2etest.WaitFor(t, 60*time.Second, "the second half archived", archived)
+	livetest.WaitFor(t, 60*time.Second, "the second half archived", archived)
 	snap, err := lake.Snapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)

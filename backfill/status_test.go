@@ -12,18 +12,18 @@ import (
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // startOnLake starts a daemon that backfills from the lake at url without archiving
 // into it (the test wrote it), retrying failed jobs quickly.
 func startOnLake(t *testing.T, b *kafkatest.Broker, url string) *live.Daemon {
 	t.Helper()
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.LakeURL, c.NoArchive, c.NoBackfill = url, true, false
 		c.BackfillCacheDir = t.TempDir()
 		c.BackfillMinBackoff, c.BackfillMaxBackoff = 20*time.Millisecond, 100*time.Millisecond
@@ -35,7 +35,7 @@ func startOnLake(t *testing.T, b *kafkatest.Broker, url string) *live.Daemon {
 func ruleView(t *testing.T, d *live.Daemon, id string) (contract.RuleView, bool) {
 	t.Helper()
 	var l contract.RuleList
-	if code := e2etest.GetJSON(t, "http://"+d.HTTPAddr()+"/v1/rules", &l); code != 200 {
+	if code := livetest.GetJSON(t, "http://"+d.HTTPAddr()+"/v1/rules", &l); code != 200 {
 		t.Fatalf("GET /v1/rules: %d", code)
 	}
 	for _, v := range l.Rules {
@@ -51,7 +51,7 @@ func produceEvents(t *testing.T, b *kafkatest.Broker, n int) []*kgo.Record {
 	for i := range recs {
 		recs[i] = &kgo.Record{Topic: "events", Partition: 0, Key: []byte(fmt.Sprintf("c-%d", i%2)), Value: []byte(`{"a":"admin"}`), Timestamp: time.Now()}
 	}
-	return e2etest.ProduceSync(t, b, recs...)
+	return livetest.ProduceSync(t, b, recs...)
 }
 
 // TestRuleShowsUnreadableLakeFile: a lake file DuckDB cannot read (an older archiver
@@ -68,8 +68,8 @@ func TestRuleShowsUnreadableLakeFile(t *testing.T) {
 	produceEvents(t, b, 10)
 	d := startOnLake(t, b, "file://"+dir)
 	// The rule comes after the events were consumed, so its history is backfilled.
-	e2etest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 10 })
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, backfill.VerdictRules(t)[0]))
+	livetest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 10 })
+	livetest.ProduceSync(t, b, livetest.Upsert(t, backfill.VerdictRules(t)[0]))
 	var v contract.RuleView
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		v, _ = ruleView(t, d, "v-0")
@@ -101,10 +101,10 @@ func TestRuleShowsIncompleteHistory(t *testing.T) {
 	}
 	d := startOnLake(t, b, "file://"+dir)
 	// The rule comes after the events Kafka still has (20-29) were consumed.
-	e2etest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 10 })
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, backfill.VerdictRules(t)[0]))
+	livetest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 10 })
+	livetest.ProduceSync(t, b, livetest.Upsert(t, backfill.VerdictRules(t)[0]))
 	var v contract.RuleView
-	e2etest.WaitFor(t, 60*time.Second, "backfill finished", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "backfill finished", func() bool {
 		v, _ = ruleView(t, d, "v-0")
 		return len(v.StartOffsets) == 1 && len(v.Backfill) == 0
 	})

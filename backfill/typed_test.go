@@ -12,11 +12,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backfill"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestTypedColumnsKeepTheVerdict archives the odd payloads of the verdict tests three
@@ -90,7 +90,7 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 				}
 				// One accepted event last, so that the lake's watermark passes the batch.
 				recs = append(recs, &kgo.Record{Topic: "events", Key: []byte("c-end"), Value: []byte(fmt.Sprintf(`{"q":%d}`, q))})
-				for _, rec := range e2etest.ProduceSync(t, b, recs...) {
+				for _, rec := range livetest.ProduceSync(t, b, recs...) {
 					ends[rec.Partition] = max(ends[rec.Partition], rec.Offset+1)
 					if reason, _ := verdict.Accept(doc, rec.Key, rec.Value); reason != "" {
 						continue
@@ -158,7 +158,7 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 // waitLake waits until the lake holds every offset below ends.
 func waitLake(t *testing.T, lake *lakehouse.Lake, ends map[int32]int64) {
 	t.Helper()
-	e2etest.WaitFor(t, 60*time.Second, "lake caught up", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "lake caught up", func() bool {
 		snap, err := lake.Snapshot(context.Background())
 		if err != nil {
 			return false

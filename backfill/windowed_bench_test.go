@@ -14,11 +14,11 @@ import (
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/internal/baseline"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -53,7 +53,7 @@ func BenchmarkWindowedBackfillVsKafkaReplay(b *testing.B) {
 		}
 		n = v
 	}
-	r := e2etest.ParseRule(b, benchWindowedRule)
+	r := livetest.ParseRule(b, benchWindowedRule)
 	set, err := rule.NewSet([]*rule.Rule{r})
 	if err != nil {
 		b.Fatal(err)
@@ -168,7 +168,7 @@ func archiveTyped(b *testing.B, broker *kafkatest.Broker, end map[int32]int64, r
 		done <- lakehouse.RunArchiver(ctx, lakehouse.ArchiverConfig{Brokers: []string{broker.Addr}, Bucket: bkt, Columns: cols,
 			RollAge: time.Second, CompactInterval: -1, Logger: slog.New(slog.DiscardHandler)})
 	}()
-	e2etest.WaitFor(b, 5*time.Minute, "the lake to hold every event", func() bool {
+	livetest.WaitFor(b, 5*time.Minute, "the lake to hold every event", func() bool {
 		snap, err := lake.Snapshot(context.Background())
 		if err != nil {
 			return false

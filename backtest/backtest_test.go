@@ -18,13 +18,13 @@ import (
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -48,7 +48,7 @@ func lakeOf(t *testing.T, n int) (*lakehouse.Lake, []*kgo.Record) {
 	t.Helper()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	recs := produceHistory(t, b, n)
-	lake, _ := e2etest.Archive(t, b, recs)
+	lake, _ := livetest.Archive(t, b, recs)
 	return lake, recs
 }
 
@@ -65,7 +65,7 @@ func produceHistory(t *testing.T, b *kafkatest.Broker, n int) []*kgo.Record {
 			recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: []byte(`{"type":`), Timestamp: ev.Time})
 		}
 	}
-	return e2etest.ProduceSync(t, b, recs...)
+	return livetest.ProduceSync(t, b, recs...)
 }
 
 func parseRules(t *testing.T) []*rule.Rule {
@@ -274,14 +274,14 @@ func mustJSON(t *testing.T, v any) string {
 // archived events says they would have.
 func TestBacktestIsLive(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
-	d, _ := e2etest.StartLive(t, b, nil)
+	d, _ := livetest.StartLive(t, b, nil)
 	rules := parseRules(t)
 	var ctl []*kgo.Record
 	for _, r := range rules {
-		ctl = append(ctl, e2etest.Upsert(t, r))
+		ctl = append(ctl, livetest.Upsert(t, r))
 	}
-	e2etest.ProduceSync(t, b, ctl...)
-	e2etest.WaitFor(t, 30*time.Second, "the rules to be active", func() bool {
+	livetest.ProduceSync(t, b, ctl...)
+	livetest.WaitFor(t, 30*time.Second, "the rules to be active", func() bool {
 		for _, r := range rules {
 			if v, ok := d.Count(r.Key(), ""); !ok || v.Version != r.Version {
 				return false
@@ -290,7 +290,7 @@ func TestBacktestIsLive(t *testing.T) {
 		return true
 	})
 	recs := produceHistory(t, b, 3000)
-	lake, _ := e2etest.Archive(t, b, recs)
+	lake, _ := livetest.Archive(t, b, recs)
 	rep, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: rules})
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +306,7 @@ func TestBacktestIsLive(t *testing.T) {
 		}
 		total += r.Firings
 	}
-	alerts := e2etest.Alerts(t, b.Consume(t, "alerts", total, 60*time.Second))
+	alerts := livetest.Alerts(t, b.Consume(t, "alerts", total, 60*time.Second))
 	got := map[string]int{}
 	for _, a := range alerts {
 		got[a.RuleID+" "+a.Customer]++
@@ -316,11 +316,11 @@ func TestBacktestIsLive(t *testing.T) {
 		t.Errorf("live raised, per rule and customer,\n%v\nthe backtest says\n%v", got, want)
 	}
 	// And no more than that, once live has evaluated everything.
-	group := "live-" + strings.ReplaceAll(t.Name(), "/", "-") // e2etest.StartLive's
-	e2etest.WaitFor(t, 60*time.Second, "live to commit every event", func() bool {
-		return e2etest.GroupCommitted(t, b, group, "events") >= int64(len(recs))
+	group := "live-" + strings.ReplaceAll(t.Name(), "/", "-") // livetest.StartLive's
+	livetest.WaitFor(t, 60*time.Second, "live to commit every event", func() bool {
+		return livetest.GroupCommitted(t, b, group, "events") >= int64(len(recs))
 	})
-	if n := e2etest.TopicRecords(t, b, "alerts"); n != int64(total) {
+	if n := livetest.TopicRecords(t, b, "alerts"); n != int64(total) {
 		t.Errorf("%d alerts on the topic, the backtest says %d", n, total)
 	}
 }
@@ -331,7 +331,7 @@ func TestBacktestIsLive(t *testing.T) {
 func TestBacktestReadsKafkaTail(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	recs := produceHistory(t, b, 2000)
-	lake, _ := e2etest.Archive(t, b, recs)
+	lake, _ := livetest.Archive(t, b, recs)
 	// More events, not archived: a later stretch of the stream, and a record without
 	// a customer, which live dead-letters.
 	gen := workload.New(6, workload.Config{Customers: 4, Start: recs[len(recs)-1].Timestamp.Add(time.Second), Step: 3 * time.Second})
@@ -341,7 +341,7 @@ func TestBacktestReadsKafkaTail(t *testing.T) {
 		more[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
 	}
 	more = append(more, &kgo.Record{Topic: "events", Value: []byte(`{"type":"login.failed"}`), Timestamp: more[0].Timestamp}) // no customer
-	more = e2etest.ProduceSync(t, b, more...)
+	more = livetest.ProduceSync(t, b, more...)
 	rules := parseRules(t)
 	all := append(slices.Clone(recs), more...)
 
@@ -379,7 +379,7 @@ func TestBacktestReadsKafkaTail(t *testing.T) {
 func TestPartitionState(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	recs := produceHistory(t, b, 1500)
-	lake, _ := e2etest.Archive(t, b, recs)
+	lake, _ := livetest.Archive(t, b, recs)
 	more := produceHistory(t, b, 500) // the tail: not archived
 	all := append(slices.Clone(recs), more...)
 	r := parseRules(t)[0]

@@ -11,9 +11,9 @@ import (
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/window"
 )
 
@@ -26,7 +26,7 @@ func TestBacktestReadsWhatRetentionLeft(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	recs := produceHistory(t, b, 2000)
-	lake, _ := e2etest.Archive(t, b, recs)
+	lake, _ := livetest.Archive(t, b, recs)
 	first := recs[0].Timestamp
 	rep, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{Retention: 24 * time.Hour, DeleteDelay: -1, CompactSmallBytes: -1,
 		Now: func() time.Time { return first.Add(50*time.Minute + 24*time.Hour) }})

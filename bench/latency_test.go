@@ -14,7 +14,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/bench"
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 const childEnv = "HINDSIGHT_BENCH_BROKER_CHILD"
@@ -62,7 +62,7 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 	defer cancel()
 	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{
 		BrokerCommand: childCommand(t), Rate: 2000, Duration: time.Second, Warmup: 500 * time.Millisecond,
-		Rules: 20, Logger: e2etest.Logger(t),
+		Rules: 20, Logger: livetest.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func TestLatencyProbesAreAccounted(t *testing.T) {
 	defer cancel()
 	cfg := bench.LatencyConfig{
 		BrokerCommand: childCommand(t), Rate: 2000, Duration: time.Second, Warmup: -1,
-		Rules: 20, ProbeEvery: 4, WebhookEvery: -1, NoBaseline: true, NoBreakdown: true, Logger: e2etest.Logger(t),
+		Rules: 20, ProbeEvery: 4, WebhookEvery: -1, NoBaseline: true, NoBreakdown: true, Logger: livetest.Logger(t),
 	}
 	cfg.EnsureDefaults()
 	rep, err := bench.RunLatency(ctx, cfg)
@@ -187,7 +187,7 @@ func TestLatencyRepeat(t *testing.T) {
 	defer cancel()
 	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{
 		BrokerCommand: childCommand(t), Rate: 1000, Duration: time.Second, Warmup: -1, Repeat: 2,
-		Rules: 10, NoBaseline: true, NoBreakdown: true, Logger: e2etest.Logger(t),
+		Rules: 10, NoBaseline: true, NoBreakdown: true, Logger: livetest.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/bench"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // Short real runs of each benchmark at tiny sizes: real figures come out, the
@@ -52,7 +52,7 @@ func TestEvalRun(t *testing.T) {
 }
 
 func TestArchiveRun(t *testing.T) {
-	rep, err := bench.RunArchive(context.Background(), bench.ArchiveConfig{Events: 20_000, Logger: e2etest.Logger(t)})
+	rep, err := bench.RunArchive(context.Background(), bench.ArchiveConfig{Events: 20_000, Logger: livetest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestArchiveRun(t *testing.T) {
 }
 
 func TestBackfillRun(t *testing.T) {
-	rep, err := bench.RunBackfill(context.Background(), bench.BackfillConfig{Events: 30_000, Rules: 2, Logger: e2etest.Logger(t)})
+	rep, err := bench.RunBackfill(context.Background(), bench.BackfillConfig{Events: 30_000, Rules: 2, Logger: livetest.Logger(t)})
 	if err != nil {
 		t.Fatal(err) // includes backfill and replay counting differently
 	}
@@ -98,7 +98,7 @@ func TestThroughputRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: six daemon runs over preloaded events; runs in make test")
 	}
-	rep, err := bench.RunThroughput(context.Background(), bench.ThroughputConfig{Events: 20_000, ManyRules: 20, Logger: e2etest.Logger(t)})
+	rep, err := bench.RunThroughput(context.Background(), bench.ThroughputConfig{Events: 20_000, ManyRules: 20, Logger: livetest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,8 @@ import (
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -27,7 +27,7 @@ const loginRule = `{"id":"login-failures","scope":"*","name":"Login failures","w
 
 func TestAuthWithToken(t *testing.T) {
 	d := startDaemon(t, "s3cret")
-	controls := func() int64 { return e2etest.TopicRecords(t, d.b, "controls") }
+	controls := func() int64 { return livetest.TopicRecords(t, d.b, "controls") }
 
 	var e contract.ErrorResponse
 	resp := call(t, "POST", d.url("/v1/console/rules"), "", draft(loginRule), &e)
@@ -98,7 +98,7 @@ func TestAuthWithoutToken(t *testing.T) {
 	if resp.StatusCode != 403 || !strings.Contains(e.Error, "loopback host") {
 		t.Errorf("rebound host write: %d %q", resp.StatusCode, e.Error)
 	}
-	if n := e2etest.TopicRecords(t, d.b, "controls"); n != 0 {
+	if n := livetest.TopicRecords(t, d.b, "controls"); n != 0 {
 		t.Fatalf("refused writes published %d controls", n)
 	}
 
@@ -132,14 +132,14 @@ func TestAuthWithoutToken(t *testing.T) {
 			srv := httptest.NewServer(c)
 			defer srv.Close()
 			defer c.Close()
-			before := e2etest.TopicRecords(t, d.b, "controls")
+			before := livetest.TopicRecords(t, d.b, "controls")
 			body := draft(fmt.Sprintf(`{"id":"remote-%d","scope":"c-1","when":{"path":"$.type"},"threshold":1}`, tc.status))
 			var got map[string]any
 			resp := call(t, "POST", srv.URL+"/v1/console/rules", tc.send, body, &got)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d %v, want %d", resp.StatusCode, got, tc.status)
 			}
-			published := e2etest.TopicRecords(t, d.b, "controls") - before
+			published := livetest.TopicRecords(t, d.b, "controls") - before
 			if tc.status != 200 {
 				if msg, _ := got["error"].(string); !strings.Contains(msg, tc.msg) {
 					t.Errorf("message %q does not say %q", msg, tc.msg)
@@ -426,7 +426,7 @@ func TestSaveReportsTheDaemonStatus(t *testing.T) {
 	if resp := call(t, "DELETE", d.url("/v1/console/rules?scope=*&id=login-failures"), "", nil, &s); resp.StatusCode != 404 || s.Status != "not_found" || s.Offset != -1 {
 		t.Errorf("delete again: %d %+v", resp.StatusCode, s)
 	}
-	if n := e2etest.TopicRecords(t, d.b, "controls"); n != 4 {
+	if n := livetest.TopicRecords(t, d.b, "controls"); n != 4 {
 		t.Errorf("controls topic holds %d records, want 4 (two upserts, a stale one, a delete)", n)
 	}
 }
@@ -440,7 +440,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 		v, _ := json.Marshal(a)
 		early = append(early, &kgo.Record{Topic: "alerts", Key: []byte(a.Customer), Value: v})
 	}
-	e2etest.ProduceSync(t, d.b, early...)
+	livetest.ProduceSync(t, d.b, early...)
 	small, err := console.New(console.Config{Backend: d.ConsoleBackend(), RecentAlerts: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -449,7 +449,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(small.Close)
 	var got console.AlertsResponse
-	e2etest.WaitFor(t, 20*time.Second, "the last 3 alerts", func() bool {
+	livetest.WaitFor(t, 20*time.Second, "the last 3 alerts", func() bool {
 		call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got)
 		return len(got.Alerts) == 3
 	})
@@ -494,7 +494,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 	// The same alert again (another instance, a restart), and a record that is not an
 	// alert: neither shows; a later alert does.
 	dup, _ := json.Marshal(a)
-	e2etest.ProduceSync(t, d.b,
+	livetest.ProduceSync(t, d.b,
 		&kgo.Record{Topic: "alerts", Key: []byte("c-4"), Value: dup},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-4"), Value: []byte("not json")},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-5"), Value: []byte(`{"alert_id":"later","rule_id":"r","scope":"*","version":1,"customer":"c-5","count":1,"threshold":1,"source":"live"}`)})
@@ -639,8 +639,8 @@ func TestPageIsServedFromEmbeddedAssets(t *testing.T) {
 		t.Errorf("unknown endpoint: %d %q", resp.StatusCode, e.Error)
 	}
 	// The daemon's own endpoints are still its own.
-	e2etest.WaitFor(t, 10*time.Second, "healthz ok", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "healthz ok", func() bool {
 		var health map[string]any
-		return e2etest.GetJSON(t, d.url("/healthz"), &health) == 200 && health["status"] == "ok"
+		return livetest.GetJSON(t, d.url("/healthz"), &health) == 200 && health["status"] == "ok"
 	})
 }

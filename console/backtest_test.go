@@ -11,8 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // backtestRule fires per customer and hour with three failed logins.
@@ -58,7 +58,7 @@ func produceBacktestHistory(t *testing.T, d *daemon) []*kgo.Record {
 	for i, e := range evs {
 		recs[i] = e.record()
 	}
-	recs = e2etest.ProduceSync(t, d.b, recs...)
+	recs = livetest.ProduceSync(t, d.b, recs...)
 	d.waitLake(t, int64(len(evs)))
 	return recs
 }
@@ -69,7 +69,7 @@ func backtestOracle(t *testing.T, recs []*kgo.Record, from time.Time) (firings i
 	t.Helper()
 	var in []*kgo.Record
 	doc := jsonpath.NewDocument()
-	r := e2etest.ParseRule(t, backtestRule)
+	r := livetest.ParseRule(t, backtestRule)
 	for _, rec := range recs {
 		if rec.Timestamp.Before(from) {
 			continue
@@ -79,7 +79,7 @@ func backtestOracle(t *testing.T, recs []*kgo.Record, from time.Time) (firings i
 			matches++
 		}
 	}
-	ids, _, err := e2etest.WindowReplay(in, r, nil)
+	ids, _, err := livetest.WindowReplay(in, r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -35,7 +35,7 @@ func TestBrowserAlertsView(t *testing.T) {
 		c.Notify.Sender = notify.SenderConfig{AllowPrivate: true, MaxAttempts: 2, Timeout: time.Second,
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}
 	})
-	r := e2etest.ParseRule(t, `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},"group_by":["$.user"],
+	r := livetest.ParseRule(t, `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},"group_by":["$.user"],
 		"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"severity":"high","resolve":true,"notify":["hook","broken"]}}`)
 	var recs []*kgo.Record
 	for _, c := range []*rule.Control{
@@ -49,16 +49,16 @@ func TestBrowserAlertsView(t *testing.T) {
 		}
 		recs = append(recs, &kgo.Record{Topic: "controls", Key: []byte(c.RecordKey()), Value: v})
 	}
-	e2etest.ProduceSync(t, d.b, recs...)
-	e2etest.WaitFor(t, 30*time.Second, "the rule live", func() bool { _, ok := d.Count(r.Key(), ""); return ok })
+	livetest.ProduceSync(t, d.b, recs...)
+	livetest.WaitFor(t, 30*time.Second, "the rule live", func() bool { _, ok := d.Count(r.Key(), ""); return ok })
 	ts := func(sec int) string { return time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC).Format(time.RFC3339) }
-	e2etest.ProduceSync(t, d.b,
-		e2etest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"a","ts":%q}`, ts(1))),
-		e2etest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"a","ts":%q}`, ts(2))),  // fires
-		e2etest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"b","ts":%q}`, ts(30))), // resolves a
+	livetest.ProduceSync(t, d.b,
+		livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"a","ts":%q}`, ts(1))),
+		livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"a","ts":%q}`, ts(2))),  // fires
+		livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"b","ts":%q}`, ts(30))), // resolves a
 	)
-	e2etest.WaitTopicRecords(t, d.b, "alerts", 2, 30*time.Second)
-	e2etest.WaitTopicRecords(t, d.b, "alerts.undelivered", 2, 30*time.Second)
+	livetest.WaitTopicRecords(t, d.b, "alerts", 2, 30*time.Second)
+	livetest.WaitTopicRecords(t, d.b, "alerts.undelivered", 2, 30*time.Second)
 
 	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1400))
 	br.do("open the console", chromedp.EmulateViewport(1440, 1400), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
@@ -116,10 +116,10 @@ func TestBrowserAlertsView(t *testing.T) {
 	br.do("mute c-9", chromedp.SendKeys(chromedp.ID("mute-id"), "quiet"), chromedp.SetValue(chromedp.ID("mute-scope"), "c-9"),
 		chromedp.SendKeys(chromedp.ID("mute-reason"), "maintenance"), chromedp.Click(chromedp.ID("mute-add")))
 	br.waitText("the mute saved", "#mute-status", "Muted: c-9/quiet")
-	e2etest.WaitFor(t, 10*time.Second, "the daemon to fold the mute", func() bool { return len(d.Registry().Mutes()) == 1 })
+	livetest.WaitFor(t, 10*time.Second, "the daemon to fold the mute", func() bool { return len(d.Registry().Mutes()) == 1 })
 	br.waitText("the mute listed", "#mutes tbody", "maintenance")
 	br.do("unmute", chromedp.Click(chromedp.CSS(`#mutes tbody tr[data-mute="c-9/quiet"] button`)))
 	br.waitText("the mute removed", "#mute-status", "Unmuted: c-9/quiet")
-	e2etest.WaitFor(t, 10*time.Second, "the daemon to drop the mute", func() bool { return len(d.Registry().Mutes()) == 0 })
+	livetest.WaitFor(t, 10*time.Second, "the daemon to drop the mute", func() bool { return len(d.Registry().Mutes()) == 0 })
 	br.checkNothingThrown()
 }

@@ -12,10 +12,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // daemon is a live daemon with the archiver and hand-off backfill on, whose console
@@ -40,7 +40,7 @@ func startDaemonWith(t *testing.T, token string, mod func(*live.Config)) *daemon
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	lake := "file://" + t.TempDir()
 	cache := t.TempDir()
-	d, stop := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, stop := livetest.StartLive(t, b, func(c *live.Config) {
 		c.LakeURL, c.NoArchive, c.NoBackfill = lake, false, false
 		c.ArchiveRollAge = 100 * time.Millisecond
 		c.BackfillCacheDir = cache
@@ -59,13 +59,13 @@ func startDaemonWith(t *testing.T, token string, mod func(*live.Config)) *daemon
 // waitLake waits until the lake holds n events.
 func (d *daemon) waitLake(t *testing.T, n int64) {
 	t.Helper()
-	l, err := lakehouse.OpenLake(context.Background(), d.lake, e2etest.Logger(t))
+	l, err := lakehouse.OpenLake(context.Background(), d.lake, livetest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	var rows int64
-	e2etest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d events in the lake", n), func() bool {
+	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d events in the lake", n), func() bool {
 		s, err := l.Snapshot(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +101,7 @@ func produce(t *testing.T, b *kafkatest.Broker, evs []event) {
 	for i, e := range evs {
 		recs[i] = e.record()
 	}
-	e2etest.ProduceSync(t, b, recs...)
+	livetest.ProduceSync(t, b, recs...)
 }
 
 // call sends a request with an optional bearer token and JSON body, decodes the JSON
@@ -121,7 +121,7 @@ func callWith(t *testing.T, method, url, token string, body, out any, mod func(*
 		}
 		rd = bytes.NewReader(data)
 	}
-	resp, data := e2etest.Request(t, method, url, rd, func(req *http.Request) {
+	resp, data := livetest.Request(t, method, url, rd, func(req *http.Request) {
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/console"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // The rules of TestPreviewReplaysWindowsAsLive. Those with an id are saved before the
@@ -96,7 +96,7 @@ func TestPreviewReplaysWindowsAsLive(t *testing.T) {
 	for i, e := range evs {
 		recs[i] = e.record()
 	}
-	e2etest.ProduceSync(t, d.b, recs...) // sets each record's partition and offset
+	livetest.ProduceSync(t, d.b, recs...) // sets each record's partition and offset
 	byName := map[string]*kgo.Record{}
 	byPos := map[[2]int64]string{}
 	for i, e := range evs {
@@ -108,8 +108,8 @@ func TestPreviewReplaysWindowsAsLive(t *testing.T) {
 	}
 	d.waitLake(t, int64(len(evs)))
 	// Live's alerts for the saved rules: as many as the crossings worked out below.
-	e2etest.WaitTopicRecords(t, d.b, "alerts", 4+5+2, 30*time.Second)
-	liveAlerts := e2etest.Alerts(t, d.b.Consume(t, "alerts", 4+5+2, 30*time.Second))
+	livetest.WaitTopicRecords(t, d.b, "alerts", 4+5+2, 30*time.Second)
+	liveAlerts := livetest.Alerts(t, d.b.Consume(t, "alerts", 4+5+2, 30*time.Second))
 
 	at := func(sec int) string { return (time.Duration(sec) * time.Second).String() }
 	for _, tc := range []struct {

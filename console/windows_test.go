@@ -12,7 +12,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // The rules of the open-windows tests, saved before their events arrive.
@@ -49,18 +49,18 @@ func produceWindowEvents(t *testing.T, d *daemon, token string) {
 		}
 		return js + "}"
 	}
-	e2etest.ProduceSync(t, d.b, // each customer's in offset order
-		e2etest.Event("acme", ev("download", "a", 1, "4")),
-		e2etest.Event("acme", ev("download", "b", 2, "1")),
-		e2etest.Event("globex", ev("download", "a", 3, "20")),
-		e2etest.Event("acme", ev("download", "a", 6, "7")),
-		e2etest.Event("acme", ev("upload", "a", 8, "100")), // no match
-		e2etest.Event("initech", ev("download", "c", 8, "2")),
-		e2etest.Event("acme", ev("download", "a", 7, "")), // matches; no bytes: no sum, no window
+	livetest.ProduceSync(t, d.b, // each customer's in offset order
+		livetest.Event("acme", ev("download", "a", 1, "4")),
+		livetest.Event("acme", ev("download", "b", 2, "1")),
+		livetest.Event("globex", ev("download", "a", 3, "20")),
+		livetest.Event("acme", ev("download", "a", 6, "7")),
+		livetest.Event("acme", ev("upload", "a", 8, "100")), // no match
+		livetest.Event("initech", ev("download", "c", 8, "2")),
+		livetest.Event("acme", ev("download", "a", 7, "")), // matches; no bytes: no sum, no window
 	)
 	// downloads counts 4 + 1 + 1 once the last event is in; both rules are live once
 	// each partition has adopted them.
-	e2etest.WaitFor(t, 30*time.Second, "the events counted and the rules live", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the events counted and the rules live", func() bool {
 		var rules console.RulesResponse
 		if resp := call(t, "GET", d.url("/v1/console/rules"), token, nil, &rules); resp.StatusCode != 200 {
 			t.Fatalf("rules: %d", resp.StatusCode)
@@ -185,7 +185,7 @@ func TestWindowsListOpenWindowsPerCustomerAndGroup(t *testing.T) {
 
 	// The daemon's own answer for one customer is the console's row.
 	var acme contract.CountView
-	if code := e2etest.GetJSON(t, d.url("/v1/counts?scope=*&rule=bytes-per-user&customer=acme"), &acme); code != 200 || windowLine(acme) != want[0] {
+	if code := livetest.GetJSON(t, d.url("/v1/counts?scope=*&rule=bytes-per-user&customer=acme"), &acme); code != 200 || windowLine(acme) != want[0] {
 		t.Errorf("/v1/counts for acme: %d %s\nwant %s", code, windowLine(acme), want[0])
 	}
 

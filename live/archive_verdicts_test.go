@@ -15,11 +15,11 @@ import (
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -39,7 +39,7 @@ func startFedDaemon(t *testing.T, partitions int32, mod func(*live.Config)) *fed
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions})
 	reg := prometheus.NewRegistry()
 	lakeURL := "file://" + t.TempDir()
-	e2etest.StartLive(t, b, func(c *live.Config) {
+	livetest.StartLive(t, b, func(c *live.Config) {
 		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
 		c.ArchiveRollAge = 50 * time.Millisecond
 		mod(c)
@@ -51,9 +51,9 @@ func startFedDaemon(t *testing.T, partitions int32, mod func(*live.Config)) *fed
 	t.Cleanup(func() { lake.Close() })
 	f := &fedDaemon{t: t, b: b, reg: reg, lake: lake, ends: map[int32]int64{}}
 	seq := 0
-	e2etest.WaitFor(t, 30*time.Second, "the archiver fed on every partition", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the archiver fed on every partition", func() bool {
 		seq++
-		f.produce(e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, -seq)), e2etest.Event("c-2", fmt.Sprintf(`{"n":%d}`, -seq)))
+		f.produce(livetest.Event("c-1", fmt.Sprintf(`{"n":%d}`, -seq)), livetest.Event("c-2", fmt.Sprintf(`{"n":%d}`, -seq)))
 		f.waitArchived("warm-up")
 		return promtest.Sum(t, reg, "hindsight_lake_catch_up_partitions") == 0
 	})
@@ -61,14 +61,14 @@ func startFedDaemon(t *testing.T, partitions int32, mod func(*live.Config)) *fed
 }
 
 func (f *fedDaemon) produce(recs ...*kgo.Record) {
-	for _, r := range e2etest.ProduceSync(f.t, f.b, recs...) {
+	for _, r := range livetest.ProduceSync(f.t, f.b, recs...) {
 		f.ends[r.Partition] = max(f.ends[r.Partition], r.Offset)
 	}
 }
 
 // waitArchived waits until the lake holds everything produced.
 func (f *fedDaemon) waitArchived(what string) {
-	e2etest.WaitFor(f.t, 30*time.Second, what+" archived", func() bool {
+	livetest.WaitFor(f.t, 30*time.Second, what+" archived", func() bool {
 		snap, err := f.lake.Snapshot(context.Background())
 		if err != nil {
 			return false
@@ -94,9 +94,9 @@ func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
 
 	var recs []*kgo.Record
 	for i := range 300 {
-		recs = append(recs, e2etest.Event(fmt.Sprintf("c-%d", i%7), fmt.Sprintf(`{"n":%d,"s":"x"}`, 1000+i)))
+		recs = append(recs, livetest.Event(fmt.Sprintf("c-%d", i%7), fmt.Sprintf(`{"n":%d,"s":"x"}`, 1000+i)))
 		if i%50 == 0 {
-			recs = append(recs, e2etest.Event(fmt.Sprintf("c-%d", i%7), `{"n":`)) // dead-lettered: not JSON
+			recs = append(recs, livetest.Event(fmt.Sprintf("c-%d", i%7), `{"n":`)) // dead-lettered: not JSON
 		}
 	}
 	f.produce(recs...)
@@ -163,7 +163,7 @@ func TestArchiveFeedLimit(t *testing.T) {
 			for round := 0; round < 20 && (tc.wait >= 0 && round < 10 || tc.wait < 0 && dropped() == 0); round++ {
 				var recs []*kgo.Record
 				for i := range 200 {
-					recs = append(recs, e2etest.Event(fmt.Sprintf("c-%d", i%7), fmt.Sprintf(`{"n":%d}`, produced+i)))
+					recs = append(recs, livetest.Event(fmt.Sprintf("c-%d", i%7), fmt.Sprintf(`{"n":%d}`, produced+i)))
 				}
 				f.produce(recs...)
 				produced += len(recs)
@@ -196,7 +196,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	lakeURL := "file://" + t.TempDir()
 	start := func() (*prometheus.Registry, context.CancelFunc, *live.Daemon) {
 		reg := prometheus.NewRegistry()
-		d, stop := e2etest.StartLive(t, b, func(c *live.Config) {
+		d, stop := livetest.StartLive(t, b, func(c *live.Config) {
 			c.LakeURL, c.NoArchive, c.NoBackfill, c.Registry = lakeURL, false, false, reg
 			c.ArchiveRollAge = 50 * time.Millisecond
 		})
@@ -212,11 +212,11 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	produce := func(from, n int) {
 		var recs []*kgo.Record
 		for i := range n {
-			rec := e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, from+i))
+			rec := livetest.Event("c-1", fmt.Sprintf(`{"n":%d}`, from+i))
 			rec.Timestamp = old.Add(time.Duration(from+i) * time.Millisecond)
 			recs = append(recs, rec)
 		}
-		e2etest.ProduceSync(t, b, recs...)
+		livetest.ProduceSync(t, b, recs...)
 	}
 	archived := func(end int64) func() bool {
 		return func() bool {
@@ -227,7 +227,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 
 	_, stop, d := start()
 	produce(0, 50) // offsets 0–49: read and archived
-	e2etest.WaitFor(t, 30*time.Second, "the first events archived", archived(49))
+	livetest.WaitFor(t, 30*time.Second, "the first events archived", archived(49))
 	stop()
 	<-d.Done()
 	produce(50, 50) // offsets 50–99, while the daemon is down
@@ -239,7 +239,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	}
 
 	reg, _, d := start()
-	e2etest.WaitFor(t, 30*time.Second, "the events after the deleted ones archived", archived(99))
+	livetest.WaitFor(t, 30*time.Second, "the events after the deleted ones archived", archived(99))
 	if got := promtest.Value(t, reg, "hindsight_events_deleted_unread_total", "partition", "0"); got != 30 {
 		t.Errorf("hindsight_events_deleted_unread_total = %v, want 30", got)
 	}
@@ -264,14 +264,14 @@ func TestDeletedBeforeArchived(t *testing.T) {
 
 	// Rules added now count the history the lake holds and say what it lacks: a
 	// running count (backfill) and a windowed count (its history replayed, backtest).
-	plain := e2etest.ParseRule(t, `{"id":"any","scope":"*","version":1,"threshold":1000,"when":{"path":"$.n"}}`)
-	windowed := e2etest.ParseRule(t, `{"id":"hourly","scope":"*","version":1,"window":{"size":"24h"},"threshold":1000,"when":{"path":"$.n"}}`)
-	recent := e2etest.ParseRule(t, `{"id":"recent","scope":"*","version":1,"threshold":1000,"lookback":"1d","when":{"path":"$.n"}}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, plain), e2etest.Upsert(t, windowed), e2etest.Upsert(t, recent))
+	plain := livetest.ParseRule(t, `{"id":"any","scope":"*","version":1,"threshold":1000,"when":{"path":"$.n"}}`)
+	windowed := livetest.ParseRule(t, `{"id":"hourly","scope":"*","version":1,"window":{"size":"24h"},"threshold":1000,"when":{"path":"$.n"}}`)
+	recent := livetest.ParseRule(t, `{"id":"recent","scope":"*","version":1,"threshold":1000,"lookback":"1d","when":{"path":"$.n"}}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, plain), livetest.Upsert(t, windowed), livetest.Upsert(t, recent))
 	want := []contract.MissingRange{{Partition: 0, From: 50, To: 79, Reason: lakehouse.DeletedReason}}
 	for _, r := range []*rule.Rule{plain, windowed} {
 		var view contract.RuleView
-		e2etest.WaitFor(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
+		livetest.WaitFor(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
 			for _, v := range d.Rules() {
 				if v.ID == r.ID {
 					view = v
@@ -288,7 +288,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	}
 	// A rule whose lookback ends after those events lacks nothing.
 	var view contract.RuleView
-	e2etest.WaitFor(t, 30*time.Second, "rule recent's history counted", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "rule recent's history counted", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == recent.ID {
 				view = v
@@ -321,7 +321,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 // --archive-compression.
 func TestArchiveCompression(t *testing.T) {
 	f := startFedDaemon(t, 1, func(c *live.Config) { c.ArchiveCompression = lakehouse.CompressionSnappy })
-	f.produce(e2etest.Event("c-1", `{"n":1}`), e2etest.Event("c-1", `{"n":2}`))
+	f.produce(livetest.Event("c-1", `{"n":1}`), livetest.Event("c-1", `{"n":2}`))
 	f.waitArchived("the events")
 	snap, err := f.lake.Snapshot(context.Background())
 	if err != nil {
@@ -373,18 +373,18 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 	produce := func(from, n int, at time.Time) {
 		var recs []*kgo.Record
 		for i := range n {
-			rec := e2etest.Event("c-1", fmt.Sprintf(`{"n":%d,"g":"x"}`, from+i))
+			rec := livetest.Event("c-1", fmt.Sprintf(`{"n":%d,"g":"x"}`, from+i))
 			rec.Timestamp = at.Add(time.Duration(i) * time.Millisecond)
 			recs = append(recs, rec)
 		}
-		e2etest.ProduceSync(t, b, recs...)
+		livetest.ProduceSync(t, b, recs...)
 		end += int64(n)
-		e2etest.WaitFor(t, 30*time.Second, "the events archived", func() bool {
+		livetest.WaitFor(t, 30*time.Second, "the events archived", func() bool {
 			snap, err := lake.Snapshot(ctx)
 			return err == nil && snap.Watermark(0) >= end-1
 		})
 	}
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.LakeURL, c.NoArchive, c.NoBackfill = lakeURL, false, false
 		c.ArchiveRollAge = 50 * time.Millisecond
 	})
@@ -402,23 +402,23 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 	if rep.FilesExpired == 0 || st.Earliest != 40 {
 		t.Fatalf("retention dropped %d files, the lake holds from offset %d: want the 40 old events gone", rep.FilesExpired, st.Earliest)
 	}
-	plain := e2etest.ParseRule(t, `{"id":"any","scope":"*","version":1,"threshold":1000,"when":{"path":"$.g"}}`)
-	grouped := e2etest.ParseRule(t, `{"id":"by-g","scope":"*","version":1,"group_by":["$.g"],"threshold":1000,"when":{"path":"$.g"}}`)
+	plain := livetest.ParseRule(t, `{"id":"any","scope":"*","version":1,"threshold":1000,"when":{"path":"$.g"}}`)
+	grouped := livetest.ParseRule(t, `{"id":"by-g","scope":"*","version":1,"group_by":["$.g"],"threshold":1000,"when":{"path":"$.g"}}`)
 	// With a lookback of a day, the old events are not history to count, dropped or not.
-	plainDay := e2etest.ParseRule(t, `{"id":"any-day","scope":"*","version":1,"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
-	groupedDay := e2etest.ParseRule(t, `{"id":"by-g-day","scope":"*","version":1,"group_by":["$.g"],"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
+	plainDay := livetest.ParseRule(t, `{"id":"any-day","scope":"*","version":1,"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
+	groupedDay := livetest.ParseRule(t, `{"id":"by-g-day","scope":"*","version":1,"group_by":["$.g"],"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
 	// Nor for hourly windows: the old events' windows closed long ago, and history
 	// holds the recent ones alone.
-	hourlyDay := e2etest.ParseRule(t, `{"id":"hourly-day","scope":"*","version":1,"window":{"size":"1h"},"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
+	hourlyDay := livetest.ParseRule(t, `{"id":"hourly-day","scope":"*","version":1,"window":{"size":"1h"},"threshold":1000,"lookback":"1d","when":{"path":"$.g"}}`)
 	// heldFrom is where each rule's history should say it starts (0: nowhere).
 	check := func(what string, want int64, heldFrom int64, rules ...*rule.Rule) {
 		t.Helper()
 		for _, r := range rules {
-			e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+			livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 		}
 		for _, r := range rules {
 			var view contract.RuleView
-			e2etest.WaitFor(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
+			livetest.WaitFor(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
 				for _, v := range d.Rules() {
 					if v.ID == r.ID && v.Version == r.Version {
 						view = v
@@ -487,7 +487,7 @@ func TestArchiveRetention(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	lakeURL := "file://" + t.TempDir()
 	reg := prometheus.NewRegistry()
-	e2etest.StartLive(t, b, func(c *live.Config) {
+	livetest.StartLive(t, b, func(c *live.Config) {
 		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
 		c.ArchiveRollAge, c.ArchiveRetention, c.ArchiveMaintainInterval = 50*time.Millisecond, 5*24*time.Hour, 100*time.Millisecond
 	})
@@ -503,11 +503,11 @@ func TestArchiveRetention(t *testing.T) {
 	produce := func(n int, at time.Time) {
 		var recs []*kgo.Record
 		for i := range n {
-			rec := e2etest.Event("c-1", fmt.Sprintf(`{"n":%d}`, i))
+			rec := livetest.Event("c-1", fmt.Sprintf(`{"n":%d}`, i))
 			rec.Timestamp = at.Add(time.Duration(i) * time.Millisecond)
 			recs = append(recs, rec)
 		}
-		e2etest.ProduceSync(t, b, recs...)
+		livetest.ProduceSync(t, b, recs...)
 		end += int64(n)
 	}
 	archived := func() bool {
@@ -515,9 +515,9 @@ func TestArchiveRetention(t *testing.T) {
 		return err == nil && snap.Watermark(0) == end-1
 	}
 	produce(40, time.Now().Add(-10*24*time.Hour))
-	e2etest.WaitFor(t, 30*time.Second, "the old events archived, in files of their own", archived)
+	livetest.WaitFor(t, 30*time.Second, "the old events archived, in files of their own", archived)
 	produce(30, time.Now().Add(-time.Hour))
-	e2etest.WaitFor(t, 30*time.Second, "the old events' files expired", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the old events' files expired", func() bool {
 		snap, err := lake.Snapshot(ctx)
 		if err != nil {
 			return false

@@ -10,10 +10,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
 )
 
@@ -38,11 +38,11 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	rules := workload.Rules(5, 12, workload.RulesConfig{Customers: 30, MaxThreshold: 30, WindowedPercent: 50})
 	var history []*kgo.Record
 	gen := workload.New(5, workload.Config{Customers: 30})
-	produce := func(n int) { history = append(history, e2etest.ProduceEvents(t, b, gen, n)...) }
+	produce := func(n int) { history = append(history, livetest.ProduceEvents(t, b, gen, n)...) }
 	for _, r := range rules[:8] {
-		e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	}
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
 		c.ArchiveRollAge = 300 * time.Millisecond
 		c.SnapshotInterval = 200 * time.Millisecond
@@ -57,11 +57,11 @@ func TestBrokerRestartMidStream(t *testing.T) {
 		t.Fatalf("restarting the broker: %v", err)
 	}
 	for _, r := range rules[8:] {
-		e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	}
 	produce(1500)
 	waitCommitted(t, b, d, "after the restart")
-	e2etest.WaitFor(t, 60*time.Second, "every rule live (backfills done)", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "every rule live (backfills done)", func() bool {
 		for _, v := range d.Rules() {
 			if v.Status != contract.RuleLive {
 				return false
@@ -73,15 +73,15 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	windows := 0
 	for _, r := range rules {
 		if !r.Plain() {
-			_, open, err := e2etest.WindowReplay(history, r, nil)
+			_, open, err := livetest.WindowReplay(history, r, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got, _ := d.Counts(r.Key())
-			windows += e2etest.CheckOpenWindows(t, "rule "+r.Key().String(), e2etest.OpenWindows(got), open)
+			windows += livetest.CheckOpenWindows(t, "rule "+r.Key().String(), livetest.OpenWindows(got), open)
 			continue
 		}
-		want := e2etest.FullReplay(history, r)
+		want := livetest.FullReplay(history, r)
 		got, ok := d.Counts(r.Key())
 		if !ok {
 			t.Fatalf("rule %s not active", r.Key())
@@ -123,7 +123,7 @@ func waitCommitted(t *testing.T, b *kafkatest.Broker, d *live.Daemon, when strin
 			t.Logf("last: %s", last)
 		}
 	}()
-	e2etest.WaitFor(t, 60*time.Second, "the group to commit every event "+when, func() bool {
+	livetest.WaitFor(t, 60*time.Second, "the group to commit every event "+when, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		if group == "" {

@@ -10,10 +10,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestArchiverTypesActiveRulePaths: the embedded archiver types the paths the active
@@ -23,7 +23,7 @@ func TestArchiverTypesActiveRulePaths(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	lakeURL := "file://" + t.TempDir()
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.LakeURL, c.NoArchive = lakeURL, false
 		c.ArchiveRollAge = 50 * time.Millisecond
 		c.LakeColumns = []string{"$.region"}
@@ -34,17 +34,17 @@ func TestArchiverTypesActiveRulePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lake.Close()
-	metrics := func() string { return e2etest.GetText(t, "http://"+d.HTTPAddr()+"/metrics") }
+	metrics := func() string { return livetest.GetText(t, "http://"+d.HTTPAddr()+"/metrics") }
 	// newestColumns produces one event and returns the typed paths of the file that
 	// holds it.
 	seq := 0
 	newestColumns := func() []string {
 		t.Helper()
 		seq++
-		recs := e2etest.ProduceSync(t, b, &kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(fmt.Sprintf(`{"type":"t","n":%d}`, seq))})
+		recs := livetest.ProduceSync(t, b, &kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(fmt.Sprintf(`{"type":"t","n":%d}`, seq))})
 		off := recs[0].Offset
 		var cols []string
-		e2etest.WaitFor(t, 30*time.Second, "the event archived", func() bool {
+		livetest.WaitFor(t, 30*time.Second, "the event archived", func() bool {
 			snap, err := lake.Snapshot(ctx)
 			if err != nil || snap.Watermark(0) < off {
 				return false
@@ -65,29 +65,29 @@ func TestArchiverTypesActiveRulePaths(t *testing.T) {
 	if got := newestColumns(); !slices.Equal(got, []string{"$['region']"}) {
 		t.Fatalf("no rules: typed %q, want the --lake-columns path alone", got)
 	}
-	r := e2etest.ParseRule(t, `{"id":"r1","scope":"*","version":1,"threshold":100,"when":{"all":[{"path":"$.type","op":"==","value":"t"},{"path":"$.actor.id"}]}}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
-	e2etest.WaitFor(t, 10*time.Second, "rule active", func() bool { return len(d.Rules()) == 1 })
+	r := livetest.ParseRule(t, `{"id":"r1","scope":"*","version":1,"threshold":100,"when":{"all":[{"path":"$.type","op":"==","value":"t"},{"path":"$.actor.id"}]}}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	livetest.WaitFor(t, 10*time.Second, "rule active", func() bool { return len(d.Rules()) == 1 })
 	want := []string{"$['actor']['id']", "$['region']", "$['type']"}
-	e2etest.WaitFor(t, 10*time.Second, "files typed for the rule", func() bool { return slices.Equal(newestColumns(), want) })
+	livetest.WaitFor(t, 10*time.Second, "files typed for the rule", func() bool { return slices.Equal(newestColumns(), want) })
 	if m := metrics(); !strings.Contains(m, "hindsight_lake_typed_paths 3") || !strings.Contains(m, `hindsight_limit{name="lake_max_columns"} 4`) {
 		t.Fatalf("metrics do not show 3 typed paths and the limit 4:\n%s", grepLines(m, "typed_paths", "lake_max_columns"))
 	}
 
 	// A rule with three more paths: six asked for, four typed, two over the limit.
-	r2 := e2etest.ParseRule(t, `{"id":"r2","scope":"c-1","version":1,"group_by":["$.user","$.host"],"aggregate":{"fn":"sum","path":"$.bytes"},
+	r2 := livetest.ParseRule(t, `{"id":"r2","scope":"c-1","version":1,"group_by":["$.user","$.host"],"aggregate":{"fn":"sum","path":"$.bytes"},
 		"window":{"size":"1m"},"threshold":100,"when":{"path":"$.type"}}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r2))
-	e2etest.WaitFor(t, 10*time.Second, "second rule active", func() bool { return len(d.Rules()) == 2 })
-	e2etest.WaitFor(t, 10*time.Second, "files typed up to the limit", func() bool { return len(newestColumns()) == 4 })
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r2))
+	livetest.WaitFor(t, 10*time.Second, "second rule active", func() bool { return len(d.Rules()) == 2 })
+	livetest.WaitFor(t, 10*time.Second, "files typed up to the limit", func() bool { return len(newestColumns()) == 4 })
 	if m := metrics(); !strings.Contains(m, "hindsight_lake_typed_paths_over_limit 2") || !strings.Contains(m, `hindsight_limit_reached_total{name="lake_max_columns"} 1`) {
 		t.Fatalf("metrics do not show 2 paths over the limit, reached once:\n%s", grepLines(m, "typed_paths", "lake_max_columns"))
 	}
 
 	// Deleting the rules leaves the --lake-columns path alone again.
-	e2etest.ProduceSync(t, b, e2etest.Delete(t, r.Key()), e2etest.Delete(t, r2.Key()))
-	e2etest.WaitFor(t, 10*time.Second, "rules deleted", func() bool { return len(d.Rules()) == 0 })
-	e2etest.WaitFor(t, 10*time.Second, "files typed for no rule", func() bool {
+	livetest.ProduceSync(t, b, livetest.Delete(t, r.Key()), livetest.Delete(t, r2.Key()))
+	livetest.WaitFor(t, 10*time.Second, "rules deleted", func() bool { return len(d.Rules()) == 0 })
+	livetest.WaitFor(t, 10*time.Second, "files typed for no rule", func() bool {
 		return slices.Equal(newestColumns(), []string{"$['region']"})
 	})
 }

@@ -8,10 +8,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // A flood of controls (one rule per customer, published at once) is applied a fetch at
@@ -21,7 +21,7 @@ func TestControlFloodAppliesInBatches(t *testing.T) {
 	const n = 4000
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	reg := prometheus.NewRegistry()
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) { c.Registry = reg })
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) { c.Registry = reg })
 	select {
 	case <-d.RulesLoaded():
 	case <-time.After(30 * time.Second):
@@ -31,11 +31,11 @@ func TestControlFloodAppliesInBatches(t *testing.T) {
 	before := builds()
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
-		r := e2etest.ParseRule(t, fmt.Sprintf(`{"id":"flood","scope":"c-%05d","version":1,"threshold":3,"when":{"path":"$.type","op":"==","value":"x"}}`, i))
-		recs[i] = e2etest.Upsert(t, r)
+		r := livetest.ParseRule(t, fmt.Sprintf(`{"id":"flood","scope":"c-%05d","version":1,"threshold":3,"when":{"path":"$.type","op":"==","value":"x"}}`, i))
+		recs[i] = livetest.Upsert(t, r)
 	}
-	e2etest.ProduceSync(t, b, recs...)
-	e2etest.WaitFor(t, 120*time.Second, fmt.Sprintf("%d rules active in the evaluator", n), func() bool {
+	livetest.ProduceSync(t, b, recs...)
+	livetest.WaitFor(t, 120*time.Second, fmt.Sprintf("%d rules active in the evaluator", n), func() bool {
 		return promtest.Sum(t, reg, "hindsight_rules_active") == n
 	})
 	rebuilt := builds() - before

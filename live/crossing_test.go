@@ -11,10 +11,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -25,7 +25,7 @@ import (
 // held back (source live), and with a lookback, whose older history does not count.
 func TestBackfillAlertNamesTheCrossingEvent(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
 		c.ArchiveRollAge = 50 * time.Millisecond
 	})
@@ -47,7 +47,7 @@ func TestBackfillAlertNamesTheCrossingEvent(t *testing.T) {
 			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", c)), Timestamp: at,
 				Value: []byte(fmt.Sprintf(`{"kind":%q,"user":"u%d"}`, kind, i%7))}
 		}
-		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
+		history = append(history, livetest.ProduceSync(t, b, recs...)...)
 	}
 	// History: customer c fails on every (c+1)-th of its 50 events: 50, 25, 17, 13, 10
 	// and 9 failures.
@@ -62,9 +62,9 @@ func TestBackfillAlertNamesTheCrossingEvent(t *testing.T) {
 	}
 	var parsed []*rule.Rule
 	for _, js := range rules {
-		r := e2etest.ParseRule(t, js)
+		r := livetest.ParseRule(t, js)
 		parsed = append(parsed, r)
-		e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	}
 	waitActive(t, d, rules)
 	// Live, while the jobs wait: 5 failures of each customer's 20 events, fewer than
@@ -72,7 +72,7 @@ func TestBackfillAlertNamesTheCrossingEvent(t *testing.T) {
 	produce(120, func(_, j int) bool { return j%4 == 0 }, now, now)
 	waitCommitted(t, b, d, "the live events")
 	release()
-	e2etest.WaitFor(t, 60*time.Second, "the rules live", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "the rules live", func() bool {
 		vs := d.Rules()
 		return len(vs) == 2 && vs[0].Status == contract.RuleLive && vs[1].Status == contract.RuleLive
 	})
@@ -95,7 +95,7 @@ func TestBackfillAlertNamesTheCrossingEvent(t *testing.T) {
 		t.Fatalf("expected crossings by source %v: the test needs both", sources)
 	}
 	var got []string
-	for _, a := range e2etest.Alerts(t, b.Consume(t, "alerts", len(want), 60*time.Second)) {
+	for _, a := range livetest.Alerts(t, b.Consume(t, "alerts", len(want), 60*time.Second)) {
 		got = append(got, alertLine(a))
 	}
 	slices.Sort(want)

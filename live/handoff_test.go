@@ -15,17 +15,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/s3test"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// fullReplay is the hand-off's oracle (e2etest.FullReplay).
+// fullReplay is the hand-off's oracle (livetest.FullReplay).
 func fullReplay(_ *testing.T, history []*kgo.Record, r *rule.Rule) map[string]int64 {
-	return e2etest.FullReplay(history, r)
+	return livetest.FullReplay(history, r)
 }
 
 func handoffSeeds() int {
@@ -62,7 +62,7 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	lake := "file://" + t.TempDir()
 	cache := t.TempDir()
 	start := func() (*live.Daemon, context.CancelFunc) {
-		return e2etest.StartLive(t, b, func(c *live.Config) {
+		return livetest.StartLive(t, b, func(c *live.Config) {
 			c.Group = fmt.Sprintf("handoff-%d", seed)
 			c.LakeURL, c.NoArchive, c.NoBackfill = lake, false, false
 			c.ArchiveRollAge = 50 * time.Millisecond
@@ -78,7 +78,7 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	var history []*kgo.Record
 	restarted := false
 	for step := range 14 {
-		history = append(history, e2etest.ProduceEvents(t, b, gen, 50+rng.IntN(250))...)
+		history = append(history, livetest.ProduceEvents(t, b, gen, 50+rng.IntN(250))...)
 		switch op := rng.IntN(6); {
 		case op <= 2: // a new rule, or a fixed version of an active one
 			r := *pool[rng.IntN(len(pool))]
@@ -86,17 +86,17 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 				r.Version = cur.Version + 1
 				r.Threshold = rule.AtLeast(float64(1 + rng.Int64N(20)))
 			}
-			e2etest.ProduceSync(t, b, e2etest.Upsert(t, &r))
+			livetest.ProduceSync(t, b, livetest.Upsert(t, &r))
 			active[r.Key()] = &r
 		case op == 3 && len(active) > 0:
 			keys := slices.SortedFunc(maps.Keys(active), func(a, b rule.Key) int { return strings.Compare(a.String(), b.String()) })
 			k := keys[rng.IntN(len(keys))] // sorted first: the same seed is the same scenario
-			e2etest.ProduceSync(t, b, e2etest.Delete(t, k))
+			livetest.ProduceSync(t, b, livetest.Delete(t, k))
 			delete(active, k)
 		}
 		if step == 7 || (!restarted && rng.IntN(8) == 0) { // restart: state is rebuilt from history
 			stop()
-			e2etest.WaitFor(t, 30*time.Second, "daemon stop", func() bool {
+			livetest.WaitFor(t, 30*time.Second, "daemon stop", func() bool {
 				select {
 				case <-d.Done():
 					return true
@@ -117,14 +117,14 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 		for _, v := range views {
 			live = live && v.Status == "live"
 		}
-		if live && e2etest.GroupCommitted(t, b, group, "events") >= int64(len(history)) {
+		if live && livetest.GroupCommitted(t, b, group, "events") >= int64(len(history)) {
 			settled = true
 			break
 		}
 	}
 	if !settled {
 		t.Fatalf("not settled after 90s: %d events produced, group committed %d, rules %+v (want %d active)",
-			len(history), e2etest.GroupCommitted(t, b, group, "events"), d.Rules(), len(active))
+			len(history), livetest.GroupCommitted(t, b, group, "events"), d.Rules(), len(active))
 	}
 	var want, got int64
 	for k, r := range active {
@@ -143,7 +143,7 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 		}
 	}
 	// Alerts: one id per crossing the replay implies; duplicates (after restarts) share ids.
-	alerts := e2etest.Alerts(t, b.Consume(t, "alerts", 1<<20, 3*time.Second))
+	alerts := livetest.Alerts(t, b.Consume(t, "alerts", 1<<20, 3*time.Second))
 	ids := map[string]contract.Alert{}
 	for _, a := range alerts {
 		ids[a.AlertID] = a
@@ -168,24 +168,24 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 	t.Parallel() // own broker, lake and daemon: shares nothing, and spends its time waiting
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	s3 := s3test.Start(t, "lake")
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.LakeURL, c.NoArchive, c.NoBackfill = s3.URL(), false, false
 		c.ArchiveRollAge = 50 * time.Millisecond
 		c.BackfillCacheDir = t.TempDir()
 		c.BackfillMinBackoff, c.BackfillMaxBackoff = 50*time.Millisecond, 200*time.Millisecond
 	})
 	gen := workload.New(21, workload.Config{Customers: 3})
-	produce := func(n int) []*kgo.Record { return e2etest.ProduceEvents(t, b, gen, n) }
+	produce := func(n int) []*kgo.Record { return livetest.ProduceEvents(t, b, gen, n) }
 	history := produce(400)
-	e2etest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 400 })
+	livetest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 400 })
 
 	s3.Stop()
-	v1 := e2etest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":1000,"when":{"path":"$.outcome","op":"==","value":"failure"}}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, v1))
+	v1 := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":1000,"when":{"path":"$.outcome","op":"==","value":"failure"}}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, v1))
 	key := rule.Key{Scope: "*", ID: "fails"}
-	e2etest.WaitFor(t, 30*time.Second, "rule active", func() bool { _, ok := d.Count(key, "c-0000"); return ok })
+	livetest.WaitFor(t, 30*time.Second, "rule active", func() bool { _, ok := d.Count(key, "c-0000"); return ok })
 	history = append(history, produce(100)...) // counted live: the rule is active
-	e2etest.WaitFor(t, 30*time.Second, "backfill failing and retried", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "backfill failing and retried", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == "fails" && v.Status == contract.RuleBackfilling {
 				for _, bv := range v.Backfill {
@@ -198,19 +198,19 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 		return false
 	})
 	// Live counting went on meanwhile: the events after the rule are counted.
-	e2etest.WaitFor(t, 30*time.Second, "live counts during the outage", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "live counts during the outage", func() bool {
 		v, _ := d.Count(key, workload.CustomerID(0))
 		return v.Count > 0 && v.Status == contract.RuleBackfilling
 	})
 	// A fixed version replaces the first while its job still fails.
 	v2 := *v1
 	v2.Version, v2.Threshold = 2, rule.AtLeast(5)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, &v2))
+	livetest.ProduceSync(t, b, livetest.Upsert(t, &v2))
 	history = append(history, produce(100)...)
 	if err := s3.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	e2etest.WaitFor(t, 60*time.Second, "backfill complete after the outage", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "backfill complete after the outage", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == "fails" {
 				return v.Version == 2 && v.Status == contract.RuleLive && d.EventsSeen() >= int64(len(history))
@@ -237,7 +237,7 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 // crossing in history is sent).
 func TestRuleHistoryOfRunningTotal(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
 		c.ArchiveRollAge = 50 * time.Millisecond
 	})
@@ -250,11 +250,11 @@ func TestRuleHistoryOfRunningTotal(t *testing.T) {
 		}
 		history = append(history, &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%5)), Value: []byte(fmt.Sprintf(`{"kind":%q}`, kind))})
 	}
-	history = e2etest.ProduceSync(t, b, history...)
+	history = livetest.ProduceSync(t, b, history...)
 	waitCommitted(t, b, d, "the history")
-	r := e2etest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":25,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
-	e2etest.WaitFor(t, 30*time.Second, "the rule live", func() bool {
+	r := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":25,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	livetest.WaitFor(t, 30*time.Second, "the rule live", func() bool {
 		vs := d.Rules()
 		return len(vs) == 1 && vs[0].Status == contract.RuleLive && vs[0].History != nil
 	})

@@ -13,8 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // countingDaemon is a daemon with rule */any (every event with a type counts) and
@@ -22,8 +22,8 @@ import (
 func countingDaemon(t *testing.T, mod func(*live.Config)) (*httpDaemon, map[string]int64) {
 	t.Helper()
 	d := startHTTPDaemon(t, 3, mod)
-	r := e2etest.ParseRule(t, `{"id":"any","scope":"*","when":{"path":"$.type"},"threshold":1000}`)
-	e2etest.ProduceSync(t, d.b, e2etest.Upsert(t, r))
+	r := livetest.ParseRule(t, `{"id":"any","scope":"*","when":{"path":"$.type"},"threshold":1000}`)
+	livetest.ProduceSync(t, d.b, livetest.Upsert(t, r))
 	waitRule(t, d.Daemon, r.Key(), 1)
 	want := map[string]int64{}
 	var recs []*kgo.Record
@@ -34,7 +34,7 @@ func countingDaemon(t *testing.T, mod func(*live.Config)) (*httpDaemon, map[stri
 			want[c]++
 		}
 	}
-	e2etest.ProduceSync(t, d.b, recs...)
+	livetest.ProduceSync(t, d.b, recs...)
 	waitSeen(t, d.Daemon, int64(len(recs)))
 	return d, want
 }
@@ -153,7 +153,7 @@ func TestHeavyRequestsAreCapped(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&p)
 		first <- answer{resp.StatusCode, p}
 	}()
-	e2etest.WaitFor(t, wait, "the first listing to take the heavy slot", func() bool {
+	livetest.WaitFor(t, wait, "the first listing to take the heavy slot", func() bool {
 		return d.metric(t, "hindsight_http_heavy_requests_running") == 1
 	})
 	preview := `{"rule":{"scope":"*","when":{"path":"$.type"},"threshold":1}}`

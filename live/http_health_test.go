@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // readyz fetches /readyz.
@@ -31,7 +31,7 @@ func readyz(t *testing.T, d *httpDaemon) (int, contract.Readiness) {
 func partitionState(t *testing.T, d *httpDaemon, id int32) contract.PartitionState {
 	t.Helper()
 	var st contract.StateView
-	if code := e2etest.GetJSON(t, d.base+"/v1/state", &st); code != 200 {
+	if code := livetest.GetJSON(t, d.base+"/v1/state", &st); code != 200 {
 		t.Fatalf("/v1/state: %d", code)
 	}
 	for _, p := range st.Partitions {
@@ -53,7 +53,7 @@ func TestReadyzFollowsSnapshots(t *testing.T) {
 		c.SnapshotInterval = 100 * time.Millisecond
 		c.MaxSnapshotAge = 500 * time.Millisecond
 	})
-	e2etest.WaitFor(t, wait, "/readyz 200", func() bool {
+	livetest.WaitFor(t, wait, "/readyz 200", func() bool {
 		code, rd := readyz(t, d)
 		return code == 200 && rd.Broker == "reachable" && len(rd.Partitions) == 1
 	})
@@ -65,10 +65,10 @@ func TestReadyzFollowsSnapshots(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(state, "state"), []byte("in the way"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e2etest.ProduceSync(t, d.b, ev("c-1", downloaded))
+	livetest.ProduceSync(t, d.b, ev("c-1", downloaded))
 	waitSeen(t, d.Daemon, 1)
 	var rd contract.Readiness
-	e2etest.WaitFor(t, wait, "/readyz 503 for the partition's snapshots", func() bool {
+	livetest.WaitFor(t, wait, "/readyz 503 for the partition's snapshots", func() bool {
 		var code int
 		code, rd = readyz(t, d)
 		return code == 503
@@ -82,7 +82,7 @@ func TestReadyzFollowsSnapshots(t *testing.T) {
 		t.Errorf("/v1/state problems %q", p.Problems)
 	}
 	var health map[string]any
-	if code := e2etest.GetJSON(t, d.base+"/healthz", &health); code != 200 || health["status"] != "ok" {
+	if code := livetest.GetJSON(t, d.base+"/healthz", &health); code != 200 || health["status"] != "ok" {
 		t.Errorf("/healthz while not ready: %d %v, want 200: the process is alive", code, health)
 	}
 	if n := d.reached(t, "max_snapshot_age_seconds"); n < 1 {
@@ -92,7 +92,7 @@ func TestReadyzFollowsSnapshots(t *testing.T) {
 	if err := os.Remove(filepath.Join(state, "state")); err != nil {
 		t.Fatal(err)
 	}
-	e2etest.WaitFor(t, wait, "/readyz 200 once snapshots are stored again", func() bool {
+	livetest.WaitFor(t, wait, "/readyz 200 once snapshots are stored again", func() bool {
 		code, _ := readyz(t, d)
 		return code == 200
 	})
@@ -107,8 +107,8 @@ func TestStateReportsUnreadableSnapshots(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	state := t.TempDir()
 	group := func(c *live.Config) { c.Group, c.StateURL = "unreadable", "file://"+state }
-	first, stop := e2etest.StartLive(t, b, group)
-	e2etest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-2", downloaded))
+	first, stop := livetest.StartLive(t, b, group)
+	livetest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-2", downloaded))
 	waitSeen(t, first, 2)
 	stop() // the shutdown snapshots the partition
 	<-first.Done()
@@ -129,7 +129,7 @@ func TestStateReportsUnreadableSnapshots(t *testing.T) {
 		c.SnapshotInterval, c.MaxSnapshotAge = time.Hour, 2*time.Hour // the problem stays in view
 	})
 	var p contract.PartitionState
-	e2etest.WaitFor(t, wait, "partition 0 in /v1/state", func() bool {
+	livetest.WaitFor(t, wait, "partition 0 in /v1/state", func() bool {
 		p = partitionState(t, d, 0)
 		return p.Partition == 0
 	})
@@ -149,13 +149,13 @@ func TestReadyzSeesTheBrokersGo(t *testing.T) {
 	}
 	t.Cleanup(func() { b.Close() }) // after the daemon's cleanup, registered later
 	d := startHTTPDaemonOn(t, b, func(c *live.Config) { c.ShutdownTimeout = 3 * time.Second })
-	e2etest.WaitFor(t, wait, "/readyz 200", func() bool {
+	livetest.WaitFor(t, wait, "/readyz 200", func() bool {
 		code, _ := readyz(t, d)
 		return code == 200
 	})
 	b.Close()
 	var rd contract.Readiness
-	e2etest.WaitFor(t, wait, "/readyz 503 without brokers", func() bool {
+	livetest.WaitFor(t, wait, "/readyz 503 without brokers", func() bool {
 		var code int
 		code, rd = readyz(t, d)
 		return code == 503 && rd.Broker != "reachable"
@@ -170,7 +170,7 @@ func TestReadyzSeesTheBrokersGo(t *testing.T) {
 	if b, err = kafkatest.StartBroker(opts); err != nil {
 		t.Fatalf("restarting the broker: %v", err)
 	}
-	e2etest.WaitFor(t, 60*time.Second, "/readyz 200 with the brokers back", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "/readyz 200 with the brokers back", func() bool {
 		code, _ := readyz(t, d)
 		return code == 200
 	})

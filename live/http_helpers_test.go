@@ -8,9 +8,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // httpDaemon is a live daemon on a loopback port, with its own metrics registry so that
@@ -30,7 +30,7 @@ func startHTTPDaemon(t *testing.T, partitions int32, mod func(*live.Config)) *ht
 func startHTTPDaemonOn(t *testing.T, b *kafkatest.Broker, mod func(*live.Config)) *httpDaemon {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Registry = reg
 		if mod != nil {
 			mod(c)
@@ -87,7 +87,7 @@ func (d *httpDaemon) request(t *testing.T, method, path, body string, mod func(*
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	resp, data := e2etest.Request(t, method, d.base+path, rd, func(req *http.Request) {
+	resp, data := livetest.Request(t, method, d.base+path, rd, func(req *http.Request) {
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}

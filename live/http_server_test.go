@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestHTTPConnectionCap: with every connection slot held by idle connections, a new
@@ -29,10 +29,10 @@ func TestHTTPConnectionCap(t *testing.T) {
 	for range 4 {
 		held = append(held, dialHTTP(t, addr, ""))
 	}
-	e2etest.WaitFor(t, wait, "the server to hold 4 connections", func() bool {
+	livetest.WaitFor(t, wait, "the server to hold 4 connections", func() bool {
 		return d.metric(t, "hindsight_http_connections_open") == 4
 	})
-	e2etest.WaitFor(t, wait, "the cap to be counted as reached", func() bool {
+	livetest.WaitFor(t, wait, "the cap to be counted as reached", func() bool {
 		return d.reached(t, "http_max_connections") >= 1
 	})
 

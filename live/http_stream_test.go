@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 type sseEvent struct{ name, data string }
@@ -105,12 +105,12 @@ func TestConsoleStreamsOutliveTimeoutsAndAreCapped(t *testing.T) {
 
 	// Well past both timeouts, a new rule still reaches the open stream.
 	time.Sleep(5 * 300 * time.Millisecond)
-	r := e2etest.ParseRule(t, `{"id":"late","scope":"*","when":{"path":"$.type"},"threshold":5}`)
-	e2etest.ProduceSync(t, d.b, e2etest.Upsert(t, r))
+	r := livetest.ParseRule(t, `{"id":"late","scope":"*","when":{"path":"$.type"},"threshold":5}`)
+	livetest.ProduceSync(t, d.b, livetest.Upsert(t, r))
 	nextEvent(t, first, "rules", `"id":"late"`)
 
 	closeSecond()
-	e2etest.WaitFor(t, wait, "a freed stream slot to serve a new stream", func() bool {
+	livetest.WaitFor(t, wait, "a freed stream slot to serve a new stream", func() bool {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, "GET", d.base+"/v1/console/stream", nil)

@@ -13,10 +13,10 @@ import (
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -39,23 +39,23 @@ func TestLifecycleLiveEqualsBacktest(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	state := t.TempDir()
 	conf := func(c *live.Config) { c.Group, c.StateURL = "lifecycle", "file://"+state }
-	d, stop := e2etest.StartLive(t, b, conf)
+	d, stop := livetest.StartLive(t, b, conf)
 	var rs []*rule.Rule
 	for _, js := range rules {
-		r := e2etest.ParseRule(t, js)
+		r := livetest.ParseRule(t, js)
 		rs = append(rs, r)
-		e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	}
 	// A mute of c-2: its records say muted, and are otherwise the same.
 	mute := rule.UpsertMute(&rule.Mute{Scope: "c-2", ID: "m", Rule: "*"})
 	mv, _ := mute.Marshal()
-	e2etest.ProduceSync(t, b, &kgo.Record{Topic: "controls", Key: []byte(mute.RecordKey()), Value: mv})
+	livetest.ProduceSync(t, b, &kgo.Record{Topic: "controls", Key: []byte(mute.RecordKey()), Value: mv})
 	for _, r := range rs {
 		waitRule(t, d, r.Key(), 1)
 	}
 	// The mute comes after the rules on the controls topic: events evaluated before it
 	// is applied would raise unmuted records.
-	e2etest.WaitFor(t, wait, "the mute of c-2 applied", func() bool { return d.Registry().Muted("bursts", "c-2", time.Now()) != nil })
+	livetest.WaitFor(t, wait, "the mute of c-2 applied", func() bool { return d.Registry().Muted("bursts", "c-2", time.Now()) != nil })
 
 	rng := rand.New(rand.NewPCG(17, 18))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -76,18 +76,18 @@ func TestLifecycleLiveEqualsBacktest(t *testing.T) {
 			} else {
 				js = fmt.Sprintf(`{"type":"login.failed","user":"u%d","ts":%q}`, rng.IntN(3), ts)
 			}
-			recs = append(recs, e2etest.Event(cust, js))
+			recs = append(recs, livetest.Event(cust, js))
 		}
 		return recs
 	}
 	first := gen(300)
-	e2etest.ProduceSync(t, b, first...)
+	livetest.ProduceSync(t, b, first...)
 	waitSeen(t, d, int64(len(first)))
 	stop()
 	<-d.Done()
-	d2, _ := e2etest.StartLive(t, b, conf)
+	d2, _ := livetest.StartLive(t, b, conf)
 	second := gen(300)
-	e2etest.ProduceSync(t, b, second...)
+	livetest.ProduceSync(t, b, second...)
 	waitSeen(t, d2, int64(len(second)))
 
 	// The backtest's records: each partition's crossings, from the topic (an empty lake).
@@ -128,9 +128,9 @@ func TestLifecycleLiveEqualsBacktest(t *testing.T) {
 	}
 	// Live may publish an alert twice across the restart (same record): compare sets.
 	var got []string
-	e2etest.WaitTopicRecords(t, b, "alerts", int64(len(want)), wait)
+	livetest.WaitTopicRecords(t, b, "alerts", int64(len(want)), wait)
 	time.Sleep(200 * time.Millisecond) // any duplicate of the restart is in by now
-	for _, a := range alertsOn(t, b, int(e2etest.TopicRecords(t, b, "alerts"))) {
+	for _, a := range alertsOn(t, b, int(livetest.TopicRecords(t, b, "alerts"))) {
 		if s := recordText(a); !slices.Contains(got, s) {
 			got = append(got, s)
 		}

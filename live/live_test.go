@@ -15,9 +15,9 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -31,13 +31,13 @@ const (
 		{"path":"$.actor.roles[*]","op":"==","value":"admin"}]},"threshold":3}`
 )
 
-var ev = e2etest.Event
+var ev = livetest.Event
 
 const wait = 20 * time.Second
 
 func waitSeen(t *testing.T, d *live.Daemon, n int64) {
 	t.Helper()
-	e2etest.WaitFor(t, wait, fmt.Sprintf("%d events handled", n), func() bool { return d.EventsSeen() >= n })
+	livetest.WaitFor(t, wait, fmt.Sprintf("%d events handled", n), func() bool { return d.EventsSeen() >= n })
 	if got := d.EventsSeen(); got != n {
 		t.Fatalf("daemon handled %d events, want %d", got, n)
 	}
@@ -45,7 +45,7 @@ func waitSeen(t *testing.T, d *live.Daemon, n int64) {
 
 func waitRule(t *testing.T, d *live.Daemon, k rule.Key, version int64) {
 	t.Helper()
-	e2etest.WaitFor(t, wait, fmt.Sprintf("rule %s version %d active", k, version), func() bool {
+	livetest.WaitFor(t, wait, fmt.Sprintf("rule %s version %d active", k, version), func() bool {
 		v, ok := d.Count(k, "")
 		return ok && v.Version == version
 	})
@@ -53,7 +53,7 @@ func waitRule(t *testing.T, d *live.Daemon, k rule.Key, version int64) {
 
 func waitGone(t *testing.T, d *live.Daemon, k rule.Key) {
 	t.Helper()
-	e2etest.WaitFor(t, wait, fmt.Sprintf("rule %s deleted", k), func() bool {
+	livetest.WaitFor(t, wait, fmt.Sprintf("rule %s deleted", k), func() bool {
 		_, ok := d.Count(k, "")
 		return !ok
 	})
@@ -71,23 +71,23 @@ func count(t *testing.T, d *live.Daemon, k rule.Key, customer string) int64 {
 // alertsOn waits until the alerts topic holds exactly n records and returns them.
 func alertsOn(t *testing.T, b *kafkatest.Broker, n int) []contract.Alert {
 	t.Helper()
-	e2etest.WaitTopicRecords(t, b, "alerts", int64(n), wait)
-	return e2etest.Alerts(t, b.Consume(t, "alerts", n, wait))
+	livetest.WaitTopicRecords(t, b, "alerts", int64(n), wait)
+	return livetest.Alerts(t, b.Consume(t, "alerts", n, wait))
 }
 
 func TestRulesArriveBetweenEvents(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
-	d, _ := e2etest.StartLive(t, b, nil)
+	d, _ := livetest.StartLive(t, b, nil)
 
 	// Events before the rule exists are never counted by the live stage.
-	e2etest.ProduceSync(t, b, ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-2", adminFailed))
+	livetest.ProduceSync(t, b, ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-2", adminFailed))
 	waitSeen(t, d, 4)
 
-	r := e2etest.ParseRule(t, adminFailRule)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	r := livetest.ParseRule(t, adminFailRule)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
 
-	recs := e2etest.ProduceSync(t, b,
+	recs := livetest.ProduceSync(t, b,
 		ev("c-1", adminFailed), ev("c-1", adminOK), ev("c-2", adminFailed), ev("c-1", memberFailed),
 		ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
 	waitSeen(t, d, 11)
@@ -134,11 +134,11 @@ func withoutTime(a contract.Alert) contract.Alert {
 // The original system's customer rule matched every customer's events.
 func TestDefectCustomerRuleCountsOnlyItsCustomer(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
-	d, _ := e2etest.StartLive(t, b, nil)
+	d, _ := livetest.StartLive(t, b, nil)
 
-	global := e2etest.ParseRule(t, `{"id":"downloads","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":3}`)
-	own := e2etest.ParseRule(t, `{"id":"downloads","scope":"c-1","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":2}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, global), e2etest.Upsert(t, own))
+	global := livetest.ParseRule(t, `{"id":"downloads","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":3}`)
+	own := livetest.ParseRule(t, `{"id":"downloads","scope":"c-1","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":2}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, global), livetest.Upsert(t, own))
 	waitRule(t, d, global.Key(), 1)
 	waitRule(t, d, own.Key(), 1)
 
@@ -149,7 +149,7 @@ func TestDefectCustomerRuleCountsOnlyItsCustomer(t *testing.T) {
 	for range 5 {
 		recs = append(recs, ev("c-2", downloaded))
 	}
-	recs = e2etest.ProduceSync(t, b, recs...)
+	recs = livetest.ProduceSync(t, b, recs...)
 	waitSeen(t, d, 8)
 
 	for _, c := range []struct {
@@ -187,23 +187,23 @@ func TestDefectCustomerRuleCountsOnlyItsCustomer(t *testing.T) {
 // The original system's rule replacement removed the wrong rules.
 func TestDefectReplacingRuleKeepsOthers(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	d, _ := e2etest.StartLive(t, b, nil)
+	d, _ := livetest.StartLive(t, b, nil)
 
-	a1 := e2etest.ParseRule(t, `{"id":"a","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
-	bRule := e2etest.ParseRule(t, `{"id":"b","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
-	aC1 := e2etest.ParseRule(t, `{"id":"a","scope":"c-1","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, a1), e2etest.Upsert(t, bRule), e2etest.Upsert(t, aC1))
+	a1 := livetest.ParseRule(t, `{"id":"a","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
+	bRule := livetest.ParseRule(t, `{"id":"b","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
+	aC1 := livetest.ParseRule(t, `{"id":"a","scope":"c-1","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, a1), livetest.Upsert(t, bRule), livetest.Upsert(t, aC1))
 	waitRule(t, d, aC1.Key(), 1)
 	waitRule(t, d, bRule.Key(), 1)
 	waitRule(t, d, a1.Key(), 1)
-	e2etest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-1", downloaded), ev("c-2", downloaded))
+	livetest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-1", downloaded), ev("c-2", downloaded))
 	waitSeen(t, d, 3)
 
 	// Replace */a with version 2: */b and c-1/a (same id, other scope) keep their counts.
-	a2 := e2etest.ParseRule(t, `{"id":"a","scope":"*","version":2,"when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, a2))
+	a2 := livetest.ParseRule(t, `{"id":"a","scope":"*","version":2,"when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, a2))
 	waitRule(t, d, a2.Key(), 2)
-	e2etest.ProduceSync(t, b, ev("c-1", downloaded))
+	livetest.ProduceSync(t, b, ev("c-1", downloaded))
 	waitSeen(t, d, 4)
 
 	for _, c := range []struct {
@@ -221,9 +221,9 @@ func TestDefectReplacingRuleKeepsOthers(t *testing.T) {
 	}
 
 	// Deleting */a removes only */a.
-	e2etest.ProduceSync(t, b, e2etest.Delete(t, a2.Key()))
+	livetest.ProduceSync(t, b, livetest.Delete(t, a2.Key()))
 	waitGone(t, d, a2.Key())
-	e2etest.ProduceSync(t, b, ev("c-1", downloaded))
+	livetest.ProduceSync(t, b, ev("c-1", downloaded))
 	waitSeen(t, d, 5)
 	if got := count(t, d, bRule.Key(), "c-1"); got != 4 {
 		t.Errorf("after delete of */a: count */b c-1 = %d, want 4", got)
@@ -239,10 +239,10 @@ func TestDefectReplacingRuleKeepsOthers(t *testing.T) {
 // The original system never raised an alert when a threshold was reached.
 func TestDefectThresholdRaisesAlert(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
-	d, _ := e2etest.StartLive(t, b, nil)
-	one := e2etest.ParseRule(t, `{"id":"one","scope":"*","when":{"path":"$.type","op":"exists"},"threshold":1}`)
-	five := e2etest.ParseRule(t, `{"id":"five","scope":"*","when":{"path":"$.type"},"threshold":5}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, one), e2etest.Upsert(t, five))
+	d, _ := livetest.StartLive(t, b, nil)
+	one := livetest.ParseRule(t, `{"id":"one","scope":"*","when":{"path":"$.type","op":"exists"},"threshold":1}`)
+	five := livetest.ParseRule(t, `{"id":"five","scope":"*","when":{"path":"$.type"},"threshold":5}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, one), livetest.Upsert(t, five))
 	waitRule(t, d, one.Key(), 1)
 	waitRule(t, d, five.Key(), 1)
 
@@ -250,7 +250,7 @@ func TestDefectThresholdRaisesAlert(t *testing.T) {
 	for i := range 12 {
 		recs = append(recs, ev(fmt.Sprintf("c-%d", i%3), downloaded))
 	}
-	recs = e2etest.ProduceSync(t, b, recs...)
+	recs = livetest.ProduceSync(t, b, recs...)
 	waitSeen(t, d, 12)
 	// 3 customers × rule "one" + 0 for "five" (each customer has 4 events).
 	alerts := alertsOn(t, b, 3)
@@ -260,7 +260,7 @@ func TestDefectThresholdRaisesAlert(t *testing.T) {
 		}
 	}
 	// One more event each takes "five" to its threshold: exactly one alert per customer.
-	more := e2etest.ProduceSync(t, b, ev("c-0", downloaded), ev("c-1", downloaded), ev("c-2", downloaded), ev("c-0", downloaded))
+	more := livetest.ProduceSync(t, b, ev("c-0", downloaded), ev("c-1", downloaded), ev("c-2", downloaded), ev("c-0", downloaded))
 	waitSeen(t, d, 16)
 	alerts = alertsOn(t, b, 6)
 	seen := map[string]int{}
@@ -288,37 +288,37 @@ func TestDefectThresholdRaisesAlert(t *testing.T) {
 
 func TestRuleUpdateReplacesVersion(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
-	d, _ := e2etest.StartLive(t, b, nil)
-	v1 := e2etest.ParseRule(t, `{"id":"fail","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, v1))
+	d, _ := livetest.StartLive(t, b, nil)
+	v1 := livetest.ParseRule(t, `{"id":"fail","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, v1))
 	waitRule(t, d, v1.Key(), 1)
-	e2etest.ProduceSync(t, b, ev("c-1", memberFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
+	livetest.ProduceSync(t, b, ev("c-1", memberFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
 	waitSeen(t, d, 3)
 	if got := count(t, d, v1.Key(), "c-1"); got != 3 {
 		t.Fatalf("v1 count = %d, want 3", got)
 	}
 
 	// v2 fixes the rule: only admins, threshold 2. It counts from zero.
-	v2 := e2etest.ParseRule(t, strings.Replace(adminFailRule, `"version":1`, `"version":2`, 1))
+	v2 := livetest.ParseRule(t, strings.Replace(adminFailRule, `"version":1`, `"version":2`, 1))
 	v2.ID, v2.Threshold = "fail", rule.AtLeast(2)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, v2))
+	livetest.ProduceSync(t, b, livetest.Upsert(t, v2))
 	waitRule(t, d, v1.Key(), 2)
 	if got := count(t, d, v1.Key(), "c-1"); got != 0 {
 		t.Errorf("v2 count before any event = %d, want 0", got)
 	}
-	recs := e2etest.ProduceSync(t, b, ev("c-1", memberFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
+	recs := livetest.ProduceSync(t, b, ev("c-1", memberFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
 	waitSeen(t, d, 6)
 	if got := count(t, d, v1.Key(), "c-1"); got != 2 {
 		t.Errorf("v2 count = %d, want 2", got)
 	}
 
 	// A stale upsert (version 1 again) is ignored and reported.
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, v1))
+	livetest.ProduceSync(t, b, livetest.Upsert(t, v1))
 	alerts := alertsOn(t, b, 2)
 	if alerts[0].Version != 1 || alerts[1].Version != 2 || alerts[1].Offset != recs[2].Offset || alerts[0].AlertID == alerts[1].AlertID {
 		t.Errorf("alerts = %+v, want one per version, v2's at offset %d", alerts, recs[2].Offset)
 	}
-	sts := e2etest.Statuses(t, b.Consume(t, "controls.status", 3, wait))
+	sts := livetest.Statuses(t, b.Consume(t, "controls.status", 3, wait))
 	if len(sts) != 3 || sts[0].Status != "ok" || sts[1].Status != "ok" || sts[2].Status != "stale" || sts[2].Version != 1 {
 		t.Fatalf("statuses = %+v, want ok, ok, stale", sts)
 	}
@@ -326,7 +326,7 @@ func TestRuleUpdateReplacesVersion(t *testing.T) {
 		t.Errorf("stale upsert replaced the rule: version %d", v.Version)
 	}
 	var body struct{ Rules []contract.RuleView }
-	e2etest.GetJSON(t, "http://"+d.HTTPAddr()+"/v1/rules", &body)
+	livetest.GetJSON(t, "http://"+d.HTTPAddr()+"/v1/rules", &body)
 	if len(body.Rules) != 1 || !strings.Contains(body.Rules[0].LastError, "not newer") {
 		t.Errorf("/v1/rules = %+v, want the stale upsert as the rule's last error", body.Rules)
 	}
@@ -334,13 +334,13 @@ func TestRuleUpdateReplacesVersion(t *testing.T) {
 
 func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	d, _ := e2etest.StartLive(t, b, nil)
-	r := e2etest.ParseRule(t, `{"id":"any","scope":"*","when":{"path":"$.type"},"threshold":100}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	d, _ := livetest.StartLive(t, b, nil)
+	r := livetest.ParseRule(t, `{"id":"any","scope":"*","when":{"path":"$.type"},"threshold":100}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
 
 	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
-	recs := e2etest.ProduceSync(t, b,
+	recs := livetest.ProduceSync(t, b,
 		&kgo.Record{Topic: "events", Value: []byte(downloaded), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-1")}}},
 		ev("c-1", `{"type": "file.downloaded"`),
 		ev("c-1", deep),
@@ -352,7 +352,7 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	if got := count(t, d, r.Key(), "c-1"); got != 2 {
 		t.Errorf("count = %d, want 2 (the valid events around the bad ones)", got)
 	}
-	e2etest.WaitTopicRecords(t, b, "events.dlq", 4, wait)
+	livetest.WaitTopicRecords(t, b, "events.dlq", 4, wait)
 	dlq := b.Consume(t, "events.dlq", 4, wait)
 	wantReasons := []string{ingest.ReasonMissingKey, ingest.ReasonInvalidJSON, ingest.ReasonTooDeep, ingest.ReasonInvalidJSON}
 	for i, idx := range []int{0, 1, 2, 4} {
@@ -369,7 +369,7 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	if h := headers(dlq[0]); h["trace"] != "t-1" {
 		t.Errorf("original headers not kept: %v", h)
 	}
-	metrics := e2etest.GetText(t, "http://"+d.HTTPAddr()+"/metrics")
+	metrics := livetest.GetText(t, "http://"+d.HTTPAddr()+"/metrics")
 	for _, line := range []string{
 		`hindsight_dead_letters_total{reason="invalid_json"} 2`,
 		`hindsight_dead_letters_total{reason="missing_key"} 1`,
@@ -392,13 +392,13 @@ func headers(r *kgo.Record) map[string]string {
 
 func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	d, _ := e2etest.StartLive(t, b, nil)
+	d, _ := livetest.StartLive(t, b, nil)
 
 	badPath := `{"op":"upsert","rule":{"id":"bad","scope":"*","when":{"path":"$.type[?@ ==","op":"exists"},"threshold":1}}`
 	typo := `{"op":"upsert","rule":{"id":"typo","scope":"*","when":{"path":"$.type"},"treshold":1}}`
-	good := e2etest.ParseRule(t, `{"id":"good","scope":"*","when":{"path":"$.type"},"threshold":2}`)
-	goodRec := e2etest.Upsert(t, good)
-	e2etest.ProduceSync(t, b,
+	good := livetest.ParseRule(t, `{"id":"good","scope":"*","when":{"path":"$.type"},"threshold":2}`)
+	goodRec := livetest.Upsert(t, good)
+	livetest.ProduceSync(t, b,
 		&kgo.Record{Topic: "controls", Key: []byte("*/bad"), Value: []byte(badPath)},
 		&kgo.Record{Topic: "controls", Key: []byte("*/typo"), Value: []byte(typo)},
 		&kgo.Record{Topic: "controls", Key: []byte("*/not-good"), Value: goodRec.Value}, // key must be SCOPE/ID
@@ -407,7 +407,7 @@ func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
 	)
 	waitRule(t, d, good.Key(), 1)
 
-	sts := e2etest.Statuses(t, b.Consume(t, "controls.status", 5, wait))
+	sts := livetest.Statuses(t, b.Consume(t, "controls.status", 5, wait))
 	if len(sts) != 5 {
 		t.Fatalf("got %d statuses, want 5", len(sts))
 	}
@@ -434,7 +434,7 @@ func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
 		Rules   []contract.RuleView
 		Invalid []contract.RejectedControl
 	}
-	if code := e2etest.GetJSON(t, "http://"+d.HTTPAddr()+"/v1/rules", &body); code != 200 {
+	if code := livetest.GetJSON(t, "http://"+d.HTTPAddr()+"/v1/rules", &body); code != 200 {
 		t.Fatalf("/v1/rules status %d", code)
 	}
 	if len(body.Rules) != 1 || body.Rules[0].ID != "good" || body.Rules[0].Status != "live" {
@@ -445,7 +445,7 @@ func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
 	}
 
 	// Still running: the good rule counts and alerts.
-	e2etest.ProduceSync(t, b, ev("c-9", downloaded), ev("c-9", downloaded))
+	livetest.ProduceSync(t, b, ev("c-9", downloaded), ev("c-9", downloaded))
 	waitSeen(t, d, 2)
 	if a := alertsOn(t, b, 1); a[0].RuleID != "good" || a[0].Customer != "c-9" {
 		t.Errorf("alert = %+v", a[0])
@@ -454,37 +454,37 @@ func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
 
 func TestHTTPAPI(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
-	d, _ := e2etest.StartLive(t, b, nil)
+	d, _ := livetest.StartLive(t, b, nil)
 	base := "http://" + d.HTTPAddr()
-	e2etest.WaitFor(t, wait, "healthz ok", func() bool { return e2etest.GetJSON(t, base+"/healthz", nil) == 200 })
+	livetest.WaitFor(t, wait, "healthz ok", func() bool { return livetest.GetJSON(t, base+"/healthz", nil) == 200 })
 
-	r := e2etest.ParseRule(t, `{"id":"dl","scope":"c-7","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":9}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	r := livetest.ParseRule(t, `{"id":"dl","scope":"c-7","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":9}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
-	e2etest.ProduceSync(t, b, ev("c-7", downloaded), ev("c-7", downloaded), ev("c-7", adminOK))
+	livetest.ProduceSync(t, b, ev("c-7", downloaded), ev("c-7", downloaded), ev("c-7", adminOK))
 	waitSeen(t, d, 3)
 
 	var got map[string]any
-	if code := e2etest.GetJSON(t, base+"/v1/counts?scope=c-7&rule=dl&customer=c-7", &got); code != 200 {
+	if code := livetest.GetJSON(t, base+"/v1/counts?scope=c-7&rule=dl&customer=c-7", &got); code != 200 {
 		t.Fatalf("/v1/counts status %d", code)
 	}
 	want := map[string]any{"rule_id": "dl", "scope": "c-7", "version": 1.0, "customer": "c-7", "count": 2.0, "status": "live"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("/v1/counts = %v, want %v", got, want)
 	}
-	if code := e2etest.GetJSON(t, base+"/v1/counts?rule=dl&customer=c-7", nil); code != 404 {
+	if code := livetest.GetJSON(t, base+"/v1/counts?rule=dl&customer=c-7", nil); code != 404 {
 		t.Errorf("global scope by default: */dl does not exist, got status %d", code)
 	}
 	var all struct {
 		Counts []contract.CountView `json:"counts"`
 	}
-	if code := e2etest.GetJSON(t, base+"/v1/counts?scope=c-7&rule=dl", &all); code != 200 || len(all.Counts) != 1 || all.Counts[0].Customer != "c-7" || all.Counts[0].Count != 2 {
+	if code := livetest.GetJSON(t, base+"/v1/counts?scope=c-7&rule=dl", &all); code != 200 || len(all.Counts) != 1 || all.Counts[0].Customer != "c-7" || all.Counts[0].Count != 2 {
 		t.Errorf("every customer's count: status %d, %+v; want c-7's 2 only", code, all.Counts)
 	}
-	if code := e2etest.GetJSON(t, base+"/v1/counts?customer=c-7", nil); code != 400 {
+	if code := livetest.GetJSON(t, base+"/v1/counts?customer=c-7", nil); code != 400 {
 		t.Errorf("missing rule: status %d, want 400", code)
 	}
-	metrics := e2etest.GetText(t, base+"/metrics")
+	metrics := livetest.GetText(t, base+"/metrics")
 	for _, name := range []string{"hindsight_events_total 3", "hindsight_rules_active 1", "hindsight_eval_seconds_bucket",
 		"hindsight_consumer_lag_records{partition=", "hindsight_alerts_total 0", "hindsight_events_per_second", "hindsight_dead_letters_total",
 		`hindsight_events_deleted_unread_total{partition="0"} 0`} {
@@ -493,7 +493,7 @@ func TestHTTPAPI(t *testing.T) {
 		}
 	}
 	var health map[string]any
-	e2etest.GetJSON(t, base+"/healthz", &health)
+	livetest.GetJSON(t, base+"/healthz", &health)
 	if health["status"] != "ok" || health["rules"] != 1.0 || len(health["partitions"].([]any)) != 4 {
 		t.Errorf("/healthz = %v", health)
 	}
@@ -504,13 +504,13 @@ func TestHTTPAPI(t *testing.T) {
 func TestRestartKeepsRulesAndResumes(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	group := func(c *live.Config) { c.Group = "restart"; c.CommitInterval = time.Hour } // only the shutdown commit
-	d, stop := e2etest.StartLive(t, b, group)
-	r := e2etest.ParseRule(t, `{"id":"dl","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":3}`)
-	del := e2etest.ParseRule(t, `{"id":"gone","scope":"*","when":{"path":"$.type"},"threshold":3}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, del), e2etest.Upsert(t, r), e2etest.Delete(t, del.Key()))
+	d, stop := livetest.StartLive(t, b, group)
+	r := livetest.ParseRule(t, `{"id":"dl","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":3}`)
+	del := livetest.ParseRule(t, `{"id":"gone","scope":"*","when":{"path":"$.type"},"threshold":3}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, del), livetest.Upsert(t, r), livetest.Delete(t, del.Key()))
 	waitRule(t, d, r.Key(), 1)
 	waitGone(t, d, del.Key())
-	first := e2etest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-2", downloaded), ev("c-1", downloaded))
+	first := livetest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-2", downloaded), ev("c-1", downloaded))
 	waitSeen(t, d, 3)
 	stop()
 	if err := d.Wait(); err != nil {
@@ -531,11 +531,11 @@ func TestRestartKeepsRulesAndResumes(t *testing.T) {
 		}
 	}
 
-	d2, _ := e2etest.StartLive(t, b, group)
+	d2, _ := livetest.StartLive(t, b, group)
 	if rules := d2.Registry().Rules(); len(rules) != 1 || rules[0].ID != "dl" {
 		t.Fatalf("rules after restart = %+v, want only dl", rules)
 	}
-	e2etest.ProduceSync(t, b, ev("c-1", downloaded))
+	livetest.ProduceSync(t, b, ev("c-1", downloaded))
 	waitSeen(t, d2, 1) // only the new event: the three before were committed
 	if got := count(t, d2, r.Key(), "c-1"); got != 1 {
 		t.Errorf("count after restart = %d, want 1", got)
@@ -544,9 +544,9 @@ func TestRestartKeepsRulesAndResumes(t *testing.T) {
 
 func TestDeleteUnknownRuleIsReported(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	d, _ := e2etest.StartLive(t, b, nil)
-	e2etest.ProduceSync(t, b, e2etest.Delete(t, rule.Key{Scope: "*", ID: "nope"}))
-	sts := e2etest.Statuses(t, b.Consume(t, "controls.status", 1, wait))
+	d, _ := livetest.StartLive(t, b, nil)
+	livetest.ProduceSync(t, b, livetest.Delete(t, rule.Key{Scope: "*", ID: "nope"}))
+	sts := livetest.Statuses(t, b.Consume(t, "controls.status", 1, wait))
 	if len(sts) != 1 || sts[0].Status != "not_found" || sts[0].ID != "nope" || sts[0].Op != "delete" {
 		t.Errorf("statuses = %+v", sts)
 	}
@@ -615,14 +615,14 @@ func TestTwoInstancesShareTheGroup(t *testing.T) {
 	t.Parallel() // own broker, lake and daemon: shares nothing, and spends its time waiting
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	group := func(c *live.Config) { c.Group = "shared" }
-	d1, _ := e2etest.StartLive(t, b, group)
-	d2, _ := e2etest.StartLive(t, b, group)
-	e2etest.WaitFor(t, wait, "partitions split between the two daemons", func() bool {
+	d1, _ := livetest.StartLive(t, b, group)
+	d2, _ := livetest.StartLive(t, b, group)
+	livetest.WaitFor(t, wait, "partitions split between the two daemons", func() bool {
 		p1, p2 := d1.Partitions(), d2.Partitions()
 		return len(p1) > 0 && len(p2) > 0 && len(p1)+len(p2) == 4
 	})
-	r := e2etest.ParseRule(t, `{"id":"dl","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":2}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	r := livetest.ParseRule(t, `{"id":"dl","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":2}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	waitRule(t, d1, r.Key(), 1)
 	waitRule(t, d2, r.Key(), 1)
 
@@ -632,8 +632,8 @@ func TestTwoInstancesShareTheGroup(t *testing.T) {
 			recs = append(recs, ev(fmt.Sprintf("c-%d", c), downloaded))
 		}
 	}
-	e2etest.ProduceSync(t, b, recs...)
-	e2etest.WaitFor(t, wait, "all events handled by the pair", func() bool { return d1.EventsSeen()+d2.EventsSeen() == int64(len(recs)) })
+	livetest.ProduceSync(t, b, recs...)
+	livetest.WaitFor(t, wait, "all events handled by the pair", func() bool { return d1.EventsSeen()+d2.EventsSeen() == int64(len(recs)) })
 	if d1.EventsSeen() == 0 || d2.EventsSeen() == 0 {
 		t.Errorf("one daemon handled nothing: %d and %d", d1.EventsSeen(), d2.EventsSeen())
 	}
@@ -655,16 +655,16 @@ func TestTwoInstancesShareTheGroup(t *testing.T) {
 // the values its alert.context paths select in the event that reached the threshold.
 func TestPlainAlertCarriesContext(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	d, _ := e2etest.StartLive(t, b, nil)
-	r := e2etest.ParseRule(t, `{"id":"ctx","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2,`+
+	d, _ := livetest.StartLive(t, b, nil)
+	r := livetest.ParseRule(t, `{"id":"ctx","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2,`+
 		`"alert":{"severity":"low","context":["$.actor.roles","$.type","$.ip"]}}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
-	e2etest.ProduceSync(t, b,
+	livetest.ProduceSync(t, b,
 		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"login.failed","actor":{"roles":["admin"]}}`)},
 		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"login.failed","actor":{"roles": [ "ops" ]},"ip":"10.0.0.7"}`)})
 	a := alertsOn(t, b, 1)[0]
-	if a.Severity != "low" || a.Status != contract.StatusFiring || e2etest.JSONText(t, a.Context) != `{"$.actor.roles":["ops"],"$.ip":"10.0.0.7","$.type":"login.failed"}` {
+	if a.Severity != "low" || a.Status != contract.StatusFiring || livetest.JSONText(t, a.Context) != `{"$.actor.roles":["ops"],"$.ip":"10.0.0.7","$.type":"login.failed"}` {
 		t.Errorf("alert severity %q, status %q, context %s: want low, firing and the second event's values", a.Severity, a.Status, a.Context)
 	}
 }

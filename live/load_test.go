@@ -21,9 +21,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // The flood comes from a child process (this test binary, running
@@ -74,8 +74,8 @@ func TestLoadIdleConnections(t *testing.T) {
 		c.SnapshotInterval = 200 * time.Millisecond
 		c.HTTPMaxConnections = connectionCap
 	})
-	r := e2etest.ParseRule(t, `{"id":"any","scope":"*","when":{"path":"$.type"},"threshold":1000000000}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	r := livetest.ParseRule(t, `{"id":"any","scope":"*","when":{"path":"$.type"},"threshold":1000000000}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	waitRule(t, d.Daemon, r.Key(), 1)
 
 	// Events flow for the whole test.
@@ -112,7 +112,7 @@ func TestLoadIdleConnections(t *testing.T) {
 	progress := func() (events, snapshots, files float64) {
 		return float64(d.EventsSeen()), d.metric(t, "hindsight_snapshots_total"), d.metric(t, "hindsight_lake_files_committed_total")
 	}
-	e2etest.WaitFor(t, 60*time.Second, "events, snapshots and lake files before the flood", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "events, snapshots and lake files before the flood", func() bool {
 		e, s, f := progress()
 		return e > 0 && s > 0 && f > 0
 	})
@@ -175,7 +175,7 @@ func TestLoadIdleConnections(t *testing.T) {
 	}
 	e0, s0, f0 := progress()
 	maxFDs, maxConns := 0, 0.0
-	e2etest.WaitFor(t, 60*time.Second, "events, snapshots and lake files to advance during the flood", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "events, snapshots and lake files to advance during the flood", func() bool {
 		maxFDs = max(maxFDs, openFDs(t))
 		maxConns = max(maxConns, d.metric(t, "hindsight_http_connections_open"))
 		e, s, f := progress()
@@ -199,7 +199,7 @@ func TestLoadIdleConnections(t *testing.T) {
 	endFlood()
 
 	// After it: a new connection is served.
-	e2etest.WaitFor(t, 60*time.Second, "/healthz and /readyz from a new connection", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "/healthz and /readyz from a new connection", func() bool {
 		resp, err := (&httpClientNoReuse).Get(d.base + "/healthz")
 		if err != nil {
 			return false

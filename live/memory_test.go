@@ -7,10 +7,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestMemoryLimit: a budget below what the process uses is reached at once, and the
@@ -23,15 +23,15 @@ func TestMemoryLimit(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	reg := prometheus.NewRegistry()
-	ld, stop := e2etest.StartLive(t, b, func(c *live.Config) {
+	ld, stop := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Registry, c.MemoryLimit, c.NoArchive = reg, limit, false
 	})
 	d := &httpDaemon{Daemon: ld, b: b, reg: reg}
 
 	const n = 2000
-	e2etest.ProduceEvents(t, b, workload.New(3, workload.Config{Customers: 20}), n)
-	e2etest.WaitFor(t, wait, "every event evaluated under the limit", func() bool { return d.EventsSeen() >= n })
-	e2etest.WaitFor(t, wait, "the limit reached, and counted", func() bool { return d.reached(t, "memory_limit_bytes") >= 1 })
+	livetest.ProduceEvents(t, b, workload.New(3, workload.Config{Customers: 20}), n)
+	livetest.WaitFor(t, wait, "every event evaluated under the limit", func() bool { return d.EventsSeen() >= n })
+	livetest.WaitFor(t, wait, "the limit reached, and counted", func() bool { return d.reached(t, "memory_limit_bytes") >= 1 })
 	if got := d.metric(t, "hindsight_limit", "name", "memory_limit_bytes"); got != limit {
 		t.Errorf("hindsight_limit{memory_limit_bytes} = %v, want %d", got, limit)
 	}
@@ -39,7 +39,7 @@ func TestMemoryLimit(t *testing.T) {
 		t.Errorf("hindsight_memory_bytes = %v at a limit of %d that was reached", got, limit)
 	}
 	// The gauge is the last tick's: wait for a read between ticks.
-	e2etest.WaitFor(t, wait, "the runtime's limit to be the gauge's", func() bool {
+	livetest.WaitFor(t, wait, "the runtime's limit to be the gauge's", func() bool {
 		g := d.metric(t, "hindsight_memory_go_limit_bytes")
 		return g >= limit/4 && g <= limit && int64(g) == debug.SetMemoryLimit(-1)
 	})

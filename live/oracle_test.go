@@ -10,10 +10,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -62,11 +62,11 @@ func (o *oracle) event(t *testing.T, rec *kgo.Record) {
 // deletes, and checks every counter and every alert against the oracle.
 func TestCountsMatchOracle(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
-	d, _ := e2etest.StartLive(t, b, nil)
+	d, _ := livetest.StartLive(t, b, nil)
 	gen := workload.New(7, workload.Config{Customers: 20})
 	o := &oracle{active: map[rule.Key]*oracleRule{}, alerts: map[string]contract.Alert{}, doc: jsonpath.NewDocument()}
 
-	r := func(js string) *rule.Rule { return e2etest.ParseRule(t, js) }
+	r := func(js string) *rule.Rule { return livetest.ParseRule(t, js) }
 	adminFail := `{"id":"admin-login-failures","scope":"%s","version":%d,"when":{"all":[
 		{"path":"$.type","op":"==","value":"login.failed"},{"path":"$.actor.roles[*]","op":"==","value":"admin"}]},"threshold":%d}`
 	type step struct {
@@ -102,16 +102,16 @@ func TestCountsMatchOracle(t *testing.T) {
 	for i, s := range steps {
 		var ctl []*kgo.Record
 		for _, u := range s.upserts {
-			ctl = append(ctl, e2etest.Upsert(t, u))
+			ctl = append(ctl, livetest.Upsert(t, u))
 			o.upsert(u)
 		}
 		for _, k := range s.deletes {
-			ctl = append(ctl, e2etest.Delete(t, k))
+			ctl = append(ctl, livetest.Delete(t, k))
 			delete(o.active, k)
 		}
 		if len(ctl) > 0 {
-			e2etest.ProduceSync(t, b, ctl...)
-			e2etest.WaitFor(t, wait, fmt.Sprintf("step %d's rules", i), func() bool {
+			livetest.ProduceSync(t, b, ctl...)
+			livetest.WaitFor(t, wait, fmt.Sprintf("step %d's rules", i), func() bool {
 				for k, or := range o.active {
 					if v, ok := d.Count(k, ""); !ok || v.Version != or.r.Version {
 						return false
@@ -126,7 +126,7 @@ func TestCountsMatchOracle(t *testing.T) {
 				e := gen.Next()
 				recs[j] = &kgo.Record{Topic: "events", Key: []byte(e.Customer), Value: e.JSON, Timestamp: e.Time}
 			}
-			recs = e2etest.ProduceSync(t, b, recs...)
+			recs = livetest.ProduceSync(t, b, recs...)
 			for _, rec := range recs {
 				o.event(t, rec)
 			}

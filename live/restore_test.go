@@ -10,9 +10,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestRestoreFrom: a daemon whose state store is empty restores the partitions from
@@ -20,27 +20,27 @@ import (
 // snapshots in its own store. Backfill is off, so the counts can only come from there.
 func TestRestoreFrom(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	r := e2etest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	var history []*kgo.Record
 	for i := range 40 {
-		history = append(history, e2etest.Event([]string{"a", "b", "c"}[i%3], `{"type":"login"}`))
+		history = append(history, livetest.Event([]string{"a", "b", "c"}[i%3], `{"type":"login"}`))
 	}
-	e2etest.ProduceSync(t, b, history...)
+	livetest.ProduceSync(t, b, history...)
 	old, fresh := t.TempDir(), t.TempDir()
 	group := "restore-from"
-	first, stop := e2etest.StartLive(t, b, func(c *live.Config) {
+	first, stop := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL = group, "file://"+old
 	})
-	e2etest.WaitFor(t, 20*time.Second, "the first deployment to count every event", func() bool { return first.EventsSeen() == 40 })
+	livetest.WaitFor(t, 20*time.Second, "the first deployment to count every event", func() bool { return first.EventsSeen() == 40 })
 	stop() // the shutdown snapshots every partition
 	<-first.Done()
 
-	second, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	second, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL, c.RestoreFrom = group, "file://"+fresh, "file://"+old
 		c.SnapshotInterval = 100 * time.Millisecond
 	})
-	e2etest.WaitFor(t, 20*time.Second, "the partition restored", func() bool {
+	livetest.WaitFor(t, 20*time.Second, "the partition restored", func() bool {
 		st := second.State()
 		n := 0
 		for _, p := range st.Partitions {
@@ -51,14 +51,14 @@ func TestRestoreFrom(t *testing.T) {
 		return n == 1
 	})
 	for _, c := range []string{"a", "b", "c"} {
-		want := e2etest.FullReplay(history, r)[c]
+		want := livetest.FullReplay(history, r)[c]
 		if v, _ := second.Count(r.Key(), c); v.Count != want {
 			t.Errorf("customer %s: %d after restoring from the old store, want %d", c, v.Count, want)
 		}
 	}
 	// New events move the state on; its snapshots go to the new store.
-	e2etest.ProduceSync(t, b, e2etest.Event("a", `{"type":"login"}`))
-	e2etest.WaitFor(t, 20*time.Second, "a snapshot in the new store", func() bool {
+	livetest.ProduceSync(t, b, livetest.Event("a", `{"type":"login"}`))
+	livetest.WaitFor(t, 20*time.Second, "a snapshot in the new store", func() bool {
 		m, _ := filepath.Glob(filepath.Join(fresh, "state", "*", "*", "*", "*.snap"))
 		return len(m) > 0
 	})
@@ -69,16 +69,16 @@ func TestRestoreFrom(t *testing.T) {
 // keeps running and /v1/state says why.
 func TestUnreadableSnapshotIsReported(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	r := e2etest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	var history []*kgo.Record
 	for range 12 {
-		history = append(history, e2etest.Event("a", `{"type":"login"}`))
+		history = append(history, livetest.Event("a", `{"type":"login"}`))
 	}
-	e2etest.ProduceSync(t, b, history...)
+	livetest.ProduceSync(t, b, history...)
 	state := t.TempDir()
-	first, stop := e2etest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL = "unreadable", "file://"+state })
-	e2etest.WaitFor(t, 20*time.Second, "every event counted", func() bool { return first.EventsSeen() == 12 })
+	first, stop := livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL = "unreadable", "file://"+state })
+	livetest.WaitFor(t, 20*time.Second, "every event counted", func() bool { return first.EventsSeen() == 12 })
 	stop()
 	<-first.Done()
 	snaps, _ := filepath.Glob(filepath.Join(state, "state", "*", "*", "*", "*.snap"))
@@ -95,12 +95,12 @@ func TestUnreadableSnapshotIsReported(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	second, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	second, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL = "unreadable", "file://"+state
 		c.NoBackfill, c.NoArchive = false, false
 		c.ArchiveRollAge = 200 * time.Millisecond
 	})
-	e2etest.WaitFor(t, 30*time.Second, "the count rebuilt by backfill", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the count rebuilt by backfill", func() bool {
 		v, _ := second.Count(r.Key(), "a")
 		return v.Count == 12 && v.Status == contract.RuleLive
 	})

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -35,23 +35,23 @@ func TestWindowedRuleAlertsPerGroupAndWindow(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	state := t.TempDir()
 	conf := func(c *live.Config) { c.Group, c.StateURL = "windows", "file://"+state }
-	d, stop := e2etest.StartLive(t, b, conf)
-	r := e2etest.ParseRule(t, burstRule)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	d, stop := livetest.StartLive(t, b, conf)
+	r := livetest.ParseRule(t, burstRule)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
 
 	ts := func(minute int) string {
 		return time.Date(2026, 1, 1, 0, minute, 0, 0, time.UTC).Format(time.RFC3339)
 	}
-	recs := e2etest.ProduceSync(t, b,
-		e2etest.Event("c-1", failedLogin("a", ts(0))),
-		e2etest.Event("c-1", failedLogin("a", ts(1))),
-		e2etest.Event("c-1", failedLogin("b", ts(2))),
-		e2etest.Event("c-1", failedLogin("a", ts(4))),  // a's third in [-5m,5m) and [0,10m)
-		e2etest.Event("c-2", failedLogin("a", ts(4))),  // another customer's "a": its own group
-		e2etest.Event("c-1", failedLogin("a", ts(20))), // watermark 00:19: windows ending by then close
-		e2etest.Event("c-1", failedLogin("a", ts(3))),  // late
-		e2etest.Event("c-1", `{"type":"login.failed","user":"a","ts":"yesterday"}`),
+	recs := livetest.ProduceSync(t, b,
+		livetest.Event("c-1", failedLogin("a", ts(0))),
+		livetest.Event("c-1", failedLogin("a", ts(1))),
+		livetest.Event("c-1", failedLogin("b", ts(2))),
+		livetest.Event("c-1", failedLogin("a", ts(4))),  // a's third in [-5m,5m) and [0,10m)
+		livetest.Event("c-2", failedLogin("a", ts(4))),  // another customer's "a": its own group
+		livetest.Event("c-1", failedLogin("a", ts(20))), // watermark 00:19: windows ending by then close
+		livetest.Event("c-1", failedLogin("a", ts(3))),  // late
+		livetest.Event("c-1", `{"type":"login.failed","user":"a","ts":"yesterday"}`),
 	)
 	waitSeen(t, d, 8)
 
@@ -92,11 +92,11 @@ func TestWindowedRuleAlertsPerGroupAndWindow(t *testing.T) {
 	// snapshot. Two more events in them make three: each window alerts once.
 	stop()
 	<-d.Done()
-	d2, _ := e2etest.StartLive(t, b, conf)
-	e2etest.ProduceSync(t, b,
-		e2etest.Event("c-1", failedLogin("a", ts(2))), // late: the watermark was restored
-		e2etest.Event("c-1", failedLogin("a", ts(21))),
-		e2etest.Event("c-1", failedLogin("a", ts(22))),
+	d2, _ := livetest.StartLive(t, b, conf)
+	livetest.ProduceSync(t, b,
+		livetest.Event("c-1", failedLogin("a", ts(2))), // late: the watermark was restored
+		livetest.Event("c-1", failedLogin("a", ts(21))),
+		livetest.Event("c-1", failedLogin("a", ts(22))),
 	)
 	waitSeen(t, d2, 3)
 	alerts = alertsOn(t, b, 4)[2:]

@@ -14,10 +14,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -51,7 +51,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 	// buffers hold them all: an uninterrupted run's verdict must come out of that too.
 	release, restore := holdJobs()
 	defer restore()
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
 		c.ArchiveRollAge = 200 * time.Millisecond
 	})
@@ -69,7 +69,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 			js := fmt.Sprintf(`{"kind":%q,"user":"u%d","ip":"10.0.0.%d","v":%d,"ts":%q}`, kind, rng.IntN(6), rng.IntN(9), rng.IntN(100), ts.Format(time.RFC3339Nano))
 			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", rng.IntN(4))), Value: []byte(js), Timestamp: at}
 		}
-		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
+		history = append(history, livetest.ProduceSync(t, b, recs...)...)
 	}
 	produce(before)
 	waitCommitted(t, b, d, "the first events")
@@ -77,11 +77,11 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 	var ctl []*kgo.Record
 	rules := make([]string, len(windowHandoffRules))
 	for i, js := range windowHandoffRules {
-		r := e2etest.ParseRule(t, js)
-		ctl = append(ctl, e2etest.Upsert(t, r))
+		r := livetest.ParseRule(t, js)
+		ctl = append(ctl, livetest.Upsert(t, r))
 		rules[i] = r.ID
 	}
-	e2etest.ProduceSync(t, b, ctl...)
+	livetest.ProduceSync(t, b, ctl...)
 	waitActive(t, d, windowHandoffRules)
 	// Events while the history is computed: they are buffered, then evaluated.
 	for range 4 {
@@ -95,7 +95,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 		}
 	}
 	release()
-	e2etest.WaitFor(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
 		vs := d.Rules()
 		for _, v := range vs {
 			if v.Status != contract.RuleLive {
@@ -108,24 +108,24 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 	var want []string
 	windows := 0
 	for _, js := range windowHandoffRules {
-		r := e2etest.ParseRule(t, js)
+		r := livetest.ParseRule(t, js)
 		starts := d.StartOffsets(r.Key())
 		if slices.Max(append(slices.Collect(maps.Values(starts)), 0)) == 0 {
 			t.Fatalf("rule %s starts at %v: the test needs history below its start", r.Key(), starts)
 		}
-		ids, open, err := e2etest.WindowHandoffReplay(history, r, starts)
+		ids, open, err := livetest.WindowHandoffReplay(history, r, starts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, slices.Collect(maps.Keys(ids))...)
-		all, _, err := e2etest.WindowReplay(history, r, nil)
+		all, _, err := livetest.WindowReplay(history, r, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// History's crossings are the rule's backtest, not alerts.
 		checkRuleHistory(t, d, history, r, starts, len(all)-len(ids), false)
 		got, _ := d.Counts(r.Key())
-		windows += e2etest.CheckOpenWindows(t, "rule "+r.Key().String(), e2etest.OpenWindows(got), open)
+		windows += livetest.CheckOpenWindows(t, "rule "+r.Key().String(), livetest.OpenWindows(got), open)
 	}
 	slices.Sort(want)
 	if windows == 0 || len(want) == 0 {
@@ -133,11 +133,11 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 	}
 	recs := b.Consume(t, "alerts", len(want), 60*time.Second)
 	// No more than those: every event is evaluated and every hand-off applied.
-	if n := e2etest.TopicRecords(t, b, "alerts"); n != int64(len(want)) {
+	if n := livetest.TopicRecords(t, b, "alerts"); n != int64(len(want)) {
 		t.Errorf("%d alerts on the topic, want %d", n, len(want))
 	}
 	var got []string
-	for _, a := range e2etest.Alerts(t, recs) {
+	for _, a := range livetest.Alerts(t, recs) {
 		got = append(got, a.AlertID)
 	}
 	slices.Sort(got)
@@ -157,7 +157,7 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 	// buffered, and the first one matched is beyond the limit.
 	release, restore := holdJobs()
 	defer restore()
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) {
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
 		c.HandoffBufferBytes = 1
 	})
@@ -165,15 +165,15 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 	produce := func(n int) { produceFailures(t, b, &history, n, 5, 3) }
 	produce(300)
 	waitCommitted(t, b, d, "the first events")
-	r := e2etest.ParseRule(t, windowHandoffRules[0])
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	r := livetest.ParseRule(t, windowHandoffRules[0])
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	waitActive(t, d, windowHandoffRules[:1])
 	produce(300)
 	waitCommitted(t, b, d, "every event")
 	release()
 
 	var view contract.RuleView
-	e2etest.WaitFor(t, 30*time.Second, "the rule to say its history is missing", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the rule to say its history is missing", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == r.ID {
 				view = v
@@ -188,16 +188,16 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 		}
 		from[m.Partition] = m.To + 1
 	}
-	_, open, err := e2etest.WindowReplay(history, r, from)
+	_, open, err := livetest.WindowReplay(history, r, from)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := d.Counts(r.Key())
-	have := e2etest.OpenWindows(got)
+	have := livetest.OpenWindows(got)
 	if len(open) == 0 || !maps.EqualFunc(have, open, slices.Equal) {
 		t.Errorf("open windows\n%v\nreplay from %v\n%v", have, from, open)
 	}
-	if m := e2etest.GetText(t, "http://"+d.HTTPAddr()+"/metrics"); !strings.Contains(m, `hindsight_limit_reached_total{name="max_handoff_buffer_bytes"}`) ||
+	if m := livetest.GetText(t, "http://"+d.HTTPAddr()+"/metrics"); !strings.Contains(m, `hindsight_limit_reached_total{name="max_handoff_buffer_bytes"}`) ||
 		!strings.Contains(m, `hindsight_limit{name="max_handoff_buffer_bytes"} 1`) {
 		t.Errorf("/metrics does not show the hand-off buffer limit reached")
 	}
@@ -217,7 +217,7 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 		c.NoBackfill = false
 		c.SnapshotInterval = 100 * time.Millisecond
 	}
-	first, stop := e2etest.StartLive(t, b, cfg)
+	first, stop := livetest.StartLive(t, b, cfg)
 	rng := rand.New(rand.NewPCG(12, 4))
 	var history []*kgo.Record
 	produce := func(n int) {
@@ -228,15 +228,15 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 			js := fmt.Sprintf(`{"kind":%q,"user":"u%d","ip":"10.0.0.%d","v":%d,"ts":%q}`, []string{"fail", "ok"}[rng.IntN(2)], rng.IntN(5), rng.IntN(7), rng.IntN(100), ts.Format(time.RFC3339Nano))
 			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", rng.IntN(5))), Value: []byte(js), Timestamp: at}
 		}
-		history = append(history, e2etest.ProduceSync(t, b, recs...)...)
+		history = append(history, livetest.ProduceSync(t, b, recs...)...)
 	}
 	produce(1200)
 	waitCommitted(t, b, first, "the first events")
 	var rules []*rule.Rule
 	for _, js := range windowHandoffRules[:2] {
-		r := e2etest.ParseRule(t, js)
+		r := livetest.ParseRule(t, js)
 		rules = append(rules, r)
-		e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	}
 	waitActive(t, first, windowHandoffRules[:2])
 	produce(400) // buffered by the first daemon, whose jobs never run
@@ -250,10 +250,10 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 	<-first.Done()
 	restore()
 
-	second, _ := e2etest.StartLive(t, b, cfg)
+	second, _ := livetest.StartLive(t, b, cfg)
 	produce(300)
 	waitCommitted(t, b, second, "every event")
-	e2etest.WaitFor(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
 		for _, v := range second.Rules() {
 			if v.Status != contract.RuleLive {
 				return false
@@ -264,13 +264,13 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 	var want []string
 	for _, r := range rules {
 		starts := second.StartOffsets(r.Key())
-		ids, open, err := e2etest.WindowHandoffReplay(history, r, starts)
+		ids, open, err := livetest.WindowHandoffReplay(history, r, starts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, slices.Collect(maps.Keys(ids))...)
 		got, _ := second.Counts(r.Key())
-		if have := e2etest.OpenWindows(got); !maps.EqualFunc(have, open, slices.Equal) {
+		if have := livetest.OpenWindows(got); !maps.EqualFunc(have, open, slices.Equal) {
 			t.Errorf("rule %s: open windows\n%v\nuninterrupted replay\n%v", r.Key(), have, open)
 		}
 	}
@@ -279,7 +279,7 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 		t.Fatal("no alert owed: the test shows nothing")
 	}
 	var got []string
-	for _, a := range e2etest.Alerts(t, b.Consume(t, "alerts", len(want), 60*time.Second)) {
+	for _, a := range livetest.Alerts(t, b.Consume(t, "alerts", len(want), 60*time.Second)) {
 		got = append(got, a.AlertID)
 	}
 	slices.Sort(got)
@@ -293,9 +293,9 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 // it returns are evaluated with them.
 func waitActive(t *testing.T, d *live.Daemon, rules []string) {
 	t.Helper()
-	e2etest.WaitFor(t, 30*time.Second, "the rules to be active", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the rules to be active", func() bool {
 		for _, js := range rules {
-			if _, ok := d.Count(e2etest.ParseRule(t, js).Key(), ""); !ok {
+			if _, ok := d.Count(livetest.ParseRule(t, js).Key(), ""); !ok {
 				return false
 			}
 		}
@@ -308,27 +308,27 @@ func waitActive(t *testing.T, d *live.Daemon, rules []string) {
 // run gives; those from the start are sent as live's.
 func TestWindowedHandoffHistoryAlerts(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	d, _ := e2etest.StartLive(t, b, func(c *live.Config) { c.NoBackfill = false })
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) { c.NoBackfill = false })
 	var history []*kgo.Record
 	produce := func(n int) { produceFailures(t, b, &history, n, 3, 4) }
 	produce(400)
 	waitCommitted(t, b, d, "the first events")
 	js := strings.Replace(windowHandoffRules[0], `"threshold":4}`, `"threshold":4,"backfill":{"alert":true}}`, 1)
-	r := e2etest.ParseRule(t, js)
-	e2etest.ProduceSync(t, b, e2etest.Upsert(t, r))
+	r := livetest.ParseRule(t, js)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
 	waitActive(t, d, []string{js})
 	produce(200)
 	waitCommitted(t, b, d, "every event")
-	e2etest.WaitFor(t, 30*time.Second, "the rule live", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the rule live", func() bool {
 		vs := d.Rules()
 		return len(vs) == 1 && vs[0].Status == contract.RuleLive
 	})
 	starts := d.StartOffsets(r.Key())
-	all, _, err := e2etest.WindowReplay(history, r, nil)
+	all, _, err := livetest.WindowReplay(history, r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromStart, _, err := e2etest.WindowHandoffReplay(history, r, starts)
+	fromStart, _, err := livetest.WindowHandoffReplay(history, r, starts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestWindowedHandoffHistoryAlerts(t *testing.T) {
 		t.Fatalf("%d alerts in all, %d from the start: the test needs both", len(all), len(fromStart))
 	}
 	got := map[string]string{}
-	for _, a := range e2etest.Alerts(t, b.Consume(t, "alerts", len(all), 60*time.Second)) {
+	for _, a := range livetest.Alerts(t, b.Consume(t, "alerts", len(all), 60*time.Second)) {
 		got[a.AlertID] = a.Source
 		if want := contract.SourceLive; a.Offset < starts[a.Partition] {
 			want = contract.SourceBackfill
@@ -417,5 +417,5 @@ func produceFailures(t *testing.T, b *kafkatest.Broker, history *[]*kgo.Record, 
 		recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%customers)), Timestamp: at,
 			Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u%d","ts":%q}`, i%users, at.Format(time.RFC3339)))}
 	}
-	*history = append(*history, e2etest.ProduceSync(t, b, recs...)...)
+	*history = append(*history, livetest.ProduceSync(t, b, recs...)...)
 }

@@ -18,8 +18,8 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -154,7 +154,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 		}
 		crecs = append(crecs, &kgo.Record{Topic: "controls", Key: []byte(c.RecordKey()), Value: v})
 	}
-	e2etest.ProduceSync(t, b, crecs...)
+	livetest.ProduceSync(t, b, crecs...)
 
 	// Alerts: ten of c-1 to ok and one failing destination each, plus c-2's (its own
 	// hanging "ok"), one muted by record, one muted by c-3's mute, one naming a
@@ -185,7 +185,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 		v, _ := json.Marshal(s.a)
 		arecs = append(arecs, &kgo.Record{Topic: "alerts", Key: []byte(s.a.Customer), Value: v})
 	}
-	e2etest.ProduceSync(t, b, arecs...)
+	livetest.ProduceSync(t, b, arecs...)
 
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-test",
@@ -193,7 +193,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, AllowPrivate: true},
 		CommitInterval: 50 * time.Millisecond,
 		Getenv:         func(k string) string { return map[string]string{"HOOK_KEY": "s3cret"}[k] },
-		Logger:         e2etest.Logger(t),
+		Logger:         livetest.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -219,8 +219,8 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 	slices.Sort(wantOK)
 	// Which destination's worker sends first is the scheduler's choice: hang's first
 	// request is awaited, not assumed, and then held while ok's are all delivered.
-	e2etest.WaitFor(t, 10*time.Second, "hang's first request", func() bool { return sinks["hang"].requests() > 0 })
-	e2etest.WaitFor(t, 10*time.Second, "ok's deliveries", func() bool { return slices.Equal(sinks["ok"].delivered(), wantOK) })
+	livetest.WaitFor(t, 10*time.Second, "hang's first request", func() bool { return sinks["hang"].requests() > 0 })
+	livetest.WaitFor(t, 10*time.Second, "ok's deliveries", func() bool { return slices.Equal(sinks["ok"].delivered(), wantOK) })
 	for _, d := range st.Recent() {
 		for _, ds := range d.Destinations {
 			if ds.Name == "hang" && (ds.State == contract.DeliveryDelivered || ds.State == contract.DeliveryUndelivered) {
@@ -274,7 +274,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 			}
 		}
 		slices.Sort(want)
-		e2etest.WaitFor(t, 10*time.Second, name+"'s deliveries", func() bool { return slices.Equal(sinks[name].delivered(), want) })
+		livetest.WaitFor(t, 10*time.Second, name+"'s deliveries", func() bool { return slices.Equal(sinks[name].delivered(), want) })
 	}
 	// Nothing reached ok for the muted alerts or c-3's.
 	for _, k := range sinks["ok"].delivered() {
@@ -296,8 +296,8 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 	}
 	// The alerts' offsets are committed once each was delivered or recorded.
 	close(release)
-	e2etest.WaitFor(t, 10*time.Second, "the alerts offsets committed", func() bool {
-		return e2etest.GroupCommitted(t, b, "notify-test", "alerts") == int64(len(alerts))
+	livetest.WaitFor(t, 10*time.Second, "the alerts offsets committed", func() bool {
+		return livetest.GroupCommitted(t, b, "notify-test", "alerts") == int64(len(alerts))
 	})
 }
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // hindsight archive shows its limits in /metrics under the names hindsight live gives
@@ -29,7 +29,7 @@ func TestArchiveLimitsInMetrics(t *testing.T) {
 	var metrics string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		// The archiver shows its limits once it has opened the lake.
-		if metrics = e2etest.GetText(t, "http://"+addr+"/metrics"); !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(metrics, w) }) {
+		if metrics = livetest.GetText(t, "http://"+addr+"/metrics"); !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(metrics, w) }) {
 			return
 		}
 	}

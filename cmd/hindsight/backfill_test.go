@@ -12,12 +12,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -26,7 +26,7 @@ import (
 // the Kafka tail. The counts must be a replay of what was produced.
 func TestBackfillCommand(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	recs := e2etest.ProduceEvents(t, b, workload.New(5, workload.Config{Customers: 4}), 400)
+	recs := livetest.ProduceEvents(t, b, workload.New(5, workload.Config{Customers: 4}), 400)
 	dir := t.TempDir()
 	rulesFile := filepath.Join(dir, "rules.yaml")
 	os.WriteFile(rulesFile, []byte(`
@@ -127,7 +127,7 @@ func mustRead(t *testing.T, path string) []byte {
 func TestBackfillCommandSaysIncomplete(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	recs := e2etest.ProduceEvents(t, b, workload.New(8, workload.Config{Customers: 3}), 2000)
+	recs := livetest.ProduceEvents(t, b, workload.New(8, workload.Config{Customers: 3}), 2000)
 	dir := t.TempDir()
 	bkt, lakeDir := lakehousetest.FileBucket(t)
 	actx, stop := context.WithCancel(ctx)

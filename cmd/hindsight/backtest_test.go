@@ -11,9 +11,9 @@ import (
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -24,8 +24,8 @@ import (
 func TestBacktestCommand(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	recs := e2etest.ProduceEvents(t, b, workload.New(3, workload.Config{Customers: 3, Step: time.Second}), 3000)
-	lake, lakeDir := e2etest.Archive(t, b, recs)
+	recs := livetest.ProduceEvents(t, b, workload.New(3, workload.Config{Customers: 3, Step: time.Second}), 3000)
+	lake, lakeDir := livetest.Archive(t, b, recs)
 
 	rulesFile := filepath.Join("..", "..", "testdata", "rules", "sample.yaml")
 	url := "file://" + lakeDir
@@ -85,7 +85,7 @@ func TestBacktestCommand(t *testing.T) {
 	}
 
 	// With --brokers, events produced since are read from Kafka too.
-	more := e2etest.ProduceEvents(t, b, workload.New(4, workload.Config{Customers: 3, Step: time.Second}), 500)
+	more := livetest.ProduceEvents(t, b, workload.New(4, workload.Config{Customers: 3, Step: time.Second}), 500)
 	out, err := run(t, "", "backtest", "-f", rulesFile, "--lake", url, "--brokers", b.Addr, "--json")
 	if err != nil {
 		t.Fatalf("backtest --brokers: %v\n%s", err, out)

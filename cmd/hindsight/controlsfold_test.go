@@ -13,8 +13,8 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -33,7 +33,7 @@ func TestOneFoldOfControls(t *testing.T) {
 	up := func(scope, id string, version int, path string) *kgo.Record {
 		return rec(scope+"/"+id, fmt.Sprintf(`{"op":"upsert","rule":{"id":%q,"scope":%q,"version":%d,"threshold":2,"when":{"path":%q}}}`, id, scope, version, path))
 	}
-	e2etest.ProduceSync(t, b,
+	livetest.ProduceSync(t, b,
 		up("*", "a", 1, "$.a"),
 		up("*", "b", 1, "$.b"),
 		up("c-1", "a", 1, "$.c"),
@@ -49,7 +49,7 @@ func TestOneFoldOfControls(t *testing.T) {
 		up("c-2", "x", 1, "$.x2"), // back after a delete, at version 1
 		rec("*/wrong-key", `{"op":"upsert","rule":{"id":"other","scope":"*","version":1,"threshold":1,"when":{"path":"$.o"}}}`),
 	)
-	d, _ := e2etest.StartLive(t, b, nil)
+	d, _ := livetest.StartLive(t, b, nil)
 	select {
 	case <-d.RulesLoaded():
 	case <-time.After(30 * time.Second):

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 var embeddedLine = regexp.MustCompile(`msg="embedded broker listening" addr=(\S+)`)
@@ -31,7 +31,7 @@ func TestLiveKeepsDataAcrossRestart(t *testing.T) {
 			"--snapshot-interval", "200ms")
 		p.waitHTTP(t)
 		var broker string
-		e2etest.WaitFor(t, 30*time.Second, name+"'s embedded broker", func() bool {
+		livetest.WaitFor(t, 30*time.Second, name+"'s embedded broker", func() bool {
 			m := embeddedLine.FindStringSubmatch(p.logText())
 			if m != nil {
 				broker = m[1]
@@ -52,24 +52,24 @@ func TestLiveKeepsDataAcrossRestart(t *testing.T) {
 	}
 	count := func(p *liveProc) int64 {
 		var v contract.CountView
-		if e2etest.GetJSON(t, fmt.Sprintf("http://%s/v1/counts?scope=*&rule=fails&customer=c-1", p.http), &v) != 200 {
+		if livetest.GetJSON(t, fmt.Sprintf("http://%s/v1/counts?scope=*&rule=fails&customer=c-1", p.http), &v) != 200 {
 			return -1
 		}
 		return v.Count
 	}
-	e2etest.WaitFor(t, 30*time.Second, "c-1's count of 3", func() bool { return count(first) == 3 })
+	livetest.WaitFor(t, 30*time.Second, "c-1's count of 3", func() bool { return count(first) == 3 })
 	_ = first.cmd.Process.Signal(syscall.SIGINT)
 	<-first.exited
 
 	second, broker2 := start("second")
-	e2etest.WaitFor(t, 30*time.Second, "the count kept across the restart", func() bool { return count(second) == 3 })
+	livetest.WaitFor(t, 30*time.Second, "the count kept across the restart", func() bool { return count(second) == 3 })
 	if out, err := run(t, `{"customer":"c-1","type":"login.failed"}`+"\n", "produce", "--brokers", broker2, "--quiet"); err != nil {
 		t.Fatalf("produce after the restart: %v\n%s", err, out)
 	}
-	e2etest.WaitFor(t, 30*time.Second, "the count going on from 3", func() bool { return count(second) == 4 })
+	livetest.WaitFor(t, 30*time.Second, "the count going on from 3", func() bool { return count(second) == 4 })
 
 	t.Chdir(dir)
-	e2etest.WaitFor(t, 30*time.Second, "lake stats, without flags, to see the archived events", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "lake stats, without flags, to see the archived events", func() bool {
 		out, err := run(t, "", "lake", "stats", "--json")
 		return err == nil && strings.Contains(out, `"rows": 4`)
 	})

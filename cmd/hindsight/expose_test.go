@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestLiveLimitFlagDefaults: each limit's flag defaults to the value live.Config's
@@ -85,7 +85,7 @@ func TestLiveExposureFlags(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	e2etest.WaitFor(t, 30*time.Second, "/healthz", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "/healthz", func() bool {
 		code, _ := get("/healthz", "", "")
 		return code == 200
 	})

@@ -21,8 +21,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -156,12 +156,12 @@ func TestLiveBinaryWithKcat(t *testing.T) {
 	badJSON := `{"op":"upsert","rule":{"id":"kcat-bad","scope":"*","when":{"path":"$.type[","op":"exists"},"threshold":1}}`
 	kcat(t, "*/kcat-admin-fail|"+ruleJSON+"\n*/kcat-bad|"+badJSON+"\n", "-b", b.Addr, "-P", "-t", "controls", "-K", "|")
 	base := "http://" + httpAddr
-	e2etest.WaitFor(t, 30*time.Second, "the rule on /v1/rules", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the rule on /v1/rules", func() bool {
 		var body struct {
 			Rules   []contract.RuleView
 			Invalid []contract.RejectedControl
 		}
-		return e2etest.GetJSON(t, base+"/v1/rules", &body) == http.StatusOK && len(body.Rules) == 1 && len(body.Invalid) == 1
+		return livetest.GetJSON(t, base+"/v1/rules", &body) == http.StatusOK && len(body.Rules) == 1 && len(body.Invalid) == 1
 	})
 
 	failed := `{"type":"login.failed","actor":{"roles":["member","admin"]},"geo":"DE"}`
@@ -177,7 +177,7 @@ func TestLiveBinaryWithKcat(t *testing.T) {
 	kcat(t, events, "-b", b.Addr, "-P", "-t", "events", "-K", "|")
 
 	var alert contract.Alert
-	e2etest.WaitFor(t, 30*time.Second, "an alert on the alerts topic", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "an alert on the alerts topic", func() bool {
 		out := kcat(t, "", "-b", b.Addr, "-C", "-t", "alerts", "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n")
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			k, v, ok := strings.Cut(l, "\t")
@@ -239,8 +239,8 @@ func TestLiveBinaryWithKcat(t *testing.T) {
 func kcatGroupOffsets(t *testing.T, b *kafkatest.Broker) int64 {
 	t.Helper()
 	var sum int64
-	e2etest.WaitFor(t, 10*time.Second, "committed offsets", func() bool {
-		sum = e2etest.GroupCommitted(t, b, "kcat-test", "events")
+	livetest.WaitFor(t, 10*time.Second, "committed offsets", func() bool {
+		sum = livetest.GroupCommitted(t, b, "kcat-test", "events")
 		return sum == 7
 	})
 	return sum
@@ -248,7 +248,7 @@ func kcatGroupOffsets(t *testing.T, b *kafkatest.Broker) int64 {
 
 func TestRulesKafkaCommands(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	d, _ := e2etest.StartLive(t, b, nil)
+	d, _ := livetest.StartLive(t, b, nil)
 	sample := filepath.Join("..", "..", "testdata", "rules", "sample.yaml")
 
 	out, err := run(t, "", "rules", "apply", "-f", sample, "--brokers", b.Addr, "--wait", "20s")
@@ -258,7 +258,7 @@ func TestRulesKafkaCommands(t *testing.T) {
 	if c := strings.Count(out, "published  "); c != 7 || strings.Count(out, "applied    ") != 7 {
 		t.Errorf("apply output:\n%s", out)
 	}
-	e2etest.WaitFor(t, 20*time.Second, "7 rules in the daemon", func() bool { return d.Registry().Len() == 7 })
+	livetest.WaitFor(t, 20*time.Second, "7 rules in the daemon", func() bool { return d.Registry().Len() == 7 })
 
 	out, err = run(t, "", "rules", "apply", "-f", sample, "--brokers", b.Addr)
 	if err != nil || strings.Count(out, "unchanged  ") != 7 || strings.Contains(out, "published") {
@@ -271,7 +271,7 @@ func TestRulesKafkaCommands(t *testing.T) {
 	if err := os.WriteFile(changed, []byte(strings.Replace(string(data), "threshold: 3", "threshold: 4", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := e2etest.TopicRecords(t, b, "controls")
+	before := livetest.TopicRecords(t, b, "controls")
 	out, err = run(t, "", "rules", "apply", "-f", changed, "--brokers", b.Addr)
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "not newer") || !strings.Contains(err.Error(), "changed.yaml:") {
 		t.Errorf("changed without a new version: exit %d, %v\n%s", exitCode(err), err, out)
@@ -284,7 +284,7 @@ func TestRulesKafkaCommands(t *testing.T) {
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "bad.yaml:5: rule #2 (id \"broken\")") || !strings.Contains(err.Error(), "column") {
 		t.Errorf("invalid file: exit %d, %v\n%s", exitCode(err), err, out)
 	}
-	if after := e2etest.TopicRecords(t, b, "controls"); after != before {
+	if after := livetest.TopicRecords(t, b, "controls"); after != before {
 		t.Errorf("a rejected file published %d controls", after-before)
 	}
 
@@ -350,7 +350,7 @@ func TestLiveEmbeddedRetention(t *testing.T) {
 	if want := map[string]string{"events": "65536", "alerts": "65536", "controls": "-1"}; !maps.Equal(got, want) {
 		t.Errorf("retention.bytes by topic %v, want %v", got, want)
 	}
-	metrics := e2etest.GetText(t, "http://"+httpAddr+"/metrics")
+	metrics := livetest.GetText(t, "http://"+httpAddr+"/metrics")
 	for _, want := range []string{`hindsight_limit{name="embedded_retention_bytes"} 65536`, `hindsight_limit{name="archive_retention_seconds"} 86400`,
 		`hindsight_limit{name="archive_max_buffered_bytes"} 1.34217728e+08`, `hindsight_limit_reached_total{name="archive_max_buffered_bytes"} 0`} {
 		if !strings.Contains(metrics, want) {

@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
 )
 
@@ -106,11 +106,11 @@ destinations:
 	var want []string
 	for i := range customers {
 		c := fmt.Sprintf("c-%03d", i)
-		recs = append(recs, e2etest.Event(c, `{"type":"login"}`))
+		recs = append(recs, livetest.Event(c, `{"type":"login"}`))
 		want = append(want, contract.AlertID("*", "first-login", 1, c, 1)+":"+contract.StatusFiring)
 	}
 	slices.Sort(want)
-	e2etest.ProduceSync(t, b, recs...)
+	livetest.ProduceSync(t, b, recs...)
 
 	args := []string{"--brokers", b.Addr, "--group", "notify-kill9", "--lake", "file://" + filepath.Join(dir, "lake"),
 		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--session-timeout", "1s", "--instance-id", "nk9",
@@ -128,7 +128,7 @@ destinations:
 		// Killed once some deliveries of this run are in: mid-delivery, as the receiver
 		// takes 20ms an answer.
 		target := before + 10 + rng.IntN(30)
-		e2etest.WaitFor(t, 60*time.Second, fmt.Sprintf("run %d to deliver %d alerts", i, target), func() bool {
+		livetest.WaitFor(t, 60*time.Second, fmt.Sprintf("run %d to deliver %d alerts", i, target), func() bool {
 			return len(recv.distinct()) >= min(target, customers)
 		})
 		p.kill()
@@ -138,7 +138,7 @@ destinations:
 		}
 	}
 	final := startLiveProc(t, dir, "final", args...)
-	e2etest.WaitFor(t, 60*time.Second, "every alert delivered", func() bool { return len(recv.distinct()) >= customers })
+	livetest.WaitFor(t, 60*time.Second, "every alert delivered", func() bool { return len(recv.distinct()) >= customers })
 	time.Sleep(300 * time.Millisecond) // anything still in flight lands too
 	got := recv.distinct()
 	if !slices.Equal(got, want) {
@@ -150,7 +150,7 @@ destinations:
 	if bad > 0 {
 		t.Errorf("%d requests failed signature verification", bad)
 	}
-	if n := e2etest.TopicRecords(t, b, "alerts.undelivered"); n != 0 {
+	if n := livetest.TopicRecords(t, b, "alerts.undelivered"); n != 0 {
 		t.Errorf("%d undelivered records; the receiver always answers", n)
 	}
 	t.Logf("%d kills; %d alerts; %d requests (%d redelivered after kills)", kills, customers, requests, requests-customers)
@@ -175,7 +175,7 @@ func TestDestinationsAndMutesCommands(t *testing.T) {
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "destination */internal: address 10.1.2.3 is private") {
 		t.Fatalf("apply of a private URL: exit %d, %v\n%s", exitCode(err), err, out)
 	}
-	if n := e2etest.TopicRecords(t, b, "controls"); n != 0 {
+	if n := livetest.TopicRecords(t, b, "controls"); n != 0 {
 		t.Fatalf("%d controls published from a refused file", n)
 	}
 	out, err = run(t, "", "destinations", "apply", "-f", file, "--brokers", b.Addr, "--allow-private")

@@ -14,10 +14,10 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/golden"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -293,7 +293,7 @@ func TestRulesApplyRunsTests(t *testing.T) {
 	if !strings.Contains(out, "--- FAIL: burst-of-failed-logins/three failures fire once\n") || strings.Contains(out, "published") {
 		t.Errorf("apply of failing tests printed:\n%s", out)
 	}
-	if n := e2etest.TopicRecords(t, b, "controls"); n != 0 {
+	if n := livetest.TopicRecords(t, b, "controls"); n != 0 {
 		t.Fatalf("failing tests published %d controls", n)
 	}
 
@@ -301,7 +301,7 @@ func TestRulesApplyRunsTests(t *testing.T) {
 	if err != nil || !strings.Contains(out, "skipped    5 tests of testdata/rules-tests-failing.yaml (--skip-tests)\n") || strings.Count(out, "published  ") != 2 {
 		t.Errorf("--skip-tests: %v\n%s", err, out)
 	}
-	e2etest.WaitTopicRecords(t, b, "controls", 2, 10*time.Second)
+	livetest.WaitTopicRecords(t, b, "controls", 2, 10*time.Second)
 
 	// A file whose tests pass, on a broker of its own: its rules share ids with the
 	// ones just published, with other thresholds and the same version.

@@ -22,9 +22,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -85,7 +85,7 @@ func (p *liveProc) logText() string {
 // waitHTTP waits (up to 60s) for the process to log its HTTP address.
 func (p *liveProc) waitHTTP(t *testing.T) string {
 	t.Helper()
-	e2etest.WaitFor(t, 60*time.Second, p.name+" to listen", func() bool {
+	livetest.WaitFor(t, 60*time.Second, p.name+" to listen", func() bool {
 		if m := httpLine.FindStringSubmatch(p.logText()); m != nil {
 			p.http = m[1]
 			return true
@@ -212,7 +212,7 @@ func (s *stateScenario) remember(r *rule.Rule) *kgo.Record {
 		s.t.Errorf("rule %s: %v", r.ID, err)
 		return nil
 	}
-	rec, err := e2etest.UpsertRecord(r)
+	rec, err := livetest.UpsertRecord(r)
 	if err != nil {
 		s.t.Errorf("rule %s: %v", r.ID, err)
 		return nil
@@ -278,7 +278,7 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 			}
 		}
 	}()
-	e2etest.WaitFor(t, 120*time.Second, "the group to commit every event and backfills to finish", func() bool {
+	livetest.WaitFor(t, 120*time.Second, "the group to commit every event and backfills to finish", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		ends, err := adm.ListEndOffsets(ctx, "events")
@@ -305,7 +305,7 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 			var h struct {
 				Partitions []int32 `json:"partitions"`
 			}
-			if e2etest.GetJSON(t, "http://"+p.http+"/healthz", &h) != 200 {
+			if livetest.GetJSON(t, "http://"+p.http+"/healthz", &h) != 200 {
 				return false
 			}
 			for _, id := range h.Partitions {
@@ -320,7 +320,7 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 			var rv struct {
 				Rules []contract.RuleView `json:"rules"`
 			}
-			if e2etest.GetJSON(t, "http://"+p.http+"/v1/rules", &rv) != 200 || len(rv.Rules) != len(s.rules) {
+			if livetest.GetJSON(t, "http://"+p.http+"/v1/rules", &rv) != 200 || len(rv.Rules) != len(s.rules) {
 				return false
 			}
 			for _, r := range rv.Rules {
@@ -341,7 +341,7 @@ func (p *liveProc) counts(t *testing.T, r *rule.Rule) []contract.CountView {
 		Counts []contract.CountView `json:"counts"`
 	}
 	u := fmt.Sprintf("http://%s/v1/counts?scope=%s&rule=%s", p.http, url.QueryEscape(r.Scope), url.QueryEscape(r.ID))
-	if code := e2etest.GetJSON(t, u, &cv); code != 200 {
+	if code := livetest.GetJSON(t, u, &cv); code != 200 {
 		t.Fatalf("%s: HTTP %d", u, code)
 	}
 	return cv.Counts
@@ -355,7 +355,7 @@ func (s *stateScenario) checkCounts(procs ...*liveProc) (counted int64) {
 		if windowed(r) {
 			continue // checkWindows
 		}
-		want := e2etest.FullReplay(s.history, r)
+		want := livetest.FullReplay(s.history, r)
 		got := map[string]int64{}
 		for _, p := range procs {
 			for _, c := range p.counts(t, r) {
@@ -367,9 +367,9 @@ func (s *stateScenario) checkCounts(procs ...*liveProc) (counted int64) {
 			if got[c] != n {
 				t.Errorf("rule %s v%d, customer %s: count %d, full replay %d", r.Key(), r.Version, c, got[c], n)
 				for _, p := range procs {
-					t.Logf("%s: %s", p.name, e2etest.GetText(t, fmt.Sprintf("http://%s/v1/counts?scope=%s&rule=%s&customer=%s", p.http, url.QueryEscape(r.Scope), url.QueryEscape(r.ID), c)))
-					t.Logf("%s: %s", p.name, e2etest.GetText(t, "http://"+p.http+"/v1/state"))
-					t.Logf("%s: %s", p.name, e2etest.GetText(t, "http://"+p.http+"/healthz"))
+					t.Logf("%s: %s", p.name, livetest.GetText(t, fmt.Sprintf("http://%s/v1/counts?scope=%s&rule=%s&customer=%s", p.http, url.QueryEscape(r.Scope), url.QueryEscape(r.ID), c)))
+					t.Logf("%s: %s", p.name, livetest.GetText(t, "http://"+p.http+"/v1/state"))
+					t.Logf("%s: %s", p.name, livetest.GetText(t, "http://"+p.http+"/healthz"))
 					t.Logf("%s: %s", p.name, p.tail(20))
 				}
 			}
@@ -389,8 +389,8 @@ func (s *stateScenario) checkCounts(procs ...*liveProc) (counted int64) {
 // the distinct ids.
 func (s *stateScenario) checkAlerts(windowIDs map[string]bool) (published, distinct int) {
 	t := s.t
-	n := e2etest.TopicRecords(t, s.b, "alerts")
-	alerts := e2etest.Alerts(t, s.b.Consume(t, "alerts", int(n), 30*time.Second))
+	n := livetest.TopicRecords(t, s.b, "alerts")
+	alerts := livetest.Alerts(t, s.b.Consume(t, "alerts", int(n), 30*time.Second))
 	if int64(len(alerts)) != n {
 		t.Fatalf("read %d of %d alerts", len(alerts), n)
 	}
@@ -410,7 +410,7 @@ func (s *stateScenario) checkAlerts(windowIDs map[string]bool) (published, disti
 			continue // windowIDs
 		}
 		cur := s.rules[r.Key()] == r
-		for c, cnt := range e2etest.FullReplay(s.history, r) {
+		for c, cnt := range livetest.FullReplay(s.history, r) {
 			if cnt < r.Threshold.Count() {
 				continue
 			}
@@ -536,10 +536,10 @@ func TestScaleOutKillOne(t *testing.T) {
 		var h struct {
 			Partitions []int32 `json:"partitions"`
 		}
-		e2etest.GetJSON(t, "http://"+p.http+"/healthz", &h)
+		livetest.GetJSON(t, "http://"+p.http+"/healthz", &h)
 		return h.Partitions
 	}
-	e2etest.WaitFor(t, 30*time.Second, "the three processes to share the six partitions", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the three processes to share the six partitions", func() bool {
 		n := 0
 		for _, p := range procs {
 			if len(owned(p)) == 0 {
@@ -563,7 +563,7 @@ func TestScaleOutKillOne(t *testing.T) {
 	victim.kill()
 	<-streamed
 	survivors := []*liveProc{procs[0], procs[2]}
-	e2etest.WaitFor(t, 30*time.Second, "the survivors to own all six partitions", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the survivors to own all six partitions", func() bool {
 		return len(owned(survivors[0]))+len(owned(survivors[1])) == 6
 	})
 	s.waitCaughtUp("scale", survivors...)

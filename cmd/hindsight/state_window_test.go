@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -81,7 +81,7 @@ func (s *stateScenario) publishWindowRules() bool {
 		}
 		recs = append(recs, rec)
 	}
-	e2etest.ProduceSync(s.t, s.b, recs...)
+	livetest.ProduceSync(s.t, s.b, recs...)
 	return true
 }
 
@@ -105,7 +105,7 @@ func (s *stateScenario) checkWindows(procs ...*liveProc) (ids map[string]bool, w
 				}
 			}
 		}
-		want, open, err := e2etest.WindowHandoffReplay(s.history, r, starts)
+		want, open, err := livetest.WindowHandoffReplay(s.history, r, starts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +121,7 @@ func (s *stateScenario) checkWindows(procs ...*liveProc) (ids map[string]bool, w
 				counts = append(counts, c)
 			}
 		}
-		got := e2etest.OpenWindows(counts)
+		got := livetest.OpenWindows(counts)
 		for _, c := range slices.Sorted(maps.Keys(mergeKeys(open, got))) {
 			windows += len(open[c])
 			if g, w := strings.Join(got[c], " "), strings.Join(open[c], " "); g != w {
@@ -136,7 +136,7 @@ func (s *stateScenario) checkWindows(procs ...*liveProc) (ids map[string]bool, w
 func (p *liveProc) rules(t *testing.T) []contract.RuleView {
 	t.Helper()
 	var list contract.RuleList
-	if code := e2etest.GetJSON(t, "http://"+p.http+"/v1/rules", &list); code != 200 {
+	if code := livetest.GetJSON(t, "http://"+p.http+"/v1/rules", &list); code != 200 {
 		t.Fatalf("/v1/rules: HTTP %d", code)
 	}
 	return list.Rules

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestTutorial follows docs/tutorial.md against the built binary: it runs the
@@ -75,7 +75,7 @@ func TestTutorial(t *testing.T) {
 		return string(out)
 	}
 	count := func(ruleID string) (view contract.CountView) {
-		e2etest.GetJSON(t, fmt.Sprintf("http://%s/v1/counts?scope=*&rule=%s&customer=c-042", httpAddr, ruleID), &view)
+		livetest.GetJSON(t, fmt.Sprintf("http://%s/v1/counts?scope=*&rule=%s&customer=c-042", httpAddr, ruleID), &view)
 		return view
 	}
 	anaWindow := func(v contract.CountView) (contract.WindowValue, bool) {
@@ -96,17 +96,17 @@ func TestTutorial(t *testing.T) {
 	if !strings.Contains(sh[4], "curl -s '127.0.0.1:8080/v1/counts?scope=*&rule=failed-logins&customer=c-042'") {
 		t.Errorf("step 5 is %q", sh[4])
 	}
-	e2etest.WaitFor(t, 30*time.Second, "ana's count of 3, alerted", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "ana's count of 3, alerted", func() bool {
 		w, ok := anaWindow(count("failed-logins"))
 		return ok && w.Count == 3 && w.Alerted
 	})
-	if page := e2etest.GetText(t, "http://"+httpAddr+"/"); !strings.Contains(page, "<title>") {
+	if page := livetest.GetText(t, "http://"+httpAddr+"/"); !strings.Contains(page, "<title>") {
 		t.Errorf("the console at / serves no page")
 	}
 
 	// Step 6: the alert, read with kcat.
 	var alert string
-	e2etest.WaitFor(t, 30*time.Second, "the alert on the alerts topic", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the alert on the alerts topic", func() bool {
 		alert = step(6)
 		return strings.Contains(alert, `"rule_id":"failed-logins"`)
 	})
@@ -123,7 +123,7 @@ func TestTutorial(t *testing.T) {
 	// Step 7: stop, start again: the count is still there.
 	stop()
 	stop = startDaemon("live-again")
-	e2etest.WaitFor(t, 30*time.Second, "ana's count of 3 after the restart", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "ana's count of 3 after the restart", func() bool {
 		w, ok := anaWindow(count("failed-logins"))
 		return ok && w.Count == 3
 	})
@@ -131,7 +131,7 @@ func TestTutorial(t *testing.T) {
 	// Step 8: a second rule, handed its history.
 	writeFile(t, filepath.Join(dir, "rules.yaml"), yaml[0]+yaml[1])
 	step(8, "unchanged  */failed-logins version 1", "applied    */ip-hopping")
-	e2etest.WaitFor(t, 60*time.Second, "ip-hopping's count for ana from history", func() bool {
+	livetest.WaitFor(t, 60*time.Second, "ip-hopping's count for ana from history", func() bool {
 		w, ok := anaWindow(count("ip-hopping"))
 		return ok && w.Value != nil && *w.Value == 2
 	})
@@ -160,7 +160,7 @@ func startDaemonIn(t *testing.T, bin, dir, name string) (broker, httpAddr string
 	go func() { _ = p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(p.kill)
 	httpAddr = p.waitHTTP(t)
-	e2etest.WaitFor(t, 30*time.Second, name+"'s embedded broker", func() bool {
+	livetest.WaitFor(t, 30*time.Second, name+"'s embedded broker", func() bool {
 		m := embeddedLine.FindStringSubmatch(p.logText())
 		if m != nil {
 			broker = m[1]

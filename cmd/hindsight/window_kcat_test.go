@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestWindowedRulesWithKcat drives the built binary with kcat as an operator would:
@@ -41,9 +41,9 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 	kcat(t, "*/big-download|"+download+"\n*/many-countries|"+countries+"\n", "-b", b.Addr, "-P", "-t", "controls", "-K", "|")
 	base := "http://" + httpAddr
 	var rules struct{ Rules []contract.RuleView }
-	e2etest.WaitFor(t, 30*time.Second, "both rules live on /v1/rules", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "both rules live on /v1/rules", func() bool {
 		rules.Rules = nil
-		return e2etest.GetJSON(t, base+"/v1/rules", &rules) == http.StatusOK && len(rules.Rules) == 2 &&
+		return livetest.GetJSON(t, base+"/v1/rules", &rules) == http.StatusOK && len(rules.Rules) == 2 &&
 			rules.Rules[0].Status == contract.RuleLive && rules.Rules[1].Status == contract.RuleLive
 	})
 
@@ -82,7 +82,7 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 		"many-countries c-1 u1 2026-01-01T00:00:00Z-2026-01-02T00:00:00Z count_distinct 3 firing",
 	}
 	var alerts []contract.Alert
-	e2etest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d alerts on the alerts topic", len(want)), func() bool {
+	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d alerts on the alerts topic", len(want)), func() bool {
 		alerts = alerts[:0]
 		out := kcat(t, "", "-b", b.Addr, "-C", "-t", "alerts", "-o", "beginning", "-e", "-q", "-f", "%s\n")
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -110,9 +110,9 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 		}
 	}
 
-	e2etest.WaitFor(t, 10*time.Second, "the late event on /v1/rules", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "the late event on /v1/rules", func() bool {
 		rules.Rules = nil
-		if e2etest.GetJSON(t, base+"/v1/rules", &rules) != http.StatusOK {
+		if livetest.GetJSON(t, base+"/v1/rules", &rules) != http.StatusOK {
 			return false
 		}
 		for _, v := range rules.Rules {
@@ -122,7 +122,7 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 		}
 		return false
 	})
-	metrics := e2etest.GetText(t, base+"/metrics")
+	metrics := livetest.GetText(t, base+"/metrics")
 	if !strings.Contains(metrics, `hindsight_late_events_total{rule="*/big-download"} 1`) {
 		t.Errorf("/metrics lacks the late event of */big-download")
 	}
@@ -158,21 +158,21 @@ func TestWindowedHistoryWithKcat(t *testing.T) {
 		dl("u1", 500, "10:20"),  // u1's 10:00 window: 900 so far
 	}
 	kcat(t, strings.Join(history, "\n")+"\n", "-b", b.Addr, "-P", "-t", "events", "-K", "|")
-	e2etest.WaitFor(t, 30*time.Second, "the history evaluated", func() bool { return e2etest.GroupCommitted(t, b, "kcat-history", "events") >= int64(len(history)) })
+	livetest.WaitFor(t, 30*time.Second, "the history evaluated", func() bool { return livetest.GroupCommitted(t, b, "kcat-history", "events") >= int64(len(history)) })
 
 	rule := `{"id":"big-download","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},` +
 		`"group_by":["$.user"],"aggregate":{"fn":"sum","path":"$.bytes"},"window":{"size":"1h"},"time":"$.ts","threshold":{"op":">","value":1000},` +
 		`"alert":{"severity":"high","context":["$.user","$.bytes","$.ts"]}}`
 	kcat(t, `*/big-download|{"op":"upsert","rule":`+rule+"}\n", "-b", b.Addr, "-P", "-t", "controls", "-K", "|")
 	var rules struct{ Rules []contract.RuleView }
-	e2etest.WaitFor(t, 30*time.Second, "the rule live on /v1/rules (history handed over)", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the rule live on /v1/rules (history handed over)", func() bool {
 		rules.Rules = nil
-		return e2etest.GetJSON(t, base+"/v1/rules", &rules) == http.StatusOK && len(rules.Rules) == 1 && rules.Rules[0].Status == contract.RuleLive
+		return livetest.GetJSON(t, base+"/v1/rules", &rules) == http.StatusOK && len(rules.Rules) == 1 && rules.Rules[0].Status == contract.RuleLive
 	})
 	kcat(t, dl("u1", 200, "10:40")+"\n", "-b", b.Addr, "-P", "-t", "events", "-K", "|") // u1: 1100 > 1000
 
 	var alerts []contract.Alert
-	e2etest.WaitFor(t, 30*time.Second, "the alert on the alerts topic", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "the alert on the alerts topic", func() bool {
 		alerts = alerts[:0]
 		out := kcat(t, "", "-b", b.Addr, "-C", "-t", "alerts", "-o", "beginning", "-e", "-q", "-f", "%s\n")
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -190,11 +190,11 @@ func TestWindowedHistoryWithKcat(t *testing.T) {
 		t.Fatalf("%d alerts, want u1's only:\n%s", n, out)
 	}
 	if a := alerts[0]; string(a.Group["$.user"]) != `"u1"` || a.Value != 1100 || a.Offset != 3 || a.Source != contract.SourceLive ||
-		a.Status != contract.StatusFiring || a.Severity != "high" || e2etest.JSONText(t, a.Context) != `{"$.bytes":200,"$.ts":"2026-01-01T10:40:00Z","$.user":"u1"}` {
+		a.Status != contract.StatusFiring || a.Severity != "high" || livetest.JSONText(t, a.Context) != `{"$.bytes":200,"$.ts":"2026-01-01T10:40:00Z","$.user":"u1"}` {
 		t.Errorf("alert %+v (context %s): want u1's 10:00 window at 1100, raised by offset 3, from live, firing, severity high, the crossing event's context", a, a.Context)
 	}
 	var counts struct{ Counts []contract.CountView }
-	if e2etest.GetJSON(t, base+"/v1/counts?scope=*&rule=big-download", &counts) != http.StatusOK || len(counts.Counts) != 1 {
+	if livetest.GetJSON(t, base+"/v1/counts?scope=*&rule=big-download", &counts) != http.StatusOK || len(counts.Counts) != 1 {
 		t.Fatalf("/v1/counts: %+v", counts)
 	}
 	got := map[string]float64{}
@@ -208,7 +208,7 @@ func TestWindowedHistoryWithKcat(t *testing.T) {
 	}
 
 	// The rule view's history: u2's crossing before the rule, not sent.
-	e2etest.GetJSON(t, base+"/v1/rules", &rules)
+	livetest.GetJSON(t, base+"/v1/rules", &rules)
 	if h := rules.Rules[0].History; h == nil || h.Firings != 1 || h.Matches != 3 || h.Alerted {
 		t.Errorf("/v1/rules history %+v: want 1 firing of 3 matches, not sent", h)
 	}

@@ -1,7 +1,7 @@
-// Package e2etest holds helpers for end-to-end tests of the live daemon against a real
+// Package livetest holds helpers for end-to-end tests of the live daemon against a real
 // Kafka-protocol broker on loopback (internal/kafkatest): starting a daemon, producing
 // rules and events, reading alerts and statuses back, and bounded waits.
-package e2etest
+package livetest
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package e2etest_test
+package livetest_test
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package e2etest_test
+package livetest_test
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
-	"github.com/hindsightdev/hindsight/internal/e2etest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // GroupCommitted is polled from a daemon's start, before its group exists: it reads 0
@@ -15,7 +15,7 @@ import (
 // group's commits once made.
 func TestGroupCommitted(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	if n := e2etest.GroupCommitted(t, b, "never-joined", "events"); n != 0 {
+	if n := livetest.GroupCommitted(t, b, "never-joined", "events"); n != 0 {
 		t.Fatalf("a group that never joined committed %d", n)
 	}
 	var offsets kadm.Offsets
@@ -28,7 +28,7 @@ func TestGroupCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("committing for group g: %v", err)
 	}
-	if n := e2etest.GroupCommitted(t, b, "g", "events"); n != 7 {
+	if n := livetest.GroupCommitted(t, b, "g", "events"); n != 7 {
 		t.Fatalf("group g committed %d, want 3+4", n)
 	}
 }
