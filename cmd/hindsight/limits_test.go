@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -179,6 +181,50 @@ func TestGCPercentDefaults(t *testing.T) {
 		setGCPercent(tc.flag, tc.archive)
 		if got := debug.SetGCPercent(100); got != tc.want {
 			t.Errorf("--gogc %d, archive %v: GOGC %d, want %d", tc.flag, tc.archive, got, tc.want)
+		}
+	}
+}
+
+// TestEveryLimitIsDocumented: each limit hindsight live shows in /metrics is one of its
+// flags (the limit's name with '-' for '_', less a unit suffix) and has a row of the
+// README's Limits table naming that flag, so that a limit added without either fails
+// here.
+func TestEveryLimitIsDocumented(t *testing.T) {
+	liveCmd, _, err := newRootCmd().Find([]string{"live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Limits\n")
+	if !ok {
+		t.Fatal(`the README has no "## Limits" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+
+	_, lines := startBinary(t, "live", "--ephemeral", "--embedded-addr", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	var logged []string
+	httpAddr := waitLine(t, lines, regexp.MustCompile(`msg="http listening" addr=(\S+)`), &logged)
+	metrics := livetest.GetText(t, "http://"+httpAddr+"/metrics")
+	names := regexp.MustCompile(`(?m)^hindsight_limit\{name="([^"]+)"\}`).FindAllStringSubmatch(metrics, -1)
+	if len(names) < 40 {
+		t.Fatalf("/metrics shows %d limits; hindsight live has more than 40:\n%s", len(names), metrics)
+	}
+	for _, m := range names {
+		name, flag := m[1], ""
+		for _, suffix := range []string{"", "_seconds", "_bytes", "_records"} {
+			if base, ok := strings.CutSuffix(name, suffix); ok && liveCmd.Flags().Lookup(strings.ReplaceAll(base, "_", "-")) != nil {
+				flag = strings.ReplaceAll(base, "_", "-")
+				break
+			}
+		}
+		switch {
+		case flag == "":
+			t.Errorf("limit %s is no flag of hindsight live", name)
+		case !strings.Contains(section, "`--"+flag+"`"):
+			t.Errorf("limit %s (--%s) has no row in the README's Limits table", name, flag)
 		}
 	}
 }
