@@ -132,7 +132,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		nc := cfg.Notify
 		// The daemon's brokers (the embedded one's address is known only now), fold and
 		// metrics: the stage reads no controls of its own.
-		nc.Kafka, nc.Topics, nc.Logger, nc.Registerer = d.cfg.Kafka, d.cfg.Topics, d.log, cfg.Registry
+		nc.Kafka, nc.Topics, nc.Logger, nc.Registerer, nc.Limits = d.cfg.Kafka, d.cfg.Topics, d.log, cfg.Registry, d.m.limits
 		nc.Registry, nc.Loaded = d.rules, d.rulesLoaded
 		// Its group is another group: after a kill -9 it must come back as fast.
 		nc.SessionTimeout = cfg.SessionTimeout

@@ -2,6 +2,8 @@ package notify
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hindsightdev/hindsight/internal/limitmetric"
 )
 
 // stageMetrics are the notify stage's series.
@@ -13,8 +15,18 @@ type stageMetrics struct {
 	queued            *prometheus.GaugeVec
 	queueFull         *prometheus.CounterVec
 	latency           prometheus.Histogram
-	limit             *prometheus.GaugeVec
+	limits            *limitmetric.Limits
 }
+
+// Names of the stage's limits in hindsight_limit (and, for the queue,
+// hindsight_limit_reached_total): the flags' names with '_' for '-'.
+const (
+	LimitQueueSize   = "notify_queue_size"
+	LimitConcurrency = "notify_concurrency"
+	LimitMaxAttempts = "notify_max_attempts"
+	LimitRetryBudget = "notify_retry_budget_seconds"
+	LimitTimeout     = "notify_timeout_seconds"
+)
 
 func newStageMetrics(cfg Config) *stageMetrics {
 	m := &stageMetrics{
@@ -34,14 +46,20 @@ func newStageMetrics(cfg Config) *stageMetrics {
 			Help: "Deliveries recorded undelivered because their destination's queue was full (--notify-queue-size)."}, []string{"destination"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hindsight_notify_delivery_seconds",
 			Help: "Time from a delivery's first attempt to its 2xx answer.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18)}),
-		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hindsight_notify_limit",
-			Help: "The notify stage's limits in force: notify_queue_size, notify_concurrency, notify_max_attempts."}, []string{"name"}),
+		limits: cfg.Limits,
 	}
-	m.limit.WithLabelValues("notify_queue_size").Set(float64(cfg.QueueSize))
-	m.limit.WithLabelValues("notify_concurrency").Set(float64(cfg.Concurrency))
-	m.limit.WithLabelValues("notify_max_attempts").Set(float64(cfg.Sender.MaxAttempts))
+	cols := []prometheus.Collector{m.alerts, m.skipped, m.undeliveredErrors, m.deliveries, m.attempts, m.queued, m.queueFull, m.latency}
+	if m.limits == nil {
+		m.limits = limitmetric.New()
+		cols = append(cols, m.limits.Collectors()...)
+	}
+	m.limits.ShowCounted(LimitQueueSize, float64(cfg.QueueSize))
+	m.limits.Show(LimitConcurrency, float64(cfg.Concurrency))
+	m.limits.Show(LimitMaxAttempts, float64(cfg.Sender.MaxAttempts))
+	m.limits.Show(LimitRetryBudget, cfg.Sender.MaxElapsed.Seconds())
+	m.limits.Show(LimitTimeout, cfg.Sender.Timeout.Seconds())
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(m.alerts, m.skipped, m.undeliveredErrors, m.deliveries, m.attempts, m.queued, m.queueFull, m.latency, m.limit)
+		cfg.Registerer.MustRegister(cols...)
 	}
 	return m
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/limitmetric"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -71,6 +72,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the stage's metrics. Default: none registered.
 	Registerer prometheus.Registerer
+	// Limits is where the stage's limits show (hindsight_limit: notify_queue_size,
+	// whose reaches it counts, notify_concurrency, notify_max_attempts,
+	// notify_retry_budget_seconds, notify_timeout_seconds). Default nil: its own,
+	// registered on Registerer; the live daemon passes those of all its limits.
+	Limits *limitmetric.Limits
 }
 
 // EnsureDefaults fills unset fields with their defaults.
@@ -347,6 +353,7 @@ func (s *Stage) enqueue(ctx context.Context, j *job) {
 		s.m.queued.WithLabelValues(j.name).Inc()
 	default:
 		s.m.queueFull.WithLabelValues(j.name).Inc()
+		s.m.limits.Reached(LimitQueueSize)
 		s.giveUp(ctx, j, Outcome{Reason: fmt.Sprintf("destination queue full (%d deliveries waiting; limit notify_queue_size, flag --notify-queue-size)", s.cfg.QueueSize), Final: true})
 	}
 }

@@ -40,3 +40,22 @@ func TestArchiveLimitsInMetrics(t *testing.T) {
 	}
 	t.Logf("/metrics:\n%s", metrics)
 }
+
+// hindsight notify shows the notify stage's limits as hindsight live does.
+func TestNotifyLimitsInMetrics(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	_, lines := startBinary(t, "notify", "--brokers", b.Addr, "--http", "127.0.0.1:0", "--notify-queue-size", "7", "--notify-retry-budget", "90s")
+	var logged []string
+	addr := waitLine(t, lines, regexp.MustCompile(`msg="notify http listening" addr=(\S+)`), &logged)
+	metrics := livetest.GetText(t, "http://"+addr+"/metrics")
+	for _, w := range []string{
+		`hindsight_limit{name="notify_queue_size"} 7`,
+		`hindsight_limit{name="notify_retry_budget_seconds"} 90`,
+		`hindsight_limit{name="notify_concurrency"} 4`,
+		`hindsight_limit_reached_total{name="notify_queue_size"} 0`,
+	} {
+		if !strings.Contains(metrics, w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+}
