@@ -1,0 +1,115 @@
+package ingest
+
+import (
+	"iter"
+	"slices"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/verdict"
+	"github.com/hindsightdev/hindsight/jsonpath"
+)
+
+// Dead-letter reasons, the value of the HeaderReason header. The check that gives them
+// is verdict.Accept, which the archiver applies too: what is dead-lettered here is never
+// archived, so backfill counts what live counts.
+const (
+	ReasonMissingKey  = verdict.ReasonMissingKey  // no customer id in the record key
+	ReasonInvalidKey  = verdict.ReasonInvalidKey  // the key is not valid UTF-8
+	ReasonInvalidJSON = verdict.ReasonInvalidJSON // the value is not one JSON document
+	ReasonTooDeep     = verdict.ReasonTooDeep     // the value nests deeper than the JSON engine allows
+)
+
+// Dead-letter headers, added to the original record's own headers.
+const (
+	HeaderReason    = "hindsight.dlq.reason"
+	HeaderError     = "hindsight.dlq.error"
+	HeaderTopic     = "hindsight.dlq.topic"
+	HeaderPartition = "hindsight.dlq.partition"
+	HeaderOffset    = "hindsight.dlq.offset"
+)
+
+// Event is one valid event. It and its Doc are only valid until the iteration moves on.
+type Event struct {
+	// Customer is the record key. It aliases the fetched record: clone it to keep it.
+	Customer  string
+	Partition int32
+	Offset    int64
+	// Time is the record timestamp, the event time.
+	Time time.Time
+	// Doc is the parsed value.
+	Doc    *jsonpath.Document
+	Record *kgo.Record
+}
+
+// Batch is the records of one partition from one poll.
+type Batch struct {
+	Partition int32
+	// HighWatermark is the partition's end offset at the time of the fetch.
+	HighWatermark int64
+	recs          []*kgo.Record
+	c             *EventConsumer
+	ps            *partState
+	ev            Event
+	tap           BatchTap // nil: none
+}
+
+// NextOffset is the offset after the batch's last record.
+func (b *Batch) NextOffset() int64 { return b.recs[len(b.recs)-1].Offset + 1 }
+
+// Len is the number of records in the batch, valid or not.
+func (b *Batch) Len() int { return len(b.recs) }
+
+// Events yields the batch's valid events in offset order, sending invalid records to
+// the dead-letter topic on the way.
+func (b *Batch) Events() iter.Seq[*Event] {
+	return func(yield func(*Event) bool) {
+		m := b.c.cfg.Metrics
+		m.Events.Add(float64(len(b.recs)))
+		for i, r := range b.recs {
+			if reason, err := verdict.Accept(b.ps.doc, r.Key, r.Value); err != nil {
+				if b.tap != nil {
+					b.tap.Refused(i, reason)
+				}
+				b.deadLetter(r, reason, err)
+				continue
+			}
+			b.ev = Event{Customer: unsafe.String(unsafe.SliceData(r.Key), len(r.Key)), Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp, Doc: b.ps.doc, Record: r}
+			if !yield(&b.ev) {
+				return
+			}
+			if b.tap != nil {
+				b.tap.Accepted(i, b.ps.doc) // after the handler: its alerts do not wait for the tap
+			}
+		}
+	}
+}
+
+// Emit produces rec on behalf of ev without waiting. The event's offset is not
+// committed until rec is delivered or has failed; done, if not nil, is called then.
+func (b *Batch) Emit(ev *Event, rec *kgo.Record, done func(*kgo.Record, error)) {
+	b.c.emit(b.ps, ev.Offset, rec, done)
+}
+
+func (b *Batch) deadLetter(r *kgo.Record, reason string, cause error) {
+	b.c.cfg.Metrics.DeadLetters.WithLabelValues(reason).Inc()
+	b.c.cfg.Metrics.deadLetters.Add(1)
+	b.c.emit(b.ps, r.Offset, DeadLetter(r, b.c.cfg.Topics.DeadLetters, reason, cause), nil)
+}
+
+// DeadLetter builds the dead-letter record for r: same key, value and timestamp, and
+// r's headers plus the reason, cause, and r's topic, partition and offset.
+func DeadLetter(r *kgo.Record, topic, reason string, cause error) *kgo.Record {
+	h := slices.Clip(slices.Clone(r.Headers))
+	h = append(h,
+		kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)},
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(cause.Error())},
+		kgo.RecordHeader{Key: HeaderTopic, Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
+		kgo.RecordHeader{Key: HeaderOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
+	)
+	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: h, Timestamp: r.Timestamp}
+}

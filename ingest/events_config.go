@@ -1,0 +1,116 @@
+package ingest
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// EventsConfig configures an EventConsumer.
+type EventsConfig struct {
+	Kafka  KafkaConfig
+	Topics Topics
+	// Group is the consumer group id. Default "hindsight-live".
+	Group string
+	// StartAt is where a group without committed offsets starts: "earliest" (default)
+	// or "latest".
+	StartAt string
+	// CommitInterval is how often handled offsets are committed. Default 1s.
+	CommitInterval time.Duration
+	// MaxQueuedRecords bounds the records taken from the client and not yet handled:
+	// the consumer takes no further fetch while this many are queued to the workers,
+	// unless fewer batches than workers are (a worker would idle). A poll takes what
+	// the client holds, a fetch per broker at most (each at most FetchMaxBytes as
+	// stored), so up to this, or a batch per worker, plus a fetch per broker are in
+	// hand, and the client holds a fetch per broker more, decompressed.
+	// It is also what a rebalance waits for. Default DefaultMaxQueuedRecords.
+	MaxQueuedRecords int
+	// FetchMaxBytes bounds the bytes (compressed, as stored) of one fetch from a
+	// broker; a broker still sends a record batch larger than this whole. Default
+	// DefaultFetchMaxBytes. Smaller fetches hold less memory at once, decompressed;
+	// too small a fetch holds one partition's batch, and a poll of one partition
+	// keeps one worker busy however many there are.
+	FetchMaxBytes int32
+	// ShutdownTimeout bounds the final flush of produced records and offset commit. Default 10s.
+	ShutdownTimeout time.Duration
+	// SessionTimeout is how long the group waits for a silent member (a crashed process)
+	// before giving its partitions to the others. Default 0: franz-go's 45s. The broker
+	// bounds it (group.min.session.timeout.ms, 6s on Kafka).
+	SessionTimeout time.Duration
+	// InstanceID, when set, makes this member static (KIP-345): a process restarted with
+	// the same id takes its partitions back at once, without a rebalance and without
+	// waiting for SessionTimeout. Default "": a dynamic member.
+	InstanceID string
+	// ProduceLinger is how long produced records (alerts, dead letters) may wait to be
+	// batched. Default 0: sent at once (batching still happens while a request is in flight).
+	ProduceLinger time.Duration
+	// Logger receives operational logs. Default slog.Default().
+	Logger *slog.Logger
+	// Metrics receives ingest's series. Default: unregistered metrics.
+	Metrics *Metrics
+	// Tap, when set, receives every fetched record of the events topic before it is
+	// handled (the live daemon's archiver feed); a TapPacer also holds fetches back.
+	// Default nil.
+	Tap RecordTap
+	// OnQueueFull, when set, is called each time the consumer held the next fetch back
+	// (once the wait is over) because MaxQueuedRecords events were queued and every
+	// worker had a batch: the evaluation, not Kafka, sets the pace (as it does over a
+	// backlog). Default nil.
+	OnQueueFull func()
+}
+
+// EnsureDefaults fills unset fields with their documented defaults.
+func (c *EventsConfig) EnsureDefaults() {
+	c.Kafka.EnsureDefaults()
+	c.Topics.EnsureDefaults()
+	if c.Group == "" {
+		c.Group = "hindsight-live"
+	}
+	if c.StartAt == "" {
+		c.StartAt = "earliest"
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = time.Second
+	}
+	if c.MaxQueuedRecords <= 0 {
+		c.MaxQueuedRecords = DefaultMaxQueuedRecords
+	}
+	if c.FetchMaxBytes <= 0 {
+		c.FetchMaxBytes = DefaultFetchMaxBytes
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
+}
+
+// Validate reports configuration mistakes.
+func (c *EventsConfig) Validate() error {
+	if err := c.Kafka.Validate(); err != nil {
+		return err
+	}
+	if err := c.Topics.Validate(); err != nil {
+		return err
+	}
+	if c.StartAt != "earliest" && c.StartAt != "latest" {
+		return fmt.Errorf("start-at %q: use earliest or latest", c.StartAt)
+	}
+	return nil
+}
+
+// DefaultMaxQueuedRecords is EventsConfig.MaxQueuedRecords' default: a few
+// milliseconds of the workers' work, so that a fetch waiting in the client is taken
+// before they run dry, and little more is held. When the workers are faster than the
+// fetches, nothing stays queued and the bound never binds.
+const DefaultMaxQueuedRecords = 3000
+
+// DefaultFetchMaxBytes is EventsConfig.FetchMaxBytes' default: about 25,000 events of
+// 600 bytes as a franz-go producer compresses them, record batches of several
+// partitions. The README's limits table has the figures of `hindsight bench
+// throughput --fetch-max-bytes` against 1 and 2 MiB.
+const DefaultFetchMaxBytes = 4 << 20

@@ -1,0 +1,117 @@
+package ingest
+
+import (
+	"sync"
+)
+
+// inflightCount counts the batches and records in flight. Unlike a WaitGroup it may be
+// waited on while it grows: a lost partition's callback is not assured to be kept
+// apart from the poll loop, and must not panic when it is not. fell.L is mu.
+type inflightCount struct {
+	mu         sync.Mutex
+	n, records int
+	fell       sync.Cond // broadcast whenever a batch is done
+}
+
+func (f *inflightCount) add(records int) {
+	f.mu.Lock()
+	f.n++
+	f.records += records
+	f.mu.Unlock()
+}
+
+func (f *inflightCount) done(records int) {
+	f.mu.Lock()
+	f.n--
+	f.records -= records
+	f.fell.Broadcast()
+	f.mu.Unlock()
+}
+
+// wait returns once no batch is in flight.
+func (f *inflightCount) wait() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.n > 0 {
+		f.fell.Wait()
+	}
+}
+
+// waitRoom returns once fewer than maxRecords records, or fewer than workers batches,
+// are in flight, and whether it had to wait. Records are counted out a batch at a
+// time, so a bound on records alone would hold the next fetch back while the last
+// large batch ran and the other workers idled.
+func (f *inflightCount) waitRoom(maxRecords, workers int) (waited bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.records >= maxRecords && f.n >= workers {
+		waited = true
+		f.fell.Wait()
+	}
+	return waited
+}
+
+// runQueue holds the partitions with batches to handle and no worker on them, in the
+// order they became ready. A partition is in it, or being handled, exactly while its
+// pending list is not empty (partState.queued): so its batches run one at a time and
+// in order, and the poll loop never waits for a partition's previous batch. ready.L
+// is mu.
+type runQueue struct {
+	mu     sync.Mutex
+	ready  sync.Cond
+	parts  []*partState
+	closed bool
+}
+
+// push queues b behind its partition's pending batches.
+func (q *runQueue) push(b *Batch) {
+	q.mu.Lock()
+	ps := b.ps
+	ps.pending = append(ps.pending, b)
+	if !ps.queued {
+		ps.queued = true
+		q.parts = append(q.parts, ps)
+		q.ready.Signal()
+	}
+	q.mu.Unlock()
+}
+
+// next takes the first pending batch of the partition longest ready; nil once the
+// queue is closed and empty.
+func (q *runQueue) next() *Batch {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.parts) == 0 {
+		if q.closed {
+			return nil
+		}
+		q.ready.Wait()
+	}
+	ps := q.parts[0]
+	q.parts[0] = nil
+	q.parts = q.parts[1:]
+	b := ps.pending[0]
+	ps.pending[0] = nil
+	ps.pending = ps.pending[1:]
+	return b
+}
+
+// handled ends b's turn: its partition goes to the back of the queue with its next
+// batch, if it has one, so that partitions take turns on the workers.
+func (q *runQueue) handled(b *Batch) {
+	q.mu.Lock()
+	if ps := b.ps; len(ps.pending) > 0 {
+		q.parts = append(q.parts, ps)
+		q.ready.Signal()
+	} else {
+		ps.queued = false
+	}
+	q.mu.Unlock()
+}
+
+func (q *runQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.ready.Broadcast()
+	q.mu.Unlock()
+}
