@@ -1,0 +1,189 @@
+package backfill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/kafkarange"
+	"github.com/hindsightdev/hindsight/internal/verdict"
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// holes returns the sub-ranges of [lo, hi] that no file covers; files are sorted by
+// offset.
+func holes(files []lakehouse.FileEntry, lo, hi int64) []span {
+	var out []span
+	pos := lo
+	for _, f := range files {
+		if pos > hi {
+			break
+		}
+		if f.EndOffset < pos {
+			continue
+		}
+		if f.StartOffset > pos {
+			out = append(out, span{pos, min(f.StartOffset-1, hi)})
+		}
+		pos = f.EndOffset + 1
+	}
+	if pos <= hi {
+		out = append(out, span{pos, hi})
+	}
+	return out
+}
+
+// readHoles finds, per partition, the offsets below start that the lake's files do not
+// cover — above the watermark (not archived yet), below the lake's first offset, or
+// between files (a file lost) — and reads them from Kafka where Kafka still has them;
+// the rest go to res.Missing. The lake's coverage is checked, not assumed: a lake
+// deleted or truncated while Kafka kept its records is counted complete from Kafka,
+// and what neither holds is reported, never silently left out.
+func (r *Runner) readHoles(ctx context.Context, plans map[int32]*partPlan, lost []lakehouse.FileEntry, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
+	// Without Kafka the lower bound is the lake's first offset: nothing below is known.
+	for p, pl := range plans {
+		if pl.start <= 0 {
+			delete(plans, p) // no history below the start: nothing to read
+		}
+	}
+	need := false
+	for _, pl := range plans {
+		lo := max(pl.lakeStart, 0)
+		if len(holes(pl.files, lo, pl.start-1)) > 0 || pl.lakeStart != 0 {
+			need = true
+		}
+	}
+	if !need {
+		return nil
+	}
+	lostIn := func(p int32, s span) string {
+		var names []string
+		for _, f := range lost {
+			if f.Partition == p && f.EndOffset >= s.from && f.StartOffset <= s.to {
+				names = append(names, f.Path)
+			}
+		}
+		if len(names) == 0 {
+			return ""
+		}
+		return "lake files missing from the bucket: " + strings.Join(names, ", ") + "; "
+	}
+	if len(r.cfg.Brokers) == 0 {
+		var tail []int32
+		for p, pl := range plans {
+			if pl.lakeStart < 0 {
+				tail = append(tail, p)
+				continue
+			}
+			if pl.lakeStart > 0 && pl.lake.DroppedReaches(from) {
+				res.Truncated = append(res.Truncated, Truncation{Partition: p, From: pl.lakeStart})
+			}
+			wm := pl.lakeStart - 1
+			if n := len(pl.files); n > 0 {
+				wm = pl.files[n-1].EndOffset
+			}
+			for _, h := range holes(pl.files, pl.lakeStart, pl.start-1) {
+				if h.from > wm {
+					tail = append(tail, p) // not archived yet: only Kafka has it
+					continue
+				}
+				res.Missing = append(res.Missing, Gap{Partition: p, From: h.from, To: h.to,
+					Reason: lostIn(p, h) + "not in the lake, and no Kafka brokers are configured to read it from"})
+			}
+		}
+		if len(tail) > 0 {
+			slices.Sort(tail)
+			return fmt.Errorf("%w: partitions %v need Kafka and no brokers are configured", ErrTailUnavailable, tail)
+		}
+		return nil
+	}
+
+	logs, err := kafkarange.Logs(ctx, kafkarange.Config{Brokers: r.cfg.Brokers, Opts: r.cfg.KafkaOpts, Topic: r.cfg.Topic})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrTailUnavailable, err)
+	}
+	read := map[int32][]span{}
+	for p, pl := range plans {
+		l, ok := logs[p]
+		if !ok {
+			return fmt.Errorf("%w: partition %d of %s is not listed by the brokers", ErrTailUnavailable, p, r.cfg.Topic)
+		}
+		logStart, logEnd := l.Start, l.End
+		lo := logStart
+		if pl.lakeStart >= 0 {
+			lo = min(lo, pl.lakeStart)
+		}
+		if lo > 0 && (pl.lakeStart < 0 || pl.lake.DroppedReaches(from)) {
+			res.Truncated = append(res.Truncated, Truncation{Partition: p, From: lo})
+		}
+		for _, h := range holes(pl.files, lo, pl.start-1) {
+			if h.from < logStart {
+				gone := span{h.from, min(h.to, logStart-1)}
+				res.Missing = append(res.Missing, Gap{Partition: p, From: gone.from, To: gone.to,
+					Reason: fmt.Sprintf("%snot in the lake, and below Kafka's log start offset %d (retention)", lostIn(p, gone), logStart)})
+				h.from = logStart
+			}
+			// Offsets at or past the log's end do not exist yet: nothing to count.
+			h.to = min(h.to, logEnd-1)
+			if h.from <= h.to {
+				read[p] = append(read[p], h)
+			}
+		}
+	}
+	return r.readKafka(ctx, read, rl, customer, from, res, prog, report)
+}
+
+// readKafka reads from Kafka the given ranges of each partition, evaluating the rule
+// with the live stage's acceptance check and evaluator. A partition with several
+// ranges (holes in the lake, then the tail) is read in rounds, one range per round.
+func (r *Runner) readKafka(ctx context.Context, ranges map[int32][]span, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
+	doc := jsonpath.NewDocument()
+	for round := 0; ; round++ {
+		todo := map[int32]span{}
+		for p, rs := range ranges {
+			if round < len(rs) {
+				todo[p] = rs[round]
+			}
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		if err := r.readRound(ctx, todo, doc, rl, customer, from, res, prog, report); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *Runner) readRound(ctx context.Context, todo map[int32]span, doc *jsonpath.Document, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
+	ranges := make(map[int32]kafkarange.Range, len(todo))
+	for p, s := range todo {
+		ranges[p] = kafkarange.Range{From: s.from, To: s.to}
+	}
+	cfg := kafkarange.Config{Brokers: r.cfg.Brokers, Opts: r.cfg.KafkaOpts, Topic: r.cfg.Topic, AfterPoll: report}
+	err := kafkarange.Read(ctx, cfg, ranges, func(rec *kgo.Record) error {
+		res.TailRecords++
+		prog.TailRecords++
+		c := string(rec.Key)
+		if (customer != "" && c != customer) || (!from.IsZero() && rec.Timestamp.Before(from)) {
+			return nil
+		}
+		if reason, _ := verdict.Accept(doc, rec.Key, rec.Value); reason != "" {
+			return nil // dead-lettered by live: counts nowhere
+		}
+		if rl.Matches(doc) {
+			res.Counts[c]++
+		}
+		return nil
+	})
+	if errors.Is(err, kafkarange.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", ErrTailUnavailable, err)
+	}
+	return err
+}

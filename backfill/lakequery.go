@@ -1,0 +1,282 @@
+package backfill
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// queryFiles counts in batches of files so that progress moves and the local cache can
+// be filled while DuckDB works on what it has. It returns the files the manifest lists
+// but the bucket no longer has, for the caller to account for.
+func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, job Job, pred *Predicate, customer string, from time.Time, res *Result, prog *Progress, report func()) ([]lakehouse.FileEntry, error) {
+	const batch = 16
+	var pre prefilter
+	if !r.noPrefilter {
+		pre = literalPrefilter(job.Rule.When, "payload")
+	}
+	var lost []lakehouse.FileEntry
+	db, done, err := r.jobDB()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	err = withConn(ctx, db, func(conn *sql.Conn) error {
+		if err := pred.Register(conn); err != nil {
+			return err
+		}
+		for i := 0; i < len(files); i += batch {
+			chunk := files[i:min(i+batch, len(files))]
+			// Files the archiver checked row by row take the native SQL; older ones the
+			// Go evaluator alone (see Predicate).
+			var typed, prefiltered, checked, unchecked []lakehouse.FileEntry
+			var typedPaths, prefilteredPaths, checkedPaths, uncheckedPaths []string
+			for _, f := range chunk {
+				path, err := r.cfg.Lake.Fetch(ctx, f, r.cfg.CacheDir)
+				if errors.Is(err, lakehouse.ErrNotFound) {
+					lost = append(lost, f)
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("backfill: fetching %s: %w", f.Path, err)
+				}
+				switch {
+				case !r.noTyped && pred.Typed(f):
+					typed, typedPaths = append(typed, f), append(typedPaths, path)
+				case !r.noTyped && pred.Prefiltered(f):
+					prefiltered, prefilteredPaths = append(prefiltered, f), append(prefilteredPaths, path)
+				case f.Checked:
+					checked, checkedPaths = append(checked, f), append(checkedPaths, path)
+				default:
+					unchecked, uncheckedPaths = append(unchecked, f), append(uncheckedPaths, path)
+				}
+			}
+			for _, g := range []struct {
+				files []lakehouse.FileEntry
+				local []string
+				test  string
+				args  []any
+				pre   prefilter
+				tally *int
+			}{
+				// Typed columns decide without the payload: no substring prefilter. Nor
+				// where they choose the rows the Go evaluator decides: the payload is
+				// read whole either way, and the typed test rules out more.
+				{typed, typedPaths, pred.TypedSQL, pred.TypedArgs, prefilter{}, &res.TypedFiles},
+				{prefiltered, prefilteredPaths, pred.PrefilteredSQL, pred.PrefilteredArgs, prefilter{}, &res.PrefilteredFiles},
+				{checked, checkedPaths, pred.SQL, pred.Args, pre, nil},
+				{unchecked, uncheckedPaths, pred.UncheckedSQL, nil, pre, nil},
+			} {
+				if len(g.files) == 0 {
+					continue
+				}
+				counts, rows, err := r.count(ctx, conn, g.local, job, g.test, g.args, g.pre, customer, from)
+				if err != nil {
+					return r.nameUnreadable(ctx, conn, g.files, g.local, job, g.test, g.args, g.pre, customer, from, err)
+				}
+				for c, n := range counts {
+					res.Counts[c] += n
+				}
+				res.Rows += rows
+				prog.RowsScanned += rows
+				if g.tally != nil {
+					*g.tally += len(g.files)
+				}
+			}
+			res.Files += len(chunk)
+			prog.FilesDone += len(chunk)
+			report()
+		}
+		return nil
+	})
+	return lost, err
+}
+
+// count runs the count query over local files and returns the matches per customer
+// and the rows scanned.
+func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, job Job, test string, testArgs []any, pre prefilter, customer string, from time.Time) (map[string]int64, int64, error) {
+	q, args := countQuery(local, job.Start, test, testArgs, pre, customer, from)
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("backfill: counting %s over %d files: %w", job.Rule.Key(), len(local), r.duckError(err))
+	}
+	defer rows.Close()
+	counts := map[string]int64{}
+	var total int64
+	for rows.Next() {
+		var c string
+		var matched, scanned int64
+		if err := rows.Scan(&c, &matched, &scanned); err != nil {
+			return nil, 0, fmt.Errorf("backfill: reading counts of %s: %w", job.Rule.Key(), err)
+		}
+		if matched > 0 {
+			counts[c] += matched
+		}
+		total += scanned
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("backfill: counting %s over %d files: %w", job.Rule.Key(), len(local), r.duckError(err))
+	}
+	return counts, total, nil
+}
+
+// nameUnreadable turns a failed query over several files into an error that names the
+// file DuckDB cannot read (querying them one by one), so that an operator can see
+// which object to repair or remove; a failure no single file reproduces is returned
+// as it was (the caller retries).
+func (r *Runner) nameUnreadable(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, job Job, test string, args []any, pre prefilter, customer string, from time.Time, cause error) error {
+	if ctx.Err() != nil || errors.Is(cause, ErrMemoryLimit) {
+		return cause // the job's memory limit is no file's fault
+	}
+	for i, f := range files {
+		if _, _, err := r.count(ctx, conn, local[i:i+1], job, test, args, pre, customer, from); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return fmt.Errorf("%w: %s (partition %d, offsets %d-%d): %w", ErrUnreadableFile, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
+		}
+	}
+	return cause
+}
+
+// countQuery builds the per-customer count over local Parquet files, with test the
+// verdict on one row (SQL with testArgs). File names are our own cache paths (lake
+// object names are validated), quoted as SQL literals; every other value is a bound
+// argument.
+func countQuery(local []string, start map[int32]int64, test string, testArgs []any, pre prefilter, customer string, from time.Time) (string, []any) {
+	quoted := make([]string, len(local))
+	for i, p := range local {
+		quoted[i] = "'" + strings.ReplaceAll(p, "'", "''") + "'"
+	}
+	var where []string
+	var args []any
+	var bounds []string
+	for _, p := range slices.Sorted(maps.Keys(start)) {
+		bounds = append(bounds, `("partition" = ? AND "offset" < ?)`)
+		args = append(args, p, start[p])
+	}
+	where = append(where, "("+strings.Join(bounds, " OR ")+")", "customer <> ''")
+	if customer != "" {
+		where = append(where, "customer = ?")
+		args = append(args, customer)
+	}
+	if !from.IsZero() {
+		where = append(where, "event_time >= ?")
+		args = append(args, from.UTC())
+	}
+	// The rule's verdict runs only on the rows the WHERE clause keeps, and only where
+	// the text can hold the strings the rule needs. Nested CASEs, because DuckDB
+	// evaluates both sides of an AND over the whole vector but a CASE branch only on
+	// the rows its condition selected: each JSON function call parses the whole
+	// document again, so a substring test that rules out most rows first is the
+	// largest saving. No json_valid guard: the verdict itself decides validity as live
+	// does (see Predicate), and DuckDB's json_valid disagrees with live's (NaN,
+	// trailing commas, depth, lone surrogates).
+	test, testArgs = rowTest(test, testArgs, pre)
+	q := fmt.Sprintf(`SELECT customer,
+	  count(*) FILTER (WHERE %s) AS matched,
+	  count(*) AS scanned
+	FROM read_parquet([%s]) WHERE %s GROUP BY customer`, test, strings.Join(quoted, ", "), strings.Join(where, " AND "))
+	// Placeholders number in text order: the row test's come first, in the SELECT list.
+	return q, append(slices.Clone(testArgs), args...)
+}
+
+// rowTest is the verdict on one row: test behind the prefilter, if any.
+func rowTest(test string, testArgs []any, pre prefilter) (string, []any) {
+	if pre.sql == "" {
+		return test, testArgs
+	}
+	return fmt.Sprintf("CASE WHEN %s THEN %s ELSE false END", pre.sql, test), append(slices.Clone(pre.args), testArgs...)
+}
+
+// prefilter is a necessary condition of a rule on the raw JSON text: SQL with ?
+// placeholders for args; empty when the rule has none worth testing.
+type prefilter struct {
+	sql  string
+	args []any
+}
+
+// literalPrefilter derives from cond a substring test that every document satisfying
+// cond passes. It rests on one fact: a JSON text without a backslash has no escapes,
+// so each string value in it appears verbatim between its quotes. Hence, for a text
+// without a backslash, "some selected node equals (or, for contains, holds) string s"
+// implies that the text contains s. Texts with a backslash always pass. Tests on other
+// kinds (numbers have many spellings) and negations give no condition.
+func literalPrefilter(cond *rule.Condition, column string) prefilter {
+	expr, args, ok := literalNeeds(cond, column)
+	if !ok {
+		return prefilter{}
+	}
+	return prefilter{sql: fmt.Sprintf("(contains(%s, ?) OR %s)", column, expr), args: append([]any{`\`}, args...)}
+}
+
+// literalNeeds is the condition of literalPrefilter for texts without a backslash; ok
+// is false when cond implies nothing about the text.
+func literalNeeds(cond *rule.Condition, column string) (string, []any, bool) {
+	switch {
+	case cond == nil || cond.Not != nil:
+		return "", nil, false
+	case cond.All != nil:
+		var parts []string
+		var args []any
+		for _, sub := range cond.All {
+			if e, a, ok := literalNeeds(sub, column); ok {
+				parts = append(parts, e)
+				args = append(args, a...)
+			}
+		}
+		if len(parts) == 0 {
+			return "", nil, false
+		}
+		return "(" + strings.Join(parts, " AND ") + ")", args, true
+	case cond.Any != nil:
+		var parts []string
+		var args []any
+		for _, sub := range cond.Any {
+			e, a, ok := literalNeeds(sub, column)
+			if !ok {
+				return "", nil, false // one alternative needs nothing: neither does the whole
+			}
+			parts = append(parts, e)
+			args = append(args, a...)
+		}
+		if len(parts) == 0 {
+			return "", nil, false
+		}
+		return "(" + strings.Join(parts, " OR ") + ")", args, true
+	}
+	var strs []string
+	switch cond.Op {
+	case rule.OpEq, rule.OpContains:
+		if s, ok := cond.Operand().(string); ok {
+			strs = append(strs, s)
+		}
+	case rule.OpIn:
+		list, _ := cond.Operand().([]any)
+		for _, m := range list {
+			s, ok := m.(string)
+			if !ok {
+				return "", nil, false // a non-string member may match with no string present
+			}
+			strs = append(strs, s)
+		}
+	}
+	if len(strs) == 0 || slices.Contains(strs, "") {
+		return "", nil, false
+	}
+	parts := make([]string, len(strs))
+	args := make([]any, len(strs))
+	for i, s := range strs {
+		parts[i] = fmt.Sprintf("contains(%s, ?)", column)
+		args[i] = s
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", args, true
+}

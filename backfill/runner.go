@@ -1,0 +1,369 @@
+package backfill
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+// Runner runs backfill jobs against one lake and one Kafka cluster.
+type Runner struct {
+	cfg Config
+	db  *sql.DB
+	// noPrefilter turns literalPrefilter off, for benchmarks that measure its worth.
+	noPrefilter bool
+	// noTyped ignores typed columns, for benchmarks that measure their worth.
+	noTyped bool
+}
+
+// Config configures a Runner.
+type Config struct {
+	// Lake is the archive to read. Required.
+	Lake *lakehouse.Lake
+	// CacheDir holds local copies of lake files for DuckDB (links, for a lake on the
+	// same disk). Default: a directory under os.TempDir().
+	CacheDir string
+	// CacheMaxBytes bounds CacheDir: before a job, the oldest files go until it holds
+	// at most this much (cache.go). Default DefaultCacheMaxBytes (10 GiB).
+	CacheMaxBytes int64
+	// OnEvict, if set, is told of each eviction pass that deleted files.
+	OnEvict func(Eviction)
+	// Brokers and KafkaOpts reach the events topic, for the tail the lake does not hold
+	// yet. Without brokers, a job whose tail is not archived fails with ErrTailUnavailable.
+	Brokers   []string
+	KafkaOpts []kgo.Opt
+	// Topic is the events topic. Default "events".
+	Topic string
+	// DB is a DuckDB database (driver "duckdb") that every job shares. Default: none;
+	// each job opens an in-memory database of its own, closed when the job ends, so
+	// that MemoryLimit and Threads bound each job.
+	DB *sql.DB
+	// Threads bounds DuckDB's threads per job. Default: DuckDB's own (all cores).
+	Threads int
+	// MemoryLimit bounds, in bytes, the memory DuckDB may use for one job (its
+	// memory_limit), so that a rule whose backfill needs more fails with ErrMemoryLimit
+	// instead of taking the machine: jobs running at once use up to MemoryLimit each.
+	// DuckDB applies it to its buffer manager (scans, hash tables, results), which holds
+	// nearly all of a job's memory. Default DefaultMemoryLimit; negative: DuckDB's own
+	// (80% of RAM). DuckDB's memory_limit is per database, not per connection, so with
+	// a shared DB it bounds all jobs together.
+	MemoryLimit int64
+	// Progress, if set, is called as files and tail records are read.
+	Progress func(Progress)
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// EnsureDefaults fills unset fields.
+func (c *Config) EnsureDefaults() {
+	if c.Topic == "" {
+		c.Topic = "events"
+	}
+	if c.CacheMaxBytes <= 0 {
+		c.CacheMaxBytes = DefaultCacheMaxBytes
+	}
+	if c.CacheDir == "" {
+		c.CacheDir = filepath.Join(os.TempDir(), "hindsight-backfill-cache")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = DefaultMemoryLimit
+	}
+}
+
+// DefaultMemoryLimit is Config.MemoryLimit's default: 1 GiB per job. Counting holds
+// the row groups of a batch of files being scanned and one row per customer, so this is
+// generous for a job, yet a small share of a server running a few at once.
+const DefaultMemoryLimit = 1 << 30
+
+// ErrMemoryLimit is matched by the error of a job that needed more memory than
+// Config.MemoryLimit. Running it again fails again: raise the limit, or narrow the rule
+// (fewer files, cheaper conditions).
+var ErrMemoryLimit = errors.New("backfill: job exceeded its DuckDB memory limit")
+
+// Validate reports a Config that cannot work.
+func (c *Config) Validate() error {
+	if c.Lake == nil {
+		return errors.New("backfill: config: Lake is required")
+	}
+	return nil
+}
+
+// ErrTailUnavailable is returned when events below a job's start are neither in the
+// lake nor readable from Kafka.
+var ErrTailUnavailable = errors.New("backfill: events between the lake's watermark and the start offset are not readable")
+
+// NewRunner returns a Runner; Close releases what it opened.
+func NewRunner(cfg Config) (*Runner, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, db: cfg.DB}
+	if r.db != nil {
+		for _, set := range duckSettings(cfg) {
+			if _, err := r.db.Exec("SET " + set); err != nil {
+				return nil, fmt.Errorf("backfill: DuckDB: SET %s: %w", set, err)
+			}
+		}
+	}
+	if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("backfill: creating cache dir: %w", err)
+	}
+	return r, nil
+}
+
+// Close releases what the Runner holds; a shared Config.DB stays open (jobs close
+// their own databases as they end).
+func (r *Runner) Close() error { return nil }
+
+// duckSettings are the DuckDB settings a job runs with, as name = value.
+func duckSettings(cfg Config) []string {
+	var s []string
+	if cfg.MemoryLimit > 0 {
+		s = append(s, fmt.Sprintf("memory_limit = '%dB'", cfg.MemoryLimit))
+	}
+	if cfg.Threads > 0 {
+		s = append(s, fmt.Sprintf("threads = %d", cfg.Threads))
+	}
+	return s
+}
+
+// jobDB is the DuckDB database one job runs in: the shared Config.DB, or a new
+// in-memory one with the job's memory limit and threads, and a spill directory of its
+// own (DuckDB's default is ./.tmp, wherever the process runs). done releases it.
+func (r *Runner) jobDB() (db *sql.DB, done func(), err error) {
+	if r.db != nil {
+		return r.db, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp(r.cfg.CacheDir, "duckdb-tmp-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("backfill: DuckDB spill directory: %w", err)
+	}
+	q := url.Values{"temp_directory": {tmp}}
+	if r.cfg.MemoryLimit > 0 {
+		q.Set("memory_limit", fmt.Sprintf("%dB", r.cfg.MemoryLimit))
+	}
+	if r.cfg.Threads > 0 {
+		q.Set("threads", fmt.Sprint(r.cfg.Threads))
+	}
+	db, err = sql.Open("duckdb", "?"+q.Encode())
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, fmt.Errorf("backfill: opening DuckDB: %w", err)
+	}
+	return db, func() { db.Close(); os.RemoveAll(tmp) }, nil
+}
+
+// memoryLimitError is DuckDB's out-of-memory error for a job, said in one line (DuckDB
+// adds advice on lines of its own, about settings a user of Hindsight does not set).
+type memoryLimitError struct {
+	limit int64
+	err   error
+}
+
+func (e *memoryLimitError) Error() string {
+	first, _, _ := strings.Cut(e.err.Error(), "\n")
+	return fmt.Sprintf("job exceeded its memory limit of %s (limit backfill_memory_limit): %s", formatBytes(e.limit), first)
+}
+
+func (e *memoryLimitError) Unwrap() []error { return []error{ErrMemoryLimit, e.err} }
+
+// duckError says which of DuckDB's errors is the job's memory limit.
+func (r *Runner) duckError(err error) error {
+	var de *duckdb.Error
+	if errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory {
+		return &memoryLimitError{limit: r.cfg.MemoryLimit, err: err}
+	}
+	return err
+}
+
+func formatBytes(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d %s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// Run executes one job: the lake's files below Start through DuckDB, then whatever the
+// lake does not hold from Kafka. Progress goes to Config.Progress.
+func (r *Runner) Run(ctx context.Context, job Job) (*Result, error) {
+	return r.RunWithProgress(ctx, job, r.cfg.Progress)
+}
+
+// ErrUnreadableFile is returned (wrapped, with the file named) when DuckDB cannot read
+// a lake file. The job fails rather than count around it, so the file shows up; the
+// caller retries it (the daemon with backoff, showing the error on the rule).
+var ErrUnreadableFile = errors.New("backfill: DuckDB cannot read a lake file")
+
+// errLakeChanged: a file of the job's manifest snapshot vanished and a newer manifest
+// no longer lists it (compaction replaced it): the job is run again on a new snapshot.
+var errLakeChanged = errors.New("backfill: the lake's manifest changed under the job (compaction); run it again")
+
+// maxSnapshotRetries bounds how often one Run starts over on a newer manifest.
+const maxSnapshotRetries = 3
+
+// RunWithProgress is Run reporting this job's progress to progress (nil: none), for
+// callers that run several jobs at once.
+func (r *Runner) RunWithProgress(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := r.runOnce(ctx, job, progress)
+		if errors.Is(err, errLakeChanged) && attempt < maxSnapshotRetries {
+			continue
+		}
+		return res, err
+	}
+}
+
+// span is an inclusive range of offsets.
+type span struct{ from, to int64 }
+
+// partPlan is where one partition's offsets below the job's start are read.
+type partPlan struct {
+	start int64
+	files []lakehouse.FileEntry // every file of the partition below start, by offset
+	// lakeStart is the lake's first offset of the partition (-1: not in the lake).
+	lakeStart int64
+	// lake is the lake's state of the partition, when it has one.
+	lake lakehouse.PartitionState
+}
+
+func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
+	began := time.Now()
+	if ev, ok := evictCache(r.cfg.CacheDir, r.cfg.CacheMaxBytes); ok && ev.Deleted > 0 {
+		r.cfg.Logger.Info("cache trimmed", "dir", r.cfg.CacheDir, "files", ev.Deleted, "freed_bytes", ev.Freed,
+			"max_bytes", r.cfg.CacheMaxBytes)
+		if r.cfg.OnEvict != nil {
+			r.cfg.OnEvict(ev)
+		}
+	}
+	// The files this job fetches stay until it is done.
+	lock := cacheLock(r.cfg.CacheDir)
+	lock.RLock()
+	defer lock.RUnlock()
+	if job.Rule == nil || len(job.Start) == 0 {
+		return nil, errors.New("backfill: job needs a rule and start offsets")
+	}
+	customer := job.Customer
+	if !job.Rule.Global() {
+		if customer != "" && customer != job.Rule.Scope {
+			return &Result{Counts: map[string]int64{}}, nil // another customer's rule counts nothing here
+		}
+		customer = job.Rule.Scope
+	}
+	var from time.Time
+	if job.Rule.Lookback > 0 && !job.AsOf.IsZero() {
+		from = job.AsOf.Add(-time.Duration(job.Rule.Lookback))
+	}
+	pred, err := Compile(job.Rule, "payload")
+	if err != nil {
+		return nil, err
+	}
+	snap, err := r.cfg.Lake.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("backfill: reading the lake's manifest: %w", err)
+	}
+	res := &Result{Counts: map[string]int64{}}
+	parts := make([]int32, 0, len(job.Start))
+	maxOff := map[int32]int64{}
+	plans := map[int32]*partPlan{}
+	for p, start := range job.Start {
+		parts = append(parts, p)
+		maxOff[p] = start - 1
+		pl := &partPlan{start: start, lakeStart: -1}
+		if st, ok := snap.Partition(p); ok {
+			pl.lakeStart, pl.lake = st.Earliest, st
+		}
+		for _, f := range snap.Files(lakehouse.Filter{Partitions: []int32{p}}) {
+			if f.StartOffset < start {
+				pl.files = append(pl.files, f)
+			}
+		}
+		plans[p] = pl
+	}
+	slices.Sort(parts)
+	files := snap.Files(lakehouse.Filter{Partitions: parts, MaxOffset: maxOff, Customer: customer, TimeFrom: from})
+	prog := Progress{FilesTotal: len(files)}
+	report := func() {
+		if progress != nil {
+			prog.Elapsed = time.Since(began)
+			progress(prog)
+		}
+	}
+	report()
+	var lost []lakehouse.FileEntry
+	if len(files) > 0 {
+		if lost, err = r.queryFiles(ctx, files, job, pred, customer, from, res, &prog, report); err != nil {
+			return nil, err
+		}
+	}
+	if len(lost) > 0 {
+		// Listed but gone: replaced by compaction since the snapshot (then a newer
+		// manifest has the rows: start over), or deleted by hand (a hole to fill).
+		now, err := r.cfg.Lake.Snapshot(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("backfill: reading the lake's manifest again: %w", err)
+		}
+		listed := map[string]bool{}
+		for _, f := range now.Files(lakehouse.Filter{Partitions: parts}) {
+			listed[f.Path] = true
+		}
+		for _, f := range lost {
+			if !listed[f.Path] {
+				return nil, fmt.Errorf("%w: %s", errLakeChanged, f.Path)
+			}
+			pl := plans[f.Partition]
+			pl.files = slices.DeleteFunc(pl.files, func(e lakehouse.FileEntry) bool { return e.Path == f.Path })
+			r.cfg.Logger.Warn("a lake file the manifest lists is missing from the bucket; reading its offsets from Kafka if it still has them",
+				"file", f.Path, "partition", f.Partition, "from", f.StartOffset, "to", f.EndOffset)
+		}
+	}
+	// What Kafka deleted before it was archived, no file holds, and Kafka neither. Its
+	// events' customers and times are unknown: every file that may hold the rule's
+	// history says what it lacks, whoever the rule's customer.
+	for p, pl := range plans {
+		for _, f := range pl.files {
+			if !from.IsZero() && f.MaxTime.Before(from) {
+				continue // older than the rule's lookback
+			}
+			for _, d := range f.Deleted {
+				if d.From < pl.start {
+					res.Missing = append(res.Missing, Gap{Partition: p, From: d.From, To: min(d.To, pl.start-1), Reason: lakehouse.DeletedReason})
+				}
+			}
+		}
+	}
+	if err := r.readHoles(ctx, plans, lost, job.Rule, customer, from, res, &prog, report); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(res.Truncated, func(a, b Truncation) int { return cmp.Compare(a.Partition, b.Partition) })
+	slices.SortFunc(res.Missing, func(a, b Gap) int {
+		if a.Partition != b.Partition {
+			return int(a.Partition - b.Partition)
+		}
+		return int(a.From - b.From)
+	})
+	res.Elapsed = time.Since(began)
+	return res, nil
+}
