@@ -20,6 +20,9 @@ import (
 const (
 	SourceLive     = "live"
 	SourceBackfill = "backfill"
+	// SourceTest raised the alerts of a rules file's tests (`hindsight rules test`),
+	// which are never published.
+	SourceTest = "test"
 )
 
 // Alert statuses: StatusFiring is an alert raised by a threshold crossing;

@@ -110,65 +110,11 @@ func TestRuleTestsGolden(t *testing.T) {
 				if err := json.Unmarshal(out.Bytes(), &doc); err != nil || doc.Pass != (tt.fail == 0) || len(doc.Results) != tt.tests {
 					t.Errorf("JSON report: %v, %+v", err, doc)
 				}
-				if a := doc.Results[1].Alerts; len(a) != 3 || a[0].Source != sourceTest || a[0].Group == nil || a[0].WindowStart == nil {
+				if a := doc.Results[1].Alerts; len(a) != 3 || a[0].Source != contract.SourceTest || a[0].Group == nil || a[0].WindowStart == nil {
 					t.Errorf("JSON alerts of the windowed rule: %+v", a)
 				}
 			}
 			golden.Check(t, tt.golden, out.Bytes())
-		})
-	}
-}
-
-// TestCompareAlerts: listed alerts match raised ones one to one, on the fields they
-// give; group values compare as JSON values.
-func TestCompareAlerts(t *testing.T) {
-	at := func(s string) *time.Time {
-		tm, _ := time.Parse(time.RFC3339, s)
-		return &tm
-	}
-	num := func(f float64) *float64 { return &f }
-	alerts := []contract.Alert{
-		{Customer: "c-1", Group: map[string]json.RawMessage{"$.u": []byte(`"a"`), "$.n": []byte(`1`)}, Value: 3, WindowStart: at("2026-01-01T00:00:00Z"),
-			Context: map[string]json.RawMessage{"$.ip": []byte(`"10.0.0.7"`), "$.n": []byte(`2`)}},
-		{Customer: "c-1", Group: map[string]json.RawMessage{"$.u": []byte(`"b"`), "$.n": []byte(`{"x":[1,2]}`)}, Value: 10.0 / 3, WindowStart: at("2026-01-01T00:01:00Z")},
-	}
-	tests := []struct {
-		name string
-		exp  rule.TestExpect
-		want []string // problems, without the file
-	}{
-		{"count", rule.TestExpect{Alerts: 2, Line: 3}, nil},
-		{"wrong count", rule.TestExpect{Alerts: 1, Line: 3}, []string{"f:3: want 1 alert, got 2"}},
-		{"any two", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{{}, {}}}, nil},
-		// The loose entry comes first: a greedy match would give it alert 1, which the
-		// strict entry needs.
-		{"loose before strict", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
-			{},
-			{Group: map[string]json.RawMessage{"$.u": []byte(`"a"`)}},
-		}}, nil},
-		{"two entries for one alert", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
-			{Value: num(3.3333333333)},
-			{Group: map[string]json.RawMessage{"$.u": []byte(`"b"`)}, Line: 4},
-		}}, []string{`f:4: expect.alerts[1] {group: {"$.u":"b"}} matches none of the alerts raised (alert 2 matches, but is expect.alerts[0]'s)`}},
-		{"JSON equality of groups", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
-			{Group: map[string]json.RawMessage{"$.n": []byte(`1.0`)}},
-			{Group: map[string]json.RawMessage{"$.n": []byte(`{"x": [1, 2.0]}`), "$.u": []byte(`"b"`)}, Value: num(10.0 / 3)},
-		}}, nil},
-		{"window start", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
-			{WindowStart: at("2026-01-01T00:01:00Z"), Line: 7}, {WindowStart: at("2026-01-01T00:02:00Z"), Line: 8},
-		}}, []string{"f:8: expect.alerts[1] {window_start: 2026-01-01T00:02:00Z} matches none of the alerts raised"}},
-		{"context", rule.TestExpect{Alerts: 2, List: []rule.ExpectedAlert{
-			{Context: map[string]json.RawMessage{"$.n": []byte(`2.0`)}, Line: 7}, {Context: map[string]json.RawMessage{"$.ip": []byte(`"10.0.0.8"`)}, Line: 8},
-		}}, []string{`f:8: expect.alerts[1] {context: {"$.ip":"10.0.0.8"}} matches none of the alerts raised`}},
-		{"too few listed", rule.TestExpect{Alerts: 1, Line: 5, List: []rule.ExpectedAlert{{Value: num(3)}}},
-			[]string{"f:5: want 1 alert, got 2"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := compareAlerts("f", tt.exp, alerts)
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("problems\n got  %q\n want %q", got, tt.want)
-			}
 		})
 	}
 }
