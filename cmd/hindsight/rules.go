@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/rulecheck"
 )
 
 func newRulesCmd() *cobra.Command {
@@ -90,7 +91,7 @@ are evaluated.`,
 		},
 	}
 	cmd.Flags().StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON (required)")
-	cmd.Flags().StringVar(&cfg.CustomerPath, "customer-path", "$.customer", "JSONPath of each event's customer id")
+	cmd.Flags().StringVar(&cfg.CustomerPath, "customer-path", rulecheck.DefaultCustomerPath, "JSONPath of each event's customer id")
 	cmd.Flags().StringVar(&cfg.Customer, "customer", "", "customer id of every event (overrides --customer-path)")
 	cmd.Flags().StringVar(&cfg.KeySeparator, "key-separator", "", `lines are KEY<sep>JSON, the key the customer (as kcat -K<sep> and hindsight produce take them), e.g. "|"`)
 	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print the tests' results as one JSON object, and one JSON object per event")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,12 +11,9 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/rulecheck"
-	"github.com/hindsightdev/hindsight/window"
 )
 
 // rulesTestConfig configures `hindsight rules test`.
@@ -31,7 +27,7 @@ type rulesTestConfig struct {
 	Events io.Reader
 	// EventsName names Events in messages. Default "events".
 	EventsName string
-	// CustomerPath selects each event's customer id. Default "$.customer".
+	// CustomerPath selects each event's customer id. Default rulecheck.DefaultCustomerPath.
 	CustomerPath string
 	// Customer, when set, is every event's customer and CustomerPath is not used.
 	Customer string
@@ -44,38 +40,20 @@ type rulesTestConfig struct {
 	Out io.Writer
 }
 
-// rulesTestSummary is what runRulesTest counted.
-type rulesTestSummary struct {
-	Events  int
-	Invalid int
-	// Skipped counts the skipped events by why.
-	Skipped map[string]int
-	// Counts is per rule key and customer the number of matching events.
-	Counts map[rule.Key]map[string]int64
-	// Alerts is, per rule key that is not a plain count, and customer, the alerts the
-	// live evaluator raises over the stream (window.Replay, one partition).
-	Alerts map[rule.Key]map[string]int
-}
-
-// errNoCustomer is reported for an event whose customer cannot be told.
-var errNoCustomer = errors.New("rule: event has no customer")
-
 // errAllSkipped fails a rules test run whose every event was skipped.
 var errAllSkipped = errors.New("no event evaluated")
 
-// runRulesTest evaluates every rule of a rules file against every event of an NDJSON stream,
-// as the live evaluator would, and prints which rules each event satisfies, then per
-// rule the matching events and the customers whose count reaches the threshold. Invalid
-// event lines are reported and skipped; an invalid rules file is an error.
-func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, error) {
+// runRulesTest evaluates every rule of a rules file against every event of an NDJSON
+// stream, as the live evaluator would (rulecheck.Stream), and prints which rules each
+// event satisfies, then per rule the matching events and the customers whose count
+// reaches the threshold. Invalid event lines are reported and skipped; an invalid
+// rules file is an error.
+func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary, error) {
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
 	if cfg.EventsName == "" {
 		cfg.EventsName = "events"
-	}
-	if cfg.CustomerPath == "" {
-		cfg.CustomerPath = "$.customer"
 	}
 	rules := cfg.Rules
 	if rules == nil {
@@ -84,123 +62,49 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulesTestSummary, 
 			return nil, err
 		}
 	}
-	set, err := rule.NewSet(rules)
-	if err != nil {
-		return nil, err
-	}
-	custPath, err := jsonpath.Parse(cfg.CustomerPath)
-	if err != nil {
-		return nil, fmt.Errorf("customer path: %w", err)
-	}
-	sum := &rulesTestSummary{Counts: map[rule.Key]map[string]int64{}, Alerts: map[rule.Key]map[string]int{}, Skipped: map[string]int{}}
-	// The stream is one partition in line order; a line's record time is what a
-	// tests: block's event of the same index gets (rule.DefaultTestRecordTime + i ×
-	// rule.DefaultTestEvery), the event time of windowed rules without a time path.
-	replay := window.NewReplay(set, window.Limits{})
-	var crossings []window.Result
-	m := set.NewMatcher()
-	doc := jsonpath.NewDocument()
-	var matched []*rule.Rule
-	var vals []jsonpath.Value
 	enc := json.NewEncoder(cfg.Out)
-	sc := bufio.NewScanner(cfg.Events)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		if err := ctx.Err(); err != nil {
-			return sum, err
-		}
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
-			continue
-		}
-		sum.Events++
-		report := func(customer string, matched []*rule.Rule, problem error) {
-			if cfg.JSON {
-				ids := make([]string, 0, len(matched))
-				for _, r := range matched {
-					ids = append(ids, r.Key().String())
-				}
-				rec := map[string]any{"line": line, "customer": customer, "rules": ids}
-				if problem != nil {
-					rec["error"] = problem.Error()
-				}
-				_ = enc.Encode(rec)
-				return
+	report := func(l *rulecheck.Line) {
+		if cfg.JSON {
+			ids := make([]string, 0, len(l.Matched))
+			for _, r := range l.Matched {
+				ids = append(ids, r.Key().String())
 			}
-			if problem != nil {
-				fmt.Fprintf(cfg.Out, "%s:%d: skipped: %v\n", cfg.EventsName, line, problem)
-				return
+			rec := map[string]any{"line": l.Number, "customer": l.Customer, "rules": ids}
+			if l.Err != nil {
+				rec["error"] = l.Err.Error()
 			}
-			names := make([]string, 0, len(matched))
-			for _, r := range matched {
-				names = append(names, fmt.Sprintf("%s@v%d", r.Key(), r.Version))
-			}
-			if len(names) == 0 {
-				names = []string{"(none)"}
-			}
-			fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s\n", cfg.EventsName, line, customer, strings.Join(names, ", "))
+			_ = enc.Encode(rec)
+			return
 		}
-		skip := func(why string, err error) {
-			sum.Invalid++
-			sum.Skipped[why]++
-			report("", nil, err)
+		if l.Err != nil {
+			fmt.Fprintf(cfg.Out, "%s:%d: skipped: %v\n", cfg.EventsName, l.Number, l.Err)
+			return
 		}
-		customer := cfg.Customer
-		if cfg.KeySeparator != "" {
-			k, v, ok := strings.Cut(text, cfg.KeySeparator)
-			if !ok {
-				skip(fmt.Sprintf("no %q between key and event", cfg.KeySeparator), fmt.Errorf("no %q between key and event", cfg.KeySeparator))
-				continue
-			}
-			customer, text = k, strings.TrimSpace(v)
+		names := make([]string, 0, len(l.Matched))
+		for _, r := range l.Matched {
+			names = append(names, fmt.Sprintf("%s@v%d", r.Key(), r.Version))
 		}
-		if err := doc.Reset([]byte(text)); err != nil {
-			skip("not one JSON object", err)
-			continue
+		if len(names) == 0 {
+			names = []string{"(none)"}
 		}
-		if customer == "" {
-			vals = custPath.Eval(doc, vals[:0])
-			if len(vals) != 1 || vals[0].Kind() != jsonpath.KindString || vals[0].Str() == "" {
-				skip(fmt.Sprintf("no customer at %s (give --customer, --customer-path, or KEY|JSON lines with --key-separator '|')", cfg.CustomerPath),
-					fmt.Errorf("%w at %s", errNoCustomer, cfg.CustomerPath))
-				continue
-			}
-			customer = vals[0].Str()
-		}
-		at := rule.DefaultTestRecordTime.Add(time.Duration(sum.Events-1) * rule.DefaultTestEvery)
-		crossings = replay.Add(int64(sum.Events-1), customer, doc, at, crossings[:0])
-		for _, c := range crossings {
-			if !c.Rule.Plain() && !c.Crossing.Resolved {
-				a := sum.Alerts[c.Rule.Key()]
-				if a == nil {
-					a = map[string]int{}
-					sum.Alerts[c.Rule.Key()] = a
-				}
-				a[c.Crossing.Customer]++
-			}
-		}
-		matched = m.Match(customer, doc, matched[:0])
-		slices.SortFunc(matched, func(a, b *rule.Rule) int { return strings.Compare(a.Key().String(), b.Key().String()) })
-		for _, r := range matched {
-			c := sum.Counts[r.Key()]
-			if c == nil {
-				c = map[string]int64{}
-				sum.Counts[r.Key()] = c
-			}
-			c[customer]++
-		}
-		report(customer, matched, nil)
+		fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s\n", cfg.EventsName, l.Number, l.Customer, strings.Join(names, ", "))
 	}
-	if err := sc.Err(); err != nil {
-		return sum, fmt.Errorf("reading %s: %w", cfg.EventsName, err)
+	sum, err := rulecheck.Stream(ctx, rulecheck.StreamConfig{Rules: rules, Events: cfg.Events, EventsName: cfg.EventsName,
+		CustomerPath: cfg.CustomerPath, Customer: cfg.Customer, KeySeparator: cfg.KeySeparator}, report)
+	if err != nil {
+		return sum, err
 	}
 	if !cfg.JSON {
+		set, err := rule.NewSet(rules)
+		if err != nil {
+			return sum, err
+		}
 		printRulesTestSummary(cfg.Out, set, sum)
 	}
 	return sum, nil
 }
 
-func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulesTestSummary) {
+func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary) {
 	fmt.Fprintf(out, "\n%s (%d skipped), %s\n", plural(sum.Events, "event"), sum.Invalid, plural(set.Len(), "rule"))
 	for _, why := range slices.Sorted(maps.Keys(sum.Skipped)) {
 		fmt.Fprintf(out, "skipped %s: %s\n", plural(sum.Skipped[why], "event"), why)

@@ -1,0 +1,166 @@
+package rulecheck
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+// ErrNoCustomer is a Line's error when the event's customer cannot be told.
+var ErrNoCustomer = errors.New("rule: event has no customer")
+
+// DefaultCustomerPath is StreamConfig.CustomerPath's default.
+const DefaultCustomerPath = "$.customer"
+
+// StreamConfig says what Stream evaluates.
+type StreamConfig struct {
+	// Rules are evaluated together, as one active set. Required.
+	Rules []*rule.Rule
+	// Events is NDJSON, one event per line; blank lines are passed over. Required.
+	Events io.Reader
+	// EventsName names Events in errors. Default "events".
+	EventsName string
+	// CustomerPath selects each event's customer id. Default DefaultCustomerPath.
+	CustomerPath string
+	// Customer, when set, is every event's customer and CustomerPath is not used.
+	Customer string
+	// KeySeparator, when set, makes each line KEY<sep>JSON (as kcat -K takes them):
+	// the key is the customer.
+	KeySeparator string
+}
+
+// Line is one event line as Stream evaluated it.
+type Line struct {
+	// Number is the line's number in Events, from 1.
+	Number   int
+	Customer string
+	// Matched are the rules whose condition the event satisfies and that apply to its
+	// customer, sorted by key. The slice is reused for the next line.
+	Matched []*rule.Rule
+	// Err says why the line was skipped (nil: it was evaluated); Skipped is that
+	// reason without the line's particulars, the key of Summary.Skipped.
+	Err     error
+	Skipped string
+}
+
+// Summary is what Stream counted.
+type Summary struct {
+	Events  int
+	Invalid int
+	// Skipped counts the skipped events by why.
+	Skipped map[string]int
+	// Counts is per rule key and customer the number of matching events.
+	Counts map[rule.Key]map[string]int64
+	// Alerts is, per rule key that is not a plain count, and customer, the alerts the
+	// live evaluator raises over the stream (window.Replay, one partition).
+	Alerts map[rule.Key]map[string]int
+}
+
+// Stream evaluates every rule of cfg.Rules against every event of cfg.Events, as the
+// live evaluator would over one partition in line order, and calls each with every
+// non-blank line. Line i's record time is what a tests: block's event of the same
+// index gets (rule.DefaultTestRecordTime + i × rule.DefaultTestEvery): the event time
+// of windowed rules without a time path. Lines that are not an event are counted and
+// passed to each with their Err; only a failure to read Events is an error.
+func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, error) {
+	if cfg.CustomerPath == "" {
+		cfg.CustomerPath = DefaultCustomerPath
+	}
+	if cfg.EventsName == "" {
+		cfg.EventsName = "events"
+	}
+	set, err := rule.NewSet(cfg.Rules)
+	if err != nil {
+		return nil, err
+	}
+	custPath, err := jsonpath.Parse(cfg.CustomerPath)
+	if err != nil {
+		return nil, fmt.Errorf("customer path: %w", err)
+	}
+	sum := &Summary{Counts: map[rule.Key]map[string]int64{}, Alerts: map[rule.Key]map[string]int{}, Skipped: map[string]int{}}
+	replay := window.NewReplay(set, window.Limits{})
+	var crossings []window.Result
+	m := set.NewMatcher()
+	doc := jsonpath.NewDocument()
+	var vals []jsonpath.Value
+	var line Line
+	sc := bufio.NewScanner(cfg.Events)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		sum.Events++
+		line = Line{Number: n, Matched: line.Matched[:0]}
+		skip := func(why string, err error) {
+			sum.Invalid++
+			sum.Skipped[why]++
+			line.Err, line.Skipped = err, why
+			each(&line)
+		}
+		customer := cfg.Customer
+		if cfg.KeySeparator != "" {
+			k, v, ok := strings.Cut(text, cfg.KeySeparator)
+			if !ok {
+				why := fmt.Sprintf("no %q between key and event", cfg.KeySeparator)
+				skip(why, errors.New(why))
+				continue
+			}
+			customer, text = k, strings.TrimSpace(v)
+		}
+		if err := doc.Reset([]byte(text)); err != nil {
+			skip("not one JSON object", err)
+			continue
+		}
+		if customer == "" {
+			vals = custPath.Eval(doc, vals[:0])
+			if len(vals) != 1 || vals[0].Kind() != jsonpath.KindString || vals[0].Str() == "" {
+				skip(fmt.Sprintf("no customer at %s (give --customer, --customer-path, or KEY|JSON lines with --key-separator '|')", cfg.CustomerPath),
+					fmt.Errorf("%w at %s", ErrNoCustomer, cfg.CustomerPath))
+				continue
+			}
+			customer = vals[0].Str()
+		}
+		at := rule.DefaultTestRecordTime.Add(time.Duration(sum.Events-1) * rule.DefaultTestEvery)
+		crossings = replay.Add(int64(sum.Events-1), customer, doc, at, crossings[:0])
+		for _, c := range crossings {
+			if !c.Rule.Plain() && !c.Crossing.Resolved {
+				a := sum.Alerts[c.Rule.Key()]
+				if a == nil {
+					a = map[string]int{}
+					sum.Alerts[c.Rule.Key()] = a
+				}
+				a[c.Crossing.Customer]++
+			}
+		}
+		line.Customer = customer
+		line.Matched = m.Match(customer, doc, line.Matched)
+		slices.SortFunc(line.Matched, func(a, b *rule.Rule) int { return strings.Compare(a.Key().String(), b.Key().String()) })
+		for _, r := range line.Matched {
+			c := sum.Counts[r.Key()]
+			if c == nil {
+				c = map[string]int64{}
+				sum.Counts[r.Key()] = c
+			}
+			c[customer]++
+		}
+		each(&line)
+	}
+	if err := sc.Err(); err != nil {
+		return sum, fmt.Errorf("reading %s: %w", cfg.EventsName, err)
+	}
+	return sum, nil
+}
