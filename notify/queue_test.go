@@ -58,15 +58,7 @@ func TestStageQueueFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	runStage(t, st)
 	produce := func(ids ...string) {
 		t.Helper()
 		var recs []*kgo.Record

@@ -198,15 +198,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	runStage(t, st)
 
 	// "ok" receives c-1's twelve alerts and the resolved record while "hang" still holds
 	// its first requests: a hanging destination delays no other.
@@ -298,6 +290,19 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 	close(release)
 	livetest.WaitFor(t, 10*time.Second, "the alerts offsets committed", func() bool {
 		return livetest.GroupCommitted(t, b, "notify-test", "alerts") == int64(len(alerts))
+	})
+}
+
+// runStage runs st until the test ends, and fails the test if Run fails.
+func runStage(t *testing.T, st *notify.Stage) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	})
 }
 
