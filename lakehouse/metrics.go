@@ -103,10 +103,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 				func() float64 { return float64(feed.Unused()) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "feed_wait_seconds_total",
 				Help: "Time the live consumer held its next fetch back, waiting for room in the archiver's feed (--archive-feed-wait)."},
-				func() float64 { return feed.Waited().Seconds() }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "feed_limit_records",
-				Help: "Most fetched records the archiver's feed holds (--archive-feed-records)."},
-				func() float64 { return float64(feed.limit) }))
+				func() float64 { return feed.Waited().Seconds() }))
 	}
 	for _, col := range cols {
 		if err := reg.Register(col); err != nil {
