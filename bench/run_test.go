@@ -27,7 +27,8 @@ func TestEvalRun(t *testing.T) {
 	if rep.Agreed != 512 || rep.AgreedMatches == 0 {
 		t.Fatalf("evaluators checked on %d events, %d matches: want all 512 and some matches", rep.Agreed, rep.AgreedMatches)
 	}
-	for name, r := range map[string]bench.EvalRun{"index": rep.Index, "baseline": rep.Baseline, "tenth": rep.Tenth} {
+	for name, r := range map[string]bench.EvalRun{"index": rep.Index, "baseline": rep.Baseline, "tenth": rep.Tenth,
+		"tenant": rep.Tenant, "tenant tenth": rep.TenantTenth} {
 		if r.Events == 0 || r.Elapsed < 300*time.Millisecond || r.EventsPerS <= 0 || len(r.PerInterval) == 0 {
 			t.Errorf("%s: %+v", name, r)
 		}
@@ -45,6 +46,12 @@ func TestEvalRun(t *testing.T) {
 	res := rep.Result()
 	if r := res.Ratio("throughput vs baseline"); r == nil || r.Value != rep.Index.EventsPerS/rep.Baseline.EventsPerS || r.Value <= 1 {
 		t.Errorf("ratio %+v (index %.0f, baseline %.0f events/s)", r, rep.Index.EventsPerS, rep.Baseline.EventsPerS)
+	}
+	if r := res.Ratio("cost of 10× the rules, customers' own"); r == nil || r.Value != rep.TenantTenth.EventsPerS/rep.Tenant.EventsPerS {
+		t.Errorf("ratio %+v (%.0f and %.0f events/s)", r, rep.TenantTenth.EventsPerS, rep.Tenant.EventsPerS)
+	}
+	if rep.Tenant.Matches == 0 || rep.TenantTenth.Matches == 0 {
+		t.Errorf("customers' rules matched %d and %d times: the figure measures no matching", rep.Tenant.Matches, rep.TenantTenth.Matches)
 	}
 	if err := (&bench.EvalConfig{Rules: 5}).Validate(); err == nil {
 		t.Error("5 rules validated")
