@@ -139,6 +139,9 @@ func TestGate(t *testing.T) {
 		{"latency", "p50 vs pass-through", 3.9, false},
 		{"latency", "p50 vs pass-through", 4.1, true},
 		{"latency", "p50 vs pass-through", 0.2, false},
+		// Timed, lower is better: may grow 2×.
+		{"eval", "cost of 10× the rules, customers' own", 1.9, false},
+		{"eval", "cost of 10× the rules, customers' own", 2.1, true},
 		// Not gated: anything goes.
 		{"eval", "cost of 10× the rules", 100, false},
 		{"latency", "p99 vs pass-through", 100, false},
@@ -163,8 +166,9 @@ func TestGate(t *testing.T) {
 	// A gated ratio that disappeared is a regression.
 	cur := sampleReport(t, "testdata/ci-reference.json")
 	cur.Results = cur.Results[1:]
-	if regs, _ := bench.Gate(ref, cur, bench.DefaultMargin); len(regs) != 1 || regs[0].Benchmark != "eval" {
-		t.Errorf("eval missing: regressions %v", regs)
+	regs, _ := bench.Gate(ref, cur, bench.DefaultMargin)
+	if len(regs) != 2 || regs[0].Benchmark != "eval" || regs[1].Benchmark != "eval" {
+		t.Errorf("eval missing: regressions %v, want its two gated ratios", regs)
 	}
 	if _, err := bench.Gate(ref, ref, 1.5); err == nil {
 		t.Error("a margin of 1.5 was accepted")
