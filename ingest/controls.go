@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -67,10 +68,13 @@ func (r *ControlReader) Close() {
 }
 
 // endOffsets lists the controls partitions and their end offsets, retrying while the
-// topic does not exist yet or the brokers are unreachable.
+// topic does not exist yet or the brokers are unreachable: every 500 ms at first, then
+// less often, up to every 5 s, for as long as ctx lasts. Authentication and
+// authorization failures are returned at once: retrying cannot help.
 func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error) {
 	adm := kadm.NewClient(r.cl)
-	for attempt := 0; ; attempt++ {
+	attempts := 0
+	ends, err := backoff.Retry(ctx, func() (map[int32]int64, error) {
 		lo, err := adm.ListEndOffsets(ctx, r.cfg.Topics.Controls)
 		if err == nil {
 			err = lo.Error()
@@ -83,22 +87,23 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 			}
 			err = errors.New("topic has no partitions")
 		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
 		if errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.TopicAuthorizationFailed) ||
 			errors.Is(err, kerr.ClusterAuthorizationFailed) {
-			return nil, err // retrying cannot help
+			return nil, backoff.Permanent(err)
 		}
-		if attempt%10 == 0 {
-			r.cfg.Logger.Warn("waiting for the controls topic", "topic", r.cfg.Topics.Controls, "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+		return nil, err
+	},
+		backoff.WithBackOff(&backoff.ExponentialBackOff{InitialInterval: 500 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 1.5, RandomizationFactor: 0.2}),
+		backoff.WithMaxElapsedTime(0), // a daemon waits for its controls topic however long
+		backoff.WithNotify(func(err error, _ time.Duration) {
+			if attempts++; attempts%10 == 1 {
+				r.cfg.Logger.Warn("waiting for the controls topic", "topic", r.cfg.Topics.Controls, "attempts", attempts, "err", err)
+			}
+		}))
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
+	return ends, err
 }
 
 // Run reads every control from the start of every partition of the controls topic and

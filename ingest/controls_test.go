@@ -1,0 +1,100 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// lockedBuffer is a log sink the reader's goroutine writes while the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestControlReaderWaitsForItsTopic starts a controls reader before its topic exists:
+// it says it is waiting, retries until the topic appears, then reads what is published
+// on it.
+func TestControlReaderWaitsForItsTopic(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	var topics Topics
+	topics.EnsureDefaults()
+	topics.Controls = "controls-late"
+	var logs lockedBuffer
+	r, err := NewControlReader(ControlsConfig{Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Topics: topics,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got := make(chan controls.Record, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Run(ctx, func(rs []controls.Record) {
+			for _, x := range rs {
+				got <- x
+			}
+		}, func() {})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "waiting for the controls topic"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no word of waiting for the topic after 10s; logs:\n%s", logs.String())
+		}
+	}
+
+	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer ccancel()
+	adm := kadm.NewClient(b.Client(t))
+	if _, err := adm.CreateTopic(cctx, 1, 1, nil, topics.Controls); err != nil {
+		t.Fatal(err)
+	}
+	want := &rule.Rule{ID: "late", Scope: rule.GlobalScope, Threshold: rule.AtLeast(1), When: &rule.Condition{Path: "$.type"}}
+	if err := want.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	v, err := rule.Upsert(want).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Produce(t, &kgo.Record{Topic: topics.Controls, Key: []byte(want.Key().String()), Value: v})
+	select {
+	case rec := <-got:
+		if rec.Err != nil || rec.Control == nil || rec.Control.Rule == nil || rec.Control.Rule.ID != "late" {
+			js, _ := json.Marshal(rec)
+			t.Errorf("read %s, want the upsert of rule late", js)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the control published once the topic existed was not read in 20s; logs:\n%s", logs.String())
+	}
+}
