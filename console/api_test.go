@@ -615,7 +615,8 @@ func TestPageIsServedFromEmbeddedAssets(t *testing.T) {
 	d := startDaemon(t, "")
 	for _, tc := range []struct{ path, ctype, contains string }{
 		{"/", "text/html", `<script src="/console/app.js">`},
-		{"/console/app.js", "javascript", `new EventSource(API + "/stream")`},
+		{"/console/stream.js", "javascript", `new EventSource(API + "/stream")`},
+		{"/console/app.js", "javascript", `function init()`},
 		{"/console/style.css", "text/css", ".badge.backfilling"},
 	} {
 		resp, err := http.Get(d.url(tc.path))

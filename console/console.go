@@ -221,7 +221,7 @@ func (c *Config) Validate() error {
 
 // PageCSP is the Content-Security-Policy of the page and its assets: scripts, styles,
 // images and API calls from this origin only, no inline script or style, no plugins, and
-// no framing (clickjacking). The page is written for it: app.js builds every element
+// no framing (clickjacking). The page is written for it: its scripts build every element
 // with the DOM, never from HTML text.
 const PageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

@@ -1,0 +1,61 @@
+// Hindsight rule console: what every part of the page shares (the HTTP API of
+// console/API.md, building elements, the page's state). The page loads its scripts in
+// order, base.js first; nothing is loaded from anywhere else.
+"use strict";
+
+const API = "/v1/console";
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+// el builds an element; children are nodes or text (never parsed as HTML).
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k === "style") e.style.cssText = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+// KEPT_FIELDS are rule fields the editor shows no input for: a loaded rule keeps them
+// as they were when saved again.
+const KEPT_FIELDS = ["limits", "backfill", "alert"]; // alert.severity has an input (draft)
+
+const state = {
+  info: null,
+  rules: [],
+  alerts: [], // newest first
+  alertIDs: new Set(), // alertKey of each shown
+  deliveries: new Map(), // alertKey → delivery states (GET /deliveries)
+  touched: new Set(),
+  showAll: false, // after a preview or save attempt, show every problem
+  validateSeq: 0,
+  editing: null, // key of the rule loaded into the editor
+  kept: {}, // the loaded rule's fields the editor has no inputs for (limits, backfill, alert): kept as they are
+};
+
+// ---------- API ----------
+
+function authHeaders() {
+  const t = $("#token").value.trim();
+  return t ? { Authorization: "Bearer " + t } : {};
+}
+
+async function api(method, path, body) {
+  const opts = { method, headers: { ...authHeaders() } };
+  if (body !== undefined) {
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  const resp = await fetch(API + path, opts);
+  let data = null;
+  try { data = await resp.json(); } catch (e) { data = { error: "the daemon answered " + resp.status + " without JSON" }; }
+  return { status: resp.status, data };
+}

@@ -1,0 +1,253 @@
+// The rule being edited: reading it from the form, and the problems the daemon finds
+// in it, each shown under its input.
+"use strict";
+
+// scalar reads what a user typed as a JSON value when it is one (5, true, "x"), and as
+// a string otherwise (login.failed).
+function scalar(text) {
+  const t = text.trim();
+  if (t === "") return "";
+  try {
+    const v = JSON.parse(t);
+    if (v === null || ["number", "boolean", "string"].includes(typeof v) || Array.isArray(v) || typeof v === "object") return v;
+  } catch (e) { /* a bare string */ }
+  return t;
+}
+
+function valueOf(op, text) {
+  if (op === "exists") return undefined;
+  if (op === "matches") return text;
+  if (op === "in") {
+    const t = text.trim();
+    if (t.startsWith("[")) { try { return JSON.parse(t); } catch (e) { return t; } }
+    return t === "" ? [] : t.split(",").map(scalar);
+  }
+  return scalar(text);
+}
+
+function describeValue(op, text) {
+  if (op === "exists") return "true when the path selects anything";
+  const v = valueOf(op, text);
+  if (text.trim() === "") return "";
+  const kind = (x) => Array.isArray(x) ? "list" : x === null ? "null" : typeof x;
+  if (op === "in" && Array.isArray(v)) return "one of " + v.map((x) => JSON.stringify(x)).join(", ");
+  return kind(v) + " " + JSON.stringify(v);
+}
+
+// textOf shows a rule's value the way scalar would read it back.
+function textOf(v) {
+  if (typeof v === "string") {
+    const back = scalar(v);
+    return back === v ? v : JSON.stringify(v);
+  }
+  return JSON.stringify(v);
+}
+
+// splitPaths splits a list of JSONPaths at the commas between them, not those inside
+// brackets, parentheses or quotes ($['a','b'], filters).
+function splitPaths(text) {
+  const out = [];
+  let depth = 0, quote = "", cur = "";
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote) {
+      cur += ch;
+      if (ch === "\\" && i + 1 < text.length) cur += text[++i];
+      else if (ch === quote) quote = "";
+      continue;
+    }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === "[" || ch === "(") depth++;
+    else if (ch === "]" || ch === ")") depth = Math.max(0, depth - 1);
+    else if (ch === "," && depth === 0) {
+      if (cur.trim()) out.push(cur.trim());
+      cur = "";
+      continue;
+    }
+    cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+// thresholdText shows a threshold as people write it: a bare number means ">=".
+function thresholdText(t) {
+  if (t === null || t === undefined) return "";
+  if (typeof t === "number") return "≥ " + t;
+  const ops = { ">=": "≥", "<=": "≤", "==": "=" };
+  return (ops[t.op] || t.op) + " " + t.value;
+}
+
+// fmtNum shows an aggregate without float noise (0.30000000000000004).
+function fmtNum(v) { return typeof v === "number" ? String(+v.toPrecision(12)) : String(v); }
+
+function plural(k, word) { return `${k} ${word}${k === 1 ? "" : "s"}`; }
+
+// groupText shows a window's group, one "path = value" line per group_by path.
+function groupText(group) {
+  return group ? Object.entries(group).map(([path, v]) => el("div", {}, `${path} = ${JSON.stringify(v)}`)) : "—";
+}
+
+// updateAggregation says in words what the rule aggregates, next to the threshold and
+// on the folded aggregation section.
+function updateAggregation() {
+  const fn = $("#agg-fn").value, path = $("#agg-path").value.trim();
+  const by = splitPaths($("#group-by").value);
+  const size = $("#window-size").value.trim(), every = $("#window-every").value.trim();
+  let text = fn === "count" ? "count" : fn + (path ? " of " + path : "");
+  if (by.length) text += " per " + by.join(", ");
+  if (size) text += ` in ${size} windows` + (every && every !== size ? ` every ${every}` : "");
+  $("#threshold-what").textContent = text;
+  const plain = fn === "count" && !path && !by.length && !size && !every && !$("#time-path").value.trim() && !$("#lateness").value.trim();
+  $("#aggregation-summary").textContent = plain ? "— none: one running count per customer" : "— " + text;
+}
+
+function conditionRows() { return $$("#conditions .cond"); }
+
+function addCondition(c) {
+  const node = $("#cond-template").content.firstElementChild.cloneNode(true);
+  $("#conditions").append(node);
+  const path = $(".cond-path", node), op = $(".cond-op", node), val = $(".cond-value", node);
+  if (c) {
+    path.value = c.path || "";
+    op.value = c.op || "exists";
+    if (c.value !== undefined) val.value = (c.op === "in" && Array.isArray(c.value)) ? c.value.map(textOf).join(", ") : textOf(c.value);
+  }
+  const sync = () => {
+    val.disabled = op.value === "exists";
+    if (val.disabled) val.value = "";
+    $(".cond-hint", node).textContent = describeValue(op.value, val.value);
+  };
+  op.addEventListener("change", () => { sync(); changed(); });
+  val.addEventListener("input", sync);
+  $(".cond-remove", node).addEventListener("click", () => {
+    if (conditionRows().length > 1) { node.remove(); changed(); }
+  });
+  sync();
+  return node;
+}
+
+function draft() {
+  const r = {};
+  const id = $("#rule-id").value.trim();
+  if (id) r.id = id;
+  r.scope = $("#scope-global").checked ? "*" : $("#scope-value").value.trim();
+  const name = $("#rule-name").value.trim();
+  if (name) r.name = name;
+  const desc = $("#rule-description").value.trim();
+  if (desc) r.description = desc;
+  const conds = conditionRows().map((row) => {
+    const op = $(".cond-op", row).value;
+    const c = { path: $(".cond-path", row).value, op };
+    const v = valueOf(op, $(".cond-value", row).value);
+    if (v !== undefined) c.value = v;
+    return c;
+  });
+  r.when = conds.length === 1 ? conds[0] : { [$("#combinator").value]: conds };
+  const fn = $("#agg-fn").value, aggPath = $("#agg-path").value.trim();
+  if (fn !== "count" || aggPath) r.aggregate = aggPath ? { fn, path: aggPath } : { fn };
+  const by = splitPaths($("#group-by").value);
+  if (by.length) r.group_by = by;
+  const size = $("#window-size").value.trim(), every = $("#window-every").value.trim();
+  if (size || every) {
+    r.window = { size };
+    if (every) r.window.every = every;
+  }
+  const tp = $("#time-path").value.trim();
+  if (tp) r.time = tp;
+  const late = $("#lateness").value.trim();
+  if (late) r.lateness = late;
+  const th = $("#threshold").value.trim(), op = $("#threshold-op").value;
+  if (th !== "") r.threshold = op === ">=" ? Number(th) : { op, value: Number(th) };
+  for (const [k, v] of Object.entries(state.kept)) r[k] = v;
+  // Severity has an input; the rest of alert (context) is kept as it was.
+  const alert = { ...(r.alert || {}) };
+  delete alert.severity;
+  const sev = $("#severity").value;
+  if (sev !== "medium") alert.severity = sev;
+  if (Object.keys(alert).length) r.alert = alert;
+  else delete r.alert;
+  const lb = $("#lookback").value.trim();
+  if (lb) r.lookback = lb;
+  const ver = $("#version").value.trim();
+  if (ver !== "") r.version = Number(ver);
+  return r;
+}
+
+// ---------- problems, positioned ----------
+
+// charIndex turns a 1-based byte column (the engine's) into a string index.
+function charIndex(text, column) {
+  const enc = new TextEncoder();
+  let bytes = 0, i = 0;
+  for (const ch of text) {
+    if (bytes >= column - 1) return i;
+    bytes += enc.encode(ch).length;
+    i += ch.length;
+  }
+  return text.length;
+}
+
+function pointAt(text, column) {
+  const i = charIndex(text, column);
+  return el("code", {}, text.slice(0, i), el("mark", {}, text.slice(i, i + 1) || " "), text.slice(i + 1));
+}
+
+function clearProblems() {
+  $$("[data-err]").forEach((e) => e.replaceChildren());
+  $$(".cond-err").forEach((e) => e.replaceChildren());
+  $$("#editor input").forEach((e) => e.classList.remove("bad"));
+}
+
+// showProblems puts each problem under the input it is about. Problems of fields the
+// user has not touched yet wait until a preview or save.
+function showProblems(problems) {
+  clearProblems();
+  const rows = conditionRows();
+  let shown = 0;
+  for (const p of problems) {
+    let m = /^when\.(?:(?:all|any)\[(\d+)\]\.)?(path|op|value)$/.exec(p.field);
+    if (m && rows.length > 1 && m[1] === undefined) m = null; // a leaf "when" with several rows cannot happen
+    if (m) {
+      const row = rows[m[1] === undefined ? 0 : Number(m[1])];
+      if (!row) continue;
+      const input = $(m[2] === "path" ? ".cond-path" : m[2] === "op" ? ".cond-op" : ".cond-value", row);
+      const key = "cond:" + rows.indexOf(row) + ":" + m[2];
+      if (!state.showAll && !state.touched.has(key)) continue;
+      input.classList.add("bad");
+      const msg = el("div", {}, m[2] + ": ");
+      if (p.column && m[2] === "path") msg.append(pointAt(input.value, p.column), " column " + p.column + ": ");
+      msg.append(p.message);
+      $(".cond-err", row).append(msg);
+      shown++;
+      continue;
+    }
+    const top = p.field.split(/[.[]/)[0];
+    const target = $(`[data-err="${top}"]`) || $('[data-err="rule"]');
+    const input = $(`[data-field="${top}"]`);
+    if (!state.showAll && !state.touched.has(top)) continue;
+    if (input) input.classList.add("bad");
+    if (target.closest("#aggregation")) $("#aggregation").open = true; // else the problem is hidden
+    target.append(el("div", {}, (p.field && p.field !== "rule" ? p.field + ": " : "") + p.message));
+    shown++;
+  }
+  return shown;
+}
+
+let validateTimer = null;
+function changed() {
+  clearTimeout(validateTimer);
+  validateTimer = setTimeout(validate, 150);
+}
+
+async function validate() {
+  const seq = ++state.validateSeq;
+  const { status, data } = await api("POST", "/validate", { rule: draft() });
+  if (seq !== state.validateSeq) return; // a newer draft is on its way
+  const v = $("#validity");
+  if (status !== 200) { v.className = "validity bad"; v.textContent = data.error || "validation failed"; return; }
+  showProblems(data.problems || []);
+  if (data.valid) { v.className = "validity ok"; v.textContent = "✓ valid rule"; }
+  else { v.className = "validity bad"; v.textContent = data.problems.length + (data.problems.length === 1 ? " problem" : " problems"); }
+  return data;
+}

@@ -1,0 +1,277 @@
+// What the editor does with a draft: preview it over the lake, backtest it, save or
+// delete it, and load a rule into the form.
+"use strict";
+
+function fmtTime(t) {
+  if (!t) return "";
+  const d = new Date(t);
+  return isNaN(d) ? t : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+// failed shows in box why a draft's request did not answer 200 — the rule's problems
+// (422, also marked on the fields), or the error under title — and says whether it did.
+function failed(box, status, data, title) {
+  if (status === 200) return false;
+  box.className = "result bad";
+  if (status === 422) {
+    showProblems(data.problems || []);
+    box.replaceChildren(el("h3", {}, "Fix the rule first"), el("div", {}, data.error));
+  } else {
+    box.replaceChildren(el("h3", {}, title), el("div", {}, data.error));
+  }
+  return true;
+}
+
+async function preview() {
+  state.showAll = true;
+  const box = $("#preview");
+  box.hidden = false;
+  box.className = "result";
+  box.replaceChildren(el("div", {}, "Evaluating the draft over recent events…"));
+  const { status, data } = await api("POST", "/preview", { rule: draft() });
+  if (failed(box, status, data, "Preview failed")) return;
+  const s = data.sample;
+  const parts = [
+    el("h3", {}, `Preview: ${data.matches} of ${s.events} recent events match`),
+    el("div", { class: "sub" }, s.events ? `Sampled the ${s.events} most recent archived events of this scope (${fmtTime(s.from)} … ${fmtTime(s.to)}, ${s.files} files; the lake holds ${s.lake_events}).` : ""),
+  ];
+  if (data.note) parts.push(el("div", { class: "note" }, data.note));
+  if (data.truncated) parts.push(el("div", { class: "note", id: "preview-truncated" }, "Partial preview: " + data.truncated_reason));
+  const th = thresholdText(data.threshold);
+  const n = data.would_alert.length;
+  if (data.plain === false) {
+    // Groups, windows or an aggregate: the daemon replayed the sample as live would and
+    // lists each window that would have fired.
+    const fired = data.would_fire_total;
+    parts.push(el("p", { class: "would", id: "would-alert" }, n
+      ? `Would alert for ${plural(n, "customer")} (${plural(fired, "window")} at threshold ${th}): ${data.would_alert.join(", ")}`
+      : `No window reaches the threshold ${th} in this sample.`));
+    if (data.would_fire.length) parts.push(wouldFireTable(data));
+    if (fired > data.would_fire.length) parts.push(el("div", { class: "sub" }, `The newest ${data.would_fire.length} of ${fired} are listed.`));
+    const ws = data.window_stats;
+    const dropped = [];
+    if (ws && ws.late) dropped.push(`${plural(ws.late, "late event")} (below their partition's watermark)`);
+    if (ws && ws.time_errors) dropped.push(`${plural(ws.time_errors, "event")} without a usable event time`);
+    if (dropped.length) parts.push(el("div", { class: "sub", id: "preview-window-stats" }, `As live, ${dropped.join(" and ")} did not count.`));
+    if (ws && ws.degraded) parts.push(el("div", { class: "note" }, "Lower bounds: " + ws.degraded));
+  } else if (n) {
+    parts.push(el("p", { class: "would", id: "would-alert" }, `Would alert for ${plural(n, "customer")} at threshold ${th}: ${data.would_alert.join(", ")}`));
+  } else {
+    parts.push(el("p", { class: "would", id: "would-alert" }, `No customer reaches the threshold ${th} in this sample.`));
+  }
+  if (data.customers.length) {
+    parts.push(el("table", { id: "preview-customers" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Matches"), el("th", {}, "Would alert"))),
+      el("tbody", {}, data.customers.map((c) => el("tr", {},
+        el("td", { class: "mono" }, c.customer), el("td", {}, c.matches), el("td", {}, c.would_alert ? "yes" : "—"))))));
+  }
+  if (data.examples.length) {
+    parts.push(el("div", { class: "sub" }, "Most recent matching events:"));
+    parts.push(el("ol", { class: "examples" }, data.examples.slice(0, 5).map((e) =>
+      el("li", {}, `${e.customer} · p${e.partition}@${e.offset} · ${fmtTime(e.event_time)} `, el("code", {}, e.payload)))));
+  }
+  box.className = "result " + (data.would_alert.length ? "warn" : "ok");
+  box.replaceChildren(...parts);
+}
+
+// ---------- backtest ----------
+
+const DAY = 86400;
+let backtestChart = null; // the uPlot instance shown, destroyed before the next
+
+// backtest asks how often the draft would have fired over the lake's history (the
+// days chosen), as live would have raised it, and charts the firings per day.
+async function backtest() {
+  state.showAll = true;
+  const box = $("#backtest");
+  box.hidden = false;
+  box.className = "result";
+  if (backtestChart) { backtestChart.destroy(); backtestChart = null; }
+  const days = Number($("#backtest-days").value);
+  box.replaceChildren(el("div", {}, "Running the draft over the lake's history…"));
+  const { status, data } = await api("POST", "/backtest", { rule: draft(), days });
+  if (failed(box, status, data, "Backtest failed")) return;
+  const r = data.rules[0];
+  const span = days ? `the last ${plural(days, "day")}` : "the whole lake";
+  const parts = [
+    el("h3", { id: "backtest-summary" }, r.firings
+      ? `Would have fired ${plural(r.firings, "time")} over ${span}`
+      : `Would not have fired over ${span}`),
+    el("div", { class: "sub" }, `${data.events} events read (${data.files} files, ${data.tail_records} from Kafka), ${r.matches} ${r.matches === 1 ? "match" : "matches"}` +
+      (r.firings ? `; first ${fmtTime(r.first_firing)}, last ${fmtTime(r.last_firing)}.` : ".")),
+  ];
+  if (r.degraded) parts.push(el("div", { class: "note" }, "Lower bounds: " + r.degraded));
+  if (data.missing && data.missing.length) parts.push(missingNote(data.missing));
+  if (r.late || r.time_errors) parts.push(el("div", { class: "sub" }, `As live, ${plural(r.late, "late event")} and ${plural(r.time_errors, "event")} without a usable time did not count.`));
+  const chart = el("div", { id: "backtest-chart" });
+  if (r.firings) parts.push(chart);
+  if (r.customers.length) {
+    parts.push(el("table", { id: "backtest-customers" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Firings"))),
+      el("tbody", {}, r.customers.map((c) => el("tr", {}, el("td", { class: "mono" }, c.key), el("td", {}, c.firings))))));
+  }
+  box.className = "result " + (r.firings ? "warn" : "ok");
+  box.replaceChildren(...parts);
+  if (r.firings) backtestChart = firingsChart(chart, r.per_day);
+}
+
+// firingsChart draws firings per UTC day as bars, every day from the first to the
+// last shown (days without firings at zero).
+function firingsChart(root, perDay) {
+  const byDay = new Map(perDay.map((c) => [Date.parse(c.key + "T00:00:00Z") / 1000, c.firings]));
+  const first = Math.min(...byDay.keys()), last = Math.max(...byDay.keys());
+  const xs = [], ys = [];
+  for (let d = first; d <= last; d += DAY) { xs.push(d); ys.push(byDay.get(d) || 0); }
+  const width = Math.max(320, root.parentElement.clientWidth - 24);
+  return new uPlot({
+    width, height: 180, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+    scales: { x: { time: true, range: (u, min, max) => [min - DAY / 2, max + DAY / 2] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+    // One tick per day at most, labelled by its UTC date.
+    axes: [{ space: 50, incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY, 365 * DAY],
+      values: (u, ticks) => ticks.map((v) => new Date(v * 1000).toISOString().slice(0, 10)) }, { label: "firings", size: 50 }],
+    legend: { show: false },
+    series: [{}, { label: "firings per day", stroke: "#b45309", fill: "rgba(180,83,9,0.35)", paths: uPlot.paths.bars({ size: [0.7, 60] }), points: { show: false } }],
+  }, [xs, ys], root);
+}
+
+// windowText shows [start, end), the end's date only when it differs from the start's.
+function windowText(start, end) {
+  const s = fmtTime(start), e = fmtTime(end);
+  return s.slice(0, 10) === e.slice(0, 10) ? `${s} – ${e.slice(11)}` : `${s} – ${e}`;
+}
+
+// wouldFireTable lists the windows a preview says would have fired, one row each.
+function wouldFireTable(data) {
+  return el("table", { id: "preview-windows" },
+    el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Group"), el("th", {}, "Window"), el("th", {}, "Value"))),
+    el("tbody", {}, data.would_fire.map((w) => el("tr", { "data-alert": w.alert_id },
+      el("td", { class: "mono" }, w.customer),
+      el("td", { class: "mono" }, groupText(w.group)),
+      el("td", {},
+        w.window_start ? windowText(w.window_start, w.window_end) : "running total",
+        el("div", { class: "sub" }, `crossed at p${w.partition}@${w.offset} · ${fmtTime(w.event_time)}`)),
+      el("td", {}, `${w.aggregate} ${fmtNum(w.value)}`, el("div", { class: "sub" }, `${w.count} event${w.count === 1 ? "" : "s"}`))))));
+}
+
+const statusText = {
+  ok: "Saved: the daemon applied it",
+  unchanged: "Unchanged",
+  invalid: "Rejected: the rule is invalid",
+  stale: "Not applied: stale version",
+  not_found: "Not found",
+  pending: "Published, not confirmed yet",
+};
+
+function showSave(status, data) {
+  const box = $("#save-result");
+  box.hidden = false;
+  if (status === 401 || status === 403) {
+    $("#auth").hidden = false;
+    box.className = "result bad";
+    box.replaceChildren(el("h3", {}, status === 401 ? "API token needed" : "Writes are not allowed"), el("div", {}, data.error));
+    return;
+  }
+  if (!data.status) {
+    box.className = "result bad";
+    box.replaceChildren(el("h3", {}, "Save failed"), el("div", {}, data.error || "HTTP " + status));
+    return;
+  }
+  box.className = "result " + (data.status === "ok" || data.status === "unchanged" ? "ok" : data.status === "pending" ? "warn" : "bad");
+  const lines = [el("h3", { id: "save-status", "data-status": data.status }, `${statusText[data.status] || data.status} (status ${data.status})`)];
+  const where = data.offset >= 0 ? ` at controls offset ${data.offset}` : "";
+  lines.push(el("div", {}, `${data.op} ${data.key}${data.version ? " version " + data.version : ""}${where}`));
+  if (data.message) lines.push(el("div", {}, data.message));
+  if (data.problems && data.problems.length) {
+    lines.push(el("ul", {}, data.problems.map((p) => el("li", {}, `${p.field}${p.column ? " column " + p.column : ""}: ${p.message}`))));
+    showProblems(data.problems);
+  }
+  box.replaceChildren(...lines);
+}
+
+async function save() {
+  state.showAll = true;
+  const btn = $("#btn-save");
+  btn.disabled = true;
+  try {
+    const { status, data } = await api("POST", "/rules", { rule: draft() });
+    showSave(status, data);
+    if (data.status === "ok") {
+      state.editing = data.key;
+      $("#version").value = "";
+      $("#editor-title").textContent = `Edit rule ${data.key} (active version ${data.version})`;
+    }
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function remove(r) {
+  if (!confirm(`Delete rule ${r.scope}/${r.id}? Its counts are dropped.`)) return;
+  const q = `?scope=${encodeURIComponent(r.scope)}&id=${encodeURIComponent(r.id)}`;
+  const { status, data } = await api("DELETE", "/rules" + q);
+  showSave(status, data);
+}
+
+function resetEditor() {
+  state.editing = null;
+  state.touched.clear();
+  state.showAll = false;
+  $("#editor").reset();
+  state.kept = {};
+  $("#aggregation").open = false;
+  updateAggregation();
+  $("#conditions").replaceChildren();
+  addCondition({ path: "", op: "==" });
+  $("#nested-note").hidden = true;
+  $("#editor-title").textContent = "New rule";
+  $("#preview").hidden = true;
+  $("#backtest").hidden = true;
+  $("#save-result").hidden = true;
+  clearProblems();
+  $("#validity").textContent = "";
+}
+
+function edit(r) {
+  resetEditor();
+  const rl = r.rule;
+  $("#rule-id").value = rl.id;
+  $("#rule-name").value = rl.name || "";
+  $("#rule-description").value = rl.description || "";
+  if (rl.scope === "*") $("#scope-global").checked = true;
+  else { $("#scope-customer").checked = true; $("#scope-value").value = rl.scope; }
+  const t = rl.threshold;
+  $("#threshold-op").value = typeof t === "number" ? ">=" : t.op;
+  $("#threshold").value = typeof t === "number" ? t : t.value;
+  $("#lookback").value = rl.lookback || "";
+  const agg = rl.aggregate || {};
+  $("#agg-fn").value = agg.fn || "count";
+  $("#agg-path").value = agg.path || "";
+  $("#group-by").value = (rl.group_by || []).join(", ");
+  const win = rl.window;
+  $("#window-size").value = win ? win.size : "";
+  $("#window-every").value = win && win.every !== win.size ? win.every : ""; // tumbling: every is the size
+  $("#time-path").value = rl.time || "";
+  $("#lateness").value = rl.lateness || "";
+  $("#severity").value = (rl.alert && rl.alert.severity) || "medium";
+  state.kept = {};
+  for (const k of KEPT_FIELDS) if (rl[k]) state.kept[k] = rl[k];
+  updateAggregation();
+  $("#aggregation").open = !!(agg.path || (agg.fn && agg.fn !== "count") || rl.group_by || win || rl.time || rl.lateness);
+  const w = rl.when;
+  const isLeaf = (c) => c && !c.all && !c.any && !c.not;
+  $("#conditions").replaceChildren();
+  if (isLeaf(w)) addCondition(w);
+  else if ((w.all || w.any) && (w.all || w.any).every(isLeaf)) {
+    $("#combinator").value = w.all ? "all" : "any";
+    (w.all || w.any).forEach(addCondition);
+  } else {
+    addCondition({ path: "", op: "exists" });
+    const note = $("#nested-note");
+    note.hidden = false;
+    note.textContent = "This rule nests conditions (" + JSON.stringify(w) + "), which the builder cannot show; rewrite them here or use `hindsight rules apply`.";
+  }
+  $("#editor-title").textContent = `Edit rule ${r.scope}/${r.id} (active version ${r.version})`;
+  state.editing = r.scope + "/" + r.id;
+  changed();
+  window.scrollTo({ top: 0, behavior: "smooth" });
+}

@@ -1,0 +1,82 @@
+// Alerts over time, their deliveries, and the destinations and mutes of the notify
+// stage.
+"use strict";
+
+let alertsChart = null;
+
+// drawAlertsChart charts the recent alerts per minute of their event time: firing and
+// resolved records apart.
+function drawAlertsChart() {
+  const root = $("#alerts-chart");
+  if (alertsChart) { alertsChart.destroy(); alertsChart = null; }
+  if (!state.alerts.length) return;
+  const MIN = 60;
+  const firing = new Map(), resolved = new Map();
+  for (const a of state.alerts) {
+    const m = Math.floor(Date.parse(a.event_time) / 1000 / MIN) * MIN;
+    const into = a.status === "resolved" ? resolved : firing;
+    into.set(m, (into.get(m) || 0) + 1);
+  }
+  const keys = [...firing.keys(), ...resolved.keys()];
+  const first = Math.min(...keys), last = Math.max(...keys);
+  const xs = [], fs = [], rs = [];
+  // At most a day of minutes: older alerts are off the chart's left edge.
+  for (let t = Math.max(first, last - 1440 * MIN); t <= last; t += MIN) { xs.push(t); fs.push(firing.get(t) || 0); rs.push(resolved.get(t) || 0); }
+  const width = Math.max(320, root.parentElement.clientWidth - 24);
+  alertsChart = new uPlot({
+    width, height: 140, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+    scales: { x: { time: true, range: (u, min, max) => [min - MIN, max + MIN] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+    axes: [{}, { label: "alerts / min", size: 50 }],
+    legend: { show: true },
+    series: [{}, { label: "firing", stroke: "#b45309", fill: "rgba(180,83,9,0.35)", paths: uPlot.paths.bars({ size: [0.6, 40] }), points: { show: false } },
+      { label: "resolved", stroke: "#15803d", fill: "rgba(21,128,61,0.3)", paths: uPlot.paths.bars({ size: [0.6, 40] }), points: { show: false } }],
+  }, [xs, fs, rs], root);
+}
+
+// loadNotify reads the deliveries, destinations and mutes, and redraws what shows them.
+async function loadNotify() {
+  const [dl, ds, ms] = await Promise.all([api("GET", "/deliveries"), api("GET", "/destinations"), api("GET", "/mutes")]);
+  if (dl.status === 200) {
+    state.deliveries = new Map(dl.data.deliveries.map((d) => [alertKey(d.alert), d]));
+    for (const tr of $("#alerts tbody").children) {
+      const a = state.alerts.find((x) => alertKey(x) === tr.dataset.key);
+      if (a) tr.children[5].replaceWith(deliveryCell(a));
+    }
+  }
+  if (ds.status === 200) {
+    $("#destinations tbody").replaceChildren(...ds.data.destinations.map((d) => el("tr", { "data-destination": d.scope + "/" + d.name },
+      el("td", { class: "mono" }, scopeText(d.scope)), el("td", { class: "mono" }, d.name), el("td", {}, d.type),
+      el("td", { class: "mono sub" }, d.url || (d.url_from ? "(from " + (d.url_from.env ? "env " + d.url_from.env : "file " + d.url_from.file) + ")" : "")))));
+    $("#destinations-empty").hidden = ds.data.destinations.length > 0;
+  }
+  if (ms.status === 200) {
+    const now = Date.now();
+    $("#mutes tbody").replaceChildren(...ms.data.mutes.map((m) => {
+      const expired = m.until && Date.parse(m.until) <= now;
+      const del = el("button", { type: "button", class: "small ghost", title: "Remove this mute" }, "Unmute");
+      del.addEventListener("click", () => removeMute(m));
+      return el("tr", { "data-mute": m.scope + "/" + m.id, class: expired ? "expired" : "" },
+        el("td", { class: "mono" }, scopeText(m.scope)), el("td", { class: "mono" }, m.id), el("td", { class: "mono" }, m.rule),
+        el("td", {}, m.until ? fmtTime(m.until) + (expired ? " (expired)" : "") : "until removed"),
+        el("td", {}, m.reason || ""), el("td", {}, del));
+    }));
+    $("#mutes-empty").hidden = ms.data.mutes.length > 0;
+  }
+}
+
+async function addMute(ev) {
+  ev.preventDefault();
+  const body = { id: $("#mute-id").value.trim(), scope: $("#mute-scope").value.trim() || "*", rule: $("#mute-rule").value.trim() || "*",
+    reason: $("#mute-reason").value.trim(), by: "console" };
+  const f = $("#mute-for").value.trim();
+  if (f) body.for = f;
+  const { status, data } = await api("POST", "/mutes", body);
+  $("#mute-status").textContent = status === 200 ? `Muted: ${body.scope}/${body.id}.` : `Not muted: ${data.message || data.error}`;
+  await loadNotify();
+}
+
+async function removeMute(m) {
+  const { status, data } = await api("DELETE", `/mutes?scope=${encodeURIComponent(m.scope)}&id=${encodeURIComponent(m.id)}`);
+  $("#mute-status").textContent = status === 200 ? `Unmuted: ${m.scope}/${m.id}.` : `Not unmuted: ${data.message || data.error}`;
+  await loadNotify();
+}
