@@ -1,0 +1,298 @@
+package rule
+
+import (
+	"cmp"
+	"math"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
+)
+
+// Matcher holds the per-event scratch space for matching against one Set. It is not safe
+// for concurrent use.
+type Matcher struct {
+	s        *Set
+	gen      uint32
+	pathGen  []uint32 // by path id: shared by the global and the customer's index
+	pathVals [][]jsonpath.Value
+	doc      *jsonpath.Document
+	// global is the scratch of the global index; own that of the event's customer's,
+	// sized for the largest customer index met so far.
+	global, own scopeScratch
+	candidate   []int32
+}
+
+// scopeScratch is a Matcher's per-event state for one scope index, numbered as the index
+// numbers rules and leaves. Every entry is a stamp (the Matcher's gen when it was set),
+// so that nothing is cleared between events, nor when the customer changes.
+type scopeScratch struct {
+	leafGen []uint32
+	leafVal []bool
+	eqGen   []uint32 // per equality group: its leaves were decided this event
+	eqTrue  []uint32 // per leaf: an equality leaf holds this event
+	ruleGen []uint32
+}
+
+// fit makes room for idx's numbering. Stamps of earlier events are worthless, so grown
+// scratch starts from zero rather than copying them.
+func (sc *scopeScratch) fit(idx *scopeIndex) {
+	if len(sc.ruleGen) >= len(idx.rules) && len(sc.leafGen) >= len(idx.leaves) && len(sc.eqGen) >= len(idx.eqGroups) {
+		return
+	}
+	sc.grow(idx)
+}
+
+func (sc *scopeScratch) grow(idx *scopeIndex) {
+	if len(sc.ruleGen) < len(idx.rules) {
+		sc.ruleGen = make([]uint32, max(len(idx.rules), 2*len(sc.ruleGen)))
+	}
+	if n := len(idx.leaves); len(sc.leafGen) < n {
+		n = max(n, 2*len(sc.leafGen))
+		sc.leafGen, sc.leafVal, sc.eqTrue = make([]uint32, n), make([]bool, n), make([]uint32, n)
+	}
+	if len(sc.eqGen) < len(idx.eqGroups) {
+		sc.eqGen = make([]uint32, max(len(idx.eqGroups), 2*len(sc.eqGen)))
+	}
+}
+
+func (sc *scopeScratch) clear() {
+	clear(sc.leafGen)
+	clear(sc.eqGen)
+	clear(sc.eqTrue)
+	clear(sc.ruleGen)
+}
+
+// NewMatcher returns scratch space for matching events against s. It costs time linear
+// in s's paths and global rules, not in customers' rules.
+func (s *Set) NewMatcher() *Matcher {
+	m := &Matcher{
+		s:        s,
+		pathGen:  make([]uint32, len(s.paths)),
+		pathVals: make([][]jsonpath.Value, len(s.paths)),
+	}
+	m.global.fit(s.global)
+	return m
+}
+
+// Set is the set this matcher matches against.
+func (m *Matcher) Set() *Set { return m.s }
+
+// Match is Set.Match using m's scratch space.
+func (m *Matcher) Match(customer string, doc *jsonpath.Document, dst []*Rule) []*Rule {
+	m.gen++
+	if m.gen == math.MaxUint32 { // wrap: forget every stamp rather than trust a stale one
+		clear(m.pathGen)
+		m.global.clear()
+		m.own.clear()
+		m.gen = 1
+	}
+	m.doc = doc
+	// The global scratch was fitted by NewMatcher; without customer rules, the customer
+	// is not even hashed.
+	dst = m.matchScope(&m.global, m.s.global, dst)
+	if sm := &m.s.scoped; sm.root != nil {
+		if idx := sm.root.get(customer, sm.hash(customer)); idx != nil {
+			m.own.fit(idx)
+			dst = m.matchScope(&m.own, idx, dst)
+		}
+	}
+	m.doc = nil
+	return dst
+}
+
+func (m *Matcher) matchScope(sc *scopeScratch, idx *scopeIndex, dst []*Rule) []*Rule {
+	m.candidate = m.candidate[:0]
+	m.collect(sc, idx)
+	for _, r := range m.candidate {
+		if m.eval(sc, idx, idx.conds[r]) {
+			dst = append(dst, idx.rules[r])
+		}
+	}
+	return dst
+}
+
+func (m *Matcher) collect(sc *scopeScratch, idx *scopeIndex) {
+	// An equality anchor's lookup also decides its group's leaves, since the rules it
+	// makes candidates mostly test that very path again; unless a value only satisfies
+	// leaves of no candidate, which are then left to be decided if they are ever needed.
+	for g := range idx.eqGroups[:idx.anchored] {
+		grp := &idx.eqGroups[g]
+		decided := true
+		for _, v := range m.path(grp.path) {
+			k, ok := keyOf(v)
+			if !ok {
+				continue
+			}
+			e := grp.find(k)
+			if e == nil {
+				continue
+			}
+			if len(e.rules) == 0 {
+				decided = false
+				continue
+			}
+			for _, l := range e.leaves {
+				sc.eqTrue[l] = m.gen
+			}
+			for _, r := range e.rules {
+				m.consider(sc, r)
+			}
+		}
+		if decided {
+			sc.eqGen[g] = m.gen
+		}
+	}
+	for i := range idx.ranges {
+		m.collectRange(sc, &idx.ranges[i])
+	}
+	for i := range idx.anchors {
+		a := &idx.anchors[i]
+		if m.leaf(sc, idx, a.leaf) {
+			for _, r := range a.rules {
+				m.consider(sc, r)
+			}
+		}
+	}
+	for _, r := range idx.always {
+		m.consider(sc, r)
+	}
+}
+
+// collectRange considers the rules whose ordering anchor some value of the path
+// satisfies. Bounds are sorted ascending: "value > bound" holds for a prefix of the
+// bounds, "value < bound" for a suffix.
+func (m *Matcher) collectRange(sc *scopeScratch, r *rangeIndex) {
+	for _, v := range m.path(r.path) {
+		switch v.Kind() {
+		case jsonpath.KindNumber:
+			x := v.Num()
+			for op, list := range r.num {
+				m.fireRange(sc, len(list), op, func(i int) int { return cmp.Compare(x, list[i].bound) }, func(i int) []int32 { return list[i].rules })
+			}
+		case jsonpath.KindString:
+			x := v.Str()
+			for op, list := range r.str {
+				m.fireRange(sc, len(list), op, func(i int) int { return cmp.Compare(x, list[i].bound) }, func(i int) []int32 { return list[i].rules })
+			}
+		}
+	}
+}
+
+// fireRange walks n ascending bounds from the end where the operator op (rangeOps
+// order) holds for the value, given cmp(i) = compare(value, bound[i]), and stops at the
+// first bound where it does not.
+func (m *Matcher) fireRange(sc *scopeScratch, n, op int, cmp func(int) int, rules func(int) []int32) {
+	holds := func(c int) bool {
+		switch op {
+		case 0: // value < bound
+			return c < 0
+		case 1:
+			return c <= 0
+		case 2: // value > bound
+			return c > 0
+		}
+		return c >= 0
+	}
+	if op <= 1 { // value < bound holds for the largest bounds: walk down
+		for i := n - 1; i >= 0 && holds(cmp(i)); i-- {
+			for _, r := range rules(i) {
+				m.consider(sc, r)
+			}
+		}
+		return
+	}
+	for i := 0; i < n && holds(cmp(i)); i++ {
+		for _, r := range rules(i) {
+			m.consider(sc, r)
+		}
+	}
+}
+
+func (m *Matcher) consider(sc *scopeScratch, r int32) {
+	if sc.ruleGen[r] != m.gen {
+		sc.ruleGen[r] = m.gen
+		m.candidate = append(m.candidate, r)
+	}
+}
+
+func (m *Matcher) path(p int32) []jsonpath.Value {
+	if m.pathGen[p] != m.gen {
+		m.pathGen[p] = m.gen
+		m.pathVals[p] = m.s.paths[p].Eval(m.doc, m.pathVals[p][:0])
+	}
+	return m.pathVals[p]
+}
+
+func (m *Matcher) leaf(sc *scopeScratch, idx *scopeIndex, l int32) bool {
+	ref := &idx.leaves[l]
+	if g := ref.eq; g >= 0 {
+		if sc.eqGen[g] != m.gen {
+			sc.eqGen[g] = m.gen
+			grp := &idx.eqGroups[g]
+			for _, v := range m.path(grp.path) {
+				if k, ok := keyOf(v); ok {
+					if e := grp.find(k); e != nil {
+						for _, hit := range e.leaves {
+							sc.eqTrue[hit] = m.gen
+						}
+					}
+				}
+			}
+		}
+		return sc.eqTrue[l] == m.gen
+	}
+	if sc.leafGen[l] != m.gen {
+		sc.leafGen[l] = m.gen
+		sc.leafVal[l] = ref.leaf.test(m.path(ref.path))
+	}
+	return sc.leafVal[l]
+}
+
+// known is leaf l's value this event, if it is decided already (ok), as leaf would
+// return it: most of a candidate's leaves were, by the anchors or by an earlier
+// candidate, and reading them here rather than calling leaf spares eval a call per
+// leaf (Go keeps no register across a call).
+func (m *Matcher) known(sc *scopeScratch, idx *scopeIndex, l int32) (v, ok bool) {
+	if g := idx.leaves[l].eq; g >= 0 {
+		return sc.eqTrue[l] == m.gen, sc.eqGen[g] == m.gen
+	}
+	return sc.leafVal[l], sc.leafGen[l] == m.gen
+}
+
+func (m *Matcher) eval(sc *scopeScratch, idx *scopeIndex, n cnode) bool {
+	switch n.kind {
+	case cLeaf:
+		if v, ok := m.known(sc, idx, n.at); ok {
+			return v
+		}
+		return m.leaf(sc, idx, n.at)
+	case cAll:
+		for _, k := range idx.nodes[n.at : n.at+n.n] {
+			v, ok := false, false
+			if k.kind == cLeaf {
+				v, ok = m.known(sc, idx, k.at)
+			}
+			if !ok {
+				v = m.eval(sc, idx, k)
+			}
+			if !v {
+				return false
+			}
+		}
+		return true
+	case cAny:
+		for _, k := range idx.nodes[n.at : n.at+n.n] {
+			v, ok := false, false
+			if k.kind == cLeaf {
+				v, ok = m.known(sc, idx, k.at)
+			}
+			if !ok {
+				v = m.eval(sc, idx, k)
+			}
+			if v {
+				return true
+			}
+		}
+		return false
+	}
+	return !m.eval(sc, idx, idx.nodes[n.at])
+}
