@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,51 @@ import (
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/rulecheck"
 )
+
+// checkRulesTestAgrees runs `rules test`'s evaluation (rulecheck.Stream) over the
+// records as KEY<US>JSON lines, and compares its counts with the oracle over the same
+// records: those a line can carry (no line break, no separator in key or value).
+func checkRulesTestAgrees(t *testing.T, rules []*rule.Rule, recs []*kgo.Record) {
+	t.Helper()
+	const sep = "\x1f"
+	var lines []string
+	doc := jsonpath.NewDocument()
+	want := map[rule.Key]map[string]int64{}
+	for _, rec := range recs {
+		k, v := string(rec.Key), string(rec.Value)
+		if strings.ContainsAny(k+v, "\n"+sep) {
+			continue
+		}
+		lines = append(lines, k+sep+v)
+		if reason, _ := verdict.Accept(doc, rec.Key, rec.Value); reason != "" {
+			continue
+		}
+		for _, r := range rules {
+			if r.Matches(doc) {
+				if want[r.Key()] == nil {
+					want[r.Key()] = map[string]int64{}
+				}
+				want[r.Key()][k]++
+			}
+		}
+	}
+	sum, err := rulecheck.Stream(context.Background(), rulecheck.StreamConfig{Rules: rules, KeySeparator: sep,
+		Events: strings.NewReader(strings.Join(lines, "\n"))}, func(*rulecheck.Line) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Events != len(lines) {
+		t.Errorf("rules test read %d events of %d lines", sum.Events, len(lines))
+	}
+	for _, r := range rules {
+		if got := sum.Counts[r.Key()]; !maps.Equal(got, want[r.Key()]) && len(got)+len(want[r.Key()]) > 0 {
+			t.Errorf("rule %s: rules test counts %v, oracle %v", r.ID, got, want[r.Key()])
+		}
+	}
+	t.Logf("rules test: %d of %d records as lines, %d skipped", len(lines), len(recs), sum.Invalid)
+}
 
 // TestLiveAndBackfillAgree is the differential test of the one verdict: odd payloads
 // (duplicate names, huge numbers, -0, 1e400, escapes in names and values, lone
@@ -35,7 +80,8 @@ import (
 //     count them by its own hand-off (backfill below their start offsets),
 //
 // and every (rule, customer) count of the three must be equal, and equal to the oracle
-// (verdict.Accept + rule.Matches over the produced records).
+// (verdict.Accept + rule.Matches over the produced records); and so must `rules test`'s
+// over the same records as KEY|JSON lines (checkRulesTestAgrees).
 func TestLiveAndBackfillAgree(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a live daemon, the lake and three backfills; runs in make test")
@@ -200,5 +246,6 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 	if total < 500 || refused < 100 {
 		t.Fatalf("the oracle counts %d matches and %d refused records: the test shows too little", total, refused)
 	}
+	checkRulesTestAgrees(t, rules, recs)
 	t.Logf("%d records (%d refused), %d rules, %d matches", len(recs), refused, len(rules), total)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
@@ -17,6 +18,17 @@ import (
 
 // ErrNoCustomer is a Line's error when the event's customer cannot be told.
 var ErrNoCustomer = errors.New("rule: event has no customer")
+
+// jsonSpace is JSON's whitespace (RFC 8259).
+const jsonSpace = " \t\r\n"
+
+// skipReasons are the Summary.Skipped words of live's dead-letter reasons.
+var skipReasons = map[string]string{
+	verdict.ReasonMissingKey:  "no key before the separator (live: missing_key)",
+	verdict.ReasonInvalidKey:  "key not UTF-8 (live: invalid_key)",
+	verdict.ReasonInvalidJSON: "not one JSON object",
+	verdict.ReasonTooDeep:     "nested deeper than the JSON engine allows (live: too_deep)",
+}
 
 // DefaultCustomerPath is StreamConfig.CustomerPath's default.
 const DefaultCustomerPath = "$.customer"
@@ -34,7 +46,9 @@ type StreamConfig struct {
 	// Customer, when set, is every event's customer and CustomerPath is not used.
 	Customer string
 	// KeySeparator, when set, makes each line KEY<sep>JSON (as kcat -K takes them):
-	// the key is the customer.
+	// the key is the customer, and key and event are checked as live checks a record's
+	// (verdict.Accept), so that a line live would dead-letter is skipped, with live's
+	// reason.
 	KeySeparator string
 }
 
@@ -99,8 +113,11 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
+		// Only JSON's whitespace makes a line blank, and nothing is trimmed: a key or an
+		// event is taken as live would take the record (Unicode spaces are no JSON
+		// whitespace, so an event wrapped in them is not one).
+		text := sc.Text()
+		if strings.Trim(text, jsonSpace) == "" {
 			continue
 		}
 		sum.Events++
@@ -119,10 +136,18 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 				skip(why, errors.New(why))
 				continue
 			}
-			customer, text = k, strings.TrimSpace(v)
-		}
-		if err := doc.Reset([]byte(text)); err != nil {
-			skip("not one JSON object", err)
+			customer, text = k, v
+			// The key is the record key: live's own check of key and event decides.
+			if reason, err := verdict.Accept(doc, []byte(customer), []byte(text)); err != nil {
+				skip(skipReasons[reason], err)
+				continue
+			}
+		} else if err := doc.Reset([]byte(text)); err != nil {
+			reason := verdict.ReasonInvalidJSON
+			if errors.Is(err, jsonpath.ErrTooDeep) {
+				reason = verdict.ReasonTooDeep
+			}
+			skip(skipReasons[reason], err)
 			continue
 		}
 		if customer == "" {

@@ -2,7 +2,6 @@ package rulecheck_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -81,21 +80,44 @@ func TestStream(t *testing.T) {
 	}
 }
 
+// TestStreamKeyedLines: KEY|JSON lines are taken as live takes the record (key, value):
+// the key is the customer, refused when empty or not UTF-8, and nothing is trimmed, so
+// an event wrapped in a Unicode space is not one.
 func TestStreamKeyedLines(t *testing.T) {
-	rules, err := rule.ParseRulesFile("rules.yaml", []byte(`- {id: any, scope: c-9, threshold: 1, when: {path: $.type}}`))
+	rules, err := rule.ParseRulesFile("rules.yaml", []byte(`- {id: any, scope: "*", threshold: 1, when: {path: $.type}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errs []error
-	sum, err := rulecheck.Stream(context.Background(), rulecheck.StreamConfig{Rules: rules, KeySeparator: "|",
-		Events: strings.NewReader("c-9|{\"type\":\"x\"}\nno separator\n")}, func(l *rulecheck.Line) { errs = append(errs, l.Err) })
+	lines := []struct{ text, skipped string }{
+		{`c-9|{"type":"x"}`, ""},
+		{`c-9|  {"type":"x"}` + "\r", ""},
+		{"no separator", `no "|" between key and event`},
+		{`|{"type":"x"}`, "no key before the separator (live: missing_key)"},
+		{"c-\xff|" + `{"type":"x"}`, "key not UTF-8 (live: invalid_key)"},
+		{"c-9|\u00a0" + `{"type":"x"}`, "not one JSON object"},
+		{"c-9|" + strings.Repeat("[", 2000) + strings.Repeat("]", 2000), "nested deeper than the JSON engine allows (live: too_deep)"},
+	}
+	var text []string
+	for _, l := range lines {
+		text = append(text, l.text)
+	}
+	var got []string
+	sum, err := rulecheck.Stream(context.Background(), rulecheck.StreamConfig{Rules: rules, KeySeparator: "|", Events: strings.NewReader(strings.Join(text, "\n"))},
+		func(l *rulecheck.Line) {
+			if (l.Err == nil) != (l.Skipped == "") {
+				t.Errorf("line %d: error %v with skip reason %q", l.Number, l.Err, l.Skipped)
+			}
+			got = append(got, l.Skipped)
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := sum.Counts[rule.Key{Scope: "c-9", ID: "any"}]["c-9"]; n != 1 || len(errs) != 2 || errs[0] != nil || errs[1] == nil {
-		t.Errorf("count %d, line errors %v; want 1 and [nil, an error]", n, errs)
+	for i, l := range lines {
+		if i >= len(got) || got[i] != l.skipped {
+			t.Errorf("line %d %q: skipped %q, want %q", i+1, l.text, got[min(i, len(got)-1)], l.skipped)
+		}
 	}
-	if errors.Is(errs[1], rulecheck.ErrNoCustomer) {
-		t.Errorf("a line without the separator: %v, not a missing customer", errs[1])
+	if n := sum.Counts[rule.Key{Scope: "*", ID: "any"}]["c-9"]; n != 2 || len(got) != len(lines) {
+		t.Errorf("count %d over %d lines reported; want 2 over %d", n, len(got), len(lines))
 	}
 }
