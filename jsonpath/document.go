@@ -14,6 +14,11 @@ import (
 // input; real audit events nest a handful of levels.
 const MaxDepth = 1000
 
+// Whitespace is JSON's whitespace (RFC 8259 ws): the only bytes Reset skips around and
+// between tokens. A line reader that trims more (Unicode spaces) would accept text
+// Reset refuses.
+const Whitespace = " \t\r\n"
+
 // MaxDocumentSize is the largest document Reset accepts: offsets in the index are
 // 32-bit to keep it compact.
 const MaxDocumentSize = math.MaxInt32 - 1

@@ -19,9 +19,6 @@ import (
 // ErrNoCustomer is a Line's error when the event's customer cannot be told.
 var ErrNoCustomer = errors.New("rule: event has no customer")
 
-// jsonSpace is JSON's whitespace (RFC 8259).
-const jsonSpace = " \t\r\n"
-
 // skipReasons are the Summary.Skipped words of live's dead-letter reasons.
 var skipReasons = map[string]string{
 	verdict.ReasonMissingKey:  "no key before the separator (live: missing_key)",
@@ -117,7 +114,7 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 		// event is taken as live would take the record (Unicode spaces are no JSON
 		// whitespace, so an event wrapped in them is not one).
 		text := sc.Text()
-		if strings.Trim(text, jsonSpace) == "" {
+		if strings.Trim(text, jsonpath.Whitespace) == "" {
 			continue
 		}
 		sum.Events++

@@ -22,11 +22,15 @@ func TestProduceCommand(t *testing.T) {
 {"type":"login.ok"}
 not json
 [1,2]
+`+"\u00a0"+`{"type":"login.failed","customer":"c-3"}
+  {"type":"login.failed","customer":"c-4"}`+"\t\r"+`
 `)
 	out, err := run(t, "", "produce", file, "--brokers", b.Addr)
 	for _, want := range []string{"sent events/0@0  c-1  {\"type\":\"login.failed\",\"customer\":\"c-1\"}\n", "sent events/0@1  c-2",
 		"line 4: no customer at $.customer (give --customer, or --key-path); not sent\n", "line 5: not one JSON event", "line 6: an event is a JSON object; not sent\n",
-		"2 events sent to events on " + b.Addr + " (2 customers); 3 lines not sent\n"} {
+		// A Unicode space is no JSON whitespace: live would dead-letter the record.
+		"line 7: not one JSON event", "sent events/0@2  c-4",
+		"3 events sent to events on " + b.Addr + " (3 customers); 4 lines not sent\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("produce printed\n%s\nlacking %q", out, want)
 		}
@@ -39,16 +43,17 @@ not json
 		t.Errorf("--customer --quiet: %v\n%s", err, out)
 	}
 	out, err = run(t, `c-7|{"type":"a"}`+"\n", "produce", "-", "--key-separator", "|", "--brokers", b.Addr, "--rate", "100")
-	if err != nil || !strings.Contains(out, "sent events/0@4  c-7  {\"type\":\"a\"}") {
+	if err != nil || !strings.Contains(out, "sent events/0@5  c-7  {\"type\":\"a\"}") {
 		t.Errorf("--key-separator: %v\n%s", err, out)
 	}
-	recs := b.Consume(t, "events", 5, 10*time.Second)
+	recs := b.Consume(t, "events", 6, 10*time.Second)
 	var keys []string
 	for _, r := range recs {
 		keys = append(keys, string(r.Key)+" "+string(r.Value))
 	}
 	if got := strings.Join(keys, "\n"); got != `c-1 {"type":"login.failed","customer":"c-1"}
 c-2 {"type":"login.failed","customer":"c-2"}
+c-4 {"type":"login.failed","customer":"c-4"}
 c-9 {"type":"a"}
 c-9 {"type":"b"}
 c-7 {"type":"a"}` {
