@@ -59,3 +59,44 @@ func TestLostCommitReplies(t *testing.T) {
 	checkExactlyOnce(t, lake, snap, h)
 	t.Logf("%d lost commit replies, %d data puts, manifest v%d", bkt.lostReplies.Load(), bkt.dataPuts.Load(), snap.Version())
 }
+
+// vanishingBucket lists the manifests but, while vanish is set, finds none of them when
+// read: as if each were pruned between the listing and the read.
+type vanishingBucket struct {
+	lakehouse.Bucket
+	vanish atomic.Bool
+}
+
+func (v *vanishingBucket) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	if v.vanish.Load() && strings.HasPrefix(name, "manifest/") {
+		return nil, lakehouse.ErrNotFound
+	}
+	return v.Bucket.Get(ctx, name)
+}
+
+// TestManifestsVanishing: a reader whose listed manifests keep vanishing before it reads
+// them fails, and retrying succeeds once they stay. It never takes the lake for empty:
+// a writer would then commit a manifest listing none of its files.
+func TestManifestsVanishing(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	inner, _ := openTestBucket(t, "mem")
+	lake := lakehouse.NewLake(inner, testLogger())
+	_, snap := archiveEvents(t, b, lake, archiverConfig(b, inner, "vanish"), 5, 500)
+	files := len(snap.Files(lakehouse.Filter{}))
+	if files == 0 {
+		t.Fatal("nothing archived: the test shows nothing")
+	}
+	bkt := &vanishingBucket{Bucket: inner}
+	reader := lakehouse.NewLake(bkt, testLogger())
+	bkt.vanish.Store(true)
+	if got, err := reader.Snapshot(context.Background()); err == nil {
+		t.Fatalf("snapshot with every manifest vanishing: version %d with %d files, want an error", got.Version(), len(got.Files(lakehouse.Filter{})))
+	} else if errors.Is(err, lakehouse.ErrNotFound) {
+		t.Errorf("snapshot error %v is ErrNotFound, which callers do not retry", err)
+	}
+	bkt.vanish.Store(false)
+	got, err := reader.Snapshot(context.Background())
+	if err != nil || got.Version() != snap.Version() || len(got.Files(lakehouse.Filter{})) != files {
+		t.Errorf("snapshot once the manifests stay: %v; want version %d with %d files", err, snap.Version(), files)
+	}
+}

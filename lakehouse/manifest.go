@@ -288,7 +288,8 @@ func (s *manifestStore) versions(ctx context.Context) ([]int64, error) {
 
 // latest loads the highest readable manifest, skipping (and reporting) corrupt ones,
 // and returns the highest version number present, readable or not. An empty lake gives
-// an empty manifest of version 0.
+// an empty manifest of version 0. A manifest pruned between listing and reading makes it
+// list again, up to six times; then it fails with errManifestsVanish.
 func (s *manifestStore) latest(ctx context.Context) (*Manifest, int64, error) {
 	for attempt := 0; ; attempt++ {
 		vs, err := s.versions(ctx)
@@ -319,11 +320,21 @@ func (s *manifestStore) latest(ctx context.Context) (*Manifest, int64, error) {
 			}
 			return nil, 0, err
 		}
-		if !vanished || attempt >= 5 {
+		if !vanished {
 			return &Manifest{Format: ManifestFormat, Topic: s.topic}, top, nil
+		}
+		if attempt >= 5 {
+			// Never an empty manifest here: a writer would commit one that lists none
+			// of the lake's files, and collection would then delete them.
+			return nil, 0, errManifestsVanish
 		}
 	}
 }
+
+// errManifestsVanish is latest's error when the manifests it listed were gone when it
+// read them, listing after listing. Callers retry it (it is not ErrNotFound, which
+// retrying cannot change).
+var errManifestsVanish = errors.New("lakehouse: the manifests listed had vanished when read, six listings in a row")
 
 func (s *manifestStore) read(ctx context.Context, v int64) (*Manifest, error) {
 	key := manifestKey(v)
