@@ -17,16 +17,17 @@ import (
 
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/rulecheck"
 )
 
 // produceConfig configures `hindsight produce`.
 type produceConfig struct {
 	Kafka  ingest.KafkaConfig
 	Topics ingest.Topics
-	// Customer, when set, is every event's key; else KeyPath selects it from each
+	// Customer, when set, is every event's key; else CustomerPath selects it from each
 	// event, or KeySeparator splits it off the front of each line (kcat -K).
 	Customer     string
-	KeyPath      string
+	CustomerPath string
 	KeySeparator string
 	// Rate is events per second; 0 sends as fast as the broker takes them.
 	Rate float64
@@ -44,8 +45,9 @@ func newProduceCmd() *cobra.Command {
 		Use:   "produce [FILE | -]",
 		Short: "Send JSON events (one per line) to the events topic, keyed by customer",
 		Long: `Send the events of FILE (or standard input, or "-"), one JSON object per line, to the
-events topic. The customer is the record key: --customer for every event, or --key-path
-to take it from each event (default $.customer), or --key-separator for lines of
+events topic. The customer is the record key: --customer for every event, or
+--customer-path to take it from each event (default $.customer, as rules test reads
+the same file), or --key-separator for lines of
 KEY<sep>JSON as kcat -K writes them. A line that is not one JSON object, or has no
 customer, is reported with its line number and not sent; the exit status is then 1.
 Each event sent is printed with its partition and offset (--quiet: the summary only).`,
@@ -73,7 +75,10 @@ Each event sent is printed with its partition and offset (--quiet: the summary o
 	f := cmd.Flags()
 	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, defaultBrokers, topicEvents)
 	f.StringVar(&cfg.Customer, "customer", "", "the customer (record key) of every event")
-	f.StringVar(&cfg.KeyPath, "key-path", "$.customer", "JSONPath of each event's customer, when --customer is not given")
+	f.StringVar(&cfg.CustomerPath, "customer-path", rulecheck.DefaultCustomerPath, "JSONPath of each event's customer, when --customer is not given (as rules test's)")
+	// --key-path was this flag's name before rules test's --customer-path named the same thing.
+	f.StringVar(&cfg.CustomerPath, "key-path", rulecheck.DefaultCustomerPath, "")
+	_ = f.MarkDeprecated("key-path", "use --customer-path")
 	f.StringVar(&cfg.KeySeparator, "key-separator", "", `lines are KEY<sep>JSON (as kcat -K<sep> writes them), e.g. "|"`)
 	f.Float64Var(&cfg.Rate, "rate", 0, "events per second (0: as fast as the broker takes them)")
 	f.BoolVar(&cfg.Quiet, "quiet", false, "print the summary only")
@@ -90,9 +95,9 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 	}
 	var path *jsonpath.Path
 	if cfg.Customer == "" && cfg.KeySeparator == "" {
-		p, err := jsonpath.Parse(cfg.KeyPath)
+		p, err := jsonpath.Parse(cfg.CustomerPath)
 		if err != nil {
-			return usageError{fmt.Errorf("--key-path: %w", err)}
+			return usageError{fmt.Errorf("--customer-path: %w", err)}
 		}
 		path = p
 	}
@@ -137,7 +142,7 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 		if path != nil {
 			vals := path.Eval(doc, nil)
 			if len(vals) != 1 || vals[0].Kind() != jsonpath.KindString || vals[0].Str() == "" {
-				fmt.Fprintf(cfg.Out, "line %d: no customer at %s (give --customer, or --key-path); not sent\n", line, cfg.KeyPath)
+				fmt.Fprintf(cfg.Out, "line %d: no customer at %s (give --customer, or --customer-path); not sent\n", line, cfg.CustomerPath)
 				skipped++
 				continue
 			}

@@ -9,7 +9,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 )
 
-// TestProduceCommand: produce sends JSON lines keyed by --customer, by --key-path or by
+// TestProduceCommand: produce sends JSON lines keyed by --customer, by --customer-path or by
 // a kcat-style key prefix, prints each event it sent, and reports the lines it did
 // not send by number, with exit status 1.
 func TestProduceCommand(t *testing.T) {
@@ -27,7 +27,7 @@ not json
 `)
 	out, err := run(t, "", "produce", file, "--brokers", b.Addr)
 	for _, want := range []string{"sent events/0@0  c-1  {\"type\":\"login.failed\",\"customer\":\"c-1\"}\n", "sent events/0@1  c-2",
-		"line 4: no customer at $.customer (give --customer, or --key-path); not sent\n", "line 5: not one JSON event", "line 6: an event is a JSON object; not sent\n",
+		"line 4: no customer at $.customer (give --customer, or --customer-path); not sent\n", "line 5: not one JSON event", "line 6: an event is a JSON object; not sent\n",
 		// A Unicode space is no JSON whitespace: live would dead-letter the record.
 		"line 7: not one JSON event", "sent events/0@2  c-4",
 		"3 events sent to events on " + b.Addr + " (3 customers); 4 lines not sent\n"} {
@@ -46,7 +46,12 @@ not json
 	if err != nil || !strings.Contains(out, "sent events/0@5  c-7  {\"type\":\"a\"}") {
 		t.Errorf("--key-separator: %v\n%s", err, out)
 	}
-	recs := b.Consume(t, "events", 6, 10*time.Second)
+	// --key-path, --customer-path's name before, still works.
+	out, err = run(t, `{"tenant":"t-5"}`+"\n", "produce", "--key-path", "$.tenant", "--brokers", b.Addr, "--quiet")
+	if err != nil || !strings.Contains(out, "1 event sent") {
+		t.Errorf("--key-path: %v\n%s", err, out)
+	}
+	recs := b.Consume(t, "events", 7, 10*time.Second)
 	var keys []string
 	for _, r := range recs {
 		keys = append(keys, string(r.Key)+" "+string(r.Value))
@@ -56,7 +61,8 @@ c-2 {"type":"login.failed","customer":"c-2"}
 c-4 {"type":"login.failed","customer":"c-4"}
 c-9 {"type":"a"}
 c-9 {"type":"b"}
-c-7 {"type":"a"}` {
+c-7 {"type":"a"}
+t-5 {"tenant":"t-5"}` {
 		t.Errorf("the events topic holds\n%s", got)
 	}
 }
