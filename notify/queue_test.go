@@ -1,7 +1,6 @@
 package notify_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
@@ -25,12 +23,7 @@ import (
 // naming the limit, each counted as the limit reached; once the receiver answers, the
 // held and queued ones are delivered.
 func TestStageQueueFull(t *testing.T) {
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	var topics ingest.Topics
-	topics.EnsureDefaults()
-	if err := ingest.EnsureTopics(context.Background(), ingest.KafkaConfig{Brokers: []string{b.Addr}}, topics, 1); err != nil {
-		t.Fatal(err)
-	}
+	b := startBroker(t)
 	release := make(chan struct{})
 	hold := newSink(t, func(_ int, _ http.ResponseWriter, r *http.Request) bool {
 		select {

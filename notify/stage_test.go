@@ -87,13 +87,7 @@ func ok200(int, http.ResponseWriter, *http.Request) bool { return true }
 // refused at once), a hanging destination does not delay another, muted alerts are not
 // delivered, and the alerts topic's offsets are committed once all is handled.
 func TestStageDeliversThroughFailures(t *testing.T) {
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	// The topics as the live daemon makes them, the undelivered topic included.
-	var topics ingest.Topics
-	topics.EnsureDefaults()
-	if err := ingest.EnsureTopics(context.Background(), ingest.KafkaConfig{Brokers: []string{b.Addr}}, topics, 1); err != nil {
-		t.Fatal(err)
-	}
+	b := startBroker(t)
 	release := make(chan struct{})
 	sinks := map[string]*sink{
 		"ok": newSink(t, ok200),
@@ -291,6 +285,18 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 	livetest.WaitFor(t, 10*time.Second, "the alerts offsets committed", func() bool {
 		return livetest.GroupCommitted(t, b, "notify-test", "alerts") == int64(len(alerts))
 	})
+}
+
+// startBroker starts a broker with the topics as the live daemon makes them, the
+// undelivered topic included.
+func startBroker(t *testing.T) *kafkatest.Broker {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	var topics ingest.Topics
+	topics.EnsureDefaults()
+	if err := ingest.EnsureTopics(context.Background(), ingest.KafkaConfig{Brokers: []string{b.Addr}}, topics, 1); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // runStage runs st until the test ends, and fails the test if Run fails.
