@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -163,6 +164,11 @@ type leaf struct {
 	lit     string
 	str     string // contains, when the operand is a string
 	isStr   bool
+	// num is a number operand as float64, so that an ordering test does not parse the
+	// constant again for every value it meets (it is the value's own Num exactly:
+	// ValueOf writes the shortest text that reads back as it).
+	num   float64
+	isNum bool
 	// key identifies equal tests across rules: path, op and operand in canonical form.
 	key string
 }
@@ -276,6 +282,7 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage, lim Limits) (*leaf
 		}
 		l.value = v
 		l.str, l.isStr = operand.(string)
+		l.num, l.isNum = operand.(float64)
 	}
 	return l, nil
 }
@@ -331,9 +338,17 @@ func (l *leaf) testOne(v jsonpath.Value) bool {
 	case OpNe:
 		return !jsonpath.Equal(v, l.value)
 	case OpLt, OpLe, OpGt, OpGe:
-		c, ok := jsonpath.Compare(v, l.value)
-		if !ok {
-			return false
+		var c int
+		if l.isNum {
+			if v.Kind() != jsonpath.KindNumber {
+				return false
+			}
+			c = cmp.Compare(v.Num(), l.num)
+		} else {
+			var ok bool
+			if c, ok = jsonpath.Compare(v, l.value); !ok {
+				return false
+			}
 		}
 		switch l.op {
 		case OpLt:
