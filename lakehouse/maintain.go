@@ -368,7 +368,8 @@ func (mt *maintainer) deletePending(ctx context.Context, rep *MaintenanceReport)
 
 // collectGarbage deletes data objects no manifest knows that are older than
 // orphanGrace: files of writers that crashed between upload and commit, or lost a race.
-// Objects the lake did not name are reported and left alone.
+// Objects the lake did not name are reported and left alone, and nothing is deleted
+// while no manifest is readable.
 func (mt *maintainer) collectGarbage(ctx context.Context, rep *MaintenanceReport) error {
 	var candidates []ObjectAttributes
 	cutoff := time.Now().Add(-mt.orphanGrace)
@@ -393,6 +394,13 @@ func (mt *maintainer) collectGarbage(ctx context.Context, rep *MaintenanceReport
 	m, err := mt.latest(ctx)
 	if err != nil {
 		return err
+	}
+	if m.Version == 0 {
+		// No readable manifest: none was committed yet, or every one is unreadable. In
+		// the second case each of the lake's files would look orphaned, so this deletes
+		// none; a first commit's debris waits for the collection after it.
+		mt.log.Warn("no readable manifest: orphan collection deletes nothing", "unlisted_files", len(candidates))
+		return nil
 	}
 	known := map[string]bool{}
 	for _, f := range m.Files {

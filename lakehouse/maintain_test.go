@@ -3,12 +3,15 @@ package lakehouse_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -232,4 +235,56 @@ func TestCompactionCodec(t *testing.T) {
 	if _, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{Compression: "gzip"}); err == nil {
 		t.Error("compaction took codec gzip")
 	}
+}
+
+// TestNoCollectionWithoutAManifest: with every manifest unreadable, each of the lake's
+// files looks orphaned, so collection deletes none of them; once the manifests read
+// again, the lake holds all its history.
+func TestNoCollectionWithoutAManifest(t *testing.T) {
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	bkt, _ := openTestBucket(t, "mem")
+	lake := lakehouse.NewLake(bkt, testLogger())
+	h, _ := archiveEvents(t, b, lake, archiverConfig(b, bkt, "gc"), 7, 600)
+	list := func(prefix string) map[string][]byte {
+		out := map[string][]byte{}
+		if err := bkt.List(ctx, prefix, func(a lakehouse.ObjectAttributes) error {
+			rc, err := bkt.Get(ctx, a.Name)
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			out[a.Name], err = io.ReadAll(rc)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	manifests, data := list("manifest/"), list("data/")
+	if len(manifests) == 0 || len(data) == 0 {
+		t.Fatalf("%d manifests, %d data files: the test shows nothing", len(manifests), len(data))
+	}
+	for name := range manifests {
+		if err := bkt.Put(ctx, name, strings.NewReader("rotted")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{OrphanGrace: time.Nanosecond, KeepManifests: 1000})
+	if err != nil {
+		t.Fatalf("maintenance over unreadable manifests: %v", err)
+	}
+	if left := list("data/"); rep.ObjectsDeleted != 0 || len(left) != len(data) {
+		t.Fatalf("maintenance deleted %d objects; %d of %d data files left", rep.ObjectsDeleted, len(left), len(data))
+	}
+	for name, m := range manifests {
+		if err := bkt.Put(ctx, name, bytes.NewReader(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, lake, snap, h)
 }
