@@ -213,8 +213,8 @@ func newArchiver(cfg ArchiverConfig, bkt Bucket) (*archiver, error) {
 	}
 	buffers.raiseMax(cfg.MaxBufferedBytes / 2)
 	a.bo = backoff{min: cfg.MinBackoff, max: cfg.MaxBackoff, log: a.log, onError: func(op string) { met.storageErrors.WithLabelValues(op).Inc() }}
-	a.store = &manifestStore{bkt: bkt, log: a.log, writer: newWriterID(), topic: cfg.Topic,
-		onConflict: met.conflicts.Inc, onCorrupt: met.corrupt.Inc}
+	a.store = newManifestStore(bkt, a.log, cfg.Topic)
+	a.store.onConflict, a.store.onCorrupt = met.conflicts.Inc, met.corrupt.Inc
 	return a, nil
 }
 

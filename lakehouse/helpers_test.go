@@ -1,11 +1,14 @@
 package lakehouse_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -269,5 +272,47 @@ func checkExactlyOnce(t testing.TB, lake *lakehouse.Lake, snap *lakehouse.Snapsh
 	}
 	if rows != int64(len(h.recs)) {
 		t.Errorf("lake holds %d rows, %d were produced", rows, len(h.recs))
+	}
+}
+
+// objects is every object under prefix in bkt, by name.
+func objects(t testing.TB, bkt lakehouse.Bucket, prefix string) map[string][]byte {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string][]byte{}
+	if err := bkt.List(ctx, prefix, func(a lakehouse.ObjectAttributes) error {
+		rc, err := bkt.Get(ctx, a.Name)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		out[a.Name], err = io.ReadAll(rc)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// rotted is what rot leaves in each manifest: no JSON.
+const rotted = "rotted"
+
+// rot overwrites each of the objects with junk.
+func rot(t testing.TB, bkt lakehouse.Bucket, objs map[string][]byte) {
+	t.Helper()
+	for name := range objs {
+		if err := bkt.Put(context.Background(), name, strings.NewReader(rotted)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// restore writes the objects back as they were.
+func restore(t testing.TB, bkt lakehouse.Bucket, objs map[string][]byte) {
+	t.Helper()
+	for name, data := range objs {
+		if err := bkt.Put(context.Background(), name, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

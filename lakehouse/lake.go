@@ -68,7 +68,7 @@ func NewLake(bkt Bucket, logger *slog.Logger) *Lake {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Lake{bkt: bkt, log: logger, store: &manifestStore{bkt: bkt, log: logger, writer: newWriterID()}}
+	return &Lake{bkt: bkt, log: logger, store: newManifestStore(bkt, logger, "")}
 }
 
 // Bucket is the lake's bucket.
@@ -88,9 +88,14 @@ type Snapshot struct {
 	m *Manifest
 }
 
-// Snapshot reads the newest manifest. An empty lake gives an empty snapshot (version 0).
+// Snapshot reads the newest readable manifest. An empty lake gives an empty snapshot
+// (version 0); a lake whose manifests are all unreadable fails with
+// ErrUnreadableManifests, unless it holds no history they could have listed.
 func (l *Lake) Snapshot(ctx context.Context) (*Snapshot, error) {
-	m, _, err := l.store.latest(ctx)
+	m, top, err := l.store.latest(ctx)
+	if err == nil && m.Version == 0 && top > 0 {
+		err = l.store.checkNotStranded(ctx, top, nil)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lakehouse: snapshot: %w", err)
 	}

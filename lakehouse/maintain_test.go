@@ -3,9 +3,7 @@ package lakehouse_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -246,42 +244,19 @@ func TestNoCollectionWithoutAManifest(t *testing.T) {
 	bkt, _ := openTestBucket(t, "mem")
 	lake := lakehouse.NewLake(bkt, testLogger())
 	h, _ := archiveEvents(t, b, lake, archiverConfig(b, bkt, "gc"), 7, 600)
-	list := func(prefix string) map[string][]byte {
-		out := map[string][]byte{}
-		if err := bkt.List(ctx, prefix, func(a lakehouse.ObjectAttributes) error {
-			rc, err := bkt.Get(ctx, a.Name)
-			if err != nil {
-				return err
-			}
-			defer rc.Close()
-			out[a.Name], err = io.ReadAll(rc)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	manifests, data := list("manifest/"), list("data/")
+	manifests, data := objects(t, bkt, "manifest/"), objects(t, bkt, "data/")
 	if len(manifests) == 0 || len(data) == 0 {
 		t.Fatalf("%d manifests, %d data files: the test shows nothing", len(manifests), len(data))
 	}
-	for name := range manifests {
-		if err := bkt.Put(ctx, name, strings.NewReader("rotted")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rot(t, bkt, manifests)
 	rep, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{OrphanGrace: time.Nanosecond, KeepManifests: 1000})
 	if err != nil {
 		t.Fatalf("maintenance over unreadable manifests: %v", err)
 	}
-	if left := list("data/"); rep.ObjectsDeleted != 0 || len(left) != len(data) {
+	if left := objects(t, bkt, "data/"); rep.ObjectsDeleted != 0 || len(left) != len(data) {
 		t.Fatalf("maintenance deleted %d objects; %d of %d data files left", rep.ObjectsDeleted, len(left), len(data))
 	}
-	for name, m := range manifests {
-		if err := bkt.Put(ctx, name, bytes.NewReader(m)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	restore(t, bkt, manifests)
 	snap, err := lake.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -259,6 +260,15 @@ type manifestStore struct {
 	onConflict func()
 	// onCorrupt, if set, counts unreadable manifests.
 	onCorrupt func()
+	// opened is when this store was made: data files older than that were written by
+	// others, before (see checkNotStranded).
+	opened time.Time
+	// sawManifest: latest has returned a committed manifest.
+	sawManifest atomic.Bool
+}
+
+func newManifestStore(bkt Bucket, log *slog.Logger, topic string) *manifestStore {
+	return &manifestStore{bkt: bkt, log: log, writer: newWriterID(), topic: topic, opened: time.Now()}
 }
 
 // versions lists the manifest versions present, highest first.
@@ -304,6 +314,7 @@ func (s *manifestStore) latest(ctx context.Context) (*Manifest, int64, error) {
 		for _, v := range vs {
 			m, err := s.read(ctx, v)
 			if err == nil {
+				s.sawManifest.Store(true)
 				return m, top, nil
 			}
 			if isNotFound(err) {
@@ -329,6 +340,47 @@ func (s *manifestStore) latest(ctx context.Context) (*Manifest, int64, error) {
 			return nil, 0, errManifestsVanish
 		}
 	}
+}
+
+// ErrUnreadableManifests is the error of commits and snapshots while none of the lake's
+// manifests can be read yet it holds history they listed. A commit then would start a
+// manifest listing none of those files, and garbage collection would delete them; a
+// snapshot would report no history. Writers retry it: they resume once a manifest reads
+// again.
+var ErrUnreadableManifests = errors.New("lakehouse: no manifest is readable, yet the lake holds data files")
+
+// clockSlack allows for the object store's clock running behind this host's when
+// telling data files written before this store was opened from those written since.
+const clockSlack = 2 * time.Second
+
+// checkNotStranded is called when the lake has manifests (up to version top) and none
+// reads. It fails with ErrUnreadableManifests if the lake holds data files those
+// manifests may have listed. For a reader (committing nil) that is any data file. For
+// a commit it is any but the files being committed (committing) if this store read a
+// committed manifest before, else those written before this store was opened: younger
+// ones are other writers' first files in a new lake whose only manifests are junk, and
+// each writer's first commit must go ahead.
+func (s *manifestStore) checkNotStranded(ctx context.Context, top int64, committing map[string]bool) error {
+	before := s.opened.Add(-clockSlack)
+	history := func(a ObjectAttributes) bool {
+		return committing == nil || !committing[a.Name] && (s.sawManifest.Load() || a.ModTime.Before(before))
+	}
+	var stranded []string
+	err := s.bkt.List(ctx, dataPrefix, func(a ObjectAttributes) error {
+		if dataNamePattern.MatchString(a.Name) && history(a) {
+			stranded = append(stranded, a.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list data files under unreadable manifests: %w", err)
+	}
+	if len(stranded) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: manifest v%d and every one below it are unreadable, and %d data files (%s among them) "+
+		"would be left unlisted by a new manifest, then collected: restore a manifest, or remove the unreadable ones to start the lake anew",
+		ErrUnreadableManifests, top, len(stranded), stranded[0])
 }
 
 // errManifestsVanish is latest's error when the manifests it listed were gone when it
@@ -382,6 +434,15 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 				return cur, nil
 			}
 			return nil, err
+		}
+		if cur.Version == 0 && top > 0 {
+			committing := map[string]bool{}
+			for _, f := range next.Files {
+				committing[f.Path] = true
+			}
+			if err := s.checkNotStranded(ctx, top, committing); err != nil {
+				return nil, err
+			}
 		}
 		next.Format = ManifestFormat
 		next.Version = max(cur.Version, top) + 1
