@@ -52,7 +52,10 @@ func NewControlReader(cfg ControlsConfig) (*ControlReader, error) {
 	if err := cfg.Kafka.Validate(); err != nil {
 		return nil, fmt.Errorf("ingest: controls reader: %w", err)
 	}
-	cl, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0), kgo.FetchMaxWait(500*time.Millisecond))
+	// A topic created while the reader waits for it is found by a metadata refresh,
+	// which the client spaces by MetadataMinAge: 5 s by default, so rules arrived 6.5 s
+	// after their topic did (TestControlReaderWaitsForItsTopic).
+	cl, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0), kgo.FetchMaxWait(500*time.Millisecond), kgo.MetadataMinAge(100*time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
