@@ -4,6 +4,7 @@ import (
 	"iter"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -30,6 +31,9 @@ const (
 	HeaderTopic     = "hindsight.dlq.topic"
 	HeaderPartition = "hindsight.dlq.partition"
 	HeaderOffset    = "hindsight.dlq.offset"
+	// HeaderOriginalBytes is on a dead letter cut to EventsConfig.DeadLetterMaxBytes:
+	// the bytes of the record's key, value and headers before it was cut.
+	HeaderOriginalBytes = "hindsight.dlq.original_bytes"
 )
 
 // Event is one valid event. It and its Doc are only valid until the iteration moves on.
@@ -95,9 +99,56 @@ func (b *Batch) Emit(ev *Event, rec *kgo.Record, done func(*kgo.Record, error)) 
 }
 
 func (b *Batch) deadLetter(r *kgo.Record, reason string, cause error) {
-	b.c.cfg.Metrics.DeadLetters.WithLabelValues(reason).Inc()
-	b.c.cfg.Metrics.deadLetters.Add(1)
-	b.c.emit(b.ps, r.Offset, DeadLetter(r, b.c.cfg.Topics.DeadLetters, reason, cause), nil)
+	rec := DeadLetter(r, b.c.cfg.Topics.DeadLetters, reason, cause)
+	if CutDeadLetter(rec, b.c.cfg.DeadLetterMaxBytes) && b.c.cfg.OnDeadLetterCut != nil {
+		b.c.cfg.OnDeadLetterCut()
+	}
+	m := b.c.cfg.Metrics
+	b.c.emit(b.ps, r.Offset, rec, func(_ *kgo.Record, err error) {
+		if err == nil { // a failure counts in ProduceErrors
+			m.DeadLetters.WithLabelValues(reason).Inc()
+			m.deadLetters.Add(1)
+		}
+	})
+}
+
+// recordBytes is what DeadLetterMaxBytes bounds: key, value and headers.
+func recordBytes(r *kgo.Record) int {
+	n := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// CutDeadLetter cuts dead letter rec to at most limit bytes of key, value and
+// headers, and reports whether it had to: it drops the end of the value, then of the
+// key, then the original record's headers, keeping the dead-letter headers, and adds
+// HeaderOriginalBytes.
+func CutDeadLetter(rec *kgo.Record, limit int) bool {
+	size := recordBytes(rec)
+	if size <= limit {
+		return false
+	}
+	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderOriginalBytes, Value: strconv.AppendInt(nil, int64(size), 10)})
+	over := recordBytes(rec) - limit
+	cut := func(b []byte) []byte {
+		n := min(over, len(b))
+		over -= n
+		return b[:len(b)-n]
+	}
+	rec.Value = cut(rec.Value)
+	rec.Key = cut(rec.Key)
+	for i := 0; over > 0 && i < len(rec.Headers); {
+		h := rec.Headers[i]
+		if strings.HasPrefix(h.Key, "hindsight.dlq.") {
+			i++
+			continue
+		}
+		over -= len(h.Key) + len(h.Value)
+		rec.Headers = slices.Delete(rec.Headers, i, i+1)
+	}
+	return true
 }
 
 // DeadLetter builds the dead-letter record for r: same key, value and timestamp, and

@@ -31,6 +31,15 @@ type EventsConfig struct {
 	// too small a fetch holds one partition's batch, and a poll of one partition
 	// keeps one worker busy however many there are.
 	FetchMaxBytes int32
+	// DeadLetterMaxBytes bounds a dead letter's key, value and headers together. A
+	// larger one is cut to fit: its value first, then its key, then the original
+	// record's headers, and it carries HeaderOriginalBytes, the size before. A dead
+	// letter above what the client or the broker takes would be refused, and the event
+	// it stands for lost. Default DefaultDeadLetterMaxBytes.
+	DeadLetterMaxBytes int
+	// OnDeadLetterCut, when set, is called for each dead letter cut to
+	// DeadLetterMaxBytes. Default nil.
+	OnDeadLetterCut func()
 	// ShutdownTimeout bounds the final flush of produced records and offset commit. Default 10s.
 	ShutdownTimeout time.Duration
 	// SessionTimeout is how long the group waits for a silent member (a crashed process)
@@ -78,6 +87,9 @@ func (c *EventsConfig) EnsureDefaults() {
 	if c.FetchMaxBytes <= 0 {
 		c.FetchMaxBytes = DefaultFetchMaxBytes
 	}
+	if c.DeadLetterMaxBytes <= 0 {
+		c.DeadLetterMaxBytes = DefaultDeadLetterMaxBytes
+	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 10 * time.Second
 	}
@@ -108,6 +120,13 @@ func (c *EventsConfig) Validate() error {
 // before they run dry, and little more is held. When the workers are faster than the
 // fetches, nothing stays queued and the bound never binds.
 const DefaultMaxQueuedRecords = 3000
+
+// DefaultDeadLetterMaxBytes is EventsConfig.DeadLetterMaxBytes' default: 960 KiB,
+// below both the client's bound on a record batch (1,000,012 bytes, franz-go's
+// default) and Kafka's default bound on a message (1 MiB), with room for the batch's
+// own bytes. An events topic that takes larger records has its larger malformed ones
+// cut.
+const DefaultDeadLetterMaxBytes = 960 << 10
 
 // DefaultFetchMaxBytes is EventsConfig.FetchMaxBytes' default: about 25,000 events of
 // 600 bytes as a franz-go producer compresses them, record batches of several

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,61 @@ func TestDeadLetter(t *testing.T) {
 	}
 	if len(src.Headers) != 1 {
 		t.Errorf("the source record's headers were modified")
+	}
+}
+
+// TestCutDeadLetter: a dead letter above the limit loses the end of its value, then of
+// its key, then the original record's headers, never the dead-letter headers, and says
+// how large it was.
+func TestCutDeadLetter(t *testing.T) {
+	src := &kgo.Record{Topic: "events", Partition: 1, Offset: 7, Key: []byte("customer"), Value: []byte(strings.Repeat("v", 100)),
+		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("0123456789")}}}
+	full := recordBytes(DeadLetter(src, "events.dlq", ReasonInvalidJSON, errors.New("bad")))
+	dlq := len(HeaderOriginalBytes) + len(fmt.Sprint(full)) + full - len(src.Key) - len(src.Value) - len("trace0123456789")
+	for _, tc := range []struct {
+		name       string
+		limit      int
+		cut        bool
+		value, key int
+		trace      bool
+	}{
+		{"fits", full, false, 100, 8, true},
+		{"value cut", full - 1, true, 100 - 1 - len(HeaderOriginalBytes) - len(fmt.Sprint(full)), 8, true},
+		{"value gone", dlq + 8 + len("trace0123456789"), true, 0, 8, true},
+		{"key cut", dlq + 3 + len("trace0123456789"), true, 0, 3, true},
+		{"headers gone", dlq, true, 0, 0, false},
+		{"below the dead-letter headers", 10, true, 0, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := DeadLetter(src, "events.dlq", ReasonInvalidJSON, errors.New("bad"))
+			if got := CutDeadLetter(rec, tc.limit); got != tc.cut {
+				t.Fatalf("cut = %v, want %v", got, tc.cut)
+			}
+			h := map[string]string{}
+			for _, x := range rec.Headers {
+				h[x.Key] = string(x.Value)
+			}
+			_, trace := h["trace"]
+			if len(rec.Value) != tc.value || len(rec.Key) != tc.key || trace != tc.trace {
+				t.Errorf("value %d bytes, key %d, trace header %v; want %d, %d, %v", len(rec.Value), len(rec.Key), trace, tc.value, tc.key, tc.trace)
+			}
+			if h[HeaderReason] != ReasonInvalidJSON || h[HeaderOffset] != "7" || h[HeaderPartition] != "1" {
+				t.Errorf("dead-letter headers lost: %v", h)
+			}
+			if tc.cut {
+				if h[HeaderOriginalBytes] != fmt.Sprint(full) {
+					t.Errorf("%s = %q, want %d", HeaderOriginalBytes, h[HeaderOriginalBytes], full)
+				}
+				if n := recordBytes(rec); n > tc.limit && (tc.value > 0 || tc.key > 0 || tc.trace) {
+					t.Errorf("%d bytes after the cut, limit %d", n, tc.limit)
+				}
+			} else if _, ok := h[HeaderOriginalBytes]; ok {
+				t.Errorf("an uncut dead letter has %s", HeaderOriginalBytes)
+			}
+			if string(src.Value) != strings.Repeat("v", 100) || string(src.Key) != "customer" || len(src.Headers) != 1 {
+				t.Errorf("the source record was modified")
+			}
+		})
 	}
 }
 

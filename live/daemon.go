@@ -297,7 +297,9 @@ func (d *Daemon) run(ctx context.Context) {
 			CommitInterval: d.cfg.CommitInterval, ShutdownTimeout: d.cfg.ShutdownTimeout, MaxQueuedRecords: d.cfg.MaxQueuedRecords,
 			FetchMaxBytes: d.cfg.FetchMaxBytes, SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
 			ProduceLinger: d.cfg.AlertLinger, Logger: d.log, Metrics: d.im, Tap: d.tap(),
-			OnQueueFull: func() { d.m.limits.Reached(limitQueuedRecords) },
+			OnQueueFull:        func() { d.m.limits.Reached(limitQueuedRecords) },
+			DeadLetterMaxBytes: d.cfg.DeadLetterMaxBytes,
+			OnDeadLetterCut:    func() { d.m.limits.Reached(limitDeadLetterBytes) },
 		}, d)
 		if err != nil {
 			return fmt.Errorf("live: %w", err)
@@ -407,6 +409,10 @@ const limitFeedWait = "archive_feed_wait_seconds"
 // limitQueuedRecords is --max-queued-records: past it the consumer takes no further
 // fetch until the workers catch up; each such wait counts as the limit reached.
 const limitQueuedRecords = "max_queued_records"
+
+// limitDeadLetterBytes is --dead-letter-max-bytes: each dead letter cut to fit counts
+// as the limit reached.
+const limitDeadLetterBytes = "dead_letter_max_bytes"
 
 // archiverConfig is the embedded archiver's configuration, but for its Kafka client
 // options (whose building can fail: Run adds them).

@@ -198,6 +198,10 @@ type Config struct {
 	// (ingest.EventsConfig.FetchMaxBytes, which says why it is small). Default
 	// ingest.DefaultFetchMaxBytes.
 	FetchMaxBytes int32
+	// DeadLetterMaxBytes bounds a dead letter, cut to fit past it
+	// (ingest.EventsConfig.DeadLetterMaxBytes). Default
+	// ingest.DefaultDeadLetterMaxBytes.
+	DeadLetterMaxBytes int
 	// ShutdownTimeout bounds delivering in-flight alerts and the final commit. Default 10s.
 	ShutdownTimeout time.Duration
 	// AlertLinger is how long an alert may wait to be batched with others before it is
@@ -376,11 +380,11 @@ func (c *Config) EnsureDefaults() {
 	// they are handed to, so that the two cannot drift apart.
 	ev := ingest.EventsConfig{Kafka: c.Kafka, Topics: c.Topics, Group: c.Group, StartAt: c.StartAt,
 		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout, MaxQueuedRecords: c.MaxQueuedRecords,
-		FetchMaxBytes: c.FetchMaxBytes}
+		FetchMaxBytes: c.FetchMaxBytes, DeadLetterMaxBytes: c.DeadLetterMaxBytes}
 	ev.EnsureDefaults()
 	c.Kafka, c.Topics, c.Group, c.StartAt = ev.Kafka, ev.Topics, ev.Group, ev.StartAt
 	c.CommitInterval, c.ShutdownTimeout, c.MaxQueuedRecords = ev.CommitInterval, ev.ShutdownTimeout, ev.MaxQueuedRecords
-	c.FetchMaxBytes = ev.FetchMaxBytes
+	c.FetchMaxBytes, c.DeadLetterMaxBytes = ev.FetchMaxBytes, ev.DeadLetterMaxBytes
 	c.Embedded.Topics = c.Topics
 	c.Embedded.EnsureDefaults()
 	if c.HTTPAddr == "" {

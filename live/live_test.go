@@ -1,6 +1,7 @@
 package live_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -369,12 +370,55 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	if h := headers(dlq[0]); h["trace"] != "t-1" {
 		t.Errorf("original headers not kept: %v", h)
 	}
+	// Dead letters count once delivered, which the consumer above may see first.
+	livetest.WaitFor(t, wait, "the dead letters counted", func() bool { return d.DeadLetters() == 4 })
 	metrics := livetest.GetText(t, "http://"+d.HTTPAddr()+"/metrics")
 	for _, line := range []string{
 		`hindsight_dead_letters_total{reason="invalid_json"} 2`,
 		`hindsight_dead_letters_total{reason="missing_key"} 1`,
 		`hindsight_dead_letters_total{reason="too_deep"} 1`,
 		`hindsight_events_total 6`,
+	} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
+}
+
+// TestLargeMalformedEventIsDeadLettered: a malformed event the broker took, too large
+// to go to events.dlq whole with the dead-letter headers (the client takes batches of
+// up to 1,000,012 bytes), goes there cut to --dead-letter-max-bytes, saying so; it was
+// lost before, its offset committed, and counted as dead-lettered all the same.
+func TestLargeMalformedEventIsDeadLettered(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := livetest.StartLive(t, b, nil)
+	big := append([]byte(`{"blob":"`), strings.Repeat("x", 1_020_000)...) // not JSON: no end
+	producer := b.Client(t, kgo.ProducerLinger(0), kgo.ProducerBatchMaxBytes(1_048_000))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := producer.ProduceSync(ctx,
+		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: big},
+		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"ok"}`)},
+	).FirstErr(); err != nil {
+		t.Fatalf("the broker refused the events: %v", err)
+	}
+	waitSeen(t, d, 2)
+	dlq := b.Consume(t, "events.dlq", 1, wait)
+	if len(dlq) != 1 {
+		t.Fatalf("events.dlq holds %d records, want 1", len(dlq))
+	}
+	h := headers(dlq[0])
+	max := ingest.DefaultDeadLetterMaxBytes
+	if h[ingest.HeaderReason] != ingest.ReasonInvalidJSON || h[ingest.HeaderOffset] != "0" || h[ingest.HeaderOriginalBytes] == "" ||
+		!bytes.HasPrefix(big, dlq[0].Value) || len(dlq[0].Value) < max-1000 || len(dlq[0].Value) > max || string(dlq[0].Key) != "c-1" {
+		t.Errorf("dead letter: %d bytes of value, key %q, headers %v; want the start of the event's %d bytes, cut to %d", len(dlq[0].Value), dlq[0].Key, h, len(big), max)
+	}
+	livetest.WaitFor(t, wait, "the dead letter counted", func() bool { return d.DeadLetters() == 1 })
+	metrics := livetest.GetText(t, "http://"+d.HTTPAddr()+"/metrics")
+	for _, line := range []string{
+		`hindsight_limit{name="dead_letter_max_bytes"} 983040`,
+		`hindsight_limit_reached_total{name="dead_letter_max_bytes"} 1`,
+		`hindsight_dead_letters_total{reason="invalid_json"} 1`,
 	} {
 		if !strings.Contains(metrics, line) {
 			t.Errorf("/metrics lacks %q", line)

@@ -160,6 +160,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.ShowCounted(limitHandoffBuffer, float64(c.HandoffBufferBytes))
 	d.m.limits.ShowCounted(limitQueuedRecords, float64(c.MaxQueuedRecords))
 	d.m.limits.Show("fetch_max_bytes", float64(c.FetchMaxBytes))
+	d.m.limits.ShowCounted(limitDeadLetterBytes, float64(c.DeadLetterMaxBytes))
 	if soft, ok := openFileLimit(); ok && c.HTTPMaxConnections > soft/2 {
 		d.log.Warn("the HTTP connection cap is above half the limit of open files: a flood of connections could leave storage and Kafka without file descriptors; lower --http-max-connections or raise the limit (ulimit -n)",
 			"http_max_connections", c.HTTPMaxConnections, "open_files_limit", soft)
