@@ -31,10 +31,13 @@ import (
 // columns hold the kind of, not the contents) or a number beyond float64 comes with its
 // payload instead.
 type MatchingRows struct {
-	lake   *lakehouse.Lake
-	cache  string
-	mem    int64
-	pred   *Predicate
+	lake  *lakehouse.Lake
+	cache string
+	mem   int64
+	pred  *Predicate
+	// where and args select the rows: the rule's scope and its typed condition.
+	where  string
+	args   []any
 	values []*jsonpath.Path // group_by, aggregate and time paths
 	// singular is set when every one of values is singular: columns can hold them.
 	singular bool
@@ -53,7 +56,13 @@ func NewMatchingRows(r *rule.Rule, lake *lakehouse.Lake, cacheDir string, memory
 	if pred.TypedSQL == "" {
 		return nil, nil
 	}
-	m := &MatchingRows{lake: lake, cache: cacheDir, mem: memoryLimit, pred: pred}
+	m := &MatchingRows{lake: lake, cache: cacheDir, mem: memoryLimit, pred: pred, where: pred.TypedSQL, args: pred.TypedArgs}
+	if r.Scope != rule.GlobalScope {
+		// A customer's rule is no other customer's business: the typed condition alone
+		// would keep their rows too.
+		m.where = "customer = ? AND (" + pred.TypedSQL + ")"
+		m.args = append([]any{r.Scope}, pred.TypedArgs...)
+	}
 	m.values = append(m.values, r.GroupPaths()...)
 	for _, p := range []*jsonpath.Path{r.AggregatePath(), r.TimePath()} {
 		if p != nil {
@@ -121,7 +130,7 @@ func (m *MatchingRows) valueColumns(f lakehouse.FileEntry) ([]lakehouse.TypedCol
 }
 
 // Read calls fn, in offset order, with each row of f (which Covers) below offset end
-// that the condition keeps: with the values of the rule's value paths where f types
+// of the rule's scope that the condition keeps: with the values of the rule's value paths where f types
 // them all, else with the payload.
 func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int64, fn func(offset int64, customer string, at time.Time, payload string, values func(*jsonpath.Path) jsonpath.Value) error) error {
 	if err := m.open(); err != nil {
@@ -139,8 +148,8 @@ func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int6
 	}
 	// The file name is our own cache path, quoted as a literal; the rest are bound.
 	q := fmt.Sprintf(`SELECT "offset", customer, epoch_us(event_time), payload FROM read_parquet('%s')
-		WHERE "offset" < ? AND %s ORDER BY "offset"`, strings.ReplaceAll(local, "'", "''"), m.pred.TypedSQL)
-	rows, err := m.db.QueryContext(ctx, q, append([]any{end}, m.pred.TypedArgs...)...)
+		WHERE "offset" < ? AND %s ORDER BY "offset"`, strings.ReplaceAll(local, "'", "''"), m.where)
+	rows, err := m.db.QueryContext(ctx, q, append([]any{end}, m.args...)...)
 	if err != nil {
 		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
 	}
@@ -179,8 +188,8 @@ func (m *MatchingRows) readValues(ctx context.Context, f lakehouse.FileEntry, lo
 	for _, c := range cols {
 		sel = append(sel, c.KindCol(), c.NumCol(), c.StrCol())
 	}
-	q := fmt.Sprintf(`SELECT %s FROM read_parquet(%s) WHERE "offset" < ? AND %s ORDER BY "offset"`, strings.Join(sel, ", "), file, m.pred.TypedSQL)
-	rows, err := m.db.QueryContext(ctx, q, append([]any{end}, m.pred.TypedArgs...)...)
+	q := fmt.Sprintf(`SELECT %s FROM read_parquet(%s) WHERE "offset" < ? AND %s ORDER BY "offset"`, strings.Join(sel, ", "), file, m.where)
+	rows, err := m.db.QueryContext(ctx, q, append([]any{end}, m.args...)...)
 	if err != nil {
 		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
 	}

@@ -239,3 +239,61 @@ func archiveSwitching(t *testing.T, b *kafkatest.Broker, paths []string, produce
 	}
 	return lake, recs
 }
+
+// TestMatchingRowsKeepRuleScope: a customer's windowed rule, its history read through
+// MatchingRows (typed columns, as live's windowed hand-off reads it), takes that
+// customer's events alone, as reading every row does. Before, the typed condition kept
+// every customer's rows and the values path skipped Set.Match's scope test: another
+// customer's events crossed the rule, and moved the watermark past the customer's own.
+func TestMatchingRowsKeepRuleScope(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	r := livetest.ParseRule(t, `{"id":"scoped","scope":"acme","version":1,
+		"when":{"path":"$.type","op":"==","value":"login.failed"},
+		"group_by":["$.user"],"time":"$.t","window":{"size":"10m"},"threshold":2}`)
+	base := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	ms := base.UnixMilli()
+	var recs []*kgo.Record
+	for i, ev := range []struct {
+		customer string
+		t        int64
+	}{
+		{"acme", ms},
+		{"other", ms + 20*60_000}, // not the rule's customer, 20 minutes later
+		{"other", ms + 20*60_000 + 1},
+		{"acme", ms + 1000}, // acme's second failure in its window: acme's alert
+	} {
+		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.customer),
+			Value: fmt.Appendf(nil, `{"type":"login.failed","user":"u1","t":%d}`, ev.t), Timestamp: base.Add(time.Duration(i) * time.Second)})
+	}
+	recs = livetest.ProduceSync(t, b, recs...)
+	var paths []string
+	for _, p := range r.Paths() {
+		paths = append(paths, p.String())
+	}
+	plain, _ := livetest.Archive(t, b, recs)
+	typed, _ := livetest.Archive(t, b, recs, paths...)
+	end := recs[len(recs)-1].Offset + 1
+	state := func(cfg backtest.Config) (*backtest.PartitionHistory, []string) {
+		var got []string
+		h, err := backtest.PartitionState(context.Background(), cfg, r, 0, end, func(offset int64, at time.Time, c window.Crossing) {
+			got = append(got, fmt.Sprintf("offset %d customer %s", offset, c.Customer))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h, got
+	}
+	want, wantX := state(backtest.Config{Lake: plain})
+	var n readCounts
+	got, gotX := state(backtest.Config{Lake: typed, Matching: matchingIn(typed, t.TempDir(), &n)})
+	if n.values.Load() == 0 {
+		t.Fatalf("no row came with its values (%d files, %d payloads): the test shows nothing", n.files.Load(), n.payloads.Load())
+	}
+	if !slices.Equal(wantX, []string{"offset 3 customer acme"}) || want.Matches != 2 {
+		t.Fatalf("reading every row: %d matches, crossings %q; want acme's 2 and its crossing at offset 3", want.Matches, wantX)
+	}
+	if !slices.Equal(gotX, wantX) || got.Matches != want.Matches || got.State.Stats() != want.State.Stats() {
+		t.Errorf("typed read: %d matches, %d late, crossings %q; every row: %d, %d, %q",
+			got.Matches, got.State.Stats().Late, gotX, want.Matches, want.State.Stats().Late, wantX)
+	}
+}

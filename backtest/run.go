@@ -219,7 +219,13 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 					return nil
 				}
 				if values != nil {
-					r.found = rp.AddMatched(r.set.Rules()[0], offset, customer, values, at, r.found[:0])
+					// AddMatched takes the match as given: the scope test of Set.Match is
+					// this one's to make (MatchingRows leaves other customers' rows out).
+					rl := r.set.Rules()[0]
+					if !rl.AppliesTo(customer) {
+						return nil
+					}
+					r.found = rp.AddMatched(rl, offset, customer, values, at, r.found[:0])
 					return r.tallyEvent(rp, p, offset, at)
 				}
 				if r.doc.Reset([]byte(payload)) != nil {
