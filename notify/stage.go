@@ -144,6 +144,10 @@ type Stage struct {
 	mu     sync.Mutex
 	queues map[rule.Key]*destQueue
 	parts  map[int32]*tracker
+	// owned are the partitions assigned to this member. A record fetched before its
+	// partition was revoked, handled after, is the next owner's: tracking it would
+	// commit that partition past alerts the next owner has not delivered.
+	owned  map[int32]bool
 	recent *recentRing
 }
 
@@ -154,7 +158,7 @@ func New(cfg Config) (*Stage, error) {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, m: newStageMetrics(cfg),
-		queues: map[rule.Key]*destQueue{}, parts: map[int32]*tracker{}, recent: newRecentRing(cfg.Recent)}
+		queues: map[rule.Key]*destQueue{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, recent: newRecentRing(cfg.Recent)}
 	// A failed attempt that will be retried shows as "retrying" in Recent.
 	sc := cfg.Sender
 	onAttempt := sc.OnAttempt
@@ -218,7 +222,7 @@ func (s *Stage) consume(ctx context.Context) error {
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(s.cfg.Group), kgo.ConsumeTopics(s.cfg.Topics.Alerts),
 		kgo.DisableAutoCommit(), kgo.FetchMaxWait(100 * time.Millisecond), kgo.ProducerLinger(0),
-		kgo.OnPartitionsRevoked(s.revoked), kgo.OnPartitionsLost(s.lost),
+		kgo.OnPartitionsAssigned(s.assigned), kgo.OnPartitionsRevoked(s.revoked), kgo.OnPartitionsLost(s.lost),
 	}
 	if s.cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(s.cfg.SessionTimeout), kgo.HeartbeatInterval(max(s.cfg.SessionTimeout/4, 50*time.Millisecond)))
@@ -276,11 +280,15 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record) {
 	// ends a record so (the last two members; a value inside the record cannot end
 	// it), and a record written otherwise is decoded and checked below.
 	if bytes.HasSuffix(rec.Value, noNotifyEnd) || bytes.HasSuffix(rec.Value, noNotifyMutedEnd) {
-		s.m.alerts.Inc()
-		s.seen(rec)
+		if s.seen(rec) {
+			s.m.alerts.Inc()
+		}
 		return
 	}
 	e := s.track(rec)
+	if e == nil {
+		return // its partition was revoked since the fetch: the next owner delivers it
+	}
 	var a contract.Alert
 	if err := sonic.Unmarshal(rec.Value, &a); err != nil {
 		// Not an alert this build wrote: nothing to deliver, said once.

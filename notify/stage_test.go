@@ -326,3 +326,29 @@ func alertFor(id, customer string, names []string) contract.Alert {
 		Threshold: rule.AtLeast(3), EventTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Source: contract.SourceLive,
 		Aggregate: "count", Value: 3, Status: contract.StatusFiring, Severity: "high", Notify: names}
 }
+
+// controlRecords are the records of cs on the controls topic.
+func controlRecords(t testing.TB, cs ...*rule.Control) []*kgo.Record {
+	t.Helper()
+	var recs []*kgo.Record
+	for _, c := range cs {
+		v, err := c.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: "controls", Key: []byte(c.RecordKey()), Value: v})
+	}
+	return recs
+}
+
+// holdUntil answers a request once release is closed (or the request ends).
+func holdUntil(release <-chan struct{}) func(int, http.ResponseWriter, *http.Request) bool {
+	return func(_ int, _ http.ResponseWriter, r *http.Request) bool {
+		select {
+		case <-release:
+			return true
+		case <-r.Context().Done():
+			return false
+		}
+	}
+}

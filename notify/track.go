@@ -39,10 +39,13 @@ type tracker struct {
 	committed int64
 }
 
-// tracker returns p's tracker, made if missing.
+// tracker returns p's tracker, made if missing; nil if p is not this member's.
 func (s *Stage) tracker(p int32) *tracker {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.owned[p] {
+		return nil
+	}
 	t := s.parts[p]
 	if t == nil {
 		t = &tracker{committed: -1}
@@ -51,19 +54,28 @@ func (s *Stage) tracker(p int32) *tracker {
 	return t
 }
 
-// seen records that rec was read; handled records need nothing more.
-func (s *Stage) seen(rec *kgo.Record) {
+// seen records that rec was read; handled records need nothing more. It is false
+// when rec's partition is no longer this member's.
+func (s *Stage) seen(rec *kgo.Record) bool {
 	t := s.tracker(rec.Partition)
+	if t == nil {
+		return false
+	}
 	t.mu.Lock()
 	t.seen = kgo.EpochOffset{Epoch: rec.LeaderEpoch, Offset: rec.Offset + 1}
 	t.mu.Unlock()
+	return true
 }
 
-// track adds rec's entry (holding itself) to its partition's tracker.
+// track adds rec's entry (holding itself) to its partition's tracker; nil when rec's
+// partition is no longer this member's.
 func (s *Stage) track(rec *kgo.Record) *entry {
+	t := s.tracker(rec.Partition)
+	if t == nil {
+		return nil
+	}
 	e := &entry{offset: rec.Offset, epoch: rec.LeaderEpoch}
 	e.open.Store(1)
-	t := s.tracker(rec.Partition)
 	t.mu.Lock()
 	t.entries = append(t.entries, e)
 	t.seen = kgo.EpochOffset{Epoch: rec.LeaderEpoch, Offset: rec.Offset + 1}
@@ -160,6 +172,15 @@ func containsPartition(ps []int32, p int32) bool {
 	return false
 }
 
+// assigned makes the partitions this member's.
+func (s *Stage) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range assigned[s.cfg.Topics.Alerts] {
+		s.owned[p] = true
+	}
+}
+
 // revoked commits what was handled in the partitions taken away, then forgets them:
 // their unfinished deliveries run on, but their offsets are the next owner's to commit.
 func (s *Stage) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
@@ -178,5 +199,6 @@ func (s *Stage) forget(ps []int32) {
 	defer s.mu.Unlock()
 	for _, p := range ps {
 		delete(s.parts, p)
+		delete(s.owned, p)
 	}
 }
