@@ -350,16 +350,30 @@ type job struct {
 	rec      *kgo.Record
 	dest     *rule.Destination
 	name     string
+	// after, when set, is closed once the job of the same alert queued before this one
+	// to the same destination is over: a resolve must not overtake its firing alert
+	// (a PagerDuty incident opened after its resolve would stay open).
+	after <-chan struct{}
+	// over is closed once this job is over (delivered, given up, muted or stopped).
+	over chan struct{}
 }
 
 // enqueue puts j on its destination's queue, or records it undelivered when the queue
 // is full.
 func (s *Stage) enqueue(ctx context.Context, j *job) {
 	q := s.queue(j.dest)
+	j.over = make(chan struct{})
+	q.mu.Lock()
+	if prev := q.last[j.alert.AlertID]; prev != nil {
+		j.after = prev.over
+	}
+	q.last[j.alert.AlertID] = j
+	q.mu.Unlock()
 	select {
 	case q.ch <- j:
 		s.m.queued.WithLabelValues(j.name).Inc()
 	default:
+		q.finished(j)
 		s.m.queueFull.WithLabelValues(j.name).Inc()
 		s.m.limits.Reached(LimitQueueSize)
 		s.giveUp(ctx, j, Outcome{Reason: fmt.Sprintf("destination queue full (%d deliveries waiting; limit notify_queue_size, flag --notify-queue-size)", s.cfg.QueueSize), Final: true})
@@ -369,6 +383,19 @@ func (s *Stage) enqueue(ctx context.Context, j *job) {
 // destQueue is one destination's queue and workers.
 type destQueue struct {
 	ch chan *job
+	mu sync.Mutex
+	// last is, by alert id, the newest job queued that is not over.
+	last map[string]*job
+}
+
+// finished marks j over, releasing a job of the same alert queued after it.
+func (q *destQueue) finished(j *job) {
+	q.mu.Lock()
+	if q.last[j.alert.AlertID] == j {
+		delete(q.last, j.alert.AlertID)
+	}
+	q.mu.Unlock()
+	close(j.over)
 }
 
 // queue returns d's queue, starting its workers the first time.
@@ -379,7 +406,7 @@ func (s *Stage) queue(d *rule.Destination) *destQueue {
 	if q := s.queues[k]; q != nil {
 		return q
 	}
-	q := &destQueue{ch: make(chan *job, s.cfg.QueueSize)}
+	q := &destQueue{ch: make(chan *job, s.cfg.QueueSize), last: map[string]*job{}}
 	s.queues[k] = q
 	for range s.cfg.Concurrency {
 		s.g.Go(func() error {
@@ -389,7 +416,18 @@ func (s *Stage) queue(d *rule.Destination) *destQueue {
 					return nil
 				case j := <-q.ch:
 					s.m.queued.WithLabelValues(j.name).Dec()
+					// The job before it was taken from the queue first, by another
+					// worker: waiting for it cannot wait for this one.
+					if j.after != nil {
+						select {
+						case <-j.after:
+						case <-s.gctx.Done():
+							q.finished(j)
+							return nil
+						}
+					}
 					s.deliver(s.gctx, j)
+					q.finished(j)
 				}
 			}
 		})
@@ -399,6 +437,13 @@ func (s *Stage) queue(d *rule.Destination) *destQueue {
 
 // deliver sends j, then records the outcome.
 func (s *Stage) deliver(ctx context.Context, j *job) {
+	// Mutes as they are now: one may have come while the alert waited.
+	if !j.alert.Muted && s.reg.Muted(j.alert.RuleID, j.alert.Customer, time.Now()) != nil {
+		s.m.deliveries.WithLabelValues(j.name, contract.DeliveryMuted).Inc()
+		s.recent.set(j, contract.DeliveryMuted, 0, "muted while it waited")
+		j.entry.done()
+		return
+	}
 	// The destination as it is now: a control may have changed it since the alert came.
 	dest, ok := s.reg.Destination(j.alert.Customer, j.name)
 	if !ok {

@@ -1,0 +1,137 @@
+package notify_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/notify"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// TestStageMuteAppliesAsItDelivers: an alert waiting in its destination's queue when a
+// mute covering it comes is not delivered (docs/notifications.md: the stage "checks
+// mutes as it delivers"); it shows as muted.
+func TestStageMuteAppliesAsItDelivers(t *testing.T) {
+	b := startBroker(t)
+	release := make(chan struct{})
+	hold := newSink(t, holdUntil(release))
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"}))...)
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-mute-test", Concurrency: 1,
+		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	produce := func(id string) {
+		v, _ := json.Marshal(alertFor(id, "c-1", []string{"hold"}))
+		livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+	}
+	produce("a0")
+	livetest.WaitFor(t, 10*time.Second, "a0 held at the receiver", func() bool { return hold.requests() == 1 })
+	produce("a1") // waits in the queue behind a0
+	livetest.WaitFor(t, 10*time.Second, "a1 read", func() bool { return len(st.Recent()) == 2 })
+
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "maint", Rule: "*", Reason: "maintenance", By: "test"}))...)
+	livetest.WaitFor(t, 10*time.Second, "the mute folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) != nil })
+	close(release)
+	state := func(id string) string {
+		for _, d := range st.Recent() {
+			if d.Alert.AlertID == id {
+				return d.Destinations[0].State
+			}
+		}
+		return ""
+	}
+	livetest.WaitFor(t, 10*time.Second, "a1 settled", func() bool { return state("a1") == contract.DeliveryMuted })
+	livetest.WaitFor(t, 10*time.Second, "a0 delivered", func() bool { return state("a0") == contract.DeliveryDelivered })
+	livetest.WaitFor(t, 10*time.Second, "both offsets committed", func() bool {
+		return livetest.GroupCommitted(t, b, "notify-mute-test", "alerts") == 2
+	})
+	if got := hold.delivered(); !slices.Equal(got, []string{"a0:firing"}) {
+		t.Errorf("delivered %v, want a0 alone: a1 was muted while it waited", got)
+	}
+}
+
+// TestStageResolveAfterItsFiring: the receiver acts as PagerDuty's Events API does (a
+// trigger opens its dedup_key's incident, a resolve closes it if open and is dropped
+// otherwise) and answers the first trigger 503. The resolve, read right after, must not
+// overtake the retried trigger on another worker, or the incident opens after its
+// resolve and stays open.
+func TestStageResolveAfterItsFiring(t *testing.T) {
+	b := startBroker(t)
+	var (
+		mu       sync.Mutex
+		open     = map[string]bool{}
+		triggers int
+		events   []string
+	)
+	pd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Action string `json:"event_action"`
+			Key    string `json:"dedup_key"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev.Action {
+		case "trigger":
+			if triggers++; triggers == 1 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			open[ev.Key] = true
+		case "resolve":
+			delete(open, ev.Key)
+		}
+		events = append(events, ev.Action)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(pd.Close)
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "pager", Type: rule.DestPagerDuty,
+		URL: pd.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "PD_KEY"}}))...)
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-resolve-test",
+		Sender: notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, InitialBackoff: 300 * time.Millisecond,
+			MaxBackoff: time.Second, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		Getenv: func(k string) string { return map[string]string{"PD_KEY": "R0UTINGKEY"}[k] },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	firing := alertFor("inc1", "c-1", []string{"pager"})
+	resolved := firing
+	resolved.Status = contract.StatusResolved
+	fv, _ := json.Marshal(firing)
+	rv, _ := json.Marshal(resolved)
+	livetest.ProduceSync(t, b,
+		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: fv},
+		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: rv})
+	runStage(t, st)
+	livetest.WaitFor(t, 10*time.Second, "the trigger and the resolve accepted", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(events) == 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if open["inc1"] || !slices.Equal(events, []string{"trigger", "resolve"}) {
+		t.Errorf("incident inc1 open: %v; the receiver accepted %v, in that order", open["inc1"], events)
+	}
+}
