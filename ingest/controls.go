@@ -55,7 +55,12 @@ func NewControlReader(cfg ControlsConfig) (*ControlReader, error) {
 	// A topic created while the reader waits for it is found by a metadata refresh,
 	// which the client spaces by MetadataMinAge: 5 s by default, so rules arrived 6.5 s
 	// after their topic did (TestControlReaderWaitsForItsTopic).
-	cl, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0), kgo.FetchMaxWait(500*time.Millisecond), kgo.MetadataMinAge(100*time.Millisecond))
+	//
+	// Controls written in a transaction count once it commits: an aborted upsert is no
+	// rule. Its commit or abort marker may end the log, so markers are kept (and
+	// skipped) to tell when the reader has caught up.
+	cl, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0), kgo.FetchMaxWait(500*time.Millisecond), kgo.MetadataMinAge(100*time.Millisecond),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +75,8 @@ func (r *ControlReader) Close() {
 	r.cl.Close()
 }
 
-// endOffsets lists the controls partitions and their end offsets, retrying while the
+// endOffsets lists the controls partitions and their last stable offsets (where a
+// transaction still open begins, else the end), retrying while the
 // topic does not exist yet or the brokers are unreachable: every 500 ms at first, then
 // less often, up to every 5 s, for as long as ctx lasts. Authentication and
 // authorization failures are returned at once: retrying cannot help.
@@ -78,7 +84,7 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 	adm := kadm.NewClient(r.cl)
 	attempts := 0
 	ends, err := backoff.Retry(ctx, func() (map[int32]int64, error) {
-		lo, err := adm.ListEndOffsets(ctx, r.cfg.Topics.Controls)
+		lo, err := adm.ListCommittedOffsets(ctx, r.cfg.Topics.Controls)
 		if err == nil {
 			err = lo.Error()
 		}
@@ -153,9 +159,11 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 		})
 		batch = batch[:0]
 		fs.EachRecord(func(rec *kgo.Record) {
-			batch = append(batch, controls.Decode(rec.Key, rec.Value, rec.Partition, rec.Offset, rec.Timestamp))
 			if end, ok := behind[rec.Partition]; ok && rec.Offset+1 >= end {
 				delete(behind, rec.Partition)
+			}
+			if !rec.Attrs.IsControl() {
+				batch = append(batch, controls.Decode(rec.Key, rec.Value, rec.Partition, rec.Offset, rec.Timestamp))
 			}
 		})
 		if len(batch) > 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -96,5 +97,72 @@ func TestControlReaderWaitsForItsTopic(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("the control published once the topic existed was not read in 20s; logs:\n%s", logs.String())
+	}
+}
+
+// TestControlsInTransactions: controls written in a Kafka transaction count once it
+// commits, and an aborted one not at all. Before, the reader took the aborted upsert
+// for a rule, and never caught up when the log ended on a transaction's marker (the
+// daemon never loaded its rules; ReadControls waited until its deadline).
+func TestControlsInTransactions(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	var topics Topics
+	topics.EnsureDefaults()
+	kc := KafkaConfig{Brokers: []string{b.Addr}}
+	if err := EnsureTopics(context.Background(), kc, topics, 1); err != nil {
+		t.Fatal(err)
+	}
+	upsert := func(id string) *kgo.Record {
+		r := &rule.Rule{ID: id, Scope: rule.GlobalScope, Threshold: rule.AtLeast(1), When: &rule.Condition{Path: "$.type"}}
+		if err := r.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		v, err := rule.Upsert(r).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &kgo.Record{Topic: topics.Controls, Key: []byte(r.Key().String()), Value: v}
+	}
+	txn := b.Client(t, kgo.TransactionalID("rules-gitops"), kgo.ProducerLinger(0))
+	inTxn := func(commit kgo.TransactionEndTry, recs ...*kgo.Record) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := txn.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.EndTransaction(ctx, commit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() []string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		recs, err := ReadControls(ctx, ControlsConfig{Kafka: kc, Topics: topics})
+		if err != nil {
+			t.Fatalf("reading the controls: %v", err)
+		}
+		var ids []string
+		for _, r := range recs {
+			if r.Err != nil || r.Control == nil || r.Control.Rule == nil {
+				t.Fatalf("record at offset %d: %+v", r.Offset, r)
+			}
+			ids = append(ids, r.Control.Rule.ID)
+		}
+		return ids
+	}
+
+	inTxn(kgo.TryCommit, upsert("committed")) // the log ends on its commit marker
+	if got := read(); !slices.Equal(got, []string{"committed"}) {
+		t.Errorf("after a committed transaction: read %v, want [committed]", got)
+	}
+	inTxn(kgo.TryAbort, upsert("aborted"))
+	b.Produce(t, upsert("plain"))
+	if got := read(); !slices.Equal(got, []string{"committed", "plain"}) {
+		t.Errorf("after an aborted transaction and a plain record: read %v, want [committed plain]", got)
 	}
 }
