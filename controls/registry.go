@@ -88,6 +88,11 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
 			return contract.ControlInvalid, msg
 		}
+		if cur != nil && c.Rule.Version == cur.Rule.Version && Fingerprint(c.Rule) == cur.Fingerprint {
+			// The active version again (a Keeper, or the same file applied twice): a
+			// last error stays, the Keeper of the record that made it telling nothing new.
+			return contract.ControlOK, Unchanged
+		}
 		if cur != nil && c.Rule.Version <= cur.Rule.Version {
 			msg := fmt.Sprintf("version %d is not newer than the active version %d; ignored (raise the version to replace the rule)", c.Rule.Version, cur.Rule.Version)
 			g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
@@ -107,6 +112,41 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 		return contract.ControlInvalid, fmt.Sprintf("unknown op %q", c.Op)
 	}
 	return contract.ControlOK, ""
+}
+
+// Unchanged is Apply's message with ControlOK for an upsert of the active version
+// itself: nothing changed.
+const Unchanged = "the active version itself: nothing changed"
+
+// Keeper is the control that restores what rec's key holds, for a record Apply did
+// not apply (invalid or stale); nil when the key holds nothing. The controls topic is
+// compacted, which keeps the newest record of each key alone: left the newest, a
+// record not applied would have compaction delete the upsert that made the key's rule
+// (or destination, or mute) what it is, and the next fold of the topic, a restart's,
+// would find it gone or older. Written after rec, the keeper is the newest again, and
+// folds as Unchanged.
+func (g *Registry) Keeper(rec Record) *rule.Control {
+	kind, k, err := rule.SplitRecordKey(rec.Key)
+	if err != nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch kind {
+	case rule.KindRule:
+		if v := g.active[k]; v != nil {
+			return rule.Upsert(v.Rule)
+		}
+	case rule.KindDestination:
+		if d := g.dests[k]; d != nil {
+			return rule.UpsertDestination(d)
+		}
+	case rule.KindMute:
+		if m := g.mutes[k]; m != nil {
+			return rule.UpsertMute(m)
+		}
+	}
+	return nil
 }
 
 // remember adds a rejected control, keeping the newest MaxRejected. The caller holds g.mu.

@@ -157,3 +157,87 @@ func TestRegistryBoundsRejected(t *testing.T) {
 		t.Fatalf("error %q does not say what is wrong", rej[0].Error)
 	}
 }
+
+// TestRegistryKeeper: a record not applied (invalid, stale, on a key the rule holds)
+// gets the control that restores what its key holds, which folds as Unchanged (the
+// same version, its identity kept) and alone, as compaction leaves the key, folds to
+// the same rule; a key that holds nothing needs none.
+func TestRegistryKeeper(t *testing.T) {
+	dest := func(url string) []byte {
+		return fmt.Appendf(nil, `{"op":"upsert","destination":{"scope":"*","name":"ops","type":"webhook","url":%q}}`, url)
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		want  string // the keeper's upsert, "" for none
+	}{
+		{"invalid JSONPath", []step{
+			{"*/a", upsert("a", "*", 2, "$.a"), contract.ControlOK},
+			{"*/a", upsert("a", "*", 3, "$.a["), contract.ControlInvalid},
+		}, "*/a@2:$.a"},
+		{"not JSON", []step{
+			{"*/a", upsert("a", "*", 2, "$.a"), contract.ControlOK},
+			{"*/a", []byte(`{"op":"upsert","rule":{"id":"a"`), contract.ControlInvalid},
+		}, "*/a@2:$.a"},
+		{"an older version", []step{
+			{"*/s", upsert("s", "*", 2, "$.new"), contract.ControlOK},
+			{"*/s", upsert("s", "*", 1, "$.old"), contract.ControlStale},
+		}, "*/s@2:$.new"},
+		{"the same version, changed", []step{
+			{"*/s", upsert("s", "*", 2, "$.new"), contract.ControlOK},
+			{"*/s", upsert("s", "*", 2, "$.other"), contract.ControlStale},
+		}, "*/s@2:$.new"},
+		{"a key holding nothing", []step{
+			{"*/n", upsert("n", "*", 1, "$.n["), contract.ControlInvalid},
+		}, ""},
+		{"a destination", []step{
+			{"destination:*/ops", dest("https://example.com/hook"), contract.ControlOK},
+			{"destination:*/ops", []byte(`{"op":"upsert","destination":{`), contract.ControlInvalid},
+		}, "destination:*/ops"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewRegistry()
+			var last Record
+			for i, s := range tc.steps {
+				last = Decode([]byte(s.key), s.value, 0, int64(i), time.Unix(int64(i), 0))
+				if got, msg := g.Apply(last); got != s.outcome {
+					t.Fatalf("step %d: outcome %s (%s), want %s", i, got, msg, s.outcome)
+				}
+			}
+			c := g.Keeper(last)
+			if tc.want == "" {
+				if c != nil {
+					t.Fatalf("keeper %+v for a key holding nothing", c)
+				}
+				return
+			}
+			if c == nil {
+				t.Fatal("no keeper")
+			}
+			v, err := c.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := Decode([]byte(c.RecordKey()), v, 0, 100, time.Unix(100, 0))
+			before := g.Versions()
+			if got, msg := g.Apply(rec); got != contract.ControlOK || (c.Kind() == rule.KindRule && msg != Unchanged) {
+				t.Fatalf("the keeper folds as %s (%s), want ok, unchanged", got, msg)
+			}
+			if after := g.Versions(); !slices.Equal(before, after) {
+				t.Errorf("the keeper changed the active versions")
+			}
+			compacted := Fold([]Record{rec})
+			if c.Kind() != rule.KindRule {
+				if ds := compacted.Destinations(); len(ds) != 1 || ds[0].URL != "https://example.com/hook" {
+					t.Errorf("the keeper alone folds to destinations %+v", ds)
+				}
+				return
+			}
+			vs := compacted.Versions()
+			if len(vs) != 1 || fmt.Sprintf("%s@%d:%s", vs[0].Key, vs[0].Rule.Version, vs[0].Rule.When.Path) != tc.want ||
+				vs[0].Fingerprint != before[0].Fingerprint {
+				t.Errorf("the keeper alone folds to %v, want %s with the same fingerprint", vs, tc.want)
+			}
+		})
+	}
+}

@@ -174,6 +174,23 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 	return nil
 }
 
+// Restore publishes c (a controls.Registry Keeper) on the controls topic without
+// waiting. Failures are logged and counted.
+func (r *ControlReader) Restore(c *rule.Control) {
+	val, err := c.Marshal()
+	if err != nil {
+		r.cfg.Logger.Error("encoding the control that keeps a key's rule", "key", c.RecordKey(), "err", err)
+		return
+	}
+	rec := &kgo.Record{Topic: r.cfg.Topics.Controls, Key: []byte(c.RecordKey()), Value: val}
+	r.cl.Produce(context.Background(), rec, func(rec *kgo.Record, err error) {
+		if err != nil {
+			r.cfg.Metrics.ProduceErrors.WithLabelValues(rec.Topic).Inc()
+			r.cfg.Logger.Error("publishing the control that keeps a key's rule failed: compaction may drop the key's rule", "key", string(rec.Key), "err", err)
+		}
+	})
+}
+
 // Report publishes st on the control-status topic without waiting. Failures are
 // logged and counted.
 func (r *ControlReader) Report(st contract.ControlStatus) {

@@ -60,8 +60,11 @@ type Daemon struct {
 	state, restoreFrom *stateStore
 	consumer           atomic.Pointer[ingest.EventConsumer]
 
-	// loaded is only touched by the controls goroutine.
+	// loaded and unkept are only touched by the controls goroutine. unkept are, by
+	// record key, the controls not applied that the replay at start left the newest
+	// of their key (see keep).
 	loaded      bool
+	unkept      map[string]controls.Record
 	rulesLoaded chan struct{}
 	consuming   atomic.Bool
 

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
@@ -319,9 +320,13 @@ func TestRuleUpdateReplacesVersion(t *testing.T) {
 	if alerts[0].Version != 1 || alerts[1].Version != 2 || alerts[1].Offset != recs[2].Offset || alerts[0].AlertID == alerts[1].AlertID {
 		t.Errorf("alerts = %+v, want one per version, v2's at offset %d", alerts, recs[2].Offset)
 	}
-	sts := livetest.Statuses(t, b.Consume(t, "controls.status", 3, wait))
-	if len(sts) != 3 || sts[0].Status != "ok" || sts[1].Status != "ok" || sts[2].Status != "stale" || sts[2].Version != 1 {
-		t.Fatalf("statuses = %+v, want ok, ok, stale", sts)
+	// The daemon writes the active version back after the stale one, so that
+	// compaction keeps it (TestCompactionKeepsActiveRules): it folds as unchanged.
+	livetest.WaitTopicRecords(t, b, "controls.status", 4, wait)
+	sts := livetest.Statuses(t, b.Consume(t, "controls.status", 4, wait))
+	if len(sts) != 4 || sts[0].Status != "ok" || sts[1].Status != "ok" || sts[2].Status != "stale" || sts[2].Version != 1 ||
+		sts[3].Status != "ok" || sts[3].Version != 2 || sts[3].Message != controls.Unchanged {
+		t.Fatalf("statuses = %+v, want ok, ok, stale, and ok for version 2 unchanged", sts)
 	}
 	if v, _ := d.Count(v1.Key(), "c-1"); v.Version != 2 {
 		t.Errorf("stale upsert replaced the rule: version %d", v.Version)

@@ -36,6 +36,7 @@ func (d *Daemon) applyControls(recs []controls.Record) {
 func (d *Daemon) applyControl(cr controls.Record) bool {
 	status, msg := d.rules.Apply(cr)
 	d.controls.Report(cr.Status(status, msg, time.Now()))
+	d.keep(cr, status)
 	switch {
 	case status == contract.ControlOK && !d.loaded: // replaying the topic at start: one line at the end
 		d.log.Debug("control applied", "key", cr.Key, "op", cr.Control.Op, "offset", cr.Offset)
@@ -44,11 +45,44 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 	default:
 		d.log.Warn("control not applied", "key", cr.Key, "offset", cr.Offset, "status", status, "reason", msg)
 	}
-	return status == contract.ControlOK
+	return status == contract.ControlOK && msg != controls.Unchanged
+}
+
+// keep writes the Keeper of a control not applied, so that compaction keeps what its
+// key holds (controls.Registry.Keeper). While the topic is replayed at start, a record
+// not applied may be followed by one that is: only those still the newest of their key
+// once the replay ends are kept (onRulesLoaded).
+func (d *Daemon) keep(cr controls.Record, status string) {
+	applied := status == contract.ControlOK || status == contract.ControlNotFound
+	if !d.loaded {
+		if applied {
+			delete(d.unkept, cr.Key)
+		} else {
+			if d.unkept == nil {
+				d.unkept = map[string]controls.Record{}
+			}
+			d.unkept[cr.Key] = cr
+		}
+		return
+	}
+	if !applied {
+		d.writeKeeper(cr)
+	}
+}
+
+func (d *Daemon) writeKeeper(cr controls.Record) {
+	if c := d.rules.Keeper(cr); c != nil {
+		d.log.Warn("restoring what a key holds after a control not applied, so that compaction keeps it", "key", cr.Key, "offset", cr.Offset)
+		d.controls.Restore(c)
+	}
 }
 
 func (d *Daemon) onRulesLoaded() {
 	d.loaded = true
+	for _, cr := range d.unkept {
+		d.writeKeeper(cr)
+	}
+	d.unkept = nil
 	d.publishRules(nil)
 	d.log.Info("rules loaded", "active", d.rules.Len())
 	close(d.rulesLoaded)

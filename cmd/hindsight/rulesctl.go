@@ -231,6 +231,8 @@ func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) 
 		case st.Status != contract.ControlOK:
 			fmt.Fprintf(cfg.Out, "%-10s %s: %s\n", st.Status, k, st.Message)
 			failed = append(failed, k+": "+st.Status)
+		case st.Message == controls.Unchanged:
+			fmt.Fprintf(cfg.Out, "unchanged  %s\n", k)
 		default:
 			fmt.Fprintf(cfg.Out, "applied    %s\n", k)
 		}
