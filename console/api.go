@@ -86,12 +86,14 @@ type Progress struct {
 type RulesResponse struct {
 	Rules   []RuleRow                  `json:"rules"`
 	Invalid []contract.RejectedControl `json:"invalid"`
+	// InvalidDropped is contract.RuleList.InvalidDropped.
+	InvalidDropped int64 `json:"invalid_dropped,omitempty"`
 }
 
 func (c *Console) rules() RulesResponse {
 	rs := c.cfg.Backend.Rules()
 	counts := c.cfg.Backend.Counts(c.cfg.TopCustomers)
-	out := RulesResponse{Rules: make([]RuleRow, 0, len(rs.Rules)), Invalid: rs.Invalid}
+	out := RulesResponse{Rules: make([]RuleRow, 0, len(rs.Rules)), Invalid: rs.Invalid, InvalidDropped: rs.InvalidDropped}
 	if out.Invalid == nil {
 		out.Invalid = []contract.RejectedControl{}
 	}

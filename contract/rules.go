@@ -12,6 +12,9 @@ import (
 type RuleList struct {
 	Rules   []RuleView        `json:"rules"`
 	Invalid []RejectedControl `json:"invalid"`
+	// InvalidDropped counts the rejected controls older than those in Invalid, which
+	// the limit max_rejected_controls dropped.
+	InvalidDropped int64 `json:"invalid_dropped,omitempty"`
 }
 
 // RuleView is one active rule version with its status.

@@ -10,7 +10,7 @@
 //   - A delete (or a tombstone) removes the active version of its key; deleting a key
 //     that has none is not_found and changes nothing.
 //   - An invalid record changes no rule; it is remembered as a rejected control (the
-//     newest MaxRejected of them) and, when its key names an active rule, as that rule's
+//     newest max_rejected_controls of them) and, when its key names an active rule, as that rule's
 //     last error.
 //   - Every record gets exactly one outcome (contract.Control*), which the daemon
 //     publishes as a contract.ControlStatus record; nothing is dropped silently.

@@ -14,8 +14,6 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// MaxRejected bounds the rejected controls a Registry remembers (the newest are kept).
-const MaxRejected = 100
 
 // Version is one active version of one rule. It never changes once made: a new version
 // of the rule is a new *Version, so whoever keys state by it (the live counters) starts
@@ -42,6 +40,8 @@ type Registry struct {
 	lastError map[rule.Key]string
 	seq       uint32
 	rejected  []contract.RejectedControl
+	// rejectedDropped counts rejected controls dropped past max_rejected_controls.
+	rejectedDropped int64
 	// dests and mutes are the destinations and mutes in force (notify.go).
 	dests map[rule.Key]*rule.Destination
 	mutes map[rule.Key]*rule.Mute
@@ -149,12 +149,23 @@ func (g *Registry) Keeper(rec Record) *rule.Control {
 	return nil
 }
 
-// remember adds a rejected control, keeping the newest MaxRejected. The caller holds g.mu.
+// remember adds a rejected control, keeping the newest max_rejected_controls
+// (rule.Limits.MaxRejectedControls). The caller holds g.mu.
 func (g *Registry) remember(rc contract.RejectedControl) {
 	g.rejected = append(g.rejected, rc)
-	if len(g.rejected) > MaxRejected {
-		g.rejected = slices.Delete(g.rejected, 0, len(g.rejected)-MaxRejected)
+	if limit := rule.CurrentLimits().MaxRejectedControls; len(g.rejected) > limit {
+		n := len(g.rejected) - limit
+		g.rejectedDropped += int64(n)
+		g.rejected = slices.Delete(g.rejected, 0, n)
 	}
+}
+
+// RejectedDropped is how many rejected controls were dropped from Rejected past
+// max_rejected_controls.
+func (g *Registry) RejectedDropped() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.rejectedDropped
 }
 
 // Len is the number of active rules.
@@ -212,7 +223,7 @@ func (g *Registry) Rejected() []contract.RejectedControl {
 
 // List is the fold as the HTTP API and `rules list --json` show it.
 func (g *Registry) List() contract.RuleList {
-	l := contract.RuleList{Rules: g.Rules(), Invalid: g.Rejected()}
+	l := contract.RuleList{Rules: g.Rules(), Invalid: g.Rejected(), InvalidDropped: g.RejectedDropped()}
 	if l.Invalid == nil {
 		l.Invalid = []contract.RejectedControl{}
 	}

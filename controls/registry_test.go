@@ -144,14 +144,20 @@ func TestRegistryVersionIdentity(t *testing.T) {
 	}
 }
 
+// TestRegistryBoundsRejected: past max_rejected_controls the oldest rejected controls
+// are dropped, and counted.
 func TestRegistryBoundsRejected(t *testing.T) {
 	g := NewRegistry()
-	for i := range MaxRejected + 7 {
+	limit := rule.CurrentLimits().MaxRejectedControls
+	for i := range limit + 7 {
 		g.Apply(Decode([]byte("*/x"), []byte("not json"), 0, int64(i), time.Time{}))
 	}
 	rej := g.Rejected()
-	if len(rej) != MaxRejected || rej[0].Offset != 7 || rej[len(rej)-1].Offset != MaxRejected+6 {
-		t.Fatalf("kept %d rejected, offsets %d..%d; want the newest %d", len(rej), rej[0].Offset, rej[len(rej)-1].Offset, MaxRejected)
+	if len(rej) != limit || rej[0].Offset != 7 || rej[len(rej)-1].Offset != int64(limit)+6 {
+		t.Fatalf("kept %d rejected, offsets %d..%d; want the newest %d", len(rej), rej[0].Offset, rej[len(rej)-1].Offset, limit)
+	}
+	if l := g.List(); g.RejectedDropped() != 7 || l.InvalidDropped != 7 {
+		t.Fatalf("dropped %d (list says %d), want 7", g.RejectedDropped(), l.InvalidDropped)
 	}
 	if !strings.Contains(rej[0].Error, "not a valid JSON control") {
 		t.Fatalf("error %q does not say what is wrong", rej[0].Error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // TestCompactionKeepsActiveRules: the controls topic is compacted, keeping the newest
@@ -84,5 +86,31 @@ func TestCompactionKeepsActiveRules(t *testing.T) {
 	want = []string{"*/a@2:$.a", "*/s@2:$.new", "*/z@2:$.z2"}
 	if got := active(); !slices.Equal(got, want) {
 		t.Errorf("after records not applied while running, and compaction: active %v, want %v", got, want)
+	}
+}
+
+// TestRejectedControlsBound: past --max-rejected-controls the oldest rejected controls
+// leave /v1/rules, counted there and in /metrics.
+func TestRejectedControlsBound(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := livetest.StartLive(t, b, nil)
+	limit := rule.CurrentLimits().MaxRejectedControls
+	var recs []*kgo.Record
+	for i := range limit + 5 {
+		recs = append(recs, &kgo.Record{Topic: "controls", Key: fmt.Appendf(nil, "*/bad-%d", i), Value: []byte("not json")})
+	}
+	livetest.ProduceSync(t, b, recs...)
+	livetest.WaitFor(t, 10*time.Second, "the rejected controls folded", func() bool { return d.RuleList().InvalidDropped == 5 })
+	if l := d.RuleList(); len(l.Invalid) != limit || l.Invalid[0].Key != "*/bad-5" {
+		t.Errorf("/v1/rules lists %d rejected controls from %s; want the newest %d, from */bad-5", len(l.Invalid), l.Invalid[0].Key, limit)
+	}
+	metrics := livetest.GetText(t, "http://"+d.HTTPAddr()+"/metrics")
+	for _, line := range []string{
+		fmt.Sprintf(`hindsight_limit{name="max_rejected_controls"} %d`, limit),
+		`hindsight_limit_reached_total{name="max_rejected_controls"} 5`,
+	} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("/metrics lacks %q", line)
+		}
 	}
 }

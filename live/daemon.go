@@ -63,10 +63,13 @@ type Daemon struct {
 	// loaded and unkept are only touched by the controls goroutine. unkept are, by
 	// record key, the controls not applied that the replay at start left the newest
 	// of their key (see keep).
-	loaded      bool
-	unkept      map[string]controls.Record
-	rulesLoaded chan struct{}
-	consuming   atomic.Bool
+	loaded bool
+	unkept map[string]controls.Record
+	// rejectedDropped is the registry's RejectedDropped as last counted in
+	// hindsight_limit_reached_total.
+	rejectedDropped int64
+	rulesLoaded     chan struct{}
+	consuming       atomic.Bool
 
 	partsMu sync.RWMutex
 	parts   map[int32]*partition

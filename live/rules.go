@@ -36,6 +36,10 @@ func (d *Daemon) applyControls(recs []controls.Record) {
 func (d *Daemon) applyControl(cr controls.Record) bool {
 	status, msg := d.rules.Apply(cr)
 	d.controls.Report(cr.Status(status, msg, time.Now()))
+	if n := d.rules.RejectedDropped(); n > d.rejectedDropped {
+		d.m.limits.Count(rule.LimitRejected).Add(float64(n - d.rejectedDropped))
+		d.rejectedDropped = n
+	}
 	d.keep(cr, status)
 	switch {
 	case status == contract.ControlOK && !d.loaded: // replaying the topic at start: one line at the end

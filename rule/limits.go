@@ -98,29 +98,34 @@ type Limits struct {
 	// beyond it is rejected. Every alert is checked against the mutes of its customer
 	// and the global ones. Default 10,000.
 	MaxMutes int
+	// MaxRejectedControls is how many rejected controls a fold of the controls topic
+	// remembers (max_rejected_controls), the newest, for /v1/rules and `rules list`;
+	// older ones are dropped, and counted (contract.RuleList.InvalidDropped). Default 100.
+	MaxRejectedControls int
 }
 
 // DefaultLimits are the limits in force unless SetLimits changes them. Do not modify
 // it; flags take their defaults from it.
 var DefaultLimits = Limits{
-	MaxInList:         1000,
-	MaxRegexBytes:     1 << 10,
-	MaxRegexProgram:   2048,
-	MaxConditions:     64,
-	MaxDepth:          16,
-	MaxPathBytes:      512,
-	MaxPathSegments:   32,
-	MaxRuleBytes:      64 << 10,
-	MaxJSONDepth:      64,
-	MaxLookback:       Duration(3650 * 24 * time.Hour),
-	MaxRulesFileBytes: 1 << 20,
-	MaxRules:          100_000,
-	MaxGroupBy:        4,
-	MaxWindowOverlap:  1440,
-	MaxContext:        8,
-	MaxNotify:         8,
-	MaxDestinations:   1000,
-	MaxMutes:          10_000,
+	MaxInList:           1000,
+	MaxRegexBytes:       1 << 10,
+	MaxRegexProgram:     2048,
+	MaxConditions:       64,
+	MaxDepth:            16,
+	MaxPathBytes:        512,
+	MaxPathSegments:     32,
+	MaxRuleBytes:        64 << 10,
+	MaxJSONDepth:        64,
+	MaxLookback:         Duration(3650 * 24 * time.Hour),
+	MaxRulesFileBytes:   1 << 20,
+	MaxRules:            100_000,
+	MaxGroupBy:          4,
+	MaxWindowOverlap:    1440,
+	MaxContext:          8,
+	MaxNotify:           8,
+	MaxDestinations:     1000,
+	MaxMutes:            10_000,
+	MaxRejectedControls: 100,
 }
 
 // MaxSafeInteger is the largest version and threshold a rule may have: 2^53, the largest
@@ -149,6 +154,7 @@ const (
 	LimitNotify        = "max_rule_notify"
 	LimitDestinations  = "max_destinations"
 	LimitMutes         = "max_mutes"
+	LimitRejected      = "max_rejected_controls"
 )
 
 // Each calls fn with every limit's name and value, in declaration order: counts and
@@ -173,6 +179,7 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitNotify, float64(l.MaxNotify))
 	fn(LimitDestinations, float64(l.MaxDestinations))
 	fn(LimitMutes, float64(l.MaxMutes))
+	fn(LimitRejected, float64(l.MaxRejectedControls))
 }
 
 // Validate reports limits that cannot work: a limit below one, a JSON depth that leaves
@@ -206,6 +213,7 @@ func (l Limits) Validate() error {
 	atLeast(LimitNotify, l.MaxNotify, 0)
 	atLeast(LimitDestinations, l.MaxDestinations, 1)
 	atLeast(LimitMutes, l.MaxMutes, 1)
+	atLeast(LimitRejected, l.MaxRejectedControls, 1)
 	if l.MaxJSONDepth > jsonpath.MaxDepth {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxDepth)", LimitJSONDepth, l.MaxJSONDepth, jsonpath.MaxDepth))
 	}

@@ -39,6 +39,7 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	f.IntVar(&l.MaxNotify, limitFlag(rule.LimitNotify), d.MaxNotify, "most destinations one rule's alert.notify names")
 	f.IntVar(&l.MaxDestinations, limitFlag(rule.LimitDestinations), d.MaxDestinations, "most destinations defined at once; an upsert of a new one beyond it is rejected")
 	f.IntVar(&l.MaxMutes, limitFlag(rule.LimitMutes), d.MaxMutes, "most mutes in force at once; an upsert of a new one beyond it is rejected")
+	f.IntVar(&l.MaxRejectedControls, limitFlag(rule.LimitRejected), d.MaxRejectedControls, "most rejected controls remembered for /v1/rules and rules list, the newest; older ones are dropped and counted")
 	f.IntVar(&l.MaxWindowOverlap, limitFlag(rule.LimitWindowOverlap), d.MaxWindowOverlap, "most windows one event falls in (window size / every)")
 }
 
