@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
@@ -133,5 +135,47 @@ func TestStageResolveAfterItsFiring(t *testing.T) {
 	defer mu.Unlock()
 	if open["inc1"] || !slices.Equal(events, []string{"trigger", "resolve"}) {
 		t.Errorf("incident inc1 open: %v; the receiver accepted %v, in that order", open["inc1"], events)
+	}
+}
+
+// TestStageStopsDeletedDestinationsWorkers: a deleted destination's queue and workers
+// go once its queue is empty, rather than live as long as the stage while destinations
+// come and go; one defined again gets new ones.
+func TestStageStopsDeletedDestinationsWorkers(t *testing.T) {
+	b := startBroker(t)
+	hook := newSink(t, ok200)
+	ops := rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"})
+	livetest.ProduceSync(t, b, controlRecords(t, ops)...)
+	reg := prometheus.NewRegistry()
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-reap-test", Registerer: reg,
+		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	queues := func() float64 { return promtest.Sum(t, reg, "hindsight_notify_destination_queues") }
+	deliver := func(id string) {
+		t.Helper()
+		v, _ := json.Marshal(alertFor(id, "c-1", []string{"ops"}))
+		livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+		livetest.WaitFor(t, 10*time.Second, id+" delivered", func() bool { return slices.Contains(hook.delivered(), id+":firing") })
+	}
+	deliver("a0")
+	if n := queues(); n != 1 {
+		t.Fatalf("%v destination queues after a delivery, want 1", n)
+	}
+	livetest.ProduceSync(t, b, controlRecords(t, rule.DeleteOf(rule.KindDestination, rule.Key{Scope: "*", ID: "ops"}))...)
+	livetest.WaitFor(t, 10*time.Second, "the deleted destination's queue stopped", func() bool { return queues() == 0 })
+	livetest.ProduceSync(t, b, controlRecords(t, ops)...)
+	livetest.WaitFor(t, 10*time.Second, "the destination defined again", func() bool {
+		_, ok := st.Registry().Destination("c-1", "ops")
+		return ok
+	})
+	deliver("a1")
+	if n := queues(); n != 1 {
+		t.Errorf("%v destination queues once it is defined again, want 1", n)
 	}
 }

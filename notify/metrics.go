@@ -13,6 +13,7 @@ type stageMetrics struct {
 	deliveries        *prometheus.CounterVec // by destination, outcome
 	attempts          *prometheus.CounterVec
 	queued            *prometheus.GaugeVec
+	queues            prometheus.Gauge
 	queueFull         *prometheus.CounterVec
 	latency           prometheus.Histogram
 	limits            *limitmetric.Limits
@@ -42,13 +43,15 @@ func newStageMetrics(cfg Config) *stageMetrics {
 			Help: "HTTP requests made, retries included, by destination."}, []string{"destination"}),
 		queued: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hindsight_notify_queued",
 			Help: "Deliveries waiting in a destination's queue."}, []string{"destination"}),
+		queues: prometheus.NewGauge(prometheus.GaugeOpts{Name: "hindsight_notify_destination_queues",
+			Help: "Destinations with a queue and workers: those delivered to since they were defined; a deleted one's go once its queue is empty."}),
 		queueFull: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_queue_full_total",
 			Help: "Deliveries recorded undelivered because their destination's queue was full (--notify-queue-size)."}, []string{"destination"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hindsight_notify_delivery_seconds",
 			Help: "Time from a delivery's first attempt to its 2xx answer.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18)}),
 		limits: cfg.Limits,
 	}
-	cols := []prometheus.Collector{m.alerts, m.skipped, m.undeliveredErrors, m.deliveries, m.attempts, m.queued, m.queueFull, m.latency}
+	cols := []prometheus.Collector{m.alerts, m.skipped, m.undeliveredErrors, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency}
 	if m.limits == nil {
 		m.limits = limitmetric.New()
 		cols = append(cols, m.limits.Collectors()...)

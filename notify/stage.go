@@ -249,6 +249,7 @@ func (s *Stage) consume(ctx context.Context) error {
 				return
 			case <-t.C:
 				s.commit(ctx, nil)
+				s.reapQueues()
 			}
 		}
 	}()
@@ -361,18 +362,26 @@ type job struct {
 // enqueue puts j on its destination's queue, or records it undelivered when the queue
 // is full.
 func (s *Stage) enqueue(ctx context.Context, j *job) {
-	q := s.queue(j.dest)
 	j.over = make(chan struct{})
+	// Under s.mu, so that reapQueues never stops a queue's workers as a job goes in.
+	s.mu.Lock()
+	q := s.queueLocked(j.dest)
 	q.mu.Lock()
 	if prev := q.last[j.alert.AlertID]; prev != nil {
 		j.after = prev.over
 	}
 	q.last[j.alert.AlertID] = j
 	q.mu.Unlock()
+	queued := false
 	select {
 	case q.ch <- j:
-		s.m.queued.WithLabelValues(j.name).Inc()
+		queued = true
 	default:
+	}
+	s.mu.Unlock()
+	if queued {
+		s.m.queued.WithLabelValues(j.name).Inc()
+	} else {
 		q.finished(j)
 		s.m.queueFull.WithLabelValues(j.name).Inc()
 		s.m.limits.Reached(LimitQueueSize)
@@ -383,6 +392,8 @@ func (s *Stage) enqueue(ctx context.Context, j *job) {
 // destQueue is one destination's queue and workers.
 type destQueue struct {
 	ch chan *job
+	// stop ends the workers once the destination is deleted and the queue empty.
+	stop context.CancelFunc
 	mu sync.Mutex
 	// last is, by alert id, the newest job queued that is not over.
 	last map[string]*job
@@ -398,21 +409,23 @@ func (q *destQueue) finished(j *job) {
 	close(j.over)
 }
 
-// queue returns d's queue, starting its workers the first time.
-func (s *Stage) queue(d *rule.Destination) *destQueue {
+// queueLocked returns d's queue, starting its workers the first time. s.mu is held.
+func (s *Stage) queueLocked(d *rule.Destination) *destQueue {
 	k := rule.Key{Scope: d.Scope, ID: d.Name}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if q := s.queues[k]; q != nil {
 		return q
 	}
-	q := &destQueue{ch: make(chan *job, s.cfg.QueueSize), last: map[string]*job{}}
+	qctx, stop := context.WithCancel(s.gctx)
+	q := &destQueue{ch: make(chan *job, s.cfg.QueueSize), stop: stop, last: map[string]*job{}}
 	s.queues[k] = q
+	s.m.queues.Set(float64(len(s.queues)))
 	for range s.cfg.Concurrency {
 		s.g.Go(func() error {
 			for {
+				// A job taken is delivered (under gctx) even if the queue is stopped
+				// meanwhile: stopping waits for an empty queue, not for idle workers.
 				select {
-				case <-s.gctx.Done():
+				case <-qctx.Done():
 					return nil
 				case j := <-q.ch:
 					s.m.queued.WithLabelValues(j.name).Dec()
@@ -433,6 +446,26 @@ func (s *Stage) queue(d *rule.Destination) *destQueue {
 		})
 	}
 	return q
+}
+
+// reapQueues stops the workers of deleted destinations whose queues are empty:
+// destinations come and go, and each queue's workers would otherwise live as long as
+// the stage. A job of such a destination still in hand is delivered as it would be
+// (deliver finds the destination gone and gives up on it).
+func (s *Stage) reapQueues() {
+	defined := map[rule.Key]bool{}
+	for _, d := range s.reg.Destinations() {
+		defined[rule.Key{Scope: d.Scope, ID: d.Name}] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, q := range s.queues {
+		if !defined[k] && len(q.ch) == 0 {
+			q.stop()
+			delete(s.queues, k)
+		}
+	}
+	s.m.queues.Set(float64(len(s.queues)))
 }
 
 // deliver sends j, then records the outcome.
