@@ -3,7 +3,6 @@ package notify_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
@@ -25,20 +24,8 @@ import (
 func TestStageQueueFull(t *testing.T) {
 	b := startBroker(t)
 	release := make(chan struct{})
-	hold := newSink(t, func(_ int, _ http.ResponseWriter, r *http.Request) bool {
-		select {
-		case <-release:
-			return true
-		case <-r.Context().Done():
-			return false
-		}
-	})
-	ctl := rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"})
-	v, err := ctl.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	livetest.ProduceSync(t, b, &kgo.Record{Topic: "controls", Key: []byte(ctl.RecordKey()), Value: v})
+	hold := newSink(t, holdUntil(release))
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"}))...)
 
 	const queueSize = 2
 	reg := prometheus.NewRegistry()

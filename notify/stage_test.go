@@ -140,15 +140,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 		rule.UpsertDestination(&rule.Destination{Scope: "c-2", Name: "ok", Type: rule.DestWebhook, URL: sinks["hang"].srv.URL + "/c2"}),
 		rule.UpsertMute(&rule.Mute{Scope: "c-3", ID: "quiet", Rule: "*", Reason: "maintenance", By: "test"}),
 	)
-	var crecs []*kgo.Record
-	for _, c := range ctrls {
-		v, err := c.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		crecs = append(crecs, &kgo.Record{Topic: "controls", Key: []byte(c.RecordKey()), Value: v})
-	}
-	livetest.ProduceSync(t, b, crecs...)
+	livetest.ProduceSync(t, b, controlRecords(t, ctrls...)...)
 
 	// Alerts: ten of c-1 to ok and one failing destination each, plus c-2's (its own
 	// hanging "ok"), one muted by record, one muted by c-3's mute, one naming a
