@@ -404,26 +404,7 @@ type ValidateResponse struct {
 
 func (c *Console) readDraft(w http.ResponseWriter, r *http.Request) (DraftRequest, bool) {
 	var req DraftRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxBodyBytes))
-	var tooLarge *http.MaxBytesError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &tooLarge):
-		// Not counted here: the daemon's own cap, the same size, counts it as it cuts.
-		httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes (--http-max-body-bytes)", tooLarge.Limit))
-		return req, false
-	case errors.As(err, &netErr) && netErr.Timeout():
-		c.reached(LimitReadTimeout)
-		httpjson.Error(w, http.StatusRequestTimeout, "the request body did not arrive in time (--http-read-timeout)")
-		return req, false
-	case err != nil:
-		httpjson.Error(w, http.StatusBadRequest, "reading the request body: "+err.Error())
-		return req, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		httpjson.Error(w, http.StatusBadRequest, `request body is not {"rule": {…}}: `+err.Error())
+	if !c.readJSON(w, r, &req, `request body is not {"rule": {…}}`) {
 		return req, false
 	}
 	if len(req.Rule) == 0 || string(req.Rule) == "null" {
@@ -456,6 +437,39 @@ func (c *Console) handleValidate(w http.ResponseWriter, r *http.Request) {
 	}
 	_, resp := parseDraft(req.Rule)
 	httpjson.Write(w, http.StatusOK, resp)
+}
+
+// readJSON reads r's body, at most --http-max-body-bytes, into v: one JSON value,
+// without unknown fields. Otherwise it answers (413 over the cap, 408 past the read
+// timeout, 400 with what, for anything else) and is false.
+func (c *Console) readJSON(w http.ResponseWriter, r *http.Request, v any, what string) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		// Not counted here: the daemon's own cap, the same size, counts it as it cuts.
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes (--http-max-body-bytes)", tooLarge.Limit))
+		return false
+	case errors.As(err, &netErr) && netErr.Timeout():
+		c.reached(LimitReadTimeout)
+		httpjson.Error(w, http.StatusRequestTimeout, "the request body did not arrive in time (--http-read-timeout)")
+		return false
+	case err != nil:
+		httpjson.Error(w, http.StatusBadRequest, "reading the request body: "+err.Error())
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, what+": "+err.Error())
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		httpjson.Error(w, http.StatusBadRequest, what+": more follows the JSON value")
+		return false
+	}
+	return true
 }
 
 // readDraftRule reads a request for a draft that need not be named (a preview, a

@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -64,10 +63,7 @@ func (c *Console) handleMutes(w http.ResponseWriter, _ *http.Request) {
 // handleAddMute publishes a mute control and answers as a save does.
 func (c *Console) handleAddMute(w http.ResponseWriter, r *http.Request) {
 	var req MuteRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("the body is not a mute: %v", err))
+	if !c.readJSON(w, r, &req, "the body is not a mute") {
 		return
 	}
 	m := req.Mute
