@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -15,15 +16,16 @@ import (
 )
 
 // alertFeed follows the alerts topic and fans the alerts out to streams. It keeps the
-// most recent ones, deduplicated by alert_id, in a ring. Following starts at the first
-// subscriber or listing and ends at close.
+// most recent ones, deduplicated by alert_id, in a ring ordered by the records' times:
+// the topic's partitions arrive in no order of their own. Following starts at the
+// first subscriber or listing and ends at close.
 type alertFeed struct {
 	size  int
 	log   *slog.Logger
 	kafka func() (ingest.KafkaConfig, ingest.Topics)
 
 	mu      sync.Mutex
-	ring    []contract.Alert // oldest first, at most size
+	ring    []ringAlert // oldest first, at most size
 	ids     map[string]bool
 	subs    map[chan contract.Alert]struct{}
 	started bool
@@ -31,6 +33,33 @@ type alertFeed struct {
 	lastErr string
 	cancel  context.CancelFunc
 	done    chan struct{}
+}
+
+// ringAlert is an alert with where its record sits in time and in the topic.
+type ringAlert struct {
+	a         contract.Alert
+	at        time.Time
+	partition int32
+	offset    int64
+}
+
+func (x ringAlert) compare(y ringAlert) int {
+	if c := x.at.Compare(y.at); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(x.partition, y.partition); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.offset, y.offset)
+}
+
+// alertsLocked are the ring's alerts, oldest first. f.mu is held.
+func (f *alertFeed) alertsLocked() []contract.Alert {
+	out := make([]contract.Alert, len(f.ring))
+	for i, x := range f.ring {
+		out[i] = x.a
+	}
+	return out
 }
 
 func newAlertFeed(size int, log *slog.Logger, kafka func() (ingest.KafkaConfig, ingest.Topics)) *alertFeed {
@@ -53,7 +82,7 @@ func (f *alertFeed) subscribe() (chan contract.Alert, []contract.Alert) {
 	}
 	f.startLocked()
 	f.subs[ch] = struct{}{}
-	return ch, slices.Clone(f.ring)
+	return ch, f.alertsLocked()
 }
 
 func (f *alertFeed) unsubscribe(ch chan contract.Alert) {
@@ -72,7 +101,7 @@ func (f *alertFeed) recent() ([]contract.Alert, string) {
 	if !f.closed {
 		f.startLocked()
 	}
-	return slices.Clone(f.ring), f.lastErr
+	return f.alertsLocked(), f.lastErr
 }
 
 func (f *alertFeed) startLocked() {
@@ -140,7 +169,7 @@ func (f *alertFeed) follow(ctx context.Context) {
 				f.log.Debug("skipping a record of the alerts topic that is not an alert", "partition", rec.Partition, "offset", rec.Offset)
 				return
 			}
-			f.add(a)
+			f.add(ringAlert{a: a, at: rec.Timestamp, partition: rec.Partition, offset: rec.Offset})
 		})
 	}
 }
@@ -154,18 +183,23 @@ func (f *alertFeed) setErr(msg string) {
 // add records a, unless an alert with its id and status is in the ring (a resolved
 // record shares its firing alert's id), and sends it to every subscriber; one that
 // cannot keep up is dropped (its stream ends).
-func (f *alertFeed) add(a contract.Alert) {
+func (f *alertFeed) add(x ringAlert) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastErr = ""
+	a := x.a
 	if f.closed || f.ids[a.AlertID+":"+a.Status] {
 		return
 	}
 	if len(f.ring) == f.size {
-		delete(f.ids, f.ring[0].AlertID+":"+f.ring[0].Status)
+		if x.compare(f.ring[0]) < 0 {
+			return // older than all the ring holds
+		}
+		delete(f.ids, f.ring[0].a.AlertID+":"+f.ring[0].a.Status)
 		f.ring = slices.Delete(f.ring, 0, 1)
 	}
-	f.ring = append(f.ring, a)
+	i, _ := slices.BinarySearchFunc(f.ring, x, ringAlert.compare)
+	f.ring = slices.Insert(f.ring, i, x)
 	f.ids[a.AlertID+":"+a.Status] = true
 	for ch := range f.subs {
 		select {

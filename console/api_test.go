@@ -14,11 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -647,4 +650,42 @@ func TestPageIsServedFromEmbeddedAssets(t *testing.T) {
 		var health map[string]any
 		return livetest.GetJSON(t, d.url("/healthz"), &health) == 200 && health["status"] == "ok"
 	})
+}
+
+// TestAlertsNewestFirstAcrossPartitions: GET /v1/console/alerts is "the recent
+// alerts, newest first" (console/API.md). With an alerts topic of two partitions and
+// alerts a1..a4 produced one after the other, alternating partitions, it must list
+// a4, a3, a2, a1. The feed listed them in the order their partitions were fetched.
+func TestAlertsNewestFirstAcrossPartitions(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	adm := kadm.NewClient(b.Client(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := adm.CreateTopic(ctx, 2, 1, nil, "alerts2"); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 1; i <= 4; i++ {
+		at := base.Add(time.Duration(i) * time.Minute)
+		v := fmt.Sprintf(`{"alert_id":"a%d","status":"firing","rule_id":"r","scope":"*","version":1,"customer":"c","count":1,"threshold":1,"partition":0,"offset":%d,"event_time":%q,"source":"live"}`,
+			i, i, at.Format(time.RFC3339))
+		livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts2", Partition: int32(i % 2), Value: []byte(v), Timestamp: at})
+	}
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+		c.Topics.Alerts = "alerts2"
+		c.NoNotify = true
+	})
+	url := "http://" + d.HTTPAddr() + "/v1/console/alerts"
+	var got console.AlertsResponse
+	livetest.WaitFor(t, 10*time.Second, "4 alerts", func() bool {
+		call(t, "GET", url, "", nil, &got)
+		return len(got.Alerts) == 4
+	})
+	var ids []string
+	for _, a := range got.Alerts {
+		ids = append(ids, a.AlertID)
+	}
+	if fmt.Sprint(ids) != "[a4 a3 a2 a1]" {
+		t.Errorf("alerts listed %v, want newest first [a4 a3 a2 a1]", ids)
+	}
 }
