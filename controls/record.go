@@ -20,6 +20,32 @@ type Record struct {
 	// Err says why the record is not a valid control; it matches rule.ErrInvalid and is
 	// often a *rule.ValidationError with positioned problems.
 	Err error
+	// Keeps is set on a Keeper (Registry.Keeper): the upsert that made the version it
+	// keeps, whose identity the version keeps once compaction has removed that upsert.
+	Keeps *Origin
+}
+
+// Origin is where a rule version was made: the offset and time of its upsert, which
+// with its fingerprint identify it (snapshots name versions so).
+type Origin struct {
+	Offset int64
+	Time   time.Time
+}
+
+// HeaderKeeps is the header of a Keeper's record that carries its Origin.
+const HeaderKeeps = "hindsight.keeps"
+
+// String is o as HeaderKeeps carries it: the offset and the Unix time in
+// milliseconds, "OFFSET@MILLIS".
+func (o Origin) String() string { return fmt.Sprintf("%d@%d", o.Offset, o.Time.UnixMilli()) }
+
+// ParseOrigin reads an Origin as String writes it.
+func ParseOrigin(s string) (Origin, bool) {
+	var off, ms int64
+	if n, err := fmt.Sscanf(s, "%d@%d", &off, &ms); err != nil || n != 2 || off < 0 {
+		return Origin{}, false
+	}
+	return Origin{Offset: off, Time: time.UnixMilli(ms).UTC()}, true
 }
 
 // Decode decodes and validates one controls record. A record with no value (a

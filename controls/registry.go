@@ -100,7 +100,12 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 		}
 		g.seq++
 		c.Rule.Seq = g.seq
-		g.active[k] = &Version{Rule: c.Rule, Key: k, ControlOffset: rec.Offset, Fingerprint: Fingerprint(c.Rule), Seq: g.seq, UpdatedAt: rec.Time.UTC()}
+		v := &Version{Rule: c.Rule, Key: k, ControlOffset: rec.Offset, Fingerprint: Fingerprint(c.Rule), Seq: g.seq, UpdatedAt: rec.Time.UTC()}
+		if o := rec.Keeps; o != nil && cur == nil {
+			// A Keeper whose upsert compaction removed: the version it keeps, as it was.
+			v.ControlOffset, v.UpdatedAt = o.Offset, o.Time
+		}
+		g.active[k] = v
 		delete(g.lastError, k)
 	case rule.OpDelete:
 		if cur == nil {
@@ -119,34 +124,35 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 const Unchanged = "the active version itself: nothing changed"
 
 // Keeper is the control that restores what rec's key holds, for a record Apply did
-// not apply (invalid or stale); nil when the key holds nothing. The controls topic is
+// not apply (invalid or stale), and for a rule the Origin of its version, which the
+// Keeper's record must carry (HeaderKeeps); nil when the key holds nothing. The controls topic is
 // compacted, which keeps the newest record of each key alone: left the newest, a
 // record not applied would have compaction delete the upsert that made the key's rule
 // (or destination, or mute) what it is, and the next fold of the topic, a restart's,
 // would find it gone or older. Written after rec, the keeper is the newest again, and
 // folds as Unchanged.
-func (g *Registry) Keeper(rec Record) *rule.Control {
+func (g *Registry) Keeper(rec Record) (*rule.Control, *Origin) {
 	kind, k, err := rule.SplitRecordKey(rec.Key)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch kind {
 	case rule.KindRule:
 		if v := g.active[k]; v != nil {
-			return rule.Upsert(v.Rule)
+			return rule.Upsert(v.Rule), &Origin{Offset: v.ControlOffset, Time: v.UpdatedAt}
 		}
 	case rule.KindDestination:
 		if d := g.dests[k]; d != nil {
-			return rule.UpsertDestination(d)
+			return rule.UpsertDestination(d), nil
 		}
 	case rule.KindMute:
 		if m := g.mutes[k]; m != nil {
-			return rule.UpsertMute(m)
+			return rule.UpsertMute(m), nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // remember adds a rejected control, keeping the newest max_rejected_controls

@@ -210,7 +210,7 @@ func TestRegistryKeeper(t *testing.T) {
 					t.Fatalf("step %d: outcome %s (%s), want %s", i, got, msg, s.outcome)
 				}
 			}
-			c := g.Keeper(last)
+			c, keeps := g.Keeper(last)
 			if tc.want == "" {
 				if c != nil {
 					t.Fatalf("keeper %+v for a key holding nothing", c)
@@ -225,6 +225,13 @@ func TestRegistryKeeper(t *testing.T) {
 				t.Fatal(err)
 			}
 			rec := Decode([]byte(c.RecordKey()), v, 0, 100, time.Unix(100, 0))
+			if keeps != nil {
+				o, ok := ParseOrigin(keeps.String()) // as the reader decodes HeaderKeeps
+				if !ok {
+					t.Fatalf("origin %q does not parse", keeps)
+				}
+				rec.Keeps = &o
+			}
 			before := g.Versions()
 			if got, msg := g.Apply(rec); got != contract.ControlOK || (c.Kind() == rule.KindRule && msg != Unchanged) {
 				t.Fatalf("the keeper folds as %s (%s), want ok, unchanged", got, msg)
@@ -241,8 +248,8 @@ func TestRegistryKeeper(t *testing.T) {
 			}
 			vs := compacted.Versions()
 			if len(vs) != 1 || fmt.Sprintf("%s@%d:%s", vs[0].Key, vs[0].Rule.Version, vs[0].Rule.When.Path) != tc.want ||
-				vs[0].Fingerprint != before[0].Fingerprint {
-				t.Errorf("the keeper alone folds to %v, want %s with the same fingerprint", vs, tc.want)
+				vs[0].Fingerprint != before[0].Fingerprint || vs[0].ControlOffset != before[0].ControlOffset || !vs[0].UpdatedAt.Equal(before[0].UpdatedAt) {
+				t.Errorf("the keeper alone folds to %+v, want %s with the identity of %+v (offset, fingerprint, time)", vs[0], tc.want, before[0])
 			}
 		})
 	}

@@ -163,7 +163,13 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 				delete(behind, rec.Partition)
 			}
 			if !rec.Attrs.IsControl() {
-				batch = append(batch, controls.Decode(rec.Key, rec.Value, rec.Partition, rec.Offset, rec.Timestamp))
+				cr := controls.Decode(rec.Key, rec.Value, rec.Partition, rec.Offset, rec.Timestamp)
+				for _, h := range rec.Headers {
+					if o, ok := controls.ParseOrigin(string(h.Value)); ok && h.Key == controls.HeaderKeeps {
+						cr.Keeps = &o
+					}
+				}
+				batch = append(batch, cr)
 			}
 		})
 		if len(batch) > 0 {
@@ -176,13 +182,16 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 
 // Restore publishes c (a controls.Registry Keeper) on the controls topic without
 // waiting. Failures are logged and counted.
-func (r *ControlReader) Restore(c *rule.Control) {
+func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin) {
 	val, err := c.Marshal()
 	if err != nil {
 		r.cfg.Logger.Error("encoding the control that keeps a key's rule", "key", c.RecordKey(), "err", err)
 		return
 	}
 	rec := &kgo.Record{Topic: r.cfg.Topics.Controls, Key: []byte(c.RecordKey()), Value: val}
+	if keeps != nil {
+		rec.Headers = []kgo.RecordHeader{{Key: controls.HeaderKeeps, Value: []byte(keeps.String())}}
+	}
 	r.cl.Produce(context.Background(), rec, func(rec *kgo.Record, err error) {
 		if err != nil {
 			r.cfg.Metrics.ProduceErrors.WithLabelValues(rec.Topic).Inc()

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -112,5 +113,91 @@ func TestRejectedControlsBound(t *testing.T) {
 		if !strings.Contains(metrics, line) {
 			t.Errorf("/metrics lacks %q", line)
 		}
+	}
+}
+
+// TestRestartAfterCompactionKeepsState: a control not applied under a rule's key
+// (here an invalid upsert) makes the daemon write the key's Keeper, the upsert of the
+// active version. Compaction then keeps only the Keeper, so the next start folds the
+// version from it; snapshots name versions by their upsert's offset and fingerprint,
+// so the Keeper carries that offset (controls.HeaderKeeps) and the restart restores
+// the rule's counts, raising no alert again. Without it, the state of a rule that never
+// changed was dropped.
+func TestRestartAfterCompactionKeepsState(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		backfill bool
+	}{{"no-backfill", false}, {"backfill", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+			adm := kadm.NewClient(b.Client(t))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: kadm.StringPtr("compact")}}, "controls")
+			if err == nil {
+				_, err = resp.On("controls", nil)
+			}
+			if err != nil {
+				t.Fatalf("setting cleanup.policy=compact on controls: %v", err)
+			}
+			state := "file://" + t.TempDir()
+			cfg := func(c *live.Config) {
+				c.Group, c.StateURL = "compaction-restore", state
+				c.SnapshotInterval = 100 * time.Millisecond
+				c.NoBackfill = !tc.backfill
+			}
+			r := livetest.ParseRule(t, `{"id":"dl","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":3}`)
+
+			d, stop := livetest.StartLive(t, b, cfg)
+			livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+			waitRule(t, d, r.Key(), 1)
+			before, _ := d.Registry().Version(r.Key())
+			livetest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-1", downloaded), ev("c-1", downloaded), ev("c-1", downloaded), ev("c-1", downloaded))
+			waitSeen(t, d, 5)
+			if got := count(t, d, r.Key(), "c-1"); got != 5 {
+				t.Fatalf("count before restart = %d, want 5", got)
+			}
+			livetest.WaitTopicRecords(t, b, "alerts", 1, wait)
+			// A bad control for the key: not applied, so the daemon writes the Keeper.
+			livetest.ProduceSync(t, b, &kgo.Record{Topic: "controls", Key: []byte("*/dl"),
+				Value: []byte(`{"op":"upsert","rule":{"id":"dl","scope":"*","version":2,"threshold":3,"when":{"path":"$.a["}}}`)})
+			livetest.WaitTopicRecords(t, b, "controls", 3, wait) // upsert, bad control, Keeper
+			// Another rule, so that the Keeper is not the log's last batch (which
+			// compaction never cleans).
+			other := livetest.ParseRule(t, `{"id":"other","scope":"*","when":{"path":"$.nope"},"threshold":1}`)
+			livetest.ProduceSync(t, b, livetest.Upsert(t, other))
+			waitRule(t, d, other.Key(), 1)
+			stop()
+			if err := d.Wait(); err != nil {
+				t.Fatalf("shutdown: %v", err)
+			}
+
+			b.Cluster.Compact()
+
+			d2, _ := livetest.StartLive(t, b, cfg)
+			waitRule(t, d2, r.Key(), 1)
+			after, _ := d2.Registry().Version(r.Key())
+			t.Logf("rule %s version 1: control offset %d before the restart, %d after; same fingerprint: %v",
+				r.Key(), before.ControlOffset, after.ControlOffset, before.Fingerprint == after.Fingerprint)
+			livetest.WaitFor(t, wait, "the partition restored", func() bool {
+				st := d2.State()
+				return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
+			})
+			if tc.backfill {
+				livetest.WaitFor(t, wait, "the rule live", func() bool {
+					vs := d2.Rules()
+					return len(vs) == 2 && vs[0].Status == "live" && vs[1].Status == "live"
+				})
+				time.Sleep(time.Second) // let any backfill alert reach the topic
+				if n := livetest.TopicRecords(t, b, "alerts"); n != 1 {
+					t.Errorf("alerts topic holds %d alerts after a clean restart, want the 1 raised before it", n)
+				}
+			}
+			if got := count(t, d2, r.Key(), "c-1"); got != 5 {
+				t.Errorf("count of an unchanged rule after a clean restart = %d, want 5 (restored from the shutdown snapshot)", got)
+			}
+			st := d2.State()
+			t.Logf("partition 0 restored from %s: %d counters (the snapshot holds 1)", st.Partitions[0].Restored.Key, st.Partitions[0].Restored.Counters)
+		})
 	}
 }

@@ -75,9 +75,9 @@ func (d *Daemon) keep(cr controls.Record, status string) {
 }
 
 func (d *Daemon) writeKeeper(cr controls.Record) {
-	if c := d.rules.Keeper(cr); c != nil {
+	if c, keeps := d.rules.Keeper(cr); c != nil {
 		d.log.Warn("restoring what a key holds after a control not applied, so that compaction keeps it", "key", cr.Key, "offset", cr.Offset)
-		d.controls.Restore(c)
+		d.controls.Restore(c, keeps)
 	}
 }
 
