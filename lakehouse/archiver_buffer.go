@@ -162,8 +162,8 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 	if st == nil {
 		return // revoked while the fetch was in flight
 	}
-	if ls := fp.LogStartOffset; st.next >= 0 && len(fp.Records) > 0 && ls > st.next && fp.Records[0].Offset > st.next {
-		a.deletedUnarchived(st, fp.Partition, min(fp.Records[0].Offset, ls))
+	if from, ls := st.unchargedFrom(), fp.LogStartOffset; st.next >= 0 && len(fp.Records) > 0 && ls > from && fp.Records[0].Offset > from {
+		a.deletedUnarchived(st, fp.Partition, from, min(fp.Records[0].Offset, ls))
 	}
 	for i, r := range fp.Records {
 		if st.next >= 0 && r.Offset < st.next {
@@ -235,18 +235,29 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 	}
 }
 
-// deletedUnarchived reports that the broker deleted partition p's records from st.next
+// unchargedFrom is the first offset from which deletions are still to be found: st.next,
+// or past the deleted ranges already waiting for the next file. Fetches of records that
+// open no file (all refused) leave st.next where it was; a range found once must not be
+// found again, or the file would lack it twice, which no manifest takes.
+func (st *partState) unchargedFrom() int64 {
+	if n := len(st.deleted); n > 0 && st.deleted[n-1].To+1 > st.next {
+		return st.deleted[n-1].To + 1
+	}
+	return st.next
+}
+
+// deletedUnarchived reports that the broker deleted partition p's records from from
 // up to to before the archiver read them: the log's start had passed them (the topic's
 // retention outran the archive), and the client went on from there. The file that
 // covers them says so in its manifest entry (FileEntry.Deleted). Offsets skipped for
 // other reasons (transaction markers, compaction) leave the log's start where it was,
 // so they are not counted.
-func (a *archiver) deletedUnarchived(st *partState, p int32, to int64) {
-	n := to - st.next
-	st.deleted = append(st.deleted, OffsetRange{From: st.next, To: to - 1})
+func (a *archiver) deletedUnarchived(st *partState, p int32, from, to int64) {
+	n := to - from
+	st.deleted = append(st.deleted, OffsetRange{From: from, To: to - 1})
 	a.met.deletedUnarchived.WithLabelValues(strconv.Itoa(int(p))).Add(float64(n))
 	a.log.Warn("records were deleted by the broker before they were archived: the lake has no rows for them (the archive fell behind the topic's retention)",
-		"topic", a.cfg.Topic, "partition", p, "from", st.next, "to", to-1, "records", n)
+		"topic", a.cfg.Topic, "partition", p, "from", from, "to", to-1, "records", n)
 }
 
 func (a *archiver) sealLocked(st *partState) {

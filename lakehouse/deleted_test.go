@@ -81,3 +81,70 @@ func deleteRecords(t *testing.T, cl *kgo.Client, at int64) {
 		t.Fatalf("deleting records: %v %v", err, resp.Error())
 	}
 }
+
+// TestDeletedThenRefusedFetches: Kafka's retention deleted records the lake
+// lacks, and the records at the new log start are ones live dead-letters (no row).
+// The deleted range must be charged once to the file that covers it, however many
+// fetches of refused records come before the next accepted one. It was charged once
+// per such fetch, and the manifest refused the file lacking it twice: every commit
+// failed from then on.
+func TestDeletedThenRefusedFetches(t *testing.T) {
+	t.Parallel()
+	b, bkt, lake := brokerAndLake(t, 1, "mem")
+	cl := b.Client(t)
+	h := newHistory(11)
+	h.produce(t, cl, 100) // offsets 0–99
+	archiveAll(t, lake, h, 60*time.Second, startArchiver(t, archiverConfig(b, bkt, "deleted-refused")))
+
+	h.produce(t, cl, 100) // offsets 100–199: deleted before the archiver reads them
+	bad := func(n int) {
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			recs[i] = &kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":`)} // live dead-letters it
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad(10) // offsets 200–209
+	deleteRecords(t, cl, 200)
+
+	cfg, reg := meteredArchiverConfig(b, bkt, "deleted-refused")
+	stop := startArchiver(t, cfg)
+	deadline := time.Now().Add(20 * time.Second)
+	for promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the archiver never saw the deletion")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	bad(10) // a second fetch of refused records only: offsets 210–219
+	time.Sleep(500 * time.Millisecond)
+	h.produce(t, cl, 20) // offsets 220–239: accepted, the file covering 100–239 takes them
+	ends := h.ends()
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		snap, err := lake.Snapshot(context.Background())
+		if err == nil && snap.Watermark(0) >= ends[0] {
+			for _, f := range snap.Files(lakehouse.Filter{}) {
+				if d := f.DeletedRecords(); d != 0 && d != 100 {
+					t.Errorf("file [%d, %d] lacks %v", f.StartOffset, f.EndOffset, f.Deleted)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			wm := int64(-2)
+			if snap != nil {
+				wm = snap.Watermark(0)
+			}
+			t.Fatalf("the lake's watermark stayed at %d (want %d); deleted counted %v times over; storage errors (commit manifest) %v",
+				wm, ends[0], promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0")/100,
+				promtest.Value(t, reg, "hindsight_lake_storage_errors_total", "op", "commit manifest"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stopArchivers(t, stop)
+}
