@@ -158,6 +158,12 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 		if m, ok := truncated(cfg, st, log, r.firstRead[st.Partition]); ok {
 			rep.Missing = append(rep.Missing, m)
 		}
+		// Above the lake's watermark, Kafka's retention may have passed what the lake
+		// has yet to archive: the tail then starts at the log's start.
+		if _, inLake := snap.Partition(st.Partition); inLake && log != nil && log.from > st.Watermark+1 {
+			rep.Missing = append(rep.Missing, contract.MissingRange{Partition: st.Partition, From: st.Watermark + 1,
+				To: min(log.from, log.to) - 1, Reason: "neither archived nor retained by Kafka"})
+		}
 	}
 	slices.SortStableFunc(rep.Missing, func(a, b contract.MissingRange) int {
 		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.From, b.From))
