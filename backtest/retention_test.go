@@ -2,6 +2,7 @@ package backtest_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -183,5 +185,72 @@ func TestBacktestTailDeletedByKafka(t *testing.T) {
 			t.Errorf("partition %d: offsets %d-%d are in neither the lake nor Kafka, yet not in Missing %+v",
 				st.Partition, st.Watermark+1, cut[st.Partition]-1, rep.Missing)
 		}
+	}
+}
+
+// TestPartitionStateDeletedBelowEnd: a lake file whose leading offsets the broker
+// deleted unarchived starts below end though its first row is past it; PartitionState
+// reports those offsets missing. It chose files by their first row, so it missed them
+// and handed over a state lacking them without saying so.
+func TestPartitionStateDeletedBelowEnd(t *testing.T) {
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	bkt, _ := lakehousetest.FileBucket(t)
+	lake := lakehouse.NewLake(bkt, nil)
+	gen := workload.New(3, workload.Config{Customers: 4, Start: time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC), Step: 3 * time.Second})
+	produce := func(n int) []*kgo.Record {
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			ev := gen.Next()
+			recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
+		}
+		return livetest.ProduceSync(t, b, recs...)
+	}
+	archive := func(upTo int64) {
+		actx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			done <- lakehouse.RunArchiver(actx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt,
+				RollAge: 50 * time.Millisecond, RollBytes: 64 << 10, CompactInterval: -1})
+		}()
+		livetest.WaitFor(t, 60*time.Second, "the lake to hold every record", func() bool {
+			snap, err := lake.Snapshot(ctx)
+			return err == nil && snap.Watermark(0) >= upTo
+		})
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("archiver: %v", err)
+		}
+	}
+	produce(100) // 0–99
+	archive(99)
+	produce(100) // 100–199; Kafka deletes 100–149 before the archiver reads them
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 150})
+	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+	archive(199)
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		t.Logf("file [%d, %d] rows %d–%d deleted %v", f.StartOffset, f.EndOffset, f.MinOffset, f.MaxOffset, f.Deleted)
+	}
+	r := parseRules(t)[0]
+	const end = 120 // live counts from 120: 100–119 are history Kafka deleted unarchived
+	h, err := backtest.PartitionState(ctx, backtest.Config{Lake: lake, Brokers: []string{b.Addr}}, r, 0, end, func(int64, time.Time, window.Crossing) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := false
+	for _, m := range h.Missing {
+		if m.From <= 100 && m.To >= end-1 {
+			covered = true
+		}
+	}
+	if !covered {
+		t.Errorf("PartitionState below %d: missing %+v, held from %d; offsets 100–%d are in neither the lake nor Kafka", end, h.Missing, h.HeldFrom, end-1)
 	}
 }

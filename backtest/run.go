@@ -379,12 +379,20 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	}
 	files := snap.Files(lakehouse.Filter{Partitions: []int32{p}, MaxOffset: map[int32]int64{p: end - 1}})
 	var missing []contract.MissingRange
-	for i, f := range files {
-		if i > 0 {
-			if gap := files[i-1].EndOffset + 1; f.StartOffset > gap {
+	// What the lake lacks below end is told by every file whose range starts below it:
+	// the offset filter keeps files by their first row, and a file's leading offsets
+	// may be ones the broker deleted unarchived (FileEntry.Deleted).
+	var prev *lakehouse.FileEntry
+	for _, f := range snap.Files(lakehouse.Filter{Partitions: []int32{p}}) {
+		if f.StartOffset >= end {
+			break
+		}
+		if prev != nil {
+			if gap := prev.EndOffset + 1; f.StartOffset > gap {
 				missing = append(missing, contract.MissingRange{Partition: p, From: gap, To: f.StartOffset - 1, Reason: "no lake file holds these offsets"})
 			}
 		}
+		prev = &f
 		for _, d := range f.Deleted {
 			if d.From < end {
 				missing = append(missing, contract.MissingRange{Partition: p, From: d.From, To: min(d.To, end-1), Reason: lakehouse.DeletedReason})
