@@ -361,10 +361,23 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 				c.nf |= firedBit
 			}
 			if s.distinct {
+				// The count is checked against the bytes left only, and a value may be
+				// empty: the map grows as values come, and the values must be in the
+				// strictly ascending order AppendTo writes, so n bytes give no more
+				// than n distinct values, never a map sized for many more than it holds.
 				nv := d.count()
-				set := make(map[string]struct{}, nv)
-				for range nv {
-					set[string(d.bytes())] = struct{}{}
+				set := make(map[string]struct{}, min(nv, 64))
+				var prev []byte
+				for j := range nv {
+					v := d.bytes()
+					if j > 0 && bytes.Compare(v, prev) <= 0 && d.err == nil {
+						d.fail("count_distinct values repeated or out of order")
+					}
+					if d.err != nil {
+						break
+					}
+					set[string(v)] = struct{}{}
+					prev = v
 				}
 				sets = append(sets, set)
 			}

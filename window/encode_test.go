@@ -1,13 +1,16 @@
 package window_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"testing"
 
 	"github.com/hindsightdev/hindsight/window"
+	"github.com/klauspost/compress/s2"
 )
 
 // TestEncodeRoundTrip checks that a decoded state is the state that was encoded: its
@@ -152,5 +155,40 @@ func TestDecodeCorrupt(t *testing.T) {
 				t.Errorf("Decode = %v, %q, %v; want the error %q", st, rest, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestDecodeRefusesRepeatedDistinctValues: a count_distinct window's value count is
+// checked only against the bytes left. A set of N copies of one empty value (N bytes of
+// input, a few dozen as a snapshot compresses them) decoded without error into a set of
+// one value, in a map Decode had sized for N (53 bytes allocated per byte of input).
+// Values must come in AppendTo's strictly ascending order, and the map grows as they do.
+func TestDecodeRefusesRepeatedDistinctValues(t *testing.T) {
+	r := mustRule(t, `"aggregate":{"fn":"count_distinct","path":"$.v"},"window":{"size":"10s"},"threshold":100`)
+	st, _ := run(t, r, window.Limits{}, in{"c1", `{"v":"ZZZZZZZZ"}`, 1000})
+	enc := st.AppendTo(nil)
+	// ... flags(1 window) | set count 1 | value entry: len 10, 's', 8, "ZZZZZZZZ" | samples
+	i := bytes.Index(enc, []byte("ZZZZZZZZ")) - 4
+	if i < 0 || enc[i] != 1 || enc[i+1] != 10 {
+		t.Fatalf("unexpected encoding % x", enc)
+	}
+	const n = 1 << 20
+	data := append([]byte(nil), enc[:i]...)
+	data = binary.AppendUvarint(data, n)
+	data = append(data, make([]byte, n)...) // n empty values, all the same
+	data = append(data, enc[i+2+10:]...)
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	dec, rest, err := window.Decode(r, window.Limits{}, data)
+	runtime.ReadMemStats(&m1)
+	alloc := m1.TotalAlloc - m0.TotalAlloc
+	t.Logf("Decode of %d bytes (%d bytes as S2, as a snapshot stores them): err %v, rest %d, state returned %v; allocated %d bytes (%.0fx the input)",
+		len(data), len(s2.Encode(nil, data)), err, len(rest), dec != nil, alloc, float64(alloc)/float64(len(data)))
+	if err == nil {
+		t.Errorf("Decode accepted a value set listing one value %d times", n)
+	}
+	if alloc > 8*uint64(len(data)) {
+		t.Errorf("Decode of %d bytes allocated %d bytes", len(data), alloc)
 	}
 }
