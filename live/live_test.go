@@ -629,6 +629,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"defaults", func(*live.Config) {}, ""},
 		{"bad start", func(c *live.Config) { c.StartAt = "middle" }, "start-at"},
+		{"api token ending in a newline", func(c *live.Config) { c.APIToken = "s3cret\n" }, "api token has white space"},
 		{"negative memory limit", func(c *live.Config) { c.MemoryLimit = -1 }, "memory limit -1"},
 		{"bad http", func(c *live.Config) { c.HTTPAddr = "8080" }, "http address"},
 		{"bad broker", func(c *live.Config) { c.Kafka.Brokers = []string{"nohost"} }, "host:port"},

@@ -101,6 +101,10 @@ func (c *Config) validateHTTP() []error {
 	if !c.NoSnapshots && c.MaxSnapshotAge <= c.SnapshotInterval {
 		errs = append(errs, fmt.Errorf("max snapshot age %s must exceed the snapshot interval %s, or /readyz fails between snapshots", c.MaxSnapshotAge, c.SnapshotInterval))
 	}
+	if c.APIToken != strings.TrimSpace(c.APIToken) {
+		// A client's token is read without them: none could ever match.
+		errs = append(errs, errors.New("api token has white space at its start or end (a newline from a file?): remove it, or no request would be authorized"))
+	}
 	for _, h := range c.AllowedHosts {
 		if h == "*" {
 			continue
