@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -28,7 +29,23 @@ func (d *Daemon) routes() http.Handler {
 	mux.Handle("GET /v1/state", d.read(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		httpjson.Write(w, http.StatusOK, d.State())
 	})))
-	mux.Handle("/", d.newConsole(ws)) // the rule console: GET /, /console/, /v1/console/ (console/API.md)
+	cons := d.newConsole(ws)
+	mux.Handle("/", cons) // the rule console: GET /, /console/, /v1/console/ (console/API.md)
+	// The rest of /v1/ answers as the API does, in JSON: a known path asked with
+	// another method 405, any other 404.
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/rules", "/v1/counts", "/v1/state":
+			w.Header().Set("Allow", "GET, HEAD")
+			httpjson.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s takes GET, not %s", r.URL.Path, r.Method))
+		default:
+			if strings.HasPrefix(r.URL.Path, "/v1/console/") {
+				cons.ServeHTTP(w, r)
+				return
+			}
+			httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s (live/API.md lists them)", r.URL.Path))
+		}
+	})
 	return d.guard(ws, mux)
 }
 

@@ -217,3 +217,27 @@ func TestMuteBodyOverTheCap(t *testing.T) {
 		t.Errorf("a mute with more after it: %d %s, want 400", resp.StatusCode, body)
 	}
 }
+
+// TestHTTPUnknownEndpoints: under /v1/, a path the API lacks is 404 and a known path
+// asked with another method 405, each in JSON as every error answer is (live/API.md);
+// they were the console's plain-text 404. The console's own /v1/console/ paths answer
+// as before.
+func TestHTTPUnknownEndpoints(t *testing.T) {
+	d := startHTTPDaemon(t, 1, nil)
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		want         string
+	}{
+		{"GET", "/v1/nope", http.StatusNotFound, `"error":"no endpoint /v1/nope`},
+		{"POST", "/v1/rules", http.StatusMethodNotAllowed, `"error":"/v1/rules takes GET, not POST"`},
+		{"DELETE", "/v1/counts", http.StatusMethodNotAllowed, `takes GET`},
+		{"GET", "/v1/rules", http.StatusOK, `"rules":`},
+		{"GET", "/v1/console/rules", http.StatusOK, `"rules":`},
+	} {
+		resp, body := d.request(t, tc.method, tc.path, "", nil)
+		if resp.StatusCode != tc.code || !strings.Contains(body, tc.want) || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%s %s: %d %s %q, want %d with %s in JSON", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), body, tc.code, tc.want)
+		}
+	}
+}
