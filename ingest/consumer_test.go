@@ -772,3 +772,32 @@ func runUntil(ec *EventConsumer, done func() bool) error {
 	cancel()
 	return <-ran
 }
+
+// A consumer that resumes a partition at offset 0 while the broker deleted its log up to
+// 100 hears the same as one resuming at 20 (TestTapHearsWhenNothingPrecedesAFetch):
+// FromLogStart, so that the archiver it feeds counts the deleted offsets. Offset 0 was
+// taken for "the partition's start", and the archiver charged no hole.
+func TestTapHearsFromLogStartWhenResumedAtZero(t *testing.T) {
+	t.Parallel()
+	const perPartition = 120
+	brokers := seededCluster(t, 1, 4, perPartition/4, nil)
+	deleteRecords(t, brokers, map[int32]int64{0: 100})
+	tap := newRecordingTap()
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
+		FetchMaxBytes: 1, Tap: tap}, resumeAtHandler{at: map[int32]int64{0: 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runUntil(ec, func() bool { return tap.seen() >= perPartition-100 }); err != nil {
+		t.Fatal(err)
+	}
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	calls := tap.calls[0]
+	if len(calls) == 0 || tap.offsets[0][0] != 100 {
+		t.Fatalf("fetches %v, offsets %v", calls, tap.offsets[0])
+	}
+	if calls[0][0] != FromLogStart {
+		t.Errorf("first fetch from %d, want FromLogStart (%d): the position 0 is below the log start 100", calls[0][0], FromLogStart)
+	}
+}

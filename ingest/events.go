@@ -430,7 +430,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 				c.deletedUnread(fp.Partition, from, min(fp.Records[0].Offset, ls))
 			}
 			if c.cfg.Tap != nil {
-				if ls := fp.LogStartOffset; ls >= 0 && (from < 0 && fp.Records[0].Offset == ls || from > 0 && from <= ls) {
+				if ls := fp.LogStartOffset; ls >= 0 && (from < 0 && fp.Records[0].Offset == ls || from >= 0 && from <= ls) {
 					from = FromLogStart
 				}
 				b.tap = c.cfg.Tap.Fetched(fp.Partition, from, fp.Records)

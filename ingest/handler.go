@@ -23,9 +23,10 @@ type RecordTap interface {
 	Revoked(partitions []int32)
 }
 
-// FromLogStart is RecordTap.Fetched's from when the consumer's position before the
-// records is not known but no record precedes them: the first is at the partition's
-// log start offset (a group new to the topic reading it from the start).
+// FromLogStart is RecordTap.Fetched's from when no record precedes the records: the
+// first is at the partition's log start offset, and the consumer's position before
+// them is not known (a group new to the topic reading it from the start) or at or
+// below that start (0 included: what lay between, the broker deleted).
 const FromLogStart = -2
 
 // TapPacer is a RecordTap that may hold the consumer's next fetch back: the consumer
