@@ -14,7 +14,6 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-
 // Version is one active version of one rule. It never changes once made: a new version
 // of the rule is a new *Version, so whoever keys state by it (the live counters) starts
 // from zero for a new version and keeps its state across changes to other rules.

@@ -394,7 +394,7 @@ type destQueue struct {
 	ch chan *job
 	// stop ends the workers once the destination is deleted and the queue empty.
 	stop context.CancelFunc
-	mu sync.Mutex
+	mu   sync.Mutex
 	// last is, by alert id, the newest job queued that is not over.
 	last map[string]*job
 }
