@@ -24,18 +24,7 @@ import (
 // version back after such a record, even one it met replaying the topic, so after
 // compaction a restart folds the same rules.
 func TestCompactionKeepsActiveRules(t *testing.T) {
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	adm := kadm.NewClient(b.Client(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// As ingest.EnsureTopics creates it.
-	resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: kadm.StringPtr("compact")}}, "controls")
-	if err == nil {
-		_, err = resp.On("controls", nil)
-	}
-	if err != nil {
-		t.Fatalf("setting cleanup.policy=compact on controls: %v", err)
-	}
+	b := compactedControls(t)
 	rec := func(key, value string) *kgo.Record {
 		return &kgo.Record{Topic: "controls", Key: []byte(key), Value: []byte(value)}
 	}
@@ -129,17 +118,7 @@ func TestRestartAfterCompactionKeepsState(t *testing.T) {
 		backfill bool
 	}{{"no-backfill", false}, {"backfill", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-			adm := kadm.NewClient(b.Client(t))
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: kadm.StringPtr("compact")}}, "controls")
-			if err == nil {
-				_, err = resp.On("controls", nil)
-			}
-			if err != nil {
-				t.Fatalf("setting cleanup.policy=compact on controls: %v", err)
-			}
+			b := compactedControls(t)
 			state := "file://" + t.TempDir()
 			cfg := func(c *live.Config) {
 				c.Group, c.StateURL = "compaction-restore", state
@@ -200,4 +179,21 @@ func TestRestartAfterCompactionKeepsState(t *testing.T) {
 			t.Logf("partition 0 restored from %s: %d counters (the snapshot holds 1)", st.Partitions[0].Restored.Key, st.Partitions[0].Restored.Counters)
 		})
 	}
+}
+
+// compactedControls is a broker of one events partition whose controls topic is
+// compacted, as ingest.EnsureTopics creates it.
+func compactedControls(t *testing.T) *kafkatest.Broker {
+	t.Helper()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(b.Client(t)).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: kadm.StringPtr("compact")}}, "controls")
+	if err == nil {
+		_, err = resp.On("controls", nil)
+	}
+	if err != nil {
+		t.Fatalf("setting cleanup.policy=compact on controls: %v", err)
+	}
+	return b
 }
