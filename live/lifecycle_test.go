@@ -151,3 +151,64 @@ func recordText(a contract.Alert) string {
 	return fmt.Sprintf("%s %s %s %s %s %d/%d %s %g %d %s %v %v", a.RuleID, a.AlertID, a.Status, a.Customer, fmt.Sprintf("%s", a.Group),
 		a.Partition, a.Offset, ws, a.Value, a.Count, a.Severity, a.Notify, a.Muted)
 }
+
+// TestNoResolveForAHeldBackAlert: version 1 of a rule with alert.resolve fires live;
+// version 2 replaces it mid-incident (without backfill.alert), and its hand-off finds
+// the same crossing in history, whose alert it holds back. When the watermark passes
+// that incident's close, no resolved record may follow: it would end an alert never
+// sent (a resolved record repeats its firing alert's alert_id). It was sent, under
+// version 2's id. (Version 1's incident ends with its state, unresolved: see
+// docs/architecture.md, "Alert record".)
+func TestNoResolveForAHeldBackAlert(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+		c.NoBackfill, c.NoArchive = false, false
+		c.ArchiveRollAge = 200 * time.Millisecond
+	})
+	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true}}`
+	v1, v2 := fmt.Sprintf(js, 1), fmt.Sprintf(js, 2)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(user string, sec int) *kgo.Record {
+		return livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":%q,"ts":%q}`, user, base.Add(time.Duration(sec)*time.Second).Format(time.RFC3339Nano)))
+	}
+	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	waitActive(t, d, []string{v1})
+	livetest.ProduceSync(t, b, ev("a", 1), ev("a", 2)) // version 1 fires for a, window [0s, 10s)
+	if fired := alertsOn(t, b, 1); fired[0].Status != contract.StatusFiring || fired[0].Version != 1 {
+		t.Fatalf("first alert %+v: want version 1 firing", fired[0])
+	}
+	waitCommitted(t, b, d, "the first events")
+
+	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v2)))
+	waitActive(t, d, []string{v2})
+	livetest.WaitFor(t, 60*time.Second, "version 2 live (hand-off done)", func() bool {
+		for _, v := range d.Rules() {
+			if v.ID == "bursts" && v.Version == 2 && v.Status == contract.RuleLive {
+				return true
+			}
+		}
+		return false
+	})
+	livetest.ProduceSync(t, b, ev("b", 30), ev("b", 31)) // the watermark passes a's incident; b fires
+	waitCommitted(t, b, d, "every event")
+	livetest.WaitTopicRecords(t, b, "alerts", 2, wait)
+	time.Sleep(500 * time.Millisecond) // a stray resolve would be produced with b's alert
+
+	alerts := alertsOn(t, b, int(livetest.TopicRecords(t, b, "alerts")))
+	firing := map[string]bool{}
+	for _, a := range alerts {
+		if a.Status == contract.StatusFiring {
+			firing[a.AlertID] = true
+		}
+	}
+	for _, a := range alerts {
+		t.Logf("alert v%d %s %s offset %d source %s", a.Version, a.Status, a.AlertID, a.Offset, a.Source)
+		if a.Status == contract.StatusResolved && !firing[a.AlertID] {
+			t.Errorf("resolved record %s (version %d) for an alert never sent", a.AlertID, a.Version)
+		}
+	}
+	if len(alerts) != 2 {
+		t.Errorf("%d alerts, want version 1's for a and version 2's for b", len(alerts))
+	}
+}

@@ -60,6 +60,12 @@ func (s *State) draftHead(d *Draft) {
 	life := s.life != nil && (len(s.life.open) > 0 || s.stats.Suppressed > 0 || s.stats.IncidentsDropped > 0)
 	if life {
 		flags |= flagLifecycle
+		for _, in := range s.life.open {
+			if in.silent {
+				flags |= flagSilent
+				break
+			}
+		}
 	}
 	b := append(d.head[:0], flags)
 	b = binary.AppendVarint(b, s.maxTime)
@@ -69,7 +75,7 @@ func (s *State) draftHead(d *Draft) {
 	d.head = binary.AppendUvarint(b, uint64(s.live))
 	d.life = d.life[:0]
 	if life {
-		d.life = s.appendLifecycle(d.life)
+		d.life = s.appendLifecycle(d.life, flags&flagSilent != 0)
 	}
 }
 
@@ -220,7 +226,12 @@ func part(buf []byte, ends []int, i int32) []byte {
 // nothing in it leaves the flag off, so it encodes as before the lifecycle existed.
 const flagLifecycle = 2
 
-func (s *State) appendLifecycle(b []byte) []byte {
+// flagSilent, in the state's flags byte, says each open incident's entry ends with a
+// byte, 1 for a silent one (Silence). Without silent incidents the flag is off and the
+// entries encode as before it existed.
+const flagSilent = 8
+
+func (s *State) appendLifecycle(b []byte, silent bool) []byte {
 	b = binary.AppendUvarint(b, s.stats.Suppressed)
 	b = binary.AppendUvarint(b, s.stats.IncidentsDropped)
 	b = binary.AppendUvarint(b, uint64(len(s.life.open)))
@@ -232,12 +243,22 @@ func (s *State) appendLifecycle(b []byte) []byte {
 			b = binary.AppendVarint(b, v)
 		}
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(in.value))
+		if silent {
+			b = append(b, boolByte(in.silent))
+		}
 	}
 	return b
 }
 
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
 // decodeLifecycle reads what appendLifecycle wrote into s.
-func (s *State) decodeLifecycle(d *decoder) {
+func (s *State) decodeLifecycle(d *decoder, silent bool) {
 	if s.life == nil {
 		d.fail("lifecycle section for a rule without suppress or resolve")
 		return
@@ -253,6 +274,14 @@ func (s *State) decodeLifecycle(d *decoder) {
 			*p = d.varint()
 		}
 		in.value = math.Float64frombits(d.uint64())
+		if silent {
+			switch b := d.byte(); b {
+			case 0, 1:
+				in.silent = b == 1
+			default:
+				d.fail("bad incident silence byte")
+			}
+		}
 		if d.err != nil {
 			return
 		}
@@ -306,8 +335,8 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 		return nil, nil, ErrCorrupt
 	}
 	s.seen = d.b[0]&1 != 0
-	hasLife, hasSamples := d.b[0]&flagLifecycle != 0, d.b[0]&flagSamples != 0
-	if d.b[0]&^(1|flagLifecycle|flagSamples) != 0 {
+	hasLife, hasSamples, hasSilent := d.b[0]&flagLifecycle != 0, d.b[0]&flagSamples != 0, d.b[0]&flagSilent != 0
+	if d.b[0]&^(1|flagLifecycle|flagSamples|flagSilent) != 0 || hasSilent && !hasLife {
 		return nil, nil, fmt.Errorf("%w: unknown state flags %#x", ErrCorrupt, d.b[0])
 	}
 	d.b = d.b[1:]
@@ -405,7 +434,7 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 		order = append(order, slot)
 	}
 	if hasLife && d.err == nil {
-		s.decodeLifecycle(&d)
+		s.decodeLifecycle(&d, hasSilent)
 	}
 	if hasSamples && d.err == nil {
 		s.decodeSamples(&d, order)

@@ -2,6 +2,7 @@ package window
 
 import (
 	"container/heap"
+	"encoding/binary"
 	"time"
 )
 
@@ -27,6 +28,9 @@ type incident struct {
 	start, end int64
 	count      int64
 	value      float64
+	// silent: its firing alert was never sent (history a hand-off holds back, Silence),
+	// so its close sends no resolved record either.
+	silent bool
 }
 
 // lifecycle is a State's open incidents.
@@ -93,13 +97,32 @@ func (s *State) closeIncidents(watermark int64, cross func(Crossing)) {
 			continue // stale
 		}
 		delete(l.open, d.id)
-		if l.resolve {
+		if l.resolve && !in.silent {
 			id := []byte(d.id)
 			split := splitID(id)
 			cross(Crossing{Customer: string(customerOf(id)), Group: id[split:], Windowed: true, Start: in.start, End: in.end,
 				Count: in.count, Value: in.value, Resolved: true})
 		}
 	}
+}
+
+// Silence marks the open incident of customer's group, opened by the crossing of the
+// window starting at start, as one whose firing alert was never sent: it suppresses
+// as before, and closes without a resolved record, which would end an alert nobody
+// received. A live hand-off calls it for history's incidents when their alerts are
+// held back (backfill.alert off). It reports whether there was such an incident.
+func (s *State) Silence(customer string, group []byte, start int64) bool {
+	if s.life == nil {
+		return false
+	}
+	id := binary.AppendUvarint(nil, uint64(len(customer)))
+	id = append(append(id, customer...), group...)
+	in, ok := s.life.open[string(id)]
+	if !ok || in.start != start {
+		return false
+	}
+	in.silent = true
+	return true
 }
 
 // Incidents is the number of open incidents (alerts sent whose suppression or resolve
