@@ -68,6 +68,18 @@ func produceHistory(t *testing.T, b *kafkatest.Broker, n int) []*kgo.Record {
 	return livetest.ProduceSync(t, b, recs...)
 }
 
+// eventsAfter is n events of the workload, not produced, the first a second after
+// after: a later stretch of produceHistory's stream.
+func eventsAfter(after time.Time, n int) []*kgo.Record {
+	gen := workload.New(6, workload.Config{Customers: 4, Start: after.Add(time.Second), Step: 3 * time.Second})
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		ev := gen.Next()
+		recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
+	}
+	return recs
+}
+
 func parseRules(t *testing.T) []*rule.Rule {
 	t.Helper()
 	var rules []*rule.Rule
@@ -334,12 +346,7 @@ func TestBacktestReadsKafkaTail(t *testing.T) {
 	lake, _ := livetest.Archive(t, b, recs)
 	// More events, not archived: a later stretch of the stream, and a record without
 	// a customer, which live dead-letters.
-	gen := workload.New(6, workload.Config{Customers: 4, Start: recs[len(recs)-1].Timestamp.Add(time.Second), Step: 3 * time.Second})
-	more := make([]*kgo.Record, 1000)
-	for i := range more {
-		ev := gen.Next()
-		more[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
-	}
+	more := eventsAfter(recs[len(recs)-1].Timestamp, 1000)
 	more = append(more, &kgo.Record{Topic: "events", Value: []byte(`{"type":"login.failed"}`), Timestamp: more[0].Timestamp}) // no customer
 	more = livetest.ProduceSync(t, b, more...)
 	rules := parseRules(t)

@@ -141,12 +141,7 @@ func TestBacktestTailDeletedByKafka(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	recs := produceHistory(t, b, 600)
 	lake, _ := livetest.Archive(t, b, recs)
-	gen := workload.New(6, workload.Config{Customers: 4, Start: recs[len(recs)-1].Timestamp.Add(time.Second), Step: 3 * time.Second})
-	more := make([]*kgo.Record, 600)
-	for i := range more {
-		ev := gen.Next()
-		more[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
-	}
+	more := eventsAfter(recs[len(recs)-1].Timestamp, 600)
 	more = livetest.ProduceSync(t, b, more...)
 	snap, err := lake.Snapshot(ctx)
 	if err != nil {
