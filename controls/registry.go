@@ -41,6 +41,13 @@ type Registry struct {
 	rejected  []contract.RejectedControl
 	// rejectedDropped counts rejected controls dropped past max_rejected_controls.
 	rejectedDropped int64
+	// ended holds, per key, the version the key's last change ended (replaced or
+	// deleted) if its rule resolves incidents (rule.Rule.Resolves): a process restoring
+	// a snapshot taken before that change resolves the incidents the snapshot holds
+	// open (Ended). endedOrder is its keys, oldest first; past max_rules the oldest
+	// entry is forgotten, so that churn of rule ids cannot grow it without bound.
+	ended      map[rule.Key]*Version
+	endedOrder []rule.Key
 	// dests and mutes are the destinations and mutes in force (notify.go).
 	dests map[rule.Key]*rule.Destination
 	mutes map[rule.Key]*rule.Mute
@@ -48,7 +55,7 @@ type Registry struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{},
+	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{}, ended: map[rule.Key]*Version{},
 		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}}
 }
 
@@ -106,16 +113,46 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 		}
 		g.active[k] = v
 		delete(g.lastError, k)
+		g.end(cur)
 	case rule.OpDelete:
 		if cur == nil {
 			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k)
 		}
 		delete(g.active, k)
+		g.end(cur)
 		delete(g.lastError, k)
 	default:
 		return contract.ControlInvalid, fmt.Sprintf("unknown op %q", c.Op)
 	}
 	return contract.ControlOK, ""
+}
+
+// end remembers v, which a change of its key ended (nil: none), for Ended.
+func (g *Registry) end(v *Version) {
+	if v == nil || !v.Rule.Resolves() {
+		return
+	}
+	if _, ok := g.ended[v.Key]; !ok {
+		if limit := rule.CurrentLimits().MaxRules; len(g.endedOrder) >= limit {
+			n := len(g.endedOrder) - limit + 1
+			for _, k := range g.endedOrder[:n] {
+				delete(g.ended, k)
+			}
+			g.endedOrder = append(g.endedOrder[:0], g.endedOrder[n:]...)
+		}
+		g.endedOrder = append(g.endedOrder, v.Key)
+	}
+	g.ended[v.Key] = v
+}
+
+// Ended is the version of k that k's last change ended, if its rule resolves
+// incidents and it is still remembered (the newest max_rules such keys are). A snapshot
+// that holds its state open names it by ControlOffset and Fingerprint.
+func (g *Registry) Ended(k rule.Key) (*Version, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	v, ok := g.ended[k]
+	return v, ok
 }
 
 // Unchanged is Apply's message with ControlOK for an upsert of the active version

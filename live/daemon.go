@@ -47,8 +47,9 @@ type Daemon struct {
 	// (publishRules) alone changes them.
 	columns *typedColumns
 
-	// bf runs hand-off backfills (nil with NoBackfill); lake is what it reads, and
-	// alertProducer sends the alerts that history raises.
+	// bf runs hand-off backfills (nil with NoBackfill); lake is what it reads.
+	// alertProducer sends the alerts raised outside an events batch: those history
+	// raises, and the resolved records of versions that end (partition.endIncidents).
 	bf            *backfiller
 	bfCancel      context.CancelFunc
 	lake          *lakehouse.Lake
@@ -207,9 +208,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		d.cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hindsight_backfills_queued", Help: "Hand-off backfill jobs waiting for a worker (served round-robin by rule scope).",
 		}, func() float64 { return float64(queue.len()) }))
-		if d.alertProducer, err = d.cfg.Kafka.NewClient(kgo.ProducerLinger(0)); err != nil {
-			return nil, fmt.Errorf("live: alert producer: %w", err)
-		}
+	}
+	if d.alertProducer, err = d.cfg.Kafka.NewClient(kgo.ProducerLinger(0)); err != nil {
+		return nil, fmt.Errorf("live: alert producer: %w", err)
 	}
 
 	d.controls, err = ingest.NewControlReader(ingest.ControlsConfig{Kafka: d.cfg.Kafka, Topics: cfg.Topics, Logger: d.log, Metrics: d.im})

@@ -36,6 +36,9 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 		s := d.active.Load()
 		if s != p.active {
 			p.reconcile(d, s, ev.Offset)
+			if len(p.ended) > 0 {
+				d.emitEnded(p, b, ev)
+			}
 		}
 		p.next = ev.Offset + 1
 		p.matched = p.matcher.Match(ev.Customer, ev.Doc, p.matched[:0])
@@ -101,6 +104,17 @@ func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, a
 		before, after := ws.TakeStats()
 		d.m.windowStats(ar.Key.String(), before, after)
 	}
+}
+
+// emitEnded publishes the resolved records of versions that ended before ev, on ev's
+// behalf as its alerts are: ev's offset is committed once they are delivered.
+func (d *Daemon) emitEnded(p *partition, b *ingest.Batch, ev *ingest.Event) {
+	for _, rec := range p.takeEnded() {
+		d.m.alerts.Inc()
+		d.alertsRaised.Add(1)
+		b.Emit(ev, rec, nil)
+	}
+	p.unqueuedAlerts--
 }
 
 // raise publishes the alert for crossing c of ar, raised by ev.

@@ -277,10 +277,11 @@ func (d *Daemon) locateCrossings(p *partition, ar *controls.Version, pb *pending
 	return alerts
 }
 
-// produceAlerts produces the alerts an applied job returned. They are produced
+// produceAlerts produces the alerts an applied job returned, or the resolved records
+// of a version that ended (partition.takeEnded). They are produced
 // outside the partition's lock: a full producer buffer or a broker that is down must
 // not stall the partition's events. Until they are handed to the producer no snapshot
-// is taken (see partition.unqueuedAlerts, which the apply raised).
+// is taken (see partition.unqueuedAlerts, which the apply, or the end, raised).
 func (d *Daemon) produceAlerts(p *partition, alerts []*kgo.Record) {
 	if len(alerts) == 0 {
 		return
@@ -387,7 +388,7 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger, onEvict fu
 func (d *Daemon) produceAlert(rec *kgo.Record) {
 	d.alertProducer.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
 		if err != nil {
-			d.log.Error("publishing a backfill alert failed", "customer", string(r.Key), "err", err)
+			d.log.Error("publishing an alert raised outside a batch (backfill, or a version's end) failed", "customer", string(r.Key), "err", err)
 		}
 	})
 }

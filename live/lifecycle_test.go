@@ -157,8 +157,8 @@ func recordText(a contract.Alert) string {
 // the same crossing in history, whose alert it holds back. When the watermark passes
 // that incident's close, no resolved record may follow: it would end an alert never
 // sent (a resolved record repeats its firing alert's alert_id). It was sent, under
-// version 2's id. (Version 1's incident ends with its state, unresolved: see
-// docs/architecture.md, "Alert record".)
+// version 2's id. (Version 1's incident is resolved as version 1 ends,
+// TestEndedVersionResolvesItsIncidents.)
 func TestNoResolveForAHeldBackAlert(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
@@ -192,7 +192,7 @@ func TestNoResolveForAHeldBackAlert(t *testing.T) {
 	})
 	livetest.ProduceSync(t, b, ev("b", 30), ev("b", 31)) // the watermark passes a's incident; b fires
 	waitCommitted(t, b, d, "every event")
-	livetest.WaitTopicRecords(t, b, "alerts", 2, wait)
+	livetest.WaitTopicRecords(t, b, "alerts", 3, wait)
 	time.Sleep(500 * time.Millisecond) // a stray resolve would be produced with b's alert
 
 	alerts := alertsOn(t, b, int(livetest.TopicRecords(t, b, "alerts")))
@@ -208,7 +208,104 @@ func TestNoResolveForAHeldBackAlert(t *testing.T) {
 			t.Errorf("resolved record %s (version %d) for an alert never sent", a.AlertID, a.Version)
 		}
 	}
-	if len(alerts) != 2 {
-		t.Errorf("%d alerts, want version 1's for a and version 2's for b", len(alerts))
+	if len(alerts) != 3 {
+		t.Errorf("%d alerts, want version 1's for a, its resolve as version 2 replaced it, and version 2's for b", len(alerts))
+	}
+}
+
+// TestEndedVersionResolvesItsIncidents: a rule version replaced, or a rule deleted,
+// while its incidents are open resolves them: each firing alert sent gets its resolved
+// record (same alert_id, window and figures) naming the offset where the version's
+// evaluation ended, so that no alert stays firing at a receiver for a rule that no
+// longer runs. The partition is idle when each change comes (the daemon adopts it at
+// once); the new version fires under its own ids.
+func TestEndedVersionResolvesItsIncidents(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := livetest.StartLive(t, b, nil)
+	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
+	v1, v2 := fmt.Sprintf(js, 1), fmt.Sprintf(js, 2)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(user string, sec int) *kgo.Record {
+		return livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":%q,"ts":%q}`, user, base.Add(time.Duration(sec)*time.Second).Format(time.RFC3339Nano)))
+	}
+	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	waitActive(t, d, []string{v1})
+	livetest.ProduceSync(t, b, ev("a", 1), ev("a", 2), ev("z", 3)) // version 1 fires for a
+	alertsOn(t, b, 1)
+	waitSeen(t, d, 3)
+
+	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v2)))
+	waitActive(t, d, []string{v2})
+	alertsOn(t, b, 2)
+	livetest.ProduceSync(t, b, ev("b", 4), ev("b", 5)) // version 2 fires for b
+	alertsOn(t, b, 3)
+	waitSeen(t, d, 5)
+	livetest.ProduceSync(t, b, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
+
+	alerts := alertsOn(t, b, 4)
+	time.Sleep(300 * time.Millisecond) // a record too many would be in by now
+	if n := livetest.TopicRecords(t, b, "alerts"); n != 4 {
+		t.Errorf("%d alert records, want 4", n)
+	}
+	var got []string
+	for _, a := range alerts {
+		got = append(got, fmt.Sprintf("v%d %s %s@%d [%s,%s) n=%d", a.Version, a.Status, a.Group["$.user"], a.Offset,
+			a.WindowStart.Format("05"), a.WindowEnd.Format("05"), a.Count))
+	}
+	want := []string{
+		`v1 firing "a"@1 [00,10) n=2`,
+		`v1 resolved "a"@3 [00,10) n=2`, // version 1 evaluated offsets 0–2
+		`v2 firing "b"@4 [00,10) n=2`,
+		`v2 resolved "b"@5 [00,10) n=2`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	if len(alerts) == 4 && (alerts[0].AlertID != alerts[1].AlertID || alerts[2].AlertID != alerts[3].AlertID || alerts[0].AlertID == alerts[2].AlertID) {
+		t.Errorf("alert ids %s %s %s %s: want each resolve to repeat its firing alert's", alerts[0].AlertID, alerts[1].AlertID, alerts[2].AlertID, alerts[3].AlertID)
+	}
+}
+
+// TestVersionEndedWhileDownResolvesOnRestore: a rule version replaced while the daemon
+// is down resolves the incidents its snapshot holds open when the next process restores
+// it, once: a second restart does not send them again.
+func TestVersionEndedWhileDownResolvesOnRestore(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	state := t.TempDir()
+	conf := func(c *live.Config) { c.Group, c.StateURL = "ended", "file://"+state }
+	d, stop := livetest.StartLive(t, b, conf)
+	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
+	v1 := fmt.Sprintf(js, 1)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(user string, sec int) *kgo.Record {
+		return livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":%q,"ts":%q}`, user, base.Add(time.Duration(sec)*time.Second).Format(time.RFC3339Nano)))
+	}
+	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	waitActive(t, d, []string{v1})
+	livetest.ProduceSync(t, b, ev("a", 1), ev("a", 2), ev("z", 3)) // version 1 fires for a
+	fired := alertsOn(t, b, 1)
+	waitSeen(t, d, 3)
+	stop()
+	<-d.Done() // its last snapshot holds a's incident open
+
+	livetest.ProduceSync(t, b, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
+	for range 2 {
+		d, stop := livetest.StartLive(t, b, conf)
+		livetest.WaitFor(t, wait, "the partition restored", func() bool {
+			st := d.State()
+			return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
+		})
+		stop()
+		<-d.Done()
+	}
+	time.Sleep(300 * time.Millisecond) // a record too many would be in by now
+	if n := livetest.TopicRecords(t, b, "alerts"); n != 2 {
+		t.Fatalf("%d alert records, want version 1's firing and its resolve", n)
+	}
+	a := alertsOn(t, b, 2)[1]
+	if a.Status != contract.StatusResolved || a.AlertID != fired[0].AlertID || a.Offset != 3 || a.Version != 1 {
+		t.Errorf("second record %+v: want the resolve of %s at offset 3", a, fired[0].AlertID)
 	}
 }

@@ -2,6 +2,9 @@ package live
 
 import (
 	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
@@ -61,6 +64,10 @@ type partition struct {
 	// yet handed to the producer; a snapshot waits for zero, so that it never covers an
 	// alert that a crash would lose.
 	unqueuedAlerts int
+	// ended holds the resolved records of incidents whose rule version ended here
+	// (endIncidents), until whoever adopted the change produces them (takeEnded); while
+	// any are held, unqueuedAlerts counts one more.
+	ended []*kgo.Record
 	// evalTick counts the events evaluated, for the one in evalSampleEvery timed.
 	evalTick uint64
 }
@@ -83,6 +90,9 @@ func newPartition(id int32) *partition {
 func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	removed, added := false, false
 	drop := func(ar *controls.Version) {
+		if ws := p.windows[ar]; ws != nil {
+			p.endIncidents(d, ar, ws, offset)
+		}
 		delete(p.starts, ar)
 		delete(p.incomplete, ar)
 		delete(p.history, ar)
@@ -132,6 +142,46 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	if added || removed {
 		p.gen++
 	}
+}
+
+// endIncidents resolves the open incidents of ar, whose version ends in p before the
+// event at offset (replaced or deleted): a firing alert already sent would otherwise
+// never be resolved, its rule being gone (docs/architecture.md, "Alert record"). The
+// records name offset, the first event the version did not evaluate, and the time p
+// adopted the change; they wait in p.ended for the caller to produce once p's lock is
+// released, and no snapshot, which no longer holds the incidents, is taken before.
+func (p *partition) endIncidents(d *Daemon, ar *controls.Version, ws *window.State, offset int64) {
+	at := time.Now()
+	n := 0
+	ws.EndIncidents(func(c window.Crossing) {
+		if len(p.ended) == 0 {
+			p.unqueuedAlerts++
+		}
+		p.ended = append(p.ended, d.alertRecord(ar, c, p.id, offset, at, contract.SourceLive))
+		n++
+	})
+	if n > 0 {
+		p.gen++ // a snapshot no longer holds them
+		d.log.Info("rule version ended with open incidents: resolving them", "rule", ar.Key.String(), "version", ar.Rule.Version,
+			"partition", p.id, "resolved", n)
+	}
+}
+
+// takeEnded hands p.ended over (p.mu held) to a caller that produces the records and
+// then takes back the one count of unqueuedAlerts they held (produceAlerts does).
+func (p *partition) takeEnded() []*kgo.Record {
+	recs := p.ended
+	p.ended = nil
+	return recs
+}
+
+// produceEnded produces the resolved records of versions that ended in p; p.mu must
+// not be held.
+func (d *Daemon) produceEnded(p *partition) {
+	p.mu.Lock()
+	recs := p.takeEnded()
+	p.mu.Unlock()
+	d.produceAlerts(p, recs)
 }
 
 type winEntry struct {

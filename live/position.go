@@ -39,6 +39,7 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 			unknown = append(unknown, pid)
 		}
 		p.mu.Unlock()
+		d.produceEnded(p) // of versions that ended during the restore
 	}
 	// Without backfill the start is looked up too: the initial snapshot needs it.
 	if len(unknown) > 0 && (d.bf != nil || d.state != nil) {

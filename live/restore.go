@@ -106,6 +106,7 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *stateStore, b
 		p.snaps.restored.Counters = p.counterCount()
 		pending := len(p.pending)
 		p.mu.Unlock()
+		d.produceEnded(p)
 		for _, e := range errs {
 			d.log.Warn("skipped an unreadable snapshot for an older one", "partition", pid, "err", e)
 		}
@@ -141,7 +142,20 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		}
 		rules = make([]*controls.Version, len(h.Rules))
 		for i, sr := range h.Rules {
-			ar := s.version(rule.Key{Scope: sr.Scope, ID: sr.ID})
+			k := rule.Key{Scope: sr.Scope, ID: sr.ID}
+			ar := s.version(k)
+			if ended, ok := d.rules.Ended(k); ok && sr.Window != nil && (ar == nil || ar.ControlOffset != sr.ControlOffset) &&
+				ended.ControlOffset == sr.ControlOffset && ended.Fingerprint == sr.Fingerprint {
+				// A version that ended after this snapshot was taken (while the
+				// partition was elsewhere, or the daemon down): its open incidents are
+				// resolved here, as the process that held it would have.
+				ws, _, err := window.Decode(ended.Rule, d.cfg.WindowLimits, sr.Window)
+				if err != nil {
+					return nil, fmt.Errorf("%w: window state of ended rule %s: %v", ErrStateCorrupt, k, err)
+				}
+				p.endIncidents(d, ended, ws, h.Next)
+				continue
+			}
 			if ar != nil && ar.ControlOffset == sr.ControlOffset && ar.Fingerprint == sr.Fingerprint {
 				rules[i] = ar
 				p.starts[ar] = sr.Start
@@ -200,7 +214,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	}
 	gen := p.gen
 	p.reconcile(d, s, h.Next)
-	if p.gen == gen {
+	if p.gen == gen && len(p.ended) == 0 { // resolved incidents make the snapshot old too
 		p.snaps.clean.offset, p.snaps.clean.gen = p.next, p.gen
 	}
 	return p, nil

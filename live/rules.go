@@ -143,11 +143,18 @@ func (d *Daemon) publishRules(changed []rule.Key) {
 	d.log.Debug("rule index published", "changed", len(changed), "active", s.set.Len(), "took", time.Since(began))
 	// Idle partitions adopt the rules now, at the offset they will evaluate next, so
 	// that a rule's history is counted even if no event follows it.
+	var ended []*partition
 	d.eachPartition(func(p *partition) {
 		if p.active != s && p.next >= 0 {
 			p.reconcile(d, s, p.next)
+			if len(p.ended) > 0 {
+				ended = append(ended, p)
+			}
 		}
 	})
+	for _, p := range ended {
+		d.produceEnded(p)
+	}
 }
 
 // changedVersions compares the registry with prev on the keys of changed (which may

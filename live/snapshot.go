@@ -149,9 +149,10 @@ func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, c
 		}
 	}
 	if d.alertProducer != nil {
-		// Backfill alerts the snapshot's counts include must be out before it is stored.
+		// Backfill alerts the snapshot's counts include, and resolved records of incidents
+		// it no longer holds, must be out before it is stored.
 		if err := d.alertProducer.Flush(ctx); err != nil {
-			return fmt.Errorf("flushing backfill alerts: %w", err)
+			return fmt.Errorf("flushing alerts raised outside batches: %w", err)
 		}
 	}
 	data := sealState(p.snaps.sealed[:0], body)

@@ -26,7 +26,7 @@ type stateFixture struct {
 
 func newStateFixture(t testing.TB, nRules int) *stateFixture {
 	t.Helper()
-	f := &stateFixture{d: &Daemon{}}
+	f := &stateFixture{d: &Daemon{rules: controls.NewRegistry()}}
 	f.d.cfg.EnsureDefaults()
 	f.d.cfg.Logger = f.d.cfg.Logger.With()
 	for i := range nRules {

@@ -445,7 +445,8 @@ type AlertOptions struct {
 	// Suppress (windows only) is how long, in event time, a (customer, group) that
 	// alerted raises no other alert; nil is the window's size, zero none.
 	Suppress *Duration `json:"suppress,omitempty"`
-	// Resolve (windows only) sends a resolved record when the incident ends.
+	// Resolve (windows only) sends a resolved record when the incident ends: it closes
+	// in event time, or the rule version that opened it is replaced or deleted.
 	Resolve bool `json:"resolve,omitempty"`
 	// Notify names the destinations that receive the rule's alerts (at most
 	// max_rule_notify).

@@ -3,6 +3,7 @@ package window
 import (
 	"container/heap"
 	"encoding/binary"
+	"math"
 	"time"
 )
 
@@ -104,6 +105,15 @@ func (s *State) closeIncidents(watermark int64, cross func(Crossing)) {
 				Count: in.count, Value: in.value, Resolved: true})
 		}
 	}
+}
+
+// EndIncidents closes every open incident, as the end of the rule version that holds
+// the state does (replaced or deleted): for a rule with resolve each incident whose
+// firing alert was sent gets its resolved record, in (close time, group id) order, so
+// that an alert is not left firing by a rule that no longer runs. The state is not
+// used after.
+func (s *State) EndIncidents(cross func(Crossing)) {
+	s.closeIncidents(math.MaxInt64, cross)
 }
 
 // Silence marks the open incident of customer's group, opened by the crossing of the
