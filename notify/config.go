@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -31,6 +32,11 @@ type Target struct {
 	// when empty. For PagerDuty it is also the routing key in the body: PagerDuty
 	// authenticates events by it and ignores the signature.
 	Secret []byte
+}
+
+// same reports whether t and u send the same requests.
+func (t Target) same(u Target) bool {
+	return t.Name == u.Name && t.Type == u.Type && t.URL == u.URL && bytes.Equal(t.Secret, u.Secret)
 }
 
 // Defaults of SenderConfig.

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -177,5 +178,136 @@ func TestStageStopsDeletedDestinationsWorkers(t *testing.T) {
 	deliver("a1")
 	if n := queues(); n != 1 {
 		t.Errorf("%v destination queues once it is defined again, want 1", n)
+	}
+}
+
+// TestStageMuteStopsARetry: the receiver answers the first attempt 503 with
+// Retry-After: 2. While the delivery waits for its retry, a mute covering the alert is
+// put in force. architecture.md ("Package notify"): "Muted alerts (the record's muted,
+// or a mute in force when read or when delivered) are not delivered." The retry must
+// not deliver the alert while the mute is in force.
+func TestStageMuteStopsARetry(t *testing.T) {
+	b := startBroker(t)
+	hook := newSink(t, func(n int, w http.ResponseWriter, _ *http.Request) bool {
+		if n == 0 {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return false
+		}
+		return true
+	})
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-mute-retry",
+		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 30 * time.Second, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	v, _ := json.Marshal(alertFor("a0", "c-1", []string{"ops"}))
+	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+	livetest.WaitFor(t, 10*time.Second, "the first attempt answered 503", func() bool { return hook.requests() == 1 })
+
+	// The operator mutes customer c-1 while the alert waits for its retry.
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "maint", Rule: "*", Reason: "maintenance", By: "test"}))...)
+	livetest.WaitFor(t, 10*time.Second, "the mute folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) != nil })
+	if hook.requests() != 1 {
+		t.Fatalf("the retry came before the mute was folded; the test's timing is off")
+	}
+
+	state := func() string {
+		for _, d := range st.Recent() {
+			if d.Alert.AlertID == "a0" {
+				return d.Destinations[0].State
+			}
+		}
+		return ""
+	}
+	livetest.WaitFor(t, 10*time.Second, "a0 settled", func() bool {
+		s := state()
+		return s == contract.DeliveryDelivered || s == contract.DeliveryMuted || s == contract.DeliveryUndelivered
+	})
+	if got := hook.delivered(); len(got) != 0 {
+		t.Errorf("delivered %v while mute c-1/maint was in force (state %q, %d requests)", got, state(), hook.requests())
+	}
+}
+
+// TestStageRetriesGoWhereTheDestinationIsNow: the destination's old endpoint answers 503
+// with Retry-After: 2. While the delivery waits for its retry, the destination is
+// updated to a new URL (subtest "updated") or deleted (subtest "deleted"). The stage
+// delivers by "the destination as it is now" (stage.go, deliver) and a deleted one's
+// deliveries are given up: the retry must not go to the old URL.
+func TestStageRetriesGoWhereTheDestinationIsNow(t *testing.T) {
+	for _, tc := range []string{"updated", "deleted"} {
+		t.Run(tc, func(t *testing.T) {
+			b := startBroker(t)
+			old := newSink(t, func(n int, w http.ResponseWriter, _ *http.Request) bool {
+				if n == 0 {
+					w.Header().Set("Retry-After", "2")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return false
+				}
+				return true
+			})
+			fresh := newSink(t, ok200)
+			dest := func(url string) *rule.Control {
+				return rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: url})
+			}
+			livetest.ProduceSync(t, b, controlRecords(t, dest(old.srv.URL+"/hook"))...)
+			st, err := notify.New(notify.Config{
+				Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-dest-retry-" + tc,
+				Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 30 * time.Second, AllowPrivate: true},
+				CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runStage(t, st)
+			v, _ := json.Marshal(alertFor("a0", "c-1", []string{"ops"}))
+			livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+			livetest.WaitFor(t, 10*time.Second, "the first attempt answered 503", func() bool { return old.requests() == 1 })
+
+			if tc == "updated" {
+				livetest.ProduceSync(t, b, controlRecords(t, dest(fresh.srv.URL+"/hook"))...)
+				livetest.WaitFor(t, 10*time.Second, "the update folded", func() bool {
+					d, ok := st.Registry().Destination("c-1", "ops")
+					return ok && d.URL == fresh.srv.URL+"/hook"
+				})
+			} else {
+				livetest.ProduceSync(t, b, controlRecords(t, rule.DeleteOf(rule.KindDestination, rule.Key{Scope: "*", ID: "ops"}))...)
+				livetest.WaitFor(t, 10*time.Second, "the delete folded", func() bool {
+					_, ok := st.Registry().Destination("c-1", "ops")
+					return !ok
+				})
+			}
+			if old.requests() != 1 {
+				t.Fatalf("the retry came before the control was folded; the test's timing is off")
+			}
+			state := func() string {
+				for _, d := range st.Recent() {
+					if d.Alert.AlertID == "a0" {
+						return d.Destinations[0].State
+					}
+				}
+				return ""
+			}
+			livetest.WaitFor(t, 10*time.Second, "a0 settled", func() bool {
+				s := state()
+				return s == contract.DeliveryDelivered || s == contract.DeliveryUndelivered
+			})
+			if n := old.requests(); n != 1 {
+				t.Errorf("%s destination: the old URL got %d requests (delivered there: %v), the new URL %v; state %q",
+					tc, n, old.delivered(), fresh.delivered(), state())
+			}
+			want, wantState := "[a0:firing]", contract.DeliveryDelivered // the retry goes to the new URL
+			if tc == "deleted" {
+				want, wantState = "[]", contract.DeliveryUndelivered
+			}
+			if got := fmt.Sprint(fresh.delivered()); got != want || state() != wantState {
+				t.Errorf("%s destination: the new URL got %s, state %q; want %s, %q", tc, got, state(), want, wantState)
+			}
+		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -136,5 +138,114 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 	}
 	if len(lost) > 0 {
 		t.Errorf("after a rolling restart, alerts neither delivered nor recorded undelivered: %v", lost)
+	}
+}
+
+// TestStageNoTriggerAfterResolveAcrossRebalance: a PagerDuty-like receiver (a trigger
+// opens its dedup_key's incident, a resolve closes it) answers each alert's first
+// trigger 503 with Retry-After: 10. Member A holds both alerts in backoff; member B
+// joins, takes one partition, delivers its firing and then its resolve. A's stale
+// retry of that firing, run on after the partition was revoked, must not reopen the
+// incident: docs/notifications.md promises "a PagerDuty incident is never opened after
+// its resolve".
+func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
+	b := startBroker(t)
+	const topic = "alerts2"
+	adm := kadm.NewClient(b.Client(t))
+	if _, err := adm.CreateTopic(context.Background(), 2, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu       sync.Mutex
+		triggers = map[string]int{}
+		open     = map[string]bool{}
+		log      []string
+	)
+	pd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Action string `json:"event_action"`
+			Key    string `json:"dedup_key"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev.Action {
+		case "trigger":
+			if triggers[ev.Key]++; triggers[ev.Key] == 1 {
+				w.Header().Set("Retry-After", "10")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				log = append(log, ev.Key+" trigger 503")
+				return
+			}
+			open[ev.Key] = true
+		case "resolve":
+			delete(open, ev.Key)
+		}
+		log = append(log, ev.Key+" "+ev.Action)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(pd.Close)
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "pager", Type: rule.DestPagerDuty,
+		URL: pd.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "PD_KEY"}}))...)
+
+	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	produce := func(status string) {
+		t.Helper()
+		var recs []*kgo.Record
+		for p := range int32(2) {
+			a := alertFor(fmt.Sprintf("inc%d", p), "c-1", []string{"pager"})
+			a.Status = status
+			v, _ := json.Marshal(a)
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
+		}
+		if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := func() {
+		var topics ingest.Topics
+		topics.Alerts = topic
+		st, err := notify.New(notify.Config{
+			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-rebalance-order", Topics: topics,
+			SessionTimeout: 6 * time.Second,
+			Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 40 * time.Second, AllowPrivate: true},
+			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+			Getenv: func(k string) string { return map[string]string{"PD_KEY": "R0UTINGKEY"}[k] },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runStage(t, st)
+	}
+	count := func(k string) int { mu.Lock(); defer mu.Unlock(); return triggers[k] }
+
+	produce(contract.StatusFiring)
+	start() // A
+	livetest.WaitFor(t, 10*time.Second, "A's first triggers answered 503", func() bool { return count("inc0") == 1 && count("inc1") == 1 })
+	start() // B: takes one partition and delivers its firing again at once
+	livetest.WaitFor(t, 9*time.Second, "B's trigger of the partition it took", func() bool { return count("inc0") == 2 || count("inc1") == 2 })
+	produce(contract.StatusResolved)
+	// A's retries come 10s after its first attempts; wait past them.
+	livetest.WaitFor(t, 30*time.Second, "every incident's resolve and every retry", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, l := range log {
+			if len(l) > 8 && l[len(l)-7:] == "resolve" {
+				n++
+			}
+		}
+		return n == 2 && triggers["inc0"] >= 2 && triggers["inc1"] >= 2
+	})
+	time.Sleep(2 * time.Second) // any late retry
+	mu.Lock()
+	defer mu.Unlock()
+	for k, o := range open {
+		if o {
+			t.Errorf("incident %s is open after its resolve; the receiver saw, in order: %q", k, log)
+		}
 	}
 }

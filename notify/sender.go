@@ -59,7 +59,16 @@ type Outcome struct {
 	Canceled bool
 	// Elapsed is Deliver's wall time, retries and waits included.
 	Elapsed time.Duration
+	// Stopped is the error a Recheck ended the delivery with before a retry; nil
+	// otherwise. The caller decides what it means (Reason is then empty).
+	Stopped error
 }
+
+// Recheck is asked, before each retry, what the delivery is to be now: the target to
+// send to (a control may have changed the destination's URL or secret while the alert
+// waited), or an error that ends the delivery (Outcome.Stopped), for one no longer to
+// be made at all.
+type Recheck func() (Target, error)
 
 // Sender delivers alerts. It is safe for concurrent use.
 type Sender struct {
@@ -128,13 +137,20 @@ func (e *attemptError) Error() string {
 // ends: see Outcome. Every attempt sends the same body and Idempotency-Key, with its
 // own timestamp and signature.
 func (s *Sender) Deliver(ctx context.Context, t Target, a *contract.Alert) Outcome {
+	return s.DeliverRechecking(ctx, t, a, nil)
+}
+
+// DeliverRechecking is Deliver with recheck (if not nil) asked before each retry
+// what the delivery is now: a new target gets the retries, with the body built for it,
+// and an error ends the delivery as Outcome.Stopped.
+func (s *Sender) DeliverRechecking(ctx context.Context, t Target, a *contract.Alert, recheck Recheck) Outcome {
 	start := time.Now()
-	out := s.deliver(ctx, t, a)
+	out := s.deliver(ctx, t, a, recheck)
 	out.Elapsed = time.Since(start)
 	return out
 }
 
-func (s *Sender) deliver(ctx context.Context, t Target, a *contract.Alert) Outcome {
+func (s *Sender) deliver(ctx context.Context, t Target, a *contract.Alert, recheck Recheck) Outcome {
 	if _, err := parseURL(t.URL); err != nil {
 		return Outcome{Final: true, Reason: "bad URL: " + strings.TrimPrefix(err.Error(), "notify: destination URL: ")}
 	}
@@ -152,6 +168,20 @@ func (s *Sender) deliver(ctx context.Context, t Target, a *contract.Alert) Outco
 		last *attemptError
 	)
 	op := func() (struct{}, error) {
+		if out.Attempts > 0 && recheck != nil {
+			now, err := recheck()
+			if err != nil {
+				out.Stopped = err
+				return struct{}{}, backoff.Permanent(err)
+			}
+			if !now.same(t) {
+				if body, err = Body(now, a); err != nil {
+					last = &attemptError{msg: err.Error(), final: true}
+					return struct{}{}, backoff.Permanent(last)
+				}
+				t = now
+			}
+		}
 		out.Attempts++
 		status, aerr := s.attempt(ctx, t, body, key)
 		out.Status = status
@@ -185,6 +215,9 @@ func (s *Sender) deliver(ctx context.Context, t Target, a *contract.Alert) Outco
 	}
 	if _, err := backoff.Retry(ctx, op, opts...); err == nil {
 		out.Delivered = true
+		return out
+	}
+	if out.Stopped != nil {
 		return out
 	}
 

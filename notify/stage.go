@@ -468,29 +468,65 @@ func (s *Stage) reapQueues() {
 	s.m.queues.Set(float64(len(s.queues)))
 }
 
-// deliver sends j, then records the outcome.
-func (s *Stage) deliver(ctx context.Context, j *job) {
-	// Mutes as they are now: one may have come while the alert waited.
-	if !j.alert.Muted && s.reg.Muted(j.alert.RuleID, j.alert.Customer, time.Now()) != nil {
-		s.m.deliveries.WithLabelValues(j.name, contract.DeliveryMuted).Inc()
-		s.recent.set(j, contract.DeliveryMuted, 0, "muted while it waited")
-		j.entry.done()
-		return
+// halt is why a delivery is not to be made (any more): its partition moved to another
+// member, a mute now covers the alert, or its destination was deleted or no longer
+// resolves (giveUp, the reason).
+type halt struct {
+	moved, muted bool
+	giveUp       string
+}
+
+func (h *halt) Error() string {
+	switch {
+	case h.moved:
+		return "its partition moved to another notify member, which delivers it"
+	case h.muted:
+		return "muted while it waited"
 	}
-	// The destination as it is now: a control may have changed it since the alert came.
+	return h.giveUp
+}
+
+// now is what j's delivery is to be now, before its first attempt and before each
+// retry: the target of its destination as it is now (a control may have changed it
+// since the alert came), or why it is not to be made.
+func (s *Stage) now(j *job) (Target, *halt) {
+	if !s.ours(j.rec.Partition, j.entry) {
+		return Target{}, &halt{moved: true}
+	}
+	if !j.alert.Muted && s.reg.Muted(j.alert.RuleID, j.alert.Customer, time.Now()) != nil {
+		return Target{}, &halt{muted: true}
+	}
 	dest, ok := s.reg.Destination(j.alert.Customer, j.name)
 	if !ok {
-		s.giveUp(ctx, j, Outcome{Reason: fmt.Sprintf("destination %q was deleted", j.name), Final: true})
-		return
+		return Target{}, &halt{giveUp: fmt.Sprintf("destination %q was deleted", j.name)}
 	}
 	t, err := s.target(dest)
 	if err != nil {
-		s.giveUp(ctx, j, Outcome{Reason: err.Error(), Final: true})
+		return Target{}, &halt{giveUp: err.Error()}
+	}
+	return t, nil
+}
+
+// deliver sends j, then records the outcome.
+func (s *Stage) deliver(ctx context.Context, j *job) {
+	t, h := s.now(j)
+	if h != nil {
+		s.halted(ctx, j, h, Outcome{})
 		return
 	}
 	began := time.Now()
-	out := s.sender.Deliver(ctx, t, j.alert)
+	out := s.sender.DeliverRechecking(ctx, t, j.alert, func() (Target, error) {
+		now, h := s.now(j)
+		if h != nil {
+			return now, h // not a nil *halt in a non-nil error
+		}
+		return now, nil
+	})
 	s.m.attempts.WithLabelValues(j.name).Add(float64(out.Attempts))
+	if h, ok := out.Stopped.(*halt); ok {
+		s.halted(ctx, j, h, out)
+		return
+	}
 	switch {
 	case out.Delivered:
 		s.m.latency.Observe(time.Since(began).Seconds())
@@ -500,6 +536,23 @@ func (s *Stage) deliver(ctx context.Context, j *job) {
 	case out.Canceled || ctx.Err() != nil:
 		// Stopping: neither delivered nor given up; uncommitted, so delivered next run.
 	default:
+		s.giveUp(ctx, j, out)
+	}
+}
+
+// halted ends j's delivery for h, after out's attempts.
+func (s *Stage) halted(ctx context.Context, j *job, h *halt, out Outcome) {
+	switch {
+	case h.moved:
+		// Neither handled nor recorded here: the partition's next owner reads the
+		// alert again from its committed offset.
+		s.recent.set(j, contract.DeliveryQueued, out.Attempts, h.Error())
+	case h.muted:
+		s.m.deliveries.WithLabelValues(j.name, contract.DeliveryMuted).Inc()
+		s.recent.set(j, contract.DeliveryMuted, out.Attempts, h.Error())
+		j.entry.done()
+	default:
+		out.Reason, out.Final = h.giveUp, true
 		s.giveUp(ctx, j, out)
 	}
 }

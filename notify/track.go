@@ -22,6 +22,9 @@ type entry struct {
 	offset int64
 	epoch  int32
 	open   atomic.Int32
+	// tracker is the one the entry is in: while it is its partition's, the partition
+	// is still this member's since the entry was read (Stage.ours).
+	tracker *tracker
 }
 
 func (e *entry) add(n int) { e.open.Add(int32(n)) }
@@ -54,6 +57,15 @@ func (s *Stage) tracker(p int32) *tracker {
 	return t
 }
 
+// ours reports whether e's partition has stayed this member's since e was read: a
+// partition revoked (even if assigned back since) is read again from its committed
+// offset, by whichever member owns it, and its alerts delivered from there.
+func (s *Stage) ours(partition int32, e *entry) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.parts[partition] == e.tracker
+}
+
 // seen records that rec was read; handled records need nothing more. It is false
 // when rec's partition is no longer this member's.
 func (s *Stage) seen(rec *kgo.Record) bool {
@@ -74,7 +86,7 @@ func (s *Stage) track(rec *kgo.Record) *entry {
 	if t == nil {
 		return nil
 	}
-	e := &entry{offset: rec.Offset, epoch: rec.LeaderEpoch}
+	e := &entry{offset: rec.Offset, epoch: rec.LeaderEpoch, tracker: t}
 	e.open.Store(1)
 	t.mu.Lock()
 	t.entries = append(t.entries, e)
@@ -182,7 +194,9 @@ func (s *Stage) assigned(_ context.Context, _ *kgo.Client, assigned map[string][
 }
 
 // revoked commits what was handled in the partitions taken away, then forgets them:
-// their unfinished deliveries run on, but their offsets are the next owner's to commit.
+// their offsets are the next owner's to commit, and their unfinished deliveries stop
+// before their next attempt (Stage.ours), the next owner making them: a retry of ours
+// running on could page after the next owner's resolve.
 func (s *Stage) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	ps := revoked[s.cfg.Topics.Alerts]
 	s.commit(ctx, ps)
