@@ -13,12 +13,16 @@
 //     (dropped by its retention) that the topic still holds, before them, as backfill
 //     reads them: records live would dead-letter (internal/verdict) are counted
 //     (Invalid), not evaluated. A Kafka range that cannot be read, or brings no record
-//     for 15 s, fails the run (ErrTailUnavailable).
+//     for 15 s, fails the run (ErrTailUnavailable). A file the manifest lists but the
+//     bucket lacks (deleted by hand) is read from Kafka too, as backfill reads it; a
+//     file a newer manifest no longer lists (replaced by compaction meanwhile) fails
+//     the run with ErrLakeChanged, to be run again.
 //   - What neither holds is named, not guessed (contract.Backtest.Missing): offsets
 //     Kafka deleted before they were archived, and a partition's offsets below the
-//     first one held when the time range starts before its first event. A hand-off's
-//     replay (PartitionState) names the former and, as backfill, counts from the
-//     first offset held without calling the rest missing.
+//     first one held when the time range starts before its first event, and a lost
+//     file's offsets Kafka no longer holds. A hand-off's replay (PartitionState) names
+//     the former and the latter and, as backfill, counts from the first offset held
+//     without calling the rest missing (also in a partition the lake has none of yet).
 //   - From and To bound events by record time, [From, To); Customer keeps one
 //     customer's events. Events outside them are not evaluated at all, so windows and
 //     running counts start with the first event in range.

@@ -123,7 +123,7 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 		}
 	}
 	t := newTally(set.Rules())
-	r := runner{cfg: cfg, set: set, rep: rep, tally: t, total: total, doc: jsonpath.NewDocument(), firstRead: map[int32]time.Time{}}
+	r := runner{cfg: cfg, set: set, rep: rep, tally: t, total: total, doc: jsonpath.NewDocument(), firstRead: map[int32]time.Time{}, logs: logs}
 	// A partition's Kafka head, files in offset order, then Kafka tail go through one
 	// replay, as live keeps one state per partition.
 	byPart := map[int32][]lakehouse.FileEntry{}
@@ -165,6 +165,7 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 				To: min(log.from, log.to) - 1, Reason: "neither archived nor retained by Kafka"})
 		}
 	}
+	rep.Missing = append(rep.Missing, r.lost...)
 	slices.SortStableFunc(rep.Missing, func(a, b contract.MissingRange) int {
 		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.From, b.From))
 	})
@@ -194,6 +195,52 @@ type runner struct {
 	// firstRead, when set, is told per partition the record time of the first record
 	// of its Kafka head.
 	firstRead map[int32]time.Time
+	// logs are the events partitions' Kafka logs (nil without brokers), and lost the
+	// offsets of lake files listed but gone from the bucket that Kafka no longer holds
+	// either (readLost), for the caller's Missing.
+	logs map[int32]span
+	lost []contract.MissingRange
+}
+
+// ErrLakeChanged is returned when a lake file the snapshot lists is gone from the
+// bucket and a newer manifest no longer lists it (compaction replaced it meanwhile):
+// the read is to be made again, over the newer manifest.
+var ErrLakeChanged = errors.New("backtest: the lake changed while it was read (a file was replaced); run again")
+
+// readLost reads from Kafka the offsets of f, a file the manifest lists that the
+// bucket does not hold (deleted by hand), as backfill does: what Kafka no longer holds
+// either goes to r.lost. A file no newer manifest lists was replaced by compaction
+// instead: ErrLakeChanged.
+func (r *runner) readLost(ctx context.Context, rp *window.Replay, p int32, f lakehouse.FileEntry, prev *int64) error {
+	now, err := r.cfg.Lake.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("backtest: reading the lake's manifest again: %w", err)
+	}
+	if !slices.ContainsFunc(now.Files(lakehouse.Filter{Partitions: []int32{p}}), func(e lakehouse.FileEntry) bool { return e.Path == f.Path }) {
+		return fmt.Errorf("%w: %s", ErrLakeChanged, f.Path)
+	}
+	lo, hi := max(f.StartOffset, *prev+1), f.EndOffset+1
+	if r.end > 0 {
+		hi = min(hi, r.end)
+	}
+	if lo >= hi {
+		return nil
+	}
+	gone := "lake file " + f.Path + " is missing from the bucket"
+	log, ok := r.logs[p]
+	if !ok {
+		r.lost = append(r.lost, contract.MissingRange{Partition: p, From: lo, To: hi - 1, Reason: gone + ", and no Kafka brokers to read its offsets from"})
+		return nil
+	}
+	if lo < log.from {
+		r.lost = append(r.lost, contract.MissingRange{Partition: p, From: lo, To: min(hi, log.from) - 1,
+			Reason: fmt.Sprintf("%s, and below Kafka's log start offset %d (retention)", gone, log.from)})
+		lo = log.from
+	}
+	if lo >= hi {
+		return nil
+	}
+	return r.kafka(ctx, rp, p, span{lo, hi}, prev, nil)
 }
 
 // partition evaluates partition p: the head of rd from Kafka, its lake files in
@@ -240,6 +287,9 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 				}
 				return r.evaluate(rp, p, offset, customer, at)
 			})
+			if errors.Is(err, lakehouse.ErrNotFound) {
+				err = r.readLost(ctx, rp, p, f, &prev)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -249,6 +299,12 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 			continue
 		}
 		rows, err := r.cfg.Lake.ReadRows(ctx, f)
+		if errors.Is(err, lakehouse.ErrNotFound) {
+			if err := r.readLost(ctx, rp, p, f, &prev); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("backtest: reading lake file %s: %w", f.Path, err)
 		}
@@ -406,6 +462,7 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	// offset (dropped by its retention) that Kafka still holds, as backfill reads them.
 	// What neither holds below both is history gone by retention, not missing.
 	var rd kafkaReads
+	var logs map[int32]span
 	from := snap.Watermark(p) + 1
 	// heldFrom is where the history held starts, in a partition the lake has: below,
 	// retention dropped it (a partition it lacks has that range missing).
@@ -419,20 +476,28 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 			missing = append(missing, contract.MissingRange{Partition: p, From: from, To: end - 1, Reason: "not archived yet, and no brokers to read them from"})
 		}
 	} else {
-		logs, err := kafkaLogs(ctx, cfg)
+		all, err := kafkaLogs(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
-		log, ok := logs[p]
+		log, ok := all[p]
 		if !ok {
 			log = span{end, end} // not listed: Kafka holds none of it
 		}
 		rd = readsOf(snap, p, log, end)
-		if held := max(from, log.from); from < end && held > from {
-			missing = append(missing, contract.MissingRange{Partition: p, From: from, To: min(held, end) - 1, Reason: "neither archived nor retained by Kafka"})
-		}
-		if ok && !log.empty() {
-			heldFrom = min(heldFrom, log.from)
+		logs = map[int32]span{p: log}
+		switch {
+		case !inLake && ok:
+			// History starts where Kafka's log does: below, retention dropped it before
+			// any of it was archived, as backfill counts it (truncated, not missing).
+			heldFrom = min(log.from, end)
+		default:
+			if held := max(from, log.from); from < end && held > from {
+				missing = append(missing, contract.MissingRange{Partition: p, From: from, To: min(held, end) - 1, Reason: "neither archived nor retained by Kafka"})
+			}
+			if ok && !log.empty() {
+				heldFrom = min(heldFrom, log.from)
+			}
 		}
 	}
 	if !st.DroppedReaches(cfg.Since) {
@@ -444,7 +509,7 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 		total += f.Rows
 	}
 	run := runner{cfg: cfg, set: set, rep: &contract.Backtest{}, tally: newTally(set.Rules()), doc: jsonpath.NewDocument(), end: end,
-		total: total, crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }}
+		total: total, crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }, logs: logs}
 	if cfg.Matching != nil {
 		m, err := cfg.Matching(r)
 		if err != nil {
@@ -466,6 +531,7 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	if !r.Plain() {
 		state = rp.State(r)
 	}
+	missing = append(missing, run.lost...)
 	return &PartitionHistory{State: state, Missing: missing, HeldFrom: heldFrom, Matches: run.tally.of[r].out.Matches}, nil
 }
 
