@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
@@ -281,7 +282,7 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 					r.found = rp.AddMatched(rl, offset, customer, values, at, r.found[:0])
 					return r.tallyEvent(rp, p, offset, at)
 				}
-				if r.doc.Reset([]byte(payload)) != nil {
+				if reason, _ := verdict.Accept(r.doc, []byte(customer), []byte(payload)); reason != "" {
 					r.rep.Invalid++ // a checked file holds none
 					return nil
 				}
@@ -325,7 +326,9 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 			if !r.inRange(row.Customer, row.EventTime) || r.before(row.Offset, row.EventTime) {
 				continue
 			}
-			if r.doc.Reset([]byte(row.Payload)) != nil {
+			// A file archived before rows were checked (lakehouse.FileEntry.Checked) may
+			// hold records live dead-lettered: no key, say.
+			if reason, _ := verdict.Accept(r.doc, []byte(row.Customer), []byte(row.Payload)); reason != "" {
 				r.rep.Invalid++
 				continue
 			}

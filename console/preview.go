@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
@@ -257,7 +258,9 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		if i%1024 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if err := doc.Reset([]byte(row.Payload)); err != nil {
+		// verdict.Accept, as live: a file archived before rows were checked may hold
+		// records live dead-lettered (no key, say).
+		if reason, _ := verdict.Accept(doc, []byte(row.Customer), []byte(row.Payload)); reason != "" {
 			res.Invalid++
 			continue
 		}
@@ -356,9 +359,8 @@ func (c *Console) replay(ctx context.Context, r *rule.Rule, rows []lakehouse.Row
 				continue
 			}
 			prev = row.Offset
-			// Live dead-letters what is not JSON: it never reaches the evaluator
-			// (Invalid counts it).
-			if doc.Reset([]byte(row.Payload)) != nil {
+			// What live dead-letters never reaches the evaluator (Invalid counts it).
+			if reason, _ := verdict.Accept(doc, []byte(row.Customer), []byte(row.Payload)); reason != "" {
 				continue
 			}
 			found = rp.Add(row.Offset, row.Customer, doc, row.EventTime, found[:0])
