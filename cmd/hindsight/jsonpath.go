@@ -34,12 +34,15 @@ of the problem. Exit status: 0 on success, 2 for an invalid path or document.`,
 			if err != nil {
 				return fmt.Errorf("reading document: %w", err)
 			}
-			vals, err := jsonpath.Query(args[0], data)
+			texts, err := jsonpath.QueryText(args[0], data)
 			if err != nil {
 				return usageError{err}
 			}
-			if vals == nil {
-				vals = []any{}
+			// Each value as the document has it, which is what rules read: decoded, a
+			// duplicate key or a number beyond float64 would show otherwise.
+			vals := make([]json.RawMessage, len(texts))
+			for i, s := range texts {
+				vals[i] = json.RawMessage(s)
 			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetEscapeHTML(false)

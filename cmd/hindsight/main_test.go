@@ -44,15 +44,23 @@ func TestJSONPathCommand(t *testing.T) {
 		name    string
 		args    []string
 		stdin   string
-		want    string // JSON, compared as values
+		want    string // JSON, compared as values (as text with exact)
 		code    int
 		errWant string
+		exact   bool
 	}{
-		{"jayway filter from a file", []string{"jsonpath", "-c", "$.store.book[?(@.category == 'fiction')].price", file}, "", `[8.99,22.5]`, 0, ""},
-		{"stdin", []string{"jsonpath", "$..title"}, doc, `["A","B","C"]`, 0, ""},
-		{"nothing selected", []string{"jsonpath", "$.nope"}, doc, `[]`, 0, ""},
-		{"invalid path has a column", []string{"jsonpath", "$.store[?@.price <]"}, doc, "", 2, "column 19"},
-		{"invalid document", []string{"jsonpath", "$.a"}, `{"a":`, "", 2, "invalid JSON"},
+		{"jayway filter from a file", []string{"jsonpath", "-c", "$.store.book[?(@.category == 'fiction')].price", file}, "", `[8.99,22.5]`, 0, "", false},
+		{"stdin", []string{"jsonpath", "$..title"}, doc, `["A","B","C"]`, 0, "", false},
+		{"nothing selected", []string{"jsonpath", "$.nope"}, doc, `[]`, 0, "", false},
+		{"invalid path has a column", []string{"jsonpath", "$.store[?@.price <]"}, doc, "", 2, "column 19", false},
+		{"invalid document", []string{"jsonpath", "$.a"}, `{"a":`, "", 2, "invalid JSON", false},
+		// Values as the document has them, which is what rules read: decoded, the last
+		// of duplicate keys would show where rules read the first, and a number beyond
+		// float64 would print as null or fail.
+		{"duplicate keys as the document has them", []string{"jsonpath", "-c", "$.a"}, `{"a":{"b":1,"b":2}}`, `[{"b":1,"b":2}]`, 0, "", true},
+		{"rules read the first duplicate", []string{"jsonpath", "-c", "$.a.b"}, `{"a":{"b":1,"b":2}}`, `[1]`, 0, "", true},
+		{"a number beyond float64 inside an array", []string{"jsonpath", "-c", "$.a"}, `{"a":[1,{"b":1e400}]}`, `[[1,{"b":1e400}]]`, 0, "", true},
+		{"a number beyond float64", []string{"jsonpath", "-c", "$.b"}, `{"b":1e400}`, `[1e400]`, 0, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +71,12 @@ func TestJSONPathCommand(t *testing.T) {
 			if tt.errWant != "" {
 				if !strings.Contains(err.Error(), tt.errWant) {
 					t.Fatalf("error %q lacks %q", err, tt.errWant)
+				}
+				return
+			}
+			if tt.exact {
+				if got := strings.TrimSpace(out); got != tt.want {
+					t.Fatalf("got %s, want %s", got, tt.want)
 				}
 				return
 			}
