@@ -561,9 +561,12 @@ func saveCode(status string) int {
 	return http.StatusInternalServerError
 }
 
+// wait is the status wait a request's wait_ms asks for (at most a minute; compared
+// before it is made a Duration, which a huge value would overflow into a negative
+// wait), or StatusWait without one.
 func (c *Console) wait(ms int) time.Duration {
 	if ms > 0 {
-		return min(time.Duration(ms)*time.Millisecond, time.Minute)
+		return time.Duration(min(ms, 60_000)) * time.Millisecond
 	}
 	return c.cfg.StatusWait
 }

@@ -85,6 +85,10 @@ type Backend interface {
 	Deliveries() []contract.AlertDelivery
 	Destinations() []*rule.Destination
 	Mutes() []*rule.Mute
+	// Retired is the version rule k had when it was last deleted, if the daemon
+	// remembers it (controls.Registry.Retired): a rule made again under k gets a newer
+	// one.
+	Retired(k rule.Key) (int64, bool)
 }
 
 // Config configures the console. Call EnsureDefaults, then Validate (New does both).
@@ -107,6 +111,11 @@ type Config struct {
 	// StatusWait is how long a save waits for the daemon's status of the published
 	// control. Default 10s.
 	StatusWait time.Duration
+	// AnswerWithin bounds a write (save, delete, mute): publishing the control and
+	// waiting for its status end a little before it, whatever wait_ms asked for, so
+	// that the answer goes out. The daemon sets its HTTP write timeout, past which an
+	// answer is cut off. Default 1m.
+	AnswerWithin time.Duration
 	// RefreshInterval is how often a stream checks the rules for changes. Default 1s.
 	RefreshInterval time.Duration
 	// TopCustomers is how many customers per rule the rules list shows. Default 5.
@@ -176,6 +185,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.PreviewTimeout <= 0 {
 		c.PreviewTimeout = 15 * time.Second
+	}
+	if c.AnswerWithin <= 0 {
+		c.AnswerWithin = time.Minute
 	}
 	if c.StatusWait <= 0 {
 		c.StatusWait = 10 * time.Second

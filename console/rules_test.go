@@ -29,6 +29,7 @@ func (b fixedBackend) LakeURL() string                      { return "" }
 func (b fixedBackend) Deliveries() []contract.AlertDelivery { return nil }
 func (b fixedBackend) Destinations() []*rule.Destination    { return nil }
 func (b fixedBackend) Mutes() []*rule.Mute                  { return nil }
+func (b fixedBackend) Retired(rule.Key) (int64, bool)       { return 0, false }
 
 func TestRulesShowStateProgressAndCounts(t *testing.T) {
 	b := fixedBackend{

@@ -40,7 +40,8 @@ func (c *Console) active(k rule.Key) *rule.Rule {
 
 // SaveRule publishes an upsert of the validated rule r, as `hindsight rules apply` does,
 // and waits up to wait for the daemon's status of it. With autoVersion, r gets the
-// version after the active rule's (1 for a new rule), and a rule equal to the active
+// version after the active rule's (for a new rule 1, or the one after the version a
+// deleted rule of the same key had: Backend.Retired), and a rule equal to the active
 // one is not published (status "unchanged"); without, r's version is published as it
 // is and the daemon decides (an old version comes back "stale").
 func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, wait time.Duration) (SaveResponse, error) {
@@ -49,6 +50,9 @@ func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, 
 	}
 	if autoVersion {
 		r.Version = 1
+		if old, ok := c.cfg.Backend.Retired(r.Key()); ok {
+			r.Version = old + 1
+		}
 		if cur := c.active(r.Key()); cur != nil {
 			same := *r
 			same.Version = cur.Version
@@ -80,6 +84,10 @@ func (c *Console) DeleteRule(ctx context.Context, k rule.Key, wait time.Duration
 func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Duration) (SaveResponse, error) {
 	ctx, cancel := c.bind(ctx)
 	defer cancel()
+	// Publishing and waiting end before the answer would be cut off (AnswerWithin).
+	deadline := time.Now().Add(c.cfg.AnswerWithin - min(time.Second, c.cfg.AnswerWithin/10))
+	ctx, dcancel := context.WithDeadline(ctx, deadline)
+	defer dcancel()
 	kc, topics := c.cfg.Backend.Kafka()
 	key := ctl.RecordKey()
 	res := SaveResponse{Status: contract.SavePending, Key: key, Op: ctl.Op, Offset: -1}
@@ -94,6 +102,7 @@ func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Dura
 	}
 	res.Offset = offs[0]
 	c.log.Info("control published", "key", key, "op", ctl.Op, "version", res.Version, "offset", res.Offset)
+	wait = max(0, min(wait, time.Until(deadline)))
 	wctx, wcancel := context.WithTimeout(ctx, wait)
 	got, err := ingest.WaitStatuses(wctx, kc, topics, map[string]int64{key: res.Offset})
 	wcancel()
@@ -101,7 +110,7 @@ func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Dura
 		res.Status, res.Message, res.Problems = st.Status, st.Message, st.Problems
 		return res, nil
 	}
-	res.Message = fmt.Sprintf("published at controls offset %d; no daemon reported its status within %v", res.Offset, wait)
+	res.Message = fmt.Sprintf("published at controls offset %d; no daemon reported its status within %v", res.Offset, wait.Round(time.Millisecond))
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		res.Message += ": " + err.Error()
 	}

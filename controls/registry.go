@@ -44,10 +44,14 @@ type Registry struct {
 	// ended holds, per key, the version the key's last change ended (replaced or
 	// deleted) if its rule resolves incidents (rule.Rule.Resolves): a process restoring
 	// a snapshot taken before that change resolves the incidents the snapshot holds
-	// open (Ended). endedOrder is its keys, oldest first; past max_rules the oldest
-	// entry is forgotten, so that churn of rule ids cannot grow it without bound.
-	ended      map[rule.Key]*Version
-	endedOrder []rule.Key
+	// open (Ended). The newest max_rules keys are remembered.
+	ended keyMemory[*Version]
+	// retired holds, per key whose rule was deleted, the version it had: a rule made
+	// again under the key must be newer (Retired), since alert ids are made of the
+	// version (contract.AlertID) and the same version again would give its alerts the
+	// deleted rule's alerts' ids, which consumers drop as duplicates. The newest
+	// max_rules keys are remembered.
+	retired keyMemory[int64]
 	// dests and mutes are the destinations and mutes in force (notify.go).
 	dests map[rule.Key]*rule.Destination
 	mutes map[rule.Key]*rule.Mute
@@ -55,7 +59,7 @@ type Registry struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{}, ended: map[rule.Key]*Version{},
+	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{},
 		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}}
 }
 
@@ -104,6 +108,11 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 			g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
 			return contract.ControlStale, msg
 		}
+		if old, ok := g.retired.get(k); ok && cur == nil && c.Rule.Version <= old {
+			msg := fmt.Sprintf("version %d is not newer than version %d, which was deleted; ignored (raise the version to make the rule again: the same version would give its alerts the deleted rule's alert ids)", c.Rule.Version, old)
+			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
+			return contract.ControlStale, msg
+		}
 		g.seq++
 		c.Rule.Seq = g.seq
 		v := &Version{Rule: c.Rule, Key: k, ControlOffset: rec.Offset, Fingerprint: Fingerprint(c.Rule), Seq: g.seq, UpdatedAt: rec.Time.UTC()}
@@ -119,6 +128,7 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k)
 		}
 		delete(g.active, k)
+		g.retired.put(k, cur.Rule.Version, rule.CurrentLimits().MaxRules)
 		g.end(cur)
 		delete(g.lastError, k)
 	default:
@@ -129,20 +139,9 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 
 // end remembers v, which a change of its key ended (nil: none), for Ended.
 func (g *Registry) end(v *Version) {
-	if v == nil || !v.Rule.Resolves() {
-		return
+	if v != nil && v.Rule.Resolves() {
+		g.ended.put(v.Key, v, rule.CurrentLimits().MaxRules)
 	}
-	if _, ok := g.ended[v.Key]; !ok {
-		if limit := rule.CurrentLimits().MaxRules; len(g.endedOrder) >= limit {
-			n := len(g.endedOrder) - limit + 1
-			for _, k := range g.endedOrder[:n] {
-				delete(g.ended, k)
-			}
-			g.endedOrder = append(g.endedOrder[:0], g.endedOrder[n:]...)
-		}
-		g.endedOrder = append(g.endedOrder, v.Key)
-	}
-	g.ended[v.Key] = v
 }
 
 // Ended is the version of k that k's last change ended, if its rule resolves
@@ -151,8 +150,15 @@ func (g *Registry) end(v *Version) {
 func (g *Registry) Ended(k rule.Key) (*Version, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	v, ok := g.ended[k]
-	return v, ok
+	return g.ended.get(k)
+}
+
+// Retired is the version k's rule had when it was last deleted, if remembered (the
+// newest max_rules deleted keys are): a rule made again under k must have a newer one.
+func (g *Registry) Retired(k rule.Key) (int64, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.retired.get(k)
 }
 
 // Unchanged is Apply's message with ControlOK for an upsert of the active version

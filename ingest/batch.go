@@ -112,17 +112,37 @@ func (b *Batch) deadLetter(r *kgo.Record, reason string, cause error) {
 	})
 }
 
-// recordBytes is what DeadLetterMaxBytes bounds: key, value and headers.
+// recordBytes is what DeadLetterMaxBytes bounds: the record as the client encodes it
+// in a batch, key, value and headers with their length prefixes and the record's own
+// framing, at its largest. The prefixes count: 20,000 empty headers are 40,000 bytes
+// on the wire, enough to take a record under the bound past the client's.
 func recordBytes(r *kgo.Record) int {
-	n := len(r.Key) + len(r.Value)
+	n := recordFraming + varintLen(len(r.Key)) + len(r.Key) + varintLen(len(r.Value)) + len(r.Value) + varintLen(len(r.Headers))
 	for _, h := range r.Headers {
-		n += len(h.Key) + len(h.Value)
+		n += headerBytes(h)
 	}
 	return n
 }
 
-// CutDeadLetter cuts dead letter rec to at most limit bytes of key, value and
-// headers, and reports whether it had to: it drops the end of the value, then of the
+// recordFraming is a record's fields besides key, value and headers at their largest:
+// its length (5 bytes), attributes (1), timestamp delta (10) and offset delta (5).
+const recordFraming = 21
+
+func headerBytes(h kgo.RecordHeader) int {
+	return varintLen(len(h.Key)) + len(h.Key) + varintLen(len(h.Value)) + len(h.Value)
+}
+
+// varintLen is the size of n as a Kafka (zigzag) varint.
+func varintLen(n int) int {
+	u, size := uint64(n)<<1, 1
+	for ; u >= 0x80; u >>= 7 {
+		size++
+	}
+	return size
+}
+
+// CutDeadLetter cuts dead letter rec to at most limit bytes (recordBytes), and reports
+// whether it had to: it drops the end of the value, then of the
 // key, then the original record's headers, keeping the dead-letter headers, and adds
 // HeaderOriginalBytes.
 func CutDeadLetter(rec *kgo.Record, limit int) bool {
@@ -133,19 +153,23 @@ func CutDeadLetter(rec *kgo.Record, limit int) bool {
 	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderOriginalBytes, Value: strconv.AppendInt(nil, int64(size), 10)})
 	over := recordBytes(rec) - limit
 	cut := func(b []byte) []byte {
-		n := min(over, len(b))
+		n := max(0, min(over, len(b)))
 		over -= n
 		return b[:len(b)-n]
 	}
+	// Measured again after each cut: a shorter value or key may have a shorter length
+	// prefix too.
 	rec.Value = cut(rec.Value)
+	over = recordBytes(rec) - limit
 	rec.Key = cut(rec.Key)
+	over = recordBytes(rec) - limit
 	for i := 0; over > 0 && i < len(rec.Headers); {
 		h := rec.Headers[i]
 		if strings.HasPrefix(h.Key, "hindsight.dlq.") {
 			i++
 			continue
 		}
-		over -= len(h.Key) + len(h.Value)
+		over -= headerBytes(h)
 		rec.Headers = slices.Delete(rec.Headers, i, i+1)
 	}
 	return true

@@ -45,7 +45,13 @@ func TestCutDeadLetter(t *testing.T) {
 	src := &kgo.Record{Topic: "events", Partition: 1, Offset: 7, Key: []byte("customer"), Value: []byte(strings.Repeat("v", 100)),
 		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("0123456789")}}}
 	full := recordBytes(DeadLetter(src, "events.dlq", ReasonInvalidJSON, errors.New("bad")))
-	dlq := len(HeaderOriginalBytes) + len(fmt.Sprint(full)) + full - len(src.Key) - len(src.Value) - len("trace0123456789")
+	// dlq is the dead letter with nothing of the original record: no key, value or
+	// trace header, and with the header that says how large it was.
+	bare := DeadLetter(&kgo.Record{Topic: src.Topic, Partition: src.Partition, Offset: src.Offset}, "events.dlq", ReasonInvalidJSON, errors.New("bad"))
+	origHeader := kgo.RecordHeader{Key: HeaderOriginalBytes, Value: []byte(fmt.Sprint(full))}
+	bare.Headers = append(bare.Headers, origHeader)
+	dlq := recordBytes(bare)
+	trace := headerBytes(src.Headers[0])
 	for _, tc := range []struct {
 		name       string
 		limit      int
@@ -54,9 +60,10 @@ func TestCutDeadLetter(t *testing.T) {
 		trace      bool
 	}{
 		{"fits", full, false, 100, 8, true},
-		{"value cut", full - 1, true, 100 - 1 - len(HeaderOriginalBytes) - len(fmt.Sprint(full)), 8, true},
-		{"value gone", dlq + 8 + len("trace0123456789"), true, 0, 8, true},
-		{"key cut", dlq + 3 + len("trace0123456789"), true, 0, 3, true},
+		// Length prefixes count: the value's (two bytes for 64 or more) is the same cut.
+		{"value cut", full - 1, true, 100 - 1 - headerBytes(origHeader), 8, true},
+		{"value gone", dlq + 8 + trace, true, 0, 8, true},
+		{"key cut", dlq + 3 + trace, true, 0, 3, true},
 		{"headers gone", dlq, true, 0, 0, false},
 		{"below the dead-letter headers", 10, true, 0, 0, false},
 	} {

@@ -127,3 +127,4 @@ func (b consoleBackend) Deliveries() []contract.AlertDelivery {
 
 func (b consoleBackend) Destinations() []*rule.Destination { return b.d.rules.Destinations() }
 func (b consoleBackend) Mutes() []*rule.Mute               { return b.d.rules.Mutes() }
+func (b consoleBackend) Retired(k rule.Key) (int64, bool)  { return b.d.rules.Retired(k) }

@@ -75,6 +75,7 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	gen := workload.New(seed, workload.Config{Customers: 8})
 	pool := workload.Rules(seed, 12, workload.RulesConfig{Customers: 8, GlobalPercent: 50, MaxThreshold: 20})
 	active := map[rule.Key]*rule.Rule{}
+	retired := map[rule.Key]int64{} // a rule made again after a delete needs a newer version
 	var history []*kgo.Record
 	restarted := false
 	for step := range 14 {
@@ -85,6 +86,8 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 			if cur := active[r.Key()]; cur != nil {
 				r.Version = cur.Version + 1
 				r.Threshold = rule.AtLeast(float64(1 + rng.Int64N(20)))
+			} else if v, ok := retired[r.Key()]; ok {
+				r.Version = max(r.Version, v+1)
 			}
 			livetest.ProduceSync(t, b, livetest.Upsert(t, &r))
 			active[r.Key()] = &r
@@ -92,6 +95,7 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 			keys := slices.SortedFunc(maps.Keys(active), func(a, b rule.Key) int { return strings.Compare(a.String(), b.String()) })
 			k := keys[rng.IntN(len(keys))] // sorted first: the same seed is the same scenario
 			livetest.ProduceSync(t, b, livetest.Delete(t, k))
+			retired[k] = active[k].Version
 			delete(active, k)
 		}
 		if step == 7 || (!restarted && rng.IntN(8) == 0) { // restart: state is rebuilt from history

@@ -372,7 +372,7 @@ func (d *Daemon) newConsole(ws *webState) http.Handler {
 	con, err := console.New(console.Config{
 		Backend: d.ConsoleBackend(), APIToken: c.APIToken, Logger: d.log.With("stage", "console"),
 		ProtectReads: c.APIToken != "" && !c.PublicRead,
-		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
+		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, AnswerWithin: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
 		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: c.WindowLimits,
 		Admit:        ws.heavy.enter,
 		LimitReached: func(name string) { d.m.limits.Reached(name) },

@@ -1,0 +1,91 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/hindsightdev/hindsight/console"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
+)
+
+// dropStatuses makes the broker refuse every produce to controls.status (a daemon whose
+// status publishing fails or lags): a save then gets no status within its wait.
+func dropStatuses(t *testing.T, d *daemon) {
+	c := d.b.Cluster
+	md, err := kadm.NewClient(d.b.Client(t)).Metadata(context.Background(), "controls.status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := md.Topics["controls.status"].ID
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		pr := req.(*kmsg.ProduceRequest)
+		for _, tp := range pr.Topics {
+			if tp.Topic != "controls.status" && tp.TopicID != id {
+				return nil, nil, false
+			}
+		}
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, tp := range pr.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
+			for _, p := range tp.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+}
+
+// TestSavePendingAnswerBeatsWriteTimeout: a save whose wait_ms reaches past the HTTP
+// write timeout, and gets no status, is still answered 202 pending: the wait ends
+// before the server would cut the answer off (here a 3s write timeout and wait_ms
+// 4000; by default 1m and up to 60000 plus the publish).
+func TestSavePendingAnswerBeatsWriteTimeout(t *testing.T) {
+	d := startDaemonWith(t, "", func(c *live.Config) {
+		c.HTTPWriteTimeout = 3 * time.Second
+		c.PreviewTimeout = time.Second
+	})
+	dropStatuses(t, d)
+	body, _ := json.Marshal(map[string]any{"rule": json.RawMessage(loginRule), "wait_ms": 4000})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", d.url("/v1/console/rules"), bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("save with wait_ms 4000 got no answer after %v (%d records on controls): %v",
+			time.Since(start).Round(time.Millisecond), livetest.TopicRecords(t, d.b, "controls"), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("save: %d %s (%v), want 202 pending", resp.StatusCode, data, err)
+	}
+}
+
+// TestHugeWaitMSIsNotANegativeWait: a wait_ms past the minute allowed is a minute's
+// wait, not one overflowed into a negative duration that answers pending at once.
+func TestHugeWaitMSIsNotANegativeWait(t *testing.T) {
+	d := startDaemon(t, "")
+	var s console.SaveResponse
+	body := map[string]any{"rule": json.RawMessage(loginRule), "wait_ms": int64(9223372036855)}
+	if resp := call(t, "POST", d.url("/v1/console/rules"), "", body, &s); resp.StatusCode != 200 || s.Status != "ok" {
+		t.Fatalf("save with wait_ms 9223372036855: %d %+v, want 200 ok", resp.StatusCode, s)
+	}
+}
