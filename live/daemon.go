@@ -70,7 +70,10 @@ type Daemon struct {
 	// hindsight_limit_reached_total.
 	rejectedDropped int64
 	rulesLoaded     chan struct{}
-	consuming       atomic.Bool
+	// groupCommitted is set once the group is known to have committed offsets of the
+	// events topic: it is no longer new (startPositions).
+	groupCommitted atomic.Bool
+	consuming      atomic.Bool
 
 	partsMu sync.RWMutex
 	parts   map[int32]*partition

@@ -113,7 +113,9 @@ type Config struct {
 	Embedded ingest.EmbeddedConfig
 	// Group is the consumer group of the events topic. Default "hindsight-live".
 	Group string
-	// StartAt is where a group with no committed offsets starts: "earliest" (default) or "latest".
+	// StartAt is where a group with no committed offsets starts: "earliest" (default) or
+	// "latest". A partition added to the topic of a group that has committed offsets
+	// starts at its log's start either way.
 	StartAt string
 	// HTTPAddr is the address of the HTTP API. Default "127.0.0.1:8080"; port 0 picks a free port.
 	HTTPAddr string

@@ -3,6 +3,8 @@ package live
 import (
 	"context"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // ResumeAt implements ingest.Positioner: restored partitions resume at their snapshot's
@@ -41,8 +43,9 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 		p.mu.Unlock()
 		d.produceEnded(p) // of versions that ended during the restore
 	}
-	// Without backfill the start is looked up too: the initial snapshot needs it.
-	if len(unknown) > 0 && (d.bf != nil || d.state != nil) {
+	// Without backfill the start is looked up too: the initial snapshot needs it; and
+	// with StartAt latest, which only a new group may follow (startPositions).
+	if len(unknown) > 0 && (d.bf != nil || d.state != nil || d.cfg.StartAt == "latest") {
 		for pid, at := range d.startPositions(unknown) {
 			d.partsMu.RLock()
 			p := d.parts[pid]
@@ -65,18 +68,50 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 }
 
 // startPositions lists where consumption of partitions without a committed offset
-// starts: the start or end of the log as StartAt says.
+// starts: the start or end of the log as StartAt says, for a new group. A group that
+// committed offsets of the events topic is not new: a partition of it without one was
+// added to the topic since, and its events from the start are the group's to count
+// (with latest, those written before this process saw the partition were skipped).
 func (d *Daemon) startPositions(ps []int32) map[int32]int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	latest := d.cfg.StartAt == "latest" && d.groupIsNew(ctx)
 	out := map[int32]int64{}
 	for p, b := range d.logBounds(ctx, ps) {
 		out[p] = b.start
-		if d.cfg.StartAt == "latest" {
+		if latest {
 			out[p] = b.end
 		}
 	}
 	return out
+}
+
+// groupIsNew reports whether the group has committed no offset of the events topic.
+// Once it has, it is never new again. If the commits cannot be read, the group is
+// taken as new, as StartAt says, and a warning logged.
+func (d *Daemon) groupIsNew(ctx context.Context) bool {
+	if d.groupCommitted.Load() {
+		return false
+	}
+	cl, err := d.cfg.Kafka.NewClient()
+	if err == nil {
+		defer cl.Close()
+		var offs kadm.OffsetResponses
+		if offs, err = kadm.NewClient(cl).FetchOffsets(ctx, d.cfg.Group); err == nil {
+			err = offs.Error()
+		}
+		if err == nil {
+			for _, o := range offs[d.cfg.Topics.Events] {
+				if o.At >= 0 {
+					d.groupCommitted.Store(true)
+					return false
+				}
+			}
+			return true
+		}
+	}
+	d.log.Warn("cannot read the group's committed offsets; partitions without one start at the end of the log (--start-at latest)", "group", d.cfg.Group, "err", err)
+	return true
 }
 
 // storeInitialSnapshots stores the initial snapshot (reasonInitial) of each newly
