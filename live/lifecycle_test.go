@@ -168,10 +168,7 @@ func TestNoResolveForAHeldBackAlert(t *testing.T) {
 	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true}}`
 	v1, v2 := fmt.Sprintf(js, 1), fmt.Sprintf(js, 2)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	ev := func(user string, sec int) *kgo.Record {
-		return livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":%q,"ts":%q}`, user, base.Add(time.Duration(sec)*time.Second).Format(time.RFC3339Nano)))
-	}
+	ev := loginFailed
 	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
 	waitActive(t, d, []string{v1})
 	livetest.ProduceSync(t, b, ev("a", 1), ev("a", 2)) // version 1 fires for a, window [0s, 10s)
@@ -225,10 +222,7 @@ func TestEndedVersionResolvesItsIncidents(t *testing.T) {
 	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
 	v1, v2 := fmt.Sprintf(js, 1), fmt.Sprintf(js, 2)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	ev := func(user string, sec int) *kgo.Record {
-		return livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":%q,"ts":%q}`, user, base.Add(time.Duration(sec)*time.Second).Format(time.RFC3339Nano)))
-	}
+	ev := loginFailed
 	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
 	waitActive(t, d, []string{v1})
 	livetest.ProduceSync(t, b, ev("a", 1), ev("a", 2), ev("z", 3)) // version 1 fires for a
@@ -278,10 +272,7 @@ func TestVersionEndedWhileDownResolvesOnRestore(t *testing.T) {
 	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
 	v1 := fmt.Sprintf(js, 1)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	ev := func(user string, sec int) *kgo.Record {
-		return livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":%q,"ts":%q}`, user, base.Add(time.Duration(sec)*time.Second).Format(time.RFC3339Nano)))
-	}
+	ev := loginFailed
 	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
 	waitActive(t, d, []string{v1})
 	livetest.ProduceSync(t, b, ev("a", 1), ev("a", 2), ev("z", 3)) // version 1 fires for a
@@ -308,4 +299,10 @@ func TestVersionEndedWhileDownResolvesOnRestore(t *testing.T) {
 	if a.Status != contract.StatusResolved || a.AlertID != fired[0].AlertID || a.Offset != 3 || a.Version != 1 {
 		t.Errorf("second record %+v: want the resolve of %s at offset 3", a, fired[0].AlertID)
 	}
+}
+
+// loginFailed is c-1's failed login of user, sec seconds into 2026 by its $.ts.
+func loginFailed(user string, sec int) *kgo.Record {
+	at := time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC)
+	return livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":%q,"ts":%q}`, user, at.Format(time.RFC3339Nano)))
 }

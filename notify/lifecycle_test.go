@@ -217,18 +217,7 @@ func TestStageMuteStopsARetry(t *testing.T) {
 		t.Fatalf("the retry came before the mute was folded; the test's timing is off")
 	}
 
-	state := func() string {
-		for _, d := range st.Recent() {
-			if d.Alert.AlertID == "a0" {
-				return d.Destinations[0].State
-			}
-		}
-		return ""
-	}
-	livetest.WaitFor(t, 10*time.Second, "a0 settled", func() bool {
-		s := state()
-		return s == contract.DeliveryDelivered || s == contract.DeliveryMuted || s == contract.DeliveryUndelivered
-	})
+	state := settled(t, st, "a0")
 	if got := hook.delivered(); len(got) != 0 {
 		t.Errorf("delivered %v while mute c-1/maint was in force (state %q, %d requests)", got, state(), hook.requests())
 	}
@@ -285,18 +274,7 @@ func TestStageRetriesGoWhereTheDestinationIsNow(t *testing.T) {
 			if old.requests() != 1 {
 				t.Fatalf("the retry came before the control was folded; the test's timing is off")
 			}
-			state := func() string {
-				for _, d := range st.Recent() {
-					if d.Alert.AlertID == "a0" {
-						return d.Destinations[0].State
-					}
-				}
-				return ""
-			}
-			livetest.WaitFor(t, 10*time.Second, "a0 settled", func() bool {
-				s := state()
-				return s == contract.DeliveryDelivered || s == contract.DeliveryUndelivered
-			})
+			state := settled(t, st, "a0")
 			if n := old.requests(); n != 1 {
 				t.Errorf("%s destination: the old URL got %d requests (delivered there: %v), the new URL %v; state %q",
 					tc, n, old.delivered(), fresh.delivered(), state())
@@ -310,4 +288,23 @@ func TestStageRetriesGoWhereTheDestinationIsNow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// settled waits until the delivery of alert id to its first destination is over
+// (delivered, muted or undelivered) and returns how to read its state.
+func settled(t *testing.T, st *notify.Stage, id string) func() string {
+	t.Helper()
+	state := func() string {
+		for _, d := range st.Recent() {
+			if d.Alert.AlertID == id {
+				return d.Destinations[0].State
+			}
+		}
+		return ""
+	}
+	livetest.WaitFor(t, 10*time.Second, id+" settled", func() bool {
+		s := state()
+		return s == contract.DeliveryDelivered || s == contract.DeliveryMuted || s == contract.DeliveryUndelivered
+	})
+	return state
 }
