@@ -41,11 +41,12 @@ type Registry struct {
 	rejected  []contract.RejectedControl
 	// rejectedDropped counts rejected controls dropped past max_rejected_controls.
 	rejectedDropped int64
-	// ended holds, per key, the version the key's last change ended (replaced or
-	// deleted) if its rule resolves incidents (rule.Rule.Resolves): a process restoring
-	// a snapshot taken before that change resolves the incidents the snapshot holds
-	// open (Ended). The newest max_rules keys are remembered.
-	ended keyMemory[*Version]
+	// ended holds, per key, the versions the key's changes ended (replaced or
+	// deleted) whose rules resolve incidents (rule.Rule.Resolves), newest last, at most
+	// maxEndedPerKey: a process restoring a snapshot taken before those changes
+	// resolves the incidents the snapshot holds open (Ended). The newest max_rules keys
+	// are remembered.
+	ended keyMemory[[]*Version]
 	// retired holds, per key whose rule was deleted, the version it had: a rule made
 	// again under the key must be newer (Retired), since alert ids are made of the
 	// version (contract.AlertID) and the same version again would give its alerts the
@@ -124,11 +125,12 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 		delete(g.lastError, k)
 		g.end(cur)
 	case rule.OpDelete:
+		g.retire(k, c.Version)
 		if cur == nil {
 			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k)
 		}
 		delete(g.active, k)
-		g.retired.put(k, cur.Rule.Version, rule.CurrentLimits().MaxRules)
+		g.retire(k, cur.Rule.Version)
 		g.end(cur)
 		delete(g.lastError, k)
 	default:
@@ -137,20 +139,44 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 	return contract.ControlOK, ""
 }
 
+// maxEndedPerKey is how many ended versions of one key Ended remembers: those a
+// partition's owner was down, or the partition between owners, for.
+const maxEndedPerKey = 16
+
 // end remembers v, which a change of its key ended (nil: none), for Ended.
 func (g *Registry) end(v *Version) {
-	if v != nil && v.Rule.Resolves() {
-		g.ended.put(v.Key, v, rule.CurrentLimits().MaxRules)
+	if v == nil || !v.Rule.Resolves() {
+		return
+	}
+	vs, _ := g.ended.get(v.Key)
+	if len(vs) >= maxEndedPerKey {
+		vs = vs[1:]
+	}
+	g.ended.put(v.Key, append(slices.Clip(vs), v), rule.CurrentLimits().MaxRules)
+}
+
+// retire remembers that k's rule had version v (0: none known) when deleted, for
+// Retired.
+func (g *Registry) retire(k rule.Key, v int64) {
+	if old, _ := g.retired.get(k); v > old {
+		g.retired.put(k, v, rule.CurrentLimits().MaxRules)
 	}
 }
 
-// Ended is the version of k that k's last change ended, if its rule resolves
-// incidents and it is still remembered (the newest max_rules such keys are). A snapshot
-// that holds its state open names it by ControlOffset and Fingerprint.
-func (g *Registry) Ended(k rule.Key) (*Version, bool) {
+// Ended is the version of k that k's changes ended whose ControlOffset and
+// Fingerprint are those given (what a snapshot names a version by), if its rule
+// resolves incidents and it is still remembered (the newest maxEndedPerKey of the
+// newest max_rules keys are).
+func (g *Registry) Ended(k rule.Key, controlOffset int64, fingerprint uint64) (*Version, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.ended.get(k)
+	vs, _ := g.ended.get(k)
+	for _, v := range vs {
+		if v.ControlOffset == controlOffset && v.Fingerprint == fingerprint {
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 // Retired is the version k's rule had when it was last deleted, if remembered (the
@@ -184,6 +210,14 @@ func (g *Registry) Keeper(rec Record) (*rule.Control, *Origin) {
 	case rule.KindRule:
 		if v := g.active[k]; v != nil {
 			return rule.Upsert(v.Rule), &Origin{Offset: v.ControlOffset, Time: v.UpdatedAt}
+		}
+		if v, ok := g.retired.get(k); ok {
+			// The key's rule was deleted: its delete again, naming the version, so that
+			// an upsert refused as stale does not come back as the newest record once
+			// compaction removed the delete.
+			d := rule.Delete(k)
+			d.Version = v
+			return d, nil
 		}
 	case rule.KindDestination:
 		if d := g.dests[k]; d != nil {

@@ -21,6 +21,12 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 	d.batchesRunning.Add(1)
 	defer d.batchDone()
 	p := d.partition(b.Partition)
+	ended := false
+	defer func() {
+		if ended { // after the unlock below: it produces, and waits for backfill alerts
+			d.produceEnded(p)
+		}
+	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// One event in evalSampleEvery is timed, from the end of the previous one, so that
@@ -36,9 +42,7 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 		s := d.active.Load()
 		if s != p.active {
 			p.reconcile(d, s, ev.Offset)
-			if len(p.ended) > 0 {
-				d.emitEnded(p, b, ev)
-			}
+			ended = ended || len(p.ended) > 0
 		}
 		p.next = ev.Offset + 1
 		p.matched = p.matcher.Match(ev.Customer, ev.Doc, p.matched[:0])
@@ -104,17 +108,6 @@ func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, a
 		before, after := ws.TakeStats()
 		d.m.windowStats(ar.Key.String(), before, after)
 	}
-}
-
-// emitEnded publishes the resolved records of versions that ended before ev, on ev's
-// behalf as its alerts are: ev's offset is committed once they are delivered.
-func (d *Daemon) emitEnded(p *partition, b *ingest.Batch, ev *ingest.Event) {
-	for _, rec := range p.takeEnded() {
-		d.m.alerts.Inc()
-		d.alertsRaised.Add(1)
-		b.Emit(ev, rec, nil)
-	}
-	p.unqueuedAlerts--
 }
 
 // raise publishes the alert for crossing c of ar, raised by ev.

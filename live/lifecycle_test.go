@@ -306,3 +306,64 @@ func loginFailed(user string, sec int) *kgo.Record {
 	at := time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC)
 	return livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":%q,"ts":%q}`, user, at.Format(time.RFC3339Nano)))
 }
+
+// TestEndedResolveFollowsItsFiring: with --alert-linger a firing alert waits in the
+// events consumer's producer; a version replaced meanwhile (the partition idle) puts
+// its resolved record on the alerts topic after that firing alert, not before: a
+// receiver (PagerDuty) given resolve, then trigger, keeps the incident open for ever.
+func TestEndedResolveFollowsItsFiring(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) { c.AlertLinger = 3 * time.Second })
+	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
+	v1, v2 := fmt.Sprintf(js, 1), fmt.Sprintf(js, 2)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	waitActive(t, d, []string{v1})
+	livetest.ProduceSync(t, b, loginFailed("a", 1), loginFailed("a", 2)) // version 1 fires for a (lingering)
+	waitSeen(t, d, 2)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v2))) // ends version 1
+	var got []string
+	for _, a := range alertsOn(t, b, 2) {
+		got = append(got, fmt.Sprintf("v%d %s", a.Version, a.Status))
+	}
+	if want := []string{"v1 firing", "v1 resolved"}; !slices.Equal(got, want) {
+		t.Errorf("alerts topic holds %q, want %q", got, want)
+	}
+}
+
+// TestTwoEditsWhileDownResolveOnRestore: version 1 fires and the daemon stops (its
+// snapshot holds the incident open); while it is down the rule is edited twice.
+// Version 1 ended all the same: its firing alert is resolved when the partition is
+// restored, as after one edit (TestVersionEndedWhileDownResolvesOnRestore).
+func TestTwoEditsWhileDownResolveOnRestore(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	state := t.TempDir()
+	conf := func(c *live.Config) { c.Group, c.StateURL = "ended2", "file://"+state }
+	d, stop := livetest.StartLive(t, b, conf)
+	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
+	v1 := fmt.Sprintf(js, 1)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	waitActive(t, d, []string{v1})
+	livetest.ProduceSync(t, b, loginFailed("a", 1), loginFailed("a", 2), loginFailed("z", 3)) // version 1 fires for a
+	fired := alertsOn(t, b, 1)
+	waitSeen(t, d, 3)
+	stop()
+	<-d.Done()
+
+	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, fmt.Sprintf(js, 2))))
+	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, fmt.Sprintf(js, 3))))
+	d, stop = livetest.StartLive(t, b, conf)
+	livetest.WaitFor(t, wait, "the partition restored", func() bool {
+		st := d.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
+	})
+	stop()
+	<-d.Done()
+	if n := livetest.TopicRecords(t, b, "alerts"); n != 2 {
+		t.Fatalf("%d alert records, want version 1's firing and its resolve", n)
+	}
+	if a := alertsOn(t, b, 2)[1]; a.Status != contract.StatusResolved || a.AlertID != fired[0].AlertID {
+		t.Errorf("second record %+v: want the resolve of %s", a, fired[0].AlertID)
+	}
+}

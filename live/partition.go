@@ -1,7 +1,9 @@
 package live
 
 import (
+	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -68,6 +70,9 @@ type partition struct {
 	// (endIncidents), until whoever adopted the change produces them (takeEnded); while
 	// any are held, unqueuedAlerts counts one more.
 	ended []*kgo.Record
+	// endedUnacked counts the resolved records of ended versions produced and not yet
+	// acknowledged: a snapshot, which no longer holds their incidents, waits for zero.
+	endedUnacked atomic.Int64
 	// evalTick counts the events evaluated, for the one in evalSampleEvery timed.
 	evalTick uint64
 }
@@ -176,12 +181,41 @@ func (p *partition) takeEnded() []*kgo.Record {
 }
 
 // produceEnded produces the resolved records of versions that ended in p; p.mu must
-// not be held.
+// not be held. Each must reach the alerts topic after the firing alert it resolves
+// (a receiver given resolve, then trigger, keeps the incident open): live raised that
+// alert through the events consumer's client, whose records for one partition keep
+// their order, so these go through it too, once the alerts history raised (through
+// the daemon's other client, which nothing orders with the first) are acknowledged.
 func (d *Daemon) produceEnded(p *partition) {
 	p.mu.Lock()
 	recs := p.takeEnded()
 	p.mu.Unlock()
-	d.produceAlerts(p, recs)
+	if len(recs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	if err := d.alertProducer.Flush(ctx); err != nil {
+		d.log.Warn("backfill alerts not acknowledged before resolving an ended version's incidents; a resolve may precede its firing alert", "partition", p.id, "err", err)
+	}
+	cancel()
+	cl := d.alertProducer
+	if c := d.consumer.Load(); c != nil {
+		cl = c.Client()
+	}
+	p.endedUnacked.Add(int64(len(recs)))
+	for _, rec := range recs {
+		d.alertsRaised.Add(1)
+		d.m.alerts.Inc()
+		cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
+			if err != nil {
+				d.log.Error("publishing the resolved record of an ended rule version failed", "customer", string(r.Key), "err", err)
+			}
+			p.endedUnacked.Add(-1)
+		})
+	}
+	p.mu.Lock()
+	p.unqueuedAlerts--
+	p.mu.Unlock()
 }
 
 type winEntry struct {

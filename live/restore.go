@@ -144,8 +144,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		for i, sr := range h.Rules {
 			k := rule.Key{Scope: sr.Scope, ID: sr.ID}
 			ar := s.version(k)
-			if ended, ok := d.rules.Ended(k); ok && sr.Window != nil && (ar == nil || ar.ControlOffset != sr.ControlOffset) &&
-				ended.ControlOffset == sr.ControlOffset && ended.Fingerprint == sr.Fingerprint {
+			if ended, ok := d.rules.Ended(k, sr.ControlOffset, sr.Fingerprint); ok && sr.Window != nil && ar != ended {
 				// A version that ended after this snapshot was taken (while the
 				// partition was elsewhere, or the daemon down): its open incidents are
 				// resolved here, as the process that held it would have.

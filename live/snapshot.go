@@ -98,7 +98,7 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 			return err
 		}
 		p.mu.Lock()
-		if p.unqueuedAlerts == 0 {
+		if p.unqueuedAlerts == 0 && p.endedUnacked.Load() == 0 {
 			break
 		}
 		p.mu.Unlock()
@@ -186,7 +186,7 @@ func (p *partition) waitAlertsQueued(ctx context.Context) error {
 		p.mu.Lock()
 		n := p.unqueuedAlerts
 		p.mu.Unlock()
-		if n == 0 {
+		if n == 0 && p.endedUnacked.Load() == 0 {
 			return nil
 		}
 		select {

@@ -191,10 +191,13 @@ func deleteRule(ctx context.Context, cfg rulesConfig, k rule.Key) error {
 		return err
 	}
 	defer cancel()
-	if _, ok := cur.Get(k); !ok {
+	r, ok := cur.Get(k)
+	if !ok {
 		return fmt.Errorf("%w: no active rule %s (scope %q, id %q)", errNotApplied, k, k.Scope, k.ID)
 	}
-	return publishAndReport(ctx, cfg, []*rule.Control{rule.Delete(k)})
+	d := rule.Delete(k)
+	d.Version = r.Version // kept by the fold: a rule made again under k must be newer
+	return publishAndReport(ctx, cfg, []*rule.Control{d})
 }
 
 func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) error {
