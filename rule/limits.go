@@ -82,7 +82,7 @@ type Limits struct {
 	MaxGroupBy int
 	// MaxWindowOverlap is the most windows one event time falls in, window.size /
 	// window.every (max_rule_window_overlap): an event updates every one of them.
-	// Default 1,440 (a day of minutes).
+	// Default 1,440 (a day of minutes); at most WindowOverlapCeiling.
 	MaxWindowOverlap int
 	// MaxContext is the most alert.context paths of one rule (max_rule_context): each is
 	// read from the crossing event into its alert. Default 8.
@@ -132,6 +132,11 @@ var DefaultLimits = Limits{
 // integer every JSON reader (JavaScript in the console, float64 decoders) holds exactly.
 // A version beyond it could never be replaced by a larger one that every process sees
 // as larger. It is not a tunable limit: it is a property of JSON.
+// WindowOverlapCeiling is the most MaxWindowOverlap may be: the window evaluator
+// keeps the number of windows an event falls in within 16 bits of each cell (window's
+// maxSpan, which a compile-time check holds equal to it).
+const WindowOverlapCeiling = 1 << 16
+
 const MaxSafeInteger = 1 << 53
 
 // The limits' names, as errors, flags (with '-' for '_') and metrics spell them.
@@ -209,6 +214,10 @@ func (l Limits) Validate() error {
 	atLeast(LimitRules, l.MaxRules, 1)
 	atLeast(LimitGroupBy, l.MaxGroupBy, 0)
 	atLeast(LimitWindowOverlap, l.MaxWindowOverlap, 1)
+	if l.MaxWindowOverlap > WindowOverlapCeiling {
+		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (the window evaluator counts an event's windows in 16 bits)",
+			LimitWindowOverlap, l.MaxWindowOverlap, WindowOverlapCeiling))
+	}
 	atLeast(LimitContext, l.MaxContext, 0)
 	atLeast(LimitNotify, l.MaxNotify, 0)
 	atLeast(LimitDestinations, l.MaxDestinations, 1)

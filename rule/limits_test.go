@@ -372,6 +372,8 @@ func TestSetLimits(t *testing.T) {
 		{with(func(l *Limits) { l.MaxJSONDepth = 2000 }), "max_rule_json_depth is 2000; it must be at most 1000 (jsonpath.MaxDepth)"},
 		{with(func(l *Limits) { l.MaxLookback = 0 }), "max_rule_lookback is 0s; it must be positive"},
 		{with(func(l *Limits) { l.MaxRuleBytes = 10 }), "max_rule_bytes is 10; it must be at least 64"},
+		// Past it a cell's window count spilled into its event count: one event counted twice.
+		{with(func(l *Limits) { l.MaxWindowOverlap = 100_000 }), "max_rule_window_overlap is 100000; it must be at most 65536"},
 	}
 	for _, tt := range bad {
 		if err := SetLimits(tt.l); err == nil || !strings.Contains(err.Error(), tt.want) {

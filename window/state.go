@@ -210,6 +210,13 @@ const (
 )
 
 // n is the number of contributing events.
+// A rule may ask for an event to fall in as many windows as the limit allows: a
+// cell's window count must hold that many (both checks fail to compile otherwise).
+const (
+	_ = uint(maxSpan - rule.WindowOverlapCeiling)
+	_ = uint(rule.WindowOverlapCeiling - maxSpan)
+)
+
 func (c *cell) n() int64 { return int64(c.nf >> countShift) }
 
 // alerted reports whether the windows crossed the threshold.
