@@ -74,6 +74,10 @@ type Summary struct {
 	// Alerts is, per rule key that is not a plain count, and customer, the alerts the
 	// live evaluator raises over the stream (window.Replay, one partition).
 	Alerts map[rule.Key]map[string]int
+	// Degraded is, per rule key that is not a plain count, why its figures are a lower
+	// bound (window.State.Degraded: a limit dropped contributions, as live's rule view
+	// says), for rules that reached one.
+	Degraded map[rule.Key]string
 }
 
 // Stream evaluates every rule of cfg.Rules against every event of cfg.Events, as the
@@ -183,6 +187,14 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 	}
 	if err := sc.Err(); err != nil {
 		return sum, fmt.Errorf("reading %s: %w", cfg.EventsName, err)
+	}
+	for _, r := range cfg.Rules {
+		if st := replay.State(r); st != nil && st.Degraded() != "" {
+			if sum.Degraded == nil {
+				sum.Degraded = map[rule.Key]string{}
+			}
+			sum.Degraded[r.Key()] = st.Degraded()
+		}
 	}
 	return sum, nil
 }

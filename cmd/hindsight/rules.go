@@ -94,7 +94,7 @@ are evaluated.`,
 	cmd.Flags().StringVar(&cfg.CustomerPath, "customer-path", rulecheck.DefaultCustomerPath, "JSONPath of each event's customer id")
 	cmd.Flags().StringVar(&cfg.Customer, "customer", "", "customer id of every event (overrides --customer-path)")
 	cmd.Flags().StringVar(&cfg.KeySeparator, "key-separator", "", `lines are KEY<sep>JSON, the key the customer (as kcat -K<sep> and hindsight produce take them), e.g. "|"`)
-	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print the tests' results as one JSON object, and one JSON object per event")
+	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print the tests' results as one JSON object, and one JSON object per event, then one per rule a limit degraded ({rule, degraded})")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }

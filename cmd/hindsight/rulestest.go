@@ -100,6 +100,11 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 			return sum, err
 		}
 		printRulesTestSummary(cfg.Out, set, sum)
+	} else {
+		// After the lines, a record per rule a limit degraded, as live's rule view.
+		for _, k := range slices.SortedFunc(maps.Keys(sum.Degraded), func(a, b rule.Key) int { return strings.Compare(a.String(), b.String()) }) {
+			_ = enc.Encode(map[string]any{"rule": k.String(), "degraded": sum.Degraded[k]})
+		}
 	}
 	return sum, nil
 }
@@ -132,6 +137,11 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary)
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", r.Key(), r.Version, r.Threshold, total, strings.Join(alerting, ", "))
 	}
 	tw.Flush()
+	for _, r := range set.Rules() {
+		if why := sum.Degraded[r.Key()]; why != "" {
+			fmt.Fprintf(out, "%s is degraded, as live would show it: %s; its alerts above are a lower bound\n", r.Key(), why)
+		}
+	}
 }
 
 func plural[N ~int | ~int64](n N, what string) string {
@@ -237,6 +247,19 @@ func eventsLine(res *rulecheck.Result) string {
 	}
 	if n := res.Stats.Late; n > 0 {
 		s += fmt.Sprintf(", %d late", n)
+	}
+	// What a limit dropped, as live counts it (the rule's degraded status).
+	if n := res.Stats.GroupsDropped; n > 0 {
+		s += fmt.Sprintf(", %d contributions to new groups not counted (limits.max_groups reached)", n)
+	}
+	if n := res.Stats.DistinctDropped; n > 0 {
+		s += fmt.Sprintf(", %d new distinct values not counted (limits.max_distinct reached)", n)
+	}
+	if n := res.Stats.Overflows; n > 0 {
+		s += fmt.Sprintf(", %d values not added (the sum would overflow float64)", n)
+	}
+	if n := res.Stats.IncidentsDropped; n > 0 {
+		s += fmt.Sprintf(", %d alerts sent without suppression or resolve (open incidents at limits.max_groups)", n)
 	}
 	return s
 }

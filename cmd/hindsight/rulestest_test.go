@@ -350,6 +350,39 @@ func TestRulesTestStreamWindowed(t *testing.T) {
 	}
 }
 
+// TestRulesTestShowsLimitDrops: a rule whose limits.max_groups is reached drops
+// contributions, as live does, where live shows the rule degraded: `rules test` says so
+// too, in the summary, in --json's last records and under a failing test; its alert
+// count is otherwise a lower bound read as the answer.
+func TestRulesTestShowsLimitDrops(t *testing.T) {
+	dir := t.TempDir()
+	const r = `{id: pairs, scope: "*", when: {path: $.type, op: ==, value: x}, group_by: [$.user], window: {size: 10s}, threshold: 2, limits: {max_groups: 1}`
+	rules := filepath.Join(dir, "rules.yaml")
+	writeFile(t, rules, "rules:\n  - "+r+"}\n")
+	events := strings.Join([]string{
+		`{"customer":"c-1","type":"x","user":"u1"}`,
+		`{"customer":"c-1","type":"x","user":"u2"}`, // a second open group: beyond max_groups, dropped
+		`{"customer":"c-1","type":"x","user":"u2"}`, // dropped: u2's pair never alerts
+	}, "\n")
+	const why = "group limit 1 reached: 2 contributions to new groups not counted"
+	for _, asJSON := range []bool{false, true} {
+		var out bytes.Buffer
+		sum, err := runRulesTest(context.Background(), rulesTestConfig{RulesFile: rules, Events: strings.NewReader(events), Out: &out, JSON: asJSON})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sum.Degraded[rule.Key{Scope: "*", ID: "pairs"}]; got != why || !strings.Contains(out.String(), why) {
+			t.Errorf("json %v: degraded %q, report:\n%s\nwant it to say %q", asJSON, got, out.String(), why)
+		}
+	}
+	tests := filepath.Join(dir, "tests.yaml")
+	writeFile(t, tests, "- "+r+`, tests: [{name: pair, customer: c-1, events: [{type: x, user: u1}, {type: x, user: u2}, {type: x, user: u2}], expect: {alerts: 1}}]}`+"\n")
+	out, err := run(t, "", "rules", "test", "-f", tests)
+	if err == nil || !strings.Contains(out, "2 contributions to new groups not counted (limits.max_groups reached)") {
+		t.Errorf("a test failing at the group limit: err %v, report:\n%s", err, out)
+	}
+}
+
 // TestRulesTestSkippedEvents: events whose customer cannot be told are counted by
 // why, and a stream whose every event was skipped fails the run instead of passing by
 // evaluating nothing; --key-separator reads kcat-style KEY|JSON lines.
