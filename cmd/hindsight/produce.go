@@ -10,12 +10,12 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rulecheck"
 )
@@ -148,9 +148,10 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 			}
 			key = vals[0].Str()
 		}
-		if !utf8.ValidString(key) {
-			// The events consumer would dead-letter it (verdict.Accept).
-			fmt.Fprintf(cfg.Out, "line %d: the customer is not UTF-8; not sent\n", line)
+		// What the events consumer would dead-letter is not sent: an empty key (a line
+		// "|{...}" with --key-separator), or one that is not UTF-8.
+		if reason, err := verdict.Accept(doc, []byte(key), value); reason != "" {
+			fmt.Fprintf(cfg.Out, "line %d: live would dead-letter it (%s: %v); not sent\n", line, reason, err)
 			skipped++
 			continue
 		}

@@ -42,8 +42,10 @@ not json
 	if err != nil || out != "2 events sent to events on "+b.Addr+" (1 customer)\n" {
 		t.Errorf("--customer --quiet: %v\n%s", err, out)
 	}
-	out, err = run(t, `c-7|{"type":"a"}`+"\n", "produce", "-", "--key-separator", "|", "--brokers", b.Addr, "--rate", "100")
-	if err != nil || !strings.Contains(out, "sent events/0@5  c-7  {\"type\":\"a\"}") {
+	out, err = run(t, `c-7|{"type":"a"}`+"\n"+`|{"type":"no key"}`+"\n"+"c-\xff|{}\n", "produce", "-", "--key-separator", "|", "--brokers", b.Addr, "--rate", "100")
+	if exitCode(err) != 1 || !strings.Contains(out, "sent events/0@5  c-7  {\"type\":\"a\"}") ||
+		!strings.Contains(out, "line 2: live would dead-letter it (missing_key: record has no key") ||
+		!strings.Contains(out, "line 3: live would dead-letter it (invalid_key:") {
 		t.Errorf("--key-separator: %v\n%s", err, out)
 	}
 	// --key-path, --customer-path's name before, still works.
