@@ -35,7 +35,10 @@ groups. The events the lake does not hold yet are read from the events topic (--
 by default hindsight live's embedded broker) after each partition's files, and those
 its retention dropped that the topic still holds before them; with --brokers '' only
 the lake is read. What neither holds is printed as not counted. --from and --to bound
-events by record time (RFC 3339 or a date), [from, to).`,
+events by record time (RFC 3339 or a date), [from, to), and --customer keeps one
+customer's: the events left out are not evaluated at all, so windows, running counts
+and the watermark (which decides lateness and closes incidents) start with the first
+event kept, and a filtered run may differ from what live raised for that customer.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd); err != nil {
