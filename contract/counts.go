@@ -15,8 +15,9 @@ type CountView struct {
 	// Count is the customer's count; for a rule kept per group and window, the largest
 	// count among its open windows, which Windows lists.
 	Count int64 `json:"count"`
-	// Status is the rule's status (RuleBackfilling or RuleLive): a count is final only
-	// once the rule is live.
+	// Status is the rule's status as /v1/rules gives it (RuleBackfilling, RuleLive,
+	// RuleDegraded or RuleError): a count is final only once the rule is live; degraded
+	// and error counts are lower bounds (a limit cut them, or history was lost).
 	Status string `json:"status"`
 	// Windows are the customer's open windows (by group, then start; at most
 	// MaxWindowsPerCount) for a rule with group_by, window or another aggregate;

@@ -44,11 +44,12 @@ func (a *archiver) lagLoop(ctx context.Context) {
 			wm := base.Watermark(o.Partition)
 			st, owned := a.parts[o.Partition]
 			if owned {
-				a.met.lag.WithLabelValues(label).Set(float64(max(0, o.Offset-(wm+1))))
-				// Records refused right after the last file were handled: not lag.
+				// Records refused right after the last file (dead-lettered) were handled:
+				// not lag, which /readyz holds to --max-archive-lag.
 				if st.refusedTo > wm && wm+1 >= st.next {
 					wm = st.refusedTo
 				}
+				a.met.lag.WithLabelValues(label).Set(float64(max(0, o.Offset-(wm+1))))
 			}
 			ls := lags[o.Partition]
 			if ls == nil {

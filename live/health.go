@@ -203,7 +203,11 @@ func (r *readiness) snapshotProblems(d *Daemon, now time.Time) map[int32]partiti
 		var pp partitionProblems
 		failing := false
 		if restoreErr, ok := strings.CutPrefix(lastErr, "restore: "); ok { // restore.go's mark
-			pp.all = append(pp.all, "no stored snapshot of this partition could be read, so its counts were rebuilt from history: "+restoreErr)
+			if d.bf == nil {
+				pp.all = append(pp.all, "no stored snapshot of this partition could be read, and without backfill its history was not recounted: the rules' counts lack it (status error): "+restoreErr)
+			} else {
+				pp.all = append(pp.all, "no stored snapshot of this partition could be read, so its counts were rebuilt from history: "+restoreErr)
+			}
 		} else if lastErr != "" {
 			failing = true
 			pp.all = append(pp.all, "the latest snapshot could not be stored: "+lastErr)

@@ -66,6 +66,10 @@ type partition struct {
 	// yet handed to the producer; a snapshot waits for zero, so that it never covers an
 	// alert that a crash would lose.
 	unqueuedAlerts int
+	// historyLost, when set, is why the history below where the partition resumes is
+	// counted nowhere (a snapshot not restored, without backfill): the versions its
+	// first reconcile adopts record it as incomplete, so that their status says error.
+	historyLost string
 	// ended holds the resolved records of incidents whose rule version ended here
 	// (endIncidents), until whoever adopted the change produces them (takeEnded); while
 	// any are held, unqueuedAlerts counts one more.
@@ -113,6 +117,9 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		if _, ok := p.starts[ar]; !ok {
 			added = true
 			p.starts[ar] = offset
+			if p.historyLost != "" && offset > 0 {
+				p.incomplete[ar] = []contract.MissingRange{{Partition: p.id, From: 0, To: offset - 1, Reason: p.historyLost}}
+			}
 			if d.bf != nil && offset > 0 && !p.revoked {
 				if ar.Rule.Plain() {
 					d.startBackfill(p, ar, offset, offset)
@@ -142,6 +149,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	if removed {
 		p.counts.drop(func(id uint32) bool { return s.versionByID(id) == nil })
 	}
+	p.historyLost = "" // versions adopted later count from their activation, as any without backfill
 	p.active = s
 	p.matcher = s.set.NewMatcher()
 	if added || removed {

@@ -19,19 +19,49 @@ func (d *Daemon) Count(k rule.Key, customer string) (contract.CountView, bool) {
 	if ar == nil {
 		return contract.CountView{}, false
 	}
-	v := contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: customer, Status: contract.RuleLive}
+	v := contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: customer}
 	var windows []window.Window
+	var cs countStatus
 	d.eachPartition(func(p *partition) {
 		v.Count += p.counts.count(customer, ar.Seq)
 		windows = p.customerWindows(ar, customer, windows)
-		if p.pending[ar] != nil {
-			v.Status = contract.RuleBackfilling
-		}
+		cs.add(d, p, ar)
 	})
+	v.Status = cs.status()
 	if !ar.Rule.Plain() {
 		windowView(ar, windows, &v)
 	}
 	return v, true
+}
+
+// countStatus folds what each partition says of a rule version into the status its
+// counts carry, as Rules decides the rule's: a count is final only when live, and one
+// whose history could not all be counted (error) or that a limit cut (degraded) says
+// so, in the one answer as in the listing.
+type countStatus struct{ backfilling, blocked, incomplete, degraded bool }
+
+// add takes in partition p's view of ar (p.mu held).
+func (cs *countStatus) add(d *Daemon, p *partition, ar *controls.Version) {
+	if pb := p.pending[ar]; pb != nil || !p.handedOff(d, ar) {
+		cs.backfilling = true
+		cs.blocked = cs.blocked || pb != nil && pb.blocked.Load()
+	}
+	cs.incomplete = cs.incomplete || len(p.incomplete[ar]) > 0
+	if ws := p.windows[ar]; ws != nil && ws.Degraded() != "" {
+		cs.degraded = true
+	}
+}
+
+func (cs *countStatus) status() string {
+	switch {
+	case cs.incomplete || cs.blocked:
+		return contract.RuleError
+	case cs.backfilling:
+		return contract.RuleBackfilling
+	case cs.degraded:
+		return contract.RuleDegraded
+	}
+	return contract.RuleLive
 }
 
 // Counts lists rule k's counters over the partitions owned here, by customer; ok is
@@ -41,12 +71,10 @@ func (d *Daemon) Counts(k rule.Key) ([]contract.CountView, bool) {
 	if ar == nil {
 		return nil, false
 	}
-	status := contract.RuleLive
+	var cs countStatus
 	out := []contract.CountView{}
 	d.eachPartition(func(p *partition) {
-		if !p.handedOff(d, ar) || p.pending[ar] != nil {
-			status = contract.RuleBackfilling
-		}
+		cs.add(d, p, ar)
 		p.counts.each(func(ci int, id uint32, n int64) {
 			if id == ar.Seq && n > 0 {
 				out = append(out, contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: n})
@@ -62,6 +90,7 @@ func (d *Daemon) Counts(k rule.Key) ([]contract.CountView, bool) {
 			}
 		}
 	})
+	status := cs.status()
 	for i := range out {
 		out[i].Status = status
 	}
@@ -79,12 +108,10 @@ func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contrac
 	if ar == nil {
 		return nil, "", false
 	}
-	status := contract.RuleLive
+	var cs countStatus
 	pc := newPageCollector(after, limit+1) // one more than the page tells whether more follow
 	d.eachPartition(func(p *partition) {
-		if !p.handedOff(d, ar) || p.pending[ar] != nil {
-			status = contract.RuleBackfilling
-		}
+		cs.add(d, p, ar)
 		s := &p.counts
 		s.each(func(ci int, id uint32, n int64) {
 			if id == ar.Seq && n > 0 {
@@ -105,6 +132,7 @@ func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contrac
 		next = rows[limit-1].name
 	}
 	page = make([]contract.CountView, len(rows))
+	status := cs.status()
 	for i, e := range rows {
 		page[i] = contract.CountView{RuleID: k.ID, Scope: k.Scope, Version: ar.Rule.Version, Customer: e.name, Count: e.n, Status: status}
 	}

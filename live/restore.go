@@ -38,10 +38,17 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 			p, err = d.restoreOne(ctx, pid, d.restoreFrom, bounds)
 		}
 		if err != nil {
-			d.log.Error("no snapshot restored; the partition's counts are rebuilt from history", "partition", pid, "err", err)
 			d.m.restoreFailures.Inc()
 			p = newPartition(pid)
 			p.snaps.lastErr = "restore: " + err.Error()
+			if d.bf == nil {
+				// Nothing recounts the history the snapshot held: the versions the
+				// partition adopts at its resume offset say their counts lack it.
+				d.log.Error("no snapshot restored, and without backfill the partition's history is not recounted: its counts restart at the resume offset", "partition", pid, "err", err)
+				p.historyLost = "no snapshot of this partition could be read, and --no-backfill recounts no history"
+			} else {
+				d.log.Error("no snapshot restored; the partition's counts are rebuilt from history", "partition", pid, "err", err)
+			}
 		}
 		if p != nil {
 			out[pid] = p
