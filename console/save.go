@@ -74,14 +74,11 @@ func (c *Console) DeleteRule(ctx context.Context, k rule.Key, wait time.Duration
 	if c.closed() {
 		return SaveResponse{}, ErrClosed
 	}
-	cur := c.active(k)
-	if cur == nil {
+	if c.active(k) == nil {
 		return SaveResponse{Status: contract.ControlNotFound, Key: k.String(), Op: rule.OpDelete, Offset: -1,
 			Message: fmt.Sprintf("no active rule %s: nothing was published", k)}, nil
 	}
-	d := rule.Delete(k)
-	d.Version = cur.Version // kept by the fold: a rule made again under k must be newer
-	return c.publish(ctx, d, wait)
+	return c.publish(ctx, rule.Delete(k), wait)
 }
 
 func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Duration) (SaveResponse, error) {

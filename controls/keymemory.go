@@ -2,32 +2,55 @@ package controls
 
 import "github.com/hindsightdev/hindsight/rule"
 
-// keyMemory remembers a value per key for the newest keys put: past the limit given
-// to put, the keys put longest ago are forgotten, so that churn of rule ids cannot grow
-// it without bound. Its zero value is empty and ready.
+// keyMemory remembers a value per key for the keys put most recently: past the limit
+// given to put, the keys put longest ago are forgotten, so that churn of rule ids
+// cannot grow it without bound. Its zero value is empty and ready.
 type keyMemory[V any] struct {
-	m     map[rule.Key]V
-	order []rule.Key // the keys of m, oldest first
+	m   map[rule.Key]keyEntry[V]
+	seq uint64
+	// order holds the keys in the order of their puts, oldest first; an entry whose
+	// seq is no longer its key's (put again since) is stale, skipped and, once they
+	// are half of it, dropped.
+	order []keySeq
 }
 
-// put remembers v for k, forgetting the oldest keys beyond limit.
+type keyEntry[V any] struct {
+	v   V
+	seq uint64
+}
+
+type keySeq struct {
+	k   rule.Key
+	seq uint64
+}
+
+// put remembers v for k as the key put last, forgetting the oldest beyond limit.
 func (km *keyMemory[V]) put(k rule.Key, v V, limit int) {
 	if km.m == nil {
-		km.m = map[rule.Key]V{}
+		km.m = map[rule.Key]keyEntry[V]{}
 	}
-	if _, ok := km.m[k]; !ok {
-		if n := len(km.order) - max(limit, 1) + 1; n > 0 {
-			for _, old := range km.order[:n] {
-				delete(km.m, old)
-			}
-			km.order = append(km.order[:0], km.order[n:]...)
+	km.seq++
+	km.m[k] = keyEntry[V]{v: v, seq: km.seq}
+	km.order = append(km.order, keySeq{k, km.seq})
+	i := 0
+	for ; len(km.m) > max(limit, 1); i++ {
+		if e := km.order[i]; km.m[e.k].seq == e.seq {
+			delete(km.m, e.k)
 		}
-		km.order = append(km.order, k)
 	}
-	km.m[k] = v
+	km.order = km.order[i:]
+	if len(km.order) > 2*len(km.m)+16 {
+		live := km.order[:0:0]
+		for _, e := range km.order {
+			if km.m[e.k].seq == e.seq {
+				live = append(live, e)
+			}
+		}
+		km.order = live
+	}
 }
 
 func (km *keyMemory[V]) get(k rule.Key) (V, bool) {
-	v, ok := km.m[k]
-	return v, ok
+	e, ok := km.m[k]
+	return e.v, ok
 }

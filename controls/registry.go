@@ -47,11 +47,13 @@ type Registry struct {
 	// resolves the incidents the snapshot holds open (Ended). The newest max_rules keys
 	// are remembered.
 	ended keyMemory[[]*Version]
-	// retired holds, per key whose rule was deleted, the version it had: a rule made
-	// again under the key must be newer (Retired), since alert ids are made of the
-	// version (contract.AlertID) and the same version again would give its alerts the
-	// deleted rule's alerts' ids, which consumers drop as duplicates. The newest
-	// max_rules keys are remembered.
+	// retired holds, per key whose rule was deleted, the version it had (Retired): a
+	// rule made again under the key at that version or below would give its alerts the
+	// deleted rule's alerts' ids (contract.AlertID is made of the version), which
+	// consumers drop as duplicates, so the console and `rules apply` pick or ask for a
+	// newer one. The fold accepts any version, as topics written before it did: this is
+	// what the fold saw, not a rule of it (compaction removes the deleted rule's upsert).
+	// The newest max_rules keys are remembered.
 	retired keyMemory[int64]
 	// dests and mutes are the destinations and mutes in force (notify.go).
 	dests map[rule.Key]*rule.Destination
@@ -109,11 +111,6 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 			g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
 			return contract.ControlStale, msg
 		}
-		if old, ok := g.retired.get(k); ok && cur == nil && c.Rule.Version <= old {
-			msg := fmt.Sprintf("version %d is not newer than version %d, which was deleted; ignored (raise the version to make the rule again: the same version would give its alerts the deleted rule's alert ids)", c.Rule.Version, old)
-			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
-			return contract.ControlStale, msg
-		}
 		g.seq++
 		c.Rule.Seq = g.seq
 		v := &Version{Rule: c.Rule, Key: k, ControlOffset: rec.Offset, Fingerprint: Fingerprint(c.Rule), Seq: g.seq, UpdatedAt: rec.Time.UTC()}
@@ -125,12 +122,11 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 		delete(g.lastError, k)
 		g.end(cur)
 	case rule.OpDelete:
-		g.retire(k, c.Version)
 		if cur == nil {
 			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k)
 		}
 		delete(g.active, k)
-		g.retire(k, cur.Rule.Version)
+		g.retired.put(k, cur.Rule.Version, rule.CurrentLimits().MaxRules)
 		g.end(cur)
 		delete(g.lastError, k)
 	default:
@@ -155,14 +151,6 @@ func (g *Registry) end(v *Version) {
 	g.ended.put(v.Key, append(slices.Clip(vs), v), rule.CurrentLimits().MaxRules)
 }
 
-// retire remembers that k's rule had version v (0: none known) when deleted, for
-// Retired.
-func (g *Registry) retire(k rule.Key, v int64) {
-	if old, _ := g.retired.get(k); v > old {
-		g.retired.put(k, v, rule.CurrentLimits().MaxRules)
-	}
-}
-
 // Ended is the version of k that k's changes ended whose ControlOffset and
 // Fingerprint are those given (what a snapshot names a version by), if its rule
 // resolves incidents and it is still remembered (the newest maxEndedPerKey of the
@@ -179,8 +167,9 @@ func (g *Registry) Ended(k rule.Key, controlOffset int64, fingerprint uint64) (*
 	return nil, false
 }
 
-// Retired is the version k's rule had when it was last deleted, if remembered (the
-// newest max_rules deleted keys are): a rule made again under k must have a newer one.
+// Retired is the version k's rule had when it was last deleted, if the fold saw it
+// (the upsert that made it not compacted away) and remembers it (the newest max_rules
+// deleted keys): a rule made again under k should have a newer one.
 func (g *Registry) Retired(k rule.Key) (int64, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -210,14 +199,6 @@ func (g *Registry) Keeper(rec Record) (*rule.Control, *Origin) {
 	case rule.KindRule:
 		if v := g.active[k]; v != nil {
 			return rule.Upsert(v.Rule), &Origin{Offset: v.ControlOffset, Time: v.UpdatedAt}
-		}
-		if v, ok := g.retired.get(k); ok {
-			// The key's rule was deleted: its delete again, naming the version, so that
-			// an upsert refused as stale does not come back as the newest record once
-			// compaction removed the delete.
-			d := rule.Delete(k)
-			d.Version = v
-			return d, nil
 		}
 	case rule.KindDestination:
 		if d := g.dests[k]; d != nil {

@@ -197,36 +197,3 @@ func compactedControls(t *testing.T) *kafkatest.Broker {
 	}
 	return b
 }
-
-// TestRejectedRecreateStaysRejectedAfterCompaction: a rule made again under a deleted
-// rule's key at a version not above the deleted one is stale and not active, and the
-// daemon writes the key's Keeper, the delete again with the version it deleted:
-// compaction, which keeps a key's newest record, must not make the rejected upsert
-// active in the next fold.
-func TestRejectedRecreateStaysRejectedAfterCompaction(t *testing.T) {
-	b := compactedControls(t)
-	up := func(version int) *kgo.Record {
-		return &kgo.Record{Topic: "controls", Key: []byte("*/a"),
-			Value: fmt.Appendf(nil, `{"op":"upsert","rule":{"id":"a","scope":"*","version":%d,"threshold":100,"when":{"path":"$.a"}}}`, version)}
-	}
-	fold := func() (active []string, retired int64) {
-		d, stop := livetest.StartLive(t, b, nil)
-		defer func() { stop(); <-d.Done() }()
-		for _, v := range d.RuleList().Rules {
-			active = append(active, fmt.Sprintf("%s@%d", v.Key(), v.Version))
-		}
-		retired, _ = d.Registry().Retired(rule.Key{Scope: "*", ID: "a"})
-		return active, retired
-	}
-	for _, r := range []*kgo.Record{up(2), livetest.Delete(t, rule.Key{Scope: "*", ID: "a"}), up(1)} { // one batch each
-		livetest.ProduceSync(t, b, r)
-	}
-	if active, retired := fold(); len(active) != 0 || retired != 2 {
-		t.Fatalf("before compaction: active %v, retired version %d; want none (version 1 is stale), 2", active, retired)
-	}
-	livetest.WaitTopicRecords(t, b, "controls", 4, wait) // the Keeper
-	b.Cluster.Compact()
-	if active, retired := fold(); len(active) != 0 || retired != 2 {
-		t.Errorf("after compaction: active %v, retired version %d; want none, 2: the upsert rejected as stale came alive", active, retired)
-	}
-}

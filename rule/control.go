@@ -30,10 +30,6 @@ type Control struct {
 	Of          string       `json:"kind,omitempty"`
 	Scope       string       `json:"scope,omitempty"`
 	ID          string       `json:"id,omitempty"`
-	// Version, on a rule's delete, is the version deleted (optional): the fold keeps
-	// it, so that a rule made again under the key must be newer, also once compaction
-	// removed the deleted rule's upsert (alert ids are made of the version).
-	Version int64 `json:"version,omitempty"`
 }
 
 // Key is the identity of what the control is about: a rule's (scope, id), a
@@ -87,7 +83,7 @@ func ParseControl(data []byte) (*Control, error) {
 		if n != 1 {
 			return nil, &ValidationError{Problems: []Problem{{Field: "rule", Msg: "an upsert carries exactly one of rule, destination or mute"}}}
 		}
-		if c.Scope != "" || c.ID != "" || c.Of != "" || c.Version != 0 {
+		if c.Scope != "" || c.ID != "" || c.Of != "" {
 			return nil, &ValidationError{Problems: []Problem{{Field: "scope/id", Msg: "belong inside the rule, destination or mute for upsert"}}}
 		}
 		var err error
@@ -116,9 +112,6 @@ func ParseControl(data []byte) (*Control, error) {
 		}
 		if c.ID == "" {
 			v.add("id", 0, "is required for delete")
-		}
-		if c.Version != 0 && (c.Of != KindRule || c.Version < 1 || c.Version > MaxSafeInteger) {
-			v.add("version", 0, fmt.Sprintf("%d: a rule's delete may name the version deleted, 1 to 2^53", c.Version))
 		}
 		if len(v.Problems) > 0 {
 			return nil, &v

@@ -56,10 +56,6 @@ func TestParseControlValidation(t *testing.T) {
 		{"bad scope", `{"op":"upsert","rule":{"id":"a","scope":"c-*","threshold":1,"when":{"path":"$.a"}}}`,
 			[]string{"scope: must be"}},
 		{"delete needs id", `{"op":"delete","scope":"*"}`, []string{"id: is required for delete"}},
-		{"a rule's delete may name its version", `{"op":"delete","scope":"*","id":"a","version":3}`, nil},
-		{"a version below 1", `{"op":"delete","scope":"*","id":"a","version":-1}`, []string{"version: -1: a rule's delete may name the version deleted"}},
-		{"a mute's delete names no version", `{"op":"delete","kind":"mute","scope":"*","id":"a","version":3}`, []string{"version: 3"}},
-		{"an upsert's version is its rule's", `{"op":"upsert","version":3,"rule":{"id":"x","scope":"*","threshold":1,"when":{"path":"$.a"}}}`, []string{"belong inside the rule"}},
 		{"unknown op", `{"op":"replace"}`, []string{`op: "replace" is not upsert or delete`}},
 		{"not json", `{"op":`, []string{"not a valid JSON control"}},
 	}

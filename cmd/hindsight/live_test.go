@@ -308,6 +308,16 @@ func TestRulesKafkaCommands(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(out), &listed) != nil || len(listed.Rules) != 6 {
 		t.Errorf("list --json: %v\n%s", err, out)
 	}
+	// Made again at the deleted rule's version, its alerts would repeat the deleted
+	// rule's alert ids: apply asks for a newer version, and publishes nothing.
+	before = livetest.TopicRecords(t, b, "controls")
+	out, err = run(t, "", "rules", "apply", "-f", sample, "--brokers", b.Addr)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "is not newer than version 1 of the deleted rule c-0000/payroll-downloads") {
+		t.Errorf("the deleted rule made again at its version: exit %d, %v\n%s", exitCode(err), err, out)
+	}
+	if after := livetest.TopicRecords(t, b, "controls"); after != before {
+		t.Errorf("a refused apply published %d controls", after-before)
+	}
 }
 
 func TestEnvironmentSetsFlags(t *testing.T) {

@@ -115,6 +115,14 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 	for i, r := range rules {
 		active, ok := cur.Get(r.Key())
 		if !ok {
+			if old, ok := cur.Retired(r.Key()); ok && r.Version <= old {
+				// The fold would take it, but its alerts would carry the deleted rule's
+				// alert ids (made of the version), which consumers drop as duplicates.
+				errs = append(errs, &rule.FileError{File: file, Index: i, ID: r.ID, Line: lineOf(data, r.ID),
+					Err: fmt.Errorf("%w: version %d is not newer than version %d of the deleted rule %s: raise version to make it again, or its alerts repeat the deleted rule's alert ids",
+						rule.ErrInvalid, r.Version, old, r.Key())})
+				continue
+			}
 			publish = append(publish, rule.Upsert(r))
 			continue
 		}
@@ -191,13 +199,10 @@ func deleteRule(ctx context.Context, cfg rulesConfig, k rule.Key) error {
 		return err
 	}
 	defer cancel()
-	r, ok := cur.Get(k)
-	if !ok {
+	if _, ok := cur.Get(k); !ok {
 		return fmt.Errorf("%w: no active rule %s (scope %q, id %q)", errNotApplied, k, k.Scope, k.ID)
 	}
-	d := rule.Delete(k)
-	d.Version = r.Version // kept by the fold: a rule made again under k must be newer
-	return publishAndReport(ctx, cfg, []*rule.Control{d})
+	return publishAndReport(ctx, cfg, []*rule.Control{rule.Delete(k)})
 }
 
 func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) error {
