@@ -218,6 +218,10 @@ func (a *archiver) applySeeks() {
 		st.cur = nil // its records are archived already, or will be refetched
 		st.next = next
 		st.refusedTo = -1
+		// Deleted offsets below next are in the files another writer committed: charged
+		// to the next file, they would make it lack offsets below its start, a file no
+		// manifest takes, and every commit after fail.
+		st.deleted = deletedFrom(st.deleted, next)
 		if a.feed != nil {
 			// A fed partition's feed continues from where it is (its records below next
 			// are skipped); only the archiver's own reading moves.
