@@ -461,6 +461,19 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		}
 		err = s.bkt.PutIfAbsent(ctx, manifestKey(next.Version), bytes.NewReader(data))
 		if err == nil {
+			if s.landedBelow(ctx, next.Version) {
+				// The name was free because prune had deleted it, newer versions
+				// standing: readers take the newest, which never lists this commit.
+				// Taken back, it is made again on the newest.
+				if err := s.bkt.Delete(ctx, manifestKey(next.Version)); err != nil && !isNotFound(err) {
+					return nil, fmt.Errorf("taking back manifest v%d, written below newer ones: %w", next.Version, err)
+				}
+				if s.onConflict != nil {
+					s.onConflict()
+				}
+				s.log.Warn("a manifest version written below newer ones (its name pruned meanwhile): taken back, rebasing", "version", next.Version)
+				continue
+			}
 			return next, nil
 		}
 		if !errors.Is(err, ErrExists) {
@@ -471,6 +484,41 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		}
 		s.log.Debug("manifest version taken, rebasing", "version", next.Version)
 	}
+}
+
+// landedBelow reports whether version v, just written, went in below newer versions
+// that were there before it: a name prune freed, taken by a commit slow between
+// reading the newest manifest and writing the next. A newer version written after v
+// (built on it) does not count: the store's write times tell them apart. If the
+// manifests cannot be listed, v is taken to stand (as before the check): taking back
+// a commit that stands would lose it.
+func (s *manifestStore) landedBelow(ctx context.Context, v int64) bool {
+	var mine time.Time
+	var newer []time.Time
+	err := s.bkt.List(ctx, manifestPrefix, func(a ObjectAttributes) error {
+		m := manifestName.FindStringSubmatch(a.Name)
+		if m == nil {
+			return nil
+		}
+		switch n, err := strconv.ParseInt(m[1], 10, 64); {
+		case err != nil:
+		case n == v:
+			mine = a.ModTime
+		case n > v:
+			newer = append(newer, a.ModTime)
+		}
+		return nil
+	})
+	if err != nil || mine.IsZero() {
+		s.log.Warn("cannot list manifests after a commit; taking it to stand", "version", v, "err", err)
+		return false
+	}
+	for _, t := range newer {
+		if t.Before(mine) {
+			return true
+		}
+	}
+	return false
 }
 
 // prune deletes all but the newest keep manifest versions.
