@@ -141,7 +141,7 @@ func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *Main
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		merged, err := mt.merge(ctx, group)
+		merged, data, err := mt.merge(ctx, group)
 		if errors.Is(err, ErrCorrupt) {
 			rep.CorruptFiles++
 			continue
@@ -150,7 +150,7 @@ func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *Main
 			return err
 		}
 		removedAt := mt.now().UTC()
-		nm, err := mt.commitReplace(ctx, group, merged, removedAt)
+		nm, err := mt.commitReplace(ctx, group, merged, data, removedAt)
 		if errors.Is(err, errStale) {
 			mt.log.Info("compaction lost to a concurrent change; will retry next pass", "partition", group[0].Partition)
 			_ = mt.bkt.Delete(ctx, merged.Path)
@@ -168,7 +168,7 @@ func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *Main
 }
 
 // merge reads the group's files and writes them as one file, sorted like any other.
-func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, error) {
+func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, []byte, error) {
 	first, last := group[0], group[len(group)-1]
 	var rows []Row
 	for _, f := range group {
@@ -185,10 +185,10 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 		}
 		if errors.Is(err, ErrCorrupt) {
 			mt.log.Error("corrupt file, not compacted", "file", f.Path, "err", err)
-			return FileEntry{}, err
+			return FileEntry{}, nil, err
 		}
 		if err != nil {
-			return FileEntry{}, fmt.Errorf("read %s: %w", f.Path, err)
+			return FileEntry{}, nil, fmt.Errorf("read %s: %w", f.Path, err)
 		}
 	}
 	slices.SortFunc(rows, func(a, b Row) int { return int(a.Offset - b.Offset) })
@@ -212,7 +212,7 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 	}
 	data, e, err := encodeBatch(b, mt.enc)
 	if err != nil {
-		return FileEntry{}, err
+		return FileEntry{}, nil, err
 	}
 	e.StartOffset, e.EndOffset = first.StartOffset, last.EndOffset
 	e.Path = dataName(first.Partition, hour, e.StartOffset, e.EndOffset)
@@ -220,9 +220,9 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 	if err := mt.bo.do(ctx, "put", func(ctx context.Context) error {
 		return mt.bkt.Put(ctx, e.Path, bytes.NewReader(data))
 	}); err != nil {
-		return FileEntry{}, err
+		return FileEntry{}, nil, err
 	}
-	return e, nil
+	return e, data, nil
 }
 
 func (mt *maintainer) fetch(ctx context.Context, f FileEntry) ([]byte, error) {
@@ -245,11 +245,21 @@ func (mt *maintainer) fetch(ctx context.Context, f FileEntry) ([]byte, error) {
 	return data, err
 }
 
-// commitReplace swaps group for merged in one manifest commit; the old files become
-// pending deletes.
-func (mt *maintainer) commitReplace(ctx context.Context, group []FileEntry, merged FileEntry, removedAt time.Time) (*Manifest, error) {
+// commitReplace swaps group for merged (its bytes data) in one manifest commit; the
+// old files become pending deletes.
+func (mt *maintainer) commitReplace(ctx context.Context, group []FileEntry, merged FileEntry, data []byte, removedAt time.Time) (*Manifest, error) {
 	var m *Manifest
+	retry := false
 	err := mt.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
+		if retry {
+			// Written again before each retry, as the archiver does its files: while
+			// commits fail, a garbage collection past the orphan grace takes the unlisted
+			// merged file for debris, and the commit would then list a file that is gone.
+			if err := mt.bkt.Put(ctx, merged.Path, bytes.NewReader(data)); err != nil {
+				return err
+			}
+		}
+		retry = true
 		var err error
 		m, err = mt.store.commit(ctx, func(m *Manifest) error {
 			if m.hasFile(merged.Path) {
