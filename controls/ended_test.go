@@ -92,6 +92,10 @@ func TestRegistryRetired(t *testing.T) {
 	if st := apply("*/a", upsert("a", "*", 1, "$.y")); st != contract.ControlOK {
 		t.Errorf("made again at version 1: %s, want ok (the fold takes it)", st)
 	}
+	apply("*/a", del("*", "a"))
+	if v, _ := g.Retired(k); v != 4 {
+		t.Errorf("retired %d after version 1 was deleted in turn, want 4 still: a version above it would repeat version 4's alert ids otherwise", v)
+	}
 	if st := apply("*/z", del("*", "z")); st != contract.ControlNotFound {
 		t.Errorf("a delete of no rule: %s", st)
 	}

@@ -126,7 +126,10 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k)
 		}
 		delete(g.active, k)
-		g.retired.put(k, cur.Rule.Version, rule.CurrentLimits().MaxRules)
+		// The highest version the key's rule ever had deleted: a rule made again at a
+		// lower one (by a publisher that did not ask) and deleted again must not lower it.
+		old, _ := g.retired.get(k)
+		g.retired.put(k, max(old, cur.Rule.Version), rule.CurrentLimits().MaxRules)
 		g.end(cur)
 		delete(g.lastError, k)
 	default:

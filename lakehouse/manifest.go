@@ -461,7 +461,7 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		}
 		err = s.bkt.PutIfAbsent(ctx, manifestKey(next.Version), bytes.NewReader(data))
 		if err == nil {
-			if s.landedBelow(ctx, next.Version) {
+			if s.landedBelow(ctx, cur, next) {
 				// The name was free because prune had deleted it, newer versions
 				// standing: readers take the newest, which never lists this commit.
 				// Taken back, it is made again on the newest.
@@ -486,35 +486,30 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 	}
 }
 
-// landedBelow reports whether version v, just written, went in below newer versions
-// that were there before it: a name prune freed, taken by a commit slow between
-// reading the newest manifest and writing the next. A newer version written after v
-// (built on it) does not count: the store's write times tell them apart. If the
-// manifests cannot be listed, v is taken to stand (as before the check): taking back
-// a commit that stands would lose it.
-func (s *manifestStore) landedBelow(ctx context.Context, v int64) bool {
-	var mine time.Time
-	var newer []time.Time
-	err := s.bkt.List(ctx, manifestPrefix, func(a ObjectAttributes) error {
-		m := manifestName.FindStringSubmatch(a.Name)
-		if m == nil {
-			return nil
-		}
-		switch n, err := strconv.ParseInt(m[1], 10, 64); {
-		case err != nil:
-		case n == v:
-			mine = a.ModTime
-		case n > v:
-			newer = append(newer, a.ModTime)
-		}
-		return nil
-	})
-	if err != nil || mine.IsZero() {
-		s.log.Warn("cannot list manifests after a commit; taking it to stand", "version", v, "err", err)
+// landedBelow reports whether version v, just written over cur, went in below newer
+// versions that never saw it: a name prune freed, taken by a commit slow between
+// reading the newest manifest and writing the next. Readers take the newest, so what
+// v added must be there: each file v lists and cur did not, its offsets covered in
+// the newest manifest's partition. A newer version built on v lists them (or a file
+// compaction merged them into); one that never saw v lacks them. Only offsets are
+// asked, not write times, which a store may take from the start of a slow write. If
+// the newest manifest cannot be read, v is taken to stand (as before the check):
+// taking back a commit that stands would lose it.
+func (s *manifestStore) landedBelow(ctx context.Context, cur, v *Manifest) bool {
+	vs, err := s.versions(ctx)
+	if err != nil || len(vs) == 0 || vs[0] <= v.Version {
 		return false
 	}
-	for _, t := range newer {
-		if t.Before(mine) {
+	newest, _, err := s.latest(ctx)
+	if err != nil {
+		s.log.Warn("cannot read the newest manifest after a commit; taking it to stand", "version", v.Version, "err", err)
+		return false
+	}
+	for _, f := range v.Files {
+		if cur.hasFile(f.Path) {
+			continue
+		}
+		if st, ok := newest.Partition(f.Partition); !ok || st.Watermark < f.EndOffset {
 			return true
 		}
 	}

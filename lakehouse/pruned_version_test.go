@@ -2,6 +2,9 @@ package lakehouse_test
 
 import (
 	"context"
+	"io"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +39,111 @@ func TestSlowCommitReusesPrunedVersion(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("archiver A never tried to commit")
 	}
+
+	feedB := lakehouse.NewFeed(0, nil)
+	feedB.Resume(1, 0)
+	cfgB := archiverConfig(b, inner, "")
+	cfgB.Feed = feedB
+	stopB := startArchiver(t, cfgB)
+	recs1 := fetchRange(t, b, 1, 0, ends[1])[:ends[1]+1]
+	const commits = 12
+	step := (len(recs1) + commits - 1) / commits
+	for i := 0; i < len(recs1); i += step {
+		chunk := recs1[i:min(i+step, len(recs1))]
+		feedB.Records(1, chunk[0].Offset, chunk)
+		waitArchived(t, lake, map[int32]int64{1: chunk[len(chunk)-1].Offset}, 20*time.Second)
+	}
+	if _, err := lake.Maintain(context.Background(), lakehouse.MaintenanceConfig{}); err != nil {
+		t.Fatal(err)
+	}
+
+	close(gated.open)
+	waitMetric(t, regA, "hindsight_lake_manifest_commits_total", 1, 10*time.Second)
+
+	first0 := ends[0] + 1
+	h.produce(t, prod, 400)
+	ends = h.ends()
+	feedA.Records(0, first0, fetchRange(t, b, 0, first0, ends[0])[:ends[0]-first0+1])
+	feedB.Records(1, recs1[len(recs1)-1].Offset+1, fetchRange(t, b, 1, recs1[len(recs1)-1].Offset+1, ends[1])[:ends[1]-recs1[len(recs1)-1].Offset])
+	snap := archiveAll(t, lake, h, 30*time.Second, stopA, stopB)
+	if st, _ := snap.Partition(0); st.Earliest != 0 {
+		t.Errorf("partition 0's earliest offset held is %d, want 0 (nothing was deleted); manifest conflicts of A: %v",
+			st.Earliest, promtest.Sum(t, regA, "hindsight_lake_manifest_conflicts_total"))
+	}
+	checkExactlyOnce(t, lake, snap, h)
+}
+
+// midWriteGatedBucket holds the first manifest PutIfAbsent after its bytes are read
+// (a file:// bucket's temp file has them, and so its write time) and before the name
+// is claimed (its link): a slow fsync does the same.
+type midWriteGatedBucket struct {
+	lakehouse.Bucket
+	open    chan struct{}
+	entered chan struct{}
+	once    sync.Once
+}
+
+type gateAtEOF struct {
+	r    io.Reader
+	g    *midWriteGatedBucket
+	ctx  context.Context
+	done bool
+}
+
+func (r *gateAtEOF) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err == io.EOF && !r.done {
+		r.done = true
+		r.g.once.Do(func() { close(r.g.entered) })
+		select {
+		case <-r.g.open:
+		case <-r.ctx.Done():
+			return n, r.ctx.Err()
+		}
+	}
+	return n, err
+}
+
+func (g *midWriteGatedBucket) PutIfAbsent(ctx context.Context, name string, r io.Reader) error {
+	first := false
+	if strings.HasPrefix(name, "manifest/") {
+		select {
+		case <-g.entered:
+		default:
+			first = true
+		}
+	}
+	if first {
+		r = &gateAtEOF{r: r, g: g, ctx: ctx}
+	}
+	return g.Bucket.PutIfAbsent(ctx, name, r)
+}
+
+// TestSlowWriteReusesPrunedVersion is TestSlowCommitReusesPrunedVersion on a file://
+// bucket with A slow while writing its manifest (bytes written, the link pending)
+// rather than before: the newer versions B writes meanwhile have later write times
+// than A's file, so write times cannot tell A's version landed below them; the
+// offsets the newest manifest covers can.
+func TestSlowWriteReusesPrunedVersion(t *testing.T) {
+	b, inner, lake := brokerAndLake(t, 2, "file")
+	prod := b.Client(t)
+	h := newHistory(31)
+	h.produce(t, prod, 400)
+	ends := h.ends()
+
+	gated := &midWriteGatedBucket{Bucket: inner, open: make(chan struct{}), entered: make(chan struct{})}
+	feedA := lakehouse.NewFeed(0, nil)
+	feedA.Resume(0, 0)
+	feedA.Records(0, 0, fetchRange(t, b, 0, 0, ends[0])[:ends[0]+1])
+	cfgA, regA := meteredArchiverConfig(b, gated, "")
+	cfgA.Feed = feedA
+	stopA := startArchiver(t, cfgA)
+	select {
+	case <-gated.entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("archiver A never tried to commit")
+	}
+	time.Sleep(20 * time.Millisecond) // coarse file times: B's files come strictly later
 
 	feedB := lakehouse.NewFeed(0, nil)
 	feedB.Resume(1, 0)
