@@ -21,56 +21,10 @@ import (
 // file for committed, and its next file, finding partition 0 new to the lake, was
 // accepted at its start: offsets 0..N of partition 0 were missing for good.
 func TestSlowCommitReusesPrunedVersion(t *testing.T) {
-	b, inner, lake := brokerAndLake(t, 2, "mem")
-	prod := b.Client(t)
-	h := newHistory(31)
-	h.produce(t, prod, 400)
-	ends := h.ends()
-
-	gated := newGatedBucket(inner)
-	feedA := lakehouse.NewFeed(0, nil)
-	feedA.Resume(0, 0)
-	feedA.Records(0, 0, fetchRange(t, b, 0, 0, ends[0])[:ends[0]+1])
-	cfgA, regA := meteredArchiverConfig(b, gated, "")
-	cfgA.Feed = feedA
-	stopA := startArchiver(t, cfgA)
-	select {
-	case <-gated.entered:
-	case <-time.After(20 * time.Second):
-		t.Fatal("archiver A never tried to commit")
-	}
-
-	feedB := lakehouse.NewFeed(0, nil)
-	feedB.Resume(1, 0)
-	cfgB := archiverConfig(b, inner, "")
-	cfgB.Feed = feedB
-	stopB := startArchiver(t, cfgB)
-	recs1 := fetchRange(t, b, 1, 0, ends[1])[:ends[1]+1]
-	const commits = 12
-	step := (len(recs1) + commits - 1) / commits
-	for i := 0; i < len(recs1); i += step {
-		chunk := recs1[i:min(i+step, len(recs1))]
-		feedB.Records(1, chunk[0].Offset, chunk)
-		waitArchived(t, lake, map[int32]int64{1: chunk[len(chunk)-1].Offset}, 20*time.Second)
-	}
-	if _, err := lake.Maintain(context.Background(), lakehouse.MaintenanceConfig{}); err != nil {
-		t.Fatal(err)
-	}
-
-	close(gated.open)
-	waitMetric(t, regA, "hindsight_lake_manifest_commits_total", 1, 10*time.Second)
-
-	first0 := ends[0] + 1
-	h.produce(t, prod, 400)
-	ends = h.ends()
-	feedA.Records(0, first0, fetchRange(t, b, 0, first0, ends[0])[:ends[0]-first0+1])
-	feedB.Records(1, recs1[len(recs1)-1].Offset+1, fetchRange(t, b, 1, recs1[len(recs1)-1].Offset+1, ends[1])[:ends[1]-recs1[len(recs1)-1].Offset])
-	snap := archiveAll(t, lake, h, 30*time.Second, stopA, stopB)
-	if st, _ := snap.Partition(0); st.Earliest != 0 {
-		t.Errorf("partition 0's earliest offset held is %d, want 0 (nothing was deleted); manifest conflicts of A: %v",
-			st.Earliest, promtest.Sum(t, regA, "hindsight_lake_manifest_conflicts_total"))
-	}
-	checkExactlyOnce(t, lake, snap, h)
+	slowCommitOnPrunedVersion(t, "mem", func(inner lakehouse.Bucket) (lakehouse.Bucket, <-chan struct{}, chan struct{}) {
+		g := newGatedBucket(inner)
+		return g, g.entered, g.open
+	})
 }
 
 // midWriteGatedBucket holds the first manifest PutIfAbsent after its bytes are read
@@ -125,13 +79,23 @@ func (g *midWriteGatedBucket) PutIfAbsent(ctx context.Context, name string, r io
 // than A's file, so write times cannot tell A's version landed below them; the
 // offsets the newest manifest covers can.
 func TestSlowWriteReusesPrunedVersion(t *testing.T) {
-	b, inner, lake := brokerAndLake(t, 2, "file")
+	slowCommitOnPrunedVersion(t, "file", func(inner lakehouse.Bucket) (lakehouse.Bucket, <-chan struct{}, chan struct{}) {
+		g := &midWriteGatedBucket{Bucket: inner, open: make(chan struct{}), entered: make(chan struct{})}
+		return g, g.entered, g.open
+	})
+}
+
+// slowCommitOnPrunedVersion runs the two tests above on a bucket of kind, archiver A's
+// first manifest commit held by gate until open is closed.
+func slowCommitOnPrunedVersion(t *testing.T, kind string, gate func(lakehouse.Bucket) (b lakehouse.Bucket, entered <-chan struct{}, open chan struct{})) {
+	t.Helper()
+	b, inner, lake := brokerAndLake(t, 2, kind)
 	prod := b.Client(t)
 	h := newHistory(31)
 	h.produce(t, prod, 400)
 	ends := h.ends()
 
-	gated := &midWriteGatedBucket{Bucket: inner, open: make(chan struct{}), entered: make(chan struct{})}
+	gated, entered, open := gate(inner)
 	feedA := lakehouse.NewFeed(0, nil)
 	feedA.Resume(0, 0)
 	feedA.Records(0, 0, fetchRange(t, b, 0, 0, ends[0])[:ends[0]+1])
@@ -139,11 +103,11 @@ func TestSlowWriteReusesPrunedVersion(t *testing.T) {
 	cfgA.Feed = feedA
 	stopA := startArchiver(t, cfgA)
 	select {
-	case <-gated.entered:
+	case <-entered:
 	case <-time.After(20 * time.Second):
 		t.Fatal("archiver A never tried to commit")
 	}
-	time.Sleep(20 * time.Millisecond) // coarse file times: B's files come strictly later
+	time.Sleep(20 * time.Millisecond) // coarse file times: B's manifests come strictly later than A's
 
 	feedB := lakehouse.NewFeed(0, nil)
 	feedB.Resume(1, 0)
@@ -162,7 +126,7 @@ func TestSlowWriteReusesPrunedVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	close(gated.open)
+	close(open)
 	waitMetric(t, regA, "hindsight_lake_manifest_commits_total", 1, 10*time.Second)
 
 	first0 := ends[0] + 1
