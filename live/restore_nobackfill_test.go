@@ -2,17 +2,13 @@ package live_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
@@ -22,33 +18,7 @@ import (
 // so (status error, the history below the resume offset incomplete), and /v1/state
 // does not claim they were rebuilt. They were answered as live, and "rebuilt".
 func TestUnreadableSnapshotWithoutBackfill(t *testing.T) {
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
-	var history []*kgo.Record
-	for range 12 {
-		history = append(history, livetest.Event("a", `{"type":"login"}`))
-	}
-	livetest.ProduceSync(t, b, history...)
-	state := t.TempDir()
-	first, stop := livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL = "unreadable-nb", "file://"+state })
-	livetest.WaitFor(t, 20*time.Second, "every event counted", func() bool { return first.EventsSeen() == 12 })
-	stop()
-	<-first.Done()
-	snaps, _ := filepath.Glob(filepath.Join(state, "state", "*", "*", "*", "*.snap"))
-	if len(snaps) == 0 {
-		t.Fatal("no snapshot at shutdown")
-	}
-	for _, f := range snaps { // an encoding version from the future: unreadable
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data[4] = 9
-		if err := os.WriteFile(f, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b, _, state := unreadableSnapshots(t, "unreadable-nb")
 	reg := prometheus.NewRegistry()
 	second, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL, c.Registry = "unreadable-nb", "file://"+state, reg // NoBackfill: StartLive's default

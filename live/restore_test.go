@@ -13,6 +13,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // TestRestoreFrom: a daemon whose state store is empty restores the partitions from
@@ -68,6 +69,27 @@ func TestRestoreFrom(t *testing.T) {
 // encoding version from the future) is recounted from history by backfill; the daemon
 // keeps running and /v1/state says why.
 func TestUnreadableSnapshotIsReported(t *testing.T) {
+	b, r, state := unreadableSnapshots(t, "unreadable")
+	second, _ := livetest.StartLive(t, b, func(c *live.Config) {
+		c.Group, c.StateURL = "unreadable", "file://"+state
+		c.NoBackfill, c.NoArchive = false, false
+		c.ArchiveRollAge = 200 * time.Millisecond
+	})
+	livetest.WaitFor(t, 30*time.Second, "the count rebuilt by backfill", func() bool {
+		v, _ := second.Count(r.Key(), "a")
+		return v.Count == 12 && v.Status == contract.RuleLive
+	})
+	st := second.State()
+	if len(st.Partitions) != 1 || !strings.Contains(st.Partitions[0].LastError, "encoding version 9; this build reads versions 1 to 4") {
+		t.Fatalf("/v1/state does not say why the snapshot was not restored: %+v", st.Partitions)
+	}
+}
+
+// unreadableSnapshots counts 12 logins of customer a under rule logins in group, stops,
+// and makes every snapshot the daemon stored unreadable (an encoding version from the
+// future), returning the broker, the rule and the state directory.
+func unreadableSnapshots(t *testing.T, group string) (*kafkatest.Broker, *rule.Rule, string) {
+	t.Helper()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
 	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
@@ -77,7 +99,7 @@ func TestUnreadableSnapshotIsReported(t *testing.T) {
 	}
 	livetest.ProduceSync(t, b, history...)
 	state := t.TempDir()
-	first, stop := livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL = "unreadable", "file://"+state })
+	first, stop := livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL = group, "file://"+state })
 	livetest.WaitFor(t, 20*time.Second, "every event counted", func() bool { return first.EventsSeen() == 12 })
 	stop()
 	<-first.Done()
@@ -95,17 +117,5 @@ func TestUnreadableSnapshotIsReported(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	second, _ := livetest.StartLive(t, b, func(c *live.Config) {
-		c.Group, c.StateURL = "unreadable", "file://"+state
-		c.NoBackfill, c.NoArchive = false, false
-		c.ArchiveRollAge = 200 * time.Millisecond
-	})
-	livetest.WaitFor(t, 30*time.Second, "the count rebuilt by backfill", func() bool {
-		v, _ := second.Count(r.Key(), "a")
-		return v.Count == 12 && v.Status == contract.RuleLive
-	})
-	st := second.State()
-	if len(st.Partitions) != 1 || !strings.Contains(st.Partitions[0].LastError, "encoding version 9; this build reads versions 1 to 4") {
-		t.Fatalf("/v1/state does not say why the snapshot was not restored: %+v", st.Partitions)
-	}
+	return b, r, state
 }
