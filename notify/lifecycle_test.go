@@ -308,3 +308,88 @@ func settled(t *testing.T, st *notify.Stage, id string) func() string {
 	})
 	return state
 }
+
+// TestStageResolveAfterItsFiringAcrossDestinations: a firing queued to the global
+// "pager" gets a 503; while it waits for its retry, customer c-1 gets its own "pager",
+// which the retry goes to (the destination as it is now), and the resolve is queued
+// there. It still waits for its firing: one alert's deliveries to one destination name
+// are chained whatever queue serves them. The receiver saw "trigger 503", "resolve",
+// "trigger", and the incident stayed open.
+func TestStageResolveAfterItsFiringAcrossDestinations(t *testing.T) {
+	b := startBroker(t)
+	var (
+		mu       sync.Mutex
+		open     = map[string]bool{}
+		triggers int
+		events   []string
+	)
+	pd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Action string `json:"event_action"`
+			Key    string `json:"dedup_key"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev.Action {
+		case "trigger":
+			if triggers++; triggers == 1 {
+				w.Header().Set("Retry-After", "2")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				events = append(events, "trigger 503")
+				return
+			}
+			open[ev.Key] = true
+		case "resolve":
+			delete(open, ev.Key)
+		}
+		events = append(events, ev.Action)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(pd.Close)
+	pager := func(scope string) *rule.Control {
+		return rule.UpsertDestination(&rule.Destination{Scope: scope, Name: "pager", Type: rule.DestPagerDuty,
+			URL: pd.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "PD_KEY"}})
+	}
+	livetest.ProduceSync(t, b, controlRecords(t, pager("*"))...)
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-order-across",
+		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 30 * time.Second, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		Getenv: func(k string) string { return map[string]string{"PD_KEY": "R0UTINGKEY"}[k] },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	firing := alertFor("inc1", "c-1", []string{"pager"})
+	resolved := firing
+	resolved.Status = contract.StatusResolved
+	fv, _ := json.Marshal(firing)
+	rv, _ := json.Marshal(resolved)
+	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: fv})
+	livetest.WaitFor(t, 10*time.Second, "the first trigger answered 503", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return triggers == 1
+	})
+	livetest.ProduceSync(t, b, controlRecords(t, pager("c-1"))...)
+	livetest.WaitFor(t, 10*time.Second, "c-1's own pager folded", func() bool {
+		d, ok := st.Registry().Destination("c-1", "pager")
+		return ok && d.Scope == "c-1"
+	})
+	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: rv})
+	livetest.WaitFor(t, 15*time.Second, "the trigger and the resolve accepted", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(events) == 3
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"trigger 503", "trigger", "resolve"}; !slices.Equal(events, want) || open["inc1"] {
+		t.Errorf("the receiver saw %q, want %q", events, want)
+	}
+}

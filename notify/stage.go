@@ -143,6 +143,9 @@ type Stage struct {
 
 	mu     sync.Mutex
 	queues map[rule.Key]*destQueue
+	// last is, by alert id and destination name (lastKey), the newest job queued that
+	// is not over: the next of that alert and name waits for it (job.after).
+	last map[string]*job
 	parts  map[int32]*tracker
 	// owned are the partitions assigned to this member. A record fetched before its
 	// partition was revoked, handled after, is the next owner's: tracking it would
@@ -158,7 +161,7 @@ func New(cfg Config) (*Stage, error) {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, m: newStageMetrics(cfg),
-		queues: map[rule.Key]*destQueue{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, recent: newRecentRing(cfg.Recent)}
+		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, recent: newRecentRing(cfg.Recent)}
 	// A failed attempt that will be retried shows as "retrying" in Recent.
 	sc := cfg.Sender
 	onAttempt := sc.OnAttempt
@@ -366,12 +369,14 @@ func (s *Stage) enqueue(ctx context.Context, j *job) {
 	// Under s.mu, so that reapQueues never stops a queue's workers as a job goes in.
 	s.mu.Lock()
 	q := s.queueLocked(j.dest)
-	q.mu.Lock()
-	if prev := q.last[j.alert.AlertID]; prev != nil {
+	// Chained by alert and destination name, not by queue: a retry goes to the
+	// destination the name resolves to then, maybe another queue's (a customer's own
+	// destination added meanwhile), and a deleted queue's chain would go with it.
+	k := lastKey(j)
+	if prev := s.last[k]; prev != nil {
 		j.after = prev.over
 	}
-	q.last[j.alert.AlertID] = j
-	q.mu.Unlock()
+	s.last[k] = j
 	queued := false
 	select {
 	case q.ch <- j:
@@ -382,7 +387,7 @@ func (s *Stage) enqueue(ctx context.Context, j *job) {
 	if queued {
 		s.m.queued.WithLabelValues(j.name).Inc()
 	} else {
-		q.finished(j)
+		s.finished(j)
 		s.m.queueFull.WithLabelValues(j.name).Inc()
 		s.m.limits.Reached(LimitQueueSize)
 		s.giveUp(ctx, j, Outcome{Reason: fmt.Sprintf("destination queue full (%d deliveries waiting; limit notify_queue_size, flag --notify-queue-size)", s.cfg.QueueSize), Final: true})
@@ -394,18 +399,19 @@ type destQueue struct {
 	ch chan *job
 	// stop ends the workers once the destination is deleted and the queue empty.
 	stop context.CancelFunc
-	mu   sync.Mutex
-	// last is, by alert id, the newest job queued that is not over.
-	last map[string]*job
 }
 
-// finished marks j over, releasing a job of the same alert queued after it.
-func (q *destQueue) finished(j *job) {
-	q.mu.Lock()
-	if q.last[j.alert.AlertID] == j {
-		delete(q.last, j.alert.AlertID)
+// lastKey is what one alert's deliveries to one destination name are chained by.
+func lastKey(j *job) string { return j.alert.AlertID + "\x00" + j.name }
+
+// finished marks j over, releasing the job of the same alert and destination name
+// queued after it.
+func (s *Stage) finished(j *job) {
+	s.mu.Lock()
+	if k := lastKey(j); s.last[k] == j {
+		delete(s.last, k)
 	}
-	q.mu.Unlock()
+	s.mu.Unlock()
 	close(j.over)
 }
 
@@ -416,7 +422,7 @@ func (s *Stage) queueLocked(d *rule.Destination) *destQueue {
 		return q
 	}
 	qctx, stop := context.WithCancel(s.gctx)
-	q := &destQueue{ch: make(chan *job, s.cfg.QueueSize), stop: stop, last: map[string]*job{}}
+	q := &destQueue{ch: make(chan *job, s.cfg.QueueSize), stop: stop}
 	s.queues[k] = q
 	s.m.queues.Set(float64(len(s.queues)))
 	for range s.cfg.Concurrency {
@@ -435,12 +441,12 @@ func (s *Stage) queueLocked(d *rule.Destination) *destQueue {
 						select {
 						case <-j.after:
 						case <-s.gctx.Done():
-							q.finished(j)
+							s.finished(j)
 							return nil
 						}
 					}
 					s.deliver(s.gctx, j)
-					q.finished(j)
+					s.finished(j)
 				}
 			}
 		})
