@@ -145,8 +145,8 @@ type Stage struct {
 	queues map[rule.Key]*destQueue
 	// last is, by alert id and destination name (lastKey), the newest job queued that
 	// is not over: the next of that alert and name waits for it (job.after).
-	last map[string]*job
-	parts  map[int32]*tracker
+	last  map[string]*job
+	parts map[int32]*tracker
 	// owned are the partitions assigned to this member. A record fetched before its
 	// partition was revoked, handled after, is the next owner's: tracking it would
 	// commit that partition past alerts the next owner has not delivered.
