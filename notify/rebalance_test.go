@@ -249,3 +249,138 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 		}
 	}
 }
+
+// TestStageStaleRecordsAfterPartitionComesBack: member A's poll loop is stuck on a
+// batch of partition 1 (recording a1, whose destination does not exist, undelivered:
+// its undelivered topic is not there yet), a0 held at the receiver. B joins and takes
+// partition 1, then leaves: partition 1 comes back to A, which reads it again from the
+// committed offset (0: a0 is not delivered). A's poll loop then goes on with the rest
+// of the stale batch (a2), which must not be tracked under the new assignment: it
+// committed partition 1 past a0, which no one had delivered or recorded undelivered,
+// and after a restart a0 was lost.
+func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
+	b := startBroker(t)
+	const topic = "alerts2"
+	adm := kadm.NewClient(b.Client(t))
+	if _, err := adm.CreateTopic(context.Background(), 2, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	hold := newSink(t, holdUntil(release))
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"}))...)
+
+	// Partition 1: a0 (held at the receiver), a1 (to a destination that does not
+	// exist), a2 (queued behind a0), then three alerts without destinations.
+	// Partition 0: three without destinations.
+	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	var recs []*kgo.Record
+	for p := range int32(2) {
+		for i := range 3 * int(p) {
+			name := "hold"
+			if i == 1 {
+				name = "nowhere"
+			}
+			v, _ := json.Marshal(alertFor(fmt.Sprintf("p%d-a%d", p, i), "c-1", []string{name}))
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
+		}
+		for i := range 3 {
+			a := alertFor(fmt.Sprintf("p%d-n%d", p, i), "c-1", nil)
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: a.AppendJSON(nil)})
+		}
+	}
+	if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	const group = "notify-reassign"
+	start := func(undelivered string) (stop func()) {
+		var topics ingest.Topics
+		topics.Alerts, topics.Undelivered = topic, undelivered
+		st, err := notify.New(notify.Config{
+			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, Topics: topics,
+			QueueSize: 10, Concurrency: 1, SessionTimeout: 6 * time.Second,
+			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
+			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- st.Run(ctx) }()
+		var once sync.Once
+		stop = func() {
+			once.Do(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			})
+		}
+		t.Cleanup(stop)
+		return stop
+	}
+	committed1 := func() int64 {
+		os, err := adm.FetchOffsets(context.Background(), group)
+		if err != nil {
+			return -1
+		}
+		o, ok := os.Lookup(topic, 1)
+		if !ok {
+			return -1
+		}
+		return o.At
+	}
+
+	const late = "alerts.undelivered.late"
+	stopA := start(late) // A's poll loop stays on partition 1's a1
+	livetest.WaitFor(t, 20*time.Second, "A's first delivery held", func() bool { return hold.requests() == 1 })
+	time.Sleep(500 * time.Millisecond)
+	stopB := start("alerts.undelivered") // partition 1 moves to B
+	livetest.WaitFor(t, 30*time.Second, "B's first delivery held", func() bool { return hold.requests() == 2 })
+	time.Sleep(300 * time.Millisecond)
+	stopB() // partition 1 comes back to A
+	time.Sleep(3 * time.Second)
+	if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, late); err != nil {
+		t.Fatal(err)
+	}
+	// A's poll loop goes on: a1 recorded undelivered, then the stale a2, n0..n2.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && committed1() <= 0 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	at := committed1()
+
+	// A rolling restart: A stops, C takes over with the receiver answering.
+	stopA()
+	close(release)
+	start("alerts.undelivered")
+	undelivered := map[string]bool{}
+	for _, tp := range []string{"alerts.undelivered", late} {
+		for _, r := range b.Consume(t, tp, 100, 2*time.Second) {
+			var u contract.Undelivered
+			if err := json.Unmarshal(r.Value, &u); err != nil {
+				t.Fatal(err)
+			}
+			undelivered[u.Alert.AlertID] = true
+		}
+	}
+	var lost []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		got := map[string]bool{}
+		for _, k := range hold.delivered() {
+			got[strings.TrimSuffix(k, ":firing")] = true
+		}
+		lost = lost[:0]
+		for _, id := range []string{"p1-a0", "p1-a1", "p1-a2"} {
+			if !got[id] && !undelivered[id] {
+				lost = append(lost, id)
+			}
+		}
+		if len(lost) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(lost) > 0 {
+		t.Errorf("partition 1 was committed at %d; alerts neither delivered nor recorded undelivered: %v", at, lost)
+	}
+}

@@ -150,8 +150,12 @@ type Stage struct {
 	// owned are the partitions assigned to this member. A record fetched before its
 	// partition was revoked, handled after, is the next owner's: tracking it would
 	// commit that partition past alerts the next owner has not delivered.
-	owned  map[int32]bool
-	recent *recentRing
+	owned map[int32]bool
+	// assignGen counts, per partition, its assignments and revocations: records
+	// handled under another count than the one their fetch was made under are not
+	// tracked (tracker).
+	assignGen map[int32]uint64
+	recent    *recentRing
 }
 
 // New checks cfg and builds the stage; Run starts it.
@@ -161,7 +165,7 @@ func New(cfg Config) (*Stage, error) {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, m: newStageMetrics(cfg),
-		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, recent: newRecentRing(cfg.Recent)}
+		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, assignGen: map[int32]uint64{}, recent: newRecentRing(cfg.Recent)}
 	// A failed attempt that will be retried shows as "retrying" in Recent.
 	sc := cfg.Sender
 	onAttempt := sc.OnAttempt
@@ -273,23 +277,27 @@ func (s *Stage) consume(ctx context.Context) error {
 				s.log.Warn("alerts fetch error", "topic", t, "partition", p, "err", err)
 			}
 		})
-		fs.EachRecord(func(rec *kgo.Record) { s.handle(ctx, rec) })
+		// The assignments the fetch was made under: a partition revoked while its
+		// records are handled, even if assigned back since, is read again from its
+		// committed offset, and these records are not the new assignment's to track.
+		gens := s.assignments()
+		fs.EachRecord(func(rec *kgo.Record) { s.handle(ctx, rec, gens[rec.Partition]) })
 	}
 	return nil
 }
 
 // handle starts the deliveries of one alert record.
-func (s *Stage) handle(ctx context.Context, rec *kgo.Record) {
+func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	// Most alerts name no destination: skip decoding those (and tracking them). AppendJSON
 	// ends a record so (the last two members; a value inside the record cannot end
 	// it), and a record written otherwise is decoded and checked below.
 	if bytes.HasSuffix(rec.Value, noNotifyEnd) || bytes.HasSuffix(rec.Value, noNotifyMutedEnd) {
-		if s.seen(rec) {
+		if s.seen(rec, gen) {
 			s.m.alerts.Inc()
 		}
 		return
 	}
-	e := s.track(rec)
+	e := s.track(rec, gen)
 	if e == nil {
 		return // its partition was revoked since the fetch: the next owner delivers it
 	}

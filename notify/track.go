@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -42,11 +43,12 @@ type tracker struct {
 	committed int64
 }
 
-// tracker returns p's tracker, made if missing; nil if p is not this member's.
-func (s *Stage) tracker(p int32) *tracker {
+// tracker returns p's tracker, made if missing; nil if p is not this member's, or no
+// longer under assignment gen (revoked since, perhaps assigned back).
+func (s *Stage) tracker(p int32, gen uint64) *tracker {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.owned[p] {
+	if !s.owned[p] || s.assignGen[p] != gen {
 		return nil
 	}
 	t := s.parts[p]
@@ -68,8 +70,8 @@ func (s *Stage) ours(partition int32, e *entry) bool {
 
 // seen records that rec was read; handled records need nothing more. It is false
 // when rec's partition is no longer this member's.
-func (s *Stage) seen(rec *kgo.Record) bool {
-	t := s.tracker(rec.Partition)
+func (s *Stage) seen(rec *kgo.Record, gen uint64) bool {
+	t := s.tracker(rec.Partition, gen)
 	if t == nil {
 		return false
 	}
@@ -81,8 +83,8 @@ func (s *Stage) seen(rec *kgo.Record) bool {
 
 // track adds rec's entry (holding itself) to its partition's tracker; nil when rec's
 // partition is no longer this member's.
-func (s *Stage) track(rec *kgo.Record) *entry {
-	t := s.tracker(rec.Partition)
+func (s *Stage) track(rec *kgo.Record, gen uint64) *entry {
+	t := s.tracker(rec.Partition, gen)
 	if t == nil {
 		return nil
 	}
@@ -190,7 +192,15 @@ func (s *Stage) assigned(_ context.Context, _ *kgo.Client, assigned map[string][
 	defer s.mu.Unlock()
 	for _, p := range assigned[s.cfg.Topics.Alerts] {
 		s.owned[p] = true
+		s.assignGen[p]++
 	}
+}
+
+// assignments copies assignGen, for the records of one fetch.
+func (s *Stage) assignments() map[int32]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.assignGen)
 }
 
 // revoked commits what was handled in the partitions taken away, then forgets them:
@@ -214,5 +224,6 @@ func (s *Stage) forget(ps []int32) {
 	for _, p := range ps {
 		delete(s.parts, p)
 		delete(s.owned, p)
+		s.assignGen[p]++
 	}
 }
