@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -75,45 +73,13 @@ func TestStageMuteAppliesAsItDelivers(t *testing.T) {
 // resolve and stays open.
 func TestStageResolveAfterItsFiring(t *testing.T) {
 	b := startBroker(t)
-	var (
-		mu       sync.Mutex
-		open     = map[string]bool{}
-		triggers int
-		events   []string
-	)
-	pd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct {
-			Action string `json:"event_action"`
-			Key    string `json:"dedup_key"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev.Action {
-		case "trigger":
-			if triggers++; triggers == 1 {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				return
-			}
-			open[ev.Key] = true
-		case "resolve":
-			delete(open, ev.Key)
-		}
-		events = append(events, ev.Action)
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(pd.Close)
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "pager", Type: rule.DestPagerDuty,
-		URL: pd.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "PD_KEY"}}))...)
+	pd := newPagerDuty(t, "")
+	livetest.ProduceSync(t, b, controlRecords(t, pd.destination("*"))...)
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-resolve-test",
 		Sender: notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, InitialBackoff: 300 * time.Millisecond,
 			MaxBackoff: time.Second, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
-		Getenv: func(k string) string { return map[string]string{"PD_KEY": "R0UTINGKEY"}[k] },
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t), Getenv: pdKey,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -127,15 +93,9 @@ func TestStageResolveAfterItsFiring(t *testing.T) {
 		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: fv},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: rv})
 	runStage(t, st)
-	livetest.WaitFor(t, 10*time.Second, "the trigger and the resolve accepted", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(events) == 2
-	})
-	mu.Lock()
-	defer mu.Unlock()
-	if open["inc1"] || !slices.Equal(events, []string{"trigger", "resolve"}) {
-		t.Errorf("incident inc1 open: %v; the receiver accepted %v, in that order", open["inc1"], events)
+	livetest.WaitFor(t, 10*time.Second, "the trigger and the resolve accepted", func() bool { return len(pd.seen()) == 3 })
+	if got, want := pd.seen(), []string{"inc1 trigger 503", "inc1 trigger", "inc1 resolve"}; !slices.Equal(got, want) || len(pd.opened()) > 0 {
+		t.Errorf("incidents open %v; the receiver saw %q, want %q", pd.opened(), got, want)
 	}
 }
 
@@ -317,49 +277,12 @@ func settled(t *testing.T, st *notify.Stage, id string) func() string {
 // "trigger", and the incident stayed open.
 func TestStageResolveAfterItsFiringAcrossDestinations(t *testing.T) {
 	b := startBroker(t)
-	var (
-		mu       sync.Mutex
-		open     = map[string]bool{}
-		triggers int
-		events   []string
-	)
-	pd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct {
-			Action string `json:"event_action"`
-			Key    string `json:"dedup_key"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev.Action {
-		case "trigger":
-			if triggers++; triggers == 1 {
-				w.Header().Set("Retry-After", "2")
-				w.WriteHeader(http.StatusServiceUnavailable)
-				events = append(events, "trigger 503")
-				return
-			}
-			open[ev.Key] = true
-		case "resolve":
-			delete(open, ev.Key)
-		}
-		events = append(events, ev.Action)
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(pd.Close)
-	pager := func(scope string) *rule.Control {
-		return rule.UpsertDestination(&rule.Destination{Scope: scope, Name: "pager", Type: rule.DestPagerDuty,
-			URL: pd.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "PD_KEY"}})
-	}
-	livetest.ProduceSync(t, b, controlRecords(t, pager("*"))...)
+	pd := newPagerDuty(t, "2")
+	livetest.ProduceSync(t, b, controlRecords(t, pd.destination("*"))...)
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-order-across",
 		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 30 * time.Second, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
-		Getenv: func(k string) string { return map[string]string{"PD_KEY": "R0UTINGKEY"}[k] },
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t), Getenv: pdKey,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -371,25 +294,15 @@ func TestStageResolveAfterItsFiringAcrossDestinations(t *testing.T) {
 	fv, _ := json.Marshal(firing)
 	rv, _ := json.Marshal(resolved)
 	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: fv})
-	livetest.WaitFor(t, 10*time.Second, "the first trigger answered 503", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return triggers == 1
-	})
-	livetest.ProduceSync(t, b, controlRecords(t, pager("c-1"))...)
+	livetest.WaitFor(t, 10*time.Second, "the first trigger answered 503", func() bool { return pd.triggered("inc1") == 1 })
+	livetest.ProduceSync(t, b, controlRecords(t, pd.destination("c-1"))...)
 	livetest.WaitFor(t, 10*time.Second, "c-1's own pager folded", func() bool {
 		d, ok := st.Registry().Destination("c-1", "pager")
 		return ok && d.Scope == "c-1"
 	})
 	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: rv})
-	livetest.WaitFor(t, 15*time.Second, "the trigger and the resolve accepted", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(events) == 3
-	})
-	mu.Lock()
-	defer mu.Unlock()
-	if want := []string{"trigger 503", "trigger", "resolve"}; !slices.Equal(events, want) || open["inc1"] {
-		t.Errorf("the receiver saw %q, want %q", events, want)
+	livetest.WaitFor(t, 15*time.Second, "the trigger and the resolve accepted", func() bool { return len(pd.seen()) == 3 })
+	if got, want := pd.seen(), []string{"inc1 trigger 503", "inc1 trigger", "inc1 resolve"}; !slices.Equal(got, want) || len(pd.opened()) > 0 {
+		t.Errorf("the receiver saw %q, want %q; incidents open %v", got, want, pd.opened())
 	}
 }

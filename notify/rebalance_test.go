@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -155,41 +153,8 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 	if _, err := adm.CreateTopic(context.Background(), 2, 1, nil, topic); err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu       sync.Mutex
-		triggers = map[string]int{}
-		open     = map[string]bool{}
-		log      []string
-	)
-	pd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct {
-			Action string `json:"event_action"`
-			Key    string `json:"dedup_key"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev.Action {
-		case "trigger":
-			if triggers[ev.Key]++; triggers[ev.Key] == 1 {
-				w.Header().Set("Retry-After", "10")
-				w.WriteHeader(http.StatusServiceUnavailable)
-				log = append(log, ev.Key+" trigger 503")
-				return
-			}
-			open[ev.Key] = true
-		case "resolve":
-			delete(open, ev.Key)
-		}
-		log = append(log, ev.Key+" "+ev.Action)
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(pd.Close)
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "pager", Type: rule.DestPagerDuty,
-		URL: pd.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "PD_KEY"}}))...)
+	pd := newPagerDuty(t, "10")
+	livetest.ProduceSync(t, b, controlRecords(t, pd.destination("*"))...)
 
 	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
 	produce := func(status string) {
@@ -212,41 +177,32 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-rebalance-order", Topics: topics,
 			SessionTimeout: 6 * time.Second,
 			Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 40 * time.Second, AllowPrivate: true},
-			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
-			Getenv: func(k string) string { return map[string]string{"PD_KEY": "R0UTINGKEY"}[k] },
+			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t), Getenv: pdKey,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		runStage(t, st)
 	}
-	count := func(k string) int { mu.Lock(); defer mu.Unlock(); return triggers[k] }
-
 	produce(contract.StatusFiring)
 	start() // A
-	livetest.WaitFor(t, 10*time.Second, "A's first triggers answered 503", func() bool { return count("inc0") == 1 && count("inc1") == 1 })
+	livetest.WaitFor(t, 10*time.Second, "A's first triggers answered 503", func() bool { return pd.triggered("inc0") == 1 && pd.triggered("inc1") == 1 })
 	start() // B: takes one partition and delivers its firing again at once
-	livetest.WaitFor(t, 9*time.Second, "B's trigger of the partition it took", func() bool { return count("inc0") == 2 || count("inc1") == 2 })
+	livetest.WaitFor(t, 9*time.Second, "B's trigger of the partition it took", func() bool { return pd.triggered("inc0") == 2 || pd.triggered("inc1") == 2 })
 	produce(contract.StatusResolved)
 	// A's retries come 10s after its first attempts; wait past them.
 	livetest.WaitFor(t, 30*time.Second, "every incident's resolve and every retry", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
 		n := 0
-		for _, l := range log {
-			if len(l) > 8 && l[len(l)-7:] == "resolve" {
+		for _, l := range pd.seen() {
+			if strings.HasSuffix(l, " resolve") {
 				n++
 			}
 		}
-		return n == 2 && triggers["inc0"] >= 2 && triggers["inc1"] >= 2
+		return n == 2 && pd.triggered("inc0") >= 2 && pd.triggered("inc1") >= 2
 	})
 	time.Sleep(2 * time.Second) // any late retry
-	mu.Lock()
-	defer mu.Unlock()
-	for k, o := range open {
-		if o {
-			t.Errorf("incident %s is open after its resolve; the receiver saw, in order: %q", k, log)
-		}
+	if open := pd.opened(); len(open) > 0 {
+		t.Errorf("incidents %v are open after their resolve; the receiver saw, in order: %q", open, pd.seen())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -344,3 +345,78 @@ func holdUntil(release <-chan struct{}) func(int, http.ResponseWriter, *http.Req
 		}
 	}
 }
+
+// pagerDuty is a receiver acting as PagerDuty's Events API does: a trigger opens its
+// dedup_key's incident, a resolve closes it. Each key's first trigger is answered 503,
+// with Retry-After when retryAfter is set. It logs what it got, in order: "KEY trigger
+// 503", "KEY trigger", "KEY resolve".
+type pagerDuty struct {
+	srv      *httptest.Server
+	mu       sync.Mutex
+	triggers map[string]int
+	open     map[string]bool
+	log      []string
+}
+
+func newPagerDuty(t *testing.T, retryAfter string) *pagerDuty {
+	pd := &pagerDuty{triggers: map[string]int{}, open: map[string]bool{}}
+	pd.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Action string `json:"event_action"`
+			Key    string `json:"dedup_key"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		pd.mu.Lock()
+		defer pd.mu.Unlock()
+		switch ev.Action {
+		case "trigger":
+			if pd.triggers[ev.Key]++; pd.triggers[ev.Key] == 1 {
+				if retryAfter != "" {
+					w.Header().Set("Retry-After", retryAfter)
+				}
+				w.WriteHeader(http.StatusServiceUnavailable)
+				pd.log = append(pd.log, ev.Key+" trigger 503")
+				return
+			}
+			pd.open[ev.Key] = true
+		case "resolve":
+			delete(pd.open, ev.Key)
+		}
+		pd.log = append(pd.log, ev.Key+" "+ev.Action)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(pd.srv.Close)
+	return pd
+}
+
+// destination is the PagerDuty destination "pager" of scope sending here.
+func (pd *pagerDuty) destination(scope string) *rule.Control {
+	return rule.UpsertDestination(&rule.Destination{Scope: scope, Name: "pager", Type: rule.DestPagerDuty,
+		URL: pd.srv.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "PD_KEY"}})
+}
+
+// seen is what the receiver got, in order.
+func (pd *pagerDuty) seen() []string {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	return slices.Clone(pd.log)
+}
+
+func (pd *pagerDuty) triggered(key string) int {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	return pd.triggers[key]
+}
+
+// opened are the keys whose incidents are open.
+func (pd *pagerDuty) opened() []string {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	return slices.Sorted(maps.Keys(pd.open))
+}
+
+// pdKey is the routing key the tests' PagerDuty destinations read (PD_KEY).
+func pdKey(k string) string { return map[string]string{"PD_KEY": "R0UTINGKEY"}[k] }
