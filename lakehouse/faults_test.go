@@ -50,6 +50,10 @@ func TestStorageOutage(t *testing.T) {
 
 	h.produce(t, cl, 2000)
 	waitArchived(t, lake, h.ends(), 60*time.Second)
+	// The counter moves once the commit returns, a little after its manifest shows.
+	waitFor(t, "the archived records counted", 10*time.Second, func() bool {
+		return promtest.Sum(t, reg, "hindsight_lake_records_archived_total") == 2000
+	})
 	archivedBefore := promtest.Sum(t, reg, "hindsight_lake_records_archived_total")
 	reachedBefore := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", limit)
 

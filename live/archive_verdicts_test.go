@@ -176,7 +176,12 @@ func TestArchiveFeedLimit(t *testing.T) {
 			if tc.wait >= 0 && (dropped() != 0 || reached != 0) {
 				t.Errorf("the feed dropped %v records in %v batches, though the consumer waited for room", dropped(), reached)
 			}
-			if got := promtest.Sum(t, reg, "hindsight_lake_records_archived_total") - before; got != float64(produced) {
+			// The counter moves once a commit returns, a little after its manifest shows.
+			archived := func() float64 { return promtest.Sum(t, reg, "hindsight_lake_records_archived_total") - before }
+			for deadline := time.Now().Add(10 * time.Second); archived() < float64(produced) && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got := archived(); got != float64(produced) {
 				t.Errorf("%v records archived, want the %d produced", got, produced)
 			}
 		})
