@@ -47,6 +47,10 @@ type StreamConfig struct {
 	// (verdict.Accept), so that a line live would dead-letter is skipped, with live's
 	// reason.
 	KeySeparator string
+	// Limits bound windowed and grouped rules' state as live's --max-groups and
+	// --max-distinct do; a rule's own limits: override them. Zero fields are
+	// window.DefaultLimits'.
+	Limits window.Limits
 }
 
 // Line is one event line as Stream evaluated it.
@@ -102,7 +106,7 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 		return nil, fmt.Errorf("customer path: %w", err)
 	}
 	sum := &Summary{Counts: map[rule.Key]map[string]int64{}, Alerts: map[rule.Key]map[string]int{}, Skipped: map[string]int{}}
-	replay := window.NewReplay(set, window.Limits{})
+	replay := window.NewReplay(set, cfg.Limits)
 	var crossings []window.Result
 	m := set.NewMatcher()
 	doc := jsonpath.NewDocument()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/rulecheck"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 func newRulesCmd() *cobra.Command {
@@ -41,7 +42,10 @@ each event satisfies, and per rule the customers whose count reaches the thresho
 The events are EVENTS (NDJSON, one event per line), "-" for standard input, or standard
 input when it is piped or redirected from a file and not empty (a terminal and /dev/null
 are no events). Tests run first; with events and a file without tests, only the events
-are evaluated.`,
+are evaluated. The events' windowed and grouped state is bounded by --max-groups and
+--max-distinct as the daemon's is (a rule's own limits: override them), and a rule that
+reaches one is reported degraded; the tests run under the defaults, so that they pass
+or fail alike wherever they run.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd); err != nil {
@@ -95,6 +99,9 @@ are evaluated.`,
 	cmd.Flags().StringVar(&cfg.Customer, "customer", "", "customer id of every event (overrides --customer-path)")
 	cmd.Flags().StringVar(&cfg.KeySeparator, "key-separator", "", `lines are KEY<sep>JSON, the key the customer (as kcat -K<sep> and hindsight produce take them), e.g. "|"`)
 	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print the tests' results as one JSON object, and one JSON object per event, then one per rule a limit degraded ({rule, degraded})")
+	// The events are evaluated under the limits a daemon runs with, so that a
+	// degraded rule shows here as it would there.
+	addWindowLimitFlags(cmd.Flags(), &cfg.Limits, window.DefaultLimits)
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/rulecheck"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // rulesTestConfig configures `hindsight rules test`.
@@ -34,6 +35,10 @@ type rulesTestConfig struct {
 	// KeySeparator, when set, makes each line KEY<sep>JSON (as kcat -K and hindsight
 	// produce --key-separator take them): the key is the customer.
 	KeySeparator string
+	// Limits bound the events' windowed and grouped state as live's flags do (the
+	// rules' tests: blocks keep window.DefaultLimits, so that they pass or fail alike
+	// wherever they run).
+	Limits window.Limits
 	// JSON prints one JSON object per event instead of text.
 	JSON bool
 	// Out receives the report. Default os.Stdout.
@@ -90,7 +95,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 		fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s\n", cfg.EventsName, l.Number, l.Customer, strings.Join(names, ", "))
 	}
 	sum, err := rulecheck.Stream(ctx, rulecheck.StreamConfig{Rules: rules, Events: cfg.Events, EventsName: cfg.EventsName,
-		CustomerPath: cfg.CustomerPath, Customer: cfg.Customer, KeySeparator: cfg.KeySeparator}, report)
+		CustomerPath: cfg.CustomerPath, Customer: cfg.Customer, KeySeparator: cfg.KeySeparator, Limits: cfg.Limits}, report)
 	if err != nil {
 		return sum, err
 	}

@@ -383,6 +383,44 @@ func TestRulesTestShowsLimitDrops(t *testing.T) {
 	}
 }
 
+// TestRulesTestLimitFlags: --max-groups and --max-distinct bound the events' state as
+// the daemon's flags do, so that `rules test` calls a rule degraded where live would;
+// the rules' tests: blocks keep the defaults. Before the flags, a daemon run with a
+// lower limit degraded a rule that rules test said was whole.
+func TestRulesTestLimitFlags(t *testing.T) {
+	dir := t.TempDir()
+	const r = `{id: users, scope: "*", when: {path: $.type, op: ==, value: x}, group_by: [$.user], window: {size: 10s}, threshold: 1,
+    aggregate: {fn: count_distinct, path: $.ip}`
+	rules := filepath.Join(dir, "rules.yaml")
+	writeFile(t, rules, "rules:\n  - "+r+`, tests: [{name: three, customer: c-1, events: [{type: x, user: u1, ip: a}, {type: x, user: u2, ip: a}, {type: x, user: u3, ip: a}], expect: {alerts: 3}}]}`+"\n")
+	events := strings.Join([]string{
+		`{"customer":"c-1","type":"x","user":"u1","ip":"a"}`,
+		`{"customer":"c-1","type":"x","user":"u1","ip":"b"}`,
+		`{"customer":"c-1","type":"x","user":"u2","ip":"a"}`,
+		`{"customer":"c-1","type":"x","user":"u3","ip":"a"}`,
+	}, "\n") + "\n"
+	for _, tt := range []struct {
+		flags []string
+		want  string // "": not degraded
+	}{
+		{nil, ""},
+		{[]string{"--max-groups", "2"}, "group limit 2 reached: 1 contributions to new groups not counted"},
+		{[]string{"--max-distinct", "1"}, "distinct value limit 1 reached: 1 new values not counted"},
+	} {
+		out, err := run(t, events, append([]string{"rules", "test", "-f", rules, "--json", "-"}, tt.flags...)...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", tt.flags, err, out)
+		}
+		if !strings.Contains(out, `"pass":true,"tests":1,"failed":0`) {
+			t.Errorf("%v: the rule's test (default limits) did not pass:\n%s", tt.flags, out)
+		}
+		degraded := strings.Contains(out, `"degraded"`)
+		if tt.want == "" && degraded || tt.want != "" && !strings.Contains(out, tt.want) {
+			t.Errorf("%v: want degraded %q, printed:\n%s", tt.flags, tt.want, out)
+		}
+	}
+}
+
 // TestRulesTestSkippedEvents: events whose customer cannot be told are counted by
 // why, and a stream whose every event was skipped fails the run instead of passing by
 // evaluating nothing; --key-separator reads kcat-style KEY|JSON lines.
