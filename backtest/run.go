@@ -72,6 +72,9 @@ type MatchingRows interface {
 // ErrNoRules is returned for a Config without rules.
 var ErrNoRules = errors.New("backtest: no rules")
 
+// ErrEmptyRange is returned for a Config whose From is not before its To.
+var ErrEmptyRange = errors.New("backtest: the time range is empty")
+
 // Run reads the lake and returns how often each rule would have fired.
 func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	if cfg.Lake == nil {
@@ -81,7 +84,7 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 		return nil, ErrNoRules
 	}
 	if !cfg.To.IsZero() && !cfg.From.Before(cfg.To) {
-		return nil, fmt.Errorf("backtest: from %s is not before to %s", cfg.From.Format(time.RFC3339), cfg.To.Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: from %s is not before to %s", ErrEmptyRange, cfg.From.Format(time.RFC3339), cfg.To.Format(time.RFC3339))
 	}
 	set, err := rule.NewSet(cfg.Rules)
 	if err != nil {

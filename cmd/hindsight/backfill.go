@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/controls"
@@ -92,7 +93,10 @@ type backfillConfig struct {
 	Out, Err io.Writer
 }
 
-// countRow is one line of the command's output.
+// countRow is one line of the command's output: a rule's count for a customer. A rule
+// no customer matched has one row of count 0, for --customer's customer or for
+// customer "" (- in the table), so that every rule counted is in the output with what
+// is known of its history.
 type countRow struct {
 	RuleID    string `json:"rule_id"`
 	Scope     string `json:"scope"`
@@ -104,6 +108,9 @@ type countRow struct {
 	// Incomplete: part of the history below the start offsets was in neither the lake
 	// nor Kafka (listed on stderr); Count lacks it.
 	Incomplete bool `json:"incomplete,omitempty"`
+	// Truncated: retention dropped the oldest history (listed on stderr); Count covers
+	// what the lake, and Kafka when asked, still held, as live's counts would.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // errIncomplete is the command's verdict when some history could not be read: the
@@ -130,7 +137,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		cfg.Err = os.Stderr
 	}
 	if cfg.RulesFile == "" && len(cfg.Rules) == 0 {
-		return errors.New("backfill: name a rules file (-f) or live rules (--rule SCOPE/ID)")
+		return usageError{errors.New("backfill: name a rules file (-f) or live rules (--rule SCOPE/ID)")}
 	}
 	if len(cfg.Kafka.Brokers) > 0 {
 		if err := pingBrokers(ctx, cfg.Kafka, "--brokers '' with --at PARTITION:OFFSET,… to read the lake alone"); err != nil {
@@ -150,9 +157,12 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		return fmt.Errorf("backfill: opening lake %s: %w", cfg.LakeURL, err)
 	}
 	defer lake.Close()
-	kopts, err := cfg.Kafka.Opts()
-	if err != nil {
-		return err
+	// Without brokers the lake is read alone (the advice of pingBrokers above).
+	var kopts []kgo.Opt
+	if len(cfg.Kafka.Brokers) > 0 {
+		if kopts, err = cfg.Kafka.Opts(); err != nil {
+			return usageError{fmt.Errorf("backfill: %w", err)}
+		}
 	}
 	bar := &progressBar{w: cfg.Err}
 	var progress func(backfill.Progress)
@@ -198,7 +208,11 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			for i, tr := range res.Truncated {
 				held[i] = fmt.Sprintf("partition %d from offset %d", tr.Partition, tr.From)
 			}
-			fmt.Fprintf(cfg.Err, "%s: retention dropped the oldest history: counts cover what the lake and Kafka still hold, %s\n", r.Key(), strings.Join(held, ", "))
+			where := "the lake and Kafka still hold"
+			if len(cfg.Kafka.Brokers) == 0 {
+				where = "the lake still holds (Kafka was not asked: no --brokers)"
+			}
+			fmt.Fprintf(cfg.Err, "%s: retention dropped the oldest history: counts cover what %s, %s\n", r.Key(), where, strings.Join(held, ", "))
 		}
 		for _, g := range res.Missing {
 			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s: neither the lake nor Kafka holds them, the counts lack them\n", r.Key(), g)
@@ -213,10 +227,13 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 				}
 			}
 		})
+		if len(customers) == 0 {
+			customers = []string{cfg.Customer}
+		}
 		for _, c := range customers {
 			n := res.Counts[c]
 			out = append(out, countRow{RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: c, Count: n, Threshold: r.Threshold.Count(), Reached: n >= r.Threshold.Count(),
-				Incomplete: res.Incomplete()})
+				Incomplete: res.Incomplete(), Truncated: len(res.Truncated) > 0})
 		}
 	}
 	if cfg.JSON {
@@ -240,7 +257,11 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			if row.Reached {
 				reached = "yes"
 			}
-			fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%s\t%d\t%s\n", row.Scope, row.RuleID, row.Version, row.Customer, count, row.Threshold, reached)
+			customer := row.Customer
+			if customer == "" {
+				customer = "-"
+			}
+			fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%s\t%d\t%s\n", row.Scope, row.RuleID, row.Version, customer, count, row.Threshold, reached)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -265,7 +286,7 @@ func resolveRules(ctx context.Context, cfg backfillConfig) ([]*rule.Rule, error)
 		return rules, nil
 	}
 	if len(cfg.Kafka.Brokers) == 0 {
-		return nil, errors.New("backfill: live rules are read from the controls topic: give --brokers")
+		return nil, usageError{errors.New("backfill: live rules are read from the controls topic: give --brokers")}
 	}
 	recs, err := ingest.ReadControls(ctx, ingest.ControlsConfig{Kafka: cfg.Kafka, Topics: cfg.Topics})
 	if err != nil {
@@ -286,14 +307,14 @@ func resolveStart(ctx context.Context, cfg backfillConfig) (map[int32]int64, err
 			pn, err1 := strconv.ParseInt(p, 10, 32)
 			on, err2 := strconv.ParseInt(o, 10, 64)
 			if !ok || err1 != nil || err2 != nil || pn < 0 || on < 0 {
-				return nil, fmt.Errorf("backfill: --at %q: want now or PARTITION:OFFSET,…", cfg.At)
+				return nil, usageError{fmt.Errorf("backfill: --at %q: want now or PARTITION:OFFSET,…", cfg.At)}
 			}
 			start[int32(pn)] = on
 		}
 		return start, nil
 	}
 	if len(cfg.Kafka.Brokers) == 0 {
-		return nil, errors.New("backfill: --at now reads the events topic's end offsets: give --brokers, or explicit --at PARTITION:OFFSET,…")
+		return nil, usageError{errors.New("backfill: --at now reads the events topic's end offsets: give --brokers, or explicit --at PARTITION:OFFSET,…")}
 	}
 	cl, err := cfg.Kafka.NewClient()
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -98,8 +100,16 @@ func TestBackfillCommand(t *testing.T) {
 	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "--rule", "*/nope", "--lake", "file://"+filepath.Join(dir, "lake")); err == nil {
 		t.Error("an unknown live rule was accepted")
 	}
-	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "-f", rulesFile, "--at", "zero", "--lake", "file://"+filepath.Join(dir, "lake")); err == nil {
-		t.Error("a malformed --at was accepted")
+	// Bad usage is exit status 2, as the help says.
+	for _, args := range [][]string{
+		{"--brokers", b.Addr, "-f", rulesFile, "--at", "zero"}, // malformed --at
+		{"--brokers", b.Addr},                                // no rules named
+		{"--brokers", "", "--rule", "logins", "--at", "0:1"}, // live rules without brokers
+		{"--brokers", "", "-f", rulesFile},                   // --at now without brokers
+	} {
+		if _, err := run(t, "", append([]string{"backfill", "--lake", "file://" + filepath.Join(dir, "lake")}, args...)...); exitCode(err) != 2 {
+			t.Errorf("backfill %v: exit status %d (%v), want 2 for bad usage", args, exitCode(err), err)
+		}
 	}
 	windowed := filepath.Join(dir, "windowed.yaml")
 	writeFile(t, windowed, `rules:
@@ -168,12 +178,15 @@ func TestBackfillCommandSaysIncomplete(t *testing.T) {
 	}
 
 	rulesFile := filepath.Join(dir, "rules.yaml")
-	os.WriteFile(rulesFile, []byte("- {id: all, scope: \"*\", threshold: 1, when: {path: $.type, op: exists}}\n"), 0o644)
+	// rare matches nothing in what is left: its row must still say it is incomplete,
+	// not leave it out (an empty output reads as zero for everyone, complete).
+	os.WriteFile(rulesFile, []byte("- {id: all, scope: \"*\", threshold: 1, when: {path: $.type, op: exists}}\n"+
+		"- {id: rare, scope: \"*\", threshold: 1, when: {path: $.no_such_field, op: exists}}\n"), 0o644)
 	out, err := run(t, "", "backfill", "--brokers", b.Addr, "--lake", "file://"+lakeDir, "--cache-dir", filepath.Join(dir, "cache"), "-f", rulesFile, "--json")
 	if exitCode(err) != 3 {
 		t.Fatalf("exit status %d (%v), want 3 for an incomplete history\n%s", exitCode(err), err, out)
 	}
-	if !strings.Contains(err.Error(), "incomplete for */all") {
+	if !strings.Contains(err.Error(), "incomplete for */all, */rare") {
 		t.Errorf("error %q does not name the rule", err)
 	}
 	if want := "INCOMPLETE: "; !strings.Contains(out, want) || !strings.Contains(out, gone.Path) {
@@ -184,13 +197,86 @@ func TestBackfillCommandSaysIncomplete(t *testing.T) {
 		t.Fatalf("output is not the JSON counts: %v\n%s", err, out)
 	}
 	var total int64
+	sawRare := false
 	for _, r := range rows {
 		total += r.Count
 		if !r.Incomplete {
 			t.Errorf("row %+v is not marked incomplete", r)
 		}
+		if r.RuleID == "rare" {
+			sawRare = true
+			if r.Count != 0 || r.Customer != "" {
+				t.Errorf("*/rare matched nothing: row %+v, want count 0 for customer \"\"", r)
+			}
+		}
+	}
+	if !sawRare {
+		t.Errorf("*/rare, incomplete with no match, has no row: %+v", rows)
 	}
 	if want := int64(len(recs)) - gone.Rows; total != want {
 		t.Errorf("counted %d events, want %d (all but the %d of the lost file)", total, want, gone.Rows)
+	}
+}
+
+// TestBackfillLakeAlone: with --brokers ” and --at, as the README and backfill's own
+// error when no broker answers advise, the lake is read alone (it once failed with "no
+// brokers configured" before reading anything). What retention dropped before the lake
+// began is counted as truncated, in the rows too, and stderr does not claim that Kafka
+// was asked.
+func TestBackfillLakeAlone(t *testing.T) {
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	recs := livetest.ProduceEvents(t, b, workload.New(5, workload.Config{Customers: 4}), 500)
+	const dropped = 100 // Kafka's retention took these before the archiver began
+	del := kadm.Offsets{}
+	del.AddOffset("events", 0, dropped, -1)
+	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+	_, lakeDir := livetest.Archive(t, b, recs[dropped:])
+	dir := t.TempDir()
+	rulesFile := filepath.Join(dir, "rules.yaml")
+	writeFile(t, rulesFile, "- {id: all, scope: \"*\", threshold: 1, when: {path: $.type, op: exists}}\n")
+	out, err := run(t, "", "backfill", "--brokers", "", "--lake", "file://"+lakeDir, "--cache-dir", filepath.Join(dir, "cache"),
+		"-f", rulesFile, "--at", fmt.Sprintf("0:%d", len(recs)), "--json")
+	if err != nil {
+		t.Fatalf("backfill --brokers '' --at 0:%d: exit %d: %v\n%s", len(recs), exitCode(err), err, out)
+	}
+	if want := "counts cover what the lake still holds (Kafka was not asked: no --brokers), partition 0 from offset 100"; !strings.Contains(out, want) {
+		t.Errorf("stderr does not say %q:\n%s", want, out)
+	}
+	var rows []countRow
+	if err := json.Unmarshal([]byte(out[strings.LastIndex(out, "\n[")+1:]), &rows); err != nil {
+		t.Fatalf("output is not the JSON counts: %v\n%s", err, out)
+	}
+	var total int64
+	for _, r := range rows {
+		total += r.Count
+		if !r.Truncated || r.Incomplete {
+			t.Errorf("row %+v: want truncated, not incomplete", r)
+		}
+	}
+	if want := int64(len(recs) - dropped); total != want {
+		t.Errorf("counted %d, want %d", total, want)
+	}
+}
+
+// TestBrokersFromAnEmptyVariable: HINDSIGHT_BROKERS= is no brokers, as --brokers ” is
+// (it was one empty broker, and backtest failed with "no brokers configured").
+func TestBrokersFromAnEmptyVariable(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	recs := livetest.ProduceEvents(t, b, workload.New(3, workload.Config{Customers: 3}), 200)
+	_, lakeDir := livetest.Archive(t, b, recs)
+	t.Setenv("HINDSIGHT_BROKERS", "")
+	out, err := run(t, "", "backtest", "-f", "../../testdata/rules/sample.yaml", "--lake", "file://"+lakeDir, "--json")
+	if err != nil {
+		t.Fatalf("HINDSIGHT_BROKERS= backtest: exit %d: %v\n%s", exitCode(err), err, out)
+	}
+	var rep contract.Backtest
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Events != int64(len(recs)) {
+		t.Errorf("backtest read %d events, want %d", rep.Events, len(recs))
 	}
 }

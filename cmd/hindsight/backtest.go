@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -58,7 +60,7 @@ event kept, and a filtered run may differ from what live raised for that custome
 	f.StringVar(&cfg.From, "from", "", "first record time read, RFC 3339 or YYYY-MM-DD (default: the lake's first)")
 	f.StringVar(&cfg.To, "to", "", "record time read up to, excluded, RFC 3339 or YYYY-MM-DD (default: the lake's last)")
 	f.StringVar(&cfg.Customer, "customer", "", "read only this customer's events")
-	f.StringVar(&cfg.OutFile, "out", "", "also write the report as JSON to this file, and its chart of firings per day beside it (.svg)")
+	f.StringVar(&cfg.OutFile, "out", "", "also write the report as JSON to this file, and its chart of firings per day beside it (NAME.svg; none, and an earlier one removed, when nothing fired)")
 	f.BoolVar(&cfg.JSON, "json", false, "print the report as JSON instead of text")
 	addWindowLimitFlags(f, &cfg.Limits, window.DefaultLimits)
 	addRuleLimitFlags(f, &limits)
@@ -99,6 +101,9 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if cfg.OutFile != "" && plotPath(cfg.OutFile) == cfg.OutFile {
+		return usageError{fmt.Errorf("backtest: --out %s: the report is JSON, and its chart is written beside it as NAME.svg: name the report otherwise (report.json)", cfg.OutFile)}
+	}
 	data, err := rule.ReadRulesFileBytes(cfg.RulesFile)
 	if err != nil {
 		return fmt.Errorf("backtest: reading rules file: %w", err)
@@ -131,6 +136,9 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 		btc.Progress = func(read, total int64) { printBacktestProgress(cfg.Err, read, total, time.Since(started)) }
 	}
 	rep, err := backtest.Run(ctx, btc)
+	if errors.Is(err, backtest.ErrEmptyRange) {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}
@@ -142,9 +150,18 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 		if err := os.WriteFile(cfg.OutFile, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("backtest: writing the report: %w", err)
 		}
-		// The chart beside it, as `bench` writes one beside its report.
-		if _, err := writeBacktestPlot(rep, plotPath(cfg.OutFile)); err != nil {
+		// The chart beside it, as `bench` writes one beside its report. A report
+		// without firings has none: a chart an earlier run left there would be taken for
+		// this report's.
+		chart := plotPath(cfg.OutFile)
+		drawn, err := writeBacktestPlot(rep, chart)
+		if err != nil {
 			return err
+		}
+		if !drawn {
+			if err := os.Remove(chart); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("backtest: removing the chart of an earlier run, %s: %w", chart, err)
+			}
 		}
 	}
 	if cfg.JSON {

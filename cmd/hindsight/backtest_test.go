@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,19 +100,37 @@ func TestBacktestCommand(t *testing.T) {
 		t.Errorf("--brokers: %d tail records, %d events; want %d and %d", withTail.TailRecords, withTail.Events, len(more), len(recs)+len(more))
 	}
 
+	// A report to the same --out whose rules never fire has no chart: the one the run
+	// above left beside it would be taken for this report's.
+	quiet := filepath.Join(t.TempDir(), "quiet.yaml")
+	writeFile(t, quiet, "- {id: never, scope: \"*\", threshold: 1, when: {path: $.no_such_field, op: exists}}\n")
+	if out, err := run(t, "", "backtest", "-f", quiet, "--lake", url, "--brokers", "", "--out", outFile); err != nil {
+		t.Fatalf("backtest: %v\n%s", err, out)
+	}
+	if err := json.Unmarshal(mustRead(t, outFile), &written); err != nil || len(written.Rules) != 1 || written.Rules[0].ID != "never" {
+		t.Fatalf("--out after the quiet run: %v, %+v", err, written.Rules)
+	}
+	if _, err := os.Stat(strings.TrimSuffix(outFile, ".json") + ".svg"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a report without firings has the earlier run's chart beside it (stat: %v)", err)
+	}
+
 	for _, tc := range []struct {
 		name string
 		args []string
 		msg  string
+		code int
 	}{
-		{"empty lake", []string{"-f", rulesFile, "--lake", "file://" + t.TempDir(), "--brokers", ""}, "holds no manifest"},
-		{"no rules file", []string{"--lake", url}, "-f RULES is required"},
-		{"bad from", []string{"-f", rulesFile, "--lake", url, "--from", "yesterday"}, "neither RFC 3339"},
-		{"no broker", []string{"-f", rulesFile, "--lake", url, "--brokers", "127.0.0.1:1"}, "or pass --brokers, or --brokers '' to read the lake alone"},
+		{"empty lake", []string{"-f", rulesFile, "--lake", "file://" + t.TempDir(), "--brokers", ""}, "holds no manifest", 1},
+		{"no rules file", []string{"--lake", url}, "-f RULES is required", 2},
+		{"bad from", []string{"-f", rulesFile, "--lake", url, "--from", "yesterday"}, "neither RFC 3339", 2},
+		{"from not before to", []string{"-f", rulesFile, "--lake", url, "--brokers", "", "--from", "2026-11-24", "--to", "2026-11-23"}, "the time range is empty", 2},
+		// The chart would overwrite the report.
+		{"svg out", []string{"-f", rulesFile, "--lake", url, "--brokers", "", "--out", filepath.Join(t.TempDir(), "bt.svg")}, "name the report otherwise", 2},
+		{"no broker", []string{"-f", rulesFile, "--lake", url, "--brokers", "127.0.0.1:1"}, "or pass --brokers, or --brokers '' to read the lake alone", 1},
 	} {
 		out, err := run(t, "", append([]string{"backtest"}, tc.args...)...)
-		if err == nil || !strings.Contains(err.Error(), tc.msg) {
-			t.Errorf("%s: error %v, want one saying %q\n%s", tc.name, err, tc.msg, out)
+		if err == nil || !strings.Contains(err.Error(), tc.msg) || exitCode(err) != tc.code {
+			t.Errorf("%s: error %v (exit %d), want one saying %q, exit %d\n%s", tc.name, err, exitCode(err), tc.msg, tc.code, out)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(lakeDir, "manifest")); err != nil {

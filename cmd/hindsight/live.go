@@ -255,7 +255,12 @@ func applyEnv(cmd *cobra.Command) error {
 			return
 		}
 		if sv, isSlice := f.Value.(pflag.SliceValue); isSlice {
-			if err := sv.Replace(strings.Split(v, ",")); err != nil {
+			// An empty variable is an empty list, as --brokers '' is, not one empty item.
+			items := []string{}
+			if v != "" {
+				items = strings.Split(v, ",")
+			}
+			if err := sv.Replace(items); err != nil {
 				errs = append(errs, fmt.Sprintf("%s=%q: %v", envName(f.Name), v, err))
 			}
 			return
