@@ -252,14 +252,16 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 }
 
 // unchargedFrom is the first offset from which deletions are still to be found: st.next,
-// or past the deleted ranges already waiting for the next file. Fetches of records that
-// open no file (all refused) leave st.next where it was; a range found once must not be
-// found again, or the file would lack it twice, which no manifest takes.
+// or past the deleted ranges already waiting for the next file, or past the refused
+// records read since. Fetches of records that open no file (all refused) leave st.next
+// where it was; a range found once must not be found again, or the file would lack it
+// twice, which no manifest takes; and refused records were read, not deleted.
 func (st *partState) unchargedFrom() int64 {
-	if n := len(st.deleted); n > 0 && st.deleted[n-1].To+1 > st.next {
-		return st.deleted[n-1].To + 1
+	from := max(st.next, st.refusedTo+1)
+	if n := len(st.deleted); n > 0 {
+		from = max(from, st.deleted[n-1].To+1)
 	}
-	return st.next
+	return from
 }
 
 // deletedUnarchived reports that the broker deleted partition p's records from from

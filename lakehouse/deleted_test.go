@@ -148,3 +148,59 @@ func TestDeletedThenRefusedFetches(t *testing.T) {
 	}
 	stopArchivers(t, stop)
 }
+
+// TestRefusedThenDeletedAreNotCountedDeleted: the embedded (fed) archiver has read
+// offsets 100–109, records live dead-letters (no file is open, so its next offset stays
+// at 100). Then the topic's retention deletes 110–149 before it reads them, and the
+// consumer's next fetch starts at the new log start, 150. Only 110–149 were deleted
+// by Kafka; 100–109 were read and refused. The archiver charged 100–149 to the file
+// as deleted (unchargedFrom started at next, not past the refused run), so the
+// manifest, hindsight_lake_deleted_unarchived_total, `hindsight lake stats/ls` and
+// backfill's missing-history report all said 50 records were lost where 40 were.
+func TestRefusedThenDeletedAreNotCountedDeleted(t *testing.T) {
+	b, bkt, lake := brokerAndLake(t, 1, "mem")
+	prod := b.Client(t)
+	h := newHistory(5)
+	h.produce(t, prod, 100) // offsets 0–99
+
+	feed := lakehouse.NewFeed(0, nil)
+	feed.Resume(0, 0)
+	cfg, reg := meteredArchiverConfig(b, bkt, "")
+	cfg.Feed = feed
+	stop := startArchiver(t, cfg)
+	feed.Records(0, 0, fetchRange(t, b, 0, 0, 99)[:100])
+	waitArchived(t, lake, map[int32]int64{0: 99}, 20*time.Second)
+
+	// Offsets 100–109: records live dead-letters; the archiver reads them.
+	bad := make([]*kgo.Record, 10)
+	for i := range bad {
+		bad[i] = &kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":`)}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := prod.ProduceSync(ctx, bad...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	feed.Records(0, 100, fetchRange(t, b, 0, 100, 109)[:10])
+	waitMetric(t, reg, "hindsight_lake_records_refused_total", 10, 10*time.Second)
+
+	// Offsets 110–159; retention deletes up to 149 before the consumer reads them, and
+	// its next fetch starts the log at 150.
+	h.produce(t, prod, 50)
+	deleteRecords(t, prod, 150)
+	feed.Records(0, lakehouse.FromLogStart, fetchRange(t, b, 0, 150, 159)[:10])
+	snap := waitArchived(t, lake, map[int32]int64{0: 159}, 20*time.Second)
+
+	var lacking []lakehouse.OffsetRange
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		lacking = append(lacking, f.Deleted...)
+	}
+	want := []lakehouse.OffsetRange{{From: 110, To: 149}}
+	if !slices.Equal(lacking, want) {
+		t.Errorf("the lake says Kafka deleted offsets %v before they were archived, want %v (100–109 were read, and refused)", lacking, want)
+	}
+	if got := promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0"); got != 40 {
+		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 40", got)
+	}
+	stopArchivers(t, stop)
+}

@@ -489,12 +489,16 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 // landedBelow reports whether version v, just written over cur, went in below newer
 // versions that never saw it: a name prune freed, taken by a commit slow between
 // reading the newest manifest and writing the next. Readers take the newest, so what
-// v added must be there: each file v lists and cur did not, its offsets covered in
-// the newest manifest's partition. A newer version built on v lists them (or a file
-// compaction merged them into); one that never saw v lacks them. Only offsets are
-// asked, not write times, which a store may take from the start of a slow write. If
-// the newest manifest cannot be read, v is taken to stand (as before the check):
-// taking back a commit that stands would lose it.
+// v changed must be there. What v added: each file v lists and cur did not, its
+// offsets covered in the newest manifest's partition — a newer version built on v
+// lists them (or a file compaction merged them into); one that never saw v lacks
+// them. What v took away (compaction's inputs, retention's expired files): no file cur
+// listed and v did not is in the newest — file names are never listed again once
+// taken away, so one still listed is one the newest never saw taken away. (A merged
+// file's offsets are always covered: the second test is what tells a compaction that
+// landed below.) Only offsets and names are asked, not write times, which a store may
+// take from the start of a slow write. If the newest manifest cannot be read, v is
+// taken to stand (as before the check): taking back a commit that stands would lose it.
 func (s *manifestStore) landedBelow(ctx context.Context, cur, v *Manifest) bool {
 	vs, err := s.versions(ctx)
 	if err != nil || len(vs) == 0 || vs[0] <= v.Version {
@@ -505,11 +509,22 @@ func (s *manifestStore) landedBelow(ctx context.Context, cur, v *Manifest) bool 
 		s.log.Warn("cannot read the newest manifest after a commit; taking it to stand", "version", v.Version, "err", err)
 		return false
 	}
+	inCur := make(map[string]bool, len(cur.Files))
+	for _, f := range cur.Files {
+		inCur[f.Path] = true
+	}
+	inV := make(map[string]bool, len(v.Files))
 	for _, f := range v.Files {
-		if cur.hasFile(f.Path) {
+		inV[f.Path] = true
+		if inCur[f.Path] {
 			continue
 		}
 		if st, ok := newest.Partition(f.Partition); !ok || st.Watermark < f.EndOffset {
+			return true
+		}
+	}
+	for _, f := range newest.Files {
+		if inCur[f.Path] && !inV[f.Path] {
 			return true
 		}
 	}

@@ -141,3 +141,84 @@ func slowCommitOnPrunedVersion(t *testing.T, kind string, gate func(lakehouse.Bu
 	}
 	checkExactlyOnce(t, lake, snap, h)
 }
+
+// TestSlowCompactionCommitOnPrunedVersion: a compaction's manifest commit is slow (it
+// read version N and claims N+1); meanwhile the archiver commits a dozen versions and
+// a maintenance pass prunes the old ones, N+1's name among them. The compaction's
+// PutIfAbsent of N+1 then succeeds, below the newest, which never lists its merged
+// file. landedBelow once asked only whether the offsets of the files the commit added
+// were covered by the newest manifest, and a merged file's always are: the version was
+// kept as if it stood, and the pass reported the files compacted (`hindsight lake
+// compact` printed it, the archiver counted hindsight_lake_files_compacted_total)
+// though the lake never saw the change.
+func TestSlowCompactionCommitOnPrunedVersion(t *testing.T) {
+	b, inner, lake := brokerAndLake(t, 1, "mem")
+	cfg := archiverConfig(b, inner, "compact-pruned")
+	cfg.RollAge = 50 * time.Millisecond
+	h := newHistory(43)
+	stop := startArchiver(t, cfg)
+	cl := b.Client(t)
+	for range 4 { // a few small files
+		h.produce(t, cl, 50)
+		time.Sleep(150 * time.Millisecond)
+	}
+	before := archiveAll(t, lake, h, 30*time.Second, stop)
+	if n := len(before.Files(lakehouse.Filter{})); n < 2 {
+		t.Fatalf("only %d files to compact", n)
+	}
+
+	gated := newGatedBucket(inner)
+	compactor := lakehouse.NewLake(gated, testLogger())
+	type result struct {
+		rep lakehouse.MaintenanceReport
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := compactor.Maintain(context.Background(), lakehouse.MaintenanceConfig{CompactSmallBytes: 64 << 20, TargetBytes: 64 << 20})
+		done <- result{rep, err}
+	}()
+	select {
+	case <-gated.entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the compaction never tried to commit")
+	}
+
+	// A dozen commits of the archiver meanwhile, then a pass that prunes (and compacts
+	// nothing: no file counts as small).
+	stop = startArchiver(t, cfg)
+	for range 12 {
+		h.produce(t, cl, 10)
+		waitArchived(t, lake, h.ends(), 20*time.Second)
+	}
+	stopArchivers(t, stop)
+	if _, err := lake.Maintain(context.Background(), lakehouse.MaintenanceConfig{CompactSmallBytes: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	close(gated.open)
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("compaction did not finish")
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	snap, err := lake.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	still := 0
+	for _, f := range before.Files(lakehouse.Filter{}) {
+		if snap.Manifest().HasFile(f.Path) {
+			still++
+		}
+	}
+	if res.rep.FilesCompacted > 0 && still == len(before.Files(lakehouse.Filter{})) {
+		t.Errorf("the pass reports %d files compacted into %d (its manifest v%d), yet the newest manifest, v%d, still lists all %d of them and no merged file",
+			res.rep.FilesCompacted, res.rep.FilesWritten, res.rep.Manifest.Version, snap.Version(), still)
+	}
+	checkExactlyOnce(t, lake, snap, h)
+}
