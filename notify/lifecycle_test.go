@@ -306,3 +306,58 @@ func TestStageResolveAfterItsFiringAcrossDestinations(t *testing.T) {
 		t.Errorf("the receiver saw %q, want %q; incidents open %v", got, want, pd.opened())
 	}
 }
+
+// TestStageUndeliveredNamesTheDestinationItGaveUpOn: alert a0 of customer c-1 goes to
+// the global "ops" (a webhook), whose first answer is 503 with Retry-After: 2. While it
+// waits, c-1 gets its own "ops", a Slack webhook, which the retry goes to (the
+// destination as it is now) and which refuses it (404, final). The undelivered record
+// and the console's state name the destination given up on (scope c-1, type slack);
+// they named the one resolved when the alert came.
+func TestStageUndeliveredNamesTheDestinationItGaveUpOn(t *testing.T) {
+	b := startBroker(t)
+	old := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) bool {
+		w.Header().Set("Retry-After", "2")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return false
+	})
+	gone := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) bool { return fail(true, w, http.StatusNotFound) })
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: old.srv.URL + "/hook"}))...)
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-undelivered-names",
+		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 30 * time.Second, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	v, _ := json.Marshal(alertFor("a0", "c-1", []string{"ops"}))
+	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+	livetest.WaitFor(t, 10*time.Second, "the first attempt answered 503", func() bool { return old.requests() == 1 })
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "c-1", Name: "ops", Type: rule.DestSlack, URL: gone.srv.URL + "/services/T0/B0/x"}))...)
+	livetest.WaitFor(t, 10*time.Second, "c-1's own ops folded", func() bool {
+		d, ok := st.Registry().Destination("c-1", "ops")
+		return ok && d.Scope == "c-1"
+	})
+	recs := b.Consume(t, "alerts.undelivered", 1, 15*time.Second)
+	if len(recs) != 1 {
+		t.Fatalf("%d undelivered records, want 1", len(recs))
+	}
+	var u contract.Undelivered
+	if err := json.Unmarshal(recs[0].Value, &u); err != nil {
+		t.Fatal(err)
+	}
+	if gone.requests() != 1 || old.requests() != 1 {
+		t.Fatalf("requests: old %d, c-1's %d; want 1 each", old.requests(), gone.requests())
+	}
+	if u.Scope != "c-1" || u.Type != rule.DestSlack || u.Status != http.StatusNotFound {
+		t.Errorf("undelivered record names scope %q type %q (status %d, reason %q); the delivery given up on went to c-1's slack destination",
+			u.Scope, u.Type, u.Status, u.Reason)
+	}
+	settled(t, st, "a0")
+	for _, d := range st.Recent() {
+		if ds := d.Destinations[0]; d.Alert.AlertID == "a0" && (ds.Scope != "c-1" || ds.Type != rule.DestSlack) {
+			t.Errorf("Recent: a0's delivery is shown as to scope %q type %q (state %s), want c-1's slack", ds.Scope, ds.Type, ds.State)
+		}
+	}
+}

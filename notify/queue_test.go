@@ -3,6 +3,8 @@ package notify_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,4 +92,91 @@ func TestStageQueueFull(t *testing.T) {
 
 	close(release)
 	livetest.WaitFor(t, 10*time.Second, "the held and queued deliveries", func() bool { return len(hold.delivered()) == 1+queueSize })
+}
+
+// TestStageQueueFullKeepsTheChain: a0's firing is in flight (held at the receiver) when
+// its resolve finds the queue full and is given up. A later record of a0 (a repeat of
+// its firing) must still wait for the one in flight: the queue-full resolve once ended
+// the chain, and the repeat went out beside it on the second worker.
+func TestStageQueueFullKeepsTheChain(t *testing.T) {
+	b := startBroker(t)
+	releaseA, releaseX := make(chan struct{}), make(chan struct{})
+	hook := newSink(t, func(_ int, _ http.ResponseWriter, r *http.Request) bool {
+		release := releaseX
+		if strings.HasPrefix(r.Header.Get(notify.HeaderIdempotencyKey), "a0:") {
+			release = releaseA
+		}
+		if strings.HasPrefix(r.Header.Get(notify.HeaderIdempotencyKey), "y:") {
+			return true
+		}
+		select {
+		case <-release:
+			return true
+		case <-r.Context().Done():
+			return false
+		}
+	})
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hook", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-queue-chain",
+		QueueSize: 1, Concurrency: 2,
+		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	produce := func(id, status string) {
+		t.Helper()
+		a := alertFor(id, "c-1", []string{"hook"})
+		a.Status = status
+		v, _ := json.Marshal(a)
+		livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+	}
+	// One at a time: the queue holds one job, which a worker may not have taken yet.
+	produce("a0", contract.StatusFiring)
+	livetest.WaitFor(t, 10*time.Second, "a0 held by a worker", func() bool { return hook.requests() == 1 })
+	produce("x", contract.StatusFiring)
+	livetest.WaitFor(t, 10*time.Second, "x held by the other", func() bool { return hook.requests() == 2 })
+	produce("y", contract.StatusFiring) // waits in the queue
+	livetest.WaitFor(t, 10*time.Second, "y read", func() bool {
+		for _, d := range st.Recent() {
+			if d.Alert.AlertID == "y" {
+				return true
+			}
+		}
+		return false
+	})
+	produce("a0", contract.StatusResolved) // the queue is full: given up
+	if n := len(b.Consume(t, "alerts.undelivered", 1, 10*time.Second)); n != 1 {
+		t.Fatalf("%d undelivered records, want a0's resolve", n)
+	}
+	close(releaseX) // the second worker delivers x, then y
+	livetest.WaitFor(t, 10*time.Second, "x and y delivered", func() bool { return len(hook.delivered()) == 2 })
+	produce("a0", contract.StatusFiring) // a repeat: must wait for the one in flight
+	settled(t, st, "y")
+	// The repeat was read and queued behind a0's firing in flight; it has a worker free.
+	livetest.WaitFor(t, 10*time.Second, "the repeat of a0 read", func() bool {
+		n := 0
+		for _, d := range st.Recent() {
+			if d.Alert.AlertID == "a0" {
+				n++
+			}
+		}
+		return n == 3
+	})
+	time.Sleep(500 * time.Millisecond) // time for a repeat that does not wait to reach the receiver
+	hook.mu.Lock()
+	inFlight, sent := hook.inflight, hook.keys["a0:firing"]
+	hook.mu.Unlock()
+	if sent != 1 || inFlight != 1 {
+		t.Errorf("a0's firing was sent %d times with %d requests in flight: the repeat did not wait for the one in flight", sent, inFlight)
+	}
+	close(releaseA)
+	livetest.WaitFor(t, 10*time.Second, "a0's firing delivered twice", func() bool {
+		hook.mu.Lock()
+		defer hook.mu.Unlock()
+		return hook.keys["a0:firing"] == 2 && hook.inflight == 0
+	})
 }

@@ -40,6 +40,9 @@ func (r *recentRing) set(j *job, state string, attempts int, reason string) {
 	defer r.mu.Unlock()
 	st := &j.delivery.Destinations[j.index]
 	st.State, st.Attempts, st.Reason, st.Updated = state, attempts, reason, time.Now().UTC()
+	if j.dest != nil { // a retry may have gone to another destination of that name
+		st.Scope, st.Type = j.dest.Scope, j.dest.Type
+	}
 }
 
 // retrying records a failed attempt of a's delivery to name that will be retried.

@@ -309,6 +309,14 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 		e.done()
 		return
 	}
+	if err := checkAlert(&a); err != nil {
+		// Decoded, but not as this build writes alerts: its names would be metric
+		// labels, and its undelivered record could not be written.
+		s.log.Warn("alerts record is not an alert; skipped", "partition", rec.Partition, "offset", rec.Offset, "err", err)
+		s.m.skipped.Inc()
+		e.done()
+		return
+	}
 	s.m.alerts.Inc()
 	d := &contract.AlertDelivery{Alert: a, Partition: rec.Partition, Offset: rec.Offset, Received: time.Now().UTC()}
 	if len(a.Notify) == 0 {
@@ -347,6 +355,22 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	}
 }
 
+// checkAlert says why a decoded alerts record is not one live could have written, in
+// the ways delivery depends on: every name it notifies is a destination name (names
+// are metric labels, which must be UTF-8), and it encodes again (its body, and its
+// undelivered record, embed it; the decoder keeps raw values, such as context, unchecked).
+func checkAlert(a *contract.Alert) error {
+	for _, name := range a.Notify {
+		if !rule.ValidName(name) {
+			return fmt.Errorf("notify names %q, which is no destination name", name)
+		}
+	}
+	if _, err := json.Marshal(a); err != nil {
+		return fmt.Errorf("it does not encode again: %w", err)
+	}
+	return nil
+}
+
 // How an alert record without destinations ends (contract.Alert.AppendJSON).
 var (
 	noNotifyEnd      = []byte(`,"notify":null,"muted":false}`)
@@ -360,8 +384,10 @@ type job struct {
 	index    int // in delivery.Destinations
 	entry    *entry
 	rec      *kgo.Record
-	dest     *rule.Destination
-	name     string
+	// dest is the destination name resolved to when the alert came, then before each
+	// attempt (Stage.now): only the delivering goroutine changes it once queued.
+	dest *rule.Destination
+	name string
 	// after, when set, is closed once the job of the same alert queued before this one
 	// to the same destination is over: a resolve must not overtake its firing alert
 	// (a PagerDuty incident opened after its resolve would stay open).
@@ -381,7 +407,8 @@ func (s *Stage) enqueue(ctx context.Context, j *job) {
 	// destination the name resolves to then, maybe another queue's (a customer's own
 	// destination added meanwhile), and a deleted queue's chain would go with it.
 	k := lastKey(j)
-	if prev := s.last[k]; prev != nil {
+	prev := s.last[k]
+	if prev != nil {
 		j.after = prev.over
 	}
 	s.last[k] = j
@@ -390,12 +417,19 @@ func (s *Stage) enqueue(ctx context.Context, j *job) {
 	case q.ch <- j:
 		queued = true
 	default:
+		// Given up at once: the chain goes on from the job before it, still pending,
+		// which a later job of this alert must not overtake either.
+		if prev != nil {
+			s.last[k] = prev
+		} else {
+			delete(s.last, k)
+		}
 	}
 	s.mu.Unlock()
 	if queued {
 		s.m.queued.WithLabelValues(j.name).Inc()
 	} else {
-		s.finished(j)
+		close(j.over)
 		s.m.queueFull.WithLabelValues(j.name).Inc()
 		s.m.limits.Reached(LimitQueueSize)
 		s.giveUp(ctx, j, Outcome{Reason: fmt.Sprintf("destination queue full (%d deliveries waiting; limit notify_queue_size, flag --notify-queue-size)", s.cfg.QueueSize), Final: true})
@@ -514,6 +548,7 @@ func (s *Stage) now(j *job) (Target, *halt) {
 	if !ok {
 		return Target{}, &halt{giveUp: fmt.Sprintf("destination %q was deleted", j.name)}
 	}
+	j.dest = dest // what the undelivered record and the console name from now on
 	t, err := s.target(dest)
 	if err != nil {
 		return Target{}, &halt{giveUp: err.Error()}

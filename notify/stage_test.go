@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
@@ -420,3 +423,45 @@ func (pd *pagerDuty) opened() []string {
 
 // pdKey is the routing key the tests' PagerDuty destinations read (PD_KEY).
 func pdKey(k string) string { return map[string]string{"PD_KEY": "R0UTINGKEY"}[k] }
+
+// TestStageSkipsRecordsItCannotDeliver: alerts records live could not have written —
+// a notify name in invalid UTF-8, a context value with an invalid escape (the decoder
+// keeps raw values unchecked) — are skipped and counted, and the alert after them is
+// delivered and every offset committed. Both once crashed the stage: the name as a
+// metric label (Prometheus refuses invalid UTF-8), the context when its undelivered
+// record would not encode; and as the record was never committed, on every restart.
+func TestStageSkipsRecordsItCannotDeliver(t *testing.T) {
+	b := startBroker(t)
+	hook := newSink(t, ok200)
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
+	named := alertFor("bad-name", "c-1", []string{"nowhere"})
+	badName := bytes.Replace(named.AppendJSON(nil), []byte(`"nowhere"`), []byte("\"no\xffwhere\""), 1)
+	a := alertFor("bad-context", "c-1", []string{"ops"})
+	a.Context = map[string]json.RawMessage{"$.ip": json.RawMessage(`"PLACEHOLDER"`)}
+	badContext := bytes.Replace(a.AppendJSON(nil), []byte(`"PLACEHOLDER"`), []byte(`"\x"`), 1)
+	good, _ := json.Marshal(alertFor("good", "c-1", []string{"ops"}))
+	livetest.ProduceSync(t, b,
+		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: badName},
+		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: badContext},
+		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: good})
+	reg := prometheus.NewRegistry()
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-bad-records", Registerer: reg,
+		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	livetest.WaitFor(t, 10*time.Second, "the good alert delivered", func() bool { return slices.Contains(hook.delivered(), "good:firing") })
+	livetest.WaitFor(t, 10*time.Second, "every offset committed", func() bool {
+		return livetest.GroupCommitted(t, b, "notify-bad-records", "alerts") == 3
+	})
+	if got := hook.delivered(); !slices.Equal(got, []string{"good:firing"}) {
+		t.Errorf("delivered %v, want only the good alert", got)
+	}
+	if n := promtest.Sum(t, reg, "hindsight_notify_skipped_total"); n != 2 {
+		t.Errorf("hindsight_notify_skipped_total = %v, want 2", n)
+	}
+}

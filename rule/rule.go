@@ -227,6 +227,10 @@ func (r *Rule) AppliesTo(customer string) bool { return r.Scope == GlobalScope |
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`)
 
+// ValidName reports whether s is a valid rule, destination or mute id: what a rule's
+// alert.notify may name.
+func ValidName(s string) bool { return idPattern.MatchString(s) }
+
 // Validate checks the rule and fills defaults (version 1, aggregate count). The error is
 // a *ValidationError listing every problem with its field and, inside a JSONPath, column.
 // It applies the limits in force (CurrentLimits).

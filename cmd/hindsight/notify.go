@@ -211,6 +211,9 @@ until deleted).`,
 			switch {
 			case until != "" && dur > 0:
 				return usageError{errors.New("give --until or --for, not both")}
+			case dur < 0 || dur == 0 && cmd.Flags().Changed("for"):
+				// Not a mute without end, which leaving --for out asks for.
+				return usageError{fmt.Errorf("--for %s: a mute's length must be positive (leave --for out for a mute until deleted)", dur)}
 			case until != "":
 				t, err := time.Parse(time.RFC3339, until)
 				if err != nil {

@@ -211,6 +211,12 @@ func TestDestinationsAndMutesCommands(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) != "{\n  \"mutes\": []\n}" {
 		t.Errorf("mutes list --json after the delete: %v\n%s", err, out)
 	}
+	// A negative or zero --for was a mute without end.
+	for _, d := range []string{"-1h", "0s"} {
+		if _, err := run(t, "", "mutes", "add", "bad", "--for", d, "--brokers", b.Addr); exitCode(err) != 2 || !strings.Contains(err.Error(), "length must be positive") {
+			t.Errorf("mutes add --for %s: exit %d (%v), want 2", d, exitCode(err), err)
+		}
+	}
 	if _, err := run(t, "", "mutes", "add", "bad", "--until", "tomorrow", "--brokers", b.Addr); exitCode(err) != 2 {
 		t.Errorf("mutes add --until tomorrow: %v", err)
 	}
