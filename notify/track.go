@@ -53,10 +53,17 @@ func (s *Stage) tracker(p int32, gen uint64) *tracker {
 	}
 	t := s.parts[p]
 	if t == nil {
-		t = &tracker{committed: -1}
+		t = newTracker()
 		s.parts[p] = t
 	}
 	return t
+}
+
+// newTracker is a tracker that has seen nothing: nothing to commit until a record is
+// seen. (A zero seen would be offset 0 to commit, moving the group back to the start
+// of the partition if the commit ran before the first record was noted.)
+func newTracker() *tracker {
+	return &tracker{committed: -1, seen: kgo.EpochOffset{Epoch: -1, Offset: -1}}
 }
 
 // ours reports whether e's partition has stayed this member's since e was read: a
