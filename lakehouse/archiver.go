@@ -83,6 +83,13 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	if err != nil {
 		return err
 	}
+	// A lake of another topic is refused before anything is read (an outage here is
+	// left to the loops, which wait it out).
+	if m, _, err := a.store.latest(ctx); err == nil {
+		if err := checkTopic(m, cfg.Topic); err != nil {
+			return err
+		}
+	}
 	gov, err := a.memoryGovernor()
 	if err != nil {
 		return err

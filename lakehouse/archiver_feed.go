@@ -279,5 +279,8 @@ func (a *archiver) latestManifest(ctx context.Context) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lakehouse: load manifest on assignment: %w", err)
 	}
+	if err := checkTopic(m, a.cfg.Topic); err != nil {
+		return nil, err
+	}
 	return m, nil
 }

@@ -2,6 +2,8 @@ package lakehouse_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,5 +50,27 @@ func TestArchiveExactlyOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestArchiverRefusesALakeOfAnotherTopic: an archiver pointed at a lake another topic
+// is archived into fails at once, naming both topics. It once resumed at the other
+// topic's watermarks, mixing its records in or skipping them as archived already.
+func TestArchiverRefusesALakeOfAnotherTopic(t *testing.T) {
+	b, bkt, lake := brokerAndLake(t, 1, "mem")
+	h := newHistory(11)
+	h.produce(t, b.Client(t), 50)
+	archiveAll(t, lake, h, 20*time.Second, startArchiver(t, archiverConfig(b, bkt, "archiver")))
+
+	cfg := archiverConfig(b, bkt, "other-archiver")
+	cfg.Topic = "other"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := lakehouse.RunArchiver(ctx, cfg)
+	if !errors.Is(err, lakehouse.ErrTopicMismatch) || !strings.Contains(err.Error(), `archives topic "events", this archiver reads "other"`) {
+		t.Fatalf("archiving topic other into a lake of events: %v, want ErrTopicMismatch naming both", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the archiver ran until its context ended instead of refusing at once")
 	}
 }

@@ -413,6 +413,20 @@ func (s *manifestStore) read(ctx context.Context, v int64) (*Manifest, error) {
 	return &m, nil
 }
 
+// ErrTopicMismatch is an archiver's error for a lake that archives another topic: the
+// manifest's watermarks are that topic's offsets, and its records would be mixed in
+// (or skipped as archived already).
+var ErrTopicMismatch = errors.New("lakehouse: the lake archives another topic")
+
+// checkTopic is nil when m is a lake of topic (or of none yet, or topic is "": a
+// reader's or maintenance's store, which archives nothing).
+func checkTopic(m *Manifest, topic string) error {
+	if topic != "" && m.Topic != "" && m.Topic != topic {
+		return fmt.Errorf("%w: its manifest v%d archives topic %q, this archiver reads %q: give each topic a lake of its own", ErrTopicMismatch, m.Version, m.Topic, topic)
+	}
+	return nil
+}
+
 // errNoChange from a mutation means: nothing to commit, keep the current manifest.
 var errNoChange = errors.New("lakehouse: no change")
 
@@ -426,6 +440,9 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 	for {
 		cur, top, err := s.latest(ctx)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkTopic(cur, s.topic); err != nil {
 			return nil, err
 		}
 		next := cur.clone()
