@@ -22,15 +22,16 @@ func (a *archiver) commitBatches(ctx context.Context, batches []*batch) (*Manife
 	mutate := func(m *Manifest) error {
 		accepted, rejected, alreadyApplied = nil, nil, false
 		for _, b := range batches {
-			if m.hasFile(b.encoded.entry.Path) {
+			if m.lists(b.encoded.entry.Path) {
 				// An earlier attempt landed but its reply was lost. It committed its
-				// accepted files together, so the ones present are exactly those.
+				// accepted files together, so the ones present are exactly those —
+				// listed still, or merged or expired since (pending deletion).
 				alreadyApplied = true
 			}
 		}
 		if alreadyApplied {
 			for _, b := range batches {
-				if m.hasFile(b.encoded.entry.Path) {
+				if m.lists(b.encoded.entry.Path) {
 					accepted = append(accepted, b)
 				} else {
 					rejected = append(rejected, b)
@@ -136,8 +137,8 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 	a.mu.Unlock()
 
 	for _, b := range rejected {
-		if m.hasFile(b.encoded.entry.Path) {
-			continue // never delete what a manifest lists
+		if m.lists(b.encoded.entry.Path) {
+			continue // never delete what a manifest lists, nor before its DeleteDelay
 		}
 		// Never committed; if this delete fails, garbage collection removes it later.
 		if err := a.bkt.Delete(ctx, b.encoded.entry.Path); err != nil && !isNotFound(err) {

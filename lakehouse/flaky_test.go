@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -98,5 +99,142 @@ func TestManifestsVanishing(t *testing.T) {
 	got, err := reader.Snapshot(context.Background())
 	if err != nil || got.Version() != snap.Version() || len(got.Files(lakehouse.Filter{})) != files {
 		t.Errorf("snapshot once the manifests stay: %v; want version %d with %d files", err, snap.Version(), files)
+	}
+}
+
+// compactOnLostReply lands one armed manifest PutIfAbsent, then maintains the lake with
+// then (as another process's maintenance would, meanwhile) before reporting the reply
+// lost; with first, it maintains the lake before the put instead, which then finds
+// its version taken.
+type compactOnLostReply struct {
+	lakehouse.Bucket
+	lake  *lakehouse.Lake
+	then  lakehouse.MaintenanceConfig
+	first bool
+	armed atomic.Bool
+	rep   lakehouse.MaintenanceReport
+	err   error
+}
+
+func (c *compactOnLostReply) PutIfAbsent(ctx context.Context, name string, r io.Reader) error {
+	if !strings.HasPrefix(name, "manifest/") || !c.armed.CompareAndSwap(true, false) {
+		return c.Bucket.PutIfAbsent(ctx, name, r)
+	}
+	if c.first {
+		c.rep, c.err = c.lake.Maintain(context.Background(), c.then)
+		return c.Bucket.PutIfAbsent(ctx, name, r)
+	}
+	err := c.Bucket.PutIfAbsent(ctx, name, r)
+	if err == nil {
+		c.rep, c.err = c.lake.Maintain(context.Background(), c.then)
+		return errLostReply
+	}
+	return err
+}
+
+// TestLostCommitReplyThenCompacted: a commit lands, its reply is lost, and before the
+// retry compaction merges the file it added into another. The retry finds the file
+// pending deletion, not listed: its commit stands, and the file stays for readers of
+// older snapshots until DeleteDelay. It was taken for another writer's archive: counted
+// rejected, and its file deleted at once.
+func TestLostCommitReplyThenCompacted(t *testing.T) {
+	b, inner, lake := brokerAndLake(t, 1, "mem")
+	bkt := &compactOnLostReply{Bucket: inner, lake: lakehouse.NewLake(inner, testLogger()),
+		then: lakehouse.MaintenanceConfig{CompactSmallBytes: 64 << 20, TargetBytes: 64 << 20}}
+	h := newHistory(61)
+	cl := b.Client(t)
+	cfg, reg := meteredArchiverConfig(b, bkt, "")
+	stop := startArchiver(t, cfg)
+	h.produce(t, cl, 50)
+	waitArchived(t, lake, h.ends(), 20*time.Second)
+	bkt.armed.Store(true)
+	h.produce(t, cl, 50)
+	snap := archiveAll(t, lake, h, 20*time.Second, stop)
+	if bkt.armed.Load() || bkt.err != nil || bkt.rep.FilesCompacted < 2 {
+		t.Fatalf("compaction during the lost reply: armed %v, %v, %d files compacted; the test shows nothing", bkt.armed.Load(), bkt.err, bkt.rep.FilesCompacted)
+	}
+	pending := snap.Manifest().PendingDeletes
+	if len(pending) < 2 {
+		t.Fatalf("%d files pending deletion, want the 2 compacted", len(pending))
+	}
+	for _, d := range pending {
+		if _, err := inner.Get(context.Background(), d.Path); err != nil {
+			t.Errorf("%s, pending deletion since %s, is gone before its delay: %v", d.Path, d.RemovedAt, err)
+		}
+	}
+	if n := promtest.Sum(t, reg, "hindsight_lake_files_rejected_total"); n != 0 {
+		t.Errorf("%v files counted rejected, want 0: the commit was this archiver's", n)
+	}
+	checkExactlyOnce(t, lake, snap, h)
+}
+
+// TestLostCompactionReplyThenExpired: a compaction's commit lands, its reply is lost,
+// and before the retry retention expires the merged file. The retry finds it pending
+// deletion: the compaction stands, and the merged file stays until DeleteDelay. It was
+// taken for a compaction that lost to a concurrent change, and its merged file deleted
+// at once, under readers of the snapshot that listed it.
+func TestLostCompactionReplyThenExpired(t *testing.T) {
+	b, inner, lake := brokerAndLake(t, 1, "mem")
+	h := newHistory(62)
+	cl := b.Client(t)
+	stop := startArchiver(t, archiverConfig(b, inner, ""))
+	for range 2 {
+		h.produce(t, cl, 50)
+		waitArchived(t, lake, h.ends(), 20*time.Second)
+	}
+	stopArchivers(t, stop)
+	// The history's events are days old: a day's retention expires every file.
+	bkt := &compactOnLostReply{Bucket: inner, lake: lakehouse.NewLake(inner, testLogger()),
+		then: lakehouse.MaintenanceConfig{CompactSmallBytes: 1, Retention: 24 * time.Hour}}
+	bkt.armed.Store(true)
+	rep, err := lakehouse.NewLake(bkt, testLogger()).Maintain(context.Background(), lakehouse.MaintenanceConfig{CompactSmallBytes: 64 << 20, TargetBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bkt.armed.Load() || bkt.err != nil || bkt.rep.FilesExpired == 0 {
+		t.Fatalf("retention during the lost reply: armed %v, %v, %d files expired; the test shows nothing", bkt.armed.Load(), bkt.err, bkt.rep.FilesExpired)
+	}
+	if rep.FilesCompacted < 2 || rep.FilesWritten != 1 {
+		t.Errorf("the compaction reports %d files compacted into %d, want its commit to stand", rep.FilesCompacted, rep.FilesWritten)
+	}
+	snap, err := lake.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range snap.Manifest().PendingDeletes {
+		if _, err := inner.Get(context.Background(), d.Path); err != nil {
+			t.Errorf("%s, pending deletion since %s, is gone before its delay: %v", d.Path, d.RemovedAt, err)
+		}
+	}
+}
+
+// TestCompactionLosesToRetention: retention expires a compaction's inputs between its
+// reading the manifest and its commit. The compaction gives up for this pass and
+// deletes its merged file; it once retried the stale commit forever, as if storage
+// were down, and the maintenance pass never ended.
+func TestCompactionLosesToRetention(t *testing.T) {
+	b, inner, lake := brokerAndLake(t, 1, "mem")
+	h := newHistory(63)
+	cl := b.Client(t)
+	stop := startArchiver(t, archiverConfig(b, inner, ""))
+	for range 2 {
+		h.produce(t, cl, 50)
+		waitArchived(t, lake, h.ends(), 20*time.Second)
+	}
+	stopArchivers(t, stop)
+	bkt := &compactOnLostReply{Bucket: inner, lake: lakehouse.NewLake(inner, testLogger()), first: true,
+		then: lakehouse.MaintenanceConfig{CompactSmallBytes: 1, Retention: 24 * time.Hour}}
+	bkt.armed.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rep, err := lakehouse.NewLake(bkt, testLogger()).Maintain(ctx, lakehouse.MaintenanceConfig{CompactSmallBytes: 64 << 20, TargetBytes: 64 << 20})
+	if err != nil {
+		t.Fatalf("the pass: %v", err)
+	}
+	if bkt.armed.Load() || bkt.err != nil || bkt.rep.FilesExpired < 2 {
+		t.Fatalf("retention before the commit: armed %v, %v, %d files expired; the test shows nothing", bkt.armed.Load(), bkt.err, bkt.rep.FilesExpired)
+	}
+	if rep.FilesCompacted != 0 || rep.FilesWritten != 0 {
+		t.Errorf("the pass reports %d files compacted into %d, want none: retention took them", rep.FilesCompacted, rep.FilesWritten)
 	}
 }

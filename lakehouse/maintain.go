@@ -262,8 +262,8 @@ func (mt *maintainer) commitReplace(ctx context.Context, group []FileEntry, merg
 		retry = true
 		var err error
 		m, err = mt.store.commit(ctx, func(m *Manifest) error {
-			if m.hasFile(merged.Path) {
-				return errNoChange
+			if m.lists(merged.Path) {
+				return errNoChange // landed, its reply lost; maybe merged or expired since
 			}
 			for _, g := range group {
 				if !m.hasFile(g.Path) {

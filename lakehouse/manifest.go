@@ -195,6 +195,20 @@ func (m *Manifest) hasFile(path string) bool {
 	return false
 }
 
+// lists reports whether the manifest names the object: in Files, or in PendingDeletes
+// (taken out of Files by compaction or retention, to be deleted after DeleteDelay).
+func (m *Manifest) lists(path string) bool {
+	if m.hasFile(path) {
+		return true
+	}
+	for _, d := range m.PendingDeletes {
+		if d.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
 func (m *Manifest) sortFiles() {
 	sort.Slice(m.Files, func(i, j int) bool {
 		a, b := m.Files[i], m.Files[j]

@@ -20,7 +20,7 @@ type backoff struct {
 // permanent errors are answers, not outages: retrying cannot change them.
 func permanent(err error) bool {
 	return errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalidName) ||
-		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrClosed) || errors.Is(err, errNoChange) || errors.Is(err, ErrTopicMismatch) ||
+		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrClosed) || errors.Is(err, errNoChange) || errors.Is(err, ErrTopicMismatch) || errors.Is(err, errStale) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
