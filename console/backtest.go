@@ -56,7 +56,7 @@ func (c *Console) handleBacktest(w http.ResponseWriter, r *http.Request) {
 	if !rl.Global() {
 		cfg.Customer = rl.Scope
 	}
-	runCtx, stop := context.WithTimeout(ctx, c.cfg.PreviewTimeout)
+	runCtx, stop := context.WithDeadline(ctx, arrived(ctx).Add(c.cfg.PreviewTimeout)) // see arrived
 	defer stop()
 	rep, err := backtest.Run(runCtx, cfg)
 	switch {

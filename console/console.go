@@ -321,7 +321,21 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
 		c.hookOnce.Do(func() { srv.RegisterOnShutdown(c.Close) })
 	}
-	c.mux.ServeHTTP(w, r)
+	c.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), arrivedKey{}, time.Now())))
+}
+
+// arrivedKey keys the time a request's handling began, once its headers were read:
+// where the server's write timeout starts, so that the bounds of answers start there
+// too, not after a body that was slow to come.
+type arrivedKey struct{}
+
+// arrived is when the request of ctx began (see arrivedKey); now for a call that came
+// through no request.
+func arrived(ctx context.Context) time.Time {
+	if t, ok := ctx.Value(arrivedKey{}).(time.Time); ok {
+		return t
+	}
+	return time.Now()
 }
 
 // Close ends the streams, stops following the alerts topic and closes the lake. It is

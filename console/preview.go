@@ -159,7 +159,8 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 	defer cancel()
 	// Reading the lake is what takes time; evaluating a sample (at most
 	// MaxPreviewSample events) does not, so only reading is bounded by the timeout.
-	readCtx, readCancel := context.WithTimeout(ctx, c.cfg.PreviewTimeout)
+	// From the request's start: time its body took to come counts (see arrived).
+	readCtx, readCancel := context.WithDeadline(ctx, arrived(ctx).Add(c.cfg.PreviewTimeout))
 	defer readCancel()
 	// timedOut says the read bound, not the caller, ended err.
 	timedOut := func(err error) bool {

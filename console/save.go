@@ -84,8 +84,9 @@ func (c *Console) DeleteRule(ctx context.Context, k rule.Key, wait time.Duration
 func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Duration) (SaveResponse, error) {
 	ctx, cancel := c.bind(ctx)
 	defer cancel()
-	// Publishing and waiting end before the answer would be cut off (AnswerWithin).
-	deadline := time.Now().Add(c.cfg.AnswerWithin - min(time.Second, c.cfg.AnswerWithin/10))
+	// Publishing and waiting end before the answer would be cut off (AnswerWithin, from
+	// the end of the request's headers, where the server's write timeout starts).
+	deadline := arrived(ctx).Add(c.cfg.AnswerWithin - min(time.Second, c.cfg.AnswerWithin/10))
 	ctx, dcancel := context.WithDeadline(ctx, deadline)
 	defer dcancel()
 	kc, topics := c.cfg.Backend.Kafka()

@@ -89,3 +89,43 @@ func TestHugeWaitMSIsNotANegativeWait(t *testing.T) {
 		t.Fatalf("save with wait_ms 9223372036855: %d %+v, want 200 ok", resp.StatusCode, s)
 	}
 }
+
+// TestSavePendingAfterSlowBodyBeatsWriteTimeout: the write timeout runs from the end of
+// the request's headers, so a body that takes a while to arrive (well within
+// --http-read-timeout) eats into it; the console's bound once started after the body. A save that gets no status must still be answered
+// 202 pending before the server cuts the answer off (API.md: "publishing and waiting
+// together end a little before the daemon's --http-write-timeout, so that the answer
+// (202 pending if no status came) is never cut off").
+func TestSavePendingAfterSlowBodyBeatsWriteTimeout(t *testing.T) {
+	d := startDaemonWith(t, "", func(c *live.Config) {
+		c.HTTPWriteTimeout = 3 * time.Second
+		c.PreviewTimeout = time.Second
+	})
+	dropStatuses(t, d)
+	body, _ := json.Marshal(map[string]any{"rule": json.RawMessage(loginRule), "wait_ms": 4000})
+	pr, pw := io.Pipe()
+	go func() {
+		// Half the body at once, the rest 1.5s later: a slow client, far inside the
+		// 30s read timeout.
+		half := len(body) / 2
+		pw.Write(body[:half])
+		time.Sleep(1500 * time.Millisecond)
+		pw.Write(body[half:])
+		pw.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", d.url("/v1/console/rules"), pr)
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("save with a body sent over 1.5s and wait_ms 4000 got no answer after %v (%d records on controls): %v",
+			time.Since(start).Round(time.Millisecond), livetest.TopicRecords(t, d.b, "controls"), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("save: %d %s (%v) after %v, want 202 pending", resp.StatusCode, data, err, time.Since(start).Round(time.Millisecond))
+	}
+}

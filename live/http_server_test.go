@@ -241,3 +241,70 @@ func TestHTTPUnknownEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPTimeoutsReachedAreCounted: README.md, "Limits": every limit's value shows in
+// /metrics as hindsight_limit{name} and each time it is reached
+// hindsight_limit_reached_total{name} grows. A request whose headers never end is
+// closed at the read-header timeout, an answer past the write timeout is cut off, a
+// keep-alive connection idle past the idle timeout is closed: net/http tells no handler,
+// and these were never counted.
+func TestHTTPTimeoutsReachedAreCounted(t *testing.T) {
+	d := startHTTPDaemon(t, 1, func(c *live.Config) {
+		c.HTTPReadHeaderTimeout = 200 * time.Millisecond
+		c.HTTPReadTimeout = 30 * time.Second
+		c.HTTPWriteTimeout = time.Second
+		c.HTTPIdleTimeout = 300 * time.Millisecond
+		c.PreviewTimeout = 500 * time.Millisecond
+	})
+	addr := d.HTTPAddr()
+	closedByServer := func(t *testing.T, c interface{ SetReadDeadline(time.Time) error }, br *bufio.Reader) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err := io.Copy(io.Discard, br)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatal("the server kept the connection open")
+		}
+	}
+
+	// Headers that never end: closed after the read-header timeout.
+	c := dialHTTP(t, addr, fmt.Sprintf("GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Slow: ", addr))
+	closedByServer(t, c, bufio.NewReader(c))
+
+	// A console validate whose body takes 1.5s (well inside the 30s read timeout): the
+	// answer is written past the 1s write timeout, and cut off.
+	body := `{"rule":{"id":"x","scope":"*","when":{"path":"$.type","op":"exists"},"threshold":1}}`
+	c2 := dialHTTP(t, addr, fmt.Sprintf("POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		addr, len(body), body[:10]))
+	time.Sleep(1500 * time.Millisecond)
+	if _, err := io.WriteString(c2, body[10:]); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c2)
+	_ = c2.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err == nil {
+		resp.Body.Close()
+		t.Logf("validate answered %d", resp.StatusCode)
+	} else {
+		t.Logf("validate got no answer: %v", err)
+	}
+
+	// A keep-alive connection that waits past the idle timeout for its next request.
+	c3 := dialHTTP(t, addr, fmt.Sprintf("GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr))
+	br3 := bufio.NewReader(c3)
+	if resp, err := http.ReadResponse(br3, nil); err != nil {
+		t.Fatal(err)
+	} else {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	closedByServer(t, c3, br3)
+
+	time.Sleep(200 * time.Millisecond)
+	for _, name := range []string{"http_read_header_timeout_seconds", "http_write_timeout_seconds", "http_idle_timeout_seconds"} {
+		if n := d.reached(t, name); n < 1 {
+			t.Errorf("hindsight_limit_reached_total{name=%q} = %v after the limit was reached, want ≥ 1 (hindsight_limit = %v)",
+				name, n, d.metric(t, "hindsight_limit", "name", name))
+		}
+	}
+}

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -266,11 +269,79 @@ func (l *httpListener) Close() error {
 }
 
 // httpConn gives its slot back once, and notices the server's 431 answer (which
-// net/http writes itself, bypassing every handler) to count it.
+// net/http writes itself, bypassing every handler) to count it, and the timeouts the
+// server sets on it when they end a read or a write (net/http closes the connection
+// then, and tells no handler).
 type httpConn struct {
 	net.Conn
 	l      *httpListener
 	closed atomic.Bool
+	// readLimit and writeLimit name the limit the current read and write deadlines
+	// stand for ("" for none, or one counted elsewhere), until a timeout counts it.
+	mu                    sync.Mutex
+	readLimit, writeLimit string
+}
+
+// SetReadDeadline notes which timeout the deadline is, from how far off it is: net/http
+// sets the header timeout, then the whole request's, and between requests the idle
+// timeout. The whole request's is the console's to count, as it reads the body.
+func (c *httpConn) SetReadDeadline(t time.Time) error {
+	cfg := &c.l.d.cfg
+	limit := nearestTimeout(t, map[string]time.Duration{
+		limitReadHeaderTimeout: cfg.HTTPReadHeaderTimeout, "": cfg.HTTPReadTimeout, limitIdleTimeout: cfg.HTTPIdleTimeout})
+	c.mu.Lock()
+	c.readLimit = limit
+	c.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetWriteDeadline notes a write deadline: net/http's write timeout, or a stream's
+// next write's, which is as long (console.Config.StreamWriteTimeout).
+func (c *httpConn) SetWriteDeadline(t time.Time) error {
+	limit := nearestTimeout(t, map[string]time.Duration{limitWriteTimeout: c.l.d.cfg.HTTPWriteTimeout})
+	c.mu.Lock()
+	c.writeLimit = limit
+	c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// nearestTimeout names the timeout of timeouts that a deadline at t stands for: the one
+// closest to t's distance from now; "" for a deadline past already (net/http sets one
+// to interrupt a read of its own) or none.
+func nearestTimeout(t time.Time, timeouts map[string]time.Duration) string {
+	d := time.Until(t)
+	if t.IsZero() || d <= 0 {
+		return ""
+	}
+	best, bestOff := "", time.Duration(math.MaxInt64)
+	for _, name := range slices.Sorted(maps.Keys(timeouts)) {
+		if v := timeouts[name]; v > 0 {
+			if off := max(d-v, v-d); off < bestOff {
+				best, bestOff = name, off
+			}
+		}
+	}
+	return best
+}
+
+// timedOut counts the limit of the deadline err ended, once.
+func (c *httpConn) timedOut(err error, limit *string) {
+	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return
+	}
+	c.mu.Lock()
+	name := *limit
+	*limit = ""
+	c.mu.Unlock()
+	if name != "" {
+		c.l.d.m.limits.Reached(name)
+	}
+}
+
+func (c *httpConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.timedOut(err, &c.readLimit)
+	return n, err
 }
 
 // status431 starts the answer net/http writes for headers over MaxHeaderBytes.
@@ -280,7 +351,9 @@ func (c *httpConn) Write(p []byte) (int, error) {
 	if bytes.HasPrefix(p, status431) {
 		c.l.d.m.limits.Reached(limitHeaderBytes)
 	}
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	c.timedOut(err, &c.writeLimit)
+	return n, err
 }
 
 // CloseWrite half-closes a TCP connection: net/http does it before closing, so that the
