@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -152,11 +153,20 @@ func (f *alertFeed) follow(ctx context.Context) {
 	defer cl.Close()
 	var lastLog time.Time
 	for {
-		fs := cl.PollFetches(ctx)
+		// A poll that ends by itself (nothing new for a while) is read without error
+		// too: an error reported before and not since has not persisted.
+		pctx, pcancel := context.WithTimeout(ctx, quietPoll)
+		fs := cl.PollFetches(pctx)
+		pcancel()
 		if ctx.Err() != nil {
 			return
 		}
+		failed := false
 		fs.EachError(func(topic string, p int32, err error) {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return // the poll's own end
+			}
+			failed = true
 			f.setErr("reading " + topic + ": " + err.Error())
 			if time.Since(lastLog) > time.Minute {
 				lastLog = time.Now()
@@ -171,8 +181,15 @@ func (f *alertFeed) follow(ctx context.Context) {
 			}
 			f.add(ringAlert{a: a, at: rec.Timestamp, partition: rec.Partition, offset: rec.Offset})
 		})
+		if !failed {
+			f.setErr("")
+		}
 	}
 }
+
+// quietPoll is how long the alerts feed waits for records before it takes the wait for
+// a read without error.
+const quietPoll = 2 * time.Second
 
 func (f *alertFeed) setErr(msg string) {
 	f.mu.Lock()
@@ -186,7 +203,6 @@ func (f *alertFeed) setErr(msg string) {
 func (f *alertFeed) add(x ringAlert) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.lastErr = ""
 	a := x.a
 	if f.closed || f.ids[a.AlertID+":"+a.Status] {
 		return

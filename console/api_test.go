@@ -11,11 +11,14 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
@@ -688,4 +691,78 @@ func TestAlertsNewestFirstAcrossPartitions(t *testing.T) {
 	if fmt.Sprint(ids) != "[a4 a3 a2 a1]" {
 		t.Errorf("alerts listed %v, want newest first [a4 a3 a2 a1]", ids)
 	}
+}
+
+// TestAlertsErrorClearsOnceReadingRecovers: API.md, GET /v1/console/alerts: "`error`
+// reports a persisting problem reading it". One failed fetch of the alerts topic, after
+// which every fetch succeeds, is no persisting problem; the error once stayed in every
+// answer until an alert happened to arrive, however long that was.
+func TestAlertsErrorClearsOnceReadingRecovers(t *testing.T) {
+	d := startDaemonWith(t, "", func(c *live.Config) { c.NoNotify = true })
+	md, err := kadm.NewClient(d.b.Client(t)).Metadata(context.Background(), "alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := md.Topics["alerts"].ID
+	// The first fetch that names the alerts topic (the console's first) fails, once.
+	var failed atomic.Int32
+	c := d.b.Cluster
+	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		fr := req.(*kmsg.FetchRequest)
+		var hit bool
+		for _, tp := range fr.Topics {
+			if tp.Topic == "alerts" || tp.TopicID == id {
+				hit = true
+			}
+		}
+		if !hit || failed.Load() > 0 {
+			c.KeepControl()
+			return nil, nil, false
+		}
+		failed.Add(1)
+		resp := fr.ResponseKind().(*kmsg.FetchResponse)
+		for _, tp := range fr.Topics {
+			rt := kmsg.NewFetchResponseTopic()
+			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
+			for _, p := range tp.Partitions {
+				rp := kmsg.NewFetchResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = kerr.UnknownServerError.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+
+	con, err := console.New(console.Config{Backend: d.ConsoleBackend()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(con)
+	t.Cleanup(srv.Close)
+	t.Cleanup(con.Close)
+
+	var got console.AlertsResponse
+	call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got) // starts following the topic
+	livetest.WaitFor(t, 20*time.Second, "the failed fetch", func() bool { return failed.Load() > 0 })
+	time.Sleep(500 * time.Millisecond)
+	call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got)
+	t.Logf("right after the failed fetch: error %q", got.Error)
+	// Reading recovers at once: every later fetch succeeds, and no alert comes. The
+	// error must go within a few quiet polls.
+	livetest.WaitFor(t, 10*time.Second, "the error to clear with no alert coming", func() bool {
+		got = console.AlertsResponse{}
+		call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got)
+		return got.Error == ""
+	})
+	// The console was reading all along: an alert produced now shows at once.
+	a := contract.Alert{AlertID: "later", RuleID: "r", Scope: "*", Version: 1, Customer: "c-9", Count: 1, Threshold: rule.AtLeast(1), EventTime: time.Now().UTC(), Source: "live"}
+	v, _ := json.Marshal(a)
+	livetest.ProduceSync(t, d.b, &kgo.Record{Topic: "alerts", Key: []byte(a.Customer), Value: v})
+	livetest.WaitFor(t, 10*time.Second, "the new alert", func() bool {
+		got = console.AlertsResponse{}
+		call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got)
+		return len(got.Alerts) == 1 && got.Error == ""
+	})
 }
