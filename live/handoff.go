@@ -77,7 +77,12 @@ type pendingBackfill struct {
 	start int64
 	// end is where a windowed version's history ends and its buffer begins
 	// (windowhandoff.go); unused for counts.
-	end      int64
+	end int64
+	// recount: the job rebuilds, on a partition new to this process, a version that
+	// may have run here before (a restart or rebalance without a snapshot of it); its
+	// history's firing alerts may have been sent, so the incidents they opened are
+	// resolved as they close, not held back with them.
+	recount  bool
 	began    time.Time
 	cancel   context.CancelFunc
 	attempts atomic.Int32

@@ -102,7 +102,7 @@ func TestJobIsPendingBeforeItIsQueued(t *testing.T) {
 		t.Fatal("the second rule is not windowed")
 	}
 	d.startBackfill(p, plain, 10, 10)
-	d.startWindowHandoff(p, windowed, 10, 12)
+	d.startWindowHandoff(p, windowed, 10, 12, false)
 	for range 2 {
 		j, ok := d.bf.queue.pop(ctx)
 		if !ok {

@@ -98,6 +98,9 @@ func newPartition(id int32) *partition {
 // every active version.
 func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 	removed, added := false, false
+	// A partition's first set in this process adopts versions that may have run on it
+	// before (elsewhere, or before a restart): their hand-offs recount.
+	recount := p.active == nil
 	drop := func(ar *controls.Version) {
 		if ws := p.windows[ar]; ws != nil {
 			p.endIncidents(d, ar, ws, offset)
@@ -124,7 +127,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 				if ar.Rule.Plain() {
 					d.startBackfill(p, ar, offset, offset)
 				} else {
-					d.startWindowHandoff(p, ar, offset, offset)
+					d.startWindowHandoff(p, ar, offset, offset, recount)
 				}
 			}
 		}

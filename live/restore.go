@@ -214,7 +214,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 			} else {
 				// The events buffered since sr.Start are gone: the job's history runs up to
 				// the resume offset and owes the crossings from sr.Start.
-				d.startWindowHandoff(p, ar, sr.Start, h.Next)
+				d.startWindowHandoff(p, ar, sr.Start, h.Next, false)
 			}
 		}
 	}

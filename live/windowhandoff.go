@@ -58,9 +58,10 @@ const bufferedEventOverhead = 64
 // startWindowHandoff queues the job of windowed version ar in partition p: its history
 // below end, owing the crossings from start, with events buffered from end. The caller
 // holds the partition's lock.
-func (d *Daemon) startWindowHandoff(p *partition, ar *controls.Version, start, end int64) {
+func (d *Daemon) startWindowHandoff(p *partition, ar *controls.Version, start, end int64, recount bool) {
 	p.buffers[ar] = &handoffBuffer{from: end} // before the job, which takes it
 	d.startBackfill(p, ar, start, end)
+	p.pending[ar].recount = recount
 }
 
 // bufferWindowed keeps ev, which windowed version ar matched while its history is
@@ -132,7 +133,7 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 		if history && !c.Resolved {
 			hist.fired(at)
 		}
-		if k := (incidentKey{c.Customer, string(c.Group), c.Start}); !historyAlerts && c.Windowed {
+		if k := (incidentKey{c.Customer, string(c.Group), c.Start}); !historyAlerts && !pb.recount && c.Windowed {
 			switch {
 			case history && !c.Resolved:
 				heldBack[k] = true

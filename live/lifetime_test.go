@@ -1,0 +1,72 @@
+package live_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+// TestNoSnapshotsRestartResolvesFiringAlert: with --no-snapshots a restarted daemon
+// recounts a windowed rule's history by hand-off. An alert the first process sent
+// before it stopped must still be resolved when its incident closes after the restart,
+// as an uninterrupted run resolves it. The recount took every incident of history for
+// one whose firing alert it held back, and closed it without a resolve.
+func TestNoSnapshotsRestartResolvesFiringAlert(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	conf := func(c *live.Config) { c.Group, c.NoSnapshots, c.NoBackfill = "nosnap", true, false }
+	d, stop := livetest.StartLive(t, b, conf)
+	const js = `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true}}`
+	r := livetest.ParseRule(t, js)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	waitActive(t, d, []string{js})
+	livetest.ProduceSync(t, b, loginFailed("a", 1), loginFailed("a", 2)) // fires for a, window [0s, 10s)
+	fired := alertsOn(t, b, 1)
+	waitCommitted(t, b, d, "the first events")
+	stop()
+	<-d.Done()
+
+	d, _ = livetest.StartLive(t, b, conf)
+	livetest.WaitFor(t, wait, "the rule live again (hand-off done)", func() bool {
+		v := ruleView(t, d, r.Key())
+		return v.Status == contract.RuleLive && len(v.StartOffsets) == 1
+	})
+	livetest.ProduceSync(t, b, loginFailed("b", 30)) // the watermark passes a's incident (closes at 12s)
+	waitCommitted(t, b, d, "every event")
+
+	// What an uninterrupted run publishes.
+	var want []string
+	st := window.New(r, window.Limits{})
+	doc := jsonpath.NewDocument()
+	for i, rec := range []*kgo.Record{loginFailed("a", 1), loginFailed("a", 2), loginFailed("b", 30)} {
+		if err := doc.Reset(rec.Value); err != nil {
+			t.Fatal(err)
+		}
+		st.Add(&window.Event{Customer: string(rec.Key), Doc: doc, Time: time.Now(), Offset: int64(i)}, func(c window.Crossing) {
+			a, _ := window.Alert(r, c, 0, int64(i), time.Now(), contract.SourceLive)
+			want = append(want, fmt.Sprintf("%s %s @%d", a.Status, a.AlertID, i))
+		})
+	}
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); len(got) < len(want) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got = got[:0]
+		for _, a := range alertsOn(t, b, int(livetest.TopicRecords(t, b, "alerts"))) {
+			got = append(got, fmt.Sprintf("%s %s @%d", a.Status, a.AlertID, a.Offset))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts topic after a restart without snapshots\n  %s\nan uninterrupted run\n  %s\n(first firing alert %s)",
+			strings.Join(got, "\n  "), strings.Join(want, "\n  "), fired[0].AlertID)
+	}
+}
