@@ -208,6 +208,17 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, sr := range h.Rules {
+		if ar := rules[i]; ar != nil && sr.Pending && d.bf == nil && sr.Start > 0 {
+			// Its hand-off was unfinished, and nothing finishes it: a count lacks the
+			// history below its start, a windowed state also the events buffered since
+			// (gone with the process), which followed the version's activation.
+			to := sr.Start - 1
+			if !ar.Rule.Plain() {
+				to = h.Next - 1
+			}
+			p.incomplete[ar] = append(p.incomplete[ar], contract.MissingRange{Partition: p.id, From: 0, To: to,
+				Reason: "the rule's hand-off was unfinished when the snapshot was taken, and --no-backfill does not finish it"})
+		}
 		if ar := rules[i]; ar != nil && sr.Pending && d.bf != nil && sr.Start > 0 {
 			if ar.Rule.Plain() {
 				d.startBackfill(p, ar, sr.Start, sr.Start)
