@@ -88,6 +88,16 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 		return contract.ControlInvalid, rec.Err.Error()
 	}
 	c := rec.Control
+	if c.Op == rule.OpDelete && rec.Keeps != nil {
+		// The Keeper of a key that held nothing (Keeper): nothing to delete. A key
+		// given something since (a control published between the record kept and
+		// this one) is left as it is, and the record, not applied, gets that key's
+		// Keeper in turn.
+		if g.holdsLocked(c) {
+			return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written before it was given something; nothing deleted", rec.Key)
+		}
+		return contract.ControlOK, Unchanged
+	}
 	if c.Kind() != rule.KindRule {
 		return g.applyNotify(rec)
 	}
@@ -184,13 +194,16 @@ func (g *Registry) Retired(k rule.Key) (int64, bool) {
 const Unchanged = "the active version itself: nothing changed"
 
 // Keeper is the control that restores what rec's key holds, for a record Apply did
-// not apply (invalid or stale), and for a rule the Origin of its version, which the
-// Keeper's record must carry (HeaderKeeps); nil when the key holds nothing. The controls topic is
-// compacted, which keeps the newest record of each key alone: left the newest, a
-// record not applied would have compaction delete the upsert that made the key's rule
-// (or destination, or mute) what it is, and the next fold of the topic, a restart's,
-// would find it gone or older. Written after rec, the keeper is the newest again, and
-// folds as Unchanged.
+// not apply (invalid or stale), and the Origin its record must carry (HeaderKeeps):
+// for a rule, its version's. The controls topic is compacted, which keeps the newest
+// record of each key alone: left the newest, a record not applied would have
+// compaction delete the upsert that made the key's rule (or destination, or mute) what
+// it is, and the next fold of the topic, a restart's, would find it gone or older.
+// Written after rec, the keeper is the newest again, and folds as Unchanged. A key
+// that holds nothing is kept by a delete carrying rec's Origin, which deletes nothing:
+// left the newest, an upsert rejected at a limit (--max-rules) would find room in the
+// fold of a topic compaction had rid of the rules before it, and be active there
+// alone. nil for a key that is none.
 func (g *Registry) Keeper(rec Record) (*rule.Control, *Origin) {
 	kind, k, err := rule.SplitRecordKey(rec.Key)
 	if err != nil {
@@ -212,7 +225,20 @@ func (g *Registry) Keeper(rec Record) (*rule.Control, *Origin) {
 			return rule.UpsertMute(m), nil
 		}
 	}
-	return nil, nil
+	return rule.DeleteOf(kind, k), &Origin{Offset: rec.Offset, Time: rec.Time.UTC()}
+}
+
+// holdsLocked reports whether the key c names holds a rule, destination or mute. The
+// caller holds g.mu.
+func (g *Registry) holdsLocked(c *rule.Control) bool {
+	k := c.Key()
+	switch c.Kind() {
+	case rule.KindDestination:
+		return g.dests[k] != nil
+	case rule.KindMute:
+		return g.mutes[k] != nil
+	}
+	return g.active[k] != nil
 }
 
 // remember adds a rejected control, keeping the newest max_rejected_controls

@@ -175,7 +175,7 @@ func TestRegistryKeeper(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		steps []step
-		want  string // the keeper's upsert, "" for none
+		want  string // the keeper's upsert, "delete" for a delete that keeps nothing
 	}{
 		{"invalid JSONPath", []step{
 			{"*/a", upsert("a", "*", 2, "$.a"), contract.ControlOK},
@@ -195,7 +195,7 @@ func TestRegistryKeeper(t *testing.T) {
 		}, "*/s@2:$.new"},
 		{"a key holding nothing", []step{
 			{"*/n", upsert("n", "*", 1, "$.n["), contract.ControlInvalid},
-		}, ""},
+		}, "delete"},
 		{"a destination", []step{
 			{"destination:*/ops", dest("https://example.com/hook"), contract.ControlOK},
 			{"destination:*/ops", []byte(`{"op":"upsert","destination":{`), contract.ControlInvalid},
@@ -211,14 +211,23 @@ func TestRegistryKeeper(t *testing.T) {
 				}
 			}
 			c, keeps := g.Keeper(last)
-			if tc.want == "" {
-				if c != nil {
-					t.Fatalf("keeper %+v for a key holding nothing", c)
-				}
-				return
-			}
 			if c == nil {
 				t.Fatal("no keeper")
+			}
+			if tc.want == "delete" {
+				if c.Op != rule.OpDelete || c.RecordKey() != last.Key || keeps == nil || keeps.Offset != last.Offset {
+					t.Fatalf("keeper %+v (keeps %v) for a key holding nothing, want a delete of %s keeping offset %d", c, keeps, last.Key, last.Offset)
+				}
+				v, _ := c.Marshal()
+				rec := Decode([]byte(c.RecordKey()), v, 0, 100, time.Unix(100, 0))
+				rec.Keeps = keeps
+				if got, msg := g.Apply(rec); got != contract.ControlOK || msg != Unchanged {
+					t.Fatalf("the keeper folds as %s (%s), want ok, unchanged", got, msg)
+				}
+				if n := Fold([]Record{rec}).Len(); n != 0 {
+					t.Errorf("the keeper alone folds to %d rules", n)
+				}
+				return
 			}
 			v, err := c.Marshal()
 			if err != nil {
@@ -252,5 +261,30 @@ func TestRegistryKeeper(t *testing.T) {
 				t.Errorf("the keeper alone folds to %+v, want %s with the identity of %+v (offset, fingerprint, time)", vs[0], tc.want, before[0])
 			}
 		})
+	}
+}
+
+// TestKeeperOfNothingDeletesNothing: the Keeper of a key that held nothing is a delete
+// that deletes nothing. A rule made under the key before the keeper lands (published
+// between the record kept and it) stays, and the keeper, not applied, gets that
+// rule's Keeper in turn.
+func TestKeeperOfNothingDeletesNothing(t *testing.T) {
+	g := NewRegistry()
+	rejected := Decode([]byte("*/n"), upsert("n", "*", 1, "$.n["), 0, 0, time.Unix(0, 0))
+	if got, _ := g.Apply(rejected); got != contract.ControlInvalid {
+		t.Fatalf("the invalid upsert: %s", got)
+	}
+	c, keeps := g.Keeper(rejected)
+	if got, _ := g.Apply(Decode([]byte("*/n"), upsert("n", "*", 1, "$.n"), 0, 1, time.Unix(1, 0))); got != contract.ControlOK {
+		t.Fatalf("the valid upsert: %s", got)
+	}
+	v, _ := c.Marshal()
+	rec := Decode([]byte(c.RecordKey()), v, 0, 2, time.Unix(2, 0))
+	rec.Keeps = keeps
+	if got, msg := g.Apply(rec); got != contract.ControlStale || g.Len() != 1 {
+		t.Fatalf("the keeper of nothing after a rule was made: %s (%s), %d rules; want stale, the rule kept", got, msg, g.Len())
+	}
+	if k, _ := g.Keeper(rec); k == nil || k.Op != rule.OpUpsert || k.Rule.When.Path != "$.n" {
+		t.Errorf("the stale keeper's own keeper: %+v, want the rule's upsert", k)
 	}
 }

@@ -197,3 +197,102 @@ func compactedControls(t *testing.T) *kafkatest.Broker {
 	}
 	return b
 }
+
+// TestCompactionKeepsARuleRejectedAtMaxRulesRejected: an upsert rejected at
+// --max-rules is the newest record of its key; once compaction removed the upsert of a
+// rule deleted after it, a restart's fold found room for it, and ran a rule the running
+// daemon does not have. The daemon keeps its key with a delete that deletes nothing
+// (controls.Registry.Keeper).
+func TestCompactionKeepsARuleRejectedAtMaxRulesRejected(t *testing.T) {
+	defer rule.SetLimits(rule.CurrentLimits())
+	l := rule.CurrentLimits()
+	l.MaxRules = 2
+	if err := rule.SetLimits(l); err != nil {
+		t.Fatal(err)
+	}
+	b := compactedControls(t)
+	rec := func(key, value string) *kgo.Record {
+		return &kgo.Record{Topic: "controls", Key: []byte(key), Value: []byte(value)}
+	}
+	up := func(id string, version int) *kgo.Record {
+		return rec("*/"+id, fmt.Sprintf(`{"op":"upsert","rule":{"id":%q,"scope":"*","version":%d,"threshold":100,"when":{"path":"$.x"}}}`, id, version))
+	}
+	active := func() []string {
+		d, stop := livetest.StartLive(t, b, nil)
+		defer func() { stop(); <-d.Done() }()
+		var got []string
+		for _, v := range d.RuleList().Rules {
+			got = append(got, fmt.Sprintf("%s@%d", v.Key(), v.Version))
+		}
+		return got
+	}
+	for _, r := range []*kgo.Record{ // one batch each: the broker compacts whole batches
+		up("a", 1),
+		up("b", 1),
+		up("c", 1), // a third rule: rejected, max_rules is 2
+		rec("*/a", `{"op":"delete","scope":"*","id":"a"}`),
+		up("b", 2), // anything after, so that the delete is not in the last batch
+	} {
+		livetest.ProduceSync(t, b, r)
+	}
+	want := []string{"*/b@2"}
+	if got := active(); !slices.Equal(got, want) {
+		t.Fatalf("before compaction: active %v, want %v", got, want)
+	}
+	awaitRecords(t, b, "controls", 6, 10*time.Second) // */c's keeper; the check below fails without it
+	livetest.ProduceSync(t, b, up("b", 3)) // the keeper is not in the last batch either
+	want = []string{"*/b@3"}
+	b.Cluster.Compact()
+	if got := active(); !slices.Equal(got, want) {
+		t.Errorf("after compaction: active %v, want %v (the fold before compaction)", got, want)
+	}
+}
+
+// TestCompactionKeepsADestinationARuleDeleteNamed: a rule delete whose scope reads as
+// a destination's record key ("destination:*") was folded as a rule delete, not_found,
+// and the destination stayed; but as the newest record of the destination's key it had
+// compaction remove the destination's upsert, and a restart folded no destination. A
+// delete's scope and id are now checked as an upsert's: it is invalid, and the
+// destination's key is kept.
+func TestCompactionKeepsADestinationARuleDeleteNamed(t *testing.T) {
+	b := compactedControls(t)
+	rec := func(key, value string) *kgo.Record {
+		return &kgo.Record{Topic: "controls", Key: []byte(key), Value: []byte(value)}
+	}
+	dests := func() []string {
+		d, stop := livetest.StartLive(t, b, nil)
+		defer func() { stop(); <-d.Done() }()
+		var got []string
+		for _, ds := range d.Registry().Destinations() {
+			got = append(got, ds.Scope+"/"+ds.Name)
+		}
+		return got
+	}
+	for _, r := range []*kgo.Record{ // one batch each: the broker compacts whole batches
+		rec("destination:*/secops", `{"op":"upsert","destination":{"scope":"*","name":"secops","type":"webhook","url":"https://hooks.example.com/h","secret":{"env":"SECOPS_KEY"}}}`),
+		rec("destination:*/secops", `{"op":"delete","scope":"destination:*","id":"secops"}`), // a rule delete on the destination's key
+		rec("*/z", `{"op":"upsert","rule":{"id":"z","scope":"*","version":1,"threshold":1,"when":{"path":"$.z"}}}`),
+	} {
+		livetest.ProduceSync(t, b, r)
+	}
+	if got := dests(); len(got) != 1 {
+		t.Fatalf("before compaction: destinations %v, want [*/secops]", got)
+	}
+	awaitRecords(t, b, "controls", 4, 10*time.Second) // the destination's keeper; the check below fails without it
+	livetest.ProduceSync(t, b, rec("*/z", `{"op":"upsert","rule":{"id":"z","scope":"*","version":2,"threshold":1,"when":{"path":"$.z"}}}`))
+	b.Cluster.Compact()
+	if got := dests(); len(got) != 1 {
+		t.Errorf("after compaction: destinations %v, want [*/secops] (the fold before compaction)", got)
+	}
+}
+
+// awaitRecords waits, at most timeout, until topic holds n records; the caller checks
+// what they made.
+func awaitRecords(t *testing.T, b *kafkatest.Broker, topic string, n int64, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if livetest.TopicRecords(t, b, topic) >= n {
+			return
+		}
+	}
+}

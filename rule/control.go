@@ -107,11 +107,24 @@ func ParseControl(data []byte) (*Control, error) {
 		if c.Of != KindRule && c.Of != KindDestination && c.Of != KindMute {
 			v.add("kind", 0, fmt.Sprintf("%q: want destination, mute, or none for a rule", c.Of))
 		}
-		if c.Scope == "" {
+		// Checked as an upsert's are: the record key is made of them, and one that read
+		// as another kind's, or another id's, would have compaction drop that key's
+		// upsert while its fold deleted nothing.
+		switch {
+		case c.Scope == "":
 			v.add("scope", 0, "is required for delete")
+		case c.Of == KindRule:
+			if msg := ruleScopeProblem(c.Scope); msg != "" {
+				v.add("scope", 0, msg)
+			}
+		case !validScope(c.Scope):
+			v.add("scope", 0, "must be a customer id or * (at most 256 bytes)")
 		}
-		if c.ID == "" {
+		switch {
+		case c.ID == "":
 			v.add("id", 0, "is required for delete")
+		case !idPattern.MatchString(c.ID):
+			v.add("id", 0, fmt.Sprintf("%q: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", c.ID))
 		}
 		if len(v.Problems) > 0 {
 			return nil, &v

@@ -227,6 +227,21 @@ func (r *Rule) AppliesTo(customer string) bool { return r.Scope == GlobalScope |
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`)
 
+// ruleScopeProblem says what is wrong with scope as a rule's ("" when nothing), for
+// upserts and deletes alike: a delete's record key is its scope and id as an upsert's.
+func ruleScopeProblem(scope string) string {
+	switch {
+	case scope == "":
+		return `is required: a customer id, or "*" for every customer`
+	case scope != GlobalScope && (strings.ContainsAny(scope, "*\n\r\t") || len(scope) > 256):
+		return `must be "*" or one customer id (no '*', control characters, at most 256 bytes)`
+	case strings.HasPrefix(scope, recordKeyPrefix(KindDestination)) || strings.HasPrefix(scope, recordKeyPrefix(KindMute)):
+		// Its record key would read as a destination's or mute's.
+		return `must not start with "destination:" or "mute:"`
+	}
+	return ""
+}
+
 // ValidName reports whether s is a valid rule, destination or mute id: what a rule's
 // alert.notify may name.
 func ValidName(s string) bool { return idPattern.MatchString(s) }
@@ -245,14 +260,8 @@ func (r *Rule) validate(lim Limits) error {
 	case !idPattern.MatchString(r.ID):
 		errs.add("id", 0, "must be 1-128 characters of letters, digits and ._:@- starting with a letter or digit")
 	}
-	switch {
-	case r.Scope == "":
-		errs.add("scope", 0, `is required: a customer id, or "*" for every customer`)
-	case r.Scope != GlobalScope && (strings.ContainsAny(r.Scope, "*\n\r\t") || len(r.Scope) > 256):
-		errs.add("scope", 0, `must be "*" or one customer id (no '*', control characters, at most 256 bytes)`)
-	case strings.HasPrefix(r.Scope, recordKeyPrefix(KindDestination)) || strings.HasPrefix(r.Scope, recordKeyPrefix(KindMute)):
-		// Its record key would read as a destination's or mute's.
-		errs.add("scope", 0, `must not start with "destination:" or "mute:"`)
+	if msg := ruleScopeProblem(r.Scope); msg != "" {
+		errs.add("scope", 0, msg)
 	}
 	if r.Version == 0 {
 		r.Version = 1

@@ -56,6 +56,12 @@ func TestParseControlValidation(t *testing.T) {
 		{"bad scope", `{"op":"upsert","rule":{"id":"a","scope":"c-*","threshold":1,"when":{"path":"$.a"}}}`,
 			[]string{"scope: must be"}},
 		{"delete needs id", `{"op":"delete","scope":"*"}`, []string{"id: is required for delete"}},
+		// A delete's record key is its scope and id: one that read as another kind's
+		// key, or another id's, had compaction drop that key's upsert.
+		{"rule delete with a destination's scope", `{"op":"delete","scope":"destination:c-1","id":"secops"}`, []string{`scope: must not start with "destination:"`}},
+		{"rule delete with an id of two", `{"op":"delete","scope":"c","id":"a/b"}`, []string{`id: "a/b": letters`}},
+		{"mute delete with a bad scope", `{"op":"delete","kind":"mute","scope":"c-*","id":"m"}`, []string{"scope: must be a customer id or *"}},
+		{"destination delete", `{"op":"delete","kind":"destination","scope":"c-1","id":"ops"}`, nil},
 		{"unknown op", `{"op":"replace"}`, []string{`op: "replace" is not upsert or delete`}},
 		{"not json", `{"op":`, []string{"not a valid JSON control"}},
 	}
