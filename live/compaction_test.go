@@ -240,7 +240,7 @@ func TestCompactionKeepsARuleRejectedAtMaxRulesRejected(t *testing.T) {
 		t.Fatalf("before compaction: active %v, want %v", got, want)
 	}
 	awaitRecords(t, b, "controls", 6, 10*time.Second) // */c's keeper; the check below fails without it
-	livetest.ProduceSync(t, b, up("b", 3)) // the keeper is not in the last batch either
+	livetest.ProduceSync(t, b, up("b", 3))            // the keeper is not in the last batch either
 	want = []string{"*/b@3"}
 	b.Cluster.Compact()
 	if got := active(); !slices.Equal(got, want) {
