@@ -98,7 +98,8 @@ func oracle(h history, job Job) map[string]int64 {
 	doc := jsonpath.NewDocument()
 	var from time.Time
 	if job.Rule.Lookback > 0 {
-		from = job.AsOf.Add(-time.Duration(job.Rule.Lookback))
+		// History starts at the millisecond (record times are whole milliseconds).
+		from = job.AsOf.Add(-time.Duration(job.Rule.Lookback)).Truncate(time.Millisecond)
 	}
 	for _, r := range h {
 		start, ok := job.Start[r.Partition]

@@ -272,10 +272,7 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 		}
 		customer = job.Rule.Scope
 	}
-	var from time.Time
-	if job.Rule.Lookback > 0 && !job.AsOf.IsZero() {
-		from = job.AsOf.Add(-time.Duration(job.Rule.Lookback))
-	}
+	from := job.Rule.HistoryFrom(job.AsOf)
 	pred, err := Compile(job.Rule, "payload")
 	if err != nil {
 		return nil, err

@@ -183,10 +183,7 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		return nil, err
 	}
 	res.Sample.LakeEvents = snap.Stats().Rows
-	var cutoff time.Time
-	if r.Lookback > 0 {
-		cutoff = time.Now().Add(-time.Duration(r.Lookback))
-	}
+	cutoff := r.HistoryFrom(time.Now())
 	f := lakehouse.Filter{TimeFrom: cutoff}
 	if !r.Global() {
 		f.Customer = r.Scope

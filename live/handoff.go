@@ -238,7 +238,7 @@ func (d *Daemon) locateCrossings(p *partition, ar *controls.Version, pb *pending
 	r := ar.Rule
 	cfg := d.bf.history
 	if r.Lookback > 0 {
-		cfg.Since, cfg.SinceBelow = ar.UpdatedAt.Add(-time.Duration(r.Lookback)), pb.start
+		cfg.Since, cfg.SinceBelow = r.HistoryFrom(ar.UpdatedAt), pb.start
 	}
 	type found struct {
 		offset int64

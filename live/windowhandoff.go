@@ -115,7 +115,7 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	cfg := d.bf.history
 	if r := ar.Rule; r.Lookback > 0 {
 		// History counts back as far as the lookback, as a plain count's backfill does.
-		cfg.Since, cfg.SinceBelow = ar.UpdatedAt.Add(-time.Duration(r.Lookback)), pb.start
+		cfg.Since, cfg.SinceBelow = r.HistoryFrom(ar.UpdatedAt), pb.start
 	}
 	began := time.Now()
 	cfg.Progress = func(read, _ int64) {

@@ -165,8 +165,9 @@ type Rule struct {
 	// Threshold is the test the aggregate must pass to alert; a bare number n means
 	// ">= n". A plain count's is a whole number from 1 to MaxSafeInteger.
 	Threshold Threshold `json:"threshold"`
-	// Lookback bounds how far back history counts; zero counts all history. At most
-	// the max_rule_lookback limit (3650d by default).
+	// Lookback bounds how far back history counts (from the millisecond the version's
+	// activation less the lookback falls in: HistoryFrom); zero counts all history. At
+	// most the max_rule_lookback limit (3650d by default).
 	Lookback Duration `json:"lookback,omitempty"`
 	// GroupBy splits a customer's aggregate by the values these paths select (at most
 	// max_rule_group_by).
@@ -221,6 +222,18 @@ func (r *Rule) Key() Key { return Key{Scope: r.Scope, ID: r.ID} }
 
 // Global reports whether the rule applies to every customer.
 func (r *Rule) Global() bool { return r.Scope == GlobalScope }
+
+// HistoryFrom is the record time the rule's history starts at, for a version active
+// since asOf: asOf less the lookback, truncated to the millisecond; zero without a
+// lookback. Record times are whole milliseconds, and DuckDB keeps microseconds: a
+// bound between two microseconds (a lookback may be any duration) was compared one way
+// by the lake's query and another by a Go comparison of a Kafka record's time.
+func (r *Rule) HistoryFrom(asOf time.Time) time.Time {
+	if r.Lookback <= 0 || asOf.IsZero() {
+		return time.Time{}
+	}
+	return asOf.Add(-time.Duration(r.Lookback)).Truncate(time.Millisecond)
+}
 
 // AppliesTo reports whether events of customer are the rule's business.
 func (r *Rule) AppliesTo(customer string) bool { return r.Scope == GlobalScope || r.Scope == customer }
