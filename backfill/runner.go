@@ -332,8 +332,11 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 			}
 			pl := plans[f.Partition]
 			pl.files = slices.DeleteFunc(pl.files, func(e lakehouse.FileEntry) bool { return e.Path == f.Path })
-			r.cfg.Logger.Warn("a lake file the manifest lists is missing from the bucket; reading its offsets from Kafka if it still has them",
-				"file", f.Path, "partition", f.Partition, "from", f.StartOffset, "to", f.EndOffset)
+			msg := "a lake file the manifest lists is missing from the bucket; reading its offsets from Kafka if it still has them"
+			if len(r.cfg.Brokers) == 0 {
+				msg = "a lake file the manifest lists is missing from the bucket, and no Kafka brokers are configured to read its offsets from"
+			}
+			r.cfg.Logger.Warn(msg, "file", f.Path, "partition", f.Partition, "from", f.StartOffset, "to", f.EndOffset)
 		}
 	}
 	// What Kafka deleted before it was archived, no file holds, and Kafka neither. Its

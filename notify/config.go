@@ -21,8 +21,9 @@ const (
 // Target is one destination resolved for sending: its secret already read from the
 // environment or a file.
 type Target struct {
-	// Name is the destination's name, for errors and logs.
-	Name string
+	// Name is the destination's name, for errors and logs; Scope its scope (a
+	// customer's own, or "*"), for the console's delivery states.
+	Name, Scope string
 	// Type is TypeWebhook, TypeSlack or TypePagerDuty.
 	Type string
 	// URL is where requests go (for Slack, the incoming webhook's URL, which is itself

@@ -361,3 +361,50 @@ func TestStageUndeliveredNamesTheDestinationItGaveUpOn(t *testing.T) {
 		}
 	}
 }
+
+// TestStageRetryingNamesTheDestinationTried: as in
+// TestStageUndeliveredNamesTheDestinationItGaveUpOn, a0's retry goes to c-1's own
+// "ops" (Slack) added while it waited; that destination answers 503 too, so the
+// delivery is "retrying" after its second attempt. The console's state names the
+// destination of that attempt; it named the first's (scope *, webhook).
+func TestStageRetryingNamesTheDestinationTried(t *testing.T) {
+	b := startBroker(t)
+	old := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) bool {
+		w.Header().Set("Retry-After", "2")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return false
+	})
+	busy := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) bool {
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return false
+	})
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: old.srv.URL + "/hook"}))...)
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-retrying-names",
+		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 5, MaxElapsed: 2 * time.Minute, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	v, _ := json.Marshal(alertFor("a0", "c-1", []string{"ops"}))
+	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+	livetest.WaitFor(t, 10*time.Second, "the first attempt answered 503", func() bool { return old.requests() == 1 })
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "c-1", Name: "ops", Type: rule.DestSlack, URL: busy.srv.URL + "/services/T0/B0/x"}))...)
+	livetest.WaitFor(t, 10*time.Second, "the retry sent to c-1's own ops", func() bool { return busy.requests() == 1 })
+	var ds contract.DestinationState
+	livetest.WaitFor(t, 10*time.Second, "the second attempt recorded as retrying", func() bool {
+		for _, d := range st.Recent() {
+			if d.Alert.AlertID == "a0" {
+				ds = d.Destinations[0]
+			}
+		}
+		return ds.State == contract.DeliveryRetrying && ds.Attempts == 2
+	})
+	if ds.Scope != "c-1" || ds.Type != rule.DestSlack {
+		t.Errorf("Recent: a0 retrying after its attempt to c-1's slack is shown as to scope %q type %q (attempts %d, reason %q)",
+			ds.Scope, ds.Type, ds.Attempts, ds.Reason)
+	}
+}

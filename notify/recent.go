@@ -45,8 +45,9 @@ func (r *recentRing) set(j *job, state string, attempts int, reason string) {
 	}
 }
 
-// retrying records a failed attempt of a's delivery to name that will be retried.
-func (r *recentRing) retrying(a *contract.Alert, name string, attempt int, reason string) {
+// retrying records a failed attempt of a's delivery to t that will be retried: to the
+// destination of t's name as it was then (a retry goes where the name resolves now).
+func (r *recentRing) retrying(a *contract.Alert, t Target, attempt int, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	d := r.byAlert[a]
@@ -54,8 +55,11 @@ func (r *recentRing) retrying(a *contract.Alert, name string, attempt int, reaso
 		return // dropped from the ring already
 	}
 	for i := range d.Destinations {
-		if st := &d.Destinations[i]; st.Name == name {
+		if st := &d.Destinations[i]; st.Name == t.Name {
 			st.State, st.Attempts, st.Reason, st.Updated = contract.DeliveryRetrying, attempt, reason, time.Now().UTC()
+			if t.Scope != "" { // a Sender used alone names no scope
+				st.Scope, st.Type = t.Scope, t.Type
+			}
 		}
 	}
 }

@@ -170,7 +170,7 @@ func New(cfg Config) (*Stage, error) {
 	sc := cfg.Sender
 	onAttempt := sc.OnAttempt
 	sc.OnAttempt = func(t Target, a *contract.Alert, attempt int, reason string, wait time.Duration) {
-		s.recent.retrying(a, t.Name, attempt, reason)
+		s.recent.retrying(a, t, attempt, reason)
 		if onAttempt != nil {
 			onAttempt(t, a, attempt, reason, wait)
 		}
@@ -608,7 +608,7 @@ func (s *Stage) halted(ctx context.Context, j *job, h *halt, out Outcome) {
 
 // target resolves d's URL and secret.
 func (s *Stage) target(d *rule.Destination) (Target, error) {
-	t := Target{Name: d.Name, Type: d.Type, URL: d.URL}
+	t := Target{Name: d.Name, Scope: d.Scope, Type: d.Type, URL: d.URL}
 	if d.URLFrom != nil {
 		u, err := s.secret(d.URLFrom)
 		if err != nil {

@@ -215,7 +215,11 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			fmt.Fprintf(cfg.Err, "%s: retention dropped the oldest history: counts cover what %s, %s\n", r.Key(), where, strings.Join(held, ", "))
 		}
 		for _, g := range res.Missing {
-			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s: neither the lake nor Kafka holds them, the counts lack them\n", r.Key(), g)
+			held := "neither the lake nor Kafka holds them"
+			if len(cfg.Kafka.Brokers) == 0 {
+				held = "the lake does not hold them, and Kafka was not asked (no --brokers)"
+			}
+			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s: %s, the counts lack them\n", r.Key(), g, held)
 		}
 		if res.Incomplete() {
 			incomplete = append(incomplete, r.Key().String())

@@ -218,7 +218,7 @@ func TestBackfillCommandSaysIncomplete(t *testing.T) {
 	}
 }
 
-// TestBackfillLakeAlone: with --brokers ” and --at, as the README and backfill's own
+// TestBackfillLakeAlone: with an empty --brokers and --at, as the README and backfill's own
 // error when no broker answers advise, the lake is read alone (it once failed with "no
 // brokers configured" before reading anything). What retention dropped before the lake
 // began is counted as truncated, in the rows too, and stderr does not claim that Kafka
@@ -233,7 +233,7 @@ func TestBackfillLakeAlone(t *testing.T) {
 	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
 		t.Fatalf("deleting records: %v %v", err, resp.Error())
 	}
-	_, lakeDir := livetest.Archive(t, b, recs[dropped:])
+	lake, lakeDir := livetest.Archive(t, b, recs[dropped:])
 	dir := t.TempDir()
 	rulesFile := filepath.Join(dir, "rules.yaml")
 	writeFile(t, rulesFile, "- {id: all, scope: \"*\", threshold: 1, when: {path: $.type, op: exists}}\n")
@@ -259,9 +259,29 @@ func TestBackfillLakeAlone(t *testing.T) {
 	if want := int64(len(recs) - dropped); total != want {
 		t.Errorf("counted %d, want %d", total, want)
 	}
+
+	// A lake file lost, which Kafka still holds: incomplete, and not said to be
+	// missing from Kafka, which was not asked.
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := snap.Files(lakehouse.Filter{})
+	if len(files) < 2 {
+		t.Fatalf("want 2 or more lake files, have %d", len(files))
+	}
+	if err := os.Remove(filepath.Join(lakeDir, filepath.FromSlash(files[1].Path))); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, "", "backfill", "--brokers", "", "--lake", "file://"+lakeDir, "--cache-dir", filepath.Join(dir, "cache2"), // the first run's cache holds the file
+		"-f", rulesFile, "--at", fmt.Sprintf("0:%d", len(recs)))
+	if exitCode(err) != 3 || !strings.Contains(out, "INCOMPLETE") || !strings.Contains(out, "the lake does not hold them, and Kafka was not asked (no --brokers)") ||
+		strings.Contains(out, "neither the lake nor Kafka") {
+		t.Errorf("a lost file, Kafka not asked: exit %d (%v)\n%s", exitCode(err), err, out)
+	}
 }
 
-// TestBrokersFromAnEmptyVariable: HINDSIGHT_BROKERS= is no brokers, as --brokers ” is
+// TestBrokersFromAnEmptyVariable: HINDSIGHT_BROKERS= is no brokers, as an empty --brokers is
 // (it was one empty broker, and backtest failed with "no brokers configured").
 func TestBrokersFromAnEmptyVariable(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})

@@ -243,7 +243,9 @@ func envName(flag string) string {
 }
 
 // applyEnv sets every flag of cmd not given on the command line from its environment
-// variable, if that is set. The command line wins.
+// variable, if that is set, and marks it given (Changed), as the command line would:
+// what a command decides from a flag being given holds for the environment too. The
+// command line wins.
 func applyEnv(cmd *cobra.Command) error {
 	var errs []string
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
@@ -263,11 +265,13 @@ func applyEnv(cmd *cobra.Command) error {
 			if err := sv.Replace(items); err != nil {
 				errs = append(errs, fmt.Sprintf("%s=%q: %v", envName(f.Name), v, err))
 			}
+			f.Changed = true
 			return
 		}
 		if err := f.Value.Set(v); err != nil {
 			errs = append(errs, fmt.Sprintf("%s=%q: %v", envName(f.Name), v, err))
 		}
+		f.Changed = true
 	})
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid environment: %s", strings.Join(errs, "; "))

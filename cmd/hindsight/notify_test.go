@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -211,12 +212,17 @@ func TestDestinationsAndMutesCommands(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) != "{\n  \"mutes\": []\n}" {
 		t.Errorf("mutes list --json after the delete: %v\n%s", err, out)
 	}
-	// A negative or zero --for was a mute without end.
+	// A negative or zero --for was a mute without end, from the environment too.
 	for _, d := range []string{"-1h", "0s"} {
 		if _, err := run(t, "", "mutes", "add", "bad", "--for", d, "--brokers", b.Addr); exitCode(err) != 2 || !strings.Contains(err.Error(), "length must be positive") {
 			t.Errorf("mutes add --for %s: exit %d (%v), want 2", d, exitCode(err), err)
 		}
 	}
+	t.Setenv("HINDSIGHT_FOR", "0s")
+	if _, err := run(t, "", "mutes", "add", "bad", "--brokers", b.Addr); exitCode(err) != 2 || !strings.Contains(err.Error(), "length must be positive") {
+		t.Errorf("HINDSIGHT_FOR=0s mutes add: exit %d (%v), want 2", exitCode(err), err)
+	}
+	os.Unsetenv("HINDSIGHT_FOR")
 	if _, err := run(t, "", "mutes", "add", "bad", "--until", "tomorrow", "--brokers", b.Addr); exitCode(err) != 2 {
 		t.Errorf("mutes add --until tomorrow: %v", err)
 	}

@@ -21,7 +21,7 @@ const brokerPingTimeout = 3 * time.Second
 const defaultBrokers = ingest.DefaultEmbeddedAddr
 
 // pingBrokers checks that a broker answers, saying what to do when none does; also,
-// when set, names a further choice (e.g. "--brokers ” to read the lake alone").
+// when set, names a further choice (such as an empty --brokers, to read the lake alone).
 func pingBrokers(ctx context.Context, kc ingest.KafkaConfig, also string) error {
 	if err := kc.Ping(ctx, brokerPingTimeout); err != nil {
 		if also != "" {
