@@ -4,7 +4,6 @@ import (
 	"iter"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -141,10 +140,13 @@ func varintLen(n int) int {
 	return size
 }
 
-// CutDeadLetter cuts dead letter rec to at most limit bytes (recordBytes), and reports
-// whether it had to: it drops the end of the value, then of the
-// key, then the original record's headers, keeping the dead-letter headers, and adds
-// HeaderOriginalBytes.
+// CutDeadLetter cuts dead letter rec (as DeadLetter builds it) to at most limit bytes
+// (recordBytes), and reports whether it had to: it drops the end of the value, then of
+// the key, then the original record's headers, keeping the dead-letter headers
+// DeadLetter added, and adds HeaderOriginalBytes. The original's headers go whatever
+// their names: a dead letter replayed into the events topic carries hindsight.dlq.
+// headers of its own, which once stayed, left the record over the limit, and had the
+// broker refuse it.
 func CutDeadLetter(rec *kgo.Record, limit int) bool {
 	size := recordBytes(rec)
 	if size <= limit {
@@ -163,23 +165,23 @@ func CutDeadLetter(rec *kgo.Record, limit int) bool {
 	over = recordBytes(rec) - limit
 	rec.Key = cut(rec.Key)
 	over = recordBytes(rec) - limit
-	for i := 0; over > 0 && i < len(rec.Headers); {
-		h := rec.Headers[i]
-		if strings.HasPrefix(h.Key, "hindsight.dlq.") {
-			i++
-			continue
-		}
-		over -= headerBytes(h)
-		rec.Headers = slices.Delete(rec.Headers, i, i+1)
+	// DeadLetter's headers and HeaderOriginalBytes end the list; the original's come
+	// first.
+	for original := len(rec.Headers) - deadLetterHeaders - 1; over > 0 && original > 0; original-- {
+		over -= headerBytes(rec.Headers[0])
+		rec.Headers = slices.Delete(rec.Headers, 0, 1)
 	}
 	return true
 }
+
+// deadLetterHeaders is how many headers DeadLetter adds, after the original's.
+const deadLetterHeaders = 5
 
 // DeadLetter builds the dead-letter record for r: same key, value and timestamp, and
 // r's headers plus the reason, cause, and r's topic, partition and offset.
 func DeadLetter(r *kgo.Record, topic, reason string, cause error) *kgo.Record {
 	h := slices.Clip(slices.Clone(r.Headers))
-	h = append(h,
+	h = append(h, // deadLetterHeaders of them
 		kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)},
 		kgo.RecordHeader{Key: HeaderError, Value: []byte(cause.Error())},
 		kgo.RecordHeader{Key: HeaderTopic, Value: []byte(r.Topic)},

@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +99,29 @@ func TestCutDeadLetter(t *testing.T) {
 				t.Errorf("the source record was modified")
 			}
 		})
+	}
+}
+
+// TestCutDeadLetterDropsReplayedDLQHeaders: a record that carries hindsight.dlq.
+// headers of its own (a dead letter replayed into the events topic) loses them to the
+// cut like any other original header; only the headers DeadLetter added stay. They
+// once stayed, and the dead letter, over the limit, was refused by the broker.
+func TestCutDeadLetterDropsReplayedDLQHeaders(t *testing.T) {
+	src := &kgo.Record{Topic: "events", Offset: 9, Value: []byte(`{"type":`),
+		Headers: []kgo.RecordHeader{{Key: HeaderReason, Value: []byte("missing_key")}, {Key: "hindsight.dlq.note", Value: bytes.Repeat([]byte("n"), 5000)}}}
+	rec := DeadLetter(src, "events.dlq", ReasonMissingKey, errors.New("no key"))
+	if !CutDeadLetter(rec, 1000) {
+		t.Fatal("not cut")
+	}
+	if n := recordBytes(rec); n > 1000 {
+		t.Errorf("%d bytes after the cut, limit 1000", n)
+	}
+	var keys []string
+	for _, h := range rec.Headers {
+		keys = append(keys, h.Key)
+	}
+	if want := []string{HeaderReason, HeaderError, HeaderTopic, HeaderPartition, HeaderOffset, HeaderOriginalBytes}; !slices.Equal(keys, want) {
+		t.Errorf("headers %v, want the dead letter's own %v", keys, want)
 	}
 }
 

@@ -181,3 +181,37 @@ func TestBatchTapHearsVerdicts(t *testing.T) {
 		t.Errorf("%d accepted records were reported handled before the handler saw them", tap.early)
 	}
 }
+
+// TestDeadLetterOfRecordWithDLQHeadersIsNotLost: a record the broker took (no key, and
+// a large header named as the dead letters' are, as a dead letter replayed into the
+// events topic carries) reaches the dead-letter topic, cut to --dead-letter-max-bytes:
+// "a malformed event the broker took is never lost for want of room in events.dlq".
+// The cut kept the header, the broker refused the dead letter, and the event's offset
+// was committed without one.
+func TestDeadLetterOfRecordWithDLQHeadersIsNotLost(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	big := kgo.RecordHeader{Key: "hindsight.dlq.note", Value: []byte(strings.Repeat("n", 999_850))}
+	b.Produce(t,
+		&kgo.Record{Topic: "events", Value: []byte(`{"type":"no key"}`), Headers: []kgo.RecordHeader{big}},
+		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"ok"}`)},
+	)
+	h := &collectHandler{events: map[int64]string{}}
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Group: "dlq-headers", ShutdownTimeout: 5 * time.Second}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ec.Run(ctx) }()
+	dlq := b.Consume(t, "events.dlq", 1, 15*time.Second)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	if len(dlq) != 1 {
+		t.Fatalf("%d dead letters for the keyless record at offset 0, want 1", len(dlq))
+	}
+	if n := recordBytes(dlq[0]); n > DefaultDeadLetterMaxBytes {
+		t.Errorf("dead letter of %d bytes, above the %d-byte limit", n, DefaultDeadLetterMaxBytes)
+	}
+}
