@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,5 +67,43 @@ c-9 {"type":"b"}
 c-7 {"type":"a"}
 t-5 {"tenant":"t-5"}` {
 		t.Errorf("the events topic holds\n%s", got)
+	}
+}
+
+// TestKcatAndProducePartitionAlike: counts are per partition, so every producer of the
+// events topic must put a customer's events in one partition. `hindsight produce`
+// partitions by key as Kafka's Java client does (murmur2); kcat does so when given
+// -X partitioner=murmur2_random, as the README and the tutorial give it (its own
+// default, a CRC32 of the key, put 29 of these 32 customers in another partition than
+// produce did).
+func TestKcatAndProducePartitionAlike(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 8})
+	var lines []string
+	for i := range 32 {
+		lines = append(lines, fmt.Sprintf(`c-%03d|{"type":"x"}`, i))
+	}
+	in := strings.Join(lines, "\n") + "\n"
+	kcat(t, in, "-b", b.Addr, "-t", "events", "-P", "-K", "|", "-X", "partitioner=murmur2_random")
+	if out, err := run(t, in, "produce", "--brokers", b.Addr, "--key-separator", "|", "--quiet", "-"); err != nil {
+		t.Fatalf("produce: %v\n%s", err, out)
+	}
+	where := map[string]map[int32]bool{}
+	for _, r := range b.Consume(t, "events", 2*len(lines), 20*time.Second) {
+		if where[string(r.Key)] == nil {
+			where[string(r.Key)] = map[int32]bool{}
+		}
+		where[string(r.Key)][r.Partition] = true
+	}
+	spread := map[int32]bool{}
+	for key, ps := range where {
+		if len(ps) != 1 {
+			t.Errorf("customer %s is in partitions %v: kcat and hindsight produce put it apart", key, ps)
+		}
+		for p := range ps {
+			spread[p] = true
+		}
+	}
+	if len(where) != len(lines) || len(spread) < 4 {
+		t.Errorf("%d customers over %d partitions: the test shows too little", len(where), len(spread))
 	}
 }
