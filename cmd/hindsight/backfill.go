@@ -94,9 +94,9 @@ type backfillConfig struct {
 }
 
 // countRow is one line of the command's output: a rule's count for a customer. A rule
-// no customer matched has one row of count 0, for --customer's customer or for
-// customer "" (- in the table), so that every rule counted is in the output with what
-// is known of its history.
+// no customer matched has one row of count 0, for --customer's customer, a customer's
+// rule's own, or customer "" (- in the table), so that every rule counted is in the
+// output with what is known of its history.
 type countRow struct {
 	RuleID    string `json:"rule_id"`
 	Scope     string `json:"scope"`
@@ -232,7 +232,12 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			}
 		})
 		if len(customers) == 0 {
-			customers = []string{cfg.Customer}
+			// The customer asked for, else a customer's rule's own customer.
+			c := cfg.Customer
+			if c == "" && !r.Global() {
+				c = r.Scope
+			}
+			customers = []string{c}
 		}
 		for _, c := range customers {
 			n := res.Counts[c]

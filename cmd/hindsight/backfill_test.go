@@ -181,12 +181,13 @@ func TestBackfillCommandSaysIncomplete(t *testing.T) {
 	// rare matches nothing in what is left: its row must still say it is incomplete,
 	// not leave it out (an empty output reads as zero for everyone, complete).
 	os.WriteFile(rulesFile, []byte("- {id: all, scope: \"*\", threshold: 1, when: {path: $.type, op: exists}}\n"+
-		"- {id: rare, scope: \"*\", threshold: 1, when: {path: $.no_such_field, op: exists}}\n"), 0o644)
+		"- {id: rare, scope: \"*\", threshold: 1, when: {path: $.no_such_field, op: exists}}\n"+
+		"- {id: rare, scope: c-0001, threshold: 1, when: {path: $.no_such_field, op: exists}}\n"), 0o644)
 	out, err := run(t, "", "backfill", "--brokers", b.Addr, "--lake", "file://"+lakeDir, "--cache-dir", filepath.Join(dir, "cache"), "-f", rulesFile, "--json")
 	if exitCode(err) != 3 {
 		t.Fatalf("exit status %d (%v), want 3 for an incomplete history\n%s", exitCode(err), err, out)
 	}
-	if !strings.Contains(err.Error(), "incomplete for */all, */rare") {
+	if !strings.Contains(err.Error(), "incomplete for */all, */rare, c-0001/rare") {
 		t.Errorf("error %q does not name the rule", err)
 	}
 	if want := "INCOMPLETE: "; !strings.Contains(out, want) || !strings.Contains(out, gone.Path) {
@@ -205,8 +206,9 @@ func TestBackfillCommandSaysIncomplete(t *testing.T) {
 		}
 		if r.RuleID == "rare" {
 			sawRare = true
-			if r.Count != 0 || r.Customer != "" {
-				t.Errorf("*/rare matched nothing: row %+v, want count 0 for customer \"\"", r)
+			// A customer's rule's row is its customer's; a global rule's, no one's.
+			if want := map[string]string{"*": "", "c-0001": "c-0001"}[r.Scope]; r.Count != 0 || r.Customer != want {
+				t.Errorf("%s/rare matched nothing: row %+v, want count 0 for customer %q", r.Scope, r, want)
 			}
 		}
 	}

@@ -221,7 +221,9 @@ until deleted).`,
 				}
 				m.Until = t.UTC()
 			case dur > 0:
-				m.Until = time.Now().Add(dur).UTC().Truncate(time.Second)
+				// Whole seconds, rounded up: rounded down, a mute shorter than a second
+				// would end before it was published.
+				m.Until = time.Now().Add(dur + time.Second - 1).UTC().Truncate(time.Second)
 			}
 			if err := m.Validate(); err != nil {
 				return usageError{err}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -20,6 +21,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // hookReceiver is a loopback webhook receiver that dedupes by Idempotency-Key, as
@@ -223,6 +225,17 @@ func TestDestinationsAndMutesCommands(t *testing.T) {
 		t.Errorf("HINDSIGHT_FOR=0s mutes add: exit %d (%v), want 2", exitCode(err), err)
 	}
 	os.Unsetenv("HINDSIGHT_FOR")
+	// A mute lasts at least its --for: its end, in whole seconds, is rounded up
+	// (rounded down, one shorter than a second had ended when it was published).
+	before := time.Now()
+	if _, err := run(t, "", "mutes", "add", "blink", "--for", "500ms", "--brokers", b.Addr); err != nil {
+		t.Fatalf("mutes add --for 500ms: %v", err)
+	}
+	var listed struct{ Mutes []rule.Mute }
+	out, err = run(t, "", "mutes", "list", "--brokers", b.Addr, "--json")
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed.Mutes) != 1 || listed.Mutes[0].Until.Before(before.Add(500*time.Millisecond)) {
+		t.Errorf("mutes add --for 500ms at %s: %v, listed %+v", before.UTC().Format(time.RFC3339Nano), err, listed.Mutes)
+	}
 	if _, err := run(t, "", "mutes", "add", "bad", "--until", "tomorrow", "--brokers", b.Addr); exitCode(err) != 2 {
 		t.Errorf("mutes add --until tomorrow: %v", err)
 	}

@@ -93,6 +93,10 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
+	if cfg.Customer != "" && cfg.KeySeparator != "" {
+		// Each line's key would win, and --customer be ignored without a word.
+		return usageError{errors.New("give --customer (every event's key) or --key-separator (each line's own key), not both")}
+	}
 	var path *jsonpath.Path
 	if cfg.Customer == "" && cfg.KeySeparator == "" {
 		p, err := jsonpath.Parse(cfg.CustomerPath)

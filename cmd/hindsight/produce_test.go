@@ -49,6 +49,10 @@ not json
 		!strings.Contains(out, "line 3: live would dead-letter it (invalid_key:") {
 		t.Errorf("--key-separator: %v\n%s", err, out)
 	}
+	// Each line's key would win over --customer, which was ignored without a word.
+	if _, err := run(t, `c-7|{"type":"a"}`+"\n", "produce", "-", "--key-separator", "|", "--customer", "c-9", "--brokers", b.Addr); exitCode(err) != 2 {
+		t.Errorf("--customer with --key-separator: exit %d (%v), want 2", exitCode(err), err)
+	}
 	// --key-path, --customer-path's name before, still works.
 	out, err = run(t, `{"tenant":"t-5"}`+"\n", "produce", "--key-path", "$.tenant", "--brokers", b.Addr, "--quiet")
 	if err != nil || !strings.Contains(out, "1 event sent") {
