@@ -344,8 +344,8 @@ func TestPreviewMatchesTheOracle(t *testing.T) {
 					t.Errorf("customer %+v: would_alert wrong for threshold %d", c, threshold)
 				}
 			}
-			if fmt.Sprint(got) != fmt.Sprint(counts) {
-				t.Errorf("matches per customer %v, oracle %v", got, counts)
+			if fmt.Sprint(got) != fmt.Sprint(counts) || p.CustomersTotal != len(counts) {
+				t.Errorf("matches per customer %v (of %d), oracle %v", got, p.CustomersTotal, counts)
 			}
 			if len(p.Examples) != min(matches, 20) {
 				t.Fatalf("%d examples for %d matches", len(p.Examples), matches)

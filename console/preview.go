@@ -50,8 +50,11 @@ type PreviewResult struct {
 	Matches int `json:"matches"`
 	// Invalid counts sampled events that are not JSON the engine can read.
 	Invalid int `json:"invalid"`
-	// Customers lists the customers with matches, most first (at most 100).
-	Customers []PreviewCustomer `json:"customers"`
+	// Customers lists the customers with matches, most first (at most 100);
+	// CustomersTotal is how many there are: more than Customers holds when the list is
+	// cut.
+	Customers      []PreviewCustomer `json:"customers"`
+	CustomersTotal int               `json:"customers_total"`
 	// Plain says the rule is a plain running count (rule.Rule.Plain): WouldAlert then
 	// compares each customer's matches with the threshold. Otherwise the sample is
 	// replayed through the live evaluator (window.Replay) and WouldFire lists what it
@@ -304,6 +307,7 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		}
 		return cmp.Compare(a.Customer, b.Customer)
 	})
+	res.CustomersTotal = len(res.Customers)
 	if len(res.Customers) > maxPreviewCustomers {
 		res.Customers = res.Customers[:maxPreviewCustomers]
 	}
