@@ -35,6 +35,13 @@ func (d *Daemon) applyControls(recs []controls.Record) {
 // active rules changed.
 func (d *Daemon) applyControl(cr controls.Record) bool {
 	status, msg := d.rules.Apply(cr)
+	// The keeper of a key that holds nothing changes nothing, and a status of "delete,
+	// ok" under the key of a rejected upsert would read as if a rule had gone: it is
+	// neither reported nor logged above debug.
+	if cr.Keeps != nil && cr.Control != nil && cr.Control.Op == rule.OpDelete && status == contract.ControlOK {
+		d.log.Debug("keeper of an empty key folded", "key", cr.Key, "offset", cr.Offset)
+		return false
+	}
 	d.controls.Report(cr.Status(status, msg, time.Now()))
 	if n := d.rules.RejectedDropped(); n > d.rejectedDropped {
 		d.m.limits.Count(rule.LimitRejected).Add(float64(n - d.rejectedDropped))

@@ -62,10 +62,12 @@
 //     rule without window has one window per group that never closes: a running total
 //     since its lookback.
 //   - time (window only): the event time is the first node this JSONPath selects, RFC
-//     3339 text or a number of milliseconds since the epoch (within ±8.64e15,
-//     JavaScript's Date range); without time, the record timestamp. Times are floored to
-//     whole milliseconds. An event without a usable time does not count and is counted
-//     in hindsight_event_time_errors_total{rule}.
+//     3339 text (T and Z in either case; a leap second is the second after it) or a
+//     number of milliseconds since the epoch; without time, the record timestamp. Times
+//     are floored to whole milliseconds, within the years 0000 to 9999 (RFC 3339's, in
+//     which alerts carry them), and so must the end of every window an event falls in.
+//     An event without a usable time does not count and is counted in
+//     hindsight_event_time_errors_total{rule}.
 //   - lateness (window only; whole milliseconds, default 0): a partition's watermark is
 //     the largest event time of the rule's matched events earlier in the partition
 //     (offset order), minus lateness. An event whose time is below it is late: it does

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -181,4 +182,50 @@ func withVersion(r *rule.Rule, v int64) *rule.Rule {
 // toCrossing turns a test's crossing back into the package's.
 func toCrossing(c crossing) window.Crossing {
 	return window.Crossing{Customer: c.Customer, Group: []byte(c.Group), Windowed: c.Windowed, Start: c.Start, End: c.End, Count: c.Count, Value: c.Value}
+}
+
+// TestAlertOfEveryAcceptedEventTimeDecodes: every event time the contract accepts gives
+// a crossing whose alert record reads back as a contract.Alert, as notify reads it. An
+// event at 9999-12-31T12:00Z under a 1-day window, or at epoch ms 3e14 (year 11476),
+// once counted, and its alert carried a window end in year 10000 or later, which no
+// RFC 3339 reader takes: notify skipped the alert, and its incident suppressed the
+// next. Such times are now not usable (TimeErrors).
+func TestAlertOfEveryAcceptedEventTimeDecodes(t *testing.T) {
+	r := mustRule(t, `"window":{"size":"1d"},"time":"$.t","threshold":1`)
+	for _, tc := range []struct {
+		doc    string
+		usable bool
+	}{
+		{`{"t":"2024-05-06T07:30:00Z"}`, true},
+		{`{"t":"0000-01-01T12:00:00Z"}`, true},
+		{`{"t":"9999-12-30T12:00:00Z"}`, true},  // its window ends 9999-12-31
+		{`{"t":"9999-12-31T12:00:00Z"}`, false}, // its window would end in year 10000
+		{`{"t":300000000000000}`, false},        // year 11476
+	} {
+		st := window.New(r, window.Limits{})
+		d := jsonpath.NewDocument()
+		if err := d.Reset([]byte(tc.doc)); err != nil {
+			t.Fatal(err)
+		}
+		var got []window.Crossing
+		st.Add(&window.Event{Customer: "c", Doc: d, Time: time.UnixMilli(0)}, func(c window.Crossing) { got = append(got, c) })
+		if !tc.usable {
+			if st.Stats().TimeErrors != 1 || len(got) != 0 {
+				t.Errorf("%s: stats %+v, %d crossings; want a time error", tc.doc, st.Stats(), len(got))
+			}
+			continue
+		}
+		if st.Stats().TimeErrors != 0 || len(got) != 1 {
+			t.Fatalf("%s: stats %+v, %d crossings; want the time accepted and one crossing", tc.doc, st.Stats(), len(got))
+		}
+		a, err := window.Alert(r, got[0], 0, 0, time.UnixMilli(0), contract.SourceLive)
+		if err != nil {
+			t.Fatalf("%s: Alert: %v", tc.doc, err)
+		}
+		b := a.AppendJSON(nil)
+		var back contract.Alert
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Errorf("%s: the alert record does not decode: %v\n%s", tc.doc, err, b)
+		}
+	}
 }

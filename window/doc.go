@@ -11,11 +11,13 @@
 //     the rule's condition matched, in the partition's offset order, and reports each
 //     threshold crossing. Add is deterministic: the same events in the same order give
 //     the same crossings and the same state, so history can reproduce live exactly.
-//   - Event time is the first node the rule's time path selects, RFC 3339 text or a
-//     number of epoch milliseconds (at most 8.64e15 from the epoch, JavaScript's Date
-//     range); without a time path, the record timestamp. Times are in whole
-//     milliseconds (floored). An event without a usable time does not count
-//     (TimeErrors).
+//   - Event time is the first node the rule's time path selects, RFC 3339 text (its
+//     grammar: T and Z in either case, a two-digit hour, an offset up to ±23:59; a leap
+//     second is the second after it) or a number of epoch milliseconds; without a time
+//     path, the record timestamp. Times are in whole milliseconds (floored), from year
+//     0000 to 9999, the years RFC 3339 writes, and a windowed rule's windows must end
+//     within them too: alerts carry those times as RFC 3339. An event without a usable
+//     time does not count (TimeErrors).
 //   - The watermark of a windowed rule is the largest event time of its matched events
 //     earlier in the partition minus the rule's lateness. An event whose time is below
 //     it is late (Late) and does not count. A window is closed once its end is at or

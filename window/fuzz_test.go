@@ -2,7 +2,9 @@ package window_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +114,33 @@ func use(t *testing.T, r *rule.Rule, st *window.State) {
 	st.Customers(func(c string) { _ = st.Windows(c) })
 	_ = st.Degraded()
 	_, _ = st.Watermark()
+}
+
+// FuzzParseTime: text ParseTime takes is within the years 0000 to 9999, and where
+// time.Parse takes the same text (its grammar is looser in places, stricter in others)
+// the two agree to the millisecond, but for a leap second, which ParseTime takes as
+// the second after.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2024-05-06T07:30:00Z", "2024-05-06t07:30:00.123z", "2016-12-31T23:59:60Z",
+		"2024-05-06T07:30:00+24:00", "0000-01-01T00:00:00-00:01", "1969-12-31T23:59:59.9995Z", "9999-12-31T23:59:59.9999+00:00", "2024-05-06T7:30:00Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		text, err := json.Marshal(s)
+		if err != nil {
+			t.Skip()
+		}
+		got, ok := window.ParseTime(jsonValue(string(text)))
+		if !ok {
+			return
+		}
+		if got < -62167219200000 || got > 253402300799999 {
+			t.Fatalf("ParseTime(%q) = %d: outside the years 0000 to 9999", s, got)
+		}
+		if want, err := time.Parse(time.RFC3339Nano, s); err == nil && !strings.Contains(s[:min(len(s), 19)], ":60") {
+			if w := want.UnixMilli(); w != got { // UnixMilli floors: its nanoseconds are never negative
+				t.Fatalf("ParseTime(%q) = %d, time.Parse %d", s, got, w)
+			}
+		}
+	})
 }

@@ -21,7 +21,7 @@ type runRef uint32
 func (r runRef) index() uint32 { return uint32(r) - 1 }
 
 // noStart marks a run's unused cell: no window starts there, as event times are within
-// ±8.64e15 ms.
+// the years 0000 to 9999 (minEventTimeMs).
 const noStart = math.MinInt64
 
 // newRun returns a run of at least n cells, unused.

@@ -142,8 +142,17 @@ func (s *State) evalAggregate(ev *Event, buf *[]byte) (num float64, key []byte, 
 	return 0, nil, false
 }
 
-// eventTime is the event's time in Unix ms.
+// eventTime is the event's time in Unix ms; not ok when it has none, or when a window
+// it falls in would end past the years an alert can write (maxEventTimeMs).
 func (s *State) eventTime(ev *Event) (int64, bool) {
+	t, ok := s.eventTimeOf(ev)
+	if ok && s.size > 0 && t > maxEventTimeMs-s.size {
+		return 0, false
+	}
+	return t, ok
+}
+
+func (s *State) eventTimeOf(ev *Event) (int64, bool) {
 	if !s.timed {
 		return unixMilli(ev.Time)
 	}

@@ -428,22 +428,24 @@ func (s *State) value(c *cell, set map[string]struct{}) float64 {
 	}
 }
 
-// maxEventTimeMs bounds event times to JavaScript's Date range, so that window
-// arithmetic never overflows.
-const maxEventTimeMs = 8_640_000_000_000_000
+// minEventTimeMs and maxEventTimeMs bound event times to the years RFC 3339 can
+// write, 0000 to 9999: an alert carries its times, and its windows', as RFC 3339 text,
+// which a year past 9999 is not (notify could not read such an alert). Window
+// arithmetic cannot overflow within them.
+const (
+	minEventTimeMs = -62_167_219_200_000 // 0000-01-01T00:00:00Z
+	maxEventTimeMs = 253_402_300_799_999 // 9999-12-31T23:59:59.999Z
+)
 
-// ParseTime reads an event time: RFC 3339 text or a number of epoch milliseconds.
+// ParseTime reads an event time: RFC 3339 text (T and Z in either case, a leap second
+// taken as the second after it) or a number of epoch milliseconds.
 func ParseTime(v jsonpath.Value) (int64, bool) {
 	switch v.Kind() {
 	case jsonpath.KindString:
-		t, err := time.Parse(time.RFC3339Nano, v.Str())
-		if err != nil {
-			return 0, false
-		}
-		return unixMilli(t)
+		return parseRFC3339(v.Str())
 	case jsonpath.KindNumber:
 		f := math.Floor(v.Num())
-		if math.IsNaN(f) || math.Abs(f) > maxEventTimeMs {
+		if math.IsNaN(f) || f < minEventTimeMs || f > maxEventTimeMs {
 			return 0, false
 		}
 		return int64(f), true
@@ -451,9 +453,77 @@ func ParseTime(v jsonpath.Value) (int64, bool) {
 	return 0, false
 }
 
+// parseRFC3339 reads RFC 3339 §5.6 date-time text in epoch ms: its grammar checked
+// here (time.Parse takes more: a one-digit hour, a comma before the fraction, an offset
+// of +24:00, and less: a lower-case t or z, a leap second), then its value parsed.
+func parseRFC3339(s string) (int64, bool) {
+	// YYYY-MM-DDTHH:MM:SS, then .fraction, then Z or ±HH:MM.
+	const head = len("2006-01-02T15:04:05")
+	if len(s) < head+1 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	if s[10] != 'T' && s[10] != 't' {
+		return 0, false
+	}
+	two := func(i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }
+	if two(11) > 23 || two(14) > 59 || two(17) > 60 {
+		return 0, false
+	}
+	rest := s[head:]
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 {
+			return 0, false
+		}
+		rest = rest[n:]
+	}
+	switch {
+	case rest == "Z" || rest == "z":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' &&
+		isDigits(rest[1:3]) && isDigits(rest[4:6]) && (rest[1]-'0')*10+(rest[2]-'0') <= 23 && (rest[4]-'0')*10+(rest[5]-'0') <= 59:
+	default:
+		return 0, false
+	}
+	// time.Parse reads the rest; a leap second is read as :59, then a second added.
+	b := []byte(s)
+	b[10] = 'T'
+	if last := len(b) - 1; b[last] == 'z' {
+		b[last] = 'Z'
+	}
+	leap := two(17) == 60
+	if leap {
+		b[17], b[18] = '5', '9'
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return 0, false
+	}
+	if leap {
+		t = t.Add(time.Second)
+	}
+	return unixMilli(t)
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func unixMilli(t time.Time) (int64, bool) {
 	sec := t.Unix()
-	if sec > maxEventTimeMs/1000 || sec < -maxEventTimeMs/1000 {
+	if sec > maxEventTimeMs/1000 || sec < minEventTimeMs/1000 {
 		return 0, false
 	}
 	return sec*1000 + int64(t.Nanosecond()/1e6), true

@@ -9,7 +9,7 @@ import (
 )
 
 // TestParseTime checks the event time forms the contract allows: RFC 3339 text and
-// epoch milliseconds within JavaScript's Date range, floored to whole milliseconds;
+// epoch milliseconds within the years 0000 to 9999, floored to whole milliseconds;
 // everything else is not a time.
 func TestParseTime(t *testing.T) {
 	base := ms("2024-05-06T07:30:00Z")
@@ -30,10 +30,27 @@ func TestParseTime(t *testing.T) {
 		{`1714980600000.9`, base, true},
 		{`-1.5`, -2, true},
 		{`-0`, 0, true},
-		{`8.64e15`, 8_640_000_000_000_000, true},
-		{`-8.64e15`, -8_640_000_000_000_000, true},
-		{`8640000000000001`, 0, false},
-		{`-8640000000000001`, 0, false},
+		{`253402300799999`, 253402300799999, true}, // 9999-12-31T23:59:59.999Z
+		{`-62167219200000`, -62167219200000, true}, // 0000-01-01T00:00:00Z
+		{`253402300800000`, 0, false},              // year 10000: no RFC 3339 writes it
+		{`-62167219200001`, 0, false},              // year -1
+		{`8.64e15`, 0, false},                      // JavaScript's Date range, once taken
+		{`"9999-12-31T23:59:59.999Z"`, 253402300799999, true},
+		{`"0000-01-01T00:00:00Z"`, -62167219200000, true},
+		// RFC 3339 §5.6: T and Z in either case; a leap second is the second after it.
+		{`"2024-05-06t07:30:00z"`, base, true},
+		{`"2024-05-06T07:30:00z"`, base, true},
+		{`"2024-05-06t09:30:00+02:00"`, base, true},
+		{`"2016-12-31T23:59:60Z"`, ms("2017-01-01T00:00:00Z"), true},
+		// Not RFC 3339, though time.Parse takes them: an offset past 23:59, a one-digit
+		// hour, a comma before the fraction.
+		{`"2024-05-06T07:30:00+24:00"`, 0, false},
+		{`"2024-05-06T07:30:00+23:60"`, 0, false},
+		{`"2024-05-06T7:30:00Z"`, 0, false},
+		{`"2024-05-06T07:30:00,123Z"`, 0, false},
+		{`"2024-05-06T07:30:00.Z"`, 0, false},
+		{`"2024-05-06T24:00:00Z"`, 0, false},
+		{`"2024-02-30T07:30:00Z"`, 0, false},
 		{`1e400`, 0, false},
 		{`"2024-05-06"`, 0, false},
 		{`"2024-05-06 07:30:00Z"`, 0, false},
