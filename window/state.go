@@ -492,17 +492,21 @@ func parseRFC3339(s string) (int64, bool) {
 	default:
 		return 0, false
 	}
-	// time.Parse reads the rest; a leap second is read as :59, then a second added.
-	b := []byte(s)
-	b[10] = 'T'
-	if last := len(b) - 1; b[last] == 'z' {
-		b[last] = 'Z'
-	}
+	// time.Parse reads the rest; a leap second is read as :59, then a second added. Most
+	// text needs neither change, nor the copy they take.
 	leap := two(17) == 60
-	if leap {
-		b[17], b[18] = '5', '9'
+	if s[10] == 't' || s[len(s)-1] == 'z' || leap {
+		b := []byte(s)
+		b[10] = 'T'
+		if last := len(b) - 1; b[last] == 'z' {
+			b[last] = 'Z'
+		}
+		if leap {
+			b[17], b[18] = '5', '9'
+		}
+		s = string(b)
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(b))
+	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return 0, false
 	}
