@@ -225,7 +225,16 @@ func (g *Registry) Keeper(rec Record) (*rule.Control, *Origin) {
 			return rule.UpsertMute(m), nil
 		}
 	}
-	return rule.DeleteOf(kind, k), &Origin{Offset: rec.Offset, Time: rec.Time.UTC()}
+	// Only a delete that is valid itself: one of a key no control may name (written
+	// before deletes were checked as upserts are) would be invalid in turn, and want a
+	// keeper of its own.
+	c := rule.DeleteOf(kind, k)
+	if data, err := c.Marshal(); err != nil {
+		return nil, nil
+	} else if _, err := rule.ParseControl(data); err != nil {
+		return nil, nil
+	}
+	return c, &Origin{Offset: rec.Offset, Time: rec.Time.UTC()}
 }
 
 // holdsLocked reports whether the key c names holds a rule, destination or mute. The

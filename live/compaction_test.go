@@ -296,3 +296,71 @@ func awaitRecords(t *testing.T, b *kafkatest.Broker, topic string, n int64, time
 		}
 	}
 }
+
+// TestRestartAfterCompactionOfARepeatedUpsert: the same upsert published twice (a
+// rules file applied again) folds as the active version itself, which keeps the
+// identity (control offset) of the first record. Once compaction kept only the second,
+// a restart's fold named the version by that record's offset: the snapshot's counts no
+// longer matched it and were dropped, and the count said 0, live. The repeated upsert
+// is now followed by the version's Keeper, which carries the first record's Origin.
+func TestRestartAfterCompactionOfARepeatedUpsert(t *testing.T) {
+	b := compactedControls(t)
+	state := "file://" + t.TempDir()
+	cfg := func(c *live.Config) {
+		c.Group, c.StateURL = "repeated-upsert", state
+		c.SnapshotInterval = 100 * time.Millisecond
+	}
+	r := livetest.ParseRule(t, `{"id":"dl","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
+	d, stop := livetest.StartLive(t, b, cfg)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	waitRule(t, d, r.Key(), 1)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r)) // the same control again: unchanged
+	awaitRecords(t, b, "controls", 3, 10*time.Second) // its Keeper; the check below fails without it
+	// Another rule, so that neither is in the log's last batch (which compaction never
+	// cleans).
+	other := livetest.ParseRule(t, `{"id":"other","scope":"*","when":{"path":"$.nope"},"threshold":1}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, other))
+	waitRule(t, d, other.Key(), 1)
+	var history []*kgo.Record
+	for range 7 {
+		history = append(history, livetest.Event("c-1", `{"type":"file.downloaded"}`))
+	}
+	livetest.ProduceSync(t, b, history...)
+	waitSeen(t, d, 7)
+	stop() // the shutdown snapshot holds the 7
+	if err := d.Wait(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	b.Cluster.Compact()
+
+	d2, _ := livetest.StartLive(t, b, cfg)
+	livetest.WaitFor(t, 20*time.Second, "the partition restored", func() bool {
+		st := d2.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil && st.Partitions[0].NextOffset == 7
+	})
+	want := livetest.FullReplay(history, r)["c-1"]
+	if v, _ := d2.Count(r.Key(), "c-1"); v.Count != want {
+		t.Errorf("count after a clean restart = %d (status %s), a full replay says %d", v.Count, v.Status, want)
+	}
+}
+
+// TestKeeperOfAnInvalidDeleteIsWrittenOnce: a delete of a key no control may name now
+// (an id with a space; deletes were not checked as upserts before) is invalid. Its
+// key's keeper was a delete of the same scope and id, invalid in turn, which got a
+// keeper of its own, and so on: thousands of records a second. No keeper is written
+// for a key whose own delete would be invalid, and an invalid keeper is never kept.
+func TestKeeperOfAnInvalidDeleteIsWrittenOnce(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	livetest.ProduceSync(t, b, &kgo.Record{Topic: "controls", Key: []byte("acme/old rule"),
+		Value: []byte(`{"op":"delete","scope":"acme","id":"old rule"}`)})
+	d, stop := livetest.StartLive(t, b, nil)
+	defer func() { stop(); <-d.Done() }()
+	// A rule applied after it: once it is folded, any keeper of the first is written.
+	r := livetest.ParseRule(t, `{"id":"after","scope":"*","when":{"path":"$.x"},"threshold":1}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	waitRule(t, d, r.Key(), 1)
+	awaitRecords(t, b, "controls", 3, time.Second) // a loop would pass 3 within it
+	if n := livetest.TopicRecords(t, b, "controls"); n != 2 {
+		t.Fatalf("the controls topic holds %d records, want the 2 produced", n)
+	}
+}

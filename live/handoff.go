@@ -120,9 +120,9 @@ type handoffJob struct {
 // finds another handle in p.pending drops it (the version was replaced meanwhile):
 // recorded after the push, a job that finished first was dropped and its version
 // stayed "backfilling" for good.
-func (d *Daemon) startBackfill(p *partition, ar *controls.Version, start, end int64) {
+func (d *Daemon) startBackfill(p *partition, ar *controls.Version, start, end int64, recount bool) {
 	ctx, cancel := context.WithCancel(d.bf.ctx)
-	pb := &pendingBackfill{start: start, end: end, began: time.Now(), cancel: cancel}
+	pb := &pendingBackfill{start: start, end: end, recount: recount, began: time.Now(), cancel: cancel}
 	p.pending[ar] = pb
 	d.m.backfillsRunning.Inc()
 	d.bf.queue.push(ar.Key.Scope, &handoffJob{p: p, ar: ar, pb: pb, ctx: ctx, retry: d.bf.policy()}, time.Time{})

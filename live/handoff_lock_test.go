@@ -101,7 +101,7 @@ func TestJobIsPendingBeforeItIsQueued(t *testing.T) {
 	if windowed.Rule.Plain() {
 		t.Fatal("the second rule is not windowed")
 	}
-	d.startBackfill(p, plain, 10, 10)
+	d.startBackfill(p, plain, 10, 10, false)
 	d.startWindowHandoff(p, windowed, 10, 12, false)
 	for range 2 {
 		j, ok := d.bf.queue.pop(ctx)

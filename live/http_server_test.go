@@ -308,3 +308,59 @@ func TestHTTPTimeoutsReachedAreCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowBodyIsNoReadHeaderTimeout: a request whose headers end well inside
+// --http-read-header-timeout, and whose body then stops coming, reaches the read
+// timeout (counted by the console, which answers 408), not the read-header timeout.
+// The whole request's deadline, set once the headers were read, was taken for the
+// header timeout when its time left was nearer to that one's length.
+func TestSlowBodyIsNoReadHeaderTimeout(t *testing.T) {
+	d := startHTTPDaemon(t, 1, func(c *live.Config) {
+		c.HTTPReadHeaderTimeout = time.Second
+		c.HTTPReadTimeout = 1500 * time.Millisecond
+		c.HTTPWriteTimeout = 5 * time.Second
+		c.PreviewTimeout = time.Second
+	})
+	addr := d.HTTPAddr()
+	body := `{"rule":{"id":"x","scope":"*","when":{"path":"$.type","op":"exists"},"threshold":1}}`
+	c := dialHTTP(t, addr, fmt.Sprintf("POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\n", addr))
+	time.Sleep(600 * time.Millisecond) // the headers end 0.6s in: inside the 1s bound
+	if _, err := io.WriteString(c, fmt.Sprintf("Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])); err != nil {
+		t.Fatal(err)
+	}
+	// The rest of the body never comes.
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("answered %d, want 408", resp.StatusCode)
+	}
+	time.Sleep(200 * time.Millisecond)
+	header, read := d.reached(t, "http_read_header_timeout_seconds"), d.reached(t, "http_read_timeout_seconds")
+	if header != 0 || read != 1 {
+		t.Errorf("hindsight_limit_reached_total: read header timeout %v, read timeout %v; want 0 and 1 (the headers were read in time, the body was not)", header, read)
+	}
+}
+
+// TestHeaderTimeoutCountedWhenAsLongAsReadTimeout: headers that never end reach the
+// read-header timeout, also when --http-read-header-timeout equals --http-read-timeout
+// (net/http then sets one deadline for both; it was taken for the read timeout).
+func TestHeaderTimeoutCountedWhenAsLongAsReadTimeout(t *testing.T) {
+	d := startHTTPDaemon(t, 1, func(c *live.Config) {
+		c.HTTPReadHeaderTimeout = time.Second
+		c.HTTPReadTimeout = time.Second
+		c.HTTPWriteTimeout = 5 * time.Second
+		c.PreviewTimeout = time.Second
+	})
+	addr := d.HTTPAddr()
+	c := dialHTTP(t, addr, fmt.Sprintf("GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Slow: ", addr))
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.Copy(io.Discard, bufio.NewReader(c)) // until the server closes it
+	time.Sleep(200 * time.Millisecond)
+	if n := d.reached(t, "http_read_header_timeout_seconds"); n != 1 {
+		t.Errorf("hindsight_limit_reached_total{name=http_read_header_timeout_seconds} = %v after headers that never ended, want 1", n)
+	}
+}

@@ -108,3 +108,64 @@ func TestPendingHandoffRestoredWithoutBackfill(t *testing.T) {
 		t.Errorf("restored without backfill, the hand-off unfinished: status %s, incomplete %+v; want error, missing offsets 0 to at least 2 (the buffered events)", v.Status, v.Incomplete)
 	}
 }
+
+// TestPendingRecountRestoredResolvesFiringAlert: as
+// TestNoSnapshotsRestartResolvesFiringAlert, but the recounting process (no snapshot
+// of the partition) stops with its hand-off still pending and a snapshot of it taken;
+// the next process restores that snapshot and finishes the hand-off. It is still a
+// recount (the first process sent the firing alert), so the incident's resolve is sent
+// when it closes; the snapshot does not say it was a recount, and the restored job
+// held the resolve back.
+func TestPendingRecountRestoredResolvesFiringAlert(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	state := "file://" + t.TempDir()
+	const group = "recount-pending"
+	// 1. A process without snapshots fires for a.
+	d, stop := livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.NoSnapshots, c.NoBackfill = group, true, false })
+	const js = `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true}}`
+	r := livetest.ParseRule(t, js)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	waitActive(t, d, []string{js})
+	livetest.ProduceSync(t, b, loginFailed("a", 1), loginFailed("a", 2)) // fires for a
+	fired := alertsOn(t, b, 1)
+	waitCommitted(t, b, d, "the first events")
+	stop()
+	<-d.Done()
+
+	// 2. A process with snapshots (none yet): its hand-off recounts, and is still
+	// pending when it stops; its shutdown snapshot says so.
+	_, restore := holdJobs()
+	d, stop = livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL, c.NoBackfill = group, state, false })
+	livetest.WaitFor(t, wait, "the hand-off pending", func() bool {
+		v := ruleView(t, d, r.Key())
+		return len(v.StartOffsets) == 1
+	})
+	stop()
+	<-d.Done()
+	restore()
+
+	// 3. A process restores that snapshot and finishes the hand-off.
+	d, _ = livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL, c.NoBackfill = group, state, false })
+	livetest.WaitFor(t, wait, "the partition restored", func() bool {
+		st := d.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
+	})
+	livetest.WaitFor(t, wait, "the rule live (hand-off done)", func() bool {
+		return ruleView(t, d, r.Key()).Status == contract.RuleLive
+	})
+	livetest.ProduceSync(t, b, loginFailed("b", 30)) // closes a's incident
+	waitCommitted(t, b, d, "every event")
+
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); len(got) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got = got[:0]
+		for _, a := range alertsOn(t, b, int(livetest.TopicRecords(t, b, "alerts"))) {
+			got = append(got, fmt.Sprintf("%s %s", a.Status, a.AlertID))
+		}
+	}
+	want := []string{"firing " + fired[0].AlertID, "resolved " + fired[0].AlertID}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts topic after the pending recount was restored and finished\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}

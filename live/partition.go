@@ -125,7 +125,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 			}
 			if d.bf != nil && offset > 0 && !p.revoked {
 				if ar.Rule.Plain() {
-					d.startBackfill(p, ar, offset, offset)
+					d.startBackfill(p, ar, offset, offset, false)
 				} else {
 					d.startWindowHandoff(p, ar, offset, offset, recount)
 				}

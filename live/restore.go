@@ -221,11 +221,14 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		}
 		if ar := rules[i]; ar != nil && sr.Pending && d.bf != nil && sr.Start > 0 {
 			if ar.Rule.Plain() {
-				d.startBackfill(p, ar, sr.Start, sr.Start)
+				d.startBackfill(p, ar, sr.Start, sr.Start, false)
 			} else {
 				// The events buffered since sr.Start are gone: the job's history runs up to
-				// the resume offset and owes the crossings from sr.Start.
-				d.startWindowHandoff(p, ar, sr.Start, h.Next, false)
+				// the resume offset and owes the crossings from sr.Start. Whether the
+				// hand-off was a recount, the snapshot does not say: the process that
+				// took it may have rebuilt a version an earlier owner ran, whose alerts
+				// were sent. It is taken for one, which resolves what it closes.
+				d.startWindowHandoff(p, ar, sr.Start, h.Next, true)
 			}
 		}
 	}

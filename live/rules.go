@@ -47,7 +47,7 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 		d.m.limits.Count(rule.LimitRejected).Add(float64(n - d.rejectedDropped))
 		d.rejectedDropped = n
 	}
-	d.keep(cr, status)
+	d.keep(cr, status, msg)
 	switch {
 	case status == contract.ControlOK && !d.loaded: // replaying the topic at start: one line at the end
 		d.log.Debug("control applied", "key", cr.Key, "op", cr.Control.Op, "offset", cr.Offset)
@@ -63,12 +63,21 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 // key holds (controls.Registry.Keeper). While the topic is replayed at start, a record
 // not applied may be followed by one that is: only those still the newest of their key
 // once the replay ends are kept (onRulesLoaded).
-func (d *Daemon) keep(cr controls.Record, status string) {
+func (d *Daemon) keep(cr controls.Record, status, msg string) {
 	applied := status == contract.ControlOK || status == contract.ControlNotFound
+	if msg == controls.Unchanged && cr.Keeps == nil && cr.Control != nil && cr.Control.Kind() == rule.KindRule {
+		// The active version's upsert again (a file applied twice): left the newest of
+		// its key, it would be the version's upsert once compaction removed the first,
+		// and a restart would name the version by its offset, not the snapshot's. Its
+		// Keeper carries the version's own Origin.
+		applied = false
+	}
+	invalidKeeper := cr.Keeps != nil && cr.Err != nil // keeps nothing, and is not kept
 	if !d.loaded {
-		if applied {
+		switch {
+		case applied:
 			delete(d.unkept, cr.Key)
-		} else {
+		case !invalidKeeper:
 			if d.unkept == nil {
 				d.unkept = map[string]controls.Record{}
 			}
@@ -76,7 +85,7 @@ func (d *Daemon) keep(cr controls.Record, status string) {
 		}
 		return
 	}
-	if !applied {
+	if !applied && !invalidKeeper {
 		d.writeKeeper(cr)
 	}
 }

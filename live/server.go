@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
-	"math"
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -283,12 +280,17 @@ type httpConn struct {
 }
 
 // SetReadDeadline notes which timeout the deadline is, from how far off it is: net/http
-// sets the header timeout, then the whole request's, and between requests the idle
-// timeout. The whole request's is the console's to count, as it reads the body.
+// sets the header timeout (now + its length) as a request begins, and between requests
+// the idle timeout (now + its length). Any other deadline is the whole request's, set
+// once the headers are read (its start + its length), which the console counts as it
+// reads the body. When the header and whole-request timeouts are equal, net/http sets
+// one deadline for both, taken here for the header timeout.
 func (c *httpConn) SetReadDeadline(t time.Time) error {
 	cfg := &c.l.d.cfg
-	limit := nearestTimeout(t, map[string]time.Duration{
-		limitReadHeaderTimeout: cfg.HTTPReadHeaderTimeout, "": cfg.HTTPReadTimeout, limitIdleTimeout: cfg.HTTPIdleTimeout})
+	limit := setFor(t, cfg.HTTPReadHeaderTimeout, limitReadHeaderTimeout)
+	if limit == "" {
+		limit = setFor(t, cfg.HTTPIdleTimeout, limitIdleTimeout)
+	}
 	c.mu.Lock()
 	c.readLimit = limit
 	c.mu.Unlock()
@@ -298,31 +300,30 @@ func (c *httpConn) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline notes a write deadline: net/http's write timeout, or a stream's
 // next write's, which is as long (console.Config.StreamWriteTimeout).
 func (c *httpConn) SetWriteDeadline(t time.Time) error {
-	limit := nearestTimeout(t, map[string]time.Duration{limitWriteTimeout: c.l.d.cfg.HTTPWriteTimeout})
+	limit := ""
+	if !t.IsZero() && time.Until(t) > 0 {
+		limit = limitWriteTimeout
+	}
 	c.mu.Lock()
 	c.writeLimit = limit
 	c.mu.Unlock()
 	return c.Conn.SetWriteDeadline(t)
 }
 
-// nearestTimeout names the timeout of timeouts that a deadline at t stands for: the one
-// closest to t's distance from now; "" for a deadline past already (net/http sets one
-// to interrupt a read of its own) or none.
-func nearestTimeout(t time.Time, timeouts map[string]time.Duration) string {
+// setFor is name when a deadline at t is one set just now for timeout (within
+// deadlineSlack of now + timeout), else "". A deadline past already (net/http sets one
+// to interrupt a read of its own), or none, is no timeout's.
+func setFor(t time.Time, timeout time.Duration, name string) string {
 	d := time.Until(t)
-	if t.IsZero() || d <= 0 {
+	if t.IsZero() || d <= 0 || timeout <= 0 || d > timeout || timeout-d > deadlineSlack {
 		return ""
 	}
-	best, bestOff := "", time.Duration(math.MaxInt64)
-	for _, name := range slices.Sorted(maps.Keys(timeouts)) {
-		if v := timeouts[name]; v > 0 {
-			if off := max(d-v, v-d); off < bestOff {
-				best, bestOff = name, off
-			}
-		}
-	}
-	return best
+	return name
 }
+
+// deadlineSlack is how long before SetReadDeadline net/http may have taken the time it
+// sets a deadline from.
+const deadlineSlack = 50 * time.Millisecond
 
 // timedOut counts the limit of the deadline err ended, once.
 func (c *httpConn) timedOut(err error, limit *string) {

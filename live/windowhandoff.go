@@ -59,9 +59,8 @@ const bufferedEventOverhead = 64
 // below end, owing the crossings from start, with events buffered from end. The caller
 // holds the partition's lock.
 func (d *Daemon) startWindowHandoff(p *partition, ar *controls.Version, start, end int64, recount bool) {
-	p.buffers[ar] = &handoffBuffer{from: end} // before the job, which takes it
-	d.startBackfill(p, ar, start, end)
-	p.pending[ar].recount = recount
+	p.buffers[ar] = &handoffBuffer{from: end}   // before the job, which takes it
+	d.startBackfill(p, ar, start, end, recount) // set before the job runs, which reads it
 }
 
 // bufferWindowed keeps ev, which windowed version ar matched while its history is
