@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -29,8 +30,17 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		if _, ok := bounds[pid]; !ok {
 			// Without the log's bounds a snapshot's offset cannot be checked, and one
 			// outside the log would make the consumer reset and count twice or skip:
-			// recount from history instead, which is exact without them.
-			d.log.Warn("partition offsets unknown; not restoring its snapshot, recounting from history", "partition", pid)
+			// recount from history instead, which is exact without them; without
+			// backfill nothing recounts, and the counts say they lack it.
+			if d.bf != nil {
+				d.log.Warn("partition offsets unknown; not restoring its snapshot, recounting from history", "partition", pid)
+				continue
+			}
+			d.log.Error("partition offsets unknown; not restoring its snapshot, and without backfill its history is not recounted: its counts restart at the resume offset", "partition", pid)
+			p := newPartition(pid)
+			p.snaps.lastErr = "restore: the partition's offsets could not be listed"
+			p.historyLost = "the partition's offsets could not be listed, so no snapshot was restored, and --no-backfill recounts no history"
+			out[pid] = p
 			continue
 		}
 		p, err := d.restoreOne(ctx, pid, d.state, bounds)
@@ -60,30 +70,54 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 type logBound struct{ start, end int64 }
 
 // logBounds lists the events partitions' first and next offsets; a snapshot outside
-// them does not describe this log.
+// them does not describe this log. A listing that fails is tried again for up to
+// logBoundsPatience: without the bounds no snapshot is restored, so one failed
+// request would otherwise throw the partitions' state away.
 func (d *Daemon) logBounds(ctx context.Context, ps []int32) map[int32]logBound {
+	var out map[int32]logBound
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval = 100*time.Millisecond, 2*time.Second
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		var err error
+		out, err = d.listLogBounds(ctx, ps)
+		return struct{}{}, err
+	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(logBoundsPatience))
+	if err != nil {
+		d.log.Warn("cannot list the events partitions' offsets; their snapshots are not restored and idle ones adopt rules at their next event", "err", err)
+	}
+	return out
+}
+
+// logBoundsPatience bounds the retries of logBounds.
+const logBoundsPatience = 15 * time.Second
+
+// listLogBounds is one listing of logBounds; an error when a partition of ps lacks its
+// bounds.
+func (d *Daemon) listLogBounds(ctx context.Context, ps []int32) (map[int32]logBound, error) {
 	out := map[int32]logBound{}
 	cl, err := d.cfg.Kafka.NewClient()
 	if err != nil {
-		d.log.Warn("cannot list the events partitions' offsets; snapshots are not restored and idle partitions adopt rules at their next event", "err", err)
-		return nil
+		return nil, backoff.Permanent(err)
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	starts, err1 := adm.ListStartOffsets(ctx, d.cfg.Topics.Events)
 	ends, err2 := adm.ListEndOffsets(ctx, d.cfg.Topics.Events)
 	if err := errors.Join(err1, err2); err != nil {
-		d.log.Warn("cannot list the events partitions' offsets; snapshots are not restored and idle partitions adopt rules at their next event", "err", err)
-		return nil
+		return out, err
 	}
+	var missing []error
 	for _, p := range ps {
 		s, ok1 := starts.Lookup(d.cfg.Topics.Events, p)
 		e, ok2 := ends.Lookup(d.cfg.Topics.Events, p)
-		if ok1 && ok2 && s.Err == nil && e.Err == nil {
+		switch {
+		case ok1 && ok2 && s.Err == nil && e.Err == nil:
 			out[p] = logBound{start: s.Offset, end: e.Offset}
+		default:
+			missing = append(missing, fmt.Errorf("partition %d: %w", p, errors.Join(s.Err, e.Err)))
 		}
 	}
-	return out
+	return out, errors.Join(missing...)
 }
 
 // restoreOne restores partition pid from the newest snapshot in store that reads and

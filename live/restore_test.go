@@ -4,10 +4,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
@@ -118,4 +121,80 @@ func unreadableSnapshots(t *testing.T, group string) (*kafkatest.Broker, *rule.R
 		}
 	}
 	return b, r, state
+}
+
+// failListOffsets makes the broker answer the next n ListOffsets requests naming
+// topic with an error for every partition they name.
+func failListOffsets(b *kafkatest.Broker, topic string, n int32) *atomic.Int32 {
+	var failed atomic.Int32
+	b.Cluster.ControlKey(int16(kmsg.ListOffsets), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		r := req.(*kmsg.ListOffsetsRequest)
+		if failed.Load() >= n {
+			b.Cluster.DropControl()
+			return nil, nil, false
+		}
+		b.Cluster.KeepControl()
+		if len(r.Topics) == 0 || r.Topics[0].Topic != topic {
+			return nil, nil, false
+		}
+		failed.Add(1)
+		resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.NewListOffsetsResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewListOffsetsResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.UnknownServerError.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	return &failed
+}
+
+// TestTransientOffsetListingFailureKeepsState: a restart whose first listing of the
+// events partitions' offsets fails restored no snapshot (without the log's bounds it
+// cannot be checked); without backfill nothing recounted, the counts said live, and the
+// state stored next, at the resume offset, outranked the good snapshot for good. The
+// listing is now tried again, and the snapshot restored.
+func TestTransientOffsetListingFailureKeepsState(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":1000}`)
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	state := "file://" + t.TempDir()
+	cfg := func(c *live.Config) {
+		c.Group, c.StateURL, c.NoBackfill = "bounds-unknown", state, true
+		c.SnapshotInterval = 100 * time.Millisecond
+	}
+	var history []*kgo.Record
+	produce := func(n int) {
+		var recs []*kgo.Record
+		for range n {
+			recs = append(recs, livetest.Event("a", `{"type":"login"}`))
+		}
+		history = append(history, livetest.ProduceSync(t, b, recs...)...)
+	}
+	produce(10)
+	d1, stop1 := livetest.StartLive(t, b, cfg)
+	waitSeen(t, d1, 10)
+	stop1() // the shutdown snapshot holds the 10; the group committed 10
+	<-d1.Done()
+
+	produce(5)
+	failed := failListOffsets(b, "events", 2) // the restore's first ListStartOffsets and ListEndOffsets
+	d2, _ := livetest.StartLive(t, b, cfg)
+	livetest.WaitFor(t, 20*time.Second, "the events counted", func() bool {
+		st := d2.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].NextOffset == 15
+	})
+	if failed.Load() != 2 {
+		t.Fatalf("%d ListOffsets requests failed, want 2: the test shows nothing", failed.Load())
+	}
+	want := livetest.FullReplay(history, r)["a"]
+	if v, _ := d2.Count(r.Key(), "a"); v.Count != want {
+		t.Errorf("after a restart whose first offset listing failed: count %d with status %s; a full replay says %d", v.Count, v.Status, want)
+	}
 }
