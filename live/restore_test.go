@@ -198,3 +198,80 @@ func TestTransientOffsetListingFailureKeepsState(t *testing.T) {
 		t.Errorf("after a restart whose first offset listing failed: count %d with status %s; a full replay says %d", v.Count, v.Status, want)
 	}
 }
+
+// TestSnapshotsOfAnotherLogDoNotEvictTheCurrentOnes: the state store holds snapshots of
+// an earlier log of the events topic (the topic recreated, or the deployment moved to a
+// new cluster) at offsets above the new log's end. They are refused at restore, but
+// ranked by offset they had prune delete each snapshot of the new log as it was stored,
+// and once the new log grew past them a restart restored the old log's counts.
+// Snapshots are now ranked by when they were written.
+func TestSnapshotsOfAnotherLogDoNotEvictTheCurrentOnes(t *testing.T) {
+	stateDir := t.TempDir()
+	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":1000}`)
+	cfg := func(c *live.Config) {
+		c.Group, c.StateURL = "another-log", "file://"+stateDir
+		c.SnapshotInterval = 100 * time.Millisecond
+	}
+	snaps := func() []string {
+		m, _ := filepath.Glob(filepath.Join(stateDir, "state", "*", "*", "*", "*.snap"))
+		return m
+	}
+
+	// The old log: 30 logins of customer "old", snapshotted at three offsets.
+	old := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	livetest.ProduceSync(t, old, livetest.Upsert(t, r))
+	d1, stop1 := livetest.StartLive(t, old, cfg)
+	for i := 1; i <= 3; i++ {
+		var recs []*kgo.Record
+		for range 10 {
+			recs = append(recs, livetest.Event("old", `{"type":"login"}`))
+		}
+		livetest.ProduceSync(t, old, recs...)
+		livetest.WaitFor(t, 20*time.Second, "a snapshot of the old log", func() bool {
+			st := d1.State()
+			return len(st.Partitions) == 1 && st.Partitions[0].LastSnapshot != nil && st.Partitions[0].LastSnapshot.Offset == int64(10*i)
+		})
+	}
+	stop1()
+	<-d1.Done()
+	old.Close()
+
+	// The new log: the same rule (same control offset and text), 5 logins of "a".
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	var history []*kgo.Record
+	produce := func(n int) {
+		var recs []*kgo.Record
+		for range n {
+			recs = append(recs, livetest.Event("a", `{"type":"login"}`))
+		}
+		history = append(history, livetest.ProduceSync(t, b, recs...)...)
+	}
+	produce(5)
+	d2, stop2 := livetest.StartLive(t, b, cfg)
+	livetest.WaitFor(t, 20*time.Second, "a snapshot of the new log at its end", func() bool {
+		st := d2.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].LastSnapshot != nil && st.Partitions[0].LastSnapshot.Offset == 5
+	})
+	key := d2.State().Partitions[0].LastSnapshot.Key
+	if _, err := os.Stat(filepath.Join(stateDir, filepath.FromSlash(key))); err != nil {
+		t.Errorf("the snapshot the daemon just stored of the new log is gone: %v (left: %v)", err, snaps())
+	}
+	stop2()
+	<-d2.Done()
+
+	// The new log grows past the old log's offsets while the daemon is down.
+	produce(30)
+	d3, _ := livetest.StartLive(t, b, cfg)
+	livetest.WaitFor(t, 20*time.Second, "the new log counted to its end", func() bool {
+		st := d3.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].NextOffset == 35
+	})
+	want := livetest.FullReplay(history, r)
+	for _, c := range []string{"a", "old"} {
+		if v, _ := d3.Count(r.Key(), c); v.Count != want[c] {
+			t.Errorf("customer %q: count %d after the restart, a full replay of the new log says %d (restored from %+v)",
+				c, v.Count, want[c], d3.State().Partitions[0].Restored)
+		}
+	}
+}

@@ -1,11 +1,14 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +53,12 @@ func (s *stateStore) key(p int32, next int64, at time.Time) string {
 	return fmt.Sprintf("%s%020d-%020d.snap", s.partitionPrefix(p), next, at.UnixNano())
 }
 
-// list returns partition p's snapshot names, newest first.
+// list returns partition p's snapshot names, the newest written first (then the
+// highest offset). Not the highest offset first: the store may hold snapshots of an
+// earlier log of the topic (recreated, or a new cluster) at offsets above the new
+// log's, refused at restore; ranked first, they had prune delete every snapshot of the
+// new log as it was stored, and once the new log grew past them, a restart restored
+// the old log's counts.
 func (s *stateStore) list(ctx context.Context, p int32) ([]string, error) {
 	var names []string
 	err := s.bkt.List(ctx, s.partitionPrefix(p), func(a lakehouse.ObjectAttributes) error {
@@ -62,8 +70,28 @@ func (s *stateStore) list(ctx context.Context, p int32) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing snapshots of partition %d in %s: %w", p, s.url, err)
 	}
-	slices.Reverse(names)
+	slices.SortStableFunc(names, func(a, b string) int {
+		aNext, aAt := snapshotName(a)
+		bNext, bAt := snapshotName(b)
+		if c := cmp.Compare(bAt, aAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(bNext, aNext)
+	})
 	return names, nil
+}
+
+// snapshotName reads the offset and write time (Unix ns) a snapshot's name holds (key);
+// -1, -1 for a name key did not make, which sorts last.
+func snapshotName(name string) (next, at int64) {
+	base := path.Base(name)
+	n, a, ok := strings.Cut(strings.TrimSuffix(base, ".snap"), "-")
+	next, err1 := strconv.ParseInt(n, 10, 64)
+	at, err2 := strconv.ParseInt(a, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return -1, -1
+	}
+	return next, at
 }
 
 func (s *stateStore) get(ctx context.Context, name string) ([]byte, error) {
