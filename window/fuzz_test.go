@@ -126,10 +126,7 @@ func FuzzParseTime(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		text, err := json.Marshal(s)
-		if err != nil {
-			t.Skip()
-		}
+		text, _ := json.Marshal(s) // a string always encodes
 		got, ok := window.ParseTime(jsonValue(string(text)))
 		if !ok {
 			return
