@@ -364,3 +364,21 @@ func TestKeeperOfAnInvalidDeleteIsWrittenOnce(t *testing.T) {
 		t.Fatalf("the controls topic holds %d records, want the 2 produced", n)
 	}
 }
+
+// TestRestartWritesNoSecondKeeperOfAnEmptyKey: an invalid upsert under a key that holds
+// nothing gets one Keeper. A restart replays the topic: the Keeper, folded, takes the
+// invalid record off the list of those to keep, as every applied record does. Folded
+// without a status, it once skipped that too, and each start wrote the Keeper again.
+func TestRestartWritesNoSecondKeeperOfAnEmptyKey(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	livetest.ProduceSync(t, b, &kgo.Record{Topic: "controls", Key: []byte("*/bad"), Value: []byte("not json")})
+	for run := 1; run <= 3; run++ {
+		d, stop := livetest.StartLive(t, b, nil)
+		livetest.WaitFor(t, 10*time.Second, "rules loaded", func() bool { return len(d.RuleList().Invalid) == 1 })
+		stop()
+		<-d.Done() // closing, it delivers what it wrote
+		if n := livetest.TopicRecords(t, b, "controls"); n != 2 {
+			t.Fatalf("after start %d the controls topic holds %d records; want 2 (the invalid upsert and one Keeper)", run, n)
+		}
+	}
+}

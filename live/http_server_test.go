@@ -313,7 +313,8 @@ func TestHTTPTimeoutsReachedAreCounted(t *testing.T) {
 // --http-read-header-timeout, and whose body then stops coming, reaches the read
 // timeout (counted by the console, which answers 408), not the read-header timeout.
 // The whole request's deadline, set once the headers were read, was taken for the
-// header timeout when its time left was nearer to that one's length.
+// header timeout when its time left was near that one's length; timeouts are now told
+// by what the connection was waiting for.
 func TestSlowBodyIsNoReadHeaderTimeout(t *testing.T) {
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPReadHeaderTimeout = time.Second
@@ -324,7 +325,10 @@ func TestSlowBodyIsNoReadHeaderTimeout(t *testing.T) {
 	addr := d.HTTPAddr()
 	body := `{"rule":{"id":"x","scope":"*","when":{"path":"$.type","op":"exists"},"threshold":1}}`
 	c := dialHTTP(t, addr, fmt.Sprintf("POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\n", addr))
-	time.Sleep(600 * time.Millisecond) // the headers end 0.6s in: inside the 1s bound
+	// The headers end 0.52s in: inside the 1s bound, and the whole request's deadline
+	// then left about 0.98s, which a classification by distance took for the header
+	// timeout's.
+	time.Sleep(520 * time.Millisecond)
 	if _, err := io.WriteString(c, fmt.Sprintf("Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])); err != nil {
 		t.Fatal(err)
 	}
@@ -362,5 +366,38 @@ func TestHeaderTimeoutCountedWhenAsLongAsReadTimeout(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := d.reached(t, "http_read_header_timeout_seconds"); n != 1 {
 		t.Errorf("hindsight_limit_reached_total{name=http_read_header_timeout_seconds} = %v after headers that never ended, want 1", n)
+	}
+}
+
+// TestSlowBodyIsNoIdleTimeoutWhenAsLongAsReadTimeout: a request whose headers come at
+// once and whose body then stops reaches the read timeout only. With
+// --http-idle-timeout as long as --http-read-timeout, the whole request's deadline was
+// taken for the idle timeout's and counted as one too.
+func TestSlowBodyIsNoIdleTimeoutWhenAsLongAsReadTimeout(t *testing.T) {
+	d := startHTTPDaemon(t, 1, func(c *live.Config) {
+		c.HTTPReadHeaderTimeout = time.Second
+		c.HTTPReadTimeout = 1500 * time.Millisecond
+		c.HTTPIdleTimeout = 1500 * time.Millisecond
+		c.HTTPWriteTimeout = 5 * time.Second
+		c.PreviewTimeout = time.Second
+	})
+	addr := d.HTTPAddr()
+	body := `{"rule":{"id":"x","scope":"*","when":{"path":"$.type","op":"exists"},"threshold":1}}`
+	c := dialHTTP(t, addr, fmt.Sprintf("POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		addr, len(body), body[:10])) // the rest of the body never comes
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("answered %d, want 408", resp.StatusCode)
+	}
+	time.Sleep(200 * time.Millisecond)
+	header, read, idle := d.reached(t, "http_read_header_timeout_seconds"), d.reached(t, "http_read_timeout_seconds"), d.reached(t, "http_idle_timeout_seconds")
+	if header != 0 || read != 1 || idle != 0 {
+		t.Errorf("hindsight_limit_reached_total: read header timeout %v, read timeout %v, idle timeout %v; want 0, 1, 0 (only the body was late, and no connection waited idle)", header, read, idle)
 	}
 }

@@ -39,6 +39,7 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 	// ok" under the key of a rejected upsert would read as if a rule had gone: it is
 	// neither reported nor logged above debug.
 	if cr.Keeps != nil && cr.Control != nil && cr.Control.Op == rule.OpDelete && status == contract.ControlOK {
+		d.keep(cr, status, msg) // it keeps its key: the record it follows needs no other keeper
 		d.log.Debug("keeper of an empty key folded", "key", cr.Key, "offset", cr.Offset)
 		return false
 	}

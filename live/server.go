@@ -202,6 +202,12 @@ func (d *Daemon) configureServer(srv *http.Server) {
 	srv.WriteTimeout = c.HTTPWriteTimeout
 	srv.IdleTimeout = c.HTTPIdleTimeout
 	srv.MaxHeaderBytes = c.HTTPMaxHeaderBytes
+	// The connections note their state, for the timeout a read that times out counts.
+	srv.ConnState = func(nc net.Conn, st http.ConnState) {
+		if hc, ok := nc.(*httpConn); ok {
+			hc.setState(st)
+		}
+	}
 	// The server's own complaints (accept errors, such as running out of descriptors)
 	// go to the daemon's log.
 	srv.ErrorLog = slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)
@@ -273,28 +279,48 @@ type httpConn struct {
 	net.Conn
 	l      *httpListener
 	closed atomic.Bool
-	// readLimit and writeLimit name the limit the current read and write deadlines
-	// stand for ("" for none, or one counted elsewhere), until a timeout counts it.
-	mu                    sync.Mutex
-	readLimit, writeLimit string
+	mu     sync.Mutex
+	// state is the connection's as the server last set it (configureServer's
+	// ConnState), and read the bytes read since: what a read that times out was
+	// waiting for.
+	state http.ConnState
+	read  int64
+	// counted: a read timeout was counted since the state was set (the server reads
+	// again after one before it closes the connection).
+	counted bool
+	// writeLimit names the limit the current write deadline stands for ("" for none),
+	// until a timeout counts it.
+	writeLimit string
 }
 
-// SetReadDeadline notes which timeout the deadline is, from how far off it is: net/http
-// sets the header timeout (now + its length) as a request begins, and between requests
-// the idle timeout (now + its length). Any other deadline is the whole request's, set
-// once the headers are read (its start + its length), which the console counts as it
-// reads the body. When the header and whole-request timeouts are equal, net/http sets
-// one deadline for both, taken here for the header timeout.
-func (c *httpConn) SetReadDeadline(t time.Time) error {
-	cfg := &c.l.d.cfg
-	limit := setFor(t, cfg.HTTPReadHeaderTimeout, limitReadHeaderTimeout)
-	if limit == "" {
-		limit = setFor(t, cfg.HTTPIdleTimeout, limitIdleTimeout)
-	}
+// setState notes the server's state of the connection.
+func (c *httpConn) setState(st http.ConnState) {
 	c.mu.Lock()
-	c.readLimit = limit
+	c.state, c.read, c.counted = st, 0, false
 	c.mu.Unlock()
-	return c.Conn.SetReadDeadline(t)
+}
+
+// readLimit is the timeout a read that timed out was bounded by, from what it waited
+// for: a new connection's first request, or on a kept-alive one a request some of
+// which came, waits for its headers (the header timeout); a kept-alive one that got
+// nothing of its next request waits idle (the idle timeout). A request being handled
+// reads its body under the whole request's timeout, which the console counts as it
+// reads; net/http's own reads then (it interrupts them with a past deadline) are no
+// timeout's. "" for those, and once one was counted in the state.
+func (c *httpConn) readLimit() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.counted {
+		return ""
+	}
+	c.counted = true
+	switch {
+	case c.state == http.StateNew, c.state == http.StateIdle && c.read > 0:
+		return limitReadHeaderTimeout
+	case c.state == http.StateIdle:
+		return limitIdleTimeout
+	}
+	return ""
 }
 
 // SetWriteDeadline notes a write deadline: net/http's write timeout, or a stream's
@@ -310,40 +336,22 @@ func (c *httpConn) SetWriteDeadline(t time.Time) error {
 	return c.Conn.SetWriteDeadline(t)
 }
 
-// setFor is name when a deadline at t is one set just now for timeout (within
-// deadlineSlack of now + timeout), else "". A deadline past already (net/http sets one
-// to interrupt a read of its own), or none, is no timeout's.
-func setFor(t time.Time, timeout time.Duration, name string) string {
-	d := time.Until(t)
-	if t.IsZero() || d <= 0 || timeout <= 0 || d > timeout || timeout-d > deadlineSlack {
-		return ""
-	}
-	return name
-}
-
-// deadlineSlack is how long before SetReadDeadline net/http may have taken the time it
-// sets a deadline from.
-const deadlineSlack = 50 * time.Millisecond
-
-// timedOut counts the limit of the deadline err ended, once.
-func (c *httpConn) timedOut(err error, limit *string) {
-	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
-		return
-	}
-	c.mu.Lock()
-	name := *limit
-	*limit = ""
-	c.mu.Unlock()
-	if name != "" {
-		c.l.d.m.limits.Reached(name)
-	}
-}
-
 func (c *httpConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	c.timedOut(err, &c.readLimit)
+	if n > 0 {
+		c.mu.Lock()
+		c.read += int64(n)
+		c.mu.Unlock()
+	}
+	if timedOut(err) {
+		if name := c.readLimit(); name != "" {
+			c.l.d.m.limits.Reached(name)
+		}
+	}
 	return n, err
 }
+
+func timedOut(err error) bool { return err != nil && errors.Is(err, os.ErrDeadlineExceeded) }
 
 // status431 starts the answer net/http writes for headers over MaxHeaderBytes.
 var status431 = []byte("HTTP/1.1 431 Request Header Fields Too Large")
@@ -353,7 +361,15 @@ func (c *httpConn) Write(p []byte) (int, error) {
 		c.l.d.m.limits.Reached(limitHeaderBytes)
 	}
 	n, err := c.Conn.Write(p)
-	c.timedOut(err, &c.writeLimit)
+	if timedOut(err) {
+		c.mu.Lock()
+		name := c.writeLimit
+		c.writeLimit = "" // once per deadline
+		c.mu.Unlock()
+		if name != "" {
+			c.l.d.m.limits.Reached(name)
+		}
+	}
 	return n, err
 }
 

@@ -9,6 +9,7 @@ import (
 // stageMetrics are the notify stage's series.
 type stageMetrics struct {
 	alerts, skipped   prometheus.Counter
+	deletedUnread     prometheus.Counter
 	undeliveredErrors prometheus.Counter
 	deliveries        *prometheus.CounterVec // by destination, outcome
 	attempts          *prometheus.CounterVec
@@ -35,6 +36,8 @@ func newStageMetrics(cfg Config) *stageMetrics {
 			Help: "Alert records the notify stage read."}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_skipped_total",
 			Help: "Records of the alerts topic that are not alerts (nothing delivered)."}),
+		deletedUnread: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_alerts_deleted_unread_total",
+			Help: "Alert records the broker deleted (the alerts topic's retention) after the group's committed offset and before this stage read them: delivered by nobody."}),
 		undeliveredErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_undelivered_write_errors_total",
 			Help: "Failed writes of undelivered records (retried until they land)."}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_deliveries_total",
@@ -51,7 +54,7 @@ func newStageMetrics(cfg Config) *stageMetrics {
 			Help: "Time from a delivery's first attempt to its 2xx answer.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18)}),
 		limits: cfg.Limits,
 	}
-	cols := []prometheus.Collector{m.alerts, m.skipped, m.undeliveredErrors, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency}
+	cols := []prometheus.Collector{m.alerts, m.skipped, m.deletedUnread, m.undeliveredErrors, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency}
 	if m.limits == nil {
 		m.limits = limitmetric.New()
 		cols = append(cols, m.limits.Collectors()...)

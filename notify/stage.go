@@ -155,6 +155,9 @@ type Stage struct {
 	// handled under another count than the one their fetch was made under are not
 	// tracked (tracker).
 	assignGen map[int32]uint64
+	// nextFetch is, per partition, the offset its next fetch should start at
+	// (deleted.go); absent when unknown.
+	nextFetch map[int32]int64
 	recent    *recentRing
 }
 
@@ -165,7 +168,7 @@ func New(cfg Config) (*Stage, error) {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, m: newStageMetrics(cfg),
-		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, assignGen: map[int32]uint64{}, recent: newRecentRing(cfg.Recent)}
+		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, assignGen: map[int32]uint64{}, nextFetch: map[int32]int64{}, recent: newRecentRing(cfg.Recent)}
 	// A failed attempt that will be retried shows as "retrying" in Recent.
 	sc := cfg.Sender
 	onAttempt := sc.OnAttempt
@@ -230,6 +233,7 @@ func (s *Stage) consume(ctx context.Context) error {
 		kgo.ConsumerGroup(s.cfg.Group), kgo.ConsumeTopics(s.cfg.Topics.Alerts),
 		kgo.DisableAutoCommit(), kgo.FetchMaxWait(100 * time.Millisecond), kgo.ProducerLinger(0),
 		kgo.OnPartitionsAssigned(s.assigned), kgo.OnPartitionsRevoked(s.revoked), kgo.OnPartitionsLost(s.lost),
+		kgo.AdjustFetchOffsetsFn(s.resumedAt),
 	}
 	if s.cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(s.cfg.SessionTimeout), kgo.HeartbeatInterval(max(s.cfg.SessionTimeout/4, 50*time.Millisecond)))
@@ -281,6 +285,7 @@ func (s *Stage) consume(ctx context.Context) error {
 		// records are handled, even if assigned back since, is read again from its
 		// committed offset, and these records are not the new assignment's to track.
 		gens := s.assignments()
+		fs.EachPartition(s.fetched)
 		fs.EachRecord(func(rec *kgo.Record) { s.handle(ctx, rec, gens[rec.Partition]) })
 	}
 	return nil

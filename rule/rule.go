@@ -65,7 +65,7 @@
 //     3339 text (T and Z in either case; a leap second is the second after it) or a
 //     number of milliseconds since the epoch; without time, the record timestamp. Times
 //     are floored to whole milliseconds, within the years 0000 to 9999 (RFC 3339's, in
-//     which alerts carry them), and so must the end of every window an event falls in.
+//     which alerts carry them), and so must every window an event falls in.
 //     An event without a usable time does not count and is counted in
 //     hindsight_event_time_errors_total{rule}.
 //   - lateness (window only; whole milliseconds, default 0): a partition's watermark is

@@ -15,7 +15,7 @@
 //     grammar: T and Z in either case, a two-digit hour, an offset up to ±23:59; a leap
 //     second is the second after it) or a number of epoch milliseconds; without a time
 //     path, the record timestamp. Times are in whole milliseconds (floored), from year
-//     0000 to 9999, the years RFC 3339 writes, and a windowed rule's windows must end
+//     0000 to 9999, the years RFC 3339 writes, and a windowed rule's windows must start and end
 //     within them too: alerts carry those times as RFC 3339. An event without a usable
 //     time does not count (TimeErrors).
 //   - The watermark of a windowed rule is the largest event time of its matched events

@@ -143,10 +143,11 @@ func (s *State) evalAggregate(ev *Event, buf *[]byte) (num float64, key []byte, 
 }
 
 // eventTime is the event's time in Unix ms; not ok when it has none, or when a window
-// it falls in would end past the years an alert can write (maxEventTimeMs).
+// it falls in would start or end outside the years an alert can write
+// (minEventTimeMs, maxEventTimeMs): windows containing t lie within (t-size, t+size).
 func (s *State) eventTime(ev *Event) (int64, bool) {
 	t, ok := s.eventTimeOf(ev)
-	if ok && s.size > 0 && t > maxEventTimeMs-s.size {
+	if ok && s.size > 0 && (t > maxEventTimeMs-s.size || t < minEventTimeMs+s.size) {
 		return 0, false
 	}
 	return t, ok
