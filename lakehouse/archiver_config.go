@@ -161,6 +161,8 @@ const (
 	// count in hindsight_lake_files_expired_total.
 	LimitRetention = "archive_retention_seconds"
 	LimitMemory    = "memory_limit_bytes"
+	// LimitColumns is the most typed column paths (Columns' Max: --lake-max-columns).
+	LimitColumns = "lake_max_columns"
 )
 
 // ShowLimits sets the values of c's limits in l (after EnsureDefaults). The archiver
@@ -170,6 +172,9 @@ func (c *ArchiverConfig) ShowLimits(l *limitmetric.Limits) {
 	l.Show(LimitRetention, c.Retention.Seconds())
 	if c.MemoryLimit > 0 {
 		l.ShowCounted(LimitMemory, float64(c.MemoryLimit))
+	}
+	if c.Columns != nil {
+		l.Show(LimitColumns, float64(max(c.Columns.Max(), 0)))
 	}
 }
 

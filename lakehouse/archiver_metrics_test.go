@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -73,5 +74,29 @@ func TestArchiverCountsEachRecordOnce(t *testing.T) {
 	}
 	if got := snap.Stats().Rows; got != n {
 		t.Errorf("lake holds %d rows, want %d", got, n)
+	}
+}
+
+// TestStandaloneArchiverShowsLakeMaxColumns: `hindsight archive --lake-max-columns`
+// (the README's limits table: "also hindsight archive") shows in the registry the
+// archiver's --metrics-addr serves, with its other limits; it was missing.
+func TestStandaloneArchiverShowsLakeMaxColumns(t *testing.T) {
+	b, bkt, _ := brokerAndLake(t, 1, "mem")
+	cfg, reg := meteredArchiverConfig(b, bkt, "archiver")
+	// What `hindsight archive --lake-columns $.a,$.b --lake-max-columns 2` builds.
+	cfg.Columns = lakehouse.NewColumnSet(2)
+	if err := cfg.Columns.Set([]string{"$.a", "$.b"}); err != nil {
+		t.Fatal(err)
+	}
+	startArchiver(t, cfg)
+	deadline := time.Now().Add(20 * time.Second)
+	for promtest.Value(t, reg, "hindsight_limit", "name", lakehouse.LimitMaxBufferedBytes) < 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the archiver never showed archive_max_buffered_bytes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := promtest.Value(t, reg, "hindsight_limit", "name", lakehouse.LimitColumns); got != 2 {
+		t.Errorf(`hindsight_limit{name="lake_max_columns"} = %v (-1: absent), want 2 (--lake-max-columns)`, got)
 	}
 }

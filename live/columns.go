@@ -12,7 +12,7 @@ import (
 // DefaultLakeMaxColumns is Config.LakeMaxColumns's default.
 const DefaultLakeMaxColumns = 32
 
-const limitLakeColumns = "lake_max_columns"
+const limitLakeColumns = lakehouse.LimitColumns
 
 // limitBackfillCache names the backfill cache's bound in /metrics.
 const limitBackfillCache = "backfill_cache_max_bytes"
