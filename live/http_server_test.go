@@ -401,3 +401,72 @@ func TestSlowBodyIsNoIdleTimeoutWhenAsLongAsReadTimeout(t *testing.T) {
 		t.Errorf("hindsight_limit_reached_total: read header timeout %v, read timeout %v, idle timeout %v; want 0, 1, 0 (only the body was late, and no connection waited idle)", header, read, idle)
 	}
 }
+
+// TestPipelinedRequestWhoseHeadersStallIsHeaderTimeout: a client sends a request and,
+// in the same write, the beginning of its next one (HTTP/1.1 pipelining), whose
+// headers then never end. That is the header timeout reached, not the idle timeout:
+// the next request's first bytes were read with the first, and a count of bytes read
+// since the connection went idle took the stall for an idle one.
+func TestPipelinedRequestWhoseHeadersStallIsHeaderTimeout(t *testing.T) {
+	d := startHTTPDaemon(t, 1, func(c *live.Config) {
+		c.HTTPReadHeaderTimeout = 300 * time.Millisecond
+		c.HTTPReadTimeout = 10 * time.Second
+		c.HTTPIdleTimeout = time.Minute
+		c.HTTPWriteTimeout = 10 * time.Second
+		c.PreviewTimeout = time.Second
+	})
+	addr := d.HTTPAddr()
+	c := dialHTTP(t, addr, fmt.Sprintf("GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\nGET /healthz HTTP/1.1\r\nHost: %s\r\n", addr, addr))
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer to the first request: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if _, err := io.Copy(io.Discard, br); err != nil { // until the server closes
+		t.Fatalf("the server did not close the connection: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	header, idle := d.reached(t, "http_read_header_timeout_seconds"), d.reached(t, "http_idle_timeout_seconds")
+	if header != 1 || idle != 0 {
+		t.Errorf("hindsight_limit_reached_total: read header timeout %v, idle timeout %v; want 1, 0 (the second request's headers stalled; the 1m idle timeout never passed)", header, idle)
+	}
+}
+
+// TestKeptAliveConnectionClosedIdleAfterAByteIsIdleTimeout: after a first request, a
+// kept-alive connection gets one byte of its next request and nothing more. net/http
+// waits for the next request's first four bytes under the idle timeout, and closes the
+// connection when it passes: the idle timeout reached, not the header timeout, which
+// was never set (a count of bytes read took it for one).
+func TestKeptAliveConnectionClosedIdleAfterAByteIsIdleTimeout(t *testing.T) {
+	d := startHTTPDaemon(t, 1, func(c *live.Config) {
+		c.HTTPReadHeaderTimeout = time.Minute
+		c.HTTPReadTimeout = 2 * time.Minute
+		c.HTTPIdleTimeout = 300 * time.Millisecond
+		c.HTTPWriteTimeout = 10 * time.Second
+		c.PreviewTimeout = time.Second
+	})
+	addr := d.HTTPAddr()
+	c := dialHTTP(t, addr, fmt.Sprintf("GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr))
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer to the first request: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if _, err := io.WriteString(c, "G"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil { // until the server closes
+		t.Fatalf("the server did not close the connection: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	header, idle := d.reached(t, "http_read_header_timeout_seconds"), d.reached(t, "http_idle_timeout_seconds")
+	if header != 0 || idle != 1 {
+		t.Errorf("hindsight_limit_reached_total: read header timeout %v, idle timeout %v; want 0, 1 (the connection was closed by the 300ms idle timeout; the 1m header timeout never passed)", header, idle)
+	}
+}

@@ -281,10 +281,10 @@ type httpConn struct {
 	closed atomic.Bool
 	mu     sync.Mutex
 	// state is the connection's as the server last set it (configureServer's
-	// ConnState), and read the bytes read since: what a read that times out was
-	// waiting for.
-	state http.ConnState
-	read  int64
+	// ConnState), and deadlines the read deadlines set since: which timeout a read that
+	// times out was bounded by (readLimit).
+	state     http.ConnState
+	deadlines int
 	// counted: a read timeout was counted since the state was set (the server reads
 	// again after one before it closes the connection).
 	counted bool
@@ -296,17 +296,18 @@ type httpConn struct {
 // setState notes the server's state of the connection.
 func (c *httpConn) setState(st http.ConnState) {
 	c.mu.Lock()
-	c.state, c.read, c.counted = st, 0, false
+	c.state, c.deadlines, c.counted = st, 0, false
 	c.mu.Unlock()
 }
 
-// readLimit is the timeout a read that timed out was bounded by, from what it waited
-// for: a new connection's first request, or on a kept-alive one a request some of
-// which came, waits for its headers (the header timeout); a kept-alive one that got
-// nothing of its next request waits idle (the idle timeout). A request being handled
-// reads its body under the whole request's timeout, which the console counts as it
-// reads; net/http's own reads then (it interrupts them with a past deadline) are no
-// timeout's. "" for those, and once one was counted in the state.
+// readLimit is the timeout a read that timed out was bounded by, from the read
+// deadlines net/http set since the connection's state changed, in the order its
+// server sets them: on a new connection the header timeout, then the whole request's;
+// on a kept-alive one the idle timeout (until the next request's first bytes), then
+// the header timeout, then the whole request's. The whole request's bounds reading the
+// body, which the console counts as it reads; and once a request is handled (active),
+// net/http's own reads, which it interrupts with a past deadline, are no timeout's.
+// "" for those, and once one was counted in the state.
 func (c *httpConn) readLimit() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -315,12 +316,20 @@ func (c *httpConn) readLimit() string {
 	}
 	c.counted = true
 	switch {
-	case c.state == http.StateNew, c.state == http.StateIdle && c.read > 0:
+	case c.state == http.StateNew && c.deadlines <= 1, c.state == http.StateIdle && c.deadlines == 2:
 		return limitReadHeaderTimeout
-	case c.state == http.StateIdle:
+	case c.state == http.StateIdle && c.deadlines <= 1:
 		return limitIdleTimeout
 	}
 	return ""
+}
+
+// SetReadDeadline counts the read deadlines set in the connection's state (readLimit).
+func (c *httpConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadlines++
+	c.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
 }
 
 // SetWriteDeadline notes a write deadline: net/http's write timeout, or a stream's
@@ -338,11 +347,6 @@ func (c *httpConn) SetWriteDeadline(t time.Time) error {
 
 func (c *httpConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.mu.Lock()
-		c.read += int64(n)
-		c.mu.Unlock()
-	}
 	if timedOut(err) {
 		if name := c.readLimit(); name != "" {
 			c.l.d.m.limits.Reached(name)
