@@ -37,7 +37,7 @@ func newStageMetrics(cfg Config) *stageMetrics {
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_skipped_total",
 			Help: "Records of the alerts topic that are not alerts (nothing delivered)."}),
 		deletedUnread: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_alerts_deleted_unread_total",
-			Help: "Alert records the broker deleted (the alerts topic's retention) after the group's committed offset and before this stage read them: delivered by nobody."}),
+			Help: "Records of the alerts topic the broker deleted (its retention) after the group's committed offset and before this stage read them: the alerts among them that name destinations are delivered by nobody."}),
 		undeliveredErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_undelivered_write_errors_total",
 			Help: "Failed writes of undelivered records (retried until they land)."}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_deliveries_total",

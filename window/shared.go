@@ -144,10 +144,11 @@ func (s *State) evalAggregate(ev *Event, buf *[]byte) (num float64, key []byte, 
 
 // eventTime is the event's time in Unix ms; not ok when it has none, or when a window
 // it falls in would start or end outside the years an alert can write
-// (minEventTimeMs, maxEventTimeMs): windows containing t lie within (t-size, t+size).
+// (minEventTimeMs, maxEventTimeMs): a window containing t starts at t-size+1 at the
+// earliest and ends at t+size at the latest.
 func (s *State) eventTime(ev *Event) (int64, bool) {
 	t, ok := s.eventTimeOf(ev)
-	if ok && s.size > 0 && (t > maxEventTimeMs-s.size || t < minEventTimeMs+s.size) {
+	if ok && s.size > 0 && (t > maxEventTimeMs-s.size || t-s.size+1 < minEventTimeMs) {
 		return 0, false
 	}
 	return t, ok
