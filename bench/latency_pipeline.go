@@ -167,7 +167,9 @@ func activateRules(ctx context.Context, kc ingest.KafkaConfig, d *live.Daemon, r
 	return awaitRules(ctx, d, rules)
 }
 
-// awaitRules waits until the daemon has every one of rules and owns partitions; it
+// awaitRules waits until the daemon has every one of rules and owns partitions, each
+// positioned: it starts at the log's end (StartAt latest), looked up as it is assigned,
+// and an event produced before that lookup would be skipped, its probe missing. It
 // returns how many rules the daemon holds.
 func awaitRules(ctx context.Context, d *live.Daemon, rules []*rule.Rule) (int, error) {
 	if err := waitUntil(ctx, 30*time.Second, func() bool {
@@ -176,7 +178,13 @@ func awaitRules(ctx context.Context, d *live.Daemon, rules []*rule.Rule) (int, e
 				return false
 			}
 		}
-		return len(d.Partitions()) > 0
+		st := d.State()
+		for _, p := range st.Partitions {
+			if p.NextOffset < 0 {
+				return false
+			}
+		}
+		return len(st.Partitions) > 0
 	}); err != nil {
 		return 0, fmt.Errorf("bench: waiting for rules and partitions: %w", err)
 	}
