@@ -342,8 +342,7 @@ func TestSlowBodyIsNoReadHeaderTimeout(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestTimeout {
 		t.Errorf("answered %d, want 408", resp.StatusCode)
 	}
-	time.Sleep(200 * time.Millisecond)
-	header, read := d.reached(t, "http_read_header_timeout_seconds"), d.reached(t, "http_read_timeout_seconds")
+	header, read, _ := readTimeoutsReached(t, d)
 	if header != 0 || read != 1 {
 		t.Errorf("hindsight_limit_reached_total: read header timeout %v, read timeout %v; want 0 and 1 (the headers were read in time, the body was not)", header, read)
 	}
@@ -363,8 +362,7 @@ func TestHeaderTimeoutCountedWhenAsLongAsReadTimeout(t *testing.T) {
 	c := dialHTTP(t, addr, fmt.Sprintf("GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Slow: ", addr))
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, _ = io.Copy(io.Discard, bufio.NewReader(c)) // until the server closes it
-	time.Sleep(200 * time.Millisecond)
-	if n := d.reached(t, "http_read_header_timeout_seconds"); n != 1 {
+	if n, _, _ := readTimeoutsReached(t, d); n != 1 {
 		t.Errorf("hindsight_limit_reached_total{name=http_read_header_timeout_seconds} = %v after headers that never ended, want 1", n)
 	}
 }
@@ -395,8 +393,7 @@ func TestSlowBodyIsNoIdleTimeoutWhenAsLongAsReadTimeout(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestTimeout {
 		t.Errorf("answered %d, want 408", resp.StatusCode)
 	}
-	time.Sleep(200 * time.Millisecond)
-	header, read, idle := d.reached(t, "http_read_header_timeout_seconds"), d.reached(t, "http_read_timeout_seconds"), d.reached(t, "http_idle_timeout_seconds")
+	header, read, idle := readTimeoutsReached(t, d)
 	if header != 0 || read != 1 || idle != 0 {
 		t.Errorf("hindsight_limit_reached_total: read header timeout %v, read timeout %v, idle timeout %v; want 0, 1, 0 (only the body was late, and no connection waited idle)", header, read, idle)
 	}
@@ -428,8 +425,7 @@ func TestPipelinedRequestWhoseHeadersStallIsHeaderTimeout(t *testing.T) {
 	if _, err := io.Copy(io.Discard, br); err != nil { // until the server closes
 		t.Fatalf("the server did not close the connection: %v", err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	header, idle := d.reached(t, "http_read_header_timeout_seconds"), d.reached(t, "http_idle_timeout_seconds")
+	header, _, idle := readTimeoutsReached(t, d)
 	if header != 1 || idle != 0 {
 		t.Errorf("hindsight_limit_reached_total: read header timeout %v, idle timeout %v; want 1, 0 (the second request's headers stalled; the 1m idle timeout never passed)", header, idle)
 	}
@@ -464,9 +460,17 @@ func TestKeptAliveConnectionClosedIdleAfterAByteIsIdleTimeout(t *testing.T) {
 	if _, err := io.Copy(io.Discard, br); err != nil { // until the server closes
 		t.Fatalf("the server did not close the connection: %v", err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	header, idle := d.reached(t, "http_read_header_timeout_seconds"), d.reached(t, "http_idle_timeout_seconds")
+	header, _, idle := readTimeoutsReached(t, d)
 	if header != 0 || idle != 1 {
 		t.Errorf("hindsight_limit_reached_total: read header timeout %v, idle timeout %v; want 0, 1 (the connection was closed by the 300ms idle timeout; the 1m header timeout never passed)", header, idle)
 	}
+}
+
+// readTimeoutsReached is how often the read-header, read and idle timeouts were
+// counted reached, a moment after the connection that reached one was closed (the
+// server counts as it closes it).
+func readTimeoutsReached(t *testing.T, d *httpDaemon) (header, read, idle float64) {
+	t.Helper()
+	time.Sleep(200 * time.Millisecond)
+	return d.reached(t, "http_read_header_timeout_seconds"), d.reached(t, "http_read_timeout_seconds"), d.reached(t, "http_idle_timeout_seconds")
 }

@@ -288,9 +288,9 @@ type httpConn struct {
 	// counted: a read timeout was counted since the state was set (the server reads
 	// again after one before it closes the connection).
 	counted bool
-	// writeLimit names the limit the current write deadline stands for ("" for none),
-	// until a timeout counts it.
-	writeLimit string
+	// writeDeadline: a write deadline is set (the write timeout, or a stream's next
+	// write's, which is as long) and no timeout has counted it yet.
+	writeDeadline bool
 }
 
 // setState notes the server's state of the connection.
@@ -335,12 +335,8 @@ func (c *httpConn) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline notes a write deadline: net/http's write timeout, or a stream's
 // next write's, which is as long (console.Config.StreamWriteTimeout).
 func (c *httpConn) SetWriteDeadline(t time.Time) error {
-	limit := ""
-	if !t.IsZero() && time.Until(t) > 0 {
-		limit = limitWriteTimeout
-	}
 	c.mu.Lock()
-	c.writeLimit = limit
+	c.writeDeadline = !t.IsZero() && time.Until(t) > 0
 	c.mu.Unlock()
 	return c.Conn.SetWriteDeadline(t)
 }
@@ -367,11 +363,11 @@ func (c *httpConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	if timedOut(err) {
 		c.mu.Lock()
-		name := c.writeLimit
-		c.writeLimit = "" // once per deadline
+		counted := c.writeDeadline
+		c.writeDeadline = false // once per deadline
 		c.mu.Unlock()
-		if name != "" {
-			c.l.d.m.limits.Reached(name)
+		if counted {
+			c.l.d.m.limits.Reached(limitWriteTimeout)
 		}
 	}
 	return n, err
