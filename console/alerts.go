@@ -21,9 +21,10 @@ import (
 // the topic's partitions arrive in no order of their own. Following starts at the
 // first subscriber or listing and ends at close.
 type alertFeed struct {
-	size  int
-	log   *slog.Logger
-	kafka func() (ingest.KafkaConfig, ingest.Topics)
+	size    int
+	log     *slog.Logger
+	kafka   func() (ingest.KafkaConfig, ingest.Topics)
+	dropped func() // an alert left the full ring for a newer one
 
 	mu      sync.Mutex
 	ring    []ringAlert // oldest first, at most size
@@ -63,8 +64,8 @@ func (f *alertFeed) alertsLocked() []contract.Alert {
 	return out
 }
 
-func newAlertFeed(size int, log *slog.Logger, kafka func() (ingest.KafkaConfig, ingest.Topics)) *alertFeed {
-	return &alertFeed{size: size, log: log, kafka: kafka, ids: map[string]bool{}, subs: map[chan contract.Alert]struct{}{}}
+func newAlertFeed(size int, log *slog.Logger, kafka func() (ingest.KafkaConfig, ingest.Topics), dropped func()) *alertFeed {
+	return &alertFeed{size: size, log: log, kafka: kafka, dropped: dropped, ids: map[string]bool{}, subs: map[chan contract.Alert]struct{}{}}
 }
 
 // subBuffer is how many alerts a stream may fall behind before it is ended (the page
@@ -208,11 +209,16 @@ func (f *alertFeed) add(x ringAlert) {
 		return
 	}
 	if len(f.ring) == f.size {
+		f.dropped()
 		if x.compare(f.ring[0]) < 0 {
 			return // older than all the ring holds
 		}
 		delete(f.ids, f.ring[0].a.AlertID+":"+f.ring[0].a.Status)
-		f.ring = slices.Delete(f.ring, 0, 1)
+		// Sliced off, not shifted: alerts mostly arrive newest last, so the ring
+		// grows at its end and append's reallocations keep each alert's cost
+		// constant, whatever the ring's size.
+		f.ring[0] = ringAlert{}
+		f.ring = f.ring[1:]
 	}
 	i, _ := slices.BinarySearchFunc(f.ring, x, ringAlert.compare)
 	f.ring = slices.Insert(f.ring, i, x)

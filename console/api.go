@@ -155,17 +155,22 @@ type CountsResponse struct {
 
 // ruleLimit reads a listing's rule (scope, id) and limit (def when absent, 1 to max),
 // answering 400 and returning false when either is wrong; usage shows the request's form.
-func ruleLimit(w http.ResponseWriter, q url.Values, usage string, def, max int) (rule.Key, int, bool) {
+func (c *Console) ruleLimit(w http.ResponseWriter, q url.Values, usage string, def int, bound pageBound) (rule.Key, int, bool) {
 	k := rule.Key{Scope: cmp.Or(q.Get("scope"), rule.GlobalScope), ID: q.Get("id")}
 	if k.ID == "" {
 		httpjson.Error(w, http.StatusBadRequest, "id is required: "+usage)
 		return k, 0, false
 	}
-	limit := def
+	limit := min(def, bound.max)
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > max {
-			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", max))
+		switch {
+		case err != nil || n < 1:
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", bound.max))
+			return k, 0, false
+		case n > bound.max:
+			c.reached(bound.limit)
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit %d is over the largest this listing gives, %d (%s)", n, bound.max, bound.flag))
 			return k, 0, false
 		}
 		limit = n
@@ -173,9 +178,17 @@ func ruleLimit(w http.ResponseWriter, q url.Values, usage string, def, max int) 
 	return k, limit, true
 }
 
+// pageBound is the largest limit a listing may ask for, and the limit and flag that
+// set it.
+type pageBound struct {
+	max         int
+	limit, flag string
+}
+
 func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	k, limit, ok := ruleLimit(w, q, "/v1/console/counts?scope=*&id=ID&limit=100", 100, 10000)
+	k, limit, ok := c.ruleLimit(w, q, "/v1/console/counts?scope=*&id=ID&limit=100", countsDefaultTop,
+		pageBound{c.cfg.CountsMaxTop, LimitCountsMaxTop, "--counts-max-page-size"})
 	if !ok {
 		return
 	}
@@ -205,16 +218,10 @@ type WindowsResponse struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-// Bounds of a windows page, in customers: each brings up to
-// contract.MaxWindowsPerCount windows, so a page is kept far smaller than a counts one.
-const (
-	windowsPageSize    = 20
-	windowsMaxPageSize = 1000
-)
-
 func (c *Console) handleWindows(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	k, limit, ok := ruleLimit(w, q, "/v1/console/windows?scope=*&id=ID&limit=20&cursor=C", windowsPageSize, windowsMaxPageSize)
+	k, limit, ok := c.ruleLimit(w, q, "/v1/console/windows?scope=*&id=ID&limit=20&cursor=C", c.cfg.WindowsPageSize,
+		pageBound{c.cfg.WindowsMaxPageSize, LimitWindowsMaxPage, "--console-windows-max-page-size"})
 	if !ok {
 		return
 	}
@@ -498,8 +505,13 @@ func (c *Console) handlePreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := cmp.Or(req.Sample, c.cfg.PreviewSample)
-	if n < 1 || n > MaxPreviewSample {
-		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("sample must be from 1 to %d", MaxPreviewSample))
+	if n > c.cfg.PreviewMaxSample {
+		c.reached(LimitPreviewSample)
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("sample %d is over the largest a preview may ask for, %d (--preview-max-sample)", n, c.cfg.PreviewMaxSample))
+		return
+	}
+	if n < 1 {
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("sample must be from 1 to %d", c.cfg.PreviewMaxSample))
 		return
 	}
 	// The slot is taken once the body is in: a slow client must not hold it.

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/rule"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // boundedConsole serves a console over d with cfg's bounds on a loopback test server,
@@ -149,5 +153,111 @@ func TestAdmitGatesHeavyRequests(t *testing.T) {
 	defer mu.Unlock()
 	if open != 0 {
 		t.Errorf("%d slots not given back", open)
+	}
+}
+
+// TestListingBoundsAreFlags: a preview's sample, a counts listing and a windows page are
+// bounded by the console's configuration, not by constants: a request within the bound
+// is served, one past it is answered 400 naming the daemon's flag and reported as the
+// limit reached; the default sample and windows page are the configured ones.
+func TestListingBoundsAreFlags(t *testing.T) {
+	d := startDaemon(t, "")
+	evs := previewEvents()
+	produce(t, d.b, evs)
+	d.waitLake(t, int64(len(evs)))
+	var s console.SaveResponse
+	if call(t, "POST", d.url("/v1/console/rules"), "", draft(loginRule), &s); s.Status != "ok" {
+		t.Fatalf("save: %+v", s)
+	}
+	url, reached := boundedConsole(t, d, console.Config{PreviewSample: 4, PreviewMaxSample: 6, CountsMaxTop: 2, TopCustomers: 1,
+		WindowsPageSize: 1, WindowsMaxPageSize: 3})
+
+	var p console.PreviewResult
+	if resp := call(t, "POST", url+"/v1/console/preview", "", draft(loginRule), &p); resp.StatusCode != 200 || p.Sample.Events != 4 {
+		t.Errorf("preview without a sample: %d, sampled %d events, want the configured 4", resp.StatusCode, p.Sample.Events)
+	}
+	atMax := map[string]any{"rule": json.RawMessage(loginRule), "sample": 6}
+	if resp := call(t, "POST", url+"/v1/console/preview", "", atMax, &p); resp.StatusCode != 200 || p.Sample.Events != 6 {
+		t.Errorf("preview of the largest sample: %d, sampled %d events", resp.StatusCode, p.Sample.Events)
+	}
+	var info console.Info
+	if call(t, "GET", url+"/v1/console/info", "", nil, &info); info.PreviewSample != 4 {
+		t.Errorf("info's preview sample %d, want 4", info.PreviewSample)
+	}
+	if got := reached(); len(got) != 0 {
+		t.Errorf("limits reported within the bounds: %v", got)
+	}
+
+	// Its history is counted on both partitions: c-1, c-2 and c-3 have counts.
+	var w console.WindowsResponse
+	livetest.WaitFor(t, 20*time.Second, "the rule's counts of three customers", func() bool {
+		call(t, "GET", url+"/v1/console/windows?id=login-failures&limit=3", "", nil, &w)
+		return len(w.Counts) == 3
+	})
+	if resp := call(t, "GET", url+"/v1/console/windows?id=login-failures", "", nil, &w); resp.StatusCode != 200 || len(w.Counts) != 1 || w.NextCursor == "" {
+		t.Errorf("windows page without a limit: %d, %d customers, next %q; want the configured 1 and more to follow", resp.StatusCode, len(w.Counts), w.NextCursor)
+	}
+	var c console.CountsResponse
+	if resp := call(t, "GET", url+"/v1/console/counts?id=login-failures&limit=2", "", nil, &c); resp.StatusCode != 200 || len(c.Top) != 2 {
+		t.Errorf("counts at the largest limit: %d, %d customers", resp.StatusCode, len(c.Top))
+	}
+
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		msg, limit   string
+	}{
+		{"POST", "/v1/console/preview", map[string]any{"rule": json.RawMessage(loginRule), "sample": 7},
+			"sample 7 is over the largest a preview may ask for, 6 (--preview-max-sample)", console.LimitPreviewSample},
+		{"GET", "/v1/console/counts?id=login-failures&limit=3", nil,
+			"limit 3 is over the largest this listing gives, 2 (--counts-max-page-size)", console.LimitCountsMaxTop},
+		{"GET", "/v1/console/windows?id=login-failures&limit=4", nil,
+			"limit 4 is over the largest this listing gives, 3 (--console-windows-max-page-size)", console.LimitWindowsMaxPage},
+	} {
+		before := len(reached())
+		var e contract.ErrorResponse
+		if resp := call(t, tc.method, url+tc.path, "", tc.body, &e); resp.StatusCode != 400 || e.Error != tc.msg {
+			t.Errorf("%s %s: %d %q, want 400 %q", tc.method, tc.path, resp.StatusCode, e.Error, tc.msg)
+		}
+		if got := reached()[before:]; !slices.Equal(got, []string{tc.limit}) {
+			t.Errorf("%s %s reported %v, want %s", tc.method, tc.path, got, tc.limit)
+		}
+	}
+}
+
+// TestRecentAlertsBound: the console keeps RecentAlerts alerts, the newest, and
+// reports each one dropped for a newer.
+func TestRecentAlertsBound(t *testing.T) {
+	d := startDaemon(t, "")
+	url, reached := boundedConsole(t, d, console.Config{RecentAlerts: 2})
+	alert := func(i int) *kgo.Record {
+		a := contract.Alert{AlertID: fmt.Sprintf("a-%d", i), RuleID: "r", Scope: "*", Version: 1, Customer: "c-9", Count: 1, Threshold: rule.AtLeast(1), EventTime: time.Now().UTC(), Source: "live"}
+		v, _ := json.Marshal(a)
+		return &kgo.Record{Topic: "alerts", Key: []byte(a.Customer), Value: v}
+	}
+	var got console.AlertsResponse
+	newest := func(id string) {
+		livetest.WaitFor(t, 20*time.Second, "alert "+id, func() bool {
+			call(t, "GET", url+"/v1/console/alerts", "", nil, &got)
+			return len(got.Alerts) > 0 && got.Alerts[0].AlertID == id
+		})
+	}
+	// The first alert shows once the feed follows the topic; the next five are then
+	// each read as they come, not read back.
+	livetest.ProduceSync(t, d.b, alert(0))
+	newest("a-0")
+	livetest.ProduceSync(t, d.b, alert(1), alert(2), alert(3), alert(4), alert(5))
+	newest("a-5")
+	if ids := alertIDs(got.Alerts); ids != "a-5 a-4" {
+		t.Errorf("recent alerts %s, want the newest 2", ids)
+	}
+	dropped := 0
+	for _, name := range reached() {
+		if name == console.LimitRecentAlerts {
+			dropped++
+		}
+	}
+	if dropped != 4 {
+		t.Errorf("%d drops reported (%v), want 4 of the 6 alerts", dropped, reached())
 	}
 }

@@ -101,12 +101,17 @@ type Config struct {
 	// Logger receives operational logs. Default slog.Default().
 	Logger *slog.Logger
 	// RecentAlerts is how many recent alerts the console keeps and reads back from the
-	// alerts topic at first use. Default 200.
+	// alerts topic at first use; each one dropped for a newer reaches LimitRecentAlerts.
+	// Default DefaultRecentAlerts, at most MaxRecentAlerts.
 	RecentAlerts int
-	// PreviewSample is how many of the most recent archived events a preview evaluates.
-	// Default 5000; a request may ask for up to MaxPreviewSample.
+	// PreviewSample is how many of the most recent archived events a preview evaluates
+	// when the request does not say. Default DefaultPreviewSample; at most
+	// PreviewMaxSample.
 	PreviewSample int
-	// PreviewTimeout bounds one preview. Default 15s.
+	// PreviewMaxSample is the largest sample a preview request may ask for (400 naming
+	// LimitPreviewSample beyond). Default DefaultPreviewMaxSample.
+	PreviewMaxSample int
+	// PreviewTimeout bounds one preview. Default DefaultPreviewTimeout.
 	PreviewTimeout time.Duration
 	// StatusWait is how long a save waits for the daemon's status of the published
 	// control. Default 10s.
@@ -118,8 +123,19 @@ type Config struct {
 	AnswerWithin time.Duration
 	// RefreshInterval is how often a stream checks the rules for changes. Default 1s.
 	RefreshInterval time.Duration
-	// TopCustomers is how many customers per rule the rules list shows. Default 5.
+	// TopCustomers is how many customers per rule the rules list shows. Default
+	// DefaultTopCustomers, at most CountsMaxTop.
 	TopCustomers int
+	// CountsMaxTop is the largest limit a counts listing (GET /v1/console/counts) may
+	// ask for (400 naming LimitCountsMaxTop beyond): its walk keeps that many customers
+	// per rule. Default DefaultCountsMaxTop.
+	CountsMaxTop int
+	// WindowsPageSize is how many customers a windows page (GET /v1/console/windows)
+	// lists when the request sets no limit; WindowsMaxPageSize the largest limit it may
+	// ask for (400 naming LimitWindowsMaxPage beyond). Each customer brings up to
+	// contract.MaxWindowsPerCount windows, so these pages are far smaller than the
+	// daemon's counts pages. Default DefaultWindowsPageSize and DefaultWindowsMaxPageSize.
+	WindowsPageSize, WindowsMaxPageSize int
 
 	// ProtectReads makes reads — every API call but GET /v1/console/info — need APIToken
 	// too (see ReadPolicy); the page and its assets stay open, so that it can ask for the
@@ -138,10 +154,10 @@ type Config struct {
 	// kilobytes.
 	MaxBodyBytes int64
 	// PreviewMaxScan bounds the archived events one preview reads; the answer says when
-	// it stopped there. Default 1,000,000.
+	// it stopped there. Default DefaultPreviewMaxScan.
 	PreviewMaxScan int
 	// PreviewMaxBytes bounds the bytes of example events one preview returns; the answer
-	// says when it stopped there. Default 1 MiB.
+	// says when it stopped there. Default DefaultPreviewMaxBytes.
 	PreviewMaxBytes int
 	// Admit, when set, is asked before a heavy request (a preview, a counts or windows listing)
 	// runs: it returns the function that ends it, or an error saying why it may not run
@@ -153,7 +169,9 @@ type Config struct {
 	WindowLimits window.Limits
 	// LimitReached, when set, is told the name of each limit a request reached
 	// (LimitStreams, LimitPreviewScan, LimitPreviewBytes, LimitPreviewTimeout,
-	// LimitReadTimeout), for the daemon's metrics. Default nil.
+	// LimitReadTimeout, LimitPreviewSample, LimitCountsMaxTop, LimitWindowsMaxPage), and
+	// of LimitRecentAlerts each time the recent alerts drop one, for the daemon's
+	// metrics. Default nil.
 	LimitReached func(name string)
 }
 
@@ -167,10 +185,35 @@ const (
 	LimitPreviewBytes   = "preview_max_bytes"
 	LimitPreviewTimeout = "preview_timeout_seconds"
 	LimitReadTimeout    = "http_read_timeout_seconds"
+	LimitRecentAlerts   = "console_recent_alerts"
+	LimitPreviewSample  = "preview_max_sample"
+	LimitCountsMaxTop   = "counts_max_page_size"
+	LimitWindowsPage    = "console_windows_page_size"
+	LimitWindowsMaxPage = "console_windows_max_page_size"
+	LimitTopCustomers   = "console_top_customers"
 )
 
-// MaxPreviewSample bounds the sample a preview request may ask for.
-const MaxPreviewSample = 100_000
+// The defaults of Config's bounds, which the daemon's flags show.
+const (
+	DefaultRecentAlerts       = 200
+	DefaultPreviewSample      = 5000
+	DefaultPreviewMaxSample   = 100_000
+	DefaultPreviewTimeout     = 15 * time.Second
+	DefaultPreviewMaxScan     = 1_000_000
+	DefaultPreviewMaxBytes    = 1 << 20
+	DefaultTopCustomers       = 5
+	DefaultCountsMaxTop       = 10_000
+	DefaultWindowsPageSize    = 20
+	DefaultWindowsMaxPageSize = 1000
+)
+
+// MaxRecentAlerts bounds Config.RecentAlerts: every stream that opens, and every
+// listing, is sent all of them.
+const MaxRecentAlerts = 10_000
+
+// countsDefaultTop is how many customers a counts listing returns when the request
+// sets no limit (at most Config.CountsMaxTop).
+const countsDefaultTop = 100
 
 // EnsureDefaults fills unset fields with their documented defaults.
 func (c *Config) EnsureDefaults() {
@@ -178,13 +221,16 @@ func (c *Config) EnsureDefaults() {
 		c.Logger = slog.Default()
 	}
 	if c.RecentAlerts <= 0 {
-		c.RecentAlerts = 200
+		c.RecentAlerts = DefaultRecentAlerts
 	}
 	if c.PreviewSample <= 0 {
-		c.PreviewSample = 5000
+		c.PreviewSample = DefaultPreviewSample
+	}
+	if c.PreviewMaxSample <= 0 {
+		c.PreviewMaxSample = DefaultPreviewMaxSample
 	}
 	if c.PreviewTimeout <= 0 {
-		c.PreviewTimeout = 15 * time.Second
+		c.PreviewTimeout = DefaultPreviewTimeout
 	}
 	if c.AnswerWithin <= 0 {
 		c.AnswerWithin = time.Minute
@@ -196,7 +242,16 @@ func (c *Config) EnsureDefaults() {
 		c.RefreshInterval = time.Second
 	}
 	if c.TopCustomers <= 0 {
-		c.TopCustomers = 5
+		c.TopCustomers = DefaultTopCustomers
+	}
+	if c.CountsMaxTop <= 0 {
+		c.CountsMaxTop = DefaultCountsMaxTop
+	}
+	if c.WindowsPageSize <= 0 {
+		c.WindowsPageSize = DefaultWindowsPageSize
+	}
+	if c.WindowsMaxPageSize <= 0 {
+		c.WindowsMaxPageSize = DefaultWindowsMaxPageSize
 	}
 	if c.MaxStreams <= 0 {
 		c.MaxStreams = 64
@@ -208,10 +263,10 @@ func (c *Config) EnsureDefaults() {
 		c.MaxBodyBytes = 1 << 20
 	}
 	if c.PreviewMaxScan <= 0 {
-		c.PreviewMaxScan = 1_000_000
+		c.PreviewMaxScan = DefaultPreviewMaxScan
 	}
 	if c.PreviewMaxBytes <= 0 {
-		c.PreviewMaxBytes = 1 << 20
+		c.PreviewMaxBytes = DefaultPreviewMaxBytes
 	}
 	c.WindowLimits = c.WindowLimits.EnsureDefaults()
 }
@@ -222,8 +277,17 @@ func (c *Config) Validate() error {
 	if c.Backend == nil {
 		errs = append(errs, errors.New("no backend"))
 	}
-	if c.PreviewSample > MaxPreviewSample {
-		errs = append(errs, fmt.Errorf("preview sample %d is above the maximum %d", c.PreviewSample, MaxPreviewSample))
+	if c.PreviewSample > c.PreviewMaxSample {
+		errs = append(errs, fmt.Errorf("preview sample %d is above the largest sample a request may ask for, %d", c.PreviewSample, c.PreviewMaxSample))
+	}
+	if c.RecentAlerts > MaxRecentAlerts {
+		errs = append(errs, fmt.Errorf("recent alerts %d is above the maximum %d", c.RecentAlerts, MaxRecentAlerts))
+	}
+	if c.TopCustomers > c.CountsMaxTop {
+		errs = append(errs, fmt.Errorf("top customers %d is above the largest counts listing %d", c.TopCustomers, c.CountsMaxTop))
+	}
+	if c.WindowsPageSize > c.WindowsMaxPageSize {
+		errs = append(errs, fmt.Errorf("windows page size %d is above the maximum page size %d", c.WindowsPageSize, c.WindowsMaxPageSize))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("console: invalid configuration: %w", err)
@@ -273,7 +337,8 @@ func New(cfg Config) (*Console, error) {
 		return nil, err
 	}
 	c := &Console{cfg: cfg, log: cfg.Logger, stop: make(chan struct{})}
-	c.feed = newAlertFeed(cfg.RecentAlerts, cfg.Logger, func() (ingest.KafkaConfig, ingest.Topics) { return cfg.Backend.Kafka() })
+	c.feed = newAlertFeed(cfg.RecentAlerts, cfg.Logger, func() (ingest.KafkaConfig, ingest.Topics) { return cfg.Backend.Kafka() },
+		func() { c.reached(LimitRecentAlerts) })
 	assets, err := fs.Sub(static, "static")
 	if err != nil {
 		return nil, fmt.Errorf("console: embedded assets: %w", err)

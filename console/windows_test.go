@@ -207,7 +207,7 @@ func TestWindowsListOpenWindowsPerCustomerAndGroup(t *testing.T) {
 	}{
 		{"scope=*", 400, "id is required"},
 		{"id=bytes-per-user&limit=0", 400, "limit must be a number from 1 to 1000"},
-		{"id=bytes-per-user&limit=1001", 400, "limit must be a number from 1 to 1000"},
+		{"id=bytes-per-user&limit=1001", 400, "limit 1001 is over the largest this listing gives, 1000 (--console-windows-max-page-size)"},
 		{"id=bytes-per-user&limit=ten", 400, "limit must be a number"},
 		{"id=bytes-per-user&cursor=not*base64", 400, "cursor is not one this API gave"},
 		{"scope=acme&id=bytes-per-user", 404, "no active rule acme/bytes-per-user"},

@@ -1,29 +1,13 @@
 package live
 
 import (
-	"net/http"
 	"slices"
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/internal/httpjson"
 	"github.com/hindsightdev/hindsight/rule"
 )
-
-// consoleHandler is the rule console (package console) for this daemon, mounted at /
-// by routes. A console that cannot be built answers 503 with the reason; the rest of
-// the daemon runs on.
-func (d *Daemon) consoleHandler() http.Handler {
-	c, err := console.New(console.Config{Backend: d.ConsoleBackend(), APIToken: d.cfg.APIToken, Logger: d.log.With("stage", "console")})
-	if err != nil {
-		d.log.Error("rule console unavailable", "err", err)
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			httpjson.Error(w, http.StatusServiceUnavailable, "rule console unavailable: "+err.Error())
-		})
-	}
-	return c
-}
 
 // ConsoleBackend is what the rule console reads from this daemon.
 func (d *Daemon) ConsoleBackend() console.Backend { return consoleBackend{d} }

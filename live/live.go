@@ -181,6 +181,24 @@ type Config struct {
 	// PreviewMaxBytes bounds the bytes of example events one preview returns. Default
 	// 1 MiB.
 	PreviewMaxBytes int
+	// PreviewSample is how many of the lake's most recent events a console preview
+	// evaluates when the request does not say; PreviewMaxSample the most a request may
+	// ask for (400 beyond). Default console.DefaultPreviewSample and
+	// console.DefaultPreviewMaxSample.
+	PreviewSample, PreviewMaxSample int
+	// ConsoleRecentAlerts is how many recent alerts the console keeps, and sends every
+	// stream that opens. Default console.DefaultRecentAlerts, at most
+	// console.MaxRecentAlerts.
+	ConsoleRecentAlerts int
+	// ConsoleTopCustomers is how many customers per rule the console's rules list shows.
+	// Default console.DefaultTopCustomers, at most CountsMaxPageSize (which also bounds
+	// the console's counts listing).
+	ConsoleTopCustomers int
+	// ConsoleWindowsPageSize and ConsoleWindowsMaxPageSize are the customers of a
+	// console windows page when the request sets no limit, and the most it may ask for
+	// (400 beyond). Default console.DefaultWindowsPageSize and
+	// console.DefaultWindowsMaxPageSize.
+	ConsoleWindowsPageSize, ConsoleWindowsMaxPageSize int
 	// MaxSnapshotAge is how long a partition's changed state may go without a stored
 	// snapshot before /readyz fails. Default 5m; it must exceed SnapshotInterval.
 	MaxSnapshotAge time.Duration

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
@@ -639,6 +640,12 @@ func TestConfigValidate(t *testing.T) {
 		{"bad archive codec", func(c *live.Config) { c.ArchiveCompression = "gzip" }, `archive-compression "gzip": use zstd or snappy`},
 		{"archive buffer of one file", func(c *live.Config) { c.ArchiveMaxBufferedBytes = 64 << 20 }, ""},
 		{"archive buffer under a file", func(c *live.Config) { c.ArchiveMaxBufferedBytes = 1 << 20 }, "archive max buffered bytes 1048576: at least the archiver's file size, 67108864"},
+		// The console's bounds are checked at start, not found wrong by the first
+		// request (the console would answer 503 to everything).
+		{"preview sample over its maximum", func(c *live.Config) { c.PreviewSample, c.PreviewMaxSample = 11, 10 }, "preview sample 11 is above the largest sample a request may ask for, 10"},
+		{"top customers over the counts bound", func(c *live.Config) { c.ConsoleTopCustomers, c.CountsMaxPageSize = 20, 10 }, "top customers 20 is above the largest counts listing 10"},
+		{"windows page over its maximum", func(c *live.Config) { c.ConsoleWindowsPageSize, c.ConsoleWindowsMaxPageSize = 50, 40 }, "windows page size 50 is above the maximum page size 40"},
+		{"recent alerts over their maximum", func(c *live.Config) { c.ConsoleRecentAlerts = console.MaxRecentAlerts + 1 }, "recent alerts 10001 is above the maximum 10000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c live.Config

@@ -76,9 +76,15 @@ func (c *Config) ensureHTTPDefaults() {
 	setInt(&c.HTTPMaxHeavyRequests, 4)
 	setInt(&c.CountsPageSize, 1000)
 	setInt(&c.CountsMaxPageSize, 10_000)
-	setDur(&c.PreviewTimeout, 15*time.Second)
-	setInt(&c.PreviewMaxScan, 1_000_000)
-	setInt(&c.PreviewMaxBytes, 1<<20)
+	setDur(&c.PreviewTimeout, console.DefaultPreviewTimeout)
+	setInt(&c.PreviewMaxScan, console.DefaultPreviewMaxScan)
+	setInt(&c.PreviewMaxBytes, console.DefaultPreviewMaxBytes)
+	setInt(&c.PreviewSample, console.DefaultPreviewSample)
+	setInt(&c.PreviewMaxSample, console.DefaultPreviewMaxSample)
+	setInt(&c.ConsoleRecentAlerts, console.DefaultRecentAlerts)
+	setInt(&c.ConsoleTopCustomers, console.DefaultTopCustomers)
+	setInt(&c.ConsoleWindowsPageSize, console.DefaultWindowsPageSize)
+	setInt(&c.ConsoleWindowsMaxPageSize, console.DefaultWindowsMaxPageSize)
 	setDur(&c.MaxSnapshotAge, 5*time.Minute)
 	if c.MaxArchiveLag <= 0 {
 		c.MaxArchiveLag = 1_000_000
@@ -91,6 +97,13 @@ func (c *Config) validateHTTP() []error {
 	var errs []error
 	if c.CountsPageSize > c.CountsMaxPageSize {
 		errs = append(errs, fmt.Errorf("counts page size %d is above the maximum page size %d", c.CountsPageSize, c.CountsMaxPageSize))
+	}
+	// The console's own bounds, checked as the console checks them (its backend is not
+	// used by Validate).
+	cc := c.consoleConfig(consoleBackend{})
+	cc.EnsureDefaults()
+	if err := cc.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.HTTPMaxStreams >= c.HTTPMaxConnections {
 		errs = append(errs, fmt.Errorf("http max streams %d must be below http max connections %d: streams would take every connection", c.HTTPMaxStreams, c.HTTPMaxConnections))
@@ -150,7 +163,9 @@ func (d *Daemon) harden() *webState {
 		limitCountsPage: float64(c.CountsPageSize), limitCountsMaxPage: float64(c.CountsMaxPageSize),
 		limitPreviewTimeout: c.PreviewTimeout.Seconds(), limitPreviewScan: float64(c.PreviewMaxScan), limitPreviewBytes: float64(c.PreviewMaxBytes),
 		limitSnapshotAge: c.MaxSnapshotAge.Seconds(), limitArchiveLag: float64(c.MaxArchiveLag),
-		limitMemory: float64(c.MemoryLimit),
+		limitMemory:                float64(c.MemoryLimit),
+		console.LimitPreviewSample: float64(c.PreviewMaxSample), console.LimitRecentAlerts: float64(c.ConsoleRecentAlerts),
+		console.LimitWindowsMaxPage: float64(c.ConsoleWindowsMaxPageSize),
 	} {
 		d.m.limits.ShowCounted(name, v)
 	}
@@ -165,6 +180,9 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.ShowCounted(limitHandoffBuffer, float64(c.HandoffBufferBytes))
 	d.m.limits.ShowCounted(limitQueuedRecords, float64(c.MaxQueuedRecords))
 	d.m.limits.Show("fetch_max_bytes", float64(c.FetchMaxBytes))
+	d.m.limits.Show("preview_sample", float64(c.PreviewSample))
+	d.m.limits.Show(console.LimitWindowsPage, float64(c.ConsoleWindowsPageSize))
+	d.m.limits.Show(console.LimitTopCustomers, float64(c.ConsoleTopCustomers))
 	d.m.limits.ShowCounted(limitDeadLetterBytes, float64(c.DeadLetterMaxBytes))
 	if soft, ok := openFileLimit(); ok && c.HTTPMaxConnections > soft/2 {
 		d.log.Warn("the HTTP connection cap is above half the limit of open files: a flood of connections could leave storage and Kafka without file descriptors; lower --http-max-connections or raise the limit (ulimit -n)",
@@ -454,19 +472,29 @@ func (d *Daemon) read(h http.Handler) http.Handler {
 	})
 }
 
+// consoleConfig is the console's configuration from the daemon's: its limits, and
+// backend b.
+func (c *Config) consoleConfig(b console.Backend) console.Config {
+	return console.Config{
+		Backend: b, APIToken: c.APIToken,
+		ProtectReads: c.APIToken != "" && !c.PublicRead,
+		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, AnswerWithin: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
+		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: c.WindowLimits,
+		PreviewSample: c.PreviewSample, PreviewMaxSample: c.PreviewMaxSample, RecentAlerts: c.ConsoleRecentAlerts,
+		TopCustomers: c.ConsoleTopCustomers, CountsMaxTop: c.CountsMaxPageSize,
+		WindowsPageSize: c.ConsoleWindowsPageSize, WindowsMaxPageSize: c.ConsoleWindowsMaxPageSize,
+	}
+}
+
 // newConsole builds the rule console (package console) with the daemon's limits. A
 // console that cannot be built answers 503 with the reason; the rest of the daemon runs
 // on.
 func (d *Daemon) newConsole(ws *webState) http.Handler {
-	c := &d.cfg
-	con, err := console.New(console.Config{
-		Backend: d.ConsoleBackend(), APIToken: c.APIToken, Logger: d.log.With("stage", "console"),
-		ProtectReads: c.APIToken != "" && !c.PublicRead,
-		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, AnswerWithin: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
-		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: c.WindowLimits,
-		Admit:        ws.heavy.enter,
-		LimitReached: func(name string) { d.m.limits.Reached(name) },
-	})
+	cc := d.cfg.consoleConfig(d.ConsoleBackend())
+	cc.Logger = d.log.With("stage", "console")
+	cc.Admit = ws.heavy.enter
+	cc.LimitReached = func(name string) { d.m.limits.Reached(name) }
+	con, err := console.New(cc)
 	if err != nil {
 		d.log.Error("rule console unavailable", "err", err)
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -28,6 +28,7 @@ const (
 	LimitMaxAttempts = "notify_max_attempts"
 	LimitRetryBudget = "notify_retry_budget_seconds"
 	LimitTimeout     = "notify_timeout_seconds"
+	LimitRecent      = "notify_recent"
 )
 
 func newStageMetrics(cfg Config) *stageMetrics {
@@ -64,6 +65,7 @@ func newStageMetrics(cfg Config) *stageMetrics {
 	m.limits.Show(LimitMaxAttempts, float64(cfg.Sender.MaxAttempts))
 	m.limits.Show(LimitRetryBudget, cfg.Sender.MaxElapsed.Seconds())
 	m.limits.Show(LimitTimeout, cfg.Sender.Timeout.Seconds())
+	m.limits.ShowCounted(LimitRecent, float64(cfg.Recent))
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(cols...)
 	}

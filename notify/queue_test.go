@@ -180,3 +180,45 @@ func TestStageQueueFullKeepsTheChain(t *testing.T) {
 		return hook.keys["a0:firing"] == 2 && hook.inflight == 0
 	})
 }
+
+// TestStageRecentBound: Recent keeps the delivery states of the newest Recent alerts,
+// and each one dropped for a newer is counted as the limit reached.
+func TestStageRecentBound(t *testing.T) {
+	b := startBroker(t)
+	sink := newSink(t, ok200)
+	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ok", Type: rule.DestWebhook, URL: sink.srv.URL + "/hook"}))...)
+	reg := prometheus.NewRegistry()
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-recent-test", Recent: 2,
+		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Registerer: reg, Logger: livetest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	var recs []*kgo.Record
+	for i := range 5 {
+		v, _ := json.Marshal(alertFor(fmt.Sprintf("a%d", i), "c-1", []string{"ok"}))
+		recs = append(recs, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+	}
+	livetest.ProduceSync(t, b, recs...)
+	livetest.WaitFor(t, 10*time.Second, "five deliveries", func() bool { return len(sink.delivered()) == 5 })
+	var ids []string
+	for _, d := range st.Recent() {
+		ids = append(ids, d.Alert.AlertID)
+	}
+	if got := strings.Join(ids, " "); got != "a4 a3" {
+		t.Errorf("Recent lists %q, want the newest two, a4 a3", got)
+	}
+	if got := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", notify.LimitRecent); got != 3 {
+		t.Errorf("drops counted %v, want 3", got)
+	}
+	if got := promtest.Value(t, reg, "hindsight_limit", "name", notify.LimitRecent); got != 2 {
+		t.Errorf("limit shown as %v, want 2", got)
+	}
+	if _, err := notify.New(notify.Config{Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Recent: notify.MaxRecent + 1}); err == nil ||
+		!strings.Contains(err.Error(), "above the maximum") {
+		t.Errorf("Recent past MaxRecent: %v", err)
+	}
+}

@@ -11,21 +11,23 @@ import (
 // recentRing keeps the delivery states of the latest alerts for the console: a fixed
 // number, the oldest dropped first.
 type recentRing struct {
-	mu    sync.Mutex
-	max   int
-	items []*contract.AlertDelivery // oldest first
+	mu      sync.Mutex
+	max     int
+	dropped func()                    // an alert's state left the full ring for a newer one
+	items   []*contract.AlertDelivery // oldest first
 	// byAlert finds an alert's delivery from the alert pointer a Sender reports.
 	byAlert map[*contract.Alert]*contract.AlertDelivery
 }
 
-func newRecentRing(n int) *recentRing {
-	return &recentRing{max: n, byAlert: map[*contract.Alert]*contract.AlertDelivery{}}
+func newRecentRing(n int, dropped func()) *recentRing {
+	return &recentRing{max: n, dropped: dropped, byAlert: map[*contract.Alert]*contract.AlertDelivery{}}
 }
 
 func (r *recentRing) add(d *contract.AlertDelivery, _ []*job) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.items) == r.max {
+		r.dropped()
 		delete(r.byAlert, &r.items[0].Alert)
 		r.items[0] = nil
 		r.items = r.items[1:]

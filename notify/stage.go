@@ -32,6 +32,8 @@ const (
 	DefaultConcurrency    = 4
 	DefaultCommitInterval = 200 * time.Millisecond
 	DefaultRecent         = 500
+	// MaxRecent bounds Config.Recent: every listing copies them all.
+	MaxRecent = 100_000
 )
 
 // Config configures the notify stage. Each field documents its default.
@@ -63,7 +65,8 @@ type Config struct {
 	// stage reads the controls topic itself.
 	Registry *controls.Registry
 	Loaded   <-chan struct{}
-	// Recent is how many alerts' delivery states Recent keeps. Default 500.
+	// Recent is how many alerts' delivery states Recent keeps, in memory; each one
+	// dropped for a newer reaches LimitRecent. Default DefaultRecent, at most MaxRecent.
 	Recent int
 	// Getenv and ReadFile read destinations' secrets. Default os.Getenv, os.ReadFile.
 	Getenv   func(string) string
@@ -122,7 +125,10 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.Registry != nil && c.Loaded == nil {
-		return errors.New("notify: a Registry needs its Loaded channel")
+		return errors.New("a Registry needs its Loaded channel")
+	}
+	if c.Recent > MaxRecent {
+		return fmt.Errorf("recent deliveries kept %d is above the maximum %d (--notify-recent)", c.Recent, MaxRecent)
 	}
 	return nil
 }
@@ -168,7 +174,8 @@ func New(cfg Config) (*Stage, error) {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, m: newStageMetrics(cfg),
-		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, assignGen: map[int32]uint64{}, nextFetch: map[int32]int64{}, recent: newRecentRing(cfg.Recent)}
+		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, assignGen: map[int32]uint64{}, nextFetch: map[int32]int64{}}
+	s.recent = newRecentRing(cfg.Recent, func() { s.m.limits.Reached(LimitRecent) })
 	// A failed attempt that will be retried shows as "retrying" in Recent.
 	sc := cfg.Sender
 	onAttempt := sc.OnAttempt

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hindsightdev/hindsight/backfill"
+	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
@@ -138,10 +139,16 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.HTTPMaxStreams, "http-max-streams", def.HTTPMaxStreams, "console live streams open at once")
 	f.IntVar(&cfg.HTTPMaxHeavyRequests, "http-max-heavy-requests", def.HTTPMaxHeavyRequests, "counts listings and previews running at once")
 	f.IntVar(&cfg.CountsPageSize, "counts-page-size", def.CountsPageSize, "customers per /v1/counts page when the request sets no limit")
-	f.IntVar(&cfg.CountsMaxPageSize, "counts-max-page-size", def.CountsMaxPageSize, "largest limit a /v1/counts page may ask for")
+	f.IntVar(&cfg.CountsMaxPageSize, "counts-max-page-size", def.CountsMaxPageSize, "largest limit a /v1/counts page, or a console counts listing, may ask for")
 	f.DurationVar(&cfg.PreviewTimeout, "preview-timeout", def.PreviewTimeout, "bound on a console preview's reading of the lake")
 	f.IntVar(&cfg.PreviewMaxScan, "preview-max-scan", def.PreviewMaxScan, "archived events one console preview may read")
 	f.IntVar(&cfg.PreviewMaxBytes, "preview-max-bytes", def.PreviewMaxBytes, "bytes of example events one console preview may return")
+	f.IntVar(&cfg.PreviewSample, "preview-sample", def.PreviewSample, "the lake's most recent events a console preview evaluates when the request does not say")
+	f.IntVar(&cfg.PreviewMaxSample, "preview-max-sample", def.PreviewMaxSample, "largest sample a console preview may ask for")
+	f.IntVar(&cfg.ConsoleRecentAlerts, "console-recent-alerts", def.ConsoleRecentAlerts, fmt.Sprintf("recent alerts the console keeps and sends every stream that opens (at most %d)", console.MaxRecentAlerts))
+	f.IntVar(&cfg.ConsoleTopCustomers, "console-top-customers", def.ConsoleTopCustomers, "customers per rule the console's rules list shows (at most --counts-max-page-size)")
+	f.IntVar(&cfg.ConsoleWindowsPageSize, "console-windows-page-size", def.ConsoleWindowsPageSize, "customers per console windows page when the request sets no limit")
+	f.IntVar(&cfg.ConsoleWindowsMaxPageSize, "console-windows-max-page-size", def.ConsoleWindowsMaxPageSize, "largest limit a console windows page may ask for")
 	f.DurationVar(&cfg.MaxSnapshotAge, "max-snapshot-age", def.MaxSnapshotAge, "/readyz fails when a partition's changed state has had no snapshot for longer")
 	f.Int64Var(&cfg.MaxArchiveLag, "max-archive-lag", def.MaxArchiveLag, "/readyz fails when the archiver trails Kafka by more records on a partition")
 	addLogFlags(f, &logLevel, "info")
