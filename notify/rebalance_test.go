@@ -19,11 +19,13 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// TestStageLeavesRevokedPartitionsToTheirOwner: a member whose poll loop is still
-// handling records of a partition taken from it (here it waits to record an alert
-// undelivered, the undelivered topic not writable) hands the rest to the next owner. It
+// TestStageLeavesRevokedPartitionsToTheirOwner: a member still handling records of a
+// partition taken from it (here its records of alerts given up on wait to be written,
+// its undelivered topic not writable at first) hands the rest to the next owner. It
 // used to track them in a new tracker and commit that partition past alerts the next
-// owner had not delivered, so a rolling restart lost them.
+// owner had not delivered, so a rolling restart lost them. (The poll loop itself once
+// waited for those writes; since it hands them to a writer, this member's poll loop
+// goes on.)
 func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 	b := startBroker(t)
 	const topic = "alerts2"
@@ -90,16 +92,17 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 	}
 	held := func() int { return holds[0].requests() + holds[1].requests() }
 
-	// A owns both partitions; its poll loop stays on partition 1's alert beyond the queue.
+	// A owns both partitions; partition 1's alerts beyond the queue wait to be recorded.
 	stopA := start("alerts.undelivered.unwritable")
 	livetest.WaitFor(t, 20*time.Second, "A's first delivery held", func() bool { return held() == 1 })
 	time.Sleep(500 * time.Millisecond)
 
-	// B joins: partition 1 moves to it, and B starts over at its first alert.
+	// B joins: partition 1 moves to it, and B starts over at its first alert (and gives
+	// up one or two as its queue fills, depending on when its worker takes the first).
 	stopB := start("alerts.undelivered")
 	livetest.WaitFor(t, 30*time.Second, "B's first delivery held", func() bool { return held() == 2 })
 	livetest.WaitFor(t, 10*time.Second, "B's undelivered record", func() bool {
-		return len(b.Consume(t, "alerts.undelivered", 1, time.Second)) == 1
+		return len(b.Consume(t, "alerts.undelivered", 1, time.Second)) >= 1
 	})
 	time.Sleep(300 * time.Millisecond) // B commits what it handled
 

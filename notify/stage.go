@@ -2,12 +2,14 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -165,6 +167,8 @@ type Stage struct {
 	// (deleted.go); absent when unknown.
 	nextFetch map[int32]int64
 	recent    *recentRing
+	// undelivered carries the reading loop's given-up alerts to undeliveredWriter.
+	undelivered chan undeliveredWrite
 }
 
 // New checks cfg and builds the stage; Run starts it.
@@ -176,6 +180,7 @@ func New(cfg Config) (*Stage, error) {
 	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, m: newStageMetrics(cfg),
 		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, assignGen: map[int32]uint64{}, nextFetch: map[int32]int64{}}
 	s.recent = newRecentRing(cfg.Recent, func() { s.m.limits.Reached(LimitRecent) })
+	s.undelivered = make(chan undeliveredWrite, maxUndeliveredWaiting)
 	// A failed attempt that will be retried shows as "retrying" in Recent.
 	sc := cfg.Sender
 	onAttempt := sc.OnAttempt
@@ -256,6 +261,12 @@ func (s *Stage) consume(ctx context.Context) error {
 	defer cl.Close()
 	s.log.Info("notify stage consuming", "topic", s.cfg.Topics.Alerts, "group", s.cfg.Group, "undelivered", s.cfg.Topics.Undelivered)
 
+	writerDone := make(chan struct{})
+	go func() { // owned here: ends with ctx, and consume waits for it before closing cl
+		defer close(writerDone)
+		s.undeliveredWriter(ctx)
+	}()
+	defer func() { <-writerDone }()
 	commitDone := make(chan struct{})
 	go func() { // owned here: ends with ctx, and consume waits for it below
 		defer close(commitDone)
@@ -360,7 +371,7 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	e.done() // the record's own hold: released once its jobs are counted
 	for _, j := range jobs {
 		if j.dest == nil {
-			s.giveUp(ctx, j, Outcome{Reason: fmt.Sprintf("no destination %q for customer %s (nor a global one)", j.name, a.Customer), Final: true})
+			s.giveUpLater(ctx, j, Outcome{Reason: fmt.Sprintf("no destination %q for customer %s (nor a global one)", j.name, a.Customer), Final: true})
 			continue
 		}
 		s.enqueue(ctx, j)
@@ -444,7 +455,7 @@ func (s *Stage) enqueue(ctx context.Context, j *job) {
 		close(j.over)
 		s.m.queueFull.WithLabelValues(j.name).Inc()
 		s.m.limits.Reached(LimitQueueSize)
-		s.giveUp(ctx, j, Outcome{Reason: fmt.Sprintf("destination queue full (%d deliveries waiting; limit notify_queue_size, flag --notify-queue-size)", s.cfg.QueueSize), Final: true})
+		s.giveUpLater(ctx, j, Outcome{Reason: fmt.Sprintf("destination queue full (%d deliveries waiting; limit notify_queue_size, flag --notify-queue-size)", s.cfg.QueueSize), Final: true})
 	}
 }
 
@@ -659,10 +670,36 @@ func (s *Stage) secret(ref *rule.SecretRef) ([]byte, error) {
 	return b, nil
 }
 
-// giveUp records j undelivered on the undelivered topic; once the record is
-// acknowledged, j counts as handled. If it cannot be written (the stage is stopping),
-// j stays unhandled and is delivered again by the next run.
+// giveUp records j undelivered for out's reason on the undelivered topic, then counts
+// the alert handled there. It waits for the record to land, retrying; a stage that
+// stops first leaves the alert unhandled, so the next run delivers it again.
 func (s *Stage) giveUp(ctx context.Context, j *job, out Outcome) {
+	s.writeUndelivered(ctx, []undeliveredWrite{s.undeliveredWrite(j, out)})
+}
+
+// giveUpLater is giveUp for the loop that reads the alerts: the record is written by
+// undeliveredWriter, so that while writes fail and are retried the alerts after it
+// still reach their destinations. It waits only while maxUndeliveredWaiting records
+// are waiting already.
+func (s *Stage) giveUpLater(ctx context.Context, j *job, out Outcome) {
+	select {
+	case s.undelivered <- s.undeliveredWrite(j, out):
+	case <-ctx.Done(): // stopping: unhandled, so delivered again by the next run
+	}
+}
+
+// maxUndeliveredWaiting bounds the undelivered records the reading loop hands
+// undeliveredWriter ahead of its writing them.
+const maxUndeliveredWaiting = 1024
+
+// undeliveredWrite is one undelivered record to write and the job it ends.
+type undeliveredWrite struct {
+	j        *job
+	out      Outcome
+	key, val []byte
+}
+
+func (s *Stage) undeliveredWrite(j *job, out Outcome) undeliveredWrite {
 	u := contract.Undelivered{Alert: *j.alert, Destination: j.name, Reason: out.Reason, Attempts: out.Attempts,
 		Status: out.Status, At: time.Now().UTC(), AlertsPartition: j.rec.Partition, AlertsOffset: j.rec.Offset}
 	if j.dest != nil {
@@ -672,21 +709,70 @@ func (s *Stage) giveUp(ctx context.Context, j *job, out Outcome) {
 	if err != nil {
 		panic(fmt.Sprintf("notify: encoding an undelivered record: %v", err)) // plain data: always encodes
 	}
-	// The record must land before the alert counts as handled: keep trying (the topic
-	// may be missing or the brokers away) until it does or the stage stops.
-	_, err = backoff.Retry(ctx, func() (struct{}, error) {
-		rec := &kgo.Record{Topic: s.cfg.Topics.Undelivered, Key: []byte(j.alert.Customer), Value: val}
-		err := s.cl.ProduceSync(ctx, rec).FirstErr()
-		if err != nil && ctx.Err() == nil {
-			s.m.undeliveredErrors.Inc()
-			s.log.Error("recording an undelivered alert failed; retrying", "alert", j.alert.AlertID,
-				"destination", j.name, "topic", s.cfg.Topics.Undelivered, "err", err)
+	return undeliveredWrite{j: j, out: out, key: []byte(j.alert.Customer), val: val}
+}
+
+// undeliveredWriter writes the records giveUpLater hands it, as many at once as are
+// waiting, until ctx ends.
+func (s *Stage) undeliveredWriter(ctx context.Context) {
+	var batch []undeliveredWrite
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case w := <-s.undelivered:
+			batch = append(batch, w)
 		}
-		return struct{}{}, err
-	}, backoff.WithBackOff(backoff.NewExponentialBackOff()), backoff.WithMaxElapsedTime(0))
-	if err != nil {
-		return // stopping: unhandled, so delivered again by the next run
+	more:
+		for len(batch) < maxUndeliveredWaiting {
+			select {
+			case w := <-s.undelivered:
+				batch = append(batch, w)
+			default:
+				break more
+			}
+		}
+		s.writeUndelivered(ctx, batch)
 	}
+}
+
+// writeUndelivered writes ws' records and ends their jobs as each lands. A record must
+// land before its alert counts as handled: the failed ones are tried again (the topic
+// may be missing or the brokers away) until they land or ctx ends.
+func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
+	pending := slices.Clone(ws)
+	_, _ = backoff.Retry(ctx, func() (struct{}, error) {
+		recs := make([]*kgo.Record, len(pending))
+		byRec := make(map[*kgo.Record]undeliveredWrite, len(pending))
+		for i, w := range pending {
+			recs[i] = &kgo.Record{Topic: s.cfg.Topics.Undelivered, Key: w.key, Value: w.val}
+			byRec[recs[i]] = w
+		}
+		var failed []undeliveredWrite
+		var firstErr error
+		for _, r := range s.cl.ProduceSync(ctx, recs...) {
+			w := byRec[r.Record]
+			if r.Err != nil {
+				failed = append(failed, w)
+				firstErr = cmp.Or(firstErr, r.Err)
+				continue
+			}
+			s.undeliveredLanded(w)
+		}
+		pending = failed
+		if firstErr != nil && ctx.Err() == nil {
+			s.m.undeliveredErrors.Add(float64(len(failed)))
+			s.log.Error("recording undelivered alerts failed; retrying", "records", len(failed), "alert", failed[0].j.alert.AlertID,
+				"destination", failed[0].j.name, "topic", s.cfg.Topics.Undelivered, "err", firstErr)
+		}
+		return struct{}{}, firstErr
+	}, backoff.WithBackOff(backoff.NewExponentialBackOff()), backoff.WithMaxElapsedTime(0))
+}
+
+// undeliveredLanded ends w's job: its undelivered record is written.
+func (s *Stage) undeliveredLanded(w undeliveredWrite) {
+	j, out := w.j, w.out
 	s.log.Warn("alert undelivered", "alert", j.alert.AlertID, "status", j.alert.Status, "destination", j.name,
 		"reason", out.Reason, "attempts", out.Attempts)
 	s.m.deliveries.WithLabelValues(j.name, contract.DeliveryUndelivered).Inc()
