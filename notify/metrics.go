@@ -29,6 +29,8 @@ const (
 	LimitRetryBudget = "notify_retry_budget_seconds"
 	LimitTimeout     = "notify_timeout_seconds"
 	LimitRecent      = "notify_recent"
+	// LimitUndeliveredWaiting is Config.UndeliveredWaiting.
+	LimitUndeliveredWaiting = "notify_undelivered_waiting"
 )
 
 func newStageMetrics(cfg Config) *stageMetrics {
@@ -66,6 +68,7 @@ func newStageMetrics(cfg Config) *stageMetrics {
 	m.limits.Show(LimitRetryBudget, cfg.Sender.MaxElapsed.Seconds())
 	m.limits.Show(LimitTimeout, cfg.Sender.Timeout.Seconds())
 	m.limits.ShowCounted(LimitRecent, float64(cfg.Recent))
+	m.limits.ShowCounted(LimitUndeliveredWaiting, float64(cfg.UndeliveredWaiting))
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(cols...)
 	}

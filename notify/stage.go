@@ -34,8 +34,13 @@ const (
 	DefaultConcurrency    = 4
 	DefaultCommitInterval = 200 * time.Millisecond
 	DefaultRecent         = 500
+	// DefaultUndeliveredWaiting is Config.UndeliveredWaiting's default.
+	DefaultUndeliveredWaiting = 1024
 	// MaxRecent bounds Config.Recent: every listing copies them all.
 	MaxRecent = 100_000
+	// MaxUndeliveredWaiting bounds Config.UndeliveredWaiting: the stage allocates room
+	// for that many at its start.
+	MaxUndeliveredWaiting = 1_000_000
 )
 
 // Config configures the notify stage. Each field documents its default.
@@ -70,6 +75,12 @@ type Config struct {
 	// Recent is how many alerts' delivery states Recent keeps, in memory; each one
 	// dropped for a newer reaches LimitRecent. Default DefaultRecent, at most MaxRecent.
 	Recent int
+	// UndeliveredWaiting bounds the undelivered records of alerts given up on as they
+	// are read (no destination, a full queue) that wait for the stage's writer: while
+	// that many wait (the undelivered topic not writable), reading alerts waits too,
+	// each wait counted as LimitUndeliveredWaiting reached. Default
+	// DefaultUndeliveredWaiting.
+	UndeliveredWaiting int
 	// Getenv and ReadFile read destinations' secrets. Default os.Getenv, os.ReadFile.
 	Getenv   func(string) string
 	ReadFile func(string) ([]byte, error)
@@ -107,6 +118,9 @@ func (c *Config) EnsureDefaults() {
 	if c.Recent <= 0 {
 		c.Recent = DefaultRecent
 	}
+	if c.UndeliveredWaiting <= 0 {
+		c.UndeliveredWaiting = DefaultUndeliveredWaiting
+	}
 	if c.Getenv == nil {
 		c.Getenv = os.Getenv
 	}
@@ -128,6 +142,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Registry != nil && c.Loaded == nil {
 		return errors.New("a Registry needs its Loaded channel")
+	}
+	if c.UndeliveredWaiting > MaxUndeliveredWaiting {
+		return fmt.Errorf("undelivered records waiting %d is above the maximum %d (--notify-undelivered-waiting)", c.UndeliveredWaiting, MaxUndeliveredWaiting)
 	}
 	if c.Recent > MaxRecent {
 		return fmt.Errorf("recent deliveries kept %d is above the maximum %d (--notify-recent)", c.Recent, MaxRecent)
@@ -180,7 +197,7 @@ func New(cfg Config) (*Stage, error) {
 	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, m: newStageMetrics(cfg),
 		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, assignGen: map[int32]uint64{}, nextFetch: map[int32]int64{}}
 	s.recent = newRecentRing(cfg.Recent, func() { s.m.limits.Reached(LimitRecent) })
-	s.undelivered = make(chan undeliveredWrite, maxUndeliveredWaiting)
+	s.undelivered = make(chan undeliveredWrite, cfg.UndeliveredWaiting)
 	// A failed attempt that will be retried shows as "retrying" in Recent.
 	sc := cfg.Sender
 	onAttempt := sc.OnAttempt
@@ -679,18 +696,21 @@ func (s *Stage) giveUp(ctx context.Context, j *job, out Outcome) {
 
 // giveUpLater is giveUp for the loop that reads the alerts: the record is written by
 // undeliveredWriter, so that while writes fail and are retried the alerts after it
-// still reach their destinations. It waits only while maxUndeliveredWaiting records
-// are waiting already.
+// still reach their destinations. It waits only while Config.UndeliveredWaiting
+// records are waiting already.
 func (s *Stage) giveUpLater(ctx context.Context, j *job, out Outcome) {
+	w := s.undeliveredWrite(j, out)
 	select {
-	case s.undelivered <- s.undeliveredWrite(j, out):
+	case s.undelivered <- w:
+		return
+	default:
+		s.m.limits.Reached(LimitUndeliveredWaiting)
+	}
+	select {
+	case s.undelivered <- w:
 	case <-ctx.Done(): // stopping: unhandled, so delivered again by the next run
 	}
 }
-
-// maxUndeliveredWaiting bounds the undelivered records the reading loop hands
-// undeliveredWriter ahead of its writing them.
-const maxUndeliveredWaiting = 1024
 
 // undeliveredWrite is one undelivered record to write and the job it ends.
 type undeliveredWrite struct {
@@ -725,7 +745,7 @@ func (s *Stage) undeliveredWriter(ctx context.Context) {
 			batch = append(batch, w)
 		}
 	more:
-		for len(batch) < maxUndeliveredWaiting {
+		for len(batch) < cap(s.undelivered) {
 			select {
 			case w := <-s.undelivered:
 				batch = append(batch, w)

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -62,8 +63,10 @@ func refuseUndelivered(t *testing.T, b *kafkatest.Broker, refusing *atomic.Bool)
 // TestUndeliveredWritesDoNotStallOtherDestinations: an alert given up on as it is read
 // (its destination does not exist) is recorded on alerts.undelivered, and while that
 // write fails and is retried, the alerts after it still reach their destinations: the
-// retries once ran on the loop that reads the alerts, and stopped every delivery. The
-// given-up alert's offset is not committed until its record lands, so nothing is lost.
+// retries once ran on the loop that reads the alerts, and stopped every delivery. Past
+// UndeliveredWaiting records waiting, reading waits, counted as the limit reached. The
+// given-up alerts' offsets are not committed until their records land, so nothing is
+// lost.
 func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 	b := startBroker(t)
 	sink := newSink(t, ok200)
@@ -76,7 +79,7 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 
 	reg := prometheus.NewRegistry()
 	st, err := notify.New(notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-undelivered-test",
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-undelivered-test", UndeliveredWaiting: 1,
 		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
 		CommitInterval: 50 * time.Millisecond, Registerer: reg, Logger: livetest.Logger(t),
 	})
@@ -113,14 +116,32 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 		t.Errorf("committed offset %d while the given-up alert at 0 is not recorded", at)
 	}
 
+	// The writer holds "lost"; "lost2" waits for it, the one room there is; "lost3"
+	// finds no room, and reading waits, so a3 waits too.
+	livetest.ProduceSync(t, b, rec("lost2", "nowhere"), rec("lost3", "nowhere"), rec("a3", "ok"))
+	livetest.WaitFor(t, 20*time.Second, "the limit of records waiting reached", func() bool {
+		return promtest.Value(t, reg, "hindsight_limit_reached_total", "name", notify.LimitUndeliveredWaiting) == 1
+	})
+	if got := promtest.Value(t, reg, "hindsight_limit", "name", notify.LimitUndeliveredWaiting); got != 1 {
+		t.Errorf("limit shown as %v, want 1", got)
+	}
+
 	refusing.Store(false)
-	recs := b.Consume(t, "alerts.undelivered", 2, 30*time.Second)
-	var u contract.Undelivered
-	if err := json.Unmarshal(recs[1].Value, &u); err != nil {
-		t.Fatal(err)
+	recs := b.Consume(t, "alerts.undelivered", 4, 30*time.Second)
+	var lost []string
+	for _, r := range recs[1:] {
+		var u contract.Undelivered
+		if err := json.Unmarshal(r.Value, &u); err != nil {
+			t.Fatal(err)
+		}
+		if u.Destination != "nowhere" {
+			t.Errorf("undelivered record %+v, want one to nowhere", u)
+		}
+		lost = append(lost, u.Alert.AlertID)
 	}
-	if u.Alert.AlertID != "lost" || u.Destination != "nowhere" {
-		t.Errorf("undelivered record %+v, want alert lost to nowhere", u)
+	if got := strings.Join(lost, " "); got != "lost lost2 lost3" {
+		t.Errorf("undelivered records of %q, want lost lost2 lost3", got)
 	}
-	livetest.WaitFor(t, 20*time.Second, "all three alerts committed", func() bool { return offsets() == 3 })
+	livetest.WaitFor(t, 20*time.Second, "a3 delivered", func() bool { return len(sink.delivered()) == 3 })
+	livetest.WaitFor(t, 20*time.Second, "all six alerts committed", func() bool { return offsets() == 6 })
 }

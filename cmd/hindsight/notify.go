@@ -28,6 +28,7 @@ func addNotifyFlags(f *pflag.FlagSet, c *notify.Config) {
 	f.StringVar(&c.Group, "notify-group", notify.DefaultGroup, "consumer group of the notify stage on the alerts topic")
 	f.IntVar(&c.QueueSize, "notify-queue-size", notify.DefaultQueueSize, "deliveries waiting per destination; beyond, an alert for it is recorded undelivered at once")
 	f.IntVar(&c.Concurrency, "notify-concurrency", notify.DefaultConcurrency, "deliveries to one destination at once")
+	f.IntVar(&c.UndeliveredWaiting, "notify-undelivered-waiting", notify.DefaultUndeliveredWaiting, "undelivered records of alerts given up on as they are read (no destination, a full queue) that may wait to be written; beyond, reading alerts waits")
 	f.IntVar(&c.Recent, "notify-recent", notify.DefaultRecent, fmt.Sprintf("latest alerts whose delivery states are kept in memory for the console and /v1/notify/alerts (at most %d)", notify.MaxRecent))
 	f.DurationVar(&c.Sender.Timeout, "notify-timeout", notify.DefaultTimeout, "bound on one delivery attempt (connect, answer and body)")
 	f.IntVar(&c.Sender.MaxAttempts, "notify-max-attempts", notify.DefaultMaxAttempts, "requests one delivery may make, the first included")
