@@ -92,7 +92,7 @@ type RulesResponse struct {
 
 func (c *Console) rules() RulesResponse {
 	rs := c.cfg.Backend.Rules()
-	counts := c.cfg.Backend.Counts(c.cfg.TopCustomers)
+	counts := c.topCounts()
 	out := RulesResponse{Rules: make([]RuleRow, 0, len(rs.Rules)), Invalid: rs.Invalid, InvalidDropped: rs.InvalidDropped}
 	if out.Invalid == nil {
 		out.Invalid = []contract.RejectedControl{}
@@ -124,6 +124,20 @@ func (c *Console) rules() RulesResponse {
 		out.Rules = append(out.Rules, row)
 	}
 	return out
+}
+
+// topCounts is Backend.Counts(TopCustomers), walked at most once per half refresh
+// interval however many requests and streams ask (those meanwhile wait for the walk
+// under way and share it): it visits every counter and window of the daemon, and GET
+// /v1/console/rules, a light read, is not behind the heavy requests' gate. The rules
+// themselves are read fresh, so a rule just saved is listed at once.
+func (c *Console) topCounts() map[rule.Key]contract.CountSummary {
+	c.countsMu.Lock()
+	defer c.countsMu.Unlock()
+	if c.counts == nil || time.Since(c.countsAt) >= c.cfg.RefreshInterval/2 {
+		c.counts, c.countsAt = c.cfg.Backend.Counts(c.cfg.TopCustomers), time.Now()
+	}
+	return c.counts
 }
 
 // rulesJSON is the rules answer for streams, computed at most once per half refresh

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -259,5 +260,49 @@ func TestRecentAlertsBound(t *testing.T) {
 	}
 	if dropped != 4 {
 		t.Errorf("%d drops reported (%v), want 4 of the 6 alerts", dropped, reached())
+	}
+}
+
+// countingBackend counts the walks of every counter (Counts) its console asks for.
+type countingBackend struct {
+	console.Backend
+	walks atomic.Int64
+}
+
+func (b *countingBackend) Counts(top int) map[rule.Key]contract.CountSummary {
+	b.walks.Add(1)
+	return b.Backend.Counts(top)
+}
+
+// TestRulesListingSharesItsCounts: GET /v1/console/rules is a light read outside the
+// heavy requests' gate, so however many ask, the rules list walks every counter at most
+// once per half refresh interval (it walked once per request); the rules themselves
+// are fresh: a rule saved since the last walk is listed at once.
+func TestRulesListingSharesItsCounts(t *testing.T) {
+	d := startDaemon(t, "")
+	b := &countingBackend{Backend: d.ConsoleBackend()}
+	c, err := console.New(console.Config{Backend: b, RefreshInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	t.Cleanup(c.Close)
+	var rs console.RulesResponse
+	for range 20 {
+		if resp := call(t, "GET", srv.URL+"/v1/console/rules", "", nil, &rs); resp.StatusCode != 200 {
+			t.Fatalf("rules: %d", resp.StatusCode)
+		}
+	}
+	if n := b.walks.Load(); n != 1 {
+		t.Errorf("20 rules listings walked the counters %d times, want once", n)
+	}
+	var s console.SaveResponse
+	if call(t, "POST", d.url("/v1/console/rules"), "", draft(loginRule), &s); s.Status != "ok" {
+		t.Fatalf("save: %+v", s)
+	}
+	call(t, "GET", srv.URL+"/v1/console/rules", "", nil, &rs)
+	if len(rs.Rules) != 1 || rs.Rules[0].ID != "login-failures" {
+		t.Errorf("rules listed after a save: %+v, want login-failures", rs.Rules)
 	}
 }

@@ -326,6 +326,10 @@ type Console struct {
 	rulesMu   sync.Mutex
 	rulesData []byte // the latest rules answer sent to streams
 	rulesAt   time.Time
+	// countsMu holds the latest top counts (topCounts) and when they were walked.
+	countsMu sync.Mutex
+	counts   map[rule.Key]contract.CountSummary
+	countsAt time.Time
 
 	streams atomic.Int64 // open streams, at most cfg.MaxStreams
 }
