@@ -37,13 +37,19 @@ type Info struct {
 		Alerts   string `json:"alerts"`
 	} `json:"topics"`
 	PreviewSample int `json:"preview_sample"`
+	// RecentAlerts is how many recent alerts the console keeps, and the page lists
+	// (--console-recent-alerts); WindowsPageSize the customers of a windows page
+	// (--console-windows-page-size).
+	RecentAlerts    int `json:"recent_alerts"`
+	WindowsPageSize int `json:"windows_page_size"`
 }
 
 func (c *Console) handleInfo(w http.ResponseWriter, _ *http.Request) {
 	addr := c.cfg.Backend.ListenAddr()
 	_, topics := c.cfg.Backend.Kafka()
 	in := Info{ListenAddr: addr, TokenRequired: c.cfg.APIToken != "", PreviewSample: c.cfg.PreviewSample,
-		ReadTokenRequired: c.cfg.ProtectReads && c.cfg.APIToken != ""}
+		ReadTokenRequired: c.cfg.ProtectReads && c.cfg.APIToken != "",
+		RecentAlerts:      c.cfg.RecentAlerts, WindowsPageSize: c.cfg.WindowsPageSize}
 	switch {
 	case c.cfg.APIToken != "":
 		in.WritesAllowed, in.WritePolicy = true, "writes need Authorization: Bearer <token>"

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/live"
 )
 
 // chromium finds the headless browser: $HINDSIGHT_CHROMIUM, else Debian's chromium (or
@@ -223,7 +224,9 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 func TestBrowserShowsOpenWindows(t *testing.T) {
 	skipSlowBrowser(t)
 	exe := chromium(t)
-	d := startDaemon(t, "")
+	// Two customers a page (--console-windows-page-size), so that the third is on the
+	// next one.
+	d := startDaemonWith(t, "", func(c *live.Config) { c.ConsoleWindowsPageSize = 2 })
 	produceWindowEvents(t, d, "")
 
 	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
@@ -239,7 +242,6 @@ func TestBrowserShowsOpenWindows(t *testing.T) {
 		t.Errorf("plain count row %q offers windows", plain)
 	}
 
-	// Two customers a page, so that the third is on the next one.
 	rows := func() []string {
 		t.Helper()
 		got, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#windows tbody tr")).map((tr) =>
@@ -249,9 +251,7 @@ func TestBrowserShowsOpenWindows(t *testing.T) {
 		}
 		return got
 	}
-	br.do("open the windows, two customers a page",
-		chromedp.Evaluate[chromedp.Void](`windowsView.limit = 2`),
-		chromedp.Click(chromedp.CSS(`button[data-windows="*/bytes-per-user"]`)))
+	br.do("open the windows, two customers a page", chromedp.Click(chromedp.CSS(`button[data-windows="*/bytes-per-user"]`)))
 	br.waitText("the panel's rule", "#windows-rule", "*/bytes-per-user")
 	br.waitText("the first page", "#windows-page", "customers 1–2")
 	// The group shows once for its windows (rowspan); the window's date only when it

@@ -278,16 +278,16 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("no backend"))
 	}
 	if c.PreviewSample > c.PreviewMaxSample {
-		errs = append(errs, fmt.Errorf("preview sample %d is above the largest sample a request may ask for, %d", c.PreviewSample, c.PreviewMaxSample))
+		errs = append(errs, fmt.Errorf("preview sample %d is above the largest sample a request may ask for, %d (--preview-sample, --preview-max-sample)", c.PreviewSample, c.PreviewMaxSample))
 	}
 	if c.RecentAlerts > MaxRecentAlerts {
-		errs = append(errs, fmt.Errorf("recent alerts %d is above the maximum %d", c.RecentAlerts, MaxRecentAlerts))
+		errs = append(errs, fmt.Errorf("recent alerts %d is above the maximum %d (--console-recent-alerts)", c.RecentAlerts, MaxRecentAlerts))
 	}
 	if c.TopCustomers > c.CountsMaxTop {
-		errs = append(errs, fmt.Errorf("top customers %d is above the largest counts listing %d", c.TopCustomers, c.CountsMaxTop))
+		errs = append(errs, fmt.Errorf("top customers %d is above the largest counts listing %d (--console-top-customers, --counts-max-page-size)", c.TopCustomers, c.CountsMaxTop))
 	}
 	if c.WindowsPageSize > c.WindowsMaxPageSize {
-		errs = append(errs, fmt.Errorf("windows page size %d is above the maximum page size %d", c.WindowsPageSize, c.WindowsMaxPageSize))
+		errs = append(errs, fmt.Errorf("windows page size %d is above the maximum page size %d (--console-windows-page-size, --console-windows-max-page-size)", c.WindowsPageSize, c.WindowsMaxPageSize))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("console: invalid configuration: %w", err)

@@ -161,7 +161,7 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 	ctx, cancel := c.bind(ctx)
 	defer cancel()
 	// Reading the lake is what takes time; evaluating a sample (at most
-	// MaxPreviewSample events) does not, so only reading is bounded by the timeout.
+	// PreviewMaxSample events) does not, so only reading is bounded by the timeout.
 	// From the request's start: time its body took to come counts (see arrived).
 	readCtx, readCancel := context.WithDeadline(ctx, arrived(ctx).Add(c.cfg.PreviewTimeout))
 	defer readCancel()

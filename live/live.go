@@ -487,7 +487,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateHTTP()...)
 	if !c.NoNotify {
-		if err := c.Notify.Sender.Validate(); err != nil {
+		if err := c.Notify.ValidateOptions(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -646,6 +647,10 @@ func TestConfigValidate(t *testing.T) {
 		{"top customers over the counts bound", func(c *live.Config) { c.ConsoleTopCustomers, c.CountsMaxPageSize = 20, 10 }, "top customers 20 is above the largest counts listing 10"},
 		{"windows page over its maximum", func(c *live.Config) { c.ConsoleWindowsPageSize, c.ConsoleWindowsMaxPageSize = 50, 40 }, "windows page size 50 is above the maximum page size 40"},
 		{"recent alerts over their maximum", func(c *live.Config) { c.ConsoleRecentAlerts = console.MaxRecentAlerts + 1 }, "recent alerts 10001 is above the maximum 10000"},
+		// The notify stage's bounds too: refused before the broker starts.
+		{"notify recent over its maximum", func(c *live.Config) { c.Notify.Recent = notify.MaxRecent + 1 }, "(--notify-recent)"},
+		{"notify undelivered waiting over its maximum", func(c *live.Config) { c.Notify.UndeliveredWaiting = notify.MaxUndeliveredWaiting + 1 }, "(--notify-undelivered-waiting)"},
+		{"notify recent under no-notify", func(c *live.Config) { c.Notify.Recent, c.NoNotify = notify.MaxRecent+1, true }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c live.Config

@@ -76,8 +76,9 @@ type Config struct {
 	// dropped for a newer reaches LimitRecent. Default DefaultRecent, at most MaxRecent.
 	Recent int
 	// UndeliveredWaiting bounds the undelivered records of alerts given up on as they
-	// are read (no destination, a full queue) that wait for the stage's writer: while
-	// that many wait (the undelivered topic not writable), reading alerts waits too,
+	// are read (no destination, a full queue) that wait for the stage's writer, which
+	// writes up to as many more at once: while that many wait (the undelivered topic
+	// not writable), reading alerts waits too,
 	// each wait counted as LimitUndeliveredWaiting reached. Default
 	// DefaultUndeliveredWaiting.
 	UndeliveredWaiting int
@@ -137,11 +138,21 @@ func (c *Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {
 		return err
 	}
-	if err := c.Sender.Validate(); err != nil {
+	if err := c.ValidateOptions(); err != nil {
 		return err
 	}
 	if c.Registry != nil && c.Loaded == nil {
 		return errors.New("a Registry needs its Loaded channel")
+	}
+	return nil
+}
+
+// ValidateOptions reports the mistakes of the stage's own options (delivery, bounds),
+// which a process embedding the stage checks before it starts anything. Call
+// EnsureDefaults first.
+func (c *Config) ValidateOptions() error {
+	if err := c.Sender.Validate(); err != nil {
+		return err
 	}
 	if c.UndeliveredWaiting > MaxUndeliveredWaiting {
 		return fmt.Errorf("undelivered records waiting %d is above the maximum %d (--notify-undelivered-waiting)", c.UndeliveredWaiting, MaxUndeliveredWaiting)
@@ -763,6 +774,19 @@ func (s *Stage) undeliveredWriter(ctx context.Context) {
 func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 	pending := slices.Clone(ws)
 	_, _ = backoff.Retry(ctx, func() (struct{}, error) {
+		// An alert whose partition moved to another member while its record waited is
+		// that member's, which reads it again: recorded here too, it would be
+		// undelivered twice, or undelivered here and delivered there.
+		pending = slices.DeleteFunc(pending, func(w undeliveredWrite) bool {
+			if s.ours(w.j.rec.Partition, w.j.entry) {
+				return false
+			}
+			s.recent.set(w.j, contract.DeliveryQueued, w.out.Attempts, (&halt{moved: true}).Error())
+			return true
+		})
+		if len(pending) == 0 {
+			return struct{}{}, nil
+		}
 		recs := make([]*kgo.Record, len(pending))
 		byRec := make(map[*kgo.Record]undeliveredWrite, len(pending))
 		for i, w := range pending {

@@ -3,7 +3,9 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,16 +25,16 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// refuseUndelivered makes the broker refuse every produce to alerts.undelivered while
-// refusing is true (as a broker whose ACLs, or a topic's loss, stop the stage's writes).
-func refuseUndelivered(t *testing.T, b *kafkatest.Broker, refusing *atomic.Bool) {
+// refuseTopic makes the broker refuse every produce to topic while refusing is true
+// (as a broker whose ACLs, or a topic's loss, stop the stage's writes).
+func refuseTopic(t *testing.T, b *kafkatest.Broker, topic string, refusing *atomic.Bool) {
 	t.Helper()
 	c := b.Cluster
-	md, err := kadm.NewClient(b.Client(t)).Metadata(context.Background(), "alerts.undelivered")
+	md, err := kadm.NewClient(b.Client(t)).Metadata(context.Background(), topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := md.Topics["alerts.undelivered"].ID
+	id := md.Topics[topic].ID
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		pr := req.(*kmsg.ProduceRequest)
@@ -40,7 +42,7 @@ func refuseUndelivered(t *testing.T, b *kafkatest.Broker, refusing *atomic.Bool)
 			return nil, nil, false
 		}
 		for _, tp := range pr.Topics {
-			if tp.Topic != "alerts.undelivered" && tp.TopicID != id {
+			if tp.Topic != topic && tp.TopicID != id {
 				return nil, nil, false
 			}
 		}
@@ -75,7 +77,7 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts.undelivered", Value: []byte("{}")})
 	var refusing atomic.Bool
 	refusing.Store(true)
-	refuseUndelivered(t, b, &refusing)
+	refuseTopic(t, b, "alerts.undelivered", &refusing)
 
 	reg := prometheus.NewRegistry()
 	st, err := notify.New(notify.Config{
@@ -144,4 +146,112 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 	}
 	livetest.WaitFor(t, 20*time.Second, "a3 delivered", func() bool { return len(sink.delivered()) == 3 })
 	livetest.WaitFor(t, 20*time.Second, "all six alerts committed", func() bool { return offsets() == 6 })
+}
+
+// TestUndeliveredOfAMovedPartitionIsTheNewOwners: member A gives up on the alerts of
+// two partitions as it reads them (no destination), its undelivered topic refusing
+// writes. B joins and one partition moves to it; B reads that partition again and
+// records its alerts undelivered itself. A does not record the moved partition's
+// alerts as well once its writes succeed: they are the next owner's (as a worker's
+// delivery halts "moved", neither handled nor recorded). A review found A wrote them
+// all, each alert undelivered twice.
+func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
+	b := startBroker(t)
+	const topic, undelA = "alerts2", "alerts.undelivered.a"
+	adm := kadm.NewClient(b.Client(t))
+	if _, err := adm.CreateTopic(context.Background(), 2, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, undelA); err != nil {
+		t.Fatal(err)
+	}
+	var refusing atomic.Bool
+	refusing.Store(true)
+	refuseTopic(t, b, undelA, &refusing)
+
+	const perPartition = 4
+	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	var recs []*kgo.Record
+	for p := range int32(2) {
+		for i := range perPartition {
+			v, _ := json.Marshal(alertFor(fmt.Sprintf("p%d-a%d", p, i), "c-1", []string{"nowhere"}))
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
+		}
+	}
+	if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	start := func(undelivered string, reg *prometheus.Registry) {
+		var topics ingest.Topics
+		topics.Alerts, topics.Undelivered = topic, undelivered
+		st, err := notify.New(notify.Config{
+			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-moved-test", Topics: topics,
+			SessionTimeout: 6 * time.Second, UndeliveredWaiting: 100, Registerer: reg,
+			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
+			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- st.Run(ctx) }()
+		var once sync.Once
+		t.Cleanup(func() {
+			once.Do(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			})
+		})
+	}
+
+	// A reads all the alerts; their records wait, refused.
+	regA := prometheus.NewRegistry()
+	start(undelA, regA)
+	livetest.WaitFor(t, 20*time.Second, "A read every alert", func() bool {
+		return promtest.Sum(t, regA, "hindsight_notify_alerts_total") == 2*perPartition
+	})
+	livetest.WaitFor(t, 20*time.Second, "A's writes refused", func() bool {
+		return promtest.Sum(t, regA, "hindsight_notify_undelivered_write_errors_total") > 0
+	})
+
+	// B joins: one partition moves to it, and B records its alerts.
+	start("alerts.undelivered", prometheus.NewRegistry())
+	bRecs := b.Consume(t, "alerts.undelivered", perPartition, 30*time.Second)
+	if len(bRecs) != perPartition {
+		t.Fatalf("B recorded %d alerts undelivered, want %d", len(bRecs), perPartition)
+	}
+	var u contract.Undelivered
+	if err := json.Unmarshal(bRecs[0].Value, &u); err != nil {
+		t.Fatal(err)
+	}
+	moved := u.AlertsPartition
+	t.Logf("partition %d moved to B", moved)
+
+	// A's writes succeed again: it records what it still owns, and only that.
+	refusing.Store(false)
+	// Its waiting records go in one write: once its own have landed, so has the rest.
+	livetest.WaitFor(t, 20*time.Second, "A's records of its own partition", func() bool {
+		return promtest.Sum(t, regA, "hindsight_notify_deliveries_total") >= perPartition
+	})
+	aRecs := b.Consume(t, undelA, 2*perPartition, 2*time.Second)
+	if len(aRecs) != perPartition {
+		t.Errorf("A recorded %d alerts undelivered, want its own partition's %d", len(aRecs), perPartition)
+	}
+	var stale []string
+	for _, r := range aRecs {
+		var u contract.Undelivered
+		if err := json.Unmarshal(r.Value, &u); err != nil {
+			t.Fatal(err)
+		}
+		if u.AlertsPartition == moved {
+			stale = append(stale, u.Alert.AlertID)
+		}
+	}
+	if len(stale) > 0 {
+		t.Errorf("A recorded undelivered %d alerts of partition %d after it moved to B (which recorded them too): %v", len(stale), moved, stale)
+	}
 }

@@ -84,10 +84,11 @@ function renderRules(data) {
 
 // windowsView is the rule whose open windows the windows panel shows. cursors are the
 // cursors of the pages seen so far (the first page's is ""), so that Previous goes
-// back; limit is the customers per page.
+// back; limit is the customers per page, the daemon's (--console-windows-page-size).
 const windowsView = { rule: null, fn: "count", cursors: [""], next: "", limit: 20, seq: 0 };
 
 function openWindows(r) {
+  windowsView.limit = (state.info && state.info.windows_page_size) || 20;
   windowsView.rule = { scope: r.scope, id: r.id };
   windowsView.fn = (r.rule && r.rule.aggregate && r.rule.aggregate.fn) || "count";
   windowsView.cursors = [""];
@@ -253,7 +254,9 @@ function addAlerts(list, fresh) {
     state.alerts.unshift(a);
     tbody.prepend(alertRow(a, fresh));
   }
-  while (state.alerts.length > 200) {
+  // As many as the daemon keeps (--console-recent-alerts).
+  const keep = (state.info && state.info.recent_alerts) || 200;
+  while (state.alerts.length > keep) {
     const old = state.alerts.pop();
     state.alertIDs.delete(alertKey(old));
     tbody.lastElementChild.remove();
