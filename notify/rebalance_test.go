@@ -210,13 +210,14 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 }
 
 // TestStageStaleRecordsAfterPartitionComesBack: member A's poll loop is stuck on a
-// batch of partition 1 (recording a1, whose destination does not exist, undelivered:
-// its undelivered topic is not there yet), a0 held at the receiver. B joins and takes
-// partition 1, then leaves: partition 1 comes back to A, which reads it again from the
-// committed offset (0: a0 is not delivered). A's poll loop then goes on with the rest
-// of the stale batch (a2), which must not be tracked under the new assignment: it
-// committed partition 1 past a0, which no one had delivered or recorded undelivered,
-// and after a restart a0 was lost.
+// batch of partition 1 (a1, a2 and a3 have no destination; their undelivered topic is
+// not there yet, and with one record allowed to wait for the writer, a3 waits for
+// room), a0 held at the receiver. B joins and takes partition 1, then leaves:
+// partition 1 comes back to A, which reads it again from the committed offset (0: a0
+// is not delivered). A's poll loop then goes on with the rest of the stale batch (a4),
+// which must not be tracked under the new assignment: it committed partition 1 past
+// a0, which no one had delivered or recorded undelivered, and after a restart a0 was
+// lost.
 func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 	b := startBroker(t)
 	const topic = "alerts2"
@@ -228,15 +229,15 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 	hold := newSink(t, holdUntil(release))
 	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"}))...)
 
-	// Partition 1: a0 (held at the receiver), a1 (to a destination that does not
-	// exist), a2 (queued behind a0), then three alerts without destinations.
+	// Partition 1: a0 (held at the receiver), a1, a2 and a3 (to a destination that does
+	// not exist), a4 (queued behind a0), then three alerts without destinations.
 	// Partition 0: three without destinations.
 	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
 	var recs []*kgo.Record
 	for p := range int32(2) {
-		for i := range 3 * int(p) {
+		for i := range 5 * int(p) {
 			name := "hold"
-			if i == 1 {
+			if i >= 1 && i <= 3 {
 				name = "nowhere"
 			}
 			v, _ := json.Marshal(alertFor(fmt.Sprintf("p%d-a%d", p, i), "c-1", []string{name}))
@@ -256,7 +257,7 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 		topics.Alerts, topics.Undelivered = topic, undelivered
 		st, err := notify.New(notify.Config{
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, Topics: topics,
-			QueueSize: 10, Concurrency: 1, SessionTimeout: 6 * time.Second,
+			QueueSize: 10, Concurrency: 1, SessionTimeout: 6 * time.Second, UndeliveredWaiting: 1,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
 			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
 		})
@@ -291,7 +292,7 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 	}
 
 	const late = "alerts.undelivered.late"
-	stopA := start(late) // A's poll loop stays on partition 1's a1
+	stopA := start(late) // A's poll loop stays on partition 1's a3
 	livetest.WaitFor(t, 20*time.Second, "A's first delivery held", func() bool { return hold.requests() == 1 })
 	time.Sleep(500 * time.Millisecond)
 	stopB := start("alerts.undelivered") // partition 1 moves to B
@@ -302,7 +303,7 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 	if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, late); err != nil {
 		t.Fatal(err)
 	}
-	// A's poll loop goes on: a1 recorded undelivered, then the stale a2, n0..n2.
+	// A's poll loop goes on: its records land, then the stale a4, n0..n2.
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) && committed1() <= 0 {
 		time.Sleep(100 * time.Millisecond)
@@ -330,7 +331,7 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 			got[strings.TrimSuffix(k, ":firing")] = true
 		}
 		lost = lost[:0]
-		for _, id := range []string{"p1-a0", "p1-a1", "p1-a2"} {
+		for _, id := range []string{"p1-a0", "p1-a1", "p1-a2", "p1-a3", "p1-a4"} {
 			if !got[id] && !undelivered[id] {
 				lost = append(lost, id)
 			}

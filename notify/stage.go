@@ -578,7 +578,7 @@ type halt struct {
 func (h *halt) Error() string {
 	switch {
 	case h.moved:
-		return "its partition moved to another notify member, which delivers it"
+		return "its partition was reassigned before it was done: the partition's owner now (another member, or this one again) reads it again and delivers it"
 	case h.muted:
 		return "muted while it waited"
 	}

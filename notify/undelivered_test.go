@@ -255,3 +255,113 @@ func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
 		t.Errorf("A recorded undelivered %d alerts of partition %d after it moved to B (which recorded them too): %v", len(stale), moved, stale)
 	}
 }
+
+// TestUndeliveredOfAPartitionBackToItsMember: while the undelivered topic refuses
+// writes, a partition moves from A to B and back to A (B leaves before any of its
+// records land). A reads the partition again and records its alerts undelivered once;
+// the records of its earlier read, dropped from its writer, say the partition was
+// reassigned, not that another member delivers them, and each alert's newest delivery
+// state in Recent (the one the console shows) is undelivered.
+func TestUndeliveredOfAPartitionBackToItsMember(t *testing.T) {
+	b := startBroker(t)
+	const topic = "alerts2"
+	adm := kadm.NewClient(b.Client(t))
+	if _, err := adm.CreateTopic(context.Background(), 2, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	var refusing atomic.Bool
+	refusing.Store(true)
+	refuseTopic(t, b, "alerts.undelivered", &refusing)
+
+	const perPartition = 2
+	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	var recs []*kgo.Record
+	for p := range int32(2) {
+		for i := range perPartition {
+			v, _ := json.Marshal(alertFor(fmt.Sprintf("p%d-a%d", p, i), "c-1", []string{"nowhere"}))
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
+		}
+	}
+	if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	start := func(reg *prometheus.Registry) (*notify.Stage, func()) {
+		var topics ingest.Topics
+		topics.Alerts, topics.Undelivered = topic, "alerts.undelivered"
+		st, err := notify.New(notify.Config{
+			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-back-test", Topics: topics,
+			SessionTimeout: 6 * time.Second, UndeliveredWaiting: 100, Registerer: reg,
+			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
+			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- st.Run(ctx) }()
+		var once sync.Once
+		stop := func() {
+			once.Do(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			})
+		}
+		t.Cleanup(stop)
+		return st, stop
+	}
+
+	regA := prometheus.NewRegistry()
+	stA, _ := start(regA)
+	livetest.WaitFor(t, 20*time.Second, "A read every alert", func() bool {
+		return promtest.Sum(t, regA, "hindsight_notify_alerts_total") == 2*perPartition
+	})
+	livetest.WaitFor(t, 20*time.Second, "A's writes refused", func() bool {
+		return promtest.Sum(t, regA, "hindsight_notify_undelivered_write_errors_total") > 0
+	})
+
+	// B joins, takes one partition, reads it (its writes refused too), and leaves.
+	regB := prometheus.NewRegistry()
+	_, stopB := start(regB)
+	livetest.WaitFor(t, 30*time.Second, "B read the moved partition", func() bool {
+		return promtest.Sum(t, regB, "hindsight_notify_alerts_total") == perPartition
+	})
+	stopB()
+	// The partition is A's again: A reads it again from its committed offset.
+	livetest.WaitFor(t, 30*time.Second, "A read the moved partition again", func() bool {
+		return promtest.Sum(t, regA, "hindsight_notify_alerts_total") == 3*perPartition
+	})
+
+	refusing.Store(false)
+	// Every alert is recorded undelivered once, by A, and committed.
+	got := b.Consume(t, "alerts.undelivered", 2*perPartition, 30*time.Second)
+	if len(got) != 2*perPartition {
+		t.Fatalf("%d undelivered records, want %d", len(got), 2*perPartition)
+	}
+	livetest.WaitFor(t, 20*time.Second, "A's deliveries counted", func() bool {
+		return promtest.Sum(t, regA, "hindsight_notify_deliveries_total") >= 2*perPartition
+	})
+	time.Sleep(time.Second) // let any leftover writer batch settle
+
+	// Recent is newest first: the console shows each alert's first entry.
+	newest := map[string]contract.DestinationState{}
+	for _, d := range stA.Recent() {
+		if _, ok := newest[d.Alert.AlertID]; !ok {
+			newest[d.Alert.AlertID] = d.Destinations[0]
+		}
+		if r := d.Destinations[0].Reason; strings.Contains(r, "another notify member") {
+			t.Errorf("alert %s: Recent says %q, though no other member owns its partition", d.Alert.AlertID, r)
+		}
+	}
+	if len(newest) != 2*perPartition {
+		t.Errorf("Recent holds %d alerts, want %d", len(newest), 2*perPartition)
+	}
+	for id, s := range newest {
+		if s.State != contract.DeliveryUndelivered {
+			t.Errorf("alert %s: newest delivery state %q (%s), want undelivered", id, s.State, s.Reason)
+		}
+	}
+}

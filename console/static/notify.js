@@ -37,7 +37,12 @@ function drawAlertsChart() {
 async function loadNotify() {
   const [dl, ds, ms] = await Promise.all([api("GET", "/deliveries"), api("GET", "/destinations"), api("GET", "/mutes")]);
   if (dl.status === 200) {
-    state.deliveries = new Map(dl.data.deliveries.map((d) => [alertKey(d.alert), d]));
+    // Newest first: an alert read again (its partition came back to this member) is
+    // shown by its latest delivery, not the one its earlier read left behind.
+    state.deliveries = new Map();
+    for (const d of dl.data.deliveries) {
+      if (!state.deliveries.has(alertKey(d.alert))) state.deliveries.set(alertKey(d.alert), d);
+    }
     for (const tr of $("#alerts tbody").children) {
       const a = state.alerts.find((x) => alertKey(x) === tr.dataset.key);
       if (a) tr.children[5].replaceWith(deliveryCell(a));
