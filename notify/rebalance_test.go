@@ -303,11 +303,12 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 	if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, late); err != nil {
 		t.Fatal(err)
 	}
-	// A's poll loop goes on: its records land, then the stale a4, n0..n2.
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) && committed1() <= 0 {
-		time.Sleep(100 * time.Millisecond)
-	}
+	// A's poll loop goes on: its records land, then the stale a4, n0..n2; a commit past
+	// a0 (the bug) would follow within a few commit intervals.
+	livetest.WaitFor(t, 20*time.Second, "A's undelivered records", func() bool {
+		return len(b.Consume(t, late, 1, time.Second)) > 0
+	})
+	time.Sleep(time.Second)
 	at := committed1()
 
 	// A rolling restart: A stops, C takes over with the receiver answering.
