@@ -25,7 +25,9 @@ func boundedConsole(t *testing.T, d *daemon, cfg console.Config) (url string, re
 	t.Helper()
 	var mu sync.Mutex
 	var names []string
-	cfg.Backend = d.ConsoleBackend()
+	if cfg.Backend == nil {
+		cfg.Backend = d.ConsoleBackend()
+	}
 	cfg.LimitReached = func(name string) {
 		mu.Lock()
 		names = append(names, name)
@@ -281,16 +283,10 @@ func (b *countingBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 func TestRulesListingSharesItsCounts(t *testing.T) {
 	d := startDaemon(t, "")
 	b := &countingBackend{Backend: d.ConsoleBackend()}
-	c, err := console.New(console.Config{Backend: b, RefreshInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(c)
-	t.Cleanup(srv.Close)
-	t.Cleanup(c.Close)
+	url, _ := boundedConsole(t, d, console.Config{Backend: b, RefreshInterval: time.Hour})
 	var rs console.RulesResponse
 	for range 20 {
-		if resp := call(t, "GET", srv.URL+"/v1/console/rules", "", nil, &rs); resp.StatusCode != 200 {
+		if resp := call(t, "GET", url+"/v1/console/rules", "", nil, &rs); resp.StatusCode != 200 {
 			t.Fatalf("rules: %d", resp.StatusCode)
 		}
 	}
@@ -301,7 +297,7 @@ func TestRulesListingSharesItsCounts(t *testing.T) {
 	if call(t, "POST", d.url("/v1/console/rules"), "", draft(loginRule), &s); s.Status != "ok" {
 		t.Fatalf("save: %+v", s)
 	}
-	call(t, "GET", srv.URL+"/v1/console/rules", "", nil, &rs)
+	call(t, "GET", url+"/v1/console/rules", "", nil, &rs)
 	if len(rs.Rules) != 1 || rs.Rules[0].ID != "login-failures" {
 		t.Errorf("rules listed after a save: %+v, want login-failures", rs.Rules)
 	}

@@ -9,10 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kmsg"
-
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -21,34 +17,7 @@ import (
 // dropStatuses makes the broker refuse every produce to controls.status (a daemon whose
 // status publishing fails or lags): a save then gets no status within its wait.
 func dropStatuses(t *testing.T, d *daemon) {
-	c := d.b.Cluster
-	md, err := kadm.NewClient(d.b.Client(t)).Metadata(context.Background(), "controls.status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := md.Topics["controls.status"].ID
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		pr := req.(*kmsg.ProduceRequest)
-		for _, tp := range pr.Topics {
-			if tp.Topic != "controls.status" && tp.TopicID != id {
-				return nil, nil, false
-			}
-		}
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, tp := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
-			for _, p := range tp.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
-	})
+	d.b.RefuseProduces(t, "controls.status", func() bool { return true })
 }
 
 // TestSavePendingAnswerBeatsWriteTimeout: a save whose wait_ms reaches past the HTTP

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,28 +65,12 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 	start := func(undelivered string) (stop func()) {
 		var topics ingest.Topics
 		topics.Alerts, topics.Undelivered = topic, undelivered
-		st, err := notify.New(notify.Config{
+		_, stop = startMember(t, notify.Config{
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-rebalance-test", Topics: topics,
 			QueueSize: 1, Concurrency: 1, SessionTimeout: 6 * time.Second,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
 			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- st.Run(ctx) }()
-		var once sync.Once
-		stop = func() {
-			once.Do(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			})
-		}
-		t.Cleanup(stop)
 		return stop
 	}
 	held := func() int { return holds[0].requests() + holds[1].requests() }
@@ -255,28 +238,12 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 	start := func(undelivered string) (stop func()) {
 		var topics ingest.Topics
 		topics.Alerts, topics.Undelivered = topic, undelivered
-		st, err := notify.New(notify.Config{
+		_, stop = startMember(t, notify.Config{
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, Topics: topics,
 			QueueSize: 10, Concurrency: 1, SessionTimeout: 6 * time.Second, UndeliveredWaiting: 1,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
 			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- st.Run(ctx) }()
-		var once sync.Once
-		stop = func() {
-			once.Do(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			})
-		}
-		t.Cleanup(stop)
 		return stop
 	}
 	committed1 := func() int64 {

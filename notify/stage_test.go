@@ -308,6 +308,30 @@ func runStage(t *testing.T, st *notify.Stage) {
 	})
 }
 
+// startMember builds a stage of cfg and runs it, as one member of its group, until
+// stop (at most once; the test's end stops it too), which fails the test if Run failed.
+func startMember(t *testing.T, cfg notify.Config) (st *notify.Stage, stop func()) {
+	t.Helper()
+	st, err := notify.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return st, stop
+}
+
 func fail(failing bool, w http.ResponseWriter, code int) bool {
 	if failing {
 		w.WriteHeader(code)

@@ -5,62 +5,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
-
-// refuseTopic makes the broker refuse every produce to topic while refusing is true
-// (as a broker whose ACLs, or a topic's loss, stop the stage's writes).
-func refuseTopic(t *testing.T, b *kafkatest.Broker, topic string, refusing *atomic.Bool) {
-	t.Helper()
-	c := b.Cluster
-	md, err := kadm.NewClient(b.Client(t)).Metadata(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := md.Topics[topic].ID
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		pr := req.(*kmsg.ProduceRequest)
-		if !refusing.Load() {
-			return nil, nil, false
-		}
-		for _, tp := range pr.Topics {
-			if tp.Topic != topic && tp.TopicID != id {
-				return nil, nil, false
-			}
-		}
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, tp := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
-			for _, p := range tp.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
-	})
-}
 
 // TestUndeliveredWritesDoNotStallOtherDestinations: an alert given up on as it is read
 // (its destination does not exist) is recorded on alerts.undelivered, and while that
@@ -77,7 +36,7 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts.undelivered", Value: []byte("{}")})
 	var refusing atomic.Bool
 	refusing.Store(true)
-	refuseTopic(t, b, "alerts.undelivered", &refusing)
+	b.RefuseProduces(t, "alerts.undelivered", refusing.Load)
 
 	reg := prometheus.NewRegistry()
 	st, err := notify.New(notify.Config{
@@ -167,7 +126,7 @@ func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
 	}
 	var refusing atomic.Bool
 	refusing.Store(true)
-	refuseTopic(t, b, undelA, &refusing)
+	b.RefuseProduces(t, undelA, refusing.Load)
 
 	const perPartition = 4
 	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
@@ -185,26 +144,11 @@ func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
 	start := func(undelivered string, reg *prometheus.Registry) {
 		var topics ingest.Topics
 		topics.Alerts, topics.Undelivered = topic, undelivered
-		st, err := notify.New(notify.Config{
+		startMember(t, notify.Config{
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-moved-test", Topics: topics,
 			SessionTimeout: 6 * time.Second, UndeliveredWaiting: 100, Registerer: reg,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
 			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- st.Run(ctx) }()
-		var once sync.Once
-		t.Cleanup(func() {
-			once.Do(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			})
 		})
 	}
 
@@ -271,7 +215,7 @@ func TestUndeliveredOfAPartitionBackToItsMember(t *testing.T) {
 	}
 	var refusing atomic.Bool
 	refusing.Store(true)
-	refuseTopic(t, b, "alerts.undelivered", &refusing)
+	b.RefuseProduces(t, "alerts.undelivered", refusing.Load)
 
 	const perPartition = 2
 	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
@@ -289,29 +233,12 @@ func TestUndeliveredOfAPartitionBackToItsMember(t *testing.T) {
 	start := func(reg *prometheus.Registry) (*notify.Stage, func()) {
 		var topics ingest.Topics
 		topics.Alerts, topics.Undelivered = topic, "alerts.undelivered"
-		st, err := notify.New(notify.Config{
+		return startMember(t, notify.Config{
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-back-test", Topics: topics,
 			SessionTimeout: 6 * time.Second, UndeliveredWaiting: 100, Registerer: reg,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
 			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- st.Run(ctx) }()
-		var once sync.Once
-		stop := func() {
-			once.Do(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			})
-		}
-		t.Cleanup(stop)
-		return st, stop
 	}
 
 	regA := prometheus.NewRegistry()

@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Topics are the topics of docs/architecture.md's "Data contracts", created by Start.
@@ -128,4 +131,43 @@ func (b *Broker) Consume(t testing.TB, topic string, want int, timeout time.Dura
 		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
 	}
 	return out
+}
+
+// RefuseProduces makes the broker answer every produce to topic with
+// TOPIC_AUTHORIZATION_FAILED while refusing returns true (as a broker whose ACLs, or
+// a topic's loss, stop a writer): the writer sees its records fail, not hang. The
+// topic must exist, as its produces may name it by id.
+func (b *Broker) RefuseProduces(t testing.TB, topic string, refusing func() bool) {
+	t.Helper()
+	md, err := kadm.NewClient(b.Client(t)).Metadata(context.Background(), topic)
+	if err != nil {
+		t.Fatalf("kafkatest: metadata of %s: %v", topic, err)
+	}
+	id := md.Topics[topic].ID
+	c := b.Cluster
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		pr := req.(*kmsg.ProduceRequest)
+		if !refusing() {
+			return nil, nil, false
+		}
+		for _, tp := range pr.Topics {
+			if tp.Topic != topic && tp.TopicID != id {
+				return nil, nil, false
+			}
+		}
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, tp := range pr.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
+			for _, p := range tp.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
 }
