@@ -78,9 +78,8 @@ type Config struct {
 	// UndeliveredWaiting bounds the undelivered records of alerts given up on as they
 	// are read (no destination, a full queue) that wait for the stage's writer, which
 	// writes up to as many more at once: while that many wait (the undelivered topic
-	// not writable), reading alerts waits too,
-	// each wait counted as LimitUndeliveredWaiting reached. Default
-	// DefaultUndeliveredWaiting.
+	// not writable), reading alerts waits too, each wait counted as
+	// LimitUndeliveredWaiting reached. Default DefaultUndeliveredWaiting.
 	UndeliveredWaiting int
 	// Getenv and ReadFile read destinations' secrets. Default os.Getenv, os.ReadFile.
 	Getenv   func(string) string
@@ -774,9 +773,10 @@ func (s *Stage) undeliveredWriter(ctx context.Context) {
 func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 	pending := slices.Clone(ws)
 	_, _ = backoff.Retry(ctx, func() (struct{}, error) {
-		// An alert whose partition moved to another member while its record waited is
-		// that member's, which reads it again: recorded here too, it would be
-		// undelivered twice, or undelivered here and delivered there.
+		// An alert whose partition was reassigned while its record waited is read again
+		// by the partition's owner now (another member, or this one): recorded for the
+		// earlier read too, it would be undelivered twice, or undelivered here and
+		// delivered there.
 		pending = slices.DeleteFunc(pending, func(w undeliveredWrite) bool {
 			if s.ours(w.j.rec.Partition, w.j.entry) {
 				return false
