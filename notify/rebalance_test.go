@@ -26,6 +26,7 @@ import (
 // waited for those writes; since it hands them to a writer, this member's poll loop
 // goes on.)
 func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
+	t.Parallel() // own broker and receivers; most of its time is waiting for a rebalance or a retry
 	b := startBroker(t)
 	const topic = "alerts2"
 	adm := kadm.NewClient(b.Client(t))
@@ -133,6 +134,7 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 // incident: docs/notifications.md promises "a PagerDuty incident is never opened after
 // its resolve".
 func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
+	t.Parallel() // own broker and receivers; most of its time is waiting for a rebalance or a retry
 	b := startBroker(t)
 	const topic = "alerts2"
 	adm := kadm.NewClient(b.Client(t))
@@ -202,6 +204,7 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 // a0, which no one had delivered or recorded undelivered, and after a restart a0 was
 // lost.
 func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
+	t.Parallel() // own broker and receivers; most of its time is waiting for a rebalance or a retry
 	b := startBroker(t)
 	const topic = "alerts2"
 	adm := kadm.NewClient(b.Client(t))

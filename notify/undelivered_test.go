@@ -115,6 +115,7 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 // delivery halts "moved", neither handled nor recorded). A review found A wrote them
 // all, each alert undelivered twice.
 func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
+	t.Parallel() // own broker and receivers; most of its time is waiting for a rebalance or a retry
 	b := startBroker(t)
 	const topic, undelA = "alerts2", "alerts.undelivered.a"
 	adm := kadm.NewClient(b.Client(t))
