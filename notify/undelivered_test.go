@@ -15,6 +15,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
@@ -130,17 +131,7 @@ func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
 	b.RefuseProduces(t, undelA, refusing.Load)
 
 	const perPartition = 4
-	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
-	var recs []*kgo.Record
-	for p := range int32(2) {
-		for i := range perPartition {
-			v, _ := json.Marshal(alertFor(fmt.Sprintf("p%d-a%d", p, i), "c-1", []string{"nowhere"}))
-			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
-		}
-	}
-	if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	produceToNowhere(t, b, topic, perPartition)
 
 	start := func(undelivered string, reg *prometheus.Registry) {
 		var topics ingest.Topics
@@ -219,17 +210,7 @@ func TestUndeliveredOfAPartitionBackToItsMember(t *testing.T) {
 	b.RefuseProduces(t, "alerts.undelivered", refusing.Load)
 
 	const perPartition = 2
-	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
-	var recs []*kgo.Record
-	for p := range int32(2) {
-		for i := range perPartition {
-			v, _ := json.Marshal(alertFor(fmt.Sprintf("p%d-a%d", p, i), "c-1", []string{"nowhere"}))
-			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
-		}
-	}
-	if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	produceToNowhere(t, b, topic, perPartition)
 
 	start := func(reg *prometheus.Registry) (*notify.Stage, func()) {
 		var topics ingest.Topics
@@ -291,5 +272,22 @@ func TestUndeliveredOfAPartitionBackToItsMember(t *testing.T) {
 		if s.State != contract.DeliveryUndelivered {
 			t.Errorf("alert %s: newest delivery state %q (%s), want undelivered", id, s.State, s.Reason)
 		}
+	}
+}
+
+// produceToNowhere writes n alerts to each of topic's two partitions, p<P>-a<i>, each
+// naming a destination that does not exist: each is given up on as it is read.
+func produceToNowhere(t *testing.T, b *kafkatest.Broker, topic string, n int) {
+	t.Helper()
+	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	var recs []*kgo.Record
+	for p := range int32(2) {
+		for i := range n {
+			v, _ := json.Marshal(alertFor(fmt.Sprintf("p%d-a%d", p, i), "c-1", []string{"nowhere"}))
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
+		}
+	}
+	if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
 	}
 }
