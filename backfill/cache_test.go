@@ -11,6 +11,7 @@ import (
 // bound; fetches in progress are left alone; nothing goes while a reader holds the
 // cache.
 func TestEvictCache(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base := time.Now().Add(-time.Hour)
 	write := func(name string, size int, age time.Duration) string {

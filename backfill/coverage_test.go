@@ -30,6 +30,7 @@ import (
 //     is incomplete and names exactly the ranges neither holds, and counts everything
 //     else.
 func TestLakeCoverageIsChecked(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	bkt, dir := lakehousetest.FileBucket(t)

@@ -15,6 +15,7 @@ import (
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -83,6 +84,7 @@ func checkRulesTestAgrees(t *testing.T, rules []*rule.Rule, recs []*kgo.Record) 
 // (verdict.Accept + rule.Matches over the produced records); and so must `rules test`'s
 // over the same records as KEY|JSON lines (checkRulesTestAgrees).
 func TestLiveAndBackfillAgree(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow: a live daemon, the lake and three backfills; runs in make test")
 	}
@@ -97,9 +99,9 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 	})
 	rules := backfill.VerdictRules(t)
 	for _, r := range rules {
-		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+		b.Produce(t, livetest.Upsert(t, r))
 	}
-	livetest.WaitFor(t, 30*time.Second, "verdict rules active", func() bool { return len(d.Rules()) == len(rules) })
+	poll.Until(t, 30*time.Second, "verdict rules active", func() bool { return len(d.Rules()) == len(rules) })
 
 	rng := rand.New(rand.NewPCG(14, 2))
 	customers := []string{"c-1", "c-2", "c-ü", "c-3"}
@@ -116,14 +118,14 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 		}
 		recs = append(recs, &kgo.Record{Topic: "events", Key: key, Value: []byte(p), Timestamp: base.Add(time.Duration(i) * time.Millisecond)})
 	}
-	livetest.ProduceSync(t, b, recs...)
+	b.Produce(t, recs...)
 	// Plain events last, so that each partition's lake watermark passes the refused
 	// records at its end (they get no row; the next file covers their offsets).
 	var tail []*kgo.Record
 	for i := range 20 {
 		tail = append(tail, &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-last-%d", i)), Value: []byte(`{"a":"admin"}`), Timestamp: time.Now()})
 	}
-	recs = append(recs, livetest.ProduceSync(t, b, tail...)...)
+	recs = append(recs, b.Produce(t, tail...)...)
 
 	// The oracle: the live stage's own verdict on each record.
 	doc := jsonpath.NewDocument()
@@ -146,8 +148,8 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 			}
 		}
 	}
-	livetest.WaitFor(t, 60*time.Second, "every event evaluated or dead-lettered", func() bool {
-		return livetest.GroupCommitted(t, b, "live-"+t.Name(), "events") >= int64(len(recs))
+	poll.Until(t, 60*time.Second, "every event evaluated or dead-lettered", func() bool {
+		return b.GroupCommitted(t, "live-"+t.Name(), "events") >= int64(len(recs))
 	})
 	if d.DeadLetters() != int64(refused) {
 		t.Errorf("live dead-lettered %d records; the verdict refuses %d", d.DeadLetters(), refused)
@@ -161,7 +163,7 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 	for _, r := range recs {
 		ends[r.Partition] = max(ends[r.Partition], r.Offset+1)
 	}
-	livetest.WaitFor(t, 60*time.Second, "lake caught up", func() bool {
+	poll.Until(t, 60*time.Second, "lake caught up", func() bool {
 		snap, err := lake.Snapshot(ctx)
 		if err != nil {
 			return false
@@ -220,9 +222,9 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 		c := *r
 		c.ID = "late-" + r.ID
 		late[i] = &c
-		livetest.ProduceSync(t, b, livetest.Upsert(t, &c))
+		b.Produce(t, livetest.Upsert(t, &c))
 	}
-	livetest.WaitFor(t, 120*time.Second, "hand-off backfills done", func() bool {
+	poll.Until(t, 120*time.Second, "hand-off backfills done", func() bool {
 		n := 0
 		for _, v := range d.Rules() {
 			if v.Status != contract.RuleLive {

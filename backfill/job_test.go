@@ -120,6 +120,7 @@ func oracle(h history, job Job) map[string]int64 {
 // TestJobMatchesOracle: random rules and random start offsets, some inside the lake and
 // some beyond its watermark (read from Kafka); the counts equal a full replay.
 func TestJobMatchesOracle(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	bkt := lakehouse.NewMemBucket()
 	lake := lakehouse.NewLake(bkt, nil)
@@ -178,6 +179,7 @@ func TestJobMatchesOracle(t *testing.T) {
 }
 
 func TestJobWithoutBrokersReportsTheGap(t *testing.T) {
+	t.Parallel()
 	lake := lakehouse.NewLake(lakehouse.NewMemBucket(), nil)
 	runner, err := NewRunner(Config{Lake: lake, CacheDir: t.TempDir()})
 	if err != nil {

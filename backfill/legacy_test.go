@@ -125,6 +125,7 @@ func LegacyRows(from int64, customer string, payloads ...string) []lakehouse.Row
 // the file's name, so the error can be acted on — not a query error over a batch of
 // files that names none of them.
 func TestUnreadableFileIsNamed(t *testing.T) {
+	t.Parallel()
 	bkt := lakehouse.NewMemBucket()
 	files := WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
 		LegacyRows(0, "c-1", `{"a":"admin"}`, `{"a":"user"}`),
@@ -152,6 +153,7 @@ func TestUnreadableFileIsNamed(t *testing.T) {
 // U+FFFD where bytes were not UTF-8...); their rows go to the Go evaluator, which
 // validates as live does, so they count as live counted.
 func TestLegacyFilesCountAsLive(t *testing.T) {
+	t.Parallel()
 	bkt := lakehouse.NewMemBucket()
 	payloads := OddPayloads(rand.New(rand.NewPCG(5, 5)), 600)
 	for i, p := range payloads {

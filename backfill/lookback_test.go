@@ -21,6 +21,7 @@ import (
 // start is now truncated to the millisecond (rule.Rule.HistoryFrom), as record times
 // are, and both reads agree with the oracle.
 func TestLookbackBoundaryIsOneVerdict(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	at := time.Now().Add(-2 * time.Hour).Truncate(time.Millisecond)

@@ -15,6 +15,7 @@ import (
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -92,6 +93,7 @@ var matchingRules = []string{
 // side, gives the state, crossings and matches of reading every row of an untyped
 // lake, below offsets inside the lake and past it.
 func TestMatchingRowsKeepPartitionState(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow: four lakes and nine rules over each; runs in make test")
 	}
@@ -105,7 +107,7 @@ func TestMatchingRowsKeepPartitionState(t *testing.T) {
 			at := ev.Time.Add(time.Duration(i%7-3) * 20 * time.Second)
 			recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: at})
 		}
-		return livetest.ProduceSync(t, b, recs...)
+		return b.Produce(t, recs...)
 	}
 	var rules []*rule.Rule
 	var paths []string
@@ -216,12 +218,12 @@ func archiveSwitching(t *testing.T, b *kafkatest.Broker, paths []string, produce
 		return true
 	}
 	recs = append(recs, produce(1500)...)
-	livetest.WaitFor(t, 60*time.Second, "the first half archived", archived)
+	poll.Until(t, 60*time.Second, "the first half archived", archived)
 	if err := cols.Set(nil); err != nil {
 		t.Fatal(err)
 	}
 	recs = append(recs, produce(1500)...)
-	livetest.WaitFor(t, 60*time.Second, "the second half archived", archived)
+	poll.Until(t, 60*time.Second, "the second half archived", archived)
 	snap, err := lake.Snapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -246,6 +248,7 @@ func archiveSwitching(t *testing.T, b *kafkatest.Broker, paths []string, produce
 // every customer's rows and the values path skipped Set.Match's scope test: another
 // customer's events crossed the rule, and moved the watermark past the customer's own.
 func TestMatchingRowsKeepRuleScope(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	r := livetest.ParseRule(t, `{"id":"scoped","scope":"acme","version":1,
 		"when":{"path":"$.type","op":"==","value":"login.failed"},
@@ -265,7 +268,7 @@ func TestMatchingRowsKeepRuleScope(t *testing.T) {
 		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.customer),
 			Value: fmt.Appendf(nil, `{"type":"login.failed","user":"u1","t":%d}`, ev.t), Timestamp: base.Add(time.Duration(i) * time.Second)})
 	}
-	recs = livetest.ProduceSync(t, b, recs...)
+	recs = b.Produce(t, recs...)
 	var paths []string
 	for _, p := range r.Paths() {
 		paths = append(paths, p.String())

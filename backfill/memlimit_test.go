@@ -26,6 +26,7 @@ import (
 // memory limit stopped it, and which limit. The limit holds for a database of the
 // job's own and for a shared one.
 func TestJobMemoryLimit(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	bkt := lakehouse.NewMemBucket()
 	lake := lakehouse.NewLake(bkt, nil)

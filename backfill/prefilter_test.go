@@ -69,6 +69,7 @@ func prefilterRules(t *testing.T) []*rule.Rule {
 // that the Go evaluator counts — escaped spellings included — and does reject most of
 // the documents a selective rule does not count, which is its point.
 func TestLiteralPrefilterIsNecessary(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	docs := prefilterCorpus(t)
 	db := docsTable(t, docs)
@@ -111,6 +112,7 @@ func TestLiteralPrefilterIsNecessary(t *testing.T) {
 }
 
 func TestLiteralPrefilterShapes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		when string
 		args []any // nil: no prefilter
@@ -154,6 +156,7 @@ func TestLiteralPrefilterShapes(t *testing.T) {
 // TestJobCountsEscapedEvents: a whole job over a lake of events whose strings are
 // spelled with escapes counts exactly what a replay counts.
 func TestJobCountsEscapedEvents(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	bkt := lakehouse.NewMemBucket()
 	lake := lakehouse.NewLake(bkt, nil)

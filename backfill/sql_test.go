@@ -161,6 +161,7 @@ func queryIDs(ctx context.Context, db interface {
 // TestNativeSQLAgreesWithEvaluator: for every rule and document, DuckDB's verdict is the
 // Go evaluator's — natively compiled or through the UDF.
 func TestNativeSQLAgreesWithEvaluator(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	docs := corpus(t)
 	db := docsTable(t, docs)
@@ -232,6 +233,7 @@ func example(docs []string, a, b []int) string {
 // TestHostileRuleTextCannotInject: rule text is data. Operands and names that look like
 // SQL must neither break the query nor change what it counts.
 func TestHostileRuleTextCannotInject(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := openDuck(t)
 	if _, err := db.Exec(`CREATE TABLE events (payload VARCHAR); INSERT INTO events VALUES ('{"type":"x'' OR 1=1 --"}'), ('{"type":"y"}'), ('{"a''b":1}')`); err != nil {

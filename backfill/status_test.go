@@ -13,6 +13,7 @@ import (
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/live"
@@ -51,7 +52,7 @@ func produceEvents(t *testing.T, b *kafkatest.Broker, n int) []*kgo.Record {
 	for i := range recs {
 		recs[i] = &kgo.Record{Topic: "events", Partition: 0, Key: []byte(fmt.Sprintf("c-%d", i%2)), Value: []byte(`{"a":"admin"}`), Timestamp: time.Now()}
 	}
-	return livetest.ProduceSync(t, b, recs...)
+	return b.Produce(t, recs...)
 }
 
 // TestRuleShowsUnreadableLakeFile: a lake file DuckDB cannot read (an older archiver
@@ -59,6 +60,7 @@ func produceEvents(t *testing.T, b *kafkatest.Broker, n int) []*kgo.Record {
 // nothing to show: /v1/rules says error, names the file in the job's last_error, and
 // the job keeps retrying with backoff.
 func TestRuleShowsUnreadableLakeFile(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	bkt, dir := lakehousetest.FileBucket(t)
 	files := backfill.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
@@ -68,8 +70,8 @@ func TestRuleShowsUnreadableLakeFile(t *testing.T) {
 	produceEvents(t, b, 10)
 	d := startOnLake(t, b, "file://"+dir)
 	// The rule comes after the events were consumed, so its history is backfilled.
-	livetest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 10 })
-	livetest.ProduceSync(t, b, livetest.Upsert(t, backfill.VerdictRules(t)[0]))
+	poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 10 })
+	b.Produce(t, livetest.Upsert(t, backfill.VerdictRules(t)[0]))
 	var v contract.RuleView
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		v, _ = ruleView(t, d, "v-0")
@@ -89,6 +91,7 @@ func TestRuleShowsUnreadableLakeFile(t *testing.T) {
 // /v1/rules shows the rule in error with the missing range, instead of a count that
 // silently lacks them.
 func TestRuleShowsIncompleteHistory(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	bkt, dir := lakehousetest.FileBucket(t)
 	backfill.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {backfill.LegacyRows(0, "c-0", strings.Split(strings.Repeat(`{"a":"admin"}|`, 10), "|")[:10]...)}})
@@ -101,10 +104,10 @@ func TestRuleShowsIncompleteHistory(t *testing.T) {
 	}
 	d := startOnLake(t, b, "file://"+dir)
 	// The rule comes after the events Kafka still has (20-29) were consumed.
-	livetest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 10 })
-	livetest.ProduceSync(t, b, livetest.Upsert(t, backfill.VerdictRules(t)[0]))
+	poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 10 })
+	b.Produce(t, livetest.Upsert(t, backfill.VerdictRules(t)[0]))
 	var v contract.RuleView
-	livetest.WaitFor(t, 60*time.Second, "backfill finished", func() bool {
+	poll.Until(t, 60*time.Second, "backfill finished", func() bool {
 		v, _ = ruleView(t, d, "v-0")
 		return len(v.StartOffsets) == 1 && len(v.Backfill) == 0
 	})

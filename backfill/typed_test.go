@@ -13,10 +13,10 @@ import (
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
-	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestTypedColumnsKeepTheVerdict archives the odd payloads of the verdict tests three
@@ -26,6 +26,7 @@ import (
 // lake: every count must equal the oracle (verdict.Accept, then rule.Matches), and
 // the typed files must have been decided by their typed columns where the rule allows.
 func TestTypedColumnsKeepTheVerdict(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow: three lakes and every verdict rule over each; runs in make test")
 	}
@@ -90,7 +91,7 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 				}
 				// One accepted event last, so that the lake's watermark passes the batch.
 				recs = append(recs, &kgo.Record{Topic: "events", Key: []byte("c-end"), Value: []byte(fmt.Sprintf(`{"q":%d}`, q))})
-				for _, rec := range livetest.ProduceSync(t, b, recs...) {
+				for _, rec := range b.Produce(t, recs...) {
 					ends[rec.Partition] = max(ends[rec.Partition], rec.Offset+1)
 					if reason, _ := verdict.Accept(doc, rec.Key, rec.Value); reason != "" {
 						continue
@@ -158,7 +159,7 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 // waitLake waits until the lake holds every offset below ends.
 func waitLake(t *testing.T, lake *lakehouse.Lake, ends map[int32]int64) {
 	t.Helper()
-	livetest.WaitFor(t, 60*time.Second, "lake caught up", func() bool {
+	poll.Until(t, 60*time.Second, "lake caught up", func() bool {
 		snap, err := lake.Snapshot(context.Background())
 		if err != nil {
 			return false

@@ -15,6 +15,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/internal/baseline"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
@@ -168,7 +169,7 @@ func archiveTyped(b *testing.B, broker *kafkatest.Broker, end map[int32]int64, r
 		done <- lakehouse.RunArchiver(ctx, lakehouse.ArchiverConfig{Brokers: []string{broker.Addr}, Bucket: bkt, Columns: cols,
 			RollAge: time.Second, CompactInterval: -1, Logger: slog.New(slog.DiscardHandler)})
 	}()
-	livetest.WaitFor(b, 5*time.Minute, "the lake to hold every event", func() bool {
+	poll.Until(b, 5*time.Minute, "the lake to hold every event", func() bool {
 		snap, err := lake.Snapshot(context.Background())
 		if err != nil {
 			return false

@@ -19,6 +19,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -65,7 +66,7 @@ func produceHistory(t *testing.T, b *kafkatest.Broker, n int) []*kgo.Record {
 			recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: []byte(`{"type":`), Timestamp: ev.Time})
 		}
 	}
-	return livetest.ProduceSync(t, b, recs...)
+	return b.Produce(t, recs...)
 }
 
 // eventsAfter is n events of the workload, not produced, the first a second after
@@ -182,6 +183,7 @@ func oracle(t *testing.T, rules []*rule.Rule, recs []*kgo.Record, from, to time.
 // TestBacktestMatchesOracle runs the rules over a real lake, whole and cut by customer
 // and by time, and holds every figure to the oracle's.
 func TestBacktestMatchesOracle(t *testing.T) {
+	t.Parallel()
 	lake, recs := lakeOf(t, 3000)
 	rules := parseRules(t)
 	first, last := recs[0].Timestamp.UTC(), recs[len(recs)-1].Timestamp.UTC()
@@ -254,6 +256,7 @@ func TestBacktestMatchesOracle(t *testing.T) {
 
 // TestBacktestRefusesBadConfig: no rules, and a range that ends before it starts.
 func TestBacktestRefusesBadConfig(t *testing.T) {
+	t.Parallel()
 	bkt, _ := lakehousetest.FileBucket(t)
 	lake := lakehouse.NewLake(bkt, nil)
 	if _, err := backtest.Run(context.Background(), backtest.Config{Lake: lake}); !errors.Is(err, backtest.ErrNoRules) {
@@ -285,6 +288,7 @@ func mustJSON(t *testing.T, v any) string {
 // the events arrive raise, per rule and customer, the alerts the backtest of the
 // archived events says they would have.
 func TestBacktestIsLive(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	d, _ := livetest.StartLive(t, b, nil)
 	rules := parseRules(t)
@@ -292,8 +296,8 @@ func TestBacktestIsLive(t *testing.T) {
 	for _, r := range rules {
 		ctl = append(ctl, livetest.Upsert(t, r))
 	}
-	livetest.ProduceSync(t, b, ctl...)
-	livetest.WaitFor(t, 30*time.Second, "the rules to be active", func() bool {
+	b.Produce(t, ctl...)
+	poll.Until(t, 30*time.Second, "the rules to be active", func() bool {
 		for _, r := range rules {
 			if v, ok := d.Count(r.Key(), ""); !ok || v.Version != r.Version {
 				return false
@@ -329,10 +333,10 @@ func TestBacktestIsLive(t *testing.T) {
 	}
 	// And no more than that, once live has evaluated everything.
 	group := "live-" + strings.ReplaceAll(t.Name(), "/", "-") // livetest.StartLive's
-	livetest.WaitFor(t, 60*time.Second, "live to commit every event", func() bool {
-		return livetest.GroupCommitted(t, b, group, "events") >= int64(len(recs))
+	poll.Until(t, 60*time.Second, "live to commit every event", func() bool {
+		return b.GroupCommitted(t, group, "events") >= int64(len(recs))
 	})
-	if n := livetest.TopicRecords(t, b, "alerts"); n != int64(total) {
+	if n := b.TopicRecords(t, "alerts"); n != int64(total) {
 		t.Errorf("%d alerts on the topic, the backtest says %d", n, total)
 	}
 }
@@ -341,6 +345,7 @@ func TestBacktestIsLive(t *testing.T) {
 // read from Kafka after each partition's files, and the figures are the oracle's over
 // all of them; without, the lake's alone; an unreachable broker is an error.
 func TestBacktestReadsKafkaTail(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	recs := produceHistory(t, b, 2000)
 	lake, _ := livetest.Archive(t, b, recs)
@@ -348,7 +353,7 @@ func TestBacktestReadsKafkaTail(t *testing.T) {
 	// a customer, which live dead-letters.
 	more := eventsAfter(recs[len(recs)-1].Timestamp, 1000)
 	more = append(more, &kgo.Record{Topic: "events", Value: []byte(`{"type":"login.failed"}`), Timestamp: more[0].Timestamp}) // no customer
-	more = livetest.ProduceSync(t, b, more...)
+	more = b.Produce(t, more...)
 	rules := parseRules(t)
 	all := append(slices.Clone(recs), more...)
 
@@ -384,6 +389,7 @@ func TestBacktestReadsKafkaTail(t *testing.T) {
 // the Kafka tail, encodes to the bytes of a state fed the same records directly, with
 // the same crossings; history Kafka no longer holds and the lake never had is named.
 func TestPartitionState(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	recs := produceHistory(t, b, 1500)
 	lake, _ := livetest.Archive(t, b, recs)

@@ -21,6 +21,7 @@ import (
 // dead-letters (missing_key) and backfill leaves out. A backtest counts them Invalid,
 // not as events of customer "", for a plain count and a windowed rule alike.
 func TestLegacyRowsLiveRefusedAreNotEvents(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	if reason, _ := verdict.Accept(jsonpath.NewDocument(), nil, []byte(`{"type":"x"}`)); reason != verdict.ReasonMissingKey {
 		t.Fatalf("a keyless record's verdict %q, want %q", reason, verdict.ReasonMissingKey)

@@ -17,6 +17,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
@@ -30,6 +31,7 @@ import (
 // unless the backtest's time range starts after what was dropped. The figures are the
 // oracle's over the records still held.
 func TestBacktestReadsWhatRetentionLeft(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	recs := produceHistory(t, b, 2000)
@@ -141,12 +143,13 @@ func TestBacktestReadsWhatRetentionLeft(t *testing.T) {
 // says so in Missing, as backfill and PartitionState do; Run read the tail from the
 // log's start and reported nothing missing.
 func TestBacktestTailDeletedByKafka(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	recs := produceHistory(t, b, 600)
 	lake, _ := livetest.Archive(t, b, recs)
 	more := eventsAfter(recs[len(recs)-1].Timestamp, 600)
-	more = livetest.ProduceSync(t, b, more...)
+	more = b.Produce(t, more...)
 	snap, err := lake.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +195,7 @@ func TestBacktestTailDeletedByKafka(t *testing.T) {
 // reports those offsets missing. It chose files by their first row, so it missed them
 // and handed over a state lacking them without saying so.
 func TestPartitionStateDeletedBelowEnd(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	bkt, _ := lakehousetest.FileBucket(t)
@@ -203,7 +207,7 @@ func TestPartitionStateDeletedBelowEnd(t *testing.T) {
 			ev := gen.Next()
 			recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
 		}
-		return livetest.ProduceSync(t, b, recs...)
+		return b.Produce(t, recs...)
 	}
 	archive := func(upTo int64) {
 		actx, cancel := context.WithCancel(ctx)
@@ -212,7 +216,7 @@ func TestPartitionStateDeletedBelowEnd(t *testing.T) {
 			done <- lakehouse.RunArchiver(actx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt,
 				RollAge: 50 * time.Millisecond, RollBytes: 64 << 10, CompactInterval: -1})
 		}()
-		livetest.WaitFor(t, 60*time.Second, "the lake to hold every record", func() bool {
+		poll.Until(t, 60*time.Second, "the lake to hold every record", func() bool {
 			snap, err := lake.Snapshot(ctx)
 			return err == nil && snap.Watermark(0) >= upTo
 		})
@@ -260,6 +264,7 @@ func TestPartitionStateDeletedBelowEnd(t *testing.T) {
 // retention passed them, its offsets are Missing, naming the file. A backtest used to
 // fail on the missing object.
 func TestBacktestReadsLostFilesFromKafka(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	recs := produceHistory(t, b, 600)

@@ -12,6 +12,7 @@ import (
 // same slices, the windowed rules held state, the high-cardinality run kept no more
 // groups than the limit and said it dropped the rest, and the report carries it all.
 func TestEvalWindowed(t *testing.T) {
+	// Not parallel: the eval run measures the heap (runtime.ReadMemStats).
 	rep, err := bench.RunEval(context.Background(), bench.EvalConfig{Rules: 100, Events: 256, Duration: 200 * time.Millisecond,
 		HighCardGroups: 5000, GroupLimit: 1000})
 	if err != nil {

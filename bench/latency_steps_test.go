@@ -10,6 +10,7 @@ import (
 // TestTailSteps checks the account of the machine around the worst steps: which steps,
 // over how many steps each, and the cores of each part.
 func TestTailSteps(t *testing.T) {
+	t.Parallel()
 	ms := time.Millisecond
 	// Ten steps, this process using 50 ms of CPU per 100 ms step and the machine 80
 	// (so 30 others); step 4 to 5 a pause: the broker busy, 60 ms stolen, the sleeper
@@ -55,6 +56,7 @@ func TestTailSteps(t *testing.T) {
 // runs and checks that its steps hold it: CPU time, not wall time, so a busy machine
 // only makes the test longer.
 func TestStepSamplerCountsThisProcess(t *testing.T) {
+	t.Parallel()
 	use := make([]stepUse, 1000)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -8,6 +8,7 @@ import (
 
 // TestLatencyTail checks fillTail's account of when the slowest probes were sent.
 func TestLatencyTail(t *testing.T) {
+	t.Parallel()
 	ms := time.Millisecond
 	for _, tc := range []struct {
 		name                                   string

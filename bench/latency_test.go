@@ -14,7 +14,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/bench"
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 )
 
 const childEnv = "HINDSIGHT_BENCH_BROKER_CHILD"
@@ -45,24 +45,26 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m) // fails the binary if a test left a goroutine running
 }
 
+// childCommand runs this test binary as the broker process; env(1) marks it so, for
+// the child alone, which lets the tests that start one run in parallel.
 func childCommand(t testing.TB) []string {
-	t.Setenv(childEnv, "1") // inherited by the child only: TestMain has already run here
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []string{exe}
+	return []string{"env", childEnv + "=1", exe}
 }
 
 // TestLatencyRunAccountsForEveryEvent checks the measurement itself at a low rate:
 // every measured event's alert comes back, through Hindsight and through the
 // pass-through baseline, and the figures are consistent.
 func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{
 		BrokerCommand: childCommand(t), Rate: 2000, Duration: time.Second, Warmup: 500 * time.Millisecond,
-		Rules: 20, Logger: livetest.Logger(t),
+		Rules: 20, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -136,11 +138,12 @@ func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 // negative webhook period and warmup ask for none, even with the defaults applied
 // before the run as the CLI applies them.
 func TestLatencyProbesAreAccounted(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cfg := bench.LatencyConfig{
 		BrokerCommand: childCommand(t), Rate: 2000, Duration: time.Second, Warmup: -1,
-		Rules: 20, ProbeEvery: 4, WebhookEvery: -1, NoBaseline: true, NoBreakdown: true, Logger: livetest.Logger(t),
+		Rules: 20, ProbeEvery: 4, WebhookEvery: -1, NoBaseline: true, NoBreakdown: true, Logger: testlog.New(t),
 	}
 	cfg.EnsureDefaults()
 	rep, err := bench.RunLatency(ctx, cfg)
@@ -174,6 +177,7 @@ func TestLatencyProbesAreAccounted(t *testing.T) {
 // the report's figures are the slowest run's, and it lists every run's p99. Too many
 // runs, or runs against brokers that are not the benchmark's own, are refused.
 func TestLatencyRepeat(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []bench.LatencyConfig{
 		{BrokerCommand: []string{"x"}, Repeat: 21},
 		{Kafka: ingest.KafkaConfig{Brokers: []string{"127.0.0.1:1"}}, Repeat: 2},
@@ -187,7 +191,7 @@ func TestLatencyRepeat(t *testing.T) {
 	defer cancel()
 	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{
 		BrokerCommand: childCommand(t), Rate: 1000, Duration: time.Second, Warmup: -1, Repeat: 2,
-		Rules: 10, NoBaseline: true, NoBreakdown: true, Logger: livetest.Logger(t),
+		Rules: 10, NoBaseline: true, NoBreakdown: true, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 // The plot of a report with latency distributions and throughput series is a real
 // image in each format, with the series named in its legend.
 func TestWritePlot(t *testing.T) {
+	t.Parallel()
 	rep := sampleReport(t, "testdata/new.json")
 	dir := t.TempDir()
 	svg, pngPath := filepath.Join(dir, "r.svg"), filepath.Join(dir, "r.png")

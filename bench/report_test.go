@@ -26,6 +26,7 @@ func sampleReport(t *testing.T, path string) *bench.Report {
 }
 
 func TestReportJSONRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"old.json", "new.json", "ci-reference.json"} {
 		t.Run(name, func(t *testing.T) {
 			rep := sampleReport(t, filepath.Join("testdata", name))
@@ -50,6 +51,7 @@ func TestReportJSONRoundTrip(t *testing.T) {
 }
 
 func TestReadReportRejects(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for name, body := range map[string]string{
 		"version.json":  `{"version": 99, "results": []}`,
@@ -70,6 +72,7 @@ func TestReadReportRejects(t *testing.T) {
 }
 
 func TestCompareGolden(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if err := bench.Compare(&out, sampleReport(t, "testdata/old.json"), sampleReport(t, "testdata/new.json")); err != nil {
 		t.Fatal(err)
@@ -78,6 +81,7 @@ func TestCompareGolden(t *testing.T) {
 }
 
 func TestTableGolden(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if err := sampleReport(t, "testdata/new.json").WriteTable(&out); err != nil {
 		t.Fatal(err)
@@ -87,6 +91,7 @@ func TestTableGolden(t *testing.T) {
 
 // Compare names benchmarks only one report holds.
 func TestCompareAddedAndGone(t *testing.T) {
+	t.Parallel()
 	old, cur := sampleReport(t, "testdata/old.json"), sampleReport(t, "testdata/new.json")
 	old.Results = old.Results[1:]                  // eval is new
 	cur.Results = cur.Results[:len(cur.Results)-1] // latency is gone
@@ -116,6 +121,7 @@ func scaled(t *testing.T, rep *bench.Report, benchmark, ratio string, f float64)
 // The gate passes a report within the margin of every gated ratio and fails one
 // that fell beyond it, per the ratio's direction and margin, on the real reference.
 func TestGate(t *testing.T) {
+	t.Parallel()
 	ref := sampleReport(t, "testdata/ci-reference.json")
 	if regs, err := bench.Gate(ref, ref, bench.DefaultMargin); err != nil || len(regs) != 0 {
 		t.Fatalf("the reference against itself: %v %v", regs, err)
@@ -176,6 +182,7 @@ func TestGate(t *testing.T) {
 }
 
 func TestNum(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[float64]string{
 		0: "0", 4: "4", 1234567: "1,234,567", -2500: "-2,500", 1234.5: "1,235", 123.45: "123.5",
 		12.345: "12.35", 1.2345: "1.234", 0.0123: "0.012", 0.00012345: "0.000123",

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/bench"
-	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 )
 
 // Short real runs of each benchmark at tiny sizes: real figures come out, the
 // baselines agree with what they are compared with, and the results feed the report.
 
 func TestEvalRun(t *testing.T) {
+	// Not parallel: the eval run measures the heap (runtime.ReadMemStats).
 	// The windowed parts have a test of their own (TestEvalWindowed); a small
 	// high-cardinality run keeps this one quick.
 	rep, err := bench.RunEval(context.Background(), bench.EvalConfig{Rules: 200, Events: 512, Duration: 300 * time.Millisecond,
@@ -59,7 +60,8 @@ func TestEvalRun(t *testing.T) {
 }
 
 func TestArchiveRun(t *testing.T) {
-	rep, err := bench.RunArchive(context.Background(), bench.ArchiveConfig{Events: 20_000, Logger: livetest.Logger(t)})
+	t.Parallel()
+	rep, err := bench.RunArchive(context.Background(), bench.ArchiveConfig{Events: 20_000, Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +79,8 @@ func TestArchiveRun(t *testing.T) {
 }
 
 func TestBackfillRun(t *testing.T) {
-	rep, err := bench.RunBackfill(context.Background(), bench.BackfillConfig{Events: 30_000, Rules: 2, Logger: livetest.Logger(t)})
+	t.Parallel()
+	rep, err := bench.RunBackfill(context.Background(), bench.BackfillConfig{Events: 30_000, Rules: 2, Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err) // includes backfill and replay counting differently
 	}
@@ -102,10 +105,11 @@ func TestBackfillRun(t *testing.T) {
 // TestThroughputRun: every run reads every preloaded event (an archiving run's lake
 // holds them all, checked inside), with figures and ratios to the floor.
 func TestThroughputRun(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow: six daemon runs over preloaded events; runs in make test")
 	}
-	rep, err := bench.RunThroughput(context.Background(), bench.ThroughputConfig{Events: 20_000, ManyRules: 20, Logger: livetest.Logger(t)})
+	rep, err := bench.RunThroughput(context.Background(), bench.ThroughputConfig{Events: 20_000, ManyRules: 20, Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +223,7 @@ func TestThroughputRun(t *testing.T) {
 // RunAll runs what Only names, in order, into one report that the gate accepts
 // against itself and the plot draws.
 func TestRunAll(t *testing.T) {
+	// Not parallel: the eval run measures the heap (runtime.ReadMemStats).
 	rep, err := bench.RunAll(context.Background(), bench.AllConfig{
 		Only:    []string{"archive", "eval"},
 		Eval:    bench.EvalConfig{Rules: 100, Events: 256, Duration: 200 * time.Millisecond, HighCardGroups: 10_000},

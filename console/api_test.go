@@ -23,6 +23,7 @@ import (
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -32,8 +33,9 @@ import (
 const loginRule = `{"id":"login-failures","scope":"*","name":"Login failures","when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":3}`
 
 func TestAuthWithToken(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "s3cret")
-	controls := func() int64 { return livetest.TopicRecords(t, d.b, "controls") }
+	controls := func() int64 { return d.b.TopicRecords(t, "controls") }
 
 	var e contract.ErrorResponse
 	resp := call(t, "POST", d.url("/v1/console/rules"), "", draft(loginRule), &e)
@@ -89,6 +91,7 @@ func TestAuthWithToken(t *testing.T) {
 }
 
 func TestAuthWithoutToken(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	var e contract.ErrorResponse
 	var s console.SaveResponse
@@ -104,7 +107,7 @@ func TestAuthWithoutToken(t *testing.T) {
 	if resp.StatusCode != 403 || !strings.Contains(e.Error, "loopback host") {
 		t.Errorf("rebound host write: %d %q", resp.StatusCode, e.Error)
 	}
-	if n := livetest.TopicRecords(t, d.b, "controls"); n != 0 {
+	if n := d.b.TopicRecords(t, "controls"); n != 0 {
 		t.Fatalf("refused writes published %d controls", n)
 	}
 
@@ -138,14 +141,14 @@ func TestAuthWithoutToken(t *testing.T) {
 			srv := httptest.NewServer(c)
 			defer srv.Close()
 			defer c.Close()
-			before := livetest.TopicRecords(t, d.b, "controls")
+			before := d.b.TopicRecords(t, "controls")
 			body := draft(fmt.Sprintf(`{"id":"remote-%d","scope":"c-1","when":{"path":"$.type"},"threshold":1}`, tc.status))
 			var got map[string]any
 			resp := call(t, "POST", srv.URL+"/v1/console/rules", tc.send, body, &got)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d %v, want %d", resp.StatusCode, got, tc.status)
 			}
-			published := livetest.TopicRecords(t, d.b, "controls") - before
+			published := d.b.TopicRecords(t, "controls") - before
 			if tc.status != 200 {
 				if msg, _ := got["error"].(string); !strings.Contains(msg, tc.msg) {
 					t.Errorf("message %q does not say %q", msg, tc.msg)
@@ -177,6 +180,7 @@ type listenOn struct {
 func (l listenOn) ListenAddr() string { return l.addr }
 
 func TestValidateReportsPositionedProblems(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	col := func(path string) int {
 		_, err := jsonpath.Parse(path)
@@ -262,6 +266,7 @@ func previewEvents() []event {
 }
 
 func TestPreviewMatchesTheOracle(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	evs := previewEvents()
 	produce(t, d.b, evs)
@@ -376,6 +381,7 @@ func TestPreviewMatchesTheOracle(t *testing.T) {
 }
 
 func TestPreviewOfAnEmptyLakeSaysWhy(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	var p console.PreviewResult
 	if resp := call(t, "POST", d.url("/v1/console/preview"), "", draft(loginRule), &p); resp.StatusCode != 200 {
@@ -387,6 +393,7 @@ func TestPreviewOfAnEmptyLakeSaysWhy(t *testing.T) {
 }
 
 func TestSaveReportsTheDaemonStatus(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	save := func(js string) (int, console.SaveResponse) {
 		var s console.SaveResponse
@@ -427,7 +434,7 @@ func TestSaveReportsTheDaemonStatus(t *testing.T) {
 
 	// After the stale save the daemon writes the active version back, so that
 	// compaction keeps it (live's TestCompactionKeepsActiveRules).
-	livetest.WaitTopicRecords(t, d.b, "controls", 4, 10*time.Second)
+	d.b.WaitTopicRecords(t, "controls", 4, 10*time.Second)
 	var s console.SaveResponse
 	if resp := call(t, "DELETE", d.url("/v1/console/rules?scope=*&id=login-failures"), "", nil, &s); resp.StatusCode != 200 || s.Status != "ok" || s.Offset != 4 {
 		t.Errorf("delete: %d %+v", resp.StatusCode, s)
@@ -435,12 +442,13 @@ func TestSaveReportsTheDaemonStatus(t *testing.T) {
 	if resp := call(t, "DELETE", d.url("/v1/console/rules?scope=*&id=login-failures"), "", nil, &s); resp.StatusCode != 404 || s.Status != "not_found" || s.Offset != -1 {
 		t.Errorf("delete again: %d %+v", resp.StatusCode, s)
 	}
-	if n := livetest.TopicRecords(t, d.b, "controls"); n != 5 {
+	if n := d.b.TopicRecords(t, "controls"); n != 5 {
 		t.Errorf("controls topic holds %d records, want 5 (two upserts, a stale one, the active one back, a delete)", n)
 	}
 }
 
 func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	// Alerts published before the console is first used: it reads back the last few.
 	var early []*kgo.Record
@@ -449,7 +457,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 		v, _ := json.Marshal(a)
 		early = append(early, &kgo.Record{Topic: "alerts", Key: []byte(a.Customer), Value: v})
 	}
-	livetest.ProduceSync(t, d.b, early...)
+	d.b.Produce(t, early...)
 	small, err := console.New(console.Config{Backend: d.ConsoleBackend(), RecentAlerts: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -458,7 +466,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(small.Close)
 	var got console.AlertsResponse
-	livetest.WaitFor(t, 20*time.Second, "the last 3 alerts", func() bool {
+	poll.Until(t, 20*time.Second, "the last 3 alerts", func() bool {
 		call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got)
 		return len(got.Alerts) == 3
 	})
@@ -503,7 +511,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 	// The same alert again (another instance, a restart), and a record that is not an
 	// alert: neither shows; a later alert does.
 	dup, _ := json.Marshal(a)
-	livetest.ProduceSync(t, d.b,
+	d.b.Produce(t,
 		&kgo.Record{Topic: "alerts", Key: []byte("c-4"), Value: dup},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-4"), Value: []byte("not json")},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-5"), Value: []byte(`{"alert_id":"later","rule_id":"r","scope":"*","version":1,"customer":"c-5","count":1,"threshold":1,"source":"live"}`)})
@@ -621,6 +629,7 @@ func (s *sseStream) next(t *testing.T) sseEvent {
 }
 
 func TestPageIsServedFromEmbeddedAssets(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	for _, tc := range []struct{ path, ctype, contains string }{
 		{"/", "text/html", `<script src="/console/app.js">`},
@@ -649,7 +658,7 @@ func TestPageIsServedFromEmbeddedAssets(t *testing.T) {
 		t.Errorf("unknown endpoint: %d %q", resp.StatusCode, e.Error)
 	}
 	// The daemon's own endpoints are still its own.
-	livetest.WaitFor(t, 10*time.Second, "healthz ok", func() bool {
+	poll.Until(t, 10*time.Second, "healthz ok", func() bool {
 		var health map[string]any
 		return livetest.GetJSON(t, d.url("/healthz"), &health) == 200 && health["status"] == "ok"
 	})
@@ -660,6 +669,7 @@ func TestPageIsServedFromEmbeddedAssets(t *testing.T) {
 // alerts a1..a4 produced one after the other, alternating partitions, it must list
 // a4, a3, a2, a1. The feed listed them in the order their partitions were fetched.
 func TestAlertsNewestFirstAcrossPartitions(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	adm := kadm.NewClient(b.Client(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -672,7 +682,7 @@ func TestAlertsNewestFirstAcrossPartitions(t *testing.T) {
 		at := base.Add(time.Duration(i) * time.Minute)
 		v := fmt.Sprintf(`{"alert_id":"a%d","status":"firing","rule_id":"r","scope":"*","version":1,"customer":"c","count":1,"threshold":1,"partition":0,"offset":%d,"event_time":%q,"source":"live"}`,
 			i, i, at.Format(time.RFC3339))
-		livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts2", Partition: int32(i % 2), Value: []byte(v), Timestamp: at})
+		b.Produce(t, &kgo.Record{Topic: "alerts2", Partition: int32(i % 2), Value: []byte(v), Timestamp: at})
 	}
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Topics.Alerts = "alerts2"
@@ -680,7 +690,7 @@ func TestAlertsNewestFirstAcrossPartitions(t *testing.T) {
 	})
 	url := "http://" + d.HTTPAddr() + "/v1/console/alerts"
 	var got console.AlertsResponse
-	livetest.WaitFor(t, 10*time.Second, "4 alerts", func() bool {
+	poll.Until(t, 10*time.Second, "4 alerts", func() bool {
 		call(t, "GET", url, "", nil, &got)
 		return len(got.Alerts) == 4
 	})
@@ -698,6 +708,7 @@ func TestAlertsNewestFirstAcrossPartitions(t *testing.T) {
 // which every fetch succeeds, is no persisting problem; the error once stayed in every
 // answer until an alert happened to arrive, however long that was.
 func TestAlertsErrorClearsOnceReadingRecovers(t *testing.T) {
+	t.Parallel()
 	d := startDaemonWith(t, "", func(c *live.Config) { c.NoNotify = true })
 	md, err := kadm.NewClient(d.b.Client(t)).Metadata(context.Background(), "alerts")
 	if err != nil {
@@ -745,13 +756,13 @@ func TestAlertsErrorClearsOnceReadingRecovers(t *testing.T) {
 
 	var got console.AlertsResponse
 	call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got) // starts following the topic
-	livetest.WaitFor(t, 20*time.Second, "the failed fetch", func() bool { return failed.Load() > 0 })
+	poll.Until(t, 20*time.Second, "the failed fetch", func() bool { return failed.Load() > 0 })
 	time.Sleep(500 * time.Millisecond)
 	call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got)
 	t.Logf("right after the failed fetch: error %q", got.Error)
 	// Reading recovers at once: every later fetch succeeds, and no alert comes. The
 	// error must go within a few quiet polls.
-	livetest.WaitFor(t, 10*time.Second, "the error to clear with no alert coming", func() bool {
+	poll.Until(t, 10*time.Second, "the error to clear with no alert coming", func() bool {
 		got = console.AlertsResponse{}
 		call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got)
 		return got.Error == ""
@@ -759,8 +770,8 @@ func TestAlertsErrorClearsOnceReadingRecovers(t *testing.T) {
 	// The console was reading all along: an alert produced now shows at once.
 	a := contract.Alert{AlertID: "later", RuleID: "r", Scope: "*", Version: 1, Customer: "c-9", Count: 1, Threshold: rule.AtLeast(1), EventTime: time.Now().UTC(), Source: "live"}
 	v, _ := json.Marshal(a)
-	livetest.ProduceSync(t, d.b, &kgo.Record{Topic: "alerts", Key: []byte(a.Customer), Value: v})
-	livetest.WaitFor(t, 10*time.Second, "the new alert", func() bool {
+	d.b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte(a.Customer), Value: v})
+	poll.Until(t, 10*time.Second, "the new alert", func() bool {
 		got = console.AlertsResponse{}
 		call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got)
 		return len(got.Alerts) == 1 && got.Error == ""

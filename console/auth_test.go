@@ -8,6 +8,7 @@ import (
 )
 
 func TestIsLoopback(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		addr string
 		want bool
@@ -37,6 +38,7 @@ func TestIsLoopback(t *testing.T) {
 }
 
 func TestWritePolicy(t *testing.T) {
+	t.Parallel()
 	req := func(host, auth, origin string) *http.Request {
 		r := httptest.NewRequest(http.MethodPost, "http://"+host+"/v1/console/rules", nil)
 		if auth != "" {

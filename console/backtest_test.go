@@ -58,7 +58,7 @@ func produceBacktestHistory(t *testing.T, d *daemon) []*kgo.Record {
 	for i, e := range evs {
 		recs[i] = e.record()
 	}
-	recs = livetest.ProduceSync(t, d.b, recs...)
+	recs = d.b.Produce(t, recs...)
 	d.waitLake(t, int64(len(evs)))
 	return recs
 }
@@ -91,6 +91,7 @@ func backtestOracle(t *testing.T, recs []*kgo.Record, from time.Time) (firings i
 // over the last day; a draft with a mistake gets its positioned problems, and days out
 // of range a 400.
 func TestBacktestEndpoint(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	recs := produceBacktestHistory(t, d)
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -54,6 +54,7 @@ func boundedConsole(t *testing.T, d *daemon, cfg console.Config) (url string, re
 // stops at a bound it still answers, says truncated with the reason, and reports the
 // limit. Unbounded, the same preview sees everything.
 func TestPreviewStopsAtItsBounds(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	evs := previewEvents()
 	produce(t, d.b, evs)
@@ -112,6 +113,7 @@ func TestPreviewStopsAtItsBounds(t *testing.T) {
 // answered 503 with Retry-After and Admit's message, after the draft was read; with
 // Admit letting them run, each gives its slot back.
 func TestAdmitGatesHeavyRequests(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	var mu sync.Mutex
 	open, refuse := 0, true
@@ -164,6 +166,7 @@ func TestAdmitGatesHeavyRequests(t *testing.T) {
 // is served, one past it is answered 400 naming the daemon's flag and reported as the
 // limit reached; the default sample and windows page are the configured ones.
 func TestListingBoundsAreFlags(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	evs := previewEvents()
 	produce(t, d.b, evs)
@@ -193,7 +196,7 @@ func TestListingBoundsAreFlags(t *testing.T) {
 
 	// Its history is counted on both partitions: c-1, c-2 and c-3 have counts.
 	var w console.WindowsResponse
-	livetest.WaitFor(t, 20*time.Second, "the rule's counts of three customers", func() bool {
+	poll.Until(t, 20*time.Second, "the rule's counts of three customers", func() bool {
 		call(t, "GET", url+"/v1/console/windows?id=login-failures&limit=3", "", nil, &w)
 		return len(w.Counts) == 3
 	})
@@ -231,6 +234,7 @@ func TestListingBoundsAreFlags(t *testing.T) {
 // TestRecentAlertsBound: the console keeps RecentAlerts alerts, the newest, and
 // reports each one dropped for a newer.
 func TestRecentAlertsBound(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	url, reached := boundedConsole(t, d, console.Config{RecentAlerts: 2})
 	alert := func(i int) *kgo.Record {
@@ -240,16 +244,16 @@ func TestRecentAlertsBound(t *testing.T) {
 	}
 	var got console.AlertsResponse
 	newest := func(id string) {
-		livetest.WaitFor(t, 20*time.Second, "alert "+id, func() bool {
+		poll.Until(t, 20*time.Second, "alert "+id, func() bool {
 			call(t, "GET", url+"/v1/console/alerts", "", nil, &got)
 			return len(got.Alerts) > 0 && got.Alerts[0].AlertID == id
 		})
 	}
 	// The first alert shows once the feed follows the topic; the next five are then
 	// each read as they come, not read back.
-	livetest.ProduceSync(t, d.b, alert(0))
+	d.b.Produce(t, alert(0))
 	newest("a-0")
-	livetest.ProduceSync(t, d.b, alert(1), alert(2), alert(3), alert(4), alert(5))
+	d.b.Produce(t, alert(1), alert(2), alert(3), alert(4), alert(5))
 	newest("a-5")
 	if ids := alertIDs(got.Alerts); ids != "a-5 a-4" {
 		t.Errorf("recent alerts %s, want the newest 2", ids)
@@ -281,6 +285,7 @@ func (b *countingBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 // once per half refresh interval (it walked once per request); the rules themselves
 // are fresh: a rule saved since the last walk is listed at once.
 func TestRulesListingSharesItsCounts(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	b := &countingBackend{Backend: d.ConsoleBackend()}
 	url, _ := boundedConsole(t, d, console.Config{Backend: b, RefreshInterval: time.Hour})

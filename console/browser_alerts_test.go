@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
@@ -24,6 +25,7 @@ import (
 // (delivered, undelivered), a chart of alerts over time with every record in it, the
 // destinations, and a mute added and removed from the page.
 func TestBrowserAlertsView(t *testing.T) {
+	t.Parallel()
 	skipSlowBrowser(t)
 	exe := chromium(t)
 	var okHits atomic.Int64
@@ -49,16 +51,16 @@ func TestBrowserAlertsView(t *testing.T) {
 		}
 		recs = append(recs, &kgo.Record{Topic: "controls", Key: []byte(c.RecordKey()), Value: v})
 	}
-	livetest.ProduceSync(t, d.b, recs...)
-	livetest.WaitFor(t, 30*time.Second, "the rule live", func() bool { _, ok := d.Count(r.Key(), ""); return ok })
+	d.b.Produce(t, recs...)
+	poll.Until(t, 30*time.Second, "the rule live", func() bool { _, ok := d.Count(r.Key(), ""); return ok })
 	ts := func(sec int) string { return time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC).Format(time.RFC3339) }
-	livetest.ProduceSync(t, d.b,
+	d.b.Produce(t,
 		livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"a","ts":%q}`, ts(1))),
 		livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"a","ts":%q}`, ts(2))),  // fires
 		livetest.Event("c-1", fmt.Sprintf(`{"type":"login.failed","user":"b","ts":%q}`, ts(30))), // resolves a
 	)
-	livetest.WaitTopicRecords(t, d.b, "alerts", 2, 30*time.Second)
-	livetest.WaitTopicRecords(t, d.b, "alerts.undelivered", 2, 30*time.Second)
+	d.b.WaitTopicRecords(t, "alerts", 2, 30*time.Second)
+	d.b.WaitTopicRecords(t, "alerts.undelivered", 2, 30*time.Second)
 
 	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1400))
 	br.do("open the console", chromedp.EmulateViewport(1440, 1400), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
@@ -116,10 +118,10 @@ func TestBrowserAlertsView(t *testing.T) {
 	br.do("mute c-9", chromedp.SendKeys(chromedp.ID("mute-id"), "quiet"), chromedp.SetValue(chromedp.ID("mute-scope"), "c-9"),
 		chromedp.SendKeys(chromedp.ID("mute-reason"), "maintenance"), chromedp.Click(chromedp.ID("mute-add")))
 	br.waitText("the mute saved", "#mute-status", "Muted: c-9/quiet")
-	livetest.WaitFor(t, 10*time.Second, "the daemon to fold the mute", func() bool { return len(d.Registry().Mutes()) == 1 })
+	poll.Until(t, 10*time.Second, "the daemon to fold the mute", func() bool { return len(d.Registry().Mutes()) == 1 })
 	br.waitText("the mute listed", "#mutes tbody", "maintenance")
 	br.do("unmute", chromedp.Click(chromedp.CSS(`#mutes tbody tr[data-mute="c-9/quiet"] button`)))
 	br.waitText("the mute removed", "#mute-status", "Unmuted: c-9/quiet")
-	livetest.WaitFor(t, 10*time.Second, "the daemon to drop the mute", func() bool { return len(d.Registry().Mutes()) == 0 })
+	poll.Until(t, 10*time.Second, "the daemon to drop the mute", func() bool { return len(d.Registry().Mutes()) == 0 })
 	br.checkNothingThrown()
 }

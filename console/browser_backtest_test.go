@@ -21,6 +21,7 @@ import (
 // (the vendored asset, under the page's Content-Security-Policy, nothing refused), and
 // would be told which offsets it could not count.
 func TestBrowserBacktestChart(t *testing.T) {
+	t.Parallel()
 	skipSlowBrowser(t)
 	exe := chromium(t)
 	d := startDaemon(t, "")

@@ -12,8 +12,8 @@ import (
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
-	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -21,6 +21,7 @@ import (
 // --console-windows-page-size, so a --console-windows-max-page-size below the page's
 // old fixed 20 still serves it (it was answered 400 on every click).
 func TestPageWindowsFollowTheFlags(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
 	d := startDaemonWith(t, "", func(c *live.Config) {
 		c.ConsoleWindowsPageSize, c.ConsoleWindowsMaxPageSize = 2, 10
@@ -48,6 +49,7 @@ func TestPageWindowsFollowTheFlags(t *testing.T) {
 // TestPageShowsConsoleRecentAlerts: the page lists as many alerts as the console
 // keeps (--console-recent-alerts), not a fixed 200.
 func TestPageShowsConsoleRecentAlerts(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
 	d := startDaemonWith(t, "", func(c *live.Config) { c.ConsoleRecentAlerts = 300 })
 	var recs []*kgo.Record
@@ -58,9 +60,9 @@ func TestPageShowsConsoleRecentAlerts(t *testing.T) {
 		v, _ := json.Marshal(a)
 		recs = append(recs, &kgo.Record{Topic: "alerts", Key: []byte(a.Customer), Value: v, Timestamp: base.Add(time.Duration(i) * time.Second)})
 	}
-	livetest.ProduceSync(t, d.b, recs...)
+	d.b.Produce(t, recs...)
 	var got console.AlertsResponse
-	livetest.WaitFor(t, 30*time.Second, "the console keeping 250 alerts", func() bool {
+	poll.Until(t, 30*time.Second, "the console keeping 250 alerts", func() bool {
 		call(t, "GET", d.url("/v1/console/alerts"), "", nil, &got)
 		return len(got.Alerts) == 250
 	})

@@ -65,6 +65,7 @@ func screenshotPath() string {
 // and watches the rule count history and the alerts arrive — one from history
 // (backfill), one from a live event.
 func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
+	t.Parallel()
 	skipSlowBrowser(t)
 	exe := chromium(t)
 	d := startDaemon(t, "")
@@ -222,6 +223,7 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 // group, page by page, with a chart per customer and group; the plain count has no
 // windows to open.
 func TestBrowserShowsOpenWindows(t *testing.T) {
+	t.Parallel()
 	skipSlowBrowser(t)
 	exe := chromium(t)
 	// Two customers a page (--console-windows-page-size), so that the third is on the

@@ -17,6 +17,7 @@ import (
 // types it, the live stream connects with it and shows the rules. Under the page's
 // strict Content-Security-Policy nothing is refused and nothing throws.
 func TestBrowserReadsWithTheToken(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
 	const token = "s3cret"
 	d := startDaemon(t, token)

@@ -13,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -59,13 +61,13 @@ func startDaemonWith(t *testing.T, token string, mod func(*live.Config)) *daemon
 // waitLake waits until the lake holds n events.
 func (d *daemon) waitLake(t *testing.T, n int64) {
 	t.Helper()
-	l, err := lakehouse.OpenLake(context.Background(), d.lake, livetest.Logger(t))
+	l, err := lakehouse.OpenLake(context.Background(), d.lake, testlog.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	var rows int64
-	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d events in the lake", n), func() bool {
+	poll.Until(t, 30*time.Second, fmt.Sprintf("%d events in the lake", n), func() bool {
 		s, err := l.Snapshot(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +103,7 @@ func produce(t *testing.T, b *kafkatest.Broker, evs []event) {
 	for i, e := range evs {
 		recs[i] = e.record()
 	}
-	livetest.ProduceSync(t, b, recs...)
+	b.Produce(t, recs...)
 }
 
 // call sends a request with an optional bearer token and JSON body, decodes the JSON

@@ -19,6 +19,7 @@ import (
 // `rules test`'s Stream counts one alert. A resolved record is not a crossing; the
 // preview listed it as a second alert with the same id.
 func TestPreviewWouldFireLeavesOutResolved(t *testing.T) {
+	t.Parallel()
 	r, err := rule.ParseRule([]byte(`{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
 		"group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true}}`))
 	if err != nil {

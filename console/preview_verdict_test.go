@@ -13,6 +13,7 @@ import (
 // keyless records, which live dead-letters; a preview's replay must not raise alerts
 // for customer "" from them.
 func TestPreviewLeavesOutRowsLiveRefused(t *testing.T) {
+	t.Parallel()
 	r, err := rule.ParseRule([]byte(`{"id":"any","scope":"*","when":{"path":"$.type","op":"==","value":"x"},"window":{"size":"1m"},"threshold":1}`))
 	if err != nil {
 		t.Fatal(err)

@@ -64,6 +64,7 @@ func (f fire) String() string {
 // would in time order), and globex, on the other partition, has older times than acme
 // (late if the partitions were replayed as one).
 func TestPreviewReplaysWindowsAsLive(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	for _, js := range []string{byTypeRule, distinctRule, byRoleRule} {
 		var s console.SaveResponse
@@ -96,7 +97,7 @@ func TestPreviewReplaysWindowsAsLive(t *testing.T) {
 	for i, e := range evs {
 		recs[i] = e.record()
 	}
-	livetest.ProduceSync(t, d.b, recs...) // sets each record's partition and offset
+	d.b.Produce(t, recs...) // sets each record's partition and offset
 	byName := map[string]*kgo.Record{}
 	byPos := map[[2]int64]string{}
 	for i, e := range evs {
@@ -108,7 +109,7 @@ func TestPreviewReplaysWindowsAsLive(t *testing.T) {
 	}
 	d.waitLake(t, int64(len(evs)))
 	// Live's alerts for the saved rules: as many as the crossings worked out below.
-	livetest.WaitTopicRecords(t, d.b, "alerts", 4+5+2, 30*time.Second)
+	d.b.WaitTopicRecords(t, "alerts", 4+5+2, 30*time.Second)
 	liveAlerts := livetest.Alerts(t, d.b.Consume(t, "alerts", 4+5+2, 30*time.Second))
 
 	at := func(sec int) string { return (time.Duration(sec) * time.Second).String() }

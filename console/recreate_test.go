@@ -14,6 +14,7 @@ import (
 // would give the new rule's alerts the deleted rule's alerts' ids, which consumers drop
 // as duplicates, the console's own alert feed first.
 func TestRecreatedRuleAlertsAreNotDuplicates(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	save := func(js string) console.SaveResponse {
 		t.Helper()
@@ -25,7 +26,7 @@ func TestRecreatedRuleAlertsAreNotDuplicates(t *testing.T) {
 	}
 	first := save(`{"id":"two","scope":"*","when":{"path":"$.type","op":"==","value":"file.read"},"threshold":2}`)
 	produce(t, d.b, []event{{customer: "c-4", typ: "file.read", at: time.Now()}, {customer: "c-4", typ: "file.read", at: time.Now()}})
-	livetest.WaitTopicRecords(t, d.b, "alerts", 1, 20*time.Second)
+	d.b.WaitTopicRecords(t, "alerts", 1, 20*time.Second)
 
 	var s console.SaveResponse
 	if resp := call(t, "DELETE", d.url("/v1/console/rules?scope=*&id=two"), "", nil, &s); resp.StatusCode != 200 || s.Status != "ok" {
@@ -34,7 +35,7 @@ func TestRecreatedRuleAlertsAreNotDuplicates(t *testing.T) {
 	// Another rule under the same id: failed logins, another incident.
 	second := save(`{"id":"two","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2}`)
 	produce(t, d.b, []event{{customer: "c-4", typ: "login.failed", at: time.Now()}, {customer: "c-4", typ: "login.failed", at: time.Now()}})
-	livetest.WaitTopicRecords(t, d.b, "alerts", 2, 20*time.Second)
+	d.b.WaitTopicRecords(t, "alerts", 2, 20*time.Second)
 
 	alerts := livetest.Alerts(t, d.b.Consume(t, "alerts", 2, 10*time.Second))
 	if first.Version != 1 || second.Version != 2 || alerts[0].AlertID == alerts[1].AlertID {

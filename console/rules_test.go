@@ -32,6 +32,7 @@ func (b fixedBackend) Mutes() []*rule.Mute                  { return nil }
 func (b fixedBackend) Retired(rule.Key) (int64, bool)       { return 0, false }
 
 func TestRulesShowStateProgressAndCounts(t *testing.T) {
+	t.Parallel()
 	b := fixedBackend{
 		rules: contract.RuleList{Rules: []contract.RuleView{
 			{Scope: "*", ID: "filling", Status: "backfilling", Backfill: []contract.BackfillProgress{

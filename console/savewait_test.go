@@ -11,7 +11,6 @@ import (
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/live"
-	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // dropStatuses makes the broker refuse every produce to controls.status (a daemon whose
@@ -25,6 +24,7 @@ func dropStatuses(t *testing.T, d *daemon) {
 // before the server would cut the answer off (here a 3s write timeout and wait_ms
 // 4000; by default 1m and up to 60000 plus the publish).
 func TestSavePendingAnswerBeatsWriteTimeout(t *testing.T) {
+	t.Parallel()
 	d := startDaemonWith(t, "", func(c *live.Config) {
 		c.HTTPWriteTimeout = 3 * time.Second
 		c.PreviewTimeout = time.Second
@@ -39,7 +39,7 @@ func TestSavePendingAnswerBeatsWriteTimeout(t *testing.T) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("save with wait_ms 4000 got no answer after %v (%d records on controls): %v",
-			time.Since(start).Round(time.Millisecond), livetest.TopicRecords(t, d.b, "controls"), err)
+			time.Since(start).Round(time.Millisecond), d.b.TopicRecords(t, "controls"), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
@@ -51,6 +51,7 @@ func TestSavePendingAnswerBeatsWriteTimeout(t *testing.T) {
 // TestHugeWaitMSIsNotANegativeWait: a wait_ms past the minute allowed is a minute's
 // wait, not one overflowed into a negative duration that answers pending at once.
 func TestHugeWaitMSIsNotANegativeWait(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	var s console.SaveResponse
 	body := map[string]any{"rule": json.RawMessage(loginRule), "wait_ms": int64(9223372036855)}
@@ -66,6 +67,7 @@ func TestHugeWaitMSIsNotANegativeWait(t *testing.T) {
 // together end a little before the daemon's --http-write-timeout, so that the answer
 // (202 pending if no status came) is never cut off").
 func TestSavePendingAfterSlowBodyBeatsWriteTimeout(t *testing.T) {
+	t.Parallel()
 	d := startDaemonWith(t, "", func(c *live.Config) {
 		c.HTTPWriteTimeout = 3 * time.Second
 		c.PreviewTimeout = time.Second
@@ -90,7 +92,7 @@ func TestSavePendingAfterSlowBodyBeatsWriteTimeout(t *testing.T) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("save with a body sent over 1.5s and wait_ms 4000 got no answer after %v (%d records on controls): %v",
-			time.Since(start).Round(time.Millisecond), livetest.TopicRecords(t, d.b, "controls"), err)
+			time.Since(start).Round(time.Millisecond), d.b.TopicRecords(t, "controls"), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)

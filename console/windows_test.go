@@ -12,6 +12,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
@@ -49,7 +50,7 @@ func produceWindowEvents(t *testing.T, d *daemon, token string) {
 		}
 		return js + "}"
 	}
-	livetest.ProduceSync(t, d.b, // each customer's in offset order
+	d.b.Produce(t, // each customer's in offset order
 		livetest.Event("acme", ev("download", "a", 1, "4")),
 		livetest.Event("acme", ev("download", "b", 2, "1")),
 		livetest.Event("globex", ev("download", "a", 3, "20")),
@@ -60,7 +61,7 @@ func produceWindowEvents(t *testing.T, d *daemon, token string) {
 	)
 	// downloads counts 4 + 1 + 1 once the last event is in; both rules are live once
 	// each partition has adopted them.
-	livetest.WaitFor(t, 30*time.Second, "the events counted and the rules live", func() bool {
+	poll.Until(t, 30*time.Second, "the events counted and the rules live", func() bool {
 		var rules console.RulesResponse
 		if resp := call(t, "GET", d.url("/v1/console/rules"), token, nil, &rules); resp.StatusCode != 200 {
 			t.Fatalf("rules: %d", resp.StatusCode)
@@ -104,6 +105,7 @@ func windowLine(v contract.CountView) string {
 // hand, page by page, and agrees with the daemon's /v1/counts; a plain count in the same
 // daemon keeps its counts and has no windows.
 func TestWindowsListOpenWindowsPerCustomerAndGroup(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	produceWindowEvents(t, d, "")
 
@@ -224,6 +226,7 @@ func TestWindowsListOpenWindowsPerCustomerAndGroup(t *testing.T) {
 // a token and no --public-read it needs the token), and a heavy one (it waits for
 // Admit).
 func TestWindowsIsAProtectedHeavyRead(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "s3cret")
 	var e contract.ErrorResponse
 	if resp := call(t, "GET", d.url("/v1/console/windows?id=x"), "", nil, &e); resp.StatusCode != 401 || !strings.Contains(e.Error, "API token for reads") {

@@ -521,6 +521,7 @@ func (h *overlapHandler) HandleBatch(b *Batch) {
 // while the next poll is fetched and handled on another, and a batch still running
 // when the consumer stops is finished before Revoked.
 func TestNextPollIsHandledWhileABatchRuns(t *testing.T) {
+	t.Parallel()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // two workers, whatever the machine
 	const perPartition = 20
 	brokers := seededCluster(t, 2, 1, perPartition, nil)
@@ -557,6 +558,7 @@ func TestNextPollIsHandledWhileABatchRuns(t *testing.T) {
 // A partition whose batch is still running holds up neither the next polls nor the
 // other partitions' batches in them: its own later batches wait for it, in order.
 func TestBusyPartitionDoesNotHoldUpTheOthers(t *testing.T) {
+	t.Parallel()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // two workers, whatever the machine
 	const batches, perBatch = 3, 10
 	brokers := seededCluster(t, 2, batches, perBatch, nil)
@@ -609,6 +611,7 @@ func (h *blockingHandler) HandleBatch(b *Batch) {
 // last of its buffered one is taken, so a fetch polled in parts left the fetch pipeline
 // idle while the workers handled the first parts.
 func TestNextFetchComesWhileTheWorkersHoldOne(t *testing.T) {
+	t.Parallel()
 	// One worker, held: with more, the consumer takes further fetches for the idle ones.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	const batches, perBatch = 4, 50

@@ -41,6 +41,7 @@ func (b *lockedBuffer) String() string {
 // it says it is waiting, retries until the topic appears, then reads what is published
 // on it.
 func TestControlReaderWaitsForItsTopic(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	var topics Topics
 	topics.EnsureDefaults()
@@ -105,6 +106,7 @@ func TestControlReaderWaitsForItsTopic(t *testing.T) {
 // for a rule, and never caught up when the log ended on a transaction's marker (the
 // daemon never loaded its rules; ReadControls waited until its deadline).
 func TestControlsInTransactions(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	var topics Topics
 	topics.EnsureDefaults()

@@ -233,6 +233,7 @@ func readBack(t *testing.T, addr string, want []sentRecord) {
 // back after the embedded broker was killed with SIGKILL and restarted on its data
 // directory, topics created on a later start included.
 func TestEmbeddedSurvivesKill9(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := EmbeddedConfig{Addr: "127.0.0.1:0", Partitions: 3, DataDir: dir}
 	// A later start with topics the data directory does not have yet (other names
@@ -274,6 +275,7 @@ func TestEmbeddedSurvivesKill9(t *testing.T) {
 // be created (kcat does by default): a topic the broker created on first use would not
 // survive a crash of the broker (kfake records it only at a clean shutdown).
 func TestEmbeddedRefusesUnknownTopic(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		opts []kgo.Opt
@@ -345,6 +347,7 @@ func startWithClient(t *testing.T, cfg EmbeddedConfig, opts ...kgo.Opt) (context
 // DefaultMemorySegmentBytes (or SegmentBytes), one keeping it on disk keeps the broker's
 // own 100 MiB unless told; and a log of many segments reads back whole, in order.
 func TestEmbeddedSegmentBytes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		cfg     EmbeddedConfig
@@ -412,6 +415,7 @@ func TestEmbeddedSegmentBytes(t *testing.T) {
 // about that many bytes per partition, the oldest batches deleted within seconds, and
 // the other topics keep everything; without it, nothing is deleted.
 func TestEmbeddedRetentionBytes(t *testing.T) {
+	t.Parallel()
 	const retention = 64 << 10
 	tests := []struct {
 		name      string

@@ -18,6 +18,7 @@ import (
 )
 
 func TestDeadLetter(t *testing.T) {
+	t.Parallel()
 	ts := time.UnixMilli(1700000000123)
 	src := &kgo.Record{Topic: "events", Partition: 3, Offset: 917, Key: []byte("c-1"), Value: []byte("{oops"), Timestamp: ts,
 		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t")}}}
@@ -44,6 +45,7 @@ func TestDeadLetter(t *testing.T) {
 // its key, then the original record's headers, never the dead-letter headers, and says
 // how large it was.
 func TestCutDeadLetter(t *testing.T) {
+	t.Parallel()
 	src := &kgo.Record{Topic: "events", Partition: 1, Offset: 7, Key: []byte("customer"), Value: []byte(strings.Repeat("v", 100)),
 		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("0123456789")}}}
 	full := recordBytes(DeadLetter(src, "events.dlq", ReasonInvalidJSON, errors.New("bad")))
@@ -107,6 +109,7 @@ func TestCutDeadLetter(t *testing.T) {
 // cut like any other original header; only the headers DeadLetter added stay. They
 // once stayed, and the dead letter, over the limit, was refused by the broker.
 func TestCutDeadLetterDropsReplayedDLQHeaders(t *testing.T) {
+	t.Parallel()
 	src := &kgo.Record{Topic: "events", Offset: 9, Value: []byte(`{"type":`),
 		Headers: []kgo.RecordHeader{{Key: HeaderReason, Value: []byte("missing_key")}, {Key: "hindsight.dlq.note", Value: bytes.Repeat([]byte("n"), 5000)}}}
 	rec := DeadLetter(src, "events.dlq", ReasonMissingKey, errors.New("no key"))
@@ -128,6 +131,7 @@ func TestCutDeadLetterDropsReplayedDLQHeaders(t *testing.T) {
 // An offset is committable only when every record produced on behalf of the events
 // before it was delivered.
 func TestPartStateCommittable(t *testing.T) {
+	t.Parallel()
 	s := newPartState(0)
 	if _, ok := s.committable(); ok {
 		t.Fatal("nothing handled, yet committable")
@@ -160,6 +164,7 @@ func TestPartStateCommittable(t *testing.T) {
 }
 
 func TestKafkaConfigValidate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		c    KafkaConfig
@@ -195,6 +200,7 @@ func TestKafkaConfigValidate(t *testing.T) {
 // SASL settings reach the broker: the right credentials read the controls topic, the
 // wrong ones are refused.
 func TestSASLPassThrough(t *testing.T) {
+	t.Parallel()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(),
 		kfake.Superuser("SCRAM-SHA-256", "scram-user", "scram-pass"),
 		kfake.Superuser("PLAIN", "plain-user", "plain-pass"),
@@ -231,6 +237,7 @@ func TestSASLPassThrough(t *testing.T) {
 }
 
 func TestEmbeddedAndEnsureTopics(t *testing.T) {
+	t.Parallel()
 	e, err := StartEmbedded(EmbeddedConfig{Addr: "127.0.0.1:0", Partitions: 3})
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,7 @@ func (h *collectHandler) n() int {
 // holding it), so the record goes to the dead-letter topic with reason invalid_key,
 // next to the other refusals, and is not evaluated.
 func TestInvalidKeyIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	recs := []*kgo.Record{
 		{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"ok"}`)},
@@ -149,6 +150,7 @@ func (b *verdictBatch) Handled() {
 // consumer decides it — the reason of a refusal, the parse of an event — and Handled
 // once the handler is done with the batch, so that the archiver need not decide again.
 func TestBatchTapHearsVerdicts(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	b.Produce(t,
 		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"login"}`)},
@@ -189,6 +191,7 @@ func TestBatchTapHearsVerdicts(t *testing.T) {
 // The cut kept the header, the broker refused the dead letter, and the event's offset
 // was committed without one.
 func TestDeadLetterOfRecordWithDLQHeadersIsNotLost(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	big := kgo.RecordHeader{Key: "hindsight.dlq.note", Value: []byte(strings.Repeat("n", 999_850))}
 	b.Produce(t,

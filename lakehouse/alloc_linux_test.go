@@ -15,6 +15,7 @@ import (
 // (newColumnBuffer). Smaller buffers, and the Parquet writer's own (which grow by
 // doubling and are seldom filled), are left to fault on first touch.
 func TestColumnBuffersComeFaultedIn(t *testing.T) {
+	t.Parallel()
 	c := &bufCache{max: 64 << 20, mapped: map[uintptr]mapping{}}
 	mem := &poolAllocator{c: c}
 	page := os.Getpagesize()

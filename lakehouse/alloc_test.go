@@ -5,6 +5,7 @@ import "testing"
 // The cache hands a buffer out once until it is put back; a second put of a kept
 // buffer, or a put of a buffer it did not hand out, changes nothing.
 func TestBufCacheHandsABufferOutOnce(t *testing.T) {
+	t.Parallel()
 	c := &bufCache{max: 8 << 20, mapped: map[uintptr]mapping{}}
 	a := c.get(1 << 20)
 	if len(a) != 1<<20 || c.out.Load() != 1<<20 {
@@ -43,6 +44,7 @@ func TestBufCacheHandsABufferOutOnce(t *testing.T) {
 // The cache keeps a buffer put back only while the buffers in use and those kept stay
 // within its cap: what it keeps is resident, on top of what is in use.
 func TestBufCacheCapCountsBuffersInUse(t *testing.T) {
+	t.Parallel()
 	c := &bufCache{max: 3 << 20, mapped: map[uintptr]mapping{}}
 	var bufs [][]byte
 	for range 4 {
@@ -62,6 +64,7 @@ func TestBufCacheCapCountsBuffersInUse(t *testing.T) {
 
 // release gives back every kept buffer at once and leaves those handed out alone.
 func TestBufCacheReleaseKeepsBuffersInUse(t *testing.T) {
+	t.Parallel()
 	c := &bufCache{max: 8 << 20, mapped: map[uintptr]mapping{}}
 	kept, inUse := c.get(1<<20), c.get(2<<20)
 	c.put(kept)

@@ -81,6 +81,7 @@ func TestArchiverCountsEachRecordOnce(t *testing.T) {
 // (the README's limits table: "also hindsight archive") shows in the registry the
 // archiver's --metrics-addr serves, with its other limits; it was missing.
 func TestStandaloneArchiverShowsLakeMaxColumns(t *testing.T) {
+	t.Parallel()
 	b, bkt, _ := brokerAndLake(t, 1, "mem")
 	cfg, reg := meteredArchiverConfig(b, bkt, "archiver")
 	// What `hindsight archive --lake-columns $.a,$.b --lake-max-columns 2` builds.

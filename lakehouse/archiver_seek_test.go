@@ -15,6 +15,7 @@ import (
 // between without their rows, and the lake would lose them for good. Seen as
 // "3 produced offsets missing from the lake" in TestLostCommitReplies under load.
 func TestRejectedFileResumesWithoutAGap(t *testing.T) {
+	t.Parallel()
 	cfg := ArchiverConfig{Brokers: []string{"127.0.0.1:1"}, Bucket: NewMemBucket(), RollBytes: 1 << 30}
 	cfg.EnsureDefaults()
 	a, err := newArchiver(cfg, cfg.Bucket)

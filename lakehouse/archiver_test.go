@@ -57,6 +57,7 @@ func TestArchiveExactlyOnce(t *testing.T) {
 // is archived into fails at once, naming both topics. It once resumed at the other
 // topic's watermarks, mixing its records in or skipping them as archived already.
 func TestArchiverRefusesALakeOfAnotherTopic(t *testing.T) {
+	t.Parallel()
 	b, bkt, lake := brokerAndLake(t, 1, "mem")
 	h := newHistory(11)
 	h.produce(t, b.Client(t), 50)

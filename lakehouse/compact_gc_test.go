@@ -35,6 +35,7 @@ func (o *manifestOutageBucket) PutIfAbsent(ctx context.Context, name string, r i
 // its commit then lists a file that exists, and the lake holds every row once. It
 // listed a file that was gone.
 func TestCompactionCommitOutlivesOrphanGrace(t *testing.T) {
+	t.Parallel()
 	b, inner, lake := brokerAndLake(t, 1, "mem")
 	cfg := archiverConfig(b, inner, "compact-gc")
 	cfg.RollAge = 50 * time.Millisecond

@@ -63,6 +63,7 @@ func crashAt(point string, n int, rng *rand.Rand) func(string) error {
 // several times while events keep arriving, restarts it, and checks that every
 // produced offset is archived exactly once.
 func TestCrashRecoveryExactlyOnce(t *testing.T) {
+	// Not parallel: it reads the buffer cache the whole process shares (BuffersOutstanding).
 	if testing.Short() {
 		t.Skip("slow: crash harness; runs in make test")
 	}
@@ -192,6 +193,7 @@ func runChildArchiver() int {
 // TestKillArchiverProcess runs the archiver as a real process and SIGKILLs it at random
 // moments while events arrive, then checks exactly-once after a final clean run.
 func TestKillArchiverProcess(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow: kill -9 harness; runs in make test")
 	}

@@ -58,6 +58,7 @@ func TestCustomerFilterPrunesFiles(t *testing.T) {
 // TestCustomerFilter: no false negatives, a few false positives, a JSON round trip,
 // and no filter past MaxFilteredCustomers.
 func TestCustomerFilter(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{1, 10, 250, lakehouse.MaxFilteredCustomers} {
 		var cs []string
 		for i := range n {

@@ -158,6 +158,7 @@ func TestDeletedThenRefusedFetches(t *testing.T) {
 // manifest, hindsight_lake_deleted_unarchived_total, `hindsight lake stats/ls` and
 // backfill's missing-history report all said 50 records were lost where 40 were.
 func TestRefusedThenDeletedAreNotCountedDeleted(t *testing.T) {
+	t.Parallel()
 	b, bkt, lake := brokerAndLake(t, 1, "mem")
 	prod := b.Client(t)
 	h := newHistory(5)

@@ -88,6 +88,7 @@ func TestStorageOutage(t *testing.T) {
 // the archiver reports and skips it, keeps archiving exactly once, and maintenance and
 // readers report corrupt files without failing.
 func TestForeignAndCorruptObjects(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	bkt, _ := openTestBucket(t, "file")
@@ -144,6 +145,7 @@ func TestForeignAndCorruptObjects(t *testing.T) {
 
 // TestArchiverReleasesArrowMemory runs a whole archiver on a checked allocator.
 func TestArchiverReleasesArrowMemory(t *testing.T) {
+	t.Parallel()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	b, bkt, lake := brokerAndLake(t, 2, "mem")
 	h := newHistory(3)

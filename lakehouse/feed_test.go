@@ -145,6 +145,7 @@ func startFeeder(t *testing.T, b *kafkatest.Broker, feed *lakehouse.Feed, at map
 // last round whose consumer starts at the end, so that everything left comes from
 // catch-up. The lake must hold every produced record exactly once.
 func TestFedArchiverExactlyOnce(t *testing.T) {
+	// Not parallel: it reads the buffer cache the whole process shares (BuffersOutstanding).
 	if testing.Short() {
 		t.Skip("slow: rounds against a broker; runs in make test")
 	}
@@ -253,6 +254,7 @@ func TestFedArchiverExactlyOnce(t *testing.T) {
 // read all of it, the feed's batches counted unused: a second fetch, decompression and
 // parse of every record of a daemon new to its topic).
 func TestFedArchiverTakesBatchesFromTheStart(t *testing.T) {
+	t.Parallel()
 	const partitions = 2
 	b, bkt, lake := brokerAndLake(t, partitions, "mem")
 	h := newHistory(17)
@@ -285,6 +287,7 @@ func TestFedArchiverTakesBatchesFromTheStart(t *testing.T) {
 // partition, or the end of a backlog), is read from Kafka all the same: the archive
 // reaches the end of every partition.
 func TestFedArchiverReadsADroppedLastBatch(t *testing.T) {
+	t.Parallel()
 	const partitions = 2
 	b, bkt, lake := brokerAndLake(t, partitions, "mem")
 	h := newHistory(7)
@@ -331,6 +334,7 @@ func TestFedArchiverReadsADroppedLastBatch(t *testing.T) {
 // Partition 1 is read by the archiver all along (its consumer's position is not
 // known and it hands nothing over), so the archiver's client keeps fetching.
 func TestFedArchiverGapThenContinuationThenGap(t *testing.T) {
+	t.Parallel()
 	b, bkt, lake := brokerAndLake(t, 2, "mem")
 	h, start, recs := archivedThenMore(t, b, bkt, lake, 9, 400, 600)
 	ends := h.ends()
@@ -419,6 +423,7 @@ func waitMetric(t *testing.T, reg *prometheus.Registry, name string, want float6
 // hindsight_lake_feed_unused_records_total, so that the records fetched twice show
 // (the feed dropped none).
 func TestFedArchiverCountsUnusedBatches(t *testing.T) {
+	t.Parallel()
 	b, bkt, lake := brokerAndLake(t, 1, "mem")
 	h, start, recs := archivedThenMore(t, b, bkt, lake, 13, 200, 300)
 	end := h.ends()[0]

@@ -14,6 +14,7 @@ import (
 // drops one beyond it on arrival (unused, with one gap item), leaving room for the
 // others; a new assignment or the end of the reading keeps every batch again.
 func TestFeedKeepsOnlyBatchesTheArchiverCanTake(t *testing.T) {
+	t.Parallel()
 	recs := func(n int) []*kgo.Record { return make([]*kgo.Record, n) }
 	type push struct {
 		p    int32
@@ -85,6 +86,7 @@ func TestFeedKeepsOnlyBatchesTheArchiverCanTake(t *testing.T) {
 // archiver sees the items in the order they came; the room a batch takes is given
 // back when it is taken, and a drop after a gap item was taken queues a new one.
 func TestFeedWaitsForTheConsumer(t *testing.T) {
+	t.Parallel()
 	recs := func(n int) []*kgo.Record { return make([]*kgo.Record, n) }
 	kinds := func(items []feedItem) (out []feedKind) {
 		for _, it := range items {
@@ -157,6 +159,7 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 // ran out it returns at once until the archiver takes records again (a stalled
 // archiver holds the consumer back once).
 func TestFeedWaitRoom(t *testing.T) {
+	t.Parallel()
 	recs := func(n int) []*kgo.Record { return make([]*kgo.Record, n) }
 	ctx := context.Background()
 	f := NewFeed(10, nil)
@@ -236,6 +239,7 @@ func TestFeedWaitRoom(t *testing.T) {
 // the batch after that. It once signalled through the batch's feed field, which the
 // recycling had cleared (a nil dereference in the latency benchmark).
 func TestFeedBatchHandledWhileTaken(t *testing.T) {
+	t.Parallel()
 	f := NewFeed(1<<20, nil)
 	recs := make([]*kgo.Record, 4)
 	done := make(chan struct{})

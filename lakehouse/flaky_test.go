@@ -43,6 +43,7 @@ func (f *flakyBucket) Put(ctx context.Context, name string, r io.Reader) error {
 // TestLostCommitReplies: a commit whose reply is lost is retried, finds its own files
 // in the manifest, and counts as done; nothing is archived twice or deleted wrongly.
 func TestLostCommitReplies(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	inner, _ := openTestBucket(t, "mem")
 	bkt := &flakyBucket{Bucket: inner}
@@ -79,6 +80,7 @@ func (v *vanishingBucket) Get(ctx context.Context, name string) (io.ReadCloser, 
 // them fails, and retrying succeeds once they stay. It never takes the lake for empty:
 // a writer would then commit a manifest listing none of its files.
 func TestManifestsVanishing(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	inner, _ := openTestBucket(t, "mem")
 	lake := lakehouse.NewLake(inner, testLogger())
@@ -138,6 +140,7 @@ func (c *compactOnLostReply) PutIfAbsent(ctx context.Context, name string, r io.
 // older snapshots until DeleteDelay. It was taken for another writer's archive: counted
 // rejected, and its file deleted at once.
 func TestLostCommitReplyThenCompacted(t *testing.T) {
+	t.Parallel()
 	b, inner, lake := brokerAndLake(t, 1, "mem")
 	bkt := &compactOnLostReply{Bucket: inner, lake: lakehouse.NewLake(inner, testLogger()),
 		then: lakehouse.MaintenanceConfig{CompactSmallBytes: 64 << 20, TargetBytes: 64 << 20}}
@@ -174,6 +177,7 @@ func TestLostCommitReplyThenCompacted(t *testing.T) {
 // taken for a compaction that lost to a concurrent change, and its merged file deleted
 // at once, under readers of the snapshot that listed it.
 func TestLostCompactionReplyThenExpired(t *testing.T) {
+	t.Parallel()
 	b, inner, lake := brokerAndLake(t, 1, "mem")
 	h := newHistory(62)
 	cl := b.Client(t)
@@ -213,6 +217,7 @@ func TestLostCompactionReplyThenExpired(t *testing.T) {
 // deletes its merged file; it once retried the stale commit forever, as if storage
 // were down, and the maintenance pass never ended.
 func TestCompactionLosesToRetention(t *testing.T) {
+	t.Parallel()
 	b, inner, lake := brokerAndLake(t, 1, "mem")
 	h := newHistory(63)
 	cl := b.Client(t)

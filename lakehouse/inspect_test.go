@@ -14,6 +14,7 @@ import (
 // printing is tested in cmd/hindsight) against the history. With LAKE_KEEP_DIR set,
 // the lake is written there and kept, for trying the CLI by hand.
 func TestInspect(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := os.Getenv("LAKE_KEEP_DIR")
 	if dir == "" {

@@ -7,6 +7,7 @@ import (
 )
 
 func TestInternCacheSharesRepeatedKeys(t *testing.T) {
+	// Not parallel: testing.AllocsPerRun counts the whole process's allocations.
 	c := newInternCache()
 	a := c.get([]byte("c-0001"))
 	b := c.get([]byte("c-0001"))
@@ -24,6 +25,7 @@ func TestInternCacheSharesRepeatedKeys(t *testing.T) {
 // cache nor confuse it: every lookup returns its own key, and a key evicted by
 // another is simply made again.
 func TestInternCacheWithAKeyPerEvent(t *testing.T) {
+	t.Parallel()
 	c := newInternCache()
 	for i := range 10 * internSlots {
 		k := "probe-" + strconv.Itoa(i)

@@ -239,6 +239,7 @@ func TestCompactionCodec(t *testing.T) {
 // files looks orphaned, so collection deletes none of them; once the manifests read
 // again, the lake holds all its history.
 func TestNoCollectionWithoutAManifest(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	bkt, _ := openTestBucket(t, "mem")

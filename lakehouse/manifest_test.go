@@ -8,6 +8,7 @@ import (
 // A manifest whose file says it lacks offsets out of its range, or out of order, is
 // corrupt: readers would report missing history that is not.
 func TestManifestValidatesDeletedRanges(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		deleted []OffsetRange
@@ -38,6 +39,7 @@ func TestManifestValidatesDeletedRanges(t *testing.T) {
 // retention dropped something that recent, or, with nothing dropped on record, when
 // the first event held is that recent; unknown, they may.
 func TestDroppedReaches(t *testing.T) {
+	t.Parallel()
 	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
 	tests := []struct {
 		name string

@@ -12,6 +12,7 @@ import (
 // names, shows the process's memory, and restores the runtime's limit when it stops.
 // Not parallel: the runtime's limit is the process's.
 func TestArchiverMemoryLimit(t *testing.T) {
+	// Not parallel: it sets the runtime's memory limit, which the whole process shares.
 	const limit = 8 << 20 // far below this test process's memory
 	before := debug.SetMemoryLimit(-1)
 	b, bkt, lake := brokerAndLake(t, 2, "mem")
@@ -36,6 +37,7 @@ func TestArchiverMemoryLimit(t *testing.T) {
 
 // An archiver refuses a negative budget.
 func TestArchiverMemoryLimitValidate(t *testing.T) {
+	t.Parallel()
 	b, bkt, _ := brokerAndLake(t, 1, "mem")
 	cfg := archiverConfig(b, bkt, "archiver")
 	cfg.MemoryLimit = -1

@@ -14,6 +14,7 @@ import (
 // compress into one buffer: with eight files at once the encode failed "s2: corrupt
 // input" in 2 of 3 runs, and an archiver whose encode fails stops the live daemon.
 func TestFilesPackedAtOnceKeepTheirPayloads(t *testing.T) {
+	t.Parallel()
 	const files, rows = 8, 30_000 // each about 14 MiB of payload: a dozen packed chunks
 	var wg sync.WaitGroup
 	errs := make([]error, files)

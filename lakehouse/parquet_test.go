@@ -32,6 +32,7 @@ func workloadRows(seed uint64, n int, partition int32, start int64) []lakehouse.
 }
 
 func TestEncodeRoundTripSortedWithStats(t *testing.T) {
+	t.Parallel()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	rows := workloadRows(1, 20000, 3, 1000)

@@ -21,6 +21,7 @@ import (
 // file for committed, and its next file, finding partition 0 new to the lake, was
 // accepted at its start: offsets 0..N of partition 0 were missing for good.
 func TestSlowCommitReusesPrunedVersion(t *testing.T) {
+	t.Parallel()
 	slowCommitOnPrunedVersion(t, "mem", func(inner lakehouse.Bucket) (lakehouse.Bucket, <-chan struct{}, chan struct{}) {
 		g := newGatedBucket(inner)
 		return g, g.entered, g.open
@@ -79,6 +80,7 @@ func (g *midWriteGatedBucket) PutIfAbsent(ctx context.Context, name string, r io
 // than A's file, so write times cannot tell A's version landed below them; the
 // offsets the newest manifest covers can.
 func TestSlowWriteReusesPrunedVersion(t *testing.T) {
+	t.Parallel()
 	slowCommitOnPrunedVersion(t, "file", func(inner lakehouse.Bucket) (lakehouse.Bucket, <-chan struct{}, chan struct{}) {
 		g := &midWriteGatedBucket{Bucket: inner, open: make(chan struct{}), entered: make(chan struct{})}
 		return g, g.entered, g.open
@@ -152,6 +154,7 @@ func slowCommitOnPrunedVersion(t *testing.T, kind string, gate func(lakehouse.Bu
 // compact` printed it, the archiver counted hindsight_lake_files_compacted_total)
 // though the lake never saw the change.
 func TestSlowCompactionCommitOnPrunedVersion(t *testing.T) {
+	t.Parallel()
 	b, inner, lake := brokerAndLake(t, 1, "mem")
 	cfg := archiverConfig(b, inner, "compact-pruned")
 	cfg.RollAge = 50 * time.Millisecond

@@ -14,6 +14,7 @@ import (
 // --max-archive-lag, shows none, as hindsight_archive_lag_offsets does. It counted them
 // until a valid record came.
 func TestRefusedTailIsNoLag(t *testing.T) {
+	t.Parallel()
 	b, bkt, _ := brokerAndLake(t, 1, "file")
 	cfg, reg := meteredArchiverConfig(b, bkt, "refused-lag")
 	stop := startArchiver(t, cfg)

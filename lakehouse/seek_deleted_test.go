@@ -47,6 +47,7 @@ func (g *gatedBucket) PutIfAbsent(ctx context.Context, name string, r io.Reader)
 // refuses a file lacking offsets below its start, and the commit was retried for
 // ever, the whole archiver stopped.
 func TestRejectedFileThenDeletedRangeBelowNewStart(t *testing.T) {
+	t.Parallel()
 	b, inner, lake := brokerAndLake(t, 1, "mem")
 	prod := b.Client(t)
 	h := newHistory(21)

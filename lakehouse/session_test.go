@@ -26,6 +26,7 @@ import (
 // hindsight_archive_lag_offsets shows the stall, for every partition — owned by nobody
 // yet — and drops to 0 once the lake caught up.
 func TestArchivingResumesWithinSessionTimeout(t *testing.T) {
+	t.Parallel()
 	const session = 2 * time.Second
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2, MinSessionTimeout: 500 * time.Millisecond})
 	bkt, url := openTestBucket(t, "file")

@@ -220,6 +220,7 @@ func sameFloat(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN
 // TestColumnSetLimit: past the limit the set keeps the first paths in canonical order
 // and says how many it left out.
 func TestColumnSetLimit(t *testing.T) {
+	t.Parallel()
 	s := lakehouse.NewColumnSet(2)
 	err := s.Set([]string{"$.c", "$.a", "$.b", "$.a", "$[*]"})
 	if !errors.Is(err, lakehouse.ErrTooManyColumns) {
@@ -243,6 +244,7 @@ func TestColumnSetLimit(t *testing.T) {
 // values holds, with strings filling several string chunks and one longer than a
 // chunk, and reads every typed value back with DuckDB, equal to the evaluator's.
 func TestTypedColumnsAcrossChunks(t *testing.T) {
+	t.Parallel()
 	cfg := lakehouse.ArchiverConfig{Columns: lakehouse.NewColumnSet(4)}
 	if err := cfg.Columns.Set([]string{"$.s", "$.n", "$.b"}); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 // empty. Once the manifests are restored, the writers go on and the lake holds every
 // event exactly once.
 func TestUnreadableManifestsHoldCommits(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	bkt, url := openTestBucket(t, "file")

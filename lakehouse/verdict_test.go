@@ -23,6 +23,7 @@ import (
 // whole file) and backfill counts exactly what live counted; their offsets stay
 // covered, so the partition's files are still contiguous up to the last record.
 func TestArchiveHoldsWhatLiveEvaluates(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b, bkt, lake := brokerAndLake(t, 1, "file")
 	cfg, reg := meteredArchiverConfig(b, bkt, "verdict")

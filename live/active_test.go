@@ -82,6 +82,7 @@ func (f *publishFixture) remove(k rule.Key) controls.Record {
 // random fetches of upserts, stale upserts, deletes of active and unknown rules, and
 // rules made and deleted in one fetch; and idle partitions adopt every published set.
 func TestPublishRulesAgreesWithFullBuild(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 4; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			f := newPublishFixture(t, seed)
@@ -315,6 +316,7 @@ func BenchmarkActiveSetApplyOneControl(b *testing.B) {
 // backfills (started and cancelled) and counters of a partition that compares every
 // active version; a partition that skips sets catches up to the same versions.
 func TestPublishIncrementalAgreesWithFullReconcile(t *testing.T) {
+	t.Parallel()
 	seeds := uint64(2)
 	if testing.Short() {
 		seeds = 1 // each seed's 800 steps take seconds; the fast tier keeps one
@@ -450,6 +452,7 @@ func startKeys(starts map[*controls.Version]int64) map[*controls.Version]bool {
 // A version that shares its rule with a version in the base (which the registry never
 // makes: each upsert decodes its own rule) is still what the evaluator finds.
 func TestActiveSetRuleSharedByVersions(t *testing.T) {
+	t.Parallel()
 	r := &rule.Rule{ID: "a", Scope: rule.GlobalScope, Version: 1, Threshold: rule.AtLeast(1), When: &rule.Condition{Path: "$.x", Op: rule.OpExists}}
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
@@ -18,10 +19,11 @@ import (
 // is counted from its start: the events producers wrote to it before the daemon noticed
 // it were skipped, silently.
 func TestPartitionAddedWhileRunningStartAtLatest(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	r := livetest.ParseRule(t, `{"id":"all","scope":"*","version":1,"when":{"path":"$.type"},"threshold":1000000}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
-	old := livetest.ProduceSync(t, b, livetest.Event("c-0", `{"type":"x"}`), livetest.Event("c-0", `{"type":"x"}`))
+	b.Produce(t, livetest.Upsert(t, r))
+	old := b.Produce(t, livetest.Event("c-0", `{"type":"x"}`), livetest.Event("c-0", `{"type":"x"}`))
 	if old[1].Partition != 0 {
 		t.Fatalf("events went to partition %d", old[1].Partition)
 	}
@@ -38,7 +40,7 @@ func TestPartitionAddedWhileRunningStartAtLatest(t *testing.T) {
 	}
 	// Positioned at the log's end (2) before the next event: one produced before the
 	// end is looked up would be skipped, as latest says.
-	livetest.WaitFor(t, wait, "partition 0 positioned at the log's end", func() bool {
+	poll.Until(t, wait, "partition 0 positioned at the log's end", func() bool {
 		st := d.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].NextOffset == 2
 	})
@@ -53,9 +55,9 @@ func TestPartitionAddedWhileRunningStartAtLatest(t *testing.T) {
 		produce(1, "c-1", `{"type":"x"}`)
 	}
 	produce(0, "c-0", `not json`) // the dead letter's produce refreshes the daemon's metadata
-	livetest.WaitFor(t, time.Minute, "partition 1 assigned", func() bool { return len(d.Partitions()) == 2 })
+	poll.Until(t, time.Minute, "partition 1 assigned", func() bool { return len(d.Partitions()) == 2 })
 	produce(1, "c-1", `{"type":"x"}`)
-	livetest.WaitFor(t, wait, "c-1's events counted", func() bool {
+	poll.Until(t, wait, "c-1's events counted", func() bool {
 		c, _ := d.Count(r.Key(), "c-1")
 		return c.Count >= 1
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
@@ -51,7 +52,7 @@ func startFedDaemon(t *testing.T, partitions int32, mod func(*live.Config)) *fed
 	t.Cleanup(func() { lake.Close() })
 	f := &fedDaemon{t: t, b: b, reg: reg, lake: lake, ends: map[int32]int64{}}
 	seq := 0
-	livetest.WaitFor(t, 30*time.Second, "the archiver fed on every partition", func() bool {
+	poll.Until(t, 30*time.Second, "the archiver fed on every partition", func() bool {
 		seq++
 		f.produce(livetest.Event("c-1", fmt.Sprintf(`{"n":%d}`, -seq)), livetest.Event("c-2", fmt.Sprintf(`{"n":%d}`, -seq)))
 		f.waitArchived("warm-up")
@@ -61,14 +62,14 @@ func startFedDaemon(t *testing.T, partitions int32, mod func(*live.Config)) *fed
 }
 
 func (f *fedDaemon) produce(recs ...*kgo.Record) {
-	for _, r := range livetest.ProduceSync(f.t, f.b, recs...) {
+	for _, r := range f.b.Produce(f.t, recs...) {
 		f.ends[r.Partition] = max(f.ends[r.Partition], r.Offset)
 	}
 }
 
 // waitArchived waits until the lake holds everything produced.
 func (f *fedDaemon) waitArchived(what string) {
-	livetest.WaitFor(f.t, 30*time.Second, what+" archived", func() bool {
+	poll.Until(f.t, 30*time.Second, what+" archived", func() bool {
 		snap, err := f.lake.Snapshot(context.Background())
 		if err != nil {
 			return false
@@ -87,6 +88,7 @@ func (f *fedDaemon) waitArchived(what string) {
 // verdicts and its reading of the typed paths come with each batch. Dead-lettered
 // records still get no row; every event has one, in a file typed for --lake-columns.
 func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := startFedDaemon(t, 2, func(c *live.Config) { c.LakeColumns = []string{"$.n"} })
 	reg, lake := f.reg, f.lake
@@ -139,6 +141,7 @@ func TestArchiverTakesTheEvaluatorsParse(t *testing.T) {
 // Kafka itself; one that waits for room has none dropped, however small the feed: a
 // poll it waited for is kept whole. Either way the lake holds every event once.
 func TestArchiveFeedLimit(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		wait time.Duration
@@ -197,6 +200,7 @@ func TestArchiveFeedLimit(t *testing.T) {
 // archiver is fed throughout: the consumer's first fetch after the restart starts the
 // partition's log, which continues the lake without a hole of its own making.
 func TestDeletedBeforeArchived(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	lakeURL := "file://" + t.TempDir()
 	start := func() (*prometheus.Registry, context.CancelFunc, *live.Daemon) {
@@ -221,7 +225,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 			rec.Timestamp = old.Add(time.Duration(from+i) * time.Millisecond)
 			recs = append(recs, rec)
 		}
-		livetest.ProduceSync(t, b, recs...)
+		b.Produce(t, recs...)
 	}
 	archived := func(end int64) func() bool {
 		return func() bool {
@@ -232,7 +236,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 
 	_, stop, d := start()
 	produce(0, 50) // offsets 0–49: read and archived
-	livetest.WaitFor(t, 30*time.Second, "the first events archived", archived(49))
+	poll.Until(t, 30*time.Second, "the first events archived", archived(49))
 	stop()
 	<-d.Done()
 	produce(50, 50) // offsets 50–99, while the daemon is down
@@ -244,7 +248,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	}
 
 	reg, _, d := start()
-	livetest.WaitFor(t, 30*time.Second, "the events after the deleted ones archived", archived(99))
+	poll.Until(t, 30*time.Second, "the events after the deleted ones archived", archived(99))
 	if got := promtest.Value(t, reg, "hindsight_events_deleted_unread_total", "partition", "0"); got != 30 {
 		t.Errorf("hindsight_events_deleted_unread_total = %v, want 30", got)
 	}
@@ -272,11 +276,11 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	plain := livetest.ParseRule(t, `{"id":"any","scope":"*","version":1,"threshold":1000,"when":{"path":"$.n"}}`)
 	windowed := livetest.ParseRule(t, `{"id":"hourly","scope":"*","version":1,"window":{"size":"24h"},"threshold":1000,"when":{"path":"$.n"}}`)
 	recent := livetest.ParseRule(t, `{"id":"recent","scope":"*","version":1,"threshold":1000,"lookback":"1d","when":{"path":"$.n"}}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, plain), livetest.Upsert(t, windowed), livetest.Upsert(t, recent))
+	b.Produce(t, livetest.Upsert(t, plain), livetest.Upsert(t, windowed), livetest.Upsert(t, recent))
 	want := []contract.MissingRange{{Partition: 0, From: 50, To: 79, Reason: lakehouse.DeletedReason}}
 	for _, r := range []*rule.Rule{plain, windowed} {
 		var view contract.RuleView
-		livetest.WaitFor(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
+		poll.Until(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
 			for _, v := range d.Rules() {
 				if v.ID == r.ID {
 					view = v
@@ -293,7 +297,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	}
 	// A rule whose lookback ends after those events lacks nothing.
 	var view contract.RuleView
-	livetest.WaitFor(t, 30*time.Second, "rule recent's history counted", func() bool {
+	poll.Until(t, 30*time.Second, "rule recent's history counted", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == recent.ID {
 				view = v
@@ -325,6 +329,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 // TestArchiveCompression: the embedded archiver writes its files with the daemon's
 // --archive-compression.
 func TestArchiveCompression(t *testing.T) {
+	t.Parallel()
 	f := startFedDaemon(t, 1, func(c *live.Config) { c.ArchiveCompression = lakehouse.CompressionSnappy })
 	f.produce(livetest.Event("c-1", `{"n":1}`), livetest.Event("c-1", `{"n":2}`))
 	f.waitArchived("the events")
@@ -366,6 +371,7 @@ func TestArchiveCompression(t *testing.T) {
 // history starts there: each new version's view says so (history.truncated), status
 // live, unless its lookback does not reach back to what was dropped.
 func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	lakeURL := "file://" + t.TempDir()
@@ -382,9 +388,9 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 			rec.Timestamp = at.Add(time.Duration(i) * time.Millisecond)
 			recs = append(recs, rec)
 		}
-		livetest.ProduceSync(t, b, recs...)
+		b.Produce(t, recs...)
 		end += int64(n)
-		livetest.WaitFor(t, 30*time.Second, "the events archived", func() bool {
+		poll.Until(t, 30*time.Second, "the events archived", func() bool {
 			snap, err := lake.Snapshot(ctx)
 			return err == nil && snap.Watermark(0) >= end-1
 		})
@@ -419,11 +425,11 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 	check := func(what string, want int64, heldFrom int64, rules ...*rule.Rule) {
 		t.Helper()
 		for _, r := range rules {
-			livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+			b.Produce(t, livetest.Upsert(t, r))
 		}
 		for _, r := range rules {
 			var view contract.RuleView
-			livetest.WaitFor(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
+			poll.Until(t, 30*time.Second, "rule "+r.ID+"'s history counted", func() bool {
 				for _, v := range d.Rules() {
 					if v.ID == r.ID && v.Version == r.Version {
 						view = v
@@ -488,6 +494,7 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 // --archive-maintain-interval: files of events older than it leave the lake, counted
 // in hindsight_lake_files_expired_total, and /metrics shows the limit.
 func TestArchiveRetention(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	lakeURL := "file://" + t.TempDir()
@@ -512,7 +519,7 @@ func TestArchiveRetention(t *testing.T) {
 			rec.Timestamp = at.Add(time.Duration(i) * time.Millisecond)
 			recs = append(recs, rec)
 		}
-		livetest.ProduceSync(t, b, recs...)
+		b.Produce(t, recs...)
 		end += int64(n)
 	}
 	archived := func() bool {
@@ -520,9 +527,9 @@ func TestArchiveRetention(t *testing.T) {
 		return err == nil && snap.Watermark(0) == end-1
 	}
 	produce(40, time.Now().Add(-10*24*time.Hour))
-	livetest.WaitFor(t, 30*time.Second, "the old events archived, in files of their own", archived)
+	poll.Until(t, 30*time.Second, "the old events archived, in files of their own", archived)
 	produce(30, time.Now().Add(-time.Hour))
-	livetest.WaitFor(t, 30*time.Second, "the old events' files expired", func() bool {
+	poll.Until(t, 30*time.Second, "the old events' files expired", func() bool {
 		snap, err := lake.Snapshot(ctx)
 		if err != nil {
 			return false
@@ -544,7 +551,7 @@ func TestArchiveRetention(t *testing.T) {
 	}
 	// The counter moves when the maintenance pass ends, a little after its manifest
 	// is committed.
-	livetest.WaitFor(t, 10*time.Second, "hindsight_lake_files_expired_total counts the expired files", func() bool {
+	poll.Until(t, 10*time.Second, "hindsight_lake_files_expired_total counts the expired files", func() bool {
 		return promtest.Sum(t, reg, "hindsight_lake_files_expired_total") > 0
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -40,7 +41,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	gen := workload.New(5, workload.Config{Customers: 30})
 	produce := func(n int) { history = append(history, livetest.ProduceEvents(t, b, gen, n)...) }
 	for _, r := range rules[:8] {
-		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+		b.Produce(t, livetest.Upsert(t, r))
 	}
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
@@ -57,11 +58,11 @@ func TestBrokerRestartMidStream(t *testing.T) {
 		t.Fatalf("restarting the broker: %v", err)
 	}
 	for _, r := range rules[8:] {
-		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+		b.Produce(t, livetest.Upsert(t, r))
 	}
 	produce(1500)
 	waitCommitted(t, b, d, "after the restart")
-	livetest.WaitFor(t, 60*time.Second, "every rule live (backfills done)", func() bool {
+	poll.Until(t, 60*time.Second, "every rule live (backfills done)", func() bool {
 		for _, v := range d.Rules() {
 			if v.Status != contract.RuleLive {
 				return false
@@ -123,7 +124,7 @@ func waitCommitted(t *testing.T, b *kafkatest.Broker, d *live.Daemon, when strin
 			t.Logf("last: %s", last)
 		}
 	}()
-	livetest.WaitFor(t, 60*time.Second, "the group to commit every event "+when, func() bool {
+	poll.Until(t, 60*time.Second, "the group to commit every event "+when, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		if group == "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -20,6 +21,7 @@ import (
 // rules read, plus --lake-columns, up to --lake-max-columns; files opened after a rule
 // changes carry the new list; the limit shows in /metrics.
 func TestArchiverTypesActiveRulePaths(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	lakeURL := "file://" + t.TempDir()
@@ -41,10 +43,10 @@ func TestArchiverTypesActiveRulePaths(t *testing.T) {
 	newestColumns := func() []string {
 		t.Helper()
 		seq++
-		recs := livetest.ProduceSync(t, b, &kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(fmt.Sprintf(`{"type":"t","n":%d}`, seq))})
+		recs := b.Produce(t, &kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(fmt.Sprintf(`{"type":"t","n":%d}`, seq))})
 		off := recs[0].Offset
 		var cols []string
-		livetest.WaitFor(t, 30*time.Second, "the event archived", func() bool {
+		poll.Until(t, 30*time.Second, "the event archived", func() bool {
 			snap, err := lake.Snapshot(ctx)
 			if err != nil || snap.Watermark(0) < off {
 				return false
@@ -66,10 +68,10 @@ func TestArchiverTypesActiveRulePaths(t *testing.T) {
 		t.Fatalf("no rules: typed %q, want the --lake-columns path alone", got)
 	}
 	r := livetest.ParseRule(t, `{"id":"r1","scope":"*","version":1,"threshold":100,"when":{"all":[{"path":"$.type","op":"==","value":"t"},{"path":"$.actor.id"}]}}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
-	livetest.WaitFor(t, 10*time.Second, "rule active", func() bool { return len(d.Rules()) == 1 })
+	b.Produce(t, livetest.Upsert(t, r))
+	poll.Until(t, 10*time.Second, "rule active", func() bool { return len(d.Rules()) == 1 })
 	want := []string{"$['actor']['id']", "$['region']", "$['type']"}
-	livetest.WaitFor(t, 10*time.Second, "files typed for the rule", func() bool { return slices.Equal(newestColumns(), want) })
+	poll.Until(t, 10*time.Second, "files typed for the rule", func() bool { return slices.Equal(newestColumns(), want) })
 	if m := metrics(); !strings.Contains(m, "hindsight_lake_typed_paths 3") || !strings.Contains(m, `hindsight_limit{name="lake_max_columns"} 4`) {
 		t.Fatalf("metrics do not show 3 typed paths and the limit 4:\n%s", grepLines(m, "typed_paths", "lake_max_columns"))
 	}
@@ -77,17 +79,17 @@ func TestArchiverTypesActiveRulePaths(t *testing.T) {
 	// A rule with three more paths: six asked for, four typed, two over the limit.
 	r2 := livetest.ParseRule(t, `{"id":"r2","scope":"c-1","version":1,"group_by":["$.user","$.host"],"aggregate":{"fn":"sum","path":"$.bytes"},
 		"window":{"size":"1m"},"threshold":100,"when":{"path":"$.type"}}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r2))
-	livetest.WaitFor(t, 10*time.Second, "second rule active", func() bool { return len(d.Rules()) == 2 })
-	livetest.WaitFor(t, 10*time.Second, "files typed up to the limit", func() bool { return len(newestColumns()) == 4 })
+	b.Produce(t, livetest.Upsert(t, r2))
+	poll.Until(t, 10*time.Second, "second rule active", func() bool { return len(d.Rules()) == 2 })
+	poll.Until(t, 10*time.Second, "files typed up to the limit", func() bool { return len(newestColumns()) == 4 })
 	if m := metrics(); !strings.Contains(m, "hindsight_lake_typed_paths_over_limit 2") || !strings.Contains(m, `hindsight_limit_reached_total{name="lake_max_columns"} 1`) {
 		t.Fatalf("metrics do not show 2 paths over the limit, reached once:\n%s", grepLines(m, "typed_paths", "lake_max_columns"))
 	}
 
 	// Deleting the rules leaves the --lake-columns path alone again.
-	livetest.ProduceSync(t, b, livetest.Delete(t, r.Key()), livetest.Delete(t, r2.Key()))
-	livetest.WaitFor(t, 10*time.Second, "rules deleted", func() bool { return len(d.Rules()) == 0 })
-	livetest.WaitFor(t, 10*time.Second, "files typed for no rule", func() bool {
+	b.Produce(t, livetest.Delete(t, r.Key()), livetest.Delete(t, r2.Key()))
+	poll.Until(t, 10*time.Second, "rules deleted", func() bool { return len(d.Rules()) == 0 })
+	poll.Until(t, 10*time.Second, "files typed for no rule", func() bool {
 		return slices.Equal(newestColumns(), []string{"$['region']"})
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
@@ -24,6 +25,7 @@ import (
 // version back after such a record, even one it met replaying the topic, so after
 // compaction a restart folds the same rules.
 func TestCompactionKeepsActiveRules(t *testing.T) {
+	t.Parallel()
 	b := compactedControls(t)
 	rec := func(key, value string) *kgo.Record {
 		return &kgo.Record{Topic: "controls", Key: []byte(key), Value: []byte(value)}
@@ -51,7 +53,7 @@ func TestCompactionKeepsActiveRules(t *testing.T) {
 		rec("*/a", `{"op":"upsert","rule":{"id":"a"`),
 		up("z", 1, "$.z"),
 	} {
-		livetest.ProduceSync(t, b, r)
+		b.Produce(t, r)
 	}
 	if got := active(); !slices.Equal(got, want) {
 		t.Fatalf("before compaction: active %v, want %v", got, want)
@@ -64,9 +66,9 @@ func TestCompactionKeepsActiveRules(t *testing.T) {
 	// Met while running.
 	d, stop := livetest.StartLive(t, b, nil)
 	for _, r := range []*kgo.Record{up("a", 1, "$.older"), rec("*/s", `not json`), up("z", 2, "$.z2")} {
-		livetest.ProduceSync(t, b, r)
+		b.Produce(t, r)
 	}
-	livetest.WaitFor(t, 10*time.Second, "z's version 2", func() bool {
+	poll.Until(t, 10*time.Second, "z's version 2", func() bool {
 		v, ok := d.Registry().Version(livetest.ParseRule(t, `{"id":"z","scope":"*","when":{"path":"$.z"},"threshold":1}`).Key())
 		return ok && v.Rule.Version == 2
 	})
@@ -82,6 +84,7 @@ func TestCompactionKeepsActiveRules(t *testing.T) {
 // TestRejectedControlsBound: past --max-rejected-controls the oldest rejected controls
 // leave /v1/rules, counted there and in /metrics.
 func TestRejectedControlsBound(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, nil)
 	limit := rule.CurrentLimits().MaxRejectedControls
@@ -89,8 +92,8 @@ func TestRejectedControlsBound(t *testing.T) {
 	for i := range limit + 5 {
 		recs = append(recs, &kgo.Record{Topic: "controls", Key: fmt.Appendf(nil, "*/bad-%d", i), Value: []byte("not json")})
 	}
-	livetest.ProduceSync(t, b, recs...)
-	livetest.WaitFor(t, 10*time.Second, "the rejected controls folded", func() bool { return d.RuleList().InvalidDropped == 5 })
+	b.Produce(t, recs...)
+	poll.Until(t, 10*time.Second, "the rejected controls folded", func() bool { return d.RuleList().InvalidDropped == 5 })
 	if l := d.RuleList(); len(l.Invalid) != limit || l.Invalid[0].Key != "*/bad-5" {
 		t.Errorf("/v1/rules lists %d rejected controls from %s; want the newest %d, from */bad-5", len(l.Invalid), l.Invalid[0].Key, limit)
 	}
@@ -113,6 +116,7 @@ func TestRejectedControlsBound(t *testing.T) {
 // the rule's counts, raising no alert again. Without it, the state of a rule that never
 // changed was dropped.
 func TestRestartAfterCompactionKeepsState(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		backfill bool
@@ -128,23 +132,23 @@ func TestRestartAfterCompactionKeepsState(t *testing.T) {
 			r := livetest.ParseRule(t, `{"id":"dl","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":3}`)
 
 			d, stop := livetest.StartLive(t, b, cfg)
-			livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+			b.Produce(t, livetest.Upsert(t, r))
 			waitRule(t, d, r.Key(), 1)
 			before, _ := d.Registry().Version(r.Key())
-			livetest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-1", downloaded), ev("c-1", downloaded), ev("c-1", downloaded), ev("c-1", downloaded))
+			b.Produce(t, ev("c-1", downloaded), ev("c-1", downloaded), ev("c-1", downloaded), ev("c-1", downloaded), ev("c-1", downloaded))
 			waitSeen(t, d, 5)
 			if got := count(t, d, r.Key(), "c-1"); got != 5 {
 				t.Fatalf("count before restart = %d, want 5", got)
 			}
-			livetest.WaitTopicRecords(t, b, "alerts", 1, wait)
+			b.WaitTopicRecords(t, "alerts", 1, wait)
 			// A bad control for the key: not applied, so the daemon writes the Keeper.
-			livetest.ProduceSync(t, b, &kgo.Record{Topic: "controls", Key: []byte("*/dl"),
+			b.Produce(t, &kgo.Record{Topic: "controls", Key: []byte("*/dl"),
 				Value: []byte(`{"op":"upsert","rule":{"id":"dl","scope":"*","version":2,"threshold":3,"when":{"path":"$.a["}}}`)})
-			livetest.WaitTopicRecords(t, b, "controls", 3, wait) // upsert, bad control, Keeper
+			b.WaitTopicRecords(t, "controls", 3, wait) // upsert, bad control, Keeper
 			// Another rule, so that the Keeper is not the log's last batch (which
 			// compaction never cleans).
 			other := livetest.ParseRule(t, `{"id":"other","scope":"*","when":{"path":"$.nope"},"threshold":1}`)
-			livetest.ProduceSync(t, b, livetest.Upsert(t, other))
+			b.Produce(t, livetest.Upsert(t, other))
 			waitRule(t, d, other.Key(), 1)
 			stop()
 			if err := d.Wait(); err != nil {
@@ -158,17 +162,17 @@ func TestRestartAfterCompactionKeepsState(t *testing.T) {
 			after, _ := d2.Registry().Version(r.Key())
 			t.Logf("rule %s version 1: control offset %d before the restart, %d after; same fingerprint: %v",
 				r.Key(), before.ControlOffset, after.ControlOffset, before.Fingerprint == after.Fingerprint)
-			livetest.WaitFor(t, wait, "the partition restored", func() bool {
+			poll.Until(t, wait, "the partition restored", func() bool {
 				st := d2.State()
 				return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
 			})
 			if tc.backfill {
-				livetest.WaitFor(t, wait, "the rule live", func() bool {
+				poll.Until(t, wait, "the rule live", func() bool {
 					vs := d2.Rules()
 					return len(vs) == 2 && vs[0].Status == "live" && vs[1].Status == "live"
 				})
 				time.Sleep(time.Second) // let any backfill alert reach the topic
-				if n := livetest.TopicRecords(t, b, "alerts"); n != 1 {
+				if n := b.TopicRecords(t, "alerts"); n != 1 {
 					t.Errorf("alerts topic holds %d alerts after a clean restart, want the 1 raised before it", n)
 				}
 			}
@@ -204,6 +208,7 @@ func compactedControls(t *testing.T) *kafkatest.Broker {
 // daemon does not have. The daemon keeps its key with a delete that deletes nothing
 // (controls.Registry.Keeper).
 func TestCompactionKeepsARuleRejectedAtMaxRulesRejected(t *testing.T) {
+	t.Parallel()
 	defer rule.SetLimits(rule.CurrentLimits())
 	l := rule.CurrentLimits()
 	l.MaxRules = 2
@@ -233,14 +238,14 @@ func TestCompactionKeepsARuleRejectedAtMaxRulesRejected(t *testing.T) {
 		rec("*/a", `{"op":"delete","scope":"*","id":"a"}`),
 		up("b", 2), // anything after, so that the delete is not in the last batch
 	} {
-		livetest.ProduceSync(t, b, r)
+		b.Produce(t, r)
 	}
 	want := []string{"*/b@2"}
 	if got := active(); !slices.Equal(got, want) {
 		t.Fatalf("before compaction: active %v, want %v", got, want)
 	}
 	awaitRecords(t, b, "controls", 6, 10*time.Second) // */c's keeper; the check below fails without it
-	livetest.ProduceSync(t, b, up("b", 3))            // the keeper is not in the last batch either
+	b.Produce(t, up("b", 3))                          // the keeper is not in the last batch either
 	want = []string{"*/b@3"}
 	b.Cluster.Compact()
 	if got := active(); !slices.Equal(got, want) {
@@ -255,6 +260,7 @@ func TestCompactionKeepsARuleRejectedAtMaxRulesRejected(t *testing.T) {
 // delete's scope and id are now checked as an upsert's: it is invalid, and the
 // destination's key is kept.
 func TestCompactionKeepsADestinationARuleDeleteNamed(t *testing.T) {
+	t.Parallel()
 	b := compactedControls(t)
 	rec := func(key, value string) *kgo.Record {
 		return &kgo.Record{Topic: "controls", Key: []byte(key), Value: []byte(value)}
@@ -273,13 +279,13 @@ func TestCompactionKeepsADestinationARuleDeleteNamed(t *testing.T) {
 		rec("destination:*/secops", `{"op":"delete","scope":"destination:*","id":"secops"}`), // a rule delete on the destination's key
 		rec("*/z", `{"op":"upsert","rule":{"id":"z","scope":"*","version":1,"threshold":1,"when":{"path":"$.z"}}}`),
 	} {
-		livetest.ProduceSync(t, b, r)
+		b.Produce(t, r)
 	}
 	if got := dests(); len(got) != 1 {
 		t.Fatalf("before compaction: destinations %v, want [*/secops]", got)
 	}
 	awaitRecords(t, b, "controls", 4, 10*time.Second) // the destination's keeper; the check below fails without it
-	livetest.ProduceSync(t, b, rec("*/z", `{"op":"upsert","rule":{"id":"z","scope":"*","version":2,"threshold":1,"when":{"path":"$.z"}}}`))
+	b.Produce(t, rec("*/z", `{"op":"upsert","rule":{"id":"z","scope":"*","version":2,"threshold":1,"when":{"path":"$.z"}}}`))
 	b.Cluster.Compact()
 	if got := dests(); len(got) != 1 {
 		t.Errorf("after compaction: destinations %v, want [*/secops] (the fold before compaction)", got)
@@ -291,7 +297,7 @@ func TestCompactionKeepsADestinationARuleDeleteNamed(t *testing.T) {
 func awaitRecords(t *testing.T, b *kafkatest.Broker, topic string, n int64, timeout time.Duration) {
 	t.Helper()
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if livetest.TopicRecords(t, b, topic) >= n {
+		if b.TopicRecords(t, topic) >= n {
 			return
 		}
 	}
@@ -304,6 +310,7 @@ func awaitRecords(t *testing.T, b *kafkatest.Broker, topic string, n int64, time
 // longer matched it and were dropped, and the count said 0, live. The repeated upsert
 // is now followed by the version's Keeper, which carries the first record's Origin.
 func TestRestartAfterCompactionOfARepeatedUpsert(t *testing.T) {
+	t.Parallel()
 	b := compactedControls(t)
 	state := "file://" + t.TempDir()
 	cfg := func(c *live.Config) {
@@ -312,20 +319,20 @@ func TestRestartAfterCompactionOfARepeatedUpsert(t *testing.T) {
 	}
 	r := livetest.ParseRule(t, `{"id":"dl","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
 	d, stop := livetest.StartLive(t, b, cfg)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r)) // the same control again: unchanged
+	b.Produce(t, livetest.Upsert(t, r))               // the same control again: unchanged
 	awaitRecords(t, b, "controls", 3, 10*time.Second) // its Keeper; the check below fails without it
 	// Another rule, so that neither is in the log's last batch (which compaction never
 	// cleans).
 	other := livetest.ParseRule(t, `{"id":"other","scope":"*","when":{"path":"$.nope"},"threshold":1}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, other))
+	b.Produce(t, livetest.Upsert(t, other))
 	waitRule(t, d, other.Key(), 1)
 	var history []*kgo.Record
 	for range 7 {
 		history = append(history, livetest.Event("c-1", `{"type":"file.downloaded"}`))
 	}
-	livetest.ProduceSync(t, b, history...)
+	b.Produce(t, history...)
 	waitSeen(t, d, 7)
 	stop() // the shutdown snapshot holds the 7
 	if err := d.Wait(); err != nil {
@@ -334,7 +341,7 @@ func TestRestartAfterCompactionOfARepeatedUpsert(t *testing.T) {
 	b.Cluster.Compact()
 
 	d2, _ := livetest.StartLive(t, b, cfg)
-	livetest.WaitFor(t, 20*time.Second, "the partition restored", func() bool {
+	poll.Until(t, 20*time.Second, "the partition restored", func() bool {
 		st := d2.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil && st.Partitions[0].NextOffset == 7
 	})
@@ -350,17 +357,18 @@ func TestRestartAfterCompactionOfARepeatedUpsert(t *testing.T) {
 // keeper of its own, and so on: thousands of records a second. No keeper is written
 // for a key whose own delete would be invalid, and an invalid keeper is never kept.
 func TestKeeperOfAnInvalidDeleteIsWrittenOnce(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	livetest.ProduceSync(t, b, &kgo.Record{Topic: "controls", Key: []byte("acme/old rule"),
+	b.Produce(t, &kgo.Record{Topic: "controls", Key: []byte("acme/old rule"),
 		Value: []byte(`{"op":"delete","scope":"acme","id":"old rule"}`)})
 	d, stop := livetest.StartLive(t, b, nil)
 	defer func() { stop(); <-d.Done() }()
 	// A rule applied after it: once it is folded, any keeper of the first is written.
 	r := livetest.ParseRule(t, `{"id":"after","scope":"*","when":{"path":"$.x"},"threshold":1}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
 	awaitRecords(t, b, "controls", 3, time.Second) // a loop would pass 3 within it
-	if n := livetest.TopicRecords(t, b, "controls"); n != 2 {
+	if n := b.TopicRecords(t, "controls"); n != 2 {
 		t.Fatalf("the controls topic holds %d records, want the 2 produced", n)
 	}
 }
@@ -370,14 +378,15 @@ func TestKeeperOfAnInvalidDeleteIsWrittenOnce(t *testing.T) {
 // invalid record off the list of those to keep, as every applied record does. Folded
 // without a status, it once skipped that too, and each start wrote the Keeper again.
 func TestRestartWritesNoSecondKeeperOfAnEmptyKey(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	livetest.ProduceSync(t, b, &kgo.Record{Topic: "controls", Key: []byte("*/bad"), Value: []byte("not json")})
+	b.Produce(t, &kgo.Record{Topic: "controls", Key: []byte("*/bad"), Value: []byte("not json")})
 	for run := 1; run <= 3; run++ {
 		d, stop := livetest.StartLive(t, b, nil)
-		livetest.WaitFor(t, 10*time.Second, "rules loaded", func() bool { return len(d.RuleList().Invalid) == 1 })
+		poll.Until(t, 10*time.Second, "rules loaded", func() bool { return len(d.RuleList().Invalid) == 1 })
 		stop()
 		<-d.Done() // closing, it delivers what it wrote
-		if n := livetest.TopicRecords(t, b, "controls"); n != 2 {
+		if n := b.TopicRecords(t, "controls"); n != 2 {
 			t.Fatalf("after start %d the controls topic holds %d records; want 2 (the invalid upsert and one Keeper)", run, n)
 		}
 	}

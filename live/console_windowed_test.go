@@ -21,6 +21,7 @@ import (
 // with an open window. The windows of a version no longer active (the same key, an older
 // version, still held by its partitions) are left out.
 func TestConsoleCountsOfWindowedRules(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(3) {
 		f := newStateFixture(t, 3)
 		windowed := func(version int64, seq uint32) *controls.Version {

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -18,6 +19,7 @@ import (
 // a time: the rule index is rebuilt per fetch, not per control, so applying N rules
 // costs O(N) index work instead of O(N²).
 func TestControlFloodAppliesInBatches(t *testing.T) {
+	t.Parallel()
 	const n = 4000
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	reg := prometheus.NewRegistry()
@@ -34,8 +36,8 @@ func TestControlFloodAppliesInBatches(t *testing.T) {
 		r := livetest.ParseRule(t, fmt.Sprintf(`{"id":"flood","scope":"c-%05d","version":1,"threshold":3,"when":{"path":"$.type","op":"==","value":"x"}}`, i))
 		recs[i] = livetest.Upsert(t, r)
 	}
-	livetest.ProduceSync(t, b, recs...)
-	livetest.WaitFor(t, 120*time.Second, fmt.Sprintf("%d rules active in the evaluator", n), func() bool {
+	b.Produce(t, recs...)
+	poll.Until(t, 120*time.Second, fmt.Sprintf("%d rules active in the evaluator", n), func() bool {
 		return promtest.Sum(t, reg, "hindsight_rules_active") == n
 	})
 	rebuilt := builds() - before

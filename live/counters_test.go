@@ -10,6 +10,7 @@ import (
 // a map of maps give the same counts, through table growth, cell reuse and the
 // rebuilds of the counter index.
 func TestCounterStoreAgreesWithMap(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(5) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		// Customers with a few counters (their list alone) and with hundreds (the

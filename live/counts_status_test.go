@@ -9,6 +9,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
@@ -18,6 +19,7 @@ import (
 // bound); /v1/counts, the one answer and the listing, say the same, not "live"
 // (final).
 func TestCountsStatusWhenHistoryMissing(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	release, restore := holdJobs()
 	defer restore()
@@ -31,13 +33,13 @@ func TestCountsStatusWhenHistoryMissing(t *testing.T) {
 	produce(300)
 	waitCommitted(t, b, d, "the first events")
 	r := livetest.ParseRule(t, windowHandoffRules[0])
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitActive(t, d, windowHandoffRules[:1])
 	produce(300)
 	waitCommitted(t, b, d, "every event")
 	release()
 
-	livetest.WaitFor(t, 30*time.Second, "the rule to say its history is missing", func() bool {
+	poll.Until(t, 30*time.Second, "the rule to say its history is missing", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == r.ID {
 				return v.Status == contract.RuleError && len(v.Incomplete) > 0

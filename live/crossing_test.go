@@ -12,6 +12,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -24,6 +25,7 @@ import (
 // event is in history (source backfill) or among those live counted while the job was
 // held back (source live), and with a lookback, whose older history does not count.
 func TestBackfillAlertNamesTheCrossingEvent(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
@@ -47,7 +49,7 @@ func TestBackfillAlertNamesTheCrossingEvent(t *testing.T) {
 			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", c)), Timestamp: at,
 				Value: []byte(fmt.Sprintf(`{"kind":%q,"user":"u%d"}`, kind, i%7))}
 		}
-		history = append(history, livetest.ProduceSync(t, b, recs...)...)
+		history = append(history, b.Produce(t, recs...)...)
 	}
 	// History: customer c fails on every (c+1)-th of its 50 events: 50, 25, 17, 13, 10
 	// and 9 failures.
@@ -64,7 +66,7 @@ func TestBackfillAlertNamesTheCrossingEvent(t *testing.T) {
 	for _, js := range rules {
 		r := livetest.ParseRule(t, js)
 		parsed = append(parsed, r)
-		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+		b.Produce(t, livetest.Upsert(t, r))
 	}
 	waitActive(t, d, rules)
 	// Live, while the jobs wait: 5 failures of each customer's 20 events, fewer than
@@ -72,7 +74,7 @@ func TestBackfillAlertNamesTheCrossingEvent(t *testing.T) {
 	produce(120, func(_, j int) bool { return j%4 == 0 }, now, now)
 	waitCommitted(t, b, d, "the live events")
 	release()
-	livetest.WaitFor(t, 60*time.Second, "the rules live", func() bool {
+	poll.Until(t, 60*time.Second, "the rules live", func() bool {
 		vs := d.Rules()
 		return len(vs) == 2 && vs[0].Status == contract.RuleLive && vs[1].Status == contract.RuleLive
 	})

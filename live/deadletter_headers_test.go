@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
@@ -17,6 +18,7 @@ import (
 // as the client encodes them. It was refused by the client (MESSAGE_TOO_LARGE) and
 // lost.
 func TestManyHeadersMalformedEventIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, nil)
 	big := append([]byte(`{"blob":"`), strings.Repeat("x", 970_000)...) // not JSON: no end
@@ -34,5 +36,5 @@ func TestManyHeadersMalformedEventIsDeadLettered(t *testing.T) {
 	if dlq := b.Consume(t, "events.dlq", 1, wait); len(dlq) != 1 {
 		t.Fatalf("events.dlq holds %d records, want 1; dead letters counted: %d", len(dlq), d.DeadLetters())
 	}
-	livetest.WaitFor(t, wait, "the dead letter counted", func() bool { return d.DeadLetters() == 1 })
+	poll.Until(t, wait, "the dead letter counted", func() bool { return d.DeadLetters() == 1 })
 }

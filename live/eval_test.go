@@ -177,6 +177,7 @@ func BenchmarkMatchedWindow(b *testing.B) {
 // replaced (a hand-off's) or dropped, and a new set in which another version holds the
 // rule (which the registry never makes, TestActiveSetRuleSharedByVersions).
 func TestMatchedWindowFollowsStatesAndSets(t *testing.T) {
+	t.Parallel()
 	r := &rule.Rule{ID: "w", Scope: rule.GlobalScope, Version: 1, Threshold: rule.AtLeast(5), When: &rule.Condition{Path: "$.x", Op: rule.OpExists},
 		Window: &rule.Window{Size: rule.Duration(time.Minute)}, Seq: 1}
 	if err := r.Validate(); err != nil {

@@ -20,6 +20,7 @@ import (
 // whose buffer is full (its broker does not answer) must not stall the partition's
 // events, and no snapshot may cover counts whose alerts are not queued yet.
 func TestBackfillAlertsProducedOutsidePartitionLock(t *testing.T) {
+	t.Parallel()
 	f := newStateFixture(t, 1)
 	d := f.d
 	d.m = newMetrics(prometheus.NewRegistry())
@@ -89,6 +90,7 @@ func TestBackfillAlertsProducedOutsidePartitionLock(t *testing.T) {
 // unlocked, so a job that finished first dropped its result and its version stayed
 // "backfilling" for good.
 func TestJobIsPendingBeforeItIsQueued(t *testing.T) {
+	t.Parallel()
 	f := newStateFixture(t, 2)
 	d := f.d
 	d.m = newMetrics(prometheus.NewRegistry())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/s3test"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/live"
@@ -89,18 +90,18 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 			} else if v, ok := retired[r.Key()]; ok {
 				r.Version = max(r.Version, v+1)
 			}
-			livetest.ProduceSync(t, b, livetest.Upsert(t, &r))
+			b.Produce(t, livetest.Upsert(t, &r))
 			active[r.Key()] = &r
 		case op == 3 && len(active) > 0:
 			keys := slices.SortedFunc(maps.Keys(active), func(a, b rule.Key) int { return strings.Compare(a.String(), b.String()) })
 			k := keys[rng.IntN(len(keys))] // sorted first: the same seed is the same scenario
-			livetest.ProduceSync(t, b, livetest.Delete(t, k))
+			b.Produce(t, livetest.Delete(t, k))
 			retired[k] = active[k].Version
 			delete(active, k)
 		}
 		if step == 7 || (!restarted && rng.IntN(8) == 0) { // restart: state is rebuilt from history
 			stop()
-			livetest.WaitFor(t, 30*time.Second, "daemon stop", func() bool {
+			poll.Until(t, 30*time.Second, "daemon stop", func() bool {
 				select {
 				case <-d.Done():
 					return true
@@ -121,14 +122,14 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 		for _, v := range views {
 			live = live && v.Status == "live"
 		}
-		if live && livetest.GroupCommitted(t, b, group, "events") >= int64(len(history)) {
+		if live && b.GroupCommitted(t, group, "events") >= int64(len(history)) {
 			settled = true
 			break
 		}
 	}
 	if !settled {
 		t.Fatalf("not settled after 90s: %d events produced, group committed %d, rules %+v (want %d active)",
-			len(history), livetest.GroupCommitted(t, b, group, "events"), d.Rules(), len(active))
+			len(history), b.GroupCommitted(t, group, "events"), d.Rules(), len(active))
 	}
 	var want, got int64
 	for k, r := range active {
@@ -181,15 +182,15 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 	gen := workload.New(21, workload.Config{Customers: 3})
 	produce := func(n int) []*kgo.Record { return livetest.ProduceEvents(t, b, gen, n) }
 	history := produce(400)
-	livetest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 400 })
+	poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 400 })
 
 	s3.Stop()
 	v1 := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":1000,"when":{"path":"$.outcome","op":"==","value":"failure"}}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, v1))
+	b.Produce(t, livetest.Upsert(t, v1))
 	key := rule.Key{Scope: "*", ID: "fails"}
-	livetest.WaitFor(t, 30*time.Second, "rule active", func() bool { _, ok := d.Count(key, "c-0000"); return ok })
+	poll.Until(t, 30*time.Second, "rule active", func() bool { _, ok := d.Count(key, "c-0000"); return ok })
 	history = append(history, produce(100)...) // counted live: the rule is active
-	livetest.WaitFor(t, 30*time.Second, "backfill failing and retried", func() bool {
+	poll.Until(t, 30*time.Second, "backfill failing and retried", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == "fails" && v.Status == contract.RuleBackfilling {
 				for _, bv := range v.Backfill {
@@ -202,19 +203,19 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 		return false
 	})
 	// Live counting went on meanwhile: the events after the rule are counted.
-	livetest.WaitFor(t, 30*time.Second, "live counts during the outage", func() bool {
+	poll.Until(t, 30*time.Second, "live counts during the outage", func() bool {
 		v, _ := d.Count(key, workload.CustomerID(0))
 		return v.Count > 0 && v.Status == contract.RuleBackfilling
 	})
 	// A fixed version replaces the first while its job still fails.
 	v2 := *v1
 	v2.Version, v2.Threshold = 2, rule.AtLeast(5)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, &v2))
+	b.Produce(t, livetest.Upsert(t, &v2))
 	history = append(history, produce(100)...)
 	if err := s3.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	livetest.WaitFor(t, 60*time.Second, "backfill complete after the outage", func() bool {
+	poll.Until(t, 60*time.Second, "backfill complete after the outage", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == "fails" {
 				return v.Version == 2 && v.Status == contract.RuleLive && d.EventsSeen() >= int64(len(history))
@@ -240,6 +241,7 @@ func TestHandoffRidesOutLakeOutage(t *testing.T) {
 // customers whose history alone reached the threshold (alerted: a running total's
 // crossing in history is sent).
 func TestRuleHistoryOfRunningTotal(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
@@ -254,11 +256,11 @@ func TestRuleHistoryOfRunningTotal(t *testing.T) {
 		}
 		history = append(history, &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%5)), Value: []byte(fmt.Sprintf(`{"kind":%q}`, kind))})
 	}
-	history = livetest.ProduceSync(t, b, history...)
+	history = b.Produce(t, history...)
 	waitCommitted(t, b, d, "the history")
 	r := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":25,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
-	livetest.WaitFor(t, 30*time.Second, "the rule live", func() bool {
+	b.Produce(t, livetest.Upsert(t, r))
+	poll.Until(t, 30*time.Second, "the rule live", func() bool {
 		vs := d.Rules()
 		return len(vs) == 1 && vs[0].Status == contract.RuleLive && vs[0].History != nil
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
@@ -23,7 +24,7 @@ func countingDaemon(t *testing.T, mod func(*live.Config)) (*httpDaemon, map[stri
 	t.Helper()
 	d := startHTTPDaemon(t, 3, mod)
 	r := livetest.ParseRule(t, `{"id":"any","scope":"*","when":{"path":"$.type"},"threshold":1000}`)
-	livetest.ProduceSync(t, d.b, livetest.Upsert(t, r))
+	d.b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, d.Daemon, r.Key(), 1)
 	want := map[string]int64{}
 	var recs []*kgo.Record
@@ -34,7 +35,7 @@ func countingDaemon(t *testing.T, mod func(*live.Config)) (*httpDaemon, map[stri
 			want[c]++
 		}
 	}
-	livetest.ProduceSync(t, d.b, recs...)
+	d.b.Produce(t, recs...)
 	waitSeen(t, d.Daemon, int64(len(recs)))
 	return d, want
 }
@@ -59,6 +60,7 @@ func getPage(t *testing.T, d *httpDaemon, query string) (int, contract.CountsPag
 // CountsPageSize, a larger limit than CountsMaxPageSize is refused, and so is a cursor
 // the API did not give.
 func TestCountsPagination(t *testing.T) {
+	t.Parallel()
 	d, want := countingDaemon(t, func(c *live.Config) { c.CountsPageSize, c.CountsMaxPageSize = 20, 100 })
 	customers := make([]string, 0, len(want))
 	for c := range want {
@@ -129,6 +131,7 @@ func TestCountsPagination(t *testing.T) {
 // the console's counts are answered 503 with Retry-After at once; the first listing
 // completes once the counters are free, and the slot serves again.
 func TestHeavyRequestsAreCapped(t *testing.T) {
+	t.Parallel()
 	d, want := countingDaemon(t, func(c *live.Config) { c.HTTPMaxHeavyRequests = 1 })
 	release := live.HoldPartitions(d.Daemon)
 	released := false
@@ -153,7 +156,7 @@ func TestHeavyRequestsAreCapped(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&p)
 		first <- answer{resp.StatusCode, p}
 	}()
-	livetest.WaitFor(t, wait, "the first listing to take the heavy slot", func() bool {
+	poll.Until(t, wait, "the first listing to take the heavy slot", func() bool {
 		return d.metric(t, "hindsight_http_heavy_requests_running") == 1
 	})
 	preview := `{"rule":{"scope":"*","when":{"path":"$.type"},"threshold":1}}`

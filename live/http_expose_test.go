@@ -28,6 +28,7 @@ func securityHeaders(t *testing.T, what string, resp *http.Response) {
 // --allowed-hosts are served; every answer, refusals included, carries the security
 // headers, and the console page a strict Content-Security-Policy.
 func TestHostCheckAndSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.AllowedHosts = []string{"hindsight.example", "proxy.example:8443"}
 	})
@@ -86,6 +87,7 @@ func TestHostCheckAndSecurityHeaders(t *testing.T) {
 // console page with the one call it needs to ask for a token; with --public-read they
 // are open again while writes still need the token.
 func TestReadsNeedTheToken(t *testing.T) {
+	t.Parallel()
 	const token = "s3cret"
 	d := startHTTPDaemon(t, 1, func(c *live.Config) { c.APIToken = token })
 	reads := []struct{ method, path, body string }{

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
@@ -47,13 +48,14 @@ func partitionState(t *testing.T, d *httpDaemon, id int32) contract.PartitionSta
 // --max-snapshot-age; /v1/state lists the problem; /healthz (liveness) answers 200
 // throughout; once storage works again, the daemon is ready again.
 func TestReadyzFollowsSnapshots(t *testing.T) {
+	t.Parallel()
 	state := t.TempDir()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.StateURL = "file://" + state
 		c.SnapshotInterval = 100 * time.Millisecond
 		c.MaxSnapshotAge = 500 * time.Millisecond
 	})
-	livetest.WaitFor(t, wait, "/readyz 200", func() bool {
+	poll.Until(t, wait, "/readyz 200", func() bool {
 		code, rd := readyz(t, d)
 		return code == 200 && rd.Broker == "reachable" && len(rd.Partitions) == 1
 	})
@@ -65,10 +67,10 @@ func TestReadyzFollowsSnapshots(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(state, "state"), []byte("in the way"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	livetest.ProduceSync(t, d.b, ev("c-1", downloaded))
+	d.b.Produce(t, ev("c-1", downloaded))
 	waitSeen(t, d.Daemon, 1)
 	var rd contract.Readiness
-	livetest.WaitFor(t, wait, "/readyz 503 for the partition's snapshots", func() bool {
+	poll.Until(t, wait, "/readyz 503 for the partition's snapshots", func() bool {
 		var code int
 		code, rd = readyz(t, d)
 		return code == 503
@@ -92,7 +94,7 @@ func TestReadyzFollowsSnapshots(t *testing.T) {
 	if err := os.Remove(filepath.Join(state, "state")); err != nil {
 		t.Fatal(err)
 	}
-	livetest.WaitFor(t, wait, "/readyz 200 once snapshots are stored again", func() bool {
+	poll.Until(t, wait, "/readyz 200 once snapshots are stored again", func() bool {
 		code, _ := readyz(t, d)
 		return code == 200
 	})
@@ -104,11 +106,12 @@ func TestReadyzFollowsSnapshots(t *testing.T) {
 // TestStateReportsUnreadableSnapshots: when every stored snapshot of a partition is
 // corrupt, the restarted daemon recounts it and /v1/state says so.
 func TestStateReportsUnreadableSnapshots(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	state := t.TempDir()
 	group := func(c *live.Config) { c.Group, c.StateURL = "unreadable", "file://"+state }
 	first, stop := livetest.StartLive(t, b, group)
-	livetest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-2", downloaded))
+	b.Produce(t, ev("c-1", downloaded), ev("c-2", downloaded))
 	waitSeen(t, first, 2)
 	stop() // the shutdown snapshots the partition
 	<-first.Done()
@@ -129,7 +132,7 @@ func TestStateReportsUnreadableSnapshots(t *testing.T) {
 		c.SnapshotInterval, c.MaxSnapshotAge = time.Hour, 2*time.Hour // the problem stays in view
 	})
 	var p contract.PartitionState
-	livetest.WaitFor(t, wait, "partition 0 in /v1/state", func() bool {
+	poll.Until(t, wait, "partition 0 in /v1/state", func() bool {
 		p = partitionState(t, d, 0)
 		return p.Partition == 0
 	})
@@ -142,6 +145,7 @@ func TestStateReportsUnreadableSnapshots(t *testing.T) {
 // TestReadyzSeesTheBrokersGo: with the brokers down, /readyz is 503 and says so; when
 // they are back, 200.
 func TestReadyzSeesTheBrokersGo(t *testing.T) {
+	t.Parallel()
 	opts := kafkatest.Options{Partitions: 1, DataDir: t.TempDir(), Port: kafkatest.ListenPort(t)}
 	b, err := kafkatest.StartBroker(opts)
 	if err != nil {
@@ -149,13 +153,13 @@ func TestReadyzSeesTheBrokersGo(t *testing.T) {
 	}
 	t.Cleanup(func() { b.Close() }) // after the daemon's cleanup, registered later
 	d := startHTTPDaemonOn(t, b, func(c *live.Config) { c.ShutdownTimeout = 3 * time.Second })
-	livetest.WaitFor(t, wait, "/readyz 200", func() bool {
+	poll.Until(t, wait, "/readyz 200", func() bool {
 		code, _ := readyz(t, d)
 		return code == 200
 	})
 	b.Close()
 	var rd contract.Readiness
-	livetest.WaitFor(t, wait, "/readyz 503 without brokers", func() bool {
+	poll.Until(t, wait, "/readyz 503 without brokers", func() bool {
 		var code int
 		code, rd = readyz(t, d)
 		return code == 503 && rd.Broker != "reachable"
@@ -170,7 +174,7 @@ func TestReadyzSeesTheBrokersGo(t *testing.T) {
 	if b, err = kafkatest.StartBroker(opts); err != nil {
 		t.Fatalf("restarting the broker: %v", err)
 	}
-	livetest.WaitFor(t, 60*time.Second, "/readyz 200 with the brokers back", func() bool {
+	poll.Until(t, 60*time.Second, "/readyz 200 with the brokers back", func() bool {
 		code, _ := readyz(t, d)
 		return code == 200
 	})

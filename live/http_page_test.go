@@ -18,6 +18,7 @@ import (
 // across "partitions", fed in random order) with the bounded collector gives exactly
 // the sorted, summed listing, page by page, for page sizes from 1 up.
 func TestPageCollectorAgreesWithSort(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		type counter struct {

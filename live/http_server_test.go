@@ -12,14 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
-	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestHTTPConnectionCap: with every connection slot held by idle connections, a new
 // request waits (the server counts that it reached the cap) and is answered as soon as
 // a slot frees; the cap and the open connections show in /metrics.
 func TestHTTPConnectionCap(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPMaxConnections, c.HTTPMaxStreams = 4, 2
 		c.HTTPReadHeaderTimeout = time.Minute // the idle connections hold their slots
@@ -29,10 +30,10 @@ func TestHTTPConnectionCap(t *testing.T) {
 	for range 4 {
 		held = append(held, dialHTTP(t, addr, ""))
 	}
-	livetest.WaitFor(t, wait, "the server to hold 4 connections", func() bool {
+	poll.Until(t, wait, "the server to hold 4 connections", func() bool {
 		return d.metric(t, "hindsight_http_connections_open") == 4
 	})
-	livetest.WaitFor(t, wait, "the cap to be counted as reached", func() bool {
+	poll.Until(t, wait, "the cap to be counted as reached", func() bool {
 		return d.reached(t, "http_max_connections") >= 1
 	})
 
@@ -99,6 +100,7 @@ func dialHTTP(t *testing.T, addr, text string) net.Conn {
 // TestHTTPTimeouts: the server closes a keep-alive connection left idle, a request
 // whose headers never end, and answers 408 to a body that stops arriving.
 func TestHTTPTimeouts(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPIdleTimeout = 200 * time.Millisecond
 		c.HTTPReadHeaderTimeout = 200 * time.Millisecond
@@ -157,6 +159,7 @@ func TestHTTPTimeouts(t *testing.T) {
 // TestHTTPHeaderAndBodyCaps: headers over the cap get 431, bodies over it 413 — whether
 // the request says its length or not — with the limit counted each time.
 func TestHTTPHeaderAndBodyCaps(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPMaxHeaderBytes = 4096
 		c.HTTPMaxBodyBytes = 1024
@@ -200,6 +203,7 @@ func TestHTTPHeaderAndBodyCaps(t *testing.T) {
 // (console/API.md); it was 400, the cap's error taken for bad JSON. A mute with more
 // after it is 400.
 func TestMuteBodyOverTheCap(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) { c.HTTPMaxBodyBytes = 1024 })
 	big := `{"id":"deploy","scope":"c-042","rule":"*","for":"2h","reason":"` + strings.Repeat("x", 4000) + `","by":"ana"}`
 	resp, body := d.request(t, "POST", "/v1/console/mutes", "", func(r *http.Request) {
@@ -223,6 +227,7 @@ func TestMuteBodyOverTheCap(t *testing.T) {
 // they were the console's plain-text 404. The console's own /v1/console/ paths answer
 // as before.
 func TestHTTPUnknownEndpoints(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, nil)
 	for _, tc := range []struct {
 		method, path string
@@ -249,6 +254,7 @@ func TestHTTPUnknownEndpoints(t *testing.T) {
 // keep-alive connection idle past the idle timeout is closed: net/http tells no handler,
 // and these were never counted.
 func TestHTTPTimeoutsReachedAreCounted(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPReadHeaderTimeout = 200 * time.Millisecond
 		c.HTTPReadTimeout = 30 * time.Second
@@ -316,6 +322,7 @@ func TestHTTPTimeoutsReachedAreCounted(t *testing.T) {
 // header timeout when its time left was near that one's length; timeouts are now told
 // by what the connection was waiting for.
 func TestSlowBodyIsNoReadHeaderTimeout(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPReadHeaderTimeout = time.Second
 		c.HTTPReadTimeout = 1500 * time.Millisecond
@@ -352,6 +359,7 @@ func TestSlowBodyIsNoReadHeaderTimeout(t *testing.T) {
 // read-header timeout, also when --http-read-header-timeout equals --http-read-timeout
 // (net/http then sets one deadline for both; it was taken for the read timeout).
 func TestHeaderTimeoutCountedWhenAsLongAsReadTimeout(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPReadHeaderTimeout = time.Second
 		c.HTTPReadTimeout = time.Second
@@ -372,6 +380,7 @@ func TestHeaderTimeoutCountedWhenAsLongAsReadTimeout(t *testing.T) {
 // --http-idle-timeout as long as --http-read-timeout, the whole request's deadline was
 // taken for the idle timeout's and counted as one too.
 func TestSlowBodyIsNoIdleTimeoutWhenAsLongAsReadTimeout(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPReadHeaderTimeout = time.Second
 		c.HTTPReadTimeout = 1500 * time.Millisecond
@@ -405,6 +414,7 @@ func TestSlowBodyIsNoIdleTimeoutWhenAsLongAsReadTimeout(t *testing.T) {
 // the next request's first bytes were read with the first, and a count of bytes read
 // since the connection went idle took the stall for an idle one.
 func TestPipelinedRequestWhoseHeadersStallIsHeaderTimeout(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPReadHeaderTimeout = 300 * time.Millisecond
 		c.HTTPReadTimeout = 10 * time.Second
@@ -437,6 +447,7 @@ func TestPipelinedRequestWhoseHeadersStallIsHeaderTimeout(t *testing.T) {
 // connection when it passes: the idle timeout reached, not the header timeout, which
 // was never set (a count of bytes read took it for one).
 func TestKeptAliveConnectionClosedIdleAfterAByteIsIdleTimeout(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPReadHeaderTimeout = time.Minute
 		c.HTTPReadTimeout = 2 * time.Minute

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
@@ -82,6 +83,7 @@ func nextEvent(t *testing.T, events <-chan sseEvent, name, want string) {
 // one stream more than --http-max-streams is answered 503, and a slot freed by a closed
 // stream serves again.
 func TestConsoleStreamsOutliveTimeoutsAndAreCapped(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPMaxStreams = 2
 		c.HTTPReadTimeout = 300 * time.Millisecond
@@ -106,11 +108,11 @@ func TestConsoleStreamsOutliveTimeoutsAndAreCapped(t *testing.T) {
 	// Well past both timeouts, a new rule still reaches the open stream.
 	time.Sleep(5 * 300 * time.Millisecond)
 	r := livetest.ParseRule(t, `{"id":"late","scope":"*","when":{"path":"$.type"},"threshold":5}`)
-	livetest.ProduceSync(t, d.b, livetest.Upsert(t, r))
+	d.b.Produce(t, livetest.Upsert(t, r))
 	nextEvent(t, first, "rules", `"id":"late"`)
 
 	closeSecond()
-	livetest.WaitFor(t, wait, "a freed stream slot to serve a new stream", func() bool {
+	poll.Until(t, wait, "a freed stream slot to serve a new stream", func() bool {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, "GET", d.base+"/v1/console/stream", nil)

@@ -8,6 +8,7 @@ import (
 // evaluatorIdle, the archiver's SpareCore: never while a batch is handled, and only
 // evaluatorIdleAfter after the last one ended.
 func TestEvaluatorIdle(t *testing.T) {
+	t.Parallel()
 	d := &Daemon{born: time.Now().Add(-time.Hour)}
 	if !d.evaluatorIdle() {
 		t.Error("a daemon that never had a batch is not idle")

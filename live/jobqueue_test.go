@@ -9,6 +9,7 @@ import (
 
 // A customer's flood of jobs does not starve the others: keys take turns.
 func TestFairQueueTakesTurns(t *testing.T) {
+	t.Parallel()
 	q := newFairQueue[string]()
 	for i := range 100 {
 		q.push("c-flood", fmt.Sprintf("flood-%d", i), time.Time{})
@@ -40,6 +41,7 @@ func TestFairQueueTakesTurns(t *testing.T) {
 
 // A job waiting for its retry does not hold up jobs that are due, and is served once due.
 func TestFairQueueRetryWaits(t *testing.T) {
+	t.Parallel()
 	q := newFairQueue[string]()
 	now := time.Unix(1000, 0)
 	q.now = func() time.Time { return now }

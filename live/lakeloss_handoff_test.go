@@ -13,6 +13,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -26,6 +27,7 @@ import (
 // windowed rule goes live with its whole history. Both used to retry the missing
 // object for ever.
 func TestLostLakeFileHandoff(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	// Three hours of history: the archiver starts a file per hour.
 	var history []*kgo.Record
@@ -37,7 +39,7 @@ func TestLostLakeFileHandoff(t *testing.T) {
 			recs[i] = &kgo.Record{Topic: "events", Key: []byte("c-0"), Timestamp: at,
 				Value: fmt.Appendf(nil, `{"kind":"fail","user":"u%d"}`, i%3)}
 		}
-		history = append(history, livetest.ProduceSync(t, b, recs...)...)
+		history = append(history, b.Produce(t, recs...)...)
 	}
 	lake, dir := livetest.Archive(t, b, history)
 	snap, err := lake.Snapshot(context.Background())
@@ -57,12 +59,12 @@ func TestLostLakeFileHandoff(t *testing.T) {
 		c.BackfillCacheDir = t.TempDir()
 		c.BackfillMinBackoff, c.BackfillMaxBackoff = 50*time.Millisecond, 200*time.Millisecond
 	})
-	livetest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= int64(len(history)) })
+	poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= int64(len(history)) })
 	plain := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":5,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
 	windowed := livetest.ParseRule(t, `{"id":"burst","scope":"*","version":1,"threshold":5,"group_by":["$.user"],"window":{"size":"1h"},"when":{"path":"$.kind","op":"==","value":"fail"}}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, plain), livetest.Upsert(t, windowed))
+	b.Produce(t, livetest.Upsert(t, plain), livetest.Upsert(t, windowed))
 
-	livetest.WaitFor(t, 30*time.Second, "both rules live", func() bool {
+	poll.Until(t, 30*time.Second, "both rules live", func() bool {
 		n := 0
 		for _, v := range d.Rules() {
 			if v.Status == contract.RuleLive {
@@ -92,6 +94,7 @@ func TestLostLakeFileHandoff(t *testing.T) {
 // counts the 60 held and reports its history truncated (status live); a grouped count
 // over the same events must say the same, not call offsets 0–39 missing (status error).
 func TestRetentionBeforeAnyArchiveOneVerdict(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	recs := make([]*kgo.Record, 100)
 	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
@@ -99,7 +102,7 @@ func TestRetentionBeforeAnyArchiveOneVerdict(t *testing.T) {
 		recs[i] = &kgo.Record{Topic: "events", Key: []byte("c-0"), Timestamp: base.Add(time.Duration(i) * time.Second),
 			Value: fmt.Appendf(nil, `{"kind":"fail","user":"u%d"}`, i%2)}
 	}
-	livetest.ProduceSync(t, b, recs...)
+	b.Produce(t, recs...)
 	adm := kadm.NewClient(b.Client(t))
 	del := kadm.Offsets{}
 	del.AddOffset("events", 0, 40, -1)
@@ -110,12 +113,12 @@ func TestRetentionBeforeAnyArchiveOneVerdict(t *testing.T) {
 		c.NoArchive, c.NoBackfill = true, false // an empty lake: archiving runs elsewhere, not there yet
 		c.BackfillCacheDir = t.TempDir()
 	})
-	livetest.WaitFor(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 60 })
+	poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 60 })
 	plain := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":1000,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
 	grouped := livetest.ParseRule(t, `{"id":"fails-by-user","scope":"*","version":1,"threshold":1000,"group_by":["$.user"],"when":{"path":"$.kind","op":"==","value":"fail"}}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, plain), livetest.Upsert(t, grouped))
+	b.Produce(t, livetest.Upsert(t, plain), livetest.Upsert(t, grouped))
 	var views map[string]contract.RuleView
-	livetest.WaitFor(t, 30*time.Second, "both hand-offs done", func() bool {
+	poll.Until(t, 30*time.Second, "both hand-offs done", func() bool {
 		views = map[string]contract.RuleView{}
 		for _, v := range d.Rules() {
 			views[v.ID] = v

@@ -14,6 +14,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -27,6 +28,7 @@ import (
 // windows, values, the events they name — are exactly those a backtest of the same
 // partitions computes from the topic, and live mutes mark records, not change them.
 func TestLifecycleLiveEqualsBacktest(t *testing.T) {
+	t.Parallel()
 	rules := []string{
 		`{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},"group_by":["$.user"],
 		  "window":{"size":"10s","every":"5s"},"time":"$.ts","lateness":"3s","threshold":3,
@@ -44,18 +46,18 @@ func TestLifecycleLiveEqualsBacktest(t *testing.T) {
 	for _, js := range rules {
 		r := livetest.ParseRule(t, js)
 		rs = append(rs, r)
-		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+		b.Produce(t, livetest.Upsert(t, r))
 	}
 	// A mute of c-2: its records say muted, and are otherwise the same.
 	mute := rule.UpsertMute(&rule.Mute{Scope: "c-2", ID: "m", Rule: "*"})
 	mv, _ := mute.Marshal()
-	livetest.ProduceSync(t, b, &kgo.Record{Topic: "controls", Key: []byte(mute.RecordKey()), Value: mv})
+	b.Produce(t, &kgo.Record{Topic: "controls", Key: []byte(mute.RecordKey()), Value: mv})
 	for _, r := range rs {
 		waitRule(t, d, r.Key(), 1)
 	}
 	// The mute comes after the rules on the controls topic: events evaluated before it
 	// is applied would raise unmuted records.
-	livetest.WaitFor(t, wait, "the mute of c-2 applied", func() bool { return d.Registry().Muted("bursts", "c-2", time.Now()) != nil })
+	poll.Until(t, wait, "the mute of c-2 applied", func() bool { return d.Registry().Muted("bursts", "c-2", time.Now()) != nil })
 
 	rng := rand.New(rand.NewPCG(17, 18))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -81,13 +83,13 @@ func TestLifecycleLiveEqualsBacktest(t *testing.T) {
 		return recs
 	}
 	first := gen(300)
-	livetest.ProduceSync(t, b, first...)
+	b.Produce(t, first...)
 	waitSeen(t, d, int64(len(first)))
 	stop()
 	<-d.Done()
 	d2, _ := livetest.StartLive(t, b, conf)
 	second := gen(300)
-	livetest.ProduceSync(t, b, second...)
+	b.Produce(t, second...)
 	waitSeen(t, d2, int64(len(second)))
 
 	// The backtest's records: each partition's crossings, from the topic (an empty lake).
@@ -128,9 +130,9 @@ func TestLifecycleLiveEqualsBacktest(t *testing.T) {
 	}
 	// Live may publish an alert twice across the restart (same record): compare sets.
 	var got []string
-	livetest.WaitTopicRecords(t, b, "alerts", int64(len(want)), wait)
+	b.WaitTopicRecords(t, "alerts", int64(len(want)), wait)
 	time.Sleep(200 * time.Millisecond) // any duplicate of the restart is in by now
-	for _, a := range alertsOn(t, b, int(livetest.TopicRecords(t, b, "alerts"))) {
+	for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 		if s := recordText(a); !slices.Contains(got, s) {
 			got = append(got, s)
 		}
@@ -160,6 +162,7 @@ func recordText(a contract.Alert) string {
 // version 2's id. (Version 1's incident is resolved as version 1 ends,
 // TestEndedVersionResolvesItsIncidents.)
 func TestNoResolveForAHeldBackAlert(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
@@ -169,17 +172,17 @@ func TestNoResolveForAHeldBackAlert(t *testing.T) {
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true}}`
 	v1, v2 := fmt.Sprintf(js, 1), fmt.Sprintf(js, 2)
 	ev := loginFailed
-	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, v1)))
 	waitActive(t, d, []string{v1})
-	livetest.ProduceSync(t, b, ev("a", 1), ev("a", 2)) // version 1 fires for a, window [0s, 10s)
+	b.Produce(t, ev("a", 1), ev("a", 2)) // version 1 fires for a, window [0s, 10s)
 	if fired := alertsOn(t, b, 1); fired[0].Status != contract.StatusFiring || fired[0].Version != 1 {
 		t.Fatalf("first alert %+v: want version 1 firing", fired[0])
 	}
 	waitCommitted(t, b, d, "the first events")
 
-	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v2)))
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, v2)))
 	waitActive(t, d, []string{v2})
-	livetest.WaitFor(t, 60*time.Second, "version 2 live (hand-off done)", func() bool {
+	poll.Until(t, 60*time.Second, "version 2 live (hand-off done)", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == "bursts" && v.Version == 2 && v.Status == contract.RuleLive {
 				return true
@@ -187,12 +190,12 @@ func TestNoResolveForAHeldBackAlert(t *testing.T) {
 		}
 		return false
 	})
-	livetest.ProduceSync(t, b, ev("b", 30), ev("b", 31)) // the watermark passes a's incident; b fires
+	b.Produce(t, ev("b", 30), ev("b", 31)) // the watermark passes a's incident; b fires
 	waitCommitted(t, b, d, "every event")
-	livetest.WaitTopicRecords(t, b, "alerts", 3, wait)
+	b.WaitTopicRecords(t, "alerts", 3, wait)
 	time.Sleep(500 * time.Millisecond) // a stray resolve would be produced with b's alert
 
-	alerts := alertsOn(t, b, int(livetest.TopicRecords(t, b, "alerts")))
+	alerts := alertsOn(t, b, int(b.TopicRecords(t, "alerts")))
 	firing := map[string]bool{}
 	for _, a := range alerts {
 		if a.Status == contract.StatusFiring {
@@ -217,29 +220,30 @@ func TestNoResolveForAHeldBackAlert(t *testing.T) {
 // longer runs. The partition is idle when each change comes (the daemon adopts it at
 // once); the new version fires under its own ids.
 func TestEndedVersionResolvesItsIncidents(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, nil)
 	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
 	v1, v2 := fmt.Sprintf(js, 1), fmt.Sprintf(js, 2)
 	ev := loginFailed
-	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, v1)))
 	waitActive(t, d, []string{v1})
-	livetest.ProduceSync(t, b, ev("a", 1), ev("a", 2), ev("z", 3)) // version 1 fires for a
+	b.Produce(t, ev("a", 1), ev("a", 2), ev("z", 3)) // version 1 fires for a
 	alertsOn(t, b, 1)
 	waitSeen(t, d, 3)
 
-	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v2)))
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, v2)))
 	waitActive(t, d, []string{v2})
 	alertsOn(t, b, 2)
-	livetest.ProduceSync(t, b, ev("b", 4), ev("b", 5)) // version 2 fires for b
+	b.Produce(t, ev("b", 4), ev("b", 5)) // version 2 fires for b
 	alertsOn(t, b, 3)
 	waitSeen(t, d, 5)
-	livetest.ProduceSync(t, b, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
+	b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
 
 	alerts := alertsOn(t, b, 4)
 	time.Sleep(300 * time.Millisecond) // a record too many would be in by now
-	if n := livetest.TopicRecords(t, b, "alerts"); n != 4 {
+	if n := b.TopicRecords(t, "alerts"); n != 4 {
 		t.Errorf("%d alert records, want 4", n)
 	}
 	var got []string
@@ -265,6 +269,7 @@ func TestEndedVersionResolvesItsIncidents(t *testing.T) {
 // is down resolves the incidents its snapshot holds open when the next process restores
 // it, once: a second restart does not send them again.
 func TestVersionEndedWhileDownResolvesOnRestore(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	state := t.TempDir()
 	conf := func(c *live.Config) { c.Group, c.StateURL = "ended", "file://"+state }
@@ -273,18 +278,18 @@ func TestVersionEndedWhileDownResolvesOnRestore(t *testing.T) {
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
 	v1 := fmt.Sprintf(js, 1)
 	ev := loginFailed
-	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, v1)))
 	waitActive(t, d, []string{v1})
-	livetest.ProduceSync(t, b, ev("a", 1), ev("a", 2), ev("z", 3)) // version 1 fires for a
+	b.Produce(t, ev("a", 1), ev("a", 2), ev("z", 3)) // version 1 fires for a
 	fired := alertsOn(t, b, 1)
 	waitSeen(t, d, 3)
 	stop()
 	<-d.Done() // its last snapshot holds a's incident open
 
-	livetest.ProduceSync(t, b, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
+	b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
 	for range 2 {
 		d, stop := livetest.StartLive(t, b, conf)
-		livetest.WaitFor(t, wait, "the partition restored", func() bool {
+		poll.Until(t, wait, "the partition restored", func() bool {
 			st := d.State()
 			return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
 		})
@@ -292,7 +297,7 @@ func TestVersionEndedWhileDownResolvesOnRestore(t *testing.T) {
 		<-d.Done()
 	}
 	time.Sleep(300 * time.Millisecond) // a record too many would be in by now
-	if n := livetest.TopicRecords(t, b, "alerts"); n != 2 {
+	if n := b.TopicRecords(t, "alerts"); n != 2 {
 		t.Fatalf("%d alert records, want version 1's firing and its resolve", n)
 	}
 	a := alertsOn(t, b, 2)[1]
@@ -312,16 +317,17 @@ func loginFailed(user string, sec int) *kgo.Record {
 // its resolved record on the alerts topic after that firing alert, not before: a
 // receiver (PagerDuty) given resolve, then trigger, keeps the incident open for ever.
 func TestEndedResolveFollowsItsFiring(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) { c.AlertLinger = 3 * time.Second })
 	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
 	v1, v2 := fmt.Sprintf(js, 1), fmt.Sprintf(js, 2)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, v1)))
 	waitActive(t, d, []string{v1})
-	livetest.ProduceSync(t, b, loginFailed("a", 1), loginFailed("a", 2)) // version 1 fires for a (lingering)
+	b.Produce(t, loginFailed("a", 1), loginFailed("a", 2)) // version 1 fires for a (lingering)
 	waitSeen(t, d, 2)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v2))) // ends version 1
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, v2))) // ends version 1
 	var got []string
 	for _, a := range alertsOn(t, b, 2) {
 		got = append(got, fmt.Sprintf("v%d %s", a.Version, a.Status))
@@ -336,6 +342,7 @@ func TestEndedResolveFollowsItsFiring(t *testing.T) {
 // Version 1 ended all the same: its firing alert is resolved when the partition is
 // restored, as after one edit (TestVersionEndedWhileDownResolvesOnRestore).
 func TestTwoEditsWhileDownResolveOnRestore(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	state := t.TempDir()
 	conf := func(c *live.Config) { c.Group, c.StateURL = "ended2", "file://"+state }
@@ -343,24 +350,24 @@ func TestTwoEditsWhileDownResolveOnRestore(t *testing.T) {
 	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
 	v1 := fmt.Sprintf(js, 1)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, v1)))
 	waitActive(t, d, []string{v1})
-	livetest.ProduceSync(t, b, loginFailed("a", 1), loginFailed("a", 2), loginFailed("z", 3)) // version 1 fires for a
+	b.Produce(t, loginFailed("a", 1), loginFailed("a", 2), loginFailed("z", 3)) // version 1 fires for a
 	fired := alertsOn(t, b, 1)
 	waitSeen(t, d, 3)
 	stop()
 	<-d.Done()
 
-	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, fmt.Sprintf(js, 2))))
-	livetest.ProduceSync(t, b, livetest.Upsert(t, livetest.ParseRule(t, fmt.Sprintf(js, 3))))
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, fmt.Sprintf(js, 2))))
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, fmt.Sprintf(js, 3))))
 	d, stop = livetest.StartLive(t, b, conf)
-	livetest.WaitFor(t, wait, "the partition restored", func() bool {
+	poll.Until(t, wait, "the partition restored", func() bool {
 		st := d.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
 	})
 	stop()
 	<-d.Done()
-	if n := livetest.TopicRecords(t, b, "alerts"); n != 2 {
+	if n := b.TopicRecords(t, "alerts"); n != 2 {
 		t.Fatalf("%d alert records, want version 1's firing and its resolve", n)
 	}
 	if a := alertsOn(t, b, 2)[1]; a.Status != contract.StatusResolved || a.AlertID != fired[0].AlertID {

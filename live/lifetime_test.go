@@ -11,6 +11,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -23,26 +24,27 @@ import (
 // as an uninterrupted run resolves it. The recount took every incident of history for
 // one whose firing alert it held back, and closed it without a resolve.
 func TestNoSnapshotsRestartResolvesFiringAlert(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	conf := func(c *live.Config) { c.Group, c.NoSnapshots, c.NoBackfill = "nosnap", true, false }
 	d, stop := livetest.StartLive(t, b, conf)
 	const js = `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true}}`
 	r := livetest.ParseRule(t, js)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitActive(t, d, []string{js})
-	livetest.ProduceSync(t, b, loginFailed("a", 1), loginFailed("a", 2)) // fires for a, window [0s, 10s)
+	b.Produce(t, loginFailed("a", 1), loginFailed("a", 2)) // fires for a, window [0s, 10s)
 	fired := alertsOn(t, b, 1)
 	waitCommitted(t, b, d, "the first events")
 	stop()
 	<-d.Done()
 
 	d, _ = livetest.StartLive(t, b, conf)
-	livetest.WaitFor(t, wait, "the rule live again (hand-off done)", func() bool {
+	poll.Until(t, wait, "the rule live again (hand-off done)", func() bool {
 		v := ruleView(t, d, r.Key())
 		return v.Status == contract.RuleLive && len(v.StartOffsets) == 1
 	})
-	livetest.ProduceSync(t, b, loginFailed("b", 30)) // the watermark passes a's incident (closes at 12s)
+	b.Produce(t, loginFailed("b", 30)) // the watermark passes a's incident (closes at 12s)
 	waitCommitted(t, b, d, "every event")
 
 	// What an uninterrupted run publishes.
@@ -61,7 +63,7 @@ func TestNoSnapshotsRestartResolvesFiringAlert(t *testing.T) {
 	var got []string
 	for deadline := time.Now().Add(10 * time.Second); len(got) < len(want) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		got = got[:0]
-		for _, a := range alertsOn(t, b, int(livetest.TopicRecords(t, b, "alerts"))) {
+		for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 			got = append(got, fmt.Sprintf("%s %s @%d", a.Status, a.AlertID, a.Offset))
 		}
 	}
@@ -77,20 +79,21 @@ func TestNoSnapshotsRestartResolvesFiringAlert(t *testing.T) {
 // the lost buffer: the rule must say its counts lack them (incomplete, status error).
 // It said live, its counts silently short.
 func TestPendingHandoffRestoredWithoutBackfill(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	state := "file://" + t.TempDir()
 	_, restore := holdJobs() // the first daemon's job never runs
 	d, stop := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL, c.NoBackfill = "pending-nobf", state, false
 	})
-	livetest.ProduceSync(t, b, loginFailed("z", 0)) // some history: the hand-off has a job
+	b.Produce(t, loginFailed("z", 0)) // some history: the hand-off has a job
 	waitSeen(t, d, 1)
 	const js = `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
 	  "group_by":["$.user"],"window":{"size":"1h"},"time":"$.ts","threshold":3}`
 	r := livetest.ParseRule(t, js)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitActive(t, d, []string{js})
-	livetest.ProduceSync(t, b, loginFailed("a", 1), loginFailed("a", 2)) // after activation: buffered
+	b.Produce(t, loginFailed("a", 1), loginFailed("a", 2)) // after activation: buffered
 	waitSeen(t, d, 3)
 	stop()
 	<-d.Done()
@@ -99,7 +102,7 @@ func TestPendingHandoffRestoredWithoutBackfill(t *testing.T) {
 	d, _ = livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL, c.NoBackfill = "pending-nobf", state, true
 	})
-	livetest.WaitFor(t, wait, "the partition restored", func() bool {
+	poll.Until(t, wait, "the partition restored", func() bool {
 		st := d.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
 	})
@@ -117,6 +120,7 @@ func TestPendingHandoffRestoredWithoutBackfill(t *testing.T) {
 // when it closes; the snapshot does not say it was a recount, and the restored job
 // held the resolve back.
 func TestPendingRecountRestoredResolvesFiringAlert(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	state := "file://" + t.TempDir()
 	const group = "recount-pending"
@@ -125,9 +129,9 @@ func TestPendingRecountRestoredResolvesFiringAlert(t *testing.T) {
 	const js = `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true}}`
 	r := livetest.ParseRule(t, js)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitActive(t, d, []string{js})
-	livetest.ProduceSync(t, b, loginFailed("a", 1), loginFailed("a", 2)) // fires for a
+	b.Produce(t, loginFailed("a", 1), loginFailed("a", 2)) // fires for a
 	fired := alertsOn(t, b, 1)
 	waitCommitted(t, b, d, "the first events")
 	stop()
@@ -137,7 +141,7 @@ func TestPendingRecountRestoredResolvesFiringAlert(t *testing.T) {
 	// pending when it stops; its shutdown snapshot says so.
 	_, restore := holdJobs()
 	d, stop = livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL, c.NoBackfill = group, state, false })
-	livetest.WaitFor(t, wait, "the hand-off pending", func() bool {
+	poll.Until(t, wait, "the hand-off pending", func() bool {
 		v := ruleView(t, d, r.Key())
 		return len(v.StartOffsets) == 1
 	})
@@ -147,20 +151,20 @@ func TestPendingRecountRestoredResolvesFiringAlert(t *testing.T) {
 
 	// 3. A process restores that snapshot and finishes the hand-off.
 	d, _ = livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL, c.NoBackfill = group, state, false })
-	livetest.WaitFor(t, wait, "the partition restored", func() bool {
+	poll.Until(t, wait, "the partition restored", func() bool {
 		st := d.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
 	})
-	livetest.WaitFor(t, wait, "the rule live (hand-off done)", func() bool {
+	poll.Until(t, wait, "the rule live (hand-off done)", func() bool {
 		return ruleView(t, d, r.Key()).Status == contract.RuleLive
 	})
-	livetest.ProduceSync(t, b, loginFailed("b", 30)) // closes a's incident
+	b.Produce(t, loginFailed("b", 30)) // closes a's incident
 	waitCommitted(t, b, d, "every event")
 
 	var got []string
 	for deadline := time.Now().Add(10 * time.Second); len(got) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		got = got[:0]
-		for _, a := range alertsOn(t, b, int(livetest.TopicRecords(t, b, "alerts"))) {
+		for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 			got = append(got, fmt.Sprintf("%s %s", a.Status, a.AlertID))
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
@@ -41,7 +42,7 @@ const wait = 20 * time.Second
 
 func waitSeen(t *testing.T, d *live.Daemon, n int64) {
 	t.Helper()
-	livetest.WaitFor(t, wait, fmt.Sprintf("%d events handled", n), func() bool { return d.EventsSeen() >= n })
+	poll.Until(t, wait, fmt.Sprintf("%d events handled", n), func() bool { return d.EventsSeen() >= n })
 	if got := d.EventsSeen(); got != n {
 		t.Fatalf("daemon handled %d events, want %d", got, n)
 	}
@@ -49,7 +50,7 @@ func waitSeen(t *testing.T, d *live.Daemon, n int64) {
 
 func waitRule(t *testing.T, d *live.Daemon, k rule.Key, version int64) {
 	t.Helper()
-	livetest.WaitFor(t, wait, fmt.Sprintf("rule %s version %d active", k, version), func() bool {
+	poll.Until(t, wait, fmt.Sprintf("rule %s version %d active", k, version), func() bool {
 		v, ok := d.Count(k, "")
 		return ok && v.Version == version
 	})
@@ -57,7 +58,7 @@ func waitRule(t *testing.T, d *live.Daemon, k rule.Key, version int64) {
 
 func waitGone(t *testing.T, d *live.Daemon, k rule.Key) {
 	t.Helper()
-	livetest.WaitFor(t, wait, fmt.Sprintf("rule %s deleted", k), func() bool {
+	poll.Until(t, wait, fmt.Sprintf("rule %s deleted", k), func() bool {
 		_, ok := d.Count(k, "")
 		return !ok
 	})
@@ -75,23 +76,24 @@ func count(t *testing.T, d *live.Daemon, k rule.Key, customer string) int64 {
 // alertsOn waits until the alerts topic holds exactly n records and returns them.
 func alertsOn(t *testing.T, b *kafkatest.Broker, n int) []contract.Alert {
 	t.Helper()
-	livetest.WaitTopicRecords(t, b, "alerts", int64(n), wait)
+	b.WaitTopicRecords(t, "alerts", int64(n), wait)
 	return livetest.Alerts(t, b.Consume(t, "alerts", n, wait))
 }
 
 func TestRulesArriveBetweenEvents(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	d, _ := livetest.StartLive(t, b, nil)
 
 	// Events before the rule exists are never counted by the live stage.
-	livetest.ProduceSync(t, b, ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-2", adminFailed))
+	b.Produce(t, ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-2", adminFailed))
 	waitSeen(t, d, 4)
 
 	r := livetest.ParseRule(t, adminFailRule)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
 
-	recs := livetest.ProduceSync(t, b,
+	recs := b.Produce(t,
 		ev("c-1", adminFailed), ev("c-1", adminOK), ev("c-2", adminFailed), ev("c-1", memberFailed),
 		ev("c-1", adminFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
 	waitSeen(t, d, 11)
@@ -137,12 +139,13 @@ func withoutTime(a contract.Alert) contract.Alert {
 
 // The original system's customer rule matched every customer's events.
 func TestDefectCustomerRuleCountsOnlyItsCustomer(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	d, _ := livetest.StartLive(t, b, nil)
 
 	global := livetest.ParseRule(t, `{"id":"downloads","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":3}`)
 	own := livetest.ParseRule(t, `{"id":"downloads","scope":"c-1","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":2}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, global), livetest.Upsert(t, own))
+	b.Produce(t, livetest.Upsert(t, global), livetest.Upsert(t, own))
 	waitRule(t, d, global.Key(), 1)
 	waitRule(t, d, own.Key(), 1)
 
@@ -153,7 +156,7 @@ func TestDefectCustomerRuleCountsOnlyItsCustomer(t *testing.T) {
 	for range 5 {
 		recs = append(recs, ev("c-2", downloaded))
 	}
-	recs = livetest.ProduceSync(t, b, recs...)
+	recs = b.Produce(t, recs...)
 	waitSeen(t, d, 8)
 
 	for _, c := range []struct {
@@ -190,24 +193,25 @@ func TestDefectCustomerRuleCountsOnlyItsCustomer(t *testing.T) {
 
 // The original system's rule replacement removed the wrong rules.
 func TestDefectReplacingRuleKeepsOthers(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	d, _ := livetest.StartLive(t, b, nil)
 
 	a1 := livetest.ParseRule(t, `{"id":"a","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
 	bRule := livetest.ParseRule(t, `{"id":"b","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
 	aC1 := livetest.ParseRule(t, `{"id":"a","scope":"c-1","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, a1), livetest.Upsert(t, bRule), livetest.Upsert(t, aC1))
+	b.Produce(t, livetest.Upsert(t, a1), livetest.Upsert(t, bRule), livetest.Upsert(t, aC1))
 	waitRule(t, d, aC1.Key(), 1)
 	waitRule(t, d, bRule.Key(), 1)
 	waitRule(t, d, a1.Key(), 1)
-	livetest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-1", downloaded), ev("c-2", downloaded))
+	b.Produce(t, ev("c-1", downloaded), ev("c-1", downloaded), ev("c-2", downloaded))
 	waitSeen(t, d, 3)
 
 	// Replace */a with version 2: */b and c-1/a (same id, other scope) keep their counts.
 	a2 := livetest.ParseRule(t, `{"id":"a","scope":"*","version":2,"when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":100}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, a2))
+	b.Produce(t, livetest.Upsert(t, a2))
 	waitRule(t, d, a2.Key(), 2)
-	livetest.ProduceSync(t, b, ev("c-1", downloaded))
+	b.Produce(t, ev("c-1", downloaded))
 	waitSeen(t, d, 4)
 
 	for _, c := range []struct {
@@ -225,9 +229,9 @@ func TestDefectReplacingRuleKeepsOthers(t *testing.T) {
 	}
 
 	// Deleting */a removes only */a.
-	livetest.ProduceSync(t, b, livetest.Delete(t, a2.Key()))
+	b.Produce(t, livetest.Delete(t, a2.Key()))
 	waitGone(t, d, a2.Key())
-	livetest.ProduceSync(t, b, ev("c-1", downloaded))
+	b.Produce(t, ev("c-1", downloaded))
 	waitSeen(t, d, 5)
 	if got := count(t, d, bRule.Key(), "c-1"); got != 4 {
 		t.Errorf("after delete of */a: count */b c-1 = %d, want 4", got)
@@ -242,11 +246,12 @@ func TestDefectReplacingRuleKeepsOthers(t *testing.T) {
 
 // The original system never raised an alert when a threshold was reached.
 func TestDefectThresholdRaisesAlert(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	d, _ := livetest.StartLive(t, b, nil)
 	one := livetest.ParseRule(t, `{"id":"one","scope":"*","when":{"path":"$.type","op":"exists"},"threshold":1}`)
 	five := livetest.ParseRule(t, `{"id":"five","scope":"*","when":{"path":"$.type"},"threshold":5}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, one), livetest.Upsert(t, five))
+	b.Produce(t, livetest.Upsert(t, one), livetest.Upsert(t, five))
 	waitRule(t, d, one.Key(), 1)
 	waitRule(t, d, five.Key(), 1)
 
@@ -254,7 +259,7 @@ func TestDefectThresholdRaisesAlert(t *testing.T) {
 	for i := range 12 {
 		recs = append(recs, ev(fmt.Sprintf("c-%d", i%3), downloaded))
 	}
-	recs = livetest.ProduceSync(t, b, recs...)
+	recs = b.Produce(t, recs...)
 	waitSeen(t, d, 12)
 	// 3 customers × rule "one" + 0 for "five" (each customer has 4 events).
 	alerts := alertsOn(t, b, 3)
@@ -264,7 +269,7 @@ func TestDefectThresholdRaisesAlert(t *testing.T) {
 		}
 	}
 	// One more event each takes "five" to its threshold: exactly one alert per customer.
-	more := livetest.ProduceSync(t, b, ev("c-0", downloaded), ev("c-1", downloaded), ev("c-2", downloaded), ev("c-0", downloaded))
+	more := b.Produce(t, ev("c-0", downloaded), ev("c-1", downloaded), ev("c-2", downloaded), ev("c-0", downloaded))
 	waitSeen(t, d, 16)
 	alerts = alertsOn(t, b, 6)
 	seen := map[string]int{}
@@ -291,12 +296,13 @@ func TestDefectThresholdRaisesAlert(t *testing.T) {
 }
 
 func TestRuleUpdateReplacesVersion(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	d, _ := livetest.StartLive(t, b, nil)
 	v1 := livetest.ParseRule(t, `{"id":"fail","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, v1))
+	b.Produce(t, livetest.Upsert(t, v1))
 	waitRule(t, d, v1.Key(), 1)
-	livetest.ProduceSync(t, b, ev("c-1", memberFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
+	b.Produce(t, ev("c-1", memberFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
 	waitSeen(t, d, 3)
 	if got := count(t, d, v1.Key(), "c-1"); got != 3 {
 		t.Fatalf("v1 count = %d, want 3", got)
@@ -305,26 +311,26 @@ func TestRuleUpdateReplacesVersion(t *testing.T) {
 	// v2 fixes the rule: only admins, threshold 2. It counts from zero.
 	v2 := livetest.ParseRule(t, strings.Replace(adminFailRule, `"version":1`, `"version":2`, 1))
 	v2.ID, v2.Threshold = "fail", rule.AtLeast(2)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, v2))
+	b.Produce(t, livetest.Upsert(t, v2))
 	waitRule(t, d, v1.Key(), 2)
 	if got := count(t, d, v1.Key(), "c-1"); got != 0 {
 		t.Errorf("v2 count before any event = %d, want 0", got)
 	}
-	recs := livetest.ProduceSync(t, b, ev("c-1", memberFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
+	recs := b.Produce(t, ev("c-1", memberFailed), ev("c-1", adminFailed), ev("c-1", adminFailed))
 	waitSeen(t, d, 6)
 	if got := count(t, d, v1.Key(), "c-1"); got != 2 {
 		t.Errorf("v2 count = %d, want 2", got)
 	}
 
 	// A stale upsert (version 1 again) is ignored and reported.
-	livetest.ProduceSync(t, b, livetest.Upsert(t, v1))
+	b.Produce(t, livetest.Upsert(t, v1))
 	alerts := alertsOn(t, b, 2)
 	if alerts[0].Version != 1 || alerts[1].Version != 2 || alerts[1].Offset != recs[2].Offset || alerts[0].AlertID == alerts[1].AlertID {
 		t.Errorf("alerts = %+v, want one per version, v2's at offset %d", alerts, recs[2].Offset)
 	}
 	// The daemon writes the active version back after the stale one, so that
 	// compaction keeps it (TestCompactionKeepsActiveRules): it folds as unchanged.
-	livetest.WaitTopicRecords(t, b, "controls.status", 4, wait)
+	b.WaitTopicRecords(t, "controls.status", 4, wait)
 	sts := livetest.Statuses(t, b.Consume(t, "controls.status", 4, wait))
 	if len(sts) != 4 || sts[0].Status != "ok" || sts[1].Status != "ok" || sts[2].Status != "stale" || sts[2].Version != 1 ||
 		sts[3].Status != "ok" || sts[3].Version != 2 || sts[3].Message != controls.Unchanged {
@@ -341,14 +347,15 @@ func TestRuleUpdateReplacesVersion(t *testing.T) {
 }
 
 func TestMalformedEventsGoToDeadLetters(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, nil)
 	r := livetest.ParseRule(t, `{"id":"any","scope":"*","when":{"path":"$.type"},"threshold":100}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
 
 	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
-	recs := livetest.ProduceSync(t, b,
+	recs := b.Produce(t,
 		&kgo.Record{Topic: "events", Value: []byte(downloaded), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-1")}}},
 		ev("c-1", `{"type": "file.downloaded"`),
 		ev("c-1", deep),
@@ -360,7 +367,7 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	if got := count(t, d, r.Key(), "c-1"); got != 2 {
 		t.Errorf("count = %d, want 2 (the valid events around the bad ones)", got)
 	}
-	livetest.WaitTopicRecords(t, b, "events.dlq", 4, wait)
+	b.WaitTopicRecords(t, "events.dlq", 4, wait)
 	dlq := b.Consume(t, "events.dlq", 4, wait)
 	wantReasons := []string{ingest.ReasonMissingKey, ingest.ReasonInvalidJSON, ingest.ReasonTooDeep, ingest.ReasonInvalidJSON}
 	for i, idx := range []int{0, 1, 2, 4} {
@@ -378,7 +385,7 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 		t.Errorf("original headers not kept: %v", h)
 	}
 	// Dead letters count once delivered, which the consumer above may see first.
-	livetest.WaitFor(t, wait, "the dead letters counted", func() bool { return d.DeadLetters() == 4 })
+	poll.Until(t, wait, "the dead letters counted", func() bool { return d.DeadLetters() == 4 })
 	metrics := livetest.GetText(t, "http://"+d.HTTPAddr()+"/metrics")
 	for _, line := range []string{
 		`hindsight_dead_letters_total{reason="invalid_json"} 2`,
@@ -397,6 +404,7 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 // up to 1,000,012 bytes), goes there cut to --dead-letter-max-bytes, saying so; it was
 // lost before, its offset committed, and counted as dead-lettered all the same.
 func TestLargeMalformedEventIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, nil)
 	big := append([]byte(`{"blob":"`), strings.Repeat("x", 1_020_000)...) // not JSON: no end
@@ -420,7 +428,7 @@ func TestLargeMalformedEventIsDeadLettered(t *testing.T) {
 		!bytes.HasPrefix(big, dlq[0].Value) || len(dlq[0].Value) < max-1000 || len(dlq[0].Value) > max || string(dlq[0].Key) != "c-1" {
 		t.Errorf("dead letter: %d bytes of value, key %q, headers %v; want the start of the event's %d bytes, cut to %d", len(dlq[0].Value), dlq[0].Key, h, len(big), max)
 	}
-	livetest.WaitFor(t, wait, "the dead letter counted", func() bool { return d.DeadLetters() == 1 })
+	poll.Until(t, wait, "the dead letter counted", func() bool { return d.DeadLetters() == 1 })
 	metrics := livetest.GetText(t, "http://"+d.HTTPAddr()+"/metrics")
 	for _, line := range []string{
 		`hindsight_limit{name="dead_letter_max_bytes"} 983040`,
@@ -442,6 +450,7 @@ func headers(r *kgo.Record) map[string]string {
 }
 
 func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	d, _ := livetest.StartLive(t, b, nil)
 
@@ -449,7 +458,7 @@ func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
 	typo := `{"op":"upsert","rule":{"id":"typo","scope":"*","when":{"path":"$.type"},"treshold":1}}`
 	good := livetest.ParseRule(t, `{"id":"good","scope":"*","when":{"path":"$.type"},"threshold":2}`)
 	goodRec := livetest.Upsert(t, good)
-	livetest.ProduceSync(t, b,
+	b.Produce(t,
 		&kgo.Record{Topic: "controls", Key: []byte("*/bad"), Value: []byte(badPath)},
 		&kgo.Record{Topic: "controls", Key: []byte("*/typo"), Value: []byte(typo)},
 		&kgo.Record{Topic: "controls", Key: []byte("*/not-good"), Value: goodRec.Value}, // key must be SCOPE/ID
@@ -496,7 +505,7 @@ func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
 	}
 
 	// Still running: the good rule counts and alerts.
-	livetest.ProduceSync(t, b, ev("c-9", downloaded), ev("c-9", downloaded))
+	b.Produce(t, ev("c-9", downloaded), ev("c-9", downloaded))
 	waitSeen(t, d, 2)
 	if a := alertsOn(t, b, 1); a[0].RuleID != "good" || a[0].Customer != "c-9" {
 		t.Errorf("alert = %+v", a[0])
@@ -504,15 +513,16 @@ func TestInvalidControlsAreReportedAndDaemonKeepsRunning(t *testing.T) {
 }
 
 func TestHTTPAPI(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	d, _ := livetest.StartLive(t, b, nil)
 	base := "http://" + d.HTTPAddr()
-	livetest.WaitFor(t, wait, "healthz ok", func() bool { return livetest.GetJSON(t, base+"/healthz", nil) == 200 })
+	poll.Until(t, wait, "healthz ok", func() bool { return livetest.GetJSON(t, base+"/healthz", nil) == 200 })
 
 	r := livetest.ParseRule(t, `{"id":"dl","scope":"c-7","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":9}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
-	livetest.ProduceSync(t, b, ev("c-7", downloaded), ev("c-7", downloaded), ev("c-7", adminOK))
+	b.Produce(t, ev("c-7", downloaded), ev("c-7", downloaded), ev("c-7", adminOK))
 	waitSeen(t, d, 3)
 
 	var got map[string]any
@@ -553,15 +563,16 @@ func TestHTTPAPI(t *testing.T) {
 // Shutdown commits what was processed, and a restarted daemon reloads every rule from
 // the controls topic and resumes after the committed offsets.
 func TestRestartKeepsRulesAndResumes(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	group := func(c *live.Config) { c.Group = "restart"; c.CommitInterval = time.Hour } // only the shutdown commit
 	d, stop := livetest.StartLive(t, b, group)
 	r := livetest.ParseRule(t, `{"id":"dl","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":3}`)
 	del := livetest.ParseRule(t, `{"id":"gone","scope":"*","when":{"path":"$.type"},"threshold":3}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, del), livetest.Upsert(t, r), livetest.Delete(t, del.Key()))
+	b.Produce(t, livetest.Upsert(t, del), livetest.Upsert(t, r), livetest.Delete(t, del.Key()))
 	waitRule(t, d, r.Key(), 1)
 	waitGone(t, d, del.Key())
-	first := livetest.ProduceSync(t, b, ev("c-1", downloaded), ev("c-2", downloaded), ev("c-1", downloaded))
+	first := b.Produce(t, ev("c-1", downloaded), ev("c-2", downloaded), ev("c-1", downloaded))
 	waitSeen(t, d, 3)
 	stop()
 	if err := d.Wait(); err != nil {
@@ -586,7 +597,7 @@ func TestRestartKeepsRulesAndResumes(t *testing.T) {
 	if rules := d2.Registry().Rules(); len(rules) != 1 || rules[0].ID != "dl" {
 		t.Fatalf("rules after restart = %+v, want only dl", rules)
 	}
-	livetest.ProduceSync(t, b, ev("c-1", downloaded))
+	b.Produce(t, ev("c-1", downloaded))
 	waitSeen(t, d2, 1) // only the new event: the three before were committed
 	if got := count(t, d2, r.Key(), "c-1"); got != 1 {
 		t.Errorf("count after restart = %d, want 1", got)
@@ -594,9 +605,10 @@ func TestRestartKeepsRulesAndResumes(t *testing.T) {
 }
 
 func TestDeleteUnknownRuleIsReported(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, nil)
-	livetest.ProduceSync(t, b, livetest.Delete(t, rule.Key{Scope: "*", ID: "nope"}))
+	b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "nope"}))
 	sts := livetest.Statuses(t, b.Consume(t, "controls.status", 1, wait))
 	if len(sts) != 1 || sts[0].Status != "not_found" || sts[0].ID != "nope" || sts[0].Op != "delete" {
 		t.Errorf("statuses = %+v", sts)
@@ -607,6 +619,7 @@ func TestDeleteUnknownRuleIsReported(t *testing.T) {
 }
 
 func TestAlertIDDeterministic(t *testing.T) {
+	t.Parallel()
 	a := contract.AlertID("*", "r", 2, "c-1", 5)
 	if a != contract.AlertID("*", "r", 2, "c-1", 5) || len(a) != 32 {
 		t.Fatalf("alert id %q not stable", a)
@@ -624,6 +637,7 @@ func TestAlertIDDeterministic(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		mod  func(*live.Config)
@@ -679,12 +693,12 @@ func TestTwoInstancesShareTheGroup(t *testing.T) {
 	group := func(c *live.Config) { c.Group = "shared" }
 	d1, _ := livetest.StartLive(t, b, group)
 	d2, _ := livetest.StartLive(t, b, group)
-	livetest.WaitFor(t, wait, "partitions split between the two daemons", func() bool {
+	poll.Until(t, wait, "partitions split between the two daemons", func() bool {
 		p1, p2 := d1.Partitions(), d2.Partitions()
 		return len(p1) > 0 && len(p2) > 0 && len(p1)+len(p2) == 4
 	})
 	r := livetest.ParseRule(t, `{"id":"dl","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"threshold":2}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, d1, r.Key(), 1)
 	waitRule(t, d2, r.Key(), 1)
 
@@ -694,8 +708,8 @@ func TestTwoInstancesShareTheGroup(t *testing.T) {
 			recs = append(recs, ev(fmt.Sprintf("c-%d", c), downloaded))
 		}
 	}
-	livetest.ProduceSync(t, b, recs...)
-	livetest.WaitFor(t, wait, "all events handled by the pair", func() bool { return d1.EventsSeen()+d2.EventsSeen() == int64(len(recs)) })
+	b.Produce(t, recs...)
+	poll.Until(t, wait, "all events handled by the pair", func() bool { return d1.EventsSeen()+d2.EventsSeen() == int64(len(recs)) })
 	if d1.EventsSeen() == 0 || d2.EventsSeen() == 0 {
 		t.Errorf("one daemon handled nothing: %d and %d", d1.EventsSeen(), d2.EventsSeen())
 	}
@@ -716,13 +730,14 @@ func TestTwoInstancesShareTheGroup(t *testing.T) {
 // TestPlainAlertCarriesContext: a running total's alert carries the rule's severity and
 // the values its alert.context paths select in the event that reached the threshold.
 func TestPlainAlertCarriesContext(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, nil)
 	r := livetest.ParseRule(t, `{"id":"ctx","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2,`+
 		`"alert":{"severity":"low","context":["$.actor.roles","$.type","$.ip"]}}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
-	livetest.ProduceSync(t, b,
+	b.Produce(t,
 		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"login.failed","actor":{"roles":["admin"]}}`)},
 		&kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"login.failed","actor":{"roles": [ "ops" ]},"ip":"10.0.0.7"}`)})
 	a := alertsOn(t, b, 1)[0]

@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
@@ -44,6 +45,7 @@ const (
 // committing files and snapshots keep being stored, without a single storage failure.
 // Once the flood is gone, a new connection gets /healthz and /readyz.
 func TestLoadIdleConnections(t *testing.T) {
+	// Not parallel: it limits the process's open files and counts them.
 	if testing.Short() {
 		t.Skip("load test: skipped with -short")
 	}
@@ -75,7 +77,7 @@ func TestLoadIdleConnections(t *testing.T) {
 		c.HTTPMaxConnections = connectionCap
 	})
 	r := livetest.ParseRule(t, `{"id":"any","scope":"*","when":{"path":"$.type"},"threshold":1000000000}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, d.Daemon, r.Key(), 1)
 
 	// Events flow for the whole test.
@@ -112,7 +114,7 @@ func TestLoadIdleConnections(t *testing.T) {
 	progress := func() (events, snapshots, files float64) {
 		return float64(d.EventsSeen()), d.metric(t, "hindsight_snapshots_total"), d.metric(t, "hindsight_lake_files_committed_total")
 	}
-	livetest.WaitFor(t, 60*time.Second, "events, snapshots and lake files before the flood", func() bool {
+	poll.Until(t, 60*time.Second, "events, snapshots and lake files before the flood", func() bool {
 		e, s, f := progress()
 		return e > 0 && s > 0 && f > 0
 	})
@@ -175,7 +177,7 @@ func TestLoadIdleConnections(t *testing.T) {
 	}
 	e0, s0, f0 := progress()
 	maxFDs, maxConns := 0, 0.0
-	livetest.WaitFor(t, 60*time.Second, "events, snapshots and lake files to advance during the flood", func() bool {
+	poll.Until(t, 60*time.Second, "events, snapshots and lake files to advance during the flood", func() bool {
 		maxFDs = max(maxFDs, openFDs(t))
 		maxConns = max(maxConns, d.metric(t, "hindsight_http_connections_open"))
 		e, s, f := progress()
@@ -199,7 +201,7 @@ func TestLoadIdleConnections(t *testing.T) {
 	endFlood()
 
 	// After it: a new connection is served.
-	livetest.WaitFor(t, 60*time.Second, "/healthz and /readyz from a new connection", func() bool {
+	poll.Until(t, 60*time.Second, "/healthz and /readyz from a new connection", func() bool {
 		resp, err := (&httpClientNoReuse).Get(d.base + "/healthz")
 		if err != nil {
 			return false

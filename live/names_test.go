@@ -12,6 +12,7 @@ import (
 // frozen view's too after more names came; and a page, once allocated, never moves (a
 // doubling slice's copy had held the partition and every stop-the-world pause).
 func TestNameArenaNeverCopies(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(7, 7))
 	var a nameArena
 	type stored struct {

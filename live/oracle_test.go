@@ -11,6 +11,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -61,6 +62,7 @@ func (o *oracle) event(t *testing.T, rec *kgo.Record) {
 // TestCountsMatchOracle interleaves workload events with rule upserts, replacements and
 // deletes, and checks every counter and every alert against the oracle.
 func TestCountsMatchOracle(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	d, _ := livetest.StartLive(t, b, nil)
 	gen := workload.New(7, workload.Config{Customers: 20})
@@ -110,8 +112,8 @@ func TestCountsMatchOracle(t *testing.T) {
 			delete(o.active, k)
 		}
 		if len(ctl) > 0 {
-			livetest.ProduceSync(t, b, ctl...)
-			livetest.WaitFor(t, wait, fmt.Sprintf("step %d's rules", i), func() bool {
+			b.Produce(t, ctl...)
+			poll.Until(t, wait, fmt.Sprintf("step %d's rules", i), func() bool {
 				for k, or := range o.active {
 					if v, ok := d.Count(k, ""); !ok || v.Version != or.r.Version {
 						return false
@@ -126,7 +128,7 @@ func TestCountsMatchOracle(t *testing.T) {
 				e := gen.Next()
 				recs[j] = &kgo.Record{Topic: "events", Key: []byte(e.Customer), Value: e.JSON, Timestamp: e.Time}
 			}
-			recs = livetest.ProduceSync(t, b, recs...)
+			recs = b.Produce(t, recs...)
 			for _, rec := range recs {
 				o.event(t, rec)
 			}

@@ -13,6 +13,7 @@ import (
 // moved — and each move ends before the next growth starts, so no insertion ever
 // moves more than growSteps slots.
 func TestProbeTableGrowsWithoutLosing(t *testing.T) {
+	t.Parallel()
 	hash := func(e uint64) uint32 { return uint32((e * 0x9E3779B97F4A7C15) >> 40) }
 	for seed := range uint64(3) {
 		rng := rand.New(rand.NewPCG(seed, 7))

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
@@ -18,14 +19,15 @@ import (
 // so (status error, the history below the resume offset incomplete), and /v1/state
 // does not claim they were rebuilt. They were answered as live, and "rebuilt".
 func TestUnreadableSnapshotWithoutBackfill(t *testing.T) {
+	t.Parallel()
 	b, _, state := unreadableSnapshots(t, "unreadable-nb")
 	reg := prometheus.NewRegistry()
 	second, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL, c.Registry = "unreadable-nb", "file://"+state, reg // NoBackfill: StartLive's default
 	})
 	hd := &httpDaemon{Daemon: second, b: b, reg: reg, base: "http://" + second.HTTPAddr()}
-	livetest.ProduceSync(t, b, livetest.Event("a", `{"type":"login"}`))
-	livetest.WaitFor(t, 20*time.Second, "the new event counted", func() bool { return second.EventsSeen() == 1 })
+	b.Produce(t, livetest.Event("a", `{"type":"login"}`))
+	poll.Until(t, 20*time.Second, "the new event counted", func() bool { return second.EventsSeen() == 1 })
 
 	var cv contract.CountView
 	_, body := hd.request(t, "GET", "/v1/counts?scope=*&rule=logins&customer=a", "", nil)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
@@ -23,20 +24,21 @@ import (
 // --restore-from (here, the store of an earlier deployment), and then keeps its own
 // snapshots in its own store. Backfill is off, so the counts can only come from there.
 func TestRestoreFrom(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	var history []*kgo.Record
 	for i := range 40 {
 		history = append(history, livetest.Event([]string{"a", "b", "c"}[i%3], `{"type":"login"}`))
 	}
-	livetest.ProduceSync(t, b, history...)
+	b.Produce(t, history...)
 	old, fresh := t.TempDir(), t.TempDir()
 	group := "restore-from"
 	first, stop := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL = group, "file://"+old
 	})
-	livetest.WaitFor(t, 20*time.Second, "the first deployment to count every event", func() bool { return first.EventsSeen() == 40 })
+	poll.Until(t, 20*time.Second, "the first deployment to count every event", func() bool { return first.EventsSeen() == 40 })
 	stop() // the shutdown snapshots every partition
 	<-first.Done()
 
@@ -44,7 +46,7 @@ func TestRestoreFrom(t *testing.T) {
 		c.Group, c.StateURL, c.RestoreFrom = group, "file://"+fresh, "file://"+old
 		c.SnapshotInterval = 100 * time.Millisecond
 	})
-	livetest.WaitFor(t, 20*time.Second, "the partition restored", func() bool {
+	poll.Until(t, 20*time.Second, "the partition restored", func() bool {
 		st := second.State()
 		n := 0
 		for _, p := range st.Partitions {
@@ -61,8 +63,8 @@ func TestRestoreFrom(t *testing.T) {
 		}
 	}
 	// New events move the state on; its snapshots go to the new store.
-	livetest.ProduceSync(t, b, livetest.Event("a", `{"type":"login"}`))
-	livetest.WaitFor(t, 20*time.Second, "a snapshot in the new store", func() bool {
+	b.Produce(t, livetest.Event("a", `{"type":"login"}`))
+	poll.Until(t, 20*time.Second, "a snapshot in the new store", func() bool {
 		m, _ := filepath.Glob(filepath.Join(fresh, "state", "*", "*", "*", "*.snap"))
 		return len(m) > 0
 	})
@@ -72,13 +74,14 @@ func TestRestoreFrom(t *testing.T) {
 // encoding version from the future) is recounted from history by backfill; the daemon
 // keeps running and /v1/state says why.
 func TestUnreadableSnapshotIsReported(t *testing.T) {
+	t.Parallel()
 	b, r, state := unreadableSnapshots(t, "unreadable")
 	second, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL = "unreadable", "file://"+state
 		c.NoBackfill, c.NoArchive = false, false
 		c.ArchiveRollAge = 200 * time.Millisecond
 	})
-	livetest.WaitFor(t, 30*time.Second, "the count rebuilt by backfill", func() bool {
+	poll.Until(t, 30*time.Second, "the count rebuilt by backfill", func() bool {
 		v, _ := second.Count(r.Key(), "a")
 		return v.Count == 12 && v.Status == contract.RuleLive
 	})
@@ -95,15 +98,15 @@ func unreadableSnapshots(t *testing.T, group string) (*kafkatest.Broker, *rule.R
 	t.Helper()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	var history []*kgo.Record
 	for range 12 {
 		history = append(history, livetest.Event("a", `{"type":"login"}`))
 	}
-	livetest.ProduceSync(t, b, history...)
+	b.Produce(t, history...)
 	state := t.TempDir()
 	first, stop := livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL = group, "file://"+state })
-	livetest.WaitFor(t, 20*time.Second, "every event counted", func() bool { return first.EventsSeen() == 12 })
+	poll.Until(t, 20*time.Second, "every event counted", func() bool { return first.EventsSeen() == 12 })
 	stop()
 	<-first.Done()
 	snaps, _ := filepath.Glob(filepath.Join(state, "state", "*", "*", "*", "*.snap"))
@@ -161,9 +164,10 @@ func failListOffsets(b *kafkatest.Broker, topic string, n int32) *atomic.Int32 {
 // state stored next, at the resume offset, outranked the good snapshot for good. The
 // listing is now tried again, and the snapshot restored.
 func TestTransientOffsetListingFailureKeepsState(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":1000}`)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	state := "file://" + t.TempDir()
 	cfg := func(c *live.Config) {
 		c.Group, c.StateURL, c.NoBackfill = "bounds-unknown", state, true
@@ -175,7 +179,7 @@ func TestTransientOffsetListingFailureKeepsState(t *testing.T) {
 		for range n {
 			recs = append(recs, livetest.Event("a", `{"type":"login"}`))
 		}
-		history = append(history, livetest.ProduceSync(t, b, recs...)...)
+		history = append(history, b.Produce(t, recs...)...)
 	}
 	produce(10)
 	d1, stop1 := livetest.StartLive(t, b, cfg)
@@ -186,7 +190,7 @@ func TestTransientOffsetListingFailureKeepsState(t *testing.T) {
 	produce(5)
 	failed := failListOffsets(b, "events", 2) // the restore's first ListStartOffsets and ListEndOffsets
 	d2, _ := livetest.StartLive(t, b, cfg)
-	livetest.WaitFor(t, 20*time.Second, "the events counted", func() bool {
+	poll.Until(t, 20*time.Second, "the events counted", func() bool {
 		st := d2.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].NextOffset == 15
 	})
@@ -206,6 +210,7 @@ func TestTransientOffsetListingFailureKeepsState(t *testing.T) {
 // and once the new log grew past them a restart restored the old log's counts.
 // Snapshots are now ranked by when they were written.
 func TestSnapshotsOfAnotherLogDoNotEvictTheCurrentOnes(t *testing.T) {
+	t.Parallel()
 	stateDir := t.TempDir()
 	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":1000}`)
 	cfg := func(c *live.Config) {
@@ -219,15 +224,15 @@ func TestSnapshotsOfAnotherLogDoNotEvictTheCurrentOnes(t *testing.T) {
 
 	// The old log: 30 logins of customer "old", snapshotted at three offsets.
 	old := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	livetest.ProduceSync(t, old, livetest.Upsert(t, r))
+	old.Produce(t, livetest.Upsert(t, r))
 	d1, stop1 := livetest.StartLive(t, old, cfg)
 	for i := 1; i <= 3; i++ {
 		var recs []*kgo.Record
 		for range 10 {
 			recs = append(recs, livetest.Event("old", `{"type":"login"}`))
 		}
-		livetest.ProduceSync(t, old, recs...)
-		livetest.WaitFor(t, 20*time.Second, "a snapshot of the old log", func() bool {
+		old.Produce(t, recs...)
+		poll.Until(t, 20*time.Second, "a snapshot of the old log", func() bool {
 			st := d1.State()
 			return len(st.Partitions) == 1 && st.Partitions[0].LastSnapshot != nil && st.Partitions[0].LastSnapshot.Offset == int64(10*i)
 		})
@@ -238,18 +243,18 @@ func TestSnapshotsOfAnotherLogDoNotEvictTheCurrentOnes(t *testing.T) {
 
 	// The new log: the same rule (same control offset and text), 5 logins of "a".
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	var history []*kgo.Record
 	produce := func(n int) {
 		var recs []*kgo.Record
 		for range n {
 			recs = append(recs, livetest.Event("a", `{"type":"login"}`))
 		}
-		history = append(history, livetest.ProduceSync(t, b, recs...)...)
+		history = append(history, b.Produce(t, recs...)...)
 	}
 	produce(5)
 	d2, stop2 := livetest.StartLive(t, b, cfg)
-	livetest.WaitFor(t, 20*time.Second, "a snapshot of the new log at its end", func() bool {
+	poll.Until(t, 20*time.Second, "a snapshot of the new log at its end", func() bool {
 		st := d2.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].LastSnapshot != nil && st.Partitions[0].LastSnapshot.Offset == 5
 	})
@@ -263,7 +268,7 @@ func TestSnapshotsOfAnotherLogDoNotEvictTheCurrentOnes(t *testing.T) {
 	// The new log grows past the old log's offsets while the daemon is down.
 	produce(30)
 	d3, _ := livetest.StartLive(t, b, cfg)
-	livetest.WaitFor(t, 20*time.Second, "the new log counted to its end", func() bool {
+	poll.Until(t, 20*time.Second, "the new log counted to its end", func() bool {
 		st := d3.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].NextOffset == 35
 	})

@@ -14,6 +14,7 @@ import (
 // of its history says so in /v1/rules; a restart restored its counts from the snapshot
 // but forgot the mark, and the lower bound passed for a complete count.
 func TestSnapshotKeepsIncompleteHistory(t *testing.T) {
+	t.Parallel()
 	f := newStateFixture(t, 6)
 	orig := f.partition(2, 900, 40, 3, 5)
 	marks := map[int][]contract.MissingRange{
@@ -41,6 +42,7 @@ func TestSnapshotKeepsIncompleteHistory(t *testing.T) {
 // TestSnapshotVersion1StillRestores: snapshots written before incomplete-history marks
 // existed (encoding version 1) restore unchanged.
 func TestSnapshotVersion1StillRestores(t *testing.T) {
+	t.Parallel()
 	f := newStateFixture(t, 5)
 	orig := f.partition(1, 300, 30, 2, 9)
 	data := sealState(nil, must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))

@@ -87,6 +87,7 @@ func countsOf(p *partition, rules ...*controls.Version) map[string]int64 {
 }
 
 func TestSnapshotRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, size := range []struct{ customers, perCustomer int }{{500, 6}, {70_000, 1}} { // the second takes reindex's grouped path
 		t.Run(fmt.Sprint(size.customers), func(t *testing.T) { snapshotRoundTrip(t, size.customers, size.perCustomer) })
 	}
@@ -132,6 +133,7 @@ func snapshotRoundTrip(t *testing.T, customers, perCustomer int) {
 // A restored snapshot keeps only counters of rule versions still active in exactly the
 // same form; rules it does not know start at its offset.
 func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
+	t.Parallel()
 	f := newStateFixture(t, 4)
 	orig := f.partition(0, 500, 50, 4, 2)
 	data := sealState(nil, must(orig.encodeState("events", "hindsight-live", time.Now())))
@@ -191,6 +193,7 @@ func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
 func must(b []byte, _ int) []byte { return b }
 
 func TestSnapshotRefusals(t *testing.T) {
+	t.Parallel()
 	f := newStateFixture(t, 3)
 	good := sealState(nil, must(f.partition(1, 77, 20, 3, 3).encodeState("events", "hindsight-live", time.Now())))
 	withVersion := func(v uint16) []byte {
@@ -393,6 +396,7 @@ func FuzzOpenState(f *testing.F) {
 // change. Run with -race, it also shows that the encoder and the writer touch no
 // memory in common.
 func TestSnapshotEncodesTheFrozenState(t *testing.T) {
+	t.Parallel()
 	for _, size := range []struct{ customers, perCustomer int }{{300, 4}, {20_000, 3}} { // several chunks of each
 		t.Run(fmt.Sprint(size.customers), func(t *testing.T) {
 			f := newStateFixture(t, 12)
@@ -452,6 +456,7 @@ func TestSnapshotEncodesTheFrozenState(t *testing.T) {
 // groups, windows closed, groups dropped). Run with -race, it also shows that the
 // encoder reads no memory the states write.
 func TestSnapshotEncodesTheFrozenWindows(t *testing.T) {
+	t.Parallel()
 	f := newStateFixture(t, 3)
 	p := f.partition(2, 9000, 50, 2, 5)
 	w := addWindowRules(t, p, windowRuleTexts[:2])

@@ -17,6 +17,7 @@ import (
 // the new version has no backfill job anywhere; it once showed live then, with none of
 // its history counted (seen as TestBrokerRestartMidStream reading zero counts).
 func TestRuleIsLiveOnlyOnceHandedOff(t *testing.T) {
+	t.Parallel()
 	f := newPublishFixture(t, 1)
 	f.d.bf = &backfiller{queue: newFairQueue[*handoffJob](), ctx: context.Background(), log: f.d.log,
 		minBackoff: time.Millisecond, maxBackoff: time.Millisecond}

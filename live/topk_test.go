@@ -36,6 +36,7 @@ func topCountsFixture(t testing.TB, customers int, seed uint64) *stateFixture {
 
 // TestTopCountsAreTheLargest: the bounded lists equal a sort of every counter.
 func TestTopCountsAreTheLargest(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(5) {
 		f := topCountsFixture(t, 400, seed)
 		var all []contract.CountView
@@ -82,6 +83,7 @@ func controlsKey(rules []*controls.Version, key string) rule.Key {
 // TestTopCountsMemoryIsBounded: a top ten over 200,000 counters allocates for the ten,
 // not for every counter (before: a view and a name string per counter).
 func TestTopCountsMemoryIsBounded(t *testing.T) {
+	// Not parallel: testing.AllocsPerRun counts the whole process's allocations.
 	f := topCountsFixture(t, 100_000, 9)
 	for name, fn := range map[string]func(){
 		"TopCounts":      func() { f.d.TopCounts(10) },

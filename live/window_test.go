@@ -32,18 +32,19 @@ func failedLogin(user, ts string) string {
 // show in /v1/rules, open windows show in /v1/counts, and a restart restores the open
 // windows and the watermark from the snapshot.
 func TestWindowedRuleAlertsPerGroupAndWindow(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	state := t.TempDir()
 	conf := func(c *live.Config) { c.Group, c.StateURL = "windows", "file://"+state }
 	d, stop := livetest.StartLive(t, b, conf)
 	r := livetest.ParseRule(t, burstRule)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, d, r.Key(), 1)
 
 	ts := func(minute int) string {
 		return time.Date(2026, 1, 1, 0, minute, 0, 0, time.UTC).Format(time.RFC3339)
 	}
-	recs := livetest.ProduceSync(t, b,
+	recs := b.Produce(t,
 		livetest.Event("c-1", failedLogin("a", ts(0))),
 		livetest.Event("c-1", failedLogin("a", ts(1))),
 		livetest.Event("c-1", failedLogin("b", ts(2))),
@@ -93,7 +94,7 @@ func TestWindowedRuleAlertsPerGroupAndWindow(t *testing.T) {
 	stop()
 	<-d.Done()
 	d2, _ := livetest.StartLive(t, b, conf)
-	livetest.ProduceSync(t, b,
+	b.Produce(t,
 		livetest.Event("c-1", failedLogin("a", ts(2))), // late: the watermark was restored
 		livetest.Event("c-1", failedLogin("a", ts(21))),
 		livetest.Event("c-1", failedLogin("a", ts(22))),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -40,6 +41,7 @@ var windowHandoffRules = []string{
 // the first event; their alerts are exactly the uninterrupted run's at offsets from
 // their start, no history alert is sent, and every rule is live.
 func TestWindowedHandoff(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(3) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { testWindowedHandoff(t, seed) })
 	}
@@ -69,7 +71,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 			js := fmt.Sprintf(`{"kind":%q,"user":"u%d","ip":"10.0.0.%d","v":%d,"ts":%q}`, kind, rng.IntN(6), rng.IntN(9), rng.IntN(100), ts.Format(time.RFC3339Nano))
 			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", rng.IntN(4))), Value: []byte(js), Timestamp: at}
 		}
-		history = append(history, livetest.ProduceSync(t, b, recs...)...)
+		history = append(history, b.Produce(t, recs...)...)
 	}
 	produce(before)
 	waitCommitted(t, b, d, "the first events")
@@ -81,7 +83,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 		ctl = append(ctl, livetest.Upsert(t, r))
 		rules[i] = r.ID
 	}
-	livetest.ProduceSync(t, b, ctl...)
+	b.Produce(t, ctl...)
 	waitActive(t, d, windowHandoffRules)
 	// Events while the history is computed: they are buffered, then evaluated.
 	for range 4 {
@@ -95,7 +97,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 		}
 	}
 	release()
-	livetest.WaitFor(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
+	poll.Until(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
 		vs := d.Rules()
 		for _, v := range vs {
 			if v.Status != contract.RuleLive {
@@ -133,7 +135,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 	}
 	recs := b.Consume(t, "alerts", len(want), 60*time.Second)
 	// No more than those: every event is evaluated and every hand-off applied.
-	if n := livetest.TopicRecords(t, b, "alerts"); n != int64(len(want)) {
+	if n := b.TopicRecords(t, "alerts"); n != int64(len(want)) {
 		t.Errorf("%d alerts on the topic, want %d", n, len(want))
 	}
 	var got []string
@@ -152,6 +154,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 // (as a replay from that offset does), and its rule view says what is missing and why,
 // with status error; the limit shows in /metrics.
 func TestWindowedHandoffBufferLimit(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	// The hand-off jobs wait until the events after the rule have come: they are
 	// buffered, and the first one matched is beyond the limit.
@@ -166,14 +169,14 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 	produce(300)
 	waitCommitted(t, b, d, "the first events")
 	r := livetest.ParseRule(t, windowHandoffRules[0])
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitActive(t, d, windowHandoffRules[:1])
 	produce(300)
 	waitCommitted(t, b, d, "every event")
 	release()
 
 	var view contract.RuleView
-	livetest.WaitFor(t, 30*time.Second, "the rule to say its history is missing", func() bool {
+	poll.Until(t, 30*time.Second, "the rule to say its history is missing", func() bool {
 		for _, v := range d.Rules() {
 			if v.ID == r.ID {
 				view = v
@@ -209,6 +212,7 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 // crossings from the versions' start, and ends, alerts and open windows, as an
 // uninterrupted run.
 func TestWindowedHandoffAcrossRestart(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	state, group := "file://"+t.TempDir(), "handoff-restart"
 	_, restore := holdJobs() // never released: the first daemon's jobs end with it
@@ -228,7 +232,7 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 			js := fmt.Sprintf(`{"kind":%q,"user":"u%d","ip":"10.0.0.%d","v":%d,"ts":%q}`, []string{"fail", "ok"}[rng.IntN(2)], rng.IntN(5), rng.IntN(7), rng.IntN(100), ts.Format(time.RFC3339Nano))
 			recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", rng.IntN(5))), Value: []byte(js), Timestamp: at}
 		}
-		history = append(history, livetest.ProduceSync(t, b, recs...)...)
+		history = append(history, b.Produce(t, recs...)...)
 	}
 	produce(1200)
 	waitCommitted(t, b, first, "the first events")
@@ -236,7 +240,7 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 	for _, js := range windowHandoffRules[:2] {
 		r := livetest.ParseRule(t, js)
 		rules = append(rules, r)
-		livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+		b.Produce(t, livetest.Upsert(t, r))
 	}
 	waitActive(t, first, windowHandoffRules[:2])
 	produce(400) // buffered by the first daemon, whose jobs never run
@@ -253,7 +257,7 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 	second, _ := livetest.StartLive(t, b, cfg)
 	produce(300)
 	waitCommitted(t, b, second, "every event")
-	livetest.WaitFor(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
+	poll.Until(t, 60*time.Second, "every rule live (hand-offs done)", func() bool {
 		for _, v := range second.Rules() {
 			if v.Status != contract.RuleLive {
 				return false
@@ -293,7 +297,7 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 // it returns are evaluated with them.
 func waitActive(t *testing.T, d *live.Daemon, rules []string) {
 	t.Helper()
-	livetest.WaitFor(t, 30*time.Second, "the rules to be active", func() bool {
+	poll.Until(t, 30*time.Second, "the rules to be active", func() bool {
 		for _, js := range rules {
 			if _, ok := d.Count(livetest.ParseRule(t, js).Key(), ""); !ok {
 				return false
@@ -307,6 +311,7 @@ func waitActive(t *testing.T, d *live.Daemon, rules []string) {
 // history handed over are sent too (source backfill), with the ids an uninterrupted
 // run gives; those from the start are sent as live's.
 func TestWindowedHandoffHistoryAlerts(t *testing.T) {
+	// Not parallel: it sets the package's hand-off job hook.
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) { c.NoBackfill = false })
 	var history []*kgo.Record
@@ -315,11 +320,11 @@ func TestWindowedHandoffHistoryAlerts(t *testing.T) {
 	waitCommitted(t, b, d, "the first events")
 	js := strings.Replace(windowHandoffRules[0], `"threshold":4}`, `"threshold":4,"backfill":{"alert":true}}`, 1)
 	r := livetest.ParseRule(t, js)
-	livetest.ProduceSync(t, b, livetest.Upsert(t, r))
+	b.Produce(t, livetest.Upsert(t, r))
 	waitActive(t, d, []string{js})
 	produce(200)
 	waitCommitted(t, b, d, "every event")
-	livetest.WaitFor(t, 30*time.Second, "the rule live", func() bool {
+	poll.Until(t, 30*time.Second, "the rule live", func() bool {
 		vs := d.Rules()
 		return len(vs) == 1 && vs[0].Status == contract.RuleLive
 	})
@@ -417,5 +422,5 @@ func produceFailures(t *testing.T, b *kafkatest.Broker, history *[]*kgo.Record, 
 		recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%customers)), Timestamp: at,
 			Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u%d","ts":%q}`, i%users, at.Format(time.RFC3339)))}
 	}
-	*history = append(*history, livetest.ProduceSync(t, b, recs...)...)
+	*history = append(*history, b.Produce(t, recs...)...)
 }

@@ -17,8 +17,9 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
-	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -30,6 +31,7 @@ import (
 // delivered, recorded undelivered, or counted in
 // hindsight_notify_alerts_deleted_unread_total.
 func TestAlertsDeletedBeforeNotifyReadThemAreCounted(t *testing.T) {
+	t.Parallel()
 	e, err := ingest.StartEmbedded(ingest.EmbeddedConfig{Addr: "127.0.0.1:0", SegmentBytes: 16 << 10, RetentionBytes: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +93,7 @@ func TestAlertsDeletedBeforeNotifyReadThemAreCounted(t *testing.T) {
 	run := func() (*prometheus.Registry, func()) {
 		reg := prometheus.NewRegistry()
 		st, err := notify.New(notify.Config{Kafka: ingest.KafkaConfig{Brokers: []string{e.Addr}}, Registerer: reg,
-			CommitInterval: 50 * time.Millisecond, Sender: notify.SenderConfig{AllowPrivate: true}, Logger: livetest.Logger(t)})
+			CommitInterval: 50 * time.Millisecond, Sender: notify.SenderConfig{AllowPrivate: true}, Logger: testlog.New(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,14 +106,14 @@ func TestAlertsDeletedBeforeNotifyReadThemAreCounted(t *testing.T) {
 	// A first run delivers 10 alerts and commits past them.
 	produce(0, 10)
 	_, stop := run()
-	livetest.WaitFor(t, 20*time.Second, "10 alerts delivered and committed", func() bool { return hits.Load() == 10 && committed() == 10 })
+	poll.Until(t, 20*time.Second, "10 alerts delivered and committed", func() bool { return hits.Load() == 10 && committed() == 10 })
 	stop()
 
 	// 400 more, about 480 KiB, while it is stopped: the 64 KiB retention deletes most.
 	const n = 400
 	produce(10, n)
 	var start int64
-	livetest.WaitFor(t, 30*time.Second, "the retention to pass the committed offset", func() bool {
+	poll.Until(t, 30*time.Second, "the retention to pass the committed offset", func() bool {
 		so, err := adm.ListStartOffsets(ctx, topics.Alerts)
 		if err != nil {
 			return false
@@ -122,7 +124,7 @@ func TestAlertsDeletedBeforeNotifyReadThemAreCounted(t *testing.T) {
 	})
 	reg, stop := run()
 	defer stop()
-	livetest.WaitFor(t, 60*time.Second, "the rest delivered", func() bool { return committed() == 10+n })
+	poll.Until(t, 60*time.Second, "the rest delivered", func() bool { return committed() == 10+n })
 	deleted := promtest.Sum(t, reg, "hindsight_notify_alerts_deleted_unread_total")
 	if delivered := hits.Load() - 10; delivered+int64(deleted) != n || deleted < float64(start-10) {
 		t.Errorf("of %d alerts produced while the stage was stopped, %d delivered and %v counted deleted unread (the log starts at %d, the group had committed 10)",

@@ -13,8 +13,9 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
-	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -23,14 +24,15 @@ import (
 // mute covering it comes is not delivered (docs/notifications.md: the stage "checks
 // mutes as it delivers"); it shows as muted.
 func TestStageMuteAppliesAsItDelivers(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	release := make(chan struct{})
 	hold := newSink(t, holdUntil(release))
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"}))...)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"}))...)
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-mute-test", Concurrency: 1,
 		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,15 +40,15 @@ func TestStageMuteAppliesAsItDelivers(t *testing.T) {
 	runStage(t, st)
 	produce := func(id string) {
 		v, _ := json.Marshal(alertFor(id, "c-1", []string{"hold"}))
-		livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+		b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
 	}
 	produce("a0")
-	livetest.WaitFor(t, 10*time.Second, "a0 held at the receiver", func() bool { return hold.requests() == 1 })
+	poll.Until(t, 10*time.Second, "a0 held at the receiver", func() bool { return hold.requests() == 1 })
 	produce("a1") // waits in the queue behind a0
-	livetest.WaitFor(t, 10*time.Second, "a1 read", func() bool { return len(st.Recent()) == 2 })
+	poll.Until(t, 10*time.Second, "a1 read", func() bool { return len(st.Recent()) == 2 })
 
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "maint", Rule: "*", Reason: "maintenance", By: "test"}))...)
-	livetest.WaitFor(t, 10*time.Second, "the mute folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) != nil })
+	b.Produce(t, controlRecords(t, rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "maint", Rule: "*", Reason: "maintenance", By: "test"}))...)
+	poll.Until(t, 10*time.Second, "the mute folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) != nil })
 	close(release)
 	state := func(id string) string {
 		for _, d := range st.Recent() {
@@ -56,10 +58,10 @@ func TestStageMuteAppliesAsItDelivers(t *testing.T) {
 		}
 		return ""
 	}
-	livetest.WaitFor(t, 10*time.Second, "a1 settled", func() bool { return state("a1") == contract.DeliveryMuted })
-	livetest.WaitFor(t, 10*time.Second, "a0 delivered", func() bool { return state("a0") == contract.DeliveryDelivered })
-	livetest.WaitFor(t, 10*time.Second, "both offsets committed", func() bool {
-		return livetest.GroupCommitted(t, b, "notify-mute-test", "alerts") == 2
+	poll.Until(t, 10*time.Second, "a1 settled", func() bool { return state("a1") == contract.DeliveryMuted })
+	poll.Until(t, 10*time.Second, "a0 delivered", func() bool { return state("a0") == contract.DeliveryDelivered })
+	poll.Until(t, 10*time.Second, "both offsets committed", func() bool {
+		return b.GroupCommitted(t, "notify-mute-test", "alerts") == 2
 	})
 	if got := hold.delivered(); !slices.Equal(got, []string{"a0:firing"}) {
 		t.Errorf("delivered %v, want a0 alone: a1 was muted while it waited", got)
@@ -72,14 +74,15 @@ func TestStageMuteAppliesAsItDelivers(t *testing.T) {
 // overtake the retried trigger on another worker, or the incident opens after its
 // resolve and stays open.
 func TestStageResolveAfterItsFiring(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	pd := newPagerDuty(t, "")
-	livetest.ProduceSync(t, b, controlRecords(t, pd.destination("*"))...)
+	b.Produce(t, controlRecords(t, pd.destination("*"))...)
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-resolve-test",
 		Sender: notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, InitialBackoff: 300 * time.Millisecond,
 			MaxBackoff: time.Second, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t), Getenv: pdKey,
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t), Getenv: pdKey,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -89,11 +92,11 @@ func TestStageResolveAfterItsFiring(t *testing.T) {
 	resolved.Status = contract.StatusResolved
 	fv, _ := json.Marshal(firing)
 	rv, _ := json.Marshal(resolved)
-	livetest.ProduceSync(t, b,
+	b.Produce(t,
 		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: fv},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: rv})
 	runStage(t, st)
-	livetest.WaitFor(t, 10*time.Second, "the trigger and the resolve accepted", func() bool { return len(pd.seen()) == 3 })
+	poll.Until(t, 10*time.Second, "the trigger and the resolve accepted", func() bool { return len(pd.seen()) == 3 })
 	if got, want := pd.seen(), []string{"inc1 trigger 503", "inc1 trigger", "inc1 resolve"}; !slices.Equal(got, want) || len(pd.opened()) > 0 {
 		t.Errorf("incidents open %v; the receiver saw %q, want %q", pd.opened(), got, want)
 	}
@@ -103,15 +106,16 @@ func TestStageResolveAfterItsFiring(t *testing.T) {
 // go once its queue is empty, rather than live as long as the stage while destinations
 // come and go; one defined again gets new ones.
 func TestStageStopsDeletedDestinationsWorkers(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	hook := newSink(t, ok200)
 	ops := rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"})
-	livetest.ProduceSync(t, b, controlRecords(t, ops)...)
+	b.Produce(t, controlRecords(t, ops)...)
 	reg := prometheus.NewRegistry()
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-reap-test", Registerer: reg,
 		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,17 +125,17 @@ func TestStageStopsDeletedDestinationsWorkers(t *testing.T) {
 	deliver := func(id string) {
 		t.Helper()
 		v, _ := json.Marshal(alertFor(id, "c-1", []string{"ops"}))
-		livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
-		livetest.WaitFor(t, 10*time.Second, id+" delivered", func() bool { return slices.Contains(hook.delivered(), id+":firing") })
+		b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+		poll.Until(t, 10*time.Second, id+" delivered", func() bool { return slices.Contains(hook.delivered(), id+":firing") })
 	}
 	deliver("a0")
 	if n := queues(); n != 1 {
 		t.Fatalf("%v destination queues after a delivery, want 1", n)
 	}
-	livetest.ProduceSync(t, b, controlRecords(t, rule.DeleteOf(rule.KindDestination, rule.Key{Scope: "*", ID: "ops"}))...)
-	livetest.WaitFor(t, 10*time.Second, "the deleted destination's queue stopped", func() bool { return queues() == 0 })
-	livetest.ProduceSync(t, b, controlRecords(t, ops)...)
-	livetest.WaitFor(t, 10*time.Second, "the destination defined again", func() bool {
+	b.Produce(t, controlRecords(t, rule.DeleteOf(rule.KindDestination, rule.Key{Scope: "*", ID: "ops"}))...)
+	poll.Until(t, 10*time.Second, "the deleted destination's queue stopped", func() bool { return queues() == 0 })
+	b.Produce(t, controlRecords(t, ops)...)
+	poll.Until(t, 10*time.Second, "the destination defined again", func() bool {
 		_, ok := st.Registry().Destination("c-1", "ops")
 		return ok
 	})
@@ -147,6 +151,7 @@ func TestStageStopsDeletedDestinationsWorkers(t *testing.T) {
 // or a mute in force when read or when delivered) are not delivered." The retry must
 // not deliver the alert while the mute is in force.
 func TestStageMuteStopsARetry(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	hook := newSink(t, func(n int, w http.ResponseWriter, _ *http.Request) bool {
 		if n == 0 {
@@ -156,23 +161,23 @@ func TestStageMuteStopsARetry(t *testing.T) {
 		}
 		return true
 	})
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-mute-retry",
 		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 30 * time.Second, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runStage(t, st)
 	v, _ := json.Marshal(alertFor("a0", "c-1", []string{"ops"}))
-	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
-	livetest.WaitFor(t, 10*time.Second, "the first attempt answered 503", func() bool { return hook.requests() == 1 })
+	b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+	poll.Until(t, 10*time.Second, "the first attempt answered 503", func() bool { return hook.requests() == 1 })
 
 	// The operator mutes customer c-1 while the alert waits for its retry.
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "maint", Rule: "*", Reason: "maintenance", By: "test"}))...)
-	livetest.WaitFor(t, 10*time.Second, "the mute folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) != nil })
+	b.Produce(t, controlRecords(t, rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "maint", Rule: "*", Reason: "maintenance", By: "test"}))...)
+	poll.Until(t, 10*time.Second, "the mute folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) != nil })
 	if hook.requests() != 1 {
 		t.Fatalf("the retry came before the mute was folded; the test's timing is off")
 	}
@@ -205,29 +210,29 @@ func TestStageRetriesGoWhereTheDestinationIsNow(t *testing.T) {
 			dest := func(url string) *rule.Control {
 				return rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: url})
 			}
-			livetest.ProduceSync(t, b, controlRecords(t, dest(old.srv.URL+"/hook"))...)
+			b.Produce(t, controlRecords(t, dest(old.srv.URL+"/hook"))...)
 			st, err := notify.New(notify.Config{
 				Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-dest-retry-" + tc,
 				Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 30 * time.Second, AllowPrivate: true},
-				CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+				CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			runStage(t, st)
 			v, _ := json.Marshal(alertFor("a0", "c-1", []string{"ops"}))
-			livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
-			livetest.WaitFor(t, 10*time.Second, "the first attempt answered 503", func() bool { return old.requests() == 1 })
+			b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+			poll.Until(t, 10*time.Second, "the first attempt answered 503", func() bool { return old.requests() == 1 })
 
 			if tc == "updated" {
-				livetest.ProduceSync(t, b, controlRecords(t, dest(fresh.srv.URL+"/hook"))...)
-				livetest.WaitFor(t, 10*time.Second, "the update folded", func() bool {
+				b.Produce(t, controlRecords(t, dest(fresh.srv.URL+"/hook"))...)
+				poll.Until(t, 10*time.Second, "the update folded", func() bool {
 					d, ok := st.Registry().Destination("c-1", "ops")
 					return ok && d.URL == fresh.srv.URL+"/hook"
 				})
 			} else {
-				livetest.ProduceSync(t, b, controlRecords(t, rule.DeleteOf(rule.KindDestination, rule.Key{Scope: "*", ID: "ops"}))...)
-				livetest.WaitFor(t, 10*time.Second, "the delete folded", func() bool {
+				b.Produce(t, controlRecords(t, rule.DeleteOf(rule.KindDestination, rule.Key{Scope: "*", ID: "ops"}))...)
+				poll.Until(t, 10*time.Second, "the delete folded", func() bool {
 					_, ok := st.Registry().Destination("c-1", "ops")
 					return !ok
 				})
@@ -263,7 +268,7 @@ func settled(t *testing.T, st *notify.Stage, id string) func() string {
 		}
 		return ""
 	}
-	livetest.WaitFor(t, 10*time.Second, id+" settled", func() bool {
+	poll.Until(t, 10*time.Second, id+" settled", func() bool {
 		s := state()
 		return s == contract.DeliveryDelivered || s == contract.DeliveryMuted || s == contract.DeliveryUndelivered
 	})
@@ -277,13 +282,14 @@ func settled(t *testing.T, st *notify.Stage, id string) func() string {
 // are chained whatever queue serves them. The receiver saw "trigger 503", "resolve",
 // "trigger", and the incident stayed open.
 func TestStageResolveAfterItsFiringAcrossDestinations(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	pd := newPagerDuty(t, "2")
-	livetest.ProduceSync(t, b, controlRecords(t, pd.destination("*"))...)
+	b.Produce(t, controlRecords(t, pd.destination("*"))...)
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-order-across",
 		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 30 * time.Second, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t), Getenv: pdKey,
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t), Getenv: pdKey,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -294,15 +300,15 @@ func TestStageResolveAfterItsFiringAcrossDestinations(t *testing.T) {
 	resolved.Status = contract.StatusResolved
 	fv, _ := json.Marshal(firing)
 	rv, _ := json.Marshal(resolved)
-	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: fv})
-	livetest.WaitFor(t, 10*time.Second, "the first trigger answered 503", func() bool { return pd.triggered("inc1") == 1 })
-	livetest.ProduceSync(t, b, controlRecords(t, pd.destination("c-1"))...)
-	livetest.WaitFor(t, 10*time.Second, "c-1's own pager folded", func() bool {
+	b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: fv})
+	poll.Until(t, 10*time.Second, "the first trigger answered 503", func() bool { return pd.triggered("inc1") == 1 })
+	b.Produce(t, controlRecords(t, pd.destination("c-1"))...)
+	poll.Until(t, 10*time.Second, "c-1's own pager folded", func() bool {
 		d, ok := st.Registry().Destination("c-1", "pager")
 		return ok && d.Scope == "c-1"
 	})
-	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: rv})
-	livetest.WaitFor(t, 15*time.Second, "the trigger and the resolve accepted", func() bool { return len(pd.seen()) == 3 })
+	b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: rv})
+	poll.Until(t, 15*time.Second, "the trigger and the resolve accepted", func() bool { return len(pd.seen()) == 3 })
 	if got, want := pd.seen(), []string{"inc1 trigger 503", "inc1 trigger", "inc1 resolve"}; !slices.Equal(got, want) || len(pd.opened()) > 0 {
 		t.Errorf("the receiver saw %q, want %q; incidents open %v", got, want, pd.opened())
 	}
@@ -315,6 +321,7 @@ func TestStageResolveAfterItsFiringAcrossDestinations(t *testing.T) {
 // and the console's state name the destination given up on (scope c-1, type slack);
 // they named the one resolved when the alert came.
 func TestStageUndeliveredNamesTheDestinationItGaveUpOn(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	old := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) bool {
 		w.Header().Set("Retry-After", "2")
@@ -322,21 +329,21 @@ func TestStageUndeliveredNamesTheDestinationItGaveUpOn(t *testing.T) {
 		return false
 	})
 	gone := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) bool { return fail(true, w, http.StatusNotFound) })
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: old.srv.URL + "/hook"}))...)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: old.srv.URL + "/hook"}))...)
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-undelivered-names",
 		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 30 * time.Second, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runStage(t, st)
 	v, _ := json.Marshal(alertFor("a0", "c-1", []string{"ops"}))
-	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
-	livetest.WaitFor(t, 10*time.Second, "the first attempt answered 503", func() bool { return old.requests() == 1 })
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "c-1", Name: "ops", Type: rule.DestSlack, URL: gone.srv.URL + "/services/T0/B0/x"}))...)
-	livetest.WaitFor(t, 10*time.Second, "c-1's own ops folded", func() bool {
+	b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+	poll.Until(t, 10*time.Second, "the first attempt answered 503", func() bool { return old.requests() == 1 })
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "c-1", Name: "ops", Type: rule.DestSlack, URL: gone.srv.URL + "/services/T0/B0/x"}))...)
+	poll.Until(t, 10*time.Second, "c-1's own ops folded", func() bool {
 		d, ok := st.Registry().Destination("c-1", "ops")
 		return ok && d.Scope == "c-1"
 	})
@@ -369,6 +376,7 @@ func TestStageUndeliveredNamesTheDestinationItGaveUpOn(t *testing.T) {
 // delivery is "retrying" after its second attempt. The console's state names the
 // destination of that attempt; it named the first's (scope *, webhook).
 func TestStageRetryingNamesTheDestinationTried(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	old := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) bool {
 		w.Header().Set("Retry-After", "2")
@@ -380,23 +388,23 @@ func TestStageRetryingNamesTheDestinationTried(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return false
 	})
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: old.srv.URL + "/hook"}))...)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: old.srv.URL + "/hook"}))...)
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-retrying-names",
 		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 5, MaxElapsed: 2 * time.Minute, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runStage(t, st)
 	v, _ := json.Marshal(alertFor("a0", "c-1", []string{"ops"}))
-	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
-	livetest.WaitFor(t, 10*time.Second, "the first attempt answered 503", func() bool { return old.requests() == 1 })
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "c-1", Name: "ops", Type: rule.DestSlack, URL: busy.srv.URL + "/services/T0/B0/x"}))...)
-	livetest.WaitFor(t, 10*time.Second, "the retry sent to c-1's own ops", func() bool { return busy.requests() == 1 })
+	b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+	poll.Until(t, 10*time.Second, "the first attempt answered 503", func() bool { return old.requests() == 1 })
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "c-1", Name: "ops", Type: rule.DestSlack, URL: busy.srv.URL + "/services/T0/B0/x"}))...)
+	poll.Until(t, 10*time.Second, "the retry sent to c-1's own ops", func() bool { return busy.requests() == 1 })
 	var ds contract.DestinationState
-	livetest.WaitFor(t, 10*time.Second, "the second attempt recorded as retrying", func() bool {
+	poll.Until(t, 10*time.Second, "the second attempt recorded as retrying", func() bool {
 		for _, d := range st.Recent() {
 			if d.Alert.AlertID == "a0" {
 				ds = d.Destinations[0]

@@ -13,8 +13,9 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
-	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -24,10 +25,11 @@ import (
 // naming the limit, each counted as the limit reached; once the receiver answers, the
 // held and queued ones are delivered.
 func TestStageQueueFull(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	release := make(chan struct{})
 	hold := newSink(t, holdUntil(release))
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"}))...)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"}))...)
 
 	const queueSize = 2
 	reg := prometheus.NewRegistry()
@@ -35,7 +37,7 @@ func TestStageQueueFull(t *testing.T) {
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-queue-test",
 		QueueSize: queueSize, Concurrency: 1,
 		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Registerer: reg, Logger: livetest.Logger(t),
+		CommitInterval: 50 * time.Millisecond, Registerer: reg, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -48,10 +50,10 @@ func TestStageQueueFull(t *testing.T) {
 			v, _ := json.Marshal(alertFor(id, "c-1", []string{"hold"}))
 			recs = append(recs, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
 		}
-		livetest.ProduceSync(t, b, recs...)
+		b.Produce(t, recs...)
 	}
 	produce("a0")
-	livetest.WaitFor(t, 10*time.Second, "the first delivery held at the receiver", func() bool { return hold.requests() == 1 })
+	poll.Until(t, 10*time.Second, "the first delivery held at the receiver", func() bool { return hold.requests() == 1 })
 	const over = 3
 	var ids []string
 	for i := range queueSize + over {
@@ -91,7 +93,7 @@ func TestStageQueueFull(t *testing.T) {
 	}
 
 	close(release)
-	livetest.WaitFor(t, 10*time.Second, "the held and queued deliveries", func() bool { return len(hold.delivered()) == 1+queueSize })
+	poll.Until(t, 10*time.Second, "the held and queued deliveries", func() bool { return len(hold.delivered()) == 1+queueSize })
 }
 
 // TestStageQueueFullKeepsTheChain: a0's firing is in flight (held at the receiver) when
@@ -99,6 +101,7 @@ func TestStageQueueFull(t *testing.T) {
 // its firing) must still wait for the one in flight: the queue-full resolve once ended
 // the chain, and the repeat went out beside it on the second worker.
 func TestStageQueueFullKeepsTheChain(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	releaseA, releaseX := make(chan struct{}), make(chan struct{})
 	hook := newSink(t, func(_ int, _ http.ResponseWriter, r *http.Request) bool {
@@ -116,12 +119,12 @@ func TestStageQueueFullKeepsTheChain(t *testing.T) {
 			return false
 		}
 	})
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hook", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hook", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-queue-chain",
 		QueueSize: 1, Concurrency: 2,
 		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -132,15 +135,15 @@ func TestStageQueueFullKeepsTheChain(t *testing.T) {
 		a := alertFor(id, "c-1", []string{"hook"})
 		a.Status = status
 		v, _ := json.Marshal(a)
-		livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+		b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
 	}
 	// One at a time: the queue holds one job, which a worker may not have taken yet.
 	produce("a0", contract.StatusFiring)
-	livetest.WaitFor(t, 10*time.Second, "a0 held by a worker", func() bool { return hook.requests() == 1 })
+	poll.Until(t, 10*time.Second, "a0 held by a worker", func() bool { return hook.requests() == 1 })
 	produce("x", contract.StatusFiring)
-	livetest.WaitFor(t, 10*time.Second, "x held by the other", func() bool { return hook.requests() == 2 })
+	poll.Until(t, 10*time.Second, "x held by the other", func() bool { return hook.requests() == 2 })
 	produce("y", contract.StatusFiring) // waits in the queue
-	livetest.WaitFor(t, 10*time.Second, "y read", func() bool {
+	poll.Until(t, 10*time.Second, "y read", func() bool {
 		for _, d := range st.Recent() {
 			if d.Alert.AlertID == "y" {
 				return true
@@ -153,11 +156,11 @@ func TestStageQueueFullKeepsTheChain(t *testing.T) {
 		t.Fatalf("%d undelivered records, want a0's resolve", n)
 	}
 	close(releaseX) // the second worker delivers x, then y
-	livetest.WaitFor(t, 10*time.Second, "x and y delivered", func() bool { return len(hook.delivered()) == 2 })
+	poll.Until(t, 10*time.Second, "x and y delivered", func() bool { return len(hook.delivered()) == 2 })
 	produce("a0", contract.StatusFiring) // a repeat: must wait for the one in flight
 	settled(t, st, "y")
 	// The repeat was read and queued behind a0's firing in flight; it has a worker free.
-	livetest.WaitFor(t, 10*time.Second, "the repeat of a0 read", func() bool {
+	poll.Until(t, 10*time.Second, "the repeat of a0 read", func() bool {
 		n := 0
 		for _, d := range st.Recent() {
 			if d.Alert.AlertID == "a0" {
@@ -174,7 +177,7 @@ func TestStageQueueFullKeepsTheChain(t *testing.T) {
 		t.Errorf("a0's firing was sent %d times with %d requests in flight: the repeat did not wait for the one in flight", sent, inFlight)
 	}
 	close(releaseA)
-	livetest.WaitFor(t, 10*time.Second, "a0's firing delivered twice", func() bool {
+	poll.Until(t, 10*time.Second, "a0's firing delivered twice", func() bool {
 		hook.mu.Lock()
 		defer hook.mu.Unlock()
 		return hook.keys["a0:firing"] == 2 && hook.inflight == 0
@@ -184,14 +187,15 @@ func TestStageQueueFullKeepsTheChain(t *testing.T) {
 // TestStageRecentBound: Recent keeps the delivery states of the newest Recent alerts,
 // and each one dropped for a newer is counted as the limit reached.
 func TestStageRecentBound(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	sink := newSink(t, ok200)
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ok", Type: rule.DestWebhook, URL: sink.srv.URL + "/hook"}))...)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ok", Type: rule.DestWebhook, URL: sink.srv.URL + "/hook"}))...)
 	reg := prometheus.NewRegistry()
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-recent-test", Recent: 2,
 		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Registerer: reg, Logger: livetest.Logger(t),
+		CommitInterval: 50 * time.Millisecond, Registerer: reg, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -202,8 +206,8 @@ func TestStageRecentBound(t *testing.T) {
 		v, _ := json.Marshal(alertFor(fmt.Sprintf("a%d", i), "c-1", []string{"ok"}))
 		recs = append(recs, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
 	}
-	livetest.ProduceSync(t, b, recs...)
-	livetest.WaitFor(t, 10*time.Second, "five deliveries", func() bool { return len(sink.delivered()) == 5 })
+	b.Produce(t, recs...)
+	poll.Until(t, 10*time.Second, "five deliveries", func() bool { return len(sink.delivered()) == 5 })
 	var ids []string
 	for _, d := range st.Recent() {
 		ids = append(ids, d.Alert.AlertID)

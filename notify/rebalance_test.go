@@ -13,7 +13,8 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -39,7 +40,7 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 	for p, h := range holds {
 		ctrls = append(ctrls, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: fmt.Sprintf("hold%d", p), Type: rule.DestWebhook, URL: h.srv.URL + "/hook"}))
 	}
-	livetest.ProduceSync(t, b, controlRecords(t, ctrls...)...)
+	b.Produce(t, controlRecords(t, ctrls...)...)
 
 	// Partition 1: three alerts to hold1 (one held at the receiver, one queued, one
 	// beyond the queue: recorded undelivered from the poll loop), then three without
@@ -70,7 +71,7 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-rebalance-test", Topics: topics,
 			QueueSize: 1, Concurrency: 1, SessionTimeout: 6 * time.Second,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+			CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 		})
 		return stop
 	}
@@ -78,14 +79,14 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 
 	// A owns both partitions; partition 1's alerts beyond the queue wait to be recorded.
 	stopA := start("alerts.undelivered.unwritable")
-	livetest.WaitFor(t, 20*time.Second, "A's first delivery held", func() bool { return held() == 1 })
+	poll.Until(t, 20*time.Second, "A's first delivery held", func() bool { return held() == 1 })
 	time.Sleep(500 * time.Millisecond)
 
 	// B joins: partition 1 moves to it, and B starts over at its first alert (and gives
 	// up one or two as its queue fills, depending on when its worker takes the first).
 	stopB := start("alerts.undelivered")
-	livetest.WaitFor(t, 30*time.Second, "B's first delivery held", func() bool { return held() == 2 })
-	livetest.WaitFor(t, 10*time.Second, "B's undelivered record", func() bool {
+	poll.Until(t, 30*time.Second, "B's first delivery held", func() bool { return held() == 2 })
+	poll.Until(t, 10*time.Second, "B's undelivered record", func() bool {
 		return len(b.Consume(t, "alerts.undelivered", 1, time.Second)) >= 1
 	})
 	time.Sleep(300 * time.Millisecond) // B commits what it handled
@@ -142,7 +143,7 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 		t.Fatal(err)
 	}
 	pd := newPagerDuty(t, "10")
-	livetest.ProduceSync(t, b, controlRecords(t, pd.destination("*"))...)
+	b.Produce(t, controlRecords(t, pd.destination("*"))...)
 
 	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
 	produce := func(status string) {
@@ -165,7 +166,7 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-rebalance-order", Topics: topics,
 			SessionTimeout: 6 * time.Second,
 			Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, MaxElapsed: 40 * time.Second, AllowPrivate: true},
-			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t), Getenv: pdKey,
+			CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t), Getenv: pdKey,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -174,12 +175,12 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 	}
 	produce(contract.StatusFiring)
 	start() // A
-	livetest.WaitFor(t, 10*time.Second, "A's first triggers answered 503", func() bool { return pd.triggered("inc0") == 1 && pd.triggered("inc1") == 1 })
+	poll.Until(t, 10*time.Second, "A's first triggers answered 503", func() bool { return pd.triggered("inc0") == 1 && pd.triggered("inc1") == 1 })
 	start() // B: takes one partition and delivers its firing again at once
-	livetest.WaitFor(t, 9*time.Second, "B's trigger of the partition it took", func() bool { return pd.triggered("inc0") == 2 || pd.triggered("inc1") == 2 })
+	poll.Until(t, 9*time.Second, "B's trigger of the partition it took", func() bool { return pd.triggered("inc0") == 2 || pd.triggered("inc1") == 2 })
 	produce(contract.StatusResolved)
 	// A's retries come 10s after its first attempts; wait past them.
-	livetest.WaitFor(t, 30*time.Second, "every incident's resolve and every retry", func() bool {
+	poll.Until(t, 30*time.Second, "every incident's resolve and every retry", func() bool {
 		n := 0
 		for _, l := range pd.seen() {
 			if strings.HasSuffix(l, " resolve") {
@@ -213,7 +214,7 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 	}
 	release := make(chan struct{})
 	hold := newSink(t, holdUntil(release))
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"}))...)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hold", Type: rule.DestWebhook, URL: hold.srv.URL + "/hook"}))...)
 
 	// Partition 1: a0 (held at the receiver), a1, a2 and a3 (to a destination that does
 	// not exist), a4 (queued behind a0), then three alerts without destinations.
@@ -245,7 +246,7 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, Topics: topics,
 			QueueSize: 10, Concurrency: 1, SessionTimeout: 6 * time.Second, UndeliveredWaiting: 1,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+			CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 		})
 		return stop
 	}
@@ -263,10 +264,10 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 
 	const late = "alerts.undelivered.late"
 	stopA := start(late) // A's poll loop stays on partition 1's a3
-	livetest.WaitFor(t, 20*time.Second, "A's first delivery held", func() bool { return hold.requests() == 1 })
+	poll.Until(t, 20*time.Second, "A's first delivery held", func() bool { return hold.requests() == 1 })
 	time.Sleep(500 * time.Millisecond)
 	stopB := start("alerts.undelivered") // partition 1 moves to B
-	livetest.WaitFor(t, 30*time.Second, "B's first delivery held", func() bool { return hold.requests() == 2 })
+	poll.Until(t, 30*time.Second, "B's first delivery held", func() bool { return hold.requests() == 2 })
 	time.Sleep(300 * time.Millisecond)
 	stopB() // partition 1 comes back to A
 	time.Sleep(3 * time.Second)
@@ -275,7 +276,7 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 	}
 	// A's poll loop goes on: its records land, then the stale a4, n0..n2; a commit past
 	// a0 (the bug) would follow within a few commit intervals.
-	livetest.WaitFor(t, 20*time.Second, "A's undelivered records", func() bool {
+	poll.Until(t, 20*time.Second, "A's undelivered records", func() bool {
 		return len(b.Consume(t, late, 1, time.Second)) > 0
 	})
 	time.Sleep(time.Second)

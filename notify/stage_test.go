@@ -22,8 +22,9 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
-	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -91,6 +92,7 @@ func ok200(int, http.ResponseWriter, *http.Request) bool { return true }
 // refused at once), a hanging destination does not delay another, muted alerts are not
 // delivered, and the alerts topic's offsets are committed once all is handled.
 func TestStageDeliversThroughFailures(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	release := make(chan struct{})
 	sinks := map[string]*sink{
@@ -144,7 +146,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 		rule.UpsertDestination(&rule.Destination{Scope: "c-2", Name: "ok", Type: rule.DestWebhook, URL: sinks["hang"].srv.URL + "/c2"}),
 		rule.UpsertMute(&rule.Mute{Scope: "c-3", ID: "quiet", Rule: "*", Reason: "maintenance", By: "test"}),
 	)
-	livetest.ProduceSync(t, b, controlRecords(t, ctrls...)...)
+	b.Produce(t, controlRecords(t, ctrls...)...)
 
 	// Alerts: ten of c-1 to ok and one failing destination each, plus c-2's (its own
 	// hanging "ok"), one muted by record, one muted by c-3's mute, one naming a
@@ -175,7 +177,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 		v, _ := json.Marshal(s.a)
 		arecs = append(arecs, &kgo.Record{Topic: "alerts", Key: []byte(s.a.Customer), Value: v})
 	}
-	livetest.ProduceSync(t, b, arecs...)
+	b.Produce(t, arecs...)
 
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-test",
@@ -183,7 +185,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, AllowPrivate: true},
 		CommitInterval: 50 * time.Millisecond,
 		Getenv:         func(k string) string { return map[string]string{"HOOK_KEY": "s3cret"}[k] },
-		Logger:         livetest.Logger(t),
+		Logger:         testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -201,8 +203,8 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 	slices.Sort(wantOK)
 	// Which destination's worker sends first is the scheduler's choice: hang's first
 	// request is awaited, not assumed, and then held while ok's are all delivered.
-	livetest.WaitFor(t, 10*time.Second, "hang's first request", func() bool { return sinks["hang"].requests() > 0 })
-	livetest.WaitFor(t, 10*time.Second, "ok's deliveries", func() bool { return slices.Equal(sinks["ok"].delivered(), wantOK) })
+	poll.Until(t, 10*time.Second, "hang's first request", func() bool { return sinks["hang"].requests() > 0 })
+	poll.Until(t, 10*time.Second, "ok's deliveries", func() bool { return slices.Equal(sinks["ok"].delivered(), wantOK) })
 	for _, d := range st.Recent() {
 		for _, ds := range d.Destinations {
 			if ds.Name == "hang" && (ds.State == contract.DeliveryDelivered || ds.State == contract.DeliveryUndelivered) {
@@ -256,7 +258,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 			}
 		}
 		slices.Sort(want)
-		livetest.WaitFor(t, 10*time.Second, name+"'s deliveries", func() bool { return slices.Equal(sinks[name].delivered(), want) })
+		poll.Until(t, 10*time.Second, name+"'s deliveries", func() bool { return slices.Equal(sinks[name].delivered(), want) })
 	}
 	// Nothing reached ok for the muted alerts or c-3's.
 	for _, k := range sinks["ok"].delivered() {
@@ -278,8 +280,8 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 	}
 	// The alerts' offsets are committed once each was delivered or recorded.
 	close(release)
-	livetest.WaitFor(t, 10*time.Second, "the alerts offsets committed", func() bool {
-		return livetest.GroupCommitted(t, b, "notify-test", "alerts") == int64(len(alerts))
+	poll.Until(t, 10*time.Second, "the alerts offsets committed", func() bool {
+		return b.GroupCommitted(t, "notify-test", "alerts") == int64(len(alerts))
 	})
 }
 
@@ -455,16 +457,17 @@ func pdKey(k string) string { return map[string]string{"PD_KEY": "R0UTINGKEY"}[k
 // metric label (Prometheus refuses invalid UTF-8), the context when its undelivered
 // record would not encode; and as the record was never committed, on every restart.
 func TestStageSkipsRecordsItCannotDeliver(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	hook := newSink(t, ok200)
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
 	named := alertFor("bad-name", "c-1", []string{"nowhere"})
 	badName := bytes.Replace(named.AppendJSON(nil), []byte(`"nowhere"`), []byte("\"no\xffwhere\""), 1)
 	a := alertFor("bad-context", "c-1", []string{"ops"})
 	a.Context = map[string]json.RawMessage{"$.ip": json.RawMessage(`"PLACEHOLDER"`)}
 	badContext := bytes.Replace(a.AppendJSON(nil), []byte(`"PLACEHOLDER"`), []byte(`"\x"`), 1)
 	good, _ := json.Marshal(alertFor("good", "c-1", []string{"ops"}))
-	livetest.ProduceSync(t, b,
+	b.Produce(t,
 		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: badName},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: badContext},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: good})
@@ -472,15 +475,15 @@ func TestStageSkipsRecordsItCannotDeliver(t *testing.T) {
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-bad-records", Registerer: reg,
 		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runStage(t, st)
-	livetest.WaitFor(t, 10*time.Second, "the good alert delivered", func() bool { return slices.Contains(hook.delivered(), "good:firing") })
-	livetest.WaitFor(t, 10*time.Second, "every offset committed", func() bool {
-		return livetest.GroupCommitted(t, b, "notify-bad-records", "alerts") == 3
+	poll.Until(t, 10*time.Second, "the good alert delivered", func() bool { return slices.Contains(hook.delivered(), "good:firing") })
+	poll.Until(t, 10*time.Second, "every offset committed", func() bool {
+		return b.GroupCommitted(t, "notify-bad-records", "alerts") == 3
 	})
 	if got := hook.delivered(); !slices.Equal(got, []string{"good:firing"}) {
 		t.Errorf("delivered %v, want only the good alert", got)

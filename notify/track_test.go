@@ -11,6 +11,7 @@ import (
 // committed offset 0, moving the group back to the partition's start, so that a
 // crash then delivered every alert of the partition again.
 func TestTrackerCommitsNothingBeforeARecord(t *testing.T) {
+	t.Parallel()
 	tr := newTracker()
 	if next, ok := tr.handled(); ok {
 		t.Fatalf("a tracker that has seen nothing commits %+v", next)

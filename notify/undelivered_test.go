@@ -16,8 +16,9 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
-	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -30,11 +31,12 @@ import (
 // given-up alerts' offsets are not committed until their records land, so nothing is
 // lost.
 func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	sink := newSink(t, ok200)
-	livetest.ProduceSync(t, b, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ok", Type: rule.DestWebhook, URL: sink.srv.URL + "/hook"}))...)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ok", Type: rule.DestWebhook, URL: sink.srv.URL + "/hook"}))...)
 	// The topic must exist before its produces can be refused by id.
-	livetest.ProduceSync(t, b, &kgo.Record{Topic: "alerts.undelivered", Value: []byte("{}")})
+	b.Produce(t, &kgo.Record{Topic: "alerts.undelivered", Value: []byte("{}")})
 	var refusing atomic.Bool
 	refusing.Store(true)
 	b.RefuseProduces(t, "alerts.undelivered", refusing.Load)
@@ -43,7 +45,7 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-undelivered-test", UndeliveredWaiting: 1,
 		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Registerer: reg, Logger: livetest.Logger(t),
+		CommitInterval: 50 * time.Millisecond, Registerer: reg, Logger: testlog.New(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -53,11 +55,11 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 		v, _ := json.Marshal(alertFor(id, "c-1", []string{dest}))
 		return &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v}
 	}
-	livetest.ProduceSync(t, b, rec("lost", "nowhere"), rec("a1", "ok"), rec("a2", "ok"))
-	livetest.WaitFor(t, 20*time.Second, "a1 and a2 delivered while the undelivered write fails", func() bool {
+	b.Produce(t, rec("lost", "nowhere"), rec("a1", "ok"), rec("a2", "ok"))
+	poll.Until(t, 20*time.Second, "a1 and a2 delivered while the undelivered write fails", func() bool {
 		return len(sink.delivered()) == 2
 	})
-	livetest.WaitFor(t, 20*time.Second, "the failed undelivered write counted", func() bool {
+	poll.Until(t, 20*time.Second, "the failed undelivered write counted", func() bool {
 		return promtest.Sum(t, reg, "hindsight_notify_undelivered_write_errors_total") > 0
 	})
 	// Nothing past the given-up alert is committed while its record is not written.
@@ -80,8 +82,8 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 
 	// The writer holds "lost"; "lost2" waits for it, the one room there is; "lost3"
 	// finds no room, and reading waits, so a3 waits too.
-	livetest.ProduceSync(t, b, rec("lost2", "nowhere"), rec("lost3", "nowhere"), rec("a3", "ok"))
-	livetest.WaitFor(t, 20*time.Second, "the limit of records waiting reached", func() bool {
+	b.Produce(t, rec("lost2", "nowhere"), rec("lost3", "nowhere"), rec("a3", "ok"))
+	poll.Until(t, 20*time.Second, "the limit of records waiting reached", func() bool {
 		return promtest.Value(t, reg, "hindsight_limit_reached_total", "name", notify.LimitUndeliveredWaiting) == 1
 	})
 	if got := promtest.Value(t, reg, "hindsight_limit", "name", notify.LimitUndeliveredWaiting); got != 1 {
@@ -104,8 +106,8 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 	if got := strings.Join(lost, " "); got != "lost lost2 lost3" {
 		t.Errorf("undelivered records of %q, want lost lost2 lost3", got)
 	}
-	livetest.WaitFor(t, 20*time.Second, "a3 delivered", func() bool { return len(sink.delivered()) == 3 })
-	livetest.WaitFor(t, 20*time.Second, "all six alerts committed", func() bool { return offsets() == 6 })
+	poll.Until(t, 20*time.Second, "a3 delivered", func() bool { return len(sink.delivered()) == 3 })
+	poll.Until(t, 20*time.Second, "all six alerts committed", func() bool { return offsets() == 6 })
 }
 
 // TestUndeliveredOfAMovedPartitionIsTheNewOwners: member A gives up on the alerts of
@@ -140,17 +142,17 @@ func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-moved-test", Topics: topics,
 			SessionTimeout: 6 * time.Second, UndeliveredWaiting: 100, Registerer: reg,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+			CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 		})
 	}
 
 	// A reads all the alerts; their records wait, refused.
 	regA := prometheus.NewRegistry()
 	start(undelA, regA)
-	livetest.WaitFor(t, 20*time.Second, "A read every alert", func() bool {
+	poll.Until(t, 20*time.Second, "A read every alert", func() bool {
 		return promtest.Sum(t, regA, "hindsight_notify_alerts_total") == 2*perPartition
 	})
-	livetest.WaitFor(t, 20*time.Second, "A's writes refused", func() bool {
+	poll.Until(t, 20*time.Second, "A's writes refused", func() bool {
 		return promtest.Sum(t, regA, "hindsight_notify_undelivered_write_errors_total") > 0
 	})
 
@@ -170,7 +172,7 @@ func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
 	// A's writes succeed again: it records what it still owns, and only that.
 	refusing.Store(false)
 	// Its waiting records go in one write: once its own have landed, so has the rest.
-	livetest.WaitFor(t, 20*time.Second, "A's records of its own partition", func() bool {
+	poll.Until(t, 20*time.Second, "A's records of its own partition", func() bool {
 		return promtest.Sum(t, regA, "hindsight_notify_deliveries_total") >= perPartition
 	})
 	aRecs := b.Consume(t, undelA, 2*perPartition, 2*time.Second)
@@ -199,6 +201,7 @@ func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
 // reassigned, not that another member delivers them, and each alert's newest delivery
 // state in Recent (the one the console shows) is undelivered.
 func TestUndeliveredOfAPartitionBackToItsMember(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	const topic = "alerts2"
 	adm := kadm.NewClient(b.Client(t))
@@ -219,28 +222,28 @@ func TestUndeliveredOfAPartitionBackToItsMember(t *testing.T) {
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-back-test", Topics: topics,
 			SessionTimeout: 6 * time.Second, UndeliveredWaiting: 100, Registerer: reg,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-			CommitInterval: 50 * time.Millisecond, Logger: livetest.Logger(t),
+			CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 		})
 	}
 
 	regA := prometheus.NewRegistry()
 	stA, _ := start(regA)
-	livetest.WaitFor(t, 20*time.Second, "A read every alert", func() bool {
+	poll.Until(t, 20*time.Second, "A read every alert", func() bool {
 		return promtest.Sum(t, regA, "hindsight_notify_alerts_total") == 2*perPartition
 	})
-	livetest.WaitFor(t, 20*time.Second, "A's writes refused", func() bool {
+	poll.Until(t, 20*time.Second, "A's writes refused", func() bool {
 		return promtest.Sum(t, regA, "hindsight_notify_undelivered_write_errors_total") > 0
 	})
 
 	// B joins, takes one partition, reads it (its writes refused too), and leaves.
 	regB := prometheus.NewRegistry()
 	_, stopB := start(regB)
-	livetest.WaitFor(t, 30*time.Second, "B read the moved partition", func() bool {
+	poll.Until(t, 30*time.Second, "B read the moved partition", func() bool {
 		return promtest.Sum(t, regB, "hindsight_notify_alerts_total") == perPartition
 	})
 	stopB()
 	// The partition is A's again: A reads it again from its committed offset.
-	livetest.WaitFor(t, 30*time.Second, "A read the moved partition again", func() bool {
+	poll.Until(t, 30*time.Second, "A read the moved partition again", func() bool {
 		return promtest.Sum(t, regA, "hindsight_notify_alerts_total") == 3*perPartition
 	})
 
@@ -250,7 +253,7 @@ func TestUndeliveredOfAPartitionBackToItsMember(t *testing.T) {
 	if len(got) != 2*perPartition {
 		t.Fatalf("%d undelivered records, want %d", len(got), 2*perPartition)
 	}
-	livetest.WaitFor(t, 20*time.Second, "A's deliveries counted", func() bool {
+	poll.Until(t, 20*time.Second, "A's deliveries counted", func() bool {
 		return promtest.Sum(t, regA, "hindsight_notify_deliveries_total") >= 2*perPartition
 	})
 	time.Sleep(time.Second) // let any leftover writer batch settle

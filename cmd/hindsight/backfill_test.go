@@ -27,6 +27,7 @@ import (
 // read from the controls topic, as of now, with an empty lake: every event comes from
 // the Kafka tail. The counts must be a replay of what was produced.
 func TestBackfillCommand(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	recs := livetest.ProduceEvents(t, b, workload.New(5, workload.Config{Customers: 4}), 400)
 	dir := t.TempDir()
@@ -135,6 +136,7 @@ func mustRead(t *testing.T, path string) []byte {
 // read, marks them incomplete, names the missing offsets and exits 3 — a script that
 // trusts the exit status never takes a short count for the whole history.
 func TestBackfillCommandSaysIncomplete(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	recs := livetest.ProduceEvents(t, b, workload.New(8, workload.Config{Customers: 3}), 2000)
@@ -226,6 +228,7 @@ func TestBackfillCommandSaysIncomplete(t *testing.T) {
 // began is counted as truncated, in the rows too, and stderr does not claim that Kafka
 // was asked.
 func TestBackfillLakeAlone(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	recs := livetest.ProduceEvents(t, b, workload.New(5, workload.Config{Customers: 4}), 500)

@@ -24,6 +24,7 @@ import (
 // library's, the text report names every rule and its firings, and a lake that holds
 // nothing, a missing rules file and a bad --from are errors.
 func TestBacktestCommand(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	recs := livetest.ProduceEvents(t, b, workload.New(3, workload.Config{Customers: 3, Step: time.Second}), 3000)
@@ -149,6 +150,7 @@ func mustMarshal(t *testing.T, v any) string {
 
 // The text report names the offsets a backtest could not count, with why.
 func TestPrintBacktestMissing(t *testing.T) {
+	t.Parallel()
 	var out strings.Builder
 	rep := &contract.Backtest{LakeVersion: 3, Files: 2, Rows: 70, Events: 70,
 		Missing: []contract.MissingRange{{Partition: 1, From: 50, To: 79, Reason: "deleted"}}}

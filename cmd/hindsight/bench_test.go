@@ -21,6 +21,7 @@ import (
 // the plot next to it; compare reads two reports back; a gate against a reference
 // whose ratio is out of reach fails with the regression named.
 func TestBenchCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "eval.json")
 	traceFile, profile := filepath.Join(dir, "eval.trace"), filepath.Join(dir, "eval.pprof")
@@ -78,6 +79,7 @@ func TestBenchCommands(t *testing.T) {
 // The benchmarks' broker child (`bench broker`, hidden) keeps --retention-bytes per
 // partition of the events and alerts topics, and everything of the others.
 func TestBenchBrokerRetention(t *testing.T) {
+	t.Parallel()
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	cmd := newRootCmd()

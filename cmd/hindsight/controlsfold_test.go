@@ -22,6 +22,7 @@ import (
 // --rule) and `rules list` read the same control log and agree on every active rule
 // version and every rejected control.
 func TestOneFoldOfControls(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	rec := func(key, value string) *kgo.Record {
 		r := &kgo.Record{Topic: "controls", Key: []byte(key)}
@@ -33,7 +34,7 @@ func TestOneFoldOfControls(t *testing.T) {
 	up := func(scope, id string, version int, path string) *kgo.Record {
 		return rec(scope+"/"+id, fmt.Sprintf(`{"op":"upsert","rule":{"id":%q,"scope":%q,"version":%d,"threshold":2,"when":{"path":%q}}}`, id, scope, version, path))
 	}
-	livetest.ProduceSync(t, b,
+	b.Produce(t,
 		up("*", "a", 1, "$.a"),
 		up("*", "b", 1, "$.b"),
 		up("c-1", "a", 1, "$.c"),

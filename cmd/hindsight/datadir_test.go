@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
@@ -21,6 +22,7 @@ var embeddedLine = regexp.MustCompile(`msg="embedded broker listening" addr=(\S+
 // `lake stats` run from the same directory finds the lake without flags. A command
 // that reads a lake where there is none says where it looked and makes nothing.
 func TestLiveKeepsDataAcrossRestart(t *testing.T) {
+	// Not parallel: t.Chdir changes the whole process's working directory.
 	if testing.Short() {
 		t.Skip("slow: two runs of the built binary; runs in make test")
 	}
@@ -31,7 +33,7 @@ func TestLiveKeepsDataAcrossRestart(t *testing.T) {
 			"--snapshot-interval", "200ms")
 		p.waitHTTP(t)
 		var broker string
-		livetest.WaitFor(t, 30*time.Second, name+"'s embedded broker", func() bool {
+		poll.Until(t, 30*time.Second, name+"'s embedded broker", func() bool {
 			m := embeddedLine.FindStringSubmatch(p.logText())
 			if m != nil {
 				broker = m[1]
@@ -57,19 +59,19 @@ func TestLiveKeepsDataAcrossRestart(t *testing.T) {
 		}
 		return v.Count
 	}
-	livetest.WaitFor(t, 30*time.Second, "c-1's count of 3", func() bool { return count(first) == 3 })
+	poll.Until(t, 30*time.Second, "c-1's count of 3", func() bool { return count(first) == 3 })
 	_ = first.cmd.Process.Signal(syscall.SIGINT)
 	<-first.exited
 
 	second, broker2 := start("second")
-	livetest.WaitFor(t, 30*time.Second, "the count kept across the restart", func() bool { return count(second) == 3 })
+	poll.Until(t, 30*time.Second, "the count kept across the restart", func() bool { return count(second) == 3 })
 	if out, err := run(t, `{"customer":"c-1","type":"login.failed"}`+"\n", "produce", "--brokers", broker2, "--quiet"); err != nil {
 		t.Fatalf("produce after the restart: %v\n%s", err, out)
 	}
-	livetest.WaitFor(t, 30*time.Second, "the count going on from 3", func() bool { return count(second) == 4 })
+	poll.Until(t, 30*time.Second, "the count going on from 3", func() bool { return count(second) == 4 })
 
 	t.Chdir(dir)
-	livetest.WaitFor(t, 30*time.Second, "lake stats, without flags, to see the archived events", func() bool {
+	poll.Until(t, 30*time.Second, "lake stats, without flags, to see the archived events", func() bool {
 		out, err := run(t, "", "lake", "stats", "--json")
 		return err == nil && strings.Contains(out, `"rows": 4`)
 	})

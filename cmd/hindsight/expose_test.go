@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
-	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestLiveLimitFlagDefaults: each limit's flag defaults to the value live.Config's
 // EnsureDefaults gives it, so that --help shows what runs.
 func TestLiveLimitFlagDefaults(t *testing.T) {
+	t.Parallel()
 	def := live.Config{Logger: slog.Default()}
 	def.EnsureDefaults()
 	f := newLiveCmd().Flags()
@@ -44,6 +45,7 @@ func TestLiveLimitFlagDefaults(t *testing.T) {
 
 // A command line written for an earlier release, with --max-poll-records, still parses.
 func TestLiveAcceptsTheRetiredPollFlag(t *testing.T) {
+	t.Parallel()
 	cmd := newLiveCmd()
 	if err := cmd.ParseFlags([]string{"--max-poll-records", "5000"}); err != nil {
 		t.Fatalf("--max-poll-records: %v", err)
@@ -57,6 +59,7 @@ func TestLiveAcceptsTheRetiredPollFlag(t *testing.T) {
 // with them: the limits show in /metrics, a Host outside --allowed-hosts is refused,
 // and reads need --api-token.
 func TestLiveExposureFlags(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	dir := t.TempDir()
 	p := startLiveProc(t, dir, "exposed", "--brokers", b.Addr, "--lake", "file://"+filepath.Join(dir, "lake"), "--no-archive",
@@ -85,7 +88,7 @@ func TestLiveExposureFlags(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	livetest.WaitFor(t, 30*time.Second, "/healthz", func() bool {
+	poll.Until(t, 30*time.Second, "/healthz", func() bool {
 		code, _ := get("/healthz", "", "")
 		return code == 200
 	})

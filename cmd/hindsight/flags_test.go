@@ -16,6 +16,7 @@ import (
 var handDefault = regexp.MustCompile(`\(default \d`)
 
 func TestFlagDefaultsAreTheFlagValues(t *testing.T) {
+	t.Parallel()
 	var walk func(c *cobra.Command)
 	n := 0
 	walk = func(c *cobra.Command) {
@@ -39,6 +40,7 @@ func TestFlagDefaultsAreTheFlagValues(t *testing.T) {
 // daemon, the standalone archiver) can be told how fast the group moves on from it after
 // a crash; the standalone archiver once lacked both flags and stalled for Kafka's 45 s.
 func TestGroupMembersTakeCrashFlags(t *testing.T) {
+	t.Parallel()
 	root := newRootCmd()
 	for _, name := range []string{"live", "archive"} {
 		cmd, _, err := root.Find([]string{name})
@@ -60,6 +62,7 @@ func TestGroupMembersTakeCrashFlags(t *testing.T) {
 // TestTopicFlagsAreTheOnesUsed: a command shows the flags of the topics it reads or
 // writes and no others.
 func TestTopicFlagsAreTheOnesUsed(t *testing.T) {
+	t.Parallel()
 	all := []string{"topic-events", "topic-controls", "topic-alerts", "topic-dlq", "topic-status", "topic-undelivered"}
 	for _, tc := range []struct {
 		args []string
@@ -95,6 +98,7 @@ func TestTopicFlagsAreTheOnesUsed(t *testing.T) {
 // TestLogFlagsTogether: every command that takes --log-level takes --log-format too, and
 // both are checked.
 func TestLogFlagsTogether(t *testing.T) {
+	t.Parallel()
 	var visit func(c *cobra.Command)
 	n := 0
 	visit = func(c *cobra.Command) {

@@ -76,6 +76,7 @@ func manifestOnlyLake(t *testing.T) (url string) {
 // TestLakeCommandsOutput pins the text `hindsight lake ls/stats/compact` print, table
 // and JSON, to the byte.
 func TestLakeCommandsOutput(t *testing.T) {
+	t.Parallel()
 	url := manifestOnlyLake(t)
 	// An empty lake is a directory with nothing in it yet (a missing one is no lake).
 	emptyDir := filepath.Join(t.TempDir(), "empty")
@@ -112,6 +113,7 @@ func TestLakeCommandsOutput(t *testing.T) {
 // is small enough to merge, and the long-due pending delete leaves the manifest (its
 // object was never there, so nothing counts as deleted).
 func TestLakeCompactCommand(t *testing.T) {
+	t.Parallel()
 	url := manifestOnlyLake(t)
 	for _, step := range []struct {
 		args   []string

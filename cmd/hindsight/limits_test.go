@@ -117,6 +117,7 @@ func TestRuleLimitFlags(t *testing.T) {
 // TestRuleLimitFlagNames: one flag per limit, spelt as the limit's name in errors, with
 // the limit's default as the flag's own default (shown by --help).
 func TestRuleLimitFlagNames(t *testing.T) {
+	t.Parallel()
 	f := pflag.NewFlagSet("x", pflag.ContinueOnError)
 	var l rule.Limits
 	addRuleLimitFlags(f, &l)
@@ -190,6 +191,7 @@ func TestGCPercentDefaults(t *testing.T) {
 // README's Limits table naming that flag, so that a limit added without either fails
 // here.
 func TestEveryLimitIsDocumented(t *testing.T) {
+	t.Parallel()
 	liveCmd, _, err := newRootCmd().Find([]string{"live"})
 	if err != nil {
 		t.Fatal(err)

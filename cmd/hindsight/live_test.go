@@ -22,6 +22,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -144,6 +145,7 @@ func waitLine(t *testing.T, lines <-chan string, re *regexp.Regexp, seen *[]stri
 // TestLiveBinaryWithKcat drives the built binary as an operator would: hindsight live
 // against a broker, a rule and events produced with kcat, the alert read back with kcat.
 func TestLiveBinaryWithKcat(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	cmd, lines := startBinary(t, "live", "--brokers", b.Addr, "--http", "127.0.0.1:0", "--group", "kcat-test", "--commit-interval", "200ms",
 		"--lake", "file://"+t.TempDir())
@@ -156,7 +158,7 @@ func TestLiveBinaryWithKcat(t *testing.T) {
 	badJSON := `{"op":"upsert","rule":{"id":"kcat-bad","scope":"*","when":{"path":"$.type[","op":"exists"},"threshold":1}}`
 	kcat(t, "*/kcat-admin-fail|"+ruleJSON+"\n*/kcat-bad|"+badJSON+"\n", "-b", b.Addr, "-P", "-t", "controls", "-K", "|")
 	base := "http://" + httpAddr
-	livetest.WaitFor(t, 30*time.Second, "the rule on /v1/rules", func() bool {
+	poll.Until(t, 30*time.Second, "the rule on /v1/rules", func() bool {
 		var body struct {
 			Rules   []contract.RuleView
 			Invalid []contract.RejectedControl
@@ -177,7 +179,7 @@ func TestLiveBinaryWithKcat(t *testing.T) {
 	kcat(t, events, "-b", b.Addr, "-P", "-t", "events", "-K", "|")
 
 	var alert contract.Alert
-	livetest.WaitFor(t, 30*time.Second, "an alert on the alerts topic", func() bool {
+	poll.Until(t, 30*time.Second, "an alert on the alerts topic", func() bool {
 		out := kcat(t, "", "-b", b.Addr, "-C", "-t", "alerts", "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n")
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			k, v, ok := strings.Cut(l, "\t")
@@ -239,14 +241,15 @@ func TestLiveBinaryWithKcat(t *testing.T) {
 func kcatGroupOffsets(t *testing.T, b *kafkatest.Broker) int64 {
 	t.Helper()
 	var sum int64
-	livetest.WaitFor(t, 10*time.Second, "committed offsets", func() bool {
-		sum = livetest.GroupCommitted(t, b, "kcat-test", "events")
+	poll.Until(t, 10*time.Second, "committed offsets", func() bool {
+		sum = b.GroupCommitted(t, "kcat-test", "events")
 		return sum == 7
 	})
 	return sum
 }
 
 func TestRulesKafkaCommands(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	d, _ := livetest.StartLive(t, b, nil)
 	sample := filepath.Join("..", "..", "testdata", "rules", "sample.yaml")
@@ -258,7 +261,7 @@ func TestRulesKafkaCommands(t *testing.T) {
 	if c := strings.Count(out, "published  "); c != 7 || strings.Count(out, "applied    ") != 7 {
 		t.Errorf("apply output:\n%s", out)
 	}
-	livetest.WaitFor(t, 20*time.Second, "7 rules in the daemon", func() bool { return d.Registry().Len() == 7 })
+	poll.Until(t, 20*time.Second, "7 rules in the daemon", func() bool { return d.Registry().Len() == 7 })
 
 	out, err = run(t, "", "rules", "apply", "-f", sample, "--brokers", b.Addr)
 	if err != nil || strings.Count(out, "unchanged  ") != 7 || strings.Contains(out, "published") {
@@ -271,7 +274,7 @@ func TestRulesKafkaCommands(t *testing.T) {
 	if err := os.WriteFile(changed, []byte(strings.Replace(string(data), "threshold: 3", "threshold: 4", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := livetest.TopicRecords(t, b, "controls")
+	before := b.TopicRecords(t, "controls")
 	out, err = run(t, "", "rules", "apply", "-f", changed, "--brokers", b.Addr)
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "not newer") || !strings.Contains(err.Error(), "changed.yaml:") {
 		t.Errorf("changed without a new version: exit %d, %v\n%s", exitCode(err), err, out)
@@ -284,7 +287,7 @@ func TestRulesKafkaCommands(t *testing.T) {
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "bad.yaml:5: rule #2 (id \"broken\")") || !strings.Contains(err.Error(), "column") {
 		t.Errorf("invalid file: exit %d, %v\n%s", exitCode(err), err, out)
 	}
-	if after := livetest.TopicRecords(t, b, "controls"); after != before {
+	if after := b.TopicRecords(t, "controls"); after != before {
 		t.Errorf("a rejected file published %d controls", after-before)
 	}
 
@@ -310,12 +313,12 @@ func TestRulesKafkaCommands(t *testing.T) {
 	}
 	// Made again at the deleted rule's version, its alerts would repeat the deleted
 	// rule's alert ids: apply asks for a newer version, and publishes nothing.
-	before = livetest.TopicRecords(t, b, "controls")
+	before = b.TopicRecords(t, "controls")
 	out, err = run(t, "", "rules", "apply", "-f", sample, "--brokers", b.Addr)
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "is not newer than version 1 of the deleted rule c-0000/payroll-downloads") {
 		t.Errorf("the deleted rule made again at its version: exit %d, %v\n%s", exitCode(err), err, out)
 	}
-	if after := livetest.TopicRecords(t, b, "controls"); after != before {
+	if after := b.TopicRecords(t, "controls"); after != before {
 		t.Errorf("a refused apply published %d controls", after-before)
 	}
 }
@@ -351,6 +354,7 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 // events and alerts topics only, and /metrics shows the limit, as it shows
 // --archive-retention, the lake's, and the embedded archiver's buffer limit.
 func TestLiveEmbeddedRetention(t *testing.T) {
+	t.Parallel()
 	_, lines := startBinary(t, "live", "--ephemeral", "--embedded-addr", "127.0.0.1:0", "--http", "127.0.0.1:0",
 		"--embedded-retention-bytes", "65536", "--archive-retention", "24h", "--archive-max-buffered-bytes", "134217728")
 	var logged []string

@@ -35,6 +35,7 @@ func exitCode(err error) int {
 }
 
 func TestJSONPathCommand(t *testing.T) {
+	t.Parallel()
 	doc := `{"store":{"book":[{"category":"fiction","price":8.99,"title":"A"},{"category":"reference","price":12,"title":"B"},{"category":"fiction","price":22.5,"title":"C"}]}}`
 	file := filepath.Join(t.TempDir(), "doc.json")
 	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
@@ -95,6 +96,7 @@ func TestJSONPathCommand(t *testing.T) {
 }
 
 func TestRulesTestCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules.yaml")
 	os.WriteFile(rules, []byte(`
@@ -138,6 +140,7 @@ not json
 
 // TestVersionCommand: version names the Go and DuckDB versions this binary runs.
 func TestVersionCommand(t *testing.T) {
+	t.Parallel()
 	out, err := run(t, "", "version")
 	if err != nil || !strings.Contains(out, "hindsight ") || !strings.Contains(out, "go        go1.") || !strings.Contains(out, "duckdb    v1.") {
 		t.Errorf("version: %v\n%s", err, out)

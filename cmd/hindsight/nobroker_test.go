@@ -9,6 +9,7 @@ import (
 // TestNoBrokerFailsAtOnce: the commands that talk to Kafka say there is no
 // broker, and what to do, instead of waiting out their 30s bound.
 func TestNoBrokerFailsAtOnce(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
@@ -113,7 +114,7 @@ destinations:
 		want = append(want, contract.AlertID("*", "first-login", 1, c, 1)+":"+contract.StatusFiring)
 	}
 	slices.Sort(want)
-	livetest.ProduceSync(t, b, recs...)
+	b.Produce(t, recs...)
 
 	args := []string{"--brokers", b.Addr, "--group", "notify-kill9", "--lake", "file://" + filepath.Join(dir, "lake"),
 		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--session-timeout", "1s", "--instance-id", "nk9",
@@ -131,7 +132,7 @@ destinations:
 		// Killed once some deliveries of this run are in: mid-delivery, as the receiver
 		// takes 20ms an answer.
 		target := before + 10 + rng.IntN(30)
-		livetest.WaitFor(t, 60*time.Second, fmt.Sprintf("run %d to deliver %d alerts", i, target), func() bool {
+		poll.Until(t, 60*time.Second, fmt.Sprintf("run %d to deliver %d alerts", i, target), func() bool {
 			return len(recv.distinct()) >= min(target, customers)
 		})
 		p.kill()
@@ -141,7 +142,7 @@ destinations:
 		}
 	}
 	final := startLiveProc(t, dir, "final", args...)
-	livetest.WaitFor(t, 60*time.Second, "every alert delivered", func() bool { return len(recv.distinct()) >= customers })
+	poll.Until(t, 60*time.Second, "every alert delivered", func() bool { return len(recv.distinct()) >= customers })
 	time.Sleep(300 * time.Millisecond) // anything still in flight lands too
 	got := recv.distinct()
 	if !slices.Equal(got, want) {
@@ -153,7 +154,7 @@ destinations:
 	if bad > 0 {
 		t.Errorf("%d requests failed signature verification", bad)
 	}
-	if n := livetest.TopicRecords(t, b, "alerts.undelivered"); n != 0 {
+	if n := b.TopicRecords(t, "alerts.undelivered"); n != 0 {
 		t.Errorf("%d undelivered records; the receiver always answers", n)
 	}
 	t.Logf("%d kills; %d alerts; %d requests (%d redelivered after kills)", kills, customers, requests, requests-customers)
@@ -178,7 +179,7 @@ func TestDestinationsAndMutesCommands(t *testing.T) {
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "destination */internal: address 10.1.2.3 is private") {
 		t.Fatalf("apply of a private URL: exit %d, %v\n%s", exitCode(err), err, out)
 	}
-	if n := livetest.TopicRecords(t, b, "controls"); n != 0 {
+	if n := b.TopicRecords(t, "controls"); n != 0 {
 		t.Fatalf("%d controls published from a refused file", n)
 	}
 	out, err = run(t, "", "destinations", "apply", "-f", file, "--brokers", b.Addr, "--allow-private")

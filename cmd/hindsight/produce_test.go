@@ -14,6 +14,7 @@ import (
 // a kcat-style key prefix, prints each event it sent, and reports the lines it did
 // not send by number, with exit status 1.
 func TestProduceCommand(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	dir := t.TempDir()
 	file := filepath.Join(dir, "events.ndjson")
@@ -81,6 +82,7 @@ t-5 {"tenant":"t-5"}` {
 // default, a CRC32 of the key, put 29 of these 32 customers in another partition than
 // produce did).
 func TestKcatAndProducePartitionAlike(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 8})
 	var lines []string
 	for i := range 32 {

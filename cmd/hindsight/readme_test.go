@@ -21,6 +21,7 @@ var readmeBlocks = regexp.MustCompile("(?s)<!-- (runnable|runnable with live) --
 // that directory, its fixed addresses (127.0.0.1:9092, 127.0.0.1:8080) replaced by the
 // daemon's free ports.
 func TestReadmeRunnableBlocks(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow: the README's commands against the built binary and a daemon; runs in make test")
 	}

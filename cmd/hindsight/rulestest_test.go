@@ -17,7 +17,6 @@ import (
 	"github.com/hindsightdev/hindsight/internal/golden"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/workload"
-	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -35,6 +34,7 @@ func demoEvents() []byte {
 }
 
 func TestRulesTestGolden(t *testing.T) {
+	t.Parallel()
 	events := demoEvents()
 	golden.Check(t, "demo-events.ndjson", events)
 	var out bytes.Buffer
@@ -76,6 +76,7 @@ const (
 // TestRuleTestsGolden: the report of a rules file's tests, passing and failing, as text
 // and as JSON.
 func TestRuleTestsGolden(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file, golden string
 		json         bool
@@ -122,6 +123,7 @@ func TestRuleTestsGolden(t *testing.T) {
 // TestRulesTestModes: `rules test` runs a file's tests, evaluates an events stream when
 // one is given, or both; exit status 1 when a test fails, 2 for an invalid file.
 func TestRulesTestModes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "plain.yaml")
 	writeFile(t, plain, "- {id: mine, scope: c-2, threshold: 1, when: {path: $.type}}\n")
@@ -197,6 +199,7 @@ func TestRulesTestModes(t *testing.T) {
 // TestRulesTestStdin: without an EVENTS argument, stdin is events only when it is
 // redirected from a non-empty file or piped; a terminal or /dev/null is not.
 func TestRulesTestStdin(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	empty, full := filepath.Join(dir, "empty"), filepath.Join(dir, "full")
 	writeFile(t, empty, "")
@@ -230,6 +233,7 @@ func TestRulesTestStdin(t *testing.T) {
 // unless --skip-tests; a file whose tests pass publishes controls that are exactly those
 // of its rules without tests. Against a real broker on loopback.
 func TestRulesApplyRunsTests(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 
 	out, err := run(t, "", "rules", "apply", "-f", failingRules, "--brokers", b.Addr)
@@ -239,7 +243,7 @@ func TestRulesApplyRunsTests(t *testing.T) {
 	if !strings.Contains(out, "--- FAIL: burst-of-failed-logins/three failures fire once\n") || strings.Contains(out, "published") {
 		t.Errorf("apply of failing tests printed:\n%s", out)
 	}
-	if n := livetest.TopicRecords(t, b, "controls"); n != 0 {
+	if n := b.TopicRecords(t, "controls"); n != 0 {
 		t.Fatalf("failing tests published %d controls", n)
 	}
 
@@ -247,7 +251,7 @@ func TestRulesApplyRunsTests(t *testing.T) {
 	if err != nil || !strings.Contains(out, "skipped    5 tests of testdata/rules-tests-failing.yaml (--skip-tests)\n") || strings.Count(out, "published  ") != 2 {
 		t.Errorf("--skip-tests: %v\n%s", err, out)
 	}
-	livetest.WaitTopicRecords(t, b, "controls", 2, 10*time.Second)
+	b.WaitTopicRecords(t, "controls", 2, 10*time.Second)
 
 	// A file whose tests pass, on a broker of its own: its rules share ids with the
 	// ones just published, with other thresholds and the same version.
@@ -319,6 +323,7 @@ func writeFile(t *testing.T, path, data string) {
 // is its tests: block counterpart's), so the two-second windows below hold two
 // events of u1 for c-1 twice, and c-2's three matches never share a window.
 func TestRulesTestStreamWindowed(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules.yaml")
 	if err := os.WriteFile(rules, []byte(`rules:
@@ -355,6 +360,7 @@ func TestRulesTestStreamWindowed(t *testing.T) {
 // too, in the summary, in --json's last records and under a failing test; its alert
 // count is otherwise a lower bound read as the answer.
 func TestRulesTestShowsLimitDrops(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const r = `{id: pairs, scope: "*", when: {path: $.type, op: ==, value: x}, group_by: [$.user], window: {size: 10s}, threshold: 2, limits: {max_groups: 1}`
 	rules := filepath.Join(dir, "rules.yaml")
@@ -388,6 +394,7 @@ func TestRulesTestShowsLimitDrops(t *testing.T) {
 // the rules' tests: blocks keep the defaults. Before the flags, a daemon run with a
 // lower limit degraded a rule that rules test said was whole.
 func TestRulesTestLimitFlags(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const r = `{id: users, scope: "*", when: {path: $.type, op: ==, value: x}, group_by: [$.user], window: {size: 10s}, threshold: 1,
     aggregate: {fn: count_distinct, path: $.ip}`
@@ -425,6 +432,7 @@ func TestRulesTestLimitFlags(t *testing.T) {
 // why, and a stream whose every event was skipped fails the run instead of passing by
 // evaluating nothing; --key-separator reads kcat-style KEY|JSON lines.
 func TestRulesTestSkippedEvents(t *testing.T) {
+	t.Parallel()
 	out, err := run(t, `{"type":"login.failed"}`+"\n"+`{"type":"x"}`+"\n", "rules", "test", "-f", "../../testdata/rules/sample.yaml", "-")
 	if exitCode(err) != 1 || !strings.Contains(err.Error(), "no event evaluated: all 2 events of stdin were skipped") {
 		t.Errorf("all skipped: exit %d, %v", exitCode(err), err)

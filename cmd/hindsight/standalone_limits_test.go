@@ -14,6 +14,7 @@ import (
 // hindsight archive shows its limits in /metrics under the names hindsight live gives
 // them, those it counts the reaches of at 0 until they are reached.
 func TestArchiveLimitsInMetrics(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	_, lines := startBinary(t, "archive", "--brokers", b.Addr, "--lake", "file://"+t.TempDir(), "--metrics-addr", "127.0.0.1:0",
 		"--max-buffered-bytes", "134217728", "--retention", "48h", "--memory-limit", "1073741824")
@@ -43,6 +44,7 @@ func TestArchiveLimitsInMetrics(t *testing.T) {
 
 // hindsight notify shows the notify stage's limits as hindsight live does.
 func TestNotifyLimitsInMetrics(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	_, lines := startBinary(t, "notify", "--brokers", b.Addr, "--http", "127.0.0.1:0", "--notify-queue-size", "7", "--notify-retry-budget", "90s")
 	var logged []string

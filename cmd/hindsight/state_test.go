@@ -23,6 +23,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
@@ -85,7 +86,7 @@ func (p *liveProc) logText() string {
 // waitHTTP waits (up to 60s) for the process to log its HTTP address.
 func (p *liveProc) waitHTTP(t *testing.T) string {
 	t.Helper()
-	livetest.WaitFor(t, 60*time.Second, p.name+" to listen", func() bool {
+	poll.Until(t, 60*time.Second, p.name+" to listen", func() bool {
 		if m := httpLine.FindStringSubmatch(p.logText()); m != nil {
 			p.http = m[1]
 			return true
@@ -278,7 +279,7 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 			}
 		}
 	}()
-	livetest.WaitFor(t, 120*time.Second, "the group to commit every event and backfills to finish", func() bool {
+	poll.Until(t, 120*time.Second, "the group to commit every event and backfills to finish", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		ends, err := adm.ListEndOffsets(ctx, "events")
@@ -389,7 +390,7 @@ func (s *stateScenario) checkCounts(procs ...*liveProc) (counted int64) {
 // the distinct ids.
 func (s *stateScenario) checkAlerts(windowIDs map[string]bool) (published, distinct int) {
 	t := s.t
-	n := livetest.TopicRecords(t, s.b, "alerts")
+	n := s.b.TopicRecords(t, "alerts")
 	alerts := livetest.Alerts(t, s.b.Consume(t, "alerts", int(n), 30*time.Second))
 	if int64(len(alerts)) != n {
 		t.Fatalf("read %d of %d alerts", len(alerts), n)
@@ -454,6 +455,7 @@ func harnessDir(t *testing.T) string {
 // end every count equals a full replay of history, and every alert the replay expects
 // was published (exactly once after dedupe by alert_id).
 func TestKill9Harness(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow: kill -9 harness; runs in make test")
 	}
@@ -510,6 +512,7 @@ func TestKill9Harness(t *testing.T) {
 // mid-stream; the other two take over its partitions from its snapshots, and the final
 // counts are exact.
 func TestScaleOutKillOne(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow: scale-out harness of three processes; runs in make test")
 	}
@@ -539,7 +542,7 @@ func TestScaleOutKillOne(t *testing.T) {
 		livetest.GetJSON(t, "http://"+p.http+"/healthz", &h)
 		return h.Partitions
 	}
-	livetest.WaitFor(t, 30*time.Second, "the three processes to share the six partitions", func() bool {
+	poll.Until(t, 30*time.Second, "the three processes to share the six partitions", func() bool {
 		n := 0
 		for _, p := range procs {
 			if len(owned(p)) == 0 {
@@ -563,7 +566,7 @@ func TestScaleOutKillOne(t *testing.T) {
 	victim.kill()
 	<-streamed
 	survivors := []*liveProc{procs[0], procs[2]}
-	livetest.WaitFor(t, 30*time.Second, "the survivors to own all six partitions", func() bool {
+	poll.Until(t, 30*time.Second, "the survivors to own all six partitions", func() bool {
 		return len(owned(survivors[0]))+len(owned(survivors[1])) == 6
 	})
 	s.waitCaughtUp("scale", survivors...)

@@ -81,7 +81,7 @@ func (s *stateScenario) publishWindowRules() bool {
 		}
 		recs = append(recs, rec)
 	}
-	livetest.ProduceSync(s.t, s.b, recs...)
+	s.b.Produce(s.t, recs...)
 	return true
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
@@ -22,6 +23,7 @@ import (
 // step prints what the tutorial says it prints. Changing a command or an output in
 // the tutorial without the product (or the other way round) fails it.
 func TestTutorial(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow: the tutorial against the built binary, two daemon runs; runs in make test")
 	}
@@ -96,7 +98,7 @@ func TestTutorial(t *testing.T) {
 	if !strings.Contains(sh[4], "curl -s '127.0.0.1:8080/v1/counts?scope=*&rule=failed-logins&customer=c-042'") {
 		t.Errorf("step 5 is %q", sh[4])
 	}
-	livetest.WaitFor(t, 30*time.Second, "ana's count of 3, alerted", func() bool {
+	poll.Until(t, 30*time.Second, "ana's count of 3, alerted", func() bool {
 		w, ok := anaWindow(count("failed-logins"))
 		return ok && w.Count == 3 && w.Alerted
 	})
@@ -106,7 +108,7 @@ func TestTutorial(t *testing.T) {
 
 	// Step 6: the alert, read with kcat.
 	var alert string
-	livetest.WaitFor(t, 30*time.Second, "the alert on the alerts topic", func() bool {
+	poll.Until(t, 30*time.Second, "the alert on the alerts topic", func() bool {
 		alert = step(6)
 		return strings.Contains(alert, `"rule_id":"failed-logins"`)
 	})
@@ -123,7 +125,7 @@ func TestTutorial(t *testing.T) {
 	// Step 7: stop, start again: the count is still there.
 	stop()
 	stop = startDaemon("live-again")
-	livetest.WaitFor(t, 30*time.Second, "ana's count of 3 after the restart", func() bool {
+	poll.Until(t, 30*time.Second, "ana's count of 3 after the restart", func() bool {
 		w, ok := anaWindow(count("failed-logins"))
 		return ok && w.Count == 3
 	})
@@ -131,7 +133,7 @@ func TestTutorial(t *testing.T) {
 	// Step 8: a second rule, handed its history.
 	writeFile(t, filepath.Join(dir, "rules.yaml"), yaml[0]+yaml[1])
 	step(8, "unchanged  */failed-logins version 1", "applied    */ip-hopping")
-	livetest.WaitFor(t, 60*time.Second, "ip-hopping's count for ana from history", func() bool {
+	poll.Until(t, 60*time.Second, "ip-hopping's count for ana from history", func() bool {
 		w, ok := anaWindow(count("ip-hopping"))
 		return ok && w.Value != nil && *w.Value == 2
 	})
@@ -160,7 +162,7 @@ func startDaemonIn(t *testing.T, bin, dir, name string) (broker, httpAddr string
 	go func() { _ = p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(p.kill)
 	httpAddr = p.waitHTTP(t)
-	livetest.WaitFor(t, 30*time.Second, name+"'s embedded broker", func() bool {
+	poll.Until(t, 30*time.Second, name+"'s embedded broker", func() bool {
 		m := embeddedLine.FindStringSubmatch(p.logText())
 		if m != nil {
 			broker = m[1]

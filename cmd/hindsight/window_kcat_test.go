@@ -15,6 +15,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
@@ -25,6 +26,7 @@ import (
 // rule resolves: its records show suppression (an hour, the window's size) and the
 // resolved records the watermark sends.
 func TestWindowedRulesWithKcat(t *testing.T) {
+	t.Parallel()
 	// One partition: the watermark is the partition's, so which events are late
 	// depends on every customer's events sharing it.
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
@@ -41,7 +43,7 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 	kcat(t, "*/big-download|"+download+"\n*/many-countries|"+countries+"\n", "-b", b.Addr, "-P", "-t", "controls", "-K", "|")
 	base := "http://" + httpAddr
 	var rules struct{ Rules []contract.RuleView }
-	livetest.WaitFor(t, 30*time.Second, "both rules live on /v1/rules", func() bool {
+	poll.Until(t, 30*time.Second, "both rules live on /v1/rules", func() bool {
 		rules.Rules = nil
 		return livetest.GetJSON(t, base+"/v1/rules", &rules) == http.StatusOK && len(rules.Rules) == 2 &&
 			rules.Rules[0].Status == contract.RuleLive && rules.Rules[1].Status == contract.RuleLive
@@ -82,7 +84,7 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 		"many-countries c-1 u1 2026-01-01T00:00:00Z-2026-01-02T00:00:00Z count_distinct 3 firing",
 	}
 	var alerts []contract.Alert
-	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d alerts on the alerts topic", len(want)), func() bool {
+	poll.Until(t, 30*time.Second, fmt.Sprintf("%d alerts on the alerts topic", len(want)), func() bool {
 		alerts = alerts[:0]
 		out := kcat(t, "", "-b", b.Addr, "-C", "-t", "alerts", "-o", "beginning", "-e", "-q", "-f", "%s\n")
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -110,7 +112,7 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 		}
 	}
 
-	livetest.WaitFor(t, 10*time.Second, "the late event on /v1/rules", func() bool {
+	poll.Until(t, 10*time.Second, "the late event on /v1/rules", func() bool {
 		rules.Rules = nil
 		if livetest.GetJSON(t, base+"/v1/rules", &rules) != http.StatusOK {
 			return false
@@ -137,6 +139,7 @@ func TestWindowedRulesWithKcat(t *testing.T) {
 // completed after sends its alert with the history's part in its value, /v1/counts
 // shows the windows with it; and `hindsight backtest` counts both crossings.
 func TestWindowedHistoryWithKcat(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow: a hand-off through the built binary, waiting on commits; runs in make test")
 	}
@@ -158,21 +161,21 @@ func TestWindowedHistoryWithKcat(t *testing.T) {
 		dl("u1", 500, "10:20"),  // u1's 10:00 window: 900 so far
 	}
 	kcat(t, strings.Join(history, "\n")+"\n", "-b", b.Addr, "-P", "-t", "events", "-K", "|")
-	livetest.WaitFor(t, 30*time.Second, "the history evaluated", func() bool { return livetest.GroupCommitted(t, b, "kcat-history", "events") >= int64(len(history)) })
+	poll.Until(t, 30*time.Second, "the history evaluated", func() bool { return b.GroupCommitted(t, "kcat-history", "events") >= int64(len(history)) })
 
 	rule := `{"id":"big-download","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},` +
 		`"group_by":["$.user"],"aggregate":{"fn":"sum","path":"$.bytes"},"window":{"size":"1h"},"time":"$.ts","threshold":{"op":">","value":1000},` +
 		`"alert":{"severity":"high","context":["$.user","$.bytes","$.ts"]}}`
 	kcat(t, `*/big-download|{"op":"upsert","rule":`+rule+"}\n", "-b", b.Addr, "-P", "-t", "controls", "-K", "|")
 	var rules struct{ Rules []contract.RuleView }
-	livetest.WaitFor(t, 30*time.Second, "the rule live on /v1/rules (history handed over)", func() bool {
+	poll.Until(t, 30*time.Second, "the rule live on /v1/rules (history handed over)", func() bool {
 		rules.Rules = nil
 		return livetest.GetJSON(t, base+"/v1/rules", &rules) == http.StatusOK && len(rules.Rules) == 1 && rules.Rules[0].Status == contract.RuleLive
 	})
 	kcat(t, dl("u1", 200, "10:40")+"\n", "-b", b.Addr, "-P", "-t", "events", "-K", "|") // u1: 1100 > 1000
 
 	var alerts []contract.Alert
-	livetest.WaitFor(t, 30*time.Second, "the alert on the alerts topic", func() bool {
+	poll.Until(t, 30*time.Second, "the alert on the alerts topic", func() bool {
 		alerts = alerts[:0]
 		out := kcat(t, "", "-b", b.Addr, "-C", "-t", "alerts", "-o", "beginning", "-e", "-q", "-f", "%s\n")
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {

@@ -6,6 +6,8 @@ package kafkatest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -15,6 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/hindsightdev/hindsight/internal/poll"
 )
 
 // Topics are the topics of docs/architecture.md's "Data contracts", created by Start.
@@ -104,15 +108,79 @@ func (b *Broker) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-// Produce writes records synchronously and fails t on any error.
-func (b *Broker) Produce(t testing.TB, recs ...*kgo.Record) {
+// Produce writes recs in order, synchronously, failing t on any error, and returns
+// them, in the order given, with partitions and offsets set.
+func (b *Broker) Produce(t testing.TB, recs ...*kgo.Record) []*kgo.Record {
 	t.Helper()
-	cl := b.Client(t)
+	cl := b.Client(t, kgo.ProducerLinger(0))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatalf("kafkatest: produce: %v", err)
 	}
+	return recs // kgo sets Partition and Offset in place; ProduceSync's results are in completion order
+}
+
+// TopicRecords is the number of records in topic (sum of end offsets; topics here are
+// never compacted or truncated).
+func (b *Broker) TopicRecords(t testing.TB, topic string) int64 {
+	t.Helper()
+	ends := adminQuery(t, b, "listing end offsets of "+topic, func(ctx context.Context, adm *kadm.Client) (kadm.ListedOffsets, error) {
+		return adm.ListEndOffsets(ctx, topic)
+	})
+	var n int64
+	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+	return n
+}
+
+// WaitTopicRecords waits until topic holds want records and fails if it holds more.
+func (b *Broker) WaitTopicRecords(t testing.TB, topic string, want int64, timeout time.Duration) {
+	t.Helper()
+	poll.Until(t, timeout, fmt.Sprintf("%d records on %s", want, topic), func() bool {
+		n := b.TopicRecords(t, topic)
+		if n > want {
+			t.Fatalf("%s holds %d records, want %d", topic, n, want)
+		}
+		return n == want
+	})
+}
+
+// GroupCommitted sums the offsets group has committed on topic's partitions: 0 while
+// the group does not exist yet, as when its member has not joined (callers poll this
+// from a daemon's start; kfake answers GROUP_ID_NOT_FOUND until then).
+func (b *Broker) GroupCommitted(t testing.TB, group, topic string) int64 {
+	t.Helper()
+	committed := adminQuery(t, b, "fetching offsets of group "+group, func(ctx context.Context, adm *kadm.Client) (kadm.OffsetResponses, error) {
+		r, err := adm.FetchOffsets(ctx, group)
+		if errors.Is(err, kerr.GroupIDNotFound) {
+			return nil, nil
+		}
+		return r, err
+	})
+	var n int64
+	committed.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic {
+			n += o.At
+		}
+	})
+	return n
+}
+
+// adminQuery runs one admin query on b within 10 seconds and returns its answer,
+// failing t with what it was doing if the query or the answer says an error: the
+// offset queries above.
+func adminQuery[R interface{ Error() error }](t testing.TB, b *Broker, what string, query func(ctx context.Context, adm *kadm.Client) (R, error)) R {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := query(ctx, kadm.NewClient(b.Client(t)))
+	if err == nil {
+		err = r.Error()
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return r
 }
 
 // Consume reads records of topic from the start until want records arrived or the

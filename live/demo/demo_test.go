@@ -17,6 +17,7 @@ import (
 
 // The built-in rules are testdata/rules/sample.yaml, byte for byte.
 func TestSampleRulesMatchTestdata(t *testing.T) {
+	t.Parallel()
 	want, err := os.ReadFile("../../testdata/rules/sample.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +28,7 @@ func TestSampleRulesMatchTestdata(t *testing.T) {
 }
 
 func TestDemoRunsAndStopsByItself(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

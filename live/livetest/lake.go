@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
@@ -35,7 +36,7 @@ func Archive(t testing.TB, b *kafkatest.Broker, recs []*kgo.Record, typed ...str
 	for _, r := range recs {
 		want[r.Partition] = max(want[r.Partition], r.Offset)
 	}
-	WaitFor(t, 60*time.Second, "the lake to hold every record", func() bool {
+	poll.Until(t, 60*time.Second, "the lake to hold every record", func() bool {
 		snap, err := lake.Snapshot(context.Background())
 		if err != nil {
 			return false

@@ -6,65 +6,24 @@ package livetest
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/rule"
 )
-
-// Logger returns a logger that writes to t's log while t runs and drops lines after,
-// so that goroutines finishing late cannot fail the test binary.
-func Logger(t testing.TB) *slog.Logger {
-	w := &testWriter{t: t}
-	t.Cleanup(func() { w.done.Store(true) })
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type testWriter struct {
-	t    testing.TB
-	mu   sync.Mutex
-	done atomic.Bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	if !w.done.Load() {
-		w.mu.Lock()
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-		w.mu.Unlock()
-	}
-	return len(p), nil
-}
-
-// WaitFor polls cond every 10ms until it holds, failing t after timeout.
-func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // StartLive starts a live daemon on b with an HTTP port chosen by the system, lets mod
 // adjust the configuration, waits until its rules are loaded, and stops it (checking
@@ -76,7 +35,7 @@ func StartLive(t testing.TB, b *kafkatest.Broker, mod func(*live.Config)) (*live
 		HTTPAddr:       "127.0.0.1:0",
 		Group:          "live-" + strings.ReplaceAll(t.Name(), "/", "-"),
 		CommitInterval: 100 * time.Millisecond,
-		Logger:         Logger(t),
+		Logger:         testlog.New(t),
 		// Live counting alone, unless a test turns the hand-off on: the lake and backfill
 		// have their own tests, and these count what arrives after a rule.
 		LakeURL:    "file://" + t.TempDir(),
@@ -158,21 +117,7 @@ func Event(customer, js string) *kgo.Record {
 	return &kgo.Record{Topic: "events", Key: []byte(customer), Value: []byte(js)}
 }
 
-// ProduceSync produces recs in order and returns them, in the order given, with
-// partitions and offsets set.
-func ProduceSync(t testing.TB, b *kafkatest.Broker, recs ...*kgo.Record) []*kgo.Record {
-	t.Helper()
-	cl := b.Client(t, kgo.ProducerLinger(0))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res := cl.ProduceSync(ctx, recs...)
-	if err := res.FirstErr(); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
-	return recs // kgo sets Partition and Offset in place; res is in completion order
-}
-
-// ProduceEvents produces gen's next n events on the events topic (as ProduceSync) and
+// ProduceEvents produces gen's next n events on the events topic (as kafkatest.Broker.Produce) and
 // returns their records: the history that tests replay.
 func ProduceEvents(t testing.TB, b *kafkatest.Broker, gen *workload.Generator, n int) []*kgo.Record {
 	t.Helper()
@@ -181,7 +126,7 @@ func ProduceEvents(t testing.TB, b *kafkatest.Broker, gen *workload.Generator, n
 		ev := gen.Next()
 		recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
 	}
-	return ProduceSync(t, b, recs...)
+	return b.Produce(t, recs...)
 }
 
 // Alerts decodes alert records.
@@ -213,31 +158,6 @@ func decodeValues[T any](t testing.TB, what string, recs []*kgo.Record) []T {
 		}
 	}
 	return out
-}
-
-// TopicRecords is the number of records in topic (sum of end offsets; topics here are
-// never compacted or truncated).
-func TopicRecords(t testing.TB, b *kafkatest.Broker, topic string) int64 {
-	t.Helper()
-	ends := adminQuery(t, b, "listing end offsets of "+topic, func(ctx context.Context, adm *kadm.Client) (kadm.ListedOffsets, error) {
-		return adm.ListEndOffsets(ctx, topic)
-	})
-	var n int64
-	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
-	return n
-}
-
-// WaitTopicRecords waits until topic holds want records and fails if it holds more.
-func WaitTopicRecords(t testing.TB, b *kafkatest.Broker, topic string, want int64, timeout time.Duration) {
-	t.Helper()
-	var n int64
-	WaitFor(t, timeout, fmt.Sprintf("%d records on %s", want, topic), func() bool {
-		n = TopicRecords(t, b, topic)
-		if n > want {
-			t.Fatalf("%s holds %d records, want %d", topic, n, want)
-		}
-		return n == want
-	})
 }
 
 // Request sends method url with body (nil: none), adjusted by mod (nil: as is), within
@@ -283,44 +203,6 @@ func GetText(t testing.TB, url string) string {
 	t.Helper()
 	_, body := Request(t, http.MethodGet, url, nil, nil)
 	return string(body)
-}
-
-// GroupCommitted sums the offsets group has committed on topic's partitions: 0 while
-// the group does not exist yet, as when its member has not joined (callers poll this
-// from a daemon's start; kfake answers GROUP_ID_NOT_FOUND until then).
-func GroupCommitted(t testing.TB, b *kafkatest.Broker, group, topic string) int64 {
-	t.Helper()
-	committed := adminQuery(t, b, "fetching offsets of group "+group, func(ctx context.Context, adm *kadm.Client) (kadm.OffsetResponses, error) {
-		r, err := adm.FetchOffsets(ctx, group)
-		if errors.Is(err, kerr.GroupIDNotFound) {
-			return nil, nil
-		}
-		return r, err
-	})
-	var n int64
-	committed.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == topic {
-			n += o.At
-		}
-	})
-	return n
-}
-
-// adminQuery runs one admin query on b within 10 seconds and returns its answer,
-// failing t with what it was doing if the query or the answer says an error: the
-// offset queries above.
-func adminQuery[R interface{ Error() error }](t testing.TB, b *kafkatest.Broker, what string, query func(ctx context.Context, adm *kadm.Client) (R, error)) R {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	r, err := query(ctx, kadm.NewClient(b.Client(t)))
-	if err == nil {
-		err = r.Error()
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	return r
 }
 
 // FullReplay is the counting oracle: a rule version's count for a customer is the

@@ -1,4 +1,4 @@
-package livetest_test
+package kafkatest_test
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
-	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // GroupCommitted is polled from a daemon's start, before its group exists: it reads 0
@@ -15,7 +14,7 @@ import (
 // group's commits once made.
 func TestGroupCommitted(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	if n := livetest.GroupCommitted(t, b, "never-joined", "events"); n != 0 {
+	if n := b.GroupCommitted(t, "never-joined", "events"); n != 0 {
 		t.Fatalf("a group that never joined committed %d", n)
 	}
 	var offsets kadm.Offsets
@@ -28,7 +27,7 @@ func TestGroupCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("committing for group g: %v", err)
 	}
-	if n := livetest.GroupCommitted(t, b, "g", "events"); n != 7 {
+	if n := b.GroupCommitted(t, "g", "events"); n != 7 {
 		t.Fatalf("group g committed %d, want 3+4", n)
 	}
 }
