@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -61,7 +62,7 @@ func TestCompactionCommitOutlivesOrphanGrace(t *testing.T) {
 			CompactSmallBytes: 64 << 20, TargetBytes: 64 << 20, OrphanGrace: grace})
 		done <- err
 	}()
-	waitFor(t, "the compaction's commit to fail", 20*time.Second, func() bool { return out.failed.Load() > 0 })
+	poll.Until(t, 20*time.Second, "the compaction's commit to fail", func() bool { return out.failed.Load() > 0 })
 	time.Sleep(2 * grace)
 	// Another pass collects garbage (and compacts nothing: no file counts as small).
 	if _, err := lake.Maintain(context.Background(), lakehouse.MaintenanceConfig{CompactSmallBytes: 1, OrphanGrace: grace}); err != nil {

@@ -10,23 +10,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/internal/s3test"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // TestStorageOutage stops the S3 server under a running archiver: it retries with
 // backoff, falls behind (lag and storage errors show in its metrics), stops taking
@@ -44,14 +33,14 @@ func TestStorageOutage(t *testing.T) {
 	cfg.MaxBufferedBytes = 2 * cfg.RollBytes // well under the outage's 3000 events
 	stop := startArchiver(t, cfg)
 	const limit = "archive_max_buffered_bytes"
-	waitFor(t, "the archiver's limits in its metrics", 10*time.Second, func() bool {
+	poll.Until(t, 10*time.Second, "the archiver's limits in its metrics", func() bool {
 		return promtest.Value(t, reg, "hindsight_limit", "name", limit) == float64(cfg.MaxBufferedBytes)
 	})
 
 	h.produce(t, cl, 2000)
 	waitArchived(t, lake, h.ends(), 60*time.Second)
 	// The counter moves once the commit returns, a little after its manifest shows.
-	waitFor(t, "the archived records counted", 10*time.Second, func() bool {
+	poll.Until(t, 10*time.Second, "the archived records counted", func() bool {
 		return promtest.Sum(t, reg, "hindsight_lake_records_archived_total") == 2000
 	})
 	archivedBefore := promtest.Sum(t, reg, "hindsight_lake_records_archived_total")
@@ -59,7 +48,7 @@ func TestStorageOutage(t *testing.T) {
 
 	srv.Stop()
 	h.produce(t, cl, 3000)
-	waitFor(t, "storage errors, lag and the buffer limit reached in the metrics", 30*time.Second, func() bool {
+	poll.Until(t, 30*time.Second, "storage errors, lag and the buffer limit reached in the metrics", func() bool {
 		return promtest.Sum(t, reg, "hindsight_lake_storage_errors_total") >= 3 && promtest.Sum(t, reg, "hindsight_lake_lag_records") >= 1000 &&
 			promtest.Value(t, reg, "hindsight_limit_reached_total", "name", limit) > reachedBefore
 	})
@@ -78,7 +67,7 @@ func TestStorageOutage(t *testing.T) {
 	}
 	h.produce(t, cl, 1000)
 	waitArchived(t, lake, h.ends(), 60*time.Second)
-	waitFor(t, "lag back to zero", 30*time.Second, func() bool { return promtest.Sum(t, reg, "hindsight_lake_lag_records") == 0 })
+	poll.Until(t, 30*time.Second, "lag back to zero", func() bool { return promtest.Sum(t, reg, "hindsight_lake_lag_records") == 0 })
 	stopArchivers(t, stop)
 	snap, _ := lake.Snapshot(context.Background())
 	checkExactlyOnce(t, lake, snap, h)

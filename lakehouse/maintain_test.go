@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -168,7 +169,7 @@ func TestCompactionWhileArchiving(t *testing.T) {
 	wait()
 	waitArchived(t, lake, h.ends(), 60*time.Second)
 	// Maintenance runs on its own clock: give it a bounded while to catch up.
-	waitFor(t, "compaction to halve the files", 60*time.Second, func() bool {
+	poll.Until(t, 60*time.Second, "compaction to halve the files", func() bool {
 		snap, err := lake.Snapshot(context.Background())
 		return err == nil && float64(len(snap.Files(lakehouse.Filter{}))) <= promtest.Sum(t, reg, "hindsight_lake_files_committed_total")/2
 	})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 )
 
@@ -20,7 +21,7 @@ func TestRefusedTailIsNoLag(t *testing.T) {
 	stop := startArchiver(t, cfg)
 	defer stop()
 	b.Produce(t, &kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"ok"}`)})
-	waitFor(t, "the first record archived", 30*time.Second, func() bool {
+	poll.Until(t, 30*time.Second, "the first record archived", func() bool {
 		return promtest.Sum(t, reg, "hindsight_lake_records_archived_total") == 1 &&
 			promtest.Value(t, reg, "hindsight_archive_lag_offsets", "partition", "0") == 0
 	})
@@ -30,7 +31,7 @@ func TestRefusedTailIsNoLag(t *testing.T) {
 		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type": not json`)})
 	}
 	b.Produce(t, recs...)
-	waitFor(t, "the refused records read", 30*time.Second, func() bool {
+	poll.Until(t, 30*time.Second, "the refused records read", func() bool {
 		return promtest.Sum(t, reg, "hindsight_lake_records_refused_total") == 50
 	})
 	time.Sleep(3 * cfg.LagInterval) // a measurement after the refused records were read

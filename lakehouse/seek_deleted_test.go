@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -62,7 +63,7 @@ func TestRejectedFileThenDeletedRangeBelowNewStart(t *testing.T) {
 	cfg, reg := meteredArchiverConfig(b, gated, "")
 	cfg.Feed = feed
 	stopA := startArchiver(t, cfg)
-	waitFor(t, "the fed archiver's first file to be uploaded", 20*time.Second, func() bool {
+	poll.Until(t, 20*time.Second, "the fed archiver's first file to be uploaded", func() bool {
 		n := 0
 		_ = inner.List(context.Background(), "data/", func(lakehouse.ObjectAttributes) error { n++; return nil })
 		return n > 0
@@ -94,7 +95,7 @@ func TestRejectedFileThenDeletedRangeBelowNewStart(t *testing.T) {
 	// Accepted records follow: the file [100, 129] must be committed.
 	h.produce(t, prod, 20) // offsets 110–129
 	feed.Records(0, 110, fetchRange(t, b, 0, 110, 129))
-	waitFor(t, "the lake's watermark at 129", 15*time.Second, func() bool {
+	poll.Until(t, 15*time.Second, "the lake's watermark at 129", func() bool {
 		snap, err := lake.Snapshot(context.Background())
 		return err == nil && snap.Watermark(0) >= 129
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -45,7 +46,7 @@ func TestUnreadableManifestsHoldCommits(t *testing.T) {
 		}
 		before := refused()
 		h.produce(t, cl, 200)
-		waitFor(t, writer+" refused a commit twice", 30*time.Second, func() bool {
+		poll.Until(t, 30*time.Second, writer+" refused a commit twice", func() bool {
 			now := objects(t, bkt, "manifest/")
 			for name, data := range now {
 				if string(data) != rotted {
