@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -53,6 +54,9 @@ type Alert struct {
 	// Group is, for a rule with group_by, each path's value (JSON null where the path
 	// selected nothing); nil (null) for a rule without.
 	Group map[string]json.RawMessage `json:"group"`
+	// GroupCut are the group_by paths whose values were left out (null in Group) to keep
+	// the record within the daemon's --alert-max-bytes, sorted; nil (null) for none.
+	GroupCut []string `json:"group_cut"`
 	// Aggregate is the rule's function (count, sum, …) and Value its value when the
 	// alert was raised.
 	Aggregate string  `json:"aggregate"`
@@ -71,6 +75,9 @@ type Alert struct {
 	// those paths (JSON null where one selects nothing); nil (null) for a rule without,
 	// and for a running total's crossing found in history (no one event crossed).
 	Context map[string]json.RawMessage `json:"context"`
+	// ContextCut are the alert.context paths whose values were left out (null in
+	// Context) to keep the record within --alert-max-bytes, sorted; nil (null) for none.
+	ContextCut []string `json:"context_cut"`
 	// Samples are the offsets, in Partition, of up to 3 events of the alerting window
 	// (all history for a running total): the crossing event first, then the group's
 	// latest earlier ones, newest first. Null for a resolved record, and for a running
@@ -177,6 +184,8 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	b = AppendJSONString(b, a.Source)
 	b = append(b, `,"group":`...)
 	b = appendValues(b, a.Group)
+	b = append(b, `,"group_cut":`...)
+	b = appendStrings(b, a.GroupCut)
 	b = append(b, `,"aggregate":`...)
 	b = AppendJSONString(b, a.Aggregate)
 	b = append(b, `,"value":`...)
@@ -191,6 +200,8 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	b = AppendJSONString(b, a.Severity)
 	b = append(b, `,"context":`...)
 	b = appendValues(b, a.Context)
+	b = append(b, `,"context_cut":`...)
+	b = appendStrings(b, a.ContextCut)
 	b = append(b, `,"samples":`...)
 	if a.Samples == nil {
 		b = append(b, "null"...)
@@ -205,21 +216,66 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 		b = append(b, ']')
 	}
 	b = append(b, `,"notify":`...)
-	if a.Notify == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, n := range a.Notify {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendJSONString(b, n)
-		}
-		b = append(b, ']')
-	}
+	b = appendStrings(b, a.Notify)
 	b = append(b, `,"muted":`...)
 	b = strconv.AppendBool(b, a.Muted)
 	return append(b, '}')
+}
+
+// CutToFit leaves out a's context values, then its group values, the largest first,
+// until size of the JSON it encodes to is at most limit: each value left out becomes
+// null and its path is listed, sorted, in ContextCut or GroupCut. It returns that JSON
+// and whether it fits; an alert that does not fit with every value left out is
+// returned so. The maps a held are replaced, not changed: a window's crossing may
+// share them. The alert id is not changed: it was computed from the whole group.
+func (a *Alert) CutToFit(limit int, size func(value []byte) int) ([]byte, bool) {
+	b := a.AppendJSON(nil)
+	if size(b) <= limit {
+		return b, true
+	}
+	a.Context, a.Group = maps.Clone(a.Context), maps.Clone(a.Group)
+	for _, part := range []struct {
+		values map[string]json.RawMessage
+		cut    *[]string
+	}{{a.Context, &a.ContextCut}, {a.Group, &a.GroupCut}} {
+		paths := slices.Collect(maps.Keys(part.values))
+		// Largest first, so that as few values as can be are left out; by path among
+		// equals, so that the same alert is always cut the same way.
+		slices.SortFunc(paths, func(x, y string) int {
+			if c := len(part.values[y]) - len(part.values[x]); c != 0 {
+				return c
+			}
+			return strings.Compare(x, y)
+		})
+		for _, p := range paths {
+			if string(part.values[p]) == "null" {
+				continue // nothing to gain
+			}
+			part.values[p] = json.RawMessage("null")
+			*part.cut = append(*part.cut, p)
+			slices.Sort(*part.cut)
+			b = a.AppendJSON(b[:0])
+			if size(b) <= limit {
+				return b, true
+			}
+		}
+	}
+	return b, false
+}
+
+// appendStrings appends ss as encoding/json writes a []string (null for nil).
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, s)
+	}
+	return append(b, ']')
 }
 
 // appendValues appends m as encoding/json writes a map of raw values (keys sorted;

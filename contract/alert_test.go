@@ -3,6 +3,8 @@ package contract_test
 import (
 	"encoding/json"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ func FuzzAlertJSON(f *testing.F) {
 	f.Add("c\"1", "$.actor", int64(2), int64(0), 1.5, uint8(16+8))
 	f.Add("c<1>", "ops&pd", int64(3), int64(0), 2.5, uint8(32+16))
 	f.Add("c", "r", int64(4), int64(0), 0.5, uint8(64))
+	f.Add("c<", "$.n\x01", int64(5), int64(0), 0.5, uint8(128+16+8))
 	f.Fuzz(func(t *testing.T, customer, id string, n int64, nanos int64, value float64, shape uint8) {
 		if math.IsInf(value, 0) || math.IsNaN(value) {
 			return // the evaluator never makes one (window: non-finite numbers do not contribute)
@@ -47,6 +50,9 @@ func FuzzAlertJSON(f *testing.F) {
 			a.Notify, a.Samples = []string{}, []int64{}
 		} else {
 			a.Samples = []int64{n, -n, nanos}
+		}
+		if shape&128 != 0 {
+			a.ContextCut, a.GroupCut = []string{id}, []string{"$.b", customer}
 		}
 		want, err := json.Marshal(a)
 		if err != nil { // int64 nanoseconds span 1677–2262: always encodable
@@ -85,5 +91,64 @@ func TestAlertIDs(t *testing.T) {
 	again := contract.WindowAlertID("*", "r", 1, "c", []byte("sb"), 60000, true, rule.Threshold{Op: rule.OpGt, Value: 5.5})
 	if ids[again] != "threshold > 5.5" {
 		t.Errorf("WindowAlertID is not deterministic")
+	}
+}
+
+// TestAlertCutToFit holds an alert over the size limit to the values it leaves out:
+// context before group, the largest first, each listed and null, and no more than
+// needed; and to the maps it was given, which stay as they were.
+func TestAlertCutToFit(t *testing.T) {
+	str := func(n int, c string) json.RawMessage { return contract.AppendJSONString(nil, strings.Repeat(c, n)) }
+	base := func() contract.Alert {
+		return contract.Alert{AlertID: "id", RuleID: "r", Scope: "*", Version: 1, Customer: "c-1", Count: 1,
+			Status: contract.StatusFiring, Severity: "medium",
+			Context: map[string]json.RawMessage{"$.big": str(3000, "<"), "$.mid": str(2000, "x"), "$.small": str(10, "y"), "$.none": json.RawMessage("null")},
+			Group:   map[string]json.RawMessage{"$.g": str(5000, "g"), "$.h": str(5, "h")}}
+	}
+	a0 := base()
+	whole := len(a0.AppendJSON(nil))
+	for _, tc := range []struct {
+		name                 string
+		limit                int
+		fits                 bool
+		contextCut, groupCut []string
+	}{
+		{name: "under the limit", limit: whole, fits: true},
+		{name: "one value over", limit: whole - 1, fits: true, contextCut: []string{"$.big"}},
+		{name: "the largest is not enough", limit: whole - 18_000 - 100, fits: true, contextCut: []string{"$.big", "$.mid"}},
+		{name: "the context is not enough", limit: whole - 18_000 - 2000 - 100, fits: true, contextCut: []string{"$.big", "$.mid", "$.small"}, groupCut: []string{"$.g"}},
+		{name: "nothing is enough", limit: 200, fits: false, contextCut: []string{"$.big", "$.mid", "$.small"}, groupCut: []string{"$.g", "$.h"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := base()
+			given := a.Context
+			b, fits := a.CutToFit(tc.limit, func(v []byte) int { return len(v) })
+			if fits != tc.fits || fits && len(b) > tc.limit {
+				t.Fatalf("CutToFit(%d) = %d bytes, fits %v; want fits %v", tc.limit, len(b), fits, tc.fits)
+			}
+			if !slices.Equal(a.ContextCut, tc.contextCut) || !slices.Equal(a.GroupCut, tc.groupCut) {
+				t.Fatalf("cut context %q, group %q; want %q, %q", a.ContextCut, a.GroupCut, tc.contextCut, tc.groupCut)
+			}
+			var back contract.Alert
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatalf("the cut alert is not JSON: %v", err)
+			}
+			for _, p := range tc.contextCut {
+				if string(back.Context[p]) != "null" {
+					t.Errorf("context %s = %.20s…, want null (cut)", p, back.Context[p])
+				}
+			}
+			for _, p := range tc.groupCut {
+				if string(back.Group[p]) != "null" {
+					t.Errorf("group %s = %.20s…, want null (cut)", p, back.Group[p])
+				}
+			}
+			if len(tc.contextCut) < 3 && string(back.Context["$.small"]) != `"`+strings.Repeat("y", 10)+`"` {
+				t.Errorf("context $.small = %s, want it kept", back.Context["$.small"])
+			}
+			if string(given["$.big"]) != string(str(3000, "<")) {
+				t.Errorf("the context map the alert was given was changed")
+			}
+		})
 	}
 }

@@ -92,9 +92,16 @@ func (b *Batch) Events() iter.Seq[*Event] {
 }
 
 // Emit produces rec on behalf of ev without waiting. The event's offset is not
-// committed until rec is delivered or has failed; done, if not nil, is called then.
-func (b *Batch) Emit(ev *Event, rec *kgo.Record, done func(*kgo.Record, error)) {
-	b.c.emit(b.ps, ev.Offset, rec, done)
+// committed until rec is delivered, or, when the brokers refuse it for good, until
+// its dead letter (ReasonNotProduced) is delivered or has failed too.
+func (b *Batch) Emit(ev *Event, rec *kgo.Record) {
+	b.c.emit(b.ps, ev.Offset, rec)
+}
+
+// DeadLetterFor sends rec, made on behalf of ev and not to be produced to its own
+// topic for cause (e.g. ErrOverLimit), to the dead-letter topic instead, like Emit.
+func (b *Batch) DeadLetterFor(ev *Event, rec *kgo.Record, cause error) {
+	b.c.emit(b.ps, ev.Offset, b.c.reroute.DeadLetter(rec, cause))
 }
 
 func (b *Batch) deadLetter(r *kgo.Record, reason string, cause error) {
@@ -102,20 +109,15 @@ func (b *Batch) deadLetter(r *kgo.Record, reason string, cause error) {
 	if CutDeadLetter(rec, b.c.cfg.DeadLetterMaxBytes) && b.c.cfg.OnDeadLetterCut != nil {
 		b.c.cfg.OnDeadLetterCut()
 	}
-	m := b.c.cfg.Metrics
-	b.c.emit(b.ps, r.Offset, rec, func(_ *kgo.Record, err error) {
-		if err == nil { // a failure counts in ProduceErrors
-			m.DeadLetters.WithLabelValues(reason).Inc()
-			m.deadLetters.Add(1)
-		}
-	})
+	b.c.emit(b.ps, r.Offset, rec)
 }
 
-// recordBytes is what DeadLetterMaxBytes bounds: the record as the client encodes it
-// in a batch, key, value and headers with their length prefixes and the record's own
-// framing, at its largest. The prefixes count: 20,000 empty headers are 40,000 bytes
-// on the wire, enough to take a record under the bound past the client's.
-func recordBytes(r *kgo.Record) int {
+// RecordBytes is what DeadLetterMaxBytes (and live's alert bound) bounds: the record
+// as the client encodes it in a batch, key, value and headers with their length
+// prefixes and the record's own framing, at its largest. The prefixes count: 20,000
+// empty headers are 40,000 bytes on the wire, enough to take a record under the bound
+// past the client's.
+func RecordBytes(r *kgo.Record) int {
 	n := recordFraming + varintLen(len(r.Key)) + len(r.Key) + varintLen(len(r.Value)) + len(r.Value) + varintLen(len(r.Headers))
 	for _, h := range r.Headers {
 		n += headerBytes(h)
@@ -148,12 +150,12 @@ func varintLen(n int) int {
 // headers of its own, which once stayed, left the record over the limit, and had the
 // broker refuse it.
 func CutDeadLetter(rec *kgo.Record, limit int) bool {
-	size := recordBytes(rec)
+	size := RecordBytes(rec)
 	if size <= limit {
 		return false
 	}
 	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderOriginalBytes, Value: strconv.AppendInt(nil, int64(size), 10)})
-	over := recordBytes(rec) - limit
+	over := RecordBytes(rec) - limit
 	cut := func(b []byte) []byte {
 		n := max(0, min(over, len(b)))
 		over -= n
@@ -162,9 +164,9 @@ func CutDeadLetter(rec *kgo.Record, limit int) bool {
 	// Measured again after each cut: a shorter value or key may have a shorter length
 	// prefix too.
 	rec.Value = cut(rec.Value)
-	over = recordBytes(rec) - limit
+	over = RecordBytes(rec) - limit
 	rec.Key = cut(rec.Key)
-	over = recordBytes(rec) - limit
+	over = RecordBytes(rec) - limit
 	// DeadLetter's headers and HeaderOriginalBytes end the list; the original's come
 	// first.
 	for original := len(rec.Headers) - deadLetterHeaders - 1; over > 0 && original > 0; original-- {

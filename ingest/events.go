@@ -34,6 +34,8 @@ type EventConsumer struct {
 	// shutdown wait for all.
 	inflight inflightCount
 	runq     runQueue
+	// reroute keeps in the dead-letter topic what the brokers refuse to take.
+	reroute *Rerouter
 }
 
 // NewEventConsumer connects to the brokers; consumption starts with Run.
@@ -80,26 +82,26 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		return nil, err
 	}
 	c.cl = cl
+	c.reroute = NewRerouter(cl, cfg.Topics.DeadLetters, cfg.DeadLetterMaxBytes, cfg.OnDeadLetterCut, cfg.Metrics, cfg.Logger)
 	return c, nil
 }
 
 // Client is the underlying client, e.g. for producing records not tied to an event.
 func (c *EventConsumer) Client() *kgo.Client { return c.cl }
 
-func (c *EventConsumer) emit(ps *partState, offset int64, rec *kgo.Record, done func(*kgo.Record, error)) {
+func (c *EventConsumer) emit(ps *partState, offset int64, rec *kgo.Record) {
 	ps.hold(offset)
 	// Background, not the run context: records of handled events must still be
 	// delivered while shutting down (bounded by the final flush).
 	c.cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
 		if err != nil {
-			c.cfg.Metrics.ProduceErrors.WithLabelValues(r.Topic).Inc()
-			c.log.Error("producing record for event failed; the event's offset is committed anyway",
-				"topic", r.Topic, "event_partition", ps.id, "event_offset", offset, "err", err)
+			// The event's offset stays held until the record is kept in the dead-letter
+			// topic instead (or that fails too: then it is logged as lost).
+			c.reroute.Failed(r, err, func() { ps.release(offset) })
+			return
 		}
+		c.reroute.Delivered(r)
 		ps.release(offset)
-		if done != nil {
-			done(r, err)
-		}
 	})
 }
 
@@ -224,7 +226,7 @@ func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string
 	slices.Sort(ps)
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := c.cl.Flush(ctx); err != nil {
+	if err := c.reroute.Flush(ctx); err != nil {
 		c.log.Warn("flushing produced records before giving up partitions", "err", err)
 	}
 	c.commitMu.Lock()
@@ -446,7 +448,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 	commits.Wait()
 	ctx2, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := c.cl.Flush(ctx2); err != nil {
+	if err := c.reroute.Flush(ctx2); err != nil {
 		c.log.Error("records produced for handled events were not all delivered at shutdown", "err", err)
 	}
 	c.Commit(ctx2)

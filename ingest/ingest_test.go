@@ -48,13 +48,13 @@ func TestCutDeadLetter(t *testing.T) {
 	t.Parallel()
 	src := &kgo.Record{Topic: "events", Partition: 1, Offset: 7, Key: []byte("customer"), Value: []byte(strings.Repeat("v", 100)),
 		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("0123456789")}}}
-	full := recordBytes(DeadLetter(src, "events.dlq", ReasonInvalidJSON, errors.New("bad")))
+	full := RecordBytes(DeadLetter(src, "events.dlq", ReasonInvalidJSON, errors.New("bad")))
 	// dlq is the dead letter with nothing of the original record: no key, value or
 	// trace header, and with the header that says how large it was.
 	bare := DeadLetter(&kgo.Record{Topic: src.Topic, Partition: src.Partition, Offset: src.Offset}, "events.dlq", ReasonInvalidJSON, errors.New("bad"))
 	origHeader := kgo.RecordHeader{Key: HeaderOriginalBytes, Value: []byte(fmt.Sprint(full))}
 	bare.Headers = append(bare.Headers, origHeader)
-	dlq := recordBytes(bare)
+	dlq := RecordBytes(bare)
 	trace := headerBytes(src.Headers[0])
 	for _, tc := range []struct {
 		name       string
@@ -91,7 +91,7 @@ func TestCutDeadLetter(t *testing.T) {
 				if h[HeaderOriginalBytes] != fmt.Sprint(full) {
 					t.Errorf("%s = %q, want %d", HeaderOriginalBytes, h[HeaderOriginalBytes], full)
 				}
-				if n := recordBytes(rec); n > tc.limit && (tc.value > 0 || tc.key > 0 || tc.trace) {
+				if n := RecordBytes(rec); n > tc.limit && (tc.value > 0 || tc.key > 0 || tc.trace) {
 					t.Errorf("%d bytes after the cut, limit %d", n, tc.limit)
 				}
 			} else if _, ok := h[HeaderOriginalBytes]; ok {
@@ -116,7 +116,7 @@ func TestCutDeadLetterDropsReplayedDLQHeaders(t *testing.T) {
 	if !CutDeadLetter(rec, 1000) {
 		t.Fatal("not cut")
 	}
-	if n := recordBytes(rec); n > 1000 {
+	if n := RecordBytes(rec); n > 1000 {
 		t.Errorf("%d bytes after the cut, limit 1000", n)
 	}
 	var keys []string

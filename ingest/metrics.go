@@ -43,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Events: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hindsight_events_total", Help: "Event records read from the events topic; rate() gives events/s."}),
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hindsight_dead_letters_total", Help: "Event records sent to the dead-letter topic, by reason."}, []string{"reason"}),
+			Name: "hindsight_dead_letters_total", Help: "Records sent to the dead-letter topic, by reason: events refused at ingest, and records made for events (alerts) that could not be produced (not_produced)."}, []string{"reason"}),
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "hindsight_consumer_lag_records", Help: "Records behind the high watermark, per events partition."}, []string{"partition"}),
 		ProduceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -54,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hindsight_events_deleted_unread_total", Help: "Events the broker deleted (retention) before this consumer read them, per events partition: no rule counted them."}, []string{"partition"}),
 		lags: map[int32]prometheus.Gauge{},
 	}
-	for _, r := range []string{ReasonMissingKey, ReasonInvalidKey, ReasonInvalidJSON, ReasonTooDeep} {
+	for _, r := range []string{ReasonMissingKey, ReasonInvalidKey, ReasonInvalidJSON, ReasonTooDeep, ReasonNotProduced} {
 		m.DeadLetters.WithLabelValues(r) // show zeros, so a dashboard sees the series exists
 	}
 	if reg != nil {

@@ -214,7 +214,7 @@ func TestDeadLetterOfRecordWithDLQHeadersIsNotLost(t *testing.T) {
 	if len(dlq) != 1 {
 		t.Fatalf("%d dead letters for the keyless record at offset 0, want 1", len(dlq))
 	}
-	if n := recordBytes(dlq[0]); n > DefaultDeadLetterMaxBytes {
+	if n := RecordBytes(dlq[0]); n > DefaultDeadLetterMaxBytes {
 		t.Errorf("dead letter of %d bytes, above the %d-byte limit", n, DefaultDeadLetterMaxBytes)
 	}
 }

@@ -55,6 +55,9 @@ type Daemon struct {
 	lake          *lakehouse.Lake
 	tempLake      string // removed at exit
 	alertProducer *kgo.Client
+	// reroute keeps in the dead-letter topic, through alertProducer, the alerts raised
+	// outside a batch that the brokers refuse for good.
+	reroute *ingest.Rerouter
 
 	// state is where partition snapshots are stored and restored from (nil with
 	// NoSnapshots); restoreFrom, when set, seeds partitions state has no snapshot of.
@@ -215,6 +218,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if d.alertProducer, err = d.cfg.Kafka.NewClient(kgo.ProducerLinger(0)); err != nil {
 		return nil, fmt.Errorf("live: alert producer: %w", err)
 	}
+	d.reroute = ingest.NewRerouter(d.alertProducer, cfg.Topics.DeadLetters, cfg.DeadLetterMaxBytes,
+		func() { d.m.limits.Reached(limitDeadLetterBytes) }, d.im, d.log)
 
 	d.controls, err = ingest.NewControlReader(ingest.ControlsConfig{Kafka: d.cfg.Kafka, Topics: cfg.Topics, Logger: d.log, Metrics: d.im})
 	if err != nil {
@@ -231,7 +236,7 @@ func (d *Daemon) closeResources() {
 	}
 	if d.alertProducer != nil {
 		fctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
-		_ = d.alertProducer.Flush(fctx)
+		_ = d.reroute.Flush(fctx)
 		cancel()
 		d.alertProducer.Close()
 	}
@@ -423,6 +428,10 @@ const limitQueuedRecords = "max_queued_records"
 // limitDeadLetterBytes is --dead-letter-max-bytes: each dead letter cut to fit counts
 // as the limit reached.
 const limitDeadLetterBytes = "dead_letter_max_bytes"
+
+// limitAlertBytes is --alert-max-bytes: each alert cut to fit, or dead-lettered for
+// want of room, counts as the limit reached.
+const limitAlertBytes = "alert_max_bytes"
 
 // archiverConfig is the embedded archiver's configuration, but for its Kafka client
 // options (whose building can fail: Run adds them).

@@ -112,15 +112,31 @@ func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, a
 
 // raise publishes the alert for crossing c of ar, raised by ev.
 func (d *Daemon) raise(b *ingest.Batch, ev *ingest.Event, ar *controls.Version, c window.Crossing) {
-	rec := d.alertRecord(ar, c, ev.Partition, ev.Offset, ev.Time, contract.SourceLive)
+	rec, err := d.alertRecord(ar, c, ev.Partition, ev.Offset, ev.Time, contract.SourceLive)
 	d.m.alerts.Inc()
 	d.alertsRaised.Add(1)
-	b.Emit(ev, rec, nil)
+	if err != nil {
+		b.DeadLetterFor(ev, rec, err)
+		return
+	}
+	b.Emit(ev, rec)
+}
+
+// keptAlert is alertRecord's record, or its dead letter when it is over
+// --alert-max-bytes: for alerts produced outside an events batch.
+func (d *Daemon) keptAlert(ar *controls.Version, c window.Crossing, partition int32, offset int64, at time.Time, source string) *kgo.Record {
+	rec, err := d.alertRecord(ar, c, partition, offset, at, source)
+	if err != nil {
+		return d.reroute.DeadLetter(rec, err)
+	}
+	return rec
 }
 
 // alertRecord is the alerts-topic record of crossing c of ar, raised by the event at
-// partition and offset, of record time at.
-func (d *Daemon) alertRecord(ar *controls.Version, c window.Crossing, partition int32, offset int64, at time.Time, source string) *kgo.Record {
+// partition and offset, of record time at. An alert over --alert-max-bytes has its
+// context, then group, values cut (contract.Alert.CutToFit); one still over is
+// returned with an error wrapping ingest.ErrOverLimit, for the dead-letter topic.
+func (d *Daemon) alertRecord(ar *controls.Version, c window.Crossing, partition int32, offset int64, at time.Time, source string) (*kgo.Record, error) {
 	a, err := window.Alert(ar.Rule, c, partition, offset, at, source)
 	if err != nil {
 		// The key was made by this build a moment ago; it always decodes.
@@ -132,5 +148,21 @@ func (d *Daemon) alertRecord(ar *controls.Version, c window.Crossing, partition 
 	buf := append(make([]byte, 0, len(c.Customer)+320), c.Customer...)
 	buf = a.AppendJSON(buf)
 	n := len(c.Customer)
-	return &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: buf[:n:n], Value: buf[n:]}
+	rec := &kgo.Record{Topic: d.cfg.Topics.Alerts, Key: buf[:n:n], Value: buf[n:]}
+	if ingest.RecordBytes(rec) <= d.cfg.AlertMaxBytes {
+		return rec, nil
+	}
+	d.m.limits.Reached(limitAlertBytes)
+	whole := ingest.RecordBytes(rec)
+	var fits bool
+	rec.Value, fits = a.CutToFit(d.cfg.AlertMaxBytes, func(v []byte) int {
+		return ingest.RecordBytes(&kgo.Record{Key: rec.Key, Value: v})
+	})
+	d.log.Warn("an alert over --alert-max-bytes was cut", "rule", ar.Key.String(), "alert_id", a.AlertID, "customer_bytes", len(c.Customer),
+		"bytes", whole, "context_cut", a.ContextCut, "group_cut", a.GroupCut, "fits", fits)
+	if !fits {
+		return rec, fmt.Errorf("alert of %d bytes is over --alert-max-bytes %d with its context and group values cut: %w",
+			ingest.RecordBytes(rec), d.cfg.AlertMaxBytes, ingest.ErrOverLimit)
+	}
+	return rec, nil
 }

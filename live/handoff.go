@@ -277,7 +277,7 @@ func (d *Daemon) locateCrossings(p *partition, ar *controls.Version, pb *pending
 		if f.offset < pb.start {
 			source = contract.SourceBackfill
 		}
-		alerts = append(alerts, d.alertRecord(ar, f.c, p.id, f.offset, f.at, source))
+		alerts = append(alerts, d.keptAlert(ar, f.c, p.id, f.offset, f.at, source))
 	}
 	return alerts
 }
@@ -387,13 +387,15 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger, onEvict fu
 		minBackoff: cfg.BackfillMinBackoff, maxBackoff: cfg.BackfillMaxBackoff}, lake, nil
 }
 
-// produceAlert sends a backfill alert. A delivery that fails for good (after the
-// client's retries) is logged; it is not raised again, since the counts it was raised
-// for are kept, as for a live alert whose produce failed.
+// produceAlert sends a backfill alert. One the brokers refuse for good (after the
+// client's retries) goes to the dead-letter topic, as a live alert does; it is not
+// raised again, since the counts it was raised for are kept.
 func (d *Daemon) produceAlert(rec *kgo.Record) {
 	d.alertProducer.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
 		if err != nil {
-			d.log.Error("publishing an alert raised outside a batch (backfill, or a version's end) failed", "customer", string(r.Key), "err", err)
+			d.reroute.Failed(r, err, nil)
+			return
 		}
+		d.reroute.Delivered(r)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -35,6 +36,7 @@ func TestBackfillAlertsProducedOutsidePartitionLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.reroute = ingest.NewRerouter(d.alertProducer, "events.dlq", ingest.DefaultDeadLetterMaxBytes, nil, ingest.NewMetrics(nil), d.log)
 	// An empty lake and no brokers: the crossings' events are not found, and the
 	// alerts name the start offset (the lock, not the record, is what this tests).
 	lake, err := lakehouse.OpenLake(context.Background(), "file://"+t.TempDir(), d.log)

@@ -222,6 +222,12 @@ type Config struct {
 	// (ingest.EventsConfig.DeadLetterMaxBytes). Default
 	// ingest.DefaultDeadLetterMaxBytes.
 	DeadLetterMaxBytes int
+	// AlertMaxBytes bounds an alert record's key and value (ingest.RecordBytes). An
+	// alert over it has its context values left out, the largest first, then its
+	// group values (contract.Alert.ContextCut, GroupCut); one that is still over (a
+	// customer id of hundreds of KB) goes to the dead-letter topic
+	// (ingest.ReasonNotProduced). Default DefaultAlertMaxBytes.
+	AlertMaxBytes int
 	// ShutdownTimeout bounds delivering in-flight alerts and the final commit. Default 10s.
 	ShutdownTimeout time.Duration
 	// AlertLinger is how long an alert may wait to be batched with others before it is
@@ -396,6 +402,9 @@ func (c *Config) EnsureDefaults() {
 	if c.LakeMaxColumns == 0 {
 		c.LakeMaxColumns = DefaultLakeMaxColumns
 	}
+	if c.AlertMaxBytes == 0 {
+		c.AlertMaxBytes = DefaultAlertMaxBytes
+	}
 	// The event consumer's settings take the defaults of ingest.EventsConfig, which
 	// they are handed to, so that the two cannot drift apart.
 	ev := ingest.EventsConfig{Kafka: c.Kafka, Topics: c.Topics, Group: c.Group, StartAt: c.StartAt,
@@ -467,6 +476,9 @@ func (c *Config) Validate() error {
 	if c.MemoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("memory limit %d: use a number of bytes, or 0 for none", c.MemoryLimit))
 	}
+	if c.AlertMaxBytes < MinAlertMaxBytes {
+		errs = append(errs, fmt.Errorf("alert max bytes %d: at least %d, room for an alert's own fields", c.AlertMaxBytes, MinAlertMaxBytes))
+	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("http address %q: %w", c.HTTPAddr, err))
 	}
@@ -496,3 +508,12 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// DefaultAlertMaxBytes is Config.AlertMaxBytes' default: 960 KiB, as for dead letters
+// (ingest.DefaultDeadLetterMaxBytes): below the client's bound on a record batch and
+// Kafka's default bound on a message, with room for the batch's own bytes.
+const DefaultAlertMaxBytes = 960 << 10
+
+// MinAlertMaxBytes is the least Config.AlertMaxBytes: an alert's fields but its
+// customer, group and context take about 600 bytes with a long rule id.
+const MinAlertMaxBytes = 4 << 10

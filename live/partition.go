@@ -173,7 +173,7 @@ func (p *partition) endIncidents(d *Daemon, ar *controls.Version, ws *window.Sta
 		if len(p.ended) == 0 {
 			p.unqueuedAlerts++
 		}
-		p.ended = append(p.ended, d.alertRecord(ar, c, p.id, offset, at, contract.SourceLive))
+		p.ended = append(p.ended, d.keptAlert(ar, c, p.id, offset, at, contract.SourceLive))
 		n++
 	})
 	if n > 0 {
@@ -205,7 +205,7 @@ func (d *Daemon) produceEnded(p *partition) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
-	if err := d.alertProducer.Flush(ctx); err != nil {
+	if err := d.reroute.Flush(ctx); err != nil {
 		d.log.Warn("backfill alerts not acknowledged before resolving an ended version's incidents; a resolve may precede its firing alert", "partition", p.id, "err", err)
 	}
 	cancel()
@@ -219,8 +219,10 @@ func (d *Daemon) produceEnded(p *partition) {
 		d.m.alerts.Inc()
 		cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
 			if err != nil {
-				d.log.Error("publishing the resolved record of an ended rule version failed", "customer", string(r.Key), "err", err)
+				d.reroute.Failed(r, err, func() { p.endedUnacked.Add(-1) })
+				return
 			}
+			d.reroute.Delivered(r)
 			p.endedUnacked.Add(-1)
 		})
 	}

@@ -184,6 +184,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.Show(console.LimitWindowsPage, float64(c.ConsoleWindowsPageSize))
 	d.m.limits.Show(console.LimitTopCustomers, float64(c.ConsoleTopCustomers))
 	d.m.limits.ShowCounted(limitDeadLetterBytes, float64(c.DeadLetterMaxBytes))
+	d.m.limits.ShowCounted(limitAlertBytes, float64(c.AlertMaxBytes))
 	if soft, ok := openFileLimit(); ok && c.HTTPMaxConnections > soft/2 {
 		d.log.Warn("the HTTP connection cap is above half the limit of open files: a flood of connections could leave storage and Kafka without file descriptors; lower --http-max-connections or raise the limit (ulimit -n)",
 			"http_max_connections", c.HTTPMaxConnections, "open_files_limit", soft)

@@ -151,7 +151,7 @@ func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, c
 	if d.alertProducer != nil {
 		// Backfill alerts the snapshot's counts include, and resolved records of incidents
 		// it no longer holds, must be out before it is stored.
-		if err := d.alertProducer.Flush(ctx); err != nil {
+		if err := d.reroute.Flush(ctx); err != nil {
 			return fmt.Errorf("flushing alerts raised outside batches: %w", err)
 		}
 	}

@@ -204,7 +204,7 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 		if x.history {
 			source = contract.SourceBackfill
 		}
-		alerts = append(alerts, d.alertRecord(ar, x.c, p.id, x.offset, x.at, source))
+		alerts = append(alerts, d.keptAlert(ar, x.c, p.id, x.offset, x.at, source))
 	}
 	if len(alerts) > 0 {
 		p.unqueuedAlerts++

@@ -66,7 +66,11 @@ func Summary(a *contract.Alert) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(k + "=" + clip(string(a.Group[k]), summaryValueMax))
+			v := clip(string(a.Group[k]), summaryValueMax)
+			if slices.Contains(a.GroupCut, k) {
+				v = leftOut
+			}
+			b.WriteString(k + "=" + v)
 		}
 		b.WriteString(")")
 	}
@@ -123,6 +127,11 @@ type slackText struct {
 	Text string `json:"text"`
 }
 
+// leftOut stands for a group or context value the alert left out to keep within its
+// size bound (contract.Alert.GroupCut, ContextCut): not null, since the path did
+// select a value.
+const leftOut = "(left out: alert too large)"
+
 func slackMessage(a *contract.Alert) slackMsg {
 	summary := slackEscape(Summary(a), slackTextMax)
 	blocks := []slackBlock{{Type: "section", Text: &slackText{Type: "mrkdwn", Text: summary}}}
@@ -130,7 +139,11 @@ func slackMessage(a *contract.Alert) slackMsg {
 		var b strings.Builder
 		b.WriteString("Context:")
 		for _, k := range slices.Sorted(maps.Keys(a.Context)) {
-			b.WriteString("\n• " + k + " = " + string(a.Context[k]))
+			v := string(a.Context[k])
+			if slices.Contains(a.ContextCut, k) {
+				v = leftOut
+			}
+			b.WriteString("\n• " + k + " = " + v)
 		}
 		blocks = append(blocks, slackBlock{Type: "section", Text: &slackText{Type: "mrkdwn", Text: slackEscape(b.String(), slackTextMax)}})
 	}

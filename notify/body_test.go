@@ -163,6 +163,13 @@ func TestSlackBody(t *testing.T) {
 		t.Errorf("blocks %+v", m.Blocks)
 	}
 
+	// A context value left out to keep the alert within its bound says so.
+	cut := testAlert()
+	cut.Context, cut.ContextCut = map[string]json.RawMessage{"$.ip": json.RawMessage(`"10.0.0.7"`), "$.note": json.RawMessage(`null`)}, []string{"$.note"}
+	if m := decode(cut); len(m.Blocks) != 3 || m.Blocks[1].Text.Text != `Context:`+"\n"+`• $.ip = "10.0.0.7"`+"\n"+`• $.note = (left out: alert too large)` {
+		t.Errorf("blocks of an alert with its context cut %+v", m.Blocks)
+	}
+
 	// A resolved record repeats its firing's count and value, and has no context.
 	resolved := testAlert()
 	resolved.Status, resolved.Context = contract.StatusResolved, nil
@@ -200,6 +207,10 @@ func TestSummary(t *testing.T) {
 			a.Aggregate, a.Value, a.Threshold = "sum", 1100.5, rule.Threshold{Op: rule.OpGt, Value: 1000}
 			a.Group = map[string]json.RawMessage{"$.user": json.RawMessage(`"u1"`), "$.app": json.RawMessage(`null`)}
 		}, `[HIGH] rule login-failures firing for customer c-1 (group $.app=null, $.user="u1"): sum 1100.5 > 1000, window 2026-01-01 12:00–12:10 UTC`},
+		{"a group value cut to keep the alert within its bound", func(a *contract.Alert) {
+			a.Group = map[string]json.RawMessage{"$.user": json.RawMessage(`null`), "$.app": json.RawMessage(`null`)}
+			a.GroupCut = []string{"$.user"}
+		}, `[HIGH] rule login-failures firing for customer c-1 (group $.app=null, $.user=(left out: alert too large)): count 5 >= 5, window 2026-01-01 12:00–12:10 UTC`},
 		{"running total without group or aggregate name", func(a *contract.Alert) {
 			a.Group, a.WindowStart, a.WindowEnd, a.Aggregate, a.Severity = nil, nil, nil, "", ""
 		}, `rule login-failures firing for customer c-1: count 5 >= 5`},

@@ -1,0 +1,161 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// ReasonNotProduced is the dead-letter reason of a record Hindsight made on behalf of
+// events (an alert) and could not produce to its topic: the brokers refused it for
+// good (after the client's retries), or it was over its size limit (--alert-max-bytes)
+// with everything that may be cut cut. Such a dead letter's value is that record's,
+// not an event: it is not to be replayed into the events topic.
+const ReasonNotProduced = "not_produced"
+
+// ErrOverLimit is the cause of a record dead-lettered before it was produced because
+// it is over its size limit.
+var ErrOverLimit = errors.New("record over its size limit")
+
+// NotProduced builds the dead letter of rec, a record made on behalf of events that
+// could not be produced for cause: the same key, value and timestamp, rec's headers,
+// then the reason, the cause and the topic rec was bound for. It has no partition or
+// offset header: rec was never stored; the alert in its value names the event that
+// raised it.
+func NotProduced(rec *kgo.Record, deadLetters string, cause error) *kgo.Record {
+	h := make([]kgo.RecordHeader, 0, len(rec.Headers)+3)
+	h = append(h, rec.Headers...)
+	h = append(h,
+		kgo.RecordHeader{Key: HeaderReason, Value: []byte(ReasonNotProduced)},
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(cause.Error())},
+		kgo.RecordHeader{Key: HeaderTopic, Value: []byte(rec.Topic)},
+	)
+	return &kgo.Record{Topic: deadLetters, Key: rec.Key, Value: rec.Value, Headers: h, Timestamp: rec.Timestamp}
+}
+
+// Rerouter sends to the dead-letter topic the records made on behalf of events that
+// the brokers refused for good, so that an alert the alerts topic would not take is
+// kept, with the reason, rather than lost behind a committed offset. It produces from
+// a goroutine of its own per record, because a produce promise must not block on its
+// client (franz-go: a Produce inside a promise can wait on the promise worker itself);
+// Flush waits for them.
+type Rerouter struct {
+	cl          *kgo.Client
+	deadLetters string
+	maxBytes    int
+	onCut       func() // nil: none
+	m           *Metrics
+	log         *slog.Logger
+
+	mu sync.Mutex
+	// handing counts the dead letters whose goroutines have not yet handed them to
+	// the client; handed is signalled when it falls to 0.
+	handing int
+	handed  sync.Cond
+}
+
+// NewRerouter dead-letters through cl to the topic deadLetters, each dead letter cut
+// to maxBytes (CutDeadLetter), calling onCut (if not nil) for each cut.
+func NewRerouter(cl *kgo.Client, deadLetters string, maxBytes int, onCut func(), m *Metrics, log *slog.Logger) *Rerouter {
+	r := &Rerouter{cl: cl, deadLetters: deadLetters, maxBytes: maxBytes, onCut: onCut, m: m, log: log}
+	r.handed.L = &r.mu
+	return r
+}
+
+// Failed handles rec, whose produce failed for good with err; done (if not nil) is
+// called once its dead letter is delivered or has failed too. It may be called from
+// a produce promise. A dead letter that fails is lost: logged and counted in
+// ProduceErrors, as the failure of rec was.
+func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
+	r.m.ProduceErrors.WithLabelValues(rec.Topic).Inc()
+	if rec.Topic == r.deadLetters {
+		r.log.Error("producing a dead letter failed; what it stood for is lost", "key", clip(rec.Key), "err", err)
+		if done != nil {
+			done()
+		}
+		return
+	}
+	r.log.Error("producing a record made for events failed; it goes to the dead-letter topic", "topic", rec.Topic, "key", clip(rec.Key), "err", err)
+	dl := r.DeadLetter(rec, err)
+	r.mu.Lock()
+	r.handing++
+	r.mu.Unlock()
+	// It ends once the client has the record (at once, but when the client's buffer is
+	// full), or has refused it (closed).
+	go func() {
+		defer r.handedOne()
+		r.cl.Produce(context.Background(), dl, func(dl *kgo.Record, err error) {
+			if err != nil {
+				r.m.ProduceErrors.WithLabelValues(dl.Topic).Inc()
+				r.log.Error("producing a dead letter failed; the record it holds is lost", "topic", rec.Topic, "key", clip(rec.Key), "err", err)
+			} else {
+				r.Delivered(dl)
+			}
+			if done != nil {
+				done()
+			}
+		})
+	}()
+}
+
+func (r *Rerouter) handedOne() {
+	r.mu.Lock()
+	if r.handing--; r.handing == 0 {
+		r.handed.Broadcast()
+	}
+	r.mu.Unlock()
+}
+
+// DeadLetter is the dead letter of rec, which could not be produced for cause, cut
+// to the rerouter's bound.
+func (r *Rerouter) DeadLetter(rec *kgo.Record, cause error) *kgo.Record {
+	dl := NotProduced(rec, r.deadLetters, cause)
+	if CutDeadLetter(dl, r.maxBytes) && r.onCut != nil {
+		r.onCut()
+	}
+	return dl
+}
+
+// Delivered counts rec if it is a dead letter, by its reason.
+func (r *Rerouter) Delivered(rec *kgo.Record) {
+	if rec.Topic != r.deadLetters {
+		return
+	}
+	reason := "unknown"
+	for _, h := range rec.Headers {
+		if h.Key == HeaderReason {
+			reason = string(h.Value) // the last: a replayed dead letter keeps its old one first
+		}
+	}
+	r.m.DeadLetters.WithLabelValues(reason).Inc()
+	r.m.deadLetters.Add(1)
+}
+
+// Flush waits until every record produced through the rerouter's client so far, and
+// the dead letters of those that fail, are delivered or have failed, or ctx is done.
+func (r *Rerouter) Flush(ctx context.Context) error {
+	if err := r.cl.Flush(ctx); err != nil {
+		return err
+	}
+	// Every failure's promise so far has run, so its dead letter's goroutine has
+	// started: once they have handed their records to the client, one more flush
+	// delivers them.
+	r.mu.Lock()
+	for r.handing > 0 {
+		r.handed.Wait()
+	}
+	r.mu.Unlock()
+	return r.cl.Flush(ctx)
+}
+
+// clip shortens a key for a log line.
+func clip(key []byte) string {
+	const most = 200
+	if len(key) > most {
+		return string(key[:most]) + "…"
+	}
+	return string(key)
+}
