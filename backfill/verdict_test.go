@@ -187,6 +187,19 @@ func openFuzzDuck(tb testing.TB) *fuzzDuck {
 		}
 		d.preds = append(d.preds, p)
 	}
+	// The typed-file pass checks both typed forms only if the rules have both.
+	var typed, prefiltered int
+	for _, p := range d.preds {
+		if p.TypedSQL != "" {
+			typed++
+		}
+		if p.PrefilteredSQL != "" {
+			prefiltered++
+		}
+	}
+	if typed == 0 || prefiltered == 0 {
+		tb.Fatalf("of %d verdict rules, %d have a typed form and %d a typed prefilter: the typed-file pass needs both", len(d.preds), typed, prefiltered)
+	}
 	if _, err := d.conn.ExecContext(context.Background(), `CREATE TABLE one ("partition" INTEGER, "offset" BIGINT, event_time TIMESTAMPTZ, ingest_time TIMESTAMPTZ, customer VARCHAR, payload VARCHAR)`); err != nil {
 		tb.Fatalf("creating the staging table: %v", err)
 	}
@@ -275,16 +288,17 @@ func checkVerdict(t *testing.T, d *fuzzDuck, payload []byte) {
 			continue
 		}
 		if want := goVerdict(doc, "c-1", payload, r); got[i] != want {
-			t.Errorf("payload %q, rule %s (typed columns): backfill counts it %v, live %v\n SQL: %s",
-				payload, VerdictConditions[i], got[i], want, d.preds[i].TypedSQL)
+			t.Errorf("payload %q, rule %s (typed columns): backfill counts it %v, live %v\n SQL: %s\n prefiltered SQL: %s",
+				payload, VerdictConditions[i], got[i], want, d.preds[i].TypedSQL, d.preds[i].PrefilteredSQL)
 		}
 	}
 }
 
 // typedVerdicts writes payload as one row of an archive file typing every path the
 // rules read (lakehouse.EncodeRows, the archiver's encoder) and returns, per rule,
-// whether the typed form counts the row, and whether the rule has a typed form the
-// file covers.
+// whether the form lakeQuery takes for such a file counts the row — its typed form, or
+// for a rule without one its typed conjuncts guarding the Go evaluator
+// (PrefilteredSQL) — and whether the rule has either form the file covers.
 func (d *fuzzDuck) typedVerdicts(tb testing.TB, payload string) (got, typed []bool) {
 	tb.Helper()
 	ctx := context.Background()
@@ -314,11 +328,19 @@ func (d *fuzzDuck) typedVerdicts(tb testing.TB, payload string) (got, typed []bo
 	var which []int
 	typed = make([]bool, len(d.rules))
 	for i, p := range d.preds {
-		if p.Typed(entry) {
+		switch {
+		case p.Typed(entry):
 			typed[i] = true
 			which = append(which, i)
 			sel = append(sel, "count(*) FILTER (WHERE "+p.TypedSQL+")")
 			args = append(args, p.TypedArgs...)
+		case p.Prefiltered(entry):
+			// The typed conjuncts guard the Go evaluator: the form lakeQuery uses on
+			// such a file for a rule with no typed form of its own.
+			typed[i] = true
+			which = append(which, i)
+			sel = append(sel, "count(*) FILTER (WHERE "+p.PrefilteredSQL+")")
+			args = append(args, p.PrefilteredArgs...)
 		}
 	}
 	got = make([]bool, len(d.rules))
