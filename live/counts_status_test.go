@@ -21,7 +21,7 @@ import (
 func TestCountsStatusWhenHistoryMissing(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	release, restore := holdJobs()
+	release, restore := holdJobs(livetest.Group(t))
 	defer restore()
 	hd := startHTTPDaemonOn(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false

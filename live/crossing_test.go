@@ -56,7 +56,7 @@ func TestBackfillAlertNamesTheCrossingEvent(t *testing.T) {
 	produce(300, func(c, j int) bool { return j%(c+1) == 0 }, now.Add(-3*time.Hour), now.Add(-10*time.Minute))
 	waitCommitted(t, b, d, "history")
 
-	release, restore := holdJobs()
+	release, restore := holdJobs(livetest.Group(t))
 	defer restore()
 	rules := []string{
 		`{"id":"fails","scope":"*","version":1,"when":{"path":"$.kind","op":"==","value":"fail"},"threshold":20,"alert":{"context":["$.user"]}}`,

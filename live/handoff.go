@@ -158,9 +158,11 @@ func (d *Daemon) runWorkers(n int) {
 	}
 }
 
-// jobHook, when set (by tests, export_test.go), runs before each hand-off job's
-// attempt: a test holds jobs back to see what live does meanwhile.
-var jobHook func(ctx context.Context)
+// jobHooks, set by tests (export_test.go), map a consumer group to what runs before
+// each hand-off job's attempt of the daemons in it: a test holds jobs back to see what
+// live does meanwhile. Keyed by group because tests run in parallel, each daemon in a
+// group of its own test's name.
+var jobHooks sync.Map // string → func(context.Context)
 
 // runJob makes one attempt at j. A failing job (lake or Kafka unreachable, a file DuckDB
 // cannot read) goes back to the queue with a backoff delay until it succeeds or its
@@ -171,8 +173,8 @@ func (d *Daemon) runJob(j *handoffJob) {
 		d.m.backfillsRunning.Dec()
 		return
 	}
-	if jobHook != nil {
-		jobHook(j.ctx)
+	if h, ok := jobHooks.Load(d.cfg.Group); ok {
+		h.(func(context.Context))(j.ctx)
 	}
 	if !j.ar.Rule.Plain() {
 		d.runWindowJob(j)

@@ -82,9 +82,10 @@ func TestPendingHandoffRestoredWithoutBackfill(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	state := "file://" + t.TempDir()
-	_, restore := holdJobs() // the first daemon's job never runs
+	const group = "pending-nobf"
+	_, restore := holdJobs(group) // the first daemon's job never runs
 	d, stop := livetest.StartLive(t, b, func(c *live.Config) {
-		c.Group, c.StateURL, c.NoBackfill = "pending-nobf", state, false
+		c.Group, c.StateURL, c.NoBackfill = group, state, false
 	})
 	b.Produce(t, loginFailed("z", 0)) // some history: the hand-off has a job
 	waitSeen(t, d, 1)
@@ -100,7 +101,7 @@ func TestPendingHandoffRestoredWithoutBackfill(t *testing.T) {
 	restore()
 
 	d, _ = livetest.StartLive(t, b, func(c *live.Config) {
-		c.Group, c.StateURL, c.NoBackfill = "pending-nobf", state, true
+		c.Group, c.StateURL, c.NoBackfill = group, state, true
 	})
 	poll.Until(t, wait, "the partition restored", func() bool {
 		st := d.State()
@@ -139,7 +140,7 @@ func TestPendingRecountRestoredResolvesFiringAlert(t *testing.T) {
 
 	// 2. A process with snapshots (none yet): its hand-off recounts, and is still
 	// pending when it stops; its shutdown snapshot says so.
-	_, restore := holdJobs()
+	_, restore := holdJobs(group)
 	d, stop = livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL, c.NoBackfill = group, state, false })
 	poll.Until(t, wait, "the hand-off pending", func() bool {
 		v := ruleView(t, d, r.Key())

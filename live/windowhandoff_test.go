@@ -51,7 +51,7 @@ func testWindowedHandoff(t *testing.T, seed uint64) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3})
 	// The hand-off jobs wait until the events after the rules have come, so that the
 	// buffers hold them all: an uninterrupted run's verdict must come out of that too.
-	release, restore := holdJobs()
+	release, restore := holdJobs(livetest.Group(t))
 	defer restore()
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
@@ -158,7 +158,7 @@ func TestWindowedHandoffBufferLimit(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	// The hand-off jobs wait until the events after the rule have come: they are
 	// buffered, and the first one matched is beyond the limit.
-	release, restore := holdJobs()
+	release, restore := holdJobs(livetest.Group(t))
 	defer restore()
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
@@ -215,7 +215,7 @@ func TestWindowedHandoffAcrossRestart(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	state, group := "file://"+t.TempDir(), "handoff-restart"
-	_, restore := holdJobs() // never released: the first daemon's jobs end with it
+	_, restore := holdJobs(group) // never released: the first daemon's jobs end with it
 	cfg := func(c *live.Config) {
 		c.Group, c.StateURL = group, state
 		c.NoBackfill = false
@@ -398,11 +398,11 @@ func checkRuleHistory(t *testing.T, d *live.Daemon, history []*kgo.Record, r *ru
 	}
 }
 
-// holdJobs holds every hand-off job back until release (or its end);
-// restore lets them run freely again.
-func holdJobs() (release, restore func()) {
+// holdJobs holds every hand-off job of the daemons in consumer group back until
+// release (or its end); restore lets them run freely again.
+func holdJobs(group string) (release, restore func()) {
 	ch := make(chan struct{})
-	restore = live.SetJobHook(func(ctx context.Context) {
+	restore = live.SetJobHook(group, func(ctx context.Context) {
 		select {
 		case <-ch:
 		case <-ctx.Done():

@@ -27,13 +27,17 @@ import (
 
 // StartLive starts a live daemon on b with an HTTP port chosen by the system, lets mod
 // adjust the configuration, waits until its rules are loaded, and stops it (checking
+// Group is the consumer group StartLive gives t's daemon unless told otherwise: one
+// per test, so that tests running in parallel share nothing on a broker or in a hook.
+func Group(t testing.TB) string { return "live-" + strings.ReplaceAll(t.Name(), "/", "-") }
+
 // for a clean exit) when t ends. Stop it earlier with the returned cancel.
 func StartLive(t testing.TB, b *kafkatest.Broker, mod func(*live.Config)) (*live.Daemon, context.CancelFunc) {
 	t.Helper()
 	cfg := live.Config{
 		Kafka:          ingest.KafkaConfig{Brokers: []string{b.Addr}},
 		HTTPAddr:       "127.0.0.1:0",
-		Group:          "live-" + strings.ReplaceAll(t.Name(), "/", "-"),
+		Group:          Group(t),
 		CommitInterval: 100 * time.Millisecond,
 		Logger:         testlog.New(t),
 		// Live counting alone, unless a test turns the hand-off on: the lake and backfill
