@@ -73,18 +73,15 @@ bench-ci: build
 	@mkdir -p $(BENCH_CI_OUT)
 	$(BIN) bench all --short --quiet --out $(BENCH_CI_OUT)/report.json --gate $(BENCH_CI_REFERENCE) --margin $(BENCH_CI_MARGIN)
 
-# Short runs of every fuzzer; FUZZTIME=10m for a longer hunt.
+# Short runs of every fuzzer: each func Fuzz… of each package, found in the sources so
+# that a new one is never left out; FUZZTIME=10m for a longer hunt.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./jsonpath
-	$(GO) test -run '^$$' -fuzz '^FuzzEval$$' -fuzztime $(FUZZTIME) ./jsonpath
-	$(GO) test -run '^$$' -fuzz '^FuzzParseControl$$' -fuzztime $(FUZZTIME) ./rule
-	$(GO) test -run '^$$' -fuzz '^FuzzParseRule$$' -fuzztime $(FUZZTIME) ./rule
-	$(GO) test -run '^$$' -fuzz '^FuzzLiteralPattern$$' -fuzztime $(FUZZTIME) ./rule
-	$(GO) test -run '^$$' -fuzz '^FuzzRuleFields$$' -fuzztime $(FUZZTIME) ./rule
-	$(GO) test -run '^$$' -fuzz '^FuzzParseRulesFileTests$$' -fuzztime $(FUZZTIME) ./rule
-	$(GO) test -run '^$$' -fuzz '^FuzzParseNotifyFile$$' -fuzztime $(FUZZTIME) ./rule
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./window
-	$(GO) test -run '^$$' -fuzz '^FuzzAlertJSON$$' -fuzztime $(FUZZTIME) ./contract
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "$(GO) test -run '^\$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) $$(dirname $$f)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$(dirname $$f); \
+	  done; \
+	done
 
 vet:
 	$(GO) vet $(PKGS)
