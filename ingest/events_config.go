@@ -112,6 +112,9 @@ func (c *EventsConfig) Validate() error {
 	if c.StartAt != "earliest" && c.StartAt != "latest" {
 		return fmt.Errorf("start-at %q: use earliest or latest", c.StartAt)
 	}
+	if c.DeadLetterMaxBytes > MaxRecordBytes {
+		return fmt.Errorf("dead letter max bytes %d: at most %d, what the client takes in one record", c.DeadLetterMaxBytes, MaxRecordBytes)
+	}
 	return nil
 }
 
@@ -120,6 +123,13 @@ func (c *EventsConfig) Validate() error {
 // before they run dry, and little more is held. When the workers are faster than the
 // fetches, nothing stays queued and the bound never binds.
 const DefaultMaxQueuedRecords = 3000
+
+// MaxRecordBytes is the most RecordBytes a record produced here may have: the
+// client's bound on a record batch (franz-go's ProducerBatchMaxBytes, 1,000,012 bytes),
+// less the 61 bytes of the batch's own header, for a batch of that one record. A bound
+// on produced records above it (DeadLetterMaxBytes, live's --alert-max-bytes) would let
+// through records the client refuses.
+const MaxRecordBytes = 1_000_012 - 61
 
 // DefaultDeadLetterMaxBytes is EventsConfig.DeadLetterMaxBytes' default: 960 KiB,
 // below both the client's bound on a record batch (1,000,012 bytes, franz-go's

@@ -476,8 +476,12 @@ func (c *Config) Validate() error {
 	if c.MemoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("memory limit %d: use a number of bytes, or 0 for none", c.MemoryLimit))
 	}
-	if c.AlertMaxBytes < MinAlertMaxBytes {
-		errs = append(errs, fmt.Errorf("alert max bytes %d: at least %d, room for an alert's own fields", c.AlertMaxBytes, MinAlertMaxBytes))
+	if c.AlertMaxBytes < MinAlertMaxBytes || c.AlertMaxBytes > ingest.MaxRecordBytes {
+		errs = append(errs, fmt.Errorf("alert max bytes %d: at least %d, room for an alert's own fields, and at most %d, what the client takes in one record",
+			c.AlertMaxBytes, MinAlertMaxBytes, ingest.MaxRecordBytes))
+	}
+	if c.DeadLetterMaxBytes > ingest.MaxRecordBytes {
+		errs = append(errs, fmt.Errorf("dead letter max bytes %d: at most %d, what the client takes in one record", c.DeadLetterMaxBytes, ingest.MaxRecordBytes))
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("http address %q: %w", c.HTTPAddr, err))
