@@ -340,12 +340,11 @@ func ParseRulesFileTests(name string, data []byte) (*RulesFile, error) {
 				"%w: %s larger than %d bytes, counting every use of a YAML alias in full (limit %s)", ErrInvalid, what, lim.MaxRulesFileBytes, LimitRulesFileSize)})
 			break
 		}
-		var generic any
-		if err := yaml.NodeToValue(node, &generic); err != nil {
+		generic, err := decodeYAMLNode(node)
+		if err != nil {
 			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: err})
 			continue
 		}
-		generic = normalizeYAML(generic)
 		// Tests are the file's, not the rule's: out before the rule is decoded, so
 		// that they are never in its JSON (nor its control record, nor fingerprint).
 		testsVal, hasTests := any(nil), false
@@ -394,27 +393,4 @@ func ParseRulesFileTests(name string, data []byte) (*RulesFile, error) {
 		return nil, errors.Join(errs...)
 	}
 	return file, nil
-}
-
-// normalizeYAML turns YAML's map[any]any (keys that are not strings) into JSON objects.
-func normalizeYAML(x any) any {
-	switch v := x.(type) {
-	case map[string]any:
-		for k, e := range v {
-			v[k] = normalizeYAML(e)
-		}
-		return v
-	case map[any]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
-			m[fmt.Sprint(k)] = normalizeYAML(e)
-		}
-		return m
-	case []any:
-		for i, e := range v {
-			v[i] = normalizeYAML(e)
-		}
-		return v
-	}
-	return x
 }

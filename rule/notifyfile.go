@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 )
 
@@ -59,12 +58,12 @@ func ParseNotifyFile(name string, data []byte) (*NotifyFile, error) {
 				fe := func(err error, id string) error {
 					return &notifyFileError{FileError{File: name, Index: i, Line: line, ID: id, Err: err}, key}
 				}
-				var generic any
-				if err := yaml.NodeToValue(node, &generic); err != nil {
+				generic, err := decodeYAMLNode(node)
+				if err != nil {
 					errs = append(errs, fe(fmt.Errorf("%w: %v", ErrInvalid, err), ""))
 					continue
 				}
-				js, err := jsonOf(normalizeYAML(generic))
+				js, err := jsonOf(generic)
 				if err != nil {
 					errs = append(errs, fe(err, ""))
 					continue

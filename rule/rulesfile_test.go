@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
 // TestRulesFileShapes: every documented shape of a rules file — a bare list of rules, or
@@ -106,5 +108,62 @@ func TestRulesFileKey(t *testing.T) {
 				t.Fatalf("ParseRulesFile(%q) = %v, %v; want a positioned error", tt.file, rules, err)
 			}
 		})
+	}
+}
+
+// TestRulesFileNumbersAreJSONs: a number in a rules file is the number JSON reads —
+// the same rule as the control record or API body holding the same text. The YAML
+// decoder read an unquoted exponent without a point (1e5) and integers past 64 bits as
+// strings: `value: 1e5` compared as the text "1e5", silently, and a test's event
+// {"bytes": 1e5} summed nothing. A quoted number stays a string.
+func TestRulesFileNumbersAreJSONs(t *testing.T) {
+	mustLimits(t)
+	for _, tc := range []struct {
+		name, file, control string
+	}{
+		{"JSON exponent", `{"rules":[{"id":"a","scope":"*","when":{"path":"$.n","op":">","value":1e5},"threshold":1e1}]}`,
+			`{"id":"a","scope":"*","when":{"path":"$.n","op":">","value":1e5},"threshold":10}`},
+		{"YAML exponent", "- id: a\n  scope: '*'\n  when: {path: $.n, op: '>=', value: -1E-7}\n  threshold: 1e+1\n",
+			`{"id":"a","scope":"*","when":{"path":"$.n","op":">=","value":-1E-7},"threshold":10}`},
+		{"past 64 bits", "- id: a\n  scope: '*'\n  when: {path: $.n, op: '==', value: 18446744073709551616}\n  threshold: 1\n",
+			`{"id":"a","scope":"*","when":{"path":"$.n","op":"==","value":18446744073709551616},"threshold":1}`},
+		{"in a list", "- id: a\n  scope: '*'\n  when: {path: $.n, op: in, value: [1e3, 2]}\n  threshold: 1\n",
+			`{"id":"a","scope":"*","when":{"path":"$.n","op":"in","value":[1e3,2]},"threshold":1}`},
+		{"quoted stays a string", "- id: a\n  scope: '*'\n  when: {path: $.n, op: '==', value: '1e5'}\n  threshold: 1\n",
+			`{"id":"a","scope":"*","when":{"path":"$.n","op":"==","value":"1e5"},"threshold":1}`},
+		{"a plain word stays a string", "- id: a\n  scope: '*'\n  when: {path: $.n, op: '==', value: e5}\n  threshold: 1\n",
+			`{"id":"a","scope":"*","when":{"path":"$.n","op":"==","value":"e5"},"threshold":1}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rules, err := ParseRulesFile("rules.yaml", []byte(tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ParseRule([]byte(tc.control))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.Marshal(rules[0])
+			w, _ := json.Marshal(want)
+			if string(got) != string(w) {
+				t.Errorf("rules file gives\n %s\nthe control\n %s", got, w)
+			}
+			doc := jsonpath.NewDocument()
+			if err := doc.Reset([]byte(`{"n":100000.5}`)); err != nil {
+				t.Fatal(err)
+			}
+			if rules[0].Matches(doc) != want.Matches(doc) {
+				t.Errorf("on {\"n\":100000.5} the file's rule says %v, the control's %v", rules[0].Matches(doc), want.Matches(doc))
+			}
+		})
+	}
+	// A test's events are the JSON the live evaluator reads.
+	f, err := ParseRulesFileTests("rules.yaml", []byte("- id: a\n  scope: '*'\n  when: {path: $.n, op: '>', value: 1}\n  threshold: 1\n"+
+		"  tests:\n  - name: t\n    customer: c-1\n    events: [{n: 1e5, big: 123456789012345678901234567890, s: '2e3'}]\n    expect: {alerts: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(f.Tests[0].Events[0]), `{"big":123456789012345678901234567890,"n":1e5,"s":"2e3"}`; got != want {
+		t.Errorf("test event %s, want %s", got, want)
 	}
 }

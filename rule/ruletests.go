@@ -519,6 +519,11 @@ func number(v any) (float64, bool) {
 		f = float64(n)
 	case float64:
 		f = n
+	case json.Number:
+		var err error
+		if f, err = n.Float64(); err != nil {
+			return 0, false
+		}
 	default:
 		return 0, false
 	}
