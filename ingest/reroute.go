@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,6 +17,17 @@ import (
 // not an event: it is not to be replayed into the events topic.
 const ReasonNotProduced = "not_produced"
 
+// NotProducedErrorBytes bounds the error header of a NotProduced dead letter, so that
+// a record within NotProducedRoom of the dead-letter bound keeps its whole value.
+const NotProducedErrorBytes = 512
+
+// NotProducedRoom is what NotProduced adds to a record at most, as RecordBytes counts:
+// its three headers, with an error of NotProducedErrorBytes and a topic name of
+// Kafka's longest, 249 bytes. A bound on records that may be dead-lettered so
+// (live's --alert-max-bytes) is at least this below the dead-letter bound, so that
+// their dead letters are whole.
+const NotProducedRoom = 1 << 10
+
 // ErrOverLimit is the cause of a record dead-lettered before it was produced because
 // it is over its size limit.
 var ErrOverLimit = errors.New("record over its size limit")
@@ -26,11 +38,15 @@ var ErrOverLimit = errors.New("record over its size limit")
 // offset header: rec was never stored; the alert in its value names the event that
 // raised it.
 func NotProduced(rec *kgo.Record, deadLetters string, cause error) *kgo.Record {
+	msg := cause.Error()
+	if len(msg) > NotProducedErrorBytes {
+		msg = strings.ToValidUTF8(msg[:NotProducedErrorBytes-3], "") + "..."
+	}
 	h := make([]kgo.RecordHeader, 0, len(rec.Headers)+3)
 	h = append(h, rec.Headers...)
 	h = append(h,
 		kgo.RecordHeader{Key: HeaderReason, Value: []byte(ReasonNotProduced)},
-		kgo.RecordHeader{Key: HeaderError, Value: []byte(cause.Error())},
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(msg)},
 		kgo.RecordHeader{Key: HeaderTopic, Value: []byte(rec.Topic)},
 	)
 	return &kgo.Record{Topic: deadLetters, Key: rec.Key, Value: rec.Value, Headers: h, Timestamp: rec.Timestamp}

@@ -86,9 +86,11 @@ func TestAlertOfLargeEventIsCutToFit(t *testing.T) {
 }
 
 // TestAlertOverLimitWithAllCutIsDeadLettered: an alert that is over its bound with
-// its context value left out (its customer id alone is 6 × 2,000 bytes as JSON,
-// over a bound of 8,000; the event has no $.user, already null) goes to the dead-letter topic, with reason not_produced, the
-// topic it was bound for and the alert as its value; nothing goes to the alerts topic.
+// its context value left out (its customer id alone is 6 × 2,000 bytes as JSON, over
+// a bound of 8,000; the event has no $.user, already null) goes to the dead-letter
+// topic, with reason not_produced, the topic it was bound for and the alert as its
+// value, its customer field empty (the key holds the customer id); nothing goes to the
+// alerts topic.
 func TestAlertOverLimitWithAllCutIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	b, d, reg := startSized(t, 8000)
@@ -103,12 +105,13 @@ func TestAlertOverLimitWithAllCutIsDeadLettered(t *testing.T) {
 	if r, topic := header(rec, ingest.HeaderReason), header(rec, ingest.HeaderTopic); r != ingest.ReasonNotProduced || topic != "alerts" {
 		t.Errorf("dead letter reason %q, topic %q; want %q, alerts", r, topic, ingest.ReasonNotProduced)
 	}
-	if e := header(rec, ingest.HeaderError); !strings.Contains(e, "--alert-max-bytes 8000") {
-		t.Errorf("dead letter error %q, want it to name --alert-max-bytes 8000", e)
+	if e := header(rec, ingest.HeaderError); !strings.Contains(e, "--alert-max-bytes 8000") || !strings.Contains(e, "the record key holds the customer id (2000 bytes)") {
+		t.Errorf("dead letter error %q, want it to name --alert-max-bytes 8000 and the customer id in the key", e)
 	}
 	var a contract.Alert
-	if err := json.Unmarshal(rec.Value, &a); err != nil || a.Customer != customer || a.RuleID != "big" || len(a.ContextCut) != 1 {
-		t.Errorf("dead letter value: customer %.10q…, rule %q, context_cut %q (err %v); want the alert, its context cut", a.Customer, a.RuleID, a.ContextCut, err)
+	if err := json.Unmarshal(rec.Value, &a); err != nil || a.Customer != "" || a.RuleID != "big" || len(a.ContextCut) != 1 || a.Offset != 0 || a.Count != 1 {
+		t.Errorf("dead letter value: customer %.10q…, rule %q, context_cut %q, offset %d, count %d (err %v); want the alert, its context cut, its customer in the key",
+			a.Customer, a.RuleID, a.ContextCut, a.Offset, a.Count, err)
 	}
 	if string(rec.Key) != customer {
 		t.Errorf("dead letter key %.10q…, want the customer", rec.Key)
@@ -200,5 +203,53 @@ func TestHistoryAlertOverLimitIsDeadLettered(t *testing.T) {
 	})
 	if got := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", "alert_max_bytes"); got != 2 {
 		t.Errorf("hindsight_limit_reached_total{name=alert_max_bytes} = %v, want 2 (one cut, one dead-lettered)", got)
+	}
+}
+
+// TestDeadLetteredAlertIsWholeUnderDefaults: under the default bounds an alert's dead
+// letter is the alert, whole and valid JSON: one over --alert-max-bytes with all cut (a
+// customer id of 500 KB), and one just within it that the alerts topic refuses (its
+// max.message.bytes is smaller). Both bounds were 960 KiB, and the headers that say
+// why took the dead letter over its own bound: its value was cut mid-JSON, the event
+// it named cut off (found by a review helper).
+func TestDeadLetteredAlertIsWholeUnderDefaults(t *testing.T) {
+	t.Parallel()
+	b, d, _ := startSized(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	resp, err := kadm.NewClient(b.Client(t)).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "max.message.bytes", Value: kadm.StringPtr("500000")}}, "alerts")
+	if err == nil {
+		_, err = resp.On("alerts", nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := strings.Repeat("a", 500_000)
+	// An alert of c-2 with this note is a few hundred bytes under the bound.
+	note := strings.Repeat("n", live.DefaultAlertMaxBytes-700)
+	b.Produce(t, ev(huge, `{"type":"x","note":"n"}`))
+	b.Consume(t, "events.dlq", 1, wait) // one at a time: a batch the broker refuses fails whole
+	b.Produce(t, ev("c-2", `{"type":"x","note":"`+note+`"}`))
+	waitSeen(t, d, 2)
+	dlq := b.Consume(t, "events.dlq", 2, wait)
+	if len(dlq) != 2 {
+		t.Fatalf("events.dlq holds %d records, want 2", len(dlq))
+	}
+	for i, want := range []struct {
+		key     string
+		offset  int64
+		note    int
+		inError string
+	}{{huge, 0, len("null"), "--alert-max-bytes"}, {"c-2", 1, len(note) + 2, "MESSAGE_TOO_LARGE"}} {
+		rec := dlq[i]
+		var a contract.Alert
+		if err := json.Unmarshal(rec.Value, &a); err != nil {
+			t.Errorf("dead letter %d (%d bytes, %s %q) is not the alert: %v", i, len(rec.Value), ingest.HeaderOriginalBytes, header(rec, ingest.HeaderOriginalBytes), err)
+			continue
+		}
+		if string(rec.Key) != want.key || a.Offset != want.offset || len(a.Context["$.note"]) != want.note || !strings.Contains(header(rec, ingest.HeaderError), want.inError) {
+			t.Errorf("dead letter %d: key of %d bytes, offset %d, note of %d bytes, error %q; want key of %d, offset %d, note of %d, error naming %s",
+				i, len(rec.Key), a.Offset, len(a.Context["$.note"]), header(rec, ingest.HeaderError), len(want.key), want.offset, want.note, want.inError)
+		}
 	}
 }

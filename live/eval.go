@@ -161,8 +161,14 @@ func (d *Daemon) alertRecord(ar *controls.Version, c window.Crossing, partition 
 	d.log.Warn("an alert over --alert-max-bytes was cut", "rule", ar.Key.String(), "alert_id", a.AlertID, "customer_bytes", len(c.Customer),
 		"bytes", whole, "context_cut", a.ContextCut, "group_cut", a.GroupCut, "fits", fits)
 	if !fits {
-		return rec, fmt.Errorf("alert of %d bytes is over --alert-max-bytes %d with its context and group values cut: %w",
-			ingest.RecordBytes(rec), d.cfg.AlertMaxBytes, ingest.ErrOverLimit)
+		// What is left is the customer id (a few hundred KB of it): its dead letter
+		// holds the alert without it, the record key holding it once, so that the value
+		// is the alert, whole, naming the event that raised it.
+		n := ingest.RecordBytes(rec)
+		a.Customer = ""
+		rec.Value = a.AppendJSON(nil)
+		return rec, fmt.Errorf("alert of %d bytes is over --alert-max-bytes %d with its context and group values cut; its customer field is left empty, the record key holds the customer id (%d bytes): %w",
+			n, d.cfg.AlertMaxBytes, len(c.Customer), ingest.ErrOverLimit)
 	}
 	return rec, nil
 }

@@ -476,9 +476,9 @@ func (c *Config) Validate() error {
 	if c.MemoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("memory limit %d: use a number of bytes, or 0 for none", c.MemoryLimit))
 	}
-	if c.AlertMaxBytes < MinAlertMaxBytes || c.AlertMaxBytes > ingest.MaxRecordBytes {
-		errs = append(errs, fmt.Errorf("alert max bytes %d: at least %d, room for an alert's own fields, and at most %d, what the client takes in one record",
-			c.AlertMaxBytes, MinAlertMaxBytes, ingest.MaxRecordBytes))
+	if c.AlertMaxBytes < MinAlertMaxBytes || c.AlertMaxBytes > c.DeadLetterMaxBytes-ingest.NotProducedRoom {
+		errs = append(errs, fmt.Errorf("alert max bytes %d: at least %d, room for an alert's own fields, and at most %d, the dead-letter bound less %d for the headers an alert refused by the brokers is dead-lettered with",
+			c.AlertMaxBytes, MinAlertMaxBytes, c.DeadLetterMaxBytes-ingest.NotProducedRoom, ingest.NotProducedRoom))
 	}
 	if c.DeadLetterMaxBytes > ingest.MaxRecordBytes {
 		errs = append(errs, fmt.Errorf("dead letter max bytes %d: at most %d, what the client takes in one record", c.DeadLetterMaxBytes, ingest.MaxRecordBytes))
@@ -513,10 +513,11 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// DefaultAlertMaxBytes is Config.AlertMaxBytes' default: 960 KiB, as for dead letters
-// (ingest.DefaultDeadLetterMaxBytes): below the client's bound on a record batch and
-// Kafka's default bound on a message, with room for the batch's own bytes.
-const DefaultAlertMaxBytes = 960 << 10
+// DefaultAlertMaxBytes is Config.AlertMaxBytes' default: 959 KiB, below the client's
+// bound on a record batch and Kafka's default bound on a message, and
+// ingest.NotProducedRoom (1 KiB) below the default dead-letter bound, so that an alert
+// the brokers refuse is dead-lettered whole.
+const DefaultAlertMaxBytes = ingest.DefaultDeadLetterMaxBytes - ingest.NotProducedRoom
 
 // MinAlertMaxBytes is the least Config.AlertMaxBytes: an alert's fields but its
 // customer, group and context take about 600 bytes with a long rule id.

@@ -655,8 +655,12 @@ func TestConfigValidate(t *testing.T) {
 		{"bad archive codec", func(c *live.Config) { c.ArchiveCompression = "gzip" }, `archive-compression "gzip": use zstd or snappy`},
 		{"archive buffer of one file", func(c *live.Config) { c.ArchiveMaxBufferedBytes = 64 << 20 }, ""},
 		{"alert bound under an alert's own fields", func(c *live.Config) { c.AlertMaxBytes = 100 }, "alert max bytes 100: at least 4096"},
-		{"alert bound over what the client takes", func(c *live.Config) { c.AlertMaxBytes = 2 << 20 }, "alert max bytes 2097152: at least 4096, room for an alert's own fields, and at most 999951"},
-		{"alert bound at what the client takes", func(c *live.Config) { c.AlertMaxBytes = ingest.MaxRecordBytes }, ""},
+		{"alert bound over what the client takes", func(c *live.Config) { c.AlertMaxBytes = 2 << 20 }, "alert max bytes 2097152: at least 4096, room for an alert's own fields, and at most 982016, the dead-letter bound less 1024"},
+		// An alert the brokers refuse is dead-lettered whole: with the headers that say why.
+		{"alert bound at the dead-letter bound", func(c *live.Config) { c.AlertMaxBytes = ingest.DefaultDeadLetterMaxBytes }, "at most 982016, the dead-letter bound less 1024"},
+		{"both bounds at what the client takes", func(c *live.Config) {
+			c.DeadLetterMaxBytes, c.AlertMaxBytes = ingest.MaxRecordBytes, ingest.MaxRecordBytes-ingest.NotProducedRoom
+		}, ""},
 		{"dead letter bound over what the client takes", func(c *live.Config) { c.DeadLetterMaxBytes = ingest.MaxRecordBytes + 1 }, "dead letter max bytes 999952: at most 999951"},
 		{"archive buffer under a file", func(c *live.Config) { c.ArchiveMaxBufferedBytes = 1 << 20 }, "archive max buffered bytes 1048576: at least the archiver's file size, 67108864"},
 		// The console's bounds are checked at start, not found wrong by the first
