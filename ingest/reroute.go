@@ -68,16 +68,17 @@ type Rerouter struct {
 
 	mu sync.Mutex
 	// handing counts the dead letters whose goroutines have not yet handed them to
-	// the client; handed is signalled when it falls to 0.
+	// the client; handed is closed when it falls to 0 (and made anew when it rises).
 	handing int
-	handed  sync.Cond
+	handed  chan struct{}
 }
 
 // NewRerouter dead-letters through cl to the topic deadLetters, each dead letter cut
 // to maxBytes (CutDeadLetter), calling onCut (if not nil) for each cut.
 func NewRerouter(cl *kgo.Client, deadLetters string, maxBytes int, onCut func(), m *Metrics, log *slog.Logger) *Rerouter {
 	r := &Rerouter{cl: cl, deadLetters: deadLetters, maxBytes: maxBytes, onCut: onCut, m: m, log: log}
-	r.handed.L = &r.mu
+	r.handed = make(chan struct{})
+	close(r.handed)
 	return r
 }
 
@@ -97,7 +98,9 @@ func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 	r.log.Error("producing a record made for events failed; it goes to the dead-letter topic", "topic", rec.Topic, "key", clip(rec.Key), "err", err)
 	dl := r.DeadLetter(rec, err)
 	r.mu.Lock()
-	r.handing++
+	if r.handing++; r.handing == 1 {
+		r.handed = make(chan struct{})
+	}
 	r.mu.Unlock()
 	// It ends once the client has the record (at once, but when the client's buffer is
 	// full), or has refused it (closed).
@@ -120,7 +123,7 @@ func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 func (r *Rerouter) handedOne() {
 	r.mu.Lock()
 	if r.handing--; r.handing == 0 {
-		r.handed.Broadcast()
+		close(r.handed)
 	}
 	r.mu.Unlock()
 }
@@ -160,10 +163,13 @@ func (r *Rerouter) Flush(ctx context.Context) error {
 	// started: once they have handed their records to the client, one more flush
 	// delivers them.
 	r.mu.Lock()
-	for r.handing > 0 {
-		r.handed.Wait()
-	}
+	handed := r.handed
 	r.mu.Unlock()
+	select {
+	case <-handed:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	return r.cl.Flush(ctx)
 }
 
