@@ -1,14 +1,12 @@
 package live_test
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -134,15 +132,7 @@ func TestAlertOverLimitWithAllCutIsDeadLettered(t *testing.T) {
 func TestAlertRefusedByBrokerIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	b, d, reg := startSized(t, 0)
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	resp, err := kadm.NewClient(b.Client(t)).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "max.message.bytes", Value: kadm.StringPtr("2000")}}, "alerts")
-	if err == nil {
-		_, err = resp.On("alerts", nil)
-	}
-	if err != nil {
-		t.Fatalf("setting max.message.bytes=2000 on alerts: %v", err)
-	}
+	b.SetTopicConfig(t, "alerts", "max.message.bytes", "2000")
 	b.Produce(t, ev("c-1", `{"type":"x","note":"`+strings.Repeat("n", 3000)+`"}`))
 	dlq := b.Consume(t, "events.dlq", 1, wait)
 	if len(dlq) != 1 {
@@ -215,15 +205,7 @@ func TestHistoryAlertOverLimitIsDeadLettered(t *testing.T) {
 func TestDeadLetteredAlertIsWholeUnderDefaults(t *testing.T) {
 	t.Parallel()
 	b, d, _ := startSized(t, 0)
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	resp, err := kadm.NewClient(b.Client(t)).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "max.message.bytes", Value: kadm.StringPtr("500000")}}, "alerts")
-	if err == nil {
-		_, err = resp.On("alerts", nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	b.SetTopicConfig(t, "alerts", "max.message.bytes", "500000")
 	huge := strings.Repeat("a", 500_000)
 	// An alert of c-2 with this note is a few hundred bytes under the bound.
 	note := strings.Repeat("n", live.DefaultAlertMaxBytes-700)

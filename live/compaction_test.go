@@ -1,14 +1,12 @@
 package live_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
@@ -190,15 +188,7 @@ func TestRestartAfterCompactionKeepsState(t *testing.T) {
 func compactedControls(t *testing.T) *kafkatest.Broker {
 	t.Helper()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := kadm.NewClient(b.Client(t)).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: kadm.StringPtr("compact")}}, "controls")
-	if err == nil {
-		_, err = resp.On("controls", nil)
-	}
-	if err != nil {
-		t.Fatalf("setting cleanup.policy=compact on controls: %v", err)
-	}
+	b.SetTopicConfig(t, "controls", "cleanup.policy", "compact")
 	return b
 }
 

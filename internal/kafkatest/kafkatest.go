@@ -183,6 +183,24 @@ func adminQuery[R interface{ Error() error }](t testing.TB, b *Broker, what stri
 	return r
 }
 
+// SetTopicConfig sets topic's config name to value through the admin API, as an
+// operator would (max.message.bytes, cleanup.policy).
+func (b *Broker) SetTopicConfig(t testing.TB, topic, name, value string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(b.Client(t)).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: name, Value: kadm.StringPtr(value)}}, topic)
+	if err == nil {
+		var r kadm.AlterConfigsResponse
+		if r, err = resp.On(topic, nil); err == nil {
+			err = r.Err
+		}
+	}
+	if err != nil {
+		t.Fatalf("setting %s=%s on %s: %v", name, value, topic, err)
+	}
+}
+
 // Consume reads records of topic from the start until want records arrived or the
 // timeout passed, and returns what it read.
 func (b *Broker) Consume(t testing.TB, topic string, want int, timeout time.Duration) []*kgo.Record {
