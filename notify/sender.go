@@ -280,6 +280,11 @@ func (s *Sender) attempt(ctx context.Context, t Target, body []byte, key string)
 		return 0, s.failure(ctx, actx, err)
 	}
 	defer resp.Body.Close()
+	// The attempt's time bounds reading the answer too, whatever its body is: for a
+	// 101 Switching Protocols the transport hands back the raw connection, which no
+	// context ends; a receiver that answered so and held it held the worker for ever.
+	stop := context.AfterFunc(actx, func() { resp.Body.Close() })
+	defer stop()
 	code := resp.StatusCode
 	if code >= 200 && code < 300 {
 		// Delivered only once the answer is read: a receiver that stalls its body past
@@ -292,6 +297,13 @@ func (s *Sender) attempt(ctx context.Context, t Target, body []byte, key string)
 
 	e := &attemptError{msg: "HTTP " + strconv.Itoa(code)}
 	switch {
+	case code < 200:
+		// An informational answer as the final one (101: a protocol switch): nothing
+		// to read, and nothing a retry would change.
+		e.final = true
+		e.msg += " (final)"
+		e.detail = "informational answer, not a delivery"
+		return code, e
 	case code >= 300 && code < 400:
 		e.final = true
 		e.msg += " (final)"

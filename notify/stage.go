@@ -735,11 +735,34 @@ func (s *Stage) undeliveredWrite(j *job, out Outcome) undeliveredWrite {
 	if j.dest != nil {
 		u.Scope, u.Type = j.dest.Scope, j.dest.Type
 	}
-	val, err := json.Marshal(u)
-	if err != nil {
+	key := []byte(j.alert.Customer)
+	val := encodeUndelivered(&u)
+	if over := ingest.RecordBytes(&kgo.Record{Key: key, Value: val}) - ingest.MaxRecordBytes; over > 0 {
+		// An alert near its own bound, with the reason and the rest: its context, then
+		// group, values are left out as live leaves them out of an alert, enough for the
+		// record to be taken (AppendJSON writes the values as the record does, and the
+		// alert's own strings at least as long).
+		whole := len(u.Alert.AppendJSON(nil))
+		u.Alert.CutToFit(whole-over, func(v []byte) int { return len(v) })
+		val = encodeUndelivered(&u)
+		s.log.Warn("an undelivered record over what the client takes left values of its alert out", "alert", j.alert.AlertID,
+			"destination", j.name, "context_cut", u.Alert.ContextCut, "group_cut", u.Alert.GroupCut)
+	}
+	return undeliveredWrite{j: j, out: out, key: key, val: val}
+}
+
+// encodeUndelivered is u as JSON with the alert's values as they are. json.Marshal
+// wrote each <, > and & in them as a six-byte escape: an alert whose context held a
+// 200 KB value of '<' made a record six times its size, which the client refused, and
+// writeUndelivered tried again for ever, its alerts' offsets held behind it.
+func encodeUndelivered(u *contract.Undelivered) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(u); err != nil {
 		panic(fmt.Sprintf("notify: encoding an undelivered record: %v", err)) // plain data: always encodes
 	}
-	return undeliveredWrite{j: j, out: out, key: []byte(j.alert.Customer), val: val}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // undeliveredWriter writes the records giveUpLater hands it, as many at once as are
