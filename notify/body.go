@@ -30,7 +30,8 @@ func Body(t Target, a *contract.Alert) ([]byte, error) {
 	)
 	switch t.Type {
 	case TypeWebhook:
-		b, err = json.Marshal(a)
+		// The record's own bytes: json.Marshal wrote a context's raw '<' as \u003c.
+		b = a.AppendJSON(nil)
 	case TypeSlack:
 		b, err = json.Marshal(slackMessage(a))
 	case TypePagerDuty:

@@ -24,7 +24,11 @@ func TestWebhookBody(t *testing.T) {
 	over := testAlert()
 	over.Threshold = rule.Threshold{Op: rule.OpGt, Value: 1000}
 	over.Aggregate, over.Value = "sum", 1100.5
-	for _, a := range []*contract.Alert{testAlert(), plain, over} {
+	// An object value as live writes one into a context (compacted, '<' kept):
+	// json.Marshal wrote it back with \u003c, not the record's bytes.
+	angled := testAlert()
+	angled.Context = map[string]json.RawMessage{"$.req": json.RawMessage(`{"q":"<a&b>"}`)}
+	for _, a := range []*contract.Alert{testAlert(), plain, over, angled} {
 		b, err := Body(Target{Name: "hook", Type: TypeWebhook}, a)
 		if err != nil {
 			t.Fatal(err)
