@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -17,56 +18,104 @@ import (
 var jsonNumber = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$`)
 
 // decodeYAMLNode decodes node (part of a rules or notify file) to what encoding/json
-// would decode the same text to, numbers included: every unquoted scalar written as a
-// JSON number becomes a json.Number of its text. The YAML decoder (YAML 1.1) read an
-// exponent without a point (1e5), and integers past 64 bits, as strings, and other
-// numbers as float64, rounding their text: `value: 1e5` compared as the text "1e5",
-// silently, a test's event {"bytes": 1e5} summed nothing, and a threshold of
-// 9007199254740992.5 passed where JSON's is refused. Now a rule, and its tests'
-// events, mean in a file what the same text means in a control record or the
-// console's API. Quoted scalars stay strings; YAML's own forms that are not JSON (0x1F,
-// 1_000, .5, .inf) are read as YAML reads them. Maps have string keys.
+// would decode the same text to, and YAML's own forms as the YAML spec reads them:
+//   - every unquoted scalar written as a JSON number becomes a json.Number of its text.
+//     The YAML decoder (YAML 1.1) read an exponent without a point (1e5), and integers
+//     past 64 bits, as strings, and other numbers through float64, rounding their
+//     text: `value: 1e5` compared as the text "1e5", silently, a test's event
+//     {"bytes": 1e5} summed nothing, and a threshold of 9007199254740992.5 passed where
+//     JSON's is refused. YAML's forms that are not JSON (0x1F, 1_000, .5, .inf) are
+//     read as YAML reads them;
+//   - a scalar tagged !!str is its text: the decoder read it as a number first and
+//     printed that (!!str 02142, a ZIP code, was "1122");
+//   - a key written in a mapping wins over the same key merged into it (<<), and of
+//     several merged mappings the first wins, as the merge key is defined; the decoder
+//     let whatever came last win.
+//
+// Maps have string keys.
 func decodeYAMLNode(node ast.Node) (any, error) {
-	// Each such scalar becomes a string marked with a prefix no file can hold (a fresh
+	// Each number becomes a string marked with a prefix no file can hold (a fresh
 	// nonce behind a NUL), which the decoder carries through anchors and aliases, then
 	// a number again.
 	var nonce [12]byte
 	_, _ = rand.Read(nonce[:])
-	mark := numberMarker("\x00" + hex.EncodeToString(nonce[:]) + ":")
-	node = mark.scalar(node)
-	ast.Walk(mark, node)
+	y := &yamlScalars{mark: "\x00" + hex.EncodeToString(nonce[:]) + ":", literal: map[*ast.StringNode]bool{}}
+	node = y.scalar(node)
+	ast.Walk(y, node)
 	var v any
 	if err := yaml.NodeToValue(node, &v); err != nil {
 		return nil, err
 	}
-	return normalizeYAML(v, string(mark)), nil
+	return normalizeYAML(v, y.mark), nil
 }
 
-// numberMarker replaces the scalars written as JSON numbers under each node it visits
-// with strings marked with itself.
-type numberMarker string
+// yamlScalars rewrites, under each node it visits, the scalars written as JSON numbers
+// into strings marked with mark, and those tagged !!str into strings of their text
+// (kept in literal, not to be marked), and orders merge keys so that the decoder's
+// last-wins gives the merge key's meaning.
+type yamlScalars struct {
+	mark    string
+	literal map[*ast.StringNode]bool
+}
 
-func (m numberMarker) Visit(n ast.Node) ast.Visitor {
+func (y *yamlScalars) Visit(n ast.Node) ast.Visitor {
 	switch p := n.(type) {
 	case *ast.MappingValueNode:
-		p.Value = m.scalar(p.Value)
+		p.Value = y.scalar(p.Value)
 	case *ast.SequenceNode:
 		for i, e := range p.Values {
-			p.Values[i] = m.scalar(e)
+			p.Values[i] = y.scalar(e)
 		}
 	case *ast.AnchorNode:
-		p.Value = m.scalar(p.Value)
+		p.Value = y.scalar(p.Value)
+	case *ast.MappingNode:
+		mergesFirst(p)
 	}
-	return m
+	return y
 }
 
-// scalar is n, or when n is an unquoted scalar written as a JSON number, a string node
-// of its text marked with m.
-func (m numberMarker) scalar(n ast.Node) ast.Node {
+// mergesFirst puts m's merge keys before its other keys, and reverses a merged list,
+// for the decoder, which sets each key in turn, to leave the written keys, then the
+// first merged mapping's, standing.
+func mergesFirst(m *ast.MappingNode) {
+	merges := 0
+	for _, kv := range m.Values {
+		if kv.Key != nil && kv.Key.IsMergeKey() {
+			merges++
+			if seq, ok := kv.Value.(*ast.SequenceNode); ok {
+				slices.Reverse(seq.Values)
+			}
+		}
+	}
+	if merges > 0 {
+		slices.SortStableFunc(m.Values, func(a, b *ast.MappingValueNode) int {
+			am, bm := a.Key != nil && a.Key.IsMergeKey(), b.Key != nil && b.Key.IsMergeKey()
+			switch {
+			case am && !bm:
+				return -1
+			case bm && !am:
+				return 1
+			}
+			return 0
+		})
+	}
+}
+
+// scalar is n rewritten if it is a scalar to rewrite (see yamlScalars).
+func (y *yamlScalars) scalar(n ast.Node) ast.Node {
 	var tk *token.Token
 	switch s := n.(type) {
+	case *ast.TagNode:
+		if s.Start == nil || (s.Start.Value != string(token.StringTag) && s.Start.Value != "!<tag:yaml.org,2002:str>") {
+			return n
+		}
+		if a, ok := s.Value.(*ast.AnchorNode); ok { // !!str &a 5: the anchor's value is the string
+			a.Value = y.text(a.Value)
+			return a
+		}
+		return y.text(s.Value)
 	case *ast.StringNode:
-		if s.Token != nil && s.Token.Type == token.StringType { // not quoted
+		if s.Token != nil && s.Token.Type == token.StringType && !y.literal[s] { // not quoted
 			tk = s.Token
 		}
 	case *ast.IntegerNode:
@@ -78,7 +127,28 @@ func (m numberMarker) scalar(n ast.Node) ast.Node {
 		return n
 	}
 	str := ast.String(tk)
-	str.Value = string(m) + tk.Value
+	str.Value = y.mark + tk.Value
+	return str
+}
+
+// text is the string of plain scalar n's text: n itself for a quoted or block scalar
+// (a string already, as the tag wants) or a collection (the decoder refuses the tag).
+func (y *yamlScalars) text(n ast.Node) ast.Node {
+	switch s := n.(type) {
+	case *ast.IntegerNode, *ast.FloatNode, *ast.NullNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
+	case *ast.StringNode:
+		if s.Token == nil || s.Token.Type != token.StringType {
+			return n
+		}
+	default:
+		return n
+	}
+	if n.GetToken() == nil {
+		return n
+	}
+	str := ast.String(n.GetToken())
+	str.Value = n.GetToken().Value
+	y.literal[str] = true
 	return str
 }
 
