@@ -29,9 +29,13 @@ func writeBacktestPlot(rep *contract.Backtest, path string) (bool, error) {
 		return false, nil
 	}
 	slices.SortStableFunc(rules, func(a, b contract.BacktestRule) int { return cmp.Compare(b.Firings, a.Firings) })
-	rules = rules[:min(len(rules), maxPlottedRules)]
 	p := plot.New()
 	p.Title.Text = "backtest: firings per day"
+	if n := len(rules); n > maxPlottedRules {
+		// Not a chart of every rule that fired: it says so (the report has them all).
+		p.Title.Text = fmt.Sprintf("backtest: firings per day of the %d rules that fired most; %d more fired, not drawn (see the report)", maxPlottedRules, n-maxPlottedRules)
+		rules = rules[:maxPlottedRules]
+	}
 	p.Y.Label.Text = "firings"
 	p.X.Label.Text = "day (UTC)"
 	p.X.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {

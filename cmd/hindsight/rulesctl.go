@@ -279,8 +279,13 @@ func listRules(ctx context.Context, cfg rulesConfig) error {
 		return err
 	}
 	fmt.Fprintf(cfg.Out, "%d active rules\n", len(rules))
-	if len(invalid) > 0 {
-		fmt.Fprintf(cfg.Out, "\n%d rejected controls:\n", len(invalid))
+	if len(invalid) > 0 || list.InvalidDropped > 0 {
+		fmt.Fprintf(cfg.Out, "\n%d rejected controls", len(invalid))
+		if list.InvalidDropped > 0 {
+			// The listing keeps the newest --max-rejected-controls: it is not all of them.
+			fmt.Fprintf(cfg.Out, " (the newest; %d older ones dropped past --max-rejected-controls)", list.InvalidDropped)
+		}
+		fmt.Fprintln(cfg.Out, ":")
 		for _, ic := range invalid {
 			fmt.Fprintf(cfg.Out, "  offset %d key %s: %s\n", ic.Offset, ic.Key, ic.Error)
 		}
