@@ -39,7 +39,10 @@ func (d *Daemon) routes() http.Handler {
 			w.Header().Set("Allow", "GET, HEAD")
 			httpjson.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s takes GET, not %s", r.URL.Path, r.Method))
 		default:
-			if strings.HasPrefix(r.URL.Path, "/v1/console/") {
+			// On the path as written: the console routes on it, and one whose slash is
+			// escaped (/v1/console%2Frules) matches none of its routes, which left
+			// net/http to answer in plain text.
+			if strings.HasPrefix(r.URL.EscapedPath(), "/v1/console/") {
 				cons.ServeHTTP(w, r)
 				return
 			}
