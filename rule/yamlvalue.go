@@ -51,8 +51,8 @@ func decodeYAMLNode(node ast.Node) (any, error) {
 
 // yamlScalars rewrites, under each node it visits, the scalars written as JSON numbers
 // into strings marked with mark, and those tagged !!str into strings of their text
-// (kept in literal, not to be marked), and orders merge keys so that the decoder's
-// last-wins gives the merge key's meaning.
+// (kept in literal, not to be marked), and repeats written keys after merge keys so
+// that the decoder's last-wins gives the merge key's meaning.
 type yamlScalars struct {
 	mark    string
 	literal map[*ast.StringNode]bool
@@ -69,35 +69,35 @@ func (y *yamlScalars) Visit(n ast.Node) ast.Visitor {
 	case *ast.AnchorNode:
 		p.Value = y.scalar(p.Value)
 	case *ast.MappingNode:
-		mergesFirst(p)
+		writtenAfterMerges(p)
+	case *ast.TagNode:
+		if _, isCollection := p.Value.(ast.ArrayNode); !isCollection && p.Value.Type() != ast.MappingType {
+			// A tagged scalar (!!int &v 5 too, through its anchor) is what its tag
+			// makes of its text: marked, !!int read it as 0.
+			return nil
+		}
 	}
 	return y
 }
 
-// mergesFirst puts m's merge keys before its other keys, and reverses a merged list,
-// for the decoder, which sets each key in turn, to leave the written keys, then the
-// first merged mapping's, standing.
-func mergesFirst(m *ast.MappingNode) {
-	merges := 0
-	for _, kv := range m.Values {
+// writtenAfterMerges sets m's written keys again after its last merge key, and
+// reverses a merged list, for the decoder, which sets each key in turn, to leave the
+// written keys, then the first merged mapping's, standing. The keys stay where they
+// were written too: one may define an anchor a merge after it uses.
+func writtenAfterMerges(m *ast.MappingNode) {
+	last := -1
+	for i, kv := range m.Values {
 		if kv.Key != nil && kv.Key.IsMergeKey() {
-			merges++
+			last = i
 			if seq, ok := kv.Value.(*ast.SequenceNode); ok {
 				slices.Reverse(seq.Values)
 			}
 		}
 	}
-	if merges > 0 {
-		slices.SortStableFunc(m.Values, func(a, b *ast.MappingValueNode) int {
-			am, bm := a.Key != nil && a.Key.IsMergeKey(), b.Key != nil && b.Key.IsMergeKey()
-			switch {
-			case am && !bm:
-				return -1
-			case bm && !am:
-				return 1
-			}
-			return 0
-		})
+	for _, kv := range m.Values[:max(last, 0)] {
+		if kv.Key == nil || !kv.Key.IsMergeKey() {
+			m.Values = append(m.Values, kv)
+		}
 	}
 }
 
