@@ -737,18 +737,48 @@ func (s *Stage) undeliveredWrite(j *job, out Outcome) undeliveredWrite {
 	}
 	key := []byte(j.alert.Customer)
 	val := encodeUndelivered(&u)
-	if over := ingest.RecordBytes(&kgo.Record{Key: key, Value: val}) - ingest.MaxRecordBytes; over > 0 {
+	if ingest.RecordBytes(&kgo.Record{Key: key, Value: val}) > ingest.MaxRecordBytes {
 		// An alert near its own bound, with the reason and the rest: its context, then
 		// group, values are left out as live leaves them out of an alert, enough for the
-		// record to be taken (AppendJSON writes the values as the record does, and the
-		// alert's own strings at least as long).
-		whole := len(u.Alert.AppendJSON(nil))
-		u.Alert.CutToFit(whole-over, func(v []byte) int { return len(v) })
-		val = encodeUndelivered(&u)
+		// record to be taken. Measured by AppendJSON, which writes the values as they
+		// are, so compacted first as the record's encoder writes them (an alerts record
+		// not written by live may space them); the alert's own strings AppendJSON
+		// writes at least as long. Checked again, and cut further, until it fits or
+		// nothing is left to cut.
+		u.Alert.Context, u.Alert.Group = compacted(u.Alert.Context), compacted(u.Alert.Group)
+		for {
+			over := ingest.RecordBytes(&kgo.Record{Key: key, Value: val}) - ingest.MaxRecordBytes
+			if over <= 0 {
+				break
+			}
+			if _, fits := u.Alert.CutToFit(len(u.Alert.AppendJSON(nil))-over, func(v []byte) int { return len(v) }); !fits {
+				val = encodeUndelivered(&u)
+				break // all cut: the record is as small as it gets
+			}
+			val = encodeUndelivered(&u)
+		}
 		s.log.Warn("an undelivered record over what the client takes left values of its alert out", "alert", j.alert.AlertID,
 			"destination", j.name, "context_cut", u.Alert.ContextCut, "group_cut", u.Alert.GroupCut)
 	}
 	return undeliveredWrite{j: j, out: out, key: key, val: val}
+}
+
+// compacted is a copy of m with each value compacted, as encoding/json writes a raw
+// value (m is shared with the alert the stage delivers).
+func compacted(m map[string]json.RawMessage) map[string]json.RawMessage {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		var b bytes.Buffer
+		if json.Compact(&b, v) != nil {
+			out[k] = v
+			continue
+		}
+		out[k] = b.Bytes()
+	}
+	return out
 }
 
 // encodeUndelivered is u as JSON with the alert's values as they are. json.Marshal
