@@ -118,7 +118,7 @@ func ParseControl(data []byte) (*Control, error) {
 				v.add("scope", 0, msg)
 			}
 		case !validScope(c.Scope):
-			v.add("scope", 0, "must be a customer id or * (at most 256 bytes)")
+			v.add("scope", 0, "must be a customer id (valid UTF-8) or * (at most 256 bytes)")
 		}
 		switch {
 		case c.ID == "":

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Destination types: where a destination's requests go and in which format.
@@ -124,9 +125,10 @@ func DeleteOf(kind string, k Key) *Control {
 	return &Control{Op: OpDelete, Of: kind, Scope: k.Scope, ID: k.ID}
 }
 
-// validScope bounds a destination's or mute's scope as a rule's: * or one customer id.
+// validScope bounds a destination's or mute's scope as a rule's: * or one customer id
+// (ruleScopeProblem says why UTF-8).
 func validScope(s string) bool {
-	return s == GlobalScope || s != "" && len(s) <= 256 && !strings.ContainsAny(s, "*\n\r\t")
+	return s == GlobalScope || s != "" && len(s) <= 256 && !strings.ContainsAny(s, "*\n\r\t") && utf8.ValidString(s)
 }
 
 // Validate checks the destination; problems are positioned by field.
@@ -134,7 +136,7 @@ func (d *Destination) Validate() error {
 	var errs ValidationError
 	errs.Kind, errs.Rule = KindDestination, d.Name
 	if !validScope(d.Scope) {
-		errs.add("scope", 0, "is required: a customer id or * (at most 256 bytes)")
+		errs.add("scope", 0, "is required: a customer id (valid UTF-8) or * (at most 256 bytes)")
 	}
 	if !idPattern.MatchString(d.Name) {
 		errs.add("name", 0, fmt.Sprintf("%q: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", d.Name))
@@ -203,7 +205,7 @@ func (m *Mute) Validate() error {
 	var errs ValidationError
 	errs.Kind, errs.Rule = KindMute, m.ID
 	if !validScope(m.Scope) {
-		errs.add("scope", 0, "is required: a customer id or * (at most 256 bytes)")
+		errs.add("scope", 0, "is required: a customer id (valid UTF-8) or * (at most 256 bytes)")
 	}
 	if !idPattern.MatchString(m.ID) {
 		errs.add("id", 0, fmt.Sprintf("%q: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", m.ID))

@@ -147,6 +147,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
 )
@@ -248,8 +249,10 @@ func ruleScopeProblem(scope string) string {
 	switch {
 	case scope == "":
 		return `is required: a customer id, or "*" for every customer`
-	case scope != GlobalScope && (strings.ContainsAny(scope, "*\n\r\t") || len(scope) > 256):
-		return `must be "*" or one customer id (no '*', control characters, at most 256 bytes)`
+	case scope != GlobalScope && (strings.ContainsAny(scope, "*\n\r\t") || len(scope) > 256 || !utf8.ValidString(scope)):
+		// Not UTF-8: no event's customer can be it (ingest dead-letters such keys), and
+		// JSON cannot write it back: the keeper of its key was refused in turn.
+		return `must be "*" or one customer id (valid UTF-8, no '*', control characters, at most 256 bytes)`
 	case strings.HasPrefix(scope, recordKeyPrefix(KindDestination)) || strings.HasPrefix(scope, recordKeyPrefix(KindMute)):
 		// Its record key would read as a destination's or mute's.
 		return `must not start with "destination:" or "mute:"`

@@ -60,7 +60,9 @@ func TestParseControlValidation(t *testing.T) {
 		// key, or another id's, had compaction drop that key's upsert.
 		{"rule delete with a destination's scope", `{"op":"delete","scope":"destination:c-1","id":"secops"}`, []string{`scope: must not start with "destination:"`}},
 		{"rule delete with an id of two", `{"op":"delete","scope":"c","id":"a/b"}`, []string{`id: "a/b": letters`}},
-		{"mute delete with a bad scope", `{"op":"delete","kind":"mute","scope":"c-*","id":"m"}`, []string{"scope: must be a customer id or *"}},
+		{"mute delete with a bad scope", `{"op":"delete","kind":"mute","scope":"c-*","id":"m"}`, []string{"scope: must be a customer id (valid UTF-8) or *"}},
+		{"rule scope not UTF-8", "{\"op\":\"upsert\",\"rule\":{\"id\":\"x\",\"scope\":\"c-\xff\",\"version\":1,\"threshold\":1,\"when\":{\"path\":\"$.a\"}}}", []string{"scope: must be \"*\" or one customer id (valid UTF-8"}},
+		{"destination scope not UTF-8", "{\"op\":\"upsert\",\"destination\":{\"scope\":\"c-\xff\",\"name\":\"p\",\"type\":\"webhook\",\"url\":\"https://h.example.com/\"}}", []string{"scope: is required: a customer id (valid UTF-8)"}},
 		{"destination delete", `{"op":"delete","kind":"destination","scope":"c-1","id":"ops"}`, nil},
 		{"unknown op", `{"op":"replace"}`, []string{`op: "replace" is not upsert or delete`}},
 		{"not json", `{"op":`, []string{"not a valid JSON control"}},
