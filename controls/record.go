@@ -23,7 +23,15 @@ type Record struct {
 	// Keeps is set on a Keeper (Registry.Keeper): the upsert that made the version it
 	// keeps, whose identity the version keeps once compaction has removed that upsert.
 	Keeps *Origin
+	// KeeperAfter, on a Keeper, is the offset of the control not applied it was written
+	// after (HeaderKeeperAfter): a control of its key applied between the two is newer
+	// than what the Keeper holds, which would undo it (Registry.Apply). nil on other
+	// records, and on Keepers of builds before it.
+	KeeperAfter *int64
 }
+
+// IsKeeper reports whether r is a Keeper (Registry.Keeper).
+func (r *Record) IsKeeper() bool { return r.Keeps != nil || r.KeeperAfter != nil }
 
 // Origin is where a rule version was made: the offset and time of its upsert, which
 // with its fingerprint identify it (snapshots name versions so).
@@ -34,6 +42,10 @@ type Origin struct {
 
 // HeaderKeeps is the header of a Keeper's record that carries its Origin.
 const HeaderKeeps = "hindsight.keeps"
+
+// HeaderKeeperAfter is the header of a Keeper's record that carries, in decimal, the
+// offset of the control not applied it was written after (Record.KeeperAfter).
+const HeaderKeeperAfter = "hindsight.keeper_after"
 
 // String is o as HeaderKeeps carries it: the offset and the Unix time in
 // milliseconds, "OFFSET@MILLIS".

@@ -37,8 +37,11 @@ type Registry struct {
 	mu        sync.Mutex
 	active    map[rule.Key]*Version
 	lastError map[rule.Key]string
-	seq       uint32
-	rejected  []contract.RejectedControl
+	// changed is, per record key, the offset of the last control that changed what the
+	// key holds: a Keeper written after an earlier offset is stale (Apply).
+	changed  map[string]int64
+	seq      uint32
+	rejected []contract.RejectedControl
 	// rejectedDropped counts rejected controls dropped past max_rejected_controls.
 	rejectedDropped int64
 	// ended holds, per key, the versions the key's changes ended (replaced or
@@ -80,6 +83,24 @@ func Fold(recs []Record) *Registry {
 func (g *Registry) Apply(rec Record) (outcome, message string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if a := rec.KeeperAfter; a != nil && rec.Err == nil && g.changed[rec.Key] > *a {
+		// Written after the control at offset *a of its key, from what the key held
+		// then; a control of the key applied since is newer, and the Keeper would undo
+		// it (a delete, then this Keeper of the rule deleted, active again). Not
+		// applied, the Keeper gets a Keeper of what the key holds now in turn.
+		return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d, which the control at offset %d of its key is newer than; not applied", rec.Key, *a, g.changed[rec.Key])
+	}
+	outcome, message = g.applyLocked(rec)
+	if outcome == contract.ControlOK && message != Unchanged {
+		if g.changed == nil {
+			g.changed = map[string]int64{}
+		}
+		g.changed[rec.Key] = rec.Offset
+	}
+	return outcome, message
+}
+
+func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 	if rec.Err != nil {
 		g.remember(rec.rejected())
 		if k, err := rule.ParseKey(rec.Key); err == nil && g.active[k] != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -165,8 +166,15 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 			if !rec.Attrs.IsControl() {
 				cr := controls.Decode(rec.Key, rec.Value, rec.Partition, rec.Offset, rec.Timestamp)
 				for _, h := range rec.Headers {
-					if o, ok := controls.ParseOrigin(string(h.Value)); ok && h.Key == controls.HeaderKeeps {
-						cr.Keeps = &o
+					switch h.Key {
+					case controls.HeaderKeeps:
+						if o, ok := controls.ParseOrigin(string(h.Value)); ok {
+							cr.Keeps = &o
+						}
+					case controls.HeaderKeeperAfter:
+						if n, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil {
+							cr.KeeperAfter = &n
+						}
 					}
 				}
 				batch = append(batch, cr)
@@ -180,17 +188,19 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 	return nil
 }
 
-// Restore publishes c (a controls.Registry Keeper) on the controls topic without
-// waiting. Failures are logged and counted.
-func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin) {
+// Restore publishes c (a controls.Registry Keeper), written after the control at
+// offset after of its key, on the controls topic without waiting. Failures are logged
+// and counted.
+func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin, after int64) {
 	val, err := c.Marshal()
 	if err != nil {
 		r.cfg.Logger.Error("encoding the control that keeps a key's rule", "key", c.RecordKey(), "err", err)
 		return
 	}
-	rec := &kgo.Record{Topic: r.cfg.Topics.Controls, Key: []byte(c.RecordKey()), Value: val}
+	rec := &kgo.Record{Topic: r.cfg.Topics.Controls, Key: []byte(c.RecordKey()), Value: val,
+		Headers: []kgo.RecordHeader{{Key: controls.HeaderKeeperAfter, Value: strconv.AppendInt(nil, after, 10)}}}
 	if keeps != nil {
-		rec.Headers = []kgo.RecordHeader{{Key: controls.HeaderKeeps, Value: []byte(keeps.String())}}
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: controls.HeaderKeeps, Value: []byte(keeps.String())})
 	}
 	r.cl.Produce(context.Background(), rec, func(rec *kgo.Record, err error) {
 		if err != nil {

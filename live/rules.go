@@ -73,7 +73,7 @@ func (d *Daemon) keep(cr controls.Record, status, msg string) {
 		// Keeper carries the version's own Origin.
 		applied = false
 	}
-	invalidKeeper := cr.Keeps != nil && cr.Err != nil // keeps nothing, and is not kept
+	invalidKeeper := cr.IsKeeper() && cr.Err != nil // keeps nothing, and is not kept
 	if !d.loaded {
 		switch {
 		case applied:
@@ -94,7 +94,7 @@ func (d *Daemon) keep(cr controls.Record, status, msg string) {
 func (d *Daemon) writeKeeper(cr controls.Record) {
 	if c, keeps := d.rules.Keeper(cr); c != nil {
 		d.log.Warn("restoring what a key holds after a control not applied, so that compaction keeps it", "key", cr.Key, "offset", cr.Offset)
-		d.controls.Restore(c, keeps)
+		d.controls.Restore(c, keeps, cr.Offset)
 	}
 }
 
