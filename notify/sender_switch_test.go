@@ -1,11 +1,7 @@
 package notify
 
 import (
-	"bufio"
 	"context"
-	"net"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 )
@@ -18,53 +14,22 @@ import (
 // timeout nor ctx interrupts, so Deliver blocks for as long as the receiver likes.
 func TestDeliverSwitchingProtocolsTimesOut(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	release := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				req.Body.Close()
-				c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"))
-				select { // hold the connection, silent
-				case <-release:
-				case <-time.After(time.Minute):
-				}
-			}()
-		}
-	}()
-	defer func() { close(release); l.Close(); wg.Wait() }()
-
+	addr, _, letGo := switchingReceiver(t)
 	s := newSender(t, testConfig()) // 300ms per attempt, 3 attempts
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	done := make(chan Outcome, 1)
 	go func() {
-		done <- s.Deliver(ctx, Target{Name: "x", Type: TypeWebhook, URL: "http://" + l.Addr().String() + secretPath, Secret: testSecret}, testAlert())
+		done <- s.Deliver(ctx, Target{Name: "x", Type: TypeWebhook, URL: "http://" + addr + secretPath, Secret: testSecret}, testAlert())
 	}()
 	select {
 	case out := <-done:
-		t.Logf("outcome: %+v", out)
+		if out.Delivered || !out.Final || out.Status != 101 || out.Attempts != 1 {
+			t.Errorf("outcome %+v, want one final attempt of status 101, not delivered", out)
+		}
 	case <-time.After(5 * time.Second):
 		t.Errorf("Deliver still running 5s after it began: its 300ms attempt timeout and its ctx (canceled at 2s) did not end it")
-		close(release) // let it end, so that no goroutine outlives the test
-		release = make(chan struct{})
+		letGo() // let it end, so that no goroutine outlives the test
 		t.Logf("outcome once the receiver let go: %+v", <-done)
 	}
 }

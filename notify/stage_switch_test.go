@@ -1,12 +1,7 @@
 package notify_test
 
 import (
-	"bufio"
 	"context"
-	"net"
-	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,44 +22,8 @@ import (
 func TestStageSwitchingProtocolsReceiverDoesNotHoldTheStage(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	release := make(chan struct{})
-	var requests atomic.Int32
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				req.Body.Close()
-				requests.Add(1)
-				c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"))
-				select {
-				case <-release:
-				case <-time.After(time.Minute):
-				}
-			}()
-		}
-	}()
-	var releaseOnce sync.Once
-	letGo := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(func() { letGo(); l.Close(); wg.Wait() })
-
-	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "switch", Type: rule.DestWebhook, URL: "http://" + l.Addr().String() + "/hook"}))...)
+	addr, requests, letGo := notify.SwitchingReceiver(t)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "switch", Type: rule.DestWebhook, URL: "http://" + addr + "/hook"}))...)
 	st, err := notify.New(notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-switch-test",
 		Sender:         notify.SenderConfig{Timeout: 500 * time.Millisecond, MaxAttempts: 2, InitialBackoff: 10 * time.Millisecond, AllowPrivate: true},

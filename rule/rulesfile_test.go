@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
 // TestRulesFileShapes: every documented shape of a rules file — a bare list of rules, or
@@ -134,28 +132,7 @@ func TestRulesFileNumbersAreJSONs(t *testing.T) {
 		{"a plain word stays a string", "- id: a\n  scope: '*'\n  when: {path: $.n, op: '==', value: e5}\n  threshold: 1\n",
 			`{"id":"a","scope":"*","when":{"path":"$.n","op":"==","value":"e5"},"threshold":1}`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rules, err := ParseRulesFile("rules.yaml", []byte(tc.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := ParseRule([]byte(tc.control))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := json.Marshal(rules[0])
-			w, _ := json.Marshal(want)
-			if string(got) != string(w) {
-				t.Errorf("rules file gives\n %s\nthe control\n %s", got, w)
-			}
-			doc := jsonpath.NewDocument()
-			if err := doc.Reset([]byte(`{"n":100000.5}`)); err != nil {
-				t.Fatal(err)
-			}
-			if rules[0].Matches(doc) != want.Matches(doc) {
-				t.Errorf("on {\"n\":100000.5} the file's rule says %v, the control's %v", rules[0].Matches(doc), want.Matches(doc))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { sameAsControl(t, tc.file, tc.control, `{"n":100000.5}`) })
 	}
 	// A test's events are the JSON the live evaluator reads.
 	f, err := ParseRulesFileTests("rules.yaml", []byte("- id: a\n  scope: '*'\n  when: {path: $.n, op: '>', value: 1}\n  threshold: 1\n"+

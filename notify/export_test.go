@@ -1,0 +1,4 @@
+package notify
+
+// SwitchingReceiver is switchingReceiver, for the stage's tests.
+var SwitchingReceiver = switchingReceiver
