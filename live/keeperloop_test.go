@@ -26,9 +26,9 @@ func TestNonUTF8ScopeIsRejectedNotLooped(t *testing.T) {
 	}
 	b.Produce(t, rec("{\"op\":\"upsert\",\"destination\":{\"scope\":\"c-\xff\",\"name\":\"pager\",\"type\":\"webhook\",\"url\":\"https://hooks.example.com/h\"}}"),
 		rec(`not json`))
-	statuses := b.Consume(t, "controls.status", 2, wait)
-	if len(statuses) != 2 {
-		t.Fatalf("%d control statuses, want 2", len(statuses))
+	statuses := b.Consume(t, "controls.status", 2, wait) // their keepers' may come with them
+	if len(statuses) < 2 {
+		t.Fatalf("%d control statuses, want at least 2", len(statuses))
 	}
 	for _, s := range statuses {
 		if v := string(s.Value); !strings.Contains(v, `"status":"invalid"`) {
