@@ -64,7 +64,10 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	waitCommitted(t, b, d, "after the restart")
 	poll.Until(t, 60*time.Second, "every rule live (backfills done)", func() bool {
 		for _, v := range d.Rules() {
-			if v.Status != contract.RuleLive {
+			// A rule applied a moment ago is "live" until its partitions take it up
+			// and start its hand-off: wait for its start offsets too (a CI run read
+			// the counts of rules applied 1 ms before, all 0).
+			if v.Status != contract.RuleLive || len(d.StartOffsets(v.Key())) != int(opts.Partitions) {
 				return false
 			}
 		}
