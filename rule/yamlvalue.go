@@ -39,7 +39,7 @@ func decodeYAMLNode(node ast.Node) (any, error) {
 	// a number again.
 	var nonce [12]byte
 	_, _ = rand.Read(nonce[:])
-	y := &yamlScalars{mark: "\x00" + hex.EncodeToString(nonce[:]) + ":", literal: map[*ast.StringNode]bool{}}
+	y := &yamlScalars{mark: "\x00" + hex.EncodeToString(nonce[:]) + ":", literal: map[*ast.StringNode]bool{}, merged: map[*ast.MappingNode]bool{}}
 	node = y.scalar(node)
 	ast.Walk(y, node)
 	var v any
@@ -56,6 +56,10 @@ func decodeYAMLNode(node ast.Node) (any, error) {
 type yamlScalars struct {
 	mark    string
 	literal map[*ast.StringNode]bool
+	// merged are the mappings whose merge keys are ordered: a written key set again
+	// after a merge is walked twice, and its mappings must be ordered once (a merged
+	// list reversed twice is the decoder's last-wins again).
+	merged map[*ast.MappingNode]bool
 }
 
 func (y *yamlScalars) Visit(n ast.Node) ast.Visitor {
@@ -69,7 +73,10 @@ func (y *yamlScalars) Visit(n ast.Node) ast.Visitor {
 	case *ast.AnchorNode:
 		p.Value = y.scalar(p.Value)
 	case *ast.MappingNode:
-		writtenAfterMerges(p)
+		if !y.merged[p] {
+			y.merged[p] = true
+			writtenAfterMerges(p)
+		}
 	case *ast.TagNode:
 		if _, isCollection := p.Value.(ast.ArrayNode); !isCollection && p.Value.Type() != ast.MappingType {
 			// A tagged scalar (!!int &v 5 too, through its anchor) is what its tag

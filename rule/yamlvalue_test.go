@@ -88,6 +88,19 @@ func TestRulesFileMergeKeyExplicitWins(t *testing.T) {
 			`{"id":"a","scope":"*","when":{"all":[{"path":"$.a","op":">","value":5},{"path":"$.b","op":">","value":5},{"path":"$.a","op":"<","value":5}]},"threshold":1}`,
 			`{"a":6,"b":6}`)
 	})
+	t.Run("merged list inside a key written before a merge", func(t *testing.T) {
+		// The written key is set again after the outer merge, and so walked twice:
+		// its own merge must still be ordered once, not reversed back.
+		f, err := ParseRulesFileTests("rules.yaml", []byte("- id: a\n  scope: '*'\n  when: {path: $.user, op: '==', value: b}\n  threshold: 1\n"+
+			"  tests:\n  - name: t\n    customer: c-1\n    events:\n    - &o {type: login}\n    - &c {user: c}\n    - &d {user: d}\n"+
+			"    - {actor: {<<: [*c, *d]}, <<: *o}\n    expect: {alerts: 1}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(f.Tests[0].Events[3]), `{"actor":{"user":"c"},"type":"login"}`; got != want {
+			t.Errorf("test event %s, want %s (the first merged mapping wins)", got, want)
+		}
+	})
 	t.Run("test events", func(t *testing.T) {
 		f, err := ParseRulesFileTests("rules.yaml", []byte("- id: a\n  scope: '*'\n  when: {path: $.user, op: '==', value: b}\n  threshold: 1\n"+
 			"  tests:\n  - name: t\n    customer: c-1\n    events:\n    - &e {type: login, user: a}\n    - {user: b, <<: *e}\n    expect: {alerts: 1}\n"))
