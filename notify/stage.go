@@ -17,6 +17,7 @@ import (
 	"github.com/bytedance/sonic"
 	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -726,7 +727,11 @@ func (s *Stage) giveUpLater(ctx context.Context, j *job, out Outcome) {
 type undeliveredWrite struct {
 	j        *job
 	out      Outcome
+	u        *contract.Undelivered // the record, cut as val is
 	key, val []byte
+	// smallest: every value of the alert is cut already; a record refused as too
+	// large can be made no smaller.
+	smallest bool
 }
 
 func (s *Stage) undeliveredWrite(j *job, out Outcome) undeliveredWrite {
@@ -735,32 +740,36 @@ func (s *Stage) undeliveredWrite(j *job, out Outcome) undeliveredWrite {
 	if j.dest != nil {
 		u.Scope, u.Type = j.dest.Scope, j.dest.Type
 	}
-	key := []byte(j.alert.Customer)
-	val := encodeUndelivered(&u)
-	if ingest.RecordBytes(&kgo.Record{Key: key, Value: val}) > ingest.MaxRecordBytes {
-		// An alert near its own bound, with the reason and the rest: its context, then
-		// group, values are left out as live leaves them out of an alert, enough for the
-		// record to be taken. Measured by AppendJSON, which writes the values as they
-		// are, so compacted first as the record's encoder writes them (an alerts record
-		// not written by live may space them); the alert's own strings AppendJSON
-		// writes at least as long. Checked again, and cut further, until it fits or
-		// nothing is left to cut.
-		u.Alert.Context, u.Alert.Group = compacted(u.Alert.Context), compacted(u.Alert.Group)
-		for {
-			over := ingest.RecordBytes(&kgo.Record{Key: key, Value: val}) - ingest.MaxRecordBytes
-			if over <= 0 {
-				break
-			}
-			if _, fits := u.Alert.CutToFit(len(u.Alert.AppendJSON(nil))-over, func(v []byte) int { return len(v) }); !fits {
-				val = encodeUndelivered(&u)
-				break // all cut: the record is as small as it gets
-			}
-			val = encodeUndelivered(&u)
-		}
-		s.log.Warn("an undelivered record over what the client takes left values of its alert out", "alert", j.alert.AlertID,
-			"destination", j.name, "context_cut", u.Alert.ContextCut, "group_cut", u.Alert.GroupCut)
+	w := undeliveredWrite{j: j, out: out, u: &u, key: []byte(j.alert.Customer), val: encodeUndelivered(&u)}
+	if ingest.RecordBytes(&kgo.Record{Key: w.key, Value: w.val}) > ingest.MaxRecordBytes {
+		s.cutUndelivered(&w, ingest.MaxRecordBytes, "an undelivered record over what the client takes left values of its alert out")
 	}
-	return undeliveredWrite{j: j, out: out, key: key, val: val}
+	return w
+}
+
+// cutUndelivered leaves values of w's alert out, its context's then its group's, as
+// live leaves them out of an alert, until the record is within limit bytes (as
+// RecordBytes counts) or nothing is left to cut, and says so in a warning msg.
+func (s *Stage) cutUndelivered(w *undeliveredWrite, limit int, msg string) {
+	u := w.u
+	// Measured by AppendJSON, which writes the values as they are, so compacted first
+	// as the record's encoder writes them (an alerts record not written by live may
+	// space them); the alert's own strings AppendJSON writes at least as long. Checked
+	// again, and cut further, until it fits or nothing is left to cut.
+	u.Alert.Context, u.Alert.Group = compacted(u.Alert.Context), compacted(u.Alert.Group)
+	for {
+		over := ingest.RecordBytes(&kgo.Record{Key: w.key, Value: w.val}) - limit
+		if over <= 0 {
+			break
+		}
+		_, fits := u.Alert.CutToFit(len(u.Alert.AppendJSON(nil))-over, func(v []byte) int { return len(v) })
+		w.val = encodeUndelivered(u)
+		if !fits {
+			w.smallest = true // all cut: the record is as small as it gets
+			break
+		}
+	}
+	s.log.Warn(msg, "alert", w.j.alert.AlertID, "destination", w.j.name, "context_cut", u.Alert.ContextCut, "group_cut", u.Alert.GroupCut)
 }
 
 // compacted is a copy of m with each value compacted, as encoding/json writes a raw
@@ -851,6 +860,13 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 		for _, r := range s.cl.ProduceSync(ctx, recs...) {
 			w := byRec[r.Record]
 			if r.Err != nil {
+				if tooLarge(r.Err) && !w.smallest {
+					// The topic takes smaller records than the client (its
+					// max.message.bytes): as it is, the record would be refused for
+					// ever and its alerts' offsets held. Written again at its smallest,
+					// the values it leaves out listed in it.
+					s.cutUndelivered(&w, 0, "the undelivered topic refused a record as too large; its alert's values are left out")
+				}
 				failed = append(failed, w)
 				firstErr = cmp.Or(firstErr, r.Err)
 				continue
@@ -865,6 +881,11 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 		}
 		return struct{}{}, firstErr
 	}, backoff.WithBackOff(backoff.NewExponentialBackOff()), backoff.WithMaxElapsedTime(0))
+}
+
+// tooLarge reports whether err is a broker's refusal of a record or batch for its size.
+func tooLarge(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
 }
 
 // undeliveredLanded ends w's job: its undelivered record is written.
