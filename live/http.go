@@ -107,8 +107,13 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	page, next, ok := d.CountsPage(k, after, limit)
-	done()
+	// The slot is left before the page is written (a slow reader must not hold it),
+	// and left even if reading the counts panics (net/http recovers it; the slot
+	// would be gone for good).
+	page, next, ok := func() ([]contract.CountView, string, bool) {
+		defer done()
+		return d.CountsPage(k, after, limit)
+	}()
 	if !ok {
 		httpjson.Error(w, http.StatusNotFound, "no active rule "+k.String())
 		return
