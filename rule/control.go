@@ -187,6 +187,9 @@ func decodeError(what string, err error, ruleJSON []byte) error {
 	if errors.As(err, &te) {
 		return &ValidationError{Problems: []Problem{{Field: "threshold", Msg: te.Error()}}}
 	}
+	if p, ok := mismatchProblem(ruleJSON); ok {
+		return &ValidationError{Problems: []Problem{p}}
+	}
 	if what == "" {
 		return fmt.Errorf("%w: %s", ErrInvalid, cleanDecodeError(err))
 	}

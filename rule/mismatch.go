@@ -1,0 +1,134 @@
+package rule
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// mismatchProblem is the problem of a rule whose JSON holds a value of the wrong kind
+// for its field ("when": 5), named by the field's path as validation names fields
+// ("when.all[1].path") and in the rule language's words: sonic's decoder, which
+// refuses it, names Go types and a byte index. ok is false when ruleJSON has no such
+// value (its error is of another kind).
+func mismatchProblem(ruleJSON []byte) (p Problem, ok bool) {
+	var r Rule
+	var ute *json.UnmarshalTypeError
+	if !errors.As(json.Unmarshal(ruleJSON, &r), &ute) || ute.Type == nil {
+		return Problem{}, false
+	}
+	field := pathAt(ruleJSON, ute.Offset)
+	if field == "" {
+		return Problem{Field: "rule", Msg: "is " + jsonKindName(ute.Value) + "; a rule is an object"}, true
+	}
+	return Problem{Field: field, Msg: "is " + jsonKindName(ute.Value) + "; want " + goKindName(ute.Type)}, true
+}
+
+// jsonKindName names the kind of JSON value encoding/json's UnmarshalTypeError.Value
+// describes ("number 1.5" is a number).
+func jsonKindName(v string) string {
+	switch kind, _, _ := strings.Cut(v, " "); kind {
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "string":
+		return "a string"
+	case "number":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	}
+	return v
+}
+
+// goKindName names the kind of JSON value a field of Go type t holds.
+func goKindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return goKindName(t.Elem())
+	}
+	return "another kind of value"
+}
+
+// pathAt is the path, as validation writes fields ("when.all[1].path"), of the value
+// of data that encoding/json was reading at offset: the end of a scalar, or just past
+// the opening bracket or brace of a list or object. "" is the whole document (or no
+// value ends there).
+func pathAt(data []byte, offset int64) string {
+	type frame struct {
+		object  bool
+		key     string
+		index   int
+		wantKey bool
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			if f.object {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			} else {
+				b.WriteString("[" + strconv.Itoa(f.index) + "]")
+			}
+		}
+		return b.String()
+	}
+	// ended moves past a value of the innermost list or object.
+	ended := func() {
+		if n := len(stack); n > 0 {
+			if stack[n-1].object {
+				stack[n-1].wantKey = true
+			} else {
+				stack[n-1].index++
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+			if k, isKey := tok.(string); isKey {
+				stack[n-1].key, stack[n-1].wantKey = k, false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			if dec.InputOffset() == offset {
+				return path()
+			}
+			stack = append(stack, frame{object: tok == json.Delim('{'), wantKey: true})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			ended()
+		default:
+			if dec.InputOffset() == offset {
+				return path()
+			}
+			ended()
+		}
+	}
+}
