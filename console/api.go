@@ -438,7 +438,30 @@ func (c *Console) readDraft(w http.ResponseWriter, r *http.Request) (DraftReques
 		httpjson.Error(w, http.StatusBadRequest, `request body has no rule: send {"rule": {…}}`)
 		return req, false
 	}
+	if kind := jsonKind(req.Rule); kind != "an object" {
+		httpjson.Error(w, http.StatusBadRequest, "rule is not a JSON object: it is "+kind)
+		return req, false
+	}
 	return req, true
+}
+
+// jsonKind names the kind of the JSON value v (valid JSON).
+func jsonKind(v json.RawMessage) string {
+	switch b := bytes.TrimLeft(v, " \t\r\n"); {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '{':
+		return "an object"
+	case b[0] == '[':
+		return "a list"
+	case b[0] == '"':
+		return "a string"
+	case b[0] == 't' || b[0] == 'f':
+		return "a boolean"
+	case b[0] == 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 // parseDraft validates a draft rule; the response describes the outcome either way.

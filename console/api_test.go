@@ -777,3 +777,25 @@ func TestAlertsErrorClearsOnceReadingRecovers(t *testing.T) {
 		return len(got.Alerts) == 1 && got.Error == ""
 	})
 }
+
+// TestDraftThatIsNotARuleObjectSaysWhatItIs: a preview, backtest or validation of a
+// rule that is not a JSON object is refused (400, as API.md says of a body that is not
+// {"rule": {…}}) with what it is, in the rule language's words, not Go's type names.
+func TestDraftThatIsNotARuleObjectSaysWhatItIs(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t, "")
+	for _, tc := range []struct{ rule, msg string }{
+		{`[1]`, "rule is not a JSON object: it is a list"},
+		{`"login"`, "rule is not a JSON object: it is a string"},
+		{`7`, "rule is not a JSON object: it is a number"},
+		{`true`, "rule is not a JSON object: it is a boolean"},
+		{`null`, `request body has no rule: send {"rule": {…}}`},
+	} {
+		for _, path := range []string{"/v1/console/preview", "/v1/console/backtest", "/v1/console/validate"} {
+			var e contract.ErrorResponse
+			if resp := call(t, "POST", d.url(path), "", draft(tc.rule), &e); resp.StatusCode != 400 || e.Error != tc.msg {
+				t.Errorf("%s of %s: %d %q, want 400 %q", path, tc.rule, resp.StatusCode, e.Error, tc.msg)
+			}
+		}
+	}
+}
