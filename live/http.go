@@ -29,25 +29,26 @@ func (d *Daemon) routes() http.Handler {
 	mux.Handle("GET /v1/state", d.read(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		httpjson.Write(w, http.StatusOK, d.State())
 	})))
-	cons := d.newConsole(ws)
-	mux.Handle("/", cons) // the rule console: GET /, /console/, /v1/console/ (console/API.md)
-	// The rest of /v1/ answers as the API does, in JSON: a known path asked with
-	// another method 405, any other 404.
-	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/v1/rules", "/v1/counts", "/v1/state":
+	// A known path asked with another method is 405, in JSON as the API answers
+	// (the console's catch-all would leave it to net/http's plain-text 404).
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/v1/rules", "/v1/counts", "/v1/state"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", "GET, HEAD")
 			httpjson.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s takes GET, not %s", r.URL.Path, r.Method))
-		default:
-			// On the path as written: the console routes on it, and one whose slash is
-			// escaped (/v1/console%2Frules) matches none of its routes, which left
-			// net/http to answer in plain text.
-			if strings.HasPrefix(r.URL.EscapedPath(), "/v1/console/") {
-				cons.ServeHTTP(w, r)
-				return
-			}
-			httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s (live/API.md lists them)", r.URL.Path))
+		})
+	}
+	cons := d.newConsole(ws)
+	mux.Handle("/", cons) // the rule console: GET /, /console/, /v1/console/ (console/API.md)
+	// The rest of /v1/ answers as the API does, in JSON: any other path 404.
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		// On the path as written: the console routes on it, and one whose slash is
+		// escaped (/v1/console%2Frules) matches none of its routes, which left net/http
+		// to answer in plain text.
+		if strings.HasPrefix(r.URL.EscapedPath(), "/v1/console/") {
+			cons.ServeHTTP(w, r)
+			return
 		}
+		httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s (live/API.md lists them)", r.URL.Path))
 	})
 	return d.guard(ws, mux)
 }
