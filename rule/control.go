@@ -379,6 +379,7 @@ func ParseRulesFileTests(name string, data []byte) (*RulesFile, error) {
 		}
 		seen[r.Key()] = i
 		file.Rules = append(file.Rules, r)
+		file.Lines = append(file.Lines, line)
 		if hasTests {
 			var at ast.Node // nil when the tests came through a merge key: no lines
 			if testsKV != nil {

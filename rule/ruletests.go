@@ -25,6 +25,10 @@ type RulesFile struct {
 	Name string
 	// Rules are the file's rules in file order, validated: what ParseRulesFile returns.
 	Rules []*Rule
+	// Lines are the 1-based line of each rule's entry in the file, by index of Rules:
+	// where a problem found after parsing (a version not newer than the active
+	// rule's) points.
+	Lines []int
 	// Tests are every rule's tests in file order; a rule's tests are together, in the
 	// order of its tests list.
 	Tests []*RuleTest

@@ -118,7 +118,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 			if old, ok := cur.Retired(r.Key()); ok && r.Version <= old {
 				// The fold would take it, but its alerts would carry the deleted rule's
 				// alert ids (made of the version), which consumers drop as duplicates.
-				errs = append(errs, &rule.FileError{File: file, Index: i, ID: r.ID, Line: lineOf(data, r.ID),
+				errs = append(errs, &rule.FileError{File: file, Index: i, ID: r.ID, Line: f.Lines[i],
 					Err: fmt.Errorf("%w: version %d is not newer than version %d of the deleted rule %s: raise version to make it again, or its alerts repeat the deleted rule's alert ids",
 						rule.ErrInvalid, r.Version, old, r.Key())})
 				continue
@@ -132,7 +132,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 		case bytes.Equal(a, b):
 			unchanged = append(unchanged, r)
 		case r.Version <= active.Version:
-			errs = append(errs, &rule.FileError{File: file, Index: i, ID: r.ID, Line: lineOf(data, r.ID),
+			errs = append(errs, &rule.FileError{File: file, Index: i, ID: r.ID, Line: f.Lines[i],
 				Err: fmt.Errorf("%w: version %d differs from the active rule %s but is not newer than its version %d: raise version to replace it",
 					rule.ErrInvalid, r.Version, r.Key(), active.Version)})
 		default:
@@ -180,15 +180,6 @@ func checkRuleTests(cfg rulesConfig, f *rule.RulesFile) error {
 	}
 	fmt.Fprintf(cfg.Out, "tested     %s: %s passed\n", f.Name, plural(sum.Tests, "test"))
 	return nil
-}
-
-// lineOf finds the line where id is first mentioned, for errors found after parsing.
-func lineOf(data []byte, id string) int {
-	i := bytes.Index(data, []byte(id))
-	if i < 0 {
-		return 0
-	}
-	return bytes.Count(data[:i], []byte("\n")) + 1
 }
 
 // deleteRule publishes a delete for rule k. It fails without publishing when k is not
