@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -82,7 +83,14 @@ func (c *Console) handleAddMute(w http.ResponseWriter, r *http.Request) {
 		m.Rule = rule.GlobalScope
 	}
 	if err := m.Validate(); err != nil {
-		httpjson.Write(w, http.StatusUnprocessableEntity, SaveResponse{Status: contract.ControlInvalid, Message: err.Error(), Offset: -1})
+		// Field by field, as a draft rule's problems come, so the page can point at them.
+		problems := []rule.Problem{}
+		var ve *rule.ValidationError
+		if errors.As(err, &ve) {
+			problems = ve.Problems
+		}
+		httpjson.Write(w, http.StatusUnprocessableEntity, SaveResponse{Status: contract.ControlInvalid, Key: "mute:" + rule.Key{Scope: m.Scope, ID: m.ID}.String(),
+			Op: rule.OpUpsert, Message: err.Error(), Problems: problems, Offset: -1})
 		return
 	}
 	c.publishControl(w, r.Context(), rule.UpsertMute(&m))
