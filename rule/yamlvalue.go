@@ -39,7 +39,8 @@ func decodeYAMLNode(node ast.Node) (any, error) {
 	// a number again.
 	var nonce [12]byte
 	_, _ = rand.Read(nonce[:])
-	y := &yamlScalars{mark: "\x00" + hex.EncodeToString(nonce[:]) + ":", literal: map[*ast.StringNode]bool{}, merged: map[*ast.MappingNode]bool{}}
+	y := &yamlScalars{mark: "\x00" + hex.EncodeToString(nonce[:]) + ":", literal: map[*ast.StringNode]bool{}, merged: map[*ast.MappingNode]bool{},
+		lists: aliasedLists(node)}
 	node = y.scalar(node)
 	ast.Walk(y, node)
 	var v any
@@ -60,6 +61,39 @@ type yamlScalars struct {
 	// after a merge is walked twice, and its mappings must be ordered once (a merged
 	// list reversed twice is the decoder's last-wins again).
 	merged map[*ast.MappingNode]bool
+	// lists are the lists of the node's anchors, by name: a merge of an alias of one
+	// is ordered as a merged list written out is.
+	lists map[string]*ast.SequenceNode
+}
+
+// aliasedLists returns the lists node anchors, by anchor name; a name anchored twice
+// is left out (which of them an alias means depends on where it is).
+func aliasedLists(node ast.Node) map[string]*ast.SequenceNode {
+	lists := map[string]*ast.SequenceNode{}
+	twice := map[string]bool{}
+	ast.Walk(anchorVisitor(func(a *ast.AnchorNode) {
+		name := a.Name.GetToken().Value
+		if _, seen := lists[name]; seen || twice[name] {
+			delete(lists, name)
+			twice[name] = true
+			return
+		}
+		if seq, ok := a.Value.(*ast.SequenceNode); ok {
+			lists[name] = seq
+		} else {
+			twice[name] = true // not a list, but taken: a later list of the name is not it
+		}
+	}), node)
+	return lists
+}
+
+type anchorVisitor func(*ast.AnchorNode)
+
+func (f anchorVisitor) Visit(n ast.Node) ast.Visitor {
+	if a, ok := n.(*ast.AnchorNode); ok && a.Name != nil && a.Name.GetToken() != nil {
+		f(a)
+	}
+	return f
 }
 
 func (y *yamlScalars) Visit(n ast.Node) ast.Visitor {
@@ -75,7 +109,7 @@ func (y *yamlScalars) Visit(n ast.Node) ast.Visitor {
 	case *ast.MappingNode:
 		if !y.merged[p] {
 			y.merged[p] = true
-			writtenAfterMerges(p)
+			y.writtenAfterMerges(p)
 		}
 	case *ast.TagNode:
 		if _, isCollection := p.Value.(ast.ArrayNode); !isCollection && p.Value.Type() != ast.MappingType {
@@ -88,16 +122,29 @@ func (y *yamlScalars) Visit(n ast.Node) ast.Visitor {
 }
 
 // writtenAfterMerges sets m's written keys again after its last merge key, and
-// reverses a merged list, for the decoder, which sets each key in turn, to leave the
+// reverses a merged list (written, or an alias of one), for the decoder, which sets each key in turn, to leave the
 // written keys, then the first merged mapping's, standing. The keys stay where they
 // were written too: one may define an anchor a merge after it uses.
-func writtenAfterMerges(m *ast.MappingNode) {
+func (y *yamlScalars) writtenAfterMerges(m *ast.MappingNode) {
 	last := -1
 	for i, kv := range m.Values {
 		if kv.Key != nil && kv.Key.IsMergeKey() {
 			last = i
-			if seq, ok := kv.Value.(*ast.SequenceNode); ok {
-				slices.Reverse(seq.Values)
+			switch v := kv.Value.(type) {
+			case *ast.SequenceNode:
+				slices.Reverse(v.Values)
+			case *ast.AliasNode:
+				// The anchored list stays as it is, for its other uses: the merge gets a
+				// reversed copy of it.
+				if v.Value == nil || v.Value.GetToken() == nil {
+					break
+				}
+				if seq, ok := y.lists[v.Value.GetToken().Value]; ok {
+					cp := *seq
+					cp.Values = slices.Clone(seq.Values)
+					slices.Reverse(cp.Values)
+					kv.Value = &cp
+				}
 			}
 		}
 	}

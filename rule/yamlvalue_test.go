@@ -101,6 +101,21 @@ func TestRulesFileMergeKeyExplicitWins(t *testing.T) {
 			t.Errorf("test event %s, want %s (the first merged mapping wins)", got, want)
 		}
 	})
+	t.Run("aliased merged list", func(t *testing.T) {
+		// A merge of an alias of a list of mappings: the first mapping wins there too,
+		// and the list, used again as a list, keeps its order.
+		f, err := ParseRulesFileTests("rules.yaml", []byte("- id: a\n  scope: '*'\n  when: {path: $.user, op: '==', value: b}\n  threshold: 1\n"+
+			"  tests:\n  - name: t\n    customer: c-1\n    events:\n    - &c {user: c}\n    - &d {user: d}\n"+
+			"    - {people: &l [*c, *d]}\n    - {<<: *l, type: login}\n    - {people: *l}\n    expect: {alerts: 1}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range map[int]string{2: `{"people":[{"user":"c"},{"user":"d"}]}`, 3: `{"type":"login","user":"c"}`, 4: `{"people":[{"user":"c"},{"user":"d"}]}`} {
+			if got := string(f.Tests[0].Events[i]); got != want {
+				t.Errorf("test event %d %s, want %s", i, got, want)
+			}
+		}
+	})
 	t.Run("test events", func(t *testing.T) {
 		f, err := ParseRulesFileTests("rules.yaml", []byte("- id: a\n  scope: '*'\n  when: {path: $.user, op: '==', value: b}\n  threshold: 1\n"+
 			"  tests:\n  - name: t\n    customer: c-1\n    events:\n    - &e {type: login, user: a}\n    - {user: b, <<: *e}\n    expect: {alerts: 1}\n"))
