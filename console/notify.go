@@ -74,7 +74,7 @@ func (c *Console) handleAddMute(w http.ResponseWriter, r *http.Request) {
 			httpjson.Error(w, http.StatusBadRequest, `for: a positive duration ("2h", "1d"), instead of until`)
 			return
 		}
-		m.Until = time.Now().Add(time.Duration(d)).UTC().Truncate(time.Second)
+		m.Until = rule.MuteUntil(time.Now(), time.Duration(d))
 	}
 	if m.Scope == "" {
 		m.Scope = rule.GlobalScope

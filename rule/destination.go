@@ -70,6 +70,13 @@ func (m *Mute) Matches(ruleID, customer string, now time.Time) bool {
 		(m.Until.IsZero() || now.Before(m.Until))
 }
 
+// MuteUntil is the end of a mute that lasts d from now: in whole seconds, as a mute's
+// until is written, rounded up, since rounded down a mute shorter than a second would
+// end before it was published (and every mute end early).
+func MuteUntil(now time.Time, d time.Duration) time.Time {
+	return now.Add(d + time.Second - 1).UTC().Truncate(time.Second)
+}
+
 // Control kinds: what a control record is about. A rule's kind is empty.
 const (
 	KindRule        = ""

@@ -223,9 +223,7 @@ until deleted).`,
 				}
 				m.Until = t.UTC()
 			case dur > 0:
-				// Whole seconds, rounded up: rounded down, a mute shorter than a second
-				// would end before it was published.
-				m.Until = time.Now().Add(dur + time.Second - 1).UTC().Truncate(time.Second)
+				m.Until = rule.MuteUntil(time.Now(), dur)
 			}
 			if err := m.Validate(); err != nil {
 				return usageError{err}
