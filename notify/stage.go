@@ -225,6 +225,10 @@ func New(cfg Config) (*Stage, error) {
 	s.sender = sender
 	if s.reg == nil {
 		s.reg = controls.NewRegistry()
+		// The stage folds the controls itself: the rule limits in force (rule.SetLimits)
+		// bound that fold (a destination past max_destinations is none here), so they
+		// are limits of this stage too.
+		rule.CurrentLimits().Each(func(name string, v float64) { s.m.limits.Show(name, v) })
 	}
 	return s, nil
 }
@@ -251,7 +255,12 @@ func (s *Stage) Run(ctx context.Context) error {
 		g.Go(func() error {
 			return cr.Run(gctx, func(recs []controls.Record) {
 				for _, rec := range recs {
-					s.reg.Apply(rec)
+					// Said, as live says it in controls.status: a destination or mute
+					// this fold refused (its limits may be lower than live's) is none
+					// here, and its alerts are undelivered "no destination".
+					if outcome, msg := s.reg.Apply(rec); outcome == contract.ControlInvalid {
+						s.log.Warn("control not applied by this notify stage", "key", rec.Key, "offset", rec.Offset, "reason", msg)
+					}
 				}
 			}, func() { close(ch) })
 		})
