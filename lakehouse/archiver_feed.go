@@ -154,9 +154,12 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 }
 
 // continuesLocked says whether records read from position from (-1: not known;
-// FromLogStart) leave no hole after st's archive.
+// FromLogStart) leave no hole after st's archive: what it has read, which runs past
+// st.next over the refused records read while no file was open (refusedTo). Judged
+// by st.next alone, a run of refused records longer than a fetch had the catch-up
+// read its start again and again, never reaching the events after it.
 func (a *archiver) continuesLocked(st *partState, from int64) bool {
-	return fromStart(from) || from >= 0 && st.next >= 0 && from <= st.next
+	return fromStart(from) || from >= 0 && st.next >= 0 && from <= max(st.next, st.refusedTo+1)
 }
 
 // fromStart says whether a consumer's position from is at its partition's start, so
