@@ -199,7 +199,8 @@ func (a *archiver) commitOffsets(ctx context.Context, offsets map[int32]kgo.Epoc
 // applySeeks resumes the partitions whose files were rejected after the watermark
 // another writer reached. Only the poll loop calls it, between appending a fetch and
 // polling the next: SetOffsets drops the client's buffered fetches, so every record
-// appended afterwards comes from the new position.
+// appended afterwards comes from the new position. A fed archiver reads a seeked
+// partition itself from there (catch-up), as after a hole in its feed.
 func (a *archiver) applySeeks() {
 	a.mu.Lock()
 	if len(a.seeks) == 0 {
@@ -207,6 +208,7 @@ func (a *archiver) applySeeks() {
 		return
 	}
 	offsets := make(map[int32]kgo.EpochOffset, len(a.seeks))
+	var moves catchUpMoves
 	for p, next := range a.seeks {
 		delete(a.seeks, p)
 		st := a.parts[p]
@@ -224,18 +226,20 @@ func (a *archiver) applySeeks() {
 		// manifest takes, and every commit after fail.
 		st.deleted = deletedFrom(st.deleted, next)
 		if a.feed != nil {
-			// A fed partition's feed continues from where it is (its records below next
-			// are skipped); only the archiver's own reading moves.
-			if !st.catchUp {
-				continue
-			}
-			st.cuNext = next
-			a.feed.follow(p, next)
+			// The consumer handed over the dropped file's records beyond next already,
+			// and its feed goes on past them: the archiver reads them itself, from
+			// next, until the feed continues the partition (a quiet partition's feed
+			// may bring nothing more to show the hole).
+			a.startCatchUpLocked(&moves, p, st)
+			continue
 		}
 		offsets[p] = kgo.EpochOffset{Epoch: -1, Offset: next}
 	}
 	a.countBufferedLocked()
 	a.mu.Unlock()
+	if len(moves.stops) > 0 {
+		a.moveCatchUp(&moves)
+	}
 	if len(offsets) > 0 && a.cl != nil {
 		a.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{a.cfg.Topic: offsets})
 	}
