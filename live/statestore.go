@@ -32,9 +32,12 @@ func newStateStore(bkt lakehouse.Bucket, url, group, topic string) *stateStore {
 }
 
 // nameSegment makes s usable in a Bucket name: kept as is when it only has name
-// characters, hex-encoded (and marked) otherwise.
+// characters, hex-encoded (and marked) otherwise. A name that starts as the mark does
+// is encoded too, so that no two names share a segment: kept, the group "x-612062"
+// was the group "a b" encoded, and the two groups' daemons pruned and listed each
+// other's snapshots.
 func nameSegment(s string) string {
-	ok := s != "" && s != "." && s != ".."
+	ok := s != "" && s != "." && s != ".." && !strings.HasPrefix(s, "x-")
 	for i := 0; ok && i < len(s); i++ {
 		c := s[i]
 		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-", c) >= 0
