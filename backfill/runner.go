@@ -281,6 +281,9 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 	if err != nil {
 		return nil, fmt.Errorf("backfill: reading the lake's manifest: %w", err)
 	}
+	if err := snap.Manifest().CheckTopic(r.cfg.Topic); err != nil {
+		return nil, fmt.Errorf("backfill: %w", err)
+	}
 	res := &Result{Counts: map[string]int64{}}
 	parts := make([]int32, 0, len(job.Start))
 	maxOff := map[int32]int64{}

@@ -447,3 +447,21 @@ func TestPartitionState(t *testing.T) {
 		t.Errorf("without brokers: %v, %+v; want the tail up to %d missing", err, h, end-1)
 	}
 }
+
+// TestBacktestRefusesALakeOfAnotherTopic: a lake's offsets are its topic's; a backtest
+// (or the history of a windowed rule's hand-off) of another topic over it is an error
+// naming both, as an archiver's is, not that topic's history counted as this one's.
+func TestBacktestRefusesALakeOfAnotherTopic(t *testing.T) {
+	t.Parallel()
+	lake, _ := lakeOf(t, 200)
+	if _, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: parseRules(t), Topic: "orders"}); !errors.Is(err, lakehouse.ErrTopicMismatch) ||
+		!strings.Contains(err.Error(), `"events"`) || !strings.Contains(err.Error(), `"orders"`) {
+		t.Errorf("backtest of topic orders over the lake of events: %v, want ErrTopicMismatch naming both", err)
+	}
+	if _, err := backtest.PartitionState(context.Background(), backtest.Config{Lake: lake, Topic: "orders"}, parseRules(t)[0], 0, 10, nil); !errors.Is(err, lakehouse.ErrTopicMismatch) {
+		t.Errorf("partition state of topic orders over the lake of events: %v, want ErrTopicMismatch", err)
+	}
+	if _, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: parseRules(t)}); err != nil {
+		t.Errorf("backtest of the lake's own topic (the default, events): %v", err)
+	}
+}

@@ -90,9 +90,15 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backtest: indexing the rules: %w", err)
 	}
+	if cfg.Topic == "" {
+		cfg.Topic = "events"
+	}
 	snap, err := cfg.Lake.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: reading the lake's manifest: %w", err)
+	}
+	if err := snap.Manifest().CheckTopic(cfg.Topic); err != nil {
+		return nil, fmt.Errorf("backtest: %w", err)
 	}
 	files := snap.Files(lakehouse.Filter{Customer: cfg.Customer, TimeFrom: cfg.From, TimeTo: cfg.To})
 	rep := &contract.Backtest{Customer: cfg.Customer, LakeVersion: snap.Version(), Files: len(files)}
@@ -112,9 +118,6 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 		for _, d := range f.Deleted {
 			rep.Missing = append(rep.Missing, contract.MissingRange{Partition: f.Partition, From: d.From, To: d.To, Reason: lakehouse.DeletedReason})
 		}
-	}
-	if cfg.Topic == "" {
-		cfg.Topic = "events"
 	}
 	var logs map[int32]span
 	reads := map[int32]kafkaReads{}
@@ -435,9 +438,15 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	if err != nil {
 		return nil, fmt.Errorf("backtest: indexing rule %s: %w", r.Key(), err)
 	}
+	if cfg.Topic == "" {
+		cfg.Topic = "events"
+	}
 	snap, err := cfg.Lake.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: reading the lake's manifest: %w", err)
+	}
+	if err := snap.Manifest().CheckTopic(cfg.Topic); err != nil {
+		return nil, fmt.Errorf("backtest: %w", err)
 	}
 	files := snap.Files(lakehouse.Filter{Partitions: []int32{p}, MaxOffset: map[int32]int64{p: end - 1}})
 	var missing []contract.MissingRange
@@ -460,9 +469,6 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 				missing = append(missing, contract.MissingRange{Partition: p, From: d.From, To: min(d.To, end-1), Reason: lakehouse.DeletedReason})
 			}
 		}
-	}
-	if cfg.Topic == "" {
-		cfg.Topic = "events"
 	}
 	// Kafka gives the offsets above the lake's watermark, and those below its first
 	// offset (dropped by its retention) that Kafka still holds, as backfill reads them.

@@ -427,7 +427,8 @@ func (s *manifestStore) read(ctx context.Context, v int64) (*Manifest, error) {
 	return &m, nil
 }
 
-// ErrTopicMismatch is an archiver's error for a lake that archives another topic: the
+// ErrTopicMismatch is the error for a lake that archives another topic than the one
+// an archiver, backfill or backtest is given: the
 // manifest's watermarks are that topic's offsets, and its records would be mixed in
 // (or skipped as archived already).
 var ErrTopicMismatch = errors.New("lakehouse: the lake archives another topic")
@@ -437,6 +438,16 @@ var ErrTopicMismatch = errors.New("lakehouse: the lake archives another topic")
 func checkTopic(m *Manifest, topic string) error {
 	if topic != "" && m.Topic != "" && m.Topic != topic {
 		return fmt.Errorf("%w: its manifest v%d archives topic %q, this archiver reads %q: give each topic a lake of its own", ErrTopicMismatch, m.Version, m.Topic, topic)
+	}
+	return nil
+}
+
+// CheckTopic is a reader's check that m is a lake of topic (or of none yet): its
+// offsets are that topic's, and read as another's they would count one topic's history
+// as the other's. Errors match ErrTopicMismatch.
+func (m *Manifest) CheckTopic(topic string) error {
+	if m.Topic != "" && m.Topic != topic {
+		return fmt.Errorf("%w: its manifest v%d archives topic %q, not %q: give the lake of that topic (--lake) or its name (--topic)", ErrTopicMismatch, m.Version, m.Topic, topic)
 	}
 	return nil
 }

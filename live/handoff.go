@@ -185,7 +185,7 @@ func (d *Daemon) runJob(j *handoffJob) {
 	job := backfill.Job{Rule: ar.Rule, Start: map[int32]int64{pid: pb.start}, AsOf: ar.UpdatedAt}
 	res, err := d.bf.runner.RunWithProgress(j.ctx, job, func(p backfill.Progress) { pb.progress.Store(&p) })
 	if err != nil {
-		d.failedAttempt(j, err, errors.Is(err, backfill.ErrUnreadableFile) || errors.Is(err, backfill.ErrMemoryLimit))
+		d.failedAttempt(j, err, errors.Is(err, backfill.ErrUnreadableFile) || errors.Is(err, backfill.ErrMemoryLimit) || errors.Is(err, lakehouse.ErrTopicMismatch))
 		return
 	}
 	d.m.backfillsRunning.Dec()

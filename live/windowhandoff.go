@@ -1,6 +1,7 @@
 package live
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/window"
 )
 
@@ -148,7 +150,7 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 		}
 	})
 	if err != nil {
-		d.failedAttempt(j, err, false)
+		d.failedAttempt(j, err, errors.Is(err, lakehouse.ErrTopicMismatch))
 		return
 	}
 	d.m.backfillsRunning.Dec()
