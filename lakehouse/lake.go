@@ -397,7 +397,12 @@ type MaintenanceConfig struct {
 // whose delay passed, garbage collection of orphans, pruning of old manifests. It is
 // safe to run while archivers write: every change is one manifest commit.
 func (l *Lake) Maintain(ctx context.Context, cfg MaintenanceConfig) (MaintenanceReport, error) {
-	d := ArchiverConfig{CompactSmallBytes: cfg.CompactSmallBytes, RollBytes: cfg.TargetBytes,
+	if cfg.TargetBytes < 0 || cfg.TargetBytes > 1<<30 {
+		return MaintenanceReport{}, fmt.Errorf("lakehouse: TargetBytes %d out of range [1, 1GiB]", cfg.TargetBytes)
+	}
+	// A pass buffers no archive (MaxBufferedBytes bounds an archiver's open files):
+	// the archiver's bound, checked against the target as RollBytes, is the target's.
+	d := ArchiverConfig{CompactSmallBytes: cfg.CompactSmallBytes, RollBytes: cfg.TargetBytes, MaxBufferedBytes: cfg.TargetBytes,
 		DeleteDelay: cfg.DeleteDelay, OrphanGrace: cfg.OrphanGrace, KeepManifests: cfg.KeepManifests,
 		RowGroupRows: cfg.RowGroupRows, Compression: cfg.Compression, CompressionLevel: cfg.CompressionLevel, Allocator: cfg.Allocator,
 		Retention: cfg.Retention, Logger: l.log, now: cfg.Now, Bucket: l.bkt}
