@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -215,24 +217,10 @@ func (bb *blobBucket) List(ctx context.Context, prefix string, fn func(ObjectAtt
 	if bb.closed.Load() {
 		return ErrClosed
 	}
-	// fileblob walks directories and stats each entry: an object deleted meanwhile fails
-	// the whole listing with NotFound. Objects deleted during List may be left out, so
-	// listing again after the last name seen is within the contract.
-	last := ""
-	for attempt := 0; ; attempt++ {
-		var fnErr error
-		err := bb.listFrom(ctx, prefix, last, func(a ObjectAttributes) error {
-			last = a.Name
-			fnErr = fn(a)
-			return fnErr
-		})
-		if err == nil || fnErr != nil || !errors.Is(err, ErrNotFound) || attempt >= 10 {
-			return err
-		}
+	if bb.dir != "" {
+		return bb.listDir(ctx, prefix, fn)
 	}
-}
-
-func (bb *blobBucket) listFrom(ctx context.Context, prefix, after string, fn func(ObjectAttributes) error) error {
+	// Object stores list in byte order of names, page by page.
 	it := bb.b.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		obj, err := it.Next(ctx)
@@ -242,13 +230,76 @@ func (bb *blobBucket) listFrom(ctx context.Context, prefix, after string, fn fun
 		if err != nil {
 			return mapBlobErr(err, "list", prefix)
 		}
-		if obj.IsDir || obj.Key <= after || (bb.dir != "" && fileblobTemp.MatchString(obj.Key)) {
+		if obj.IsDir {
 			continue
 		}
 		if err := fn(ObjectAttributes{Name: obj.Key, Size: obj.Size, ModTime: obj.ModTime}); err != nil {
 			return err
 		}
 	}
+}
+
+// listDir is List for a file:// bucket, walking its directory itself. fileblob's
+// listing walks directories, which is not the names' byte order ("x/a-c" sorts
+// before "x/a/b", but is met after it), and pages by the last name of a page, which
+// drops a name met after a larger one: past 1,000 objects, "x/a-c" behind 1,001
+// objects of "x/a/" was left out. So the names are gathered, then sorted. Names are
+// the object names (ValidName's characters are kept as they are on disk); a file of
+// another name, or fileblob's temporary file of a write under way, is not an object.
+func (bb *blobBucket) listDir(ctx context.Context, prefix string, fn func(ObjectAttributes) error) error {
+	root := bb.dir
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		root = filepath.Join(bb.dir, filepath.FromSlash(prefix[:i]))
+	}
+	var objs []ObjectAttributes
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // no such folder, or deleted during the walk: nothing listed there
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if path == root {
+			return nil
+		}
+		rel, err := filepath.Rel(bb.dir, path)
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(rel)
+		if d.IsDir() {
+			// Into folders under the prefix and those it continues in.
+			if !strings.HasPrefix(name+"/", prefix) && !strings.HasPrefix(prefix, name+"/") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !strings.HasPrefix(name, prefix) || fileblobTemp.MatchString(name) || !ValidName(name) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted during the walk
+			}
+			return err
+		}
+		objs = append(objs, ObjectAttributes{Name: name, Size: info.Size(), ModTime: info.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list %q: %w", prefix, err)
+	}
+	slices.SortFunc(objs, func(a, b ObjectAttributes) int { return strings.Compare(a.Name, b.Name) })
+	for _, o := range objs {
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (bb *blobBucket) Exists(ctx context.Context, name string) (bool, error) {
