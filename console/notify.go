@@ -76,6 +76,11 @@ func (c *Console) handleAddMute(w http.ResponseWriter, r *http.Request) {
 		}
 		m.Until = rule.MuteUntil(time.Now(), time.Duration(d))
 	}
+	if !m.Until.IsZero() && !m.Until.After(time.Now()) {
+		// Published, it would mute nothing (and say ok).
+		httpjson.Error(w, http.StatusBadRequest, "until: "+m.Until.UTC().Format(time.RFC3339)+" is past: a mute that ended mutes nothing")
+		return
+	}
 	if m.Scope == "" {
 		m.Scope = rule.GlobalScope
 	}

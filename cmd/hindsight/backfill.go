@@ -287,7 +287,7 @@ func resolveRules(ctx context.Context, cfg backfillConfig) ([]*rule.Rule, error)
 	if cfg.RulesFile != "" {
 		rs, err := rule.ReadRulesFile(cfg.RulesFile)
 		if err != nil {
-			return nil, err
+			return nil, rulesFileError(err)
 		}
 		rules = append(rules, rs...)
 	}

@@ -106,11 +106,11 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 	}
 	data, err := rule.ReadRulesFileBytes(cfg.RulesFile)
 	if err != nil {
-		return fmt.Errorf("backtest: reading rules file: %w", err)
+		return rulesFileError(fmt.Errorf("backtest: %w", err))
 	}
 	file, err := rule.ParseRulesFileTests(cfg.RulesFile, data)
 	if err != nil {
-		return err
+		return rulesFileError(err)
 	}
 	if cfg.LakeURL == "" {
 		cfg.LakeURL = defaultLake

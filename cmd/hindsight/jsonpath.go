@@ -55,9 +55,3 @@ of the problem. Exit status: 0 on success, 2 for an invalid path or document.`,
 	cmd.Flags().BoolVarP(&compact, "compact", "c", false, "print the array on one line")
 	return cmd
 }
-
-// usageError is bad input from the user: exit status 2.
-type usageError struct{ error }
-
-func (usageError) ExitCode() int   { return 2 }
-func (e usageError) Unwrap() error { return e.error }

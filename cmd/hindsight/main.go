@@ -26,7 +26,61 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newJSONPathCmd(), newRulesCmd(), newLiveCmd(), newDemoCmd(), newBenchCmd(), newArchiveCmd(), newLakeCmd(), newBackfillCmd(), newBacktestCmd(),
 		newNotifyCmd(), newDestinationsCmd(), newMutesCmd(), newProduceCmd(), newVersionCmd())
+	badCommandLinesAreUsage(root)
 	return root
+}
+
+// badCommandLinesAreUsage makes the command lines cobra refuses before a command runs
+// — an unknown flag or subcommand, a flag without its value, wrong arguments, a
+// required flag missing, flags that go together or exclude each other — usage errors
+// (exit status 2) in every command under root, as the commands' own checks of their
+// input are: exit status 1 is a failure (for rules test, a failing test), not a typo.
+func badCommandLinesAreUsage(root *cobra.Command) {
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		switch {
+		case c.Runnable():
+			if args := c.Args; args != nil {
+				c.Args = func(cmd *cobra.Command, a []string) error {
+					if err := args(cmd, a); err != nil {
+						return usageError{err}
+					}
+					return nil
+				}
+			}
+			// Cobra checks required flags and flag groups after PreRunE: checked here
+			// first, so that their errors are usage errors too.
+			pre := c.PreRunE
+			c.PreRunE = func(cmd *cobra.Command, a []string) error {
+				if err := cmd.ValidateRequiredFlags(); err != nil {
+					return usageError{err}
+				}
+				if err := cmd.ValidateFlagGroups(); err != nil {
+					return usageError{err}
+				}
+				if pre != nil {
+					return pre(cmd, a)
+				}
+				return nil
+			}
+		case c.HasSubCommands():
+			// A group: its help, or, for an argument that names none of its
+			// subcommands, a usage error (cobra printed the help and exited 0 but at
+			// the root, where its error had no exit status).
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = func(cmd *cobra.Command, a []string) error {
+				if len(a) > 0 {
+					return usageError{fmt.Errorf("unknown command %q for %q", a[0], cmd.CommandPath())}
+				}
+				return cmd.Help()
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 func main() {

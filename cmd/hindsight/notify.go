@@ -208,7 +208,11 @@ until deleted).`,
 		Use:   "add ID",
 		Short: "Publish a mute",
 		Args:  cobra.ExactArgs(1),
-		RunE: rulesRunE(&addCfg, limits, func(cmd *cobra.Command, args []string) error {
+		// The mute is checked before any broker is asked: bad input says so first.
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := applyEnv(cmd); err != nil {
+				return usageError{err}
+			}
 			m.ID = args[0]
 			switch {
 			case until != "" && dur > 0:
@@ -221,6 +225,10 @@ until deleted).`,
 				if err != nil {
 					return usageError{fmt.Errorf("--until: %w", err)}
 				}
+				if !t.After(time.Now()) {
+					// Published, it would mute nothing (and say ok).
+					return usageError{fmt.Errorf("--until %s is past: a mute that ended mutes nothing", until)}
+				}
 				m.Until = t.UTC()
 			case dur > 0:
 				m.Until = rule.MuteUntil(time.Now(), dur)
@@ -228,6 +236,9 @@ until deleted).`,
 			if err := m.Validate(); err != nil {
 				return usageError{err}
 			}
+			return nil
+		},
+		RunE: rulesRunE(&addCfg, limits, func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), addCfg.Timeout)
 			defer cancel()
 			return publishAndReport(ctx, addCfg, []*rule.Control{rule.UpsertMute(&m)})

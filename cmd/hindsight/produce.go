@@ -93,9 +93,8 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
-	if cfg.Customer != "" && cfg.KeySeparator != "" {
-		// Each line's key would win, and --customer be ignored without a word.
-		return usageError{errors.New("give --customer (every event's key) or --key-separator (each line's own key), not both")}
+	if err := customerOrKeySeparator(cfg.Customer, cfg.KeySeparator); err != nil {
+		return err
 	}
 	var path *jsonpath.Path
 	if cfg.Customer == "" && cfg.KeySeparator == "" {
@@ -196,4 +195,14 @@ func clipText(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// customerOrKeySeparator refuses --customer with --key-separator: each line's key
+// would win, and --customer be ignored without a word (produce and rules test read
+// lines alike).
+func customerOrKeySeparator(customer, sep string) error {
+	if customer != "" && sep != "" {
+		return usageError{errors.New("give --customer (every event's key) or --key-separator (each line's own key), not both")}
+	}
+	return nil
 }

@@ -54,6 +54,9 @@ or fail alike wherever they run.`,
 			if err := applyRuleLimits(*limits); err != nil {
 				return err
 			}
+			if err := customerOrKeySeparator(cfg.Customer, cfg.KeySeparator); err != nil {
+				return err
+			}
 			cfg.Out = cmd.OutOrStdout()
 			file, err := rule.ReadRulesFileTests(cfg.RulesFile)
 			if err != nil {

@@ -55,11 +55,7 @@ func rulesRunE(cfg *rulesConfig, limits *rule.Limits, run func(cmd *cobra.Comman
 		if err := pingBrokers(cmd.Context(), cfg.Kafka, ""); err != nil {
 			return err
 		}
-		err := run(cmd, args)
-		if errors.Is(err, rule.ErrInvalid) {
-			return usageError{err}
-		}
-		return err
+		return rulesFileError(run(cmd, args))
 	}
 }
 

@@ -90,7 +90,7 @@ func currentRules(ctx context.Context, cfg *rulesConfig) (context.Context, conte
 func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 	data, err := rule.ReadRulesFileBytes(file)
 	if err != nil {
-		return fmt.Errorf("reading rules file: %w", err)
+		return rulesFileError(err)
 	}
 	f, err := rule.ParseRulesFileTests(file, data)
 	if err != nil {
