@@ -2,6 +2,7 @@ package rule
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -24,7 +25,12 @@ func mismatchProblem(ruleJSON []byte) (p Problem, ok bool) {
 	if field == "" {
 		return Problem{Field: "rule", Msg: "is " + jsonKindName(ute.Value) + "; a rule is an object"}, true
 	}
-	return Problem{Field: field, Msg: "is " + jsonKindName(ute.Value) + "; want " + goKindName(ute.Type)}, true
+	got, want := jsonKindName(ute.Value), goKindName(ute.Type)
+	if got == want {
+		// A number with a fraction, or out of range, for a whole number ("number 1.5").
+		return Problem{Field: field, Msg: "is " + strings.TrimPrefix(ute.Value, "number ") + "; want a whole number within range"}, true
+	}
+	return Problem{Field: field, Msg: "is " + got + "; want " + want}, true
 }
 
 // jsonKindName names the kind of JSON value encoding/json's UnmarshalTypeError.Value
@@ -45,8 +51,14 @@ func jsonKindName(v string) string {
 	return v
 }
 
+// textUnmarshaler is the type of a field written as text (a Duration: "1h").
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
 // goKindName names the kind of JSON value a field of Go type t holds.
 func goKindName(t reflect.Type) string {
+	if t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return "a string"
+	}
 	switch t.Kind() {
 	case reflect.Struct, reflect.Map:
 		return "an object"

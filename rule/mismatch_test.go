@@ -25,6 +25,9 @@ func TestMismatchIsAPositionedProblem(t *testing.T) {
 		{`{"id":"a","scope":"*","when":{"path":"$.a"},"threshold":1,"alert":{"context":{"a":1}}}`, Problem{Field: "alert.context", Msg: "is an object; want a list"}},
 		{`{"id":"a","scope":"*","when":{"path":"$.a"},"threshold":1,"alert":[]}`, Problem{Field: "alert", Msg: "is a list; want an object"}},
 		{` {"id":"a","scope":"*","when":{"any":[{"path":"$.a"},{"not":{"path":true}}]},"threshold":1}`, Problem{Field: "when.any[1].not.path", Msg: "is a boolean; want a string"}},
+		{`{"id":"a","scope":"*","when":{"path":"$.a"},"threshold":1,"lookback":5}`, Problem{Field: "lookback", Msg: "is a number; want a string"}},
+		{`{"id":"a","scope":"*","when":{"path":"$.a"},"threshold":1,"version":1.5}`, Problem{Field: "version", Msg: "is 1.5; want a whole number within range"}},
+		{`{"id":"a","scope":"*","when":{"path":"$.a"},"threshold":1,"version":[]}`, Problem{Field: "version", Msg: "is a list; want a number"}},
 	} {
 		for _, text := range []string{tc.rule, `{"op":"upsert","rule":` + tc.rule + `}`} {
 			var err error
