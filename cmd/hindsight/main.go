@@ -64,10 +64,11 @@ func badCommandLinesAreUsage(root *cobra.Command) {
 				}
 				return nil
 			}
-		case c.HasSubCommands():
+		case c.HasSubCommands() && c.HasParent():
 			// A group: its help, or, for an argument that names none of its
-			// subcommands, a usage error (cobra printed the help and exited 0 but at
-			// the root, where its error had no exit status).
+			// subcommands, a usage error (cobra printed the help and exited 0). The
+			// root keeps cobra's own check, which suggests a command for a typo and
+			// which help's unknown topics rely on (execute marks its error).
 			c.Args = cobra.ArbitraryArgs
 			c.RunE = func(cmd *cobra.Command, a []string) error {
 				if len(a) > 0 {
@@ -83,9 +84,22 @@ func badCommandLinesAreUsage(root *cobra.Command) {
 	walk(root)
 }
 
+// execute runs root (newRootCmd) on args. An error of cobra's finding the command —
+// an unknown command, at the root — is a usage error, as badCommandLinesAreUsage makes
+// the others.
+func execute(ctx context.Context, root *cobra.Command, args []string) error {
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	var ec exitCoder
+	if err != nil && cmd == root && !root.Runnable() && !errors.As(err, &ec) {
+		return usageError{err} // the root runs nothing: only finding a command fails there
+	}
+	return err
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd().ExecuteContext(ctx)
+	err := execute(ctx, newRootCmd(), os.Args[1:])
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hindsight:", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -15,11 +16,10 @@ func run(t *testing.T, stdin string, args ...string) (stdout string, err error) 
 	t.Helper()
 	cmd := newRootCmd()
 	var out bytes.Buffer
-	cmd.SetArgs(args)
 	cmd.SetIn(strings.NewReader(stdin))
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
-	err = cmd.Execute()
+	err = execute(context.Background(), cmd, args)
 	return out.String(), err
 }
 
