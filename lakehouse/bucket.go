@@ -29,7 +29,8 @@ var (
 // lakehouse/lakehousetest checks an implementation against them.
 //
 // Names are slash-separated keys made of ASCII letters, digits and "._=-", without empty,
-// "." or ".." segments, leading or trailing slashes; others give ErrInvalidName.
+// "." or ".." segments, leading or trailing slashes, or "__0x" (a file:// bucket would
+// store such a name escaped on disk); others give ErrInvalidName.
 // The store is assumed strongly consistent: once a write returns, every later Get, List,
 // Exists and Attributes (from any process) sees it. All methods are safe for concurrent use.
 type Bucket interface {
@@ -79,7 +80,7 @@ type ObjectAttributes struct {
 
 // ValidName reports whether name follows the Bucket naming rules.
 func ValidName(name string) bool {
-	if name == "" || len(name) > 1024 {
+	if name == "" || len(name) > 1024 || strings.Contains(name, "__0x") {
 		return false
 	}
 	for seg := range strings.SplitSeq(name, "/") {

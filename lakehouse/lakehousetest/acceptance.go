@@ -260,7 +260,8 @@ func AcceptanceTest(t *testing.T, bkt lakehouse.Bucket) {
 	})
 
 	t.Run("invalid-names", func(t *testing.T) {
-		for _, name := range []string{"", "/abs", "a//b", "a/../b", "./a", "trailing/", "sp ace", "a\x00b", "ü"} {
+		// "__0x…__" is fileblob's escape: such a name was stored escaped, and listed so.
+		for _, name := range []string{"", "/abs", "a//b", "a/../b", "./a", "trailing/", "sp ace", "a\x00b", "ü", "x/a__0x41__.parquet"} {
 			if err := bkt.Put(ctx, name, bytes.NewReader(nil)); !errors.Is(err, lakehouse.ErrInvalidName) {
 				t.Errorf("Put(%q): err = %v, want ErrInvalidName", name, err)
 			}
