@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -35,7 +36,16 @@ type alertFeed struct {
 	lastErr string
 	cancel  context.CancelFunc
 	done    chan struct{}
+	// caughtUp is closed once following has read the topic's alerts up to where its
+	// end was when it started (or found nothing more for a while): a stream's first
+	// page waits for it, so that the backlog comes in the ring's order, not as new
+	// alerts, partition after partition.
+	caughtUp     chan struct{}
+	caughtUpOnce sync.Once
 }
+
+// markCaughtUp closes caughtUp, once: when following has read the backlog, or ended.
+func (f *alertFeed) markCaughtUp() { f.caughtUpOnce.Do(func() { close(f.caughtUp) }) }
 
 // ringAlert is an alert with where its record sits in time and in the topic.
 type ringAlert struct {
@@ -65,16 +75,35 @@ func (f *alertFeed) alertsLocked() []contract.Alert {
 }
 
 func newAlertFeed(size int, log *slog.Logger, kafka func() (ingest.KafkaConfig, ingest.Topics), dropped func()) *alertFeed {
-	return &alertFeed{size: size, log: log, kafka: kafka, dropped: dropped, ids: map[string]bool{}, subs: map[chan contract.Alert]struct{}{}}
+	return &alertFeed{size: size, log: log, kafka: kafka, dropped: dropped, ids: map[string]bool{}, subs: map[chan contract.Alert]struct{}{},
+		caughtUp: make(chan struct{})}
 }
+
+// catchUpWait bounds how long a stream's first page waits for the feed to read its
+// backlog: past it, the rest comes as new alerts.
+const catchUpWait = quietPoll + time.Second
 
 // subBuffer is how many alerts a stream may fall behind before it is ended (the page
 // reconnects and gets the ring again).
 const subBuffer = 256
 
 // subscribe returns a channel of new alerts and the recent ones, oldest first. The
-// channel is closed when the feed closes or the subscriber falls too far behind.
-func (f *alertFeed) subscribe() (chan contract.Alert, []contract.Alert) {
+// channel is closed when the feed closes or the subscriber falls too far behind. A
+// feed just started is first given up to catchUpWait (or until ctx ends) to read the
+// alerts already on the topic.
+func (f *alertFeed) subscribe(ctx context.Context) (chan contract.Alert, []contract.Alert) {
+	f.mu.Lock()
+	if !f.closed {
+		f.startLocked()
+	}
+	f.mu.Unlock()
+	t := time.NewTimer(catchUpWait)
+	select {
+	case <-f.caughtUp:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	t.Stop()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ch := make(chan contract.Alert, subBuffer)
@@ -115,6 +144,7 @@ func (f *alertFeed) startLocked() {
 	f.cancel, f.done = cancel, make(chan struct{})
 	go func() {
 		defer close(f.done)
+		defer f.markCaughtUp() // a feed that cannot follow has nothing more to wait for
 		f.follow(ctx)
 	}()
 }
@@ -152,6 +182,8 @@ func (f *alertFeed) follow(ctx context.Context) {
 		return
 	}
 	defer cl.Close()
+	ends := f.endOffsets(ctx, cl, topics.Alerts)
+	read := map[int32]int64{}
 	var lastLog time.Time
 	for {
 		// A poll that ends by itself (nothing new for a while) is read without error
@@ -182,10 +214,56 @@ func (f *alertFeed) follow(ctx context.Context) {
 			}
 			f.add(ringAlert{a: a, at: rec.Timestamp, partition: rec.Partition, offset: rec.Offset})
 		})
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if n := len(p.Records); n > 0 {
+				read[p.Partition] = p.Records[n-1].Offset + 1
+			}
+		})
 		if !failed {
 			f.setErr("")
 		}
+		// Caught up once every partition is read to its end at the start, or a poll
+		// found nothing (an end that no record reaches: compacted, a transaction's
+		// marker).
+		done := fs.NumRecords() == 0
+		if ends != nil && !done {
+			done = true
+			for p, end := range ends {
+				if read[p] < end {
+					done = false
+				}
+			}
+		}
+		if done {
+			f.markCaughtUp()
+		}
 	}
+}
+
+// endOffsets are the end offsets of topic's partitions that hold records, nil when
+// they cannot be listed (catching up then ends with the first quiet poll).
+func (f *alertFeed) endOffsets(ctx context.Context, cl *kgo.Client, topic string) map[int32]int64 {
+	lctx, cancel := context.WithTimeout(ctx, quietPoll)
+	defer cancel()
+	adm := kadm.NewClient(cl)
+	starts, err := adm.ListStartOffsets(lctx, topic)
+	if err != nil {
+		return nil
+	}
+	ends, err := adm.ListEndOffsets(lctx, topic)
+	if err != nil {
+		return nil
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			return
+		}
+		if s, ok := starts.Lookup(topic, o.Partition); ok && s.Err == nil && s.Offset < o.Offset {
+			out[o.Partition] = o.Offset
+		}
+	})
+	return out
 }
 
 // quietPoll is how long the alerts feed waits for records before it takes the wait for

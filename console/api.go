@@ -322,7 +322,7 @@ func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(c.cfg.StreamWriteTimeout)) }
 	extend()
-	ch, recent := c.feed.subscribe()
+	ch, recent := c.feed.subscribe(r.Context())
 	defer c.feed.unsubscribe(ch)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

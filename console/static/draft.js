@@ -43,6 +43,20 @@ function textOf(v) {
   return JSON.stringify(v);
 }
 
+// conditionText shows a condition's value so that valueOf(op, text) reads back the same
+// value, and an untouched Edit then Save publishes no change: a pattern is its text as
+// it is (valueOf keeps it so, quotes and all), and an in list whose members' texts
+// hold a comma (which valueOf splits at) is written as JSON.
+function conditionText(op, v) {
+  if (op === "matches" && typeof v === "string") return v;
+  if (op === "in" && Array.isArray(v)) {
+    const parts = v.map(textOf);
+    if (parts.length === 0 || parts.some((p) => p.includes(",")) || parts[0].trim().startsWith("[")) return JSON.stringify(v);
+    return parts.join(", ");
+  }
+  return textOf(v);
+}
+
 // splitPaths splits a list of JSONPaths at the commas between them, not those inside
 // brackets, parentheses or quotes ($['a','b'], filters).
 function splitPaths(text) {
@@ -111,7 +125,7 @@ function addCondition(c) {
   if (c) {
     path.value = c.path || "";
     op.value = c.op || "exists";
-    if (c.value !== undefined) val.value = (c.op === "in" && Array.isArray(c.value)) ? c.value.map(textOf).join(", ") : textOf(c.value);
+    if (c.value !== undefined) val.value = conditionText(c.op, c.value);
   }
   const sync = () => {
     val.disabled = op.value === "exists";

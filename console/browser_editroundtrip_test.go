@@ -1,0 +1,59 @@
+package console_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hindsightdev/hindsight/console"
+)
+
+// TestBrowserEditSaveKeepsConditionValues: a rule whose conditions use "matches" with
+// a regex that reads as a JSON number ("404") and "in" with a value holding a comma,
+// saved through the API, is opened with Edit and saved again untouched. The page must
+// publish the rule it was (status "unchanged"), not another one: it published the
+// pattern with quotes around it and split the in value at its comma (found by a review
+// helper).
+func TestBrowserEditSaveKeepsConditionValues(t *testing.T) {
+	t.Parallel()
+	exe := chromium(t)
+	d := startDaemon(t, "")
+	const original = `{"id":"not-found","scope":"*","when":{"all":[` +
+		`{"path":"$.status","op":"matches","value":"404"},` +
+		`{"path":"$.user","op":"in","value":["smith, john","doe"]}]},"threshold":3}`
+	var s console.SaveResponse
+	if resp := call(t, "POST", d.url("/v1/console/rules"), "", draft(original), &s); resp.StatusCode != 200 || s.Status != "ok" {
+		t.Fatalf("saving the rule: %d %+v", resp.StatusCode, s)
+	}
+
+	br := openBrowser(t, exe)
+	br.do("open the console", chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
+	br.waitText("the saved rule", `#rules tr[data-key="*/not-found"]`, "live")
+	br.do("edit it", chromedp.Click(chromedp.CSS(`#rules tr[data-key="*/not-found"] button`)))
+	br.waitText("the editor", "#editor-title", "Edit rule */not-found")
+	drafted, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`JSON.stringify(draft().when)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br.do("save it untouched", chromedp.Click(chromedp.ID("btn-save")))
+	status := br.waitText("the save result", "#save-result", "status")
+
+	var rules console.RulesResponse
+	call(t, "GET", d.url("/v1/console/rules"), "", nil, &rules)
+	var when json.RawMessage
+	for _, r := range rules.Rules {
+		if r.ID == "not-found" {
+			when, _ = json.Marshal(r.Rule.When)
+		}
+	}
+	var want, got map[string]any
+	_ = json.Unmarshal([]byte(original), &want)
+	wantWhen, _ := json.Marshal(want["when"])
+	_ = json.Unmarshal(when, &got)
+	if !reflect.DeepEqual(got, want["when"]) {
+		t.Errorf("Edit then Save, untouched, changed the rule's conditions:\n was  %s\n now  %s\n(the editor's draft: %s; save result %q)", wantWhen, when, drafted, status)
+	}
+	br.checkNothingThrown()
+}
