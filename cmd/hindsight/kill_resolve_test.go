@@ -1,0 +1,416 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/verdict"
+	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+// resolveOracle replays r over history per partition from offset 0 and returns the
+// (alert_id status) pairs it raises.
+func resolveOracle(t *testing.T, history []*kgo.Record, r *rule.Rule) map[string]bool {
+	byPart := map[int32][]*kgo.Record{}
+	for _, rec := range history {
+		byPart[rec.Partition] = append(byPart[rec.Partition], rec)
+	}
+	out := map[string]bool{}
+	doc := jsonpath.NewDocument()
+	for p, recs := range byPart {
+		slices.SortFunc(recs, func(a, b *kgo.Record) int { return cmp.Compare(a.Offset, b.Offset) })
+		st := window.New(r, window.Limits{})
+		for _, rec := range recs {
+			customer := string(rec.Key)
+			if !r.AppliesTo(customer) {
+				continue
+			}
+			if _, err := verdict.Accept(doc, rec.Key, rec.Value); err != nil || !r.Matches(doc) {
+				continue
+			}
+			st.Add(&window.Event{Customer: customer, Doc: doc, Time: rec.Timestamp, Offset: rec.Offset}, func(c window.Crossing) {
+				a, err := window.Alert(r, c, p, rec.Offset, rec.Timestamp, contract.SourceLive)
+				if err != nil {
+					t.Errorf("alert: %v", err)
+				}
+				out[a.AlertID+" "+a.Status] = true
+			})
+		}
+	}
+	return out
+}
+
+// TestKill9ResolveLifecycle: rules with suppress and resolve; events stream while the
+// daemon is killed with SIGKILL at random moments. At the end the alerts topic, deduped
+// by (alert_id, status), is exactly a replay's. HINDSIGHT_KILL_SEED picks the events
+// and kill times; HINDSIGHT_KILL_ADD_PARTITIONS adds partitions to the events topic
+// after the fourth kill. (Written by a review helper; it found no defect.)
+func TestKill9ResolveLifecycle(t *testing.T) { killResolve(t, false) }
+
+// TestKill9ResolveTwoDaemons: TestKill9ResolveLifecycle with two daemons in one group,
+// one or the other killed and restarted.
+func TestKill9ResolveTwoDaemons(t *testing.T) { killResolve(t, true) }
+
+func killResolve(t *testing.T, two bool) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("slow: kill -9 runs; in make test")
+	}
+	rules := []string{
+		`{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},"group_by":["$.user"],
+		  "window":{"size":"10s","every":"5s"},"time":"$.ts","lateness":"3s","threshold":3,
+		  "alert":{"suppress":"12s","resolve":true}}`,
+		`{"id":"bytes","scope":"*","when":{"path":"$.type","op":"==","value":"file.downloaded"},"aggregate":{"fn":"sum","path":"$.bytes"},
+		  "window":{"size":"20s"},"time":"$.ts","threshold":{"op":">","value":500},"alert":{"resolve":true}}`,
+		`{"id":"defaults","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
+		  "window":{"size":"6s","every":"2s"},"time":"$.ts","threshold":2}`,
+	}
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3, MinSessionTimeout: 200 * time.Millisecond})
+	dir := t.TempDir()
+	hindsightBinary(t)
+	cl := b.Client(t, kgo.ProducerLinger(0))
+	var rs []*rule.Rule
+	for _, js := range rules {
+		r := livetest.ParseRule(t, js)
+		rs = append(rs, r)
+		b.Produce(t, livetest.Upsert(t, r))
+	}
+	rng := rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 5)), 6))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cur := 0
+	gen := func(n int) []*kgo.Record {
+		var recs []*kgo.Record
+		for range n {
+			cur += rng.IntN(900)
+			at := cur - rng.IntN(4000)
+			if rng.IntN(25) == 0 {
+				cur += 15000
+			}
+			ts := base.Add(time.Duration(at) * time.Millisecond).Format(time.RFC3339Nano)
+			cust := fmt.Sprintf("c-%d", 1+rng.IntN(5))
+			var js string
+			if rng.IntN(3) == 0 {
+				js = fmt.Sprintf(`{"type":"file.downloaded","bytes":%d,"ts":%q}`, rng.IntN(300), ts)
+			} else {
+				js = fmt.Sprintf(`{"type":"login.failed","user":"u%d","ts":%q}`, rng.IntN(3), ts)
+			}
+			recs = append(recs, livetest.Event(cust, js))
+		}
+		return recs
+	}
+	var history []*kgo.Record
+	streamed := make(chan struct{})
+	go func() {
+		defer close(streamed)
+		for range map[bool]int{false: 60, true: 90}[two] {
+			recs := gen(20)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err := cl.ProduceSync(ctx, recs...).FirstErr()
+			cancel()
+			if err != nil {
+				return
+			}
+			history = append(history, recs...)
+			time.Sleep(120 * time.Millisecond)
+		}
+	}()
+	args := []string{"--brokers", b.Addr, "--group", "kres", "--lake", "file://" + filepath.Join(dir, "lake"),
+		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--archive-roll-age", "500ms",
+		"--session-timeout", "1s", "--instance-id", "kres-0", "--backfill-cache-dir", filepath.Join(dir, "cache")}
+	krng := rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 13)), 14))
+	var finals []*liveProc
+	if !two {
+		for i := range 8 {
+			p := startLiveProc(t, dir, fmt.Sprintf("run%02d", i), args...)
+			time.Sleep(time.Duration(300+krng.IntN(1200)) * time.Millisecond)
+			p.kill()
+			if i == 3 && envInt("HINDSIGHT_KILL_ADD_PARTITIONS", 0) > 0 {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_, err := kadm.NewClient(b.Client(t)).CreatePartitions(ctx, envInt("HINDSIGHT_KILL_ADD_PARTITIONS", 0), "events")
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cl.ForceMetadataRefresh()
+			}
+		}
+		<-streamed
+		final := startLiveProc(t, dir, "final", args...)
+		final.waitHTTP(t)
+		finals = []*liveProc{final}
+	} else {
+		args = slices.DeleteFunc(slices.Clone(args), func(s string) bool { return s == "--instance-id" || s == "kres-0" })
+		mkargs := func(i int) []string {
+			return append(slices.Clone(args), "--no-archive", "--http", fmt.Sprintf("127.0.0.1:%d", 18700+i))
+		}
+		archiver := startArchiver(t, b.Addr, filepath.Join(dir, "lake"))
+		_ = archiver
+		procs := []*liveProc{startLiveProc(t, dir, "a0", mkargs(0)...), startLiveProc(t, dir, "b0", mkargs(1)...)}
+		for i := 1; i <= 5; i++ {
+			time.Sleep(time.Duration(800+krng.IntN(1000)) * time.Millisecond)
+			v := krng.IntN(2)
+			procs[v].kill()
+			time.Sleep(time.Duration(200+krng.IntN(800)) * time.Millisecond)
+			procs[v] = startLiveProc(t, dir, fmt.Sprintf("%c%d", 'a'+v, i), mkargs(v)...)
+		}
+		<-streamed
+		for _, p := range procs {
+			p.waitHTTP(t)
+		}
+		finals = procs
+	}
+	s := &stateScenario{t: t, b: b, rules: map[rule.Key]*rule.Rule{}}
+	for _, r := range rs {
+		s.rules[r.Key()] = r
+	}
+	s.waitCaughtUp("kres", finals...)
+	time.Sleep(500 * time.Millisecond)
+	want := map[string]bool{}
+	for _, r := range rs {
+		for k := range resolveOracle(t, history, r) {
+			want[k] = true
+		}
+	}
+	n := b.TopicRecords(t, "alerts")
+	alerts := livetest.Alerts(t, b.Consume(t, "alerts", int(n), 30*time.Second))
+	got := map[string]bool{}
+	byKey := map[string][]contract.Alert{}
+	for _, a := range alerts {
+		k := a.AlertID + " " + a.Status
+		got[k] = true
+		byKey[k] = append(byKey[k], a)
+	}
+	var missing, extra []string
+	for k := range want {
+		if !got[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			a := byKey[k][0]
+			extra = append(extra, fmt.Sprintf("%s (%s v%d %s %s p%d@%d)", k, a.RuleID, a.Version, a.Customer, a.Group, a.Partition, a.Offset))
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(extra)
+	parts := map[int32]int{}
+	for _, r := range history {
+		parts[r.Partition]++
+	}
+	t.Logf("%d events (by partition %v), %d alert records, %d distinct, replay %d", len(history), parts, len(alerts), len(got), len(want))
+	if len(missing) > 0 || len(extra) > 0 {
+		t.Errorf("alerts differ from the replay:\nmissing\n  %s\nextra\n  %s", strings.Join(missing, "\n  "), strings.Join(extra, "\n  "))
+	}
+}
+
+// TestKill9DeleteRecreate: a plain count and a windowed rule with resolve are deleted
+// and made again at a higher version, again and again, while events stream; the daemon
+// is killed with SIGKILL shortly after each change. At the end the current versions'
+// counts and alerts are a full replay's (their history handed to them), every firing
+// alert of an ended version has its resolve, and no alert is one its version never
+// raises.
+func TestKill9DeleteRecreate(t *testing.T) { killDelete(t, false) }
+
+// TestKill9DeleteRecreateTwo: TestKill9DeleteRecreate with two daemons in one group,
+// one of them killed after each change and restarted.
+func TestKill9DeleteRecreateTwo(t *testing.T) { killDelete(t, true) }
+
+func killDelete(t *testing.T, two bool) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("slow: kill -9 runs; in make test")
+	}
+	const plainJS = `{"id":"logins","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":%d}`
+	const winJS = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},"group_by":["$.user"],
+		  "window":{"size":"10s","every":"5s"},"time":"$.ts","lateness":"3s","threshold":%d,
+		  "alert":{"suppress":"12s","resolve":true}}`
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3, MinSessionTimeout: 200 * time.Millisecond})
+	dir := t.TempDir()
+	hindsightBinary(t)
+	cl := b.Client(t, kgo.ProducerLinger(0))
+	all := []*rule.Rule{}
+	cur := map[string]*rule.Rule{}
+	mk := func(js string, v, th int) *rule.Rule {
+		r := livetest.ParseRule(t, fmt.Sprintf(js, v, th))
+		all = append(all, r)
+		cur[r.ID] = r
+		return r
+	}
+	b.Produce(t, livetest.Upsert(t, mk(plainJS, 1, 20)), livetest.Upsert(t, mk(winJS, 1, 3)))
+
+	rng := rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 5)), 6))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := 0
+	gen := func(n int) []*kgo.Record {
+		var recs []*kgo.Record
+		for range n {
+			at += rng.IntN(900)
+			et := at - rng.IntN(4000)
+			if rng.IntN(25) == 0 {
+				at += 15000
+			}
+			ts := base.Add(time.Duration(et) * time.Millisecond).Format(time.RFC3339Nano)
+			cust := fmt.Sprintf("c-%d", 1+rng.IntN(5))
+			recs = append(recs, livetest.Event(cust, fmt.Sprintf(`{"type":"login.failed","user":"u%d","ts":%q}`, rng.IntN(3), ts)))
+		}
+		return recs
+	}
+	var history []*kgo.Record
+	streamed := make(chan struct{})
+	go func() {
+		defer close(streamed)
+		for range 70 {
+			recs := gen(20)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err := cl.ProduceSync(ctx, recs...).FirstErr()
+			cancel()
+			if err != nil {
+				return
+			}
+			history = append(history, recs...)
+			time.Sleep(120 * time.Millisecond)
+		}
+	}()
+	args := []string{"--brokers", b.Addr, "--group", "kdel", "--lake", "file://" + filepath.Join(dir, "lake"),
+		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--archive-roll-age", "500ms",
+		"--session-timeout", "1s", "--instance-id", "kdel-0", "--backfill-cache-dir", filepath.Join(dir, "cache")}
+	krng := rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 13)), 14))
+	var procs []*liveProc
+	if two {
+		args = slices.DeleteFunc(slices.Clone(args), func(s string) bool { return s == "--instance-id" || s == "kdel-0" })
+		args = append(args, "--no-archive")
+		startArchiver(t, b.Addr, filepath.Join(dir, "lake"))
+		procs = []*liveProc{startLiveProc(t, dir, "a0", args...), startLiveProc(t, dir, "b0", args...)}
+	}
+	for i := range 7 {
+		var p *liveProc
+		v := krng.IntN(2)
+		if two {
+			p = procs[v]
+		} else {
+			p = startLiveProc(t, dir, fmt.Sprintf("run%02d", i), args...)
+		}
+		time.Sleep(time.Duration(400+krng.IntN(800)) * time.Millisecond)
+		var recs []*kgo.Record
+		for _, id := range []string{"logins", "bursts"} {
+			old := cur[id]
+			recs = append(recs, livetest.Delete(t, old.Key()))
+			js := plainJS
+			if id == "bursts" {
+				js = winJS
+			}
+			recs = append(recs, livetest.Upsert(t, mk(js, int(old.Version)+1, 2+krng.IntN(int(old.Version)+3))))
+		}
+		b.Produce(t, recs...)
+		time.Sleep(time.Duration(20+krng.IntN(400)) * time.Millisecond)
+		p.kill()
+		if i == 3 && envInt("HINDSIGHT_KILL_ADD_PARTITIONS", 0) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := kadm.NewClient(b.Client(t)).CreatePartitions(ctx, envInt("HINDSIGHT_KILL_ADD_PARTITIONS", 0), "events")
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl.ForceMetadataRefresh()
+		}
+		if two {
+			time.Sleep(time.Duration(200+krng.IntN(800)) * time.Millisecond)
+			procs[v] = startLiveProc(t, dir, fmt.Sprintf("%c%d", 'a'+v, i+1), args...)
+		}
+	}
+	<-streamed
+	if !two {
+		procs = []*liveProc{startLiveProc(t, dir, "final", args...)}
+	}
+	for _, p := range procs {
+		p.waitHTTP(t)
+	}
+	final := procs[0]
+	s := &stateScenario{t: t, b: b, rules: map[rule.Key]*rule.Rule{}, history: history}
+	for _, r := range cur {
+		s.rules[r.Key()] = r
+	}
+	s.waitCaughtUp("kdel", procs...)
+	time.Sleep(500 * time.Millisecond)
+	s.checkCounts(procs...)
+
+	n := b.TopicRecords(t, "alerts")
+	alerts := livetest.Alerts(t, b.Consume(t, "alerts", int(n), 30*time.Second))
+	got := map[string]bool{}
+	for _, a := range alerts {
+		got[a.AlertID+" "+a.Status] = true
+	}
+	// Current windowed version: its alerts from its starts.
+	w := cur["bursts"]
+	starts := map[int32]int64{}
+	for _, p := range procs {
+		for _, v := range p.rules(t) {
+			if v.ID == "bursts" {
+				for k, o := range v.StartOffsets {
+					starts[k] = o
+				}
+				t.Logf("%s: bursts v%d starts %v status %s", p.name, v.Version, v.StartOffsets, v.Status)
+			}
+		}
+	}
+	wantIDs, _, err := livetest.WindowHandoffReplay(history, w, starts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every version's possible ids (firing or resolved) and plain crossings.
+	possible := map[string]bool{}
+	for _, r := range all {
+		if r.Plain() {
+			for c, cnt := range livetest.FullReplay(history, r) {
+				if cnt >= r.Threshold.Count() {
+					id := contract.AlertID(r.Scope, r.ID, r.Version, c, r.Threshold.Count())
+					possible[id] = true
+					if r == cur["logins"] && !got[id+" firing"] {
+						t.Errorf("logins v%d customer %s: count %d reaches %d, no alert %s", r.Version, c, cnt, r.Threshold.Count(), id)
+					}
+				}
+			}
+			continue
+		}
+		ids, _, err := livetest.WindowReplay(history, r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id := range ids {
+			possible[id] = true
+		}
+	}
+	for id := range wantIDs {
+		if !got[id+" firing"] && !got[id+" resolved"] {
+			t.Errorf("bursts v%d: replay raises %s, not published", w.Version, id)
+		}
+	}
+	for _, a := range alerts {
+		if !possible[a.AlertID] {
+			t.Errorf("alert %s %s of %s v%d (%s %s p%d@%d source %s): its version never raises it", a.AlertID, a.Status, a.RuleID, a.Version, a.Customer, a.Group, a.Partition, a.Offset, a.Source)
+		}
+		if a.RuleID == "bursts" && a.Version != w.Version && a.Status == contract.StatusFiring && !got[a.AlertID+" resolved"] {
+			t.Errorf("bursts v%d firing %s (%s %s p%d@%d): the version ended, no resolve", a.Version, a.AlertID, a.Customer, a.Group, a.Partition, a.Offset)
+		}
+	}
+	t.Logf("%d events, %d alert records, %d distinct", len(history), len(alerts), len(got))
+	if t.Failed() {
+		t.Logf("final log:\n%s", final.tail(40))
+	}
+}
