@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -16,44 +15,9 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
-	"github.com/hindsightdev/hindsight/internal/verdict"
-	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
-	"github.com/hindsightdev/hindsight/window"
 )
-
-// resolveOracle replays r over history per partition from offset 0 and returns the
-// (alert_id status) pairs it raises.
-func resolveOracle(t *testing.T, history []*kgo.Record, r *rule.Rule) map[string]bool {
-	byPart := map[int32][]*kgo.Record{}
-	for _, rec := range history {
-		byPart[rec.Partition] = append(byPart[rec.Partition], rec)
-	}
-	out := map[string]bool{}
-	doc := jsonpath.NewDocument()
-	for p, recs := range byPart {
-		slices.SortFunc(recs, func(a, b *kgo.Record) int { return cmp.Compare(a.Offset, b.Offset) })
-		st := window.New(r, window.Limits{})
-		for _, rec := range recs {
-			customer := string(rec.Key)
-			if !r.AppliesTo(customer) {
-				continue
-			}
-			if _, err := verdict.Accept(doc, rec.Key, rec.Value); err != nil || !r.Matches(doc) {
-				continue
-			}
-			st.Add(&window.Event{Customer: customer, Doc: doc, Time: rec.Timestamp, Offset: rec.Offset}, func(c window.Crossing) {
-				a, err := window.Alert(r, c, p, rec.Offset, rec.Timestamp, contract.SourceLive)
-				if err != nil {
-					t.Errorf("alert: %v", err)
-				}
-				out[a.AlertID+" "+a.Status] = true
-			})
-		}
-	}
-	return out
-}
 
 // TestKill9ResolveLifecycle: rules with suppress and resolve; events stream while the
 // daemon is killed with SIGKILL at random moments. At the end the alerts topic, deduped
@@ -155,11 +119,8 @@ func killResolve(t *testing.T, two bool) {
 		finals = []*liveProc{final}
 	} else {
 		args = slices.DeleteFunc(slices.Clone(args), func(s string) bool { return s == "--instance-id" || s == "kres-0" })
-		mkargs := func(i int) []string {
-			return append(slices.Clone(args), "--no-archive", "--http", fmt.Sprintf("127.0.0.1:%d", 18700+i))
-		}
-		archiver := startArchiver(t, b.Addr, filepath.Join(dir, "lake"))
-		_ = archiver
+		mkargs := func(int) []string { return append(slices.Clone(args), "--no-archive") }
+		startArchiver(t, b.Addr, filepath.Join(dir, "lake"))
 		procs := []*liveProc{startLiveProc(t, dir, "a0", mkargs(0)...), startLiveProc(t, dir, "b0", mkargs(1)...)}
 		for i := 1; i <= 5; i++ {
 			time.Sleep(time.Duration(800+krng.IntN(1000)) * time.Millisecond)
@@ -182,7 +143,11 @@ func killResolve(t *testing.T, two bool) {
 	time.Sleep(500 * time.Millisecond)
 	want := map[string]bool{}
 	for _, r := range rs {
-		for k := range resolveOracle(t, history, r) {
+		ids, err := livetest.WindowStatusReplay(history, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range ids {
 			want[k] = true
 		}
 	}

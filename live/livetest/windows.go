@@ -23,17 +23,26 @@ import (
 // daemon uses, and returns the alert ids it raises and, per customer, its open windows
 // at the end as WindowText, sorted.
 func WindowReplay(history []*kgo.Record, r *rule.Rule, starts map[int32]int64) (ids map[string]bool, open map[string][]string, err error) {
-	return windowReplay(history, r, starts, nil)
+	return windowReplay(history, r, starts, nil, alertID)
 }
+
+// WindowStatusReplay is WindowReplay of every record from each partition's start, its
+// alerts keyed "alert_id status": a resolve record shares its firing alert's id.
+func WindowStatusReplay(history []*kgo.Record, r *rule.Rule) (ids map[string]bool, err error) {
+	ids, _, err = windowReplay(history, r, nil, nil, func(a *contract.Alert) string { return a.AlertID + " " + a.Status })
+	return ids, err
+}
+
+func alertID(a *contract.Alert) string { return a.AlertID }
 
 // WindowHandoffReplay is WindowReplay of a rule handed its history: it evaluates all of
 // history, and returns the alert ids of the crossings at offsets from each partition's
 // start (those before are history's, not sent).
 func WindowHandoffReplay(history []*kgo.Record, r *rule.Rule, starts map[int32]int64) (ids map[string]bool, open map[string][]string, err error) {
-	return windowReplay(history, r, nil, starts)
+	return windowReplay(history, r, nil, starts, alertID)
 }
 
-func windowReplay(history []*kgo.Record, r *rule.Rule, starts, alertsFrom map[int32]int64) (ids map[string]bool, open map[string][]string, err error) {
+func windowReplay(history []*kgo.Record, r *rule.Rule, starts, alertsFrom map[int32]int64, key func(*contract.Alert) string) (ids map[string]bool, open map[string][]string, err error) {
 	byPart := map[int32][]*kgo.Record{}
 	for _, rec := range history {
 		if start, ok := starts[rec.Partition]; !ok || rec.Offset >= start {
@@ -59,7 +68,7 @@ func windowReplay(history []*kgo.Record, r *rule.Rule, starts, alertsFrom map[in
 					err = fmt.Errorf("rule %s: %w", r.Key(), aerr)
 				}
 				if from, ok := alertsFrom[rec.Partition]; !ok || rec.Offset >= from {
-					ids[a.AlertID] = true
+					ids[key(&a)] = true
 				}
 			})
 		}
