@@ -321,9 +321,9 @@ func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
 	// watches for the client going away.)
 	rc := http.NewResponseController(w)
 	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(c.cfg.StreamWriteTimeout)) }
-	extend()
-	ch, recent := c.feed.subscribe(r.Context())
+	ch, recent := c.feed.subscribe(r.Context()) // may wait for the feed's backlog
 	defer c.feed.unsubscribe(ch)
+	extend()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
