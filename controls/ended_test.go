@@ -108,7 +108,7 @@ func TestRegistryRetired(t *testing.T) {
 // key forgotten past the limit is the one put longest ago, and memory stays bounded
 // however often keys are put.
 func TestKeyMemoryKeepsTheKeysPutLast(t *testing.T) {
-	var km keyMemory[int]
+	var km keyMemory[rule.Key, int]
 	k := func(id string) rule.Key { return rule.Key{Scope: "*", ID: id} }
 	km.put(k("a"), 1, 2)
 	km.put(k("b"), 1, 2)

@@ -1,17 +1,15 @@
 package controls
 
-import "github.com/hindsightdev/hindsight/rule"
-
 // keyMemory remembers a value per key for the keys put most recently: past the limit
 // given to put, the keys put longest ago are forgotten, so that churn of rule ids
 // cannot grow it without bound. Its zero value is empty and ready.
-type keyMemory[V any] struct {
-	m   map[rule.Key]keyEntry[V]
+type keyMemory[K comparable, V any] struct {
+	m   map[K]keyEntry[V]
 	seq uint64
 	// order holds the keys in the order of their puts, oldest first; an entry whose
 	// seq is no longer its key's (put again since) is stale, skipped and, once they
 	// are half of it, dropped.
-	order []keySeq
+	order []keySeq[K]
 }
 
 type keyEntry[V any] struct {
@@ -19,19 +17,19 @@ type keyEntry[V any] struct {
 	seq uint64
 }
 
-type keySeq struct {
-	k   rule.Key
+type keySeq[K comparable] struct {
+	k   K
 	seq uint64
 }
 
 // put remembers v for k as the key put last, forgetting the oldest beyond limit.
-func (km *keyMemory[V]) put(k rule.Key, v V, limit int) {
+func (km *keyMemory[K, V]) put(k K, v V, limit int) {
 	if km.m == nil {
-		km.m = map[rule.Key]keyEntry[V]{}
+		km.m = map[K]keyEntry[V]{}
 	}
 	km.seq++
 	km.m[k] = keyEntry[V]{v: v, seq: km.seq}
-	km.order = append(km.order, keySeq{k, km.seq})
+	km.order = append(km.order, keySeq[K]{k, km.seq})
 	i := 0
 	for ; len(km.m) > max(limit, 1); i++ {
 		if e := km.order[i]; km.m[e.k].seq == e.seq {
@@ -50,7 +48,7 @@ func (km *keyMemory[V]) put(k rule.Key, v V, limit int) {
 	}
 }
 
-func (km *keyMemory[V]) get(k rule.Key) (V, bool) {
+func (km *keyMemory[K, V]) get(k K) (V, bool) {
 	e, ok := km.m[k]
 	return e.v, ok
 }

@@ -38,8 +38,11 @@ type Registry struct {
 	active    map[rule.Key]*Version
 	lastError map[rule.Key]string
 	// changed is, per record key, the offset of the last control that changed what the
-	// key holds: a Keeper written after an earlier offset is stale (Apply).
-	changed  map[string]int64
+	// key holds: a Keeper written after an earlier offset is stale (Apply). The keys
+	// changed last are remembered, twice as many as rules, destinations and mutes may
+	// be held at once (changedLimit), so that churn of ids cannot grow it without
+	// bound; a Keeper follows its control within moments, not that many changes after.
+	changed  keyMemory[string, int64]
 	seq      uint32
 	rejected []contract.RejectedControl
 	// rejectedDropped counts rejected controls dropped past max_rejected_controls.
@@ -49,7 +52,7 @@ type Registry struct {
 	// maxEndedPerKey: a process restoring a snapshot taken before those changes
 	// resolves the incidents the snapshot holds open (Ended). The newest max_rules keys
 	// are remembered.
-	ended keyMemory[[]*Version]
+	ended keyMemory[rule.Key, []*Version]
 	// retired holds, per key whose rule was deleted, the version it had (Retired): a
 	// rule made again under the key at that version or below would give its alerts the
 	// deleted rule's alerts' ids (contract.AlertID is made of the version), which
@@ -57,7 +60,7 @@ type Registry struct {
 	// newer one. The fold accepts any version, as topics written before it did: this is
 	// what the fold saw, not a rule of it (compaction removes the deleted rule's upsert).
 	// The newest max_rules keys are remembered.
-	retired keyMemory[int64]
+	retired keyMemory[rule.Key, int64]
 	// dests and mutes are the destinations and mutes in force (notify.go).
 	dests map[rule.Key]*rule.Destination
 	mutes map[rule.Key]*rule.Mute
@@ -83,21 +86,29 @@ func Fold(recs []Record) *Registry {
 func (g *Registry) Apply(rec Record) (outcome, message string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if a := rec.KeeperAfter; a != nil && rec.Err == nil && g.changed[rec.Key] > *a {
+	if a := rec.KeeperAfter; a != nil && rec.Err == nil && g.changedAt(rec.Key) > *a {
 		// Written after the control at offset *a of its key, from what the key held
 		// then; a control of the key applied since is newer, and the Keeper would undo
 		// it (a delete, then this Keeper of the rule deleted, active again). Not
 		// applied, the Keeper gets a Keeper of what the key holds now in turn.
-		return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d, which the control at offset %d of its key is newer than; not applied", rec.Key, *a, g.changed[rec.Key])
+		return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d, which the control at offset %d of its key is newer than; not applied", rec.Key, *a, g.changedAt(rec.Key))
 	}
 	outcome, message = g.applyLocked(rec)
 	if outcome == contract.ControlOK && message != Unchanged {
-		if g.changed == nil {
-			g.changed = map[string]int64{}
-		}
-		g.changed[rec.Key] = rec.Offset
+		g.changed.put(rec.Key, rec.Offset, changedLimit(rule.CurrentLimits()))
 	}
 	return outcome, message
+}
+
+// changedAt is the offset of the last control that changed key (0: none remembered).
+func (g *Registry) changedAt(key string) int64 {
+	off, _ := g.changed.get(key)
+	return off
+}
+
+// changedLimit is how many keys' last changes are remembered under lim.
+func changedLimit(lim rule.Limits) int {
+	return 2 * (lim.MaxRules + lim.MaxDestinations + lim.MaxMutes)
 }
 
 func (g *Registry) applyLocked(rec Record) (outcome, message string) {
