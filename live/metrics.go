@@ -115,6 +115,13 @@ func newGauge(name, help string) prometheus.Gauge {
 	return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 }
 
+// forgetRule deletes the series of rule (SCOPE/ID), no longer active.
+func (m *metrics) forgetRule(rule string) {
+	for _, v := range []*prometheus.CounterVec{m.timeErrors, m.lateEvents, m.windowDrops, m.suppressed} {
+		v.DeletePartialMatch(prometheus.Labels{"rule": rule})
+	}
+}
+
 // windowStats adds what one event changed in a window state's counters.
 func (m *metrics) windowStats(rule string, before, after window.Stats) {
 	add := func(c prometheus.Counter, a, b uint64) {

@@ -155,6 +155,15 @@ func (d *Daemon) publishRules(changed []rule.Key) {
 	}
 	d.columns.update(d, added, dropped)
 	d.active.Store(s)
+	// A rule no longer active leaves /metrics with its series, so that churn of rule ids
+	// does not grow them without bound (a rule made again counts from 0).
+	if prev != nil {
+		prev.eachVersion(func(v *controls.Version) {
+			if s.version(v.Key) == nil {
+				d.m.forgetRule(v.Key.String())
+			}
+		})
+	}
 	d.m.rules.Set(float64(s.set.Len()))
 	d.m.ruleIndexBuilds.Inc()
 	d.log.Debug("rule index published", "changed", len(changed), "active", s.set.Len(), "took", time.Since(began))
