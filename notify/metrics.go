@@ -44,7 +44,7 @@ func newStageMetrics(cfg Config) *stageMetrics {
 		undeliveredErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_undelivered_write_errors_total",
 			Help: "Failed writes of undelivered records (retried until they land)."}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_deliveries_total",
-			Help: "Deliveries by destination and outcome (delivered, undelivered, muted)."}, []string{"destination", "outcome"}),
+			Help: "Deliveries by destination and outcome (delivered, undelivered, muted); destination \"(none)\" for names no destination has."}, []string{"destination", "outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_attempts_total",
 			Help: "HTTP requests made, retries included, by destination."}, []string{"destination"}),
 		queued: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hindsight_notify_queued",

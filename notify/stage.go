@@ -398,7 +398,7 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 		d.Destinations = append(d.Destinations, st)
 		if muted {
 			d.Destinations[len(d.Destinations)-1].State = contract.DeliveryMuted
-			s.m.deliveries.WithLabelValues(name, contract.DeliveryMuted).Inc()
+			s.m.deliveries.WithLabelValues(destinationLabel(name, ok), contract.DeliveryMuted).Inc()
 			continue
 		}
 		jobs = append(jobs, &job{alert: &d.Alert, entry: e, rec: rec, dest: dest, name: name, index: len(d.Destinations) - 1, delivery: d})
@@ -892,6 +892,20 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 	}, backoff.WithBackOff(backoff.NewExponentialBackOff()), backoff.WithMaxElapsedTime(0))
 }
 
+// NoDestinationLabel is the destination label of the deliveries to a name no destination
+// has: any name a rule's alert.notify lists would otherwise be a series of its own, and
+// /metrics grow with every name ever named.
+const NoDestinationLabel = "(none)"
+
+// destinationLabel is the metrics label of deliveries to name: itself when a
+// destination has it (defined), else NoDestinationLabel.
+func destinationLabel(name string, defined bool) string {
+	if !defined {
+		return NoDestinationLabel
+	}
+	return name
+}
+
 // tooLarge reports whether err is a broker's refusal of a record or batch for its size.
 func tooLarge(err error) bool {
 	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
@@ -902,7 +916,7 @@ func (s *Stage) undeliveredLanded(w undeliveredWrite) {
 	j, out := w.j, w.out
 	s.log.Warn("alert undelivered", "alert", j.alert.AlertID, "status", j.alert.Status, "destination", j.name,
 		"reason", out.Reason, "attempts", out.Attempts)
-	s.m.deliveries.WithLabelValues(j.name, contract.DeliveryUndelivered).Inc()
+	s.m.deliveries.WithLabelValues(destinationLabel(j.name, j.dest != nil), contract.DeliveryUndelivered).Inc()
 	s.recent.set(j, contract.DeliveryUndelivered, out.Attempts, out.Reason)
 	j.entry.done()
 }
