@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -67,7 +68,7 @@ func Summary(a *contract.Alert) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			v := clip(string(a.Group[k]), summaryValueMax)
+			v := clip(shownValue(a.Group[k]), summaryValueMax)
 			if slices.Contains(a.GroupCut, k) {
 				v = leftOut
 			}
@@ -92,6 +93,26 @@ func Summary(a *contract.Alert) string {
 		b.WriteString(", window " + windowText(a.WindowStart.UTC(), a.WindowEnd.UTC()))
 	}
 	return b.String()
+}
+
+// shownValue is a group or context value as people read it: JSON, with <, > and &
+// as themselves. Live writes them in strings as \u003c, \u003e and \u0026, which a
+// Slack channel or a PagerDuty summary would show as they are ("AT\u0026T"); text
+// for Slack is escaped as Slack requires after (slackEscape).
+func shownValue(raw json.RawMessage) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return string(raw)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) != nil {
+		return string(raw)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // windowText is "2026-01-01 12:00–12:10 UTC": the end's date is written only when it
@@ -140,7 +161,7 @@ func slackMessage(a *contract.Alert) slackMsg {
 		var b strings.Builder
 		b.WriteString("Context:")
 		for _, k := range slices.Sorted(maps.Keys(a.Context)) {
-			v := string(a.Context[k])
+			v := shownValue(a.Context[k])
 			if slices.Contains(a.ContextCut, k) {
 				v = leftOut
 			}

@@ -674,7 +674,7 @@ func (s *Stage) target(d *rule.Destination) (Target, error) {
 		if err != nil {
 			return t, fmt.Errorf("reading the URL of destination %s/%s: %w", d.Scope, d.Name, err)
 		}
-		t.URL = strings.TrimSpace(string(u))
+		t.URL = string(u)
 	}
 	if err := CheckURL(t.URL, s.cfg.Sender.AllowPrivate); err != nil {
 		return t, fmt.Errorf("destination %s/%s: %w", d.Scope, d.Name, err)
@@ -684,16 +684,19 @@ func (s *Stage) target(d *rule.Destination) (Target, error) {
 		if err != nil {
 			return t, fmt.Errorf("reading the secret of destination %s/%s: %w", d.Scope, d.Name, err)
 		}
-		t.Secret = []byte(strings.TrimSpace(string(sec)))
+		t.Secret = sec
 	}
 	return t, nil
 }
 
+// secret reads ref, without the whitespace around it (a file written by echo ends in a
+// newline). One that is empty so is an error: taken, it would sign nothing, and the
+// requests go unsigned.
 func (s *Stage) secret(ref *rule.SecretRef) ([]byte, error) {
 	if ref.Env != "" {
-		v := s.cfg.Getenv(ref.Env)
+		v := strings.TrimSpace(s.cfg.Getenv(ref.Env))
 		if v == "" {
-			return nil, fmt.Errorf("environment variable %s is empty or unset", ref.Env)
+			return nil, fmt.Errorf("environment variable %s is empty, blank or unset", ref.Env)
 		}
 		return []byte(v), nil
 	}
@@ -701,8 +704,8 @@ func (s *Stage) secret(ref *rule.SecretRef) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(b) == 0 {
-		return nil, fmt.Errorf("file %s is empty", ref.File)
+	if b = bytes.TrimSpace(b); len(b) == 0 {
+		return nil, fmt.Errorf("file %s is empty or blank", ref.File)
 	}
 	return b, nil
 }
