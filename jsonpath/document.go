@@ -91,7 +91,19 @@ type Document struct {
 	scratch []byte
 	budget  int  // remaining node visits for the current Eval
 	limited bool // the last Eval ran out of budget
-	memo    [memoSize]memoEntry
+	// exceeded counts the Evals since Reset that ran out of budget (BudgetExceeded).
+	exceeded int
+	memo     [memoSize]memoEntry
+	// abs holds the absolute singular queries ($.limit) resolved in filters since
+	// Reset: constant over a document, they are resolved once, not once per element
+	// a filter tests (a root of many members times many elements was work no budget
+	// counted).
+	abs []absQuery
+}
+
+type absQuery struct {
+	q *Path
+	n int32
 }
 
 // NewDocument returns an empty Document; Eval on it selects nothing until Reset.
@@ -113,6 +125,9 @@ func (d *Document) Reset(data []byte) error {
 	d.data = ""
 	d.buf = nil
 	d.nodes = d.nodes[:0]
+	d.exceeded = 0
+	clear(d.abs)
+	d.abs = d.abs[:0]
 	if len(data) > MaxDocumentSize {
 		return &JSONError{Offset: MaxDocumentSize, Msg: "document too large"}
 	}
@@ -140,6 +155,8 @@ func (d *Document) release() {
 	d.buf = nil
 	d.nodes = d.nodes[:0]
 	d.rootKeys = d.rootKeys[:0]
+	clear(d.abs)
+	d.abs = d.abs[:0]
 }
 
 // Raw returns the current document's text ("" when none is loaded).
@@ -156,6 +173,12 @@ func (d *Document) Root() Value {
 // Limited reports whether the last Eval on d stopped early because it exhausted its
 // work budget (see Path.EvalChecked).
 func (d *Document) Limited() bool { return d.limited }
+
+// BudgetExceeded is the number of Evals on the current document (since Reset) that
+// stopped early, their results truncated, because they exhausted their work budget: a
+// caller that evaluates many paths (a rule set) tells so that a verdict cut short is
+// seen, not taken for a plain "no".
+func (d *Document) BudgetExceeded() int { return d.exceeded }
 
 // value wraps tape entry i as a Value.
 func (d *Document) value(i int32) Value {

@@ -32,7 +32,9 @@ func (p *Path) Eval(d *Document, dst []Value) []Value {
 		dst = append(dst, d.value(n))
 	}
 	d.putBuf(out)
-	d.limited = d.budget < 0
+	if d.limited = d.budget < 0; d.limited {
+		d.exceeded++
+	}
 	return dst
 }
 
@@ -381,12 +383,23 @@ func compareValues(op CompareOp, a Value, aok bool, b Value, bok bool) bool {
 	return false
 }
 
-// resolve walks a singular query from cur (relative) or the root.
+// resolve walks a singular query from cur (relative) or the root; an absolute one
+// once per document (Document.abs).
 func (d *Document) resolve(q *Path, cur int32) int32 {
-	n := cur
-	if !q.relative {
-		n = 0
+	if q.relative {
+		return d.walk(q, cur)
 	}
+	for _, a := range d.abs {
+		if a.q == q {
+			return a.n
+		}
+	}
+	n := d.walk(q, 0)
+	d.abs = append(d.abs, absQuery{q: q, n: n})
+	return n
+}
+
+func (d *Document) walk(q *Path, n int32) int32 {
 	for i := range q.steps {
 		if n = d.step(n, &q.steps[i]); n < 0 {
 			return -1
