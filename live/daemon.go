@@ -86,6 +86,8 @@ type Daemon struct {
 
 	eventsSeen   atomic.Int64
 	alertsRaised atomic.Int64
+	// lastCutShortLog is when evalCutShort last logged (Unix ns).
+	lastCutShortLog atomic.Int64
 	// batchesRunning counts HandleBatch calls in progress; lastBatch is when one last
 	// ended, in nanoseconds since born: evaluatorIdle's figures.
 	batchesRunning atomic.Int32

@@ -70,6 +70,9 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 				}
 			}
 		}
+		if ev.Doc.BudgetExceeded() > 0 {
+			d.evalCutShort(ev)
+		}
 		if timed {
 			now := time.Now()
 			d.m.eval.Observe(now.Sub(last).Seconds())
@@ -85,6 +88,18 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 	// Past dead-lettered records too, so that a snapshot does not send them again.
 	p.next = b.NextOffset()
 	d.eventsSeen.Add(int64(b.Len()))
+}
+
+// evalCutShort tells that a rule path's evaluation on ev ran out of its work budget
+// (jsonpath.ErrEvalLimit): its result was cut short, so a rule may have missed ev.
+// Counted, and logged at most once a minute.
+func (d *Daemon) evalCutShort(ev *ingest.Event) {
+	d.m.evalCutShort.Inc()
+	if now := time.Now().UnixNano(); now-d.lastCutShortLog.Load() > int64(time.Minute) {
+		d.lastCutShortLog.Store(now)
+		d.log.Warn("a rule path's evaluation ran out of its work budget on an event: its result was cut short, and a rule may not have counted the event (hindsight_eval_budget_exceeded_total)",
+			"partition", ev.Partition, "offset", ev.Offset)
+	}
 }
 
 // evalWindowed adds ev, which ar's condition matched, to ar's window state in p, ws

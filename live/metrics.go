@@ -16,6 +16,7 @@ type metrics struct {
 	partitions prometheus.Gauge
 
 	ruleIndexBuilds prometheus.Counter
+	evalCutShort    prometheus.Counter
 
 	backfillsRunning prometheus.Gauge
 	backfillsDone    prometheus.Counter
@@ -65,6 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		partitions: newGauge("hindsight_partitions_owned", "Events partitions owned by this instance."),
 
 		ruleIndexBuilds: newCounter("hindsight_rule_index_builds_total", "Rule indexes published to the evaluator: one per fetch of controls that changed the active rules, not one per control."),
+		evalCutShort: newCounter("hindsight_eval_budget_exceeded_total", "Events on which a rule path's evaluation ran out of its work budget (about 4M node visits plus 64 per node of the event): its result was cut short, so a rule may not have counted the event."),
 
 		backfillsRunning: newGauge("hindsight_backfills_running", "Hand-off backfill jobs running or waiting to run."),
 		backfillsDone:    newCounter("hindsight_backfills_completed_total", "Hand-off backfill jobs whose counts were added."),
@@ -101,7 +103,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.limits.Collectors()...)
 	reg.MustRegister(m.httpConns, m.heavyRunning, m.typedPaths, m.typedPathsOver)
 	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotStall, m.snapshotBytes, m.restores, m.restoreFailures)
-	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds)
+	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds, m.evalCutShort)
 	return m
 }
 

@@ -1,0 +1,42 @@
+package live_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/internal/promtest"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
+)
+
+// TestEvalCutShortIsCounted: a rule path whose evaluation on an event runs out of
+// jsonpath's work budget gets a truncated result, and the rule may miss the event
+// ($..a..b over 990 nested "a" members above a 100,000-element array does not reach
+// $.y.a.b). That was silent (found by a review helper); it is counted in
+// hindsight_eval_budget_exceeded_total, an event that needs no such work is not.
+func TestEvalCutShortIsCounted(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	reg := prometheus.NewRegistry()
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) { c.Registry = reg })
+	r := livetest.ParseRule(t, `{"id":"nested-b","scope":"*","when":{"path":"$..a..b"},"threshold":100}`)
+	b.Produce(t, livetest.Upsert(t, r))
+	poll.Until(t, 20*time.Second, "rule active", func() bool { return promtest.Sum(t, reg, "hindsight_rules_active") == 1 })
+	const depth, width = 990, 100_000
+	var ev strings.Builder
+	ev.WriteString(`{"x":` + strings.Repeat(`{"a":`, depth) + "[0" + strings.Repeat(",0", width-1) + "]" + strings.Repeat(`}`, depth))
+	ev.WriteString(`,"y":{"a":{"b":1}}}`)
+	b.Produce(t, livetest.Event("c-1", `{"y":{"a":{"b":1}}}`), livetest.Event("c-1", ev.String()))
+	poll.Until(t, 20*time.Second, "both events evaluated", func() bool {
+		ps := d.State().Partitions
+		return len(ps) == 1 && ps[0].NextOffset >= 2
+	})
+	if got := promtest.Sum(t, reg, "hindsight_eval_budget_exceeded_total"); got != 1 {
+		t.Errorf("hindsight_eval_budget_exceeded_total = %v, want 1 (the deep event only)", got)
+	}
+}
