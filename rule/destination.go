@@ -74,7 +74,9 @@ func (m *Mute) Matches(ruleID, customer string, now time.Time) bool {
 // until is written, rounded up, since rounded down a mute shorter than a second would
 // end before it was published (and every mute end early).
 func MuteUntil(now time.Time, d time.Duration) time.Time {
-	return now.Add(d + time.Second - 1).UTC().Truncate(time.Second)
+	// Added apart: d + a second overflows for the longest durations (a mute "for"
+	// 2562047h would end in the past).
+	return now.Add(d).Add(time.Second - 1).UTC().Truncate(time.Second)
 }
 
 // Control kinds: what a control record is about. A rule's kind is empty.
