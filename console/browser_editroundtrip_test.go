@@ -20,40 +20,52 @@ func TestBrowserEditSaveKeepsConditionValues(t *testing.T) {
 	t.Parallel()
 	exe := chromium(t)
 	d := startDaemon(t, "")
-	const original = `{"id":"not-found","scope":"*","when":{"all":[` +
-		`{"path":"$.status","op":"matches","value":"404"},` +
-		`{"path":"$.user","op":"in","value":["smith, john","doe"]}]},"threshold":3}`
-	var s console.SaveResponse
-	if resp := call(t, "POST", d.url("/v1/console/rules"), "", draft(original), &s); resp.StatusCode != 200 || s.Status != "ok" {
-		t.Fatalf("saving the rule: %d %+v", resp.StatusCode, s)
+	originals := map[string]string{
+		"not-found": `{"id":"not-found","scope":"*","when":{"all":[` +
+			`{"path":"$.status","op":"matches","value":"404"},` +
+			`{"path":"$.user","op":"in","value":["smith, john","doe"]}]},"threshold":3}`,
+		// One condition under all: written back bare, it was another rule.
+		"one-under-all": `{"id":"one-under-all","scope":"*","when":{"all":[{"path":"$.user","op":"exists"}]},"threshold":3}`,
+	}
+	for _, original := range originals {
+		var s console.SaveResponse
+		if resp := call(t, "POST", d.url("/v1/console/rules"), "", draft(original), &s); resp.StatusCode != 200 || s.Status != "ok" {
+			t.Fatalf("saving the rule: %d %+v", resp.StatusCode, s)
+		}
 	}
 
 	br := openBrowser(t, exe)
 	br.do("open the console", chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
-	br.waitText("the saved rule", `#rules tr[data-key="*/not-found"]`, "live")
-	br.do("edit it", chromedp.Click(chromedp.CSS(`#rules tr[data-key="*/not-found"] button`)))
-	br.waitText("the editor", "#editor-title", "Edit rule */not-found")
-	drafted, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`JSON.stringify(draft().when)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	br.do("save it untouched", chromedp.Click(chromedp.ID("btn-save")))
-	status := br.waitText("the save result", "#save-result", "status")
-
-	var rules console.RulesResponse
-	call(t, "GET", d.url("/v1/console/rules"), "", nil, &rules)
-	var when json.RawMessage
-	for _, r := range rules.Rules {
-		if r.ID == "not-found" {
-			when, _ = json.Marshal(r.Rule.When)
+	for id, original := range originals {
+		key := "*/" + id
+		br.waitText("the saved rule", `#rules tr[data-key="`+key+`"]`, "live")
+		br.do("edit it", chromedp.Click(chromedp.CSS(`#rules tr[data-key="`+key+`"] button`)))
+		br.waitText("the editor", "#editor-title", "Edit rule "+key)
+		drafted, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`JSON.stringify(draft().when)`))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	var want, got map[string]any
-	_ = json.Unmarshal([]byte(original), &want)
-	wantWhen, _ := json.Marshal(want["when"])
-	_ = json.Unmarshal(when, &got)
-	if !reflect.DeepEqual(got, want["when"]) {
-		t.Errorf("Edit then Save, untouched, changed the rule's conditions:\n was  %s\n now  %s\n(the editor's draft: %s; save result %q)", wantWhen, when, drafted, status)
+		if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.querySelector("#save-result").textContent = ""`)); err != nil {
+			t.Fatal(err)
+		}
+		br.do("save it untouched", chromedp.Click(chromedp.ID("btn-save")))
+		status := br.waitText("the save result", "#save-result", "nchanged")
+
+		var rules console.RulesResponse
+		call(t, "GET", d.url("/v1/console/rules"), "", nil, &rules)
+		var when json.RawMessage
+		for _, r := range rules.Rules {
+			if r.ID == id {
+				when, _ = json.Marshal(r.Rule.When)
+			}
+		}
+		var want, got map[string]any
+		_ = json.Unmarshal([]byte(original), &want)
+		wantWhen, _ := json.Marshal(want["when"])
+		_ = json.Unmarshal(when, &got)
+		if !reflect.DeepEqual(got, want["when"]) {
+			t.Errorf("%s: Edit then Save, untouched, changed the rule's conditions:\n was  %s\n now  %s\n(the editor's draft: %s; save result %q)", id, wantWhen, when, drafted, status)
+		}
 	}
 	br.checkNothingThrown()
 }

@@ -157,7 +157,7 @@ function draft() {
     if (v !== undefined) c.value = v;
     return c;
   });
-  r.when = conds.length === 1 ? conds[0] : { [$("#combinator").value]: conds };
+  r.when = conds.length === 1 && !state.oneGrouped ? conds[0] : { [$("#combinator").value]: conds };
   const fn = $("#agg-fn").value, aggPath = $("#agg-path").value.trim();
   if (fn !== "count" || aggPath) r.aggregate = aggPath ? { fn, path: aggPath } : { fn };
   const by = splitPaths($("#group-by").value);

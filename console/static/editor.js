@@ -214,6 +214,7 @@ async function remove(r) {
 
 function resetEditor() {
   state.editing = null;
+  state.oneGrouped = false;
   state.touched.clear();
   state.showAll = false;
   $("#editor").reset();
@@ -259,10 +260,14 @@ function edit(r) {
   $("#aggregation").open = !!(agg.path || (agg.fn && agg.fn !== "count") || rl.group_by || win || rl.time || rl.lateness);
   const w = rl.when;
   const isLeaf = (c) => c && !c.all && !c.any && !c.not;
+  state.oneGrouped = false;
   $("#conditions").replaceChildren();
   if (isLeaf(w)) addCondition(w);
   else if ((w.all || w.any) && (w.all || w.any).every(isLeaf)) {
     $("#combinator").value = w.all ? "all" : "any";
+    // One condition under all/any stays so when saved untouched (draft): written
+    // bare, the rule would differ, and Save would publish a new version.
+    state.oneGrouped = (w.all || w.any).length === 1;
     (w.all || w.any).forEach(addCondition);
   } else {
     addCondition({ path: "", op: "exists" });
