@@ -1,6 +1,7 @@
 package jsonpath_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -240,5 +241,46 @@ func BenchmarkPath(b *testing.B) {
 				buf = p.Eval(doc, buf[:0])
 			}
 		})
+	}
+}
+
+// BenchmarkAbsoluteQueryAfterManyPaths: a filter reading the root ($.lN) evaluated after
+// 5,999 other such paths on the same document, as a rule set evaluates its paths on one
+// event: its cost should be a fresh document's (the resolved absolute queries are a
+// map, not a list searched per element tested).
+func BenchmarkAbsoluteQueryAfterManyPaths(b *testing.B) {
+	const k, e = 6000, 500
+	var sb strings.Builder
+	sb.WriteString(`{"items":[`)
+	for i := range e {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprint(&sb, i)
+	}
+	sb.WriteString(`]`)
+	for i := range k {
+		fmt.Fprintf(&sb, `,"l%d":%d`, i, i%e)
+	}
+	sb.WriteString(`}`)
+	paths := make([]*Path, k)
+	for i := range paths {
+		paths[i] = MustParse(fmt.Sprintf(`$.items[?@ == $.l%d]`, i))
+	}
+	d := NewDocument()
+	if err := d.Reset([]byte(sb.String())); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range paths[:k-1] {
+		p.Eval(d, nil)
+	}
+	last := paths[k-1]
+	var out []Value
+	b.ResetTimer()
+	for range b.N {
+		out = last.Eval(d, out[:0])
+	}
+	if len(out) != 1 {
+		b.Fatalf("selected %d values, want 1", len(out))
 	}
 }

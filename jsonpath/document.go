@@ -98,12 +98,7 @@ type Document struct {
 	// Reset: constant over a document, they are resolved once, not once per element
 	// a filter tests (a root of many members times many elements was work no budget
 	// counted).
-	abs []absQuery
-}
-
-type absQuery struct {
-	q *Path
-	n int32
+	abs map[*Path]int32
 }
 
 // NewDocument returns an empty Document; Eval on it selects nothing until Reset.
@@ -127,7 +122,6 @@ func (d *Document) Reset(data []byte) error {
 	d.nodes = d.nodes[:0]
 	d.exceeded = 0
 	clear(d.abs)
-	d.abs = d.abs[:0]
 	if len(data) > MaxDocumentSize {
 		return &JSONError{Offset: MaxDocumentSize, Msg: "document too large"}
 	}
@@ -156,7 +150,6 @@ func (d *Document) release() {
 	d.nodes = d.nodes[:0]
 	d.rootKeys = d.rootKeys[:0]
 	clear(d.abs)
-	d.abs = d.abs[:0]
 }
 
 // Raw returns the current document's text ("" when none is loaded).

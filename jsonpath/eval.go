@@ -389,13 +389,14 @@ func (d *Document) resolve(q *Path, cur int32) int32 {
 	if q.relative {
 		return d.walk(q, cur)
 	}
-	for _, a := range d.abs {
-		if a.q == q {
-			return a.n
-		}
+	if n, ok := d.abs[q]; ok {
+		return n
+	}
+	if d.abs == nil {
+		d.abs = map[*Path]int32{}
 	}
 	n := d.walk(q, 0)
-	d.abs = append(d.abs, absQuery{q: q, n: n})
+	d.abs[q] = n
 	return n
 }
 
