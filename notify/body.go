@@ -95,24 +95,51 @@ func Summary(a *contract.Alert) string {
 	return b.String()
 }
 
-// shownValue is a group or context value as people read it: JSON, with <, > and &
-// as themselves. Live writes them in strings as \u003c, \u003e and \u0026, which a
-// Slack channel or a PagerDuty summary would show as they are ("AT\u0026T"); text
-// for Slack is escaped as Slack requires after (slackEscape).
+// shownValue is a group or context value as people read it: its JSON as live wrote
+// it, but for <, > and & in strings, which live writes as \u003c, \u003e and \u0026
+// and a Slack channel or a PagerDuty summary would show so ("AT\u0026T"): those
+// escapes are written as the characters (Slack's own escaping follows, slackEscape).
+// Nothing else changes: members keep their order and repeats, as rules read them.
 func shownValue(raw json.RawMessage) string {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
+	if !bytes.Contains(raw, []byte(`\u00`)) {
 		return string(raw)
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(v) != nil {
-		return string(raw)
+	out := make([]byte, 0, len(raw))
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\' && i+1 < len(raw):
+			if raw[i+1] == 'u' && i+6 <= len(raw) {
+				switch strings.ToLower(string(raw[i+2 : i+6])) {
+				case "003c", "003e", "0026":
+					out = append(out, byte(hexByte(raw[i+4])<<4|hexByte(raw[i+5])))
+					i += 5
+					continue
+				}
+			}
+			out = append(out, c, raw[i+1]) // an escape: both bytes, so that \\ is not read as the start of another
+			i++
+			continue
+		}
+		out = append(out, c)
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return string(out)
+}
+
+// hexByte is the value of hexadecimal digit c.
+func hexByte(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
 
 // windowText is "2026-01-01 12:00–12:10 UTC": the end's date is written only when it
