@@ -24,6 +24,9 @@ func TestBrowserEditSaveKeepsConditionValues(t *testing.T) {
 		"not-found": `{"id":"not-found","scope":"*","when":{"all":[` +
 			`{"path":"$.status","op":"matches","value":"404"},` +
 			`{"path":"$.user","op":"in","value":["smith, john","doe"]}]},"threshold":3}`,
+		// An in list of one empty string read back as no members.
+		"empty-in": `{"id":"empty-in","scope":"*","when":{"all":[{"path":"$.user","op":"in","value":[""]},` +
+			`{"path":"$.team","op":"in","value":["a",""]}]},"threshold":3}`,
 		// One condition under all: written back bare, it was another rule.
 		"one-under-all": `{"id":"one-under-all","scope":"*","when":{"all":[{"path":"$.user","op":"exists"}]},"threshold":3}`,
 	}

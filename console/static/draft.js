@@ -51,7 +51,9 @@ function conditionText(op, v) {
   if (op === "matches" && typeof v === "string") return v;
   if (op === "in" && Array.isArray(v)) {
     const parts = v.map(textOf);
-    if (parts.length === 0 || parts.some((p) => p.includes(",")) || parts[0].trim().startsWith("[")) return JSON.stringify(v);
+    // JSON when the list would not read back from its members joined: none, an empty
+    // one (valueOf reads "" as no members), one holding a comma, or a first starting [.
+    if (parts.length === 0 || parts.some((p) => p.includes(",") || p.trim() === "") || parts[0].trim().startsWith("[")) return JSON.stringify(v);
     return parts.join(", ");
   }
   return textOf(v);
