@@ -71,7 +71,7 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 			}
 		}
 		if ev.Doc.BudgetExceeded() > 0 {
-			d.evalCutShort(ev)
+			d.evalCutShort(ev.Partition, ev.Offset)
 		}
 		if timed {
 			now := time.Now()
@@ -90,15 +90,15 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 	d.eventsSeen.Add(int64(b.Len()))
 }
 
-// evalCutShort tells that a rule path's evaluation on ev ran out of its work budget
-// (jsonpath.ErrEvalLimit): its result was cut short, so a rule may have missed ev.
-// Counted, and logged at most once a minute.
-func (d *Daemon) evalCutShort(ev *ingest.Event) {
+// evalCutShort tells that a rule path's evaluation on the event at offset of partition
+// ran out of its work budget (jsonpath.ErrEvalLimit): its result was cut short, so a
+// rule may have missed the event. Counted, and logged at most once a minute.
+func (d *Daemon) evalCutShort(partition int32, offset int64) {
 	d.m.evalCutShort.Inc()
 	if now := time.Now().UnixNano(); now-d.lastCutShortLog.Load() > int64(time.Minute) {
 		d.lastCutShortLog.Store(now)
 		d.log.Warn("a rule path's evaluation ran out of its work budget on an event: its result was cut short, and a rule may not have counted the event (hindsight_eval_budget_exceeded_total)",
-			"partition", ev.Partition, "offset", ev.Offset)
+			"partition", partition, "offset", offset)
 	}
 }
 

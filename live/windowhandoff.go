@@ -195,6 +195,10 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 			c.Samples = append([]int64(nil), c.Samples...)
 			past = append(past, pastCrossing{offset: e.offset, at: e.time, c: c})
 		})
+		// Its group, aggregate and time paths ran here, on this document.
+		if doc.BudgetExceeded() > 0 {
+			d.evalCutShort(p.id, e.offset)
+		}
 	}
 	p.setWindow(ar, st)
 	d.m.windowStats(ar.Key.String(), window.Stats{}, st.Stats())
