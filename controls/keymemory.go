@@ -23,7 +23,10 @@ type keySeq[K comparable] struct {
 }
 
 // put remembers v for k as the key put last, forgetting the oldest beyond limit.
-func (km *keyMemory[K, V]) put(k K, v V, limit int) {
+func (km *keyMemory[K, V]) put(k K, v V, limit int) { km.putEvicting(k, v, limit, nil) }
+
+// putEvicting is put, calling evicted (if not nil) with each value forgotten.
+func (km *keyMemory[K, V]) putEvicting(k K, v V, limit int, evicted func(V)) {
 	if km.m == nil {
 		km.m = map[K]keyEntry[V]{}
 	}
@@ -33,6 +36,9 @@ func (km *keyMemory[K, V]) put(k K, v V, limit int) {
 	i := 0
 	for ; len(km.m) > max(limit, 1); i++ {
 		if e := km.order[i]; km.m[e.k].seq == e.seq {
+			if evicted != nil {
+				evicted(km.m[e.k].v)
+			}
 			delete(km.m, e.k)
 		}
 	}

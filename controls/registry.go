@@ -42,9 +42,14 @@ type Registry struct {
 	// changed last are remembered, twice as many as rules, destinations and mutes may
 	// be held at once (changedLimit), so that churn of ids cannot grow it without
 	// bound; a Keeper follows its control within moments, not that many changes after.
-	changed  keyMemory[string, int64]
-	seq      uint32
-	rejected []contract.RejectedControl
+	changed keyMemory[string, int64]
+	// forgotten is the newest change offset changed forgot: a Keeper of a key it no
+	// longer remembers, written after an offset below it, may be stale, and is taken
+	// for stale (the Keeper written in turn holds what the key holds now: nothing is
+	// undone, nothing lost).
+	forgotten int64
+	seq       uint32
+	rejected  []contract.RejectedControl
 	// rejectedDropped counts rejected controls dropped past max_rejected_controls.
 	rejectedDropped int64
 	// ended holds, per key, the versions the key's changes ended (replaced or
@@ -95,15 +100,18 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 	}
 	outcome, message = g.applyLocked(rec)
 	if outcome == contract.ControlOK && message != Unchanged {
-		g.changed.put(rec.Key, rec.Offset, changedLimit(rule.CurrentLimits()))
+		g.changed.putEvicting(rec.Key, rec.Offset, changedLimit(rule.CurrentLimits()), func(off int64) { g.forgotten = max(g.forgotten, off) })
 	}
 	return outcome, message
 }
 
-// changedAt is the offset of the last control that changed key (0: none remembered).
+// changedAt is the offset of the last control that changed key: 0 for none, and for
+// a key no longer remembered the newest offset forgotten (see forgotten).
 func (g *Registry) changedAt(key string) int64 {
-	off, _ := g.changed.get(key)
-	return off
+	if off, ok := g.changed.get(key); ok {
+		return off
+	}
+	return g.forgotten
 }
 
 // changedLimit is how many keys' last changes are remembered under lim.
