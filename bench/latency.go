@@ -310,7 +310,7 @@ func (p *latencyPass) into(rep *LatencyReport) {
 
 // summary is what a report with several runs keeps of each.
 func (p *latencyPass) summary() LatencyRun {
-	r := LatencyRun{P50: p.P50, P99: p.P99, Max: p.Max, Missing: p.Missing}
+	r := LatencyRun{P50: p.P50, P99: p.P99, Max: p.Max, Probes: p.Probes, Missing: p.Missing}
 	if len(p.Worst) > 0 {
 		r.Worst = p.Worst[0]
 	}

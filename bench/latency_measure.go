@@ -18,7 +18,11 @@ import (
 
 // measurement holds send and receive times indexed by event sequence number.
 type measurement struct {
-	sent      []atomic.Int64 // unix nanos when handed to the producer; 0 = not sent
+	sent []atomic.Int64 // unix nanos when handed to the producer; 0 = not sent
+	// received marks the probes whose alert came: a second record of one (a producer's
+	// retry) is not a second receipt, or it would stand in for another probe's alert
+	// lost, and the run report every alert delivered.
+	received  []bool
 	latency   []time.Duration
 	sentStep  []int32 // by latency's index: the sampleStep its probe was sent in
 	firstSeq  int     // first measured sequence number (after warmup)
@@ -132,7 +136,7 @@ func (m *measurement) fillTail(f *LatencyFigures) {
 // child is the broker child, whose CPU is sampled (nil: none).
 func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *hookReceiver, child *brokerChild) (*measurement, error) {
 	total := int(float64(cfg.Rate) * (cfg.Warmup + cfg.Duration).Seconds())
-	m := &measurement{sent: make([]atomic.Int64, total), firstSeq: int(float64(cfg.Rate) * cfg.Warmup.Seconds()), every: cfg.ProbeEvery}
+	m := &measurement{sent: make([]atomic.Int64, total), received: make([]bool, total), firstSeq: int(float64(cfg.Rate) * cfg.Warmup.Seconds()), every: cfg.ProbeEvery}
 	if hook != nil {
 		m.hookEvery = cfg.WebhookEvery
 		m.hookLat, m.hookTopicLat = map[int]time.Duration{}, map[int]time.Duration{}
@@ -207,9 +211,10 @@ func measure(ctx context.Context, cfg LatencyConfig, prefix, run string, hook *h
 					return
 				}
 				seq, err := strconv.Atoi(string(r.Key[len(prefix):]))
-				if err != nil || seq >= len(m.sent) {
+				if err != nil || seq < 0 || seq >= len(m.sent) || m.received[seq] {
 					return
 				}
+				m.received[seq] = true
 				m.recvAt[bucket(t0, now, buckets)]++
 				if seq < m.firstSeq {
 					return
