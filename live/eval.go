@@ -70,8 +70,8 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 				}
 			}
 		}
-		if ev.Doc.BudgetExceeded() > 0 {
-			d.evalCutShort(ev.Partition, ev.Offset)
+		if n := ev.Doc.BudgetExceeded(); n > 0 {
+			d.evalCutShort(ev.Partition, ev.Offset, n)
 		}
 		if timed {
 			now := time.Now()
@@ -90,11 +90,12 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 	d.eventsSeen.Add(int64(b.Len()))
 }
 
-// evalCutShort tells that a rule path's evaluation on the event at offset of partition
-// ran out of its work budget (jsonpath.ErrEvalLimit): its result was cut short, so a
-// rule may have missed the event. Counted, and logged at most once a minute.
-func (d *Daemon) evalCutShort(partition int32, offset int64) {
-	d.m.evalCutShort.Inc()
+// evalCutShort tells that n evaluations of rule paths on the event at offset of
+// partition ran out of their work budget (jsonpath.ErrEvalLimit): their results were
+// cut short, so a rule may have missed the event. Counted (evaluations, not events:
+// the same event may come again through a hand-off), and logged at most once a minute.
+func (d *Daemon) evalCutShort(partition int32, offset int64, n int) {
+	d.m.evalCutShort.Add(float64(n))
 	if now := time.Now().UnixNano(); now-d.lastCutShortLog.Load() > int64(time.Minute) {
 		d.lastCutShortLog.Store(now)
 		d.log.Warn("a rule path's evaluation ran out of its work budget on an event: its result was cut short, and a rule may not have counted the event (hindsight_eval_budget_exceeded_total)",

@@ -196,8 +196,8 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 			past = append(past, pastCrossing{offset: e.offset, at: e.time, c: c})
 		})
 		// Its group, aggregate and time paths ran here, on this document.
-		if doc.BudgetExceeded() > 0 {
-			d.evalCutShort(p.id, e.offset)
+		if n := doc.BudgetExceeded(); n > 0 {
+			d.evalCutShort(p.id, e.offset, n)
 		}
 	}
 	p.setWindow(ar, st)
