@@ -3,6 +3,7 @@ package controls
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -28,7 +29,14 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, limit int, limitName, what string) (string, string) {
 	switch rec.Control.Op {
 	case rule.OpUpsert:
-		if _, ok := m[k]; !ok && len(m) >= limit {
+		old, held := m[k]
+		if held && reflect.DeepEqual(*old, *v) {
+			// What the key holds already (a Keeper, a file applied again): no change,
+			// or each such upsert would make the Keepers written after it stale (two
+			// daemons' Keepers of one control overtook each other without end).
+			return contract.ControlOK, Unchanged
+		}
+		if !held && len(m) >= limit {
 			msg := fmt.Sprintf("%d %s are defined, the most allowed (limit %s, flag --%s): delete some or raise the limit, then apply this one again",
 				len(m), what, limitName, strings.ReplaceAll(limitName, "_", "-"))
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
