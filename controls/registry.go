@@ -233,6 +233,33 @@ func (g *Registry) Retired(k rule.Key) (int64, bool) {
 // itself: nothing changed.
 const Unchanged = "the active version itself: nothing changed"
 
+// NeedsKeeper says whether rec, folded by Apply with status and msg, must be followed
+// by its Keeper (Registry.Keeper) so that compaction keeps what its key holds: a
+// record not applied — but a Keeper refused as invalid. A Keeper is refused so when
+// another process wrote it under other limits (a daemon of a higher --max-rules holds
+// a rule this one refuses): answered with a Keeper of this fold's view, the two
+// processes' Keepers of the key answered each other without end. Left unanswered, the
+// key's newest record is the other process's view; each process folds it under its
+// own limits, as it did the control. (Processes of one deployment are meant to run
+// under the same limits: under different ones, what compaction keeps follows the
+// process that wrote last.) A stale Keeper is answered: it is a fold's view of a key
+// that changed since, and the answer is what the key holds now.
+func NeedsKeeper(rec Record, status, msg string) bool {
+	switch {
+	case status == contract.ControlOK && msg == Unchanged && rec.Keeps == nil && rec.Control != nil && rec.Control.Kind() == rule.KindRule:
+		// The active version's upsert again (a file applied twice): left the newest of
+		// its key, it would be the version's upsert once compaction removed the first,
+		// and a restart would name the version by its offset, not the snapshot's. Its
+		// Keeper carries the version's own Origin.
+		return true
+	case status == contract.ControlOK || status == contract.ControlNotFound:
+		return false
+	case rec.IsKeeper() && status == contract.ControlInvalid:
+		return false // keeps nothing of this fold, and is not answered (above)
+	}
+	return true
+}
+
 // Keeper is the control that restores what rec's key holds, for a record Apply did
 // not apply (invalid or stale), and the Origin its record must carry (HeaderKeeps):
 // for a rule, its version's. The controls topic is compacted, which keeps the newest

@@ -65,20 +65,12 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 // not applied may be followed by one that is: only those still the newest of their key
 // once the replay ends are kept (onRulesLoaded).
 func (d *Daemon) keep(cr controls.Record, status, msg string) {
-	applied := status == contract.ControlOK || status == contract.ControlNotFound
-	if msg == controls.Unchanged && cr.Keeps == nil && cr.Control != nil && cr.Control.Kind() == rule.KindRule {
-		// The active version's upsert again (a file applied twice): left the newest of
-		// its key, it would be the version's upsert once compaction removed the first,
-		// and a restart would name the version by its offset, not the snapshot's. Its
-		// Keeper carries the version's own Origin.
-		applied = false
-	}
-	invalidKeeper := cr.IsKeeper() && cr.Err != nil // keeps nothing, and is not kept
+	needs := controls.NeedsKeeper(cr, status, msg)
 	if !d.loaded {
 		switch {
-		case applied:
+		case !needs && (status == contract.ControlOK || status == contract.ControlNotFound):
 			delete(d.unkept, cr.Key)
-		case !invalidKeeper:
+		case needs:
 			if d.unkept == nil {
 				d.unkept = map[string]controls.Record{}
 			}
@@ -86,7 +78,7 @@ func (d *Daemon) keep(cr controls.Record, status, msg string) {
 		}
 		return
 	}
-	if !applied && !invalidKeeper {
+	if needs {
 		d.writeKeeper(cr)
 	}
 }
