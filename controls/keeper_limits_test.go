@@ -12,7 +12,8 @@ import (
 // Origin). The second daemon holds the rule, takes that Keeper for stale and writes
 // the rule's Keeper (an upsert); the first refused it at its limit and wrote the empty
 // key's Keeper again, and so on, without end (found by a review helper): the controls
-// topic must stop growing. Not parallel: it sets the process's rule limits.
+// topic must stop growing (the chain ends at MaxKeeperDepth). Not parallel: it sets the
+// process's rule limits.
 func TestKeepersOfDaemonsWithDifferentMaxRulesEnd(t *testing.T) {
 	lim := func(n int) rule.Limits { l := rule.DefaultLimits; l.MaxRules = n; return l }
 	a := &simDaemon{g: NewRegistry(), limits: lim(1)}

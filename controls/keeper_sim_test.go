@@ -21,6 +21,7 @@ type simRec struct {
 	value []byte
 	keeps *Origin
 	after *int64
+	depth int
 }
 
 // simTopic folds log through the daemons, appending the Keepers each writes (as
@@ -36,7 +37,7 @@ func simTopic(t *testing.T, ds []*simDaemon, log []simRec, max int) []simRec {
 				t.Fatal(err)
 			}
 			cr := Decode([]byte(r.key), r.value, 0, int64(off), time.Unix(int64(off), 0))
-			cr.Keeps, cr.KeeperAfter = r.keeps, r.after
+			cr.Keeps, cr.KeeperAfter, cr.KeeperDepth = r.keeps, r.after, r.depth
 			status, msg := d.g.Apply(cr)
 			if !NeedsKeeper(cr, status, msg) { // as live.Daemon.keep decides
 				continue
@@ -47,7 +48,7 @@ func simTopic(t *testing.T, ds []*simDaemon, log []simRec, max int) []simRec {
 					t.Fatal(err)
 				}
 				after := int64(off)
-				log = append(log, simRec{key: c.RecordKey(), value: val, keeps: keeps, after: &after})
+				log = append(log, simRec{key: c.RecordKey(), value: val, keeps: keeps, after: &after, depth: cr.KeeperDepth + 1})
 			}
 		}
 	}

@@ -28,6 +28,10 @@ type Record struct {
 	// than what the Keeper holds, which would undo it (Registry.Apply). nil on other
 	// records, and on Keepers of builds before it.
 	KeeperAfter *int64
+	// KeeperDepth, on a Keeper, is how many Keepers its chain holds, itself included
+	// (HeaderKeeperDepth): 1 for the Keeper of a control, 2 for the Keeper of that
+	// Keeper, and so on. 0 on other records, and on Keepers of builds before it.
+	KeeperDepth int
 }
 
 // IsKeeper reports whether r is a Keeper (Registry.Keeper).
@@ -46,6 +50,16 @@ const HeaderKeeps = "hindsight.keeps"
 // HeaderKeeperAfter is the header of a Keeper's record that carries, in decimal, the
 // offset of the control not applied it was written after (Record.KeeperAfter).
 const HeaderKeeperAfter = "hindsight.keeper_after"
+
+// HeaderKeeperDepth is the header of a Keeper's record that carries, in decimal, its
+// Record.KeeperDepth.
+const HeaderKeeperDepth = "hindsight.keeper_depth"
+
+// MaxKeeperDepth is the longest chain of Keepers written: a Keeper at this depth is
+// not answered (NeedsKeeper). Processes that fold a key differently (under different
+// limits) would otherwise answer each other's Keepers without end; a fold's own chain
+// (a control, its Keeper, that Keeper's when it went stale) is shorter.
+const MaxKeeperDepth = 4
 
 // String is o as HeaderKeeps carries it: the offset and the Unix time in
 // milliseconds, "OFFSET@MILLIS".

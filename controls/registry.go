@@ -235,17 +235,16 @@ const Unchanged = "the active version itself: nothing changed"
 
 // NeedsKeeper says whether rec, folded by Apply with status and msg, must be followed
 // by its Keeper (Registry.Keeper) so that compaction keeps what its key holds: a
-// record not applied — but a Keeper refused as invalid. A Keeper is refused so when
-// another process wrote it under other limits (a daemon of a higher --max-rules holds
-// a rule this one refuses): answered with a Keeper of this fold's view, the two
-// processes' Keepers of the key answered each other without end. Left unanswered, the
-// key's newest record is the other process's view; each process folds it under its
-// own limits, as it did the control. (Processes of one deployment are meant to run
-// under the same limits: under different ones, what compaction keeps follows the
-// process that wrote last.) A stale Keeper is answered: it is a fold's view of a key
-// that changed since, and the answer is what the key holds now.
+// record not applied — but an invalid record that is a Keeper (it keeps nothing, and is
+// not kept), or a Keeper at MaxKeeperDepth. Processes that fold a key differently (a
+// daemon of a higher --max-rules holds a rule another refuses) answered each other's
+// Keepers without end; the chain stops at that depth, the key's newest record then the
+// view of the process that wrote last. (Processes of one deployment are meant to run
+// under the same limits.)
 func NeedsKeeper(rec Record, status, msg string) bool {
 	switch {
+	case rec.IsKeeper() && rec.KeeperDepth >= MaxKeeperDepth:
+		return false
 	case status == contract.ControlOK && msg == Unchanged && rec.Keeps == nil && rec.Control != nil && rec.Control.Kind() == rule.KindRule:
 		// The active version's upsert again (a file applied twice): left the newest of
 		// its key, it would be the version's upsert once compaction removed the first,
@@ -254,8 +253,8 @@ func NeedsKeeper(rec Record, status, msg string) bool {
 		return true
 	case status == contract.ControlOK || status == contract.ControlNotFound:
 		return false
-	case rec.IsKeeper() && status == contract.ControlInvalid:
-		return false // keeps nothing of this fold, and is not answered (above)
+	case rec.IsKeeper() && rec.Err != nil:
+		return false // keeps nothing, and is not kept
 	}
 	return true
 }

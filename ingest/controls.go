@@ -175,6 +175,10 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 						if n, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil {
 							cr.KeeperAfter = &n
 						}
+					case controls.HeaderKeeperDepth:
+						if n, err := strconv.Atoi(string(h.Value)); err == nil && n > 0 {
+							cr.KeeperDepth = n
+						}
 					}
 				}
 				batch = append(batch, cr)
@@ -188,17 +192,18 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 	return nil
 }
 
-// Restore publishes c (a controls.Registry Keeper), written after the control at
-// offset after of its key, on the controls topic without waiting. Failures are logged
-// and counted.
-func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin, after int64) {
+// Restore publishes c (a controls.Registry Keeper), written after the record of its
+// key not applied at offset after, at depth (Record.KeeperDepth) in its chain of
+// Keepers, on the controls topic without waiting. Failures are logged and counted.
+func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin, after int64, depth int) {
 	val, err := c.Marshal()
 	if err != nil {
 		r.cfg.Logger.Error("encoding the control that keeps a key's rule", "key", c.RecordKey(), "err", err)
 		return
 	}
 	rec := &kgo.Record{Topic: r.cfg.Topics.Controls, Key: []byte(c.RecordKey()), Value: val,
-		Headers: []kgo.RecordHeader{{Key: controls.HeaderKeeperAfter, Value: strconv.AppendInt(nil, after, 10)}}}
+		Headers: []kgo.RecordHeader{{Key: controls.HeaderKeeperAfter, Value: strconv.AppendInt(nil, after, 10)},
+			{Key: controls.HeaderKeeperDepth, Value: strconv.AppendInt(nil, int64(depth), 10)}}}
 	if keeps != nil {
 		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: controls.HeaderKeeps, Value: []byte(keeps.String())})
 	}

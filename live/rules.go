@@ -86,7 +86,7 @@ func (d *Daemon) keep(cr controls.Record, status, msg string) {
 func (d *Daemon) writeKeeper(cr controls.Record) {
 	if c, keeps := d.rules.Keeper(cr); c != nil {
 		d.log.Warn("restoring what a key holds after a control not applied, so that compaction keeps it", "key", cr.Key, "offset", cr.Offset)
-		d.controls.Restore(c, keeps, cr.Offset)
+		d.controls.Restore(c, keeps, cr.Offset, cr.KeeperDepth+1)
 	}
 }
 
