@@ -1,7 +1,6 @@
 package live_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -35,11 +34,7 @@ func TestEvalCutShortCountedForBufferedEvent(t *testing.T) {
 	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, js)))
 	waitActive(t, d, []string{js})
 
-	const depth, width = 990, 100_000
-	var ev strings.Builder
-	ev.WriteString(`{"kind":"x","x":` + strings.Repeat(`{"a":`, depth) + "[0" + strings.Repeat(",0", width-1) + "]" + strings.Repeat(`}`, depth))
-	ev.WriteString(`,"y":{"a":{"b":1}}}`)
-	deep := ev.String()
+	deep := deepEvent(`"kind":"x"`)
 
 	// Matched while the hand-off is held: buffered.
 	b.Produce(t, livetest.Event("c-1", deep))

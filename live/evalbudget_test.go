@@ -27,11 +27,7 @@ func TestEvalCutShortIsCounted(t *testing.T) {
 	r := livetest.ParseRule(t, `{"id":"nested-b","scope":"*","when":{"path":"$..a..b"},"threshold":100}`)
 	b.Produce(t, livetest.Upsert(t, r))
 	poll.Until(t, 20*time.Second, "rule active", func() bool { return promtest.Sum(t, reg, "hindsight_rules_active") == 1 })
-	const depth, width = 990, 100_000
-	var ev strings.Builder
-	ev.WriteString(`{"x":` + strings.Repeat(`{"a":`, depth) + "[0" + strings.Repeat(",0", width-1) + "]" + strings.Repeat(`}`, depth))
-	ev.WriteString(`,"y":{"a":{"b":1}}}`)
-	b.Produce(t, livetest.Event("c-1", `{"y":{"a":{"b":1}}}`), livetest.Event("c-1", ev.String()))
+	b.Produce(t, livetest.Event("c-1", `{"y":{"a":{"b":1}}}`), livetest.Event("c-1", deepEvent("")))
 	poll.Until(t, 20*time.Second, "both events evaluated", func() bool {
 		ps := d.State().Partitions
 		return len(ps) == 1 && ps[0].NextOffset >= 2
@@ -39,4 +35,20 @@ func TestEvalCutShortIsCounted(t *testing.T) {
 	if got := promtest.Sum(t, reg, "hindsight_eval_budget_exceeded_total"); got != 1 {
 		t.Errorf("hindsight_eval_budget_exceeded_total = %v, want 1 (the deep event only)", got)
 	}
+}
+
+// deepEvent is an event (about 200 KB, depth 992) on which $..a..b runs out of
+// jsonpath's work budget: 990 nested "a" members over a 100,000-element array under
+// "x", then "y":{"a":{"b":1}}, which the path never reaches. members, if not empty,
+// come first.
+func deepEvent(members string) string {
+	const depth, width = 990, 100_000
+	var ev strings.Builder
+	ev.WriteString("{")
+	if members != "" {
+		ev.WriteString(members + ",")
+	}
+	ev.WriteString(`"x":` + strings.Repeat(`{"a":`, depth) + "[0" + strings.Repeat(",0", width-1) + "]" + strings.Repeat(`}`, depth))
+	ev.WriteString(`,"y":{"a":{"b":1}}}`)
+	return ev.String()
 }
