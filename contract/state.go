@@ -19,7 +19,9 @@ type PartitionState struct {
 	NextOffset int64 `json:"next_offset"`
 	Customers  int   `json:"customers"`
 	Counters   int   `json:"counters"`
-	Backfills  int   `json:"backfills_pending"`
+	// Backfills counts the partition's history jobs still running: hand-offs, and
+	// replays of ended versions (no snapshot is stored while one runs).
+	Backfills int `json:"backfills_pending"`
 	// LastSnapshot is the newest snapshot stored by this process; AgeSeconds is its age
 	// and LagOffsets how many offsets the partition has moved since.
 	LastSnapshot *SnapshotInfo `json:"last_snapshot,omitempty"`

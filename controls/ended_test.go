@@ -69,6 +69,51 @@ func TestRegistryEnded(t *testing.T) {
 	}
 }
 
+// TestRegistryEndedAfter: the ended versions of resolving rules whose end (the control
+// that replaced or deleted them) is above an offset, in the order of those controls,
+// whichever key: what a snapshot that adopted no control above that offset may not
+// name though a process ran them after it.
+func TestRegistryEndedAfter(t *testing.T) {
+	g := NewRegistry()
+	off := int64(-1)
+	apply := func(key string, value []byte) {
+		off++
+		g.Apply(Decode([]byte(key), value, 0, off, time.Time{}))
+	}
+	resolving := func(id string, version int64) []byte {
+		return fmt.Appendf(nil, `{"op":"upsert","rule":{"id":%q,"scope":"*","version":%d,"threshold":1,"when":{"path":"$.x"},
+		  "window":{"size":"1m"},"alert":{"resolve":true}}}`, id, version)
+	}
+	apply("*/a", resolving("a", 1))          // 0
+	apply("*/b", resolving("b", 1))          // 1
+	apply("*/p", upsert("p", "*", 1, "$.x")) // 2
+	apply("*/a", resolving("a", 2))          // 3: ends a@1
+	apply("*/p", del("*", "p"))              // 4: p never resolves
+	apply("*/b", del("*", "b"))              // 5: ends b@1
+	apply("*/a", del("*", "a"))              // 6: ends a@2
+	names := func(after int64) string {
+		var out []string
+		for _, v := range g.EndedAfter(after) {
+			out = append(out, fmt.Sprintf("%s@%d", v.Key.ID, v.Rule.Version))
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct {
+		after int64
+		want  string
+	}{
+		{-1, "a@1 b@1 a@2"},
+		{2, "a@1 b@1 a@2"},
+		{3, "b@1 a@2"},
+		{5, "a@2"},
+		{6, ""},
+	} {
+		if got := names(tc.after); got != tc.want {
+			t.Errorf("EndedAfter(%d) = %q, want %q", tc.after, got, tc.want)
+		}
+	}
+}
+
 // TestRegistryRetired: a rule's delete remembers the version it deleted, for the
 // console and `rules apply` to make the rule again above it; the fold itself takes a
 // rule made again at any version, as it did before (topics hold such histories).

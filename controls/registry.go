@@ -1,6 +1,7 @@
 package controls
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -57,7 +58,7 @@ type Registry struct {
 	// maxEndedPerKey: a process restoring a snapshot taken before those changes
 	// resolves the incidents the snapshot holds open (Ended). The newest max_rules keys
 	// are remembered.
-	ended keyMemory[rule.Key, []*Version]
+	ended keyMemory[rule.Key, []endedVersion]
 	// retired holds, per key whose rule was deleted, the version it had (Retired): a
 	// rule made again under the key at that version or below would give its alerts the
 	// deleted rule's alerts' ids (contract.AlertID is made of the version), which
@@ -170,7 +171,7 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 		}
 		g.active[k] = v
 		delete(g.lastError, k)
-		g.end(cur)
+		g.end(cur, rec.Offset)
 	case rule.OpDelete:
 		if cur == nil {
 			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k)
@@ -180,7 +181,7 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 		// lower one (by a publisher that did not ask) and deleted again must not lower it.
 		old, _ := g.retired.get(k)
 		g.retired.put(k, max(old, cur.Rule.Version), rule.CurrentLimits().MaxRules)
-		g.end(cur)
+		g.end(cur, rec.Offset)
 		delete(g.lastError, k)
 	default:
 		return contract.ControlInvalid, fmt.Sprintf("unknown op %q", c.Op)
@@ -192,8 +193,14 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 // partition's owner was down, or the partition between owners, for.
 const maxEndedPerKey = 16
 
-// end remembers v, which a change of its key ended (nil: none), for Ended.
-func (g *Registry) end(v *Version) {
+// endedVersion is a version a change of its key ended, and that change's offset.
+type endedVersion struct {
+	v  *Version
+	by int64
+}
+
+// end remembers v, which the change at offset by ended (nil: none), for Ended.
+func (g *Registry) end(v *Version, by int64) {
 	if v == nil || !v.Rule.Resolves() {
 		return
 	}
@@ -201,7 +208,30 @@ func (g *Registry) end(v *Version) {
 	if len(vs) >= maxEndedPerKey {
 		vs = vs[1:]
 	}
-	g.ended.put(v.Key, append(slices.Clip(vs), v), rule.CurrentLimits().MaxRules)
+	g.ended.put(v.Key, append(slices.Clip(vs), endedVersion{v, by}), rule.CurrentLimits().MaxRules)
+}
+
+// EndedAfter is every remembered ended version (see Ended) whose end, the control
+// that replaced or deleted it, is at an offset above offset, in the order of those
+// controls: a partition whose snapshot adopted no control above offset may have run
+// them after it, though the snapshot names none.
+func (g *Registry) EndedAfter(offset int64) []*Version {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []endedVersion
+	for _, e := range g.ended.m {
+		for _, ev := range e.v {
+			if ev.by > offset {
+				out = append(out, ev)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b endedVersion) int { return cmp.Compare(a.by, b.by) })
+	vs := make([]*Version, len(out))
+	for i, ev := range out {
+		vs[i] = ev.v
+	}
+	return vs
 }
 
 // Ended is the version of k that k's changes ended whose ControlOffset and
@@ -212,8 +242,8 @@ func (g *Registry) Ended(k rule.Key, controlOffset int64, fingerprint uint64) (*
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	vs, _ := g.ended.get(k)
-	for _, v := range vs {
-		if v.ControlOffset == controlOffset && v.Fingerprint == fingerprint {
+	for _, ev := range vs {
+		if v := ev.v; v.ControlOffset == controlOffset && v.Fingerprint == fingerprint {
 			return v, true
 		}
 	}

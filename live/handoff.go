@@ -82,12 +82,17 @@ type pendingBackfill struct {
 	// may have run here before (a restart or rebalance without a snapshot of it); its
 	// history's firing alerts may have been sent, so the incidents they opened are
 	// resolved as they close, not held back with them.
-	recount  bool
-	began    time.Time
-	cancel   context.CancelFunc
-	attempts atomic.Int32
-	progress atomic.Pointer[backfill.Progress]
-	lastErr  atomic.Pointer[string]
+	recount bool
+	// endedReplay marks the replay of a version that ended while events after its
+	// partition's snapshot were unaccounted for (endedreplay.go): its firing alerts from
+	// replayFrom may have been sent, and their incidents are resolved.
+	endedReplay bool
+	replayFrom  int64
+	began       time.Time
+	cancel      context.CancelFunc
+	attempts    atomic.Int32
+	progress    atomic.Pointer[backfill.Progress]
+	lastErr     atomic.Pointer[string]
 	// blocked: the latest attempt failed in a way that retrying alone cannot cure (a lake
 	// file DuckDB cannot read, the job's memory limit).
 	blocked atomic.Bool
@@ -175,6 +180,10 @@ func (d *Daemon) runJob(j *handoffJob) {
 	}
 	if h, ok := jobHooks.Load(d.cfg.Group); ok {
 		h.(func(context.Context))(j.ctx)
+	}
+	if j.pb.endedReplay {
+		d.runEndedReplay(j)
+		return
 	}
 	if !j.ar.Rule.Plain() {
 		d.runWindowJob(j)

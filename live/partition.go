@@ -77,6 +77,16 @@ type partition struct {
 	// endedUnacked counts the resolved records of ended versions produced and not yet
 	// acknowledged: a snapshot, which no longer holds their incidents, waits for zero.
 	endedUnacked atomic.Int64
+	// endedReplays holds the replay job of each version that ended here leaving
+	// incidents a killed process may have opened (endedreplay.go); while any runs, no
+	// snapshot is stored, so that a crash meanwhile restores one that owes them again.
+	endedReplays map[*controls.Version]*pendingBackfill
+	// restoredEnd is the log's end when this process restored the partition from a
+	// snapshot (0: it did not): a process before it, killed, may have evaluated the
+	// events between the snapshot and there with the versions this one inherited
+	// (restored, or adopted by its first reconcile), and sent alerts nothing here holds.
+	restoredEnd int64
+	inherited   map[*controls.Version]bool
 	// evalTick counts the events evaluated, for the one in evalSampleEvery timed.
 	evalTick uint64
 }
@@ -85,6 +95,7 @@ func newPartition(id int32) *partition {
 	return &partition{id: id, starts: map[*controls.Version]int64{}, pending: map[*controls.Version]*pendingBackfill{},
 		incomplete: map[*controls.Version][]contract.MissingRange{}, windows: map[*controls.Version]*window.State{},
 		buffers: map[*controls.Version]*handoffBuffer{}, history: map[*controls.Version]*partHistory{},
+		endedReplays: map[*controls.Version]*pendingBackfill{}, inherited: map[*controls.Version]bool{},
 		counts: newCounterStore(), next: -1}
 }
 
@@ -105,6 +116,8 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		if ws := p.windows[ar]; ws != nil {
 			p.endIncidents(d, ar, ws, offset)
 		}
+		d.replayEndedIfOwed(p, ar, offset) // before its pending job, which it reads, goes
+		delete(p.inherited, ar)
 		delete(p.starts, ar)
 		delete(p.incomplete, ar)
 		delete(p.history, ar)
@@ -120,6 +133,9 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		if _, ok := p.starts[ar]; !ok {
 			added = true
 			p.starts[ar] = offset
+			if recount {
+				p.inherited[ar] = true
+			}
 			if p.historyLost != "" && offset > 0 {
 				p.incomplete[ar] = []contract.MissingRange{{Partition: p.id, From: 0, To: offset - 1, Reason: p.historyLost}}
 			}

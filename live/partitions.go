@@ -58,6 +58,10 @@ func (d *Daemon) Revoked(ps []int32) {
 			pb.cancel() // its history is the next owner's to count (the snapshot says so)
 			delete(part.pending, ar)
 		}
+		for ar, pb := range part.endedReplays {
+			pb.cancel() // the next owner replays it from the same snapshot, which none replaced
+			delete(part.endedReplays, ar)
+		}
 		part.mu.Unlock()
 	}
 	d.partsMu.Lock()

@@ -382,7 +382,7 @@ func (d *Daemon) State() contract.StateView {
 	for _, p := range d.ownedPartitions() {
 		p.mu.Lock()
 		pv := contract.PartitionState{Partition: p.id, NextOffset: p.next, Customers: p.counts.customers(), Counters: p.counterCount(),
-			Backfills: len(p.pending), Restored: p.snaps.restored, LastError: p.snaps.lastErr}
+			Backfills: len(p.pending) + len(p.endedReplays), Restored: p.snaps.restored, LastError: p.snaps.lastErr}
 		if last := p.snaps.last; last != nil {
 			cp := *last
 			pv.LastSnapshot = &cp

@@ -172,6 +172,11 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	s := d.active.Load()
 	p := newPartition(pid)
 	var rules []*controls.Version
+	type endedReplay struct {
+		ar               *controls.Version
+		start, from, end int64
+	}
+	var replays []endedReplay
 	h, err := decodeState(body, func(h *stateHeader) (func([]byte, []stateCount), error) {
 		if h.Partition != pid || h.Topic != d.cfg.Topics.Events || h.Group != d.cfg.Group {
 			return nil, fmt.Errorf("it is the state of %s partition %d in group %q, not of %s partition %d in group %q",
@@ -185,19 +190,32 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		for i, sr := range h.Rules {
 			k := rule.Key{Scope: sr.Scope, ID: sr.ID}
 			ar := s.version(k)
-			if ended, ok := d.rules.Ended(k, sr.ControlOffset, sr.Fingerprint); ok && sr.Window != nil && ar != ended {
+			if ended, ok := d.rules.Ended(k, sr.ControlOffset, sr.Fingerprint); ok && !ended.Rule.Plain() && ar != ended {
 				// A version that ended after this snapshot was taken (while the
 				// partition was elsewhere, or the daemon down): its open incidents are
-				// resolved here, as the process that held it would have.
-				ws, _, err := window.Decode(ended.Rule, d.cfg.WindowLimits, sr.Window)
-				if err != nil {
-					return nil, fmt.Errorf("%w: window state of ended rule %s: %v", ErrStateCorrupt, k, err)
+				// resolved here, as the process that held it would have, and those a
+				// process may have opened after the snapshot by replaying it
+				// (endedreplay.go). A pending hand-off's state is not in the snapshot: the
+				// replay resolves every incident from the version's start (from 0
+				// when its history's alerts were sent too).
+				from := h.Next
+				if sr.Pending {
+					from = firingsFrom(ended, sr.Start)
+				} else if sr.Window != nil {
+					ws, _, err := window.Decode(ended.Rule, d.cfg.WindowLimits, sr.Window)
+					if err != nil {
+						return nil, fmt.Errorf("%w: window state of ended rule %s: %v", ErrStateCorrupt, k, err)
+					}
+					p.endIncidents(d, ended, ws, h.Next)
 				}
-				p.endIncidents(d, ended, ws, h.Next)
+				if end := bounds[pid].end; d.bf != nil && (end > h.Next || sr.Pending) {
+					replays = append(replays, endedReplay{ar: ended, start: sr.Start, from: from, end: end})
+				}
 				continue
 			}
 			if ar != nil && ar.ControlOffset == sr.ControlOffset && ar.Fingerprint == sr.Fingerprint {
 				rules[i] = ar
+				p.inherited[ar] = true
 				p.starts[ar] = sr.Start
 				if len(sr.Incomplete) > 0 {
 					p.incomplete[ar] = sr.Incomplete
@@ -212,6 +230,21 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 					}
 					p.setWindow(ar, ws)
 				}
+			}
+		}
+		// Versions the snapshot does not name that ended after the last control it
+		// adopted may have been adopted after it, and run, by a process since killed.
+		adopted := int64(-1)
+		named := map[*controls.Version]bool{}
+		for _, sr := range h.Rules {
+			adopted = max(adopted, sr.ControlOffset)
+			if v, ok := d.rules.Ended(rule.Key{Scope: sr.Scope, ID: sr.ID}, sr.ControlOffset, sr.Fingerprint); ok {
+				named[v] = true
+			}
+		}
+		for _, v := range d.rules.EndedAfter(adopted) {
+			if from, end := firingsFrom(v, h.Next), bounds[pid].end; !named[v] && !v.Rule.Plain() && d.bf != nil && (end > h.Next || from < h.Next) {
+				replays = append(replays, endedReplay{ar: v, start: h.Next, from: from, end: end})
 			}
 		}
 		// What remains of the body once counters (2+ bytes each) are taken out bounds
@@ -237,6 +270,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p.counts.reindex()
 	p.counts.reindexCells(1)
 	p.next = h.Next
+	p.restoredEnd = bounds[pid].end
 	// The jobs started below run at once, before p is published, and their results
 	// take p.mu: held from here, the rest of the restore comes first.
 	p.mu.Lock()
@@ -265,6 +299,9 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 				d.startWindowHandoff(p, ar, sr.Start, h.Next, true)
 			}
 		}
+	}
+	for _, c := range replays {
+		d.startEndedReplay(p, c.ar, c.start, c.from, c.end)
 	}
 	gen := p.gen
 	p.reconcile(d, s, h.Next)

@@ -103,6 +103,13 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 		}
 		p.mu.Unlock()
 	}
+	if n := len(p.endedReplays); n > 0 {
+		// The snapshot restored names the ended versions being replayed; a newer one
+		// would not, and a crash before their resolves are out would lose them.
+		p.mu.Unlock()
+		d.log.Debug("partition snapshot held back: ended versions' replays are running", "partition", p.id, "reason", reason, "replays", n)
+		return nil
+	}
 	if p.next < 0 || reason != reasonInitial && p.snaps.clean.offset == p.next && p.snaps.clean.gen == p.gen {
 		p.mu.Unlock()
 		return nil

@@ -124,10 +124,6 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	}
 	// The incidents history opened whose alerts are held back: their resolves are held
 	// back too, in the job and, for those still open, in the state (Silence).
-	type incidentKey struct {
-		customer, group string
-		start           int64
-	}
 	heldBack := map[incidentKey]bool{}
 	h, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
 		history := offset < pb.start

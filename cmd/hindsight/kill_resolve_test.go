@@ -183,3 +183,199 @@ func killResolve(t *testing.T, two bool) {
 		t.Errorf("alerts differ from the replay:\nmissing\n  %s\nextra\n  %s", strings.Join(missing, "\n  "), strings.Join(extra, "\n  "))
 	}
 }
+
+// TestKill9DeleteRecreate: a plain count and a windowed rule with resolve are deleted
+// and made again at a higher version, again and again, while events stream; the daemon
+// is killed with SIGKILL shortly after each change. At the end the current versions'
+// counts and alerts are a full replay's (their history handed to them), every firing
+// alert of an ended version has its resolve, and no alert is one its version never
+// raises.
+func TestKill9DeleteRecreate(t *testing.T) { killDelete(t, false) }
+
+// TestKill9DeleteRecreateTwo: TestKill9DeleteRecreate with two daemons in one group,
+// one of them killed after each change and restarted.
+func TestKill9DeleteRecreateTwo(t *testing.T) { killDelete(t, true) }
+
+func killDelete(t *testing.T, two bool) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("slow: kill -9 runs; in make test")
+	}
+	const plainJS = `{"id":"logins","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":%d}`
+	const winJS = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},"group_by":["$.user"],
+		  "window":{"size":"10s","every":"5s"},"time":"$.ts","lateness":"3s","threshold":%d,
+		  "alert":{"suppress":"12s","resolve":true}}`
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3, MinSessionTimeout: 200 * time.Millisecond})
+	dir := t.TempDir()
+	hindsightBinary(t)
+	cl := b.Client(t, kgo.ProducerLinger(0))
+	all := []*rule.Rule{}
+	cur := map[string]*rule.Rule{}
+	mk := func(js string, v, th int) *rule.Rule {
+		r := livetest.ParseRule(t, fmt.Sprintf(js, v, th))
+		all = append(all, r)
+		cur[r.ID] = r
+		return r
+	}
+	b.Produce(t, livetest.Upsert(t, mk(plainJS, 1, 20)), livetest.Upsert(t, mk(winJS, 1, 3)))
+
+	rng := rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 5)), 6))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := 0
+	gen := func(n int) []*kgo.Record {
+		var recs []*kgo.Record
+		for range n {
+			at += rng.IntN(900)
+			et := at - rng.IntN(4000)
+			if rng.IntN(25) == 0 {
+				at += 15000
+			}
+			ts := base.Add(time.Duration(et) * time.Millisecond).Format(time.RFC3339Nano)
+			cust := fmt.Sprintf("c-%d", 1+rng.IntN(5))
+			recs = append(recs, livetest.Event(cust, fmt.Sprintf(`{"type":"login.failed","user":"u%d","ts":%q}`, rng.IntN(3), ts)))
+		}
+		return recs
+	}
+	var history []*kgo.Record
+	streamed := make(chan struct{})
+	go func() {
+		defer close(streamed)
+		for range 70 {
+			recs := gen(20)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err := cl.ProduceSync(ctx, recs...).FirstErr()
+			cancel()
+			if err != nil {
+				return
+			}
+			history = append(history, recs...)
+			time.Sleep(120 * time.Millisecond)
+		}
+	}()
+	args := []string{"--brokers", b.Addr, "--group", "kdel", "--lake", "file://" + filepath.Join(dir, "lake"),
+		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--archive-roll-age", "500ms",
+		"--session-timeout", "1s", "--instance-id", "kdel-0", "--backfill-cache-dir", filepath.Join(dir, "cache")}
+	krng := rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 13)), 14))
+	var procs []*liveProc
+	if two {
+		args = slices.DeleteFunc(slices.Clone(args), func(s string) bool { return s == "--instance-id" || s == "kdel-0" })
+		args = append(args, "--no-archive")
+		startArchiver(t, b.Addr, filepath.Join(dir, "lake"))
+		procs = []*liveProc{startLiveProc(t, dir, "a0", args...), startLiveProc(t, dir, "b0", args...)}
+	}
+	for i := range 7 {
+		var p *liveProc
+		v := krng.IntN(2)
+		if two {
+			p = procs[v]
+		} else {
+			p = startLiveProc(t, dir, fmt.Sprintf("run%02d", i), args...)
+		}
+		time.Sleep(time.Duration(400+krng.IntN(800)) * time.Millisecond)
+		var recs []*kgo.Record
+		for _, id := range []string{"logins", "bursts"} {
+			old := cur[id]
+			recs = append(recs, livetest.Delete(t, old.Key()))
+			js := plainJS
+			if id == "bursts" {
+				js = winJS
+			}
+			recs = append(recs, livetest.Upsert(t, mk(js, int(old.Version)+1, 2+krng.IntN(int(old.Version)+3))))
+		}
+		b.Produce(t, recs...)
+		time.Sleep(time.Duration(20+krng.IntN(400)) * time.Millisecond)
+		p.kill()
+		if i == 3 && envInt("HINDSIGHT_KILL_ADD_PARTITIONS", 0) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := kadm.NewClient(b.Client(t)).CreatePartitions(ctx, envInt("HINDSIGHT_KILL_ADD_PARTITIONS", 0), "events")
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl.ForceMetadataRefresh()
+		}
+		if two {
+			time.Sleep(time.Duration(200+krng.IntN(800)) * time.Millisecond)
+			procs[v] = startLiveProc(t, dir, fmt.Sprintf("%c%d", 'a'+v, i+1), args...)
+		}
+	}
+	<-streamed
+	if !two {
+		procs = []*liveProc{startLiveProc(t, dir, "final", args...)}
+	}
+	for _, p := range procs {
+		p.waitHTTP(t)
+	}
+	final := procs[0]
+	s := &stateScenario{t: t, b: b, rules: map[rule.Key]*rule.Rule{}, history: history}
+	for _, r := range cur {
+		s.rules[r.Key()] = r
+	}
+	s.waitCaughtUp("kdel", procs...)
+	time.Sleep(500 * time.Millisecond)
+	s.checkCounts(procs...)
+
+	n := b.TopicRecords(t, "alerts")
+	alerts := livetest.Alerts(t, b.Consume(t, "alerts", int(n), 30*time.Second))
+	got := map[string]bool{}
+	for _, a := range alerts {
+		got[a.AlertID+" "+a.Status] = true
+	}
+	// Current windowed version: its alerts from its starts.
+	w := cur["bursts"]
+	starts := map[int32]int64{}
+	for _, p := range procs {
+		for _, v := range p.rules(t) {
+			if v.ID == "bursts" {
+				for k, o := range v.StartOffsets {
+					starts[k] = o
+				}
+				t.Logf("%s: bursts v%d starts %v status %s", p.name, v.Version, v.StartOffsets, v.Status)
+			}
+		}
+	}
+	wantIDs, err := livetest.WindowHandoffFirings(history, w, starts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every version's possible ids (firing or resolved) and plain crossings.
+	possible := map[string]bool{}
+	for _, r := range all {
+		if r.Plain() {
+			for c, cnt := range livetest.FullReplay(history, r) {
+				if cnt >= r.Threshold.Count() {
+					id := contract.AlertID(r.Scope, r.ID, r.Version, c, r.Threshold.Count())
+					possible[id] = true
+					if r == cur["logins"] && !got[id+" firing"] {
+						t.Errorf("logins v%d customer %s: count %d reaches %d, no alert %s", r.Version, c, cnt, r.Threshold.Count(), id)
+					}
+				}
+			}
+			continue
+		}
+		ids, _, err := livetest.WindowReplay(history, r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id := range ids {
+			possible[id] = true
+		}
+	}
+	for id := range wantIDs {
+		if !got[id+" firing"] && !got[id+" resolved"] {
+			t.Errorf("bursts v%d: replay raises %s, not published", w.Version, id)
+		}
+	}
+	for _, a := range alerts {
+		if !possible[a.AlertID] {
+			t.Errorf("alert %s %s of %s v%d (%s %s p%d@%d source %s): its version never raises it", a.AlertID, a.Status, a.RuleID, a.Version, a.Customer, a.Group, a.Partition, a.Offset, a.Source)
+		}
+		if a.RuleID == "bursts" && a.Version != w.Version && a.Status == contract.StatusFiring && !got[a.AlertID+" resolved"] {
+			t.Errorf("bursts v%d firing %s (%s %s p%d@%d): the version ended, no resolve", a.Version, a.AlertID, a.Customer, a.Group, a.Partition, a.Offset)
+		}
+	}
+	t.Logf("%d events, %d alert records, %d distinct", len(history), len(alerts), len(got))
+	if t.Failed() {
+		t.Logf("final log:\n%s", final.tail(40))
+	}
+}

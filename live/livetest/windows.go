@@ -35,6 +35,21 @@ func WindowStatusReplay(history []*kgo.Record, r *rule.Rule) (ids map[string]boo
 
 func alertID(a *contract.Alert) string { return a.AlertID }
 
+// WindowHandoffFirings is WindowHandoffReplay's firing alerts only: the incidents a
+// version handed its history opens from each partition's start, which it must publish.
+// An incident history opened closes unseen after a hand-off that held its firing back,
+// and with a resolve after one that recounts: a test accepts either.
+func WindowHandoffFirings(history []*kgo.Record, r *rule.Rule, starts map[int32]int64) (ids map[string]bool, err error) {
+	ids, _, err = windowReplay(history, r, nil, starts, func(a *contract.Alert) string {
+		if a.Status == contract.StatusResolved {
+			return ""
+		}
+		return a.AlertID
+	})
+	delete(ids, "")
+	return ids, err
+}
+
 // WindowHandoffReplay is WindowReplay of a rule handed its history: it evaluates all of
 // history, and returns the alert ids of the crossings at offsets from each partition's
 // start (those before are history's, not sent).

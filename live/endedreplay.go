@@ -1,0 +1,145 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/backtest"
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/window"
+)
+
+// The replay of an ended version (docs/architecture.md, "Alert record"). A version
+// that ends in a partition resolves the incidents its state holds open; but a process
+// that owned the partition before this one, killed after its last snapshot, may have
+// evaluated later events with the version and sent firing alerts this process's state
+// does not hold: the snapshot names a version ended since, or the version ends here
+// before this process has caught up with where the killed one may have got, or while
+// its hand-off (a recount) is still being computed. Which events the killed process
+// reached, nothing records: the log's end when the partition was restored bounds them.
+// So the version's history is replayed up to that end (as a hand-off replays it: the
+// lake, then Kafka), and every incident it opens at or above the offset from which
+// such alerts may have been sent is resolved: as it closes in the replay, or at the
+// end. An incident opened past where the killed process got gets a resolve of an
+// alert never sent, which receivers drop. Until the replay's resolves are out, the
+// partition stores no snapshot.
+
+// replayEndedIfOwed queues the replay of windowed version ar, which ends in p at
+// offset at, when a process before this one may have sent firing alerts of it that
+// the state here does not hold: its hand-off, a recount, is still pending (the state
+// is not built yet), or this process has not reached where the killed one may have
+// got (p.restoredEnd) with a version it inherited. The caller holds p's lock, and
+// calls it before ar's pending job and state go.
+func (d *Daemon) replayEndedIfOwed(p *partition, ar *controls.Version, at int64) {
+	if d.bf == nil || p.revoked || ar.Rule.Plain() || !ar.Rule.Resolves() {
+		return
+	}
+	switch pb := p.pending[ar]; {
+	case pb != nil && pb.recount:
+		d.startEndedReplay(p, ar, pb.start, firingsFrom(ar, pb.start), max(at, p.restoredEnd))
+	case pb == nil && p.inherited[ar] && at < p.restoredEnd:
+		d.startEndedReplay(p, ar, p.starts[ar], at, p.restoredEnd)
+	}
+}
+
+// firingsFrom is the lowest offset at which ar's firing alerts were sent in a
+// partition where it started at start: history's are held back unless the rule says
+// backfill: {alert: true}.
+func firingsFrom(ar *controls.Version, start int64) int64 {
+	if b := ar.Rule.Backfill; b != nil && b.Alert {
+		return 0
+	}
+	return start
+}
+
+// incidentKey names an incident within one version's state on one partition.
+type incidentKey struct {
+	customer, group string
+	start           int64
+}
+
+// startEndedReplay queues the replay of ended version ar in partition p: its
+// history below end, resolving the incidents opened from offset from; start is the
+// version's start there (its lookback applies below it). The caller holds p's lock.
+func (d *Daemon) startEndedReplay(p *partition, ar *controls.Version, start, from, end int64) {
+	ctx, cancel := context.WithCancel(d.bf.ctx)
+	pb := &pendingBackfill{start: start, end: end, endedReplay: true, replayFrom: from, began: time.Now(), cancel: cancel}
+	p.endedReplays[ar] = pb
+	d.m.backfillsRunning.Inc()
+	d.log.Info("rule version ended where a killed process may have sent firing alerts of it that this one does not hold: replaying it to resolve them",
+		"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", p.id, "from", from, "to", end)
+	d.bf.queue.push(ar.Key.Scope, &handoffJob{p: p, ar: ar, pb: pb, ctx: ctx, retry: d.bf.policy()}, time.Time{})
+}
+
+// runEndedReplay makes one attempt at ended version replay j, as runWindowJob does for a
+// hand-off.
+func (d *Daemon) runEndedReplay(j *handoffJob) {
+	ar, pb := j.ar, j.pb
+	pb.attempts.Add(1)
+	cfg := d.bf.history
+	if r := ar.Rule; r.Lookback > 0 {
+		cfg.Since, cfg.SinceBelow = r.HistoryFrom(ar.UpdatedAt), pb.start
+	}
+	opened := map[incidentKey]bool{}
+	var resolves []pastCrossing
+	h, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, j.p.id, pb.end, func(offset int64, at time.Time, c window.Crossing) {
+		k := incidentKey{c.Customer, string(c.Group), c.Start}
+		switch {
+		case !c.Windowed:
+		case !c.Resolved && offset >= pb.replayFrom:
+			opened[k] = true
+		case c.Resolved && opened[k]:
+			delete(opened, k)
+			c.Group = append([]byte(nil), c.Group...)
+			resolves = append(resolves, pastCrossing{offset: offset, at: at, c: c})
+		}
+	})
+	if err != nil {
+		d.failedAttempt(j, err, errors.Is(err, lakehouse.ErrTopicMismatch))
+		return
+	}
+	d.m.backfillsRunning.Dec()
+	pb.cancel()
+	if len(h.Missing) > 0 {
+		d.log.Warn("an ended version's replay lacks history: incidents opened by the events it could not read are not resolved",
+			"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", j.p.id, "missing", h.Missing)
+	}
+	d.produceAlerts(j.p, d.applyEndedReplay(j.p, ar, pb, h.State, opened, resolves))
+}
+
+// applyEndedReplay ends replay pb of ended version ar in p: the resolves the replay raised, then
+// those of the incidents left open at its end (st, nil: none), are returned for the
+// caller to produce once the lock is released. Nil when p was revoked meanwhile.
+func (d *Daemon) applyEndedReplay(p *partition, ar *controls.Version, pb *pendingBackfill, st *window.State, open map[incidentKey]bool, resolves []pastCrossing) []*kgo.Record {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.revoked || p.endedReplays[ar] != pb {
+		return nil
+	}
+	delete(p.endedReplays, ar)
+	p.gen++ // the snapshot restored names ar: the next is stored, whatever else changed
+	alerts := make([]*kgo.Record, 0, len(resolves)+len(open))
+	for _, x := range resolves {
+		alerts = append(alerts, d.keptAlert(ar, x.c, p.id, x.offset, x.at, contract.SourceLive))
+	}
+	if st != nil && len(open) > 0 {
+		now := time.Now()
+		st.EndIncidents(func(c window.Crossing) {
+			if open[incidentKey{c.Customer, string(c.Group), c.Start}] {
+				alerts = append(alerts, d.keptAlert(ar, c, p.id, pb.end, now, contract.SourceLive))
+			}
+		})
+	}
+	if len(alerts) > 0 {
+		p.unqueuedAlerts++
+	}
+	d.m.backfillsDone.Inc()
+	d.log.Info("ended version's replay complete", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", p.id,
+		"from", pb.replayFrom, "to", pb.end, "resolved", len(alerts))
+	return alerts
+}
