@@ -3,16 +3,29 @@ package jsonpath
 import (
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
 // ErrEvalLimit is returned by EvalChecked when a query needed more work than its
-// budget: about 4M node visits plus 64 per node of the document. Only queries that
-// multiply descendant segments or nest filters over huge documents get there; the
-// budget keeps one hostile rule from stalling a worker.
+// budget: SetWorkBudget's node visits (DefaultWorkBudget: about 4M) plus 64 per node of
+// the document. Only queries that multiply descendant segments or nest filters over
+// huge documents get there; the budget keeps one hostile rule from stalling a worker.
 var ErrEvalLimit = errors.New("jsonpath: evaluation exceeded its work budget")
 
-func budgetFor(nodes int) int { return 1<<22 + 64*nodes }
+// DefaultWorkBudget is the work budget's base until SetWorkBudget changes it.
+const DefaultWorkBudget = 1 << 22
+
+var workBudget atomic.Int64
+
+func init() { workBudget.Store(DefaultWorkBudget) }
+
+// SetWorkBudget makes n node visits (at least 1) the base of every later Eval's work
+// budget in this process, to which the document adds 64 per node. rule.SetLimits sets
+// it from max_rule_eval_work.
+func SetWorkBudget(n int) { workBudget.Store(int64(max(n, 1))) }
+
+func budgetFor(nodes int) int { return int(workBudget.Load()) + 64*nodes }
 
 // Eval appends the nodes p selects from d to dst, in RFC 9535 order, and returns
 // the extended slice. It allocates nothing when dst has room. It selects nothing when

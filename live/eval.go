@@ -9,6 +9,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
 )
 
@@ -96,6 +97,7 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 // the same event may come again through a hand-off), and logged at most once a minute.
 func (d *Daemon) evalCutShort(partition int32, offset int64, n int) {
 	d.m.evalCutShort.Add(float64(n))
+	d.m.limits.Count(rule.LimitEvalWork).Add(float64(n))
 	if now := time.Now().UnixNano(); now-d.lastCutShortLog.Load() > int64(time.Minute) {
 		d.lastCutShortLog.Store(now)
 		d.log.Warn("a rule path's evaluation ran out of its work budget on an event: its result was cut short, and a rule may not have counted the event (hindsight_eval_budget_exceeded_total)",

@@ -12,6 +12,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // TestEvalCutShortIsCounted: a rule path whose evaluation on an event runs out of
@@ -34,6 +35,13 @@ func TestEvalCutShortIsCounted(t *testing.T) {
 	})
 	if got := promtest.Sum(t, reg, "hindsight_eval_budget_exceeded_total"); got != 1 {
 		t.Errorf("hindsight_eval_budget_exceeded_total = %v, want 1 (the deep event only)", got)
+	}
+	// The budget is a rule limit (--max-rule-eval-work): shown, and its reaching counted.
+	if got := promtest.Value(t, reg, "hindsight_limit", "name", rule.LimitEvalWork); got != float64(rule.DefaultLimits.MaxEvalWork) {
+		t.Errorf("hindsight_limit{name=%q} = %v, want %d", rule.LimitEvalWork, got, rule.DefaultLimits.MaxEvalWork)
+	}
+	if got := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", rule.LimitEvalWork); got != 1 {
+		t.Errorf("hindsight_limit_reached_total{name=%q} = %v, want 1", rule.LimitEvalWork, got)
 	}
 }
 

@@ -66,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		partitions: newGauge("hindsight_partitions_owned", "Events partitions owned by this instance."),
 
 		ruleIndexBuilds: newCounter("hindsight_rule_index_builds_total", "Rule indexes published to the evaluator: one per fetch of controls that changed the active rules, not one per control."),
-		evalCutShort:    newCounter("hindsight_eval_budget_exceeded_total", "Evaluations of rule paths that ran out of their work budget (about 4M node visits plus 64 per node of the event): each result was cut short, so a rule may not have counted its event. An event counts once per evaluation cut short: a path shared by rules is evaluated once, and a hand-off evaluates the events it adds again."),
+		evalCutShort:    newCounter("hindsight_eval_budget_exceeded_total", "Evaluations of rule paths that ran out of their work budget (--max-rule-eval-work node visits plus 64 per node of the event): each result was cut short, so a rule may not have counted its event. An event counts once per evaluation cut short: a path shared by rules is evaluated once, and a hand-off evaluates the events it adds again."),
 
 		backfillsRunning: newGauge("hindsight_backfills_running", "Hand-off backfill jobs running or waiting to run."),
 		backfillsDone:    newCounter("hindsight_backfills_completed_total", "Hand-off backfill jobs whose counts were added."),

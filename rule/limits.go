@@ -102,6 +102,14 @@ type Limits struct {
 	// remembers (max_rejected_controls), the newest, for /v1/rules and `rules list`;
 	// older ones are dropped, and counted (contract.RuleList.InvalidDropped). Default 100.
 	MaxRejectedControls int
+	// MaxEvalWork is the work one evaluation of a rule's JSONPath on one event may
+	// take, in node visits, beyond an allowance of 64 per node of the event
+	// (max_rule_eval_work): only paths that multiply descendant segments or nest filters
+	// over huge events come near it. One that needs more is cut short, its result
+	// truncated (the rule may miss the event), and counted
+	// (hindsight_eval_budget_exceeded_total). Every process that evaluates rules must
+	// use the same value, or their verdicts on such events differ. Default 4,194,304.
+	MaxEvalWork int
 }
 
 // DefaultLimits are the limits in force unless SetLimits changes them. Do not modify
@@ -126,6 +134,7 @@ var DefaultLimits = Limits{
 	MaxDestinations:     1000,
 	MaxMutes:            10_000,
 	MaxRejectedControls: 100,
+	MaxEvalWork:         jsonpath.DefaultWorkBudget,
 }
 
 // MaxSafeInteger is the largest version and threshold a rule may have: 2^53, the largest
@@ -160,6 +169,7 @@ const (
 	LimitDestinations  = "max_destinations"
 	LimitMutes         = "max_mutes"
 	LimitRejected      = "max_rejected_controls"
+	LimitEvalWork      = "max_rule_eval_work"
 )
 
 // Each calls fn with every limit's name and value, in declaration order: counts and
@@ -185,6 +195,7 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitDestinations, float64(l.MaxDestinations))
 	fn(LimitMutes, float64(l.MaxMutes))
 	fn(LimitRejected, float64(l.MaxRejectedControls))
+	fn(LimitEvalWork, float64(l.MaxEvalWork))
 }
 
 // Validate reports limits that cannot work: a limit below one, a JSON depth that leaves
@@ -223,6 +234,7 @@ func (l Limits) Validate() error {
 	atLeast(LimitDestinations, l.MaxDestinations, 1)
 	atLeast(LimitMutes, l.MaxMutes, 1)
 	atLeast(LimitRejected, l.MaxRejectedControls, 1)
+	atLeast(LimitEvalWork, l.MaxEvalWork, 1)
 	if l.MaxJSONDepth > jsonpath.MaxDepth {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxDepth)", LimitJSONDepth, l.MaxJSONDepth, jsonpath.MaxDepth))
 	}
@@ -253,6 +265,7 @@ func SetLimits(l Limits) error {
 		return err
 	}
 	current.Store(&l)
+	jsonpath.SetWorkBudget(l.MaxEvalWork)
 	return nil
 }
 

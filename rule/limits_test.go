@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -414,7 +416,33 @@ func TestSetLimits(t *testing.T) {
 	if got := strings.Join(names, " "); got != "max_rule_in_list=1000 max_rule_regex_bytes=1024 max_rule_regex_program=2048 "+
 		"max_rule_conditions=64 max_rule_depth=16 max_rule_path_bytes=512 max_rule_path_segments=32 max_rule_bytes=65536 "+
 		"max_rule_json_depth=64 max_rule_lookback=3.1536e+08 max_rules_file_bytes=1.048576e+06 max_rules=100000 max_rule_group_by=4 max_rule_window_overlap=1440 max_rule_context=8 "+
-		"max_rule_notify=8 max_destinations=1000 max_mutes=10000 max_rejected_controls=100" {
+		"max_rule_notify=8 max_destinations=1000 max_mutes=10000 max_rejected_controls=100 max_rule_eval_work=4.194304e+06" {
 		t.Errorf("Each: %s", got)
+	}
+
+	// max_rule_eval_work is the work budget of every rule path evaluated after it.
+	deep := &Rule{ID: "x", Scope: "*", Threshold: AtLeast(1), When: &Condition{Path: "$..*..*..*", Op: OpExists}}
+	if err := deep.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	doc := jsonpath.NewDocument()
+	if err := doc.Reset([]byte(strings.Repeat("[1,", 100) + "1" + strings.Repeat("]", 100))); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		work int
+		cut  bool
+	}{{1, true}, {DefaultLimits.MaxEvalWork, false}} {
+		if err := SetLimits(with(func(l *Limits) { l.MaxEvalWork = tc.work })); err != nil {
+			t.Fatal(err)
+		}
+		before := doc.BudgetExceeded()
+		deep.Matches(doc)
+		if cut := doc.BudgetExceeded() > before; cut != tc.cut {
+			t.Errorf("max_rule_eval_work %d: evaluation cut short %v, want %v", tc.work, cut, tc.cut)
+		}
+	}
+	if err := SetLimits(with(func(l *Limits) { l.MaxEvalWork = 0 })); err == nil || !strings.Contains(err.Error(), "max_rule_eval_work is 0; it must be at least 1") {
+		t.Errorf("max_rule_eval_work 0: %v", err)
 	}
 }

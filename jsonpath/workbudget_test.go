@@ -1,0 +1,44 @@
+package jsonpath
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestSetWorkBudget: the budget's base is what SetWorkBudget last set, process-wide
+// (rule.SetLimits sets it from max_rule_eval_work): three descendant segments over
+// arrays nested 100 deep (about 200 nodes) are within the default budget, and cut
+// short under a base of one visit, whose 64 per node of the document are all it has.
+// Not parallel: the budget is process-wide.
+func TestSetWorkBudget(t *testing.T) {
+	defer SetWorkBudget(DefaultWorkBudget)
+	doc := []byte(strings.Repeat("[1,", 100) + "1" + strings.Repeat("]", 100))
+	d := NewDocument()
+	if err := d.Reset(doc); err != nil {
+		t.Fatal(err)
+	}
+	p := MustParse(`$..*..*..*`)
+	want, err := p.EvalChecked(d, nil)
+	if err != nil || len(want) == 0 {
+		t.Fatalf("default budget: %d nodes, err %v; want a whole result", len(want), err)
+	}
+	for _, tc := range []struct {
+		base int
+		cut  bool
+	}{
+		{1, true},
+		{0, true}, // taken for 1
+		{DefaultWorkBudget, false},
+		{1 << 30, false},
+	} {
+		SetWorkBudget(tc.base)
+		got, err := p.EvalChecked(d, nil)
+		if cut := errors.Is(err, ErrEvalLimit); cut != tc.cut || cut != d.Limited() {
+			t.Errorf("base %d: err %v, Limited %v; want cut short %v", tc.base, err, d.Limited(), tc.cut)
+		}
+		if !tc.cut && len(got) != len(want) {
+			t.Errorf("base %d: %d nodes, want %d", tc.base, len(got), len(want))
+		}
+	}
+}
