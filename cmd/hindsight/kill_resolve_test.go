@@ -78,24 +78,8 @@ func killResolve(t *testing.T, two bool) {
 		return recs
 	}
 	var history []*kgo.Record
-	streamed := make(chan struct{})
-	go func() {
-		defer close(streamed)
-		for range map[bool]int{false: 60, true: 90}[two] {
-			recs := gen(20)
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			err := cl.ProduceSync(ctx, recs...).FirstErr()
-			cancel()
-			if err != nil {
-				return
-			}
-			history = append(history, recs...)
-			time.Sleep(120 * time.Millisecond)
-		}
-	}()
-	args := []string{"--brokers", b.Addr, "--group", "kres", "--lake", "file://" + filepath.Join(dir, "lake"),
-		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--archive-roll-age", "500ms",
-		"--session-timeout", "1s", "--instance-id", "kres-0", "--backfill-cache-dir", filepath.Join(dir, "cache")}
+	streamed := streamKillEvents(cl, map[bool]int{false: 60, true: 90}[two], gen, &history)
+	args := killArgs(b.Addr, dir, "kres")
 	krng := rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 13)), 14))
 	var finals []*liveProc
 	if !two {
@@ -237,24 +221,8 @@ func killDelete(t *testing.T, two bool) {
 		return recs
 	}
 	var history []*kgo.Record
-	streamed := make(chan struct{})
-	go func() {
-		defer close(streamed)
-		for range 70 {
-			recs := gen(20)
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			err := cl.ProduceSync(ctx, recs...).FirstErr()
-			cancel()
-			if err != nil {
-				return
-			}
-			history = append(history, recs...)
-			time.Sleep(120 * time.Millisecond)
-		}
-	}()
-	args := []string{"--brokers", b.Addr, "--group", "kdel", "--lake", "file://" + filepath.Join(dir, "lake"),
-		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--archive-roll-age", "500ms",
-		"--session-timeout", "1s", "--instance-id", "kdel-0", "--backfill-cache-dir", filepath.Join(dir, "cache")}
+	streamed := streamKillEvents(cl, 70, gen, &history)
+	args := killArgs(b.Addr, dir, "kdel")
 	krng := rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 13)), 14))
 	var procs []*liveProc
 	if two {
@@ -378,4 +346,34 @@ func killDelete(t *testing.T, two bool) {
 	if t.Failed() {
 		t.Logf("final log:\n%s", final.tail(40))
 	}
+}
+
+// streamKillEvents produces batches of 20 events from gen, one every 120 ms, appending
+// each acknowledged batch to *history; the channel closes after the last (or the
+// first that fails). *history is the test's to read once it has.
+func streamKillEvents(cl *kgo.Client, batches int, gen func(int) []*kgo.Record, history *[]*kgo.Record) <-chan struct{} {
+	streamed := make(chan struct{})
+	go func() {
+		defer close(streamed)
+		for range batches {
+			recs := gen(20)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err := cl.ProduceSync(ctx, recs...).FirstErr()
+			cancel()
+			if err != nil {
+				return
+			}
+			*history = append(*history, recs...)
+			time.Sleep(120 * time.Millisecond)
+		}
+	}()
+	return streamed
+}
+
+// killArgs are the kill -9 runs' `hindsight live` flags for consumer group group:
+// frequent commits, snapshots and lake files, so that kills land between them.
+func killArgs(brokers, dir, group string) []string {
+	return []string{"--brokers", brokers, "--group", group, "--lake", "file://" + filepath.Join(dir, "lake"),
+		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--archive-roll-age", "500ms",
+		"--session-timeout", "1s", "--instance-id", group + "-0", "--backfill-cache-dir", filepath.Join(dir, "cache")}
 }
