@@ -69,6 +69,9 @@ type Daemon struct {
 	// of their key (see keep).
 	loaded bool
 	unkept map[string]controls.Record
+	// folded is one more than the offset of the last control folded (0: none yet), for
+	// the rule sets published (activeSet.controls); the controls goroutine's too.
+	folded int64
 	// rejectedDropped is the registry's RejectedDropped as last counted in
 	// hindsight_limit_reached_total.
 	rejectedDropped int64

@@ -165,7 +165,7 @@ func (p *partition) counterCount() int { return p.counts.live }
 // versions no longer active are dropped; active versions the snapshot does not know
 // start at its offset, with their history backfilled, as for any new rule.
 func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]logBound) (*partition, error) {
-	body, err := openState(data)
+	body, version, err := openState(data)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		start, from, end int64
 	}
 	var replays []endedReplay
-	h, err := decodeState(body, func(h *stateHeader) (func([]byte, []stateCount), error) {
+	h, err := decodeState(body, version, func(h *stateHeader) (func([]byte, []stateCount), error) {
 		if h.Partition != pid || h.Topic != d.cfg.Topics.Events || h.Group != d.cfg.Group {
 			return nil, fmt.Errorf("it is the state of %s partition %d in group %q, not of %s partition %d in group %q",
 				h.Topic, h.Partition, h.Group, d.cfg.Topics.Events, pid, d.cfg.Group)
@@ -232,17 +232,20 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 				}
 			}
 		}
-		// Versions the snapshot does not name that ended after the last control it
-		// adopted may have been adopted after it, and run, by a process since killed.
-		adopted := int64(-1)
+		// Versions the snapshot does not name that ended after the last control its rule
+		// set folded may have been adopted after it, and run, by a process since killed
+		// (a snapshot that does not say, of version 4 or before, is taken to name all).
 		named := map[*controls.Version]bool{}
 		for _, sr := range h.Rules {
-			adopted = max(adopted, sr.ControlOffset)
 			if v, ok := d.rules.Ended(rule.Key{Scope: sr.Scope, ID: sr.ID}, sr.ControlOffset, sr.Fingerprint); ok {
 				named[v] = true
 			}
 		}
-		for _, v := range d.rules.EndedAfter(adopted) {
+		var unnamed []*controls.Version
+		if h.Controls >= 0 {
+			unnamed = d.rules.EndedAfter(h.Controls)
+		}
+		for _, v := range unnamed {
 			if from, end := firingsFrom(v, h.Next), bounds[pid].end; !named[v] && !v.Rule.Plain() && d.bf != nil && (end > h.Next || from < h.Next) {
 				replays = append(replays, endedReplay{ar: v, start: h.Next, from: from, end: end})
 			}

@@ -20,6 +20,7 @@ func (d *Daemon) Registry() *controls.Registry { return d.rules }
 func (d *Daemon) applyControls(recs []controls.Record) {
 	var changed []rule.Key
 	for _, cr := range recs {
+		d.folded = max(d.folded, cr.Offset+1)
 		// Destinations and mutes change no rule: the notify stage and alertRecord read
 		// them from the registry.
 		if d.applyControl(cr) && cr.Control.Kind() == rule.KindRule {
@@ -146,6 +147,7 @@ func (d *Daemon) publishRules(changed []rule.Key) {
 		d.columns.reset()
 	}
 	d.columns.update(d, added, dropped)
+	s.controls = d.folded - 1
 	d.active.Store(s)
 	// A rule no longer active leaves /metrics with its series, so that churn of rule ids
 	// does not grow them without bound (a rule made again counts from 0).

@@ -21,14 +21,15 @@ import (
 // offset and whether its history is still being backfilled) and every (customer, rule)
 // counter. Restoring it and consuming from Next reproduces the state exactly.
 //
-// Encoding, version 4 (integers are varints unless sized; strings are a uvarint length
+// Encoding, version 5 (integers are varints unless sized; strings are a uvarint length
 // and the bytes):
 //
 //	"HSPS" | version uint16 LE | compression byte (1 = S2) | 0 | body | crc32c LE
 //
 // The CRC (Castagnoli) covers everything before it. The body, once decompressed:
 //
-//	topic, group, partition, next, written_at (unix ns)
+//	topic, group, partition, next, written_at (unix ns), controls (the offset of the
+//	  last control the rule set the partition had adopted folded; -1: none)
 //	rule count, then per rule: scope, id, version, control offset, fingerprint uint64 LE,
 //	  start, flags (bit 0: pending backfill; bit 1: incomplete history follows; bit 2:
 //	  window state follows), with bit 1: range count, then per range: from, to,
@@ -36,11 +37,12 @@ import (
 //	customer count, counter count, then per customer: name, counter count, then per
 //	  counter: rule index, count
 //
-// Version 3 is version 4 whose window states have neither the lifecycle nor the
+// Version 4 is version 5 without controls (read as unknown: endedreplay.go then
+// replays no version the snapshot does not name). Version 3 is version 4 whose window states have neither the lifecycle nor the
 // samples section (window.State.AppendTo's flags bits 1 and 2), version 2 is version 3
 // without bit 2 (no rule had windows, groups or another aggregate) and version 1 is
 // version 2 without bit 1 (no history was ever marked incomplete); this build reads all
-// four and writes version 4, so that a build that cannot read a window state's new
+// five and writes version 5, so that a build that cannot read a window state's new
 // sections says so (ErrStateVersion) instead of misreading them.
 //
 // S2 (klauspost/compress/s2) rather than zstd: on a 10M-counter state it compresses
@@ -51,12 +53,14 @@ import (
 // fingerprint): the same rule text made active by the same control record.
 const (
 	stateMagic   = "HSPS"
-	stateVersion = 4
-	// stateVersionV1 to V3 are still read: they lack only the incomplete-history
-	// ranges, the window states and those states' lifecycle and samples.
+	stateVersion = 5
+	// stateVersionV1 to V4 are still read: they lack only the controls offset, the
+	// incomplete-history ranges, the window states and those states' lifecycle and
+	// samples.
 	stateVersionV1 = 1
 	stateVersionV2 = 2
 	stateVersionV3 = 3
+	stateVersionV4 = 4
 
 	stateCompressionS2  = 1
 	stateHeaderLen      = 8
@@ -86,6 +90,11 @@ type stateHeader struct {
 	Partition int32
 	Next      int64
 	WrittenAt time.Time
+	// Controls is the offset of the last control folded into the rule set the
+	// partition had adopted (-1: none, or a snapshot of version 4 or before, which
+	// does not say): the versions ended by later controls may have run on the
+	// partition after the snapshot without its naming them.
+	Controls  int64
 	Rules     []stateRule
 	Customers int
 	Counters  int
@@ -183,6 +192,11 @@ func (p *partition) beginState(topic, group string, now time.Time, bufs *stateBu
 	w.varint(int64(p.id))
 	w.varint(p.next)
 	w.varint(now.UnixNano())
+	controls := int64(-1)
+	if p.active != nil {
+		controls = p.active.controls
+	}
+	w.varint(controls)
 	w.uvarint(uint64(len(rules)))
 	for _, ar := range rules {
 		r := ar.Rule
@@ -300,30 +314,32 @@ func sealState(dst, body []byte) []byte {
 	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, crcTable))
 }
 
-// openState checks a snapshot's frame and returns its decompressed body.
-func openState(data []byte) ([]byte, error) {
+// openState checks a snapshot's frame and returns its decompressed body and encoding
+// version.
+func openState(data []byte) ([]byte, uint16, error) {
 	if len(data) < stateHeaderLen+stateTrailerLen || string(data[:4]) != stateMagic {
-		return nil, fmt.Errorf("%w: not a Hindsight partition snapshot (bad magic)", ErrStateCorrupt)
+		return nil, 0, fmt.Errorf("%w: not a Hindsight partition snapshot (bad magic)", ErrStateCorrupt)
 	}
-	if v := binary.LittleEndian.Uint16(data[4:]); v != stateVersion && v != stateVersionV1 && v != stateVersionV2 && v != stateVersionV3 {
-		return nil, fmt.Errorf("%w: the snapshot has encoding version %d; this build reads versions %d to %d only (restore it with a build that reads it, or delete it to recount from history)", ErrStateVersion, v, stateVersionV1, stateVersion)
+	version := binary.LittleEndian.Uint16(data[4:])
+	if version < stateVersionV1 || version > stateVersion {
+		return nil, 0, fmt.Errorf("%w: the snapshot has encoding version %d; this build reads versions %d to %d only (restore it with a build that reads it, or delete it to recount from history)", ErrStateVersion, version, stateVersionV1, stateVersion)
 	}
 	n := len(data) - stateTrailerLen
 	if got, want := crc32.Checksum(data[:n], crcTable), binary.LittleEndian.Uint32(data[n:]); got != want {
-		return nil, fmt.Errorf("%w: checksum mismatch (%08x, recorded %08x)", ErrStateCorrupt, got, want)
+		return nil, 0, fmt.Errorf("%w: checksum mismatch (%08x, recorded %08x)", ErrStateCorrupt, got, want)
 	}
 	if data[6] != stateCompressionS2 {
-		return nil, fmt.Errorf("%w: unknown compression %d", ErrStateCorrupt, data[6])
+		return nil, 0, fmt.Errorf("%w: unknown compression %d", ErrStateCorrupt, data[6])
 	}
 	limit := int64(maxStateRatio)*int64(n) + 1<<20
 	if size, err := s2.DecodedLen(data[stateHeaderLen:n]); err != nil || int64(size) > limit || int64(size) >= math.MaxUint32 {
-		return nil, fmt.Errorf("%w: decompressed size %d (limit %d): %v", ErrStateCorrupt, size, min(limit, math.MaxUint32-1), err)
+		return nil, 0, fmt.Errorf("%w: decompressed size %d (limit %d): %v", ErrStateCorrupt, size, min(limit, math.MaxUint32-1), err)
 	}
 	body, err := s2.Decode(nil, data[stateHeaderLen:n])
 	if err != nil {
-		return nil, fmt.Errorf("%w: decompressing: %v", ErrStateCorrupt, err)
+		return nil, 0, fmt.Errorf("%w: decompressing: %v", ErrStateCorrupt, err)
 	}
-	return body, nil
+	return body, version, nil
 }
 
 // stateReader decodes a body. Its first error sticks; every read after it returns zero.
@@ -383,9 +399,10 @@ func (r *stateReader) count(what string, minBytes int) int {
 	return int(n)
 }
 
-// decodeState reads a body's header and rule table, then calls fn once per customer
-// with its counters (the name aliases body; the counters slice is reused between calls).
-func decodeState(body []byte, fn func(h *stateHeader) (func(customer []byte, counts []stateCount), error)) (*stateHeader, error) {
+// decodeState reads a body of encoding version (openState) version: its header and
+// rule table, then calls fn once per customer with its counters (the name aliases
+// body; the counters slice is reused between calls).
+func decodeState(body []byte, version uint16, fn func(h *stateHeader) (func(customer []byte, counts []stateCount), error)) (*stateHeader, error) {
 	r := &stateReader{b: body}
 	h := &stateHeader{}
 	h.Topic = r.str("topic")
@@ -397,6 +414,10 @@ func decodeState(body []byte, fn func(h *stateHeader) (func(customer []byte, cou
 	h.Partition = int32(p)
 	h.Next = r.varint("next offset")
 	h.WrittenAt = time.Unix(0, r.varint("write time")).UTC()
+	h.Controls = -1
+	if version >= stateVersion {
+		h.Controls = r.varint("controls offset")
+	}
 	nr := r.count("rule count", 13)
 	h.Rules = make([]stateRule, 0, nr)
 	for range nr {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -39,13 +40,31 @@ func TestSnapshotKeepsIncompleteHistory(t *testing.T) {
 	}
 }
 
+// bodyOfVersion4 is body, of this build's encoding, without what version 5 added (the
+// controls offset), as a build of version 4 wrote it.
+func bodyOfVersion4(t *testing.T, body []byte) []byte {
+	t.Helper()
+	r := &stateReader{b: body}
+	r.str("topic")
+	r.str("group")
+	r.varint("partition")
+	r.varint("next")
+	r.varint("write time")
+	at := len(body) - len(r.b)
+	r.varint("controls")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return append(slices.Clip(body[:at]), r.b...)
+}
+
 // TestSnapshotVersion1StillRestores: snapshots written before incomplete-history marks
 // existed (encoding version 1) restore unchanged.
 func TestSnapshotVersion1StillRestores(t *testing.T) {
 	t.Parallel()
 	f := newStateFixture(t, 5)
 	orig := f.partition(1, 300, 30, 2, 9)
-	data := sealState(nil, must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))
+	data := sealState(nil, bodyOfVersion4(t, must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0)))))
 	// A version 2 body without incomplete marks is a version 1 body: reframe it.
 	binary.LittleEndian.PutUint16(data[4:], stateVersionV1)
 	n := len(data) - stateTrailerLen
@@ -56,5 +75,47 @@ func TestSnapshotVersion1StillRestores(t *testing.T) {
 	}
 	if !reflect.DeepEqual(countsOf(got, f.rules...), countsOf(orig, f.rules...)) || len(got.incomplete) != 0 {
 		t.Errorf("version 1 snapshot restored other counts or marks (%d marks)", len(got.incomplete))
+	}
+}
+
+// TestSnapshotRecordsItsControls: a snapshot records the offset of the last control
+// folded into the rule set its partition had adopted, for the restore to tell which
+// ended versions it may not name (endedreplay.go); one of version 4, which does not
+// say, reads as -1, and one of a partition that adopted no set as -1 too.
+func TestSnapshotRecordsItsControls(t *testing.T) {
+	t.Parallel()
+	f := newStateFixture(t, 3)
+	header := func(data []byte) *stateHeader {
+		t.Helper()
+		body, version, err := openState(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := decodeState(body, version, func(*stateHeader) (func([]byte, []stateCount), error) {
+			return func([]byte, []stateCount) {}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	p := f.partition(1, 300, 5, 2, 3)
+	s := *f.d.active.Load()
+	s.controls = 4242
+	p.active = &s
+	body := must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0)))
+	if h := header(sealState(nil, body)); h.Controls != 4242 || h.Next != 300 {
+		t.Errorf("controls %d, next %d; want 4242 and 300", h.Controls, h.Next)
+	}
+	old := sealState(nil, bodyOfVersion4(t, body))
+	binary.LittleEndian.PutUint16(old[4:], stateVersionV4)
+	n := len(old) - stateTrailerLen
+	binary.LittleEndian.PutUint32(old[n:], crc32.Checksum(old[:n], crcTable))
+	if h := header(old); h.Controls != -1 || h.Next != 300 || len(h.Rules) != len(f.rules) {
+		t.Errorf("version 4: controls %d, next %d, %d rules; want -1, 300 and %d", h.Controls, h.Next, len(h.Rules), len(f.rules))
+	}
+	p.active = nil
+	if h := header(sealState(nil, must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))); h.Controls != -1 {
+		t.Errorf("no set adopted: controls %d, want -1", h.Controls)
 	}
 }

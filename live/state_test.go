@@ -211,7 +211,7 @@ func TestSnapshotRefusals(t *testing.T) {
 		is     error
 		msg    string
 	}{
-		{"newer encoding", withVersion(5), 1, nil, ErrStateVersion, "encoding version 5; this build reads versions 1 to 4"},
+		{"newer encoding", withVersion(6), 1, nil, ErrStateVersion, "encoding version 6; this build reads versions 1 to 5"},
 		{"older encoding", withVersion(0), 1, nil, ErrStateVersion, "encoding version 0"},
 		{"flipped bit", flipped, 1, nil, ErrStateCorrupt, "checksum mismatch"},
 		{"truncated", good[:len(good)-9], 1, nil, ErrStateCorrupt, "checksum"},
@@ -244,7 +244,7 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		customers := 0
-		h, err := decodeState(body, func(h *stateHeader) (func([]byte, []stateCount), error) {
+		h, err := decodeState(body, stateVersion, func(h *stateHeader) (func([]byte, []stateCount), error) {
 			return func([]byte, []stateCount) { customers++ }, nil
 		})
 		if err == nil && customers != h.Customers {
@@ -254,7 +254,7 @@ func FuzzDecodeState(f *testing.F) {
 			t.Fatalf("error %v is not ErrStateCorrupt", err)
 		}
 		// Framed, the body must survive sealing and opening unchanged.
-		if out, err := openState(sealState(nil, body)); err != nil || string(out) != string(body) {
+		if out, v, err := openState(sealState(nil, body)); err != nil || string(out) != string(body) || v != stateVersion {
 			t.Fatalf("seal/open changed the body: %v", err)
 		}
 	})
@@ -489,7 +489,7 @@ func TestSnapshotEncodesTheFrozenWindows(t *testing.T) {
 		t.Fatalf("the events after the freeze changed %d of %d states: the test shows nothing", changed, len(w.states))
 	}
 
-	h, err := decodeState(body, func(*stateHeader) (func([]byte, []stateCount), error) {
+	h, err := decodeState(body, stateVersion, func(*stateHeader) (func([]byte, []stateCount), error) {
 		return func([]byte, []stateCount) {}, nil
 	})
 	if err != nil {
