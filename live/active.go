@@ -47,9 +47,10 @@ type activeSet struct {
 	from uint64
 	put  []*controls.Version
 	gone []*controls.Version
-	// controls is the offset of the last control folded into the set (-1: none, or not
-	// known): a snapshot records the one its partition adopted (endedreplay.go).
-	controls int64
+	// controls is the offset of the last control folded into the set (-1: none): a
+	// snapshot records the one its partition adopted (endedreplay.go). While the set is
+	// the current one, a fold of controls that changes no rule moves it on in place.
+	controls atomic.Int64
 }
 
 // activeSetIDs numbers the sets (activeSet.id); 0 is never used.
@@ -58,8 +59,9 @@ var activeSetIDs atomic.Uint64
 // newActiveSet indexes the active versions for matching: the whole index, in time
 // linear in the rules. Once the rules are loaded, with applies changes.
 func newActiveSet(vs []*controls.Version) (*activeSet, error) {
-	s := &activeSet{id: activeSetIDs.Add(1), n: len(vs), controls: -1, baseRule: make(map[*rule.Rule]*controls.Version, len(vs)),
+	s := &activeSet{id: activeSetIDs.Add(1), n: len(vs), baseRule: make(map[*rule.Rule]*controls.Version, len(vs)),
 		baseKey: make(map[rule.Key]*controls.Version, len(vs)), baseID: make(map[uint32]*controls.Version, len(vs))}
+	s.controls.Store(-1)
 	rules := make([]*rule.Rule, 0, len(vs))
 	for _, v := range vs {
 		rules = append(rules, v.Rule)
@@ -160,7 +162,8 @@ func (s *activeSet) with(put []*controls.Version, removed []rule.Key) (*activeSe
 	if err != nil {
 		return nil, fmt.Errorf("live: indexing %d changed rules: %w", len(put)+len(removed), err)
 	}
-	next := &activeSet{set: set, id: activeSetIDs.Add(1), from: s.id, n: s.n, controls: -1}
+	next := &activeSet{set: set, id: activeSetIDs.Add(1), from: s.id, n: s.n}
+	next.controls.Store(-1)
 	// The changes are written to the overlay, or, when merging, to the new base.
 	// Lookups on next see the changes made so far, as drop needs.
 	var toRule map[*rule.Rule]*controls.Version

@@ -1,10 +1,16 @@
 package live_test
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
@@ -57,5 +63,139 @@ func TestDeletedBeforeItsEventsIsNotReplayed(t *testing.T) {
 			t.Logf("alert %s v%d %s %s group %s offset %d", a.RuleID, a.Version, a.Status, a.AlertID, a.Group, a.Offset)
 		}
 		t.Errorf("%d alert records of a rule deleted before any event, want none", n)
+	}
+}
+
+// TestKilledBeforeTheFirstControlsSnapshotIsResolved: a daemon starts on a controls
+// topic that holds nothing before a windowed rule with resolve (subtest "empty") or an
+// unrelated rule ("one before"). Its partition's initial snapshot is stored; the rule is
+// made, adopted, and fires; the process is then killed before its next snapshot (the
+// state store is put back as it was, the initial snapshot newest). The rule is deleted
+// while no process runs. The restarted daemon restores the initial snapshot, which does
+// not name the rule: the rule's firing alert must be resolved, by the replay of the
+// version a later control ended (EndedAfter the snapshot's controls), whatever offset
+// the last control before the snapshot had, or none.
+func TestKilledBeforeTheFirstControlsSnapshotIsResolved(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		before bool
+	}{{"empty", false}, {"one before", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+			state := t.TempDir()
+			saved := filepath.Join(t.TempDir(), "saved")
+			lake := "file://" + t.TempDir()
+			conf := func(c *live.Config) {
+				c.Group, c.StateURL, c.LakeURL = "killedfirst", "file://"+state, lake
+				c.NoBackfill = false
+				c.SnapshotInterval, c.MaxSnapshotAge = time.Hour, 2*time.Hour
+			}
+			if tc.before {
+				b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, `{"id":"other","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"other"},"threshold":100}`)))
+			}
+			const js = `{"id":"bursts","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},
+			  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
+
+			d, stop := livetest.StartLive(t, b, conf)
+			poll.Until(t, wait, "the initial snapshot stored", func() bool {
+				st := d.State()
+				return len(st.Partitions) == 1 && st.Partitions[0].LastSnapshot != nil
+			})
+			if err := os.CopyFS(saved, os.DirFS(state)); err != nil {
+				t.Fatal(err)
+			}
+			b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, js)))
+			waitActive(t, d, []string{js})
+			b.Produce(t, loginFailed("u", 1), loginFailed("u", 2)) // bursts fires for u
+			fired := alertsOn(t, b, 1)
+			if fired[0].Status != contract.StatusFiring {
+				t.Fatalf("first alert %+v, want bursts firing", fired[0])
+			}
+			stop()
+			<-d.Done()
+			// Killed before its next snapshot: the initial one is the newest.
+			if err := os.RemoveAll(state); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.CopyFS(state, os.DirFS(saved)); err != nil {
+				t.Fatal(err)
+			}
+			b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
+
+			d2, _ := livetest.StartLive(t, b, conf)
+			poll.Until(t, wait, "restored", func() bool {
+				st := d2.State()
+				return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
+			})
+			deadline := time.Now().Add(10 * time.Second)
+			for b.TopicRecords(t, "alerts") < 2 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			n := b.TopicRecords(t, "alerts")
+			if n != 2 {
+				t.Fatalf("%d alert records, want bursts' firing and its resolve: the firing alert the killed process sent stays open", n)
+			}
+			if a := alertsOn(t, b, 2)[1]; a.Status != contract.StatusResolved || a.AlertID != fired[0].AlertID {
+				t.Errorf("second alert %+v, want the resolve of %s", a, fired[0].AlertID)
+			}
+		})
+	}
+}
+
+// TestMadeAndDeletedInOneFetchIsNotReplayed: as TestDeletedBeforeItsEventsIsNotReplayed,
+// but the windowed rule is made and deleted while the daemon runs, both controls in one
+// fetch: the active rules do not change, so no rule set is published and the
+// partition's set still records the control before them. No process ever evaluates an
+// event with the rule; the daemon stops cleanly, events that would have crossed it
+// arrive while it is down, and the restarted daemon must send nothing.
+func TestMadeAndDeletedInOneFetchIsNotReplayed(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	state := t.TempDir()
+	lake := "file://" + t.TempDir()
+	conf := func(c *live.Config) {
+		c.Group, c.StateURL, c.LakeURL = "onefetch", "file://"+state, lake
+		c.NoBackfill = false
+	}
+	// A control before: the partition's rule set records offset 0.
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, `{"id":"other","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"other"},"threshold":100}`)))
+	const js = `{"id":"bursts","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
+
+	d, stop := livetest.StartLive(t, b, conf)
+	poll.Until(t, wait, "the partition owned", func() bool { return len(d.State().Partitions) == 1 })
+	// Made and deleted in one batch, so in one fetch of the controls reader.
+	cl := b.Client(t, kgo.ProducerLinger(time.Second))
+	for _, r := range []*kgo.Record{livetest.Upsert(t, livetest.ParseRule(t, js)), livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"})} {
+		cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Errorf("produce: %v", err)
+			}
+		})
+	}
+	if err := cl.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, wait, "the delete folded", func() bool { return len(d.Registry().EndedAfter(-1)) == 1 })
+	b.Produce(t, loginFailed("u", 1), loginFailed("u", 2)) // would cross the deleted rule
+	poll.Until(t, wait, "the events handled", func() bool { return d.EventsSeen() >= 2 })
+	stop()
+	<-d.Done()
+	b.Produce(t, loginFailed("w", 3), loginFailed("w", 4)) // while down
+
+	d2, _ := livetest.StartLive(t, b, conf)
+	poll.Until(t, wait, "restored, no job running", func() bool {
+		st := d2.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil && st.Partitions[0].Backfills == 0
+	})
+	poll.Until(t, wait, "the events handled", func() bool { return d2.EventsSeen() >= 2 })
+	time.Sleep(500 * time.Millisecond) // a record too many would be in by now
+	if n := b.TopicRecords(t, "alerts"); n != 0 {
+		for _, a := range alertsOn(t, b, int(n)) {
+			t.Logf("alert %s v%d %s %s group %s offset %d", a.RuleID, a.Version, a.Status, a.AlertID, a.Group, a.Offset)
+		}
+		t.Errorf("%d alert records of a rule made and deleted before any event, want none", n)
 	}
 }

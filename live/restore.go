@@ -145,7 +145,7 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *stateStore, b
 		p.mu.Lock() // its resumed jobs may be finishing already
 		p.snaps.restored = &contract.SnapshotInfo{Key: name, Offset: p.next, Bytes: len(data), Took: time.Since(began).Round(time.Microsecond).String()}
 		p.snaps.restored.Counters = p.counterCount()
-		pending := len(p.pending)
+		pending := len(p.pending) + len(p.endedReplays)
 		p.mu.Unlock()
 		d.produceEnded(p)
 		for _, e := range errs {
@@ -242,7 +242,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 			}
 		}
 		var unnamed []*controls.Version
-		if h.Controls >= 0 {
+		if h.ControlsKnown {
 			unnamed = d.rules.EndedAfter(h.Controls)
 		}
 		for _, v := range unnamed {

@@ -30,6 +30,12 @@ func (d *Daemon) applyControls(recs []controls.Record) {
 	if len(changed) > 0 && d.loaded {
 		d.publishRules(changed)
 	}
+	if d.loaded {
+		// The rules the set holds are what these controls leave: the set published, or
+		// the current one when they changed no rule (a rule made and deleted in one
+		// fetch, destinations, mutes) and none was.
+		d.active.Load().controls.Store(d.folded - 1)
+	}
 }
 
 // applyControl folds cr into the registry, reports its outcome and says whether the
@@ -147,7 +153,7 @@ func (d *Daemon) publishRules(changed []rule.Key) {
 		d.columns.reset()
 	}
 	d.columns.update(d, added, dropped)
-	s.controls = d.folded - 1
+	s.controls.Store(d.folded - 1)
 	d.active.Store(s)
 	// A rule no longer active leaves /metrics with its series, so that churn of rule ids
 	// does not grow them without bound (a rule made again counts from 0).

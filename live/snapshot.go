@@ -117,7 +117,7 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	next, gen := p.next, p.gen
 	// Under the lock only the rules are written, the window states copied and the
 	// counters frozen; they are encoded after, while events flow (chunked).
-	enc := p.beginState(d.cfg.Topics.Events, d.cfg.Group, began, &p.snaps.bufs)
+	enc := p.beginState(d.cfg.Topics.Events, d.cfg.Group, began, &p.snaps.bufs, d.active.Load())
 	restoreErr := ""
 	if reason == reasonInitial && strings.HasPrefix(p.snaps.lastErr, "restore: ") {
 		restoreErr = p.snaps.lastErr // an initial snapshot does not make that news old

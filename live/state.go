@@ -91,13 +91,14 @@ type stateHeader struct {
 	Next      int64
 	WrittenAt time.Time
 	// Controls is the offset of the last control folded into the rule set the
-	// partition had adopted (-1: none, or a snapshot of version 4 or before, which
-	// does not say): the versions ended by later controls may have run on the
+	// partition had adopted (-1: none), if ControlsKnown (a snapshot of version 4 or
+	// before does not say): the versions ended by later controls may have run on the
 	// partition after the snapshot without its naming them.
-	Controls  int64
-	Rules     []stateRule
-	Customers int
-	Counters  int
+	Controls      int64
+	ControlsKnown bool
+	Rules         []stateRule
+	Customers     int
+	Counters      int
 }
 
 type stateRule struct {
@@ -135,7 +136,7 @@ func (w *stateWriter) str(s string) {
 // encodeState appends p's state to a fresh body, all of it under p.mu, which the
 // caller holds (tests; snapshots use beginState, which holds it for a memory copy).
 func (p *partition) encodeState(topic, group string, now time.Time) (body []byte, counters int) {
-	enc := p.beginState(topic, group, now, &stateBuffers{})
+	enc := p.beginState(topic, group, now, &stateBuffers{}, nil)
 	body, counters = enc.finish()
 	p.counts.thaw()
 	return body, counters
@@ -170,8 +171,9 @@ type frozenAt struct {
 
 // beginState writes the head of p's state, into bufs, and freezes its window states and
 // counters. The caller holds p.mu, and calls p.counts.thaw under it once finish has
-// returned; finish needs no lock.
-func (p *partition) beginState(topic, group string, now time.Time, bufs *stateBuffers) *stateEncoding {
+// returned; finish needs no lock. current is the daemon's rule set, whose controls
+// offset a partition that adopted none records (nil: -1).
+func (p *partition) beginState(topic, group string, now time.Time, bufs *stateBuffers, current *activeSet) *stateEncoding {
 	rules := make([]*controls.Version, 0, len(p.starts))
 	var maxID uint32
 	for ar := range p.starts {
@@ -193,8 +195,12 @@ func (p *partition) beginState(topic, group string, now time.Time, bufs *stateBu
 	w.varint(p.next)
 	w.varint(now.UnixNano())
 	controls := int64(-1)
-	if p.active != nil {
-		controls = p.active.controls
+	switch {
+	case p.active != nil:
+		controls = p.active.controls.Load()
+	case current != nil:
+		// Nothing adopted yet: the first set adopted will be this one or a later one.
+		controls = current.controls.Load()
 	}
 	w.varint(controls)
 	w.uvarint(uint64(len(rules)))
@@ -415,7 +421,7 @@ func decodeState(body []byte, version uint16, fn func(h *stateHeader) (func(cust
 	h.Next = r.varint("next offset")
 	h.WrittenAt = time.Unix(0, r.varint("write time")).UTC()
 	h.Controls = -1
-	if version >= stateVersion {
+	if h.ControlsKnown = version >= stateVersion; h.ControlsKnown {
 		h.Controls = r.varint("controls offset")
 	}
 	nr := r.count("rule count", 13)

@@ -80,8 +80,7 @@ func TestSnapshotVersion1StillRestores(t *testing.T) {
 
 // TestSnapshotRecordsItsControls: a snapshot records the offset of the last control
 // folded into the rule set its partition had adopted, for the restore to tell which
-// ended versions it may not name (endedreplay.go); one of version 4, which does not
-// say, reads as -1, and one of a partition that adopted no set as -1 too.
+// ended versions it may not name (endedreplay.go); one of version 4 does not say.
 func TestSnapshotRecordsItsControls(t *testing.T) {
 	t.Parallel()
 	f := newStateFixture(t, 3)
@@ -100,22 +99,33 @@ func TestSnapshotRecordsItsControls(t *testing.T) {
 		return h
 	}
 	p := f.partition(1, 300, 5, 2, 3)
-	s := *f.d.active.Load()
-	s.controls = 4242
-	p.active = &s
+	s, err := newActiveSet(f.rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.controls.Store(4242)
+	p.active = s
 	body := must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0)))
-	if h := header(sealState(nil, body)); h.Controls != 4242 || h.Next != 300 {
-		t.Errorf("controls %d, next %d; want 4242 and 300", h.Controls, h.Next)
+	if h := header(sealState(nil, body)); h.Controls != 4242 || !h.ControlsKnown || h.Next != 300 {
+		t.Errorf("controls %d (known %v), next %d; want 4242 and 300", h.Controls, h.ControlsKnown, h.Next)
 	}
 	old := sealState(nil, bodyOfVersion4(t, body))
 	binary.LittleEndian.PutUint16(old[4:], stateVersionV4)
 	n := len(old) - stateTrailerLen
 	binary.LittleEndian.PutUint32(old[n:], crc32.Checksum(old[:n], crcTable))
-	if h := header(old); h.Controls != -1 || h.Next != 300 || len(h.Rules) != len(f.rules) {
-		t.Errorf("version 4: controls %d, next %d, %d rules; want -1, 300 and %d", h.Controls, h.Next, len(h.Rules), len(f.rules))
+	if h := header(old); h.ControlsKnown || h.Next != 300 || len(h.Rules) != len(f.rules) {
+		t.Errorf("version 4: controls known %v, next %d, %d rules; want unknown, 300 and %d", h.ControlsKnown, h.Next, len(h.Rules), len(f.rules))
 	}
+	// A partition that adopted no set yet records the daemon's current set's: the
+	// first it adopts is that one or a later one.
 	p.active = nil
-	if h := header(sealState(nil, must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))); h.Controls != -1 {
-		t.Errorf("no set adopted: controls %d, want -1", h.Controls)
+	enc := p.beginState("events", "hindsight-live", time.Unix(1700000000, 0), &stateBuffers{}, s)
+	body, _ = enc.finish()
+	p.counts.thaw()
+	if h := header(sealState(nil, body)); h.Controls != 4242 || !h.ControlsKnown {
+		t.Errorf("no set adopted: controls %d (known %v), want the current set's 4242", h.Controls, h.ControlsKnown)
+	}
+	if h := header(sealState(nil, must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))); h.Controls != -1 || !h.ControlsKnown {
+		t.Errorf("no set at all: controls %d (known %v), want -1, known: every ended version may have run", h.Controls, h.ControlsKnown)
 	}
 }

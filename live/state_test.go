@@ -296,7 +296,7 @@ func snapshotOnce(p *partition, bufs *stateBuffers) (body []byte, counters int, 
 	t0 := time.Now()
 	p.mu.Lock()
 	bufs.body = bufs.body[:0]
-	enc := p.beginState("events", "hindsight-live", time.Now(), bufs)
+	enc := p.beginState("events", "hindsight-live", time.Now(), bufs, nil)
 	p.mu.Unlock()
 	stalled = time.Since(t0)
 	body, counters = enc.finish()
@@ -403,7 +403,7 @@ func TestSnapshotEncodesTheFrozenState(t *testing.T) {
 			p := f.partition(3, 500, size.customers, size.perCustomer, 2)
 			frozen := countsOf(p, f.rules...)
 			p.mu.Lock()
-			enc := p.beginState("events", "hindsight-live", time.Unix(1700000000, 0), &stateBuffers{})
+			enc := p.beginState("events", "hindsight-live", time.Unix(1700000000, 0), &stateBuffers{}, nil)
 			p.mu.Unlock()
 
 			type result struct {
@@ -468,7 +468,7 @@ func TestSnapshotEncodesTheFrozenWindows(t *testing.T) {
 	for ar, ws := range p.windows {
 		want[ar.Rule.ID] = ws.AppendTo(nil)
 	}
-	enc := p.beginState("events", "hindsight-live", time.Unix(1700000000, 0), &stateBuffers{})
+	enc := p.beginState("events", "hindsight-live", time.Unix(1700000000, 0), &stateBuffers{}, nil)
 	p.mu.Unlock()
 	done := make(chan []byte)
 	go func() { b, _ := enc.finish(); done <- b }()
