@@ -56,7 +56,15 @@ type KafkaConfig struct {
 	TLSServerName string
 	// TLSInsecureSkipVerify disables certificate verification (testing only).
 	TLSInsecureSkipVerify bool
+	// MetadataMaxAge is how stale a client's view of the topics' partitions may grow
+	// (at least 5 s). A consumer group's leader assigns the partitions its view lists,
+	// so partitions added to a topic are read within it. Default DefaultMetadataMaxAge.
+	MetadataMaxAge time.Duration
 }
+
+// DefaultMetadataMaxAge is KafkaConfig.MetadataMaxAge's default: franz-go's own, 5
+// minutes, left partitions added to the events topic unread that long.
+const DefaultMetadataMaxAge = 30 * time.Second
 
 // EnsureDefaults fills unset fields with their documented defaults.
 func (c *KafkaConfig) EnsureDefaults() {
@@ -111,7 +119,11 @@ func (c *KafkaConfig) Opts() ([]kgo.Opt, error) {
 	if len(c.Brokers) == 0 {
 		return nil, errors.New("ingest: no brokers configured")
 	}
-	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ClientID(c.ClientID)}
+	age := c.MetadataMaxAge
+	if age <= 0 {
+		age = DefaultMetadataMaxAge
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ClientID(c.ClientID), kgo.MetadataMaxAge(age)}
 	if c.tlsEnabled() {
 		tc, err := c.tlsConfig()
 		if err != nil {

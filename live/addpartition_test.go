@@ -69,3 +69,28 @@ func TestPartitionAddedWhileRunningStartAtLatest(t *testing.T) {
 		t.Errorf("customer c-0: count %d, want 1 (the 2 events before the new group started are not its to count)", c.Count)
 	}
 }
+
+// TestPartitionAddedIsReadWithinMetadataMaxAge: a partition added to the events topic
+// is assigned and read once the daemon's view of the topic is refreshed
+// (KafkaConfig.MetadataMaxAge), with nothing else happening to refresh it: franz-go's
+// default of 5 minutes left such a partition unread that long (a review helper's
+// kill -9 runs with partitions added found it).
+func TestPartitionAddedIsReadWithinMetadataMaxAge(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	r := livetest.ParseRule(t, `{"id":"all","scope":"*","version":1,"when":{"path":"$.type"},"threshold":1000000}`)
+	b.Produce(t, livetest.Upsert(t, r))
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) { c.Kafka.MetadataMaxAge = 5 * time.Second })
+	poll.Until(t, wait, "partition 0 assigned", func() bool { return len(d.Partitions()) == 1 })
+	if _, err := kadm.NewClient(b.Client(t)).CreatePartitions(context.Background(), 1, "events"); err != nil {
+		t.Fatal(err)
+	}
+	cl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner())) // fresh metadata
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "events", Partition: 1, Key: []byte("c-1"), Value: []byte(`{"type":"x"}`)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 30*time.Second, "the new partition's event counted", func() bool {
+		c, _ := d.Count(r.Key(), "c-1")
+		return c.Count == 1
+	})
+}
