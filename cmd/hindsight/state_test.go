@@ -301,7 +301,17 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 		if !caught {
 			return false
 		}
-		owned := map[int32]bool{}
+		// Every process a member of the settled group: one joining would take
+		// partitions from another after the counts are read.
+		groups, err := adm.DescribeGroups(ctx, group)
+		if err != nil {
+			return false
+		}
+		if g := groups[group]; g.State != "Stable" || len(g.Members) != len(procs) {
+			why = fmt.Sprintf("group %s with %d members, want Stable with %d", g.State, len(g.Members), len(procs))
+			return false
+		}
+		owned := map[int32]string{}
 		for _, p := range procs {
 			var h struct {
 				Partitions []int32 `json:"partitions"`
@@ -310,7 +320,11 @@ func (s *stateScenario) waitCaughtUp(group string, procs ...*liveProc) {
 				return false
 			}
 			for _, id := range h.Partitions {
-				owned[id] = true
+				if other, ok := owned[id]; ok {
+					why = fmt.Sprintf("partition %d owned by %s and %s", id, other, p.name)
+					return false // one has not yet heard it lost the partition: counts twice
+				}
+				owned[id] = p.name
 			}
 		}
 		if len(owned) != len(ends["events"]) {
