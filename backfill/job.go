@@ -55,7 +55,11 @@ type Result struct {
 	// either. Counts do not cover them: they are a lower bound. Empty: the counts are
 	// complete. Ranges are sorted by partition and offset.
 	Missing []Gap
-	Elapsed time.Duration
+	// EvalCutShort counts the evaluations of the rule's condition by the Go evaluator
+	// (rows no SQL form decides, Kafka's records) that ran out of their work budget
+	// (max_rule_eval_work): the counts may lack those events, as live's would.
+	EvalCutShort int64
+	Elapsed      time.Duration
 }
 
 // Truncation is a partition whose history, as held, starts at offset From.

@@ -180,6 +180,7 @@ func (r *Runner) readRound(ctx context.Context, todo map[int32]span, doc *jsonpa
 		if rl.Matches(doc) {
 			res.Counts[c]++
 		}
+		res.EvalCutShort += int64(doc.BudgetExceeded())
 		return nil
 	})
 	if errors.Is(err, kafkarange.ErrUnavailable) {

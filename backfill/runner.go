@@ -367,6 +367,9 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 		}
 		return int(a.From - b.From)
 	})
+	if pred.udf != nil {
+		res.EvalCutShort += pred.udf.cutShort.Load()
+	}
 	res.Elapsed = time.Since(began)
 	return res, nil
 }

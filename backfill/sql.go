@@ -428,6 +428,8 @@ type matchUDF struct {
 	name string
 	rule *rule.Rule
 	docs sync.Pool
+	// cutShort counts the evaluations that ran out of their work budget (Result.EvalCutShort).
+	cutShort atomic.Int64
 }
 
 func newMatchUDF(r *rule.Rule) *matchUDF {
@@ -463,7 +465,11 @@ func (u *matchUDF) Executor() duckdb.ScalarFuncExecutor {
 		if doc.Reset([]byte(s)) != nil {
 			return false, nil
 		}
-		return u.rule.Matches(doc), nil
+		ok = u.rule.Matches(doc)
+		if n := doc.BudgetExceeded(); n > 0 {
+			u.cutShort.Add(int64(n))
+		}
+		return ok, nil
 	}}
 }
 

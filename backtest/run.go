@@ -145,9 +145,11 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	}
 	slices.Sort(parts)
 	for _, p := range parts {
-		if _, err := r.partition(ctx, p, byPart[p], reads[p]); err != nil {
+		rp, err := r.partition(ctx, p, byPart[p], reads[p])
+		if err != nil {
 			return nil, err
 		}
+		rep.EvalCutShort += int64(rp.CutShort())
 	}
 	// History older than what the lake and Kafka hold is not counted either; whose it
 	// was is unknown, so any customer's backtest says so.
@@ -544,7 +546,7 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 		state = rp.State(r)
 	}
 	missing = append(missing, run.lost...)
-	return &PartitionHistory{State: state, Missing: missing, HeldFrom: heldFrom, Matches: run.tally.of[r].out.Matches}, nil
+	return &PartitionHistory{State: state, Missing: missing, HeldFrom: heldFrom, Matches: run.tally.of[r].out.Matches, EvalCutShort: rp.CutShort()}, nil
 }
 
 // PartitionHistory is what PartitionState found in one partition's history.
@@ -561,4 +563,7 @@ type PartitionHistory struct {
 	HeldFrom int64
 	// Matches counts the events of history the rule matched.
 	Matches int64
+	// EvalCutShort counts the evaluations of the rule's paths that ran out of their
+	// work budget (window.Replay.CutShort): the rule may have missed those events.
+	EvalCutShort int
 }

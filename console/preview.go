@@ -83,6 +83,10 @@ type PreviewResult struct {
 	// be otherwise; TruncatedReason says which bounds and what was left out.
 	Truncated       bool   `json:"truncated"`
 	TruncatedReason string `json:"truncated_reason,omitempty"`
+	// EvalCutShort counts the draft's path evaluations that ran out of their work
+	// budget (--max-rule-eval-work) on the sample: the draft may have missed those
+	// events, as live would. Such a preview is truncated too, with the reason.
+	EvalCutShort int64 `json:"eval_cut_short,omitempty"`
 }
 
 // truncate records that the preview stopped at the bound limit, for reason.
@@ -265,7 +269,9 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 			res.Invalid++
 			continue
 		}
-		if !r.Matches(doc) {
+		matched := r.Matches(doc)
+		res.EvalCutShort += int64(doc.BudgetExceeded())
+		if !matched {
 			continue
 		}
 		res.Matches++
@@ -292,6 +298,11 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		}
 	} else if err := c.replay(ctx, r, rows, res, alerting); err != nil {
 		return nil, err
+	}
+	if res.EvalCutShort > 0 {
+		c.truncate(res, rule.LimitEvalWork, fmt.Sprintf(
+			"%d evaluations of the rule's paths ran out of their work budget (--max-rule-eval-work): the rule may have missed those events, as live would",
+			res.EvalCutShort))
 	}
 	for cust, n := range counts {
 		res.Customers = append(res.Customers, PreviewCustomer{Customer: cust, Matches: n, WouldAlert: alerting[cust]})
@@ -342,6 +353,9 @@ func (c *Console) replay(ctx context.Context, r *rule.Rule, rows []lakehouse.Row
 		byPartition[rows[i].Partition] = append(byPartition[rows[i].Partition], &rows[i])
 	}
 	stats := &PreviewWindowStats{Partitions: len(byPartition)}
+	// The replay evaluates the condition again, with the rule's other paths: its count
+	// of evaluations cut short is the whole.
+	res.EvalCutShort = 0
 	var fired []PreviewWindow
 	doc := jsonpath.NewDocument()
 	var found []window.Result
@@ -383,6 +397,7 @@ func (c *Console) replay(ctx context.Context, r *rule.Rule, rows []lakehouse.Row
 				})
 			}
 		}
+		res.EvalCutShort += int64(rp.CutShort())
 		st := rp.State(r)
 		s := st.Stats()
 		stats.Late += s.Late

@@ -32,6 +32,10 @@ type Backtest struct {
 	// being what live dead-letters (not JSON, no customer).
 	Events  int64 `json:"events"`
 	Invalid int64 `json:"invalid"`
+	// EvalCutShort counts the rule path evaluations that ran out of their work budget
+	// (max_rule_eval_work) on the events evaluated: a rule may have missed those
+	// events, as live would (hindsight_eval_budget_exceeded_total). Absent when none.
+	EvalCutShort int64 `json:"eval_cut_short,omitempty"`
 	// FirstEvent and LastEvent bound the record times of the events evaluated.
 	FirstEvent *time.Time     `json:"first_event"`
 	LastEvent  *time.Time     `json:"last_event"`

@@ -105,6 +105,7 @@ func (d *Daemon) runEndedReplay(j *handoffJob) {
 	}
 	d.m.backfillsRunning.Dec()
 	pb.cancel()
+	d.historyCutShort(j.p.id, ar, int64(h.EvalCutShort))
 	if len(h.Missing) > 0 {
 		d.log.Warn("an ended version's replay lacks history: incidents opened by the events it could not read are not resolved",
 			"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", j.p.id, "missing", h.Missing)

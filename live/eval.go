@@ -105,6 +105,19 @@ func (d *Daemon) evalCutShort(partition int32, offset int64, n int) {
 	}
 }
 
+// historyCutShort tells that n evaluations of rule version ar's paths over partition
+// pid's history, by a hand-off's job, ran out of their work budget: counted as live's
+// own (evalCutShort), and logged with the rule.
+func (d *Daemon) historyCutShort(pid int32, ar *controls.Version, n int64) {
+	if n <= 0 {
+		return
+	}
+	d.m.evalCutShort.Add(float64(n))
+	d.m.limits.Count(rule.LimitEvalWork).Add(float64(n))
+	d.log.Warn("rule path evaluations over a partition's history ran out of their work budget: their results were cut short, and the rule may not have counted those events (hindsight_eval_budget_exceeded_total)",
+		"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", pid, "evaluations", n)
+}
+
 // evalWindowed adds ev, which ar's condition matched, to ar's window state in p, ws
 // (nil: none yet, or not looked up).
 func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, ar *controls.Version, ws *window.State) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
@@ -59,4 +60,39 @@ func deepEvent(members string) string {
 	ev.WriteString(`"x":` + strings.Repeat(`{"a":`, depth) + "[0" + strings.Repeat(",0", width-1) + "]" + strings.Repeat(`}`, depth))
 	ev.WriteString(`,"y":{"a":{"b":1}}}`)
 	return ev.String()
+}
+
+// TestEvalCutShortCountedInHandoffBackfill: a plain rule ($..a..b, threshold 1) made
+// after the deep event was produced hands its history, that event and a shallow one
+// it counts, to a backfill (from Kafka, no lake). The backfill's Go evaluation runs
+// out of the work budget as live's does, and the rule misses the event: that was
+// silent (a review helper's test); it is counted as live's evaluations are.
+func TestEvalCutShortCountedInHandoffBackfill(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	reg := prometheus.NewRegistry()
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) { c.NoBackfill = false; c.Registry = reg })
+	b.Produce(t, livetest.Event("c-2", `{"y":{"a":{"b":1}}}`), livetest.Event("c-1", deepEvent("")))
+	waitCommitted(t, b, d, "the shallow and the deep event, before any rule")
+
+	js := `{"id":"nested-b","scope":"*","when":{"path":"$..a..b"},"threshold":1}`
+	r := livetest.ParseRule(t, js)
+	b.Produce(t, livetest.Upsert(t, r))
+	waitActive(t, d, []string{js})
+	poll.Until(t, 60*time.Second, "the rule live (hand-off backfill done)", func() bool {
+		vs := d.Rules()
+		return len(vs) == 1 && vs[0].Status == contract.RuleLive
+	})
+	if shallow, _ := d.Count(r.Key(), "c-2"); shallow.Count != 1 {
+		t.Fatalf("the backfill counted c-2's shallow event %d times, want 1: it did not read the history", shallow.Count)
+	}
+	if deep, _ := d.Count(r.Key(), "c-1"); deep.Count != 0 {
+		t.Fatalf("the backfill counted the deep event (%d): its evaluation was not cut short, nothing to show", deep.Count)
+	}
+	exceeded := promtest.Sum(t, reg, "hindsight_eval_budget_exceeded_total")
+	reached := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", rule.LimitEvalWork)
+	if exceeded != 1 || reached != 1 {
+		t.Errorf("hindsight_eval_budget_exceeded_total = %v, hindsight_limit_reached_total{name=%q} = %v; want 1 and 1 (the deep event's evaluation in the hand-off)",
+			exceeded, rule.LimitEvalWork, reached)
+	}
 }

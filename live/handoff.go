@@ -199,6 +199,7 @@ func (d *Daemon) runJob(j *handoffJob) {
 	}
 	d.m.backfillsRunning.Dec()
 	j.pb.cancel()
+	d.historyCutShort(pid, ar, res.EvalCutShort)
 	d.finishBackfill(j.p, ar, pb, res)
 }
 

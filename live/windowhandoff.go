@@ -157,6 +157,7 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 		}
 	}
 	hist.matches, hist.heldFrom = h.Matches, h.HeldFrom
+	d.historyCutShort(pid, ar, int64(h.EvalCutShort))
 	d.produceAlerts(j.p, d.applyWindowHandoff(j.p, ar, pb, h.State, h.Missing, crossings, hist))
 }
 

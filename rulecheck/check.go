@@ -50,6 +50,7 @@ func Run(file string, t *rule.RuleTest) Result {
 	m := set.NewMatcher()
 	var crossings []window.Result
 	var matched []*rule.Rule
+	var cut []string
 	for i, ev := range t.Events {
 		// A document per event: the state may keep values that alias its bytes.
 		doc := jsonpath.NewDocument()
@@ -61,7 +62,12 @@ func Run(file string, t *rule.RuleTest) Result {
 			res.Matched++
 		}
 		at := t.RecordTimeOf(i)
+		before := doc.BudgetExceeded() // the match above repeats the replay's
 		crossings = replay.Add(int64(i), t.Customer, doc, at, crossings[:0])
+		if n := doc.BudgetExceeded() - before; n > 0 {
+			cut = append(cut, fmt.Sprintf("%s:%d: events[%d]: %d evaluations of the rule's paths ran out of their work budget (--max-rule-eval-work): the rule may have missed the event, as live would",
+				file, t.Line, i, n))
+		}
 		for _, c := range crossings {
 			a, err := window.Alert(c.Rule, c.Crossing, 0, int64(i), at, contract.SourceTest)
 			if err != nil {
@@ -74,7 +80,10 @@ func Run(file string, t *rule.RuleTest) Result {
 	if !t.Rule.Plain() {
 		res.Stats = replay.State(t.Rule).Stats()
 	}
-	res.Problems = append(res.Problems, Compare(file, t.Expect, res.Alerts)...)
+	if problems := Compare(file, t.Expect, res.Alerts); len(problems) > 0 {
+		// What may explain them; a test that passes all the same does not fail for it.
+		res.Problems = append(append(res.Problems, problems...), cut...)
+	}
 	return res
 }
 

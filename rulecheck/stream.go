@@ -65,6 +65,9 @@ type Line struct {
 	// reason without the line's particulars, the key of Summary.Skipped.
 	Err     error
 	Skipped string
+	// CutShort counts the evaluations of rule paths on the event that ran out of their
+	// work budget (max_rule_eval_work): a rule may have missed it, as in live.
+	CutShort int
 }
 
 // Summary is what Stream counted.
@@ -78,6 +81,9 @@ type Summary struct {
 	// Alerts is, per rule key that is not a plain count, and customer, the alerts the
 	// live evaluator raises over the stream (window.Replay, one partition).
 	Alerts map[rule.Key]map[string]int
+	// CutShort counts the events on which an evaluation of a rule path ran out of its
+	// work budget (Line.CutShort).
+	CutShort int
 	// Degraded is, per rule key that is not a plain count, why its figures are a lower
 	// bound (window.State.Degraded: a limit dropped contributions, as live's rule view
 	// says), for rules that reached one.
@@ -166,6 +172,8 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 		}
 		at := rule.DefaultTestRecordTime.Add(time.Duration(sum.Events-1) * rule.DefaultTestEvery)
 		crossings = replay.Add(int64(sum.Events-1), customer, doc, at, crossings[:0])
+		// The evaluations live makes of the event (the match below repeats the replay's).
+		cut := doc.BudgetExceeded()
 		for _, c := range crossings {
 			if !c.Rule.Plain() && !c.Crossing.Resolved {
 				a := sum.Alerts[c.Rule.Key()]
@@ -178,6 +186,9 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 		}
 		line.Customer = customer
 		line.Matched = m.Match(customer, doc, line.Matched)
+		if line.CutShort = cut; cut > 0 {
+			sum.CutShort++
+		}
 		slices.SortFunc(line.Matched, func(a, b *rule.Rule) int { return strings.Compare(a.Key().String(), b.Key().String()) })
 		for _, r := range line.Matched {
 			c := sum.Counts[r.Key()]

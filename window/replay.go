@@ -24,6 +24,8 @@ type Replay struct {
 	cross   func(Crossing)
 	rule    *rule.Rule
 	results []Result
+	// cutShort counts the evaluations Add's documents ran out of their work budget in.
+	cutShort int
 }
 
 // Result is one crossing found by Replay.Add.
@@ -62,8 +64,15 @@ func (p *Replay) Add(offset int64, customer string, doc *jsonpath.Document, reco
 		dst = p.results
 	}
 	p.rule, p.results, p.ev = nil, nil, Event{}
+	p.cutShort += doc.BudgetExceeded()
 	return dst
 }
+
+// CutShort is the number of rule path evaluations on the events Add was given (as of
+// each Add, since the document's Reset) that ran out of jsonpath's work budget
+// (max_rule_eval_work): their results were truncated, so a rule may have missed the
+// event, as in live, which counts them in hindsight_eval_budget_exceeded_total.
+func (p *Replay) CutShort() int { return p.cutShort }
 
 // AddMatched adds an event that rule r is known to match, with the values of its
 // group_by, aggregate, time and context paths given by values (see Event.Values) and

@@ -214,6 +214,10 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			}
 			fmt.Fprintf(cfg.Err, "%s: retention dropped the oldest history: counts cover what %s, %s\n", r.Key(), where, strings.Join(held, ", "))
 		}
+		if res.EvalCutShort > 0 {
+			fmt.Fprintf(cfg.Err, "%s: %s of the rule's condition ran out of their work budget (--max-rule-eval-work): the counts may lack those events, as live's would\n",
+				r.Key(), plural(res.EvalCutShort, "evaluation"))
+		}
 		for _, g := range res.Missing {
 			held := "neither the lake nor Kafka holds them"
 			if len(cfg.Kafka.Brokers) == 0 {

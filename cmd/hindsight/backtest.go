@@ -242,6 +242,10 @@ func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
 	for _, m := range rep.Missing {
 		fmt.Fprintf(w, "not counted: partition %d offsets %d–%d, %s\n", m.Partition, m.From, m.To, m.Reason)
 	}
+	if rep.EvalCutShort > 0 {
+		fmt.Fprintf(w, "%s of rule paths ran out of their work budget (--max-rule-eval-work): rules may have missed those events, as live would\n",
+			plural(rep.EvalCutShort, "evaluation"))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tVERSION\tMATCHES\tFIRINGS\tFIRST\tLAST")
 	for _, r := range rep.Rules {

@@ -78,6 +78,9 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 			if l.Err != nil {
 				rec["error"] = l.Err.Error()
 			}
+			if l.CutShort > 0 {
+				rec["eval_cut_short"] = l.CutShort
+			}
 			_ = enc.Encode(rec)
 			return
 		}
@@ -92,7 +95,12 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 		if len(names) == 0 {
 			names = []string{"(none)"}
 		}
-		fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s\n", cfg.EventsName, l.Number, l.Customer, strings.Join(names, ", "))
+		cut := ""
+		if l.CutShort > 0 {
+			cut = fmt.Sprintf(" (%s of rule paths ran out of their work budget, --max-rule-eval-work: a rule may have missed this event, as live would)",
+				plural(l.CutShort, "evaluation"))
+		}
+		fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s%s\n", cfg.EventsName, l.Number, l.Customer, strings.Join(names, ", "), cut)
 	}
 	sum, err := rulecheck.Stream(ctx, rulecheck.StreamConfig{Rules: rules, Events: cfg.Events, EventsName: cfg.EventsName,
 		CustomerPath: cfg.CustomerPath, Customer: cfg.Customer, KeySeparator: cfg.KeySeparator, Limits: cfg.Limits}, report)
@@ -118,6 +126,10 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary)
 	fmt.Fprintf(out, "\n%s (%d skipped), %s\n", plural(sum.Events, "event"), sum.Invalid, plural(set.Len(), "rule"))
 	for _, why := range slices.Sorted(maps.Keys(sum.Skipped)) {
 		fmt.Fprintf(out, "skipped %s: %s\n", plural(sum.Skipped[why], "event"), why)
+	}
+	if sum.CutShort > 0 {
+		fmt.Fprintf(out, "%s had rule path evaluations cut short by their work budget (--max-rule-eval-work): rules may have missed them, as live would\n",
+			plural(sum.CutShort, "event"))
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tVERSION\tTHRESHOLD\tMATCHES\tCUSTOMERS AT THRESHOLD")
