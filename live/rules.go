@@ -27,10 +27,11 @@ func (d *Daemon) applyControls(recs []controls.Record) {
 			changed = append(changed, cr.Control.Key())
 		}
 	}
+	published := true
 	if len(changed) > 0 && d.loaded {
-		d.publishRules(changed)
+		published = d.publishRules(changed)
 	}
-	if d.loaded {
+	if d.loaded && published {
 		// The rules the set holds are what these controls leave: the set published, or
 		// the current one when they changed no rule (a rule made and deleted in one
 		// fetch, destinations, mutes) and none was.
@@ -108,13 +109,14 @@ func (d *Daemon) onRulesLoaded() {
 	close(d.rulesLoaded)
 }
 
-// publishRules publishes the registry's active versions to the evaluator: the rules with
+// publishRules publishes the registry's active versions to the evaluator (false: they
+// could not be indexed, and the previous rules stay): the rules with
 // keys in changed reindexed, the rest shared with the active set published before; with
 // changed nil (the replay of the topic at start), everything indexed anew.
 //
 // hindsight_rule_index_builds_total counts the indexes published this way, one per fetch
 // of controls that changed the active rules, however few scopes each rebuilt.
-func (d *Daemon) publishRules(changed []rule.Key) {
+func (d *Daemon) publishRules(changed []rule.Key) bool {
 	began := time.Now()
 	prev := d.active.Load()
 	var s *activeSet
@@ -123,7 +125,7 @@ func (d *Daemon) publishRules(changed []rule.Key) {
 	if changed != nil {
 		put, removed := d.changedVersions(prev, changed)
 		if len(put) == 0 && len(removed) == 0 {
-			return // e.g. a rule made and deleted in one fetch
+			return true // e.g. a rule made and deleted in one fetch
 		}
 		for _, v := range put {
 			added = append(added, v.Rule)
@@ -144,7 +146,7 @@ func (d *Daemon) publishRules(changed []rule.Key) {
 	if s == nil {
 		if s, err = newActiveSet(d.rules.Versions()); err != nil {
 			d.log.Error("rules changed but could not be indexed; keeping the previous rules", "err", err)
-			return
+			return false
 		}
 		added, dropped = nil, nil
 		for _, v := range d.rules.Versions() {
@@ -181,6 +183,7 @@ func (d *Daemon) publishRules(changed []rule.Key) {
 	for _, p := range ended {
 		d.produceEnded(p)
 	}
+	return true
 }
 
 // changedVersions compares the registry with prev on the keys of changed (which may

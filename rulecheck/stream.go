@@ -171,9 +171,11 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 			customer = vals[0].Str()
 		}
 		at := rule.DefaultTestRecordTime.Add(time.Duration(sum.Events-1) * rule.DefaultTestEvery)
+		// The evaluations live makes of the event: the replay's (not the customer
+		// path's before it, which live never evaluates; the match below repeats them).
+		before := doc.BudgetExceeded()
 		crossings = replay.Add(int64(sum.Events-1), customer, doc, at, crossings[:0])
-		// The evaluations live makes of the event (the match below repeats the replay's).
-		cut := doc.BudgetExceeded()
+		cut := doc.BudgetExceeded() - before
 		for _, c := range crossings {
 			if !c.Rule.Plain() && !c.Crossing.Resolved {
 				a := sum.Alerts[c.Rule.Key()]

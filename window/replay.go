@@ -48,6 +48,7 @@ func NewReplay(set *rule.Set, lim Limits) *Replay {
 // Add evaluates one event, at offset in its partition, and appends its crossings to
 // dst.
 func (p *Replay) Add(offset int64, customer string, doc *jsonpath.Document, recordTime time.Time, dst []Result) []Result {
+	before := doc.BudgetExceeded()
 	p.matched = p.m.Match(customer, doc, p.matched[:0])
 	p.shared.Reset()
 	p.ev = Event{Customer: customer, Doc: doc, Time: recordTime, Shared: &p.shared, Offset: offset}
@@ -64,12 +65,11 @@ func (p *Replay) Add(offset int64, customer string, doc *jsonpath.Document, reco
 		dst = p.results
 	}
 	p.rule, p.results, p.ev = nil, nil, Event{}
-	p.cutShort += doc.BudgetExceeded()
+	p.cutShort += doc.BudgetExceeded() - before
 	return dst
 }
 
-// CutShort is the number of rule path evaluations on the events Add was given (as of
-// each Add, since the document's Reset) that ran out of jsonpath's work budget
+// CutShort is the number of rule path evaluations Add made that ran out of jsonpath's work budget
 // (max_rule_eval_work): their results were truncated, so a rule may have missed the
 // event, as in live, which counts them in hindsight_eval_budget_exceeded_total.
 func (p *Replay) CutShort() int { return p.cutShort }
