@@ -54,19 +54,12 @@ func killResolve(t *testing.T, two bool) {
 		rs = append(rs, r)
 		b.Produce(t, livetest.Upsert(t, r))
 	}
-	rng := rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 5)), 6))
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cur := 0
+	clock := newKillClock()
+	rng := clock.rng
 	gen := func(n int) []*kgo.Record {
 		var recs []*kgo.Record
 		for range n {
-			cur += rng.IntN(900)
-			at := cur - rng.IntN(4000)
-			if rng.IntN(25) == 0 {
-				cur += 15000
-			}
-			ts := base.Add(time.Duration(at) * time.Millisecond).Format(time.RFC3339Nano)
-			cust := fmt.Sprintf("c-%d", 1+rng.IntN(5))
+			ts, cust := clock.next()
 			var js string
 			if rng.IntN(3) == 0 {
 				js = fmt.Sprintf(`{"type":"file.downloaded","bytes":%d,"ts":%q}`, rng.IntN(300), ts)
@@ -203,19 +196,12 @@ func killDelete(t *testing.T, two bool) {
 	}
 	b.Produce(t, livetest.Upsert(t, mk(plainJS, 1, 20)), livetest.Upsert(t, mk(winJS, 1, 3)))
 
-	rng := rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 5)), 6))
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := 0
+	clock := newKillClock()
+	rng := clock.rng
 	gen := func(n int) []*kgo.Record {
 		var recs []*kgo.Record
 		for range n {
-			at += rng.IntN(900)
-			et := at - rng.IntN(4000)
-			if rng.IntN(25) == 0 {
-				at += 15000
-			}
-			ts := base.Add(time.Duration(et) * time.Millisecond).Format(time.RFC3339Nano)
-			cust := fmt.Sprintf("c-%d", 1+rng.IntN(5))
+			ts, cust := clock.next()
 			recs = append(recs, livetest.Event(cust, fmt.Sprintf(`{"type":"login.failed","user":"u%d","ts":%q}`, rng.IntN(3), ts)))
 		}
 		return recs
@@ -376,4 +362,27 @@ func killArgs(brokers, dir, group string) []string {
 	return []string{"--brokers", brokers, "--group", group, "--lake", "file://" + filepath.Join(dir, "lake"),
 		"--commit-interval", "100ms", "--snapshot-interval", "250ms", "--archive-roll-age", "500ms",
 		"--session-timeout", "1s", "--instance-id", group + "-0", "--backfill-cache-dir", filepath.Join(dir, "cache")}
+}
+
+// killClock makes the kill -9 runs' event times and customers, from
+// HINDSIGHT_KILL_SEED: time moves on up to 0.9 s an event, an event's time is up to 4 s
+// behind (late events), and one event in 25 jumps 15 s (windows close).
+type killClock struct {
+	rng *rand.Rand
+	ms  int
+}
+
+func newKillClock() *killClock {
+	return &killClock{rng: rand.New(rand.NewPCG(uint64(envInt("HINDSIGHT_KILL_SEED", 5)), 6))}
+}
+
+// next is the next event's time (RFC 3339) and customer (c-1 to c-5).
+func (k *killClock) next() (ts, customer string) {
+	k.ms += k.rng.IntN(900)
+	at := k.ms - k.rng.IntN(4000)
+	if k.rng.IntN(25) == 0 {
+		k.ms += 15000
+	}
+	ts = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(at) * time.Millisecond).Format(time.RFC3339Nano)
+	return ts, fmt.Sprintf("c-%d", 1+k.rng.IntN(5))
 }
