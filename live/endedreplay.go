@@ -81,10 +81,7 @@ func (d *Daemon) startEndedReplay(p *partition, ar *controls.Version, start, fro
 func (d *Daemon) runEndedReplay(j *handoffJob) {
 	ar, pb := j.ar, j.pb
 	pb.attempts.Add(1)
-	cfg := d.bf.history
-	if r := ar.Rule; r.Lookback > 0 {
-		cfg.Since, cfg.SinceBelow = r.HistoryFrom(ar.UpdatedAt), pb.start
-	}
+	cfg := d.historyOf(ar, pb.start)
 	opened := map[incidentKey]bool{}
 	var resolves []pastCrossing
 	h, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, j.p.id, pb.end, func(offset int64, at time.Time, c window.Crossing) {
@@ -123,7 +120,7 @@ func (d *Daemon) applyEndedReplay(p *partition, ar *controls.Version, pb *pendin
 		return nil
 	}
 	delete(p.endedReplays, ar)
-	p.gen++ // the snapshot restored names ar: the next is stored, whatever else changed
+	p.gen++ // the snapshot stored last may owe this replay: the next is stored, whatever else changed
 	alerts := make([]*kgo.Record, 0, len(resolves)+len(open))
 	for _, x := range resolves {
 		alerts = append(alerts, d.keptAlert(ar, x.c, p.id, x.offset, x.at, contract.SourceLive))

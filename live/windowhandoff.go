@@ -106,6 +106,17 @@ type pastCrossing struct {
 	history bool
 }
 
+// historyOf is the replay configuration of version ar's history in a partition where
+// it starts at start: back as far as its lookback below start, as a plain count's
+// backfill counts.
+func (d *Daemon) historyOf(ar *controls.Version, start int64) backtest.Config {
+	cfg := d.bf.history
+	if r := ar.Rule; r.Lookback > 0 {
+		cfg.Since, cfg.SinceBelow = r.HistoryFrom(ar.UpdatedAt), start
+	}
+	return cfg
+}
+
 // runWindowJob makes one attempt at windowed job j, as runJob does for counts.
 func (d *Daemon) runWindowJob(j *handoffJob) {
 	pid, ar, pb := j.p.id, j.ar, j.pb
@@ -113,11 +124,7 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	var crossings []pastCrossing
 	historyAlerts := ar.Rule.Backfill != nil && ar.Rule.Backfill.Alert
 	hist := &partHistory{alerted: historyAlerts}
-	cfg := d.bf.history
-	if r := ar.Rule; r.Lookback > 0 {
-		// History counts back as far as the lookback, as a plain count's backfill does.
-		cfg.Since, cfg.SinceBelow = r.HistoryFrom(ar.UpdatedAt), pb.start
-	}
+	cfg := d.historyOf(ar, pb.start)
 	began := time.Now()
 	cfg.Progress = func(read, _ int64) {
 		pb.progress.Store(&backfill.Progress{RowsScanned: read, Elapsed: time.Since(began)})
