@@ -150,6 +150,12 @@ func varintLen(n int) int {
 // headers of its own, which once stayed, left the record over the limit, and had the
 // broker refuse it.
 func CutDeadLetter(rec *kgo.Record, limit int) bool {
+	return cutRecord(rec, limit, false, deadLetterHeaders)
+}
+
+// cutRecord cuts rec to at most limit bytes as CutDeadLetter does, the end of its key
+// first if keyFirst, keeping the last ours headers.
+func cutRecord(rec *kgo.Record, limit int, keyFirst bool, ours int) bool {
 	size := RecordBytes(rec)
 	if size <= limit {
 		return false
@@ -163,13 +169,16 @@ func CutDeadLetter(rec *kgo.Record, limit int) bool {
 	}
 	// Measured again after each cut: a shorter value or key may have a shorter length
 	// prefix too.
-	rec.Value = cut(rec.Value)
+	first, second := &rec.Value, &rec.Key
+	if keyFirst {
+		first, second = second, first
+	}
+	*first = cut(*first)
 	over = RecordBytes(rec) - limit
-	rec.Key = cut(rec.Key)
+	*second = cut(*second)
 	over = RecordBytes(rec) - limit
-	// DeadLetter's headers and HeaderOriginalBytes end the list; the original's come
-	// first.
-	for original := len(rec.Headers) - deadLetterHeaders - 1; over > 0 && original > 0; original-- {
+	// Our headers and HeaderOriginalBytes end the list; the original's come first.
+	for original := len(rec.Headers) - ours - 1; over > 0 && original > 0; original-- {
 		over -= headerBytes(rec.Headers[0])
 		rec.Headers = slices.Delete(rec.Headers, 0, 1)
 	}

@@ -42,9 +42,9 @@ func NotProduced(rec *kgo.Record, deadLetters string, cause error) *kgo.Record {
 	if len(msg) > NotProducedErrorBytes {
 		msg = strings.ToValidUTF8(msg[:NotProducedErrorBytes-3], "") + "..."
 	}
-	h := make([]kgo.RecordHeader, 0, len(rec.Headers)+3)
+	h := make([]kgo.RecordHeader, 0, len(rec.Headers)+notProducedHeaders)
 	h = append(h, rec.Headers...)
-	h = append(h,
+	h = append(h, // notProducedHeaders of them
 		kgo.RecordHeader{Key: HeaderReason, Value: []byte(ReasonNotProduced)},
 		kgo.RecordHeader{Key: HeaderError, Value: []byte(msg)},
 		kgo.RecordHeader{Key: HeaderTopic, Value: []byte(rec.Topic)},
@@ -128,11 +128,18 @@ func (r *Rerouter) handedOne() {
 	r.mu.Unlock()
 }
 
+// notProducedHeaders is how many headers NotProduced adds, after the record's.
+const notProducedHeaders = 3
+
 // DeadLetter is the dead letter of rec, which could not be produced for cause, cut
-// to the rerouter's bound.
+// to the rerouter's bound: the end of its key first, then of its value. The value is
+// what the dead letter is for (an alert over --alert-max-bytes even with its values
+// cut keeps its alert whole, which names the event that raised it, while its key, the
+// customer id of hundreds of KB, is cut: a key that long once had the alert cut to
+// broken JSON instead).
 func (r *Rerouter) DeadLetter(rec *kgo.Record, cause error) *kgo.Record {
 	dl := NotProduced(rec, r.deadLetters, cause)
-	if CutDeadLetter(dl, r.maxBytes) && r.onCut != nil {
+	if cutRecord(dl, r.maxBytes, true, notProducedHeaders) && r.onCut != nil {
 		r.onCut()
 	}
 	return dl

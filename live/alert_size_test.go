@@ -235,3 +235,31 @@ func TestDeadLetteredAlertIsWholeUnderDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadLetteredAlertOfHugeCustomerIsWhole: an event whose customer id (record key)
+// is 982,500 bytes — one the broker and the client take — raises an alert over
+// --alert-max-bytes with all cut, so its dead letter (reason not_produced) must hold
+// the alert, whole, with the key holding the customer id (alertRecord's comment, the
+// architecture's "Dead-letter record"). The dead letter is over --dead-letter-max-bytes
+// because of its key, and the value — the alert — was cut first, to broken JSON (a
+// review helper's test); the key is cut now.
+func TestDeadLetteredAlertOfHugeCustomerIsWhole(t *testing.T) {
+	t.Parallel()
+	b, d, _ := startSized(t, 0)
+	huge := strings.Repeat("a", 982_500)
+	b.Produce(t, ev(huge, `{"type":"x","note":"n"}`), ev("c-2", `{"type":"y"}`))
+	waitSeen(t, d, 2)
+	dlq := b.Consume(t, "events.dlq", 1, wait)
+	if len(dlq) != 1 {
+		t.Fatalf("events.dlq holds %d records, want the 1 alert that did not fit", len(dlq))
+	}
+	rec := dlq[0]
+	if r := header(rec, ingest.HeaderReason); r != ingest.ReasonNotProduced {
+		t.Fatalf("dead letter reason %q, want %q", r, ingest.ReasonNotProduced)
+	}
+	var a contract.Alert
+	if err := json.Unmarshal(rec.Value, &a); err != nil || a.RuleID != "big" || a.Offset != 0 {
+		t.Errorf("dead letter value (%d bytes, %s %q, key %d bytes) is not the alert naming offset 0: rule %q, offset %d, err %v",
+			len(rec.Value), ingest.HeaderOriginalBytes, header(rec, ingest.HeaderOriginalBytes), len(rec.Key), a.RuleID, a.Offset, err)
+	}
+}
