@@ -74,8 +74,9 @@ type partition struct {
 	// (endIncidents), until whoever adopted the change produces them (takeEnded); while
 	// any are held, unqueuedAlerts counts one more.
 	ended []*kgo.Record
-	// endedUnacked counts the resolved records of ended versions produced and not yet
-	// acknowledged: a snapshot, which no longer holds their incidents, waits for zero.
+	// endedUnacked counts the records produceInOrder produced (resolves of ended
+	// versions, a windowed hand-off's alerts) not yet acknowledged: a snapshot, whose
+	// state they follow from, waits for zero.
 	endedUnacked atomic.Int64
 	// endedReplays holds the replay job of each version that ended here leaving
 	// incidents a killed process may have opened (endedreplay.go); while any runs, no
@@ -225,6 +226,19 @@ func (d *Daemon) produceEnded(p *partition) {
 		d.log.Warn("backfill alerts not acknowledged before resolving an ended version's incidents; a resolve may precede its firing alert", "partition", p.id, "err", err)
 	}
 	cancel()
+	d.produceInOrder(p, recs)
+	p.mu.Lock()
+	p.unqueuedAlerts--
+	p.mu.Unlock()
+}
+
+// produceInOrder produces recs, alerts of partition p raised outside an events batch,
+// through the events consumer's client, which produced (and will produce) p's live
+// alerts: the records of one alerts partition keep their order there, so that a
+// resolve live raises after these never reaches the topic before its firing among
+// them. A caller that holds p.mu orders them before every later batch of p too. A
+// snapshot waits until they are acknowledged (endedUnacked).
+func (d *Daemon) produceInOrder(p *partition, recs []*kgo.Record) {
 	cl := d.alertProducer
 	if c := d.consumer.Load(); c != nil {
 		cl = c.Client()
@@ -242,9 +256,6 @@ func (d *Daemon) produceEnded(p *partition) {
 			p.endedUnacked.Add(-1)
 		})
 	}
-	p.mu.Lock()
-	p.unqueuedAlerts--
-	p.mu.Unlock()
 }
 
 type winEntry struct {

@@ -165,17 +165,20 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	}
 	hist.matches, hist.heldFrom = h.Matches, h.HeldFrom
 	d.historyCutShort(pid, ar, int64(h.EvalCutShort))
-	d.produceAlerts(j.p, d.applyWindowHandoff(j.p, ar, pb, h.State, h.Missing, crossings, hist))
+	d.applyWindowHandoff(j.p, ar, pb, h.State, h.Missing, crossings, hist)
 }
 
 // applyWindowHandoff installs st, ar's state below the buffer of p, runs the buffered
-// events through it, and returns the alerts owed: the job's crossings (from pb.start)
-// and the buffer's, for the caller to produce once the lock is released.
-func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pendingBackfill, st *window.State, missing []contract.MissingRange, past []pastCrossing, hist *partHistory) []*kgo.Record {
+// events through it, and produces the alerts owed: the job's crossings (from
+// pb.start) and the buffer's. They are produced under p's lock, through the client
+// live's alerts go through (produceInOrder): the next event may close an incident
+// they open, and its resolve must follow its firing on the topic (a firing through
+// the daemon's other client once came after it).
+func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pendingBackfill, st *window.State, missing []contract.MissingRange, past []pastCrossing, hist *partHistory) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.revoked || p.pending[ar] != pb {
-		return nil // revoked (the next owner computes it), replaced, or given up
+		return // revoked (the next owner computes it), replaced, or given up
 	}
 	buf := p.buffers[ar]
 	delete(p.pending, ar)
@@ -216,11 +219,8 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 		}
 		alerts = append(alerts, d.keptAlert(ar, x.c, p.id, x.offset, x.at, source))
 	}
-	if len(alerts) > 0 {
-		p.unqueuedAlerts++
-	}
+	d.produceInOrder(p, alerts)
 	d.m.backfillsDone.Inc()
 	d.log.Info("windowed hand-off complete", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", p.id,
 		"start", pb.start, "buffered", len(buf.events), "groups", st.GroupCount(), "windows", st.WindowCount(), "alerts", len(alerts))
-	return alerts
 }
