@@ -1,7 +1,6 @@
 package live_test
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -47,22 +45,7 @@ func TestHandoffFiringPrecedesLiveResolve(t *testing.T) {
 	armed.Store(true)
 	var heldPID int64
 	var until time.Time
-	md, err := kadm.NewClient(b.Client(t)).Metadata(context.Background(), "alerts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alertsID := md.Topics["alerts"].ID
-	c := b.Cluster
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		pr := req.(*kmsg.ProduceRequest)
-		alerts := false
-		for _, tp := range pr.Topics {
-			alerts = alerts || tp.Topic == "alerts" || tp.TopicID == alertsID
-		}
-		if !alerts {
-			return nil, nil, false
-		}
+	b.FailProduces(t, "alerts", kerr.NotLeaderForPartition, func(pr *kmsg.ProduceRequest) bool {
 		var pid int64 = -2
 		for _, tp := range pr.Topics {
 			for _, p := range tp.Partitions {
@@ -76,23 +59,11 @@ func TestHandoffFiringPrecedesLiveResolve(t *testing.T) {
 			// the first produce of an alert after the release: the hand-off's
 			heldPID, until = pid, time.Now().Add(1500*time.Millisecond)
 			t.Logf("refusing produces of producer id %d for 1.5 s", pid)
+			return true
 		case pid == heldPID && time.Now().Before(until):
-		default:
-			return nil, nil, false
+			return true
 		}
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, tp := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
-			for _, p := range tp.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.NotLeaderForPartition.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
+		return false
 	})
 	release()
 	poll.Until(t, 30*time.Second, "the rule live", func() bool {

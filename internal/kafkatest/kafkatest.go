@@ -225,22 +225,31 @@ func (b *Broker) Consume(t testing.TB, topic string, want int, timeout time.Dura
 // topic must exist, as its produces may name it by id.
 func (b *Broker) RefuseProduces(t testing.TB, topic string, refusing func() bool) {
 	t.Helper()
-	md, err := kadm.NewClient(b.Client(t)).Metadata(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("kafkatest: metadata of %s: %v", topic, err)
+	b.FailProduces(t, topic, kerr.TopicAuthorizationFailed, func(*kmsg.ProduceRequest) bool { return refusing() })
+}
+
+// FailProduces makes the broker answer a produce to topic with err for every
+// partition when failing returns true for the request (a retriable err, such as
+// NOT_LEADER_FOR_PARTITION, has the client retry it). The topic must exist, as its
+// produces may name it by id.
+func (b *Broker) FailProduces(t testing.TB, topic string, err *kerr.Error, failing func(*kmsg.ProduceRequest) bool) {
+	t.Helper()
+	md, merr := kadm.NewClient(b.Client(t)).Metadata(context.Background(), topic)
+	if merr != nil {
+		t.Fatalf("kafkatest: metadata of %s: %v", topic, merr)
 	}
 	id := md.Topics[topic].ID
 	c := b.Cluster
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		pr := req.(*kmsg.ProduceRequest)
-		if !refusing() {
-			return nil, nil, false
-		}
 		for _, tp := range pr.Topics {
 			if tp.Topic != topic && tp.TopicID != id {
 				return nil, nil, false
 			}
+		}
+		if !failing(pr) {
+			return nil, nil, false
 		}
 		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
 		for _, tp := range pr.Topics {
@@ -249,7 +258,7 @@ func (b *Broker) RefuseProduces(t testing.TB, topic string, refusing func() bool
 			for _, p := range tp.Partitions {
 				rp := kmsg.NewProduceResponseTopicPartition()
 				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				rp.ErrorCode = err.Code
 				rt.Partitions = append(rt.Partitions, rp)
 			}
 			resp.Topics = append(resp.Topics, rt)
