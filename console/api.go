@@ -464,9 +464,10 @@ func jsonKind(v json.RawMessage) string {
 	return "a number"
 }
 
-// parseDraft validates a draft rule; the response describes the outcome either way.
-func parseDraft(raw []byte) (*rule.Rule, ValidateResponse) {
-	r, err := rule.ParseRule(raw)
+// parseDraft validates a draft rule, naming it defaultID when it has no id (none when
+// defaultID is empty: saving needs a name); the response describes the outcome either way.
+func parseDraft(raw []byte, defaultID string) (*rule.Rule, ValidateResponse) {
+	r, err := rule.ParseDraft(raw, defaultID)
 	if err == nil {
 		return r, ValidateResponse{Valid: true, Problems: []rule.Problem{}, Rule: r}
 	}
@@ -485,7 +486,7 @@ func (c *Console) handleValidate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, resp := parseDraft(req.Rule)
+	_, resp := parseDraft(req.Rule, "")
 	httpjson.Write(w, http.StatusOK, resp)
 }
 
@@ -529,12 +530,7 @@ func (c *Console) readDraftRule(w http.ResponseWriter, r *http.Request) (req Dra
 	if req, ok = c.readDraft(w, r); !ok {
 		return req, nil, false
 	}
-	raw, err := withDefaultID(req.Rule, "draft")
-	if err != nil {
-		httpjson.Error(w, http.StatusBadRequest, "rule is not a JSON object: "+err.Error())
-		return req, nil, false
-	}
-	rl, vr := parseDraft(raw)
+	rl, vr := parseDraft(req.Rule, "draft")
 	if rl == nil {
 		httpjson.Write(w, http.StatusUnprocessableEntity, vr)
 		return req, nil, false
@@ -569,19 +565,6 @@ func (c *Console) handlePreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpjson.Write(w, http.StatusOK, res)
-}
-
-// withDefaultID gives a draft without an id the id def: a preview needs no name.
-func withDefaultID(raw json.RawMessage, def string) (json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	if id, ok := m["id"]; ok && string(id) != `""` && string(id) != "null" {
-		return raw, nil
-	}
-	m["id"], _ = json.Marshal(def)
-	return json.Marshal(m)
 }
 
 // SaveResponse is the answer of POST and DELETE /v1/console/rules.
@@ -635,7 +618,7 @@ func (c *Console) handleSave(w http.ResponseWriter, r *http.Request) {
 		Version int64 `json:"version"`
 	}
 	_ = json.Unmarshal(req.Rule, &peek) // a malformed rule is reported by parseDraft
-	rl, vr := parseDraft(req.Rule)
+	rl, vr := parseDraft(req.Rule, "")
 	if rl == nil {
 		httpjson.Write(w, http.StatusUnprocessableEntity, SaveResponse{Status: contract.ControlInvalid, Op: rule.OpUpsert, Offset: -1,
 			Message: vr.Error, Problems: vr.Problems})

@@ -137,16 +137,26 @@ func ParseControl(data []byte) (*Control, error) {
 
 // ParseRule decodes and validates one rule from JSON, under the limits in force.
 func ParseRule(data []byte) (*Rule, error) {
-	return parseRule(data, CurrentLimits())
+	return parseRule(data, CurrentLimits(), "")
 }
 
-func parseRule(data []byte, lim Limits) (*Rule, error) {
+// ParseDraft parses a draft rule as ParseRule does, naming one without an id (or with
+// an empty or null one) def: a preview or backtest of a draft needs no name. Positions
+// in its errors are data's own, as the client sent it.
+func ParseDraft(data []byte, def string) (*Rule, error) {
+	return parseRule(data, CurrentLimits(), def)
+}
+
+func parseRule(data []byte, lim Limits, defaultID string) (*Rule, error) {
 	if err := checkRuleText(data, 0, lim); err != nil {
 		return nil, err
 	}
 	var r Rule
 	if err := strict.Unmarshal(data, &r); err != nil {
 		return nil, decodeError("", err, data)
+	}
+	if r.ID == "" {
+		r.ID = defaultID
 	}
 	if err := r.validate(lim); err != nil {
 		return nil, err
@@ -363,7 +373,7 @@ func ParseRulesFileTests(name string, data []byte) (*RulesFile, error) {
 				Err: fmt.Errorf("%w: a value is not a finite number (YAML .nan or .inf), which JSON cannot carry: %v", ErrInvalid, err)})
 			continue
 		}
-		r, err := parseRule(js, lim)
+		r, err := parseRule(js, lim, "")
 		if err != nil {
 			var id string
 			if m, ok := generic.(map[string]any); ok {
