@@ -23,7 +23,25 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	if c.Kind() == rule.KindDestination {
 		return applyKeyed(g, rec, g.dests, k, c.Destination, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
 	}
-	return applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
+	limit := rule.CurrentLimits().MaxMutes
+	if _, held := g.mutes[k]; c.Op == rule.OpUpsert && !held && len(g.mutes) >= limit {
+		g.forgetEndedMutes(rec.Time)
+	}
+	return applyKeyed(g, rec, g.mutes, k, c.Mute, limit, rule.LimitMutes, "mutes")
+}
+
+// forgetEndedMutes drops the mutes that had ended at t, the time of a control record
+// that needs room for a new one. max_mutes bounds the mutes in force: kept, ended ones
+// (every mute "for 2h" from the console) filled it for good, and refused every later
+// mute though none was in force. Judged by the record's time, not the clock, every fold
+// of the topic forgets the same ones; nothing checks a mute against a time before its
+// record's (alerts are checked against the clock). The caller holds g.mu.
+func (g *Registry) forgetEndedMutes(t time.Time) {
+	for k, m := range g.mutes {
+		if !m.Until.IsZero() && !t.Before(m.Until) {
+			delete(g.mutes, k)
+		}
+	}
 }
 
 func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, limit int, limitName, what string) (string, string) {
