@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bytedance/sonic"
@@ -11,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Control ops.
@@ -254,11 +256,40 @@ func parseYAMLFile(name string, data []byte, lim Limits) (*ast.File, error) {
 		tl, _ := asTooLarge(err)
 		return nil, fmt.Errorf("%w: %s:%d: %s", ErrInvalid, name, tl.line, tl.msg)
 	}
+	if line := secondDocument(tokens); line > 0 {
+		return nil, fmt.Errorf("%w: %s:%d: a second YAML document: a rules or destinations file is one document (one list of rules, or one mapping of lists)", ErrInvalid, name, line)
+	}
 	f, err := parser.Parse(tokens, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, strings.TrimSpace(yaml.FormatError(err, false, false)))
 	}
+	// Empty documents (a leading "---") are none: f.Docs[0] is the one with content.
+	f.Docs = slices.DeleteFunc(f.Docs, func(d *ast.DocumentNode) bool { return d == nil || d.Body == nil })
 	return f, nil
+}
+
+// secondDocument returns the line of a "---" or "..." that has content both before and
+// after it (a file of two documents), or 0. Every reader takes a file's one document:
+// a second was dropped without a word, its rules never tested, applied or published.
+// Told by tokens, not by the parser's documents: of "a\n---\n---\nb" the parser kept
+// a and an empty document, and b was nowhere.
+func secondDocument(tokens token.Tokens) int {
+	content, split := false, 0
+	for _, tk := range tokens {
+		switch tk.Type {
+		case token.CommentType, token.DirectiveType:
+		case token.DocumentHeaderType, token.DocumentEndType:
+			if content && split == 0 {
+				split = tk.Position.Line
+			}
+		default:
+			if split > 0 {
+				return split
+			}
+			content = true
+		}
+	}
+	return 0
 }
 
 // FileError is a problem with one rule of a rules file: which file, which rule (index,
