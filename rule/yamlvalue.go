@@ -28,6 +28,8 @@ var jsonNumber = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-
 //     read as YAML reads them;
 //   - a scalar tagged !!str is its text: the decoder read it as a number first and
 //     printed that (!!str 02142, a ZIP code, was "1122");
+//   - an unquoted key is the string of its text (01, 1.0, 0x10, yes, ~), as a JSON
+//     object's keys are strings: the decoder read keys as values, and printed them;
 //   - a key written in a mapping wins over the same key merged into it (<<), and of
 //     several merged mappings the first wins, as the merge key is defined; the decoder
 //     let whatever came last win.
@@ -100,6 +102,12 @@ func (y *yamlScalars) Visit(n ast.Node) ast.Visitor {
 	switch p := n.(type) {
 	case *ast.MappingValueNode:
 		p.Value = y.scalar(p.Value)
+		// A key is JSON's string of its text, whatever YAML would read it as: read
+		// as a number, then printed, 1.0 became "1", 0x10 "16", and keys 01 and 1
+		// one key, the first's value lost.
+		if k, ok := y.text(p.Key).(ast.MapKeyNode); ok {
+			p.Key = k
+		}
 	case *ast.SequenceNode:
 		for i, e := range p.Values {
 			p.Values[i] = y.scalar(e)
