@@ -320,8 +320,14 @@ func (a *archiver) releaseAll() {
 	a.ready = nil
 }
 
+// ownedPartitions lists the partitions this archiver owns now, sorted: empty, not nil,
+// when it owns none, since to maintenance nil means every partition (an idle archiver
+// compacted the whole lake, racing its owners).
 func (a *archiver) ownedPartitions() []int32 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if len(a.parts) == 0 {
+		return []int32{}
+	}
 	return slices.Sorted(maps.Keys(a.parts))
 }
