@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -251,6 +252,9 @@ func parseYAMLFile(name string, data []byte, lim Limits) (*ast.File, error) {
 	if len(data) > lim.MaxRulesFileBytes {
 		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, overLimit("file is", len(data), "bytes", lim.MaxRulesFileBytes, LimitRulesFileSize))
 	}
+	// YAML allows a byte order mark at the start (editors on Windows write one); the
+	// lexer took it for text, and refused the file at a place that looked fine.
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	tokens := lexer.Tokenize(string(data))
 	if err := checkFlowNesting(tokens, 2, lim.MaxJSONDepth); err != nil {
 		tl, _ := asTooLarge(err)

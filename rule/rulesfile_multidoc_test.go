@@ -57,3 +57,17 @@ destinations:
 		t.Errorf("destinations file of two documents: %+v, error %v; want the second document refused at line 2", nf, err)
 	}
 }
+
+// TestRulesFileWithByteOrderMark: a file that starts with a UTF-8 byte order mark (YAML
+// allows one) holds what the same file without it holds; it was refused with "mapping
+// value is not allowed in this context" at line 1.
+func TestRulesFileWithByteOrderMark(t *testing.T) {
+	mustLimits(t)
+	const file = "- id: a\n  scope: \"*\"\n  version: 1\n  when: {path: $.type, op: ==, value: x}\n  threshold: 1\n"
+	for _, text := range []string{file, `{"rules": [{"id": "a", "scope": "*", "version": 1, "when": {"path": "$.type", "op": "==", "value": "x"}, "threshold": 1}]}`} {
+		got, err := ParseRulesFile("f.yaml", []byte("\uFEFF"+text))
+		if err != nil || len(got) != 1 || got[0].ID != "a" {
+			t.Errorf("%q after a byte order mark: %d rules, error %v; want rule a", text, len(got), err)
+		}
+	}
+}
