@@ -58,8 +58,17 @@ or fail alike wherever they run.`,
 				return err
 			}
 			cfg.Out = cmd.OutOrStdout()
-			file, err := rule.ReadRulesFileTests(cfg.RulesFile)
+			data, err := rule.ReadRulesFileBytes(cfg.RulesFile)
 			if err != nil {
+				return usageError{err}
+			}
+			file, err := rule.ParseRulesFileTests(cfg.RulesFile, data)
+			if err != nil {
+				return usageError{err}
+			}
+			// Its destinations and mutes, and its keys beside rules, as `rules apply`
+			// reads them: a file this passes is one apply takes.
+			if _, err := rule.ParseNotifyFile(cfg.RulesFile, data); err != nil {
 				return usageError{err}
 			}
 			events, name, closeEvents, err := rulesTestEvents(cmd.InOrStdin(), args)

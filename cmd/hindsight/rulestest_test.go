@@ -129,6 +129,8 @@ func TestRulesTestModes(t *testing.T) {
 	writeFile(t, plain, "- {id: mine, scope: c-2, threshold: 1, when: {path: $.type}}\n")
 	badTest := filepath.Join(dir, "bad-test.yaml")
 	writeFile(t, badTest, "- id: mine\n  scope: c-2\n  threshold: 1\n  when: {path: $.type}\n  tests:\n    - name: x\n      events: [{type: a}]\n      expect: {alerts: -1}\n")
+	badDest := filepath.Join(dir, "bad-destination.yaml")
+	writeFile(t, badDest, "rules:\n  - {id: mine, scope: c-2, threshold: 1, when: {path: $.type}}\ndestination:\n  - {scope: \"*\", name: ops, type: webhook, url: \"https://example.com/h\"}\n")
 	events := `{"customer":"c-2","type":"mfa.disabled"}` + "\n"
 	eventsFile := filepath.Join(dir, "events.ndjson")
 	writeFile(t, eventsFile, events)
@@ -162,6 +164,8 @@ func TestRulesTestModes(t *testing.T) {
 		{"JSON: no tests, events", []string{"rules", "test", "--json", "-f", plain}, events, 0,
 			[]string{`{"customer":"c-2","line":1,"rules":["c-2/mine"]}`}, []string{`"results"`}},
 		{"invalid test", []string{"rules", "test", "-f", badTest}, "", 2, nil, []string{"=== RUN"}},
+		// What `rules apply` refuses (a misspelt destinations key) is no pass.
+		{"invalid destinations", []string{"rules", "test", "-f", badDest}, "", 2, nil, []string{"=== RUN", "no tests"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
