@@ -42,6 +42,12 @@ const (
 	// MaxUndeliveredWaiting bounds Config.UndeliveredWaiting: the stage allocates room
 	// for that many at its start.
 	MaxUndeliveredWaiting = 1_000_000
+	// MaxQueueSize bounds Config.QueueSize: each destination's queue is allocated whole
+	// at its first alert (a size it could not allocate wedged the stage there).
+	MaxQueueSize = 1_000_000
+	// MaxConcurrency bounds Config.Concurrency: each destination starts that many
+	// workers at its first alert.
+	MaxConcurrency = 1000
 )
 
 // Config configures the notify stage. Each field documents its default.
@@ -58,9 +64,10 @@ type Config struct {
 	// QueueSize is the most deliveries waiting for one destination: an alert for a
 	// destination whose queue is full is recorded undelivered at once ("queue full"),
 	// so that a slow or dead destination holds at most this many alerts and never
-	// delays the others. Default 1000.
+	// delays the others. Default 1000, at most MaxQueueSize.
 	QueueSize int
-	// Concurrency is how many deliveries to one destination run at once. Default 4.
+	// Concurrency is how many deliveries to one destination run at once. Default 4, at
+	// most MaxConcurrency.
 	Concurrency int
 	// CommitInterval is how often the offsets of alerts delivered (or recorded
 	// undelivered) are committed. Default 200ms.
@@ -156,6 +163,12 @@ func (c *Config) ValidateOptions() error {
 	}
 	if c.UndeliveredWaiting > MaxUndeliveredWaiting {
 		return fmt.Errorf("undelivered records waiting %d is above the maximum %d (--notify-undelivered-waiting)", c.UndeliveredWaiting, MaxUndeliveredWaiting)
+	}
+	if c.QueueSize > MaxQueueSize {
+		return fmt.Errorf("deliveries waiting per destination %d is above the maximum %d (--notify-queue-size)", c.QueueSize, MaxQueueSize)
+	}
+	if c.Concurrency > MaxConcurrency {
+		return fmt.Errorf("deliveries to one destination at once %d is above the maximum %d (--notify-concurrency)", c.Concurrency, MaxConcurrency)
 	}
 	if c.Recent > MaxRecent {
 		return fmt.Errorf("recent deliveries kept %d is above the maximum %d (--notify-recent)", c.Recent, MaxRecent)

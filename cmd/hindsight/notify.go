@@ -26,8 +26,8 @@ import (
 // and `hindsight live` (which runs the stage unless --no-notify) take the same ones.
 func addNotifyFlags(f *pflag.FlagSet, c *notify.Config) {
 	f.StringVar(&c.Group, "notify-group", notify.DefaultGroup, "consumer group of the notify stage on the alerts topic")
-	f.IntVar(&c.QueueSize, "notify-queue-size", notify.DefaultQueueSize, "deliveries waiting per destination; beyond, an alert for it is recorded undelivered at once")
-	f.IntVar(&c.Concurrency, "notify-concurrency", notify.DefaultConcurrency, "deliveries to one destination at once")
+	f.IntVar(&c.QueueSize, "notify-queue-size", notify.DefaultQueueSize, fmt.Sprintf("deliveries waiting per destination; beyond, an alert for it is recorded undelivered at once (at most %d)", notify.MaxQueueSize))
+	f.IntVar(&c.Concurrency, "notify-concurrency", notify.DefaultConcurrency, fmt.Sprintf("deliveries to one destination at once (at most %d)", notify.MaxConcurrency))
 	f.IntVar(&c.UndeliveredWaiting, "notify-undelivered-waiting", notify.DefaultUndeliveredWaiting, "undelivered records of alerts given up on as they are read (no destination, a full queue) that may wait to be written; beyond, reading alerts waits")
 	f.IntVar(&c.Recent, "notify-recent", notify.DefaultRecent, fmt.Sprintf("latest alerts whose delivery states are kept in memory for the console and /v1/notify/alerts (at most %d)", notify.MaxRecent))
 	f.DurationVar(&c.Sender.Timeout, "notify-timeout", notify.DefaultTimeout, "bound on one delivery attempt (connect, answer and body)")
