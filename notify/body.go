@@ -19,7 +19,10 @@ import (
 const (
 	slackTextMax     = 3000 // a section block's text
 	pagerDutySummary = 1024 // payload.summary
-	summaryValueMax  = 100  // one group value in a summary
+	// pagerDutyMaxEvent is the Events API v2's bound on an event, in bytes: "Events
+	// API payloads are limited to 512 KB" (taken as 512,000).
+	pagerDutyMaxEvent = 512_000
+	summaryValueMax   = 100 // one group value in a summary
 )
 
 // Body is the request body of alert a for destination t's type: the alert's JSON for a
@@ -39,7 +42,7 @@ func Body(t Target, a *contract.Alert) ([]byte, error) {
 		if len(t.Secret) == 0 {
 			return nil, fmt.Errorf("notify: destination %q: a pagerduty destination needs its routing key as the secret", t.Name)
 		}
-		b, err = json.Marshal(pagerDutyEvent(t, a))
+		b, err = pagerDutyBody(t, a)
 	default:
 		return nil, fmt.Errorf("notify: destination %q: unknown type %q (want %s, %s or %s)", t.Name, t.Type, TypeWebhook, TypeSlack, TypePagerDuty)
 	}
@@ -230,8 +233,32 @@ type pdPayload struct {
 	Source    string `json:"source"`
 	Severity  string `json:"severity"`
 	Timestamp string `json:"timestamp,omitempty"`
-	// CustomDetails is the alert record itself, as a webhook receives it.
-	CustomDetails *contract.Alert `json:"custom_details"`
+	// CustomDetails is the alert record itself, as a webhook receives it: cut to fit
+	// PagerDuty's bound, left out when even cut it does not (pagerDutyBody).
+	CustomDetails *contract.Alert `json:"custom_details,omitempty"`
+}
+
+// pagerDutyBody is a's event for PagerDuty. An alert may be up to --alert-max-bytes
+// (960 KiB less 1 KiB), and PagerDuty refuses an event over pagerDutyMaxEvent for good:
+// the incident never opened. Over it, the details leave out the alert's context values,
+// then its group values, the largest first, as an alert over --alert-max-bytes is cut
+// (each listed in context_cut or group_cut); an alert that fits with none (a huge
+// customer id) leaves the details out, and the summary still says what fired.
+func pagerDutyBody(t Target, a *contract.Alert) ([]byte, error) {
+	e := pagerDutyEvent(t, a)
+	b, err := json.Marshal(e)
+	if err != nil || len(b) <= pagerDutyMaxEvent || e.Payload == nil {
+		return b, err
+	}
+	cut := *a
+	e.Payload.CustomDetails = &cut
+	if _, fits := cut.CutToFit(pagerDutyMaxEvent, func([]byte) int {
+		n, _ := json.Marshal(e) // the event with cut as it stands
+		return len(n)
+	}); !fits {
+		e.Payload.CustomDetails = nil
+	}
+	return json.Marshal(e)
 }
 
 func pagerDutyEvent(t Target, a *contract.Alert) pdEvent {
