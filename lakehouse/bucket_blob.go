@@ -25,8 +25,9 @@ import (
 // OpenBucket opens a gocloud.dev/blob URL as a Bucket:
 //
 //   - file:///var/lib/hindsight/lake — a local directory (created if missing). Temporary
-//     files are written next to their target and renamed into place, so a Put is atomic
-//     on one filesystem; "no_tmp_dir", "metadata=skip" and "create_dir" are implied.
+//     files are written next to their target, synced, and renamed into place, so a Put
+//     is atomic on one filesystem and durable once it returns; "no_tmp_dir",
+//     "metadata=skip" and "create_dir" are implied.
 //   - s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true&anonymous=true]
 //     — any S3-compatible store; the query parameters are gocloud's (see s3blob and
 //     gocloud.dev/aws). Credentials come from the usual AWS environment.
@@ -87,7 +88,7 @@ func LocalDir(rawURL string) (string, bool) {
 type blobBucket struct {
 	b      *blob.Bucket
 	url    string
-	dir    string // set for file://: PutIfAbsent uses link(2) there, see putIfAbsentFile
+	dir    string // set for file://: Put and PutIfAbsent write there themselves, see putFile
 	closed atomic.Bool
 }
 
@@ -140,6 +141,9 @@ func (bb *blobBucket) Put(ctx context.Context, name string, r io.Reader) error {
 	if err := bb.check(name); err != nil {
 		return err
 	}
+	if bb.dir != "" {
+		return bb.putFile(ctx, name, r, false)
+	}
 	return bb.write(ctx, name, r, false)
 }
 
@@ -165,17 +169,21 @@ func (bb *blobBucket) PutIfAbsent(ctx context.Context, name string, r io.Reader)
 		return err
 	}
 	if bb.dir != "" {
-		return bb.putIfAbsentFile(ctx, name, r)
+		return bb.putFile(ctx, name, r, true)
 	}
 	return bb.write(ctx, name, r, true)
 }
 
-// putIfAbsentFile writes a temporary file and links it to its name: link(2) fails if the
-// name exists, atomically, across processes. (fileblob's own IfNotExist checks, then
-// renames, which two processes can both pass.)
-func (bb *blobBucket) putIfAbsentFile(ctx context.Context, name string, r io.Reader) error {
+// putFile writes a file:// object durably: a temporary file next to the target, synced,
+// then renamed into place (replace) or linked to its name (ifAbsent: link(2) fails if
+// the name exists, atomically, across processes, where fileblob's own IfNotExist
+// checks, then renames, which two processes can both pass), and the directory synced.
+// fileblob syncs neither: a data file a durable manifest named could come back empty
+// after a power loss, its events gone from history.
+func (bb *blobBucket) putFile(ctx context.Context, name string, r io.Reader, ifAbsent bool) error {
 	target := filepath.Join(bb.dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(target), 0o777); err != nil {
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return fmt.Errorf("put %q: %w", name, err)
 	}
 	tmp := target + "." + strconv.FormatInt(time.Now().UnixNano(), 16) + ".tmp"
@@ -183,7 +191,7 @@ func (bb *blobBucket) putIfAbsentFile(ctx context.Context, name string, r io.Rea
 	if err != nil {
 		return fmt.Errorf("put %q: %w", name, err)
 	}
-	defer os.Remove(tmp)
+	defer os.Remove(tmp) // after a link, the name holds the file; after a rename, a no-op
 	_, err = io.Copy(f, r)
 	if err == nil {
 		err = f.Sync()
@@ -197,13 +205,35 @@ func (bb *blobBucket) putIfAbsentFile(ctx context.Context, name string, r io.Rea
 	if err != nil {
 		return fmt.Errorf("put %q: %w", name, err)
 	}
-	if err := os.Link(tmp, target); err != nil {
+	if ifAbsent {
+		err = os.Link(tmp, target)
+	} else {
+		err = os.Rename(tmp, target)
+	}
+	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("put %q: %w", name, ErrExists)
 		}
 		return fmt.Errorf("put %q: %w", name, err)
 	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("put %q: sync its directory: %w", name, err)
+	}
 	return nil
+}
+
+// syncDir makes the names in dir durable: a file synced is not yet findable after a
+// crash until the directory entry naming it is.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (bb *blobBucket) Delete(ctx context.Context, name string) error {
