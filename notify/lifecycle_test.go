@@ -102,9 +102,9 @@ func TestStageResolveAfterItsFiring(t *testing.T) {
 	}
 }
 
-// TestStageStopsDeletedDestinationsWorkers: a deleted destination's queue and workers
-// go once its queue is empty, rather than live as long as the stage while destinations
-// come and go; one defined again gets new ones.
+// TestStageStopsDeletedDestinationsWorkers: a deleted destination's queue, workers and
+// metric series go once its queue is empty, rather than live as long as the stage while
+// destinations come and go; one defined again gets new ones.
 func TestStageStopsDeletedDestinationsWorkers(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
@@ -132,8 +132,17 @@ func TestStageStopsDeletedDestinationsWorkers(t *testing.T) {
 	if n := queues(); n != 1 {
 		t.Fatalf("%v destination queues after a delivery, want 1", n)
 	}
+	if n := promtest.Value(t, reg, "hindsight_notify_deliveries_total", "destination", "ops"); n != 1 {
+		t.Fatalf("%v deliveries counted to ops, want 1", n)
+	}
 	b.Produce(t, controlRecords(t, rule.DeleteOf(rule.KindDestination, rule.Key{Scope: "*", ID: "ops"}))...)
 	poll.Until(t, 10*time.Second, "the deleted destination's queue stopped", func() bool { return queues() == 0 })
+	// Its series go with it: names made and deleted would grow /metrics without end.
+	for _, name := range []string{"hindsight_notify_deliveries_total", "hindsight_notify_attempts_total", "hindsight_notify_queued"} {
+		if n := promtest.Value(t, reg, name, "destination", "ops"); n != -1 {
+			t.Errorf("%s{destination=\"ops\"} is %v once ops is deleted, want no series", name, n)
+		}
+	}
 	b.Produce(t, controlRecords(t, ops)...)
 	poll.Until(t, 10*time.Second, "the destination defined again", func() bool {
 		_, ok := st.Registry().Destination("c-1", "ops")

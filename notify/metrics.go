@@ -74,3 +74,12 @@ func newStageMetrics(cfg Config) *stageMetrics {
 	}
 	return m
 }
+
+// forgetDestination deletes the series of destination name, which no destination has.
+func (m *stageMetrics) forgetDestination(name string) {
+	l := prometheus.Labels{"destination": name}
+	m.deliveries.DeletePartialMatch(l)
+	m.attempts.DeletePartialMatch(l)
+	m.queued.DeletePartialMatch(l)
+	m.queueFull.DeletePartialMatch(l)
+}

@@ -575,18 +575,34 @@ func (s *Stage) queueLocked(d *rule.Destination) *destQueue {
 // (deliver finds the destination gone and gives up on it).
 func (s *Stage) reapQueues() {
 	defined := map[rule.Key]bool{}
+	definedNames := map[string]bool{}
 	for _, d := range s.reg.Destinations() {
 		defined[rule.Key{Scope: d.Scope, ID: d.Name}] = true
+		definedNames[d.Name] = true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var stopped []string
 	for k, q := range s.queues {
 		if !defined[k] && len(q.ch) == 0 {
 			q.stop()
 			delete(s.queues, k)
+			stopped = append(stopped, k.ID)
 		}
 	}
 	s.m.queues.Set(float64(len(s.queues)))
+	// Series are by destination name: a name no destination and no queue has any more
+	// loses its series, or names made and deleted (a destination per customer, by a
+	// script) grew /metrics without end.
+	for _, name := range stopped {
+		inUse := definedNames[name]
+		for k := range s.queues {
+			inUse = inUse || k.ID == name
+		}
+		if !inUse {
+			s.m.forgetDestination(name)
+		}
+	}
 }
 
 // halt is why a delivery is not to be made (any more): its partition moved to another
