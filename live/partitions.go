@@ -88,10 +88,14 @@ func (d *Daemon) partition(id int32) *partition {
 	return p
 }
 
-// Partitions lists the events partitions this instance owns.
+// Partitions lists the events partitions this instance owns: empty, not nil, when it
+// owns none, so that /readyz and /healthz answer a list ([]) as documented, not null.
 func (d *Daemon) Partitions() []int32 {
 	d.partsMu.RLock()
 	defer d.partsMu.RUnlock()
+	if len(d.parts) == 0 {
+		return []int32{}
+	}
 	return slices.Sorted(maps.Keys(d.parts))
 }
 

@@ -143,8 +143,10 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *stateStore, b
 		}
 		p.snaps.durable.Store(true)
 		p.mu.Lock() // its resumed jobs may be finishing already
-		p.snaps.restored = &contract.SnapshotInfo{Key: name, Offset: p.next, Bytes: len(data), Took: time.Since(began).Round(time.Microsecond).String()}
-		p.snaps.restored.Counters = p.counterCount()
+		// Holding the write time from the snapshot's header already.
+		r := p.snaps.restored
+		r.Key, r.Offset, r.Bytes, r.Took = name, p.next, len(data), time.Since(began).Round(time.Microsecond).String()
+		r.Counters = p.counterCount()
 		pending := len(p.pending) + len(p.endedReplays)
 		p.mu.Unlock()
 		d.produceEnded(p)
@@ -274,6 +276,8 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p.counts.reindexCells(1)
 	p.next = h.Next
 	p.restoredEnd = bounds[pid].end
+	// The rest of what /v1/state shows of the snapshot restoreOne adds.
+	p.snaps.restored = &contract.SnapshotInfo{WrittenAt: h.WrittenAt}
 	// The jobs started below run at once, before p is published, and their results
 	// take p.mu: held from here, the rest of the restore comes first.
 	p.mu.Lock()
