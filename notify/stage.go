@@ -645,15 +645,23 @@ func (s *Stage) now(j *job) (Target, *halt) {
 	return t, nil
 }
 
-// deliver sends j, then records the outcome.
+// deliver sends j, then records the outcome. Its requests run under its partition's
+// context (Stage.begin): a revoke stops them, and waits for them to stop, before the
+// partition's next owner delivers its alerts.
 func (s *Stage) deliver(ctx context.Context, j *job) {
+	pctx, ok := s.begin(j.rec.Partition, j.entry)
+	if !ok {
+		s.halted(ctx, j, &halt{moved: true}, Outcome{})
+		return
+	}
+	defer j.entry.tracker.end()
 	t, h := s.now(j)
 	if h != nil {
-		s.halted(ctx, j, h, Outcome{})
+		s.halted(pctx, j, h, Outcome{})
 		return
 	}
 	began := time.Now()
-	out := s.sender.DeliverRechecking(ctx, t, j.alert, func() (Target, error) {
+	out := s.sender.DeliverRechecking(pctx, t, j.alert, func() (Target, error) {
 		now, h := s.now(j)
 		if h != nil {
 			return now, h // not a nil *halt in a non-nil error
@@ -662,7 +670,7 @@ func (s *Stage) deliver(ctx context.Context, j *job) {
 	})
 	s.m.attempts.WithLabelValues(j.name).Add(float64(out.Attempts))
 	if h, ok := out.Stopped.(*halt); ok {
-		s.halted(ctx, j, h, out)
+		s.halted(pctx, j, h, out)
 		return
 	}
 	switch {
@@ -671,10 +679,14 @@ func (s *Stage) deliver(ctx context.Context, j *job) {
 		s.m.deliveries.WithLabelValues(j.name, contract.DeliveryDelivered).Inc()
 		s.recent.set(j, contract.DeliveryDelivered, out.Attempts, "")
 		j.entry.done()
-	case out.Canceled || ctx.Err() != nil:
+	case ctx.Err() != nil:
 		// Stopping: neither delivered nor given up; uncommitted, so delivered next run.
+	case out.Canceled || pctx.Err() != nil:
+		// Its partition was taken away while a request was under way: its next owner
+		// delivers it.
+		s.recent.set(j, contract.DeliveryQueued, out.Attempts, (&halt{moved: true}).Error())
 	default:
-		s.giveUp(ctx, j, out)
+		s.giveUp(pctx, j, out)
 	}
 }
 
@@ -880,8 +892,10 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 		// by the partition's owner now (another member, or this one): recorded for the
 		// earlier read too, it would be undelivered twice, or undelivered here and
 		// delivered there.
+		// Each write is counted as under way for its partition, so that a revoke waits
+		// for it to land or fail before the next owner reads its alert again.
 		pending = slices.DeleteFunc(pending, func(w undeliveredWrite) bool {
-			if s.ours(w.j.rec.Partition, w.j.entry) {
+			if _, ok := s.begin(w.j.rec.Partition, w.j.entry); ok {
 				return false
 			}
 			s.recent.set(w.j, contract.DeliveryQueued, w.out.Attempts, (&halt{moved: true}).Error())
@@ -890,6 +904,11 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 		if len(pending) == 0 {
 			return struct{}{}, nil
 		}
+		defer func(ws []undeliveredWrite) {
+			for _, w := range ws {
+				w.j.entry.tracker.end()
+			}
+		}(slices.Clone(pending))
 		recs := make([]*kgo.Record, len(pending))
 		byRec := make(map[*kgo.Record]undeliveredWrite, len(pending))
 		for i, w := range pending {

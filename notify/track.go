@@ -5,6 +5,7 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -41,6 +42,15 @@ type tracker struct {
 	// seen is the offset after the last record read, with its leader epoch.
 	seen      kgo.EpochOffset
 	committed int64
+
+	// ctx ends when the partition is revoked or lost (settle): the requests made for
+	// its alerts stop then, and no more start (Stage.ours).
+	ctx    context.Context
+	cancel context.CancelFunc
+	// work counts the deliveries and undelivered writes under way for its alerts
+	// (Stage.begin); settle waits for it to fall to 0 (idle, whose L is mu).
+	work int
+	idle sync.Cond
 }
 
 // tracker returns p's tracker, made if missing; nil if p is not this member's, or no
@@ -53,7 +63,7 @@ func (s *Stage) tracker(p int32, gen uint64) *tracker {
 	}
 	t := s.parts[p]
 	if t == nil {
-		t = newTracker()
+		t = newTracker(s.gctx)
 		s.parts[p] = t
 	}
 	return t
@@ -61,18 +71,104 @@ func (s *Stage) tracker(p int32, gen uint64) *tracker {
 
 // newTracker is a tracker that has seen nothing: nothing to commit until a record is
 // seen. (A zero seen would be offset 0 to commit, moving the group back to the start
-// of the partition if the commit ran before the first record was noted.)
-func newTracker() *tracker {
-	return &tracker{committed: -1, seen: kgo.EpochOffset{Epoch: -1, Offset: -1}}
+// of the partition if the commit ran before the first record was noted.) Its context
+// is parent's until the partition goes.
+func newTracker(parent context.Context) *tracker {
+	t := &tracker{committed: -1, seen: kgo.EpochOffset{Epoch: -1, Offset: -1}}
+	t.ctx, t.cancel = context.WithCancel(parent)
+	t.idle.L = &t.mu
+	return t
 }
 
 // ours reports whether e's partition has stayed this member's since e was read: a
-// partition revoked (even if assigned back since) is read again from its committed
-// offset, by whichever member owns it, and its alerts delivered from there.
+// partition revoked (even if assigned back since), or being revoked, is read again
+// from its committed offset, by whichever member owns it, and its alerts delivered
+// from there.
 func (s *Stage) ours(partition int32, e *entry) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.parts[partition] == e.tracker
+	return s.parts[partition] == e.tracker && e.tracker.ctx.Err() == nil
+}
+
+// begin counts a delivery or undelivered write of e's alert as under way, if its
+// partition is still this member's (ours), and returns the context it is to run
+// under: it ends when the partition is revoked or lost. The caller calls
+// e.tracker.end once the work is over.
+func (s *Stage) begin(partition int32, e *entry) (context.Context, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := e.tracker
+	if s.parts[partition] != t || t.ctx.Err() != nil {
+		return nil, false
+	}
+	t.mu.Lock()
+	t.work++
+	t.mu.Unlock()
+	return t.ctx, true
+}
+
+// end ends a piece of work begin counted.
+func (t *tracker) end() {
+	t.mu.Lock()
+	if t.work--; t.work == 0 {
+		t.idle.Broadcast()
+	}
+	t.mu.Unlock()
+}
+
+// settleWait bounds how long a revoke waits for the work under way for a partition's
+// alerts to end: an HTTP request stops as soon as its context ends, but a produce
+// already sent waits for the broker's answer, and the rebalance waits for us. Half the
+// group's rebalance timeout (franz-go's default, 60 s), past which the group would
+// go on without this member, the partitions lost anyway.
+const settleWait = 30 * time.Second
+
+// settle ends the context of the given partitions' trackers and waits, up to
+// settleWait, for their work under way to end. A request left on the wire as the
+// partition went to another member could be accepted after that member's own (a
+// PagerDuty trigger after the next owner's resolve: the incident then stays open),
+// and an undelivered record could land for an alert the next owner delivers.
+func (s *Stage) settle(ps []int32) {
+	s.mu.Lock()
+	var ts []*tracker
+	for _, p := range ps {
+		if t := s.parts[p]; t != nil {
+			t.cancel()
+			ts = append(ts, t)
+		}
+	}
+	s.mu.Unlock()
+	deadline := time.Now().Add(settleWait)
+	for _, t := range ts {
+		if !t.waitIdle(time.Until(deadline)) {
+			s.log.Warn("work for a partition taken away was still under way after the wait for it: its next owner may deliver its alerts while a request or an undelivered record of ours is still on its way",
+				"wait", settleWait)
+			return
+		}
+	}
+}
+
+// waitIdle waits up to d for t's work to end; false when it had not.
+func (t *tracker) waitIdle(d time.Duration) bool {
+	if d <= 0 {
+		d = 0
+	}
+	timer := time.AfterFunc(d, func() {
+		t.mu.Lock()
+		t.idle.Broadcast()
+		t.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(d)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.work > 0 {
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		t.idle.Wait()
+	}
+	return true
 }
 
 // seen records that rec was read; handled records need nothing more. It is false
@@ -210,19 +306,24 @@ func (s *Stage) assignments() map[int32]uint64 {
 	return maps.Clone(s.assignGen)
 }
 
-// revoked commits what was handled in the partitions taken away, then forgets them:
-// their offsets are the next owner's to commit, and their unfinished deliveries stop
-// before their next attempt (Stage.ours), the next owner making them: a retry of ours
-// running on could page after the next owner's resolve.
+// revoked stops the work under way for the partitions taken away (settle), commits
+// what was handled in them, then forgets them: their offsets are the next owner's to
+// commit, and their unfinished deliveries stop before their next attempt (Stage.ours),
+// the next owner making them: a retry of ours running on could page after the next
+// owner's resolve.
 func (s *Stage) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	ps := revoked[s.cfg.Topics.Alerts]
+	s.settle(ps)
 	s.commit(ctx, ps)
 	s.forget(ps)
 }
 
-// lost forgets partitions lost without a chance to commit.
+// lost forgets partitions lost without a chance to commit, once the work under way
+// for them has stopped.
 func (s *Stage) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-	s.forget(lost[s.cfg.Topics.Alerts])
+	ps := lost[s.cfg.Topics.Alerts]
+	s.settle(ps)
+	s.forget(ps)
 }
 
 func (s *Stage) forget(ps []int32) {

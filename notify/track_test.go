@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -12,7 +13,7 @@ import (
 // crash then delivered every alert of the partition again.
 func TestTrackerCommitsNothingBeforeARecord(t *testing.T) {
 	t.Parallel()
-	tr := newTracker()
+	tr := newTracker(context.Background())
 	if next, ok := tr.handled(); ok {
 		t.Fatalf("a tracker that has seen nothing commits %+v", next)
 	}
