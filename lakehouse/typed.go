@@ -234,7 +234,10 @@ func putString[S ~string | ~[]byte](c *typedValues, s S) (uint64, bool) {
 		return uint64(len(c.strs)-1)<<44 | uint64(len(s)), true
 	}
 	last := len(c.strs) - 1
-	if last < 0 || len(c.strs[last])+len(s) > chunkSize {
+	// A place's offset has 20 bits: one at a full chunk's end (an empty string after
+	// strings that fill it to the byte) spilled into the chunk number, and encoding
+	// the file panicked on a chunk past the last.
+	if last < 0 || len(c.strs[last]) >= chunkSize || len(c.strs[last])+len(s) > chunkSize {
 		c.strs = append(c.strs, getChunk())
 		last++
 	}
