@@ -390,7 +390,7 @@ func ParseRulesFileTests(name string, data []byte) (*RulesFile, error) {
 		}
 		generic, err := decodeYAMLNode(node)
 		if err != nil {
-			errs = append(errs, &FileError{File: name, Index: i, Line: line, Err: err})
+			errs = append(errs, &FileError{File: name, Index: i, Line: lineOf(err, line), Err: err})
 			continue
 		}
 		// Tests are the file's, not the rule's: out before the rule is decoded, so

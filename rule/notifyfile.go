@@ -60,7 +60,7 @@ func ParseNotifyFile(name string, data []byte) (*NotifyFile, error) {
 				}
 				generic, err := decodeYAMLNode(node)
 				if err != nil {
-					errs = append(errs, fe(fmt.Errorf("%w: %v", ErrInvalid, err), ""))
+					errs = append(errs, &notifyFileError{FileError{File: name, Index: i, Line: lineOf(err, line), Err: fmt.Errorf("%w: %w", ErrInvalid, err)}, key})
 					continue
 				}
 				js, err := jsonOf(generic)

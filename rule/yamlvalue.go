@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -36,6 +37,9 @@ var jsonNumber = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-
 //
 // Maps have string keys.
 func decodeYAMLNode(node ast.Node) (any, error) {
+	if err := unknownTag(node); err != nil {
+		return nil, err
+	}
 	// Each number becomes a string marked with a prefix no file can hold (a fresh
 	// nonce behind a NUL), which the decoder carries through anchors and aliases, then
 	// a number again.
@@ -50,6 +54,54 @@ func decodeYAMLNode(node ast.Node) (any, error) {
 		return nil, err
 	}
 	return normalizeYAML(v, y.mark), nil
+}
+
+// unknownTag refuses a tag that is not one of YAML's own (!!str, !!int, ...): the
+// decoder dropped it and kept the value, so `value: !Ref x` (a habit from other
+// tools) was the string "x" without a word.
+func unknownTag(node ast.Node) error {
+	var bad *ast.TagNode
+	ast.Walk(tagVisitor(func(t *ast.TagNode) {
+		if bad != nil || t.Start == nil {
+			return
+		}
+		tag := t.Start.Value
+		if _, ok := token.ReservedTagKeywordMap[token.ReservedTagKeyword(tag)]; !ok && !strings.HasPrefix(tag, "!<tag:yaml.org,2002:") {
+			bad = t
+		}
+	}), node)
+	if bad == nil {
+		return nil
+	}
+	return &yamlLineError{line: bad.Start.Position.Line, err: fmt.Errorf(
+		"%w: unknown YAML tag %s: a rules or destinations file takes YAML's own (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq)", ErrInvalid, bad.Start.Value)}
+}
+
+// yamlLineError is a problem at a line of its own, which a *FileError names rather
+// than the line its rule or destination starts at.
+type yamlLineError struct {
+	line int
+	err  error
+}
+
+func (e *yamlLineError) Error() string { return e.err.Error() }
+func (e *yamlLineError) Unwrap() error { return e.err }
+
+// lineOf is the line err names, or line when it names none.
+func lineOf(err error, line int) int {
+	if le, ok := errors.AsType[*yamlLineError](err); ok {
+		return le.line
+	}
+	return line
+}
+
+type tagVisitor func(*ast.TagNode)
+
+func (f tagVisitor) Visit(n ast.Node) ast.Visitor {
+	if t, ok := n.(*ast.TagNode); ok {
+		f(t)
+	}
+	return f
 }
 
 // yamlScalars rewrites, under each node it visits, the scalars written as JSON numbers
