@@ -23,19 +23,18 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	if c.Kind() == rule.KindDestination {
 		return applyKeyed(g, rec, g.dests, k, c.Destination, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
 	}
-	limit := rule.CurrentLimits().MaxMutes
-	if _, held := g.mutes[k]; c.Op == rule.OpUpsert && !held && len(g.mutes) >= limit {
-		g.forgetEndedMutes(rec.Time)
-	}
-	return applyKeyed(g, rec, g.mutes, k, c.Mute, limit, rule.LimitMutes, "mutes")
+	g.forgetEndedMutes(rec.Time)
+	return applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
 }
 
-// forgetEndedMutes drops the mutes that had ended at t, the time of a control record
-// that needs room for a new one. max_mutes bounds the mutes in force: kept, ended ones
-// (every mute "for 2h" from the console) filled it for good, and refused every later
-// mute though none was in force. Judged by the record's time, not the clock, every fold
-// of the topic forgets the same ones; nothing checks a mute against a time before its
-// record's (alerts are checked against the clock). The caller holds g.mu.
+// forgetEndedMutes drops the mutes that had ended at t, the time of the mute control
+// being folded. max_mutes bounds the mutes in force: kept, ended ones (every mute "for
+// 2h" from the console) filled it for good, and refused every later mute though none
+// was in force. Done at every mute control, not only one that needs room, a fold of the
+// compacted topic forgets the same ones: the newest mute control is always kept, and
+// with it the time the last forgetting was judged at (record times rising with
+// offsets). Nothing checks a mute against a time before its record's (alerts are
+// checked against the clock). The caller holds g.mu.
 func (g *Registry) forgetEndedMutes(t time.Time) {
 	for k, m := range g.mutes {
 		if !m.Until.IsZero() && !t.Before(m.Until) {
