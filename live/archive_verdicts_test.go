@@ -58,6 +58,12 @@ func startFedDaemon(t *testing.T, partitions int32, mod func(*live.Config)) *fed
 		f.waitArchived("warm-up")
 		return promtest.Sum(t, reg, "hindsight_lake_catch_up_partitions") == 0
 	})
+	// The archived counter moves once a commit returns, a little after the manifest
+	// shows it: a test reading it next must not find the warm-up's last records
+	// still to come.
+	poll.Until(t, 30*time.Second, "the warm-up's records counted", func() bool {
+		return promtest.Sum(t, reg, "hindsight_lake_records_archived_total") == float64(2*seq)
+	})
 	return f
 }
 
