@@ -37,6 +37,8 @@ const state = {
   touched: new Set(),
   showAll: false, // after a preview or save attempt, show every problem
   validateSeq: 0,
+  previewSeq: 0, // preview and backtest show the answer of the latest request only
+  backtestSeq: 0,
   editing: null, // key of the rule loaded into the editor
   kept: {}, // the loaded rule's fields the editor has no inputs for (limits, backfill, alert): kept as they are
 };
@@ -54,7 +56,14 @@ async function api(method, path, body) {
     opts.headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(body);
   }
-  const resp = await fetch(API + path, opts);
+  let resp;
+  try {
+    resp = await fetch(API + path, opts);
+  } catch (e) {
+    // No answer (the daemon restarting, the connection dropped): status 0, with why,
+    // so that every caller says the request failed rather than keep its last result.
+    return { status: 0, data: { error: "no answer from the daemon (" + e.message + ")" } };
+  }
   let data = null;
   try { data = await resp.json(); } catch (e) { data = { error: "the daemon answered " + resp.status + " without JSON" }; }
   return { status: resp.status, data };

@@ -28,7 +28,10 @@ async function preview() {
   box.hidden = false;
   box.className = "result";
   box.replaceChildren(el("div", {}, "Evaluating the draft over recent events…"));
+  const seq = ++state.previewSeq;
   const { status, data } = await api("POST", "/preview", { rule: draft() });
+  // A slower answer of a draft the user has changed since must not replace the newer.
+  if (seq !== state.previewSeq) return;
   if (failed(box, status, data, "Preview failed")) return;
   const s = data.sample;
   const parts = [
@@ -89,7 +92,9 @@ async function backtest() {
   if (backtestChart) { backtestChart.destroy(); backtestChart = null; }
   const days = Number($("#backtest-days").value);
   box.replaceChildren(el("div", {}, "Running the draft over the lake's history…"));
+  const seq = ++state.backtestSeq;
   const { status, data } = await api("POST", "/backtest", { rule: draft(), days });
+  if (seq !== state.backtestSeq) return; // a newer backtest is on its way
   if (failed(box, status, data, "Backtest failed")) return;
   const r = data.rules[0];
   const span = days ? `the last ${plural(days, "day")}` : "the whole lake";

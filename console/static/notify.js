@@ -76,12 +76,21 @@ async function addMute(ev) {
   const f = $("#mute-for").value.trim();
   if (f) body.for = f;
   const { status, data } = await api("POST", "/mutes", body);
-  $("#mute-status").textContent = status === 200 ? `Muted: ${body.scope}/${body.id}.` : `Not muted: ${data.message || data.error}`;
+  $("#mute-status").textContent = writeOutcome(status, data, `Muted: ${body.scope}/${body.id}.`, "Mute", "Not muted");
   await loadNotify();
 }
 
 async function removeMute(m) {
   const { status, data } = await api("DELETE", `/mutes?scope=${encodeURIComponent(m.scope)}&id=${encodeURIComponent(m.id)}`);
-  $("#mute-status").textContent = status === 200 ? `Unmuted: ${m.scope}/${m.id}.` : `Not unmuted: ${data.message || data.error}`;
+  $("#mute-status").textContent = writeOutcome(status, data, `Unmuted: ${m.scope}/${m.id}.`, "Unmute", "Not unmuted");
   await loadNotify();
+}
+
+// writeOutcome says what a mute's write did: done (200); published with no daemon's
+// word on it yet (202 pending: a daemon folds it when it reads the topic, as a rule
+// saved so); or not done, and why.
+function writeOutcome(status, data, done, what, notDone) {
+  if (status === 200) return done;
+  if (status === 202) return `${what} published, not confirmed yet: ${data.message || "no daemon reported its status in time"}`;
+  return `${notDone}: ${data.message || data.error}`;
 }
