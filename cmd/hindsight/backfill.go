@@ -148,6 +148,9 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	if err != nil {
 		return err
 	}
+	if len(rules) == 0 { // a file's list of none ([], or rules: [] beside destinations)
+		return usageError{fmt.Errorf("backfill: %s: no rules", cfg.RulesFile)}
+	}
 	start, err := resolveStart(ctx, cfg)
 	if err != nil {
 		return err

@@ -112,6 +112,9 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 	if err != nil {
 		return rulesFileError(err)
 	}
+	if len(file.Rules) == 0 { // a list of none ([], or rules: [] beside destinations)
+		return usageError{fmt.Errorf("backtest: %s: no rules", cfg.RulesFile)}
+	}
 	if cfg.LakeURL == "" {
 		cfg.LakeURL = defaultLake
 	}
