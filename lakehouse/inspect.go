@@ -37,10 +37,13 @@ func LakeStats(ctx context.Context, bucketURL string, logger *slog.Logger) (Stat
 }
 
 // MaintainLake runs one maintenance pass (see Lake.Maintain) on the lake at bucketURL.
-// rep is nil when the lake could not be opened or its manifest read: then nothing was
-// attempted. Otherwise rep counts what was done, even when err is not nil. logger may
-// be nil.
+// rep is nil when cfg is refused (cfg.Validate), or the lake could not be opened or its
+// manifest read: then nothing was attempted. Otherwise rep counts what was done, even
+// when err is not nil. logger may be nil.
 func MaintainLake(ctx context.Context, bucketURL string, cfg MaintenanceConfig, logger *slog.Logger) (rep *MaintenanceReport, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	lake, err := OpenLake(ctx, bucketURL, logger)
 	if err != nil {
 		return nil, err

@@ -393,24 +393,41 @@ type MaintenanceConfig struct {
 	Now func() time.Time
 }
 
-// Maintain runs one maintenance pass: compaction, retention, deletion of replaced files
-// whose delay passed, garbage collection of orphans, pruning of old manifests. It is
-// safe to run while archivers write: every change is one manifest commit.
-func (l *Lake) Maintain(ctx context.Context, cfg MaintenanceConfig) (MaintenanceReport, error) {
+// Validate reports what a maintenance pass would refuse in cfg, before any lake is
+// opened: a caller can tell a wrong option from a lake that fails.
+func (cfg MaintenanceConfig) Validate() error {
+	_, err := cfg.archiverConfig(nil)
+	return err
+}
+
+// archiverConfig is the archiver configuration a pass on l runs under (nil l: for
+// Validate), defaults filled and checked.
+func (cfg MaintenanceConfig) archiverConfig(l *Lake) (ArchiverConfig, error) {
 	if cfg.TargetBytes < 0 || cfg.TargetBytes > 1<<30 {
-		return MaintenanceReport{}, fmt.Errorf("lakehouse: TargetBytes %d out of range [1, 1GiB]", cfg.TargetBytes)
+		return ArchiverConfig{}, fmt.Errorf("lakehouse: TargetBytes %d out of range [1, 1GiB]", cfg.TargetBytes)
 	}
 	// A pass buffers no archive (MaxBufferedBytes bounds an archiver's open files):
 	// the archiver's bound, checked against the target as RollBytes, is the target's.
 	d := ArchiverConfig{CompactSmallBytes: cfg.CompactSmallBytes, RollBytes: cfg.TargetBytes, MaxBufferedBytes: cfg.TargetBytes,
 		DeleteDelay: cfg.DeleteDelay, OrphanGrace: cfg.OrphanGrace, KeepManifests: cfg.KeepManifests,
 		RowGroupRows: cfg.RowGroupRows, Compression: cfg.Compression, CompressionLevel: cfg.CompressionLevel, Allocator: cfg.Allocator,
-		Retention: cfg.Retention, Logger: l.log, now: cfg.Now, Bucket: l.bkt}
+		Retention: cfg.Retention, now: cfg.Now}
+	if l != nil {
+		d.Logger, d.Bucket = l.log, l.bkt
+	}
 	d.EnsureDefaults()
 	if cfg.DeleteDelay < 0 {
 		d.DeleteDelay = 0
 	}
-	if err := d.Validate(); err != nil {
+	return d, d.Validate()
+}
+
+// Maintain runs one maintenance pass: compaction, retention, deletion of replaced files
+// whose delay passed, garbage collection of orphans, pruning of old manifests. It is
+// safe to run while archivers write: every change is one manifest commit.
+func (l *Lake) Maintain(ctx context.Context, cfg MaintenanceConfig) (MaintenanceReport, error) {
+	d, err := cfg.archiverConfig(l)
+	if err != nil {
 		return MaintenanceReport{}, err
 	}
 	mt := &maintainer{

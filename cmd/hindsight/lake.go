@@ -201,6 +201,9 @@ func newLakeCmd() *cobra.Command {
 		Short: "Run one maintenance pass: merge small files, apply retention, delete garbage",
 		Args:  cobra.NoArgs,
 		RunE: runE(func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
+			if err := mc.Validate(); err != nil {
+				return usageError{err}
+			}
 			rep, err := lakehouse.MaintainLake(ctx, url, mc, logger)
 			if rep != nil {
 				printMaintenance(out, *rep)
