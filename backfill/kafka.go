@@ -85,10 +85,10 @@ func (r *Runner) readHoles(ctx context.Context, plans map[int32]*partPlan, lost 
 			if pl.lakeStart > 0 && pl.lake.DroppedReaches(from) {
 				res.Truncated = append(res.Truncated, Truncation{Partition: p, From: pl.lakeStart})
 			}
-			wm := pl.lakeStart - 1
-			if n := len(pl.files); n > 0 {
-				wm = pl.files[n-1].EndOffset
-			}
+			// The lake's own watermark, not the end of the last file planned: a lost
+			// file (missing from the bucket) is out of the plan, and its offsets, below
+			// the watermark, were taken for not archived yet, to be read from Kafka.
+			wm := pl.lake.Watermark
 			for _, h := range holes(pl.files, pl.lakeStart, pl.start-1) {
 				if h.from > wm {
 					tail = append(tail, p) // not archived yet: only Kafka has it
