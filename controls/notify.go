@@ -23,7 +23,13 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	if c.Kind() == rule.KindDestination {
 		return applyKeyed(g, rec, g.dests, k, c.Destination, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
 	}
-	g.forgetEndedMutes(rec.Time)
+	if c.Op == rule.OpDelete {
+		// The mute deleted may be one that ended (the console lists those, to unmute):
+		// deleted first, it is found, and the delete answered ok, not not_found.
+		defer g.forgetEndedMutes(rec.Time)
+	} else {
+		g.forgetEndedMutes(rec.Time)
+	}
 	return applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
 }
 
