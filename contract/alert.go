@@ -226,14 +226,17 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 // until size of the JSON it encodes to is at most limit: each value left out becomes
 // null and its path is listed, sorted, in ContextCut or GroupCut. It returns that JSON
 // and whether it fits; an alert that does not fit with every value left out is
-// returned so. The maps a held are replaced, not changed: a window's crossing may
-// share them. The alert id is not changed: it was computed from the whole group.
+// returned so. The maps and cut lists a held are replaced, not changed: a window's
+// crossing, or the alert a is a copy of, may share them. The alert id is not changed: it was computed from the whole group.
 func (a *Alert) CutToFit(limit int, size func(value []byte) int) ([]byte, bool) {
 	b := a.AppendJSON(nil)
 	if size(b) <= limit {
 		return b, true
 	}
 	a.Context, a.Group = maps.Clone(a.Context), maps.Clone(a.Group)
+	// The cut lists too: appended to and sorted below, a shallow copy's would grow
+	// into the original's spare capacity (a decoder leaves some) and reorder it.
+	a.ContextCut, a.GroupCut = slices.Clone(a.ContextCut), slices.Clone(a.GroupCut)
 	for _, part := range []struct {
 		values map[string]json.RawMessage
 		cut    *[]string
