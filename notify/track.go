@@ -153,13 +153,15 @@ func (t *tracker) waitIdle(d time.Duration) bool {
 	if d <= 0 {
 		d = 0
 	}
+	// The deadline before the timer, which so fires at it or after: fired before, it
+	// would leave the wait below asleep with no one to wake it.
+	deadline := time.Now().Add(d)
 	timer := time.AfterFunc(d, func() {
 		t.mu.Lock()
 		t.idle.Broadcast()
 		t.mu.Unlock()
 	})
 	defer timer.Stop()
-	deadline := time.Now().Add(d)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for t.work > 0 {

@@ -21,6 +21,7 @@ func TestYAMLTagsNotYAMLsOwnAreRefused(t *testing.T) {
 		{"!Ref x", `f.yaml:4: rule #1: rule: invalid: unknown YAML tag !Ref`, ""},
 		{"!custom 5", `f.yaml:4: rule #1: rule: invalid: unknown YAML tag !custom`, ""},
 		{"!!str 02142", "", `"02142"`},
+		{"! x", "", `"x"`}, // YAML's non-specific tag
 	} {
 		got, err := ParseRulesFile("f.yaml", []byte(rules(tc.value)))
 		switch {

@@ -66,7 +66,8 @@ func unknownTag(node ast.Node) error {
 			return
 		}
 		tag := t.Start.Value
-		if _, ok := token.ReservedTagKeywordMap[token.ReservedTagKeyword(tag)]; !ok && !strings.HasPrefix(tag, "!<tag:yaml.org,2002:") {
+		// "!" is YAML's non-specific tag: the value as its style makes it.
+		if _, ok := token.ReservedTagKeywordMap[token.ReservedTagKeyword(tag)]; !ok && tag != "!" && !strings.HasPrefix(tag, "!<tag:yaml.org,2002:") {
 			bad = t
 		}
 	}), node)
