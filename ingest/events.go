@@ -47,8 +47,15 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 	c := &EventConsumer{cfg: cfg, h: h, log: cfg.Logger, parts: map[int32]*partState{}}
 	c.inflight.fell.L = &c.inflight.mu
 	c.runq.ready.L = &c.runq.mu
+	// The client resets a partition to this both when the group has no commit of it
+	// and when its position is no longer in the log (retention deleted it). A
+	// Positioner gives a new group's partitions their start itself (live's: the log's
+	// end for StartAt latest), so for it the reset is only the second case, which must
+	// go on from the log's start: reset to the end, a restart behind retention skipped
+	// the events still in the log, counted nowhere.
+	pos, positioned := h.(Positioner)
 	reset := kgo.NewOffset().AtStart()
-	if cfg.StartAt == "latest" {
+	if cfg.StartAt == "latest" && !positioned {
 		reset = kgo.NewOffset().AtEnd()
 	}
 	opts := []kgo.Opt{
@@ -74,7 +81,7 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
-	if pos, ok := h.(Positioner); ok || cfg.Tap != nil {
+	if positioned || cfg.Tap != nil {
 		opts = append(opts, kgo.AdjustFetchOffsetsFn(c.adjustOffsets(pos)))
 	}
 	cl, err := cfg.Kafka.NewClient(opts...)

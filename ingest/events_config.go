@@ -13,7 +13,8 @@ type EventsConfig struct {
 	// Group is the consumer group id. Default "hindsight-live".
 	Group string
 	// StartAt is where a group without committed offsets starts: "earliest" (default)
-	// or "latest".
+	// or "latest" (with a Positioner handler, the Positioner follows it). A position
+	// the log no longer holds always goes on from the log's start.
 	StartAt string
 	// CommitInterval is how often handled offsets are committed. Default 1s.
 	CommitInterval time.Duration
