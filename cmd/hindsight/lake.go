@@ -71,6 +71,9 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 				return usageError{err}
 			}
 			ctx := cmd.Context()
+			if err := pingBrokers(ctx, kc, ""); err != nil {
+				return err
+			}
 			if metricsAddr != "" {
 				addr, stop, err := serveMetrics(ctx, metricsAddr, reg, logger)
 				if err != nil {

@@ -70,6 +70,15 @@ signature, bodies.`,
 				return err
 			}
 			cfg.Stage.Logger = logger
+			cfg.Stage.Kafka.EnsureDefaults()
+			if err := cfg.Stage.Kafka.Validate(); err != nil {
+				return usageError{err}
+			}
+			// As every command that talks to Kafka: none answering is said at once, not
+			// retried in the log for ever.
+			if err := pingBrokers(cmd.Context(), cfg.Stage.Kafka, ""); err != nil {
+				return err
+			}
 			return runNotify(cmd.Context(), cfg)
 		},
 	}
