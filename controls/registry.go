@@ -55,10 +55,11 @@ type Registry struct {
 	rejectedDropped int64
 	// ended holds, per key, the versions the key's changes ended (replaced or
 	// deleted) whose rules resolve incidents (rule.Rule.Resolves), newest last, at most
-	// maxEndedPerKey: a process restoring a snapshot taken before those changes
+	// max_ended_versions: a process restoring a snapshot taken before those changes
 	// resolves the incidents the snapshot holds open (Ended). The newest max_rules keys
-	// are remembered.
-	ended keyMemory[rule.Key, []endedVersion]
+	// are remembered. endedDropped counts the versions forgotten past the per-key bound.
+	ended        keyMemory[rule.Key, []endedVersion]
+	endedDropped int64
 	// retired holds, per key whose rule was deleted, the version it had (Retired): a
 	// rule made again under the key at that version or below would give its alerts the
 	// deleted rule's alerts' ids (contract.AlertID is made of the version), which
@@ -189,10 +190,6 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 	return contract.ControlOK, ""
 }
 
-// maxEndedPerKey is how many ended versions of one key Ended remembers: those a
-// partition's owner was down, or the partition between owners, for.
-const maxEndedPerKey = 16
-
 // endedVersion is a version a change of its key ended, and that change's offset.
 type endedVersion struct {
 	v  *Version
@@ -204,9 +201,12 @@ func (g *Registry) end(v *Version, by int64) {
 	if v == nil || !v.Rule.Resolves() {
 		return
 	}
+	// The newest max_ended_versions of a key: those a partition's owner was down, or
+	// the partition between owners, for. One forgotten is counted (EndedDropped).
 	vs, _ := g.ended.get(v.Key)
-	if len(vs) >= maxEndedPerKey {
-		vs = vs[1:]
+	if n := len(vs) + 1 - rule.CurrentLimits().MaxEndedVersions; n > 0 {
+		vs = vs[min(n, len(vs)):]
+		g.endedDropped += int64(n)
 	}
 	g.ended.put(v.Key, append(slices.Clip(vs), endedVersion{v, by}), rule.CurrentLimits().MaxRules)
 }
@@ -236,7 +236,7 @@ func (g *Registry) EndedAfter(offset int64) []*Version {
 
 // Ended is the version of k that k's changes ended whose ControlOffset and
 // Fingerprint are those given (what a snapshot names a version by), if its rule
-// resolves incidents and it is still remembered (the newest maxEndedPerKey of the
+// resolves incidents and it is still remembered (the newest max_ended_versions of the
 // newest max_rules keys are).
 func (g *Registry) Ended(k rule.Key, controlOffset int64, fingerprint uint64) (*Version, bool) {
 	g.mu.Lock()
@@ -363,6 +363,14 @@ func (g *Registry) RejectedDropped() int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.rejectedDropped
+}
+
+// EndedDropped is how many ended versions were forgotten past max_ended_versions: a
+// snapshot naming one drops its open incidents unresolved.
+func (g *Registry) EndedDropped() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.endedDropped
 }
 
 // Len is the number of active rules.

@@ -72,9 +72,10 @@ type Daemon struct {
 	// folded is one more than the offset of the last control folded (0: none yet), for
 	// the rule sets published (activeSet.controls); the controls goroutine's too.
 	folded int64
-	// rejectedDropped is the registry's RejectedDropped as last counted in
-	// hindsight_limit_reached_total.
+	// rejectedDropped and endedDropped are the registry's RejectedDropped and
+	// EndedDropped as last counted in hindsight_limit_reached_total.
 	rejectedDropped int64
+	endedDropped    int64
 	rulesLoaded     chan struct{}
 	// groupCommitted is set once the group is known to have committed offsets of the
 	// events topic: it is no longer new (startPositions).

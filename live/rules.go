@@ -56,6 +56,10 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 		d.m.limits.Count(rule.LimitRejected).Add(float64(n - d.rejectedDropped))
 		d.rejectedDropped = n
 	}
+	if n := d.rules.EndedDropped(); n > d.endedDropped {
+		d.m.limits.Count(rule.LimitEndedVersions).Add(float64(n - d.endedDropped))
+		d.endedDropped = n
+	}
 	d.keep(cr, status, msg)
 	switch {
 	case status == contract.ControlOK && !d.loaded: // replaying the topic at start: one line at the end

@@ -110,6 +110,12 @@ type Limits struct {
 	// (hindsight_eval_budget_exceeded_total). Every process that evaluates rules must
 	// use the same value, or their verdicts on such events differ. Default 4,194,304.
 	MaxEvalWork int
+	// MaxEndedVersions is how many ended versions of one rule a fold remembers
+	// (max_ended_versions), the newest, so that a daemon restoring a partition resolves
+	// the incidents of a version replaced or deleted while it was down; past it the
+	// oldest is forgotten, and counted (hindsight_limit_reached_total): a snapshot
+	// naming it then drops its open incidents unresolved. Default 16.
+	MaxEndedVersions int
 }
 
 // DefaultLimits are the limits in force unless SetLimits changes them. Do not modify
@@ -135,6 +141,7 @@ var DefaultLimits = Limits{
 	MaxMutes:            10_000,
 	MaxRejectedControls: 100,
 	MaxEvalWork:         jsonpath.DefaultWorkBudget,
+	MaxEndedVersions:    16,
 }
 
 // MaxSafeInteger is the largest version and threshold a rule may have: 2^53, the largest
@@ -170,6 +177,7 @@ const (
 	LimitMutes         = "max_mutes"
 	LimitRejected      = "max_rejected_controls"
 	LimitEvalWork      = "max_rule_eval_work"
+	LimitEndedVersions = "max_ended_versions"
 )
 
 // Each calls fn with every limit's name and value, in declaration order: counts and
@@ -196,6 +204,7 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitMutes, float64(l.MaxMutes))
 	fn(LimitRejected, float64(l.MaxRejectedControls))
 	fn(LimitEvalWork, float64(l.MaxEvalWork))
+	fn(LimitEndedVersions, float64(l.MaxEndedVersions))
 }
 
 // Validate reports limits that cannot work: a limit below one, a JSON depth that leaves
@@ -235,6 +244,7 @@ func (l Limits) Validate() error {
 	atLeast(LimitMutes, l.MaxMutes, 1)
 	atLeast(LimitRejected, l.MaxRejectedControls, 1)
 	atLeast(LimitEvalWork, l.MaxEvalWork, 1)
+	atLeast(LimitEndedVersions, l.MaxEndedVersions, 1)
 	if l.MaxJSONDepth > jsonpath.MaxDepth {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxDepth)", LimitJSONDepth, l.MaxJSONDepth, jsonpath.MaxDepth))
 	}

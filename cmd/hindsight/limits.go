@@ -42,6 +42,7 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	f.IntVar(&l.MaxRejectedControls, limitFlag(rule.LimitRejected), d.MaxRejectedControls, "most rejected controls remembered for /v1/rules and rules list, the newest; older ones are dropped and counted")
 	f.IntVar(&l.MaxWindowOverlap, limitFlag(rule.LimitWindowOverlap), d.MaxWindowOverlap, "most windows one event falls in (window size / every)")
 	f.IntVar(&l.MaxEvalWork, limitFlag(rule.LimitEvalWork), d.MaxEvalWork, "node visits one evaluation of a rule path may make on an event, beyond 64 per node of the event; one that needs more is cut short and counted")
+	f.IntVar(&l.MaxEndedVersions, limitFlag(rule.LimitEndedVersions), d.MaxEndedVersions, "ended versions of one rule remembered, the newest, so that a restored partition resolves incidents of versions replaced while it was down; the oldest past it is forgotten and counted")
 }
 
 // applyRuleLimits makes l the limits every rule is validated with in this process.

@@ -139,8 +139,8 @@ func TestRuleLimitFlagNames(t *testing.T) {
 	})
 	flags := 0
 	f.VisitAll(func(*pflag.Flag) { flags++ })
-	if flags != n || n != 20 {
-		t.Errorf("%d flags for %d limits, want 20 of each", flags, n)
+	if flags != n || n != 21 {
+		t.Errorf("%d flags for %d limits, want 21 of each", flags, n)
 	}
 
 	var mem int64
