@@ -1,18 +1,13 @@
 package notify_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
@@ -138,29 +133,12 @@ func TestStageInFlightTriggerNotAcceptedAfterNextOwnersResolve(t *testing.T) {
 	t.Parallel() // own broker and receiver; most of its time is waiting for a rebalance
 	b := startBroker(t)
 	const topic = "alerts2"
-	adm := kadm.NewClient(b.Client(t))
-	if _, err := adm.CreateTopic(context.Background(), 2, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
+	produce := twoPartitionAlerts(t, b, topic, "pager")
 	release := make(chan struct{})
 	pd := newSlowPagerDuty(t, release)
 	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "pager", Type: rule.DestPagerDuty,
 		URL: pd.srv.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "PD_KEY"}}))...)
 
-	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
-	produce := func(status string) {
-		t.Helper()
-		var recs []*kgo.Record
-		for p := range int32(2) {
-			a := alertFor(fmt.Sprintf("inc%d", p), "c-1", []string{"pager"})
-			a.Status = status
-			v, _ := json.Marshal(a)
-			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
-		}
-		if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	start := func() {
 		var topics ingest.Topics
 		topics.Alerts = topic
@@ -172,11 +150,11 @@ func TestStageInFlightTriggerNotAcceptedAfterNextOwnersResolve(t *testing.T) {
 			CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t), Getenv: pdKey,
 		})
 	}
-	produce(contract.StatusFiring)
+	produce("inc", contract.StatusFiring)
 	start() // A
 	poll.Until(t, 10*time.Second, "A's first triggers held by the receiver", func() bool { return pd.holding() == 2 })
 	start() // B: takes one partition and delivers its firing again
-	produce(contract.StatusResolved)
+	produce("inc", contract.StatusResolved)
 	// B's trigger and resolve of the partition it took; should revoking wait for A's
 	// held request instead, its attempt's 20s timeout lets the rebalance go on.
 	poll.Until(t, 60*time.Second, "the next owner's resolve", func() bool { return pd.count("inc0 resolve")+pd.count("inc1 resolve") >= 1 })

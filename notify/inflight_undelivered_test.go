@@ -3,7 +3,6 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -34,10 +32,8 @@ func TestStageInFlightUndeliveredRecordNotWrittenAfterRevoke(t *testing.T) {
 	t.Parallel() // own broker and receiver; most of its time is waiting for a rebalance
 	b := startBroker(t)
 	const topic = "alerts2"
+	produce := twoPartitionAlerts(t, b, topic, "hook")
 	adm := kadm.NewClient(b.Client(t))
-	if _, err := adm.CreateTopic(context.Background(), 2, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
 	hook := newSink(t, func(n int, w http.ResponseWriter, _ *http.Request) bool { return fail(n == 0, w, http.StatusNotFound) })
 	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "hook", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
 
@@ -63,15 +59,7 @@ func TestStageInFlightUndeliveredRecordNotWrittenAfterRevoke(t *testing.T) {
 		return nil, nil, false
 	})
 
-	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
-	var recs []*kgo.Record
-	for p := range int32(2) {
-		v, _ := json.Marshal(alertFor(fmt.Sprintf("u%d", p), "c-1", []string{"hook"}))
-		recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
-	}
-	if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	produce("u", contract.StatusFiring)
 	start := func() {
 		var topics ingest.Topics
 		topics.Alerts = topic

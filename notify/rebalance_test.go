@@ -138,27 +138,10 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 	t.Parallel() // own broker and receivers; most of its time is waiting for a rebalance or a retry
 	b := startBroker(t)
 	const topic = "alerts2"
-	adm := kadm.NewClient(b.Client(t))
-	if _, err := adm.CreateTopic(context.Background(), 2, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
+	produce := twoPartitionAlerts(t, b, topic, "pager")
 	pd := newPagerDuty(t, "10")
 	b.Produce(t, controlRecords(t, pd.destination("*"))...)
 
-	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
-	produce := func(status string) {
-		t.Helper()
-		var recs []*kgo.Record
-		for p := range int32(2) {
-			a := alertFor(fmt.Sprintf("inc%d", p), "c-1", []string{"pager"})
-			a.Status = status
-			v, _ := json.Marshal(a)
-			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
-		}
-		if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	start := func() {
 		var topics ingest.Topics
 		topics.Alerts = topic
@@ -173,12 +156,12 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 		}
 		runStage(t, st)
 	}
-	produce(contract.StatusFiring)
+	produce("inc", contract.StatusFiring)
 	start() // A
 	poll.Until(t, 10*time.Second, "A's first triggers answered 503", func() bool { return pd.triggered("inc0") == 1 && pd.triggered("inc1") == 1 })
 	start() // B: takes one partition and delivers its firing again at once
 	poll.Until(t, 9*time.Second, "B's trigger of the partition it took", func() bool { return pd.triggered("inc0") == 2 || pd.triggered("inc1") == 2 })
-	produce(contract.StatusResolved)
+	produce("inc", contract.StatusResolved)
 	// A's retries come 10s after its first attempts; wait past them.
 	poll.Until(t, 30*time.Second, "every incident's resolve and every retry", func() bool {
 		n := 0

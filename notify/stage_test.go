@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -340,6 +341,29 @@ func fail(failing bool, w http.ResponseWriter, code int) bool {
 		return false
 	}
 	return true
+}
+
+// twoPartitionAlerts creates topic, of two partitions, on b, and returns what produces
+// to each partition p the alert prefix+p of customer c-1 naming names, in status.
+func twoPartitionAlerts(t *testing.T, b *kafkatest.Broker, topic string, names ...string) (produce func(prefix, status string)) {
+	t.Helper()
+	if _, err := kadm.NewClient(b.Client(t)).CreateTopic(context.Background(), 2, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	pcl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	return func(prefix, status string) {
+		t.Helper()
+		var recs []*kgo.Record
+		for p := range int32(2) {
+			a := alertFor(fmt.Sprintf("%s%d", prefix, p), "c-1", names)
+			a.Status = status
+			v, _ := json.Marshal(a)
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("c-1"), Value: v})
+		}
+		if err := pcl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // alertFor is an alert of customer whose rule notifies names; id is its alert id.
