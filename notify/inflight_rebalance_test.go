@@ -1,11 +1,6 @@
 package notify_test
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,113 +9,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
-	"github.com/hindsightdev/hindsight/rule"
 )
-
-// slowPagerDuty acts as PagerDuty's Events API (a trigger opens its dedup_key's
-// incident, a resolve closes it) but is slow to accept each key's first trigger: it
-// holds that request until release is closed, and takes it then only if its sender is
-// still waiting for the answer (a request whose sender hung up is not accepted). It
-// logs what it accepted, in order.
-type slowPagerDuty struct {
-	srv      *httptest.Server
-	mu       sync.Mutex
-	triggers map[string]int
-	held     int
-	open     map[string]bool
-	log      []string
-}
-
-func newSlowPagerDuty(t *testing.T, release <-chan struct{}) *slowPagerDuty {
-	pd := &slowPagerDuty{triggers: map[string]int{}, open: map[string]bool{}}
-	pd.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct {
-			Action string `json:"event_action"`
-			Key    string `json:"dedup_key"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		pd.mu.Lock()
-		first := false
-		if ev.Action == "trigger" {
-			pd.triggers[ev.Key]++
-			first = pd.triggers[ev.Key] == 1
-		}
-		if first {
-			pd.held++
-		}
-		pd.mu.Unlock()
-		if first {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-				pd.mu.Lock()
-				pd.held--
-				pd.log = append(pd.log, ev.Key+" trigger abandoned by its sender")
-				pd.mu.Unlock()
-				return
-			}
-		}
-		pd.mu.Lock()
-		defer pd.mu.Unlock()
-		if first {
-			pd.held--
-		}
-		switch ev.Action {
-		case "trigger":
-			pd.open[ev.Key] = true
-		case "resolve":
-			delete(pd.open, ev.Key)
-		}
-		pd.log = append(pd.log, ev.Key+" "+ev.Action)
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(pd.srv.Close)
-	return pd
-}
-
-func (pd *slowPagerDuty) seen() []string {
-	pd.mu.Lock()
-	defer pd.mu.Unlock()
-	return slices.Clone(pd.log)
-}
-
-func (pd *slowPagerDuty) count(line string) int {
-	pd.mu.Lock()
-	defer pd.mu.Unlock()
-	n := 0
-	for _, l := range pd.log {
-		if l == line {
-			n++
-		}
-	}
-	return n
-}
-
-func (pd *slowPagerDuty) triggered(key string) int {
-	pd.mu.Lock()
-	defer pd.mu.Unlock()
-	return pd.triggers[key]
-}
-
-func (pd *slowPagerDuty) holding() int {
-	pd.mu.Lock()
-	defer pd.mu.Unlock()
-	return pd.held
-}
-
-func (pd *slowPagerDuty) opened() []string {
-	pd.mu.Lock()
-	defer pd.mu.Unlock()
-	var out []string
-	for k := range pd.open {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
 
 // TestStageInFlightTriggerNotAcceptedAfterNextOwnersResolve: member A's first trigger
 // of each alert is on the wire, the receiver slow to accept it, when member B joins
@@ -135,9 +24,8 @@ func TestStageInFlightTriggerNotAcceptedAfterNextOwnersResolve(t *testing.T) {
 	const topic = "alerts2"
 	produce := twoPartitionAlerts(t, b, topic, "pager")
 	release := make(chan struct{})
-	pd := newSlowPagerDuty(t, release)
-	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "pager", Type: rule.DestPagerDuty,
-		URL: pd.srv.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "PD_KEY"}}))...)
+	pd := newHoldingPagerDuty(t, release)
+	b.Produce(t, controlRecords(t, pd.destination("*"))...)
 
 	start := func() {
 		var topics ingest.Topics

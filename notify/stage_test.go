@@ -401,17 +401,29 @@ func holdUntil(release <-chan struct{}) func(int, http.ResponseWriter, *http.Req
 
 // pagerDuty is a receiver acting as PagerDuty's Events API does: a trigger opens its
 // dedup_key's incident, a resolve closes it. Each key's first trigger is answered 503,
-// with Retry-After when retryAfter is set. It logs what it got, in order: "KEY trigger
-// 503", "KEY trigger", "KEY resolve".
+// with Retry-After when retryAfter is set (newPagerDuty), or held until release is
+// closed and taken then only if its sender still waits for the answer
+// (newHoldingPagerDuty: a receiver slow to accept). It logs what it got, in order:
+// "KEY trigger 503", "KEY trigger abandoned by its sender", "KEY trigger", "KEY
+// resolve".
 type pagerDuty struct {
 	srv      *httptest.Server
 	mu       sync.Mutex
 	triggers map[string]int
 	open     map[string]bool
 	log      []string
+	held     int // first triggers held now
 }
 
 func newPagerDuty(t *testing.T, retryAfter string) *pagerDuty {
+	return startPagerDuty(t, retryAfter, nil)
+}
+
+func newHoldingPagerDuty(t *testing.T, release <-chan struct{}) *pagerDuty {
+	return startPagerDuty(t, "", release)
+}
+
+func startPagerDuty(t *testing.T, retryAfter string, release <-chan struct{}) *pagerDuty {
 	pd := &pagerDuty{triggers: map[string]int{}, open: map[string]bool{}}
 	pd.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ev struct {
@@ -424,16 +436,32 @@ func newPagerDuty(t *testing.T, retryAfter string) *pagerDuty {
 		}
 		pd.mu.Lock()
 		defer pd.mu.Unlock()
+		if ev.Action == "trigger" {
+			if pd.triggers[ev.Key]++; pd.triggers[ev.Key] == 1 {
+				if release == nil {
+					if retryAfter != "" {
+						w.Header().Set("Retry-After", retryAfter)
+					}
+					w.WriteHeader(http.StatusServiceUnavailable)
+					pd.log = append(pd.log, ev.Key+" trigger 503")
+					return
+				}
+				pd.held++
+				pd.mu.Unlock()
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+				pd.mu.Lock()
+				pd.held--
+				if r.Context().Err() != nil {
+					pd.log = append(pd.log, ev.Key+" trigger abandoned by its sender")
+					return
+				}
+			}
+		}
 		switch ev.Action {
 		case "trigger":
-			if pd.triggers[ev.Key]++; pd.triggers[ev.Key] == 1 {
-				if retryAfter != "" {
-					w.Header().Set("Retry-After", retryAfter)
-				}
-				w.WriteHeader(http.StatusServiceUnavailable)
-				pd.log = append(pd.log, ev.Key+" trigger 503")
-				return
-			}
 			pd.open[ev.Key] = true
 		case "resolve":
 			delete(pd.open, ev.Key)
@@ -462,6 +490,26 @@ func (pd *pagerDuty) triggered(key string) int {
 	pd.mu.Lock()
 	defer pd.mu.Unlock()
 	return pd.triggers[key]
+}
+
+// count is how many times the receiver logged line.
+func (pd *pagerDuty) count(line string) int {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	n := 0
+	for _, l := range pd.log {
+		if l == line {
+			n++
+		}
+	}
+	return n
+}
+
+// holding is how many first triggers the receiver holds now.
+func (pd *pagerDuty) holding() int {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	return pd.held
 }
 
 // opened are the keys whose incidents are open.
