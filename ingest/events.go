@@ -48,11 +48,11 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 	c.inflight.fell.L = &c.inflight.mu
 	c.runq.ready.L = &c.runq.mu
 	// The client resets a partition to this both when the group has no commit of it
-	// and when its position is no longer in the log (retention deleted it). A
-	// Positioner gives a new group's partitions their start itself (live's: the log's
-	// end for StartAt latest), so for it the reset is only the second case, which must
-	// go on from the log's start: reset to the end, a restart behind retention skipped
-	// the events still in the log, counted nowhere.
+	// and when its position is no longer in the log (retention deleted it). With a
+	// Positioner, a partition without a commit gets its start in adjustOffsets (the
+	// Positioner's, else the log's end for StartAt latest), so the reset is only the
+	// second case, which must go on from the log's start: reset to the end, a restart
+	// behind retention skipped the events still in the log, counted nowhere.
 	pos, positioned := h.(Positioner)
 	reset := kgo.NewOffset().AtStart()
 	if cfg.StartAt == "latest" && !positioned {
@@ -168,6 +168,16 @@ func (c *EventConsumer) adjustOffsets(pos Positioner) func(context.Context, map[
 			if _, ok := ps[p]; ok && at >= 0 {
 				// Epoch -1: the resume point is ours, not the log's, so no truncation check.
 				ps[p] = kgo.NewOffset().At(at).WithEpoch(-1)
+			}
+		}
+		if c.cfg.StartAt == "latest" {
+			// A partition with neither a commit nor a resume point (the Positioner
+			// could not look the log up) starts at the log's end, as latest says: the
+			// client's reset, for a Positioner, is the log's start (NewEventConsumer).
+			for p := range ps {
+				if at, ok := resume[p]; (!ok || at < 0) && committed[p] < 0 {
+					ps[p] = kgo.NewOffset().AtEnd()
+				}
 			}
 		}
 		// Everything below the resume point was handled (by an earlier owner), so

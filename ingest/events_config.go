@@ -12,9 +12,9 @@ type EventsConfig struct {
 	Topics Topics
 	// Group is the consumer group id. Default "hindsight-live".
 	Group string
-	// StartAt is where a group without committed offsets starts: "earliest" (default)
-	// or "latest" (with a Positioner handler, the Positioner follows it). A position
-	// the log no longer holds always goes on from the log's start.
+	// StartAt is where a partition without a committed offset (or a Positioner's
+	// resume point) starts: "earliest" (default) or "latest". With a Positioner
+	// handler, a position the log no longer holds goes on from the log's start.
 	StartAt string
 	// CommitInterval is how often handled offsets are committed. Default 1s.
 	CommitInterval time.Duration

@@ -68,9 +68,8 @@ type Handler interface {
 // resume, e.g. at the offset of a restored snapshot. ResumeAt is called after Assigned,
 // before the first fetch, with the group's committed offset of each newly assigned
 // partition (-1 when none is committed); partitions it returns resume at the given
-// offset, the others at their committed offset, else at the log's start: StartAt
-// latest is the Positioner's to follow, for a group new to the topic (the client's
-// reset, when a position is gone from the log, is then always to the log's start).
+// offset, the others at their committed offset, else where StartAt says. A position
+// the log no longer holds (retention) then always goes on from the log's start.
 type Positioner interface {
 	ResumeAt(committed map[int32]int64) map[int32]int64
 }
