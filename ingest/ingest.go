@@ -25,6 +25,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -175,18 +176,46 @@ var ErrNoBroker = errors.New("no broker answered")
 // Ping checks, within timeout, that a seed broker of c answers: commands that only
 // talk to Kafka say at once that there is none, rather than waiting out their own
 // bound.
+//
+// Each seed broker is asked at once, by a client of its own: one client tries its seeds
+// in turn under the one deadline, and a broker that hangs (accepts, never answers) took
+// all of it from those listed after it.
 func (c *KafkaConfig) Ping(ctx context.Context, timeout time.Duration) error {
-	cl, err := c.NewClient()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	errs := make([]error, len(c.Brokers))
+	answered := false
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, b := range c.Brokers {
+		wg.Go(func() {
+			err := c.pingOne(ctx, b)
+			mu.Lock()
+			defer mu.Unlock()
+			if errs[i] = err; err == nil && !answered {
+				answered = true
+				cancel() // the others need not go on
+			}
+		})
+	}
+	wg.Wait()
+	if answered {
+		return nil
+	}
+	if err := errors.Join(errs...); err != nil || len(c.Brokers) == 0 {
+		return fmt.Errorf("%w at %s within %v: %v", ErrNoBroker, strings.Join(c.Brokers, ","), timeout, err)
+	}
+	return nil
+}
+
+// pingOne asks broker alone, with c's options.
+func (c *KafkaConfig) pingOne(ctx context.Context, broker string) error {
+	cl, err := c.NewClient(kgo.SeedBrokers(broker))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := cl.Ping(ctx); err != nil {
-		return fmt.Errorf("%w at %s within %v: %v", ErrNoBroker, strings.Join(c.Brokers, ","), timeout, err)
-	}
-	return nil
+	return cl.Ping(ctx)
 }
 
 // NewClient returns a franz-go client for c plus extra options.
