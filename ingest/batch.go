@@ -53,11 +53,14 @@ type Batch struct {
 	Partition int32
 	// HighWatermark is the partition's end offset at the time of the fetch.
 	HighWatermark int64
-	recs          []*kgo.Record
-	c             *EventConsumer
-	ps            *partState
-	ev            Event
-	tap           BatchTap // nil: none
+	// TopicID is Kafka's id of the events topic the records came from (zeros when the
+	// brokers do not say, before Kafka 3.1): a topic made again has another.
+	TopicID [16]byte
+	recs    []*kgo.Record
+	c       *EventConsumer
+	ps      *partState
+	ev      Event
+	tap     BatchTap // nil: none
 }
 
 // NextOffset is the offset after the batch's last record.

@@ -436,26 +436,16 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 			}
 		})
 		batches = batches[:0]
-		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
-			if len(fp.Records) == 0 || fp.Topic != c.cfg.Topics.Events {
-				return
-			}
-			b := &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, recs: fp.Records, c: c, ps: c.part(fp.Partition)}
-			b.ps.mu.Lock()
-			from := b.ps.fetched
-			b.ps.fetched = b.NextOffset()
-			b.ps.mu.Unlock()
-			if ls := fp.LogStartOffset; from >= 0 && ls > from {
-				c.deletedUnread(fp.Partition, from, min(fp.Records[0].Offset, ls))
-			}
-			if c.cfg.Tap != nil {
-				if ls := fp.LogStartOffset; ls >= 0 && (from < 0 && fp.Records[0].Offset == ls || from >= 0 && from <= ls) {
-					from = FromLogStart
+		for _, f := range fs {
+			for _, ft := range f.Topics {
+				if ft.Topic != c.cfg.Topics.Events {
+					continue
 				}
-				b.tap = c.cfg.Tap.Fetched(fp.Partition, from, fp.Records)
+				for _, fp := range ft.Partitions {
+					batches = c.batchOf(ft.TopicID, fp, batches)
+				}
 			}
-			batches = append(batches, b)
-		})
+		}
 		c.dispatch(batches)
 		c.cl.AllowRebalance()
 	}
@@ -470,6 +460,29 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 	}
 	c.Commit(ctx2)
 	return fatal
+}
+
+// batchOf appends fp's records, of the events topic with id topicID (zeros when the
+// brokers do not say), to batches as one Batch.
+func (c *EventConsumer) batchOf(topicID [16]byte, fp kgo.FetchPartition, batches []*Batch) []*Batch {
+	if len(fp.Records) == 0 {
+		return batches
+	}
+	b := &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, TopicID: topicID, recs: fp.Records, c: c, ps: c.part(fp.Partition)}
+	b.ps.mu.Lock()
+	from := b.ps.fetched
+	b.ps.fetched = b.NextOffset()
+	b.ps.mu.Unlock()
+	if ls := fp.LogStartOffset; from >= 0 && ls > from {
+		c.deletedUnread(fp.Partition, from, min(fp.Records[0].Offset, ls))
+	}
+	if c.cfg.Tap != nil {
+		if ls := fp.LogStartOffset; ls >= 0 && (from < 0 && fp.Records[0].Offset == ls || from >= 0 && from <= ls) {
+			from = FromLogStart
+		}
+		b.tap = c.cfg.Tap.Fetched(fp.Partition, from, fp.Records)
+	}
+	return append(batches, b)
 }
 
 // deletedUnread reports that the broker deleted partition p's events from offset

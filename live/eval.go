@@ -30,6 +30,9 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if b.TopicID != ([16]byte{}) {
+		p.topicID = b.TopicID
+	}
 	// One event in evalSampleEvery is timed, from the end of the previous one, so that
 	// its time includes decoding (done by the iterator) as well as matching: two clock
 	// reads and two histogram observations per event were an eighth of the CPU of a

@@ -88,6 +88,9 @@ type partition struct {
 	// (restored, or adopted by its first reconcile), and sent alerts nothing here holds.
 	restoredEnd int64
 	inherited   map[*controls.Version]bool
+	// topicID is Kafka's id of the events topic whose events the partition counts
+	// (zeros: unknown), kept in its snapshots (state.go).
+	topicID [16]byte
 	// evalTick counts the events evaluated, for the one in evalSampleEvery timed.
 	evalTick uint64
 }

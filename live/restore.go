@@ -67,7 +67,12 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 	return out
 }
 
-type logBound struct{ start, end int64 }
+type logBound struct {
+	start, end int64
+	// topicID is Kafka's id of the events topic (zeros: unknown): a snapshot of a topic
+	// deleted and made again has another, though its offset may fit the new log.
+	topicID [16]byte
+}
 
 // logBounds lists the events partitions' first and next offsets; a snapshot outside
 // them does not describe this log. A listing that fails is tried again for up to
@@ -106,13 +111,19 @@ func (d *Daemon) listLogBounds(ctx context.Context, ps []int32) (map[int32]logBo
 	if err := errors.Join(err1, err2); err != nil {
 		return out, err
 	}
+	// The topic's id, where the brokers give one (Kafka 2.8+; zeros otherwise, and then
+	// no snapshot is refused for it).
+	var id [16]byte
+	if md, err := adm.Metadata(ctx, d.cfg.Topics.Events); err == nil {
+		id = md.Topics[d.cfg.Topics.Events].ID
+	}
 	var missing []error
 	for _, p := range ps {
 		s, ok1 := starts.Lookup(d.cfg.Topics.Events, p)
 		e, ok2 := ends.Lookup(d.cfg.Topics.Events, p)
 		switch {
 		case ok1 && ok2 && s.Err == nil && e.Err == nil:
-			out[p] = logBound{start: s.Offset, end: e.Offset}
+			out[p] = logBound{start: s.Offset, end: e.Offset, topicID: id}
 		default:
 			missing = append(missing, fmt.Errorf("partition %d: %w", p, errors.Join(s.Err, e.Err)))
 		}
@@ -187,6 +198,10 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		if b, ok := bounds[pid]; ok && (h.Next > b.end || h.Next < b.start) {
 			return nil, fmt.Errorf("its offset %d is outside partition %d's log [%d, %d]: it describes another log, or events it has not counted were deleted",
 				h.Next, pid, b.start, b.end)
+		}
+		if b, ok := bounds[pid]; ok && b.topicID != ([16]byte{}) && h.TopicID != ([16]byte{}) && b.topicID != h.TopicID {
+			return nil, fmt.Errorf("it counts topic %s with id %x, and the topic's id is %x now: the topic was deleted and made again, and its offsets are another log's",
+				h.Topic, h.TopicID, b.topicID)
 		}
 		rules = make([]*controls.Version, len(h.Rules))
 		for i, sr := range h.Rules {
@@ -276,6 +291,10 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p.counts.reindexCells(1)
 	p.next = h.Next
 	p.restoredEnd = bounds[pid].end
+	p.topicID = h.TopicID
+	if id := bounds[pid].topicID; id != ([16]byte{}) {
+		p.topicID = id
+	}
 	// The rest of what /v1/state shows of the snapshot restoreOne adds.
 	p.snaps.restored = &contract.SnapshotInfo{WrittenAt: h.WrittenAt}
 	// The jobs started below run at once, before p is published, and their results

@@ -21,7 +21,7 @@ import (
 // offset and whether its history is still being backfilled) and every (customer, rule)
 // counter. Restoring it and consuming from Next reproduces the state exactly.
 //
-// Encoding, version 5 (integers are varints unless sized; strings are a uvarint length
+// Encoding, version 6 (integers are varints unless sized; strings are a uvarint length
 // and the bytes):
 //
 //	"HSPS" | version uint16 LE | compression byte (1 = S2) | 0 | body | crc32c LE
@@ -29,7 +29,9 @@ import (
 // The CRC (Castagnoli) covers everything before it. The body, once decompressed:
 //
 //	topic, group, partition, next, written_at (unix ns), controls (the offset of the
-//	  last control the rule set the partition had adopted folded; -1: none)
+//	  last control the rule set the partition had adopted folded; -1: none), topic id
+//	  (16 bytes, Kafka's id of the events topic the partition's events came from; zeros:
+//	  unknown)
 //	rule count, then per rule: scope, id, version, control offset, fingerprint uint64 LE,
 //	  start, flags (bit 0: pending backfill; bit 1: incomplete history follows; bit 2:
 //	  window state follows), with bit 1: range count, then per range: from, to,
@@ -37,12 +39,13 @@ import (
 //	customer count, counter count, then per customer: name, counter count, then per
 //	  counter: rule index, count
 //
-// Version 4 is version 5 without controls (read as unknown: endedreplay.go then
+// Version 5 is version 6 without the topic id (read as unknown). Version 4 is version 5
+// without controls (read as unknown: endedreplay.go then
 // replays no version the snapshot does not name). Version 3 is version 4 whose window states have neither the lifecycle nor the
 // samples section (window.State.AppendTo's flags bits 1 and 2), version 2 is version 3
 // without bit 2 (no rule had windows, groups or another aggregate) and version 1 is
 // version 2 without bit 1 (no history was ever marked incomplete); this build reads all
-// five and writes version 5, so that a build that cannot read a window state's new
+// six and writes version 6, so that a build that cannot read a window state's new
 // sections says so (ErrStateVersion) instead of misreading them.
 //
 // S2 (klauspost/compress/s2) rather than zstd: on a 10M-counter state it compresses
@@ -53,14 +56,15 @@ import (
 // fingerprint): the same rule text made active by the same control record.
 const (
 	stateMagic   = "HSPS"
-	stateVersion = 5
-	// stateVersionV1 to V4 are still read: they lack only the controls offset, the
-	// incomplete-history ranges, the window states and those states' lifecycle and
-	// samples.
+	stateVersion = 6
+	// stateVersionV1 to V5 are still read: they lack only the topic id, the controls
+	// offset, the incomplete-history ranges, the window states and those states'
+	// lifecycle and samples.
 	stateVersionV1 = 1
 	stateVersionV2 = 2
 	stateVersionV3 = 3
 	stateVersionV4 = 4
+	stateVersionV5 = 5
 
 	stateCompressionS2  = 1
 	stateHeaderLen      = 8
@@ -96,9 +100,13 @@ type stateHeader struct {
 	// partition after the snapshot without its naming them.
 	Controls      int64
 	ControlsKnown bool
-	Rules         []stateRule
-	Customers     int
-	Counters      int
+	// TopicID is Kafka's id of the events topic whose log the state counts (zeros:
+	// unknown, or a snapshot of version 5 or before): a topic deleted and made again
+	// has another, and its log's offsets are not the snapshot's.
+	TopicID   [16]byte
+	Rules     []stateRule
+	Customers int
+	Counters  int
 }
 
 type stateRule struct {
@@ -203,6 +211,7 @@ func (p *partition) beginState(topic, group string, now time.Time, bufs *stateBu
 		controls = current.controls.Load()
 	}
 	w.varint(controls)
+	w.b = append(w.b, p.topicID[:]...)
 	w.uvarint(uint64(len(rules)))
 	for _, ar := range rules {
 		r := ar.Rule
@@ -421,8 +430,16 @@ func decodeState(body []byte, version uint16, fn func(h *stateHeader) (func(cust
 	h.Next = r.varint("next offset")
 	h.WrittenAt = time.Unix(0, r.varint("write time")).UTC()
 	h.Controls = -1
-	if h.ControlsKnown = version >= stateVersion; h.ControlsKnown {
+	if h.ControlsKnown = version >= stateVersionV5; h.ControlsKnown {
 		h.Controls = r.varint("controls offset")
+	}
+	if version >= stateVersion {
+		if len(r.b) < len(h.TopicID) {
+			r.fail("topic id")
+		} else {
+			copy(h.TopicID[:], r.b)
+			r.b = r.b[len(h.TopicID):]
+		}
 	}
 	nr := r.count("rule count", 13)
 	h.Rules = make([]stateRule, 0, nr)

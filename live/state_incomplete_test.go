@@ -40,8 +40,8 @@ func TestSnapshotKeepsIncompleteHistory(t *testing.T) {
 	}
 }
 
-// bodyOfVersion4 is body, of this build's encoding, without what version 5 added (the
-// controls offset), as a build of version 4 wrote it.
+// bodyOfVersion4 is body, of this build's encoding, without what versions 5 and 6
+// added (the controls offset, the topic id), as a build of version 4 wrote it.
 func bodyOfVersion4(t *testing.T, body []byte) []byte {
 	t.Helper()
 	r := &stateReader{b: body}
@@ -52,10 +52,10 @@ func bodyOfVersion4(t *testing.T, body []byte) []byte {
 	r.varint("write time")
 	at := len(body) - len(r.b)
 	r.varint("controls")
-	if r.err != nil {
-		t.Fatal(r.err)
+	if r.err != nil || len(r.b) < 16 {
+		t.Fatalf("body: %v", r.err)
 	}
-	return append(slices.Clip(body[:at]), r.b...)
+	return append(slices.Clip(body[:at]), r.b[16:]...)
 }
 
 // TestSnapshotVersion1StillRestores: snapshots written before incomplete-history marks
@@ -127,5 +127,28 @@ func TestSnapshotRecordsItsControls(t *testing.T) {
 	}
 	if h := header(sealState(nil, must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))); h.Controls != -1 || !h.ControlsKnown {
 		t.Errorf("no set at all: controls %d (known %v), want -1, known: every ended version may have run", h.Controls, h.ControlsKnown)
+	}
+
+	// Version 6 records the topic's id; a version 5 body (the same without it) reads
+	// as one whose id is unknown.
+	p.topicID = [16]byte{7, 7, 7}
+	body = must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0)))
+	if h := header(sealState(nil, body)); h.TopicID != p.topicID {
+		t.Errorf("topic id %x, want %x", h.TopicID, p.topicID)
+	}
+	r := &stateReader{b: body}
+	r.str("topic")
+	r.str("group")
+	r.varint("partition")
+	r.varint("next")
+	r.varint("write time")
+	r.varint("controls")
+	v5 := append(slices.Clip(body[:len(body)-len(r.b)]), r.b[16:]...)
+	old5 := sealState(nil, v5)
+	binary.LittleEndian.PutUint16(old5[4:], stateVersionV5)
+	n = len(old5) - stateTrailerLen
+	binary.LittleEndian.PutUint32(old5[n:], crc32.Checksum(old5[:n], crcTable))
+	if h := header(old5); h.TopicID != ([16]byte{}) || !h.ControlsKnown || h.Next != 300 || len(h.Rules) != len(f.rules) {
+		t.Errorf("version 5: topic id %x, controls known %v, next %d, %d rules; want unknown, known, 300 and %d", h.TopicID, h.ControlsKnown, h.Next, len(h.Rules), len(f.rules))
 	}
 }

@@ -195,7 +195,9 @@ func must(b []byte, _ int) []byte { return b }
 func TestSnapshotRefusals(t *testing.T) {
 	t.Parallel()
 	f := newStateFixture(t, 3)
-	good := sealState(nil, must(f.partition(1, 77, 20, 3, 3).encodeState("events", "hindsight-live", time.Now())))
+	src := f.partition(1, 77, 20, 3, 3)
+	src.topicID = [16]byte{1, 2, 3}
+	good := sealState(nil, must(src.encodeState("events", "hindsight-live", time.Now())))
 	withVersion := func(v uint16) []byte {
 		b := append([]byte(nil), good...)
 		binary.LittleEndian.PutUint16(b[4:], v)
@@ -211,15 +213,24 @@ func TestSnapshotRefusals(t *testing.T) {
 		is     error
 		msg    string
 	}{
-		{"newer encoding", withVersion(6), 1, nil, ErrStateVersion, "encoding version 6; this build reads versions 1 to 5"},
+		{"newer encoding", withVersion(7), 1, nil, ErrStateVersion, "encoding version 7; this build reads versions 1 to 6"},
 		{"older encoding", withVersion(0), 1, nil, ErrStateVersion, "encoding version 0"},
 		{"flipped bit", flipped, 1, nil, ErrStateCorrupt, "checksum mismatch"},
 		{"truncated", good[:len(good)-9], 1, nil, ErrStateCorrupt, "checksum"},
 		{"not a snapshot", []byte("PAR1 certainly not a snapshot"), 1, nil, ErrStateCorrupt, "bad magic"},
 		{"empty", nil, 1, nil, ErrStateCorrupt, "bad magic"},
 		{"other partition", good, 2, nil, nil, "not of events partition 2"},
-		{"past the log's end", good, 1, map[int32]logBound{1: {0, 50}}, nil, "outside partition 1's log [0, 50]"},
-		{"events deleted since", good, 1, map[int32]logBound{1: {100, 500}}, nil, "outside partition 1's log [100, 500]"},
+		{"past the log's end", good, 1, map[int32]logBound{1: {start: 0, end: 50}}, nil, "outside partition 1's log [0, 50]"},
+		{"events deleted since", good, 1, map[int32]logBound{1: {start: 100, end: 500}}, nil, "outside partition 1's log [100, 500]"},
+		// The topic deleted and made again: its log fits the snapshot's offset, but it
+		// is another log.
+		{"topic made again", good, 1, map[int32]logBound{1: {start: 0, end: 500, topicID: [16]byte{9}}}, nil, "the topic was deleted and made again"},
+	}
+	// The same topic, or one whose id the brokers do not give, takes it.
+	for _, id := range [][16]byte{{1, 2, 3}, {}} {
+		if _, err := f.d.partitionFromSnapshot(1, good, map[int32]logBound{1: {start: 0, end: 500, topicID: id}}); err != nil {
+			t.Errorf("topic id %x: %v", id, err)
+		}
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
