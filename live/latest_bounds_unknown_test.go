@@ -19,6 +19,9 @@ import (
 // started, also when the daemon cannot list the log's bounds (ResumeAt gives the
 // partition no position): the client's reset is then where it starts.
 func TestStartAtLatestNewGroupSkipsBacklogWhenBoundsUnknown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: waits out the log bounds' retries (logBoundsPatience); in make test")
+	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	r := livetest.ParseRule(t, `{"id":"all","scope":"*","version":1,"when":{"path":"$.type"},"threshold":1000000}`)

@@ -911,13 +911,21 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 		}(slices.Clone(pending))
 		recs := make([]*kgo.Record, len(pending))
 		byRec := make(map[*kgo.Record]undeliveredWrite, len(pending))
+		// The produce ends, but for records already sent (their answer is waited for),
+		// when a partition of the batch is taken away: a record the client still holds
+		// (the topic missing, the brokers away) would hold the revoke for as long. The
+		// others are written again by the next try.
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
 		for i, w := range pending {
 			recs[i] = &kgo.Record{Topic: s.cfg.Topics.Undelivered, Key: w.key, Value: w.val}
 			byRec[recs[i]] = w
+			stop := context.AfterFunc(w.j.entry.tracker.ctx, cancel)
+			defer stop()
 		}
 		var failed []undeliveredWrite
 		var firstErr error
-		for _, r := range s.cl.ProduceSync(ctx, recs...) {
+		for _, r := range s.cl.ProduceSync(wctx, recs...) {
 			w := byRec[r.Record]
 			if r.Err != nil {
 				if tooLarge(r.Err) && !w.smallest {
@@ -934,7 +942,7 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 			s.undeliveredLanded(w)
 		}
 		pending = failed
-		if firstErr != nil && ctx.Err() == nil {
+		if firstErr != nil && wctx.Err() == nil {
 			s.m.undeliveredErrors.Add(float64(len(failed)))
 			s.log.Error("recording undelivered alerts failed; retrying", "records", len(failed), "alert", failed[0].j.alert.AlertID,
 				"destination", failed[0].j.name, "topic", s.cfg.Topics.Undelivered, "err", firstErr)
