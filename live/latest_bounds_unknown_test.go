@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
@@ -42,19 +41,7 @@ func TestStartAtLatestNewGroupSkipsBacklogWhenBoundsUnknown(t *testing.T) {
 			return nil, nil, false
 		}
 		adminFailed.Add(1)
-		resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
-		for _, rt := range r.Topics {
-			st := kmsg.NewListOffsetsResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewListOffsetsResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = kerr.UnknownServerError.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
+		return listOffsetsRefused(r), nil, true
 	})
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) { c.StartAt = "latest" })
 	poll.Until(t, time.Minute, "the consumer's own listing of the events partition", func() bool { return consumerListed.Load() > 0 })
