@@ -32,10 +32,13 @@ func budgetFor(nodes int) int { return int(workBudget.Load()) + 64*nodes }
 // d holds no document. If the work budget runs out (see ErrEvalLimit) the result is
 // truncated and d.Limited() reports it.
 func (p *Path) Eval(d *Document, dst []Value) []Value {
-	if d == nil || !d.ok {
+	if d == nil {
 		return dst
 	}
 	d.limited = false
+	if !d.ok {
+		return dst
+	}
 	if p.simple {
 		return p.evalSimple(d, dst)
 	}

@@ -236,7 +236,12 @@ func TestIRegexpTranslation(t *testing.T) {
 		{`a{1001}`, "a", false, false},
 		{`[`, "[", false, false},
 		{`a**`, "a", false, false},
-		{`\p{Cn}`, "a", false, false}, // no RE2 table: rejected, documented
+		{`\p{Cn}`, "a", false, false},
+		{`\p{Cn}`, "\uffff", true, true}, // a noncharacter: unassigned
+		{`\p{Cs}`, "a", false, false},    // not an I-Regexp category: invalid, false
+		{`[+--]`, "+", false, false},     // a range cannot end at an unescaped '-'
+		{`[+-\-]`, ",", true, true},
+		{`[--a]`, "-", false, false},
 	}
 	for _, tt := range tests {
 		for fn, want := range map[string]bool{"match": tt.match, "search": tt.search} {

@@ -206,8 +206,8 @@ func (t *reTranslator) escape(inClass bool) error {
 	return nil
 }
 
-// validCategory accepts the general categories I-Regexp allows. Cn (unassigned)
-// has no RE2 table, so it is rejected rather than silently mistranslated.
+// validCategory accepts the general categories I-Regexp allows (RFC 9485 section
+// 5.3: every one but Cs). Go's regexp knows each of them, Cn (unassigned) too.
 func validCategory(c string) bool {
 	switch c {
 	case "L", "Ll", "Lm", "Lo", "Lt", "Lu",
@@ -216,7 +216,7 @@ func validCategory(c string) bool {
 		"P", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps",
 		"Z", "Zl", "Zp", "Zs",
 		"S", "Sc", "Sk", "Sm", "So",
-		"C", "Cc", "Cf", "Co":
+		"C", "Cc", "Cf", "Cn", "Co":
 		return true
 	}
 	return false
@@ -285,7 +285,7 @@ func (t *reTranslator) classChar() (rune, error) {
 	switch r {
 	case -1:
 		return 0, fmt.Errorf("%w: unterminated character class", errIRegexp)
-	case '[', ']':
+	case '[', ']', '-': // CCchar leaves them out: '-' is literal only first or last
 		return 0, fmt.Errorf("%w: unescaped %q in character class", errIRegexp, r)
 	case '\\':
 		t.pos++

@@ -42,3 +42,26 @@ func TestSetWorkBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitedNotStaleAfterFailedReset: Limited reports whether the last Eval stopped
+// early. After a failed Reset the Document holds no document and Eval selects nothing,
+// cut short by nothing: the previous document's cut must not show through Limited or
+// EvalChecked. Not parallel: the budget is process-wide.
+func TestLimitedNotStaleAfterFailedReset(t *testing.T) {
+	defer SetWorkBudget(DefaultWorkBudget)
+	SetWorkBudget(1)
+	d := NewDocument()
+	if err := d.Reset([]byte(strings.Repeat("[1,", 100) + "1" + strings.Repeat("]", 100))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MustParse(`$..*..*..*`).EvalChecked(d, nil); !errors.Is(err, ErrEvalLimit) {
+		t.Fatalf("setup: want the query cut short, got %v", err)
+	}
+	if err := d.Reset([]byte(`{"a":`)); err == nil {
+		t.Fatal("setup: Reset accepted invalid JSON")
+	}
+	got, err := MustParse(`$.a`).EvalChecked(d, nil)
+	if len(got) != 0 || err != nil || d.Limited() {
+		t.Errorf("after a failed Reset, EvalChecked($.a) = %v, err %v, Limited() = %v; want nothing, nil, false", got, err, d.Limited())
+	}
+}
