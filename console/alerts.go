@@ -26,6 +26,10 @@ type alertFeed struct {
 	log     *slog.Logger
 	kafka   func() (ingest.KafkaConfig, ingest.Topics)
 	dropped func() // an alert left the full ring for a newer one
+	// backlog is how many alerts a stream may fall behind before it is ended (the page
+	// reconnects and gets the ring again); behind calls that.
+	backlog int
+	behind  func()
 
 	mu      sync.Mutex
 	ring    []ringAlert // oldest first, at most size
@@ -74,18 +78,14 @@ func (f *alertFeed) alertsLocked() []contract.Alert {
 	return out
 }
 
-func newAlertFeed(size int, log *slog.Logger, kafka func() (ingest.KafkaConfig, ingest.Topics), dropped func()) *alertFeed {
-	return &alertFeed{size: size, log: log, kafka: kafka, dropped: dropped, ids: map[string]bool{}, subs: map[chan contract.Alert]struct{}{},
+func newAlertFeed(size, backlog int, log *slog.Logger, kafka func() (ingest.KafkaConfig, ingest.Topics), dropped, behind func()) *alertFeed {
+	return &alertFeed{size: size, backlog: backlog, log: log, kafka: kafka, dropped: dropped, behind: behind, ids: map[string]bool{}, subs: map[chan contract.Alert]struct{}{},
 		caughtUp: make(chan struct{})}
 }
 
 // catchUpWait bounds how long a stream's first page waits for the feed to read its
 // backlog: past it, the rest comes as new alerts.
 const catchUpWait = quietPoll + time.Second
-
-// subBuffer is how many alerts a stream may fall behind before it is ended (the page
-// reconnects and gets the ring again).
-const subBuffer = 256
 
 // subscribe returns a channel of new alerts and the recent ones, oldest first. The
 // channel is closed when the feed closes or the subscriber falls too far behind. A
@@ -106,7 +106,7 @@ func (f *alertFeed) subscribe(ctx context.Context) (chan contract.Alert, []contr
 	t.Stop()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ch := make(chan contract.Alert, subBuffer)
+	ch := make(chan contract.Alert, f.backlog)
 	if f.closed {
 		close(ch)
 		return ch, nil
@@ -307,6 +307,7 @@ func (f *alertFeed) add(x ringAlert) {
 		default:
 			delete(f.subs, ch)
 			close(ch)
+			f.behind()
 		}
 	}
 }

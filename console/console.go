@@ -53,6 +53,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/httpguard"
 	"github.com/hindsightdev/hindsight/internal/httpjson"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
@@ -150,6 +151,10 @@ type Config struct {
 	// lifted for it and each write gets this one: a client that stops reading is dropped.
 	// Default 1m.
 	StreamWriteTimeout time.Duration
+	// StreamBacklog is how many new alerts a stream may fall behind (its client reading
+	// slower than alerts come) before it is ended; the page reconnects and gets the
+	// recent alerts again. Default DefaultStreamBacklog, at most MaxStreamBacklog.
+	StreamBacklog int
 	// MaxBodyBytes caps a request body (413 beyond). Default 1 MiB: a rule is a few
 	// kilobytes.
 	MaxBodyBytes int64
@@ -169,9 +174,10 @@ type Config struct {
 	WindowLimits window.Limits
 	// LimitReached, when set, is told the name of each limit a request reached
 	// (LimitStreams, LimitPreviewScan, LimitPreviewBytes, LimitPreviewTimeout,
-	// LimitReadTimeout, LimitPreviewSample, LimitCountsMaxTop, LimitWindowsMaxPage), and
-	// of LimitRecentAlerts each time the recent alerts drop one, for the daemon's
-	// metrics. Default nil.
+	// LimitReadTimeout, LimitPreviewSample, LimitCountsMaxTop, LimitWindowsMaxPage), of
+	// LimitRecentAlerts each time the recent alerts drop one, and of LimitStreamBacklog
+	// each time a stream is ended for falling behind, for the daemon's metrics. Default
+	// nil.
 	LimitReached func(name string)
 }
 
@@ -184,8 +190,9 @@ const (
 	LimitPreviewScan    = "preview_max_scan"
 	LimitPreviewBytes   = "preview_max_bytes"
 	LimitPreviewTimeout = "preview_timeout_seconds"
-	LimitReadTimeout    = "http_read_timeout_seconds"
+	LimitReadTimeout    = httpguard.LimitReadTimeout
 	LimitRecentAlerts   = "console_recent_alerts"
+	LimitStreamBacklog  = "console_stream_backlog"
 	LimitPreviewSample  = "preview_max_sample"
 	LimitCountsMaxTop   = "counts_max_page_size"
 	LimitWindowsPage    = "console_windows_page_size"
@@ -210,6 +217,13 @@ const (
 // MaxRecentAlerts bounds Config.RecentAlerts: every stream that opens, and every
 // listing, is sent all of them.
 const MaxRecentAlerts = 10_000
+
+// DefaultStreamBacklog and MaxStreamBacklog are Config.StreamBacklog's default and
+// bound (each stream holds room for that many alerts).
+const (
+	DefaultStreamBacklog = 256
+	MaxStreamBacklog     = 65_536
+)
 
 // countsDefaultTop is how many customers a counts listing returns when the request
 // sets no limit (at most Config.CountsMaxTop).
@@ -259,6 +273,9 @@ func (c *Config) EnsureDefaults() {
 	if c.StreamWriteTimeout <= 0 {
 		c.StreamWriteTimeout = time.Minute
 	}
+	if c.StreamBacklog <= 0 {
+		c.StreamBacklog = DefaultStreamBacklog
+	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
@@ -282,6 +299,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RecentAlerts > MaxRecentAlerts {
 		errs = append(errs, fmt.Errorf("recent alerts %d is above the maximum %d (--console-recent-alerts)", c.RecentAlerts, MaxRecentAlerts))
+	}
+	if c.StreamBacklog > MaxStreamBacklog {
+		errs = append(errs, fmt.Errorf("stream backlog %d is above the maximum %d (--console-stream-backlog)", c.StreamBacklog, MaxStreamBacklog))
 	}
 	if c.TopCustomers > c.CountsMaxTop {
 		errs = append(errs, fmt.Errorf("top customers %d is above the largest counts listing %d (--console-top-customers, --counts-max-page-size)", c.TopCustomers, c.CountsMaxTop))
@@ -341,8 +361,8 @@ func New(cfg Config) (*Console, error) {
 		return nil, err
 	}
 	c := &Console{cfg: cfg, log: cfg.Logger, stop: make(chan struct{})}
-	c.feed = newAlertFeed(cfg.RecentAlerts, cfg.Logger, func() (ingest.KafkaConfig, ingest.Topics) { return cfg.Backend.Kafka() },
-		func() { c.reached(LimitRecentAlerts) })
+	c.feed = newAlertFeed(cfg.RecentAlerts, cfg.StreamBacklog, cfg.Logger, func() (ingest.KafkaConfig, ingest.Topics) { return cfg.Backend.Kafka() },
+		func() { c.reached(LimitRecentAlerts) }, func() { c.reached(LimitStreamBacklog) })
 	assets, err := fs.Sub(static, "static")
 	if err != nil {
 		return nil, fmt.Errorf("console: embedded assets: %w", err)

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/httpguard"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -284,9 +286,9 @@ func (d *Daemon) run(ctx context.Context) {
 		case <-gctx.Done():
 			<-consumerDone
 		}
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return d.srv.Shutdown(sctx)
+		// A client still sending or reading past the grace has its connection closed:
+		// it neither holds the process nor makes its stop an error.
+		return httpguard.Stop(d.srv, d.log)
 	})
 	g.Go(func() error {
 		return d.controls.Run(gctx, d.applyControls, d.onRulesLoaded)

@@ -190,6 +190,10 @@ type Config struct {
 	// stream that opens. Default console.DefaultRecentAlerts, at most
 	// console.MaxRecentAlerts.
 	ConsoleRecentAlerts int
+	// ConsoleStreamBacklog is how many new alerts a console stream may fall behind
+	// before it is ended (the page reconnects). Default console.DefaultStreamBacklog, at
+	// most console.MaxStreamBacklog.
+	ConsoleStreamBacklog int
 	// ConsoleTopCustomers is how many customers per rule the console's rules list shows.
 	// Default console.DefaultTopCustomers, at most CountsMaxPageSize (which also bounds
 	// the console's counts listing).

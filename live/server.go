@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/console"
+	"github.com/hindsightdev/hindsight/internal/httpguard"
 	"github.com/hindsightdev/hindsight/internal/httpjson"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -31,12 +32,12 @@ import (
 // Names of the limits: the name label of hindsight_limit and
 // hindsight_limit_reached_total. The console reports its own under the same names.
 const (
-	limitConnections       = "http_max_connections"
-	limitReadHeaderTimeout = "http_read_header_timeout_seconds"
+	limitConnections       = httpguard.LimitConnections
+	limitReadHeaderTimeout = httpguard.LimitReadHeaderTimeout
 	limitReadTimeout       = console.LimitReadTimeout
-	limitWriteTimeout      = "http_write_timeout_seconds"
-	limitIdleTimeout       = "http_idle_timeout_seconds"
-	limitHeaderBytes       = "http_max_header_bytes"
+	limitWriteTimeout      = httpguard.LimitWriteTimeout
+	limitIdleTimeout       = httpguard.LimitIdleTimeout
+	limitHeaderBytes       = httpguard.LimitHeaderBytes
 	limitBodyBytes         = console.LimitBody
 	limitStreams           = console.LimitStreams
 	limitHeavy             = "http_max_heavy_requests"
@@ -64,11 +65,11 @@ func (c *Config) ensureHTTPDefaults() {
 		}
 	}
 	setInt(&c.HTTPMaxConnections, 512)
-	setDur(&c.HTTPReadHeaderTimeout, 10*time.Second)
-	setDur(&c.HTTPReadTimeout, 30*time.Second)
-	setDur(&c.HTTPWriteTimeout, time.Minute)
-	setDur(&c.HTTPIdleTimeout, 2*time.Minute)
-	setInt(&c.HTTPMaxHeaderBytes, 64<<10)
+	setDur(&c.HTTPReadHeaderTimeout, httpguard.DefaultReadHeaderTimeout)
+	setDur(&c.HTTPReadTimeout, httpguard.DefaultReadTimeout)
+	setDur(&c.HTTPWriteTimeout, httpguard.DefaultWriteTimeout)
+	setDur(&c.HTTPIdleTimeout, httpguard.DefaultIdleTimeout)
+	setInt(&c.HTTPMaxHeaderBytes, httpguard.DefaultMaxHeaderBytes)
 	if c.HTTPMaxBodyBytes <= 0 {
 		c.HTTPMaxBodyBytes = 1 << 20
 	}
@@ -82,6 +83,7 @@ func (c *Config) ensureHTTPDefaults() {
 	setInt(&c.PreviewSample, console.DefaultPreviewSample)
 	setInt(&c.PreviewMaxSample, console.DefaultPreviewMaxSample)
 	setInt(&c.ConsoleRecentAlerts, console.DefaultRecentAlerts)
+	setInt(&c.ConsoleStreamBacklog, console.DefaultStreamBacklog)
 	setInt(&c.ConsoleTopCustomers, console.DefaultTopCustomers)
 	setInt(&c.ConsoleWindowsPageSize, console.DefaultWindowsPageSize)
 	setInt(&c.ConsoleWindowsMaxPageSize, console.DefaultWindowsMaxPageSize)
@@ -118,13 +120,8 @@ func (c *Config) validateHTTP() []error {
 		// A client's token is read without them: none could ever match.
 		errs = append(errs, errors.New("api token has white space at its start or end (a newline from a file?): remove it, or no request would be authorized"))
 	}
-	for _, h := range c.AllowedHosts {
-		if h == "*" {
-			continue
-		}
-		if h == "" || strings.ContainsAny(h, "/ \t@") {
-			errs = append(errs, fmt.Errorf("allowed host %q: give a host name or host:port, without scheme or path", h))
-		}
+	if err := httpguard.ValidateAllowed(c.AllowedHosts); err != nil {
+		errs = append(errs, err)
 	}
 	return errs
 }
@@ -136,7 +133,7 @@ func (c *Config) validateHTTP() []error {
 type webState struct {
 	console *console.Console // nil when it could not be built
 	heavy   *gate
-	hosts   hostPolicy
+	hosts   httpguard.Hosts
 	ready   readiness
 }
 
@@ -154,7 +151,7 @@ func (d *Daemon) web() *webState {
 // cap by the listener before its first connection (configureServer).
 func (d *Daemon) harden() *webState {
 	c := &d.cfg
-	ws := &webState{heavy: newGate(c.HTTPMaxHeavyRequests, d.m), hosts: newHostPolicy(c.HTTPAddr, d.ln.Addr(), c.AllowedHosts)}
+	ws := &webState{heavy: newGate(c.HTTPMaxHeavyRequests, d.m), hosts: httpguard.NewHosts(c.HTTPAddr, d.ln.Addr(), c.AllowedHosts)}
 	for name, v := range map[string]float64{
 		limitConnections: float64(c.HTTPMaxConnections), limitReadHeaderTimeout: c.HTTPReadHeaderTimeout.Seconds(),
 		limitReadTimeout: c.HTTPReadTimeout.Seconds(), limitWriteTimeout: c.HTTPWriteTimeout.Seconds(),
@@ -164,7 +161,7 @@ func (d *Daemon) harden() *webState {
 		limitPreviewTimeout: c.PreviewTimeout.Seconds(), limitPreviewScan: float64(c.PreviewMaxScan), limitPreviewBytes: float64(c.PreviewMaxBytes),
 		limitSnapshotAge: c.MaxSnapshotAge.Seconds(), limitArchiveLag: float64(c.MaxArchiveLag),
 		limitMemory:                float64(c.MemoryLimit),
-		console.LimitPreviewSample: float64(c.PreviewMaxSample), console.LimitRecentAlerts: float64(c.ConsoleRecentAlerts),
+		console.LimitPreviewSample: float64(c.PreviewMaxSample), console.LimitRecentAlerts: float64(c.ConsoleRecentAlerts), console.LimitStreamBacklog: float64(c.ConsoleStreamBacklog),
 		console.LimitWindowsMaxPage: float64(c.ConsoleWindowsMaxPageSize),
 	} {
 		d.m.limits.ShowCounted(name, v)
@@ -426,8 +423,8 @@ func (d *Daemon) guard(ws *webState, next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", apiCSP) // the console page sets its own
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		if !ws.hosts.allows(r.Host) {
-			httpjson.Error(w, http.StatusForbidden, ws.hosts.refusal(r.Host))
+		if !ws.hosts.Allows(r.Host) {
+			httpjson.Error(w, http.StatusForbidden, ws.hosts.Refusal(r.Host))
 			return
 		}
 		if r.ContentLength > maxBody {
@@ -483,7 +480,7 @@ func (c *Config) consoleConfig(b console.Backend) console.Config {
 		ProtectReads: c.APIToken != "" && !c.PublicRead,
 		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, AnswerWithin: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
 		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: c.WindowLimits,
-		PreviewSample: c.PreviewSample, PreviewMaxSample: c.PreviewMaxSample, RecentAlerts: c.ConsoleRecentAlerts,
+		PreviewSample: c.PreviewSample, PreviewMaxSample: c.PreviewMaxSample, RecentAlerts: c.ConsoleRecentAlerts, StreamBacklog: c.ConsoleStreamBacklog,
 		TopCustomers: c.ConsoleTopCustomers, CountsMaxTop: c.CountsMaxPageSize,
 		WindowsPageSize: c.ConsoleWindowsPageSize, WindowsMaxPageSize: c.ConsoleWindowsMaxPageSize,
 	}
@@ -535,93 +532,4 @@ func (g *gate) enter() (func(), error) {
 		g.m.limits.Reached(limitHeavy)
 		return nil, fmt.Errorf("too many heavy requests at once: %d counts listings or previews are running, the limit (--http-max-heavy-requests); retry in a moment", cap(g.slots))
 	}
-}
-
-// hostPolicy decides which Host headers are this daemon's (Config.AllowedHosts).
-type hostPolicy struct {
-	port     string          // the listener's port
-	names    map[string]bool // the listener's own host names and address
-	loopback bool            // loopback names are this daemon's too
-	anyIP    bool            // every IP address is (an all-interfaces listener)
-	allowAll bool
-	allowed  map[string]bool // "host" (any port) or "host:port", lower case
-	listen   string
-}
-
-func newHostPolicy(cfgAddr string, addr net.Addr, allowed []string) hostPolicy {
-	p := hostPolicy{names: map[string]bool{}, allowed: map[string]bool{}, listen: addr.String()}
-	cfgHost, _, _ := net.SplitHostPort(cfgAddr)
-	if ta, ok := addr.(*net.TCPAddr); ok {
-		p.port = strconv.Itoa(ta.Port)
-		p.anyIP = ta.IP.IsUnspecified()
-		p.loopback = ta.IP.IsLoopback() || p.anyIP
-		if !p.anyIP {
-			p.names[ta.IP.String()] = true
-		}
-	}
-	if cfgHost == "" {
-		p.anyIP, p.loopback = true, true
-	} else if ip := net.ParseIP(cfgHost); ip == nil || !ip.IsUnspecified() {
-		p.names[normHost(cfgHost)] = true
-	}
-	for _, a := range allowed {
-		if a == "*" {
-			p.allowAll = true
-			continue
-		}
-		p.allowed[normHost(a)] = true
-	}
-	return p
-}
-
-// normHost lower-cases a host (or host:port), drops a trailing dot and the brackets of
-// an IPv6 address without port.
-func normHost(h string) string {
-	h = strings.ToLower(strings.TrimSpace(h))
-	if host, port, err := net.SplitHostPort(h); err == nil {
-		return net.JoinHostPort(strings.TrimSuffix(host, "."), port)
-	}
-	return strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), ".")
-}
-
-func (p *hostPolicy) allows(hostHeader string) bool {
-	if p.allowAll {
-		return true
-	}
-	host, port := normHost(hostHeader), ""
-	if h, pt, err := net.SplitHostPort(host); err == nil {
-		host, port = h, pt
-	}
-	if p.allowed[host] || (port != "" && p.allowed[net.JoinHostPort(host, port)]) || (port == "" && p.allowed[net.JoinHostPort(host, "80")]) {
-		return true
-	}
-	if port == "" {
-		port = "80" // HTTP's default, as a browser omits it
-	}
-	if port != p.port {
-		return false
-	}
-	if p.names[host] {
-		return true
-	}
-	ip := net.ParseIP(host)
-	if p.loopback && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
-		return true
-	}
-	// On an all-interfaces listener any address literal is this daemon's: a page whose
-	// origin is an IP address is served by whatever answers there, which is this
-	// daemon, so it cannot be another site's page rebinding a name.
-	return p.anyIP && ip != nil
-}
-
-func (p *hostPolicy) refusal(hostHeader string) string {
-	want := "to " + p.listen
-	if p.loopback {
-		want = fmt.Sprintf("to a loopback host (localhost, 127.0.0.1, [::1]) on port %s", p.port)
-		if p.anyIP {
-			want = fmt.Sprintf("to a loopback host or an IP address of this machine on port %s", p.port)
-		}
-	}
-	return fmt.Sprintf("host %q is not this daemon's: requests must be addressed %s, or to a host listed in --allowed-hosts "+
-		"(this refuses pages of other sites that point their own name at this daemon: DNS rebinding)", hostHeader, want)
 }

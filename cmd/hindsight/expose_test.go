@@ -63,7 +63,7 @@ func TestLiveExposureFlags(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	dir := t.TempDir()
 	p := startLiveProc(t, dir, "exposed", "--brokers", b.Addr, "--lake", "file://"+filepath.Join(dir, "lake"), "--no-archive",
-		"--http-max-connections", "7", "--http-max-streams", "3", "--counts-page-size", "20", "--counts-max-page-size", "50", "--max-snapshot-age", "90s", "--max-queued-records", "5000", "--fetch-max-bytes", "2097152",
+		"--http-max-connections", "7", "--http-max-streams", "3", "--counts-page-size", "20", "--counts-max-page-size", "50", "--max-snapshot-age", "90s", "--max-queued-records", "5000", "--fetch-max-bytes", "2097152", "--console-stream-backlog", "100",
 		"--allowed-hosts", "hindsight.example,proxy.example:8443", "--api-token", "t0ken")
 	addr := p.waitHTTP(t)
 	get := func(path, host, token string) (int, string) {
@@ -101,7 +101,8 @@ func TestLiveExposureFlags(t *testing.T) {
 		`hindsight_limit{name="counts_max_page_size"} 50`, `hindsight_limit{name="max_snapshot_age_seconds"} 90`,
 		`hindsight_limit{name="counts_page_size"} 20`, `hindsight_limit{name="http_max_body_bytes"} 1.048576e+06`, `hindsight_limit{name="http_max_heavy_requests"} 4`,
 		`hindsight_limit{name="max_queued_records"} 5000`, `hindsight_limit{name="fetch_max_bytes"} 2.097152e+06`,
-		`hindsight_limit_reached_total{name="max_queued_records"}`} {
+		`hindsight_limit_reached_total{name="max_queued_records"}`,
+		`hindsight_limit{name="console_stream_backlog"} 100`, `hindsight_limit_reached_total{name="console_stream_backlog"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,15 +9,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/httpguard"
+	"github.com/hindsightdev/hindsight/internal/limitmetric"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
 )
@@ -30,6 +33,7 @@ func newArchiveCmd() *cobra.Command {
 		kc          ingest.KafkaConfig
 		topics      ingest.Topics
 		metricsAddr string
+		httpLimits  httpguard.Limits
 		logLevel    string
 		columns     []string
 		maxColumns  int
@@ -70,19 +74,37 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
+			if err := httpLimits.Validate(); err != nil {
+				return usageError{err}
+			}
 			ctx := cmd.Context()
 			if err := pingBrokers(ctx, kc, ""); err != nil {
 				return err
 			}
-			if metricsAddr != "" {
-				addr, stop, err := serveMetrics(ctx, metricsAddr, reg, logger)
-				if err != nil {
-					return err
-				}
-				defer stop()
-				logger.Info("metrics listening", "addr", addr, "url", "http://"+addr+"/metrics")
+			if metricsAddr == "" {
+				return lakehouse.RunArchiver(ctx, cfg)
 			}
-			return lakehouse.RunArchiver(ctx, cfg)
+			// One hindsight_limit family for the archiver's limits and its server's.
+			cfg.Limits = limitmetric.New()
+			reg.MustRegister(cfg.Limits.Collectors()...)
+			ln, err := net.Listen("tcp", metricsAddr)
+			if err != nil {
+				return fmt.Errorf("metrics listener: %w", err)
+			}
+			logger.Info("metrics listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/metrics")
+			mux := http.NewServeMux()
+			mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+			g, gctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return httpguard.Serve(gctx, metricsAddr, ln, mux, httpLimits, cfg.Limits, logger) })
+			g.Go(func() error {
+				// The archiver's end, an error or not, stops the server.
+				err := lakehouse.RunArchiver(gctx, cfg)
+				return cmp.Or(err, errArchiverStopped)
+			})
+			if err := g.Wait(); !errors.Is(err, errArchiverStopped) {
+				return err
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -105,35 +127,15 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	f.DurationVar(&cfg.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long for readers of older snapshots")
 	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this")
 	f.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:8081", "serve Prometheus /metrics here (empty: off)")
+	addSideHTTPFlags(f, &httpLimits)
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
 	addLogFlags(f, &logLevel, "info")
 	return cmd
 }
 
-// serveMetrics serves reg's /metrics on addr until stop is called; bound is the
-// address it listens on (addr's port 0 made a real one).
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) (bound string, stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", nil, fmt.Errorf("metrics listener: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("metrics server failed", "err", err)
-		}
-	}()
-	return ln.Addr().String(), func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		<-done
-	}, nil
-}
+// errArchiverStopped ends the archive command's group when the archiver returned
+// without an error (its context ended), so that its metrics server stops too.
+var errArchiverStopped = errors.New("archiver stopped")
 
 // addLakeColumnFlags adds --lake-columns and --lake-max-columns: the JSONPaths the
 // archiver writes typed columns for (lakehouse.TypedColumn). what completes the help.

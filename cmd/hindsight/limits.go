@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hindsightdev/hindsight/backfill"
+	"github.com/hindsightdev/hindsight/internal/httpguard"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -83,3 +84,16 @@ func (f durationFlag) String() string {
 func (f durationFlag) Set(s string) error { return f.d.UnmarshalText([]byte(s)) }
 
 func (f durationFlag) Type() string { return "duration" }
+
+// addSideHTTPFlags adds the limits of a side server (`hindsight notify`'s --http,
+// `hindsight archive`'s --metrics-addr): the Host check and the bounds `hindsight live`
+// names the same way for its own server.
+func addSideHTTPFlags(f *pflag.FlagSet, l *httpguard.Limits) {
+	f.StringSliceVar(&l.AllowedHosts, "allowed-hosts", nil, "Host headers accepted besides the listener's own address and loopback names: name (any port), name:port, or * (any; disables the DNS-rebinding check)")
+	f.IntVar(&l.MaxConnections, "http-max-connections", httpguard.DefaultSideMaxConnections, "HTTP connections held at once; more wait")
+	f.DurationVar(&l.ReadHeaderTimeout, "http-read-header-timeout", httpguard.DefaultReadHeaderTimeout, "bound on reading a request's headers")
+	f.DurationVar(&l.ReadTimeout, "http-read-timeout", httpguard.DefaultReadTimeout, "bound on reading a whole request")
+	f.DurationVar(&l.WriteTimeout, "http-write-timeout", httpguard.DefaultWriteTimeout, "bound on writing an answer")
+	f.DurationVar(&l.IdleTimeout, "http-idle-timeout", httpguard.DefaultIdleTimeout, "how long a keep-alive connection may wait for its next request")
+	f.IntVar(&l.MaxHeaderBytes, "http-max-header-bytes", httpguard.DefaultMaxHeaderBytes, "largest request line and headers, in bytes")
+}

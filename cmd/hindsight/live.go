@@ -147,6 +147,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.PreviewSample, "preview-sample", def.PreviewSample, "the lake's most recent events a console preview evaluates when the request does not say")
 	f.IntVar(&cfg.PreviewMaxSample, "preview-max-sample", def.PreviewMaxSample, "largest sample a console preview may ask for")
 	f.IntVar(&cfg.ConsoleRecentAlerts, "console-recent-alerts", def.ConsoleRecentAlerts, fmt.Sprintf("recent alerts the console keeps and sends every stream that opens (at most %d)", console.MaxRecentAlerts))
+	f.IntVar(&cfg.ConsoleStreamBacklog, "console-stream-backlog", def.ConsoleStreamBacklog, fmt.Sprintf("new alerts a console stream may fall behind before it is ended and the page reconnects (at most %d)", console.MaxStreamBacklog))
 	f.IntVar(&cfg.ConsoleTopCustomers, "console-top-customers", def.ConsoleTopCustomers, "customers per rule the console's rules list shows (at most --counts-max-page-size)")
 	f.IntVar(&cfg.ConsoleWindowsPageSize, "console-windows-page-size", def.ConsoleWindowsPageSize, "customers per console windows page when the request sets no limit")
 	f.IntVar(&cfg.ConsoleWindowsMaxPageSize, "console-windows-max-page-size", def.ConsoleWindowsMaxPageSize, "largest limit a console windows page may ask for")

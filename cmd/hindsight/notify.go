@@ -18,6 +18,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/internal/httpguard"
+	"github.com/hindsightdev/hindsight/internal/limitmetric"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -41,6 +43,8 @@ type notifyConfig struct {
 	Stage notify.Config
 	// HTTPAddr serves /metrics and /v1/notify/alerts; "" serves nothing.
 	HTTPAddr string
+	// HTTP bounds that server.
+	HTTP httpguard.Limits
 }
 
 func newNotifyCmd() *cobra.Command {
@@ -74,6 +78,9 @@ signature, bodies.`,
 			if err := cfg.Stage.Kafka.Validate(); err != nil {
 				return usageError{err}
 			}
+			if err := cfg.HTTP.Validate(); err != nil {
+				return usageError{err}
+			}
 			// As every command that talks to Kafka: none answering is said at once, not
 			// retried in the log for ever.
 			if err := pingBrokers(cmd.Context(), cfg.Stage.Kafka, ""); err != nil {
@@ -86,6 +93,7 @@ signature, bodies.`,
 	addKafkaFlags(f, &cfg.Stage.Kafka, &cfg.Stage.Topics, defaultBrokers, topicAlerts|topicControls|topicUndelivered)
 	addNotifyFlags(f, &cfg.Stage)
 	f.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:9465", `address serving /metrics and /v1/notify/alerts ("" for none)`)
+	addSideHTTPFlags(f, &cfg.HTTP)
 	addLogFlags(f, &logLevel, "info")
 	addRuleLimitFlags(f, &ruleLimits)
 	return cmd
@@ -96,37 +104,32 @@ func runNotify(ctx context.Context, cfg notifyConfig) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	cfg.Stage.Registerer = reg
+	// One hindsight_limit family for the stage's limits and its server's.
+	limits := limitmetric.New()
+	reg.MustRegister(limits.Collectors()...)
+	cfg.Stage.Limits = limits
 	st, err := notify.New(cfg.Stage)
 	if err != nil {
 		return usageError{err}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return st.Run(gctx) })
+	// Listening before the stage starts: a refused address returns with nothing running.
+	var ln net.Listener
 	if cfg.HTTPAddr != "" {
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
-		if err != nil {
+		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("notify: listening on %s: %w", cfg.HTTPAddr, err)
 		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return st.Run(gctx) })
+	if ln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		mux.HandleFunc("GET /v1/notify/alerts", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(map[string]any{"alerts": st.Recent()})
 		})
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		cfg.Stage.Logger.Info("notify http listening", "addr", ln.Addr().String())
-		g.Go(func() error {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		})
+		g.Go(func() error { return httpguard.Serve(gctx, cfg.HTTPAddr, ln, mux, cfg.HTTP, limits, cfg.Stage.Logger) })
 	}
 	return g.Wait()
 }

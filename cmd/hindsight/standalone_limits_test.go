@@ -11,13 +11,13 @@ import (
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
-// hindsight archive shows its limits in /metrics under the names hindsight live gives
-// them, those it counts the reaches of at 0 until they are reached.
+// hindsight archive shows its limits (its metrics server's too) in /metrics under the
+// names hindsight live gives them, those it counts the reaches of at 0 until they are reached.
 func TestArchiveLimitsInMetrics(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	_, lines := startBinary(t, "archive", "--brokers", b.Addr, "--lake", "file://"+t.TempDir(), "--metrics-addr", "127.0.0.1:0",
-		"--max-buffered-bytes", "134217728", "--retention", "48h", "--memory-limit", "1073741824")
+		"--max-buffered-bytes", "134217728", "--retention", "48h", "--memory-limit", "1073741824", "--http-read-timeout", "20s")
 	var logged []string
 	addr := waitLine(t, lines, regexp.MustCompile(`msg="metrics listening" addr=(\S+)`), &logged)
 	want := []string{
@@ -26,6 +26,9 @@ func TestArchiveLimitsInMetrics(t *testing.T) {
 		`hindsight_limit{name="memory_limit_bytes"} 1.073741824e+09`,
 		`hindsight_limit_reached_total{name="archive_max_buffered_bytes"} 0`,
 		`hindsight_limit_reached_total{name="memory_limit_bytes"} 0`,
+		`hindsight_limit{name="http_read_timeout_seconds"} 20`,
+		`hindsight_limit{name="http_max_connections"} 64`,
+		`hindsight_limit_reached_total{name="http_max_connections"} 0`,
 	}
 	var metrics string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -42,11 +45,12 @@ func TestArchiveLimitsInMetrics(t *testing.T) {
 	t.Logf("/metrics:\n%s", metrics)
 }
 
-// hindsight notify shows the notify stage's limits as hindsight live does.
+// hindsight notify shows the notify stage's limits and its server's as hindsight live does.
 func TestNotifyLimitsInMetrics(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	_, lines := startBinary(t, "notify", "--brokers", b.Addr, "--http", "127.0.0.1:0", "--notify-queue-size", "7", "--notify-retry-budget", "90s")
+	_, lines := startBinary(t, "notify", "--brokers", b.Addr, "--http", "127.0.0.1:0", "--notify-queue-size", "7", "--notify-retry-budget", "90s",
+		"--http-max-connections", "9", "--http-idle-timeout", "45s")
 	var logged []string
 	addr := waitLine(t, lines, regexp.MustCompile(`msg="notify http listening" addr=(\S+)`), &logged)
 	metrics := livetest.GetText(t, "http://"+addr+"/metrics")
@@ -55,6 +59,10 @@ func TestNotifyLimitsInMetrics(t *testing.T) {
 		`hindsight_limit{name="notify_retry_budget_seconds"} 90`,
 		`hindsight_limit{name="notify_concurrency"} 4`,
 		`hindsight_limit_reached_total{name="notify_queue_size"} 0`,
+		`hindsight_limit{name="http_max_connections"} 9`,
+		`hindsight_limit_reached_total{name="http_max_connections"} 0`,
+		`hindsight_limit{name="http_idle_timeout_seconds"} 45`,
+		`hindsight_limit{name="http_read_header_timeout_seconds"} 10`,
 	} {
 		if !strings.Contains(metrics, w) {
 			t.Errorf("/metrics lacks %s", w)

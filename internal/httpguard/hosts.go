@@ -1,0 +1,129 @@
+// Package httpguard holds the protections every HTTP server of Hindsight shares: the
+// Host check that refuses DNS rebinding, and, for the side servers of `hindsight
+// notify` and `hindsight archive` (/metrics and read-only state), a server with a
+// connection cap, timeouts and a header cap that stops cleanly. The live daemon's
+// server adds its own (API token, body cap, streams, heavy requests) on top of Hosts.
+//
+// Each limit is a field of Limits, a flag of the command that serves, a value in
+// hindsight_limit{name}; the connection cap reached is counted in
+// hindsight_limit_reached_total{name} (README.md, "Limits").
+package httpguard
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Hosts decides which Host headers are a server's own: its listener's address, loopback
+// names when it listens on loopback, any IP address when it listens on every interface,
+// and the allowed hosts it was given. A page of another site whose name was pointed at
+// this server's address (DNS rebinding) carries its own name, and is refused.
+type Hosts struct {
+	port     string          // the listener's port
+	names    map[string]bool // the listener's own host names and address
+	loopback bool            // loopback names are the server's too
+	anyIP    bool            // every IP address is (an all-interfaces listener)
+	allowAll bool
+	allowed  map[string]bool // "host" (any port) or "host:port", lower case
+	listen   string
+}
+
+// NewHosts returns the policy of a server configured to listen on cfgAddr (host:port as
+// given, the port perhaps 0), listening on addr, that also accepts allowed: names (any
+// port), name:port, or "*" (anything: no check).
+func NewHosts(cfgAddr string, addr net.Addr, allowed []string) Hosts {
+	p := Hosts{names: map[string]bool{}, allowed: map[string]bool{}, listen: addr.String()}
+	cfgHost, _, _ := net.SplitHostPort(cfgAddr)
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		p.port = strconv.Itoa(ta.Port)
+		p.anyIP = ta.IP.IsUnspecified()
+		p.loopback = ta.IP.IsLoopback() || p.anyIP
+		if !p.anyIP {
+			p.names[ta.IP.String()] = true
+		}
+	}
+	if cfgHost == "" {
+		p.anyIP, p.loopback = true, true
+	} else if ip := net.ParseIP(cfgHost); ip == nil || !ip.IsUnspecified() {
+		p.names[normHost(cfgHost)] = true
+	}
+	for _, a := range allowed {
+		if a == "*" {
+			p.allowAll = true
+			continue
+		}
+		p.allowed[normHost(a)] = true
+	}
+	return p
+}
+
+// ValidateAllowed reports the malformed entries of an allowed hosts list.
+func ValidateAllowed(allowed []string) error {
+	var errs []error
+	for _, h := range allowed {
+		if h == "*" {
+			continue
+		}
+		if h == "" || strings.ContainsAny(h, "/ \t@") {
+			errs = append(errs, fmt.Errorf("allowed host %q: give a host name or host:port, without scheme or path", h))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// normHost lower-cases a host (or host:port), drops a trailing dot and the brackets of
+// an IPv6 address without port.
+func normHost(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	if host, port, err := net.SplitHostPort(h); err == nil {
+		return net.JoinHostPort(strings.TrimSuffix(host, "."), port)
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), ".")
+}
+
+// Allows reports whether a request's Host header names this server.
+func (p *Hosts) Allows(hostHeader string) bool {
+	if p.allowAll {
+		return true
+	}
+	host, port := normHost(hostHeader), ""
+	if h, pt, err := net.SplitHostPort(host); err == nil {
+		host, port = h, pt
+	}
+	if p.allowed[host] || (port != "" && p.allowed[net.JoinHostPort(host, port)]) || (port == "" && p.allowed[net.JoinHostPort(host, "80")]) {
+		return true
+	}
+	if port == "" {
+		port = "80" // HTTP's default, as a browser omits it
+	}
+	if port != p.port {
+		return false
+	}
+	if p.names[host] {
+		return true
+	}
+	ip := net.ParseIP(host)
+	if p.loopback && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
+		return true
+	}
+	// On an all-interfaces listener any address literal is this server's: a page whose
+	// origin is an IP address is served by whatever answers there, which is this
+	// server, so it cannot be another site's page rebinding a name.
+	return p.anyIP && ip != nil
+}
+
+// Refusal is the message of a 403 for a Host header Allows refused.
+func (p *Hosts) Refusal(hostHeader string) string {
+	want := "to " + p.listen
+	if p.loopback {
+		want = fmt.Sprintf("to a loopback host (localhost, 127.0.0.1, [::1]) on port %s", p.port)
+		if p.anyIP {
+			want = fmt.Sprintf("to a loopback host or an IP address of this machine on port %s", p.port)
+		}
+	}
+	return fmt.Sprintf("host %q is not this daemon's: requests must be addressed %s, or to a host listed in --allowed-hosts "+
+		"(this refuses pages of other sites that point their own name at this daemon: DNS rebinding)", hostHeader, want)
+}
