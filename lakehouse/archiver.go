@@ -292,8 +292,10 @@ func (a *archiver) revoked(_ context.Context, _ *kgo.Client, lost map[string][]i
 			st.cur.release()
 		}
 		delete(a.parts, p)
+		// The owned partitions' gauges go with the partition (its new owner shows
+		// them); hindsight_archive_lag_* stay: they cover every partition, owned or not.
 		a.met.lag.DeleteLabelValues(strconv.Itoa(int(p)))
-		// hindsight_archive_lag_* stay: they cover every partition, owned or not.
+		a.met.watermark.DeleteLabelValues(strconv.Itoa(int(p)))
 	}
 	a.countBufferedLocked() // the revoked partitions' open files are dropped
 }

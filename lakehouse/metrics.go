@@ -69,7 +69,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		compacted:       c("files_compacted_total", "Small files merged away by compaction."),
 		expired:         c("files_expired_total", "Files removed by retention."),
 		deleted:         c("objects_deleted_total", "Objects deleted (replaced files, orphans, old manifests)."),
-		watermark:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "watermark_offset", Help: "Highest archived offset per partition."}, []string{"partition"}),
+		watermark:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "watermark_offset", Help: "Highest offset this archiver archived, per owned partition (hindsight_archive_lag_offsets covers every partition)."}, []string{"partition"}),
 		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "lag_records", Help: "Records in Kafka not yet archived (nor refused, as live dead-letters them), per owned partition."}, []string{"partition"}),
 		deletedUnarchived: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "deleted_unarchived_total",
 			Help: "Offsets of the events topic the broker deleted (the topic's retention) before the archiver read them, per partition: the lake has no rows for them, though a file's range covers them (its manifest entry lists them under deleted). Shown at 0 for every partition this archiver owns."}, []string{"partition"}),

@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hindsightdev/hindsight/internal/limitmetric"
@@ -18,6 +20,12 @@ type stageMetrics struct {
 	queueFull         *prometheus.CounterVec
 	latency           prometheus.Histogram
 	limits            *limitmetric.Limits
+
+	mu sync.Mutex
+	// named are the destination names with series (label records them), so that every
+	// one no destination uses any more loses them (forgetUnused): one that only ever
+	// had muted alerts, or a give-up after its queue went, never had a queue to notice.
+	named map[string]bool
 }
 
 // Names of the stage's limits in hindsight_limit (and, for the queue,
@@ -75,11 +83,35 @@ func newStageMetrics(cfg Config) *stageMetrics {
 	return m
 }
 
-// forgetDestination deletes the series of destination name, which no destination has.
-func (m *stageMetrics) forgetDestination(name string) {
-	l := prometheus.Labels{"destination": name}
-	m.deliveries.DeletePartialMatch(l)
-	m.attempts.DeletePartialMatch(l)
-	m.queued.DeletePartialMatch(l)
-	m.queueFull.DeletePartialMatch(l)
+// label is the destination label of name, noted as one with series.
+func (m *stageMetrics) label(name string) string {
+	if name == NoDestinationLabel {
+		return name
+	}
+	m.mu.Lock()
+	if m.named == nil {
+		m.named = map[string]bool{}
+	}
+	m.named[name] = true
+	m.mu.Unlock()
+	return name
+}
+
+// forgetUnused deletes the series of every destination name that inUse says no
+// destination or queue has any more: names made and deleted (a destination per
+// customer, by a script) grew /metrics without end.
+func (m *stageMetrics) forgetUnused(inUse func(name string) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for name := range m.named {
+		if inUse(name) {
+			continue
+		}
+		delete(m.named, name)
+		l := prometheus.Labels{"destination": name}
+		m.deliveries.DeletePartialMatch(l)
+		m.attempts.DeletePartialMatch(l)
+		m.queued.DeletePartialMatch(l)
+		m.queueFull.DeletePartialMatch(l)
+	}
 }

@@ -411,7 +411,7 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 		d.Destinations = append(d.Destinations, st)
 		if muted {
 			d.Destinations[len(d.Destinations)-1].State = contract.DeliveryMuted
-			s.m.deliveries.WithLabelValues(destinationLabel(name, ok), contract.DeliveryMuted).Inc()
+			s.m.deliveries.WithLabelValues(s.m.label(destinationLabel(name, ok)), contract.DeliveryMuted).Inc()
 			continue
 		}
 		jobs = append(jobs, &job{alert: &d.Alert, entry: e, rec: rec, dest: dest, name: name, index: len(d.Destinations) - 1, delivery: d})
@@ -500,10 +500,10 @@ func (s *Stage) enqueue(ctx context.Context, j *job) {
 	}
 	s.mu.Unlock()
 	if queued {
-		s.m.queued.WithLabelValues(j.name).Inc()
+		s.m.queued.WithLabelValues(s.m.label(j.name)).Inc()
 	} else {
 		close(j.over)
-		s.m.queueFull.WithLabelValues(j.name).Inc()
+		s.m.queueFull.WithLabelValues(s.m.label(j.name)).Inc()
 		s.m.limits.Reached(LimitQueueSize)
 		s.giveUpLater(ctx, j, Outcome{Reason: fmt.Sprintf("destination queue full (%d deliveries waiting; limit notify_queue_size, flag --notify-queue-size)", s.cfg.QueueSize), Final: true})
 	}
@@ -549,7 +549,7 @@ func (s *Stage) queueLocked(d *rule.Destination) *destQueue {
 				case <-qctx.Done():
 					return nil
 				case j := <-q.ch:
-					s.m.queued.WithLabelValues(j.name).Dec()
+					s.m.queued.WithLabelValues(s.m.label(j.name)).Dec()
 					// The job before it was taken from the queue first, by another
 					// worker: waiting for it cannot wait for this one.
 					if j.after != nil {
@@ -582,27 +582,19 @@ func (s *Stage) reapQueues() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var stopped []string
 	for k, q := range s.queues {
 		if !defined[k] && len(q.ch) == 0 {
 			q.stop()
 			delete(s.queues, k)
-			stopped = append(stopped, k.ID)
 		}
 	}
 	s.m.queues.Set(float64(len(s.queues)))
 	// Series are by destination name: a name no destination and no queue has any more
-	// loses its series, or names made and deleted (a destination per customer, by a
-	// script) grew /metrics without end.
-	for _, name := range stopped {
-		inUse := definedNames[name]
-		for k := range s.queues {
-			inUse = inUse || k.ID == name
-		}
-		if !inUse {
-			s.m.forgetDestination(name)
-		}
+	// loses its series.
+	for k := range s.queues {
+		definedNames[k.ID] = true
 	}
+	s.m.forgetUnused(func(name string) bool { return definedNames[name] })
 }
 
 // halt is why a delivery is not to be made (any more): its partition moved to another
@@ -668,7 +660,7 @@ func (s *Stage) deliver(ctx context.Context, j *job) {
 		}
 		return now, nil
 	})
-	s.m.attempts.WithLabelValues(j.name).Add(float64(out.Attempts))
+	s.m.attempts.WithLabelValues(s.m.label(j.name)).Add(float64(out.Attempts))
 	if h, ok := out.Stopped.(*halt); ok {
 		s.halted(pctx, j, h, out)
 		return
@@ -676,7 +668,7 @@ func (s *Stage) deliver(ctx context.Context, j *job) {
 	switch {
 	case out.Delivered:
 		s.m.latency.Observe(time.Since(began).Seconds())
-		s.m.deliveries.WithLabelValues(j.name, contract.DeliveryDelivered).Inc()
+		s.m.deliveries.WithLabelValues(s.m.label(j.name), contract.DeliveryDelivered).Inc()
 		s.recent.set(j, contract.DeliveryDelivered, out.Attempts, "")
 		j.entry.done()
 	case ctx.Err() != nil:
@@ -698,7 +690,7 @@ func (s *Stage) halted(ctx context.Context, j *job, h *halt, out Outcome) {
 		// alert again from its committed offset.
 		s.recent.set(j, contract.DeliveryQueued, out.Attempts, h.Error())
 	case h.muted:
-		s.m.deliveries.WithLabelValues(j.name, contract.DeliveryMuted).Inc()
+		s.m.deliveries.WithLabelValues(s.m.label(j.name), contract.DeliveryMuted).Inc()
 		s.recent.set(j, contract.DeliveryMuted, out.Attempts, h.Error())
 		j.entry.done()
 	default:
@@ -975,7 +967,7 @@ func (s *Stage) undeliveredLanded(w undeliveredWrite) {
 	j, out := w.j, w.out
 	s.log.Warn("alert undelivered", "alert", j.alert.AlertID, "status", j.alert.Status, "destination", j.name,
 		"reason", out.Reason, "attempts", out.Attempts)
-	s.m.deliveries.WithLabelValues(destinationLabel(j.name, j.dest != nil), contract.DeliveryUndelivered).Inc()
+	s.m.deliveries.WithLabelValues(s.m.label(destinationLabel(j.name, j.dest != nil)), contract.DeliveryUndelivered).Inc()
 	s.recent.set(j, contract.DeliveryUndelivered, out.Attempts, out.Reason)
 	j.entry.done()
 }
