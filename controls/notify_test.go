@@ -27,6 +27,7 @@ func TestDestinationsAndMutes(t *testing.T) {
 		{"destination:*/pd", `{"op":"upsert","destination":{"scope":"*","name":"pd","type":"pagerduty","url":"https://events.pagerduty.com/v2/enqueue"}}`, contract.ControlInvalid, "secret: is required for pagerduty"},
 		{"destination:*/bad", `{"op":"upsert","destination":{"scope":"*","name":"bad","type":"email","url":"ftp://x"}}`, contract.ControlInvalid, `type: "email": want one of webhook, slack, pagerduty`},
 		{"destination:*/x", `{"op":"upsert","destination":{"scope":"*","name":"ops","type":"webhook","url":"https://a.example"}}`, contract.ControlInvalid, `must be the destination's destination:SCOPE/ID "destination:*/ops"`},
+		{"destination:*/port", `{"op":"upsert","destination":{"scope":"*","name":"port","type":"webhook","url":"https://p.example:99999/h"}}`, contract.ControlInvalid, "port 99999: want a number from 1 to 65535"},
 		{"destination:*/two", `{"op":"upsert","destination":{"scope":"*","name":"two","type":"webhook","url":"https://b.example","url_from":{"env":"U"}}}`, contract.ControlInvalid, "url: and url_from are exclusive"},
 		{"destination:*/three", `{"op":"upsert","destination":{"scope":"*","name":"three","type":"webhook","url":"https://c.example"}}`, contract.ControlOK, ""},
 		{"destination:*/four", `{"op":"upsert","destination":{"scope":"*","name":"four","type":"webhook","url":"https://d.example"}}`, contract.ControlInvalid, "3 destinations are defined, the most allowed (limit max_destinations"},

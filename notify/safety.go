@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // ForbiddenAddressError is a destination address refused because AllowPrivate is off:
@@ -121,6 +123,8 @@ func parseURL(raw string) (*url.URL, error) {
 		return nil, errors.New("notify: destination URL: no host")
 	case u.User != nil:
 		return nil, errors.New("notify: destination URL: user info (user:password@) is not allowed; sign with the destination's secret instead")
+	case !rule.PortInRange(u.Port()):
+		return nil, fmt.Errorf("notify: destination URL: port %s is not a number from 1 to 65535", u.Port())
 	}
 	return u, nil
 }

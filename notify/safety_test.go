@@ -48,6 +48,8 @@ func TestCheckURL(t *testing.T) {
 		{"http:example.com", "notify: destination URL: no host"},
 		{"http://:8080/", "notify: destination URL: no host"},
 		{"http://example.com/%zz", `notify: destination URL: invalid URL escape "%zz"`},
+		{"http://example.com:99999/", "notify: destination URL: port 99999 is not a number from 1 to 65535"},
+		{"http://example.com:0/", "notify: destination URL: port 0 is not a number from 1 to 65535"},
 	} {
 		for _, allow := range []bool{false, true} {
 			want := tc.want

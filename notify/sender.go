@@ -197,12 +197,12 @@ func (s *Sender) deliver(ctx context.Context, t Target, a *contract.Alert, reche
 		}
 		return struct{}{}, aerr
 	}
-	bo := &backoff.ExponentialBackOff{
+	bo := &resetOnce{ExponentialBackOff: &backoff.ExponentialBackOff{
 		InitialInterval:     s.cfg.InitialBackoff,
 		RandomizationFactor: 0.5,
 		Multiplier:          2,
 		MaxInterval:         s.cfg.MaxBackoff,
-	}
+	}}
 	opts := []backoff.RetryOption{
 		backoff.WithBackOff(bo),
 		backoff.WithMaxTries(uint(s.cfg.MaxAttempts)),
@@ -390,4 +390,21 @@ func detail(b []byte) string {
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
 	return clip(s, detailText)
+}
+
+// resetOnce is a backoff whose Reset works once, at the start of backoff.Retry. Retry
+// also resets it after a Retry-After, which would start the doubling over at the
+// initial interval: a receiver that said it is overloaded would be retried sooner after
+// it. A Retry-After is waited instead of one backoff (docs/notifications.md), and the
+// doubling goes on after it.
+type resetOnce struct {
+	*backoff.ExponentialBackOff
+	done bool
+}
+
+func (b *resetOnce) Reset() {
+	if !b.done {
+		b.done = true
+		b.ExponentialBackOff.Reset()
+	}
 }

@@ -286,6 +286,8 @@ func TestDeliverBadTarget(t *testing.T) {
 		{"user info", Target{Name: "x", Type: TypeWebhook, URL: "https://u:s3cr3t@example.com/"}, "bad URL: user info (user:password@) is not allowed; sign with the destination's secret instead"},
 		{"unparsable", Target{Name: "x", Type: TypeWebhook, URL: "http://example.com/s3cr3t%zz"}, `bad URL: invalid URL escape "%zz"`},
 		{"no host", Target{Name: "x", Type: TypeWebhook, URL: "https:///s3cr3t"}, "bad URL: no host"},
+		// url.Parse takes any digits; every dial refuses them, so retrying is futile.
+		{"port", Target{Name: "x", Type: TypeWebhook, URL: "http://127.0.0.1:99999/s3cr3t"}, "bad URL: port 99999 is not a number from 1 to 65535"},
 		{"type", Target{Name: "x", Type: "email", URL: "https://example.com/s3cr3t"}, `notify: destination "x": unknown type "email" (want webhook, slack or pagerduty)`},
 		{"pagerduty without routing key", Target{Name: "pd", Type: TypePagerDuty, URL: "https://events.pagerduty.com/v2/enqueue"}, `notify: destination "pd": a pagerduty destination needs its routing key as the secret`},
 	} {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -203,6 +204,8 @@ func checkURLShape(raw string) string {
 		return "has no host"
 	case u.User != nil:
 		return "must not carry a user or password (use secret)"
+	case !PortInRange(u.Port()):
+		return fmt.Sprintf("port %s: want a number from 1 to 65535", u.Port())
 	case len(raw) > 2048:
 		return "is longer than 2048 bytes"
 	}
@@ -232,4 +235,15 @@ func (m *Mute) Validate() error {
 		return &errs
 	}
 	return nil
+}
+
+// PortInRange reports whether a URL's port (url.URL.Port: "" for the scheme's own) is
+// one a connection can be made to: url.Parse takes any digits, 99999 too, which every
+// dial then refuses.
+func PortInRange(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }
