@@ -257,6 +257,13 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		res.Sample.To, res.Sample.From = rows[0].EventTime, rows[len(rows)-1].EventTime
 	}
 	counts := map[string]int64{}
+	// Live counts per partition and checks the threshold per partition (a customer's
+	// events in two partitions: a partition added, another partitioner).
+	type customerPartition struct {
+		customer  string
+		partition int32
+	}
+	partCounts := map[customerPartition]int64{}
 	doc := jsonpath.NewDocument()
 	exampleBytes := 0
 	for i, row := range rows {
@@ -276,6 +283,7 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		}
 		res.Matches++
 		counts[row.Customer]++
+		partCounts[customerPartition{row.Customer, row.Partition}]++
 		if len(res.Examples) < maxExamples && exampleBytes >= 0 {
 			if exampleBytes+len(row.Payload) > c.cfg.PreviewMaxBytes {
 				c.truncate(res, LimitPreviewBytes, fmt.Sprintf(
@@ -288,13 +296,13 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 			res.Examples = append(res.Examples, PreviewEvent{Partition: row.Partition, Offset: row.Offset, Customer: row.Customer, EventTime: row.EventTime, Payload: row.Payload})
 		}
 	}
-	// A plain count alerts once a customer's matches reach the threshold, whatever their
-	// order; any other rule's verdict depends on groups, windows and event order, so
-	// only the live evaluator's replay gives it.
+	// A plain count alerts once a customer's matches in one partition reach the
+	// threshold, whatever their order; any other rule's verdict depends on groups,
+	// windows and event order, so only the live evaluator's replay gives it.
 	alerting := map[string]bool{}
 	if r.Plain() {
-		for cust, n := range counts {
-			alerting[cust] = r.Threshold.Holds(float64(n))
+		for k, n := range partCounts {
+			alerting[k.customer] = alerting[k.customer] || r.Threshold.Holds(float64(n))
 		}
 	} else if err := c.replay(ctx, r, rows, res, alerting); err != nil {
 		return nil, err
