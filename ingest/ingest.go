@@ -179,8 +179,10 @@ var ErrNoBroker = errors.New("no broker answered")
 //
 // Each seed broker is asked at once, by a client of its own: one client tries its seeds
 // in turn under the one deadline, and a broker that hangs (accepts, never answers) took
-// all of it from those listed after it.
+// all of it from those listed after it. When ctx ends first the error is its cause, not
+// ErrNoBroker.
 func (c *KafkaConfig) Ping(ctx context.Context, timeout time.Duration) error {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	errs := make([]error, len(c.Brokers))
@@ -201,6 +203,11 @@ func (c *KafkaConfig) Ping(ctx context.Context, timeout time.Duration) error {
 	wg.Wait()
 	if answered {
 		return nil
+	}
+	if parent.Err() != nil {
+		// The caller stopped asking (SIGTERM while starting): no broker was found
+		// wanting, and the brokers were not waited on for timeout.
+		return fmt.Errorf("pinging the brokers at %s: %w", strings.Join(c.Brokers, ","), context.Cause(parent))
 	}
 	if err := errors.Join(errs...); err != nil || len(c.Brokers) == 0 {
 		return fmt.Errorf("%w at %s within %v: %v", ErrNoBroker, strings.Join(c.Brokers, ","), timeout, err)

@@ -273,6 +273,10 @@ func (c *ArchiverConfig) EnsureDefaults() {
 	}
 }
 
+// MinSessionTimeout is the shortest consumer group session timeout the Kafka client
+// takes; a shorter one fails only once the client is made, after the start's work.
+const MinSessionTimeout = 100 * time.Millisecond
+
 // Validate reports the first invalid field.
 func (c *ArchiverConfig) Validate() error {
 	switch {
@@ -314,6 +318,8 @@ func (c *ArchiverConfig) Validate() error {
 		return fmt.Errorf("lakehouse: MaxLagSamples %d must be at least 2", c.MaxLagSamples)
 	case c.SessionTimeout < 0:
 		return fmt.Errorf("lakehouse: SessionTimeout %v must not be negative", c.SessionTimeout)
+	case c.SessionTimeout > 0 && c.SessionTimeout < MinSessionTimeout:
+		return fmt.Errorf("lakehouse: SessionTimeout %v is below the Kafka client's least, %v", c.SessionTimeout, MinSessionTimeout)
 	}
 	return nil
 }

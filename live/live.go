@@ -474,6 +474,17 @@ func (c *Config) Validate() error {
 	if c.ArchiveRetention < 0 {
 		errs = append(errs, fmt.Errorf("archive retention %v: use a duration, or 0 to keep everything", c.ArchiveRetention))
 	}
+	// The embedded archiver checks its own configuration only once the daemon has
+	// started: its flags are checked here, before anything is done.
+	if c.ArchiveRollAge < 0 {
+		errs = append(errs, fmt.Errorf("archive roll age %v: use a duration, or 0 for the default", c.ArchiveRollAge))
+	}
+	if c.ArchiveFlushConcurrency < 0 {
+		errs = append(errs, fmt.Errorf("archive flush concurrency %d: use a number of files, or 0 for the default", c.ArchiveFlushConcurrency))
+	}
+	if c.SessionTimeout < 0 || (c.SessionTimeout > 0 && c.SessionTimeout < lakehouse.MinSessionTimeout) {
+		errs = append(errs, fmt.Errorf("session timeout %v: at least %v (the Kafka client's least), or 0 for its default", c.SessionTimeout, lakehouse.MinSessionTimeout))
+	}
 	if c.ArchiveMaxBufferedBytes != 0 && c.ArchiveMaxBufferedBytes < lakehouse.DefaultRollBytes {
 		errs = append(errs, fmt.Errorf("archive max buffered bytes %d: at least the archiver's file size, %d", c.ArchiveMaxBufferedBytes, lakehouse.DefaultRollBytes))
 	}

@@ -79,7 +79,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 			}
 			ctx := cmd.Context()
 			if err := pingBrokers(ctx, kc, ""); err != nil {
-				return err
+				return stoppedWhileStarting(ctx, err)
 			}
 			if metricsAddr == "" {
 				return lakehouse.RunArchiver(ctx, cfg)

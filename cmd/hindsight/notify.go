@@ -84,7 +84,7 @@ signature, bodies.`,
 			// As every command that talks to Kafka: none answering is said at once, not
 			// retried in the log for ever.
 			if err := pingBrokers(cmd.Context(), cfg.Stage.Kafka, ""); err != nil {
-				return err
+				return stoppedWhileStarting(cmd.Context(), err)
 			}
 			return runNotify(cmd.Context(), cfg)
 		},

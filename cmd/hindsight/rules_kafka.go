@@ -24,12 +24,24 @@ const defaultBrokers = ingest.DefaultEmbeddedAddr
 // when set, names a further choice (such as an empty --brokers, to read the lake alone).
 func pingBrokers(ctx context.Context, kc ingest.KafkaConfig, also string) error {
 	if err := kc.Ping(ctx, brokerPingTimeout); err != nil {
+		if !errors.Is(err, ingest.ErrNoBroker) {
+			return err // stopped while asking
+		}
 		if also != "" {
 			also = ", or " + also
 		}
 		return fmt.Errorf("%w — start `hindsight live` (its embedded broker listens on %s) or pass --brokers%s", err, defaultBrokers, also)
 	}
 	return nil
+}
+
+// stoppedWhileStarting is a daemon's answer to err from its start: nil when ctx ended
+// (SIGINT or SIGTERM stop a daemon, and exit 0, at any point), else err.
+func stoppedWhileStarting(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // rulesKafkaCommands are the rules subcommands that talk to the controls topic.
