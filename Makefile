@@ -43,6 +43,8 @@ test-deps:
 # The stages whose goroutines share state run their short tests again under the race
 # detector (about 2 minutes on 2 cores): it caught a fed batch touched after the
 # archiver could recycle it, a nil dereference the benchmarks hit once in a few runs.
+# Two tests at a time, as on the command line's default: under -short a test binary
+# runs more at once (internal/testwide), which the race detector's cost does not suit.
 RACE_PKGS ?= ./ingest ./lakehouse ./live ./window ./notify ./console
 
 # With cold caches the race build alone took about 4 minutes, after the suite; it is
@@ -54,7 +56,7 @@ test: test-deps
 	$(GO) test -race -short -count=1 -run '^$$' $(RACE_PKGS) >/dev/null 2>&1 & prebuild=$$!; \
 	HINDSIGHT_HANDOFF_SEEDS=$${HINDSIGHT_HANDOFF_SEEDS:-10} $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS); status=$$?; \
 	wait $$prebuild; exit $$status
-	$(GO) test -race -short -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
+	$(GO) test -race -short -count=1 -parallel 2 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./jsonpath ./rule ./lakehouse

@@ -15,6 +15,7 @@ import (
 	"github.com/hindsightdev/hindsight/bench"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/testlog"
+	"github.com/hindsightdev/hindsight/internal/testwide"
 )
 
 const childEnv = "HINDSIGHT_BENCH_BROKER_CHILD"
@@ -42,6 +43,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	testwide.Short(4)
 	goleak.VerifyTestMain(m) // fails the binary if a test left a goroutine running
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/hindsightdev/hindsight/internal/testwide"
 	"go.uber.org/goleak"
 )
 
@@ -14,5 +15,6 @@ func TestMain(m *testing.M) {
 	if js := os.Getenv(childConfigEnv); js != "" {
 		os.Exit(runBrokerChild(js))
 	}
+	testwide.Short(4)
 	goleak.VerifyTestMain(m)
 }

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/testwide"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -137,6 +138,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("LAKE_CHILD_BROKER") != "" {
 		os.Exit(runChildArchiver())
 	}
+	testwide.Short(4)
 	// Fails the binary if a test left a goroutine running, or archive buffers (outside
 	// the Go heap, so lost for good) not given back. franz-go's fetch manager, one per
 	// consumer session, once outlived its closed client here (v1.22.3, CI 2026-12-03:

@@ -3,6 +3,7 @@ package live_test
 import (
 	"testing"
 
+	"github.com/hindsightdev/hindsight/internal/testwide"
 	"go.uber.org/goleak"
 )
 
@@ -12,5 +13,6 @@ import (
 // (v1.22.3, CI 2026-12-03, every other goroutine of the client gone), looping until
 // it counts no fetch in flight or wanted, and no call of ours can end it.
 func TestMain(m *testing.M) {
+	testwide.Short(4)
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/twmb/franz-go/pkg/kgo.(*fetchManager).manageFetchConcurrency"))
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hindsightdev/hindsight/internal/testwide"
 	"go.uber.org/goleak"
 )
 
@@ -18,6 +19,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	testwide.Short(4)
 	code := m.Run()
 	if binPath != "" {
 		_ = os.RemoveAll(filepath.Dir(binPath))
