@@ -149,8 +149,7 @@ func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *Main
 		if err != nil {
 			return err
 		}
-		removedAt := mt.now().UTC()
-		nm, err := mt.commitReplace(ctx, group, merged, data, removedAt)
+		nm, err := mt.commitReplace(ctx, group, merged, data)
 		if errors.Is(err, errStale) {
 			mt.log.Info("compaction lost to a concurrent change; will retry next pass", "partition", group[0].Partition)
 			_ = mt.bkt.Delete(ctx, merged.Path)
@@ -247,7 +246,7 @@ func (mt *maintainer) fetch(ctx context.Context, f FileEntry) ([]byte, error) {
 
 // commitReplace swaps group for merged (its bytes data) in one manifest commit; the
 // old files become pending deletes.
-func (mt *maintainer) commitReplace(ctx context.Context, group []FileEntry, merged FileEntry, data []byte, removedAt time.Time) (*Manifest, error) {
+func (mt *maintainer) commitReplace(ctx context.Context, group []FileEntry, merged FileEntry, data []byte) (*Manifest, error) {
 	var m *Manifest
 	retry := false
 	err := mt.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
@@ -275,7 +274,7 @@ func (mt *maintainer) commitReplace(ctx context.Context, group []FileEntry, merg
 			})
 			m.Files = append(m.Files, merged)
 			for _, g := range group {
-				m.PendingDeletes = append(m.PendingDeletes, PendingDelete{Path: g.Path, RemovedAt: removedAt})
+				m.removeLater(g.Path, mt.now())
 			}
 			return nil
 		})
@@ -291,7 +290,6 @@ func (mt *maintainer) commitReplace(ctx context.Context, group []FileEntry, merg
 // retention period. Only a prefix goes, so the files left still cover one range.
 func (mt *maintainer) expire(ctx context.Context, rep *MaintenanceReport) error {
 	cutoff := mt.now().Add(-mt.retention)
-	removedAt := mt.now().UTC()
 	var expired int
 	var m *Manifest
 	err := mt.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
@@ -306,7 +304,7 @@ func (mt *maintainer) expire(ctx context.Context, rep *MaintenanceReport) error 
 					return false
 				}
 				expired++
-				m.PendingDeletes = append(m.PendingDeletes, PendingDelete{Path: f.Path, RemovedAt: removedAt})
+				m.removeLater(f.Path, mt.now())
 				if f.MaxTime.After(dropped[f.Partition]) {
 					dropped[f.Partition] = f.MaxTime
 				}
@@ -344,9 +342,25 @@ func (mt *maintainer) deletePending(ctx context.Context, rep *MaintenanceReport)
 		return err
 	}
 	due := map[string]bool{}
+	removedWhen := map[int64]time.Time{} // the store's time of each removing manifest
 	for _, d := range m.PendingDeletes {
 		if mt.now().Sub(d.RemovedAt) < mt.deleteDelay {
 			continue
+		}
+		// The remover's clock may run behind this host's: its RemovedAt then says the
+		// delay has passed while readers of the replaced manifest still read. The
+		// removing manifest's object, while kept, carries the store's time of it.
+		if d.RemovedIn > 0 {
+			at, seen := removedWhen[d.RemovedIn]
+			if !seen {
+				if a, err := mt.bkt.Attributes(ctx, manifestKey(d.RemovedIn)); err == nil {
+					at = a.ModTime
+				}
+				removedWhen[d.RemovedIn] = at
+			}
+			if !at.IsZero() && mt.now().Sub(at) < mt.deleteDelay {
+				continue
+			}
 		}
 		err := mt.bo.do(ctx, "delete", func(ctx context.Context) error { return mt.bkt.Delete(ctx, d.Path) })
 		if err != nil && !isNotFound(err) {

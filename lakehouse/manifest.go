@@ -148,8 +148,24 @@ func (f *FileEntry) DeletedRecords() int64 {
 
 // PendingDelete is an object scheduled for deletion.
 type PendingDelete struct {
-	Path      string    `json:"path"`
+	Path string `json:"path"`
+	// RemovedAt is when the manifest version that stopped listing it was committed, by
+	// the committing writer's clock.
 	RemovedAt time.Time `json:"removed_at"`
+	// RemovedIn is that version (0 in manifests written before it was recorded): the
+	// store's time of its object bounds the delay too, whatever the writer's clock said.
+	RemovedIn int64 `json:"removed_in,omitempty"`
+}
+
+// removedHere marks a pending delete added by the commit under way: commit sets its
+// RemovedIn to the version it writes.
+const removedHere = -1
+
+// removeLater schedules path for deletion once DeleteDelay has passed from now, the
+// time of the commit attempt that drops it (a commit retried for longer than the delay
+// must not find its files due at once).
+func (m *Manifest) removeLater(path string, now time.Time) {
+	m.PendingDeletes = append(m.PendingDeletes, PendingDelete{Path: path, RemovedAt: now.UTC(), RemovedIn: removedHere})
 }
 
 func (m *Manifest) clone() *Manifest {
@@ -488,6 +504,11 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		}
 		next.Format = ManifestFormat
 		next.Version = max(cur.Version, top) + 1
+		for i := range next.PendingDeletes {
+			if next.PendingDeletes[i].RemovedIn == removedHere {
+				next.PendingDeletes[i].RemovedIn = next.Version
+			}
+		}
 		next.Committed = time.Now().UTC()
 		next.Writer = s.writer
 		if next.Topic == "" {
