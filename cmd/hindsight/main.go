@@ -3,14 +3,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // exitCoder lets a command choose its exit status (e.g. 1 for "a rule did not match"
@@ -59,6 +64,11 @@ func badCommandLinesAreUsage(root *cobra.Command) {
 				if err := cmd.ValidateFlagGroups(); err != nil {
 					return usageError{err}
 				}
+				var neg error
+				cmd.Flags().Visit(func(f *pflag.Flag) { neg = cmp.Or(neg, negativeFlag(f, "--"+f.Name)) })
+				if neg != nil {
+					return usageError{neg}
+				}
 				if pre != nil {
 					return pre(cmd, a)
 				}
@@ -82,6 +92,32 @@ func badCommandLinesAreUsage(root *cobra.Command) {
 		}
 	}
 	walk(root)
+}
+
+// negativeFlag refuses a negative number given to a numeric flag whose help gives a
+// negative value no meaning ("negative: never" and the like): the flags' configs take
+// zero and below for their default, which would hide a typo such as -1s.
+func negativeFlag(f *pflag.Flag, given string) error {
+	if strings.Contains(f.Usage, "negative") {
+		return nil
+	}
+	v := f.Value.String()
+	negative := false
+	switch f.Value.Type() {
+	case "int", "int8", "int16", "int32", "int64":
+		n, err := strconv.ParseInt(v, 10, 64)
+		negative = err == nil && n < 0
+	case "float32", "float64":
+		x, err := strconv.ParseFloat(v, 64)
+		negative = err == nil && x < 0
+	case "duration":
+		d, err := time.ParseDuration(v)
+		negative = err == nil && d < 0
+	}
+	if negative {
+		return fmt.Errorf("invalid value %s for %s: must not be negative", v, given)
+	}
+	return nil
 }
 
 // execute runs root (newRootCmd) on args. An error of cobra's finding the command —

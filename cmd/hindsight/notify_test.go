@@ -216,8 +216,8 @@ func TestDestinationsAndMutesCommands(t *testing.T) {
 		t.Errorf("mutes list --json after the delete: %v\n%s", err, out)
 	}
 	// A negative or zero --for was a mute without end, from the environment too.
-	for _, d := range []string{"-1h", "0s"} {
-		if _, err := run(t, "", "mutes", "add", "bad", "--for", d, "--brokers", b.Addr); exitCode(err) != 2 || !strings.Contains(err.Error(), "length must be positive") {
+	for d, want := range map[string]string{"-1h": "must not be negative", "0s": "length must be positive"} {
+		if _, err := run(t, "", "mutes", "add", "bad", "--for", d, "--brokers", b.Addr); exitCode(err) != 2 || !strings.Contains(err.Error(), want) {
 			t.Errorf("mutes add --for %s: exit %d (%v), want 2", d, exitCode(err), err)
 		}
 	}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Every numeric flag of every command whose help gives a negative value no meaning is
+// refused negative with exit status 2 before the command does anything: the configs
+// take zero and below for their default, so --commit-interval -1s ran with the default
+// as if nothing were wrong.
+func TestNegativeFlagValuesAreRefused(t *testing.T) {
+	t.Parallel()
+	var walk func(c *cobra.Command)
+	checked := 0
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if !c.Runnable() {
+			return
+		}
+		path := strings.Fields(c.CommandPath())[1:]
+		if c.Args != nil && c.Args(c, nil) != nil {
+			path = append(path, "x") // a command of one argument
+		}
+		var required []string
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if _, ok := f.Annotations[cobra.BashCompOneRequiredFlag]; ok {
+				required = append(required, "--"+f.Name, "x")
+			}
+		})
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			neg := map[string]string{"int": "-1", "int32": "-1", "int64": "-1", "float64": "-0.5", "duration": "-1s"}[f.Value.Type()]
+			if neg == "" || strings.Contains(f.Usage, "negative") {
+				return
+			}
+			checked++
+			args := append(append(append([]string{}, path...), required...), "--"+f.Name+"="+neg)
+			_, err := run(t, "", args...)
+			if exitCode(err) != 2 || err == nil || !strings.Contains(err.Error(), "must not be negative") {
+				t.Errorf("hindsight %s: exit status %d, %v; want 2, must not be negative", strings.Join(args, " "), exitCode(err), err)
+			}
+		})
+	}
+	walk(newRootCmd())
+	if checked < 50 {
+		t.Errorf("only %d flags checked: the walk missed commands", checked)
+	}
+	t.Logf("%d flags refused negative", checked)
+}
+
+// A negative value from the environment is refused as from the command line, and a
+// flag whose help gives negative a meaning takes it.
+func TestNegativeFlagValuesFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(hindsightBinary(t), "live", "--ephemeral", "--http", "127.0.0.1:0", "--embedded-addr", "127.0.0.1:0")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "HINDSIGHT_COMMIT_INTERVAL=-1s")
+	out, err := cmd.CombinedOutput()
+	if exitCode(err) != 2 || !strings.Contains(string(out), "invalid value -1s for HINDSIGHT_COMMIT_INTERVAL: must not be negative") {
+		t.Errorf("HINDSIGHT_COMMIT_INTERVAL=-1s: exit status %d, output:\n%s", exitCode(err), out)
+	}
+	if out, err := run(t, "", "lake", "compact", "--lake", "file://"+t.TempDir(), "--delete-delay", "-1s"); err != nil {
+		t.Errorf("lake compact --delete-delay -1s (negative: delete now): %v\n%s", err, out)
+	}
+}
