@@ -37,20 +37,7 @@ func (o *manifestOutageBucket) PutIfAbsent(ctx context.Context, name string, r i
 // listed a file that was gone.
 func TestCompactionCommitOutlivesOrphanGrace(t *testing.T) {
 	t.Parallel()
-	b, inner, lake := brokerAndLake(t, 1, "mem")
-	cfg := archiverConfig(b, inner, "compact-gc")
-	cfg.RollAge = 50 * time.Millisecond
-	h := newHistory(41)
-	stop := startArchiver(t, cfg)
-	cl := b.Client(t)
-	for range 4 { // a few small files
-		h.produce(t, cl, 50)
-		time.Sleep(150 * time.Millisecond)
-	}
-	before := archiveAll(t, lake, h, 30*time.Second, stop)
-	if n := len(before.Files(lakehouse.Filter{})); n < 2 {
-		t.Fatalf("only %d files to compact", n)
-	}
+	inner, lake, h, before := smallFilesLake(t, "mem", "compact-gc", 41)
 
 	const grace = 300 * time.Millisecond
 	out := &manifestOutageBucket{Bucket: inner}

@@ -21,20 +21,7 @@ import (
 // commit, deleted them at once and the reader's fetch failed.
 func TestDeleteDelayCountsFromTheReplacingCommit(t *testing.T) {
 	t.Parallel()
-	b, inner, lake := brokerAndLake(t, 1, "file")
-	cfg := archiverConfig(b, inner, "deletedelay")
-	cfg.RollAge = 50 * time.Millisecond
-	h := newHistory(43)
-	stop := startArchiver(t, cfg)
-	cl := b.Client(t)
-	for range 4 { // a few small files
-		h.produce(t, cl, 50)
-		time.Sleep(150 * time.Millisecond)
-	}
-	before := archiveAll(t, lake, h, 30*time.Second, stop)
-	if n := len(before.Files(lakehouse.Filter{})); n < 2 {
-		t.Fatalf("only %d files to compact", n)
-	}
+	inner, lake, _, before := smallFilesLake(t, "file", "deletedelay", 43)
 
 	const delay = time.Second
 	out := &manifestOutageBucket{Bucket: inner}
@@ -95,20 +82,7 @@ func TestDeleteDelayCountsFromTheReplacingCommit(t *testing.T) {
 // only stamped from the compactor's clock, and the second pass deleted them at once.
 func TestDeleteDelayUnderClockSkew(t *testing.T) {
 	t.Parallel()
-	b, inner, lake := brokerAndLake(t, 1, "file")
-	cfg := archiverConfig(b, inner, "clockskew")
-	cfg.RollAge = 50 * time.Millisecond
-	h := newHistory(47)
-	stop := startArchiver(t, cfg)
-	cl := b.Client(t)
-	for range 4 { // a few small files
-		h.produce(t, cl, 50)
-		time.Sleep(150 * time.Millisecond)
-	}
-	before := archiveAll(t, lake, h, 30*time.Second, stop)
-	if n := len(before.Files(lakehouse.Filter{})); n < 2 {
-		t.Fatalf("only %d files to compact", n)
-	}
+	inner, lake, _, _ := smallFilesLake(t, "file", "clockskew", 47)
 	// A reader (backfill, backtest) holds the newest manifest.
 	snap, err := lake.Snapshot(context.Background())
 	if err != nil {

@@ -176,6 +176,28 @@ func archiveAll(t testing.TB, lake *lakehouse.Lake, h *history, timeout time.Dur
 	return snap
 }
 
+// smallFilesLake archives, in a bucket of kind, four small files of one partition
+// (history seed, archiver group) and returns the bucket, its lake, the history and the
+// snapshot holding them: the start of the tests of a compaction that merges them.
+func smallFilesLake(t testing.TB, kind, group string, seed uint64) (lakehouse.Bucket, *lakehouse.Lake, *history, *lakehouse.Snapshot) {
+	t.Helper()
+	b, inner, lake := brokerAndLake(t, 1, kind)
+	cfg := archiverConfig(b, inner, group)
+	cfg.RollAge = 50 * time.Millisecond
+	h := newHistory(seed)
+	stop := startArchiver(t, cfg)
+	cl := b.Client(t)
+	for range 4 { // each batch rolls into a file of its own
+		h.produce(t, cl, 50)
+		time.Sleep(150 * time.Millisecond)
+	}
+	before := archiveAll(t, lake, h, 30*time.Second, stop)
+	if n := len(before.Files(lakehouse.Filter{})); n < 2 {
+		t.Fatalf("only %d files to compact", n)
+	}
+	return inner, lake, h, before
+}
+
 // stopArchivers stops each archiver and fails t if one fails: a clean stop must flush
 // and commit whatever the archiver still holds.
 func stopArchivers(t testing.TB, stops ...func() error) {

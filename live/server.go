@@ -242,7 +242,7 @@ func (d *Daemon) configureServer(srv *http.Server) {
 type httpListener struct {
 	net.Listener
 	d         *Daemon
-	slots     chan struct{}
+	slots     *httpguard.Slots
 	closed    chan struct{}
 	closeOnce sync.Once
 	once      sync.Once
@@ -250,25 +250,17 @@ type httpListener struct {
 }
 
 func newHTTPListener(ln net.Listener, d *Daemon, max int, ws *webState) *httpListener {
-	return &httpListener{Listener: ln, d: d, slots: make(chan struct{}, max), closed: make(chan struct{}), web: ws}
+	return &httpListener{Listener: ln, d: d, slots: httpguard.NewSlots(max, func() { d.m.limits.Reached(limitConnections) }), closed: make(chan struct{}), web: ws}
 }
 
 func (l *httpListener) Accept() (net.Conn, error) {
 	l.once.Do(func() { l.d.configureServer(l.d.srv) })
-	select {
-	case l.slots <- struct{}{}:
-	default:
-		// Every slot is taken: wait until a connection closes.
-		l.d.m.limits.Reached(limitConnections)
-		select {
-		case l.slots <- struct{}{}:
-		case <-l.closed:
-			return nil, net.ErrClosed
-		}
+	if err := l.slots.Take(l.closed); err != nil {
+		return nil, err
 	}
 	c, err := l.Listener.Accept()
 	if err != nil {
-		<-l.slots
+		l.slots.Give()
 		return nil, err
 	}
 	l.d.m.httpConns.Inc()
@@ -404,7 +396,7 @@ func (c *httpConn) Close() error {
 	err := c.Conn.Close()
 	if c.closed.CompareAndSwap(false, true) {
 		c.l.d.m.httpConns.Dec()
-		<-c.l.slots
+		c.l.slots.Give()
 	}
 	return err
 }

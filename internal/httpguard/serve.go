@@ -162,37 +162,60 @@ func guard(hosts *Hosts, next http.Handler) http.Handler {
 	})
 }
 
-// capListener holds at most cap(slots) connections: Accept waits for a free slot (and
-// counts that it had to), the connections beyond wait in the kernel's accept queue.
+// Slots bound the connections a listener holds: Take waits for a free one before each
+// Accept, so that the connections beyond wait in the kernel's accept queue, costing the
+// process no file descriptor; a closed connection Gives its slot back.
+type Slots struct {
+	ch      chan struct{}
+	reached func()
+}
+
+// NewSlots returns n slots; reached is called each time Take has to wait.
+func NewSlots(n int, reached func()) *Slots {
+	return &Slots{ch: make(chan struct{}, n), reached: reached}
+}
+
+// Take takes a slot, waiting for one until closed is closed (net.ErrClosed).
+func (s *Slots) Take(closed <-chan struct{}) error {
+	select {
+	case s.ch <- struct{}{}:
+		return nil
+	default:
+	}
+	s.reached()
+	select {
+	case s.ch <- struct{}{}:
+		return nil
+	case <-closed:
+		return net.ErrClosed
+	}
+}
+
+// Give returns a slot Take took.
+func (s *Slots) Give() { <-s.ch }
+
+// capListener holds at most its slots' connections.
 type capListener struct {
 	net.Listener
-	slots     chan struct{}
+	slots     *Slots
 	closed    chan struct{}
 	closeOnce sync.Once
-	reached   func()
 }
 
 func newCapListener(ln net.Listener, n int, reached func()) *capListener {
-	return &capListener{Listener: ln, slots: make(chan struct{}, n), closed: make(chan struct{}), reached: reached}
+	return &capListener{Listener: ln, slots: NewSlots(n, reached), closed: make(chan struct{})}
 }
 
 func (l *capListener) Accept() (net.Conn, error) {
-	select {
-	case l.slots <- struct{}{}:
-	default:
-		l.reached()
-		select {
-		case l.slots <- struct{}{}:
-		case <-l.closed:
-			return nil, net.ErrClosed
-		}
+	if err := l.slots.Take(l.closed); err != nil {
+		return nil, err
 	}
 	c, err := l.Listener.Accept()
 	if err != nil {
-		<-l.slots
+		l.slots.Give()
 		return nil, err
 	}
-	return &capConn{Conn: c, release: func() { <-l.slots }}, nil
+	return &capConn{Conn: c, release: l.slots.Give}, nil
 }
 
 func (l *capListener) Close() error {
