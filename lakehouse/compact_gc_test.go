@@ -29,6 +29,24 @@ func (o *manifestOutageBucket) PutIfAbsent(ctx context.Context, name string, r i
 	return o.Bucket.PutIfAbsent(ctx, name, r)
 }
 
+// compactDuringOutage starts a compaction of inner's small files (mc's other options)
+// whose manifest commits fail until the returned bucket is brought up, and waits until
+// one has failed; its Maintain's error comes on the channel.
+func compactDuringOutage(t *testing.T, inner lakehouse.Bucket, mc lakehouse.MaintenanceConfig) (*manifestOutageBucket, <-chan error) {
+	t.Helper()
+	out := &manifestOutageBucket{Bucket: inner}
+	out.down.Store(true)
+	compactor := lakehouse.NewLake(out, testLogger())
+	done := make(chan error, 1)
+	mc.CompactSmallBytes, mc.TargetBytes = 64<<20, 64<<20
+	go func() {
+		_, err := compactor.Maintain(context.Background(), mc)
+		done <- err
+	}()
+	poll.Until(t, 20*time.Second, "the compaction's commit to fail", func() bool { return out.failed.Load() > 0 })
+	return out, done
+}
+
 // TestCompactionCommitOutlivesOrphanGrace: a compaction uploads its merged file, then
 // its manifest commit keeps failing for longer than the orphan grace, and another
 // maintenance pass meanwhile takes the unlisted merged file for debris and deletes it.
@@ -40,16 +58,7 @@ func TestCompactionCommitOutlivesOrphanGrace(t *testing.T) {
 	inner, lake, h, before := smallFilesLake(t, "mem", "compact-gc", 41)
 
 	const grace = 300 * time.Millisecond
-	out := &manifestOutageBucket{Bucket: inner}
-	out.down.Store(true)
-	compactor := lakehouse.NewLake(out, testLogger())
-	done := make(chan error, 1)
-	go func() {
-		_, err := compactor.Maintain(context.Background(), lakehouse.MaintenanceConfig{
-			CompactSmallBytes: 64 << 20, TargetBytes: 64 << 20, OrphanGrace: grace})
-		done <- err
-	}()
-	poll.Until(t, 20*time.Second, "the compaction's commit to fail", func() bool { return out.failed.Load() > 0 })
+	out, done := compactDuringOutage(t, inner, lakehouse.MaintenanceConfig{OrphanGrace: grace})
 	time.Sleep(2 * grace)
 	// Another pass collects garbage (and compacts nothing: no file counts as small).
 	if _, err := lake.Maintain(context.Background(), lakehouse.MaintenanceConfig{CompactSmallBytes: 1, OrphanGrace: grace}); err != nil {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -24,16 +23,7 @@ func TestDeleteDelayCountsFromTheReplacingCommit(t *testing.T) {
 	inner, lake, _, before := smallFilesLake(t, "file", "deletedelay", 43)
 
 	const delay = time.Second
-	out := &manifestOutageBucket{Bucket: inner}
-	out.down.Store(true)
-	compactor := lakehouse.NewLake(out, testLogger())
-	done := make(chan error, 1)
-	go func() {
-		_, err := compactor.Maintain(context.Background(), lakehouse.MaintenanceConfig{
-			CompactSmallBytes: 64 << 20, TargetBytes: 64 << 20, DeleteDelay: delay})
-		done <- err
-	}()
-	poll.Until(t, 20*time.Second, "the compaction's commit to fail", func() bool { return out.failed.Load() > 0 })
+	out, done := compactDuringOutage(t, inner, lakehouse.MaintenanceConfig{DeleteDelay: delay})
 	time.Sleep(delay + 500*time.Millisecond) // the outage lasts longer than DeleteDelay
 
 	// A reader (backfill, backtest) takes the newest manifest: the small files.

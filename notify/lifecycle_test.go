@@ -13,6 +13,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/internal/testlog"
@@ -102,6 +103,24 @@ func TestStageResolveAfterItsFiring(t *testing.T) {
 	}
 }
 
+// reapingStage runs a stage of group on b whose metrics go to the returned registry,
+// that tries each delivery once and reaps deleted destinations' queues (at each commit)
+// every 50 ms.
+func reapingStage(t *testing.T, b *kafkatest.Broker, group string) (*notify.Stage, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, Registerer: reg,
+		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	return st, reg
+}
+
 // TestStageStopsDeletedDestinationsWorkers: a deleted destination's queue, workers and
 // metric series go once its queue is empty, rather than live as long as the stage while
 // destinations come and go; one defined again gets new ones.
@@ -111,16 +130,7 @@ func TestStageStopsDeletedDestinationsWorkers(t *testing.T) {
 	hook := newSink(t, ok200)
 	ops := rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"})
 	b.Produce(t, controlRecords(t, ops)...)
-	reg := prometheus.NewRegistry()
-	st, err := notify.New(notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-reap-test", Registerer: reg,
-		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runStage(t, st)
+	st, reg := reapingStage(t, b, "notify-reap-test")
 	queues := func() float64 { return promtest.Sum(t, reg, "hindsight_notify_destination_queues") }
 	deliver := func(id string) {
 		t.Helper()

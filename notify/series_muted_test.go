@@ -6,14 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
-	"github.com/hindsightdev/hindsight/internal/testlog"
-	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -26,16 +22,7 @@ func TestDeletedDestinationsMutedSeriesGo(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
 	hook := newSink(t, ok200)
-	reg := prometheus.NewRegistry()
-	st, err := notify.New(notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-muted-series", Registerer: reg,
-		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runStage(t, st)
+	st, reg := reapingStage(t, b, "notify-muted-series")
 	const n = 5
 	for i := range n {
 		name := fmt.Sprintf("team-%d", i)
