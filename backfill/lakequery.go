@@ -46,7 +46,7 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 					continue
 				}
 				if err != nil {
-					return fmt.Errorf("backfill: fetching %s: %w", f.Path, err)
+					return fetchError(f, err)
 				}
 				switch {
 				case !r.noTyped && pred.Typed(f):

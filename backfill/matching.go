@@ -3,6 +3,7 @@ package backfill
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/duckdb/duckdb-go/v2"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
@@ -141,7 +143,7 @@ func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int6
 	defer lock.RUnlock()
 	local, err := m.lake.Fetch(ctx, f, m.cache)
 	if err != nil {
-		return fmt.Errorf("backfill: fetching %s: %w", f.Path, err)
+		return fetchError(f, err)
 	}
 	if cols, ok := m.valueColumns(f); ok {
 		return m.readValues(ctx, f, local, end, cols, fn)
@@ -151,23 +153,36 @@ func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int6
 		WHERE "offset" < ? AND %s ORDER BY "offset"`, strings.ReplaceAll(local, "'", "''"), m.where)
 	rows, err := m.db.QueryContext(ctx, q, append([]any{end}, m.args...)...)
 	if err != nil {
-		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+		return m.readError(ctx, f, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var off, us int64
 		var customer, payload string
 		if err := rows.Scan(&off, &customer, &us, &payload); err != nil {
-			return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+			return m.readError(ctx, f, err)
 		}
 		if err := fn(off, customer, time.UnixMicro(us).UTC(), payload, nil); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+		return m.readError(ctx, f, err)
 	}
 	return nil
+}
+
+// readError is the error of DuckDB's read of f: the memory limit's, or, unless ctx
+// ended, ErrUnreadableFile naming f (one file per query: no other can be at fault).
+func (m *MatchingRows) readError(ctx context.Context, f lakehouse.FileEntry, err error) error {
+	var de *duckdb.Error
+	switch {
+	case errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory:
+		return &memoryLimitError{limit: m.mem, err: err}
+	case ctx.Err() != nil:
+		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+	}
+	return fmt.Errorf("%w: %s (partition %d, offsets %d-%d): %w", ErrUnreadableFile, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
 }
 
 // valueRow is a matched row read with its values.
@@ -191,7 +206,7 @@ func (m *MatchingRows) readValues(ctx context.Context, f lakehouse.FileEntry, lo
 	q := fmt.Sprintf(`SELECT %s FROM read_parquet(%s) WHERE "offset" < ? AND %s ORDER BY "offset"`, strings.Join(sel, ", "), file, m.where)
 	rows, err := m.db.QueryContext(ctx, q, append([]any{end}, m.args...)...)
 	if err != nil {
-		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+		return m.readError(ctx, f, err)
 	}
 	var out []valueRow
 	var need []string
@@ -207,7 +222,7 @@ func (m *MatchingRows) readValues(ctx context.Context, f lakehouse.FileEntry, lo
 		dest[0], dest[1], dest[2] = &vr.offset, &vr.customer, &vr.us
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
-			return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+			return m.readError(ctx, f, err)
 		}
 		vr.vals = make([]jsonpath.Value, len(cols))
 		for i := range cols {
@@ -223,7 +238,7 @@ func (m *MatchingRows) readValues(ctx context.Context, f lakehouse.FileEntry, lo
 	}
 	if err := rows.Err(); err != nil {
 		rows.Close()
-		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+		return m.readError(ctx, f, err)
 	}
 	rows.Close()
 	payloads := map[int64]string{}
@@ -231,21 +246,21 @@ func (m *MatchingRows) readValues(ctx context.Context, f lakehouse.FileEntry, lo
 		// Offsets are our own integers, written into the query as such.
 		prows, err := m.db.QueryContext(ctx, fmt.Sprintf(`SELECT "offset", payload FROM read_parquet(%s) WHERE "offset" IN (%s)`, file, strings.Join(need, ",")))
 		if err != nil {
-			return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+			return m.readError(ctx, f, err)
 		}
 		for prows.Next() {
 			var off int64
 			var p string
 			if err := prows.Scan(&off, &p); err != nil {
 				prows.Close()
-				return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+				return m.readError(ctx, f, err)
 			}
 			payloads[off] = p
 		}
 		err = prows.Err()
 		prows.Close()
 		if err != nil {
-			return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
+			return m.readError(ctx, f, err)
 		}
 	}
 	var cur []jsonpath.Value

@@ -213,9 +213,19 @@ func (r *Runner) Run(ctx context.Context, job Job) (*Result, error) {
 }
 
 // ErrUnreadableFile is returned (wrapped, with the file named) when DuckDB cannot read
-// a lake file. The job fails rather than count around it, so the file shows up; the
+// a lake file, or its bytes are not those the manifest lists (lakehouse.ErrCorrupt). The job fails rather than count around it, so the file shows up; the
 // caller retries it (the daemon with backoff, showing the error on the rule).
 var ErrUnreadableFile = errors.New("backfill: DuckDB cannot read a lake file")
+
+// fetchError is the error of fetching lake file f: one whose bytes are not what the
+// manifest says (lakehouse.ErrCorrupt: truncated, damaged) cannot be read however often
+// it is fetched again, and is ErrUnreadableFile.
+func fetchError(f lakehouse.FileEntry, err error) error {
+	if errors.Is(err, lakehouse.ErrCorrupt) {
+		return fmt.Errorf("%w: %s (partition %d, offsets %d-%d): %w", ErrUnreadableFile, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
+	}
+	return fmt.Errorf("backfill: fetching %s: %w", f.Path, err)
+}
 
 // errLakeChanged: a file of the job's manifest snapshot vanished and a newer manifest
 // no longer lists it (compaction replaced it): the job is run again on a new snapshot.

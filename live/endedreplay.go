@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -10,7 +9,6 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
-	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/window"
 )
 
@@ -97,7 +95,7 @@ func (d *Daemon) runEndedReplay(j *handoffJob) {
 		}
 	})
 	if err != nil {
-		d.failedAttempt(j, err, errors.Is(err, lakehouse.ErrTopicMismatch))
+		d.failedAttempt(j, err, retryCannotCure(err))
 		return
 	}
 	d.m.backfillsRunning.Dec()

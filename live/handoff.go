@@ -194,13 +194,23 @@ func (d *Daemon) runJob(j *handoffJob) {
 	job := backfill.Job{Rule: ar.Rule, Start: map[int32]int64{pid: pb.start}, AsOf: ar.UpdatedAt}
 	res, err := d.bf.runner.RunWithProgress(j.ctx, job, func(p backfill.Progress) { pb.progress.Store(&p) })
 	if err != nil {
-		d.failedAttempt(j, err, errors.Is(err, backfill.ErrUnreadableFile) || errors.Is(err, backfill.ErrMemoryLimit) || errors.Is(err, lakehouse.ErrTopicMismatch))
+		d.failedAttempt(j, err, retryCannotCure(err))
 		return
 	}
 	d.m.backfillsRunning.Dec()
 	j.pb.cancel()
 	d.historyCutShort(pid, ar, res.EvalCutShort)
 	d.finishBackfill(j.p, ar, pb, res)
+}
+
+// retryCannotCure reports whether a hand-off job's error is one that retrying alone
+// does not cure, whichever evaluator ran it (a plain count's, a windowed rule's, an
+// ended version's replay): a lake file that cannot be read (DuckDB's error, or bytes not
+// those the manifest lists), the job's memory limit, a lake of another topic. The job
+// is then shown blocked and its rule in error, while it goes on retrying.
+func retryCannotCure(err error) bool {
+	return errors.Is(err, backfill.ErrUnreadableFile) || errors.Is(err, lakehouse.ErrCorrupt) ||
+		errors.Is(err, backfill.ErrMemoryLimit) || errors.Is(err, lakehouse.ErrTopicMismatch)
 }
 
 // failedAttempt handles a job attempt that failed with err: nothing more if the job's

@@ -1,7 +1,6 @@
 package live
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/jsonpath"
-	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/window"
 )
 
@@ -153,7 +151,7 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 		}
 	})
 	if err != nil {
-		d.failedAttempt(j, err, errors.Is(err, lakehouse.ErrTopicMismatch))
+		d.failedAttempt(j, err, retryCannotCure(err))
 		return
 	}
 	d.m.backfillsRunning.Dec()

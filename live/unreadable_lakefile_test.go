@@ -1,0 +1,100 @@
+package live_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
+)
+
+// A lake file the manifest lists cannot be read, and retrying cannot cure that: every
+// rule whose hand-off needs it shows its job blocked and its status error
+// (contract.BackfillProgress.Blocked, contract.RuleView.Status), whichever evaluator
+// runs the job. A truncated file (lakehouse.ErrCorrupt at its fetch) left even a plain
+// count "backfilling" for ever, and a windowed rule stayed so for any unreadable file.
+func TestUnreadableLakeFileBlocksEveryHandoff(t *testing.T) {
+	t.Parallel()
+	for name, damage := range map[string]func(t *testing.T, path string, f lakehouse.FileEntry){
+		"truncated": func(t *testing.T, path string, f lakehouse.FileEntry) {
+			if err := os.Truncate(path, f.Bytes/2); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"body overwritten": func(t *testing.T, path string, _ lakehouse.FileEntry) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 4; i < len(data)-4; i++ { // PAR1 … PAR1 kept, size kept
+				data[i] = 0xff
+			}
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+			var history []*kgo.Record
+			base := time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Hour)
+			for h := range 3 { // a file per hour
+				recs := make([]*kgo.Record, 30)
+				for i := range recs {
+					at := base.Add(time.Duration(h)*time.Hour + time.Duration(i)*time.Second)
+					recs[i] = &kgo.Record{Topic: "events", Key: []byte("c-0"), Timestamp: at,
+						Value: fmt.Appendf(nil, `{"kind":"fail","user":"u%d"}`, i%3)}
+				}
+				history = append(history, b.Produce(t, recs...)...)
+			}
+			lake, dir := livetest.Archive(t, b, history)
+			snap, err := lake.Snapshot(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			files := snap.Files(lakehouse.Filter{Partitions: []int32{0}})
+			if len(files) < 3 {
+				t.Fatalf("want a file per hour, have %d", len(files))
+			}
+			damage(t, filepath.Join(dir, filepath.FromSlash(files[1].Path)), files[1])
+
+			d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+				c.LakeURL, c.NoArchive, c.NoBackfill = "file://"+dir, true, false
+				c.BackfillCacheDir = t.TempDir()
+				c.BackfillMinBackoff, c.BackfillMaxBackoff = 50*time.Millisecond, 200*time.Millisecond
+			})
+			poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= int64(len(history)) })
+			plain := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":5,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+			windowed := livetest.ParseRule(t, `{"id":"burst","scope":"*","version":1,"threshold":5,"group_by":["$.user"],"window":{"size":"1h"},"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+			b.Produce(t, livetest.Upsert(t, plain), livetest.Upsert(t, windowed))
+
+			views := map[string]contract.RuleView{}
+			poll.Until(t, 30*time.Second, "failed attempts of both jobs", func() bool {
+				for _, v := range d.Rules() {
+					if len(v.Backfill) == 1 && v.Backfill[0].Attempts >= 2 && v.Backfill[0].LastError != "" {
+						views[v.ID] = v
+					}
+				}
+				return len(views) == 2
+			})
+			for _, id := range []string{"fails", "burst"} {
+				v := views[id]
+				if !v.Backfill[0].Blocked || v.Status != contract.RuleError {
+					t.Errorf("rule %s over a lake file that cannot be read: job blocked=%v, status %q; want blocked, status %q (last_error %q)",
+						id, v.Backfill[0].Blocked, v.Status, contract.RuleError, v.Backfill[0].LastError)
+				}
+			}
+		})
+	}
+}
