@@ -325,6 +325,9 @@ func resolveStart(ctx context.Context, cfg backfillConfig) (map[int32]int64, err
 			if !ok || err1 != nil || err2 != nil || pn < 0 || on < 0 {
 				return nil, usageError{fmt.Errorf("backfill: --at %q: want now or PARTITION:OFFSET,…", cfg.At)}
 			}
+			if prev, dup := start[int32(pn)]; dup {
+				return nil, usageError{fmt.Errorf("backfill: --at %q: partition %d is given twice (offsets %d and %d): one start per partition", cfg.At, pn, prev, on)}
+			}
 			start[int32(pn)] = on
 		}
 		return start, nil

@@ -103,7 +103,8 @@ func TestBackfillCommand(t *testing.T) {
 	}
 	// Bad usage is exit status 2, as the help says.
 	for _, args := range [][]string{
-		{"--brokers", b.Addr, "-f", rulesFile, "--at", "zero"}, // malformed --at
+		{"--brokers", b.Addr, "-f", rulesFile, "--at", "zero"},      // malformed --at
+		{"--brokers", b.Addr, "-f", rulesFile, "--at", "0:100,0:5"}, // a partition twice: which start?
 		{"--brokers", b.Addr},                                // no rules named
 		{"--brokers", "", "--rule", "logins", "--at", "0:1"}, // live rules without brokers
 		{"--brokers", "", "-f", rulesFile},                   // --at now without brokers
