@@ -226,6 +226,9 @@ func (d *Daemon) failedAttempt(j *handoffJob, err error, blocked bool) {
 	pb.lastErr.Store(&msg)
 	pb.blocked.Store(blocked)
 	d.m.backfillFailures.Inc()
+	if errors.Is(err, backfill.ErrMemoryLimit) {
+		d.m.limits.Reached(limitBackfillMemory)
+	}
 	wait := j.retry.NextBackOff()
 	d.bf.log.Warn("backfill failed; retrying", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", j.p.id,
 		"attempt", pb.attempts.Load(), "retry_in", wait, "err", err)

@@ -50,6 +50,7 @@ const (
 	limitArchiveLag        = "max_archive_lag_records"
 	limitHandoffBuffer     = "max_handoff_buffer_bytes"
 	limitMemory            = "memory_limit_bytes"
+	limitBackfillMemory    = "backfill_memory_limit"
 )
 
 // ensureHTTPDefaults fills the HTTP limits' documented defaults (see Config).
@@ -172,7 +173,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.ShowCounted(rule.LimitRejected, float64(rule.CurrentLimits().MaxRejectedControls))
 	d.m.limits.ShowCounted(rule.LimitEvalWork, float64(rule.CurrentLimits().MaxEvalWork))
 	d.m.limits.ShowCounted(rule.LimitEndedVersions, float64(rule.CurrentLimits().MaxEndedVersions))
-	d.m.limits.Show("backfill_memory_limit", float64(c.BackfillMemoryLimit))
+	d.m.limits.ShowCounted(limitBackfillMemory, float64(c.BackfillMemoryLimit))
 	d.m.limits.Show("backfill_concurrency", float64(c.BackfillConcurrency))
 	d.m.limits.Show("max_groups", float64(c.WindowLimits.MaxGroups))
 	d.m.limits.Show("max_distinct", float64(c.WindowLimits.MaxDistinct))

@@ -3,16 +3,20 @@ package live_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -96,5 +100,54 @@ func TestUnreadableLakeFileBlocksEveryHandoff(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A hand-off job that exceeds --backfill-memory-limit is blocked like one over an
+// unreadable file (retrying alone does not cure it), and the limit's reach is counted
+// in hindsight_limit_reached_total{name="backfill_memory_limit"}.
+func TestBackfillMemoryLimitReachedIsCounted(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	rng := rand.New(rand.NewPCG(5, 6))
+	recs := make([]*kgo.Record, 3000)
+	at := time.Now().UTC().Add(-time.Hour)
+	for i := range recs {
+		// 1 KiB of incompressible text each: DuckDB's scan of them needs memory.
+		pad := make([]byte, 1024)
+		for j := range pad {
+			pad[j] = "0123456789abcdef"[rng.IntN(16)]
+		}
+		recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%6)), Timestamp: at.Add(time.Duration(i) * time.Millisecond),
+			Value: fmt.Appendf(nil, `{"pad":%q}`, pad)}
+	}
+	history := b.Produce(t, recs...)
+	_, dir := livetest.Archive(t, b, history)
+	reg := prometheus.NewRegistry()
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+		c.LakeURL, c.NoArchive, c.NoBackfill = "file://"+dir, true, false
+		c.BackfillCacheDir, c.BackfillMemoryLimit, c.Registry = t.TempDir(), 2<<20, reg
+		c.BackfillMinBackoff, c.BackfillMaxBackoff = 50*time.Millisecond, 200*time.Millisecond
+	})
+	if v := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", "backfill_memory_limit"); v != 0 {
+		t.Fatalf("backfill_memory_limit reached %v times before any job, want a count of 0", v)
+	}
+	poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= int64(len(history)) })
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, `{"id":"pad","scope":"*","version":1,"threshold":1,"when":{"path":"$.pad","op":"matches","value":"^[0-9a-f]+$"}}`)))
+	var view contract.RuleView
+	poll.Until(t, 60*time.Second, "a failed attempt of the job", func() bool {
+		for _, v := range d.Rules() {
+			if v.ID == "pad" && len(v.Backfill) == 1 && v.Backfill[0].LastError != "" {
+				view = v
+				return true
+			}
+		}
+		return false
+	})
+	if !view.Backfill[0].Blocked || view.Status != contract.RuleError || !strings.Contains(view.Backfill[0].LastError, "limit backfill_memory_limit") {
+		t.Errorf("a job over its memory limit: blocked=%v, status %q, last_error %q; want blocked, error, the limit named", view.Backfill[0].Blocked, view.Status, view.Backfill[0].LastError)
+	}
+	if v := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", "backfill_memory_limit"); v < 1 {
+		t.Errorf("hindsight_limit_reached_total{name=\"backfill_memory_limit\"} = %v after the job failed on it, want at least 1", v)
 	}
 }
