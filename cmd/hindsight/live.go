@@ -166,7 +166,7 @@ needs --api-token unless --http is a loopback address.`,
 // addGCFlag registers --gogc: the daemon's garbage-collection target (see
 // live.GCPercent).
 func addGCFlag(f *pflag.FlagSet, v *int) {
-	f.IntVar(v, "gogc", 0, fmt.Sprintf("GC target percentage (Go's GOGC); 0: %d, or %d with the embedded archive (its feed's batches on the heap); the GOGC environment variable, when set, wins",
+	f.IntVar(v, "gogc", 0, fmt.Sprintf("GC target percentage (Go's GOGC); 0: %d, or %d with the embedded archive (its feed's batches on the heap); negative: the collector off (GOGC=off: pair it with --memory-limit); the GOGC environment variable, when set, wins",
 		live.DefaultGCPercent, live.ArchiveGCPercent))
 }
 

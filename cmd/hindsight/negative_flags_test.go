@@ -70,3 +70,35 @@ func TestNegativeFlagValuesFromTheEnvironment(t *testing.T) {
 		t.Errorf("lake compact --delete-delay -1s (negative: delete now): %v\n%s", err, out)
 	}
 }
+
+// TestGOGCNegativeStillTurnsTheCollectorOff: setGCPercent hands --gogc to
+// debug.SetGCPercent, where a negative value turns the collector off (GOGC=off), the
+// usual pairing with --memory-limit: the refusal of negative values leaves it alone
+// (its help says what a negative value does; a first version of the refusal took it).
+func TestGOGCNegativeStillTurnsTheCollectorOff(t *testing.T) {
+	t.Parallel()
+	root := newRootCmd()
+	for _, name := range []string{"live", "demo"} {
+		c, _, err := root.Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := c.Flags().Lookup("gogc")
+		if f == nil {
+			t.Fatalf("%s has no --gogc", name)
+		}
+		if err := f.Value.Set("-1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := negativeFlag(f, "--gogc"); err != nil {
+			t.Errorf("hindsight %s --gogc -1 (GOGC off, as debug.SetGCPercent(-1)): %v", name, err)
+		}
+	}
+	// Through the command line: another flag is invalid, so that live stops at its
+	// own validation (before setGCPercent) whatever --gogc does; the error must be that
+	// one, not a refusal of --gogc.
+	_, err := run(t, "", "live", "--ephemeral", "--gogc=-1", "--console-recent-alerts=20000")
+	if err == nil || strings.Contains(err.Error(), "must not be negative") {
+		t.Errorf("hindsight live --gogc=-1: exit status %d, %v; want --gogc=-1 taken (the error about --console-recent-alerts only)", exitCode(err), err)
+	}
+}
