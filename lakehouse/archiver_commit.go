@@ -125,8 +125,10 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 		a.met.files.Inc()
 		a.met.bytes.Add(float64(e.Bytes))
 		a.met.rawBytes.Add(float64(e.RawBytes))
-		a.met.watermark.WithLabelValues(strconv.Itoa(int(b.partition))).Set(float64(m.Watermark(b.partition)))
+		// A file of a partition revoked while its flush ran lands too; the gauge is the
+		// owned partitions' (revoked deleted it) and stays gone.
 		if _, owned := a.parts[b.partition]; owned {
+			a.met.watermark.WithLabelValues(strconv.Itoa(int(b.partition))).Set(float64(m.Watermark(b.partition)))
 			if _, rej := reseek[b.partition]; !rej {
 				commit[b.partition] = kgo.EpochOffset{Epoch: -1, Offset: m.Watermark(b.partition) + 1}
 			}

@@ -69,3 +69,84 @@ func TestRevokedPartitionWatermarkGoes(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokedPartitionWatermarkStaysGoneAfterInFlightFlush: a flush already under way
+// for a partition when it is revoked (its files closed, its manifest commit retrying
+// through a store outage) lands after the revocation; the gauge, deleted at the revoke,
+// stays gone. It was set for every file committed, owned or not: the series came back,
+// frozen at that offset, on an archiver that no longer owned the partition.
+func TestRevokedPartitionWatermarkStaysGoneAfterInFlightFlush(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	inner, _ := openTestBucket(t, "mem")
+	lake := lakehouse.NewLake(inner, testLogger())
+	h := newHistory(11)
+	cl := b.Client(t)
+	h.produce(t, cl, 400)
+
+	out := &manifestOutageBucket{Bucket: inner}
+	regA := prometheus.NewRegistry()
+	cfgA := archiverConfig(b, out, "review-inflight-watermark")
+	cfgA.Registerer = regA
+	cfgA.RollAge = 50 * time.Millisecond
+	startArchiver(t, cfgA)
+	waitArchived(t, lake, h.ends(), 60*time.Second)
+
+	// A's next commit fails until the outage ends: its closed files wait in a flush.
+	out.down.Store(true)
+	h.produce(t, cl, 400)
+	poll.Until(t, 30*time.Second, "A's commit to fail", func() bool { return out.failed.Load() > 0 })
+
+	// B joins (slow to close files, so that it commits nothing meanwhile) and takes a
+	// partition from A.
+	regB := prometheus.NewRegistry()
+	cfgB := archiverConfig(b, inner, "review-inflight-watermark")
+	cfgB.Registerer = regB
+	cfgB.RollAge = 10 * time.Minute
+	cfgB.RollBytes = 64 << 20
+	cfgB.MaxBufferedBytes = 512 << 20
+	startArchiver(t, cfgB)
+	series := func(reg prometheus.Gatherer, name string) int {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				return len(mf.GetMetric())
+			}
+		}
+		return 0
+	}
+	poll.Until(t, 60*time.Second, "B took a partition from A", func() bool {
+		return series(regB, "hindsight_lake_lag_records") >= 1 && series(regA, "hindsight_lake_lag_records") == 1
+	})
+	var gone int32 = -1
+	for p := range int32(2) {
+		if promtest.Value(t, regA, "hindsight_lake_lag_records", "partition", strconv.Itoa(int(p))) < 0 {
+			gone = p
+		}
+	}
+	if gone < 0 {
+		t.Fatal("A still shows lag for both partitions")
+	}
+	if v := promtest.Value(t, regA, "hindsight_lake_watermark_offset", "partition", strconv.Itoa(int(gone))); v != -1 {
+		t.Fatalf("right after the revocation A's watermark gauge for partition %d is %v", gone, v)
+	}
+
+	// The outage ends: A's in-flight flush lands, and A counts its files committed.
+	failed := out.failed.Load()
+	committed := promtest.Sum(t, regA, "hindsight_lake_files_committed_total")
+	out.down.Store(false)
+	poll.Until(t, 30*time.Second, "A's flush to land", func() bool {
+		snap, err := lake.Snapshot(t.Context())
+		return err == nil && snap.Watermark(gone) >= h.ends()[gone] && promtest.Sum(t, regA, "hindsight_lake_files_committed_total") > committed
+	})
+	label := strconv.Itoa(int(gone))
+	owned := promtest.Value(t, regA, "hindsight_lake_lag_records", "partition", label) >= 0
+	got := promtest.Value(t, regA, "hindsight_lake_watermark_offset", "partition", label)
+	t.Logf("commit failures during the outage: %d; partition %d: A owns it %v, A's watermark gauge %v", failed, gone, owned, got)
+	if !owned && got != -1 {
+		t.Errorf("A's hindsight_lake_watermark_offset{partition=%q} is %v after its in-flight flush landed, though A gave the partition up (revoked): the deleted series came back and stays at that offset", label, got)
+	}
+}

@@ -22,10 +22,12 @@ type stageMetrics struct {
 	limits            *limitmetric.Limits
 
 	mu sync.Mutex
-	// named are the destination names with series (label records them), so that every
-	// one no destination uses any more loses them (forgetUnused): one that only ever
-	// had muted alerts, or a give-up after its queue went, never had a queue to notice.
-	named map[string]bool
+	// named are the destination names with series (label records them, with the
+	// forgetUnused pass they were last labelled in), so that every one no destination
+	// uses any more loses them: one that only ever had muted alerts, or a give-up after
+	// its queue went, never had a queue to notice.
+	named map[string]int
+	pass  int
 }
 
 // Names of the stage's limits in hindsight_limit (and, for the queue,
@@ -90,21 +92,24 @@ func (m *stageMetrics) label(name string) string {
 	}
 	m.mu.Lock()
 	if m.named == nil {
-		m.named = map[string]bool{}
+		m.named = map[string]int{}
 	}
-	m.named[name] = true
+	m.named[name] = m.pass
 	m.mu.Unlock()
 	return name
 }
 
 // forgetUnused deletes the series of every destination name that inUse says no
 // destination or queue has any more: names made and deleted (a destination per
-// customer, by a script) grew /metrics without end.
+// customer, by a script) grew /metrics without end. A name labelled since the last
+// pass waits for the next: its series may be made just after label returned, and
+// deleted before that it would come back unrecorded.
 func (m *stageMetrics) forgetUnused(inUse func(name string) bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for name := range m.named {
-		if inUse(name) {
+	m.pass++
+	for name, pass := range m.named {
+		if inUse(name) || pass == m.pass-1 {
 			continue
 		}
 		delete(m.named, name)
