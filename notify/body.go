@@ -271,7 +271,7 @@ func pagerDutyEvent(t Target, a *contract.Alert) pdEvent {
 	}
 	p := &pdPayload{Summary: clip(Summary(a), pagerDutySummary), Source: "hindsight", Severity: pagerDutySeverity(a.Severity), CustomDetails: a}
 	if !a.EventTime.IsZero() {
-		p.Timestamp = a.EventTime.UTC().Format(time.RFC3339)
+		p.Timestamp = a.EventTime.UTC().Format(time.RFC3339Nano) // as the alert's event_time: fractions kept
 	}
 	e.Payload = p
 	return e

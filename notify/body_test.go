@@ -54,6 +54,7 @@ func TestPagerDutyBody(t *testing.T) {
 	} {
 		a := testAlert()
 		a.Severity = tc.severity
+		a.EventTime = a.EventTime.Add(123 * time.Millisecond) // the timestamp is event_time, fractions kept
 		b, err := Body(target, a)
 		if err != nil {
 			t.Fatal(err)
@@ -75,7 +76,7 @@ func TestPagerDutyBody(t *testing.T) {
 		}
 		p := e.Payload
 		if e.RoutingKey != "R0UTINGKEY" || e.EventAction != "trigger" || e.DedupKey != a.AlertID ||
-			p.Summary != Summary(a) || p.Source != "hindsight" || p.Severity != tc.want || p.Timestamp != "2026-01-01T12:04:03Z" {
+			p.Summary != Summary(a) || p.Source != "hindsight" || p.Severity != tc.want || p.Timestamp != "2026-01-01T12:04:03.123Z" {
 			t.Errorf("severity %q: event %s", tc.severity, b)
 		}
 		if want := a.AppendJSON(nil); !bytes.Equal(p.CustomDetails, want) {
