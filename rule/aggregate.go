@@ -55,6 +55,9 @@ func (w *Window) UnmarshalJSON(b []byte) error {
 	if string(bytes.TrimSpace(b)) == "null" {
 		return nil
 	}
+	if err := windowKinds(b); err != nil {
+		return err
+	}
 	type window Window // without methods: decodes as the struct it is
 	var v window
 	err := strict.Unmarshal(b, &v)
@@ -79,6 +82,59 @@ func (w *Window) UnmarshalJSON(b []byte) error {
 	*w = Window(v)
 	return nil
 }
+
+// windowKinds refuses a window that is not an object, or whose size or every is not a
+// string, as a problem of that field: the decoder's own message names a Go type and a
+// byte index, and calls valid JSON a syntax error.
+func windowKinds(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if kind := jsonKind(b); kind != "an object" {
+		return &kindError{field: "window", msg: "is " + kind + "; want an object ({size, every})"}
+	}
+	var o struct {
+		Size  json.RawMessage `json:"size"`
+		Every json.RawMessage `json:"every"`
+	}
+	if json.Unmarshal(b, &o) != nil {
+		return nil // the decoder says what is wrong
+	}
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"window.size", o.Size}, {"window.every", o.Every}} {
+		if kind := jsonKind(f.raw); f.raw != nil && kind != "a string" && kind != "null" {
+			return &kindError{field: f.name, msg: "is " + kind + "; want a string (a duration such as 10m)"}
+		}
+	}
+	return nil
+}
+
+// jsonKind names the kind of the JSON value b begins with.
+func jsonKind(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return "empty"
+	}
+	switch b[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// kindError is a field of the wrong kind of JSON value, found by a decoder of the
+// field's own: a problem of field.
+type kindError struct{ field, msg string }
+
+func (e *kindError) Error() string { return e.field + ": " + e.msg }
 
 // fieldError is a decoding error of the Go field goName (Window.Size), as encoding/json
 // names fields in its own errors.
@@ -158,10 +214,8 @@ func (t *Threshold) UnmarshalJSON(b []byte) error {
 			Op    Op              `json:"op"`
 			Value json.RawMessage `json:"value"`
 		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return &thresholdError{"must be a number or {op, value}: " + err.Error()}
+		if err := strict.Unmarshal(b, &o); err != nil {
+			return &thresholdError{"must be a number or {op, value}: " + cleanDecodeError(err)}
 		}
 		if o.Value == nil || string(o.Value) == "null" {
 			return &thresholdError{"value is required"}

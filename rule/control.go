@@ -60,7 +60,7 @@ func (c *Control) Marshal() ([]byte, error) { return json.Marshal(c) }
 
 // strict rejects unknown fields, so that a misspelt "treshold" is an error, not a rule
 // that silently never alerts.
-var strict = sonic.Config{DisallowUnknownFields: true}.Froze()
+var strict = sonic.Config{DisallowUnknownFields: true, CaseSensitive: true}.Froze()
 
 // ParseControl decodes and validates one control record value. Errors match ErrInvalid;
 // a rule's problems come as a *ValidationError. The limits in force apply (see Limits):
@@ -200,6 +200,10 @@ func decodeError(what string, err error, ruleJSON []byte) error {
 	if errors.As(err, &te) {
 		return &ValidationError{Problems: []Problem{{Field: "threshold", Msg: te.Error()}}}
 	}
+	var ke *kindError
+	if errors.As(err, &ke) {
+		return &ValidationError{Problems: []Problem{{Field: ke.field, Msg: ke.msg}}}
+	}
 	if p, ok := mismatchProblem(ruleJSON); ok {
 		return &ValidationError{Problems: []Problem{p}}
 	}
@@ -210,8 +214,9 @@ func decodeError(what string, err error, ruleJSON []byte) error {
 }
 
 // durationField names the field a duration decoding error is about. Window's decoder
-// labels its fields' errors; lookback and lateness are told apart by which of them,
-// in the rule's JSON, holds the text that failed (the decoders name neither).
+// labels its fields' errors; lookback, lateness and alert.suppress are told apart by
+// which of them, in the rule's JSON, holds the text that failed (the decoders name
+// none).
 func durationField(err error, de *durationError, ruleJSON []byte) string {
 	msg := err.Error()
 	for _, f := range []struct{ goName, field string }{{"Window.Size", "window.size"}, {"Window.Every", "window.every"}} {
@@ -221,9 +226,17 @@ func durationField(err error, de *durationError, ruleJSON []byte) string {
 	}
 	var fields struct {
 		Lateness any `json:"lateness"`
+		Alert    struct {
+			Suppress any `json:"suppress"`
+		} `json:"alert"`
 	}
-	if json.Unmarshal(ruleJSON, &fields) == nil && fields.Lateness == de.text {
-		return "lateness"
+	if json.Unmarshal(ruleJSON, &fields) == nil {
+		switch de.text {
+		case fields.Lateness:
+			return "lateness"
+		case fields.Alert.Suppress:
+			return "alert.suppress"
+		}
 	}
 	return "lookback"
 }
