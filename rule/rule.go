@@ -252,7 +252,7 @@ func ruleScopeProblem(scope string) string {
 	case scope != GlobalScope && (strings.ContainsAny(scope, "*\n\r\t") || len(scope) > 256 || !utf8.ValidString(scope)):
 		// Not UTF-8: no event's customer can be it (ingest dead-letters such keys), and
 		// JSON cannot write it back: the keeper of its key was refused in turn.
-		return `must be "*" or one customer id (valid UTF-8, no '*', control characters, at most 256 bytes)`
+		return `must be "*" or one customer id (valid UTF-8, no '*', newline, carriage return or tab, at most 256 bytes)`
 	case strings.HasPrefix(scope, recordKeyPrefix(KindDestination)) || strings.HasPrefix(scope, recordKeyPrefix(KindMute)):
 		// Its record key would read as a destination's or mute's.
 		return `must not start with "destination:" or "mute:"`

@@ -329,7 +329,7 @@ func (p *testParser) parseCustomer(at string, v any) string {
 	case !ok || c == "":
 		p.fail(at, at, fmt.Sprintf("%s is not a customer id", describe(v)))
 	case strings.ContainsAny(c, "*\n\r\t") || len(c) > 256:
-		p.fail(at, at, "must be one customer id (no '*', control characters, at most 256 bytes)")
+		p.fail(at, at, "must be one customer id (no '*', newline, carriage return or tab, at most 256 bytes)")
 	case !p.r.Global() && c != p.r.Scope:
 		p.fail(at, at, fmt.Sprintf("is %q, but the rule's scope is customer %q: it sees only that customer's events (leave customer out)", c, p.r.Scope))
 	default:

@@ -61,7 +61,7 @@ func TestRuleTestErrors(t *testing.T) {
 		{"customer not the rule's scope", countRule + "  - name: a\n    customer: c-2\n    events: [{type: a}]\n    expect: {alerts: 0}\n",
 			`r.yaml:7: rule #1 (id "c"): invalid rule "c": tests[0].customer: is "c-2", but the rule's scope is customer "c-1": it sees only that customer's events (leave customer out)`},
 		{"customer *", windowedRule + "  - name: a\n    customer: '*'\n" + ev + "    expect: {alerts: 0}\n",
-			`r.yaml:10: rule #1 (id "w"): invalid rule "w": tests[0].customer: must be one customer id (no '*', control characters, at most 256 bytes)`},
+			`r.yaml:10: rule #1 (id "w"): invalid rule "w": tests[0].customer: must be one customer id (no '*', newline, carriage return or tab, at most 256 bytes)`},
 		{"events missing", countRule + "  - name: a\n    expect: {alerts: 0}\n",
 			`r.yaml:6: rule #1 (id "c"): invalid rule "c": tests[0].events: is required: a non-empty list of events (JSON objects)`},
 		{"events empty", countRule + "  - name: a\n    events: []\n    expect: {alerts: 0}\n",
