@@ -251,7 +251,7 @@ until deleted).`,
 			return nil
 		},
 		RunE: rulesRunE(&addCfg, limits, func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), addCfg.Timeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), addCfg.bound())
 			defer cancel()
 			return publishAndReport(ctx, addCfg, []*rule.Control{rule.UpsertMute(&m)})
 		}),
@@ -350,8 +350,14 @@ func applyNotifyFile(ctx context.Context, cfg rulesConfig, file string, allowPri
 	if len(cs) == 0 {
 		return fmt.Errorf("%w: %s has no destinations or mutes", rule.ErrInvalid, file)
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	ctx, cancel, cur, err := currentRules(ctx, &cfg)
+	if err != nil {
+		return err
+	}
 	defer cancel()
+	if err := checkRoom(file, cur, 0, f); err != nil {
+		return err
+	}
 	return publishAndReport(ctx, cfg, cs)
 }
 

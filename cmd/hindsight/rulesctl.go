@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +27,8 @@ type rulesConfig struct {
 	Topics ingest.Topics
 	// Out receives the report. Default os.Stdout.
 	Out io.Writer
-	// Timeout bounds each command. Default defaultRulesTimeout.
+	// Timeout bounds each command's talk to Kafka, besides Wait. Default
+	// defaultRulesTimeout.
 	Timeout time.Duration
 	// Wait, for apply and delete, is how long to wait for a daemon's control-status
 	// records; 0 does not wait.
@@ -66,14 +68,19 @@ func (c *rulesConfig) Validate() error {
 // applied (invalid, stale or not found).
 var errNotApplied = errors.New("control not applied")
 
+// bound is a command's whole bound: Timeout for talking to Kafka and, for a command
+// that waits for the daemon's statuses, Wait on top (a wait inside Timeout's bound
+// ended at Timeout, and said it had waited Wait).
+func (c *rulesConfig) bound() time.Duration { return c.Timeout + max(c.Wait, 0) }
+
 // currentRules checks cfg and folds the controls topic as it is now, within
-// cfg.Timeout; the returned context carries that bound for what the command does next.
+// cfg.bound(); the returned context carries that bound for what the command does next.
 func currentRules(ctx context.Context, cfg *rulesConfig) (context.Context, context.CancelFunc, *controls.Registry, error) {
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, cfg.bound())
 	recs, err := ingest.ReadControls(ctx, ingest.ControlsConfig{Kafka: cfg.Kafka, Topics: cfg.Topics})
 	if err != nil {
 		cancel()
@@ -111,6 +118,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 		publish   []*rule.Control
 		unchanged []*rule.Rule
 		errs      []error
+		added     int // rules new to the fold
 	)
 	for i, r := range rules {
 		active, ok := cur.Get(r.Key())
@@ -124,6 +132,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 				continue
 			}
 			publish = append(publish, rule.Upsert(r))
+			added++
 			continue
 		}
 		a, _ := json.Marshal(active)
@@ -154,7 +163,52 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkRoom(file, cur, added, nf); err != nil {
+		return err
+	}
 	return publishAndReport(ctx, cfg, append(publish, nc...))
+}
+
+// checkRoom refuses a file whose new rules, destinations or mutes would take the fold
+// cur past max_rules, max_destinations or max_mutes: the daemon, under the same limits,
+// would take the first and reject the rest, leaving the file half applied.
+func checkRoom(file string, cur *controls.Registry, newRules int, nf *rule.NotifyFile) error {
+	lim := rule.CurrentLimits()
+	var errs []error
+	full := func(what string, held, adding, limit int, name string) {
+		if adding > 0 && held+adding > limit {
+			errs = append(errs, fmt.Errorf("%w: %s adds %d %s to the %d defined, past the %d allowed (limit %s, flag --%s): the daemon would reject %d of them; delete some or raise the limit",
+				rule.ErrInvalid, file, adding, what, held, limit, name, strings.ReplaceAll(name, "_", "-"), held+adding-limit))
+		}
+	}
+	full("rules", cur.Len(), newRules, lim.MaxRules, rule.LimitRules)
+	dests := map[rule.Key]bool{}
+	for _, d := range cur.Destinations() {
+		dests[rule.Key{Scope: d.Scope, ID: d.Name}] = true
+	}
+	newDests := 0
+	for _, d := range nf.Destinations {
+		if !dests[rule.Key{Scope: d.Scope, ID: d.Name}] {
+			newDests++
+		}
+	}
+	full("destinations", len(dests), newDests, lim.MaxDestinations, rule.LimitDestinations)
+	// A mute control first forgets the mutes ended by its record's time (now).
+	now := time.Now()
+	mutes := map[rule.Key]bool{}
+	for _, m := range cur.Mutes() {
+		if m.Until.IsZero() || now.Before(m.Until) {
+			mutes[rule.Key{Scope: m.Scope, ID: m.ID}] = true
+		}
+	}
+	newMutes := 0
+	for _, m := range nf.Mutes {
+		if !mutes[rule.Key{Scope: m.Scope, ID: m.ID}] {
+			newMutes++
+		}
+	}
+	full("mutes", len(mutes), newMutes, lim.MaxMutes, rule.LimitMutes)
+	return errors.Join(errs...)
 }
 
 // checkRuleTests runs the tests of f's rules for apply. When one fails it prints the

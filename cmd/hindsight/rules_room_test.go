@@ -1,0 +1,83 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// `rules apply --wait D` waits D for the daemon's statuses, besides --timeout's bound on
+// talking to Kafka: the wait ran inside that bound, gave up at --timeout and said it
+// had waited D. Here the daemon comes up after --timeout (2s) and within --wait (20s).
+func TestApplyWaitsAsLongAsAsked(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	writeFile(t, file, "rules:\n  - id: slow\n    scope: \"*\"\n    when: {path: $.type, op: ==, value: login.failed}\n    threshold: 3\n")
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := run(t, "", "rules", "apply", "-f", file, "--brokers", b.Addr, "--timeout", "2s", "--wait", "20s")
+		done <- result{out, err}
+	}()
+	// The daemon starts once the rule is published and --timeout has passed.
+	b.WaitTopicRecords(t, "controls", 1, 30*time.Second)
+	time.Sleep(3 * time.Second)
+	livetest.StartLive(t, b, nil)
+	r := <-done
+	if r.err != nil || !strings.Contains(r.out, "applied    */slow") {
+		t.Errorf("rules apply --timeout 2s --wait 20s, the daemon answering after 3s: exit %d, %v\n%s", exitCode(r.err), r.err, r.out)
+	}
+}
+
+// Under the daemon's --max-rules, `rules apply` refuses a file whose new rules would go
+// past it (exit 2, nothing published): the daemon would make the first active and
+// reject the rest, leaving the file half applied; so for destinations past
+// --max-destinations. Not parallel: it sets the process's rule limits.
+func TestApplyRefusesAFileThatWouldGoPastTheLimits(t *testing.T) {
+	lim := rule.DefaultLimits
+	lim.MaxRules, lim.MaxDestinations = 2, 1
+	if err := rule.SetLimits(lim); err != nil { // the in-process daemon's limits
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rule.SetLimits(rule.DefaultLimits) })
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := livetest.StartLive(t, b, nil)
+	dir := t.TempDir()
+	var sb strings.Builder
+	sb.WriteString("rules:\n")
+	for _, id := range []string{"a", "b", "c"} {
+		sb.WriteString("  - id: " + id + "\n    scope: \"*\"\n    when: {path: $.type, op: ==, value: login.failed}\n    threshold: 3\n")
+	}
+	rulesFile := filepath.Join(dir, "rules.yaml")
+	writeFile(t, rulesFile, sb.String())
+	out, err := run(t, "", "rules", "apply", "-f", rulesFile, "--max-rules", "2", "--max-destinations", "1", "--brokers", b.Addr, "--wait", "20s")
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "adds 3 rules to the 0 defined, past the 2 allowed (limit max_rules, flag --max-rules)") {
+		t.Errorf("rules apply of 3 new rules under --max-rules 2: exit %d, %v\n%s", exitCode(err), err, out)
+	}
+	destsFile := filepath.Join(dir, "dests.yaml")
+	writeFile(t, destsFile, "destinations:\n  - {scope: \"*\", name: a, type: webhook, url: \"https://a.example/h\"}\n  - {scope: \"*\", name: b, type: webhook, url: \"https://b.example/h\"}\n")
+	out, err = run(t, "", "destinations", "apply", "-f", destsFile, "--max-rules", "2", "--max-destinations", "1", "--brokers", b.Addr)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "limit max_destinations") {
+		t.Errorf("destinations apply of 2 under --max-destinations 1: exit %d, %v\n%s", exitCode(err), err, out)
+	}
+	if n := b.TopicRecords(t, "controls"); n != 0 {
+		t.Errorf("%d controls published by refused files", n)
+	}
+	// Two of the three fit: applied whole.
+	writeFile(t, rulesFile, strings.Join(strings.Split(sb.String(), "  - id: c")[:1], ""))
+	if out, err := run(t, "", "rules", "apply", "-f", rulesFile, "--max-rules", "2", "--max-destinations", "1", "--brokers", b.Addr, "--wait", "20s"); err != nil {
+		t.Errorf("rules apply of 2 new rules under --max-rules 2: %v\n%s", err, out)
+	}
+	if n := d.Registry().Len(); n != 2 {
+		t.Errorf("the daemon holds %d rules, want 2", n)
+	}
+}
