@@ -211,11 +211,21 @@ func (t *Threshold) UnmarshalJSON(b []byte) error {
 	}
 	if len(b) > 0 && b[0] == '{' {
 		var o struct {
-			Op    Op              `json:"op"`
+			Op    json.RawMessage `json:"op"`
 			Value json.RawMessage `json:"value"`
 		}
 		if err := strict.Unmarshal(b, &o); err != nil {
 			return &thresholdError{"must be a number or {op, value}: " + cleanDecodeError(err)}
+		}
+		var op Op
+		switch kind := jsonKind(o.Op); {
+		case o.Op == nil || kind == "null": // ">=", as a bare number
+		case kind != "a string":
+			return &thresholdError{"op is " + kind + "; want an operator as a string, such as \">\""}
+		default:
+			if err := strict.Unmarshal(o.Op, &op); err != nil {
+				return &thresholdError{"must be a number or {op, value}: " + cleanDecodeError(err)}
+			}
 		}
 		if o.Value == nil || string(o.Value) == "null" {
 			return &thresholdError{"value is required"}
@@ -224,7 +234,7 @@ func (t *Threshold) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return err
 		}
-		*t = Threshold{Op: o.Op, Value: v}
+		*t = Threshold{Op: op, Value: v}
 		if t.Op == "" {
 			t.Op = OpGe
 		}

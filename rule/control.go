@@ -224,17 +224,13 @@ func durationField(err error, de *durationError, ruleJSON []byte) string {
 			return f.field
 		}
 	}
-	var fields struct {
-		Lateness any `json:"lateness"`
-		Alert    struct {
-			Suppress any `json:"suppress"`
-		} `json:"alert"`
-	}
+	// Each field on its own: an alert that is not an object must not hide a lateness.
+	var fields map[string]any
 	if json.Unmarshal(ruleJSON, &fields) == nil {
-		switch de.text {
-		case fields.Lateness:
+		if fields["lateness"] == de.text {
 			return "lateness"
-		case fields.Alert.Suppress:
+		}
+		if alert, ok := fields["alert"].(map[string]any); ok && alert["suppress"] == de.text {
 			return "alert.suppress"
 		}
 	}

@@ -68,3 +68,37 @@ func TestMiscasedFieldIsUnknown(t *testing.T) {
 		t.Errorf("rules file with threshold and Threshold accepted; want an unknown-field error")
 	}
 }
+
+// A lateness that is not a duration is a problem of lateness, whatever else is wrong
+// with the rule: an alert that is not an object must not turn it into a problem of
+// lookback, a field the rule does not even have.
+func TestLatenessNamedWhenAlertIsNotAnObject(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"control": []byte(`{"id":"a","scope":"*","when":{"path":"$.a"},"aggregate":{"fn":"count"},"window":{"size":"1h"},"threshold":3,"lateness":"5x","alert":5}`),
+		"file":    []byte("- id: a\n  scope: \"*\"\n  when: {path: $.a}\n  aggregate: {fn: count}\n  window: {size: 1h}\n  threshold: 3\n  lateness: 5x\n  alert: 5\n"),
+	} {
+		var err error
+		if name == "control" {
+			_, err = ParseRule(data)
+		} else {
+			_, err = ParseRulesFile("rules.yaml", data)
+		}
+		var ve *ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) == 0 {
+			t.Fatalf("%s: want a validation error, got %v", name, err)
+		}
+		if got := ve.Problems[0].Field; got != "lateness" {
+			t.Errorf("%s: problem names field %q, want lateness: %v", name, got, err)
+		}
+	}
+}
+
+// A threshold's op that is not a string is a problem of the threshold in the rule
+// language's words, not the decoder's text with a Go type and a byte index.
+func TestThresholdOpOfWrongKind(t *testing.T) {
+	_, err := ParseRule([]byte(`{"id":"a","scope":"*","when":{"path":"$.a"},"threshold":{"op":5,"value":3}}`))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != "threshold" || ve.Problems[0].Msg != `op is a number; want an operator as a string, such as ">"` {
+		t.Errorf("threshold {op: 5}: %v", err)
+	}
+}
