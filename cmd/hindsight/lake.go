@@ -211,7 +211,9 @@ func newLakeCmd() *cobra.Command {
 			}
 			rep, err := lakehouse.MaintainLake(ctx, url, mc, logger)
 			if rep != nil {
-				printMaintenance(out, *rep)
+				if perr := printMaintenance(out, *rep, opts.json); err == nil {
+					err = perr
+				}
 			}
 			return err
 		}),

@@ -108,11 +108,27 @@ func printStats(w io.Writer, st lakehouse.Stats) error {
 	return tw.Flush()
 }
 
-// printMaintenance is `hindsight lake compact`'s one line.
-func printMaintenance(w io.Writer, rep lakehouse.MaintenanceReport) {
-	fmt.Fprintf(w, "compacted %s into %d, expired %d, deleted %s, %s, %s\n",
+// printMaintenance is `hindsight lake compact`'s one line, or (asJSON) its object.
+func printMaintenance(w io.Writer, rep lakehouse.MaintenanceReport, asJSON bool) error {
+	if asJSON {
+		var version int64
+		if rep.Manifest != nil {
+			version = rep.Manifest.Version
+		}
+		return printJSON(w, struct {
+			FilesCompacted  int   `json:"files_compacted"`
+			FilesWritten    int   `json:"files_written"`
+			FilesExpired    int   `json:"files_expired"`
+			ObjectsDeleted  int   `json:"objects_deleted"`
+			CorruptFiles    int   `json:"corrupt_files"`
+			ForeignObjects  int   `json:"foreign_objects"`
+			ManifestVersion int64 `json:"manifest_version"`
+		}{rep.FilesCompacted, rep.FilesWritten, rep.FilesExpired, rep.ObjectsDeleted, rep.CorruptFiles, rep.ForeignObjects, version})
+	}
+	_, err := fmt.Fprintf(w, "compacted %s into %d, expired %d, deleted %s, %s, %s\n",
 		plural(rep.FilesCompacted, "file"), rep.FilesWritten, rep.FilesExpired, plural(rep.ObjectsDeleted, "object"),
 		plural(rep.CorruptFiles, "corrupt file"), plural(rep.ForeignObjects, "foreign object"))
+	return err
 }
 
 // newTable right-aligns every column: the tables are mostly numbers.

@@ -101,6 +101,16 @@ func negativeFlag(f *pflag.Flag, given string) error {
 	if strings.Contains(f.Usage, "negative") {
 		return nil
 	}
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		// Each number of a list flag (--partition 0,-1) as the flag's own type would.
+		for _, item := range sv.GetSlice() {
+			one := &pflag.Flag{Usage: f.Usage, Value: scalarOf(f.Value.Type(), item)}
+			if err := negativeFlag(one, given); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	v := f.Value.String()
 	negative := false
 	switch f.Value.Type() {
@@ -118,6 +128,18 @@ func negativeFlag(f *pflag.Flag, given string) error {
 		return fmt.Errorf("invalid value %s for %s: must not be negative", v, given)
 	}
 	return nil
+}
+
+// scalarValue is one item of a list flag, typed as a one-value flag of the list's
+// element type ("int32" for "int32Slice"), for negativeFlag.
+type scalarValue struct{ typ, text string }
+
+func (v scalarValue) String() string   { return v.text }
+func (v scalarValue) Set(string) error { return nil }
+func (v scalarValue) Type() string     { return v.typ }
+
+func scalarOf(sliceType, item string) pflag.Value {
+	return scalarValue{typ: strings.TrimSuffix(sliceType, "Slice"), text: item}
 }
 
 // execute runs root (newRootCmd) on args. An error of cobra's finding the command —

@@ -36,7 +36,8 @@ func TestNegativeFlagValuesAreRefused(t *testing.T) {
 			}
 		})
 		c.Flags().VisitAll(func(f *pflag.Flag) {
-			neg := map[string]string{"int": "-1", "int32": "-1", "int64": "-1", "float64": "-0.5", "duration": "-1s"}[f.Value.Type()]
+			neg := map[string]string{"int": "-1", "int32": "-1", "int64": "-1", "float64": "-0.5", "duration": "-1s",
+				"intSlice": "0,-1", "int32Slice": "0,-1", "int64Slice": "0,-1", "durationSlice": "1s,-1s"}[f.Value.Type()]
 			if neg == "" || strings.Contains(f.Usage, "negative") {
 				return
 			}
