@@ -30,9 +30,9 @@ func (o *manifestOutageBucket) PutIfAbsent(ctx context.Context, name string, r i
 }
 
 // compactDuringOutage starts a compaction of inner's small files (mc's other options)
-// whose manifest commits fail until the returned bucket is brought up, and waits until
-// one has failed; its Maintain's error comes on the channel.
-func compactDuringOutage(t *testing.T, inner lakehouse.Bucket, mc lakehouse.MaintenanceConfig) (*manifestOutageBucket, <-chan error) {
+// whose manifest commits fail until end is called, and waits until one has failed; end
+// ends the outage and waits for the compaction, failing t if it fails.
+func compactDuringOutage(t *testing.T, inner lakehouse.Bucket, mc lakehouse.MaintenanceConfig) (end func()) {
 	t.Helper()
 	out := &manifestOutageBucket{Bucket: inner}
 	out.down.Store(true)
@@ -44,7 +44,18 @@ func compactDuringOutage(t *testing.T, inner lakehouse.Bucket, mc lakehouse.Main
 		done <- err
 	}()
 	poll.Until(t, 20*time.Second, "the compaction's commit to fail", func() bool { return out.failed.Load() > 0 })
-	return out, done
+	return func() {
+		t.Helper()
+		out.down.Store(false)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("compaction did not finish")
+		}
+	}
 }
 
 // TestCompactionCommitOutlivesOrphanGrace: a compaction uploads its merged file, then
@@ -58,21 +69,13 @@ func TestCompactionCommitOutlivesOrphanGrace(t *testing.T) {
 	inner, lake, h, before := smallFilesLake(t, "mem", "compact-gc", 41)
 
 	const grace = 300 * time.Millisecond
-	out, done := compactDuringOutage(t, inner, lakehouse.MaintenanceConfig{OrphanGrace: grace})
+	endOutage := compactDuringOutage(t, inner, lakehouse.MaintenanceConfig{OrphanGrace: grace})
 	time.Sleep(2 * grace)
 	// Another pass collects garbage (and compacts nothing: no file counts as small).
 	if _, err := lake.Maintain(context.Background(), lakehouse.MaintenanceConfig{CompactSmallBytes: 1, OrphanGrace: grace}); err != nil {
 		t.Fatal(err)
 	}
-	out.down.Store(false)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("compaction did not finish")
-	}
+	endOutage()
 	snap, err := lake.Snapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)

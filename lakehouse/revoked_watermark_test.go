@@ -41,21 +41,7 @@ func TestRevokedPartitionWatermarkGoes(t *testing.T) {
 	cfgB := archiverConfig(b, bkt, "review-watermark")
 	cfgB.Registerer = regB
 	startArchiver(t, cfgB)
-	series := func(reg prometheus.Gatherer, name string) int {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() == name {
-				return len(mf.GetMetric())
-			}
-		}
-		return 0
-	}
-	poll.Until(t, 60*time.Second, "B took a partition from A", func() bool {
-		return series(regB, "hindsight_lake_lag_records") >= 1 && series(regA, "hindsight_lake_lag_records") == 1
-	})
+	waitTookAPartition(t, regA, regB)
 
 	h.produce(t, b.Client(t), 4000)
 	snap := waitArchived(t, lake, h.ends(), 60*time.Second)
@@ -106,21 +92,7 @@ func TestRevokedPartitionWatermarkStaysGoneAfterInFlightFlush(t *testing.T) {
 	cfgB.RollBytes = 64 << 20
 	cfgB.MaxBufferedBytes = 512 << 20
 	startArchiver(t, cfgB)
-	series := func(reg prometheus.Gatherer, name string) int {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() == name {
-				return len(mf.GetMetric())
-			}
-		}
-		return 0
-	}
-	poll.Until(t, 60*time.Second, "B took a partition from A", func() bool {
-		return series(regB, "hindsight_lake_lag_records") >= 1 && series(regA, "hindsight_lake_lag_records") == 1
-	})
+	waitTookAPartition(t, regA, regB)
 	var gone int32 = -1
 	for p := range int32(2) {
 		if promtest.Value(t, regA, "hindsight_lake_lag_records", "partition", strconv.Itoa(int(p))) < 0 {
@@ -149,4 +121,25 @@ func TestRevokedPartitionWatermarkStaysGoneAfterInFlightFlush(t *testing.T) {
 	if !owned && got != -1 {
 		t.Errorf("A's hindsight_lake_watermark_offset{partition=%q} is %v after its in-flight flush landed, though A gave the partition up (revoked): the deleted series came back and stays at that offset", label, got)
 	}
+}
+
+// waitTookAPartition waits until archiver B (its metrics in regB) owns a partition
+// archiver A (regA) gave up: each shows one partition's lag.
+func waitTookAPartition(t *testing.T, regA, regB prometheus.Gatherer) {
+	t.Helper()
+	series := func(reg prometheus.Gatherer, name string) int {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				return len(mf.GetMetric())
+			}
+		}
+		return 0
+	}
+	poll.Until(t, 60*time.Second, "B took a partition from A", func() bool {
+		return series(regB, "hindsight_lake_lag_records") >= 1 && series(regA, "hindsight_lake_lag_records") == 1
+	})
 }

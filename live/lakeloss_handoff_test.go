@@ -20,16 +20,11 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// TestLostLakeFileHandoff: a lake file the manifest lists is gone from the bucket
-// (deleted by hand) while Kafka still holds its records. Backfill reads such offsets
-// from Kafka, and so must the windowed hand-off and the search for the event that
-// crossed a running total's threshold: the alert history owes goes out, and the
-// windowed rule goes live with its whole history. Both used to retry the missing
-// object for ever.
-func TestLostLakeFileHandoff(t *testing.T) {
-	t.Parallel()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	// Three hours of history: the archiver starts a file per hour.
+// hourlyLake produces three hours of history (30 failures of customer c-0 an hour,
+// users u0–u2) to partition 0 of b and archives it into a file lake, a file per hour:
+// the history, the lake's directory and its files in offset order.
+func hourlyLake(t *testing.T, b *kafkatest.Broker) ([]*kgo.Record, string, []lakehouse.FileEntry) {
+	t.Helper()
 	var history []*kgo.Record
 	base := time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Hour)
 	for h := range 3 {
@@ -50,6 +45,19 @@ func TestLostLakeFileHandoff(t *testing.T) {
 	if len(files) < 3 {
 		t.Fatalf("want a file per hour, have %d", len(files))
 	}
+	return history, dir, files
+}
+
+// TestLostLakeFileHandoff: a lake file the manifest lists is gone from the bucket
+// (deleted by hand) while Kafka still holds its records. Backfill reads such offsets
+// from Kafka, and so must the windowed hand-off and the search for the event that
+// crossed a running total's threshold: the alert history owes goes out, and the
+// windowed rule goes live with its whole history. Both used to retry the missing
+// object for ever.
+func TestLostLakeFileHandoff(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	history, dir, files := hourlyLake(t, b)
 	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(files[1].Path))); err != nil { // offsets 30–59
 		t.Fatal(err)
 	}

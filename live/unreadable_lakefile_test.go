@@ -1,7 +1,6 @@
 package live_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -51,26 +50,7 @@ func TestUnreadableLakeFileBlocksEveryHandoff(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-			var history []*kgo.Record
-			base := time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Hour)
-			for h := range 3 { // a file per hour
-				recs := make([]*kgo.Record, 30)
-				for i := range recs {
-					at := base.Add(time.Duration(h)*time.Hour + time.Duration(i)*time.Second)
-					recs[i] = &kgo.Record{Topic: "events", Key: []byte("c-0"), Timestamp: at,
-						Value: fmt.Appendf(nil, `{"kind":"fail","user":"u%d"}`, i%3)}
-				}
-				history = append(history, b.Produce(t, recs...)...)
-			}
-			lake, dir := livetest.Archive(t, b, history)
-			snap, err := lake.Snapshot(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			files := snap.Files(lakehouse.Filter{Partitions: []int32{0}})
-			if len(files) < 3 {
-				t.Fatalf("want a file per hour, have %d", len(files))
-			}
+			history, dir, files := hourlyLake(t, b)
 			damage(t, filepath.Join(dir, filepath.FromSlash(files[1].Path)), files[1])
 
 			d, _ := livetest.StartLive(t, b, func(c *live.Config) {
