@@ -182,33 +182,32 @@ func checkRoom(file string, cur *controls.Registry, newRules int, nf *rule.Notif
 		}
 	}
 	full("rules", cur.Len(), newRules, lim.MaxRules, rule.LimitRules)
-	dests := map[rule.Key]bool{}
-	for _, d := range cur.Destinations() {
-		dests[rule.Key{Scope: d.Scope, ID: d.Name}] = true
-	}
-	newDests := 0
-	for _, d := range nf.Destinations {
-		if !dests[rule.Key{Scope: d.Scope, ID: d.Name}] {
-			newDests++
-		}
-	}
-	full("destinations", len(dests), newDests, lim.MaxDestinations, rule.LimitDestinations)
+	destKey := func(d *rule.Destination) rule.Key { return rule.Key{Scope: d.Scope, ID: d.Name} }
+	held, adding := newKeys(cur.Destinations(), nf.Destinations, destKey, func(*rule.Destination) bool { return true })
+	full("destinations", held, adding, lim.MaxDestinations, rule.LimitDestinations)
 	// A mute control first forgets the mutes ended by its record's time (now).
 	now := time.Now()
-	mutes := map[rule.Key]bool{}
-	for _, m := range cur.Mutes() {
-		if m.Until.IsZero() || now.Before(m.Until) {
-			mutes[rule.Key{Scope: m.Scope, ID: m.ID}] = true
-		}
-	}
-	newMutes := 0
-	for _, m := range nf.Mutes {
-		if !mutes[rule.Key{Scope: m.Scope, ID: m.ID}] {
-			newMutes++
-		}
-	}
-	full("mutes", len(mutes), newMutes, lim.MaxMutes, rule.LimitMutes)
+	muteKey := func(m *rule.Mute) rule.Key { return rule.Key{Scope: m.Scope, ID: m.ID} }
+	held, adding = newKeys(cur.Mutes(), nf.Mutes, muteKey, func(m *rule.Mute) bool { return m.Until.IsZero() || now.Before(m.Until) })
+	full("mutes", held, adding, lim.MaxMutes, rule.LimitMutes)
 	return errors.Join(errs...)
+}
+
+// newKeys counts the items of cur that hold (in force) and those of file whose keys
+// none of them has.
+func newKeys[T any](cur, file []T, key func(T) rule.Key, holds func(T) bool) (held, adding int) {
+	keys := map[rule.Key]bool{}
+	for _, v := range cur {
+		if holds(v) {
+			keys[key(v)] = true
+		}
+	}
+	for _, v := range file {
+		if !keys[key(v)] {
+			adding++
+		}
+	}
+	return len(keys), adding
 }
 
 // checkRuleTests runs the tests of f's rules for apply. When one fails it prints the
