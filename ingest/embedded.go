@@ -68,9 +68,14 @@ func (c *EmbeddedConfig) EnsureDefaults() {
 // Embedded is a one-node Kafka-protocol broker (kfake) running in this process.
 type Embedded struct {
 	cluster *kfake.Cluster
+	lock    *os.File // the data directory's, nil without one
 	// Addr is the host:port clients (and kcat -b) connect to.
 	Addr string
 }
+
+// ErrDataDirInUse is StartEmbedded's error when another broker holds its data
+// directory.
+var ErrDataDirInUse = errors.New("ingest: the embedded broker's data directory is in use")
 
 // StartEmbedded starts the embedded broker with the standard topics: the events topic
 // with cfg.Partitions partitions, the others with one. They are the only topics: the
@@ -90,11 +95,21 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		kfake.SeedTopics(cfg.Partitions, cfg.Topics.Events),
 		kfake.SeedTopics(1, cfg.Topics.Controls, cfg.Topics.Alerts, cfg.Topics.DeadLetters, cfg.Topics.ControlStatus, cfg.Topics.Undelivered),
 	}
+	var lock *os.File
 	if cfg.DataDir != "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("ingest: embedded broker's data directory: %w", err)
 		}
+		var err error
+		if lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	unlock := func() {
+		if lock != nil {
+			lock.Close()
+		}
 	}
 	brokerCfg := map[string]string{}
 	if cfg.SegmentBytes > 0 {
@@ -102,14 +117,18 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	if cfg.RetentionBytes > 0 {
 		// kfake applies retention on this interval (Kafka's log cleaner backoff);
-		// its default, an hour, would let the log grow for that long.
+		// its default, an hour, would let the log grow for that long. Its pass applies
+		// retention.ms to every topic too, 7 days unless set: the bound is in bytes
+		// alone, and the controls topic keeps its rules however old.
 		brokerCfg["log.cleaner.backoff.ms"] = strconv.Itoa(retentionCheckMs)
+		brokerCfg["log.retention.ms"] = "-1"
 	}
 	if len(brokerCfg) > 0 {
 		opts = append(opts, kfake.BrokerConfigs(brokerCfg))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("ingest: starting embedded broker on %s: %w", addr, err)
 	}
 	// kfake seeds topics only into an empty data directory; one written by an earlier
@@ -122,13 +141,14 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		}
 		if err := c.CreateTopic(t, parts, nil); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 			c.Close()
+			unlock()
 			return nil, fmt.Errorf("ingest: creating topic %s on the embedded broker: %w", t, err)
 		}
 	}
-	e := &Embedded{cluster: c, Addr: c.ListenAddrs()[0]}
+	e := &Embedded{cluster: c, lock: lock, Addr: c.ListenAddrs()[0]}
 	if cfg.RetentionBytes > 0 {
 		if err := e.setRetention(cfg.RetentionBytes, cfg.Topics.Events, cfg.Topics.Alerts); err != nil {
-			c.Close()
+			e.Close()
 			return nil, err
 		}
 	}
@@ -168,7 +188,12 @@ func (e *Embedded) setRetention(bytes int64, topics ...string) error {
 }
 
 // Close stops the broker.
-func (e *Embedded) Close() { e.cluster.Close() }
+func (e *Embedded) Close() {
+	e.cluster.Close()
+	if e.lock != nil {
+		e.lock.Close() // after the broker's last write
+	}
+}
 
 // EnsureTopics creates whichever of the standard topics are missing: events with
 // eventPartitions partitions, controls compacted with one partition (ordered, one record
