@@ -64,6 +64,12 @@ func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, 
 			}
 			r.Version = cur.Version + 1
 		}
+		if r.Version > rule.MaxSafeInteger {
+			// No control may carry it: published, the daemon would reject it and the
+			// rule would show the rejection.
+			return SaveResponse{Status: contract.ControlInvalid, Key: r.Key().String(), Op: rule.OpUpsert, Version: r.Version, Offset: -1,
+				Message: fmt.Sprintf("the version after %d is beyond %d (2^53), the largest a rule may carry: this rule cannot be changed any more; make the change under another id. Nothing was published", r.Version-1, int64(rule.MaxSafeInteger))}, nil
+		}
 	}
 	return c.publish(ctx, rule.Upsert(r), wait)
 }
