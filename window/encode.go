@@ -329,6 +329,7 @@ func (s *State) hasV(n int64) bool {
 // Decode restores a state of rule r under limits lim from data AppendTo wrote, and
 // returns the bytes after it.
 func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
+	var maxSet int64 // the most values of a count_distinct window restored
 	s := New(r, lim)
 	d := decoder{b: data}
 	if len(d.b) < 1 {
@@ -408,6 +409,7 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 					set[string(v)] = struct{}{}
 					prev = v
 				}
+				maxSet = max(maxSet, int64(len(set)))
 				sets = append(sets, set)
 			}
 			if i > 0 && c.start <= cells[i-1].start {
@@ -450,6 +452,15 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 		slices.SortFunc(s.closing, func(a, b startList) int { return cmp.Compare(a.start, b.start) })
 	}
 	s.reported = s.stats // counted by the process that encoded it
+	// A snapshot taken under larger limits holds more than this state keeps: what it
+	// holds stays (dropping some would change counts already made), new groups and
+	// values are refused until it is back within them, and the state says so.
+	switch {
+	case int64(s.live) > s.lim.MaxGroups:
+		s.restoredOver = fmt.Sprintf("restored with %d open groups, above the group limit %d (a snapshot taken under a larger one): new groups are not kept until enough close", s.live, s.lim.MaxGroups)
+	case maxSet > s.lim.MaxDistinct:
+		s.restoredOver = fmt.Sprintf("restored with a window of %d distinct values, above the distinct value limit %d (a snapshot taken under a larger one): new values are not kept in it", maxSet, s.lim.MaxDistinct)
+	}
 	return s, d.b, nil
 }
 

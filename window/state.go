@@ -126,6 +126,9 @@ type State struct {
 	statsGen uint32
 	// maxGroups is lim.MaxGroups.
 	maxGroups int64
+	// restoredOver says why a decoded state holds more than its limits keep (Decode):
+	// "" for any other.
+	restoredOver string
 
 	// The groups and their windows, stored as store.go says.
 	groups    slab[group]
@@ -288,7 +291,7 @@ func (s *State) Degraded() string {
 	case st.IncidentsDropped > 0:
 		return fmt.Sprintf("group limit %d reached for open incidents: %d alerts sent without suppression or resolve", s.lim.MaxGroups, st.IncidentsDropped)
 	}
-	return ""
+	return s.restoredOver
 }
 
 // Add evaluates one event the rule's condition matched, calling cross for each window
