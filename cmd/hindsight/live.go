@@ -273,6 +273,8 @@ func applyEnv(cmd *cobra.Command) error {
 			}
 			if err := sv.Replace(items); err != nil {
 				errs = append(errs, fmt.Sprintf("%s=%q: %v", envName(f.Name), v, err))
+			} else if err := negativeFlag(f, envName(f.Name)); err != nil {
+				errs = append(errs, err.Error())
 			}
 			f.Changed = true
 			return

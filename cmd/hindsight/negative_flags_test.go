@@ -103,3 +103,25 @@ func TestGOGCNegativeStillTurnsTheCollectorOff(t *testing.T) {
 		t.Errorf("hindsight live --gogc=-1: exit status %d, %v; want --gogc=-1 taken (the error about --console-recent-alerts only)", exitCode(err), err)
 	}
 }
+
+// A negative number of a list flag is refused from its HINDSIGHT_ variable as from the
+// command line: HINDSIGHT_PARTITION=-1 ran `lake ls` and reported "0 files", exit 0
+// (applyEnv's list branch never asked negativeFlag). Not parallel: it sets variables.
+func TestNegativeListFlagFromTheEnvironment(t *testing.T) {
+	url := manifestOnlyLake(t)
+	// The command line: refused (772a6e1).
+	if _, err := run(t, "", "lake", "ls", "--partition", "-1", "--lake", url); exitCode(err) != 2 {
+		t.Fatalf("lake ls --partition -1: exit %d (%v), want 2", exitCode(err), err)
+	}
+	// A one-value flag from its variable: refused too.
+	t.Setenv("HINDSIGHT_TARGET_BYTES", "-1")
+	if _, err := run(t, "", "lake", "compact", "--lake", url); exitCode(err) != 2 || !strings.Contains(err.Error(), "must not be negative") {
+		t.Fatalf("HINDSIGHT_TARGET_BYTES=-1 lake compact: exit %d (%v), want 2, must not be negative", exitCode(err), err)
+	}
+	// The list flag from its variable.
+	t.Setenv("HINDSIGHT_PARTITION", "-1")
+	out, err := run(t, "", "lake", "ls", "--lake", url)
+	if exitCode(err) != 2 || err == nil || !strings.Contains(err.Error(), "must not be negative") {
+		t.Errorf("HINDSIGHT_PARTITION=-1 lake ls: exit %d (%v), want 2, must not be negative\n%s", exitCode(err), err, out)
+	}
+}

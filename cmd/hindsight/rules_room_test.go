@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
@@ -79,5 +81,51 @@ func TestApplyRefusesAFileThatWouldGoPastTheLimits(t *testing.T) {
 	}
 	if n := d.Registry().Len(); n != 2 {
 		t.Errorf("the daemon holds %d rules, want 2", n)
+	}
+}
+
+// A mute control first forgets the mutes ended by its record's time: a mute of a file
+// that has already ended (a maintenance window kept in the file, applied again) keeps
+// no other out, and checkRoom does not count it. Under max_mutes 1 the fold takes a
+// file of two ended mutes whole; checkRoom refused it as going past the limit. Not
+// parallel: it sets the process's rule limits.
+func TestCheckRoomEndedMutesOfTheFileFit(t *testing.T) {
+	lim := rule.DefaultLimits
+	lim.MaxMutes = 1
+	if err := rule.SetLimits(lim); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rule.SetLimits(rule.DefaultLimits) })
+
+	file := filepath.Join(t.TempDir(), "mutes.yaml")
+	writeFile(t, file, "mutes:\n"+
+		"  - {scope: \"*\", id: window-1, rule: \"*\", until: \"2020-01-01T00:00:00Z\"}\n"+
+		"  - {scope: \"*\", id: window-2, rule: \"*\", until: \"2020-01-02T00:00:00Z\"}\n")
+	data, err := rule.ReadRulesFileBytes(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nf, err := rule.ParseNotifyFile(file, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := notifyControls(nf, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// What the daemon does with the file's controls, published now on an empty topic.
+	g := controls.NewRegistry()
+	now := time.Now()
+	for i, c := range cs {
+		outcome, msg := g.Apply(controls.Record{Key: c.RecordKey(), Offset: int64(i), Time: now, Control: c})
+		if outcome != contract.ControlOK {
+			t.Fatalf("the fold rejected %s: %s %s", c.RecordKey(), outcome, msg)
+		}
+	}
+
+	// What apply says of the same file against the same (empty) topic.
+	if err := checkRoom(file, controls.NewRegistry(), 0, nf); err != nil {
+		t.Errorf("checkRoom refuses a file the fold takes whole under max_mutes 1: %v", err)
 	}
 }

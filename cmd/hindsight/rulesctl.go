@@ -193,8 +193,9 @@ func checkRoom(file string, cur *controls.Registry, newRules int, nf *rule.Notif
 	return errors.Join(errs...)
 }
 
-// newKeys counts the items of cur that hold (in force) and those of file whose keys
-// none of them has.
+// newKeys counts the items of cur that hold (in force) and those of file that hold and
+// whose keys none of them has (a mute of the file ended already is forgotten at the
+// next mute control: it keeps no other out).
 func newKeys[T any](cur, file []T, key func(T) rule.Key, holds func(T) bool) (held, adding int) {
 	keys := map[rule.Key]bool{}
 	for _, v := range cur {
@@ -203,7 +204,7 @@ func newKeys[T any](cur, file []T, key func(T) rule.Key, holds func(T) bool) (he
 		}
 	}
 	for _, v := range file {
-		if !keys[key(v)] {
+		if holds(v) && !keys[key(v)] {
 			adding++
 		}
 	}
