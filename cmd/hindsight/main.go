@@ -94,52 +94,41 @@ func badCommandLinesAreUsage(root *cobra.Command) {
 	walk(root)
 }
 
-// negativeFlag refuses a negative number given to a numeric flag whose help gives a
-// negative value no meaning ("negative: never" and the like): the flags' configs take
-// zero and below for their default, which would hide a typo such as -1s.
+// negativeFlag refuses a negative number given to a numeric flag, or in a numeric list
+// flag (--partition 0,-1), whose help gives a negative value no meaning ("negative:
+// never" and the like): the flags' configs take zero and below for their default,
+// which would hide a typo such as -1s.
 func negativeFlag(f *pflag.Flag, given string) error {
 	if strings.Contains(f.Usage, "negative") {
 		return nil
 	}
+	typ, texts := f.Value.Type(), []string{f.Value.String()}
 	if sv, ok := f.Value.(pflag.SliceValue); ok {
-		// Each number of a list flag (--partition 0,-1) as the flag's own type would.
-		for _, item := range sv.GetSlice() {
-			one := &pflag.Flag{Usage: f.Usage, Value: scalarOf(f.Value.Type(), item)}
-			if err := negativeFlag(one, given); err != nil {
-				return err
-			}
+		typ, texts = strings.TrimSuffix(typ, "Slice"), sv.GetSlice()
+	}
+	for _, v := range texts {
+		if negativeText(typ, v) {
+			return fmt.Errorf("invalid value %s for %s: must not be negative", v, given)
 		}
-		return nil
-	}
-	v := f.Value.String()
-	negative := false
-	switch f.Value.Type() {
-	case "int", "int8", "int16", "int32", "int64":
-		n, err := strconv.ParseInt(v, 10, 64)
-		negative = err == nil && n < 0
-	case "float32", "float64":
-		x, err := strconv.ParseFloat(v, 64)
-		negative = err == nil && x < 0
-	case "duration":
-		d, err := time.ParseDuration(v)
-		negative = err == nil && d < 0
-	}
-	if negative {
-		return fmt.Errorf("invalid value %s for %s: must not be negative", v, given)
 	}
 	return nil
 }
 
-// scalarValue is one item of a list flag, typed as a one-value flag of the list's
-// element type ("int32" for "int32Slice"), for negativeFlag.
-type scalarValue struct{ typ, text string }
-
-func (v scalarValue) String() string   { return v.text }
-func (v scalarValue) Set(string) error { return nil }
-func (v scalarValue) Type() string     { return v.typ }
-
-func scalarOf(sliceType, item string) pflag.Value {
-	return scalarValue{typ: strings.TrimSuffix(sliceType, "Slice"), text: item}
+// negativeText reports whether v, the text of a flag value of pflag type typ, is a
+// negative number.
+func negativeText(typ, v string) bool {
+	switch typ {
+	case "int", "int8", "int16", "int32", "int64":
+		n, err := strconv.ParseInt(v, 10, 64)
+		return err == nil && n < 0
+	case "float32", "float64":
+		x, err := strconv.ParseFloat(v, 64)
+		return err == nil && x < 0
+	case "duration":
+		d, err := time.ParseDuration(v)
+		return err == nil && d < 0
+	}
+	return false
 }
 
 // execute runs root (newRootCmd) on args. An error of cobra's finding the command —
