@@ -317,7 +317,7 @@ func (s *Sender) attempt(ctx context.Context, t Target, body []byte, key string)
 	// The body says why (Slack: "invalid_token", PagerDuty: a JSON error); whatever of
 	// it arrives within the attempt's time is quoted, and its absence is no error.
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxDetail))
-	e.detail = detail(b)
+	e.detail = detail(redact(b, t))
 	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 		if v := resp.Header.Get("Retry-After"); v != "" {
 			if d, ok := parseRetryAfter(v, s.cfg.Now()); ok {
@@ -382,6 +382,31 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	return max(at.Sub(now), 0), true
+}
+
+// redact takes out of a failed answer's body what t's URL and secret would reveal: a
+// receiver that echoes the request (Express's "Cannot POST /path", a body quoted back)
+// would put a Slack webhook's token, which is its path, or a routing key into the
+// Reason, which goes to the undelivered topic, logs and the console.
+func redact(b []byte, t Target) []byte {
+	secrets := [][]byte{[]byte(t.URL)}
+	if u, err := url.Parse(t.URL); err == nil {
+		if len(u.EscapedPath()) > 1 {
+			secrets = append(secrets, []byte(u.EscapedPath()), []byte(u.Path))
+		}
+		if u.RawQuery != "" {
+			secrets = append(secrets, []byte(u.RawQuery))
+		}
+	}
+	if len(t.Secret) > 0 {
+		secrets = append(secrets, t.Secret)
+	}
+	for _, s := range secrets {
+		if len(s) > 0 {
+			b = bytes.ReplaceAll(b, s, []byte("…"))
+		}
+	}
+	return b
 }
 
 // detail is a failed answer's body made fit for a Reason: one line of valid UTF-8, cut

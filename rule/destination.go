@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -195,7 +196,12 @@ func (s *SecretRef) check(field string, errs *ValidationError) {
 // notifying process's decision (notify.CheckURL), as it depends on its flags.
 func checkURLShape(raw string) string {
 	u, err := url.Parse(raw)
+	var ue *url.Error
 	switch {
+	case errors.As(err, &ue):
+		// url.Error quotes the URL, and a webhook's URL is its secret: only what is
+		// wrong with it.
+		return ue.Err.Error()
 	case err != nil:
 		return err.Error()
 	case u.Scheme != "http" && u.Scheme != "https":
