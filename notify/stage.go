@@ -879,6 +879,10 @@ func (s *Stage) undeliveredWriter(ctx context.Context) {
 // may be missing or the brokers away) until they land or ctx ends.
 func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 	pending := slices.Clone(ws)
+	// single: a produce of several records was refused as too large. The broker judges
+	// a batch, and the client batches one partition's records together: which record
+	// is too large alone is learnt by writing each on its own.
+	single := false
 	_, _ = backoff.Retry(ctx, func() (struct{}, error) {
 		// An alert whose partition was reassigned while its record waited is read again
 		// by the partition's owner now (another member, or this one): recorded for the
@@ -917,10 +921,22 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 		}
 		var failed []undeliveredWrite
 		var firstErr error
-		for _, r := range s.cl.ProduceSync(wctx, recs...) {
+		alone := single || len(recs) == 1
+		var results kgo.ProduceResults
+		if single {
+			for _, r := range recs {
+				results = append(results, s.cl.ProduceSync(wctx, r)...)
+			}
+		} else {
+			results = s.cl.ProduceSync(wctx, recs...)
+		}
+		for _, r := range results {
 			w := byRec[r.Record]
 			if r.Err != nil {
-				if tooLarge(r.Err) && !w.smallest {
+				switch {
+				case tooLarge(r.Err) && !alone:
+					single = true
+				case tooLarge(r.Err) && !w.smallest:
 					// The topic takes smaller records than the client (its
 					// max.message.bytes): as it is, the record would be refused for
 					// ever and its alerts' offsets held. Written again at its smallest,
@@ -941,6 +957,12 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 		}
 		return struct{}{}, firstErr
 	}, backoff.WithBackOff(backoff.NewExponentialBackOff()), backoff.WithMaxElapsedTime(0))
+	// Stopped before they landed (the partition taken away, the stage stopping): the
+	// next owner reads their alerts again, and this member's states say so rather than
+	// the last attempt's "retrying".
+	for _, w := range pending {
+		s.recent.set(w.j, contract.DeliveryQueued, w.out.Attempts, (&halt{moved: true}).Error())
+	}
 }
 
 // NoDestinationLabel is the destination label of the deliveries to a name no destination
