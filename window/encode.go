@@ -409,7 +409,15 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 					set[string(v)] = struct{}{}
 					prev = v
 				}
-				maxSet = max(maxSet, int64(len(set)))
+				if int64(len(set)) > s.lim.MaxDistinct {
+					maxSet = max(maxSet, int64(len(set)))
+					// Over the limit until the window closes (a running total's never).
+					until := int64(math.MaxInt64)
+					if s.size > 0 {
+						until = c.start + s.size
+					}
+					s.overDistinctUntil = max(s.overDistinctUntil, until)
+				}
 				sets = append(sets, set)
 			}
 			if i > 0 && c.start <= cells[i-1].start {
@@ -454,13 +462,9 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 	s.reported = s.stats // counted by the process that encoded it
 	// A snapshot taken under larger limits holds more than this state keeps: what it
 	// holds stays (dropping some would change counts already made), new groups and
-	// values are refused until it is back within them, and the state says so.
-	switch {
-	case int64(s.live) > s.lim.MaxGroups:
-		s.restoredOver = fmt.Sprintf("restored with %d open groups, above the group limit %d (a snapshot taken under a larger one): new groups are not kept until enough close", s.live, s.lim.MaxGroups)
-	case maxSet > s.lim.MaxDistinct:
-		s.restoredOver = fmt.Sprintf("restored with a window of %d distinct values, above the distinct value limit %d (a snapshot taken under a larger one): new values are not kept in it", maxSet, s.lim.MaxDistinct)
-	}
+	// values are refused until it is back within them, and Degraded says so till then.
+	s.restoredOverGroups = int64(s.live) > s.lim.MaxGroups
+	s.overDistinct = maxSet
 	return s, d.b, nil
 }
 

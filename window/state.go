@@ -126,9 +126,12 @@ type State struct {
 	statsGen uint32
 	// maxGroups is lim.MaxGroups.
 	maxGroups int64
-	// restoredOver says why a decoded state holds more than its limits keep (Decode):
-	// "" for any other.
-	restoredOver string
+	// A decoded state may hold more than its limits keep (a snapshot taken under
+	// larger ones, Decode): restoredOverGroups while its open groups are above
+	// MaxGroups, and overDistinct values in a count_distinct window until the
+	// watermark reaches overDistinctUntil, the end of the last such window.
+	restoredOverGroups              bool
+	overDistinct, overDistinctUntil int64
 
 	// The groups and their windows, stored as store.go says.
 	groups    slab[group]
@@ -291,7 +294,13 @@ func (s *State) Degraded() string {
 	case st.IncidentsDropped > 0:
 		return fmt.Sprintf("group limit %d reached for open incidents: %d alerts sent without suppression or resolve", s.lim.MaxGroups, st.IncidentsDropped)
 	}
-	return s.restoredOver
+	if s.restoredOverGroups && int64(s.live) > s.lim.MaxGroups {
+		return fmt.Sprintf("restored with more open groups (%d now) than the group limit %d (a snapshot taken under a larger one): new groups are not kept until enough close", s.live, s.lim.MaxGroups)
+	}
+	if wm, ok := s.Watermark(); s.overDistinct > 0 && (!ok || wm < s.overDistinctUntil) {
+		return fmt.Sprintf("restored with a window of %d distinct values, above the distinct value limit %d (a snapshot taken under a larger one): new values are not kept in it", s.overDistinct, s.lim.MaxDistinct)
+	}
+	return ""
 }
 
 // Add evaluates one event the rule's condition matched, calling cross for each window
