@@ -182,33 +182,48 @@ func checkRoom(file string, cur *controls.Registry, newRules int, nf *rule.Notif
 		}
 	}
 	full("rules", cur.Len(), newRules, lim.MaxRules, rule.LimitRules)
-	destKey := func(d *rule.Destination) rule.Key { return rule.Key{Scope: d.Scope, ID: d.Name} }
-	held, adding := newKeys(cur.Destinations(), nf.Destinations, destKey, func(*rule.Destination) bool { return true })
-	full("destinations", held, adding, lim.MaxDestinations, rule.LimitDestinations)
-	// A mute control first forgets the mutes ended by its record's time (now).
-	now := time.Now()
-	muteKey := func(m *rule.Mute) rule.Key { return rule.Key{Scope: m.Scope, ID: m.ID} }
-	held, adding = newKeys(cur.Mutes(), nf.Mutes, muteKey, func(m *rule.Mute) bool { return m.Until.IsZero() || now.Before(m.Until) })
-	full("mutes", held, adding, lim.MaxMutes, rule.LimitMutes)
-	return errors.Join(errs...)
-}
-
-// newKeys counts the items of cur that hold (in force) and those of file that hold and
-// whose keys none of them has (a mute of the file ended already is forgotten at the
-// next mute control: it keeps no other out).
-func newKeys[T any](cur, file []T, key func(T) rule.Key, holds func(T) bool) (held, adding int) {
-	keys := map[rule.Key]bool{}
-	for _, v := range cur {
-		if holds(v) {
-			keys[key(v)] = true
-		}
+	dests := map[rule.Key]bool{}
+	for _, d := range cur.Destinations() {
+		dests[rule.Key{Scope: d.Scope, ID: d.Name}] = true
 	}
-	for _, v := range file {
-		if holds(v) && !keys[key(v)] {
+	adding := 0
+	for _, d := range nf.Destinations {
+		if !dests[rule.Key{Scope: d.Scope, ID: d.Name}] {
 			adding++
 		}
 	}
-	return len(keys), adding
+	full("destinations", len(dests), adding, lim.MaxDestinations, rule.LimitDestinations)
+	if over := mutesRefused(cur.Mutes(), nf.Mutes, lim.MaxMutes, time.Now()); over > 0 {
+		errs = append(errs, fmt.Errorf("%w: %s has mutes the daemon would reject (%d) past the %d allowed (limit %s, flag --max-mutes): delete some or raise the limit",
+			rule.ErrInvalid, file, over, lim.MaxMutes, rule.LimitMutes))
+	}
+	return errors.Join(errs...)
+}
+
+// mutesRefused is how many of a file's mutes the fold would refuse, published now
+// after cur, under limit: each mute control first forgets the mutes ended by its
+// record's time, then takes a mute of a new key only while fewer than limit are held
+// (an ended mute of the file too, forgotten only at the next one).
+func mutesRefused(cur, file []*rule.Mute, limit int, now time.Time) int {
+	held := map[rule.Key]*rule.Mute{}
+	for _, m := range cur {
+		held[rule.Key{Scope: m.Scope, ID: m.ID}] = m
+	}
+	refused := 0
+	for _, m := range file {
+		for k, h := range held {
+			if !h.Until.IsZero() && !now.Before(h.Until) {
+				delete(held, k)
+			}
+		}
+		k := rule.Key{Scope: m.Scope, ID: m.ID}
+		if _, ok := held[k]; !ok && len(held) >= limit {
+			refused++
+			continue
+		}
+		held[k] = m
+	}
+	return refused
 }
 
 // checkRuleTests runs the tests of f's rules for apply. When one fails it prints the
