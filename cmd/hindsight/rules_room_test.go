@@ -84,96 +84,62 @@ func TestApplyRefusesAFileThatWouldGoPastTheLimits(t *testing.T) {
 	}
 }
 
-// A mute control first forgets the mutes ended by its record's time: a mute of a file
-// that has already ended (a maintenance window kept in the file, applied again) keeps
-// no other out, and checkRoom does not count it. Under max_mutes 1 the fold takes a
-// file of two ended mutes whole; checkRoom refused it as going past the limit. Not
-// parallel: it sets the process's rule limits.
-func TestCheckRoomEndedMutesOfTheFileFit(t *testing.T) {
+// checkRoom refuses a file of mutes exactly when the fold, taking the file's controls
+// now on an empty topic under max_mutes 1, would reject one of them (a file half
+// applied). Each mute control first forgets the mutes ended by its record's time, then
+// takes a new key only while the limit has room: an ended mute of the file keeps no
+// other out after it, but still needs room when it comes. A first version counted
+// ended mutes as needing room for good (refusing files the fold takes whole), the next
+// skipped them (letting through files the fold half applies). Not parallel: it sets
+// the process's rule limits.
+func TestCheckRoomAgreesWithTheFoldOnMutes(t *testing.T) {
 	lim := rule.DefaultLimits
 	lim.MaxMutes = 1
 	if err := rule.SetLimits(lim); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rule.SetLimits(rule.DefaultLimits) })
-
-	file := filepath.Join(t.TempDir(), "mutes.yaml")
-	writeFile(t, file, "mutes:\n"+
-		"  - {scope: \"*\", id: window-1, rule: \"*\", until: \"2020-01-01T00:00:00Z\"}\n"+
-		"  - {scope: \"*\", id: window-2, rule: \"*\", until: \"2020-01-02T00:00:00Z\"}\n")
-	data, err := rule.ReadRulesFileBytes(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nf, err := rule.ParseNotifyFile(file, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := notifyControls(nf, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// What the daemon does with the file's controls, published now on an empty topic.
-	g := controls.NewRegistry()
-	now := time.Now()
-	for i, c := range cs {
-		outcome, msg := g.Apply(controls.Record{Key: c.RecordKey(), Offset: int64(i), Time: now, Control: c})
-		if outcome != contract.ControlOK {
-			t.Fatalf("the fold rejected %s: %s %s", c.RecordKey(), outcome, msg)
-		}
-	}
-
-	// What apply says of the same file against the same (empty) topic.
-	if err := checkRoom(file, controls.NewRegistry(), 0, nf); err != nil {
-		t.Errorf("checkRoom refuses a file the fold takes whole under max_mutes 1: %v", err)
-	}
-}
-
-// checkRoom exists so that a file the fold would take only in part is refused whole
-// (exit 2, nothing published). A mute of the file that has already ended is forgotten
-// at the NEXT mute control, but its own upsert still needs a free key under max_mutes:
-// the fold rejects it when the mutes in force fill the limit. checkRoom follows the fold
-// mute by mute (a first version skipped ended mutes and let such a file through, half
-// applied). Not parallel: it sets the process's rule limits.
-func TestCheckRoomEndedMuteStillNeedsRoomWhenItComes(t *testing.T) {
-	lim := rule.DefaultLimits
-	lim.MaxMutes = 1
-	if err := rule.SetLimits(lim); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rule.SetLimits(rule.DefaultLimits) })
-
-	file := filepath.Join(t.TempDir(), "mutes.yaml")
-	writeFile(t, file, "mutes:\n"+
-		"  - {scope: \"*\", id: in-force, rule: \"*\", until: \"2999-01-01T00:00:00Z\"}\n"+
-		"  - {scope: \"*\", id: ended, rule: \"*\", until: \"2020-01-01T00:00:00Z\"}\n")
-	data, err := rule.ReadRulesFileBytes(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nf, err := rule.ParseNotifyFile(file, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := notifyControls(nf, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// What the daemon does with the file's controls, published now on an empty topic.
-	g := controls.NewRegistry()
-	now := time.Now()
-	var rejected []string
-	for i, c := range cs {
-		outcome, msg := g.Apply(controls.Record{Key: c.RecordKey(), Offset: int64(i), Time: now, Control: c})
-		if outcome != contract.ControlOK {
-			rejected = append(rejected, c.RecordKey()+": "+outcome+" "+msg)
-		}
-	}
-
-	// What apply says of the same file against the same (empty) topic.
-	if err := checkRoom(file, controls.NewRegistry(), 0, nf); err == nil && len(rejected) > 0 {
-		t.Errorf("checkRoom lets through a file the fold applies only in part under max_mutes 1; the fold rejected %q", rejected)
+	const (
+		ended1  = `  - {scope: "*", id: ended-1, rule: "*", until: "2020-01-01T00:00:00Z"}` + "\n"
+		ended2  = `  - {scope: "*", id: ended-2, rule: "*", until: "2020-01-02T00:00:00Z"}` + "\n"
+		inForce = `  - {scope: "*", id: in-force, rule: "*", until: "2999-01-01T00:00:00Z"}` + "\n"
+		other   = `  - {scope: "*", id: other, rule: "*"}` + "\n"
+	)
+	for name, mutes := range map[string]string{
+		"two ended":              ended1 + ended2,
+		"in force, then ended":   inForce + ended1,
+		"ended, then in force":   ended1 + inForce,
+		"two in force":           inForce + other,
+		"one in force":           inForce,
+		"ended, ended, in force": ended1 + ended2 + inForce,
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "mutes.yaml")
+			writeFile(t, file, "mutes:\n"+mutes)
+			data, err := rule.ReadRulesFileBytes(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nf, err := rule.ParseNotifyFile(file, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := notifyControls(nf, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := controls.NewRegistry()
+			now := time.Now()
+			var rejected []string
+			for i, c := range cs {
+				if outcome, msg := g.Apply(controls.Record{Key: c.RecordKey(), Offset: int64(i), Time: now, Control: c}); outcome != contract.ControlOK {
+					rejected = append(rejected, c.RecordKey()+": "+msg)
+				}
+			}
+			err = checkRoom(file, controls.NewRegistry(), 0, nf)
+			if (err != nil) != (len(rejected) > 0) {
+				t.Errorf("checkRoom: %v; the fold rejected %q", err, rejected)
+			}
+		})
 	}
 }
