@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -385,29 +386,33 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 }
 
 // redact takes out of a failed answer's body what t's URL and secret would reveal: a
-// receiver that echoes the request (Express's "Cannot POST /path", a body quoted back)
-// would put a Slack webhook's token, which is its path, or a routing key into the
-// Reason, which goes to the undelivered topic, logs and the console.
+// receiver that echoes the request (Express's "Cannot POST /path", a body quoted back, a
+// refused token named) would put a Slack webhook's token, which is its path, a token in
+// its query, or a routing key into the Reason, which goes to the undelivered topic, logs
+// and the console. Pieces shorter than minRedact are left: no credential is that short,
+// and taking out every "e" of a one-letter secret would garble the answer.
 func redact(b []byte, t Target) []byte {
-	secrets := [][]byte{[]byte(t.URL)}
+	secrets := [][]byte{[]byte(t.URL), t.Secret}
 	if u, err := url.Parse(t.URL); err == nil {
-		if len(u.EscapedPath()) > 1 {
-			secrets = append(secrets, []byte(u.EscapedPath()), []byte(u.Path))
-		}
-		if u.RawQuery != "" {
-			secrets = append(secrets, []byte(u.RawQuery))
+		secrets = append(secrets, []byte(u.EscapedPath()), []byte(u.Path), []byte(u.RawQuery))
+		for _, vs := range u.Query() {
+			for _, v := range vs {
+				secrets = append(secrets, []byte(v), []byte(url.QueryEscape(v)))
+			}
 		}
 	}
-	if len(t.Secret) > 0 {
-		secrets = append(secrets, t.Secret)
-	}
+	// Longest first: a piece inside another is taken out with it.
+	slices.SortFunc(secrets, func(x, y []byte) int { return len(y) - len(x) })
 	for _, s := range secrets {
-		if len(s) > 0 {
+		if len(s) >= minRedact {
 			b = bytes.ReplaceAll(b, s, []byte("…"))
 		}
 	}
 	return b
 }
+
+// minRedact is the shortest piece of a destination's URL or secret redact takes out.
+const minRedact = 6
 
 // detail is a failed answer's body made fit for a Reason: one line of valid UTF-8, cut
 // to detailText characters.
