@@ -361,6 +361,9 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 				continue // older than the rule's lookback
 			}
 			for _, d := range f.Deleted {
+				if _, hi := f.DeletedTimes(d); !from.IsZero() && hi.Before(from) {
+					continue // placed before the lookback (a merged file's times are wider)
+				}
 				if d.From < pl.start {
 					res.Missing = append(res.Missing, Gap{Partition: p, From: d.From, To: min(d.To, pl.start-1), Reason: lakehouse.DeletedReason})
 				}

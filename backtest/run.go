@@ -116,6 +116,9 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	// every file of the time range says what it lacks, whoever the customer.
 	for _, f := range snap.Files(lakehouse.Filter{TimeFrom: cfg.From, TimeTo: cfg.To}) {
 		for _, d := range f.Deleted {
+			if lo, hi := f.DeletedTimes(d); !cfg.From.IsZero() && hi.Before(cfg.From) || !cfg.To.IsZero() && !lo.Before(cfg.To) {
+				continue // placed outside the range (a merged file's times are wider)
+			}
 			rep.Missing = append(rep.Missing, contract.MissingRange{Partition: f.Partition, From: d.From, To: d.To, Reason: lakehouse.DeletedReason})
 		}
 	}

@@ -200,7 +200,10 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 	// The merged file holds only checked rows when every input did.
 	b.checked = !slices.ContainsFunc(group, func(f FileEntry) bool { return !f.Checked })
 	for _, f := range group {
-		b.deleted = append(b.deleted, f.Deleted...)
+		for _, d := range f.Deleted {
+			d.MinTime, d.MaxTime = f.DeletedTimes(d) // the merged file's times are wider
+			b.deleted = append(b.deleted, d)
+		}
 	}
 	if b.checked {
 		b.typed = newTypedBatch(retype(group))

@@ -130,6 +130,20 @@ type FileEntry struct {
 type OffsetRange struct {
 	From int64 `json:"from"`
 	To   int64 `json:"to"`
+	// MinTime and MaxTime, on a Deleted range carried into a merged file, are the
+	// event times of the file that first noted it: the times readers judge a range's
+	// place in time by (its records' own are unknown), kept so that a merge, which
+	// widens the file's times, changes no reader's answer. Zero: the file's own.
+	MinTime time.Time `json:"min_time,omitzero"`
+	MaxTime time.Time `json:"max_time,omitzero"`
+}
+
+// DeletedTimes are the event times readers place the Deleted range d of f at.
+func (f *FileEntry) DeletedTimes(d OffsetRange) (minTime, maxTime time.Time) {
+	if d.MaxTime.IsZero() {
+		return f.MinTime, f.MaxTime
+	}
+	return d.MinTime, d.MaxTime
 }
 
 // DeletedReason is why history readers (backfill, backtest) report a file's Deleted

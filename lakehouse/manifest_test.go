@@ -15,13 +15,13 @@ func TestManifestValidatesDeletedRanges(t *testing.T) {
 		ok      bool
 	}{
 		{"none", nil, true},
-		{"the whole range", []OffsetRange{{0, 99}}, true},
-		{"two in order", []OffsetRange{{10, 19}, {40, 40}}, true},
-		{"before the file", []OffsetRange{{-1, 5}}, false},
-		{"past the file", []OffsetRange{{90, 100}}, false},
-		{"reversed", []OffsetRange{{20, 10}}, false},
-		{"out of order", []OffsetRange{{40, 49}, {10, 19}}, false},
-		{"overlapping", []OffsetRange{{10, 19}, {19, 25}}, false},
+		{"the whole range", []OffsetRange{{From: 0, To: 99}}, true},
+		{"two in order", []OffsetRange{{From: 10, To: 19}, {From: 40, To: 40}}, true},
+		{"before the file", []OffsetRange{{From: -1, To: 5}}, false},
+		{"past the file", []OffsetRange{{From: 90, To: 100}}, false},
+		{"reversed", []OffsetRange{{From: 20, To: 10}}, false},
+		{"out of order", []OffsetRange{{From: 40, To: 49}, {From: 10, To: 19}}, false},
+		{"overlapping", []OffsetRange{{From: 10, To: 19}, {From: 19, To: 25}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := Manifest{Format: ManifestFormat, Version: 1,
