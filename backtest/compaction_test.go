@@ -2,16 +2,13 @@ package backtest_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
-	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
@@ -42,30 +39,11 @@ func TestCompactionKeepsBacktestMissing(t *testing.T) {
 		}
 		b.Produce(t, recs...)
 	}
-	archive := func(upTo int64) {
-		actx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() {
-			done <- lakehouse.RunArchiver(actx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt,
-				RollAge: 50 * time.Millisecond, RollBytes: 64 << 10, CompactInterval: -1})
-		}()
-		poll.Until(t, 60*time.Second, "the lake to hold every record", func() bool {
-			snap, err := lake.Snapshot(ctx)
-			return err == nil && snap.Watermark(0) >= upTo
-		})
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Fatalf("archiver: %v", err)
-		}
-	}
+	archive := func(upTo int64) { archiveTo(t, b, bkt, lake, upTo) }
 	produce(100) // 0–99
 	archive(99)
 	produce(100) // 100–199; Kafka deletes 100–149 before the archiver reads them
-	del := kadm.Offsets{}
-	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 150})
-	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
+	deleteBefore(t, b, 150)
 	archive(199)
 	produce(100) // 200–299
 	archive(299)

@@ -209,30 +209,11 @@ func TestPartitionStateDeletedBelowEnd(t *testing.T) {
 		}
 		return b.Produce(t, recs...)
 	}
-	archive := func(upTo int64) {
-		actx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() {
-			done <- lakehouse.RunArchiver(actx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt,
-				RollAge: 50 * time.Millisecond, RollBytes: 64 << 10, CompactInterval: -1})
-		}()
-		poll.Until(t, 60*time.Second, "the lake to hold every record", func() bool {
-			snap, err := lake.Snapshot(ctx)
-			return err == nil && snap.Watermark(0) >= upTo
-		})
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Fatalf("archiver: %v", err)
-		}
-	}
+	archive := func(upTo int64) { archiveTo(t, b, bkt, lake, upTo) }
 	produce(100) // 0–99
 	archive(99)
 	produce(100) // 100–199; Kafka deletes 100–149 before the archiver reads them
-	del := kadm.Offsets{}
-	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 150})
-	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
+	deleteBefore(t, b, 150)
 	archive(199)
 	snap, err := lake.Snapshot(ctx)
 	if err != nil {
@@ -313,5 +294,36 @@ func TestBacktestReadsLostFilesFromKafka(t *testing.T) {
 	}
 	if rep, err = backtest.Run(ctx, cfg); err != nil || !missing(rep) {
 		t.Errorf("past Kafka's retention: err %v, missing %+v; want offsets %d-%d of %s", err, rep.Missing, lost.StartOffset, lost.EndOffset, lost.Path)
+	}
+}
+
+// archiveTo runs an archiver of b's events into bkt until lake's partition 0 holds
+// offset upTo, then stops it: files of small, separate runs.
+func archiveTo(t *testing.T, b *kafkatest.Broker, bkt lakehouse.Bucket, lake *lakehouse.Lake, upTo int64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- lakehouse.RunArchiver(ctx, lakehouse.ArchiverConfig{Brokers: []string{b.Addr}, Bucket: bkt,
+			RollAge: 50 * time.Millisecond, RollBytes: 64 << 10, CompactInterval: -1})
+	}()
+	poll.Until(t, 60*time.Second, "the lake to hold every record", func() bool {
+		snap, err := lake.Snapshot(context.Background())
+		return err == nil && snap.Watermark(0) >= upTo
+	})
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("archiver: %v", err)
+	}
+}
+
+// deleteBefore moves the start of partition 0 of b's events topic to at, as the
+// topic's retention would.
+func deleteBefore(t *testing.T, b *kafkatest.Broker, at int64) {
+	t.Helper()
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: at})
+	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
 	}
 }
