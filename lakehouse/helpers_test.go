@@ -319,14 +319,17 @@ func objects(t testing.TB, bkt lakehouse.Bucket, prefix string) map[string][]byt
 // rotted is what rot leaves in each manifest: no JSON.
 const rotted = "rotted"
 
-// rot overwrites each of the objects with junk.
-func rot(t testing.TB, bkt lakehouse.Bucket, objs map[string][]byte) {
+// rot overwrites each of the objects with junk, and returns what they hold now.
+func rot(t testing.TB, bkt lakehouse.Bucket, objs map[string][]byte) map[string][]byte {
 	t.Helper()
+	now := map[string][]byte{}
 	for name := range objs {
 		if err := bkt.Put(context.Background(), name, strings.NewReader(rotted)); err != nil {
 			t.Fatal(err)
 		}
+		now[name] = []byte(rotted)
 	}
+	return now
 }
 
 // restore writes the objects back as they were.

@@ -94,7 +94,7 @@ type Snapshot struct {
 func (l *Lake) Snapshot(ctx context.Context) (*Snapshot, error) {
 	m, top, err := l.store.latest(ctx)
 	if err == nil && m.Version == 0 && top > 0 {
-		err = l.store.checkNotStranded(ctx, top, nil)
+		err = l.store.checkNotStranded(ctx, 0, top, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lakehouse: snapshot: %w", err)

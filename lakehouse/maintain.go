@@ -78,14 +78,17 @@ func (mt *maintainer) run(ctx context.Context, partitions []int32) (MaintenanceR
 	return rep, errors.Join(errs...)
 }
 
-func (mt *maintainer) latest(ctx context.Context) (*Manifest, error) {
+// latest is the store's latest, retried: the newest readable manifest and the highest
+// version present.
+func (mt *maintainer) latest(ctx context.Context) (*Manifest, int64, error) {
 	var m *Manifest
+	var top int64
 	err := mt.bo.do(ctx, "load manifest", func(ctx context.Context) error {
 		var err error
-		m, _, err = mt.store.latest(ctx)
+		m, top, err = mt.store.latest(ctx)
 		return err
 	})
-	return m, err
+	return m, top, err
 }
 
 func hourDir(path string) string {
@@ -132,7 +135,7 @@ func (mt *maintainer) compactionGroups(m *Manifest, partitions []int32) [][]File
 }
 
 func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *MaintenanceReport) error {
-	m, err := mt.latest(ctx)
+	m, _, err := mt.latest(ctx)
 	if err != nil {
 		return err
 	}
@@ -340,7 +343,7 @@ func (mt *maintainer) expire(ctx context.Context, rep *MaintenanceReport) error 
 
 // deletePending deletes the objects whose DeleteDelay has passed, then forgets them.
 func (mt *maintainer) deletePending(ctx context.Context, rep *MaintenanceReport) error {
-	m, err := mt.latest(ctx)
+	m, _, err := mt.latest(ctx)
 	if err != nil {
 		return err
 	}
@@ -396,7 +399,7 @@ func (mt *maintainer) deletePending(ctx context.Context, rep *MaintenanceReport)
 // collectGarbage deletes data objects no manifest knows that are older than
 // orphanGrace: files of writers that crashed between upload and commit, or lost a race.
 // Objects the lake did not name are reported and left alone, and nothing is deleted
-// while no manifest is readable.
+// while the newest manifest is unreadable.
 func (mt *maintainer) collectGarbage(ctx context.Context, rep *MaintenanceReport) error {
 	var candidates []ObjectAttributes
 	cutoff := time.Now().Add(-mt.orphanGrace)
@@ -418,7 +421,7 @@ func (mt *maintainer) collectGarbage(ctx context.Context, rep *MaintenanceReport
 		return nil
 	}
 	// Listed before the manifest is read: anything committed by now is in it.
-	m, err := mt.latest(ctx)
+	m, top, err := mt.latest(ctx)
 	if err != nil {
 		return err
 	}
@@ -427,6 +430,12 @@ func (mt *maintainer) collectGarbage(ctx context.Context, rep *MaintenanceReport
 		// the second case each of the lake's files would look orphaned, so this deletes
 		// none; a first commit's debris waits for the collection after it.
 		mt.log.Warn("no readable manifest: orphan collection deletes nothing", "unlisted_files", len(candidates))
+		return nil
+	}
+	if m.Version < top {
+		// Unreadable versions above the one read may list files it does not.
+		mt.log.Warn("unreadable manifests above the newest readable one: orphan collection deletes nothing",
+			"readable", m.Version, "top", top, "unlisted_files", len(candidates))
 		return nil
 	}
 	known := map[string]bool{}

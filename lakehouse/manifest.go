@@ -397,14 +397,15 @@ var ErrUnreadableManifests = errors.New("lakehouse: no manifest is readable, yet
 // telling data files written before this store was opened from those written since.
 const clockSlack = 2 * time.Second
 
-// checkNotStranded is called when the lake has manifests (up to version top) and none
-// reads. It fails with ErrUnreadableManifests if the lake holds data files those
-// manifests may have listed. For a reader (committing nil) that is any data file. For
-// a commit it is any but the files being committed (committing) if this store read a
-// committed manifest before, else those written before this store was opened: younger
-// ones are other writers' first files in a new lake whose only manifests are junk, and
-// each writer's first commit must go ahead.
-func (s *manifestStore) checkNotStranded(ctx context.Context, top int64, committing map[string]bool) error {
+// checkNotStranded is called when the lake has manifests up to version top and the
+// highest that reads is read (0: none). It fails with ErrUnreadableManifests if the
+// lake holds data files the unreadable ones may have listed. For a reader (committing
+// nil) that is any data file. For a commit it is any but those the new manifest names
+// (committing: its files and pending deletes) if this store read a committed manifest
+// before, else those written before this store was opened: younger ones are other
+// writers' first files in a new lake whose only manifests are junk, and each writer's
+// first commit must go ahead.
+func (s *manifestStore) checkNotStranded(ctx context.Context, read, top int64, committing map[string]bool) error {
 	before := s.opened.Add(-clockSlack)
 	history := func(a ObjectAttributes) bool {
 		return committing == nil || !committing[a.Name] && (s.sawManifest.Load() || a.ModTime.Before(before))
@@ -421,6 +422,12 @@ func (s *manifestStore) checkNotStranded(ctx context.Context, top int64, committ
 	}
 	if len(stranded) == 0 {
 		return nil
+	}
+	if read > 0 {
+		return fmt.Errorf("%w: manifests above v%d up to v%d are unreadable, and %d data files (%s among them) "+
+			"that v%d does not list would be left unlisted by a manifest built on it, then collected: restore them, "+
+			"or remove them if they are no commits of this lake",
+			ErrUnreadableManifests, read, top, len(stranded), stranded[0], read)
 	}
 	return fmt.Errorf("%w: manifest v%d and every one below it are unreadable, and %d data files (%s among them) "+
 		"would be left unlisted by a new manifest, then collected: restore a manifest, or remove the unreadable ones to start the lake anew",
@@ -490,7 +497,8 @@ var errNoChange = errors.New("lakehouse: no change")
 // again, so mutate must work from whatever manifest it is given and must recognise its
 // own change already applied (a lost reply to a successful put) by returning
 // errNoChange. The new version is always one above the highest present: versions in
-// between are unreadable ones latest skipped, never a state this commit would drop.
+// between are unreadable ones latest skipped, and the commit goes ahead only if the lake
+// holds no file they could have listed that it does not (checkNotStranded).
 func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error) (*Manifest, error) {
 	for {
 		cur, top, err := s.latest(ctx)
@@ -507,12 +515,17 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 			}
 			return nil, err
 		}
-		if cur.Version == 0 && top > 0 {
+		if cur.Version < top {
+			// Unreadable versions above the one read: if they were commits, their
+			// files are listed nowhere else, and this commit would drop them.
 			committing := map[string]bool{}
 			for _, f := range next.Files {
 				committing[f.Path] = true
 			}
-			if err := s.checkNotStranded(ctx, top, committing); err != nil {
+			for _, d := range next.PendingDeletes {
+				committing[d.Path] = true
+			}
+			if err := s.checkNotStranded(ctx, cur.Version, top, committing); err != nil {
 				return nil, err
 			}
 		}
