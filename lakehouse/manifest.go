@@ -387,11 +387,12 @@ func (s *manifestStore) latest(ctx context.Context) (*Manifest, int64, error) {
 }
 
 // ErrUnreadableManifests is the error of commits and snapshots while none of the lake's
-// manifests can be read yet it holds history they listed. A commit then would start a
-// manifest listing none of those files, and garbage collection would delete them; a
-// snapshot would report no history. Writers retry it: they resume once a manifest reads
-// again.
-var ErrUnreadableManifests = errors.New("lakehouse: no manifest is readable, yet the lake holds data files")
+// manifests can be read yet it holds history they listed, and of commits while the
+// newest ones cannot be read and the lake holds files the newest readable one does not
+// list. A commit then would start a manifest listing none of those files, and garbage
+// collection would delete them; a snapshot would report no history. Writers retry it:
+// they resume once the newest manifest reads again.
+var ErrUnreadableManifests = errors.New("lakehouse: the newest manifests are unreadable, yet the lake holds data files they may list")
 
 // clockSlack allows for the object store's clock running behind this host's when
 // telling data files written before this store was opened from those written since.
