@@ -122,7 +122,7 @@ func (a *archiver) maintenanceLoop(ctx context.Context) {
 
 func (a *archiver) maintainer() *maintainer {
 	return &maintainer{
-		bkt: a.bkt, store: a.store, log: a.log, bo: a.bo, enc: a.enc, now: a.cfg.now,
+		bkt: a.bkt, store: a.store, log: a.log, bo: a.bo.givingUpOn(maintenanceGivesUpOn...), enc: a.enc, now: a.cfg.now,
 		smallBytes: a.cfg.CompactSmallBytes, targetBytes: a.cfg.RollBytes,
 		retention: a.cfg.Retention, deleteDelay: a.cfg.DeleteDelay, orphanGrace: a.cfg.OrphanGrace,
 		keepManifests: a.cfg.KeepManifests,

@@ -432,7 +432,7 @@ func (l *Lake) Maintain(ctx context.Context, cfg MaintenanceConfig) (Maintenance
 	}
 	mt := &maintainer{
 		bkt: l.bkt, store: l.store, log: l.log, now: d.now,
-		bo:         backoff{min: d.MinBackoff, max: d.MaxBackoff, log: l.log},
+		bo:         backoff{min: d.MinBackoff, max: d.MaxBackoff, log: l.log}.givingUpOn(maintenanceGivesUpOn...),
 		enc:        d.encodeOptions(),
 		smallBytes: d.CompactSmallBytes, targetBytes: d.RollBytes, retention: d.Retention,
 		deleteDelay: d.DeleteDelay, orphanGrace: d.OrphanGrace, keepManifests: d.KeepManifests,

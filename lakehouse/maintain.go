@@ -45,6 +45,11 @@ type maintainer struct {
 	keepManifests                       int
 }
 
+// maintenanceGivesUpOn are errors a maintenance pass fails on rather than waits out: a
+// commit refused while the newest manifests are unreadable waits for an operator, and
+// the next pass (or run of `lake compact`) tries again.
+var maintenanceGivesUpOn = []error{ErrUnreadableManifests}
+
 // errStale: the files a compaction read were changed by another writer meanwhile.
 var errStale = errors.New("lakehouse: files changed during compaction")
 

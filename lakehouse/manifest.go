@@ -400,19 +400,37 @@ const clockSlack = 2 * time.Second
 
 // checkNotStranded is called when the lake has manifests up to version top and the
 // highest that reads is read (0: none). It fails with ErrUnreadableManifests if the
-// lake holds data files the unreadable ones may have listed. For a reader (committing
-// nil) that is any data file. For a commit it is any but those the new manifest names
-// (committing: its files and pending deletes) if this store read a committed manifest
-// before, else those written before this store was opened: younger ones are other
-// writers' first files in a new lake whose only manifests are junk, and each writer's
-// first commit must go ahead.
+// lake holds data files the unreadable ones may have listed: files the store wrote no
+// later than the newest of them (a manifest lists only files uploaded before it, so
+// files younger than junk are no history it held: other writers' uploads in flight,
+// which must not hold this commit, nor this one theirs). Of those, for a reader
+// (committing nil) that is any data file. For a commit it is any but those the new
+// manifest names (committing: its files and pending deletes) if this store read a
+// committed manifest before, else those written before this store was opened: younger
+// ones are other writers' first files in a new lake whose only manifests are junk, and
+// each writer's first commit must go ahead.
 func (s *manifestStore) checkNotStranded(ctx context.Context, read, top int64, committing map[string]bool) error {
+	var written time.Time // the newest unreadable manifest's
+	err := s.bkt.List(ctx, manifestPrefix, func(a ObjectAttributes) error {
+		if m := manifestName.FindStringSubmatch(a.Name); m != nil {
+			if v, err := strconv.ParseInt(m[1], 10, 64); err == nil && v > read && a.ModTime.After(written) {
+				written = a.ModTime
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list manifests: %w", err)
+	}
 	before := s.opened.Add(-clockSlack)
 	history := func(a ObjectAttributes) bool {
+		if a.ModTime.After(written) {
+			return false
+		}
 		return committing == nil || !committing[a.Name] && (s.sawManifest.Load() || a.ModTime.Before(before))
 	}
 	var stranded []string
-	err := s.bkt.List(ctx, dataPrefix, func(a ObjectAttributes) error {
+	err = s.bkt.List(ctx, dataPrefix, func(a ObjectAttributes) error {
 		if dataNamePattern.MatchString(a.Name) && history(a) {
 			stranded = append(stranded, a.Name)
 		}
@@ -622,17 +640,31 @@ func (s *manifestStore) landedBelow(ctx context.Context, cur, v *Manifest) bool 
 	return false
 }
 
-// prune deletes all but the newest keep manifest versions.
+// prune deletes the manifest versions below the newest keep, counted from the newest
+// readable one down; versions above that one stay, and none goes while none reads.
 func (s *manifestStore) prune(ctx context.Context, keep int) (int, error) {
 	vs, err := s.versions(ctx)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for i, v := range vs {
-		if i < keep {
-			continue
+	// keep counts from the newest readable version: unreadable ones above it may be
+	// commits an operator can restore, and counting them would prune every version
+	// that reads.
+	newest := -1
+	for i := 0; i+keep < len(vs) && newest < 0; i++ {
+		switch _, err := s.read(ctx, vs[i]); {
+		case err == nil:
+			newest = i
+		case isNotFound(err) || errors.Is(err, ErrCorrupt):
+		default:
+			return 0, fmt.Errorf("prune manifests: %w", err)
 		}
+	}
+	if newest < 0 {
+		return 0, nil
+	}
+	n := 0
+	for _, v := range vs[newest+keep:] {
 		if err := s.bkt.Delete(ctx, manifestKey(v)); err != nil && !isNotFound(err) {
 			return n, fmt.Errorf("prune manifest v%d: %w", v, err)
 		}

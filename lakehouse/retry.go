@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	cbackoff "github.com/cenkalti/backoff/v5"
@@ -15,6 +16,14 @@ type backoff struct {
 	min, max time.Duration
 	log      *slog.Logger
 	onError  func(op string)
+	// final are errors permanent to this caller besides those permanent() names.
+	final []error
+}
+
+// givingUpOn is b, also failing at once on errs.
+func (b backoff) givingUpOn(errs ...error) backoff {
+	b.final = append(slices.Clip(b.final), errs...)
+	return b
 }
 
 // permanent errors are answers, not outages: retrying cannot change them.
@@ -31,7 +40,7 @@ func (b backoff) do(ctx context.Context, op string, f func(context.Context) erro
 	_, err := cbackoff.Retry(ctx, func() (struct{}, error) {
 		attempt++
 		err := f(ctx)
-		if err != nil && permanent(err) {
+		if err != nil && (permanent(err) || slices.ContainsFunc(b.final, func(f error) bool { return errors.Is(err, f) })) {
 			return struct{}{}, cbackoff.Permanent(err)
 		}
 		return struct{}{}, err
