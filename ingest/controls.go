@@ -16,6 +16,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/internal/fetcherr"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -153,11 +154,20 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 		if fs.IsClientClosed() {
 			return nil
 		}
+		var fatal error
 		fs.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
-				r.cfg.Logger.Warn("controls fetch error", "topic", t, "partition", p, "err", err)
+			if errors.Is(err, context.Canceled) {
+				return
 			}
+			if f := fetcherr.Fatal(t, p, err); f != nil {
+				fatal = fmt.Errorf("ingest: %w", f)
+				return
+			}
+			r.cfg.Logger.Warn("controls fetch error", "topic", t, "partition", p, "err", err)
 		})
+		if fatal != nil {
+			return fatal
+		}
 		batch = batch[:0]
 		fs.EachRecord(func(rec *kgo.Record) {
 			if end, ok := behind[rec.Partition]; ok && rec.Offset+1 >= end {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/fetcherr"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -427,13 +428,14 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 			break
 		}
 		fs.EachError(func(t string, p int32, err error) {
-			switch {
-			case errors.Is(err, context.Canceled):
-			case isFatal(err):
-				fatal = fmt.Errorf("ingest: consuming %s (partition %d): %w", t, p, err)
-			default:
-				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+			if errors.Is(err, context.Canceled) {
+				return
 			}
+			if f := fetcherr.Fatal(t, p, err); f != nil {
+				fatal = fmt.Errorf("ingest: %w", f)
+				return
+			}
+			c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
 		})
 		batches = batches[:0]
 		for _, f := range fs {
@@ -494,18 +496,6 @@ func (c *EventConsumer) deletedUnread(p int32, from, to int64) {
 	c.cfg.Metrics.Unread.WithLabelValues(strconv.Itoa(int(p))).Add(float64(to - from))
 	c.log.Warn("events were deleted by the broker before they were read: no rule counted them (the consumer fell behind the topic's retention)",
 		"topic", c.cfg.Topics.Events, "partition", p, "from", from, "to", to-1, "events", to-from)
-}
-
-// isFatal tells the fetch errors that retrying cannot cure: credentials or permissions
-// the brokers refuse. Run stops on them instead of logging them forever.
-func isFatal(err error) bool {
-	for _, e := range []error{kerr.SaslAuthenticationFailed, kerr.TopicAuthorizationFailed,
-		kerr.GroupAuthorizationFailed, kerr.ClusterAuthorizationFailed, kerr.UnsupportedSaslMechanism} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
 }
 
 // dispatch queues each partition's batch behind the partition's earlier ones and

@@ -3,12 +3,14 @@ package lakehouse
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/fetcherr"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 )
 
@@ -64,11 +66,15 @@ func (a *archiver) pollLoop(ctx context.Context) error {
 		if a.waitForRoom(ctx) {
 			continue
 		}
-		fs, closed := a.poll(ctx, a.pollWait())
+		fs, closed, fatal := a.poll(ctx, a.pollWait())
 		if closed {
 			break
 		}
 		a.append(fs, time.Now())
+		if fatal != nil {
+			a.sealAll() // for the final flush: what was read is archived
+			return fatal
+		}
 		a.applySeeks()
 		a.cl.AllowRebalance()
 		if err := a.hook("poll"); err != nil {
@@ -98,20 +104,26 @@ func (a *archiver) waitForRoom(ctx context.Context) bool {
 	return true
 }
 
-// poll fetches for at most wait, logging fetch errors; closed says the client is.
-func (a *archiver) poll(ctx context.Context, wait time.Duration) (fs kgo.Fetches, closed bool) {
+// poll fetches for at most wait, logging fetch errors; closed says the client is, and
+// fatal is a fetch error retrying cannot cure (fetcherr).
+func (a *archiver) poll(ctx context.Context, wait time.Duration) (fs kgo.Fetches, closed bool, fatal error) {
 	pctx, cancel := context.WithTimeout(ctx, wait)
 	fs = a.cl.PollFetches(pctx)
 	cancel()
 	if fs.IsClientClosed() {
-		return nil, true
+		return nil, true, nil
 	}
 	fs.EachError(func(topic string, p int32, err error) {
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			a.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
 		}
+		if f := fetcherr.Fatal(topic, p, err); f != nil {
+			fatal = fmt.Errorf("lakehouse: %w", f)
+			return
+		}
+		a.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
 	})
-	return fs, false
+	return fs, false, fatal
 }
 
 func (a *archiver) append(fs kgo.Fetches, now time.Time) {

@@ -31,11 +31,15 @@ func (a *archiver) feedLoop(ctx context.Context) error {
 		}
 		if a.catchingUp() {
 			// Short polls, so that the feed's batches do not wait behind a long poll.
-			fs, closed := a.poll(ctx, min(a.pollWait(), 20*time.Millisecond))
+			fs, closed, fatal := a.poll(ctx, min(a.pollWait(), 20*time.Millisecond))
 			if closed {
 				break
 			}
 			a.appendCatchUp(fs, time.Now())
+			if fatal != nil {
+				a.sealAll()
+				return fatal
+			}
 		} else {
 			select {
 			case <-ctx.Done():

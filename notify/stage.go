@@ -24,6 +24,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/fetcherr"
 	"github.com/hindsightdev/hindsight/internal/limitmetric"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -344,11 +345,20 @@ func (s *Stage) consume(ctx context.Context) error {
 		if fs.IsClientClosed() {
 			return nil
 		}
+		var fatal error
 		fs.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
-				s.log.Warn("alerts fetch error", "topic", t, "partition", p, "err", err)
+			if errors.Is(err, context.Canceled) {
+				return
 			}
+			if f := fetcherr.Fatal(t, p, err); f != nil {
+				fatal = fmt.Errorf("notify: %w", f)
+				return
+			}
+			s.log.Warn("alerts fetch error", "topic", t, "partition", p, "err", err)
 		})
+		if fatal != nil {
+			return fatal
+		}
 		// The assignments the fetch was made under: a partition revoked while its
 		// records are handled, even if assigned back since, is read again from its
 		// committed offset, and these records are not the new assignment's to track.

@@ -201,6 +201,18 @@ func (b *Broker) SetTopicConfig(t testing.TB, topic, name, value string) {
 	}
 }
 
+// RecreateTopic deletes topic and makes it again with partitions partitions, as an
+// operator would: the new log has a new topic id and its offsets start at 0.
+func (b *Broker) RecreateTopic(t testing.TB, topic string, partitions int32) {
+	t.Helper()
+	adminQuery(t, b, "deleting "+topic, func(ctx context.Context, adm *kadm.Client) (kadm.DeleteTopicResponses, error) {
+		return adm.DeleteTopics(ctx, topic)
+	})
+	adminQuery(t, b, "making "+topic+" again", func(ctx context.Context, adm *kadm.Client) (kadm.CreateTopicResponses, error) {
+		return adm.CreateTopics(ctx, partitions, 1, nil, topic)
+	})
+}
+
 // Consume reads records of topic from the start until want records arrived or the
 // timeout passed, and returns what it read.
 func (b *Broker) Consume(t testing.TB, topic string, want int, timeout time.Duration) []*kgo.Record {

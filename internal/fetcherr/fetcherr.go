@@ -1,0 +1,41 @@
+// Package fetcherr tells the Kafka fetch errors that retrying cannot cure from those it
+// can, for every consumer of the stages (events, controls, alerts, the archiver's).
+// Each used to log every fetch error and poll again; on an error that lasts (a topic
+// deleted and made again while it is read, a permission revoked) it spun for ever,
+// thousands of warnings a second, reading nothing and saying so nowhere else.
+package fetcherr
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// ErrTopicRecreated is the error of a consumer whose topic was deleted, and perhaps
+// made again, while it read it: the brokers know the name by another id, whose log
+// starts again at offset 0. The client keeps the old id, so nothing more is read;
+// offsets recorded against the old log (a state snapshot, the lake's watermarks,
+// committed group offsets) are not positions in the new one.
+var ErrTopicRecreated = errors.New("the topic was deleted, and perhaps made again, while it was read")
+
+// cannotRetry are the errors retrying cannot cure: credentials or permissions the
+// brokers refuse.
+var cannotRetry = []error{kerr.SaslAuthenticationFailed, kerr.TopicAuthorizationFailed,
+	kerr.GroupAuthorizationFailed, kerr.ClusterAuthorizationFailed, kerr.UnsupportedSaslMechanism}
+
+// Fatal is the error a consumer stops with for a fetch error err of topic's partition,
+// or nil if retrying may cure err.
+func Fatal(topic string, partition int32, err error) error {
+	if errors.Is(err, kerr.UnknownTopicID) {
+		// franz-go reports it after five fetches in a row fail with it (a new
+		// partition's brief one is absorbed), and never adopts the new id.
+		return fmt.Errorf("consuming %s (partition %d): %w (%w): restart to read it anew", topic, partition, ErrTopicRecreated, err)
+	}
+	for _, e := range cannotRetry {
+		if errors.Is(err, e) {
+			return fmt.Errorf("consuming %s (partition %d): %w", topic, partition, err)
+		}
+	}
+	return nil
+}
