@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -86,7 +87,7 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	// A lake of another topic is refused before anything is read (an outage here is
 	// left to the loops, which wait it out).
 	if m, _, err := a.store.latest(ctx); err == nil {
-		if err := checkTopic(m, cfg.Topic); err != nil {
+		if err := checkTopic(m, cfg.Topic, ""); err != nil {
 			return err
 		}
 	}
@@ -106,6 +107,10 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 		return fmt.Errorf("lakehouse: kafka client: %w", err)
 	}
 	a.cl = cl
+	if err := a.checkLog(ctx); err != nil {
+		cl.Close()
+		return err
+	}
 	a.log.Info("archiver starting", "topic", cfg.Topic, "group", cfg.Group, "fed", a.feed != nil, "bucket", bucketString(bkt, cfg.BucketURL), "writer", a.store.writer,
 		"session_timeout", cfg.SessionTimeout, "instance_id", cfg.InstanceID)
 
@@ -333,3 +338,31 @@ func (a *archiver) ownedPartitions() []int32 {
 	}
 	return slices.Sorted(maps.Keys(a.parts))
 }
+
+// checkLog learns the id of the topic's log and refuses a lake of another log of the
+// same name: its watermarks are offsets of a log deleted since, and resuming after them
+// would drop the new log's first records as archived already. Not learning it (the
+// topic not made yet, brokers too old or unreachable for topicIDWait) leaves the id
+// unknown and unchecked for this run.
+func (a *archiver) checkLog(ctx context.Context) error {
+	lctx, cancel := context.WithTimeout(ctx, topicIDWait)
+	defer cancel()
+	topics, err := kadm.NewClient(a.cl).ListTopics(lctx, a.cfg.Topic)
+	if err == nil {
+		err = topics.Error()
+	}
+	if err != nil {
+		a.log.Warn("the topic's id is unknown: a lake of a log deleted since is not recognised in this run", "topic", a.cfg.Topic, "err", err)
+		return nil
+	}
+	if id := topics[a.cfg.Topic].ID; id != (kadm.TopicID{}) {
+		a.store.topicID = id.String()
+	}
+	if m, _, err := a.store.latest(ctx); err == nil {
+		return checkTopic(m, a.cfg.Topic, a.store.topicID)
+	}
+	return nil // an outage is left to the loops, which wait it out
+}
+
+// topicIDWait bounds checkLog's question to the brokers.
+const topicIDWait = 10 * time.Second

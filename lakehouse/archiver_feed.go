@@ -286,7 +286,7 @@ func (a *archiver) latestManifest(ctx context.Context) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lakehouse: load manifest on assignment: %w", err)
 	}
-	if err := checkTopic(m, a.cfg.Topic); err != nil {
+	if err := checkTopic(m, a.cfg.Topic, a.store.topicID); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -332,11 +334,13 @@ func rot(t testing.TB, bkt lakehouse.Bucket, objs map[string][]byte) map[string]
 	return now
 }
 
-// restore writes the objects back as they were.
+// restore writes the objects back as they were, in name order (a manifest's versions
+// oldest first: the order that lets a writer commit between two restores on the
+// oldest), the same every run.
 func restore(t testing.TB, bkt lakehouse.Bucket, objs map[string][]byte) {
 	t.Helper()
-	for name, data := range objs {
-		if err := bkt.Put(context.Background(), name, bytes.NewReader(data)); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(objs)) {
+		if err := bkt.Put(context.Background(), name, bytes.NewReader(objs[name])); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -36,6 +36,10 @@ type Manifest struct {
 	Version int64 `json:"version"`
 	// Topic is the Kafka topic archived.
 	Topic string `json:"topic,omitempty"`
+	// TopicID is Kafka's id of the topic's log archived (base64, as Kafka's tools show
+	// it; empty when the first writer could not learn it): a topic deleted and made
+	// again has the same name, another id, and offsets that start anew.
+	TopicID string `json:"topic_id,omitempty"`
 	// Committed is when this version was written, and Writer who wrote it.
 	Committed time.Time `json:"committed"`
 	Writer    string    `json:"writer,omitempty"`
@@ -300,6 +304,9 @@ type manifestStore struct {
 	log    *slog.Logger
 	writer string
 	topic  string
+	// topicID is the id of topic's log a writer archives ("": unknown, or no writer),
+	// set before its first commit.
+	topicID string
 	// onConflict, if set, counts lost commit races.
 	onConflict func()
 	// onCorrupt, if set, counts unreadable manifests.
@@ -490,10 +497,16 @@ func (s *manifestStore) read(ctx context.Context, v int64) (*Manifest, error) {
 var ErrTopicMismatch = errors.New("lakehouse: the lake archives another topic")
 
 // checkTopic is nil when m is a lake of topic (or of none yet, or topic is "": a
-// reader's or maintenance's store, which archives nothing).
-func checkTopic(m *Manifest, topic string) error {
+// reader's or maintenance's store, which archives nothing) and of the log with id
+// topicID (or either id is unknown).
+func checkTopic(m *Manifest, topic, topicID string) error {
 	if topic != "" && m.Topic != "" && m.Topic != topic {
 		return fmt.Errorf("%w: its manifest v%d archives topic %q, this archiver reads %q: give each topic a lake of its own", ErrTopicMismatch, m.Version, m.Topic, topic)
+	}
+	if topicID != "" && m.TopicID != "" && m.TopicID != topicID {
+		return fmt.Errorf("%w: its manifest v%d archives the log of topic %q with id %s, and %q now has id %s: "+
+			"the topic was deleted and made again, its offsets started anew, and the lake's watermarks are the old log's: "+
+			"give the new log a lake of its own (the old one keeps the old log's history)", ErrTopicMismatch, m.Version, m.Topic, m.TopicID, topic, topicID)
 	}
 	return nil
 }
@@ -524,7 +537,7 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		if err != nil {
 			return nil, err
 		}
-		if err := checkTopic(cur, s.topic); err != nil {
+		if err := checkTopic(cur, s.topic, s.topicID); err != nil {
 			return nil, err
 		}
 		next := cur.clone()
@@ -559,6 +572,9 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		next.Writer = s.writer
 		if next.Topic == "" {
 			next.Topic = s.topic
+		}
+		if next.TopicID == "" {
+			next.TopicID = s.topicID
 		}
 		next.sortFiles()
 		if err := next.validate(); err != nil {

@@ -1,0 +1,50 @@
+package lakehouse_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/lakehouse"
+)
+
+// TestArchiverOfARecreatedTopic: the lake holds offsets 0–99 of the events topic; the
+// topic is deleted and made again while the archiver is down, and the new log gets 150
+// records (offsets 0–149). The manifest names the old log's id, so the archiver refuses
+// the lake (ErrTopicMismatch) and archives nothing of the new log into it. It resumed
+// at the lake's watermark + 1 and dropped the new log's offsets 0–99 as archived
+// already: the lake then held the old log's events under offsets the new one reuses,
+// and said nothing.
+func TestArchiverOfARecreatedTopic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, bkt, lake := brokerAndLake(t, 1, "mem")
+	old := newHistory(3)
+	old.produce(t, b.Client(t), 100) // old log: offsets 0–99
+	before := archiveAll(t, lake, old, 60*time.Second, startArchiver(t, archiverConfig(b, bkt, "recreated")))
+	if before.Manifest().TopicID == "" {
+		t.Fatalf("manifest v%d names no topic id", before.Version())
+	}
+
+	b.RecreateTopic(t, "events", 1)
+	h := newHistory(4)
+	h.produce(t, b.Client(t, kgo.ProducerLinger(0)), 150) // new log: offsets 0–149
+
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := lakehouse.RunArchiver(cctx, archiverConfig(b, bkt, "recreated"))
+	if !errors.Is(err, lakehouse.ErrTopicMismatch) {
+		t.Fatalf("the archiver over the old log's lake: err %v, want ErrTopicMismatch", err)
+	}
+	after, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version() != before.Version() {
+		t.Errorf("the lake moved from v%d to v%d", before.Version(), after.Version())
+	}
+	checkExactlyOnce(t, lake, after, old)
+}
