@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -141,7 +142,8 @@ func (c *EventConsumer) onAssigned(_ context.Context, _ *kgo.Client, m map[strin
 		if _, owned := c.parts[p]; !owned { // a repeated assignment keeps its progress
 			c.parts[p] = newPartState(p)
 		}
-		c.cfg.Metrics.Unread.WithLabelValues(strconv.Itoa(int(p))) // a zero, so that a dashboard sees the series
+		c.cfg.Metrics.Unread.WithLabelValues(strconv.Itoa(int(p))) // zeros, so that a dashboard sees the series
+		c.cfg.Metrics.Refetched.WithLabelValues(strconv.Itoa(int(p)))
 	}
 	c.partsMu.Unlock()
 	c.log.Info("partitions assigned", "topic", c.cfg.Topics.Events, "partitions", ps)
@@ -470,11 +472,20 @@ func (c *EventConsumer) batchOf(topicID [16]byte, fp kgo.FetchPartition, batches
 	if len(fp.Records) == 0 {
 		return batches
 	}
-	b := &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, TopicID: topicID, recs: fp.Records, c: c, ps: c.part(fp.Partition)}
-	b.ps.mu.Lock()
-	from := b.ps.fetched
-	b.ps.fetched = b.NextOffset()
-	b.ps.mu.Unlock()
+	ps := c.part(fp.Partition)
+	ps.mu.Lock()
+	from := ps.fetched
+	if again := refetched(fp.Records, from); again > 0 {
+		ps.mu.Unlock()
+		c.refetched(fp.Partition, fp.Records[:again], from)
+		if fp.Records = fp.Records[again:]; len(fp.Records) == 0 {
+			return batches
+		}
+		ps.mu.Lock()
+	}
+	b := &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, TopicID: topicID, recs: fp.Records, c: c, ps: ps}
+	ps.fetched = b.NextOffset()
+	ps.mu.Unlock()
 	if ls := fp.LogStartOffset; from >= 0 && ls > from {
 		c.deletedUnread(fp.Partition, from, min(fp.Records[0].Offset, ls))
 	}
@@ -485,6 +496,27 @@ func (c *EventConsumer) batchOf(topicID [16]byte, fp kgo.FetchPartition, batches
 		b.tap = c.cfg.Tap.Fetched(fp.Partition, from, fp.Records)
 	}
 	return append(batches, b)
+}
+
+// refetched is how many of recs, the first, lie below from, the offset after what was
+// read of their partition (-1: not known).
+func refetched(recs []*kgo.Record, from int64) int {
+	if from < 0 {
+		return 0
+	}
+	n, _ := slices.BinarySearchFunc(recs, from, func(r *kgo.Record, from int64) int { return cmp.Compare(r.Offset, from) })
+	return n
+}
+
+// refetched reports that the brokers gave partition p's records again below from,
+// after this consumer had read up to it: the log went back (records lost on a broker,
+// an unclean leader election; franz-go then resumes per ConsumeResetOffset, the log's
+// start). They are skipped: the events read before were counted once, and those
+// written anew at offsets already read cannot be told from them.
+func (c *EventConsumer) refetched(p int32, again []*kgo.Record, from int64) {
+	c.cfg.Metrics.Refetched.WithLabelValues(strconv.Itoa(int(p))).Add(float64(len(again)))
+	c.log.Warn("the brokers gave records again below what was read: the partition's log went back (records lost on a broker); skipped, so that no event is counted twice",
+		"topic", c.cfg.Topics.Events, "partition", p, "from", again[0].Offset, "to", again[len(again)-1].Offset, "read_up_to", from-1, "records", len(again))
 }
 
 // deletedUnread reports that the broker deleted partition p's events from offset

@@ -27,6 +27,11 @@ type Metrics struct {
 	// between the position this consumer resumed or went on from and the records it
 	// was then given: events no rule counted.
 	Unread *prometheus.CounterVec
+	// Refetched counts, per events partition, the records the brokers gave again below
+	// what this consumer had read of the partition: the log went back (a broker lost
+	// records, an unclean leader election), and the client resumed before them. They
+	// are skipped, so that no event is counted twice.
+	Refetched *prometheus.CounterVec
 
 	lagMu sync.Mutex
 	lags  map[int32]prometheus.Gauge
@@ -52,13 +57,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hindsight_controls_total", Help: "Control records read, by outcome (ok, invalid, stale, not_found)."}, []string{"status"}),
 		Unread: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hindsight_events_deleted_unread_total", Help: "Events the broker deleted (retention) before this consumer read them, per events partition: no rule counted them."}, []string{"partition"}),
+		Refetched: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hindsight_events_refetched_total", Help: "Records given again below what was read of an events partition (its log went back: records lost on a broker), per partition: skipped, so that no event is counted twice; records written anew at those offsets are not counted either."}, []string{"partition"}),
 		lags: map[int32]prometheus.Gauge{},
 	}
 	for _, r := range []string{ReasonMissingKey, ReasonInvalidKey, ReasonInvalidJSON, ReasonTooDeep, ReasonNotProduced} {
 		m.DeadLetters.WithLabelValues(r) // show zeros, so a dashboard sees the series exists
 	}
 	if reg != nil {
-		reg.MustRegister(m.Events, m.DeadLetters, m.Lag, m.ProduceErrors, m.Controls, m.Unread)
+		reg.MustRegister(m.Events, m.DeadLetters, m.Lag, m.ProduceErrors, m.Controls, m.Unread, m.Refetched)
 	}
 	return m
 }
