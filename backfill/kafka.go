@@ -45,8 +45,10 @@ func holes(files []lakehouse.FileEntry, lo, hi int64) []span {
 // between files (a file lost) — and reads them from Kafka where Kafka still has them;
 // the rest go to res.Missing. The lake's coverage is checked, not assumed: a lake
 // deleted or truncated while Kafka kept its records is counted complete from Kafka,
-// and what neither holds is reported, never silently left out.
-func (r *Runner) readHoles(ctx context.Context, plans map[int32]*partPlan, lost []lakehouse.FileEntry, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
+// and what neither holds is reported, never silently left out. lakeLog is the id of the
+// topic's log the lake holds ("": unknown); Kafka's log being another is
+// ErrTopicMismatch.
+func (r *Runner) readHoles(ctx context.Context, lakeLog string, plans map[int32]*partPlan, lost []lakehouse.FileEntry, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
 	// Without Kafka the lower bound is the lake's first offset: nothing below is known.
 	for p, pl := range plans {
 		if pl.start <= 0 {
@@ -105,7 +107,10 @@ func (r *Runner) readHoles(ctx context.Context, plans map[int32]*partPlan, lost 
 		return nil
 	}
 
-	logs, err := kafkarange.Logs(ctx, kafkarange.Config{Brokers: r.cfg.Brokers, Opts: r.cfg.KafkaOpts, Topic: r.cfg.Topic})
+	logs, err := kafkarange.Logs(ctx, kafkarange.Config{Brokers: r.cfg.Brokers, Opts: r.cfg.KafkaOpts, Topic: r.cfg.Topic, TopicID: lakeLog})
+	if errors.Is(err, kafkarange.ErrOtherLog) {
+		return fmt.Errorf("backfill: %w: the lake holds another log of it: %w", lakehouse.ErrTopicMismatch, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrTailUnavailable, err)
 	}

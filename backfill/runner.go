@@ -370,7 +370,7 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 			}
 		}
 	}
-	if err := r.readHoles(ctx, plans, lost, job.Rule, customer, from, res, &prog, report); err != nil {
+	if err := r.readHoles(ctx, snap.Manifest().TopicID, plans, lost, job.Rule, customer, from, res, &prog, report); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(res.Truncated, func(a, b Truncation) int { return cmp.Compare(a.Partition, b.Partition) })

@@ -29,9 +29,13 @@ func (s span) empty() bool { return s.from >= s.to }
 type kafkaReads struct{ head, tail span }
 
 // kafkaLogs lists, per partition of the events topic, the offsets Kafka holds: from its
-// log start to the end it has now.
-func kafkaLogs(ctx context.Context, cfg Config) (map[int32]span, error) {
-	logs, err := kafkarange.Logs(ctx, kafkarange.Config{Brokers: cfg.Brokers, Opts: cfg.KafkaOpts, Topic: cfg.Topic})
+// log start to the end it has now. A topic whose log is not the lake's (snap's topic id)
+// is ErrTopicMismatch.
+func kafkaLogs(ctx context.Context, cfg Config, snap *lakehouse.Snapshot) (map[int32]span, error) {
+	logs, err := kafkarange.Logs(ctx, kafkarange.Config{Brokers: cfg.Brokers, Opts: cfg.KafkaOpts, Topic: cfg.Topic, TopicID: snap.Manifest().TopicID})
+	if errors.Is(err, kafkarange.ErrOtherLog) {
+		return nil, fmt.Errorf("backtest: %w: the lake holds another log of it: %w", lakehouse.ErrTopicMismatch, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTailUnavailable, err)
 	}

@@ -125,7 +125,7 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	var logs map[int32]span
 	reads := map[int32]kafkaReads{}
 	if len(cfg.Brokers) > 0 {
-		if logs, err = kafkaLogs(ctx, cfg); err != nil {
+		if logs, err = kafkaLogs(ctx, cfg, snap); err != nil {
 			return nil, err
 		}
 		for p, log := range logs {
@@ -493,7 +493,7 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 			missing = append(missing, contract.MissingRange{Partition: p, From: from, To: end - 1, Reason: "not archived yet, and no brokers to read them from"})
 		}
 	} else {
-		all, err := kafkaLogs(ctx, cfg)
+		all, err := kafkaLogs(ctx, cfg, snap)
 		if err != nil {
 			return nil, err
 		}

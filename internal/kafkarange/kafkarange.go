@@ -35,6 +35,10 @@ type Config struct {
 	// Opts are added to the reader's client options (TLS, SASL).
 	Opts  []kgo.Opt
 	Topic string
+	// TopicID, if set, is the id (base64, as kadm shows it) of the topic's log the
+	// caller holds the rest of: Logs fails with ErrOtherLog if the topic now has another
+	// (deleted and made again: its offsets are not the ones the caller's are).
+	TopicID string
 	// PollTimeout bounds a poll that brings nothing. Default DefaultPollTimeout.
 	PollTimeout time.Duration
 	// AfterPoll, if set, runs after each poll's records (progress reports).

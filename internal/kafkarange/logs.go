@@ -2,6 +2,7 @@ package kafkarange
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -12,8 +13,13 @@ import (
 // equal). Start is above 0 once the topic's retention deleted records.
 type Log struct{ Start, End int64 }
 
+// ErrOtherLog is Logs' error when cfg.TopicID names another log than the topic's now:
+// retrying cannot change it.
+var ErrOtherLog = errors.New("kafkarange: the topic's log is another than the one given")
+
 // Logs lists the partitions of cfg.Topic with their log start and end offsets. Any
-// failure, of the client, of a listing or of one partition's entry, is ErrUnavailable.
+// failure, of the client, of a listing or of one partition's entry, is ErrUnavailable;
+// a topic whose id is not cfg.TopicID (when set) is ErrOtherLog.
 func Logs(ctx context.Context, cfg Config) (map[int32]Log, error) {
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.Opts...)...)
 	if err != nil {
@@ -21,6 +27,19 @@ func Logs(ctx context.Context, cfg Config) (map[int32]Log, error) {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
+	if cfg.TopicID != "" {
+		topics, err := adm.ListTopics(ctx, cfg.Topic)
+		if err == nil {
+			err = topics.Error()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: listing %s: %w", ErrUnavailable, cfg.Topic, err)
+		}
+		if id := topics[cfg.Topic].ID; id != (kadm.TopicID{}) && id.String() != cfg.TopicID {
+			return nil, fmt.Errorf("%w: %s now has id %s, not %s: it was deleted and made again, and its offsets started anew",
+				ErrOtherLog, cfg.Topic, id, cfg.TopicID)
+		}
+	}
 	starts, err := adm.ListStartOffsets(ctx, cfg.Topic)
 	if err == nil {
 		err = starts.Error()
