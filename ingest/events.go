@@ -12,10 +12,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hindsightdev/hindsight/internal/fetcherr"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/hindsightdev/hindsight/internal/fetcherr"
 )
 
 // EventConsumer consumes the events topic as a member of a consumer group.
