@@ -102,6 +102,11 @@ func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Dura
 		res.Version = ctl.Rule.Version
 	}
 	pctx, pcancel := context.WithTimeout(ctx, publishTimeout)
+	defer pcancel()
+	mark, err := ingest.MarkStatuses(pctx, kc, topics)
+	if err != nil {
+		return res, fmt.Errorf("console: publishing %s %s: %w", ctl.Op, key, err)
+	}
 	offs, err := ingest.PublishControls(pctx, kc, topics, []*rule.Control{ctl})
 	pcancel()
 	if err != nil {
@@ -111,7 +116,7 @@ func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Dura
 	c.log.Info("control published", "key", key, "op", ctl.Op, "version", res.Version, "offset", res.Offset)
 	wait = max(0, min(wait, time.Until(deadline)))
 	wctx, wcancel := context.WithTimeout(ctx, wait)
-	got, err := ingest.WaitStatuses(wctx, kc, topics, map[string]int64{key: res.Offset})
+	got, err := ingest.WaitStatuses(wctx, kc, topics, mark, map[string]int64{key: res.Offset})
 	wcancel()
 	if st, ok := got[key]; ok {
 		res.Status, res.Message, res.Problems = st.Status, st.Message, st.Problems

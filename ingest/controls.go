@@ -78,7 +78,8 @@ func (r *ControlReader) Close() {
 }
 
 // endOffsets lists the controls partitions and their last stable offsets (where a
-// transaction still open begins, else the end), retrying while the
+// transaction still open begins, else the end; 0 when the log holds nothing below it:
+// retention deleted every record, and none will come to wait for), retrying while the
 // topic does not exist yet or the brokers are unreachable: every 500 ms at first, then
 // less often, up to every 5 s, for as long as ctx lasts. Authentication and
 // authorization failures are returned at once: retrying cannot help.
@@ -90,9 +91,26 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 		if err == nil {
 			err = lo.Error()
 		}
+		var starts kadm.ListedOffsets
+		if err == nil {
+			if starts, err = adm.ListStartOffsets(ctx, r.cfg.Topics.Controls); err == nil {
+				err = starts.Error()
+			}
+		}
 		if err == nil {
 			ends := map[int32]int64{}
-			lo.Each(func(o kadm.ListedOffset) { ends[o.Partition] = o.Offset })
+			lo.Each(func(o kadm.ListedOffset) {
+				ends[o.Partition] = o.Offset
+				if st, ok := starts.Lookup(o.Topic, o.Partition); ok && st.Offset > 0 {
+					// Compaction never moves a log's start: retention (or DeleteRecords) did.
+					r.cfg.Logger.Error("controls were deleted from the controls topic: the rules, destinations and mutes they held are gone; "+
+						"give the topic cleanup.policy=compact alone (no time or size retention)",
+						"topic", o.Topic, "partition", o.Partition, "log_start", st.Offset)
+					if st.Offset >= o.Offset {
+						ends[o.Partition] = 0 // nothing left to read up to
+					}
+				}
+			})
 			if len(ends) > 0 {
 				return ends, nil
 			}
@@ -295,12 +313,44 @@ func PublishControls(ctx context.Context, kc KafkaConfig, topics Topics, cs []*r
 	return offs, nil
 }
 
-// WaitStatuses reads the control-status topic until a status for each of the given
-// (key, offset) pairs arrived or ctx is done, and returns the statuses found.
-func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, want map[string]int64) (map[string]contract.ControlStatus, error) {
+// StatusMark is where the control-status topic ended, per partition, when it was taken.
+type StatusMark map[int32]int64
+
+// MarkStatuses lists where the control-status topic ends, to be taken before publishing
+// the controls whose statuses WaitStatuses then reads from there on. Read from its
+// start, the topic also holds the statuses of a controls topic deleted and made again,
+// whose offsets the new controls reuse: a control no daemon read showed the old one's
+// status at its offset.
+func MarkStatuses(ctx context.Context, kc KafkaConfig, topics Topics) (StatusMark, error) {
 	kc.EnsureDefaults()
 	topics.EnsureDefaults()
-	cl, err := kc.NewClient(kgo.ConsumeTopics(topics.ControlStatus), kgo.FetchMaxWait(200*time.Millisecond))
+	cl, err := kc.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics.ControlStatus)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ingest: listing the end of %s: %w", topics.ControlStatus, err)
+	}
+	mark := StatusMark{}
+	ends.Each(func(o kadm.ListedOffset) { mark[o.Partition] = o.Offset })
+	return mark, nil
+}
+
+// WaitStatuses reads the control-status topic from mark on until a status for each of
+// the given (key, offset) pairs arrived or ctx is done, and returns the statuses found.
+func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, mark StatusMark, want map[string]int64) (map[string]contract.ControlStatus, error) {
+	kc.EnsureDefaults()
+	topics.EnsureDefaults()
+	from := map[int32]kgo.Offset{}
+	for p, o := range mark {
+		from[p] = kgo.NewOffset().At(o)
+	}
+	cl, err := kc.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topics.ControlStatus: from}), kgo.FetchMaxWait(200*time.Millisecond))
 	if err != nil {
 		return nil, err
 	}

@@ -269,6 +269,13 @@ func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) 
 	if len(cs) == 0 {
 		return nil
 	}
+	var mark ingest.StatusMark
+	if cfg.Wait > 0 {
+		var err error
+		if mark, err = ingest.MarkStatuses(ctx, cfg.Kafka, cfg.Topics); err != nil {
+			return err
+		}
+	}
 	offs, err := ingest.PublishControls(ctx, cfg.Kafka, cfg.Topics, cs)
 	if err != nil {
 		return err
@@ -287,7 +294,7 @@ func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) 
 	}
 	wctx, cancel := context.WithTimeout(ctx, cfg.Wait)
 	defer cancel()
-	got, err := ingest.WaitStatuses(wctx, cfg.Kafka, cfg.Topics, want)
+	got, err := ingest.WaitStatuses(wctx, cfg.Kafka, cfg.Topics, mark, want)
 	var failed []string
 	for _, c := range cs {
 		k := c.RecordKey()
