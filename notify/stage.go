@@ -312,6 +312,9 @@ func (s *Stage) consume(ctx context.Context) error {
 	defer cl.Close()
 	s.log.Info("notify stage consuming", "topic", s.cfg.Topics.Alerts, "group", s.cfg.Group, "undelivered", s.cfg.Topics.Undelivered)
 
+	// The writer and the committer end with ctx, which a fatal fetch error ends too
+	// (stop, deferred last so that it runs before the waits for them).
+	ctx, stop := context.WithCancel(ctx)
 	writerDone := make(chan struct{})
 	go func() { // owned here: ends with ctx, and consume waits for it before closing cl
 		defer close(writerDone)
@@ -340,6 +343,7 @@ func (s *Stage) consume(ctx context.Context) error {
 		defer cancel()
 		s.commit(cctx, nil)
 	}()
+	defer stop()
 	for ctx.Err() == nil {
 		fs := cl.PollFetches(ctx)
 		if fs.IsClientClosed() {
