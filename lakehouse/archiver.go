@@ -349,7 +349,7 @@ func (a *archiver) checkLog(ctx context.Context) error {
 	defer cancel()
 	topics, err := kadm.NewClient(a.cl).ListTopics(lctx, a.cfg.Topic)
 	if err == nil {
-		err = topics.Error()
+		err = topics[a.cfg.Topic].Err // a partition's error (no leader) leaves the id known
 	}
 	if err != nil {
 		a.log.Warn("the topic's id is unknown: a lake of a log deleted since is not recognised in this run", "topic", a.cfg.Topic, "err", err)

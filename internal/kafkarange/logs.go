@@ -30,7 +30,7 @@ func Logs(ctx context.Context, cfg Config) (map[int32]Log, error) {
 	if cfg.TopicID != "" {
 		topics, err := adm.ListTopics(ctx, cfg.Topic)
 		if err == nil {
-			err = topics.Error()
+			err = topics[cfg.Topic].Err // a partition's error (no leader) leaves the id known
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: listing %s: %w", ErrUnavailable, cfg.Topic, err)
