@@ -1,11 +1,15 @@
 package live_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
@@ -55,5 +59,79 @@ func TestRuleChurnDoesNotGrowMetricSeries(t *testing.T) {
 	t.Logf("after %d windowed rules made and deleted, none active: %d series of hindsight_event_time_errors_total{rule}", n, series)
 	if series > 0 {
 		t.Fatalf("/metrics keeps %d hindsight_event_time_errors_total{rule} series of deleted rules; one per rule id ever used, no bound, no flag", series)
+	}
+}
+
+// TestRuleChurnUnderLoadDoesNotGrowMetricSeries: rules deleted while events keep coming,
+// as they do in production (TestRuleChurnDoesNotGrowMetricSeries deletes them while no
+// event is in flight). publishRules deleted a removed rule's series (forgetRule) right
+// after it stored the new active set, while a partition's event loop could still be
+// evaluating an event with the set it loaded before: that event's windowStats made the
+// series again, and nothing deleted it after (a quarter of the deleted rules' series
+// stayed). It deletes them once every partition took the new set.
+func TestRuleChurnUnderLoadDoesNotGrowMetricSeries(t *testing.T) {
+	t.Parallel()
+	const rules = 100
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	reg := prometheus.NewRegistry()
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) { c.Registry = reg })
+
+	// Rules that stay, matching every event too: each event takes longer to evaluate,
+	// as in a daemon with many rules, and the event loop is busy most of the time.
+	const background = 5
+	for i := range background {
+		b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, fmt.Sprintf(`{"id":"bg-%d","scope":"*","when":{"path":"$.type","op":"==","value":"x"},
+			"group_by":["$.user"],"window":{"size":"10m"},"time":"$.ts","threshold":3}`, i))))
+	}
+	poll.Until(t, 20*time.Second, "background rules active", func() bool { return d.Registry().Len() == background })
+
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	cl := b.Client(t, kgo.ProducerLinger(5*time.Millisecond))
+	wg.Go(func() {
+		batch := make([]*kgo.Record, 1000)
+		for n := 0; ctx.Err() == nil; n++ {
+			for i := range batch {
+				batch[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("c-%d", i%7)),
+					Value: []byte(`{"type":"x","user":"a","ts":"yesterday"}`)}
+			}
+			if err := cl.ProduceSync(ctx, batch...).FirstErr(); err != nil && ctx.Err() == nil {
+				t.Errorf("produce: %v", err)
+				return
+			}
+		}
+	})
+	for i := range rules {
+		r := livetest.ParseRule(t, fmt.Sprintf(`{"id":"churn-%d","scope":"*","when":{"path":"$.type","op":"==","value":"x"},
+			"group_by":["$.user"],"window":{"size":"10m"},"time":"$.ts","threshold":3}`, i))
+		b.Produce(t, livetest.Upsert(t, r))
+		poll.Until(t, 20*time.Second, "rule active", func() bool { _, ok := d.Count(r.Key(), ""); return ok })
+		time.Sleep(20 * time.Millisecond) // events evaluated by it
+		b.Produce(t, livetest.Delete(t, r.Key()))
+		poll.Until(t, 20*time.Second, "rule deleted", func() bool { _, ok := d.Count(r.Key(), ""); return !ok })
+	}
+	stop()
+	wg.Wait()
+	waitCommitted(t, b, d, "after the churn")
+	if got := d.Registry().Len(); got != background {
+		t.Fatalf("%d rules active, want the %d background ones", got, background)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, mf := range mfs {
+		if mf.GetName() == "hindsight_event_time_errors_total" {
+			for _, m := range mf.GetMetric() {
+				if l := m.GetLabel()[0].GetValue(); strings.HasPrefix(l, "*/churn-") {
+					left = append(left, l)
+				}
+			}
+		}
+	}
+	t.Logf("after %d windowed rules made and deleted under a steady stream of events, only the background ones active: %d hindsight_event_time_errors_total{rule} series left: %v", rules, len(left), left)
+	if len(left) > 0 {
+		t.Fatalf("/metrics keeps %d series of deleted rules (of %d deleted): made again by events in flight after forgetRule", len(left), rules)
 	}
 }

@@ -161,15 +161,6 @@ func (d *Daemon) publishRules(changed []rule.Key) bool {
 	d.columns.update(d, added, dropped)
 	s.controls.Store(d.folded - 1)
 	d.active.Store(s)
-	// A rule no longer active leaves /metrics with its series, so that churn of rule ids
-	// does not grow them without bound (a rule made again counts from 0).
-	if prev != nil {
-		prev.eachVersion(func(v *controls.Version) {
-			if s.version(v.Key) == nil {
-				d.m.forgetRule(v.Key.String())
-			}
-		})
-	}
 	d.m.rules.Set(float64(s.set.Len()))
 	d.m.ruleIndexBuilds.Inc()
 	d.log.Debug("rule index published", "changed", len(changed), "active", s.set.Len(), "took", time.Since(began))
@@ -184,6 +175,17 @@ func (d *Daemon) publishRules(changed []rule.Key) bool {
 			}
 		}
 	})
+	// A rule no longer active leaves /metrics with its series, so that churn of rule ids
+	// does not grow them without bound (a rule made again counts from 0). Only now: an
+	// event evaluated under the previous set, which each partition's lock above waited
+	// out, made them again after they were deleted.
+	if prev != nil {
+		prev.eachVersion(func(v *controls.Version) {
+			if s.version(v.Key) == nil {
+				d.m.forgetRule(v.Key.String())
+			}
+		})
+	}
 	for _, p := range ended {
 		d.produceEnded(p)
 	}
