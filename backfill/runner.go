@@ -259,8 +259,11 @@ type partPlan struct {
 	lake lakehouse.PartitionState
 }
 
-func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
-	began := time.Now()
+// TrimCache deletes the cache's oldest files until it holds at most CacheMaxBytes, as
+// every job of the runner does before it reads (and skips it while the cache is read).
+// Other readers of the same cache (MatchingRows, for windowed rules' history) call it
+// before they fetch: nothing else bounds what they fetch.
+func (r *Runner) TrimCache() {
 	if ev, ok := evictCache(r.cfg.CacheDir, r.cfg.CacheMaxBytes); ok && ev.Deleted > 0 {
 		r.cfg.Logger.Info("cache trimmed", "dir", r.cfg.CacheDir, "files", ev.Deleted, "freed_bytes", ev.Freed,
 			"max_bytes", r.cfg.CacheMaxBytes)
@@ -268,6 +271,11 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 			r.cfg.OnEvict(ev)
 		}
 	}
+}
+
+func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
+	began := time.Now()
+	r.TrimCache()
 	// The files this job fetches stay until it is done.
 	lock := cacheLock(r.cfg.CacheDir)
 	lock.RLock()

@@ -403,6 +403,7 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger, onEvict fu
 	return &backfiller{runner: runner, queue: newFairQueue[*handoffJob](), log: log, ctx: ctx,
 		history: backtest.Config{Lake: lake, Brokers: cfg.Kafka.Brokers, Topic: cfg.Topics.Events, KafkaOpts: kopts, Limits: cfg.WindowLimits,
 			Matching: func(r *rule.Rule) (backtest.MatchingRows, error) {
+				runner.TrimCache() // what it fetches is bounded by the same cache limit
 				m, err := backfill.NewMatchingRows(r, lake, bcfg.CacheDir, bcfg.MemoryLimit)
 				if m == nil {
 					return nil, err // a nil *MatchingRows is not a nil interface
