@@ -51,7 +51,10 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 		p.next = ev.Offset + 1
 		p.matched = p.matcher.Match(ev.Customer, ev.Doc, p.matched[:0])
 		if len(p.matched) > 0 {
-			ci := p.counts.intern(ev.Customer) // copies the name, which aliases the fetch buffer
+			// Interned at the first plain count (copying the name, which aliases the
+			// fetch buffer): a customer only windowed rules matched has no counter, and
+			// the store keeps what it interns.
+			ci := -1
 			p.shared.Reset()
 			for _, r := range p.matched {
 				if !r.Plain() {
@@ -66,6 +69,9 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 				seq := r.Seq
 				if seq == 0 { // a rule no registry activated (tests build versions by hand)
 					seq = s.versionOfMatched(r).Seq
+				}
+				if ci < 0 {
+					ci = p.counts.intern(ev.Customer)
 				}
 				if n := p.counts.add(ci, seq, 1); n == r.Threshold.Count() {
 					ar := s.versionOfMatched(r)
