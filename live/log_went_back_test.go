@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
@@ -29,13 +28,7 @@ import (
 func TestLogWentBackIsNotCountedTwice(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":1000}`)
-	b.Produce(t, livetest.Upsert(t, r))
-	var recs []*kgo.Record
-	for range 30 {
-		recs = append(recs, livetest.Event("c", `{"type":"login"}`))
-	}
-	b.Produce(t, recs...)
+	r := thirtyLogins(t, b, "c")
 	md, err := kadm.NewClient(b.Client(t)).Metadata(context.Background(), "events")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // TestRecreatedTopicWhileRunning: the events topic is deleted and made again while the
@@ -26,13 +27,7 @@ import (
 func TestRecreatedTopicWhileRunning(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":1000}`)
-	b.Produce(t, livetest.Upsert(t, r))
-	var recs []*kgo.Record
-	for range 30 {
-		recs = append(recs, livetest.Event("old", `{"type":"login"}`))
-	}
-	b.Produce(t, recs...)
+	thirtyLogins(t, b, "old")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -64,4 +59,18 @@ func TestRecreatedTopicWhileRunning(t *testing.T) {
 	if err := d.Wait(); !errors.Is(err, fetcherr.ErrTopicRecreated) {
 		t.Fatalf("the daemon stopped with %v, want ErrTopicRecreated", err)
 	}
+}
+
+// thirtyLogins produces a rule counting logins, then 30 logins of customer, the events
+// at offsets 0–29 of b's one events partition.
+func thirtyLogins(t *testing.T, b *kafkatest.Broker, customer string) *rule.Rule {
+	t.Helper()
+	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":1000}`)
+	b.Produce(t, livetest.Upsert(t, r))
+	recs := make([]*kgo.Record, 30)
+	for i := range recs {
+		recs[i] = livetest.Event(customer, `{"type":"login"}`)
+	}
+	b.Produce(t, recs...)
+	return r
 }
