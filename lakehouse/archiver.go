@@ -102,15 +102,15 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 		// only those it catches up, as a direct consumer.
 		opts = []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20)}
 	}
+	// Before the consuming client: its group's assignment reads the id.
+	if err := a.checkLog(ctx); err != nil {
+		return err
+	}
 	cl, err := kgo.NewClient(append(opts, cfg.KafkaOpts...)...)
 	if err != nil {
 		return fmt.Errorf("lakehouse: kafka client: %w", err)
 	}
 	a.cl = cl
-	if err := a.checkLog(ctx); err != nil {
-		cl.Close()
-		return err
-	}
 	a.log.Info("archiver starting", "topic", cfg.Topic, "group", cfg.Group, "fed", a.feed != nil, "bucket", bucketString(bkt, cfg.BucketURL), "writer", a.store.writer,
 		"session_timeout", cfg.SessionTimeout, "instance_id", cfg.InstanceID)
 
@@ -347,7 +347,12 @@ func (a *archiver) ownedPartitions() []int32 {
 func (a *archiver) checkLog(ctx context.Context) error {
 	lctx, cancel := context.WithTimeout(ctx, topicIDWait)
 	defer cancel()
-	topics, err := kadm.NewClient(a.cl).ListTopics(lctx, a.cfg.Topic)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(a.cfg.Brokers...)}, a.cfg.KafkaOpts...)...)
+	if err != nil {
+		return fmt.Errorf("lakehouse: kafka client: %w", err)
+	}
+	defer cl.Close()
+	topics, err := kadm.NewClient(cl).ListTopics(lctx, a.cfg.Topic)
 	if err == nil {
 		err = topics[a.cfg.Topic].Err // a partition's error (no leader) leaves the id known
 	}
