@@ -62,15 +62,7 @@ func TestLostLakeFileHandoff(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
-		c.LakeURL, c.NoArchive, c.NoBackfill = "file://"+dir, true, false
-		c.BackfillCacheDir = t.TempDir()
-		c.BackfillMinBackoff, c.BackfillMaxBackoff = 50*time.Millisecond, 200*time.Millisecond
-	})
-	poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= int64(len(history)) })
-	plain := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":5,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
-	windowed := livetest.ParseRule(t, `{"id":"burst","scope":"*","version":1,"threshold":5,"group_by":["$.user"],"window":{"size":"1h"},"when":{"path":"$.kind","op":"==","value":"fail"}}`)
-	b.Produce(t, livetest.Upsert(t, plain), livetest.Upsert(t, windowed))
+	d := failRulesOverLake(t, b, dir, len(history))
 
 	poll.Until(t, 30*time.Second, "both rules live", func() bool {
 		n := 0
@@ -146,4 +138,22 @@ func TestRetentionBeforeAnyArchiveOneVerdict(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got\n  %v\nwant\n  %v", got, want)
 	}
+}
+
+// failRulesOverLake starts a daemon that hands off from the lake in dir (archiving
+// nothing itself), waits until it consumed the n events b holds, and makes two rules
+// counting "fail" events, a plain one (fails) and a windowed one (burst), whose
+// hand-offs read the lake.
+func failRulesOverLake(t *testing.T, b *kafkatest.Broker, dir string, n int) *live.Daemon {
+	t.Helper()
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+		c.LakeURL, c.NoArchive, c.NoBackfill = "file://"+dir, true, false
+		c.BackfillCacheDir = t.TempDir()
+		c.BackfillMinBackoff, c.BackfillMaxBackoff = 50*time.Millisecond, 200*time.Millisecond
+	})
+	poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= int64(n) })
+	plain := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":5,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+	windowed := livetest.ParseRule(t, `{"id":"burst","scope":"*","version":1,"threshold":5,"group_by":["$.user"],"window":{"size":"1h"},"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+	b.Produce(t, livetest.Upsert(t, plain), livetest.Upsert(t, windowed))
+	return d
 }

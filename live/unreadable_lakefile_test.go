@@ -53,15 +53,7 @@ func TestUnreadableLakeFileBlocksEveryHandoff(t *testing.T) {
 			history, dir, files := hourlyLake(t, b)
 			damage(t, filepath.Join(dir, filepath.FromSlash(files[1].Path)), files[1])
 
-			d, _ := livetest.StartLive(t, b, func(c *live.Config) {
-				c.LakeURL, c.NoArchive, c.NoBackfill = "file://"+dir, true, false
-				c.BackfillCacheDir = t.TempDir()
-				c.BackfillMinBackoff, c.BackfillMaxBackoff = 50*time.Millisecond, 200*time.Millisecond
-			})
-			poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= int64(len(history)) })
-			plain := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":5,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
-			windowed := livetest.ParseRule(t, `{"id":"burst","scope":"*","version":1,"threshold":5,"group_by":["$.user"],"window":{"size":"1h"},"when":{"path":"$.kind","op":"==","value":"fail"}}`)
-			b.Produce(t, livetest.Upsert(t, plain), livetest.Upsert(t, windowed))
+			d := failRulesOverLake(t, b, dir, len(history))
 
 			views := map[string]contract.RuleView{}
 			poll.Until(t, 30*time.Second, "failed attempts of both jobs", func() bool {
