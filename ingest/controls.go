@@ -101,14 +101,14 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 			ends := map[int32]int64{}
 			lo.Each(func(o kadm.ListedOffset) {
 				ends[o.Partition] = o.Offset
-				if st, ok := starts.Lookup(o.Topic, o.Partition); ok && st.Offset > 0 {
-					// Compaction never moves a log's start: retention (or DeleteRecords) did.
-					r.cfg.Logger.Error("controls were deleted from the controls topic: the rules, destinations and mutes they held are gone; "+
+				if st, ok := starts.Lookup(o.Topic, o.Partition); ok && st.Offset > 0 && st.Offset >= o.Offset {
+					// Nothing left to read up to. Compaction keeps a key's last record, so
+					// retention (or DeleteRecords) emptied it; a start above 0 alone may be
+					// compaction's (some brokers move it past superseded first records).
+					ends[o.Partition] = 0
+					r.cfg.Logger.Error("every control was deleted from the controls topic: the rules, destinations and mutes they held are gone; "+
 						"give the topic cleanup.policy=compact alone (no time or size retention)",
 						"topic", o.Topic, "partition", o.Partition, "log_start", st.Offset)
-					if st.Offset >= o.Offset {
-						ends[o.Partition] = 0 // nothing left to read up to
-					}
 				}
 			})
 			if len(ends) > 0 {
@@ -333,6 +333,9 @@ func MarkStatuses(ctx context.Context, kc KafkaConfig, topics Topics) (StatusMar
 	if err == nil {
 		err = ends.Error()
 	}
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return StatusMark{}, nil // made later (a daemon's first status makes it): read from its start
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ingest: listing the end of %s: %w", topics.ControlStatus, err)
 	}
@@ -341,16 +344,13 @@ func MarkStatuses(ctx context.Context, kc KafkaConfig, topics Topics) (StatusMar
 	return mark, nil
 }
 
-// WaitStatuses reads the control-status topic from mark on until a status for each of
+// WaitStatuses reads the control-status topic, from mark on in each partition mark
+// names (others, and a topic made since, from their start), until a status for each of
 // the given (key, offset) pairs arrived or ctx is done, and returns the statuses found.
 func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, mark StatusMark, want map[string]int64) (map[string]contract.ControlStatus, error) {
 	kc.EnsureDefaults()
 	topics.EnsureDefaults()
-	from := map[int32]kgo.Offset{}
-	for p, o := range mark {
-		from[p] = kgo.NewOffset().At(o)
-	}
-	cl, err := kc.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topics.ControlStatus: from}), kgo.FetchMaxWait(200*time.Millisecond))
+	cl, err := kc.NewClient(kgo.ConsumeTopics(topics.ControlStatus), kgo.FetchMaxWait(200*time.Millisecond), kgo.MetadataMinAge(500*time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
@@ -362,6 +362,9 @@ func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, mark Statu
 			return got, context.Cause(ctx)
 		}
 		fs.EachRecord(func(rec *kgo.Record) {
+			if rec.Offset < mark[rec.Partition] {
+				return // before the mark
+			}
 			var st contract.ControlStatus
 			if json.Unmarshal(rec.Value, &st) != nil {
 				return
