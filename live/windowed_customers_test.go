@@ -21,7 +21,7 @@ import (
 // carried, growing with the distinct ids seen over the daemon's life.
 func TestWindowedRulesInternNoCustomer(t *testing.T) {
 	t.Parallel()
-	const rounds, perRound = 5, 4000
+	const rounds, perRound = 3, 1000
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	d, _ := livetest.StartLive(t, b, nil)
 	r := livetest.ParseRule(t, `{"id":"burst","scope":"*","version":1,"when":{"path":"$.kind","op":"==","value":"fail"},
