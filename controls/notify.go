@@ -41,13 +41,8 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 // offsets). At mute controls alone, a tombstone compaction removed took that time with
 // it, and a restarted fold listed an ended mute the running one had dropped. Nothing
 // checks a mute against a time before its record's (alerts are checked against the
-// clock), and a time after the clock's is taken for the clock's: a record stamped by a
-// clock running ahead ended mutes still in force. The caller holds g.mu.
+// clock). The caller holds g.mu.
 func (g *Registry) forgetEndedMutes(t time.Time) {
-	// A record stamped by a clock running ahead must not end a mute still in force.
-	if now := time.Now(); t.After(now) {
-		t = now
-	}
 	for k, m := range g.mutes {
 		if !m.Until.IsZero() && !t.Before(m.Until) {
 			delete(g.mutes, k)
