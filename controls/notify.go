@@ -23,25 +23,24 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	if c.Kind() == rule.KindDestination {
 		return applyKeyed(g, rec, g.dests, k, c.Destination, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
 	}
-	if c.Op != rule.OpDelete {
-		// Room under max_mutes for an upsert. A mute deleted may be one that ended
-		// (the console lists those, to unmute): deleted first, it is found, and the
-		// delete answered ok, not not_found; Apply forgets the ended ones after.
+	if c.Op == rule.OpDelete {
+		// The mute deleted may be one that ended (the console lists those, to unmute):
+		// deleted first, it is found, and the delete answered ok, not not_found.
+		defer g.forgetEndedMutes(rec.Time)
+	} else {
 		g.forgetEndedMutes(rec.Time)
 	}
 	return applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
 }
 
-// forgetEndedMutes drops the mutes that had ended at t, the time of the control being
-// folded. max_mutes bounds the mutes in force: kept, ended ones (every mute "for 2h"
-// from the console) filled it for good, and refused every later mute though none was
-// in force. Done after every control (Apply), not only a mute that needs room, a fold
-// of the compacted topic forgets the same ones: the log's last record is always kept,
-// and with it the time the last forgetting was judged at (record times rising with
-// offsets). At mute controls alone, a tombstone compaction removed took that time with
-// it, and a restarted fold listed an ended mute the running one had dropped. Nothing
-// checks a mute against a time before its record's (alerts are checked against the
-// clock). The caller holds g.mu.
+// forgetEndedMutes drops the mutes that had ended at t, the time of the mute control
+// being folded. max_mutes bounds the mutes in force: kept, ended ones (every mute "for
+// 2h" from the console) filled it for good, and refused every later mute though none
+// was in force. Done at every mute control, not only one that needs room, a fold of the
+// compacted topic forgets the same ones: the newest mute control is always kept, and
+// with it the time the last forgetting was judged at (record times rising with
+// offsets). Nothing checks a mute against a time before its record's (alerts are
+// checked against the clock). The caller holds g.mu.
 func (g *Registry) forgetEndedMutes(t time.Time) {
 	for k, m := range g.mutes {
 		if !m.Until.IsZero() && !t.Before(m.Until) {

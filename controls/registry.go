@@ -93,7 +93,6 @@ func Fold(recs []Record) *Registry {
 func (g *Registry) Apply(rec Record) (outcome, message string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	defer g.forgetEndedMutes(rec.Time)
 	if a := rec.KeeperAfter; a != nil && rec.Err == nil && g.changedAt(rec.Key) > *a {
 		// Written after the control at offset *a of its key, from what the key held
 		// then; a control of the key applied since is newer, and the Keeper would undo
