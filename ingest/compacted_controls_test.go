@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/controls"
@@ -49,24 +48,12 @@ func TestCompactedControlsAreNotReportedDeleted(t *testing.T) {
 	b.Produce(t, rec("b", "$.z"))
 	b.Cluster.Compact()
 
+	t.Logf("compacted controls log starts at %d", controlsLogStart(t, b))
+
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	lo, err := kadm.NewClient(b.Client(t)).ListStartOffsets(ctx, "controls")
-	if err != nil {
-		t.Fatal(err)
-	}
-	start, _ := lo.Lookup("controls", 0)
-	t.Logf("compacted controls log starts at %d", start.Offset)
-
 	var logs syncBuffer
-	var topics Topics
-	topics.EnsureDefaults()
-	r, err := NewControlReader(ControlsConfig{Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Topics: topics,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := testControlReader(t, b, slog.New(slog.NewTextHandler(&logs, nil)))
 	var mu sync.Mutex
 	var keys []string
 	caught := make(chan struct{})

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -35,24 +36,13 @@ func TestControlReaderCatchesUpOnEmptiedLog(t *testing.T) {
 	b.Produce(t, rec("b"))
 	b.Cluster.ApplyRetention()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	lo, err := kadm.NewClient(b.Client(t)).ListStartOffsets(ctx, "controls")
-	if err != nil {
-		t.Fatal(err)
-	}
-	start, _ := lo.Lookup("controls", 0)
-	if start.Offset != 2 {
-		t.Fatalf("retention left the log starting at %d, want 2 (emptied)", start.Offset)
+	if start := controlsLogStart(t, b); start != 2 {
+		t.Fatalf("retention left the log starting at %d, want 2 (emptied)", start)
 	}
 
-	var topics Topics
-	topics.EnsureDefaults()
-	r, err := NewControlReader(ControlsConfig{Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Topics: topics})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := testControlReader(t, b, nil)
 	caught := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, func([]controls.Record) {}, func() { close(caught) }) }()
@@ -64,4 +54,31 @@ func TestControlReaderCatchesUpOnEmptiedLog(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// controlsLogStart is where b's controls log starts.
+func controlsLogStart(t *testing.T, b *kafkatest.Broker) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lo, err := kadm.NewClient(b.Client(t)).ListStartOffsets(ctx, "controls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := lo.Lookup("controls", 0)
+	return start.Offset
+}
+
+// testControlReader is a ControlReader of b's controls topic logging to log (nil: the
+// default logger), closed when the test ends.
+func testControlReader(t *testing.T, b *kafkatest.Broker, log *slog.Logger) *ControlReader {
+	t.Helper()
+	var topics Topics
+	topics.EnsureDefaults()
+	r, err := NewControlReader(ControlsConfig{Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Topics: topics, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
 }
