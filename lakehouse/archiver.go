@@ -84,12 +84,10 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	if err != nil {
 		return err
 	}
-	// A lake of another topic is refused before anything is read (an outage here is
-	// left to the loops, which wait it out).
-	if m, _, err := a.store.latest(ctx); err == nil {
-		if err := checkTopic(m, cfg.Topic, ""); err != nil {
-			return err
-		}
+	// A lake of another topic, or of another log of it, is refused before anything is
+	// read, and before the consuming client starts: its group's assignment reads the id.
+	if err := a.checkLog(ctx); err != nil {
+		return err
 	}
 	gov, err := a.memoryGovernor()
 	if err != nil {
@@ -101,10 +99,6 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 		// No group: the feed's consumer owns the partitions, and the archiver reads
 		// only those it catches up, as a direct consumer.
 		opts = []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20)}
-	}
-	// Before the consuming client: its group's assignment reads the id.
-	if err := a.checkLog(ctx); err != nil {
-		return err
 	}
 	cl, err := kgo.NewClient(append(opts, cfg.KafkaOpts...)...)
 	if err != nil {
@@ -339,34 +333,45 @@ func (a *archiver) ownedPartitions() []int32 {
 	return slices.Sorted(maps.Keys(a.parts))
 }
 
-// checkLog learns the id of the topic's log and refuses a lake of another log of the
-// same name: its watermarks are offsets of a log deleted since, and resuming after them
-// would drop the new log's first records as archived already. Not learning it (the
-// topic not made yet, brokers too old or unreachable for topicIDWait) leaves the id
-// unknown and unchecked for this run.
+// checkLog learns the id of the topic's log and refuses a lake of another topic, or of
+// another log of the same name: its watermarks are offsets of a log deleted since, and
+// resuming after them would drop the new log's first records as archived already. Not
+// learning the id (the topic not made yet, brokers too old or unreachable for
+// topicIDWait) leaves it unknown and unchecked for this run; a storage outage leaves
+// both checks to the loops, which wait it out.
 func (a *archiver) checkLog(ctx context.Context) error {
-	lctx, cancel := context.WithTimeout(ctx, topicIDWait)
-	defer cancel()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(a.cfg.Brokers...)}, a.cfg.KafkaOpts...)...)
-	if err != nil {
-		return fmt.Errorf("lakehouse: kafka client: %w", err)
-	}
-	defer cl.Close()
-	topics, err := kadm.NewClient(cl).ListTopics(lctx, a.cfg.Topic)
-	if err == nil {
-		err = topics[a.cfg.Topic].Err // a partition's error (no leader) leaves the id known
-	}
-	if err != nil {
+	if id, err := a.topicID(ctx); err != nil {
 		a.log.Warn("the topic's id is unknown: a lake of a log deleted since is not recognised in this run", "topic", a.cfg.Topic, "err", err)
-		return nil
-	}
-	if id := topics[a.cfg.Topic].ID; id != (kadm.TopicID{}) {
-		a.store.topicID = id.String()
+	} else {
+		a.store.topicID = id
 	}
 	if m, _, err := a.store.latest(ctx); err == nil {
 		return checkTopic(m, a.cfg.Topic, a.store.topicID)
 	}
-	return nil // an outage is left to the loops, which wait it out
+	return nil
+}
+
+// topicID asks the brokers for the id of the topic's log ("": they have none), within
+// topicIDWait.
+func (a *archiver) topicID(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, topicIDWait)
+	defer cancel()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(a.cfg.Brokers...)}, a.cfg.KafkaOpts...)...)
+	if err != nil {
+		return "", fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	topics, err := kadm.NewClient(cl).ListTopics(ctx, a.cfg.Topic)
+	if err == nil {
+		err = topics[a.cfg.Topic].Err // a partition's error (no leader) leaves the id known
+	}
+	if err != nil {
+		return "", err
+	}
+	if id := topics[a.cfg.Topic].ID; id != (kadm.TopicID{}) {
+		return id.String(), nil
+	}
+	return "", nil
 }
 
 // topicIDWait bounds checkLog's question to the brokers.
