@@ -109,14 +109,7 @@ func TestStageResolveAfterItsFiring(t *testing.T) {
 func reapingStage(t *testing.T, b *kafkatest.Broker, group string) (*notify.Stage, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	st, err := notify.New(notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, Registerer: reg,
-		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := oneAttemptStage(t, b, group, reg)
 	runStage(t, st)
 	return st, reg
 }

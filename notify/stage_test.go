@@ -299,6 +299,21 @@ func startBroker(t *testing.T) *kafkatest.Broker {
 }
 
 // runStage runs st until the test ends, and fails the test if Run fails.
+// oneAttemptStage is a stage of consumer group reading b, that gives a delivery one
+// attempt of at most 5 s and commits every 50 ms; reg, when set, takes its metrics.
+func oneAttemptStage(t *testing.T, b *kafkatest.Broker, group string, reg prometheus.Registerer) *notify.Stage {
+	t.Helper()
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, Registerer: reg,
+		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func runStage(t *testing.T, st *notify.Stage) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -544,14 +559,7 @@ func TestStageSkipsRecordsItCannotDeliver(t *testing.T) {
 		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: badContext},
 		&kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: good})
 	reg := prometheus.NewRegistry()
-	st, err := notify.New(notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-bad-records", Registerer: reg,
-		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := oneAttemptStage(t, b, "notify-bad-records", reg)
 	runStage(t, st)
 	poll.Until(t, 10*time.Second, "the good alert delivered", func() bool { return slices.Contains(hook.delivered(), "good:firing") })
 	poll.Until(t, 10*time.Second, "every offset committed", func() bool {

@@ -10,10 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/poll"
-	"github.com/hindsightdev/hindsight/internal/testlog"
-	"github.com/hindsightdev/hindsight/notify"
 )
 
 // TestUndeliveredRecordsThatFitAreNotCutForTheirBatch: the undelivered topic takes
@@ -30,14 +27,7 @@ func TestUndeliveredRecordsThatFitAreNotCutForTheirBatch(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
 	b.SetTopicConfig(t, "alerts.undelivered", "max.message.bytes", "8000")
-	st, err := notify.New(notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-undelivered-batch",
-		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := oneAttemptStage(t, b, "notify-undelivered-batch", nil)
 	const n = 300
 	rng := rand.New(rand.NewPCG(1, 2))
 	var recs []*kgo.Record

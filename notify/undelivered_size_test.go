@@ -12,10 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/poll"
-	"github.com/hindsightdev/hindsight/internal/testlog"
-	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -38,14 +35,7 @@ func TestUndeliveredRecordOfALegalAlertIsWritten(t *testing.T) {
 		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "refuse", Type: rule.DestWebhook, URL: refuse.srv.URL + "/hook"}),
 		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ok", Type: rule.DestWebhook, URL: ok.srv.URL + "/hook"}),
 	)...)
-	st, err := notify.New(notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-undelivered-size-test",
-		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := oneAttemptStage(t, b, "notify-undelivered-size-test", nil)
 	runStage(t, st)
 
 	big := alertFor("big", "c-1", []string{"refuse"})
@@ -91,14 +81,7 @@ func TestUndeliveredRecordTheTopicRefusesAsTooLargeIsCut(t *testing.T) {
 	b.Produce(t, controlRecords(t,
 		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "refuse", Type: rule.DestWebhook, URL: refuse.srv.URL + "/hook"}),
 	)...)
-	st, err := notify.New(notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-undelivered-too-large-test",
-		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := oneAttemptStage(t, b, "notify-undelivered-too-large-test", nil)
 	runStage(t, st)
 
 	big := alertFor("big", "c-1", []string{"refuse"})
