@@ -13,12 +13,7 @@ func TestSuppressDurationNamesItsField(t *testing.T) {
 		"file":    []byte("- id: a\n  scope: \"*\"\n  when: {path: $.a}\n  window: {size: 10m}\n  threshold: 3\n  alert: {suppress: 30mins}\n"),
 	}
 	for name, data := range cases {
-		var err error
-		if name == "control" {
-			_, err = ParseRule(data)
-		} else {
-			_, err = ParseRulesFile("rules.yaml", data)
-		}
+		err := parseAs(name, data)
 		var ve *ValidationError
 		if !errors.As(err, &ve) || len(ve.Problems) != 1 {
 			t.Fatalf("%s: want one problem, got %v", name, err)
@@ -77,12 +72,7 @@ func TestLatenessNamedWhenAlertIsNotAnObject(t *testing.T) {
 		"control": []byte(`{"id":"a","scope":"*","when":{"path":"$.a"},"aggregate":{"fn":"count"},"window":{"size":"1h"},"threshold":3,"lateness":"5x","alert":5}`),
 		"file":    []byte("- id: a\n  scope: \"*\"\n  when: {path: $.a}\n  aggregate: {fn: count}\n  window: {size: 1h}\n  threshold: 3\n  lateness: 5x\n  alert: 5\n"),
 	} {
-		var err error
-		if name == "control" {
-			_, err = ParseRule(data)
-		} else {
-			_, err = ParseRulesFile("rules.yaml", data)
-		}
+		err := parseAs(name, data)
 		var ve *ValidationError
 		if !errors.As(err, &ve) || len(ve.Problems) == 0 {
 			t.Fatalf("%s: want a validation error, got %v", name, err)
@@ -101,4 +91,15 @@ func TestThresholdOpOfWrongKind(t *testing.T) {
 	if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != "threshold" || ve.Problems[0].Msg != `op is a number; want an operator as a string, such as ">"` {
 		t.Errorf("threshold {op: 5}: %v", err)
 	}
+}
+
+// parseAs parses data as a control's rule (name "control") or as a rules file, and
+// returns the error.
+func parseAs(name string, data []byte) error {
+	if name == "control" {
+		_, err := ParseRule(data)
+		return err
+	}
+	_, err := ParseRulesFile("rules.yaml", data)
+	return err
 }
