@@ -322,7 +322,7 @@ func archiveJSONLines(ctx context.Context, addr string, end map[int32]int64, n i
 		offsets[p] = kgo.NewOffset().AtStart()
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"events": offsets}),
-		kgo.FetchMaxBytes(64<<20)) // as the archiver's client
+		kgo.FetchMaxBytes(64<<20), kgo.FetchIsolationLevel(kgo.ReadCommitted())) // as the archiver's client
 	if err != nil {
 		return run, err
 	}

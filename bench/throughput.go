@@ -353,7 +353,8 @@ func (t *throughputBench) floor(ctx context.Context) (ThroughputRun, error) {
 	run := ThroughputRun{Name: "floor: plain franz-go consumer"}
 	err := t.measure(&run, func() error {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(t.addr), kgo.ConsumeTopics("events"),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted())) // as the daemon reads
 		if err != nil {
 			return err
 		}

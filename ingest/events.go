@@ -65,6 +65,11 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics.Events),
 		kgo.ConsumeResetOffset(reset),
+		// An aborted transaction's events never happened, and an open one's may not:
+		// every reader of the events topic (the archiver, backfill's and backtests'
+		// tails) reads committed, so that one verdict counts neither
+		// (docs/architecture.md, "Transactions").
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(c.onAssigned),

@@ -5,7 +5,9 @@
 //     value = JSON, timestamp = event time), validates each record once and hands the
 //     parsed document to a Handler, one partition's batch at a time and in offset order.
 //     A record with no key or a value that is not JSON goes to the dead-letter topic with
-//     headers naming the reason, topic, partition and offset, and is counted.
+//     headers naming the reason, topic, partition and offset, and is counted. Events are
+//     read committed: an aborted transaction's are never handed over, an open one's when
+//     it ends.
 //   - Offsets: a record's offset is committed only after its batch was handled and every
 //     record produced on its behalf (alerts, dead letters) was delivered or failed.
 //   - Controls: a ControlReader reads every partition of the controls topic from the start

@@ -169,6 +169,9 @@ func (a *archiver) groupOpts() []kgo.Opt {
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ConsumeTopics(cfg.Topic),
 		kgo.ConsumerGroup(cfg.Group),
+		// The lake holds what live counts: no event of an aborted transaction
+		// (docs/architecture.md, "Transactions").
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.DisableAutoCommit(),
 		kgo.AdjustFetchOffsetsFn(a.adjust),
 		kgo.OnPartitionsRevoked(a.revoked),

@@ -55,7 +55,7 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON")
 	f.StringSliceVar(&cfg.Rules, "rule", nil, "live rule SCOPE/ID (or ID of a global rule), read from the controls topic; repeatable")
 	f.StringVar(&cfg.Customer, "customer", "", "count only this customer")
-	f.StringVar(&cfg.At, "at", "now", `start offsets: "now" (the events topic's end) or PARTITION:OFFSET,…`)
+	f.StringVar(&cfg.At, "at", "now", `start offsets: "now" (the events topic's committed end) or PARTITION:OFFSET,…`)
 	f.BoolVar(&cfg.JSON, "json", false, "print the counts as JSON")
 	f.StringVar(&cfg.CacheDir, "cache-dir", "hindsight-data/cache", "local cache of lake files (hindsight live's, by default)")
 	f.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the cache may hold; the oldest files go first")
@@ -78,7 +78,8 @@ type backfillConfig struct {
 	Rules []string
 	// Customer limits the counts to one customer.
 	Customer string
-	// At is "now" (default: the events topic's end offsets when the job starts) or
+	// At is "now" (default: the events topic's committed end offsets, below any open
+	// transaction, when the job starts) or
 	// explicit start offsets "PARTITION:OFFSET,…".
 	At string
 	// JSON prints the counts as JSON instead of a table.
@@ -340,9 +341,10 @@ func resolveStart(ctx context.Context, cfg backfillConfig) (map[int32]int64, err
 		return nil, err
 	}
 	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, cfg.Topics.Events)
+	// The committed end, as live reads: an open transaction's events are not counted yet.
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, cfg.Topics.Events)
 	if err != nil {
-		return nil, fmt.Errorf("backfill: listing end offsets of %s: %w", cfg.Topics.Events, err)
+		return nil, fmt.Errorf("backfill: listing the committed end offsets of %s: %w", cfg.Topics.Events, err)
 	}
 	start := map[int32]int64{}
 	var lerr error
@@ -353,7 +355,7 @@ func resolveStart(ctx context.Context, cfg backfillConfig) (map[int32]int64, err
 		start[o.Partition] = o.Offset
 	})
 	if lerr != nil {
-		return nil, fmt.Errorf("backfill: listing end offsets of %s: %w", cfg.Topics.Events, lerr)
+		return nil, fmt.Errorf("backfill: listing the committed end offsets of %s: %w", cfg.Topics.Events, lerr)
 	}
 	return start, nil
 }

@@ -95,6 +95,7 @@ func replay(ctx context.Context, opts []kgo.Opt, topic string, end map[int32]int
 	}
 	cl, err := kgo.NewClient(append(opts,
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), // as live and backfill read
 		// Large fetches: the fewest round trips the baseline can make.
 		kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(16<<20))...)
 	if err != nil {

@@ -68,6 +68,10 @@ func Read(ctx context.Context, cfg Config, ranges map[int32]Range, fn func(*kgo.
 		// An offset retention removed after the caller listed the log's start must fail
 		// the read (the caller retries and reports the range), not skip ahead silently.
 		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
+		// As live reads the topic (docs/architecture.md, "Transactions"): an aborted
+		// transaction's records are left out; its markers are kept, so that a range
+		// ending at one ends.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
 	}, cfg.Opts...)...)
 	if err != nil {

@@ -10,7 +10,9 @@ import (
 )
 
 // Log is what Kafka holds of a partition: offsets Start to End-1 (none when they are
-// equal). Start is above 0 once the topic's retention deleted records.
+// equal). Start is above 0 once the topic's retention deleted records. End is the last
+// stable offset: records of a transaction still open, and all after its first, are not
+// readable yet (Read reads committed), and are left to a later listing.
 type Log struct{ Start, End int64 }
 
 // ErrOtherLog is Logs' error when cfg.TopicID names another log than the topic's now:
@@ -47,12 +49,14 @@ func Logs(ctx context.Context, cfg Config) (map[int32]Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: listing the log start offsets of %s: %w", ErrUnavailable, cfg.Topic, err)
 	}
-	ends, err := adm.ListEndOffsets(ctx, cfg.Topic)
+	// The committed end (read_committed's end offset): a range up to the log's end
+	// would wait for records an open transaction holds back, and fail at its timeout.
+	ends, err := adm.ListCommittedOffsets(ctx, cfg.Topic)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: listing the end offsets of %s: %w", ErrUnavailable, cfg.Topic, err)
+		return nil, fmt.Errorf("%w: listing the last stable offsets of %s: %w", ErrUnavailable, cfg.Topic, err)
 	}
 	out := map[int32]Log{}
 	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = Log{End: o.Offset} })
