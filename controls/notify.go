@@ -21,27 +21,40 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	c := rec.Control
 	k := c.Key()
 	if c.Kind() == rule.KindDestination {
-		return applyKeyed(g, rec, g.dests, k, c.Destination, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
+		return applyKeyed(g, rec, g.dests, k, c.Destination, nil, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
+	}
+	if rec.Time.After(g.muteTime) {
+		g.muteTime = rec.Time
 	}
 	if c.Op == rule.OpDelete {
 		// The mute deleted may be one that ended (the console lists those, to unmute):
 		// deleted first, it is found, and the delete answered ok, not not_found.
-		defer g.forgetEndedMutes(rec.Time)
+		defer g.forgetEndedMutes()
 	} else {
-		g.forgetEndedMutes(rec.Time)
+		g.forgetEndedMutes()
 	}
-	return applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
+	// max_mutes bounds the mutes in force, judged at the latest mute control's record
+	// time, so that every fold of the same records refuses the same mutes: counted,
+	// ended ones (every mute "for 2h" from the console) filled it for good, and refused
+	// every later mute though none was in force.
+	t := g.muteTime
+	inForce := func(m *rule.Mute) bool { return m.Until.IsZero() || t.Before(m.Until) }
+	return applyKeyed(g, rec, g.mutes, k, c.Mute, inForce, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
 }
 
-// forgetEndedMutes drops the mutes that had ended at t, the time of the mute control
-// being folded. max_mutes bounds the mutes in force: kept, ended ones (every mute "for
-// 2h" from the console) filled it for good, and refused every later mute though none
-// was in force. Done at every mute control, not only one that needs room, a fold of the
-// compacted topic forgets the same ones: the newest mute control is always kept, and
-// with it the time the last forgetting was judged at (record times rising with
-// offsets). Nothing checks a mute against a time before its record's (alerts are
-// checked against the clock). The caller holds g.mu.
-func (g *Registry) forgetEndedMutes(t time.Time) {
+// forgetEndedMutes drops the mutes that had ended both at the latest mute control's
+// record time and by the clock, so that the fold does not keep every mute ever made.
+// Only the record time, and a control stamped ahead of the clock (a producer's clock
+// ahead, a timestamp set by hand) forgot mutes still in force, and alerts they
+// covered were delivered; only the clock, and a fold of old records forgot mutes a
+// later control in the topic still saw. What it forgets changes no outcome of a later
+// control: a mute ended at the latest record time counts toward max_mutes at no later
+// control, held or not. The caller holds g.mu.
+func (g *Registry) forgetEndedMutes() {
+	t := g.muteTime
+	if now := g.now(); now.Before(t) {
+		t = now
+	}
 	for k, m := range g.mutes {
 		if !m.Until.IsZero() && !t.Before(m.Until) {
 			delete(g.mutes, k)
@@ -49,19 +62,31 @@ func (g *Registry) forgetEndedMutes(t time.Time) {
 	}
 }
 
-func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, limit int, limitName, what string) (string, string) {
+// applyKeyed applies an upsert or delete of key k to m, where the values inForce (all
+// when nil) count toward limit; one not in force is held as if it were not.
+func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, inForce func(*T) bool, limit int, limitName, what string) (string, string) {
 	switch rec.Control.Op {
 	case rule.OpUpsert:
+		inUse := len(m)
+		if inForce != nil {
+			inUse = 0
+			for _, x := range m {
+				if inForce(x) {
+					inUse++
+				}
+			}
+		}
 		old, held := m[k]
+		held = held && (inForce == nil || inForce(old))
 		if held && reflect.DeepEqual(*old, *v) {
 			// What the key holds already (a Keeper, a file applied again): no change,
 			// or each such upsert would make the Keepers written after it stale (two
 			// daemons' Keepers of one control overtook each other without end).
 			return contract.ControlOK, Unchanged
 		}
-		if !held && len(m) >= limit {
+		if !held && inUse >= limit {
 			msg := fmt.Sprintf("%d %s are defined, the most allowed (limit %s, flag --%s): delete some or raise the limit, then apply this one again",
-				len(m), what, limitName, strings.ReplaceAll(limitName, "_", "-"))
+				inUse, what, limitName, strings.ReplaceAll(limitName, "_", "-"))
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
 			return contract.ControlInvalid, msg
 		}

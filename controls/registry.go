@@ -71,12 +71,17 @@ type Registry struct {
 	// dests and mutes are the destinations and mutes in force (notify.go).
 	dests map[rule.Key]*rule.Destination
 	mutes map[rule.Key]*rule.Mute
+	// muteTime is the latest record time of the mute controls folded: max_mutes counts
+	// the mutes in force then (notify.go).
+	muteTime time.Time
+	// now is the clock, time.Now but in tests.
+	now func() time.Time
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{},
-		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}}
+		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}, now: time.Now}
 }
 
 // Fold folds recs, in order, into a new registry.
