@@ -2,9 +2,13 @@
 // the part of history the lake does not hold, which backfill and backtest read. Logs
 // lists what Kafka holds of each partition, from which they choose those ranges.
 //
-// A read ends at each range's last offset whatever that offset holds. A record does; so
-// does a transaction marker, which the reader asks the brokers to deliver (and does not
-// pass on) precisely so that a range ending on one ends. A poll that brings nothing for
+// Records are read committed, as live reads them: an aborted transaction's are not
+// delivered. A read ends at each range's last offset whatever that offset holds. A record
+// does; so does a transaction marker, which the reader asks the brokers to deliver (and
+// does not pass on) precisely so that a range ending on one ends; a range ending on an
+// aborted record ends at the marker after it, once the brokers deliver that marker (not
+// while another transaction begun before it is open: the poll timeout then fails the
+// read, and the caller's retry finds it). A poll that brings nothing for
 // the poll timeout fails the read with ErrUnavailable instead of waiting for offsets
 // that will never come (the caller retries, with what it then lists as the log's end):
 // a read never holds its goroutine forever.
