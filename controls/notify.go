@@ -21,72 +21,70 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	c := rec.Control
 	k := c.Key()
 	if c.Kind() == rule.KindDestination {
-		return applyKeyed(g, rec, g.dests, k, c.Destination, nil, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
-	}
-	if rec.Time.After(g.muteTime) {
-		g.muteTime = rec.Time
+		return applyKeyed(g, rec, g.dests, k, c.Destination, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
 	}
 	if c.Op == rule.OpDelete {
 		// The mute deleted may be one that ended (the console lists those, to unmute):
 		// deleted first, it is found, and the delete answered ok, not not_found.
-		defer g.forgetEndedMutes()
+		defer g.forgetEndedMutes(rec.Time)
 	} else {
-		g.forgetEndedMutes()
+		g.forgetEndedMutes(rec.Time)
 	}
-	// max_mutes bounds the mutes in force, judged at the latest mute control's record
-	// time, so that every fold of the same records refuses the same mutes: counted,
-	// ended ones (every mute "for 2h" from the console) filled it for good, and refused
-	// every later mute though none was in force.
-	t := g.muteTime
-	inForce := func(m *rule.Mute) bool { return m.Until.IsZero() || t.Before(m.Until) }
-	return applyKeyed(g, rec, g.mutes, k, c.Mute, inForce, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
+	outcome, msg := applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
+	if c.Op == rule.OpDelete || outcome == contract.ControlOK {
+		// Unmuted, or muted anew: the key's lingering mute is over either way. Its
+		// outcome is the fold's own, as in every process, whatever lingered there.
+		delete(g.lingering, k)
+	}
+	return outcome, msg
 }
 
-// forgetEndedMutes drops the mutes that had ended both at the latest mute control's
-// record time and by the clock, so that the fold does not keep every mute ever made.
-// Only the record time, and a control stamped ahead of the clock (a producer's clock
-// ahead, a timestamp set by hand) forgot mutes still in force, and alerts they
-// covered were delivered; only the clock, and a fold of old records forgot mutes a
-// later control in the topic still saw. What it forgets changes no outcome of a later
-// control: a mute ended at the latest record time counts toward max_mutes at no later
-// control, held or not. The caller holds g.mu.
-func (g *Registry) forgetEndedMutes() {
-	t := g.muteTime
-	if now := g.now(); now.Before(t) {
-		t = now
+// forgetEndedMutes drops the mutes that had ended at t, the time of the mute control
+// being folded. max_mutes bounds the mutes in force: kept, ended ones (every mute "for
+// 2h" from the console) filled it for good, and refused every later mute though none
+// was in force. Done at every mute control, not only one that needs room, a fold of the
+// compacted topic forgets the same ones: the newest mute control is always kept, and
+// with it the time the last forgetting was judged at (record times rising with
+// offsets). Nothing checks a mute against a time before its record's (alerts are
+// checked against the clock).
+//
+// A mute forgotten while the clock has not reached its end (a control stamped ahead of
+// the clock: a producer's clock ahead, a timestamp set by hand) lingers: it mutes and is
+// listed until the clock passes its end, or its key is unmuted or muted anew, and no
+// outcome of the fold sees it, so that every process folds the same records to the same
+// outcomes. Forgotten outright, alerts it covered were delivered. A process that folds
+// later holds the same mute lingering, or none where the clock has passed its end and
+// it mutes nothing. The caller holds g.mu.
+func (g *Registry) forgetEndedMutes(t time.Time) {
+	now := g.now()
+	for k, m := range g.lingering {
+		if !now.Before(m.Until) {
+			delete(g.lingering, k)
+		}
 	}
 	for k, m := range g.mutes {
 		if !m.Until.IsZero() && !t.Before(m.Until) {
 			delete(g.mutes, k)
+			if now.Before(m.Until) {
+				g.lingering[k] = m
+			}
 		}
 	}
 }
 
-// applyKeyed applies an upsert or delete of key k to m, where the values inForce (all
-// when nil) count toward limit; one not in force is held as if it were not.
-func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, inForce func(*T) bool, limit int, limitName, what string) (string, string) {
+func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, limit int, limitName, what string) (string, string) {
 	switch rec.Control.Op {
 	case rule.OpUpsert:
-		inUse := len(m)
-		if inForce != nil {
-			inUse = 0
-			for _, x := range m {
-				if inForce(x) {
-					inUse++
-				}
-			}
-		}
 		old, held := m[k]
-		held = held && (inForce == nil || inForce(old))
 		if held && reflect.DeepEqual(*old, *v) {
 			// What the key holds already (a Keeper, a file applied again): no change,
 			// or each such upsert would make the Keepers written after it stale (two
 			// daemons' Keepers of one control overtook each other without end).
 			return contract.ControlOK, Unchanged
 		}
-		if !held && inUse >= limit {
+		if !held && len(m) >= limit {
 			msg := fmt.Sprintf("%d %s are defined, the most allowed (limit %s, flag --%s): delete some or raise the limit, then apply this one again",
-				inUse, what, limitName, strings.ReplaceAll(limitName, "_", "-"))
+				len(m), what, limitName, strings.ReplaceAll(limitName, "_", "-"))
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
 			return contract.ControlInvalid, msg
 		}
@@ -107,11 +105,17 @@ func (g *Registry) Destinations() []*rule.Destination {
 	return sortedValues(g.dests)
 }
 
-// Mutes lists the mutes in (scope, id) order, expired ones included.
+// Mutes lists the mutes in (scope, id) order, expired ones and lingering ones
+// (forgetEndedMutes) included.
 func (g *Registry) Mutes() []*rule.Mute {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return sortedValues(g.mutes)
+	if len(g.lingering) == 0 {
+		return sortedValues(g.mutes)
+	}
+	all := maps.Clone(g.mutes)
+	maps.Copy(all, g.lingering)
+	return sortedValues(all)
 }
 
 // Destination resolves the destination name for an alert of customer: the customer's
@@ -131,13 +135,12 @@ func (g *Registry) Destination(customer, name string) (*rule.Destination, bool) 
 func (g *Registry) Muted(ruleID, customer string, now time.Time) *rule.Mute {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.mutes) == 0 {
-		return nil
-	}
 	var found *rule.Mute
-	for k, m := range g.mutes {
-		if m.Matches(ruleID, customer, now) && (found == nil || compareKeys(k, rule.Key{Scope: found.Scope, ID: found.ID}) < 0) {
-			found = m
+	for _, ms := range []map[rule.Key]*rule.Mute{g.mutes, g.lingering} {
+		for k, m := range ms {
+			if m.Matches(ruleID, customer, now) && (found == nil || compareKeys(k, rule.Key{Scope: found.Scope, ID: found.ID}) < 0) {
+				found = m
+			}
 		}
 	}
 	return found

@@ -71,9 +71,9 @@ type Registry struct {
 	// dests and mutes are the destinations and mutes in force (notify.go).
 	dests map[rule.Key]*rule.Destination
 	mutes map[rule.Key]*rule.Mute
-	// muteTime is the latest record time of the mute controls folded: max_mutes counts
-	// the mutes in force then (notify.go).
-	muteTime time.Time
+	// lingering are the mutes the fold forgot at a control's record time while the
+	// clock had not reached their end (notify.go): they still mute.
+	lingering map[rule.Key]*rule.Mute
 	// now is the clock, time.Now but in tests.
 	now func() time.Time
 }
@@ -81,7 +81,7 @@ type Registry struct {
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{},
-		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}, now: time.Now}
+		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}, lingering: map[rule.Key]*rule.Mute{}, now: time.Now}
 }
 
 // Fold folds recs, in order, into a new registry.
