@@ -141,7 +141,7 @@ func (r *recordingTap) Resume(p int32, at int64) {
 	r.resumed[p] = at
 }
 
-func (r *recordingTap) Fetched(p int32, from int64, recs []*kgo.Record) BatchTap {
+func (r *recordingTap) Fetched(p int32, from, _ int64, recs []*kgo.Record) BatchTap {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls[p] = append(r.calls[p], [2]int64{from, recs[len(recs)-1].Offset + 1})

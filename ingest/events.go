@@ -499,7 +499,7 @@ func (c *EventConsumer) batchOf(topicID [16]byte, fp kgo.FetchPartition, batches
 		if ls := fp.LogStartOffset; ls >= 0 && (from < 0 && fp.Records[0].Offset == ls || from >= 0 && from <= ls) {
 			from = FromLogStart
 		}
-		b.tap = c.cfg.Tap.Fetched(fp.Partition, from, fp.Records)
+		b.tap = c.cfg.Tap.Fetched(fp.Partition, from, fp.LogStartOffset, fp.Records)
 	}
 	return append(batches, b)
 }

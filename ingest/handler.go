@@ -12,14 +12,16 @@ import (
 // Resume when the consumer starts reading it (at: its first offset, -1 when only the
 // group's reset position knows), Fetched for each fetch as it is polled (from: the
 // consumer's position before the records, -1 when not known, FromLogStart when no
-// record precedes them in the partition), Revoked once it gave the
+// record precedes them in the partition; logStart: the partition's log start offset
+// the fetch reported, -1 when not known, which the first record may lie past, after
+// transaction markers and aborted records), Revoked once it gave the
 // partition up — after every batch of the partition was handled. Its methods must not
 // block, and must not change the records.
 type RecordTap interface {
 	Resume(partition int32, at int64)
 	// Fetched returns what follows the batch through its handling, or nil when the tap
 	// wants nothing more of it.
-	Fetched(partition int32, from int64, recs []*kgo.Record) BatchTap
+	Fetched(partition int32, from, logStart int64, recs []*kgo.Record) BatchTap
 	Revoked(partitions []int32)
 }
 

@@ -106,7 +106,7 @@ type verdictTap struct {
 
 func (*verdictTap) Resume(int32, int64) {}
 func (*verdictTap) Revoked([]int32)     {}
-func (v *verdictTap) Fetched(_ int32, _ int64, recs []*kgo.Record) BatchTap {
+func (v *verdictTap) Fetched(_ int32, _, _ int64, recs []*kgo.Record) BatchTap {
 	return &verdictBatch{v: v, recs: recs, path: jsonpath.MustParse("$.type")}
 }
 

@@ -98,7 +98,7 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 		a.feed.columns.Store(cfg.Columns) // the consumer reads their values for us
 		// No group: the feed's consumer owns the partitions, and the archiver reads
 		// only those it catches up, as a direct consumer.
-		opts = []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20)}
+		opts = []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20), readCommitted}
 	}
 	cl, err := kgo.NewClient(append(opts, cfg.KafkaOpts...)...)
 	if err != nil {
@@ -162,6 +162,11 @@ func (a *archiver) memoryGovernor() (*memlimit.Governor, error) {
 	return gov, nil
 }
 
+// readCommitted is the isolation of every reading of the archiver, in its group or
+// catching up for a feed: the lake holds what live counts, no event of an aborted
+// transaction (docs/architecture.md, "Transactions").
+var readCommitted = kgo.FetchIsolationLevel(kgo.ReadCommitted())
+
 // groupOpts are the client options of an archiver that consumes in its group.
 func (a *archiver) groupOpts() []kgo.Opt {
 	cfg := a.cfg
@@ -169,9 +174,7 @@ func (a *archiver) groupOpts() []kgo.Opt {
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ConsumeTopics(cfg.Topic),
 		kgo.ConsumerGroup(cfg.Group),
-		// The lake holds what live counts: no event of an aborted transaction
-		// (docs/architecture.md, "Transactions").
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		readCommitted,
 		kgo.DisableAutoCommit(),
 		kgo.AdjustFetchOffsetsFn(a.adjust),
 		kgo.OnPartitionsRevoked(a.revoked),

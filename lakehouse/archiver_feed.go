@@ -115,8 +115,13 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 				fp := kgo.FetchPartition{Partition: it.p, Records: it.recs, LogStartOffset: -1}
 				if it.at == FromLogStart && len(it.recs) > 0 {
 					// The batch starts the partition's log: what the archive lacks
-					// before it, the broker deleted.
+					// below the log's start, the broker deleted. Read committed, the
+					// first record may lie past the start, after markers and aborted
+					// records: those were never events, and were not deleted.
 					fp.LogStartOffset = it.recs[0].Offset
+					if it.logStart >= 0 {
+						fp.LogStartOffset = min(it.logStart, fp.LogStartOffset)
+					}
 				}
 				a.appendLocked(kgo.FetchTopicPartition{Topic: a.cfg.Topic, FetchPartition: fp}, it.notes, now)
 				if st.catchUp {

@@ -212,7 +212,7 @@ func BenchmarkFedIntake(b *testing.B) {
 			for _, fp := range poll {
 				var n *lakehouse.FedBatch
 				if noted {
-					n = feed.Fetched(fp.Partition, fp.Records[0].Offset, fp.Records)
+					n = feed.Fetched(fp.Partition, fp.Records[0].Offset, fp.LogStartOffset, fp.Records)
 					notes[i] = append(notes[i], n)
 				}
 				for k, r := range fp.Records {

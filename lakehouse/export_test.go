@@ -99,7 +99,7 @@ func BuffersOutstanding() int64 { return buffers.out.Load() }
 // Records hands over a fetch as a consumer that learned nothing of its records would
 // (Fetched, then Handled at once): the archiver parses them itself.
 func (f *Feed) Records(p int32, from int64, recs []*kgo.Record) {
-	if b := f.Fetched(p, from, recs); b != nil {
+	if b := f.Fetched(p, from, -1, recs); b != nil {
 		b.Handled()
 	}
 }

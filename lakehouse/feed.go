@@ -98,10 +98,13 @@ type feedItem struct {
 	p    int32
 	// at is where a resumed partition starts; from the consumer's position before recs.
 	// -1: not known.
-	at    int64
-	recs  []*kgo.Record
-	notes *FedBatch // feedRecords: what the consumer learned of recs
-	ps    []int32
+	at int64
+	// logStart is the partition's log start offset the fetch of recs reported (-1: not
+	// known).
+	logStart int64
+	recs     []*kgo.Record
+	notes    *FedBatch // feedRecords: what the consumer learned of recs
+	ps       []int32
 }
 
 // pending says whether the item waits for the consumer to handle its records. f.mu.
@@ -193,11 +196,15 @@ const FromLogStart = -2
 
 // Fetched hands over records of partition p fetched in offset order; from is the
 // consumer's position before them (the offset after the last record it handed over,
-// or where it resumed; -1: not known; FromLogStart). The feed keeps the slice and the
-// records until its archiver has copied them: the caller must not change them. It returns the
-// batch's notes, which the consumer fills while it handles the records and closes
-// with Handled; nil when the feed dropped the batch.
-func (f *Feed) Fetched(p int32, from int64, recs []*kgo.Record) *FedBatch {
+// or where it resumed; -1: not known; FromLogStart), logStart the partition's log start
+// offset as the fetch reported it (-1: not known). With FromLogStart, what the archive
+// lacks below logStart the broker deleted; the offsets from it to the first record hold
+// no event (transaction markers, an aborted transaction's records, which a consumer
+// reading committed is not given). The feed keeps the slice and the records until its
+// archiver has copied them: the caller must not change them. It returns the batch's
+// notes, which the consumer fills while it handles the records and closes with
+// Handled; nil when the feed dropped the batch.
+func (f *Feed) Fetched(p int32, from, logStart int64, recs []*kgo.Record) *FedBatch {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -232,7 +239,7 @@ func (f *Feed) Fetched(p int32, from int64, recs []*kgo.Record) *FedBatch {
 	// A batch dropped after this one needs a gap item after it: the archiver may take
 	// this one as the continuation that ends its own reading of p.
 	delete(f.gaps, p)
-	f.items = append(f.items, feedItem{kind: feedRecords, p: p, at: from, recs: recs, notes: notes})
+	f.items = append(f.items, feedItem{kind: feedRecords, p: p, at: from, logStart: logStart, recs: recs, notes: notes})
 	f.mu.Unlock()
 	return notes
 }

@@ -110,7 +110,7 @@ func startNotingFeeder(t *testing.T, addr string, feed *lakehouse.Feed, at map[i
 				cursor[fp.Partition] = fp.Records[len(fp.Records)-1].Offset + 1
 				f.mu.Lock()
 				defer f.mu.Unlock()
-				if b := feed.Fetched(fp.Partition, from, fp.Records); b != nil {
+				if b := feed.Fetched(fp.Partition, from, fp.LogStartOffset, fp.Records); b != nil {
 					cur = append(cur, fetched{b, fp.Records})
 					f.fetched += len(fp.Records)
 				} else {

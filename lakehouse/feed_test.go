@@ -112,7 +112,7 @@ func startFeeder(t *testing.T, b *kafkatest.Broker, feed *lakehouse.Feed, at map
 					return
 				}
 				f.handed += len(fp.Records)
-				if b := feed.Fetched(fp.Partition, from, fp.Records); b != nil {
+				if b := feed.Fetched(fp.Partition, from, fp.LogStartOffset, fp.Records); b != nil {
 					cur = append(cur, fedRecords{b, fp.Records})
 				}
 			})
@@ -357,7 +357,7 @@ func TestFedArchiverGapThenContinuationThenGap(t *testing.T) {
 	// Long enough for a reading left running to pass the partition's end.
 	time.Sleep(500 * time.Millisecond)
 	// Dropped again (the feed, empty, would take any one batch: one waits in it).
-	waiting := feed.Fetched(0, start+limit/2, recs[limit/2:limit/2+1])
+	waiting := feed.Fetched(0, start+limit/2, -1, recs[limit/2:limit/2+1])
 	feed.Records(0, start+limit/2+1, recs[limit/2+1:])
 	waiting.Handled()
 	snap := waitArchived(t, lake, ends, 20*time.Second)

@@ -100,12 +100,12 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 		return f.records
 	}
 	f := NewFeed(10, nil)
-	a := f.Fetched(0, 100, recs(4))
-	if f.Fetched(0, 104, recs(8)) != nil { // no room: dropped, a gap item after a
+	a := f.Fetched(0, 100, -1, recs(4))
+	if f.Fetched(0, 104, -1, recs(8)) != nil { // no room: dropped, a gap item after a
 		t.Fatal("a batch past the feed's room was kept")
 	}
-	f.Fetched(0, 112, recs(8)) // dropped too: the queued gap item says it
-	b := f.Fetched(1, 0, recs(2))
+	f.Fetched(0, 112, -1, recs(8)) // dropped too: the queued gap item says it
+	b := f.Fetched(1, 0, -1, recs(2))
 	if got := f.take(nil); len(got) != 0 {
 		t.Fatalf("took %v before the first batch was handled", kinds(got))
 	}
@@ -124,15 +124,15 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 	if n := held(f); n != 0 {
 		t.Errorf("%d records held after everything was taken", n)
 	}
-	d := f.Fetched(1, 2, recs(1))
+	d := f.Fetched(1, 2, -1, recs(1))
 	d.Handled()
-	if f.Fetched(0, 120, recs(10)) != nil {
+	if f.Fetched(0, 120, -1, recs(10)) != nil {
 		t.Fatal("a batch past the feed's room was kept")
 	}
-	c := f.Fetched(0, 130, recs(3))
+	c := f.Fetched(0, 130, -1, recs(3))
 	// Dropped after c: a gap item of its own, since the archiver may take c as the
 	// continuation that ends the reading the first gap starts.
-	f.Fetched(0, 133, recs(9))
+	f.Fetched(0, 133, -1, recs(9))
 	if got := kinds(f.take(nil)); !slices.Equal(got, []feedKind{feedRecords, feedGap}) {
 		t.Fatalf("took %v, want [records gap]: what was queued before the pending batch", got)
 	}
@@ -148,7 +148,7 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 	}
 	// An empty feed takes a batch larger than its limit: it would drop every batch
 	// of a consumer whose fetches are larger.
-	if f.Fetched(0, 142, recs(11)) == nil {
+	if f.Fetched(0, 142, -1, recs(11)) == nil {
 		t.Error("an empty feed dropped a batch larger than its limit")
 	}
 }
@@ -166,11 +166,11 @@ func TestFeedWaitRoom(t *testing.T) {
 	if d := f.WaitRoom(ctx, time.Hour); d != 0 {
 		t.Fatalf("waited %v on an empty feed", d)
 	}
-	a := f.Fetched(0, 0, recs(5))
+	a := f.Fetched(0, 0, -1, recs(5))
 	if d := f.WaitRoom(ctx, time.Hour); d != 0 {
 		t.Fatalf("waited %v with room for a poll of 5 records", d)
 	}
-	b := f.Fetched(0, 5, recs(4))
+	b := f.Fetched(0, 5, -1, recs(4))
 	// The waiter times its own call: when it starts is the scheduler's business (under
 	// -race on two busy cores it started 0.5ms into the 50ms below).
 	type wait struct{ d, wall time.Duration }
@@ -199,7 +199,7 @@ func TestFeedWaitRoom(t *testing.T) {
 		t.Fatal("the wait outlived the take that made room")
 	}
 
-	c := f.Fetched(0, 9, recs(6))
+	c := f.Fetched(0, 9, -1, recs(6))
 	d := f.WaitRoom(ctx, 20*time.Millisecond)
 	if d < 20*time.Millisecond {
 		t.Errorf("patience of 20ms ran out after %v", d)
@@ -210,7 +210,7 @@ func TestFeedWaitRoom(t *testing.T) {
 	}
 	c.Handled()
 	f.take(nil)
-	e := f.Fetched(0, 15, recs(6))
+	e := f.Fetched(0, 15, -1, recs(6))
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer cancel()
 	// WaitRoom times its wait from its own start, a moment after the context's 30ms
@@ -222,7 +222,7 @@ func TestFeedWaitRoom(t *testing.T) {
 		t.Errorf("waited %v (%v of the context's 30ms left when it returned), want until the context ended", d, time.Until(deadline))
 	}
 	total += d
-	if f.Fetched(1, 0, recs(6)) != nil {
+	if f.Fetched(1, 0, -1, recs(6)) != nil {
 		t.Error("a batch past the limit was kept after a wait that found no room")
 	}
 	e.Handled()
@@ -231,7 +231,7 @@ func TestFeedWaitRoom(t *testing.T) {
 	if d := f.WaitRoom(ctx, time.Hour); d != 0 {
 		t.Fatalf("waited %v on an empty feed", d)
 	}
-	if f.Fetched(0, 21, recs(8)) == nil || f.Fetched(1, 6, recs(8)) == nil {
+	if f.Fetched(0, 21, -1, recs(8)) == nil || f.Fetched(1, 6, -1, recs(8)) == nil {
 		t.Error("a poll let in by WaitRoom was not kept whole")
 	}
 	if f.Waited() != total {
@@ -260,7 +260,7 @@ func TestFeedBatchHandledWhileTaken(t *testing.T) {
 		}
 	}()
 	for range 20000 {
-		f.Fetched(0, 0, recs).Handled()
+		f.Fetched(0, 0, -1, recs).Handled()
 	}
 	<-done
 }

@@ -469,11 +469,11 @@ func (d *Daemon) tap() ingest.RecordTap {
 // the archiver then need not parse for.
 type feedTap struct{ *lakehouse.Feed }
 
-func (t feedTap) Fetched(p int32, from int64, recs []*kgo.Record) ingest.BatchTap {
+func (t feedTap) Fetched(p int32, from, logStart int64, recs []*kgo.Record) ingest.BatchTap {
 	if from == ingest.FromLogStart {
 		from = lakehouse.FromLogStart
 	}
-	if b := t.Feed.Fetched(p, from, recs); b != nil {
+	if b := t.Feed.Fetched(p, from, logStart, recs); b != nil {
 		return b
 	}
 	return nil // dropped: not a typed nil in the interface

@@ -80,7 +80,9 @@ func (d *Daemon) startPositions(ps []int32) map[int32]int64 {
 	for p, b := range d.logBounds(ctx, ps) {
 		out[p] = b.start
 		if latest {
-			out[p] = b.end
+			// Not the log's end: an open transaction's events below it are read when it
+			// commits, and would be counted by nothing, live reading on from above them.
+			out[p] = b.stable
 		}
 	}
 	return out

@@ -69,6 +69,10 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 
 type logBound struct {
 	start, end int64
+	// stable is the last stable offset: events from it on may be of a transaction still
+	// open, which a consumer reading committed reads when it ends (docs/architecture.md,
+	// "Transactions"). A start at the log's end starts here.
+	stable int64
 	// topicID is Kafka's id of the events topic (zeros: unknown): a snapshot of a topic
 	// deleted and made again has another, though its offset may fit the new log.
 	topicID [16]byte
@@ -108,7 +112,8 @@ func (d *Daemon) listLogBounds(ctx context.Context, ps []int32) (map[int32]logBo
 	adm := kadm.NewClient(cl)
 	starts, err1 := adm.ListStartOffsets(ctx, d.cfg.Topics.Events)
 	ends, err2 := adm.ListEndOffsets(ctx, d.cfg.Topics.Events)
-	if err := errors.Join(err1, err2); err != nil {
+	stables, err3 := adm.ListCommittedOffsets(ctx, d.cfg.Topics.Events)
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return out, err
 	}
 	// The topic's id, where the brokers give one (Kafka 2.8+; zeros otherwise, and then
@@ -121,11 +126,12 @@ func (d *Daemon) listLogBounds(ctx context.Context, ps []int32) (map[int32]logBo
 	for _, p := range ps {
 		s, ok1 := starts.Lookup(d.cfg.Topics.Events, p)
 		e, ok2 := ends.Lookup(d.cfg.Topics.Events, p)
+		st, ok3 := stables.Lookup(d.cfg.Topics.Events, p)
 		switch {
-		case ok1 && ok2 && s.Err == nil && e.Err == nil:
-			out[p] = logBound{start: s.Offset, end: e.Offset, topicID: id}
+		case ok1 && ok2 && ok3 && s.Err == nil && e.Err == nil && st.Err == nil:
+			out[p] = logBound{start: s.Offset, end: e.Offset, stable: st.Offset, topicID: id}
 		default:
-			missing = append(missing, fmt.Errorf("partition %d: %w", p, errors.Join(s.Err, e.Err)))
+			missing = append(missing, fmt.Errorf("partition %d: %w", p, errors.Join(s.Err, e.Err, st.Err)))
 		}
 	}
 	return out, errors.Join(missing...)

@@ -8,12 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
@@ -96,29 +99,14 @@ func TestAbortedTransactionsCountNowhere(t *testing.T) {
 	w.write(9, kgo.TryAbort, false)
 	lake, dir := livetest.Archive(t, b, w.kept)
 
-	snap, err := lake.Snapshot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows int
-	for _, f := range snap.Files(lakehouse.Filter{}) {
-		got, err := lake.ReadRows(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range got {
-			var ev struct{ Seq int }
-			if err := json.Unmarshal([]byte(r.Payload), &ev); err != nil {
-				t.Fatal(err)
-			}
-			if w.aborted[ev.Seq] {
-				t.Errorf("the lake holds event %d of an aborted transaction", ev.Seq)
-			}
-			rows++
+	seqs := lakeSeqs(t, lake)
+	for _, seq := range seqs {
+		if w.aborted[seq] {
+			t.Errorf("the lake holds event %d of an aborted transaction", seq)
 		}
 	}
-	if rows != len(w.kept) {
-		t.Errorf("the lake holds %d rows, want the %d committed events", rows, len(w.kept))
+	if len(seqs) != len(w.kept) {
+		t.Errorf("the lake holds %d rows, want the %d committed events", len(seqs), len(w.kept))
 	}
 
 	// The Kafka tail: written after the archiver stopped, before the rule.
@@ -165,5 +153,187 @@ func TestAbortedTransactionsCountNowhere(t *testing.T) {
 	}
 	if err := w.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
 		t.Fatalf("aborting the open transaction: %v", err)
+	}
+}
+
+// lakeSeqs returns the seq of every row in lake.
+func lakeSeqs(t *testing.T, lake *lakehouse.Lake) []int {
+	t.Helper()
+	ctx := context.Background()
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		rows, err := lake.ReadRows(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			var ev struct{ Seq int }
+			if err := json.Unmarshal([]byte(r.Payload), &ev); err != nil {
+				t.Fatal(err)
+			}
+			seqs = append(seqs, ev.Seq)
+		}
+	}
+	return seqs
+}
+
+// TestFedArchiverCatchUpReadsCommitted: live's embedded archiver catches up a
+// partition by reading it from Kafka itself (here: a daemon that starts at the topic's
+// end over a lake that holds nothing). That reading must be read committed as well:
+// the lake must hold no event of an aborted transaction.
+func TestFedArchiverCatchUpReadsCommitted(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	w := newTxnWriter(t, b)
+	w.write(10, kgo.TryCommit, false)
+	w.write(7, kgo.TryAbort, false)
+	w.write(5, kgo.TryCommit, false)
+	lakeURL := "file://" + t.TempDir()
+	livetest.StartLive(t, b, func(c *live.Config) {
+		c.LakeURL, c.NoArchive, c.StartAt = lakeURL, false, "latest"
+		c.ArchiveRollAge = 50 * time.Millisecond
+	})
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lake.Close() })
+	last := w.kept[len(w.kept)-1].Offset
+	poll.Until(t, 30*time.Second, "the lake to reach the last committed event", func() bool {
+		snap, err := lake.Snapshot(context.Background())
+		return err == nil && snap.Watermark(0) >= last
+	})
+	seqs := lakeSeqs(t, lake)
+	var aborted int
+	for _, s := range seqs {
+		if w.aborted[s] {
+			aborted++
+		}
+	}
+	if aborted > 0 || len(seqs) != len(w.kept) {
+		t.Errorf("the lake holds %d rows, %d of them events of an aborted transaction; want the %d committed events alone", len(seqs), aborted, len(w.kept))
+	}
+}
+
+// TestStartAtLatestOverAnOpenTransaction: a new group with --start-at latest and
+// backfill starts where live reads (its rules adopt the partition there, and backfill
+// counts what lies below). A transaction open when the daemon starts and committed
+// afterwards must be counted once, by live or by backfill: read committed, its events
+// are read when it ends.
+func TestStartAtLatestOverAnOpenTransaction(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	w := newTxnWriter(t, b)
+	w.write(5, kgo.TryCommit, false)
+	w.write(4, kgo.TryCommit, true) // left open
+	openSeqs := []int{w.seq - 3, w.seq - 2, w.seq - 1, w.seq}
+	r := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":100000,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+	b.Produce(t, livetest.Upsert(t, r))
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+		c.NoBackfill, c.StartAt = false, "latest"
+		c.BackfillCacheDir = t.TempDir()
+	})
+	poll.Until(t, 30*time.Second, "the rule's hand-off done", func() bool {
+		for _, v := range d.Rules() {
+			if _, ok := v.StartOffsets[0]; ok && v.ID == r.ID && v.Status == contract.RuleLive {
+				t.Logf("start offsets %v", v.StartOffsets)
+				return true
+			}
+		}
+		return false
+	})
+	if err := w.cl.EndTransaction(context.Background(), kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range openSeqs {
+		delete(w.aborted, s)
+		w.committed[fmt.Sprintf("c-%d", s%3)]++
+	}
+	w.write(3, kgo.TryCommit, false)
+	counts := func() map[string]int64 {
+		got := map[string]int64{}
+		for c := range w.committed {
+			if v, _ := d.Count(r.Key(), c); v.Count != 0 {
+				got[c] = v.Count
+			}
+		}
+		return got
+	}
+	poll.Until(t, 30*time.Second, "live to count every committed event", func() bool { return maps.Equal(counts(), w.committed) })
+	time.Sleep(300 * time.Millisecond) // for a count beyond to show
+	if got := counts(); !maps.Equal(got, w.committed) {
+		t.Errorf("live counts %v per customer, want every committed event's %v (the transaction open at the start included)", got, w.committed)
+	}
+}
+
+// TestAbortedTransactionAtTheLogStartIsNoDeletion: retention (here DeleteRecords)
+// moved the log's start up to exactly where live had read, deleting nothing unread;
+// then a transaction was aborted there and an event followed. Read committed, the
+// consumer's next batch starts at that event, past the aborted records and their
+// marker. Nothing was deleted before it was read or archived: live counts no deleted
+// event, and the lake must not list the aborted offsets as deleted (a backtest would
+// report them missing, a rule's hand-off as incomplete history).
+func TestAbortedTransactionAtTheLogStartIsNoDeletion(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	lakeURL := "file://" + t.TempDir()
+	reg := prometheus.NewRegistry()
+	livetest.StartLive(t, b, func(c *live.Config) {
+		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
+		c.ArchiveRollAge = 50 * time.Millisecond
+	})
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lake.Close() })
+	archived := func(end int64) func() bool {
+		return func() bool {
+			snap, err := lake.Snapshot(context.Background())
+			return err == nil && snap.Watermark(0) >= end
+		}
+	}
+	var recs []*kgo.Record
+	for i := range 5 {
+		recs = append(recs, livetest.Event("c-1", fmt.Sprintf(`{"kind":"fail","seq":%d}`, 1000+i)))
+	}
+	b.Produce(t, recs...) // offsets 0–4: read and archived
+	poll.Until(t, 30*time.Second, "the first events archived", archived(4))
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 5}) // retention, of what was read
+	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+	w := newTxnWriter(t, b)
+	w.write(3, kgo.TryAbort, false) // offsets 5–7, its marker 8
+	last := b.Produce(t, livetest.Event("c-1", `{"kind":"fail","seq":2000}`))[0].Offset
+	poll.Until(t, 30*time.Second, "the event after the aborted transaction archived", archived(last))
+
+	if got := promtest.Value(t, reg, "hindsight_events_deleted_unread_total", "partition", "0"); got != 0 {
+		t.Errorf("hindsight_events_deleted_unread_total = %v, want 0", got)
+	}
+	if got := promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0"); got != 0 {
+		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 0: nothing was deleted before it was archived", got)
+	}
+	snap, err := lake.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		if n := f.DeletedRecords(); n != 0 {
+			t.Errorf("lake file %s (offsets %d–%d) says %d records were deleted before they were archived: %+v", f.Path, f.StartOffset, f.EndOffset, n, f.Deleted)
+		}
+	}
+	r := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":100000,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+	bt, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: []*rule.Rule{r}, Brokers: []string{b.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bt.Missing) != 0 || bt.Rules[0].Matches != 6 {
+		t.Errorf("backtest: %d matches, missing %+v; want the 6 events, nothing missing", bt.Rules[0].Matches, bt.Missing)
 	}
 }
