@@ -30,13 +30,7 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	} else {
 		g.forgetEndedMutes(rec.Time)
 	}
-	outcome, msg := applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
-	if c.Op == rule.OpDelete || outcome == contract.ControlOK {
-		// Unmuted, or muted anew: the key's lingering mute is over either way. Its
-		// outcome is the fold's own, as in every process, whatever lingered there.
-		delete(g.lingering, k)
-	}
-	return outcome, msg
+	return applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
 }
 
 // forgetEndedMutes drops the mutes that had ended at t, the time of the mute control
@@ -46,28 +40,11 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 // compacted topic forgets the same ones: the newest mute control is always kept, and
 // with it the time the last forgetting was judged at (record times rising with
 // offsets). Nothing checks a mute against a time before its record's (alerts are
-// checked against the clock).
-//
-// A mute forgotten while the clock has not reached its end (a control stamped ahead of
-// the clock: a producer's clock ahead, a timestamp set by hand) lingers: it mutes and is
-// listed until the clock passes its end, or its key is unmuted or muted anew, and no
-// outcome of the fold sees it, so that every process folds the same records to the same
-// outcomes. Forgotten outright, alerts it covered were delivered. A process that folds
-// later holds the same mute lingering, or none where the clock has passed its end and
-// it mutes nothing. The caller holds g.mu.
+// checked against the clock). The caller holds g.mu.
 func (g *Registry) forgetEndedMutes(t time.Time) {
-	now := g.now()
-	for k, m := range g.lingering {
-		if !now.Before(m.Until) {
-			delete(g.lingering, k)
-		}
-	}
 	for k, m := range g.mutes {
 		if !m.Until.IsZero() && !t.Before(m.Until) {
 			delete(g.mutes, k)
-			if now.Before(m.Until) {
-				g.lingering[k] = m
-			}
 		}
 	}
 }
@@ -105,17 +82,11 @@ func (g *Registry) Destinations() []*rule.Destination {
 	return sortedValues(g.dests)
 }
 
-// Mutes lists the mutes in (scope, id) order, expired ones and lingering ones
-// (forgetEndedMutes) included.
+// Mutes lists the mutes in (scope, id) order, expired ones included.
 func (g *Registry) Mutes() []*rule.Mute {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.lingering) == 0 {
-		return sortedValues(g.mutes)
-	}
-	all := maps.Clone(g.mutes)
-	maps.Copy(all, g.lingering)
-	return sortedValues(all)
+	return sortedValues(g.mutes)
 }
 
 // Destination resolves the destination name for an alert of customer: the customer's
@@ -135,12 +106,13 @@ func (g *Registry) Destination(customer, name string) (*rule.Destination, bool) 
 func (g *Registry) Muted(ruleID, customer string, now time.Time) *rule.Mute {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if len(g.mutes) == 0 {
+		return nil
+	}
 	var found *rule.Mute
-	for _, ms := range []map[rule.Key]*rule.Mute{g.mutes, g.lingering} {
-		for k, m := range ms {
-			if m.Matches(ruleID, customer, now) && (found == nil || compareKeys(k, rule.Key{Scope: found.Scope, ID: found.ID}) < 0) {
-				found = m
-			}
+	for k, m := range g.mutes {
+		if m.Matches(ruleID, customer, now) && (found == nil || compareKeys(k, rule.Key{Scope: found.Scope, ID: found.ID}) < 0) {
+			found = m
 		}
 	}
 	return found

@@ -71,17 +71,12 @@ type Registry struct {
 	// dests and mutes are the destinations and mutes in force (notify.go).
 	dests map[rule.Key]*rule.Destination
 	mutes map[rule.Key]*rule.Mute
-	// lingering are the mutes the fold forgot at a control's record time while the
-	// clock had not reached their end (notify.go): they still mute.
-	lingering map[rule.Key]*rule.Mute
-	// now is the clock, time.Now but in tests.
-	now func() time.Time
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{},
-		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}, lingering: map[rule.Key]*rule.Mute{}, now: time.Now}
+		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}}
 }
 
 // Fold folds recs, in order, into a new registry.
