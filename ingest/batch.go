@@ -56,26 +56,34 @@ type Batch struct {
 	// TopicID is Kafka's id of the events topic the records came from (zeros when the
 	// brokers do not say, before Kafka 3.1): a topic made again has another.
 	TopicID [16]byte
+	// recs are the fetched records, transaction markers among them: they hold no
+	// event, and take offsets that the partition's position must pass (batchOf).
 	recs    []*kgo.Record
+	markers int
 	c       *EventConsumer
 	ps      *partState
 	ev      Event
 	tap     BatchTap // nil: none
 }
 
-// NextOffset is the offset after the batch's last record.
+// NextOffset is the offset after the batch's last record, a transaction marker
+// included: where the partition's reading goes on.
 func (b *Batch) NextOffset() int64 { return b.recs[len(b.recs)-1].Offset + 1 }
 
-// Len is the number of records in the batch, valid or not.
-func (b *Batch) Len() int { return len(b.recs) }
+// Len is the number of event records in the batch, valid or not (transaction markers
+// left out).
+func (b *Batch) Len() int { return len(b.recs) - b.markers }
 
 // Events yields the batch's valid events in offset order, sending invalid records to
 // the dead-letter topic on the way.
 func (b *Batch) Events() iter.Seq[*Event] {
 	return func(yield func(*Event) bool) {
 		m := b.c.cfg.Metrics
-		m.Events.Add(float64(len(b.recs)))
+		m.Events.Add(float64(b.Len()))
 		for i, r := range b.recs {
+			if b.markers > 0 && r.Attrs.IsControl() {
+				continue
+			}
 			if reason, err := verdict.Accept(b.ps.doc, r.Key, r.Value); err != nil {
 				if b.tap != nil {
 					b.tap.Refused(i, reason)

@@ -70,6 +70,11 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		// tails) reads committed, so that one verdict counts neither
 		// (docs/architecture.md, "Transactions").
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Its markers too: a partition's position must pass a marker (and the aborted
+		// records before an abort marker), or a log ending in one showed a record of
+		// lag for good, and retention moving the log's start past it read as events
+		// deleted unread; a snapshot at it as one of another log.
+		kgo.KeepControlRecords(),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(c.onAssigned),
@@ -489,7 +494,7 @@ func (c *EventConsumer) batchOf(topicID [16]byte, fp kgo.FetchPartition, batches
 		}
 		ps.mu.Lock()
 	}
-	b := &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, TopicID: topicID, recs: fp.Records, c: c, ps: ps}
+	b := &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, TopicID: topicID, recs: fp.Records, markers: markers(fp.Records), c: c, ps: ps}
 	ps.fetched = b.NextOffset()
 	ps.mu.Unlock()
 	if ls := fp.LogStartOffset; from >= 0 && ls > from {
@@ -502,6 +507,17 @@ func (c *EventConsumer) batchOf(topicID [16]byte, fp kgo.FetchPartition, batches
 		b.tap = c.cfg.Tap.Fetched(fp.Partition, from, fp.LogStartOffset, fp.Records)
 	}
 	return append(batches, b)
+}
+
+// markers counts the transaction markers among recs.
+func markers(recs []*kgo.Record) int {
+	n := 0
+	for _, r := range recs {
+		if r.Attrs.IsControl() {
+			n++
+		}
+	}
+	return n
 }
 
 // refetched is how many of recs, the first, lie below from, the offset after what was

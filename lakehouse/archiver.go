@@ -98,7 +98,7 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 		a.feed.columns.Store(cfg.Columns) // the consumer reads their values for us
 		// No group: the feed's consumer owns the partitions, and the archiver reads
 		// only those it catches up, as a direct consumer.
-		opts = []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20), readCommitted}
+		opts = append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20)}, readCommitted...)
 	}
 	cl, err := kgo.NewClient(append(opts, cfg.KafkaOpts...)...)
 	if err != nil {
@@ -162,10 +162,12 @@ func (a *archiver) memoryGovernor() (*memlimit.Governor, error) {
 	return gov, nil
 }
 
-// readCommitted is the isolation of every reading of the archiver, in its group or
+// readCommitted are the options of every reading of the archiver, in its group or
 // catching up for a feed: the lake holds what live counts, no event of an aborted
-// transaction (docs/architecture.md, "Transactions").
-var readCommitted = kgo.FetchIsolationLevel(kgo.ReadCommitted())
+// transaction (docs/architecture.md, "Transactions"). Markers are read too, and cover
+// their offsets as a refused record does (appendLocked): a partition ending in one
+// would otherwise show a record of lag for good.
+var readCommitted = []kgo.Opt{kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords()}
 
 // groupOpts are the client options of an archiver that consumes in its group.
 func (a *archiver) groupOpts() []kgo.Opt {
@@ -174,7 +176,6 @@ func (a *archiver) groupOpts() []kgo.Opt {
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ConsumeTopics(cfg.Topic),
 		kgo.ConsumerGroup(cfg.Group),
-		readCommitted,
 		kgo.DisableAutoCommit(),
 		kgo.AdjustFetchOffsetsFn(a.adjust),
 		kgo.OnPartitionsRevoked(a.revoked),
@@ -185,6 +186,7 @@ func (a *archiver) groupOpts() []kgo.Opt {
 		// meanwhile would otherwise land after the assignment's fresh start.
 		kgo.BlockRebalanceOnPoll(),
 	}
+	opts = append(opts, readCommitted...)
 	if cfg.SessionTimeout > 0 {
 		// Heartbeats well inside the session, as ingest does for the live group.
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(max(cfg.SessionTimeout/4, 50*time.Millisecond)))

@@ -198,20 +198,26 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 			a.met.duplicates.Inc()
 			continue
 		}
-		a.met.read.Inc()
+		marker := r.Attrs.IsControl()
+		if !marker {
+			a.met.read.Inc()
+		}
 		// The lake holds exactly what the live stage evaluates: a record it dead-letters
 		// gets no row (its key could make the file unreadable, its value would be counted
 		// by backfill under other rules than live's). Its offset is still covered — by the
 		// open file, else by the next one, which starts at st.next — so the manifest's
 		// ranges stay contiguous and the watermark moves past it with the next file.
+		// A transaction marker is no event either, and is covered the same way.
 		reason, known := notes.verdict(i)
-		parsed := !known
+		parsed := !known && !marker
 		if parsed {
 			reason, _ = verdict.Accept(a.doc, r.Key, r.Value)
 			a.met.parsed.Inc()
 		}
-		if reason != "" {
-			a.met.refused.WithLabelValues(reason).Inc()
+		if reason != "" || marker {
+			if !marker {
+				a.met.refused.WithLabelValues(reason).Inc()
+			}
 			if st.next < 0 {
 				st.next = r.Offset // a partition new to the lake: its first file starts here
 			}

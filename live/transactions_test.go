@@ -337,3 +337,166 @@ func TestAbortedTransactionAtTheLogStartIsNoDeletion(t *testing.T) {
 		t.Errorf("backtest: %d matches, missing %+v; want the 6 events, nothing missing", bt.Rules[0].Matches, bt.Missing)
 	}
 }
+
+// TestCommitMarkerDeletedByRetentionIsNoDeletion: live read and archived every event,
+// the last ones in a committed transaction, whose marker is the partition's last
+// offset. Retention then deleted the whole log (its start moved to the log's end, as
+// time retention does on a quiet partition): only records already read and the
+// marker went. The next event starts a batch past the log start; nothing was deleted
+// before it was read or archived.
+func TestCommitMarkerDeletedByRetentionIsNoDeletion(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	lakeURL := "file://" + t.TempDir()
+	reg := prometheus.NewRegistry()
+	livetest.StartLive(t, b, func(c *live.Config) {
+		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
+		c.ArchiveRollAge = 50 * time.Millisecond
+	})
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lake.Close() })
+	archived := func(end int64) func() bool {
+		return func() bool {
+			snap, err := lake.Snapshot(context.Background())
+			return err == nil && snap.Watermark(0) >= end
+		}
+	}
+	var recs []*kgo.Record
+	for i := range 5 {
+		recs = append(recs, livetest.Event("c-1", fmt.Sprintf(`{"kind":"fail","seq":%d}`, 1000+i)))
+	}
+	b.Produce(t, recs...) // offsets 0–4
+	w := newTxnWriter(t, b)
+	w.write(3, kgo.TryCommit, false) // offsets 5–7, its marker 8
+	poll.Until(t, 30*time.Second, "the committed events archived", archived(7))
+	time.Sleep(300 * time.Millisecond)
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 9}) // retention: everything, all of it read
+	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+	last := b.Produce(t, livetest.Event("c-1", `{"kind":"fail","seq":2000}`))[0].Offset
+	poll.Until(t, 30*time.Second, "the next event archived", archived(last))
+
+	if got := promtest.Value(t, reg, "hindsight_events_deleted_unread_total", "partition", "0"); got != 0 {
+		t.Errorf("hindsight_events_deleted_unread_total = %v, want 0: every event was read before retention", got)
+	}
+	if got := promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0"); got != 0 {
+		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 0: every event was archived before retention", got)
+	}
+	snap, err := lake.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		if n := f.DeletedRecords(); n != 0 {
+			t.Errorf("lake file %s (offsets %d–%d) says %d records were deleted before they were archived: %+v", f.Path, f.StartOffset, f.EndOffset, n, f.Deleted)
+		}
+	}
+	r := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":100000,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+	bt, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: []*rule.Rule{r}, Brokers: []string{b.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bt.Missing) != 0 || bt.Rules[0].Matches != 9 {
+		t.Errorf("backtest: %d matches, missing %+v; want the 9 events, nothing missing", bt.Rules[0].Matches, bt.Missing)
+	}
+}
+
+// TestSnapshotAtACommitMarkerSurvivesRetention: a daemon counted every event, the last
+// ones in a committed transaction, and stopped with its snapshot at the offset after
+// its last event — the transaction's marker. Retention then deleted the log up to its
+// end: records already counted, and the marker. The next daemon must restore that
+// snapshot: nothing it had not counted was deleted.
+func TestSnapshotAtACommitMarkerSurvivesRetention(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	state := t.TempDir()
+	group := "marker-snap"
+	r := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":100000,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+	b.Produce(t, livetest.Upsert(t, r))
+	first, stop := livetest.StartLive(t, b, func(c *live.Config) {
+		c.Group, c.StateURL = group, "file://"+state
+	})
+	poll.Until(t, 20*time.Second, "the rule live", func() bool { return len(first.Rules()) == 1 })
+	w := newTxnWriter(t, b)
+	w.write(3, kgo.TryCommit, false) // offsets 0–2, its marker 3
+	poll.Until(t, 20*time.Second, "the committed events counted", func() bool { return first.EventsSeen() == 3 })
+	stop()
+	select {
+	case <-first.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first daemon did not stop")
+	}
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 4}) // retention: everything, all of it counted
+	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+	reg := prometheus.NewRegistry()
+	second, _ := livetest.StartLive(t, b, func(c *live.Config) {
+		c.Group, c.StateURL, c.Registry = group, "file://"+state, reg
+	})
+	b.Produce(t, livetest.Event("c-1", `{"kind":"fail","seq":100}`))
+	poll.Until(t, 20*time.Second, "the new event seen", func() bool { return second.EventsSeen() >= 1 })
+	time.Sleep(200 * time.Millisecond)
+	var total int64
+	for _, c := range []string{"c-0", "c-1", "c-2"} {
+		v, _ := second.Count(r.Key(), c)
+		total += v.Count
+	}
+	var incomplete int
+	for _, v := range second.Rules() {
+		incomplete += len(v.Incomplete)
+	}
+	if total != 4 || incomplete != 0 {
+		t.Errorf("the second daemon counts %d events with %d incomplete ranges; want the 4 events, none incomplete (the snapshot at the marker restored)", total, incomplete)
+	}
+}
+
+// TestAbortedTransactionIsNoArchiveLag: every event was archived; an aborted
+// transaction of 50 records followed, and the partition went quiet. Those records will
+// never be archived (nor counted): the archive trails nothing, and /readyz must not
+// fail for them with --max-archive-lag 20.
+func TestAbortedTransactionIsNoArchiveLag(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	lakeURL := "file://" + t.TempDir()
+	reg := prometheus.NewRegistry()
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
+		c.ArchiveRollAge = 50 * time.Millisecond
+		c.MaxArchiveLag = 20
+	})
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lake.Close() })
+	w := newTxnWriter(t, b)
+	w.write(5, kgo.TryCommit, false) // offsets 0–4, marker 5
+	w.write(50, kgo.TryAbort, false) // offsets 6–55, marker 56
+	poll.Until(t, 30*time.Second, "the committed events archived", func() bool {
+		snap, err := lake.Snapshot(context.Background())
+		return err == nil && snap.Watermark(0) >= 4
+	})
+	// The archiver's lag loop measures first 10s after its start, after both
+	// transactions.
+	poll.Until(t, 30*time.Second, "the archive's lag measured", func() bool {
+		return promtest.Value(t, reg, "hindsight_archive_lag_offsets", "partition", "0") >= 0
+	})
+	if got := promtest.Value(t, reg, "hindsight_archive_lag_offsets", "partition", "0"); got != 0 {
+		t.Errorf("hindsight_archive_lag_offsets = %v after an aborted transaction, every event archived; want 0", got)
+	}
+	rd := map[string]any{}
+	livetest.GetJSON(t, "http://"+d.HTTPAddr()+"/readyz", &rd)
+	if rd["ready"] != true {
+		t.Errorf("/readyz after an aborted transaction, every event archived: %v", rd)
+	}
+	if got := promtest.Value(t, reg, "hindsight_consumer_lag_records", "partition", "0"); got != 0 {
+		t.Errorf("hindsight_consumer_lag_records = %v after an aborted transaction, every event read; want 0", got)
+	}
+}
