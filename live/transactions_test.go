@@ -270,139 +270,90 @@ func TestStartAtLatestOverAnOpenTransaction(t *testing.T) {
 	}
 }
 
-// TestAbortedTransactionAtTheLogStartIsNoDeletion: retention (here DeleteRecords)
-// moved the log's start up to exactly where live had read, deleting nothing unread;
-// then a transaction was aborted there and an event followed. Read committed, the
-// consumer's next batch starts at that event, past the aborted records and their
-// marker. Nothing was deleted before it was read or archived: live counts no deleted
-// event, and the lake must not list the aborted offsets as deleted (a backtest would
-// report them missing, a rule's hand-off as incomplete history).
-func TestAbortedTransactionAtTheLogStartIsNoDeletion(t *testing.T) {
+// TestRetentionOfWhatWasReadIsNoDeletion: retention (here DeleteRecords) moved a
+// partition's log start past what live had read, deleting nothing unread, next to a
+// transaction's offsets that hold no event: an aborted transaction written right after
+// (the next batch starts past the log start, after its records and marker), or a
+// committed one's marker at the log's end (deleted with it). Nothing was deleted before
+// it was read or archived: live counts no deleted event, no lake file lists deleted
+// offsets (a backtest would report them missing, a hand-off incomplete history), and
+// a backtest over the lake and the tail counts every event.
+func TestRetentionOfWhatWasReadIsNoDeletion(t *testing.T) {
 	t.Parallel()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	lakeURL := "file://" + t.TempDir()
-	reg := prometheus.NewRegistry()
-	livetest.StartLive(t, b, func(c *live.Config) {
-		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
-		c.ArchiveRollAge = 50 * time.Millisecond
-	})
-	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lake.Close() })
-	archived := func(end int64) func() bool {
-		return func() bool {
+	for _, tc := range []struct {
+		name string
+		// before is written after offsets 0–4 and before retention moves the log's
+		// start to deleteTo; after, after it. Each is a transaction of 3 events.
+		before, after []kgo.TransactionEndTry
+		deleteTo      int64
+		matches       int64
+	}{
+		{"an aborted transaction at the log start", nil, []kgo.TransactionEndTry{kgo.TryAbort}, 5, 6},
+		{"a commit marker deleted", []kgo.TransactionEndTry{kgo.TryCommit}, nil, 9, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+			lakeURL := "file://" + t.TempDir()
+			reg := prometheus.NewRegistry()
+			livetest.StartLive(t, b, func(c *live.Config) {
+				c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
+				c.ArchiveRollAge = 50 * time.Millisecond
+			})
+			lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { lake.Close() })
+			var recs []*kgo.Record
+			for i := range 5 {
+				recs = append(recs, livetest.Event("c-1", fmt.Sprintf(`{"kind":"fail","seq":%d}`, 1000+i)))
+			}
+			b.Produce(t, recs...) // offsets 0–4
+			w := newTxnWriter(t, b)
+			for _, end := range tc.before {
+				w.write(3, end, false)
+			}
+			// Read up to the log's end, markers included (the group commits it).
+			poll.Until(t, 30*time.Second, "the log read", func() bool { return b.GroupCommitted(t, livetest.Group(t), "events") >= tc.deleteTo })
+			del := kadm.Offsets{}
+			del.Add(kadm.Offset{Topic: "events", Partition: 0, At: tc.deleteTo})
+			if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
+				t.Fatalf("deleting records: %v %v", err, resp.Error())
+			}
+			for _, end := range tc.after {
+				w.write(3, end, false)
+			}
+			last := b.Produce(t, livetest.Event("c-1", `{"kind":"fail","seq":2000}`))[0].Offset
+			poll.Until(t, 30*time.Second, "the last event archived", func() bool {
+				snap, err := lake.Snapshot(context.Background())
+				return err == nil && snap.Watermark(0) >= last
+			})
+
+			if got := promtest.Value(t, reg, "hindsight_events_deleted_unread_total", "partition", "0"); got != 0 {
+				t.Errorf("hindsight_events_deleted_unread_total = %v, want 0: every event was read before retention", got)
+			}
+			if got := promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0"); got != 0 {
+				t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 0: every event was archived before retention", got)
+			}
 			snap, err := lake.Snapshot(context.Background())
-			return err == nil && snap.Watermark(0) >= end
-		}
-	}
-	var recs []*kgo.Record
-	for i := range 5 {
-		recs = append(recs, livetest.Event("c-1", fmt.Sprintf(`{"kind":"fail","seq":%d}`, 1000+i)))
-	}
-	b.Produce(t, recs...) // offsets 0–4: read and archived
-	poll.Until(t, 30*time.Second, "the first events archived", archived(4))
-	del := kadm.Offsets{}
-	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 5}) // retention, of what was read
-	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
-	w := newTxnWriter(t, b)
-	w.write(3, kgo.TryAbort, false) // offsets 5–7, its marker 8
-	last := b.Produce(t, livetest.Event("c-1", `{"kind":"fail","seq":2000}`))[0].Offset
-	poll.Until(t, 30*time.Second, "the event after the aborted transaction archived", archived(last))
-
-	if got := promtest.Value(t, reg, "hindsight_events_deleted_unread_total", "partition", "0"); got != 0 {
-		t.Errorf("hindsight_events_deleted_unread_total = %v, want 0", got)
-	}
-	if got := promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0"); got != 0 {
-		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 0: nothing was deleted before it was archived", got)
-	}
-	snap, err := lake.Snapshot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range snap.Files(lakehouse.Filter{}) {
-		if n := f.DeletedRecords(); n != 0 {
-			t.Errorf("lake file %s (offsets %d–%d) says %d records were deleted before they were archived: %+v", f.Path, f.StartOffset, f.EndOffset, n, f.Deleted)
-		}
-	}
-	r := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":100000,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
-	bt, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: []*rule.Rule{r}, Brokers: []string{b.Addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(bt.Missing) != 0 || bt.Rules[0].Matches != 6 {
-		t.Errorf("backtest: %d matches, missing %+v; want the 6 events, nothing missing", bt.Rules[0].Matches, bt.Missing)
-	}
-}
-
-// TestCommitMarkerDeletedByRetentionIsNoDeletion: live read and archived every event,
-// the last ones in a committed transaction, whose marker is the partition's last
-// offset. Retention then deleted the whole log (its start moved to the log's end, as
-// time retention does on a quiet partition): only records already read and the
-// marker went. The next event starts a batch past the log start; nothing was deleted
-// before it was read or archived.
-func TestCommitMarkerDeletedByRetentionIsNoDeletion(t *testing.T) {
-	t.Parallel()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	lakeURL := "file://" + t.TempDir()
-	reg := prometheus.NewRegistry()
-	livetest.StartLive(t, b, func(c *live.Config) {
-		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
-		c.ArchiveRollAge = 50 * time.Millisecond
-	})
-	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lake.Close() })
-	archived := func(end int64) func() bool {
-		return func() bool {
-			snap, err := lake.Snapshot(context.Background())
-			return err == nil && snap.Watermark(0) >= end
-		}
-	}
-	var recs []*kgo.Record
-	for i := range 5 {
-		recs = append(recs, livetest.Event("c-1", fmt.Sprintf(`{"kind":"fail","seq":%d}`, 1000+i)))
-	}
-	b.Produce(t, recs...) // offsets 0–4
-	w := newTxnWriter(t, b)
-	w.write(3, kgo.TryCommit, false) // offsets 5–7, its marker 8
-	poll.Until(t, 30*time.Second, "the committed events archived", archived(7))
-	time.Sleep(300 * time.Millisecond)
-	del := kadm.Offsets{}
-	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 9}) // retention: everything, all of it read
-	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
-	last := b.Produce(t, livetest.Event("c-1", `{"kind":"fail","seq":2000}`))[0].Offset
-	poll.Until(t, 30*time.Second, "the next event archived", archived(last))
-
-	if got := promtest.Value(t, reg, "hindsight_events_deleted_unread_total", "partition", "0"); got != 0 {
-		t.Errorf("hindsight_events_deleted_unread_total = %v, want 0: every event was read before retention", got)
-	}
-	if got := promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0"); got != 0 {
-		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 0: every event was archived before retention", got)
-	}
-	snap, err := lake.Snapshot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range snap.Files(lakehouse.Filter{}) {
-		if n := f.DeletedRecords(); n != 0 {
-			t.Errorf("lake file %s (offsets %d–%d) says %d records were deleted before they were archived: %+v", f.Path, f.StartOffset, f.EndOffset, n, f.Deleted)
-		}
-	}
-	r := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":100000,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
-	bt, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: []*rule.Rule{r}, Brokers: []string{b.Addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(bt.Missing) != 0 || bt.Rules[0].Matches != 9 {
-		t.Errorf("backtest: %d matches, missing %+v; want the 9 events, nothing missing", bt.Rules[0].Matches, bt.Missing)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range snap.Files(lakehouse.Filter{}) {
+				if n := f.DeletedRecords(); n != 0 {
+					t.Errorf("lake file %s (offsets %d–%d) says %d records were deleted before they were archived: %+v", f.Path, f.StartOffset, f.EndOffset, n, f.Deleted)
+				}
+			}
+			r := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":100000,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
+			bt, err := backtest.Run(context.Background(), backtest.Config{Lake: lake, Rules: []*rule.Rule{r}, Brokers: []string{b.Addr}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bt.Missing) != 0 || bt.Rules[0].Matches != tc.matches {
+				t.Errorf("backtest: %d matches, missing %+v; want the %d events, nothing missing", bt.Rules[0].Matches, bt.Missing, tc.matches)
+			}
+		})
 	}
 }
 
