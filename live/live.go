@@ -334,6 +334,10 @@ type Config struct {
 	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
 	// lake trails Kafka under light traffic. Default: the archiver's (1m).
 	ArchiveRollAge time.Duration
+	// ArchiveLagInterval is how often the embedded archiver measures how far the lake
+	// trails Kafka (hindsight_archive_lag_*, /readyz's --max-archive-lag). Default: the
+	// archiver's (10s).
+	ArchiveLagInterval time.Duration
 	// ArchiveCompression is the lake files' codec (lakehouse.ArchiverConfig.Compression).
 	// Default lakehouse.CompressionZstd.
 	ArchiveCompression string
@@ -478,6 +482,9 @@ func (c *Config) Validate() error {
 	// started: its flags are checked here, before anything is done.
 	if c.ArchiveRollAge < 0 {
 		errs = append(errs, fmt.Errorf("archive roll age %v: use a duration, or 0 for the default", c.ArchiveRollAge))
+	}
+	if c.ArchiveLagInterval < 0 {
+		errs = append(errs, fmt.Errorf("archive lag interval %v: use a duration, or 0 for the default", c.ArchiveLagInterval))
 	}
 	if c.ArchiveFlushConcurrency < 0 {
 		errs = append(errs, fmt.Errorf("archive flush concurrency %d: use a number of files, or 0 for the default", c.ArchiveFlushConcurrency))

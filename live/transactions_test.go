@@ -420,6 +420,7 @@ func TestAbortedTransactionIsNoArchiveLag(t *testing.T) {
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
 		c.ArchiveRollAge = 50 * time.Millisecond
+		c.ArchiveLagInterval = 50 * time.Millisecond
 		c.MaxArchiveLag = 20
 	})
 	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
@@ -434,11 +435,16 @@ func TestAbortedTransactionIsNoArchiveLag(t *testing.T) {
 		snap, err := lake.Snapshot(context.Background())
 		return err == nil && snap.Watermark(0) >= 4
 	})
-	// The archiver's lag loop measures first 10s after its start, after both
-	// transactions.
-	poll.Until(t, 30*time.Second, "the archive's lag measured", func() bool {
-		return promtest.Value(t, reg, "hindsight_archive_lag_offsets", "partition", "0") >= 0
+	poll.Until(t, 30*time.Second, "live past the abort marker", func() bool {
+		for _, p := range d.State().Partitions {
+			if p.Partition == 0 && p.NextOffset == 57 {
+				return true
+			}
+		}
+		return false
 	})
+	time.Sleep(300 * time.Millisecond) // the lag measured again, after the marker
+
 	if got := promtest.Value(t, reg, "hindsight_archive_lag_offsets", "partition", "0"); got != 0 {
 		t.Errorf("hindsight_archive_lag_offsets = %v after an aborted transaction, every event archived; want 0", got)
 	}
