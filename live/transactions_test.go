@@ -72,6 +72,26 @@ func (w *txnWriter) write(n int, end kgo.TransactionEndTry, open bool) {
 	}
 }
 
+// wantCounted waits until d's count of rule r is, per customer, the committed events'
+// and checks that no count of other events (what) follows.
+func (w *txnWriter) wantCounted(d *live.Daemon, r *rule.Rule, what string) {
+	w.t.Helper()
+	counts := func() map[string]int64 {
+		got := map[string]int64{}
+		for c := range w.committed {
+			if v, _ := d.Count(r.Key(), c); v.Count != 0 {
+				got[c] = v.Count
+			}
+		}
+		return got
+	}
+	poll.Until(w.t, 30*time.Second, "live to count the committed events", func() bool { return maps.Equal(counts(), w.committed) })
+	time.Sleep(300 * time.Millisecond) // for a count of "what" events to show
+	if got := counts(); !maps.Equal(got, w.committed) {
+		w.t.Errorf("live counts %v per customer, want the committed events' %v, not %s", got, w.committed, what)
+	}
+}
+
 func (w *txnWriter) total() (n int64) {
 	for _, c := range w.committed {
 		n += c
@@ -129,20 +149,7 @@ func TestAbortedTransactionsCountNowhere(t *testing.T) {
 	w.write(8, kgo.TryCommit, false)
 	w.write(6, kgo.TryAbort, false)
 	w.write(4, kgo.TryCommit, true) // left open
-	counts := func() map[string]int64 {
-		got := map[string]int64{}
-		for c := range w.committed {
-			if v, _ := d.Count(r.Key(), c); v.Count != 0 {
-				got[c] = v.Count
-			}
-		}
-		return got
-	}
-	poll.Until(t, 30*time.Second, "live to count the committed events", func() bool { return maps.Equal(counts(), w.committed) })
-	time.Sleep(300 * time.Millisecond) // for a count of the open transaction's events to show
-	if got := counts(); !maps.Equal(got, w.committed) {
-		t.Errorf("live counts %v per customer, want the committed events' %v", got, w.committed)
-	}
+	w.wantCounted(d, r, "the open transaction's")
 
 	rep, err := backtest.Run(ctx, backtest.Config{Lake: lake, Rules: []*rule.Rule{r}, Brokers: []string{b.Addr}})
 	if err != nil {
@@ -254,20 +261,7 @@ func TestStartAtLatestOverAnOpenTransaction(t *testing.T) {
 		w.committed[fmt.Sprintf("c-%d", s%3)]++
 	}
 	w.write(3, kgo.TryCommit, false)
-	counts := func() map[string]int64 {
-		got := map[string]int64{}
-		for c := range w.committed {
-			if v, _ := d.Count(r.Key(), c); v.Count != 0 {
-				got[c] = v.Count
-			}
-		}
-		return got
-	}
-	poll.Until(t, 30*time.Second, "live to count every committed event", func() bool { return maps.Equal(counts(), w.committed) })
-	time.Sleep(300 * time.Millisecond) // for a count beyond to show
-	if got := counts(); !maps.Equal(got, w.committed) {
-		t.Errorf("live counts %v per customer, want every committed event's %v (the transaction open at the start included)", got, w.committed)
-	}
+	w.wantCounted(d, r, "more")
 }
 
 // TestRetentionOfWhatWasReadIsNoDeletion: retention (here DeleteRecords) moved a
