@@ -172,8 +172,8 @@ type ThroughputRun struct {
 type ThroughputReport struct {
 	Config   ThroughputConfig
 	RawBytes int64
-	// Floor is a plain franz-go consumer that only reads the records: the floor of any
-	// Kafka consumer here. Runs are the daemon's.
+	// Floor is a plain franz-go consumer that only reads the records (read committed, as
+	// the daemon reads them): the floor of any Kafka consumer here. Runs are the daemon's.
 	Floor ThroughputRun
 	Runs  []ThroughputRun
 	// JSONLines is the archive baseline: the same records written as zstd JSON lines

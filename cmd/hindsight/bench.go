@@ -269,7 +269,8 @@ func newBenchThroughputCmd() *cobra.Command {
 		Short: "The live daemon's events/s, CPU and memory over preloaded events, against a plain consumer",
 		Long: `Preload events into a broker running in a separate process (this binary's embedded
 broker, started as a child), then read them all: first with a plain franz-go consumer
-that only reads the records (the floor of any Kafka consumer here), then with the live
+that only reads the records, read committed as the daemon reads them (the floor of any
+Kafka consumer here), then with the live
 daemon, each run from its own consumer group with its rules already published — 1 rule,
 a tenth of --many-rules and --many-rules running totals with the archive off; 1 rule
 with the archive on; --many-rules rules, half of them windowed with group_by, with the
