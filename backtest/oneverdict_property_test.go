@@ -184,26 +184,17 @@ func TestOneVerdictRandomRules(t *testing.T) {
 // reader counts (the oracles are recs'). It returns recs as produced.
 func produceWithAbortedTransactions(t *testing.T, b *kafkatest.Broker, rng *rand.Rand, recs []*kgo.Record, txnID string) []*kgo.Record {
 	t.Helper()
-	ctx := context.Background()
 	txn := b.Client(t, kgo.TransactionalID(txnID))
 	var out []*kgo.Record
 	for start := 0; start < len(recs); {
 		n := min(len(recs)-start, 5+rng.IntN(40))
 		out = append(out, b.Produce(t, recs[start:start+n]...)...)
 		if rng.IntN(2) == 0 {
-			if err := txn.BeginTransaction(); err != nil {
-				t.Fatal(err)
-			}
 			aborted := make([]*kgo.Record, n)
 			for i, r := range recs[start : start+n] {
 				aborted[i] = &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
 			}
-			if err := txn.ProduceSync(ctx, aborted...).FirstErr(); err != nil {
-				t.Fatalf("producing in a transaction: %v", err)
-			}
-			if err := txn.EndTransaction(ctx, kgo.TryAbort); err != nil {
-				t.Fatalf("aborting a transaction: %v", err)
-			}
+			kafkatest.Transact(t, txn, kgo.TryAbort, aborted...)
 		}
 		start += n
 	}
@@ -301,14 +292,7 @@ func verdictCase(t *testing.T, seed uint64, multi bool) {
 		total += r.Firings + r.Resolved
 	}
 	group := livetest.Group(t)
-	ends := map[int32]int64{}
-	for _, r := range recs {
-		ends[r.Partition] = max(ends[r.Partition], r.Offset+1)
-	}
-	var read int64
-	for _, e := range ends {
-		read += e
-	}
+	read := kafkatest.ReadThrough(recs)
 	poll.Until(t, 60*time.Second, "live to commit every event", func() bool {
 		return b.GroupCommitted(t, group, "events") >= read
 	})

@@ -81,20 +81,12 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	txn := b.Client(t, kgo.TransactionalID(fmt.Sprintf("handoff-%d", seed)))
 	inTransaction := func(n int, end kgo.TransactionEndTry) []*kgo.Record {
 		t.Helper()
-		if err := txn.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
 		recs := make([]*kgo.Record, n)
 		for i := range recs {
 			ev := gen.Next()
 			recs[i] = &kgo.Record{Topic: "events", Key: []byte(ev.Customer), Value: ev.JSON, Timestamp: ev.Time}
 		}
-		if err := txn.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-			t.Fatalf("producing in a transaction: %v", err)
-		}
-		if err := txn.EndTransaction(context.Background(), end); err != nil {
-			t.Fatalf("ending a transaction: %v", err)
-		}
+		kafkatest.Transact(t, txn, end, recs...)
 		return recs
 	}
 	restarted := false
@@ -142,14 +134,7 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	// aborted records take offsets too: the group is done at each partition's last
 	// event.
 	group := fmt.Sprintf("handoff-%d", seed)
-	ends := map[int32]int64{}
-	for _, r := range history {
-		ends[r.Partition] = max(ends[r.Partition], r.Offset+1)
-	}
-	var consumed int64
-	for _, e := range ends {
-		consumed += e
-	}
+	consumed := kafkatest.ReadThrough(history)
 	settled := false
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
 		views := d.Rules()

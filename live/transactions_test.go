@@ -43,17 +43,12 @@ func newTxnWriter(t *testing.T, b *kafkatest.Broker) *txnWriter {
 func (w *txnWriter) write(n int, end kgo.TransactionEndTry, open bool) {
 	w.t.Helper()
 	ctx := context.Background()
-	if err := w.cl.BeginTransaction(); err != nil {
-		w.t.Fatal(err)
-	}
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
 		w.seq++
 		recs[i] = livetest.Event(fmt.Sprintf("c-%d", w.seq%3), fmt.Sprintf(`{"kind":"fail","seq":%d}`, w.seq))
 	}
-	if err := w.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		w.t.Fatalf("producing in a transaction: %v", err)
-	}
+	kafkatest.ProduceInTransaction(w.t, w.cl, recs...)
 	if open || end == kgo.TryAbort {
 		for i := w.seq - n + 1; i <= w.seq; i++ {
 			w.aborted[i] = true

@@ -166,6 +166,43 @@ func (b *Broker) GroupCommitted(t testing.TB, group, topic string) int64 {
 	return n
 }
 
+// ReadThrough is what GroupCommitted sums once a group has read every one of recs (of
+// one topic): per partition, the offset after its last record. Transaction markers and
+// aborted records between them take offsets too, so len(recs) is not it.
+func ReadThrough(recs []*kgo.Record) int64 {
+	ends := map[int32]int64{}
+	for _, r := range recs {
+		ends[r.Partition] = max(ends[r.Partition], r.Offset+1)
+	}
+	var n int64
+	for _, e := range ends {
+		n += e
+	}
+	return n
+}
+
+// ProduceInTransaction begins a transaction of cl (a client made with
+// kgo.TransactionalID) and produces recs in it, leaving it open; recs get their offsets.
+func ProduceInTransaction(t testing.TB, cl *kgo.Client, recs ...*kgo.Record) {
+	t.Helper()
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatalf("beginning a transaction: %v", err)
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatalf("producing in a transaction: %v", err)
+	}
+}
+
+// Transact produces recs in a transaction of cl and ends it with end (kgo.TryCommit or
+// kgo.TryAbort).
+func Transact(t testing.TB, cl *kgo.Client, end kgo.TransactionEndTry, recs ...*kgo.Record) {
+	t.Helper()
+	ProduceInTransaction(t, cl, recs...)
+	if err := cl.EndTransaction(context.Background(), end); err != nil {
+		t.Fatalf("ending a transaction: %v", err)
+	}
+}
+
 // adminQuery runs one admin query on b within 10 seconds and returns its answer,
 // failing t with what it was doing if the query or the answer says an error: the
 // offset queries above.
