@@ -84,6 +84,11 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	if err != nil {
 		return err
 	}
+	if a.feed != nil {
+		// Before any I/O: a batch the consumer fetches before this carries no typed
+		// values, and the archiver parses it a second time.
+		a.feed.columns.Store(cfg.Columns) // the consumer reads their values for us
+	}
 	// A lake of another topic, or of another log of it, is refused before anything is
 	// read, and before the consuming client starts: its group's assignment reads the id.
 	if err := a.checkLog(ctx); err != nil {
@@ -95,7 +100,6 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	}
 	opts := a.groupOpts()
 	if a.feed != nil {
-		a.feed.columns.Store(cfg.Columns) // the consumer reads their values for us
 		// No group: the feed's consumer owns the partitions, and the archiver reads
 		// only those it catches up, as a direct consumer.
 		opts = append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20)}, readCommitted...)
