@@ -156,6 +156,9 @@ func TestLiteralPrefilterShapes(t *testing.T) {
 // TestJobCountsEscapedEvents: a whole job over a lake of events whose strings are
 // spelled with escapes counts exactly what a replay counts.
 func TestJobCountsEscapedEvents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a live daemon, a lake and a backfill job; runs in make test")
+	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	bkt := lakehouse.NewMemBucket()

@@ -161,6 +161,9 @@ func queryIDs(ctx context.Context, db interface {
 // TestNativeSQLAgreesWithEvaluator: for every rule and document, DuckDB's verdict is the
 // Go evaluator's — natively compiled or through the UDF.
 func TestNativeSQLAgreesWithEvaluator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: every rule over every document in DuckDB; runs in make test")
+	}
 	t.Parallel()
 	ctx := context.Background()
 	docs := corpus(t)

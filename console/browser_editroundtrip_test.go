@@ -17,6 +17,7 @@ import (
 // pattern with quotes around it and split the in value at its comma (found by a review
 // helper).
 func TestBrowserEditSaveKeepsConditionValues(t *testing.T) {
+	skipSlowBrowser(t)
 	t.Parallel()
 	exe := chromium(t)
 	d := startDaemon(t, "")

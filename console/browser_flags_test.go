@@ -21,6 +21,7 @@ import (
 // --console-windows-page-size, so a --console-windows-max-page-size below the page's
 // old fixed 20 still serves it (it was answered 400 on every click).
 func TestPageWindowsFollowTheFlags(t *testing.T) {
+	skipSlowBrowser(t)
 	t.Parallel()
 	exe := chromium(t)
 	d := startDaemonWith(t, "", func(c *live.Config) {
@@ -49,6 +50,7 @@ func TestPageWindowsFollowTheFlags(t *testing.T) {
 // TestPageShowsConsoleRecentAlerts: the page lists as many alerts as the console
 // keeps (--console-recent-alerts), not a fixed 200.
 func TestPageShowsConsoleRecentAlerts(t *testing.T) {
+	skipSlowBrowser(t)
 	t.Parallel()
 	exe := chromium(t)
 	d := startDaemonWith(t, "", func(c *live.Config) { c.ConsoleRecentAlerts = 300 })

@@ -40,6 +40,7 @@ func holdFirst(suffix string) chromedp.Action[chromedp.Void] {
 // keep showing the preview of the draft in the form (threshold 100), not replace it
 // with that of the draft the user left.
 func TestBrowserPreviewShowsTheLatestDraft(t *testing.T) {
+	skipSlowBrowser(t)
 	t.Parallel()
 	exe := chromium(t)
 	d := startDaemon(t, "")
@@ -84,6 +85,7 @@ func TestBrowserPreviewShowsTheLatestDraft(t *testing.T) {
 // force once the daemon folds it; the page must not tell the user "Not muted" — a
 // save in the same state says "Published, not confirmed yet".
 func TestBrowserPendingMuteIsNotSaidNotMuted(t *testing.T) {
+	skipSlowBrowser(t)
 	t.Parallel()
 	exe := chromium(t)
 	// A 3s write timeout: a write waits about 2.7s for its status, not 10s.
@@ -115,6 +117,7 @@ func TestBrowserPendingMuteIsNotSaidNotMuted(t *testing.T) {
 // The page must say the save failed, not keep showing the first save's "Saved: the
 // daemon applied it" under the changed draft.
 func TestBrowserSaveThatGetsNoAnswerSaysSo(t *testing.T) {
+	skipSlowBrowser(t)
 	t.Parallel()
 	exe := chromium(t)
 	d := startDaemon(t, "")

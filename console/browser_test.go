@@ -24,10 +24,10 @@ import (
 	"github.com/hindsightdev/hindsight/live"
 )
 
-// chromium finds the headless browser: $HINDSIGHT_CHROMIUM, else Debian's chromium (or
-// another Chrome) on PATH. Without one the test fails: `make test` installs it.
-// skipSlowBrowser keeps the long browser scenarios out of the fast tier (-short); make
-// test runs them.
+// skipSlowBrowser keeps the browser scenarios but one out of the fast tier (-short),
+// where each headless browser takes a core for seconds; make test runs them.
+// TestBrowserReadsWithTheToken stays: the page loads under its Content-Security-Policy,
+// streams and shows the rules.
 func skipSlowBrowser(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
@@ -35,6 +35,8 @@ func skipSlowBrowser(t *testing.T) {
 	}
 }
 
+// chromium finds the headless browser: $HINDSIGHT_CHROMIUM, else Debian's chromium (or
+// another Chrome) on PATH. Without one the test fails: `make test` installs it.
 func chromium(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("HINDSIGHT_CHROMIUM"); p != "" {

@@ -22,6 +22,9 @@ import (
 // records once its buffers reach MaxBufferedBytes (one reach of the limit, however long
 // the pause), and once S3 is back it catches up with nothing lost or doubled.
 func TestStorageOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: an S3 outage and the backoff after it; runs in make test")
+	}
 	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	srv := s3test.Start(t, "lake")

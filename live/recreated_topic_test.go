@@ -25,6 +25,9 @@ import (
 // It logged the error and polled again for ever, thousands of warnings a second,
 // counting nothing, /v1/state saying nothing.
 func TestRecreatedTopicWhileRunning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: waits out the fetch errors of a recreated topic; runs in make test")
+	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	thirtyLogins(t, b, "old")

@@ -135,6 +135,9 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 // incident: docs/notifications.md promises "a PagerDuty incident is never opened after
 // its resolve".
 func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: waits out a 10s Retry-After and a rebalance; runs in make test")
+	}
 	t.Parallel() // own broker and receivers; most of its time is waiting for a rebalance or a retry
 	b := startBroker(t)
 	const topic = "alerts2"
@@ -188,6 +191,9 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 // a0, which no one had delivered or recorded undelivered, and after a restart a0 was
 // lost.
 func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: waits out two rebalances; runs in make test")
+	}
 	t.Parallel() // own broker and receivers; most of its time is waiting for a rebalance or a retry
 	b := startBroker(t)
 	const topic = "alerts2"

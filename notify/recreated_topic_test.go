@@ -26,6 +26,9 @@ import (
 // the fatal fetch error was found, and then Run waited for its writer and committer,
 // which end only with the caller's context, and hung.
 func TestRecreatedAlertsTopicStopsNotify(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: waits out the fetch errors of a recreated topic; runs in make test")
+	}
 	t.Parallel()
 	b := startBroker(t)
 	a := alertFor("00000000000000000000000000000001", "c-1", []string{"team"})
