@@ -40,6 +40,27 @@ func holes(files []lakehouse.FileEntry, lo, hi int64) []span {
 	return out
 }
 
+// holes is holes of the plan's files, less the offsets after the lake's watermark that
+// an archiver found held no event (PartitionState.EmptyAfter): the lake accounts for
+// them without a file, and Kafka's retention may have passed them.
+func (pl *partPlan) holes(lo, hi int64) []span {
+	hs := holes(pl.files, lo, hi)
+	from, to := pl.lake.Watermark+1, pl.lake.Through()
+	if pl.lakeStart < 0 || to < from {
+		return hs
+	}
+	out := hs[:0:0]
+	for _, h := range hs {
+		if h.from < from {
+			out = append(out, span{h.from, min(h.to, from-1)})
+		}
+		if h.to > to {
+			out = append(out, span{max(h.from, to+1), h.to})
+		}
+	}
+	return out
+}
+
 // readHoles finds, per partition, the offsets below start that the lake's files do not
 // cover — above the watermark (not archived yet), below the lake's first offset, or
 // between files (a file lost) — and reads them from Kafka where Kafka still has them;
@@ -58,7 +79,7 @@ func (r *Runner) readHoles(ctx context.Context, lakeLog string, plans map[int32]
 	need := false
 	for _, pl := range plans {
 		lo := max(pl.lakeStart, 0)
-		if len(holes(pl.files, lo, pl.start-1)) > 0 || pl.lakeStart != 0 {
+		if len(pl.holes(lo, pl.start-1)) > 0 || pl.lakeStart != 0 {
 			need = true
 		}
 	}
@@ -91,7 +112,7 @@ func (r *Runner) readHoles(ctx context.Context, lakeLog string, plans map[int32]
 			// file (missing from the bucket) is out of the plan, and its offsets, below
 			// the watermark, were taken for not archived yet, to be read from Kafka.
 			wm := pl.lake.Watermark
-			for _, h := range holes(pl.files, pl.lakeStart, pl.start-1) {
+			for _, h := range pl.holes(pl.lakeStart, pl.start-1) {
 				if h.from > wm {
 					tail = append(tail, p) // not archived yet: only Kafka has it
 					continue
@@ -128,7 +149,7 @@ func (r *Runner) readHoles(ctx context.Context, lakeLog string, plans map[int32]
 		if lo > 0 && (pl.lakeStart < 0 || pl.lake.DroppedReaches(from)) {
 			res.Truncated = append(res.Truncated, Truncation{Partition: p, From: lo})
 		}
-		for _, h := range holes(pl.files, lo, pl.start-1) {
+		for _, h := range pl.holes(lo, pl.start-1) {
 			if h.from < logStart {
 				gone := span{h.from, min(h.to, logStart-1)}
 				res.Missing = append(res.Missing, Gap{Partition: p, From: gone.from, To: gone.to,

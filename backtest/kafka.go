@@ -48,14 +48,15 @@ func kafkaLogs(ctx context.Context, cfg Config, snap *lakehouse.Snapshot) (map[i
 
 // readsOf is what partition p's backtest reads from log, what Kafka holds of it, below
 // end: the head, offsets below the lake's first one (those its retention dropped, or
-// all of them for a partition the lake never had), and the tail, above its watermark.
+// all of them for a partition the lake never had), and the tail, above what it accounts
+// for (PartitionState.Through).
 func readsOf(snap *lakehouse.Snapshot, p int32, log span, end int64) kafkaReads {
 	log.to = min(log.to, end)
 	st, ok := snap.Partition(p)
 	if !ok {
 		return kafkaReads{head: log}
 	}
-	return kafkaReads{head: span{log.from, min(st.Earliest, log.to)}, tail: span{max(st.Watermark+1, log.from), log.to}}
+	return kafkaReads{head: span{log.from, min(st.Earliest, log.to)}, tail: span{max(st.Through()+1, log.from), log.to}}
 }
 
 // truncated is the range of partition p's offsets below what the lake and Kafka (log,

@@ -170,10 +170,10 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 		if m, ok := truncated(cfg, st, log, r.firstRead[st.Partition]); ok {
 			rep.Missing = append(rep.Missing, m)
 		}
-		// Above the lake's watermark, Kafka's retention may have passed what the lake
-		// has yet to archive: the tail then starts at the log's start.
-		if _, inLake := snap.Partition(st.Partition); inLake && log != nil && log.from > st.Watermark+1 {
-			rep.Missing = append(rep.Missing, contract.MissingRange{Partition: st.Partition, From: st.Watermark + 1,
+		// Above what the lake accounts for, Kafka's retention may have passed what the
+		// lake has yet to archive: the tail then starts at the log's start.
+		if _, inLake := snap.Partition(st.Partition); inLake && log != nil && log.from > st.Through()+1 {
+			rep.Missing = append(rep.Missing, contract.MissingRange{Partition: st.Partition, From: st.Through() + 1,
 				To: min(log.from, log.to) - 1, Reason: "neither archived nor retained by Kafka"})
 		}
 	}
@@ -475,12 +475,12 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 			}
 		}
 	}
-	// Kafka gives the offsets above the lake's watermark, and those below its first
+	// Kafka gives the offsets above what the lake accounts for (Through), and those below its first
 	// offset (dropped by its retention) that Kafka still holds, as backfill reads them.
 	// What neither holds below both is history gone by retention, not missing.
 	var rd kafkaReads
 	var logs map[int32]span
-	from := snap.Watermark(p) + 1
+	from := snap.Through(p) + 1
 	// heldFrom is where the history held starts, in a partition the lake has: below,
 	// retention dropped it (a partition it lacks has that range missing).
 	st, inLake := snap.Partition(p)

@@ -48,6 +48,10 @@ type archiver struct {
 	// loop, so that no record already fetched from the old position can land in a file
 	// that starts at the new one and claim the offsets between.
 	seeks map[int32]int64
+	// covers are the runs of records that held no event read past a partition's last
+	// file, none open, for the next flush to record in the manifest
+	// (PartitionState.EmptyAfter).
+	covers map[int32]cover
 
 	intern   *internCache       // poll goroutine only
 	doc      *jsonpath.Document // poll goroutine only: verdict.Accept's parse
@@ -222,6 +226,7 @@ func newArchiver(cfg ArchiverConfig, bkt Bucket) (*archiver, error) {
 		cfg: cfg, log: cfg.Logger, bkt: bkt, met: met, limits: limits, feed: cfg.Feed,
 		parts:    map[int32]*partState{},
 		seeks:    map[int32]int64{},
+		covers:   map[int32]cover{},
 		intern:   newInternCache(),
 		doc:      jsonpath.NewDocument(),
 		kickCh:   make(chan struct{}, 1),
@@ -278,10 +283,10 @@ func (a *archiver) adjust(ctx context.Context, offsets map[string]map[int32]kgo.
 	defer a.mu.Unlock()
 	a.setBaseLocked(m)
 	for p := range offsets[a.cfg.Topic] {
-		st := &partState{next: -1, refusedTo: -1}
+		st := &partState{next: -1, refusedTo: -1, covered: -1}
 		if s, ok := m.Partition(p); ok {
-			st.next = s.Watermark + 1
-			offsets[a.cfg.Topic][p] = kgo.NewOffset().At(st.next).WithEpoch(-1)
+			st.resume(s)
+			offsets[a.cfg.Topic][p] = kgo.NewOffset().At(s.Through() + 1).WithEpoch(-1)
 		} else {
 			offsets[a.cfg.Topic][p] = kgo.NewOffset().AtStart()
 		}

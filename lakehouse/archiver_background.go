@@ -41,7 +41,7 @@ func (a *archiver) lagLoop(ctx context.Context) {
 				return
 			}
 			label := strconv.Itoa(int(o.Partition))
-			wm := base.Watermark(o.Partition)
+			wm := base.Through(o.Partition)
 			st, owned := a.parts[o.Partition]
 			if owned {
 				// Records refused right after the last file (dead-lettered) were handled:

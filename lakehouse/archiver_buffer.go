@@ -22,6 +22,12 @@ type partState struct {
 	// (-1: none): they were handled, so they are not archive lag, though the
 	// watermark only passes them with the next archived record.
 	refusedTo int64
+	// refusedAt is when the run of refused records up to refusedTo began; covered is
+	// the last offset past the last file that the manifest says held no event, or will
+	// once the pending cover commits (-1: none). A run that waits RollAge with no file
+	// open is recorded as covered (coverLocked).
+	refusedAt time.Time
+	covered   int64
 	// catchUp: the archiver reads the partition from Kafka itself (fed archivers only,
 	// see feedLoop); cuNext is the offset that reading delivers next (-1: its first).
 	catchUp bool
@@ -30,6 +36,42 @@ type partState struct {
 	// them, not yet charged to a file: the file that takes the next record covers them
 	// (chargeDeleted).
 	deleted []OffsetRange
+}
+
+// resume sets st to continue the lake's partition s: its next file starts at the
+// watermark's next offset, and the records after it that held no event (EmptyAfter)
+// were read already.
+func (st *partState) resume(s PartitionState) {
+	st.next = s.Watermark + 1
+	if s.EmptyAfter > 0 {
+		st.refusedTo, st.covered = s.Through(), s.Through()
+	}
+}
+
+// uncovered says whether st has a run of refused records read after its last file that
+// neither a file nor a cover holds.
+func (st *partState) uncovered() bool {
+	return st.cur == nil && st.next >= 0 && st.refusedTo >= st.next && st.refusedTo > st.covered
+}
+
+// cover is a run of offsets that held no event read after a partition's last file:
+// those after its watermark, as after, up to to.
+type cover struct{ after, to int64 }
+
+// coverLocked queues partition p's run of refused records that no file covers for the
+// next flush to record (PartitionState.EmptyAfter), once it has waited RollAge with no
+// file open, as a file would have, or at once when force (the archiver is stopping).
+// Kafka's retention may pass such a run before another event opens a file; unrecorded,
+// it then read as records deleted before they were archived.
+func (a *archiver) coverLocked(p int32, st *partState, now time.Time, force bool) {
+	if !st.uncovered() {
+		return
+	}
+	if !force && now.Sub(st.refusedAt) < a.cfg.RollAge {
+		return
+	}
+	a.covers[p] = cover{after: st.next - 1, to: st.refusedTo}
+	st.covered = st.refusedTo
 }
 
 // deletedFrom is the part of the deleted ranges rs at or above offset from.
@@ -130,7 +172,7 @@ func (a *archiver) append(fs kgo.Fetches, now time.Time) {
 	a.mu.Lock()
 	fs.EachPartition(func(fp kgo.FetchTopicPartition) { a.appendLocked(fp, nil, now) })
 	a.sealDueLocked(now)
-	ready := len(a.ready) > 0
+	ready := len(a.ready) > 0 || len(a.covers) > 0
 	a.mu.Unlock()
 	if ready {
 		a.kick()
@@ -144,10 +186,13 @@ func (a *archiver) kick() {
 	}
 }
 
+// sealAll closes every open file, and covers every run of refused records after the
+// last, for the final flush.
 func (a *archiver) sealAll() {
 	a.mu.Lock()
-	for _, st := range a.parts {
+	for p, st := range a.parts {
 		a.sealLocked(st)
+		a.coverLocked(p, st, time.Time{}, true)
 	}
 	a.mu.Unlock()
 }
@@ -167,14 +212,18 @@ func (a *archiver) overBudget() bool {
 	return total >= a.cfg.MaxBufferedBytes
 }
 
-// pollWait is how long a poll may block: until the oldest open file is due.
+// pollWait is how long a poll may block: until the oldest open file, or run of refused
+// records to cover, is due.
 func (a *archiver) pollWait() time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	wait := time.Second
 	for _, st := range a.parts {
-		if st.cur != nil {
+		switch {
+		case st.cur != nil:
 			wait = min(wait, time.Until(st.cur.opened.Add(a.cfg.RollAge)))
+		case st.uncovered():
+			wait = min(wait, time.Until(st.refusedAt.Add(a.cfg.RollAge)))
 		}
 	}
 	return max(wait, 5*time.Millisecond)
@@ -226,6 +275,9 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 				st.cur.cover(r.Offset)
 				st.next = r.Offset + 1
 			} else {
+				if !st.uncovered() {
+					st.refusedAt = now // a run no file nor cover holds begins
+				}
 				st.refusedTo = r.Offset
 			}
 			continue
@@ -308,8 +360,9 @@ func (a *archiver) sealLocked(st *partState) {
 func (a *archiver) sealDueLocked(now time.Time) {
 	var open []*partState
 	var total int64
-	for _, st := range a.parts {
+	for p, st := range a.parts {
 		if st.cur == nil {
+			a.coverLocked(p, st, now, false)
 			continue
 		}
 		if now.Sub(st.cur.opened) >= a.cfg.RollAge {

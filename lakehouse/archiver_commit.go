@@ -13,14 +13,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// commitBatches adds the batches' files to the manifest. A batch is accepted only if it
-// starts exactly at its partition's watermark+1 in the manifest it lands in (or its
-// partition is new); others were archived by another writer meanwhile and are rejected.
-func (a *archiver) commitBatches(ctx context.Context, batches []*batch) (*Manifest, []*batch, []*batch, error) {
+// commitBatches adds the batches' files to the manifest, and records the covers. A batch
+// is accepted only if it starts exactly at its partition's watermark+1 in the manifest
+// it lands in (or its partition is new); others were archived by another writer
+// meanwhile and are rejected. A cover is recorded only if it follows its partition's
+// watermark there and reaches past what the manifest covers: else another writer
+// archived the partition meanwhile, and it is dropped.
+func (a *archiver) commitBatches(ctx context.Context, batches []*batch, covers map[int32]cover) (*Manifest, []*batch, []*batch, error) {
 	var accepted, rejected []*batch
-	var alreadyApplied bool
+	var alreadyApplied, covered bool
 	mutate := func(m *Manifest) error {
-		accepted, rejected, alreadyApplied = nil, nil, false
+		accepted, rejected, alreadyApplied, covered = nil, nil, false, false
 		for _, b := range batches {
 			if m.lists(b.encoded.entry.Path) {
 				// An earlier attempt landed but its reply was lost. It committed its
@@ -49,12 +52,27 @@ func (a *archiver) commitBatches(ctx context.Context, batches []*batch) (*Manife
 			if !ok {
 				s = PartitionState{Partition: e.Partition, Earliest: e.StartOffset, EarliestTime: e.MinTime}
 			}
+			through := s.Through()
 			s.Watermark = e.EndOffset
+			s.EmptyAfter = max(0, through-s.Watermark)
 			m.setPartition(s)
 			m.Files = append(m.Files, e)
 			accepted = append(accepted, b)
 		}
-		if len(accepted) == 0 {
+		for p, c := range covers {
+			s, ok := m.Partition(p)
+			if !ok {
+				// Nothing of the partition archived yet: its history starts after the
+				// run, as it would with the file that covered it.
+				s = PartitionState{Partition: p, Watermark: c.after}
+			}
+			if s.Watermark == c.after && c.to > s.Through() {
+				s.EmptyAfter = c.to - s.Watermark
+				m.setPartition(s)
+				covered = true
+			}
+		}
+		if len(accepted) == 0 && !covered {
 			return errNoChange
 		}
 		m.refreshEarliest()
@@ -88,7 +106,7 @@ func (a *archiver) commitBatches(ctx context.Context, batches []*batch) (*Manife
 		}); err != nil {
 			return nil, nil, nil, err
 		}
-	} else if len(accepted) > 0 {
+	} else if len(accepted) > 0 || covered {
 		a.met.commits.Inc()
 	}
 	return m, accepted, rejected, nil
@@ -97,9 +115,14 @@ func (a *archiver) commitBatches(ctx context.Context, batches []*batch) (*Manife
 // afterCommit settles a flush once its manifest commit landed: drops the batches from
 // the queue, re-seeks partitions whose files were rejected, deletes those files and
 // records progress in Kafka. Its only error is an injected crash.
-func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, rejected []*batch) error {
+func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, rejected []*batch, covers map[int32]cover) error {
 	a.mu.Lock()
 	a.setBaseLocked(m)
+	for p, c := range covers {
+		if a.covers[p] == c {
+			delete(a.covers, p) // recorded, or made moot by another writer
+		}
+	}
 	// Drop the flushed batches from the queue (new ones may have been appended meanwhile).
 	done := map[*batch]bool{}
 	for _, b := range all {
@@ -222,7 +245,7 @@ func (a *archiver) applySeeks() {
 		}
 		st.cur = nil // its records are archived already, or will be refetched
 		st.next = next
-		st.refusedTo = -1
+		st.refusedTo, st.covered = -1, -1
 		// Deleted offsets below next are in the files another writer committed: charged
 		// to the next file, they would make it lack offsets below its start, a file no
 		// manifest takes, and every commit after fail.

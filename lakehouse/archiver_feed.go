@@ -90,9 +90,9 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 					old.cur.release()
 				}
 			}
-			st := &partState{next: -1, refusedTo: -1, cuNext: -1}
+			st := &partState{next: -1, refusedTo: -1, cuNext: -1, covered: -1}
 			if s, ok := m.Partition(it.p); ok {
-				st.next = s.Watermark + 1
+				st.resume(s)
 			}
 			a.parts[it.p] = st
 			a.met.deletedUnarchived.WithLabelValues(strconv.Itoa(int(it.p)))

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -66,8 +67,9 @@ func (a *archiver) finalFlush() error {
 func (a *archiver) flush(ctx context.Context) error {
 	a.mu.Lock()
 	batches := slices.Clone(a.ready)
+	covers := maps.Clone(a.covers)
 	a.mu.Unlock()
-	if len(batches) == 0 {
+	if len(batches) == 0 && len(covers) == 0 {
 		return nil
 	}
 	started := time.Now()
@@ -147,14 +149,14 @@ func (a *archiver) flush(ctx context.Context) error {
 		return err
 	}
 
-	m, accepted, rejected, err := a.commitBatches(ctx, batches)
+	m, accepted, rejected, err := a.commitBatches(ctx, batches, covers)
 	if err != nil {
 		return err
 	}
 	if err := a.hook("committed"); err != nil {
 		return err
 	}
-	if err := a.afterCommit(ctx, m, batches, accepted, rejected); err != nil {
+	if err := a.afterCommit(ctx, m, batches, accepted, rejected, covers); err != nil {
 		return err
 	}
 	a.met.flushSeconds.Observe(time.Since(started).Seconds())

@@ -43,7 +43,7 @@ func TestRejectedFileResumesWithoutAGap(t *testing.T) {
 	// The rival's manifest: partition 0 archived up to 460.
 	rival := &Manifest{Topic: "events"}
 	rival.setPartition(PartitionState{Partition: 0, Watermark: 460})
-	if err := a.afterCommit(context.Background(), rival, []*batch{mine}, nil, []*batch{mine}); err != nil {
+	if err := a.afterCommit(context.Background(), rival, []*batch{mine}, nil, []*batch{mine}, nil); err != nil {
 		t.Fatal(err)
 	}
 	poll(fetch(501, 550)) // in hand before the seek to 461

@@ -206,3 +206,64 @@ func TestRefusedThenDeletedAreNotCountedDeleted(t *testing.T) {
 	}
 	stopArchivers(t, stop)
 }
+
+// TestQuietTailOfRefusedRecordsIsRecorded: after the partition's last archived event
+// come records live dead-letters (no row), and the partition goes quiet: no file
+// covers them, and the manifest records them as read, held no event (EmptyAfter),
+// once they waited RollAge. Retention then deletes the log up to its end while the
+// archiver is stopped. The next archiver resumes past them, counts nothing deleted, and
+// its next file covers them, leaving no hole. Before, the restarted archiver resumed at
+// the watermark, found the log starting past it, and wrote the refused records into
+// the lake as deleted before they were archived.
+func TestQuietTailOfRefusedRecordsIsRecorded(t *testing.T) {
+	t.Parallel()
+	b, bkt, lake := brokerAndLake(t, 1, "mem")
+	cl := b.Client(t)
+	h := newHistory(13)
+	h.produce(t, cl, 20) // offsets 0–19
+	stop := startArchiver(t, archiverConfig(b, bkt, "quiet-tail"))
+	waitArchived(t, lake, h.ends(), 30*time.Second)
+
+	refused := []*kgo.Record{{Topic: "events", Value: []byte(`{"no":"key"}`)}, {Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":`)}}
+	if err := cl.ProduceSync(context.Background(), refused...).FirstErr(); err != nil { // offsets 20–21
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		snap, err := lake.Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := snap.Partition(0); st.Through() == 21 {
+			if st.Watermark != 19 || st.EmptyAfter != 2 {
+				t.Fatalf("partition 0: %+v; want the watermark at the last event (19), the 2 refused records after it", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lake accounts for partition 0 up to %d after 30s; want the refused records (21)", snap.Through(0))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopArchivers(t, stop)
+	deleteRecords(t, cl, 22)
+
+	h.produce(t, cl, 5) // offsets 22–26
+	cfg, reg := meteredArchiverConfig(b, bkt, "quiet-tail")
+	snap := archiveAll(t, lake, h, 30*time.Second, startArchiver(t, cfg))
+	if got := promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0"); got != 0 {
+		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 0: the records deleted were archived or refused", got)
+	}
+	files := snap.Files(lakehouse.Filter{})
+	for _, f := range files {
+		if len(f.Deleted) > 0 {
+			t.Errorf("file [%d, %d] says it lacks %v", f.StartOffset, f.EndOffset, f.Deleted)
+		}
+	}
+	if last := files[len(files)-1]; last.StartOffset != 20 || last.EndOffset != 26 || last.Rows != 5 {
+		t.Errorf("the last file covers %d–%d with %d rows; want the refused records and the 5 events after them, 20–26", last.StartOffset, last.EndOffset, last.Rows)
+	}
+	if st, _ := snap.Partition(0); st.EmptyAfter != 0 || st.Watermark != 26 {
+		t.Errorf("partition 0: %+v; want the watermark at 26 and nothing after it", st)
+	}
+}

@@ -8,6 +8,11 @@
 //     covered by a file's [start, end] range, so ranges stay contiguous, and the
 //     watermark passes it with the next archived record. Files written so are marked
 //     Checked in the manifest (files of older archivers are not, and hold everything).
+//     Such records (and transaction markers, aborted records) read after a partition's
+//     last file and left RollAge with no file open — a quiet partition — are recorded
+//     in the manifest without a file (PartitionState.EmptyAfter; Through is the last
+//     offset the lake accounts for): the archiver resumes past them, and readers take
+//     only what lies beyond from Kafka, whose retention may pass them meanwhile.
 //   - Layout: data/p=PPPP/h=YYYY-MM-DDTHH/<start>-<end>-<id>.parquet. A file holds the
 //     records of one Kafka partition whose offsets are in [start, end], rows sorted by
 //     customer then offset; columns partition, offset, event_time, ingest_time,
@@ -17,8 +22,9 @@
 //     then version N+1 is claimed with Bucket.PutIfAbsent, so of two writers exactly one
 //     wins and the other rebases or gives way.
 //   - Exactly once: per partition the manifest's files cover contiguous offset ranges
-//     ending at the watermark. The archiver resumes each partition at watermark+1 and
-//     refuses to commit a file that does not start exactly there; Kafka offsets are
+//     ending at the watermark. The archiver resumes each partition at watermark+1
+//     (reading from Through+1) and refuses to commit a file that does not start exactly
+//     there; Kafka offsets are
 //     committed only after the manifest, for monitoring, never for resuming.
 //   - Fed archiving (ArchiverConfig.Feed): a consumer in the process owns the
 //     partitions and hands over its fetches; the archiver takes a fetch only when the

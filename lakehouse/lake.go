@@ -112,6 +112,11 @@ func (s *Snapshot) Version() int64 { return s.m.Version }
 // backfill reads offsets above it from Kafka.
 func (s *Snapshot) Watermark(p int32) int64 { return s.m.Watermark(p) }
 
+// Through is the highest offset of partition p the lake accounts for
+// (PartitionState.Through), -1 if none was ever archived: readers take offsets above
+// it from Kafka.
+func (s *Snapshot) Through(p int32) int64 { return s.m.Through(p) }
+
 // Partition is the state of partition p.
 func (s *Snapshot) Partition(p int32) (PartitionState, bool) { return s.m.Partition(p) }
 

@@ -58,8 +58,18 @@ type PartitionState struct {
 	Partition int32 `json:"partition"`
 	// Watermark is the highest offset archived: every record of the partition at an
 	// offset <= Watermark that Kafka had when it was archived is in the lake (unless
-	// retention dropped it, see Earliest). Resuming archivers start at Watermark+1.
+	// retention dropped it, see Earliest). The next file starts at Watermark+1; a
+	// resuming archiver reads from Through()+1.
 	Watermark int64 `json:"watermark"`
+	// EmptyAfter counts the offsets right after Watermark that an archiver read and
+	// found to hold no event — transaction markers, an aborted transaction's records,
+	// records the live stage dead-letters — with no file open to cover them: the
+	// partition's next file starts at Watermark+1 and covers them, but until one comes
+	// (a quiet partition) only this says the lake accounts for them. Without it, once
+	// Kafka's log start passed them they read as history deleted before it was
+	// archived. A partition whose first offsets held no event has a state with no file
+	// and Earliest past them.
+	EmptyAfter int64 `json:"empty_after,omitempty"`
 	// Earliest is the first offset still held: files covering offsets below it were
 	// dropped by retention. Equal to Watermark+1 when no file is left.
 	Earliest int64 `json:"earliest"`
@@ -69,6 +79,11 @@ type PartitionState struct {
 	// dropped, or by a version that did not record it).
 	DroppedTime time.Time `json:"dropped_time,omitzero"`
 }
+
+// Through is the highest offset the lake accounts for: every offset up to it is in a
+// file, was dropped by retention (below Earliest), or held no event (EmptyAfter). Readers
+// take what lies above it from Kafka.
+func (s PartitionState) Through() int64 { return s.Watermark + max(s.EmptyAfter, 0) }
 
 // DroppedReaches tells whether the offsets below Earliest (dropped by retention, or
 // never archived) may have held events recorded at or after from (zero from: any
@@ -216,6 +231,14 @@ func (m *Manifest) setPartition(s PartitionState) {
 func (m *Manifest) Watermark(p int32) int64 {
 	if s, ok := m.Partition(p); ok {
 		return s.Watermark
+	}
+	return -1
+}
+
+// Through is partition p's PartitionState.Through, -1 if none was ever archived.
+func (m *Manifest) Through(p int32) int64 {
+	if s, ok := m.Partition(p); ok {
+		return s.Through()
 	}
 	return -1
 }
