@@ -47,7 +47,7 @@ type archiver struct {
 	// offset to resume at: the poll loop applies them (applySeeks), never the flush
 	// loop, so that no record already fetched from the old position can land in a file
 	// that starts at the new one and claim the offsets between.
-	seeks map[int32]int64
+	seeks map[int32]PartitionState
 	// covers are the runs of records that held no event read past a partition's last
 	// file, none open, for the next flush to record in the manifest
 	// (PartitionState.EmptyAfter).
@@ -225,7 +225,7 @@ func newArchiver(cfg ArchiverConfig, bkt Bucket) (*archiver, error) {
 	a := &archiver{
 		cfg: cfg, log: cfg.Logger, bkt: bkt, met: met, limits: limits, feed: cfg.Feed,
 		parts:    map[int32]*partState{},
-		seeks:    map[int32]int64{},
+		seeks:    map[int32]PartitionState{},
 		covers:   map[int32]cover{},
 		intern:   newInternCache(),
 		doc:      jsonpath.NewDocument(),

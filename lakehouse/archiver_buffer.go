@@ -49,9 +49,12 @@ func (st *partState) resume(s PartitionState) {
 }
 
 // uncovered says whether st has a run of refused records read after its last file that
-// neither a file nor a cover holds.
+// neither a file nor a cover holds, and that a cover may hold: not while offsets the
+// broker deleted unarchived wait for the next file (st.deleted), which alone can say
+// so — a cover over them would record them as read, holding no event, and the loss
+// would leave the lake.
 func (st *partState) uncovered() bool {
-	return st.cur == nil && st.next >= 0 && st.refusedTo >= st.next && st.refusedTo > st.covered
+	return st.cur == nil && st.next >= 0 && st.refusedTo >= st.next && st.refusedTo > st.covered && len(st.deleted) == 0
 }
 
 // cover is a run of offsets that held no event read after a partition's last file:

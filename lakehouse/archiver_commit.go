@@ -135,10 +135,10 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 		if a.parts[b.partition] == nil {
 			continue
 		}
-		wm := m.Watermark(b.partition)
+		s, _ := m.Partition(b.partition)
 		a.log.Warn("offsets already archived by another writer; dropping file and resuming after the watermark",
-			"partition", b.partition, "file_start", b.start, "watermark", wm)
-		a.seeks[b.partition] = wm + 1
+			"partition", b.partition, "file_start", b.start, "watermark", s.Watermark, "through", s.Through())
+		a.seeks[b.partition] = s
 		reseek[b.partition] = true
 	}
 	commit := map[int32]kgo.EpochOffset{}
@@ -234,7 +234,7 @@ func (a *archiver) applySeeks() {
 	}
 	offsets := make(map[int32]kgo.EpochOffset, len(a.seeks))
 	var moves catchUpMoves
-	for p, next := range a.seeks {
+	for p, s := range a.seeks {
 		delete(a.seeks, p)
 		st := a.parts[p]
 		if st == nil {
@@ -244,21 +244,23 @@ func (a *archiver) applySeeks() {
 			st.cur.release()
 		}
 		st.cur = nil // its records are archived already, or will be refetched
-		st.next = next
 		st.refusedTo, st.covered = -1, -1
-		// Deleted offsets below next are in the files another writer committed: charged
-		// to the next file, they would make it lack offsets below its start, a file no
-		// manifest takes, and every commit after fail.
-		st.deleted = deletedFrom(st.deleted, next)
+		// Past the other writer's run of records that held no event too: read already,
+		// they are no records deleted unarchived should the log's start pass them.
+		st.resume(s)
+		// Deleted offsets up to what the other writer accounts for are in its files, or
+		// its run: charged to the next file, they would make it lack offsets below its
+		// start, a file no manifest takes, and every commit after fail.
+		st.deleted = deletedFrom(st.deleted, s.Through()+1)
 		if a.feed != nil {
-			// The consumer handed over the dropped file's records beyond next already,
-			// and its feed goes on past them: the archiver reads them itself, from
-			// next, until the feed continues the partition (a quiet partition's feed
-			// may bring nothing more to show the hole).
+			// The consumer handed over the dropped file's records beyond the other
+			// writer's already, and its feed goes on past them: the archiver reads them
+			// itself, from there, until the feed continues the partition (a quiet
+			// partition's feed may bring nothing more to show the hole).
 			a.startCatchUpLocked(&moves, p, st)
 			continue
 		}
-		offsets[p] = kgo.EpochOffset{Epoch: -1, Offset: next}
+		offsets[p] = kgo.EpochOffset{Epoch: -1, Offset: s.Through() + 1}
 	}
 	a.countBufferedLocked()
 	a.mu.Unlock()

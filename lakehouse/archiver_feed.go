@@ -168,8 +168,13 @@ func (a *archiver) applyFeed(ctx context.Context, items []feedItem) error {
 // by st.next alone, a run of refused records longer than a fetch had the catch-up
 // read its start again and again, never reaching the events after it.
 func (a *archiver) continuesLocked(st *partState, from int64) bool {
-	return fromStart(from) || from >= 0 && st.next >= 0 && from <= max(st.next, st.refusedTo+1)
+	return fromStart(from) || from >= 0 && st.next >= 0 && from <= st.readNext()
 }
+
+// readNext is the offset after what the archiver has read of st's partition: st.next,
+// or past the refused records read while no file was open (refusedTo), its own or
+// those the manifest records (EmptyAfter).
+func (st *partState) readNext() int64 { return max(st.next, st.refusedTo+1) }
 
 // fromStart says whether a consumer's position from is at its partition's start, so
 // that its records leave a hole after no archive, empty or not: what the archive
@@ -177,17 +182,19 @@ func (a *archiver) continuesLocked(st *partState, from int64) bool {
 // offset, as after offsets retention removed).
 func fromStart(from int64) bool { return from == 0 || from == FromLogStart }
 
-// startCatchUpLocked marks st as caught up by the archiver from the archive's next
-// offset, and has moves start the reading there.
+// startCatchUpLocked marks st as caught up by the archiver from the end of what it has
+// read of the partition (readNext: the archive's next offset, or past the refused
+// records after it), and has moves start the reading there.
 func (a *archiver) startCatchUpLocked(moves *catchUpMoves, p int32, st *partState) {
 	st.catchUp = true
-	st.cuNext = st.next
-	a.feed.follow(p, st.next)
 	if st.next < 0 {
+		st.cuNext = st.next
 		moves.start(p, kgo.NewOffset().AtStart()) // a partition new to the lake: from its first record
 	} else {
-		moves.start(p, kgo.NewOffset().At(st.next).WithEpoch(-1))
+		st.cuNext = st.readNext()
+		moves.start(p, kgo.NewOffset().At(st.cuNext).WithEpoch(-1))
 	}
+	a.feed.follow(p, st.cuNext)
 	a.met.catchUps.Inc()
 }
 
@@ -272,7 +279,7 @@ func (a *archiver) appendCatchUp(fs kgo.Fetches, now time.Time) {
 		}
 		a.appendLocked(fp, nil, now)
 		st.cuNext = fp.Records[len(fp.Records)-1].Offset + 1
-		a.feed.follow(fp.Partition, st.next)
+		a.feed.follow(fp.Partition, st.readNext())
 	})
 	a.mu.Unlock()
 	if len(restart.stops) > 0 {

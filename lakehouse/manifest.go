@@ -644,7 +644,8 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 // listed and v did not is in the newest — file names are never listed again once
 // taken away, so one still listed is one the newest never saw taken away. (A merged
 // file's offsets are always covered: the second test is what tells a compaction that
-// landed below.) Only offsets and names are asked, not write times, which a store may
+// landed below.) What v accounts for without a file (EmptyAfter, a commit with no
+// file at all): the newest accounts for as much. Only offsets and names are asked, not write times, which a store may
 // take from the start of a slow write. If the newest manifest cannot be read, v is
 // taken to stand (as before the check): taking back a commit that stands would lose it.
 func (s *manifestStore) landedBelow(ctx context.Context, cur, v *Manifest) bool {
@@ -673,6 +674,15 @@ func (s *manifestStore) landedBelow(ctx context.Context, cur, v *Manifest) bool 
 	}
 	for _, f := range newest.Files {
 		if inCur[f.Path] && !inV[f.Path] {
+			return true
+		}
+	}
+	// What v accounts for without a file (EmptyAfter): the newest accounts for as much.
+	for _, ps := range v.Partitions {
+		if c, ok := cur.Partition(ps.Partition); ok && ps.Through() <= c.Through() {
+			continue
+		}
+		if n, ok := newest.Partition(ps.Partition); !ok || n.Through() < ps.Through() {
 			return true
 		}
 	}
