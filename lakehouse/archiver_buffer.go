@@ -281,7 +281,9 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 				if !st.uncovered() {
 					st.refusedAt = now // a run no file nor cover holds begins
 				}
-				st.refusedTo = r.Offset
+				// Never lower: a consumer resuming behind the manifest's run without
+				// events hands its records over again, read already.
+				st.refusedTo = max(st.refusedTo, r.Offset)
 			}
 			continue
 		}

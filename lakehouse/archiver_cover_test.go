@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestCoverFollowsItsWatermark: a cover (refused records read after a partition's last
@@ -71,5 +73,42 @@ func TestCoverFollowsItsWatermark(t *testing.T) {
 				t.Errorf("partition 0: %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunWithoutEventsReadAgainStaysRead: the manifest says offsets 5–8 held no event
+// (watermark 4, EmptyAfter 4), and the consumer resumes behind that, at 5 (its
+// snapshot), handing 5–6 over again; then the log's start moves to 9. Offsets 7–8 were
+// read (the manifest says so): no record was deleted unarchived, and the next file
+// lacks nothing. Handing 5–6 over again lowered what the archiver took for read to 6,
+// and 7–8 were charged to the next file as deleted.
+func TestRunWithoutEventsReadAgainStaysRead(t *testing.T) {
+	t.Parallel()
+	cfg := ArchiverConfig{Brokers: []string{"127.0.0.1:1"}, Bucket: NewMemBucket(), RollBytes: 1 << 30}
+	cfg.EnsureDefaults()
+	a, err := newArchiver(cfg, cfg.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.releaseAll)
+	fetch := func(from, to, logStart int64, value string) kgo.FetchTopicPartition {
+		var recs []*kgo.Record
+		for o := from; o <= to; o++ {
+			recs = append(recs, &kgo.Record{Topic: "events", Partition: 0, Offset: o, Key: []byte("c"), Value: []byte(value), Timestamp: time.Unix(1700000000, 0)})
+		}
+		return kgo.FetchTopicPartition{Topic: "events", FetchPartition: kgo.FetchPartition{Partition: 0, Records: recs, LogStartOffset: logStart}}
+	}
+	st := &partState{next: -1, refusedTo: -1, covered: -1}
+	st.resume(PartitionState{Partition: 0, Watermark: 4, EmptyAfter: 4})
+	a.parts[0] = st
+	a.mu.Lock()
+	a.appendLocked(fetch(5, 6, -1, `{"type":`), nil, time.Now()) // dead letters, again
+	a.appendLocked(fetch(9, 10, 9, `{"n":1}`), nil, time.Now())
+	a.mu.Unlock()
+	if st.cur == nil {
+		t.Fatal("no file open after an event")
+	}
+	if st.cur.start != 5 || len(st.cur.deleted) != 0 {
+		t.Errorf("the next file starts at %d and lacks %v; want 5 and nothing", st.cur.start, st.cur.deleted)
 	}
 }
