@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestCoverFollowsItsWatermark: a cover (refused records read after a partition's last
@@ -37,12 +35,7 @@ func TestCoverFollowsItsWatermark(t *testing.T) {
 			PartitionState{Watermark: 26, Earliest: 20, EarliestTime: hour, EmptyAfter: 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := ArchiverConfig{Brokers: []string{"127.0.0.1:1"}, Bucket: NewMemBucket()}
-			cfg.EnsureDefaults()
-			a, err := newArchiver(cfg, cfg.Bucket)
-			if err != nil {
-				t.Fatal(err)
-			}
+			a := offlineArchiver(t)
 			ctx := context.Background()
 			if tc.before != nil {
 				if _, err := a.store.commit(ctx, func(m *Manifest) error {
@@ -84,26 +77,14 @@ func TestCoverFollowsItsWatermark(t *testing.T) {
 // and 7–8 were charged to the next file as deleted.
 func TestRunWithoutEventsReadAgainStaysRead(t *testing.T) {
 	t.Parallel()
-	cfg := ArchiverConfig{Brokers: []string{"127.0.0.1:1"}, Bucket: NewMemBucket(), RollBytes: 1 << 30}
-	cfg.EnsureDefaults()
-	a, err := newArchiver(cfg, cfg.Bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := offlineArchiver(t)
 	t.Cleanup(a.releaseAll)
-	fetch := func(from, to, logStart int64, value string) kgo.FetchTopicPartition {
-		var recs []*kgo.Record
-		for o := from; o <= to; o++ {
-			recs = append(recs, &kgo.Record{Topic: "events", Partition: 0, Offset: o, Key: []byte("c"), Value: []byte(value), Timestamp: time.Unix(1700000000, 0)})
-		}
-		return kgo.FetchTopicPartition{Topic: "events", FetchPartition: kgo.FetchPartition{Partition: 0, Records: recs, LogStartOffset: logStart}}
-	}
 	st := &partState{next: -1, refusedTo: -1, covered: -1}
 	st.resume(PartitionState{Partition: 0, Watermark: 4, EmptyAfter: 4})
 	a.parts[0] = st
 	a.mu.Lock()
-	a.appendLocked(fetch(5, 6, -1, `{"type":`), nil, time.Now()) // dead letters, again
-	a.appendLocked(fetch(9, 10, 9, `{"n":1}`), nil, time.Now())
+	a.appendLocked(fetchOf(5, 6, -1, `{"type":`), nil, time.Now()) // dead letters, again
+	a.appendLocked(fetchOf(9, 10, 9, `{"n":1}`), nil, time.Now())
 	a.mu.Unlock()
 	if st.cur == nil {
 		t.Fatal("no file open after an event")

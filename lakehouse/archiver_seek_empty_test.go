@@ -19,19 +19,8 @@ import (
 // run, the seek did not).
 func TestRejectedFileResumesPastTheOtherWritersEmptyRun(t *testing.T) {
 	t.Parallel()
-	cfg := ArchiverConfig{Brokers: []string{"127.0.0.1:1"}, Bucket: NewMemBucket(), RollBytes: 1 << 30}
-	cfg.EnsureDefaults()
-	a, err := newArchiver(cfg, cfg.Bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fetch := func(from, to, logStart int64) kgo.Fetches {
-		var recs []*kgo.Record
-		for o := from; o <= to; o++ {
-			recs = append(recs, &kgo.Record{Topic: "events", Partition: 0, Offset: o, Key: []byte("c"), Value: []byte(`{"n":1}`), Timestamp: time.Unix(1700000000, 0)})
-		}
-		return kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "events", Partitions: []kgo.FetchPartition{{Partition: 0, Records: recs, LogStartOffset: logStart}}}}}}
-	}
+	a := offlineArchiver(t)
+	fetch := func(from, to, logStart int64) kgo.Fetches { return fetchesOf(fetchOf(from, to, logStart, `{"n":1}`)) }
 	poll := func(fs kgo.Fetches) { // what pollLoop does with one fetch
 		a.append(fs, time.Now())
 		a.applySeeks()

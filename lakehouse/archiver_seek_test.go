@@ -16,19 +16,8 @@ import (
 // "3 produced offsets missing from the lake" in TestLostCommitReplies under load.
 func TestRejectedFileResumesWithoutAGap(t *testing.T) {
 	t.Parallel()
-	cfg := ArchiverConfig{Brokers: []string{"127.0.0.1:1"}, Bucket: NewMemBucket(), RollBytes: 1 << 30}
-	cfg.EnsureDefaults()
-	a, err := newArchiver(cfg, cfg.Bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fetch := func(from, to int64) kgo.Fetches {
-		var recs []*kgo.Record
-		for o := from; o <= to; o++ {
-			recs = append(recs, &kgo.Record{Topic: "events", Partition: 0, Offset: o, Key: []byte("c"), Value: []byte(`{"n":1}`), Timestamp: time.Unix(1700000000, 0)})
-		}
-		return kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "events", Partitions: []kgo.FetchPartition{{Partition: 0, Records: recs}}}}}}
-	}
+	a := offlineArchiver(t)
+	fetch := func(from, to int64) kgo.Fetches { return fetchesOf(fetchOf(from, to, -1, `{"n":1}`)) }
 	poll := func(fs kgo.Fetches) { // what pollLoop does with one fetch
 		a.append(fs, time.Now())
 		a.applySeeks()

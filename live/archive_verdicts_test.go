@@ -10,7 +10,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backtest"
@@ -246,12 +245,8 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	stop()
 	<-d.Done()
 	produce(50, 50) // offsets 50–99, while the daemon is down
-	cl := b.Client(t)
-	del := kadm.Offsets{}
-	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 80}) // as retention would
-	if resp, err := kadm.NewClient(cl).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
+	// As retention would:
+	b.DeleteRecords(t, "events", 0, 80)
 
 	reg, _, d := start()
 	poll.Until(t, 30*time.Second, "the events after the deleted ones archived", archived(99))
@@ -486,11 +481,7 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 
 	// Kafka's retention passes half of what the lake dropped: history starts at offset
 	// 20, and each new version says so, without calling it missing.
-	del := kadm.Offsets{}
-	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 20})
-	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
+	b.DeleteRecords(t, "events", 0, 20)
 	plain.Version, grouped.Version, plainDay.Version, groupedDay.Version, hourlyDay.Version = 2, 2, 2, 2, 2
 	check("Kafka's retention past offset 20", 50, 20, plain, grouped)
 	check("Kafka's retention past offset 20, a lookback of a day", 30, 0, plainDay, groupedDay, hourlyDay)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -103,12 +102,7 @@ func TestRetentionBeforeAnyArchiveOneVerdict(t *testing.T) {
 			Value: fmt.Appendf(nil, `{"kind":"fail","user":"u%d"}`, i%2)}
 	}
 	b.Produce(t, recs...)
-	adm := kadm.NewClient(b.Client(t))
-	del := kadm.Offsets{}
-	del.AddOffset("events", 0, 40, -1)
-	if resp, err := adm.DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
+	b.DeleteRecords(t, "events", 0, 40)
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoArchive, c.NoBackfill = true, false // an empty lake: archiving runs elsewhere, not there yet
 		c.BackfillCacheDir = t.TempDir()

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backtest"
@@ -55,14 +54,7 @@ func fiveEventsAndAQuietTail(t *testing.T, b *kafkatest.Broker, d *live.Daemon, 
 		return err == nil && snap.Watermark(0) == 4
 	})
 	tail(t, b)
-	poll.Until(t, 30*time.Second, "live past the tail", func() bool {
-		for _, p := range d.State().Partitions {
-			if p.Partition == 0 && p.NextOffset == 9 {
-				return true
-			}
-		}
-		return false
-	})
+	waitNextOffset(t, d, 0, 9)
 	poll.Until(t, 30*time.Second, "the lake accounting for the tail", func() bool {
 		snap, err := lake.Snapshot(context.Background())
 		return err == nil && snap.Through(0) == 8
@@ -76,13 +68,17 @@ func fiveEventsAndAQuietTail(t *testing.T, b *kafkatest.Broker, d *live.Daemon, 
 	}
 }
 
-func deleteRecordsBelow(t *testing.T, b *kafkatest.Broker, at int64) {
+// waitNextOffset waits until d's position in partition p is next.
+func waitNextOffset(t *testing.T, d *live.Daemon, p int32, next int64) {
 	t.Helper()
-	del := kadm.Offsets{}
-	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: at})
-	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
+	poll.Until(t, 30*time.Second, fmt.Sprintf("live at offset %d of partition %d", next, p), func() bool {
+		for _, ps := range d.State().Partitions {
+			if ps.Partition == p && ps.NextOffset == next {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func openLake(t *testing.T, url string) *lakehouse.Lake {
@@ -114,7 +110,7 @@ func TestRuleAfterAQuietTailDeletedByRetentionIsComplete(t *testing.T) {
 				c.BackfillCacheDir = t.TempDir()
 			})
 			fiveEventsAndAQuietTail(t, b, d, openLake(t, lakeURL), tail.write)
-			deleteRecordsBelow(t, b, 9)
+			b.DeleteRecords(t, "events", 0, 9)
 
 			r := livetest.ParseRule(t, `{"id":"fails","scope":"*","version":1,"threshold":100000,"when":{"path":"$.kind","op":"==","value":"fail"}}`)
 			b.Produce(t, livetest.Upsert(t, r))
@@ -164,7 +160,7 @@ func TestQuietTailDeletedWhileStoppedIsNoDeletion(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				t.Fatal("the first daemon did not stop")
 			}
-			deleteRecordsBelow(t, b, 9)
+			b.DeleteRecords(t, "events", 0, 9)
 
 			reg := prometheus.NewRegistry()
 			livetest.StartLive(t, b, func(c *live.Config) {
@@ -248,14 +244,7 @@ func TestAbortedTransactionOnAPartitionNewToTheLakeIsNoArchiveLag(t *testing.T) 
 	}
 	txn := b.Client(t, kgo.TransactionalID("txn-"+t.Name()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	kafkatest.Transact(t, txn, kgo.TryAbort, recs...) // offsets 0–49, marker 50
-	poll.Until(t, 30*time.Second, "live past partition 1's marker", func() bool {
-		for _, p := range d.State().Partitions {
-			if p.Partition == 1 && p.NextOffset == 51 {
-				return true
-			}
-		}
-		return false
-	})
+	waitNextOffset(t, d, 1, 51)
 	poll.Until(t, 30*time.Second, "the lake accounting for partition 1's marker", func() bool {
 		snap, err := lake.Snapshot(ctx)
 		return err == nil && snap.Through(1) == 50

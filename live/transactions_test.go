@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backtest"
@@ -305,11 +304,7 @@ func TestRetentionOfWhatWasReadIsNoDeletion(t *testing.T) {
 			}
 			// Read up to the log's end, markers included (the group commits it).
 			poll.Until(t, 30*time.Second, "the log read", func() bool { return b.GroupCommitted(t, livetest.Group(t), "events") >= tc.deleteTo })
-			del := kadm.Offsets{}
-			del.Add(kadm.Offset{Topic: "events", Partition: 0, At: tc.deleteTo})
-			if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
-				t.Fatalf("deleting records: %v %v", err, resp.Error())
-			}
+			b.DeleteRecords(t, "events", 0, tc.deleteTo)
 			for _, end := range tc.after {
 				w.write(3, end, false)
 			}
@@ -371,11 +366,7 @@ func TestSnapshotAtACommitMarkerSurvivesRetention(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the first daemon did not stop")
 	}
-	del := kadm.Offsets{}
-	del.Add(kadm.Offset{Topic: "events", Partition: 0, At: 4}) // retention: everything, all of it counted
-	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
-		t.Fatalf("deleting records: %v %v", err, resp.Error())
-	}
+	b.DeleteRecords(t, "events", 0, 4) // retention: everything, all of it counted
 	reg := prometheus.NewRegistry()
 	second, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL, c.Registry = group, "file://"+state, reg
@@ -424,14 +415,8 @@ func TestAbortedTransactionIsNoArchiveLag(t *testing.T) {
 		snap, err := lake.Snapshot(context.Background())
 		return err == nil && snap.Watermark(0) >= 4
 	})
-	poll.Until(t, 30*time.Second, "live past the abort marker", func() bool {
-		for _, p := range d.State().Partitions {
-			if p.Partition == 0 && p.NextOffset == 57 {
-				return true
-			}
-		}
-		return false
-	})
+	waitNextOffset(t, d, 0, 57) // past the abort marker
+
 	time.Sleep(300 * time.Millisecond) // the lag measured again, after the marker
 
 	if got := promtest.Value(t, reg, "hindsight_archive_lag_offsets", "partition", "0"); got != 0 {

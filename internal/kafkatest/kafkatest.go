@@ -238,6 +238,19 @@ func (b *Broker) SetTopicConfig(t testing.TB, topic, name, value string) {
 	}
 }
 
+// DeleteRecords moves the start of topic's partition p to at, as the topic's retention
+// would.
+func (b *Broker) DeleteRecords(t testing.TB, topic string, p int32, at int64) {
+	t.Helper()
+	del := kadm.Offsets{}
+	del.Add(kadm.Offset{Topic: topic, Partition: p, At: at})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting the records of %s/%d below %d: %v %v", topic, p, at, err, resp.Error())
+	}
+}
+
 // RecreateTopic deletes topic and makes it again with partitions partitions, as an
 // operator would: the new log has a new topic id and its offsets start at 0.
 func (b *Broker) RecreateTopic(t testing.TB, topic string, partitions int32) {
