@@ -475,9 +475,10 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 			}
 		}
 	}
-	// Kafka gives the offsets above what the lake accounts for (Through), and those below its first
-	// offset (dropped by its retention) that Kafka still holds, as backfill reads them.
-	// What neither holds below both is history gone by retention, not missing.
+	// Kafka gives the offsets above what the lake accounts for (Through), and those
+	// below its first offset (dropped by its retention) that Kafka still holds, as
+	// backfill reads them. What neither holds below both is history gone by retention,
+	// not missing.
 	var rd kafkaReads
 	var logs map[int32]span
 	from := snap.Through(p) + 1
