@@ -41,6 +41,31 @@ func TestDeadLetter(t *testing.T) {
 	}
 }
 
+// TestDeadLetterOfADeadLetter: a dead letter replayed into the events topic and refused
+// again keeps its earlier hindsight.dlq. headers (and any a producer wrote), before the
+// new ones: the last header of each name is this refusal's, as Kafka clients' "last
+// header" accessors read it.
+func TestDeadLetterOfADeadLetter(t *testing.T) {
+	t.Parallel()
+	first := DeadLetter(&kgo.Record{Topic: "events", Partition: 1, Offset: 5, Value: []byte(`{"a":1}`)}, "events.dlq", ReasonMissingKey, errors.New("no key"))
+	replayed := &kgo.Record{Topic: "events", Partition: 2, Offset: 40, Key: []byte("c-1"), Value: []byte("{oops"), Headers: first.Headers}
+	dl := DeadLetter(replayed, "events.dlq", ReasonInvalidJSON, errors.New("bad byte at 1"))
+	last := map[string]string{}
+	var reasons []string
+	for _, h := range dl.Headers {
+		last[h.Key] = string(h.Value)
+		if h.Key == HeaderReason {
+			reasons = append(reasons, string(h.Value))
+		}
+	}
+	if !slices.Equal(reasons, []string{ReasonMissingKey, ReasonInvalidJSON}) {
+		t.Errorf("%s headers %v, want the earlier refusal's, then this one's", HeaderReason, reasons)
+	}
+	if last[HeaderReason] != ReasonInvalidJSON || last[HeaderPartition] != "2" || last[HeaderOffset] != "40" {
+		t.Errorf("the last dead-letter headers %v; want this refusal's (invalid_json, partition 2, offset 40)", last)
+	}
+}
+
 // TestCutDeadLetter: a dead letter above the limit loses the end of its value, then of
 // its key, then the original record's headers, never the dead-letter headers, and says
 // how large it was.
