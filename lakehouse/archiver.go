@@ -354,18 +354,31 @@ func (a *archiver) ownedPartitions() []int32 {
 // another log of the same name: its watermarks are offsets of a log deleted since, and
 // resuming after them would drop the new log's first records as archived already. Not
 // learning the id (the topic not made yet, brokers too old or unreachable for
-// topicIDWait) leaves it unknown and unchecked for this run; a storage outage leaves
-// both checks to the loops, which wait it out.
+// topicIDWait) leaves it unknown and unchecked until an assignment learns it
+// (learnLogID); a storage outage leaves both checks to the loops, which wait it out.
 func (a *archiver) checkLog(ctx context.Context) error {
 	if id, err := a.topicID(ctx); err != nil {
-		a.log.Warn("the topic's id is unknown: a lake of a log deleted since is not recognised in this run", "topic", a.cfg.Topic, "err", err)
+		a.log.Warn("the topic's id is unknown: a lake of a log deleted since is not recognised until it is learned (on an assignment)", "topic", a.cfg.Topic, "err", err)
 	} else {
-		a.store.topicID = id
+		a.store.setLogID(id)
 	}
 	if m, _, err := a.store.latest(ctx); err == nil {
-		return checkTopic(m, a.cfg.Topic, a.store.topicID)
+		return checkTopic(m, a.cfg.Topic, a.store.logID())
 	}
 	return nil
+}
+
+// learnLogID asks the brokers for the topic's id while it is unknown (checkLog did
+// not learn it: the topic not made yet, the brokers unreachable); a partition
+// assigned is a topic the brokers have.
+func (a *archiver) learnLogID(ctx context.Context) {
+	if a.store.logID() != "" {
+		return
+	}
+	if id, err := a.topicID(ctx); err == nil && id != "" {
+		a.store.setLogID(id)
+		a.log.Info("learned the topic's id", "topic", a.cfg.Topic, "id", id)
+	}
 }
 
 // topicID asks the brokers for the id of the topic's log ("": they have none), within

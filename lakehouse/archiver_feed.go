@@ -289,6 +289,9 @@ func (a *archiver) appendCatchUp(fs kgo.Fetches, now time.Time) {
 }
 
 func (a *archiver) latestManifest(ctx context.Context) (*Manifest, error) {
+	// A topic made after the archiver started has an id now: without it, a lake of a log
+	// deleted since would not be recognised, nor would this run's commits name the log.
+	a.learnLogID(ctx)
 	var m *Manifest
 	err := a.bo.do(ctx, "load manifest", func(ctx context.Context) error {
 		var err error
@@ -298,7 +301,7 @@ func (a *archiver) latestManifest(ctx context.Context) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lakehouse: load manifest on assignment: %w", err)
 	}
-	if err := checkTopic(m, a.cfg.Topic, a.store.topicID); err != nil {
+	if err := checkTopic(m, a.cfg.Topic, a.store.logID()); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -327,9 +327,10 @@ type manifestStore struct {
 	log    *slog.Logger
 	writer string
 	topic  string
-	// topicID is the id of topic's log a writer archives ("": unknown, or no writer),
-	// set before its first commit.
-	topicID string
+	// topicID is the id of topic's log a writer archives (nil or "": unknown, or no
+	// writer), learned before its first commit or, the topic made after the writer
+	// started, on an assignment (logID, setLogID).
+	topicID atomic.Pointer[string]
 	// onConflict, if set, counts lost commit races.
 	onConflict func()
 	// onCorrupt, if set, counts unreadable manifests.
@@ -344,6 +345,16 @@ type manifestStore struct {
 func newManifestStore(bkt Bucket, log *slog.Logger, topic string) *manifestStore {
 	return &manifestStore{bkt: bkt, log: log, writer: newWriterID(), topic: topic, opened: time.Now()}
 }
+
+// logID is the id of the topic's log the writer archives ("": unknown).
+func (s *manifestStore) logID() string {
+	if id := s.topicID.Load(); id != nil {
+		return *id
+	}
+	return ""
+}
+
+func (s *manifestStore) setLogID(id string) { s.topicID.Store(&id) }
 
 // versions lists the manifest versions present, highest first.
 func (s *manifestStore) versions(ctx context.Context) ([]int64, error) {
@@ -560,7 +571,7 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		if err != nil {
 			return nil, err
 		}
-		if err := checkTopic(cur, s.topic, s.topicID); err != nil {
+		if err := checkTopic(cur, s.topic, s.logID()); err != nil {
 			return nil, err
 		}
 		next := cur.clone()
@@ -597,7 +608,7 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 			next.Topic = s.topic
 		}
 		if next.TopicID == "" {
-			next.TopicID = s.topicID
+			next.TopicID = s.logID()
 		}
 		next.sortFiles()
 		if err := next.validate(); err != nil {

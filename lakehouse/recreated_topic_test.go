@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -47,4 +48,45 @@ func TestArchiverOfARecreatedTopic(t *testing.T) {
 		t.Errorf("the lake moved from v%d to v%d", before.Version(), after.Version())
 	}
 	checkExactlyOnce(t, lake, after, old)
+}
+
+// TestArchiverLearnsTheIdOfATopicMadeAfterIt: the archiver starts before the events
+// topic exists, so its start learns no topic id; the topic is then made and its
+// records archived. The lake must name the log's id all the same (learned on the
+// assignment), so that once the topic is deleted and made again, the next archiver
+// refuses the lake. It named none for the whole run, and the next archiver over the new
+// log resumed after the old log's watermark, dropping the new log's first records as
+// archived already.
+func TestArchiverLearnsTheIdOfATopicMadeAfterIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, bkt, lake := brokerAndLake(t, 1, "mem")
+	adm := kadm.NewClient(b.Client(t))
+	if _, err := adm.DeleteTopics(ctx, "events"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := archiverConfig(b, bkt, "late-topic")
+	cfg.KafkaOpts = append(cfg.KafkaOpts, kgo.MetadataMinAge(100*time.Millisecond), kgo.MetadataMaxAge(time.Second))
+	stop := startArchiver(t, cfg)
+	time.Sleep(300 * time.Millisecond) // the archiver started and asked for the topic
+	if _, err := adm.CreateTopics(ctx, 1, 1, nil, "events"); err != nil {
+		t.Fatal(err)
+	}
+	topics, err := adm.ListTopics(ctx, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHistory(5)
+	h.produce(t, b.Client(t, kgo.ProducerLinger(0)), 20)
+	snap := archiveAll(t, lake, h, 30*time.Second, stop)
+	if got, want := snap.Manifest().TopicID, topics["events"].ID.String(); got != want {
+		t.Fatalf("manifest v%d names topic id %q, want the log's %q", snap.Version(), got, want)
+	}
+
+	b.RecreateTopic(t, "events", 1)
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := lakehouse.RunArchiver(cctx, archiverConfig(b, bkt, "late-topic")); !errors.Is(err, lakehouse.ErrTopicMismatch) {
+		t.Fatalf("the archiver over the old log's lake: err %v, want ErrTopicMismatch", err)
+	}
 }
