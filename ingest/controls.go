@@ -345,12 +345,25 @@ func MarkStatuses(ctx context.Context, kc KafkaConfig, topics Topics) (StatusMar
 }
 
 // WaitStatuses reads the control-status topic, from mark on in each partition mark
-// names (others, and a topic made since, from their start), until a status for each of
-// the given (key, offset) pairs arrived or ctx is done, and returns the statuses found.
+// names (the whole topic when mark names none: it was made since), until a status for
+// each of the given (key, offset) pairs arrived or ctx is done, and returns the
+// statuses found. Partitions added to the topic after the mark are not read: their
+// statuses do not arrive (the controls' outcomes are pending to the caller, never
+// wrong).
 func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, mark StatusMark, want map[string]int64) (map[string]contract.ControlStatus, error) {
 	kc.EnsureDefaults()
 	topics.EnsureDefaults()
-	cl, err := kc.NewClient(kgo.ConsumeTopics(topics.ControlStatus), kgo.FetchMaxWait(200*time.Millisecond), kgo.MetadataMinAge(500*time.Millisecond))
+	// From the mark: read from its start, the topic's retention (not compaction: every
+	// daemon's status of every control stays for days) made each wait read it all.
+	consume := kgo.ConsumeTopics(topics.ControlStatus)
+	if len(mark) > 0 {
+		at := make(map[int32]kgo.Offset, len(mark))
+		for p, o := range mark {
+			at[p] = kgo.NewOffset().At(o)
+		}
+		consume = kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topics.ControlStatus: at})
+	}
+	cl, err := kc.NewClient(consume, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond), kgo.MetadataMinAge(500*time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
