@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -313,8 +315,12 @@ func PublishControls(ctx context.Context, kc KafkaConfig, topics Topics, cs []*r
 	return offs, nil
 }
 
-// StatusMark is where the control-status topic ended, per partition, when it was taken.
-type StatusMark map[int32]int64
+// StatusMark is where the control-status topic ended, per partition, when it was
+// taken, and the id of its log then ("": unknown, or no topic).
+type StatusMark struct {
+	Ends  map[int32]int64
+	LogID string
+}
 
 // MarkStatuses lists where the control-status topic ends, to be taken before publishing
 // the controls whose statuses WaitStatuses then reads from there on. Read from its
@@ -326,56 +332,115 @@ func MarkStatuses(ctx context.Context, kc KafkaConfig, topics Topics) (StatusMar
 	topics.EnsureDefaults()
 	cl, err := kc.NewClient()
 	if err != nil {
-		return nil, err
+		return StatusMark{}, err
 	}
 	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics.ControlStatus)
+	adm := kadm.NewClient(cl)
+	id, _, err := statusLog(ctx, adm, topics.ControlStatus)
+	if err != nil {
+		return StatusMark{}, err
+	}
+	if id == "" {
+		return StatusMark{}, nil // made later (a daemon's first status makes it): read from its start
+	}
+	ends, err := adm.ListEndOffsets(ctx, topics.ControlStatus)
 	if err == nil {
 		err = ends.Error()
 	}
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return StatusMark{}, nil // made later (a daemon's first status makes it): read from its start
+		return StatusMark{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ingest: listing the end of %s: %w", topics.ControlStatus, err)
+		return StatusMark{}, fmt.Errorf("ingest: listing the end of %s: %w", topics.ControlStatus, err)
 	}
-	mark := StatusMark{}
-	ends.Each(func(o kadm.ListedOffset) { mark[o.Partition] = o.Offset })
+	mark := StatusMark{Ends: map[int32]int64{}, LogID: id}
+	ends.Each(func(o kadm.ListedOffset) { mark.Ends[o.Partition] = o.Offset })
 	return mark, nil
 }
 
+// statusLog is the id of the control-status topic's log and its partitions ("", nil:
+// no such topic).
+func statusLog(ctx context.Context, adm *kadm.Client, topic string) (string, []int32, error) {
+	listed, err := adm.ListTopics(ctx, topic)
+	if err != nil {
+		return "", nil, fmt.Errorf("ingest: listing %s: %w", topic, err)
+	}
+	td, ok := listed[topic]
+	if !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
+		return "", nil, nil
+	}
+	if td.Err != nil {
+		return "", nil, fmt.Errorf("ingest: listing %s: %w", topic, td.Err)
+	}
+	id := td.ID.String()
+	if td.ID == (kadm.TopicID{}) {
+		id = "?" // brokers without topic ids: the topic exists, its log unknown
+	}
+	return id, td.Partitions.Numbers(), nil
+}
+
 // WaitStatuses reads the control-status topic, from mark on in each partition mark
-// names (the whole topic when mark names none: it was made since), until a status for
-// each of the given (key, offset) pairs arrived or ctx is done, and returns the
-// statuses found. Partitions added to the topic after the mark are not read: their
-// statuses do not arrive (the controls' outcomes are pending to the caller, never
-// wrong).
+// names, until a status for each of the given (key, offset) pairs arrived or ctx is
+// done, and returns the statuses found. It reads from their start the partitions mark
+// does not name (added since: a status keyed there lands in one), and the whole topic
+// when mark names none (the topic was made since) or the topic's log is another than
+// mark's (deleted and made again since: its offsets start over).
 func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, mark StatusMark, want map[string]int64) (map[string]contract.ControlStatus, error) {
 	kc.EnsureDefaults()
 	topics.EnsureDefaults()
-	// From the mark: read from its start, the topic's retention (not compaction: every
-	// daemon's status of every control stays for days) made each wait read it all.
-	consume := kgo.ConsumeTopics(topics.ControlStatus)
-	if len(mark) > 0 {
-		at := make(map[int32]kgo.Offset, len(mark))
-		for p, o := range mark {
-			at[p] = kgo.NewOffset().At(o)
-		}
-		consume = kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topics.ControlStatus: at})
-	}
-	cl, err := kc.NewClient(consume, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond), kgo.MetadataMinAge(500*time.Millisecond))
+	cl, err := kc.NewClient(kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond), kgo.MetadataMinAge(500*time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	// From the mark: read from its start, the topic's retention (not compaction: every
+	// daemon's status of every control stays for days) made each wait read it all
+	// (BenchmarkWaitStatuses).
+	from := map[int32]int64{}
+	reading := map[int32]bool{}
+	log := mark.LogID
+	follow := func() error {
+		id, parts, err := statusLog(ctx, adm, topics.ControlStatus)
+		if err != nil || id == "" {
+			return err // not made yet: asked again on the next round
+		}
+		if id != log {
+			// Another log than the mark's (or than the one being read): every offset
+			// of it is new. A partition read already is read again from its start.
+			if len(reading) > 0 {
+				cl.RemoveConsumePartitions(map[string][]int32{topics.ControlStatus: slices.Collect(maps.Keys(reading))})
+			}
+			clear(reading)
+			mark, log = StatusMark{}, id
+		}
+		add := map[int32]kgo.Offset{}
+		for _, p := range parts {
+			if reading[p] {
+				continue
+			}
+			reading[p] = true
+			from[p] = mark.Ends[p]
+			add[p] = kgo.NewOffset().At(from[p])
+		}
+		if len(add) > 0 {
+			cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topics.ControlStatus: add})
+		}
+		return nil
+	}
 	got := map[string]contract.ControlStatus{}
 	for len(got) < len(want) {
-		fs := cl.PollFetches(ctx)
+		if err := follow(); err != nil && ctx.Err() == nil {
+			return got, err
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		fs := cl.PollFetches(pctx)
+		cancel()
 		if ctx.Err() != nil {
 			return got, context.Cause(ctx)
 		}
 		fs.EachRecord(func(rec *kgo.Record) {
-			if rec.Offset < mark[rec.Partition] {
+			if rec.Offset < from[rec.Partition] {
 				return // before the mark
 			}
 			var st contract.ControlStatus

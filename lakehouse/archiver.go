@@ -143,7 +143,10 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	// returned on the spot and finalFlush flushed nothing, so buffered records, uploaded
 	// but uncommitted files and uncommitted Kafka offsets stay as they were. Leaving
 	// only hands the partitions over without waiting out the session timeout; a crash
-	// that does not leave is TestKillArchiverProcess's SIGKILL.
+	// that does not leave is TestKillArchiverProcess's SIGKILL. A poll loop that ended
+	// on a fatal error did not allow the rebalance its last poll held back: leaving
+	// waited for it for ever.
+	cl.AllowRebalance()
 	cl.Close()
 	return err
 }

@@ -162,6 +162,13 @@ func (a *archiver) poll(ctx context.Context, wait time.Duration) (fs kgo.Fetches
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return
 		}
+		if errors.Is(err, ErrTopicMismatch) {
+			// Found on an assignment (adjust), once the topic's id was learned: franz-go
+			// takes the callback's error for the group session's and joins again, for
+			// ever.
+			fatal = fmt.Errorf("lakehouse: on an assignment: %w", err)
+			return
+		}
 		if f := fetcherr.Fatal(topic, p, err); f != nil {
 			fatal = fmt.Errorf("lakehouse: %w", f)
 			return

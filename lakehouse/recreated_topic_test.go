@@ -90,3 +90,57 @@ func TestArchiverLearnsTheIdOfATopicMadeAfterIt(t *testing.T) {
 		t.Fatalf("the archiver over the old log's lake: err %v, want ErrTopicMismatch", err)
 	}
 }
+
+// TestArchiverRefusesTheLakeOnceItLearnsTheId: the lake archives a log of "events";
+// the topic is deleted, an archiver starts while it does not exist (no id at start:
+// nothing to refuse), and the topic is made again. On its first assignment the
+// archiver learns the new log's id and finds the lake is the old log's: it must stop
+// with ErrTopicMismatch. franz-go took the assignment callback's error for the group
+// session's, and the archiver joined again every few seconds for ever, archiving
+// nothing (found by a review helper).
+func TestArchiverRefusesTheLakeOnceItLearnsTheId(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, bkt, lake := brokerAndLake(t, 1, "mem")
+	old := newHistory(7)
+	old.produce(t, b.Client(t), 100)
+	before := archiveAll(t, lake, old, 60*time.Second, startArchiver(t, archiverConfig(b, bkt, "late-mismatch")))
+	if before.Manifest().TopicID == "" {
+		t.Fatalf("manifest v%d names no topic id", before.Version())
+	}
+	adm := kadm.NewClient(b.Client(t))
+	if _, err := adm.DeleteTopics(ctx, "events"); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := archiverConfig(b, bkt, "late-mismatch")
+	cfg.KafkaOpts = append(cfg.KafkaOpts, kgo.MetadataMinAge(100*time.Millisecond), kgo.MetadataMaxAge(time.Second))
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- lakehouse.RunArchiver(cctx, cfg) }()
+	time.Sleep(500 * time.Millisecond) // started, learned no id
+	if _, err := adm.CreateTopics(ctx, 1, 1, nil, "events"); err != nil {
+		t.Fatal(err)
+	}
+	h := newHistory(8)
+	h.produce(t, b.Client(t, kgo.ProducerLinger(0)), 150)
+
+	start := time.Now()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(40 * time.Second):
+		t.Fatal("RunArchiver did not return within 40s")
+	}
+	if !errors.Is(err, lakehouse.ErrTopicMismatch) {
+		t.Fatalf("archiver over the old log's lake, the topic made after it started: returned after %v with err %v, want ErrTopicMismatch", time.Since(start).Round(time.Second), err)
+	}
+	after, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version() != before.Version() {
+		t.Errorf("the lake moved from v%d to v%d", before.Version(), after.Version())
+	}
+}
