@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -42,28 +41,12 @@ func TestWaitStatusesIgnoresTheOldLogsStatuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := NewControlReader(ControlsConfig{Kafka: kc, Topics: topics})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := controls.NewRegistry()
-	dctx, dcancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- rd.Run(dctx, func(recs []controls.Record) {
-			for _, rec := range recs {
-				st, msg := g.Apply(rec)
-				rd.Report(rec.Status(st, msg, time.Now()))
-			}
-		}, func() {})
-	}()
+	stop := applyingDaemon(t, kc, topics)
 	got, err := WaitStatuses(ctx, kc, topics, mark, map[string]int64{"*/a": offs[0]})
 	if err != nil || got["*/a"].Status != contract.ControlOK {
 		t.Fatalf("old log: status %+v, %v", got, err)
 	}
-	dcancel()
-	<-done
-	rd.Close() // the daemon stops
+	stop() // the daemon stops
 
 	// The controls topic is made again; no daemon runs. The same rule, applied again,
 	// lands at the same key and offset.

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,8 +17,8 @@ import (
 )
 
 // applyingDaemon runs a control reader that applies and reports every control, as live
-// does, until the test ends.
-func applyingDaemon(t *testing.T, kc KafkaConfig, topics Topics) {
+// does, until stop is called or the test ends.
+func applyingDaemon(t *testing.T, kc KafkaConfig, topics Topics) (stop func()) {
 	t.Helper()
 	rd, err := NewControlReader(ControlsConfig{Kafka: kc, Topics: topics})
 	if err != nil {
@@ -34,7 +35,10 @@ func applyingDaemon(t *testing.T, kc KafkaConfig, topics Topics) {
 			}
 		}, func() {})
 	}()
-	t.Cleanup(func() { cancel(); <-done; rd.Close() })
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done; rd.Close() }) }
+	t.Cleanup(stop)
+	return stop
 }
 
 // TestWaitStatusesAfterTheMark: the control-status topic changes between the mark and
