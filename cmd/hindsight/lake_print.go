@@ -84,6 +84,17 @@ func printStats(w io.Writer, st lakehouse.Stats) error {
 			return err
 		}
 	}
+	var empty []string
+	for _, p := range st.Partitions {
+		if p.EmptyAfter > 0 {
+			empty = append(empty, fmt.Sprintf("partition %d offsets %d–%d", p.Partition, p.Watermark+1, p.Through()))
+		}
+	}
+	if len(empty) > 0 {
+		if _, err := fmt.Fprintf(w, "%s hold no event (dead letters, transaction markers, aborted records read after the last file): the lake accounts for them, and the partition's next file covers them\n", strings.Join(empty, ", ")); err != nil {
+			return err
+		}
+	}
 	var dropped []string
 	for _, p := range st.Partitions {
 		if !p.DroppedTime.IsZero() {

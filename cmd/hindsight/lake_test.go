@@ -51,7 +51,9 @@ func manifestOnlyLake(t *testing.T) (url string) {
 		Partitions: []lakehouse.PartitionState{
 			{Partition: 0, Watermark: 2999, Earliest: 0, EarliestTime: at("2026-03-01T09:00:00Z")},
 			{Partition: 1, Watermark: 1499, Earliest: 500, EarliestTime: at("2026-03-01T10:15:00Z"), DroppedTime: at("2026-03-01T10:14:59Z")},
-			{Partition: 2, Watermark: 41, Earliest: 42},
+			// Partition 2's files were dropped by retention; then dead letters came
+			// (42–45), and no event since.
+			{Partition: 2, Watermark: 41, Earliest: 42, EmptyAfter: 4},
 		},
 		Files: []lakehouse.FileEntry{
 			typed(file(0, "2026-03-01T09", 0, 1999, 2000, 120<<20, 700<<20, "2026-03-01T09:00:00Z", "2026-03-01T09:59:59Z", "c-0001", "c-0099"),
