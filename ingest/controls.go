@@ -429,9 +429,15 @@ func WaitStatuses(ctx context.Context, kc KafkaConfig, topics Topics, mark Statu
 		return nil
 	}
 	got := map[string]contract.ControlStatus{}
+	var followed time.Time
 	for len(got) < len(want) {
-		if err := follow(); err != nil && ctx.Err() == nil {
-			return got, err
+		// The topic's partitions and log are asked for once a round (a poll returns
+		// at the latest after a second), not for every fetch that brings statuses.
+		if time.Since(followed) >= time.Second {
+			if err := follow(); err != nil && ctx.Err() == nil {
+				return got, err
+			}
+			followed = time.Now()
 		}
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		fs := cl.PollFetches(pctx)
