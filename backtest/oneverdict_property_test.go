@@ -184,7 +184,7 @@ func TestOneVerdictRandomRules(t *testing.T) {
 // reader counts (the oracles are recs'). It returns recs as produced.
 func produceWithAbortedTransactions(t *testing.T, b *kafkatest.Broker, rng *rand.Rand, recs []*kgo.Record, txnID string) []*kgo.Record {
 	t.Helper()
-	txn := b.Client(t, kgo.TransactionalID(txnID))
+	txn := b.TxnClient(t, txnID, []string{"events"})
 	var out []*kgo.Record
 	for start := 0; start < len(recs); {
 		n := min(len(recs)-start, 5+rng.IntN(40))

@@ -125,7 +125,7 @@ func TestControlsInTransactions(t *testing.T) {
 		}
 		return &kgo.Record{Topic: topics.Controls, Key: []byte(r.Key().String()), Value: v}
 	}
-	txn := b.Client(t, kgo.TransactionalID("rules-gitops"), kgo.ProducerLinger(0))
+	txn := b.TxnClient(t, "rules-gitops", []string{topics.Controls}, kgo.ProducerLinger(0))
 	inTxn := func(commit kgo.TransactionEndTry, recs ...*kgo.Record) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

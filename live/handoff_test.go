@@ -78,7 +78,7 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	active := map[rule.Key]*rule.Rule{}
 	retired := map[rule.Key]int64{} // a rule made again after a delete needs a newer version
 	var history []*kgo.Record
-	txn := b.Client(t, kgo.TransactionalID(fmt.Sprintf("handoff-%d", seed)))
+	txn := b.TxnClient(t, fmt.Sprintf("handoff-%d", seed), []string{"events"})
 	inTransaction := func(n int, end kgo.TransactionEndTry) []*kgo.Record {
 		t.Helper()
 		recs := make([]*kgo.Record, n)

@@ -242,7 +242,7 @@ func TestAbortedTransactionOnAPartitionNewToTheLakeIsNoArchiveLag(t *testing.T) 
 		r.Partition = 1
 		recs = append(recs, r)
 	}
-	txn := b.Client(t, kgo.TransactionalID("txn-"+t.Name()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	txn := b.TxnClient(t, "txn-"+t.Name(), []string{"events"}, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	kafkatest.Transact(t, txn, kgo.TryAbort, recs...) // offsets 0–49, marker 50
 	waitNextOffset(t, d, 1, 51)
 	poll.Until(t, 30*time.Second, "the lake accounting for partition 1's marker", func() bool {

@@ -34,7 +34,7 @@ type txnWriter struct {
 }
 
 func newTxnWriter(t *testing.T, b *kafkatest.Broker) *txnWriter {
-	return &txnWriter{t: t, cl: b.Client(t, kgo.TransactionalID("txn-"+t.Name())), committed: map[string]int64{}, aborted: map[int]bool{}}
+	return &txnWriter{t: t, cl: b.TxnClient(t, "txn-"+t.Name(), []string{"events"}), committed: map[string]int64{}, aborted: map[int]bool{}}
 }
 
 // write writes n events in a transaction and ends it with end; kgo.TryAbort, or no end

@@ -84,7 +84,7 @@ func TestReadDeliversExactlyTheRanges(t *testing.T) {
 // record is delivered at, and nothing follows it.
 func TestReadEndsOnATransactionMarker(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	cl := b.Client(t, kgo.TransactionalID("range-test"), kgo.DefaultProduceTopic("events"))
+	cl := b.TxnClient(t, "range-test", []string{"events"}, kgo.DefaultProduceTopic("events"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := cl.BeginTransaction(); err != nil {
