@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"errors"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -522,14 +521,13 @@ func (h *overlapHandler) HandleBatch(b *Batch) {
 // when the consumer stops is finished before Revoked.
 func TestNextPollIsHandledWhileABatchRuns(t *testing.T) {
 	t.Parallel()
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // two workers, whatever the machine
 	const perPartition = 20
 	brokers := seededCluster(t, 2, 1, perPartition, nil)
 	h := &overlapHandler{otherHandled: make(chan struct{})}
 	h.heldPartition.Store(-1)
 	// A fetch of at most one byte brings one record batch: every poll is one partition's.
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
-		FetchMaxBytes: 1}, h)
+		FetchMaxBytes: 1, Workers: 2}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -559,7 +557,6 @@ func TestNextPollIsHandledWhileABatchRuns(t *testing.T) {
 // other partitions' batches in them: its own later batches wait for it, in order.
 func TestBusyPartitionDoesNotHoldUpTheOthers(t *testing.T) {
 	t.Parallel()
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // two workers, whatever the machine
 	const batches, perBatch = 3, 10
 	brokers := seededCluster(t, 2, batches, perBatch, nil)
 	h := &overlapHandler{otherHandled: make(chan struct{}), otherNeeded: batches * perBatch}
@@ -567,7 +564,7 @@ func TestBusyPartitionDoesNotHoldUpTheOthers(t *testing.T) {
 	// A fetch of at most one byte brings one record batch: the polls alternate between
 	// the partitions, each one batch.
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
-		FetchMaxBytes: 1}, h)
+		FetchMaxBytes: 1, Workers: 2}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,8 +609,6 @@ func (h *blockingHandler) HandleBatch(b *Batch) {
 // idle while the workers handled the first parts.
 func TestNextFetchComesWhileTheWorkersHoldOne(t *testing.T) {
 	t.Parallel()
-	// One worker, held: with more, the consumer takes further fetches for the idle ones.
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	const batches, perBatch = 4, 50
 	brokers := seededCluster(t, 1, batches, perBatch, nil)
 	h := &blockingHandler{first: make(chan int, 1), release: make(chan struct{})}
@@ -622,7 +617,8 @@ func TestNextFetchComesWhileTheWorkersHoldOne(t *testing.T) {
 	const queued = 10
 	var full atomic.Int32 // the poll loop held a fetch back for room
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
-		FetchMaxBytes: 1, MaxQueuedRecords: queued, OnQueueFull: func() { full.Add(1) }}, h)
+		FetchMaxBytes: 1, MaxQueuedRecords: queued, OnQueueFull: func() { full.Add(1) },
+		Workers: 1}, h) // one worker, held: with more, the consumer takes further fetches for the idle ones
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -402,7 +401,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		}
 	})
 
-	workers := runtime.GOMAXPROCS(0)
+	workers := c.cfg.Workers
 	var working sync.WaitGroup
 	for range workers {
 		working.Go(func() {

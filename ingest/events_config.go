@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 )
 
@@ -26,6 +27,10 @@ type EventsConfig struct {
 	// hand, and the client holds a fetch per broker more, decompressed.
 	// It is also what a rebalance waits for. Default DefaultMaxQueuedRecords.
 	MaxQueuedRecords int
+	// Workers is the number of goroutines handling batches, each one partition's at a
+	// time. Default runtime.GOMAXPROCS(0) when EnsureDefaults runs: a worker per core
+	// the process may use.
+	Workers int
 	// FetchMaxBytes bounds the bytes (compressed, as stored) of one fetch from a
 	// broker; a broker still sends a record batch larger than this whole. Default
 	// DefaultFetchMaxBytes. Smaller fetches hold less memory at once, decompressed;
@@ -84,6 +89,9 @@ func (c *EventsConfig) EnsureDefaults() {
 	}
 	if c.MaxQueuedRecords <= 0 {
 		c.MaxQueuedRecords = DefaultMaxQueuedRecords
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
 	}
 	if c.FetchMaxBytes <= 0 {
 		c.FetchMaxBytes = DefaultFetchMaxBytes
