@@ -414,6 +414,20 @@ type DraftRequest struct {
 	WaitMS int             `json:"wait_ms,omitempty"`
 	// Days bounds a backtest to the events of the last Days days (0: the whole lake).
 	Days int `json:"days,omitempty"`
+	// Base (save only) is the rule the edit began from; without it, a save replaces
+	// whatever version is active.
+	Base *SaveBase `json:"base,omitempty"`
+}
+
+// SaveBase is the rule a console edit began from: its key (SCOPE/ID) and the version
+// then active, 0 for none (the edit began as a new rule). A save is refused, status
+// "conflict" and nothing published, when the rule it writes has another active
+// version now than the edit expected: Version if the key is Key, else none (a new
+// rule, or one renamed, must not replace a rule of that key). Two people editing one
+// rule so learn of each other's save instead of the later one undoing the earlier.
+type SaveBase struct {
+	Key     string `json:"key"`
+	Version int64  `json:"version"`
 }
 
 // ValidateResponse is the answer of POST /v1/console/validate, and the body of a 422
@@ -571,8 +585,9 @@ func (c *Console) handlePreview(w http.ResponseWriter, r *http.Request) {
 type SaveResponse struct {
 	// Status is the daemon's status for the published control (ok, invalid, stale,
 	// not_found), "pending" when none came within the wait, or, with nothing
-	// published, "invalid" (the draft does not validate) or "unchanged" (it equals the
-	// active rule).
+	// published, "invalid" (the draft does not validate), "unchanged" (it equals the
+	// active rule) or "conflict" (another version is active than the edit began from,
+	// DraftRequest.Base; Version is the active one, 0 for none).
 	Status  string `json:"status"`
 	Key     string `json:"key"`
 	Op      string `json:"op"`
@@ -589,7 +604,7 @@ func saveCode(status string) int {
 		return http.StatusOK
 	case contract.ControlInvalid:
 		return http.StatusUnprocessableEntity
-	case contract.ControlStale:
+	case contract.ControlStale, contract.SaveConflict:
 		return http.StatusConflict
 	case contract.ControlNotFound:
 		return http.StatusNotFound
@@ -624,7 +639,7 @@ func (c *Console) handleSave(w http.ResponseWriter, r *http.Request) {
 			Message: vr.Error, Problems: vr.Problems})
 		return
 	}
-	res, err := c.SaveRule(r.Context(), rl, peek.Version == 0, c.wait(req.WaitMS))
+	res, err := c.SaveRule(r.Context(), rl, peek.Version == 0, req.Base, c.wait(req.WaitMS))
 	if err != nil {
 		httpjson.Error(w, http.StatusBadGateway, err.Error())
 		return

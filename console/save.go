@@ -43,10 +43,17 @@ func (c *Console) active(k rule.Key) *rule.Rule {
 // version after the active rule's (for a new rule 1, or the one after the version a
 // deleted rule of the same key had: Backend.Retired), and a rule equal to the active
 // one is not published (status "unchanged"); without, r's version is published as it
-// is and the daemon decides (an old version comes back "stale").
-func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, wait time.Duration) (SaveResponse, error) {
+// is and the daemon decides (an old version comes back "stale"). With base, nothing is
+// published (status "conflict") when the active version is not the one the edit began
+// from (SaveBase).
+func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, base *SaveBase, wait time.Duration) (SaveResponse, error) {
 	if c.closed() {
 		return SaveResponse{}, ErrClosed
+	}
+	if base != nil {
+		if res, ok := c.conflict(r.Key(), *base); !ok {
+			return res, nil
+		}
 	}
 	if autoVersion {
 		r.Version = 1
@@ -72,6 +79,33 @@ func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, 
 		}
 	}
 	return c.publish(ctx, rule.Upsert(r), wait)
+}
+
+// conflict checks a save of rule k against the rule its edit began from: ok when the
+// version active now (0: none) is the one the edit expected, else the answer to give.
+func (c *Console) conflict(k rule.Key, base SaveBase) (SaveResponse, bool) {
+	var want, have int64
+	if base.Key == k.String() {
+		want = base.Version
+	}
+	if cur := c.active(k); cur != nil {
+		have = cur.Version
+	}
+	if have == want {
+		return SaveResponse{}, true
+	}
+	res := SaveResponse{Status: contract.SaveConflict, Key: k.String(), Op: rule.OpUpsert, Version: have, Offset: -1}
+	switch {
+	case have == 0:
+		res.Message = fmt.Sprintf("rule %s is no longer active (deleted since this edit began from its version %d): nothing was published; start a new rule to make it again", k, want)
+	case want == 0 && base.Key == k.String():
+		res.Message = fmt.Sprintf("rule %s was made since this edit began as a new rule (version %d is active): nothing was published; open it from the rules to change it", k, have)
+	case want == 0:
+		res.Message = fmt.Sprintf("a rule %s already exists (version %d is active): nothing was published; open it from the rules to change it, or choose another id", k, have)
+	default:
+		res.Message = fmt.Sprintf("rule %s changed since this edit began from version %d: version %d is active; nothing was published; open it again from the rules to see that version and make the change there", k, want, have)
+	}
+	return res, false
 }
 
 // DeleteRule publishes a delete of rule k and waits up to wait for the daemon's status.

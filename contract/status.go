@@ -29,6 +29,7 @@ const (
 const (
 	SavePending   = "pending"   // published; no status came within the wait
 	SaveUnchanged = "unchanged" // equal to the active rule: nothing published
+	SaveConflict  = "conflict"  // another version is active than the edit began from: nothing published
 )
 
 // Process readiness (Readiness.Status).

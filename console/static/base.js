@@ -40,6 +40,9 @@ const state = {
   previewSeq: 0, // preview and backtest show the answer of the latest request only
   backtestSeq: 0,
   editing: null, // key of the rule loaded into the editor
+  // The rule the edit began from (save's base): its key and the version then active, 0
+  // for a new rule. A save finds whether another version became active meanwhile.
+  base: { key: "", version: 0 },
   kept: {}, // the loaded rule's fields the editor has no inputs for (limits, backfill, alert): kept as they are
 };
 

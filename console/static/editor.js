@@ -163,6 +163,7 @@ const statusText = {
   unchanged: "Unchanged",
   invalid: "Rejected: the rule is invalid",
   stale: "Not applied: stale version",
+  conflict: "Not saved: the rule changed meanwhile",
   not_found: "Not found",
   pending: "Published, not confirmed yet",
 };
@@ -198,8 +199,13 @@ async function save() {
   const btn = $("#btn-save");
   btn.disabled = true;
   try {
-    const { status, data } = await api("POST", "/rules", { rule: draft() });
+    const { status, data } = await api("POST", "/rules", { rule: draft(), base: state.base });
     showSave(status, data);
+    // The version now active, or published by this save: a later save of this edit
+    // builds on it.
+    if (["ok", "unchanged", "pending"].includes(data.status) && data.version) {
+      state.base = { key: data.key, version: data.version };
+    }
     if (data.status === "ok") {
       state.editing = data.key;
       $("#version").value = "";
@@ -219,6 +225,7 @@ async function remove(r) {
 
 function resetEditor() {
   state.editing = null;
+  state.base = { key: "", version: 0 };
   state.oneGrouped = false;
   state.touched.clear();
   state.showAll = false;
@@ -282,6 +289,7 @@ function edit(r) {
   }
   $("#editor-title").textContent = `Edit rule ${r.scope}/${r.id} (active version ${r.version})`;
   state.editing = r.scope + "/" + r.id;
+  state.base = { key: state.editing, version: r.version };
   changed();
   window.scrollTo({ top: 0, behavior: "smooth" });
 }
