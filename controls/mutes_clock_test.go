@@ -2,6 +2,7 @@ package controls_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -82,5 +83,80 @@ func TestSkewedRecordTimesSurviveCompaction(t *testing.T) {
 	full, compacted := fold(log), fold(log[1:]) // compaction keeps the newest record of s, offset 1
 	if full[3] != compacted[3] {
 		t.Errorf("mute c (offset 3): %s in the fold of the whole log, %s in the fold of the compacted topic", full[3], compacted[3])
+	}
+}
+
+// TestSkewedControlKeepsMutesInForce: a mute in force for two hours, then a mute
+// control stamped five hours ahead of the clock (a producer whose clock is fast: here
+// the delete of a mute that does not exist). The
+// fold forgot every mute ended at that control's time, this one among them, and its
+// alerts went out while it was in force by the clock. Now an ended mute is forgotten
+// only mute_retention after its end, so a stamp that far ahead of the clock is what it
+// takes; with mute_retention 0 the mute is forgotten as before.
+func TestSkewedControlKeepsMutesInForce(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		retention time.Duration
+		wantMuted bool
+	}{
+		{"default retention", time.Duration(rule.DefaultLimits.MuteRetention), true},
+		{"retention shorter than the skew past the end", 2 * time.Hour, false},
+		{"no retention", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lim := rule.DefaultLimits
+			lim.MuteRetention = rule.Duration(tc.retention)
+			setLimits(t, lim)
+			g := controls.NewRegistry()
+			if outcome, msg := g.Apply(muteControl("deploy", muteT0.Add(2*time.Hour), muteT0, 0)); outcome != contract.ControlOK {
+				t.Fatalf("mute: %s %q", outcome, msg)
+			}
+			// A delete of a mute that is not there, stamped 5h ahead.
+			if outcome, msg := g.Apply(muteControl("typo", time.Time{}, muteT0.Add(5*time.Hour), 1)); outcome != contract.ControlNotFound {
+				t.Fatalf("delete stamped 5h ahead: %s %q", outcome, msg)
+			}
+			now := muteT0.Add(time.Hour) // the clock: deploy is in force
+			m := g.Muted("logins", "c-1", now)
+			if got := m != nil && m.ID == "deploy"; got != tc.wantMuted {
+				t.Errorf("an hour into the 2h mute, after a control stamped 5h ahead: muted by %v; want muted by deploy %v (mute_retention %s)", m, tc.wantMuted, tc.retention)
+			}
+		})
+	}
+}
+
+// TestEndedMuteListedAlikeAfterCompaction: mute a ended on day 1; mute b's upsert on
+// day 7 makes the fold forget a (ended over mute_retention before); b's tombstone
+// follows. Compaction keeps a's upsert and, after delete.retention.ms, removes b's
+// records: a fold of what is left holds a, which no later mute control makes it
+// forget. Listings (MutesListed, at any time after the last record) show the same
+// for both folds: a restarted daemon no longer lists a mute the running one had
+// forgotten.
+func TestEndedMuteListedAlikeAfterCompaction(t *testing.T) {
+	setLimits(t, rule.DefaultLimits)
+	day := 24 * time.Hour
+	log := []controls.Record{
+		muteControl("a", muteT0.Add(day), muteT0, 0),
+		muteControl("b", muteT0.Add(8*day), muteT0.Add(7*day), 1),
+		controls.Decode([]byte("mute:*/b"), nil, 0, 2, muteT0.Add(7*day)), // tombstone
+	}
+	fold := func(recs []controls.Record) *controls.Registry {
+		g := controls.NewRegistry()
+		for _, rec := range recs {
+			g.Apply(rec)
+		}
+		return g
+	}
+	ids := func(ms []*rule.Mute) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.ID)
+		}
+		return out
+	}
+	running, restarted := fold(log), fold(log[:1])
+	for _, now := range []time.Time{muteT0.Add(7 * day), muteT0.Add(8 * day), muteT0.Add(30 * day)} {
+		if a, b := ids(running.MutesListed(now)), ids(restarted.MutesListed(now)); !slices.Equal(a, b) {
+			t.Errorf("listed at %s: %q by the fold of the whole log, %q by the fold of the compacted topic", now, a, b)
+		}
 	}
 }

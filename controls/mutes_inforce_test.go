@@ -1,6 +1,7 @@
 package controls_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -11,11 +12,11 @@ import (
 
 // TestMaxMutesCountsMutesInForce: max_mutes is "the most mutes in force at once"
 // (README's limits table, the flag's help, rule.Limits.MaxMutes). A mute whose until
-// had passed when a new mute's control was written is in force no more, and nothing
-// else removes it from the fold: counted, mutes "for 2h" from the console filled the
-// limit for good, and every later mute was refused though none was in force. Judged at
-// the record's own time, the fold stays the same on every replay; a mute still in
-// force, or without an end, keeps its place.
+// had passed when a new mute's control was written is in force no more and takes no
+// room: counted, mutes "for 2h" from the console filled the limit for good, and every
+// later mute was refused though none was in force. Judged at the record's own time,
+// the fold stays the same on every replay; a mute still in force, or without an end,
+// keeps its place. An ended mute is kept, listed, until mute_retention after its end.
 func TestMaxMutesCountsMutesInForce(t *testing.T) {
 	lim := rule.DefaultLimits
 	lim.MaxMutes = 1
@@ -25,11 +26,14 @@ func TestMaxMutesCountsMutesInForce(t *testing.T) {
 	for _, tc := range []struct {
 		name, until string
 		wantOK      bool
+		wantHeld    []string
 	}{
-		{"ended a month before", `"until":"2026-01-01T02:00:00Z",`, true},
-		{"ended as the record was written", `"until":"2026-02-01T00:00:00Z",`, true},
-		{"in force a second longer", `"until":"2026-02-01T00:00:01Z",`, false},
-		{"without an end", ``, false},
+		{"ended a month before", `"until":"2026-01-01T02:00:00Z",`, true, []string{"deploy-2"}},
+		{"ended as the record was written", `"until":"2026-02-01T00:00:00Z",`, true, []string{"deploy-1", "deploy-2"}},
+		{"ended a retention before", `"until":"2026-01-27T00:00:00Z",`, true, []string{"deploy-2"}},
+		{"ended a second less than a retention before", `"until":"2026-01-27T00:00:01Z",`, true, []string{"deploy-1", "deploy-2"}},
+		{"in force a second longer", `"until":"2026-02-01T00:00:01Z",`, false, []string{"deploy-1"}},
+		{"without an end", ``, false, []string{"deploy-1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := controls.NewRegistry()
@@ -43,11 +47,13 @@ func TestMaxMutesCountsMutesInForce(t *testing.T) {
 			for _, m := range g.Mutes() {
 				ids = append(ids, m.ID)
 			}
-			switch {
-			case tc.wantOK && (outcome != contract.ControlOK || len(ids) != 1 || ids[0] != "deploy-2"):
-				t.Errorf("second mute: %s %q, mutes %q; want ok, the ended one forgotten (max_mutes 1 bounds mutes in force)", outcome, msg, ids)
-			case !tc.wantOK && (outcome != contract.ControlInvalid || len(ids) != 1 || ids[0] != "deploy-1"):
-				t.Errorf("second mute: %s %q, mutes %q; want invalid (max_mutes 1 reached by a mute in force), deploy-1 kept", outcome, msg, ids)
+			want := contract.ControlOK
+			if !tc.wantOK {
+				want = contract.ControlInvalid
+			}
+			if outcome != want || !slices.Equal(ids, tc.wantHeld) {
+				t.Errorf("second mute: %s %q, mutes held %q; want %s, held %q (max_mutes 1 bounds mutes in force, mute_retention %s keeps ended ones)",
+					outcome, msg, ids, want, tc.wantHeld, lim.MuteRetention)
 			}
 		})
 	}

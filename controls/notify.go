@@ -21,35 +21,62 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	c := rec.Control
 	k := c.Key()
 	if c.Kind() == rule.KindDestination {
-		return applyKeyed(g, rec, g.dests, k, c.Destination, rule.CurrentLimits().MaxDestinations, rule.LimitDestinations, "destinations")
+		over := ""
+		if _, held := g.dests[k]; !held && len(g.dests) >= rule.CurrentLimits().MaxDestinations {
+			over = limitReached(len(g.dests), "destinations are defined", rule.LimitDestinations)
+		}
+		return applyKeyed(g, rec, g.dests, k, c.Destination, over, "destinations")
 	}
+	lim := rule.CurrentLimits()
 	if c.Op == rule.OpDelete {
 		// The mute deleted may be one that ended (the console lists those, to unmute):
 		// deleted first, it is found, and the delete answered ok, not not_found.
-		defer g.forgetEndedMutes(rec.Time)
+		defer g.forgetEndedMutes(rec.Time, time.Duration(lim.MuteRetention))
 	} else {
-		g.forgetEndedMutes(rec.Time)
+		g.forgetEndedMutes(rec.Time, time.Duration(lim.MuteRetention))
 	}
-	return applyKeyed(g, rec, g.mutes, k, c.Mute, rule.CurrentLimits().MaxMutes, rule.LimitMutes, "mutes")
+	// max_mutes bounds the mutes in force when the control was written: an ended one
+	// (every mute "for 2h" from the console) takes no room, and a key whose mute ended
+	// takes room again as a new one would. Judged at the record's own time, a fold
+	// gives a control the same outcome on every replay.
+	over := ""
+	if old, held := g.mutes[k]; c.Op == rule.OpUpsert && c.Mute.InForce(rec.Time) && !(held && old.InForce(rec.Time)) {
+		inForce := 0
+		for _, m := range g.mutes {
+			if m.InForce(rec.Time) {
+				inForce++
+			}
+		}
+		if inForce >= lim.MaxMutes {
+			over = limitReached(inForce, "mutes are in force", rule.LimitMutes)
+		}
+	}
+	return applyKeyed(g, rec, g.mutes, k, c.Mute, over, "mutes")
 }
 
-// forgetEndedMutes drops the mutes that had ended at t, the time of the mute control
-// being folded. max_mutes bounds the mutes in force: kept, ended ones (every mute "for
-// 2h" from the console) filled it for good, and refused every later mute though none
-// was in force. Done at every mute control, not only one that needs room, a fold of the
-// compacted topic forgets the same ones: the newest mute control is always kept, and
-// with it the time the last forgetting was judged at (record times rising with
-// offsets). Nothing checks a mute against a time before its record's (alerts are
-// checked against the clock). The caller holds g.mu.
-func (g *Registry) forgetEndedMutes(t time.Time) {
+// forgetEndedMutes drops the mutes that had ended retention (mute_retention) or more
+// before t, the time of the mute control being folded: an ended mute mutes nothing
+// (alerts are checked against the clock, Muted) but is kept a while to be listed, and
+// unmuted, as ended. Judged at a record's time, never the clock, the fold of a topic
+// is the same whenever it runs; the retention is what keeps a control stamped ahead
+// of the clock (a producer's clock hours fast) from ending mutes still in force, as
+// forgetting every mute ended at the record's time did. Done at every mute control,
+// not only one that needs room, a fold of the compacted topic forgets the same ones:
+// the newest mute control is kept (a tombstone only for delete.retention.ms), and with
+// it the time the last forgetting was judged at (record times rising with offsets);
+// listings leave out what a fold that lost that tombstone still holds (MutesListed).
+// The caller holds g.mu.
+func (g *Registry) forgetEndedMutes(t time.Time, retention time.Duration) {
 	for k, m := range g.mutes {
-		if !m.Until.IsZero() && !t.Before(m.Until) {
+		if !m.Until.IsZero() && !t.Before(m.Until.Add(retention)) {
 			delete(g.mutes, k)
 		}
 	}
 }
 
-func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, limit int, limitName, what string) (string, string) {
+// applyKeyed applies an upsert or delete of key k to m. over, when set, says why an
+// upsert that changes m would exceed a limit: it is refused with that message.
+func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, over, what string) (string, string) {
 	switch rec.Control.Op {
 	case rule.OpUpsert:
 		old, held := m[k]
@@ -59,11 +86,9 @@ func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v
 			// daemons' Keepers of one control overtook each other without end).
 			return contract.ControlOK, Unchanged
 		}
-		if !held && len(m) >= limit {
-			msg := fmt.Sprintf("%d %s are defined, the most allowed (limit %s, flag --%s): delete some or raise the limit, then apply this one again",
-				len(m), what, limitName, strings.ReplaceAll(limitName, "_", "-"))
-			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
-			return contract.ControlInvalid, msg
+		if over != "" {
+			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: over})
+			return contract.ControlInvalid, over
 		}
 		m[k] = v
 	case rule.OpDelete:
@@ -75,6 +100,13 @@ func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v
 	return contract.ControlOK, ""
 }
 
+// limitReached is the message refusing a control for one more than used, what they
+// are ("destinations are defined"), the most limitName allows.
+func limitReached(used int, what, limitName string) string {
+	return fmt.Sprintf("%d %s, the most allowed (limit %s, flag --%s): delete some or raise the limit, then apply this one again",
+		used, what, limitName, strings.ReplaceAll(limitName, "_", "-"))
+}
+
 // Destinations lists the destinations in (scope, name) order.
 func (g *Registry) Destinations() []*rule.Destination {
 	g.mu.Lock()
@@ -82,11 +114,23 @@ func (g *Registry) Destinations() []*rule.Destination {
 	return sortedValues(g.dests)
 }
 
-// Mutes lists the mutes in (scope, id) order, expired ones included.
+// Mutes lists the mutes the fold holds in (scope, id) order: those in force, and those
+// that ended less than mute_retention before the newest mute control (forgetEndedMutes).
 func (g *Registry) Mutes() []*rule.Mute {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return sortedValues(g.mutes)
+}
+
+// MutesListed is what a listing shows at now (rules list, the console): Mutes, but
+// for those that ended mute_retention or more before now. A fold holds those only
+// while no later mute control has made it forget them, and that control may be a
+// tombstone compaction removed: one process would list them, another not.
+func (g *Registry) MutesListed(now time.Time) []*rule.Mute {
+	retention := time.Duration(rule.CurrentLimits().MuteRetention)
+	return slices.DeleteFunc(g.Mutes(), func(m *rule.Mute) bool {
+		return !m.Until.IsZero() && !now.Before(m.Until.Add(retention))
+	})
 }
 
 // Destination resolves the destination name for an alert of customer: the customer's

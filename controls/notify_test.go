@@ -36,7 +36,7 @@ func TestDestinationsAndMutes(t *testing.T) {
 		{"mute:c-1/m1", `{"op":"upsert","mute":{"scope":"c-1","id":"m1","rule":"*","until":"2030-01-01T00:00:00Z","reason":"maintenance","by":"ana"}}`, contract.ControlOK, ""},
 		{"mute:*/m2", `{"op":"upsert","mute":{"scope":"*","id":"m2","rule":"logins","until":"2026-01-01T00:00:00Z"}}`, contract.ControlOK, ""},
 		{"mute:*/m3", `{"op":"upsert","mute":{"scope":"*","id":"m3","rule":"a/b"}}`, contract.ControlInvalid, `rule: "a/b": a rule id`},
-		{"mute:*/m4", `{"op":"upsert","mute":{"scope":"*","id":"m4","rule":"*"}}`, contract.ControlInvalid, "2 mutes are defined"},
+		{"mute:*/m4", `{"op":"upsert","mute":{"scope":"*","id":"m4","rule":"*"}}`, contract.ControlInvalid, "2 mutes are in force, the most allowed (limit max_mutes"},
 		{"mute:*/m2", `{"op":"delete","kind":"mute","scope":"*","id":"m2"}`, contract.ControlOK, ""},
 		{"mute:*/m2", `{"op":"delete","kind":"mute","scope":"*","id":"m2"}`, contract.ControlNotFound, "no mute */m2"},
 		{"*/r", `{"op":"upsert","rule":{"id":"r","scope":"*","when":{"path":"$.a","op":"exists"},"threshold":1}}`, contract.ControlOK, ""},

@@ -2,6 +2,7 @@ package live
 
 import (
 	"slices"
+	"time"
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
@@ -110,5 +111,5 @@ func (b consoleBackend) Deliveries() []contract.AlertDelivery {
 }
 
 func (b consoleBackend) Destinations() []*rule.Destination { return b.d.rules.Destinations() }
-func (b consoleBackend) Mutes() []*rule.Mute               { return b.d.rules.Mutes() }
+func (b consoleBackend) Mutes() []*rule.Mute               { return b.d.rules.MutesListed(time.Now()) }
 func (b consoleBackend) Retired(k rule.Key) (int64, bool)  { return b.d.rules.Retired(k) }

@@ -68,9 +68,11 @@ type Mute struct {
 // Matches reports whether the mute covers an alert of rule id ruleID for customer at
 // time now.
 func (m *Mute) Matches(ruleID, customer string, now time.Time) bool {
-	return (m.Scope == GlobalScope || m.Scope == customer) && (m.Rule == GlobalScope || m.Rule == ruleID) &&
-		(m.Until.IsZero() || now.Before(m.Until))
+	return (m.Scope == GlobalScope || m.Scope == customer) && (m.Rule == GlobalScope || m.Rule == ruleID) && m.InForce(now)
 }
+
+// InForce reports whether the mute mutes at t: it has no end, or ends after t.
+func (m *Mute) InForce(t time.Time) bool { return m.Until.IsZero() || t.Before(m.Until) }
 
 // MuteUntil is the end of a mute that lasts d from now: in whole seconds, as a mute's
 // until is written, rounded up, since rounded down a mute shorter than a second would

@@ -98,6 +98,12 @@ type Limits struct {
 	// beyond it is rejected. Every alert is checked against the mutes of its customer
 	// and the global ones. Default 10,000.
 	MaxMutes int
+	// MuteRetention is how long a fold keeps a mute after it ended (mute_retention),
+	// judged at each mute control's record time: listed as ended, to be seen and
+	// unmuted, it mutes nothing. It is also how far ahead of the clock a mute control
+	// may be stamped without ending a mute still in force by the clock. Default 120h,
+	// as Alertmanager keeps expired silences; 0 forgets a mute as it ends.
+	MuteRetention Duration
 	// MaxRejectedControls is how many rejected controls a fold of the controls topic
 	// remembers (max_rejected_controls), the newest, for /v1/rules and `rules list`;
 	// older ones are dropped, and counted (contract.RuleList.InvalidDropped). Default 100.
@@ -139,6 +145,7 @@ var DefaultLimits = Limits{
 	MaxNotify:           8,
 	MaxDestinations:     1000,
 	MaxMutes:            10_000,
+	MuteRetention:       Duration(120 * time.Hour),
 	MaxRejectedControls: 100,
 	MaxEvalWork:         jsonpath.DefaultWorkBudget,
 	MaxEndedVersions:    16,
@@ -175,6 +182,7 @@ const (
 	LimitNotify        = "max_rule_notify"
 	LimitDestinations  = "max_destinations"
 	LimitMutes         = "max_mutes"
+	LimitMuteRetention = "mute_retention"
 	LimitRejected      = "max_rejected_controls"
 	LimitEvalWork      = "max_rule_eval_work"
 	LimitEndedVersions = "max_ended_versions"
@@ -202,6 +210,7 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitNotify, float64(l.MaxNotify))
 	fn(LimitDestinations, float64(l.MaxDestinations))
 	fn(LimitMutes, float64(l.MaxMutes))
+	fn(LimitMuteRetention, time.Duration(l.MuteRetention).Seconds())
 	fn(LimitRejected, float64(l.MaxRejectedControls))
 	fn(LimitEvalWork, float64(l.MaxEvalWork))
 	fn(LimitEndedVersions, float64(l.MaxEndedVersions))
@@ -250,6 +259,9 @@ func (l Limits) Validate() error {
 	}
 	if l.MaxPathBytes > jsonpath.MaxExprLen {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxExprLen)", LimitPathBytes, l.MaxPathBytes, jsonpath.MaxExprLen))
+	}
+	if l.MuteRetention < 0 {
+		errs = append(errs, fmt.Errorf("%s is %s; it must not be negative", LimitMuteRetention, time.Duration(l.MuteRetention)))
 	}
 	if l.MaxLookback <= 0 {
 		errs = append(errs, fmt.Errorf("%s is %s; it must be positive", LimitLookback, time.Duration(l.MaxLookback)))

@@ -130,8 +130,11 @@ func TestRuleLimitFlagNames(t *testing.T) {
 			return
 		}
 		want := strconv.FormatFloat(v, 'f', -1, 64)
-		if name == rule.LimitLookback {
+		switch name {
+		case rule.LimitLookback:
 			want = rule.DefaultLimits.MaxLookback.String()
+		case rule.LimitMuteRetention:
+			want = rule.DefaultLimits.MuteRetention.String()
 		}
 		if fl.DefValue != want {
 			t.Errorf("--%s defaults to %q, want %q", fl.Name, fl.DefValue, want)
@@ -139,8 +142,8 @@ func TestRuleLimitFlagNames(t *testing.T) {
 	})
 	flags := 0
 	f.VisitAll(func(*pflag.Flag) { flags++ })
-	if flags != n || n != 21 {
-		t.Errorf("%d flags for %d limits, want 21 of each", flags, n)
+	if flags != n || n != 22 {
+		t.Errorf("%d flags for %d limits, want 22 of each", flags, n)
 	}
 
 	var mem int64

@@ -266,11 +266,11 @@ until deleted).`,
 	add.Flags().DurationVar(&addCfg.Wait, "wait", 0, "wait this long for the daemon's control status (0: don't wait)")
 
 	list := newFoldListCmd(limits, "List the mutes on the controls topic", func(g *controls.Registry, out io.Writer, asJSON bool) error {
-		ms := g.Mutes()
+		now := time.Now()
+		ms := g.MutesListed(now)
 		if asJSON {
 			return writeJSON(out, map[string]any{"mutes": ms})
 		}
-		now := time.Now()
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SCOPE\tID\tRULE\tUNTIL\tBY\tREASON")
 		for _, m := range ms {
@@ -317,7 +317,7 @@ func newNotifyDeleteCmd(limits *rule.Limits, kind string) *cobra.Command {
 					found = found || d.Scope == k.Scope && d.Name == k.ID
 				}
 			} else {
-				for _, m := range g.Mutes() {
+				for _, m := range g.MutesListed(time.Now()) {
 					found = found || m.Scope == k.Scope && m.ID == k.ID
 				}
 			}

@@ -86,12 +86,12 @@ func TestApplyRefusesAFileThatWouldGoPastTheLimits(t *testing.T) {
 
 // checkRoom refuses a file of mutes exactly when the fold, taking the file's controls
 // now on an empty topic under max_mutes 1, would reject one of them (a file half
-// applied). Each mute control first forgets the mutes ended by its record's time, then
-// takes a new key only while the limit has room: an ended mute of the file keeps no
-// other out after it, but still needs room when it comes. A first version counted
-// ended mutes as needing room for good (refusing files the fold takes whole), the next
-// skipped them (letting through files the fold half applies). Not parallel: it sets
-// the process's rule limits.
+// applied). A mute in force at its control's time takes a new key only while fewer
+// than the limit are in force then; an ended one needs no room and keeps no other out.
+// A first version counted ended mutes as needing room for good (refusing files the
+// fold takes whole), the next skipped them (letting through files the fold half
+// applied, when the fold still counted every mute it held). Not parallel: it sets the
+// process's rule limits.
 func TestCheckRoomAgreesWithTheFoldOnMutes(t *testing.T) {
 	lim := rule.DefaultLimits
 	lim.MaxMutes = 1

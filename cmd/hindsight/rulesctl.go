@@ -201,9 +201,9 @@ func checkRoom(file string, cur *controls.Registry, newRules int, nf *rule.Notif
 }
 
 // mutesRefused is how many of a file's mutes the fold would refuse, published now
-// after cur, under limit: each mute control first forgets the mutes ended by its
-// record's time, then takes a mute of a new key only while fewer than limit are held
-// (an ended mute of the file too, forgotten only at the next one).
+// after cur, under limit: a mute in force at its record's time needs room, unless its
+// key holds a mute in force then, and gets it while fewer than limit mutes are in
+// force (controls.Registry.applyNotify).
 func mutesRefused(cur, file []*rule.Mute, limit int, now time.Time) int {
 	held := map[rule.Key]*rule.Mute{}
 	for _, m := range cur {
@@ -211,15 +211,18 @@ func mutesRefused(cur, file []*rule.Mute, limit int, now time.Time) int {
 	}
 	refused := 0
 	for _, m := range file {
-		for k, h := range held {
-			if !h.Until.IsZero() && !now.Before(h.Until) {
-				delete(held, k)
-			}
-		}
 		k := rule.Key{Scope: m.Scope, ID: m.ID}
-		if _, ok := held[k]; !ok && len(held) >= limit {
-			refused++
-			continue
+		if old, ok := held[k]; m.InForce(now) && !(ok && old.InForce(now)) {
+			inForce := 0
+			for _, h := range held {
+				if h.InForce(now) {
+					inForce++
+				}
+			}
+			if inForce >= limit {
+				refused++
+				continue
+			}
 		}
 		held[k] = m
 	}
