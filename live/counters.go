@@ -366,13 +366,21 @@ func (s *counterStore) each(fn func(ci int, rule uint32, n int64)) {
 	}
 }
 
-// drop removes every counter of the rules for which gone is true.
+// drop removes every counter of the rules for which gone is true. Customers left with
+// none are forgotten once they are half the store's (compact): the customers of a
+// deleted rule that no other rule counts would otherwise be kept until a restart, whose
+// snapshot leaves them out, and each deleted customer's rule would leave its customer.
 func (s *counterStore) drop(gone func(rule uint32) bool) {
 	before := s.live
 	defer func() {
-		if s.live != before {
-			s.reindexCells(2) // linear probing cannot simply forget a cell
+		if s.live == before {
+			return
 		}
+		if empty := s.custs.len() - s.customers(); empty > 0 && empty*2 >= s.custs.len() {
+			s.compact()
+			return
+		}
+		s.reindexCells(2) // linear probing cannot simply forget a cell
 	}()
 	for ci := range s.custs.len() {
 		prev := int32(-1)
@@ -395,6 +403,43 @@ func (s *counterStore) drop(gone func(rule uint32) bool) {
 			j = next
 		}
 	}
+}
+
+// compact rebuilds the store with only the customers that have counters, as a restore
+// builds it, each customer's counters in the same order. Customer indexes change. A
+// frozen view is left as it was: the store gets new chunks and names, and never writes
+// the ones the view reads.
+func (s *counterStore) compact() {
+	customers, nameBytes := 0, 0
+	for ci := range s.custs.len() {
+		if c := s.custs.at(ci); c.head >= 0 {
+			customers++
+			nameBytes += int(c.len)
+		}
+	}
+	fresh := newCounterStore()
+	fresh.sized(customers, s.live, nameBytes)
+	fresh.deferIndex = true
+	var cells []counterCell
+	for ci := range s.custs.len() {
+		c := s.custs.at(ci)
+		if c.head < 0 {
+			continue
+		}
+		cells = cells[:0]
+		for j := c.head; j >= 0; j = s.cells.at(int(j)).next {
+			cells = append(cells, *s.cells.at(int(j)))
+		}
+		nci := fresh.appendNew(s.nameBytes(ci))
+		for k := len(cells) - 1; k >= 0; k-- { // add puts each at the head of the list
+			fresh.add(nci, cells[k].rule, cells[k].n)
+		}
+	}
+	fresh.deferIndex = false
+	fresh.reindex()
+	fresh.reindexCells(1)
+	fresh.scratch = s.scratch
+	*s = fresh
 }
 
 // footprint is the memory the store holds, in bytes.

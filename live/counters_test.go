@@ -3,6 +3,7 @@ package live
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -41,6 +42,9 @@ func TestCounterStoreAgreesWithMap(t *testing.T) {
 				for _, m := range oracle {
 					delete(m, rule)
 				}
+				if empty := s.custs.len() - s.customers(); empty > 0 && empty*2 >= s.custs.len() {
+					t.Fatalf("seed %d op %d: after a drop %d of %d customers have no counter", seed, op, empty, s.custs.len())
+				}
 			}
 		}
 		seen, live := 0, 0
@@ -63,6 +67,82 @@ func TestCounterStoreAgreesWithMap(t *testing.T) {
 			}
 		}
 		t.Logf("seed %d: %d counters, %d of %d customers indexed", seed, live, big, s.custs.len())
+	}
+}
+
+// TestDroppedRulesForgetTheirCustomers: 40,000 customers, each counted by a rule of its
+// own (customers' own rules) and a tenth of them by a global rule too. Deleting the
+// customers' rules left every customer in the store, counters or not, until a restart:
+// its memory grew with every customer a deleted rule had counted. Once they are half
+// the store, the customers with no counter are forgotten, and the others keep their
+// counts, in their order, through later adds.
+func TestDroppedRulesForgetTheirCustomers(t *testing.T) {
+	t.Parallel()
+	const customers, global = 40000, uint32(1 << 20)
+	s := newCounterStore()
+	for i := range customers {
+		ci := s.intern(fmt.Sprintf("cust-%d", i))
+		s.add(ci, uint32(i+1), int64(i+1))
+		if i%10 == 0 {
+			s.add(ci, global, 1)
+			s.add(ci, global+1, 2)
+		}
+	}
+	before := s.footprint()
+	order := func() []string {
+		var out []string
+		s.each(func(ci int, rule uint32, n int64) { out = append(out, fmt.Sprintf("%s/%d=%d", s.name(ci), rule, n)) })
+		return out
+	}
+	// A partition's view of the counters, frozen as a snapshot's encoding holds it
+	// while the rules are deleted.
+	view := s.freeze()
+	viewCustomers := view.custs.len()
+	// The customers' own rules go, a quarter at a time (several deletions in a row).
+	for q := range 4 {
+		s.drop(func(rule uint32) bool { return rule < global && int(rule-1)%4 == q })
+	}
+	if got, want := s.custs.len(), customers/10; got > want {
+		t.Errorf("after every customer's own rule was deleted, the store holds %d customers; want at most %d (those the global rules count)", got, want)
+	}
+	if after := s.footprint(); after >= before/2 {
+		t.Errorf("footprint %d bytes after the deletions, %d before; want under half", after, before)
+	}
+	var want []string
+	for i := 0; i < customers; i += 10 {
+		want = append(want, fmt.Sprintf("cust-%d/%d=1", i, global), fmt.Sprintf("cust-%d/%d=2", i, global+1))
+	}
+	for i := range want { // each lists a customer's newest counter first
+		if i%2 == 0 {
+			want[i], want[i+1] = want[i+1], want[i]
+		}
+	}
+	if got := order(); !slices.Equal(got, want) {
+		t.Fatalf("counters after the deletions: %d, first %q; want %d, first %q", len(got), got[:min(4, len(got))], len(want), want[:4])
+	}
+	// The frozen view still reads what it froze.
+	if view.custs.len() != viewCustomers || view.custs.len() != customers {
+		t.Errorf("the frozen view holds %d customers, want %d", view.custs.len(), customers)
+	}
+	for _, ci := range []int{0, 7, customers - 1} {
+		c := view.custs.at(ci)
+		if name := string(view.names.at(c.off, c.len)); name != fmt.Sprintf("cust-%d", ci) {
+			t.Errorf("frozen view customer %d is %q", ci, name)
+		}
+		if cell := view.cells.at(int(c.head)); cell.n != 2 && cell.n != int64(ci+1) {
+			t.Errorf("frozen view customer %d's first counter is %d", ci, cell.n)
+		}
+	}
+	s.thaw()
+	// Adds after the rebuild find the customers kept and make new ones.
+	if n := s.add(s.intern("cust-10"), global, 5); n != 6 {
+		t.Errorf("cust-10's global count after adding 5 is %d, want 6", n)
+	}
+	if n := s.add(s.intern("cust-11"), global, 5); n != 5 {
+		t.Errorf("cust-11's global count (a customer forgotten, counted anew) is %d, want 5", n)
+	}
+	if got := s.count("cust-20", global+1); got != 2 {
+		t.Errorf("cust-20's count for the second global rule is %d, want 2", got)
 	}
 }
 
