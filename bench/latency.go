@@ -54,7 +54,7 @@ type LatencyConfig struct {
 	// record, at 20,000 events/s by tens of MB a second, into memory the broker
 	// process has never touched: on this benchmark's VM, faulting that memory in
 	// stalled the broker's one request loop for tens of milliseconds at a time, the
-	// latency's tail (see README, "Performance").
+	// latency's tail (see docs/performance.md).
 	BrokerRetentionBytes int64
 	// Repeat makes the Hindsight pass Repeat times, each against a fresh broker child
 	// with rules and probes of its own, for the target's "stable over 5 runs": the
