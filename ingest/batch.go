@@ -60,6 +60,7 @@ type Batch struct {
 	// event, and take offsets that the partition's position must pass (batchOf).
 	recs    []*kgo.Record
 	markers int
+	bytes   int64 // of the records' keys and values, for EventsConfig.MaxQueuedBytes
 	c       *EventConsumer
 	ps      *partState
 	ev      Event

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
@@ -623,7 +624,7 @@ func TestNextFetchComesWhileTheWorkersHoldOne(t *testing.T) {
 	const queued = 10
 	var full atomic.Int32 // the poll loop held a fetch back for room
 	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
-		FetchMaxBytes: 1, MaxQueuedRecords: queued, OnQueueFull: func() { full.Add(1) },
+		FetchMaxBytes: 1, MaxQueuedRecords: queued, OnQueueFull: func(string) { full.Add(1) },
 		Workers: 1}, h) // one worker, held: with more, the consumer takes further fetches for the idle ones
 	if err != nil {
 		t.Fatal(err)
@@ -660,56 +661,114 @@ func TestNextFetchComesWhileTheWorkersHoldOne(t *testing.T) {
 	}
 }
 
-// The poll loop waits for room only while both bounds hold: many records queued, and a
-// batch for every worker.
+// The poll loop waits for room only while both bounds hold: many records (or bytes)
+// queued, and a batch for every worker.
 func TestWaitRoomHoldsOnlyWhileEveryWorkerHasABatch(t *testing.T) {
 	t.Parallel()
+	type batch struct {
+		records int
+		bytes   int64
+	}
 	for _, tc := range []struct {
 		name    string
-		batches []int // records of the batches in flight
-		waits   bool
+		batches []batch // in flight
+		waits   string  // the limit waited for
 	}{
-		{"nothing in flight", nil, false},
-		{"few records, a batch per worker", []int{10, 10}, false},
-		{"many records, one batch for two workers", []int{5000}, false},
-		{"many records, a batch per worker", []int{2000, 2000}, true},
+		{"nothing in flight", nil, ""},
+		{"few records, a batch per worker", []batch{{10, 1000}, {10, 1000}}, ""},
+		{"many records, one batch for two workers", []batch{{5000, 1 << 20}}, ""},
+		{"many records, a batch per worker", []batch{{2000, 1 << 20}, {2000, 1 << 20}}, QueueLimitRecords},
+		{"many bytes, one batch for two workers", []batch{{5, 64 << 20}}, ""},
+		{"many bytes, a batch per worker", []batch{{5, 40 << 20}, {5, 40 << 20}}, QueueLimitBytes},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var f inflightCount
 			f.fell.L = &f.mu
-			for _, n := range tc.batches {
-				f.add(n)
+			for _, b := range tc.batches {
+				f.add(b.records, b.bytes)
 			}
 			returned := make(chan struct{})
-			var waited bool
+			var waited string
 			go func() {
-				waited = f.waitRoom(3000, 2)
+				waited = f.waitRoom(3000, 64<<20, 2)
 				close(returned)
 			}()
 			select {
 			case <-returned:
-				if tc.waits {
-					t.Fatal("returned while every worker had a batch and more than 3000 records were queued")
+				if tc.waits != "" {
+					t.Fatalf("returned while every worker had a batch and %s was reached", tc.waits)
 				}
-				if waited {
-					t.Error("reported a wait it did not make")
+				if waited != "" {
+					t.Errorf("reported a wait for %s it did not make", waited)
 				}
 				return
 			case <-time.After(100 * time.Millisecond):
-				if !tc.waits {
+				if tc.waits == "" {
 					t.Fatal("still waiting after 100 ms")
 				}
 			}
-			f.done(tc.batches[0]) // a worker is free: room
+			f.done(tc.batches[0].records, tc.batches[0].bytes) // a worker is free: room
 			select {
 			case <-returned:
-				if !waited {
-					t.Error("waited, and did not report it")
+				if waited != tc.waits {
+					t.Errorf("waited for %q, want %q", waited, tc.waits)
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("still waiting after a batch was done")
 			}
 		})
+	}
+}
+
+// TestQueuedBytesHoldTheNextFetch: events of 200 KB, far fewer than MaxQueuedRecords,
+// one worker holding the first batch. With the records bound alone the poll loop took
+// every fetch while the worker held the first (a thousand megabyte events queue 3,000
+// MB before 3,000 records do); MaxQueuedBytes holds the next fetch back in the client,
+// and counts the wait under its own name.
+func TestQueuedBytesHoldTheNextFetch(t *testing.T) {
+	t.Parallel()
+	const batches, perBatch, size = 4, 5, 200_000
+	brokers := seededCluster(t, 1, batches, perBatch, bytes.Repeat([]byte("x"), size))
+	h := &blockingHandler{first: make(chan int, 1), release: make(chan struct{})}
+	var full sync.Map // limit → true
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: brokers}, Topics: Topics{Events: "events"}, Group: "g",
+		FetchMaxBytes: 1, MaxQueuedRecords: 1_000_000, MaxQueuedBytes: 100_000,
+		OnQueueFull: func(limit string) { full.Store(limit, true) }, Workers: 1}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held int
+	var heldBytes int64
+	err = runUntil(ec, func() bool {
+		select {
+		case <-h.first:
+			// The first batch is held: the next fetch arrives in the client, and stays.
+			for i := 0; i < 500 && ec.Client().BufferedFetchRecords() == 0; i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(100 * time.Millisecond) // a poll loop not held back would take it now
+			ec.inflight.mu.Lock()
+			held, heldBytes = ec.inflight.n, ec.inflight.bytes
+			ec.inflight.mu.Unlock()
+			close(h.release)
+		default:
+		}
+		return h.handled.Load() == batches*perBatch
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held != 1 {
+		t.Errorf("while the worker held the first batch, %d batches (%d bytes) were taken from the client; want 1 (max queued bytes 100,000)", held, heldBytes)
+	}
+	if _, ok := full.Load(QueueLimitBytes); !ok {
+		t.Errorf("OnQueueFull was not called with %s", QueueLimitBytes)
+	}
+	if _, ok := full.Load(QueueLimitRecords); ok {
+		t.Errorf("OnQueueFull was called with %s, never reached", QueueLimitRecords)
+	}
+	if n := h.handled.Load(); n != batches*perBatch {
+		t.Errorf("handled %d records, want %d", n, batches*perBatch)
 	}
 }
 

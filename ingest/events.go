@@ -408,7 +408,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 			for b := c.runq.next(); b != nil; b = c.runq.next() {
 				c.handleOne(b)
 				c.runq.handled(b)
-				c.inflight.done(len(b.recs))
+				c.inflight.done(len(b.recs), b.bytes)
 			}
 		})
 	}
@@ -429,8 +429,8 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		// sets a plain consumer's pace, idle while the workers handled the first parts.
 		// Taken whole, the next fetch is requested and decompressed while the workers
 		// are busy, and what they hold is bounded here instead.
-		if c.inflight.waitRoom(c.cfg.MaxQueuedRecords, workers) && c.cfg.OnQueueFull != nil {
-			c.cfg.OnQueueFull()
+		if limit := c.inflight.waitRoom(c.cfg.MaxQueuedRecords, c.cfg.MaxQueuedBytes, workers); limit != "" && c.cfg.OnQueueFull != nil {
+			c.cfg.OnQueueFull(limit)
 		}
 		if pacer != nil {
 			pacer.WaitRoom(ctx)
@@ -494,6 +494,9 @@ func (c *EventConsumer) batchOf(topicID [16]byte, fp kgo.FetchPartition, batches
 		ps.mu.Lock()
 	}
 	b := &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, TopicID: topicID, recs: fp.Records, markers: markers(fp.Records), c: c, ps: ps}
+	for _, r := range fp.Records {
+		b.bytes += int64(len(r.Key) + len(r.Value))
+	}
 	ps.fetched = b.NextOffset()
 	ps.mu.Unlock()
 	if ls := fp.LogStartOffset; from >= 0 && ls > from {
@@ -563,7 +566,7 @@ func (c *EventConsumer) deletedUnread(p int32, from, to int64) {
 // up on every batch.
 func (c *EventConsumer) dispatch(batches []*Batch) {
 	for _, b := range batches {
-		c.inflight.add(len(b.recs))
+		c.inflight.add(len(b.recs), b.bytes)
 		c.runq.push(b)
 	}
 }

@@ -27,6 +27,12 @@ type EventsConfig struct {
 	// hand, and the client holds a fetch per broker more, decompressed.
 	// It is also what a rebalance waits for. Default DefaultMaxQueuedRecords.
 	MaxQueuedRecords int
+	// MaxQueuedBytes bounds the same records by their keys' and values' bytes (as
+	// decompressed), as MaxQueuedRecords bounds their number: events of a megabyte
+	// would otherwise queue gigabytes before the records bound binds. A single batch
+	// larger than it is still taken while a worker is free. Default
+	// DefaultMaxQueuedBytes.
+	MaxQueuedBytes int64
 	// Workers is the number of goroutines handling batches, each one partition's at a
 	// time. Default runtime.GOMAXPROCS(0) when EnsureDefaults runs: a worker per core
 	// the process may use.
@@ -68,10 +74,11 @@ type EventsConfig struct {
 	// Default nil.
 	Tap RecordTap
 	// OnQueueFull, when set, is called each time the consumer held the next fetch back
-	// (once the wait is over) because MaxQueuedRecords events were queued and every
-	// worker had a batch: the evaluation, not Kafka, sets the pace (as it does over a
+	// (once the wait is over) because MaxQueuedRecords events, or MaxQueuedBytes, were
+	// queued and every worker had a batch, with the limit's name (QueueLimitRecords or
+	// QueueLimitBytes): the evaluation, not Kafka, sets the pace (as it does over a
 	// backlog). Default nil.
-	OnQueueFull func()
+	OnQueueFull func(limit string)
 }
 
 // EnsureDefaults fills unset fields with their documented defaults.
@@ -89,6 +96,9 @@ func (c *EventsConfig) EnsureDefaults() {
 	}
 	if c.MaxQueuedRecords <= 0 {
 		c.MaxQueuedRecords = DefaultMaxQueuedRecords
+	}
+	if c.MaxQueuedBytes <= 0 {
+		c.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
@@ -132,6 +142,18 @@ func (c *EventsConfig) Validate() error {
 // before they run dry, and little more is held. When the workers are faster than the
 // fetches, nothing stays queued and the bound never binds.
 const DefaultMaxQueuedRecords = 3000
+
+// DefaultMaxQueuedBytes is EventsConfig.MaxQueuedBytes' default: far above what
+// DefaultMaxQueuedRecords events of a few kilobytes hold, so that it binds only for
+// large events (64 of a megabyte).
+const DefaultMaxQueuedBytes = 64 << 20
+
+// The names of the queue's limits, as OnQueueFull, flags (with '-' for '_') and
+// metrics spell them.
+const (
+	QueueLimitRecords = "max_queued_records"
+	QueueLimitBytes   = "max_queued_bytes"
+)
 
 // MaxRecordBytes is the most RecordBytes a record produced here may have: the
 // client's bound on a record batch (franz-go's ProducerBatchMaxBytes, 1,000,012 bytes),

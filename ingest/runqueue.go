@@ -4,26 +4,30 @@ import (
 	"sync"
 )
 
-// inflightCount counts the batches and records in flight. Unlike a WaitGroup it may be
-// waited on while it grows: a lost partition's callback is not assured to be kept
-// apart from the poll loop, and must not panic when it is not. fell.L is mu.
+// inflightCount counts the batches, records and record bytes in flight. Unlike a
+// WaitGroup it may be waited on while it grows: a lost partition's callback is not
+// assured to be kept apart from the poll loop, and must not panic when it is not.
+// fell.L is mu.
 type inflightCount struct {
 	mu         sync.Mutex
 	n, records int
+	bytes      int64
 	fell       sync.Cond // broadcast whenever a batch is done
 }
 
-func (f *inflightCount) add(records int) {
+func (f *inflightCount) add(records int, bytes int64) {
 	f.mu.Lock()
 	f.n++
 	f.records += records
+	f.bytes += bytes
 	f.mu.Unlock()
 }
 
-func (f *inflightCount) done(records int) {
+func (f *inflightCount) done(records int, bytes int64) {
 	f.mu.Lock()
 	f.n--
 	f.records -= records
+	f.bytes -= bytes
 	f.fell.Broadcast()
 	f.mu.Unlock()
 }
@@ -37,15 +41,23 @@ func (f *inflightCount) wait() {
 	}
 }
 
-// waitRoom returns once fewer than maxRecords records, or fewer than workers batches,
-// are in flight, and whether it had to wait. Records are counted out a batch at a
+// waitRoom returns once fewer than maxRecords records and maxBytes bytes, or fewer
+// than workers batches, are in flight, and the limit it waited for (QueueLimitRecords
+// or QueueLimitBytes; "" when it did not wait). Records are counted out a batch at a
 // time, so a bound on records alone would hold the next fetch back while the last
 // large batch ran and the other workers idled.
-func (f *inflightCount) waitRoom(maxRecords, workers int) (waited bool) {
+func (f *inflightCount) waitRoom(maxRecords int, maxBytes int64, workers int) (waited string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for f.records >= maxRecords && f.n >= workers {
-		waited = true
+	for f.n >= workers {
+		switch {
+		case f.records >= maxRecords:
+			waited = QueueLimitRecords
+		case f.bytes >= maxBytes:
+			waited = QueueLimitBytes
+		default:
+			return waited
+		}
 		f.fell.Wait()
 	}
 	return waited

@@ -318,9 +318,9 @@ func (d *Daemon) run(ctx context.Context) {
 		c, err := ingest.NewEventConsumer(ingest.EventsConfig{
 			Kafka: d.cfg.Kafka, Topics: d.cfg.Topics, Group: d.cfg.Group, StartAt: d.cfg.StartAt,
 			CommitInterval: d.cfg.CommitInterval, ShutdownTimeout: d.cfg.ShutdownTimeout, MaxQueuedRecords: d.cfg.MaxQueuedRecords,
-			FetchMaxBytes: d.cfg.FetchMaxBytes, SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
+			MaxQueuedBytes: d.cfg.MaxQueuedBytes, FetchMaxBytes: d.cfg.FetchMaxBytes, SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
 			ProduceLinger: d.cfg.AlertLinger, Logger: d.log, Metrics: d.im, Tap: d.tap(),
-			OnQueueFull:        func() { d.m.limits.Reached(limitQueuedRecords) },
+			OnQueueFull:        func(limit string) { d.m.limits.Reached(limit) },
 			DeadLetterMaxBytes: d.cfg.DeadLetterMaxBytes,
 			OnDeadLetterCut:    func() { d.m.limits.Reached(limitDeadLetterBytes) },
 		}, d)
@@ -429,9 +429,13 @@ const limitEmbeddedRetention = "embedded_retention_bytes"
 // hindsight_lake_feed_wait_seconds_total.
 const limitFeedWait = "archive_feed_wait_seconds"
 
-// limitQueuedRecords is --max-queued-records: past it the consumer takes no further
-// fetch until the workers catch up; each such wait counts as the limit reached.
-const limitQueuedRecords = "max_queued_records"
+// limitQueuedRecords and limitQueuedBytes are --max-queued-records and
+// --max-queued-bytes: past either the consumer takes no further fetch until the
+// workers catch up; each such wait counts as the limit reached.
+const (
+	limitQueuedRecords = ingest.QueueLimitRecords
+	limitQueuedBytes   = ingest.QueueLimitBytes
+)
 
 // limitDeadLetterBytes is --dead-letter-max-bytes: each dead letter cut to fit counts
 // as the limit reached.

@@ -218,6 +218,9 @@ type Config struct {
 	// which the consumer takes no further fetch (ingest.EventsConfig.MaxQueuedRecords).
 	// Default ingest.DefaultMaxQueuedRecords.
 	MaxQueuedRecords int
+	// MaxQueuedBytes bounds the same events by their bytes (keys and values,
+	// ingest.EventsConfig.MaxQueuedBytes). Default ingest.DefaultMaxQueuedBytes.
+	MaxQueuedBytes int64
 	// FetchMaxBytes bounds one fetch of events from a broker
 	// (ingest.EventsConfig.FetchMaxBytes, which says why it is small). Default
 	// ingest.DefaultFetchMaxBytes.
@@ -417,11 +420,11 @@ func (c *Config) EnsureDefaults() {
 	// they are handed to, so that the two cannot drift apart.
 	ev := ingest.EventsConfig{Kafka: c.Kafka, Topics: c.Topics, Group: c.Group, StartAt: c.StartAt,
 		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout, MaxQueuedRecords: c.MaxQueuedRecords,
-		FetchMaxBytes: c.FetchMaxBytes, DeadLetterMaxBytes: c.DeadLetterMaxBytes}
+		MaxQueuedBytes: c.MaxQueuedBytes, FetchMaxBytes: c.FetchMaxBytes, DeadLetterMaxBytes: c.DeadLetterMaxBytes}
 	ev.EnsureDefaults()
 	c.Kafka, c.Topics, c.Group, c.StartAt = ev.Kafka, ev.Topics, ev.Group, ev.StartAt
 	c.CommitInterval, c.ShutdownTimeout, c.MaxQueuedRecords = ev.CommitInterval, ev.ShutdownTimeout, ev.MaxQueuedRecords
-	c.FetchMaxBytes, c.DeadLetterMaxBytes = ev.FetchMaxBytes, ev.DeadLetterMaxBytes
+	c.MaxQueuedBytes, c.FetchMaxBytes, c.DeadLetterMaxBytes = ev.MaxQueuedBytes, ev.FetchMaxBytes, ev.DeadLetterMaxBytes
 	c.Embedded.Topics = c.Topics
 	c.Embedded.EnsureDefaults()
 	if c.HTTPAddr == "" {

@@ -179,6 +179,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.Show("max_distinct", float64(c.WindowLimits.MaxDistinct))
 	d.m.limits.ShowCounted(limitHandoffBuffer, float64(c.HandoffBufferBytes))
 	d.m.limits.ShowCounted(limitQueuedRecords, float64(c.MaxQueuedRecords))
+	d.m.limits.ShowCounted(limitQueuedBytes, float64(c.MaxQueuedBytes))
 	d.m.limits.Show("fetch_max_bytes", float64(c.FetchMaxBytes))
 	d.m.limits.Show("preview_sample", float64(c.PreviewSample))
 	d.m.limits.Show(console.LimitWindowsPage, float64(c.ConsoleWindowsPageSize))

@@ -30,7 +30,7 @@ func TestLiveLimitFlagDefaults(t *testing.T) {
 		"http-max-heavy-requests": def.HTTPMaxHeavyRequests, "counts-page-size": def.CountsPageSize, "counts-max-page-size": def.CountsMaxPageSize,
 		"preview-timeout": def.PreviewTimeout, "preview-max-scan": def.PreviewMaxScan, "preview-max-bytes": def.PreviewMaxBytes,
 		"max-snapshot-age": def.MaxSnapshotAge, "max-archive-lag": def.MaxArchiveLag, "public-read": false, "allowed-hosts": "[]",
-		"max-queued-records": def.MaxQueuedRecords, "fetch-max-bytes": def.FetchMaxBytes,
+		"max-queued-records": def.MaxQueuedRecords, "max-queued-bytes": def.MaxQueuedBytes, "fetch-max-bytes": def.FetchMaxBytes,
 	} {
 		fl := f.Lookup(name)
 		if fl == nil {

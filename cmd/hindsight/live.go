@@ -95,6 +95,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.BoolVar(&cfg.NoCreateTopics, "no-create-topics", false, "do not create missing topics on external brokers")
 	f.DurationVar(&cfg.CommitInterval, "commit-interval", def.CommitInterval, "how often processed offsets are committed")
 	f.IntVar(&cfg.MaxQueuedRecords, "max-queued-records", def.MaxQueuedRecords, "events taken from Kafka and not yet evaluated past which no further fetch is taken (a fetch is taken whole)")
+	f.Int64Var(&cfg.MaxQueuedBytes, "max-queued-bytes", def.MaxQueuedBytes, "bytes of events (keys and values) taken from Kafka and not yet evaluated past which no further fetch is taken, as --max-queued-records")
 	// --max-poll-records bounded a poll before fetches were taken whole: kept so that
 	// existing command lines still start, and ignored with a warning.
 	f.Int("max-poll-records", 0, "")
