@@ -204,7 +204,7 @@ func BenchmarkFedIntake(b *testing.B) {
 		var feed *lakehouse.Feed
 		var notes [][]*lakehouse.FedBatch
 		if noted {
-			feed = lakehouse.NewFeed(events, nil)
+			feed = lakehouse.NewFeed(events, 0, nil)
 			lakehouse.SetFeedColumns(feed, typed)
 			notes = make([][]*lakehouse.FedBatch, len(polls))
 		}

@@ -43,7 +43,7 @@ func TestSlowCoverCommitReusesPrunedVersion(t *testing.T) {
 	}
 
 	gated := newGatedBucket(inner)
-	feedA := lakehouse.NewFeed(0, nil)
+	feedA := lakehouse.NewFeed(0, 0, nil)
 	feedA.Resume(0, 0)
 	feedA.Records(0, 0, fetchRange(t, b, 0, 0, 9)[:10])
 	cfgA := archiverConfig(b, gated, "")
@@ -55,7 +55,7 @@ func TestSlowCoverCommitReusesPrunedVersion(t *testing.T) {
 		t.Fatal("archiver A never tried to commit its cover")
 	}
 
-	feedB := lakehouse.NewFeed(0, nil)
+	feedB := lakehouse.NewFeed(0, 0, nil)
 	feedB.Resume(1, 0)
 	cfgB := archiverConfig(b, inner, "")
 	cfgB.Feed = feedB

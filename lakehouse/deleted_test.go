@@ -165,7 +165,7 @@ func TestRefusedThenDeletedAreNotCountedDeleted(t *testing.T) {
 	h := newHistory(5)
 	h.produce(t, prod, 100) // offsets 0–99
 
-	feed := lakehouse.NewFeed(0, nil)
+	feed := lakehouse.NewFeed(0, 0, nil)
 	feed.Resume(0, 0)
 	cfg, reg := meteredArchiverConfig(b, bkt, "")
 	cfg.Feed = feed

@@ -18,12 +18,18 @@ import (
 // alike).
 const DefaultFeedRecords = 1 << 14
 
+// DefaultFeedBytes is ArchiverConfig.FeedBytes' default: the fetched records' keys and
+// values a Feed holds, as DefaultFeedRecords bounds their number. Far above what
+// DefaultFeedRecords events of a few kilobytes hold, it binds for large events only
+// (64 of a megabyte, where 16,384 would hold 16 GB).
+const DefaultFeedBytes = 64 << 20
+
 // Feed hands the records a consumer in the same process fetched to an archiver, so
 // that a record is fetched from Kafka and decompressed once for both (the live daemon
 // evaluates and archives the same records). The consumer owns the partitions: it says
 // which it resumes where (Resume), hands over each fetch with its position before it
 // (Fetched) and says which it gave up (Revoked). None of them blocks: past FeedRecords
-// queued records a batch is dropped and counted (an empty feed takes a batch of any
+// queued records, or FeedBytes of their keys and values, a batch is dropped and counted (an empty feed takes a batch of any
 // size: its records are in memory already, held by the consumer until handled, and a
 // feed smaller than one fetch would otherwise drop them all). A consumer that would
 // rather slow down than have batches dropped asks WaitRoom before each poll. A batch
@@ -59,16 +65,20 @@ type Feed struct {
 	// reading has reached (-1: none yet).
 	reading map[int32]int64
 	wake    chan struct{}
-	onFull  func() // nil: none
+	onFull  func(limit string) // nil: none
 	// room is closed, and replaced, each time the archiver takes records (WaitRoom).
 	room chan struct{}
 	// stalled is set when a WaitRoom ran out of patience, and cleared when the
 	// archiver next takes records: a stalled archiver (its storage down) costs the
 	// consumer one wait, not one per fetch.
 	stalled bool
-	// polled counts the records handed over (kept or dropped) since the last WaitRoom:
-	// the size of the consumer's last poll, which WaitRoom makes room for.
-	polled int
+	// polled and polledBytes count the records handed over (kept or dropped) since the
+	// last WaitRoom, and their bytes: the size of the consumer's last poll, which
+	// WaitRoom makes room for.
+	polled      int
+	polledBytes int64
+	// bytes are those of the records held (records), bounded by limitBytes.
+	bytes, limitBytes int64
 	// admitted is set when WaitRoom found room: the poll that follows is kept whole,
 	// beyond the limit if it is larger than the last (its records are in memory
 	// already; dropping part of it would cost a second read of the rest of its
@@ -103,6 +113,7 @@ type feedItem struct {
 	// known).
 	logStart int64
 	recs     []*kgo.Record
+	bytes    int64     // recs' keys and values
 	notes    *FedBatch // feedRecords: what the consumer learned of recs
 	ps       []int32
 }
@@ -111,15 +122,27 @@ type feedItem struct {
 func (it *feedItem) pending() bool { return it.notes != nil && !it.notes.ready }
 
 // NewFeed returns a feed that holds at most limit records (DefaultFeedRecords if
-// limit ≤ 0) for its archiver; onFull, if not nil, is called for each batch dropped
-// for want of room, from Fetched, outside the feed's lock.
-func NewFeed(limit int, onFull func()) *Feed {
+// limit ≤ 0) and limitBytes of their keys and values (DefaultFeedBytes if ≤ 0) for its
+// archiver; onFull, if not nil, is called for each batch dropped for want of room, with
+// the limit that had none (FeedLimitRecords or FeedLimitBytes), from Fetched, outside
+// the feed's lock.
+func NewFeed(limit int, limitBytes int64, onFull func(limit string)) *Feed {
 	if limit <= 0 {
 		limit = DefaultFeedRecords
 	}
-	return &Feed{limit: limit, onFull: onFull, gaps: map[int32]bool{}, reading: map[int32]int64{},
+	if limitBytes <= 0 {
+		limitBytes = DefaultFeedBytes
+	}
+	return &Feed{limit: limit, limitBytes: limitBytes, onFull: onFull, gaps: map[int32]bool{}, reading: map[int32]int64{},
 		wake: make(chan struct{}, 1), room: make(chan struct{})}
 }
+
+// The names of a Feed's limits, as NewFeed's onFull, flags (with '-' for '_') and
+// metrics spell them.
+const (
+	FeedLimitRecords = "archive_feed_records"
+	FeedLimitBytes   = "archive_feed_bytes"
+)
 
 // WaitRoom waits, for at most patience, until the feed has room for a poll as large
 // as the last one handed over since the previous WaitRoom (half the limit before the
@@ -139,16 +162,16 @@ func (f *Feed) WaitRoom(ctx context.Context, patience time.Duration) time.Durati
 		timer *time.Timer
 	)
 	f.mu.Lock()
-	want := f.polled
+	want, wantBytes := f.polled, f.polledBytes
 	if want == 0 {
-		want = f.limit / 2
+		want, wantBytes = f.limit/2, f.limitBytes/2
 	}
-	f.polled = 0
+	f.polled, f.polledBytes = 0, 0
 	f.admitted = false
 	f.mu.Unlock()
 	for {
 		f.mu.Lock()
-		if !f.stalled && (f.records == 0 || f.records+want <= f.limit) {
+		if !f.stalled && (f.records == 0 || f.records+want <= f.limit && f.bytes+wantBytes <= f.limitBytes) {
 			f.admitted = true
 		}
 		if f.stalled || f.admitted {
@@ -208,13 +231,27 @@ func (f *Feed) Fetched(p int32, from, logStart int64, recs []*kgo.Record) *FedBa
 	if len(recs) == 0 {
 		return nil
 	}
+	var size int64
+	for _, r := range recs {
+		size += int64(len(r.Key) + len(r.Value))
+	}
 	f.mu.Lock()
 	next, reading := f.reading[p]
 	beyond := reading && from != FromLogStart && (from < 0 || next < 0 || from > next)
 	if !beyond {
 		f.polled += len(recs)
+		f.polledBytes += size
 	}
-	if beyond || !f.admitted && f.records > 0 && f.records+len(recs) > f.limit {
+	full := ""
+	if !f.admitted && f.records > 0 {
+		switch {
+		case f.records+len(recs) > f.limit:
+			full = FeedLimitRecords
+		case f.bytes+size > f.limitBytes:
+			full = FeedLimitBytes
+		}
+	}
+	if beyond || full != "" {
 		queued := f.gaps[p]
 		if !queued {
 			f.gaps[p] = true
@@ -226,7 +263,7 @@ func (f *Feed) Fetched(p int32, from, logStart int64, recs []*kgo.Record) *FedBa
 		} else {
 			f.dropped.Add(int64(len(recs)))
 			if f.onFull != nil {
-				f.onFull()
+				f.onFull(full)
 			}
 		}
 		if !queued {
@@ -236,10 +273,11 @@ func (f *Feed) Fetched(p int32, from, logStart int64, recs []*kgo.Record) *FedBa
 	}
 	notes := newFedBatch(f, len(recs), f.columns.Load().snapshot())
 	f.records += len(recs)
+	f.bytes += size
 	// A batch dropped after this one needs a gap item after it: the archiver may take
 	// this one as the continuation that ends its own reading of p.
 	delete(f.gaps, p)
-	f.items = append(f.items, feedItem{kind: feedRecords, p: p, at: from, logStart: logStart, recs: recs, notes: notes})
+	f.items = append(f.items, feedItem{kind: feedRecords, p: p, at: from, logStart: logStart, recs: recs, bytes: size, notes: notes})
 	f.mu.Unlock()
 	return notes
 }
@@ -307,6 +345,7 @@ func (f *Feed) take(buf []feedItem) []feedItem {
 	for i := range buf {
 		if buf[i].kind == feedRecords {
 			f.records -= len(buf[i].recs)
+			f.bytes -= buf[i].bytes
 			freed = true
 		}
 	}

@@ -207,7 +207,7 @@ func TestFedArchiverTakesTheConsumersVerdicts(t *testing.T) {
 		produceOdd(round)
 	}
 
-	feed := lakehouse.NewFeed(0, nil)
+	feed := lakehouse.NewFeed(0, 0, nil)
 	// As RunArchiver would, but before the feeder's first fetch: a batch fetched before
 	// the archiver gives its feed the column set carries no typed values, and the
 	// archiver parses its noted records again (work lost, no wrong row) — which under

@@ -187,7 +187,7 @@ func TestFedArchiverExactlyOnce(t *testing.T) {
 		if round%4 < 2 {
 			size = 20 + rng.IntN(100)
 		}
-		feed := lakehouse.NewFeed(size, nil)
+		feed := lakehouse.NewFeed(size, 0, nil)
 		cfg, reg := meteredArchiverConfig(b, bkt, "")
 		cfg.Feed = feed
 		crash := round%2 == 1
@@ -221,7 +221,7 @@ func TestFedArchiverExactlyOnce(t *testing.T) {
 	}
 
 	// Last round: the consumer starts at the end; catch-up archives what is left.
-	feed := lakehouse.NewFeed(0, nil)
+	feed := lakehouse.NewFeed(0, 0, nil)
 	cfg := archiverConfig(b, bkt, "")
 	cfg.Feed = feed
 	stop := startArchiver(t, cfg)
@@ -260,7 +260,7 @@ func TestFedArchiverTakesBatchesFromTheStart(t *testing.T) {
 	h := newHistory(17)
 	h.produce(t, b.Client(t), 600)
 	ends := h.ends()
-	feed := lakehouse.NewFeed(0, nil)
+	feed := lakehouse.NewFeed(0, 0, nil)
 	feed.Resume(0, 0)
 	feed.Resume(1, -1)
 	feed.Records(0, 0, fetchRange(t, b, 0, 0, ends[0]))
@@ -307,7 +307,7 @@ func TestFedArchiverReadsADroppedLastBatch(t *testing.T) {
 	// The first half of each partition's records fits the feed; the second half, the
 	// partition's last batch, is dropped.
 	half := map[int32]int{0: len(recs[0]) / 2, 1: len(recs[1]) / 2}
-	feed := lakehouse.NewFeed(half[0]+half[1], nil)
+	feed := lakehouse.NewFeed(half[0]+half[1], 0, nil)
 	for p := range int32(partitions) {
 		feed.Resume(p, start[p]+1)
 		feed.Records(p, start[p]+1, recs[p][:half[p]])
@@ -340,7 +340,7 @@ func TestFedArchiverGapThenContinuationThenGap(t *testing.T) {
 	ends := h.ends()
 
 	const limit = 20
-	feed := lakehouse.NewFeed(limit, nil)
+	feed := lakehouse.NewFeed(limit, 0, nil)
 	feed.Resume(0, start)
 	feed.Resume(1, -1)
 	feed.Records(0, start, recs[:limit/2])         // continues the archive
@@ -428,7 +428,7 @@ func TestFedArchiverCountsUnusedBatches(t *testing.T) {
 	h, start, recs := archivedThenMore(t, b, bkt, lake, 13, 200, 300)
 	end := h.ends()[0]
 
-	feed := lakehouse.NewFeed(0, nil)
+	feed := lakehouse.NewFeed(0, 0, nil)
 	feed.Resume(0, start)
 	feed.Records(0, start+10, recs[10:20]) // a consumer ahead of the archive: a hole
 	feed.Records(0, start+20, recs[20:30]) // beyond the hole, which is being read

@@ -15,7 +15,7 @@ import (
 // others; a new assignment or the end of the reading keeps every batch again.
 func TestFeedKeepsOnlyBatchesTheArchiverCanTake(t *testing.T) {
 	t.Parallel()
-	recs := func(n int) []*kgo.Record { return make([]*kgo.Record, n) }
+	recs := emptyRecords
 	type push struct {
 		p    int32
 		from int64
@@ -52,7 +52,7 @@ func TestFeedKeepsOnlyBatchesTheArchiverCanTake(t *testing.T) {
 			pushes: []push{{0, 100, 8}, {0, 108, 8}}, kinds: []feedKind{feedRecords, feedGap}, dropped: 8, feedRecords: 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := NewFeed(10, nil)
+			f := NewFeed(10, 0, nil)
 			if tc.setup != nil {
 				tc.setup(f)
 			}
@@ -87,7 +87,7 @@ func TestFeedKeepsOnlyBatchesTheArchiverCanTake(t *testing.T) {
 // back when it is taken, and a drop after a gap item was taken queues a new one.
 func TestFeedWaitsForTheConsumer(t *testing.T) {
 	t.Parallel()
-	recs := func(n int) []*kgo.Record { return make([]*kgo.Record, n) }
+	recs := emptyRecords
 	kinds := func(items []feedItem) (out []feedKind) {
 		for _, it := range items {
 			out = append(out, it.kind)
@@ -99,7 +99,7 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 		defer f.mu.Unlock()
 		return f.records
 	}
-	f := NewFeed(10, nil)
+	f := NewFeed(10, 0, nil)
 	a := f.Fetched(0, 100, -1, recs(4))
 	if f.Fetched(0, 104, -1, recs(8)) != nil { // no room: dropped, a gap item after a
 		t.Fatal("a batch past the feed's room was kept")
@@ -160,9 +160,9 @@ func TestFeedWaitsForTheConsumer(t *testing.T) {
 // archiver holds the consumer back once).
 func TestFeedWaitRoom(t *testing.T) {
 	t.Parallel()
-	recs := func(n int) []*kgo.Record { return make([]*kgo.Record, n) }
+	recs := emptyRecords
 	ctx := context.Background()
-	f := NewFeed(10, nil)
+	f := NewFeed(10, 0, nil)
 	if d := f.WaitRoom(ctx, time.Hour); d != 0 {
 		t.Fatalf("waited %v on an empty feed", d)
 	}
@@ -245,8 +245,8 @@ func TestFeedWaitRoom(t *testing.T) {
 // recycling had cleared (a nil dereference in the latency benchmark).
 func TestFeedBatchHandledWhileTaken(t *testing.T) {
 	t.Parallel()
-	f := NewFeed(1<<20, nil)
-	recs := make([]*kgo.Record, 4)
+	f := NewFeed(1<<20, 0, nil)
+	recs := emptyRecords(4)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -263,4 +263,63 @@ func TestFeedBatchHandledWhileTaken(t *testing.T) {
 		f.Fetched(0, 0, -1, recs).Handled()
 	}
 	<-done
+}
+
+// TestFeedBoundsBytes: records of 100 KB, far fewer than the feed's record limit. The
+// feed held any number of bytes below that (16,384 events of a megabyte are 16 GB);
+// past FeedBytes a batch is dropped, counted under that limit's name, WaitRoom waits
+// for room for a poll of the last one's bytes, and a taken batch gives its bytes back.
+func TestFeedBoundsBytes(t *testing.T) {
+	t.Parallel()
+	big := func(n int) []*kgo.Record {
+		out := make([]*kgo.Record, n)
+		for i := range out {
+			out[i] = &kgo.Record{Key: []byte("c-1"), Value: make([]byte, 100_000)}
+		}
+		return out
+	}
+	var full []string
+	f := NewFeed(10_000, 350_000, func(limit string) { full = append(full, limit) })
+	a := f.Fetched(0, 0, -1, big(2))
+	b := f.Fetched(0, 2, -1, big(1))
+	if a == nil || b == nil {
+		t.Fatal("batches within the byte limit were dropped")
+	}
+	if f.Fetched(0, 3, -1, big(1)) != nil {
+		t.Fatal("a batch taking the feed to 400,012 bytes, past its 350,000, was kept")
+	}
+	if f.Dropped() != 1 || !slices.Equal(full, []string{FeedLimitBytes}) {
+		t.Errorf("dropped %d records, full %q; want 1 for %s", f.Dropped(), full, FeedLimitBytes)
+	}
+	// Room for another poll of 3 such records (the last ones handed over) waits for a take.
+	waited := make(chan time.Duration)
+	go func() { waited <- f.WaitRoom(context.Background(), time.Hour) }()
+	select {
+	case d := <-waited:
+		t.Fatalf("WaitRoom returned after %v with 300,009 of 350,000 bytes held", d)
+	case <-time.After(50 * time.Millisecond):
+	}
+	a.Handled()
+	b.Handled()
+	f.take(nil)
+	select {
+	case <-waited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait outlived the take that freed the bytes")
+	}
+	f.mu.Lock()
+	held := f.bytes
+	f.mu.Unlock()
+	if held != 0 {
+		t.Errorf("after every batch was taken the feed counts %d bytes held", held)
+	}
+}
+
+// emptyRecords is n records without key or value, as a feed's tests hand it.
+func emptyRecords(n int) []*kgo.Record {
+	out := make([]*kgo.Record, n)
+	for i := range out {
+		out[i] = &kgo.Record{}
+	}
+	return out
 }

@@ -38,7 +38,7 @@ func TestArchiverOwningNoPartitionCompactsNothing(t *testing.T) {
 
 	// A fed archiver whose consumer was assigned no partition: it owns none.
 	idle := archiverConfig(b, bkt, "")
-	idle.Feed = lakehouse.NewFeed(0, nil)
+	idle.Feed = lakehouse.NewFeed(0, 0, nil)
 	idle.CompactInterval = 20 * time.Millisecond
 	idle.CompactSmallBytes = 1 << 20
 	idle.OrphanGrace = time.Millisecond

@@ -98,7 +98,7 @@ func slowCommitOnPrunedVersion(t *testing.T, kind string, gate func(lakehouse.Bu
 	ends := h.ends()
 
 	gated, entered, open := gate(inner)
-	feedA := lakehouse.NewFeed(0, nil)
+	feedA := lakehouse.NewFeed(0, 0, nil)
 	feedA.Resume(0, 0)
 	feedA.Records(0, 0, fetchRange(t, b, 0, 0, ends[0])[:ends[0]+1])
 	cfgA, regA := meteredArchiverConfig(b, gated, "")
@@ -111,7 +111,7 @@ func slowCommitOnPrunedVersion(t *testing.T, kind string, gate func(lakehouse.Bu
 	}
 	time.Sleep(20 * time.Millisecond) // coarse file times: B's manifests come strictly later than A's
 
-	feedB := lakehouse.NewFeed(0, nil)
+	feedB := lakehouse.NewFeed(0, 0, nil)
 	feedB.Resume(1, 0)
 	cfgB := archiverConfig(b, inner, "")
 	cfgB.Feed = feedB

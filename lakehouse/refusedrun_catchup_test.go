@@ -45,7 +45,7 @@ func TestFedArchiverCatchUpPassesARunOfRefusedRecords(t *testing.T) {
 
 	// The consumer resumes at the end of the partition (it evaluated everything
 	// before a restart): the archiver reads from its archive's end itself.
-	feed := lakehouse.NewFeed(0, nil)
+	feed := lakehouse.NewFeed(0, 0, nil)
 	feed.Resume(0, end+1)
 	cfg, reg := meteredArchiverConfig(b, bkt, "")
 	cfg.Feed = feed

@@ -30,7 +30,7 @@ func TestFedArchiverRejectedFileOfAQuietPartition(t *testing.T) {
 
 	// This daemon's consumer resumes where the archive ends and hands over the new
 	// records; its archiver holds them in a file that is not due yet.
-	feed := lakehouse.NewFeed(0, nil)
+	feed := lakehouse.NewFeed(0, 0, nil)
 	feed.Resume(0, start)
 	feed.Records(0, start, fetchRange(t, b, 0, start, mid-1))
 	cfg, reg := meteredArchiverConfig(b, bkt, "")

@@ -57,7 +57,7 @@ func TestRejectedFileThenDeletedRangeBelowNewStart(t *testing.T) {
 
 	// The fed archiver: its file [0, 49] is encoded and uploaded, its commit held.
 	gated := newGatedBucket(inner)
-	feed := lakehouse.NewFeed(0, nil)
+	feed := lakehouse.NewFeed(0, 0, nil)
 	feed.Resume(0, 0)
 	feed.Records(0, 0, first)
 	cfg, reg := meteredArchiverConfig(b, gated, "")

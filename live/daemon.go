@@ -124,7 +124,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d := &Daemon{cfg: cfg, log: cfg.Logger, rulesLoaded: make(chan struct{}), parts: map[int32]*partition{}, done: make(chan struct{}), born: time.Now()}
 	if !cfg.NoArchive {
 		// d.m exists before the consumer, the only caller, starts.
-		d.feed = lakehouse.NewFeed(cfg.ArchiveFeedRecords, func() { d.m.limits.Reached(limitFeedRecords) })
+		d.feed = lakehouse.NewFeed(cfg.ArchiveFeedRecords, cfg.ArchiveFeedBytes, func(limit string) { d.m.limits.Reached(limit) })
 	}
 	defer func() {
 		if err != nil {
@@ -179,6 +179,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		ac.EnsureDefaults()
 		ac.ShowLimits(d.m.limits)
 		d.m.limits.ShowCounted(limitFeedRecords, float64(cfg.ArchiveFeedRecords))
+		d.m.limits.ShowCounted(limitFeedBytes, float64(cfg.ArchiveFeedBytes))
 		d.m.limits.Show(limitFeedWait, max(cfg.ArchiveFeedWait, 0).Seconds())
 	}
 	s, err := newActiveSet(nil)
@@ -414,10 +415,14 @@ func (d *Daemon) AlertsRaised() int64 { return d.alertsRaised.Load() }
 // DeadLetters is the number of event records sent to the dead-letter topic.
 func (d *Daemon) DeadLetters() int64 { return d.im.DeadLettersTotal() }
 
-// limitFeedRecords is --archive-feed-records: a batch past it is dropped from the
-// archiver's feed (hindsight_lake_feed_dropped_records_total), and the archiver reads
-// it from Kafka itself.
-const limitFeedRecords = "archive_feed_records"
+// limitFeedRecords and limitFeedBytes are --archive-feed-records and
+// --archive-feed-bytes: a batch past either is dropped from the archiver's feed
+// (hindsight_lake_feed_dropped_records_total), and the archiver reads it from Kafka
+// itself.
+const (
+	limitFeedRecords = lakehouse.FeedLimitRecords
+	limitFeedBytes   = lakehouse.FeedLimitBytes
+)
 
 // limitEmbeddedRetention is --embedded-retention-bytes (0: keep all), shown only
 // with the embedded broker. What it deleted before the daemon read it shows as

@@ -316,6 +316,9 @@ type Config struct {
 	// fetched and decompressed once for both. Past it batches are dropped and the
 	// archiver reads them from Kafka itself. Default lakehouse.DefaultFeedRecords.
 	ArchiveFeedRecords int
+	// ArchiveFeedBytes bounds the same records by their keys' and values' bytes, as
+	// ArchiveFeedRecords by their number. Default lakehouse.DefaultFeedBytes.
+	ArchiveFeedBytes int64
 	// ArchiveFeedWait is how long the event consumer waits, before a fetch, for the
 	// archiver to take what it was handed while the feed lacks room for another poll
 	// like the last
@@ -388,6 +391,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.ArchiveFeedRecords <= 0 {
 		c.ArchiveFeedRecords = lakehouse.DefaultFeedRecords
+	}
+	if c.ArchiveFeedBytes <= 0 {
+		c.ArchiveFeedBytes = lakehouse.DefaultFeedBytes
 	}
 	if c.ArchiveFeedWait == 0 {
 		c.ArchiveFeedWait = DefaultArchiveFeedWait
