@@ -85,6 +85,9 @@ type WindowStats struct {
 	GroupsDropped   uint64 `json:"groups_dropped"`
 	DistinctDropped uint64 `json:"distinct_dropped"`
 	Overflows       uint64 `json:"overflows"`
+	// KeysTooLong counts events not counted because their group key or count_distinct
+	// value was longer than --max-key-bytes (degraded too).
+	KeysTooLong uint64 `json:"keys_too_long,omitempty"`
 	// Suppressed counts crossings the rule's alert.suppress held back; Incidents the
 	// alerts sent whose suppression or resolve is pending; IncidentsDropped alerts sent
 	// untracked beyond the group limit (degraded).

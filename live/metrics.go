@@ -146,6 +146,9 @@ func (m *metrics) windowStats(rule string, before, after window.Stats) {
 	if after.Overflows > before.Overflows {
 		add(m.windowDrops.WithLabelValues(rule, "sum_overflow"), before.Overflows, after.Overflows)
 	}
+	if after.KeysTooLong > before.KeysTooLong {
+		add(m.windowDrops.WithLabelValues(rule, "max_key_bytes"), before.KeysTooLong, after.KeysTooLong)
+	}
 	if after.IncidentsDropped > before.IncidentsDropped {
 		add(m.windowDrops.WithLabelValues(rule, "max_groups_incidents"), before.IncidentsDropped, after.IncidentsDropped)
 	}

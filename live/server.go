@@ -177,6 +177,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.Show("backfill_concurrency", float64(c.BackfillConcurrency))
 	d.m.limits.Show("max_groups", float64(c.WindowLimits.MaxGroups))
 	d.m.limits.Show("max_distinct", float64(c.WindowLimits.MaxDistinct))
+	d.m.limits.Show("max_key_bytes", float64(c.WindowLimits.MaxKeyBytes))
 	d.m.limits.ShowCounted(limitHandoffBuffer, float64(c.HandoffBufferBytes))
 	d.m.limits.ShowCounted(limitQueuedRecords, float64(c.MaxQueuedRecords))
 	d.m.limits.ShowCounted(limitQueuedBytes, float64(c.MaxQueuedBytes))

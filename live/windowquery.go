@@ -74,6 +74,7 @@ func (p *partition) windowStats(ar *controls.Version, st *contract.WindowStats) 
 	st.GroupsDropped += s.GroupsDropped
 	st.DistinctDropped += s.DistinctDropped
 	st.Overflows += s.Overflows
+	st.KeysTooLong += s.KeysTooLong
 	st.Suppressed += s.Suppressed
 	st.Incidents += ws.Incidents()
 	st.IncidentsDropped += s.IncidentsDropped

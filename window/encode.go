@@ -67,10 +67,16 @@ func (s *State) draftHead(d *Draft) {
 			}
 		}
 	}
+	if s.stats.KeysTooLong > 0 {
+		flags |= flagKeysTooLong
+	}
 	b := append(d.head[:0], flags)
 	b = binary.AppendVarint(b, s.maxTime)
 	for _, n := range []uint64{s.stats.Late, s.stats.TimeErrors, s.stats.GroupsDropped, s.stats.DistinctDropped, s.stats.Overflows} {
 		b = binary.AppendUvarint(b, n)
+	}
+	if flags&flagKeysTooLong != 0 {
+		b = binary.AppendUvarint(b, s.stats.KeysTooLong)
 	}
 	d.head = binary.AppendUvarint(b, uint64(s.live))
 	d.life = d.life[:0]
@@ -231,6 +237,11 @@ const flagLifecycle = 2
 // entries encode as before it existed.
 const flagSilent = 8
 
+// flagKeysTooLong, in the state's flags byte, says Stats.KeysTooLong follows the other
+// stats (a uvarint). A state that refused no key leaves it off and encodes as before
+// it existed.
+const flagKeysTooLong = 16
+
 func (s *State) appendLifecycle(b []byte, silent bool) []byte {
 	b = binary.AppendUvarint(b, s.stats.Suppressed)
 	b = binary.AppendUvarint(b, s.stats.IncidentsDropped)
@@ -337,13 +348,17 @@ func Decode(r *rule.Rule, lim Limits, data []byte) (*State, []byte, error) {
 	}
 	s.seen = d.b[0]&1 != 0
 	hasLife, hasSamples, hasSilent := d.b[0]&flagLifecycle != 0, d.b[0]&flagSamples != 0, d.b[0]&flagSilent != 0
-	if d.b[0]&^(1|flagLifecycle|flagSamples|flagSilent) != 0 || hasSilent && !hasLife {
+	hasKeysTooLong := d.b[0]&flagKeysTooLong != 0
+	if d.b[0]&^(1|flagLifecycle|flagSamples|flagSilent|flagKeysTooLong) != 0 || hasSilent && !hasLife {
 		return nil, nil, fmt.Errorf("%w: unknown state flags %#x", ErrCorrupt, d.b[0])
 	}
 	d.b = d.b[1:]
 	s.maxTime = d.varint()
 	for _, p := range []*uint64{&s.stats.Late, &s.stats.TimeErrors, &s.stats.GroupsDropped, &s.stats.DistinctDropped, &s.stats.Overflows} {
 		*p = d.uvarint()
+	}
+	if hasKeysTooLong {
+		s.stats.KeysTooLong = d.uvarint()
 	}
 	ng := d.count()
 	s.reserve(min(ng, len(d.b)/minGroupBytes))

@@ -17,15 +17,16 @@ import (
 // windows, counters, watermark and degradation, and the bytes that follow it.
 func TestEncodeRoundTrip(t *testing.T) {
 	r := mustRule(t, `"aggregate":{"fn":"count_distinct","path":"$.v"},"group_by":["$.g"],"window":{"size":"10s","every":"5s"},"lateness":"1s","threshold":2`)
-	lim := window.Limits{MaxGroups: 3, MaxDistinct: 2}
+	lim := window.Limits{MaxGroups: 3, MaxDistinct: 2, MaxKeyBytes: 24}
 	st, _ := run(t, r, lim,
 		in{"c1", `{"g":"a","v":1}`, 1000},
 		in{"c1", `{"g":"a","v":2}`, 6000},
 		in{"c1", `{"g":"a","v":3}`, 6000}, // beyond max_distinct in window 0s
 		in{"c2", `{"g":{"y":1,"x":2},"v":1}`, 7000},
 		in{"c1", `{"g":"b","v":1}`, 7000},
-		in{"c1", `{"g":"c","v":1}`, 7000}, // beyond max_groups
-		in{"c1", `{"t":"late"}`, 100},     // late
+		in{"c1", `{"g":"c","v":1}`, 7000},                                   // beyond max_groups
+		in{"c1", `{"t":"late"}`, 100},                                       // late
+		in{"c1", `{"g":"a","v":"a value longer than the key limit"}`, 7000}, // beyond max_key_bytes
 	)
 	enc := st.AppendTo([]byte("head"))
 	if string(enc[:4]) != "head" {
@@ -38,7 +39,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if got, want := openWindows(dec, ""), openWindows(st, ""); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("windows\n%+v\nwant\n%+v", got, want)
 	}
-	if dec.Stats() != st.Stats() || dec.Stats() != (window.Stats{Late: 1, GroupsDropped: 1, DistinctDropped: 1, Suppressed: 1}) {
+	if dec.Stats() != st.Stats() || dec.Stats() != (window.Stats{Late: 1, GroupsDropped: 1, DistinctDropped: 1, Suppressed: 1, KeysTooLong: 1}) {
 		t.Errorf("stats %+v, encoded %+v", dec.Stats(), st.Stats())
 	}
 	if dec.Degraded() != st.Degraded() {

@@ -17,10 +17,10 @@ func TestLimitsFor(t *testing.T) {
 		lim    window.Limits
 		want   window.Limits
 	}{
-		{"defaults", ``, window.Limits{}, window.Limits{MaxGroups: 100_000, MaxDistinct: 10_000}},
-		{"evaluator's", ``, window.Limits{MaxGroups: 7, MaxDistinct: 8}, window.Limits{MaxGroups: 7, MaxDistinct: 8}},
-		{"rule lowers", `"limits":{"max_groups":3}`, window.Limits{MaxGroups: 7}, window.Limits{MaxGroups: 3, MaxDistinct: 10_000}},
-		{"rule raises", `"limits":{"max_groups":30,"max_distinct":40}`, window.Limits{MaxGroups: 7, MaxDistinct: 8}, window.Limits{MaxGroups: 30, MaxDistinct: 40}},
+		{"defaults", ``, window.Limits{}, window.Limits{MaxGroups: 100_000, MaxDistinct: 10_000, MaxKeyBytes: 4096}},
+		{"evaluator's", ``, window.Limits{MaxGroups: 7, MaxDistinct: 8, MaxKeyBytes: 9}, window.Limits{MaxGroups: 7, MaxDistinct: 8, MaxKeyBytes: 9}},
+		{"rule lowers", `"limits":{"max_groups":3}`, window.Limits{MaxGroups: 7}, window.Limits{MaxGroups: 3, MaxDistinct: 10_000, MaxKeyBytes: 4096}},
+		{"rule raises", `"limits":{"max_groups":30,"max_distinct":40}`, window.Limits{MaxGroups: 7, MaxDistinct: 8}, window.Limits{MaxGroups: 30, MaxDistinct: 40, MaxKeyBytes: 4096}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,6 +101,23 @@ func TestLimits(t *testing.T) {
 			[]in{{"c", `{"v":1e308}`, 1}, {"c", `{"v":1e308}`, 2}, {"c", `{"g":1,"v":1}`, 3}},
 			window.Stats{GroupsDropped: 1, Overflows: 1}, "group limit 1 reached: 1 contributions to new groups not counted",
 			[]win{{"c", gk(`null`), 0, 60000, 1, 1e308, true, true}}},
+		// Without MaxKeyBytes, a megabyte's group_by value made a megabyte's group, and
+		// MaxGroups of them 100 GB: the limits counted entries only.
+		{"a group key past max_key_bytes is not counted; others go on",
+			`"group_by":["$.g"]`, window.Limits{MaxKeyBytes: 8},
+			[]in{{"c", `{"g":"abcde"}`, 1}, {"c", `{"g":"abcdefghijk"}`, 2}, {"c", `{"g":"abcde"}`, 3}},
+			window.Stats{KeysTooLong: 1}, "key limit 8 bytes reached: 1 events whose group_by values or count_distinct value are longer not counted",
+			[]win{{"c", gk(`"abcde"`), 0, 60000, 2, 2, true, false}}},
+		{"the customer's name is not the group key's",
+			`"group_by":["$.g"]`, window.Limits{MaxKeyBytes: 8},
+			[]in{{"a-customer-of-a-long-name", `{"g":"ab"}`, 1}},
+			window.Stats{}, "",
+			[]win{{"a-customer-of-a-long-name", gk(`"ab"`), 0, 60000, 1, 1, true, false}}},
+		{"a count_distinct value past max_key_bytes is not counted",
+			`"aggregate":{"fn":"count_distinct","path":"$.v"}`, window.Limits{MaxKeyBytes: 8},
+			[]in{{"c", `{"v":"abc"}`, 1}, {"c", `{"v":"abcdefghijkl"}`, 2}, {"c", `{"v":"xyz"}`, 3}},
+			window.Stats{KeysTooLong: 1}, "key limit 8 bytes reached: 1 events whose group_by values or count_distinct value are longer not counted",
+			[]win{{"c", "", 0, 60000, 2, 2, true, false}}},
 		{"exact figures are not degraded",
 			`"group_by":["$.g"]`, window.Limits{MaxGroups: 2},
 			[]in{{"c", `{"g":"a"}`, 1}, {"c", `{"g":"b"}`, 2}},

@@ -18,10 +18,16 @@ type Limits struct {
 	// MaxDistinct is the most distinct values one count_distinct window keeps.
 	// Default 10,000.
 	MaxDistinct int64
+	// MaxKeyBytes is the longest group key (the group_by values, as canonically
+	// encoded) and count_distinct value a state keeps, in bytes: an event whose key is
+	// longer counts in no window (Stats.KeysTooLong, the rule degraded). The group and
+	// distinct limits count entries; without it, events of a megabyte's group_by value
+	// made each group a megabyte, and MaxGroups of them 100 GB. Default 4,096.
+	MaxKeyBytes int64
 }
 
 // DefaultLimits are the evaluator's limits unless its flags say otherwise.
-var DefaultLimits = Limits{MaxGroups: 100_000, MaxDistinct: 10_000}
+var DefaultLimits = Limits{MaxGroups: 100_000, MaxDistinct: 10_000, MaxKeyBytes: 4096}
 
 // EnsureDefaults fills zero limits from DefaultLimits.
 func (l Limits) EnsureDefaults() Limits {
@@ -30,6 +36,9 @@ func (l Limits) EnsureDefaults() Limits {
 	}
 	if l.MaxDistinct <= 0 {
 		l.MaxDistinct = DefaultLimits.MaxDistinct
+	}
+	if l.MaxKeyBytes <= 0 {
+		l.MaxKeyBytes = DefaultLimits.MaxKeyBytes
 	}
 	return l
 }
@@ -101,6 +110,9 @@ type Stats struct {
 	// (alert.suppress); IncidentsDropped alerts sent without an incident, beyond
 	// MaxGroups open incidents (not suppressed after, nor resolved).
 	Suppressed, IncidentsDropped uint64
+	// KeysTooLong counts events not counted because their group key or count_distinct
+	// value was longer than MaxKeyBytes.
+	KeysTooLong uint64
 }
 
 // State is one rule version's windows in one partition (see the package comment).
@@ -291,6 +303,8 @@ func (s *State) Degraded() string {
 		return fmt.Sprintf("distinct value limit %d reached: %d new values not counted", s.lim.MaxDistinct, st.DistinctDropped)
 	case st.Overflows > 0:
 		return fmt.Sprintf("%d values not added: the sum would overflow float64", st.Overflows)
+	case st.KeysTooLong > 0:
+		return fmt.Sprintf("key limit %d bytes reached: %d events whose group_by values or count_distinct value are longer not counted", s.lim.MaxKeyBytes, st.KeysTooLong)
 	case st.IncidentsDropped > 0:
 		return fmt.Sprintf("group limit %d reached for open incidents: %d alerts sent without suppression or resolve", s.lim.MaxGroups, st.IncidentsDropped)
 	}
@@ -350,6 +364,10 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 		lo = floorDiv(t-s.size, s.every) + 1
 	}
 	id, split, h, hashed := s.groupID(ev)
+	if int64(len(id)-split) > s.lim.MaxKeyBytes || int64(len(distKey)) > s.lim.MaxKeyBytes {
+		s.bump(&s.stats.KeysTooLong, 1)
+		return
+	}
 	slot, h, hashed, ok := s.find(id, h, hashed)
 	fresh := !ok
 	if fresh {

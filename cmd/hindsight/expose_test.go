@@ -31,7 +31,7 @@ func TestLiveLimitFlagDefaults(t *testing.T) {
 		"preview-timeout": def.PreviewTimeout, "preview-max-scan": def.PreviewMaxScan, "preview-max-bytes": def.PreviewMaxBytes,
 		"max-snapshot-age": def.MaxSnapshotAge, "max-archive-lag": def.MaxArchiveLag, "public-read": false, "allowed-hosts": "[]",
 		"max-queued-records": def.MaxQueuedRecords, "max-queued-bytes": def.MaxQueuedBytes, "fetch-max-bytes": def.FetchMaxBytes,
-		"archive-feed-bytes": def.ArchiveFeedBytes,
+		"archive-feed-bytes": def.ArchiveFeedBytes, "max-key-bytes": def.WindowLimits.MaxKeyBytes,
 	} {
 		fl := f.Lookup(name)
 		if fl == nil {

@@ -352,4 +352,5 @@ var archiveDefaults = defaultsOf[lakehouse.ArchiverConfig]()
 func addWindowLimitFlags(f *pflag.FlagSet, l *window.Limits, def window.Limits) {
 	f.Int64Var(&l.MaxGroups, "max-groups", def.MaxGroups, "most open groups a windowed or grouped rule keeps per partition; beyond, the rule is degraded")
 	f.Int64Var(&l.MaxDistinct, "max-distinct", def.MaxDistinct, "most distinct values one count_distinct window keeps; beyond, the rule is degraded")
+	f.Int64Var(&l.MaxKeyBytes, "max-key-bytes", def.MaxKeyBytes, "longest group key (a windowed or grouped rule's group_by values) or count_distinct value kept, in bytes; an event whose key is longer is not counted, and the rule is degraded")
 }

@@ -275,6 +275,9 @@ func eventsLine(res *rulecheck.Result) string {
 	if n := res.Stats.Overflows; n > 0 {
 		s += fmt.Sprintf(", %d values not added (the sum would overflow float64)", n)
 	}
+	if n := res.Stats.KeysTooLong; n > 0 {
+		s += fmt.Sprintf(", %d events not counted (group_by values or count_distinct value longer than --max-key-bytes)", n)
+	}
 	if n := res.Stats.IncidentsDropped; n > 0 {
 		s += fmt.Sprintf(", %d alerts sent without suppression or resolve (open incidents at limits.max_groups)", n)
 	}

@@ -393,7 +393,7 @@ func TestRulesTestShowsLimitDrops(t *testing.T) {
 	}
 }
 
-// TestRulesTestLimitFlags: --max-groups and --max-distinct bound the events' state as
+// TestRulesTestLimitFlags: --max-groups, --max-distinct and --max-key-bytes bound the events' state as
 // the daemon's flags do, so that `rules test` calls a rule degraded where live would;
 // the rules' tests: blocks keep the defaults. Before the flags, a daemon run with a
 // lower limit degraded a rule that rules test said was whole.
@@ -417,6 +417,7 @@ func TestRulesTestLimitFlags(t *testing.T) {
 		{nil, ""},
 		{[]string{"--max-groups", "2"}, "group limit 2 reached: 1 contributions to new groups not counted"},
 		{[]string{"--max-distinct", "1"}, "distinct value limit 1 reached: 1 new values not counted"},
+		{[]string{"--max-key-bytes", "2"}, "key limit 2 bytes reached: 4 events whose group_by values or count_distinct value are longer not counted"},
 	} {
 		out, err := run(t, events, append([]string{"rules", "test", "-f", rules, "--json", "-"}, tt.flags...)...)
 		if err != nil {
