@@ -40,14 +40,8 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	// takes room again as a new one would. Judged at the record's own time, a fold
 	// gives a control the same outcome on every replay.
 	over := ""
-	if old, held := g.mutes[k]; c.Op == rule.OpUpsert && c.Mute.InForce(rec.Time) && !(held && old.InForce(rec.Time)) {
-		inForce := 0
-		for _, m := range g.mutes {
-			if m.InForce(rec.Time) {
-				inForce++
-			}
-		}
-		if inForce >= lim.MaxMutes {
+	if c.Op == rule.OpUpsert && c.Mute.TakesRoom(g.mutes[k], rec.Time) {
+		if inForce := rule.MutesInForce(g.mutes, rec.Time); inForce >= lim.MaxMutes {
 			over = limitReached(inForce, "mutes are in force", rule.LimitMutes)
 		}
 	}

@@ -494,11 +494,11 @@ func (c *EventConsumer) batchOf(topicID [16]byte, fp kgo.FetchPartition, batches
 		ps.mu.Lock()
 	}
 	b := &Batch{Partition: fp.Partition, HighWatermark: fp.HighWatermark, TopicID: topicID, recs: fp.Records, markers: markers(fp.Records), c: c, ps: ps}
+	ps.fetched = b.NextOffset()
+	ps.mu.Unlock()
 	for _, r := range fp.Records {
 		b.bytes += int64(len(r.Key) + len(r.Value))
 	}
-	ps.fetched = b.NextOffset()
-	ps.mu.Unlock()
 	if ls := fp.LogStartOffset; from >= 0 && ls > from {
 		c.deletedUnread(fp.Partition, from, min(fp.Records[0].Offset, ls))
 	}

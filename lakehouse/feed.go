@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// DefaultFeedRecords is ArchiverConfig.FeedRecords' default: how many fetched records
+// DefaultFeedRecords is NewFeed's default limit: how many fetched records
 // a Feed holds for its archiver before it drops batches (about 10 MB of 600-byte
 // events, referenced, not copied, and the fetched batches they hold in memory). A
 // consumer that waits for room (WaitRoom) drops none at this size in a backlog, and
@@ -18,7 +18,7 @@ import (
 // alike).
 const DefaultFeedRecords = 1 << 14
 
-// DefaultFeedBytes is ArchiverConfig.FeedBytes' default: the fetched records' keys and
+// DefaultFeedBytes is NewFeed's default limitBytes: the fetched records' keys and
 // values a Feed holds, as DefaultFeedRecords bounds their number. Far above what
 // DefaultFeedRecords events of a few kilobytes hold, it binds for large events only
 // (64 of a megabyte, where 16,384 would hold 16 GB).
@@ -28,10 +28,11 @@ const DefaultFeedBytes = 64 << 20
 // that a record is fetched from Kafka and decompressed once for both (the live daemon
 // evaluates and archives the same records). The consumer owns the partitions: it says
 // which it resumes where (Resume), hands over each fetch with its position before it
-// (Fetched) and says which it gave up (Revoked). None of them blocks: past FeedRecords
-// queued records, or FeedBytes of their keys and values, a batch is dropped and counted (an empty feed takes a batch of any
-// size: its records are in memory already, held by the consumer until handled, and a
-// feed smaller than one fetch would otherwise drop them all). A consumer that would
+// (Fetched) and says which it gave up (Revoked). None of them blocks: past its limit
+// of queued records, or of their keys' and values' bytes, a batch is dropped and
+// counted (an empty feed takes a batch of any size: its records are in memory already,
+// held by the consumer until handled, and a feed smaller than one fetch would
+// otherwise drop them all). A consumer that would
 // rather slow down than have batches dropped asks WaitRoom before each poll. A batch
 // handed over waits for the consumer to have handled it (FedBatch.Handled), with what
 // it learned of each record, before the archiver takes it or anything queued after it.

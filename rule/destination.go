@@ -74,6 +74,24 @@ func (m *Mute) Matches(ruleID, customer string, now time.Time) bool {
 // InForce reports whether the mute mutes at t: it has no end, or ends after t.
 func (m *Mute) InForce(t time.Time) bool { return m.Until.IsZero() || t.Before(m.Until) }
 
+// TakesRoom reports whether m, written at t over old (what its key held; nil: nothing),
+// adds a mute in force at t, which max_mutes bounds: it is in force then, and old was
+// not.
+func (m *Mute) TakesRoom(old *Mute, t time.Time) bool {
+	return m.InForce(t) && (old == nil || !old.InForce(t))
+}
+
+// MutesInForce is how many of ms are in force at t.
+func MutesInForce(ms map[Key]*Mute, t time.Time) int {
+	n := 0
+	for _, m := range ms {
+		if m.InForce(t) {
+			n++
+		}
+	}
+	return n
+}
+
 // MuteUntil is the end of a mute that lasts d from now: in whole seconds, as a mute's
 // until is written, rounded up, since rounded down a mute shorter than a second would
 // end before it was published (and every mute end early).

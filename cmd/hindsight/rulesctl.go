@@ -212,17 +212,9 @@ func mutesRefused(cur, file []*rule.Mute, limit int, now time.Time) int {
 	refused := 0
 	for _, m := range file {
 		k := rule.Key{Scope: m.Scope, ID: m.ID}
-		if old, ok := held[k]; m.InForce(now) && !(ok && old.InForce(now)) {
-			inForce := 0
-			for _, h := range held {
-				if h.InForce(now) {
-					inForce++
-				}
-			}
-			if inForce >= limit {
-				refused++
-				continue
-			}
+		if m.TakesRoom(held[k], now) && rule.MutesInForce(held, now) >= limit {
+			refused++
+			continue
 		}
 		held[k] = m
 	}
