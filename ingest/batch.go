@@ -19,6 +19,7 @@ import (
 const (
 	ReasonMissingKey  = verdict.ReasonMissingKey  // no customer id in the record key
 	ReasonInvalidKey  = verdict.ReasonInvalidKey  // the key is not valid UTF-8
+	ReasonKeyTooLong  = verdict.ReasonKeyTooLong  // the key is longer than max_customer_bytes
 	ReasonInvalidJSON = verdict.ReasonInvalidJSON // the value is not one JSON document
 	ReasonTooDeep     = verdict.ReasonTooDeep     // the value nests deeper than the JSON engine allows
 )

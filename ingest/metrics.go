@@ -61,7 +61,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hindsight_events_refetched_total", Help: "Records given again below what was read of an events partition (its log went back: records lost on a broker), per partition: skipped, so that no event is counted twice; records written anew at those offsets are not counted either."}, []string{"partition"}),
 		lags: map[int32]prometheus.Gauge{},
 	}
-	for _, r := range []string{ReasonMissingKey, ReasonInvalidKey, ReasonInvalidJSON, ReasonTooDeep, ReasonNotProduced} {
+	for _, r := range []string{ReasonMissingKey, ReasonInvalidKey, ReasonKeyTooLong, ReasonInvalidJSON, ReasonTooDeep, ReasonNotProduced} {
 		m.DeadLetters.WithLabelValues(r) // show zeros, so a dashboard sees the series exists
 	}
 	if reg != nil {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -38,7 +39,8 @@ func (h *collectHandler) n() int {
 // TestInvalidKeyIsDeadLettered: a key that is not UTF-8 cannot be a customer id (it is
 // a string in every record that leaves the process, and DuckDB refuses a Parquet file
 // holding it), so the record goes to the dead-letter topic with reason invalid_key,
-// next to the other refusals, and is not evaluated.
+// next to the other refusals, and is not evaluated; so does a key longer than
+// max_customer_bytes (key_too_long).
 func TestInvalidKeyIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
@@ -50,6 +52,7 @@ func TestInvalidKeyIsDeadLettered(t *testing.T) {
 		{Topic: "events", Key: []byte("c-2"), Value: []byte(`{"type":`)},
 		{Topic: "events", Key: []byte("c-2"), Value: []byte(strings.Repeat("[", 1001) + strings.Repeat("]", 1001))},
 		{Topic: "events", Key: []byte("c-3"), Value: []byte(`{"type":"ok"}`)},
+		{Topic: "events", Key: bytes.Repeat([]byte("c"), 1025), Value: []byte(`{"type":"long key"}`)},
 	}
 	b.Produce(t, recs...)
 	h := &collectHandler{events: map[int64]string{}}
@@ -60,12 +63,12 @@ func TestInvalidKeyIsDeadLettered(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ec.Run(ctx) }()
-	dlq := b.Consume(t, "events.dlq", 5, 30*time.Second)
+	dlq := b.Consume(t, "events.dlq", 6, 30*time.Second)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("consumer: %v", err)
 	}
-	want := map[int64]string{1: ReasonInvalidKey, 2: ReasonInvalidKey, 3: ReasonMissingKey, 4: ReasonInvalidJSON, 5: ReasonTooDeep}
+	want := map[int64]string{1: ReasonInvalidKey, 2: ReasonInvalidKey, 3: ReasonMissingKey, 4: ReasonInvalidJSON, 5: ReasonTooDeep, 7: ReasonKeyTooLong}
 	got := map[int64]string{}
 	for _, r := range dlq {
 		hs := map[string]string{}

@@ -116,6 +116,14 @@ type Limits struct {
 	// (hindsight_eval_budget_exceeded_total). Every process that evaluates rules must
 	// use the same value, or their verdicts on such events differ. Default 4,194,304.
 	MaxEvalWork int
+	// MaxCustomerBytes is the longest customer id an event may have, in bytes
+	// (max_customer_bytes): an event whose key is longer goes to the dead-letter topic
+	// (reason key_too_long). Every counter, window group and alert holds the id, so a
+	// producer writing megabyte keys made each customer a megabyte, and a partition's
+	// store of names fills its 4 GiB at 4,096 of them. It is part of the verdict on an
+	// event (package verdict): every process that reads events (live, archive,
+	// backfill, rules test) must use the same value. Default 1,024.
+	MaxCustomerBytes int
 	// MaxEndedVersions is how many ended versions of one rule a fold remembers
 	// (max_ended_versions), the newest, so that a daemon restoring a partition resolves
 	// the incidents of a version replaced or deleted while it was down; past it the
@@ -148,6 +156,7 @@ var DefaultLimits = Limits{
 	MuteRetention:       Duration(120 * time.Hour),
 	MaxRejectedControls: 100,
 	MaxEvalWork:         jsonpath.DefaultWorkBudget,
+	MaxCustomerBytes:    1024,
 	MaxEndedVersions:    16,
 }
 
@@ -186,6 +195,7 @@ const (
 	LimitRejected      = "max_rejected_controls"
 	LimitEvalWork      = "max_rule_eval_work"
 	LimitEndedVersions = "max_ended_versions"
+	LimitCustomerBytes = "max_customer_bytes"
 )
 
 // Each calls fn with every limit's name and value, in declaration order: counts and
@@ -214,6 +224,7 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitRejected, float64(l.MaxRejectedControls))
 	fn(LimitEvalWork, float64(l.MaxEvalWork))
 	fn(LimitEndedVersions, float64(l.MaxEndedVersions))
+	fn(LimitCustomerBytes, float64(l.MaxCustomerBytes))
 }
 
 // Validate reports limits that cannot work: a limit below one, a JSON depth that leaves
@@ -254,6 +265,7 @@ func (l Limits) Validate() error {
 	atLeast(LimitRejected, l.MaxRejectedControls, 1)
 	atLeast(LimitEvalWork, l.MaxEvalWork, 1)
 	atLeast(LimitEndedVersions, l.MaxEndedVersions, 1)
+	atLeast(LimitCustomerBytes, l.MaxCustomerBytes, 1)
 	if l.MaxJSONDepth > jsonpath.MaxDepth {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxDepth)", LimitJSONDepth, l.MaxJSONDepth, jsonpath.MaxDepth))
 	}
@@ -293,6 +305,10 @@ func SetLimits(l Limits) error {
 
 // CurrentLimits returns the limits in force. It is safe for concurrent use.
 func CurrentLimits() Limits { return *current.Load() }
+
+// CurrentMaxCustomerBytes is CurrentLimits().MaxCustomerBytes without copying the
+// limits, which verdict.Accept would do for every event.
+func CurrentMaxCustomerBytes() int { return current.Load().MaxCustomerBytes }
 
 // overLimit is the message for a value beyond a limit: "<what> is <n> <unit>; at most
 // <max> (limit <name>)".

@@ -23,6 +23,7 @@ var ErrNoCustomer = errors.New("rule: event has no customer")
 var skipReasons = map[string]string{
 	verdict.ReasonMissingKey:  "no key before the separator (live: missing_key)",
 	verdict.ReasonInvalidKey:  "key not UTF-8 (live: invalid_key)",
+	verdict.ReasonKeyTooLong:  "customer longer than --max-customer-bytes (live: key_too_long)",
 	verdict.ReasonInvalidJSON: "not one JSON object",
 	verdict.ReasonTooDeep:     "nested deeper than the JSON engine allows (live: too_deep)",
 }
@@ -169,6 +170,11 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 				continue
 			}
 			customer = vals[0].Str()
+		}
+		// A customer from the event or the flag is live's record key: its check decides.
+		if reason, err := verdict.CheckCustomer([]byte(customer)); err != nil {
+			skip(skipReasons[reason], err)
+			continue
 		}
 		at := rule.DefaultTestRecordTime.Add(time.Duration(sum.Events-1) * rule.DefaultTestEvery)
 		// The evaluations live makes of the event: the replay's (not the customer

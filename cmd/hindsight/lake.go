@@ -22,6 +22,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/limitmetric"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 const defaultLake = lakehouse.DefaultLakeURL
@@ -34,6 +35,7 @@ func newArchiveCmd() *cobra.Command {
 		topics      ingest.Topics
 		metricsAddr string
 		httpLimits  httpguard.Limits
+		maxCustomer int
 		logLevel    string
 		columns     []string
 		maxColumns  int
@@ -57,6 +59,9 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 			kc.EnsureDefaults()
 			if err := kc.Validate(); err != nil {
 				return usageError{err}
+			}
+			if err := applyCustomerBytes(maxCustomer); err != nil {
+				return err
 			}
 			opts, err := kc.Opts()
 			if err != nil {
@@ -87,6 +92,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 			// One hindsight_limit family for the archiver's limits and its server's.
 			cfg.Limits = limitmetric.New()
 			reg.MustRegister(cfg.Limits.Collectors()...)
+			cfg.Limits.Show(rule.LimitCustomerBytes, float64(maxCustomer))
 			ln, err := net.Listen("tcp", metricsAddr)
 			if err != nil {
 				return fmt.Errorf("metrics listener: %w", err)
@@ -129,6 +135,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	f.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:8081", "serve Prometheus /metrics here (empty: off)")
 	addSideHTTPFlags(f, &httpLimits)
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
+	addCustomerBytesFlag(f, &maxCustomer)
 	addLogFlags(f, &logLevel, "info")
 	return cmd
 }

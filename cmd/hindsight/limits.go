@@ -46,6 +46,23 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	f.IntVar(&l.MaxWindowOverlap, limitFlag(rule.LimitWindowOverlap), d.MaxWindowOverlap, "most windows one event falls in (window size / every)")
 	f.IntVar(&l.MaxEvalWork, limitFlag(rule.LimitEvalWork), d.MaxEvalWork, "node visits one evaluation of a rule path may make on an event, beyond 64 per node of the event; one that needs more is cut short and counted")
 	f.IntVar(&l.MaxEndedVersions, limitFlag(rule.LimitEndedVersions), d.MaxEndedVersions, "ended versions of one rule remembered, the newest, so that a restored partition resolves incidents of versions replaced while it was down; the oldest past it is forgotten and counted")
+	addCustomerBytesFlag(f, &l.MaxCustomerBytes)
+}
+
+// addCustomerBytesFlag registers --max-customer-bytes, the longest customer id (record
+// key) of an event: part of the verdict on every event, so `hindsight archive` and
+// `produce`, which validate no rule, take it too (applyCustomerBytes).
+func addCustomerBytesFlag(f *pflag.FlagSet, p *int) {
+	f.IntVar(p, limitFlag(rule.LimitCustomerBytes), rule.DefaultLimits.MaxCustomerBytes, "longest customer id (record key) of an event, in bytes; a longer one goes to the dead-letter topic (key_too_long). Give live, archive, backfill, produce and rules test the same")
+}
+
+// applyCustomerBytes makes n the process's max_customer_bytes, for a command that
+// registers addCustomerBytesFlag alone: what the lake holds, or what produce sends, is
+// what live evaluates only when they take the same.
+func applyCustomerBytes(n int) error {
+	l := rule.CurrentLimits()
+	l.MaxCustomerBytes = n
+	return applyRuleLimits(l)
 }
 
 // applyRuleLimits makes l the limits every rule is validated with in this process.

@@ -40,7 +40,10 @@ type produceConfig struct {
 var errSkipped = errors.New("lines skipped")
 
 func newProduceCmd() *cobra.Command {
-	var cfg produceConfig
+	var (
+		cfg         produceConfig
+		maxCustomer int
+	)
 	cmd := &cobra.Command{
 		Use:   "produce [FILE | -]",
 		Short: "Send JSON events (one per line) to the events topic, keyed by customer",
@@ -55,6 +58,9 @@ Each event sent is printed with its partition and offset (--quiet: the summary o
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd); err != nil {
 				return usageError{err}
+			}
+			if err := applyCustomerBytes(maxCustomer); err != nil {
+				return err
 			}
 			cfg.Out = cmd.OutOrStdout()
 			in := cmd.InOrStdin()
@@ -82,6 +88,7 @@ Each event sent is printed with its partition and offset (--quiet: the summary o
 	f.StringVar(&cfg.KeySeparator, "key-separator", "", `lines are KEY<sep>JSON (as kcat -K<sep> writes them), e.g. "|"`)
 	f.Float64Var(&cfg.Rate, "rate", 0, "events per second (0: as fast as the broker takes them)")
 	f.BoolVar(&cfg.Quiet, "quiet", false, "print the summary only")
+	addCustomerBytesFlag(f, &maxCustomer)
 	return cmd
 }
 

@@ -451,3 +451,25 @@ func TestRulesTestSkippedEvents(t *testing.T) {
 		t.Errorf("--key-separator: %v\n%s", err, out)
 	}
 }
+
+// TestRulesTestSkipsLongCustomers: a customer longer than --max-customer-bytes, from
+// the event or its key, is skipped as live dead-letters its record (key_too_long), and
+// the flag moves the bound as live's does.
+func TestRulesTestSkipsLongCustomers(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("c", 1100)
+	events := `{"customer":"` + long + `","type":"login.failed"}` + "\n" + `{"customer":"c-1","type":"login.failed"}` + "\n"
+	const why = "customer longer than --max-customer-bytes (live: key_too_long)"
+	out, err := run(t, events, "rules", "test", "-f", "../../testdata/rules/sample.yaml", "-")
+	if err != nil || !strings.Contains(out, "2 events (1 skipped)") || !strings.Contains(out, "skipped 1 event: "+why) {
+		t.Errorf("a customer of 1,100 bytes: %v\n%s", err, out)
+	}
+	out, err = run(t, long+"|"+`{"type":"login.failed"}`+"\n", "rules", "test", "-f", "../../testdata/rules/sample.yaml", "--key-separator", "|", "-")
+	if exitCode(err) != 1 || !strings.Contains(out, "skipped 1 event: "+why) {
+		t.Errorf("a key of 1,100 bytes: %v\n%s", err, out)
+	}
+	out, err = run(t, events, "rules", "test", "-f", "../../testdata/rules/sample.yaml", "--max-customer-bytes", "2000", "-")
+	if err != nil || !strings.Contains(out, "2 events (0 skipped)") {
+		t.Errorf("--max-customer-bytes 2000: %v\n%s", err, out)
+	}
+}

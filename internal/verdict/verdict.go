@@ -10,15 +10,18 @@ package verdict
 
 import (
 	"errors"
+	"fmt"
 	"unicode/utf8"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // Reasons a record is refused, the dead-letter topic's hindsight.dlq.reason values.
 const (
 	ReasonMissingKey  = "missing_key"  // no customer id in the record key
 	ReasonInvalidKey  = "invalid_key"  // the key is not valid UTF-8: it cannot be a customer id
+	ReasonKeyTooLong  = "key_too_long" // the key is longer than max_customer_bytes
 	ReasonInvalidJSON = "invalid_json" // the value is not one JSON document
 	ReasonTooDeep     = "too_deep"     // the value nests deeper than the JSON engine allows
 )
@@ -27,6 +30,7 @@ const (
 var (
 	ErrMissingKey = errors.New("record has no key: the key must be the customer id")
 	ErrInvalidKey = errors.New("record key is not valid UTF-8: the key must be the customer id, a string")
+	ErrKeyTooLong = errors.New("record key is longer than a customer id may be")
 )
 
 // Accept decides whether the record (key, value) is an event. On acceptance it returns
@@ -38,17 +42,30 @@ var (
 // files over. The value must pass jsonpath.Document.Reset (UTF-8, RFC 8259 grammar,
 // nesting ≤ jsonpath.MaxDepth).
 func Accept(doc *jsonpath.Document, key, value []byte) (reason string, err error) {
-	if len(key) == 0 {
-		return ReasonMissingKey, ErrMissingKey
-	}
-	if !utf8.Valid(key) {
-		return ReasonInvalidKey, ErrInvalidKey
+	if reason, err := CheckCustomer(key); err != nil {
+		return reason, err
 	}
 	if err := doc.Reset(value); err != nil {
 		if errors.Is(err, jsonpath.ErrTooDeep) {
 			return ReasonTooDeep, err
 		}
 		return ReasonInvalidJSON, err
+	}
+	return "", nil
+}
+
+// CheckCustomer is Accept's verdict on a customer id, the record key: present, at most
+// rule.Limits.MaxCustomerBytes long, and UTF-8. `rules test` checks a customer it reads
+// from the event or its flag with it too.
+func CheckCustomer(key []byte) (reason string, err error) {
+	if len(key) == 0 {
+		return ReasonMissingKey, ErrMissingKey
+	}
+	if max := rule.CurrentMaxCustomerBytes(); len(key) > max {
+		return ReasonKeyTooLong, fmt.Errorf("%w: %d bytes, at most %d (limit %s)", ErrKeyTooLong, len(key), max, rule.LimitCustomerBytes)
+	}
+	if !utf8.Valid(key) {
+		return ReasonInvalidKey, ErrInvalidKey
 	}
 	return "", nil
 }

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 func TestAcceptReasons(t *testing.T) {
@@ -20,6 +21,11 @@ func TestAcceptReasons(t *testing.T) {
 		{"c-\xff", `{"a":1}`, ReasonInvalidKey},
 		{"\xc0\xaf", `{"a":1}`, ReasonInvalidKey},     // overlong '/'
 		{"\xed\xa0\x80", `{"a":1}`, ReasonInvalidKey}, // a surrogate encoded in UTF-8
+		// A customer id is held by every counter, group and alert: a megabyte's key made
+		// each customer a megabyte (max_customer_bytes, 1,024 by default).
+		{strings.Repeat("c", 1024), `{"a":1}`, ""},
+		{strings.Repeat("c", 1025), `{"a":1}`, ReasonKeyTooLong},
+		{strings.Repeat("\xff", 1025), `{"a":1}`, ReasonKeyTooLong},
 		{"c-1", "{\"a\":\"\xff\"}", ReasonInvalidJSON},
 		{"c-1", `{"a":NaN}`, ReasonInvalidJSON},
 		{"c-1", `{"a":1,}`, ReasonInvalidJSON},
@@ -33,7 +39,8 @@ func TestAcceptReasons(t *testing.T) {
 	}
 }
 
-// FuzzAccept: Accept never panics, accepts exactly a non-empty UTF-8 key with a value
+// FuzzAccept: Accept never panics, accepts exactly a non-empty UTF-8 key of at most
+// max_customer_bytes with a value
 // jsonpath reads, and leaves doc holding the value it accepted.
 func FuzzAccept(f *testing.F) {
 	f.Add([]byte("c-1"), []byte(`{"a":[1,"x",{"b":null}]}`))
@@ -49,6 +56,10 @@ func FuzzAccept(f *testing.F) {
 		case len(key) == 0:
 			if reason != ReasonMissingKey || !errors.Is(err, ErrMissingKey) {
 				t.Fatalf("empty key: %q, %v", reason, err)
+			}
+		case len(key) > rule.CurrentLimits().MaxCustomerBytes:
+			if reason != ReasonKeyTooLong || !errors.Is(err, ErrKeyTooLong) {
+				t.Fatalf("key of %d bytes: %q, %v", len(key), reason, err)
 			}
 		case !utf8.Valid(key):
 			if reason != ReasonInvalidKey || !errors.Is(err, ErrInvalidKey) {
