@@ -50,6 +50,11 @@ type RuleView struct {
 	// WindowState sums, over the owned partitions, the state of a rule with group_by,
 	// window or another aggregate (absent for a plain count).
 	WindowState *WindowStats `json:"window_state,omitempty"`
+	// Degraded says why Status is RuleDegraded: a limit cut this version's state in a
+	// partition owned here, so its figures are lower bounds. For a windowed or grouped
+	// rule it is WindowState.Degraded; for a running total, matches that needed a new
+	// counter past --max-counters.
+	Degraded string `json:"degraded,omitempty"`
 	// History is what this version's hand-off found below its start offsets, over
 	// the owned partitions whose history it counted: how often the rule would have
 	// fired had it been applied earlier (its backtest, from the backfill). Absent until

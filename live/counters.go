@@ -38,7 +38,21 @@ type counterStore struct {
 	// deferIndex: customers are appended without being placed in slots (see appendNew),
 	// counters without being looked up or indexed (see add).
 	deferIndex bool
+	// max bounds the counters (Config.MaxCounters; 0: no bound): at it, a new counter
+	// or customer is refused (noRoom). What a restore or compact brings back is not
+	// refused: it fitted the store it came from.
+	max int
 }
+
+// DefaultMaxCounters is Config.MaxCounters' default: ten million counters, about
+// 600 MB and their customers' ids per partition.
+const DefaultMaxCounters = 10_000_000
+
+// noRoom is intern's and add's answer when the store is full: at max counters, or at
+// the 4 GiB of names its offsets address. Nothing is made. Millions of distinct
+// customers (record keys) made the store grow until the process ran out of memory, or
+// panicked at 4 GiB of names.
+const noRoom = -2
 
 type customerEntry struct {
 	hash uint32
@@ -229,7 +243,8 @@ func (s *counterStore) appendNew(name []byte) int {
 }
 
 // intern returns the index of customer name, adding it (with a copy of the name) when
-// new.
+// new, or noRoom when it is new and the store is full: a customer is interned to be
+// given a counter, which a full store would refuse.
 func (s *counterStore) intern(name string) int {
 	if s.slots.old != nil {
 		s.slots.move(growSteps, s.custEntryHash) // as add does for the counters' index
@@ -237,9 +252,15 @@ func (s *counterStore) intern(name string) int {
 	if ci := s.find(name); ci >= 0 {
 		return ci
 	}
+	if s.full() || !s.names.fits(len(name)) {
+		return noRoom
+	}
 	s.scratch = append(s.scratch[:0], name...)
 	return s.appendNew(s.scratch)
 }
+
+// full says whether the store is at its bound of counters.
+func (s *counterStore) full() bool { return s.max > 0 && s.live >= s.max }
 
 // custEntryHash is the hash of a customer table entry.
 func (s *counterStore) custEntryHash(e uint32) uint32 { return s.custs.at(int(e - 1)).hash }
@@ -302,7 +323,8 @@ func bitsLen(x uint32) int {
 	return n
 }
 
-// add counts n more for rule in customer ci's counter and returns the new count.
+// add counts n more for rule in customer ci's counter and returns the new count, or
+// noRoom when the counter is new and the store full (nothing is counted).
 // While s.deferIndex is set (a restore, whose counters are distinct) the counter is
 // taken to be new and left out of the index, which the restore rebuilds at the end.
 func (s *counterStore) add(ci int, rule uint32, n int64) int64 {
@@ -316,6 +338,9 @@ func (s *counterStore) add(ci int, rule uint32, n int64) int64 {
 			c := s.cells.mut(int(j))
 			c.n += n
 			return c.n
+		}
+		if s.full() {
+			return noRoom
 		}
 	}
 	c := s.custs.mut(ci)
@@ -418,6 +443,7 @@ func (s *counterStore) compact() {
 		}
 	}
 	fresh := newCounterStore()
+	fresh.max = s.max
 	fresh.sized(customers, s.live, nameBytes)
 	fresh.deferIndex = true
 	var cells []counterCell

@@ -2,8 +2,10 @@ package live
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -170,5 +172,64 @@ func BenchmarkCounterAdd(b *testing.B) {
 				s.add(k[0], uint32(k[1]), 1)
 			}
 		})
+	}
+}
+
+// TestCounterStoreRefusesPastMax: at max counters a new counter, or a new customer
+// (interned only to get one), is refused with noRoom, and nothing is stored; counters
+// that exist go on counting; a drop makes room again; a restore's or compaction's
+// adds (deferIndex) bring back whatever the store they come from held. A name past
+// the 4 GiB the arena's offsets address is refused as well, not a panic.
+func TestCounterStoreRefusesPastMax(t *testing.T) {
+	t.Parallel()
+	s := newCounterStore()
+	s.max = 3
+	a, b := s.intern("a"), s.intern("b")
+	steps := []struct {
+		what string
+		do   func() int64
+		want int64
+	}{
+		{"a/1", func() int64 { return s.add(a, 1, 1) }, 1},
+		{"a/2", func() int64 { return s.add(a, 2, 1) }, 1},
+		{"b/1", func() int64 { return s.add(b, 1, 5) }, 5},
+		{"a/1 again", func() int64 { return s.add(a, 1, 1) }, 2},
+		{"a/3, new", func() int64 { return s.add(a, 3, 1) }, noRoom},
+		{"customer c", func() int64 { return int64(s.intern("c")) }, noRoom},
+		{"customer b, known", func() int64 { return int64(s.intern("b")) }, int64(b)},
+		{"drop rule 2", func() int64 { s.drop(func(r uint32) bool { return r == 2 }); return int64(s.live) }, 2},
+		{"c/1 after the drop", func() int64 { return s.add(s.intern("c"), 1, 1) }, 1},
+		{"c/2, full again", func() int64 { return s.add(s.intern("c"), 2, 1) }, noRoom},
+	}
+	for _, st := range steps {
+		if got := st.do(); got != st.want {
+			t.Fatalf("%s: %d, want %d", st.what, got, st.want)
+		}
+	}
+	if s.count("a", 3) != 0 || s.custs.len() != 3 || s.live != 3 {
+		t.Errorf("after the refusals: a/3 = %d, %d customers, %d counters; want 0, 3 (a, b, c), 3", s.count("a", 3), s.custs.len(), s.live)
+	}
+	s.compact()
+	if s.max != 3 {
+		t.Errorf("compact lost the bound: max %d", s.max)
+	}
+	// A restore is not bounded: what it brings back fitted when it was counted.
+	s.deferIndex = true
+	for i := range 5 {
+		s.add(s.appendNew([]byte(fmt.Sprintf("r-%d", i))), 9, 1)
+	}
+	s.deferIndex = false
+	s.reindex()
+	s.reindexCells(1)
+	if s.live != 8 || s.count("r-4", 9) != 1 {
+		t.Errorf("a restore over the bound kept %d counters (r-4/9 = %d); want 8 and 1", s.live, s.count("r-4", 9))
+	}
+
+	// Names: an arena whose pages (unallocated here) reach the top of its offsets.
+	n := newCounterStore()
+	n.names.pages = make([][]byte, math.MaxUint32/namePage)
+	n.names.end = len(n.names.pages)*namePage - 10
+	if ci := n.intern(strings.Repeat("x", 100)); ci != noRoom {
+		t.Errorf("a name past 4 GiB of names: intern = %d, want noRoom", ci)
 	}
 }

@@ -94,6 +94,8 @@ type Daemon struct {
 	alertsRaised atomic.Int64
 	// lastCutShortLog is when evalCutShort last logged (Unix ns).
 	lastCutShortLog atomic.Int64
+	// lastRefusedLog is when counterRefused last logged (Unix ns).
+	lastRefusedLog atomic.Int64
 	// batchesRunning counts HandleBatch calls in progress; lastBatch is when one last
 	// ended, in nanoseconds since born: evaluatorIdle's figures.
 	batchesRunning atomic.Int32

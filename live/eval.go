@@ -70,13 +70,19 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 				if seq == 0 { // a rule no registry activated (tests build versions by hand)
 					seq = s.versionOfMatched(r).Seq
 				}
-				if ci < 0 {
+				if ci == -1 {
 					ci = p.counts.intern(ev.Customer)
 				}
-				if n := p.counts.add(ci, seq, 1); n == r.Threshold.Count() {
+				n := int64(noRoom)
+				if ci != noRoom {
+					n = p.counts.add(ci, seq, 1)
+				}
+				if n == r.Threshold.Count() {
 					ar := s.versionOfMatched(r)
 					d.raise(b, ev, ar, window.Crossing{Customer: ev.Customer, Count: n, Value: float64(n), Context: window.ContextOf(r, ev.Doc),
 						Samples: []int64{ev.Offset}})
+				} else if n == noRoom {
+					d.counterRefused(p, s.versionOfMatched(r), 1)
 				}
 			}
 		}
@@ -98,6 +104,21 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 	// Past dead-lettered records too, so that a snapshot does not send them again.
 	p.next = b.NextOffset()
 	d.eventsSeen.Add(int64(b.Len()))
+}
+
+// counterRefused tells that n matches of ar in partition p were not counted: they
+// needed a new counter, and p's store was full (Config.MaxCounters). The version is
+// degraded from then on, in its partition's snapshots too. Logged at most once a
+// minute.
+func (d *Daemon) counterRefused(p *partition, ar *controls.Version, n int64) {
+	p.refused[ar] += n
+	d.m.limits.Count(limitCounters).Add(float64(n))
+	d.m.windowDrops.WithLabelValues(ar.Key.String(), limitCounters).Add(float64(n))
+	if now := time.Now().UnixNano(); now-d.lastRefusedLog.Load() > int64(time.Minute) {
+		d.lastRefusedLog.Store(now)
+		d.log.Warn("a partition's counters are at --max-counters: a match that needed a new counter was not counted, and the rule is degraded (hindsight_window_limit_drops_total{limit=\"max_counters\"})",
+			"partition", p.id, "rule", ar.Key.String(), "max_counters", d.cfg.MaxCounters)
+	}
 }
 
 // evalCutShort tells that n evaluations of rule paths on the event at offset of

@@ -350,17 +350,29 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 		}
 	}
 	p.history[ar] = h
+	var refused int64
 	for customer, n := range res.Counts {
 		h.matches += n
 		if n >= r.Threshold.Count() {
 			h.firings++ // history alone reached the threshold
 		}
 		ci := p.counts.intern(customer)
+		if ci == noRoom {
+			refused += n
+			continue
+		}
 		before := p.counts.get(ci, ar.Seq)
 		after := p.counts.add(ci, ar.Seq, n)
+		if after == noRoom {
+			refused += n
+			continue
+		}
 		if t := r.Threshold.Count(); before < t && after >= t {
 			owed.customers[customer] = after
 		}
+	}
+	if refused > 0 {
+		d.counterRefused(p, ar, refused)
 	}
 	alerts := len(owed.customers)
 	if alerts == 0 {

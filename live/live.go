@@ -299,6 +299,12 @@ type Config struct {
 	// partition (package window; a rule's limits field overrides them). Defaults
 	// window.DefaultLimits: 100,000 groups, 10,000 distinct values per window.
 	WindowLimits window.Limits
+	// MaxCounters bounds a partition's running totals, (customer, plain rule) counters:
+	// a match that needs a new one past it is not counted, and its rule is degraded
+	// (contract.RuleView.Degraded). Each costs about 60 bytes and its customer's id
+	// (up to rule.Limits.MaxCustomerBytes), so the bound is the store's memory. Default
+	// DefaultMaxCounters; negative: none.
+	MaxCounters int
 	// HandoffBufferBytes bounds, per rule version and partition, the events a windowed
 	// or grouped rule version buffers while its history is computed (windowhandoff.go).
 	// Beyond it the version starts without history, and its rule view says so
@@ -413,6 +419,9 @@ func (c *Config) EnsureDefaults() {
 		}
 	}
 	c.WindowLimits = c.WindowLimits.EnsureDefaults()
+	if c.MaxCounters == 0 {
+		c.MaxCounters = DefaultMaxCounters
+	}
 	if c.HandoffBufferBytes <= 0 {
 		c.HandoffBufferBytes = DefaultHandoffBufferBytes
 	}

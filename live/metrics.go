@@ -96,7 +96,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.lateEvents = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_late_events_total",
 		Help: "Matched events of a windowed rule older than its partition's watermark (newest event time minus lateness): not counted."}, []string{"rule"})
 	m.windowDrops = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_window_limit_drops_total",
-		Help: "Contributions a rule's state did not keep, by limit (max_groups, max_distinct) or overflow (sum): the rule is degraded."}, []string{"rule", "limit"})
+		Help: "Contributions a rule's state did not keep, by limit (max_groups, max_distinct, max_key_bytes; max_counters for running totals) or overflow (sum): the rule is degraded."}, []string{"rule", "limit"})
 	m.suppressed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_alerts_suppressed_total",
 		Help: "Crossings not sent because their group's incident was open (rule alert.suppress)."}, []string{"rule"})
 	reg.MustRegister(m.timeErrors, m.lateEvents, m.windowDrops, m.suppressed)

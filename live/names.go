@@ -44,6 +44,16 @@ func (a *nameArena) add(name []byte) (off uint32, ok bool) {
 	return uint32(at), true
 }
 
+// fits says whether add would take a name of n bytes.
+func (a *nameArena) fits(n int) bool {
+	at := a.end
+	if top := len(a.pages) * namePage; at+n > top {
+		at = top + (n+namePage-1)/namePage*namePage
+		return at <= math.MaxUint32
+	}
+	return true
+}
+
 // at is the name of n bytes at off, without a copy.
 func (a *nameArena) at(off, n uint32) []byte {
 	if n == 0 {

@@ -34,6 +34,10 @@ type partition struct {
 	// backfill could not read (backfill.Result.Missing): counts that are a lower bound
 	// must say so in the rule view, after a restart too (snapshots keep it).
 	incomplete map[*controls.Version][]contract.MissingRange
+	// refused counts, per plain rule version, the matches not counted because counts
+	// was full (Config.MaxCounters): the version's counts are a lower bound, so it is
+	// degraded, after a restart too (snapshots keep it).
+	refused map[*controls.Version]int64
 	// history holds, per rule version, what its finished hand-off found below its
 	// start (history.go), for the rule view.
 	history map[*controls.Version]*partHistory
@@ -97,10 +101,17 @@ type partition struct {
 
 func newPartition(id int32) *partition {
 	return &partition{id: id, starts: map[*controls.Version]int64{}, pending: map[*controls.Version]*pendingBackfill{},
-		incomplete: map[*controls.Version][]contract.MissingRange{}, windows: map[*controls.Version]*window.State{},
+		incomplete: map[*controls.Version][]contract.MissingRange{}, refused: map[*controls.Version]int64{}, windows: map[*controls.Version]*window.State{},
 		buffers: map[*controls.Version]*handoffBuffer{}, history: map[*controls.Version]*partHistory{},
 		endedReplays: map[*controls.Version]*pendingBackfill{}, inherited: map[*controls.Version]bool{},
 		counts: newCounterStore(), next: -1}
+}
+
+// newPartition makes partition id with the store bounds of d's configuration.
+func (d *Daemon) newPartition(id int32) *partition {
+	p := newPartition(id)
+	p.counts.max = max(d.cfg.MaxCounters, 0)
+	return p
 }
 
 // reconcile adopts the active set s before evaluating the event at offset: rule versions new
@@ -124,6 +135,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		delete(p.inherited, ar)
 		delete(p.starts, ar)
 		delete(p.incomplete, ar)
+		delete(p.refused, ar)
 		delete(p.history, ar)
 		p.dropWindow(ar)
 		delete(p.buffers, ar)

@@ -28,7 +28,7 @@ func (d *Daemon) Assigned(ps []int32) {
 		if part := restored[p]; part != nil {
 			d.parts[p] = part
 		} else {
-			d.parts[p] = newPartition(p)
+			d.parts[p] = d.newPartition(p)
 		}
 	}
 	d.m.partitions.Set(float64(len(d.parts)))
@@ -82,7 +82,7 @@ func (d *Daemon) partition(id int32) *partition {
 	d.partsMu.Lock()
 	defer d.partsMu.Unlock()
 	if p = d.parts[id]; p == nil {
-		p = newPartition(id)
+		p = d.newPartition(id)
 		d.parts[id] = p
 	}
 	return p

@@ -3,6 +3,7 @@ package live
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -48,6 +49,9 @@ func (cs *countStatus) add(d *Daemon, p *partition, ar *controls.Version) {
 	}
 	cs.incomplete = cs.incomplete || len(p.incomplete[ar]) > 0
 	if ws := p.windows[ar]; ws != nil && ws.Degraded() != "" {
+		cs.degraded = true
+	}
+	if p.refused[ar] > 0 {
 		cs.degraded = true
 	}
 }
@@ -353,9 +357,13 @@ func (d *Daemon) Rules() []contract.RuleView {
 			st := &contract.WindowStats{}
 			d.eachPartition(func(p *partition) { p.windowStats(ar, st) })
 			views[i].WindowState = st
-			if st.Degraded != "" && views[i].Status == contract.RuleLive {
-				views[i].Status = contract.RuleDegraded
-			}
+			views[i].Degraded = st.Degraded
+		}
+		if ar != nil && ar.Rule.Plain() {
+			views[i].Degraded = d.refusedView(ar)
+		}
+		if views[i].Degraded != "" && views[i].Status == contract.RuleLive {
+			views[i].Status = contract.RuleDegraded
 		}
 		if len(views[i].Incomplete) > 0 {
 			views[i].Status = contract.RuleError
@@ -365,6 +373,24 @@ func (d *Daemon) Rules() []contract.RuleView {
 		}
 	}
 	return views
+}
+
+// refusedView says which owned partitions' counter stores refused matches of plain
+// rule version ar at --max-counters, and how many ("": none).
+func (d *Daemon) refusedView(ar *controls.Version) string {
+	var parts []int32
+	var n int64
+	d.eachPartition(func(p *partition) {
+		if r := p.refused[ar]; r > 0 {
+			parts = append(parts, p.id)
+			n += r
+		}
+	})
+	if n == 0 {
+		return ""
+	}
+	slices.Sort(parts)
+	return fmt.Sprintf("counter limit %d (--max-counters) reached in partitions %v: %d matches that needed a new counter were not counted", d.cfg.MaxCounters, parts, n)
 }
 
 // State describes the owned partitions' state and snapshots.

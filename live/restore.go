@@ -37,7 +37,7 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 				continue
 			}
 			d.log.Error("partition offsets unknown; not restoring its snapshot, and without backfill its history is not recounted: its counts restart at the resume offset", "partition", pid)
-			p := newPartition(pid)
+			p := d.newPartition(pid)
 			p.snaps.lastErr = "restore: the partition's offsets could not be listed"
 			p.historyLost = "the partition's offsets could not be listed, so no snapshot was restored, and --no-backfill recounts no history"
 			out[pid] = p
@@ -49,7 +49,7 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		}
 		if err != nil {
 			d.m.restoreFailures.Inc()
-			p = newPartition(pid)
+			p = d.newPartition(pid)
 			p.snaps.lastErr = "restore: " + err.Error()
 			if d.bf == nil {
 				// Nothing recounts the history the snapshot held: the versions the
@@ -189,7 +189,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		return nil, err
 	}
 	s := d.active.Load()
-	p := newPartition(pid)
+	p := d.newPartition(pid)
 	var rules []*controls.Version
 	type endedReplay struct {
 		ar               *controls.Version
@@ -242,6 +242,9 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 				p.starts[ar] = sr.Start
 				if len(sr.Incomplete) > 0 {
 					p.incomplete[ar] = sr.Incomplete
+				}
+				if sr.Refused > 0 {
+					p.refused[ar] = sr.Refused
 				}
 				if sr.Window != nil && !ar.Rule.Plain() {
 					ws, rest, err := window.Decode(ar.Rule, d.cfg.WindowLimits, sr.Window)

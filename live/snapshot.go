@@ -131,7 +131,7 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	p.mu.Unlock()
 	encoded := time.Since(began)
 
-	err := d.storeSnapshot(ctx, p, body, counters, next, gen, began, flushed, restoreErr)
+	err := d.storeSnapshot(ctx, p, body, enc.version, counters, next, gen, began, flushed, restoreErr)
 	p.snaps.bufs.body = body[:0]
 	if err != nil {
 		d.m.snapshotFailures.Inc()
@@ -149,7 +149,7 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 // storeSnapshot stores body; once it is stored, the partition's last error becomes
 // keepErr (a restore failure an initial snapshot does not make old), in the same step,
 // so that /v1/state never shows the partition without it.
-func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, counters int, next int64, gen uint64, began time.Time, flushed bool, keepErr string) error {
+func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, version uint16, counters int, next int64, gen uint64, began time.Time, flushed bool, keepErr string) error {
 	if !flushed {
 		if err := d.waitDelivered(ctx, p.id, next); err != nil {
 			return err
@@ -162,7 +162,7 @@ func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, c
 			return fmt.Errorf("flushing alerts raised outside batches: %w", err)
 		}
 	}
-	data := sealState(p.snaps.sealed[:0], body)
+	data := sealState(p.snaps.sealed[:0], body, version)
 	p.snaps.sealed = data[:0]
 	key := d.state.key(p.id, next, began)
 	if err := d.state.bkt.Put(ctx, key, bytes.NewReader(data)); err != nil {

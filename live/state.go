@@ -21,7 +21,7 @@ import (
 // offset and whether its history is still being backfilled) and every (customer, rule)
 // counter. Restoring it and consuming from Next reproduces the state exactly.
 //
-// Encoding, version 6 (integers are varints unless sized; strings are a uvarint length
+// Encoding, version 7 (integers are varints unless sized; strings are a uvarint length
 // and the bytes):
 //
 //	"HSPS" | version uint16 LE | compression byte (1 = S2) | 0 | body | crc32c LE
@@ -34,19 +34,22 @@ import (
 //	  unknown)
 //	rule count, then per rule: scope, id, version, control offset, fingerprint uint64 LE,
 //	  start, flags (bit 0: pending backfill; bit 1: incomplete history follows; bit 2:
-//	  window state follows), with bit 1: range count, then per range: from, to,
-//	  reason; with bit 2: the length and bytes of the rule's window.State encoding
+//	  window state follows; bit 3: refused matches follow), with bit 1: range count,
+//	  then per range: from, to, reason; with bit 2: the length and bytes of the rule's
+//	  window.State encoding; with bit 3: the matches not counted at --max-counters
 //	customer count, counter count, then per customer: name, counter count, then per
 //	  counter: rule index, count
 //
-// Version 5 is version 6 without the topic id (read as unknown). Version 4 is version 5
+// Version 6 is version 7 without bit 3; a state that refused nothing is written as
+// version 6, so that a build before version 7 still restores it. Version 5 is version
+// 6 without the topic id (read as unknown). Version 4 is version 5
 // without controls (read as unknown: endedreplay.go then
 // replays no version the snapshot does not name). Version 3 is version 4 whose window states have neither the lifecycle nor the
 // samples section (window.State.AppendTo's flags bits 1 and 2), version 2 is version 3
 // without bit 2 (no rule had windows, groups or another aggregate) and version 1 is
 // version 2 without bit 1 (no history was ever marked incomplete); this build reads all
-// six and writes version 6, so that a build that cannot read a window state's new
-// sections says so (ErrStateVersion) instead of misreading them.
+// seven, so that a build that cannot read a newer section says so (ErrStateVersion)
+// instead of misreading it.
 //
 // S2 (klauspost/compress/s2) rather than zstd: on a 10M-counter state it compresses
 // twice as fast and decompresses three times as fast, for about twice the size (still
@@ -56,15 +59,16 @@ import (
 // fingerprint): the same rule text made active by the same control record.
 const (
 	stateMagic   = "HSPS"
-	stateVersion = 6
-	// stateVersionV1 to V5 are still read: they lack only the topic id, the controls
-	// offset, the incomplete-history ranges, the window states and those states'
-	// lifecycle and samples.
+	stateVersion = 7
+	// stateVersionV1 to V6 are still read: they lack only the refused matches, the
+	// topic id, the controls offset, the incomplete-history ranges, the window states
+	// and those states' lifecycle and samples.
 	stateVersionV1 = 1
 	stateVersionV2 = 2
 	stateVersionV3 = 3
 	stateVersionV4 = 4
 	stateVersionV5 = 5
+	stateVersionV6 = 6
 
 	stateCompressionS2  = 1
 	stateHeaderLen      = 8
@@ -72,6 +76,7 @@ const (
 	statePendingFlag    = 1
 	stateIncompleteFlag = 2
 	stateWindowFlag     = 4
+	stateRefusedFlag    = 8
 	// maxStateRatio bounds a snapshot's decompressed size by its stored size (a corrupt
 	// length must not make a restore allocate wildly): real state compresses 2–5×.
 	maxStateRatio = 64
@@ -121,6 +126,8 @@ type stateRule struct {
 	// Window is the rule's window.State encoding (nil for a plain count); it aliases
 	// the body.
 	Window []byte
+	// Refused counts the matches not counted at --max-counters (partition.refused).
+	Refused int64
 }
 
 type stateCount struct {
@@ -169,6 +176,9 @@ type stateEncoding struct {
 	view    counterView
 	index   []uint32 // index[rule seq] is the rule's position in the head's table + 1
 	maxID   uint32
+	// version is the encoding the body needs: stateVersionV6 unless a rule refused
+	// matches.
+	version uint16
 }
 
 // frozenAt is a window state to encode, length-prefixed, at offset at of the head.
@@ -197,6 +207,7 @@ func (p *partition) beginState(topic, group string, now time.Time, bufs *stateBu
 	}
 	w := stateWriter{b: slices.Grow(bufs.head[:0], 64+len(rules)*64)}
 	var windows []frozenAt
+	version := uint16(stateVersionV6)
 	w.str(topic)
 	w.str(group)
 	w.varint(int64(p.id))
@@ -233,6 +244,11 @@ func (p *partition) beginState(topic, group string, now time.Time, bufs *stateBu
 		if ws != nil {
 			flags |= stateWindowFlag
 		}
+		refused := p.refused[ar]
+		if refused > 0 {
+			flags |= stateRefusedFlag
+			version = stateVersion
+		}
 		w.b = append(w.b, flags)
 		if len(missing) > 0 {
 			w.uvarint(uint64(len(missing)))
@@ -252,8 +268,11 @@ func (p *partition) beginState(topic, group string, now time.Time, bufs *stateBu
 			ws.Freeze(f)
 			windows = append(windows, frozenAt{at: len(w.b), f: f})
 		}
+		if refused > 0 {
+			w.varint(refused)
+		}
 	}
-	return &stateEncoding{w: w, bufs: bufs, windows: windows, view: p.counts.freeze(), index: index, maxID: maxID}
+	return &stateEncoding{w: w, bufs: bufs, windows: windows, view: p.counts.freeze(), index: index, maxID: maxID, version: version}
 }
 
 // finish appends the frozen counters and returns the body and how many counters it
@@ -317,12 +336,13 @@ func (e *stateEncoding) finish() (body []byte, counters int) {
 	return w.b, counters
 }
 
-// sealState compresses a body and frames it, in dst (which may be nil).
-func sealState(dst, body []byte) []byte {
+// sealState compresses a body of encoding version and frames it, in dst (which may be
+// nil).
+func sealState(dst, body []byte, version uint16) []byte {
 	out := slices.Grow(dst[:0], stateHeaderLen+s2.MaxEncodedLen(len(body))+stateTrailerLen)
 	out = out[:stateHeaderLen+s2.MaxEncodedLen(len(body))+stateTrailerLen]
 	copy(out, stateMagic)
-	binary.LittleEndian.PutUint16(out[4:], stateVersion)
+	binary.LittleEndian.PutUint16(out[4:], version)
 	out[6] = stateCompressionS2
 	n := len(s2.Encode(out[stateHeaderLen:], body))
 	out = out[:stateHeaderLen+n]
@@ -433,7 +453,7 @@ func decodeState(body []byte, version uint16, fn func(h *stateHeader) (func(cust
 	if h.ControlsKnown = version >= stateVersionV5; h.ControlsKnown {
 		h.Controls = r.varint("controls offset")
 	}
-	if version >= stateVersion {
+	if version >= stateVersionV6 {
 		if len(r.b) < len(h.TopicID) {
 			r.fail("topic id")
 		} else {
@@ -463,6 +483,11 @@ func decodeState(body []byte, version uint16, fn func(h *stateHeader) (func(cust
 		sr.Pending = r.b[0]&statePendingFlag != 0
 		incomplete := r.b[0]&stateIncompleteFlag != 0
 		windowed := r.b[0]&stateWindowFlag != 0
+		refused := r.b[0]&stateRefusedFlag != 0
+		if refused && version < stateVersion {
+			r.fail("rule flags")
+			break
+		}
 		r.b = r.b[1:]
 		if incomplete {
 			n := r.count("incomplete range count", 3)
@@ -474,6 +499,11 @@ func decodeState(body []byte, version uint16, fn func(h *stateHeader) (func(cust
 		}
 		if windowed {
 			sr.Window = r.bytes("window state")
+		}
+		if refused {
+			if sr.Refused = r.varint("refused matches"); sr.Refused <= 0 {
+				r.fail("refused matches")
+			}
 		}
 		h.Rules = append(h.Rules, sr)
 	}

@@ -2,6 +2,7 @@ package live
 
 import (
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"reflect"
 	"slices"
@@ -25,7 +26,7 @@ func TestSnapshotKeepsIncompleteHistory(t *testing.T) {
 	for i, m := range marks {
 		orig.incomplete[f.rules[i]] = m
 	}
-	data := sealState(nil, must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))
+	data := sealState(nil, must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))), stateVersion)
 	got, err := f.d.partitionFromSnapshot(2, data, map[int32]logBound{2: {start: 0, end: 1000}})
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func TestSnapshotVersion1StillRestores(t *testing.T) {
 	t.Parallel()
 	f := newStateFixture(t, 5)
 	orig := f.partition(1, 300, 30, 2, 9)
-	data := sealState(nil, bodyOfVersion4(t, must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0)))))
+	data := sealState(nil, bodyOfVersion4(t, must(orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0)))), stateVersion)
 	// A version 2 body without incomplete marks is a version 1 body: reframe it.
 	binary.LittleEndian.PutUint16(data[4:], stateVersionV1)
 	n := len(data) - stateTrailerLen
@@ -106,10 +107,10 @@ func TestSnapshotRecordsItsControls(t *testing.T) {
 	s.controls.Store(4242)
 	p.active = s
 	body := must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0)))
-	if h := header(sealState(nil, body)); h.Controls != 4242 || !h.ControlsKnown || h.Next != 300 {
+	if h := header(sealState(nil, body, stateVersion)); h.Controls != 4242 || !h.ControlsKnown || h.Next != 300 {
 		t.Errorf("controls %d (known %v), next %d; want 4242 and 300", h.Controls, h.ControlsKnown, h.Next)
 	}
-	old := sealState(nil, bodyOfVersion4(t, body))
+	old := sealState(nil, bodyOfVersion4(t, body), stateVersion)
 	binary.LittleEndian.PutUint16(old[4:], stateVersionV4)
 	n := len(old) - stateTrailerLen
 	binary.LittleEndian.PutUint32(old[n:], crc32.Checksum(old[:n], crcTable))
@@ -122,10 +123,10 @@ func TestSnapshotRecordsItsControls(t *testing.T) {
 	enc := p.beginState("events", "hindsight-live", time.Unix(1700000000, 0), &stateBuffers{}, s)
 	body, _ = enc.finish()
 	p.counts.thaw()
-	if h := header(sealState(nil, body)); h.Controls != 4242 || !h.ControlsKnown {
+	if h := header(sealState(nil, body, stateVersion)); h.Controls != 4242 || !h.ControlsKnown {
 		t.Errorf("no set adopted: controls %d (known %v), want the current set's 4242", h.Controls, h.ControlsKnown)
 	}
-	if h := header(sealState(nil, must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))))); h.Controls != -1 || !h.ControlsKnown {
+	if h := header(sealState(nil, must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))), stateVersion)); h.Controls != -1 || !h.ControlsKnown {
 		t.Errorf("no set at all: controls %d (known %v), want -1, known: every ended version may have run", h.Controls, h.ControlsKnown)
 	}
 
@@ -133,7 +134,7 @@ func TestSnapshotRecordsItsControls(t *testing.T) {
 	// as one whose id is unknown.
 	p.topicID = [16]byte{7, 7, 7}
 	body = must(p.encodeState("events", "hindsight-live", time.Unix(1700000000, 0)))
-	if h := header(sealState(nil, body)); h.TopicID != p.topicID {
+	if h := header(sealState(nil, body, stateVersion)); h.TopicID != p.topicID {
 		t.Errorf("topic id %x, want %x", h.TopicID, p.topicID)
 	}
 	r := &stateReader{b: body}
@@ -144,11 +145,54 @@ func TestSnapshotRecordsItsControls(t *testing.T) {
 	r.varint("write time")
 	r.varint("controls")
 	v5 := append(slices.Clip(body[:len(body)-len(r.b)]), r.b[16:]...)
-	old5 := sealState(nil, v5)
+	old5 := sealState(nil, v5, stateVersion)
 	binary.LittleEndian.PutUint16(old5[4:], stateVersionV5)
 	n = len(old5) - stateTrailerLen
 	binary.LittleEndian.PutUint32(old5[n:], crc32.Checksum(old5[:n], crcTable))
 	if h := header(old5); h.TopicID != ([16]byte{}) || !h.ControlsKnown || h.Next != 300 || len(h.Rules) != len(f.rules) {
 		t.Errorf("version 5: topic id %x, controls known %v, next %d, %d rules; want unknown, known, 300 and %d", h.TopicID, h.ControlsKnown, h.Next, len(h.Rules), len(f.rules))
+	}
+}
+
+// TestSnapshotKeepsRefusedMatches: the matches a full counter store refused
+// (--max-counters) make their rule degraded after a restore too. A state that refused
+// none is written as version 6, which builds before version 7 restore; one that did,
+// as version 7, which they refuse (ErrStateVersion) rather than misread; and a version
+// 6 frame around such a body is corrupt.
+func TestSnapshotKeepsRefusedMatches(t *testing.T) {
+	t.Parallel()
+	f := newStateFixture(t, 5)
+	orig := f.partition(2, 900, 40, 3, 5)
+	encode := func() ([]byte, uint16) {
+		enc := orig.beginState("events", "hindsight-live", time.Unix(1700000000, 0), &stateBuffers{}, nil)
+		body, _ := enc.finish()
+		orig.counts.thaw()
+		return body, enc.version
+	}
+	if _, v := encode(); v != stateVersionV6 {
+		t.Errorf("a state that refused nothing is encoded as version %d, want %d", v, stateVersionV6)
+	}
+	refused := map[int]int64{1: 12, 3: 1}
+	for i, n := range refused {
+		orig.refused[f.rules[i]] = n
+	}
+	body, v := encode()
+	if v != stateVersion {
+		t.Fatalf("a state that refused matches is encoded as version %d, want %d", v, stateVersion)
+	}
+	got, err := f.d.partitionFromSnapshot(2, sealState(nil, body, v), map[int32]logBound{2: {start: 0, end: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ar := range f.rules {
+		if got.refused[ar] != refused[i] {
+			t.Errorf("rule %s: %d refused matches after restore, want %d", ar.Key, got.refused[ar], refused[i])
+		}
+	}
+	if !reflect.DeepEqual(countsOf(got, f.rules...), countsOf(orig, f.rules...)) {
+		t.Error("the counters changed in the round trip")
+	}
+	if _, err := f.d.partitionFromSnapshot(2, sealState(nil, body, stateVersionV6), map[int32]logBound{2: {start: 0, end: 1000}}); !errors.Is(err, ErrStateCorrupt) {
+		t.Errorf("version 6 frame around refused matches: %v, want ErrStateCorrupt", err)
 	}
 }

@@ -97,7 +97,7 @@ func snapshotRoundTrip(t *testing.T, customers, perCustomer int) {
 	f := newStateFixture(t, 12)
 	orig := f.partition(3, 12345, customers, perCustomer, 1)
 	body, counters := orig.encodeState("events", "hindsight-live", time.Unix(1700000000, 0))
-	data := sealState(nil, body)
+	data := sealState(nil, body, stateVersion)
 	got, err := f.d.partitionFromSnapshot(3, data, map[int32]logBound{3: {start: 0, end: 20000}})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestSnapshotRestoreOntoChangedRules(t *testing.T) {
 	t.Parallel()
 	f := newStateFixture(t, 4)
 	orig := f.partition(0, 500, 50, 4, 2)
-	data := sealState(nil, must(orig.encodeState("events", "hindsight-live", time.Now())))
+	data := sealState(nil, must(orig.encodeState("events", "hindsight-live", time.Now())), stateVersion)
 
 	// Rule 1 was replaced by a new version (same id, new control), rule 2 deleted, and a
 	// new rule arrived.
@@ -197,7 +197,7 @@ func TestSnapshotRefusals(t *testing.T) {
 	f := newStateFixture(t, 3)
 	src := f.partition(1, 77, 20, 3, 3)
 	src.topicID = [16]byte{1, 2, 3}
-	good := sealState(nil, must(src.encodeState("events", "hindsight-live", time.Now())))
+	good := sealState(nil, must(src.encodeState("events", "hindsight-live", time.Now())), stateVersion)
 	withVersion := func(v uint16) []byte {
 		b := append([]byte(nil), good...)
 		binary.LittleEndian.PutUint16(b[4:], v)
@@ -213,7 +213,7 @@ func TestSnapshotRefusals(t *testing.T) {
 		is     error
 		msg    string
 	}{
-		{"newer encoding", withVersion(7), 1, nil, ErrStateVersion, "encoding version 7; this build reads versions 1 to 6"},
+		{"newer encoding", withVersion(8), 1, nil, ErrStateVersion, "encoding version 8; this build reads versions 1 to 7"},
 		{"older encoding", withVersion(0), 1, nil, ErrStateVersion, "encoding version 0"},
 		{"flipped bit", flipped, 1, nil, ErrStateCorrupt, "checksum mismatch"},
 		{"truncated", good[:len(good)-9], 1, nil, ErrStateCorrupt, "checksum"},
@@ -265,7 +265,7 @@ func FuzzDecodeState(f *testing.F) {
 			t.Fatalf("error %v is not ErrStateCorrupt", err)
 		}
 		// Framed, the body must survive sealing and opening unchanged.
-		if out, v, err := openState(sealState(nil, body)); err != nil || string(out) != string(body) || v != stateVersion {
+		if out, v, err := openState(sealState(nil, body, stateVersion)); err != nil || string(out) != string(body) || v != stateVersion {
 			t.Fatalf("seal/open changed the body: %v", err)
 		}
 	})
@@ -289,7 +289,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			for b.Loop() {
 				body, n, stall := snapshotOnce(p, &bufs)
 				stalled += stall
-				data, counters = sealState(sealed[:0], body), n
+				data, counters = sealState(sealed[:0], body, stateVersion), n
 				sealed = data
 			}
 			b.ReportMetric(float64(len(data))/float64(counters), "bytes/counter")
@@ -323,7 +323,7 @@ func BenchmarkRestore(b *testing.B) {
 		b.Run(shape.name, func(b *testing.B) {
 			f, p := shape.build(b)
 			body, counters := p.encodeState("events", "hindsight-live", time.Now())
-			data := sealState(nil, body)
+			data := sealState(nil, body, stateVersion)
 			p = nil
 			runtime.GC()
 			var before, after runtime.MemStats
@@ -389,7 +389,7 @@ func stateShapes(b *testing.B) []stateShape {
 // error; nothing panics.
 func FuzzOpenState(f *testing.F) {
 	fx := newStateFixture(f, 3)
-	good := sealState(nil, must(fx.partition(0, 9, 5, 3, 4).encodeState("events", "hindsight-live", time.Unix(1, 0))))
+	good := sealState(nil, must(fx.partition(0, 9, 5, 3, 4).encodeState("events", "hindsight-live", time.Unix(1, 0))), stateVersion)
 	f.Add(good)
 	f.Add(good[:len(good)/2])
 	f.Add([]byte("HSPS\x01\x00\x01\x00garbage"))
@@ -448,7 +448,7 @@ func TestSnapshotEncodesTheFrozenState(t *testing.T) {
 			}
 			p.mu.Unlock()
 
-			got, err := f.d.partitionFromSnapshot(3, sealState(nil, res.body), map[int32]logBound{3: {start: 0, end: 20000}})
+			got, err := f.d.partitionFromSnapshot(3, sealState(nil, res.body, stateVersion), map[int32]logBound{3: {start: 0, end: 20000}})
 			if err != nil {
 				t.Fatal(err)
 			}

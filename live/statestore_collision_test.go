@@ -25,7 +25,7 @@ func TestStateStoresOfTwoGroupsDoNotShareNames(t *testing.T) {
 
 	put := func(s *stateStore, group string, next int64, at time.Time) {
 		t.Helper()
-		data := sealState(nil, must(f.partition(0, next, 5, 2, uint64(next)).encodeState("events", group, at)))
+		data := sealState(nil, must(f.partition(0, next, 5, 2, uint64(next)).encodeState("events", group, at)), stateVersion)
 		if err := s.bkt.Put(ctx, s.key(0, next, at), bytes.NewReader(data)); err != nil {
 			t.Fatal(err)
 		}

@@ -46,6 +46,7 @@ function renderRules(data) {
     }
     const errs = [r.last_error, ...(r.backfill || []).map((b) => b.last_error)].filter(Boolean);
     if (errs.length) st.append(el("div", { class: "err" }, errs[0]));
+    if (r.degraded) st.append(el("div", { class: "sub" }, "Lower bounds: " + r.degraded));
     st.append(...historyNotes(r));
     const c = r.counts;
     // A count reaches a bare-number threshold only when the count is what the rule
