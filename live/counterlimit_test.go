@@ -54,7 +54,7 @@ func TestCounterLimitDegradesTheRule(t *testing.T) {
 	if strings.Join(got, " ") != "c-1=2 c-2=1 c-3=1 c-4=0 c-5=0" {
 		t.Errorf("counts %v; want the first three customers counted, c-4 and c-5 not", got)
 	}
-	const firstWhy = "counter limit 3 (--max-counters) reached in partitions [0]: 3 matches that needed a new counter were not counted"
+	const firstWhy = "counter store full in partitions [0] (at --max-counters 3 counters, or --max-customer-ids-bytes 1073741824 bytes of customer ids; hindsight_window_limit_drops_total says which): 3 matches that needed a new counter were not counted"
 	checkDegraded(t, d, first.Key(), firstWhy)
 	if v, _ := d.Count(first.Key(), "c-1"); v.Status != contract.RuleDegraded {
 		t.Errorf("/v1/counts of c-1 says %q, want degraded (the rule's counts are lower bounds)", v.Status)
@@ -77,7 +77,7 @@ func TestCounterLimitDegradesTheRule(t *testing.T) {
 	second := livetest.ParseRule(t, `{"id":"second","scope":"*","when":{"path":"$.type","op":"==","value":"x"},"threshold":10}`)
 	b.Produce(t, livetest.Upsert(t, second))
 	waitRule(t, d, second.Key(), 1)
-	const secondWhy = "counter limit 3 (--max-counters) reached in partitions [0]: 7 matches that needed a new counter were not counted"
+	const secondWhy = "counter store full in partitions [0] (at --max-counters 3 counters, or --max-customer-ids-bytes 1073741824 bytes of customer ids; hindsight_window_limit_drops_total says which): 7 matches that needed a new counter were not counted"
 	poll.Until(t, 30*time.Second, "the second rule's hand-off", func() bool {
 		return ruleView(t, d, second.Key()).Status == contract.RuleDegraded
 	})

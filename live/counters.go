@@ -39,20 +39,34 @@ type counterStore struct {
 	// counters without being looked up or indexed (see add).
 	deferIndex bool
 	// max bounds the counters (Config.MaxCounters; 0: no bound): at it, a new counter
-	// or customer is refused (noRoom). What a restore or compact brings back is not
+	// or customer is refused (noRoom). maxNames bounds the names' bytes, pages' unused
+	// ends included (Config.MaxCustomerIDBytes; 0: maxNameBytes): past it a new
+	// customer is refused (noNameRoom). What a restore or compact brings back is not
 	// refused: it fitted the store it came from.
-	max int
+	max      int
+	maxNames int64
 }
 
+// noRoom is intern's and add's answer when the store is at max counters, noNameRoom
+// intern's when its names are at maxNames bytes. Nothing is made. Millions of distinct customers (record keys) made the store grow
+// until the process ran out of memory, or panicked at 4 GiB of names.
+const (
+	noRoom     = -2
+	noNameRoom = -3
+)
+
+// maxNameBytes is the most a partition's customer names may take: their offsets are
+// uint32 (Config.MaxCustomerIDBytes may bound them lower).
+const maxNameBytes = math.MaxUint32
+
 // DefaultMaxCounters is Config.MaxCounters' default: ten million counters, about
-// 600 MB and their customers' ids per partition.
+// 600 MB per partition, besides their customers' ids.
 const DefaultMaxCounters = 10_000_000
 
-// noRoom is intern's and add's answer when the store is full: at max counters, or at
-// the 4 GiB of names its offsets address. Nothing is made. Millions of distinct
-// customers (record keys) made the store grow until the process ran out of memory, or
-// panicked at 4 GiB of names.
-const noRoom = -2
+// DefaultMaxCustomerIDBytes is Config.MaxCustomerIDBytes' default: 1 GiB of customer
+// ids per partition, a million ids of 1,024 bytes (--max-customer-bytes) or tens of
+// millions of usual ones.
+const DefaultMaxCustomerIDBytes = 1 << 30
 
 type customerEntry struct {
 	hash uint32
@@ -243,8 +257,8 @@ func (s *counterStore) appendNew(name []byte) int {
 }
 
 // intern returns the index of customer name, adding it (with a copy of the name) when
-// new, or noRoom when it is new and the store is full: a customer is interned to be
-// given a counter, which a full store would refuse.
+// new, or noRoom or noNameRoom when it is new and the store is full: a customer is
+// interned to be given a counter, which a full store would refuse.
 func (s *counterStore) intern(name string) int {
 	if s.slots.old != nil {
 		s.slots.move(growSteps, s.custEntryHash) // as add does for the counters' index
@@ -252,8 +266,11 @@ func (s *counterStore) intern(name string) int {
 	if ci := s.find(name); ci >= 0 {
 		return ci
 	}
-	if s.full() || !s.names.fits(len(name)) {
+	if s.full() {
 		return noRoom
+	}
+	if !s.names.fits(len(name), s.maxNames) {
+		return noNameRoom
 	}
 	s.scratch = append(s.scratch[:0], name...)
 	return s.appendNew(s.scratch)
@@ -443,7 +460,7 @@ func (s *counterStore) compact() {
 		}
 	}
 	fresh := newCounterStore()
-	fresh.max = s.max
+	fresh.max, fresh.maxNames = s.max, s.maxNames
 	fresh.sized(customers, s.live, nameBytes)
 	fresh.deferIndex = true
 	var cells []counterCell

@@ -229,7 +229,7 @@ func TestCounterStoreRefusesPastMax(t *testing.T) {
 	n := newCounterStore()
 	n.names.pages = make([][]byte, math.MaxUint32/namePage)
 	n.names.end = len(n.names.pages)*namePage - 10
-	if ci := n.intern(strings.Repeat("x", 100)); ci != noRoom {
-		t.Errorf("a name past 4 GiB of names: intern = %d, want noRoom", ci)
+	if ci := n.intern(strings.Repeat("x", 100)); ci != noNameRoom {
+		t.Errorf("a name past 4 GiB of names: intern = %d, want noNameRoom", ci)
 	}
 }

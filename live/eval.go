@@ -73,16 +73,16 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 				if ci == -1 {
 					ci = p.counts.intern(ev.Customer)
 				}
-				n := int64(noRoom)
-				if ci != noRoom {
+				n := int64(ci) // noRoom or noNameRoom: the store refused the customer
+				if ci >= 0 {
 					n = p.counts.add(ci, seq, 1)
 				}
 				if n == r.Threshold.Count() {
 					ar := s.versionOfMatched(r)
 					d.raise(b, ev, ar, window.Crossing{Customer: ev.Customer, Count: n, Value: float64(n), Context: window.ContextOf(r, ev.Doc),
 						Samples: []int64{ev.Offset}})
-				} else if n == noRoom {
-					d.counterRefused(p, s.versionOfMatched(r), 1)
+				} else if n < 0 {
+					d.counterRefused(p, s.versionOfMatched(r), 1, n)
 				}
 			}
 		}
@@ -107,17 +107,29 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 }
 
 // counterRefused tells that n matches of ar in partition p were not counted: they
-// needed a new counter, and p's store was full (Config.MaxCounters). The version is
+// needed a new counter, and p's store was full, why saying how (noRoom: at
+// Config.MaxCounters; noNameRoom: at Config.MaxCustomerIDBytes). The version is
 // degraded from then on, in its partition's snapshots too. Logged at most once a
 // minute.
-func (d *Daemon) counterRefused(p *partition, ar *controls.Version, n int64) {
+func (d *Daemon) counterRefused(p *partition, ar *controls.Version, n, why int64) {
 	p.refused[ar] += n
-	d.m.limits.Count(limitCounters).Add(float64(n))
-	d.m.windowDrops.WithLabelValues(ar.Key.String(), limitCounters).Add(float64(n))
+	limit, full := limitCounters, fmt.Sprintf("its counters are at --max-counters (%d)", d.cfg.MaxCounters)
+	if why == noNameRoom {
+		limit, full = limitCustomerIDs, fmt.Sprintf("its customer ids are at --max-customer-ids-bytes (%d)", d.cfg.MaxCustomerIDBytes)
+	}
+	k := refusal{ar, limit}
+	series := p.refusedSeries[k]
+	if series == nil {
+		// Looked up once: a full store refuses every event of a new customer.
+		series = d.m.windowDrops.WithLabelValues(ar.Key.String(), limit)
+		p.refusedSeries[k] = series
+	}
+	series.Add(float64(n))
+	d.m.limits.Count(limit).Add(float64(n))
 	if now := time.Now().UnixNano(); now-d.lastRefusedLog.Load() > int64(time.Minute) {
 		d.lastRefusedLog.Store(now)
-		d.log.Warn("a partition's counters are at --max-counters: a match that needed a new counter was not counted, and the rule is degraded (hindsight_window_limit_drops_total{limit=\"max_counters\"})",
-			"partition", p.id, "rule", ar.Key.String(), "max_counters", d.cfg.MaxCounters)
+		d.log.Warn("a partition's counter store is full: a match that needed a new counter was not counted, and the rule is degraded (hindsight_window_limit_drops_total{limit=\""+limit+"\"})",
+			"partition", p.id, "rule", ar.Key.String(), "full", full)
 	}
 }
 

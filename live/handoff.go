@@ -350,29 +350,29 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 		}
 	}
 	p.history[ar] = h
-	var refused int64
+	refused := map[int64]int64{} // by why, as counterRefused takes it
 	for customer, n := range res.Counts {
 		h.matches += n
 		if n >= r.Threshold.Count() {
 			h.firings++ // history alone reached the threshold
 		}
 		ci := p.counts.intern(customer)
-		if ci == noRoom {
-			refused += n
+		if ci < 0 {
+			refused[int64(ci)] += n
 			continue
 		}
 		before := p.counts.get(ci, ar.Seq)
 		after := p.counts.add(ci, ar.Seq, n)
-		if after == noRoom {
-			refused += n
+		if after < 0 {
+			refused[after] += n
 			continue
 		}
 		if t := r.Threshold.Count(); before < t && after >= t {
 			owed.customers[customer] = after
 		}
 	}
-	if refused > 0 {
-		d.counterRefused(p, ar, refused)
+	for why, n := range refused {
+		d.counterRefused(p, ar, n, why)
 	}
 	alerts := len(owed.customers)
 	if alerts == 0 {

@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"path/filepath"
 	"runtime"
@@ -305,6 +306,11 @@ type Config struct {
 	// (up to rule.Limits.MaxCustomerBytes), so the bound is the store's memory. Default
 	// DefaultMaxCounters; negative: none.
 	MaxCounters int
+	// MaxCustomerIDBytes bounds, as MaxCounters their number, the bytes of the customer
+	// ids a partition's running totals hold (a new customer past it is refused alike).
+	// Default DefaultMaxCustomerIDBytes; at most, and negative, 4 GiB less one byte,
+	// what the store's offsets address.
+	MaxCustomerIDBytes int64
 	// HandoffBufferBytes bounds, per rule version and partition, the events a windowed
 	// or grouped rule version buffers while its history is computed (windowhandoff.go).
 	// Beyond it the version starts without history, and its rule view says so
@@ -422,6 +428,12 @@ func (c *Config) EnsureDefaults() {
 	if c.MaxCounters == 0 {
 		c.MaxCounters = DefaultMaxCounters
 	}
+	switch {
+	case c.MaxCustomerIDBytes == 0:
+		c.MaxCustomerIDBytes = DefaultMaxCustomerIDBytes
+	case c.MaxCustomerIDBytes < 0:
+		c.MaxCustomerIDBytes = maxNameBytes
+	}
 	if c.HandoffBufferBytes <= 0 {
 		c.HandoffBufferBytes = DefaultHandoffBufferBytes
 	}
@@ -495,6 +507,14 @@ func (c *Config) Validate() error {
 	}
 	if c.ArchiveRetention < 0 {
 		errs = append(errs, fmt.Errorf("archive retention %v: use a duration, or 0 to keep everything", c.ArchiveRetention))
+	}
+	if c.MaxCounters > math.MaxInt32-1 {
+		// A partition's counters are indexed by int32.
+		errs = append(errs, fmt.Errorf("max counters %d: at most %d (negative: no bound, still at most that many)", c.MaxCounters, math.MaxInt32-1))
+	}
+	if c.MaxCustomerIDBytes > maxNameBytes {
+		// A partition's customer ids are at uint32 offsets.
+		errs = append(errs, fmt.Errorf("max customer ids bytes %d: at most %d (negative: that)", c.MaxCustomerIDBytes, int64(maxNameBytes)))
 	}
 	// The embedded archiver checks its own configuration only once the daemon has
 	// started: its flags are checked here, before anything is done.

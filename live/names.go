@@ -44,14 +44,17 @@ func (a *nameArena) add(name []byte) (off uint32, ok bool) {
 	return uint32(at), true
 }
 
-// fits says whether add would take a name of n bytes.
-func (a *nameArena) fits(n int) bool {
-	at := a.end
-	if top := len(a.pages) * namePage; at+n > top {
-		at = top + (n+namePage-1)/namePage*namePage
-		return at <= math.MaxUint32
+// fits says whether add would take a name of n bytes and leave the arena's pages
+// within limit bytes (0: maxNameBytes, what offsets address).
+func (a *nameArena) fits(n int, limit int64) bool {
+	if limit <= 0 || limit > maxNameBytes {
+		limit = maxNameBytes
 	}
-	return true
+	top := len(a.pages) * namePage
+	if a.end+n <= top {
+		return int64(a.end+n) <= limit
+	}
+	return int64(top+(n+namePage-1)/namePage*namePage) <= limit
 }
 
 // at is the name of n bytes at off, without a copy.

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -38,6 +39,8 @@ type partition struct {
 	// was full (Config.MaxCounters): the version's counts are a lower bound, so it is
 	// degraded, after a restart too (snapshots keep it).
 	refused map[*controls.Version]int64
+	// refusedSeries are the metric series counterRefused adds to.
+	refusedSeries map[refusal]prometheus.Counter
 	// history holds, per rule version, what its finished hand-off found below its
 	// start (history.go), for the rule view.
 	history map[*controls.Version]*partHistory
@@ -101,16 +104,23 @@ type partition struct {
 
 func newPartition(id int32) *partition {
 	return &partition{id: id, starts: map[*controls.Version]int64{}, pending: map[*controls.Version]*pendingBackfill{},
-		incomplete: map[*controls.Version][]contract.MissingRange{}, refused: map[*controls.Version]int64{}, windows: map[*controls.Version]*window.State{},
+		incomplete: map[*controls.Version][]contract.MissingRange{}, refused: map[*controls.Version]int64{},
+		refusedSeries: map[refusal]prometheus.Counter{}, windows: map[*controls.Version]*window.State{},
 		buffers: map[*controls.Version]*handoffBuffer{}, history: map[*controls.Version]*partHistory{},
 		endedReplays: map[*controls.Version]*pendingBackfill{}, inherited: map[*controls.Version]bool{},
 		counts: newCounterStore(), next: -1}
 }
 
+// refusal is a rule version's matches refused for one limit.
+type refusal struct {
+	ar    *controls.Version
+	limit string
+}
+
 // newPartition makes partition id with the store bounds of d's configuration.
 func (d *Daemon) newPartition(id int32) *partition {
 	p := newPartition(id)
-	p.counts.max = max(d.cfg.MaxCounters, 0)
+	p.counts.max, p.counts.maxNames = max(d.cfg.MaxCounters, 0), d.cfg.MaxCustomerIDBytes
 	return p
 }
 
@@ -136,6 +146,8 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		delete(p.starts, ar)
 		delete(p.incomplete, ar)
 		delete(p.refused, ar)
+		delete(p.refusedSeries, refusal{ar, limitCounters})
+		delete(p.refusedSeries, refusal{ar, limitCustomerIDs})
 		delete(p.history, ar)
 		p.dropWindow(ar)
 		delete(p.buffers, ar)

@@ -285,7 +285,7 @@ func (d *Daemon) TopCounts(n int) []contract.CountView {
 			if top.full() && order(count, ar.Key.Scope, ar.Key.ID, p.counts.nameBytes(ci), &top.items[0]) >= 0 {
 				return
 			}
-			top.offer(contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: count, Status: contract.RuleLive})
+			top.offer(contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: count})
 		})
 		// A windowed rule's count is a customer's largest open window (windowCounts).
 		for ar := range p.windows {
@@ -298,11 +298,28 @@ func (d *Daemon) TopCounts(n int) []contract.CountView {
 				if top.full() && order(n, ar.Key.Scope, ar.Key.ID, []byte(c), &top.items[0]) >= 0 {
 					continue
 				}
-				top.offer(contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: c, Count: n, Status: contract.RuleLive})
+				top.offer(contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: c, Count: n})
 			}
 		}
 	})
-	return top.best()
+	// Each count carries its rule's status, as Count gives it: backfilling, degraded
+	// or error counts are not final.
+	best := top.best()
+	status := map[rule.Key]string{}
+	for i := range best {
+		k := rule.Key{Scope: best[i].Scope, ID: best[i].RuleID}
+		st, ok := status[k]
+		if !ok {
+			var cs countStatus
+			if ar := s.version(k); ar != nil {
+				d.eachPartition(func(p *partition) { cs.add(d, p, ar) })
+			}
+			st = cs.status()
+			status[k] = st
+		}
+		best[i].Status = st
+	}
+	return best
 }
 
 // RuleList is the answer of /v1/rules: Rules and the rejected controls.
@@ -376,7 +393,9 @@ func (d *Daemon) Rules() []contract.RuleView {
 }
 
 // refusedView says which owned partitions' counter stores refused matches of plain
-// rule version ar at --max-counters, and how many ("": none).
+// rule version ar, full (--max-counters, or --max-customer-ids-bytes), and
+// how many ("": none). Which bound refused them is in the metrics and the log: the
+// count a snapshot keeps is the version's alone.
 func (d *Daemon) refusedView(ar *controls.Version) string {
 	var parts []int32
 	var n int64
@@ -390,7 +409,11 @@ func (d *Daemon) refusedView(ar *controls.Version) string {
 		return ""
 	}
 	slices.Sort(parts)
-	return fmt.Sprintf("counter limit %d (--max-counters) reached in partitions %v: %d matches that needed a new counter were not counted", d.cfg.MaxCounters, parts, n)
+	bound := fmt.Sprintf("at --max-counters %d counters, or --max-customer-ids-bytes %d bytes of customer ids", d.cfg.MaxCounters, d.cfg.MaxCustomerIDBytes)
+	if d.cfg.MaxCounters < 0 {
+		bound = fmt.Sprintf("at --max-customer-ids-bytes %d bytes of customer ids; --max-counters sets no bound", d.cfg.MaxCustomerIDBytes)
+	}
+	return fmt.Sprintf("counter store full in partitions %v (%s; hindsight_window_limit_drops_total says which): %d matches that needed a new counter were not counted", parts, bound, n)
 }
 
 // State describes the owned partitions' state and snapshots.
