@@ -365,6 +365,7 @@ func (c *Console) replay(ctx context.Context, r *rule.Rule, rows []lakehouse.Row
 	// of evaluations cut short is the whole.
 	res.EvalCutShort = 0
 	var fired []PreviewWindow
+	total := 0
 	doc := jsonpath.NewDocument()
 	var found []window.Result
 	n := 0
@@ -399,7 +400,8 @@ func (c *Console) replay(ctx context.Context, r *rule.Rule, rows []lakehouse.Row
 					return fmt.Errorf("the alert of a crossing at partition %d offset %d: %w", row.Partition, row.Offset, err)
 				}
 				alerting[a.Customer] = true
-				fired = append(fired, PreviewWindow{
+				total++
+				fired = keepNewest(fired, PreviewWindow{
 					AlertID: a.AlertID, Customer: a.Customer, Group: a.Group, WindowStart: a.WindowStart, WindowEnd: a.WindowEnd,
 					Aggregate: a.Aggregate, Value: a.Value, Count: a.Count, Partition: a.Partition, Offset: a.Offset, EventTime: a.EventTime,
 				})
@@ -414,27 +416,44 @@ func (c *Console) replay(ctx context.Context, r *rule.Rule, rows []lakehouse.Row
 			stats.Degraded = fmt.Sprintf("partition %d: %s", part, d)
 		}
 	}
-	// Newest first, as the examples, so that a cut list keeps the most recent; one
-	// event's crossings (hopping windows) in window order.
-	slices.SortStableFunc(fired, func(a, b PreviewWindow) int {
-		if c := b.EventTime.Compare(a.EventTime); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Partition, b.Partition); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Offset, a.Offset); c != 0 {
-			return c
-		}
-		return compareStart(a.WindowStart, b.WindowStart)
-	})
-	res.WouldFireTotal = len(fired)
-	res.WouldFire = slices.Clip(fired[:min(len(fired), maxPreviewWindows)])
+	slices.SortStableFunc(fired, newerWindow)
+	res.WouldFireTotal = total
+	res.WouldFire = slices.Clone(fired[:min(len(fired), maxPreviewWindows)])
 	if res.WouldFire == nil {
 		res.WouldFire = []PreviewWindow{}
 	}
 	res.WindowStats = stats
 	return nil
+}
+
+// newerWindow orders crossings newest first, as the examples, so that a cut list keeps
+// the most recent; one event's crossings (hopping windows) in window order.
+func newerWindow(a, b PreviewWindow) int {
+	if c := b.EventTime.Compare(a.EventTime); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Partition, b.Partition); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Offset, a.Offset); c != 0 {
+		return c
+	}
+	return compareStart(a.WindowStart, b.WindowStart)
+}
+
+// keepNewest adds w to fired, which keeps the maxPreviewWindows first crossings in
+// newerWindow's order (ties in the order added, as one stable sort of all of them
+// would): a sample's crossings can be millions (1,440 hopping windows an event, each
+// event its own group), and the whole list, cut only at the end, held gigabytes for
+// one request (TestPreviewListsNewestCrossingsInBoundedMemory).
+func keepNewest(fired []PreviewWindow, w PreviewWindow) []PreviewWindow {
+	fired = append(fired, w)
+	if len(fired) >= 4*maxPreviewWindows {
+		slices.SortStableFunc(fired, newerWindow)
+		clear(fired[maxPreviewWindows:])
+		fired = fired[:maxPreviewWindows]
+	}
+	return fired
 }
 
 // compareStart orders window starts, a running total's (nil) first.
