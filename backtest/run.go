@@ -54,6 +54,10 @@ type Config struct {
 	// events from SinceBelow on (counted live) all count. Zero: none left out.
 	Since      time.Time
 	SinceBelow int64
+	// SilentBelow, for PartitionState, makes the incidents that events below it open
+	// silent (window.State.SilenceBelow): history whose alerts a hand-off holds back,
+	// and with them their resolves. Zero: none.
+	SilentBelow int64
 }
 
 // MatchingRows reads the rows of lake files that a rule's condition keeps
@@ -132,7 +136,7 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 			reads[p] = readsOf(snap, p, log, log.to)
 		}
 	}
-	t := newTally(set.Rules())
+	t := newTally(set.Rules(), cfg.Limits)
 	r := runner{cfg: cfg, set: set, rep: rep, tally: t, total: total, doc: jsonpath.NewDocument(), firstRead: map[int32]time.Time{}, logs: logs}
 	// A partition's Kafka head, files in offset order, then Kafka tail go through one
 	// replay, as live keeps one state per partition.
@@ -259,6 +263,7 @@ func (r *runner) readLost(ctx context.Context, rp *window.Replay, p int32, f lak
 // offset order, then the tail of rd.
 func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileEntry, rd kafkaReads) (*window.Replay, error) {
 	rp := window.NewReplay(r.set, r.cfg.Limits)
+	rp.SilenceBelow(r.cfg.SilentBelow)
 	prev := int64(-1)
 	if !rd.head.empty() {
 		var first time.Time
@@ -526,7 +531,7 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	for _, f := range files {
 		total += f.Rows
 	}
-	run := runner{cfg: cfg, set: set, rep: &contract.Backtest{}, tally: newTally(set.Rules()), doc: jsonpath.NewDocument(), end: end,
+	run := runner{cfg: cfg, set: set, rep: &contract.Backtest{}, tally: newTally(set.Rules(), cfg.Limits), doc: jsonpath.NewDocument(), end: end,
 		total: total, crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }, logs: logs}
 	if cfg.Matching != nil {
 		m, err := cfg.Matching(r)

@@ -24,11 +24,18 @@ type ruleTally struct {
 	days      map[string]int
 	customers map[string]int
 	groups    map[groupKey]int
+	// ranked bounds customers and groups (Limits.MaxGroups, --max-groups; not a rule's
+	// own, which bounds the groups open at once, not those history saw): the rankings
+	// list the first to fire; unranked counts the firings either left out. Kept whole,
+	// they held every customer and group that ever fired, one per event when each event
+	// has a group of its own, to report ten.
+	ranked   int
+	unranked int
 }
 
 type groupKey struct{ customer, group string }
 
-func newTally(rules []*rule.Rule) *tally {
+func newTally(rules []*rule.Rule, lim window.Limits) *tally {
 	t := &tally{rules: slices.Clone(rules), of: map[*rule.Rule]*ruleTally{}}
 	slices.SortFunc(t.rules, func(a, b *rule.Rule) int {
 		return cmp.Or(cmp.Compare(a.Scope, b.Scope), cmp.Compare(a.ID, b.ID))
@@ -37,6 +44,7 @@ func newTally(rules []*rule.Rule) *tally {
 		t.of[r] = &ruleTally{
 			out:  contract.BacktestRule{Scope: r.Scope, ID: r.ID, Version: r.Version},
 			days: map[string]int{}, customers: map[string]int{}, groups: map[groupKey]int{},
+			ranked: int(lim.EnsureDefaults().MaxGroups),
 		}
 	}
 	return t
@@ -60,7 +68,7 @@ func (t *tally) fired(x window.Result, at time.Time) error {
 		out.LastFiring = timePtr(at)
 	}
 	rt.days[at.UTC().Format(time.DateOnly)]++
-	rt.customers[x.Crossing.Customer]++
+	cut := !countIn(rt.customers, x.Crossing.Customer, rt.ranked)
 	group := "null"
 	if len(x.Rule.GroupBy) > 0 {
 		g, err := window.GroupJSON(x.Rule.GroupBy, x.Crossing.Group)
@@ -74,8 +82,20 @@ func (t *tally) fired(x window.Result, at time.Time) error {
 		}
 		group = string(b)
 	}
-	rt.groups[groupKey{x.Crossing.Customer, group}]++
+	if !countIn(rt.groups, groupKey{x.Crossing.Customer, group}, rt.ranked) || cut {
+		rt.unranked++
+	}
 	return nil
+}
+
+// countIn adds a firing of k to m unless m holds limit keys without k, saying whether
+// it did.
+func countIn[K comparable](m map[K]int, k K, limit int) bool {
+	if n, ok := m[k]; ok || len(m) < limit {
+		m[k] = n + 1
+		return true
+	}
+	return false
 }
 
 // stats adds a windowed rule's counters of one partition.
@@ -116,6 +136,9 @@ func (t *tally) report() []contract.BacktestRule {
 			return cmp.Or(cmp.Compare(b.Firings, a.Firings), cmp.Compare(a.Customer, b.Customer), cmp.Compare(string(a.Group), string(b.Group)))
 		})
 		o.Groups = o.Groups[:min(len(o.Groups), contract.BacktestTop)]
+		if rt.unranked > 0 {
+			o.RankingsCut = fmt.Sprintf("the rankings hold the first %d customers and groups to fire (--max-groups): %d firings of later ones are not ranked", rt.ranked, rt.unranked)
+		}
 		out = append(out, o)
 	}
 	return out

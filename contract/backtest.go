@@ -65,6 +65,10 @@ type BacktestRule struct {
 	// most first, at most BacktestTop each.
 	Customers []BacktestCount `json:"customers"`
 	Groups    []BacktestGroup `json:"groups"`
+	// RankingsCut says that Customers and Groups rank only the first customers and
+	// groups to fire, as many as --max-groups, and how many firings of later ones they
+	// leave out ("": none).
+	RankingsCut string `json:"rankings_cut,omitempty"`
 	// Late and TimeErrors count matched events not counted (window.Stats); Degraded says
 	// why figures are lower bounds ("" when exact).
 	Late       uint64 `json:"late"`

@@ -55,12 +55,6 @@ func firingsFrom(ar *controls.Version, start int64) int64 {
 	return start
 }
 
-// incidentKey names an incident within one version's state on one partition.
-type incidentKey struct {
-	customer, group string
-	start           int64
-}
-
 // startEndedReplay queues the replay of ended version ar in partition p: its
 // history below end, resolving the incidents opened from offset from; start is the
 // version's start there (its lookback applies below it). The caller holds p's lock.
@@ -80,16 +74,12 @@ func (d *Daemon) runEndedReplay(j *handoffJob) {
 	ar, pb := j.ar, j.pb
 	pb.attempts.Add(1)
 	cfg := d.historyOf(ar, pb.start)
-	opened := map[incidentKey]bool{}
+	// Only the incidents opened from replayFrom may be another process's to resolve:
+	// those opened below are silent, so that the state resolves those alone.
+	cfg.SilentBelow = pb.replayFrom
 	var resolves []pastCrossing
 	h, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, j.p.id, pb.end, func(offset int64, at time.Time, c window.Crossing) {
-		k := incidentKey{c.Customer, string(c.Group), c.Start}
-		switch {
-		case !c.Windowed:
-		case !c.Resolved && offset >= pb.replayFrom:
-			opened[k] = true
-		case c.Resolved && opened[k]:
-			delete(opened, k)
+		if c.Windowed && c.Resolved {
 			c.Group = append([]byte(nil), c.Group...)
 			resolves = append(resolves, pastCrossing{offset: offset, at: at, c: c})
 		}
@@ -105,13 +95,14 @@ func (d *Daemon) runEndedReplay(j *handoffJob) {
 		d.log.Warn("an ended version's replay lacks history: incidents opened by the events it could not read are not resolved",
 			"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", j.p.id, "missing", h.Missing)
 	}
-	d.produceAlerts(j.p, d.applyEndedReplay(j.p, ar, pb, h.State, opened, resolves))
+	d.produceAlerts(j.p, d.applyEndedReplay(j.p, ar, pb, h.State, resolves))
 }
 
 // applyEndedReplay ends replay pb of ended version ar in p: the resolves the replay raised, then
-// those of the incidents left open at its end (st, nil: none), are returned for the
-// caller to produce once the lock is released. Nil when p was revoked meanwhile.
-func (d *Daemon) applyEndedReplay(p *partition, ar *controls.Version, pb *pendingBackfill, st *window.State, open map[incidentKey]bool, resolves []pastCrossing) []*kgo.Record {
+// those of the incidents opened from its replayFrom left open at its end (st, nil:
+// none), are returned for the caller to produce once the lock is released. Nil when p
+// was revoked meanwhile.
+func (d *Daemon) applyEndedReplay(p *partition, ar *controls.Version, pb *pendingBackfill, st *window.State, resolves []pastCrossing) []*kgo.Record {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.revoked || p.endedReplays[ar] != pb {
@@ -119,16 +110,14 @@ func (d *Daemon) applyEndedReplay(p *partition, ar *controls.Version, pb *pendin
 	}
 	delete(p.endedReplays, ar)
 	p.gen++ // the snapshot stored last may owe this replay: the next is stored, whatever else changed
-	alerts := make([]*kgo.Record, 0, len(resolves)+len(open))
+	alerts := make([]*kgo.Record, 0, len(resolves))
 	for _, x := range resolves {
 		alerts = append(alerts, d.keptAlert(ar, x.c, p.id, x.offset, x.at, contract.SourceLive))
 	}
-	if st != nil && len(open) > 0 {
+	if st != nil {
 		now := time.Now()
-		st.EndIncidents(func(c window.Crossing) {
-			if open[incidentKey{c.Customer, string(c.Group), c.Start}] {
-				alerts = append(alerts, d.keptAlert(ar, c, p.id, pb.end, now, contract.SourceLive))
-			}
+		st.EndIncidents(func(c window.Crossing) { // the silent ones, opened below replayFrom, send none
+			alerts = append(alerts, d.keptAlert(ar, c, p.id, pb.end, now, contract.SourceLive))
 		})
 	}
 	if len(alerts) > 0 {

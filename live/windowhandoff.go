@@ -127,22 +127,15 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	cfg.Progress = func(read, _ int64) {
 		pb.progress.Store(&backfill.Progress{RowsScanned: read, Elapsed: time.Since(began)})
 	}
-	// The incidents history opened whose alerts are held back: their resolves are held
-	// back too, in the job and, for those still open, in the state (Silence).
-	heldBack := map[incidentKey]bool{}
+	// The incidents history opens whose alerts are held back are silent: their resolves
+	// are held back too, in the job and, for those still open, in the state.
+	if !historyAlerts && !pb.recount {
+		cfg.SilentBelow = pb.start
+	}
 	h, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
 		history := offset < pb.start
 		if history && !c.Resolved {
 			hist.fired(at)
-		}
-		if k := (incidentKey{c.Customer, string(c.Group), c.Start}); !historyAlerts && !pb.recount && c.Windowed {
-			switch {
-			case history && !c.Resolved:
-				heldBack[k] = true
-			case c.Resolved && heldBack[k]:
-				delete(heldBack, k)
-				return
-			}
 		}
 		if !history || historyAlerts {
 			c.Group = append([]byte(nil), c.Group...)
@@ -156,11 +149,6 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	}
 	d.m.backfillsRunning.Dec()
 	pb.cancel()
-	if h.State != nil {
-		for k := range heldBack {
-			h.State.Silence(k.customer, []byte(k.group), k.start)
-		}
-	}
 	hist.matches, hist.heldFrom = h.Matches, h.HeldFrom
 	d.historyCutShort(pid, ar, int64(h.EvalCutShort))
 	d.applyWindowHandoff(j.p, ar, pb, h.State, h.Missing, crossings, hist)

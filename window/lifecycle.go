@@ -51,9 +51,9 @@ func newLifecycle(suppress time.Duration, resolve bool) *lifecycle {
 	return &lifecycle{suppress: suppress.Milliseconds(), resolve: resolve, open: map[string]*incident{}}
 }
 
-// raise decides crossing cr of the group id at event time t: sent (cross called) or
-// suppressed.
-func (s *State) raise(id []byte, t int64, cr Crossing, cross func(Crossing)) {
+// raise decides crossing cr of the group id at event time t, by the event at offset:
+// sent (cross called) or suppressed.
+func (s *State) raise(id []byte, t, offset int64, cr Crossing, cross func(Crossing)) {
 	l := s.life
 	if l == nil {
 		cross(cr)
@@ -74,7 +74,7 @@ func (s *State) raise(id []byte, t int64, cr Crossing, cross func(Crossing)) {
 		cross(cr)
 		return
 	}
-	in := &incident{opened: t, closes: t + l.suppress, start: cr.Start, end: cr.End, count: cr.Count, value: cr.Value}
+	in := &incident{opened: t, closes: t + l.suppress, start: cr.Start, end: cr.End, count: cr.Count, value: cr.Value, silent: offset < s.silentBelow}
 	if l.resolve && cr.End > in.closes {
 		in.closes = cr.End
 	}
@@ -134,6 +134,14 @@ func (s *State) Silence(customer string, group []byte, start int64) bool {
 	in.silent = true
 	return true
 }
+
+// SilenceBelow makes the incidents that events at offsets below offset open from now
+// on silent, as Silence does: a hand-off replaying history whose alerts it holds back
+// sets its version's start offset, so that neither their firings nor their resolves
+// are sent. Remembering each such incident to silence it after the replay held one
+// entry per history crossing (1,440 an event for hopping windows) until the end.
+// Events at offset and above, live's, are not affected.
+func (s *State) SilenceBelow(offset int64) { s.silentBelow = offset }
 
 // Incidents is the number of open incidents (alerts sent whose suppression or resolve
 // is pending).

@@ -26,6 +26,8 @@ type Replay struct {
 	results []Result
 	// cutShort counts the evaluations Add's documents ran out of their work budget in.
 	cutShort int
+	// silentBelow is every state's (SilenceBelow).
+	silentBelow int64
 }
 
 // Result is one crossing found by Replay.Add.
@@ -104,9 +106,18 @@ func (p *Replay) State(r *rule.Rule) *State {
 	st := p.states[r]
 	if st == nil {
 		st = New(r, p.lim)
+		st.SilenceBelow(p.silentBelow)
 		p.states[r] = st
 	}
 	return st
+}
+
+// SilenceBelow is State.SilenceBelow for every rule's state, made or to be made.
+func (p *Replay) SilenceBelow(offset int64) {
+	p.silentBelow = offset
+	for _, st := range p.states {
+		st.SilenceBelow(offset)
+	}
 }
 
 // countOne adds one to plain rule r's count for customer and tells whether that

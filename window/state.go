@@ -144,6 +144,9 @@ type State struct {
 	// watermark reaches overDistinctUntil, the end of the last such window.
 	restoredOverGroups              bool
 	overDistinct, overDistinctUntil int64
+	// silentBelow: incidents opened by events at offsets below it are silent
+	// (SilenceBelow).
+	silentBelow int64
 
 	// The groups and their windows, stored as store.go says.
 	groups    slab[group]
@@ -436,7 +439,7 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			for start := c.start; start < s.segEnd(c); start += s.every {
 				cr.Windowed, cr.Start, cr.End = true, start, start+s.size
 				cr.Samples = s.samplesFor(slot, ev, true, cr.Start, cr.End)
-				s.raise(id, t, cr, cross)
+				s.raise(id, t, ev.Offset, cr, cross)
 			}
 		}
 	}

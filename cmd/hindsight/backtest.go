@@ -272,6 +272,9 @@ func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
 			if len(r.Groups) > 0 && string(r.Groups[0].Group) != "null" {
 				fmt.Fprintf(w, "  top groups:    %s\n", strings.Join(groups, ", "))
 			}
+			if r.RankingsCut != "" {
+				fmt.Fprintf(w, "  rankings cut:  %s\n", r.RankingsCut)
+			}
 		}
 		if r.Late > 0 || r.TimeErrors > 0 {
 			fmt.Fprintf(w, "  not counted:   %d late, %d without a usable time\n", r.Late, r.TimeErrors)

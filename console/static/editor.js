@@ -106,6 +106,7 @@ async function backtest() {
       (r.firings ? `; first ${fmtTime(r.first_firing)}, last ${fmtTime(r.last_firing)}.` : ".")),
   ];
   if (r.degraded) parts.push(el("div", { class: "note" }, "Lower bounds: " + r.degraded));
+  if (r.rankings_cut) parts.push(el("div", { class: "sub" }, "Top customers: " + r.rankings_cut));
   if (data.missing && data.missing.length) parts.push(missingNote(data.missing));
   if (r.late || r.time_errors) parts.push(el("div", { class: "sub" }, `As live, ${plural(r.late, "late event")} and ${plural(r.time_errors, "event")} without a usable time did not count.`));
   const chart = el("div", { id: "backtest-chart" });
