@@ -113,9 +113,9 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 // minute.
 func (d *Daemon) counterRefused(p *partition, ar *controls.Version, n, why int64) {
 	p.refused[ar] += n
-	limit, full := limitCounters, fmt.Sprintf("its counters are at --max-counters (%d)", d.cfg.MaxCounters)
+	limit := limitCounters
 	if why == noNameRoom {
-		limit, full = limitCustomerIDs, fmt.Sprintf("its customer ids are at --max-customer-ids-bytes (%d)", d.cfg.MaxCustomerIDBytes)
+		limit = limitCustomerIDs
 	}
 	k := refusal{ar, limit}
 	series := p.refusedSeries[k]
@@ -129,7 +129,7 @@ func (d *Daemon) counterRefused(p *partition, ar *controls.Version, n, why int64
 	if now := time.Now().UnixNano(); now-d.lastRefusedLog.Load() > int64(time.Minute) {
 		d.lastRefusedLog.Store(now)
 		d.log.Warn("a partition's counter store is full: a match that needed a new counter was not counted, and the rule is degraded (hindsight_window_limit_drops_total{limit=\""+limit+"\"})",
-			"partition", p.id, "rule", ar.Key.String(), "full", full)
+			"partition", p.id, "rule", ar.Key.String(), "limit", limit, "max_counters", d.cfg.MaxCounters, "max_customer_ids_bytes", d.cfg.MaxCustomerIDBytes)
 	}
 }
 
