@@ -53,7 +53,18 @@ func (d *Daemon) routes() http.Handler {
 	return d.guard(ws, mux)
 }
 
+// handleRules answers every active rule, whole, in one answer built in memory: with
+// rules at --max-rules and --max-rule-bytes that is gigabytes, so it is a heavy
+// request, holding its slot until the answer is written (a review's 600 rules of 60
+// KiB names made a 70 MiB answer and 492 MiB of allocation).
 func (d *Daemon) handleRules(w http.ResponseWriter, _ *http.Request) {
+	done, err := d.web().heavy.enter()
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	defer done()
 	httpjson.Write(w, http.StatusOK, d.RuleList())
 }
 

@@ -142,7 +142,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.HTTPMaxHeaderBytes, "http-max-header-bytes", def.HTTPMaxHeaderBytes, "largest request line and headers, in bytes")
 	f.Int64Var(&cfg.HTTPMaxBodyBytes, "http-max-body-bytes", def.HTTPMaxBodyBytes, "largest request body, in bytes")
 	f.IntVar(&cfg.HTTPMaxStreams, "http-max-streams", def.HTTPMaxStreams, "console live streams open at once")
-	f.IntVar(&cfg.HTTPMaxHeavyRequests, "http-max-heavy-requests", def.HTTPMaxHeavyRequests, "counts listings and previews running at once")
+	f.IntVar(&cfg.HTTPMaxHeavyRequests, "http-max-heavy-requests", def.HTTPMaxHeavyRequests, "rule and counts listings and previews running at once")
 	f.IntVar(&cfg.CountsPageSize, "counts-page-size", def.CountsPageSize, "customers per /v1/counts page when the request sets no limit")
 	f.IntVar(&cfg.CountsMaxPageSize, "counts-max-page-size", def.CountsMaxPageSize, "largest limit a /v1/counts page, or a console counts listing, may ask for")
 	f.DurationVar(&cfg.PreviewTimeout, "preview-timeout", def.PreviewTimeout, "bound on a console preview's reading of the lake")
