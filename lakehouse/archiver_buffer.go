@@ -36,6 +36,26 @@ type partState struct {
 	// them, not yet charged to a file: the file that takes the next record covers them
 	// (chargeDeleted).
 	deleted []OffsetRange
+	// splits counts the files closed for a later hour since splitsFrom
+	// (ArchiverConfig.MaxHourSplits).
+	splits     int
+	splitsFrom time.Time
+}
+
+// splitForHour says whether the open file may close because a record of a later
+// event-time hour came at now: at most max times a window (max < 0: always).
+func (st *partState) splitForHour(now time.Time, max int, window time.Duration) bool {
+	if max < 0 {
+		return true
+	}
+	if now.Sub(st.splitsFrom) >= window {
+		st.splits, st.splitsFrom = 0, now
+	}
+	if st.splits >= max {
+		return false
+	}
+	st.splits++
+	return true
 }
 
 // resume sets st to continue the lake's partition s: its next file starts at the
@@ -296,7 +316,11 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 		}
 		hour := hourOf(r.Timestamp)
 		if st.cur != nil && hour.After(st.cur.hour) {
-			a.sealLocked(st)
+			if st.splitForHour(now, a.cfg.MaxHourSplits, a.cfg.RollAge) {
+				a.sealLocked(st)
+			} else {
+				a.limits.Reached(LimitHourSplits)
+			}
 		}
 		if st.cur == nil {
 			start := st.next

@@ -64,6 +64,15 @@ type ArchiverConfig struct {
 	// RollAge closes a file this long after its first record arrived. Default 1m.
 	// It bounds how far the archive's watermark trails Kafka when traffic is light.
 	RollAge time.Duration
+	// MaxHourSplits bounds the files a partition closes, within one RollAge, because
+	// an event of a later event-time hour came (files are laid out by hour): past it,
+	// such an event joins the open file, which then spans hours (its entry's MinTime
+	// and MaxTime say which), each counted in
+	// hindsight_limit_reached_total{name="archive_max_hour_splits"}. The hour is the
+	// producer's timestamp: one stepping each record an hour on made a file per record,
+	// which compaction, by hour, never merged, until the manifest outgrew what is read
+	// back. Default 8 (an hour's rollover is one); negative: no bound.
+	MaxHourSplits int
 	// MaxBufferedBytes bounds the raw JSON held in memory across partitions; past it the
 	// largest open file is closed early, and while the files closed wait for storage
 	// the archiver takes no further records, each such pause counted in
@@ -163,12 +172,18 @@ const (
 	LimitMemory    = "memory_limit_bytes"
 	// LimitColumns is the most typed column paths (Columns' Max: --lake-max-columns).
 	LimitColumns = "lake_max_columns"
+	// LimitHourSplits is MaxHourSplits.
+	LimitHourSplits = "archive_max_hour_splits"
 )
+
+// DefaultMaxHourSplits is ArchiverConfig.MaxHourSplits' default.
+const DefaultMaxHourSplits = 8
 
 // ShowLimits sets the values of c's limits in l (after EnsureDefaults). The archiver
 // shows them when it starts; a caller that serves l sooner shows them itself first.
 func (c *ArchiverConfig) ShowLimits(l *limitmetric.Limits) {
 	l.ShowCounted(LimitMaxBufferedBytes, float64(c.MaxBufferedBytes))
+	l.ShowCounted(LimitHourSplits, float64(c.MaxHourSplits))
 	l.Show(LimitRetention, c.Retention.Seconds())
 	if c.MemoryLimit > 0 {
 		l.ShowCounted(LimitMemory, float64(c.MemoryLimit))
@@ -216,6 +231,9 @@ func (c *ArchiverConfig) EnsureDefaults() {
 	}
 	if c.RollAge == 0 {
 		c.RollAge = time.Minute
+	}
+	if c.MaxHourSplits == 0 {
+		c.MaxHourSplits = DefaultMaxHourSplits
 	}
 	if c.MaxBufferedBytes == 0 {
 		c.MaxBufferedBytes = DefaultMaxBufferedBytes

@@ -458,7 +458,7 @@ func (d *Daemon) archiverConfig() lakehouse.ArchiverConfig {
 	return lakehouse.ArchiverConfig{
 		Brokers: d.cfg.Kafka.Brokers, Topic: d.cfg.Topics.Events, BucketURL: d.cfg.LakeURL,
 		Feed: d.feed, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, SpareCore: d.spareCore,
-		RollAge: d.cfg.ArchiveRollAge, LagInterval: d.cfg.ArchiveLagInterval, MaxBufferedBytes: d.cfg.ArchiveMaxBufferedBytes, Compression: d.cfg.ArchiveCompression,
+		RollAge: d.cfg.ArchiveRollAge, LagInterval: d.cfg.ArchiveLagInterval, MaxBufferedBytes: d.cfg.ArchiveMaxBufferedBytes, MaxHourSplits: d.cfg.ArchiveMaxHourSplits, Compression: d.cfg.ArchiveCompression,
 		Retention: d.cfg.ArchiveRetention, CompactInterval: d.cfg.ArchiveMaintainInterval, Columns: d.columns.set,
 		Registerer: d.cfg.Registry, Limits: d.m.limits, Logger: d.log.With("stage", "archive"),
 	}

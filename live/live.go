@@ -375,6 +375,10 @@ type Config struct {
 	// feed then drops batches, which the archiver reads from Kafka later). Default
 	// lakehouse.DefaultMaxBufferedBytes; at least lakehouse.DefaultRollBytes.
 	ArchiveMaxBufferedBytes int64
+	// ArchiveMaxHourSplits is the embedded archiver's MaxHourSplits: files a partition
+	// closes per ArchiveRollAge for an event of a later hour. Default
+	// lakehouse.DefaultMaxHourSplits; negative: no bound.
+	ArchiveMaxHourSplits int
 	// MemoryLimit is the process's memory budget in bytes: the Go runtime's memory
 	// and the archive's buffers outside the Go heap (package memlimit). As the
 	// process nears it the collector works harder and gives memory back sooner; at it,
