@@ -5,11 +5,14 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
 // TestEvictCache: the least recently used lake files go until the cache is under its
-// bound; fetches in progress are left alone; nothing goes while a reader holds the
-// cache.
+// bound; fetches in progress are left alone, and so are the files being read (pinned),
+// while the others go: eviction had waited for no read at all, and overlapping jobs
+// left the cache growing to the whole lake.
 func TestEvictCache(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -33,23 +36,43 @@ func TestEvictCache(t *testing.T) {
 	recent := write("c.parquet", 200, time.Minute)
 	inflight := write(".fetch-123", 1000, 10*time.Minute)
 
-	l := cacheLock(dir)
-	l.RLock()
-	if _, ok := evictCache(dir, 100); ok {
-		t.Error("evicted while a reader held the cache")
+	// A job reads the oldest file (twice over: two readers), the others may go.
+	unpin := pinFiles(dir, lakehouse.FileEntry{Path: "data/p=0000/a.parquet"})
+	unpin2 := pinFiles(dir, lakehouse.FileEntry{Path: "data/p=0000/a.parquet"})
+	if ev := evictCache(dir, 100); ev.Files != 3 || ev.Pinned != 1 || ev.Deleted != 2 || ev.Freed != 500 {
+		t.Errorf("eviction while a.parquet is read: %+v; want the 2 others (500 bytes) deleted, 1 pinned", ev)
 	}
-	l.RUnlock()
+	if _, err := os.Stat(oldest); err != nil {
+		t.Errorf("the file being read was deleted: %v", err)
+	}
+	unpin()
+	unpin() // once only
+	if ev := evictCache(dir, 100); ev.Deleted != 0 || ev.Pinned != 1 {
+		t.Errorf("with one reader left: %+v; want the file kept", ev)
+	}
+	unpin2()
+	ev := evictCache(dir, 100)
+	if ev.Files != 1 || ev.Bytes != 400 || ev.Deleted != 1 || ev.Pinned != 0 {
+		t.Errorf("eviction once read: %+v; want a.parquet deleted", ev)
+	}
 
-	ev, ok := evictCache(dir, 499)
-	if !ok || ev.Files != 3 || ev.Bytes != 900 || ev.Deleted != 2 || ev.Freed != 700 {
-		t.Errorf("eviction %+v (%v); want 3 files of 900 bytes, the 2 oldest (700 bytes) deleted", ev, ok)
+	// Oldest first, down to the bound.
+	oldest = write("a.parquet", 400, 3*time.Minute)
+	older = write("b.parquet", 300, 2*time.Minute)
+	recent = write("c.parquet", 200, time.Minute)
+	ev = evictCache(dir, 499)
+	if ev.Files != 3 || ev.Bytes != 900 || ev.Deleted != 2 || ev.Freed != 700 {
+		t.Errorf("eviction %+v; want 3 files of 900 bytes, the 2 oldest (700 bytes) deleted", ev)
 	}
 	for p, want := range map[string]bool{oldest: false, older: false, recent: true, inflight: true} {
 		if _, err := os.Stat(p); (err == nil) != want {
 			t.Errorf("%s present %v, want %v", filepath.Base(p), err == nil, want)
 		}
 	}
-	if ev, ok := evictCache(dir, 499); !ok || ev.Deleted != 0 {
+	if ev := evictCache(dir, 499); ev.Deleted != 0 {
 		t.Errorf("second pass %+v: nothing more to delete", ev)
+	}
+	if n := len(cacheOf(dir).pins); n != 0 {
+		t.Errorf("%d pins left", n)
 	}
 }

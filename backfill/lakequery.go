@@ -35,65 +35,76 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 		}
 		for i := 0; i < len(files); i += batch {
 			chunk := files[i:min(i+batch, len(files))]
-			// Files the archiver checked row by row take the native SQL; older ones the
-			// Go evaluator alone (see Predicate).
-			var typed, prefiltered, checked, unchecked []lakehouse.FileEntry
-			var typedPaths, prefilteredPaths, checkedPaths, uncheckedPaths []string
-			for _, f := range chunk {
-				path, err := r.cfg.Lake.Fetch(ctx, f, r.cfg.CacheDir)
-				if errors.Is(err, lakehouse.ErrNotFound) {
-					lost = append(lost, f)
-					continue
+			// The chunk's files stay while DuckDB reads them; the others may go, and do
+			// once the chunk is read, so that one job over a large lake keeps the cache
+			// bounded as it goes.
+			err := func() error {
+				defer pinFiles(r.cfg.CacheDir, chunk...)()
+				// Files the archiver checked row by row take the native SQL; older ones the
+				// Go evaluator alone (see Predicate).
+				var typed, prefiltered, checked, unchecked []lakehouse.FileEntry
+				var typedPaths, prefilteredPaths, checkedPaths, uncheckedPaths []string
+				for _, f := range chunk {
+					path, err := r.cfg.Lake.Fetch(ctx, f, r.cfg.CacheDir)
+					if errors.Is(err, lakehouse.ErrNotFound) {
+						lost = append(lost, f)
+						continue
+					}
+					if err != nil {
+						return fetchError(f, err)
+					}
+					switch {
+					case !r.noTyped && pred.Typed(f):
+						typed, typedPaths = append(typed, f), append(typedPaths, path)
+					case !r.noTyped && pred.Prefiltered(f):
+						prefiltered, prefilteredPaths = append(prefiltered, f), append(prefilteredPaths, path)
+					case f.Checked:
+						checked, checkedPaths = append(checked, f), append(checkedPaths, path)
+					default:
+						unchecked, uncheckedPaths = append(unchecked, f), append(uncheckedPaths, path)
+					}
 				}
-				if err != nil {
-					return fetchError(f, err)
+				for _, g := range []struct {
+					files []lakehouse.FileEntry
+					local []string
+					test  string
+					args  []any
+					pre   prefilter
+					tally *int
+				}{
+					// Typed columns decide without the payload: no substring prefilter. Nor
+					// where they choose the rows the Go evaluator decides: the payload is
+					// read whole either way, and the typed test rules out more.
+					{typed, typedPaths, pred.TypedSQL, pred.TypedArgs, prefilter{}, &res.TypedFiles},
+					{prefiltered, prefilteredPaths, pred.PrefilteredSQL, pred.PrefilteredArgs, prefilter{}, &res.PrefilteredFiles},
+					{checked, checkedPaths, pred.SQL, pred.Args, pre, nil},
+					{unchecked, uncheckedPaths, pred.UncheckedSQL, nil, pre, nil},
+				} {
+					if len(g.files) == 0 {
+						continue
+					}
+					counts, rows, err := r.count(ctx, conn, g.local, job, g.test, g.args, g.pre, customer, from)
+					if err != nil {
+						return r.nameUnreadable(ctx, conn, g.files, g.local, job, g.test, g.args, g.pre, customer, from, err)
+					}
+					for c, n := range counts {
+						res.Counts[c] += n
+					}
+					res.Rows += rows
+					prog.RowsScanned += rows
+					if g.tally != nil {
+						*g.tally += len(g.files)
+					}
 				}
-				switch {
-				case !r.noTyped && pred.Typed(f):
-					typed, typedPaths = append(typed, f), append(typedPaths, path)
-				case !r.noTyped && pred.Prefiltered(f):
-					prefiltered, prefilteredPaths = append(prefiltered, f), append(prefilteredPaths, path)
-				case f.Checked:
-					checked, checkedPaths = append(checked, f), append(checkedPaths, path)
-				default:
-					unchecked, uncheckedPaths = append(unchecked, f), append(uncheckedPaths, path)
-				}
+				res.Files += len(chunk)
+				prog.FilesDone += len(chunk)
+				report()
+				return nil
+			}()
+			if err != nil {
+				return err
 			}
-			for _, g := range []struct {
-				files []lakehouse.FileEntry
-				local []string
-				test  string
-				args  []any
-				pre   prefilter
-				tally *int
-			}{
-				// Typed columns decide without the payload: no substring prefilter. Nor
-				// where they choose the rows the Go evaluator decides: the payload is
-				// read whole either way, and the typed test rules out more.
-				{typed, typedPaths, pred.TypedSQL, pred.TypedArgs, prefilter{}, &res.TypedFiles},
-				{prefiltered, prefilteredPaths, pred.PrefilteredSQL, pred.PrefilteredArgs, prefilter{}, &res.PrefilteredFiles},
-				{checked, checkedPaths, pred.SQL, pred.Args, pre, nil},
-				{unchecked, uncheckedPaths, pred.UncheckedSQL, nil, pre, nil},
-			} {
-				if len(g.files) == 0 {
-					continue
-				}
-				counts, rows, err := r.count(ctx, conn, g.local, job, g.test, g.args, g.pre, customer, from)
-				if err != nil {
-					return r.nameUnreadable(ctx, conn, g.files, g.local, job, g.test, g.args, g.pre, customer, from, err)
-				}
-				for c, n := range counts {
-					res.Counts[c] += n
-				}
-				res.Rows += rows
-				prog.RowsScanned += rows
-				if g.tally != nil {
-					*g.tally += len(g.files)
-				}
-			}
-			res.Files += len(chunk)
-			prog.FilesDone += len(chunk)
-			report()
+			r.TrimCache()
 		}
 		return nil
 	})

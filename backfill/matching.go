@@ -138,9 +138,7 @@ func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int6
 	if err := m.open(); err != nil {
 		return err
 	}
-	lock := cacheLock(m.cache)
-	lock.RLock() // the file stays while DuckDB reads it
-	defer lock.RUnlock()
+	defer pinFiles(m.cache, f)() // the file stays while DuckDB reads it
 	local, err := m.lake.Fetch(ctx, f, m.cache)
 	if err != nil {
 		return fetchError(f, err)

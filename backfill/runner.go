@@ -259,12 +259,13 @@ type partPlan struct {
 	lake lakehouse.PartitionState
 }
 
-// TrimCache deletes the cache's oldest files until it holds at most CacheMaxBytes, as
-// every job of the runner does before it reads (and skips it while the cache is read).
-// Other readers of the same cache (MatchingRows, for windowed rules' history) call it
-// before they fetch: nothing else bounds what they fetch.
+// TrimCache deletes the cache's oldest files until it holds at most CacheMaxBytes, or
+// all but the files being read, as every job of the runner does before it reads and
+// after each chunk of files. Other readers of the same cache (MatchingRows, for
+// windowed rules' history) call it before they fetch: nothing else bounds what they
+// fetch.
 func (r *Runner) TrimCache() {
-	if ev, ok := evictCache(r.cfg.CacheDir, r.cfg.CacheMaxBytes); ok && ev.Deleted > 0 {
+	if ev := evictCache(r.cfg.CacheDir, r.cfg.CacheMaxBytes); ev.Deleted > 0 {
 		r.cfg.Logger.Info("cache trimmed", "dir", r.cfg.CacheDir, "files", ev.Deleted, "freed_bytes", ev.Freed,
 			"max_bytes", r.cfg.CacheMaxBytes)
 		if r.cfg.OnEvict != nil {
@@ -276,10 +277,6 @@ func (r *Runner) TrimCache() {
 func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
 	began := time.Now()
 	r.TrimCache()
-	// The files this job fetches stay until it is done.
-	lock := cacheLock(r.cfg.CacheDir)
-	lock.RLock()
-	defer lock.RUnlock()
 	if job.Rule == nil || len(job.Start) == 0 {
 		return nil, errors.New("backfill: job needs a rule and start offsets")
 	}
