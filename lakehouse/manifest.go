@@ -494,6 +494,10 @@ func (s *manifestStore) checkNotStranded(ctx context.Context, read, top int64, c
 		ErrUnreadableManifests, top, len(stranded), stranded[0])
 }
 
+// maxManifestBytes bounds the manifest read back, which is held whole in memory. A
+// variable for tests.
+var maxManifestBytes = 1 << 30
+
 // errManifestsVanish is latest's error when the manifests it listed were gone when it
 // read them, listing after listing. Callers retry it (it is not ErrNotFound, which
 // retrying cannot change).
@@ -506,9 +510,13 @@ func (s *manifestStore) read(ctx context.Context, v int64) (*Manifest, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, 1<<30))
+	data, err := io.ReadAll(io.LimitReader(rc, int64(maxManifestBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	if len(data) > maxManifestBytes {
+		// Cut off, it would not decode and would read as damaged: say what it is.
+		return nil, fmt.Errorf("%w: %s is over %d bytes, the most a manifest is read to: the lake lists too many files (compact them: hindsight lake maintain)", ErrCorrupt, key, maxManifestBytes)
 	}
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -1,0 +1,28 @@
+package lakehouse
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// TestOversizedManifestSaysSo: a manifest past what is read back (1 GiB; 20 bytes
+// here) was cut off and read as damaged JSON ("unexpected EOF"); it reads as what it
+// is, a lake listing too many files, still refused as unreadable so that no commit
+// builds on an older version.
+func TestOversizedManifestSaysSo(t *testing.T) { // not parallel: it sets maxManifestBytes
+	defer func(n int) { maxManifestBytes = n }(maxManifestBytes)
+	ctx := context.Background()
+	s := newManifestStore(NewMemBucket(), slog.New(slog.DiscardHandler), "events")
+	m, err := s.commit(ctx, func(*Manifest) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxManifestBytes = 20
+	_, err = s.read(ctx, m.Version)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "is over 20 bytes, the most a manifest is read to: the lake lists too many files") {
+		t.Errorf("reading a manifest over the bound: %v", err)
+	}
+}
