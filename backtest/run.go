@@ -58,6 +58,13 @@ type Config struct {
 	// silent (window.State.SilenceBelow): history whose alerts a hand-off holds back,
 	// and with them their resolves. Zero: none.
 	SilentBelow int64
+	// MaxAlertsBelow, for PartitionState, bounds the history whose alerts a hand-off
+	// sends (backfill.alert): once the events below AlertsBelow have raised that many
+	// firings, the incidents later events below it open are silent, as with
+	// SilentBelow, for the caller sends no more of their alerts and must send none of
+	// their resolves. Zero: no bound.
+	AlertsBelow    int64
+	MaxAlertsBelow int
 }
 
 // MatchingRows reads the rows of lake files that a rule's condition keeps
@@ -216,6 +223,8 @@ type runner struct {
 	// either (readLost), for the caller's Missing.
 	logs map[int32]span
 	lost []contract.MissingRange
+	// alertsBelow counts the firings of events below cfg.AlertsBelow.
+	alertsBelow int
 }
 
 // ErrLakeChanged is returned when a lake file the snapshot lists is gone from the
@@ -393,6 +402,14 @@ func (r *runner) tallyEvent(rp *window.Replay, p int32, offset int64, at time.Ti
 		if r.crossed != nil {
 			r.crossed(offset, at, x)
 		}
+		if offset < r.cfg.AlertsBelow && !x.Crossing.Resolved {
+			r.alertsBelow++
+		}
+	}
+	// After the event whose firings reach the bound, whole: the caller sends an event's
+	// firings all or none.
+	if max := r.cfg.MaxAlertsBelow; max > 0 && r.alertsBelow >= max && offset < r.cfg.AlertsBelow {
+		rp.SilenceBelow(r.cfg.AlertsBelow)
 	}
 	return nil
 }

@@ -86,6 +86,10 @@ type RuleHistory struct {
 	// Alerted says history's firings were sent as alerts (source backfill): running
 	// totals always, windowed and grouped rules with backfill: {alert: true}.
 	Alerted bool `json:"alerted"`
+	// AlertsCut counts history's firings not sent as alerts, past --max-history-alerts
+	// per partition (their incidents silent: no resolve follows either); absent when
+	// every firing was sent.
+	AlertsCut int `json:"alerts_cut,omitempty"`
 	// Truncated lists the partitions whose history began above offset 0: retention
 	// (the lake's, then Kafka's) had dropped the offsets below From, so history counts
 	// from there. Absent when every partition's history reached its first offset, or the

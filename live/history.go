@@ -18,6 +18,8 @@ type partHistory struct {
 	first, last time.Time
 	perDay      map[string]int
 	alerted     bool
+	// alertsCut counts the firings not sent past Config.MaxHistoryAlerts.
+	alertsCut int
 	// heldFrom, when positive, is where the history held began (retention dropped the
 	// rest).
 	heldFrom int64
@@ -52,6 +54,7 @@ func (p *partition) addHistory(ar *controls.Version, v *contract.RuleView) {
 	slices.Sort(rh.Partitions)
 	rh.Matches += h.matches
 	rh.Firings += h.firings
+	rh.AlertsCut += h.alertsCut
 	if h.heldFrom > 0 {
 		rh.Truncated = append(rh.Truncated, contract.HistoryStart{Partition: p.id, From: h.heldFrom})
 		slices.SortFunc(rh.Truncated, func(a, b contract.HistoryStart) int { return cmp.Compare(a.Partition, b.Partition) })

@@ -311,6 +311,12 @@ type Config struct {
 	// Default DefaultMaxCustomerIDBytes; at most, and negative, 4 GiB less one byte,
 	// what the store's offsets address.
 	MaxCustomerIDBytes int64
+	// MaxHistoryAlerts bounds, per rule version and partition, the firings of history a
+	// windowed or grouped rule with backfill.alert sends when it starts: past it, an
+	// event's firings are not sent (the rule view's history says how many,
+	// alerts_cut), nor their resolves. Default DefaultMaxHistoryAlerts; negative: no
+	// bound.
+	MaxHistoryAlerts int
 	// HandoffBufferBytes bounds, per rule version and partition, the events a windowed
 	// or grouped rule version buffers while its history is computed (windowhandoff.go).
 	// Beyond it the version starts without history, and its rule view says so
@@ -431,6 +437,9 @@ func (c *Config) EnsureDefaults() {
 	c.WindowLimits = c.WindowLimits.EnsureDefaults()
 	if c.MaxCounters == 0 {
 		c.MaxCounters = DefaultMaxCounters
+	}
+	if c.MaxHistoryAlerts == 0 {
+		c.MaxHistoryAlerts = DefaultMaxHistoryAlerts
 	}
 	switch {
 	case c.MaxCustomerIDBytes == 0:

@@ -50,6 +50,7 @@ const (
 	limitArchiveLag        = "max_archive_lag_records"
 	limitHandoffBuffer     = "max_handoff_buffer_bytes"
 	limitCounters          = "max_counters"
+	limitHistoryAlerts     = "max_history_alerts"
 	limitCustomerIDs       = "max_customer_ids_bytes"
 	limitMemory            = "memory_limit_bytes"
 	limitBackfillMemory    = "backfill_memory_limit"
@@ -182,6 +183,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.Show("max_key_bytes", float64(c.WindowLimits.MaxKeyBytes))
 	d.m.limits.ShowCounted(limitHandoffBuffer, float64(c.HandoffBufferBytes))
 	d.m.limits.ShowCounted(limitCounters, float64(c.MaxCounters))
+	d.m.limits.ShowCounted(limitHistoryAlerts, float64(c.MaxHistoryAlerts))
 	d.m.limits.ShowCounted(limitCustomerIDs, float64(c.MaxCustomerIDBytes))
 	d.m.limits.ShowCounted(limitQueuedRecords, float64(c.MaxQueuedRecords))
 	d.m.limits.ShowCounted(limitQueuedBytes, float64(c.MaxQueuedBytes))

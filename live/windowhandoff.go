@@ -95,6 +95,9 @@ func (d *Daemon) abandonHandoff(p *partition, ar *controls.Version, offset int64
 		"version", ar.Rule.Version, "partition", p.id, "offset", offset, "limit", d.cfg.HandoffBufferBytes)
 }
 
+// DefaultMaxHistoryAlerts is Config.MaxHistoryAlerts' default.
+const DefaultMaxHistoryAlerts = 10_000
+
 // pastCrossing is a crossing of an event the job read, with that event's place;
 // history's is below the version's start (sent only with backfill.alert).
 type pastCrossing struct {
@@ -132,10 +135,28 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	if !historyAlerts && !pb.recount {
 		cfg.SilentBelow = pb.start
 	}
+	// History sends at most MaxHistoryAlerts firings, an event's all or none; the
+	// replay makes later history's incidents silent (backtest.Config.MaxAlertsBelow).
+	var sent int
+	var full bool
+	lastOffset := int64(-1)
+	if historyAlerts && d.cfg.MaxHistoryAlerts > 0 {
+		cfg.AlertsBelow, cfg.MaxAlertsBelow = pb.start, d.cfg.MaxHistoryAlerts
+	}
 	h, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
 		history := offset < pb.start
 		if history && !c.Resolved {
 			hist.fired(at)
+			if historyAlerts && cfg.MaxAlertsBelow > 0 {
+				if offset != lastOffset {
+					lastOffset, full = offset, sent >= cfg.MaxAlertsBelow
+				}
+				if full {
+					hist.alertsCut++
+					return
+				}
+				sent++
+			}
 		}
 		if !history || historyAlerts {
 			c.Group = append([]byte(nil), c.Group...)
@@ -149,6 +170,11 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	}
 	d.m.backfillsRunning.Dec()
 	pb.cancel()
+	if hist.alertsCut > 0 {
+		d.m.limits.Count(limitHistoryAlerts).Add(float64(hist.alertsCut))
+		d.log.Warn("a rule's history raised more firings than --max-history-alerts: the rest are not sent (the rule's history says how many: alerts_cut)",
+			"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", pid, "sent", sent, "cut", hist.alertsCut)
+	}
 	hist.matches, hist.heldFrom = h.Matches, h.HeldFrom
 	d.historyCutShort(pid, ar, int64(h.EvalCutShort))
 	d.applyWindowHandoff(j.p, ar, pb, h.State, h.Missing, crossings, hist)

@@ -131,6 +131,7 @@ needs --api-token unless --http is a loopback address.`,
 	addWindowLimitFlags(f, &cfg.WindowLimits, def.WindowLimits)
 	f.IntVar(&cfg.MaxCounters, "max-counters", live.DefaultMaxCounters, "most running totals, (customer, plain rule) counters, one partition keeps (about 60 bytes each and the customer's id); a match needing a new one beyond is not counted and the rule is degraded (0: the default; negative: no bound but 2^31)")
 	f.Int64Var(&cfg.MaxCustomerIDBytes, "max-customer-ids-bytes", live.DefaultMaxCustomerIDBytes, "bytes of customer ids one partition's running totals hold, as --max-counters their number, in pages of 64 KiB (from 65,536 to 4 GiB less one byte; negative: that)")
+	f.IntVar(&cfg.MaxHistoryAlerts, "max-history-alerts", live.DefaultMaxHistoryAlerts, "firings of history a windowed or grouped rule with backfill.alert sends per partition when it starts; past it an event's firings are not sent, nor their resolves (the rule's history says how many: alerts_cut; negative: no bound)")
 	f.Int64Var(&cfg.HandoffBufferBytes, "max-handoff-buffer", live.DefaultHandoffBufferBytes, "bytes of events a windowed or grouped rule buffers per partition while its history is computed; beyond, it counts from then on without its history (shown as incomplete)")
 	// Exposure and limits of the HTTP API (README.md, "Exposing Hindsight" and "Limits").
 	f.BoolVar(&cfg.PublicRead, "public-read", false, "with --api-token, leave reads (API, /metrics, the console's data) open without the token")

@@ -54,10 +54,12 @@ func TestDemoRunsAndStopsByItself(t *testing.T) {
 	if events < 600 || alerts == 0 || dead < events/100-1 || dead > events/100+1 {
 		t.Errorf("events %d, alerts %d, dead letters %d: want at least 600 events (400/s for about 2-3s), some alerts, one dead letter per 100", events, alerts, dead)
 	}
-	// The whole run fits in its duration, stopping included.
+	// The whole run fits in its duration, stopping included, give or take a loaded
+	// machine's scheduling: a flake hunt under load saw 3.3-3.8 s, 0.2 s short of
+	// failing, where the stop has a 0.4 s bound of its own.
 	if took := regexp.MustCompile(`demo finished after (\S+):`).FindStringSubmatch(s); took == nil {
 		t.Error("no duration in the summary")
-	} else if d, err := time.ParseDuration(took[1]); err != nil || d > 4*time.Second {
+	} else if d, err := time.ParseDuration(took[1]); err != nil || d > 4*time.Second+500*time.Millisecond {
 		t.Errorf("the demo took %s for a duration of 4s", took[1])
 	}
 	for _, want := range []string{"TOP COUNTS", "LATEST ALERTS", "*/admin-login-failures", "REJECTED CONTROLS", "*/broken-rule", "column", "version 2 published",
