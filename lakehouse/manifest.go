@@ -494,6 +494,10 @@ func (s *manifestStore) checkNotStranded(ctx context.Context, read, top int64, c
 		ErrUnreadableManifests, top, len(stranded), stranded[0])
 }
 
+// ErrManifestTooLarge is a commit's error when the manifest it would write is larger
+// than what is read back (maxManifestBytes).
+var ErrManifestTooLarge = errors.New("lakehouse: manifest too large")
+
 // maxManifestBytes bounds the manifest read back, which is held whole in memory. A
 // variable for tests.
 var maxManifestBytes = 1 << 30
@@ -516,7 +520,7 @@ func (s *manifestStore) read(ctx context.Context, v int64) (*Manifest, error) {
 	}
 	if len(data) > maxManifestBytes {
 		// Cut off, it would not decode and would read as damaged: say what it is.
-		return nil, fmt.Errorf("%w: %s is over %d bytes, the most a manifest is read to: the lake lists too many files (compact them: hindsight lake maintain)", ErrCorrupt, key, maxManifestBytes)
+		return nil, fmt.Errorf("%w: %s is over %d bytes, the most a manifest is read to: it lists too many files for this build to read (this build never writes one so large)", ErrCorrupt, key, maxManifestBytes)
 	}
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -625,6 +629,12 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		data, err := json.Marshal(next)
 		if err != nil {
 			return nil, fmt.Errorf("encode manifest: %w", err)
+		}
+		if len(data) > maxManifestBytes {
+			// Written, it could not be read back, and the lake would stop. Refused, the
+			// commit is retried; compaction, which shrinks the manifest, still commits.
+			return nil, fmt.Errorf("%w: manifest v%d would be %d bytes, over the %d one is read back: the lake lists %d files; compact them (hindsight lake compact)",
+				ErrManifestTooLarge, next.Version, len(data), maxManifestBytes, len(next.Files))
 		}
 		err = s.bkt.PutIfAbsent(ctx, manifestKey(next.Version), bytes.NewReader(data))
 		if err == nil {

@@ -136,20 +136,25 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 		cfg.SilentBelow = pb.start
 	}
 	// History sends at most MaxHistoryAlerts firings, an event's all or none; the
-	// replay makes later history's incidents silent (backtest.Config.MaxAlertsBelow).
-	var sent int
+	// replay makes later history's incidents silent (backtest.Config.MaxAlertsBelow),
+	// but in a recount: there history holds firings an earlier owner sent live, whose
+	// incidents must resolve as they close (a review's TestHistoryAlertsBoundKeepsRecountResolves).
+	var sent, maxSent int
 	var full bool
 	lastOffset := int64(-1)
 	if historyAlerts && d.cfg.MaxHistoryAlerts > 0 {
-		cfg.AlertsBelow, cfg.MaxAlertsBelow = pb.start, d.cfg.MaxHistoryAlerts
+		maxSent = d.cfg.MaxHistoryAlerts
+		if !pb.recount {
+			cfg.AlertsBelow, cfg.MaxAlertsBelow = pb.start, maxSent
+		}
 	}
 	h, err := backtest.PartitionState(j.ctx, cfg, ar.Rule, pid, pb.end, func(offset int64, at time.Time, c window.Crossing) {
 		history := offset < pb.start
 		if history && !c.Resolved {
 			hist.fired(at)
-			if historyAlerts && cfg.MaxAlertsBelow > 0 {
+			if maxSent > 0 {
 				if offset != lastOffset {
-					lastOffset, full = offset, sent >= cfg.MaxAlertsBelow
+					lastOffset, full = offset, sent >= maxSent
 				}
 				if full {
 					hist.alertsCut++
