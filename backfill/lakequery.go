@@ -24,6 +24,7 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 		pre = literalPrefilter(job.Rule.When, "payload")
 	}
 	var lost []lakehouse.FileEntry
+	q := &chunkQuery{job: job, pred: pred, pre: pre, customer: customer, from: from, res: res, prog: prog, report: report}
 	db, done, err := r.jobDB()
 	if err != nil {
 		return nil, err
@@ -38,69 +39,8 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 			// The chunk's files stay while DuckDB reads them; the others may go, and do
 			// once the chunk is read, so that one job over a large lake keeps the cache
 			// bounded as it goes.
-			err := func() error {
-				defer pinFiles(r.cfg.CacheDir, chunk...)()
-				// Files the archiver checked row by row take the native SQL; older ones the
-				// Go evaluator alone (see Predicate).
-				var typed, prefiltered, checked, unchecked []lakehouse.FileEntry
-				var typedPaths, prefilteredPaths, checkedPaths, uncheckedPaths []string
-				for _, f := range chunk {
-					path, err := r.cfg.Lake.Fetch(ctx, f, r.cfg.CacheDir)
-					if errors.Is(err, lakehouse.ErrNotFound) {
-						lost = append(lost, f)
-						continue
-					}
-					if err != nil {
-						return fetchError(f, err)
-					}
-					switch {
-					case !r.noTyped && pred.Typed(f):
-						typed, typedPaths = append(typed, f), append(typedPaths, path)
-					case !r.noTyped && pred.Prefiltered(f):
-						prefiltered, prefilteredPaths = append(prefiltered, f), append(prefilteredPaths, path)
-					case f.Checked:
-						checked, checkedPaths = append(checked, f), append(checkedPaths, path)
-					default:
-						unchecked, uncheckedPaths = append(unchecked, f), append(uncheckedPaths, path)
-					}
-				}
-				for _, g := range []struct {
-					files []lakehouse.FileEntry
-					local []string
-					test  string
-					args  []any
-					pre   prefilter
-					tally *int
-				}{
-					// Typed columns decide without the payload: no substring prefilter. Nor
-					// where they choose the rows the Go evaluator decides: the payload is
-					// read whole either way, and the typed test rules out more.
-					{typed, typedPaths, pred.TypedSQL, pred.TypedArgs, prefilter{}, &res.TypedFiles},
-					{prefiltered, prefilteredPaths, pred.PrefilteredSQL, pred.PrefilteredArgs, prefilter{}, &res.PrefilteredFiles},
-					{checked, checkedPaths, pred.SQL, pred.Args, pre, nil},
-					{unchecked, uncheckedPaths, pred.UncheckedSQL, nil, pre, nil},
-				} {
-					if len(g.files) == 0 {
-						continue
-					}
-					counts, rows, err := r.count(ctx, conn, g.local, job, g.test, g.args, g.pre, customer, from)
-					if err != nil {
-						return r.nameUnreadable(ctx, conn, g.files, g.local, job, g.test, g.args, g.pre, customer, from, err)
-					}
-					for c, n := range counts {
-						res.Counts[c] += n
-					}
-					res.Rows += rows
-					prog.RowsScanned += rows
-					if g.tally != nil {
-						*g.tally += len(g.files)
-					}
-				}
-				res.Files += len(chunk)
-				prog.FilesDone += len(chunk)
-				report()
-				return nil
-			}()
+			gone, err := r.queryChunk(ctx, conn, chunk, q)
+			lost = append(lost, gone...)
 			if err != nil {
 				return err
 			}
@@ -109,6 +49,84 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 		return nil
 	})
 	return lost, err
+}
+
+// chunkQuery is what queryChunk needs of its job.
+type chunkQuery struct {
+	job      Job
+	pred     *Predicate
+	pre      prefilter
+	customer string
+	from     time.Time
+	res      *Result
+	prog     *Progress
+	report   func()
+}
+
+// queryChunk fetches chunk's files, pinned in the cache while DuckDB reads them, and
+// adds their counts to q.res. It returns the files the bucket no longer has.
+func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehouse.FileEntry, q *chunkQuery) (lost []lakehouse.FileEntry, err error) {
+	defer pinFiles(r.cfg.CacheDir, chunk...)()
+	// Files the archiver checked row by row take the native SQL; older ones the
+	// Go evaluator alone (see Predicate).
+	var typed, prefiltered, checked, unchecked []lakehouse.FileEntry
+	var typedPaths, prefilteredPaths, checkedPaths, uncheckedPaths []string
+	for _, f := range chunk {
+		path, err := r.cfg.Lake.Fetch(ctx, f, r.cfg.CacheDir)
+		if errors.Is(err, lakehouse.ErrNotFound) {
+			lost = append(lost, f)
+			continue
+		}
+		if err != nil {
+			return lost, fetchError(f, err)
+		}
+		switch {
+		case !r.noTyped && q.pred.Typed(f):
+			typed, typedPaths = append(typed, f), append(typedPaths, path)
+		case !r.noTyped && q.pred.Prefiltered(f):
+			prefiltered, prefilteredPaths = append(prefiltered, f), append(prefilteredPaths, path)
+		case f.Checked:
+			checked, checkedPaths = append(checked, f), append(checkedPaths, path)
+		default:
+			unchecked, uncheckedPaths = append(unchecked, f), append(uncheckedPaths, path)
+		}
+	}
+	for _, g := range []struct {
+		files []lakehouse.FileEntry
+		local []string
+		test  string
+		args  []any
+		pre   prefilter
+		tally *int
+	}{
+		// Typed columns decide without the payload: no substring prefilter. Nor
+		// where they choose the rows the Go evaluator decides: the payload is
+		// read whole either way, and the typed test rules out more.
+		{typed, typedPaths, q.pred.TypedSQL, q.pred.TypedArgs, prefilter{}, &q.res.TypedFiles},
+		{prefiltered, prefilteredPaths, q.pred.PrefilteredSQL, q.pred.PrefilteredArgs, prefilter{}, &q.res.PrefilteredFiles},
+		{checked, checkedPaths, q.pred.SQL, q.pred.Args, q.pre, nil},
+		{unchecked, uncheckedPaths, q.pred.UncheckedSQL, nil, q.pre, nil},
+	} {
+		if len(g.files) == 0 {
+			continue
+		}
+		counts, rows, err := r.count(ctx, conn, g.local, q.job, g.test, g.args, g.pre, q.customer, q.from)
+		if err != nil {
+			return lost, r.nameUnreadable(ctx, conn, g.files, g.local, q.job, g.test, g.args, g.pre, q.customer, q.from, err)
+		}
+		for c, n := range counts {
+			q.res.Counts[c] += n
+		}
+		q.res.Rows += rows
+		q.prog.RowsScanned += rows
+		if g.tally != nil {
+			*g.tally += len(g.files)
+		}
+	}
+	q.res.Files += len(chunk)
+	q.prog.FilesDone += len(chunk)
+	q.report()
+	return lost, nil
 }
 
 // count runs the count query over local files and returns the matches per customer

@@ -48,8 +48,9 @@ type counterStore struct {
 }
 
 // noRoom is intern's and add's answer when the store is at max counters, noNameRoom
-// intern's when its names are at maxNames bytes. Nothing is made. Millions of distinct customers (record keys) made the store grow
-// until the process ran out of memory, or panicked at 4 GiB of names.
+// intern's when its names are at maxNames bytes. Nothing is made. Millions of distinct
+// customers (record keys) made the store grow until the process ran out of memory, or
+// panicked at 4 GiB of names.
 const (
 	noRoom     = -2
 	noNameRoom = -3
