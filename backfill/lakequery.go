@@ -14,11 +14,15 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
+// chunkFiles is how many files a job reads between trims of the cache (TrimCache), as
+// MatchingRows does (TrimAfterReads).
+const chunkFiles = 16
+
 // queryFiles counts in batches of files so that progress moves and the local cache can
 // be filled while DuckDB works on what it has. It returns the files the manifest lists
 // but the bucket no longer has, for the caller to account for.
 func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, job Job, pred *Predicate, customer string, from time.Time, res *Result, prog *Progress, report func()) ([]lakehouse.FileEntry, error) {
-	const batch = 16
+	const batch = chunkFiles
 	var pre prefilter
 	if !r.noPrefilter {
 		pre = literalPrefilter(job.Rule.When, "payload")

@@ -45,7 +45,16 @@ type MatchingRows struct {
 	singular bool
 	db       *sql.DB
 	tmp      string
+	// trim, when set, is called after every chunkFiles reads (TrimAfterReads).
+	trim  func()
+	reads int
 }
+
+// TrimAfterReads makes Read call trim (the runner's TrimCache) after every 16 files
+// it read, as a job does between its chunks: a windowed rule's hand-off over a large
+// lake trimmed the cache only as it began, and kept every file it fetched. Read is not
+// to be called concurrently then.
+func (m *MatchingRows) TrimAfterReads(trim func()) { m.trim = trim }
 
 // NewMatchingRows returns the reader of r's matching rows, local copies of files in
 // cacheDir and DuckDB bounded by memoryLimit bytes (0: DuckDB's default); nil when r's
@@ -137,6 +146,13 @@ func (m *MatchingRows) valueColumns(f lakehouse.FileEntry) ([]lakehouse.TypedCol
 func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int64, fn func(offset int64, customer string, at time.Time, payload string, values func(*jsonpath.Path) jsonpath.Value) error) error {
 	if err := m.open(); err != nil {
 		return err
+	}
+	if m.trim != nil {
+		defer func() { // after the unpin below
+			if m.reads++; m.reads%chunkFiles == 0 {
+				m.trim()
+			}
+		}()
 	}
 	defer pinFiles(m.cache, f)() // the file stays while DuckDB reads it
 	local, err := m.lake.Fetch(ctx, f, m.cache)

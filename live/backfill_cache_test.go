@@ -129,3 +129,62 @@ func testCacheChurn(t *testing.T, shape string) {
 			rounds, n, bytes, maxBytes, st.Files, st.Bytes)
 	}
 }
+
+// TestWindowedHandoffTrimsAsItReads: one windowed rule's hand-off over a lake of many
+// files, under a cache bound of one byte, leaves fewer than a chunk (16) of them in
+// the cache: it trims after every 16 files it reads, as a plain count's job does
+// between its chunks. It trimmed only as it began, and kept every file it read: one
+// hand-off over a large lake could fill the disk (a review's reading).
+func TestWindowedHandoffTrimsAsItReads(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	lakeURL := "file://" + t.TempDir()
+	cache := t.TempDir()
+	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+		c.NoBackfill, c.NoArchive = false, false
+		c.LakeURL = lakeURL
+		c.ArchiveRollAge = 20 * time.Millisecond
+		c.ArchiveMaintainInterval = -1
+		c.LakeColumns = []string{"$.kind"} // files typed for the rule's condition: its hand-off reads through DuckDB
+		c.BackfillCacheDir = cache
+		c.BackfillCacheMaxBytes = 1
+	})
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close()
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var last int64
+	for i := range 60 { // a file or so each: the archiver rolls every 20 ms
+		at := base.Add(time.Duration(i) * time.Second)
+		out := b.Produce(t, &kgo.Record{Topic: "events", Key: []byte("c-1"), Timestamp: at,
+			Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u%d","ts":%q}`, i%5, at.Format(time.RFC3339)))})
+		last = out[0].Offset
+		time.Sleep(30 * time.Millisecond)
+	}
+	var files int
+	poll.Until(t, 60*time.Second, "the lake to hold every event", func() bool {
+		snap, err := lake.Snapshot(context.Background())
+		if err == nil {
+			files = len(snap.Files(lakehouse.Filter{}))
+		}
+		return err == nil && snap.Watermark(0) >= last
+	})
+	if files < 2*16 {
+		t.Fatalf("the lake holds %d files; the test wants more than two chunks of 16", files)
+	}
+	r := livetest.ParseRule(t, `{"id":"w","scope":"*","version":1,"when":{"path":"$.kind","op":"==","value":"fail"},"group_by":["$.user"],"window":{"size":"10m"},"time":"$.ts","threshold":100000}`)
+	b.Produce(t, livetest.Upsert(t, r))
+	poll.Until(t, 60*time.Second, "the rule's hand-off done", func() bool {
+		for _, v := range d.Rules() {
+			if v.ID == r.ID {
+				return v.Status == contract.RuleLive
+			}
+		}
+		return false
+	})
+	if n, bytes := cacheFiles(t, cache); n >= 16 {
+		t.Errorf("after one hand-off over %d lake files the backfill cache holds %d files (%d bytes), under a bound of 1 byte", files, n, bytes)
+	}
+}

@@ -420,6 +420,7 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger, onEvict fu
 				if m == nil {
 					return nil, err // a nil *MatchingRows is not a nil interface
 				}
+				m.TrimAfterReads(runner.TrimCache)
 				return m, err
 			}},
 		minBackoff: cfg.BackfillMinBackoff, maxBackoff: cfg.BackfillMaxBackoff}, lake, nil
