@@ -2,6 +2,8 @@ package backfill
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hindsightdev/hindsight/rule"
@@ -59,7 +61,65 @@ type Result struct {
 	// (rows no SQL form decides, Kafka's records) that ran out of their work budget
 	// (max_rule_eval_work): the counts may lack those events, as live's would.
 	EvalCutShort int64
-	Elapsed      time.Duration
+	// Refused counts the matches of customers left out of Counts because they already
+	// held Config.MaxCustomers customers or Config.MaxCustomerIDBytes of ids, which
+	// RefusedBy names (LimitMaxCustomers or LimitMaxCustomerIDBytes). Zero: every
+	// customer is counted.
+	Refused   int64
+	RefusedBy string
+	Elapsed   time.Duration
+
+	maxCustomers int
+	maxIDBytes   int64
+	idBytes      int64
+}
+
+// The limits a job's counts can reach, as Result.RefusedBy names them.
+const (
+	LimitMaxCustomers       = "max_customers"
+	LimitMaxCustomerIDBytes = "max_customer_ids_bytes"
+)
+
+// count adds n matches of customer c, unless c is new and the counts are full
+// (Result.Refused).
+func (r *Result) count(c string, n int64) {
+	if _, ok := r.Counts[c]; !ok {
+		switch {
+		case r.maxCustomers > 0 && len(r.Counts) >= r.maxCustomers:
+			r.refuse(LimitMaxCustomers, n)
+			return
+		case r.maxIDBytes > 0 && r.idBytes+int64(len(c)) > r.maxIDBytes:
+			r.refuse(LimitMaxCustomerIDBytes, n)
+			return
+		}
+		r.idBytes += int64(len(c))
+	}
+	r.Counts[c] += n
+}
+
+// countAll adds counts, a chunk's. When they may not all fit, the customers are
+// taken in order of their ids, so that a job run again keeps the same ones.
+func (r *Result) countAll(counts map[string]int64) {
+	var ids int64
+	for c := range counts {
+		ids += int64(len(c))
+	}
+	if (r.maxCustomers > 0 && len(r.Counts)+len(counts) > r.maxCustomers) || (r.maxIDBytes > 0 && r.idBytes+ids > r.maxIDBytes) {
+		for _, c := range slices.Sorted(maps.Keys(counts)) {
+			r.count(c, counts[c])
+		}
+		return
+	}
+	for c, n := range counts {
+		r.count(c, n)
+	}
+}
+
+func (r *Result) refuse(limit string, n int64) {
+	if r.RefusedBy == "" {
+		r.RefusedBy = limit
+	}
+	r.Refused += n
 }
 
 // Truncation is a partition whose history, as held, starts at offset From.

@@ -204,7 +204,7 @@ func (r *Runner) readRound(ctx context.Context, todo map[int32]span, doc *jsonpa
 			return nil // dead-lettered by live: counts nowhere
 		}
 		if rl.Matches(doc) {
-			res.Counts[c]++
+			res.count(c, 1)
 		}
 		res.EvalCutShort += int64(doc.BudgetExceeded())
 		return nil

@@ -118,9 +118,7 @@ func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehou
 		if err != nil {
 			return lost, r.nameUnreadable(ctx, conn, g.files, g.local, q.job, g.test, g.args, g.pre, q.customer, q.from, err)
 		}
-		for c, n := range counts {
-			q.res.Counts[c] += n
-		}
+		q.res.countAll(counts)
 		q.res.Rows += rows
 		q.prog.RowsScanned += rows
 		if g.tally != nil {

@@ -62,6 +62,14 @@ type Config struct {
 	// (80% of RAM). DuckDB's memory_limit is per database, not per connection, so with
 	// a shared DB it bounds all jobs together.
 	MemoryLimit int64
+	// MaxCustomers bounds the customers one job counts (Result.Counts): a match of a
+	// customer beyond is not counted but tallied in Result.Refused, as a live partition
+	// past its --max-counters refuses a new counter. A customer counted stays counted,
+	// so every count the job gives is whole. Default DefaultMaxCustomers; negative: none.
+	MaxCustomers int
+	// MaxCustomerIDBytes bounds, as MaxCustomers their number, the bytes of the
+	// customers' ids the counts hold. Default DefaultMaxCustomerIDBytes; negative: none.
+	MaxCustomerIDBytes int64
 	// Progress, if set, is called as files and tail records are read.
 	Progress func(Progress)
 	// Logger defaults to slog.Default().
@@ -85,7 +93,22 @@ func (c *Config) EnsureDefaults() {
 	if c.MemoryLimit == 0 {
 		c.MemoryLimit = DefaultMemoryLimit
 	}
+	if c.MaxCustomers == 0 {
+		c.MaxCustomers = DefaultMaxCustomers
+	}
+	if c.MaxCustomerIDBytes == 0 {
+		c.MaxCustomerIDBytes = DefaultMaxCustomerIDBytes
+	}
 }
+
+// DefaultMaxCustomers and DefaultMaxCustomerIDBytes are Config.MaxCustomers' and
+// Config.MaxCustomerIDBytes' defaults, a live partition's own (--max-counters,
+// --max-customer-ids-bytes): a job's counts are about 100 bytes a customer beside its
+// id, so a gigabyte or two at most.
+const (
+	DefaultMaxCustomers       = 10_000_000
+	DefaultMaxCustomerIDBytes = 1 << 30
+)
 
 // DefaultMemoryLimit is Config.MemoryLimit's default: 1 GiB per job. Counting holds
 // the row groups of a batch of files being scanned and one row per customer, so this is
@@ -299,7 +322,7 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 	if err := snap.Manifest().CheckTopic(r.cfg.Topic); err != nil {
 		return nil, fmt.Errorf("backfill: %w", err)
 	}
-	res := &Result{Counts: map[string]int64{}}
+	res := &Result{Counts: map[string]int64{}, maxCustomers: r.cfg.MaxCustomers, maxIDBytes: r.cfg.MaxCustomerIDBytes}
 	parts := make([]int32, 0, len(job.Start))
 	maxOff := map[int32]int64{}
 	plans := map[int32]*partPlan{}

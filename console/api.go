@@ -134,9 +134,9 @@ func (c *Console) rules() RulesResponse {
 
 // topCounts is Backend.Counts(TopCustomers), walked at most once per half refresh
 // interval however many requests and streams ask (those meanwhile wait for the walk
-// under way and share it): it visits every counter and window of the daemon, and GET
-// /v1/console/rules, a light read, is not behind the heavy requests' gate. The rules
-// themselves are read fresh, so a rule just saved is listed at once.
+// under way and share it): it visits every counter and window of the daemon, and the
+// streams are not behind the heavy requests' gate. The rules themselves are read
+// fresh, so a rule just saved is listed at once.
 func (c *Console) topCounts() map[rule.Key]contract.CountSummary {
 	c.countsMu.Lock()
 	defer c.countsMu.Unlock()
@@ -162,6 +162,9 @@ func (c *Console) rulesJSON() ([]byte, error) {
 	return data, nil
 }
 
+// handleRules answers every active rule, whole, built in memory: at --max-rules of
+// --max-rule-bytes that is gigabytes, so it is a heavy request (Config.Admit), as GET
+// /v1/rules is. The page itself learns the rules from the stream.
 func (c *Console) handleRules(w http.ResponseWriter, _ *http.Request) {
 	httpjson.Write(w, http.StatusOK, c.rules())
 }

@@ -381,7 +381,7 @@ func New(cfg Config) (*Console, error) {
 	// info stays open whatever the read policy: the page learns from it that it must
 	// ask for a token.
 	mux.HandleFunc("GET /v1/console/info", c.handleInfo)
-	mux.HandleFunc("GET /v1/console/rules", c.read(c.handleRules))
+	mux.HandleFunc("GET /v1/console/rules", c.read(c.heavy(c.handleRules)))
 	mux.HandleFunc("GET /v1/console/counts", c.read(c.heavy(c.handleCounts)))
 	mux.HandleFunc("GET /v1/console/windows", c.read(c.heavy(c.handleWindows)))
 	mux.HandleFunc("GET /v1/console/alerts", c.read(c.handleAlerts))

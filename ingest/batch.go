@@ -61,7 +61,7 @@ type Batch struct {
 	// event, and take offsets that the partition's position must pass (batchOf).
 	recs    []*kgo.Record
 	markers int
-	bytes   int64 // of the records' keys and values, for EventsConfig.MaxQueuedBytes
+	bytes   int64 // of the records' keys, values and headers, for EventsConfig.MaxQueuedBytes
 	c       *EventConsumer
 	ps      *partState
 	ev      Event
@@ -80,6 +80,10 @@ func (b *Batch) Len() int { return len(b.recs) - b.markers }
 // the dead-letter topic on the way.
 func (b *Batch) Events() iter.Seq[*Event] {
 	return func(yield func(*Event) bool) {
+		// The partition's Document outlives the batch: it must not pin this fetch,
+		// nor an index grown for one large event, for as long as the partition is
+		// owned.
+		defer b.ps.doc.Release()
 		m := b.c.cfg.Metrics
 		m.Events.Add(float64(b.Len()))
 		for i, r := range b.recs {
@@ -136,6 +140,17 @@ func RecordBytes(r *kgo.Record) int {
 		n += headerBytes(h)
 	}
 	return n
+}
+
+// heldBytes is what --max-queued-bytes counts of a record: its key, value and headers,
+// which the fetch holds alike (the broker bounds the record, not its parts: a
+// megabyte of headers beside a value of {} is as heavy as a megabyte's value).
+func heldBytes(r *kgo.Record) int64 {
+	n := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return int64(n)
 }
 
 // recordFraming is a record's fields besides key, value and headers at their largest:

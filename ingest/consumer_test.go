@@ -662,7 +662,8 @@ func TestNextFetchComesWhileTheWorkersHoldOne(t *testing.T) {
 }
 
 // The poll loop waits for room only while both bounds hold: many records (or bytes)
-// queued, and a batch for every worker.
+// queued, and a batch for every worker; or while many bytes produced are not
+// acknowledged, however many workers are free.
 func TestWaitRoomHoldsOnlyWhileEveryWorkerHasABatch(t *testing.T) {
 	t.Parallel()
 	type batch struct {
@@ -670,16 +671,20 @@ func TestWaitRoomHoldsOnlyWhileEveryWorkerHasABatch(t *testing.T) {
 		bytes   int64
 	}
 	for _, tc := range []struct {
-		name    string
-		batches []batch // in flight
-		waits   string  // the limit waited for
+		name     string
+		batches  []batch // in flight
+		produced int64   // not acknowledged
+		waits    string  // the limit waited for
 	}{
-		{"nothing in flight", nil, ""},
-		{"few records, a batch per worker", []batch{{10, 1000}, {10, 1000}}, ""},
-		{"many records, one batch for two workers", []batch{{5000, 1 << 20}}, ""},
-		{"many records, a batch per worker", []batch{{2000, 1 << 20}, {2000, 1 << 20}}, QueueLimitRecords},
-		{"many bytes, one batch for two workers", []batch{{5, 64 << 20}}, ""},
-		{"many bytes, a batch per worker", []batch{{5, 40 << 20}, {5, 40 << 20}}, QueueLimitBytes},
+		{"produced below the bound", nil, 64<<20 - 1, ""},
+		{"produced at the bound, workers free", nil, 64 << 20, QueueLimitPendingProduce},
+		{"produced at the bound, a batch per worker", []batch{{10, 1000}, {10, 1000}}, 64 << 20, QueueLimitPendingProduce},
+		{"nothing in flight", nil, 0, ""},
+		{"few records, a batch per worker", []batch{{10, 1000}, {10, 1000}}, 0, ""},
+		{"many records, one batch for two workers", []batch{{5000, 1 << 20}}, 0, ""},
+		{"many records, a batch per worker", []batch{{2000, 1 << 20}, {2000, 1 << 20}}, 0, QueueLimitRecords},
+		{"many bytes, one batch for two workers", []batch{{5, 64 << 20}}, 0, ""},
+		{"many bytes, a batch per worker", []batch{{5, 40 << 20}, {5, 40 << 20}}, 0, QueueLimitBytes},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var f inflightCount
@@ -687,10 +692,11 @@ func TestWaitRoomHoldsOnlyWhileEveryWorkerHasABatch(t *testing.T) {
 			for _, b := range tc.batches {
 				f.add(b.records, b.bytes)
 			}
+			f.produce(tc.produced)
 			returned := make(chan struct{})
 			var waited string
 			go func() {
-				waited = f.waitRoom(3000, 64<<20, 2)
+				waited = f.waitRoom(context.Background(), 3000, 64<<20, 64<<20, 2)
 				close(returned)
 			}()
 			select {
@@ -707,7 +713,11 @@ func TestWaitRoomHoldsOnlyWhileEveryWorkerHasABatch(t *testing.T) {
 					t.Fatal("still waiting after 100 ms")
 				}
 			}
-			f.done(tc.batches[0].records, tc.batches[0].bytes) // a worker is free: room
+			if tc.produced > 0 {
+				f.produce(-tc.produced) // acknowledged: room
+			} else {
+				f.done(tc.batches[0].records, tc.batches[0].bytes) // a worker is free: room
+			}
 			select {
 			case <-returned:
 				if waited != tc.waits {
@@ -718,6 +728,28 @@ func TestWaitRoomHoldsOnlyWhileEveryWorkerHasABatch(t *testing.T) {
 			}
 		})
 	}
+	t.Run("produces never acknowledged, until the context ends", func(t *testing.T) {
+		var f inflightCount
+		f.fell.L = &f.mu
+		f.produce(1 << 30)
+		ctx, cancel := context.WithCancel(context.Background())
+		returned := make(chan string)
+		go func() { returned <- f.waitRoom(ctx, 3000, 64<<20, 64<<20, 2) }()
+		select {
+		case w := <-returned:
+			t.Fatalf("returned (%q) with 1 GiB produced and not acknowledged", w)
+		case <-time.After(100 * time.Millisecond):
+		}
+		cancel()
+		select {
+		case w := <-returned:
+			if w != QueueLimitPendingProduce {
+				t.Errorf("waited for %q, want %q", w, QueueLimitPendingProduce)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("still waiting after the context ended")
+		}
+	})
 }
 
 // TestQueuedBytesHoldTheNextFetch: events of 200 KB, far fewer than MaxQueuedRecords,

@@ -86,6 +86,7 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		kgo.MaxBufferedRecords(1 << 20),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
+		kgo.MaxDecompressBatchBytes(cfg.MaxDecompressedBatchBytes),
 	}
 	if cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(max(cfg.SessionTimeout/4, 50*time.Millisecond)))
@@ -110,9 +111,14 @@ func (c *EventConsumer) Client() *kgo.Client { return c.cl }
 
 func (c *EventConsumer) emit(ps *partState, offset int64, rec *kgo.Record) {
 	ps.hold(offset)
+	size := heldBytes(rec)
+	c.inflight.produce(size)
+	c.cfg.Metrics.ProducePending.Add(float64(size))
 	// Background, not the run context: records of handled events must still be
 	// delivered while shutting down (bounded by the final flush).
 	c.cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
+		c.inflight.produce(-size)
+		c.cfg.Metrics.ProducePending.Sub(float64(size))
 		if err != nil {
 			// The event's offset stays held until the record is kept in the dead-letter
 			// topic instead (or that fails too: then it is logged as lost).
@@ -429,7 +435,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		// sets a plain consumer's pace, idle while the workers handled the first parts.
 		// Taken whole, the next fetch is requested and decompressed while the workers
 		// are busy, and what they hold is bounded here instead.
-		if limit := c.inflight.waitRoom(c.cfg.MaxQueuedRecords, c.cfg.MaxQueuedBytes, workers); limit != "" && c.cfg.OnQueueFull != nil {
+		if limit := c.inflight.waitRoom(ctx, c.cfg.MaxQueuedRecords, c.cfg.MaxQueuedBytes, c.cfg.MaxPendingProduceBytes, workers); limit != "" && c.cfg.OnQueueFull != nil {
 			c.cfg.OnQueueFull(limit)
 		}
 		if pacer != nil {
@@ -445,6 +451,16 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 			}
 			if f := fetcherr.Fatal(t, p, err); f != nil {
 				fatal = fmt.Errorf("ingest: %w", f)
+				return
+			}
+			if big, ok := errors.AsType[*kgo.ErrDecompressTooLarge](err); ok {
+				// The client reports it once and fetches the partition no more: nothing
+				// is read past the batch, so nothing is skipped, and the lag shows it.
+				c.log.Error("a record batch of the events topic decompresses past --max-decompressed-batch-bytes: its partition is stopped at it, its events and those after it are not read; raise the bound and restart to read them",
+					"topic", t, "partition", p, "offset", big.Offset, "next_offset", big.NextOffset, "max_decompressed_batch_bytes", c.cfg.MaxDecompressedBatchBytes)
+				if c.cfg.OnBatchTooLarge != nil {
+					c.cfg.OnBatchTooLarge(p, big.Offset)
+				}
 				return
 			}
 			c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
@@ -497,7 +513,7 @@ func (c *EventConsumer) batchOf(topicID [16]byte, fp kgo.FetchPartition, batches
 	ps.fetched = b.NextOffset()
 	ps.mu.Unlock()
 	for _, r := range fp.Records {
-		b.bytes += int64(len(r.Key) + len(r.Value))
+		b.bytes += heldBytes(r)
 	}
 	if ls := fp.LogStartOffset; from >= 0 && ls > from {
 		c.deletedUnread(fp.Partition, from, min(fp.Records[0].Offset, ls))

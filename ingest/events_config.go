@@ -27,12 +27,21 @@ type EventsConfig struct {
 	// hand, and the client holds a fetch per broker more, decompressed.
 	// It is also what a rebalance waits for. Default DefaultMaxQueuedRecords.
 	MaxQueuedRecords int
-	// MaxQueuedBytes bounds the same records by their keys' and values' bytes (as
+	// MaxQueuedBytes bounds the same records by their keys', values' and headers' bytes (as
 	// decompressed), as MaxQueuedRecords bounds their number: events of a megabyte
 	// would otherwise queue gigabytes before the records bound binds. A single batch
 	// larger than it is still taken while a worker is free. Default
 	// DefaultMaxQueuedBytes.
 	MaxQueuedBytes int64
+	// MaxPendingProduceBytes bounds the records produced for events (alerts, dead
+	// letters) that the brokers have not yet acknowledged, by their keys', values'
+	// and headers' bytes: past it the consumer takes no further fetch until
+	// acknowledgements bring it below (OnQueueFull with QueueLimitPendingProduce).
+	// Without it, a topic not taking writes (a retriable error) had every dead letter
+	// and alert of the events read meanwhile wait in the client, each holding its
+	// event's bytes. What one poll's batches produce may pass it. Default
+	// DefaultMaxPendingProduceBytes.
+	MaxPendingProduceBytes int64
 	// Workers is the number of goroutines handling batches, each one partition's at a
 	// time. Default runtime.GOMAXPROCS(0) when EnsureDefaults runs: a worker per core
 	// the process may use.
@@ -43,6 +52,17 @@ type EventsConfig struct {
 	// too small a fetch holds one partition's batch, and a poll of one partition
 	// keeps one worker busy however many there are.
 	FetchMaxBytes int32
+	// MaxDecompressedBatchBytes bounds one record batch of the events topic once
+	// decompressed (franz-go's MaxDecompressBatchBytes, whose own default is 1 GiB):
+	// FetchMaxBytes bounds batches as stored, and a batch of repeated bytes
+	// decompresses a thousandfold. A batch past it is not read: its partition stops
+	// here, at the batch, and OnBatchTooLarge is called, until the bound is raised and
+	// the consumer started again; nothing is skipped, nor counted twice. Default
+	// DefaultMaxDecompressedBatchBytes.
+	MaxDecompressedBatchBytes int
+	// OnBatchTooLarge, when set, is called when a partition stopped at a batch past
+	// MaxDecompressedBatchBytes, with the batch's first offset. Default nil.
+	OnBatchTooLarge func(partition int32, offset int64)
 	// DeadLetterMaxBytes bounds a dead letter's key, value and headers together. A
 	// larger one is cut to fit: its value first, then its key, then the original
 	// record's headers, and it carries HeaderOriginalBytes, the size before. A dead
@@ -75,9 +95,10 @@ type EventsConfig struct {
 	Tap RecordTap
 	// OnQueueFull, when set, is called each time the consumer held the next fetch back
 	// (once the wait is over) because MaxQueuedRecords events, or MaxQueuedBytes, were
-	// queued and every worker had a batch, with the limit's name (QueueLimitRecords or
-	// QueueLimitBytes): the evaluation, not Kafka, sets the pace (as it does over a
-	// backlog). Default nil.
+	// queued and every worker had a batch, or MaxPendingProduceBytes were produced and
+	// not acknowledged, with the limit's name (QueueLimitRecords, QueueLimitBytes or
+	// QueueLimitPendingProduce): the evaluation, or the brokers taking its records, not
+	// Kafka's reads, set the pace (as over a backlog). Default nil.
 	OnQueueFull func(limit string)
 }
 
@@ -100,8 +121,14 @@ func (c *EventsConfig) EnsureDefaults() {
 	if c.MaxQueuedBytes <= 0 {
 		c.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
+	if c.MaxPendingProduceBytes <= 0 {
+		c.MaxPendingProduceBytes = DefaultMaxPendingProduceBytes
+	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.MaxDecompressedBatchBytes <= 0 {
+		c.MaxDecompressedBatchBytes = DefaultMaxDecompressedBatchBytes
 	}
 	if c.FetchMaxBytes <= 0 {
 		c.FetchMaxBytes = DefaultFetchMaxBytes
@@ -131,6 +158,9 @@ func (c *EventsConfig) Validate() error {
 	if c.StartAt != "earliest" && c.StartAt != "latest" {
 		return fmt.Errorf("start-at %q: use earliest or latest", c.StartAt)
 	}
+	if c.MaxDecompressedBatchBytes < MaxRecordBytes {
+		return fmt.Errorf("max decompressed batch bytes %d: at least %d, a record's most, or no batch of one such record could be read", c.MaxDecompressedBatchBytes, MaxRecordBytes)
+	}
 	if c.DeadLetterMaxBytes > MaxRecordBytes {
 		return fmt.Errorf("dead letter max bytes %d: at most %d, what the client takes in one record", c.DeadLetterMaxBytes, MaxRecordBytes)
 	}
@@ -148,11 +178,27 @@ const DefaultMaxQueuedRecords = 3000
 // large events (64 of a megabyte).
 const DefaultMaxQueuedBytes = 64 << 20
 
+// DefaultMaxPendingProduceBytes is EventsConfig.MaxPendingProduceBytes' default: the
+// brokers acknowledge in milliseconds what a daemon produces, alerts and dead letters
+// of some kilobytes, so it binds only when a topic stops taking writes.
+const DefaultMaxPendingProduceBytes = 64 << 20
+
+// DefaultMaxDecompressedBatchBytes is EventsConfig.MaxDecompressedBatchBytes'
+// default: a producer's batch is at most about a megabyte as stored (the broker's
+// message.max.bytes), which JSON events compress into from ten or twenty; 64 MiB is
+// far above that, and a sixteenth of what franz-go allows.
+const DefaultMaxDecompressedBatchBytes = 64 << 20
+
+// LimitDecompressedBatch names MaxDecompressedBatchBytes, as flags (with '-' for '_')
+// and metrics spell it.
+const LimitDecompressedBatch = "max_decompressed_batch_bytes"
+
 // The names of the queue's limits, as OnQueueFull, flags (with '-' for '_') and
 // metrics spell them.
 const (
-	QueueLimitRecords = "max_queued_records"
-	QueueLimitBytes   = "max_queued_bytes"
+	QueueLimitRecords        = "max_queued_records"
+	QueueLimitBytes          = "max_queued_bytes"
+	QueueLimitPendingProduce = "max_pending_produce_bytes"
 )
 
 // MaxRecordBytes is the most RecordBytes a record produced here may have: the

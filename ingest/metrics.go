@@ -32,6 +32,10 @@ type Metrics struct {
 	// records, an unclean leader election), and the client resumed before them. They
 	// are skipped, so that no event is counted twice.
 	Refetched *prometheus.CounterVec
+	// ProducePending is the bytes of records the event consumer produced (alerts,
+	// dead letters) that the brokers have not yet acknowledged
+	// (EventsConfig.MaxPendingProduceBytes bounds it).
+	ProducePending prometheus.Gauge
 
 	lagMu sync.Mutex
 	lags  map[int32]prometheus.Gauge
@@ -59,13 +63,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hindsight_events_deleted_unread_total", Help: "Events the broker deleted (retention) before this consumer read them, per events partition: no rule counted them."}, []string{"partition"}),
 		Refetched: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hindsight_events_refetched_total", Help: "Records given again below what was read of an events partition (its log went back: records lost on a broker), per partition: skipped, so that no event is counted twice; records written anew at those offsets are not counted either."}, []string{"partition"}),
+		ProducePending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hindsight_produce_pending_bytes", Help: "Bytes of alerts and dead letters produced for events and not yet acknowledged by the brokers (at most about hindsight_limit{name=\"max_pending_produce_bytes\"}: past it no further fetch is taken)."}),
 		lags: map[int32]prometheus.Gauge{},
 	}
 	for _, r := range []string{ReasonMissingKey, ReasonInvalidKey, ReasonKeyTooLong, ReasonInvalidJSON, ReasonTooDeep, ReasonNotProduced} {
 		m.DeadLetters.WithLabelValues(r) // show zeros, so a dashboard sees the series exists
 	}
 	if reg != nil {
-		reg.MustRegister(m.Events, m.DeadLetters, m.Lag, m.ProduceErrors, m.Controls, m.Unread, m.Refetched)
+		reg.MustRegister(m.Events, m.DeadLetters, m.Lag, m.ProduceErrors, m.Controls, m.Unread, m.Refetched, m.ProducePending)
 	}
 	return m
 }

@@ -1,18 +1,30 @@
 package ingest
 
 import (
+	"context"
 	"sync"
 )
 
-// inflightCount counts the batches, records and record bytes in flight. Unlike a
-// WaitGroup it may be waited on while it grows: a lost partition's callback is not
-// assured to be kept apart from the poll loop, and must not panic when it is not.
-// fell.L is mu.
+// inflightCount counts the batches, records and record bytes in flight, and the bytes
+// produced for them not yet acknowledged. Unlike a WaitGroup it may be waited on while
+// it grows: a lost partition's callback is not assured to be kept apart from the poll
+// loop, and must not panic when it is not. fell.L is mu.
 type inflightCount struct {
 	mu         sync.Mutex
 	n, records int
 	bytes      int64
-	fell       sync.Cond // broadcast whenever a batch is done
+	produced   int64
+	fell       sync.Cond // broadcast whenever a batch is done, or a produce acknowledged
+}
+
+// produce counts n bytes produced (negative: acknowledged, or failed).
+func (f *inflightCount) produce(n int64) {
+	f.mu.Lock()
+	f.produced += n
+	if n < 0 {
+		f.fell.Broadcast()
+	}
+	f.mu.Unlock()
 }
 
 func (f *inflightCount) add(records int, bytes int64) {
@@ -42,15 +54,28 @@ func (f *inflightCount) wait() {
 }
 
 // waitRoom returns once fewer than maxRecords records and maxBytes bytes, or fewer
-// than workers batches, are in flight, and the limit it waited for (QueueLimitRecords
-// or QueueLimitBytes; "" when it did not wait). Records are counted out a batch at a
-// time, so a bound on records alone would hold the next fetch back while the last
-// large batch ran and the other workers idled.
-func (f *inflightCount) waitRoom(maxRecords int, maxBytes int64, workers int) (waited string) {
+// than workers batches, are in flight, and fewer than maxProduced bytes produced are
+// not yet acknowledged, or once ctx is done; it returns the limit it waited for
+// (QueueLimitRecords, QueueLimitBytes or QueueLimitPendingProduce; "" when it did not
+// wait). Records are counted out a batch at a time, so a bound on records alone would
+// hold the next fetch back while the last large batch ran and the other workers
+// idled. Produces may wait for as long as a topic refuses writes, so that wait ends
+// with ctx.
+func (f *inflightCount) waitRoom(ctx context.Context, maxRecords int, maxBytes, maxProduced int64, workers int) (waited string) {
+	stop := context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		f.fell.Broadcast()
+		f.mu.Unlock()
+	})
+	defer stop()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for f.n >= workers {
+	for ctx.Err() == nil {
 		switch {
+		case f.produced >= maxProduced:
+			waited = QueueLimitPendingProduce
+		case f.n < workers:
+			return waited
 		case f.records >= maxRecords:
 			waited = QueueLimitRecords
 		case f.bytes >= maxBytes:

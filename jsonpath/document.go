@@ -141,16 +141,35 @@ func (d *Document) Reset(data []byte) error {
 	return nil
 }
 
-// release drops the reference to the current bytes (pooled scratch Documents
-// must not pin the values they last compared).
-func (d *Document) release() {
+// Release closes the current document: the Document no longer references its bytes,
+// nor keeps an index grown past what ordinary documents need. A Document kept for
+// long, one per partition or pooled, must pin neither the fetch its last document
+// came in nor the index of the largest document it ever read (about 20 bytes a JSON
+// value: a 1 MB array of small numbers leaves 10 MB). Its next Reset grows them again.
+func (d *Document) Release() {
 	d.ok = false
 	d.data = ""
 	d.buf = nil
-	d.nodes = d.nodes[:0]
-	d.rootKeys = d.rootKeys[:0]
+	if cap(d.nodes) > keptNodes {
+		d.nodes, d.bufs = nil, nil
+	} else {
+		d.nodes = d.nodes[:0]
+	}
+	if cap(d.rootKeys) > keptNodes {
+		d.rootKeys = nil
+	} else {
+		d.rootKeys = d.rootKeys[:0]
+	}
+	if cap(d.scratch) > keptNodes {
+		d.scratch = nil
+	}
 	clear(d.abs)
 }
+
+// keptNodes is the capacity of index (and scratch) a Document keeps across Release:
+// an event of some kilobytes has a few hundred values, so ordinary streams reuse
+// their buffers, while one large document's are dropped.
+const keptNodes = 1 << 12
 
 // Raw returns the current document's text ("" when none is loaded).
 func (d *Document) Raw() string { return d.data }

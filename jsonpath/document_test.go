@@ -217,3 +217,41 @@ func TestNameFingerprintCollisions(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseDropsWhatOneLargeDocumentGrew: a Document kept for long (one per
+// partition) keeps its index for ordinary documents, so that a stream of them
+// allocates nothing, but not the index a single large one grew, nor any document's
+// bytes.
+func TestReleaseDropsWhatOneLargeDocumentGrew(t *testing.T) {
+	d := NewDocument()
+	small := []byte(`{"type":"login","actor":{"id":"u1","roles":["admin","dev"]},"n":[1,2,3]}`)
+	if err := d.Reset(small); err != nil {
+		t.Fatal(err)
+	}
+	d.Release()
+	kept := cap(d.nodes)
+	if kept == 0 || d.Raw() != "" || d.buf != nil {
+		t.Fatalf("after an ordinary document: index capacity %d (want kept), raw %q, buf %v (want none)", kept, d.Raw(), d.buf)
+	}
+	if allocs := testing.AllocsPerRun(100, func() {
+		_ = d.Reset(small)
+		d.Release()
+	}); allocs != 0 {
+		t.Errorf("an ordinary document after Release allocates %v times", allocs)
+	}
+	big := []byte("[" + strings.Repeat(`{"k":0},`, 100_000) + "0]")
+	if err := d.Reset(big); err != nil {
+		t.Fatal(err)
+	}
+	if grown := cap(d.nodes); grown < 200_000 {
+		t.Fatalf("a document of 300,001 values grew the index to %d only", grown)
+	}
+	d.Release()
+	if cap(d.nodes) > keptNodes || cap(d.rootKeys) > keptNodes || d.Raw() != "" {
+		t.Errorf("after a large document, Release kept an index of %d, root keys of %d, raw of %d bytes; want at most %d, and none",
+			cap(d.nodes), cap(d.rootKeys), len(d.Raw()), keptNodes)
+	}
+	if err := d.Reset(small); err != nil || d.Root().Kind() != KindObject {
+		t.Fatalf("the next document after a release: %v", err)
+	}
+}

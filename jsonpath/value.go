@@ -437,8 +437,8 @@ func equalContainers(a, b Value) bool {
 	da := scratchDocs.Get().(*Document)
 	db := scratchDocs.Get().(*Document)
 	defer func() {
-		da.release()
-		db.release()
+		da.Release()
+		db.Release()
 		scratchDocs.Put(da)
 		scratchDocs.Put(db)
 	}()

@@ -29,7 +29,7 @@ const DefaultFeedBytes = 64 << 20
 // evaluates and archives the same records). The consumer owns the partitions: it says
 // which it resumes where (Resume), hands over each fetch with its position before it
 // (Fetched) and says which it gave up (Revoked). None of them blocks: past its limit
-// of queued records, or of their keys' and values' bytes, a batch is dropped and
+// of queued records, or of their keys', values' and headers' bytes, a batch is dropped and
 // counted (an empty feed takes a batch of any size: its records are in memory already,
 // held by the consumer until handled, and a feed smaller than one fetch would
 // otherwise drop them all). A consumer that would
@@ -114,7 +114,7 @@ type feedItem struct {
 	// known).
 	logStart int64
 	recs     []*kgo.Record
-	bytes    int64     // recs' keys and values
+	bytes    int64     // recs' keys, values and headers
 	notes    *FedBatch // feedRecords: what the consumer learned of recs
 	ps       []int32
 }
@@ -123,7 +123,7 @@ type feedItem struct {
 func (it *feedItem) pending() bool { return it.notes != nil && !it.notes.ready }
 
 // NewFeed returns a feed that holds at most limit records (DefaultFeedRecords if
-// limit ≤ 0) and limitBytes of their keys and values (DefaultFeedBytes if ≤ 0) for its
+// limit ≤ 0) and limitBytes of their keys, values and headers (DefaultFeedBytes if ≤ 0) for its
 // archiver; onFull, if not nil, is called for each batch dropped for want of room, with
 // the limit that had none (FeedLimitRecords or FeedLimitBytes), from Fetched, outside
 // the feed's lock.
@@ -234,7 +234,11 @@ func (f *Feed) Fetched(p int32, from, logStart int64, recs []*kgo.Record) *FedBa
 	}
 	var size int64
 	for _, r := range recs {
+		// Headers too: the feed holds them as long, and a record may be mostly headers.
 		size += int64(len(r.Key) + len(r.Value))
+		for _, h := range r.Headers {
+			size += int64(len(h.Key) + len(h.Value))
+		}
 	}
 	f.mu.Lock()
 	next, reading := f.reading[p]

@@ -321,7 +321,8 @@ func (d *Daemon) run(ctx context.Context) {
 		c, err := ingest.NewEventConsumer(ingest.EventsConfig{
 			Kafka: d.cfg.Kafka, Topics: d.cfg.Topics, Group: d.cfg.Group, StartAt: d.cfg.StartAt,
 			CommitInterval: d.cfg.CommitInterval, ShutdownTimeout: d.cfg.ShutdownTimeout, MaxQueuedRecords: d.cfg.MaxQueuedRecords,
-			MaxQueuedBytes: d.cfg.MaxQueuedBytes, FetchMaxBytes: d.cfg.FetchMaxBytes, SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
+			MaxQueuedBytes: d.cfg.MaxQueuedBytes, MaxPendingProduceBytes: d.cfg.MaxPendingProduceBytes, MaxDecompressedBatchBytes: d.cfg.MaxDecompressedBatchBytes,
+			OnBatchTooLarge: func(int32, int64) { d.m.limits.Reached(limitDecompressedBatch) }, FetchMaxBytes: d.cfg.FetchMaxBytes, SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
 			ProduceLinger: d.cfg.AlertLinger, Logger: d.log, Metrics: d.im, Tap: d.tap(),
 			OnQueueFull:        func(limit string) { d.m.limits.Reached(limit) },
 			DeadLetterMaxBytes: d.cfg.DeadLetterMaxBytes,
@@ -442,6 +443,11 @@ const limitFeedWait = "archive_feed_wait_seconds"
 const (
 	limitQueuedRecords = ingest.QueueLimitRecords
 	limitQueuedBytes   = ingest.QueueLimitBytes
+	// limitPendingProduce is --max-pending-produce-bytes, alike.
+	limitPendingProduce = ingest.QueueLimitPendingProduce
+	// limitDecompressedBatch is --max-decompressed-batch-bytes: each partition
+	// stopped at a batch past it counts as the limit reached.
+	limitDecompressedBatch = ingest.LimitDecompressedBatch
 )
 
 // limitDeadLetterBytes is --dead-letter-max-bytes: each dead letter cut to fit counts

@@ -371,6 +371,16 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 			owed.customers[customer] = after
 		}
 	}
+	// The job itself refused customers past the store's bounds (backfill.Config's
+	// MaxCustomers, MaxCustomerIDBytes): their matches are history's too.
+	if res.Refused > 0 {
+		h.matches += res.Refused
+		why := int64(noRoom)
+		if res.RefusedBy == backfill.LimitMaxCustomerIDBytes {
+			why = noNameRoom
+		}
+		refused[why] += res.Refused
+	}
 	for why, n := range refused {
 		d.counterRefused(p, ar, n, why)
 	}
@@ -405,7 +415,9 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger, onEvict fu
 		return nil, nil, err
 	}
 	bcfg := backfill.Config{Lake: lake, CacheDir: cfg.BackfillCacheDir, CacheMaxBytes: cfg.BackfillCacheMaxBytes, OnEvict: onEvict,
-		Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log.With("stage", "backfill"), MemoryLimit: cfg.BackfillMemoryLimit}
+		Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log.With("stage", "backfill"), MemoryLimit: cfg.BackfillMemoryLimit,
+		// A job counts no more customers than its partition's store may hold.
+		MaxCustomers: cfg.MaxCounters, MaxCustomerIDBytes: cfg.MaxCustomerIDBytes}
 	bcfg.EnsureDefaults() // the windowed jobs share its cache and memory bound
 	runner, err := backfill.NewRunner(bcfg)
 	if err != nil {

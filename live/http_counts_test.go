@@ -164,15 +164,16 @@ func TestHeavyRequestsAreCapped(t *testing.T) {
 		{"GET", "/v1/counts?scope=*&rule=any", ""},
 		{"POST", "/v1/console/preview", preview},
 		{"GET", "/v1/console/counts?scope=*&id=any", ""},
-		{"GET", "/v1/rules", ""}, // one answer of every rule, however many
+		{"GET", "/v1/rules", ""},         // one answer of every rule, however many
+		{"GET", "/v1/console/rules", ""}, // the same, with each rule's counts
 	} {
 		resp, body := d.request(t, rq.method, rq.path, rq.body, nil)
 		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "--http-max-heavy-requests") {
 			t.Errorf("%s %s while the slot is taken: %d (Retry-After %q) %s", rq.method, rq.path, resp.StatusCode, resp.Header.Get("Retry-After"), body)
 		}
 	}
-	if n := d.reached(t, "http_max_heavy_requests"); n != 4 {
-		t.Errorf("heavy cap reached %v times, want 4", n)
+	if n := d.reached(t, "http_max_heavy_requests"); n != 5 {
+		t.Errorf("heavy cap reached %v times, want 5", n)
 	}
 	release()
 	released = true

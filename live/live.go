@@ -219,9 +219,19 @@ type Config struct {
 	// which the consumer takes no further fetch (ingest.EventsConfig.MaxQueuedRecords).
 	// Default ingest.DefaultMaxQueuedRecords.
 	MaxQueuedRecords int
-	// MaxQueuedBytes bounds the same events by their bytes (keys and values,
+	// MaxQueuedBytes bounds the same events by their bytes (keys, values and headers,
 	// ingest.EventsConfig.MaxQueuedBytes). Default ingest.DefaultMaxQueuedBytes.
 	MaxQueuedBytes int64
+	// MaxPendingProduceBytes bounds the alerts and dead letters produced for events
+	// and not yet acknowledged: past it no further fetch is taken
+	// (ingest.EventsConfig.MaxPendingProduceBytes). Default
+	// ingest.DefaultMaxPendingProduceBytes.
+	MaxPendingProduceBytes int64
+	// MaxDecompressedBatchBytes bounds one record batch of events once decompressed:
+	// a partition whose batch is larger stops at it, logged and counted, until the
+	// bound is raised (ingest.EventsConfig.MaxDecompressedBatchBytes). Default
+	// ingest.DefaultMaxDecompressedBatchBytes.
+	MaxDecompressedBatchBytes int
 	// FetchMaxBytes bounds one fetch of events from a broker
 	// (ingest.EventsConfig.FetchMaxBytes, which says why it is small). Default
 	// ingest.DefaultFetchMaxBytes.
@@ -334,7 +344,7 @@ type Config struct {
 	// fetched and decompressed once for both. Past it batches are dropped and the
 	// archiver reads them from Kafka itself. Default lakehouse.DefaultFeedRecords.
 	ArchiveFeedRecords int
-	// ArchiveFeedBytes bounds the same records by their keys' and values' bytes, as
+	// ArchiveFeedBytes bounds the same records by their keys', values' and headers' bytes, as
 	// ArchiveFeedRecords by their number. Default lakehouse.DefaultFeedBytes.
 	ArchiveFeedBytes int64
 	// ArchiveFeedWait is how long the event consumer waits, before a fetch, for the
@@ -460,11 +470,13 @@ func (c *Config) EnsureDefaults() {
 	// they are handed to, so that the two cannot drift apart.
 	ev := ingest.EventsConfig{Kafka: c.Kafka, Topics: c.Topics, Group: c.Group, StartAt: c.StartAt,
 		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout, MaxQueuedRecords: c.MaxQueuedRecords,
-		MaxQueuedBytes: c.MaxQueuedBytes, FetchMaxBytes: c.FetchMaxBytes, DeadLetterMaxBytes: c.DeadLetterMaxBytes}
+		MaxQueuedBytes: c.MaxQueuedBytes, MaxPendingProduceBytes: c.MaxPendingProduceBytes, FetchMaxBytes: c.FetchMaxBytes, DeadLetterMaxBytes: c.DeadLetterMaxBytes,
+		MaxDecompressedBatchBytes: c.MaxDecompressedBatchBytes}
 	ev.EnsureDefaults()
 	c.Kafka, c.Topics, c.Group, c.StartAt = ev.Kafka, ev.Topics, ev.Group, ev.StartAt
 	c.CommitInterval, c.ShutdownTimeout, c.MaxQueuedRecords = ev.CommitInterval, ev.ShutdownTimeout, ev.MaxQueuedRecords
 	c.MaxQueuedBytes, c.FetchMaxBytes, c.DeadLetterMaxBytes = ev.MaxQueuedBytes, ev.FetchMaxBytes, ev.DeadLetterMaxBytes
+	c.MaxPendingProduceBytes, c.MaxDecompressedBatchBytes = ev.MaxPendingProduceBytes, ev.MaxDecompressedBatchBytes
 	c.Embedded.Topics = c.Topics
 	c.Embedded.EnsureDefaults()
 	if c.HTTPAddr == "" {

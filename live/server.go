@@ -187,6 +187,8 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.ShowCounted(limitCustomerIDs, float64(c.MaxCustomerIDBytes))
 	d.m.limits.ShowCounted(limitQueuedRecords, float64(c.MaxQueuedRecords))
 	d.m.limits.ShowCounted(limitQueuedBytes, float64(c.MaxQueuedBytes))
+	d.m.limits.ShowCounted(limitPendingProduce, float64(c.MaxPendingProduceBytes))
+	d.m.limits.ShowCounted(limitDecompressedBatch, float64(c.MaxDecompressedBatchBytes))
 	d.m.limits.Show("fetch_max_bytes", float64(c.FetchMaxBytes))
 	d.m.limits.Show("preview_sample", float64(c.PreviewSample))
 	d.m.limits.Show(console.LimitWindowsPage, float64(c.ConsoleWindowsPageSize))

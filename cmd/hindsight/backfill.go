@@ -61,6 +61,8 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 	f.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the cache may hold; the oldest files go first")
 	addRuleLimitFlags(f, &limits)
 	addBackfillMemoryFlag(f, &cfg.MemoryLimit)
+	f.IntVar(&cfg.MaxCustomers, "max-customers", backfill.DefaultMaxCustomers, "customers one rule's counts hold; matches of customers beyond are not counted, said so, and the exit status is 3 (negative: no bound)")
+	f.Int64Var(&cfg.MaxCustomerIDBytes, "max-customer-ids-bytes", backfill.DefaultMaxCustomerIDBytes, "bytes of customer ids one rule's counts hold, as --max-customers their number (negative: no bound)")
 	return cmd
 }
 
@@ -90,6 +92,10 @@ type backfillConfig struct {
 	CacheMaxBytes int64
 	// MemoryLimit bounds the memory DuckDB may use for one job (backfill.Config).
 	MemoryLimit int64
+	// MaxCustomers and MaxCustomerIDBytes bound the customers one rule's counts hold
+	// (backfill.Config).
+	MaxCustomers       int
+	MaxCustomerIDBytes int64
 	// Out receives the counts, Err the progress. Defaults os.Stdout and os.Stderr.
 	Out, Err io.Writer
 }
@@ -119,7 +125,7 @@ type countRow struct {
 type errIncomplete struct{ rules []string }
 
 func (e errIncomplete) Error() string {
-	return fmt.Sprintf("backfill: history incomplete for %s: the counts lack the offsets listed as INCOMPLETE above", strings.Join(e.rules, ", "))
+	return fmt.Sprintf("backfill: history incomplete for %s: the counts lack what is listed as INCOMPLETE above", strings.Join(e.rules, ", "))
 }
 
 func (errIncomplete) ExitCode() int { return 3 }
@@ -174,7 +180,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		progress = bar.update // a redrawn line means nothing in a file or a pipe
 	}
 	runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: cfg.CacheDir, CacheMaxBytes: cfg.CacheMaxBytes, MemoryLimit: cfg.MemoryLimit, Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts,
-		Topic: cfg.Topics.Events, Progress: progress})
+		Topic: cfg.Topics.Events, Progress: progress, MaxCustomers: cfg.MaxCustomers, MaxCustomerIDBytes: cfg.MaxCustomerIDBytes})
 	if err != nil {
 		return err
 	}
@@ -229,7 +235,15 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			}
 			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s: %s, the counts lack them\n", r.Key(), g, held)
 		}
-		if res.Incomplete() {
+		if res.Refused > 0 {
+			limit := fmt.Sprintf("--max-customers (%d)", cfg.MaxCustomers)
+			if res.RefusedBy == backfill.LimitMaxCustomerIDBytes {
+				limit = fmt.Sprintf("--max-customer-ids-bytes (%d)", cfg.MaxCustomerIDBytes)
+			}
+			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %d matches of customers beyond %s not counted: the %s listed are whole, others are missing\n",
+				r.Key(), res.Refused, limit, plural(len(res.Counts), "customer"))
+		}
+		if res.Incomplete() || res.Refused > 0 {
 			incomplete = append(incomplete, r.Key().String())
 		}
 		customers := slices.Sorted(func(yield func(string) bool) {

@@ -98,6 +98,26 @@ func TestBackfillCommand(t *testing.T) {
 		t.Errorf("backfill has %d counters, replay %d: %v", len(got), len(want), got)
 	}
 
+	// Bounded to fewer customers than the rule matched: those counted are whole, the
+	// others are said to be left out, and the exit status is 3.
+	out, err = run(t, "", "backfill", "--brokers", b.Addr, "--lake", "file://"+filepath.Join(dir, "lake"),
+		"--cache-dir", filepath.Join(dir, "cache"), "--rule", "logins", "--max-customers", "2", "--json")
+	if exitCode(err) != 3 || !strings.Contains(out, "*/logins: INCOMPLETE: ") || !strings.Contains(out, "of customers beyond --max-customers (2) not counted: the 2 customers listed are whole") {
+		t.Fatalf("backfill --max-customers 2: exit status %d (%v), want 3 and the customers left out said\n%s", exitCode(err), err, out)
+	}
+	rows = nil
+	if err := json.Unmarshal([]byte(out[strings.LastIndex(out, "\n[")+1:]), &rows); err != nil {
+		t.Fatalf("output is not the JSON counts: %v\n%s", err, out)
+	}
+	if len(rows) != 2 {
+		t.Errorf("backfill --max-customers 2 printed %d rows, want 2: %+v", len(rows), rows)
+	}
+	for _, r := range rows {
+		if k := r.Scope + "/" + r.RuleID + "@" + r.Customer; r.Count != want[k] {
+			t.Errorf("backfill --max-customers 2: %s counted %d, replay %d", k, r.Count, want[k])
+		}
+	}
+
 	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "--rule", "*/nope", "--lake", "file://"+filepath.Join(dir, "lake")); err == nil {
 		t.Error("an unknown live rule was accepted")
 	}

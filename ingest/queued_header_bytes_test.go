@@ -1,0 +1,83 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestQueuedBytesCountHeaders (resource-defect hunt): --max-queued-bytes counts the
+// keys and values of the events taken and not yet evaluated, so that "events of a
+// megabyte would not queue gigabytes before 3,000 of them did". A record's headers
+// are as large as its value may be (the broker bounds the record, not its parts) and
+// are held just as long, but are not counted: events with a 200 KB header and a value
+// of {} pass the bound as if they were empty, and the poll loop takes every fetch
+// while the worker holds the first, as TestQueuedBytesHoldTheNextFetch showed for
+// values before the bound existed. At the defaults that is 3,000 records of about a
+// megabyte each (≈3 GB) held against a 64 MiB limit that is never reached.
+func TestQueuedBytesCountHeaders(t *testing.T) {
+	t.Parallel()
+	const batches, perBatch, size = 4, 5, 200_000
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerLinger(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := bytes.Repeat([]byte("h"), size)
+	for range batches {
+		for range perBatch {
+			pcl.Produce(context.Background(), &kgo.Record{Topic: "events", Partition: 0, Key: []byte("c"), Value: []byte(`{}`),
+				Headers: []kgo.RecordHeader{{Key: "trace", Value: header}}}, nil)
+		}
+		if err := pcl.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pcl.Close()
+
+	h := &blockingHandler{first: make(chan int, 1), release: make(chan struct{})}
+	var full sync.Map
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: c.ListenAddrs()}, Topics: Topics{Events: "events"}, Group: "g",
+		FetchMaxBytes: 1, MaxQueuedRecords: 1_000_000, MaxQueuedBytes: 100_000,
+		OnQueueFull: func(limit string) { full.Store(limit, true) }, Workers: 1}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held, heldRecords int
+	var counted int64
+	err = runUntil(ec, func() bool {
+		select {
+		case <-h.first:
+			for i := 0; i < 500 && ec.Client().BufferedFetchRecords() == 0; i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(300 * time.Millisecond) // a poll loop not held back takes the next fetches now
+			ec.inflight.mu.Lock()
+			held, heldRecords, counted = ec.inflight.n, ec.inflight.records, ec.inflight.bytes
+			ec.inflight.mu.Unlock()
+			close(h.release)
+		default:
+		}
+		return h.handled.Load() == batches*perBatch
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, bytesReached := full.Load(QueueLimitBytes)
+	t.Logf("while the worker held the first batch: %d batches, %d records taken from the client, holding %d bytes of headers; counted against max queued bytes (100,000): %d bytes; %s reached: %v",
+		held, heldRecords, heldRecords*size, counted, QueueLimitBytes, bytesReached)
+	if held != 1 || !bytesReached {
+		t.Errorf("%d batches (%d records, %d header bytes) queued against a 100,000-byte bound that counted %d: headers are held but not counted by --max-queued-bytes",
+			held, heldRecords, heldRecords*size, counted)
+	}
+}
