@@ -12,6 +12,10 @@
 //   - An invalid record changes no rule; it is remembered as a rejected control (the
 //     newest max_rejected_controls of them) and, when its key names an active rule, as that rule's
 //     last error.
+//   - A destination or mute has no version: an upsert replaces what its key holds. An
+//     ended mute mutes nothing and is kept, to be listed, for mute_retention after its
+//     end, the newest max_ended_mutes of them (the earliest ended forgotten first,
+//     counted: EndedMutesDropped).
 //   - Every record gets exactly one outcome (contract.Control*), which the daemon
 //     publishes as a contract.ControlStatus record; nothing is dropped silently.
 //

@@ -28,12 +28,12 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 		return applyKeyed(g, rec, g.dests, k, c.Destination, over, "destinations")
 	}
 	lim := rule.CurrentLimits()
-	if c.Op == rule.OpDelete {
+	retention := time.Duration(lim.MuteRetention)
+	g.muteIx.advance(rec.Time)
+	if c.Op != rule.OpDelete {
 		// The mute deleted may be one that ended (the console lists those, to unmute):
 		// deleted first, it is found, and the delete answered ok, not not_found.
-		defer g.forgetEndedMutes(rec.Time, time.Duration(lim.MuteRetention))
-	} else {
-		g.forgetEndedMutes(rec.Time, time.Duration(lim.MuteRetention))
+		g.forgetEndedMutes(rec.Time, retention)
 	}
 	// max_mutes bounds the mutes in force when the control was written: an ended one
 	// (every mute "for 2h" from the console) takes no room, and a key whose mute ended
@@ -41,11 +41,21 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	// gives a control the same outcome on every replay.
 	over := ""
 	if c.Op == rule.OpUpsert && c.Mute.TakesRoom(g.mutes[k], rec.Time) {
-		if inForce := rule.MutesInForce(g.mutes, rec.Time); inForce >= lim.MaxMutes {
+		if inForce := g.muteIx.inForceAt(rec.Time); inForce >= lim.MaxMutes {
 			over = limitReached(inForce, "mutes are in force", rule.LimitMutes)
 		}
 	}
-	return applyKeyed(g, rec, g.mutes, k, c.Mute, over, "mutes")
+	old := g.mutes[k]
+	outcome, message = applyKeyed(g, rec, g.mutes, k, c.Mute, over, "mutes")
+	if cur := g.mutes[k]; cur != old {
+		g.muteIx.remove(k, old)
+		g.muteIx.add(k, cur)
+	}
+	if c.Op == rule.OpDelete {
+		g.forgetEndedMutes(rec.Time, retention)
+	}
+	g.boundEndedMutes(lim.MaxEndedMutes)
+	return outcome, message
 }
 
 // forgetEndedMutes drops the mutes that had ended retention (mute_retention) or more
@@ -59,13 +69,39 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 // the newest mute control is kept (a tombstone only for delete.retention.ms), and with
 // it the time the last forgetting was judged at (record times rising with offsets);
 // listings leave out what a fold that lost that tombstone still holds (MutesListed).
-// The caller holds g.mu.
+// The mutes are taken earliest ended first (muteIndex), not by walking them all. The
+// caller holds g.mu, and has advanced g.muteIx to t.
 func (g *Registry) forgetEndedMutes(t time.Time, retention time.Duration) {
-	for k, m := range g.mutes {
-		if !m.Until.IsZero() && !t.Before(m.Until.Add(retention)) {
-			delete(g.mutes, k)
+	for {
+		k, m, ok := g.muteIx.earliestEnded()
+		if !ok || t.Before(m.Until.Add(retention)) {
+			return
 		}
+		g.muteIx.remove(k, m)
+		delete(g.mutes, k)
 	}
+}
+
+// boundEndedMutes forgets the earliest ended mutes (ended at the newest mute control's
+// time) past limit, max_ended_mutes, counting them (EndedMutesDropped): mute_retention
+// alone let a script muting "for 10m" under a new id per deploy hold every such mute
+// for 120h. Each is forgotten as it would be past mute_retention, and every fold of the
+// same controls forgets the same ones. The caller holds g.mu.
+func (g *Registry) boundEndedMutes(limit int) {
+	for len(g.muteIx.ended) > limit {
+		k, m, _ := g.muteIx.earliestEnded()
+		g.muteIx.remove(k, m)
+		delete(g.mutes, k)
+		g.endedMutesDropped++
+	}
+}
+
+// EndedMutesDropped is how many ended mutes were forgotten past max_ended_mutes,
+// before mute_retention.
+func (g *Registry) EndedMutesDropped() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.endedMutesDropped
 }
 
 // applyKeyed applies an upsert or delete of key k to m. over, when set, says why an
@@ -140,7 +176,8 @@ func (g *Registry) Destination(customer, name string) (*rule.Destination, bool) 
 }
 
 // Muted returns the first mute (in (scope, id) order) covering an alert of rule ruleID
-// for customer at now, or nil.
+// for customer at now, or nil. It walks the mutes that may be in force at now, not the
+// ended ones kept for listing (muteIndex).
 func (g *Registry) Muted(ruleID, customer string, now time.Time) *rule.Mute {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -148,11 +185,11 @@ func (g *Registry) Muted(ruleID, customer string, now time.Time) *rule.Mute {
 		return nil
 	}
 	var found *rule.Mute
-	for k, m := range g.mutes {
+	g.muteIx.inForceCandidates(now, func(k rule.Key, m *rule.Mute) {
 		if m.Matches(ruleID, customer, now) && (found == nil || compareKeys(k, rule.Key{Scope: found.Scope, ID: found.ID}) < 0) {
 			found = m
 		}
-	}
+	})
 	return found
 }
 

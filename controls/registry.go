@@ -1,15 +1,19 @@
 package controls
 
 import (
+	"bytes"
 	"cmp"
+	"compress/flate"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/rule"
@@ -68,9 +72,14 @@ type Registry struct {
 	// what the fold saw, not a rule of it (compaction removes the deleted rule's upsert).
 	// The newest max_rules keys are remembered.
 	retired keyMemory[rule.Key, int64]
-	// dests and mutes are the destinations and mutes in force (notify.go).
-	dests map[rule.Key]*rule.Destination
-	mutes map[rule.Key]*rule.Mute
+	// dests and mutes are the destinations and mutes held (notify.go): the mutes in
+	// force and the ended ones kept for listing (at most max_ended_mutes, each for
+	// mute_retention at most), ordered by their end in muteIx. endedMutesDropped counts
+	// the ended mutes forgotten past max_ended_mutes.
+	dests             map[rule.Key]*rule.Destination
+	mutes             map[rule.Key]*rule.Mute
+	muteIx            muteIndex
+	endedMutesDropped int64
 }
 
 // NewRegistry returns an empty registry.
@@ -190,16 +199,54 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 	return contract.ControlOK, ""
 }
 
-// endedVersion is a version a change of its key ended, and that change's offset.
+// endedVersion is a version a change of its key ended, and that change's offset. It
+// keeps what names the version and its rule's JSON (an upsert control, deflated), not the
+// compiled rule, which is about ten times larger (an `in` list's sets, the rule's
+// index): max_ended_versions of each rule would otherwise hold many times the active
+// rules' memory (TestEndedVersionsCostLessThanTheRulesThemselves). The version is
+// compiled again when asked for (version), and weakly remembered: while anyone holds
+// the *Version (the live rule set that still runs it, a partition restoring it, its
+// replay), Ended and EndedAfter return that very one.
 type endedVersion struct {
-	v  *Version
-	by int64
+	key           rule.Key
+	controlOffset int64
+	fingerprint   uint64
+	seq           uint32
+	updatedAt     time.Time
+	by            int64
+	control       []byte
+	v             weak.Pointer[Version]
+}
+
+// version is the ended version ev, the one still held if any, else compiled again
+// from its JSON; false if the rule no longer compiles (only under rule limits lowered
+// since it was folded). The caller holds g.mu.
+func (ev *endedVersion) version() (*Version, bool) {
+	if v := ev.v.Value(); v != nil {
+		return v, true
+	}
+	data, err := io.ReadAll(flate.NewReader(bytes.NewReader(ev.control)))
+	if err != nil {
+		return nil, false
+	}
+	c, err := rule.ParseControl(data)
+	if err != nil || c.Rule == nil {
+		return nil, false
+	}
+	c.Rule.Seq = ev.seq
+	v := &Version{Rule: c.Rule, Key: ev.key, ControlOffset: ev.controlOffset, Fingerprint: ev.fingerprint, Seq: ev.seq, UpdatedAt: ev.updatedAt}
+	ev.v = weak.Make(v)
+	return v, true
 }
 
 // end remembers v, which the change at offset by ended (nil: none), for Ended.
 func (g *Registry) end(v *Version, by int64) {
 	if v == nil || !v.Rule.Resolves() {
 		return
+	}
+	data, err := rule.Upsert(v.Rule).Marshal()
+	if err != nil {
+		return // a rule decoded from JSON encodes again (Keeper relies on it too)
 	}
 	// The newest max_ended_versions of a key: those a partition's owner was down, or
 	// the partition between owners, for. One forgotten is counted (EndedDropped).
@@ -208,7 +255,12 @@ func (g *Registry) end(v *Version, by int64) {
 		vs = vs[min(n, len(vs)):]
 		g.endedDropped += int64(n)
 	}
-	g.ended.put(v.Key, append(slices.Clip(vs), endedVersion{v, by}), rule.CurrentLimits().MaxRules)
+	// The key's strings are cloned: decoded from the upsert, they point into its
+	// record's value, which they would keep whole (the compiled rule's own memory).
+	k := rule.Key{Scope: strings.Clone(v.Key.Scope), ID: strings.Clone(v.Key.ID)}
+	ev := endedVersion{key: k, controlOffset: v.ControlOffset, fingerprint: v.Fingerprint, seq: v.Seq, updatedAt: v.UpdatedAt,
+		by: by, control: deflate(data), v: weak.Make(v)}
+	g.ended.put(k, append(slices.Clip(vs), ev), rule.CurrentLimits().MaxRules)
 }
 
 // EndedAfter is every remembered ended version (see Ended) whose end, the control
@@ -218,18 +270,20 @@ func (g *Registry) end(v *Version, by int64) {
 func (g *Registry) EndedAfter(offset int64) []*Version {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var out []endedVersion
+	var out []*endedVersion
 	for _, e := range g.ended.m {
-		for _, ev := range e.v {
-			if ev.by > offset {
-				out = append(out, ev)
+		for i := range e.v {
+			if e.v[i].by > offset {
+				out = append(out, &e.v[i])
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b endedVersion) int { return cmp.Compare(a.by, b.by) })
-	vs := make([]*Version, len(out))
-	for i, ev := range out {
-		vs[i] = ev.v
+	slices.SortFunc(out, func(a, b *endedVersion) int { return cmp.Compare(a.by, b.by) })
+	vs := make([]*Version, 0, len(out))
+	for _, ev := range out {
+		if v, ok := ev.version(); ok {
+			vs = append(vs, v)
+		}
 	}
 	return vs
 }
@@ -242,12 +296,44 @@ func (g *Registry) Ended(k rule.Key, controlOffset int64, fingerprint uint64) (*
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	vs, _ := g.ended.get(k)
-	for _, ev := range vs {
-		if v := ev.v; v.ControlOffset == controlOffset && v.Fingerprint == fingerprint {
-			return v, true
+	for i := range vs {
+		if ev := &vs[i]; ev.controlOffset == controlOffset && ev.fingerprint == fingerprint {
+			return ev.version()
 		}
 	}
 	return nil, false
+}
+
+// deflaters are flate writers for deflate, each about 1 MB of state.
+var deflaters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed)
+	return w
+}}
+
+// deflate is data compressed (an ended version's JSON, read again only to restore it).
+func deflate(data []byte) []byte {
+	var b bytes.Buffer
+	w := deflaters.Get().(*flate.Writer)
+	w.Reset(&b)
+	_, _ = w.Write(data) // a bytes.Buffer takes every write
+	_ = w.Close()
+	deflaters.Put(w)
+	return bytes.Clone(b.Bytes())
+}
+
+// EndedHeld is how many ended versions the registry remembers, and the bytes of their
+// rules' JSON (deflated), which is what they hold: the compiled rule of one is held
+// only while someone uses it.
+func (g *Registry) EndedHeld() (versions int, jsonBytes int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, e := range g.ended.m {
+		versions += len(e.v)
+		for _, ev := range e.v {
+			jsonBytes += int64(len(ev.control))
+		}
+	}
+	return versions, jsonBytes
 }
 
 // Retired is the version k's rule had when it was last deleted, if the fold saw it

@@ -74,11 +74,13 @@ type Daemon struct {
 	// folded is one more than the offset of the last control folded (0: none yet), for
 	// the rule sets published (activeSet.controls); the controls goroutine's too.
 	folded int64
-	// rejectedDropped and endedDropped are the registry's RejectedDropped and
-	// EndedDropped as last counted in hindsight_limit_reached_total.
-	rejectedDropped int64
-	endedDropped    int64
-	rulesLoaded     chan struct{}
+	// rejectedDropped, endedDropped and endedMutesDropped are the registry's
+	// RejectedDropped, EndedDropped and EndedMutesDropped as last counted in
+	// hindsight_limit_reached_total.
+	rejectedDropped   int64
+	endedDropped      int64
+	endedMutesDropped int64
+	rulesLoaded       chan struct{}
 	// groupCommitted is set once the group is known to have committed offsets of the
 	// events topic: it is no longer new (startPositions).
 	groupCommitted atomic.Bool
@@ -151,6 +153,14 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.im = ingest.NewMetrics(cfg.Registry)
 	d.m = newMetrics(cfg.Registry)
 	d.rules = controls.NewRegistry()
+	rules := d.rules
+	d.cfg.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hindsight_ended_versions_held", Help: "Ended rule versions remembered so that a restored partition resolves their incidents (at most --max-ended-versions per rule).",
+		}, func() float64 { n, _ := rules.EndedHeld(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hindsight_ended_versions_bytes", Help: "Bytes of the rules' JSON (deflated) the ended rule versions remembered hold; each is compiled again when a restore needs it.",
+		}, func() float64 { _, b := rules.EndedHeld(); return float64(b) }))
 	if !cfg.NoNotify {
 		nc := cfg.Notify
 		// The daemon's brokers (the embedded one's address is known only now), fold and

@@ -60,6 +60,12 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 		d.m.limits.Count(rule.LimitEndedVersions).Add(float64(n - d.endedDropped))
 		d.endedDropped = n
 	}
+	if n := d.rules.EndedMutesDropped(); n > d.endedMutesDropped {
+		d.m.limits.Count(rule.LimitEndedMutes).Add(float64(n - d.endedMutesDropped))
+		d.log.Info("ended mutes forgotten before --mute-retention, the earliest ended first: more are held than --max-ended-mutes",
+			"key", cr.Key, "offset", cr.Offset, "forgotten", n-d.endedMutesDropped, "max_ended_mutes", rule.CurrentLimits().MaxEndedMutes)
+		d.endedMutesDropped = n
+	}
 	d.keep(cr, status, msg)
 	switch {
 	case status == contract.ControlOK && !d.loaded: // replaying the topic at start: one line at the end

@@ -176,6 +176,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.ShowCounted(rule.LimitRejected, float64(rule.CurrentLimits().MaxRejectedControls))
 	d.m.limits.ShowCounted(rule.LimitEvalWork, float64(rule.CurrentLimits().MaxEvalWork))
 	d.m.limits.ShowCounted(rule.LimitEndedVersions, float64(rule.CurrentLimits().MaxEndedVersions))
+	d.m.limits.ShowCounted(rule.LimitEndedMutes, float64(rule.CurrentLimits().MaxEndedMutes))
 	d.m.limits.ShowCounted(limitBackfillMemory, float64(c.BackfillMemoryLimit))
 	d.m.limits.Show("backfill_concurrency", float64(c.BackfillConcurrency))
 	d.m.limits.Show("max_groups", float64(c.WindowLimits.MaxGroups))

@@ -33,4 +33,11 @@
 //
 // A Sender is safe for concurrent use; it holds one HTTP client and its connection
 // pool. It depends on contract.
+//
+// The Stage holds, besides the deliveries its destinations' queues bound, an entry for
+// each alert read whose deliveries are open, to commit below it; the alerts read since
+// a partition's oldest open one (what a restart delivers again) are at most
+// Config.MaxPending over the partitions, at which reading waits until the oldest are
+// handled. A queued delivery keeps its alert and its record's partition and offset, not
+// the record, whose bytes are its whole fetch's.
 package notify

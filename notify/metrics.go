@@ -19,6 +19,7 @@ type stageMetrics struct {
 	queues            prometheus.Gauge
 	queueFull         *prometheus.CounterVec
 	latency           prometheus.Histogram
+	pendingWait       prometheus.Counter
 	limits            *limitmetric.Limits
 
 	mu sync.Mutex
@@ -41,9 +42,12 @@ const (
 	LimitRecent      = "notify_recent"
 	// LimitUndeliveredWaiting is Config.UndeliveredWaiting.
 	LimitUndeliveredWaiting = "notify_undelivered_waiting"
+	// LimitMaxPending is Config.MaxPending.
+	LimitMaxPending = "notify_max_pending"
 )
 
-func newStageMetrics(cfg Config) *stageMetrics {
+// newStageMetrics makes the stage's series; pending is its count of pending alerts.
+func newStageMetrics(cfg Config, pending func() float64) *stageMetrics {
 	m := &stageMetrics{
 		alerts: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_alerts_total",
 			Help: "Alert records the notify stage read."}),
@@ -65,9 +69,13 @@ func newStageMetrics(cfg Config) *stageMetrics {
 			Help: "Deliveries recorded undelivered because their destination's queue was full (--notify-queue-size)."}, []string{"destination"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hindsight_notify_delivery_seconds",
 			Help: "Time from a delivery's first attempt to its 2xx answer.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18)}),
+		pendingWait: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_pending_wait_seconds_total",
+			Help: "Time reading alerts waited for the oldest pending alerts to be handled (--notify-max-pending)."}),
 		limits: cfg.Limits,
 	}
-	cols := []prometheus.Collector{m.alerts, m.skipped, m.deletedUnread, m.undeliveredErrors, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency}
+	pendingGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_notify_pending_alerts",
+		Help: "Alerts naming destinations read since each partition's oldest not yet delivered or recorded undelivered (a restart delivers them again); at --notify-max-pending reading waits."}, pending)
+	cols := []prometheus.Collector{m.alerts, m.skipped, m.deletedUnread, m.undeliveredErrors, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency, m.pendingWait, pendingGauge}
 	if m.limits == nil {
 		m.limits = limitmetric.New()
 		cols = append(cols, m.limits.Collectors()...)
@@ -79,6 +87,7 @@ func newStageMetrics(cfg Config) *stageMetrics {
 	m.limits.Show(LimitTimeout, cfg.Sender.Timeout.Seconds())
 	m.limits.ShowCounted(LimitRecent, float64(cfg.Recent))
 	m.limits.ShowCounted(LimitUndeliveredWaiting, float64(cfg.UndeliveredWaiting))
+	m.limits.ShowCounted(LimitMaxPending, float64(cfg.MaxPending))
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(cols...)
 	}

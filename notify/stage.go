@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -38,6 +39,8 @@ const (
 	DefaultRecent         = 500
 	// DefaultUndeliveredWaiting is Config.UndeliveredWaiting's default.
 	DefaultUndeliveredWaiting = 1024
+	// DefaultMaxPending is Config.MaxPending's default.
+	DefaultMaxPending = 100_000
 	// MaxRecent bounds Config.Recent: every listing copies them all.
 	MaxRecent = 100_000
 	// MaxUndeliveredWaiting bounds Config.UndeliveredWaiting: the stage allocates room
@@ -90,6 +93,14 @@ type Config struct {
 	// not writable), reading alerts waits too, each wait counted as
 	// LimitUndeliveredWaiting reached. Default DefaultUndeliveredWaiting.
 	UndeliveredWaiting int
+	// MaxPending bounds the pending alerts: over the partitions, the alerts (that name
+	// destinations) read since each partition's oldest not yet handled (delivered,
+	// muted or recorded undelivered at every destination it names), which a restart
+	// delivers again. At it, reading alerts waits until the oldest are handled, each
+	// wait counted as LimitMaxPending reached: one delivery waiting (a receiver that
+	// hangs until the retry budget is spent; an undelivered record the topic does not
+	// take) held every alert read after it. Default DefaultMaxPending.
+	MaxPending int
 	// Getenv and ReadFile read destinations' secrets. Default os.Getenv, os.ReadFile.
 	Getenv   func(string) string
 	ReadFile func(string) ([]byte, error)
@@ -98,8 +109,9 @@ type Config struct {
 	// Registerer receives the stage's metrics. Default: none registered.
 	Registerer prometheus.Registerer
 	// Limits is where the stage's limits show (hindsight_limit: notify_queue_size,
-	// whose reaches it counts, notify_concurrency, notify_max_attempts,
-	// notify_retry_budget_seconds, notify_timeout_seconds). Default nil: its own,
+	// notify_recent, notify_undelivered_waiting and notify_max_pending, whose reaches
+	// it counts, notify_concurrency, notify_max_attempts, notify_retry_budget_seconds,
+	// notify_timeout_seconds). Default nil: its own,
 	// registered on Registerer; the live daemon passes those of all its limits.
 	Limits *limitmetric.Limits
 }
@@ -129,6 +141,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.UndeliveredWaiting <= 0 {
 		c.UndeliveredWaiting = DefaultUndeliveredWaiting
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
 	}
 	if c.Getenv == nil {
 		c.Getenv = os.Getenv
@@ -211,6 +226,12 @@ type Stage struct {
 	recent    *recentRing
 	// undelivered carries the reading loop's given-up alerts to undeliveredWriter.
 	undelivered chan undeliveredWrite
+	// pending counts the pending alerts of the partitions in parts (track.go); wake is
+	// signalled when they may have fallen (an entry ended, partitions forgotten), for
+	// the reading loop waiting at Config.MaxPending, which alone uses pendingLogged.
+	pending       atomic.Int64
+	wake          chan struct{}
+	pendingLogged time.Time
 }
 
 // New checks cfg and builds the stage; Run starts it.
@@ -219,8 +240,9 @@ func New(cfg Config) (*Stage, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
-	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, m: newStageMetrics(cfg),
+	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, wake: make(chan struct{}, 1),
 		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, assignGen: map[int32]uint64{}, nextFetch: map[int32]int64{}}
+	s.m = newStageMetrics(cfg, func() float64 { return float64(s.pending.Load()) })
 	s.recent = newRecentRing(cfg.Recent, func() { s.m.limits.Reached(LimitRecent) })
 	s.undelivered = make(chan undeliveredWrite, cfg.UndeliveredWaiting)
 	// A failed attempt that will be retried shows as "retrying" in Recent.
@@ -295,6 +317,9 @@ func (s *Stage) consume(ctx context.Context) error {
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(s.cfg.Group), kgo.ConsumeTopics(s.cfg.Topics.Alerts),
 		kgo.DisableAutoCommit(), kgo.FetchMaxWait(100 * time.Millisecond), kgo.ProducerLinger(0),
+		// A fetch is in hand while its records are handled, and the client holds one
+		// per broker ahead: the events consumer's 4 MiB, not franz-go's 50 MiB.
+		kgo.FetchMaxBytes(ingest.DefaultFetchMaxBytes),
 		kgo.OnPartitionsAssigned(s.assigned), kgo.OnPartitionsRevoked(s.revoked), kgo.OnPartitionsLost(s.lost),
 		kgo.AdjustFetchOffsetsFn(s.resumedAt),
 	}
@@ -375,6 +400,11 @@ func (s *Stage) consume(ctx context.Context) error {
 
 // handle starts the deliveries of one alert record.
 func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
+	if ctx.Err() != nil {
+		// Stopping (or a wait at MaxPending ended so): the records left of the fetch
+		// are not seen, so that no commit passes one of them not tracked.
+		return
+	}
 	// Most alerts name no destination: skip decoding those (and tracking them). AppendJSON
 	// ends a record so (the last two members; a value inside the record cannot end
 	// it), and a record written otherwise is decoded and checked below.
@@ -382,6 +412,9 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 		if s.seen(rec, gen) {
 			s.m.alerts.Inc()
 		}
+		return
+	}
+	if !s.waitPending(ctx) {
 		return
 	}
 	e := s.track(rec, gen)
@@ -428,7 +461,7 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 			s.m.deliveries.WithLabelValues(s.m.label(destinationLabel(name, ok)), contract.DeliveryMuted).Inc()
 			continue
 		}
-		jobs = append(jobs, &job{alert: &d.Alert, entry: e, rec: rec, dest: dest, name: name, index: len(d.Destinations) - 1, delivery: d})
+		jobs = append(jobs, &job{alert: &d.Alert, entry: e, partition: rec.Partition, offset: rec.Offset, dest: dest, name: name, index: len(d.Destinations) - 1, delivery: d})
 	}
 	e.add(len(jobs))
 	s.recent.add(d, jobs)
@@ -470,7 +503,11 @@ type job struct {
 	delivery *contract.AlertDelivery
 	index    int // in delivery.Destinations
 	entry    *entry
-	rec      *kgo.Record
+	// partition and offset are the alert record's. Not the *kgo.Record: its key and
+	// value are slices of the fetch it came in, and the struct one of its batch's, so
+	// a queued job kept the whole fetch (TestQueuedDeliveriesHoldOnlyTheirAlerts).
+	partition int32
+	offset    int64
 	// dest is the destination name resolved to when the alert came, then before each
 	// attempt (Stage.now): only the delivering goroutine changes it once queued.
 	dest *rule.Destination
@@ -633,7 +670,7 @@ func (h *halt) Error() string {
 // retry: the target of its destination as it is now (a control may have changed it
 // since the alert came), or why it is not to be made.
 func (s *Stage) now(j *job) (Target, *halt) {
-	if !s.ours(j.rec.Partition, j.entry) {
+	if !s.ours(j.partition, j.entry) {
 		return Target{}, &halt{moved: true}
 	}
 	if !j.alert.Muted && s.reg.Muted(j.alert.RuleID, j.alert.Customer, time.Now()) != nil {
@@ -655,7 +692,7 @@ func (s *Stage) now(j *job) (Target, *halt) {
 // context (Stage.begin): a revoke stops them, and waits for them to stop, before the
 // partition's next owner delivers its alerts.
 func (s *Stage) deliver(ctx context.Context, j *job) {
-	pctx, ok := s.begin(j.rec.Partition, j.entry)
+	pctx, ok := s.begin(j.partition, j.entry)
 	if !ok {
 		s.halted(ctx, j, &halt{moved: true}, Outcome{})
 		return
@@ -795,7 +832,7 @@ type undeliveredWrite struct {
 
 func (s *Stage) undeliveredWrite(j *job, out Outcome) undeliveredWrite {
 	u := contract.Undelivered{Alert: *j.alert, Destination: j.name, Reason: out.Reason, Attempts: out.Attempts,
-		Status: out.Status, At: time.Now().UTC(), AlertsPartition: j.rec.Partition, AlertsOffset: j.rec.Offset}
+		Status: out.Status, At: time.Now().UTC(), AlertsPartition: j.partition, AlertsOffset: j.offset}
 	if j.dest != nil {
 		u.Scope, u.Type = j.dest.Scope, j.dest.Type
 	}
@@ -905,7 +942,7 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 		// Each write is counted as under way for its partition, so that a revoke waits
 		// for it to land or fail before the next owner reads its alert again.
 		pending = slices.DeleteFunc(pending, func(w undeliveredWrite) bool {
-			if _, ok := s.begin(w.j.rec.Partition, w.j.entry); ok {
+			if _, ok := s.begin(w.j.partition, w.j.entry); ok {
 				return false
 			}
 			s.recent.set(w.j, contract.DeliveryQueued, w.out.Attempts, (&halt{moved: true}).Error())

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,28 +18,58 @@ import (
 // in offset order, each with the number of deliveries still open; the commit is the
 // offset after the longest handled prefix. So a crash re-delivers what was not
 // handled, and never skips it (at least once).
+//
+// The alerts read since a partition's oldest unhandled one are its pending alerts: a
+// restart delivers them again. Their count, over the partitions, is bounded by
+// Config.MaxPending: at it, reading waits (waitPending) until the oldest are handled.
+// Without it, one delivery waiting (a receiver that hangs until the retry budget is
+// spent; for ever, a give-up whose undelivered record the topic does not take) held an
+// entry for every alert read after it, without end. The entries held are the open ones
+// only: finished entries behind an open one are dropped at each commit (compact), so
+// that memory follows the deliveries in hand, which the queues bound, and the count of
+// pending alerts is kept as sequence numbers.
 
 // entry is one alert record's open deliveries, plus a hold of its own released once
 // they are counted (so that an entry is never handled before its jobs exist).
 type entry struct {
 	offset int64
 	epoch  int32
-	open   atomic.Int32
+	// seq is the entry's place among its tracker's entries, counted from 0.
+	seq  int64
+	open atomic.Int32
 	// tracker is the one the entry is in: while it is its partition's, the partition
 	// is still this member's since the entry was read (Stage.ours).
 	tracker *tracker
 }
 
 func (e *entry) add(n int) { e.open.Add(int32(n)) }
-func (e *entry) done()     { e.open.Add(-1) }
+
+// done ends one of e's deliveries (or its own hold); the last wakes a reading loop
+// waiting for pending alerts to be handled.
+func (e *entry) done() {
+	if e.open.Add(-1) == 0 {
+		e.tracker.signal()
+	}
+}
 
 // tracker is one partition's entries, in offset order, and the offset after the last
 // record seen. Records with nothing to deliver (most of them) get no entry: below the
 // first open entry, everything seen is handled.
 type tracker struct {
-	mu      sync.Mutex
+	mu sync.Mutex
+	// entries are, in offset order, the open entries and those ended since the last
+	// compact; those before head are popped.
 	entries []*entry
 	head    int
+	// tracked counts the entries ever added (the next one's seq); pending is, as
+	// last popped, those from the first entry not popped on (0 when none is left),
+	// counted too in total (the stage's count over its partitions) while the tracker
+	// is its partition's. forgotten: it is no longer (Stage.forget).
+	tracked, pending int64
+	total            *atomic.Int64
+	forgotten        bool
+	// wake, if set, is signalled when an entry's deliveries end (done).
+	wake chan struct{}
 	// seen is the offset after the last record read, with its leader epoch.
 	seen      kgo.EpochOffset
 	committed int64
@@ -64,9 +95,21 @@ func (s *Stage) tracker(p int32, gen uint64) *tracker {
 	t := s.parts[p]
 	if t == nil {
 		t = newTracker(s.gctx)
+		t.total, t.wake = &s.pending, s.wake
 		s.parts[p] = t
 	}
 	return t
+}
+
+// signal wakes a reading loop waiting in waitPending, if any.
+func (t *tracker) signal() {
+	if t.wake == nil {
+		return
+	}
+	select {
+	case t.wake <- struct{}{}:
+	default: // one is waiting to be taken already
+	}
 }
 
 // newTracker is a tracker that has seen nothing: nothing to commit until a record is
@@ -196,18 +239,22 @@ func (s *Stage) track(rec *kgo.Record, gen uint64) *entry {
 	e := &entry{offset: rec.Offset, epoch: rec.LeaderEpoch, tracker: t}
 	e.open.Store(1)
 	t.mu.Lock()
+	e.seq = t.tracked
+	t.tracked++
 	t.entries = append(t.entries, e)
+	// Open, e is the first entry not popped or comes after it: one more pending.
+	t.pending++
+	if t.total != nil && !t.forgotten {
+		t.total.Add(1)
+	}
 	t.seen = kgo.EpochOffset{Epoch: rec.LeaderEpoch, Offset: rec.Offset + 1}
 	t.mu.Unlock()
 	return e
 }
 
-// handled pops the handled entries and returns the offset to commit: the first open
-// entry's, or, with none open, the offset after the last record seen (ok false when
-// that was committed already).
-func (t *tracker) handled() (next kgo.EpochOffset, ok bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// popLocked pops the handled entries at the front and counts the pending alerts
+// again. t.mu is held.
+func (t *tracker) popLocked() {
 	for t.head < len(t.entries) && t.entries[t.head].open.Load() == 0 {
 		t.entries[t.head] = nil
 		t.head++
@@ -217,6 +264,37 @@ func (t *tracker) handled() (next kgo.EpochOffset, ok bool) {
 		clear(t.entries[n:])
 		t.entries, t.head = t.entries[:n], 0
 	}
+	pending := int64(0)
+	if t.head < len(t.entries) {
+		pending = t.tracked - t.entries[t.head].seq
+	}
+	if t.total != nil && !t.forgotten {
+		t.total.Add(pending - t.pending)
+	}
+	t.pending = pending
+}
+
+// compactLocked drops the entries ended behind the first open one: the commit waits
+// for that one, and, once it is handled, for the next open one, never for those.
+// Their alerts stay counted pending (by seq) until the commit passes them. t.mu is
+// held.
+func (t *tracker) compactLocked() {
+	if t.head >= len(t.entries) {
+		return
+	}
+	open := t.entries[t.head:]
+	kept := slices.DeleteFunc(open, func(e *entry) bool { return e.open.Load() == 0 })
+	t.entries = t.entries[:t.head+len(kept)]
+}
+
+// handled pops the handled entries, compacts the rest and returns the offset to
+// commit: the first open entry's, or, with none open, the offset after the last record
+// seen (ok false when that was committed already).
+func (t *tracker) handled() (next kgo.EpochOffset, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.popLocked()
+	t.compactLocked()
 	next = t.seen
 	if t.head < len(t.entries) {
 		e := t.entries[t.head]
@@ -332,8 +410,81 @@ func (s *Stage) forget(ps []int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range ps {
+		if t := s.parts[p]; t != nil {
+			t.mu.Lock()
+			t.forgotten = true
+			s.pending.Add(-t.pending)
+			t.mu.Unlock()
+		}
 		delete(s.parts, p)
 		delete(s.owned, p)
 		s.assignGen[p]++
+	}
+	select {
+	case s.wake <- struct{}{}: // their pending alerts are counted no more
+	default:
+	}
+}
+
+// pendingAlerts pops the handled entries of every partition and returns the pending
+// alerts over them, with the partition holding most and the offset of its oldest
+// unhandled alert.
+func (s *Stage) pendingAlerts() (n int64, partition int32, offset int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	most := int64(-1)
+	for p, t := range s.parts {
+		t.mu.Lock()
+		t.popLocked()
+		if t.pending > most && t.head < len(t.entries) {
+			most, partition, offset = t.pending, p, t.entries[t.head].offset
+		}
+		t.mu.Unlock()
+	}
+	return s.pending.Load(), partition, offset
+}
+
+// waitPending waits, before an alert is tracked, while Config.MaxPending alerts are
+// pending: until the oldest are handled (delivered, muted or recorded undelivered), or
+// the partitions holding them are taken away. No alert is skipped: the record in hand
+// is tracked once the wait ends. Each wait is counted as LimitMaxPending reached, its
+// time in hindsight_notify_pending_wait_seconds_total, and logged (at most once a
+// minute). It is false when ctx ended first: the record is then not to be tracked, nor
+// any after it (a stopping stage reads them again next run).
+func (s *Stage) waitPending(ctx context.Context) bool {
+	limit := int64(s.cfg.MaxPending)
+	if s.pending.Load() < limit {
+		return true
+	}
+	n, p, off := s.pendingAlerts()
+	if n < limit {
+		return true
+	}
+	s.m.limits.Reached(LimitMaxPending)
+	last := time.Now()
+	if last.Sub(s.pendingLogged) >= time.Minute {
+		s.pendingLogged = last
+		s.log.Warn("alerts read and not yet handled reached the limit (notify_max_pending, flag --notify-max-pending): reading alerts waits until the oldest are delivered or recorded undelivered",
+			"pending", n, "limit", limit, "oldest_partition", p, "oldest_offset", off)
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		var stopping bool
+		select {
+		case <-ctx.Done():
+			stopping = true
+		case <-s.wake:
+		case <-tick.C:
+		}
+		now := time.Now()
+		s.m.pendingWait.Add(now.Sub(last).Seconds())
+		last = now
+		if stopping {
+			return false
+		}
+		if n, _, _ = s.pendingAlerts(); n < limit {
+			return true
+		}
 	}
 }

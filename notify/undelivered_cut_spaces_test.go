@@ -56,7 +56,7 @@ func TestUndeliveredRecordFitsTheClientWithSpacedValues(t *testing.T) {
 	if len(got.Context["$.pad"]) != len(pad) {
 		t.Fatalf("decoded $.pad is %d bytes, want its %d", len(got.Context["$.pad"]), len(pad))
 	}
-	w := s.undeliveredWrite(&job{alert: &got, name: "hook", rec: &kgo.Record{}}, Outcome{Reason: strings.Repeat("r", 400)})
+	w := s.undeliveredWrite(&job{alert: &got, name: "hook"}, Outcome{Reason: strings.Repeat("r", 400)})
 	if n := ingest.RecordBytes(&kgo.Record{Key: w.key, Value: w.val}); n > ingest.MaxRecordBytes {
 		t.Fatalf("undelivered record of %d bytes, over the client's %d (alerts record %d bytes)", n, ingest.MaxRecordBytes, size())
 	}

@@ -27,7 +27,7 @@ func TestUndeliveredRecordFitsTheClient(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := testAlert()
 			a.Context = map[string]json.RawMessage{"$.note": json.RawMessage(`"` + strings.Repeat("n", tc.note) + `"`), "$.ip": json.RawMessage(`"<10.0.0.7>"`)}
-			w := s.undeliveredWrite(&job{alert: a, name: "hook", rec: &kgo.Record{}}, Outcome{Reason: strings.Repeat("r", 400)})
+			w := s.undeliveredWrite(&job{alert: a, name: "hook"}, Outcome{Reason: strings.Repeat("r", 400)})
 			if n := ingest.RecordBytes(&kgo.Record{Key: w.key, Value: w.val}); n > ingest.MaxRecordBytes {
 				t.Fatalf("undelivered record of %d bytes, over the client's %d", n, ingest.MaxRecordBytes)
 			}

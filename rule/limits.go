@@ -104,6 +104,14 @@ type Limits struct {
 	// may be stamped without ending a mute still in force by the clock. Default 120h,
 	// as Alertmanager keeps expired silences; 0 forgets a mute as it ends.
 	MuteRetention Duration
+	// MaxEndedMutes is how many ended mutes a fold keeps at once (max_ended_mutes),
+	// judged at the newest mute control's record time: past it the earliest ended are
+	// forgotten before mute_retention, and counted (hindsight_limit_reached_total). A
+	// script muting "for 10m" under a new id per deploy otherwise held every such mute
+	// for mute_retention, each listed and walked by every mute control. A mute in force
+	// by the clock is never among the earliest ended while this is at least max_mutes.
+	// Default 10,000.
+	MaxEndedMutes int
 	// MaxRejectedControls is how many rejected controls a fold of the controls topic
 	// remembers (max_rejected_controls), the newest, for /v1/rules and `rules list`;
 	// older ones are dropped, and counted (contract.RuleList.InvalidDropped). Default 100.
@@ -128,7 +136,8 @@ type Limits struct {
 	// (max_ended_versions), the newest, so that a daemon restoring a partition resolves
 	// the incidents of a version replaced or deleted while it was down; past it the
 	// oldest is forgotten, and counted (hindsight_limit_reached_total): a snapshot
-	// naming it then drops its open incidents unresolved. Default 16.
+	// naming it then drops its open incidents unresolved. Each is kept as its rule's
+	// JSON, deflated, not compiled (controls.Registry.EndedHeld). Default 16.
 	MaxEndedVersions int
 }
 
@@ -154,6 +163,7 @@ var DefaultLimits = Limits{
 	MaxDestinations:     1000,
 	MaxMutes:            10_000,
 	MuteRetention:       Duration(120 * time.Hour),
+	MaxEndedMutes:       10_000,
 	MaxRejectedControls: 100,
 	MaxEvalWork:         jsonpath.DefaultWorkBudget,
 	MaxCustomerBytes:    1024,
@@ -192,6 +202,7 @@ const (
 	LimitDestinations  = "max_destinations"
 	LimitMutes         = "max_mutes"
 	LimitMuteRetention = "mute_retention"
+	LimitEndedMutes    = "max_ended_mutes"
 	LimitRejected      = "max_rejected_controls"
 	LimitEvalWork      = "max_rule_eval_work"
 	LimitEndedVersions = "max_ended_versions"
@@ -221,6 +232,7 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitDestinations, float64(l.MaxDestinations))
 	fn(LimitMutes, float64(l.MaxMutes))
 	fn(LimitMuteRetention, time.Duration(l.MuteRetention).Seconds())
+	fn(LimitEndedMutes, float64(l.MaxEndedMutes))
 	fn(LimitRejected, float64(l.MaxRejectedControls))
 	fn(LimitEvalWork, float64(l.MaxEvalWork))
 	fn(LimitEndedVersions, float64(l.MaxEndedVersions))
@@ -262,6 +274,7 @@ func (l Limits) Validate() error {
 	atLeast(LimitNotify, l.MaxNotify, 0)
 	atLeast(LimitDestinations, l.MaxDestinations, 1)
 	atLeast(LimitMutes, l.MaxMutes, 1)
+	atLeast(LimitEndedMutes, l.MaxEndedMutes, 0)
 	atLeast(LimitRejected, l.MaxRejectedControls, 1)
 	atLeast(LimitEvalWork, l.MaxEvalWork, 1)
 	atLeast(LimitEndedVersions, l.MaxEndedVersions, 1)

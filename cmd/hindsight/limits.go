@@ -42,6 +42,7 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	f.IntVar(&l.MaxMutes, limitFlag(rule.LimitMutes), d.MaxMutes, "most mutes in force at once; an upsert of a new one beyond it is rejected")
 	l.MuteRetention = d.MuteRetention
 	f.Var(durationFlag{&l.MuteRetention}, limitFlag(rule.LimitMuteRetention), "how long an ended mute is kept and listed, judged at each mute control's time; also how far ahead of the clock a mute control may be stamped without ending mutes in force (Go duration or whole days)")
+	f.IntVar(&l.MaxEndedMutes, limitFlag(rule.LimitEndedMutes), d.MaxEndedMutes, "most ended mutes kept (listed, to be seen and unmuted) at once, judged at the newest mute control's time; past it the earliest ended are forgotten before --mute-retention, and counted")
 	f.IntVar(&l.MaxRejectedControls, limitFlag(rule.LimitRejected), d.MaxRejectedControls, "most rejected controls remembered for /v1/rules and rules list, the newest; older ones are dropped and counted")
 	f.IntVar(&l.MaxWindowOverlap, limitFlag(rule.LimitWindowOverlap), d.MaxWindowOverlap, "most windows one event falls in (window size / every)")
 	f.IntVar(&l.MaxEvalWork, limitFlag(rule.LimitEvalWork), d.MaxEvalWork, "node visits one evaluation of a rule path may make on an event, beyond 64 per node of the event; one that needs more is cut short and counted")

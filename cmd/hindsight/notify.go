@@ -31,6 +31,7 @@ func addNotifyFlags(f *pflag.FlagSet, c *notify.Config) {
 	f.IntVar(&c.QueueSize, "notify-queue-size", notify.DefaultQueueSize, fmt.Sprintf("deliveries waiting per destination; beyond, an alert for it is recorded undelivered at once (at most %d)", notify.MaxQueueSize))
 	f.IntVar(&c.Concurrency, "notify-concurrency", notify.DefaultConcurrency, fmt.Sprintf("deliveries to one destination at once (at most %d)", notify.MaxConcurrency))
 	f.IntVar(&c.UndeliveredWaiting, "notify-undelivered-waiting", notify.DefaultUndeliveredWaiting, "undelivered records of alerts given up on as they are read (no destination, a full queue) that may wait to be written; beyond, reading alerts waits")
+	f.IntVar(&c.MaxPending, "notify-max-pending", notify.DefaultMaxPending, "alerts naming destinations read since each partition's oldest not yet delivered or recorded undelivered (what a restart delivers again); at it, reading alerts waits until the oldest are handled")
 	f.IntVar(&c.Recent, "notify-recent", notify.DefaultRecent, fmt.Sprintf("latest alerts whose delivery states are kept in memory for the console and /v1/notify/alerts (at most %d)", notify.MaxRecent))
 	f.DurationVar(&c.Sender.Timeout, "notify-timeout", notify.DefaultTimeout, "bound on one delivery attempt (connect, answer and body)")
 	f.IntVar(&c.Sender.MaxAttempts, "notify-max-attempts", notify.DefaultMaxAttempts, "requests one delivery may make, the first included")

@@ -1,0 +1,86 @@
+package controls_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// TestEndedMutesHeldAreBounded (resource-defect hunt): max_mutes bounds only the mutes
+// in force when a control is written; a mute that has ended is kept, listed and scanned
+// by every alert's Muted check for mute_retention (120h) after its end, and counted by
+// nothing. A deploy script muting "for 1s" under a new id every 2 s (each in force
+// when written, so each takes room only while the one before has already ended) keeps
+// every one of them: the fold holds tens of thousands of mutes under max_mutes = 10,
+// no control is refused, and no limit is reached. Each mute control also walks every
+// held mute (forgetEndedMutes), and each alert's Muted check does too, under the
+// registry's lock.
+//
+// max_ended_mutes bounds the ended mutes held: past it the earliest ended are forgotten,
+// and counted; the mute in force is kept, and an alert's Muted check walks it alone.
+func TestEndedMutesHeldAreBounded(t *testing.T) {
+	lim := rule.DefaultLimits
+	lim.MaxMutes = 10
+	lim.MaxEndedMutes = 10
+	setLimits(t, lim)
+	const n = 20000
+	g := controls.NewRegistry()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	began := time.Now()
+	var firstHalf time.Duration
+	for i := range n {
+		at := start.Add(time.Duration(i) * 2 * time.Second)
+		until := at.Add(time.Second).Format(time.RFC3339)
+		id := fmt.Sprintf("deploy-%d", i)
+		v := fmt.Sprintf(`{"op":"upsert","mute":{"scope":"*","id":%q,"rule":"*","until":%q,"reason":"deploy of build %d"}}`, id, until, i)
+		if outcome, msg := g.Apply(controls.Decode([]byte("mute:*/"+id), []byte(v), 0, int64(i), at)); outcome != contract.ControlOK {
+			t.Fatalf("mute %d: %s %q", i, outcome, msg)
+		}
+		if i == n/2-1 {
+			firstHalf = time.Since(began)
+		}
+	}
+	secondHalf := time.Since(began) - firstHalf
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	held := len(g.Mutes())
+	now := start.Add(time.Duration(n) * 2 * time.Second)
+	listed := len(g.MutesListed(now))
+	muteBegan := time.Now()
+	const checks = 1000
+	for range checks {
+		g.Muted("some-rule", "c-1", now)
+	}
+	perCheck := time.Since(muteBegan) / checks
+	t.Logf("%d mute controls (each in force for 1 s when written) under max_mutes=%d: %d held, %d listed, heap +%d KiB; applying the first half took %s, the second %s; one alert's Muted check %s",
+		n, lim.MaxMutes, held, listed, (int64(after.HeapAlloc)-int64(before.HeapAlloc))/1024, firstHalf.Round(time.Millisecond), secondHalf.Round(time.Millisecond), perCheck)
+	if held > 10*lim.MaxMutes {
+		t.Fatalf("the fold holds %d mutes (listed: %d) with max_mutes %d and no control refused, no limit reached: ended mutes are held for mute_retention (%s) without any bound",
+			held, listed, lim.MaxMutes, time.Duration(lim.MuteRetention))
+	}
+	// The newest max_ended_mutes ended ones and the one in force at the last control.
+	if want := lim.MaxEndedMutes + 1; held != want {
+		t.Errorf("the fold holds %d mutes; want %d (max_ended_mutes %d ended, and the one in force)", held, want, lim.MaxEndedMutes)
+	}
+	if dropped := g.EndedMutesDropped(); dropped != int64(n-held) {
+		t.Errorf("EndedMutesDropped = %d; want %d, every ended mute forgotten before mute_retention counted", dropped, n-held)
+	}
+	for _, m := range g.Mutes() {
+		var i int
+		if _, err := fmt.Sscanf(m.ID, "deploy-%d", &i); err != nil || i < n-held {
+			t.Errorf("mute %s held; want only the newest %d (the earliest ended are forgotten first)", m.ID, held)
+		}
+	}
+	last := start.Add(time.Duration(n-1) * 2 * time.Second)
+	if m := g.Muted("some-rule", "c-1", last); m == nil || m.ID != fmt.Sprintf("deploy-%d", n-1) {
+		t.Errorf("Muted at the last control's time = %+v; want the mute in force then, deploy-%d", m, n-1)
+	}
+}

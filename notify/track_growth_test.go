@@ -1,0 +1,222 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/promtest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// openEntries is how many alert entries s's trackers hold (read, not yet popped).
+func (s *Stage) openEntries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.parts {
+		t.mu.Lock()
+		n += len(t.entries) - t.head
+		t.mu.Unlock()
+	}
+	return n
+}
+
+// growthRig is a stage on a one-partition broker with two destinations: "stuck",
+// whose receiver answers nothing until release is closed, and "fast", which answers at
+// once and counts the deliveries of each alert.
+type growthRig struct {
+	b       *kafkatest.Broker
+	s       *Stage
+	reg     *prometheus.Registry
+	release chan struct{}
+	once    sync.Once
+	fastN   atomic.Int64
+	mu      sync.Mutex
+	fastIDs map[string]int
+}
+
+func newGrowthRig(t *testing.T, group string, cfg Config) *growthRig {
+	t.Helper()
+	r := &growthRig{b: kafkatest.Start(t, kafkatest.Options{Partitions: 1}), reg: prometheus.NewRegistry(),
+		release: make(chan struct{}), fastIDs: map[string]int{}}
+	var topics ingest.Topics
+	topics.EnsureDefaults()
+	if err := ingest.EnsureTopics(context.Background(), ingest.KafkaConfig{Brokers: []string{r.b.Addr}}, topics, 1); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Release)
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.ReadAll(req.Body)
+		select {
+		case <-r.release:
+		case <-req.Context().Done():
+		}
+	}))
+	t.Cleanup(stuck.Close)
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		var a contract.Alert
+		_ = json.Unmarshal(body, &a)
+		r.mu.Lock()
+		r.fastIDs[a.AlertID]++
+		r.mu.Unlock()
+		r.fastN.Add(1)
+	}))
+	t.Cleanup(fast.Close)
+	var ctl []*kgo.Record
+	for _, d := range []*rule.Destination{
+		{Scope: "*", Name: "stuck", Type: rule.DestWebhook, URL: stuck.URL + "/hook"},
+		{Scope: "*", Name: "fast", Type: rule.DestWebhook, URL: fast.URL + "/hook"},
+	} {
+		v, err := rule.UpsertDestination(d).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctl = append(ctl, &kgo.Record{Topic: "controls", Key: []byte(rule.UpsertDestination(d).RecordKey()), Value: v})
+	}
+	r.b.Produce(t, ctl...)
+
+	cfg.Kafka, cfg.Group, cfg.Registerer = ingest.KafkaConfig{Brokers: []string{r.b.Addr}}, group, r.reg
+	cfg.Sender = SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true}
+	cfg.CommitInterval = 50 * time.Millisecond
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.s = s
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+// Release lets the stuck receiver answer.
+func (r *growthRig) Release() { r.once.Do(func() { close(r.release) }) }
+
+func growthAlert(id, dest string) *kgo.Record {
+	a := contract.Alert{AlertID: id, RuleID: "r", Scope: "*", Version: 1, Customer: "c-1", Count: 3,
+		Threshold: rule.AtLeast(3), EventTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Source: contract.SourceLive,
+		Aggregate: "count", Value: 3, Status: contract.StatusFiring, Notify: []string{dest}}
+	v, _ := json.Marshal(a)
+	return &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v}
+}
+
+// TestTrackedAlertsAreBoundedWhileTheOldestWaits: one alert's delivery hangs at its
+// receiver (a webhook that never answers, up to --notify-timeout per attempt, times
+// --notify-max-attempts; or, for ever, a give-up whose undelivered record the topic
+// does not take); every later alert goes to a healthy destination and is delivered
+// at once. The deliveries in hand are bounded (--notify-queue-size per destination,
+// --notify-concurrency in flight), but the stage kept an entry for every alert read
+// behind the oldest open one, popped only from the front: reading went on, the entries
+// grew with every alert, and nothing bounded or showed them. The entries held now
+// follow the deliveries open; the alerts pending behind the oldest are counted
+// (hindsight_notify_pending_alerts), and bounded by --notify-max-pending
+// (TestReadingWaitsAtMaxPending).
+func TestTrackedAlertsAreBoundedWhileTheOldestWaits(t *testing.T) {
+	t.Parallel()
+	const queueSize, concurrency, n, chunk = 100, 8, 6000, 50
+	r := newGrowthRig(t, "notify-track-growth", Config{QueueSize: queueSize, Concurrency: concurrency})
+	s, b := r.s, r.b
+
+	b.Produce(t, growthAlert("first", "stuck"))
+	// In chunks the healthy destination keeps up with: every alert is delivered.
+	deadline := time.Now().Add(15 * time.Second)
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, growthAlert(fmt.Sprintf("a%d", i), "fast"))
+		if len(recs) == chunk {
+			b.Produce(t, recs...)
+			recs = nil
+			for r.fastN.Load() < int64(i+1) && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // a commit tick pops what it can
+	open := s.openEntries()
+	committed := b.GroupCommitted(t, "notify-track-growth", "alerts")
+	pending := promtest.Sum(t, r.reg, "hindsight_notify_pending_alerts")
+	t.Logf("alerts delivered to the healthy destination: %d of %d; alert entries held: %d; pending alerts: %v; committed offset: %d",
+		r.fastN.Load(), n, open, pending, committed)
+	// What is in hand is bounded by the queues and workers of the two destinations; the
+	// tracking of alerts already handled should be bounded likewise (or reading should
+	// wait, counted, as it does for undelivered records).
+	if bound := 2 * (queueSize + concurrency); open > bound {
+		t.Errorf("%d alert entries held while one delivery waits (%d alerts delivered behind it, committed offset %d): want at most %d (2 destinations × (queue %d + concurrency %d)); they grow with every alert read until that one delivery ends",
+			open, r.fastN.Load(), committed, bound, queueSize, concurrency)
+	}
+	// The alerts a restart would deliver again are still all of them, and shown.
+	if r.fastN.Load() != n || pending != n+1 || committed != 0 {
+		t.Errorf("delivered %d, pending %v, committed %d; want %d, %d (the stuck one and all after it), 0", r.fastN.Load(), pending, committed, n, n+1)
+	}
+}
+
+// TestReadingWaitsAtMaxPending: with --notify-max-pending 100 and the oldest delivery
+// hanging, the stage reads 100 alerts and waits (counted, shown), delivering none past
+// them; once the hung one ends, it reads and delivers the rest, each alert once, and
+// commits the whole partition.
+func TestReadingWaitsAtMaxPending(t *testing.T) {
+	t.Parallel()
+	const maxPending, n = 100, 300
+	r := newGrowthRig(t, "notify-max-pending", Config{QueueSize: 1000, Concurrency: 8, MaxPending: maxPending})
+	b := r.b
+	b.Produce(t, growthAlert("first", "stuck"))
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, growthAlert(fmt.Sprintf("a%d", i), "fast"))
+	}
+	b.Produce(t, recs...)
+	deadline := time.Now().Add(15 * time.Second)
+	for promtest.Value(t, r.reg, "hindsight_limit_reached_total", "name", LimitMaxPending) < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // nothing more is read while it waits
+	delivered := r.fastN.Load()
+	pending := promtest.Sum(t, r.reg, "hindsight_notify_pending_alerts")
+	limit := promtest.Value(t, r.reg, "hindsight_limit", "name", LimitMaxPending)
+	reached := promtest.Value(t, r.reg, "hindsight_limit_reached_total", "name", LimitMaxPending)
+	t.Logf("while the oldest waits: delivered %d of %d, pending %v, limit %v, reached %v times", delivered, n, pending, limit, reached)
+	if delivered != maxPending-1 || pending != maxPending || limit != maxPending || reached < 1 {
+		t.Errorf("while the oldest delivery waits: delivered %d, pending %v, hindsight_limit %v, reached %v; want %d (the limit less the stuck one), %d, %d, at least 1",
+			delivered, pending, limit, reached, maxPending-1, maxPending, maxPending)
+	}
+
+	r.Release()
+	deadline = time.Now().Add(15 * time.Second)
+	for (r.fastN.Load() < n || b.GroupCommitted(t, "notify-max-pending", "alerts") < n+1) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // no delivery twice: none comes late
+	committed := b.GroupCommitted(t, "notify-max-pending", "alerts")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	twice := 0
+	for _, c := range r.fastIDs {
+		if c != 1 {
+			twice++
+		}
+	}
+	t.Logf("after it ended: delivered %d (%d distinct, %d more than once), committed offset %d, pending %v",
+		r.fastN.Load(), len(r.fastIDs), twice, committed, promtest.Sum(t, r.reg, "hindsight_notify_pending_alerts"))
+	if r.fastN.Load() != n || len(r.fastIDs) != n || twice != 0 || committed != n+1 {
+		t.Errorf("after the oldest ended: %d deliveries of %d alerts (%d more than once), committed %d; want %d of %d, none twice, committed %d",
+			r.fastN.Load(), len(r.fastIDs), twice, committed, n, n, n+1)
+	}
+}
