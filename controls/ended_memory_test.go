@@ -15,12 +15,12 @@ import (
 // TestEndedVersionsCostLessThanTheRulesThemselves: rules that resolve their incidents,
 // each replaced 16 times (a threshold tuned by a script, say). The fold remembers each
 // key's last --max-ended-versions (16) ended versions so that a restored partition can
-// resolve their incidents; it keeps each as the whole compiled rule (its index, an `in`
-// list's sets), so a fold of N active rules holds 17 times their memory, up to
-// 16 × --max-rules compiled rules, with no byte bound and nothing in /metrics showing
-// how many are held. What an ended version is needed for (naming it by control offset
-// and fingerprint, its alert fields, a rare replay on restore) does not need the
-// compiled rule kept: its JSON, recompiled when used, is a tenth of it.
+// resolve their incidents. It kept each as the whole compiled rule (its index, an `in`
+// list's sets): 800 ended versions of 50 rules held 15.8 times the active rules'
+// memory, up to 16 x --max-rules compiled rules, shown nowhere. What an ended version
+// is needed for (naming it by control offset and fingerprint, its alert fields, a rare
+// replay on restore) does not need the compiled rule kept: it keeps its JSON,
+// deflated, and is compiled again when used.
 func TestEndedVersionsCostLessThanTheRulesThemselves(t *testing.T) {
 	heap := func() int64 {
 		var m runtime.MemStats

@@ -11,15 +11,13 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// TestEndedMutesHeldAreBounded (resource-defect hunt): max_mutes bounds only the mutes
-// in force when a control is written; a mute that has ended is kept, listed and scanned
-// by every alert's Muted check for mute_retention (120h) after its end, and counted by
-// nothing. A deploy script muting "for 1s" under a new id every 2 s (each in force
-// when written, so each takes room only while the one before has already ended) keeps
-// every one of them: the fold holds tens of thousands of mutes under max_mutes = 10,
-// no control is refused, and no limit is reached. Each mute control also walks every
-// held mute (forgetEndedMutes), and each alert's Muted check does too, under the
-// registry's lock.
+// TestEndedMutesHeldAreBounded: max_mutes bounds only the mutes in force when a control
+// is written, and a mute that has ended was kept, listed and scanned by every alert's
+// Muted check for mute_retention (120h) after its end, counted by nothing. A deploy
+// script muting "for 1s" under a new id every 2 s (each in force when written, so each
+// takes room only while the one before has already ended) kept every one of them:
+// 20,000 mutes held under max_mutes = 10, no control refused, no limit reached, each
+// mute control and each Muted check walking them all under the registry's lock.
 //
 // max_ended_mutes bounds the ended mutes held: past it the earliest ended are forgotten,
 // and counted; the mute in force is kept, and an alert's Muted check walks it alone.

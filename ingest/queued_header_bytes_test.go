@@ -11,15 +11,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// TestQueuedBytesCountHeaders (resource-defect hunt): --max-queued-bytes counts the
-// keys and values of the events taken and not yet evaluated, so that "events of a
-// megabyte would not queue gigabytes before 3,000 of them did". A record's headers
-// are as large as its value may be (the broker bounds the record, not its parts) and
-// are held just as long, but are not counted: events with a 200 KB header and a value
-// of {} pass the bound as if they were empty, and the poll loop takes every fetch
-// while the worker holds the first, as TestQueuedBytesHoldTheNextFetch showed for
-// values before the bound existed. At the defaults that is 3,000 records of about a
-// megabyte each (≈3 GB) held against a 64 MiB limit that is never reached.
+// TestQueuedBytesCountHeaders: --max-queued-bytes counts the records' headers as well
+// as their keys and values: the broker bounds the record, not its parts, and headers
+// are held as long. Events with a 200 KB header and a value of {} passed the bound as
+// if they were empty (a resource hunt's test: 8 batches, 4 MB of headers, against a
+// 100,000-byte bound counting 60), and the poll loop took every fetch while the worker
+// held the first; at the defaults, 3,000 records of about a megabyte (3 GB) against 64
+// MiB. Now the first batch reaches the bound, and the next fetch waits.
 func TestQueuedBytesCountHeaders(t *testing.T) {
 	t.Parallel()
 	const batches, perBatch, size = 4, 5, 200_000
