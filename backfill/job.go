@@ -22,6 +22,14 @@ type Job struct {
 	// Customer, when set, counts only that customer (a customer's own rule, or a
 	// by-hand job for one customer).
 	Customer string
+	// Keep, when set, is asked about a customer new to the counts once they are full
+	// (Config.MaxCustomers, MaxCustomerIDBytes): true counts it all the same. Live
+	// answers whether the partition already holds a counter for the customer and the
+	// rule's version, whose history the bound must not take away (a review found the
+	// job refusing, by the order of ids, customers live had counted since the version
+	// began). A customer live first counts after the job passed its history still
+	// loses that history: the rule is degraded either way.
+	Keep func(customer string) bool
 }
 
 // Progress is reported while a job runs.
@@ -72,6 +80,7 @@ type Result struct {
 	maxCustomers int
 	maxIDBytes   int64
 	idBytes      int64
+	keep         func(string) bool
 }
 
 // The limits a job's counts can reach, as Result.RefusedBy names them.
@@ -84,12 +93,15 @@ const (
 // (Result.Refused).
 func (r *Result) count(c string, n int64) {
 	if _, ok := r.Counts[c]; !ok {
+		limit := ""
 		switch {
 		case r.maxCustomers > 0 && len(r.Counts) >= r.maxCustomers:
-			r.refuse(LimitMaxCustomers, n)
-			return
+			limit = LimitMaxCustomers
 		case r.maxIDBytes > 0 && r.idBytes+int64(len(c)) > r.maxIDBytes:
-			r.refuse(LimitMaxCustomerIDBytes, n)
+			limit = LimitMaxCustomerIDBytes
+		}
+		if limit != "" && (r.keep == nil || !r.keep(c)) {
+			r.refuse(limit, n)
 			return
 		}
 		r.idBytes += int64(len(c))

@@ -322,7 +322,7 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 	if err := snap.Manifest().CheckTopic(r.cfg.Topic); err != nil {
 		return nil, fmt.Errorf("backfill: %w", err)
 	}
-	res := &Result{Counts: map[string]int64{}, maxCustomers: r.cfg.MaxCustomers, maxIDBytes: r.cfg.MaxCustomerIDBytes}
+	res := &Result{Counts: map[string]int64{}, maxCustomers: r.cfg.MaxCustomers, maxIDBytes: r.cfg.MaxCustomerIDBytes, keep: job.Keep}
 	parts := make([]int32, 0, len(job.Start))
 	maxOff := map[int32]int64{}
 	plans := map[int32]*partPlan{}

@@ -54,7 +54,7 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	if c.Op == rule.OpDelete {
 		g.forgetEndedMutes(rec.Time, retention)
 	}
-	g.boundEndedMutes(lim.MaxEndedMutes)
+	g.boundEndedMutes(lim.MaxEndedMutes, rec.Time, retention)
 	return outcome, message
 }
 
@@ -82,19 +82,33 @@ func (g *Registry) forgetEndedMutes(t time.Time, retention time.Duration) {
 	}
 }
 
-// boundEndedMutes forgets the earliest ended mutes (ended at the newest mute control's
-// time) past limit, max_ended_mutes, counting them (EndedMutesDropped): mute_retention
-// alone let a script muting "for 10m" under a new id per deploy hold every such mute
-// for 120h. Each is forgotten as it would be past mute_retention, and every fold of the
-// same controls forgets the same ones. The caller holds g.mu.
-func (g *Registry) boundEndedMutes(limit int) {
+// boundEndedMutes forgets the earliest ended mutes past limit, max_ended_mutes,
+// counting them (EndedMutesDropped): mute_retention alone let a script muting "for
+// 10m" under a new id per deploy hold every such mute for 120h. Only a mute that had
+// ended endedGrace (or mute_retention, if shorter) before t, the control's own time,
+// is forgotten so: a control stamped by a clock fast by less than that never forgets a
+// mute still in force by the clock (judged at the newest control's time, as the index
+// files mutes, an hour's skew forgot mutes in force, a review found). The ended mutes
+// held may then pass limit by those that ended within the grace. A fold of the
+// compacted topic may hold ended mutes a fold of the whole log forgot (the controls
+// that were held when it forgot them are gone): their listing, and whether deleting
+// one is ok or not_found, may differ; the mutes in force do not. The caller holds g.mu.
+func (g *Registry) boundEndedMutes(limit int, t time.Time, retention time.Duration) {
+	grace := min(endedGrace, retention)
 	for len(g.muteIx.ended) > limit {
 		k, m, _ := g.muteIx.earliestEnded()
+		if t.Before(m.Until.Add(grace)) {
+			return
+		}
 		g.muteIx.remove(k, m)
 		delete(g.mutes, k)
 		g.endedMutesDropped++
 	}
 }
+
+// endedGrace is how long before a mute control's time a mute must have ended for
+// max_ended_mutes to forget it: the clock skew between producers it tolerates.
+const endedGrace = time.Hour
 
 // EndedMutesDropped is how many ended mutes were forgotten past max_ended_mutes,
 // before mute_retention.

@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"io"
 	"maps"
@@ -34,14 +35,18 @@ type Version struct {
 	Seq uint32
 	// UpdatedAt is the time of the upsert's record.
 	UpdatedAt time.Time
+	// JSONBytes is the rule's compact JSON, counted against max_rules_bytes.
+	JSONBytes int
 }
 
 // Registry folds control records into the active rule versions and the rejected
 // controls. It is safe for concurrent use.
 type Registry struct {
-	mu        sync.Mutex
-	active    map[rule.Key]*Version
-	lastError map[rule.Key]string
+	mu     sync.Mutex
+	active map[rule.Key]*Version
+	// activeBytes is the active versions' JSONBytes, bounded by max_rules_bytes.
+	activeBytes int64
+	lastError   map[rule.Key]string
 	// changed is, per record key, the offset of the last control that changed what the
 	// key holds: a Keeper written after an earlier offset is stale (Apply). The keys
 	// changed last are remembered, twice as many as rules, destinations and mutes may
@@ -162,7 +167,8 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
 			return contract.ControlInvalid, msg
 		}
-		if cur != nil && c.Rule.Version == cur.Rule.Version && Fingerprint(c.Rule) == cur.Fingerprint {
+		fp, size := fingerprintSize(c.Rule)
+		if cur != nil && c.Rule.Version == cur.Rule.Version && fp == cur.Fingerprint {
 			// The active version again (a Keeper, or the same file applied twice): a
 			// last error stays, the Keeper of the record that made it telling nothing new.
 			return contract.ControlOK, Unchanged
@@ -172,14 +178,28 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 			g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
 			return contract.ControlStale, msg
 		}
+		held := int64(0)
+		if cur != nil {
+			held = int64(cur.JSONBytes)
+		}
+		if limit := int64(rule.CurrentLimits().MaxRulesBytes); g.activeBytes-held+int64(size) > limit {
+			msg := fmt.Sprintf("the active rules hold %d bytes of JSON, and this rule of %d bytes would take them past the %d allowed (limit %s, flag --%s): delete rules or raise the limit, then apply this one again",
+				g.activeBytes, size, limit, rule.LimitRulesBytes, strings.ReplaceAll(rule.LimitRulesBytes, "_", "-"))
+			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
+			if cur != nil {
+				g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
+			}
+			return contract.ControlInvalid, msg
+		}
 		g.seq++
 		c.Rule.Seq = g.seq
-		v := &Version{Rule: c.Rule, Key: k, ControlOffset: rec.Offset, Fingerprint: Fingerprint(c.Rule), Seq: g.seq, UpdatedAt: rec.Time.UTC()}
+		v := &Version{Rule: c.Rule, Key: k, ControlOffset: rec.Offset, Fingerprint: fp, Seq: g.seq, UpdatedAt: rec.Time.UTC(), JSONBytes: size}
 		if o := rec.Keeps; o != nil && cur == nil {
 			// A Keeper whose upsert compaction removed: the version it keeps, as it was.
 			v.ControlOffset, v.UpdatedAt = o.Offset, o.Time
 		}
 		g.active[k] = v
+		g.activeBytes += int64(size) - held
 		delete(g.lastError, k)
 		g.end(cur, rec.Offset)
 	case rule.OpDelete:
@@ -187,6 +207,7 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k)
 		}
 		delete(g.active, k)
+		g.activeBytes -= int64(cur.JSONBytes)
 		// The highest version the key's rule ever had deleted: a rule made again at a
 		// lower one (by a publisher that did not ask) and deleted again must not lower it.
 		old, _ := g.retired.get(k)
@@ -466,6 +487,13 @@ func (g *Registry) Len() int {
 	return len(g.active)
 }
 
+// ActiveBytes is the compact JSON the active rules hold together (max_rules_bytes).
+func (g *Registry) ActiveBytes() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.activeBytes
+}
+
 // Get returns the active version of rule k.
 func (g *Registry) Get(k rule.Key) (*rule.Rule, bool) {
 	v, ok := g.Version(k)
@@ -531,7 +559,24 @@ func compareKeys(a, b rule.Key) int {
 // Fingerprint hashes the rule's JSON encoding (fields in declaration order, so the same
 // rule always hashes the same).
 func Fingerprint(r *rule.Rule) uint64 {
-	h := fnv.New64a()
+	fp, _ := fingerprintSize(r)
+	return fp
+}
+
+// fingerprintSize is Fingerprint(r) and the size of r's compact JSON, which it hashes.
+func fingerprintSize(r *rule.Rule) (uint64, int) {
+	h := &countingHash{Hash64: fnv.New64a()}
 	_ = json.NewEncoder(h).Encode(r)
-	return h.Sum64()
+	return h.Sum64(), h.n - 1 // Encode ends the JSON with a newline
+}
+
+// countingHash counts the bytes hashed.
+type countingHash struct {
+	hash.Hash64
+	n int
+}
+
+func (h *countingHash) Write(p []byte) (int, error) {
+	h.n += len(p)
+	return h.Hash64.Write(p)
 }

@@ -116,15 +116,19 @@ func (c *EventConsumer) emit(ps *partState, offset int64, rec *kgo.Record) {
 	c.cfg.Metrics.ProducePending.Add(float64(size))
 	// Background, not the run context: records of handled events must still be
 	// delivered while shutting down (bounded by the final flush).
-	c.cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
+	acked := func() {
 		c.inflight.produce(-size)
 		c.cfg.Metrics.ProducePending.Sub(float64(size))
+	}
+	c.cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
 		if err != nil {
 			// The event's offset stays held until the record is kept in the dead-letter
-			// topic instead (or that fails too: then it is logged as lost).
-			c.reroute.Failed(r, err, func() { ps.release(offset) })
+			// topic instead (or that fails too: then it is logged as lost), and its
+			// bytes stay pending as long: the dead letter holds them.
+			c.reroute.Failed(r, err, func() { acked(); ps.release(offset) })
 			return
 		}
+		acked()
 		c.reroute.Delivered(r)
 		ps.release(offset)
 	})

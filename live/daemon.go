@@ -159,6 +159,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			Name: "hindsight_ended_versions_held", Help: "Ended rule versions remembered so that a restored partition resolves their incidents (at most --max-ended-versions per rule).",
 		}, func() float64 { n, _ := rules.EndedHeld(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hindsight_rules_json_bytes", Help: "Bytes of compact JSON the active rules hold together (at most hindsight_limit{name=\"max_rules_bytes\"}; each compiles to about ten times that).",
+		}, func() float64 { return float64(rules.ActiveBytes()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hindsight_ended_versions_bytes", Help: "Bytes of the rules' JSON (deflated) the ended rule versions remembered hold; each is compiled again when a restore needs it.",
 		}, func() float64 { _, b := rules.EndedHeld(); return float64(b) }))
 	if !cfg.NoNotify {

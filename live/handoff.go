@@ -191,7 +191,8 @@ func (d *Daemon) runJob(j *handoffJob) {
 	}
 	pid, ar, pb := j.p.id, j.ar, j.pb
 	pb.attempts.Add(1)
-	job := backfill.Job{Rule: ar.Rule, Start: map[int32]int64{pid: pb.start}, AsOf: ar.UpdatedAt}
+	job := backfill.Job{Rule: ar.Rule, Start: map[int32]int64{pid: pb.start}, AsOf: ar.UpdatedAt,
+		Keep: func(customer string) bool { return j.p.holdsCounter(customer, ar.Seq) }}
 	res, err := d.bf.runner.RunWithProgress(j.ctx, job, func(p backfill.Progress) { pb.progress.Store(&p) })
 	if err != nil {
 		d.failedAttempt(j, err, retryCannotCure(err))
@@ -201,6 +202,15 @@ func (d *Daemon) runJob(j *handoffJob) {
 	j.pb.cancel()
 	d.historyCutShort(pid, ar, res.EvalCutShort)
 	d.finishBackfill(j.p, ar, pb, res)
+}
+
+// holdsCounter tells whether the partition's store holds a counter of customer for
+// the version of seq (a hand-off job's Keep). It takes the partition's lock.
+func (p *partition) holdsCounter(customer string, seq uint32) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ci := p.counts.find(customer)
+	return ci >= 0 && p.counts.cell(ci, seq) >= 0
 }
 
 // retryCannotCure reports whether a hand-off job's error is one that retrying alone

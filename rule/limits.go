@@ -77,6 +77,12 @@ type Limits struct {
 	// job per partition, so this also bounds the backfill queue (at most MaxRules jobs
 	// per owned partition). Default 100,000.
 	MaxRules int
+	// MaxRulesBytes bounds the active rules together, by their compact JSON
+	// (max_rules_bytes): an upsert that would take them past it is rejected, like an
+	// invalid control. A rule compiles to about ten times its JSON (indexes, an `in`
+	// list's sets), so MaxRules rules of MaxRuleBytes each could otherwise hold tens of
+	// gigabytes. Default 256 MiB.
+	MaxRulesBytes int
 	// MaxGroupBy is the most group_by paths of one rule (max_rule_group_by). Each is
 	// evaluated for every qualifying event and part of every group's key. Default 4.
 	MaxGroupBy int
@@ -104,13 +110,13 @@ type Limits struct {
 	// may be stamped without ending a mute still in force by the clock. Default 120h,
 	// as Alertmanager keeps expired silences; 0 forgets a mute as it ends.
 	MuteRetention Duration
-	// MaxEndedMutes is how many ended mutes a fold keeps at once (max_ended_mutes),
-	// judged at the newest mute control's record time: past it the earliest ended are
-	// forgotten before mute_retention, and counted (hindsight_limit_reached_total). A
-	// script muting "for 10m" under a new id per deploy otherwise held every such mute
-	// for mute_retention, each listed and walked by every mute control. A mute in force
-	// by the clock is never among the earliest ended while this is at least max_mutes.
-	// Default 10,000.
+	// MaxEndedMutes is how many ended mutes a fold keeps at once (max_ended_mutes):
+	// past it the earliest ended are forgotten before mute_retention, and counted
+	// (hindsight_limit_reached_total), those that ended an hour (or mute_retention, if
+	// shorter) or more before the mute control being folded, so that a producer's clock
+	// fast by less than that forgets no mute in force by the clock. A script muting
+	// "for 10m" under a new id per deploy otherwise held every such mute for
+	// mute_retention, each listed and walked by every mute control. Default 10,000.
 	MaxEndedMutes int
 	// MaxRejectedControls is how many rejected controls a fold of the controls topic
 	// remembers (max_rejected_controls), the newest, for /v1/rules and `rules list`;
@@ -156,6 +162,7 @@ var DefaultLimits = Limits{
 	MaxLookback:         Duration(3650 * 24 * time.Hour),
 	MaxRulesFileBytes:   1 << 20,
 	MaxRules:            100_000,
+	MaxRulesBytes:       256 << 20,
 	MaxGroupBy:          4,
 	MaxWindowOverlap:    1440,
 	MaxContext:          8,
@@ -195,6 +202,7 @@ const (
 	LimitLookback      = "max_rule_lookback"
 	LimitRulesFileSize = "max_rules_file_bytes"
 	LimitRules         = "max_rules"
+	LimitRulesBytes    = "max_rules_bytes"
 	LimitGroupBy       = "max_rule_group_by"
 	LimitWindowOverlap = "max_rule_window_overlap"
 	LimitContext       = "max_rule_context"
@@ -225,6 +233,7 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitLookback, time.Duration(l.MaxLookback).Seconds())
 	fn(LimitRulesFileSize, float64(l.MaxRulesFileBytes))
 	fn(LimitRules, float64(l.MaxRules))
+	fn(LimitRulesBytes, float64(l.MaxRulesBytes))
 	fn(LimitGroupBy, float64(l.MaxGroupBy))
 	fn(LimitWindowOverlap, float64(l.MaxWindowOverlap))
 	fn(LimitContext, float64(l.MaxContext))
@@ -264,6 +273,7 @@ func (l Limits) Validate() error {
 	}
 	atLeast(LimitRulesFileSize, l.MaxRulesFileBytes, 1)
 	atLeast(LimitRules, l.MaxRules, 1)
+	atLeast(LimitRulesBytes, l.MaxRulesBytes, l.MaxRuleBytes)
 	atLeast(LimitGroupBy, l.MaxGroupBy, 0)
 	atLeast(LimitWindowOverlap, l.MaxWindowOverlap, 1)
 	if l.MaxWindowOverlap > WindowOverlapCeiling {

@@ -35,6 +35,7 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	f.Var(durationFlag{&l.MaxLookback}, limitFlag(rule.LimitLookback), "longest lookback of a rule (Go duration or whole days, e.g. 3650d)")
 	f.IntVar(&l.MaxRulesFileBytes, limitFlag(rule.LimitRulesFileSize), d.MaxRulesFileBytes, "largest rules file, in bytes (YAML aliases counted in full)")
 	f.IntVar(&l.MaxRules, limitFlag(rule.LimitRules), d.MaxRules, "most rules active at once; an upsert of a new rule beyond it is rejected")
+	f.IntVar(&l.MaxRulesBytes, limitFlag(rule.LimitRulesBytes), d.MaxRulesBytes, "bytes of compact JSON the active rules hold together (each compiles to about ten times that); an upsert that would pass it is rejected")
 	f.IntVar(&l.MaxGroupBy, limitFlag(rule.LimitGroupBy), d.MaxGroupBy, "most group_by paths of one rule")
 	f.IntVar(&l.MaxContext, limitFlag(rule.LimitContext), d.MaxContext, "most alert.context paths of one rule")
 	f.IntVar(&l.MaxNotify, limitFlag(rule.LimitNotify), d.MaxNotify, "most destinations one rule's alert.notify names")

@@ -356,7 +356,7 @@ func applyNotifyFile(ctx context.Context, cfg rulesConfig, file string, allowPri
 		return err
 	}
 	defer cancel()
-	if err := checkRoom(file, cur, 0, f); err != nil {
+	if err := checkRoom(file, cur, 0, 0, f); err != nil {
 		return err
 	}
 	return publishAndReport(ctx, cfg, cs)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,18 @@ func TestApplyRefusesAFileThatWouldGoPastTheLimits(t *testing.T) {
 	if n := d.Registry().Len(); n != 2 {
 		t.Errorf("the daemon holds %d rules, want 2", n)
 	}
+	// Under --max-rules-bytes the third rule's JSON would take the active rules' past it.
+	held := d.Registry().ActiveBytes()
+	three := filepath.Join(dir, "three.yaml")
+	writeFile(t, three, sb.String())
+	bound := strconv.FormatInt(held+held/4, 10)
+	out, err = run(t, "", "rules", "apply", "-f", three, "--max-rules", "10", "--max-rule-bytes", "200", "--max-rules-bytes", bound, "--brokers", b.Addr)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "past the "+bound+" allowed (limit max_rules_bytes, flag --max-rules-bytes)") {
+		t.Errorf("rules apply of a third rule under --max-rules-bytes %s (two hold %d): exit %d, %v\n%s", bound, held, exitCode(err), err, out)
+	}
+	if n := d.Registry().Len(); n != 2 {
+		t.Errorf("the daemon holds %d rules after a refused file, want 2", n)
+	}
 }
 
 // checkRoom refuses a file of mutes exactly when the fold, taking the file's controls
@@ -136,7 +149,7 @@ func TestCheckRoomAgreesWithTheFoldOnMutes(t *testing.T) {
 					rejected = append(rejected, c.RecordKey()+": "+msg)
 				}
 			}
-			err = checkRoom(file, controls.NewRegistry(), 0, nf)
+			err = checkRoom(file, controls.NewRegistry(), 0, 0, nf)
 			if (err != nil) != (len(rejected) > 0) {
 				t.Errorf("checkRoom: %v; the fold rejected %q", err, rejected)
 			}

@@ -118,7 +118,8 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 		publish   []*rule.Control
 		unchanged []*rule.Rule
 		errs      []error
-		added     int // rules new to the fold
+		added     int   // rules new to the fold
+		grown     int64 // bytes of JSON the file adds to the active rules' (max_rules_bytes)
 	)
 	for i, r := range rules {
 		active, ok := cur.Get(r.Key())
@@ -133,6 +134,8 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 			}
 			publish = append(publish, rule.Upsert(r))
 			added++
+			b, _ := json.Marshal(r)
+			grown += int64(len(b))
 			continue
 		}
 		a, _ := json.Marshal(active)
@@ -146,6 +149,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 					rule.ErrInvalid, r.Version, r.Key(), active.Version)})
 		default:
 			publish = append(publish, rule.Upsert(r))
+			grown += int64(len(b) - len(a))
 		}
 	}
 	if len(errs) > 0 {
@@ -163,16 +167,17 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRoom(file, cur, added, nf); err != nil {
+	if err := checkRoom(file, cur, added, grown, nf); err != nil {
 		return err
 	}
 	return publishAndReport(ctx, cfg, append(publish, nc...))
 }
 
 // checkRoom refuses a file whose new rules, destinations or mutes would take the fold
-// cur past max_rules, max_destinations or max_mutes: the daemon, under the same limits,
-// would take the first and reject the rest, leaving the file half applied.
-func checkRoom(file string, cur *controls.Registry, newRules int, nf *rule.NotifyFile) error {
+// cur past max_rules, max_destinations or max_mutes, or whose rules would grow the
+// active rules' JSON by grown bytes past max_rules_bytes: the daemon, under the same
+// limits, would take the first and reject the rest, leaving the file half applied.
+func checkRoom(file string, cur *controls.Registry, newRules int, grown int64, nf *rule.NotifyFile) error {
 	lim := rule.CurrentLimits()
 	var errs []error
 	full := func(what string, held, adding, limit int, name string) {
@@ -182,6 +187,10 @@ func checkRoom(file string, cur *controls.Registry, newRules int, nf *rule.Notif
 		}
 	}
 	full("rules", cur.Len(), newRules, lim.MaxRules, rule.LimitRules)
+	if held := cur.ActiveBytes(); grown > 0 && held+grown > int64(lim.MaxRulesBytes) {
+		errs = append(errs, fmt.Errorf("%w: %s adds %d bytes of rules' JSON to the %d the active rules hold, past the %d allowed (limit %s, flag --%s): the daemon would reject some of them; delete some or raise the limit",
+			rule.ErrInvalid, file, grown, held, lim.MaxRulesBytes, rule.LimitRulesBytes, strings.ReplaceAll(rule.LimitRulesBytes, "_", "-")))
+	}
 	dests := map[rule.Key]bool{}
 	for _, d := range cur.Destinations() {
 		dests[rule.Key{Scope: d.Scope, ID: d.Name}] = true
