@@ -316,7 +316,9 @@ func (d *Daemon) run(ctx context.Context) {
 				return err
 			}
 			ac := d.archiverConfig()
-			ac.KafkaOpts = kopts
+			// Its own reads of the events topic (catching up where the feed dropped
+			// batches) stop at a batch the event consumer stops at, not past it.
+			ac.KafkaOpts = append(kopts, kgo.MaxDecompressBatchBytes(d.cfg.MaxDecompressedBatchBytes))
 			err = lakehouse.RunArchiver(gctx, ac)
 			if err != nil && gctx.Err() == nil {
 				return fmt.Errorf("live: archiver: %w", err)

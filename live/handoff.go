@@ -424,6 +424,9 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger, onEvict fu
 		lake.Close()
 		return nil, nil, err
 	}
+	// History's tails read the events topic as the event consumer does, under the same
+	// bound on a batch decompressed (a job's read of a larger one fails, and retries).
+	kopts = append(kopts, kgo.MaxDecompressBatchBytes(cfg.MaxDecompressedBatchBytes))
 	bcfg := backfill.Config{Lake: lake, CacheDir: cfg.BackfillCacheDir, CacheMaxBytes: cfg.BackfillCacheMaxBytes, OnEvict: onEvict,
 		Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log.With("stage", "backfill"), MemoryLimit: cfg.BackfillMemoryLimit,
 		// A job counts no more customers than its partition's store may hold.

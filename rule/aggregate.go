@@ -383,6 +383,11 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 		errs.add("lateness", 0, "must be whole milliseconds")
 	case r.Lateness > lim.MaxLookback:
 		errs.add("lateness", 0, fmt.Sprintf("%s is longer than %s (limit %s)", r.Lateness, lim.MaxLookback, LimitLookback))
+	case r.Window != nil && r.Window.Every > 0 && r.Window.Size > 0 && r.Window.Size <= lim.MaxLookback &&
+		r.Window.Overlap() <= int64(lim.MaxWindowOverlap) && // else window.every says so
+		(int64(r.Window.Size)+int64(r.Lateness))/int64(r.Window.Every) > int64(lim.MaxOpenWindows):
+		errs.add("lateness", 0, fmt.Sprintf("with window.size %s and window.every %s, a group would keep %d windows open ((size + lateness) / every); at most %d (limit %s): shorten the lateness or widen window.every",
+			r.Window.Size, r.Window.Every, (int64(r.Window.Size)+int64(r.Lateness))/int64(r.Window.Every), lim.MaxOpenWindows, LimitOpenWindows))
 	}
 
 	t := &r.Threshold

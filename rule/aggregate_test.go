@@ -178,7 +178,12 @@ func TestAggregationValidation(t *testing.T) {
 			field: "time", column: 6, msg: `unexpected end of expression, expected a selector in "$.ts["`},
 		// lateness
 		{name: "lateness", fields: `"window":{"size":"1m"},"lateness":"30s"`},
-		{name: "lateness at max_rule_lookback", fields: `"window":{"size":"1m"},"lateness":"3650d"`},
+		{name: "lateness at max_rule_lookback", fields: `"window":{"size":"1d"},"lateness":"3650d"`},
+		{name: "lateness at max_rule_open_windows", fields: `"window":{"size":"1s"},"lateness":"99999s"`},
+		{name: "lateness past max_rule_open_windows", fields: `"window":{"size":"1s"},"lateness":"100000s"`, field: "lateness",
+			msg: "with window.size 1s and window.every 1s, a group would keep 100001 windows open ((size + lateness) / every); at most 100000 (limit max_rule_open_windows): shorten the lateness or widen window.every"},
+		{name: "lateness of ten years at windows of a second", fields: `"window":{"size":"1s"},"lateness":"3650d"`, field: "lateness",
+			msg: "with window.size 1s and window.every 1s, a group would keep 315360001 windows open ((size + lateness) / every); at most 100000 (limit max_rule_open_windows): shorten the lateness or widen window.every"},
 		{name: "lateness without window", fields: `"lateness":"1s"`, field: "lateness", msg: "applies to windows only"},
 		{name: "negative lateness", fields: `"window":{"size":"1m"},"lateness":"-1s"`, field: "lateness", msg: "must not be negative"},
 		{name: "lateness not whole milliseconds", fields: `"window":{"size":"1m"},"lateness":"1500us"`,

@@ -90,6 +90,13 @@ type Limits struct {
 	// window.every (max_rule_window_overlap): an event updates every one of them.
 	// Default 1,440 (a day of minutes); at most WindowOverlapCeiling.
 	MaxWindowOverlap int
+	// MaxOpenWindows is the most windows one group of a rule keeps open at once,
+	// (window.size + lateness) / window.every (max_rule_open_windows): a window stays
+	// open until the watermark passes its end by the lateness, and each event time
+	// within opens its own. Lateness up to max_rule_lookback (ten years) with windows of
+	// a second let one group hold a window for every event, without bound. Default
+	// 100,000 (a day's lateness at windows of a second); at least MaxWindowOverlap.
+	MaxOpenWindows int
 	// MaxContext is the most alert.context paths of one rule (max_rule_context): each is
 	// read from the crossing event into its alert. Default 8.
 	MaxContext int
@@ -165,6 +172,7 @@ var DefaultLimits = Limits{
 	MaxRulesBytes:       256 << 20,
 	MaxGroupBy:          4,
 	MaxWindowOverlap:    1440,
+	MaxOpenWindows:      100_000,
 	MaxContext:          8,
 	MaxNotify:           8,
 	MaxDestinations:     1000,
@@ -205,6 +213,7 @@ const (
 	LimitRulesBytes    = "max_rules_bytes"
 	LimitGroupBy       = "max_rule_group_by"
 	LimitWindowOverlap = "max_rule_window_overlap"
+	LimitOpenWindows   = "max_rule_open_windows"
 	LimitContext       = "max_rule_context"
 	LimitNotify        = "max_rule_notify"
 	LimitDestinations  = "max_destinations"
@@ -236,6 +245,7 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitRulesBytes, float64(l.MaxRulesBytes))
 	fn(LimitGroupBy, float64(l.MaxGroupBy))
 	fn(LimitWindowOverlap, float64(l.MaxWindowOverlap))
+	fn(LimitOpenWindows, float64(l.MaxOpenWindows))
 	fn(LimitContext, float64(l.MaxContext))
 	fn(LimitNotify, float64(l.MaxNotify))
 	fn(LimitDestinations, float64(l.MaxDestinations))
@@ -276,6 +286,7 @@ func (l Limits) Validate() error {
 	atLeast(LimitRulesBytes, l.MaxRulesBytes, l.MaxRuleBytes)
 	atLeast(LimitGroupBy, l.MaxGroupBy, 0)
 	atLeast(LimitWindowOverlap, l.MaxWindowOverlap, 1)
+	atLeast(LimitOpenWindows, l.MaxOpenWindows, l.MaxWindowOverlap)
 	if l.MaxWindowOverlap > WindowOverlapCeiling {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (the window evaluator counts an event's windows in 16 bits)",
 			LimitWindowOverlap, l.MaxWindowOverlap, WindowOverlapCeiling))

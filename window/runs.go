@@ -4,6 +4,7 @@ import (
 	"iter"
 	"maps"
 	"math"
+	"sort"
 )
 
 // A group's cells after its first are a run: cells side by side in start order, a
@@ -262,9 +263,10 @@ func (s *State) open(w *windows, slot uint32, lo, hi int64, fresh bool) (p, q in
 	// One pass finds the cells p … q-1 that hold some of the event's windows,
 	// splitting the first and last where they hold others too, and counts the gaps
 	// between them (and before and after), which get a cell each.
-	for p < w.n && s.segEnd(w.cell(p)) <= loS {
-		p++
-	}
+	// The first cell ending after loS, found by halving: the cells are in order and
+	// apart, and a group keeps up to max_rule_open_windows of them, which a scan from
+	// the first walked for every event (quadratic over a run of them).
+	p = sort.Search(w.n, func(i int) bool { return s.segEnd(w.cell(i)) > loS })
 	if p < w.n && w.cell(p).start < loS {
 		s.split(w, p, loS)
 		p++
