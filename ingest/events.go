@@ -114,12 +114,12 @@ func (c *EventConsumer) emit(ps *partState, offset int64, rec *kgo.Record) {
 	size := heldBytes(rec)
 	c.inflight.produce(size)
 	c.cfg.Metrics.ProducePending.Add(float64(size))
-	// Background, not the run context: records of handled events must still be
-	// delivered while shutting down (bounded by the final flush).
 	acked := func() {
 		c.inflight.produce(-size)
 		c.cfg.Metrics.ProducePending.Sub(float64(size))
 	}
+	// Background, not the run context: records of handled events must still be
+	// delivered while shutting down (bounded by the final flush).
 	c.cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
 		if err != nil {
 			// The event's offset stays held until the record is kept in the dead-letter
