@@ -50,10 +50,14 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 	for _, mode := range []struct {
 		name    string
 		batches [][]string // the typed paths while each quarter of the events is archived
+		// compactTo, when set, compacts the lake before the backfill, each merged file
+		// keeping at most that many of the paths its inputs typed (--lake-max-columns).
+		compactTo int
 	}{
-		{"untyped", [][]string{nil, nil, nil, nil}},
-		{"typed", [][]string{all, all, all, all}},
-		{"mixed", [][]string{all, nil, half, all}},
+		{"untyped", [][]string{nil, nil, nil, nil}, 0},
+		{"typed", [][]string{all, all, all, all}, 0},
+		{"mixed", [][]string{all, nil, half, all}, 0},
+		{"compacted", [][]string{all, nil, half, all}, 2},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
@@ -104,6 +108,16 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 				}
 				waitLake(t, lake, ends)
 			}
+			if mode.compactTo > 0 {
+				rep, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{CompactSmallBytes: 64 << 20, DeleteDelay: time.Hour, MaxColumns: mode.compactTo})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.FilesCompacted == 0 || rep.ColumnLimited == 0 {
+					t.Fatalf("compaction merged %d files, %d of them limited: the mode shows nothing", rep.FilesCompacted, rep.ColumnLimited)
+				}
+				t.Logf("compacted %d files into %d, leaving %d typed paths to the payload", rep.FilesCompacted, rep.FilesWritten, rep.TypedPathsLeftOut)
+			}
 
 			runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: t.TempDir(), Brokers: []string{b.Addr}})
 			if err != nil {
@@ -127,6 +141,8 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 					t.Fatal(err)
 				}
 				switch {
+				case mode.compactTo > 0:
+					// Merged files type some of the paths: the counts above are the test.
 				case mode.name == "untyped" && res.TypedFiles != 0:
 					t.Errorf("%s: %d files decided by typed columns in a lake without any", backfill.VerdictConditions[i], res.TypedFiles)
 				case mode.name == "untyped" && res.PrefilteredFiles != 0:
@@ -145,7 +161,7 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 					prefilteredRules++
 				}
 			}
-			if mode.name != "untyped" && typedRules < len(rules)/2 {
+			if mode.name != "untyped" && mode.compactTo == 0 && typedRules < len(rules)/2 {
 				t.Fatalf("only %d of %d rules used typed columns", typedRules, len(rules))
 			}
 			if mode.name != "untyped" && prefilteredRules == 0 {

@@ -117,6 +117,9 @@ func (a *archiver) maintenanceLoop(ctx context.Context) {
 		a.met.expired.Add(float64(rep.FilesExpired))
 		a.met.deleted.Add(float64(rep.ObjectsDeleted))
 		a.met.corrupt.Add(float64(rep.CorruptFiles))
+		for range rep.ColumnLimited {
+			a.limits.Reached(LimitColumns)
+		}
 	})
 }
 
@@ -125,7 +128,7 @@ func (a *archiver) maintainer() *maintainer {
 		bkt: a.bkt, store: a.store, log: a.log, bo: a.bo.givingUpOn(maintenanceGivesUpOn...), enc: a.enc, now: a.cfg.now,
 		smallBytes: a.cfg.CompactSmallBytes, targetBytes: a.cfg.RollBytes,
 		retention: a.cfg.Retention, deleteDelay: a.cfg.DeleteDelay, orphanGrace: a.cfg.OrphanGrace,
-		keepManifests: a.cfg.KeepManifests,
+		keepManifests: a.cfg.KeepManifests, maxColumns: a.cfg.maxColumns(), columns: a.cfg.Columns,
 	}
 }
 

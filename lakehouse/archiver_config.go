@@ -188,9 +188,22 @@ func (c *ArchiverConfig) ShowLimits(l *limitmetric.Limits) {
 	if c.MemoryLimit > 0 {
 		l.ShowCounted(LimitMemory, float64(c.MemoryLimit))
 	}
+	// Its archiver's files and, counting its reaches, compaction's merged files.
+	l.ShowCounted(LimitColumns, float64(max(c.maxColumns(), 0)))
+}
+
+// DefaultMaxColumns is the default of --lake-max-columns: the most JSONPaths typed in
+// a file (ColumnSet's Max; MaintenanceConfig.MaxColumns).
+const DefaultMaxColumns = 32
+
+// maxColumns is the most typed paths of a file written under c: Columns' Max, and
+// DefaultMaxColumns without Columns (compaction may merge files that other archivers
+// typed).
+func (c *ArchiverConfig) maxColumns() int {
 	if c.Columns != nil {
-		l.Show(LimitColumns, float64(max(c.Columns.Max(), 0)))
+		return c.Columns.Max()
 	}
+	return DefaultMaxColumns
 }
 
 // The codecs of ArchiverConfig.Compression.

@@ -382,8 +382,15 @@ type MaintenanceConfig struct {
 	// Partitions limits compaction to these partitions; nil means all.
 	Partitions        []int32
 	CompactSmallBytes int64
-	// TargetBytes bounds the raw JSON of a merged file. Default 64 MiB (RollBytes).
-	TargetBytes   int64
+	// TargetBytes bounds the memory a merge takes: the merged file's raw JSON plus
+	// about 160 bytes a row and 32 more per typed path and row (mergeBytes). Default
+	// 64 MiB (RollBytes).
+	TargetBytes int64
+	// MaxColumns is the most typed paths a merged file keeps (--lake-max-columns):
+	// past it, the paths its inputs typed that the most rows used stay typed, and
+	// history queries read the rest from the JSON payload
+	// (MaintenanceReport.TypedPathsLeftOut). Default DefaultMaxColumns; negative: none.
+	MaxColumns    int
 	Retention     time.Duration
 	DeleteDelay   time.Duration
 	OrphanGrace   time.Duration
@@ -420,6 +427,9 @@ func (cfg MaintenanceConfig) archiverConfig(l *Lake) (ArchiverConfig, error) {
 	if l != nil {
 		d.Logger, d.Bucket = l.log, l.bkt
 	}
+	if cfg.MaxColumns != 0 {
+		d.Columns = NewColumnSet(cfg.MaxColumns) // no paths: a pass prefers none
+	}
 	d.EnsureDefaults()
 	if cfg.DeleteDelay < 0 {
 		d.DeleteDelay = 0
@@ -441,6 +451,7 @@ func (l *Lake) Maintain(ctx context.Context, cfg MaintenanceConfig) (Maintenance
 		enc:        d.encodeOptions(),
 		smallBytes: d.CompactSmallBytes, targetBytes: d.RollBytes, retention: d.Retention,
 		deleteDelay: d.DeleteDelay, orphanGrace: d.OrphanGrace, keepManifests: d.KeepManifests,
+		maxColumns: d.maxColumns(),
 	}
 	return mt.run(ctx, cfg.Partitions)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
@@ -29,6 +30,10 @@ type MaintenanceReport struct {
 	CorruptFiles int
 	// ForeignObjects are objects under data/ the lake did not write (left in place).
 	ForeignObjects int
+	// ColumnLimited counts the merged files whose inputs typed more paths than
+	// MaxColumns (--lake-max-columns) allows, and TypedPathsLeftOut the paths they left
+	// untyped: history queries read those from the JSON payload, same answer, slower.
+	ColumnLimited, TypedPathsLeftOut int
 }
 
 // maintainer compacts, applies retention and collects garbage.
@@ -43,6 +48,11 @@ type maintainer struct {
 	smallBytes, targetBytes             int64
 	retention, deleteDelay, orphanGrace time.Duration
 	keepManifests                       int
+
+	// maxColumns bounds the typed paths of a merged file (--lake-max-columns); columns,
+	// when set, is the archiver's column set, whose paths a merge keeps first.
+	maxColumns int
+	columns    *ColumnSet
 }
 
 // maintenanceGivesUpOn are errors a maintenance pass fails on rather than waits out: a
@@ -105,17 +115,46 @@ func hourDir(path string) string {
 	return ""
 }
 
+// Memory a merge holds per row besides its raw JSON (measured, TestCompactionMemoryFollowsTargetBytes):
+// the batch's offsets, times, customer and payload place (52 bytes), the encoding's
+// sort keys, order and column buffers, and the Parquet writer's; and per typed path,
+// its kind and value as the batch holds them and then as Arrow and Parquet columns.
+const (
+	mergeRowBytes    = 160
+	mergeColumnBytes = 32
+)
+
+// mergeBytes is the memory a merge of rows rows holding raw bytes of JSON, typed under
+// columns paths, is counted as: what TargetBytes bounds. Counting the JSON alone, a
+// group of small events took a hundred times the target (TestCompactionMemoryFollowsTargetBytes).
+func mergeBytes(raw, rows int64, columns int) int64 {
+	return raw + rows*(mergeRowBytes+int64(columns)*mergeColumnBytes)
+}
+
 // compactionGroups picks runs of adjacent small files of one partition and one hour
-// directory whose merged raw size stays within targetBytes.
+// directory whose merge stays within targetBytes (mergeBytes: the raw JSON and a
+// cost per row and typed path).
 func (mt *maintainer) compactionGroups(m *Manifest, partitions []int32) [][]FileEntry {
 	var groups [][]FileEntry
 	var cur []FileEntry
-	var raw int64
+	var raw, rows int64
+	paths := map[string]bool{} // the typed paths of cur's files
 	closeGroup := func() {
 		if len(cur) >= 2 {
 			groups = append(groups, cur)
 		}
-		cur, raw = nil, 0
+		cur, raw, rows = nil, 0, 0
+		clear(paths)
+	}
+	// typedWith is how many paths a merge of cur and f types.
+	typedWith := func(f FileEntry) int {
+		n := len(paths)
+		for _, c := range f.Columns {
+			if !paths[c.Path] {
+				n++
+			}
+		}
+		return min(n, max(mt.maxColumns, 0))
 	}
 	for _, f := range m.Files {
 		if partitions != nil && !slices.Contains(partitions, f.Partition) {
@@ -128,12 +167,17 @@ func (mt *maintainer) compactionGroups(m *Manifest, partitions []int32) [][]File
 		}
 		if len(cur) > 0 {
 			last := cur[len(cur)-1]
-			if last.Partition != f.Partition || hourDir(last.Path) != hourDir(f.Path) || raw+f.RawBytes > mt.targetBytes {
+			if last.Partition != f.Partition || hourDir(last.Path) != hourDir(f.Path) ||
+				mergeBytes(raw+f.RawBytes, rows+f.Rows, typedWith(f)) > mt.targetBytes {
 				closeGroup()
 			}
 		}
 		cur = append(cur, f)
 		raw += f.RawBytes
+		rows += f.Rows
+		for _, c := range f.Columns {
+			paths[c.Path] = true
+		}
 	}
 	closeGroup()
 	return groups
@@ -149,7 +193,7 @@ func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *Main
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		merged, data, err := mt.merge(ctx, group)
+		merged, data, left, err := mt.merge(ctx, group)
 		if errors.Is(err, ErrCorrupt) {
 			rep.CorruptFiles++
 			continue
@@ -169,36 +213,23 @@ func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *Main
 		rep.Manifest = nm
 		rep.FilesCompacted += len(group)
 		rep.FilesWritten++
+		if left > 0 {
+			rep.ColumnLimited++
+			rep.TypedPathsLeftOut += left
+			mt.log.Warn("the merged files typed more paths than a file may; history queries read the rest from the JSON payload (raise --lake-max-columns)",
+				"file", merged.Path, "typed", len(merged.Columns), "limit", max(mt.maxColumns, 0), "untyped", left)
+		}
 		mt.log.Info("compacted files", "partition", merged.Partition, "files", len(group), "into", merged.Path, "rows", merged.Rows)
 	}
 	return nil
 }
 
-// merge reads the group's files and writes them as one file, sorted like any other.
-func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, []byte, error) {
+// merge reads the group's files and writes them as one file, sorted like any other,
+// typed under at most maxColumns of the paths they typed; it returns the file, its
+// bytes and how many of those paths it left out. Each input's rows go straight into
+// the new file's batch as they are decoded, a record batch at a time.
+func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, []byte, int, error) {
 	first, last := group[0], group[len(group)-1]
-	var rows []Row
-	for _, f := range group {
-		data, err := mt.fetch(ctx, f)
-		if err == nil {
-			before := len(rows)
-			err = readParquet(ctx, data, mt.enc.mem, func(rec arrow.RecordBatch) error {
-				rows = rowsOf(rec, rows)
-				return nil
-			})
-			if err == nil && int64(len(rows)-before) != f.Rows {
-				err = fmt.Errorf("%w: %d rows, manifest says %d", ErrCorrupt, len(rows)-before, f.Rows)
-			}
-		}
-		if errors.Is(err, ErrCorrupt) {
-			mt.log.Error("corrupt file, not compacted", "file", f.Path, "err", err)
-			return FileEntry{}, nil, err
-		}
-		if err != nil {
-			return FileEntry{}, nil, fmt.Errorf("read %s: %w", f.Path, err)
-		}
-	}
-	slices.SortFunc(rows, func(a, b Row) int { return int(a.Offset - b.Offset) })
 	hour, err := time.Parse(hourLayout, strings.TrimPrefix(hourDir(first.Path), "h="))
 	if err != nil {
 		hour = hourOf(first.MinTime)
@@ -213,16 +244,26 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 			b.deleted = append(b.deleted, d)
 		}
 	}
+	left := 0
 	if b.checked {
-		b.typed = newTypedBatch(retype(group))
+		var tp *typedPaths
+		tp, left = retype(group, mt.maxColumns, mt.columns.Paths())
+		b.typed = newTypedBatch(tp)
 	}
 	doc := jsonpath.NewDocument()
-	for _, r := range rows {
-		b.addRow(r, doc)
+	for _, f := range group {
+		err := mt.readInto(ctx, f, b, doc)
+		if errors.Is(err, ErrCorrupt) {
+			mt.log.Error("corrupt file, not compacted", "file", f.Path, "err", err)
+			return FileEntry{}, nil, 0, err
+		}
+		if err != nil {
+			return FileEntry{}, nil, 0, fmt.Errorf("read %s: %w", f.Path, err)
+		}
 	}
 	data, e, err := encodeBatch(b, mt.enc)
 	if err != nil {
-		return FileEntry{}, nil, err
+		return FileEntry{}, nil, 0, err
 	}
 	e.StartOffset, e.EndOffset = first.StartOffset, last.EndOffset
 	e.Path = dataName(first.Partition, hour, e.StartOffset, e.EndOffset)
@@ -230,9 +271,44 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 	if err := mt.bo.do(ctx, "put", func(ctx context.Context) error {
 		return mt.bkt.Put(ctx, e.Path, bytes.NewReader(data))
 	}); err != nil {
-		return FileEntry{}, nil, err
+		return FileEntry{}, nil, 0, err
 	}
-	return e, data, nil
+	return e, data, left, nil
+}
+
+// readInto adds the rows of f to b (typing them as b is), in f's order: by customer,
+// then offset. The group's files follow each other in offset order, so each
+// customer's rows arrive in offset order, all encodeBatch's order asks.
+func (mt *maintainer) readInto(ctx context.Context, f FileEntry, b *batch, doc *jsonpath.Document) error {
+	data, err := mt.fetch(ctx, f)
+	if err != nil {
+		return err
+	}
+	var n int64
+	var customer string // the last row's: rows come by customer, so runs share it
+	err = readParquet(ctx, data, mt.enc.mem, func(rec arrow.RecordBatch) error {
+		off := rec.Column(1).(*array.Int64)
+		ev := rec.Column(2).(*array.Timestamp)
+		in := rec.Column(3).(*array.Timestamp)
+		cust := rec.Column(4).(*array.String)
+		pay := rec.Column(5).(*array.String)
+		// Payloads alias Arrow's buffer, which dies with rec: add copies them.
+		payData, payOffs := pay.ValueBytes(), pay.ValueOffsets()
+		for i := range int(rec.NumRows()) {
+			if c := cust.Value(i); c != customer {
+				customer = strings.Clone(c)
+			}
+			payload := payData[payOffs[i]-payOffs[0] : payOffs[i+1]-payOffs[0]]
+			b.addRead(off.Value(i), time.UnixMicro(int64(ev.Value(i))).UTC(), time.UnixMicro(int64(in.Value(i))).UTC(),
+				customer, payload, doc)
+		}
+		n += rec.NumRows()
+		return nil
+	})
+	if err == nil && n != f.Rows {
+		err = fmt.Errorf("%w: %d rows, manifest says %d", ErrCorrupt, n, f.Rows)
+	}
+	return err
 }
 
 func (mt *maintainer) fetch(ctx context.Context, f FileEntry) ([]byte, error) {

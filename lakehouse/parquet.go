@@ -2,6 +2,7 @@ package lakehouse
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -168,15 +169,22 @@ func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer stri
 	b.chunks[last] = append(c, payload...)
 }
 
-// addRow adds a row read back from a file (compaction, EncodeRows), typing it when the
-// batch has typed columns: doc parses its payload (a row whose payload is not a
-// document, which no checked file holds, is untyped: the payload decides it).
+// addRow adds a row read back from a file (EncodeRows), typing it when the batch has
+// typed columns (addRead).
 func (b *batch) addRow(r Row, doc *jsonpath.Document) {
-	b.add(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload), false)
+	b.addRead(r.Offset, r.EventTime, r.IngestTime, r.Customer, []byte(r.Payload), doc)
+}
+
+// addRead adds a row read back from a file (compaction, EncodeRows), typing it when
+// the batch has typed columns: doc parses its payload (a row whose payload is not a
+// document, which no checked file holds, is untyped: the payload decides it). payload
+// is copied; customer is kept.
+func (b *batch) addRead(offset int64, eventTime, ingestTime time.Time, customer string, payload []byte, doc *jsonpath.Document) {
+	b.add(offset, eventTime, ingestTime, customer, payload, false)
 	if b.typed == nil {
 		return
 	}
-	if doc.Reset([]byte(r.Payload)) != nil {
+	if doc.Reset(payload) != nil {
 		b.typed.addUntyped()
 		return
 	}
@@ -347,6 +355,17 @@ func (b *batch) sortOrder() []int {
 	for i, k := range keys {
 		order[i] = int(k & 0xffffffff)
 	}
+	// Compaction adds each input's rows in its file order, by customer: a customer's
+	// rows still arrive in offset order, unless an input was not sorted as its
+	// writer declared. Then its rows are ordered by offset here.
+	for j := 1; j < n; j++ {
+		if keys[j-1]>>32 == keys[j]>>32 && b.offsets[order[j-1]] > b.offsets[order[j]] {
+			slices.SortStableFunc(order, func(x, y int) int {
+				return cmp.Or(cmp.Compare(rank[b.customer[x]], rank[b.customer[y]]), cmp.Compare(b.offsets[x], b.offsets[y]))
+			})
+			break
+		}
+	}
 	return order
 }
 
@@ -403,7 +422,7 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 
 	e := FileEntry{
 		Partition: b.partition, StartOffset: b.start, EndOffset: b.end(),
-		MinOffset: b.offsets[0], MaxOffset: b.offsets[n-1], Rows: int64(n), RawBytes: b.rawBytes(),
+		MinOffset: slices.Min(b.offsets), MaxOffset: slices.Max(b.offsets), Rows: int64(n), RawBytes: b.rawBytes(),
 		Checked: b.checked, Deleted: b.deleted,
 	}
 	custBytes := 0

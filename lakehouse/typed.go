@@ -1,9 +1,11 @@
 package lakehouse
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -432,21 +434,43 @@ func (c *typedValues) arrays(mem memory.Allocator, order []int) []arrow.Array {
 	return []arrow.Array{kb.NewArray(), nb.NewArray(), sb.NewArray()}
 }
 
-// retype returns the typed paths of a file that merges files: every path one of them
-// typed, so that compaction loses no column (nil when none was typed).
-func retype(files []FileEntry) *typedPaths {
-	var texts []string
+// retype returns the typed paths of a file that merges files: the paths they typed,
+// at most limit of them (limit <= 0: none), and how many it left out. Past the limit
+// it keeps first the paths in prefer (the archiver's current column set), then those
+// that selected a value in the most rows; the rest are read from the payload, as the
+// archiver's own paths past --lake-max-columns are (nil when none is typed).
+func retype(files []FileEntry, limit int, prefer []string) (*typedPaths, int) {
+	used := map[string]int64{} // path → rows where it selected something
 	for _, f := range files {
 		for _, c := range f.Columns {
-			texts = append(texts, c.Path)
+			used[c.Path] += c.Values
 		}
 	}
+	texts := slices.Collect(maps.Keys(used))
 	if len(texts) == 0 {
-		return nil
+		return nil, 0
+	}
+	left := 0
+	if limit = max(limit, 0); len(texts) > limit {
+		preferred := func(p string) bool { return slices.Contains(prefer, p) }
+		slices.SortFunc(texts, func(a, b string) int {
+			if pa, pb := preferred(a), preferred(b); pa != pb {
+				if pa {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Or(cmp.Compare(used[b], used[a]), strings.Compare(a, b))
+		})
+		left = len(texts) - limit
+		texts = texts[:limit]
+	}
+	if len(texts) == 0 {
+		return nil, left
 	}
 	s := NewColumnSet(len(texts))
 	if err := s.Set(texts); err != nil {
-		return nil // a canonical path that no longer parses: the merged file stays untyped
+		return nil, left // a canonical path that no longer parses: the merged file stays untyped
 	}
-	return s.snapshot()
+	return s.snapshot(), left
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// DefaultLakeMaxColumns is Config.LakeMaxColumns's default.
-const DefaultLakeMaxColumns = 32
+// DefaultLakeMaxColumns is Config.LakeMaxColumns's default (compaction's too).
+const DefaultLakeMaxColumns = lakehouse.DefaultMaxColumns
 
 const limitLakeColumns = lakehouse.LimitColumns
 

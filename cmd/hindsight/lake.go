@@ -149,7 +149,13 @@ var errArchiverStopped = errors.New("archiver stopped")
 // archiver writes typed columns for (lakehouse.TypedColumn). what completes the help.
 func addLakeColumnFlags(f *pflag.FlagSet, paths *[]string, maxPaths *int, what string) {
 	f.StringSliceVar(paths, "lake-columns", nil, "JSONPaths (singular: names and indexes) the archiver stores as typed columns next to each event, so history queries on them read values, not JSON; "+what)
-	f.IntVar(maxPaths, "lake-max-columns", live.DefaultLakeMaxColumns, "most JSONPaths typed; past it the rest are read from the JSON (negative: none)")
+	addLakeMaxColumnsFlag(f, maxPaths, "")
+}
+
+// addLakeMaxColumnsFlag adds --lake-max-columns, the most JSONPaths a lake file types
+// (the archiver's files and compaction's merged files); more completes the help.
+func addLakeMaxColumnsFlag(f *pflag.FlagSet, maxPaths *int, more string) {
+	f.IntVar(maxPaths, "lake-max-columns", live.DefaultLakeMaxColumns, "most JSONPaths typed in a file"+more+"; past it the rest are read from the JSON (negative: none)")
 }
 
 // lakeOptions are the flags every `hindsight lake` subcommand shares.
@@ -228,7 +234,8 @@ func newLakeCmd() *cobra.Command {
 	}
 	cf := compact.Flags()
 	cf.Int64Var(&mc.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged")
-	cf.Int64Var(&mc.TargetBytes, "target-bytes", archiveDefaults.RollBytes, "raw JSON bound of a merged file")
+	cf.Int64Var(&mc.TargetBytes, "target-bytes", archiveDefaults.RollBytes, "memory bound of a merge: the merged file's raw JSON plus about 160 bytes a row and 32 per typed path and row")
+	addLakeMaxColumnsFlag(cf, &mc.MaxColumns, " (a merged file keeps the paths its inputs typed that the most rows use)")
 	addCompressionFlag(cf, &mc.Compression, "compression")
 	cf.DurationVar(&mc.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
 	cf.DurationVar(&mc.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long (negative: delete now)")

@@ -133,12 +133,19 @@ func printMaintenance(w io.Writer, rep lakehouse.MaintenanceReport, asJSON bool)
 			ObjectsDeleted  int   `json:"objects_deleted"`
 			CorruptFiles    int   `json:"corrupt_files"`
 			ForeignObjects  int   `json:"foreign_objects"`
+			ColumnLimited   int   `json:"column_limited_files"`
+			PathsLeftOut    int   `json:"typed_paths_left_out"`
 			ManifestVersion int64 `json:"manifest_version"`
-		}{rep.FilesCompacted, rep.FilesWritten, rep.FilesExpired, rep.ObjectsDeleted, rep.CorruptFiles, rep.ForeignObjects, version})
+		}{rep.FilesCompacted, rep.FilesWritten, rep.FilesExpired, rep.ObjectsDeleted, rep.CorruptFiles, rep.ForeignObjects,
+			rep.ColumnLimited, rep.TypedPathsLeftOut, version})
 	}
 	_, err := fmt.Fprintf(w, "compacted %s into %d, expired %d, deleted %s, %s, %s\n",
 		plural(rep.FilesCompacted, "file"), rep.FilesWritten, rep.FilesExpired, plural(rep.ObjectsDeleted, "object"),
 		plural(rep.CorruptFiles, "corrupt file"), plural(rep.ForeignObjects, "foreign object"))
+	if err == nil && rep.ColumnLimited > 0 {
+		_, err = fmt.Fprintf(w, "%s left %s untyped at --lake-max-columns (history queries read them from the JSON payload)\n",
+			plural(rep.ColumnLimited, "merged file"), plural(rep.TypedPathsLeftOut, "typed path"))
+	}
 	return err
 }
 
