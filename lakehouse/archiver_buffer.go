@@ -233,11 +233,11 @@ func (a *archiver) overBudget() bool {
 	var total int64
 	for _, st := range a.parts {
 		if st.cur != nil {
-			total += st.cur.rawBytes()
+			total += st.cur.heldBytes()
 		}
 	}
 	for _, b := range a.ready {
-		total += b.rawBytes()
+		total += b.heldBytes()
 	}
 	return total >= a.cfg.MaxBufferedBytes
 }
@@ -406,18 +406,18 @@ func (a *archiver) sealDueLocked(now time.Time) {
 			continue
 		}
 		open = append(open, st)
-		total += st.cur.rawBytes()
+		total += st.cur.heldBytes()
 	}
 	for _, b := range a.ready {
-		total += b.rawBytes()
+		total += b.heldBytes()
 	}
 	// Over the memory budget: close the biggest open files first.
-	slices.SortFunc(open, func(x, y *partState) int { return int(y.cur.rawBytes() - x.cur.rawBytes()) })
+	slices.SortFunc(open, func(x, y *partState) int { return int(y.cur.heldBytes() - x.cur.heldBytes()) })
 	for _, st := range open {
 		if total <= a.cfg.MaxBufferedBytes {
 			break
 		}
-		total -= st.cur.rawBytes()
+		total -= st.cur.heldBytes()
 		a.sealLocked(st)
 	}
 	a.countBufferedLocked()

@@ -129,6 +129,14 @@ func (b *batch) len() int { return b.rows }
 
 func (b *batch) rawBytes() int64 { return b.raw }
 
+// heldBytes is what MaxBufferedBytes counts of a file in memory: its raw JSON and each
+// row's offsets, times, customer and payload place (rowCols, 52 bytes): counting the
+// JSON alone, a file of small events held many times what it was counted as.
+func (b *batch) heldBytes() int64 { return b.raw + int64(b.rows)*heldRowBytes }
+
+// heldRowBytes is a row's rowCols: three int64s, a string header and a span.
+const heldRowBytes = 8 + 8 + 8 + 16 + 12
+
 func (b *batch) end() int64 { return b.last }
 
 // cover extends the file's range over offset, a record that gets no row.
