@@ -17,6 +17,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/httpjson"
+	"github.com/hindsightdev/hindsight/internal/jsontext"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -527,6 +528,10 @@ func (c *Console) readJSON(w http.ResponseWriter, r *http.Request, v any, what s
 		httpjson.Error(w, http.StatusBadRequest, "reading the request body: "+err.Error())
 		return false
 	}
+	if key, off, twice := jsontext.RepeatedKey(body); twice {
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("%s: %q is given twice in one object (at byte offset %d): name each field once", what, key, off))
+		return false
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -630,6 +635,10 @@ func (c *Console) wait(ms int) time.Duration {
 func (c *Console) handleSave(w http.ResponseWriter, r *http.Request) {
 	req, ok := c.readDraft(w, r)
 	if !ok {
+		return
+	}
+	if req.WaitMS < 0 { // 0 or absent: the default wait
+		httpjson.Error(w, http.StatusBadRequest, "wait_ms must be a positive number")
 		return
 	}
 	var peek struct {

@@ -48,7 +48,7 @@ func (cs *countStatus) add(d *Daemon, p *partition, ar *controls.Version) {
 		cs.blocked = cs.blocked || pb != nil && pb.blocked.Load()
 	}
 	cs.incomplete = cs.incomplete || len(p.incomplete[ar]) > 0
-	if ws := p.windows[ar]; ws != nil && ws.Degraded() != "" {
+	if ws := p.windows[ar]; ws != nil && windowDegraded(ws, time.Now()) != "" {
 		cs.degraded = true
 	}
 	if p.refused[ar] > 0 {

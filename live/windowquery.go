@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
@@ -78,8 +79,31 @@ func (p *partition) windowStats(ar *controls.Version, st *contract.WindowStats) 
 	st.Suppressed += s.Suppressed
 	st.Incidents += ws.Incidents()
 	st.IncidentsDropped += s.IncidentsDropped
-	if why := ws.Degraded(); why != "" && st.Degraded == "" {
+	if why := windowDegraded(ws, time.Now()); why != "" && st.Degraded == "" {
 		st.Degraded = fmt.Sprintf("partition %d: %s", p.id, why)
 	}
 	return true
+}
+
+// watermarkAhead is how far ahead of the clock a window state's watermark may be
+// before its rule says its figures are lower bounds: event times a producer's clock
+// skews ahead by less are taken for true.
+const watermarkAhead = time.Hour
+
+// windowDegraded says why ws's figures are lower bounds (window.State.Degraded), or
+// that its watermark is ahead of the clock and events have been late since: one event
+// dated in the future (a bad clock, a field in the wrong unit) moves the watermark
+// there, and every event dated before it is late, for good. The state decides in event
+// time alone, so that every evaluator gives one verdict; the clock only says here that
+// the verdict is of a watermark no real event time has reached.
+func windowDegraded(ws *window.State, now time.Time) string {
+	if why := ws.Degraded(); why != "" {
+		return why
+	}
+	wm, ok := ws.Watermark()
+	if late := ws.Stats().Late; ok && late > 0 && time.UnixMilli(wm).After(now.Add(watermarkAhead)) {
+		return fmt.Sprintf("its event-time watermark is at %s, %s ahead of the clock (an event dated in the future moved it there): %d events dated before it were late and not counted, and every such event will be",
+			time.UnixMilli(wm).UTC().Format(time.RFC3339), time.UnixMilli(wm).Sub(now).Round(time.Second), late)
+	}
+	return ""
 }

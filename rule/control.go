@@ -14,6 +14,8 @@ import (
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/hindsightdev/hindsight/internal/jsontext"
 )
 
 // Control ops.
@@ -135,7 +137,20 @@ func ParseControl(data []byte) (*Control, error) {
 	default:
 		return nil, &ValidationError{Problems: []Problem{{Field: "op", Msg: fmt.Sprintf("%q is not upsert or delete", c.Op)}}}
 	}
+	if err := checkUTF8(data); err != nil {
+		return nil, err
+	}
 	return &c, nil
+}
+
+// checkUTF8 refuses text that is not UTF-8 anywhere, once the fields that say so
+// themselves (a scope, a path) have: the decoders turn such bytes into U+FFFD, and a
+// rule would compare with a value, or carry a name, its author never wrote.
+func checkUTF8(data []byte) error {
+	if off, bad := jsontext.InvalidUTF8(data); bad {
+		return &ValidationError{Problems: []Problem{{Field: "rule", Msg: fmt.Sprintf("not UTF-8 at byte offset %d", off)}}}
+	}
+	return nil
 }
 
 // ParseRule decodes and validates one rule from JSON, under the limits in force.
@@ -164,6 +179,9 @@ func parseRule(data []byte, lim Limits, defaultID string) (*Rule, error) {
 	if err := r.validate(lim); err != nil {
 		return nil, err
 	}
+	if err := checkUTF8(data); err != nil {
+		return nil, err
+	}
 	return &r, nil
 }
 
@@ -185,6 +203,12 @@ func checkRuleText(data []byte, base int, lim Limits) error {
 	if off := jsonTooDeep(data, lim.MaxJSONDepth+base); off >= 0 {
 		return &ValidationError{Problems: []Problem{{Field: "rule", Msg: fmt.Sprintf(
 			"JSON nesting deeper than %d levels at byte offset %d (limit %s)", lim.MaxJSONDepth, off, LimitJSONDepth)}}}
+	}
+	// The decoders keep the last of a key given twice: a rule would take a threshold
+	// of 300 from {"threshold": 3, …, "threshold": 300}.
+	if key, off, twice := jsontext.RepeatedKey(data); twice {
+		return &ValidationError{Problems: []Problem{{Field: "rule", Msg: fmt.Sprintf(
+			"%q is given twice in one object (at byte offset %d): name each field once", key, off)}}}
 	}
 	return nil
 }

@@ -118,8 +118,11 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 		publish   []*rule.Control
 		unchanged []*rule.Rule
 		errs      []error
-		added     int   // rules new to the fold
-		grown     int64 // bytes of JSON the file adds to the active rules' (max_rules_bytes)
+		added     int // rules new to the fold
+		// grown is the bytes of JSON the file's upserts add to the active rules', as the
+		// fold applies them one by one in publish order; peak is its most on the way
+		// (max_rules_bytes): a rule that grows before one that shrinks is refused.
+		grown, peak int64
 	)
 	for i, r := range rules {
 		active, ok := cur.Get(r.Key())
@@ -136,6 +139,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 			added++
 			b, _ := json.Marshal(r)
 			grown += int64(len(b))
+			peak = max(peak, grown)
 			continue
 		}
 		a, _ := json.Marshal(active)
@@ -150,6 +154,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 		default:
 			publish = append(publish, rule.Upsert(r))
 			grown += int64(len(b) - len(a))
+			peak = max(peak, grown)
 		}
 	}
 	if len(errs) > 0 {
@@ -167,7 +172,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRoom(file, cur, added, grown, nf); err != nil {
+	if err := checkRoom(file, cur, added, peak, nf); err != nil {
 		return err
 	}
 	return publishAndReport(ctx, cfg, append(publish, nc...))

@@ -1,0 +1,53 @@
+package jsontext
+
+import "testing"
+
+func TestRepeatedKey(t *testing.T) {
+	for _, tc := range []struct {
+		text  string
+		key   string
+		found bool
+	}{
+		{`{"a":1,"b":2}`, "", false},
+		{`{"a":1,"a":2}`, "a", true},
+		{`{"a":{"b":1},"c":{"b":2}}`, "", false}, // the same key in two objects
+		{`{"a":[{"x":1,"x":2}]}`, "x", true},
+		{`{"a":"b","b":"a"}`, "", false}, // values are not keys
+		{`{"a":[1,"a",{"a":1}],"b":1}`, "", false},
+		{`{"a\u0062":1,"ab":2}`, "ab", true}, // compared unescaped
+		{`[{"a":1},{"a":1}]`, "", false},
+		{`{"a":1,`, "", false}, // not JSON: the decoder says so
+		{`{"rule":{"threshold":3},"rule":{}}`, "rule", true},
+	} {
+		key, _, found := RepeatedKey([]byte(tc.text))
+		if key != tc.key || found != tc.found {
+			t.Errorf("%s: %q %v, want %q %v", tc.text, key, found, tc.key, tc.found)
+		}
+	}
+}
+
+func TestInvalidUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		text   string
+		offset int
+		found  bool
+	}{
+		{`{"a":"é"}`, 0, false},
+		{"{\"a\":\"x\xff\"}", 7, true},
+		{"\xfe", 0, true},
+	} {
+		off, found := InvalidUTF8([]byte(tc.text))
+		if off != tc.offset || found != tc.found {
+			t.Errorf("%q: %d %v, want %d %v", tc.text, off, found, tc.offset, tc.found)
+		}
+	}
+}
+
+func FuzzRepeatedKey(f *testing.F) {
+	f.Add([]byte(`{"a":1,"a":2}`))
+	f.Add([]byte(`{"a":[{"b":{"c":[1,2,{"d":1}]}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		RepeatedKey(data) // never panics, on any input
+		InvalidUTF8(data)
+	})
+}
