@@ -1,8 +1,6 @@
 package controls
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -42,20 +40,7 @@ func TestEndedMutesBoundKeepsMutesInForceAcrossCompaction(t *testing.T) {
 	}
 	differ, forgot := 0, int64(0)
 	for seed := range uint64(300) {
-		rng := rand.New(rand.NewPCG(seed, 7))
-		var log []simRec
-		for off := range 5 + rng.IntN(30) {
-			id := fmt.Sprintf("m%d", rng.IntN(5))
-			if rng.IntN(4) == 0 {
-				log = append(log, simRec{key: "mute:*/" + id, value: fmt.Appendf(nil, `{"op":"delete","kind":"mute","scope":"*","id":%q}`, id)})
-				continue
-			}
-			until := ""
-			if rng.IntN(5) > 0 {
-				until = fmt.Sprintf(`,"until":%q`, hour(off+rng.IntN(10)).Format(time.RFC3339))
-			}
-			log = append(log, simRec{key: "mute:*/" + id, value: fmt.Appendf(nil, `{"op":"upsert","mute":{"scope":"*","id":%q,"rule":"*"%s}}`, id, until)})
-		}
+		log := randomMuteLog(seed, hour)
 		all := make([]int, len(log))
 		for i := range all {
 			all[i] = i

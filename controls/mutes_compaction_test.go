@@ -83,20 +83,7 @@ func TestEndedMuteDroppedBeforeCompactionStaysDropped(t *testing.T) {
 // reach: a refusal's Keeper is another test's).
 func TestMuteFoldSurvivesCompaction(t *testing.T) {
 	for seed := range uint64(300) {
-		rng := rand.New(rand.NewPCG(seed, 7))
-		var log []simRec
-		for off := range 5 + rng.IntN(30) {
-			id := fmt.Sprintf("m%d", rng.IntN(5))
-			if rng.IntN(4) == 0 {
-				log = append(log, simRec{key: "mute:*/" + id, value: fmt.Appendf(nil, `{"op":"delete","kind":"mute","scope":"*","id":%q}`, id)})
-				continue
-			}
-			until := ""
-			if rng.IntN(5) > 0 { // else for ever
-				until = fmt.Sprintf(`,"until":%q`, time.Unix(int64(off+rng.IntN(10)), 0).UTC().Format(time.RFC3339))
-			}
-			log = append(log, simRec{key: "mute:*/" + id, value: fmt.Appendf(nil, `{"op":"upsert","mute":{"scope":"*","id":%q,"rule":"*"%s}}`, id, until)})
-		}
+		log := randomMuteLog(seed, func(off int) time.Time { return time.Unix(int64(off), 0).UTC() })
 		all := make([]int, len(log))
 		for i := range all {
 			all[i] = i
@@ -115,4 +102,25 @@ func TestMuteFoldSurvivesCompaction(t *testing.T) {
 			t.Fatalf("seed %d: mutes before compaction %q, after %q", seed, before, after)
 		}
 	}
+}
+
+// randomMuteLog is seed's random mute upserts and deletes of a few keys (a quarter
+// deletes, a fifth of the upserts for ever), each upsert ending up to ten steps after
+// its offset's time, at(offset).
+func randomMuteLog(seed uint64, at func(offset int) time.Time) []simRec {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var log []simRec
+	for off := range 5 + rng.IntN(30) {
+		id := fmt.Sprintf("m%d", rng.IntN(5))
+		if rng.IntN(4) == 0 {
+			log = append(log, simRec{key: "mute:*/" + id, value: fmt.Appendf(nil, `{"op":"delete","kind":"mute","scope":"*","id":%q}`, id)})
+			continue
+		}
+		until := ""
+		if rng.IntN(5) > 0 { // else for ever
+			until = fmt.Sprintf(`,"until":%q`, at(off+rng.IntN(10)).Format(time.RFC3339))
+		}
+		log = append(log, simRec{key: "mute:*/" + id, value: fmt.Appendf(nil, `{"op":"upsert","mute":{"scope":"*","id":%q,"rule":"*"%s}}`, id, until)})
+	}
+	return log
 }

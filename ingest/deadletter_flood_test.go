@@ -79,15 +79,7 @@ func TestDeadLettersWaitingForTheirTopicAreBounded(t *testing.T) {
 		<-done
 	}()
 	// Handled stops growing once the bound holds the next fetch back.
-	last := int64(-1)
-	poll.Until(t, 15*time.Second, "the consumer to stop taking events", func() bool {
-		now := h.handled.Load()
-		stalled := now > 0 && now == last
-		last = now
-		time.Sleep(300 * time.Millisecond)
-		return stalled
-	})
-	handled := h.handled.Load()
+	handled := waitStalled(t, &h.handled)
 	bufRecs, bufBytes := ec.Client().BufferedProduceRecords(), ec.Client().BufferedProduceBytes()
 	pending := promtest.Sum(t, reg, "hindsight_produce_pending_bytes")
 	t.Logf("with events.dlq refusing writes: %d of %d events handled, %d dead letters (%d bytes) waiting in the client; hindsight_produce_pending_bytes %v",
@@ -110,4 +102,19 @@ func TestDeadLettersWaitingForTheirTopicAreBounded(t *testing.T) {
 	if pending := promtest.Sum(t, reg, "hindsight_produce_pending_bytes"); pending != 0 {
 		t.Errorf("every dead letter delivered, and hindsight_produce_pending_bytes is %v", pending)
 	}
+}
+
+// waitStalled waits until handled has grown and then held still for half a second:
+// a consumer that a bound holds back. It returns the count it stopped at.
+func waitStalled(t *testing.T, handled *atomic.Int64) int64 {
+	t.Helper()
+	last := int64(-1)
+	poll.Until(t, 20*time.Second, "the consumer to stop taking events", func() bool {
+		now := handled.Load()
+		stalled := now > 0 && now == last
+		last = now
+		time.Sleep(500 * time.Millisecond)
+		return stalled
+	})
+	return handled.Load()
 }

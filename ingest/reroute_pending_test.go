@@ -17,7 +17,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
-	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 )
 
@@ -114,15 +113,7 @@ func TestReroutedDeadLettersCountAsPendingProduce(t *testing.T) {
 		cancel()
 		<-done
 	}()
-	last := int64(-1)
-	poll.Until(t, 20*time.Second, "the consumer to stop taking events", func() bool {
-		now := h.handled.Load()
-		stalled := now > 0 && now == last
-		last = now
-		time.Sleep(500 * time.Millisecond)
-		return stalled
-	})
-	handled := h.handled.Load()
+	handled := waitStalled(t, &h.handled)
 	bufRecs, bufBytes := ec.Client().BufferedProduceRecords(), ec.Client().BufferedProduceBytes()
 	pending := promtest.Sum(t, reg, "hindsight_produce_pending_bytes")
 	t.Logf("with alerts refused for good and events.dlq refusing writes: %d of %d events handled, %d dead letters (%d bytes) waiting in the client; hindsight_produce_pending_bytes %v",
