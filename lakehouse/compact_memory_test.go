@@ -21,6 +21,9 @@ import (
 // per row (and typed path) besides the JSON, so the heap and the off-heap buffers a
 // pass takes stay near TargetBytes, and the small files are still merged.
 func TestCompactionMemoryFollowsTargetBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow, and alone (it measures the heap): 480,000 events archived and compacted; runs in make test")
+	}
 	// A merge holds a file's encoders whatever its size (zstd's, one per column,
 	// several MB): the bound is TargetBytes and that much.
 	const target, fixed, rounds, events = 8 << 20, 24 << 20, 24, 20_000

@@ -29,6 +29,9 @@ import (
 // the queue drains. Not parallel: it measures the heap, which parallel tests change
 // (it failed once so in CI's race pass, freeing 5 MB).
 func TestQueuedDeliveriesHoldOnlyTheirAlerts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("alone (it measures the heap) for 3 s: runs in make test")
+	}
 	b := startBroker(t)
 	release := make(chan struct{})
 	hold := newSink(t, holdUntil(release))
