@@ -71,13 +71,7 @@ func TestDeadLettersWaitingForTheirTopicAreBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ec.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	defer runInBackground(ec)()
 	// Handled stops growing once the bound holds the next fetch back.
 	handled := waitStalled(t, &h.handled)
 	bufRecs, bufBytes := ec.Client().BufferedProduceRecords(), ec.Client().BufferedProduceBytes()
@@ -117,4 +111,16 @@ func waitStalled(t *testing.T, handled *atomic.Int64) int64 {
 		return stalled
 	})
 	return handled.Load()
+}
+
+// runInBackground runs ec until the returned stop is called, which waits for Run to
+// return.
+func runInBackground(ec *EventConsumer) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ec.Run(ctx) }()
+	return func() {
+		cancel()
+		<-done
+	}
 }

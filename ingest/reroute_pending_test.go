@@ -105,13 +105,10 @@ func TestReroutedDeadLettersCountAsPendingProduce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ec.Run(ctx) }()
+	stop := runInBackground(ec)
 	defer func() {
-		refusing.Store(false)
-		cancel()
-		<-done
+		refusing.Store(false) // so that the last flush ends at once
+		stop()
 	}()
 	handled := waitStalled(t, &h.handled)
 	bufRecs, bufBytes := ec.Client().BufferedProduceRecords(), ec.Client().BufferedProduceBytes()
