@@ -1,7 +1,6 @@
 package rulecheck
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/lines"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
@@ -48,6 +48,9 @@ type StreamConfig struct {
 	// (verdict.Accept), so that a line live would dead-letter is skipped, with live's
 	// reason.
 	KeySeparator string
+	// MaxLineBytes is the longest line read (lines.DefaultMax when 0): a longer one is
+	// skipped, as an event that is not one, and the lines after it read on.
+	MaxLineBytes int
 	// Limits bound windowed and grouped rules' state as live's --max-groups and
 	// --max-distinct do; a rule's own limits: override them. Zero fields are
 	// window.DefaultLimits'.
@@ -119,17 +122,24 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 	doc := jsonpath.NewDocument()
 	var vals []jsonpath.Value
 	var line Line
-	sc := bufio.NewScanner(cfg.Events)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for n := 1; sc.Scan(); n++ {
+	lr := lines.NewReader(cfg.Events, cfg.MaxLineBytes)
+	for {
 		if err := ctx.Err(); err != nil {
 			return sum, err
+		}
+		b, n, err := lr.Next()
+		if err == io.EOF {
+			break
+		}
+		var tooLong *lines.TooLongError
+		if err != nil && !errors.As(err, &tooLong) {
+			return sum, fmt.Errorf("reading %s: %w", cfg.EventsName, err)
 		}
 		// Only JSON's whitespace makes a line blank, and nothing is trimmed: a key or an
 		// event is taken as live would take the record (Unicode spaces are no JSON
 		// whitespace, so an event wrapped in them is not one).
-		text := sc.Text()
-		if strings.Trim(text, jsonpath.Whitespace) == "" {
+		text := string(b)
+		if tooLong == nil && strings.Trim(text, jsonpath.Whitespace) == "" {
 			continue
 		}
 		sum.Events++
@@ -139,6 +149,11 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 			sum.Skipped[why]++
 			line.Err, line.Skipped = err, why
 			each(&line)
+		}
+		if tooLong != nil {
+			skip(fmt.Sprintf("longer than --max-line-bytes (%d bytes)", tooLong.Max),
+				fmt.Errorf("%w: %d bytes, more than --max-line-bytes %d", lines.ErrTooLong, tooLong.Bytes, tooLong.Max))
+			continue
 		}
 		customer := cfg.Customer
 		if cfg.KeySeparator != "" {
@@ -207,9 +222,6 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 			c[customer]++
 		}
 		each(&line)
-	}
-	if err := sc.Err(); err != nil {
-		return sum, fmt.Errorf("reading %s: %w", cfg.EventsName, err)
 	}
 	for _, r := range cfg.Rules {
 		if st := replay.State(r); st != nil && st.Degraded() != "" {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/internal/httpguard"
+	"github.com/hindsightdev/hindsight/internal/lines"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -57,6 +58,12 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 // `produce`, which validate no rule, take it too (applyCustomerBytes).
 func addCustomerBytesFlag(f *pflag.FlagSet, p *int) {
 	f.IntVar(p, limitFlag(rule.LimitCustomerBytes), rule.DefaultLimits.MaxCustomerBytes, "longest customer id (record key) of an event, in bytes; a longer one goes to the dead-letter topic (key_too_long). Give live, archive, backfill, produce and rules test the same")
+}
+
+// addLineBytesFlag registers --max-line-bytes, the longest line of events a command
+// reads from a file or standard input (produce, rules test).
+func addLineBytesFlag(f *pflag.FlagSet, p *int) {
+	f.IntVar(p, "max-line-bytes", lines.DefaultMax, "longest event line read, in bytes; a longer line is reported with its number and skipped, and the lines after it are read")
 }
 
 // applyCustomerBytes makes n the process's max_customer_bytes, for a command that

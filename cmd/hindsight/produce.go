@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/lines"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rulecheck"
@@ -31,6 +31,8 @@ type produceConfig struct {
 	KeySeparator string
 	// Rate is events per second; 0 sends as fast as the broker takes them.
 	Rate float64
+	// MaxLineBytes is the longest line read (lines.DefaultMax when 0).
+	MaxLineBytes int
 	// Quiet prints the summary only.
 	Quiet bool
 	Out   io.Writer
@@ -89,6 +91,7 @@ Each event sent is printed with its partition and offset (--quiet: the summary o
 	f.Float64Var(&cfg.Rate, "rate", 0, "events per second (0: as fast as the broker takes them)")
 	f.BoolVar(&cfg.Quiet, "quiet", false, "print the summary only")
 	addCustomerBytesFlag(f, &maxCustomer)
+	addLineBytesFlag(f, &cfg.MaxLineBytes)
 	return cmd
 }
 
@@ -117,15 +120,26 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 	}
 	defer cl.Close()
 	doc := jsonpath.NewDocument()
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	lr := lines.NewReader(in, cfg.MaxLineBytes)
 	var sent, skipped int
 	began := time.Now()
 	customers := map[string]int{}
-	for line := 1; sc.Scan(); line++ {
+	for {
+		b, line, err := lr.Next()
+		if err == io.EOF {
+			break
+		}
+		if tl := (*lines.TooLongError)(nil); errors.As(err, &tl) {
+			fmt.Fprintf(cfg.Out, "line %d: %d bytes, more than --max-line-bytes %d; not sent\n", line, tl.Bytes, tl.Max)
+			skipped++
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading events: %w", err)
+		}
 		// JSON's whitespace only, as rules test reads lines: a Unicode space around an
 		// event makes it no JSON, for live as for rules test, so it is not sent.
-		text := bytes.Trim(sc.Bytes(), jsonpath.Whitespace)
+		text := bytes.Trim(b, jsonpath.Whitespace)
 		if len(text) == 0 {
 			continue
 		}
@@ -182,9 +196,6 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 		if !cfg.Quiet {
 			fmt.Fprintf(cfg.Out, "sent %s/%d@%d  %s  %s\n", rec.Topic, rec.Partition, rec.Offset, key, clipText(string(value), 100))
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading events: %w", err)
 	}
 	fmt.Fprintf(cfg.Out, "%s sent to %s on %s (%s)", plural(sent, "event"), cfg.Topics.Events, strings.Join(cfg.Kafka.Brokers, ","), plural(len(customers), "customer"))
 	if skipped > 0 {

@@ -75,6 +75,32 @@ t-5 {"tenant":"t-5"}` {
 	}
 }
 
+// TestProduceSendsOnPastALongLine: a line longer than --max-line-bytes is reported with
+// its number and not sent, and the lines after it are. bufio.Scanner's bound of 16 MiB
+// stopped produce at the first such line ("reading events: bufio.Scanner: token too
+// long"), the events after it never sent.
+func TestProduceSendsOnPastALongLine(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	long := `{"pad":"` + strings.Repeat("p", 17<<20) + `"}`
+	out, err := run(t, `{"n":1}`+"\n"+long+"\r\n"+`{"n":2}`+"\n", "produce", "--customer", "c-1", "--brokers", b.Addr, "--quiet")
+	want := fmt.Sprintf("line 2: %d bytes, more than --max-line-bytes %d; not sent\n2 events sent to events on %s (1 customer); 1 line not sent\n", len(long), 16<<20, b.Addr)
+	if exitCode(err) != 1 || out != want {
+		t.Errorf("produce: exit %d (%v), printed\n%s\nwant\n%s", exitCode(err), err, out, want)
+	}
+	out, err = run(t, `{"n":3}`+"\n", "produce", "--customer", "c-1", "--brokers", b.Addr, "--quiet", "--max-line-bytes", "6")
+	if exitCode(err) != 1 || !strings.HasPrefix(out, "line 1: 7 bytes, more than --max-line-bytes 6; not sent\n") {
+		t.Errorf("--max-line-bytes 6: exit %d (%v), printed\n%s", exitCode(err), err, out)
+	}
+	var got []string
+	for _, r := range b.Consume(t, "events", 2, 10*time.Second) {
+		got = append(got, string(r.Value))
+	}
+	if strings.Join(got, " ") != `{"n":1} {"n":2}` {
+		t.Errorf("the events topic holds %q", got)
+	}
+}
+
 // TestKcatAndProducePartitionAlike: counts are per partition, so every producer of the
 // events topic must put a customer's events in one partition. `hindsight produce`
 // partitions by key as Kafka's Java client does (murmur2); kcat does so when given

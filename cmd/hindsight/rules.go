@@ -114,6 +114,7 @@ or fail alike wherever they run.`,
 	// The events are evaluated under the limits a daemon runs with, so that a
 	// degraded rule shows here as it would there.
 	addWindowLimitFlags(cmd.Flags(), &cfg.Limits, window.DefaultLimits)
+	addLineBytesFlag(cmd.Flags(), &cfg.MaxLineBytes)
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }

@@ -39,6 +39,8 @@ type rulesTestConfig struct {
 	// rules' tests: blocks keep window.DefaultLimits, so that they pass or fail alike
 	// wherever they run).
 	Limits window.Limits
+	// MaxLineBytes is the longest event line read (lines.DefaultMax when 0).
+	MaxLineBytes int
 	// JSON prints one JSON object per event instead of text.
 	JSON bool
 	// Out receives the report. Default os.Stdout.
@@ -103,7 +105,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 		fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s%s\n", cfg.EventsName, l.Number, l.Customer, strings.Join(names, ", "), cut)
 	}
 	sum, err := rulecheck.Stream(ctx, rulecheck.StreamConfig{Rules: rules, Events: cfg.Events, EventsName: cfg.EventsName,
-		CustomerPath: cfg.CustomerPath, Customer: cfg.Customer, KeySeparator: cfg.KeySeparator, Limits: cfg.Limits}, report)
+		CustomerPath: cfg.CustomerPath, Customer: cfg.Customer, KeySeparator: cfg.KeySeparator, Limits: cfg.Limits, MaxLineBytes: cfg.MaxLineBytes}, report)
 	if err != nil {
 		return sum, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -471,5 +472,31 @@ func TestRulesTestSkipsLongCustomers(t *testing.T) {
 	out, err = run(t, events, "rules", "test", "-f", "../../testdata/rules/sample.yaml", "--max-customer-bytes", "2000", "-")
 	if err != nil || !strings.Contains(out, "2 events (0 skipped)") {
 		t.Errorf("--max-customer-bytes 2000: %v\n%s", err, out)
+	}
+}
+
+// TestRulesTestReadsOnPastALongLine: a line longer than --max-line-bytes is skipped
+// with its number, and the events after it are evaluated. bufio.Scanner's bound of
+// 16 MiB stopped the run at the first such line: "reading stdin: bufio.Scanner: token
+// too long", exit 2, the events after it never read.
+func TestRulesTestReadsOnPastALongLine(t *testing.T) {
+	t.Parallel()
+	event := `{"customer":"c-1","type":"login.failed"}` + "\n"
+	long := `{"customer":"c-1","type":"login.failed","pad":"` + strings.Repeat("p", 17<<20) + `"}` + "\n"
+	out, err := run(t, event+long+event, "rules", "test", "-f", "../../testdata/rules/sample.yaml", "-")
+	for _, want := range []string{"stdin:1: customer c-1: */failed-login-burst@v1\n",
+		fmt.Sprintf("stdin:2: skipped: line too long: %d bytes, more than --max-line-bytes %d\n", len(long)-1, 16<<20),
+		"stdin:3: customer c-1: */failed-login-burst@v1\n",
+		"3 events (1 skipped), 7 rules\nskipped 1 event: longer than --max-line-bytes (16777216 bytes)\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rules test printed\n%s\nlacking %q (%v)", out, want, err)
+		}
+	}
+	if err != nil {
+		t.Errorf("exit %d: %v", exitCode(err), err)
+	}
+	out, err = run(t, event+event, "rules", "test", "-f", "../../testdata/rules/sample.yaml", "--max-line-bytes", "20", "-")
+	if exitCode(err) != 1 || !strings.Contains(out, "2 events (2 skipped)") {
+		t.Errorf("--max-line-bytes 20: exit %d (%v)\n%s", exitCode(err), err, out)
 	}
 }
