@@ -536,6 +536,7 @@ func (s *State) restoreWindows(slot uint32, cells []cell, sets []map[string]stru
 	}
 	if n := len(cells) - 1; n > 0 {
 		r := s.newRun(n)
+		s.setUsed(r, n)
 		copy(s.runOf(r), cells[1:])
 		if s.distinct {
 			copy(s.runSets(r), sets[1:])

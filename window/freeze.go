@@ -21,7 +21,8 @@ type Frozen struct {
 	flat  []group   // the slab's pages, back to back
 	pages [][]group // flat, cut as the slab's pages
 	runs  [][]cell
-	cells []cell // the runs' cells, back to back
+	heads []uint32 // the runs' heads: 0, as only their cells in use are copied
+	cells []cell   // the runs' cells in use, back to back
 	sets  frozenSets
 	d     Draft
 	ready bool // d is drafted
@@ -63,25 +64,30 @@ func (s *State) Freeze(f *Frozen) {
 	}
 	sh.groups = slab[group]{pages: f.pages, n: s.groups.n}
 
+	// A run's cells in use only, from its head: the shell's heads are 0.
 	n := 0
-	for _, run := range s.runs {
-		n += len(run)
+	for i, run := range s.runs {
+		n += len(run) - int(s.runHead[i])
 	}
 	f.cells = slices.Grow(f.cells[:0], n)
-	for _, run := range s.runs {
-		f.cells = append(f.cells, run...)
+	for i, run := range s.runs {
+		f.cells = append(f.cells, run[s.runHead[i]:]...)
 	}
 	f.runs = f.runs[:0]
 	at = 0
-	for _, run := range s.runs {
+	for i, run := range s.runs {
 		var r []cell // nil for a dropped run, as in s
 		if run != nil {
-			r = f.cells[at : at+len(run) : at+len(run)]
+			k := len(run) - int(s.runHead[i])
+			r = f.cells[at : at+k : at+k]
+			at += k
 		}
 		f.runs = append(f.runs, r)
-		at += len(run)
 	}
 	sh.runs = f.runs
+	f.heads = slices.Grow(f.heads[:0], len(s.runs))[:len(s.runs)]
+	clear(f.heads)
+	sh.runHead = f.heads
 	if s.distinct {
 		f.sets.freeze(s)
 		sh.fsets = &f.sets
@@ -95,21 +101,23 @@ func (fs *frozenSets) freeze(s *State) {
 	for _, set := range s.firstSets {
 		fs.first = append(fs.first, fs.copySet(set))
 	}
+	// A run's sets of cells in use only, from its head, as its cells (State.Freeze).
 	n := 0
-	for _, sets := range s.runSetsOf {
-		n += len(sets)
+	for i, sets := range s.runSetsOf {
+		n += len(sets) - int(s.runHead[i])
 	}
 	fs.refs = slices.Grow(fs.refs[:0], n)
-	for _, sets := range s.runSetsOf {
-		for _, set := range sets {
+	for i, sets := range s.runSetsOf {
+		for _, set := range sets[s.runHead[i]:] {
 			fs.refs = append(fs.refs, fs.copySet(set))
 		}
 	}
 	fs.runs = fs.runs[:0]
 	at := 0
-	for _, sets := range s.runSetsOf {
-		fs.runs = append(fs.runs, fs.refs[at:at+len(sets):at+len(sets)])
-		at += len(sets)
+	for i, sets := range s.runSetsOf {
+		k := len(sets) - int(s.runHead[i])
+		fs.runs = append(fs.runs, fs.refs[at:at+k:at+k])
+		at += k
 	}
 }
 

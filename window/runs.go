@@ -11,99 +11,124 @@ import (
 // slice of its own. A group has more than one cell when its events fell in different
 // windows (a hopping window's events in different panes, windows past lateness); an
 // event reads and writes its cells as one stretch of memory, where a list of cells
-// would take a cache miss per cell. The cells in use are at the front of a run; the
-// rest hold noStart. A run grows by a quarter when it must (Go's allocator takes back
-// the old one, and a group's run goes when the group does); State.runs holds them by
-// number, a group's record the number + 1, and freed numbers are reused first.
+// would take a cache miss per cell. State.runs holds the runs by number, a group's
+// record the number + 1, and freed numbers are reused first.
+//
+// A group may keep up to max_rule_open_windows cells (a long lateness), and an event
+// must not cost in proportion to them. So a run is the cells head … len−1 of its array
+// (State.runs[i] is the array from its first cell, of length head + the cells in use;
+// State.runHead[i] is head): an event reads the count in use from the slice's length,
+// and closing the oldest cells moves the head past them rather than the rest down. The
+// cells before the head are dead. A run that must grow moves its cells back to the
+// front of its array if that leaves an eighth more room than it needs, else to a new
+// array a quarter larger than it needs: either way a move of n cells comes after at
+// least n/8 new ones. A run whose cells in use fall below a quarter of its array moves
+// to one their size, so that its memory follows its open windows (Go's allocator takes
+// back the old one, and a group's run goes when the group does). Cells outside head …
+// len−1 are never read, and count_distinct's sets there are nil, so that they are
+// collected.
 
 // runRef names a run: its number in State.runs + 1 (0: no run).
 type runRef uint32
 
 func (r runRef) index() uint32 { return uint32(r) - 1 }
 
-// noStart marks a run's unused cell: no window starts there, as event times are within
-// the years 0000 to 9999 (minEventTimeMs).
-const noStart = math.MinInt64
-
-// newRun returns a run of at least n cells, unused.
+// newRun returns a run with room for at least n cells, none in use.
 func (s *State) newRun(n int) runRef {
 	if n > 8 {
 		n += n / 4
 	}
-	run := make([]cell, n)
-	for j := range run {
-		run[j] = cell{start: noStart}
-	}
+	run := make([]cell, 0, n)
 	var i uint32
 	if k := len(s.freeRuns); k > 0 {
 		i = s.freeRuns[k-1]
 		s.freeRuns = s.freeRuns[:k-1]
-		s.runs[i] = run
+		s.runs[i], s.runHead[i] = run, 0
 	} else {
 		if len(s.runs) >= math.MaxUint32-1 {
 			panic("window: a state outgrew 2^32 runs") // 2^32 groups: out of memory long before
 		}
 		i = uint32(len(s.runs))
 		s.runs = append(s.runs, run)
+		s.runHead = append(s.runHead, 0)
 		if s.distinct {
 			s.runSetsOf = append(s.runSetsOf, nil)
 		}
 	}
 	if s.distinct {
-		s.runSetsOf[i] = make([]map[string]struct{}, n)
+		s.runSetsOf[i] = make([]map[string]struct{}, 0, n)
 	}
 	return runRef(i + 1)
 }
 
-// runOf is the cells of run r, its whole capacity.
-func (s *State) runOf(r runRef) []cell { return s.runs[r.index()] }
+// runOf is the cells of run r in use.
+func (s *State) runOf(r runRef) []cell {
+	i := r.index()
+	return s.runs[i][s.runHead[i]:]
+}
 
-// runSets is count_distinct's value sets of run r, one per cell.
-func (s *State) runSets(r runRef) []map[string]struct{} { return s.runSetsOf[r.index()] }
+// runSets is count_distinct's value sets of run r's cells in use.
+func (s *State) runSets(r runRef) []map[string]struct{} {
+	i := r.index()
+	return s.runSetsOf[i][s.runHead[i]:]
+}
+
+// setUsed makes n of run r's cells, from its head, in use.
+func (s *State) setUsed(r runRef, n int) {
+	i := r.index()
+	end := int(s.runHead[i]) + n
+	s.runs[i] = s.runs[i][:end]
+	if s.distinct {
+		s.runSetsOf[i] = s.runSetsOf[i][:end]
+	}
+}
 
 // freeRun drops run r.
 func (s *State) freeRun(r runRef) {
 	i := r.index()
-	s.runs[i] = nil
+	s.runs[i], s.runHead[i] = nil, 0
 	if s.distinct {
 		s.runSetsOf[i] = nil
 	}
 	s.freeRuns = append(s.freeRuns, i)
 }
 
-// usedCells is how many of a run's cells are in use (they are at its front).
-func usedCells(run []cell) int {
-	n := len(run)
-	for n > 0 && run[n-1].start == noStart {
-		n--
-	}
-	return n
-}
-
 // windows is one group's cells, its record's first and its run's, by position: 0 is the
-// first, j the run's cell j−1.
+// first, j the run's cell j−1 from its head.
 type windows struct {
 	g    *group
-	run  []cell
-	n    int // cells in use, the first included
+	run  []cell // from the run's head to the end of its array
+	n    int    // cells in use, the first included
 	fs   *map[string]struct{}
 	sets []map[string]struct{}
 }
 
 // windowsAt fills w with slot's cells. The pointers in it are valid until a group,
-// run or set is added.
+// run or set is added. A change of w.n is recorded in the run by used.
 func (s *State) windowsAt(slot uint32, w *windows) {
 	g := s.group(slot)
 	*w = windows{g: g, n: 1}
 	if g.more != 0 {
-		w.run = s.runOf(g.more)
-		w.n += usedCells(w.run)
+		// The run's cells from its head, to the end of its array: those in use, then
+		// room.
+		i := g.more.index()
+		run, h := s.runs[i], s.runHead[i]
+		w.run = run[h:cap(run)]
+		w.n += len(run) - int(h)
 		if s.distinct {
-			w.sets = s.runSets(g.more)
+			sets := s.runSetsOf[i]
+			w.sets = sets[h:cap(sets)]
 		}
 	}
 	if s.distinct {
 		w.fs = &s.firstSets[slot]
+	}
+}
+
+// used records w.n, the cells in use, in w's run.
+func (s *State) used(w *windows) {
+	if w.g.more != 0 {
+		s.setUsed(w.g.more, w.n-1)
 	}
 }
 
@@ -146,7 +171,7 @@ func (s *State) lastStart(slot uint32) int64 {
 	c := &g.first
 	if g.more != 0 {
 		run := s.runOf(g.more)
-		c = &run[usedCells(run)-1]
+		c = &run[len(run)-1]
 	}
 	return s.segEnd(c) - s.every
 }
@@ -192,8 +217,8 @@ func (s *State) windowsOf(slot uint32) iter.Seq[openWindow] {
 }
 
 // trim drops slot's closed windows, which are at the front: the first cell holding an
-// open one moves into the record, starting at its first open window. A group's last
-// window is open (else it has gone), so one stays.
+// open one moves into the record, starting at its first open window, and the run's
+// head moves past it. A group's last window is open (else it has gone), so one stays.
 func (s *State) trim(slot uint32) {
 	g := s.group(slot)
 	if !s.closedStart(g.first.start) {
@@ -213,18 +238,25 @@ func (s *State) trim(slot uint32) {
 	if d == 0 {
 		return
 	}
-	for pos := d; pos < w.n; pos++ {
-		w.move(pos-d, pos)
-	}
-	for pos := max(w.n-d, 1); pos < w.n; pos++ {
-		*w.cell(pos) = cell{start: noStart}
-		if w.fs != nil {
-			*w.set(pos) = nil
-		}
+	// Cell d goes to the record, and the run's head past it and the closed cells
+	// before it: nothing else moves, and the run's length (head + in use) stays.
+	w.move(0, d)
+	if w.fs != nil {
+		clear(w.sets[:d])
 	}
 	if w.n-d == 1 {
 		s.freeRun(g.more)
 		g.more = 0
+		return
+	}
+	i := g.more.index()
+	s.runHead[i] += uint32(d)
+	w.run, w.n = w.run[d:], w.n-d
+	if w.fs != nil {
+		w.sets = w.sets[d:]
+	}
+	if c := cap(s.runs[i]); c > 8 && (w.n-1)*4 < c {
+		s.moveRun(&w, w.n-1) // a quarter in use: to a run its size
 	}
 }
 
@@ -321,6 +353,7 @@ func (s *State) open(w *windows, slot uint32, lo, hi int64, fresh bool) (p, q in
 			to--
 		}
 		w.n += gaps
+		s.used(w)
 		q += gaps
 	}
 	if endS > oldEnd {
@@ -349,6 +382,7 @@ func (s *State) split(w *windows, i int, x int64) {
 		*w.set(i + 1) = maps.Clone(*w.set(i))
 	}
 	w.n++
+	s.used(w)
 }
 
 // openedRange counts new windows starting at lo·every … hi·every and returns the
@@ -378,18 +412,46 @@ func (s *State) openedRange(lo, hi int64) *startList {
 	return e
 }
 
-// growRun moves windows w to a run of at least need cells.
+// growRun makes room for need cells in w's run: at the front of its array, if moving
+// its cells there leaves an eighth more than need (the room its dead cells before the
+// head held), else in a new run (moveRun).
 func (s *State) growRun(w *windows, need int) {
+	if r := w.g.more; r != 0 {
+		i := r.index()
+		if run := s.runs[i]; need+need/8 <= cap(run) {
+			n, h := w.n-1, int(s.runHead[i])
+			run = run[:cap(run)]
+			copy(run, run[h:h+n])
+			s.runs[i], s.runHead[i], w.run = run[:n], 0, run
+			if s.distinct {
+				sets := s.runSetsOf[i]
+				sets = sets[:cap(sets)]
+				copy(sets, sets[h:h+n])
+				clear(sets[n : h+n]) // the cells' old places, now unused
+				s.runSetsOf[i], w.sets = sets[:n], sets
+			}
+			return
+		}
+	}
+	s.moveRun(w, need)
+}
+
+// moveRun moves the cells of w's run, if any, to a new run with room for at least
+// need cells.
+func (s *State) moveRun(w *windows, need int) {
 	r := s.newRun(need)
-	run := s.runOf(r)
-	copy(run, w.run[:w.n-1])
-	var sets []map[string]struct{}
+	n := w.n - 1
+	s.setUsed(r, n)
+	copy(s.runOf(r), w.run[:n])
 	if s.distinct {
-		sets = s.runSets(r)
-		copy(sets, w.sets[:w.n-1])
+		copy(s.runSets(r), w.sets[:n])
 	}
 	if w.g.more != 0 {
 		s.freeRun(w.g.more)
 	}
-	w.g.more, w.run, w.sets = r, run, sets
+	i := r.index()
+	w.g.more, w.run = r, s.runs[i][:cap(s.runs[i])]
+	if s.distinct {
+		w.sets = s.runSetsOf[i][:cap(s.runSetsOf[i])]
+	}
 }

@@ -172,6 +172,7 @@ type State struct {
 	r         *rule.Rule
 	lim       Limits
 	runs      [][]cell                // groups' later cells (runs.go)
+	runHead   []uint32                // each run's first cell in use, in its array (runs.go)
 	runSetsOf [][]map[string]struct{} // count_distinct: runs' value sets
 	freeRuns  []uint32                // numbers of dropped runs, a stack
 	firstSets []map[string]struct{}

@@ -68,7 +68,7 @@ func (s *State) check() error {
 			return fmt.Errorf("lookup of slot %d's id = %d, %v", slot, got, ok)
 		}
 	}
-	// Runs: each is a group's or free, its unused cells at the back.
+	// Runs: each is a group's or free, its cells in use from its head to its length.
 	runs := map[runRef]bool{}
 	for _, i := range s.freeRuns {
 		if runs[runRef(i+1)] || s.runs[i] != nil {
@@ -89,17 +89,25 @@ func (s *State) check() error {
 				return fmt.Errorf("slot %d: run %x is free or another group's", slot, g.more)
 			}
 			runs[g.more] = true
-			run := s.runOf(g.more)
-			n := usedCells(run)
-			if n == 0 {
-				return fmt.Errorf("slot %d: an empty run", slot)
+			i := g.more.index()
+			run, h := s.runs[i], int(s.runHead[i])
+			n := len(run) - h
+			if n <= 0 || h < 0 {
+				return fmt.Errorf("slot %d: run of %d cells from %d in use", slot, len(run), h)
 			}
-			for j, c := range run {
-				if (j < n) != (c.start != noStart) {
-					return fmt.Errorf("slot %d: run cell %d of %d used: start %d", slot, j, n, c.start)
+			if c := cap(run); c > 8 && n*4 < c {
+				return fmt.Errorf("slot %d: run of %d cells with %d in use", slot, c, n)
+			}
+			if s.distinct {
+				sets := s.runSetsOf[i]
+				if len(sets) != len(run) || cap(sets) != cap(run) {
+					return fmt.Errorf("slot %d: run of %d/%d cells has %d/%d sets", slot, len(run), cap(run), len(sets), cap(sets))
 				}
-				if s.distinct && (j < n) != (s.runSets(g.more)[j] != nil) {
-					return fmt.Errorf("slot %d: run cell %d of %d has a set: %v", slot, j, n, j >= n)
+				// Sets of cells in use, and none elsewhere (dead cells' sets are collected).
+				for j, set := range sets[:cap(sets)] {
+					if inUse := j >= h && j < len(run); inUse != (set != nil) {
+						return fmt.Errorf("slot %d: run cell %d (in use %d to %d) has a set: %v", slot, j, h, len(run), !inUse)
+					}
 				}
 			}
 		}
