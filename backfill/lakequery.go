@@ -194,7 +194,13 @@ func countQuery(local []string, start map[int32]int64, test string, testArgs []a
 		bounds = append(bounds, `("partition" = ? AND "offset" < ?)`)
 		args = append(args, p, start[p])
 	}
-	where = append(where, "("+strings.Join(bounds, " OR ")+")", "customer <> ''")
+	// A record live dead-letters for its key (verdict.CheckCustomer: empty, or longer
+	// than max_customer_bytes) counts nowhere. The archiver keeps none, but a file
+	// written before it checked, or under a larger --max-customer-bytes, may hold some:
+	// a backfill counted them, live and backtests did not. strlen counts bytes, as the
+	// limit does.
+	where = append(where, "("+strings.Join(bounds, " OR ")+")", "customer <> ''", "strlen(customer) <= ?")
+	args = append(args, rule.CurrentMaxCustomerBytes())
 	if customer != "" {
 		where = append(where, "customer = ?")
 		args = append(args, customer)
