@@ -421,7 +421,7 @@ func ParseRulesFileTests(name string, data []byte) (*RulesFile, error) {
 				"%w: %s larger than %d bytes, counting every use of a YAML alias in full (limit %s)", ErrInvalid, what, lim.MaxRulesFileBytes, LimitRulesFileSize)})
 			break
 		}
-		generic, err := decodeYAMLNode(node)
+		generic, order, err := decodeYAMLNode(node)
 		if err != nil {
 			errs = append(errs, &FileError{File: name, Index: i, Line: lineOf(err, line), Err: err})
 			continue
@@ -463,7 +463,7 @@ func ParseRulesFileTests(name string, data []byte) (*RulesFile, error) {
 			if testsKV != nil {
 				at = testsKV.Value
 			}
-			tests, problems := parseRuleTests(r, testsVal, at, line)
+			tests, problems := parseRuleTests(r, testsVal, order, at, line)
 			for _, p := range problems {
 				errs = append(errs, &FileError{File: name, Index: i, Line: p.line, ID: r.ID,
 					Err: &ValidationError{Rule: r.ID, Problems: []Problem{{Field: p.field, Msg: p.msg}}}})

@@ -58,7 +58,7 @@ func ParseNotifyFile(name string, data []byte) (*NotifyFile, error) {
 				fe := func(err error, id string) error {
 					return &notifyFileError{FileError{File: name, Index: i, Line: line, ID: id, Err: err}, key}
 				}
-				generic, err := decodeYAMLNode(node)
+				generic, _, err := decodeYAMLNode(node)
 				if err != nil {
 					errs = append(errs, &notifyFileError{FileError{File: name, Index: i, Line: lineOf(err, line), Err: fmt.Errorf("%w: %w", ErrInvalid, err)}, key})
 					continue

@@ -134,13 +134,13 @@ func TestRulesFileNumbersAreJSONs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { sameAsControl(t, tc.file, tc.control, `{"n":100000.5}`) })
 	}
-	// A test's events are the JSON the live evaluator reads.
+	// A test's events are the JSON the live evaluator reads, members in the file's order.
 	f, err := ParseRulesFileTests("rules.yaml", []byte("- id: a\n  scope: '*'\n  when: {path: $.n, op: '>', value: 1}\n  threshold: 1\n"+
 		"  tests:\n  - name: t\n    customer: c-1\n    events: [{n: 1e5, big: 123456789012345678901234567890, s: '2e3'}]\n    expect: {alerts: 1}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(f.Tests[0].Events[0]), `{"big":123456789012345678901234567890,"n":1e5,"s":"2e3"}`; got != want {
+	if got, want := string(f.Tests[0].Events[0]), `{"n":1e5,"big":123456789012345678901234567890,"s":"2e3"}`; got != want {
 		t.Errorf("test event %s, want %s", got, want)
 	}
 }

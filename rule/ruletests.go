@@ -137,7 +137,9 @@ type testProblem struct {
 // testParser validates one rule's tests list, decoded from YAML, against the rule
 // (validated). Lines come from the YAML nodes, by field path; decoded values have none.
 type testParser struct {
-	r        *Rule
+	r *Rule
+	// order is the decoded file's member order: an event is written as the file has it.
+	order    memberOrder
 	lines    map[string]int
 	ruleLine int
 	problems []testProblem
@@ -145,8 +147,8 @@ type testParser struct {
 
 // parseRuleTests returns the tests of rule r from v, the decoded value of its tests key
 // (node, its YAML node, locates problems; nil puts them at ruleLine, the rule's line).
-func parseRuleTests(r *Rule, v any, node ast.Node, ruleLine int) ([]*RuleTest, []testProblem) {
-	p := &testParser{r: r, lines: map[string]int{}, ruleLine: ruleLine}
+func parseRuleTests(r *Rule, v any, order memberOrder, node ast.Node, ruleLine int) ([]*RuleTest, []testProblem) {
+	p := &testParser{r: r, lines: map[string]int{}, ruleLine: ruleLine, order: order}
 	if node != nil {
 		p.collectLines(node, "tests", 0)
 	}
@@ -351,7 +353,7 @@ func (p *testParser) parseEvents(at string, v any) []json.RawMessage {
 			p.fail(eat, eat, fmt.Sprintf("%s is not an event: events are JSON objects", describe(e)))
 			continue
 		}
-		js, err := json.Marshal(e)
+		js, err := p.order.appendJSON(nil, e)
 		if err != nil {
 			p.fail(eat, eat, fmt.Sprintf("is not JSON: %v", err))
 			continue

@@ -349,3 +349,41 @@ func FuzzParseRulesFileTests(f *testing.F) {
 		}
 	})
 }
+
+// TestTestEventsKeepMemberOrder: a test's event is written as the file has it, members in
+// order, since a path that selects several ($.g.*, ..x) takes the first in document order
+// for a group_by value or a sum, as live does from the same text. The events were decoded
+// into maps and written by encoding/json, keys sorted: a test of
+// {"v":{"z":5,"a":7}} summed 7 where live sums 5.
+func TestTestEventsKeepMemberOrder(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, events, want string }{
+		{"flow", `[{"type":"x","v":{"z":5,"a":7},"g":{"z":"zed","a":"ay"}}]`, `{"type":"x","v":{"z":5,"a":7},"g":{"z":"zed","a":"ay"}}`},
+		{"block", "\n          - type: x\n            z: [{b: 1, a: 2}]\n            a: 1", `{"type":"x","z":[{"b":1,"a":2}],"a":1}`},
+		{"merged keys after the written", "\n          - &e {type: x, zz: 1}\n          - {y: 2, <<: *e, b: 3}", `{"y":2,"type":"x","zz":1,"b":3}`},
+		{"a written key wins over the merged, where it was written", "\n          - &e {type: y, zz: 1}\n          - {type: x, <<: *e}", `{"type":"x","zz":1}`},
+		{"numbers and escapes", `[{"type":"x","n":1e5,"s":"<\u00e9>"}]`, `{"type":"x","n":1e5,"s":"\u003cé\u003e"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := `rules:
+  - id: r
+    scope: "*"
+    when: {path: $.type, op: ==, value: x}
+    threshold: 1
+    tests:
+      - name: t
+        customer: c-1
+        events: ` + tc.events + `
+        expect: {alerts: 1}
+`
+			f, err := ParseRulesFileTests("rules.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			events := f.Tests[0].Events
+			if got := string(events[len(events)-1]); got != tc.want {
+				t.Errorf("the test's event is\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}

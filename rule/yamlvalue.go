@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -35,10 +37,11 @@ var jsonNumber = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-
 //     several merged mappings the first wins, as the merge key is defined; the decoder
 //     let whatever came last win.
 //
-// Maps have string keys.
-func decodeYAMLNode(node ast.Node) (any, error) {
+// Maps have string keys. order gives each map's keys as the file wrote them
+// (memberOrder): a test's event is evaluated as that text, in its members' order.
+func decodeYAMLNode(node ast.Node) (v any, order memberOrder, err error) {
 	if err := unknownTag(node); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Each number becomes a string marked with a prefix no file can hold (a fresh
 	// nonce behind a NUL), which the decoder carries through anchors and aliases, then
@@ -49,11 +52,66 @@ func decodeYAMLNode(node ast.Node) (any, error) {
 		lists: aliasedLists(node)}
 	node = y.scalar(node)
 	ast.Walk(y, node)
-	var v any
-	if err := yaml.NodeToValue(node, &v); err != nil {
-		return nil, err
+	// Ordered: the decoder sets a mapping's keys in the same turn either way (merged
+	// ones included), so the map made from each MapSlice is the one it would make.
+	if err := yaml.NodeToValue(node, &v, yaml.UseOrderedMap()); err != nil {
+		return nil, nil, err
 	}
-	return normalizeYAML(v, y.mark), nil
+	order = memberOrder{}
+	return normalizeYAML(v, y.mark, order), order, nil
+}
+
+// memberOrder is, per decoded map (by its identity: maps do not move), its keys in the
+// order the file wrote them, each once. encoding/json writes a map's keys sorted, and a
+// rule's test event so written was another event than live reads from the same text
+// wherever a path selects several members ($.g.*, ..x): the first value of a group_by
+// or a sum is the first in document order.
+type memberOrder map[uintptr][]string
+
+func (o memberOrder) keys(m map[string]any) []string {
+	keys := o[reflect.ValueOf(m).Pointer()]
+	if len(keys) == len(m) {
+		return keys
+	}
+	// A map this decode did not make (none is): its keys in encoding/json's order.
+	return slices.Sorted(maps.Keys(m))
+}
+
+// appendJSON appends v, a decoded value, as compact JSON with each map's members in
+// the file's order; what encoding/json writes otherwise.
+func (o memberOrder) appendJSON(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case map[string]any:
+		b = append(b, '{')
+		for i, k := range o.keys(v) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			kj, err := json.Marshal(k)
+			if err != nil {
+				return nil, err
+			}
+			b = append(append(b, kj...), ':')
+			if b, err = o.appendJSON(b, v[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = o.appendJSON(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	j, err := json.Marshal(v)
+	return append(b, j...), err
 }
 
 // unknownTag refuses a tag that is not one of YAML's own (!!str, !!int, ...): the
@@ -269,8 +327,20 @@ func (y *yamlScalars) text(n ast.Node) ast.Node {
 
 // normalizeYAML makes the decoded YAML value x what encoding/json would have decoded:
 // maps with string keys, and the scalars decodeYAMLNode marked with mark numbers.
-func normalizeYAML(x any, mark string) any {
+func normalizeYAML(x any, mark string, order memberOrder) any {
 	switch v := x.(type) {
+	case yaml.MapSlice:
+		m := make(map[string]any, len(v))
+		keys := make([]string, 0, len(v))
+		for _, kv := range v {
+			k := strings.TrimPrefix(fmt.Sprint(kv.Key), mark)
+			if _, seen := m[k]; !seen {
+				keys = append(keys, k)
+			}
+			m[k] = normalizeYAML(kv.Value, mark, order)
+		}
+		order[reflect.ValueOf(m).Pointer()] = keys
+		return m
 	case string:
 		if n, ok := strings.CutPrefix(v, mark); ok {
 			return json.Number(n)
@@ -279,18 +349,18 @@ func normalizeYAML(x any, mark string) any {
 	case map[string]any:
 		m := make(map[string]any, len(v))
 		for k, e := range v {
-			m[strings.TrimPrefix(k, mark)] = normalizeYAML(e, mark)
+			m[strings.TrimPrefix(k, mark)] = normalizeYAML(e, mark, order)
 		}
 		return m
 	case map[any]any:
 		m := make(map[string]any, len(v))
 		for k, e := range v {
-			m[strings.TrimPrefix(fmt.Sprint(k), mark)] = normalizeYAML(e, mark)
+			m[strings.TrimPrefix(fmt.Sprint(k), mark)] = normalizeYAML(e, mark, order)
 		}
 		return m
 	case []any:
 		for i, e := range v {
-			v[i] = normalizeYAML(e, mark)
+			v[i] = normalizeYAML(e, mark, order)
 		}
 		return v
 	}

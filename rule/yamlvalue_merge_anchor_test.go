@@ -14,7 +14,7 @@ func TestRulesFileMergeOfAnAnchorWrittenBefore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(f.Tests[0].Events[0]), `{"actor":{"type":"login","user":"b"},"type":"login","user":"b"}`; got != want {
+	if got, want := string(f.Tests[0].Events[0]), `{"actor":{"user":"b","type":"login"},"user":"b","type":"login"}`; got != want {
 		t.Errorf("test event %s, want %s", got, want)
 	}
 }

@@ -110,7 +110,7 @@ func TestRulesFileMergeKeyExplicitWins(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, want := range map[int]string{2: `{"people":[{"user":"c"},{"user":"d"}]}`, 3: `{"type":"login","user":"c"}`, 4: `{"people":[{"user":"c"},{"user":"d"}]}`} {
+		for i, want := range map[int]string{2: `{"people":[{"user":"c"},{"user":"d"}]}`, 3: `{"user":"c","type":"login"}`, 4: `{"people":[{"user":"c"},{"user":"d"}]}`} {
 			if got := string(f.Tests[0].Events[i]); got != want {
 				t.Errorf("test event %d %s, want %s", i, got, want)
 			}
@@ -122,8 +122,8 @@ func TestRulesFileMergeKeyExplicitWins(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := string(f.Tests[0].Events[1]), `{"type":"login","user":"b"}`; got != want {
-			t.Errorf("test event %s, want %s (the JSON live would be sent)", got, want)
+		if got, want := string(f.Tests[0].Events[1]), `{"user":"b","type":"login"}`; got != want {
+			t.Errorf("test event %s, want %s (the JSON live would be sent, members as written)", got, want)
 		}
 	})
 }
