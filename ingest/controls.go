@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -48,6 +49,8 @@ func (c *ControlsConfig) EnsureDefaults() {
 type ControlReader struct {
 	cfg ControlsConfig
 	cl  *kgo.Client
+	// lastFullLog is when a record dropped for a full buffer was last logged (Unix ns).
+	lastFullLog atomic.Int64
 }
 
 // NewControlReader connects to the brokers; reading starts with Run.
@@ -237,11 +240,8 @@ func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin, after i
 	if keeps != nil {
 		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: controls.HeaderKeeps, Value: []byte(keeps.String())})
 	}
-	r.cl.Produce(context.Background(), rec, func(rec *kgo.Record, err error) {
-		if err != nil {
-			r.cfg.Metrics.ProduceErrors.WithLabelValues(rec.Topic).Inc()
-			r.cfg.Logger.Error("publishing the control that keeps a key's rule failed: compaction may drop the key's rule", "key", string(rec.Key), "err", err)
-		}
+	r.produce(rec, func(rec *kgo.Record, err error) {
+		r.cfg.Logger.Error("publishing the control that keeps a key's rule failed: compaction may drop the key's rule", "key", string(rec.Key), "err", err)
 	})
 }
 
@@ -255,11 +255,34 @@ func (r *ControlReader) Report(st contract.ControlStatus) {
 		return
 	}
 	rec := &kgo.Record{Topic: r.cfg.Topics.ControlStatus, Key: []byte(st.Key), Value: val}
-	r.cl.Produce(context.Background(), rec, func(rec *kgo.Record, err error) {
-		if err != nil {
-			r.cfg.Metrics.ProduceErrors.WithLabelValues(rec.Topic).Inc()
-			r.cfg.Logger.Error("publishing control status failed", "key", st.Key, "offset", st.Offset, "err", err)
+	r.produce(rec, func(rec *kgo.Record, err error) {
+		r.cfg.Logger.Error("publishing control status failed", "key", st.Key, "offset", st.Offset, "err", err)
+	})
+}
+
+// produce publishes rec without waiting; failed logs a failure, which is counted. The
+// client retries a record the brokers refuse with a retriable error without end,
+// holding up to franz-go's 50,000 (MaxBufferedRecords); past that Produce blocks, and
+// here it blocked the control fold: with the status topic refusing writes, 50,001
+// controls stopped rules from loading, and the daemon from stopping
+// (TestStatusTopicRefusingDoesNotStopTheControlFold). A record that finds the buffer
+// full is dropped instead, counted, and logged at most once a minute; those buffered
+// are sent once the topic takes writes.
+func (r *ControlReader) produce(rec *kgo.Record, failed func(*kgo.Record, error)) {
+	r.cl.TryProduce(context.Background(), rec, func(rec *kgo.Record, err error) {
+		if err == nil {
+			return
 		}
+		r.cfg.Metrics.ProduceErrors.WithLabelValues(rec.Topic).Inc()
+		if errors.Is(err, kgo.ErrMaxBuffered) {
+			now := time.Now().UnixNano()
+			if now-r.lastFullLog.Load() < int64(time.Minute) {
+				return
+			}
+			r.lastFullLog.Store(now)
+			err = fmt.Errorf("%w (the records before it are not yet acknowledged: is the topic refusing writes? Records dropped so are counted in hindsight_produce_errors_total and logged at most once a minute)", err)
+		}
+		failed(rec, err)
 	})
 }
 
