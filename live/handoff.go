@@ -322,14 +322,26 @@ func (d *Daemon) locateCrossings(p *partition, ar *controls.Version, pb *pending
 // outside the partition's lock: a full producer buffer or a broker that is down must
 // not stall the partition's events. Until they are handed to the producer no snapshot
 // is taken (see partition.unqueuedAlerts, which the apply, or the end, raised).
+//
+// The daemon stopping (d.bf.ctx) ends a wait for room in the producer's buffer: with
+// the alerts topic refusing writes, the 50,001st alert waited for ever, and the
+// shutdown with it (TestShutdownWithHandoffAlertsRefused). The alerts not handed over
+// then keep the partition from any further snapshot, so that its next owner, counting
+// from an earlier one, raises them again.
 func (d *Daemon) produceAlerts(p *partition, alerts []*kgo.Record) {
 	if len(alerts) == 0 {
 		return
 	}
-	for _, rec := range alerts {
+	ctx := d.bf.ctx
+	for i, rec := range alerts {
 		d.alertsRaised.Add(1)
 		d.m.alerts.Inc()
-		d.produceAlert(rec)
+		d.produceAlert(ctx, rec)
+		if ctx.Err() != nil { // this one may not have been handed over, those after were not
+			d.bf.log.Warn("stopping with alerts of a hand-off not handed to the producer (is the alerts topic refusing writes?): no snapshot of the partition counts them, so its next owner raises them again",
+				"partition", p.id, "alerts_at_most", len(alerts)-i)
+			return
+		}
 	}
 	p.mu.Lock()
 	p.unqueuedAlerts--
@@ -453,9 +465,17 @@ func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger, onEvict fu
 
 // produceAlert sends a backfill alert. One the brokers refuse for good (after the
 // client's retries) goes to the dead-letter topic, as a live alert does; it is not
-// raised again, since the counts it was raised for are kept.
-func (d *Daemon) produceAlert(rec *kgo.Record) {
-	d.alertProducer.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
+// raised again, since the counts it was raised for are kept. ctx ends only the wait for
+// room in the producer's buffer: an alert it ends was never buffered, and is not a
+// dead letter (produceAlerts).
+func (d *Daemon) produceAlert(ctx context.Context, rec *kgo.Record) {
+	// A buffered record lives by its own context, not the wait's: it is sent however
+	// the daemon stops (closeResources flushes it).
+	rec.Context = context.Background()
+	d.alertProducer.Produce(ctx, rec, func(r *kgo.Record, err error) {
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return
+		}
 		if err != nil {
 			d.reroute.Failed(r, err, nil)
 			return
