@@ -75,8 +75,13 @@ signature, bodies.`,
 				return err
 			}
 			cfg.Stage.Logger = logger
-			cfg.Stage.Kafka.EnsureDefaults()
+			// The stage's options before any broker is asked: a bad value says so
+			// whether a broker runs or not (it was "no broker answered" without one).
+			cfg.Stage.EnsureDefaults()
 			if err := cfg.Stage.Kafka.Validate(); err != nil {
+				return usageError{err}
+			}
+			if err := cfg.Stage.ValidateOptions(); err != nil {
 				return usageError{err}
 			}
 			if err := cfg.HTTP.Validate(); err != nil {
@@ -151,6 +156,7 @@ notifying process that holds its signing key or routing key.`,
 		applyCfg     rulesConfig
 		file         string
 		allowPrivate bool
+		in           *notifyToApply
 	)
 	apply := &cobra.Command{
 		Use:   "apply -f FILE",
@@ -161,8 +167,12 @@ each. Nothing is published if any is invalid (exit status 2). A URL on a private
 loopback or link-local address is refused unless --allow-private (the notify stage refuses
 it too unless --notify-allow-private).`,
 		Args: cobra.NoArgs,
-		RunE: rulesRunE(&applyCfg, limits, func(cmd *cobra.Command, _ []string) error {
-			return applyNotifyFile(cmd.Context(), applyCfg, file, allowPrivate)
+		RunE: rulesRunE(&applyCfg, limits, func(*cobra.Command, []string) error {
+			var err error
+			in, err = readNotifyFile(file, allowPrivate)
+			return err
+		}, func(cmd *cobra.Command, _ []string) error {
+			return applyNotifyFile(cmd.Context(), applyCfg, in)
 		}),
 	}
 	addRulesFlags(apply, &applyCfg)
@@ -251,7 +261,7 @@ until deleted).`,
 			}
 			return nil
 		},
-		RunE: rulesRunE(&addCfg, limits, func(cmd *cobra.Command, _ []string) error {
+		RunE: rulesRunE(&addCfg, limits, nil, func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), addCfg.bound())
 			defer cancel()
 			return publishAndReport(ctx, addCfg, []*rule.Control{rule.UpsertMute(&m)})
@@ -305,7 +315,7 @@ func newNotifyDeleteCmd(limits *rule.Limits, kind string) *cobra.Command {
 		Use:   "delete NAME",
 		Short: "Publish a delete control for one " + kind,
 		Args:  cobra.ExactArgs(1),
-		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, args []string) error {
+		RunE: rulesRunE(&cfg, limits, nil, func(cmd *cobra.Command, args []string) error {
 			ctx, cancel, g, err := currentRules(cmd.Context(), &cfg)
 			if err != nil {
 				return err
@@ -335,31 +345,42 @@ func newNotifyDeleteCmd(limits *rule.Limits, kind string) *cobra.Command {
 }
 
 // applyNotifyFile publishes the destinations and mutes of file.
-func applyNotifyFile(ctx context.Context, cfg rulesConfig, file string, allowPrivate bool) error {
+// notifyToApply is a destinations file read and checked, before any broker is asked.
+type notifyToApply struct {
+	name     string
+	file     *rule.NotifyFile
+	controls []*rule.Control
+}
+
+func readNotifyFile(file string, allowPrivate bool) (*notifyToApply, error) {
 	data, err := rule.ReadRulesFileBytes(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f, err := rule.ParseNotifyFile(file, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cs, err := notifyControls(f, allowPrivate)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(cs) == 0 {
-		return fmt.Errorf("%w: %s has no destinations or mutes", rule.ErrInvalid, file)
+		return nil, fmt.Errorf("%w: %s has no destinations or mutes", rule.ErrInvalid, file)
 	}
+	return &notifyToApply{name: file, file: f, controls: cs}, nil
+}
+
+func applyNotifyFile(ctx context.Context, cfg rulesConfig, in *notifyToApply) error {
 	ctx, cancel, cur, err := currentRules(ctx, &cfg)
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	if err := checkRoom(file, cur, 0, 0, f); err != nil {
+	if err := checkRoom(in.name, cur, 0, 0, in.file); err != nil {
 		return err
 	}
-	return publishAndReport(ctx, cfg, cs)
+	return publishAndReport(ctx, cfg, in.controls)
 }
 
 // notifyControls are the upserts of f's destinations and mutes; a URL the notify stage
@@ -390,7 +411,7 @@ func newFoldListCmd(limits *rule.Limits, short string, show func(g *controls.Reg
 		Use:   "list",
 		Short: short,
 		Args:  cobra.NoArgs,
-		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, _ []string) error {
+		RunE: rulesRunE(&cfg, limits, nil, func(cmd *cobra.Command, _ []string) error {
 			_, cancel, g, err := currentRules(cmd.Context(), &cfg)
 			if err != nil {
 				return err

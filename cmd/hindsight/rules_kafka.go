@@ -51,7 +51,12 @@ func rulesKafkaCommands(limits *rule.Limits) []*cobra.Command {
 
 // rulesRunE wraps a rules command: environment, validation, and exit status 2 for bad
 // input (invalid files, unknown rules) as opposed to 1 for failures.
-func rulesRunE(cfg *rulesConfig, limits *rule.Limits, run func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+//
+// check, if not nil, reads and checks the command's input, under the rule limits,
+// before any broker is asked: bad input says so (exit status 2, naming the file) whether
+// a broker runs or not. It was asked first, so an invalid rules file was "no broker
+// answered" (exit status 1) with no broker up.
+func rulesRunE(cfg *rulesConfig, limits *rule.Limits, check, run func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := applyEnv(cmd); err != nil {
 			return usageError{err}
@@ -63,6 +68,11 @@ func rulesRunE(cfg *rulesConfig, limits *rule.Limits, run func(cmd *cobra.Comman
 		cfg.EnsureDefaults()
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
+		}
+		if check != nil {
+			if err := rulesFileError(check(cmd, args)); err != nil {
+				return err
+			}
 		}
 		if err := pingBrokers(cmd.Context(), cfg.Kafka, ""); err != nil {
 			return err
@@ -81,6 +91,7 @@ func newRulesApplyCmd(limits *rule.Limits) *cobra.Command {
 	var (
 		cfg  rulesConfig
 		file string
+		in   *rulesToApply
 	)
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
@@ -94,14 +105,17 @@ them. Tests are never published. The file's destinations: and mutes: lists, if a
 too (see hindsight destinations). With --wait, wait for a running daemon's verdict on each
 control.`,
 		Args: cobra.NoArgs,
-		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, _ []string) error {
-			err := applyRules(cmd.Context(), cfg, file)
+		RunE: rulesRunE(&cfg, limits, func(*cobra.Command, []string) error {
+			var err error
+			in, err = readRulesToApply(cfg, file)
 			// Failing tests refuse the file, as an invalid rule does.
 			var tf *testsFailedError
 			if errors.As(err, &tf) {
 				return usageError{err}
 			}
 			return err
+		}, func(cmd *cobra.Command, _ []string) error {
+			return applyRules(cmd.Context(), cfg, in)
 		}),
 	}
 	addRulesFlags(cmd, &cfg)
@@ -119,7 +133,7 @@ func newRulesListCmd(limits *rule.Limits) *cobra.Command {
 		Use:   "list",
 		Short: "List the active rules and rejected controls on the controls topic",
 		Args:  cobra.NoArgs,
-		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, _ []string) error {
+		RunE: rulesRunE(&cfg, limits, nil, func(cmd *cobra.Command, _ []string) error {
 			return listRules(cmd.Context(), cfg)
 		}),
 	}
@@ -139,7 +153,7 @@ func newRulesDeleteCmd(limits *rule.Limits) *cobra.Command {
 		Long: `Publish a delete control for the rule with id ID in --scope (default "*", the global
 rules). Only that rule goes: rules with the same id in other scopes stay.`,
 		Args: cobra.ExactArgs(1),
-		RunE: rulesRunE(&cfg, limits, func(cmd *cobra.Command, args []string) error {
+		RunE: rulesRunE(&cfg, limits, nil, func(cmd *cobra.Command, args []string) error {
 			err := deleteRule(cmd.Context(), cfg, rule.Key{Scope: scope, ID: args[0]})
 			if errors.Is(err, errNotApplied) {
 				return usageError{err}

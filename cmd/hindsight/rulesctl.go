@@ -94,21 +94,8 @@ func currentRules(ctx context.Context, cfg *rulesConfig) (context.Context, conte
 // valid and newer than (or equal to) the active version, and every test passes (unless
 // cfg.SkipTests): errors name the file, line, rule and field, and match rule.ErrInvalid;
 // failing tests are a *testsFailedError, after their report.
-func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
-	data, err := rule.ReadRulesFileBytes(file)
-	if err != nil {
-		return rulesFileError(err)
-	}
-	f, err := rule.ParseRulesFileTests(file, data)
-	if err != nil {
-		return err
-	}
-	rules := f.Rules
-	// Before the controls topic is even read: a file whose tests fail is not a
-	// candidate for publishing.
-	if err := checkRuleTests(cfg, f); err != nil {
-		return err
-	}
+func applyRules(ctx context.Context, cfg rulesConfig, in *rulesToApply) error {
+	file, f, rules := in.name, in.file, in.file.Rules
 	ctx, cancel, cur, err := currentRules(ctx, &cfg)
 	if err != nil {
 		return err
@@ -163,19 +150,45 @@ func applyRules(ctx context.Context, cfg rulesConfig, file string) error {
 	for _, r := range unchanged {
 		fmt.Fprintf(cfg.Out, "unchanged  %s version %d\n", r.Key(), r.Version)
 	}
-	// A rules file may define its rules' destinations and mutes next to them.
+	if err := checkRoom(file, cur, added, peak, in.notify); err != nil {
+		return err
+	}
+	return publishAndReport(ctx, cfg, append(publish, in.notifyControls...))
+}
+
+// rulesToApply is a rules file read and checked (its rules, its tests, and the
+// destinations and mutes it may define next to them), before any broker is asked.
+type rulesToApply struct {
+	name           string
+	file           *rule.RulesFile
+	notify         *rule.NotifyFile
+	notifyControls []*rule.Control
+}
+
+// readRulesToApply reads file and checks it as far as it can without the controls
+// topic: a file whose rules are invalid, or whose tests fail, is not a candidate for
+// publishing.
+func readRulesToApply(cfg rulesConfig, file string) (*rulesToApply, error) {
+	data, err := rule.ReadRulesFileBytes(file)
+	if err != nil {
+		return nil, err
+	}
+	f, err := rule.ParseRulesFileTests(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRuleTests(cfg, f); err != nil {
+		return nil, err
+	}
 	nf, err := rule.ParseNotifyFile(file, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	nc, err := notifyControls(nf, cfg.AllowPrivate)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := checkRoom(file, cur, added, peak, nf); err != nil {
-		return err
-	}
-	return publishAndReport(ctx, cfg, append(publish, nc...))
+	return &rulesToApply{name: file, file: f, notify: nf, notifyControls: nc}, nil
 }
 
 // checkRoom refuses a file whose new rules, destinations or mutes would take the fold

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRulesApplyChecksTheFileBeforeTheBroker: rules apply reads and checks its file
+// before it asks for a broker, so an invalid or missing file is exit status 2 naming the
+// file whether a broker runs or not. The broker was asked first: with none up, the same
+// files were exit status 1, "no broker answered", and nothing said of the file.
+func TestRulesApplyChecksTheFileBeforeTheBroker(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(p, []byte("rules:\n  - id: b\n    scope: \"*\"\n    when: {path: \"$.x[\"}\n    threshold: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{p, filepath.Join(t.TempDir(), "missing.yaml")} {
+		out, err := run(t, "", "rules", "apply", "-f", file, "--brokers", "127.0.0.1:1")
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), file) || strings.Contains(err.Error(), "no broker") {
+			t.Errorf("rules apply -f %s with no broker: exit %d, %v\n%s\nwant exit 2 naming the file", file, exitCode(err), err, out)
+		}
+	}
+}
+
+// TestNotifyChecksItsInputBeforeTheBroker: the same order in notify (a flag value the
+// stage refuses) and destinations apply (an invalid file): exit status 2 about the
+// input, not 1 "no broker answered", which depended on whether a broker was up.
+func TestNotifyChecksItsInputBeforeTheBroker(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(p, []byte("destinations:\n  - {name: x, scope: \"*\", type: carrier-pigeon, url: \"https://example.com\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"notify", "--notify-queue-size", "2000000", "--http", "", "--brokers", "127.0.0.1:1"}, "--notify-queue-size"},
+		{[]string{"destinations", "apply", "-f", p, "--brokers", "127.0.0.1:1"}, p},
+	} {
+		out, err := run(t, "", tc.args...)
+		if exitCode(err) != 2 || err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "no broker") {
+			t.Errorf("hindsight %s with no broker: exit %d, %v\n%s\nwant exit 2 naming %s", strings.Join(tc.args, " "), exitCode(err), err, out, tc.want)
+		}
+	}
+}
