@@ -19,7 +19,7 @@ import (
 // partition no position): the client's reset is then where it starts.
 func TestStartAtLatestNewGroupSkipsBacklogWhenBoundsUnknown(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow: waits out the log bounds' retries (logBoundsPatience); in make test")
+		t.Skip("slow: waits out the log bounds' retries (RestorePatience); in make test")
 	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})

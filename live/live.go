@@ -294,6 +294,16 @@ type Config struct {
 	// has no snapshot of yet: a backup, or the state of a previous deployment. Default:
 	// none.
 	RestoreFrom string
+	// RestorePatience is how long a restore waits for what it reads that fails for an
+	// outage: the listing of the events partitions' offsets, and the snapshot store
+	// (from its first failed read; shared by the partitions restored together). Tried
+	// again with backoff meanwhile, so that Kafka or storage coming back a few seconds
+	// after the daemon (a power cut) does not restore the partitions empty; past it a
+	// partition that could not be restored starts empty, logged, counted in
+	// hindsight_snapshot_restore_failures_total and shown in /v1/state. The restore as
+	// a whole stays within ShutdownTimeout + 30s, which bounds these waits too. Default
+	// DefaultRestorePatience.
+	RestorePatience time.Duration
 	// SnapshotInterval is how often each owned partition's state is snapshotted when it
 	// changed. Partitions are also snapshotted when revoked and at shutdown. Default 30s.
 	SnapshotInterval time.Duration
@@ -497,6 +507,9 @@ func (c *Config) EnsureDefaults() {
 	if c.SnapshotInterval <= 0 {
 		c.SnapshotInterval = 30 * time.Second
 	}
+	if c.RestorePatience == 0 {
+		c.RestorePatience = DefaultRestorePatience
+	}
 	if c.BackfillMinBackoff <= 0 {
 		c.BackfillMinBackoff = 500 * time.Millisecond
 	}
@@ -545,6 +558,9 @@ func (c *Config) Validate() error {
 	// started: its flags are checked here, before anything is done.
 	if c.ArchiveRollAge < 0 {
 		errs = append(errs, fmt.Errorf("archive roll age %v: use a duration, or 0 for the default", c.ArchiveRollAge))
+	}
+	if c.RestorePatience < 0 {
+		errs = append(errs, fmt.Errorf("restore patience %v: use a duration, or 0 for the default", c.RestorePatience))
 	}
 	if c.ArchiveLagInterval < 0 {
 		errs = append(errs, fmt.Errorf("archive lag interval %v: use a duration, or 0 for the default", c.ArchiveLagInterval))
@@ -597,6 +613,10 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// DefaultRestorePatience is Config.RestorePatience's default: an outage of Kafka or
+// of the snapshot store of a few seconds as the daemon starts is waited out.
+const DefaultRestorePatience = 15 * time.Second
 
 // DefaultAlertMaxBytes is Config.AlertMaxBytes' default: 959 KiB, below the client's
 // bound on a record batch and Kafka's default bound on a message, and

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -25,6 +26,11 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout+30*time.Second)
 	defer cancel()
 	bounds := d.logBounds(ctx, ps)
+	state := &snapshotReader{d: d, store: d.state}
+	var from *snapshotReader
+	if d.restoreFrom != nil {
+		from = &snapshotReader{d: d, store: d.restoreFrom}
+	}
 	out := map[int32]*partition{}
 	for _, pid := range ps {
 		if _, ok := bounds[pid]; !ok {
@@ -43,9 +49,9 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 			out[pid] = p
 			continue
 		}
-		p, err := d.restoreOne(ctx, pid, d.state, bounds)
-		if p == nil && err == nil && d.restoreFrom != nil {
-			p, err = d.restoreOne(ctx, pid, d.restoreFrom, bounds)
+		p, err := d.restoreOne(ctx, pid, state, bounds)
+		if p == nil && err == nil && from != nil {
+			p, err = d.restoreOne(ctx, pid, from, bounds)
 		}
 		if err != nil {
 			d.m.restoreFailures.Inc()
@@ -80,8 +86,8 @@ type logBound struct {
 
 // logBounds lists the events partitions' first and next offsets; a snapshot outside
 // them does not describe this log. A listing that fails is tried again for up to
-// logBoundsPatience: without the bounds no snapshot is restored, so one failed
-// request would otherwise throw the partitions' state away.
+// RestorePatience: without the bounds no snapshot is restored, so one failed request
+// would otherwise throw the partitions' state away.
 func (d *Daemon) logBounds(ctx context.Context, ps []int32) map[int32]logBound {
 	var out map[int32]logBound
 	bo := backoff.NewExponentialBackOff()
@@ -90,15 +96,12 @@ func (d *Daemon) logBounds(ctx context.Context, ps []int32) map[int32]logBound {
 		var err error
 		out, err = d.listLogBounds(ctx, ps)
 		return struct{}{}, err
-	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(logBoundsPatience))
+	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(d.cfg.RestorePatience))
 	if err != nil {
 		d.log.Warn("cannot list the events partitions' offsets; their snapshots are not restored and idle ones adopt rules at their next event", "err", err)
 	}
 	return out
 }
-
-// logBoundsPatience bounds the retries of logBounds.
-const logBoundsPatience = 15 * time.Second
 
 // listLogBounds is one listing of logBounds; an error when a partition of ps lacks its
 // bounds.
@@ -137,10 +140,87 @@ func (d *Daemon) listLogBounds(ctx context.Context, ps []int32) (map[int32]logBo
 	return out, errors.Join(missing...)
 }
 
+// snapshotReader reads one snapshot store for one restore. A read that fails for want
+// of the store is tried again with backoff, as logBounds tries Kafka's listing: tried
+// once (the S3 client's own three attempts, a few seconds), storage down for a few
+// seconds as the daemon restarted (both coming back after a power cut) restored its
+// partitions empty, and under --no-backfill their counts restarted at the resume offset
+// for good, though the snapshot was readable seconds later. The waits last up to
+// RestorePatience from the restore's first failed read, shared by its partitions: a
+// store that stays down delays the restore once, not once per partition (its later
+// reads are tried once each), and the restore, as before, ends within its context's
+// bound. What retrying cannot change is not retried: no snapshot, a snapshot gone
+// (pruned since the listing: the next older one is read), a corrupt one (restoreOne
+// tries older ones), the restore's context ended.
+type snapshotReader struct {
+	d     *Daemon
+	store *stateStore
+	// failing is when a read of this restore first failed for want of the store; zero:
+	// none has.
+	failing time.Time
+}
+
+func (r *snapshotReader) list(ctx context.Context, pid int32) ([]string, error) {
+	return readPatiently(ctx, r, pid, func() ([]string, error) { return r.store.list(ctx, pid) })
+}
+
+func (r *snapshotReader) get(ctx context.Context, pid int32, name string) ([]byte, error) {
+	return readPatiently(ctx, r, pid, func() ([]byte, error) { return r.store.get(ctx, name) })
+}
+
+// readPatiently runs read until it succeeds, fails with an answer (storeAnswered), or
+// r's patience runs out; each wait is logged, with the error.
+func readPatiently[T any](ctx context.Context, r *snapshotReader, pid int32, read func() (T, error)) (T, error) {
+	patience := r.d.cfg.RestorePatience
+	if !r.failing.IsZero() {
+		patience -= time.Since(r.failing)
+	}
+	attempt := 0
+	var last error
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval = 100*time.Millisecond, 2*time.Second
+	v, err := backoff.Retry(ctx, func() (T, error) {
+		attempt++
+		v, err := read()
+		if err == nil {
+			return v, nil
+		}
+		last = err
+		if storeAnswered(ctx, err) {
+			return v, backoff.Permanent(err)
+		}
+		if r.failing.IsZero() {
+			r.failing = time.Now()
+		}
+		return v, err
+	}, backoff.WithBackOff(bo),
+		// At least one attempt: past the patience, each read is tried once.
+		backoff.WithMaxElapsedTime(max(patience, time.Nanosecond)),
+		backoff.WithNotify(func(err error, wait time.Duration) {
+			r.d.log.Warn("snapshot store unavailable; the partition's restore waits for it", "partition", pid,
+				"attempt", attempt, "retry_in", wait.Round(time.Millisecond), "patience", r.d.cfg.RestorePatience, "err", err)
+		}))
+	switch {
+	case err == nil && attempt > 1:
+		r.d.log.Info("snapshot store available again; the partition's restore goes on", "partition", pid, "attempts", attempt)
+	case err != nil && last != nil && !errors.Is(err, last):
+		// The restore's context ended the wait: say what was waited for.
+		err = fmt.Errorf("%w, after: %w", err, last)
+	}
+	return v, err
+}
+
+// storeAnswered reports whether err, from a read of a snapshot store, is an answer
+// that reading again cannot change, rather than the store being unavailable.
+func storeAnswered(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, lakehouse.ErrNotFound) ||
+		errors.Is(err, lakehouse.ErrClosed) || errors.Is(err, lakehouse.ErrInvalidName)
+}
+
 // restoreOne restores partition pid from the newest snapshot in store that reads and
 // fits the log, trying older ones when the newest does not. It returns nil, nil when the
 // store has none.
-func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *stateStore, bounds map[int32]logBound) (*partition, error) {
+func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *snapshotReader, bounds map[int32]logBound) (*partition, error) {
 	names, err := store.list(ctx, pid)
 	if err != nil || len(names) == 0 {
 		return nil, err
@@ -148,14 +228,14 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *stateStore, b
 	var errs []error
 	for _, name := range names {
 		began := time.Now()
-		data, err := store.get(ctx, name)
+		data, err := store.get(ctx, pid, name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reading %s: %w", name, err))
 			continue
 		}
 		p, err := d.partitionFromSnapshot(pid, data, bounds)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("snapshot %s in %s: %w", name, store.url, err))
+			errs = append(errs, fmt.Errorf("snapshot %s in %s: %w", name, store.store.url, err))
 			continue
 		}
 		p.snaps.durable.Store(true)
