@@ -55,7 +55,7 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON")
 	f.StringSliceVar(&cfg.Rules, "rule", nil, "live rule SCOPE/ID (or ID of a global rule), read from the controls topic; repeatable")
 	f.StringVar(&cfg.Customer, "customer", "", "count only this customer")
-	f.StringVar(&cfg.At, "at", "now", `start offsets: "now" (the events topic's committed end) or PARTITION:OFFSET,…`)
+	f.StringVar(&cfg.At, "at", "now", `start offsets: "now" (the events topic's committed end) or PARTITION:OFFSET,… (a partition of the topic or the lake left out is not counted: the counts are INCOMPLETE, exit status 3)`)
 	f.BoolVar(&cfg.JSON, "json", false, "print the counts as JSON")
 	f.StringVar(&cfg.CacheDir, "cache-dir", "hindsight-data/cache", "local cache of lake files (hindsight live's, by default)")
 	f.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the cache may hold; the oldest files go first")
@@ -113,7 +113,7 @@ type countRow struct {
 	Threshold int64  `json:"threshold"`
 	Reached   bool   `json:"reached"`
 	// Incomplete: part of the history below the start offsets was in neither the lake
-	// nor Kafka (listed on stderr); Count lacks it.
+	// nor Kafka, or in a partition --at left out (listed on stderr); Count lacks it.
 	Incomplete bool `json:"incomplete,omitempty"`
 	// Truncated: retention dropped the oldest history (listed on stderr); Count covers
 	// what the lake, and Kafka when asked, still held, as live's counts would.
@@ -167,6 +167,12 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		return fmt.Errorf("backfill: opening lake %s: %w", cfg.LakeURL, err)
 	}
 	defer lake.Close()
+	var unnamed []int32
+	if cfg.At != "now" {
+		if unnamed, err = unnamedPartitions(ctx, cfg, lake, start); err != nil {
+			return err
+		}
+	}
 	// Without brokers the lake is read alone (the advice of pingBrokers above).
 	var kopts []kgo.Opt
 	if len(cfg.Kafka.Brokers) > 0 {
@@ -243,7 +249,12 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %d matches of customers beyond %s not counted: the %s listed are whole, others are missing\n",
 				r.Key(), res.Refused, limit, plural(len(res.Counts), "customer"))
 		}
-		if res.Incomplete() || res.Refused > 0 {
+		if len(unnamed) > 0 {
+			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s not named in --at, so not counted: the counts lack the events there (a customer's events are in one partition: its count is 0)\n",
+				r.Key(), partitionList(unnamed))
+		}
+		short := res.Incomplete() || len(unnamed) > 0
+		if short || res.Refused > 0 {
 			incomplete = append(incomplete, r.Key().String())
 		}
 		customers := slices.Sorted(func(yield func(string) bool) {
@@ -264,7 +275,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		for _, c := range customers {
 			n := res.Counts[c]
 			out = append(out, countRow{RuleID: r.ID, Scope: r.Scope, Version: r.Version, Customer: c, Count: n, Threshold: r.Threshold.Count(), Reached: n >= r.Threshold.Count(),
-				Incomplete: res.Incomplete(), Truncated: len(res.Truncated) > 0})
+				Incomplete: short, Truncated: len(res.Truncated) > 0})
 		}
 	}
 	if cfg.JSON {
@@ -372,6 +383,57 @@ func resolveStart(ctx context.Context, cfg backfillConfig) (map[int32]int64, err
 		return nil, fmt.Errorf("backfill: listing the committed end offsets of %s: %w", cfg.Topics.Events, lerr)
 	}
 	return start, nil
+}
+
+// unnamedPartitions lists the events partitions, as the lake and Kafka (when asked)
+// know them, that an explicit --at leaves out. A job reads only the partitions it is
+// given, so the events there count nowhere: a customer whose events are there (all of
+// them: a customer's events are in one partition) was printed with a count of 0,
+// exit status 0, and nothing said so.
+func unnamedPartitions(ctx context.Context, cfg backfillConfig, lake *lakehouse.Lake, start map[int32]int64) ([]int32, error) {
+	known := map[int32]bool{}
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("backfill: listing the lake's partitions: %w", err)
+	}
+	for _, ps := range snap.Partitions() {
+		known[ps.Partition] = true
+	}
+	if len(cfg.Kafka.Brokers) > 0 {
+		cl, err := cfg.Kafka.NewClient()
+		if err != nil {
+			return nil, err
+		}
+		defer cl.Close()
+		ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, cfg.Topics.Events)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("backfill: listing the partitions of %s: %w", cfg.Topics.Events, err)
+		}
+		ends.Each(func(o kadm.ListedOffset) { known[o.Partition] = true })
+	}
+	var out []int32
+	for p := range known {
+		if _, ok := start[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// partitionList names partitions ps: "partition 1", "partitions 1, 2".
+func partitionList(ps []int32) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = strconv.Itoa(int(p))
+	}
+	if len(ps) == 1 {
+		return "partition " + s[0]
+	}
+	return "partitions " + strings.Join(s, ", ")
 }
 
 // progressBar draws one updating line: files, rows, rate and ETA.

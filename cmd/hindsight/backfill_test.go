@@ -326,3 +326,33 @@ func TestBrokersFromAnEmptyVariable(t *testing.T) {
 		t.Errorf("backtest read %d events, want %d", rep.Events, len(recs))
 	}
 }
+
+// TestBackfillAtNamesThePartitionsItLeavesOut: --at PARTITION:OFFSET,… counts only the
+// partitions it names. One that the topic or the lake has and --at leaves out is listed
+// as INCOMPLETE, with exit status 3: c1's 10 events, all in one partition, were printed
+// as a count of 0 with exit status 0 and nothing said of that partition.
+func TestBackfillAtNamesThePartitionsItLeavesOut(t *testing.T) {
+	t.Parallel()
+	rf := filepath.Join(t.TempDir(), "r.yaml")
+	writeFile(t, rf, "rules:\n  - {id: a, scope: \"*\", when: {path: $.type, op: ==, value: x}, threshold: 2}\n")
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	var recs []*kgo.Record
+	for i := range 10 {
+		recs = append(recs, &kgo.Record{Topic: "events", Key: []byte("c1"), Value: []byte(`{"type":"x"}`), Timestamp: time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)})
+	}
+	recs = b.Produce(t, recs...)
+	_, lakeDir := livetest.Archive(t, b, recs)
+	held, other := recs[0].Partition, 1-recs[0].Partition
+	for _, brokers := range []string{b.Addr, ""} { // Kafka and the lake know the partitions; the lake alone
+		base := []string{"backfill", "-f", rf, "--lake", "file://" + lakeDir, "--brokers", brokers, "--cache-dir", t.TempDir(), "--customer", "c1"}
+		out, err := run(t, "", append(base, "--at", fmt.Sprintf("%d:0", other))...)
+		want := fmt.Sprintf("*/a: INCOMPLETE: partition %d not named in --at, so not counted", held)
+		if exitCode(err) != 3 || !strings.Contains(out, want) || !strings.Contains(out, "c1        0 (incomplete)") {
+			t.Errorf("--brokers %q --at %d:0, c1's events all in partition %d: exit %d (%v)\n%s\nwant exit 3 and %q", brokers, other, held, exitCode(err), err, out, want)
+		}
+		out, err = run(t, "", append(base, "--at", fmt.Sprintf("%d:10,%d:0", held, other))...)
+		if err != nil || strings.Contains(out, "INCOMPLETE") || !strings.Contains(strings.Join(strings.Fields(out), " "), "*/a 1 c1 10 2 yes") {
+			t.Errorf("--brokers %q, both partitions named: %v\n%s", brokers, err, out)
+		}
+	}
+}
