@@ -132,7 +132,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	f.Int64Var(&cfg.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged")
 	f.DurationVar(&cfg.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
 	f.DurationVar(&cfg.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long for readers of older snapshots")
-	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this")
+	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this; give every archiver and lake compact of one lake the same (a file an archiver uploaded and has not yet listed is younger than its own grace, not another's)")
 	f.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:8081", "serve Prometheus /metrics here (empty: off)")
 	addSideHTTPFlags(f, &httpLimits)
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
@@ -239,7 +239,7 @@ func newLakeCmd() *cobra.Command {
 	addCompressionFlag(cf, &mc.Compression, "compression")
 	cf.DurationVar(&mc.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
 	cf.DurationVar(&mc.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long (negative: delete now)")
-	cf.DurationVar(&mc.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this")
+	cf.DurationVar(&mc.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this; no shorter than the running archivers' --orphan-grace, or a file one uploaded and has not yet listed may be deleted")
 
 	cmd.AddCommand(ls, stats, compact)
 	return cmd
