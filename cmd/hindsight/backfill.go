@@ -203,7 +203,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			counted = append(counted, r)
 			continue
 		}
-		fmt.Fprintf(cfg.Err, "skipped %s: it has group_by, a window or an aggregate other than count, so its history is a state, not counts (hindsight backtest shows how often it would have fired; live hands it its history when applied)\n", r.Key())
+		fmt.Fprintf(cfg.Err, "skipped %s: it has group_by, a window or an aggregate other than count, so its history is a state, not counts (hindsight backtest shows how often it would have fired; live hands it its history when applied)\n", shown(r.Key().String()))
 	}
 	if len(counted) == 0 {
 		return usageError{errors.New("backfill: no rule to count: every rule named has group_by, a window or an aggregate other than count (hindsight backtest shows how often they would have fired)")}
@@ -211,13 +211,14 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	rules = counted
 	asOf := time.Now()
 	for _, r := range rules {
-		bar.label = r.Key().String()
+		key := shown(r.Key().String())
+		bar.label = key
 		res, err := runner.Run(ctx, backfill.Job{Rule: r, Start: start, AsOf: asOf, Customer: cfg.Customer})
 		bar.done()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cfg.Err, "%s: %s, %s, %s from Kafka in %s\n", r.Key(), plural(res.Files, "file"), plural(res.Rows, "row"),
+		fmt.Fprintf(cfg.Err, "%s: %s, %s, %s from Kafka in %s\n", key, plural(res.Files, "file"), plural(res.Rows, "row"),
 			plural(res.TailRecords, "tail record"), res.Elapsed.Round(time.Millisecond))
 		if len(res.Truncated) > 0 {
 			held := make([]string, len(res.Truncated))
@@ -228,18 +229,18 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			if len(cfg.Kafka.Brokers) == 0 {
 				where = "the lake still holds (Kafka was not asked: no --brokers)"
 			}
-			fmt.Fprintf(cfg.Err, "%s: retention dropped the oldest history: counts cover what %s, %s\n", r.Key(), where, strings.Join(held, ", "))
+			fmt.Fprintf(cfg.Err, "%s: retention dropped the oldest history: counts cover what %s, %s\n", key, where, strings.Join(held, ", "))
 		}
 		if res.EvalCutShort > 0 {
 			fmt.Fprintf(cfg.Err, "%s: %s of the rule's condition ran out of their work budget (--max-rule-eval-work): the counts may lack those events, as live's would\n",
-				r.Key(), plural(res.EvalCutShort, "evaluation"))
+				key, plural(res.EvalCutShort, "evaluation"))
 		}
 		for _, g := range res.Missing {
 			held := "neither the lake nor Kafka holds them"
 			if len(cfg.Kafka.Brokers) == 0 {
 				held = "the lake does not hold them, and Kafka was not asked (no --brokers)"
 			}
-			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s: %s, the counts lack them\n", r.Key(), g, held)
+			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s: %s, the counts lack them\n", key, g, held)
 		}
 		if res.Refused > 0 {
 			limit := fmt.Sprintf("--max-customers (%d)", cfg.MaxCustomers)
@@ -247,15 +248,15 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 				limit = fmt.Sprintf("--max-customer-ids-bytes (%d)", cfg.MaxCustomerIDBytes)
 			}
 			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %d matches of customers beyond %s not counted: the %s listed are whole, others are missing\n",
-				r.Key(), res.Refused, limit, plural(len(res.Counts), "customer"))
+				key, res.Refused, limit, plural(len(res.Counts), "customer"))
 		}
 		if len(unnamed) > 0 {
 			fmt.Fprintf(cfg.Err, "%s: INCOMPLETE: %s not named in --at, so not counted: the counts lack the events there (a customer's events are in one partition: its count is 0)\n",
-				r.Key(), partitionList(unnamed))
+				key, partitionList(unnamed))
 		}
 		short := res.Incomplete() || len(unnamed) > 0
 		if short || res.Refused > 0 {
-			incomplete = append(incomplete, r.Key().String())
+			incomplete = append(incomplete, key)
 		}
 		customers := slices.Sorted(func(yield func(string) bool) {
 			for c := range res.Counts {
@@ -299,11 +300,11 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			if row.Reached {
 				reached = "yes"
 			}
-			customer := row.Customer
-			if customer == "" {
-				customer = "-"
+			customer := "-"
+			if row.Customer != "" {
+				customer = shown(row.Customer)
 			}
-			fmt.Fprintf(tw, "%s/%s\t%d\t%s\t%s\t%d\t%s\n", row.Scope, row.RuleID, row.Version, customer, count, row.Threshold, reached)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\n", shown(row.Scope+"/"+row.RuleID), row.Version, customer, count, row.Threshold, reached)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

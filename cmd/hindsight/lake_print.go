@@ -199,7 +199,7 @@ func customerRange(first, last string) string {
 	case first == "" && last == "":
 		return "-"
 	case first == last:
-		return first
+		return shown(first)
 	}
-	return first + " – " + last
+	return shown(first) + " – " + shown(last)
 }

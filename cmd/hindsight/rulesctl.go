@@ -362,7 +362,11 @@ func listRules(ctx context.Context, cfg rulesConfig) error {
 	tw := tabwriter.NewWriter(cfg.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCOPE\tID\tVERSION\tTHRESHOLD\tNAME")
 	for _, r := range rules {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Scope, r.ID, r.Version, r.Threshold, r.Name)
+		name := r.Name
+		if name != "" {
+			name = shown(name)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", shown(r.Scope), shown(r.ID), r.Version, r.Threshold, name)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -376,7 +380,7 @@ func listRules(ctx context.Context, cfg rulesConfig) error {
 		}
 		fmt.Fprintln(cfg.Out, ":")
 		for _, ic := range invalid {
-			fmt.Fprintf(cfg.Out, "  offset %d key %s: %s\n", ic.Offset, ic.Key, ic.Error)
+			fmt.Fprintf(cfg.Out, "  offset %d key %s: %s\n", ic.Offset, shown(ic.Key), shown(ic.Error))
 		}
 	}
 	return nil

@@ -92,7 +92,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 		}
 		names := make([]string, 0, len(l.Matched))
 		for _, r := range l.Matched {
-			names = append(names, fmt.Sprintf("%s@v%d", r.Key(), r.Version))
+			names = append(names, fmt.Sprintf("%s@v%d", shown(r.Key().String()), r.Version))
 		}
 		if len(names) == 0 {
 			names = []string{"(none)"}
@@ -102,7 +102,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 			cut = fmt.Sprintf(" (%s of rule paths ran out of their work budget, --max-rule-eval-work: a rule may have missed this event, as live would)",
 				plural(l.CutShort, "evaluation"))
 		}
-		fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s%s\n", cfg.EventsName, l.Number, l.Customer, strings.Join(names, ", "), cut)
+		fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s%s\n", cfg.EventsName, l.Number, shown(l.Customer), strings.Join(names, ", "), cut)
 	}
 	sum, err := rulecheck.Stream(ctx, rulecheck.StreamConfig{Rules: rules, Events: cfg.Events, EventsName: cfg.EventsName,
 		CustomerPath: cfg.CustomerPath, Customer: cfg.Customer, KeySeparator: cfg.KeySeparator, Limits: cfg.Limits, MaxLineBytes: cfg.MaxLineBytes}, report)
@@ -141,24 +141,24 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary)
 		for c, n := range sum.Counts[r.Key()] {
 			total += n
 			if r.Plain() && r.Threshold.Holds(float64(n)) {
-				alerting = append(alerting, fmt.Sprintf("%s (%d)", c, n))
+				alerting = append(alerting, fmt.Sprintf("%s (%d)", shown(c), n))
 			}
 		}
 		// A rule kept per group and window alerts per window: its customers are
 		// those the evaluator raised alerts for, with how many.
 		for c, n := range sum.Alerts[r.Key()] {
-			alerting = append(alerting, fmt.Sprintf("%s (%s)", c, plural(n, "alert")))
+			alerting = append(alerting, fmt.Sprintf("%s (%s)", shown(c), plural(n, "alert")))
 		}
 		slices.Sort(alerting)
 		if len(alerting) == 0 {
 			alerting = []string{"-"}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", r.Key(), r.Version, r.Threshold, total, strings.Join(alerting, ", "))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", shown(r.Key().String()), r.Version, r.Threshold, total, strings.Join(alerting, ", "))
 	}
 	tw.Flush()
 	for _, r := range set.Rules() {
 		if why := sum.Degraded[r.Key()]; why != "" {
-			fmt.Fprintf(out, "%s is degraded, as live would show it: %s; its alerts above are a lower bound\n", r.Key(), why)
+			fmt.Fprintf(out, "%s is degraded, as live would show it: %s; its alerts above are a lower bound\n", shown(r.Key().String()), why)
 		}
 	}
 }
