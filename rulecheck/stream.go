@@ -92,6 +92,13 @@ type Summary struct {
 	// bound (window.State.Degraded: a limit dropped contributions, as live's rule view
 	// says), for rules that reached one.
 	Degraded map[rule.Key]string
+	// Stats is, per rule key that is not a plain count, its window state's counters
+	// (window.State.Stats), for rules with one not zero: Late and TimeErrors count the
+	// matched events its windows did not count, below the watermark or without a usable
+	// time (live's hindsight_late_events_total and hindsight_event_time_errors_total),
+	// though Counts has them among the matches; the limits' counters are what Degraded
+	// names.
+	Stats map[rule.Key]window.Stats
 }
 
 // Stream evaluates every rule of cfg.Rules against every event of cfg.Events, as the
@@ -224,11 +231,21 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 		each(&line)
 	}
 	for _, r := range cfg.Rules {
-		if st := replay.State(r); st != nil && st.Degraded() != "" {
+		st := replay.State(r)
+		if st == nil {
+			continue
+		}
+		if why := st.Degraded(); why != "" {
 			if sum.Degraded == nil {
 				sum.Degraded = map[rule.Key]string{}
 			}
-			sum.Degraded[r.Key()] = st.Degraded()
+			sum.Degraded[r.Key()] = why
+		}
+		if stats := st.Stats(); stats != (window.Stats{}) {
+			if sum.Stats == nil {
+				sum.Stats = map[rule.Key]window.Stats{}
+			}
+			sum.Stats[r.Key()] = stats
 		}
 	}
 	return sum, nil

@@ -45,7 +45,8 @@ are no events). Tests run first; with events and a file without tests, only the 
 are evaluated. The events' windowed and grouped state is bounded by --max-groups and
 --max-distinct as the daemon's is (a rule's own limits: override them), and a rule that
 reaches one is reported degraded; the tests run under the defaults, so that they pass
-or fail alike wherever they run.`,
+or fail alike wherever they run. A windowed rule's matches its windows did not count, as
+live would not (late, without a usable time), are reported as not counted.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd); err != nil {
@@ -110,7 +111,7 @@ or fail alike wherever they run.`,
 	cmd.Flags().StringVar(&cfg.CustomerPath, "customer-path", rulecheck.DefaultCustomerPath, "JSONPath of each event's customer id")
 	cmd.Flags().StringVar(&cfg.Customer, "customer", "", "customer id of every event (overrides --customer-path)")
 	cmd.Flags().StringVar(&cfg.KeySeparator, "key-separator", "", `lines are KEY<sep>JSON, the key the customer (as kcat -K<sep> and hindsight produce take them), e.g. "|"`)
-	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print the tests' results as one JSON object, and one JSON object per event, then one per rule a limit degraded ({rule, degraded})")
+	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print the tests' results as one JSON object, and one JSON object per event, then one per rule a limit degraded or whose windows did not count matches ({rule, degraded, late, time_errors})")
 	// The events are evaluated under the limits a daemon runs with, so that a
 	// degraded rule shows here as it would there.
 	addWindowLimitFlags(cmd.Flags(), &cfg.Limits, window.DefaultLimits)

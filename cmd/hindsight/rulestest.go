@@ -116,9 +116,27 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 		}
 		printRulesTestSummary(cfg.Out, set, sum)
 	} else {
-		// After the lines, a record per rule a limit degraded, as live's rule view.
-		for _, k := range slices.SortedFunc(maps.Keys(sum.Degraded), func(a, b rule.Key) int { return strings.Compare(a.String(), b.String()) }) {
-			_ = enc.Encode(map[string]any{"rule": k.String(), "degraded": sum.Degraded[k]})
+		// After the lines, a record per rule a limit degraded, as live's rule view, or
+		// whose windows did not count some of its matches (late, no usable time), with
+		// backtest's names for them.
+		keys := map[rule.Key]bool{}
+		for k := range sum.Degraded {
+			keys[k] = true
+		}
+		for k, st := range sum.Stats {
+			if st.Late > 0 || st.TimeErrors > 0 {
+				keys[k] = true
+			}
+		}
+		for _, k := range slices.SortedFunc(maps.Keys(keys), func(a, b rule.Key) int { return strings.Compare(a.String(), b.String()) }) {
+			rec := map[string]any{"rule": k.String()}
+			if why := sum.Degraded[k]; why != "" {
+				rec["degraded"] = why
+			}
+			if st := sum.Stats[k]; st.Late > 0 || st.TimeErrors > 0 {
+				rec["late"], rec["time_errors"] = st.Late, st.TimeErrors
+			}
+			_ = enc.Encode(rec)
 		}
 	}
 	return sum, nil
@@ -157,6 +175,13 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary)
 	}
 	tw.Flush()
 	for _, r := range set.Rules() {
+		// Matches its windows did not count, in backtest's words: live counts them too
+		// (hindsight_late_events_total, hindsight_event_time_errors_total), and without
+		// them an alert the matches seem to call for is missing unexplained.
+		if st := sum.Stats[r.Key()]; st.Late > 0 || st.TimeErrors > 0 {
+			fmt.Fprintf(out, "%s: not counted: %d late, %d without a usable time (among its matches above; live leaves them out too)\n",
+				shown(r.Key().String()), st.Late, st.TimeErrors)
+		}
 		if why := sum.Degraded[r.Key()]; why != "" {
 			fmt.Fprintf(out, "%s is degraded, as live would show it: %s; its alerts above are a lower bound\n", shown(r.Key().String()), why)
 		}
