@@ -359,10 +359,13 @@ func normalizeYAML(x any, mark string, order memberOrder) any {
 		}
 		return m
 	case []any:
+		// A new list: the decoder shares an anchored list with its aliases, and a
+		// second pass over normalized maps would copy them without their order.
+		out := make([]any, len(v))
 		for i, e := range v {
-			v[i] = normalizeYAML(e, mark, order)
+			out[i] = normalizeYAML(e, mark, order)
 		}
-		return v
+		return out
 	}
 	return x
 }
