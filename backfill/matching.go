@@ -67,12 +67,17 @@ func NewMatchingRows(r *rule.Rule, lake *lakehouse.Lake, cacheDir string, memory
 	if pred.TypedSQL == "" {
 		return nil, nil
 	}
-	m := &MatchingRows{lake: lake, cache: cacheDir, mem: memoryLimit, pred: pred, where: pred.TypedSQL, args: pred.TypedArgs}
+	// A record live dead-letters for its key counts nowhere (countQuery says why a file
+	// may hold one): the rows of typed files come with their values, and their
+	// customers are checked by nothing after.
+	m := &MatchingRows{lake: lake, cache: cacheDir, mem: memoryLimit, pred: pred,
+		where: "customer <> '' AND strlen(customer) <= ? AND (" + pred.TypedSQL + ")",
+		args:  append([]any{rule.CurrentMaxCustomerBytes()}, pred.TypedArgs...)}
 	if r.Scope != rule.GlobalScope {
 		// A customer's rule is no other customer's business: the typed condition alone
 		// would keep their rows too.
-		m.where = "customer = ? AND (" + pred.TypedSQL + ")"
-		m.args = append([]any{r.Scope}, pred.TypedArgs...)
+		m.where = "customer = ? AND " + m.where
+		m.args = append([]any{r.Scope}, m.args...)
 	}
 	m.values = append(m.values, r.GroupPaths()...)
 	for _, p := range []*jsonpath.Path{r.AggregatePath(), r.TimePath()} {
