@@ -49,6 +49,12 @@ func (c *ControlsConfig) EnsureDefaults() {
 type ControlReader struct {
 	cfg ControlsConfig
 	cl  *kgo.Client
+	// keepers writes Restore's records: a client of their own, so that statuses
+	// waiting on a status topic that refuses writes never crowd them out of a buffer
+	// (a Keeper dropped is a rule compaction may lose; a status dropped is a message).
+	keepers *kgo.Client
+	// runCtx is Run's context: it ends a Keeper's wait for room in its buffer.
+	runCtx atomic.Pointer[context.Context]
 	// lastFullLog is when a record dropped for a full buffer was last logged (Unix ns).
 	lastFullLog atomic.Int64
 }
@@ -71,14 +77,23 @@ func NewControlReader(cfg ControlsConfig) (*ControlReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ControlReader{cfg: cfg, cl: cl}, nil
+	// It connects when it first writes: most daemons never write a Keeper.
+	keepers, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0))
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return &ControlReader{cfg: cfg, cl: cl, keepers: keepers}, nil
 }
 
-// Close closes the client, after delivering pending status records (bounded).
+// Close closes the clients, after delivering pending status records and Keepers
+// (bounded).
 func (r *ControlReader) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	_ = r.keepers.Flush(ctx)
 	_ = r.cl.Flush(ctx)
+	r.keepers.Close()
 	r.cl.Close()
 }
 
@@ -147,6 +162,7 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 // control that existed when Run started was applied. Partitions added to the controls
 // topic later are not read (it has one partition by design).
 func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), caughtUp func()) error {
+	r.runCtx.Store(&ctx)
 	ends, err := r.endOffsets(ctx)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
@@ -240,8 +256,19 @@ func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin, after i
 	if keeps != nil {
 		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: controls.HeaderKeeps, Value: []byte(keeps.String())})
 	}
-	r.produce(rec, func(rec *kgo.Record, err error) {
-		r.cfg.Logger.Error("publishing the control that keeps a key's rule failed: compaction may drop the key's rule", "key", string(rec.Key), "err", err)
+	// A Keeper waits for room in its client's buffer rather than be dropped; Run's end
+	// (the daemon stopping) ends the wait, and the next start, replaying the topic,
+	// writes the Keepers still missing. Once buffered it lives by its own context.
+	ctx := context.Background()
+	if c := r.runCtx.Load(); c != nil {
+		ctx = *c
+	}
+	rec.Context = context.Background()
+	r.keepers.Produce(ctx, rec, func(rec *kgo.Record, err error) {
+		if err != nil {
+			r.cfg.Metrics.ProduceErrors.WithLabelValues(rec.Topic).Inc()
+			r.cfg.Logger.Error("publishing the control that keeps a key's rule failed: compaction may drop the key's rule until the next start writes it", "key", string(rec.Key), "err", err)
+		}
 	})
 }
 
@@ -260,7 +287,7 @@ func (r *ControlReader) Report(st contract.ControlStatus) {
 	})
 }
 
-// produce publishes rec without waiting; failed logs a failure, which is counted. The
+// produce publishes a status without waiting; failed logs a failure, which is counted. The
 // client retries a record the brokers refuse with a retriable error without end,
 // holding up to franz-go's 50,000 (MaxBufferedRecords); past that Produce blocks, and
 // here it blocked the control fold: with the status topic refusing writes, 50,001
