@@ -592,6 +592,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("embedded broker address %q: %w", c.Embedded.Addr, err))
 		}
 	}
+	if c.Embedded.Partitions > ingest.MaxPartitions {
+		errs = append(errs, fmt.Errorf("events partitions %d is above the maximum %d (--partitions)", c.Embedded.Partitions, ingest.MaxPartitions))
+	}
 	if c.Embedded.RetentionBytes < 0 {
 		errs = append(errs, fmt.Errorf("embedded broker retention %d: use a number of bytes, or 0 to keep all", c.Embedded.RetentionBytes))
 	}

@@ -673,6 +673,10 @@ func TestConfigValidate(t *testing.T) {
 		{"notify recent over its maximum", func(c *live.Config) { c.Notify.Recent = notify.MaxRecent + 1 }, "(--notify-recent)"},
 		{"notify undelivered waiting over its maximum", func(c *live.Config) { c.Notify.UndeliveredWaiting = notify.MaxUndeliveredWaiting + 1 }, "(--notify-undelivered-waiting)"},
 		{"notify recent under no-notify", func(c *live.Config) { c.Notify.Recent, c.NoNotify = notify.MaxRecent+1, true }, ""},
+		// A million partitions made the daemon neither ready nor refused 30 s on.
+		{"events partitions at their maximum", func(c *live.Config) { c.Embedded.Partitions = ingest.MaxPartitions }, ""},
+		{"events partitions over their maximum", func(c *live.Config) { c.Embedded.Partitions = ingest.MaxPartitions + 1 }, "events partitions 4097 is above the maximum 4096 (--partitions)"},
+		{"events partitions 0: the default", func(c *live.Config) { c.Embedded.Partitions = 0 }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c live.Config

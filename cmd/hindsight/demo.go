@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -46,8 +47,8 @@ a status line per refresh and the full view at the end.`,
 	addKafkaFlags(f, &cfg.Live.Kafka, &cfg.Live.Topics, "", allTopics)
 	f.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	d := defaultsOf[demo.Config]()
-	f.IntVar(&cfg.Rate, "rate", d.Rate, "events per second")
-	f.IntVar(&cfg.Customers, "customers", d.Customers, "number of customers")
+	f.IntVar(&cfg.Rate, "rate", d.Rate, fmt.Sprintf("events per second (0: the default; at most %d: the broker keeps every event in memory)", demo.MaxRate))
+	f.IntVar(&cfg.Customers, "customers", d.Customers, fmt.Sprintf("number of customers (0: the default; at most %d, whose ids the generator holds)", demo.MaxCustomers))
 	f.Uint64Var(&cfg.Seed, "seed", d.Seed, "workload seed")
 	f.StringVar(&cfg.RulesFile, "rules", "", "rules file to use instead of the built-in sample rules")
 	f.DurationVar(&cfg.Refresh, "refresh", d.Refresh, "view refresh interval")

@@ -86,7 +86,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.StringVar(&cfg.Group, "group", def.Group, "consumer group of the events topic")
 	f.StringVar(&cfg.StartAt, "start-at", def.StartAt, "where a new consumer group starts: earliest or latest (a partition added to the topic later starts at its beginning)")
 	f.StringVar(&cfg.Embedded.Addr, "embedded-addr", def.Embedded.Addr, "listen address of the embedded broker (used when --brokers is empty)")
-	f.Int32Var(&cfg.Embedded.Partitions, "partitions", def.Embedded.Partitions, "partitions of the events topic when it is created (embedded broker or missing topic)")
+	f.Int32Var(&cfg.Embedded.Partitions, "partitions", def.Embedded.Partitions, fmt.Sprintf("partitions of the events topic when it is created (embedded broker or missing topic; 0: the default; at most %d; an existing topic is taken as it is)", ingest.MaxPartitions))
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir, "directory of what this process keeps across restarts: the embedded broker's log (kafka/), the lake with the state snapshots (lake/), the backfill cache (cache/)")
 	f.BoolVar(&ephemeral, "ephemeral", false, "keep nothing: the embedded broker in memory, a temporary lake removed at exit (throw-away runs)")
 	f.StringVar(&cfg.Embedded.DataDir, "embedded-data-dir", "", "keep the embedded broker's log in this directory (default: <data-dir>/kafka)")

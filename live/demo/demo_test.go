@@ -69,3 +69,28 @@ func TestDemoRunsAndStopsByItself(t *testing.T) {
 		}
 	}
 }
+
+// Rate and Customers have maximums, refused by Validate naming their flags, and taken
+// at them: --customers 2^50 panicked in the generator, 10^9 asked for 16 GB, and
+// --rate 10^9 ran on past --duration.
+func TestValidateBoundsRateAndCustomers(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		rate, customers int
+		want            string
+	}{
+		{demo.MaxRate, demo.MaxCustomers, ""},
+		{0, 0, ""}, // the defaults
+		{demo.MaxRate + 1, 50, "demo: rate 10001 events/s is above the maximum 10000 (--rate)"},
+		{1_000_000_000, 50, "demo: rate 1000000000 events/s is above the maximum 10000 (--rate)"},
+		{200, demo.MaxCustomers + 1, "demo: customers 1000001 is above the maximum 1000000 (--customers)"},
+		{200, 1 << 50, "demo: customers 1125899906842624 is above the maximum 1000000 (--customers)"},
+	} {
+		cfg := demo.Config{Rate: c.rate, Customers: c.customers}
+		cfg.EnsureDefaults()
+		err := cfg.Validate()
+		if (err == nil) != (c.want == "") || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("rate %d, customers %d: Validate() = %v, want %q", c.rate, c.customers, err, c.want)
+		}
+	}
+}
