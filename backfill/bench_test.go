@@ -286,7 +286,7 @@ func BenchmarkGlobalBackfillVsKafkaReplay(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lake, err := lakehouse.OpenLake(ctx, lakeURL, quietLog)
+	lake, err := lakehouse.OpenLake(ctx, lakeURL, lakehouse.StorageConfig{Logger: quietLog})
 	if err != nil {
 		b.Fatal(err)
 	}

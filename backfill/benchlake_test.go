@@ -123,7 +123,7 @@ func openBenchLake(b *testing.B, rules []*rule.Rule) (*lakehouse.Lake, *lakeSpec
 	specPath := filepath.Join(dir, "spec.json")
 	if spec, err := readSpec(specPath); err == nil && spec.Seed == benchLakeSeed && spec.Events == benchLakeEvents &&
 		spec.Customers == benchCustomers && spec.Partitions == benchPartitions && spec.RowGroupRows == rg && spec.Typed && spec.Filtered {
-		lake, err := lakehouse.OpenLake(ctx, lakeURL, quietLog)
+		lake, err := lakehouse.OpenLake(ctx, lakeURL, lakehouse.StorageConfig{Logger: quietLog})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func openBenchLake(b *testing.B, rules []*rule.Rule) (*lakehouse.Lake, *lakeSpec
 	if err := writeSpec(specPath, spec); err != nil {
 		b.Fatal(err)
 	}
-	lake, err := lakehouse.OpenLake(ctx, lakeURL, quietLog)
+	lake, err := lakehouse.OpenLake(ctx, lakeURL, lakehouse.StorageConfig{Logger: quietLog})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func buildLake(ctx context.Context, brokerAddr, lakeURL string, seed uint64, n i
 			CompactInterval: -1,
 		})
 	}()
-	lake, err := lakehouse.OpenLake(ctx, lakeURL, quietLog)
+	lake, err := lakehouse.OpenLake(ctx, lakeURL, lakehouse.StorageConfig{Logger: quietLog})
 	if err != nil {
 		return nil, err
 	}

@@ -154,7 +154,7 @@ func TestLiveAndBackfillAgree(t *testing.T) {
 	if d.DeadLetters() != int64(refused) {
 		t.Errorf("live dead-lettered %d records; the verdict refuses %d", d.DeadLetters(), refused)
 	}
-	lake, err := lakehouse.OpenLake(ctx, lakeURL, nil)
+	lake, err := lakehouse.OpenLake(ctx, lakeURL, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -517,7 +517,7 @@ func (t *throughputBench) daemon(ctx context.Context, rules, windowed int, archi
 
 // lakeRows is what the manifest of the lake at url holds.
 func lakeRows(ctx context.Context, url string) (lakehouse.Stats, error) {
-	bkt, err := lakehouse.OpenBucket(ctx, url)
+	bkt, err := lakehouse.OpenBucket(ctx, url, lakehouse.StorageConfig{}) // a local directory: no request to bound
 	if err != nil {
 		return lakehouse.Stats{}, err
 	}

@@ -101,6 +101,10 @@ type Config struct {
 	APIToken string
 	// Logger receives operational logs. Default slog.Default().
 	Logger *slog.Logger
+	// Storage is how previews reach the lake's object storage (its requests' bound,
+	// where those abandoned count). Default: lakehouse.StorageConfig's, logging to
+	// Logger.
+	Storage lakehouse.StorageConfig
 	// RecentAlerts is how many recent alerts the console keeps and reads back from the
 	// alerts topic at first use; each one dropped for a newer reaches LimitRecentAlerts.
 	// Default DefaultRecentAlerts, at most MaxRecentAlerts.
@@ -465,7 +469,11 @@ func (c *Console) openLake(ctx context.Context) (*lakehouse.Lake, error) {
 	if url == "" {
 		return nil, errors.New("console: the daemon has no lake configured")
 	}
-	l, err := lakehouse.OpenLake(ctx, url, c.log)
+	storage := c.cfg.Storage
+	if storage.Logger == nil {
+		storage.Logger = c.log
+	}
+	l, err := lakehouse.OpenLake(ctx, url, storage)
 	if err != nil {
 		return nil, fmt.Errorf("console: opening the lake: %w", err)
 	}

@@ -61,7 +61,7 @@ func startDaemonWith(t *testing.T, token string, mod func(*live.Config)) *daemon
 // waitLake waits until the lake holds n events.
 func (d *daemon) waitLake(t *testing.T, n int64) {
 	t.Helper()
-	l, err := lakehouse.OpenLake(context.Background(), d.lake, testlog.New(t))
+	l, err := lakehouse.OpenLake(context.Background(), d.lake, lakehouse.StorageConfig{Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

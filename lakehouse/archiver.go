@@ -76,10 +76,14 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	limits, err := cfg.limits()
+	if err != nil {
+		return err
+	}
+	cfg.Limits = limits // the bucket's and the archiver's
 	bkt := cfg.Bucket
 	if bkt == nil {
-		var err error
-		if bkt, err = OpenBucket(ctx, cfg.BucketURL); err != nil {
+		if bkt, err = OpenBucket(ctx, cfg.BucketURL, cfg.storage(limits)); err != nil {
 			return err
 		}
 		defer bkt.Close()
@@ -208,21 +212,30 @@ func (a *archiver) groupOpts() []kgo.Opt {
 	return opts
 }
 
+// limits are c.Limits, or else new ones registered on c.Registerer.
+func (c *ArchiverConfig) limits() (*limitmetric.Limits, error) {
+	if c.Limits != nil {
+		return c.Limits, nil
+	}
+	limits := limitmetric.New()
+	if c.Registerer != nil {
+		for _, col := range limits.Collectors() {
+			if err := c.Registerer.Register(col); err != nil {
+				return nil, fmt.Errorf("lakehouse: registering the limits' metrics: %w", err)
+			}
+		}
+	}
+	return limits, nil
+}
+
 func newArchiver(cfg ArchiverConfig, bkt Bucket) (*archiver, error) {
 	met, err := newMetrics(cfg.Registerer, cfg.Feed)
 	if err != nil {
 		return nil, err
 	}
-	limits := cfg.Limits
-	if limits == nil {
-		limits = limitmetric.New()
-		if cfg.Registerer != nil {
-			for _, c := range limits.Collectors() {
-				if err := cfg.Registerer.Register(c); err != nil {
-					return nil, fmt.Errorf("lakehouse: registering the limits' metrics: %w", err)
-				}
-			}
-		}
+	limits, err := cfg.limits()
+	if err != nil {
+		return nil, err
 	}
 	cfg.ShowLimits(limits)
 	a := &archiver{

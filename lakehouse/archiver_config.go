@@ -58,6 +58,12 @@ type ArchiverConfig struct {
 	BucketURL string
 	// Bucket, if set, is used instead of BucketURL; RunArchiver does not close it.
 	Bucket Bucket
+	// StorageTimeout bounds each request to the BucketURL's object storage that makes
+	// no progress (StorageConfig.Timeout): past it the request is abandoned, counted in
+	// hindsight_limit_reached_total{name="storage_timeout_seconds"}, logged, and
+	// retried. Default DefaultStorageTimeout; negative: none. Not applied to Bucket,
+	// which its opener bounds.
+	StorageTimeout time.Duration
 
 	// RollBytes closes a file once its raw JSON reaches this size. Default 64 MiB; at most 1 GiB.
 	RollBytes int64
@@ -191,6 +197,14 @@ func (c *ArchiverConfig) ShowLimits(l *limitmetric.Limits) {
 	}
 	// Its archiver's files and, counting its reaches, compaction's merged files.
 	l.ShowCounted(LimitColumns, float64(max(c.maxColumns(), 0)))
+	if c.Bucket == nil {
+		c.storage(l).ShowLimit()
+	}
+}
+
+// storage is how the archiver reaches the bucket it opens (BucketURL), counting into l.
+func (c *ArchiverConfig) storage(l *limitmetric.Limits) StorageConfig {
+	return StorageConfig{Timeout: c.StorageTimeout, Limits: l, Logger: c.Logger}
 }
 
 // DefaultMaxColumns is the default of --lake-max-columns: the most JSONPaths typed in
@@ -239,6 +253,9 @@ func (c *ArchiverConfig) EnsureDefaults() {
 	}
 	if c.BucketURL == "" && c.Bucket == nil {
 		c.BucketURL = DefaultLakeURL
+	}
+	if c.StorageTimeout == 0 {
+		c.StorageTimeout = DefaultStorageTimeout
 	}
 	if c.RollBytes == 0 {
 		c.RollBytes = DefaultRollBytes

@@ -17,8 +17,7 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/fileblob" // registers file://
-	_ "gocloud.dev/blob/s3blob"   // registers s3://
+	_ "gocloud.dev/blob/fileblob" // registers file://; s3:// is opened by openS3
 	"gocloud.dev/gcerrors"
 )
 
@@ -30,9 +29,10 @@ import (
 //     "metadata=skip" and "create_dir" are implied.
 //   - s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true&anonymous=true]
 //     — any S3-compatible store; the query parameters are gocloud's (see s3blob and
-//     gocloud.dev/aws). Credentials come from the usual AWS environment.
+//     gocloud.dev/aws). Credentials come from the usual AWS environment. Each request
+//     is bounded by s.Timeout (StorageConfig).
 //   - mem:// — NewMemBucket, for tests and demos.
-func OpenBucket(ctx context.Context, rawURL string) (Bucket, error) {
+func OpenBucket(ctx context.Context, rawURL string, s StorageConfig) (Bucket, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("lakehouse: parse bucket URL %q: %w", rawURL, err)
@@ -62,7 +62,7 @@ func OpenBucket(ctx context.Context, rawURL string) (Bucket, error) {
 		}
 		return &blobBucket{b: b, url: rawURL, dir: abs}, nil
 	case "s3":
-		b, err := blob.OpenBucket(ctx, rawURL)
+		b, err := openS3(ctx, u, s)
 		if err != nil {
 			return nil, fmt.Errorf("lakehouse: open %s: %w", rawURL, err)
 		}

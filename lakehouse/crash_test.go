@@ -163,7 +163,7 @@ func (b buffersReturned) Run() int {
 func runChildArchiver() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	bkt, err := lakehouse.OpenBucket(ctx, os.Getenv("LAKE_CHILD_BUCKET"))
+	bkt, err := lakehouse.OpenBucket(ctx, os.Getenv("LAKE_CHILD_BUCKET"), lakehouse.StorageConfig{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -205,7 +205,7 @@ func TestKillArchiverProcess(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 	dir := t.TempDir()
 	url := "file://" + dir
-	bkt, err := lakehouse.OpenBucket(context.Background(), url)
+	bkt, err := lakehouse.OpenBucket(context.Background(), url, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

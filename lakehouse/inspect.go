@@ -1,9 +1,6 @@
 package lakehouse
 
-import (
-	"context"
-	"log/slog"
-)
+import "context"
 
 // The functions below serve one-shot tools (`hindsight lake ls/stats/compact`) that
 // name a lake by its URL: each opens the bucket, answers with data, and closes it
@@ -16,9 +13,9 @@ type Listing struct {
 }
 
 // ListLake returns the visible files of the lake at bucketURL (see OpenBucket) that f
-// selects, from its newest snapshot. logger may be nil.
-func ListLake(ctx context.Context, bucketURL string, f Filter, logger *slog.Logger) (Listing, error) {
-	snap, err := readSnapshot(ctx, bucketURL, logger)
+// selects, from its newest snapshot, reaching its storage as s says.
+func ListLake(ctx context.Context, bucketURL string, f Filter, s StorageConfig) (Listing, error) {
+	snap, err := readSnapshot(ctx, bucketURL, s)
 	if err != nil {
 		return Listing{}, err
 	}
@@ -27,9 +24,9 @@ func ListLake(ctx context.Context, bucketURL string, f Filter, logger *slog.Logg
 
 // LakeStats returns the statistics of the newest snapshot of the lake at bucketURL:
 // per partition and in total, files, rows, bytes, watermark, earliest offset held and
-// the compression ratio against the raw JSON. logger may be nil.
-func LakeStats(ctx context.Context, bucketURL string, logger *slog.Logger) (Stats, error) {
-	snap, err := readSnapshot(ctx, bucketURL, logger)
+// the compression ratio against the raw JSON. It reaches the storage as s says.
+func LakeStats(ctx context.Context, bucketURL string, s StorageConfig) (Stats, error) {
+	snap, err := readSnapshot(ctx, bucketURL, s)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -39,12 +36,12 @@ func LakeStats(ctx context.Context, bucketURL string, logger *slog.Logger) (Stat
 // MaintainLake runs one maintenance pass (see Lake.Maintain) on the lake at bucketURL.
 // rep is nil when cfg is refused (cfg.Validate), or the lake could not be opened or its
 // manifest read: then nothing was attempted. Otherwise rep counts what was done, even
-// when err is not nil. logger may be nil.
-func MaintainLake(ctx context.Context, bucketURL string, cfg MaintenanceConfig, logger *slog.Logger) (rep *MaintenanceReport, err error) {
+// when err is not nil. It reaches the storage as s says.
+func MaintainLake(ctx context.Context, bucketURL string, cfg MaintenanceConfig, s StorageConfig) (rep *MaintenanceReport, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	lake, err := OpenLake(ctx, bucketURL, logger)
+	lake, err := OpenLake(ctx, bucketURL, s)
 	if err != nil {
 		return nil, err
 	}
@@ -60,8 +57,8 @@ func MaintainLake(ctx context.Context, bucketURL string, cfg MaintenanceConfig, 
 
 // readSnapshot can close the bucket before returning: a Snapshot is the manifest
 // alone, and listing or summing it reads nothing more.
-func readSnapshot(ctx context.Context, bucketURL string, logger *slog.Logger) (*Snapshot, error) {
-	lake, err := OpenLake(ctx, bucketURL, logger)
+func readSnapshot(ctx context.Context, bucketURL string, s StorageConfig) (*Snapshot, error) {
+	lake, err := OpenLake(ctx, bucketURL, s)
 	if err != nil {
 		return nil, err
 	}

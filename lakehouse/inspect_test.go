@@ -28,7 +28,7 @@ func TestInspect(t *testing.T) {
 	cfg.RollBytes = 1 << 20
 	h, snap := archiveEvents(t, b, lake, cfg, 8, 9000)
 
-	st, err := lakehouse.LakeStats(ctx, url, testLogger())
+	st, err := lakehouse.LakeStats(ctx, url, lakehouse.StorageConfig{Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestInspect(t *testing.T) {
 		}
 	}
 
-	ls, err := lakehouse.ListLake(ctx, url, lakehouse.Filter{Partitions: []int32{1}}, testLogger())
+	ls, err := lakehouse.ListLake(ctx, url, lakehouse.Filter{Partitions: []int32{1}}, lakehouse.StorageConfig{Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +59,10 @@ func TestInspect(t *testing.T) {
 		}
 	}
 
-	if rep, err := lakehouse.MaintainLake(ctx, "nope://lake", lakehouse.MaintenanceConfig{}, testLogger()); err == nil || rep != nil {
+	if rep, err := lakehouse.MaintainLake(ctx, "nope://lake", lakehouse.MaintenanceConfig{}, lakehouse.StorageConfig{Logger: testLogger()}); err == nil || rep != nil {
 		t.Errorf("maintenance of a lake at a bad URL: %+v, %v; want no report and an error", rep, err)
 	}
-	if rep, err := lakehouse.MaintainLake(ctx, url, lakehouse.MaintenanceConfig{}, testLogger()); err != nil || rep == nil {
+	if rep, err := lakehouse.MaintainLake(ctx, url, lakehouse.MaintenanceConfig{}, lakehouse.StorageConfig{Logger: testLogger()}); err != nil || rep == nil {
 		t.Errorf("maintenance of the lake: %+v, %v; want a report and no error", rep, err)
 	}
 }

@@ -25,13 +25,14 @@ type Lake struct {
 	log   *slog.Logger
 }
 
-// OpenLake opens the lake at a bucket URL (see OpenBucket). logger may be nil.
-func OpenLake(ctx context.Context, bucketURL string, logger *slog.Logger) (*Lake, error) {
-	bkt, err := OpenBucket(ctx, bucketURL)
+// OpenLake opens the lake at a bucket URL (see OpenBucket), reaching its storage as s
+// says; s.Logger also logs the lake's reads.
+func OpenLake(ctx context.Context, bucketURL string, s StorageConfig) (*Lake, error) {
+	bkt, err := OpenBucket(ctx, bucketURL, s)
 	if err != nil {
 		return nil, err
 	}
-	l := NewLake(bkt, logger)
+	l := NewLake(bkt, s.Logger)
 	l.own = true
 	return l, nil
 }
@@ -42,11 +43,11 @@ var ErrNoLake = errors.New("no lake")
 // OpenExistingLake is OpenLake for a reader: a file:// lake whose directory does not
 // exist is ErrNoLake, saying where it looked, rather than an empty lake made there.
 // (Other buckets are never made by opening them.)
-func OpenExistingLake(ctx context.Context, bucketURL string, logger *slog.Logger) (*Lake, error) {
+func OpenExistingLake(ctx context.Context, bucketURL string, s StorageConfig) (*Lake, error) {
 	if err := CheckLakeExists(bucketURL); err != nil {
 		return nil, err
 	}
-	return OpenLake(ctx, bucketURL, logger)
+	return OpenLake(ctx, bucketURL, s)
 }
 
 // CheckLakeExists is ErrNoLake, saying where it looked, for a file:// lake whose

@@ -265,7 +265,7 @@ func TestMaintenanceFailsOverUnreadableNewestManifest(t *testing.T) {
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err = lakehouse.MaintainLake(cctx, url, lakehouse.MaintenanceConfig{CompactSmallBytes: 1 << 30}, testLogger())
+	_, err = lakehouse.MaintainLake(cctx, url, lakehouse.MaintenanceConfig{CompactSmallBytes: 1 << 30}, lakehouse.StorageConfig{Logger: testLogger()})
 	if took := time.Since(start); errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("lake compact over a junk newest manifest was still retrying after %v: %v", took.Round(time.Second), err)
 	}

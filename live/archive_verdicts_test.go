@@ -44,7 +44,7 @@ func startFedDaemon(t *testing.T, partitions int32, mod func(*live.Config)) *fed
 		c.ArchiveRollAge = 50 * time.Millisecond
 		mod(c)
 	})
-	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestDeletedBeforeArchived(t *testing.T) {
 		})
 		return reg, stop, d
 	}
-	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestRetentionDroppedHistoryOneVerdict(t *testing.T) {
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	lakeURL := "file://" + t.TempDir()
-	lake, err := lakehouse.OpenLake(ctx, lakeURL, nil)
+	lake, err := lakehouse.OpenLake(ctx, lakeURL, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,7 +500,7 @@ func TestArchiveRetention(t *testing.T) {
 		c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
 		c.ArchiveRollAge, c.ArchiveRetention, c.ArchiveMaintainInterval = 50*time.Millisecond, 5*24*time.Hour, 100*time.Millisecond
 	})
-	lake, err := lakehouse.OpenLake(ctx, lakeURL, nil)
+	lake, err := lakehouse.OpenLake(ctx, lakeURL, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

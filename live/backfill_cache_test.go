@@ -70,7 +70,7 @@ func testCacheChurn(t *testing.T, shape string) {
 		c.BackfillCacheDir = cache
 		c.BackfillCacheMaxBytes = maxBytes
 	})
-	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func testCacheChurn(t *testing.T, shape string) {
 		// Compaction, as the archiver's maintenance does every --archive-maintain-interval:
 		// the files merged leave the lake.
 		if _, err := lakehouse.MaintainLake(context.Background(), lakeURL, lakehouse.MaintenanceConfig{
-			CompactSmallBytes: 64 << 20, DeleteDelay: -1, OrphanGrace: time.Hour}, nil); err != nil {
+			CompactSmallBytes: 64 << 20, DeleteDelay: -1, OrphanGrace: time.Hour}, lakehouse.StorageConfig{}); err != nil {
 			t.Fatalf("compaction: %v", err)
 		}
 		r := livetest.ParseRule(t, fmt.Sprintf(`{"id":"w-%d","scope":"*","version":1,"when":{"path":"$.kind","op":"==","value":"fail"},%s}`, round, shape))
@@ -149,7 +149,7 @@ func TestWindowedHandoffTrimsAsItReads(t *testing.T) {
 		c.BackfillCacheDir = cache
 		c.BackfillCacheMaxBytes = 1
 	})
-	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestArchiverTypesActiveRulePaths(t *testing.T) {
 		c.LakeColumns = []string{"$.region"}
 		c.LakeMaxColumns = 4
 	})
-	lake, err := lakehouse.OpenLake(ctx, lakeURL, nil)
+	lake, err := lakehouse.OpenLake(ctx, lakeURL, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

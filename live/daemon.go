@@ -188,6 +188,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		d.m.limits.Show(limitEmbeddedRetention, float64(cfg.Embedded.RetentionBytes))
 	}
 	d.m.limits.ShowCounted(limitBackfillCache, float64(d.cfg.BackfillCacheMaxBytes))
+	d.storage(d.log).ShowLimit()
 	if d.feed != nil {
 		// Shown before the archiver starts, which shows them again.
 		ac := d.archiverConfig()
@@ -229,7 +230,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if !cfg.NoBackfill {
 		bctx, cancel := context.WithCancel(context.Background())
 		d.bfCancel = cancel
-		d.bf, d.lake, err = newBackfiller(bctx, d.cfg, d.log, func(backfill.Eviction) { d.m.limits.Reached(limitBackfillCache) })
+		d.bf, d.lake, err = newBackfiller(bctx, d.cfg, d.storage(d.log), func(backfill.Eviction) { d.m.limits.Reached(limitBackfillCache) })
 		if err != nil {
 			return nil, err
 		}
@@ -473,11 +474,17 @@ const limitDeadLetterBytes = "dead_letter_max_bytes"
 // want of room, counts as the limit reached.
 const limitAlertBytes = "alert_max_bytes"
 
+// storage is how the daemon reaches its buckets (the lake, the snapshots): requests
+// bounded by StorageTimeout, the abandoned ones counted in its limits and logged to log.
+func (d *Daemon) storage(log *slog.Logger) lakehouse.StorageConfig {
+	return lakehouse.StorageConfig{Timeout: d.cfg.StorageTimeout, Limits: d.m.limits, Logger: log}
+}
+
 // archiverConfig is the embedded archiver's configuration, but for its Kafka client
 // options (whose building can fail: Run adds them).
 func (d *Daemon) archiverConfig() lakehouse.ArchiverConfig {
 	return lakehouse.ArchiverConfig{
-		Brokers: d.cfg.Kafka.Brokers, Topic: d.cfg.Topics.Events, BucketURL: d.cfg.LakeURL,
+		Brokers: d.cfg.Kafka.Brokers, Topic: d.cfg.Topics.Events, BucketURL: d.cfg.LakeURL, StorageTimeout: d.cfg.StorageTimeout,
 		Feed: d.feed, FlushConcurrency: d.cfg.ArchiveFlushConcurrency, SpareCore: d.spareCore,
 		RollAge: d.cfg.ArchiveRollAge, LagInterval: d.cfg.ArchiveLagInterval, MaxBufferedBytes: d.cfg.ArchiveMaxBufferedBytes, MaxHourSplits: d.cfg.ArchiveMaxHourSplits, Compression: d.cfg.ArchiveCompression,
 		Retention: d.cfg.ArchiveRetention, CompactInterval: d.cfg.ArchiveMaintainInterval, Columns: d.columns.set,

@@ -426,8 +426,9 @@ func (bf *backfiller) stop() {
 	}
 }
 
-func newBackfiller(ctx context.Context, cfg Config, log *slog.Logger, onEvict func(backfill.Eviction)) (*backfiller, *lakehouse.Lake, error) {
-	lake, err := lakehouse.OpenLake(ctx, cfg.LakeURL, log)
+func newBackfiller(ctx context.Context, cfg Config, storage lakehouse.StorageConfig, onEvict func(backfill.Eviction)) (*backfiller, *lakehouse.Lake, error) {
+	log := storage.Logger
+	lake, err := lakehouse.OpenLake(ctx, cfg.LakeURL, storage)
 	if err != nil {
 		return nil, nil, fmt.Errorf("live: opening the lake for backfill: %w", err)
 	}

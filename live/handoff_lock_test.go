@@ -39,7 +39,7 @@ func TestBackfillAlertsProducedOutsidePartitionLock(t *testing.T) {
 	d.reroute = ingest.NewRerouter(d.alertProducer, "events.dlq", ingest.DefaultDeadLetterMaxBytes, nil, ingest.NewMetrics(nil), d.log)
 	// An empty lake and no brokers: the crossings' events are not found, and the
 	// alerts name the start offset (the lock, not the record, is what this tests).
-	lake, err := lakehouse.OpenLake(context.Background(), "file://"+t.TempDir(), d.log)
+	lake, err := lakehouse.OpenLake(context.Background(), "file://"+t.TempDir(), lakehouse.StorageConfig{Logger: d.log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func TestLifecycleLiveEqualsBacktest(t *testing.T) {
 	waitSeen(t, d2, int64(len(second)))
 
 	// The backtest's records: each partition's crossings, from the topic (an empty lake).
-	lake, err := lakehouse.OpenLake(context.Background(), "file://"+t.TempDir(), nil)
+	lake, err := lakehouse.OpenLake(context.Background(), "file://"+t.TempDir(), lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

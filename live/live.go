@@ -304,6 +304,14 @@ type Config struct {
 	// a whole stays within ShutdownTimeout + 30s, which bounds these waits too. Default
 	// DefaultRestorePatience.
 	RestorePatience time.Duration
+	// StorageTimeout bounds each request to the object storage of LakeURL, StateURL and
+	// RestoreFrom (the archiver's, the snapshots', a hand-off's backfill and a
+	// preview's) that makes no progress: no answer, or no byte of a body either way,
+	// for this long (lakehouse.StorageConfig.Timeout). Past it the request is
+	// abandoned, logged, counted in
+	// hindsight_limit_reached_total{name="storage_timeout_seconds"}, and retried.
+	// Default lakehouse.DefaultStorageTimeout; negative: none.
+	StorageTimeout time.Duration
 	// SnapshotInterval is how often each owned partition's state is snapshotted when it
 	// changed. Partitions are also snapshotted when revoked and at shutdown. Default 30s.
 	SnapshotInterval time.Duration
@@ -494,6 +502,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.BackfillConcurrency <= 0 {
 		c.BackfillConcurrency = 2
+	}
+	if c.StorageTimeout == 0 {
+		c.StorageTimeout = lakehouse.DefaultStorageTimeout
 	}
 	if c.BackfillCacheMaxBytes <= 0 {
 		c.BackfillCacheMaxBytes = backfill.DefaultCacheMaxBytes

@@ -83,7 +83,7 @@ func waitNextOffset(t *testing.T, d *live.Daemon, p int32, next int64) {
 
 func openLake(t *testing.T, url string) *lakehouse.Lake {
 	t.Helper()
-	lake, err := lakehouse.OpenLake(context.Background(), url, nil)
+	lake, err := lakehouse.OpenLake(context.Background(), url, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

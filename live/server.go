@@ -496,6 +496,7 @@ func (c *Config) consoleConfig(b console.Backend) console.Config {
 func (d *Daemon) newConsole(ws *webState) http.Handler {
 	cc := d.cfg.consoleConfig(d.ConsoleBackend())
 	cc.Logger = d.log.With("stage", "console")
+	cc.Storage = d.storage(cc.Logger)
 	cc.Admit = ws.heavy.enter
 	cc.LimitReached = func(name string) { d.m.limits.Reached(name) }
 	con, err := console.New(cc)

@@ -131,13 +131,13 @@ func (d *Daemon) openState(ctx context.Context) error {
 	if url == "" {
 		url = d.cfg.LakeURL
 	}
-	bkt, err := lakehouse.OpenBucket(ctx, url)
+	bkt, err := lakehouse.OpenBucket(ctx, url, d.storage(d.log))
 	if err != nil {
 		return fmt.Errorf("live: opening the state store: %w", err)
 	}
 	d.state = newStateStore(bkt, url, d.cfg.Group, d.cfg.Topics.Events)
 	if d.cfg.RestoreFrom != "" {
-		bkt, err := lakehouse.OpenBucket(ctx, d.cfg.RestoreFrom)
+		bkt, err := lakehouse.OpenBucket(ctx, d.cfg.RestoreFrom, d.storage(d.log))
 		if err != nil {
 			return fmt.Errorf("live: opening --restore-from: %w", err)
 		}

@@ -198,7 +198,7 @@ func TestFedArchiverCatchUpReadsCommitted(t *testing.T) {
 		c.LakeURL, c.NoArchive, c.StartAt = lakeURL, false, "latest"
 		c.ArchiveRollAge = 50 * time.Millisecond
 	})
-	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestRetentionOfWhatWasReadIsNoDeletion(t *testing.T) {
 				c.LakeURL, c.NoArchive, c.Registry = lakeURL, false, reg
 				c.ArchiveRollAge = 50 * time.Millisecond
 			})
-			lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+			lake, err := lakehouse.OpenLake(context.Background(), lakeURL, lakehouse.StorageConfig{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -403,7 +403,7 @@ func TestAbortedTransactionIsNoArchiveLag(t *testing.T) {
 		c.ArchiveLagInterval = 50 * time.Millisecond
 		c.MaxArchiveLag = 20
 	})
-	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, nil)
+	lake, err := lakehouse.OpenLake(context.Background(), lakeURL, lakehouse.StorageConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,7 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 	f := cmd.Flags()
 	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, defaultBrokers, topicEvents|topicControls)
 	f.StringVar(&cfg.LakeURL, "lake", defaultLake, "lake bucket URL (file://… or s3://…)")
+	addStorageTimeoutFlag(f, &cfg.StorageTimeout)
 	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON")
 	f.StringSliceVar(&cfg.Rules, "rule", nil, "live rule SCOPE/ID (or ID of a global rule), read from the controls topic; repeatable")
 	f.StringVar(&cfg.Customer, "customer", "", "count only this customer")
@@ -73,6 +74,9 @@ type backfillConfig struct {
 	// LakeURL is the lake (see lakehouse.OpenBucket). Default defaultLake, the
 	// archiver's default.
 	LakeURL string
+	// StorageTimeout bounds a request to the lake's storage that makes no progress
+	// (lakehouse.StorageConfig.Timeout).
+	StorageTimeout time.Duration
 	// RulesFile backfills every rule of a rules file.
 	RulesFile string
 	// Rules backfills live rules, read from the controls topic, by SCOPE/ID (or ID for a
@@ -162,7 +166,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	if err != nil {
 		return err
 	}
-	lake, err := lakehouse.OpenExistingLake(ctx, cfg.LakeURL, nil)
+	lake, err := lakehouse.OpenExistingLake(ctx, cfg.LakeURL, lakehouse.StorageConfig{Timeout: cfg.StorageTimeout})
 	if err != nil {
 		return fmt.Errorf("backfill: opening lake %s: %w", cfg.LakeURL, err)
 	}

@@ -57,6 +57,7 @@ event kept, and a filtered run may differ from what live raised for that custome
 	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, defaultBrokers, topicEvents)
 	f.StringVarP(&cfg.RulesFile, "file", "f", "", "rules file, YAML or JSON (required)")
 	f.StringVar(&cfg.LakeURL, "lake", defaultLake, "lake bucket URL (file://… or s3://…)")
+	addStorageTimeoutFlag(f, &cfg.StorageTimeout)
 	f.StringVar(&cfg.From, "from", "", "first record time read, RFC 3339 or YYYY-MM-DD (default: the lake's first)")
 	f.StringVar(&cfg.To, "to", "", "record time read up to, excluded, RFC 3339 or YYYY-MM-DD (default: the lake's last)")
 	f.StringVar(&cfg.Customer, "customer", "", "read only this customer's events")
@@ -77,6 +78,9 @@ type backtestConfig struct {
 	RulesFile string
 	// LakeURL is the lake (see lakehouse.OpenBucket). Default defaultLake.
 	LakeURL string
+	// StorageTimeout bounds a request to the lake's storage that makes no progress
+	// (lakehouse.StorageConfig.Timeout).
+	StorageTimeout time.Duration
 	// From and To bound the events by record time (see parseBacktestTime).
 	From, To string
 	Customer string
@@ -118,7 +122,7 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 	if cfg.LakeURL == "" {
 		cfg.LakeURL = defaultLake
 	}
-	lake, err := openExistingLake(ctx, cfg.LakeURL, len(cfg.Kafka.Brokers) > 0)
+	lake, err := openExistingLake(ctx, cfg.LakeURL, lakehouse.StorageConfig{Timeout: cfg.StorageTimeout}, len(cfg.Kafka.Brokers) > 0)
 	if err != nil {
 		return err
 	}
@@ -179,8 +183,8 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 // of a mistyped path would otherwise say that no rule ever fires.
 // With kafka (the events topic read after the lake), a lake that holds nothing yet
 // is read as empty: everything comes from Kafka.
-func openExistingLake(ctx context.Context, url string, kafka bool) (*lakehouse.Lake, error) {
-	lake, err := lakehouse.OpenExistingLake(ctx, url, nil)
+func openExistingLake(ctx context.Context, url string, storage lakehouse.StorageConfig, kafka bool) (*lakehouse.Lake, error) {
+	lake, err := lakehouse.OpenExistingLake(ctx, url, storage)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: opening lake %s: %w", url, err)
 	}

@@ -32,6 +32,7 @@ func TestLiveLimitFlagDefaults(t *testing.T) {
 		"max-snapshot-age": def.MaxSnapshotAge, "max-archive-lag": def.MaxArchiveLag, "public-read": false, "allowed-hosts": "[]",
 		"max-queued-records": def.MaxQueuedRecords, "max-queued-bytes": def.MaxQueuedBytes, "fetch-max-bytes": def.FetchMaxBytes,
 		"archive-feed-bytes": def.ArchiveFeedBytes, "max-key-bytes": def.WindowLimits.MaxKeyBytes,
+		"storage-timeout": def.StorageTimeout,
 	} {
 		fl := f.Lookup(name)
 		if fl == nil {

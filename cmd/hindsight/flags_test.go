@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
 // handDefault is a default written into a flag's usage by hand. Cobra prints a flag's
@@ -56,6 +58,44 @@ func TestGroupMembersTakeCrashFlags(t *testing.T) {
 				t.Errorf("%s --%s = %q, want %q", name, flag, got, want)
 			}
 		}
+	}
+}
+
+// TestStorageTimeoutFlagOnEveryBucketCommand: every command that opens a bucket (a lake,
+// the state) takes --storage-timeout, defaulting to lakehouse.DefaultStorageTimeout,
+// and one that names a lake by --lake is among them, so that a command added later
+// without it fails here.
+func TestStorageTimeoutFlagOnEveryBucketCommand(t *testing.T) {
+	t.Parallel()
+	want := map[string]bool{"hindsight live": true, "hindsight archive": true, "hindsight backfill": true, "hindsight backtest": true,
+		"hindsight lake ls": true, "hindsight lake stats": true, "hindsight lake compact": true}
+	var walk func(c *cobra.Command)
+	lookup := func(c *cobra.Command, name string) *pflag.Flag { // its own, or a parent's persistent flag
+		if fl := c.Flags().Lookup(name); fl != nil {
+			return fl
+		}
+		return c.InheritedFlags().Lookup(name)
+	}
+	walk = func(c *cobra.Command) {
+		if lookup(c, "lake") != nil && c.Runnable() && !want[c.CommandPath()] {
+			t.Errorf("%s takes --lake: add it to this test's list, with --storage-timeout", c.CommandPath())
+		}
+		if want[c.CommandPath()] {
+			delete(want, c.CommandPath())
+			switch fl := lookup(c, "storage-timeout"); {
+			case fl == nil:
+				t.Errorf("%s opens a bucket but has no --storage-timeout", c.CommandPath())
+			case fl.DefValue != lakehouse.DefaultStorageTimeout.String():
+				t.Errorf("%s --storage-timeout defaults to %s, want %v", c.CommandPath(), fl.DefValue, lakehouse.DefaultStorageTimeout)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd())
+	for path := range want {
+		t.Errorf("no command %s", path)
 	}
 }
 

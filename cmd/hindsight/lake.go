@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -118,6 +118,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	f.StringVar(&cfg.Group, "group", archiveDefaults.Group, "consumer group of the archivers")
 	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	f.StringVar(&cfg.BucketURL, "lake", defaultLake, "bucket URL of the lake")
+	addStorageTimeoutFlag(f, &cfg.StorageTimeout)
 	f.Int64Var(&cfg.RollBytes, "roll-bytes", archiveDefaults.RollBytes, "close a file once it holds this much raw JSON")
 	f.DurationVar(&cfg.RollAge, "roll-age", archiveDefaults.RollAge, "close a file this long after its first record")
 	f.IntVar(&cfg.MaxHourSplits, "max-hour-splits", archiveDefaults.MaxHourSplits, "files closed per partition and --roll-age because an event of a later hour (its record timestamp) came; past it such events join the open file (negative: no bound)")
@@ -160,9 +161,10 @@ func addLakeMaxColumnsFlag(f *pflag.FlagSet, maxPaths *int, more string) {
 
 // lakeOptions are the flags every `hindsight lake` subcommand shares.
 type lakeOptions struct {
-	url      string
-	json     bool
-	logLevel string
+	url            string
+	json           bool
+	logLevel       string
+	storageTimeout time.Duration
 }
 
 // newLakeCmd is `hindsight lake`: look into the archive.
@@ -174,10 +176,12 @@ func newLakeCmd() *cobra.Command {
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&opts.url, "lake", defaultLake, "bucket URL of the lake")
+	addStorageTimeoutFlag(pf, &opts.storageTimeout)
 	pf.BoolVar(&opts.json, "json", false, "print JSON instead of a table")
 	addLogFlags(pf, &opts.logLevel, "warn")
-	// runE gives each subcommand the logger and the lake URL; --lake "" means the default.
-	runE := func(run func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error) func(*cobra.Command, []string) error {
+	// runE gives each subcommand the lake URL and how to reach its storage (with the
+	// logger); --lake "" means the default.
+	runE := func(run func(ctx context.Context, url string, storage lakehouse.StorageConfig, out io.Writer) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
 			logger, err := envLogger(cmd, opts.logLevel)
 			if err != nil {
@@ -191,7 +195,7 @@ func newLakeCmd() *cobra.Command {
 			if err := lakehouse.CheckLakeExists(url); err != nil {
 				return usageError{err}
 			}
-			return run(cmd.Context(), url, logger, cmd.OutOrStdout())
+			return run(cmd.Context(), url, lakehouse.StorageConfig{Timeout: opts.storageTimeout, Logger: logger}, cmd.OutOrStdout())
 		}
 	}
 
@@ -200,8 +204,8 @@ func newLakeCmd() *cobra.Command {
 		Use:   "ls",
 		Short: "List the visible files: partition, offset range, rows, bytes, times, customers",
 		Args:  cobra.NoArgs,
-		RunE: runE(lakeReport(&opts.json, func(ctx context.Context, url string, logger *slog.Logger) (lakehouse.Listing, error) {
-			return lakehouse.ListLake(ctx, url, filter, logger)
+		RunE: runE(lakeReport(&opts.json, func(ctx context.Context, url string, storage lakehouse.StorageConfig) (lakehouse.Listing, error) {
+			return lakehouse.ListLake(ctx, url, filter, storage)
 		}, printListing)),
 	}
 	ls.Flags().Int32SliceVar(&filter.Partitions, "partition", nil, "only these partitions")
@@ -219,11 +223,11 @@ func newLakeCmd() *cobra.Command {
 		Use:   "compact",
 		Short: "Run one maintenance pass: merge small files, apply retention, delete garbage",
 		Args:  cobra.NoArgs,
-		RunE: runE(func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
+		RunE: runE(func(ctx context.Context, url string, storage lakehouse.StorageConfig, out io.Writer) error {
 			if err := mc.Validate(); err != nil {
 				return usageError{err}
 			}
-			rep, err := lakehouse.MaintainLake(ctx, url, mc, logger)
+			rep, err := lakehouse.MaintainLake(ctx, url, mc, storage)
 			if rep != nil {
 				if perr := printMaintenance(out, *rep, opts.json); err == nil {
 					err = perr

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,10 +14,10 @@ import (
 
 // lakeReport is the body of a read-only `hindsight lake` subcommand: query the lake,
 // then print the answer with table, or as indented JSON when *asJSON (--json).
-func lakeReport[T any](asJSON *bool, query func(ctx context.Context, url string, logger *slog.Logger) (T, error),
-	table func(io.Writer, T) error) func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
-	return func(ctx context.Context, url string, logger *slog.Logger, out io.Writer) error {
-		v, err := query(ctx, url, logger)
+func lakeReport[T any](asJSON *bool, query func(ctx context.Context, url string, storage lakehouse.StorageConfig) (T, error),
+	table func(io.Writer, T) error) func(ctx context.Context, url string, storage lakehouse.StorageConfig, out io.Writer) error {
+	return func(ctx context.Context, url string, storage lakehouse.StorageConfig, out io.Writer) error {
+		v, err := query(ctx, url, storage)
 		if err != nil {
 			return err
 		}

@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/internal/httpguard"
 	"github.com/hindsightdev/hindsight/internal/lines"
+	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -90,6 +92,14 @@ func applyRuleLimits(l rule.Limits) error {
 func addBackfillMemoryFlag(f *pflag.FlagSet, p *int64) {
 	f.Int64Var(p, "backfill-memory-limit", backfill.DefaultMemoryLimit,
 		"bytes of memory DuckDB may use for one backfill job; a job needing more fails (negative: DuckDB's own, 80% of RAM)")
+}
+
+// addStorageTimeoutFlag registers --storage-timeout, the bound on a request to object
+// storage that makes no progress (lakehouse.StorageConfig.Timeout), writing into p:
+// every command that opens a bucket takes it.
+func addStorageTimeoutFlag(f *pflag.FlagSet, p *time.Duration) {
+	f.DurationVar(p, "storage-timeout", lakehouse.DefaultStorageTimeout,
+		"how long a request to s3:// object storage may make no progress (no answer, or no byte of a body either way) before it is abandoned, logged and retried; it bounds a stall, not a transfer (negative: none)")
 }
 
 // addMemoryLimitFlag registers --memory-limit, the process's memory budget

@@ -17,7 +17,7 @@ func TestArchiveLimitsInMetrics(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	_, lines := startBinary(t, "archive", "--brokers", b.Addr, "--lake", "file://"+t.TempDir(), "--metrics-addr", "127.0.0.1:0",
-		"--max-buffered-bytes", "134217728", "--retention", "48h", "--memory-limit", "1073741824", "--http-read-timeout", "20s")
+		"--max-buffered-bytes", "134217728", "--retention", "48h", "--memory-limit", "1073741824", "--http-read-timeout", "20s", "--storage-timeout", "45s")
 	var logged []string
 	addr := waitLine(t, lines, regexp.MustCompile(`msg="metrics listening" addr=(\S+)`), &logged)
 	want := []string{
@@ -26,6 +26,8 @@ func TestArchiveLimitsInMetrics(t *testing.T) {
 		`hindsight_limit{name="memory_limit_bytes"} 1.073741824e+09`,
 		`hindsight_limit_reached_total{name="archive_max_buffered_bytes"} 0`,
 		`hindsight_limit_reached_total{name="memory_limit_bytes"} 0`,
+		`hindsight_limit{name="storage_timeout_seconds"} 45`,
+		`hindsight_limit_reached_total{name="storage_timeout_seconds"} 0`,
 		`hindsight_limit{name="http_read_timeout_seconds"} 20`,
 		`hindsight_limit{name="http_max_connections"} 64`,
 		`hindsight_limit_reached_total{name="http_max_connections"} 0`,

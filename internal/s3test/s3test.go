@@ -80,9 +80,12 @@ func (s *Server) serve() {
 
 // URL is the gocloud.dev/blob URL of the bucket: s3:// with the loopback endpoint,
 // path-style addressing and anonymous credentials (the fake does not check signatures).
-func (s *Server) URL() string {
+func (s *Server) URL() string { return s.urlVia(s.Addr) }
+
+// urlVia is URL with the endpoint at addr.
+func (s *Server) urlVia(addr string) string {
 	q := url.Values{}
-	q.Set("endpoint", "http://"+s.Addr)
+	q.Set("endpoint", "http://"+addr)
 	q.Set("use_path_style", "true")
 	q.Set("region", "us-east-1")
 	q.Set("anonymous", "true")

@@ -11,7 +11,13 @@ import (
 // test.
 func OpenBucket(t testing.TB, url string) lakehouse.Bucket {
 	t.Helper()
-	bkt, err := lakehouse.OpenBucket(context.Background(), url)
+	return OpenBucketWith(t, url, lakehouse.StorageConfig{})
+}
+
+// OpenBucketWith is OpenBucket reaching the storage as s says.
+func OpenBucketWith(t testing.TB, url string, s lakehouse.StorageConfig) lakehouse.Bucket {
+	t.Helper()
+	bkt, err := lakehouse.OpenBucket(context.Background(), url, s)
 	if err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
