@@ -390,8 +390,8 @@ func resolveStart(ctx context.Context, cfg backfillConfig) (map[int32]int64, err
 	return start, nil
 }
 
-// unnamedPartitions lists the events partitions, as the lake and Kafka (when asked)
-// know them, that an explicit --at leaves out. A job reads only the partitions it is
+// unnamedPartitions lists the events partitions that hold history, as the lake and
+// Kafka (when asked) know them, that an explicit --at leaves out. A job reads only the partitions it is
 // given, so the events there count nowhere: a customer whose events are there (all of
 // them: a customer's events are in one partition) was printed with a count of 0,
 // exit status 0, and nothing said so.
@@ -410,14 +410,27 @@ func unnamedPartitions(ctx context.Context, cfg backfillConfig, lake *lakehouse.
 			return nil, err
 		}
 		defer cl.Close()
-		ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, cfg.Topics.Events)
+		adm := kadm.NewClient(cl)
+		ends, err := adm.ListEndOffsets(ctx, cfg.Topics.Events)
 		if err == nil {
 			err = ends.Error()
+		}
+		var starts kadm.ListedOffsets
+		if err == nil {
+			if starts, err = adm.ListStartOffsets(ctx, cfg.Topics.Events); err == nil {
+				err = starts.Error()
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("backfill: listing the partitions of %s: %w", cfg.Topics.Events, err)
 		}
-		ends.Each(func(o kadm.ListedOffset) { known[o.Partition] = true })
+		// A partition whose log holds nothing (and the lake nothing of) has nothing to
+		// count: leaving it out loses nothing.
+		ends.Each(func(o kadm.ListedOffset) {
+			if st, ok := starts.Lookup(o.Topic, o.Partition); !ok || st.Offset < o.Offset {
+				known[o.Partition] = true
+			}
+		})
 	}
 	var out []int32
 	for p := range known {
