@@ -65,7 +65,7 @@ func addCustomerBytesFlag(f *pflag.FlagSet, p *int) {
 // addLineBytesFlag registers --max-line-bytes, the longest line of events a command
 // reads from a file or standard input (produce, rules test).
 func addLineBytesFlag(f *pflag.FlagSet, p *int) {
-	f.IntVar(p, "max-line-bytes", lines.DefaultMax, "longest event line read, in bytes; a longer line is reported with its number and skipped, and the lines after it are read")
+	f.IntVar(p, "max-line-bytes", lines.DefaultMax, "longest event line read, in bytes (0: the default); a longer line is reported with its number and skipped, and the lines after it are read")
 }
 
 // applyCustomerBytes makes n the process's max_customer_bytes, for a command that

@@ -57,6 +57,7 @@ func NewReader(r io.Reader, max int) *Reader {
 func (r *Reader) Next() (line []byte, number int, err error) {
 	r.buf = r.buf[:0]
 	var total int64
+	cr := false // the chunk before this one ended in "\r"
 	for {
 		chunk, err := r.br.ReadSlice('\n')
 		total += int64(len(chunk))
@@ -67,7 +68,7 @@ func (r *Reader) Next() (line []byte, number int, err error) {
 		case err == nil || (err == io.EOF && total > 0):
 			r.line++
 			if total > int64(len(r.buf)) { // not held: only its length is told
-				return nil, r.line, &TooLongError{Line: r.line, Bytes: total - trailing(chunk), Max: r.max}
+				return nil, r.line, &TooLongError{Line: r.line, Bytes: total - trailing(chunk, cr), Max: r.max}
 			}
 			text := bytes.TrimSuffix(r.buf, []byte("\n"))
 			text = bytes.TrimSuffix(text, []byte("\r"))
@@ -76,6 +77,7 @@ func (r *Reader) Next() (line []byte, number int, err error) {
 			}
 			return text, r.line, nil
 		case err == bufio.ErrBufferFull:
+			cr = chunk[len(chunk)-1] == '\r'
 			continue
 		case err == io.EOF:
 			return nil, r.line, io.EOF
@@ -86,10 +88,10 @@ func (r *Reader) Next() (line []byte, number int, err error) {
 }
 
 // trailing is how many of the line end's bytes ("\n", "\r\n") end chunk, the last
-// piece of a line.
-func trailing(chunk []byte) int64 {
+// piece of a line; cr: the piece before it ended in "\r".
+func trailing(chunk []byte, cr bool) int64 {
 	switch {
-	case bytes.HasSuffix(chunk, []byte("\r\n")):
+	case bytes.HasSuffix(chunk, []byte("\r\n")), string(chunk) == "\n" && cr:
 		return 2
 	case bytes.HasSuffix(chunk, []byte("\n")):
 		return 1

@@ -92,3 +92,26 @@ func TestReadErrorSaysWhichLine(t *testing.T) {
 		t.Errorf("got %v, want the read error on line 2", err)
 	}
 }
+
+// TestTooLongCRLFAcrossTheBuffer: a too-long line ending "\r\n" is told without its
+// line end, whatever the reader's buffer held: with the "\r" the last byte of a full
+// 64 KiB buffer, the last piece is "\n" alone, and the "\r" was counted as part of the
+// line (a review's test).
+func TestTooLongCRLFAcrossTheBuffer(t *testing.T) {
+	const bufSize = 64 << 10
+	content := strings.Repeat("x", bufSize-1) // with its "\r", exactly one buffer
+	r := NewReader(strings.NewReader(content+"\r\n{}\n"), 10)
+	_, _, err := r.Next()
+	var tl *TooLongError
+	if !errors.As(err, &tl) {
+		t.Fatalf("first line: %v, want a *TooLongError", err)
+	}
+	if tl.Bytes != int64(len(content)) {
+		t.Errorf("a line of %d bytes and \"\\r\\n\" is told as %d bytes", len(content), tl.Bytes)
+	}
+	// The same line without the "\r" is told right.
+	r = NewReader(strings.NewReader(content+"\n{}\n"), 10)
+	if _, _, err := r.Next(); !errors.As(err, &tl) || tl.Bytes != int64(len(content)) {
+		t.Errorf("with \"\\n\" alone: %v", err)
+	}
+}
