@@ -296,7 +296,7 @@ type Config struct {
 	RestoreFrom string
 	// RestorePatience is how long a restore waits for what it reads that fails for an
 	// outage: the listing of the events partitions' offsets, and the snapshot store
-	// (from its first failed read; shared by the partitions restored together). Tried
+	// (from the first failed read of an outage; shared by the partitions restored meanwhile). Tried
 	// again with backoff meanwhile, so that Kafka or storage coming back a few seconds
 	// after the daemon (a power cut) does not restore the partitions empty; past it a
 	// partition that could not be restored starts empty, logged, counted in

@@ -146,10 +146,10 @@ func (d *Daemon) listLogBounds(ctx context.Context, ps []int32) (map[int32]logBo
 // seconds as the daemon restarted (both coming back after a power cut) restored its
 // partitions empty, and under --no-backfill their counts restarted at the resume offset
 // for good, though the snapshot was readable seconds later. The waits last up to
-// RestorePatience from the restore's first failed read, shared by its partitions: a
-// store that stays down delays the restore once, not once per partition (its later
-// reads are tried once each), and the restore, as before, ends within its context's
-// bound. What retrying cannot change is not retried: no snapshot, a snapshot gone
+// RestorePatience from the first failed read of an outage, shared by the partitions
+// restored meanwhile: a store that stays down delays the restore once, not once per
+// partition (its later reads are tried once each), and the restore, as before, ends
+// within its context's bound. What retrying cannot change is not retried: no snapshot, a snapshot gone
 // (pruned since the listing: the next older one is read), a corrupt one (restoreOne
 // tries older ones), the restore's context ended.
 type snapshotReader struct {
@@ -183,6 +183,9 @@ func readPatiently[T any](ctx context.Context, r *snapshotReader, pid int32, rea
 		attempt++
 		v, err := read()
 		if err == nil {
+			// The store answers: a later outage gets the patience anew, rather than a
+			// single try because an earlier one spent it.
+			r.failing = time.Time{}
 			return v, nil
 		}
 		last = err
