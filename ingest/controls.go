@@ -258,13 +258,12 @@ func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin, after i
 	}
 	// A Keeper waits for room in its client's buffer rather than be dropped; Run's end
 	// (the daemon stopping) ends the wait, and the next start, replaying the topic,
-	// writes the Keepers still missing. Once buffered it lives by its own context.
+	// writes the Keepers still missing. Once buffered it is flushed at Close.
 	ctx := context.Background()
 	if c := r.runCtx.Load(); c != nil {
 		ctx = *c
 	}
-	rec.Context = context.Background()
-	r.keepers.Produce(ctx, rec, func(rec *kgo.Record, err error) {
+	ProduceWaiting(ctx, r.keepers, rec, func(rec *kgo.Record, err error) {
 		if err != nil {
 			r.cfg.Metrics.ProduceErrors.WithLabelValues(rec.Topic).Inc()
 			r.cfg.Logger.Error("publishing the control that keeps a key's rule failed: compaction may drop the key's rule until the next start writes it", "key", string(rec.Key), "err", err)

@@ -188,3 +188,17 @@ func clip(key []byte) string {
 	}
 	return string(key)
 }
+
+// ProduceWaiting produces rec on cl, waiting for room in cl's buffer until ctx ends,
+// and reports whether it was handed over before ctx ended. Only the wait is ctx's:
+// franz-go fails a buffered record, and holds one for a topic it does not know yet,
+// by the context given to Produce (not Record.Context), so a buffered record given
+// ctx was failed when ctx ended, where a flush would have sent it. The record gets a
+// context of its own, which ctx ends only while Produce waits. When ProduceWaiting
+// reports false the record may have been failed with context.Canceled.
+func ProduceWaiting(ctx context.Context, cl *kgo.Client, rec *kgo.Record, promise func(*kgo.Record, error)) bool {
+	wait, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, cancel)
+	cl.Produce(wait, rec, promise)
+	return stop()
+}

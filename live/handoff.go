@@ -16,6 +16,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
@@ -336,8 +337,7 @@ func (d *Daemon) produceAlerts(p *partition, alerts []*kgo.Record) {
 	for i, rec := range alerts {
 		d.alertsRaised.Add(1)
 		d.m.alerts.Inc()
-		d.produceAlert(ctx, rec)
-		if ctx.Err() != nil { // this one may not have been handed over, those after were not
+		if !d.produceAlert(ctx, rec) { // this one may not have been handed over, those after were not
 			d.bf.log.Warn("stopping with alerts of a hand-off not handed to the producer (is the alerts topic refusing writes?): no snapshot of the partition counts them, so its next owner raises them again",
 				"partition", p.id, "alerts_at_most", len(alerts)-i)
 			return
@@ -467,14 +467,13 @@ func newBackfiller(ctx context.Context, cfg Config, storage lakehouse.StorageCon
 // produceAlert sends a backfill alert. One the brokers refuse for good (after the
 // client's retries) goes to the dead-letter topic, as a live alert does; it is not
 // raised again, since the counts it was raised for are kept. ctx ends only the wait for
-// room in the producer's buffer: an alert it ends was never buffered, and is not a
-// dead letter (produceAlerts).
-func (d *Daemon) produceAlert(ctx context.Context, rec *kgo.Record) {
-	// A buffered record lives by its own context, not the wait's: it is sent however
-	// the daemon stops (closeResources flushes it).
-	rec.Context = context.Background()
-	d.alertProducer.Produce(ctx, rec, func(r *kgo.Record, err error) {
-		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+// room in the producer's buffer (ingest.ProduceWaiting): a buffered alert is sent
+// however the daemon stops (closeResources flushes it). It reports whether the alert
+// was handed over before ctx ended; one that was not, failed for it, is not a dead
+// letter (produceAlerts).
+func (d *Daemon) produceAlert(ctx context.Context, rec *kgo.Record) bool {
+	return ingest.ProduceWaiting(ctx, d.alertProducer, rec, func(r *kgo.Record, err error) {
+		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return
 		}
 		if err != nil {
