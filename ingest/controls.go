@@ -77,8 +77,9 @@ func NewControlReader(cfg ControlsConfig) (*ControlReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	// It connects when it first writes: most daemons never write a Keeper.
-	keepers, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0))
+	// It connects when it first writes: most daemons never write a Keeper. A Keeper the
+	// brokers refuse for a while waits for a metadata refresh, spaced as the reader's.
+	keepers, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0), kgo.MetadataMinAge(100*time.Millisecond))
 	if err != nil {
 		cl.Close()
 		return nil, err

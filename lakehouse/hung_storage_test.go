@@ -21,6 +21,9 @@ import (
 // request that makes no progress for --storage-timeout (1 s here) is now abandoned,
 // counted and retried.
 func TestArchiverRidesOutHungStorage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a hung store (5 s): make test runs it")
+	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	srv := s3test.Start(t, "lake")

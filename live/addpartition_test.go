@@ -77,6 +77,9 @@ func TestPartitionAddedWhileRunningStartAtLatest(t *testing.T) {
 // default of 5 minutes left such a partition unread that long (a review helper's
 // kill -9 runs with partitions added found it).
 func TestPartitionAddedIsReadWithinMetadataMaxAge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the consumer's metadata refresh (5 s): make test runs it")
+	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	r := livetest.ParseRule(t, `{"id":"all","scope":"*","version":1,"when":{"path":"$.type"},"threshold":1000000}`)

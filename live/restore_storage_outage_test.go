@@ -24,6 +24,9 @@ import (
 // offset for good, though the snapshot was readable seconds later. The store's reads
 // are now tried again for up to RestorePatience (15 s).
 func TestStorageOutageAtRestartKeepsState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a storage outage at restart (7 s): make test runs it")
+	}
 	t.Parallel()
 	const group = "restore-outage"
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
@@ -72,6 +75,9 @@ func TestStorageOutageAtRestartKeepsState(t *testing.T) {
 // says so, as before the restore waited (log, hindsight_snapshot_restore_failures_total,
 // /v1/state).
 func TestStorageDownPastRestorePatience(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the restore patience (8 s): make test runs it")
+	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	s3 := s3test.Start(t, "state")
