@@ -62,7 +62,7 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 	f.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the cache may hold; the oldest files go first")
 	addRuleLimitFlags(f, &limits)
 	addBackfillMemoryFlag(f, &cfg.MemoryLimit)
-	f.IntVar(&cfg.MaxCustomers, "max-customers", backfill.DefaultMaxCustomers, "customers one rule's counts hold; matches of customers beyond are not counted, said so, and the exit status is 3 (negative: no bound)")
+	f.IntVar(&cfg.MaxCustomers, "max-customers", backfill.DefaultMaxCustomers, "customers one rule's counts hold; matches of customers beyond are not counted, said so, and the exit status is 3 (0: the default; negative: no bound)")
 	f.Int64Var(&cfg.MaxCustomerIDBytes, "max-customer-ids-bytes", backfill.DefaultMaxCustomerIDBytes, "bytes of customer ids one rule's counts hold, as --max-customers their number (negative: no bound)")
 	return cmd
 }

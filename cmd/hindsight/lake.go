@@ -238,7 +238,7 @@ func newLakeCmd() *cobra.Command {
 	}
 	cf := compact.Flags()
 	cf.Int64Var(&mc.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged")
-	cf.Int64Var(&mc.TargetBytes, "target-bytes", archiveDefaults.RollBytes, "memory bound of a merge: the merged file's raw JSON plus about 160 bytes a row and 32 per typed path and row")
+	cf.Int64Var(&mc.TargetBytes, "target-bytes", archiveDefaults.RollBytes, "memory bound of a merge: the merged file's raw JSON plus about 160 bytes a row and 32 per typed path and row (0: the default)")
 	addLakeMaxColumnsFlag(cf, &mc.MaxColumns, " (a merged file keeps the paths its inputs typed that the most rows use)")
 	addCompressionFlag(cf, &mc.Compression, "compression")
 	cf.DurationVar(&mc.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")

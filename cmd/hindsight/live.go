@@ -110,7 +110,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.StringVar(&cfg.LakeURL, "lake", "", "lake bucket URL, file://… or s3://… (default: <data-dir>/lake)")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "do not archive events here (run hindsight archive separately)")
 	f.BoolVar(&cfg.NoBackfill, "no-backfill", false, "count new rule versions from their activation only, without history")
-	f.IntVar(&cfg.BackfillConcurrency, "backfill-concurrency", def.BackfillConcurrency, "hand-off backfill jobs run at once")
+	f.IntVar(&cfg.BackfillConcurrency, "backfill-concurrency", def.BackfillConcurrency, "hand-off backfill jobs run at once (0: the default)")
 	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: <data-dir>/cache)")
 	f.Int64Var(&cfg.BackfillCacheMaxBytes, "backfill-cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the backfill cache may hold; the oldest files go first")
 	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", archiveDefaults.RollAge, "how long the archiver keeps a file open")
@@ -128,7 +128,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.StringVar(&cfg.RestoreFrom, "restore-from", "", "bucket URL of snapshots that seed partitions the state bucket has none of (a backup or a previous deployment)")
 	f.DurationVar(&cfg.RestorePatience, "restore-patience", def.RestorePatience, "how long restoring a partition waits out failures of the events offsets' listing, and of the snapshot store, each (tried again meanwhile); past it the partition starts without its snapshot (the restore as a whole stays within --shutdown-timeout + 30s)")
 	addStorageTimeoutFlag(f, &cfg.StorageTimeout)
-	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", def.SnapshotInterval, "how often changed partition state is snapshotted (also on revoke and shutdown)")
+	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", def.SnapshotInterval, "how often changed partition state is snapshotted (also on revoke and shutdown; 0: the default)")
 	f.BoolVar(&cfg.NoSnapshots, "no-snapshots", false, "keep no durable state: partitions new to this process recount history by backfill")
 	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	// State of rules kept per group and window (a rule's limits field overrides them).
@@ -136,7 +136,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.MaxCounters, "max-counters", live.DefaultMaxCounters, "most running totals, (customer, plain rule) counters, one partition keeps (about 60 bytes each and the customer's id); a match needing a new one beyond is not counted and the rule is degraded (0: the default; negative: no bound but 2^31)")
 	f.Int64Var(&cfg.MaxCustomerIDBytes, "max-customer-ids-bytes", live.DefaultMaxCustomerIDBytes, "bytes of customer ids one partition's running totals hold, as --max-counters their number, in pages of 64 KiB (from 65,536 to 4 GiB less one byte; negative: that)")
 	f.IntVar(&cfg.MaxHistoryAlerts, "max-history-alerts", live.DefaultMaxHistoryAlerts, "firings of history a windowed or grouped rule with backfill.alert sends per partition when it starts; past it an event's firings are not sent, nor their resolves (the rule's history says how many: alerts_cut; negative: no bound)")
-	f.Int64Var(&cfg.HandoffBufferBytes, "max-handoff-buffer", live.DefaultHandoffBufferBytes, "bytes of events a windowed or grouped rule buffers per partition while its history is computed; beyond, it counts from then on without its history (shown as incomplete)")
+	f.Int64Var(&cfg.HandoffBufferBytes, "max-handoff-buffer", live.DefaultHandoffBufferBytes, "bytes of events a windowed or grouped rule buffers per partition while its history is computed; beyond, it counts from then on without its history (shown as incomplete; 0: the default)")
 	// Exposure and limits of the HTTP API (README.md, "Exposing Hindsight" and "Limits").
 	f.BoolVar(&cfg.PublicRead, "public-read", false, "with --api-token, leave reads (API, /metrics, the console's data) open without the token")
 	f.StringSliceVar(&cfg.AllowedHosts, "allowed-hosts", nil, "Host headers accepted besides the listener's own address and loopback names: name (any port), name:port, or * (any; disables the DNS-rebinding check)")
@@ -358,7 +358,7 @@ var archiveDefaults = defaultsOf[lakehouse.ArchiverConfig]()
 // addWindowLimitFlags registers the limits of windowed and grouped rules' state, which
 // live and backtest share.
 func addWindowLimitFlags(f *pflag.FlagSet, l *window.Limits, def window.Limits) {
-	f.Int64Var(&l.MaxGroups, "max-groups", def.MaxGroups, "most open groups a windowed or grouped rule keeps per partition; beyond, the rule is degraded")
-	f.Int64Var(&l.MaxDistinct, "max-distinct", def.MaxDistinct, "most distinct values one count_distinct window keeps; beyond, the rule is degraded")
-	f.Int64Var(&l.MaxKeyBytes, "max-key-bytes", def.MaxKeyBytes, "longest group key (a windowed or grouped rule's group_by values) or count_distinct value kept, in bytes; an event whose key is longer is not counted, and the rule is degraded")
+	f.Int64Var(&l.MaxGroups, "max-groups", def.MaxGroups, "most open groups a windowed or grouped rule keeps per partition; beyond, the rule is degraded (0: the default)")
+	f.Int64Var(&l.MaxDistinct, "max-distinct", def.MaxDistinct, "most distinct values one count_distinct window keeps; beyond, the rule is degraded (0: the default)")
+	f.Int64Var(&l.MaxKeyBytes, "max-key-bytes", def.MaxKeyBytes, "longest group key (a windowed or grouped rule's group_by values) or count_distinct value kept, in bytes; an event whose key is longer is not counted, and the rule is degraded (0: the default)")
 }
