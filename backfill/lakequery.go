@@ -178,6 +178,16 @@ func (r *Runner) nameUnreadable(ctx context.Context, conn *sql.Conn, files []lak
 	return cause
 }
 
+// customerAccepted is verdict.CheckCustomer on a row's customer column, in SQL with
+// its argument: a record live dead-letters for its key (empty, or longer than
+// max_customer_bytes) counts nowhere. The archiver keeps none, but a file written
+// before it checked, or under a larger --max-customer-bytes, may hold some: backfill
+// and a windowed hand-off's typed reads counted them, live and backtests did not.
+// strlen counts bytes, as the limit does; a Parquet string is UTF-8 already.
+func customerAccepted() (string, any) {
+	return "customer <> '' AND strlen(customer) <= ?", rule.CurrentMaxCustomerBytes()
+}
+
 // countQuery builds the per-customer count over local Parquet files, with test the
 // verdict on one row (SQL with testArgs). File names are our own cache paths (lake
 // object names are validated), quoted as SQL literals; every other value is a bound
@@ -194,13 +204,9 @@ func countQuery(local []string, start map[int32]int64, test string, testArgs []a
 		bounds = append(bounds, `("partition" = ? AND "offset" < ?)`)
 		args = append(args, p, start[p])
 	}
-	// A record live dead-letters for its key (verdict.CheckCustomer: empty, or longer
-	// than max_customer_bytes) counts nowhere. The archiver keeps none, but a file
-	// written before it checked, or under a larger --max-customer-bytes, may hold some:
-	// a backfill counted them, live and backtests did not. strlen counts bytes, as the
-	// limit does.
-	where = append(where, "("+strings.Join(bounds, " OR ")+")", "customer <> ''", "strlen(customer) <= ?")
-	args = append(args, rule.CurrentMaxCustomerBytes())
+	keySQL, keyArg := customerAccepted()
+	where = append(where, "("+strings.Join(bounds, " OR ")+")", keySQL)
+	args = append(args, keyArg)
 	if customer != "" {
 		where = append(where, "customer = ?")
 		args = append(args, customer)

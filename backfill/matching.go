@@ -67,12 +67,12 @@ func NewMatchingRows(r *rule.Rule, lake *lakehouse.Lake, cacheDir string, memory
 	if pred.TypedSQL == "" {
 		return nil, nil
 	}
-	// A record live dead-letters for its key counts nowhere (countQuery says why a file
-	// may hold one): the rows of typed files come with their values, and their
-	// customers are checked by nothing after.
+	// The rows of typed files come with their values, and their customers are checked
+	// by nothing after: the query keeps only those live accepts.
+	keySQL, keyArg := customerAccepted()
 	m := &MatchingRows{lake: lake, cache: cacheDir, mem: memoryLimit, pred: pred,
-		where: "customer <> '' AND strlen(customer) <= ? AND (" + pred.TypedSQL + ")",
-		args:  append([]any{rule.CurrentMaxCustomerBytes()}, pred.TypedArgs...)}
+		where: keySQL + " AND (" + pred.TypedSQL + ")",
+		args:  append([]any{keyArg}, pred.TypedArgs...)}
 	if r.Scope != rule.GlobalScope {
 		// A customer's rule is no other customer's business: the typed condition alone
 		// would keep their rows too.
