@@ -22,6 +22,9 @@ import (
 // comes back on the same address; the daemon rides it out, a rule arrives afterwards,
 // and every count equals a full replay of history.
 func TestBrokerRestartMidStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a broker restart (4 s): make test runs it")
+	}
 	t.Parallel() // own broker, lake and daemon: shares nothing, and spends its time waiting
 	// The port stays held across the restart: no other process can take it meanwhile.
 	opts := kafkatest.Options{Partitions: 3, DataDir: t.TempDir(), Port: kafkatest.ListenPort(t)}

@@ -190,6 +190,9 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 // job completes and the count equals a full replay. A second version published while
 // the first is still backfilling replaces it: the stale job's counts never land.
 func TestHandoffRidesOutLakeOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a lake outage (4 s): make test runs it")
+	}
 	t.Parallel() // own broker, lake and daemon: shares nothing, and spends its time waiting
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	s3 := s3test.Start(t, "lake")

@@ -20,6 +20,9 @@ import (
 // daemon must stop cleanly (Wait nil: nothing went wrong but a client being slow) and
 // must not leave that connection open behind it.
 func TestShutdownWithASlowBodyInFlight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the HTTP shutdown grace (5 s): make test runs it")
+	}
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, cancel := livetest.StartLive(t, b, func(c *live.Config) {
 		c.HTTPReadTimeout = time.Minute // the body may take its time

@@ -29,6 +29,9 @@ import (
 // for the earlier read too, it would be ... undelivered here and delivered there"), so
 // revoking a partition must wait for the writes made for it.
 func TestStageInFlightUndeliveredRecordNotWrittenAfterRevoke(t *testing.T) {
+	if testing.Short() && !underRace {
+		t.Skip("waits out a rebalance (5 s): make test runs it")
+	}
 	t.Parallel() // own broker and receiver; most of its time is waiting for a rebalance
 	b := startBroker(t)
 	const topic = "alerts2"

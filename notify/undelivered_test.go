@@ -118,6 +118,9 @@ func TestUndeliveredWritesDoNotStallOtherDestinations(t *testing.T) {
 // delivery halts "moved", neither handled nor recorded). A review found A wrote them
 // all, each alert undelivered twice.
 func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
+	if testing.Short() && !underRace {
+		t.Skip("waits out a rebalance (4 s): make test runs it")
+	}
 	t.Parallel() // own broker and receivers; most of its time is waiting for a rebalance or a retry
 	b := startBroker(t)
 	const topic, undelA = "alerts2", "alerts.undelivered.a"
@@ -201,6 +204,9 @@ func TestUndeliveredOfAMovedPartitionIsTheNewOwners(t *testing.T) {
 // reassigned, not that another member delivers them, and each alert's newest delivery
 // state in Recent (the one the console shows) is undelivered.
 func TestUndeliveredOfAPartitionBackToItsMember(t *testing.T) {
+	if testing.Short() && !underRace {
+		t.Skip("waits out a rebalance (3 s): make test runs it")
+	}
 	t.Parallel()
 	b := startBroker(t)
 	const topic = "alerts2"

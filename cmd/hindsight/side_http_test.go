@@ -81,6 +81,9 @@ func getWithHost(t *testing.T, addr, path, host string) (int, string) {
 // stop cleanly (exit 0), not fail with "context deadline exceeded" because of one
 // stalled client.
 func TestNotifyHTTPSlowBodyNeitherHeldNorFailsShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the HTTP shutdown grace (6 s): make test runs it")
+	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -122,6 +122,9 @@ func TestForeignHostRefused(t *testing.T) {
 // A client that stops sending its body does not hold the stop past the grace, nor make
 // it an error: its connection is closed.
 func TestStopClosesAStalledRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the HTTP shutdown grace (5 s): make test runs it")
+	}
 	t.Parallel()
 	reading := make(chan struct{})
 	mux := http.NewServeMux()
