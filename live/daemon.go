@@ -85,6 +85,8 @@ type Daemon struct {
 	// events topic: it is no longer new (startPositions).
 	groupCommitted atomic.Bool
 	consuming      atomic.Bool
+	// restoreWait is what a restore waits for meanwhile (nil: nothing), for /readyz.
+	restoreWait atomic.Pointer[restoreWait]
 
 	partsMu sync.RWMutex
 	parts   map[int32]*partition

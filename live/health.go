@@ -72,6 +72,9 @@ func (d *Daemon) readiness() contract.Readiness {
 	if !d.consuming.Load() {
 		rd.Reasons = append(rd.Reasons, "not consuming events yet")
 	}
+	if w := d.restoreWait.Load(); w != nil {
+		rd.Reasons = append(rd.Reasons, w.reason(time.Now(), d.cfg.RestorePatience))
+	}
 	if len(rd.Partitions) == 0 {
 		rd.Reasons = append(rd.Reasons, "no events partition is assigned to this process (the group is rebalancing, or has more members than the topic has partitions)")
 	}

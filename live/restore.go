@@ -84,6 +84,22 @@ type logBound struct {
 	topicID [16]byte
 }
 
+// restoreWait is what a restore of assigned partitions waits for: the partitions are
+// neither published nor consumed meanwhile, up to RestorePatience, and /readyz names
+// the wait rather than only that no partition is assigned. /readyz is open to anyone
+// who may address the daemon: it names neither the store's URL nor the error, which
+// the log has with each attempt.
+type restoreWait struct {
+	what  string
+	since time.Time
+}
+
+// reason is the wait as /readyz says it at now.
+func (w *restoreWait) reason(now time.Time, patience time.Duration) string {
+	return fmt.Sprintf("assigned partitions wait for %s, unavailable for %s (up to --restore-patience %s; the log has each attempt's error)",
+		w.what, now.Sub(w.since).Round(time.Second), patience)
+}
+
 // logBounds lists the events partitions' first and next offsets; a snapshot outside
 // them does not describe this log. A listing that fails is tried again for up to
 // RestorePatience: without the bounds no snapshot is restored, so one failed request
@@ -92,11 +108,19 @@ func (d *Daemon) logBounds(ctx context.Context, ps []int32) map[int32]logBound {
 	var out map[int32]logBound
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval = 100*time.Millisecond, 2*time.Second
+	since := time.Time{}
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		var err error
 		out, err = d.listLogBounds(ctx, ps)
 		return struct{}{}, err
-	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(d.cfg.RestorePatience))
+	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(d.cfg.RestorePatience),
+		backoff.WithNotify(func(error, time.Duration) {
+			if since.IsZero() {
+				since = time.Now()
+			}
+			d.restoreWait.Store(&restoreWait{what: "the events partitions' offsets (Kafka's listing)", since: since})
+		}))
+	d.restoreWait.Store(nil)
 	if err != nil {
 		d.log.Warn("cannot list the events partitions' offsets; their snapshots are not restored and idle ones adopt rules at their next event", "err", err)
 	}
@@ -202,7 +226,9 @@ func readPatiently[T any](ctx context.Context, r *snapshotReader, pid int32, rea
 		backoff.WithNotify(func(err error, wait time.Duration) {
 			r.d.log.Warn("snapshot store unavailable; the partition's restore waits for it", "partition", pid,
 				"attempt", attempt, "retry_in", wait.Round(time.Millisecond), "patience", r.d.cfg.RestorePatience, "err", err)
+			r.d.restoreWait.Store(&restoreWait{what: fmt.Sprintf("the snapshot store (partition %d's snapshots)", pid), since: r.failing})
 		}))
+	r.d.restoreWait.Store(nil)
 	switch {
 	case err == nil && attempt > 1:
 		r.d.log.Info("snapshot store available again; the partition's restore goes on", "partition", pid, "attempts", attempt)

@@ -1,6 +1,7 @@
 package live_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
@@ -56,8 +58,21 @@ func TestStorageOutageAtRestartKeepsState(t *testing.T) {
 		}
 	}()
 	second, _ := livetest.StartLive(t, b, cfg)
+	// Meanwhile /readyz names the wait, not only that no partition is assigned.
+	readyz := func() contract.Readiness {
+		var rd contract.Readiness
+		livetest.GetJSON(t, "http://"+second.HTTPAddr()+"/readyz", &rd)
+		return rd
+	}
+	const waiting = "assigned partitions wait for the snapshot store (partition 0's snapshots)"
+	poll.Until(t, outage, "/readyz naming the restore's wait", func() bool {
+		return slices.ContainsFunc(readyz().Reasons, func(r string) bool { return strings.HasPrefix(r, waiting) })
+	})
 	// The partition is published once its restore ends, snapshot or not.
 	poll.Until(t, 30*time.Second, "the partition restored", func() bool { return len(second.State().Partitions) == 1 })
+	if rd := readyz(); slices.ContainsFunc(rd.Reasons, func(r string) bool { return strings.HasPrefix(r, waiting) }) {
+		t.Errorf("/readyz after the restore still says it waits: %q", rd.Reasons)
+	}
 	<-restarted
 	b.Produce(t, livetest.Event("a", `{"type":"login"}`))
 	poll.Until(t, 20*time.Second, "the new event counted", func() bool { return second.EventsSeen() == 1 })
