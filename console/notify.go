@@ -33,7 +33,10 @@ type MutesResponse struct {
 // alternative to Until ("2h": from now).
 type MuteRequest struct {
 	rule.Mute
-	For string `json:"for,omitempty"`
+	// Until shadows the mute's own, whose zero is "no end": given, it is an end, and
+	// one already past is refused (0001-01-01, the zero time, muted for ever).
+	Until *time.Time `json:"until,omitempty"`
+	For   string     `json:"for,omitempty"`
 }
 
 func (c *Console) handleDeliveries(w http.ResponseWriter, _ *http.Request) {
@@ -70,16 +73,20 @@ func (c *Console) handleAddMute(w http.ResponseWriter, r *http.Request) {
 	m := req.Mute
 	if req.For != "" {
 		d, err := rule.ParseDuration(req.For)
-		if err != nil || d <= 0 || !m.Until.IsZero() {
+		if err != nil || d <= 0 || req.Until != nil {
 			httpjson.Error(w, http.StatusBadRequest, `for: a positive duration ("2h", "1d"), instead of until`)
 			return
 		}
 		m.Until = rule.MuteUntil(time.Now(), time.Duration(d))
 	}
-	if !m.Until.IsZero() && !m.Until.After(time.Now()) {
-		// Published, it would mute nothing (and say ok).
-		httpjson.Error(w, http.StatusBadRequest, "until: "+m.Until.UTC().Format(time.RFC3339)+" is past: a mute that ended mutes nothing")
-		return
+	if req.Until != nil {
+		if !req.Until.After(time.Now()) {
+			// Published, it would mute nothing (and say ok), or, at the zero time, mute
+			// for ever.
+			httpjson.Error(w, http.StatusBadRequest, "until: "+req.Until.UTC().Format(time.RFC3339)+" is past: a mute that ended mutes nothing")
+			return
+		}
+		m.Until = req.Until.UTC()
 	}
 	if m.Scope == "" {
 		m.Scope = rule.GlobalScope

@@ -17,6 +17,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
@@ -105,8 +106,19 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if cfg.OutFile != "" && plotPath(cfg.OutFile) == cfg.OutFile {
-		return usageError{fmt.Errorf("backtest: --out %s: the report is JSON, and its chart is written beside it as NAME.svg: name the report otherwise (report.json)", cfg.OutFile)}
+	if cfg.To != "" && to.IsZero() {
+		// backtest.Config's zero To is "no end"; a --to of year 1 is before every time.
+		return usageError{fmt.Errorf("%w: --to %s is before every record time", backtest.ErrEmptyRange, cfg.To)}
+	}
+	if cfg.Customer != "" {
+		// Live's check of a record key: a customer it would dead-letter has no event in
+		// history, and a report of none would read as a customer who sent nothing.
+		if _, err := verdict.CheckCustomer([]byte(cfg.Customer)); err != nil {
+			return usageError{fmt.Errorf("backtest: --customer: %w: live dead-letters such a record key, so history holds no event of it", err)}
+		}
+	}
+	if err := checkBacktestOut(cfg.OutFile, cfg.RulesFile); err != nil {
+		return usageError{err}
 	}
 	data, err := rule.ReadRulesFileBytes(cfg.RulesFile)
 	if err != nil {
@@ -177,6 +189,28 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 		return enc.Encode(rep)
 	}
 	return printBacktest(cfg.Out, cfg.LakeURL, rep)
+}
+
+// checkBacktestOut refuses an --out whose report or chart (NAME.svg beside it, written,
+// or removed when nothing fired) would be the rules file read, or each other.
+func checkBacktestOut(out, rules string) error {
+	if out == "" {
+		return nil
+	}
+	chart := plotPath(out)
+	if chart == out {
+		return fmt.Errorf("backtest: --out %s: the report is JSON, and its chart is written beside it as NAME.svg: name the report otherwise (report.json)", out)
+	}
+	ri, err := os.Stat(rules)
+	if err != nil {
+		return nil // reading the rules file says why
+	}
+	for _, p := range []string{out, chart} {
+		if pi, err := os.Stat(p); err == nil && os.SameFile(ri, pi) {
+			return fmt.Errorf("backtest: --out %s would overwrite or remove the rules file %s (as %s): write the report elsewhere", out, rules, p)
+		}
+	}
+	return nil
 }
 
 // openExistingLake opens the lake at url, refusing one that holds nothing: a backtest
