@@ -21,9 +21,9 @@ import (
 // ArchiveConfig configures RunArchive.
 type ArchiveConfig struct {
 	Workload
-	// Events is the number of events archived. Default 500,000.
+	// Events is the number of events archived. Default 500,000, at most MaxEvents.
 	Events int
-	// Partitions of the events topic. Default 4.
+	// Partitions of the events topic. Default 4, at most ingest.MaxPartitions.
 	Partitions int32
 	// Repeat is how many times the archiver and the baseline each read everything,
 	// alternately; the fastest of each counts, the figure least disturbed by other
@@ -45,7 +45,9 @@ func (c *ArchiveConfig) EnsureDefaults() {
 }
 
 // Validate reports configuration mistakes.
-func (c *ArchiveConfig) Validate() error { return nil }
+func (c *ArchiveConfig) Validate() error {
+	return checkCounts(&c.Workload, c.Events, 0, "", 0, c.Partitions)
+}
 
 // ArchiveRun is one archiver's pass over the topic.
 type ArchiveRun struct {

@@ -21,12 +21,13 @@ import (
 // BackfillConfig configures RunBackfill.
 type BackfillConfig struct {
 	Workload
-	// Events is the history: events in the topic and in the lake. Default 1,000,000.
+	// Events is the history: events in the topic and in the lake. Default 1,000,000,
+	// at most MaxEvents.
 	Events int
 	// Rules is the number of global rules backfilled, one job each (the first of
-	// workload.Rules with every rule global). Default 3.
+	// workload.Rules with every rule global). Default 3, at most MaxRules.
 	Rules int
-	// Partitions of the events topic. Default 4.
+	// Partitions of the events topic. Default 4, at most ingest.MaxPartitions.
 	Partitions int32
 	// Repeat is how many times each job and its replay run, alternately; the fastest
 	// of each counts, which is the figure least disturbed by other processes. Default 3.
@@ -48,7 +49,9 @@ func (c *BackfillConfig) EnsureDefaults() {
 }
 
 // Validate reports configuration mistakes.
-func (c *BackfillConfig) Validate() error { return nil }
+func (c *BackfillConfig) Validate() error {
+	return checkCounts(&c.Workload, c.Events, c.Rules, "rules", MaxRules, c.Partitions)
+}
 
 // BackfillJob is one rule's backfill and replay.
 type BackfillJob struct {

@@ -21,9 +21,10 @@ import (
 type EvalConfig struct {
 	Workload
 	// Rules is the number of active rules (workload.Rules: a fifth global, the rest
-	// spread over the customers). Default 1000.
+	// spread over the customers). Default 1000, at most MaxRules.
 	Rules int
-	// Events is the number of distinct events evaluated round and round. Default 4096.
+	// Events is the number of distinct events evaluated round and round. Default 4096,
+	// at most MaxEvents.
 	Events int
 	// Duration is how long each evaluator runs, in slices of 100 ms taken in turn.
 	// Default 3s.
@@ -60,6 +61,9 @@ func (c *EvalConfig) EnsureDefaults() {
 
 // Validate reports configuration mistakes.
 func (c *EvalConfig) Validate() error {
+	if err := checkCounts(&c.Workload, c.Events, c.Rules, "rules", MaxRules, 0); err != nil {
+		return err
+	}
 	if c.Rules < 10 {
 		return fmt.Errorf("bench: eval needs at least 10 rules (the growth figure uses a tenth), got %d", c.Rules)
 	}

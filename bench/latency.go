@@ -38,14 +38,15 @@ type LatencyConfig struct {
 	// appends --addr=127.0.0.1:0 and --partitions=N, and reads the address from the
 	// child's BrokerReady line (see ServeBroker). Required when Brokers is empty.
 	BrokerCommand []string
-	// Rate is the events per second sent. Default 20000.
+	// Rate is the events per second sent. Default 20000, at most MaxLatencyRate.
 	Rate int
 	// Duration is how long events are measured. Default 10s.
 	Duration time.Duration
 	// Warmup is sent before the measured events, at the same rate. Default 2s;
 	// negative: none.
 	Warmup time.Duration
-	// Partitions of the events topic (when the broker is started here). Default 4.
+	// Partitions of the events topic (when the broker is started here). Default 4, at
+	// most ingest.MaxPartitions.
 	Partitions int32
 	// BrokerRetentionBytes is the most bytes (as stored) the broker child keeps per
 	// partition of the events and alerts topics (ingest.EmbeddedConfig.RetentionBytes),
@@ -63,7 +64,7 @@ type LatencyConfig struct {
 	// last. Default 1; at most maxLatencyRepeat.
 	Repeat int
 	// Rules is the number of other active rules (global and per customer). Default
-	// 100; negative: none.
+	// 100, at most MaxLatencyRules; negative: none.
 	Rules int
 	// ProbeEvery makes every ProbeEvery-th event a probe: a customer of its own, matched by
 	// the threshold-1 rule, its alert timed. The others are ordinary workload events of 100
@@ -130,6 +131,12 @@ func (c *LatencyConfig) EnsureDefaults() {
 func (c *LatencyConfig) Validate() error {
 	if len(c.Kafka.Brokers) == 0 && len(c.BrokerCommand) == 0 {
 		return errors.New("bench: no brokers and no broker command")
+	}
+	if err := checkCounts(&c.Workload, 0, c.Rules, "rules", MaxLatencyRules, c.Partitions); err != nil {
+		return err
+	}
+	if c.Rate > MaxLatencyRate {
+		return fmt.Errorf("bench: rate %d events/s is above the maximum %d (--rate)", c.Rate, MaxLatencyRate)
 	}
 	if c.Repeat > maxLatencyRepeat {
 		return fmt.Errorf("bench: %d latency runs, more than %d", c.Repeat, maxLatencyRepeat)

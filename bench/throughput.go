@@ -31,12 +31,12 @@ import (
 type ThroughputConfig struct {
 	Workload
 	// Events is the number of events preloaded and read by every run. Default
-	// 1,000,000.
+	// 1,000,000, at most MaxEvents.
 	Events int
-	// Partitions of the events topic. Default 6.
+	// Partitions of the events topic. Default 6, at most ingest.MaxPartitions.
 	Partitions int32
 	// ManyRules is the rule count of the largest runs; the middle run has a tenth of
-	// it. Default 1,000.
+	// it. Default 1,000, at most MaxRules.
 	ManyRules int
 	// BrokerCommand, when set, starts the broker as a child process (this binary's
 	// `bench broker`), so that its CPU is not the measured process's. Default: an
@@ -100,6 +100,9 @@ func (c *ThroughputConfig) EnsureDefaults() {
 
 // Validate reports configuration mistakes.
 func (c *ThroughputConfig) Validate() error {
+	if err := checkCounts(&c.Workload, c.Events, c.ManyRules, "many-rules", MaxRules, c.Partitions); err != nil {
+		return err
+	}
 	for i, r := range c.Runs {
 		if !slices.Contains(ThroughputRuns, r) {
 			return fmt.Errorf("bench: throughput: run %q: want one of %s", r, strings.Join(ThroughputRuns, ", "))

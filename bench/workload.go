@@ -12,7 +12,7 @@ type Workload struct {
 	// Seed seeds events and rules. Default 1.
 	Seed uint64
 	// Customers is the number of distinct customers of the events and of the
-	// customer-scoped rules. Default 100.
+	// customer-scoped rules. Default 100, at most MaxCustomers.
 	Customers int
 	// EventSize pads events shorter than this many bytes (workload.Config.Size).
 	// Default 0: the generator's natural 300–800 bytes.

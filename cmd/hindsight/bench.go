@@ -39,7 +39,7 @@ SVG plot; --gate fails the run when a ratio regressed against a reference report
 func addWorkloadFlags(f *pflag.FlagSet, w *bench.Workload) {
 	d := defaultsOf[bench.Workload]()
 	f.Uint64Var(&w.Seed, "seed", d.Seed, "workload seed")
-	f.IntVar(&w.Customers, "customers", d.Customers, "distinct customers of the events and of customer rules")
+	f.IntVar(&w.Customers, "customers", d.Customers, fmt.Sprintf("distinct customers of the events and of customer rules (at most %d, whose ids the generator holds)", bench.MaxCustomers))
 	f.IntVar(&w.EventSize, "event-size", 0, "pad events to this many bytes (0: their natural 300–800)")
 }
 
@@ -137,7 +137,7 @@ func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 	}
 	d := defaultsOf[bench.LatencyConfig]()
 	f.DurationVar(&cfg.Warmup, "warmup", d.Warmup, "unmeasured sending before (negative: none)")
-	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, "events partitions of the started broker")
+	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, fmt.Sprintf("events partitions of the started broker (at most %d)", ingest.MaxPartitions))
 	f.Int64Var(&cfg.BrokerRetentionBytes, "broker-retention-bytes", bench.DefaultBrokerRetentionBytes, "most bytes (as stored) the started broker keeps per partition of the events and alerts topics, older batches deleted as by Kafka's retention.bytes (negative: keep all; its log is in memory)")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "turn off the daemon's own archiver (on by default, as in hindsight live)")
 	f.IntVar(&cfg.ProbeEvery, "probe-every", d.ProbeEvery, "time every Nth event (a probe with an alert of its own); the others are ordinary workload events")
@@ -203,9 +203,9 @@ Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`,
 	f := cmd.Flags()
 	addLatencyFlags(f, &cfg)
 	d := defaultsOf[bench.LatencyConfig]()
-	f.IntVar(&cfg.Rate, "rate", d.Rate, "events per second")
+	f.IntVar(&cfg.Rate, "rate", d.Rate, fmt.Sprintf("events per second (at most %d)", bench.MaxLatencyRate))
 	f.DurationVar(&cfg.Duration, "duration", d.Duration, "measured sending time")
-	f.IntVar(&cfg.Rules, "rules", d.Rules, "other active rules besides the latency rule (negative: none)")
+	f.IntVar(&cfg.Rules, "rules", d.Rules, fmt.Sprintf("other active rules besides the latency rule (negative: none; at most %d: with the latency and webhook rules, the daemon's default --max-rules)", bench.MaxLatencyRules))
 	f.IntVar(&cfg.Repeat, "repeat", d.Repeat, "runs of the Hindsight pass, each against a fresh broker (the figures are the slowest run's, the p99 of each is listed; at most 20); the breakdown and the baseline run once")
 	addLogFlags(f, &logLevel, "warn")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
@@ -231,8 +231,8 @@ per (group, window).`,
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.EvalReport, error) { return bench.RunEval(ctx, cfg) })
 	f := cmd.Flags()
 	d := defaultsOf[bench.EvalConfig]()
-	f.IntVar(&cfg.Rules, "rules", d.Rules, "active rules")
-	f.IntVar(&cfg.Events, "events", d.Events, "distinct events evaluated round and round")
+	f.IntVar(&cfg.Rules, "rules", d.Rules, fmt.Sprintf("active rules (at least 10; at most %d, the daemon's default --max-rules)", bench.MaxRules))
+	f.IntVar(&cfg.Events, "events", d.Events, fmt.Sprintf("distinct events evaluated round and round (at most %d)", bench.MaxEvents))
 	f.DurationVar(&cfg.Duration, "duration", d.Duration, "time each evaluator runs")
 	f.IntVar(&cfg.WindowedPercent, "windowed-percent", d.WindowedPercent, "share of the rules made windowed and grouped for the windowed run (negative: none)")
 	f.IntVar(&cfg.HighCardGroups, "high-card-groups", d.HighCardGroups, "distinct groups offered to one rule in the high-cardinality run (negative: none)")
@@ -252,9 +252,9 @@ read the same records and write them as zstd JSON lines. Targets: ≥ 500k event
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.ArchiveReport, error) { return bench.RunArchive(ctx, cfg) })
 	f := cmd.Flags()
 	d := defaultsOf[bench.ArchiveConfig]()
-	f.IntVar(&cfg.Events, "events", d.Events, "events archived")
+	f.IntVar(&cfg.Events, "events", d.Events, fmt.Sprintf("events archived (at most %d)", bench.MaxEvents))
 	f.IntVar(&cfg.Repeat, "repeat", d.Repeat, "passes of the archiver and of the baseline, alternately; the fastest counts")
-	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, "events partitions")
+	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, fmt.Sprintf("events partitions (at most %d)", ingest.MaxPartitions))
 	return cmd
 }
 
@@ -284,9 +284,9 @@ baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.ThroughputReport, error) { return bench.RunThroughput(ctx, cfg) })
 	f := cmd.Flags()
 	d := defaultsOf[bench.ThroughputConfig]()
-	f.IntVar(&cfg.Events, "events", d.Events, "events preloaded and read by every run")
-	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, "events partitions")
-	f.IntVar(&cfg.ManyRules, "many-rules", d.ManyRules, "rules of the largest runs (the middle run has a tenth)")
+	f.IntVar(&cfg.Events, "events", d.Events, fmt.Sprintf("events preloaded and read by every run (at most %d)", bench.MaxEvents))
+	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, fmt.Sprintf("events partitions (at most %d)", ingest.MaxPartitions))
+	f.IntVar(&cfg.ManyRules, "many-rules", d.ManyRules, fmt.Sprintf("rules of the largest runs (the middle run has a tenth; at least 10, at most %d)", bench.MaxRules))
 	f.StringSliceVar(&cfg.Runs, "runs", d.Runs, "the runs to make, in order (floor may repeat)")
 	f.IntVar(&cfg.Repeat, "repeat", d.Repeat, "rounds of --runs, one after the other; each run's fastest pass counts, as the floor's fastest of two always does")
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
@@ -313,10 +313,10 @@ Target: ≥ 5× faster than the replay.`,
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.BackfillReport, error) { return bench.RunBackfill(ctx, cfg) })
 	f := cmd.Flags()
 	d := defaultsOf[bench.BackfillConfig]()
-	f.IntVar(&cfg.Events, "events", d.Events, "events of history")
-	f.IntVar(&cfg.Rules, "rules", d.Rules, "global rules backfilled, one job each")
+	f.IntVar(&cfg.Events, "events", d.Events, fmt.Sprintf("events of history (at most %d)", bench.MaxEvents))
+	f.IntVar(&cfg.Rules, "rules", d.Rules, fmt.Sprintf("global rules backfilled, one job each (at most %d)", bench.MaxRules))
 	f.IntVar(&cfg.Repeat, "repeat", d.Repeat, "runs of each job and of its replay, alternately; the fastest counts")
-	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, "events partitions")
+	f.Int32Var(&cfg.Partitions, "partitions", d.Partitions, fmt.Sprintf("events partitions (at most %d)", ingest.MaxPartitions))
 	return cmd
 }
 
@@ -388,9 +388,9 @@ it with --gate against bench/testdata/ci-reference.json.`,
 	addLatencyFlags(f, &cfg.Latency)
 	f.IntVar(&rate, "rate", defaultsOf[bench.LatencyConfig]().Rate, "latency: events per second")
 	f.DurationVar(&duration, "duration", 0, "latency: measured sending time; eval: time per evaluator (0: each suite's own, 10s and 3s; less with --short)")
-	f.IntVar(&rules, "rules", 0, "eval: active rules; latency: other active rules (0: each suite's own, 1000 and 100)")
-	f.IntVar(&cfg.Backfill.Rules, "backfill-rules", 0, "backfill: global rules, one job each (0: the suite's own, 3)")
-	f.IntVar(&events, "events", 0, "archive and backfill: events (0: each suite's own, 500,000 and 1,000,000)")
+	f.IntVar(&rules, "rules", 0, fmt.Sprintf("eval: active rules; latency: other active rules (0: each suite's own, 1000 and 100; at most %d and %d)", bench.MaxRules, bench.MaxLatencyRules))
+	f.IntVar(&cfg.Backfill.Rules, "backfill-rules", 0, fmt.Sprintf("backfill: global rules, one job each (0: the suite's own, 3; at most %d)", bench.MaxRules))
+	f.IntVar(&events, "events", 0, fmt.Sprintf("archive and backfill: events (0: each suite's own, 500,000 and 1,000,000; at most %d)", bench.MaxEvents))
 	f.StringSliceVar(&cfg.Only, "only", nil, "run only these benchmarks (eval, throughput, archive, backfill, latency)")
 	f.BoolVar(&cfg.Short, "short", false, "the CI suite's sizes for whatever is not set: seconds per benchmark")
 	addLogFlags(f, &logLevel, "warn")
