@@ -4,21 +4,27 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hindsightdev/hindsight/internal/lines"
 	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
 func newJSONPathCmd() *cobra.Command {
-	var compact bool
+	var (
+		compact  bool
+		maxBytes int
+	)
 	cmd := &cobra.Command{
 		Use:   "jsonpath EXPR [FILE]",
 		Short: "Print, as a JSON array, the values an RFC 9535 JSONPath selects from a JSON document",
 		Long: `Print, as a JSON array, the values that EXPR selects from the JSON document in FILE
 (or standard input), in document order. An invalid path prints its error with the column
-of the problem. Exit status: 0 on success, 2 for an invalid path or document.`,
+of the problem. A document longer than --max-document-bytes is refused, read no further
+than that. Exit status: 0 on success, 2 for an invalid path or document, or one too long.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var in io.Reader = cmd.InOrStdin()
@@ -30,9 +36,9 @@ of the problem. Exit status: 0 on success, 2 for an invalid path or document.`,
 				defer f.Close()
 				in = f
 			}
-			data, err := io.ReadAll(in)
+			data, err := readDocument(in, maxBytes)
 			if err != nil {
-				return fmt.Errorf("reading document: %w", err)
+				return err
 			}
 			texts, err := jsonpath.QueryText(args[0], data)
 			if err != nil {
@@ -53,5 +59,22 @@ of the problem. Exit status: 0 on success, 2 for an invalid path or document.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&compact, "compact", "c", false, "print the array on one line")
+	cmd.Flags().IntVar(&maxBytes, "max-document-bytes", lines.DefaultMax, "longest document read, in bytes (0: the default, as --max-line-bytes'); a longer one is refused")
 	return cmd
+}
+
+// readDocument reads in whole, at most limit bytes (lines.DefaultMax when 0): a longer
+// document is a usage error naming the limit, read no further than one byte past it.
+func readDocument(in io.Reader, limit int) ([]byte, error) {
+	if limit <= 0 {
+		limit = lines.DefaultMax
+	}
+	data, err := io.ReadAll(io.LimitReader(in, int64(min(limit, math.MaxInt-1))+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading document: %w", err)
+	}
+	if len(data) > limit {
+		return nil, usageError{fmt.Errorf("jsonpath: document too long: more than --max-document-bytes %d bytes", limit)}
+	}
+	return data, nil
 }
