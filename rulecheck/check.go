@@ -196,12 +196,15 @@ func describeExpected(want rule.ExpectedAlert) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-// DescribeAlert writes a raised alert on one line: what a test can expect of it.
+// DescribeAlert writes a raised alert on one line: what a test can expect of it. The
+// customer, and the group's and context's JSON, are shown quoted (shown, shownJSON)
+// when they hold a character that could break the line or reach the terminal as an
+// escape.
 func DescribeAlert(a *contract.Alert) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "customer %s", a.Customer)
+	fmt.Fprintf(&b, "customer %s", shown(a.Customer))
 	if a.Group != nil {
-		fmt.Fprintf(&b, "  group %s", compactJSON(a.Group))
+		fmt.Fprintf(&b, "  group %s", shownJSON(compactJSON(a.Group)))
 	}
 	if a.WindowStart != nil && a.WindowEnd != nil {
 		fmt.Fprintf(&b, "  window [%s, %s)", a.WindowStart.Format(time.RFC3339Nano), a.WindowEnd.Format(time.RFC3339Nano))
@@ -216,7 +219,7 @@ func DescribeAlert(a *contract.Alert) string {
 		fmt.Fprintf(&b, "  raised by events[%d]", a.Offset)
 	}
 	if a.Context != nil {
-		fmt.Fprintf(&b, "  context %s", compactJSON(a.Context))
+		fmt.Fprintf(&b, "  context %s", shownJSON(compactJSON(a.Context)))
 	}
 	return b.String()
 }

@@ -69,7 +69,9 @@ func writeBacktestPlot(rep *contract.Backtest, path string) (bool, error) {
 		for d := first; d <= last; d++ {
 			xys = append(xys, plotter.XY{X: float64(d), Y: float64(perRule[i][d])})
 		}
-		lines = append(lines, fmt.Sprintf("%s/%s v%d", r.Scope, r.ID, r.Version), xys)
+		// The key as the text reports show it: a scope may hold a character XML does
+		// not allow (ESC), which gonum's SVG writer passes raw, or a bidi override.
+		lines = append(lines, fmt.Sprintf("%s v%d", shown(r.Scope+"/"+r.ID), r.Version), xys)
 	}
 	if err := plotutil.AddLinePoints(p, lines...); err != nil {
 		return false, fmt.Errorf("backtest: plotting: %w", err)

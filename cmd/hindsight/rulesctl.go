@@ -148,7 +148,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, in *rulesToApply) error {
 		return errors.Join(errs...)
 	}
 	for _, r := range unchanged {
-		fmt.Fprintf(cfg.Out, "unchanged  %s version %d\n", r.Key(), r.Version)
+		fmt.Fprintf(cfg.Out, "unchanged  %s version %d\n", shown(r.Key().String()), r.Version)
 	}
 	if err := checkRoom(file, cur, added, peak, in.notify); err != nil {
 		return err
@@ -308,7 +308,7 @@ func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) 
 		if c.Rule != nil {
 			what = fmt.Sprintf("%s version %d", c.Op, c.Rule.Version)
 		}
-		fmt.Fprintf(cfg.Out, "published  %s %s (controls offset %d)\n", c.RecordKey(), what, offs[i])
+		fmt.Fprintf(cfg.Out, "published  %s %s (controls offset %d)\n", shown(c.RecordKey()), what, offs[i])
 		want[c.RecordKey()] = offs[i]
 	}
 	if cfg.Wait <= 0 {
@@ -319,15 +319,15 @@ func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) 
 	got, err := ingest.WaitStatuses(wctx, cfg.Kafka, cfg.Topics, mark, want)
 	var failed []string
 	for _, c := range cs {
-		k := c.RecordKey()
-		st, ok := got[k]
+		st, ok := got[c.RecordKey()]
+		k := shown(c.RecordKey()) // a scope may hold an escape
 		switch {
 		case !ok:
 			fmt.Fprintf(cfg.Out, "no status  %s within %v (is a daemon running?)\n", k, cfg.Wait)
 			failed = append(failed, k+": no status")
 		case st.Status != contract.ControlOK:
-			fmt.Fprintf(cfg.Out, "%-10s %s: %s\n", st.Status, k, st.Message)
-			failed = append(failed, k+": "+st.Status)
+			fmt.Fprintf(cfg.Out, "%-10s %s: %s\n", shown(st.Status), k, shown(st.Message))
+			failed = append(failed, k+": "+shown(st.Status))
 		case st.Message == controls.Unchanged:
 			fmt.Fprintf(cfg.Out, "unchanged  %s\n", k)
 		default:

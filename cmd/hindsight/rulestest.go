@@ -249,7 +249,7 @@ func printRuleTests(out io.Writer, f *rule.RulesFile, sum *ruleTestsSummary) err
 	}
 	names := testNames(f)
 	for _, res := range sum.Results {
-		name := names[res.Test]
+		name := shown(names[res.Test]) // a test's name may hold a line separator, its scope an escape
 		fmt.Fprintf(&b, "=== RUN   %s\n", name)
 		if len(res.Problems) == 0 {
 			fmt.Fprintf(&b, "--- PASS: %s\n", name)
