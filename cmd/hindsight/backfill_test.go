@@ -118,7 +118,9 @@ func TestBackfillCommand(t *testing.T) {
 		}
 	}
 
-	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "--rule", "*/nope", "--lake", "file://"+filepath.Join(dir, "lake")); err == nil {
+	// Every run has a cache of the test's own: the flag's default, ./hindsight-data/cache,
+	// is the package directory's.
+	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "--rule", "*/nope", "--lake", "file://"+filepath.Join(dir, "lake"), "--cache-dir", filepath.Join(dir, "cache")); err == nil {
 		t.Error("an unknown live rule was accepted")
 	}
 	// Bad usage is exit status 2, as the help says.
@@ -129,7 +131,7 @@ func TestBackfillCommand(t *testing.T) {
 		{"--brokers", "", "--rule", "logins", "--at", "0:1"}, // live rules without brokers
 		{"--brokers", "", "-f", rulesFile},                   // --at now without brokers
 	} {
-		if _, err := run(t, "", append([]string{"backfill", "--lake", "file://" + filepath.Join(dir, "lake")}, args...)...); exitCode(err) != 2 {
+		if _, err := run(t, "", append([]string{"backfill", "--lake", "file://" + filepath.Join(dir, "lake"), "--cache-dir", filepath.Join(dir, "cache")}, args...)...); exitCode(err) != 2 {
 			t.Errorf("backfill %v: exit status %d (%v), want 2 for bad usage", args, exitCode(err), err)
 		}
 	}
@@ -137,7 +139,7 @@ func TestBackfillCommand(t *testing.T) {
 	writeFile(t, windowed, `rules:
   - {id: burst, scope: "*", when: {path: $.type, op: exists}, group_by: [$.user], window: {size: 1m}, threshold: 3}
 `)
-	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "-f", windowed, "--lake", "file://"+filepath.Join(dir, "lake")); err == nil ||
+	if _, err := run(t, "", "backfill", "--brokers", b.Addr, "-f", windowed, "--lake", "file://"+filepath.Join(dir, "lake"), "--cache-dir", filepath.Join(dir, "cache")); err == nil ||
 		!strings.Contains(err.Error(), "no rule to count") {
 		t.Errorf("a file of windowed rules alone: %v, want the error that there is no rule to count", err)
 	}
