@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
@@ -202,9 +203,9 @@ func describeExpected(want rule.ExpectedAlert) string {
 // escape.
 func DescribeAlert(a *contract.Alert) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "customer %s", shown(a.Customer))
+	fmt.Fprintf(&b, "customer %s", shown.Text(a.Customer))
 	if a.Group != nil {
-		fmt.Fprintf(&b, "  group %s", shownJSON(compactJSON(a.Group)))
+		fmt.Fprintf(&b, "  group %s", shown.JSON(compactJSON(a.Group)))
 	}
 	if a.WindowStart != nil && a.WindowEnd != nil {
 		fmt.Fprintf(&b, "  window [%s, %s)", a.WindowStart.Format(time.RFC3339Nano), a.WindowEnd.Format(time.RFC3339Nano))
@@ -219,7 +220,7 @@ func DescribeAlert(a *contract.Alert) string {
 		fmt.Fprintf(&b, "  raised by events[%d]", a.Offset)
 	}
 	if a.Context != nil {
-		fmt.Fprintf(&b, "  context %s", shownJSON(compactJSON(a.Context)))
+		fmt.Fprintf(&b, "  context %s", shown.JSON(compactJSON(a.Context)))
 	}
 	return b.String()
 }

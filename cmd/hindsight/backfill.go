@@ -20,6 +20,7 @@ import (
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -207,7 +208,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			counted = append(counted, r)
 			continue
 		}
-		fmt.Fprintf(cfg.Err, "skipped %s: it has group_by, a window or an aggregate other than count, so its history is a state, not counts (hindsight backtest shows how often it would have fired; live hands it its history when applied)\n", shown(r.Key().String()))
+		fmt.Fprintf(cfg.Err, "skipped %s: it has group_by, a window or an aggregate other than count, so its history is a state, not counts (hindsight backtest shows how often it would have fired; live hands it its history when applied)\n", shown.Text(r.Key().String()))
 	}
 	if len(counted) == 0 {
 		return usageError{errors.New("backfill: no rule to count: every rule named has group_by, a window or an aggregate other than count (hindsight backtest shows how often they would have fired)")}
@@ -215,7 +216,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	rules = counted
 	asOf := time.Now()
 	for _, r := range rules {
-		key := shown(r.Key().String())
+		key := shown.Text(r.Key().String())
 		bar.label = key
 		res, err := runner.Run(ctx, backfill.Job{Rule: r, Start: start, AsOf: asOf, Customer: cfg.Customer})
 		bar.done()
@@ -306,9 +307,9 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 			}
 			customer := "-"
 			if row.Customer != "" {
-				customer = shown(row.Customer)
+				customer = shown.Text(row.Customer)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\n", shown(row.Scope+"/"+row.RuleID), row.Version, customer, count, row.Threshold, reached)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\n", shown.Text(row.Scope+"/"+row.RuleID), row.Version, customer, count, row.Threshold, reached)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -17,6 +17,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
@@ -277,7 +278,7 @@ func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
 		fmt.Fprintf(w, ", record times %s … %s", rep.FirstEvent.Format(time.RFC3339), rep.LastEvent.Format(time.RFC3339))
 	}
 	if rep.Customer != "" {
-		fmt.Fprintf(w, ", customer %s", shown(rep.Customer))
+		fmt.Fprintf(w, ", customer %s", shown.Text(rep.Customer))
 	}
 	fmt.Fprintln(w)
 	for _, m := range rep.Missing {
@@ -290,7 +291,7 @@ func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tVERSION\tMATCHES\tFIRINGS\tFIRST\tLAST")
 	for _, r := range rep.Rules {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", shown(r.Scope+"/"+r.ID), r.Version, r.Matches, r.Firings, ptrTimeOrDash(r.FirstFiring), ptrTimeOrDash(r.LastFiring))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", shown.Text(r.Scope+"/"+r.ID), r.Version, r.Matches, r.Firings, ptrTimeOrDash(r.FirstFiring), ptrTimeOrDash(r.LastFiring))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -299,13 +300,13 @@ func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
 		if r.Firings == 0 && r.Late == 0 && r.TimeErrors == 0 && r.Degraded == "" {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s v%d\n", shown(r.Scope+"/"+r.ID), r.Version)
+		fmt.Fprintf(w, "\n%s v%d\n", shown.Text(r.Scope+"/"+r.ID), r.Version)
 		if r.Firings > 0 {
 			fmt.Fprintf(w, "  per day:       %s\n", joinCounts(r.PerDay))
 			fmt.Fprintf(w, "  top customers: %s\n", joinCounts(r.Customers))
 			groups := make([]string, len(r.Groups))
 			for i, g := range r.Groups {
-				groups[i] = fmt.Sprintf("%s %s %d", shown(g.Customer), shownJSON(g.Group), g.Firings)
+				groups[i] = fmt.Sprintf("%s %s %d", shown.Text(g.Customer), shown.JSON(string(g.Group)), g.Firings)
 			}
 			if len(r.Groups) > 0 && string(r.Groups[0].Group) != "null" {
 				fmt.Fprintf(w, "  top groups:    %s\n", strings.Join(groups, ", "))
@@ -327,7 +328,7 @@ func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
 func joinCounts(cs []contract.BacktestCount) string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {
-		parts[i] = fmt.Sprintf("%s %d", shown(c.Key), c.Firings)
+		parts[i] = fmt.Sprintf("%s %d", shown.Text(c.Key), c.Firings)
 	}
 	return strings.Join(parts, ", ")
 }

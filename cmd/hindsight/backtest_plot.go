@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/shown"
 )
 
 // maxPlottedRules is the most rules a backtest chart draws: the most firing ones.
@@ -71,7 +72,7 @@ func writeBacktestPlot(rep *contract.Backtest, path string) (bool, error) {
 		}
 		// The key as the text reports show it: a scope may hold a character XML does
 		// not allow (ESC), which gonum's SVG writer passes raw, or a bidi override.
-		lines = append(lines, fmt.Sprintf("%s v%d", shown(r.Scope+"/"+r.ID), r.Version), xys)
+		lines = append(lines, fmt.Sprintf("%s v%d", shown.Text(r.Scope+"/"+r.ID), r.Version), xys)
 	}
 	if err := plotutil.AddLinePoints(p, lines...); err != nil {
 		return false, fmt.Errorf("backtest: plotting: %w", err)

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -35,7 +36,7 @@ func printListing(w io.Writer, l lakehouse.Listing) error {
 	for _, f := range l.Files {
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", f.Partition, f.StartOffset, f.EndOffset,
 			f.Rows, f.Bytes, ratioText(f.RawBytes, f.Bytes), f.MinTime.Format(time.RFC3339), f.MaxTime.Format(time.RFC3339),
-			customerRange(f.MinCustomer, f.MaxCustomer), shown(f.Path))
+			customerRange(f.MinCustomer, f.MaxCustomer), shown.Text(f.Path))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -46,7 +47,7 @@ func printListing(w io.Writer, l lakehouse.Listing) error {
 	for _, f := range l.Files {
 		for _, d := range f.Deleted {
 			if _, err := fmt.Fprintf(w, "partition %d offsets %d–%d are not in %s: Kafka deleted them before they were archived\n",
-				f.Partition, d.From, d.To, shown(f.Path)); err != nil {
+				f.Partition, d.From, d.To, shown.Text(f.Path)); err != nil {
 				return err
 			}
 		}
@@ -113,7 +114,7 @@ func printStats(w io.Writer, st lakehouse.Stats) error {
 	tw = newTable(w)
 	fmt.Fprintf(tw, "typed column\tfiles\tof\trows\tvalues\tuntyped\t\n")
 	for _, c := range st.Columns {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", shown(c.Path), c.Files, st.Files, c.Rows, c.Values, c.Untyped)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", shown.Text(c.Path), c.Files, st.Files, c.Rows, c.Values, c.Untyped)
 	}
 	return tw.Flush()
 }
@@ -198,7 +199,7 @@ func customerRange(first, last string) string {
 	case first == "" && last == "":
 		return "-"
 	case first == last:
-		return shown(first)
+		return shown.Text(first)
 	}
-	return shown(first) + " – " + shown(last)
+	return shown.Text(first) + " – " + shown.Text(last)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -148,7 +149,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, in *rulesToApply) error {
 		return errors.Join(errs...)
 	}
 	for _, r := range unchanged {
-		fmt.Fprintf(cfg.Out, "unchanged  %s version %d\n", shown(r.Key().String()), r.Version)
+		fmt.Fprintf(cfg.Out, "unchanged  %s version %d\n", shown.Text(r.Key().String()), r.Version)
 	}
 	if err := checkRoom(file, cur, added, peak, in.notify); err != nil {
 		return err
@@ -308,7 +309,7 @@ func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) 
 		if c.Rule != nil {
 			what = fmt.Sprintf("%s version %d", c.Op, c.Rule.Version)
 		}
-		fmt.Fprintf(cfg.Out, "published  %s %s (controls offset %d)\n", shown(c.RecordKey()), what, offs[i])
+		fmt.Fprintf(cfg.Out, "published  %s %s (controls offset %d)\n", shown.Text(c.RecordKey()), what, offs[i])
 		want[c.RecordKey()] = offs[i]
 	}
 	if cfg.Wait <= 0 {
@@ -320,14 +321,14 @@ func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) 
 	var failed []string
 	for _, c := range cs {
 		st, ok := got[c.RecordKey()]
-		k := shown(c.RecordKey()) // a scope may hold an escape
+		k := shown.Text(c.RecordKey()) // a scope may hold an escape
 		switch {
 		case !ok:
 			fmt.Fprintf(cfg.Out, "no status  %s within %v (is a daemon running?)\n", k, cfg.Wait)
 			failed = append(failed, k+": no status")
 		case st.Status != contract.ControlOK:
-			fmt.Fprintf(cfg.Out, "%-10s %s: %s\n", shown(st.Status), k, shown(st.Message))
-			failed = append(failed, k+": "+shown(st.Status))
+			fmt.Fprintf(cfg.Out, "%-10s %s: %s\n", shown.Text(st.Status), k, shown.Text(st.Message))
+			failed = append(failed, k+": "+shown.Text(st.Status))
 		case st.Message == controls.Unchanged:
 			fmt.Fprintf(cfg.Out, "unchanged  %s\n", k)
 		default:
@@ -364,9 +365,9 @@ func listRules(ctx context.Context, cfg rulesConfig) error {
 	for _, r := range rules {
 		name := r.Name
 		if name != "" {
-			name = shown(name)
+			name = shown.Text(name)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", shown(r.Scope), shown(r.ID), r.Version, r.Threshold, name)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", shown.Text(r.Scope), shown.Text(r.ID), r.Version, r.Threshold, name)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -380,7 +381,7 @@ func listRules(ctx context.Context, cfg rulesConfig) error {
 		}
 		fmt.Fprintln(cfg.Out, ":")
 		for _, ic := range invalid {
-			fmt.Fprintf(cfg.Out, "  offset %d key %s: %s\n", ic.Offset, shown(ic.Key), shown(ic.Error))
+			fmt.Fprintf(cfg.Out, "  offset %d key %s: %s\n", ic.Offset, shown.Text(ic.Key), shown.Text(ic.Error))
 		}
 	}
 	return nil

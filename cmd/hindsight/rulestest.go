@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/rulecheck"
 	"github.com/hindsightdev/hindsight/window"
@@ -92,7 +93,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 		}
 		names := make([]string, 0, len(l.Matched))
 		for _, r := range l.Matched {
-			names = append(names, fmt.Sprintf("%s@v%d", shown(r.Key().String()), r.Version))
+			names = append(names, fmt.Sprintf("%s@v%d", shown.Text(r.Key().String()), r.Version))
 		}
 		if len(names) == 0 {
 			names = []string{"(none)"}
@@ -102,7 +103,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 			cut = fmt.Sprintf(" (%s of rule paths ran out of their work budget, --max-rule-eval-work: a rule may have missed this event, as live would)",
 				plural(l.CutShort, "evaluation"))
 		}
-		fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s%s\n", cfg.EventsName, l.Number, shown(l.Customer), strings.Join(names, ", "), cut)
+		fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s%s\n", cfg.EventsName, l.Number, shown.Text(l.Customer), strings.Join(names, ", "), cut)
 	}
 	sum, err := rulecheck.Stream(ctx, rulecheck.StreamConfig{Rules: rules, Events: cfg.Events, EventsName: cfg.EventsName,
 		CustomerPath: cfg.CustomerPath, Customer: cfg.Customer, KeySeparator: cfg.KeySeparator, Limits: cfg.Limits, MaxLineBytes: cfg.MaxLineBytes}, report)
@@ -159,19 +160,19 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary)
 		for c, n := range sum.Counts[r.Key()] {
 			total += n
 			if r.Plain() && r.Threshold.Holds(float64(n)) {
-				alerting = append(alerting, fmt.Sprintf("%s (%d)", shown(c), n))
+				alerting = append(alerting, fmt.Sprintf("%s (%d)", shown.Text(c), n))
 			}
 		}
 		// A rule kept per group and window alerts per window: its customers are
 		// those the evaluator raised alerts for, with how many.
 		for c, n := range sum.Alerts[r.Key()] {
-			alerting = append(alerting, fmt.Sprintf("%s (%s)", shown(c), plural(n, "alert")))
+			alerting = append(alerting, fmt.Sprintf("%s (%s)", shown.Text(c), plural(n, "alert")))
 		}
 		slices.Sort(alerting)
 		if len(alerting) == 0 {
 			alerting = []string{"-"}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", shown(r.Key().String()), r.Version, r.Threshold, total, strings.Join(alerting, ", "))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", shown.Text(r.Key().String()), r.Version, r.Threshold, total, strings.Join(alerting, ", "))
 	}
 	tw.Flush()
 	for _, r := range set.Rules() {
@@ -180,10 +181,10 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary)
 		// them an alert the matches seem to call for is missing unexplained.
 		if st := sum.Stats[r.Key()]; st.Late > 0 || st.TimeErrors > 0 {
 			fmt.Fprintf(out, "%s: not counted: %d late, %d without a usable time (among its matches above; live leaves them out too)\n",
-				shown(r.Key().String()), st.Late, st.TimeErrors)
+				shown.Text(r.Key().String()), st.Late, st.TimeErrors)
 		}
 		if why := sum.Degraded[r.Key()]; why != "" {
-			fmt.Fprintf(out, "%s is degraded, as live would show it: %s; its alerts above are a lower bound\n", shown(r.Key().String()), why)
+			fmt.Fprintf(out, "%s is degraded, as live would show it: %s; its alerts above are a lower bound\n", shown.Text(r.Key().String()), why)
 		}
 	}
 }
@@ -249,7 +250,7 @@ func printRuleTests(out io.Writer, f *rule.RulesFile, sum *ruleTestsSummary) err
 	}
 	names := testNames(f)
 	for _, res := range sum.Results {
-		name := shown(names[res.Test]) // a test's name may hold a line separator, its scope an escape
+		name := shown.Text(names[res.Test]) // a test's name may hold a line separator, its scope an escape
 		fmt.Fprintf(&b, "=== RUN   %s\n", name)
 		if len(res.Problems) == 0 {
 			fmt.Fprintf(&b, "--- PASS: %s\n", name)

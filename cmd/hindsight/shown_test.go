@@ -13,45 +13,6 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// TestShown: a value is shown as is when it is printable and cannot break a line or a
-// table, else quoted in Go syntax; a value starting with a quote is quoted too, so that
-// no value shown as is reads as another one's quoted form.
-func TestShown(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct{ in, want string }{
-		{"c-0001", "c-0001"},
-		{"acme corp", "acme corp"},
-		{"Zürich-日本", "Zürich-日本"},
-		{"c1: (none)\nstdin:7: customer c9", `"c1: (none)\nstdin:7: customer c9"`},
-		{"c2\x1b[2J", `"c2\x1b[2J"`},
-		{"a\tb", `"a\tb"`},
-		{"a\rb", `"a\rb"`},
-		{"x\u2028y\u2029", `"x\u2028y\u2029"`},
-		{"abc\u202edef", `"abc\u202edef"`},
-		{"abc\u2067def", `"abc\u2067def"`},
-		{"a\u0085b", `"a\u0085b"`},
-		{"\xff", `"\xff"`},
-		{`"c1"`, `"\"c1\""`},
-		{" c1", `" c1"`},
-		{"c1 ", `"c1 "`},
-		{"", `""`},
-	} {
-		if got := shown(tt.in); got != tt.want {
-			t.Errorf("shown(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-	for _, tt := range []struct{ in, want string }{
-		{`{"$.u":"a"}`, `{"$.u":"a"}`},
-		{"null", "null"},
-		{"{\"$.u\":\"a\u202eb\u2028\"}", `{"$.u":"a\u202eb\u2028"}`},
-		{"[\"\U0001F600\U000E0001\"]", `["` + "\U0001F600" + `\udb40\udc01"]`},
-	} {
-		if got := shownJSON([]byte(tt.in)); got != tt.want {
-			t.Errorf("shownJSON(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 // TestRulesTestCustomerCannotForgeReportLines: a customer id is any UTF-8 live takes as
 // a record key; rules test printed it raw, so that a newline in it forged a report line
 // ("stdin:7: customer c9", a line 7 that does not exist) and an escape reached the

@@ -1,4 +1,19 @@
-package main
+// Package shown prints values that come from the data, not from the operator, in text
+// meant for a terminal: a customer id is any UTF-8 a producer sets as a record key (up
+// to --max-customer-bytes), which live, the archiver and backfill take as it is,
+// newlines and escape sequences included; a rule's scope is any UTF-8 but *, newline,
+// CR and tab; a rejected control's record key is anything; a group's values are the
+// events' JSON strings, which may hold a line separator or a bidi override raw. Printed
+// raw, such a value forges report lines and table rows (a key "evil\n*/a   1   c0  99 …"
+// made backfill print a count for a customer that has none) or sends escape sequences
+// to the operator's terminal.
+//
+// Contract: every text output of customers, groups, rule keys, test names, paths and
+// rejected controls (the command's reports, rulecheck's alert lines) goes through Text,
+// or JSON for a value that is JSON text; JSON outputs are encoded and need neither.
+// Text leaves a value as is only when it cannot break a line or a table, and no value
+// left as is reads as another one's quoted form.
+package shown
 
 import (
 	"strconv"
@@ -7,39 +22,27 @@ import (
 	"unicode/utf8"
 )
 
-// Text reports print values that come from the data, not from the operator: a customer
-// id is any UTF-8 a producer sets as a record key (up to --max-customer-bytes), which
-// live, the archiver and backfill take as it is, newlines and escape sequences
-// included; a rule's scope is any UTF-8 but *, newline, CR and tab; a rejected
-// control's record key is anything. Printed raw, such a value forges report lines and
-// table rows (a key "evil\n*/a   1   c0  99 …" made backfill print a count for a
-// customer that has none) or sends escape sequences to the operator's terminal. Every
-// text output of customers, groups, rule keys and rejected controls goes through shown
-// (or shownJSON for a value that is JSON text); --json outputs are encoded and need
-// neither.
-
-// shown is s as a report prints it: as is when every character is printable
+// Text is s as a report prints it: as is when every character is printable
 // (strconv.IsPrint: no control character, ESC, tab, newline, carriage return, Unicode
 // line or paragraph separator, bidi override or isolate, other format character or
 // space but ASCII's, and no invalid UTF-8), it does not start or end with a space and
 // it does not start with a double quote; else quoted in Go syntax (strconv.Quote:
 // "c1\nstdin:7", "c2\x1b[2J", "a\u202eb"). A value shown as is never starts with a
 // quote, so no value reads as another one's quoted form; the empty string is "".
-func shown(s string) string {
+func Text(s string) string {
 	if s == "" || s[0] == '"' || s[0] == ' ' || s[len(s)-1] == ' ' || !printable(s) {
 		return strconv.Quote(s)
 	}
 	return s
 }
 
-// shownJSON is JSON text (a group: path → value) as a report prints it: as is when
-// every character is printable (as shown decides), else with each character that is
+// JSON is JSON text (a group: path → value) as a report prints it: as is when
+// every character is printable (as Text decides), else with each character that is
 // not written as a JSON \u escape (a surrogate pair beyond U+FFFF, U+FFFD for a byte
 // that is not UTF-8). JSON strings are quoted already and hold no raw control
 // character, but may hold a line separator or a bidi override raw; escaped, the text is
 // the same JSON value.
-func shownJSON(b []byte) string {
-	s := string(b)
+func JSON(s string) string {
 	if printable(s) {
 		return s
 	}
