@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -51,8 +52,8 @@ type Outcome struct {
 	// --notify-allow-private)", "canceled".
 	Reason string
 	// Final is true when an answer that no retry would change ended the delivery: a
-	// 4xx other than 429, a redirect, a forbidden address, a bad URL or body, a TLS
-	// certificate that does not verify.
+	// 4xx other than 429, a redirect, a forbidden address, a bad URL or body, an alert
+	// whose id or status is no header value, a TLS certificate that does not verify.
 	Final bool
 	// Canceled is true when ctx ended before the delivery did (Reason "canceled"). The
 	// alert is then neither delivered nor undelivered: the caller delivers it again
@@ -267,6 +268,12 @@ func (s *Sender) attempt(ctx context.Context, t Target, body []byte, key string)
 	if err != nil {
 		return 0, &attemptError{msg: "bad URL: " + unwrapURLError(err).Error(), final: true}
 	}
+	if !validHeaderValue(key) {
+		// net/http refuses to send it, before any byte goes out: nothing a retry
+		// changes. Not quoted: it holds a control character (the stage skips such
+		// records as no alerts, checkAlert).
+		return 0, &attemptError{msg: "alert id or status is no header value (a control character in Idempotency-Key) (final)", final: true}
+	}
 	ts := strconv.FormatInt(s.cfg.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", s.cfg.UserAgent)
@@ -372,11 +379,15 @@ func unwrapURLError(err error) error {
 // §10.2.3), as a wait from now; a date already past is no wait.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
-	if n, err := strconv.ParseUint(v, 10, 63); err == nil {
-		if n > uint64(1<<63-1)/uint64(time.Second) {
-			return 1<<63 - 1, true
-		}
+	n, err := strconv.ParseUint(v, 10, 63)
+	switch {
+	case err == nil && n <= uint64(1<<63-1)/uint64(time.Second):
 		return time.Duration(n) * time.Second, true
+	case err == nil || errors.Is(err, strconv.ErrRange):
+		// Delta-seconds have no length bound (RFC 9110): digits past what a Duration,
+		// or even 63 bits, holds are the longest wait, beyond any retry budget. Ignored,
+		// they had the receiver asked again at once, on the short backoff.
+		return 1<<63 - 1, true
 	}
 	at, err := http.ParseTime(v)
 	if err != nil {
@@ -389,16 +400,33 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 // receiver that echoes the request (Express's "Cannot POST /path", a body quoted back, a
 // refused token named) would put a Slack webhook's token, which is its path, a token in
 // its query, or a routing key into the Reason, which goes to the undelivered topic, logs
-// and the console. Pieces shorter than minRedact are left: no credential is that short,
-// and taking out every "e" of a one-letter secret would garble the answer.
+// and the console. Each piece goes as it is and as JSON writes it (a receiver that
+// echoes the request in JSON may escape each '/' as "\/", as PHP's json_encode does, or
+// '&' as "\u0026", as Go's does), and each segment of the path goes on its own (a
+// receiver may quote only the token of a Slack webhook's path). Pieces shorter than
+// minRedact are left: no credential is that short, and taking out every "e" of a
+// one-letter secret would garble the answer.
 func redact(b []byte, t Target) []byte {
-	secrets := [][]byte{[]byte(t.URL), t.Secret}
+	pieces := []string{t.URL, string(t.Secret)}
 	if u, err := url.Parse(t.URL); err == nil {
-		secrets = append(secrets, []byte(u.EscapedPath()), []byte(u.Path), []byte(u.RawQuery))
+		pieces = append(pieces, u.EscapedPath(), u.Path, u.RawQuery)
+		pieces = append(pieces, strings.Split(u.EscapedPath(), "/")...)
+		pieces = append(pieces, strings.Split(u.Path, "/")...)
 		for _, vs := range u.Query() {
 			for _, v := range vs {
-				secrets = append(secrets, []byte(v), []byte(url.QueryEscape(v)))
+				pieces = append(pieces, v, url.QueryEscape(v))
 			}
+		}
+	}
+	var secrets [][]byte
+	for _, p := range pieces {
+		if len(p) < minRedact {
+			continue
+		}
+		js, _ := json.Marshal(p) // a string always encodes
+		js = js[1 : len(js)-1]
+		for _, v := range []string{p, string(js)} {
+			secrets = append(secrets, []byte(v), []byte(strings.ReplaceAll(v, "/", `\/`)))
 		}
 	}
 	// Longest first: a piece inside another is taken out with it.

@@ -379,8 +379,9 @@ func TestParseRetryAfter(t *testing.T) {
 		{"Thu, 01 Jan 2026 12:00:30 GMT", 30 * time.Second, true},
 		{"Thursday, 01-Jan-26 12:01:00 GMT", time.Minute, true}, // RFC 850, which RFC 9110 still accepts
 		{"Thu, 01 Jan 2026 11:00:00 GMT", 0, true},              // past: no wait
-		{"99999999999999999999", 1<<63 - 1, false},              // beyond uint63: not a number
+		{"99999999999999999999", 1<<63 - 1, true},               // beyond uint63: saturates too (delta-seconds have no bound)
 		{"9999999999", 1<<63 - 1, true},                         // seconds that overflow a Duration saturate
+		{"+5", 0, false},
 		{"-1", 0, false},
 		{"1.5", 0, false},
 		{"soon", 0, false},

@@ -38,3 +38,15 @@ func Sign(secret []byte, ts string, body []byte) string {
 // crossing (the same from live, a restart or a backfill); the status tells its firing
 // from its resolving, which are two notifications.
 func IdempotencyKey(a *contract.Alert) string { return a.AlertID + ":" + a.Status }
+
+// validHeaderValue reports whether net/http sends v as a header's value: no control
+// character but a tab (httpguts.ValidHeaderFieldValue's rule). A line break in an
+// alert's id would make the request one net/http refuses before sending.
+func validHeaderValue(v string) bool {
+	for i := range len(v) {
+		if b := v[i]; b < ' ' && b != '\t' || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}
