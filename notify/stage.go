@@ -476,13 +476,34 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 }
 
 // checkAlert says why a decoded alerts record is not one live could have written, in
-// the ways delivery depends on: every name it notifies is a destination name (names
-// are metric labels, which must be UTF-8), and it encodes again (its body, and its
-// undelivered record, embed it; the decoder keeps raw values, such as context, unchecked).
+// the ways delivery depends on: it has an alert_id and a rule_id, and a status of
+// firing or resolved (null, {} and any other object decode without error to an alert
+// with none), its id and status make an Idempotency-Key net/http sends (no control
+// character), it notifies destination names (names are metric labels, which must be
+// UTF-8) as a rule's alert.notify may list them, each once and at most max_rule_notify
+// of them (a name listed twenty times was twenty requests of one alert, which filled
+// the destination's queue), and it encodes again (its body, and its undelivered
+// record, embed it; the decoder keeps raw values, such as context, unchecked).
 func checkAlert(a *contract.Alert) error {
-	for _, name := range a.Notify {
+	switch {
+	case a.AlertID == "":
+		return errors.New("it has no alert_id")
+	case a.RuleID == "":
+		return errors.New("it has no rule_id")
+	case a.Status != contract.StatusFiring && a.Status != contract.StatusResolved:
+		return fmt.Errorf("its status %q is neither %s nor %s", clip(a.Status, 64), contract.StatusFiring, contract.StatusResolved)
+	case !validHeaderValue(a.AlertID):
+		return fmt.Errorf("its alert_id %q has a control character: it makes no Idempotency-Key header", clip(a.AlertID, 64))
+	}
+	if most := rule.CurrentLimits().MaxNotify; len(a.Notify) > most {
+		return fmt.Errorf("notify names %d destinations; a rule names at most %d (limit %s)", len(a.Notify), most, rule.LimitNotify)
+	}
+	for i, name := range a.Notify {
 		if !rule.ValidName(name) {
 			return fmt.Errorf("notify names %q, which is no destination name", name)
+		}
+		if slices.Index(a.Notify, name) < i {
+			return fmt.Errorf("notify names %q twice, which a rule cannot", name)
 		}
 	}
 	if _, err := json.Marshal(a); err != nil {
