@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -31,7 +32,8 @@ const (
 	HeaderTopic     = "hindsight.dlq.topic"
 	HeaderPartition = "hindsight.dlq.partition"
 	HeaderOffset    = "hindsight.dlq.offset"
-	// HeaderOriginalBytes is on a dead letter cut to EventsConfig.DeadLetterMaxBytes:
+	// HeaderOriginalBytes is on a dead letter cut to EventsConfig.DeadLetterMaxBytes,
+	// and on a record whose key CutKey cut (the notify stage's undelivered records):
 	// the bytes of the record's key, value and headers before it was cut.
 	HeaderOriginalBytes = "hindsight.dlq.original_bytes"
 )
@@ -179,6 +181,25 @@ func varintLen(n int) int {
 // broker refuse it.
 func CutDeadLetter(rec *kgo.Record, limit int) bool {
 	return cutRecord(rec, limit, false, deadLetterHeaders)
+}
+
+// CutKey cuts the end of rec's key to at most n bytes (at a UTF-8 character's start),
+// never its value, and reports whether it had to; a record cut so carries
+// HeaderOriginalBytes, its size (RecordBytes) before, as a cut dead letter does. For a
+// record whose value holds its key whole (a notify stage's undelivered record, whose
+// alert names the customer): a customer id of hundreds of KB would otherwise take the
+// record past what the client and the brokers take.
+func CutKey(rec *kgo.Record, n int) bool {
+	if len(rec.Key) <= n {
+		return false
+	}
+	size := RecordBytes(rec)
+	for n > 0 && !utf8.RuneStart(rec.Key[n]) {
+		n--
+	}
+	rec.Key = rec.Key[:n]
+	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderOriginalBytes, Value: strconv.AppendInt(nil, int64(size), 10)})
+	return true
 }
 
 // cutRecord cuts rec to at most limit bytes as CutDeadLetter does, the end of its key

@@ -13,6 +13,7 @@ type stageMetrics struct {
 	alerts, skipped   prometheus.Counter
 	deletedUnread     prometheus.Counter
 	undeliveredErrors prometheus.Counter
+	undeliveredLost   prometheus.Counter
 	deliveries        *prometheus.CounterVec // by destination, outcome
 	attempts          *prometheus.CounterVec
 	queued            *prometheus.GaugeVec
@@ -57,6 +58,8 @@ func newStageMetrics(cfg Config, pending func() float64) *stageMetrics {
 			Help: "Records of the alerts topic the broker deleted (its retention) after the group's committed offset and before this stage read them: the alerts among them that name destinations are delivered by nobody."}),
 		undeliveredErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_undelivered_write_errors_total",
 			Help: "Failed writes of undelivered records (retried until they land)."}),
+		undeliveredLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_undelivered_lost_total",
+			Help: "Undelivered records refused as too large even with their alert's values and their key cut: not written, logged, and their alerts counted handled."}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_deliveries_total",
 			Help: "Deliveries by destination and outcome (delivered, undelivered, muted); destination \"(none)\" for names no destination has."}, []string{"destination", "outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_attempts_total",
@@ -75,7 +78,7 @@ func newStageMetrics(cfg Config, pending func() float64) *stageMetrics {
 	}
 	pendingGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_notify_pending_alerts",
 		Help: "Alerts naming destinations read since each partition's oldest not yet delivered or recorded undelivered (a restart delivers them again); at --notify-max-pending reading waits."}, pending)
-	cols := []prometheus.Collector{m.alerts, m.skipped, m.deletedUnread, m.undeliveredErrors, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency, m.pendingWait, pendingGauge}
+	cols := []prometheus.Collector{m.alerts, m.skipped, m.deletedUnread, m.undeliveredErrors, m.undeliveredLost, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency, m.pendingWait, pendingGauge}
 	if m.limits == nil {
 		m.limits = limitmetric.New()
 		cols = append(cols, m.limits.Collectors()...)

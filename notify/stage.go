@@ -468,7 +468,9 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	e.done() // the record's own hold: released once its jobs are counted
 	for _, j := range jobs {
 		if j.dest == nil {
-			s.giveUpLater(ctx, j, Outcome{Reason: fmt.Sprintf("no destination %q for customer %s (nor a global one)", j.name, a.Customer), Final: true})
+			// The customer clipped: the record holds it whole in its alert, and an id
+			// of hundreds of KB quoted again took the record past what the topic takes.
+			s.giveUpLater(ctx, j, Outcome{Reason: fmt.Sprintf("no destination %q for customer %s (nor a global one)", j.name, clip(a.Customer, reasonCustomer)), Final: true})
 			continue
 		}
 		s.enqueue(ctx, j)
@@ -840,15 +842,30 @@ func (s *Stage) giveUpLater(ctx context.Context, j *job, out Outcome) {
 	}
 }
 
+// reasonCustomer is how many characters of a customer id a Reason quotes.
+const reasonCustomer = 128
+
+// undeliveredKey is how many bytes of its key, the customer, a cut undelivered record
+// keeps (ingest.CutKey): --max-customer-bytes' default. The alert in its value names
+// the customer whole.
+const undeliveredKey = 1024
+
 // undeliveredWrite is one undelivered record to write and the job it ends.
 type undeliveredWrite struct {
 	j        *job
 	out      Outcome
 	u        *contract.Undelivered // the record, cut as val is
 	key, val []byte
-	// smallest: every value of the alert is cut already; a record refused as too
-	// large can be made no smaller.
+	// headers are ingest.HeaderOriginalBytes once the key is cut; else none.
+	headers []kgo.RecordHeader
+	// smallest: the key and every value of the alert are cut already; a record
+	// refused as too large can be made no smaller, and is lost.
 	smallest bool
+}
+
+// record is w's record on topic.
+func (w *undeliveredWrite) record(topic string) *kgo.Record {
+	return &kgo.Record{Topic: topic, Key: w.key, Value: w.val, Headers: w.headers}
 }
 
 func (s *Stage) undeliveredWrite(j *job, out Outcome) undeliveredWrite {
@@ -858,24 +875,30 @@ func (s *Stage) undeliveredWrite(j *job, out Outcome) undeliveredWrite {
 		u.Scope, u.Type = j.dest.Scope, j.dest.Type
 	}
 	w := undeliveredWrite{j: j, out: out, u: &u, key: []byte(j.alert.Customer), val: encodeUndelivered(&u)}
-	if ingest.RecordBytes(&kgo.Record{Key: w.key, Value: w.val}) > ingest.MaxRecordBytes {
-		s.cutUndelivered(&w, ingest.MaxRecordBytes, "an undelivered record over what the client takes left values of its alert out")
+	if ingest.RecordBytes(w.record("")) > ingest.MaxRecordBytes {
+		s.cutUndelivered(&w, ingest.MaxRecordBytes, "an undelivered record over what the client takes was cut")
 	}
 	return w
 }
 
-// cutUndelivered leaves values of w's alert out, its context's then its group's, as
-// live leaves them out of an alert, until the record is within limit bytes (as
-// RecordBytes counts) or nothing is left to cut, and says so in a warning msg.
+// cutUndelivered cuts w's record until it is within limit bytes (as RecordBytes
+// counts) or nothing is left to cut, and says so in a warning msg: its key, the
+// customer, to undeliveredKey bytes first (ingest.CutKey, as a dead-lettered alert's
+// key is cut; the alert holds the id whole), then values of its alert, its context's
+// then its group's, as live leaves them out of an alert.
 func (s *Stage) cutUndelivered(w *undeliveredWrite, limit int, msg string) {
 	u := w.u
+	rec := w.record("")
+	if ingest.CutKey(rec, undeliveredKey) {
+		w.key, w.headers = rec.Key, rec.Headers
+	}
 	// Measured by AppendJSON, which writes the values as they are, so compacted first
 	// as the record's encoder writes them (an alerts record not written by live may
 	// space them); the alert's own strings AppendJSON writes at least as long. Checked
 	// again, and cut further, until it fits or nothing is left to cut.
 	u.Alert.Context, u.Alert.Group = compacted(u.Alert.Context), compacted(u.Alert.Group)
 	for {
-		over := ingest.RecordBytes(&kgo.Record{Key: w.key, Value: w.val}) - limit
+		over := ingest.RecordBytes(w.record("")) - limit
 		if over <= 0 {
 			break
 		}
@@ -886,7 +909,8 @@ func (s *Stage) cutUndelivered(w *undeliveredWrite, limit int, msg string) {
 			break
 		}
 	}
-	s.log.Warn(msg, "alert", w.j.alert.AlertID, "destination", w.j.name, "context_cut", u.Alert.ContextCut, "group_cut", u.Alert.GroupCut)
+	s.log.Warn(msg, "alert", w.j.alert.AlertID, "destination", w.j.name, "key_bytes", len(w.key),
+		"context_cut", u.Alert.ContextCut, "group_cut", u.Alert.GroupCut)
 }
 
 // compacted is a copy of m with each value compacted, as encoding/json writes a raw
@@ -948,7 +972,8 @@ func (s *Stage) undeliveredWriter(ctx context.Context) {
 
 // writeUndelivered writes ws' records and ends their jobs as each lands. A record must
 // land before its alert counts as handled: the failed ones are tried again (the topic
-// may be missing or the brokers away) until they land or ctx ends.
+// may be missing or the brokers away) until they land or ctx ends, but for one refused
+// as too large at its smallest, which no retry would change (undeliveredLost).
 func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 	pending := slices.Clone(ws)
 	// single: a produce of several records was refused as too large. The broker judges
@@ -986,7 +1011,7 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		for i, w := range pending {
-			recs[i] = &kgo.Record{Topic: s.cfg.Topics.Undelivered, Key: w.key, Value: w.val}
+			recs[i] = w.record(s.cfg.Topics.Undelivered)
 			byRec[recs[i]] = w
 			stop := context.AfterFunc(w.j.entry.tracker.ctx, cancel)
 			defer stop()
@@ -1013,7 +1038,14 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 					// max.message.bytes): as it is, the record would be refused for
 					// ever and its alerts' offsets held. Written again at its smallest,
 					// the values it leaves out listed in it.
-					s.cutUndelivered(&w, 0, "the undelivered topic refused a record as too large; its alert's values are left out")
+					s.cutUndelivered(&w, 0, "the undelivered topic refused a record as too large; its key and its alert's values are cut")
+				case tooLarge(r.Err):
+					// Refused at its smallest (by the client: an alert whose own fields,
+					// a customer id of a megabyte, are over its bound; or by the topic):
+					// retried, it would be refused for ever, and hold every give-up
+					// behind it on the stage's one writer.
+					s.undeliveredLost(w, r.Err)
+					continue
 				}
 				failed = append(failed, w)
 				firstErr = cmp.Or(firstErr, r.Err)
@@ -1054,6 +1086,19 @@ func destinationLabel(name string, defined bool) string {
 // tooLarge reports whether err is a broker's refusal of a record or batch for its size.
 func tooLarge(err error) bool {
 	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
+}
+
+// undeliveredLost ends w's job without its undelivered record, refused for err (too
+// large) at its smallest: logged and counted, the alert is handled, lost.
+func (s *Stage) undeliveredLost(w undeliveredWrite, err error) {
+	j, out := w.j, w.out
+	s.log.Error("an undelivered record is too large to write even cut; the alert is lost", "alert", j.alert.AlertID,
+		"status", j.alert.Status, "destination", j.name, "reason", out.Reason, "bytes", ingest.RecordBytes(w.record(s.cfg.Topics.Undelivered)),
+		"topic", s.cfg.Topics.Undelivered, "err", err)
+	s.m.undeliveredLost.Inc()
+	s.m.deliveries.WithLabelValues(s.m.label(destinationLabel(j.name, j.dest != nil)), contract.DeliveryUndelivered).Inc()
+	s.recent.set(j, contract.DeliveryUndelivered, out.Attempts, out.Reason+"; its undelivered record, too large even cut, is lost")
+	j.entry.done()
 }
 
 // undeliveredLanded ends w's job: its undelivered record is written.
