@@ -40,4 +40,10 @@
 // Config.MaxPending over the partitions, at which reading waits until the oldest are
 // handled. A queued delivery keeps its alert and its record's partition and offset, not
 // the record, whose bytes are its whole fetch's.
+//
+// A destination's secret and url_from name an environment variable or a file, written
+// by whoever may write controls: the Stage reads only variables whose names start with
+// Config.SecretEnvPrefix and regular files inside Config.SecretDirs (symbolic links
+// resolved), opened without blocking, at most Config.MaxSecretBytes; any other reference
+// makes the delivery undelivered, its reason naming the flag and never the secret.
 package notify

@@ -91,6 +91,7 @@ func newStageMetrics(cfg Config, pending func() float64) *stageMetrics {
 	m.limits.ShowCounted(LimitRecent, float64(cfg.Recent))
 	m.limits.ShowCounted(LimitUndeliveredWaiting, float64(cfg.UndeliveredWaiting))
 	m.limits.ShowCounted(LimitMaxPending, float64(cfg.MaxPending))
+	m.limits.ShowCounted(LimitMaxSecretBytes, float64(cfg.MaxSecretBytes))
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(cols...)
 	}

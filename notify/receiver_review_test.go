@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -74,23 +76,27 @@ func TestSlackShowsEventTextEscapedAsSlackRequires(t *testing.T) {
 // unsigned to a receiver that expects signed requests (found by a review helper).
 func TestBlankSecretIsNotSentUnsigned(t *testing.T) {
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {})
-	files := map[string][]byte{"/run/secrets/hook-key": []byte("\n")}
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "hook-key")
+	if err := os.WriteFile(keyFile, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s, err := New(Config{
-		Kafka:  ingest.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
-		Sender: testConfig(),
+		Kafka:      ingest.KafkaConfig{Brokers: []string{"127.0.0.1:1"}},
+		Sender:     testConfig(),
+		SecretDirs: []string{dir},
 		Getenv: func(k string) string {
-			if k == "HOOK_KEY" {
+			if k == "HINDSIGHT_NOTIFY_HOOK_KEY" {
 				return " "
 			}
 			return ""
 		},
-		ReadFile: func(name string) ([]byte, error) { return files[name], nil },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.sender.Close()
-	for _, ref := range []*rule.SecretRef{{Env: "HOOK_KEY"}, {File: "/run/secrets/hook-key"}} {
+	for _, ref := range []*rule.SecretRef{{Env: "HINDSIGHT_NOTIFY_HOOK_KEY"}, {File: keyFile}} {
 		d := &rule.Destination{Scope: "*", Name: "hook", Type: rule.DestWebhook, URL: rc.srv.URL + secretPath, Secret: ref}
 		before := len(rc.seen())
 		tg, err := s.target(d)

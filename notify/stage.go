@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,17 +100,37 @@ type Config struct {
 	// hangs until the retry budget is spent; an undelivered record the topic does not
 	// take) held every alert read after it. Default DefaultMaxPending.
 	MaxPending int
-	// Getenv and ReadFile read destinations' secrets. Default os.Getenv, os.ReadFile.
-	Getenv   func(string) string
-	ReadFile func(string) ([]byte, error)
+	// SecretEnvPrefix is how the environment variables a destination's secret or
+	// url_from may name start: a destination is written by whoever may write controls,
+	// and a pagerduty destination sends its secret, the routing key, in the body to
+	// its URL, so a destination naming any variable of the process (a cloud key, an API
+	// token) would hand it to any host. A reference to another variable makes the
+	// delivery undelivered, naming the flag (--notify-secret-env-prefix). Default
+	// DefaultSecretEnvPrefix.
+	SecretEnvPrefix string
+	// SecretDirs are the directories (absolute) whose regular files a destination's
+	// secret or url_from may name, a file's symbolic links resolved; a reference to
+	// another file makes the delivery undelivered, naming the flag
+	// (--notify-secret-dir). Default none: file references are refused. Not
+	// /run/secrets, where a container is given all of its secrets, Kubernetes' service
+	// account token (/var/run/secrets/kubernetes.io/serviceaccount) among them: the
+	// operator names a directory of destinations' secrets alone.
+	SecretDirs []string
+	// MaxSecretBytes bounds a secret read (a file, an environment variable): a larger
+	// one makes the delivery undelivered, counted as LimitMaxSecretBytes reached
+	// (--notify-max-secret-bytes). Default DefaultMaxSecretBytes.
+	MaxSecretBytes int
+	// Getenv reads destinations' secrets from the environment. Default os.Getenv.
+	Getenv func(string) string
 	// Logger receives operational logs. Default slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the stage's metrics. Default: none registered.
 	Registerer prometheus.Registerer
 	// Limits is where the stage's limits show (hindsight_limit: notify_queue_size,
-	// notify_recent, notify_undelivered_waiting and notify_max_pending, whose reaches
-	// it counts, notify_concurrency, notify_max_attempts, notify_retry_budget_seconds,
-	// notify_timeout_seconds). Default nil: its own,
+	// notify_recent, notify_undelivered_waiting, notify_max_pending and
+	// notify_max_secret_bytes, whose reaches it counts, notify_concurrency,
+	// notify_max_attempts, notify_retry_budget_seconds, notify_timeout_seconds).
+	// Default nil: its own,
 	// registered on Registerer; the live daemon passes those of all its limits.
 	Limits *limitmetric.Limits
 }
@@ -148,8 +167,11 @@ func (c *Config) EnsureDefaults() {
 	if c.Getenv == nil {
 		c.Getenv = os.Getenv
 	}
-	if c.ReadFile == nil {
-		c.ReadFile = os.ReadFile
+	if c.SecretEnvPrefix == "" {
+		c.SecretEnvPrefix = DefaultSecretEnvPrefix
+	}
+	if c.MaxSecretBytes <= 0 {
+		c.MaxSecretBytes = DefaultMaxSecretBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -189,7 +211,7 @@ func (c *Config) ValidateOptions() error {
 	if c.Recent > MaxRecent {
 		return fmt.Errorf("recent deliveries kept %d is above the maximum %d (--notify-recent)", c.Recent, MaxRecent)
 	}
-	return nil
+	return c.validateSecretOptions()
 }
 
 // Stage is the notify stage: it consumes the alerts topic in its own group and delivers
@@ -794,27 +816,6 @@ func (s *Stage) target(d *rule.Destination) (Target, error) {
 		t.Secret = sec
 	}
 	return t, nil
-}
-
-// secret reads ref, without the whitespace around it (a file written by echo ends in a
-// newline). One that is empty so is an error: taken, it would sign nothing, and the
-// requests go unsigned.
-func (s *Stage) secret(ref *rule.SecretRef) ([]byte, error) {
-	if ref.Env != "" {
-		v := strings.TrimSpace(s.cfg.Getenv(ref.Env))
-		if v == "" {
-			return nil, fmt.Errorf("environment variable %s is empty, blank or unset", ref.Env)
-		}
-		return []byte(v), nil
-	}
-	b, err := s.cfg.ReadFile(ref.File)
-	if err != nil {
-		return nil, err
-	}
-	if b = bytes.TrimSpace(b); len(b) == 0 {
-		return nil, fmt.Errorf("file %s is empty or blank", ref.File)
-	}
-	return b, nil
 }
 
 // giveUp records j undelivered for out's reason on the undelivered topic, then counts

@@ -39,6 +39,8 @@ func TestNotifyChecksItsInputBeforeTheBroker(t *testing.T) {
 		want string
 	}{
 		{[]string{"notify", "--notify-queue-size", "2000000", "--http", "", "--brokers", "127.0.0.1:1"}, "--notify-queue-size"},
+		{[]string{"notify", "--notify-secret-dir", "secrets", "--http", "", "--brokers", "127.0.0.1:1"}, "--notify-secret-dir"},
+		{[]string{"notify", "--notify-secret-env-prefix", "", "--http", "", "--brokers", "127.0.0.1:1"}, "--notify-secret-env-prefix"},
 		{[]string{"destinations", "apply", "-f", p, "--brokers", "127.0.0.1:1"}, p},
 	} {
 		out, err := run(t, "", tc.args...)

@@ -37,7 +37,32 @@ func addNotifyFlags(f *pflag.FlagSet, c *notify.Config) {
 	f.IntVar(&c.Sender.MaxAttempts, "notify-max-attempts", notify.DefaultMaxAttempts, "requests one delivery may make, the first included")
 	f.DurationVar(&c.Sender.MaxElapsed, "notify-retry-budget", notify.DefaultMaxElapsed, "time a delivery may spend retrying before it is recorded undelivered")
 	f.BoolVar(&c.Sender.AllowPrivate, "notify-allow-private", false, "allow destination URLs on private, loopback and link-local addresses (refused by default)")
+	c.SecretEnvPrefix = notify.DefaultSecretEnvPrefix
+	f.Var(nonEmptyFlag{&c.SecretEnvPrefix}, "notify-secret-env-prefix", "how the names of the environment variables a destination's secret or url_from may name start; naming any other variable makes its deliveries undelivered")
+	f.StringSliceVar(&c.SecretDirs, "notify-secret-dir", nil, "absolute directory whose regular files a destination's secret or url_from may name, symbolic links resolved (repeatable); none: naming a file makes its deliveries undelivered")
+	f.IntVar(&c.MaxSecretBytes, "notify-max-secret-bytes", notify.DefaultMaxSecretBytes, "bytes a destination's secret or url_from may hold (a file, an environment variable); a larger one makes its deliveries undelivered")
 }
+
+// nonEmptyFlag is a string flag that refuses to be set to "": an empty
+// --notify-secret-env-prefix would let destinations name every variable of the process.
+type nonEmptyFlag struct{ s *string }
+
+func (f nonEmptyFlag) String() string {
+	if f.s == nil {
+		return ""
+	}
+	return *f.s
+}
+
+func (f nonEmptyFlag) Set(v string) error {
+	if v == "" {
+		return errors.New("must not be empty")
+	}
+	*f.s = v
+	return nil
+}
+
+func (nonEmptyFlag) Type() string { return "string" }
 
 // notifyConfig configures `hindsight notify`.
 type notifyConfig struct {
