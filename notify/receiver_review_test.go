@@ -86,7 +86,7 @@ func TestBlankSecretIsNotSentUnsigned(t *testing.T) {
 		Sender:     testConfig(),
 		SecretDirs: []string{dir},
 		Getenv: func(k string) string {
-			if k == "HINDSIGHT_NOTIFY_HOOK_KEY" {
+			if k == "HINDSIGHT_SECRET_HOOK_KEY" {
 				return " "
 			}
 			return ""
@@ -96,7 +96,7 @@ func TestBlankSecretIsNotSentUnsigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.sender.Close()
-	for _, ref := range []*rule.SecretRef{{Env: "HINDSIGHT_NOTIFY_HOOK_KEY"}, {File: keyFile}} {
+	for _, ref := range []*rule.SecretRef{{Env: "HINDSIGHT_SECRET_HOOK_KEY"}, {File: keyFile}} {
 		d := &rule.Destination{Scope: "*", Name: "hook", Type: rule.DestWebhook, URL: rc.srv.URL + secretPath, Secret: ref}
 		before := len(rc.seen())
 		tg, err := s.target(d)

@@ -134,18 +134,18 @@ func TestSecretSizeBound(t *testing.T) {
 	writeSecret(t, filepath.Join(dir, "fits"), "12345678")
 	writeSecret(t, filepath.Join(dir, "over"), "123456789")
 	writeSecret(t, filepath.Join(dir, "spaced"), "12345678\n") // the newline counts: bytes read
-	env := map[string]string{"HINDSIGHT_NOTIFY_FITS": "12345678", "HINDSIGHT_NOTIFY_OVER": "123456789"}
+	env := map[string]string{"HINDSIGHT_SECRET_FITS": "12345678", "HINDSIGHT_SECRET_OVER": "123456789"}
 	reg := prometheus.NewRegistry()
 	s := secretStage(t, Config{SecretDirs: []string{dir}, MaxSecretBytes: 8}, env, reg)
 	if v := promtest.Value(t, reg, "hindsight_limit", "name", LimitMaxSecretBytes); v != 8 {
 		t.Errorf("hindsight_limit{name=%q} = %v, want 8", LimitMaxSecretBytes, v)
 	}
-	for _, ref := range []rule.SecretRef{{File: filepath.Join(dir, "fits")}, {Env: "HINDSIGHT_NOTIFY_FITS"}} {
+	for _, ref := range []rule.SecretRef{{File: filepath.Join(dir, "fits")}, {Env: "HINDSIGHT_SECRET_FITS"}} {
 		if got, err := s.secret(&ref); err != nil || string(got) != "12345678" {
 			t.Errorf("%s (8 bytes, the bound): %q, %v", ref.String(), got, err)
 		}
 	}
-	over := []rule.SecretRef{{File: filepath.Join(dir, "over")}, {File: filepath.Join(dir, "spaced")}, {Env: "HINDSIGHT_NOTIFY_OVER"}}
+	over := []rule.SecretRef{{File: filepath.Join(dir, "over")}, {File: filepath.Join(dir, "spaced")}, {Env: "HINDSIGHT_SECRET_OVER"}}
 	for _, ref := range over {
 		_, err := s.secret(&ref)
 		if err == nil || !strings.Contains(err.Error(), "--notify-max-secret-bytes") || strings.Contains(err.Error(), "1234") {
@@ -158,23 +158,23 @@ func TestSecretSizeBound(t *testing.T) {
 }
 
 // TestSecretEnvOnlyWithThePrefix: a destination may name only the environment
-// variables of --notify-secret-env-prefix (HINDSIGHT_NOTIFY_ by default); any other,
+// variables of --notify-secret-env-prefix (HINDSIGHT_SECRET_ by default); any other,
 // the prefix alone included, is refused naming the flag, without its value.
 func TestSecretEnvOnlyWithThePrefix(t *testing.T) {
-	env := map[string]string{"HINDSIGHT_NOTIFY_PD": "pd-key", "HINDSIGHT_NOTIFY_": "bare", "AWS_SECRET_ACCESS_KEY": "aws-key",
+	env := map[string]string{"HINDSIGHT_SECRET_PD": "pd-key", "HINDSIGHT_SECRET_": "bare", "AWS_SECRET_ACCESS_KEY": "aws-key",
 		"HINDSIGHT_API_TOKEN": "api-token", "ACME_HOOK": "acme-key"}
 	for _, c := range []struct {
 		prefix string
 		name   string
 		want   string // "" refused
 	}{
-		{"", "HINDSIGHT_NOTIFY_PD", "pd-key"},
-		{"", "HINDSIGHT_NOTIFY_", ""},
+		{"", "HINDSIGHT_SECRET_PD", "pd-key"},
+		{"", "HINDSIGHT_SECRET_", ""},
 		{"", "AWS_SECRET_ACCESS_KEY", ""},
 		{"", "HINDSIGHT_API_TOKEN", ""},
 		{"", "hindsight_notify_PD", ""},
 		{"ACME_", "ACME_HOOK", "acme-key"},
-		{"ACME_", "HINDSIGHT_NOTIFY_PD", ""},
+		{"ACME_", "HINDSIGHT_SECRET_PD", ""},
 	} {
 		s := secretStage(t, Config{SecretEnvPrefix: c.prefix}, env, nil)
 		got, err := s.secret(&rule.SecretRef{Env: c.name})

@@ -18,8 +18,9 @@ import (
 const (
 	// DefaultSecretEnvPrefix is Config.SecretEnvPrefix's default: a destination's
 	// secret (or url_from) may name an environment variable whose name starts with it,
-	// and no other.
-	DefaultSecretEnvPrefix = "HINDSIGHT_NOTIFY_"
+	// and no other. No flag's variable (HINDSIGHT_<FLAG>) starts with it, so that no
+	// destination reads the daemon's configuration (TestNoFlagVariableIsADestinationSecret).
+	DefaultSecretEnvPrefix = "HINDSIGHT_SECRET_"
 	// DefaultMaxSecretBytes is Config.MaxSecretBytes's default. A signing key, a
 	// routing key or a webhook URL is at most a few hundred bytes.
 	DefaultMaxSecretBytes = 64 << 10

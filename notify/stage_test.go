@@ -139,7 +139,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 	var ctrls []*rule.Control
 	for name, s := range sinks {
 		ctrls = append(ctrls, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: name, Type: rule.DestWebhook, URL: s.srv.URL + "/hook",
-			Secret: &rule.SecretRef{Env: "HINDSIGHT_NOTIFY_HOOK_KEY"}}))
+			Secret: &rule.SecretRef{Env: "HINDSIGHT_SECRET_HOOK_KEY"}}))
 	}
 	ctrls = append(ctrls,
 		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "refused", Type: rule.DestWebhook, URL: refusedURL}),
@@ -185,7 +185,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 		Sender: notify.SenderConfig{Timeout: 300 * time.Millisecond, MaxAttempts: 3, MaxElapsed: 10 * time.Second,
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, AllowPrivate: true},
 		CommitInterval: 50 * time.Millisecond,
-		Getenv:         func(k string) string { return map[string]string{"HINDSIGHT_NOTIFY_HOOK_KEY": "s3cret"}[k] },
+		Getenv:         func(k string) string { return map[string]string{"HINDSIGHT_SECRET_HOOK_KEY": "s3cret"}[k] },
 		Logger:         testlog.New(t),
 	})
 	if err != nil {
@@ -491,7 +491,7 @@ func startPagerDuty(t *testing.T, retryAfter string, release <-chan struct{}) *p
 // destination is the PagerDuty destination "pager" of scope sending here.
 func (pd *pagerDuty) destination(scope string) *rule.Control {
 	return rule.UpsertDestination(&rule.Destination{Scope: scope, Name: "pager", Type: rule.DestPagerDuty,
-		URL: pd.srv.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "HINDSIGHT_NOTIFY_PD_KEY"}})
+		URL: pd.srv.URL + "/v2/enqueue", Secret: &rule.SecretRef{Env: "HINDSIGHT_SECRET_PD_KEY"}})
 }
 
 // seen is what the receiver got, in order.
@@ -534,8 +534,8 @@ func (pd *pagerDuty) opened() []string {
 	return slices.Sorted(maps.Keys(pd.open))
 }
 
-// pdKey is the routing key the tests' PagerDuty destinations read (HINDSIGHT_NOTIFY_PD_KEY).
-func pdKey(k string) string { return map[string]string{"HINDSIGHT_NOTIFY_PD_KEY": "R0UTINGKEY"}[k] }
+// pdKey is the routing key the tests' PagerDuty destinations read (HINDSIGHT_SECRET_PD_KEY).
+func pdKey(k string) string { return map[string]string{"HINDSIGHT_SECRET_PD_KEY": "R0UTINGKEY"}[k] }
 
 // TestStageSkipsRecordsItCannotDeliver: alerts records live could not have written —
 // a notify name in invalid UTF-8, a context value with an invalid escape (the decoder

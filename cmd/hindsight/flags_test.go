@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/notify"
 )
 
 // handDefault is a default written into a flag's usage by hand. Cobra prints a flag's
@@ -164,5 +165,33 @@ func TestLogFlagsTogether(t *testing.T) {
 	}
 	if _, err := run(t, "", "lake", "stats", "--lake", "mem://", "--log-format", "yaml"); exitCode(err) != 2 {
 		t.Errorf("lake stats --log-format yaml: %v", err)
+	}
+}
+
+// TestNoFlagVariableIsADestinationSecret: a destination may name as its secret any
+// environment variable under --notify-secret-env-prefix, and sends it to a URL of its
+// writer's choosing. Every flag is also read from HINDSIGHT_<FLAG>; under the default
+// prefix, none must be, or a destination could read the daemon's own configuration
+// (the first default, HINDSIGHT_NOTIFY_, held HINDSIGHT_NOTIFY_SECRET_DIR and every
+// other --notify-* flag's variable).
+func TestNoFlagVariableIsADestinationSecret(t *testing.T) {
+	t.Parallel()
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			n++
+			if v := envName(f.Name); strings.HasPrefix(v, notify.DefaultSecretEnvPrefix) {
+				t.Errorf("%s --%s is read from %s, a name destinations may read as a secret (--notify-secret-env-prefix %s)",
+					c.CommandPath(), f.Name, v, notify.DefaultSecretEnvPrefix)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd())
+	if n < 50 {
+		t.Fatalf("only %d flags visited: the walk missed commands", n)
 	}
 }

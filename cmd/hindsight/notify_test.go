@@ -86,7 +86,7 @@ func TestNotifyKill9(t *testing.T) {
 	dir := t.TempDir()
 	hindsightBinary(t)
 	const secret = "kill9-secret"
-	t.Setenv("HINDSIGHT_NOTIFY_TEST_HOOK_KEY", secret)
+	t.Setenv("HINDSIGHT_SECRET_TEST_HOOK_KEY", secret)
 	recv := newHookReceiver(t, secret, 600*time.Millisecond)
 
 	rules := filepath.Join(dir, "rules.yaml")
@@ -97,7 +97,7 @@ func TestNotifyKill9(t *testing.T) {
     threshold: 1
     alert: {severity: high, notify: [hook]}
 destinations:
-  - {scope: "*", name: hook, type: webhook, url: "`+recv.srv.URL+`/alerts", secret: {env: HINDSIGHT_NOTIFY_TEST_HOOK_KEY}}
+  - {scope: "*", name: hook, type: webhook, url: "`+recv.srv.URL+`/alerts", secret: {env: HINDSIGHT_SECRET_TEST_HOOK_KEY}}
 `)
 	if out, err := run(t, "", "rules", "apply", "-f", rules, "--brokers", b.Addr, "--allow-private"); err != nil {
 		t.Fatalf("rules apply: %v\n%s", err, out)
