@@ -36,7 +36,8 @@ func LakeStats(ctx context.Context, bucketURL string, s StorageConfig) (Stats, e
 // MaintainLake runs one maintenance pass (see Lake.Maintain) on the lake at bucketURL.
 // rep is nil when cfg is refused (cfg.Validate), or the lake could not be opened or its
 // manifest read: then nothing was attempted. Otherwise rep counts what was done, even
-// when err is not nil. It reaches the storage as s says.
+// when err is not nil (a storage operation that kept failing past
+// cfg.StoragePatience ends the pass with its error). It reaches the storage as s says.
 func MaintainLake(ctx context.Context, bucketURL string, cfg MaintenanceConfig, s StorageConfig) (rep *MaintenanceReport, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -46,8 +47,8 @@ func MaintainLake(ctx context.Context, bucketURL string, cfg MaintenanceConfig, 
 		return nil, err
 	}
 	defer lake.Close()
-	// Maintain retries storage errors for as long as they last; one plain read first
-	// makes a wrong URL or an unreachable bucket fail at once instead.
+	// Maintain retries storage errors for up to cfg.StoragePatience; one plain read
+	// first makes a wrong URL or an unreachable bucket fail at once instead.
 	if _, err := lake.Snapshot(ctx); err != nil {
 		return nil, err
 	}

@@ -404,6 +404,29 @@ type MaintenanceConfig struct {
 	Allocator        memory.Allocator
 	// Now is the clock of retention and delete delays. Default time.Now.
 	Now func() time.Time
+	// StoragePatience is how long one storage operation of the pass (a read, an
+	// upload, a manifest commit, a delete) may keep failing, retried meanwhile, before
+	// the pass ends with its error, skipping the steps after it: a one-shot pass
+	// (`hindsight lake compact --storage-patience`) exits rather than wait out an
+	// outage. What it committed stays; a merged file it uploaded and did not list is
+	// an orphan, collected by a later pass. Default DefaultStoragePatience; negative:
+	// for as long as the outage lasts, as the archiver's own passes wait.
+	StoragePatience time.Duration
+}
+
+// DefaultStoragePatience is MaintenanceConfig.StoragePatience's default, and
+// `hindsight lake compact --storage-patience`'s.
+const DefaultStoragePatience = 30 * time.Second
+
+// storagePatience is the backoff patience of a pass under cfg: 0 for none.
+func (cfg MaintenanceConfig) storagePatience() time.Duration {
+	switch {
+	case cfg.StoragePatience == 0:
+		return DefaultStoragePatience
+	case cfg.StoragePatience < 0:
+		return 0
+	}
+	return cfg.StoragePatience
 }
 
 // Validate reports what a maintenance pass would refuse in cfg, before any lake is
@@ -448,7 +471,7 @@ func (l *Lake) Maintain(ctx context.Context, cfg MaintenanceConfig) (Maintenance
 	}
 	mt := &maintainer{
 		bkt: l.bkt, store: l.store, log: l.log, now: d.now,
-		bo:         backoff{min: d.MinBackoff, max: d.MaxBackoff, log: l.log}.givingUpOn(maintenanceGivesUpOn...),
+		bo:         backoff{min: d.MinBackoff, max: d.MaxBackoff, log: l.log, patience: cfg.storagePatience()}.givingUpOn(maintenanceGivesUpOn...),
 		enc:        d.encodeOptions(),
 		smallBytes: d.CompactSmallBytes, targetBytes: d.RollBytes, retention: d.Retention,
 		deleteDelay: d.DeleteDelay, orphanGrace: d.OrphanGrace, keepManifests: d.KeepManifests,

@@ -63,23 +63,25 @@ var maintenanceGivesUpOn = []error{ErrUnreadableManifests}
 // errStale: the files a compaction read were changed by another writer meanwhile.
 var errStale = errors.New("lakehouse: files changed during compaction")
 
-// run does one pass; partitions limits compaction (nil: all partitions).
+// run does one pass; partitions limits compaction (nil: all partitions). A step whose
+// storage kept failing past the pass's patience (gaveUp) ends the pass: each step after
+// it would wait as long again on the same store.
 func (mt *maintainer) run(ctx context.Context, partitions []int32) (MaintenanceReport, error) {
 	var rep MaintenanceReport
 	var errs []error
-	if err := mt.compact(ctx, partitions, &rep); err != nil {
-		errs = append(errs, fmt.Errorf("compact: %w", err))
-	}
-	if mt.retention > 0 {
-		if err := mt.expire(ctx, &rep); err != nil {
-			errs = append(errs, fmt.Errorf("retention: %w", err))
+	// failed notes a step's error, and whether it ends the pass.
+	failed := func(step string, err error) bool {
+		if err == nil {
+			return false
 		}
+		errs = append(errs, fmt.Errorf("%s: %w", step, err))
+		return gaveUp(err)
 	}
-	if err := mt.deletePending(ctx, &rep); err != nil {
-		errs = append(errs, fmt.Errorf("delete replaced files: %w", err))
-	}
-	if err := mt.collectGarbage(ctx, &rep); err != nil {
-		errs = append(errs, fmt.Errorf("garbage collection: %w", err))
+	if failed("compact", mt.compact(ctx, partitions, &rep)) ||
+		mt.retention > 0 && failed("retention", mt.expire(ctx, &rep)) ||
+		failed("delete replaced files", mt.deletePending(ctx, &rep)) ||
+		failed("garbage collection", mt.collectGarbage(ctx, &rep)) {
+		return rep, errors.Join(errs...)
 	}
 	n, err := mt.store.prune(ctx, mt.keepManifests)
 	rep.ObjectsDeleted += n
