@@ -200,6 +200,10 @@ func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *Main
 			rep.CorruptFiles++
 			continue
 		}
+		if errors.Is(err, errStale) {
+			mt.log.Info("compaction lost to a concurrent change; will retry next pass", "partition", group[0].Partition, "err", err)
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -325,6 +329,16 @@ func (mt *maintainer) fetch(ctx context.Context, f FileEntry) ([]byte, error) {
 		return err
 	})
 	if isNotFound(err) {
+		// A concurrent pass may have replaced the file and, its delete delay past,
+		// deleted it since this pass read the manifest: only a file the newest
+		// manifest still lists is missing.
+		m, _, lerr := mt.latest(ctx)
+		if lerr != nil {
+			return nil, fmt.Errorf("%s is gone; reading the newest manifest: %w", f.Path, lerr)
+		}
+		if !m.hasFile(f.Path) {
+			return nil, fmt.Errorf("%w: %s was replaced or expired since (manifest v%d)", errStale, f.Path, m.Version)
+		}
 		return nil, fmt.Errorf("%w: listed file is missing: %w", ErrCorrupt, err)
 	}
 	if err == nil && int64(len(data)) != f.Bytes {
