@@ -446,22 +446,36 @@ func (mt *maintainer) deletePending(ctx context.Context, rep *MaintenanceReport)
 	}
 	due := map[string]bool{}
 	removedWhen := map[int64]time.Time{} // the store's time of each removing manifest
+	untold := map[int64]bool{}           // removing manifests whose time the store failed to tell
 	for _, d := range m.PendingDeletes {
 		if mt.now().Sub(d.RemovedAt) < mt.deleteDelay {
 			continue
 		}
 		// The remover's clock may run behind this host's: its RemovedAt then says the
 		// delay has passed while readers of the replaced manifest still read. The
-		// removing manifest's object, while kept, carries the store's time of it.
+		// removing manifest's object, while kept, carries the store's time of it; once
+		// pruned (NotFound), RemovedAt alone says when. A storage error tells neither:
+		// the file waits for a pass the store answers.
 		if d.RemovedIn > 0 {
 			at, seen := removedWhen[d.RemovedIn]
-			if !seen {
-				if a, err := mt.bkt.Attributes(ctx, manifestKey(d.RemovedIn)); err == nil {
+			if !seen && !untold[d.RemovedIn] {
+				a, err := mt.bkt.Attributes(ctx, manifestKey(d.RemovedIn))
+				switch {
+				case err == nil:
 					at = a.ModTime
+					removedWhen[d.RemovedIn] = at
+				case isNotFound(err):
+					removedWhen[d.RemovedIn] = at
+				default:
+					untold[d.RemovedIn] = true
+					if mt.bo.onError != nil {
+						mt.bo.onError("manifest attributes")
+					}
+					mt.log.Warn("storage operation failed; the files this manifest replaced are deleted by a later pass",
+						"op", "manifest attributes", "manifest", manifestKey(d.RemovedIn), "err", err)
 				}
-				removedWhen[d.RemovedIn] = at
 			}
-			if !at.IsZero() && mt.now().Sub(at) < mt.deleteDelay {
+			if untold[d.RemovedIn] || !at.IsZero() && mt.now().Sub(at) < mt.deleteDelay {
 				continue
 			}
 		}
