@@ -64,6 +64,10 @@ type archiver struct {
 	crashed       atomic.Bool
 	sincePrune    int
 	lastOffsetErr time.Time
+	// outOfRange counts the records stamped outside the years the lake holds since
+	// lastOutOfRangeLog, when they were last logged (timeOutOfRangeLocked; under mu).
+	outOfRange        int
+	lastOutOfRangeLog time.Time
 }
 
 // RunArchiver consumes cfg.Topic and archives every record into the lake until ctx ends,

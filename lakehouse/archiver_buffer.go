@@ -314,7 +314,15 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 			}
 			continue
 		}
-		hour := hourOf(r.Timestamp)
+		// A producer may stamp any time, and Kafka keeps it; the lake holds the years
+		// 0000 to 9999 (lakeTime), so a record stamped outside them is archived at the
+		// nearest bound, counted and logged: listed as it was, its file's times would
+		// make every manifest commit fail, and the partition's archive stop there.
+		at, inRange := lakeTime(r.Timestamp)
+		if !inRange {
+			a.timeOutOfRangeLocked(fp.Partition, r)
+		}
+		hour := hourOf(at)
 		if st.cur != nil && hour.After(st.cur.hour) {
 			if st.splitForHour(now, a.cfg.MaxHourSplits, a.cfg.RollAge) {
 				a.sealLocked(st)
@@ -335,7 +343,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 			st.refusedTo = -1 // the new file covers them
 		}
 		st.chargeDeleted()
-		st.cur.add(r.Offset, r.Timestamp, now, a.intern.get(r.Key), r.Value, true)
+		st.cur.add(r.Offset, at, now, a.intern.get(r.Key), r.Value, true)
 		if t := st.cur.typed; t != nil {
 			switch {
 			case parsed:
@@ -355,6 +363,20 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 			a.sealLocked(st)
 		}
 	}
+}
+
+// timeOutOfRangeLocked counts record r of partition p, whose timestamp is outside the
+// years the lake holds and is archived at the nearest bound, and logs it, at most once
+// a minute (with how many came since): a producer's broken clock may stamp every record.
+func (a *archiver) timeOutOfRangeLocked(p int32, r *kgo.Record) {
+	a.met.timeOutOfRange.Inc()
+	a.outOfRange++
+	if time.Since(a.lastOutOfRangeLog) < time.Minute {
+		return
+	}
+	a.log.Warn("records stamped outside the years 0000-9999 archived with their time at the nearest bound (event_time, the file's hour and times)",
+		"topic", a.cfg.Topic, "partition", p, "offset", r.Offset, "timestamp_ms", r.Timestamp.UnixMilli(), "records", a.outOfRange)
+	a.outOfRange, a.lastOutOfRangeLog = 0, time.Now()
 }
 
 // unchargedFrom is the first offset from which deletions are still to be found: st.next,

@@ -34,3 +34,24 @@ func newWriterID() string {
 }
 
 func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
+
+// minLakeTime and maxLakeTime bound the event times the lake holds: the years 0000 to
+// 9999, those RFC 3339 writes (and window takes as event times), in the columns'
+// microseconds. A manifest carries its files' times as RFC 3339 (JSON): a file of a
+// later year could not be listed, and a data file's directory names a four-digit year.
+var (
+	minLakeTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxLakeTime = time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC)
+)
+
+// lakeTime is t within the years the lake holds (minLakeTime, maxLakeTime), and
+// whether t was already.
+func lakeTime(t time.Time) (time.Time, bool) {
+	switch {
+	case t.Before(minLakeTime):
+		return minLakeTime, false
+	case t.After(maxLakeTime):
+		return maxLakeTime, false
+	}
+	return t, true
+}

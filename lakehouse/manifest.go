@@ -567,6 +567,12 @@ func (m *Manifest) CheckTopic(topic string) error {
 	return nil
 }
 
+// errEncodeManifest: the manifest a commit built cannot be written as JSON (a time
+// outside the years RFC 3339 writes). It is the commit's own content, not an outage:
+// retried, it fails the same way for ever, so it is permanent (the archiver stops with
+// it; a maintenance pass fails with it).
+var errEncodeManifest = errors.New("lakehouse: encode manifest (a bug: it is not retried)")
+
 // errNoChange from a mutation means: nothing to commit, keep the current manifest.
 var errNoChange = errors.New("lakehouse: no change")
 
@@ -628,7 +634,7 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		}
 		data, err := json.Marshal(next)
 		if err != nil {
-			return nil, fmt.Errorf("encode manifest: %w", err)
+			return nil, fmt.Errorf("%w: %w", errEncodeManifest, err)
 		}
 		if len(data) > maxManifestBytes {
 			// Written, it could not be read back, and the lake would stop. Refused, the

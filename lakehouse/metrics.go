@@ -14,6 +14,7 @@ type metrics struct {
 	parsed          prometheus.Counter
 	duplicates      prometheus.Counter
 	invalidUTF8     prometheus.Counter
+	timeOutOfRange  prometheus.Counter
 	refused         *prometheus.CounterVec
 	files           prometheus.Counter
 	bytes           prometheus.Counter
@@ -56,6 +57,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		parsed:          c("records_parsed_total", "Records the archiver parsed itself: those it read from Kafka, and those the live consumer handed over without its verdict and typed values (a handler stopped before them, or the typed paths changed in between)."),
 		duplicates:      c("records_duplicate_total", "Records consumed again at or below the watermark and dropped."),
 		invalidUTF8:     c("records_invalid_utf8_total", "Records whose value was not UTF-8 and was archived with U+FFFD substitutes (rows of older files rewritten by compaction; the archiver refuses such records)."),
+		timeOutOfRange:  c("records_time_out_of_range_total", "Records stamped outside the years 0000 to 9999 (a producer's clock or unit), archived with their time at the nearest bound: their event_time column and their file's hour and times say 0000-01-01T00:00:00Z or 9999-12-31T23:59:59.999999Z."),
 		refused:         prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "records_refused_total", Help: "Records not archived because the live stage dead-letters them, by dead-letter reason; their offsets are covered by the files around them."}, []string{"reason"}),
 		files:           c("files_committed_total", "Data files committed."),
 		bytes:           c("bytes_committed_total", "Bytes of Parquet committed."),
@@ -90,7 +92,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 	retained := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "retained_buffer_bytes",
 		Help: "Bytes of freed archive buffers kept for reuse (at most half of the largest MaxBufferedBytes of the process's archivers)."},
 		func() float64 { return float64(buffers.held.Load()) })
-	cols := []prometheus.Collector{retained, m.records, m.read, m.parsed, m.duplicates, m.invalidUTF8, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
+	cols := []prometheus.Collector{retained, m.records, m.read, m.parsed, m.duplicates, m.invalidUTF8, m.timeOutOfRange, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
 		m.conflicts, m.rejected, m.storageErrors, m.corrupt, m.offsetCommitErr, m.compacted, m.expired, m.deleted,
 		m.watermark, m.lag, m.deletedUnarchived, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds, m.spareEncodes}
 	if feed != nil {

@@ -144,10 +144,14 @@ func (b *batch) cover(offset int64) { b.last = max(b.last, offset) }
 
 // add appends a row. checked says payload passed verdict.Accept, which validated its
 // UTF-8 already (checking it again was a sixth of the archiver's intake of a record).
+// Times outside the years the lake holds are taken at its bounds (lakeTime; the
+// archiver counts the records it takes so, appendLocked).
 func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer string, payload []byte, checked bool) {
 	b.rows++
 	b.offsets = append(b.offsets, offset)
 	b.last = max(b.last, offset)
+	eventTime, _ = lakeTime(eventTime)
+	ingestTime, _ = lakeTime(ingestTime)
 	b.eventUs = append(b.eventUs, eventTime.UnixMicro())
 	b.ingestUs = append(b.ingestUs, ingestTime.UnixMicro())
 	b.customer = append(b.customer, customer)
@@ -407,7 +411,8 @@ func encodeRows(partition int32, start int64, rows []Row, columns *ColumnSet, ch
 	if len(rows) == 0 {
 		return nil, FileEntry{}, errors.New("lakehouse: encode: no rows")
 	}
-	b := newBatch(partition, start, hourOf(rows[0].EventTime), time.Now())
+	first, _ := lakeTime(rows[0].EventTime)
+	b := newBatch(partition, start, hourOf(first), time.Now())
 	defer b.release()
 	b.checked = checked
 	b.typed = newTypedBatch(columns.snapshot())
