@@ -115,6 +115,9 @@ func (a *archiver) maintenanceLoop(ctx context.Context) {
 		}
 		a.met.compacted.Add(float64(rep.FilesCompacted))
 		a.met.expired.Add(float64(rep.FilesExpired))
+		if a.cfg.Retention > 0 {
+			a.met.retentionHeld.Set(float64(rep.RetentionHeld))
+		}
 		a.met.deleted.Add(float64(rep.ObjectsDeleted))
 		a.met.corrupt.Add(float64(rep.CorruptFiles))
 		for range rep.ColumnLimited {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -34,6 +35,10 @@ type MaintenanceReport struct {
 	// MaxColumns (--lake-max-columns) allows, and TypedPathsLeftOut the paths they left
 	// untyped: history queries read those from the JSON payload, same answer, slower.
 	ColumnLimited, TypedPathsLeftOut int
+	// RetentionHeld counts the partitions whose retention stopped at a file holding an
+	// event dated more than an hour ahead of the clock, of unknown ingest time (a file of
+	// an older version, no MaxIngestTime): it and every file after it stay until then.
+	RetentionHeld int
 }
 
 // maintainer compacts, applies retention and collects garbage.
@@ -389,22 +394,54 @@ func (mt *maintainer) commitReplace(ctx context.Context, group []FileEntry, merg
 	return m, err
 }
 
+// retentionSlack is how far past its ingest time a file's newest event time may be
+// and still be the time retention judges the file by: a record cannot have happened
+// after the archiver read it, and an event dated later is a producer's clock ahead
+// (an hour, as live's rule view takes a watermark that far ahead for a bad clock).
+const retentionSlack = time.Hour
+
+// retentionTime is the time retention judges f by: its newest event time, but no later
+// than retentionSlack past its newest ingest time when known (MaxIngestTime). By event
+// time alone one record stamped in the future (year 2100) held its file, and with it
+// every later file of the partition, until then.
+func retentionTime(f FileEntry) time.Time {
+	if bound := f.MaxIngestTime.Add(retentionSlack); !f.MaxIngestTime.IsZero() && f.MaxTime.After(bound) {
+		return bound
+	}
+	return f.MaxTime
+}
+
 // expire drops, per partition, the leading files whose newest event is older than the
-// retention period. Only a prefix goes, so the files left still cover one range.
+// retention period (retentionTime: no later than an hour past their archiving). Only a
+// prefix goes, so the files left still cover one range. A partition held by a file of
+// unknown ingest time holding an event dated ahead of the clock is logged and counted
+// (MaintenanceReport.RetentionHeld).
 func (mt *maintainer) expire(ctx context.Context, rep *MaintenanceReport) error {
-	cutoff := mt.now().Add(-mt.retention)
-	var expired int
+	now := mt.now()
+	cutoff := now.Add(-mt.retention)
+	var expired, early int
+	var held map[int32]FileEntry
 	var m *Manifest
 	err := mt.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
 		var err error
 		m, err = mt.store.commit(ctx, func(m *Manifest) error {
-			expired = 0
+			expired, early = 0, 0
+			held = map[int32]FileEntry{}
 			stopped := map[int32]bool{}
 			dropped := map[int32]time.Time{}
 			m.Files = slices.DeleteFunc(m.Files, func(f FileEntry) bool {
-				if stopped[f.Partition] || !f.MaxTime.Before(cutoff) {
-					stopped[f.Partition] = true
+				if stopped[f.Partition] {
 					return false
+				}
+				if at := retentionTime(f); !at.Before(cutoff) {
+					stopped[f.Partition] = true
+					if f.MaxIngestTime.IsZero() && f.MaxTime.After(now.Add(retentionSlack)) {
+						held[f.Partition] = f
+					}
+					return false
+				}
+				if !f.MaxTime.Before(cutoff) {
+					early++ // its newest event is dated after its archiving, and later than the cutoff
 				}
 				expired++
 				m.removeLater(f.Path, mt.now())
@@ -434,6 +471,16 @@ func (mt *maintainer) expire(ctx context.Context, rep *MaintenanceReport) error 
 	rep.FilesExpired += expired
 	if expired > 0 {
 		mt.log.Info("retention dropped files", "files", expired, "older_than", cutoff)
+	}
+	if early > 0 {
+		mt.log.Warn("retention dropped files holding events dated later than the cutoff, by when they were archived: those events are dated more than an hour after it (a producer's clock)",
+			"files", early, "older_than", cutoff)
+	}
+	for _, p := range slices.Sorted(maps.Keys(held)) {
+		f := held[p]
+		rep.RetentionHeld++
+		mt.log.Warn("retention held: a file holds an event dated ahead of the clock (a producer's clock), and its ingest time is unknown (written by an older version): it and every later file of the partition stay until then (a merged file records its ingest time)",
+			"partition", p, "file", f.Path, "max_time", f.MaxTime, "older_than", cutoff)
 	}
 	return nil
 }

@@ -118,6 +118,10 @@ type FileEntry struct {
 	// MinTime and MaxTime bound the event times of the rows.
 	MinTime time.Time `json:"min_time"`
 	MaxTime time.Time `json:"max_time"`
+	// MaxIngestTime is the newest ingest time of the rows: when the archiver read the
+	// last of them (zero: a file of an older version, unknown). Retention judges a file
+	// by its MaxTime, but no later than an hour past this (retentionTime).
+	MaxIngestTime time.Time `json:"max_ingest_time,omitzero"`
 	// MinCustomer and MaxCustomer bound the customer ids of the rows (rows are sorted by
 	// customer, then offset).
 	MinCustomer string    `json:"min_customer"`

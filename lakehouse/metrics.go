@@ -27,6 +27,7 @@ type metrics struct {
 	offsetCommitErr prometheus.Counter
 	compacted       prometheus.Counter
 	expired         prometheus.Counter
+	retentionHeld   prometheus.Gauge
 	deleted         prometheus.Counter
 	watermark       *prometheus.GaugeVec
 	lag             *prometheus.GaugeVec
@@ -73,6 +74,8 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		deleted:         c("objects_deleted_total", "Objects deleted (replaced files, orphans, old manifests)."),
 		watermark:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "watermark_offset", Help: "Highest offset this archiver archived, per owned partition (hindsight_archive_lag_offsets covers every partition)."}, []string{"partition"}),
 		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "lag_records", Help: "Records in Kafka not yet archived (nor refused, as live dead-letters them), per owned partition."}, []string{"partition"}),
+		retentionHeld: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "retention_held_partitions",
+			Help: "Partitions whose retention the last maintenance pass found held by a file holding an event dated more than an hour ahead of the clock, of unknown ingest time (written by an older version): it and every later file of the partition stay until then."}),
 		deletedUnarchived: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "deleted_unarchived_total",
 			Help: "Offsets of the events topic the broker deleted (the topic's retention) before the archiver read them, per partition: the lake has no rows for them, though a file's range covers them (its manifest entry lists them under deleted). Shown at 0 for every partition this archiver owns."}, []string{"partition"}),
 		archiveLagOffsets: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "archive", Name: "lag_offsets",
@@ -93,7 +96,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		Help: "Bytes of freed archive buffers kept for reuse (at most half of the largest MaxBufferedBytes of the process's archivers)."},
 		func() float64 { return float64(buffers.held.Load()) })
 	cols := []prometheus.Collector{retained, m.records, m.read, m.parsed, m.duplicates, m.invalidUTF8, m.timeOutOfRange, m.refused, m.files, m.bytes, m.rawBytes, m.commits,
-		m.conflicts, m.rejected, m.storageErrors, m.corrupt, m.offsetCommitErr, m.compacted, m.expired, m.deleted,
+		m.conflicts, m.rejected, m.storageErrors, m.corrupt, m.offsetCommitErr, m.compacted, m.expired, m.retentionHeld, m.deleted,
 		m.watermark, m.lag, m.deletedUnarchived, m.archiveLagOffsets, m.archiveLagSeconds, m.buffered, m.manifestVer, m.flushSeconds, m.spareEncodes}
 	if feed != nil {
 		cols = append(cols, m.catchUps, m.catchUpParts,

@@ -464,7 +464,7 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	custOffs := arrow.Int32Traits.CastFromBytes(custOffBuf.Bytes())
 	payOffs := arrow.Int32Traits.CastFromBytes(payOffBuf.Bytes())
 	custData, payData := custBuf.Bytes(), payBuf.Bytes()
-	minUs, maxUs := b.eventUs[0], b.eventUs[0]
+	minUs, maxUs, maxInUs := b.eventUs[0], b.eventUs[0], b.ingestUs[0]
 	cpos, ppos := 0, 0
 	// dest[i] is where row i's payload goes in the file's order.
 	dest := make([]int32, n)
@@ -479,6 +479,7 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 		ppos += int(b.payloads[i].n)
 		minUs = min(minUs, b.eventUs[i])
 		maxUs = max(maxUs, b.eventUs[i])
+		maxInUs = max(maxInUs, b.ingestUs[i])
 	}
 	custOffs[n], payOffs[n] = int32(cpos), int32(ppos)
 	if err := b.scatterPayloads(payData, dest); err != nil {
@@ -486,6 +487,7 @@ func encodeBatch(b *batch, opts encodeOptions) ([]byte, FileEntry, error) {
 	}
 	e.MinTime = time.UnixMicro(minUs).UTC()
 	e.MaxTime = time.UnixMicro(maxUs).UTC()
+	e.MaxIngestTime = time.UnixMicro(maxInUs).UTC()
 	e.MinCustomer = b.customer[order[0]]
 	e.MaxCustomer = b.customer[order[n-1]]
 	e.CustomerFilter = newCustomerFilter(b.distinctCustomers(order))

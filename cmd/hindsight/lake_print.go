@@ -135,9 +135,10 @@ func printMaintenance(w io.Writer, rep lakehouse.MaintenanceReport, asJSON bool)
 			ForeignObjects  int   `json:"foreign_objects"`
 			ColumnLimited   int   `json:"column_limited_files"`
 			PathsLeftOut    int   `json:"typed_paths_left_out"`
+			RetentionHeld   int   `json:"retention_held_partitions"`
 			ManifestVersion int64 `json:"manifest_version"`
 		}{rep.FilesCompacted, rep.FilesWritten, rep.FilesExpired, rep.ObjectsDeleted, rep.CorruptFiles, rep.ForeignObjects,
-			rep.ColumnLimited, rep.TypedPathsLeftOut, version})
+			rep.ColumnLimited, rep.TypedPathsLeftOut, rep.RetentionHeld, version})
 	}
 	_, err := fmt.Fprintf(w, "compacted %s into %d, expired %d, deleted %s, %s, %s\n",
 		plural(rep.FilesCompacted, "file"), rep.FilesWritten, rep.FilesExpired, plural(rep.ObjectsDeleted, "object"),
@@ -145,6 +146,10 @@ func printMaintenance(w io.Writer, rep lakehouse.MaintenanceReport, asJSON bool)
 	if err == nil && rep.ColumnLimited > 0 {
 		_, err = fmt.Fprintf(w, "%s left %s untyped at --lake-max-columns (history queries read them from the JSON payload)\n",
 			plural(rep.ColumnLimited, "merged file"), plural(rep.TypedPathsLeftOut, "typed path"))
+	}
+	if err == nil && rep.RetentionHeld > 0 {
+		_, err = fmt.Fprintf(w, "retention held in %s by a file holding an event dated ahead of the clock (see the log)\n",
+			plural(rep.RetentionHeld, "partition"))
 	}
 	return err
 }
