@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,10 +131,10 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	// embedded archiver types its rules' paths as well).
 	addLakeColumnFlags(f, &columns, &maxColumns, "name the paths your rules read: this archiver does not read rules")
 	f.DurationVar(&cfg.CompactInterval, "compact-interval", archiveDefaults.CompactInterval, "how often to compact, apply retention and collect garbage (negative: never)")
-	f.Int64Var(&cfg.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged")
+	f.Int64Var(&cfg.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged (0: the default)")
 	f.DurationVar(&cfg.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
-	f.DurationVar(&cfg.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long for readers of older snapshots")
-	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this; give every archiver and lake compact of one lake the same (a file an archiver uploaded and has not yet listed is younger than its own grace, not another's)")
+	f.DurationVar(&cfg.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long for readers of older snapshots (0: the default)")
+	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this (0: the default); give every archiver and lake compact of one lake the same (a file an archiver uploaded and has not yet listed is younger than its own grace, not another's)")
 	f.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:8081", "serve Prometheus /metrics here (empty: off)")
 	addSideHTTPFlags(f, &httpLimits)
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
@@ -154,10 +155,39 @@ func addLakeColumnFlags(f *pflag.FlagSet, paths *[]string, maxPaths *int, what s
 }
 
 // addLakeMaxColumnsFlag adds --lake-max-columns, the most JSONPaths a lake file types
-// (the archiver's files and compaction's merged files); more completes the help.
+// (the archiver's files and compaction's merged files); more completes the help. 0
+// types none in every command (noneAtZero).
 func addLakeMaxColumnsFlag(f *pflag.FlagSet, maxPaths *int, more string) {
-	f.IntVar(maxPaths, "lake-max-columns", live.DefaultLakeMaxColumns, "most JSONPaths typed in a file"+more+"; past it the rest are read from the JSON (negative: none)")
+	*maxPaths = live.DefaultLakeMaxColumns
+	f.Var(noneAtZero{maxPaths}, "lake-max-columns", "most JSONPaths typed in a file"+more+"; past it the rest are read from the JSON (0 or negative: none)")
 }
+
+// noneAtZero is an int flag whose 0 is stored as -1, "none": the configs it fills
+// (live.Config.LakeMaxColumns, lakehouse.MaintenanceConfig.MaxColumns) take 0 for
+// their default, so `live` and `lake compact` typed 32 paths at --lake-max-columns 0
+// while `archive` typed none, the help saying neither.
+type noneAtZero struct{ p *int }
+
+func (v noneAtZero) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*v.p)
+}
+
+func (v noneAtZero) Set(s string) error {
+	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		n = -1
+	}
+	*v.p = int(n)
+	return nil
+}
+
+func (noneAtZero) Type() string { return "int" }
 
 // lakeOptions are the flags every `hindsight lake` subcommand shares.
 type lakeOptions struct {
@@ -237,13 +267,13 @@ func newLakeCmd() *cobra.Command {
 		}),
 	}
 	cf := compact.Flags()
-	cf.Int64Var(&mc.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged")
+	cf.Int64Var(&mc.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged (0: the default)")
 	cf.Int64Var(&mc.TargetBytes, "target-bytes", archiveDefaults.RollBytes, "memory bound of a merge: the merged file's raw JSON plus about 160 bytes a row and 32 per typed path and row (0: the default)")
 	addLakeMaxColumnsFlag(cf, &mc.MaxColumns, " (a merged file keeps the paths its inputs typed that the most rows use)")
 	addCompressionFlag(cf, &mc.Compression, "compression")
 	cf.DurationVar(&mc.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
-	cf.DurationVar(&mc.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long (negative: delete now)")
-	cf.DurationVar(&mc.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this; no shorter than the running archivers' --orphan-grace, or a file one uploaded and has not yet listed may be deleted")
+	cf.DurationVar(&mc.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long (0: the default; negative: delete now)")
+	cf.DurationVar(&mc.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this (0: the default); no shorter than the running archivers' --orphan-grace, or a file one uploaded and has not yet listed may be deleted")
 	cf.DurationVar(&mc.StoragePatience, "storage-patience", lakehouse.DefaultStoragePatience, "how long one storage operation of the pass (a read, an upload, a manifest commit, a delete) may keep failing, retried meanwhile, before the pass ends with its error, exit status 1; what it committed stays, a merged file it did not list is collected later (0: the default; negative: wait out any outage, as the archiver's own compaction does)")
 
 	cmd.AddCommand(ls, stats, compact)
