@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -535,19 +536,30 @@ func (c *Console) readJSON(w http.ResponseWriter, r *http.Request, v any, what s
 		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("%s: %q is given twice in one object (at byte offset %d): name each field once", what, key, off))
 		return false
 	}
-	if err := strictJSON.Unmarshal(body, v); err != nil {
-		// sonic's syntax errors draw a caret under the text, over several lines.
-		httpjson.Error(w, http.StatusBadRequest, what+": "+strings.Join(strings.Fields(err.Error()), " "))
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, what+": "+err.Error())
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		httpjson.Error(w, http.StatusBadRequest, what+": more follows the JSON value")
+		return false
+	}
+	// encoding/json takes a field named in another case ("Scope") for the field
+	// ("scope"), and RepeatedKey sees two names: after a "scope" the last of the two
+	// silently won (a mute of c-1 muted every customer). Decoded again, case-sensitively,
+	// such a name is an unknown field.
+	if err := caseSensitiveJSON.Unmarshal(body, reflect.New(reflect.TypeOf(v).Elem()).Interface()); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, what+": "+strings.Join(strings.Fields(err.Error()), " ")+" (field names are case-sensitive)")
 		return false
 	}
 	return true
 }
 
-// strictJSON decodes request bodies: an unknown field is an error, and so is a field
-// named in another case ("Scope"), which encoding/json would take for "scope" — after
-// a "scope" RepeatedKey cannot see as the same name, the last of the two silently won
-// (a mute of c-1 muted every customer). Text after the value is an error too.
-var strictJSON = sonic.Config{DisallowUnknownFields: true, CaseSensitive: true}.Froze()
+// caseSensitiveJSON decodes a request body a second time, refusing a field named in
+// another case than its own.
+var caseSensitiveJSON = sonic.Config{DisallowUnknownFields: true, CaseSensitive: true}.Froze()
 
 // readDraftRule reads a request for a draft that need not be named (a preview, a
 // backtest) and validates the rule; on a problem it has answered (400, or 422 with the
