@@ -145,10 +145,13 @@ func (s *State) evalAggregate(ev *Event, buf *[]byte) (num float64, key []byte, 
 // eventTime is the event's time in Unix ms; not ok when it has none, or when a window
 // it falls in would start or end outside the years an alert can write
 // (minEventTimeMs, maxEventTimeMs): a window containing t starts at t-size+1 at the
-// earliest and ends at t+size at the latest.
+// earliest and ends at t+size at the latest. A window may not start at minEventTimeMs
+// itself either: the lake files a record stamped before year 0000 at that time, and a
+// history query must not count in a one-millisecond window what live, with the record's
+// own time, does not (TestClampedRecordTimeKeepsOneVerdict).
 func (s *State) eventTime(ev *Event) (int64, bool) {
 	t, ok := s.eventTimeOf(ev)
-	if ok && s.size > 0 && (t > maxEventTimeMs-s.size || t-s.size+1 < minEventTimeMs) {
+	if ok && s.size > 0 && (t > maxEventTimeMs-s.size || t-s.size+1 <= minEventTimeMs) {
 		return 0, false
 	}
 	return t, ok

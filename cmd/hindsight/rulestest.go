@@ -258,7 +258,9 @@ func printRuleTests(out io.Writer, f *rule.RulesFile, sum *ruleTestsSummary) err
 		}
 		fmt.Fprintf(&b, "--- FAIL: %s\n", name)
 		for _, p := range res.Problems {
-			fmt.Fprintf(&b, "    %s\n", p)
+			// A problem quotes the test's expected group and context, JSON whose strings
+			// may hold a bidi override or a line separator: escaped, as alerts are.
+			fmt.Fprintf(&b, "    %s\n", shown.JSON(p))
 		}
 		fmt.Fprintf(&b, "    %s\n", eventsLine(&res))
 		if len(res.Alerts) == 0 {
