@@ -403,13 +403,25 @@ const retentionSlack = time.Hour
 // retentionTime is the time retention judges f by: its newest event time, but no later
 // than retentionSlack past its newest ingest time when known (MaxIngestTime). By event
 // time alone one record stamped in the future (year 2100) held its file, and with it
-// every later file of the partition, until then.
+// every later file of the partition, until then. A file whose records carry no
+// timestamp (Kafka's -1, which reads as 1969-12-31T23:59:59.999Z) is judged by its
+// ingest time, as Kafka's retention takes a segment's file time then: by its event
+// time, a file of such a producer's records archived a minute ago expired at once.
 func retentionTime(f FileEntry) time.Time {
-	if bound := f.MaxIngestTime.Add(retentionSlack); !f.MaxIngestTime.IsZero() && f.MaxTime.After(bound) {
+	if f.MaxIngestTime.IsZero() {
+		return f.MaxTime
+	}
+	if f.MaxTime.Equal(noTimestamp) {
+		return f.MaxIngestTime
+	}
+	if bound := f.MaxIngestTime.Add(retentionSlack); f.MaxTime.After(bound) {
 		return bound
 	}
 	return f.MaxTime
 }
+
+// noTimestamp is the event time of a record without a timestamp (Kafka's -1 ms).
+var noTimestamp = time.UnixMilli(-1)
 
 // expire drops, per partition, the leading files whose newest event is older than the
 // retention period (retentionTime: no later than an hour past their archiving). Only a

@@ -11,16 +11,17 @@ import (
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
-// TestH3OneFutureRecordStopsRetention: retention drops, per partition, the leading files
+// TestOneFutureRecordDoesNotStopRetention: retention drops, per partition, the leading files
 // whose newest event (max_time, from record timestamps) is older than the period, and
 // stops at the first that is not. One record stamped in the future (a producer's clock
 // off, a timestamp in the wrong unit: year 2200 is a valid Kafka timestamp, read
 // unwrapped) makes its file's max_time 2200: that file and every later file of the
-// partition are then kept for ever, however old, and nothing says so. Here partition 0
+// partition were then kept for ever, however old, and nothing said so (retentionTime
+// now caps it an hour past the file's ingest time). Here partition 0
 // holds three files archived 40, 30 and 20 days ago, the first with one record stamped
 // 2200; with a retention of 7 days the two later files, all of whose events are 30
 // and 20 days old, must go (and the first, archived 40 days ago, too).
-func TestH3OneFutureRecordStopsRetention(t *testing.T) {
+func TestOneFutureRecordDoesNotStopRetention(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	bkt := lakehouse.NewMemBucket()
@@ -74,12 +75,12 @@ func TestH3OneFutureRecordStopsRetention(t *testing.T) {
 	}
 }
 
-// TestH3RecordsWithoutTimestampExpireAtOnce: a producer that sets no timestamp (Kafka's
+// TestRecordsWithoutTimestampAreJudgedByIngestTime: a producer that sets no timestamp (Kafka's
 // -1; every pre-0.10 client, converted by the broker) gives records whose time reads
 // as 1969-12-31T23:59:59.999Z. A file of such records, archived a minute ago, has
-// max_time 1969 and the first maintenance pass with any retention drops it: the lake
-// keeps none of that producer's events, and backfill's history of them is gone.
-func TestH3RecordsWithoutTimestampExpireAtOnce(t *testing.T) {
+// max_time 1969 and the first maintenance pass with any retention dropped it: the lake
+// kept none of that producer's events. It is judged by its ingest time now.
+func TestRecordsWithoutTimestampAreJudgedByIngestTime(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	bkt := lakehouse.NewMemBucket()
