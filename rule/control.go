@@ -98,7 +98,11 @@ func ParseControl(data []byte) (*Control, error) {
 		case c.Destination != nil:
 			err = c.Destination.Validate()
 		default:
-			err = c.Mute.Validate()
+			var wire struct {
+				Mute json.RawMessage `json:"mute"`
+			}
+			_ = json.Unmarshal(data, &wire) // strict decoded it already
+			err = c.Mute.validate(muteUntilGiven(wire.Mute))
 		}
 		if err != nil {
 			return nil, err

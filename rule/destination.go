@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -56,6 +57,10 @@ func (s *SecretRef) String() string {
 // Mute stops notifications for the alerts it matches, while they are still counted and
 // recorded (with muted true): those of its scope's customer (every customer for *) and
 // of its rule id (every rule for *), until Until (zero: until deleted).
+//
+// Decoded, an until of 0001-01-01T00:00:00Z is Go's zero time, which Until cannot
+// tell from none: the decoders of control records and files (ParseControl,
+// ParseNotifyFile) refuse it, as a time past, rather than read it as no end.
 type Mute struct {
 	Scope  string    `json:"scope"`
 	ID     string    `json:"id"`
@@ -239,7 +244,15 @@ func checkURLShape(raw string) string {
 }
 
 // Validate checks the mute; problems are positioned by field.
-func (m *Mute) Validate() error {
+func (m *Mute) Validate() error { return m.validate(false) }
+
+// zeroUntilProblem is why a mute whose until was given as 0001-01-01T00:00:00Z (Go's
+// zero time) is refused: decoded, it reads as no until, a mute for ever.
+const zeroUntilProblem = "0001-01-01T00:00:00Z is past: a mute that ended mutes nothing; leave until out for a mute until deleted"
+
+// validate checks the mute as Validate does; untilGiven says that its JSON gave until
+// a value (muteUntilGiven), which is then not the zero time.
+func (m *Mute) validate(untilGiven bool) error {
 	var errs ValidationError
 	errs.Kind, errs.Rule = KindMute, m.ID
 	if !validScope(m.Scope) {
@@ -251,6 +264,13 @@ func (m *Mute) Validate() error {
 	if m.Rule != GlobalScope && !idPattern.MatchString(m.Rule) {
 		errs.add("rule", 0, fmt.Sprintf("%q: a rule id, or * for every rule", m.Rule))
 	}
+	switch {
+	case untilGiven && m.Until.IsZero():
+		errs.add("until", 0, zeroUntilProblem)
+	case !InRFC3339Years(m.Until):
+		// A control carries it as RFC 3339, in UTC as the CLI and console write it.
+		errs.add("until", 0, fmt.Sprintf("%s is outside the years 0000 to 9999 in UTC, which RFC 3339 writes", m.Until.Format(time.RFC3339Nano)))
+	}
 	if len(m.Reason) > 1024 {
 		errs.add("reason", 0, "is longer than 1024 bytes")
 	}
@@ -261,6 +281,25 @@ func (m *Mute) Validate() error {
 		return &errs
 	}
 	return nil
+}
+
+// muteUntilGiven reports whether obj, a mute's JSON object, gives until a value (null
+// gives none, as leaving it out does). Only "until" names it: the strict decoding that
+// came first refuses the field in another case, and checkRuleText a key given twice.
+func muteUntilGiven(obj []byte) bool {
+	var m struct {
+		Until json.RawMessage `json:"until"`
+	}
+	return json.Unmarshal(obj, &m) == nil && len(m.Until) > 0 && string(m.Until) != "null"
+}
+
+// InRFC3339Years reports whether t, in UTC, is in the years 0000 to 9999: those RFC
+// 3339 (and so encoding/json, and every record's time) can write. time.Parse takes an
+// offset that carries a time out of them (9999-12-31T23:30:00-01:00 is
+// 10000-01-01T00:30:00Z).
+func InRFC3339Years(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
 }
 
 // PortInRange reports whether a URL's port (url.URL.Port: "" for the scheme's own) is

@@ -82,7 +82,7 @@ func ParseNotifyFile(name string, data []byte) (*NotifyFile, error) {
 				var mu Mute
 				if err := strict.Unmarshal(js, &mu); err != nil {
 					errs = append(errs, fe(undecodable(KindMute, err), ""))
-				} else if err := mu.Validate(); err != nil {
+				} else if err := mu.validate(muteUntilGiven(js)); err != nil {
 					errs = append(errs, fe(err, mu.ID))
 				} else {
 					out.Mutes = append(out.Mutes, &mu)

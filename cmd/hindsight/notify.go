@@ -277,6 +277,11 @@ until deleted).`,
 					// Published, it would mute nothing (and say ok).
 					return usageError{fmt.Errorf("--until %s is past: a mute that ended mutes nothing", until)}
 				}
+				if !rule.InRFC3339Years(t) {
+					// Published in UTC, which RFC 3339 (the control's JSON) cannot write.
+					return usageError{fmt.Errorf("--until %s is %s in UTC, past the year 9999, which a control cannot carry (leave --until out for a mute until deleted)",
+						until, t.UTC().Format(time.RFC3339))}
+				}
 				m.Until = t.UTC()
 			case dur > 0:
 				m.Until = rule.MuteUntil(time.Now(), dur)
