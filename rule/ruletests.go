@@ -275,12 +275,20 @@ func (p *testParser) parseTest(at string, v any) *RuleTest {
 		t.Events = p.parseEvents(at+".events", raw)
 	}
 
+	recordTimeOK := true
 	if raw, ok := m["record_time"]; ok {
 		s, ok := raw.(string)
 		rt, err := time.Parse(time.RFC3339Nano, s)
-		if !ok || err != nil {
+		switch {
+		case !ok || err != nil:
+			recordTimeOK = false
 			p.fail(at+".record_time", at+".record_time", fmt.Sprintf("%s is not an RFC 3339 time such as %q", describe(raw), DefaultTestRecordTime.Format(time.RFC3339)))
-		} else {
+		case !InRFC3339Years(rt):
+			// Its offset carried it out of them: alerts write their times in UTC.
+			recordTimeOK = false
+			p.fail(at+".record_time", at+".record_time", fmt.Sprintf("%s is %s in UTC, outside the years 0000 to 9999 that an alert's times (RFC 3339) are written in",
+				s, rt.UTC().Format(time.RFC3339Nano)))
+		default:
 			t.RecordTime = rt
 		}
 	}
@@ -298,10 +306,11 @@ func (p *testParser) parseTest(at string, v any) *RuleTest {
 			t.Every = time.Duration(d)
 		}
 	}
-	// The last event's record time must be a time: record times are written in alerts.
-	if n := int64(len(t.Events)); n > 1 && t.Every > 0 {
-		if n-1 > math.MaxInt64/int64(t.Every) || t.RecordTimeOf(int(n-1)).Year() > 9999 {
-			p.fail(at+".every", at+".every", fmt.Sprintf("%d events every %s from %s run past the year 9999", n, t.Every, t.RecordTime.Format(time.RFC3339)))
+	// The last event's record time must be a time too: record times are written in
+	// alerts, in UTC (record_time, checked above, is the first).
+	if n := int64(len(t.Events)); recordTimeOK && n > 1 && t.Every > 0 {
+		if n-1 > math.MaxInt64/int64(t.Every) || !InRFC3339Years(t.RecordTimeOf(int(n-1))) {
+			p.fail(at+".every", at+".every", fmt.Sprintf("%d events every %s from %s run past the year 9999 in UTC", n, t.Every, t.RecordTime.Format(time.RFC3339)))
 		}
 	}
 

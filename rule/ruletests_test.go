@@ -113,7 +113,7 @@ func TestRuleTestErrors(t *testing.T) {
 		{"every negative", countRule + "  - name: a\n    events: [{type: a}]\n    every: -1s\n    expect: {alerts: 0}\n",
 			`r.yaml:8: rule #1 (id "c"): invalid rule "c": tests[0].every: must not be negative`},
 		{"record times past 9999", countRule + "  - name: a\n    events: [{type: a}, {type: a}]\n    record_time: '9999-12-31T23:59:59Z'\n    every: 1d\n    expect: {alerts: 0}\n",
-			`r.yaml:9: rule #1 (id "c"): invalid rule "c": tests[0].every: 2 events every 24h0m0s from 9999-12-31T23:59:59Z run past the year 9999`},
+			`r.yaml:9: rule #1 (id "c"): invalid rule "c": tests[0].every: 2 events every 24h0m0s from 9999-12-31T23:59:59Z run past the year 9999 in UTC`},
 		{"second rule", countRule + "  - name: a\n    events: [{type: a}]\n    expect: {alerts: 0}\n" + windowedRule + "  - name: a\n    customer: c-1\n    events: {type: a}\n    expect: {alerts: 0}\n",
 			`r.yaml:19: rule #2 (id "w"): invalid rule "w": tests[0].events: must be a non-empty list of events (JSON objects)`},
 		{"JSON file", `{"rules": [{"id": "c", "scope": "c-1", "when": {"path": "$.type"}, "threshold": 2,
