@@ -235,18 +235,26 @@ func openExistingLake(ctx context.Context, url string, storage lakehouse.Storage
 	return lake, nil
 }
 
-// parseBacktestTime reads an RFC 3339 time or a date (midnight UTC); "" is zero.
+// parseBacktestTime reads an RFC 3339 time or a date (midnight UTC); "" is zero. The
+// time must be within the years 0000 to 9999 in UTC, which the report's from and to
+// are written in (RFC 3339): an offset can carry a time out of them
+// (9999-12-31T23:30:00-01:00 is in year 10000), which failed only once the whole
+// backtest had run.
 func parseBacktestTime(flag, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		if t, err = time.Parse(time.DateOnly, s); err != nil {
+			return time.Time{}, fmt.Errorf("backtest: %s %q is neither RFC 3339 (2026-01-02T15:04:05Z) nor a date (2026-01-02)", flag, s)
+		}
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+	if !rule.InRFC3339Years(t) {
+		return time.Time{}, fmt.Errorf("backtest: %s %s is %s in UTC, outside the years 0000 to 9999 that the report's times (RFC 3339) are written in",
+			flag, s, t.UTC().Format(time.RFC3339Nano))
 	}
-	return time.Time{}, fmt.Errorf("backtest: %s %q is neither RFC 3339 (2026-01-02T15:04:05Z) nor a date (2026-01-02)", flag, s)
+	return t, nil
 }
 
 func printBacktestProgress(w io.Writer, read, total int64, elapsed time.Duration) {
