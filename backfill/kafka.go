@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkarange"
+	"github.com/hindsightdev/hindsight/internal/kafkatime"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -197,7 +198,7 @@ func (r *Runner) readRound(ctx context.Context, todo map[int32]span, doc *jsonpa
 		res.TailRecords++
 		prog.TailRecords++
 		c := string(rec.Key)
-		if (customer != "" && c != customer) || (!from.IsZero() && rec.Timestamp.Before(from)) {
+		if (customer != "" && c != customer) || (!from.IsZero() && kafkatime.Of(rec).Before(from)) {
 			return nil
 		}
 		if reason, _ := verdict.Accept(doc, rec.Key, rec.Value); reason != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkarange"
+	"github.com/hindsightdev/hindsight/internal/kafkatime"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/window"
@@ -85,19 +86,20 @@ func truncated(cfg Config, st lakehouse.PartitionState, log *span, firstRead tim
 func (r *runner) kafka(ctx context.Context, rp *window.Replay, p int32, rng span, prev *int64, first *time.Time) error {
 	cfg := kafkarange.Config{Brokers: r.cfg.Brokers, Opts: r.cfg.KafkaOpts, Topic: r.cfg.Topic}
 	err := kafkarange.Read(ctx, cfg, map[int32]kafkarange.Range{p: {From: max(rng.from, *prev+1), To: rng.to - 1}}, func(rec *kgo.Record) error {
+		at := kafkatime.Of(rec)
 		if first != nil && first.IsZero() {
-			*first = rec.Timestamp
+			*first = at
 		}
 		*prev = rec.Offset
 		r.rep.TailRecords++
-		if !r.inRange(string(rec.Key), rec.Timestamp) || r.before(rec.Offset, rec.Timestamp) {
+		if !r.inRange(string(rec.Key), at) || r.before(rec.Offset, at) {
 			return nil
 		}
 		if reason, _ := verdict.Accept(r.doc, rec.Key, rec.Value); reason != "" {
 			r.rep.Invalid++ // dead-lettered by live: counts nowhere
 			return nil
 		}
-		return r.evaluate(rp, p, rec.Offset, string(rec.Key), rec.Timestamp)
+		return r.evaluate(rp, p, rec.Offset, string(rec.Key), at)
 	})
 	if errors.Is(err, kafkarange.ErrUnavailable) {
 		return fmt.Errorf("%w: partition %d: %w", ErrTailUnavailable, p, err)

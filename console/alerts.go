@@ -15,6 +15,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/kafkatime"
 )
 
 // alertFeed follows the alerts topic and fans the alerts out to streams. It keeps the
@@ -212,7 +213,7 @@ func (f *alertFeed) follow(ctx context.Context) {
 				f.log.Debug("skipping a record of the alerts topic that is not an alert", "partition", rec.Partition, "offset", rec.Offset)
 				return
 			}
-			f.add(ringAlert{a: a, at: rec.Timestamp, partition: rec.Partition, offset: rec.Offset})
+			f.add(ringAlert{a: a, at: kafkatime.Of(rec), partition: rec.Partition, offset: rec.Offset})
 		})
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
 			if n := len(p.Records); n > 0 {

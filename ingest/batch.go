@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/kafkatime"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 )
@@ -32,6 +33,11 @@ const (
 	HeaderTopic     = "hindsight.dlq.topic"
 	HeaderPartition = "hindsight.dlq.partition"
 	HeaderOffset    = "hindsight.dlq.offset"
+	// HeaderTimestamp is on a dead letter whose record's timestamp the Kafka client
+	// cannot write (kafkatime.Writable: before 1677-09-21T00:12:43.145Z or after
+	// 2262-04-11T23:47:16.854Z), last: the record's timestamp, Unix ms in decimal. The
+	// dead letter is then stamped with the nearest time the client can write.
+	HeaderTimestamp = "hindsight.dlq.timestamp"
 	// HeaderOriginalBytes is on a dead letter cut to EventsConfig.DeadLetterMaxBytes,
 	// and on a record whose key CutKey cut (the notify stage's undelivered records):
 	// the bytes of the record's key, value and headers before it was cut.
@@ -99,7 +105,7 @@ func (b *Batch) Events() iter.Seq[*Event] {
 				b.deadLetter(r, reason, err)
 				continue
 			}
-			b.ev = Event{Customer: unsafe.String(unsafe.SliceData(r.Key), len(r.Key)), Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp, Doc: b.ps.doc, Record: r}
+			b.ev = Event{Customer: unsafe.String(unsafe.SliceData(r.Key), len(r.Key)), Partition: r.Partition, Offset: r.Offset, Time: kafkatime.Of(r), Doc: b.ps.doc, Record: r}
 			if !yield(&b.ev) {
 				return
 			}
@@ -180,7 +186,11 @@ func varintLen(n int) int {
 // headers of its own, which once stayed, left the record over the limit, and had the
 // broker refuse it.
 func CutDeadLetter(rec *kgo.Record, limit int) bool {
-	return cutRecord(rec, limit, false, deadLetterHeaders)
+	ours := deadLetterHeaders
+	if n := len(rec.Headers); n > 0 && rec.Headers[n-1].Key == HeaderTimestamp {
+		ours++ // after the five, so an original's header of that name is never last
+	}
+	return cutRecord(rec, limit, false, ours)
 }
 
 // CutKey cuts the end of rec's key to at most n bytes (at a UTF-8 character's start),
@@ -234,12 +244,17 @@ func cutRecord(rec *kgo.Record, limit int, keyFirst bool, ours int) bool {
 	return true
 }
 
-// deadLetterHeaders is how many headers DeadLetter adds, after the original's.
+// deadLetterHeaders is how many headers DeadLetter adds, after the original's (one
+// more, HeaderTimestamp, for a timestamp the client cannot write).
 const deadLetterHeaders = 5
 
 // DeadLetter builds the dead-letter record for r: same key, value and timestamp, and
-// r's headers plus the reason, cause, and r's topic, partition and offset.
+// r's headers plus the reason, cause, and r's topic, partition and offset. A timestamp
+// the Kafka client cannot write (kafkatime.Writable) is written as the nearest one it
+// can, and the record's own in HeaderTimestamp.
 func DeadLetter(r *kgo.Record, topic, reason string, cause error) *kgo.Record {
+	at := kafkatime.Of(r)
+	ts, writable := kafkatime.Writable(at)
 	h := slices.Clip(slices.Clone(r.Headers))
 	h = append(h, // deadLetterHeaders of them
 		kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)},
@@ -248,5 +263,9 @@ func DeadLetter(r *kgo.Record, topic, reason string, cause error) *kgo.Record {
 		kgo.RecordHeader{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
 		kgo.RecordHeader{Key: HeaderOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
 	)
-	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: h, Timestamp: r.Timestamp}
+	if !writable {
+		ts = kafkatime.NearestWritable(at)
+		h = append(h, kgo.RecordHeader{Key: HeaderTimestamp, Value: strconv.AppendInt(nil, at.UnixMilli(), 10)})
+	}
+	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: h, Timestamp: ts}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/internal/fetcherr"
+	"github.com/hindsightdev/hindsight/internal/kafkatime"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -214,7 +215,7 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 				delete(behind, rec.Partition)
 			}
 			if !rec.Attrs.IsControl() {
-				cr := controls.Decode(rec.Key, rec.Value, rec.Partition, rec.Offset, rec.Timestamp)
+				cr := controls.Decode(rec.Key, rec.Value, rec.Partition, rec.Offset, kafkatime.Of(rec))
 				for _, h := range rec.Headers {
 					switch h.Key {
 					case controls.HeaderKeeps:

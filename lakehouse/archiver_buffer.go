@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/fetcherr"
+	"github.com/hindsightdev/hindsight/internal/kafkatime"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 )
 
@@ -318,7 +319,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 		// 0000 to 9999 (lakeTime), so a record stamped outside them is archived at the
 		// nearest bound, counted and logged: listed as it was, its file's times would
 		// make every manifest commit fail, and the partition's archive stop there.
-		at, inRange := lakeTime(r.Timestamp)
+		at, inRange := lakeTime(kafkatime.Of(r))
 		if !inRange {
 			a.timeOutOfRangeLocked(fp.Partition, r)
 		}
@@ -375,7 +376,7 @@ func (a *archiver) timeOutOfRangeLocked(p int32, r *kgo.Record) {
 		return
 	}
 	a.log.Warn("records stamped outside the years 0000-9999 archived with their time at the nearest bound (event_time, the file's hour and times)",
-		"topic", a.cfg.Topic, "partition", p, "offset", r.Offset, "timestamp_ms", r.Timestamp.UnixMilli(), "records", a.outOfRange)
+		"topic", a.cfg.Topic, "partition", p, "offset", r.Offset, "timestamp_ms", kafkatime.Of(r).UnixMilli(), "records", a.outOfRange)
 	a.outOfRange, a.lastOutOfRangeLog = 0, time.Now()
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/kafkatime"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
@@ -66,7 +67,7 @@ func ReplayKafkaWindows(ctx context.Context, opts []kgo.Opt, topic string, end m
 					if len(r.Key) == 0 || doc.Reset(r.Value) != nil {
 						continue
 					}
-					found = rp.Add(r.Offset, string(r.Key), doc, r.Timestamp, found[:0])
+					found = rp.Add(r.Offset, string(r.Key), doc, kafkatime.Of(r), found[:0])
 					for _, x := range found {
 						fired[x.Rule.Key()]++
 					}

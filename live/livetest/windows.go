@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/kafkatime"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
@@ -77,8 +78,9 @@ func windowReplay(history []*kgo.Record, r *rule.Rule, starts, alertsFrom map[in
 			if _, err := verdict.Accept(doc, rec.Key, rec.Value); err != nil || !r.Matches(doc) {
 				continue
 			}
-			st.Add(&window.Event{Customer: customer, Doc: doc, Time: rec.Timestamp, Offset: rec.Offset}, func(c window.Crossing) {
-				a, aerr := window.Alert(r, c, rec.Partition, rec.Offset, rec.Timestamp, contract.SourceLive)
+			at := kafkatime.Of(rec)
+			st.Add(&window.Event{Customer: customer, Doc: doc, Time: at, Offset: rec.Offset}, func(c window.Crossing) {
+				a, aerr := window.Alert(r, c, rec.Partition, rec.Offset, at, contract.SourceLive)
 				if aerr != nil && err == nil {
 					err = fmt.Errorf("rule %s: %w", r.Key(), aerr)
 				}
