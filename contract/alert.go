@@ -48,7 +48,9 @@ type Alert struct {
 	// Partition and Offset locate the event that took the aggregate across the threshold.
 	Partition int32 `json:"partition"`
 	Offset    int64 `json:"offset"`
-	// EventTime is that event's time (its record timestamp).
+	// EventTime is that event's time (its record timestamp). AppendJSON writes a time
+	// outside the years 0000 to 9999 (a plain count's record time; a producer may stamp
+	// any) at the nearest bound, as the lake stores it: JSON's RFC 3339 has no other years.
 	EventTime time.Time `json:"event_time"`
 	Source    string    `json:"source"`
 	// Group is, for a rule with group_by, each path's value (JSON null where the path
@@ -150,7 +152,10 @@ func writeIdentity(h hash.Hash, parts ...string) {
 }
 
 // AppendJSON appends the alert as JSON, as encoding/json would write it (same fields,
-// order and escaping), without reflection: the evaluator encodes one per crossing.
+// order and escaping), without reflection: the evaluator encodes one per crossing. A
+// time outside the years 0000 to 9999, which encoding/json refuses and no reader takes
+// back, is written as the nearest bound, 0000-01-01T00:00:00Z or
+// 9999-12-31T23:59:59.999999Z (JSONTime), where the lake stores it.
 func (a *Alert) AppendJSON(b []byte) []byte {
 	b = append(b, `{"alert_id":`...)
 	b = AppendJSONString(b, a.AlertID)
@@ -179,7 +184,7 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	b = append(b, `,"offset":`...)
 	b = strconv.AppendInt(b, a.Offset, 10)
 	b = append(b, `,"event_time":"`...)
-	b = a.EventTime.AppendFormat(b, time.RFC3339Nano)
+	b = JSONTime(a.EventTime).AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","source":`...)
 	b = AppendJSONString(b, a.Source)
 	b = append(b, `,"group":`...)
@@ -304,8 +309,34 @@ func appendTimePtr(b []byte, t *time.Time) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = JSONTime(*t).AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
+}
+
+// MinJSONTime and MaxJSONTime bound the times an alert's JSON holds: the years 0000 to
+// 9999, those RFC 3339 (and encoding/json) write, at the lake's bounds (its event_time
+// is in microseconds), so that a plain count's alert from history, whose event time
+// the lake clamped, has live's event_time.
+var (
+	MinJSONTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxJSONTime = time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC)
+)
+
+// JSONTime is t as an alert's JSON writes it: t if its year, in its own zone, is 0000
+// to 9999; else t in UTC if that year is; else the nearest bound (MinJSONTime,
+// MaxJSONTime). A record may be stamped with any time (a plain count's event_time is
+// its record time); the lake stores such a time at the same bound.
+func JSONTime(t time.Time) time.Time {
+	if y := t.Year(); y >= 0 && y <= 9999 {
+		return t
+	}
+	switch {
+	case t.Before(MinJSONTime):
+		return MinJSONTime
+	case t.After(MaxJSONTime):
+		return MaxJSONTime
+	}
+	return t.UTC()
 }
 
 // AppendJSONFloat appends f as encoding/json writes a float64 (f must be finite): the
