@@ -255,6 +255,9 @@ const deadLetterHeaders = 5
 func DeadLetter(r *kgo.Record, topic, reason string, cause error) *kgo.Record {
 	at := kafkatime.Of(r)
 	ts, writable := kafkatime.Writable(at)
+	if r.Timestamp.IsZero() { // not read from Kafka: the client stamps it when producing, as before
+		ts, writable = r.Timestamp, true
+	}
 	h := slices.Clip(slices.Clone(r.Headers))
 	h = append(h, // deadLetterHeaders of them
 		kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)},
