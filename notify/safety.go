@@ -25,6 +25,41 @@ func (e *ForbiddenAddressError) Error() string {
 	return fmt.Sprintf("address %s is %s (allow with --notify-allow-private)", e.Addr, e.Kind)
 }
 
+// Is makes a ForbiddenAddressError errURLForbidden, its class.
+func (e *ForbiddenAddressError) Is(target error) bool { return target == errURLForbidden }
+
+// The classes of the problems CheckURL finds, for errors.Is, each worded as what it
+// says of a URL: what a reason may say of a URL that is a secret (url_from), whose own
+// error quotes pieces of it (Stage.target).
+var (
+	errURLSyntax    = errors.New("is not a URL")
+	errURLScheme    = errors.New("is not an http or https URL")
+	errURLNoHost    = errors.New("has no host")
+	errURLUserInfo  = errors.New("carries user info (user:password@), which is not allowed; sign with the destination's secret instead")
+	errURLPort      = errors.New("has a port that is not a number from 1 to 65535")
+	errURLForbidden = errors.New("names an address refused without --notify-allow-private")
+)
+
+// urlError is a problem parseURL finds: its message, which may quote pieces of the URL
+// (a scheme, a port), its class (errURLSyntax, …) and what url.Parse said, if it did.
+type urlError struct {
+	msg          string
+	class, cause error
+}
+
+func (e *urlError) Error() string { return e.msg }
+
+func (e *urlError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.class}
+	}
+	return []error{e.class, e.cause}
+}
+
+func badURL(class error, format string, args ...any) error {
+	return &urlError{msg: "notify: destination URL: " + fmt.Sprintf(format, args...), class: class}
+}
+
 var (
 	// thisNetwork is 0.0.0.0/8: Linux connects 0.x.y.z to the local host.
 	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
@@ -79,8 +114,10 @@ func refuseForbidden(_, address string, _ syscall.RawConn) error {
 // CheckURL validates a destination URL when it is applied: scheme http or https, a
 // host, no user info; and, unless allowPrivate, a host that is not localhost nor an
 // IP literal that the dialer would refuse. A host name is not resolved here: what it
-// resolves to is checked at every dial. The error does not quote the URL (it may be
-// a secret).
+// resolves to is checked at every dial. The error does not quote the URL whole, but
+// may quote pieces of it (a scheme, a port, a refused host): a caller whose URL is a
+// secret says the error's class instead (errURLScheme, …, errURLForbidden for a
+// ForbiddenAddressError), as Stage.target does for url_from.
 func CheckURL(raw string, allowPrivate bool) error {
 	u, err := parseURL(raw)
 	if err != nil {
@@ -111,20 +148,20 @@ func parseURL(raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("notify: destination URL: %w", err)
+		return nil, &urlError{msg: "notify: destination URL: " + err.Error(), class: errURLSyntax, cause: err}
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		if u.Scheme == "" {
-			return nil, errors.New("notify: destination URL: no scheme (want http:// or https://)")
+			return nil, badURL(errURLScheme, "no scheme (want http:// or https://)")
 		}
-		return nil, fmt.Errorf("notify: destination URL: scheme %q is not http or https", u.Scheme)
+		return nil, badURL(errURLScheme, "scheme %q is not http or https", u.Scheme)
 	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
-		return nil, errors.New("notify: destination URL: no host")
+		return nil, badURL(errURLNoHost, "no host")
 	case u.User != nil:
-		return nil, errors.New("notify: destination URL: user info (user:password@) is not allowed; sign with the destination's secret instead")
+		return nil, badURL(errURLUserInfo, "user info (user:password@) is not allowed; sign with the destination's secret instead")
 	case !rule.PortInRange(u.Port()):
-		return nil, fmt.Errorf("notify: destination URL: port %s is not a number from 1 to 65535", u.Port())
+		return nil, badURL(errURLPort, "port %s is not a number from 1 to 65535", u.Port())
 	}
 	return u, nil
 }

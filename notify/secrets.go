@@ -88,6 +88,53 @@ func (s *Stage) secret(ref *rule.SecretRef) ([]byte, error) {
 	return b, nil
 }
 
+// secretURLProblem is err, CheckURL's refusal of the URL read from ref (url_from), said
+// without anything of the URL: CheckURL's own message quotes pieces of it (a scheme,
+// url.Parse's "invalid port \":…\" after host", a refused host), and ref may name any
+// secret under the prefix (another destination's signing key), which the reason would
+// then hand to the undelivered topic, the console and the logs, where whoever writes
+// destinations reads it. It names ref and the kind of problem only; errors.Is still
+// finds the class (errURLScheme, …, errURLForbidden).
+func secretURLProblem(ref *rule.SecretRef, err error) error {
+	e := &secretURLError{ref: refName(ref), class: errors.New("is not a destination URL")}
+	for _, c := range []error{errURLSyntax, errURLScheme, errURLNoHost, errURLUserInfo, errURLPort, errURLForbidden} {
+		if errors.Is(err, c) {
+			e.class = c
+			break
+		}
+	}
+	var fe *ForbiddenAddressError
+	if errors.As(err, &fe) {
+		e.kind = fe.Kind // one of forbiddenKind's words, not the address
+	}
+	return e
+}
+
+// secretURLError is a URL read from a secret reference refused by CheckURL.
+type secretURLError struct {
+	ref   string // refName's
+	class error
+	kind  string // a ForbiddenAddressError's Kind
+}
+
+func (e *secretURLError) Error() string {
+	if e.kind != "" {
+		return fmt.Sprintf("the URL read from %s (url_from) names an address that is %s (allow with --notify-allow-private)", e.ref, e.kind)
+	}
+	return fmt.Sprintf("the URL read from %s (url_from) %s", e.ref, e.class)
+}
+
+func (e *secretURLError) Unwrap() error { return e.class }
+
+// refName names what ref reads, as reasons name it: "environment variable NAME" or
+// "file PATH".
+func refName(ref *rule.SecretRef) string {
+	if ref.Env != "" {
+		return "environment variable " + ref.Env
+	}
+	return "file " + ref.File
+}
+
 // readSecretFile reads the file name, which must resolve to a regular file inside one
 // of Config.SecretDirs, of at most Config.MaxSecretBytes. It never blocks on what is
 // not a regular file (a FIFO nobody writes, a terminal) nor reads one without end

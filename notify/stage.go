@@ -806,6 +806,9 @@ func (s *Stage) target(d *rule.Destination) (Target, error) {
 		t.URL = string(u)
 	}
 	if err := CheckURL(t.URL, s.cfg.Sender.AllowPrivate); err != nil {
+		if d.URLFrom != nil {
+			err = secretURLProblem(d.URLFrom, err)
+		}
 		return t, fmt.Errorf("destination %s/%s: %w", d.Scope, d.Name, err)
 	}
 	if d.Secret != nil {
