@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -135,12 +136,44 @@ func refName(ref *rule.SecretRef) string {
 	return "file " + ref.File
 }
 
+// secretFileTries is how many times readSecretFile resolves and opens a file it finds
+// missing on the way.
+const secretFileTries = 5
+
+// secretFileRetryWait is readSecretFile's wait after its first try; after the n-th it
+// waits n times as long (2 ms in all for a file that is missing).
+const secretFileRetryWait = 200 * time.Microsecond
+
 // readSecretFile reads the file name, which must resolve to a regular file inside one
 // of Config.SecretDirs, of at most Config.MaxSecretBytes. It never blocks on what is
 // not a regular file (a FIFO nobody writes, a terminal) nor reads one without end
 // (/dev/zero): it opens without blocking and refuses all but regular files, and reads
 // at most one byte past the bound.
+//
+// The file is resolved (secretPath), then the resolved path opened, some system calls
+// later: a Kubernetes secret volume rotated in between (the kubelet writes a new
+// timestamped directory, renames a new ..data link over the old and removes the old
+// directory) leaves the resolved path gone. A file found missing anywhere on the way is
+// therefore resolved and opened again, from the name, up to secretFileTries times: a
+// rotation has the new ..data in place before it removes the old directory, so the next
+// resolution finds the file. Even the kernel's own walk of the links at an open
+// can lose that race (os.ReadFile of the link does, rarely). A file missing each time is
+// missing.
 func (s *Stage) readSecretFile(name string) ([]byte, error) {
+	for try := 1; ; try++ {
+		b, err := s.readSecretFileOnce(name)
+		if err == nil || try == secretFileTries || !errors.Is(err, fs.ErrNotExist) {
+			return b, err
+		}
+		// A moment's wait before the next: a read slowed down (a loaded host) loses the
+		// race to rotations that follow each other closely once more when it tries at
+		// once, in the same stretch of CPU time.
+		time.Sleep(time.Duration(try) * secretFileRetryWait)
+	}
+}
+
+// readSecretFileOnce is one resolution and read of readSecretFile's.
+func (s *Stage) readSecretFileOnce(name string) ([]byte, error) {
 	path, err := s.secretPath(name)
 	if err != nil {
 		return nil, err
