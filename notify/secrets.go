@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,12 @@ func (c *Config) validateSecretOptions() error {
 	if c.SecretEnvPrefix == "" || strings.ContainsAny(c.SecretEnvPrefix, "=\x00") {
 		return fmt.Errorf("secret environment variable prefix %q is not the start of a variable name (%s)", c.SecretEnvPrefix, flagSecretEnvPrefix)
 	}
+	for _, v := range c.ReservedEnv {
+		if underPrefix(v, c.SecretEnvPrefix) {
+			return fmt.Errorf("secret environment variable prefix %s covers %s, which configures the process: a destination could read it and send it where its writer likes; choose a prefix no flag's variable starts with, such as %s (%s)",
+				c.SecretEnvPrefix, v, DefaultSecretEnvPrefix, flagSecretEnvPrefix)
+		}
+	}
 	for _, d := range c.SecretDirs {
 		if !filepath.IsAbs(d) || strings.ContainsRune(d, 0) {
 			return fmt.Errorf("secret directory %q is not an absolute path (%s)", d, flagSecretDir)
@@ -52,22 +59,31 @@ func (c *Config) validateSecretOptions() error {
 	return nil
 }
 
+// underPrefix reports whether the variable name is one a destination may name under
+// prefix: it starts with prefix, which alone is no name.
+func underPrefix(name, prefix string) bool {
+	return strings.HasPrefix(name, prefix) && len(name) > len(prefix)
+}
+
 // secret reads ref, without the whitespace around it (a file written by echo ends in a
 // newline). One that is empty so is an error: taken, it would sign nothing, and the
 // requests go unsigned.
 //
 // Whoever may write controls names ref, so only what the operator set aside for
 // destinations may be read: an environment variable whose name starts with
-// Config.SecretEnvPrefix, a regular file inside one of Config.SecretDirs (symbolic
-// links resolved), at most Config.MaxSecretBytes either way. The process's own
-// credentials (a cloud key, an API token, a service account's token file) are out of
-// reach, though a pagerduty destination sends its secret in the body to a URL of the
-// writer's choosing. An error never quotes the secret.
+// Config.SecretEnvPrefix and is none of Config.ReservedEnv, a regular file inside one
+// of Config.SecretDirs (symbolic links resolved), at most Config.MaxSecretBytes either
+// way. The process's own credentials (a cloud key, an API token, a service account's
+// token file) are out of reach, though a pagerduty destination sends its secret in the
+// body to a URL of the writer's choosing. An error never quotes the secret.
 func (s *Stage) secret(ref *rule.SecretRef) ([]byte, error) {
 	if ref.Env != "" {
 		p := s.cfg.SecretEnvPrefix
-		if !strings.HasPrefix(ref.Env, p) || len(ref.Env) == len(p) {
+		if !underPrefix(ref.Env, p) {
 			return nil, fmt.Errorf("environment variable %s may not be named by a destination: only variables whose names start with %s may (%s)", ref.Env, p, flagSecretEnvPrefix)
+		}
+		if slices.Contains(s.cfg.ReservedEnv, ref.Env) {
+			return nil, fmt.Errorf("environment variable %s may not be named by a destination: it configures the process (%s)", ref.Env, flagSecretEnvPrefix)
 		}
 		v := strings.TrimSpace(s.cfg.Getenv(ref.Env))
 		if v == "" {

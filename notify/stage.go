@@ -108,6 +108,13 @@ type Config struct {
 	// delivery undelivered, naming the flag (--notify-secret-env-prefix). Default
 	// DefaultSecretEnvPrefix.
 	SecretEnvPrefix string
+	// ReservedEnv are environment variables no destination may name whatever
+	// SecretEnvPrefix says: the process's own configuration (cmd/hindsight gives the
+	// variable of every flag of every command, HINDSIGHT_<FLAG>, --sasl-password's
+	// HINDSIGHT_SASL_PASSWORD among them). A SecretEnvPrefix under which one of them
+	// falls (HINDSIGHT_, HINDSIGHT_S, H) is refused (ValidateOptions), and a reference to
+	// one is refused as one outside the prefix is. Default none.
+	ReservedEnv []string
 	// SecretDirs are the directories (absolute) whose regular files a destination's
 	// secret or url_from may name, a file's symbolic links resolved; a reference to
 	// another file makes the delivery undelivered, naming the flag

@@ -68,6 +68,7 @@ needs --api-token unless --http is a loopback address.`,
 			if ephemeral {
 				cfg.DataDir = ""
 			}
+			reserveFlagVariables(cmd, &cfg.Notify)
 			cfg.EnsureDefaults()
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}

@@ -38,7 +38,7 @@ func addNotifyFlags(f *pflag.FlagSet, c *notify.Config) {
 	f.DurationVar(&c.Sender.MaxElapsed, "notify-retry-budget", notify.DefaultMaxElapsed, "time a delivery may spend retrying before it is recorded undelivered")
 	f.BoolVar(&c.Sender.AllowPrivate, "notify-allow-private", false, "allow destination URLs on private, loopback and link-local addresses (refused by default)")
 	c.SecretEnvPrefix = notify.DefaultSecretEnvPrefix
-	f.Var(nonEmptyFlag{&c.SecretEnvPrefix}, "notify-secret-env-prefix", "how the names of the environment variables a destination's secret or url_from may name start; naming any other variable makes its deliveries undelivered")
+	f.Var(nonEmptyFlag{&c.SecretEnvPrefix}, "notify-secret-env-prefix", "how the names of the environment variables a destination's secret or url_from may name start; naming any other variable makes its deliveries undelivered (a prefix of a flag's variable, HINDSIGHT_<FLAG>, is refused)")
 	f.StringSliceVar(&c.SecretDirs, "notify-secret-dir", nil, "absolute directory whose regular files a destination's secret or url_from may name, symbolic links resolved (repeatable); none: naming a file makes its deliveries undelivered")
 	f.IntVar(&c.MaxSecretBytes, "notify-max-secret-bytes", notify.DefaultMaxSecretBytes, "bytes a destination's secret or url_from may hold (a file, an environment variable); a larger one makes its deliveries undelivered")
 }
@@ -100,6 +100,7 @@ signature, bodies.`,
 				return err
 			}
 			cfg.Stage.Logger = logger
+			reserveFlagVariables(cmd, &cfg.Stage)
 			// The stage's options before any broker is asked: a bad value says so
 			// whether a broker runs or not (it was "no broker answered" without one).
 			cfg.Stage.EnsureDefaults()
