@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -156,8 +159,8 @@ func refName(ref *rule.SecretRef) string {
 // missing on the way.
 const secretFileTries = 5
 
-// secretFileRetryWait is readSecretFile's wait after its first try; after the n-th it
-// waits n times as long (2 ms in all for a file that is missing).
+// secretFileRetryWait is readSecretFile's first wait between tries; each wait doubles,
+// up to a millisecond (about 2 ms in all for a file that is missing).
 const secretFileRetryWait = 200 * time.Microsecond
 
 // readSecretFile reads the file name, which must resolve to a regular file inside one
@@ -176,16 +179,18 @@ const secretFileRetryWait = 200 * time.Microsecond
 // can lose that race (os.ReadFile of the link does, rarely). A file missing each time is
 // missing.
 func (s *Stage) readSecretFile(name string) ([]byte, error) {
-	for try := 1; ; try++ {
+	// A moment's wait between tries: a read slowed down (a loaded host) loses the race
+	// to rotations that follow each other closely once more when it tries at once, in
+	// the same stretch of CPU time.
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval, bo.RandomizationFactor = secretFileRetryWait, time.Millisecond, 0
+	return backoff.Retry(context.Background(), func() ([]byte, error) {
 		b, err := s.readSecretFileOnce(name)
-		if err == nil || try == secretFileTries || !errors.Is(err, fs.ErrNotExist) {
-			return b, err
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, backoff.Permanent(err)
 		}
-		// A moment's wait before the next: a read slowed down (a loaded host) loses the
-		// race to rotations that follow each other closely once more when it tries at
-		// once, in the same stretch of CPU time.
-		time.Sleep(time.Duration(try) * secretFileRetryWait)
-	}
+		return b, err
+	}, backoff.WithBackOff(bo), backoff.WithMaxTries(secretFileTries))
 }
 
 // readSecretFileOnce is one resolution and read of readSecretFile's.
