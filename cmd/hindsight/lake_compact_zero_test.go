@@ -1,59 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
-
-// compactableLake writes, through bkt, a lake of one partition of three small files (one
-// hour), typed under cols (nil: none), listed by manifest v1; it returns the data
-// objects' names.
-func compactableLake(t *testing.T, bkt lakehouse.Bucket, cols *lakehouse.ColumnSet) map[string]bool {
-	t.Helper()
-	ctx := context.Background()
-	hour := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	names := map[string]bool{}
-	m := lakehouse.Manifest{Format: lakehouse.ManifestFormat, Version: 1, Topic: "events", Committed: time.Now().UTC(), Writer: "test"}
-	var off int64
-	for f := range 3 {
-		var rs []lakehouse.Row
-		for i := range 5 {
-			rs = append(rs, lakehouse.Row{Partition: 0, Offset: off, EventTime: hour.Add(time.Duration(f*5+i) * time.Second),
-				IngestTime: hour, Customer: fmt.Sprintf("c%d", i), Payload: `{"type":"login"}`})
-			off++
-		}
-		data, e, err := lakehouse.EncodeRows(0, rs[0].Offset, rs, cols, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Path = fmt.Sprintf("data/p=0000/h=2026-03-01T09/%020d-%020d-%08x.parquet", e.StartOffset, e.EndOffset, f)
-		e.Bytes, e.Created = int64(len(data)), time.Now().UTC()
-		if err := bkt.Put(ctx, e.Path, bytes.NewReader(data)); err != nil {
-			t.Fatal(err)
-		}
-		names[e.Path] = true
-		m.Files = append(m.Files, e)
-	}
-	m.Partitions = []lakehouse.PartitionState{{Partition: 0, Watermark: off - 1, EarliestTime: hour}}
-	data, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bkt.Put(ctx, "manifest/v000000000001.json", bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	return names
-}
 
 // `--lake-max-columns` is "most JSONPaths typed in a file; past it the rest are read
 // from the JSON", the same flag and help in live, archive and lake compact. For archive
@@ -67,7 +23,7 @@ func TestLakeCompactMaxColumnsZero(t *testing.T) {
 	if err := cols.Set([]string{"$.type"}); err != nil {
 		t.Fatal(err)
 	}
-	compactableLake(t, bkt, cols)
+	smallFilesLake(t, bkt, 1, cols)
 	url := "file://" + dir
 	out, err := run(t, "", "lake", "compact", "--lake", url, "--lake-max-columns", "0", "--json")
 	if err != nil {
@@ -119,7 +75,7 @@ func TestLakeCompactZeroFlags(t *testing.T) {
 	help, _ := run(t, "", "lake", "compact", "--help")
 	t.Run("delete-delay", func(t *testing.T) {
 		bkt, dir := lakehousetest.FileBucket(t)
-		before := compactableLake(t, bkt, nil)
+		before := smallFilesLake(t, bkt, 1, nil)
 		out, err := run(t, "", "lake", "compact", "--lake", "file://"+dir, "--delete-delay", "0")
 		if err != nil {
 			t.Fatalf("lake compact: %v\n%s", err, out)
@@ -136,7 +92,7 @@ func TestLakeCompactZeroFlags(t *testing.T) {
 	})
 	t.Run("compact-small-bytes", func(t *testing.T) {
 		bkt, dir := lakehousetest.FileBucket(t)
-		compactableLake(t, bkt, nil)
+		smallFilesLake(t, bkt, 1, nil)
 		out, err := run(t, "", "lake", "compact", "--lake", "file://"+dir, "--compact-small-bytes", "0")
 		if err != nil {
 			t.Fatalf("lake compact: %v\n%s", err, out)
