@@ -67,6 +67,9 @@ func TestStorageTimeoutAbandonsAHungRequest(t *testing.T) {
 // timeout to come, its bytes trickling in all along, is read whole, and so is one whose
 // reader pauses longer than the timeout between reads (its own time, not the store's).
 func TestStorageTimeoutLetsASlowTransferRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a slow transfer (3 s): make test runs it")
+	}
 	t.Parallel()
 	srv := s3test.Start(t, "lake")
 	proxy := srv.StartHangingProxy(t)

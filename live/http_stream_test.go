@@ -83,6 +83,9 @@ func nextEvent(t *testing.T, events <-chan sseEvent, name, want string) {
 // one stream more than --http-max-streams is answered 503, and a slot freed by a closed
 // stream serves again.
 func TestConsoleStreamsOutliveTimeoutsAndAreCapped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits past the HTTP timeouts (4 s): make test runs it")
+	}
 	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPMaxStreams = 2

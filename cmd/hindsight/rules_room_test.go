@@ -18,6 +18,9 @@ import (
 // talking to Kafka: the wait ran inside that bound, gave up at --timeout and said it
 // had waited D. Here the daemon comes up after --timeout (2s) and within --wait (20s).
 func TestApplyWaitsAsLongAsAsked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a 2 s --timeout before the daemon comes up (3 s): make test runs it")
+	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	file := filepath.Join(t.TempDir(), "rules.yaml")
