@@ -182,8 +182,9 @@ func (c *stallBound) Do(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
 	w := &stallWatch{d: c.d}
 	w.abandon = func(answering bool) {
-		cancel(ErrStorageTimeout)
+		// Counted before the request is let go: whoever sees its error sees it counted.
 		c.onStall(req, answering)
+		cancel(ErrStorageTimeout)
 	}
 	w.start()
 	req = req.WithContext(ctx)
