@@ -38,6 +38,19 @@ const MaxLatencyRules = MaxRules - 2
 // It is 50 times the target's 20,000 events/s.
 const MaxLatencyRate = 1_000_000
 
+// MaxEventSize bounds Workload.EventSize (--event-size): Kafka's default largest
+// record (message.max.bytes, about 1 MB). Unbounded, --event-size 100000000000 had
+// eval pad its first event to 100 GB, and the kernel kill the process.
+const MaxEventSize = 1 << 20
+
+// MaxEventsBytes bounds a suite's events times their size (the larger of --event-size
+// and the natural 800 bytes at most): eval holds its events in memory, and the
+// preloading suites' broker keeps its log there. It serves MaxEvents natural events.
+const MaxEventsBytes = 8 << 30
+
+// naturalEventSize is the largest unpadded event of internal/workload.
+const naturalEventSize = 800
+
 // The events topic's partitions (--partitions) are bounded by ingest.MaxPartitions,
 // as hindsight live's.
 
@@ -51,6 +64,9 @@ func (w *Workload) validate() error {
 	if w.Customers > MaxCustomers {
 		return aboveMax("customers", int64(w.Customers), MaxCustomers, "customers")
 	}
+	if w.EventSize > MaxEventSize {
+		return aboveMax("event size", int64(w.EventSize), MaxEventSize, "event-size")
+	}
 	return nil
 }
 
@@ -63,6 +79,9 @@ func checkCounts(w *Workload, events int, rules int, rulesFlag string, maxRules 
 	}
 	if events > MaxEvents {
 		return aboveMax("events", int64(events), MaxEvents, "events")
+	}
+	if size := int64(max(w.EventSize, naturalEventSize)); int64(events)*size > MaxEventsBytes {
+		return fmt.Errorf("bench: %d events of up to %d bytes are more than %d bytes (lower --events or --event-size)", events, size, int64(MaxEventsBytes))
 	}
 	if rules > maxRules {
 		return aboveMax("rules", int64(rules), int64(maxRules), rulesFlag)

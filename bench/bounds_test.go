@@ -42,6 +42,9 @@ func TestConfigsRefuseCountsAboveTheirMaximum(t *testing.T) {
 		{"latency rules", &bench.LatencyConfig{BrokerCommand: []string{"x"}, Rules: 99_999}, "bench: rules 99999 is above the maximum 99998 (--rules)"},
 		{"latency rate", &bench.LatencyConfig{BrokerCommand: []string{"x"}, Rate: 1_000_001}, "bench: rate 1000001 events/s is above the maximum 1000000 (--rate)"},
 		{"latency customers", &bench.LatencyConfig{BrokerCommand: []string{"x"}, Workload: bench.Workload{Customers: huge}}, "(--customers)"},
+		{"eval event size", &bench.EvalConfig{Workload: bench.Workload{EventSize: 100_000_000_000}}, "bench: event size 100000000000 is above the maximum 1048576 (--event-size)"},
+		{"latency event size", &bench.LatencyConfig{BrokerCommand: []string{"x"}, Workload: bench.Workload{EventSize: 1<<20 + 1}}, "(--event-size)"},
+		{"throughput events of a megabyte", &bench.ThroughputConfig{Events: 10_000, Workload: bench.Workload{EventSize: 1 << 20}}, "bench: 10000 events of up to 1048576 bytes are more than 8589934592 bytes (lower --events or --event-size)"},
 		{"all", &bench.AllConfig{Only: []string{"archive"}, Archive: bench.ArchiveConfig{Partitions: 4097}}, "(--partitions)"},
 	} {
 		tt.cfg.EnsureDefaults()
@@ -54,11 +57,12 @@ func TestConfigsRefuseCountsAboveTheirMaximum(t *testing.T) {
 		EnsureDefaults()
 		Validate() error
 	}{
-		"eval":       &bench.EvalConfig{Workload: bench.Workload{Customers: 1_000_000}, Events: 10_000_000, Rules: 100_000},
-		"archive":    &bench.ArchiveConfig{Partitions: 4096, Events: 10_000_000},
-		"backfill":   &bench.BackfillConfig{Partitions: 4096, Rules: 100_000},
-		"throughput": &bench.ThroughputConfig{Partitions: 4096, ManyRules: 100_000},
-		"latency":    &bench.LatencyConfig{BrokerCommand: []string{"x"}, Partitions: 4096, Rules: 99_998, Rate: 1_000_000},
+		"eval":                       &bench.EvalConfig{Workload: bench.Workload{Customers: 1_000_000}, Events: 10_000_000, Rules: 100_000},
+		"archive":                    &bench.ArchiveConfig{Partitions: 4096, Events: 10_000_000},
+		"eval, events of a megabyte": &bench.EvalConfig{Workload: bench.Workload{EventSize: 1 << 20}, Events: 8192},
+		"backfill":                   &bench.BackfillConfig{Partitions: 4096, Rules: 100_000},
+		"throughput":                 &bench.ThroughputConfig{Partitions: 4096, ManyRules: 100_000},
+		"latency":                    &bench.LatencyConfig{BrokerCommand: []string{"x"}, Partitions: 4096, Rules: 99_998, Rate: 1_000_000},
 	} {
 		cfg.EnsureDefaults()
 		if err := cfg.Validate(); err != nil {

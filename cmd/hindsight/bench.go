@@ -40,7 +40,7 @@ func addWorkloadFlags(f *pflag.FlagSet, w *bench.Workload) {
 	d := defaultsOf[bench.Workload]()
 	f.Uint64Var(&w.Seed, "seed", d.Seed, "workload seed")
 	f.IntVar(&w.Customers, "customers", d.Customers, fmt.Sprintf("distinct customers of the events and of customer rules (at most %d, whose ids the generator holds)", bench.MaxCustomers))
-	f.IntVar(&w.EventSize, "event-size", 0, "pad events to this many bytes (0: their natural 300–800)")
+	f.IntVar(&w.EventSize, "event-size", 0, fmt.Sprintf("pad events to this many bytes (0: their natural 300–800; at most %d, and --events times it at most %d)", bench.MaxEventSize, int64(bench.MaxEventsBytes)))
 }
 
 // addPublishFlags binds where the report goes.
