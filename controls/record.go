@@ -99,9 +99,21 @@ func Decode(key, value []byte, partition int32, offset int64, ts time.Time) Reco
 			Msg: fmt.Sprintf("record key %q must be the %s's %s %q", rec.Key, kindName(c.Kind()), keyForm(c.Kind()), want)}}}
 		return rec
 	}
+	if r := c.Rule; c.Op == rule.OpUpsert && r != nil && r.Lookback > 0 && ts.UnixMilli() == kafkaNoTimestamp {
+		// The lookback counts back from the record's time (Version.UpdatedAt); read as
+		// 1969-12-31T23:59:59.999Z, Kafka's "none" would have every process count all
+		// history, whatever the lookback.
+		rec.Err = &rule.ValidationError{Kind: c.Kind(), Rule: c.Key().ID, Problems: []rule.Problem{{Field: "lookback",
+			Msg: "counts back from the control record's timestamp, and this record has none (Kafka's -1): write it with a timestamp, as hindsight rules apply and the console do"}}}
+		return rec
+	}
 	rec.Control = c
 	return rec
 }
+
+// kafkaNoTimestamp is the timestamp, in Unix milliseconds, of a Kafka record written
+// without one (a message of format v0, or a producer that set -1).
+const kafkaNoTimestamp = -1
 
 // Status describes the outcome of folding rec, as the control-status topic carries it.
 // For an invalid record the status is contract.ControlInvalid and the message and

@@ -12,6 +12,9 @@ import (
 
 func TestDecode(t *testing.T) {
 	upsert := `{"op":"upsert","rule":{"id":"r1","scope":"c-1","when":{"path":"$.type"},"threshold":2}}`
+	lookback := strings.Replace(upsert, `"threshold":2`, `"threshold":2,"lookback":"24h"`, 1)
+	// What the controls reader reads of a record without a timestamp (kafkatime.Of).
+	noTimestamp := time.UnixMilli(-1)
 	for _, tc := range []struct {
 		name     string
 		key      string
@@ -29,9 +32,12 @@ func TestDecode(t *testing.T) {
 		{"no key", "", []byte(upsert), "", rule.Key{}, `record key ""`, "key"},
 		{"not JSON", "c-1/r1", []byte(`{"op":`), "", rule.Key{}, "not a valid JSON control", ""},
 		{"bad path has a column", "c-1/r1", []byte(strings.Replace(upsert, `"$.type"`, `"$.type["`, 1)), "", rule.Key{}, "column", "when.path"},
+		// Read as 1969-12-31T23:59:59.999Z, it had the lookback count all history.
+		{"lookback without a record timestamp", "c-1/r1", []byte(lookback), "", rule.Key{}, "this record has none (Kafka's -1)", "lookback"},
+		{"no lookback without a record timestamp", "c-1/r1", []byte(upsert), rule.OpUpsert, rule.Key{Scope: "c-1", ID: "r1"}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cr := Decode([]byte(tc.key), tc.value, 0, 42, time.Time{})
+			cr := Decode([]byte(tc.key), tc.value, 0, 42, noTimestamp)
 			if cr.Offset != 42 || cr.Key != tc.key {
 				t.Errorf("position lost: %+v", cr)
 			}
