@@ -122,12 +122,12 @@ func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contrac
 				pc.add(s.nameBytes(ci), n)
 			}
 		})
-		if !ar.Rule.Plain() {
-			counts := map[string]int64{}
-			p.windowCounts(ar, counts)
-			for c, n := range counts {
-				pc.add([]byte(c), n)
-			}
+		// A windowed rule's groups go straight into the page, each with its largest
+		// window's count (a customer's count, as windowView makes it): a map of the
+		// partition's customers first (windowCounts) held every customer of the rule,
+		// whatever the page size.
+		if ws := p.windows[ar]; ws != nil {
+			ws.EachGroupCount(pc.addLargest)
 		}
 	})
 	rows := pc.sorted()
@@ -148,12 +148,9 @@ func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contrac
 		}
 		d.eachPartition(func(p *partition) {
 			if ws := p.windows[ar]; ws != nil {
-				ws.EachWindow(func(w *window.Window) {
-					if list, ok := windows[w.Customer]; ok {
-						cp := *w
-						cp.Group = append([]byte(nil), w.Group...)
-						windows[w.Customer] = append(list, cp)
-					}
+				// Only the page's groups are copied out (each Window has its own key).
+				ws.EachWindowOf(func(c []byte) bool { _, ok := windows[string(c)]; return ok }, func(w *window.Window) {
+					windows[w.Customer] = append(windows[w.Customer], *w)
 				})
 			}
 		})
@@ -165,7 +162,8 @@ func (d *Daemon) CountsPage(k rule.Key, after string, limit int) (page []contrac
 }
 
 // pageCollector keeps the n smallest customer names above after, with their counts
-// summed (a customer whose events moved partition has a counter in each): a max-heap by
+// summed (a customer whose events moved partition has a counter in each; add) or their
+// largest (a windowed rule's, given group by group; addLargest): a max-heap by
 // name, so a name at or above the largest kept is dropped without a copy. A name
 // dropped once never comes back: n smaller names are kept, and kept names only get
 // smaller.
@@ -185,12 +183,22 @@ func newPageCollector(after string, n int) *pageCollector {
 	return &pageCollector{after: []byte(after), n: n, index: map[string]*pageEntry{}}
 }
 
-func (pc *pageCollector) add(name []byte, n int64) {
+func (pc *pageCollector) add(name []byte, n int64) { pc.put(name, n, false) }
+
+func (pc *pageCollector) addLargest(name []byte, n int64) { pc.put(name, n, true) }
+
+// put keeps name with n, added to its count or, if largest, in place of a smaller one.
+// name is copied only when it is kept anew: callers may pass bytes they reuse.
+func (pc *pageCollector) put(name []byte, n int64, largest bool) {
 	if len(pc.after) > 0 && bytes.Compare(name, pc.after) <= 0 {
 		return
 	}
 	if e := pc.index[string(name)]; e != nil { // no copy: the lookup does not keep the key
-		e.n += n
+		if largest {
+			e.n = max(e.n, n)
+		} else {
+			e.n += n
+		}
 		return
 	}
 	if len(pc.heap) == pc.n {

@@ -50,12 +50,8 @@ func (s *State) Customers(fn func(customer string)) {
 func (s *State) Windows(customer string) []Window {
 	var out []Window
 	var names customerNames
-	for _, slot := range s.sortedSlots() {
-		id := s.idOf(slot)
-		if customer != "" && string(customerOf(id)) != customer {
-			continue
-		}
-		out = s.appendWindows(out, slot, names.of(id))
+	for _, slot := range s.sortedSlots(customer) {
+		out = s.appendWindows(out, slot, names.of(s.idOf(slot)))
 	}
 	return out
 }
@@ -89,12 +85,21 @@ func (n *customerNames) of(id []byte) string {
 	return n.last
 }
 
-// sortedSlots are the open groups' slots in id order (customer length, customer, group
-// key): encodings and reports come out the same for the same state.
-func (s *State) sortedSlots() []uint32 {
-	slots := make([]uint32, 0, s.live)
+// sortedSlots are the slots of customer's open groups ("" for every customer's) in id
+// order (customer length, customer, group key): encodings and reports come out the same
+// for the same state. A customer's are picked out before sorting: one customer's
+// count is read under its partition's lock, and collecting and sorting every group of
+// the rule for it had cost by every other customer's groups (a pass over the slots
+// remains, which reads each id and allocates nothing).
+func (s *State) sortedSlots(customer string) []uint32 {
+	var slots []uint32
+	if customer == "" {
+		slots = make([]uint32, 0, s.live)
+	}
 	for slot := range s.liveSlots() {
-		slots = append(slots, slot)
+		if customer == "" || string(customerOf(s.idOf(slot))) == customer {
+			slots = append(slots, slot)
+		}
 	}
 	slices.SortFunc(slots, func(a, b uint32) int { return bytes.Compare(s.idOf(a), s.idOf(b)) })
 	return slots

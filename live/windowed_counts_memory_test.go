@@ -1,0 +1,90 @@
+package live_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// TestOneCustomersWindowedCountIsNotAListing: /v1/counts?rule=R&customer=C is not a
+// heavy request (API.md: listings are, because they walk every counter), so nothing
+// bounds how many run at once, and it runs under each partition's lock. For a windowed
+// or grouped rule it had collected and sorted every open group of the rule in each
+// partition (window.State.Windows) to find one customer's: its cost grew with every
+// other customer's groups. Only the customer's groups are picked out and sorted.
+func TestOneCustomersWindowedCountIsNotAListing(t *testing.T) {
+	const others = 30_000
+	d, r := windowedCustomers(t, others)
+	var before, after runtime.MemStats
+	const calls = 5
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range calls {
+		if v, _ := d.Count(r.Key(), "cust-00001"); v.Count != 1 || v.WindowsTotal != 1 {
+			t.Fatalf("count %+v", v)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	perCall := (after.TotalAlloc - before.TotalAlloc) / calls
+	if perCall > 32<<10 {
+		t.Errorf("one customer's count (1 window) of a windowed rule allocated %d bytes per call with %d other customers' groups open: it walks and sorts all of them", perCall, others)
+	}
+}
+
+// TestWindowedCountsPageKeepsOnePage: API.md says a /v1/counts listing "walks every
+// counter of the partitions owned here (keeping only one page in memory)". For a
+// windowed or grouped rule, CountsPage had first built a map of every customer with an
+// open window in each partition, and copied every window in its pass for the page's
+// windows: a page of 1 cost memory by the rule's customers, not by the page.
+func TestWindowedCountsPageKeepsOnePage(t *testing.T) {
+	const customers = 30_000
+	d, r := windowedCustomers(t, customers)
+	var before, after runtime.MemStats
+	const calls = 3
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range calls {
+		if page, next, ok := d.CountsPage(r.Key(), "", 1); !ok || len(page) != 1 || next == "" {
+			t.Fatalf("page %+v next %q ok %v", page, next, ok)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	perCall := (after.TotalAlloc - before.TotalAlloc) / calls
+	if perCall > 256<<10 {
+		t.Errorf("a page of 1 of a windowed rule's counts allocated %d bytes per call with %d customers: it holds every customer, not one page", perCall, customers)
+	}
+}
+
+// windowedCustomers is a daemon on one partition with a windowed rule, and one event
+// (one open window) for each of n customers.
+func windowedCustomers(t *testing.T, n int) (*live.Daemon, *rule.Rule) {
+	t.Helper()
+	others := n
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := livetest.StartLive(t, b, nil)
+	r := livetest.ParseRule(t, `{"id":"burst","scope":"*","version":1,"when":{"path":"$.kind","op":"==","value":"fail"},
+		"group_by":["$.user"],"window":{"size":"1h"},"time":"$.ts","threshold":1000}`)
+	b.Produce(t, livetest.Upsert(t, r))
+	poll.Until(t, 30*time.Second, "rule active", func() bool { _, ok := d.Count(r.Key(), "x"); return ok })
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	recs := make([]*kgo.Record, others)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: "events", Key: []byte(fmt.Sprintf("cust-%05d", i)),
+			Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u","ts":%q}`, at.Format(time.RFC3339))), Timestamp: at}
+	}
+	b.Produce(t, recs...)
+	poll.Until(t, 30*time.Second, "every event counted", func() bool {
+		v, _ := d.Count(r.Key(), fmt.Sprintf("cust-%05d", others-1))
+		return v.Count == 1
+	})
+	return d, r
+}
