@@ -192,13 +192,16 @@ func (c *Console) ruleLimit(w http.ResponseWriter, q url.Values, usage string, d
 	limit := min(def, bound.max)
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
+		if errors.Is(err, strconv.ErrRange) && n > 0 {
+			err = nil // all digits past int's range: over the cap, not malformed
+		}
 		switch {
 		case err != nil || n < 1:
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", bound.max))
 			return k, 0, false
 		case n > bound.max:
 			c.reached(bound.limit)
-			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit %d is over the largest this listing gives, %d (%s)", n, bound.max, bound.flag))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit %s is over the largest this listing gives, %d (%s)", s, bound.max, bound.flag))
 			return k, 0, false
 		}
 		limit = n
@@ -214,7 +217,10 @@ type pageBound struct {
 }
 
 func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, ok := httpjson.Query(w, r)
+	if !ok {
+		return
+	}
 	k, limit, ok := c.ruleLimit(w, q, "/v1/console/counts?scope=*&id=ID&limit=100", countsDefaultTop,
 		pageBound{c.cfg.CountsMaxTop, LimitCountsMaxTop, "--counts-max-page-size"})
 	if !ok {
@@ -247,7 +253,10 @@ type WindowsResponse struct {
 }
 
 func (c *Console) handleWindows(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, ok := httpjson.Query(w, r)
+	if !ok {
+		return
+	}
 	k, limit, ok := c.ruleLimit(w, q, "/v1/console/windows?scope=*&id=ID&limit=20&cursor=C", c.cfg.WindowsPageSize,
 		pageBound{c.cfg.WindowsMaxPageSize, LimitWindowsMaxPage, "--console-windows-max-page-size"})
 	if !ok {
@@ -676,7 +685,10 @@ func (c *Console) handleSave(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) handleDelete(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, ok := httpjson.Query(w, r)
+	if !ok {
+		return
+	}
 	k := rule.Key{Scope: q.Get("scope"), ID: q.Get("id")}
 	if k.Scope == "" || k.ID == "" {
 		httpjson.Error(w, http.StatusBadRequest, "scope and id are required: DELETE /v1/console/rules?scope=*&id=ID")

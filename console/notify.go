@@ -110,7 +110,10 @@ func (c *Console) handleAddMute(w http.ResponseWriter, r *http.Request) {
 
 // handleDeleteMute publishes the delete of mute ?scope=&id=.
 func (c *Console) handleDeleteMute(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, ok := httpjson.Query(w, r)
+	if !ok {
+		return
+	}
 	k := rule.Key{Scope: q.Get("scope"), ID: q.Get("id")}
 	if k.Scope == "" || k.ID == "" {
 		httpjson.Error(w, http.StatusBadRequest, "scope and id are required: DELETE /v1/console/mutes?scope=*&id=ID")

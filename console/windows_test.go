@@ -212,6 +212,12 @@ func TestWindowsListOpenWindowsPerCustomerAndGroup(t *testing.T) {
 		{"id=bytes-per-user&limit=1001", 400, "limit 1001 is over the largest this listing gives, 1000 (--console-windows-max-page-size)"},
 		{"id=bytes-per-user&limit=ten", 400, "limit must be a number"},
 		{"id=bytes-per-user&cursor=not*base64", 400, "cursor is not one this API gave"},
+		// A pair url.Values would drop (a restarted listing) and a semicolon (an id
+		// "required") are refused as what they are; an all-digit limit past int's
+		// range is over the cap.
+		{"id=bytes-per-user&cursor=Yy0w%zz", 400, `the query parameter "cursor" is not valid percent-encoding`},
+		{"id=bytes-per-user;limit=2", 400, "semicolon"},
+		{"id=bytes-per-user&limit=99999999999999999999", 400, "limit 99999999999999999999 is over the largest this listing gives, 1000 (--console-windows-max-page-size)"},
 		{"scope=acme&id=bytes-per-user", 404, "no active rule acme/bytes-per-user"},
 		{"id=nope", 404, "no active rule */nope"},
 	} {

@@ -2,6 +2,7 @@ package live
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -69,7 +70,10 @@ func (d *Daemon) handleRules(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, ok := httpjson.Query(w, r)
+	if !ok {
+		return
+	}
 	k := rule.Key{Scope: q.Get("scope"), ID: q.Get("rule")}
 	if k.Scope == "" {
 		k.Scope = rule.GlobalScope
@@ -91,6 +95,11 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 	limit := d.cfg.CountsPageSize
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
+		if errors.Is(err, strconv.ErrRange) && n > 0 {
+			// All digits past int's range (a script's "all of them"): as far over the
+			// cap as one can ask, not a malformed number (Atoi gives the largest int).
+			err = nil
+		}
 		switch {
 		case err != nil || n < 1:
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", d.cfg.CountsMaxPageSize))
@@ -98,7 +107,7 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 		case n > d.cfg.CountsMaxPageSize:
 			d.m.limits.Reached(limitCountsMaxPage)
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf(
-				"limit %d is over the largest page, %d (--counts-max-page-size): read the counts page by page with cursor", n, d.cfg.CountsMaxPageSize))
+				"limit %s is over the largest page, %d (--counts-max-page-size): read the counts page by page with cursor", s, d.cfg.CountsMaxPageSize))
 			return
 		}
 		limit = n

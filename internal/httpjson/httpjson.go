@@ -1,6 +1,8 @@
 // Package httpjson writes the JSON answers of Hindsight's HTTP API, the daemon's and the
 // console's alike: one encoding (no HTML escaping, never cached) and one error body
-// (contract.ErrorResponse), so that every endpoint answers in the same shape.
+// (contract.ErrorResponse), so that every endpoint answers in the same shape. It also
+// reads their query strings (Query), so that every endpoint refuses a malformed one
+// the same way.
 package httpjson
 
 import (
