@@ -7,19 +7,51 @@ package httpjson
 
 import (
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/hindsightdev/hindsight/contract"
 )
 
-// Write answers code with v as JSON.
+// Write answers code with v as JSON. A value encoding/json refuses (a time past year
+// 9999, a MarshalJSON that fails) is answered 500 with the error body saying what could
+// not be encoded, and logged: the status used to be sent before encoding, so such an
+// answer went out as code with an empty body.
 func Write(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
+	// json.Encoder encodes the whole value into a buffer of its own and writes it in
+	// one Write, only when encoding succeeded; the status waits for that Write, so the
+	// answer is not copied into a second buffer (a /v1/rules answer may be gigabytes).
+	hw := &headerOnWrite{w: w, code: code}
+	enc := json.NewEncoder(hw)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	err := enc.Encode(v)
+	if err == nil || hw.wrote {
+		return // an error past the write is the client's: gone, nothing to tell it
+	}
+	slog.Default().Error("a JSON answer could not be encoded", "type", fmt.Sprintf("%T", v), "status", code, "err", err)
+	hw.code = http.StatusInternalServerError
+	enc = json.NewEncoder(hw)
+	enc.SetEscapeHTML(false)
+	// An ErrorResponse always encodes (a string's bad UTF-8 is replaced).
+	_ = enc.Encode(contract.ErrorResponse{Error: fmt.Sprintf("the answer (%T) could not be encoded as JSON: %v", v, err)})
+}
+
+// headerOnWrite sends the status with the first bytes of the body.
+type headerOnWrite struct {
+	w     http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (h *headerOnWrite) Write(b []byte) (int, error) {
+	if !h.wrote {
+		h.wrote = true
+		h.w.WriteHeader(h.code)
+	}
+	return h.w.Write(b)
 }
 
 // Error answers code with the error body {"error": msg}.
