@@ -49,3 +49,25 @@ func TestNotifyChecksItsInputBeforeTheBroker(t *testing.T) {
 		}
 	}
 }
+
+// TestProduceChecksItsFlagsBeforeTheBroker: produce checks its input before it asks for
+// a broker, as rules apply and notify do
+// (TestRulesApplyChecksTheFileBeforeTheBroker): a missing file is exit 2 either way.
+// Its flags were checked only after the broker answered (runProduce), so with none up an
+// unparsable --customer-path, or --customer with --key-separator (refused, exit 2, with
+// a broker), were exit 1 "no broker answered", nothing said of the flag.
+func TestProduceChecksItsFlagsBeforeTheBroker(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"produce", "--customer-path", "$[", "--brokers", "127.0.0.1:1"}, "--customer-path"},
+		{[]string{"produce", "--customer", "c", "--key-separator", "|", "--brokers", "127.0.0.1:1"}, "--key-separator"},
+	} {
+		out, err := run(t, "", tc.args...)
+		if exitCode(err) != 2 || err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "no broker") {
+			t.Errorf("hindsight %s with no broker: exit %d, %v\n%s\nwant exit 2 naming %s", strings.Join(tc.args, " "), exitCode(err), err, out, tc.want)
+		}
+	}
+}

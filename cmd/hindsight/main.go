@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -97,14 +98,23 @@ func badCommandLinesAreUsage(root *cobra.Command) {
 // negativeFlag refuses a negative number given to a numeric flag, or in a numeric list
 // flag (--partition 0,-1), whose help gives a negative value no meaning ("negative:
 // never" and the like): the flags' configs take zero and below for their default,
-// which would hide a typo such as -1s.
+// which would hide a typo such as -1s. It refuses NaN and infinities given to a float
+// flag whatever its help says: strconv takes them as numbers, and no flag means
+// anything by them (--rate NaN compared false with 0 and ran unlimited).
 func negativeFlag(f *pflag.Flag, given string) error {
-	if strings.Contains(f.Usage, "negative") {
-		return nil
-	}
 	typ, texts := f.Value.Type(), []string{f.Value.String()}
 	if sv, ok := f.Value.(pflag.SliceValue); ok {
 		typ, texts = strings.TrimSuffix(typ, "Slice"), sv.GetSlice()
+	}
+	for _, v := range texts {
+		if typ == "float32" || typ == "float64" {
+			if x, err := strconv.ParseFloat(v, 64); err == nil && (math.IsNaN(x) || math.IsInf(x, 0)) {
+				return fmt.Errorf("invalid value %s for %s: must be a finite number", v, given)
+			}
+		}
+	}
+	if strings.Contains(f.Usage, "negative") {
+		return nil
 	}
 	for _, v := range texts {
 		if negativeText(typ, v) {

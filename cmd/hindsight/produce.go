@@ -6,15 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/lines"
+	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rulecheck"
@@ -53,9 +58,12 @@ func newProduceCmd() *cobra.Command {
 events topic. The customer is the record key: --customer for every event, or
 --customer-path to take it from each event (default $.customer, as rules test reads
 the same file), or --key-separator for lines of
-KEY<sep>JSON as kcat -K writes them. A line that is not one JSON object, or has no
-customer, is reported with its line number and not sent; the exit status is then 1.
-Each event sent is printed with its partition and offset (--quiet: the summary only).`,
+KEY<sep>JSON as kcat -K writes them (the key as written, the JSON trimmed of JSON's
+whitespace). A line that is not one JSON object, has no customer, or is refused by the
+brokers as a record (larger than a batch or the topic's max.message.bytes), is reported
+with its line number and not sent, and the lines after it are sent; the exit status is
+then 1. Any other error of the brokers stops produce. Each event sent is printed with
+its partition and offset (--quiet: the summary only).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd); err != nil {
@@ -65,19 +73,22 @@ Each event sent is printed with its partition and offset (--quiet: the summary o
 				return err
 			}
 			cfg.Out = cmd.OutOrStdout()
-			in := cmd.InOrStdin()
-			if len(args) == 1 && args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return usageError{fmt.Errorf("reading events: %w", err)}
-				}
-				defer f.Close()
-				in = f
+			// The flags and the file before any broker is asked, as rules apply and
+			// notify check their input: bad input is exit 2 naming it whether a broker
+			// runs or not (it was "no broker answered" without one).
+			path, err := cfg.customerPath()
+			if err != nil {
+				return err
 			}
+			in, closeIn, err := produceInput(cmd.InOrStdin(), args)
+			if err != nil {
+				return err
+			}
+			defer closeIn()
 			if err := pingBrokers(cmd.Context(), cfg.Kafka, ""); err != nil {
 				return err
 			}
-			return runProduce(cmd.Context(), cfg, in)
+			return runProduce(cmd.Context(), cfg, path, in)
 		},
 	}
 	f := cmd.Flags()
@@ -95,24 +106,55 @@ Each event sent is printed with its partition and offset (--quiet: the summary o
 	return cmd
 }
 
-// runProduce sends in's events; it returns errSkipped (after sending the others) when
-// lines were not sent.
-func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
+// customerPath checks the flags that say each event's key, and returns the parsed
+// --customer-path when it is what keys the events (nil for --customer or
+// --key-separator).
+func (cfg *produceConfig) customerPath() (*jsonpath.Path, error) {
+	if err := customerOrKeySeparator(cfg.Customer, cfg.KeySeparator); err != nil {
+		return nil, err
+	}
+	if cfg.Customer != "" || cfg.KeySeparator != "" {
+		return nil, nil
+	}
+	p, err := jsonpath.Parse(cfg.CustomerPath)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--customer-path: %w", err)}
+	}
+	return p, nil
+}
+
+// produceInput is what produce reads: the file args name, or stdin for none or "-".
+// Whatever opens and is no directory is read as it is: a file, a named pipe, a shell's
+// <(…), a device such as /dev/stdin. A directory opens as a file does and failed only
+// when read, once the broker had answered, exit 1: it is refused here, as a missing
+// file is, exit 2.
+func produceInput(stdin io.Reader, args []string) (io.Reader, func(), error) {
+	if len(args) == 0 || args[0] == "-" {
+		return stdin, func() {}, nil
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return nil, nil, usageError{fmt.Errorf("reading events: %w", err)}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("reading events: %w", err)
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, nil, usageError{fmt.Errorf("reading events: %w", &fs.PathError{Op: "open", Path: args[0], Err: syscall.EISDIR})}
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// runProduce sends in's events, keyed by path's value in each when path is not nil;
+// it returns errSkipped (after sending the others) when lines were not sent.
+func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in io.Reader) error {
 	cfg.Kafka.EnsureDefaults()
 	cfg.Topics.EnsureDefaults()
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
-	}
-	if err := customerOrKeySeparator(cfg.Customer, cfg.KeySeparator); err != nil {
-		return err
-	}
-	var path *jsonpath.Path
-	if cfg.Customer == "" && cfg.KeySeparator == "" {
-		p, err := jsonpath.Parse(cfg.CustomerPath)
-		if err != nil {
-			return usageError{fmt.Errorf("--customer-path: %w", err)}
-		}
-		path = p
 	}
 	cl, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0))
 	if err != nil {
@@ -137,22 +179,27 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("reading events: %w", err)
 		}
-		// JSON's whitespace only, as rules test reads lines: a Unicode space around an
-		// event makes it no JSON, for live as for rules test, so it is not sent.
-		text := bytes.Trim(b, jsonpath.Whitespace)
-		if len(text) == 0 {
+		// JSON's whitespace only makes a line blank.
+		if len(bytes.Trim(b, jsonpath.Whitespace)) == 0 {
 			continue
 		}
-		key, value := cfg.Customer, text
+		key, value := cfg.Customer, b
 		if cfg.KeySeparator != "" {
-			k, v, ok := bytes.Cut(text, []byte(cfg.KeySeparator))
+			// The key as written, as kcat -K and rules test take it: trimmed, the line
+			// "  c-1|{...}" was sent as customer "c-1", whose events rules test counted
+			// as "  c-1"'s and kcat put in "  c-1"'s partition.
+			k, v, ok := bytes.Cut(b, []byte(cfg.KeySeparator))
 			if !ok {
 				fmt.Fprintf(cfg.Out, "line %d: no %q between key and event; not sent\n", line, cfg.KeySeparator)
 				skipped++
 				continue
 			}
-			key, value = string(k), bytes.Trim(v, jsonpath.Whitespace)
+			key, value = string(k), v
 		}
+		// JSON's whitespace only around the event, which is the same JSON without it: a
+		// Unicode space around an event makes it no JSON, for live as for rules test, so
+		// it is not sent.
+		value = bytes.Trim(value, jsonpath.Whitespace)
 		if err := doc.Reset(value); err != nil {
 			fmt.Fprintf(cfg.Out, "line %d: not one JSON event (%v); not sent\n", line, err)
 			skipped++
@@ -170,7 +217,10 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 				skipped++
 				continue
 			}
-			key = vals[0].Str()
+			// A copy: Str is a view of the line, which the reader's next line
+			// overwrites, and key is kept in customers (a view counted 300 events of 30
+			// customers as 55 or 85).
+			key = strings.Clone(vals[0].Str())
 		}
 		// What the events consumer would dead-letter is not sent: an empty key (a line
 		// "|{...}" with --key-separator), or one that is not UTF-8.
@@ -180,21 +230,30 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 			continue
 		}
 		if cfg.Rate > 0 {
-			due := began.Add(time.Duration(float64(sent) / cfg.Rate * float64(time.Second)))
 			select {
-			case <-time.After(time.Until(due)):
+			case <-time.After(rateWait(began, sent, cfg.Rate)):
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
 		rec := &kgo.Record{Topic: cfg.Topics.Events, Key: []byte(key), Value: bytes.Clone(value)}
 		if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
-			return fmt.Errorf("sending line %d: %w", line, err)
+			if !recordRefused(err) {
+				return fmt.Errorf("sending line %d: %w", line, err)
+			}
+			// This record's fault alone: the lines after it are sent, as after a line
+			// over --max-line-bytes. produce stopped at it, the rest never sent.
+			fmt.Fprintf(cfg.Out, "line %d: refused (%v); not sent\n", line, err)
+			skipped++
+			continue
 		}
 		sent++
 		customers[key]++
 		if !cfg.Quiet {
-			fmt.Fprintf(cfg.Out, "sent %s/%d@%d  %s  %s\n", rec.Topic, rec.Partition, rec.Offset, key, clipText(string(value), 100))
+			// Through internal/shown as every report's customers: a --key-separator
+			// key is whatever the line holds before the separator, spaces and escapes
+			// included.
+			fmt.Fprintf(cfg.Out, "sent %s/%d@%d  %s  %s\n", rec.Topic, rec.Partition, rec.Offset, shown.Text(key), shown.JSON(clipText(string(value), 100)))
 		}
 	}
 	fmt.Fprintf(cfg.Out, "%s sent to %s on %s (%s)", plural(sent, "event"), cfg.Topics.Events, strings.Join(cfg.Kafka.Brokers, ","), plural(len(customers), "customer"))
@@ -204,6 +263,29 @@ func runProduce(ctx context.Context, cfg produceConfig, in io.Reader) error {
 	}
 	fmt.Fprintln(cfg.Out)
 	return nil
+}
+
+// rateWait is how long to wait, from now, before the event numbered sent (from 0) goes
+// out at rate events a second from began. In seconds first: float64(sent)/rate
+// seconds as a time.Duration overflowed past 292 years (--rate 1e-11, an event every
+// 3,000 years), and the wait became a time past, so nothing waited; such a wait is the
+// longest Duration.
+func rateWait(began time.Time, sent int, rate float64) time.Duration {
+	ns := (float64(sent)/rate - time.Since(began).Seconds()) * float64(time.Second)
+	switch {
+	case ns <= 0:
+		return 0
+	case ns >= math.MaxInt64:
+		return math.MaxInt64
+	}
+	return time.Duration(ns)
+}
+
+// recordRefused reports whether err, a produce's, refuses that record alone, for its
+// size or its content, as opposed to the connection or the brokers (unreachable, not
+// authorized, the topic gone), which would refuse every line after it too.
+func recordRefused(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) || errors.Is(err, kerr.InvalidRecord)
 }
 
 // clipText shortens s to at most n runes, marking the cut.

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 )
@@ -137,5 +144,138 @@ func TestKcatAndProducePartitionAlike(t *testing.T) {
 	}
 	if len(where) != len(lines) || len(spread) < 4 {
 		t.Errorf("%d customers over %d partitions: the test shows too little", len(where), len(spread))
+	}
+}
+
+// TestProduceSendsOnPastARecordRefused: a line refused as a record (here over the
+// client's 1,000,012-byte batch bound, as a line of 1.5 MB under --max-line-bytes' 16
+// MiB is, or over the topic's max.message.bytes at the broker) is one bad input: it is
+// reported with its number and not sent, as a line over --max-line-bytes is, and the
+// lines after it are sent. produce stopped at it: "sending line 2: MESSAGE_TOO_LARGE",
+// line 3 never sent and no summary printed.
+func TestProduceSendsOnPastARecordRefused(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	big := `{"pad":"` + strings.Repeat("p", 1_500_000) + `"}`
+	out, err := run(t, `{"n":1}`+"\n"+big+"\n"+`{"n":3}`+"\n", "produce", "--customer", "c-1", "--brokers", b.Addr, "--quiet")
+	if exitCode(err) != 1 || !strings.Contains(out, "2 events sent") || !strings.Contains(out, "1 line not sent") {
+		t.Errorf("produce with a line the broker refuses between two good ones: exit %d (%v), printed\n%s\nwant line 2 reported, lines 1 and 3 sent (\"2 events sent ...; 1 line not sent\"), exit 1",
+			exitCode(err), err, out)
+	}
+	if n := b.TopicRecords(t, "events"); n != 2 {
+		t.Errorf("the events topic holds %d events, want 2: the line after the refused one was lost", n)
+	}
+	// Refused by the broker itself, which the client's bound does not foresee: the
+	// producer goes on after a batch the broker failed.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	small := "100"
+	if _, err := kadm.NewClient(b.Client(t)).CreateTopic(ctx, 1, 1, map[string]*string{"max.message.bytes": &small}, "small"); err != nil {
+		t.Fatal(err)
+	}
+	mid := `{"pad":"` + strings.Repeat("p", 500) + `"}`
+	out, err = run(t, `{"n":1}`+"\n"+mid+"\n"+`{"n":3}`+"\n", "produce", "--customer", "c-1", "--brokers", b.Addr, "--topic-events", "small", "--quiet")
+	if exitCode(err) != 1 || !strings.HasPrefix(out, "line 2: refused (MESSAGE_TOO_LARGE") || !strings.HasSuffix(out, "2 events sent to small on "+b.Addr+" (1 customer); 1 line not sent\n") {
+		t.Errorf("produce to a topic of max.message.bytes %s: exit %d (%v), printed\n%s", small, exitCode(err), err, out)
+	}
+	if n := b.TopicRecords(t, "small"); n != 2 {
+		t.Errorf("the topic holds %d events, want 2", n)
+	}
+}
+
+// TestProduceCountsCustomers: produce's summary counts customers, 300 events of 30
+// customers are "(30 customers)". The customers it counted were map keys that aliased
+// the line reader's buffer (jsonpath.Value.Str over the line, Document.Reset keeping
+// the bytes unsafe), so each later line rewrote every key already in the map: 300
+// events of 30 customers printed 55, 56 or 85 customers, 4 events of 2 printed 1 or 2.
+func TestProduceCountsCustomers(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	var in strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&in, `{"customer":"c-%02d"}`+"\n", i%30)
+	}
+	out, err := run(t, in.String(), "produce", "--brokers", b.Addr, "--quiet")
+	if err != nil || out != "300 events sent to events on "+b.Addr+" (30 customers)\n" {
+		t.Errorf("produce of 300 events of 30 customers: %v, printed %q, want \"(30 customers)\"", err, out)
+	}
+}
+
+// TestProduceRateIsHonouredOrRefused: --rate is events per second. NaN or an infinity
+// is no rate: refused (exit 2) as a negative one is, not taken as "as fast as the broker
+// takes them". A rate of one event per 3,000 years does not send the second event at
+// once: float64(sent)/rate seconds overflowed time.Duration and the wait became a date
+// in the past.
+func TestProduceRateIsHonouredOrRefused(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := l.Addr().String()
+	l.Close()
+	for _, rate := range []string{"NaN", "+Inf"} {
+		if _, err := run(t, `{"customer":"c"}`+"\n", "produce", "--brokers", nobody, "--rate", rate); exitCode(err) != 2 || !strings.Contains(err.Error(), "--rate") {
+			t.Errorf("produce --rate %s: exit %d (%v), want 2 naming --rate (a rate that is no number)", rate, exitCode(err), err)
+		}
+	}
+
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetIn(strings.NewReader(`{"customer":"c","n":1}` + "\n" + `{"customer":"c","n":2}` + "\n"))
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	_ = execute(ctx, cmd, []string{"produce", "--brokers", b.Addr, "--rate", "1e-11"})
+	if n := b.TopicRecords(t, "events"); n > 1 {
+		t.Errorf("produce --rate 1e-11 (an event every 3,000 years) sent %d events within 3s, want at most 1:\n%s", n, out.String())
+	}
+}
+
+// TestProduceKeySeparatorKeepsTheKeyAsKcat: --key-separator reads lines "as kcat
+// -K<sep> writes them", and rules test reads the same lines: "  c-1|{...}" is customer
+// "  c-1" for kcat and for rules test (which prints customer "  c-1"). produce trimmed
+// the whole line before cutting the key off (bytes.Trim of JSON whitespace), so it sent
+// the event keyed "c-1": another customer than rules test evaluated, and another
+// partition than kcat would use.
+func TestProduceKeySeparatorKeepsTheKeyAsKcat(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	out, err := run(t, "  c-1|{\"type\":\"x\"}\n", "produce", "-", "--key-separator", "|", "--brokers", b.Addr, "--quiet")
+	if err != nil {
+		t.Fatalf("produce: %v\n%s", err, out)
+	}
+	recs := b.Consume(t, "events", 1, 10*time.Second)
+	if len(recs) != 1 || string(recs[0].Key) != "  c-1" {
+		var keys []string
+		for _, r := range recs {
+			keys = append(keys, string(r.Key))
+		}
+		t.Errorf("produce --key-separator '|' of the line %q sent keys %q, want [\"  c-1\"] (kcat -K'|' and rules test take the key as written)", "  c-1|{\"type\":\"x\"}", keys)
+	}
+}
+
+// TestProduceReadsANamedPipe: produce refuses a directory before it asks for a broker,
+// by what the opened file is; a named pipe (a shell's <(…) is one) is no regular file
+// and is read as before.
+func TestProduceReadsANamedPipe(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	fifo := filepath.Join(t.TempDir(), "events")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		// Opening blocks until produce opens the pipe to read it.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			_, _ = f.WriteString(`{"customer":"c-1"}` + "\n")
+			f.Close()
+		}
+	}()
+	out, err := run(t, "", "produce", fifo, "--brokers", b.Addr, "--quiet")
+	if err != nil || out != "1 event sent to events on "+b.Addr+" (1 customer)\n" {
+		t.Errorf("produce of a named pipe: %v\n%s", err, out)
 	}
 }
