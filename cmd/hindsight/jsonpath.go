@@ -71,7 +71,11 @@ func readDocument(in io.Reader, limit int) ([]byte, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(in, int64(min(limit, math.MaxInt-1))+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading document: %w", err)
+		err = fmt.Errorf("reading document: %w", err)
+		if badInputFile(err) {
+			return nil, usageError{err} // a directory, which opens as a file does
+		}
+		return nil, err
 	}
 	if len(data) > limit {
 		return nil, usageError{fmt.Errorf("jsonpath: document too long: more than --max-document-bytes %d bytes", limit)}

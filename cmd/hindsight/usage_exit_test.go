@@ -1,10 +1,13 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 )
 
 // TestBadUsageExitsTwo: backfill's help promises "2 for bad usage; 1 for other errors"
@@ -58,5 +61,38 @@ func TestRulesTestCustomerWithKeySeparator(t *testing.T) {
 		t.Errorf("rules test --customer c-9 --key-separator '|' succeeded, evaluating for a customer other than --customer's:\n%s", out)
 	} else if exitCode(err) != 2 {
 		t.Errorf("rules test --customer with --key-separator: exit %d (%v), want 2 as produce's", exitCode(err), err)
+	}
+}
+
+// TestDirectoryForAFileExitsTwo: a directory given where a file is read is bad input,
+// exit status 2, as rules test says it (errors.go: "Every command that takes such a file
+// exits 2 for it, as rules test does"), and as produce says a missing file. rules apply,
+// destinations apply and backtest exited 1 ("reading rules file DIR: read DIR: is a directory"), as a failure,
+// and so did produce ("reading events: ... is a directory", once the broker answered)
+// and jsonpath.
+func TestDirectoryForAFileExitsTwo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := l.Addr().String()
+	l.Close()
+	// rules test, the reference: exit 2.
+	if _, err := run(t, "", "rules", "test", "-f", dir); exitCode(err) != 2 {
+		t.Fatalf("rules test -f DIR: exit %d (%v); the reference changed", exitCode(err), err)
+	}
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	for _, args := range [][]string{
+		{"rules", "apply", "-f", dir, "--brokers", nobody},
+		{"destinations", "apply", "-f", dir, "--brokers", nobody},
+		{"backtest", "-f", dir, "--brokers", "", "--lake", "file://" + t.TempDir()},
+		{"produce", dir, "--brokers", b.Addr},
+		{"jsonpath", "$", dir},
+	} {
+		if _, err := run(t, "", args...); exitCode(err) != 2 {
+			t.Errorf("%v: exit %d (%v), want 2: a directory for a file is bad input", args, exitCode(err), err)
+		}
 	}
 }
