@@ -50,6 +50,26 @@ func TestNotifyChecksItsInputBeforeTheBroker(t *testing.T) {
 	}
 }
 
+// TestNotifyRefusesOneTopicForTwoRoles: each topic has one role, live refuses one name for two ("alerts and undelivered topics
+// are both \"alerts\"", exit 2, ingest.Topics.Validate). hindsight notify never checked:
+// with --topic-undelivered alerts it wrote the alerts it gave up on into the alerts
+// topic, where it skips them as "not an alert", so nobody ever saw them; with
+// --topic-alerts controls it read the rules as alerts. It should refuse them, exit 2,
+// before any broker is asked, as it does its other flags
+// (TestNotifyChecksItsInputBeforeTheBroker).
+func TestNotifyRefusesOneTopicForTwoRoles(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"notify", "--topic-undelivered", "alerts", "--http", "", "--brokers", "127.0.0.1:1"},
+		{"notify", "--topic-alerts", "controls", "--http", "", "--brokers", "127.0.0.1:1"},
+	} {
+		out, err := run(t, "", args...)
+		if exitCode(err) != 2 || err == nil || !strings.Contains(err.Error(), "both") {
+			t.Errorf("hindsight %s: exit %d, %v\n%s\nwant exit 2: two roles given one topic", strings.Join(args, " "), exitCode(err), err, out)
+		}
+	}
+}
+
 // TestProduceChecksItsFlagsBeforeTheBroker: produce checks its input before it asks for
 // a broker, as rules apply and notify do
 // (TestRulesApplyChecksTheFileBeforeTheBroker): a missing file is exit 2 either way.

@@ -20,6 +20,7 @@ import (
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/internal/httpguard"
 	"github.com/hindsightdev/hindsight/internal/limitmetric"
+	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -108,6 +109,12 @@ signature, bodies.`,
 				return usageError{err}
 			}
 			if err := cfg.Stage.ValidateOptions(); err != nil {
+				return usageError{err}
+			}
+			// One topic for two roles, as live refuses it: --topic-undelivered alerts
+			// wrote the alerts given up on where the stage skips them as "not an alert",
+			// and --topic-alerts controls read the rules as alerts.
+			if err := cfg.Stage.Topics.Validate(); err != nil {
 				return usageError{err}
 			}
 			if err := cfg.HTTP.Validate(); err != nil {
@@ -223,7 +230,8 @@ it too unless --notify-allow-private).`,
 			if d.Secret != nil {
 				sec = d.Secret.String()
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Scope, d.Name, d.Type, u, sec)
+			// As the mutes below: what the controls carry, quoted when it could forge a row.
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", shown.Text(d.Scope), shown.Text(d.Name), shown.Text(d.Type), shown.Text(u), shown.Text(sec))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -323,7 +331,9 @@ until deleted).`,
 					u += " (expired)"
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Scope, m.ID, m.Rule, u, m.By, m.Reason)
+			// Whoever wrote the controls wrote these: printed raw, a reason's newline
+			// forged a row and a scope's escape reached the terminal.
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", shown.Text(m.Scope), shown.Text(m.ID), shown.Text(m.Rule), u, shownOptional(m.By), shownOptional(m.Reason))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -334,6 +344,16 @@ until deleted).`,
 
 	cmd.AddCommand(add, list, newNotifyDeleteCmd(limits, rule.KindMute))
 	return cmd
+}
+
+// shownOptional is an optional field of a listing (a mute's by or reason) as
+// shown.Text prints it, or nothing when it is empty, as rules list prints a rule
+// without a name.
+func shownOptional(s string) string {
+	if s == "" {
+		return ""
+	}
+	return shown.Text(s)
 }
 
 // newNotifyDeleteCmd is `destinations delete NAME` or `mutes delete ID`.

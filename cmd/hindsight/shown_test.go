@@ -117,3 +117,39 @@ func tempFile(t *testing.T, name, data string) string {
 	writeFile(t, p, data)
 	return p
 }
+
+// TestMutesAndDestinationsListsQuoteUntrustedText: mutes list prints what whoever wrote
+// the controls put in a mute: its scope (a customer id, any UTF-8) and its reason.
+// Printed as they are, a reason with a newline forged a row of the table (a mute of c-9
+// by "mallory" that does not exist) and a scope with an escape reached the terminal,
+// where rules list, rules apply, backfill and the others quote such text
+// (internal/shown, TestUntrustedKeysCannotForgeRows). destinations list printed a
+// destination's scope so too.
+func TestMutesAndDestinationsListsQuoteUntrustedText(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	if out, err := run(t, "", "mutes", "add", "m1", "--scope", "c-1\x1b[2J", "--reason", "deploy\nc-9  *  *  until deleted  mallory  forged",
+		"--by", "ana", "--brokers", b.Addr); err != nil {
+		t.Fatalf("mutes add: %v\n%s", err, out)
+	}
+	out, err := run(t, "", "mutes", "list", "--brokers", b.Addr)
+	if err != nil {
+		t.Fatalf("mutes list: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("mutes list printed a raw escape (the scope's ESC [2J clears the terminal):\n%q", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "c-9") {
+			t.Errorf("mutes list printed a forged row %q (the reason's newline); the whole listing:\n%s", line, out)
+		}
+	}
+	file := tempFile(t, "d.json", `{"destinations": [{"name": "d1", "scope": "c-1\u001b[2J", "type": "webhook", "url": "http://10.1.2.3/hook"}]}`)
+	if out, err := run(t, "", "destinations", "apply", "-f", file, "--allow-private", "--brokers", b.Addr); err != nil {
+		t.Fatalf("destinations apply: %v\n%s", err, out)
+	}
+	out, err = run(t, "", "destinations", "list", "--brokers", b.Addr)
+	if err != nil || strings.Contains(out, "\x1b") || !strings.Contains(out, `"c-1\x1b[2J"  d1`) {
+		t.Errorf("destinations list: %v, printed the scope raw or not quoted:\n%q", err, out)
+	}
+}
