@@ -66,7 +66,8 @@ var strict = sonic.Config{DisallowUnknownFields: true, CaseSensitive: true}.Froz
 
 // ParseControl decodes and validates one control record value. Errors match ErrInvalid;
 // a rule's problems come as a *ValidationError. The limits in force apply (see Limits):
-// text too large or too deeply nested for any valid rule is refused before decoding.
+// text too large or too deeply nested for any valid rule is refused before decoding,
+// and text that is not UTF-8, or escapes a lone surrogate, after (checkUTF8).
 func ParseControl(data []byte) (*Control, error) {
 	lim := CurrentLimits()
 	// The control's own object is one level around the rule's.
@@ -149,10 +150,18 @@ func ParseControl(data []byte) (*Control, error) {
 
 // checkUTF8 refuses text that is not UTF-8 anywhere, once the fields that say so
 // themselves (a scope, a path) have: the decoders turn such bytes into U+FFFD, and a
-// rule would compare with a value, or carry a name, its author never wrote.
+// rule would compare with a value, or carry a name, its author never wrote. An escape
+// of a lone surrogate ("\ud800", "\udc00" not in a pair) is the same text written
+// otherwise, which the decoders turn into U+FFFD too, and is refused as such bytes are
+// (a JSONPath's own parser refuses it, RFC 9535, but never saw it: the path was
+// decoded first).
 func checkUTF8(data []byte) error {
 	if off, bad := jsontext.InvalidUTF8(data); bad {
 		return &ValidationError{Problems: []Problem{{Field: "rule", Msg: fmt.Sprintf("not UTF-8 at byte offset %d", off)}}}
+	}
+	if off, bad := jsontext.LoneSurrogate(data); bad {
+		return &ValidationError{Problems: []Problem{{Field: "rule", Msg: fmt.Sprintf(
+			"escape of a lone surrogate at byte offset %d, which is no character: write the character itself, or a surrogate pair for one beyond U+FFFF", off)}}}
 	}
 	return nil
 }

@@ -1,11 +1,14 @@
 // Package jsontext checks JSON text for what decoders take silently: a key given
-// twice in one object (encoding/json and sonic keep the last) and bytes that are not
-// UTF-8 (both turn them into U+FFFD). A rule or request naming "threshold" twice
-// would otherwise be a rule of the last one, though the author may have meant the
-// first; YAML rules files already refuse both.
+// twice in one object (encoding/json and sonic keep the last), bytes that are not
+// UTF-8 and escapes of lone surrogates ("\ud800" without a low surrogate's after it,
+// "\udc00" without a high one's before it: no character; both decoders turn these and
+// such bytes into U+FFFD). A rule or request naming "threshold" twice would otherwise
+// be a rule of the last one, though the author may have meant the first; YAML rules
+// files already refuse a key given twice and bytes that are not UTF-8.
 //
-// Contract: RepeatedKey and InvalidUTF8 report the first problem with its byte offset,
-// and nothing for text that is not JSON at all (the decoder says what is wrong there).
+// Contract: RepeatedKey, InvalidUTF8 and LoneSurrogate report the first problem with
+// its byte offset, and nothing for text that is not JSON at all (the decoder says what
+// is wrong there).
 package jsontext
 
 import (
@@ -75,4 +78,61 @@ func InvalidUTF8(data []byte) (offset int, found bool) {
 		i += n
 	}
 	return 0, false
+}
+
+// LoneSurrogate returns the offset of the first escape in a string of data that names
+// a lone surrogate: \uD800 to \uDBFF not followed by an escape of \uDC00 to \uDFFF, or
+// one of those not after such. It is the same text as a byte that is not UTF-8 by
+// other means, and decodes to U+FFFD as that does.
+func LoneSurrogate(data []byte) (offset int, found bool) {
+	if !bytes.Contains(data, []byte(`\u`)) {
+		return 0, false
+	}
+	inString := false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\':
+			r, ok := escapedRune(data, i)
+			switch {
+			case !ok:
+				i++ // another escape: the character after the backslash is not a quote
+			case r < 0xD800 || r > 0xDFFF:
+				i += 5
+			case r <= 0xDBFF:
+				if lo, ok := escapedRune(data, i+6); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+					i += 11 // a pair: one character beyond U+FFFF
+					continue
+				}
+				return i, true
+			default:
+				return i, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// escapedRune is the code unit of the \uXXXX escape at data[i:], if there is one.
+func escapedRune(data []byte, i int) (rune, bool) {
+	if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, h := range data[i+2 : i+6] {
+		switch {
+		case h >= '0' && h <= '9':
+			r = r<<4 | rune(h-'0')
+		case h >= 'a' && h <= 'f':
+			r = r<<4 | rune(h-'a'+10)
+		case h >= 'A' && h <= 'F':
+			r = r<<4 | rune(h-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }

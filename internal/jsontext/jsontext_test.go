@@ -51,3 +51,29 @@ func FuzzRepeatedKey(f *testing.F) {
 		InvalidUTF8(data)
 	})
 }
+
+// TestLoneSurrogate: an escape of a surrogate not in a pair is found at its backslash;
+// a pair, an escaped backslash before "u", and text outside strings are not.
+func TestLoneSurrogate(t *testing.T) {
+	for _, tc := range []struct {
+		text   string
+		offset int
+		found  bool
+	}{
+		{`{"a":"\u00e9"}`, 0, false},
+		{`{"a":"\ud83d\ude00"}`, 0, false},
+		{`{"a":"\uD83D\uDE00"}`, 0, false},
+		{`{"a":"\\ud800"}`, 0, false},
+		{`{"a":"x\ud800"}`, 7, true},
+		{`{"a":"\ud800\u0041"}`, 6, true},
+		{`{"a":"\udc00"}`, 6, true},
+		{`{"a":"\ud83d\ude00\udc00"}`, 18, true},
+		{`{"\udfff":1}`, 2, true},
+		{`{"a":"\"\ud800"}`, 8, true},
+	} {
+		off, found := LoneSurrogate([]byte(tc.text))
+		if off != tc.offset || found != tc.found {
+			t.Errorf("%s: %d %v, want %d %v", tc.text, off, found, tc.offset, tc.found)
+		}
+	}
+}
