@@ -67,7 +67,8 @@ var strict = sonic.Config{DisallowUnknownFields: true, CaseSensitive: true}.Froz
 // ParseControl decodes and validates one control record value. Errors match ErrInvalid;
 // a rule's problems come as a *ValidationError. The limits in force apply (see Limits):
 // text too large or too deeply nested for any valid rule is refused before decoding,
-// and text that is not UTF-8, or escapes a lone surrogate, after (checkUTF8).
+// and text that is not UTF-8, or escapes a lone surrogate, after (checkUTF8). A
+// mute's until is held in UTC.
 func ParseControl(data []byte) (*Control, error) {
 	lim := CurrentLimits()
 	// The control's own object is one level around the rule's.
@@ -104,6 +105,10 @@ func ParseControl(data []byte) (*Control, error) {
 			}
 			_ = json.Unmarshal(data, &wire) // strict decoded it already
 			err = c.Mute.validate(muteUntilGiven(wire.Mute))
+			// Held in UTC, as its Keeper writes it: "+00:00" decodes to another
+			// location than "Z", and the fold took the Keeper of what its key held
+			// for a change (two daemons' Keepers of one mute then never converged).
+			c.Mute.Until = c.Mute.Until.UTC()
 		}
 		if err != nil {
 			return nil, err

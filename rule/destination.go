@@ -61,6 +61,9 @@ func (s *SecretRef) String() string {
 // Decoded, an until of 0001-01-01T00:00:00Z is Go's zero time, which Until cannot
 // tell from none: the decoders of control records and files (ParseControl,
 // ParseNotifyFile) refuse it, as a time past, rather than read it as no end.
+// ParseControl holds Until in UTC, whatever offset it was written with, as a mute's
+// Keeper writes it, so that the two compare equal (controls folds an upsert of what a
+// key holds as no change).
 type Mute struct {
 	Scope  string    `json:"scope"`
 	ID     string    `json:"id"`
