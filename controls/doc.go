@@ -18,6 +18,8 @@
 //     counted: EndedMutesDropped).
 //   - Every record gets exactly one outcome (contract.Control*), which the daemon
 //     publishes as a contract.ControlStatus record; nothing is dropped silently.
+//   - A record's time is its timestamp within the years 0000 to 9999 UTC (RecordTime),
+//     so that every time the fold holds can be written as JSON.
 //
 // The record formats are in docs/architecture.md ("Control record").
 package controls

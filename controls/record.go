@@ -71,15 +71,18 @@ func ParseOrigin(s string) (Origin, bool) {
 	if n, err := fmt.Sscanf(s, "%d@%d", &off, &ms); err != nil || n != 2 || off < 0 {
 		return Origin{}, false
 	}
-	return Origin{Offset: off, Time: time.UnixMilli(ms).UTC()}, true
+	return Origin{Offset: off, Time: RecordTime(time.UnixMilli(ms).UTC())}, true
 }
 
 // Decode decodes and validates one controls record. A record with no value (a
 // compaction tombstone) deletes the rule its key names. The key must be the control's
 // SCOPE/ID: compaction keeps the last record per key, so a mismatched key could let
 // compaction drop the wrong rule.
+//
+// ts is the record's timestamp (kafkatime.Of), taken at the nearest bound of the years
+// 0000 to 9999 UTC when outside them (RecordTime).
 func Decode(key, value []byte, partition int32, offset int64, ts time.Time) Record {
-	rec := Record{Key: string(key), Partition: partition, Offset: offset, Time: ts}
+	rec := Record{Key: string(key), Partition: partition, Offset: offset, Time: RecordTime(ts)}
 	if value == nil {
 		kind, k, err := rule.SplitRecordKey(rec.Key)
 		if err != nil {
@@ -109,6 +112,34 @@ func Decode(key, value []byte, partition int32, offset int64, ts time.Time) Reco
 	}
 	rec.Control = c
 	return rec
+}
+
+// minRecordTime and maxRecordTime bound the record times the fold holds (RecordTime):
+// the first and last millisecond of the years 0000 to 9999 UTC, which RFC 3339, and so
+// encoding/json, writes.
+var (
+	minRecordTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxRecordTime = time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
+)
+
+// RecordTime is a control record's timestamp as the fold takes it: t, or the nearest
+// bound of the years 0000 to 9999 UTC (rule.InRFC3339Years) for a time outside them. A
+// Kafka timestamp is any int64 of milliseconds (kafkatime.Of recovers those franz-go
+// wraps), and a control stamped in the year 12000 made a rejected control's time, or
+// a rule version's UpdatedAt, that encoding/json cannot write: GET /v1/rules answered
+// 200 with an empty body for every rule. Taken from the record alone, the time is the
+// same in every process that folds it. It decides what the record's own time would: a
+// rule's lookback counts back from it (rule.HistoryFrom), no history from the bound as
+// from the year 12000; and mutes are judged in force at it, ended as in the year 12000
+// but for one ending within 9999's last millisecond.
+func RecordTime(t time.Time) time.Time {
+	switch {
+	case t.Before(minRecordTime):
+		return minRecordTime
+	case t.After(maxRecordTime):
+		return maxRecordTime
+	}
+	return t
 }
 
 // kafkaNoTimestamp is the timestamp, in Unix milliseconds, of a Kafka record written
