@@ -6,12 +6,17 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// ControlStatus is a record of the control-status topic (key: the control's record key):
-// the outcome of one control, so that whoever published it can see what happened.
+// ControlStatus is a record of the control-status topic (key: Key, the control's
+// record key): the outcome of one control, so that whoever published it can see what
+// happened.
 type ControlStatus struct {
-	Key       string `json:"key"`
-	Partition int32  `json:"partition"`
-	Offset    int64  `json:"offset"`
+	Key string `json:"key"`
+	// KeyBytes is the control's record key's whole size when Key holds only its first
+	// bytes (controls.MaxKeyBytes, 1024: more than any valid control's key); 0 when Key
+	// is whole.
+	KeyBytes  int   `json:"key_bytes,omitempty"`
+	Partition int32 `json:"partition"`
+	Offset    int64 `json:"offset"`
 	// Status is one of the control outcomes (ControlOK, ControlInvalid, ...).
 	Status string `json:"status"`
 	Op     string `json:"op,omitempty"`

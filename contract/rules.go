@@ -141,7 +141,10 @@ type BackfillProgress struct {
 
 // RejectedControl is a control record that was not applied because it is invalid.
 type RejectedControl struct {
-	Key       string         `json:"key"`
+	Key string `json:"key"`
+	// KeyBytes is the record key's whole size when Key holds only its first bytes
+	// (controls.MaxKeyBytes); 0 when Key is whole.
+	KeyBytes  int            `json:"key_bytes,omitempty"`
 	Partition int32          `json:"partition"`
 	Offset    int64          `json:"offset"`
 	Time      time.Time      `json:"time"`

@@ -17,7 +17,9 @@
 //     end, the newest max_ended_mutes of them (the earliest ended forgotten first,
 //     counted: EndedMutesDropped).
 //   - Every record gets exactly one outcome (contract.Control*), which the daemon
-//     publishes as a contract.ControlStatus record; nothing is dropped silently.
+//     publishes as a contract.ControlStatus record; nothing is dropped silently. A
+//     status fits one record of the producer whatever the control record (its key, id,
+//     message and problems cut, Record.Status), and a rejected control is as bounded.
 //   - A record's time is its timestamp within the years 0000 to 9999 UTC (RecordTime),
 //     so that every time the fold holds can be written as JSON.
 //

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -86,7 +87,7 @@ func Decode(key, value []byte, partition int32, offset int64, ts time.Time) Reco
 	if value == nil {
 		kind, k, err := rule.SplitRecordKey(rec.Key)
 		if err != nil {
-			rec.Err = &rule.ValidationError{Problems: []rule.Problem{{Field: "key", Msg: fmt.Sprintf("tombstone key %q is not SCOPE/ID", rec.Key)}}}
+			rec.Err = &rule.ValidationError{Problems: []rule.Problem{{Field: "key", Msg: fmt.Sprintf("tombstone key %s is not SCOPE/ID", shown.Quoted(rec.Key, shownKeyBytes))}}}
 			return rec
 		}
 		rec.Control = rule.DeleteOf(kind, k)
@@ -99,7 +100,7 @@ func Decode(key, value []byte, partition int32, offset int64, ts time.Time) Reco
 	}
 	if want := c.RecordKey(); rec.Key != want {
 		rec.Err = &rule.ValidationError{Kind: c.Kind(), Rule: c.Key().ID, Problems: []rule.Problem{{Field: "key",
-			Msg: fmt.Sprintf("record key %q must be the %s's %s %q", rec.Key, kindName(c.Kind()), keyForm(c.Kind()), want)}}}
+			Msg: fmt.Sprintf("record key %s must be the %s's %s %q", shown.Quoted(rec.Key, shownKeyBytes), kindName(c.Kind()), keyForm(c.Kind()), want)}}}
 		return rec
 	}
 	if r := c.Rule; c.Op == rule.OpUpsert && r != nil && r.Lookback > 0 && ts.UnixMilli() == kafkaNoTimestamp {
@@ -149,8 +150,19 @@ const kafkaNoTimestamp = -1
 // Status describes the outcome of folding rec, as the control-status topic carries it.
 // For an invalid record the status is contract.ControlInvalid and the message and
 // problems come from rec.Err, whatever outcome is given.
+//
+// A status fits one record of the control reader's producer (franz-go's 1,000,012
+// bytes) whatever the control record it answers: its key holds the record key's first
+// MaxKeyBytes (KeyBytes then says the key's whole size, and the status record's own
+// key is that cut key), its id as many, its message MaxMessageBytes and its problems
+// about as many (boundProblems). A record key of 600 KB, which the topic takes, made a
+// status of 2.4 MB (key, message and problem each quoted it), which the producer
+// refused: the control had no status at all. Statuses are matched to controls by key
+// and offset (ingest.WaitStatuses, for rules apply --wait and the console); the key of
+// every valid control is shorter than MaxKeyBytes, and is carried whole.
 func (rec Record) Status(outcome, message string, now time.Time) contract.ControlStatus {
-	s := contract.ControlStatus{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Status: outcome, Message: message, Time: now.UTC()}
+	s := contract.ControlStatus{Partition: rec.Partition, Offset: rec.Offset, Status: outcome, Message: boundText(message, MaxMessageBytes), Time: now.UTC()}
+	s.Key, s.KeyBytes = cutKey(rec.Key)
 	if c := rec.Control; c != nil {
 		k := c.Key()
 		s.Op, s.Kind, s.Scope, s.ID = c.Op, c.Kind(), k.Scope, k.ID
@@ -160,24 +172,87 @@ func (rec Record) Status(outcome, message string, now time.Time) contract.Contro
 	}
 	if rec.Err != nil {
 		s.Status = contract.ControlInvalid
-		s.Message = rec.Err.Error()
+		s.Message = boundText(rec.Err.Error(), MaxMessageBytes)
 		var ve *rule.ValidationError
 		if errors.As(rec.Err, &ve) {
-			s.Problems = ve.Problems
-			s.ID, s.Kind = ve.Rule, ve.Kind
+			s.Problems = boundProblems(ve.Problems)
+			s.ID, _ = shown.Cut(ve.Rule, MaxKeyBytes)
+			s.Kind, _ = shown.Cut(ve.Kind, MaxKeyBytes)
 		}
 	}
 	return s
 }
 
-// rejected is rec as a rejected control.
+// rejected is rec as a rejected control, bounded as its status is (Status): the fold
+// holds max_rejected_controls of them.
 func (rec Record) rejected() contract.RejectedControl {
-	rc := contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: rec.Err.Error()}
+	rc := contract.RejectedControl{Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: boundText(rec.Err.Error(), MaxMessageBytes)}
+	rc.Key, rc.KeyBytes = cutKey(rec.Key)
 	var ve *rule.ValidationError
 	if errors.As(rec.Err, &ve) {
-		rc.Problems = ve.Problems
+		rc.Problems = boundProblems(ve.Problems)
 	}
 	return rc
+}
+
+// MaxKeyBytes is the most of a control's record key a status or a rejected control
+// carries (and of the id an invalid control named): more than the key of any valid
+// control ("destination:", a scope of 256 bytes, "/", an id of 128), so that every
+// valid control's status carries its key whole, and is matched to it by key and
+// offset. A longer key is cut at a character's start, and its size said (KeyBytes).
+const MaxKeyBytes = 1024
+
+// MaxMessageBytes is the most of an outcome's message a status, a rejected control or
+// a rule's last error carries, and about the most of its problems (boundProblems); a
+// longer message is cut, and its size said ("… (N bytes)").
+const MaxMessageBytes = 16 << 10
+
+// shownKeyBytes is the most of a record key a message quotes (shown.Quoted).
+const shownKeyBytes = 256
+
+// ShownKey is a control's record key as a log line gives it: whole up to MaxKeyBytes,
+// else cut, with its size ("… (N bytes)"). Logged whole, a key of 600 KB made every
+// line about its control as large.
+func ShownKey(key string) string { return boundText(key, MaxKeyBytes) }
+
+// cutKey is key cut to MaxKeyBytes, and its size when it had to be cut (0 when not).
+func cutKey(key string) (string, int) {
+	cut, cutting := shown.Cut(key, MaxKeyBytes)
+	if !cutting {
+		return key, 0
+	}
+	return cut, len(key)
+}
+
+// boundText is s, or its first n bytes (at a character's start) followed by
+// "… (N bytes)", N its whole size.
+func boundText(s string, n int) string {
+	cut, cutting := shown.Cut(s, n)
+	if !cutting {
+		return s
+	}
+	return fmt.Sprintf("%s… (%d bytes)", cut, len(s))
+}
+
+// problemBytes is what one problem is counted as beyond its field and message (its
+// JSON's names and punctuation), so that many empty problems are bounded too.
+const problemBytes = 32
+
+// boundProblems is ps as a status or a rejected control carries them: each field cut
+// to MaxKeyBytes and each message to MaxMessageBytes/4, as many as fit MaxMessageBytes
+// together, and then a last problem saying how many more there were.
+func boundProblems(ps []rule.Problem) []rule.Problem {
+	var out []rule.Problem
+	budget := MaxMessageBytes
+	for i, p := range ps {
+		p.Field = boundText(p.Field, MaxKeyBytes)
+		p.Msg = boundText(p.Msg, MaxMessageBytes/4)
+		if budget -= len(p.Field) + len(p.Msg) + problemBytes; budget < 0 {
+			return append(out, rule.Problem{Field: "problems", Msg: fmt.Sprintf("%d more not listed: a status or a rejected control lists about %d bytes of problems", len(ps)-i, MaxMessageBytes)})
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func kindName(kind string) string {

@@ -137,11 +137,14 @@ func changedLimit(lim rule.Limits) int {
 
 func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 	if rec.Err != nil {
-		g.remember(rec.rejected())
+		// The message bounded as the status and the rejected control are (Status): a
+		// message quoting a value of the record whole is as large as the record.
+		rc := rec.rejected()
+		g.remember(rc)
 		if k, err := rule.ParseKey(rec.Key); err == nil && g.active[k] != nil {
-			g.lastError[k] = fmt.Sprintf("control at offset %d rejected: %s", rec.Offset, rec.Err)
+			g.lastError[k] = fmt.Sprintf("control at offset %d rejected: %s", rec.Offset, rc.Error)
 		}
-		return contract.ControlInvalid, rec.Err.Error()
+		return contract.ControlInvalid, rc.Error
 	}
 	c := rec.Control
 	if c.Op == rule.OpDelete && rec.Keeps != nil {

@@ -73,7 +73,7 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 	case status == contract.ControlOK:
 		d.log.Info("control applied", "key", cr.Key, "op", cr.Control.Op, "offset", cr.Offset)
 	default:
-		d.log.Warn("control not applied", "key", cr.Key, "offset", cr.Offset, "status", status, "reason", msg)
+		d.log.Warn("control not applied", "key", controls.ShownKey(cr.Key), "offset", cr.Offset, "status", status, "reason", msg)
 	}
 	return status == contract.ControlOK && msg != controls.Unchanged
 }
@@ -103,7 +103,7 @@ func (d *Daemon) keep(cr controls.Record, status, msg string) {
 
 func (d *Daemon) writeKeeper(cr controls.Record) {
 	if c, keeps := d.rules.Keeper(cr); c != nil {
-		d.log.Warn("restoring what a key holds after a control not applied, so that compaction keeps it", "key", cr.Key, "offset", cr.Offset)
+		d.log.Warn("restoring what a key holds after a control not applied, so that compaction keeps it", "key", controls.ShownKey(cr.Key), "offset", cr.Offset)
 		d.controls.Restore(c, keeps, cr.Offset, cr.KeeperDepth+1)
 	}
 }

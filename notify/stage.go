@@ -324,7 +324,7 @@ func (s *Stage) Run(ctx context.Context) error {
 					// this fold refused (its limits may be lower than live's) is none
 					// here, and its alerts are undelivered "no destination".
 					if outcome, msg := s.reg.Apply(rec); outcome == contract.ControlInvalid {
-						s.log.Warn("control not applied by this notify stage", "key", rec.Key, "offset", rec.Offset, "reason", msg)
+						s.log.Warn("control not applied by this notify stage", "key", controls.ShownKey(rec.Key), "offset", rec.Offset, "reason", msg)
 					}
 				}
 			}, func() { close(ch) })

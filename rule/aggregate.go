@@ -338,7 +338,7 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 	case a.Fn == "distinct":
 		errs.add("aggregate.fn", 0, `unknown aggregation "distinct"; did you mean count_distinct?`)
 	case !aggFns[a.Fn]:
-		errs.add("aggregate.fn", 0, fmt.Sprintf("unknown aggregation %q; one of count, count_distinct, sum, min, max, avg", a.Fn))
+		errs.add("aggregate.fn", 0, fmt.Sprintf("unknown aggregation %s; one of count, count_distinct, sum, min, max, avg", quoted(a.Fn)))
 	case a.Path == "":
 		errs.add("aggregate.path", 0, fmt.Sprintf("is required for %s", a.Fn))
 	default:
@@ -402,7 +402,7 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 	case missing && !r.Plain():
 		errs.add("threshold", 0, "is required")
 	case !thresholdOps[t.Op]:
-		errs.add("threshold.op", 0, fmt.Sprintf("unknown operator %q; one of >, >=, <, <=, ==", t.Op))
+		errs.add("threshold.op", 0, fmt.Sprintf("unknown operator %s; one of >, >=, <, <=, ==", quoted(string(t.Op))))
 	case math.IsNaN(t.Value):
 		errs.add("threshold", 0, "is not a number")
 	case math.Abs(t.Value) > MaxSafeInteger:
@@ -431,7 +431,7 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 		r.Alert = nil // alert: {} is the default: encode (and fingerprint) as without
 	} else if a != nil {
 		if a.Severity != "" && !slices.Contains(Severities, a.Severity) {
-			errs.add("alert.severity", 0, fmt.Sprintf("%q: want one of %s", a.Severity, strings.Join(Severities, ", ")))
+			errs.add("alert.severity", 0, fmt.Sprintf("%s: want one of %s", quoted(a.Severity), strings.Join(Severities, ", ")))
 		}
 		if d := a.Suppress; d != nil {
 			switch {
@@ -453,7 +453,7 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 		}
 		for i, name := range a.Notify {
 			if !idPattern.MatchString(name) {
-				errs.add(fmt.Sprintf("alert.notify[%d]", i), 0, fmt.Sprintf("%q is not a destination name (letters, digits, '.', '_', ':', '@', '-'; at most 128)", name))
+				errs.add(fmt.Sprintf("alert.notify[%d]", i), 0, fmt.Sprintf("%s is not a destination name (letters, digits, '.', '_', ':', '@', '-'; at most 128)", quoted(name)))
 			} else if slices.Index(a.Notify, name) < i {
 				errs.add(fmt.Sprintf("alert.notify[%d]", i), 0, fmt.Sprintf("%q is named twice", name))
 			}

@@ -218,7 +218,7 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage, lim Limits) (*leaf
 		op = OpExists
 	}
 	if !knownOps[op] {
-		return nil, &leafError{field: "op", msg: fmt.Sprintf("unknown operator %q; one of exists, ==, !=, <, <=, >, >=, in, matches, contains", op)}
+		return nil, &leafError{field: "op", msg: fmt.Sprintf("unknown operator %s; one of exists, ==, !=, <, <=, >, >=, in, matches, contains", quoted(string(op)))}
 	}
 	l := &leaf{path: p, op: op}
 	if op == OpExists {

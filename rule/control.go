@@ -120,7 +120,7 @@ func ParseControl(data []byte) (*Control, error) {
 			v.add("rule", 0, "delete names what it deletes by kind, scope and id only")
 		}
 		if c.Of != KindRule && c.Of != KindDestination && c.Of != KindMute {
-			v.add("kind", 0, fmt.Sprintf("%q: want destination, mute, or none for a rule", c.Of))
+			v.add("kind", 0, fmt.Sprintf("%s: want destination, mute, or none for a rule", quoted(c.Of)))
 		}
 		// Checked as an upsert's are: the record key is made of them, and one that read
 		// as another kind's, or another id's, would have compaction drop that key's
@@ -139,13 +139,13 @@ func ParseControl(data []byte) (*Control, error) {
 		case c.ID == "":
 			v.add("id", 0, "is required for delete")
 		case !idPattern.MatchString(c.ID):
-			v.add("id", 0, fmt.Sprintf("%q: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", c.ID))
+			v.add("id", 0, fmt.Sprintf("%s: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", quoted(c.ID)))
 		}
 		if len(v.Problems) > 0 {
 			return nil, &v
 		}
 	default:
-		return nil, &ValidationError{Problems: []Problem{{Field: "op", Msg: fmt.Sprintf("%q is not upsert or delete", c.Op)}}}
+		return nil, &ValidationError{Problems: []Problem{{Field: "op", Msg: fmt.Sprintf("%s is not upsert or delete", quoted(c.Op))}}}
 	}
 	if err := checkUTF8(data); err != nil {
 		return nil, err

@@ -178,10 +178,10 @@ func (d *Destination) Validate() error {
 		errs.add("scope", 0, "is required: a customer id (valid UTF-8) or * (at most 256 bytes)")
 	}
 	if !idPattern.MatchString(d.Name) {
-		errs.add("name", 0, fmt.Sprintf("%q: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", d.Name))
+		errs.add("name", 0, fmt.Sprintf("%s: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", quoted(d.Name)))
 	}
 	if !slices.Contains(DestinationTypes, d.Type) {
-		errs.add("type", 0, fmt.Sprintf("%q: want one of %s", d.Type, strings.Join(DestinationTypes, ", ")))
+		errs.add("type", 0, fmt.Sprintf("%s: want one of %s", quoted(d.Type), strings.Join(DestinationTypes, ", ")))
 	}
 	switch {
 	case d.URL == "" && d.URLFrom == nil:
@@ -214,7 +214,7 @@ func (s *SecretRef) check(field string, errs *ValidationError) {
 	case (s.Env == "") == (s.File == ""):
 		errs.add(field, 0, "names exactly one of env or file")
 	case s.Env != "" && strings.ContainsAny(s.Env, "=\x00"):
-		errs.add(field+".env", 0, fmt.Sprintf("%q is not an environment variable name", s.Env))
+		errs.add(field+".env", 0, fmt.Sprintf("%s is not an environment variable name", quoted(s.Env)))
 	case strings.ContainsRune(s.File, 0):
 		errs.add(field+".file", 0, "is not a file name")
 	}
@@ -262,10 +262,10 @@ func (m *Mute) validate(untilGiven bool) error {
 		errs.add("scope", 0, "is required: a customer id (valid UTF-8) or * (at most 256 bytes)")
 	}
 	if !idPattern.MatchString(m.ID) {
-		errs.add("id", 0, fmt.Sprintf("%q: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", m.ID))
+		errs.add("id", 0, fmt.Sprintf("%s: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", quoted(m.ID)))
 	}
 	if m.Rule != GlobalScope && !idPattern.MatchString(m.Rule) {
-		errs.add("rule", 0, fmt.Sprintf("%q: a rule id, or * for every rule", m.Rule))
+		errs.add("rule", 0, fmt.Sprintf("%s: a rule id, or * for every rule", quoted(m.Rule)))
 	}
 	switch {
 	case untilGiven && m.Until.IsZero():

@@ -149,6 +149,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/jsonpath"
 )
 
@@ -317,6 +318,15 @@ func (r *Rule) validate(lim Limits) error {
 	return nil
 }
 
+// quoted is a name or value a control or rule gave, quoted for a problem's message:
+// cut to its first quotedBytes, its size said, when longer (shown.Quoted). A control
+// record may be a megabyte, and a message quoting an id of that size whole was as
+// large, then repeated in the control's status and rejected control.
+func quoted(s string) string { return shown.Quoted(s, quotedBytes) }
+
+// quotedBytes is the most of a value quoted makes a message quote.
+const quotedBytes = 256
+
 // ErrInvalid is matched (errors.Is) by every validation error.
 var ErrInvalid = errors.New("rule: invalid")
 
@@ -356,7 +366,7 @@ func (e *ValidationError) Error() string {
 	}
 	b.WriteString("invalid " + kind)
 	if e.Rule != "" {
-		b.WriteString(" " + strconv.Quote(e.Rule))
+		b.WriteString(" " + quoted(e.Rule))
 	}
 	for i, p := range e.Problems {
 		if i == 0 {

@@ -381,7 +381,11 @@ func listRules(ctx context.Context, cfg rulesConfig) error {
 		}
 		fmt.Fprintln(cfg.Out, ":")
 		for _, ic := range invalid {
-			fmt.Fprintf(cfg.Out, "  offset %d key %s: %s\n", ic.Offset, shown.Text(ic.Key), shown.Text(ic.Error))
+			key := shown.Text(ic.Key)
+			if ic.KeyBytes > 0 { // the fold keeps a long key's first bytes only
+				key += fmt.Sprintf("… (%d bytes)", ic.KeyBytes)
+			}
+			fmt.Fprintf(cfg.Out, "  offset %d key %s: %s\n", ic.Offset, key, shown.Text(ic.Error))
 		}
 	}
 	return nil

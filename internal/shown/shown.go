@@ -82,3 +82,30 @@ func hex4(r rune) string {
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[r>>12&0xF], digits[r>>8&0xF], digits[r>>4&0xF], digits[r&0xF]})
 }
+
+// Cut is s cut to at most n bytes, at the start of a UTF-8 character (so never in the
+// middle of one), and whether it had to cut: for a value from the data kept in a
+// record or a list (a control's record key, which may be any bytes up to the topic's
+// record size), whose size must not follow the data's.
+func Cut(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n], true
+}
+
+// Quoted is s quoted in Go syntax (strconv.Quote) for a message, its first n bytes
+// only (Cut) when longer, then "… (N bytes)" outside the quotes, N its whole size:
+// "c-1/kkkk"… (600004 bytes). A message that quoted a value from the data whole (a
+// record key of 600 KB) was as large as the value, and every record or list carrying
+// the message grew with it.
+func Quoted(s string, n int) string {
+	cut, cutting := Cut(s, n)
+	if !cutting {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(cut) + "… (" + strconv.Itoa(len(s)) + " bytes)"
+}

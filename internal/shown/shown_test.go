@@ -44,3 +44,31 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+// TestQuotedCutsLongValues: a value longer than the bound is quoted up to a character's
+// start within it, and its whole size said outside the quotes, so a message quoting a
+// record key stays bounded whatever the key.
+func TestQuotedCutsLongValues(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"c-1/r", 8, `"c-1/r"`},
+		{"c-1/rule", 8, `"c-1/rule"`},
+		{"c-1/rules", 8, `"c-1/rule"… (9 bytes)`},
+		{"ab日本", 4, `"ab"… (8 bytes)`},
+		{"a\nbcdef", 3, `"a\nb"… (7 bytes)`},
+	} {
+		if got := shown.Quoted(tt.in, tt.n); got != tt.want {
+			t.Errorf("Quoted(%q, %d) = %s, want %s", tt.in, tt.n, got, tt.want)
+		}
+	}
+	if got, cut := shown.Cut("ab日本", 4); got != "ab" || !cut {
+		t.Errorf("Cut(ab日本, 4) = %q %v, want \"ab\" true", got, cut)
+	}
+	if got, cut := shown.Cut("ab", 4); got != "ab" || cut {
+		t.Errorf("Cut(ab, 4) = %q %v, want \"ab\" false", got, cut)
+	}
+}
