@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -42,6 +43,10 @@ type EmbeddedConfig struct {
 	// (`hindsight live --embedded-retention-bytes`; the latency benchmark's broker
 	// keeps bench.LatencyConfig.BrokerRetentionBytes).
 	RetentionBytes int64
+	// Logger receives the broker's own log (brokerLog): corrupt data it drops from
+	// DataDir and writes to it that fail as errors, its chatter at debug. Default
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // MaxPartitions bounds EmbeddedConfig.Partitions (`hindsight live --partitions`), the
@@ -74,6 +79,9 @@ func (c *EmbeddedConfig) EnsureDefaults() {
 	if c.SegmentBytes <= 0 && c.DataDir == "" {
 		c.SegmentBytes = DefaultMemorySegmentBytes
 	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 	c.Topics.EnsureDefaults()
 }
 
@@ -81,6 +89,7 @@ func (c *EmbeddedConfig) EnsureDefaults() {
 type Embedded struct {
 	cluster *kfake.Cluster
 	lock    *os.File // the data directory's, nil without one
+	log     *brokerLog
 	// Addr is the host:port clients (and kcat -b) connect to.
 	Addr string
 }
@@ -100,8 +109,11 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	// only at a clean shutdown, so after a crash its data files are there but the
 	// topic is not, and what it held is lost without a word. A refused produce is
 	// better than that.
+	blog := &brokerLog{log: cfg.Logger}
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
+		// Before the data directory is loaded: a corrupt segment is truncated then.
+		kfake.WithLogger(blog),
 		// kfake listens on 127.0.0.1:port; ListenFn lets the host be configured too.
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }),
 		kfake.SeedTopics(cfg.Partitions, cfg.Topics.Events),
@@ -157,7 +169,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 			return nil, fmt.Errorf("ingest: creating topic %s on the embedded broker: %w", t, err)
 		}
 	}
-	e := &Embedded{cluster: c, lock: lock, Addr: c.ListenAddrs()[0]}
+	e := &Embedded{cluster: c, lock: lock, log: blog, Addr: c.ListenAddrs()[0]}
 	if cfg.RetentionBytes > 0 {
 		if err := e.setRetention(cfg.RetentionBytes, cfg.Topics.Events, cfg.Topics.Alerts); err != nil {
 			e.Close()
@@ -197,6 +209,26 @@ func (e *Embedded) setRetention(bytes int64, topics ...string) error {
 		}
 	}
 	return nil
+}
+
+// Partitions is the number of partitions the broker holds of topic (0: no such
+// topic). A topic kept in the data directory keeps its count whatever
+// EmbeddedConfig.Partitions says.
+func (e *Embedded) Partitions(topic string) int32 {
+	return int32(len(e.cluster.PartitionInfos(topic)))
+}
+
+// StorageErrors is how many times the broker found corrupt data in its data
+// directory and dropped it (kind StorageCorrupt), or failed to write to it
+// (StorageWriteFailed), since it started.
+func (e *Embedded) StorageErrors(kind string) int64 {
+	switch kind {
+	case StorageCorrupt:
+		return e.log.corrupt.Load()
+	case StorageWriteFailed:
+		return e.log.writeFailed.Load()
+	}
+	return 0
 }
 
 // Close stops the broker.

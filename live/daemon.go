@@ -138,13 +138,21 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		}
 	}()
 	if len(cfg.Kafka.Brokers) == 0 {
-		e, err := ingest.StartEmbedded(cfg.Embedded)
+		ec := cfg.Embedded
+		ec.Logger = d.log.With("stage", "broker")
+		e, err := ingest.StartEmbedded(ec)
 		if err != nil {
 			return nil, fmt.Errorf("live: %w", err)
 		}
 		d.embedded = e
 		d.cfg.Kafka.Brokers = []string{e.Addr}
-		d.log.Info("embedded broker listening", "addr", e.Addr, "events_partitions", cfg.Embedded.Partitions, "topics", cfg.Topics.All())
+		// The broker's count: an events topic kept in the data directory keeps its own.
+		parts := e.Partitions(cfg.Topics.Events)
+		d.log.Info("embedded broker listening", "addr", e.Addr, "events_partitions", parts, "topics", cfg.Topics.All())
+		if parts != cfg.Embedded.Partitions {
+			d.log.Warn("the events topic kept in the data directory has another partition count than --partitions, which sets the count of a topic the broker creates and does not change an existing one: the daemon reads the topic's",
+				"events_partitions", parts, "partitions_flag", cfg.Embedded.Partitions, "data_dir", cfg.Embedded.DataDir)
+		}
 	} else if !cfg.NoCreateTopics {
 		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		if err := ingest.EnsureTopics(tctx, d.cfg.Kafka, cfg.Topics, cfg.Embedded.Partitions); err != nil {
@@ -154,6 +162,14 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	d.im = ingest.NewMetrics(cfg.Registry)
 	d.m = newMetrics(cfg.Registry)
+	if e := d.embedded; e != nil {
+		for _, kind := range []string{ingest.StorageCorrupt, ingest.StorageWriteFailed} {
+			d.cfg.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "hindsight_embedded_broker_storage_errors_total", ConstLabels: prometheus.Labels{"kind": kind},
+				Help: "Corrupt data the embedded broker found in its data directory and dropped (kind corrupt: the records from there on are lost), and writes to it that failed (kind write_failed), each logged as an error.",
+			}, func() float64 { return float64(e.StorageErrors(kind)) }))
+		}
+	}
 	d.rules = controls.NewRegistry()
 	rules := d.rules
 	d.cfg.Registry.MustRegister(

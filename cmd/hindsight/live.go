@@ -66,6 +66,9 @@ needs --api-token unless --http is a loopback address.`,
 				return err
 			}
 			if ephemeral {
+				if err := checkEphemeral(cmd); err != nil {
+					return err
+				}
 				cfg.DataDir = ""
 			}
 			reserveFlagVariables(cmd, &cfg.Notify)
@@ -89,7 +92,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.StringVar(&cfg.Embedded.Addr, "embedded-addr", def.Embedded.Addr, "listen address of the embedded broker (used when --brokers is empty)")
 	f.Int32Var(&cfg.Embedded.Partitions, "partitions", def.Embedded.Partitions, fmt.Sprintf("partitions of the events topic when it is created (embedded broker or missing topic; 0: the default; at most %d; an existing topic is taken as it is)", ingest.MaxPartitions))
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir, "directory of what this process keeps across restarts: the embedded broker's log (kafka/), the lake with the state snapshots (lake/), the backfill cache (cache/)")
-	f.BoolVar(&ephemeral, "ephemeral", false, "keep nothing: the embedded broker in memory, a temporary lake removed at exit (throw-away runs)")
+	f.BoolVar(&ephemeral, "ephemeral", false, "keep nothing: the embedded broker in memory, a temporary lake (with the state) and backfill cache removed at exit (throw-away runs); refused with a flag that says where to keep something ("+strings.Join(keepingFlags, ", ")+")")
 	f.StringVar(&cfg.Embedded.DataDir, "embedded-data-dir", "", "keep the embedded broker's log in this directory (default: <data-dir>/kafka)")
 	f.Int64Var(&cfg.Embedded.SegmentBytes, "embedded-segment-bytes", 0, fmt.Sprintf("size at which the embedded broker starts a new log segment (default: %d with --ephemeral, the broker's 100 MiB on disk)", ingest.DefaultMemorySegmentBytes))
 	f.Int64Var(&cfg.Embedded.RetentionBytes, "embedded-retention-bytes", 0, "most bytes (as stored) the embedded broker keeps per partition of the events and alerts topics, older batches deleted as by Kafka's retention.bytes: bounds its memory with --ephemeral (events deleted before they were read are counted in hindsight_events_deleted_unread_total; 0: keep all)")
@@ -172,6 +175,30 @@ needs --api-token unless --http is a loopback address.`,
 	addNotifyFlags(f, &cfg.Notify)
 	f.BoolVar(&cfg.NoNotify, "no-notify", false, "do not deliver alerts to destinations here (run hindsight notify separately)")
 	return cmd
+}
+
+// keepingFlags are the flags of `hindsight live` that say where something is kept
+// beyond the process: the embedded broker's log, the lake, the state, the backfill
+// cache, or the brokers that keep the events (and, without a data directory, a lake
+// in the shared default place). Each contradicts --ephemeral, "keep nothing":
+// --embedded-data-dir given with it kept the broker's log on disk, and a later run
+// with that directory found the throw-away events.
+var keepingFlags = []string{"--data-dir", "--embedded-data-dir", "--lake", "--state", "--backfill-cache-dir", "--brokers"}
+
+// checkEphemeral refuses --ephemeral given with any of keepingFlags (from the command
+// line or the environment), naming them, rather than keep part of what it says it
+// does not.
+func checkEphemeral(cmd *cobra.Command) error {
+	var given []string
+	for _, name := range keepingFlags {
+		if cmd.Flags().Changed(strings.TrimPrefix(name, "--")) {
+			given = append(given, name)
+		}
+	}
+	if len(given) > 0 {
+		return usageError{fmt.Errorf("--ephemeral keeps nothing, and %s say where to keep things beyond this process: give one or the other", strings.Join(given, ", "))}
+	}
+	return nil
 }
 
 // addGCFlag registers --gogc: the daemon's garbage-collection target (see

@@ -50,8 +50,12 @@ func startLiveProc(t *testing.T, dir, name string, args ...string) *liveProc {
 	}
 	defer f.Close()
 	// Its data directory is the test's (args may name another): never the package's.
-	cmd := exec.Command(hindsightBinary(t), append([]string{"live", "--http", "127.0.0.1:0", "--log-level", "info",
-		"--data-dir", filepath.Join(dir, name+"-data")}, args...)...)
+	// --ephemeral has none, and is refused with one.
+	base := []string{"live", "--http", "127.0.0.1:0", "--log-level", "info"}
+	if !slices.Contains(args, "--ephemeral") {
+		base = append(base, "--data-dir", filepath.Join(dir, name+"-data"))
+	}
+	cmd := exec.Command(hindsightBinary(t), append(base, args...)...)
 	cmd.Stderr, cmd.Stdout = f, f
 	cmd.Env = append(os.Environ(), "GOTRACEBACK=all") // a SIGQUIT dump shows every goroutine (goroutines)
 	if err := cmd.Start(); err != nil {
