@@ -112,6 +112,21 @@ func NewColumnSet(max int) *ColumnSet {
 // Max is the set's limit.
 func (s *ColumnSet) Max() int { return s.max }
 
+// CheckColumnPath says why text cannot be a typed column's path: unparsable, or not
+// singular (a nodelist has no single value to type). Set skips a path that is not
+// singular, since the live stage hands it every rule's paths; a path asked for by name
+// (--lake-columns) is checked here first, so that one typing nothing is refused.
+func CheckColumnPath(text string) error {
+	p, err := jsonpath.Parse(text)
+	if err != nil {
+		return fmt.Errorf("typed column path %q: %w", text, err)
+	}
+	if !p.Singular() {
+		return fmt.Errorf("typed column path %q: not a singular path (names and indexes only): a typed column holds one value per event", text)
+	}
+	return nil
+}
+
 // Set replaces the list with the singular paths among texts (others are skipped: a
 // nodelist has no single value to type), deduplicated by canonical form and sorted.
 // Past the limit the rest are dropped and ErrTooManyColumns says how many; an

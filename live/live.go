@@ -43,7 +43,6 @@ import (
 
 	"github.com/hindsightdev/hindsight/backfill"
 	"github.com/hindsightdev/hindsight/ingest"
-	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/window"
@@ -610,10 +609,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("embedded broker retention %d: use a number of bytes, or 0 to keep all", c.Embedded.RetentionBytes))
 	}
 	for _, p := range c.LakeColumns {
-		if jp, err := jsonpath.Parse(p); err != nil {
-			errs = append(errs, fmt.Errorf("lake-columns %q: %w", p, err))
-		} else if !jp.Singular() {
-			errs = append(errs, fmt.Errorf("lake-columns %q: not a singular path (names and indexes only): a typed column holds one value per event", p))
+		if err := lakehouse.CheckColumnPath(p); err != nil {
+			errs = append(errs, fmt.Errorf("--lake-columns: %w", err))
 		}
 	}
 	errs = append(errs, c.validateHTTP()...)

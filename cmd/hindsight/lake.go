@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -72,10 +73,17 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Registerer = reg
-			cfg.Columns = lakehouse.NewColumnSet(maxColumns)
-			if err := cfg.Columns.Set(columns); err != nil {
-				return usageError{fmt.Errorf("--lake-columns: %w", err)}
+			// One hindsight_limit family for the archiver's limits and its server's.
+			cfg.Limits = limitmetric.New()
+			reg.MustRegister(cfg.Limits.Collectors()...)
+			if cfg.Columns, err = archiveColumns(columns, maxColumns, cfg.Limits, logger); err != nil {
+				return err
 			}
+			reg.MustRegister(
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_lake_typed_paths", Help: "JSONPaths this archiver writes typed columns for: its --lake-columns, up to --lake-max-columns."},
+					func() float64 { return float64(len(cfg.Columns.Paths())) }),
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_lake_typed_paths_over_limit", Help: "--lake-columns paths that --lake-max-columns left untyped (history reads them from the JSON payload)."},
+					func() float64 { return float64(cfg.Columns.Over()) }))
 			cfg.EnsureDefaults()
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
@@ -90,9 +98,6 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 			if metricsAddr == "" {
 				return lakehouse.RunArchiver(ctx, cfg)
 			}
-			// One hindsight_limit family for the archiver's limits and its server's.
-			cfg.Limits = limitmetric.New()
-			reg.MustRegister(cfg.Limits.Collectors()...)
 			cfg.Limits.Show(rule.LimitCustomerBytes, float64(maxCustomer))
 			ln, err := net.Listen("tcp", metricsAddr)
 			if err != nil {
@@ -141,6 +146,32 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	addCustomerBytesFlag(f, &maxCustomer)
 	addLogFlags(f, &logLevel, "info")
 	return cmd
+}
+
+// archiveColumns is the typed paths of `hindsight archive`: its --lake-columns, each
+// a singular path, refused otherwise (exit 2 naming the flag) as `hindsight live`
+// refuses it; a non-singular path types nothing, and lakehouse.ColumnSet skips it
+// without a word, as it should for a rule's path, not for one asked for by name.
+// Past --lake-max-columns the rest are not typed, as in live: a warning names the
+// flag, and hindsight_lake_typed_paths_over_limit and
+// hindsight_limit_reached_total{name="lake_max_columns"} show it.
+func archiveColumns(paths []string, maxPaths int, limits *limitmetric.Limits, logger *slog.Logger) (*lakehouse.ColumnSet, error) {
+	for _, p := range paths {
+		if err := lakehouse.CheckColumnPath(p); err != nil {
+			return nil, usageError{fmt.Errorf("--lake-columns: %w", err)}
+		}
+	}
+	set := lakehouse.NewColumnSet(maxPaths)
+	err := set.Set(paths)
+	switch {
+	case errors.Is(err, lakehouse.ErrTooManyColumns):
+		limits.Reached(lakehouse.LimitColumns)
+		logger.Warn("more --lake-columns paths than --lake-max-columns: the rest are not typed, history queries read them from the JSON payload (raise --lake-max-columns)",
+			"paths", len(paths), "limit", max(set.Max(), 0), "untyped", set.Over(), "typed", set.Paths())
+	case err != nil:
+		return nil, usageError{fmt.Errorf("--lake-columns: %w", err)}
+	}
+	return set, nil
 }
 
 // errArchiverStopped ends the archive command's group when the archiver returned
