@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"runtime"
 	"time"
+
+	"github.com/hindsightdev/hindsight/internal/fetcherr"
 )
 
 // EventsConfig configures an EventConsumer.
@@ -184,14 +186,12 @@ const DefaultMaxQueuedBytes = 64 << 20
 const DefaultMaxPendingProduceBytes = 64 << 20
 
 // DefaultMaxDecompressedBatchBytes is EventsConfig.MaxDecompressedBatchBytes'
-// default: a producer's batch is at most about a megabyte as stored (the broker's
-// message.max.bytes), which JSON events compress into from ten or twenty; 64 MiB is
-// far above that, and a sixteenth of what franz-go allows.
-const DefaultMaxDecompressedBatchBytes = 64 << 20
+// default, the archiver's too (fetcherr.DefaultMaxDecompressedBatchBytes).
+const DefaultMaxDecompressedBatchBytes = fetcherr.DefaultMaxDecompressedBatchBytes
 
 // LimitDecompressedBatch names MaxDecompressedBatchBytes, as flags (with '-' for '_')
 // and metrics spell it.
-const LimitDecompressedBatch = "max_decompressed_batch_bytes"
+const LimitDecompressedBatch = fetcherr.LimitDecompressedBatch
 
 // The names of the queue's limits, as OnQueueFull, flags (with '-' for '_') and
 // metrics spell them.

@@ -114,7 +114,7 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	if a.feed != nil {
 		// No group: the feed's consumer owns the partitions, and the archiver reads
 		// only those it catches up, as a direct consumer.
-		opts = append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20)}, readCommitted...)
+		opts = append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.FetchMaxBytes(64 << 20), kgo.MaxDecompressBatchBytes(cfg.MaxDecompressedBatchBytes)}, readCommitted...)
 	}
 	cl, err := kgo.NewClient(append(opts, cfg.KafkaOpts...)...)
 	if err != nil {
@@ -200,6 +200,7 @@ func (a *archiver) groupOpts() []kgo.Opt {
 		kgo.OnPartitionsRevoked(a.revoked),
 		kgo.OnPartitionsLost(a.revoked),
 		kgo.FetchMaxBytes(64 << 20),
+		kgo.MaxDecompressBatchBytes(cfg.MaxDecompressedBatchBytes),
 		// A fetch in hand is appended before partitions can move (pollLoop allows the
 		// rebalance after append): records of a partition revoked and re-assigned
 		// meanwhile would otherwise land after the assignment's fresh start.

@@ -194,6 +194,17 @@ func (a *archiver) poll(ctx context.Context, wait time.Duration) (fs kgo.Fetches
 			fatal = fmt.Errorf("lakehouse: %w", f)
 			return
 		}
+		if big, ok := errors.AsType[*kgo.ErrDecompressTooLarge](err); ok {
+			// The client reports it once and fetches the partition no more: nothing past
+			// the batch is archived, nor skipped, and the lag shows it.
+			a.log.Error("a record batch of the events topic decompresses past --max-decompressed-batch-bytes: the archive of its partition stops at it, its events and those after it are not archived; raise the bound and restart to archive them",
+				"topic", topic, "partition", p, "offset", big.Offset, "next_offset", big.NextOffset, "max_decompressed_batch_bytes", a.cfg.MaxDecompressedBatchBytes)
+			if a.feed == nil {
+				// With a feed, its consumer stops at the same batch and counts it.
+				a.limits.Reached(LimitDecompressedBatch)
+			}
+			return
+		}
 		a.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
 	})
 	return fs, false, fatal

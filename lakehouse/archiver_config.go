@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/fetcherr"
 	"github.com/hindsightdev/hindsight/internal/limitmetric"
 )
 
@@ -32,6 +33,17 @@ type ArchiverConfig struct {
 	// KafkaOpts are extra franz-go options (SASL, TLS, client id, timeouts...), applied
 	// after the archiver's own, so they can override them.
 	KafkaOpts []kgo.Opt
+	// MaxDecompressedBatchBytes bounds one record batch of the topic, once
+	// decompressed, in the archiver's reads (kgo.MaxDecompressBatchBytes, whose own
+	// default is 1 GiB): a batch of repeated bytes decompresses a thousandfold. A batch
+	// past it is not read: its partition stops there (nothing after it is archived or
+	// skipped; the lag grows), an error is logged with the offsets and, without a Feed,
+	// counted in hindsight_limit_reached_total{name="max_decompressed_batch_bytes"} (with
+	// one, the consumer feeding it stops at the same batch and counts it), until the
+	// bound is raised and the archiver restarted. Default
+	// DefaultMaxDecompressedBatchBytes, the live consumer's (`hindsight archive` and
+	// `hindsight live --max-decompressed-batch-bytes`).
+	MaxDecompressedBatchBytes int
 	// Topic is the events topic. Default "events".
 	Topic string
 	// Group is the consumer group; archivers in one group split the partitions.
@@ -181,7 +193,14 @@ const (
 	LimitColumns = "lake_max_columns"
 	// LimitHourSplits is MaxHourSplits.
 	LimitHourSplits = "archive_max_hour_splits"
+	// LimitDecompressedBatch is MaxDecompressedBatchBytes, named as the live
+	// consumer's bound, which it is in `hindsight live`.
+	LimitDecompressedBatch = fetcherr.LimitDecompressedBatch
 )
+
+// DefaultMaxDecompressedBatchBytes is ArchiverConfig.MaxDecompressedBatchBytes'
+// default: the live consumer's (fetcherr.DefaultMaxDecompressedBatchBytes).
+const DefaultMaxDecompressedBatchBytes = fetcherr.DefaultMaxDecompressedBatchBytes
 
 // DefaultMaxHourSplits is ArchiverConfig.MaxHourSplits' default.
 const DefaultMaxHourSplits = 8
@@ -191,6 +210,7 @@ const DefaultMaxHourSplits = 8
 func (c *ArchiverConfig) ShowLimits(l *limitmetric.Limits) {
 	l.ShowCounted(LimitMaxBufferedBytes, float64(c.MaxBufferedBytes))
 	l.ShowCounted(LimitHourSplits, float64(c.MaxHourSplits))
+	l.ShowCounted(LimitDecompressedBatch, float64(c.MaxDecompressedBatchBytes))
 	l.Show(LimitRetention, c.Retention.Seconds())
 	if c.MemoryLimit > 0 {
 		l.ShowCounted(LimitMemory, float64(c.MemoryLimit))
@@ -259,6 +279,9 @@ func (c *ArchiverConfig) EnsureDefaults() {
 	}
 	if c.RollBytes == 0 {
 		c.RollBytes = DefaultRollBytes
+	}
+	if c.MaxDecompressedBatchBytes <= 0 {
+		c.MaxDecompressedBatchBytes = DefaultMaxDecompressedBatchBytes
 	}
 	if c.RollAge == 0 {
 		c.RollAge = time.Minute

@@ -335,9 +335,7 @@ func (d *Daemon) run(ctx context.Context) {
 				return err
 			}
 			ac := d.archiverConfig()
-			// Its own reads of the events topic (catching up where the feed dropped
-			// batches) stop at a batch the event consumer stops at, not past it.
-			ac.KafkaOpts = append(kopts, kgo.MaxDecompressBatchBytes(d.cfg.MaxDecompressedBatchBytes))
+			ac.KafkaOpts = kopts
 			err = lakehouse.RunArchiver(gctx, ac)
 			if err != nil && gctx.Err() == nil {
 				return fmt.Errorf("live: archiver: %w", err)
@@ -507,6 +505,9 @@ func (d *Daemon) archiverConfig() lakehouse.ArchiverConfig {
 		RollAge: d.cfg.ArchiveRollAge, LagInterval: d.cfg.ArchiveLagInterval, MaxBufferedBytes: d.cfg.ArchiveMaxBufferedBytes, MaxHourSplits: d.cfg.ArchiveMaxHourSplits, Compression: d.cfg.ArchiveCompression,
 		Retention: d.cfg.ArchiveRetention, CompactInterval: d.cfg.ArchiveMaintainInterval, Columns: d.columns.set,
 		Registerer: d.cfg.Registry, Limits: d.m.limits, Logger: d.log.With("stage", "archive"),
+		// Its own reads of the events topic (catching up where the feed dropped
+		// batches) stop at a batch the event consumer stops at, not past it.
+		MaxDecompressedBatchBytes: d.cfg.MaxDecompressedBatchBytes,
 	}
 }
 

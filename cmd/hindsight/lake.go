@@ -70,6 +70,9 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 				return usageError{err}
 			}
 			cfg.Brokers, cfg.KafkaOpts, cfg.Topic, cfg.Logger = kc.Brokers, opts, topics.Events, logger
+			if err := checkDecompressedBatch(cfg.MaxDecompressedBatchBytes); err != nil {
+				return err
+			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Registerer = reg
@@ -129,6 +132,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	f.DurationVar(&cfg.RollAge, "roll-age", archiveDefaults.RollAge, "close a file this long after its first record")
 	f.IntVar(&cfg.MaxHourSplits, "max-hour-splits", archiveDefaults.MaxHourSplits, "files closed per partition and --roll-age because an event of a later hour (its record timestamp) came; past it such events join the open file (negative: no bound)")
 	f.Int64Var(&cfg.MaxBufferedBytes, "max-buffered-bytes", archiveDefaults.MaxBufferedBytes, "raw JSON held in memory, and 52 bytes a row besides; past it files close early, and while storage lags fetching pauses (hindsight_limit_reached_total{name=\"archive_max_buffered_bytes\"})")
+	addDecompressedBatchFlag(f, &cfg.MaxDecompressedBatchBytes)
 	f.IntVar(&cfg.RowGroupRows, "row-group-rows", archiveDefaults.RowGroupRows, "Parquet row group length")
 	addCompressionFlag(f, &cfg.Compression, "compression")
 	f.IntVar(&cfg.CompressionLevel, "zstd-level", archiveDefaults.CompressionLevel, "zstd level (1-22)")

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hindsightdev/hindsight/backfill"
+	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/httpguard"
 	"github.com/hindsightdev/hindsight/internal/lines"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -60,6 +61,24 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 // `produce`, which validate no rule, take it too (applyCustomerBytes).
 func addCustomerBytesFlag(f *pflag.FlagSet, p *int) {
 	f.IntVar(p, limitFlag(rule.LimitCustomerBytes), rule.DefaultLimits.MaxCustomerBytes, "longest customer id (record key) of an event, in bytes; a longer one goes to the dead-letter topic (key_too_long). Give live, archive, backfill, produce and rules test the same")
+}
+
+// addDecompressedBatchFlag registers --max-decompressed-batch-bytes, the most one
+// record batch of events may decompress to, writing into p: `hindsight live` (its
+// consumer and embedded archiver) and `hindsight archive` read the same topic, so
+// they take the same flag, with the same default.
+func addDecompressedBatchFlag(f *pflag.FlagSet, p *int) {
+	f.IntVar(p, limitFlag(ingest.LimitDecompressedBatch), ingest.DefaultMaxDecompressedBatchBytes,
+		fmt.Sprintf("most bytes one record batch of events may decompress to (at least %d): a partition whose batch is larger stops at it, logged and counted, until this is raised and the process restarted", ingest.MaxRecordBytes))
+}
+
+// checkDecompressedBatch refuses a --max-decompressed-batch-bytes below the largest
+// record a producer here may send: no batch of one such record could be read.
+func checkDecompressedBatch(n int) error {
+	if n < ingest.MaxRecordBytes {
+		return usageError{fmt.Errorf("--%s %d: at least %d, a record's most, or no batch of one such record could be read", limitFlag(ingest.LimitDecompressedBatch), n, ingest.MaxRecordBytes)}
+	}
+	return nil
 }
 
 // addLineBytesFlag registers --max-line-bytes, the longest line of events a command

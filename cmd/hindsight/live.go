@@ -105,7 +105,7 @@ needs --api-token unless --http is a loopback address.`,
 	// existing command lines still start, and ignored with a warning.
 	f.Int("max-poll-records", 0, "")
 	_ = f.MarkDeprecated("max-poll-records", "it is ignored: fetches are taken whole, and --max-queued-records bounds what waits for the evaluator")
-	f.IntVar(&cfg.MaxDecompressedBatchBytes, "max-decompressed-batch-bytes", def.MaxDecompressedBatchBytes, "most bytes one record batch of events may decompress to (at least 1,000,000): a partition whose batch is larger stops at it, logged and counted, until this is raised and the daemon restarted")
+	addDecompressedBatchFlag(f, &cfg.MaxDecompressedBatchBytes)
 	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", def.FetchMaxBytes, "most bytes (as stored) of one fetch of events from a broker (a larger record batch still comes whole): less holds less memory, too little keeps one worker busy")
 	f.IntVar(&cfg.AlertMaxBytes, "alert-max-bytes", def.AlertMaxBytes, "most bytes of an alert record's key and value: a larger one leaves out its context values, the largest first, then its group values (listed in context_cut and group_cut); one still larger (a huge customer id) goes to the dead-letter topic with reason "+ingest.ReasonNotProduced)
 	f.IntVar(&cfg.DeadLetterMaxBytes, "dead-letter-max-bytes", def.DeadLetterMaxBytes, "most bytes of key, value and headers of a dead letter: a larger one keeps the start of its value (then key), with header "+ingest.HeaderOriginalBytes+" giving the size before, so that the client and broker take it")

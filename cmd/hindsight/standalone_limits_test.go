@@ -17,7 +17,8 @@ func TestArchiveLimitsInMetrics(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	_, lines := startBinary(t, "archive", "--brokers", b.Addr, "--lake", "file://"+t.TempDir(), "--metrics-addr", "127.0.0.1:0",
-		"--max-buffered-bytes", "134217728", "--retention", "48h", "--memory-limit", "1073741824", "--http-read-timeout", "20s", "--storage-timeout", "45s")
+		"--max-buffered-bytes", "134217728", "--retention", "48h", "--memory-limit", "1073741824", "--http-read-timeout", "20s", "--storage-timeout", "45s",
+		"--max-decompressed-batch-bytes", "2000000", "--lake-columns", "$.a,$.b", "--lake-max-columns", "1")
 	var logged []string
 	addr := waitLine(t, lines, regexp.MustCompile(`msg="metrics listening" addr=(\S+)`), &logged)
 	want := []string{
@@ -31,6 +32,13 @@ func TestArchiveLimitsInMetrics(t *testing.T) {
 		`hindsight_limit{name="http_read_timeout_seconds"} 20`,
 		`hindsight_limit{name="http_max_connections"} 64`,
 		`hindsight_limit_reached_total{name="http_max_connections"} 0`,
+		`hindsight_limit{name="max_decompressed_batch_bytes"} 2e+06`,
+		`hindsight_limit_reached_total{name="max_decompressed_batch_bytes"} 0`,
+		// One of the two --lake-columns paths typed, the other read from the JSON.
+		`hindsight_limit{name="lake_max_columns"} 1`,
+		`hindsight_limit_reached_total{name="lake_max_columns"} 1`,
+		"hindsight_lake_typed_paths 1",
+		"hindsight_lake_typed_paths_over_limit 1",
 	}
 	var metrics string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -73,5 +81,24 @@ func TestNotifyLimitsInMetrics(t *testing.T) {
 		if !strings.Contains(metrics, w) {
 			t.Errorf("/metrics lacks %s", w)
 		}
+	}
+}
+
+// A record batch of repeated bytes decompresses a thousandfold: live bounds it with
+// --max-decompressed-batch-bytes (64 MiB, in hindsight_limit), and "the embedded
+// archiver's own reads of the topic stop at the same batch" (README, limits). The
+// standalone archiver read the same topic with franz-go's own bound, 1 GiB a batch,
+// with no flag to lower it and nothing in /metrics: it takes the same flag now
+// (TestArchiveLimitsInMetrics sees it shown; lakehouse's
+// TestArchiverStopsAtABatchPastMaxDecompressedBatchBytes, reached).
+func TestArchiveTakesMaxDecompressedBatchBytes(t *testing.T) {
+	t.Parallel()
+	_, err := run(t, "", "archive", "--max-decompressed-batch-bytes", "1000000", "--brokers", "127.0.0.1:1", "--metrics-addr", "", "--lake", "file://"+t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "no broker answered") {
+		t.Errorf("archive --max-decompressed-batch-bytes 1000000: exit %d (%v), want the flag taken (and so the run to reach the broker check)", exitCode(err), err)
+	}
+	_, err = run(t, "", "archive", "--max-decompressed-batch-bytes", "1000", "--brokers", "127.0.0.1:1", "--metrics-addr", "", "--lake", "file://"+t.TempDir())
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "--max-decompressed-batch-bytes") {
+		t.Errorf("archive --max-decompressed-batch-bytes 1000: exit %d (%v), want 2 naming the flag (no batch of a record of a megabyte could be read)", exitCode(err), err)
 	}
 }

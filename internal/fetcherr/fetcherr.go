@@ -39,3 +39,16 @@ func Fatal(topic string, partition int32, err error) error {
 	}
 	return nil
 }
+
+// DefaultMaxDecompressedBatchBytes bounds one record batch once decompressed
+// (franz-go's kgo.MaxDecompressBatchBytes, whose own default is 1 GiB) for every reader
+// of the events topic, the live consumer (ingest) and the archiver (lakehouse): a
+// producer's batch is at most about a megabyte as stored (the broker's
+// message.max.bytes), which JSON events compress into from ten or twenty; 64 MiB is
+// far above that, and a sixteenth of what franz-go allows. Defined here, which both
+// import, so that `hindsight live` and `hindsight archive` default alike.
+const DefaultMaxDecompressedBatchBytes = 64 << 20
+
+// LimitDecompressedBatch names that bound as flags (with '-' for '_') and metrics
+// spell it.
+const LimitDecompressedBatch = "max_decompressed_batch_bytes"
