@@ -23,6 +23,9 @@ import (
 // the run reported none missing and every alert delivered, the gated ratio 1, and
 // stopped waiting for the lost one (found by a review helper).
 func TestLatencyDuplicateAlertDoesNotMaskALostOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the lost alert's 3 s drain: make test runs it")
+	}
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

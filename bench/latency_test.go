@@ -179,6 +179,9 @@ func TestLatencyProbesAreAccounted(t *testing.T) {
 // the report's figures are the slowest run's, and it lists every run's p99. Too many
 // runs, or runs against brokers that are not the benchmark's own, are refused.
 func TestLatencyRepeat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two latency runs of a second each, and their drains: make test runs it")
+	}
 	t.Parallel()
 	for _, bad := range []bench.LatencyConfig{
 		{BrokerCommand: []string{"x"}, Repeat: 21},

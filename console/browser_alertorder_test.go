@@ -26,6 +26,7 @@ import (
 // backlog came as new alerts, partition after partition, each put on top (found by a
 // review helper).
 func TestPageListsRecentAlertsNewestFirstOnFirstLoad(t *testing.T) {
+	skipSlowBrowser(t)
 	t.Parallel()
 	exe := chromium(t)
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})

@@ -17,6 +17,9 @@ import (
 // retention.ms (7 days) to every topic: the rule vanished from the controls topic, and
 // the next restart came up without it.
 func TestEmbeddedRetentionBytesDeletesNothingByAge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out four of the broker's retention passes (4 s): make test runs it")
+	}
 	t.Parallel()
 	ctx, cl := startWithClient(t, EmbeddedConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), RetentionBytes: 1 << 20},
 		kgo.RecordPartitioner(kgo.ManualPartitioner()))
