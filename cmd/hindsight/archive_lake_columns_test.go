@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"strings"
 	"testing"
 )
@@ -13,13 +12,8 @@ import (
 // it, exit 2 naming the flag, before any broker is asked.
 func TestArchiveRefusesNonSingularLakeColumns(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody := l.Addr().String()
-	l.Close()
-	_, err = run(t, "", "archive", "--brokers", nobody, "--metrics-addr", "", "--lake", "file://"+t.TempDir(), "--lake-columns", "$..a")
+	nobody := noBroker(t)
+	_, err := run(t, "", "archive", "--brokers", nobody, "--metrics-addr", "", "--lake", "file://"+t.TempDir(), "--lake-columns", "$..a")
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "--lake-columns") {
 		t.Errorf("archive --lake-columns '$..a': exit %d (%v), want 2 naming --lake-columns: the path types nothing", exitCode(err), err)
 	}
@@ -33,13 +27,8 @@ func TestArchiveRefusesNonSingularLakeColumns(t *testing.T) {
 // (TestArchiveLimitsInMetrics sees the warning's gauge and count).
 func TestArchiveLakeColumnsPastTheLimitAreUntyped(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody := l.Addr().String()
-	l.Close()
-	_, err = run(t, "", "archive", "--brokers", nobody, "--metrics-addr", "", "--lake", "file://"+t.TempDir(),
+	nobody := noBroker(t)
+	_, err := run(t, "", "archive", "--brokers", nobody, "--metrics-addr", "", "--lake", "file://"+t.TempDir(),
 		"--lake-columns", "$.a,$.b", "--lake-max-columns", "1")
 	if err == nil || !strings.Contains(err.Error(), "no broker answered") {
 		t.Errorf("archive --lake-columns '$.a,$.b' --lake-max-columns 1: exit %d (%v), want it to start (one path untyped, with a warning) and so reach the broker check", exitCode(err), err)

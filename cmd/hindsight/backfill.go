@@ -151,12 +151,22 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	if cfg.RulesFile == "" && len(cfg.Rules) == 0 {
 		return usageError{errors.New("backfill: name a rules file (-f) or live rules (--rule SCOPE/ID)")}
 	}
+	// The file before any broker is asked, as rules apply reads its file: bad input is
+	// exit 2 naming it whether a broker answers or not.
+	var fileRules []*rule.Rule
+	if cfg.RulesFile != "" {
+		rs, err := rule.ReadRulesFile(cfg.RulesFile)
+		if err != nil {
+			return rulesFileError(err)
+		}
+		fileRules = rs
+	}
 	if len(cfg.Kafka.Brokers) > 0 {
 		if err := pingBrokers(ctx, cfg.Kafka, "--brokers '' with --at PARTITION:OFFSET,… to read the lake alone"); err != nil {
 			return fmt.Errorf("backfill: %w", err)
 		}
 	}
-	rules, err := resolveRules(ctx, cfg)
+	rules, err := resolveRules(ctx, cfg, fileRules)
 	if err != nil {
 		return err
 	}
@@ -321,15 +331,9 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	return nil
 }
 
-func resolveRules(ctx context.Context, cfg backfillConfig) ([]*rule.Rule, error) {
-	var rules []*rule.Rule
-	if cfg.RulesFile != "" {
-		rs, err := rule.ReadRulesFile(cfg.RulesFile)
-		if err != nil {
-			return nil, rulesFileError(err)
-		}
-		rules = append(rules, rs...)
-	}
+// resolveRules is the rules to backfill: the file's (read already) and the live rules
+// cfg.Rules names, read from the controls topic.
+func resolveRules(ctx context.Context, cfg backfillConfig, rules []*rule.Rule) ([]*rule.Rule, error) {
 	if len(cfg.Rules) == 0 {
 		return rules, nil
 	}

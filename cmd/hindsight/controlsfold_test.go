@@ -74,7 +74,7 @@ func TestOneFoldOfControls(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	kc, topics := ingest.KafkaConfig{Brokers: []string{b.Addr}}, ingest.Topics{}
-	planned, err := resolveRules(ctx, backfillConfig{Kafka: kc, Topics: topics, Rules: names})
+	planned, err := resolveRules(ctx, backfillConfig{Kafka: kc, Topics: topics, Rules: names}, nil)
 	if err != nil {
 		t.Fatalf("backfill planner: %v", err)
 	}
@@ -86,7 +86,7 @@ func TestOneFoldOfControls(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"*/gone", "*/never", "other"} {
-		if _, err := resolveRules(ctx, backfillConfig{Kafka: kc, Topics: topics, Rules: []string{name}}); err == nil {
+		if _, err := resolveRules(ctx, backfillConfig{Kafka: kc, Topics: topics, Rules: []string{name}}, nil); err == nil {
 			t.Errorf("backfill planned %s, which is not active", name)
 		}
 	}

@@ -183,3 +183,35 @@ func TestEphemeralRefusesFlagsThatKeep(t *testing.T) {
 		}
 	}
 }
+
+// What keeps nothing beyond the process goes with --ephemeral: a lake or state in
+// memory (mem://, which --ephemeral itself uses) and --brokers ” (the embedded
+// broker). The check had refused every keeping flag given, whatever its value, so these
+// throw-away runs, which had worked, exited 2 (a review's test). A keeping value from
+// the environment is refused naming the variable the user set.
+func TestEphemeralTakesWhatKeepsNothing(t *testing.T) {
+	for _, args := range [][]string{
+		{"--lake", "mem://"},
+		{"--state", "mem://"},
+		{"--brokers", ""},
+	} {
+		cmd := newLiveCmd()
+		if err := cmd.ParseFlags(append([]string{"--ephemeral"}, args...)); err != nil {
+			t.Fatal(err)
+		}
+		if err := checkEphemeral(cmd); err != nil {
+			t.Errorf("live --ephemeral %q: %v; want it taken: it keeps nothing beyond the process", args, err)
+		}
+	}
+	t.Setenv(envName("brokers"), "127.0.0.1:1")
+	cmd := newLiveCmd()
+	if err := cmd.ParseFlags([]string{"--ephemeral"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyEnv(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkEphemeral(cmd); err == nil || !strings.Contains(err.Error(), "--brokers ("+envName("brokers")+")") {
+		t.Errorf("live --ephemeral with %s set: %v, want it refused naming the variable", envName("brokers"), err)
+	}
+}

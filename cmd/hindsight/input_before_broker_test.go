@@ -91,3 +91,19 @@ func TestProduceChecksItsFlagsBeforeTheBroker(t *testing.T) {
 		}
 	}
 }
+
+// TestBackfillChecksTheFileBeforeTheBroker: backfill reads its rules file before it
+// asks for a broker, as rules apply does: a directory or a missing file is exit 2 whether
+// a broker answers or not. It pinged first, and without a broker answering said only
+// "no broker answered", exit 1 (a review's test).
+func TestBackfillChecksTheFileBeforeTheBroker(t *testing.T) {
+	t.Parallel()
+	nobody := noBroker(t)
+	dir := t.TempDir()
+	for _, file := range []string{dir, filepath.Join(dir, "missing.yaml")} {
+		_, err := run(t, "", "backfill", "-f", file, "--brokers", nobody, "--lake", "file://"+t.TempDir())
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), file) {
+			t.Errorf("backfill -f %s --brokers NOBODY: exit %d (%v), want 2 naming the file", file, exitCode(err), err)
+		}
+	}
+}

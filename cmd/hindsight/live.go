@@ -92,7 +92,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.StringVar(&cfg.Embedded.Addr, "embedded-addr", def.Embedded.Addr, "listen address of the embedded broker (used when --brokers is empty)")
 	f.Int32Var(&cfg.Embedded.Partitions, "partitions", def.Embedded.Partitions, fmt.Sprintf("partitions of the events topic when it is created (embedded broker or missing topic; 0: the default; at most %d; an existing topic is taken as it is)", ingest.MaxPartitions))
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir, "directory of what this process keeps across restarts: the embedded broker's log (kafka/), the lake with the state snapshots (lake/), the backfill cache (cache/)")
-	f.BoolVar(&ephemeral, "ephemeral", false, "keep nothing: the embedded broker in memory, a temporary lake (with the state) and backfill cache removed at exit (throw-away runs); refused with a flag that says where to keep something ("+strings.Join(keepingFlags, ", ")+")")
+	f.BoolVar(&ephemeral, "ephemeral", false, "keep nothing: the embedded broker in memory, a temporary lake (with the state) and backfill cache removed at exit (throw-away runs); refused with a flag that says where to keep something (--"+strings.Join(keepingFlags, ", --")+"; a mem:// lake or state and an empty --brokers keep nothing)")
 	f.StringVar(&cfg.Embedded.DataDir, "embedded-data-dir", "", "keep the embedded broker's log in this directory (default: <data-dir>/kafka)")
 	f.Int64Var(&cfg.Embedded.SegmentBytes, "embedded-segment-bytes", 0, fmt.Sprintf("size at which the embedded broker starts a new log segment (default: %d with --ephemeral, the broker's 100 MiB on disk)", ingest.DefaultMemorySegmentBytes))
 	f.Int64Var(&cfg.Embedded.RetentionBytes, "embedded-retention-bytes", 0, "most bytes (as stored) the embedded broker keeps per partition of the events and alerts topics, older batches deleted as by Kafka's retention.bytes: bounds its memory with --ephemeral (events deleted before they were read are counted in hindsight_events_deleted_unread_total; 0: keep all)")
@@ -183,17 +183,36 @@ needs --api-token unless --http is a loopback address.`,
 // in the shared default place). Each contradicts --ephemeral, "keep nothing":
 // --embedded-data-dir given with it kept the broker's log on disk, and a later run
 // with that directory found the throw-away events.
-var keepingFlags = []string{"--data-dir", "--embedded-data-dir", "--lake", "--state", "--backfill-cache-dir", "--brokers"}
+var keepingFlags = []string{"data-dir", "embedded-data-dir", "lake", "state", "backfill-cache-dir", "brokers"}
 
-// checkEphemeral refuses --ephemeral given with any of keepingFlags (from the command
-// line or the environment), naming them, rather than keep part of what it says it
-// does not.
+// keepsNothing says whether a keeping flag's value keeps nothing beyond the process
+// after all: an empty one (--brokers ”: the embedded broker), or a lake or state in
+// memory (mem://), which --ephemeral itself uses.
+func keepsNothing(name, value string) bool {
+	switch {
+	case value == "" || value == "[]":
+		return true
+	case name == "lake" || name == "state":
+		return strings.HasPrefix(value, "mem://")
+	}
+	return false
+}
+
+// checkEphemeral refuses --ephemeral given with any of keepingFlags that keeps
+// something (from the command line or the environment, which it names), rather than
+// keep part of what it says it does not.
 func checkEphemeral(cmd *cobra.Command) error {
 	var given []string
 	for _, name := range keepingFlags {
-		if cmd.Flags().Changed(strings.TrimPrefix(name, "--")) {
-			given = append(given, name)
+		f := cmd.Flags().Lookup(name)
+		if f == nil || !f.Changed || keepsNothing(name, f.Value.String()) {
+			continue
 		}
+		shown := "--" + name
+		if env, ok := f.Annotations[fromEnvAnnotation]; ok {
+			shown += " (" + env[0] + ")"
+		}
+		given = append(given, shown)
 	}
 	if len(given) > 0 {
 		return usageError{fmt.Errorf("--ephemeral keeps nothing, and %s say where to keep things beyond this process: give one or the other", strings.Join(given, ", "))}
@@ -314,7 +333,7 @@ func applyEnv(cmd *cobra.Command) error {
 			} else if err := negativeFlag(f, envName(f.Name)); err != nil {
 				errs = append(errs, err.Error())
 			}
-			f.Changed = true
+			markFromEnv(f)
 			return
 		}
 		if err := f.Value.Set(v); err != nil {
@@ -322,12 +341,25 @@ func applyEnv(cmd *cobra.Command) error {
 		} else if err := negativeFlag(f, envName(f.Name)); err != nil {
 			errs = append(errs, err.Error())
 		}
-		f.Changed = true
+		markFromEnv(f)
 	})
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid environment: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// fromEnvAnnotation marks a flag applyEnv set, with the variable's name: a refusal
+// names what the user set.
+const fromEnvAnnotation = "hindsight-from-env"
+
+// markFromEnv marks f set, from its environment variable.
+func markFromEnv(f *pflag.Flag) {
+	f.Changed = true
+	if f.Annotations == nil {
+		f.Annotations = map[string][]string{}
+	}
+	f.Annotations[fromEnvAnnotation] = []string{envName(f.Name)}
 }
 
 // envLogger applies the environment to cmd's flags and returns the logger its

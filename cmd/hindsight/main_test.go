@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,4 +146,16 @@ func TestVersionCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "hindsight ") || !strings.Contains(out, "go        go1.") || !strings.Contains(out, "duckdb    v1.") {
 		t.Errorf("version: %v\n%s", err, out)
 	}
+}
+
+// noBroker is a loopback address where nothing listens: a broker that does not
+// answer, for checks that must come before any broker is asked.
+func noBroker(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

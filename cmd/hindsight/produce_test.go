@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,12 +207,7 @@ func TestProduceCountsCustomers(t *testing.T) {
 // in the past.
 func TestProduceRateIsHonouredOrRefused(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody := l.Addr().String()
-	l.Close()
+	nobody := noBroker(t)
 	for _, rate := range []string{"NaN", "+Inf"} {
 		if _, err := run(t, `{"customer":"c"}`+"\n", "produce", "--brokers", nobody, "--rate", rate); exitCode(err) != 2 || !strings.Contains(err.Error(), "--rate") {
 			t.Errorf("produce --rate %s: exit %d (%v), want 2 naming --rate (a rate that is no number)", rate, exitCode(err), err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,12 +72,7 @@ func TestRulesTestCustomerWithKeySeparator(t *testing.T) {
 func TestDirectoryForAFileExitsTwo(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody := l.Addr().String()
-	l.Close()
+	nobody := noBroker(t)
 	// rules test, the reference: exit 2.
 	if _, err := run(t, "", "rules", "test", "-f", dir); exitCode(err) != 2 {
 		t.Fatalf("rules test -f DIR: exit %d (%v); the reference changed", exitCode(err), err)
