@@ -295,19 +295,25 @@ func (d *Daemon) TopCounts(n int) []contract.CountView {
 			}
 			top.offer(contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: count})
 		})
-		// A windowed rule's count is a customer's largest open window (windowCounts).
-		for ar := range p.windows {
+		// A windowed rule's count is a customer's largest open window, taken group by
+		// group (a map of every customer had held them all for a top of one): a
+		// customer already listed is raised to its larger group's count rather than
+		// listed twice.
+		for ar, ws := range p.windows {
 			if s.versionByID(ar.Seq) != ar {
 				continue
 			}
-			counts := map[string]int64{}
-			p.windowCounts(ar, counts)
-			for c, n := range counts {
-				if top.full() && order(n, ar.Key.Scope, ar.Key.ID, []byte(c), &top.items[0]) >= 0 {
-					continue
+			ws.EachGroupCount(func(customer []byte, n int64) {
+				if top.full() && order(n, ar.Key.Scope, ar.Key.ID, customer, &top.items[0]) >= 0 {
+					return
 				}
-				top.offer(contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: c, Count: n})
-			}
+				if top.raise(func(v *contract.CountView) bool {
+					return v.RuleID == ar.Key.ID && v.Scope == ar.Key.Scope && v.Customer == string(customer)
+				}, func(v *contract.CountView) { v.Count = max(v.Count, n) }) {
+					return
+				}
+				top.offer(contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: string(customer), Count: n})
+			})
 		}
 	})
 	// Each count carries its rule's status, as Count gives it: backfilling, degraded

@@ -51,6 +51,20 @@ func (t *topK[T]) offer(v T) {
 	}
 }
 
+// raise applies change to the kept value that is, if any, and says whether there was
+// one; change may only make it better (a customer's larger count), as the kept order is
+// mended from there.
+func (t *topK[T]) raise(is func(*T) bool, change func(*T)) bool {
+	for i := range t.items {
+		if is(&t.items[i]) {
+			change(&t.items[i])
+			heap.Fix(t, i)
+			return true
+		}
+	}
+	return false
+}
+
 // best returns the kept values, best first.
 func (t *topK[T]) best() []T {
 	out := append(make([]T, 0, len(t.items)), t.items...)

@@ -64,6 +64,61 @@ func TestWindowedCountsPageKeepsOnePage(t *testing.T) {
 	}
 }
 
+// TestTopCountsOfAWindowedRuleKeepsN: the top counts (the console's, /v1/counts/top)
+// walk every counter but hold n; for a windowed rule they had built a map of every
+// customer of each partition first (a review's test, after CountsPage's fix).
+func TestTopCountsOfAWindowedRuleKeepsN(t *testing.T) {
+	const customers = 30_000
+	d, _ := windowedCustomers(t, customers)
+	var before, after runtime.MemStats
+	const calls = 3
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range calls {
+		if top := d.TopCounts(1); len(top) != 1 {
+			t.Fatalf("top %+v", top)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	perCall := (after.TotalAlloc - before.TotalAlloc) / calls
+	if perCall > 256<<10 {
+		t.Errorf("a top 1 of a windowed rule's counts allocated %d bytes per call with %d customers: it holds every customer, not n", perCall, customers)
+	}
+}
+
+// TestTopCountsListsACustomerOnceAtItsLargestGroup: a windowed rule's count of a
+// customer is its largest open window; taken group by group, a customer of two
+// groups is listed once, at the larger one's count, not twice.
+func TestTopCountsListsACustomerOnceAtItsLargestGroup(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	d, _ := livetest.StartLive(t, b, nil)
+	r := livetest.ParseRule(t, `{"id":"burst","scope":"*","version":1,"when":{"path":"$.kind","op":"==","value":"fail"},
+		"group_by":["$.user"],"window":{"size":"1h"},"time":"$.ts","threshold":1000}`)
+	b.Produce(t, livetest.Upsert(t, r))
+	poll.Until(t, 30*time.Second, "rule active", func() bool { _, ok := d.Count(r.Key(), "x"); return ok })
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var recs []*kgo.Record
+	for customer, users := range map[string][]int{"c-1": {4, 5}, "c-2": {3}} {
+		for u, n := range users {
+			for range n {
+				recs = append(recs, &kgo.Record{Topic: "events", Key: []byte(customer),
+					Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u%d","ts":%q}`, u, at.Format(time.RFC3339))), Timestamp: at})
+			}
+		}
+	}
+	b.Produce(t, recs...)
+	poll.Until(t, 30*time.Second, "every event counted", func() bool {
+		c1, _ := d.Count(r.Key(), "c-1")
+		c2, _ := d.Count(r.Key(), "c-2")
+		return c1.Count == 5 && c2.Count == 3
+	})
+	top := d.TopCounts(2)
+	if len(top) != 2 || top[0].Customer != "c-1" || top[0].Count != 5 || top[1].Customer != "c-2" || top[1].Count != 3 {
+		t.Errorf("top 2 = %+v, want c-1 at 5 (its larger group) and c-2 at 3", top)
+	}
+}
+
 // windowedCustomers is a daemon on one partition with a windowed rule, and one event
 // (one open window) for each of n customers.
 func windowedCustomers(t *testing.T, n int) (*live.Daemon, *rule.Rule) {
