@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -191,12 +190,9 @@ func (c *Console) ruleLimit(w http.ResponseWriter, q url.Values, usage string, d
 	}
 	limit := min(def, bound.max)
 	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if errors.Is(err, strconv.ErrRange) && n > 0 {
-			err = nil // all digits past int's range: over the cap, not malformed
-		}
+		n, ok := httpjson.PositiveInt(s)
 		switch {
-		case err != nil || n < 1:
+		case !ok:
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", bound.max))
 			return k, 0, false
 		case n > bound.max:
@@ -696,8 +692,8 @@ func (c *Console) handleDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	wait := c.cfg.StatusWait
 	if s := q.Get("wait_ms"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
+		n, ok := httpjson.PositiveInt(s)
+		if !ok {
 			httpjson.Error(w, http.StatusBadRequest, "wait_ms must be a positive number")
 			return
 		}

@@ -2,10 +2,8 @@ package live
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -94,14 +92,9 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 	}
 	limit := d.cfg.CountsPageSize
 	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if errors.Is(err, strconv.ErrRange) && n > 0 {
-			// All digits past int's range (a script's "all of them"): as far over the
-			// cap as one can ask, not a malformed number (Atoi gives the largest int).
-			err = nil
-		}
+		n, ok := httpjson.PositiveInt(s)
 		switch {
-		case err != nil || n < 1:
+		case !ok:
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", d.cfg.CountsMaxPageSize))
 			return
 		case n > d.cfg.CountsMaxPageSize:

@@ -69,13 +69,14 @@ func addCustomerBytesFlag(f *pflag.FlagSet, p *int) {
 // they take the same flag, with the same default.
 func addDecompressedBatchFlag(f *pflag.FlagSet, p *int) {
 	f.IntVar(p, limitFlag(ingest.LimitDecompressedBatch), ingest.DefaultMaxDecompressedBatchBytes,
-		fmt.Sprintf("most bytes one record batch of events may decompress to (at least %d): a partition whose batch is larger stops at it, logged and counted, until this is raised and the process restarted", ingest.MaxRecordBytes))
+		fmt.Sprintf("most bytes one record batch of events may decompress to (at least %d; 0: the default): a partition whose batch is larger stops at it, logged and counted, until this is raised and the process restarted", ingest.MaxRecordBytes))
 }
 
 // checkDecompressedBatch refuses a --max-decompressed-batch-bytes below the largest
-// record a producer here may send: no batch of one such record could be read.
+// record a producer here may send: no batch of one such record could be read. 0 is
+// the default, for archive as for live.
 func checkDecompressedBatch(n int) error {
-	if n < ingest.MaxRecordBytes {
+	if n != 0 && n < ingest.MaxRecordBytes {
 		return usageError{fmt.Errorf("--%s %d: at least %d, a record's most, or no batch of one such record could be read", limitFlag(ingest.LimitDecompressedBatch), n, ingest.MaxRecordBytes)}
 	}
 	return nil

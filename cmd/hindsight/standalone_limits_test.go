@@ -97,6 +97,11 @@ func TestArchiveTakesMaxDecompressedBatchBytes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no broker answered") {
 		t.Errorf("archive --max-decompressed-batch-bytes 1000000: exit %d (%v), want the flag taken (and so the run to reach the broker check)", exitCode(err), err)
 	}
+	// 0 is the default, as live takes it (a review found archive refused it).
+	_, err = run(t, "", "archive", "--max-decompressed-batch-bytes", "0", "--brokers", "127.0.0.1:1", "--metrics-addr", "", "--lake", "file://"+t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "no broker answered") {
+		t.Errorf("archive --max-decompressed-batch-bytes 0: exit %d (%v), want the default taken (and so the run to reach the broker check)", exitCode(err), err)
+	}
 	_, err = run(t, "", "archive", "--max-decompressed-batch-bytes", "1000", "--brokers", "127.0.0.1:1", "--metrics-addr", "", "--lake", "file://"+t.TempDir())
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "--max-decompressed-batch-bytes") {
 		t.Errorf("archive --max-decompressed-batch-bytes 1000: exit %d (%v), want 2 naming the flag (no batch of a record of a megabyte could be read)", exitCode(err), err)

@@ -1,9 +1,11 @@
 package httpjson
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -42,4 +44,16 @@ func ParseQuery(raw string) (url.Values, error) {
 		}
 	}
 	return nil, fmt.Errorf("the query string cannot be read: %w", err)
+}
+
+// PositiveInt reads a query parameter that counts something, 1 or more: a number of
+// all digits past int's range (a script's "all of them") is math.MaxInt, as far over
+// any cap as one can ask, for the caller to refuse or cap as it does a large one,
+// rather than a malformed number.
+func PositiveInt(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	if errors.Is(err, strconv.ErrRange) && n > 0 {
+		return n, true // Atoi gives the largest int
+	}
+	return n, err == nil && n >= 1
 }

@@ -2,6 +2,7 @@ package httpjson_test
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,5 +35,31 @@ func TestQueryRefusesWhatItCannotRead(t *testing.T) {
 	q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?rule=a%2Fb&customer=c+1", nil))
 	if !ok || q.Get("rule") != "a/b" || q.Get("customer") != "c 1" || rec.Body.Len() != 0 {
 		t.Errorf("a well-formed query: ok %v %v, answered %q", ok, q, rec.Body)
+	}
+}
+
+// PositiveInt: 1 or more; all digits past int's range are the largest int (over any
+// cap, for the caller to refuse or cap as a large number: console's wait_ms had
+// answered 400 "must be a positive number"); anything else is refused.
+func TestPositiveInt(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"1", 1, true},
+		{"250", 250, true},
+		{"99999999999999999999", math.MaxInt, true},
+		{"0", 0, false},
+		{"-3", -3, false},
+		{"-99999999999999999999", math.MinInt, false},
+		{"1.5", 0, false},
+		{"", 0, false},
+		{" 7", 0, false},
+		{"0x10", 0, false},
+	} {
+		if n, ok := httpjson.PositiveInt(tt.in); ok != tt.ok || (ok && n != tt.want) {
+			t.Errorf("PositiveInt(%q) = %d, %v; want %d, %v", tt.in, n, ok, tt.want, tt.ok)
+		}
 	}
 }
