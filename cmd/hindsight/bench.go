@@ -149,27 +149,42 @@ func addLatencyFlags(f *pflag.FlagSet, cfg *bench.LatencyConfig) {
 	f.BoolVar(&cfg.NoBreakdown, "no-breakdown", false, "skip the daemon's second pass with its archiver off, which shows what the archive adds")
 }
 
-// prepareLatency completes a latency config from the command line; given --brokers,
-// one must answer.
-func prepareLatency(cmd *cobra.Command, cfg *bench.LatencyConfig, logLevel string, quiet bool) error {
+// prepareLatency completes a latency config from the command line and the
+// environment, and checks it; given --brokers, one must answer. The checks come first,
+// as every command checks its input before a broker: a bad --event-size with brokers
+// that do not answer was "no broker answered", exit 1, and HINDSIGHT_BROKERS was
+// applied only after the ping (none made) and the choice of a broker child.
+// check, when set, checks the completed config (bench all checks its own later, as a
+// whole).
+func prepareLatency(cmd *cobra.Command, cfg *bench.LatencyConfig, logLevel string, quiet, check bool) error {
+	if err := prepareBrokerBench(cmd, logLevel, quiet, func() bool { return len(cfg.Kafka.Brokers) == 0 }, &cfg.Logger, &cfg.BrokerCommand, &cfg.Progress); err != nil {
+		return err
+	}
+	if check {
+		c := *cfg
+		c.EnsureDefaults()
+		if err := c.Validate(); err != nil {
+			return usageError{err}
+		}
+	}
 	if len(cfg.Kafka.Brokers) > 0 {
 		if err := pingBrokers(cmd.Context(), cfg.Kafka, "leave --brokers out for a broker of the benchmark's own"); err != nil {
 			return err
 		}
 	}
-	return prepareBrokerBench(cmd, logLevel, quiet, len(cfg.Kafka.Brokers) == 0, &cfg.Logger, &cfg.BrokerCommand, &cfg.Progress)
+	return nil
 }
 
 // prepareBrokerBench completes what the benchmarks that run a broker child take from
-// the command line: their logger, the child's command (when child) and where progress
-// goes (unless quiet).
-func prepareBrokerBench(cmd *cobra.Command, logLevel string, quiet, child bool, logger **slog.Logger, brokerCmd *[]string, progress *io.Writer) error {
+// the command line and the environment: their logger, the child's command (when child
+// says so, once the environment is applied) and where progress goes (unless quiet).
+func prepareBrokerBench(cmd *cobra.Command, logLevel string, quiet bool, child func() bool, logger **slog.Logger, brokerCmd *[]string, progress *io.Writer) error {
 	l, err := envLogger(cmd, logLevel)
 	if err != nil {
 		return err
 	}
 	*logger = l
-	if child {
+	if child() {
 		if *brokerCmd, err = brokerCommand(); err != nil {
 			return err
 		}
@@ -198,7 +213,7 @@ child, unless --brokers): a consumer re-producing each event, unevaluated, to th
 alerts topic. Prints
 p50/p90/p99/p99.9/max latency of both, the events/s achieved and the CPU time used.
 Target: p99 ≤ 20 ms at 20,000 events/s on 2 cores.`,
-		PreRunE: func(cmd *cobra.Command, _ []string) error { return prepareLatency(cmd, &cfg, logLevel, quiet) },
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return prepareLatency(cmd, &cfg, logLevel, quiet, true) },
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.LatencyReport, error) { return bench.RunLatency(ctx, cfg) })
 	f := cmd.Flags()
 	addLatencyFlags(f, &cfg)
@@ -279,7 +294,7 @@ their ratios to the floor. Targets: 1 rule ≥ 80% of the floor, with the archiv
 (and ≤ 600 MiB peak RSS for 1M events, archive CPU per event ≤ the zstd JSON lines
 baseline's), --many-rules half windowed with the archive ≥ 40%.`,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			return prepareBrokerBench(cmd, logLevel, quiet, true, &cfg.Logger, &cfg.BrokerCommand, &cfg.Progress)
+			return prepareBrokerBench(cmd, logLevel, quiet, func() bool { return true }, &cfg.Logger, &cfg.BrokerCommand, &cfg.Progress)
 		},
 	}, &cfg, &cfg.Workload, func(ctx context.Context) (*bench.ThroughputReport, error) { return bench.RunThroughput(ctx, cfg) })
 	f := cmd.Flags()
@@ -357,7 +372,7 @@ it with --gate against bench/testdata/ci-reference.json.`,
 			if f.Changed("events") {
 				cfg.Archive.Events, cfg.Backfill.Events = events, events
 			}
-			if err := prepareLatency(cmd, &cfg.Latency, logLevel, true); err != nil {
+			if err := prepareLatency(cmd, &cfg.Latency, logLevel, true, false); err != nil {
 				return err
 			}
 			cfg.Throughput.Logger, cfg.Throughput.BrokerCommand = cfg.Latency.Logger, cfg.Latency.BrokerCommand

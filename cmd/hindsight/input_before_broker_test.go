@@ -107,3 +107,21 @@ func TestBackfillChecksTheFileBeforeTheBroker(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchLatencyChecksItsFlagsBeforeTheBroker: bench latency checks its config before
+// it asks the brokers it is given: a --event-size over the bound with brokers that do not
+// answer is exit 2 naming the flag (it was "no broker answered", exit 1), and brokers
+// named only by HINDSIGHT_BROKERS are asked too (the environment was applied after the
+// ping, which then asked none).
+func TestBenchLatencyChecksItsFlagsBeforeTheBroker(t *testing.T) {
+	nobody := noBroker(t)
+	_, err := run(t, "", "bench", "latency", "--brokers", nobody, "--event-size", "2000000", "--quiet")
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "--event-size") {
+		t.Errorf("bench latency --brokers NOBODY --event-size 2000000: exit %d (%v), want 2 naming --event-size", exitCode(err), err)
+	}
+	t.Setenv(envName("brokers"), nobody)
+	_, err = run(t, "", "bench", "latency", "--quiet")
+	if err == nil || !strings.Contains(err.Error(), "no broker answered") {
+		t.Errorf("bench latency with %s=NOBODY: %v, want the brokers asked (no broker answered)", envName("brokers"), err)
+	}
+}
