@@ -24,17 +24,11 @@ import (
 func TestOneCustomersWindowedCountIsNotAListing(t *testing.T) {
 	const others = 30_000
 	d, r := windowedCustomers(t, others)
-	var before, after runtime.MemStats
-	const calls = 5
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for range calls {
+	perCall := allocatedPerCall(5, func() {
 		if v, _ := d.Count(r.Key(), "cust-00001"); v.Count != 1 || v.WindowsTotal != 1 {
 			t.Fatalf("count %+v", v)
 		}
-	}
-	runtime.ReadMemStats(&after)
-	perCall := (after.TotalAlloc - before.TotalAlloc) / calls
+	})
 	if perCall > 32<<10 {
 		t.Errorf("one customer's count (1 window) of a windowed rule allocated %d bytes per call with %d other customers' groups open: it walks and sorts all of them", perCall, others)
 	}
@@ -48,17 +42,11 @@ func TestOneCustomersWindowedCountIsNotAListing(t *testing.T) {
 func TestWindowedCountsPageKeepsOnePage(t *testing.T) {
 	const customers = 30_000
 	d, r := windowedCustomers(t, customers)
-	var before, after runtime.MemStats
-	const calls = 3
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for range calls {
+	perCall := allocatedPerCall(3, func() {
 		if page, next, ok := d.CountsPage(r.Key(), "", 1); !ok || len(page) != 1 || next == "" {
 			t.Fatalf("page %+v next %q ok %v", page, next, ok)
 		}
-	}
-	runtime.ReadMemStats(&after)
-	perCall := (after.TotalAlloc - before.TotalAlloc) / calls
+	})
 	if perCall > 256<<10 {
 		t.Errorf("a page of 1 of a windowed rule's counts allocated %d bytes per call with %d customers: it holds every customer, not one page", perCall, customers)
 	}
@@ -70,17 +58,11 @@ func TestWindowedCountsPageKeepsOnePage(t *testing.T) {
 func TestTopCountsOfAWindowedRuleKeepsN(t *testing.T) {
 	const customers = 30_000
 	d, _ := windowedCustomers(t, customers)
-	var before, after runtime.MemStats
-	const calls = 3
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for range calls {
+	perCall := allocatedPerCall(3, func() {
 		if top := d.TopCounts(1); len(top) != 1 {
 			t.Fatalf("top %+v", top)
 		}
-	}
-	runtime.ReadMemStats(&after)
-	perCall := (after.TotalAlloc - before.TotalAlloc) / calls
+	})
 	if perCall > 256<<10 {
 		t.Errorf("a top 1 of a windowed rule's counts allocated %d bytes per call with %d customers: it holds every customer, not n", perCall, customers)
 	}
@@ -117,6 +99,19 @@ func TestTopCountsListsACustomerOnceAtItsLargestGroup(t *testing.T) {
 	if len(top) != 2 || top[0].Customer != "c-1" || top[0].Count != 5 || top[1].Customer != "c-2" || top[1].Count != 3 {
 		t.Errorf("top 2 = %+v, want c-1 at 5 (its larger group) and c-2 at 3", top)
 	}
+}
+
+// allocatedPerCall is what fn allocates a call, on average over calls of it: the
+// process's allocations meanwhile, so the tests that use it run alone (not parallel).
+func allocatedPerCall(calls int, fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range calls {
+		fn()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(calls)
 }
 
 // windowedCustomers is a daemon on one partition with a windowed rule, and one event
