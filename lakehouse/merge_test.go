@@ -19,6 +19,9 @@ import (
 // order gives (what merge did before), typed or not, limited or not, with an input
 // of more rows than a decoded record batch holds.
 func TestMergeWritesWhatTheRowsEncodeTo(t *testing.T) {
+	if UnderRace && testing.Short() {
+		t.Skip("encoding on one goroutine, nothing for the race detector: the plain pass of make test runs it")
+	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	hour := time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC)
 	customers := []string{"c-1", "c-2", "c-ü", "a", "zz"}

@@ -32,6 +32,9 @@ func workloadRows(seed uint64, n int, partition int32, start int64) []lakehouse.
 }
 
 func TestEncodeRoundTripSortedWithStats(t *testing.T) {
+	if lakehouse.UnderRace && testing.Short() {
+		t.Skip("encoding on one goroutine, nothing for the race detector: the plain pass of make test runs it")
+	}
 	t.Parallel()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)

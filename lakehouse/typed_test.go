@@ -40,6 +40,9 @@ var oddEvents = []string{
 // with DuckDB and compares it with what our evaluator selects from the payload, row by
 // row; then compacts and checks the merged files keep the columns, value for value.
 func TestTypedColumns(t *testing.T) {
+	if lakehouse.UnderRace && testing.Short() {
+		t.Skip("encoding on one goroutine, nothing for the race detector: the plain pass of make test runs it")
+	}
 	t.Parallel()
 	ctx := context.Background()
 	b, bkt, lake := brokerAndLake(t, 2, "mem")
@@ -244,6 +247,9 @@ func TestColumnSetLimit(t *testing.T) {
 // values holds, with strings filling several string chunks and one longer than a
 // chunk, and reads every typed value back with DuckDB, equal to the evaluator's.
 func TestTypedColumnsAcrossChunks(t *testing.T) {
+	if lakehouse.UnderRace && testing.Short() {
+		t.Skip("encoding on one goroutine, nothing for the race detector: the plain pass of make test runs it")
+	}
 	t.Parallel()
 	cfg := lakehouse.ArchiverConfig{Columns: lakehouse.NewColumnSet(4)}
 	if err := cfg.Columns.Set([]string{"$.s", "$.n", "$.b"}); err != nil {

@@ -1,0 +1,6 @@
+//go:build !race
+
+package lakehouse
+
+// UnderRace: see race_on_test.go.
+const UnderRace = false
