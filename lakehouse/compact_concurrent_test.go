@@ -38,7 +38,7 @@ func TestConcurrentCompactionIsNotCorruption(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	inner, _ := lakehousetest.FileBucket(t)
-	writeSmallFilesLake(t, inner, 1, 4, 5)
+	lakehousetest.SmallFilesLake(t, inner, 1, 4, 5, nil)
 	mc := lakehouse.MaintenanceConfig{CompactSmallBytes: 1 << 20, TargetBytes: 1 << 20, DeleteDelay: -1}
 	var other lakehouse.MaintenanceReport
 	var otherErr error

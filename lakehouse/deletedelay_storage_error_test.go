@@ -44,7 +44,7 @@ func TestDeleteDelayHeldOnAStorageError(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	inner, _ := lakehousetest.FileBucket(t)
-	writeSmallFilesLake(t, inner, 1, 1, 3)
+	lakehousetest.SmallFilesLake(t, inner, 1, 1, 3, nil)
 	replaced := "data/p=0000/h=2026-03-01T08/00000000000000000000-00000000000000000002-0000000a.parquet"
 	if err := inner.Put(ctx, replaced, bytes.NewReader([]byte("old file"))); err != nil {
 		t.Fatal(err)

@@ -1,11 +1,8 @@
 package lakehouse_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -14,49 +11,6 @@ import (
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
-
-// writeSmallFilesLake writes, by hand (no Kafka), a lake of parts partitions, each of
-// files small checked files of rows rows in one hour, listed by manifest v1. It
-// returns every row by (partition, offset).
-func writeSmallFilesLake(t *testing.T, bkt lakehouse.Bucket, parts int32, files, rows int) map[[2]int64]lakehouse.Row {
-	t.Helper()
-	ctx := context.Background()
-	hour := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	all := map[[2]int64]lakehouse.Row{}
-	m := lakehouse.Manifest{Format: lakehouse.ManifestFormat, Version: 1, Topic: "events", Committed: time.Now().UTC(), Writer: "test"}
-	for p := range parts {
-		var off int64
-		for f := range files {
-			var rs []lakehouse.Row
-			for i := range rows {
-				r := lakehouse.Row{Partition: p, Offset: off, EventTime: hour.Add(time.Duration(f*rows+i) * time.Second),
-					IngestTime: hour, Customer: fmt.Sprintf("c%d", i%3), Payload: fmt.Sprintf(`{"type":"login","n":%d}`, off)}
-				all[[2]int64{int64(p), off}] = r
-				rs = append(rs, r)
-				off++
-			}
-			data, e, err := lakehouse.EncodeRows(p, rs[0].Offset, rs, nil, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.Path = fmt.Sprintf("data/p=%04d/h=2026-03-01T09/%020d-%020d-%08x.parquet", p, e.StartOffset, e.EndOffset, f)
-			e.Bytes, e.Created = int64(len(data)), time.Now().UTC()
-			if err := bkt.Put(ctx, e.Path, bytes.NewReader(data)); err != nil {
-				t.Fatal(err)
-			}
-			m.Files = append(m.Files, e)
-		}
-		m.Partitions = append(m.Partitions, lakehouse.PartitionState{Partition: p, Watermark: off - 1, EarliestTime: hour})
-	}
-	data, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bkt.Put(ctx, "manifest/v000000000001.json", bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	return all
-}
 
 // manifestCommitsFail fails every manifest commit (PutIfAbsent under manifest/), as a
 // store gone away between a merge's upload and its commit would.
@@ -77,7 +31,7 @@ func TestMaintenanceGivesUpAfterStoragePatience(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	inner, _ := lakehousetest.FileBucket(t)
-	writeSmallFilesLake(t, inner, 1, 4, 5)
+	lakehousetest.SmallFilesLake(t, inner, 1, 4, 5, nil)
 	mc := lakehouse.MaintenanceConfig{CompactSmallBytes: 1 << 20, TargetBytes: 1 << 20, StoragePatience: 500 * time.Millisecond}
 	start := time.Now()
 	rep, err := lakehouse.NewLake(manifestCommitsFail{inner}, testLogger()).Maintain(ctx, mc)

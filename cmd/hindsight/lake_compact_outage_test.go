@@ -25,7 +25,7 @@ func TestLakeCompactExitsWhenStorageFailsMidPass(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Start(t, "lake")
 	bkt := lakehousetest.OpenBucket(t, srv.URL())
-	before := smallFilesLake(t, bkt, 40, nil)
+	before := lakehousetest.SmallFilesLake(t, bkt, 40, 3, 5, nil)
 	type result struct {
 		out string
 		err error

@@ -23,7 +23,7 @@ func TestLakeCompactMaxColumnsZero(t *testing.T) {
 	if err := cols.Set([]string{"$.type"}); err != nil {
 		t.Fatal(err)
 	}
-	smallFilesLake(t, bkt, 1, cols)
+	lakehousetest.SmallFilesLake(t, bkt, 1, 3, 5, cols)
 	url := "file://" + dir
 	out, err := run(t, "", "lake", "compact", "--lake", url, "--lake-max-columns", "0", "--json")
 	if err != nil {
@@ -75,7 +75,7 @@ func TestLakeCompactZeroFlags(t *testing.T) {
 	help, _ := run(t, "", "lake", "compact", "--help")
 	t.Run("delete-delay", func(t *testing.T) {
 		bkt, dir := lakehousetest.FileBucket(t)
-		before := smallFilesLake(t, bkt, 1, nil)
+		before := lakehousetest.SmallFilesLake(t, bkt, 1, 3, 5, nil)
 		out, err := run(t, "", "lake", "compact", "--lake", "file://"+dir, "--delete-delay", "0")
 		if err != nil {
 			t.Fatalf("lake compact: %v\n%s", err, out)
@@ -92,7 +92,7 @@ func TestLakeCompactZeroFlags(t *testing.T) {
 	})
 	t.Run("compact-small-bytes", func(t *testing.T) {
 		bkt, dir := lakehousetest.FileBucket(t)
-		smallFilesLake(t, bkt, 1, nil)
+		lakehousetest.SmallFilesLake(t, bkt, 1, 3, 5, nil)
 		out, err := run(t, "", "lake", "compact", "--lake", "file://"+dir, "--compact-small-bytes", "0")
 		if err != nil {
 			t.Fatalf("lake compact: %v\n%s", err, out)

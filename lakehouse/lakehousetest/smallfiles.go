@@ -1,4 +1,4 @@
-package main
+package lakehousetest
 
 import (
 	"bytes"
@@ -11,10 +11,11 @@ import (
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
-// smallFilesLake writes, through bkt, a lake of parts partitions of three small files
-// each (one hour), typed under cols (nil: none), listed by manifest v1, for lake
-// compact to merge; it returns the data objects' names.
-func smallFilesLake(t *testing.T, bkt lakehouse.Bucket, parts int32, cols *lakehouse.ColumnSet) map[string]bool {
+// SmallFilesLake writes, by hand (no Kafka), a lake of parts partitions, each of files
+// small checked files of rows rows in one hour (2026-03-01T09), typed under cols (nil:
+// none), listed by manifest v1: what compaction merges. It returns the data objects'
+// names.
+func SmallFilesLake(t testing.TB, bkt lakehouse.Bucket, parts int32, files, rows int, cols *lakehouse.ColumnSet) map[string]bool {
 	t.Helper()
 	ctx := context.Background()
 	hour := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -22,11 +23,11 @@ func smallFilesLake(t *testing.T, bkt lakehouse.Bucket, parts int32, cols *lakeh
 	m := lakehouse.Manifest{Format: lakehouse.ManifestFormat, Version: 1, Topic: "events", Committed: time.Now().UTC(), Writer: "test"}
 	for p := range parts {
 		var off int64
-		for f := range 3 {
+		for f := range files {
 			var rs []lakehouse.Row
-			for i := range 5 {
-				rs = append(rs, lakehouse.Row{Partition: p, Offset: off, EventTime: hour.Add(time.Duration(f*5+i) * time.Second),
-					IngestTime: hour, Customer: fmt.Sprintf("c%d", i), Payload: `{"type":"login"}`})
+			for i := range rows {
+				rs = append(rs, lakehouse.Row{Partition: p, Offset: off, EventTime: hour.Add(time.Duration(f*rows+i) * time.Second),
+					IngestTime: hour, Customer: fmt.Sprintf("c%d", i%3), Payload: fmt.Sprintf(`{"type":"login","n":%d}`, off)})
 				off++
 			}
 			data, e, err := lakehouse.EncodeRows(p, rs[0].Offset, rs, cols, true)
