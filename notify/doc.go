@@ -41,6 +41,11 @@
 // handled. A queued delivery keeps its alert and its record's partition and offset, not
 // the record, whose bytes are its whole fetch's.
 //
+// The Stage remembers, per partition and in memory, the firings it read until it reads
+// their resolves, at most Config.MaxOpenFirings (open.go): a resolve follows its firing
+// (muted if it was, else sent where it went whatever mute is in force), and a muted
+// firing still open is sent when its mute ends.
+//
 // A destination's secret and url_from name an environment variable or a file, written
 // by whoever may write controls: the Stage reads only variables whose names start with
 // Config.SecretEnvPrefix and regular files inside Config.SecretDirs (symbolic links

@@ -45,10 +45,13 @@ const (
 	LimitUndeliveredWaiting = "notify_undelivered_waiting"
 	// LimitMaxPending is Config.MaxPending.
 	LimitMaxPending = "notify_max_pending"
+	// LimitMaxOpenFirings is Config.MaxOpenFirings.
+	LimitMaxOpenFirings = "notify_max_open_firings"
 )
 
-// newStageMetrics makes the stage's series; pending is its count of pending alerts.
-func newStageMetrics(cfg Config, pending func() float64) *stageMetrics {
+// newStageMetrics makes the stage's series; pending is its count of pending alerts,
+// open of the firings it remembers.
+func newStageMetrics(cfg Config, pending, open func() float64) *stageMetrics {
 	m := &stageMetrics{
 		alerts: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_alerts_total",
 			Help: "Alert records the notify stage read."}),
@@ -78,7 +81,9 @@ func newStageMetrics(cfg Config, pending func() float64) *stageMetrics {
 	}
 	pendingGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_notify_pending_alerts",
 		Help: "Alerts naming destinations read since each partition's oldest not yet delivered or recorded undelivered (a restart delivers them again); at --notify-max-pending reading waits."}, pending)
-	cols := []prometheus.Collector{m.alerts, m.skipped, m.deletedUnread, m.undeliveredErrors, m.undeliveredLost, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency, m.pendingWait, pendingGauge}
+	openGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_notify_open_firings",
+		Help: "Firings the notify stage remembers until it reads their resolves, so that a resolve follows its firing (muted, or sent where it went); at --notify-max-open-firings the oldest is forgotten."}, open)
+	cols := []prometheus.Collector{m.alerts, m.skipped, m.deletedUnread, m.undeliveredErrors, m.undeliveredLost, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency, m.pendingWait, pendingGauge, openGauge}
 	if m.limits == nil {
 		m.limits = limitmetric.New()
 		cols = append(cols, m.limits.Collectors()...)
@@ -91,6 +96,7 @@ func newStageMetrics(cfg Config, pending func() float64) *stageMetrics {
 	m.limits.ShowCounted(LimitRecent, float64(cfg.Recent))
 	m.limits.ShowCounted(LimitUndeliveredWaiting, float64(cfg.UndeliveredWaiting))
 	m.limits.ShowCounted(LimitMaxPending, float64(cfg.MaxPending))
+	m.limits.ShowCounted(LimitMaxOpenFirings, float64(cfg.MaxOpenFirings))
 	m.limits.ShowCounted(LimitMaxSecretBytes, float64(cfg.MaxSecretBytes))
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(cols...)

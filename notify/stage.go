@@ -40,6 +40,11 @@ const (
 	DefaultUndeliveredWaiting = 1024
 	// DefaultMaxPending is Config.MaxPending's default.
 	DefaultMaxPending = 100_000
+	// DefaultMaxOpenFirings is Config.MaxOpenFirings' default.
+	DefaultMaxOpenFirings = 100_000
+	// MaxMaxOpenFirings bounds Config.MaxOpenFirings: a few hundred bytes each, a muted
+	// one its alert too, so a mistyped bound (a few zeros more) would hold gigabytes.
+	MaxMaxOpenFirings = 10_000_000
 	// MaxRecent bounds Config.Recent: every listing copies them all.
 	MaxRecent = 100_000
 	// MaxUndeliveredWaiting bounds Config.UndeliveredWaiting: the stage allocates room
@@ -100,6 +105,14 @@ type Config struct {
 	// hangs until the retry budget is spent; an undelivered record the topic does not
 	// take) held every alert read after it. Default DefaultMaxPending.
 	MaxPending int
+	// MaxOpenFirings bounds the firings the stage remembers, in memory, until it reads
+	// their resolves (open.go): whether each destination's firing was muted and where
+	// it was delivered, so that its resolve is muted, or sent to the same destination
+	// whatever mute is in force, and a muted one is sent when its mute ends. At it the
+	// oldest is forgotten, counted as LimitMaxOpenFirings reached, and its resolve is
+	// judged as one whose firing was not read. Default DefaultMaxOpenFirings, at most
+	// MaxMaxOpenFirings.
+	MaxOpenFirings int
 	// SecretEnvPrefix is how the environment variables a destination's secret or
 	// url_from may name start: a destination is written by whoever may write controls,
 	// and a pagerduty destination sends its secret, the routing key, in the body to
@@ -135,7 +148,7 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Limits is where the stage's limits show (hindsight_limit: notify_queue_size,
 	// notify_recent, notify_undelivered_waiting, notify_max_pending and
-	// notify_max_secret_bytes, whose reaches it counts, notify_concurrency,
+	// notify_max_open_firings and notify_max_secret_bytes, whose reaches it counts, notify_concurrency,
 	// notify_max_attempts, notify_retry_budget_seconds, notify_timeout_seconds).
 	// Default nil: its own,
 	// registered on Registerer; the live daemon passes those of all its limits.
@@ -170,6 +183,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.MaxPending <= 0 {
 		c.MaxPending = DefaultMaxPending
+	}
+	if c.MaxOpenFirings <= 0 {
+		c.MaxOpenFirings = DefaultMaxOpenFirings
 	}
 	if c.Getenv == nil {
 		c.Getenv = os.Getenv
@@ -214,6 +230,9 @@ func (c *Config) ValidateOptions() error {
 	}
 	if c.Concurrency > MaxConcurrency {
 		return fmt.Errorf("deliveries to one destination at once %d is above the maximum %d (--notify-concurrency)", c.Concurrency, MaxConcurrency)
+	}
+	if c.MaxOpenFirings > MaxMaxOpenFirings {
+		return fmt.Errorf("open firings remembered %d is above the maximum %d (--notify-max-open-firings)", c.MaxOpenFirings, MaxMaxOpenFirings)
 	}
 	if c.Recent > MaxRecent {
 		return fmt.Errorf("recent deliveries kept %d is above the maximum %d (--notify-recent)", c.Recent, MaxRecent)
@@ -261,6 +280,9 @@ type Stage struct {
 	pending       atomic.Int64
 	wake          chan struct{}
 	pendingLogged time.Time
+	// open are the firings read whose resolves are not yet read (open.go). Its lock is
+	// never taken with s.mu held.
+	open *openFirings
 }
 
 // New checks cfg and builds the stage; Run starts it.
@@ -271,7 +293,8 @@ func New(cfg Config) (*Stage, error) {
 	}
 	s := &Stage{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, wake: make(chan struct{}, 1),
 		queues: map[rule.Key]*destQueue{}, last: map[string]*job{}, parts: map[int32]*tracker{}, owned: map[int32]bool{}, assignGen: map[int32]uint64{}, nextFetch: map[int32]int64{}}
-	s.m = newStageMetrics(cfg, func() float64 { return float64(s.pending.Load()) })
+	s.m = newStageMetrics(cfg, func() float64 { return float64(s.pending.Load()) }, func() float64 { return float64(s.open.len()) })
+	s.open = newOpenFirings(cfg.MaxOpenFirings, func() { s.m.limits.Reached(LimitMaxOpenFirings) }, cfg.Logger)
 	s.recent = newRecentRing(cfg.Recent, func() { s.m.limits.Reached(LimitRecent) })
 	s.undelivered = make(chan undeliveredWrite, cfg.UndeliveredWaiting)
 	// A failed attempt that will be retried shows as "retrying" in Recent.
@@ -375,6 +398,21 @@ func (s *Stage) consume(ctx context.Context) error {
 		s.undeliveredWriter(ctx)
 	}()
 	defer func() { <-writerDone }()
+	unmuteDone := make(chan struct{})
+	go func() { // owned here: ends with ctx, and consume waits for it before closing cl
+		defer close(unmuteDone)
+		t := time.NewTicker(unmuteCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.unmuted(ctx)
+			}
+		}
+	}()
+	defer func() { <-unmuteDone }()
 	commitDone := make(chan struct{})
 	go func() { // owned here: ends with ctx, and consume waits for it below
 		defer close(commitDone)
@@ -473,24 +511,52 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 		e.done()
 		return
 	}
-	muted := a.Muted
-	if !muted {
-		muted = s.reg.Muted(a.RuleID, a.Customer, time.Now()) != nil
+	inForce := s.reg.Muted(a.RuleID, a.Customer, time.Now()) != nil
+	muted := a.Muted || inForce
+	// A firing is remembered until its resolve is read; a resolve follows its firing,
+	// if remembered (open.go).
+	var firing *openFiring
+	switch a.Status {
+	case contract.StatusFiring:
+		firing = s.open.remember(e.tracker, d, rec.Offset, muted, inForce)
+	case contract.StatusResolved:
+		firing = s.open.recall(e.tracker, a.AlertID)
 	}
 	var jobs []*job
 	for _, name := range a.Notify {
 		st := contract.DestinationState{Name: name, State: contract.DeliveryQueued, Updated: time.Now().UTC()}
 		dest, ok := s.reg.Destination(a.Customer, name)
+		j := &job{alert: &d.Alert, entry: e, partition: rec.Partition, offset: rec.Offset, name: name, index: len(a.Notify), delivery: d}
+		mutedHere := muted
+		if a.Status == contract.StatusFiring {
+			j.firing = firing
+		} else if firing != nil {
+			switch how, to := s.open.atRead(firing, name); how {
+			case followMuted:
+				mutedHere = true
+			case followFiring:
+				// Judged again before each attempt (followNow): sent despite a mute, to
+				// where the firing went, once its firing's deliveries are over.
+				mutedHere, j.firing, j.followed = false, firing, true
+				if to != nil {
+					if fd, found := s.reg.Destination(to.Scope, name); found && fd.Scope == to.Scope {
+						dest, ok = fd, true
+					}
+				}
+			}
+		}
 		if ok {
 			st.Scope, st.Type = dest.Scope, dest.Type
 		}
+		j.dest = dest
 		d.Destinations = append(d.Destinations, st)
-		if muted {
+		j.index = len(d.Destinations) - 1
+		if mutedHere {
 			d.Destinations[len(d.Destinations)-1].State = contract.DeliveryMuted
 			s.m.deliveries.WithLabelValues(s.m.label(destinationLabel(name, ok)), contract.DeliveryMuted).Inc()
 			continue
 		}
-		jobs = append(jobs, &job{alert: &d.Alert, entry: e, partition: rec.Partition, offset: rec.Offset, dest: dest, name: name, index: len(d.Destinations) - 1, delivery: d})
+		jobs = append(jobs, j)
 	}
 	e.add(len(jobs))
 	s.recent.add(d, jobs)
@@ -570,11 +636,30 @@ type job struct {
 	after <-chan struct{}
 	// over is closed once this job is over (delivered, given up, muted or stopped).
 	over chan struct{}
+	// firing is, for a firing, its remembered firing (open.go), which the job's outcome
+	// updates; for a resolve with followed set, the remembered firing it follows.
+	firing   *openFiring
+	followed bool
+	// redeliver: a muted firing sent as its mute ended (Stage.unmuted), which any mute
+	// in force stops, whatever its record says.
+	redeliver bool
 }
 
 // enqueue puts j on its destination's queue, or records it undelivered when the queue
 // is full.
 func (s *Stage) enqueue(ctx context.Context, j *job) {
+	if s.tryEnqueue(j) {
+		s.open.queued(j)
+		s.m.queued.WithLabelValues(s.m.label(j.name)).Inc()
+		return
+	}
+	s.queueFull(ctx, j)
+}
+
+// tryEnqueue puts j on its destination's queue, chained after the job of its alert and
+// name before it; false when the queue is full. The caller counts it queued (under
+// openFirings.mu already, for Stage.unmuted).
+func (s *Stage) tryEnqueue(j *job) bool {
 	j.over = make(chan struct{})
 	// Under s.mu, so that reapQueues never stops a queue's workers as a job goes in.
 	s.mu.Lock()
@@ -602,14 +687,15 @@ func (s *Stage) enqueue(ctx context.Context, j *job) {
 		}
 	}
 	s.mu.Unlock()
-	if queued {
-		s.m.queued.WithLabelValues(s.m.label(j.name)).Inc()
-	} else {
-		close(j.over)
-		s.m.queueFull.WithLabelValues(s.m.label(j.name)).Inc()
-		s.m.limits.Reached(LimitQueueSize)
-		s.giveUpLater(ctx, j, Outcome{Reason: fmt.Sprintf("destination queue full (%d deliveries waiting; limit notify_queue_size, flag --notify-queue-size)", s.cfg.QueueSize), Final: true})
-	}
+	return queued
+}
+
+// queueFull records j, which its destination's full queue did not take, undelivered.
+func (s *Stage) queueFull(ctx context.Context, j *job) {
+	close(j.over)
+	s.m.queueFull.WithLabelValues(s.m.label(j.name)).Inc()
+	s.m.limits.Reached(LimitQueueSize)
+	s.giveUpLater(ctx, j, Outcome{Reason: fmt.Sprintf("destination queue full (%d deliveries waiting; limit notify_queue_size, flag --notify-queue-size)", s.cfg.QueueSize), Final: true})
 }
 
 // destQueue is one destination's queue and workers.
@@ -630,6 +716,7 @@ func (s *Stage) finished(j *job) {
 		delete(s.last, k)
 	}
 	s.mu.Unlock()
+	s.open.finished(j)
 	close(j.over)
 }
 
@@ -683,6 +770,7 @@ func (s *Stage) reapQueues() {
 		defined[rule.Key{Scope: d.Scope, ID: d.Name}] = true
 		definedNames[d.Name] = true
 	}
+	s.open.keepTargets(defined) // before s.mu: its lock is never taken under s.mu
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, q := range s.queues {
@@ -705,13 +793,17 @@ func (s *Stage) reapQueues() {
 // resolves (giveUp, the reason).
 type halt struct {
 	moved, muted bool
-	giveUp       string
+	// firingMuted: a resolve muted as its firing was (open.go).
+	firingMuted bool
+	giveUp      string
 }
 
 func (h *halt) Error() string {
 	switch {
 	case h.moved:
 		return "its partition was reassigned before it was done: the partition's owner now (another member, or this one again) reads it again and delivers it"
+	case h.firingMuted:
+		return "its firing was muted"
 	case h.muted:
 		return "muted while it waited"
 	}
@@ -725,7 +817,18 @@ func (s *Stage) now(j *job) (Target, *halt) {
 	if !s.ours(j.partition, j.entry) {
 		return Target{}, &halt{moved: true}
 	}
-	if !j.alert.Muted && s.reg.Muted(j.alert.RuleID, j.alert.Customer, time.Now()) != nil {
+	if j.followed {
+		if t, h, ok := s.followNow(j); ok {
+			return t, h
+		}
+		// The firing was neither delivered nor muted, or its destination was deleted
+		// since: as a resolve whose firing is not remembered, which its record mutes
+		// too (not checked as it was read).
+		if j.alert.Muted {
+			return Target{}, &halt{muted: true}
+		}
+	}
+	if (!j.alert.Muted || j.redeliver) && s.reg.Muted(j.alert.RuleID, j.alert.Customer, time.Now()) != nil {
 		return Target{}, &halt{muted: true}
 	}
 	dest, ok := s.reg.Destination(j.alert.Customer, j.name)
@@ -738,6 +841,27 @@ func (s *Stage) now(j *job) (Target, *halt) {
 		return Target{}, &halt{giveUp: err.Error()}
 	}
 	return t, nil
+}
+
+// followNow is where the resolve j, following its remembered firing, goes now that the
+// firing's deliveries are over: the target the firing was delivered to, whatever mute
+// is in force and wherever the name resolves now, while that destination (its scope and
+// name) is defined; muted if the firing was muted. ok is false otherwise: as a resolve
+// whose firing is not remembered.
+func (s *Stage) followNow(j *job) (t Target, h *halt, ok bool) {
+	to, muted := s.open.now(j.firing, j.name)
+	switch {
+	case muted:
+		return Target{}, &halt{muted: true, firingMuted: true}, true
+	case to == nil:
+		return Target{}, nil, false
+	}
+	dest, found := s.reg.Destination(to.Scope, j.name)
+	if !found || dest.Scope != to.Scope {
+		return Target{}, nil, false // deleted since
+	}
+	j.dest = dest
+	return *to, nil, true
 }
 
 // deliver sends j, then records the outcome. Its requests run under its partition's
@@ -756,11 +880,15 @@ func (s *Stage) deliver(ctx context.Context, j *job) {
 		return
 	}
 	began := time.Now()
+	// last is the target of the latest attempt: a firing delivered is remembered as
+	// delivered there, for its resolve to follow.
+	last := t
 	out := s.sender.DeliverRechecking(pctx, t, j.alert, func() (Target, error) {
 		now, h := s.now(j)
 		if h != nil {
 			return now, h // not a nil *halt in a non-nil error
 		}
+		last = now
 		return now, nil
 	})
 	s.m.attempts.WithLabelValues(s.m.label(j.name)).Add(float64(out.Attempts))
@@ -772,6 +900,7 @@ func (s *Stage) deliver(ctx context.Context, j *job) {
 	case out.Delivered:
 		s.m.latency.Observe(time.Since(began).Seconds())
 		s.m.deliveries.WithLabelValues(s.m.label(j.name), contract.DeliveryDelivered).Inc()
+		s.open.delivered(j, last)
 		s.recent.set(j, contract.DeliveryDelivered, out.Attempts, "")
 		j.entry.done()
 	case ctx.Err() != nil:
@@ -793,6 +922,7 @@ func (s *Stage) halted(ctx context.Context, j *job, h *halt, out Outcome) {
 		// alert again from its committed offset.
 		s.recent.set(j, contract.DeliveryQueued, out.Attempts, h.Error())
 	case h.muted:
+		s.open.mutedNow(j)
 		s.m.deliveries.WithLabelValues(s.m.label(j.name), contract.DeliveryMuted).Inc()
 		s.recent.set(j, contract.DeliveryMuted, out.Attempts, h.Error())
 		j.entry.done()

@@ -82,6 +82,12 @@ type tracker struct {
 	// (Stage.begin); settle waits for it to fall to 0 (idle, whose L is mu).
 	work int
 	idle sync.Cond
+
+	// firings are the partition's remembered firings by alert id, and firingsGone
+	// says the partition went (openFirings.drop), both under the stage's
+	// openFirings.mu.
+	firings     map[string]*openFiring
+	firingsGone bool
 }
 
 // tracker returns p's tracker, made if missing; nil if p is not this member's, or no
@@ -407,10 +413,15 @@ func (s *Stage) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) 
 }
 
 func (s *Stage) forget(ps []int32) {
+	var gone []*tracker
+	// The firings remembered for the partitions go with them, after s.mu is released
+	// (openFirings.mu is never taken under it).
+	defer func() { s.open.drop(gone) }()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range ps {
 		if t := s.parts[p]; t != nil {
+			gone = append(gone, t)
 			t.mu.Lock()
 			t.forgotten = true
 			s.pending.Add(-t.pending)

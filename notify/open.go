@@ -1,0 +1,402 @@
+package notify
+
+import (
+	"bytes"
+	"container/list"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// A resolve follows its firing. The stage remembers, per alert_id, the firings it read
+// and has not yet seen resolved, per destination name: whether that firing was muted,
+// and where it was delivered. Without it a resolve was judged on its own: a mute added
+// after a firing was paged muted its resolve, so the incident Hindsight opened was never
+// closed; a customer's destination of the same name added between firing and resolve
+// took the resolve, the service that was paged keeping the incident open; and a firing
+// raised under a mute that ended while it was still open was never sent, though its
+// resolve was.
+//
+// So, for a resolve whose firing is remembered: muted if the firing was muted (and not
+// sent since); else sent, whatever mute is in force, to the destination (scope, URL and
+// key) the firing was delivered to, unless that destination was deleted since (then as
+// a resolve with no remembered firing). A remembered firing that was muted is sent, as
+// the firing it is, once no mute covers it any more (unmuteCheck after the mute ends or
+// is deleted), if the stage saw a mute covering it in force: the record's "muted" alone
+// does not say which mute it was, and a fold that has not yet caught up with a new mute
+// must not read as the mute's end.
+//
+// The memory is in memory only, per partition (a partition revoked or lost drops its
+// firings: its next owner reads them from its committed offset, which is past most), and
+// bounded by Config.MaxOpenFirings, the oldest forgotten first. A resolve whose firing is
+// not remembered (read before this process started, or before its partition came to
+// this member, or forgotten at the bound) is judged as it always was: muted by its
+// record or a mute in force, sent to the destination its name resolves to.
+
+// unmuteCheck is how often the stage looks for remembered muted firings whose mutes
+// have ended.
+const unmuteCheck = time.Second
+
+// openDest is what the stage remembers of one firing's delivery to one destination
+// name. Its fields are guarded by openFirings.mu.
+type openDest struct {
+	name  string
+	index int // in the firing's delivery.Destinations
+	// muted: the firing was muted for this name (by its record, a mute in force as it
+	// was read, or one that came while it waited) and not delivered since.
+	muted bool
+	// sawMute: the stage saw a mute covering the alert in force: once none does, a
+	// muted firing is sent.
+	sawMute bool
+	// target is what the firing was delivered to (its delivering attempt's Target,
+	// shared with the other firings delivered to it: openFirings.intern); nil while not
+	// delivered.
+	target *Target
+	// jobs counts the firing's deliveries to the name queued and not over: a resolve
+	// read meanwhile is judged once they are (its job waits for them, job.after).
+	jobs int
+}
+
+// openFiring is one remembered firing.
+type openFiring struct {
+	t         *tracker
+	partition int32
+	// delivery is the firing's (Recent shows it too); held only while a destination is
+	// muted, for its alert is sent when the mute ends. offset is its record's.
+	delivery *contract.AlertDelivery
+	offset   int64
+	dests    []*openDest
+	elem     *list.Element
+}
+
+func (f *openFiring) dest(name string) *openDest {
+	for _, d := range f.dests {
+		if d.name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// anyMuted reports whether a destination's firing is muted and not sent.
+func (f *openFiring) anyMuted() bool {
+	return slices.ContainsFunc(f.dests, func(d *openDest) bool { return d.muted })
+}
+
+// openFirings is the stage's remembered firings: each partition's tracker maps alert ids
+// to them (tracker.firings), and order lists them all, oldest first, for the bound.
+type openFirings struct {
+	mu    sync.Mutex
+	max   int
+	order list.List
+	// muted are the firings with a muted destination, which unmuted looks at.
+	muted map[*openFiring]struct{}
+	// targets are, by destination, the Target its last delivered firing went to, so
+	// that the firings delivered to one share it rather than each holding its URL and
+	// secret.
+	targets map[rule.Key]*Target
+	// forgot is called for each firing forgotten at the bound; logged at most once a
+	// minute.
+	forgot func()
+	log    *slog.Logger
+	logged time.Time
+}
+
+func newOpenFirings(max int, forgot func(), log *slog.Logger) *openFirings {
+	return &openFirings{max: max, forgot: forgot, log: log, muted: map[*openFiring]struct{}{}, targets: map[rule.Key]*Target{}}
+}
+
+// len is how many firings are remembered.
+func (o *openFirings) len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.order.Len()
+}
+
+// remember notes the firing d, read in t's partition at offset, as read: for each
+// name, whether it is muted (record, or a mute in force: inForce). A firing remembered
+// already (a record read twice) keeps what it knows; the names it lacks are added.
+// Nil when t's partition is no longer this member's.
+func (o *openFirings) remember(t *tracker, d *contract.AlertDelivery, offset int64, muted, inForce bool) *openFiring {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if t.firingsGone {
+		return nil
+	}
+	id := d.Alert.AlertID
+	f := t.firings[id]
+	if f == nil {
+		if o.order.Len() >= o.max {
+			o.forgetOldestLocked()
+		}
+		f = &openFiring{t: t, partition: d.Partition, offset: offset}
+		f.elem = o.order.PushBack(f)
+		if t.firings == nil {
+			t.firings = map[string]*openFiring{}
+		}
+		t.firings[id] = f
+	}
+	for i, name := range d.Alert.Notify {
+		od := f.dest(name)
+		if od == nil {
+			od = &openDest{name: name, index: i}
+			f.dests = append(f.dests, od)
+		}
+		if muted && od.target == nil && od.jobs == 0 {
+			od.muted, od.sawMute = true, od.sawMute || inForce
+		}
+	}
+	if f.anyMuted() && f.delivery == nil {
+		f.delivery = d
+	}
+	o.noteMutedLocked(f)
+	return f
+}
+
+// forgetOldestLocked forgets the oldest firing, at the bound: its resolve is judged as
+// one whose firing is not remembered. o.mu is held.
+func (o *openFirings) forgetOldestLocked() {
+	e := o.order.Front()
+	if e == nil {
+		return
+	}
+	f := e.Value.(*openFiring)
+	o.removeLocked(f)
+	o.forgot()
+	if now := time.Now(); now.Sub(o.logged) >= time.Minute {
+		o.logged = now
+		o.log.Warn("open firings remembered reached the limit (notify_max_open_firings, flag --notify-max-open-firings): the oldest is forgotten, and its resolve is muted or sent as if its firing had not been read",
+			"limit", o.max, "partition", f.partition, "offset", f.offset)
+	}
+}
+
+func (o *openFirings) removeLocked(f *openFiring) {
+	if f.elem == nil {
+		return // removed already
+	}
+	o.order.Remove(f.elem)
+	f.elem = nil
+	delete(o.muted, f)
+	for id, g := range f.t.firings {
+		if g == f {
+			delete(f.t.firings, id)
+			break
+		}
+	}
+}
+
+// noteMutedLocked keeps o.muted current for f. o.mu is held.
+func (o *openFirings) noteMutedLocked(f *openFiring) {
+	if f.elem != nil && f.anyMuted() {
+		o.muted[f] = struct{}{}
+	} else {
+		delete(o.muted, f)
+	}
+}
+
+// recall takes the firing of alert id out of t's memory, its resolve read: nil when it
+// is not remembered.
+func (o *openFirings) recall(t *tracker, id string) *openFiring {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	f := t.firings[id]
+	if f == nil {
+		return nil
+	}
+	delete(t.firings, id)
+	o.removeLocked(f)
+	return f
+}
+
+// drop forgets the firings of the trackers' partitions, taken away from this member;
+// none are remembered for them after.
+func (o *openFirings) drop(ts []*tracker) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, t := range ts {
+		t.firingsGone = true
+		for _, f := range t.firings {
+			o.removeLocked(f)
+		}
+		t.firings = nil
+	}
+}
+
+// follow is how a resolve whose firing is remembered is to go.
+type follow int
+
+const (
+	// asToday: as a resolve whose firing is not remembered (the firing was not delivered
+	// nor muted: given up, or never tried).
+	asToday follow = iota
+	// followMuted: muted, as its firing was.
+	followMuted
+	// followFiring: sent, mute or not, to where the firing went, or judged once the
+	// firing's deliveries still under way are over (Stage.followNow).
+	followFiring
+)
+
+// atRead says how the resolve of f to name goes as it is read, and the destination its
+// firing was delivered to, if any.
+func (o *openFirings) atRead(f *openFiring, name string) (follow, *Target) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	d := f.dest(name)
+	switch {
+	case d == nil:
+		return asToday, nil
+	case d.jobs > 0 || d.target != nil:
+		return followFiring, d.target
+	case d.muted:
+		return followMuted, nil
+	}
+	return asToday, nil
+}
+
+// now says where the resolve of f to name goes, its firing's deliveries over: the
+// target it was delivered to, or muted, or neither (as today).
+func (o *openFirings) now(f *openFiring, name string) (target *Target, muted bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	d := f.dest(name)
+	if d == nil {
+		return nil, false
+	}
+	return d.target, d.target == nil && d.muted
+}
+
+// queued counts a job of j's firing as queued; finished, as over.
+func (o *openFirings) queued(j *job) { o.jobs(j, 1) }
+
+func (o *openFirings) finished(j *job) { o.jobs(j, -1) }
+
+func (o *openFirings) jobs(j *job, n int) {
+	if j.firing == nil || j.alert.Status != contract.StatusFiring {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if d := j.firing.dest(j.name); d != nil {
+		d.jobs += n
+	}
+}
+
+// delivered notes that j's firing was delivered to t.
+func (o *openFirings) delivered(j *job, t Target) {
+	if j.firing == nil || j.alert.Status != contract.StatusFiring {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	d := j.firing.dest(j.name)
+	if d == nil {
+		return
+	}
+	d.target, d.muted = o.internLocked(t), false
+	o.noteMutedLocked(j.firing)
+}
+
+// mutedNow notes that j's firing was muted by a mute in force as it was to be sent.
+func (o *openFirings) mutedNow(j *job) {
+	if j.firing == nil || j.alert.Status != contract.StatusFiring {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	d := j.firing.dest(j.name)
+	if d == nil || d.target != nil {
+		return
+	}
+	d.muted, d.sawMute = true, true
+	if j.firing.delivery == nil {
+		j.firing.delivery = j.delivery
+	}
+	o.noteMutedLocked(j.firing)
+}
+
+// internLocked is t as shared by the firings delivered to its destination. o.mu is
+// held.
+func (o *openFirings) internLocked(t Target) *Target {
+	k := rule.Key{Scope: t.Scope, ID: t.Name}
+	if p := o.targets[k]; p != nil && p.Type == t.Type && p.URL == t.URL && bytes.Equal(p.Secret, t.Secret) {
+		return p
+	}
+	t.Secret = bytes.Clone(t.Secret)
+	o.targets[k] = &t
+	return &t
+}
+
+// keepTargets forgets the shared targets of destinations that defined does not list
+// (deleted): a firing delivered to one still holds its own.
+func (o *openFirings) keepTargets(defined map[rule.Key]bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for k := range o.targets {
+		if !defined[k] {
+			delete(o.targets, k)
+		}
+	}
+}
+
+// unmuted sends the remembered muted firings that no mute covers any more (seen
+// covered before), each as the firing it is: same alert, same Idempotency-Key. Run by
+// the stage every unmuteCheck.
+func (s *Stage) unmuted(ctx context.Context) {
+	o := s.open
+	now := time.Now()
+	var noDest []*job
+	o.mu.Lock()
+	for f := range o.muted {
+		a := &f.delivery.Alert
+		if s.reg.Muted(a.RuleID, a.Customer, now) != nil {
+			for _, d := range f.dests {
+				d.sawMute = d.sawMute || d.muted
+			}
+			continue
+		}
+		for _, d := range f.dests {
+			if !d.muted || !d.sawMute || d.jobs > 0 {
+				continue
+			}
+			// Sent once: a mute that comes back before it is sent mutes it again
+			// (mutedNow), and its end sends it then.
+			d.muted = false
+			// An entry of its own, outside the tracker's list: the firing's record was
+			// handled (muted) and may be committed; a restart does not send it again.
+			e := &entry{offset: f.offset, epoch: -1, tracker: f.t}
+			e.open.Store(1)
+			j := &job{alert: a, delivery: f.delivery, index: d.index, entry: e, partition: f.partition,
+				offset: f.offset, name: d.name, firing: f, redeliver: true}
+			dest, ok := s.reg.Destination(a.Customer, d.name)
+			if !ok {
+				noDest = append(noDest, j)
+				continue
+			}
+			j.dest = dest
+			// Queued under o.mu, so that a resolve read meanwhile (recall, then its own
+			// job) is queued after it and waits for it.
+			if !s.tryEnqueue(j) {
+				noDest = append(noDest, j)
+				continue
+			}
+			d.jobs++
+			s.m.queued.WithLabelValues(s.m.label(j.name)).Inc()
+			s.log.Info("a muted firing is sent: no mute covers it any more", "alert", a.AlertID, "destination", d.name)
+		}
+		o.noteMutedLocked(f)
+	}
+	o.mu.Unlock()
+	for _, j := range noDest {
+		if j.dest == nil {
+			s.giveUpLater(ctx, j, Outcome{Reason: fmt.Sprintf("no destination %q for customer %s (nor a global one)", j.name, clip(j.alert.Customer, reasonCustomer)), Final: true})
+			continue
+		}
+		s.queueFull(ctx, j)
+	}
+}
