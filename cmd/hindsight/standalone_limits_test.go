@@ -60,7 +60,7 @@ func TestNotifyLimitsInMetrics(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	_, lines := startBinary(t, "notify", "--brokers", b.Addr, "--http", "127.0.0.1:0", "--notify-queue-size", "7", "--notify-retry-budget", "90s",
-		"--notify-max-pending", "250", "--notify-max-secret-bytes", "4096", "--http-max-connections", "9", "--http-idle-timeout", "45s")
+		"--notify-max-pending", "250", "--notify-max-open-firings", "300", "--notify-max-secret-bytes", "4096", "--http-max-connections", "9", "--http-idle-timeout", "45s")
 	var logged []string
 	addr := waitLine(t, lines, regexp.MustCompile(`msg="notify http listening" addr=(\S+)`), &logged)
 	metrics := livetest.GetText(t, "http://"+addr+"/metrics")
@@ -71,6 +71,8 @@ func TestNotifyLimitsInMetrics(t *testing.T) {
 		`hindsight_limit_reached_total{name="notify_queue_size"} 0`,
 		`hindsight_limit{name="notify_max_pending"} 250`,
 		`hindsight_limit_reached_total{name="notify_max_pending"} 0`,
+		`hindsight_limit{name="notify_max_open_firings"} 300`,
+		`hindsight_limit_reached_total{name="notify_max_open_firings"} 0`,
 		`hindsight_limit{name="notify_max_secret_bytes"} 4096`,
 		`hindsight_limit_reached_total{name="notify_max_secret_bytes"} 0`,
 		`hindsight_limit{name="http_max_connections"} 9`,
