@@ -2,6 +2,7 @@ package lakehouse
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -169,15 +170,37 @@ func (s *Snapshot) Files(f Filter) []FileEntry {
 
 // Fetch makes a local copy of f under cacheDir (same relative path as in the bucket)
 // and returns its path, for DuckDB's read_parquet. Files are immutable, so a cached copy
-// of the right size is reused. A file deleted since the snapshot gives ErrNotFound (take
-// a new snapshot); one of the wrong size or not Parquet gives ErrCorrupt.
+// of the right size that ends as Parquet does (hasParquetTrailer) is reused; one that
+// does not (damaged on disk: a crash after the rename, which does not fsync, can leave
+// zeroed blocks of the right size) is fetched again and replaced, atomically as any
+// fetch is, rather than handed to DuckDB on every try of a job for ever. A file deleted
+// since the snapshot gives ErrNotFound (take a new snapshot); one of the wrong size or
+// not Parquet gives ErrCorrupt: the lake's own bytes, fetched afresh, are bad.
 func (l *Lake) Fetch(ctx context.Context, f FileEntry, cacheDir string) (string, error) {
+	return l.fetch(ctx, f, cacheDir, true)
+}
+
+// FetchAgain is Fetch without the cached copy: f is fetched (or linked) afresh and
+// replaces the copy atomically, for a reader that found the copy unreadable although it
+// passed Fetch's checks (or gone: another process's eviction). A reader that has the
+// old copy open keeps reading it; one that opens the path after reads the new one.
+func (l *Lake) FetchAgain(ctx context.Context, f FileEntry, cacheDir string) (string, error) {
+	return l.fetch(ctx, f, cacheDir, false)
+}
+
+func (l *Lake) fetch(ctx context.Context, f FileEntry, cacheDir string, reuse bool) (string, error) {
 	if !ValidName(f.Path) {
 		return "", fmt.Errorf("lakehouse: fetch: %w: %q", ErrInvalidName, f.Path)
 	}
 	local := filepath.Join(cacheDir, filepath.FromSlash(f.Path))
-	if fi, err := os.Stat(local); err == nil && fi.Size() == f.Bytes {
-		return local, nil
+	if fi, err := os.Stat(local); reuse && err == nil && fi.Size() == f.Bytes {
+		// The trailer is the last 8 bytes and the first 4: a cheap check on every hit,
+		// which catches a copy zeroed or cut short on disk (not damage inside the file,
+		// which DuckDB's read finds; backfill then calls FetchAgain).
+		if hasParquetTrailer(local) {
+			return local, nil
+		}
+		l.log.Warn("damaged copy in the local cache; fetching it again", "file", f.Path, "copy", local)
 	}
 	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
@@ -189,10 +212,13 @@ func (l *Lake) Fetch(ctx context.Context, f FileEntry, cacheDir string) (string,
 			if fi, err := os.Stat(src); err == nil && fi.Size() == f.Bytes && hasParquetTrailer(src) {
 				tmp := filepath.Join(filepath.Dir(local), fmt.Sprintf(".link-%d", time.Now().UnixNano()))
 				if os.Link(src, tmp) == nil {
-					if err := os.Rename(tmp, local); err == nil {
+					err := os.Rename(tmp, local)
+					// A rename between two links of one file does nothing (FetchAgain of
+					// a copy linked already): the extra link goes here.
+					os.Remove(tmp)
+					if err == nil {
 						return local, nil
 					}
-					os.Remove(tmp)
 				}
 			}
 		}
@@ -227,13 +253,17 @@ func (l *Lake) Fetch(ctx context.Context, f FileEntry, cacheDir string) (string,
 	return local, nil
 }
 
+// hasParquetTrailer reports whether the file at path begins with "PAR1" and ends with
+// a footer length that fits in the file and "PAR1", as every Parquet file does: a cheap
+// test (12 bytes read) of a copy's being whole, not of its contents.
 func hasParquetTrailer(path string) bool {
 	fh, err := os.Open(path)
 	if err != nil {
 		return false
 	}
 	defer fh.Close()
-	var head, tail [4]byte
+	var head [4]byte
+	var tail [8]byte // footer length (little-endian uint32), "PAR1"
 	fi, err := fh.Stat()
 	if err != nil || fi.Size() < 12 {
 		return false
@@ -241,10 +271,11 @@ func hasParquetTrailer(path string) bool {
 	if _, err := fh.ReadAt(head[:], 0); err != nil {
 		return false
 	}
-	if _, err := fh.ReadAt(tail[:], fi.Size()-4); err != nil {
+	if _, err := fh.ReadAt(tail[:], fi.Size()-8); err != nil {
 		return false
 	}
-	return string(head[:]) == "PAR1" && string(tail[:]) == "PAR1"
+	footer := int64(binary.LittleEndian.Uint32(tail[:4]))
+	return string(head[:]) == "PAR1" && string(tail[4:]) == "PAR1" && footer > 0 && footer <= fi.Size()-12
 }
 
 // ReadRecords streams the rows of f as Arrow record batches allocated from mem (nil:
