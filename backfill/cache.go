@@ -1,8 +1,10 @@
 package backfill
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +24,20 @@ import (
 // waited for no read at all, and jobs that overlapped, two at a time through a queue of
 // hand-offs, left the cache growing to the whole lake.) A file DuckDB needs again is
 // fetched again.
+//
+// The cache may be shared by processes: `hindsight backfill --cache-dir` defaults to
+// hindsight live's, and each trims it. A pin is therefore two things: a count in this
+// process's table (cacheDirs), taken before the fetch, which this process's eviction
+// reads; and, where flock(2) is (cache_unix.go), a shared flock on each fetched copy,
+// an open descriptor held until unpin, which every process's eviction respects: it
+// deletes a file only under an exclusive flock taken without waiting, and leaves a file
+// it cannot lock. A copy deleted between its fetch and the flock is noticed (the
+// locked file is no longer the one at its path) and fetched again (fetchHeld). Where
+// there is no flock (cache_other.go) pins are this process's alone, as they were: two
+// processes sharing a cache directory there may delete each other's files mid-read.
+// As a last line, a chunk's query that fails on one file fetches that file afresh and
+// runs again (Runner.countFiles), so that a copy lost or damaged in the cache does not
+// fail a job over a healthy lake.
 
 // DefaultCacheMaxBytes is Config.CacheMaxBytes' default: 10 GiB.
 const DefaultCacheMaxBytes = 10 << 30
@@ -69,16 +85,58 @@ func pinFiles(dir string, files ...lakehouse.FileEntry) (unpin func()) {
 	}
 }
 
+// holdTries bounds how often fetchHeld fetches a copy that other processes' eviction
+// deleted between the fetch and the hold: only a cache trimmed to almost nothing
+// loses a fresh copy (the newest file, evicted last) more than once.
+const holdTries = 5
+
+// fetchHeld fetches f into dir (lakehouse.Lake.Fetch, or FetchAgain when again) and
+// holds its copy against every process's eviction (holdCopy) until release is called.
+// The caller pins f first (pinFiles), which keeps this process's eviction off it with or
+// without flock. A copy gone before the hold is fetched again; after holdTries
+// the error is ErrCacheNotKept.
+func fetchHeld(ctx context.Context, lake *lakehouse.Lake, dir string, f lakehouse.FileEntry, again bool) (local string, release func(), err error) {
+	fetch := lake.Fetch
+	if again {
+		fetch = lake.FetchAgain
+	}
+	for try := 1; ; try++ {
+		local, err := fetch(ctx, f, dir)
+		if err != nil {
+			return "", nil, err
+		}
+		h, err := holdCopy(local)
+		switch {
+		case err == nil:
+			return local, func() {
+				if h != nil {
+					h.Close()
+				}
+			}, nil
+		case !errors.Is(err, errCopyGone):
+			return "", nil, err
+		case try == holdTries:
+			return "", nil, fmt.Errorf("%w: %s: its copy was deleted between fetch and hold %d times (another process trimming the cache to almost nothing?)", ErrCacheNotKept, f.Path, holdTries)
+		}
+		fetch = lake.Fetch // a fresh copy gone: any copy now at the path is as fresh
+	}
+}
+
+// errCopyGone: the cached copy holdCopy locked is no longer the file at its path
+// (another process's eviction deleted it, or a fetch replaced it).
+var errCopyGone = errors.New("backfill: the cached copy is gone")
+
 // Eviction is what one pass over the cache found and deleted.
 type Eviction struct {
 	// Files and Bytes are what the cache held, Pinned the files being read, which
-	// stay.
+	// stay: pinned in this process, or held by a reader of any process (found only
+	// for the files the pass tried to delete).
 	Files, Deleted, Pinned int
 	Bytes, Freed           int64
 }
 
 // evictCache trims dir's lake files (under data/) to max bytes, oldest first, leaving
-// the pinned ones (counted in Pinned).
+// the pinned ones and those another process's reader holds (counted in Pinned).
 func evictCache(dir string, max int64) (ev Eviction) {
 	c := cacheOf(dir)
 	c.mu.Lock()
@@ -112,10 +170,22 @@ func evictCache(dir string, max int64) (ev Eviction) {
 		if ev.Bytes-ev.Freed <= max {
 			break
 		}
-		if os.Remove(f.path) == nil {
+		switch deleteUnheld(f.path) {
+		case deleted:
 			ev.Deleted++
 			ev.Freed += f.size
+		case held:
+			ev.Pinned++
 		}
 	}
 	return ev
 }
+
+// deleteOutcome is what deleteUnheld did with a file.
+type deleteOutcome int
+
+const (
+	left    deleteOutcome = iota // gone already, replaced, or not ours to delete
+	deleted                      // deleted
+	held                         // a reader holds it (holdCopy)
+)

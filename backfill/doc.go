@@ -14,6 +14,8 @@
 // whichever is lower) up to start; what they do not (not archived yet, a lake deleted or
 // truncated, a file lost) is read from Kafka where Kafka still has it, and the rest is
 // reported in Result.Missing — never a silent undercount. A lake file DuckDB cannot
-// read fails the job with ErrUnreadableFile naming it; a Kafka read that fails, or
+// read, fetched afresh once to rule out the local cache's copy, fails the job with
+// ErrUnreadableFile naming it (a cache that cannot keep the copy, with ErrCacheNotKept:
+// see cache.go); a Kafka read that fails, or
 // brings no record for 15 s, fails it with ErrTailUnavailable (the caller retries).
 package backfill

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -67,16 +69,24 @@ type chunkQuery struct {
 	report   func()
 }
 
-// queryChunk fetches chunk's files, pinned in the cache while DuckDB reads them, and
-// adds their counts to q.res. It returns the files the bucket no longer has.
+// queryChunk fetches chunk's files, pinned in the cache while DuckDB reads them (in
+// this process and, by flock, in every other: see cache.go), and adds their counts to
+// q.res. It returns the files the bucket no longer has.
 func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehouse.FileEntry, q *chunkQuery) (lost []lakehouse.FileEntry, err error) {
 	defer pinFiles(r.cfg.CacheDir, chunk...)()
+	var holds []func()
+	defer func() {
+		for _, release := range holds {
+			release()
+		}
+	}()
+	hold := func(release func()) { holds = append(holds, release) }
 	// Files the archiver checked row by row take the native SQL; older ones the
 	// Go evaluator alone (see Predicate).
 	var typed, prefiltered, checked, unchecked []lakehouse.FileEntry
 	var typedPaths, prefilteredPaths, checkedPaths, uncheckedPaths []string
 	for _, f := range chunk {
-		path, err := r.cfg.Lake.Fetch(ctx, f, r.cfg.CacheDir)
+		path, release, err := fetchHeld(ctx, r.cfg.Lake, r.cfg.CacheDir, f, false)
 		if errors.Is(err, lakehouse.ErrNotFound) {
 			lost = append(lost, f)
 			continue
@@ -84,6 +94,7 @@ func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehou
 		if err != nil {
 			return lost, fetchError(f, err)
 		}
+		hold(release)
 		switch {
 		case !r.noTyped && q.pred.Typed(f):
 			typed, typedPaths = append(typed, f), append(typedPaths, path)
@@ -114,9 +125,9 @@ func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehou
 		if len(g.files) == 0 {
 			continue
 		}
-		counts, rows, err := r.count(ctx, conn, g.local, q.job, g.test, g.args, g.pre, q.customer, q.from)
+		counts, rows, err := r.countFiles(ctx, conn, g.files, g.local, q.job, g.test, g.args, g.pre, q.customer, q.from, hold)
 		if err != nil {
-			return lost, r.nameUnreadable(ctx, conn, g.files, g.local, q.job, g.test, g.args, g.pre, q.customer, q.from, err)
+			return lost, err
 		}
 		q.res.countAll(counts)
 		q.res.Rows += rows
@@ -159,23 +170,64 @@ func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, job 
 	return counts, total, nil
 }
 
-// nameUnreadable turns a failed query over several files into an error that names the
-// file DuckDB cannot read (querying them one by one), so that an operator can see
-// which object to repair or remove; a failure no single file reproduces is returned
-// as it was (the caller retries).
-func (r *Runner) nameUnreadable(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, job Job, test string, args []any, pre prefilter, customer string, from time.Time, cause error) error {
-	if ctx.Err() != nil || errors.Is(cause, ErrMemoryLimit) {
-		return cause // the job's memory limit is no file's fault
-	}
-	for i, f := range files {
-		if _, _, err := r.count(ctx, conn, local[i:i+1], job, test, args, pre, customer, from); err != nil {
-			if ctx.Err() != nil {
-				return err
+// countFiles is count over files (their copies local, held by the caller), with a
+// last line against a cache that lost or damaged a copy where the lake is healthy: a
+// query that fails on one file alone (unreadableFile) fetches that file afresh
+// (lakehouse.Lake.FetchAgain, held through hold) and runs again. Each file is fetched
+// again once, so the tries are bounded by the group's files; a group's failures are
+// rare enough (a copy damaged inside, which Fetch's trailer check does not see, or
+// deleted despite the hold: see deleteUnheld) that a second named file is a second
+// fault, not the first one again. The error that remains names the file and says which
+// it is: ErrUnreadableFile when the lake object itself cannot be read (the fresh copy
+// failed the fetch's checks, or DuckDB's read), ErrCacheNotKept when the fresh copy was
+// gone again.
+func (r *Runner) countFiles(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, job Job, test string, args []any, pre prefilter, customer string, from time.Time, hold func(release func())) (map[string]int64, int64, error) {
+	fetchedAgain := make([]bool, len(files))
+	for {
+		counts, rows, err := r.count(ctx, conn, local, job, test, args, pre, customer, from)
+		if err == nil {
+			return counts, rows, nil
+		}
+		i, err := r.unreadableFile(ctx, conn, files, local, job, test, args, pre, customer, from, err)
+		if i < 0 {
+			return nil, 0, err
+		}
+		f := files[i]
+		if fetchedAgain[i] {
+			if _, serr := os.Stat(local[i]); errors.Is(serr, fs.ErrNotExist) {
+				return nil, 0, fmt.Errorf("%w: %s (partition %d, offsets %d-%d): fetched afresh, its copy was gone again before DuckDB read it: %w", ErrCacheNotKept, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
 			}
-			return fmt.Errorf("%w: %s (partition %d, offsets %d-%d): %w", ErrUnreadableFile, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
+			return nil, 0, fmt.Errorf("%w: %s (partition %d, offsets %d-%d): fetched afresh from the lake, DuckDB still cannot read it: the lake object itself is unreadable: %w", ErrUnreadableFile, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
+		}
+		fetchedAgain[i] = true
+		r.cfg.Logger.Warn("DuckDB cannot read a cached lake file; fetching it again", "file", f.Path, "copy", local[i], "err", err)
+		path, release, ferr := fetchHeld(ctx, r.cfg.Lake, r.cfg.CacheDir, f, true)
+		if ferr != nil {
+			return nil, 0, fmt.Errorf("backfill: fetching %s again after DuckDB could not read its cached copy (%v): %w", f.Path, err, fetchError(f, ferr))
+		}
+		hold(release)
+		local[i] = path
+	}
+}
+
+// unreadableFile finds, after a failed query over several files, the file DuckDB cannot
+// read (querying them one by one), so that it can be fetched again or named to an
+// operator, who can see which object to repair or remove. It returns the file's index
+// and the error of its query alone; or -1 and the error to return: cause when no single
+// file reproduces it (the caller retries the job), or the job's own end.
+func (r *Runner) unreadableFile(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, job Job, test string, args []any, pre prefilter, customer string, from time.Time, cause error) (int, error) {
+	if ctx.Err() != nil || errors.Is(cause, ErrMemoryLimit) {
+		return -1, cause // the job's memory limit is no file's fault
+	}
+	for i := range files {
+		if _, _, err := r.count(ctx, conn, local[i:i+1], job, test, args, pre, customer, from); err != nil {
+			if ctx.Err() != nil || errors.Is(err, ErrMemoryLimit) {
+				return -1, err // not the file's: fetching it again cures nothing
+			}
+			return i, err
 		}
 	}
-	return cause
+	return -1, cause
 }
 
 // customerAccepted is verdict.CheckCustomer on a row's customer column, in SQL with

@@ -160,10 +160,12 @@ func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int6
 		}()
 	}
 	defer pinFiles(m.cache, f)() // the file stays while DuckDB reads it
-	local, err := m.lake.Fetch(ctx, f, m.cache)
+	// Held against other processes' eviction too (see cache.go).
+	local, release, err := fetchHeld(ctx, m.lake, m.cache, f, false)
 	if err != nil {
 		return fetchError(f, err)
 	}
+	defer release()
 	if cols, ok := m.valueColumns(f); ok {
 		return m.readValues(ctx, f, local, end, cols, fn)
 	}

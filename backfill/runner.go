@@ -240,12 +240,22 @@ func (r *Runner) Run(ctx context.Context, job Job) (*Result, error) {
 // caller retries it (the daemon with backoff, showing the error on the rule).
 var ErrUnreadableFile = errors.New("backfill: DuckDB cannot read a lake file")
 
+// ErrCacheNotKept is returned (wrapped, with the file named) when the local cache could
+// not keep a copy of a lake file until DuckDB read it (another process's eviction, or
+// one without flock, deleting it again and again): the lake object is not at fault, and
+// a retry may succeed (unlike ErrUnreadableFile).
+var ErrCacheNotKept = errors.New("backfill: the local cache could not keep a lake file's copy")
+
 // fetchError is the error of fetching lake file f: one whose bytes are not what the
 // manifest says (lakehouse.ErrCorrupt: truncated, damaged) cannot be read however often
-// it is fetched again, and is ErrUnreadableFile.
+// it is fetched again, and is ErrUnreadableFile. (Fetch checks a cached copy too and
+// fetches a damaged one afresh, so ErrCorrupt is the lake object's own.)
 func fetchError(f lakehouse.FileEntry, err error) error {
-	if errors.Is(err, lakehouse.ErrCorrupt) {
-		return fmt.Errorf("%w: %s (partition %d, offsets %d-%d): %w", ErrUnreadableFile, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
+	switch {
+	case errors.Is(err, lakehouse.ErrCorrupt):
+		return fmt.Errorf("%w: %s (partition %d, offsets %d-%d): the lake object itself fails the fetch's checks: %w", ErrUnreadableFile, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
+	case errors.Is(err, ErrCacheNotKept):
+		return err // names the file already
 	}
 	return fmt.Errorf("backfill: fetching %s: %w", f.Path, err)
 }
