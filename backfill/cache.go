@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -100,26 +103,35 @@ func fetchHeld(ctx context.Context, lake *lakehouse.Lake, dir string, f lakehous
 	if again {
 		fetch = lake.FetchAgain
 	}
-	for try := 1; ; try++ {
+	type held struct {
+		local string
+		h     io.Closer
+	}
+	// No wait between tries: the copy was deleted, not refused; fetching it again at
+	// once is what wins the race against an eviction pass.
+	got, err := backoff.Retry(ctx, func() (held, error) {
 		local, err := fetch(ctx, f, dir)
 		if err != nil {
-			return "", nil, err
-		}
-		h, err := holdCopy(local)
-		switch {
-		case err == nil:
-			return local, func() {
-				if h != nil {
-					h.Close()
-				}
-			}, nil
-		case !errors.Is(err, errCopyGone):
-			return "", nil, err
-		case try == holdTries:
-			return "", nil, fmt.Errorf("%w: %s: its copy was deleted between fetch and hold %d times (another process trimming the cache to almost nothing?)", ErrCacheNotKept, f.Path, holdTries)
+			return held{}, backoff.Permanent(err)
 		}
 		fetch = lake.Fetch // a fresh copy gone: any copy now at the path is as fresh
+		h, err := holdCopy(local)
+		if err != nil && !errors.Is(err, errCopyGone) {
+			return held{}, backoff.Permanent(err)
+		}
+		return held{local, h}, err
+	}, backoff.WithBackOff(&backoff.ZeroBackOff{}), backoff.WithMaxTries(holdTries), backoff.WithMaxElapsedTime(0))
+	switch {
+	case errors.Is(err, errCopyGone):
+		return "", nil, fmt.Errorf("%w: %s: its copy was deleted between fetch and hold %d times (another process trimming the cache to almost nothing?)", ErrCacheNotKept, f.Path, holdTries)
+	case err != nil:
+		return "", nil, err
 	}
+	return got.local, func() {
+		if got.h != nil {
+			got.h.Close()
+		}
+	}, nil
 }
 
 // errCopyGone: the cached copy holdCopy locked is no longer the file at its path
