@@ -5,17 +5,23 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// Query is r's query string, read whole; when a part of it cannot be read it answers
-// 400 naming that parameter and returns false. r.URL.Query() drops such a pair
-// silently (its parse error is discarded), so a cursor mangled in transit restarted
-// paging, a mangled customer listed every customer and a mangled limit took the
-// default: answers to another question, given as if to this one.
-func Query(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
-	q, err := ParseQuery(r.URL.RawQuery)
+// Query is r's query string, read whole; when a part of it cannot be read, or a
+// parameter is given more than once, it answers 400 naming that parameter and returns
+// false. r.URL.Query() drops such a pair silently (its parse error is discarded), so a
+// cursor mangled in transit restarted paging, a mangled customer listed every customer
+// and a mangled limit took the default: answers to another question, given as if to
+// this one. A parameter given twice is as ambiguous: every handler reads one value
+// (url.Values.Get, the first), while a proxy or framework in front may act on the last,
+// and DELETE ?scope=*&id=x&scope=c-1 deleted the first scope's rule. repeatable names
+// the parameters a handler takes as a list, which may be given more than once (none
+// does today).
+func Query(w http.ResponseWriter, r *http.Request, repeatable ...string) (url.Values, bool) {
+	q, err := ParseQuery(r.URL.RawQuery, repeatable...)
 	if err != nil {
 		Error(w, http.StatusBadRequest, err.Error())
 		return nil, false
@@ -23,27 +29,43 @@ func Query(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	return q, true
 }
 
-// ParseQuery reads a query string as url.ParseQuery does; its error names the
-// parameter that could not be read and why.
-func ParseQuery(raw string) (url.Values, error) {
+// ParseQuery reads a query string as url.ParseQuery does, and refuses a parameter given
+// more than once unless it is one of repeatable; its error names the parameter that
+// could not be read and why.
+func ParseQuery(raw string, repeatable ...string) (url.Values, error) {
 	q, err := url.ParseQuery(raw)
-	if err == nil {
-		return q, nil
+	if err != nil {
+		return nil, parseError(raw, err)
 	}
+	var twice []string
+	for name, values := range q {
+		if len(values) > 1 && !slices.Contains(repeatable, name) {
+			twice = append(twice, name)
+		}
+	}
+	if len(twice) > 0 {
+		slices.Sort(twice) // one answer for one query, whatever the map's order
+		return nil, fmt.Errorf("the query parameter %q is given %d times: name each parameter once", twice[0], len(q[twice[0]]))
+	}
+	return q, nil
+}
+
+// parseError names the pair of raw that url.ParseQuery could not read (its err).
+func parseError(raw string, err error) error {
 	for pair := range strings.SplitSeq(raw, "&") {
 		if strings.Contains(pair, ";") {
-			return nil, fmt.Errorf("the query string has a semicolon (in %q): parameters are separated by & (a ; in a value is written %%3B)", pair)
+			return fmt.Errorf("the query string has a semicolon (in %q): parameters are separated by & (a ; in a value is written %%3B)", pair)
 		}
 		key, value, _ := strings.Cut(pair, "=")
 		name, kerr := url.QueryUnescape(key)
 		if kerr != nil {
-			return nil, fmt.Errorf("the query parameter name %q is not valid percent-encoding (%w): a %% is written %%25", key, kerr)
+			return fmt.Errorf("the query parameter name %q is not valid percent-encoding (%w): a %% is written %%25", key, kerr)
 		}
 		if _, verr := url.QueryUnescape(value); verr != nil {
-			return nil, fmt.Errorf("the query parameter %q is not valid percent-encoding (%w): a %% is written %%25", name, verr)
+			return fmt.Errorf("the query parameter %q is not valid percent-encoding (%w): a %% is written %%25", name, verr)
 		}
 	}
-	return nil, fmt.Errorf("the query string cannot be read: %w", err)
+	return fmt.Errorf("the query string cannot be read: %w", err)
 }
 
 // PositiveInt reads a query parameter that counts something, 1 or more: a number of

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,6 +36,37 @@ func TestQueryRefusesWhatItCannotRead(t *testing.T) {
 	q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?rule=a%2Fb&customer=c+1", nil))
 	if !ok || q.Get("rule") != "a/b" || q.Get("customer") != "c 1" || rec.Body.Len() != 0 {
 		t.Errorf("a well-formed query: ok %v %v, answered %q", ok, q, rec.Body)
+	}
+}
+
+// TestQueryRefusesARepeatedParameter: every handler reads one value of a parameter
+// (the first), so a parameter given twice is refused naming it, whatever the values,
+// rather than one of them silently chosen; one a handler declares repeatable is kept
+// whole.
+func TestQueryRefusesARepeatedParameter(t *testing.T) {
+	for _, tt := range []struct{ query, says string }{
+		{"scope=*&id=x&scope=c-1", `"scope" is given 2 times`},
+		{"scope=c-1&id=x&id=y&id=z", `"id" is given 3 times`},
+		{"rule=a&limit=5&limit=5", `"limit" is given 2 times`},
+		{"rule=a&cursor=&cursor=", `"cursor"`},
+		{"rule=a&cursor=Yw&rule=b", `"rule"`},
+	} {
+		rec := httptest.NewRecorder()
+		q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?"+tt.query, nil))
+		var body struct{ Error string }
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if ok || q != nil || rec.Code != http.StatusBadRequest || !strings.Contains(body.Error, tt.says) {
+			t.Errorf("?%s: ok %v, %d %q; want 400 saying %s", tt.query, ok, rec.Code, rec.Body, tt.says)
+		}
+	}
+	rec := httptest.NewRecorder()
+	q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/x?tag=a&rule=r&tag=b", nil), "tag")
+	if !ok || !slices.Equal(q["tag"], []string{"a", "b"}) || q.Get("rule") != "r" || rec.Body.Len() != 0 {
+		t.Errorf("a parameter declared repeatable, given twice: ok %v %v, answered %q", ok, q, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	if _, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/x?tag=a&rule=r&rule=s", nil), "tag"); ok || rec.Code != http.StatusBadRequest {
+		t.Errorf("another parameter than the repeatable one, given twice: ok %v, %d %q; want 400", ok, rec.Code, rec.Body)
 	}
 }
 
