@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -418,19 +419,44 @@ func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// DraftRequest is the body of validate, preview and save: a rule as in a rules file or
-// an upsert control. Sample (preview only) overrides the configured sample size; WaitMS
-// (save and delete) how long to wait for the daemon's status.
-type DraftRequest struct {
+// ValidateRequest is the body of POST /v1/console/validate: a rule as in a rules file
+// or an upsert control. Each endpoint has its own body type, holding only the fields
+// it acts on, so that a field another endpoint takes (a preview's "days", a
+// backtest's "sample") is refused as unknown (400) rather than taken and ignored.
+type ValidateRequest struct {
+	Rule json.RawMessage `json:"rule"`
+}
+
+// PreviewRequest is the body of POST /v1/console/preview. Sample overrides the
+// configured sample size.
+type PreviewRequest struct {
 	Rule   json.RawMessage `json:"rule"`
 	Sample int             `json:"sample,omitempty"`
-	WaitMS int             `json:"wait_ms,omitempty"`
-	// Days bounds a backtest to the events of the last Days days (0: the whole lake).
-	Days int `json:"days,omitempty"`
-	// Base (save only) is the rule the edit began from; without it, a save replaces
-	// whatever version is active.
-	Base *SaveBase `json:"base,omitempty"`
 }
+
+// BacktestRequest is the body of POST /v1/console/backtest. Days bounds it to the
+// events of the last Days days (0: the whole lake).
+type BacktestRequest struct {
+	Rule json.RawMessage `json:"rule"`
+	Days int             `json:"days,omitempty"`
+}
+
+// SaveRequest is the body of POST /v1/console/rules. WaitMS is how long to wait for
+// the daemon's status; Base the rule the edit began from (without it, a save replaces
+// whatever version is active).
+type SaveRequest struct {
+	Rule   json.RawMessage `json:"rule"`
+	WaitMS int             `json:"wait_ms,omitempty"`
+	Base   *SaveBase       `json:"base,omitempty"`
+}
+
+func (q *ValidateRequest) draft() json.RawMessage { return q.Rule }
+func (q *PreviewRequest) draft() json.RawMessage  { return q.Rule }
+func (q *BacktestRequest) draft() json.RawMessage { return q.Rule }
+func (q *SaveRequest) draft() json.RawMessage     { return q.Rule }
+
+// draftRequest is the body of an endpoint that takes a draft rule.
+type draftRequest interface{ draft() json.RawMessage }
 
 // SaveBase is the rule a console edit began from: its key (SCOPE/ID) and the version
 // then active, 0 for none (the edit began as a new rule). A save is refused, status
@@ -441,6 +467,26 @@ type DraftRequest struct {
 type SaveBase struct {
 	Key     string `json:"key"`
 	Version int64  `json:"version"`
+}
+
+// check refuses a base that names no rule's state: a version outside 0…2^53 (the
+// largest a rule may carry), a key that is not SCOPE/ID, or a version without a key.
+// Taken as it is, such a base answered 409 "conflict", as if another version had
+// become active, for a client's mistake.
+func (b *SaveBase) check() error {
+	if b.Version < 0 || b.Version > rule.MaxSafeInteger {
+		return fmt.Errorf("base.version %d is not a version: it is the version active when the edit began, from 1 to %d, or 0 for none", b.Version, int64(rule.MaxSafeInteger))
+	}
+	if b.Key == "" {
+		if b.Version != 0 {
+			return fmt.Errorf("base.version %d is of no rule: base.key is empty (an edit begun as a new rule), whose version is 0", b.Version)
+		}
+		return nil
+	}
+	if _, err := rule.ParseKey(b.Key); err != nil {
+		return fmt.Errorf("base.key %q is not the key of a rule, SCOPE/ID, nor empty for an edit begun as a new rule: %w", b.Key, err)
+	}
+	return nil
 }
 
 // ValidateResponse is the answer of POST /v1/console/validate, and the body of a 422
@@ -456,20 +502,22 @@ type ValidateResponse struct {
 	Rule *rule.Rule `json:"rule,omitempty"`
 }
 
-func (c *Console) readDraft(w http.ResponseWriter, r *http.Request) (DraftRequest, bool) {
-	var req DraftRequest
-	if !c.readJSON(w, r, &req, `request body is not {"rule": {…}}`) {
-		return req, false
+// readDraft reads the body of an endpoint that takes a draft rule into req, refusing
+// (400) any field req does not have; what shows the body the endpoint takes.
+func (c *Console) readDraft(w http.ResponseWriter, r *http.Request, req draftRequest, what string) bool {
+	if !c.readJSON(w, r, req, "request body is not "+what) {
+		return false
 	}
-	if len(req.Rule) == 0 || string(req.Rule) == "null" {
+	raw := req.draft()
+	if len(raw) == 0 || string(raw) == "null" {
 		httpjson.Error(w, http.StatusBadRequest, `request body has no rule: send {"rule": {…}}`)
-		return req, false
+		return false
 	}
-	if kind := jsonKind(req.Rule); kind != "an object" {
+	if kind := jsonKind(raw); kind != "an object" {
 		httpjson.Error(w, http.StatusBadRequest, "rule is not a JSON object: it is "+kind)
-		return req, false
+		return false
 	}
-	return req, true
+	return true
 }
 
 // jsonKind names the kind of the JSON value v (valid JSON).
@@ -509,8 +557,8 @@ func parseDraft(raw []byte, defaultID string) (*rule.Rule, ValidateResponse) {
 }
 
 func (c *Console) handleValidate(w http.ResponseWriter, r *http.Request) {
-	req, ok := c.readDraft(w, r)
-	if !ok {
+	var req ValidateRequest
+	if !c.readDraft(w, r, &req, `{"rule": {…}}`) {
 		return
 	}
 	_, resp := parseDraft(req.Rule, "")
@@ -518,9 +566,18 @@ func (c *Console) handleValidate(w http.ResponseWriter, r *http.Request) {
 }
 
 // readJSON reads r's body, at most --http-max-body-bytes, into v: one JSON value,
-// without unknown fields. Otherwise it answers (413 over the cap, 408 past the read
-// timeout, 400 with what, for anything else) and is false.
+// without unknown fields, sent as Content-Type application/json. Otherwise it answers
+// (415 for another type, 413 over the cap, 408 past the read timeout, 400 with what,
+// for anything else) and is false.
 func (c *Console) readJSON(w http.ResponseWriter, r *http.Request, v any, what string) bool {
+	// A browser sends a text/plain, form or multipart POST to another site without a
+	// CORS preflight (a "simple" request), and without asking the daemon; JSON needs
+	// one, which the daemon does not answer. Requiring JSON keeps every other site's
+	// pages from posting to the console at all, whatever a handler's own checks.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		httpjson.Error(w, http.StatusUnsupportedMediaType, fmt.Sprintf("the request body must be JSON sent as Content-Type: application/json, not %q", r.Header.Get("Content-Type")))
+		return false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	var netErr net.Error
@@ -569,20 +626,21 @@ var caseSensitiveJSON = sonic.Config{DisallowUnknownFields: true, CaseSensitive:
 // readDraftRule reads a request for a draft that need not be named (a preview, a
 // backtest) and validates the rule; on a problem it has answered (400, or 422 with the
 // positioned problems) and ok is false.
-func (c *Console) readDraftRule(w http.ResponseWriter, r *http.Request) (req DraftRequest, rl *rule.Rule, ok bool) {
-	if req, ok = c.readDraft(w, r); !ok {
-		return req, nil, false
+func (c *Console) readDraftRule(w http.ResponseWriter, r *http.Request, req draftRequest, what string) (*rule.Rule, bool) {
+	if !c.readDraft(w, r, req, what) {
+		return nil, false
 	}
-	rl, vr := parseDraft(req.Rule, "draft")
+	rl, vr := parseDraft(req.draft(), "draft")
 	if rl == nil {
 		httpjson.Write(w, http.StatusUnprocessableEntity, vr)
-		return req, nil, false
+		return nil, false
 	}
-	return req, rl, true
+	return rl, true
 }
 
 func (c *Console) handlePreview(w http.ResponseWriter, r *http.Request) {
-	req, rl, ok := c.readDraftRule(w, r)
+	var req PreviewRequest
+	rl, ok := c.readDraftRule(w, r, &req, `{"rule": {…}, "sample": N}`)
 	if !ok {
 		return
 	}
@@ -616,7 +674,7 @@ type SaveResponse struct {
 	// not_found), "pending" when none came within the wait, or, with nothing
 	// published, "invalid" (the draft does not validate), "unchanged" (it equals the
 	// active rule) or "conflict" (another version is active than the edit began from,
-	// DraftRequest.Base; Version is the active one, 0 for none).
+	// SaveRequest.Base; Version is the active one, 0 for none).
 	Status  string `json:"status"`
 	Key     string `json:"key"`
 	Op      string `json:"op"`
@@ -654,13 +712,19 @@ func (c *Console) wait(ms int) time.Duration {
 }
 
 func (c *Console) handleSave(w http.ResponseWriter, r *http.Request) {
-	req, ok := c.readDraft(w, r)
-	if !ok {
+	var req SaveRequest
+	if !c.readDraft(w, r, &req, `{"rule": {…}, "wait_ms": N, "base": {"key": "SCOPE/ID", "version": N}}`) {
 		return
 	}
 	if req.WaitMS < 0 { // 0 or absent: the default wait
 		httpjson.Error(w, http.StatusBadRequest, "wait_ms must be a positive number")
 		return
+	}
+	if req.Base != nil {
+		if err := req.Base.check(); err != nil {
+			httpjson.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
 	}
 	var peek struct {
 		Version int64 `json:"version"`

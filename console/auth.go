@@ -48,11 +48,19 @@ func WritePolicy(token, listenAddr string, r *http.Request) *AuthError {
 		return &AuthError{Status: http.StatusForbidden,
 			Msg: fmt.Sprintf("writes without an API token must be addressed to a loopback host, not %q", r.Host)}
 	}
+	return SameOrigin("writes without an API token are", r)
+}
+
+// SameOrigin refuses (403) a request that a browser sent from another site's page: its
+// Origin, when it has one, must name the host the request is addressed to (Host). what
+// says what is refused ("writes without an API token are"). A browser sends Origin with
+// every cross-site POST; a script without one is not a page of another site.
+func SameOrigin(what string, r *http.Request) *AuthError {
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
 		if err != nil || !strings.EqualFold(u.Host, r.Host) {
 			return &AuthError{Status: http.StatusForbidden,
-				Msg: fmt.Sprintf("writes without an API token are accepted only from this console's own page, not from origin %q", o)}
+				Msg: fmt.Sprintf("%s accepted only from this console's own page, not from origin %q", what, o)}
 		}
 	}
 	return nil
@@ -125,6 +133,23 @@ func IsLoopback(addr string) bool {
 func (c *Console) write(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := WritePolicy(c.cfg.APIToken, c.cfg.Backend.ListenAddr(), r); err != nil {
+			err.Answer(w)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// sameOrigin wraps a read that runs long (a preview, a backtest: a heavy-request slot
+// for up to --preview-timeout) in SameOrigin, whatever the token: another site's page
+// open in the user's browser could otherwise keep posting it to the daemon (with a
+// token and --public-read, or none, such reads are open) and hold every heavy slot,
+// so that the user's own previews, counts and rules listings got 503. Requiring a JSON
+// body (readJSON) already keeps such a page from sending it without a CORS preflight,
+// which the daemon does not answer; this refuses it however it is sent.
+func (c *Console) sameOrigin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := SameOrigin("previews and backtests are", r); err != nil {
 			err.Answer(w)
 			return
 		}

@@ -22,7 +22,8 @@ const MaxBacktestDays = 3650
 // request (Config.Admit) bounded by PreviewTimeout: past it the answer is 503 naming
 // the flag, not a partial count, since a backtest cut short would undercount.
 func (c *Console) handleBacktest(w http.ResponseWriter, r *http.Request) {
-	req, rl, ok := c.readDraftRule(w, r)
+	var req BacktestRequest
+	rl, ok := c.readDraftRule(w, r, &req, `{"rule": {…}, "days": N}`)
 	if !ok {
 		return
 	}
