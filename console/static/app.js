@@ -39,8 +39,10 @@ function init() {
   resetEditor();
   loadInfo().catch(() => {}).finally(connect); // info says how the stream must be read
   loadNotify().catch(() => {});
-  // Deliveries change without an alert arriving (retries, give-ups): poll them.
-  setInterval(() => loadNotify().catch(() => {}), 3000);
+  loadAlertsError().catch(() => {});
+  // Deliveries change without an alert arriving (retries, give-ups): poll them, and
+  // whether the alerts topic can be read, which the stream does not say.
+  setInterval(() => { loadNotify().catch(() => {}); loadAlertsError().catch(() => {}); }, 3000);
 }
 
 init();

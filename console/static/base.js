@@ -7,6 +7,15 @@ const API = "/v1/console";
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
+// LONG_WORD is the longest run of characters without a space that el keeps whole. A
+// customer id, a group's or context's value, a URL are data: a kilobyte without a space
+// (a hash, a user agent), which would widen its table past its panel and the page
+// sideways. An element given text with a longer run is marked "long" (style.css: it
+// breaks anywhere); shorter ones stay on one line, since a table cell that may break
+// anywhere can be squeezed a letter wide by a long neighbour.
+const LONG_WORD = 32;
+const longWord = new RegExp(`\\S{${LONG_WORD + 1}}`);
+
 // el builds an element; children are nodes or text (never parsed as HTML).
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -19,6 +28,7 @@ function el(tag, attrs, ...children) {
   }
   for (const c of children.flat()) {
     if (c === undefined || c === null || c === false) continue;
+    if (!(c instanceof Node) && longWord.test(String(c))) e.classList.add("long");
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return e;
@@ -34,11 +44,13 @@ const state = {
   alerts: [], // newest first
   alertIDs: new Set(), // alertKey of each shown
   deliveries: new Map(), // alertKey → delivery states (GET /deliveries)
+  alertsError: "", // the daemon's problem reading the alerts topic (GET /alerts), if any
   touched: new Set(),
   showAll: false, // after a preview or save attempt, show every problem
   validateSeq: 0,
-  previewSeq: 0, // preview and backtest show the answer of the latest request only
-  backtestSeq: 0,
+  // The preview and the backtest running (AbortController), each aborted by the one
+  // that replaces it: the page shows the answer of the latest request only.
+  running: { preview: null, backtest: null },
   editing: null, // key of the rule loaded into the editor
   // The rule the edit began from (save's base): its key and the version then active, 0
   // for a new rule. A save finds whether another version became active meanwhile.
@@ -53,8 +65,12 @@ function authHeaders() {
   return t ? { Authorization: "Bearer " + t } : {};
 }
 
-async function api(method, path, body) {
-  const opts = { method, headers: { ...authHeaders() } };
+// api calls the API. signal, when given, aborts the request (AbortController): the
+// answer is then { status: 0, aborted: true }, which its caller shows nothing of, since
+// the user asked for another. retryAfter is the daemon's Retry-After, in seconds (0
+// without one).
+async function api(method, path, body, signal) {
+  const opts = { method, headers: { ...authHeaders() }, signal };
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(body);
@@ -63,11 +79,16 @@ async function api(method, path, body) {
   try {
     resp = await fetch(API + path, opts);
   } catch (e) {
+    if (signal && signal.aborted) return { status: 0, aborted: true, data: { error: "aborted" } };
     // No answer (the daemon restarting, the connection dropped): status 0, with why,
     // so that every caller says the request failed rather than keep its last result.
     return { status: 0, data: { error: "no answer from the daemon (" + e.message + ")" } };
   }
   let data = null;
-  try { data = await resp.json(); } catch (e) { data = { error: "the daemon answered " + resp.status + " without JSON" }; }
-  return { status: resp.status, data };
+  try { data = await resp.json(); } catch (e) {
+    // Aborted while the body was still coming.
+    if (signal && signal.aborted) return { status: 0, aborted: true, data: { error: "aborted" } };
+    data = { error: "the daemon answered " + resp.status + " without JSON" };
+  }
+  return { status: resp.status, data, retryAfter: Number(resp.headers.get("Retry-After")) || 0 };
 }

@@ -22,16 +22,53 @@ function failed(box, status, data, title) {
   return true;
 }
 
+// heavyDraftRequest asks for a preview or a backtest (kind) of the draft, aborting the
+// one of that kind still running: its answer would be dropped anyway, and on the daemon
+// it holds one of the --http-max-heavy-requests slots until --preview-timeout, so that
+// a few impatient clicks would lock every heavy request out. The answer is null when
+// this request was itself replaced or abandoned (abortDraftRequests) meanwhile.
+async function heavyDraftRequest(kind, path, body) {
+  const prev = state.running[kind];
+  if (prev) prev.abort();
+  const ctrl = new AbortController();
+  state.running[kind] = ctrl;
+  try {
+    const sent = Date.now();
+    let r = await api("POST", path, body, ctrl.signal);
+    // The daemon gives the aborted request's slot back only once its handler has seen
+    // the connection close, a moment after this request may have been refused for want
+    // of it (503 with Retry-After, at once). Ask once more then, rather than show the
+    // user a refusal their own earlier click caused. A 503 that comes late is the
+    // request's own time bound (--preview-timeout): not asked again.
+    if (prev && r.status === 503 && r.retryAfter && Date.now() - sent < 1000 * r.retryAfter) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * r.retryAfter, 2000)));
+      if (!ctrl.signal.aborted) r = await api("POST", path, body, ctrl.signal);
+    }
+    return r.aborted || ctrl.signal.aborted ? null : r;
+  } finally {
+    if (state.running[kind] === ctrl) state.running[kind] = null;
+  }
+}
+
+// abortDraftRequests abandons the preview and the backtest running, when the draft they
+// were asked for is put away (a new rule, another rule loaded): nobody will see them.
+// Leaving the page aborts them as the browser ends its requests.
+function abortDraftRequests() {
+  for (const kind of Object.keys(state.running)) {
+    if (state.running[kind]) state.running[kind].abort();
+    state.running[kind] = null;
+  }
+}
+
 async function preview() {
   state.showAll = true;
   const box = $("#preview");
   box.hidden = false;
   box.className = "result";
   box.replaceChildren(el("div", {}, "Evaluating the draft over recent events…"));
-  const seq = ++state.previewSeq;
-  const { status, data } = await api("POST", "/preview", { rule: draft() });
-  // A slower answer of a draft the user has changed since must not replace the newer.
-  if (seq !== state.previewSeq) return;
+  const answer = await heavyDraftRequest("preview", "/preview", { rule: draft() });
+  if (!answer) return; // replaced by a newer preview, or the draft was put away
+  const { status, data } = answer;
   if (failed(box, status, data, "Preview failed")) return;
   const s = data.sample;
   const parts = [
@@ -66,7 +103,7 @@ async function preview() {
     parts.push(el("table", { id: "preview-customers" },
       el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Matches"), el("th", {}, "Would alert"))),
       el("tbody", {}, data.customers.map((c) => el("tr", {},
-        el("td", { class: "mono" }, c.customer), el("td", {}, c.matches), el("td", {}, c.would_alert ? "yes" : "—"))))));
+        el("td", { class: "mono id" }, c.customer), el("td", {}, c.matches), el("td", {}, c.would_alert ? "yes" : "—"))))));
   }
   if (data.examples.length) {
     parts.push(el("div", { class: "sub" }, "Most recent matching events:"));
@@ -92,9 +129,9 @@ async function backtest() {
   if (backtestChart) { backtestChart.destroy(); backtestChart = null; }
   const days = Number($("#backtest-days").value);
   box.replaceChildren(el("div", {}, "Running the draft over the lake's history…"));
-  const seq = ++state.backtestSeq;
-  const { status, data } = await api("POST", "/backtest", { rule: draft(), days });
-  if (seq !== state.backtestSeq) return; // a newer backtest is on its way
+  const answer = await heavyDraftRequest("backtest", "/backtest", { rule: draft(), days });
+  if (!answer) return; // replaced by a newer backtest, or the draft was put away
+  const { status, data } = answer;
   if (failed(box, status, data, "Backtest failed")) return;
   const r = data.rules[0];
   const span = days ? `the last ${plural(days, "day")}` : "the whole lake";
@@ -114,7 +151,7 @@ async function backtest() {
   if (r.customers.length) {
     parts.push(el("table", { id: "backtest-customers" },
       el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Firings"))),
-      el("tbody", {}, r.customers.map((c) => el("tr", {}, el("td", { class: "mono" }, c.key), el("td", {}, c.firings))))));
+      el("tbody", {}, r.customers.map((c) => el("tr", {}, el("td", { class: "mono id" }, c.key), el("td", {}, c.firings))))));
   }
   box.className = "result " + (r.firings ? "warn" : "ok");
   box.replaceChildren(...parts);
@@ -151,7 +188,7 @@ function wouldFireTable(data) {
   return el("table", { id: "preview-windows" },
     el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Group"), el("th", {}, "Window"), el("th", {}, "Value"))),
     el("tbody", {}, data.would_fire.map((w) => el("tr", { "data-alert": w.alert_id },
-      el("td", { class: "mono" }, w.customer),
+      el("td", { class: "mono id" }, w.customer),
       el("td", { class: "mono" }, groupText(w.group)),
       el("td", {},
         w.window_start ? windowText(w.window_start, w.window_end) : "running total",
@@ -225,6 +262,7 @@ async function remove(r) {
 }
 
 function resetEditor() {
+  abortDraftRequests();
   state.editing = null;
   state.base = { key: "", version: 0 };
   state.oneGrouped = false;

@@ -50,7 +50,7 @@ async function loadNotify() {
   }
   if (ds.status === 200) {
     $("#destinations tbody").replaceChildren(...ds.data.destinations.map((d) => el("tr", { "data-destination": d.scope + "/" + d.name },
-      el("td", { class: "mono" }, scopeText(d.scope)), el("td", { class: "mono" }, d.name), el("td", {}, d.type),
+      el("td", { class: "mono" }, scopeText(d.scope)), el("td", { class: "mono id" }, d.name), el("td", {}, d.type),
       el("td", { class: "mono sub" }, d.url || (d.url_from ? "(from " + (d.url_from.env ? "env " + d.url_from.env : "file " + d.url_from.file) + ")" : "")))));
     $("#destinations-empty").hidden = ds.data.destinations.length > 0;
   }
@@ -61,7 +61,7 @@ async function loadNotify() {
       const del = el("button", { type: "button", class: "small ghost", title: "Remove this mute" }, "Unmute");
       del.addEventListener("click", () => removeMute(m));
       return el("tr", { "data-mute": m.scope + "/" + m.id, class: expired ? "expired" : "" },
-        el("td", { class: "mono" }, scopeText(m.scope)), el("td", { class: "mono" }, m.id), el("td", { class: "mono" }, m.rule),
+        el("td", { class: "mono" }, scopeText(m.scope)), el("td", { class: "mono id" }, m.id), el("td", { class: "mono id" }, m.rule),
         el("td", {}, m.until ? fmtTime(m.until) + (expired ? " (expired)" : "") : "until removed"),
         el("td", {}, m.reason || ""), el("td", {}, del));
     }));

@@ -64,7 +64,7 @@ function renderRules(data) {
       c.top.map((t) => el("span", { class: reaches(t.count) ? "would" : "" }, t.customer + ": ", el("b", {}, t.count))),
       r.plain ? null : el("div", {}, el("button", { type: "button", class: "small", "data-windows": r.scope + "/" + r.id, onclick: () => openWindows(r) }, "Open windows")));
     return el("tr", { "data-key": r.scope + "/" + r.id },
-      el("td", {}, el("div", { class: "mono" }, r.id), el("div", { class: "sub" }, (r.name ? r.name + " · " : "") + "v" + r.version)),
+      el("td", {}, el("div", { class: "mono id" }, r.id), el("div", { class: "sub" }, (r.name ? r.name + " · " : "") + "v" + r.version)),
       el("td", {}, scopeText(r.scope)),
       el("td", {}, typeof r.threshold === "number" ? r.threshold : thresholdText(r.threshold)),
       st,
@@ -138,7 +138,7 @@ function renderWindows(data) {
   const charts = [];
   for (const c of data.counts) {
     const ws = c.windows || [], total = c.windows_total || 0;
-    const line = el("td", { colspan: 5 }, el("span", { class: "mono" }, c.customer),
+    const line = el("td", { colspan: 5 }, el("span", { class: "mono id" }, c.customer),
       el("span", { class: "sub" }, ` · largest window count ${c.count} · ${plural(total, "open window")}` +
         (ws.length < total ? `, the first ${ws.length} listed` : "")));
     if (c.status !== "live") line.append(" ", el("span", { class: "badge " + c.status }, c.status));
@@ -202,7 +202,7 @@ function deliveryCell(a) {
   const d = state.deliveries.get(alertKey(a));
   if (d && d.destinations) {
     return el("td", { class: "delivery" }, d.destinations.map((s) => el("div", {},
-      el("span", { class: "badge dlv-" + s.state, title: s.reason || "" }, s.state), " ", el("span", { class: "mono" }, s.name),
+      el("span", { class: "badge dlv-" + s.state, title: s.reason || "" }, s.state), " ", el("span", { class: "mono id" }, s.name),
       s.attempts > 1 ? el("span", { class: "sub" }, ` ×${s.attempts}`) : null)));
   }
   if (a.muted) return el("td", { class: "delivery" }, el("span", { class: "badge dlv-muted" }, "muted"));
@@ -234,9 +234,9 @@ function alertRow(a, fresh) {
   const status = a.status || "firing";
   return el("tr", { class: fresh ? "fresh" : "", "data-alert": a.alert_id, "data-key": alertKey(a) },
     el("td", {}, fmtTime(a.event_time)),
-    el("td", {}, el("div", { class: "mono" }, a.rule_id), el("div", { class: "sub" }, `${scopeText(a.scope)} · v${a.version} `,
+    el("td", {}, el("div", { class: "mono id" }, a.rule_id), el("div", { class: "sub" }, `${scopeText(a.scope)} · v${a.version} `,
       el("span", { class: "badge sev-" + sev }, sev))),
-    el("td", { class: "mono" }, a.customer),
+    el("td", { class: "mono id" }, a.customer),
     el("td", {}, alertFigure(a),
       a.group ? el("div", { class: "sub mono" }, "group " + valuesText(a.group)) : null,
       a.context ? el("div", { class: "sub mono alert-context" }, valuesText(a.context)) : null),
@@ -262,6 +262,25 @@ function addAlerts(list, fresh) {
     state.alertIDs.delete(alertKey(old));
     tbody.lastElementChild.remove();
   }
-  $("#alerts-empty").hidden = state.alerts.length > 0;
+  showAlertsEmpty();
   drawAlertsChart();
+}
+
+// showAlertsEmpty says "No alerts yet." when none is shown, unless the alerts topic
+// cannot be read: then nothing says whether any fired, and #alerts-error says why.
+function showAlertsEmpty() {
+  $("#alerts-empty").hidden = state.alerts.length > 0 || !!state.alertsError;
+}
+
+// loadAlertsError shows the problem the daemon has reading the alerts topic, which
+// GET /alerts reports (error) and the stream does not carry, and hides it once reading
+// works again. Polled with the deliveries (app.js).
+async function loadAlertsError() {
+  const { status, data } = await api("GET", "/alerts");
+  if (status !== 200) return; // the daemon's answer is the stream's concern (#conn)
+  state.alertsError = data.error || "";
+  const p = $("#alerts-error");
+  p.textContent = state.alertsError ? "The alerts topic cannot be read, so alerts may be missing here: " + state.alertsError : "";
+  p.hidden = !state.alertsError;
+  showAlertsEmpty();
 }
