@@ -1,10 +1,15 @@
 package console
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -24,10 +29,24 @@ type DestinationsResponse struct {
 	Destinations []*rule.Destination `json:"destinations"`
 }
 
-// MutesResponse is the body of GET /v1/console/mutes.
+// MutesResponse is the body of GET /v1/console/mutes: one page of the mutes in
+// (scope, id) order.
 type MutesResponse struct {
 	Mutes []*rule.Mute `json:"mutes"`
+	// Total is how many mutes there are in all, on every page.
+	Total int `json:"total"`
+	// NextCursor, when not empty, is the cursor of the next page; the last page has none.
+	NextCursor string `json:"next_cursor"`
 }
+
+// The pages of GET /v1/console/mutes. The daemon keeps up to --max-mutes (10,000) mutes
+// and --max-ended-mutes (10,000) ended ones, and the page polls the list every 3 s: a
+// whole list each time was 20,000 rows to send and for the page to rebuild. Constants,
+// not flags: a page is what a person reads, and a script reads more page by page.
+const (
+	MutesPageSize    = 100
+	MutesMaxPageSize = 1000
+)
 
 // MuteRequest is the body of POST /v1/console/mutes: a mute, with For as an
 // alternative to Until ("2h": from now).
@@ -56,12 +75,94 @@ func (c *Console) handleDestinations(w http.ResponseWriter, _ *http.Request) {
 	httpjson.Write(w, http.StatusOK, DestinationsResponse{Destinations: ds})
 }
 
-func (c *Console) handleMutes(w http.ResponseWriter, _ *http.Request) {
-	ms := c.cfg.Backend.Mutes()
-	if ms == nil {
-		ms = []*rule.Mute{}
+// handleMutes answers a page of the mutes: limit (MutesPageSize when absent, at most
+// MutesMaxPageSize) of them after cursor, in (scope, id) order, so that a cursor stays
+// good while mutes come and go: the next page starts after the last key listed,
+// whatever was added or removed before it.
+func (c *Console) handleMutes(w http.ResponseWriter, r *http.Request) {
+	q, ok := httpjson.Query(w, r)
+	if !ok {
+		return
 	}
-	httpjson.Write(w, http.StatusOK, MutesResponse{Mutes: ms})
+	limit := MutesPageSize
+	if s := q.Get("limit"); s != "" {
+		n, ok := httpjson.PositiveInt(s)
+		switch {
+		case !ok:
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", MutesMaxPageSize))
+			return
+		case n > MutesMaxPageSize:
+			// As /v1/counts answers a limit over --counts-max-page-size: refused, not
+			// cut to the largest page, so that a script asking for all learns it must page.
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf(
+				"limit %s is over the largest page, %d: read the mutes page by page with cursor", s, MutesMaxPageSize))
+			return
+		}
+		limit = n
+	}
+	after, err := decodeMuteCursor(q.Get("cursor"))
+	if err != nil {
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ms := c.cfg.Backend.Mutes()
+	// The backend lists them so (controls.Registry.Mutes); sorted here too, since the
+	// cursors depend on it and a sorted list costs one pass to check.
+	if !slices.IsSortedFunc(ms, compareMutes) {
+		ms = slices.Clone(ms)
+		slices.SortFunc(ms, compareMutes)
+	}
+	start := 0
+	if after != nil {
+		start, _ = slices.BinarySearchFunc(ms, *after, func(m *rule.Mute, k rule.Key) int {
+			return compareKeys(rule.Key{Scope: m.Scope, ID: m.ID}, k)
+		})
+		if start < len(ms) && ms[start].Scope == after.Scope && ms[start].ID == after.ID {
+			start++ // the cursor's mute was listed last: the page starts after it
+		}
+	}
+	end := min(start+limit, len(ms))
+	out := MutesResponse{Mutes: ms[start:end], Total: len(ms)}
+	if end < len(ms) {
+		last := ms[end-1]
+		out.NextCursor = encodeMuteCursor(rule.Key{Scope: last.Scope, ID: last.ID})
+	}
+	if len(out.Mutes) == 0 {
+		out.Mutes = []*rule.Mute{}
+	}
+	httpjson.Write(w, http.StatusOK, out)
+}
+
+func compareMutes(a, b *rule.Mute) int {
+	return compareKeys(rule.Key{Scope: a.Scope, ID: a.ID}, rule.Key{Scope: b.Scope, ID: b.ID})
+}
+
+func compareKeys(a, b rule.Key) int {
+	return cmp.Or(strings.Compare(a.Scope, b.Scope), strings.Compare(a.ID, b.ID))
+}
+
+// encodeMuteCursor is the cursor of the page after the mute k: its key as a JSON pair
+// in base64url, so that any scope and id travel in a URL as they are and no separator
+// can be confused with a character of either.
+func encodeMuteCursor(k rule.Key) string {
+	b, _ := json.Marshal([2]string{k.Scope, k.ID}) // two strings always marshal
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeMuteCursor reads a cursor encodeMuteCursor made; "" is the first page (nil).
+func decodeMuteCursor(s string) (*rule.Key, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var pair [2]string
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &pair)
+	}
+	if err != nil || pair[1] == "" {
+		return nil, fmt.Errorf("cursor is not one this API gave (pass next_cursor of the previous page as it was, or start without one): %w", cmp.Or(err, errors.New("no mute id")))
+	}
+	return &rule.Key{Scope: pair[0], ID: pair[1]}, nil
 }
 
 // handleAddMute publishes a mute control and answers as a save does.

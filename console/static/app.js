@@ -35,7 +35,12 @@ function init() {
   $("#windows-prev").addEventListener("click", () => { if (windowsView.cursors.length > 1) windowsView.cursors.pop(); loadWindows(); });
   $("#windows-refresh").addEventListener("click", loadWindows);
   $("#windows-close").addEventListener("click", () => { windowsView.seq++; windowsView.rule = null; $("#windows-panel").hidden = true; });
+  $("#rules-filter").addEventListener("input", filterRules);
+  $("#rules-prev").addEventListener("click", () => rulesPage(-1));
+  $("#rules-next").addEventListener("click", () => rulesPage(1));
   $("#mute-form").addEventListener("submit", addMute);
+  $("#mutes-prev").addEventListener("click", () => mutesPage(-1));
+  $("#mutes-next").addEventListener("click", () => mutesPage(1));
   resetEditor();
   loadInfo().catch(() => {}).finally(connect); // info says how the stream must be read
   loadNotify().catch(() => {});

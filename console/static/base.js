@@ -34,6 +34,10 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// fmtCount writes a count with thousands separators ("3,000"), as the pagers say where
+// a page is among all.
+function fmtCount(n) { return Number(n).toLocaleString("en-US"); }
+
 // KEPT_FIELDS are rule fields the editor shows no input for: a loaded rule keeps them
 // as they were when saved again.
 const KEPT_FIELDS = ["limits", "backfill", "alert"]; // alert.severity has an input (draft)

@@ -33,9 +33,22 @@ function drawAlertsChart() {
   }, [xs, fs, rs], root);
 }
 
-// loadNotify reads the deliveries, destinations and mutes, and redraws what shows them.
+// MUTES_PAGE is how many mutes the page lists at once (the daemon's default page, at
+// most its MutesMaxPageSize): there may be 20,000 (--max-mutes and --max-ended-mutes),
+// and a table of them all, rebuilt at every poll, froze the page for seconds.
+const MUTES_PAGE = 100;
+
+// mutesView is the page of mutes shown: cursors are those of the pages seen so far (the
+// first page's is ""), so that Previous goes back; next is the next page's, "" on the
+// last. Each poll reads the page shown again, and only it.
+const mutesView = { cursors: [""], next: "" };
+
+// loadNotify reads the deliveries, destinations and the page of mutes shown, and
+// redraws what shows them.
 async function loadNotify() {
-  const [dl, ds, ms] = await Promise.all([api("GET", "/deliveries"), api("GET", "/destinations"), api("GET", "/mutes")]);
+  const mv = mutesView, cursor = mv.cursors[mv.cursors.length - 1];
+  const [dl, ds, ms] = await Promise.all([api("GET", "/deliveries"), api("GET", "/destinations"),
+    api("GET", `/mutes?limit=${MUTES_PAGE}` + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""))]);
   if (dl.status === 200) {
     // Newest first: an alert read again (its partition came back to this member) is
     // shown by its latest delivery, not the one its earlier read left behind.
@@ -54,19 +67,47 @@ async function loadNotify() {
       el("td", { class: "mono sub" }, d.url || (d.url_from ? "(from " + (d.url_from.env ? "env " + d.url_from.env : "file " + d.url_from.file) + ")" : "")))));
     $("#destinations-empty").hidden = ds.data.destinations.length > 0;
   }
-  if (ms.status === 200) {
-    const now = Date.now();
-    $("#mutes tbody").replaceChildren(...ms.data.mutes.map((m) => {
-      const expired = m.until && Date.parse(m.until) <= now;
-      const del = el("button", { type: "button", class: "small ghost", title: "Remove this mute" }, "Unmute");
-      del.addEventListener("click", () => removeMute(m));
-      return el("tr", { "data-mute": m.scope + "/" + m.id, class: expired ? "expired" : "" },
-        el("td", { class: "mono" }, scopeText(m.scope)), el("td", { class: "mono id" }, m.id), el("td", { class: "mono id" }, m.rule),
-        el("td", {}, m.until ? fmtTime(m.until) + (expired ? " (expired)" : "") : "until removed"),
-        el("td", {}, m.reason || ""), el("td", {}, del));
-    }));
-    $("#mutes-empty").hidden = ms.data.mutes.length > 0;
+  if (ms.status === 200 && mv.cursors[mv.cursors.length - 1] === cursor) { // not another page asked for meanwhile
+    if (!ms.data.mutes.length && mv.cursors.length > 1) {
+      // The mutes of this page and after it were removed: back to the first page.
+      mv.cursors = [""];
+      return loadNotify();
+    }
+    mv.next = ms.data.next_cursor || "";
+    renderMutes(ms.data);
   }
+}
+
+// renderMutes shows a page of mutes, and where it is among them all.
+function renderMutes(data) {
+  const now = Date.now(), mv = mutesView;
+  $("#mutes tbody").replaceChildren(...data.mutes.map((m) => {
+    const expired = m.until && Date.parse(m.until) <= now;
+    const del = el("button", { type: "button", class: "small ghost", title: "Remove this mute" }, "Unmute");
+    del.addEventListener("click", () => removeMute(m));
+    return el("tr", { "data-mute": m.scope + "/" + m.id, class: expired ? "expired" : "" },
+      el("td", { class: "mono" }, scopeText(m.scope)), el("td", { class: "mono id" }, m.id), el("td", { class: "mono id" }, m.rule),
+      el("td", {}, m.until ? fmtTime(m.until) + (expired ? " (expired)" : "") : "until removed"),
+      el("td", {}, m.reason || ""), el("td", {}, del));
+  }));
+  $("#mutes-empty").hidden = data.mutes.length > 0;
+  // The pager shows only when there is more than one page, as the list looked before.
+  const total = data.total || data.mutes.length;
+  $("#mutes-pager").hidden = mv.cursors.length < 2 && !mv.next;
+  const first = (mv.cursors.length - 1) * MUTES_PAGE;
+  $("#mutes-page").textContent = data.mutes.length ? `${fmtCount(first + 1)}–${fmtCount(first + data.mutes.length)} of ${fmtCount(total)}` : "";
+  $("#mutes-prev").disabled = mv.cursors.length < 2;
+  $("#mutes-next").disabled = !mv.next;
+}
+
+// mutesPage goes to the next page of mutes (+1) or back to the previous (-1).
+function mutesPage(step) {
+  const mv = mutesView;
+  if (step > 0 && mv.next) mv.cursors.push(mv.next);
+  if (step < 0 && mv.cursors.length > 1) mv.cursors.pop();
+  mv.next = "";
+  $("#mutes-prev").disabled = $("#mutes-next").disabled = true; // until the page comes
+  loadNotify().catch(() => {});
 }
 
 async function addMute(ev) {

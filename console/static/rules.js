@@ -6,8 +6,12 @@ function scopeText(s) { return s === "*" ? "every customer" : s; }
 
 // sparkHistory keeps, per rule, what its counts summary said each time the rules came
 // (events counted for a plain count, customers with open windows otherwise), for its
-// sparkline: the last SPARK_POINTS samples.
+// sparkline: the last SPARK_POINTS samples. Only the rules shown are sampled, and the
+// SPARK_RULES sampled last kept (a Map keeps the order of insertion; a rule sampled is
+// moved to its end): at --max-rules, 100,000, a history of every rule would hold
+// tens of millions of samples. A rule's sparkline so starts when its page is first shown.
 const SPARK_POINTS = 120;
+const SPARK_RULES = 1000;
 const sparkHistory = new Map();
 let sparks = []; // the uPlot instances drawn, destroyed before the next
 
@@ -17,7 +21,9 @@ function recordSpark(r) {
   h[0].push(Date.now() / 1000);
   h[1].push(r.plain ? (r.counts.total || 0) : (r.counts.customers || 0));
   if (h[0].length > SPARK_POINTS) { h[0].shift(); h[1].shift(); }
+  sparkHistory.delete(key);
   sparkHistory.set(key, h);
+  if (sparkHistory.size > SPARK_RULES) sparkHistory.delete(sparkHistory.keys().next().value);
   return h;
 }
 
@@ -30,13 +36,59 @@ function drawSpark(root, h) {
   }, h, root);
 }
 
+// RULES_PAGE is how many rules the table shows at once. The daemon takes up to
+// --max-rules (100,000), and the stream sends them all on every change (up to once a
+// second while counts move): rebuilding a row and a sparkline per rule each time froze
+// the page for seconds with a few thousand. Each "rules" event now rebuilds the rows and
+// sparklines of the page shown only; the filter finds a rule on any page.
+const RULES_PAGE = 100;
+
+// rulesView is what the rules table shows: the rules whose id, name or scope contains
+// filter (case aside), and page the page of those shown (from 0).
+const rulesView = { filter: "", page: 0 };
+
+// rulesShown are the rules the filter keeps, in the daemon's order.
+function rulesShown() {
+  const f = rulesView.filter.toLowerCase();
+  if (!f) return state.rules;
+  return state.rules.filter((r) => r.id.toLowerCase().includes(f) || (r.name || "").toLowerCase().includes(f) ||
+    r.scope.toLowerCase().includes(f));
+}
+
 function renderRules(data) {
   state.rules = data.rules;
+  drawRules();
+  const inv = $("#invalid");
+  inv.hidden = !data.invalid.length;
+  $("ul", inv).replaceChildren(...data.invalid.slice(-10).reverse().map((ic) =>
+    el("li", {}, `${ic.key} (controls offset ${ic.offset}): ${ic.error}`)));
+}
+
+// filterRules shows the rules matching the filter box, from their first page.
+function filterRules() {
+  rulesView.filter = $("#rules-filter").value.trim();
+  rulesView.page = 0;
+  drawRules();
+}
+
+// rulesPage goes to the next page of rules (+1) or back to the previous (-1).
+function rulesPage(step) {
+  rulesView.page += step;
+  drawRules();
+}
+
+// drawRules rebuilds the rows and sparklines of the page of rules shown, and the pager.
+function drawRules() {
+  const all = state.rules, shown = rulesShown();
+  const pages = Math.max(1, Math.ceil(shown.length / RULES_PAGE));
+  rulesView.page = Math.min(Math.max(0, rulesView.page), pages - 1); // the rules may be fewer now
+  const first = rulesView.page * RULES_PAGE;
+  const page = shown.slice(first, first + RULES_PAGE);
   for (const u of sparks) u.destroy();
   sparks = [];
   const spark = [];
   const tbody = $("#rules tbody");
-  tbody.replaceChildren(...data.rules.map((r) => {
+  tbody.replaceChildren(...page.map((r) => {
     const st = el("td", {}, el("span", { class: "badge " + r.state }, r.state));
     if (r.state !== r.status) st.append(" ", el("span", { class: "sub" }, "(" + r.status + ")"));
     if (r.progress) {
@@ -73,12 +125,15 @@ function renderRules(data) {
         el("button", { type: "button", class: "small", onclick: () => edit(r) }, "Edit"), " ",
         el("button", { type: "button", class: "small ghost", onclick: () => remove(r) }, "Delete")));
   }));
-  $("#rules-empty").hidden = data.rules.length > 0;
+  $("#rules-empty").hidden = all.length > 0;
+  $("#rules-none").hidden = !all.length || shown.length > 0;
+  // With a page or fewer of rules and no filter, the table looks as it always did.
+  $("#rules-pager").hidden = all.length <= RULES_PAGE && !rulesView.filter;
+  const of = rulesView.filter ? `${fmtCount(shown.length)} matching (${fmtCount(all.length)} rules)` : fmtCount(all.length);
+  $("#rules-page").textContent = page.length ? `${fmtCount(first + 1)}–${fmtCount(first + page.length)} of ${of}` : `none of ${fmtCount(all.length)} rules`;
+  $("#rules-prev").disabled = rulesView.page === 0;
+  $("#rules-next").disabled = first + RULES_PAGE >= shown.length;
   for (const [cell, h] of spark) sparks.push(drawSpark(cell, h));
-  const inv = $("#invalid");
-  inv.hidden = !data.invalid.length;
-  $("ul", inv).replaceChildren(...data.invalid.slice(-10).reverse().map((ic) =>
-    el("li", {}, `${ic.key} (controls offset ${ic.offset}): ${ic.error}`)));
 }
 
 // ---------- open windows ----------
