@@ -176,7 +176,7 @@ func TestListingBoundsAreFlags(t *testing.T) {
 		t.Fatalf("save: %+v", s)
 	}
 	url, reached := boundedConsole(t, d, console.Config{PreviewSample: 4, PreviewMaxSample: 6, CountsMaxTop: 2, TopCustomers: 1,
-		WindowsPageSize: 1, WindowsMaxPageSize: 3})
+		WindowsPageSize: 1, WindowsMaxPageSize: 3, MutesPageSize: 2, MutesMaxPageSize: 5})
 
 	var p console.PreviewResult
 	if resp := call(t, "POST", url+"/v1/console/preview", "", draft(loginRule), &p); resp.StatusCode != 200 || p.Sample.Events != 4 {
@@ -219,6 +219,8 @@ func TestListingBoundsAreFlags(t *testing.T) {
 			"limit 3 is over the largest this listing gives, 2 (--counts-max-page-size)", console.LimitCountsMaxTop},
 		{"GET", "/v1/console/windows?id=login-failures&limit=4", nil,
 			"limit 4 is over the largest this listing gives, 3 (--console-windows-max-page-size)", console.LimitWindowsMaxPage},
+		{"GET", "/v1/console/mutes?limit=6", nil,
+			"limit 6 is over the largest page, 5 (--console-mutes-max-page-size): read the mutes page by page with cursor", console.LimitMutesMaxPage},
 	} {
 		before := len(reached())
 		var e contract.ErrorResponse

@@ -20,7 +20,7 @@ import (
 // --max-ended-mutes (10,000) ended ones, and GET /v1/console/mutes answered them all,
 // unpaged; the page polls it every 3 s and rebuilt the whole mutes table each time,
 // stalling its main thread for seconds with many mutes (one per customer muted during
-// an incident). The API answers a page (console.MutesPageSize by default) with the
+// an incident). The API answers a page (console.DefaultMutesPageSize by default) with the
 // total and a cursor, and the page shows one page, with a way to the next and back,
 // and polls only the page it shows.
 func TestBrowserManyMutesArePaged(t *testing.T) {
@@ -41,14 +41,14 @@ func TestBrowserManyMutesArePaged(t *testing.T) {
 	poll.Until(t, 60*time.Second, "the daemon to apply the mutes", func() bool { return len(d.ConsoleBackend().Mutes()) == n })
 
 	// The API: a page by default, and every mute once, in order, read page by page.
-	if ms := readMutes(t, d, ""); len(ms.Mutes) != console.MutesPageSize || ms.Total != n || ms.NextCursor == "" {
+	if ms := readMutes(t, d, ""); len(ms.Mutes) != console.DefaultMutesPageSize || ms.Total != n || ms.NextCursor == "" {
 		t.Errorf("GET /v1/console/mutes with %d mutes: %d of them, total %d, next_cursor %q; want a page of %d, total %d and a next page",
-			n, len(ms.Mutes), ms.Total, ms.NextCursor, console.MutesPageSize, n)
+			n, len(ms.Mutes), ms.Total, ms.NextCursor, console.DefaultMutesPageSize, n)
 	}
-	keys, pages := allMutes(t, d, console.MutesMaxPageSize)
-	if len(keys) != n || pages != n/console.MutesMaxPageSize || !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != n {
+	keys, pages := allMutes(t, d, console.DefaultMutesMaxPageSize)
+	if len(keys) != n || pages != n/console.DefaultMutesMaxPageSize || !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != n {
 		t.Errorf("read %d at a time: %d keys in %d pages (sorted %v), want %d distinct in %d pages, in order",
-			console.MutesMaxPageSize, len(keys), pages, slices.IsSorted(keys), n, n/console.MutesMaxPageSize)
+			console.DefaultMutesMaxPageSize, len(keys), pages, slices.IsSorted(keys), n, n/console.DefaultMutesMaxPageSize)
 	}
 
 	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
@@ -70,8 +70,8 @@ func TestBrowserManyMutesArePaged(t *testing.T) {
 		}
 		return s
 	}
-	if s := look(); s.Rows != console.MutesPageSize || s.First != "c-00000/incident-42" {
-		t.Errorf("the first page shows %d mutes from %q, want %d from c-00000/incident-42", s.Rows, s.First, console.MutesPageSize)
+	if s := look(); s.Rows != console.DefaultMutesPageSize || s.First != "c-00000/incident-42" {
+		t.Errorf("the first page shows %d mutes from %q, want %d from c-00000/incident-42", s.Rows, s.First, console.DefaultMutesPageSize)
 	}
 
 	br.do("go to the next page", chromedp.Click(chromedp.ID("mutes-next")))
@@ -87,12 +87,12 @@ func TestBrowserManyMutesArePaged(t *testing.T) {
 	}
 	poll.Until(t, 15*time.Second, "the page to poll the mutes twice", func() bool { return len(look().Polls) >= 2 })
 	s := look()
-	if s.Rows != console.MutesPageSize || s.First != "c-00100/incident-42" {
-		t.Errorf("after polls, the second page shows %d mutes from %q, want %d from c-00100/incident-42", s.Rows, s.First, console.MutesPageSize)
+	if s.Rows != console.DefaultMutesPageSize || s.First != "c-00100/incident-42" {
+		t.Errorf("after polls, the second page shows %d mutes from %q, want %d from c-00100/incident-42", s.Rows, s.First, console.DefaultMutesPageSize)
 	}
 	for _, u := range s.Polls {
-		if !strings.Contains(u, fmt.Sprintf("limit=%d", console.MutesPageSize)) || !strings.Contains(u, "cursor=") {
-			t.Errorf("the page polled %s, want the page it shows (limit=%d and its cursor)", u, console.MutesPageSize)
+		if !strings.Contains(u, fmt.Sprintf("limit=%d", console.DefaultMutesPageSize)) || !strings.Contains(u, "cursor=") {
+			t.Errorf("the page polled %s, want the page it shows (limit=%d and its cursor)", u, console.DefaultMutesPageSize)
 		}
 	}
 

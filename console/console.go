@@ -141,6 +141,11 @@ type Config struct {
 	// contract.MaxWindowsPerCount windows, so these pages are far smaller than the
 	// daemon's counts pages. Default DefaultWindowsPageSize and DefaultWindowsMaxPageSize.
 	WindowsPageSize, WindowsMaxPageSize int
+	// MutesPageSize is how many mutes a mutes page (GET /v1/console/mutes) lists when
+	// the request sets no limit; MutesMaxPageSize the largest limit it may ask for (400
+	// naming LimitMutesMaxPage beyond). Default DefaultMutesPageSize and
+	// DefaultMutesMaxPageSize.
+	MutesPageSize, MutesMaxPageSize int
 
 	// ProtectReads makes reads — every API call but GET /v1/console/info — need APIToken
 	// too (see ReadPolicy); the page and its assets stay open, so that it can ask for the
@@ -201,6 +206,8 @@ const (
 	LimitCountsMaxTop   = "counts_max_page_size"
 	LimitWindowsPage    = "console_windows_page_size"
 	LimitWindowsMaxPage = "console_windows_max_page_size"
+	LimitMutesPage      = "console_mutes_page_size"
+	LimitMutesMaxPage   = "console_mutes_max_page_size"
 	LimitTopCustomers   = "console_top_customers"
 )
 
@@ -216,6 +223,8 @@ const (
 	DefaultCountsMaxTop       = 10_000
 	DefaultWindowsPageSize    = 20
 	DefaultWindowsMaxPageSize = 1000
+	DefaultMutesPageSize      = 100
+	DefaultMutesMaxPageSize   = 1000
 )
 
 // MaxRecentAlerts bounds Config.RecentAlerts: every stream that opens, and every
@@ -271,6 +280,12 @@ func (c *Config) EnsureDefaults() {
 	if c.WindowsMaxPageSize <= 0 {
 		c.WindowsMaxPageSize = DefaultWindowsMaxPageSize
 	}
+	if c.MutesPageSize <= 0 {
+		c.MutesPageSize = DefaultMutesPageSize
+	}
+	if c.MutesMaxPageSize <= 0 {
+		c.MutesMaxPageSize = DefaultMutesMaxPageSize
+	}
 	if c.MaxStreams <= 0 {
 		c.MaxStreams = 64
 	}
@@ -312,6 +327,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WindowsPageSize > c.WindowsMaxPageSize {
 		errs = append(errs, fmt.Errorf("windows page size %d is above the maximum page size %d (--console-windows-page-size, --console-windows-max-page-size)", c.WindowsPageSize, c.WindowsMaxPageSize))
+	}
+	if c.MutesPageSize > c.MutesMaxPageSize {
+		errs = append(errs, fmt.Errorf("mutes page size %d is above the maximum page size %d (--console-mutes-page-size, --console-mutes-max-page-size)", c.MutesPageSize, c.MutesMaxPageSize))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("console: invalid configuration: %w", err)

@@ -52,7 +52,7 @@ func allMutes(t *testing.T, d *daemon, limit int) (keys []string, pages int) {
 }
 
 // TestMutesArePaged: GET /v1/console/mutes answers a page (limit, default
-// console.MutesPageSize, at most console.MutesMaxPageSize: over it is 400, as
+// console.DefaultMutesPageSize, at most console.DefaultMutesMaxPageSize: over it is 400, as
 // /v1/counts answers a limit over --counts-max-page-size), in (scope, id) order, with
 // the total and the cursor of the next page; a cursor stays good when the mute it names
 // is removed meanwhile.
@@ -72,7 +72,7 @@ func TestMutesArePaged(t *testing.T) {
 
 	want := []string{"*/deploy", "c-1/a", "c-1/z", "c-2/a", "c-2/b"}
 	if ms := readMutes(t, d, ""); len(ms.Mutes) != 5 || ms.Total != 5 || ms.NextCursor != "" {
-		t.Errorf("without limit: %d mutes, total %d, next_cursor %q; want all 5 (default page %d), total 5, no next page", len(ms.Mutes), ms.Total, ms.NextCursor, console.MutesPageSize)
+		t.Errorf("without limit: %d mutes, total %d, next_cursor %q; want all 5 (default page %d), total 5, no next page", len(ms.Mutes), ms.Total, ms.NextCursor, console.DefaultMutesPageSize)
 	}
 	keys, pages := allMutes(t, d, 2)
 	if !slices.Equal(keys, want) || pages != 3 {
@@ -99,9 +99,9 @@ func TestMutesArePaged(t *testing.T) {
 	}
 
 	for _, c := range []struct{ query, want string }{
-		{fmt.Sprintf("limit=%d", console.MutesMaxPageSize+1), fmt.Sprintf("limit %d is over the largest page, %d: read the mutes page by page with cursor", console.MutesMaxPageSize+1, console.MutesMaxPageSize)},
-		{"limit=0", fmt.Sprintf("limit must be a number from 1 to %d", console.MutesMaxPageSize)},
-		{"limit=ten", fmt.Sprintf("limit must be a number from 1 to %d", console.MutesMaxPageSize)},
+		{fmt.Sprintf("limit=%d", console.DefaultMutesMaxPageSize+1), fmt.Sprintf("limit %d is over the largest page, %d (--console-mutes-max-page-size): read the mutes page by page with cursor", console.DefaultMutesMaxPageSize+1, console.DefaultMutesMaxPageSize)},
+		{"limit=0", fmt.Sprintf("limit must be a number from 1 to %d", console.DefaultMutesMaxPageSize)},
+		{"limit=ten", fmt.Sprintf("limit must be a number from 1 to %d", console.DefaultMutesMaxPageSize)},
 		{"cursor=not-a-cursor", "cursor is not one this API gave"},
 		{"cursor=" + url.QueryEscape("W10"), "cursor is not one this API gave"}, // base64url of []
 	} {

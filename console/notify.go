@@ -39,14 +39,10 @@ type MutesResponse struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-// The pages of GET /v1/console/mutes. The daemon keeps up to --max-mutes (10,000) mutes
-// and --max-ended-mutes (10,000) ended ones, and the page polls the list every 3 s: a
-// whole list each time was 20,000 rows to send and for the page to rebuild. Constants,
-// not flags: a page is what a person reads, and a script reads more page by page.
-const (
-	MutesPageSize    = 100
-	MutesMaxPageSize = 1000
-)
+// The pages of GET /v1/console/mutes (Config.MutesPageSize, MutesMaxPageSize). The
+// daemon keeps up to --max-mutes (10,000) mutes and --max-ended-mutes (10,000) ended
+// ones, and the page polls the list every 3 s: a whole list each time was 20,000 rows to
+// send and for the page to rebuild.
 
 // MuteRequest is the body of POST /v1/console/mutes: a mute, with For as an
 // alternative to Until ("2h": from now).
@@ -84,18 +80,19 @@ func (c *Console) handleMutes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit := MutesPageSize
+	limit := c.cfg.MutesPageSize
 	if s := q.Get("limit"); s != "" {
 		n, ok := httpjson.PositiveInt(s)
 		switch {
 		case !ok:
-			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", MutesMaxPageSize))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", c.cfg.MutesMaxPageSize))
 			return
-		case n > MutesMaxPageSize:
+		case n > c.cfg.MutesMaxPageSize:
 			// As /v1/counts answers a limit over --counts-max-page-size: refused, not
 			// cut to the largest page, so that a script asking for all learns it must page.
+			c.reached(LimitMutesMaxPage)
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf(
-				"limit %s is over the largest page, %d: read the mutes page by page with cursor", s, MutesMaxPageSize))
+				"limit %s is over the largest page, %d (--console-mutes-max-page-size): read the mutes page by page with cursor", s, c.cfg.MutesMaxPageSize))
 			return
 		}
 		limit = n

@@ -203,6 +203,10 @@ type Config struct {
 	// (400 beyond). Default console.DefaultWindowsPageSize and
 	// console.DefaultWindowsMaxPageSize.
 	ConsoleWindowsPageSize, ConsoleWindowsMaxPageSize int
+	// ConsoleMutesPageSize and ConsoleMutesMaxPageSize are the mutes of a console mutes
+	// page when the request sets no limit, and the most it may ask for (400 beyond).
+	// Default console.DefaultMutesPageSize and console.DefaultMutesMaxPageSize.
+	ConsoleMutesPageSize, ConsoleMutesMaxPageSize int
 	// MaxSnapshotAge is how long a partition's changed state may go without a stored
 	// snapshot before /readyz fails. Default 5m; it must exceed SnapshotInterval.
 	MaxSnapshotAge time.Duration

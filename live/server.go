@@ -91,6 +91,8 @@ func (c *Config) ensureHTTPDefaults() {
 	setInt(&c.ConsoleTopCustomers, console.DefaultTopCustomers)
 	setInt(&c.ConsoleWindowsPageSize, console.DefaultWindowsPageSize)
 	setInt(&c.ConsoleWindowsMaxPageSize, console.DefaultWindowsMaxPageSize)
+	setInt(&c.ConsoleMutesPageSize, console.DefaultMutesPageSize)
+	setInt(&c.ConsoleMutesMaxPageSize, console.DefaultMutesMaxPageSize)
 	setDur(&c.MaxSnapshotAge, 5*time.Minute)
 	if c.MaxArchiveLag <= 0 {
 		c.MaxArchiveLag = 1_000_000
@@ -166,7 +168,7 @@ func (d *Daemon) harden() *webState {
 		limitSnapshotAge: c.MaxSnapshotAge.Seconds(), limitArchiveLag: float64(c.MaxArchiveLag),
 		limitMemory:                float64(c.MemoryLimit),
 		console.LimitPreviewSample: float64(c.PreviewMaxSample), console.LimitRecentAlerts: float64(c.ConsoleRecentAlerts), console.LimitStreamBacklog: float64(c.ConsoleStreamBacklog),
-		console.LimitWindowsMaxPage: float64(c.ConsoleWindowsMaxPageSize),
+		console.LimitWindowsMaxPage: float64(c.ConsoleWindowsMaxPageSize), console.LimitMutesMaxPage: float64(c.ConsoleMutesMaxPageSize),
 	} {
 		d.m.limits.ShowCounted(name, v)
 	}
@@ -193,6 +195,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.Show("fetch_max_bytes", float64(c.FetchMaxBytes))
 	d.m.limits.Show("preview_sample", float64(c.PreviewSample))
 	d.m.limits.Show(console.LimitWindowsPage, float64(c.ConsoleWindowsPageSize))
+	d.m.limits.Show(console.LimitMutesPage, float64(c.ConsoleMutesPageSize))
 	d.m.limits.Show(console.LimitTopCustomers, float64(c.ConsoleTopCustomers))
 	d.m.limits.ShowCounted(limitDeadLetterBytes, float64(c.DeadLetterMaxBytes))
 	d.m.limits.ShowCounted(limitAlertBytes, float64(c.AlertMaxBytes))
@@ -487,6 +490,7 @@ func (c *Config) consoleConfig(b console.Backend) console.Config {
 		PreviewSample: c.PreviewSample, PreviewMaxSample: c.PreviewMaxSample, RecentAlerts: c.ConsoleRecentAlerts, StreamBacklog: c.ConsoleStreamBacklog,
 		TopCustomers: c.ConsoleTopCustomers, CountsMaxTop: c.CountsMaxPageSize,
 		WindowsPageSize: c.ConsoleWindowsPageSize, WindowsMaxPageSize: c.ConsoleWindowsMaxPageSize,
+		MutesPageSize: c.ConsoleMutesPageSize, MutesMaxPageSize: c.ConsoleMutesMaxPageSize,
 	}
 }
 

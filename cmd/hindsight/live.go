@@ -165,6 +165,8 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.ConsoleTopCustomers, "console-top-customers", def.ConsoleTopCustomers, "customers per rule the console's rules list shows (at most --counts-max-page-size)")
 	f.IntVar(&cfg.ConsoleWindowsPageSize, "console-windows-page-size", def.ConsoleWindowsPageSize, "customers per console windows page when the request sets no limit")
 	f.IntVar(&cfg.ConsoleWindowsMaxPageSize, "console-windows-max-page-size", def.ConsoleWindowsMaxPageSize, "largest limit a console windows page may ask for")
+	f.IntVar(&cfg.ConsoleMutesPageSize, "console-mutes-page-size", def.ConsoleMutesPageSize, "mutes per console mutes page when the request sets no limit")
+	f.IntVar(&cfg.ConsoleMutesMaxPageSize, "console-mutes-max-page-size", def.ConsoleMutesMaxPageSize, "largest limit a console mutes page may ask for")
 	f.DurationVar(&cfg.MaxSnapshotAge, "max-snapshot-age", def.MaxSnapshotAge, "/readyz fails when a partition's changed state has had no snapshot for longer")
 	f.Int64Var(&cfg.MaxArchiveLag, "max-archive-lag", def.MaxArchiveLag, "/readyz fails when the archiver trails Kafka by more records on a partition")
 	addLogFlags(f, &logLevel, "info")
