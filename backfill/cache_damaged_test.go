@@ -30,30 +30,7 @@ import (
 // directory (the lake's own bytes).
 func TestDamagedCacheCopyIsFetchedAgain(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	bkt := lakehouse.NewMemBucket()
-	files := WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
-		LegacyRows(0, "c-1", `{"a":"admin"}`, `{"a":"user"}`, `{"a":"admin"}`),
-		LegacyRows(3, "c-2", `{"a":"admin"}`, `{"a":"admin"}`),
-	}})
-	lake := lakehouse.NewLake(bkt, nil)
-	r, err := rule.ParseRule([]byte(`{"id":"admins","scope":"*","version":1,"threshold":1000000,"when":{"path":"$.a","op":"==","value":"admin"}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	job := Job{Rule: r, Start: map[int32]int64{0: 5}}
-	run := func(cache string) (map[string]int64, error) {
-		runner, err := NewRunner(Config{Lake: lake, CacheDir: cache})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer runner.Close()
-		res, err := runner.Run(ctx, job)
-		if err != nil {
-			return nil, err
-		}
-		return res.Counts, nil
-	}
+	_, files, run := adminsLake(t)
 	want, err := run(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -111,29 +88,7 @@ func damageInside(t *testing.T, data []byte) []byte {
 func TestCachedCopyDamagedInsideIsFetchedAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	bkt := lakehouse.NewMemBucket()
-	files := WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
-		LegacyRows(0, "c-1", `{"a":"admin"}`, `{"a":"user"}`, `{"a":"admin"}`),
-		LegacyRows(3, "c-2", `{"a":"admin"}`, `{"a":"admin"}`),
-	}})
-	lake := lakehouse.NewLake(bkt, nil)
-	r, err := rule.ParseRule([]byte(`{"id":"admins","scope":"*","version":1,"threshold":1000000,"when":{"path":"$.a","op":"==","value":"admin"}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	job := Job{Rule: r, Start: map[int32]int64{0: 5}}
-	run := func(cache string) (map[string]int64, error) {
-		runner, err := NewRunner(Config{Lake: lake, CacheDir: cache})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer runner.Close()
-		res, err := runner.Run(ctx, job)
-		if err != nil {
-			return nil, err
-		}
-		return res.Counts, nil
-	}
+	bkt, files, run := adminsLake(t)
 	want := map[string]int64{"c-1": 2, "c-2": 2}
 
 	cache := t.TempDir()
@@ -171,5 +126,35 @@ func TestCachedCopyDamagedInsideIsFetchedAgain(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.Contains(msg, files[1].Path) || strings.Contains(msg, files[0].Path) || !strings.Contains(msg, "lake object itself") {
 		t.Errorf("error %q: want %s named alone, and the lake object said to be at fault", msg, files[1].Path)
+	}
+}
+
+// adminsLake is a legacy lake of two files in partition 0 (c-1 admin twice in the
+// first, c-2 twice in the second) and run, which counts $.a == "admin" over it with a
+// runner of its own on cache.
+func adminsLake(t *testing.T) (*lakehouse.MemBucket, []lakehouse.FileEntry, func(cache string) (map[string]int64, error)) {
+	t.Helper()
+	bkt := lakehouse.NewMemBucket()
+	files := WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
+		LegacyRows(0, "c-1", `{"a":"admin"}`, `{"a":"user"}`, `{"a":"admin"}`),
+		LegacyRows(3, "c-2", `{"a":"admin"}`, `{"a":"admin"}`),
+	}})
+	lake := lakehouse.NewLake(bkt, nil)
+	r, err := rule.ParseRule([]byte(`{"id":"admins","scope":"*","version":1,"threshold":1000000,"when":{"path":"$.a","op":"==","value":"admin"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := Job{Rule: r, Start: map[int32]int64{0: 5}}
+	return bkt, files, func(cache string) (map[string]int64, error) {
+		runner, err := NewRunner(Config{Lake: lake, CacheDir: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer runner.Close()
+		res, err := runner.Run(context.Background(), job)
+		if err != nil {
+			return nil, err
+		}
+		return res.Counts, nil
 	}
 }

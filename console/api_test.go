@@ -18,7 +18,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
@@ -710,41 +709,9 @@ func TestAlertsNewestFirstAcrossPartitions(t *testing.T) {
 func TestAlertsErrorClearsOnceReadingRecovers(t *testing.T) {
 	t.Parallel()
 	d := startDaemonWith(t, "", func(c *live.Config) { c.NoNotify = true })
-	md, err := kadm.NewClient(d.b.Client(t)).Metadata(context.Background(), "alerts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := md.Topics["alerts"].ID
 	// The first fetch that names the alerts topic (the console's first) fails, once.
 	var failed atomic.Int32
-	c := d.b.Cluster
-	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		fr := req.(*kmsg.FetchRequest)
-		var hit bool
-		for _, tp := range fr.Topics {
-			if tp.Topic == "alerts" || tp.TopicID == id {
-				hit = true
-			}
-		}
-		if !hit || failed.Load() > 0 {
-			c.KeepControl()
-			return nil, nil, false
-		}
-		failed.Add(1)
-		resp := fr.ResponseKind().(*kmsg.FetchResponse)
-		for _, tp := range fr.Topics {
-			rt := kmsg.NewFetchResponseTopic()
-			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
-			for _, p := range tp.Partitions {
-				rp := kmsg.NewFetchResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.UnknownServerError.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
-	})
+	d.b.FailFetches(t, "alerts", kerr.UnknownServerError, func() bool { return failed.CompareAndSwap(0, 1) })
 
 	con, err := console.New(console.Config{Backend: d.ConsoleBackend()})
 	if err != nil {

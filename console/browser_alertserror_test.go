@@ -1,15 +1,12 @@
 package console_test
 
 import (
-	"context"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/internal/poll"
@@ -27,42 +24,10 @@ func TestBrowserShowsTheAlertsReadingError(t *testing.T) {
 	skipSlowBrowser(t)
 	exe := chromium(t)
 	d := startDaemonWith(t, "", func(c *live.Config) { c.NoNotify = true })
-	md, err := kadm.NewClient(d.b.Client(t)).Metadata(context.Background(), "alerts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := md.Topics["alerts"].ID
 	// Every fetch that names the alerts topic fails, until the test heals it: a persisting
 	// problem.
 	var healed atomic.Bool
-	c := d.b.Cluster
-	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if healed.Load() {
-			return nil, nil, false
-		}
-		fr := req.(*kmsg.FetchRequest)
-		hit := false
-		for _, tp := range fr.Topics {
-			hit = hit || tp.Topic == "alerts" || tp.TopicID == id
-		}
-		if !hit {
-			return nil, nil, false
-		}
-		resp := fr.ResponseKind().(*kmsg.FetchResponse)
-		for _, tp := range fr.Topics {
-			rt := kmsg.NewFetchResponseTopic()
-			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
-			for _, p := range tp.Partitions {
-				rp := kmsg.NewFetchResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.UnknownServerError.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
-	})
+	d.b.FailFetches(t, "alerts", kerr.UnknownServerError, func() bool { return !healed.Load() })
 
 	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
 	br.do("open the console", chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
@@ -75,7 +40,7 @@ func TestBrowserShowsTheAlertsReadingError(t *testing.T) {
 	})
 	// Give the page time to learn of it (stream reconnect, 3 s notify poll).
 	js := `(() => { const e = document.querySelector("#alerts-error"); return e && !e.hidden && e.textContent.trim() !== "" ? e.textContent : null; })()`
-	_, err = chromedp.Run(br.ctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+	_, err := chromedp.Run(br.ctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil {
 		empty, _ := chromedp.Run(br.ctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector("#alerts-empty"); return e.hidden ? "(hidden)" : e.textContent; })()`))
 		t.Errorf("the API says the alerts topic cannot be read (%q) but the page does not say so: #alerts-error stays hidden and empty (%v); the alerts panel shows %q", got.Error, err, empty)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -356,6 +357,40 @@ func (b *Broker) FailProduces(t testing.TB, topic string, err *kerr.Error, faili
 			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
 			for _, p := range tp.Partitions {
 				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = err.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+}
+
+// FailFetches makes the broker answer a fetch that names topic with err for every
+// partition it asks for when failing returns true (as a broker that cannot serve the
+// topic's log: the reader sees fetch errors, not an empty topic). The topic must exist,
+// as fetches name it by id.
+func (b *Broker) FailFetches(t testing.TB, topic string, err *kerr.Error, failing func() bool) {
+	t.Helper()
+	md, merr := kadm.NewClient(b.Client(t)).Metadata(context.Background(), topic)
+	if merr != nil {
+		t.Fatalf("kafkatest: metadata of %s: %v", topic, merr)
+	}
+	id := md.Topics[topic].ID
+	c := b.Cluster
+	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		fr := req.(*kmsg.FetchRequest)
+		if !slices.ContainsFunc(fr.Topics, func(tp kmsg.FetchRequestTopic) bool { return tp.Topic == topic || tp.TopicID == id }) || !failing() {
+			return nil, nil, false
+		}
+		resp := fr.ResponseKind().(*kmsg.FetchResponse)
+		for _, tp := range fr.Topics {
+			rt := kmsg.NewFetchResponseTopic()
+			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
+			for _, p := range tp.Partitions {
+				rp := kmsg.NewFetchResponseTopicPartition()
 				rp.Partition = p.Partition
 				rp.ErrorCode = err.Code
 				rt.Partitions = append(rt.Partitions, rp)
