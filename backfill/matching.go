@@ -165,7 +165,40 @@ func (m *MatchingRows) Read(ctx context.Context, f lakehouse.FileEntry, end int6
 	if err != nil {
 		return fetchError(f, err)
 	}
+	// Rows come in offset order: a read again from a fresh copy passes over those the
+	// first read delivered, so that no row is counted twice.
+	last := int64(-1)
+	deliver := func(off int64, customer string, at time.Time, payload string, values func(*jsonpath.Path) jsonpath.Value) error {
+		if off <= last {
+			return nil
+		}
+		last = off
+		return fn(off, customer, at, payload, values)
+	}
+	err = m.readCopy(ctx, f, local, end, deliver)
+	release()
+	if !errors.Is(err, ErrUnreadableFile) {
+		return err
+	}
+	// The cached copy may be what is damaged (inside, its trailer whole, which Fetch
+	// checks): fetched afresh once, as Runner.countFiles does, before the lake object
+	// is named unreadable.
+	local, release, ferr := fetchHeld(ctx, m.lake, m.cache, f, true)
+	if ferr != nil {
+		return fmt.Errorf("backfill: fetching %s again after DuckDB could not read its cached copy (%v): %w", f.Path, err, fetchError(f, ferr))
+	}
 	defer release()
+	if err := m.readCopy(ctx, f, local, end, deliver); err != nil {
+		if errors.Is(err, ErrUnreadableFile) {
+			return fmt.Errorf("fetched afresh from the lake, DuckDB still cannot read it: the lake object itself is unreadable: %w", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// readCopy reads f's rows from its local copy for Read.
+func (m *MatchingRows) readCopy(ctx context.Context, f lakehouse.FileEntry, local string, end int64, fn func(offset int64, customer string, at time.Time, payload string, values func(*jsonpath.Path) jsonpath.Value) error) error {
 	if cols, ok := m.valueColumns(f); ok {
 		return m.readValues(ctx, f, local, end, cols, fn)
 	}
