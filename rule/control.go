@@ -297,8 +297,10 @@ func cleanDecodeError(err error) string {
 }
 
 // parseYAMLFile parses a rules or destinations file under lim: no larger than
-// max_rules_file_bytes, flow collections no deeper than an entry may be (an entry's
-// object sits inside the file's list, itself perhaps in a mapping).
+// max_rules_file_bytes, nested no deeper than an entry may be (an entry's object sits
+// inside the file's list, itself perhaps in a mapping), and written in text the
+// decoder reads as written (controlByte, checkScalars); a CRLF file reads as the same
+// file with LF line endings.
 func parseYAMLFile(name string, data []byte, lim Limits) (*ast.File, error) {
 	if len(data) > lim.MaxRulesFileBytes {
 		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, overLimit("file is", len(data), "bytes", lim.MaxRulesFileBytes, LimitRulesFileSize))
@@ -306,10 +308,17 @@ func parseYAMLFile(name string, data []byte, lim Limits) (*ast.File, error) {
 	// YAML allows a byte order mark at the start (editors on Windows write one); the
 	// lexer took it for text, and refused the file at a place that looked fine.
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	tokens := lexer.Tokenize(string(data))
-	if err := checkFlowNesting(tokens, 2, lim.MaxJSONDepth); err != nil {
+	text := string(crlfAsLF(data))
+	if p := controlByte(text); p != nil {
+		return nil, fmt.Errorf("%w: %s:%d:%d: %s", ErrInvalid, name, p.line, p.col, p.msg)
+	}
+	tokens := lexer.Tokenize(text)
+	if p := checkScalars(text, tokens); p != nil {
+		return nil, fmt.Errorf("%w: %s:%d:%d: %s", ErrInvalid, name, p.line, p.col, p.msg)
+	}
+	if err := checkNesting(tokens, 2, lim.MaxJSONDepth); err != nil {
 		tl, _ := asTooLarge(err)
-		return nil, fmt.Errorf("%w: %s:%d: %s", ErrInvalid, name, tl.line, tl.msg)
+		return nil, fmt.Errorf("%w: %s:%d:%d: %s", ErrInvalid, name, tl.line, tl.col, tl.msg)
 	}
 	if line := secondDocument(tokens); line > 0 {
 		return nil, fmt.Errorf("%w: %s:%d: a second YAML document: a rules or destinations file is one document (one list of rules, or one mapping of lists)", ErrInvalid, name, line)

@@ -57,6 +57,11 @@ func FuzzParseRulesFile(f *testing.F) {
 		"- &a [*a]\n",
 		"- id: a\n  when: !!map {<<: *m}\n",
 		`[{"id":"a","scope":"*","threshold":1,"when":{"path":"$.a"}}]`,
+		// Text the decoder read otherwise than written (yamltext.go), and merges whose
+		// members are put back in the order written (mergeOrder).
+		"- {id: a, scope: '*', threshold: 1, when: {path: $.a, op: ==, value: \"\\ud83d\\ude00\\udc00\\U0000D800\"}}\r\n",
+		"- id: a\r\n  scope: '*'\r\n  threshold: 01\r\n  when: {path: $.a, op: ==, value: a\tb}\r\n",
+		"- id: a\n  when: !!null x\n  v: - - - !!str 07\n  w: {<<: [{<<: [{a: 1}, {b: 2}]}, {a: 3}]}\n",
 	} {
 		f.Add([]byte(s))
 	}

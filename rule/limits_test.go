@@ -251,9 +251,19 @@ func TestRulesFileLimits(t *testing.T) {
 			`bomb.yaml:9: rule #1: rule: invalid: the rule is larger than 65536 bytes, counting every use of a YAML alias in full (limit max_rule_bytes)`},
 		{"aliases over the file's limit", many.String(),
 			`bomb.yaml:129: rule #17: rule: invalid: the rules up to this one are larger than 1048576 bytes, counting every use of a YAML alias in full (limit max_rules_file_bytes)`},
+		// Refused from the tokens, before parsing, at the line and column of the
+		// bracket that goes over (the column added since the block check came).
 		{"20,000 nested flow sequences", "- id: x\n  v: " + strings.Repeat("[", 20_000) + strings.Repeat("]", 20_000) + "\n",
-			`rule: invalid: bomb.yaml:2: nesting deeper than 64 levels (limit max_rule_json_depth)`},
+			`rule: invalid: bomb.yaml:2:70: nesting deeper than 64 levels (limit max_rule_json_depth)`},
+		// Block nesting is refused from the tokens too (compact sequences nest a level
+		// per 2 bytes, see TestCompactBlockNestingIsRefusedBeforeParsing), counted as
+		// flow nesting is, with the two levels a rules file may have around a rule: at
+		// line 67, where yamlCost, after parsing, had said line 66 of rule #1.
 		{"block nesting in a rule", "- id: x\n  v:\n" + blockNest(70),
+			`rule: invalid: bomb.yaml:67:133: nesting deeper than 64 levels (limit max_rule_json_depth)`},
+		// Under the pre-parse check's count (its two levels around a rule), a top-level
+		// list's rule still goes over: yamlCost says so exactly, after parsing.
+		{"block nesting in a rule, one level over", "- id: x\n  v:\n" + blockNest(63),
 			`bomb.yaml:66: rule #1: rule: invalid: nesting deeper than 64 levels (limit max_rule_json_depth)`},
 		{"alias deepens a rule", "- id: x\n  a: &deep " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n  b: " + strings.Repeat("[", 30) + "*deep" + strings.Repeat("]", 30) + "\n",
 			`bomb.yaml:3: rule #1: rule: invalid: nesting deeper than 64 levels, counting every use of a YAML alias in full (limit max_rule_json_depth)`},

@@ -96,35 +96,105 @@ func keyText(n ast.Node) (text string, ok bool) {
 }
 
 // tooLarge is a rules file's problem with one of the limits, found before any rule is
-// converted: where (line) and what.
+// converted: where (line, and column when known) and what.
 type tooLarge struct {
-	line int
-	msg  string
+	line, col int
+	msg       string
 }
 
 func (e *tooLarge) Error() string { return e.msg }
 
-// checkFlowNesting refuses YAML whose flow collections ([…], {…}) nest deeper than
-// limit levels plus base (the levels a rule sits in: the file's list, perhaps within a
-// mapping), from its tokens, before the parser sees them: goccy/go-yaml's parser costs
-// time and memory quadratic in that depth (100,000 nested '[' took 2 minutes and 15 GB),
-// while its lexer is linear. Block nesting needs indentation, so its depth costs the
-// file quadratic bytes and the file size limit bounds it.
-func checkFlowNesting(tokens token.Tokens, base, limit int) error {
-	depth := 0
-	for _, tk := range tokens {
+// checkNesting refuses YAML nested deeper than limit levels plus base (the levels a
+// rule sits in: the file's list, perhaps within a mapping), from its tokens, before the
+// parser sees them: goccy/go-yaml's parser costs time and memory quadratic in the
+// depth (100,000 nested '[' took 2 minutes and 15 GB; 128 KB of "- " 45 s and 6 GB),
+// while its lexer is linear. It counts flow collections ([…], {…}) by their brackets,
+// and block collections by their indentation (see blockLevels), since compact ones
+// nest a level per 2 bytes on one line ("- - - x", "a: b: c"); a level the tokens
+// do not make certain is not counted, so that what is refused here is too deep, and
+// yamlCost, after parsing, applies the limit exactly.
+func checkNesting(tokens token.Tokens, base, limit int) error {
+	flow := 0
+	var block blockLevels
+	tooDeep := func(tk *token.Token) error {
+		return &tooLarge{line: tk.Position.Line, col: tk.Position.Column,
+			msg: fmt.Sprintf("nesting deeper than %d levels (limit %s)", limit, LimitJSONDepth)}
+	}
+	for i, tk := range tokens {
 		switch tk.Type {
 		case token.SequenceStartType, token.MappingStartType:
-			depth++
-			if depth > base+limit {
-				return &tooLarge{line: tk.Position.Line,
-					msg: fmt.Sprintf("nesting deeper than %d levels (limit %s)", limit, LimitJSONDepth)}
+			if flow == 0 {
+				block.flowStart = tk.Position.Column
+			}
+			flow++
+			if len(block.cols)+flow > base+limit {
+				return tooDeep(tk)
 			}
 		case token.SequenceEndType, token.MappingEndType:
-			depth--
+			flow--
+		case token.DocumentHeaderType, token.DocumentEndType:
+			block.cols = block.cols[:0]
+		case token.SequenceEntryType, token.MappingKeyType:
+			if flow == 0 && block.at(tk.Position.Column)+flow > base+limit {
+				return tooDeep(tk)
+			}
+		case token.MappingValueType:
+			if flow == 0 && i > 0 && block.at(block.keyColumn(tokens, i))+flow > base+limit {
+				return tooDeep(tk)
+			}
 		}
 	}
 	return nil
+}
+
+// blockLevels are the columns of the block collections open at a point of a file,
+// outermost first: an entry ("- ", a key) at a column right of the innermost opens one
+// inside it, at its column closes those right of it. An entry at the column of the
+// one it is in is taken for its sibling (a list under a key may start at the key's
+// column: "k:\n- a"), one level less than it may be.
+type blockLevels struct {
+	cols []int
+	// flowStart is the column of the last flow collection opened at the block level,
+	// which is where a key written as one ([a, b]: x) starts.
+	flowStart int
+}
+
+// at accounts for an entry at col, and returns the levels now open.
+func (b *blockLevels) at(col int) int {
+	for len(b.cols) > 0 && b.cols[len(b.cols)-1] > col {
+		b.cols = b.cols[:len(b.cols)-1]
+	}
+	if len(b.cols) == 0 || b.cols[len(b.cols)-1] < col {
+		b.cols = append(b.cols, col)
+	}
+	return len(b.cols)
+}
+
+// keyColumn is the column of the key whose ':' is tokens[i]: where the token before it
+// starts, or the flow collection it closes, with the tag or anchor before it; the
+// ':' itself when it starts its line (an explicit key's value, "? a\n: b").
+func (b *blockLevels) keyColumn(tokens token.Tokens, i int) int {
+	k := i - 1
+	switch {
+	case tokens[k].Position.Line != tokens[i].Position.Line:
+		return tokens[i].Position.Column
+	case tokens[k].Type == token.SequenceEndType || tokens[k].Type == token.MappingEndType:
+		return b.flowStart
+	case anchorName(tokens, k): // *a: x
+		k--
+	}
+	// Properties of the key (!!str &a k: x) start the entry.
+	for k > 0 && tokens[k-1].Position.Line == tokens[i].Position.Line {
+		switch {
+		case tokens[k-1].Type == token.TagType:
+			k--
+		case anchorName(tokens, k-1) && tokens[k-2].Type == token.AnchorType:
+			k -= 2
+		default:
+			return tokens[k].Position.Column
+		}
+	}
+	return tokens[k].Position.Column
 }
 
 // yamlCost measures what converting a YAML node to JSON will produce, with aliases
@@ -316,7 +386,7 @@ func lineOfNode(n ast.Node) int {
 	return 0
 }
 
-// asTooLarge reports whether err is a limit problem found by checkFlowNesting or yamlCost.
+// asTooLarge reports whether err is a limit problem found by checkNesting or yamlCost.
 func asTooLarge(err error) (*tooLarge, bool) {
 	var tl *tooLarge
 	ok := errors.As(err, &tl)

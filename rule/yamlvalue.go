@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -114,26 +115,45 @@ func (o memberOrder) appendJSON(b []byte, v any) ([]byte, error) {
 	return append(b, j...), err
 }
 
-// unknownTag refuses a tag that is not one of YAML's own (!!str, !!int, ...): the
-// decoder dropped it and kept the value, so `value: !Ref x` (a habit from other
-// tools) was the string "x" without a word.
+// yamlOwnTags are the tags a file may use: YAML's own that keep what the text says.
+// Others the decoder dropped, keeping the value, so that `value: !Ref x` (a habit from
+// other tools) was the string "x" without a word; !!binary was its base64 text, not
+// the bytes, !!timestamp a time printed in another form ("2026-01-01T00:00:00Z" for
+// 2026-01-01), and the verbatim forms but str's, map's and seq's (!<tag:yaml.org,2002:int>)
+// made their scalars strings. "!" is YAML's non-specific tag: the value as its style
+// makes it.
+var yamlOwnTags = map[string]bool{
+	"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true, "!!map": true, "!!seq": true, "!": true,
+	"!<tag:yaml.org,2002:str>": true, "!<tag:yaml.org,2002:map>": true, "!<tag:yaml.org,2002:seq>": true,
+}
+
+// unknownTag refuses a tag not in yamlOwnTags, and !!null on anything but null text
+// (`!!null admin` was null, admin dropped), at its line and column.
 func unknownTag(node ast.Node) error {
 	var bad *ast.TagNode
 	ast.Walk(tagVisitor(func(t *ast.TagNode) {
 		if bad != nil || t.Start == nil {
 			return
 		}
-		tag := t.Start.Value
-		// "!" is YAML's non-specific tag: the value as its style makes it.
-		if _, ok := token.ReservedTagKeywordMap[token.ReservedTagKeyword(tag)]; !ok && tag != "!" && !strings.HasPrefix(tag, "!<tag:yaml.org,2002:") {
+		switch tag := t.Start.Value; {
+		case !yamlOwnTags[tag]:
 			bad = t
+		case tag == string(token.NullTag):
+			if _, null := t.Value.(*ast.NullNode); !null && t.Value != nil {
+				bad = t
+			}
 		}
 	}), node)
 	if bad == nil {
 		return nil
 	}
-	return &yamlLineError{line: bad.Start.Position.Line, err: fmt.Errorf(
-		"%w: unknown YAML tag %s: a rules or destinations file takes YAML's own (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq)", ErrInvalid, bad.Start.Value)}
+	pos := bad.Start.Position
+	if bad.Start.Value == string(token.NullTag) {
+		return &yamlLineError{line: pos.Line, err: fmt.Errorf(
+			"%w: !!null at column %d tags %s, which it would make null: write null (or ~), or drop the tag", ErrInvalid, pos.Column, bad.Value.String())}
+	}
+	return &yamlLineError{line: pos.Line, err: fmt.Errorf(
+		"%w: unknown YAML tag %s at column %d: a rules or destinations file takes YAML's own (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq)", ErrInvalid, bad.Start.Value, pos.Column)}
 }
 
 // yamlLineError is a problem at a line of its own, which a *FileError names rather
@@ -177,6 +197,8 @@ type yamlScalars struct {
 	// lists are the lists of the node's anchors, by name: a merge of an alias of one
 	// is ordered as a merged list written out is.
 	lists map[string]*ast.SequenceNode
+	// mergeLists numbers the merged lists reversed, for their markers.
+	mergeLists int
 }
 
 // aliasedLists returns the lists node anchors, by anchor name; a name anchored twice
@@ -241,9 +263,13 @@ func (y *yamlScalars) Visit(n ast.Node) ast.Visitor {
 }
 
 // writtenAfterMerges sets m's written keys again after its last merge key, and
-// reverses a merged list (written, or an alias of one), for the decoder, which sets each key in turn, to leave the
-// written keys, then the first merged mapping's, standing. The keys stay where they
-// were written too: one may define an anchor a merge after it uses.
+// reverses a merged list (written, or an alias of one), for the decoder, which sets
+// each key in turn, to leave the written keys, then the first merged mapping's,
+// standing. The keys stay where they were written too: one may define an anchor a
+// merge after it uses. A reversed list is bracketed with marker mappings (mergeMarker)
+// that normalizeYAML finds in the decoded members and puts back in the order written:
+// the decoder sets the reversed list's members last mapping first, and a test's event
+// had them so ({"y":2,"x":1} for <<: [{x: 1}, {y: 2}]).
 func (y *yamlScalars) writtenAfterMerges(m *ast.MappingNode) {
 	last := -1
 	for i, kv := range m.Values {
@@ -251,7 +277,7 @@ func (y *yamlScalars) writtenAfterMerges(m *ast.MappingNode) {
 			last = i
 			switch v := kv.Value.(type) {
 			case *ast.SequenceNode:
-				slices.Reverse(v.Values)
+				v.Values = y.reversedMerge(v, v.Values)
 			case *ast.AliasNode:
 				// The anchored list stays as it is, for its other uses: the merge gets a
 				// reversed copy of it.
@@ -260,8 +286,7 @@ func (y *yamlScalars) writtenAfterMerges(m *ast.MappingNode) {
 				}
 				if seq, ok := y.lists[v.Value.GetToken().Value]; ok {
 					cp := *seq
-					cp.Values = slices.Clone(seq.Values)
-					slices.Reverse(cp.Values)
+					cp.Values = y.reversedMerge(seq, slices.Clone(seq.Values))
 					kv.Value = &cp
 				}
 			}
@@ -272,6 +297,86 @@ func (y *yamlScalars) writtenAfterMerges(m *ast.MappingNode) {
 			m.Values = append(m.Values, kv)
 		}
 	}
+}
+
+// reversedMerge returns values, the mappings of merged list seq, reversed, each after a
+// marker of the list and the last before its end marker (see mergeOrder).
+func (y *yamlScalars) reversedMerge(seq *ast.SequenceNode, values []ast.Node) []ast.Node {
+	y.mergeLists++
+	id := strconv.Itoa(y.mergeLists)
+	out := make([]ast.Node, 0, 2*len(values)+1)
+	for _, v := range slices.Backward(values) {
+		out = append(out, y.mergeMarker(seq, id+mergeBegin), v)
+	}
+	return append(out, y.mergeMarker(seq, id+mergeEnd))
+}
+
+// Marker keys: mark, "<<", the merged list's number, then one of these.
+const (
+	mergeBegin = ">" // the mapping after it is the next of the list, from its last
+	mergeEnd   = "/" // the list's mappings are over
+)
+
+// mergeMarker is a mapping of one null member whose key no file can hold (mark, "<<",
+// then what), placed in a merged list: the decoder sets its key among the merged ones,
+// where normalizeYAML reads it and leaves it out.
+func (y *yamlScalars) mergeMarker(at ast.Node, what string) ast.Node {
+	pos := at.GetToken().Position
+	key := y.mark + "<<" + what
+	k := ast.String(token.New(key, key, pos))
+	k.Value = key
+	y.literal[k] = true
+	return ast.Mapping(token.New("{", "{", pos), true,
+		ast.MappingValue(token.New(":", ":", pos), k, ast.Null(token.New("null", "null", pos))))
+}
+
+// mergeOrder returns s, a mapping's members as the decoder set them, in the order the
+// file wrote them, without the markers writtenAfterMerges placed: the members of each
+// merged list, which the decoder set last mapping first, first mapping first. A member
+// may be there more than once, as it was set.
+func mergeOrder(s yaml.MapSlice, mark string) yaml.MapSlice {
+	prefix := mark + "<<"
+	marker := func(kv yaml.MapItem) (id string, end, ok bool) {
+		k, isStr := kv.Key.(string)
+		if !isStr {
+			return "", false, false
+		}
+		if rest, ok := strings.CutPrefix(k, prefix); ok && rest != "" {
+			return rest[:len(rest)-1], rest[len(rest)-1:] == mergeEnd, true
+		}
+		return "", false, false
+	}
+	if !slices.ContainsFunc(s, func(kv yaml.MapItem) bool { _, _, ok := marker(kv); return ok }) {
+		return s
+	}
+	out := make(yaml.MapSlice, 0, len(s))
+	for i := 0; i < len(s); {
+		id, _, ok := marker(s[i])
+		if !ok {
+			out = append(out, s[i])
+			i++
+			continue
+		}
+		// One merged list, from its first marker to its end: its mappings' members,
+		// each after its marker, the list's last mapping first. Those of a list merged
+		// within one of them are within its part, and put in order with it.
+		var parts []yaml.MapSlice
+		for ; i < len(s); i++ {
+			if id2, end, ok := marker(s[i]); ok && id2 == id {
+				if end {
+					i++
+					break
+				}
+				parts = append(parts, nil)
+				continue
+			}
+			parts[len(parts)-1] = append(parts[len(parts)-1], s[i])
+		}
+		for _, part := range slices.Backward(parts) {
+			out = append(out, mergeOrder(part, mark)...)
+		}
+	}
+	return out
 }
 
 // scalar is n rewritten if it is a scalar to rewrite (see yamlScalars).
@@ -330,14 +435,22 @@ func (y *yamlScalars) text(n ast.Node) ast.Node {
 func normalizeYAML(x any, mark string, order memberOrder) any {
 	switch v := x.(type) {
 	case yaml.MapSlice:
+		// The value a key is given last is its value (see writtenAfterMerges); its
+		// place is where the file first gives it.
 		m := make(map[string]any, len(v))
-		keys := make([]string, 0, len(v))
 		for _, kv := range v {
-			k := strings.TrimPrefix(fmt.Sprint(kv.Key), mark)
-			if _, seen := m[k]; !seen {
+			if k, ok := kv.Key.(string); ok && strings.HasPrefix(k, mark+"<<") {
+				continue // a merge's marker
+			}
+			m[strings.TrimPrefix(fmt.Sprint(kv.Key), mark)] = normalizeYAML(kv.Value, mark, order)
+		}
+		keys := make([]string, 0, len(m))
+		seen := make(map[string]bool, len(m))
+		for _, kv := range mergeOrder(v, mark) {
+			if k := strings.TrimPrefix(fmt.Sprint(kv.Key), mark); !seen[k] {
+				seen[k] = true
 				keys = append(keys, k)
 			}
-			m[k] = normalizeYAML(kv.Value, mark, order)
 		}
 		order[reflect.ValueOf(m).Pointer()] = keys
 		return m
