@@ -91,8 +91,10 @@ func TestBrowserManyMutesArePaged(t *testing.T) {
 		t.Errorf("after polls, the second page shows %d mutes from %q, want %d from c-00100/incident-42", s.Rows, s.First, console.DefaultMutesPageSize)
 	}
 	for _, u := range s.Polls {
-		if !strings.Contains(u, fmt.Sprintf("limit=%d", console.DefaultMutesPageSize)) || !strings.Contains(u, "cursor=") {
-			t.Errorf("the page polled %s, want the page it shows (limit=%d and its cursor)", u, console.DefaultMutesPageSize)
+		// No limit: the daemon's page size (a limit of the page's own could be over
+		// --console-mutes-max-page-size; TestBrowserMutesWithASmallerMaxPage).
+		if strings.Contains(u, "limit=") || !strings.Contains(u, "cursor=") {
+			t.Errorf("the page polled %s, want the page it shows (its cursor, the daemon's page size)", u)
 		}
 	}
 

@@ -33,22 +33,24 @@ function drawAlertsChart() {
   }, [xs, fs, rs], root);
 }
 
-// MUTES_PAGE is how many mutes the page lists at once (the daemon's default page, at
-// most its MutesMaxPageSize): there may be 20,000 (--max-mutes and --max-ended-mutes),
-// and a table of them all, rebuilt at every poll, froze the page for seconds.
-const MUTES_PAGE = 100;
-
+// The page lists one page of mutes at a time, the daemon's own size
+// (--console-mutes-page-size, asked for by no limit: a limit of the page's own could be
+// over the daemon's --console-mutes-max-page-size): there may be 20,000 (--max-mutes and
+// --max-ended-mutes), and a table of them all, rebuilt at every poll, froze the page for
+// seconds.
+//
 // mutesView is the page of mutes shown: cursors are those of the pages seen so far (the
 // first page's is ""), so that Previous goes back; next is the next page's, "" on the
-// last. Each poll reads the page shown again, and only it.
-const mutesView = { cursors: [""], next: "" };
+// last; size the length of a full page (one with a next), for where a page starts. Each
+// poll reads the page shown again, and only it.
+const mutesView = { cursors: [""], next: "", size: 0 };
 
 // loadNotify reads the deliveries, destinations and the page of mutes shown, and
 // redraws what shows them.
 async function loadNotify() {
   const mv = mutesView, cursor = mv.cursors[mv.cursors.length - 1];
   const [dl, ds, ms] = await Promise.all([api("GET", "/deliveries"), api("GET", "/destinations"),
-    api("GET", `/mutes?limit=${MUTES_PAGE}` + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""))]);
+    api("GET", "/mutes" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""))]);
   if (dl.status === 200) {
     // Newest first: an alert read again (its partition came back to this member) is
     // shown by its latest delivery, not the one its earlier read left behind.
@@ -74,7 +76,13 @@ async function loadNotify() {
       return loadNotify();
     }
     mv.next = ms.data.next_cursor || "";
+    if (mv.next) mv.size = Math.max(mv.size, ms.data.mutes.length);
     renderMutes(ms.data);
+  } else if (ms.status !== 200 && ms.status !== 0) {
+    // Said, not dropped: an empty table would read as "no mute in force".
+    $("#mutes tbody").replaceChildren();
+    $("#mutes-empty").hidden = false;
+    $("#mutes-empty").textContent = "The mutes cannot be listed: " + ((ms.data && ms.data.error) || "HTTP " + ms.status);
   }
 }
 
@@ -91,10 +99,11 @@ function renderMutes(data) {
       el("td", {}, m.reason || ""), el("td", {}, del));
   }));
   $("#mutes-empty").hidden = data.mutes.length > 0;
+  $("#mutes-empty").textContent = "No mutes.";
   // The pager shows only when there is more than one page, as the list looked before.
   const total = data.total || data.mutes.length;
   $("#mutes-pager").hidden = mv.cursors.length < 2 && !mv.next;
-  const first = (mv.cursors.length - 1) * MUTES_PAGE;
+  const first = (mv.cursors.length - 1) * (mv.size || data.mutes.length);
   $("#mutes-page").textContent = data.mutes.length ? `${fmtCount(first + 1)}–${fmtCount(first + data.mutes.length)} of ${fmtCount(total)}` : "";
   $("#mutes-prev").disabled = mv.cursors.length < 2;
   $("#mutes-next").disabled = !mv.next;
