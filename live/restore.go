@@ -270,7 +270,8 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *snapshotReade
 		// A seed read from --restore-from is not this daemon's to restart from: a crash
 		// before its first snapshot in --state would resume the partition at a committed
 		// offset with empty state. Left not durable, its offsets wait for that snapshot
-		// (CommitLimit), which the snapshot loop stores at its next tick.
+		// (CommitLimit), which storeInitialSnapshots stores before the partition's first
+		// fetch (or, failing that, the snapshot loop at its next tick).
 		p.snaps.durable.Store(store.store == d.state)
 		p.mu.Lock() // its resumed jobs may be finishing already
 		// Holding the write time from the snapshot's header already.

@@ -516,10 +516,7 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	// A firing is remembered until its resolve is read; a resolve follows its firing,
 	// if remembered (open.go).
 	var firing *openFiring
-	switch a.Status {
-	case contract.StatusFiring:
-		firing = s.open.remember(e.tracker, d, rec.Offset, muted, inForce)
-	case contract.StatusResolved:
+	if a.Status == contract.StatusResolved {
 		firing = s.open.recall(e.tracker, a.AlertID)
 	}
 	var jobs []*job
@@ -528,9 +525,7 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 		dest, ok := s.reg.Destination(a.Customer, name)
 		j := &job{alert: &d.Alert, entry: e, partition: rec.Partition, offset: rec.Offset, name: name, index: len(a.Notify), delivery: d}
 		mutedHere := muted
-		if a.Status == contract.StatusFiring {
-			j.firing = firing
-		} else if firing != nil {
+		if firing != nil {
 			switch how, to := s.open.atRead(firing, name); how {
 			case followMuted:
 				mutedHere = true
@@ -560,6 +555,14 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	}
 	e.add(len(jobs))
 	s.recent.add(d, jobs)
+	if a.Status == contract.StatusFiring {
+		// Remembered once its delivery is whole and shown: from then on unmuteCheck may
+		// send it, writing its state into d.Destinations. Its jobs are not queued yet.
+		firing = s.open.remember(e.tracker, d, rec.Offset, muted, inForce)
+		for _, j := range jobs {
+			j.firing = firing
+		}
+	}
 	e.done() // the record's own hold: released once its jobs are counted
 	for _, j := range jobs {
 		if j.dest == nil {
