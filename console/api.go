@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -301,9 +302,27 @@ type AlertsResponse struct {
 	Error string `json:"error,omitempty"`
 }
 
-func (c *Console) handleAlerts(w http.ResponseWriter, _ *http.Request) {
+func (c *Console) handleAlerts(w http.ResponseWriter, r *http.Request) {
+	q, ok := httpjson.Query(w, r)
+	if !ok {
+		return
+	}
+	// limit (the newest that many; 0: none, only error) lets the page poll the error
+	// without the whole list, which the stream sends it already.
+	limit := -1
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			httpjson.Error(w, http.StatusBadRequest, "limit must be a number from 0 (no alerts, only error) up")
+			return
+		}
+		limit = n
+	}
 	as, errMsg := c.feed.recent()
 	slices.Reverse(as)
+	if limit >= 0 && len(as) > limit {
+		as = as[:limit]
+	}
 	if as == nil {
 		as = []contract.Alert{}
 	}

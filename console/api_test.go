@@ -700,6 +700,30 @@ func TestAlertsNewestFirstAcrossPartitions(t *testing.T) {
 	if fmt.Sprint(ids) != "[a4 a3 a2 a1]" {
 		t.Errorf("alerts listed %v, want newest first [a4 a3 a2 a1]", ids)
 	}
+	// limit: the newest that many; 0, none (the page polls error so, the stream sends
+	// the alerts); not a number from 0, 400.
+	for _, c := range []struct {
+		query string
+		want  string
+	}{{"?limit=2", "[a4 a3]"}, {"?limit=0", "[]"}, {"?limit=9", "[a4 a3 a2 a1]"}} {
+		got = console.AlertsResponse{}
+		if resp := call(t, "GET", url+c.query, "", nil, &got); resp.StatusCode != 200 {
+			t.Fatalf("GET alerts%s: %d", c.query, resp.StatusCode)
+		}
+		ids = []string{}
+		for _, a := range got.Alerts {
+			ids = append(ids, a.AlertID)
+		}
+		if fmt.Sprint(ids) != c.want {
+			t.Errorf("GET alerts%s listed %v, want %s", c.query, ids, c.want)
+		}
+	}
+	for _, q := range []string{"?limit=-1", "?limit=x"} {
+		var e contract.ErrorResponse
+		if resp := call(t, "GET", url+q, "", nil, &e); resp.StatusCode != 400 || !strings.Contains(e.Error, "limit must be a number from 0") {
+			t.Errorf("GET alerts%s: %d %q, want 400 saying what limit takes", q, resp.StatusCode, e.Error)
+		}
+	}
 }
 
 // TestAlertsErrorClearsOnceReadingRecovers: API.md, GET /v1/console/alerts: "`error`

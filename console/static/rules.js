@@ -331,7 +331,7 @@ function showAlertsEmpty() {
 // GET /alerts reports (error) and the stream does not carry, and hides it once reading
 // works again. Polled with the deliveries (app.js).
 async function loadAlertsError() {
-  const { status, data } = await api("GET", "/alerts");
+  const { status, data } = await api("GET", "/alerts?limit=0"); // the error alone
   if (status !== 200) return; // the daemon's answer is the stream's concern (#conn)
   state.alertsError = data.error || "";
   const p = $("#alerts-error");
