@@ -324,7 +324,7 @@ func (o *openFirings) mutedNow(j *job) {
 // held.
 func (o *openFirings) internLocked(t Target) *Target {
 	k := rule.Key{Scope: t.Scope, ID: t.Name}
-	if p := o.targets[k]; p != nil && p.Type == t.Type && p.URL == t.URL && bytes.Equal(p.Secret, t.Secret) {
+	if p := o.targets[k]; p != nil && p.same(t) {
 		return p
 	}
 	t.Secret = bytes.Clone(t.Secret)

@@ -651,17 +651,19 @@ type job struct {
 // enqueue puts j on its destination's queue, or records it undelivered when the queue
 // is full.
 func (s *Stage) enqueue(ctx context.Context, j *job) {
+	// Counted before it goes in: a worker may finish it before tryEnqueue returns.
+	s.open.queued(j)
 	if s.tryEnqueue(j) {
-		s.open.queued(j)
 		s.m.queued.WithLabelValues(s.m.label(j.name)).Inc()
 		return
 	}
+	s.open.finished(j) // never queued
 	s.queueFull(ctx, j)
 }
 
 // tryEnqueue puts j on its destination's queue, chained after the job of its alert and
-// name before it; false when the queue is full. The caller counts it queued (under
-// openFirings.mu already, for Stage.unmuted).
+// name before it; false when the queue is full. The caller counts it queued first
+// (enqueue; Stage.unmuted, under openFirings.mu), so that its end never comes first.
 func (s *Stage) tryEnqueue(j *job) bool {
 	j.over = make(chan struct{})
 	// Under s.mu, so that reapQueues never stops a queue's workers as a job goes in.
