@@ -58,12 +58,24 @@ func WritePolicy(token, listenAddr string, r *http.Request) *AuthError {
 func SameOrigin(what string, r *http.Request) *AuthError {
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
-		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+		if err != nil || !strings.EqualFold(withoutDefaultPort(u.Scheme, u.Host), withoutDefaultPort(u.Scheme, r.Host)) {
 			return &AuthError{Status: http.StatusForbidden,
 				Msg: fmt.Sprintf("%s accepted only from this console's own page, not from origin %q", what, o)}
 		}
 	}
 	return nil
+}
+
+// withoutDefaultPort is host without the port scheme implies: a browser's Origin leaves
+// it out (https://name), and a proxy may forward Host with it (name:443).
+func withoutDefaultPort(scheme, host string) string {
+	if h, p, err := net.SplitHostPort(host); err == nil && (scheme == "https" && p == "443" || scheme == "http" && p == "80") {
+		if strings.Contains(h, ":") {
+			return "[" + h + "]"
+		}
+		return h
+	}
+	return host
 }
 
 // ReadPolicy decides whether the read request r may proceed, with the same token rule

@@ -82,6 +82,13 @@ func TestWritePolicy(t *testing.T) {
 			status: 403, msg: "--api-token"},
 		{name: "no token, cross-site page", listen: "127.0.0.1:8080", r: req("127.0.0.1:8080", "", "http://evil.example"),
 			status: 403, msg: "origin"},
+		// A proxy may forward Host with the port the Origin's scheme implies.
+		{name: "no token, same-origin page, default port in Host", listen: "127.0.0.1:8080", r: req("localhost:80", "", "http://localhost")},
+		{name: "no token, same-origin IPv6 page, default port in Host", listen: "[::1]:8080", r: req("[::1]:80", "", "http://[::1]")},
+		{name: "no token, other port", listen: "127.0.0.1:8080", r: req("localhost:81", "", "http://localhost"),
+			status: 403, msg: "origin"},
+		{name: "no token, https port for an http page", listen: "127.0.0.1:8080", r: req("localhost:443", "", "http://localhost"),
+			status: 403, msg: "origin"},
 		{name: "no token, rebound host name", listen: "127.0.0.1:8080", r: req("evil.example:8080", "", ""),
 			status: 403, msg: "loopback host"},
 	} {
