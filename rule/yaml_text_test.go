@@ -155,7 +155,7 @@ func TestYAMLTextReadAsWritten(t *testing.T) {
 		{`"a\0b\x1b"`, "", `"a\u0000b\u001b"`},
 		// Tabs: inside an unquoted scalar, the reader dropped them; in a double-quoted
 		// one within {…}, it lost the '}' after it.
-		{"login\tfailed", `rule: invalid: rules.yaml:7:19: a tab inside the unquoted text "loginfailed", which the YAML reader drops: quote it ("…\t…", or '…' with the tab)`, ""},
+		{"login\tfailed", `rule: invalid: rules.yaml:7:19: a tab inside the unquoted text "login\tfailed", which the YAML reader drops: quote it ("…\t…", or '…' with the tab)`, ""},
 		{"\"login\tfailed\"", `rule: invalid: rules.yaml:7:20: a tab written raw in a double-quoted string, which the YAML reader misreads: write it as \t`, ""},
 		{"'login\tfailed'", "", `"login\tfailed"`},
 		{"\"login\\tfailed\"", "", `"login\tfailed"`},
@@ -172,7 +172,7 @@ func TestYAMLTextReadAsWritten(t *testing.T) {
 		{"!!str 02142", "", `"02142"`},
 		{"!!str &z 0755", "", `"0755"`},
 		{`!!str "\udc00"`, `rule: invalid: rules.yaml:7:21: escape of a lone surrogate (\udc00), which is no character: write the character itself, or a surrogate pair for one beyond U+FFFF`, ""},
-		{"!!str a\tb", `rule: invalid: rules.yaml:7:21: a tab inside the unquoted text "ab", which the YAML reader drops: quote it ("…\t…", or '…' with the tab)`, ""},
+		{"!!str a\tb", `rule: invalid: rules.yaml:7:21: a tab inside the unquoted text "a\tb", which the YAML reader drops: quote it ("…\t…", or '…' with the tab)`, ""},
 		{"0", "", `0`},
 		{"0.5", "", `0.5`},
 		{"-0", "", `-0`},
@@ -241,7 +241,7 @@ func TestYAMLTextOfOtherFiles(t *testing.T) {
 		}
 	}
 	_, err := ParseNotifyFile("d.yaml", []byte("mutes:\n  - {scope: c-1, id: m, rule: \"*\", until: \"2030-01-01T00:00:00Z\", reason: a\tb, by: ana}\n"))
-	if want := `rule: invalid: d.yaml:2:76: a tab inside the unquoted text "ab", which the YAML reader drops: quote it ("…\t…", or '…' with the tab)`; err == nil || err.Error() != want {
+	if want := `rule: invalid: d.yaml:2:76: a tab inside the unquoted text "a\tb", which the YAML reader drops: quote it ("…\t…", or '…' with the tab)`; err == nil || err.Error() != want {
 		t.Errorf("error\n got  %v\n want %s", err, want)
 	}
 }

@@ -89,7 +89,7 @@ func checkScalars(text string, tokens token.Tokens) *textProblem {
 			}
 			continue
 		}
-		if !plainScalar(tk) || anchorName(tokens, i) {
+		if !plainScalar(tk) || anchorName(tokens, i) || blockScalar(tokens, i) {
 			continue
 		}
 		if strings.Contains(tk.Origin, "\t") {
@@ -111,6 +111,13 @@ func checkScalars(text string, tokens token.Tokens) *textProblem {
 		}
 	}
 	return nil
+}
+
+// blockScalar reports whether tokens[i] is a block scalar's content (after | or >),
+// which the reader keeps as written, tabs and leading zeros included: the lexer gives it
+// as a string token like a plain scalar's.
+func blockScalar(tokens token.Tokens, i int) bool {
+	return i > 0 && (tokens[i-1].Type == token.LiteralType || tokens[i-1].Type == token.FoldedType)
 }
 
 // plainScalar reports whether tk is an unquoted scalar.
@@ -161,7 +168,7 @@ func tabInPlain(text string, off int, found bool, content string, tk *token.Toke
 				line, col = positionOf(text, off+strings.Index(seg, inner)+at)
 			}
 			return &textProblem{line: line, col: col, msg: fmt.Sprintf(
-				"a tab inside the unquoted text %q, which the YAML reader drops: quote it (\"…\\t…\", or '…' with the tab)", strings.TrimSpace(tk.Value))}
+				"a tab inside the unquoted text %q, which the YAML reader drops: quote it (\"…\\t…\", or '…' with the tab)", inner)}
 		}
 		off += len(seg) + 1 // the next line starts after it
 	}
