@@ -334,11 +334,7 @@ func (b *Broker) RefuseProduces(t testing.TB, topic string, refusing func() bool
 // produces may name it by id.
 func (b *Broker) FailProduces(t testing.TB, topic string, err *kerr.Error, failing func(*kmsg.ProduceRequest) bool) {
 	t.Helper()
-	md, merr := kadm.NewClient(b.Client(t)).Metadata(context.Background(), topic)
-	if merr != nil {
-		t.Fatalf("kafkatest: metadata of %s: %v", topic, merr)
-	}
-	id := md.Topics[topic].ID
+	id := b.topicID(t, topic)
 	c := b.Cluster
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
@@ -373,11 +369,7 @@ func (b *Broker) FailProduces(t testing.TB, topic string, err *kerr.Error, faili
 // as fetches name it by id.
 func (b *Broker) FailFetches(t testing.TB, topic string, err *kerr.Error, failing func() bool) {
 	t.Helper()
-	md, merr := kadm.NewClient(b.Client(t)).Metadata(context.Background(), topic)
-	if merr != nil {
-		t.Fatalf("kafkatest: metadata of %s: %v", topic, merr)
-	}
-	id := md.Topics[topic].ID
+	id := b.topicID(t, topic)
 	c := b.Cluster
 	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
@@ -399,4 +391,14 @@ func (b *Broker) FailFetches(t testing.TB, topic string, err *kerr.Error, failin
 		}
 		return resp, nil, true
 	})
+}
+
+// topicID is topic's id, by which requests may name it.
+func (b *Broker) topicID(t testing.TB, topic string) [16]byte {
+	t.Helper()
+	md, err := kadm.NewClient(b.Client(t)).Metadata(context.Background(), topic)
+	if err != nil {
+		t.Fatalf("kafkatest: metadata of %s: %v", topic, err)
+	}
+	return md.Topics[topic].ID
 }
