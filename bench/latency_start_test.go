@@ -14,6 +14,9 @@ import (
 // where no broker listens: startDaemon must return an error that names the brokers
 // rather than wait for them as the daemon itself does.
 func TestStartDaemonGivesUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a start's patience (2 s): make test runs it")
+	}
 	// Not parallel: it shortens the package's daemonStartLimit.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -62,6 +62,9 @@ func childCommand(t testing.TB) []string {
 // pass-through baseline, and the figures are consistent.
 func TestLatencyRunAccountsForEveryEvent(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs a latency benchmark (5 s): make test runs it")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	rep, err := bench.RunLatency(ctx, bench.LatencyConfig{

@@ -23,6 +23,9 @@ import (
 // partition 0 (found by a review helper).
 func TestSlowCoverCommitReusesPrunedVersion(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits out a slow commit (3 s): make test runs it")
+	}
 	b, inner, lake := brokerAndLake(t, 2, "mem")
 	prod := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	bad := make([]*kgo.Record, 10)

@@ -16,6 +16,9 @@ import (
 // below '/'). With a few names, file:// yielded them out of order; past one listing
 // page (1,000 objects), it left "x/a-c" out altogether (found by a review helper).
 func TestListAscendingByteOrderAcrossDirectories(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lists pages of thousands of objects in every bucket (6 s): make test runs it")
+	}
 	if lakehouse.UnderRace && testing.Short() {
 		t.Skip("encoding on one goroutine, nothing for the race detector: the plain pass of make test runs it")
 	}

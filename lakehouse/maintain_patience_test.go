@@ -29,6 +29,9 @@ func (b manifestCommitsFail) PutIfAbsent(ctx context.Context, name string, r io.
 // negative patience waits the outage out, as the archiver's own passes do.
 func TestMaintenanceGivesUpAfterStoragePatience(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits out the storage patience (3 s): make test runs it")
+	}
 	ctx := context.Background()
 	inner, _ := lakehousetest.FileBucket(t)
 	lakehousetest.SmallFilesLake(t, inner, 1, 4, 5, nil)

@@ -22,6 +22,9 @@ import (
 // accepted at its start: offsets 0..N of partition 0 were missing for good.
 func TestSlowCommitReusesPrunedVersion(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits out a slow commit (3 s): make test runs it")
+	}
 	slowCommitOnPrunedVersion(t, "mem", func(inner lakehouse.Bucket) (lakehouse.Bucket, <-chan struct{}, chan struct{}) {
 		g := newGatedBucket(inner)
 		return g, g.entered, g.open
@@ -81,6 +84,9 @@ func (g *midWriteGatedBucket) PutIfAbsent(ctx context.Context, name string, r io
 // offsets the newest manifest covers can.
 func TestSlowWriteReusesPrunedVersion(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits out a slow write (3 s): make test runs it")
+	}
 	slowCommitOnPrunedVersion(t, "file", func(inner lakehouse.Bucket) (lakehouse.Bucket, <-chan struct{}, chan struct{}) {
 		g := &midWriteGatedBucket{Bucket: inner, open: make(chan struct{}), entered: make(chan struct{})}
 		return g, g.entered, g.open
@@ -155,6 +161,9 @@ func slowCommitOnPrunedVersion(t *testing.T, kind string, gate func(lakehouse.Bu
 // though the lake never saw the change.
 func TestSlowCompactionCommitOnPrunedVersion(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits out a slow commit (2 s): make test runs it")
+	}
 	b, inner, lake := brokerAndLake(t, 1, "mem")
 	cfg := archiverConfig(b, inner, "compact-pruned")
 	cfg.RollAge = 50 * time.Millisecond

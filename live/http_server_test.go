@@ -255,6 +255,9 @@ func TestHTTPUnknownEndpoints(t *testing.T) {
 // and these were never counted.
 func TestHTTPTimeoutsReachedAreCounted(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits out the HTTP timeouts (2 s): make test runs it")
+	}
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPReadHeaderTimeout = 200 * time.Millisecond
 		c.HTTPReadTimeout = 30 * time.Second
@@ -323,6 +326,9 @@ func TestHTTPTimeoutsReachedAreCounted(t *testing.T) {
 // by what the connection was waiting for.
 func TestSlowBodyIsNoReadHeaderTimeout(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("sends a body slowly (2 s): make test runs it")
+	}
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPReadHeaderTimeout = time.Second
 		c.HTTPReadTimeout = 1500 * time.Millisecond
@@ -381,6 +387,9 @@ func TestHeaderTimeoutCountedWhenAsLongAsReadTimeout(t *testing.T) {
 // taken for the idle timeout's and counted as one too.
 func TestSlowBodyIsNoIdleTimeoutWhenAsLongAsReadTimeout(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("sends a body slowly (2 s): make test runs it")
+	}
 	d := startHTTPDaemon(t, 1, func(c *live.Config) {
 		c.HTTPReadHeaderTimeout = time.Second
 		c.HTTPReadTimeout = 1500 * time.Millisecond

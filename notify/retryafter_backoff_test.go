@@ -18,6 +18,9 @@ import (
 // the third failure's wait must be 400ms ±50% and the fourth's 800ms ±50%.
 func TestBackoffKeepsDoublingAfterARetryAfter(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits out backoffs (2 s): make test runs it")
+	}
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
 		switch n {
 		case 1:
