@@ -167,7 +167,6 @@ func (d *Daemon) publishRules(changed []rule.Key) bool {
 	d.columns.update(d, added, dropped)
 	s.controls.Store(d.folded - 1)
 	d.active.Store(s)
-	d.m.rules.Set(float64(s.set.Len()))
 	d.m.ruleIndexBuilds.Inc()
 	d.log.Debug("rule index published", "changed", len(changed), "active", s.set.Len(), "took", time.Since(began))
 	// Idle partitions adopt the rules now, at the offset they will evaluate next, so
@@ -192,6 +191,10 @@ func (d *Daemon) publishRules(changed []rule.Key) bool {
 			}
 		})
 	}
+	// Shown last, so that /metrics never shows a rule gone while its series stay (a
+	// reader waiting for the count saw the deleted rule's series; CI's race pass of
+	// TestRuleChurnDoesNotGrowMetricSeries).
+	d.m.rules.Set(float64(s.set.Len()))
 	for _, p := range ended {
 		d.produceEnded(p)
 	}
