@@ -190,28 +190,41 @@ func (c *Console) ruleLimit(w http.ResponseWriter, q url.Values, usage string, d
 		httpjson.Error(w, http.StatusBadRequest, "id is required: "+usage)
 		return k, 0, false
 	}
+	limit, ok := c.pageLimit(w, q, def, bound)
+	return k, limit, ok
+}
+
+// pageLimit reads a listing's limit (def when absent, 1 to bound.max), answering 400
+// and returning false when it is wrong; one over the bound counts as reaching it.
+func (c *Console) pageLimit(w http.ResponseWriter, q url.Values, def int, bound pageBound) (int, bool) {
 	limit := min(def, bound.max)
 	if s := q.Get("limit"); s != "" {
 		n, ok := httpjson.PositiveInt(s)
 		switch {
 		case !ok:
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", bound.max))
-			return k, 0, false
+			return 0, false
 		case n > bound.max:
+			// Refused, not cut to the largest page, so that a script asking for all learns
+			// it must page.
 			c.reached(bound.limit)
-			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit %s is over the largest this listing gives, %d (%s)", s, bound.max, bound.flag))
-			return k, 0, false
+			msg := fmt.Sprintf("limit %s is over the largest this listing gives, %d (%s)", s, bound.max, bound.flag)
+			if bound.paged != "" {
+				msg = fmt.Sprintf("limit %s is over the largest page, %d (%s): read the %s page by page with cursor", s, bound.max, bound.flag, bound.paged)
+			}
+			httpjson.Error(w, http.StatusBadRequest, msg)
+			return 0, false
 		}
 		limit = n
 	}
-	return k, limit, true
+	return limit, true
 }
 
 // pageBound is the largest limit a listing may ask for, and the limit and flag that
-// set it.
+// set it; paged, when set, names what a cursor pages through (said in the 400).
 type pageBound struct {
-	max         int
-	limit, flag string
+	max                int
+	limit, flag, paged string
 }
 
 func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
@@ -220,7 +233,7 @@ func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, limit, ok := c.ruleLimit(w, q, "/v1/console/counts?scope=*&id=ID&limit=100", countsDefaultTop,
-		pageBound{c.cfg.CountsMaxTop, LimitCountsMaxTop, "--counts-max-page-size"})
+		pageBound{max: c.cfg.CountsMaxTop, limit: LimitCountsMaxTop, flag: "--counts-max-page-size"})
 	if !ok {
 		return
 	}
@@ -256,7 +269,7 @@ func (c *Console) handleWindows(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, limit, ok := c.ruleLimit(w, q, "/v1/console/windows?scope=*&id=ID&limit=20&cursor=C", c.cfg.WindowsPageSize,
-		pageBound{c.cfg.WindowsMaxPageSize, LimitWindowsMaxPage, "--console-windows-max-page-size"})
+		pageBound{max: c.cfg.WindowsMaxPageSize, limit: LimitWindowsMaxPage, flag: "--console-windows-max-page-size"})
 	if !ok {
 		return
 	}

@@ -80,22 +80,11 @@ func (c *Console) handleMutes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit := c.cfg.MutesPageSize
-	if s := q.Get("limit"); s != "" {
-		n, ok := httpjson.PositiveInt(s)
-		switch {
-		case !ok:
-			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", c.cfg.MutesMaxPageSize))
-			return
-		case n > c.cfg.MutesMaxPageSize:
-			// As /v1/counts answers a limit over --counts-max-page-size: refused, not
-			// cut to the largest page, so that a script asking for all learns it must page.
-			c.reached(LimitMutesMaxPage)
-			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf(
-				"limit %s is over the largest page, %d (--console-mutes-max-page-size): read the mutes page by page with cursor", s, c.cfg.MutesMaxPageSize))
-			return
-		}
-		limit = n
+	// As /v1/counts answers a limit over --counts-max-page-size.
+	limit, ok := c.pageLimit(w, q, c.cfg.MutesPageSize,
+		pageBound{max: c.cfg.MutesMaxPageSize, limit: LimitMutesMaxPage, flag: "--console-mutes-max-page-size", paged: "mutes"})
+	if !ok {
+		return
 	}
 	after, err := decodeMuteCursor(q.Get("cursor"))
 	if err != nil {
