@@ -29,5 +29,6 @@
 //   - Rows that are not JSON are counted (Invalid) and not evaluated, as live
 //     dead-letters them; an offset read twice counts once.
 //
-// It depends on lakehouse, window, rule, jsonpath, contract and internal/verdict.
+// It depends on lakehouse, window, rule, jsonpath, contract and internal/{verdict,
+// kafkarange,kafkatime}.
 package backtest

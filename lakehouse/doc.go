@@ -39,6 +39,6 @@
 //     LagInterval against the newest manifest. A killed archiver's partitions wait at
 //     most SessionTimeout (InstanceID: not at all) before another archiver resumes them.
 //
-// It depends on internal/verdict (and through it jsonpath) only, for the acceptance
-// check it shares with the live stage.
+// It depends on jsonpath and internal/verdict (the acceptance check it shares with the
+// live stage), and on the internal helpers fetcherr, kafkatime, limitmetric and memlimit.
 package lakehouse
