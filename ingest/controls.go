@@ -99,6 +99,11 @@ func (r *ControlReader) Close() {
 	r.cl.Close()
 }
 
+// ErrControlsPartitions is returned by a ControlReader whose controls topic has more
+// than one partition: Hindsight needs exactly one (recreate the topic with one
+// partition and cleanup.policy=compact, and apply the controls again).
+var ErrControlsPartitions = errors.New("the controls topic must have exactly one partition, since controls are applied in offset order")
+
 // endOffsets lists the controls partitions and their last stable offsets (where a
 // transaction still open begins, else the end; 0 when the log holds nothing below it:
 // retention deleted every record, and none will come to wait for), retrying while the
@@ -133,6 +138,12 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 						"topic", o.Topic, "partition", o.Partition, "log_start", st.Offset)
 				}
 			})
+			if len(ends) > 1 {
+				// Controls are folded in offset order, a key's last record winning: across
+				// partitions there is no order, and the fold's position (a snapshot's
+				// Controls, against which restore judges ended versions) is one offset.
+				return nil, backoff.Permanent(fmt.Errorf("%w: topic %s has %d", ErrControlsPartitions, r.cfg.Topics.Controls, len(ends)))
+			}
 			if len(ends) > 0 {
 				return ends, nil
 			}
@@ -161,8 +172,9 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 // calls apply with them, in order, until ctx is done: one call per fetch, with every
 // record it brought, so that a flood of controls costs its reader one rule index
 // rebuild per fetch rather than one per control. caughtUp is called once, after every
-// control that existed when Run started was applied. Partitions added to the controls
-// topic later are not read (it has one partition by design).
+// control that existed when Run started was applied. A controls topic of more than one
+// partition is refused (ErrControlsPartitions); partitions added to it later are not
+// read.
 func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), caughtUp func()) error {
 	r.runCtx.Store(&ctx)
 	ends, err := r.endOffsets(ctx)
