@@ -134,6 +134,19 @@ func (d *Daemon) startBackfill(p *partition, ar *controls.Version, start, end in
 	d.bf.queue.push(ar.Key.Scope, &handoffJob{p: p, ar: ar, pb: pb, ctx: ctx, retry: d.bf.policy()}, time.Time{})
 }
 
+// cancelJob cancels job pb of version ar (the caller holds its partition's lock) and
+// takes it out of the queue if it waits there. hindsight_backfills_running counts a job
+// until whoever ends it says so, once: here for a job taken out of the queue; the
+// worker for one it popped (runJob, failedAttempt, a finished attempt), which sees the
+// job's context ended or drops the result; a job failedAttempt puts back after this
+// looked takes itself out again.
+func (d *Daemon) cancelJob(ar *controls.Version, pb *pendingBackfill) {
+	pb.cancel()
+	if d.bf.queue.remove(ar.Key.Scope, func(j *handoffJob) bool { return j.pb == pb }) {
+		d.m.backfillsRunning.Dec()
+	}
+}
+
 // positions numbers the jobs waiting for a worker (see fairQueue.positions); nil
 // without a backfiller.
 func (bf *backfiller) positions() map[*pendingBackfill]int {
@@ -244,6 +257,11 @@ func (d *Daemon) failedAttempt(j *handoffJob, err error, blocked bool) {
 	d.bf.log.Warn("backfill failed; retrying", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", j.p.id,
 		"attempt", pb.attempts.Load(), "retry_in", wait, "err", err)
 	d.bf.queue.push(ar.Key.Scope, j, time.Now().Add(wait))
+	// Cancelled since the check above, while no queue held it: cancelJob found nothing
+	// to take out, so the job must not wait here for its delay, counted as queued.
+	if j.ctx.Err() != nil && d.bf.queue.remove(ar.Key.Scope, func(q *handoffJob) bool { return q == j }) {
+		d.m.backfillsRunning.Dec()
+	}
 }
 
 // finishBackfill applies a finished job and produces the alerts of the thresholds

@@ -109,6 +109,28 @@ func (q *fairQueue[T]) take() (job T, wait time.Duration, found bool) {
 	return job, wait, false
 }
 
+// remove takes out of the queue the waiting jobs under key that match, and reports
+// whether it took any. A cancelled job goes at once: left until a worker pops it, it
+// kept its compiled rule alive and counted in the queue's length and positions, so a
+// rule updated in a loop grew the queue without bound.
+func (q *fairQueue[T]) remove(key string, match func(T) bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	jobs := q.byKey[key]
+	kept := slices.DeleteFunc(jobs, func(w queued[T]) bool { return match(w.job) })
+	if len(kept) == len(jobs) {
+		return false
+	}
+	q.n -= len(jobs) - len(kept)
+	if len(kept) == 0 {
+		delete(q.byKey, key)
+		q.order = slices.DeleteFunc(q.order, func(k string) bool { return k == key })
+	} else {
+		q.byKey[key] = kept
+	}
+	return true
+}
+
 // positions numbers the waiting jobs 1, 2, … in the order they would start if none
 // failed: round-robin over the keys.
 func (q *fairQueue[T]) positions() map[T]int {

@@ -63,3 +63,31 @@ func TestFairQueueRetryWaits(t *testing.T) {
 		t.Fatal("pop on an empty queue with a done context returned a job")
 	}
 }
+
+// A removed job leaves the queue's length and positions at once, and a key left with
+// no job leaves the service order: the next key's job is served, not a gap.
+func TestFairQueueRemove(t *testing.T) {
+	t.Parallel()
+	q := newFairQueue[string]()
+	q.push("a", "a-0", time.Time{})
+	q.push("a", "a-1", time.Time{})
+	q.push("b", "b-0", time.Time{})
+	if q.remove("a", func(j string) bool { return j == "none" }) || q.remove("c", func(string) bool { return true }) {
+		t.Fatal("remove reported a job that is not queued")
+	}
+	if !q.remove("a", func(j string) bool { return j == "a-0" }) {
+		t.Fatal("remove did not find a-0")
+	}
+	if pos := q.positions(); q.len() != 2 || pos["a-1"] != 1 || pos["b-0"] != 2 {
+		t.Fatalf("after removing a-0: %d waiting, positions %v; want 2, a-1 1 and b-0 2", q.len(), pos)
+	}
+	if !q.remove("a", func(j string) bool { return j == "a-1" }) {
+		t.Fatal("remove did not find a-1")
+	}
+	if pos := q.positions(); q.len() != 1 || pos["b-0"] != 1 || len(q.order) != 1 {
+		t.Fatalf("after emptying key a: %d waiting, positions %v, order %v; want b-0 alone", q.len(), pos, q.order)
+	}
+	if j, _, found := q.take(); !found || j != "b-0" {
+		t.Fatalf("took %q (found %v), want b-0", j, found)
+	}
+}

@@ -152,7 +152,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		p.dropWindow(ar)
 		delete(p.buffers, ar)
 		if pb := p.pending[ar]; pb != nil {
-			pb.cancel()
+			d.cancelJob(ar, pb)
 			delete(p.pending, ar)
 		}
 		removed = true

@@ -55,11 +55,11 @@ func (d *Daemon) Revoked(ps []int32) {
 		part.mu.Lock()
 		part.revoked = true
 		for ar, pb := range part.pending {
-			pb.cancel() // its history is the next owner's to count (the snapshot says so)
+			d.cancelJob(ar, pb) // its history is the next owner's to count (the snapshot says so)
 			delete(part.pending, ar)
 		}
 		for ar, pb := range part.endedReplays {
-			pb.cancel() // the next owner replays it from the same snapshot, which none replaced
+			d.cancelJob(ar, pb) // the next owner replays it from the same snapshot, which none replaced
 			delete(part.endedReplays, ar)
 		}
 		part.mu.Unlock()

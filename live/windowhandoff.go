@@ -82,7 +82,7 @@ func (d *Daemon) bufferWindowed(p *partition, b *ingest.Batch, h *handoffBuffer,
 // missing. The caller holds the partition's lock.
 func (d *Daemon) abandonHandoff(p *partition, ar *controls.Version, offset int64) {
 	if pb := p.pending[ar]; pb != nil {
-		pb.cancel()
+		d.cancelJob(ar, pb)
 		delete(p.pending, ar)
 	}
 	delete(p.buffers, ar)
