@@ -77,7 +77,14 @@ func ParseControl(data []byte) (*Control, error) {
 	}
 	var c Control
 	if err := strict.Unmarshal(data, &c); err != nil {
-		return nil, decodeError("control is not a valid JSON control record", err, ruleText(data))
+		derr := decodeError("control is not a valid JSON control record", err, ruleText(data))
+		var ve *ValidationError
+		if !errors.As(derr, &ve) {
+			if ve, ok := controlMismatch(data); ok {
+				return nil, ve
+			}
+		}
+		return nil, derr
 	}
 	switch c.Op {
 	case OpUpsert:

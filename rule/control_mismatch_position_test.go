@@ -26,6 +26,9 @@ func TestControlMismatchPointsAtItsValue(t *testing.T) {
 		{"mute id", `{"op":"upsert","mute":{"scope":"*","id":5,"rule":"*","until":"2026-01-01T00:00:00Z","reason":"x"}}`, `"id":5`, []string{"id", "mute.id"}},
 		{"destination name", `{"op":"upsert","destination":{"scope":"*","name":5,"type":"webhook","url":"https://x.example.com"}}`, `"name":5`, []string{"name", "destination.name"}},
 		{"delete scope", `{"op":"delete","scope":5,"id":"r1"}`, `"scope":5`, []string{"scope"}},
+		{"delete kind", `{"op":"delete","kind":true,"scope":"*","id":"r1"}`, `"kind":true`, []string{"kind"}},
+		{"mute until", `{"op":"upsert","mute":{"scope":"*","id":"m1","until":5,"rule":"*"}}`, `"until":5`, []string{"until", "mute.until"}},
+		{"destination secret", `{"op":"upsert","destination":{"scope":"*","name":"d1","type":"webhook","url":"https://x.example.com","secret":"s"}}`, `"secret":"s"`, []string{"secret", "destination.secret"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseControl([]byte(tc.text))

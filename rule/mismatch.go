@@ -16,21 +16,86 @@ import (
 // refuses it, names Go types and a byte index. ok is false when ruleJSON has no such
 // value (its error is of another kind).
 func mismatchProblem(ruleJSON []byte) (p Problem, ok bool) {
-	var r Rule
-	var ute *json.UnmarshalTypeError
-	if !errors.As(json.Unmarshal(ruleJSON, &r), &ute) || ute.Type == nil {
+	field, msg, ok := typeMismatch(ruleJSON, &Rule{})
+	if !ok {
 		return Problem{}, false
 	}
-	field := pathAt(ruleJSON, ute.Offset)
 	if field == "" {
-		return Problem{Field: "rule", Msg: "is " + jsonKindName(ute.Value) + "; a rule is an object"}, true
+		return Problem{Field: "rule", Msg: msg + "; a rule is an object"}, true
 	}
+	return Problem{Field: field, Msg: msg}, true
+}
+
+// controlMismatch is the problem, as mismatchProblem's for a rule, of a control record
+// holding a value of the wrong kind outside its rule: its op, scope or id, a field of
+// its mute or destination (a problem of that kind, named as its validation names
+// fields). sonic's message names no field, and its index, past the next nested object,
+// pointed at the record's closing braces. ok is false when data has no such value, or
+// is not an object at all.
+func controlMismatch(data []byte) (ve *ValidationError, ok bool) {
+	field, msg, ok := typeMismatch(data, &Control{})
+	if !ok {
+		// A mute's until is a time.Time, whose own decoder refuses a value that is not
+		// a string with an error encoding/json does not place.
+		var wire struct {
+			Mute struct {
+				Until json.RawMessage `json:"until"`
+			} `json:"mute"`
+		}
+		if json.Unmarshal(data, &wire) != nil {
+			return nil, false
+		}
+		until := bytes.TrimSpace(wire.Mute.Until)
+		if len(until) == 0 || until[0] == '"' || string(until) == "null" {
+			return nil, false
+		}
+		field, msg = "mute.until", "is "+rawKindName(until)+"; want a string (an RFC 3339 time)"
+	}
+	if field == "" {
+		return nil, false
+	}
+	ve = &ValidationError{}
+	for _, kind := range []string{KindMute, KindDestination} {
+		if rest, inside := strings.CutPrefix(field, kind+"."); inside {
+			ve.Kind, field = kind, rest
+		}
+	}
+	ve.Problems = []Problem{{Field: field, Msg: msg}}
+	return ve, true
+}
+
+// typeMismatch finds, decoding data into v with encoding/json (whose error, unlike
+// sonic's, says where the value is), the first value of the wrong kind for its field:
+// the field's path in data ("": the whole document) and what is wrong, in the rule
+// language's words. ok is false when data has none.
+func typeMismatch(data []byte, v any) (field, msg string, ok bool) {
+	var ute *json.UnmarshalTypeError
+	if !errors.As(json.Unmarshal(data, v), &ute) || ute.Type == nil {
+		return "", "", false
+	}
+	field = pathAt(data, ute.Offset)
 	got, want := jsonKindName(ute.Value), goKindName(ute.Type)
-	if got == want {
+	switch {
+	case field == "":
+		return "", "is " + got, true
+	case got == want:
 		// A number with a fraction, or out of range, for a whole number ("number 1.5").
-		return Problem{Field: field, Msg: "is " + strings.TrimPrefix(ute.Value, "number ") + "; want a whole number within range"}, true
+		return field, "is " + strings.TrimPrefix(ute.Value, "number ") + "; want a whole number within range", true
 	}
-	return Problem{Field: field, Msg: "is " + got + "; want " + want}, true
+	return field, "is " + got + "; want " + want, true
+}
+
+// rawKindName names the kind of the JSON value raw, which is not a string.
+func rawKindName(raw []byte) string {
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // jsonKindName names the kind of JSON value encoding/json's UnmarshalTypeError.Value
