@@ -1,12 +1,14 @@
 package rule
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"strconv"
 	"strings"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -235,6 +237,9 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage, lim Limits) (*leaf
 	if err := json.Unmarshal(raw, &operand); err != nil {
 		return nil, &leafError{field: "value", msg: "is not JSON: " + err.Error()}
 	}
+	if msg := inexactInteger(op, raw); msg != "" && op != OpMatches {
+		return nil, &leafError{field: "value", msg: msg}
+	}
 	l.operand = operand
 	canon, _ := json.Marshal(operand) // sorted keys: equal operands give equal keys
 	l.key = p.String() + "\x00" + string(op) + "\x00" + string(canon)
@@ -285,6 +290,51 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage, lim Limits) (*leaf
 		l.num, l.isNum = operand.(float64)
 	}
 	return l, nil
+}
+
+// inexactInteger is the problem of an operand (a member of an in list: each) holding an
+// integer, written without fraction or exponent, beyond MaxSafeInteger: it is compared
+// as a float64, which rounds it to a neighbour, so a rule on id 9007199254740993
+// matched id 9007199254740992 and != called them equal. A number written 1e300 or
+// 2.5e16 claims no exactness and is kept; "" when there is no such integer.
+func inexactInteger(op Op, raw json.RawMessage) string {
+	const advice = "; compare such ids as strings (write the value as a string, in the events and in the rule)"
+	var members []json.RawMessage
+	if op == OpIn && json.Unmarshal(raw, &members) == nil {
+		for i, m := range members {
+			if num := integerBeyondSafe(m); num != "" {
+				return fmt.Sprintf("member %d of the in list: %s%s", i, beyondSafe(num), advice)
+			}
+		}
+		return ""
+	}
+	if num := integerBeyondSafe(raw); num != "" {
+		return beyondSafe(num) + advice
+	}
+	return ""
+}
+
+// integerBeyondSafe is the text of the first number in the JSON text raw, anywhere in
+// it, written as an integer (no fraction, no exponent) of magnitude beyond
+// MaxSafeInteger; "" if there is none.
+func integerBeyondSafe(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		n, ok := tok.(json.Number)
+		if !ok || strings.ContainsAny(string(n), ".eE") {
+			continue
+		}
+		// JSON writes no leading zeros: the longer digit string is the larger number.
+		digits, limit := strings.TrimPrefix(string(n), "-"), strconv.FormatInt(MaxSafeInteger, 10)
+		if len(digits) > len(limit) || len(digits) == len(limit) && digits > limit {
+			return string(n)
+		}
+	}
 }
 
 // checkRegexSize refuses a pattern beyond the regex limits before it is compiled. A

@@ -135,6 +135,10 @@ func TestLimitErrors(t *testing.T) {
 		{"version 2^53", control(`{"path":"$.a"}`, `"version":9007199254740992`), "", 0, ""},
 		{"version 2^53+1", control(`{"path":"$.a"}`, `"version":9007199254740993`), "version", 0, ""},
 		{"version max int64", control(`{"path":"$.a"}`, `"version":9223372036854775807`), "version", 0, ""},
+		{"condition value 2^53", control(leafWith("$.a", "==", "-9007199254740992")), "", 0, ""},
+		{"condition value 1e300, not claimed exact", control(leafWith("$.a", "<", "1e300")), "", 0, ""},
+		{"condition value 2^53+1", control(leafWith("$.a", "!=", "-9007199254740993")), "when.value", 0, ""},
+		{"in list member past 2^53", control(leafWith("$.a", "in", "[1, 1234567890123456789]")), "when.value", 0, ""},
 		{"threshold max int64", `{"op":"upsert","rule":{"id":"x","scope":"*","threshold":9223372036854775807,"when":{"path":"$.a"}}}`, "threshold", 0, ""},
 	}
 	var lines []string

@@ -125,9 +125,11 @@
 // falls in (max_rule_window_overlap), and a lookback, window size and lateness of at
 // most 3650d each (max_rule_lookback); a JSONPath at most 512 bytes
 // (max_rule_path_bytes) and 32 segments (max_rule_path_segments); a rules file at most
-// 1 MiB, YAML aliases counted in full (max_rules_file_bytes). Versions and thresholds
-// are at most 2^53 (MaxSafeInteger) in magnitude, so that JSON numbers hold them
-// exactly. A rule beyond a bound is invalid, with a problem naming the bound and its
+// 1 MiB, YAML aliases counted in full (max_rules_file_bytes). Versions and thresholds,
+// and the integers a condition's value writes without fraction or exponent, are at most
+// 2^53 (MaxSafeInteger) in magnitude, so that JSON numbers hold them exactly: a
+// condition on id 9007199254740993 would match 9007199254740992; such ids are compared
+// as strings. A rule beyond a bound is invalid, with a problem naming the bound and its
 // value. SetLimits changes the limits for the whole process, once at start-up.
 //
 // # Sets
