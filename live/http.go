@@ -2,6 +2,7 @@ package live
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/httpjson"
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -82,6 +84,20 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if customer != "" {
+		// A customer no event can have is refused, not answered 0: ingestion
+		// dead-letters such a key (verdict.CheckCustomer, the one check), and JSON
+		// would name a customer that is not UTF-8 as another, real one (U+FFFD in place
+		// of its bytes) with another count.
+		switch _, err := verdict.CheckCustomer([]byte(customer)); {
+		case errors.Is(err, verdict.ErrKeyTooLong):
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf(
+				"customer is %d bytes, longer than --max-customer-bytes (%d): an event with such a key goes to the dead-letter topic (key_too_long), so no customer has this count", len(customer), rule.CurrentMaxCustomerBytes()))
+			return
+		case errors.Is(err, verdict.ErrInvalidKey):
+			httpjson.Error(w, http.StatusBadRequest,
+				"customer is not valid UTF-8: an event with such a key goes to the dead-letter topic (invalid_key), so no customer has this count; percent-encode the UTF-8 bytes of the customer id")
+			return
+		}
 		v, ok := d.Count(k, customer)
 		if !ok {
 			httpjson.Error(w, http.StatusNotFound, "no active rule "+k.String())
