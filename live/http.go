@@ -84,6 +84,15 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if customer != "" {
+		// limit and cursor page the listing: with customer= they would go unread, and a
+		// caller that meant a listing would take one count for it without a word.
+		for _, name := range []string{"limit", "cursor"} {
+			if q.Get(name) != "" {
+				httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf(
+					"%s pages the listing of every customer's count, and customer=C asks one customer's: give customer, or limit and cursor, not both", name))
+				return
+			}
+		}
 		// A customer no event can have is refused, not answered 0: ingestion
 		// dead-letters such a key (verdict.CheckCustomer, the one check), and JSON
 		// would name a customer that is not UTF-8 as another, real one (U+FFFD in place
