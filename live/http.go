@@ -115,8 +115,9 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, v)
 		return
 	}
-	limit := d.cfg.CountsPageSize
+	limit, ownLimit := d.cfg.CountsPageSize, false
 	if s := q.Get("limit"); s != "" {
+		ownLimit = true
 		n, ok := httpjson.PositiveInt(s)
 		switch {
 		case !ok:
@@ -156,6 +157,11 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		httpjson.Error(w, http.StatusNotFound, "no active rule "+k.String())
 		return
+	}
+	// --counts-page-size is reached only by a listing it cut: one whose caller gave its
+	// own limit was cut at that limit, and a last page was not cut at all.
+	if next != "" && !ownLimit {
+		d.m.limits.Reached(limitCountsPage)
 	}
 	out := contract.CountsPage{Counts: page}
 	if next != "" {
