@@ -1,6 +1,7 @@
 package live
 
 import (
+	"hash/maphash"
 	"slices"
 	"time"
 
@@ -17,24 +18,47 @@ type consoleBackend struct{ d *Daemon }
 
 func (b consoleBackend) Rules() contract.RuleList { return b.d.RuleList() }
 
-// Counts walks every counter and every open window once (as TopCounts does) and keeps,
-// per active rule version, the number of customers, the total and the top customers:
-// memory in the number of rules times top, not in the number of counters. A rule kept
-// per group and window counts, per customer, its largest open window's count, as
-// /v1/counts shows it (partition.windowCounts, which holds one partition's customers of
-// one rule at a time); a customer whose events moved partition is counted once per
-// partition, as a plain counter is.
+// Counts walks every counter and every open window of the partitions owned here and
+// keeps, per active rule version, the number of customers, the total and the top
+// customers, a customer's count being what /v1/counts gives it (Count, CountsPage):
+// its counters summed over the partitions, or, for a rule kept per group and window,
+// its largest open window's count in any of them. A customer's events can sit on two
+// partitions (partitions added to the events topic move keys), and counting each
+// partition's counter alone listed it twice with partial counts.
+//
+// Memory is in the number of rules times top, not in the number of counters, but for
+// the customers on more than one partition: with more than one partition owned, a
+// first pass takes a 64-bit hash of each partition's customers (8 bytes a customer a
+// partition, for the call), and only customers whose hash is seen in two partitions
+// (a hash collision is one too, at worst a name copied for nothing) have their names
+// kept, in a map per rule, to be summed before they are counted. Partitions are read
+// one at a time, as every query reads them: a customer whose events first reach a
+// second partition between the two passes is counted in each.
 func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 	s := b.d.active.Load()
 	type acc struct {
 		sum contract.CountSummary
 		top *topK[contract.CustomerCount]
+		// split holds the customers on more than one partition: their summed
+		// counters, or their largest open window's count (largest).
+		split, largest map[string]int64
 	}
 	worse := func(a, b contract.CustomerCount) bool {
 		if a.Count != b.Count {
 			return a.Count < b.Count
 		}
 		return a.Customer > b.Customer
+	}
+	offer := func(a *acc, customer []byte, n int64) {
+		// The customer's name is copied out only for a count that makes the list.
+		if w := a.top.worstOrNil(); top > 0 && (w == nil || n > w.Count || (n == w.Count && string(customer) < w.Customer)) {
+			a.top.offer(contract.CustomerCount{Customer: string(customer), Count: n})
+		}
+	}
+	offerString := func(a *acc, customer string, n int64) {
+		if w := a.top.worstOrNil(); top > 0 && (w == nil || n > w.Count || (n == w.Count && customer < w.Customer)) {
+			a.top.offer(contract.CustomerCount{Customer: customer, Count: n})
+		}
 	}
 	per := map[rule.Key]*acc{}
 	accOf := func(k rule.Key) *acc {
@@ -45,19 +69,33 @@ func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 		}
 		return a
 	}
-	b.d.eachPartition(func(p *partition) { // holds p.mu
+	ps := b.d.ownedPartitions()
+	seed := maphash.MakeSeed()
+	split := splitCustomers(ps, s, seed)
+	inSplit := func(h uint64) bool { _, ok := split[h]; return ok }
+	for _, p := range ps {
+		p.mu.Lock()
+		lastCI, lastSplit := -1, false
 		p.counts.each(func(ci int, id uint32, n int64) {
 			ar := s.versionByID(id)
 			if ar == nil || n <= 0 {
 				return
 			}
 			a := accOf(ar.Key)
-			a.sum.Customers++
 			a.sum.Total += n
-			// The customer's name is copied out only for a counter that makes the list.
-			if w := a.top.worstOrNil(); top > 0 && (w == nil || n > w.Count || (n == w.Count && string(p.counts.nameBytes(ci)) < w.Customer)) {
-				a.top.offer(contract.CustomerCount{Customer: p.counts.name(ci), Count: n})
+			name := p.counts.nameBytes(ci)
+			if ci != lastCI { // each walks a customer's counters together
+				lastCI, lastSplit = ci, split != nil && inSplit(maphash.Bytes(seed, name))
 			}
+			if lastSplit {
+				if a.split == nil {
+					a.split = map[string]int64{}
+				}
+				a.split[string(name)] += n
+				return
+			}
+			a.sum.Customers++
+			offer(a, name, n)
 		})
 		for ar := range p.windows {
 			if s.versionByID(ar.Seq) != ar {
@@ -70,20 +108,75 @@ func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 			}
 			a := accOf(ar.Key)
 			for c, n := range counts {
+				if split != nil && inSplit(maphash.String(seed, c)) {
+					if a.largest == nil {
+						a.largest = map[string]int64{}
+					}
+					a.largest[c] = max(a.largest[c], n)
+					continue
+				}
 				a.sum.Customers++
 				a.sum.Total += n
-				if w := a.top.worstOrNil(); top > 0 && (w == nil || n > w.Count || (n == w.Count && c < w.Customer)) {
-					a.top.offer(contract.CustomerCount{Customer: c, Count: n})
-				}
+				offerString(a, c, n)
 			}
 		}
-	})
+		p.mu.Unlock()
+	}
 	out := make(map[rule.Key]contract.CountSummary, len(per))
 	for k, a := range per {
+		for c, n := range a.split {
+			a.sum.Customers++
+			offerString(a, c, n)
+		}
+		for c, n := range a.largest {
+			a.sum.Customers++
+			a.sum.Total += n
+			offerString(a, c, n)
+		}
 		a.sum.Top = a.top.best()
 		out[k] = a.sum
 	}
 	return out
+}
+
+// splitCustomers returns the hashes (maphash.Bytes with seed) of the customers with a
+// count of an active rule version in more than one of ps, or nil when ps is one
+// partition or none: Counts' first pass. Each partition's hashes are made unique (once
+// its lock is released), so that a customer's groups and counters in one partition are
+// one entry, and a hash seen twice is a customer in two partitions.
+func splitCustomers(ps []*partition, s *activeSet, seed maphash.Seed) map[uint64]struct{} {
+	if len(ps) < 2 {
+		return nil
+	}
+	var all []uint64
+	for _, p := range ps {
+		p.mu.Lock()
+		from, lastCI := len(all), -1
+		p.counts.each(func(ci int, id uint32, n int64) {
+			if ci == lastCI || n <= 0 || s.versionByID(id) == nil {
+				return
+			}
+			lastCI = ci
+			all = append(all, maphash.Bytes(seed, p.counts.nameBytes(ci)))
+		})
+		for ar, ws := range p.windows {
+			if s.versionByID(ar.Seq) != ar {
+				continue
+			}
+			ws.EachGroupCount(func(customer []byte, _ int64) { all = append(all, maphash.Bytes(seed, customer)) })
+		}
+		p.mu.Unlock()
+		slices.Sort(all[from:])
+		all = all[:from+len(slices.Compact(all[from:]))]
+	}
+	slices.Sort(all)
+	split := map[uint64]struct{}{}
+	for i := 1; i < len(all); i++ {
+		if all[i] == all[i-1] {
+			split[all[i]] = struct{}{}
+		}
+	}
+	return split
 }
 
 // CountsPage is one page of rule k's counts with each customer's open windows: the
