@@ -152,8 +152,24 @@ func RecordBytes(r *kgo.Record) int {
 
 // heldBytes is what --max-queued-bytes counts of a record: its key, value and headers,
 // which the fetch holds alike (the broker bounds the record, not its parts: a
-// megabyte of headers beside a value of {} is as heavy as a megabyte's value).
+// megabyte of headers beside a value of {} is as heavy as a megabyte's value). Each
+// header counts its kgo.RecordHeader too: an empty header is 2 bytes on the wire but
+// a 40-byte struct in memory (64-bit), so events of empty headers counted by their
+// keys and values alone passed the bound as if empty while holding 20 times their
+// size on the wire.
 func heldBytes(r *kgo.Record) int64 {
+	n := len(r.Key) + len(r.Value) + len(r.Headers)*int(unsafe.Sizeof(kgo.RecordHeader{}))
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return int64(n)
+}
+
+// producedBytes is what --max-pending-produce-bytes counts of a record produced for
+// events: its key, value and headers' keys and values, as the client counts its
+// buffered records (kgo.Client.BufferedProduceBytes), so that
+// hindsight_produce_pending_bytes reads as the client's own figure.
+func producedBytes(r *kgo.Record) int64 {
 	n := len(r.Key) + len(r.Value)
 	for _, h := range r.Headers {
 		n += len(h.Key) + len(h.Value)

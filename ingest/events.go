@@ -111,7 +111,7 @@ func (c *EventConsumer) Client() *kgo.Client { return c.cl }
 
 func (c *EventConsumer) emit(ps *partState, offset int64, rec *kgo.Record) {
 	ps.hold(offset)
-	size := heldBytes(rec)
+	size := producedBytes(rec)
 	c.inflight.produce(size)
 	c.cfg.Metrics.ProducePending.Add(float64(size))
 	acked := func() {

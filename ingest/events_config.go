@@ -30,7 +30,8 @@ type EventsConfig struct {
 	// It is also what a rebalance waits for. Default DefaultMaxQueuedRecords.
 	MaxQueuedRecords int
 	// MaxQueuedBytes bounds the same records by their keys', values' and headers' bytes (as
-	// decompressed), as MaxQueuedRecords bounds their number: events of a megabyte
+	// decompressed; each header counts its kgo.RecordHeader too, which an empty one
+	// is in memory), as MaxQueuedRecords bounds their number: events of a megabyte
 	// would otherwise queue gigabytes before the records bound binds. A single batch
 	// larger than it is still taken while a worker is free. Default
 	// DefaultMaxQueuedBytes.

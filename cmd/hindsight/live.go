@@ -100,7 +100,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.DurationVar(&cfg.CommitInterval, "commit-interval", def.CommitInterval, "how often processed offsets are committed")
 	f.IntVar(&cfg.MaxQueuedRecords, "max-queued-records", def.MaxQueuedRecords, "events taken from Kafka and not yet evaluated past which no further fetch is taken (a fetch is taken whole)")
 	f.Int64Var(&cfg.MaxPendingProduceBytes, "max-pending-produce-bytes", def.MaxPendingProduceBytes, "bytes of alerts and dead letters produced for events and not yet acknowledged by the brokers past which no further fetch is taken (a topic not taking writes holds the consumer back, not memory)")
-	f.Int64Var(&cfg.MaxQueuedBytes, "max-queued-bytes", def.MaxQueuedBytes, "bytes of events (keys, values and headers) taken from Kafka and not yet evaluated past which no further fetch is taken, as --max-queued-records")
+	f.Int64Var(&cfg.MaxQueuedBytes, "max-queued-bytes", def.MaxQueuedBytes, "bytes of events (keys, values and headers, each header counting its in-memory struct too) taken from Kafka and not yet evaluated past which no further fetch is taken, as --max-queued-records")
 	// --max-poll-records bounded a poll before fetches were taken whole: kept so that
 	// existing command lines still start, and ignored with a warning.
 	f.Int("max-poll-records", 0, "")
