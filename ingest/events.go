@@ -269,8 +269,13 @@ func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string
 	if err := c.reroute.Flush(ctx); err != nil {
 		c.log.Warn("flushing produced records before giving up partitions", "err", err)
 	}
+	// The commit has a timeout of its own: a record still waiting (a dead-letter topic
+	// refusing writes) spends the flush's, and a commit given what was left of it
+	// failed, leaving the events handled before the held offset to be read again.
+	cctx, ccancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
+	defer ccancel()
 	c.commitMu.Lock()
-	c.commitLocked(ctx, ps)
+	c.commitLocked(cctx, ps)
 	c.markLeaving(ps)
 	c.commitMu.Unlock()
 	c.log.Info("partitions revoked", "topic", c.cfg.Topics.Events, "partitions", ps)
@@ -492,7 +497,11 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 	if err := c.reroute.Flush(ctx2); err != nil {
 		c.log.Error("records produced for handled events were not all delivered at shutdown", "err", err)
 	}
-	c.Commit(ctx2)
+	// Its own timeout, as in onRevoked: a flush that timed out has spent ctx2, and the
+	// events handled before a held offset must still be committed.
+	cctx, ccancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
+	defer ccancel()
+	c.Commit(cctx)
 	return fatal
 }
 

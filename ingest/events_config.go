@@ -75,7 +75,8 @@ type EventsConfig struct {
 	// OnDeadLetterCut, when set, is called for each dead letter cut to
 	// DeadLetterMaxBytes. Default nil.
 	OnDeadLetterCut func()
-	// ShutdownTimeout bounds the final flush of produced records and offset commit. Default 10s.
+	// ShutdownTimeout bounds the final flush of produced records, and, apart, the offset
+	// commit after it (at shutdown and on revocation). Default 10s.
 	ShutdownTimeout time.Duration
 	// SessionTimeout is how long the group waits for a silent member (a crashed process)
 	// before giving its partitions to the others. Default 0: franz-go's 45s. The broker

@@ -109,7 +109,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", def.FetchMaxBytes, "most bytes (as stored) of one fetch of events from a broker (a larger record batch still comes whole): less holds less memory, too little keeps one worker busy")
 	f.IntVar(&cfg.AlertMaxBytes, "alert-max-bytes", def.AlertMaxBytes, "most bytes of an alert record's key and value: a larger one leaves out its context values, the largest first, then its group values (listed in context_cut and group_cut); one still larger (a huge customer id) goes to the dead-letter topic with reason "+ingest.ReasonNotProduced)
 	f.IntVar(&cfg.DeadLetterMaxBytes, "dead-letter-max-bytes", def.DeadLetterMaxBytes, "most bytes of key, value and headers of a dead letter: a larger one keeps the start of its value (then key), with header "+ingest.HeaderOriginalBytes+" giving the size before, so that the client and broker take it")
-	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "bound on delivering in-flight alerts and committing at shutdown")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "bound on delivering in-flight alerts at shutdown (and on revocation), and, apart, on the offset commit after it")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "how long an alert may wait to be batched with others (0: sent at once)")
 	f.StringVar(&cfg.LakeURL, "lake", "", "lake bucket URL, file://… or s3://… (default: <data-dir>/lake)")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "do not archive events here (run hindsight archive separately)")
