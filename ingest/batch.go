@@ -252,11 +252,15 @@ func cutRecord(rec *kgo.Record, limit int, keyFirst bool, ours int) bool {
 	over = RecordBytes(rec) - limit
 	*second = cut(*second)
 	over = RecordBytes(rec) - limit
-	// Our headers and HeaderOriginalBytes end the list; the original's come first.
-	for original := len(rec.Headers) - ours - 1; over > 0 && original > 0; original-- {
-		over -= headerBytes(rec.Headers[0])
-		rec.Headers = slices.Delete(rec.Headers, 0, 1)
+	// Our headers and HeaderOriginalBytes end the list; the original's come first. The
+	// leading ones that must go are counted, then deleted in one move: deleted one at a
+	// time, each deletion moved every header after it, and a record of 499,000 empty
+	// headers took 6.4 s to cut.
+	k := 0
+	for original := len(rec.Headers) - ours - 1; over > 0 && k < original; k++ {
+		over -= headerBytes(rec.Headers[k])
 	}
+	rec.Headers = slices.Delete(rec.Headers, 0, k)
 	return true
 }
 
