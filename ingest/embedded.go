@@ -239,6 +239,33 @@ func (e *Embedded) Close() {
 	}
 }
 
+// MissingTopics lists which of the standard topics the brokers do not have. For a
+// deployment that does not create them (live's --no-create-topics): the events
+// consumer holds what it produces to a topic the brokers call unknown rather than
+// fail it, so a missing topic says so here rather than in lost records.
+func MissingTopics(ctx context.Context, kc KafkaConfig, t Topics) ([]string, error) {
+	cl, err := kc.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	tds, err := kadm.NewClient(cl).ListTopics(ctx, t.All()...)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: listing the topics to see which are missing: %w", err)
+	}
+	var missing []string
+	var errs []error
+	for _, name := range t.All() {
+		switch td, ok := tds[name]; {
+		case !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition):
+			missing = append(missing, name)
+		case td.Err != nil:
+			errs = append(errs, fmt.Errorf("ingest: listing topic %s: %w", name, td.Err))
+		}
+	}
+	return missing, errors.Join(errs...)
+}
+
 // EnsureTopics creates whichever of the standard topics are missing: events with
 // eventPartitions partitions, controls compacted with one partition (ordered, one record
 // per rule key survives), the others with one. Existing topics are left as they are.

@@ -84,6 +84,14 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		// costs latency and CPU on the hot path.
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.MaxBufferedRecords(1 << 20),
+		// A record for a topic the brokers call unknown is held, not failed after the
+		// client's default 4 tries: a brief UNKNOWN_TOPIC_OR_PARTITION (metadata lagging
+		// a reassignment, a topic made again) failed a dead letter for good, and the
+		// malformed event's offset was committed past it. Its event's offset stays held
+		// and --max-pending-produce-bytes bounds what waits; a topic missing for good is
+		// created or reported at start (live: ingest.EnsureTopics), and at shutdown its
+		// records are undelivered, their events read again.
+		kgo.UnknownTopicRetries(-1),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
 		kgo.MaxDecompressBatchBytes(cfg.MaxDecompressedBatchBytes),

@@ -159,6 +159,19 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			d.log.Warn("could not create missing topics; continuing with what exists", "err", err)
 		}
 		cancel()
+	} else {
+		// The events consumer waits for a topic the brokers call unknown rather than
+		// drop what it produces there, so a topic left missing is told of here.
+		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		missing, err := ingest.MissingTopics(tctx, d.cfg.Kafka, cfg.Topics)
+		cancel()
+		if err != nil {
+			d.log.Warn("could not check that the topics exist", "err", err)
+		}
+		if len(missing) > 0 {
+			d.log.Error("topics missing, and --no-create-topics leaves them so: alerts and dead letters for them wait in memory, their events' offsets held, until the topics are created (past --max-pending-produce-bytes no further events are read)",
+				"topics", missing)
+		}
 	}
 	d.im = ingest.NewMetrics(cfg.Registry)
 	d.m = newMetrics(cfg.Registry)
