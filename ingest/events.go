@@ -111,6 +111,7 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 	}
 	c.cl = cl
 	c.reroute = NewRerouter(cl, cfg.Topics.DeadLetters, cfg.DeadLetterMaxBytes, cfg.OnDeadLetterCut, cfg.Metrics, cfg.Logger)
+	c.reroute.reread = true // emit holds each record's event offset until done
 	return c, nil
 }
 

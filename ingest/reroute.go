@@ -65,6 +65,10 @@ type Rerouter struct {
 	onCut       func() // nil: none
 	m           *Metrics
 	log         *slog.Logger
+	// reread is set when the records given to Failed hold their events' offsets
+	// uncommitted until done (the event consumer's): one its client's close fails is
+	// then not lost, its event is read again by the partition's next owner.
+	reread bool
 
 	mu sync.Mutex
 	// handing counts the dead letters whose goroutines have not yet handed them to
@@ -85,8 +89,17 @@ func NewRerouter(cl *kgo.Client, deadLetters string, maxBytes int, onCut func(),
 // Failed handles rec, whose produce failed for good with err; done (if not nil) is
 // called once its dead letter is delivered or has failed too. It may be called from
 // a produce promise. A dead letter that fails is lost: logged and counted in
-// ProduceErrors, as the failure of rec was.
+// ProduceErrors, as the failure of rec was. For the event consumer, a record its
+// client's close failed (shutdown) is neither: its event's offset was not committed.
 func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
+	if r.reread && errors.Is(err, kgo.ErrClientClosed) {
+		r.log.Warn("a record made for events was not delivered before the client closed; its event's offset was not committed, so the event is read again and the record made anew",
+			"topic", rec.Topic, "key", clip(rec.Key), "err", err)
+		if done != nil {
+			done()
+		}
+		return
+	}
 	r.m.ProduceErrors.WithLabelValues(rec.Topic).Inc()
 	if rec.Topic == r.deadLetters {
 		r.log.Error("producing a dead letter failed; what it stood for is lost", "key", clip(rec.Key), "err", err)
@@ -107,7 +120,10 @@ func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 	go func() {
 		defer r.handedOne()
 		r.cl.Produce(context.Background(), dl, func(dl *kgo.Record, err error) {
-			if err != nil {
+			if err != nil && r.reread && errors.Is(err, kgo.ErrClientClosed) {
+				r.log.Warn("a dead letter made for events was not delivered before the client closed; its event's offset was not committed, so the event is read again and the record made anew",
+					"topic", rec.Topic, "key", clip(rec.Key), "err", err)
+			} else if err != nil {
 				r.m.ProduceErrors.WithLabelValues(dl.Topic).Inc()
 				r.log.Error("producing a dead letter failed; the record it holds is lost", "topic", rec.Topic, "key", clip(rec.Key), "err", err)
 			} else {
