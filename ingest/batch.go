@@ -228,14 +228,42 @@ func CutKey(rec *kgo.Record, n int) bool {
 	return true
 }
 
+// cutFurther cuts dead letter rec (as DeadLetter or NotProduced build it, cut before or
+// not) to at most limit bytes, as CutDeadLetter or Rerouter.DeadLetter cut it, and
+// reports whether it had to: for a dead letter its topic refused as too large. Its
+// headers from the last HeaderReason on are the ones added to the original's (an
+// original's own come before them, a replayed dead letter's older reason too).
+func cutFurther(rec *kgo.Record, limit int) bool {
+	reason := -1
+	for i := len(rec.Headers) - 1; i >= 0; i-- {
+		if rec.Headers[i].Key == HeaderReason {
+			reason = i
+			break
+		}
+	}
+	if reason < 0 {
+		return false
+	}
+	ours := len(rec.Headers) - reason
+	if rec.Headers[len(rec.Headers)-1].Key == HeaderOriginalBytes {
+		ours-- // cutRecord keeps it after ours
+	}
+	return cutRecord(rec, limit, string(rec.Headers[reason].Value) == ReasonNotProduced, ours)
+}
+
 // cutRecord cuts rec to at most limit bytes as CutDeadLetter does, the end of its key
-// first if keyFirst, keeping the last ours headers.
+// first if keyFirst, keeping the last ours headers (and HeaderOriginalBytes after them).
 func cutRecord(rec *kgo.Record, limit int, keyFirst bool, ours int) bool {
 	size := RecordBytes(rec)
 	if size <= limit {
 		return false
 	}
-	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderOriginalBytes, Value: strconv.AppendInt(nil, int64(size), 10)})
+	// A dead letter cut before (refused by its topic as too large, cut further) ends in
+	// HeaderOriginalBytes already, which says its size before the first cut: kept as it
+	// is. One not cut yet ends in a header of ours.
+	if n := len(rec.Headers); n == 0 || rec.Headers[n-1].Key != HeaderOriginalBytes {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderOriginalBytes, Value: strconv.AppendInt(nil, int64(size), 10)})
+	}
 	over := RecordBytes(rec) - limit
 	cut := func(b []byte) []byte {
 		n := max(0, min(over, len(b)))

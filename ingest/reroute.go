@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -57,7 +59,8 @@ func NotProduced(rec *kgo.Record, deadLetters string, cause error) *kgo.Record {
 // kept, with the reason, rather than lost behind a committed offset. It produces from
 // a goroutine of its own per record, because a produce promise must not block on its
 // client (franz-go: a Produce inside a promise can wait on the promise worker itself);
-// Flush waits for them.
+// Flush waits for them. A dead letter its topic refuses as too large (a
+// max.message.bytes below --dead-letter-max-bytes) is cut further and produced again.
 type Rerouter struct {
 	cl          *kgo.Client
 	deadLetters string
@@ -75,6 +78,9 @@ type Rerouter struct {
 	// the client; handed is closed when it falls to 0 (and made anew when it rises).
 	handing int
 	handed  chan struct{}
+	// started counts the dead letters handed to goroutines so far, so that Flush
+	// sees whether one failed and was produced again while it flushed.
+	started int64
 }
 
 // NewRerouter dead-letters through cl to the topic deadLetters, each dead letter cut
@@ -88,8 +94,10 @@ func NewRerouter(cl *kgo.Client, deadLetters string, maxBytes int, onCut func(),
 
 // Failed handles rec, whose produce failed for good with err; done (if not nil) is
 // called once its dead letter is delivered or has failed too. It may be called from
-// a produce promise. A dead letter that fails is lost: logged and counted in
-// ProduceErrors, as the failure of rec was. For the event consumer, a record its
+// a produce promise. A dead letter its topic refuses as too large is cut to half its
+// size and produced again, done waiting for it, until it cannot be cut smaller. A
+// dead letter that fails otherwise, or at its smallest, is lost: logged and counted
+// in ProduceErrors, as the failure of rec was. For the event consumer, a record its
 // client's close failed (shutdown) is neither: its event's offset was not committed.
 func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 	if r.reread && errors.Is(err, kgo.ErrClientClosed) {
@@ -100,35 +108,63 @@ func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 		}
 		return
 	}
-	r.m.ProduceErrors.WithLabelValues(rec.Topic).Inc()
 	if rec.Topic == r.deadLetters {
-		r.log.Error("producing a dead letter failed; what it stood for is lost", "key", clip(rec.Key), "err", err)
+		if tooLarge(err) && r.cutAgain(rec, err, done) {
+			return
+		}
+		r.m.ProduceErrors.WithLabelValues(rec.Topic).Inc()
+		if tooLarge(err) {
+			r.log.Error("the dead-letter topic refused a dead letter as too large even cut to its dead-letter headers; what it stood for is lost",
+				"key", clip(rec.Key), "bytes", RecordBytes(rec), "err", err)
+		} else {
+			r.log.Error("producing a dead letter failed; what it stood for is lost", "key", clip(rec.Key), "err", err)
+		}
 		if done != nil {
 			done()
 		}
 		return
 	}
+	r.m.ProduceErrors.WithLabelValues(rec.Topic).Inc()
 	r.log.Error("producing a record made for events failed; it goes to the dead-letter topic", "topic", rec.Topic, "key", clip(rec.Key), "err", err)
-	dl := r.DeadLetter(rec, err)
+	r.produce(r.DeadLetter(rec, err), done)
+}
+
+// cutAgain produces dl again, which its topic refused as too large, cut to half its
+// size (cutFurther: the end of its value, its key, the original's headers), and
+// reports whether it could be cut smaller. Halving keeps what the topic may yet take
+// of the value, and reaches the dead letter's smallest (its own headers, nothing
+// else) in a few tries.
+func (r *Rerouter) cutAgain(dl *kgo.Record, err error, done func()) bool {
+	again := &kgo.Record{Topic: dl.Topic, Key: dl.Key, Value: dl.Value, Headers: slices.Clone(dl.Headers), Timestamp: dl.Timestamp}
+	size := RecordBytes(again)
+	if !cutFurther(again, size/2) || RecordBytes(again) >= size {
+		return false
+	}
+	r.log.Warn("the dead-letter topic refused a dead letter as too large (its max.message.bytes below --dead-letter-max-bytes); cut further and produced again",
+		"key", clip(dl.Key), "bytes", size, "cut_to", RecordBytes(again), "err", err)
+	r.produce(again, done)
+	return true
+}
+
+// produce produces dead letter dl from a goroutine of its own (Failed runs in a
+// promise) and calls done (if not nil) once it is delivered or Failed is done with it.
+func (r *Rerouter) produce(dl *kgo.Record, done func()) {
 	r.mu.Lock()
 	if r.handing++; r.handing == 1 {
 		r.handed = make(chan struct{})
 	}
+	r.started++
 	r.mu.Unlock()
 	// It ends once the client has the record (at once, but when the client's buffer is
 	// full), or has refused it (closed).
 	go func() {
 		defer r.handedOne()
 		r.cl.Produce(context.Background(), dl, func(dl *kgo.Record, err error) {
-			if err != nil && r.reread && errors.Is(err, kgo.ErrClientClosed) {
-				r.log.Warn("a dead letter made for events was not delivered before the client closed; its event's offset was not committed, so the event is read again and the record made anew",
-					"topic", rec.Topic, "key", clip(rec.Key), "err", err)
-			} else if err != nil {
-				r.m.ProduceErrors.WithLabelValues(dl.Topic).Inc()
-				r.log.Error("producing a dead letter failed; the record it holds is lost", "topic", rec.Topic, "key", clip(rec.Key), "err", err)
-			} else {
-				r.Delivered(dl)
+			if err != nil {
+				r.Failed(dl, err, done)
+				return
 			}
+			r.Delivered(dl)
 			if done != nil {
 				done()
 			}
@@ -142,6 +178,11 @@ func (r *Rerouter) handedOne() {
 		close(r.handed)
 	}
 	r.mu.Unlock()
+}
+
+// tooLarge reports whether err is a refusal of a record or its batch for its size.
+func tooLarge(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
 }
 
 // notProducedHeaders is how many headers NotProduced adds, after the record's.
@@ -184,16 +225,28 @@ func (r *Rerouter) Flush(ctx context.Context) error {
 	}
 	// Every failure's promise so far has run, so its dead letter's goroutine has
 	// started: once they have handed their records to the client, one more flush
-	// delivers them.
-	r.mu.Lock()
-	handed := r.handed
-	r.mu.Unlock()
-	select {
-	case <-handed:
-	case <-ctx.Done():
-		return ctx.Err()
+	// delivers them. A dead letter refused as too large in that flush is produced
+	// again, cut (a few times at most: each halves it), so the flushes go on until
+	// one ends with no dead letter started since it began.
+	for {
+		r.mu.Lock()
+		handed, started := r.handed, r.started
+		r.mu.Unlock()
+		select {
+		case <-handed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := r.cl.Flush(ctx); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		again := r.started != started
+		r.mu.Unlock()
+		if !again {
+			return nil
+		}
 	}
-	return r.cl.Flush(ctx)
 }
 
 // clip shortens a key for a log line.
