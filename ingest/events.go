@@ -409,7 +409,11 @@ func (c *EventConsumer) Commit(ctx context.Context) {
 // the brokers refuse the consumer for good (authentication, authorization): then it
 // stops without waiting for ctx.
 func (c *EventConsumer) Run(ctx context.Context) error {
-	defer c.cl.CloseAllowingRebalance()
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
+		defer cancel()
+		CloseClient(cctx, c.cl, true)
+	}()
 	commitCtx, stopCommits := context.WithCancel(context.Background())
 	var commits sync.WaitGroup
 	commits.Go(func() {

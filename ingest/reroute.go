@@ -100,9 +100,16 @@ func NewRerouter(cl *kgo.Client, deadLetters string, maxBytes int, onCut func(),
 // in ProduceErrors, as the failure of rec was. For the event consumer, a record its
 // client's close failed (shutdown) is neither: its event's offset was not committed.
 func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
-	if r.reread && errors.Is(err, kgo.ErrClientClosed) {
-		r.log.Warn("a record made for events was not delivered before the client closed; its event's offset was not committed, so the event is read again and the record made anew",
-			"topic", rec.Topic, "key", clip(rec.Key), "err", err)
+	if errors.Is(err, kgo.ErrClientClosed) {
+		if r.reread {
+			r.log.Warn("a record made for events was not delivered before the client closed; its event's offset was not committed, so the event is read again and the record made anew",
+				"topic", rec.Topic, "key", clip(rec.Key), "err", err)
+		} else {
+			// No dead letter: the closed client would refuse it the same way, and the
+			// goroutine producing it would outlive its owner.
+			r.m.ProduceErrors.WithLabelValues(rec.Topic).Inc()
+			r.log.Error("a record made for events was not delivered before the client closed; it is lost", "topic", rec.Topic, "key", clip(rec.Key), "err", err)
+		}
 		if done != nil {
 			done()
 		}
@@ -270,4 +277,17 @@ func ProduceWaiting(ctx context.Context, cl *kgo.Client, rec *kgo.Record, promis
 	stop := context.AfterFunc(ctx, cancel)
 	cl.Produce(wait, rec, promise)
 	return stop()
+}
+
+// CloseClient closes cl and waits, at most until ctx is done, for the promises of the
+// records the close failed: franz-go fails what is still buffered from a goroutine of
+// its own and returns before it is done, so those promises (a Rerouter's Failed, the
+// counts of what is pending) would otherwise run on after their owner stopped.
+func CloseClient(ctx context.Context, cl *kgo.Client, allowingRebalance bool) {
+	if allowingRebalance {
+		cl.CloseAllowingRebalance()
+	} else {
+		cl.Close()
+	}
+	_ = cl.Flush(ctx) // after a close, it only waits for the buffered records' promises
 }

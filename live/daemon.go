@@ -294,7 +294,9 @@ func (d *Daemon) closeResources() {
 		fctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
 		_ = d.reroute.Flush(fctx)
 		cancel()
-		d.alertProducer.Close()
+		cctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+		ingest.CloseClient(cctx, d.alertProducer, false)
+		cancel()
 	}
 	if d.lake != nil {
 		d.lake.Close()
