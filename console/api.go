@@ -228,7 +228,7 @@ type pageBound struct {
 }
 
 func (c *Console) handleCounts(w http.ResponseWriter, r *http.Request) {
-	q, ok := httpjson.Query(w, r)
+	q, ok := httpjson.Query(w, r, []string{"scope", "id", "limit"})
 	if !ok {
 		return
 	}
@@ -264,7 +264,7 @@ type WindowsResponse struct {
 }
 
 func (c *Console) handleWindows(w http.ResponseWriter, r *http.Request) {
-	q, ok := httpjson.Query(w, r)
+	q, ok := httpjson.Query(w, r, []string{"scope", "id", "limit", "cursor"})
 	if !ok {
 		return
 	}
@@ -316,7 +316,7 @@ type AlertsResponse struct {
 }
 
 func (c *Console) handleAlerts(w http.ResponseWriter, r *http.Request) {
-	q, ok := httpjson.Query(w, r)
+	q, ok := httpjson.Query(w, r, []string{"limit"})
 	if !ok {
 		return
 	}
@@ -777,7 +777,7 @@ func (c *Console) handleSave(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) handleDelete(w http.ResponseWriter, r *http.Request) {
-	q, ok := httpjson.Query(w, r)
+	q, ok := httpjson.Query(w, r, []string{"scope", "id", "wait_ms"})
 	if !ok {
 		return
 	}

@@ -76,7 +76,7 @@ func (c *Console) handleDestinations(w http.ResponseWriter, _ *http.Request) {
 // good while mutes come and go: the next page starts after the last key listed,
 // whatever was added or removed before it.
 func (c *Console) handleMutes(w http.ResponseWriter, r *http.Request) {
-	q, ok := httpjson.Query(w, r)
+	q, ok := httpjson.Query(w, r, []string{"limit", "cursor"})
 	if !ok {
 		return
 	}
@@ -197,7 +197,7 @@ func (c *Console) handleAddMute(w http.ResponseWriter, r *http.Request) {
 
 // handleDeleteMute publishes the delete of mute ?scope=&id=.
 func (c *Console) handleDeleteMute(w http.ResponseWriter, r *http.Request) {
-	q, ok := httpjson.Query(w, r)
+	q, ok := httpjson.Query(w, r, []string{"scope", "id"})
 	if !ok {
 		return
 	}

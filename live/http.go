@@ -70,7 +70,7 @@ func (d *Daemon) handleRules(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
-	q, ok := httpjson.Query(w, r)
+	q, ok := httpjson.Query(w, r, []string{"scope", "rule", "customer", "limit", "cursor"})
 	if !ok {
 		return
 	}

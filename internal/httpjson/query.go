@@ -10,18 +10,20 @@ import (
 	"strings"
 )
 
-// Query is r's query string, read whole; when a part of it cannot be read, or a
-// parameter is given more than once, it answers 400 naming that parameter and returns
-// false. r.URL.Query() drops such a pair silently (its parse error is discarded), so a
-// cursor mangled in transit restarted paging, a mangled customer listed every customer
-// and a mangled limit took the default: answers to another question, given as if to
-// this one. A parameter given twice is as ambiguous: every handler reads one value
-// (url.Values.Get, the first), while a proxy or framework in front may act on the last,
-// and DELETE ?scope=*&id=x&scope=c-1 deleted the first scope's rule. repeatable names
-// the parameters a handler takes as a list, which may be given more than once (none
-// does today).
-func Query(w http.ResponseWriter, r *http.Request, repeatable ...string) (url.Values, bool) {
-	q, err := ParseQuery(r.URL.RawQuery, repeatable...)
+// Query is r's query string, read whole; when a part of it cannot be read, a parameter
+// is not one of names (the parameters the handler reads), or a parameter is given more
+// than once, it answers 400 naming that parameter and returns false. r.URL.Query()
+// drops such a pair silently (its parse error is discarded), so a cursor mangled in
+// transit restarted paging, a mangled customer listed every customer and a mangled
+// limit took the default: answers to another question, given as if to this one. A
+// misspelled name (customers=, lmit=) is as mangled: the handler never reads it, and
+// answered as if it had not been given. A parameter given twice is as ambiguous: every
+// handler reads one value (url.Values.Get, the first), while a proxy or framework in
+// front may act on the last, and DELETE ?scope=*&id=x&scope=c-1 deleted the first
+// scope's rule. repeatable names the parameters a handler takes as a list, which may be
+// given more than once (none does today); they need not be repeated in names.
+func Query(w http.ResponseWriter, r *http.Request, names []string, repeatable ...string) (url.Values, bool) {
+	q, err := ParseQuery(r.URL.RawQuery, names, repeatable...)
 	if err != nil {
 		Error(w, http.StatusBadRequest, err.Error())
 		return nil, false
@@ -29,25 +31,48 @@ func Query(w http.ResponseWriter, r *http.Request, repeatable ...string) (url.Va
 	return q, true
 }
 
-// ParseQuery reads a query string as url.ParseQuery does, and refuses a parameter given
-// more than once unless it is one of repeatable; its error names the parameter that
-// could not be read and why.
-func ParseQuery(raw string, repeatable ...string) (url.Values, error) {
+// ParseQuery reads a query string as url.ParseQuery does, and refuses a parameter not
+// one of names or repeatable, and one given more than once unless it is one of
+// repeatable; its error names the parameter that could not be read and why, and for an
+// unknown one the names that are read.
+func ParseQuery(raw string, names []string, repeatable ...string) (url.Values, error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return nil, parseError(raw, err)
 	}
-	var twice []string
+	var unknown, twice []string
 	for name, values := range q {
-		if len(values) > 1 && !slices.Contains(repeatable, name) {
+		switch {
+		case !slices.Contains(names, name) && !slices.Contains(repeatable, name):
+			unknown = append(unknown, name)
+		case len(values) > 1 && !slices.Contains(repeatable, name):
 			twice = append(twice, name)
 		}
 	}
+	// Sorted: one answer for one query, whatever the map's order.
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, fmt.Errorf("the query parameter %q is not one this endpoint reads (%s): a name it does not read would be taken as absent", unknown[0], known(names, repeatable))
+	}
 	if len(twice) > 0 {
-		slices.Sort(twice) // one answer for one query, whatever the map's order
+		slices.Sort(twice)
 		return nil, fmt.Errorf("the query parameter %q is given %d times: name each parameter once", twice[0], len(q[twice[0]]))
 	}
 	return q, nil
+}
+
+// known says which parameters an endpoint reads, for the answer to one it does not.
+func known(names, repeatable []string) string {
+	var all []string
+	for _, n := range slices.Concat(names, repeatable) {
+		if !slices.Contains(all, n) {
+			all = append(all, n)
+		}
+	}
+	if len(all) == 0 {
+		return "it reads none"
+	}
+	return "it reads " + strings.Join(all, ", ")
 }
 
 // parseError names the pair of raw that url.ParseQuery could not read (its err).

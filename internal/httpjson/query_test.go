@@ -25,7 +25,7 @@ func TestQueryRefusesWhatItCannotRead(t *testing.T) {
 		{"rule=any;limit=2", "semicolon"},
 	} {
 		rec := httptest.NewRecorder()
-		q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?"+tt.query, nil))
+		q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?"+tt.query, nil), countsParams)
 		var body struct{ Error string }
 		_ = json.Unmarshal(rec.Body.Bytes(), &body)
 		if ok || q != nil || rec.Code != http.StatusBadRequest || !strings.Contains(body.Error, tt.says) {
@@ -33,7 +33,7 @@ func TestQueryRefusesWhatItCannotRead(t *testing.T) {
 		}
 	}
 	rec := httptest.NewRecorder()
-	q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?rule=a%2Fb&customer=c+1", nil))
+	q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?rule=a%2Fb&customer=c+1", nil), countsParams)
 	if !ok || q.Get("rule") != "a/b" || q.Get("customer") != "c 1" || rec.Body.Len() != 0 {
 		t.Errorf("a well-formed query: ok %v %v, answered %q", ok, q, rec.Body)
 	}
@@ -52,7 +52,7 @@ func TestQueryRefusesARepeatedParameter(t *testing.T) {
 		{"rule=a&cursor=Yw&rule=b", `"rule"`},
 	} {
 		rec := httptest.NewRecorder()
-		q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?"+tt.query, nil))
+		q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?"+tt.query, nil), append(countsParams, "id"))
 		var body struct{ Error string }
 		_ = json.Unmarshal(rec.Body.Bytes(), &body)
 		if ok || q != nil || rec.Code != http.StatusBadRequest || !strings.Contains(body.Error, tt.says) {
@@ -60,13 +60,47 @@ func TestQueryRefusesARepeatedParameter(t *testing.T) {
 		}
 	}
 	rec := httptest.NewRecorder()
-	q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/x?tag=a&rule=r&tag=b", nil), "tag")
+	q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/x?tag=a&rule=r&tag=b", nil), []string{"rule"}, "tag")
 	if !ok || !slices.Equal(q["tag"], []string{"a", "b"}) || q.Get("rule") != "r" || rec.Body.Len() != 0 {
 		t.Errorf("a parameter declared repeatable, given twice: ok %v %v, answered %q", ok, q, rec.Body)
 	}
 	rec = httptest.NewRecorder()
-	if _, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/x?tag=a&rule=r&rule=s", nil), "tag"); ok || rec.Code != http.StatusBadRequest {
+	if _, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/x?tag=a&rule=r&rule=s", nil), []string{"rule"}, "tag"); ok || rec.Code != http.StatusBadRequest {
 		t.Errorf("another parameter than the repeatable one, given twice: ok %v, %d %q; want 400", ok, rec.Code, rec.Body)
+	}
+}
+
+// countsParams are the parameters /v1/counts reads.
+var countsParams = []string{"scope", "rule", "customer", "limit", "cursor"}
+
+// TestQueryRefusesAnUnknownParameter: a handler reads the names it knows, so a
+// misspelled one (customers=, Customer=, lmit=) would be taken as absent and the
+// handler would answer another question; it is refused naming it and the names read.
+func TestQueryRefusesAnUnknownParameter(t *testing.T) {
+	for _, tt := range []struct{ query, says string }{
+		{"rule=a&customers=c-1", `"customers"`},
+		{"rule=a&Customer=c-1", `"Customer"`},
+		{"rule=a&lmit=3", `"lmit"`},
+		{"rule=a&limit=3&cusor=Yw", `"cusor"`},
+		{"rule=a&zz=1&aa=2&aa=3", `"aa"`}, // unknown before twice, the first in order
+		{"rule=a&=x", `""`},
+		{"rule=a&limits", "scope, rule, customer, limit, cursor"},
+	} {
+		rec := httptest.NewRecorder()
+		q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?"+tt.query, nil), countsParams)
+		var body struct{ Error string }
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if ok || q != nil || rec.Code != http.StatusBadRequest || !strings.Contains(body.Error, tt.says) {
+			t.Errorf("?%s: ok %v, %d %q; want 400 saying %s", tt.query, ok, rec.Code, rec.Body, tt.says)
+		}
+	}
+	rec := httptest.NewRecorder()
+	if _, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/rules?x=1", nil), nil); ok || !strings.Contains(rec.Body.String(), "reads none") {
+		t.Errorf("a parameter where none is read: ok %v, %d %q; want 400", ok, rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	if q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?scope=*&rule=a&customer=&limit=2&cursor=Yw", nil), countsParams); !ok || q.Get("rule") != "a" {
+		t.Errorf("every name known: ok %v %v, answered %q", ok, q, rec.Body)
 	}
 }
 
