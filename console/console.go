@@ -47,6 +47,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -390,36 +391,63 @@ func New(cfg Config) (*Console, error) {
 		return nil, fmt.Errorf("console: embedded assets: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	page := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("Content-Security-Policy", PageCSP)
 		http.ServeFileFS(w, r, assets, "index.html")
-	})
+	}
 	files := http.StripPrefix("/console/", http.FileServerFS(assets))
-	mux.HandleFunc("GET /console/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", PageCSP)
-		files.ServeHTTP(w, r)
-	})
-	// info stays open whatever the read policy: the page learns from it that it must
-	// ask for a token.
-	mux.HandleFunc("GET /v1/console/info", c.handleInfo)
-	mux.HandleFunc("GET /v1/console/rules", c.read(c.heavy(c.handleRules)))
-	mux.HandleFunc("GET /v1/console/counts", c.read(c.heavy(c.handleCounts)))
-	mux.HandleFunc("GET /v1/console/windows", c.read(c.heavy(c.handleWindows)))
-	mux.HandleFunc("GET /v1/console/alerts", c.read(c.handleAlerts))
-	mux.HandleFunc("GET /v1/console/stream", c.read(c.handleStream))
-	mux.HandleFunc("POST /v1/console/validate", c.read(c.handleValidate))
-	mux.HandleFunc("POST /v1/console/preview", c.read(c.sameOrigin(c.handlePreview)))
-	mux.HandleFunc("POST /v1/console/backtest", c.read(c.sameOrigin(c.handleBacktest)))
-	mux.HandleFunc("POST /v1/console/rules", c.write(c.handleSave))
-	mux.HandleFunc("DELETE /v1/console/rules", c.write(c.handleDelete))
-	mux.HandleFunc("GET /v1/console/deliveries", c.read(c.handleDeliveries))
-	mux.HandleFunc("GET /v1/console/destinations", c.read(c.handleDestinations))
-	mux.HandleFunc("GET /v1/console/mutes", c.read(c.handleMutes))
-	mux.HandleFunc("POST /v1/console/mutes", c.write(c.handleAddMute))
-	mux.HandleFunc("DELETE /v1/console/mutes", c.write(c.handleDeleteMute))
+	routes := []struct {
+		pattern string
+		handler http.HandlerFunc
+	}{
+		{"GET /{$}", page},
+		{"GET /console/", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Security-Policy", PageCSP)
+			files.ServeHTTP(w, r)
+		}},
+		// info stays open whatever the read policy: the page learns from it that it
+		// must ask for a token.
+		{"GET /v1/console/info", c.handleInfo},
+		{"GET /v1/console/rules", c.read(c.heavy(c.handleRules))},
+		{"GET /v1/console/counts", c.read(c.heavy(c.handleCounts))},
+		{"GET /v1/console/windows", c.read(c.heavy(c.handleWindows))},
+		{"GET /v1/console/alerts", c.read(c.handleAlerts)},
+		{"GET /v1/console/stream", c.read(c.handleStream)},
+		{"POST /v1/console/validate", c.read(c.handleValidate)},
+		{"POST /v1/console/preview", c.read(c.sameOrigin(c.handlePreview))},
+		{"POST /v1/console/backtest", c.read(c.sameOrigin(c.handleBacktest))},
+		{"POST /v1/console/rules", c.write(c.handleSave)},
+		{"DELETE /v1/console/rules", c.write(c.handleDelete)},
+		{"GET /v1/console/deliveries", c.read(c.handleDeliveries)},
+		{"GET /v1/console/destinations", c.read(c.handleDestinations)},
+		{"GET /v1/console/mutes", c.read(c.handleMutes)},
+		{"POST /v1/console/mutes", c.write(c.handleAddMute)},
+		{"DELETE /v1/console/mutes", c.write(c.handleDeleteMute)},
+	}
+	allowed := map[string][]string{} // each route's path (its pattern's) to the methods it takes
+	for _, rt := range routes {
+		mux.HandleFunc(rt.pattern, rt.handler)
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		allowed[path] = append(allowed[path], method)
+		if method == http.MethodGet {
+			allowed[path] = append(allowed[path], http.MethodHead) // net/http serves a HEAD by GET's handler
+		}
+	}
+	// Without these, a path served with other methods, or no path at all, fell to
+	// net/http's plain-text 404 and 405, against the API's every error answer in
+	// JSON.
+	for path, methods := range allowed {
+		if strings.HasPrefix(path, "/v1/console/") {
+			continue // the catch-all below answers them, by the path as asked
+		}
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { methodNotAllowed(w, r, methods) })
+	}
 	mux.HandleFunc("/v1/console/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "no such console endpoint: "+r.Method+" "+r.URL.Path+" (see API.md)")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Error(w, http.StatusNotFound, "no endpoint "+r.URL.Path+" (live/API.md and console/API.md list them)")
 	})
 	c.mux = mux
 	return c, nil
@@ -433,6 +461,13 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.hookOnce.Do(func() { srv.RegisterOnShutdown(c.Close) })
 	}
 	c.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), arrivedKey{}, time.Now())))
+}
+
+// methodNotAllowed answers a request for a path served with other methods, naming
+// them.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, methods []string) {
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	httpjson.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s takes %s, not %s", r.URL.Path, strings.Join(methods, ", "), r.Method))
 }
 
 // arrivedKey keys the time a request's handling began, once its headers were read:
