@@ -435,8 +435,9 @@ func New(cfg Config) (*Console, error) {
 		}
 	}
 	// Without these, a path served with other methods, or no path at all, fell to
-	// net/http's plain-text 404 and 405, against the API's every error answer in
-	// JSON.
+	// net/http's plain-text 404 and 405 (or to the catch-all's 404, which told the
+	// caller the endpoint is not there when the method is what is wrong), against
+	// the API's every error answer in JSON.
 	for path, methods := range allowed {
 		if strings.HasPrefix(path, "/v1/console/") {
 			continue // the catch-all below answers them, by the path as asked
@@ -444,6 +445,10 @@ func New(cfg Config) (*Console, error) {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { methodNotAllowed(w, r, methods) })
 	}
 	mux.HandleFunc("/v1/console/", func(w http.ResponseWriter, r *http.Request) {
+		if methods, ok := allowed[r.URL.Path]; ok {
+			methodNotAllowed(w, r, methods)
+			return
+		}
 		httpjson.Error(w, http.StatusNotFound, "no such console endpoint: "+r.Method+" "+r.URL.Path+" (see API.md)")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
