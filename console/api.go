@@ -342,10 +342,24 @@ func (c *Console) handleAlerts(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, AlertsResponse{Alerts: as, Error: errMsg})
 }
 
+// streamHeaders are those of a stream's answer, a HEAD's included.
+func streamHeaders(h http.Header) {
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // a proxy in front must pass each event on as it comes
+}
+
 // handleStream sends server-sent events: "alerts" (the recent alerts, newest first) on
 // connect, "alert" for each new one, and "rules" (as GET /v1/console/rules) on connect
 // and whenever it changes. At most MaxStreams run at once.
 func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		// net/http swallows a HEAD's body, so no write would ever fail: the stream
+		// would run for good, holding one of MaxStreams and the connection.
+		streamHeaders(w.Header())
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		httpjson.Error(w, http.StatusInternalServerError, "streaming is not supported by this server")
@@ -370,10 +384,7 @@ func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
 	ch, recent := c.feed.subscribe(r.Context()) // may wait for the feed's backlog
 	defer c.feed.unsubscribe(ch)
 	extend()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
+	streamHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	send := func(event string, v any) error {
 		data, err := json.Marshal(v)
