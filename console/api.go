@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -324,8 +323,10 @@ func (c *Console) handleAlerts(w http.ResponseWriter, r *http.Request) {
 	// without the whole list, which the stream sends it already.
 	limit := -1
 	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
+		// A number past int's range is every alert, as one past those kept is, not a
+		// malformed number.
+		n, ok := httpjson.NonNegativeInt(s)
+		if !ok {
 			httpjson.Error(w, http.StatusBadRequest, "limit must be a number from 0 (no alerts, only error) up")
 			return
 		}

@@ -98,9 +98,16 @@ func parseError(raw string, err error) error {
 // any cap as one can ask, for the caller to refuse or cap as it does a large one,
 // rather than a malformed number.
 func PositiveInt(s string) (int, bool) {
+	n, ok := NonNegativeInt(s)
+	return n, ok && n >= 1
+}
+
+// NonNegativeInt reads a query parameter that counts something, 0 or more (0 asking
+// for none of it), as PositiveInt does.
+func NonNegativeInt(s string) (int, bool) {
 	n, err := strconv.Atoi(s)
 	if errors.Is(err, strconv.ErrRange) && n > 0 {
 		return n, true // Atoi gives the largest int
 	}
-	return n, err == nil && n >= 1
+	return n, err == nil && n >= 0
 }

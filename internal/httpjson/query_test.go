@@ -129,3 +129,26 @@ func TestPositiveInt(t *testing.T) {
 		}
 	}
 }
+
+// NonNegativeInt: as PositiveInt, and 0 too (console's alerts?limit=0, only the error;
+// limit=99999999999999999999 had answered 400 "must be a number from 0 up").
+func TestNonNegativeInt(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"00", 0, true},
+		{"7", 7, true},
+		{"99999999999999999999", math.MaxInt, true},
+		{"-1", 0, false},
+		{"-99999999999999999999", 0, false},
+		{"", 0, false},
+		{"1e3", 0, false},
+	} {
+		if n, ok := httpjson.NonNegativeInt(tt.in); ok != tt.ok || (ok && n != tt.want) {
+			t.Errorf("NonNegativeInt(%q) = %d, %v; want %d, %v", tt.in, n, ok, tt.want, tt.ok)
+		}
+	}
+}
