@@ -2,7 +2,6 @@ package live
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -279,7 +278,8 @@ func (l *httpListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	l.d.m.httpConns.Inc()
-	return &httpConn{Conn: c, l: l}, nil
+	head := httpguard.NewHeadConn(c, l.d.cfg.HTTPMaxHeaderBytes, func() { l.d.m.limits.Reached(limitHeaderBytes) })
+	return &httpConn{Conn: head, l: l}, nil
 }
 
 // Close stops accepting, and closes the console: its streams end and its Kafka client
@@ -296,10 +296,10 @@ func (l *httpListener) Close() error {
 	return err
 }
 
-// httpConn gives its slot back once, and notices the server's 431 answer (which
-// net/http writes itself, bypassing every handler) to count it, and the timeouts the
-// server sets on it when they end a read or a write (net/http closes the connection
-// then, and tells no handler).
+// httpConn gives its slot back once, and notices the timeouts the server sets on it
+// when they end a read or a write (net/http closes the connection then, and tells no
+// handler). Its Conn, an httpguard.HeadConn, answers net/http's own refusals (its 431
+// counted) in JSON.
 type httpConn struct {
 	net.Conn
 	l      *httpListener
@@ -378,13 +378,7 @@ func (c *httpConn) Read(p []byte) (int, error) {
 
 func timedOut(err error) bool { return err != nil && errors.Is(err, os.ErrDeadlineExceeded) }
 
-// status431 starts the answer net/http writes for headers over MaxHeaderBytes.
-var status431 = []byte("HTTP/1.1 431 Request Header Fields Too Large")
-
 func (c *httpConn) Write(p []byte) (int, error) {
-	if bytes.HasPrefix(p, status431) {
-		c.l.d.m.limits.Reached(limitHeaderBytes)
-	}
 	n, err := c.Conn.Write(p)
 	if timedOut(err) {
 		c.mu.Lock()
@@ -416,20 +410,12 @@ func (c *httpConn) Close() error {
 	return err
 }
 
-// apiCSP is the Content-Security-Policy of every answer but the console page's: an API
-// answer loads nothing and may be framed by nobody.
-const apiCSP = "default-src 'none'; frame-ancestors 'none'"
-
 // guard applies, to every request, the security headers, the Host check and the body
 // cap, in that order: even a refusal carries the headers.
 func (d *Daemon) guard(ws *webState, next http.Handler) http.Handler {
 	maxBody := d.cfg.HTTPMaxBodyBytes
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", apiCSP) // the console page sets its own
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		httpguard.SecurityHeaders(w.Header()) // the console page sets its own CSP
 		if !ws.hosts.Allows(r.Host) {
 			httpjson.Error(w, http.StatusForbidden, ws.hosts.Refusal(r.Host))
 			return

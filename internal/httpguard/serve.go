@@ -96,7 +96,7 @@ func Serve(ctx context.Context, cfgAddr string, ln net.Listener, h http.Handler,
 	limits.Show(LimitReadTimeout, l.ReadTimeout.Seconds())
 	limits.Show(LimitWriteTimeout, l.WriteTimeout.Seconds())
 	limits.Show(LimitIdleTimeout, l.IdleTimeout.Seconds())
-	limits.Show(LimitHeaderBytes, float64(l.MaxHeaderBytes))
+	limits.ShowCounted(LimitHeaderBytes, float64(l.MaxHeaderBytes))
 	hosts := NewHosts(cfgAddr, ln.Addr(), l.AllowedHosts)
 	srv := &http.Server{
 		Handler:           guard(&hosts, h),
@@ -108,6 +108,9 @@ func Serve(ctx context.Context, cfgAddr string, ln net.Listener, h http.Handler,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	capped := newCapListener(ln, l.MaxConnections, func() { limits.Reached(LimitConnections) })
+	capped.head = func(c net.Conn) *HeadConn {
+		return NewHeadConn(c, l.MaxHeaderBytes, func() { limits.Reached(LimitHeaderBytes) })
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(capped) }()
 	select {
@@ -142,18 +145,11 @@ func Stop(srv *http.Server, log *slog.Logger) error {
 	return nil
 }
 
-// apiCSP: an answer of a side server loads nothing and may be framed by nobody.
-const apiCSP = "default-src 'none'; frame-ancestors 'none'"
-
 // guard sets the security headers on every answer, a refusal too, and refuses a Host
 // that is not the server's.
 func guard(hosts *Hosts, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", apiCSP)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		SecurityHeaders(w.Header())
 		if !hosts.Allows(r.Host) {
 			httpjson.Error(w, http.StatusForbidden, hosts.Refusal(r.Host))
 			return
@@ -194,9 +190,10 @@ func (s *Slots) Take(closed <-chan struct{}) error {
 // Give returns a slot Take took.
 func (s *Slots) Give() { <-s.ch }
 
-// capListener holds at most its slots' connections.
+// capListener holds at most its slots' connections, each wrapped by head.
 type capListener struct {
 	net.Listener
+	head      func(net.Conn) *HeadConn
 	slots     *Slots
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -215,7 +212,8 @@ func (l *capListener) Accept() (net.Conn, error) {
 		l.slots.Give()
 		return nil, err
 	}
-	return &capConn{Conn: c, release: l.slots.Give}, nil
+	hc := l.head(c)
+	return &capConn{Conn: hc, release: l.slots.Give}, nil
 }
 
 func (l *capListener) Close() error {
