@@ -233,6 +233,8 @@ func (d *Daemon) configureServer(srv *http.Server) {
 	srv.ReadTimeout = c.HTTPReadTimeout
 	srv.WriteTimeout = c.HTTPWriteTimeout
 	srv.IdleTimeout = c.HTTPIdleTimeout
+	// net/http reads 4096 bytes past this before it refuses: httpguard.HeadConn holds
+	// the heads to the value itself.
 	srv.MaxHeaderBytes = c.HTTPMaxHeaderBytes
 	// The connections note their state, for the timeout a read that times out counts.
 	srv.ConnState = func(nc net.Conn, st http.ConnState) {
@@ -279,7 +281,7 @@ func (l *httpListener) Accept() (net.Conn, error) {
 	}
 	l.d.m.httpConns.Inc()
 	head := httpguard.NewHeadConn(c, l.d.cfg.HTTPMaxHeaderBytes, func() { l.d.m.limits.Reached(limitHeaderBytes) })
-	return &httpConn{Conn: head, l: l}, nil
+	return &httpConn{Conn: head, head: head, l: l}, nil
 }
 
 // Close stops accepting, and closes the console: its streams end and its Kafka client
@@ -298,10 +300,11 @@ func (l *httpListener) Close() error {
 
 // httpConn gives its slot back once, and notices the timeouts the server sets on it
 // when they end a read or a write (net/http closes the connection then, and tells no
-// handler). Its Conn, an httpguard.HeadConn, answers net/http's own refusals (its 431
-// counted) in JSON.
+// handler). Its Conn, head, holds the request heads to --http-max-header-bytes and
+// answers net/http's own refusals in JSON.
 type httpConn struct {
 	net.Conn
+	head   *httpguard.HeadConn
 	l      *httpListener
 	closed atomic.Bool
 	mu     sync.Mutex
@@ -320,6 +323,7 @@ type httpConn struct {
 
 // setState notes the server's state of the connection.
 func (c *httpConn) setState(st http.ConnState) {
+	c.head.SetState(st)
 	c.mu.Lock()
 	c.state, c.deadlines, c.counted = st, 0, false
 	c.mu.Unlock()

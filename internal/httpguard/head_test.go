@@ -67,8 +67,8 @@ func secure(resp *http.Response) bool {
 		resp.Header.Get("Referrer-Policy") == "no-referrer" && resp.Header.Get("Content-Security-Policy") == "default-src 'none'; frame-ancestors 'none'"
 }
 
-// TestHeadCapAnswerNamesTheFlag: net/http's own 431 is answered in JSON naming the
-// flag, with the security headers, counted.
+// TestHeadCapAnswerNamesTheFlag: a head far over the cap (past net/http's own, too)
+// is answered 431 in JSON naming the flag, with the security headers, counted once.
 func TestHeadCapAnswerNamesTheFlag(t *testing.T) {
 	t.Parallel()
 	const max = 1024
@@ -79,6 +79,65 @@ func TestHeadCapAnswerNamesTheFlag(t *testing.T) {
 	}
 	if v := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", httpguard.LimitHeaderBytes); v != 1 {
 		t.Errorf("%s reached %v times, want 1", httpguard.LimitHeaderBytes, v)
+	}
+}
+
+// TestHeadCapIsExact: a head of exactly --http-max-header-bytes is served and one byte
+// more is 431 in JSON naming the flag, with the security headers, counted; net/http's
+// own MaxHeaderBytes let 4096 bytes more through.
+func TestHeadCapIsExact(t *testing.T) {
+	t.Parallel()
+	const max = 1024
+	addr, reg, _ := serve(t, httpguard.Limits{MaxHeaderBytes: max})
+	if resp := send(t, addr, headOf(t, addr, max), 1)[0]; resp.StatusCode != http.StatusOK {
+		t.Errorf("a head of exactly %d bytes: %d, want 200", max, resp.StatusCode)
+	}
+	for _, n := range []int{max + 1, max + 4096} {
+		resp := send(t, addr, headOf(t, addr, n), 1)[0]
+		if msg := errorOf(resp); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || !strings.Contains(msg, httpguard.HeaderBytesFlag) || !secure(resp) {
+			t.Errorf("a head of %d bytes over a cap of %d: %d %q %v; want 431 in JSON naming %s with the security headers", n, max, resp.StatusCode, msg, resp.Header, httpguard.HeaderBytesFlag)
+		}
+	}
+	if v := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", httpguard.LimitHeaderBytes); v != 2 {
+		t.Errorf("%s reached %v times, want 2", httpguard.LimitHeaderBytes, v)
+	}
+}
+
+// TestHeadCapCountsEachHeadAlone: the cap holds each request's head, not a kept-alive
+// connection's bytes nor a body read with its head.
+func TestHeadCapCountsEachHeadAlone(t *testing.T) {
+	t.Parallel()
+	const max = 1024
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /read", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		if n != 4000 {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	})
+	addr, _, _ := serveMux(t, httpguard.Limits{MaxHeaderBytes: max}, mux)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i := range 3 { // 3 heads of the cap's size less 10, one after another's answer
+		if _, err := io.WriteString(c, headOf(t, addr, max-10)); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("request %d of a kept-alive connection: %d, want 200", i, resp.StatusCode)
+		}
+	}
+	head := "POST /read HTTP/1.1\r\nHost: " + addr + "\r\nContent-Length: 4000\r\n\r\n"
+	if resp := send(t, addr, head+strings.Repeat("b", 4000), 1)[0]; resp.StatusCode != http.StatusOK {
+		t.Errorf("a short head with a body of 4000 bytes sent with it: %d, want 200", resp.StatusCode)
 	}
 }
 

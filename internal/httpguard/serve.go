@@ -104,8 +104,15 @@ func Serve(ctx context.Context, cfgAddr string, ln net.Listener, h http.Handler,
 		ReadTimeout:       l.ReadTimeout,
 		WriteTimeout:      l.WriteTimeout,
 		IdleTimeout:       l.IdleTimeout,
-		MaxHeaderBytes:    l.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// net/http reads 4096 bytes past this before it refuses: HeadConn holds the
+		// heads to the value itself.
+		MaxHeaderBytes: l.MaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState: func(nc net.Conn, st http.ConnState) {
+			if cc, ok := nc.(*capConn); ok {
+				cc.head.SetState(st)
+			}
+		},
 	}
 	capped := newCapListener(ln, l.MaxConnections, func() { limits.Reached(LimitConnections) })
 	capped.head = func(c net.Conn) *HeadConn {
@@ -213,7 +220,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	hc := l.head(c)
-	return &capConn{Conn: hc, release: l.slots.Give}, nil
+	return &capConn{Conn: hc, head: hc, release: l.slots.Give}, nil
 }
 
 func (l *capListener) Close() error {
@@ -226,6 +233,7 @@ func (l *capListener) Close() error {
 // it the client may get a reset instead of the answer).
 type capConn struct {
 	net.Conn
+	head    *HeadConn
 	once    sync.Once
 	release func()
 }
