@@ -103,7 +103,7 @@ func (c *Config) ensureHTTPDefaults() {
 func (c *Config) validateHTTP() []error {
 	var errs []error
 	if c.CountsPageSize > c.CountsMaxPageSize {
-		errs = append(errs, fmt.Errorf("counts page size %d is above the maximum page size %d", c.CountsPageSize, c.CountsMaxPageSize))
+		errs = append(errs, fmt.Errorf("counts page size %d (--counts-page-size) is above the maximum page size %d (--counts-max-page-size): lower the one or raise the other", c.CountsPageSize, c.CountsMaxPageSize))
 	}
 	// The console's own bounds, checked as the console checks them (its backend is not
 	// used by Validate).
@@ -113,13 +113,13 @@ func (c *Config) validateHTTP() []error {
 		errs = append(errs, err)
 	}
 	if c.HTTPMaxStreams >= c.HTTPMaxConnections {
-		errs = append(errs, fmt.Errorf("http max streams %d must be below http max connections %d: streams would take every connection", c.HTTPMaxStreams, c.HTTPMaxConnections))
+		errs = append(errs, fmt.Errorf("http max streams %d (--http-max-streams) must be below http max connections %d (--http-max-connections): streams would take every connection", c.HTTPMaxStreams, c.HTTPMaxConnections))
 	}
 	if c.PreviewTimeout >= c.HTTPWriteTimeout {
-		errs = append(errs, fmt.Errorf("preview timeout %s must be below the http write timeout %s, or previews are cut off unanswered", c.PreviewTimeout, c.HTTPWriteTimeout))
+		errs = append(errs, fmt.Errorf("preview timeout %s (--preview-timeout) must be below the http write timeout %s (--http-write-timeout), or previews are cut off unanswered", c.PreviewTimeout, c.HTTPWriteTimeout))
 	}
 	if !c.NoSnapshots && c.MaxSnapshotAge <= c.SnapshotInterval {
-		errs = append(errs, fmt.Errorf("max snapshot age %s must exceed the snapshot interval %s, or /readyz fails between snapshots", c.MaxSnapshotAge, c.SnapshotInterval))
+		errs = append(errs, fmt.Errorf("max snapshot age %s (--max-snapshot-age) must exceed the snapshot interval %s (--snapshot-interval), or /readyz fails between snapshots", c.MaxSnapshotAge, c.SnapshotInterval))
 	}
 	if c.APIToken != strings.TrimSpace(c.APIToken) {
 		// A client's token is read without them: none could ever match.
