@@ -403,6 +403,17 @@ func New(cfg Config) (*Console, error) {
 	}{
 		{"GET /{$}", page},
 		{"GET /console/", func(w http.ResponseWriter, r *http.Request) {
+			// Only the page's files: FileServer answered a missing one in text/plain and
+			// listed a folder's files, against every error answer being JSON.
+			name := strings.TrimPrefix(r.URL.Path, "/console/")
+			if name == "" {
+				page(w, r) // what the folder's index served
+				return
+			}
+			if st, err := fs.Stat(assets, name); err != nil || st.IsDir() {
+				httpjson.Error(w, http.StatusNotFound, "no console file "+r.URL.Path)
+				return
+			}
 			w.Header().Set("Content-Security-Policy", PageCSP)
 			files.ServeHTTP(w, r)
 		}},
