@@ -42,7 +42,17 @@ func newRootCmd() *cobra.Command {
 // (exit status 2) in every command under root, as the commands' own checks of their
 // input are: exit status 1 is a failure (for rules test, a failing test), not a typo.
 func badCommandLinesAreUsage(root *cobra.Command) {
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// Cobra parses a group's flags before its RunE sees an argument naming none of
+		// its subcommands: in "rules aply -f x", the -f of the subcommand meant is
+		// unknown to rules. The mistyped subcommand is what to report.
+		if c.HasSubCommands() && c.HasParent() {
+			if a := c.Flags().Args(); len(a) > 0 {
+				return unknownCommand(c, a[0])
+			}
+		}
+		return usageError{err}
+	})
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		switch {
@@ -83,7 +93,7 @@ func badCommandLinesAreUsage(root *cobra.Command) {
 			c.Args = cobra.ArbitraryArgs
 			c.RunE = func(cmd *cobra.Command, a []string) error {
 				if len(a) > 0 {
-					return usageError{fmt.Errorf("unknown command %q for %q", a[0], cmd.CommandPath())}
+					return unknownCommand(cmd, a[0])
 				}
 				return cmd.Help()
 			}
@@ -93,6 +103,20 @@ func badCommandLinesAreUsage(root *cobra.Command) {
 		}
 	}
 	walk(root)
+}
+
+// unknownCommand is the usage error for name, an argument of group that names none of
+// its subcommands, with cobra's suggestions as the root gives them for a mistyped
+// command.
+func unknownCommand(group *cobra.Command, name string) error {
+	if group.SuggestionsMinimumDistance <= 0 {
+		group.SuggestionsMinimumDistance = 2 // cobra's own, which it sets only at the root
+	}
+	var hint string
+	if s := group.SuggestionsFor(name); len(s) > 0 {
+		hint = "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+	}
+	return usageError{fmt.Errorf("unknown command %q for %q%s", name, group.CommandPath(), hint)}
 }
 
 // negativeFlag refuses a negative number given to a numeric flag, or in a numeric list
