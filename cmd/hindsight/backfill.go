@@ -40,9 +40,6 @@ of it is in neither the lake nor Kafka (the counts are printed, marked incomplet
 the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd); err != nil {
-				return usageError{err}
-			}
 			if err := applyRuleLimits(limits); err != nil {
 				return err
 			}

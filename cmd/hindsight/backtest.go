@@ -45,9 +45,6 @@ and the watermark (which decides lateness and closes incidents) start with the f
 event kept, and a filtered run may differ from what live raised for that customer.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd); err != nil {
-				return usageError{err}
-			}
 			if err := applyRuleLimits(limits); err != nil {
 				return err
 			}

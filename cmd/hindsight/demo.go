@@ -28,9 +28,6 @@ the console's address and commands to try next. When stdout is not a terminal it
 a status line per refresh and the full view at the end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd); err != nil {
-				return usageError{err}
-			}
 			cfg.Out = cmd.OutOrStdout()
 			if f, ok := cfg.Out.(*os.File); !ok || !isTerminal(f) {
 				cfg.Plain = true

@@ -364,12 +364,10 @@ func markFromEnv(f *pflag.Flag) {
 	f.Annotations[fromEnvAnnotation] = []string{envName(f.Name)}
 }
 
-// envLogger applies the environment to cmd's flags and returns the logger its
-// --log-level asks for: the preamble of every command that talks to Kafka.
+// envLogger returns the logger cmd's --log-level and --log-format ask for, from the
+// command line or the environment (badCommandLinesAreUsage applies it before any
+// command runs).
 func envLogger(cmd *cobra.Command, level string) (*slog.Logger, error) {
-	if err := applyEnv(cmd); err != nil {
-		return nil, usageError{err}
-	}
 	format := "text"
 	if f := cmd.Flags().Lookup("log-format"); f != nil {
 		format = f.Value.String()

@@ -69,6 +69,11 @@ func badCommandLinesAreUsage(root *cobra.Command) {
 			// first, so that their errors are usage errors too.
 			pre := c.PreRunE
 			c.PreRunE = func(cmd *cobra.Command, a []string) error {
+				// The environment first, and here for every command: a required flag
+				// can come from its variable, and no command can forget to read them.
+				if err := applyEnv(cmd); err != nil {
+					return usageError{err}
+				}
 				if err := cmd.ValidateRequiredFlags(); err != nil {
 					return usageError{err}
 				}

@@ -268,9 +268,6 @@ until deleted).`,
 		Args:  cobra.ExactArgs(1),
 		// The mute is checked before any broker is asked: bad input says so first.
 		PreRunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd); err != nil {
-				return usageError{err}
-			}
 			m.ID = args[0]
 			switch {
 			case until != "" && dur > 0:

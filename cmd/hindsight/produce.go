@@ -66,9 +66,6 @@ then 1. Any other error of the brokers stops produce. Each event sent is printed
 its partition and offset (--quiet: the summary only).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd); err != nil {
-				return usageError{err}
-			}
 			if err := applyCustomerBytes(maxCustomer); err != nil {
 				return err
 			}

@@ -49,9 +49,6 @@ or fail alike wherever they run. A windowed rule's matches its windows did not c
 live would not (late, without a usable time), are reported as not counted.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd); err != nil {
-				return usageError{err}
-			}
 			if err := applyRuleLimits(*limits); err != nil {
 				return err
 			}

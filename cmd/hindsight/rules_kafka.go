@@ -58,9 +58,6 @@ func rulesKafkaCommands(limits *rule.Limits) []*cobra.Command {
 // answered" (exit status 1) with no broker up.
 func rulesRunE(cfg *rulesConfig, limits *rule.Limits, check, run func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		if err := applyEnv(cmd); err != nil {
-			return usageError{err}
-		}
 		if err := applyRuleLimits(*limits); err != nil {
 			return err
 		}
