@@ -185,6 +185,11 @@ func readRulesToApply(cfg rulesConfig, file string) (*rulesToApply, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(f.Rules) == 0 && len(nf.Destinations) == 0 && len(nf.Mutes) == 0 {
+		// Nothing to publish, as an empty file has not ("rules: []" left by a bad
+		// merge or template): refused as that file is, not applied in silence.
+		return nil, fmt.Errorf("%w: %s: no rules (nor destinations or mutes) to apply", rule.ErrInvalid, file)
+	}
 	nc, err := notifyControls(nf, cfg.AllowPrivate)
 	if err != nil {
 		return nil, err
