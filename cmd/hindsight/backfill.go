@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -329,7 +330,9 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 }
 
 // resolveRules is the rules to backfill: the file's (read already) and the live rules
-// cfg.Rules names, read from the controls topic.
+// cfg.Rules names, read from the controls topic. A rule in both, at the same version, is
+// counted once (twice, each of its rows was printed twice); the same version defined
+// differently in the two is refused, as the counts of one would be printed for both.
 func resolveRules(ctx context.Context, cfg backfillConfig, rules []*rule.Rule) ([]*rule.Rule, error) {
 	if len(cfg.Rules) == 0 {
 		return rules, nil
@@ -345,7 +348,28 @@ func resolveRules(ctx context.Context, cfg backfillConfig, rules []*rule.Rule) (
 	if err != nil {
 		return nil, err
 	}
-	return append(rules, live...), nil
+	type version struct {
+		key     rule.Key
+		version int64
+	}
+	inFile := make(map[version]*rule.Rule, len(rules))
+	for _, r := range rules {
+		inFile[version{r.Key(), r.Version}] = r
+	}
+	for _, r := range live {
+		f, dup := inFile[version{r.Key(), r.Version}]
+		if !dup {
+			rules = append(rules, r)
+			continue
+		}
+		a, _ := json.Marshal(f)
+		b, _ := json.Marshal(r)
+		if !bytes.Equal(a, b) {
+			return nil, usageError{fmt.Errorf("backfill: rule %s version %d is in %s (-f) and live on %s (--rule), defined differently: name it in one place, or raise the file's version",
+				r.Key(), r.Version, cfg.RulesFile, cfg.Topics.Controls)}
+		}
+	}
+	return rules, nil
 }
 
 func resolveStart(ctx context.Context, cfg backfillConfig) (map[int32]int64, error) {

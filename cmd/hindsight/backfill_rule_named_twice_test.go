@@ -75,4 +75,14 @@ func TestBackfillRuleNamedTwiceIsCountedOnce(t *testing.T) {
 			}
 		})
 	}
+
+	// The same version defined otherwise in the file than on the topic: which counts
+	// to print is not for backfill to guess.
+	other := filepath.Join(dir, "other.yaml")
+	writeFile(t, other, strings.Replace(ruleYAML, "threshold: 3", "threshold: 5", 1))
+	out, err := run(t, "", "backfill", "--brokers", b.Addr, "--lake", "file://"+filepath.Join(dir, "lake"),
+		"--cache-dir", filepath.Join(dir, "cache-other"), "-f", other, "--rule", "logins")
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), other) || !strings.Contains(err.Error(), "controls") {
+		t.Errorf("-f and --rule defining version 1 differently: exit status %d (%v), want 2 naming %s and the controls topic\n%s", exitCode(err), err, other, out)
+	}
 }
