@@ -175,7 +175,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	if err != nil {
 		return err
 	}
-	lake, err := lakehouse.OpenExistingLake(ctx, cfg.LakeURL, lakehouse.StorageConfig{Timeout: cfg.StorageTimeout})
+	lake, err := lakehouse.OpenExistingLake(ctx, cfg.LakeURL, lakehouse.StorageConfig{Timeout: cfg.StorageTimeout, Logger: quietLogger})
 	if err != nil {
 		return fmt.Errorf("backfill: opening lake %s: %w", cfg.LakeURL, err)
 	}
@@ -199,7 +199,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 		progress = bar.update // a redrawn line means nothing in a file or a pipe
 	}
 	runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: cfg.CacheDir, CacheMaxBytes: cfg.CacheMaxBytes, MemoryLimit: cfg.MemoryLimit, Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts,
-		Topic: cfg.Topics.Events, Progress: progress, MaxCustomers: cfg.MaxCustomers, MaxCustomerIDBytes: cfg.MaxCustomerIDBytes})
+		Topic: cfg.Topics.Events, Progress: progress, MaxCustomers: cfg.MaxCustomers, MaxCustomerIDBytes: cfg.MaxCustomerIDBytes, Logger: quietLogger})
 	if err != nil {
 		return err
 	}
@@ -340,7 +340,7 @@ func resolveRules(ctx context.Context, cfg backfillConfig, rules []*rule.Rule) (
 	if len(cfg.Kafka.Brokers) == 0 {
 		return nil, usageError{errors.New("backfill: live rules are read from the controls topic: give --brokers")}
 	}
-	recs, err := ingest.ReadControls(ctx, ingest.ControlsConfig{Kafka: cfg.Kafka, Topics: cfg.Topics})
+	recs, err := ingest.ReadControls(ctx, ingest.ControlsConfig{Kafka: cfg.Kafka, Topics: cfg.Topics, Logger: quietLogger})
 	if err != nil {
 		return nil, fmt.Errorf("backfill: reading live rules: %w", err)
 	}

@@ -132,7 +132,7 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 	if cfg.LakeURL == "" {
 		cfg.LakeURL = defaultLake
 	}
-	lake, err := openExistingLake(ctx, cfg.LakeURL, lakehouse.StorageConfig{Timeout: cfg.StorageTimeout}, len(cfg.Kafka.Brokers) > 0)
+	lake, err := openExistingLake(ctx, cfg.LakeURL, lakehouse.StorageConfig{Timeout: cfg.StorageTimeout, Logger: quietLogger}, len(cfg.Kafka.Brokers) > 0)
 	if err != nil {
 		return err
 	}

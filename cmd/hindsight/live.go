@@ -386,6 +386,14 @@ func addLogFlags(f *pflag.FlagSet, level *string, defaultLevel string) {
 	f.String("log-format", "text", "log format: text (logfmt) or json")
 }
 
+// quietLogger is the logger the commands that do not log (README: all but live,
+// notify, archive, lake and bench) give the stages they call: they print their results
+// and errors, not log lines, and what a stage logs as it goes (a cache trimmed, a
+// request retried, a lake file read from Kafka instead) their results or errors say
+// where it matters. A stage left without one logs to slog.Default, Go's own format on
+// stderr, among the results.
+var quietLogger = slog.New(slog.DiscardHandler)
+
 func newLogger(level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {

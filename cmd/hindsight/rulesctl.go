@@ -82,7 +82,7 @@ func currentRules(ctx context.Context, cfg *rulesConfig) (context.Context, conte
 		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.bound())
-	recs, err := ingest.ReadControls(ctx, ingest.ControlsConfig{Kafka: cfg.Kafka, Topics: cfg.Topics})
+	recs, err := ingest.ReadControls(ctx, ingest.ControlsConfig{Kafka: cfg.Kafka, Topics: cfg.Topics, Logger: quietLogger})
 	if err != nil {
 		cancel()
 		return nil, nil, nil, err
