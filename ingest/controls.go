@@ -58,6 +58,11 @@ type ControlReader struct {
 	runCtx atomic.Pointer[context.Context]
 	// lastFullLog is when a record dropped for a full buffer was last logged (Unix ns).
 	lastFullLog atomic.Int64
+	// gaveUp is why Run, its context ended before it found the controls partitions,
+	// returned nil: ReadControls, whose deadline that was, says it (the topic
+	// missing, the brokers unreachable) rather than only that time ran out. Set and
+	// read on Run's caller's goroutine.
+	gaveUp error
 }
 
 // NewControlReader connects to the brokers; reading starts with Run.
@@ -109,11 +114,18 @@ var ErrControlsPartitions = errors.New("the controls topic must have exactly one
 // retention deleted every record, and none will come to wait for), retrying while the
 // topic does not exist yet or the brokers are unreachable: every 500 ms at first, then
 // less often, up to every 5 s, for as long as ctx lasts. Authentication and
-// authorization failures are returned at once: retrying cannot help.
+// authorization failures are returned at once: retrying cannot help. When ctx ends
+// first, the error wraps ctx's and the last attempt's, naming the topic.
 func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error) {
 	adm := kadm.NewClient(r.cl)
 	attempts := 0
-	ends, err := backoff.Retry(ctx, func() (map[int32]int64, error) {
+	var last error // the last attempt's error that was not ctx ending
+	ends, err := backoff.Retry(ctx, func() (ends map[int32]int64, err error) {
+		defer func() {
+			if err != nil && ctx.Err() == nil {
+				last = err
+			}
+		}()
 		lo, err := adm.ListCommittedOffsets(ctx, r.cfg.Topics.Controls)
 		if err == nil {
 			err = lo.Error()
@@ -163,7 +175,14 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 			}
 		}))
 	if err != nil && ctx.Err() != nil {
-		return nil, ctx.Err()
+		switch {
+		case last == nil:
+			return nil, ctx.Err()
+		case errors.Is(last, kerr.UnknownTopicOrPartition):
+			return nil, fmt.Errorf("%w waiting for the controls topic %s: the brokers do not have it (%w)", ctx.Err(), r.cfg.Topics.Controls, last)
+		default:
+			return nil, fmt.Errorf("%w waiting for the controls topic %s: %w", ctx.Err(), r.cfg.Topics.Controls, last)
+		}
 	}
 	return ends, err
 }
@@ -180,6 +199,7 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 	ends, err := r.endOffsets(ctx)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			r.gaveUp = err
 			return nil
 		}
 		return fmt.Errorf("ingest: listing controls partitions: %w", err)
@@ -344,6 +364,9 @@ func ReadControls(ctx context.Context, cfg ControlsConfig) ([]controls.Record, e
 		return nil, err
 	}
 	if !caught {
+		if r.gaveUp != nil {
+			return nil, fmt.Errorf("ingest: reading controls: %w", r.gaveUp)
+		}
 		return nil, fmt.Errorf("ingest: reading controls: %w", context.Cause(ctx))
 	}
 	return out, nil

@@ -21,5 +21,7 @@ func TestRulesListNamesAMissingControlsTopic(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.Contains(msg, "no-such-controls") {
 		t.Errorf("rules list --topic-controls no-such-controls: error %q does not name the topic", msg)
+	} else if !strings.Contains(msg, "do not have it") {
+		t.Errorf("rules list --topic-controls no-such-controls: error %q does not say the brokers lack the topic", msg)
 	}
 }
