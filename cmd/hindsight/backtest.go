@@ -190,7 +190,8 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 }
 
 // checkBacktestOut refuses an --out whose report or chart (NAME.svg beside it, written,
-// or removed when nothing fired) would be the rules file read, or each other.
+// or removed when nothing fired) would be the rules file read, or each other, or
+// cannot be written.
 func checkBacktestOut(out, rules string) error {
 	if out == "" {
 		return nil
@@ -199,14 +200,15 @@ func checkBacktestOut(out, rules string) error {
 	if chart == out {
 		return fmt.Errorf("backtest: --out %s: the report is JSON, and its chart is written beside it as NAME.svg: name the report otherwise (report.json)", out)
 	}
-	ri, err := os.Stat(rules)
-	if err != nil {
-		return nil // reading the rules file says why
-	}
-	for _, p := range []string{out, chart} {
-		if pi, err := os.Stat(p); err == nil && os.SameFile(ri, pi) {
-			return fmt.Errorf("backtest: --out %s would overwrite or remove the rules file %s (as %s): write the report elsewhere", out, rules, p)
+	if ri, err := os.Stat(rules); err == nil { // else reading the rules file says why
+		for _, p := range []string{out, chart} {
+			if pi, err := os.Stat(p); err == nil && os.SameFile(ri, pi) {
+				return fmt.Errorf("backtest: --out %s would overwrite or remove the rules file %s (as %s): write the report elsewhere", out, rules, p)
+			}
 		}
+	}
+	if err := checkWritable("--out", out, chart); err != nil {
+		return fmt.Errorf("backtest: %w", err) // before the lake is read, as bench before its run
 	}
 	return nil
 }

@@ -50,6 +50,23 @@ func addPublishFlags(f *pflag.FlagSet, p *bench.PublishConfig) {
 	f.Float64Var(&p.Margin, "margin", bench.DefaultMargin, "gate margin for timed ratios (0.5: may fall to half the reference)")
 }
 
+// checkPublish refuses, before the run, a report and plot path (--out) that cannot be
+// written, and a --gate reference that cannot be read: Publish meets them only after
+// the run.
+func checkPublish(pub bench.PublishConfig) error {
+	if pub.Out != "" {
+		if err := checkWritable("--out", pub.Out, bench.PlotPath(pub.Out)); err != nil {
+			return usageError{fmt.Errorf("bench: %w", err)}
+		}
+	}
+	if pub.Reference != "" {
+		if _, err := bench.ReadReport(pub.Reference); err != nil {
+			return usageError{fmt.Errorf("bench: --gate %s: %w", pub.Reference, err)}
+		}
+	}
+	return nil
+}
+
 // benchConfig is the configuration of one benchmark, as its subcommand completes it.
 type benchConfig interface {
 	EnsureDefaults()
@@ -72,6 +89,9 @@ func benchRunCmd[R interface{ Result() bench.Result }](cmd *cobra.Command, cfg b
 		cfg.EnsureDefaults()
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
+		}
+		if err := checkPublish(pub); err != nil {
+			return err
 		}
 		var allocs io.Writer // written when the run ends, with what it allocated
 		for _, rec := range []struct {
@@ -355,6 +375,9 @@ CI suite's sizes for whatever is not set (seconds per benchmark); make bench-ci 
 it with --gate against bench/testdata/ci-reference.json.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkPublish(pub); err != nil {
+				return err
+			}
 			f := cmd.Flags()
 			cfg.Eval.Workload, cfg.Archive.Workload, cfg.Backfill.Workload, cfg.Throughput.Workload, cfg.Latency.Workload = w, w, w, w, w
 			if f.Changed("rate") {

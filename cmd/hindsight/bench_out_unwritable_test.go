@@ -22,3 +22,16 @@ func TestBenchUnwritableOutIsRefusedBeforeTheRun(t *testing.T) {
 		t.Errorf("bench eval --out %s: the benchmark ran to its end before the path was refused (%v); output:\n%s", bad, err, out)
 	}
 }
+
+// backtest's --out has the same shape (written once the lake and Kafka are read): it is
+// refused before either is read, here before the lake that does not exist either.
+func TestBacktestUnwritableOutIsRefusedBeforeTheRun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "no-such-dir", "report.json")
+	out, err := run(t, "", "backtest", "-f", filepath.Join("..", "..", "testdata", "rules", "sample.yaml"), "--brokers", "",
+		"--lake", "file://"+filepath.Join(dir, "no-lake"), "--out", bad)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "--out") {
+		t.Errorf("backtest --out %s: exit status %d (%v), want 2 naming --out\n%s", bad, exitCode(err), err, out)
+	}
+}
