@@ -141,10 +141,30 @@ func (c *LatencyConfig) Validate() error {
 	if c.Repeat > maxLatencyRepeat {
 		return fmt.Errorf("bench: %d latency runs, more than %d", c.Repeat, maxLatencyRepeat)
 	}
+	if err := c.checkProbes(); err != nil {
+		return err
+	}
 	if c.Repeat > 1 && len(c.BrokerCommand) == 0 {
 		return errors.New("bench: repeated latency runs need a broker child of their own (no --brokers)")
 	}
 	return c.Kafka.Validate()
+}
+
+// checkProbes refuses a ProbeEvery that leaves no probe among the measured events
+// (after the warm-up, as measure numbers them): the run would time nothing, after
+// seconds of sending, and fail.
+func (c *LatencyConfig) checkProbes() error {
+	if c.ProbeEvery < 1 {
+		return fmt.Errorf("bench: --probe-every %d: must be at least 1", c.ProbeEvery)
+	}
+	first := int(float64(c.Rate) * none(c.Warmup).Seconds())
+	end := int(float64(c.Rate) * (none(c.Warmup) + c.Duration).Seconds())
+	m := measurement{every: c.ProbeEvery}
+	if m.probes(first, end) == 0 {
+		return fmt.Errorf("bench: --probe-every %d leaves no probe among the %d measured events (sequence numbers %d to %d at --rate %d for --duration %v after the warm-up): nothing would be timed; lower it, or measure longer",
+			c.ProbeEvery, max(0, end-first), first, end-1, c.Rate, c.Duration)
+	}
+	return nil
 }
 
 // RunLatency runs the latency benchmark: first Hindsight, then the pass-through baseline
@@ -238,7 +258,9 @@ func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyReport, error) 
 			return nil, fmt.Errorf("bench: pass-through baseline: %w", err)
 		}
 		rep.Baseline = &LatencyFigures{}
-		m.fill(rep.Baseline)
+		if err := m.fill(rep.Baseline); err != nil {
+			return nil, fmt.Errorf("bench: pass-through baseline: %w", err)
+		}
 	}
 	if child != nil {
 		child.stop()
@@ -301,7 +323,9 @@ func hindsightPass(ctx context.Context, cfg LatencyConfig, child *brokerChild, r
 			p.CPUOthers = max(0, busy-busy0-p.CPUSelf-p.CPUBroker)
 		}
 	}
-	m.fill(&p.LatencyFigures)
+	if err := m.fill(&p.LatencyFigures); err != nil {
+		return nil, err
+	}
 	if hook != nil {
 		p.Webhook = m.fillWebhook()
 	}
@@ -386,7 +410,9 @@ func measureArchiveOff(ctx context.Context, cfg LatencyConfig, run string, rules
 		return nil, fmt.Errorf("bench: live daemon: %w", err)
 	}
 	f := &LatencyFigures{}
-	m.fill(f)
+	if err := m.fill(f); err != nil {
+		return nil, err
+	}
 	if cfg.Progress != nil {
 		f.writeWorst(cfg.Progress, "archive off")
 	}

@@ -83,7 +83,9 @@ func TestLatencyDuplicateAlertDoesNotMaskALostOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	var f LatencyFigures
-	m.fill(&f)
+	if err := m.fill(&f); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("probes %d, received %d, missing %d", f.Probes, f.Received, f.Missing)
 	if f.Missing != 1 || f.Received != f.Probes-1 {
 		t.Errorf("one probe's alert lost, another's delivered twice: received %d of %d probes, missing %d; want %d received, 1 missing",

@@ -53,7 +53,10 @@ func (m *measurement) probes(from, to int) int {
 	return below(to) - below(from)
 }
 
-func (m *measurement) fill(f *LatencyFigures) {
+// fill computes the figures of the measurement into f. A measurement that timed no
+// probe (none among the measured events, or none of their alerts received) is an
+// error: its quantiles would read as 0 ms, a target met by nothing measured.
+func (m *measurement) fill(f *LatencyFigures) error {
 	f.Sent = m.lastSeq - m.firstSeq
 	f.Probes = m.probes(m.firstSeq, m.lastSeq)
 	f.ProduceErr = int(m.produceEr.Load())
@@ -74,7 +77,8 @@ func (m *measurement) fill(f *LatencyFigures) {
 	}
 	f.SentPerS, f.ReceivedPerS = perS(m.sentAt), perS(m.recvAt)
 	if len(lat) == 0 {
-		return
+		return fmt.Errorf("bench: no latency measured: %d events sent in the measured span, %d of them probes (--probe-every %d), %d probe alerts received",
+			f.Sent, f.Probes, m.every, f.Received)
 	}
 	m.fillTail(f)
 	f.Worst = tailSteps(f.MaxBySend, m.use, worstSteps)
@@ -93,6 +97,7 @@ func (m *measurement) fill(f *LatencyFigures) {
 		f.Quantiles = append(f.Quantiles, Quantile{Q: p, Ms: float64(q(p)) / 1e6})
 	}
 	f.Quantiles = append(f.Quantiles, Quantile{Q: 1, Ms: float64(f.Max) / 1e6})
+	return nil
 }
 
 // fillTail says when the slowest probes were sent: the slowest probe per sampleStep,
