@@ -60,6 +60,9 @@ type Daemon struct {
 	// reroute keeps in the dead-letter topic, through alertProducer, the alerts raised
 	// outside a batch that the brokers refuse for good.
 	reroute *ingest.Rerouter
+	// handoffBuffered is the bytes every hand-off buffer holds together (at most
+	// Config.HandoffBuffersBytes).
+	handoffBuffered atomic.Int64
 
 	// state is where partition snapshots are stored and restored from (nil with
 	// NoSnapshots); restoreFrom, when set, seeds partitions state has no snapshot of.
@@ -192,6 +195,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hindsight_rules_json_bytes", Help: "Bytes of compact JSON the active rules hold together (at most hindsight_limit{name=\"max_rules_bytes\"}; each compiles to about ten times that).",
 		}, func() float64 { return float64(rules.ActiveBytes()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hindsight_handoff_buffered_bytes", Help: "Bytes of events the windowed or grouped rule versions whose history is being computed buffer together (at most hindsight_limit{name=\"max_handoff_buffers_bytes\"}).",
+		}, func() float64 { return float64(d.handoffBuffered.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hindsight_ended_versions_bytes", Help: "Bytes of the rules' JSON (deflated) the ended rule versions remembered hold; each is compiled again when a restore needs it.",
 		}, func() float64 { _, b := rules.EndedHeld(); return float64(b) }))

@@ -353,6 +353,13 @@ type Config struct {
 	// Beyond it the version starts without history, and its rule view says so
 	// (incomplete, status error). Default 64 MiB.
 	HandoffBufferBytes int64
+	// HandoffBuffersBytes bounds the events all windowed or grouped versions buffer
+	// together, over every partition, while their history is computed: the versions
+	// of a rules file applied at once wait in one queue for the backfill workers, each
+	// buffering meanwhile, so HandoffBufferBytes alone let their sum reach versions
+	// times partitions times it. A version whose next event would pass it starts
+	// without history, as at HandoffBufferBytes. Default 512 MiB.
+	HandoffBuffersBytes int64
 	// LakeColumns are JSONPaths the embedded archiver types (lakehouse.TypedColumn)
 	// besides those the active rules read, which it always types: paths of rules yet
 	// to come. Default none.
@@ -480,6 +487,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.HandoffBufferBytes <= 0 {
 		c.HandoffBufferBytes = DefaultHandoffBufferBytes
+	}
+	if c.HandoffBuffersBytes <= 0 {
+		c.HandoffBuffersBytes = DefaultHandoffBuffersBytes
 	}
 	if c.LakeMaxColumns == 0 {
 		c.LakeMaxColumns = DefaultLakeMaxColumns

@@ -150,7 +150,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		delete(p.refusedSeries, refusal{ar, limitCustomerIDs})
 		delete(p.history, ar)
 		p.dropWindow(ar)
-		delete(p.buffers, ar)
+		d.dropBuffer(p, ar)
 		if pb := p.pending[ar]; pb != nil {
 			d.cancelJob(ar, pb)
 			delete(p.pending, ar)

@@ -62,6 +62,9 @@ func (d *Daemon) Revoked(ps []int32) {
 			d.cancelJob(ar, pb) // the next owner replays it from the same snapshot, which none replaced
 			delete(part.endedReplays, ar)
 		}
+		for ar := range part.buffers {
+			d.dropBuffer(part, ar) // its events are the next owner's to read again
+		}
 		part.mu.Unlock()
 	}
 	d.partsMu.Lock()

@@ -48,6 +48,7 @@ const (
 	limitSnapshotAge       = "max_snapshot_age_seconds"
 	limitArchiveLag        = "max_archive_lag_records"
 	limitHandoffBuffer     = "max_handoff_buffer_bytes"
+	limitHandoffBuffers    = "max_handoff_buffers_bytes"
 	limitCounters          = "max_counters"
 	limitHistoryAlerts     = "max_history_alerts"
 	limitCustomerIDs       = "max_customer_ids_bytes"
@@ -184,6 +185,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.Show("max_distinct", float64(c.WindowLimits.MaxDistinct))
 	d.m.limits.Show("max_key_bytes", float64(c.WindowLimits.MaxKeyBytes))
 	d.m.limits.ShowCounted(limitHandoffBuffer, float64(c.HandoffBufferBytes))
+	d.m.limits.ShowCounted(limitHandoffBuffers, float64(c.HandoffBuffersBytes))
 	d.m.limits.ShowCounted(limitCounters, float64(c.MaxCounters))
 	d.m.limits.ShowCounted(limitHistoryAlerts, float64(c.MaxHistoryAlerts))
 	d.m.limits.ShowCounted(limitCustomerIDs, float64(c.MaxCustomerIDBytes))

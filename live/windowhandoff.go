@@ -31,12 +31,16 @@ import (
 // S are history, sent only if the rule says backfill: {alert: true} (source
 // "backfill"). Alerts sent again after a restart have the same alert_id.
 //
-// A buffer is bounded (Config.HandoffBufferBytes): beyond it the version gives up its
-// history, starts from the event at hand, and says so in its rule view (incomplete,
-// status error) and in hindsight_limit_reached_total.
+// A buffer is bounded (Config.HandoffBufferBytes), and so are all together
+// (Config.HandoffBuffersBytes): beyond either the version gives up its history, starts
+// from the event at hand, and says so in its rule view (incomplete, status error) and
+// in hindsight_limit_reached_total.
 
 // DefaultHandoffBufferBytes is Config.HandoffBufferBytes's default.
 const DefaultHandoffBufferBytes = 64 << 20
+
+// DefaultHandoffBuffersBytes is Config.HandoffBuffersBytes's default.
+const DefaultHandoffBuffersBytes = 512 << 20
 
 // handoffBuffer is the events a windowed version matched since offset from.
 type handoffBuffer struct {
@@ -68,7 +72,15 @@ func (d *Daemon) startWindowHandoff(p *partition, ar *controls.Version, start, e
 func (d *Daemon) bufferWindowed(p *partition, b *ingest.Batch, h *handoffBuffer, ev *ingest.Event, ar *controls.Version) {
 	cost := int64(len(ev.Customer)+len(ev.Record.Value)) + bufferedEventOverhead
 	if h.bytes+cost > d.cfg.HandoffBufferBytes {
-		d.abandonHandoff(p, ar, ev.Offset)
+		d.abandonHandoff(p, ar, ev.Offset, limitHandoffBuffer, d.cfg.HandoffBufferBytes)
+		d.evalWindowed(p, b, ev, ar, nil)
+		return
+	}
+	// Added, then taken back if over: partitions buffer at once, each under its own
+	// lock, and a check before the add would let two pass the bound together.
+	if d.handoffBuffered.Add(cost) > d.cfg.HandoffBuffersBytes {
+		d.handoffBuffered.Add(-cost)
+		d.abandonHandoff(p, ar, ev.Offset, limitHandoffBuffers, d.cfg.HandoffBuffersBytes)
 		d.evalWindowed(p, b, ev, ar, nil)
 		return
 	}
@@ -79,20 +91,36 @@ func (d *Daemon) bufferWindowed(p *partition, b *ingest.Batch, h *handoffBuffer,
 
 // abandonHandoff gives up ar's history in p at offset: the job is cancelled, the
 // buffer dropped, and the version counts from offset, its history below marked
-// missing. The caller holds the partition's lock.
-func (d *Daemon) abandonHandoff(p *partition, ar *controls.Version, offset int64) {
+// missing, for the limit (its name and bytes) the buffer reached. The caller holds the
+// partition's lock.
+func (d *Daemon) abandonHandoff(p *partition, ar *controls.Version, offset int64, limit string, limitBytes int64) {
 	if pb := p.pending[ar]; pb != nil {
 		d.cancelJob(ar, pb)
 		delete(p.pending, ar)
 	}
-	delete(p.buffers, ar)
+	d.dropBuffer(p, ar)
 	p.setWindow(ar, window.New(ar.Rule, d.cfg.WindowLimits))
+	what := "the hand-off buffer"
+	if limit == limitHandoffBuffers {
+		what = "the hand-off buffers of every rule together"
+	}
 	p.incomplete[ar] = []contract.MissingRange{{Partition: p.id, From: 0, To: offset - 1,
-		Reason: fmt.Sprintf("the hand-off buffer reached %d bytes (limit %s): history and the events buffered meanwhile are not counted", d.cfg.HandoffBufferBytes, limitHandoffBuffer)}}
+		Reason: fmt.Sprintf("%s reached %d bytes (limit %s): history and the events buffered meanwhile are not counted", what, limitBytes, limit)}}
 	p.gen++
-	d.m.limits.Reached(limitHandoffBuffer)
+	d.m.limits.Reached(limit)
 	d.log.Warn("hand-off buffer full: a windowed rule starts without its history", "rule", ar.Key.String(),
-		"version", ar.Rule.Version, "partition", p.id, "offset", offset, "limit", d.cfg.HandoffBufferBytes)
+		"version", ar.Rule.Version, "partition", p.id, "offset", offset, "limit", limit, "limit_bytes", limitBytes)
+}
+
+// dropBuffer removes ar's hand-off buffer from p, if it has one, and returns it; its
+// bytes leave the daemon's sum. The caller holds the partition's lock.
+func (d *Daemon) dropBuffer(p *partition, ar *controls.Version) *handoffBuffer {
+	h := p.buffers[ar]
+	if h != nil {
+		d.handoffBuffered.Add(-h.bytes)
+		delete(p.buffers, ar)
+	}
+	return h
 }
 
 // DefaultMaxHistoryAlerts is Config.MaxHistoryAlerts' default.
@@ -197,9 +225,8 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 	if p.revoked || p.pending[ar] != pb {
 		return // revoked (the next owner computes it), replaced, or given up
 	}
-	buf := p.buffers[ar]
+	buf := d.dropBuffer(p, ar)
 	delete(p.pending, ar)
-	delete(p.buffers, ar)
 	p.history[ar] = hist
 	if len(missing) > 0 {
 		p.incomplete[ar] = missing
