@@ -24,13 +24,7 @@ func TestQueryRefusesWhatItCannotRead(t *testing.T) {
 		{"rule=any&li%zzmit=3", `"li%zzmit"`},
 		{"rule=any;limit=2", "semicolon"},
 	} {
-		rec := httptest.NewRecorder()
-		q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?"+tt.query, nil), countsParams)
-		var body struct{ Error string }
-		_ = json.Unmarshal(rec.Body.Bytes(), &body)
-		if ok || q != nil || rec.Code != http.StatusBadRequest || !strings.Contains(body.Error, tt.says) {
-			t.Errorf("?%s: ok %v, %d %q; want 400 saying %s", tt.query, ok, rec.Code, rec.Body, tt.says)
-		}
+		wantRefused(t, tt.query, countsParams, tt.says)
 	}
 	rec := httptest.NewRecorder()
 	q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?rule=a%2Fb&customer=c+1", nil), countsParams)
@@ -51,13 +45,7 @@ func TestQueryRefusesARepeatedParameter(t *testing.T) {
 		{"rule=a&cursor=&cursor=", `"cursor"`},
 		{"rule=a&cursor=Yw&rule=b", `"rule"`},
 	} {
-		rec := httptest.NewRecorder()
-		q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?"+tt.query, nil), append(countsParams, "id"))
-		var body struct{ Error string }
-		_ = json.Unmarshal(rec.Body.Bytes(), &body)
-		if ok || q != nil || rec.Code != http.StatusBadRequest || !strings.Contains(body.Error, tt.says) {
-			t.Errorf("?%s: ok %v, %d %q; want 400 saying %s", tt.query, ok, rec.Code, rec.Body, tt.says)
-		}
+		wantRefused(t, tt.query, append(countsParams, "id"), tt.says)
 	}
 	rec := httptest.NewRecorder()
 	q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/x?tag=a&rule=r&tag=b", nil), []string{"rule"}, "tag")
@@ -73,6 +61,19 @@ func TestQueryRefusesARepeatedParameter(t *testing.T) {
 // countsParams are the parameters /v1/counts reads.
 var countsParams = []string{"scope", "rule", "customer", "limit", "cursor"}
 
+// wantRefused checks that Query, reading params, answers ?query 400 with an error
+// saying says, and gives no values.
+func wantRefused(t *testing.T, query string, params []string, says string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?"+query, nil), params)
+	var body struct{ Error string }
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	if ok || q != nil || rec.Code != http.StatusBadRequest || !strings.Contains(body.Error, says) {
+		t.Errorf("?%s: ok %v, %d %q; want 400 saying %s", query, ok, rec.Code, rec.Body, says)
+	}
+}
+
 // TestQueryRefusesAnUnknownParameter: a handler reads the names it knows, so a
 // misspelled one (customers=, Customer=, lmit=) would be taken as absent and the
 // handler would answer another question; it is refused naming it and the names read.
@@ -86,13 +87,7 @@ func TestQueryRefusesAnUnknownParameter(t *testing.T) {
 		{"rule=a&=x", `""`},
 		{"rule=a&limits", "scope, rule, customer, limit, cursor"},
 	} {
-		rec := httptest.NewRecorder()
-		q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?"+tt.query, nil), countsParams)
-		var body struct{ Error string }
-		_ = json.Unmarshal(rec.Body.Bytes(), &body)
-		if ok || q != nil || rec.Code != http.StatusBadRequest || !strings.Contains(body.Error, tt.says) {
-			t.Errorf("?%s: ok %v, %d %q; want 400 saying %s", tt.query, ok, rec.Code, rec.Body, tt.says)
-		}
+		wantRefused(t, tt.query, countsParams, tt.says)
 	}
 	rec := httptest.NewRecorder()
 	if _, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/rules?x=1", nil), nil); ok || !strings.Contains(rec.Body.String(), "reads none") {
