@@ -46,6 +46,11 @@ func (a *archiver) flushLoop(ctx context.Context) error {
 	}
 }
 
+// ErrFinalFlush is RunArchiver's error when what it held as ctx ended could not be
+// written within ShutdownTimeout: the records stay in Kafka, and the next run archives
+// them.
+var ErrFinalFlush = errors.New("lakehouse: final flush (nothing is lost: the records stay in Kafka)")
+
 // finalFlush writes what is left when the archiver stops, unless it "crashed".
 func (a *archiver) finalFlush() error {
 	if a.crashed.Load() {
@@ -57,7 +62,7 @@ func (a *archiver) finalFlush() error {
 		if errors.Is(err, errCrash) {
 			return err
 		}
-		return fmt.Errorf("lakehouse: final flush (nothing is lost: the records stay in Kafka): %w", err)
+		return fmt.Errorf("%w: %w", ErrFinalFlush, err)
 	}
 	return nil
 }

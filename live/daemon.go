@@ -114,7 +114,8 @@ type Daemon struct {
 }
 
 // Run runs the daemon until ctx is done, then shuts down cleanly and returns nil; it
-// returns an error only if the daemon could not start or failed.
+// returns an error only if the daemon could not start or failed, or if its archiver
+// could not write what it held when it stopped (lakehouse.ErrFinalFlush).
 func Run(ctx context.Context, cfg Config) error {
 	d, err := Start(ctx, cfg)
 	if err != nil {
@@ -358,10 +359,19 @@ func (d *Daemon) run(ctx context.Context) {
 			ac := d.archiverConfig()
 			ac.KafkaOpts = kopts
 			err = lakehouse.RunArchiver(gctx, ac)
-			if err != nil && gctx.Err() == nil {
-				return fmt.Errorf("live: archiver: %w", err)
+			switch {
+			case err == nil:
+				return nil
+			case gctx.Err() != nil && errors.Is(err, context.Canceled):
+				return nil // stopped while it was starting: it held nothing
+			case errors.Is(err, lakehouse.ErrFinalFlush):
+				// Storage refused what the archiver held when the daemon stopped. The
+				// stop says so, as hindsight archive's does, in the log and the exit
+				// status: exiting 0 told an operator the lake had every event read.
+				d.log.Error("the archiver's final flush failed: events read since its last upload are not in the lake; nothing is lost: they stay in Kafka, and the next start archives them",
+					"err", err)
 			}
-			return nil
+			return fmt.Errorf("live: archiver: %w", err)
 		})
 	}
 	g.Go(func() error {

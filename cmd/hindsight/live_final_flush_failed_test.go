@@ -66,4 +66,7 @@ func TestLiveSaysItsFinalArchiveFlushFailed(t *testing.T) {
 		t.Errorf("live stopped (%v) with offsets 10-19 not archived (its final flush failed: storage down) and said nothing of it; the log's last lines:\n%s",
 			p.cmd.ProcessState, p.tail(4))
 	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("exit status %d after a stop whose final flush failed, want 1 (as hindsight archive)", code)
+	}
 }
