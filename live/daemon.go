@@ -90,6 +90,9 @@ type Daemon struct {
 	consuming      atomic.Bool
 	// restoreWait is what a restore waits for meanwhile (nil: nothing), for /readyz.
 	restoreWait atomic.Pointer[restoreWait]
+	// runCtx ends when the daemon stops; set by run before the consumer starts. The
+	// consumer's callbacks (a restore, in Assigned) take no context of their own.
+	runCtx context.Context
 
 	partsMu sync.RWMutex
 	parts   map[int32]*partition
@@ -329,6 +332,7 @@ func (d *Daemon) closeResources() {
 
 func (d *Daemon) run(ctx context.Context) {
 	g, gctx := errgroup.WithContext(ctx)
+	d.runCtx = gctx
 	consumerDone := make(chan struct{})
 	g.Go(func() error {
 		if err := d.srv.Serve(d.ln); !errors.Is(err, http.ErrServerClosed) {

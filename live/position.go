@@ -22,7 +22,8 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 		d.partsMu.RLock()
 		p := d.parts[pid]
 		d.partsMu.RUnlock()
-		if p == nil {
+		if p == nil || p.snaps.abandoned {
+			// Abandoned: nothing is adopted at an offset its state was never known at.
 			continue
 		}
 		p.mu.Lock()

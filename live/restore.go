@@ -18,12 +18,17 @@ import (
 
 // restore builds the state of newly assigned partitions from their newest readable
 // snapshots. Partitions without a snapshot are absent from the result; those whose
-// snapshots could not be read are fresh partitions carrying the error, for /v1/state.
+// snapshots could not be read are fresh partitions carrying the error, for /v1/state;
+// those whose restore the daemon's stop cut short are abandoned ones (abandonedPartition).
 func (d *Daemon) restore(ps []int32) map[int32]*partition {
 	if d.state == nil || len(ps) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout+30*time.Second)
+	// The stop ends the restore too: on its own context, a restore waiting for a store
+	// that is down held a SIGTERM for the whole bound, then reported the stop as a
+	// failed restore.
+	stop := d.runCtx
+	ctx, cancel := context.WithTimeout(stop, d.cfg.ShutdownTimeout+30*time.Second)
 	defer cancel()
 	bounds := d.logBounds(ctx, ps)
 	state := &snapshotReader{d: d, store: d.state}
@@ -32,7 +37,20 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		from = &snapshotReader{d: d, store: d.restoreFrom}
 	}
 	out := map[int32]*partition{}
+	var abandoned []int32
+	defer func() {
+		if len(abandoned) > 0 {
+			d.log.Info("restore abandoned: stopping; the partitions' snapshots in the store stay as they are, for their next owner",
+				"partitions", abandoned, "cause", context.Cause(stop))
+		}
+	}()
 	for _, pid := range ps {
+		if stop.Err() != nil {
+			// Bounds missing, or a read cut short, for the stop: not a failure.
+			out[pid] = d.abandonedPartition(pid)
+			abandoned = append(abandoned, pid)
+			continue
+		}
 		if _, ok := bounds[pid]; !ok {
 			// Without the log's bounds a snapshot's offset cannot be checked, and one
 			// outside the log would make the consumer reset and count twice or skip:
@@ -53,6 +71,11 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		if p == nil && err == nil && from != nil {
 			p, err = d.restoreOne(ctx, pid, from, bounds)
 		}
+		if err != nil && stop.Err() != nil {
+			out[pid] = d.abandonedPartition(pid)
+			abandoned = append(abandoned, pid)
+			continue
+		}
 		if err != nil {
 			d.m.restoreFailures.Inc()
 			p = d.newPartition(pid)
@@ -71,6 +94,17 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		}
 	}
 	return out
+}
+
+// abandonedPartition is partition pid when the daemon's stop cut its restore short:
+// its state is not known, so it must neither evaluate events nor be snapshotted over
+// the store's snapshot (snapshotPartition), and, never durable, its offsets are never
+// committed (CommitLimit). Its next owner restores the snapshot this one could not.
+func (d *Daemon) abandonedPartition(pid int32) *partition {
+	p := d.newPartition(pid)
+	p.snaps.abandoned = true
+	p.snaps.lastErr = "restore abandoned: the daemon is stopping"
+	return p
 }
 
 type logBound struct {
@@ -121,7 +155,7 @@ func (d *Daemon) logBounds(ctx context.Context, ps []int32) map[int32]logBound {
 			d.restoreWait.Store(&restoreWait{what: "the events partitions' offsets (Kafka's listing)", since: since})
 		}))
 	d.restoreWait.Store(nil)
-	if err != nil {
+	if err != nil && !errors.Is(ctx.Err(), context.Canceled) { // cancelled: a stop, which restore reports
 		d.log.Warn("cannot list the events partitions' offsets; their snapshots are not restored and idle ones adopt rules at their next event", "err", err)
 	}
 	return out
@@ -260,6 +294,10 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *snapshotReade
 		data, err := store.get(ctx, pid, name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reading %s: %w", name, err))
+			if ctx.Err() != nil {
+				// Cut short, not unreadable: an older snapshot is no stand-in for it.
+				return nil, errors.Join(errs...)
+			}
 			continue
 		}
 		p, err := d.partitionFromSnapshot(pid, data, bounds)

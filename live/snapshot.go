@@ -38,8 +38,12 @@ type partitionSnapshots struct {
 		gen    uint64
 	}
 	restored *contract.SnapshotInfo // set before the partition is published
-	lastErr  string                 // guarded by the partition's mu
-	gone     bool                   // guarded by mu: revoked, no more periodic snapshots
+	// abandoned is set before the partition is published, never after: the daemon's
+	// stop cut its restore short (abandonedPartition), so its empty state is no state
+	// to store.
+	abandoned bool
+	lastErr   string // guarded by the partition's mu
+	gone      bool   // guarded by mu: revoked, no more periodic snapshots
 	// durable is set once a snapshot of the partition was stored or restored
 	// (CommitLimit); atomic, so that the commit loop never waits for the partition.
 	durable atomic.Bool
@@ -82,7 +86,9 @@ var errNotDelivered = errors.New("live: records produced for the snapshot's even
 // says every record produced for handled events is known delivered (the consumer has
 // shut down), so there is nothing to wait for.
 func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason string, flushed bool) error {
-	if d.state == nil {
+	if d.state == nil || p.snaps.abandoned {
+		// An abandoned partition's empty state stored would be restored by its next
+		// owner in place of the snapshot its restore could not read.
 		return nil
 	}
 	p.snaps.mu.Lock()

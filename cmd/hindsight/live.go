@@ -132,7 +132,7 @@ needs --api-token unless --http is a loopback address.`,
 	addLakeColumnFlags(f, &cfg.LakeColumns, &cfg.LakeMaxColumns, "besides those the active rules read")
 	f.StringVar(&cfg.StateURL, "state", "", "bucket URL where partition state snapshots are kept, under state/ (default: the lake's bucket)")
 	f.StringVar(&cfg.RestoreFrom, "restore-from", "", "bucket URL of snapshots that seed partitions the state bucket has none of (a backup or a previous deployment)")
-	f.DurationVar(&cfg.RestorePatience, "restore-patience", def.RestorePatience, "how long restoring a partition waits out failures of the events offsets' listing, and of the snapshot store, each (tried again meanwhile); past it the partition starts without its snapshot (the restore as a whole stays within --shutdown-timeout + 30s)")
+	f.DurationVar(&cfg.RestorePatience, "restore-patience", def.RestorePatience, "how long restoring a partition waits out failures of the events offsets' listing, and of the snapshot store, each (tried again meanwhile); past it the partition starts without its snapshot (the restore as a whole stays within --shutdown-timeout + 30s; a stop ends it at once)")
 	addStorageTimeoutFlag(f, &cfg.StorageTimeout)
 	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", def.SnapshotInterval, "how often changed partition state is snapshotted (also on revoke and shutdown; 0: the default)")
 	f.BoolVar(&cfg.NoSnapshots, "no-snapshots", false, "keep no durable state: partitions new to this process recount history by backfill")

@@ -52,5 +52,7 @@ func TestSigtermDuringRestoreIsAStop(t *testing.T) {
 	if text := p.logText(); strings.Contains(text, "no snapshot restored") {
 		t.Errorf("SIGTERM during the restore: the restore went on (%d attempts logged in all) and then reported the stop as a failed restore:\n%s",
 			strings.Count(text, waiting), p.tail(3))
+	} else if !strings.Contains(text, "restore abandoned: stopping") {
+		t.Errorf("SIGTERM during the restore: the stop does not say the restore was abandoned:\n%s", p.tail(5))
 	}
 }
