@@ -63,7 +63,9 @@ whitespace). A line that is not one JSON object, has no customer, or is refused 
 brokers as a record (larger than a batch or the topic's max.message.bytes), is reported
 with its line number and not sent, and the lines after it are sent; the exit status is
 then 1. Any other error of the brokers stops produce. Each event sent is printed with
-its partition and offset (--quiet: the summary only).`,
+its partition and offset (--quiet: the summary only). SIGINT or SIGTERM stops it: the
+summary says how many events were sent and the line it stopped at, which was not sent,
+nor any after it (send from that line on to finish); exit status 1.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyCustomerBytes(maxCustomer); err != nil {
@@ -163,6 +165,20 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 	var sent, skipped int
 	began := time.Now()
 	customers := map[string]int{}
+	summary := func() {
+		fmt.Fprintf(cfg.Out, "%s sent to %s on %s (%s)", plural(sent, "event"), cfg.Topics.Events, strings.Join(cfg.Kafka.Brokers, ","), plural(len(customers), "customer"))
+		if skipped > 0 {
+			fmt.Fprintf(cfg.Out, "; %s not sent", plural(skipped, "line"))
+		}
+	}
+	// interrupted ends a run stopped (a signal) before line: what was sent is in the
+	// topic, and sending the input again would send it twice, so the summary says it
+	// and where the run stopped. It had said only "context canceled".
+	interrupted := func(line int) error {
+		summary()
+		fmt.Fprintf(cfg.Out, "; interrupted at line %d: it and the lines after it not sent\n", line)
+		return fmt.Errorf("produce interrupted at line %d: %w", line, context.Cause(ctx))
+	}
 	for {
 		b, line, err := lr.Next()
 		if err == io.EOF {
@@ -230,11 +246,17 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 			select {
 			case <-time.After(rateWait(began, sent, cfg.Rate)):
 			case <-ctx.Done():
-				return ctx.Err()
+				return interrupted(line)
 			}
 		}
 		rec := &kgo.Record{Topic: cfg.Topics.Events, Key: []byte(key), Value: bytes.Clone(value)}
 		if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				// The client fails a record on its context only before a request
+				// carried it (an idempotent producer waits for the answer then): this
+				// line was not sent.
+				return interrupted(line)
+			}
 			if !recordRefused(err) {
 				return fmt.Errorf("sending line %d: %w", line, err)
 			}
@@ -253,12 +275,11 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 			fmt.Fprintf(cfg.Out, "sent %s/%d@%d  %s  %s\n", rec.Topic, rec.Partition, rec.Offset, shown.Text(key), shown.JSON(clipText(string(value), 100)))
 		}
 	}
-	fmt.Fprintf(cfg.Out, "%s sent to %s on %s (%s)", plural(sent, "event"), cfg.Topics.Events, strings.Join(cfg.Kafka.Brokers, ","), plural(len(customers), "customer"))
+	summary()
+	fmt.Fprintln(cfg.Out)
 	if skipped > 0 {
-		fmt.Fprintf(cfg.Out, "; %s not sent\n", plural(skipped, "line"))
 		return fmt.Errorf("%w: %d", errSkipped, skipped)
 	}
-	fmt.Fprintln(cfg.Out)
 	return nil
 }
 

@@ -59,4 +59,7 @@ func TestProduceInterruptedSaysWhatItSent(t *testing.T) {
 		t.Errorf("produce stopped by SIGTERM (exit status %d) after sending %d of 200 events, and did not say so (want %q):\n%s",
 			exitCode(werr), sent, want, out.String())
 	}
+	if code := exitCode(werr); code != 1 || !strings.Contains(out.String(), fmt.Sprintf("interrupted at line %d", sent+1)) {
+		t.Errorf("produce stopped by SIGTERM after %d events: exit status %d, want 1, and the line it stopped at (%d) said:\n%s", sent, code, sent+1, out.String())
+	}
 }
