@@ -372,8 +372,8 @@ func (d *Daemon) run(ctx context.Context) {
 				// Storage refused what the archiver held when the daemon stopped. The
 				// stop says so, as hindsight archive's does, in the log and the exit
 				// status: exiting 0 told an operator the lake had every event read.
-				d.log.Error("the archiver's final flush failed: events read since its last upload are not in the lake; nothing is lost: they stay in Kafka, and the next start archives them",
-					"err", err)
+				d.log.Error("the archiver's final flush failed within --shutdown-timeout: events read since its last upload are not in the lake; nothing is lost: they stay in Kafka, and the next start archives them",
+					"shutdown_timeout", ac.ShutdownTimeout, "err", err)
 			}
 			return fmt.Errorf("live: archiver: %w", err)
 		})
@@ -543,6 +543,10 @@ func (d *Daemon) archiverConfig() lakehouse.ArchiverConfig {
 		// Its own reads of the events topic (catching up where the feed dropped
 		// batches) stop at a batch the event consumer stops at, not past it.
 		MaxDecompressedBatchBytes: d.cfg.MaxDecompressedBatchBytes,
+		// Its final flush is part of the daemon's stop, which --shutdown-timeout bounds:
+		// left to its own 30 s, a stop with storage down outlasted a bound set to fit an
+		// orchestrator's grace period.
+		ShutdownTimeout: d.cfg.ShutdownTimeout,
 	}
 }
 

@@ -249,7 +249,10 @@ type Config struct {
 	// customer id of hundreds of KB) goes to the dead-letter topic
 	// (ingest.ReasonNotProduced). Default DefaultAlertMaxBytes.
 	AlertMaxBytes int
-	// ShutdownTimeout bounds delivering in-flight alerts and the final commit. Default 10s.
+	// ShutdownTimeout bounds, each apart, the steps of a stop (and of a revocation):
+	// delivering in-flight alerts, the offset commit, the partitions' snapshots and the
+	// embedded archiver's final flush (lakehouse.ArchiverConfig.ShutdownTimeout). A
+	// restore is bounded by it + 30s, and ends at once when the daemon stops. Default 10s.
 	ShutdownTimeout time.Duration
 	// AlertLinger is how long an alert may wait to be batched with others before it is
 	// sent. Default 0: at once. A millisecond or two saves broker round trips at high

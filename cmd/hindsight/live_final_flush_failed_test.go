@@ -26,7 +26,7 @@ import (
 // so an operator could not tell the stop left events unarchived. The stop must say so.
 func TestLiveSaysItsFinalArchiveFlushFailed(t *testing.T) {
 	if testing.Short() {
-		t.Skip("waits out the archiver's final flush against a stopped store (30 s): make test runs it")
+		t.Skip("waits out the archiver's final flush against a stopped store (--shutdown-timeout 2s): make test runs it")
 	}
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	srv := s3test.Start(t, "lake")
@@ -65,6 +65,10 @@ func TestLiveSaysItsFinalArchiveFlushFailed(t *testing.T) {
 	if !strings.Contains(text, "final flush") {
 		t.Errorf("live stopped (%v) with offsets 10-19 not archived (its final flush failed: storage down) and said nothing of it; the log's last lines:\n%s",
 			p.cmd.ProcessState, p.tail(4))
+	}
+	// The flush was given --shutdown-timeout, not the archiver's own 30 s.
+	if !strings.Contains(text, "shutdown_timeout=2s") {
+		t.Errorf("the final flush's failure does not name its bound, --shutdown-timeout 2s; the log's last lines:\n%s", p.tail(4))
 	}
 	if code := p.cmd.ProcessState.ExitCode(); code != 1 {
 		t.Errorf("exit status %d after a stop whose final flush failed, want 1 (as hindsight archive)", code)
