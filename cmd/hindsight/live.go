@@ -43,9 +43,10 @@ state, so a restart keeps the events, rules, counts and history; --ephemeral kee
 nothing.
 Every flag can also be set with an environment variable: --brokers as HINDSIGHT_BROKERS,
 --sasl-password as HINDSIGHT_SASL_PASSWORD, and so on. SIGINT or SIGTERM drains the
-events in hand, delivers their alerts, commits offsets and exits 0; 1 when the embedded
-archiver could not write what it held (storage down: "final flush"), as hindsight
-archive does: those events stay in Kafka, and the next start archives them.
+events in hand, delivers their alerts, commits offsets and exits 0, or 1 when the
+embedded archiver could not write what it held (storage down: "final flush"), as
+hindsight archive does: those events stay in Kafka, and the next start archives them.
+A second signal exits at once, status 1, leaving the stop as kill -9 would.
 
 State: each partition's counters, rule start offsets and pending backfills are
 snapshotted to --state (default: the lake's bucket) every --snapshot-interval, when the
