@@ -266,8 +266,13 @@ func (s *Sender) attempt(ctx context.Context, t Target, body []byte, key string)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, t.URL, bytes.NewReader(body))
 	if err != nil {
-		return 0, &attemptError{msg: "bad URL: " + unwrapURLError(err).Error(), final: true}
+		return 0, &attemptError{msg: "bad URL: " + string(redact([]byte(unwrapURLError(err).Error()), t)), final: true}
 	}
+	// Only the Sender retries. With GetBody set and an Idempotency-Key, net/http took
+	// the POST for one it may replay, and sent it again on a new connection when a
+	// kept-alive one closed before the answer: a delivery not counted in the attempts,
+	// with the first try's timestamp and signature.
+	req.GetBody = nil
 	if !validHeaderValue(key) {
 		// net/http refuses to send it, before any byte goes out: nothing a retry
 		// changes. Not quoted: it holds a control character (the stage skips such
@@ -285,7 +290,7 @@ func (s *Sender) attempt(ctx context.Context, t Target, body []byte, key string)
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, s.failure(ctx, actx, err)
+		return 0, s.failure(ctx, actx, err, t)
 	}
 	defer resp.Body.Close()
 	// The attempt's time bounds reading the answer too, whatever its body is: for a
@@ -298,7 +303,7 @@ func (s *Sender) attempt(ctx context.Context, t Target, body []byte, key string)
 		// Delivered only once the answer is read: a receiver that stalls its body past
 		// the timeout is as broken as one that stalls its headers.
 		if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain)); err != nil {
-			return code, s.failure(ctx, actx, err)
+			return code, s.failure(ctx, actx, err, t)
 		}
 		return code, nil
 	}
@@ -338,7 +343,7 @@ func (s *Sender) attempt(ctx context.Context, t Target, body []byte, key string)
 
 // failure classifies an attempt's transport error err. ctx is the caller's context,
 // actx the attempt's.
-func (s *Sender) failure(ctx, actx context.Context, err error) *attemptError {
+func (s *Sender) failure(ctx, actx context.Context, err error, t Target) *attemptError {
 	var (
 		forbidden *ForbiddenAddressError
 		dnsErr    *net.DNSError
@@ -363,7 +368,9 @@ func (s *Sender) failure(ctx, actx context.Context, err error) *attemptError {
 		// A certificate does not fix itself within a retry budget.
 		return &attemptError{msg: "TLS certificate: " + certErr.Err.Error(), final: true}
 	}
-	return &attemptError{msg: unwrapURLError(err).Error()}
+	// net/http's own errors quote what a malformed answer said, which can be the
+	// request's path back ("Cannot POST /services/T0/B0/…"): a Slack URL's secret.
+	return &attemptError{msg: string(redact([]byte(unwrapURLError(err).Error()), t))}
 }
 
 // unwrapURLError drops url.Error's wrapping, which quotes the URL (a secret for Slack).
