@@ -32,6 +32,8 @@ const (
 	// of it a Reason quotes (Slack and PagerDuty say what was wrong in it).
 	maxDetail  = 4 << 10
 	detailText = 200
+	// retryAfterText is how much of a Retry-After a Reason quotes: an HTTP-date is 29.
+	retryAfterText = 32
 )
 
 // errAttemptTimeout is the cause of an attempt's context when its Timeout ran out, to
@@ -334,7 +336,9 @@ func (s *Sender) attempt(ctx context.Context, t Target, body []byte, key string)
 	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 		if v := resp.Header.Get("Retry-After"); v != "" {
 			if d, ok := parseRetryAfter(v, s.cfg.Now()); ok {
-				e.retryAfter, e.retryAfterText = min(d, s.cfg.MaxRetryAfter), v
+				// Quoted cut, as a body is: a receiver's header of 64 KiB of digits made
+				// a reason of that size in every undelivered record and log line.
+				e.retryAfter, e.retryAfterText = min(d, s.cfg.MaxRetryAfter), clip(v, retryAfterText)
 			}
 		}
 	}

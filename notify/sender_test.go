@@ -132,6 +132,12 @@ func TestDeliverReceivers(t *testing.T) {
 		want:    Outcome{Attempts: 1, Status: 429, Reason: "HTTP 429 after 1 attempt (Retry-After 3600 is beyond the retry budget of 2s)"},
 		hits:    1,
 	}, {
+		name:    "429 with a Retry-After of 5,000 digits, quoted cut",
+		cfg:     func(c *SenderConfig) { c.MaxElapsed = 2 * time.Second },
+		respond: tooMany(strings.Repeat("9", 5000)),
+		want:    Outcome{Attempts: 1, Status: 429, Reason: "HTTP 429 after 1 attempt (Retry-After " + strings.Repeat("9", 31) + "… is beyond the retry budget of 2s)"},
+		hits:    1,
+	}, {
 		name:    "always 500",
 		respond: status(500, "boom"),
 		want:    Outcome{Attempts: 3, Status: 500, Reason: "HTTP 500 after 3 attempts: boom"},
