@@ -32,19 +32,18 @@ import (
 //     gocloud.dev/aws). Credentials come from the usual AWS environment. Each request
 //     is bounded by s.Timeout (StorageConfig).
 //   - mem:// — NewMemBucket, for tests and demos.
+//
+// A URL that names none of these is ErrBadBucketURL (CheckBucketURL).
 func OpenBucket(ctx context.Context, rawURL string, s StorageConfig) (Bucket, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("lakehouse: parse bucket URL %q: %w", rawURL, err)
+	if err := CheckBucketURL(rawURL); err != nil {
+		return nil, err
 	}
+	u, _ := url.Parse(rawURL) // CheckBucketURL parsed it
 	switch u.Scheme {
 	case "mem":
 		return NewMemBucket(), nil
 	case "file":
 		dir, _ := LocalDir(rawURL)
-		if dir == "" {
-			return nil, fmt.Errorf("lakehouse: bucket URL %q has no directory", rawURL)
-		}
 		q := u.Query()
 		for k, v := range map[string]string{"no_tmp_dir": "true", "metadata": "skip", "create_dir": "true"} {
 			if q.Get(k) == "" {
@@ -68,7 +67,46 @@ func OpenBucket(ctx context.Context, rawURL string, s StorageConfig) (Bucket, er
 		}
 		return &blobBucket{b: b, url: rawURL}, nil
 	default:
-		return nil, fmt.Errorf("lakehouse: bucket URL %q: unsupported scheme %q (want file://, s3:// or mem://)", rawURL, u.Scheme)
+		return nil, fmt.Errorf("%w %q: unsupported scheme %q", ErrBadBucketURL, rawURL, u.Scheme)
+	}
+}
+
+// ErrBadBucketURL is the error for a bucket URL that names no store OpenBucket opens:
+// it is the URL's fault, not the storage's, and commands refuse it as bad usage.
+var ErrBadBucketURL = errors.New("lakehouse: bad bucket URL")
+
+// CheckBucketURL is ErrBadBucketURL, saying why, for a URL OpenBucket would refuse
+// before reaching any storage: one that does not parse, of a scheme other than file,
+// s3 and mem, a file:// URL without a directory or an s3:// one without a bucket. It
+// lets a command refuse its flag before it does any work.
+func CheckBucketURL(rawURL string) error {
+	const want = "want file:///path, s3://bucket?region=R or mem://"
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("%w %q: %w (%s)", ErrBadBucketURL, rawURL, err, want)
+	}
+	switch u.Scheme {
+	case "mem":
+		return nil
+	case "file":
+		if dir, _ := LocalDir(rawURL); dir == "" {
+			return fmt.Errorf("%w %q: it names no directory (%s)", ErrBadBucketURL, rawURL, want)
+		}
+		return nil
+	case "s3":
+		if u.Host == "" {
+			return fmt.Errorf("%w %q: it names no bucket (%s)", ErrBadBucketURL, rawURL, want)
+		}
+		return nil
+	case "":
+		// A plain path is the likeliest slip: say how to write it.
+		asURL := "file://" + rawURL
+		if !filepath.IsAbs(rawURL) {
+			asURL = "file://./" + rawURL
+		}
+		return fmt.Errorf("%w %q: a path, not a URL (the directory is %s)", ErrBadBucketURL, rawURL, asURL)
+	default:
+		return fmt.Errorf("%w %q: unsupported scheme %q (%s)", ErrBadBucketURL, rawURL, u.Scheme, want)
 	}
 }
 

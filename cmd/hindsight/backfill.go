@@ -140,6 +140,9 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	if cfg.LakeURL == "" {
 		cfg.LakeURL = defaultLake
 	}
+	if err := checkBucketFlag("lake", cfg.LakeURL); err != nil {
+		return err
+	}
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}

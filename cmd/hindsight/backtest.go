@@ -132,6 +132,9 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 	if cfg.LakeURL == "" {
 		cfg.LakeURL = defaultLake
 	}
+	if err := checkBucketFlag("lake", cfg.LakeURL); err != nil {
+		return err
+	}
 	lake, err := openExistingLake(ctx, cfg.LakeURL, lakehouse.StorageConfig{Timeout: cfg.StorageTimeout, Logger: quietLogger}, len(cfg.Kafka.Brokers) > 0)
 	if err != nil {
 		return err

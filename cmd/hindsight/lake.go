@@ -29,6 +29,17 @@ import (
 
 const defaultLake = lakehouse.DefaultLakeURL
 
+// checkBucketFlag refuses, as bad usage naming the flag, a bucket URL that names no
+// store (lakehouse.CheckBucketURL: a plain path, another scheme, a file:// URL without
+// a directory). Left to opening the bucket, it failed with exit status 1, the status of
+// a store that fails, after whatever the command did first.
+func checkBucketFlag(flag, rawURL string) error {
+	if err := lakehouse.CheckBucketURL(rawURL); err != nil {
+		return usageError{fmt.Errorf("--%s: %w", flag, err)}
+	}
+	return nil
+}
+
 // newArchiveCmd is `hindsight archive`: the lakehouse archiver alone.
 func newArchiveCmd() *cobra.Command {
 	var (
@@ -70,6 +81,9 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 				return usageError{err}
 			}
 			cfg.Brokers, cfg.KafkaOpts, cfg.Topic, cfg.Logger = kc.Brokers, opts, topics.Events, logger
+			if err := checkBucketFlag("lake", cmp.Or(cfg.BucketURL, defaultLake)); err != nil {
+				return err
+			}
 			if err := checkDecompressedBatch(cfg.MaxDecompressedBatchBytes); err != nil {
 				return err
 			}
@@ -255,6 +269,9 @@ func newLakeCmd() *cobra.Command {
 			url := opts.url
 			if url == "" {
 				url = defaultLake
+			}
+			if err := checkBucketFlag("lake", url); err != nil {
+				return err
 			}
 			// Reading (or maintaining) a lake never makes one.
 			if err := lakehouse.CheckLakeExists(url); err != nil {

@@ -74,6 +74,15 @@ needs --api-token unless --http is a loopback address.`,
 				}
 				cfg.DataDir = ""
 			}
+			// Before the defaults fill them: "" is a default, not a bad URL.
+			for _, b := range []struct{ flag, url string }{{"lake", cfg.LakeURL}, {"state", cfg.StateURL}, {"restore-from", cfg.RestoreFrom}} {
+				if b.url == "" {
+					continue
+				}
+				if err := checkBucketFlag(b.flag, b.url); err != nil {
+					return err
+				}
+			}
 			reserveFlagVariables(cmd, &cfg.Notify)
 			cfg.EnsureDefaults()
 			if err := cfg.Validate(); err != nil {
