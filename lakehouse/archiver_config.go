@@ -132,7 +132,8 @@ type ArchiverConfig struct {
 	SpareCore func() bool
 
 	// CompactInterval is how often small files are merged, retention applied and garbage
-	// collected. Default 10m; negative disables maintenance.
+	// collected. Default 10m; negative disables maintenance, and so retention: a
+	// Retention with it is ErrRetentionNeverApplied.
 	CompactInterval time.Duration
 	// CompactSmallBytes: files smaller than this are merged with their neighbours.
 	// Default 8 MiB.
@@ -349,6 +350,12 @@ func (c *ArchiverConfig) EnsureDefaults() {
 // takes; a shorter one fails only once the client is made, after the start's work.
 const MinSessionTimeout = 100 * time.Millisecond
 
+// ErrRetentionNeverApplied is Validate's error for a Retention with a negative
+// CompactInterval: retention is applied by the maintenance pass alone, which that
+// interval never runs, so every file would be kept while the Retention (and the
+// hindsight_limit showing it) said otherwise. Callers name their own flags for the two.
+var ErrRetentionNeverApplied = errors.New("lakehouse: the retention would never be applied, every file kept: only the maintenance pass applies it, and a negative interval runs none")
+
 // Validate reports the first invalid field.
 func (c *ArchiverConfig) Validate() error {
 	switch {
@@ -378,6 +385,8 @@ func (c *ArchiverConfig) Validate() error {
 		return fmt.Errorf("lakehouse: MemoryLimit %d: use a number of bytes, or 0 for none", c.MemoryLimit)
 	case c.Retention < 0:
 		return fmt.Errorf("lakehouse: Retention %v must not be negative", c.Retention)
+	case c.Retention > 0 && c.CompactInterval < 0:
+		return fmt.Errorf("%w: Retention %v, CompactInterval %v", ErrRetentionNeverApplied, c.Retention, c.CompactInterval)
 	case c.DeleteDelay < 0 || c.OrphanGrace <= 0:
 		return errors.New("lakehouse: DeleteDelay must not be negative, OrphanGrace must be positive")
 	case c.KeepManifests < 2:

@@ -573,6 +573,11 @@ func (c *Config) Validate() error {
 	if c.ArchiveRetention < 0 {
 		errs = append(errs, fmt.Errorf("archive retention %v: use a duration, or 0 to keep everything", c.ArchiveRetention))
 	}
+	if c.ArchiveRetention > 0 && c.ArchiveMaintainInterval < 0 && !c.NoArchive {
+		// The embedded archiver would refuse it only once the daemon had started.
+		errs = append(errs, fmt.Errorf("archive retention %v (--archive-retention) with archive maintain interval %v (--archive-maintain-interval): give a positive interval, or retention 0: %w",
+			c.ArchiveRetention, c.ArchiveMaintainInterval, lakehouse.ErrRetentionNeverApplied))
+	}
 	if c.MaxCounters > math.MaxInt32-1 {
 		// A partition's counters are indexed by int32.
 		errs = append(errs, fmt.Errorf("max counters %d: at most %d (negative: no bound, still at most that many)", c.MaxCounters, math.MaxInt32-1))

@@ -677,6 +677,13 @@ func TestConfigValidate(t *testing.T) {
 		{"events partitions at their maximum", func(c *live.Config) { c.Embedded.Partitions = ingest.MaxPartitions }, ""},
 		{"events partitions over their maximum", func(c *live.Config) { c.Embedded.Partitions = ingest.MaxPartitions + 1 }, "events partitions 4097 is above the maximum 4096 (--partitions)"},
 		{"events partitions 0: the default", func(c *live.Config) { c.Embedded.Partitions = 0 }, ""},
+		// Only the maintenance pass applies retention: with none, it would never be.
+		{"archive retention without maintenance", func(c *live.Config) { c.ArchiveRetention, c.ArchiveMaintainInterval = time.Hour, -1 },
+			"(--archive-retention) with archive maintain interval -1ns (--archive-maintain-interval)"},
+		{"archive retention without maintenance or archive", func(c *live.Config) {
+			c.ArchiveRetention, c.ArchiveMaintainInterval, c.NoArchive = time.Hour, -1, true
+		}, ""},
+		{"no maintenance without retention", func(c *live.Config) { c.ArchiveMaintainInterval = -1 }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c live.Config

@@ -102,7 +102,10 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_lake_typed_paths_over_limit", Help: "--lake-columns paths that --lake-max-columns left untyped (history reads them from the JSON payload)."},
 					func() float64 { return float64(cfg.Columns.Over()) }))
 			cfg.EnsureDefaults()
-			if err := cfg.Validate(); err != nil {
+			if err := cfg.Validate(); errors.Is(err, lakehouse.ErrRetentionNeverApplied) {
+				return usageError{fmt.Errorf("--retention %v with --compact-interval %v: give --compact-interval a positive interval, or --retention 0: %w",
+					cfg.Retention, cfg.CompactInterval, err)}
+			} else if err != nil {
 				return usageError{err}
 			}
 			if err := httpLimits.Validate(); err != nil {
@@ -153,9 +156,9 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	// This archiver reads no rules: it types the paths named here (hindsight live's
 	// embedded archiver types its rules' paths as well).
 	addLakeColumnFlags(f, &columns, &maxColumns, "name the paths your rules read: this archiver does not read rules")
-	f.DurationVar(&cfg.CompactInterval, "compact-interval", archiveDefaults.CompactInterval, "how often to compact, apply retention and collect garbage (negative: never)")
+	f.DurationVar(&cfg.CompactInterval, "compact-interval", archiveDefaults.CompactInterval, "how often to compact, apply retention and collect garbage (negative: never, refused with a --retention)")
 	f.Int64Var(&cfg.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged (0: the default)")
-	f.DurationVar(&cfg.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
+	f.DurationVar(&cfg.Retention, "retention", 0, "drop files whose newest event is older than this, every --compact-interval (0: keep everything)")
 	f.DurationVar(&cfg.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long for readers of older snapshots (0: the default)")
 	f.DurationVar(&cfg.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this (0: the default); give every archiver and lake compact of one lake the same (a file an archiver uploaded and has not yet listed is younger than its own grace, not another's)")
 	f.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:8081", "serve Prometheus /metrics here (empty: off)")
