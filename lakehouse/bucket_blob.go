@@ -110,6 +110,14 @@ func CheckBucketURL(rawURL string) error {
 	}
 }
 
+// InProcess reports whether a bucket URL is mem://: a bucket OpenBucket makes new and
+// empty, that lives and dies with the process that opened it, so another process can
+// never read what one wrote there.
+func InProcess(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && u.Scheme == "mem"
+}
+
 // LocalDir is the directory of a file:// bucket URL ("file://./x" is relative).
 func LocalDir(rawURL string) (string, bool) {
 	u, err := url.Parse(rawURL)

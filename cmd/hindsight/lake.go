@@ -276,6 +276,11 @@ func newLakeCmd() *cobra.Command {
 			if err := checkBucketFlag("lake", url); err != nil {
 				return err
 			}
+			if lakehouse.InProcess(url) {
+				// Opened here it is a new, empty bucket, which the commands reported as
+				// an empty lake: a daemon's --lake mem:// answered "nothing stored yet".
+				return usageError{fmt.Errorf("%w at --lake %s: a mem:// lake lives only in the process that made it (hindsight live --lake mem://, tests), so there is none here to read: pass the --lake of a file:// or s3:// lake", lakehouse.ErrNoLake, url)}
+			}
 			// Reading (or maintaining) a lake never makes one.
 			if err := lakehouse.CheckLakeExists(url); err != nil {
 				return usageError{err}

@@ -208,7 +208,7 @@ func keepsNothing(name, value string) bool {
 	case value == "" || value == "[]":
 		return true
 	case name == "lake" || name == "state":
-		return strings.HasPrefix(value, "mem://")
+		return lakehouse.InProcess(value)
 	}
 	return false
 }
