@@ -385,8 +385,8 @@ func (s *manifestStore) versions(ctx context.Context) ([]int64, error) {
 	return vs, nil
 }
 
-// latest loads the highest readable manifest, skipping (and reporting) corrupt ones,
-// and returns the highest version number present, readable or not. An empty lake gives
+// latest loads the highest readable manifest, skipping (and reporting) corrupt ones
+// but failing at one of a newer format (ErrNewerFormat), and returns the highest version number present, readable or not. An empty lake gives
 // an empty manifest of version 0. A manifest pruned between listing and reading makes it
 // list again, up to six times; then it fails with errManifestsVanish.
 func (s *manifestStore) latest(ctx context.Context) (*Manifest, int64, error) {
@@ -511,6 +511,14 @@ var maxManifestBytes = 1 << 30
 // retrying cannot change).
 var errManifestsVanish = errors.New("lakehouse: the manifests listed had vanished when read, six listings in a row")
 
+// ErrNewerFormat is the error of reading a manifest of a format above ManifestFormat,
+// and so of the snapshots and commits of a lake that holds one above every manifest
+// that reads: a newer hindsight's commit, not junk. Skipped as unreadable, it let
+// readers show an older lake and commits build on an older version, losing what the
+// newer writer committed (and the advice for a lake of unreadable manifests, to remove
+// them, would destroy it). Nothing retries it: an upgrade cures it.
+var ErrNewerFormat = errors.New("lakehouse: manifest written by a newer hindsight")
+
 func (s *manifestStore) read(ctx context.Context, v int64) (*Manifest, error) {
 	key := manifestKey(v)
 	rc, err := s.bkt.Get(ctx, key)
@@ -525,6 +533,13 @@ func (s *manifestStore) read(ctx context.Context, v int64) (*Manifest, error) {
 	if len(data) > maxManifestBytes {
 		// Cut off, it would not decode and would read as damaged: say what it is.
 		return nil, fmt.Errorf("%w: %s is over %d bytes, the most a manifest is read to: it lists too many files for this build to read (this build never writes one so large)", ErrCorrupt, key, maxManifestBytes)
+	}
+	// The format first: a newer format need not decode as this one.
+	var head struct {
+		Format int `json:"format"`
+	}
+	if json.Unmarshal(data, &head) == nil && head.Format > ManifestFormat {
+		return nil, fmt.Errorf("%w: %s (format %d, this build reads %d): upgrade hindsight to read or change this lake", ErrNewerFormat, key, head.Format, ManifestFormat)
 	}
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(data))
