@@ -386,9 +386,10 @@ func (s *manifestStore) versions(ctx context.Context) ([]int64, error) {
 }
 
 // latest loads the highest readable manifest, skipping (and reporting) corrupt ones
-// but failing at one of a newer format (ErrNewerFormat), and returns the highest version number present, readable or not. An empty lake gives
-// an empty manifest of version 0. A manifest pruned between listing and reading makes it
-// list again, up to six times; then it fails with errManifestsVanish.
+// but failing at one of a newer format (ErrNewerFormat), and returns the highest
+// version number present, readable or not. An empty lake gives an empty manifest of
+// version 0. A manifest pruned between listing and reading makes it list again, up to
+// six times; then it fails with errManifestsVanish.
 func (s *manifestStore) latest(ctx context.Context) (*Manifest, int64, error) {
 	for attempt := 0; ; attempt++ {
 		vs, err := s.versions(ctx)
