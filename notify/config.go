@@ -86,10 +86,16 @@ type SenderConfig struct {
 
 	// MaxRetryAfter caps an honoured Retry-After (on 429 or 503): a longer one is
 	// waited for MaxRetryAfter. A Retry-After whose wait would overrun MaxElapsed ends
-	// the retries: the alert is undelivered.
+	// the retries: the alert is undelivered. This is the flag --notify-max-retry-after.
 	//
 	// This defaults to 1m.
 	MaxRetryAfter time.Duration
+
+	// OnRetryAfterCapped, if set, is called each time a Retry-After longer than
+	// MaxRetryAfter is waited for MaxRetryAfter instead.
+	//
+	// This defaults to nil.
+	OnRetryAfterCapped func()
 
 	// AllowPrivate lets requests reach private, loopback, link-local, unspecified,
 	// multicast, broadcast, carrier-grade NAT (100.64.0.0/10) and IPv6 unique-local

@@ -40,7 +40,10 @@ const (
 	LimitMaxAttempts = "notify_max_attempts"
 	LimitRetryBudget = "notify_retry_budget_seconds"
 	LimitTimeout     = "notify_timeout_seconds"
-	LimitRecent      = "notify_recent"
+	// LimitMaxRetryAfter is SenderConfig.MaxRetryAfter; each Retry-After cut to it is
+	// counted as it reached.
+	LimitMaxRetryAfter = "notify_max_retry_after_seconds"
+	LimitRecent        = "notify_recent"
 	// LimitUndeliveredWaiting is Config.UndeliveredWaiting.
 	LimitUndeliveredWaiting = "notify_undelivered_waiting"
 	// LimitMaxPending is Config.MaxPending.
@@ -93,6 +96,7 @@ func newStageMetrics(cfg Config, pending, open func() float64) *stageMetrics {
 	m.limits.Show(LimitMaxAttempts, float64(cfg.Sender.MaxAttempts))
 	m.limits.Show(LimitRetryBudget, cfg.Sender.MaxElapsed.Seconds())
 	m.limits.Show(LimitTimeout, cfg.Sender.Timeout.Seconds())
+	m.limits.ShowCounted(LimitMaxRetryAfter, cfg.Sender.MaxRetryAfter.Seconds())
 	m.limits.ShowCounted(LimitRecent, float64(cfg.Recent))
 	m.limits.ShowCounted(LimitUndeliveredWaiting, float64(cfg.UndeliveredWaiting))
 	m.limits.ShowCounted(LimitMaxPending, float64(cfg.MaxPending))

@@ -339,6 +339,9 @@ func (s *Sender) attempt(ctx context.Context, t Target, body []byte, key string)
 				// Quoted cut, as a body is: a receiver's header of 64 KiB of digits made
 				// a reason of that size in every undelivered record and log line.
 				e.retryAfter, e.retryAfterText = min(d, s.cfg.MaxRetryAfter), clip(v, retryAfterText)
+				if d > s.cfg.MaxRetryAfter && s.cfg.OnRetryAfterCapped != nil {
+					s.cfg.OnRetryAfterCapped()
+				}
 			}
 		}
 	}

@@ -306,6 +306,13 @@ func New(cfg Config) (*Stage, error) {
 			onAttempt(t, a, attempt, reason, wait)
 		}
 	}
+	onCapped := sc.OnRetryAfterCapped
+	sc.OnRetryAfterCapped = func() {
+		s.m.limits.Reached(LimitMaxRetryAfter)
+		if onCapped != nil {
+			onCapped()
+		}
+	}
 	sender, err := NewSender(sc)
 	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)

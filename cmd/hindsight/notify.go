@@ -38,6 +38,7 @@ func addNotifyFlags(f *pflag.FlagSet, c *notify.Config) {
 	f.DurationVar(&c.Sender.Timeout, "notify-timeout", notify.DefaultTimeout, "bound on one delivery attempt (connect, answer and body)")
 	f.IntVar(&c.Sender.MaxAttempts, "notify-max-attempts", notify.DefaultMaxAttempts, "requests one delivery may make, the first included")
 	f.DurationVar(&c.Sender.MaxElapsed, "notify-retry-budget", notify.DefaultMaxElapsed, "time a delivery may spend retrying before it is recorded undelivered")
+	f.DurationVar(&c.Sender.MaxRetryAfter, "notify-max-retry-after", notify.DefaultMaxRetryAfter, "longest wait a receiver's Retry-After (on 429 or 503) is honoured for; a longer one is waited this long, and one past the retry budget ends the retries")
 	f.BoolVar(&c.Sender.AllowPrivate, "notify-allow-private", false, "allow destination URLs on private, loopback and link-local addresses (refused by default)")
 	c.SecretEnvPrefix = notify.DefaultSecretEnvPrefix
 	f.Var(nonEmptyFlag{&c.SecretEnvPrefix}, "notify-secret-env-prefix", "how the names of the environment variables a destination's secret or url_from may name start; naming any other variable makes its deliveries undelivered (a prefix of a flag's variable, HINDSIGHT_<FLAG>, is refused)")
