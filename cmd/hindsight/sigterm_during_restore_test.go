@@ -24,7 +24,7 @@ import (
 // and the stop took --shutdown-timeout + 30 s.
 func TestSigtermDuringRestoreIsAStop(t *testing.T) {
 	if testing.Short() {
-		t.Skip("waits out the restore's bound after SIGTERM (35 s): make test runs it")
+		t.Skip("drives a daemon through a restore waiting for a stopped store, then its stop (about 4 s): make test runs it")
 	}
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	srv := s3test.Start(t, "state")
