@@ -1,11 +1,8 @@
 package lakehouse_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 
@@ -24,27 +21,7 @@ func TestNewerManifestFormatStopsReadsAndCommits(t *testing.T) {
 	ctx := context.Background()
 	bkt, _ := lakehousetest.FileBucket(t)
 	lakehousetest.SmallFilesLake(t, bkt, 2, 3, 5, nil)
-	rc, err := bkt.Get(ctx, "manifest/v000000000001.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["format"], m["version"] = lakehouse.ManifestFormat+1, 2
-	newer, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bkt.Put(ctx, "manifest/v000000000002.json", bytes.NewReader(newer)); err != nil {
-		t.Fatal(err)
-	}
+	lakehousetest.PutNewerFormatManifest(t, bkt)
 	manifests := func() []string {
 		var names []string
 		if err := bkt.List(ctx, "manifest/", func(a lakehouse.ObjectAttributes) error {
@@ -70,7 +47,7 @@ func TestNewerManifestFormatStopsReadsAndCommits(t *testing.T) {
 	if err := bkt.Delete(ctx, "manifest/v000000000001.json"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = lakehouse.NewLake(bkt, nil).Snapshot(ctx)
+	_, err := lakehouse.NewLake(bkt, nil).Snapshot(ctx)
 	if !errors.Is(err, lakehouse.ErrNewerFormat) || errors.Is(err, lakehouse.ErrUnreadableManifests) || strings.Contains(err.Error(), "remove") {
 		t.Errorf("snapshot of a lake whose only manifest is of a newer format: %v, want ErrNewerFormat and no advice to remove it", err)
 	}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -23,29 +21,7 @@ func TestLakeCompactDoesNotCommitOverANewerManifestFormat(t *testing.T) {
 	ctx := context.Background()
 	bkt, dir := lakehousetest.FileBucket(t)
 	lakehousetest.SmallFilesLake(t, bkt, 2, 3, 5, nil)
-	rc, err := bkt.Get(ctx, "manifest/v000000000001.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(rc); err != nil {
-		t.Fatal(err)
-	}
-	rc.Close()
-	// v2: the same lake as a newer format writes it, with a field this version
-	// does not know.
-	var m map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
-		t.Fatal(err)
-	}
-	m["format"], m["version"], m["added_by_a_newer_version"] = lakehouse.ManifestFormat+1, 2, true
-	data, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bkt.Put(ctx, "manifest/v000000000002.json", bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
+	lakehousetest.PutNewerFormatManifest(t, bkt)
 
 	out, err := run(t, "", "lake", "compact", "--lake", "file://"+dir)
 	var manifests []string
