@@ -48,9 +48,10 @@ func TestHandoffBuffersAreBoundedTogether(t *testing.T) {
 	produce(300)
 	waitCommitted(t, b, d, "every event")
 
-	held := promtest.Sum(t, reg, "hindsight_handoff_buffered_bytes")
-	if held <= 0 || held > total {
-		t.Errorf("hand-off buffers hold %v bytes together with their jobs held, want some and at most %d", held, total)
+	// Some buffers may have given up, all of them even: one alone can fill the sum, and
+	// then cannot take its next event either. What holds is the bound.
+	if held := promtest.Sum(t, reg, "hindsight_handoff_buffered_bytes"); held > total {
+		t.Errorf("hand-off buffers hold %v bytes together with their jobs held, want at most %d", held, total)
 	}
 	if got := promtest.Value(t, reg, "hindsight_limit_reached_total", "name", "max_handoff_buffers_bytes"); got < 1 {
 		t.Errorf("hindsight_limit_reached_total{name=max_handoff_buffers_bytes} = %v, want it counted", got)
