@@ -67,17 +67,55 @@ var (
 	// all but name: inside clouds it often holds internal services.
 	cgnat     = netip.MustParsePrefix("100.64.0.0/10")
 	broadcast = netip.MustParseAddr("255.255.255.255")
-	// nat64 is the well-known NAT64 prefix (RFC 6052): on a NAT64 network
-	// 64:ff9b::10.0.0.1 reaches 10.0.0.1.
-	nat64 = netip.MustParsePrefix("64:ff9b::/96")
+	// nat64LocalUse is the local-use NAT64 prefix (RFC 8215): each network chooses how
+	// it embeds IPv4 in it, so all of it is refused, as a private range is.
+	nat64LocalUse = netip.MustParsePrefix("64:ff9b:1::/48")
 )
+
+// ipv4Embeddings are the IPv6 ranges through which a host or its routers reach an
+// IPv4 address written inside the IPv6 one: each would reach 10.0.0.1 or
+// 169.254.169.254 as surely as the IPv4 literal does.
+var ipv4Embeddings = []struct {
+	prefix netip.Prefix
+	at     int  // the IPv4 address's first byte in the IPv6 one
+	flip   bool // written inverted (Teredo's client address)
+}{
+	{netip.MustParsePrefix("64:ff9b::/96"), 12, false},    // well-known NAT64 (RFC 6052)
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), 12, false}, // IPv4-translated (RFC 2765)
+	{netip.MustParsePrefix("::/96"), 12, false},           // IPv4-compatible (RFC 4291, deprecated)
+	{netip.MustParsePrefix("2002::/16"), 2, false},        // 6to4 (RFC 3056)
+	{netip.MustParsePrefix("2001::/32"), 12, true},        // Teredo's client (RFC 4380)
+}
+
+// embeddedIPv4 is the IPv4 address addr reaches through one of ipv4Embeddings, if it
+// is in one. :: and ::1 are in ::/96 but are IPv6's own unspecified and loopback.
+func embeddedIPv4(addr netip.Addr) (netip.Addr, bool) {
+	if !addr.Is6() || addr.IsUnspecified() || addr.IsLoopback() {
+		return addr, false
+	}
+	b := addr.As16()
+	for _, e := range ipv4Embeddings {
+		if e.prefix.Contains(addr) {
+			v4 := [4]byte(b[e.at : e.at+4])
+			if e.flip {
+				for i := range v4 {
+					v4[i] ^= 0xff
+				}
+			}
+			return netip.AddrFrom4(v4), true
+		}
+	}
+	return addr, false
+}
 
 // forbiddenKind says why addr may not be reached without AllowPrivate, "" if it may.
 func forbiddenKind(addr netip.Addr) string {
 	addr = addr.WithZone("").Unmap()
-	if nat64.Contains(addr) {
-		b := addr.As16()
-		addr = netip.AddrFrom4([4]byte(b[12:]))
+	if nat64LocalUse.Contains(addr) {
+		return "local-use NAT64 (64:ff9b:1::/48)"
+	}
+	if v4, ok := embeddedIPv4(addr); ok {
+		addr = v4
 	}
 	switch {
 	case addr.IsUnspecified() || thisNetwork.Contains(addr):

@@ -34,6 +34,10 @@ func TestCheckURL(t *testing.T) {
 		{"http://[::ffff:127.0.0.1]", "address ::ffff:127.0.0.1 is loopback" + hint},
 		{"http://[::ffff:10.1.2.3]:8443/", "address ::ffff:10.1.2.3 is private" + hint},
 		{"http://[64:ff9b::a9fe:a9fe]/", "address 64:ff9b::a9fe:a9fe is link-local" + hint},
+		{"http://[2002:a9fe:a9fe::1]/", "address 2002:a9fe:a9fe::1 is link-local" + hint},
+		{"http://[::a00:1]/", "address ::a00:1 is private" + hint},
+		{"http://[::10.0.0.1]/", "address ::10.0.0.1 is private" + hint},
+		{"http://[64:ff9b:1::a00:1]/", "address 64:ff9b:1::a00:1 is local-use NAT64 (64:ff9b:1::/48)" + hint},
 		{"http://0.0.0.0:9000", "address 0.0.0.0 is unspecified" + hint},
 		{"http://[::]/", "address :: is unspecified" + hint},
 		{"http://224.0.0.1/", "address 224.0.0.1 is multicast" + hint},
@@ -99,6 +103,20 @@ func TestForbiddenKind(t *testing.T) {
 		{"::ffff:169.254.169.254", "link-local"},
 		{"::ffff:100.64.0.1", "carrier-grade NAT (100.64.0.0/10)"},
 		{"64:ff9b::7f00:1", "loopback"},
+		// IPv4 written inside IPv6 other ways: the IPv4 address is what is reached.
+		{"64:ff9b:1::a00:1", "local-use NAT64 (64:ff9b:1::/48)"},
+		{"64:ff9b:1:2:3::808:808", "local-use NAT64 (64:ff9b:1::/48)"},
+		{"2002:a00:1::1", "private"},                        // 6to4 of 10.0.0.1
+		{"2002:a9fe:a9fe::", "link-local"},                  // 6to4 of 169.254.169.254
+		{"2002:808:808::1", ""},                             // 6to4 of 8.8.8.8
+		{"::a00:1", "private"},                              // IPv4-compatible 10.0.0.1
+		{"::7f00:1", "loopback"},                            // IPv4-compatible 127.0.0.1
+		{"::808:808", ""},                                   // IPv4-compatible 8.8.8.8
+		{"::ffff:0:a9fe:a9fe", "link-local"},                // IPv4-translated 169.254.169.254
+		{"2001:0:4136:e378:8000:63bf:f5ff:fffe", "private"}, // Teredo, client 10.0.0.1
+		{"2001:0:4136:e378:8000:63bf:f7f7:f7f7", ""},        // Teredo, client 8.8.8.8
+		{"::", "unspecified"},
+		{"::1", "loopback"},
 	} {
 		if got := forbiddenKind(netip.MustParseAddr(tc.addr)); got != tc.want {
 			t.Errorf("forbiddenKind(%s) = %q, want %q", tc.addr, got, tc.want)
