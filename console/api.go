@@ -472,10 +472,11 @@ type ValidateRequest struct {
 }
 
 // PreviewRequest is the body of POST /v1/console/preview. Sample overrides the
-// configured sample size.
+// configured sample size; it is a pointer so that an explicit 0 is refused as out of
+// range rather than mistaken for the field left out.
 type PreviewRequest struct {
 	Rule   json.RawMessage `json:"rule"`
-	Sample int             `json:"sample,omitempty"`
+	Sample *int            `json:"sample,omitempty"`
 }
 
 // BacktestRequest is the body of POST /v1/console/backtest. Days bounds it to the
@@ -688,7 +689,10 @@ func (c *Console) handlePreview(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n := cmp.Or(req.Sample, c.cfg.PreviewSample)
+	n := c.cfg.PreviewSample
+	if req.Sample != nil {
+		n = *req.Sample
+	}
 	if n > c.cfg.PreviewMaxSample {
 		c.reached(LimitPreviewSample)
 		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("sample %d is over the largest a preview may ask for, %d (--preview-max-sample)", n, c.cfg.PreviewMaxSample))
