@@ -499,7 +499,7 @@ func TestAlertsAreFollowedAndDeduplicated(t *testing.T) {
 
 	var counts console.CountsResponse
 	if resp := call(t, "GET", d.url("/v1/console/counts?scope=*&id=two-reads"), "", nil, &counts); resp.StatusCode != 200 ||
-		counts.Customers != 1 || counts.Total != 2 || len(counts.Top) != 1 || counts.Top[0] != (contract.CustomerCount{Customer: "c-4", Count: 2}) {
+		counts.Customers != 1 || counts.Total != 2 || len(counts.Top) != 1 || counts.Top[0] != (contract.CustomerCount{Customer: "c-4", Count: 2, PartitionMax: 2}) {
 		t.Errorf("counts: %d %+v", resp.StatusCode, counts)
 	}
 	var e contract.ErrorResponse

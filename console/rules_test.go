@@ -45,7 +45,7 @@ func TestRulesShowStateProgressAndCounts(t *testing.T) {
 			{Scope: "c-1", ID: "quiet", Status: "live"},
 		}},
 		counts: map[rule.Key]contract.CountSummary{
-			{Scope: "*", ID: "filling"}: {Customers: 2, Total: 9, Top: []contract.CustomerCount{{Customer: "c-1", Count: 6}, {Customer: "c-2", Count: 3}}},
+			{Scope: "*", ID: "filling"}: {Customers: 2, Total: 9, Top: []contract.CustomerCount{{Customer: "c-1", Count: 6, PartitionMax: 6}, {Customer: "c-2", Count: 3, PartitionMax: 3}}},
 		},
 	}
 	c, err := New(Config{Backend: b, RefreshInterval: time.Second})

@@ -128,9 +128,9 @@ func TestWindowsListOpenWindowsPerCustomerAndGroup(t *testing.T) {
 		sum contract.CountSummary
 	}{
 		{"bytes-per-user", contract.CountSummary{Customers: 3, Total: 2 + 1 + 1,
-			Top: []contract.CustomerCount{{Customer: "acme", Count: 2}, {Customer: "globex", Count: 1}, {Customer: "initech", Count: 1}}}},
+			Top: []contract.CustomerCount{{Customer: "acme", Count: 2, PartitionMax: 2}, {Customer: "globex", Count: 1, PartitionMax: 1}, {Customer: "initech", Count: 1, PartitionMax: 1}}}},
 		{"downloads", contract.CountSummary{Customers: 3, Total: 4 + 1 + 1,
-			Top: []contract.CustomerCount{{Customer: "acme", Count: 4}, {Customer: "globex", Count: 1}, {Customer: "initech", Count: 1}}}},
+			Top: []contract.CustomerCount{{Customer: "acme", Count: 4, PartitionMax: 4}, {Customer: "globex", Count: 1, PartitionMax: 1}, {Customer: "initech", Count: 1, PartitionMax: 1}}}},
 	} {
 		var got console.CountsResponse
 		if resp := call(t, "GET", d.url("/v1/console/counts?scope=*&id="+tc.id), "", nil, &got); resp.StatusCode != 200 ||

@@ -30,6 +30,12 @@ type CountView struct {
 type CustomerCount struct {
 	Customer string `json:"customer"`
 	Count    int64  `json:"count"`
+	// PartitionMax is the largest part of Count on one partition: what live compares
+	// with a plain rule's threshold, as it counts and checks per partition, so a Count
+	// summed over partitions can reach the threshold where no alert was raised. It is
+	// Count for a customer on one partition, and for a rule kept per group and window
+	// (Count is then one window's, in one partition).
+	PartitionMax int64 `json:"partition_max"`
 }
 
 // CountSummary is what a rule counted over the partitions owned by a daemon.

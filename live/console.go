@@ -24,7 +24,9 @@ func (b consoleBackend) Rules() contract.RuleList { return b.d.RuleList() }
 // its counters summed over the partitions, or, for a rule kept per group and window,
 // its largest open window's count in any of them. A customer's events can sit on two
 // partitions (partitions added to the events topic move keys), and counting each
-// partition's counter alone listed it twice with partial counts.
+// partition's counter alone listed it twice with partial counts. Each top customer
+// also carries its largest single-partition count (PartitionMax), because live checks
+// a plain rule's threshold per partition and a sum reaching it raised no alert.
 //
 // Memory is in the number of rules times top, not in the number of counters, but for
 // the customers on more than one partition: with more than one partition owned, a
@@ -39,9 +41,11 @@ func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 	type acc struct {
 		sum contract.CountSummary
 		top *topK[contract.CustomerCount]
-		// split holds the customers on more than one partition: their summed
-		// counters, or their largest open window's count (largest).
-		split, largest map[string]int64
+		// split holds the customers on more than one partition: their counters,
+		// summed and the largest of one partition; largest their largest open
+		// window's count.
+		split   map[string]splitCount
+		largest map[string]int64
 	}
 	worse := func(a, b contract.CustomerCount) bool {
 		if a.Count != b.Count {
@@ -52,12 +56,12 @@ func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 	offer := func(a *acc, customer []byte, n int64) {
 		// The customer's name is copied out only for a count that makes the list.
 		if w := a.top.worstOrNil(); top > 0 && (w == nil || n > w.Count || (n == w.Count && string(customer) < w.Customer)) {
-			a.top.offer(contract.CustomerCount{Customer: string(customer), Count: n})
+			a.top.offer(contract.CustomerCount{Customer: string(customer), Count: n, PartitionMax: n})
 		}
 	}
-	offerString := func(a *acc, customer string, n int64) {
+	offerString := func(a *acc, customer string, n, partMax int64) {
 		if w := a.top.worstOrNil(); top > 0 && (w == nil || n > w.Count || (n == w.Count && customer < w.Customer)) {
-			a.top.offer(contract.CustomerCount{Customer: customer, Count: n})
+			a.top.offer(contract.CustomerCount{Customer: customer, Count: n, PartitionMax: partMax})
 		}
 	}
 	per := map[rule.Key]*acc{}
@@ -89,9 +93,10 @@ func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 			}
 			if lastSplit {
 				if a.split == nil {
-					a.split = map[string]int64{}
+					a.split = map[string]splitCount{}
 				}
-				a.split[string(name)] += n
+				sc := a.split[string(name)]
+				a.split[string(name)] = splitCount{sum: sc.sum + n, partMax: max(sc.partMax, n)}
 				return
 			}
 			a.sum.Customers++
@@ -117,27 +122,30 @@ func (b consoleBackend) Counts(top int) map[rule.Key]contract.CountSummary {
 				}
 				a.sum.Customers++
 				a.sum.Total += n
-				offerString(a, c, n)
+				offerString(a, c, n, n)
 			}
 		}
 		p.mu.Unlock()
 	}
 	out := make(map[rule.Key]contract.CountSummary, len(per))
 	for k, a := range per {
-		for c, n := range a.split {
+		for c, sc := range a.split {
 			a.sum.Customers++
-			offerString(a, c, n)
+			offerString(a, c, sc.sum, sc.partMax)
 		}
 		for c, n := range a.largest {
 			a.sum.Customers++
 			a.sum.Total += n
-			offerString(a, c, n)
+			offerString(a, c, n, n)
 		}
 		a.sum.Top = a.top.best()
 		out[k] = a.sum
 	}
 	return out
 }
+
+// splitCount is a customer's counters of one rule on more than one partition.
+type splitCount struct{ sum, partMax int64 }
 
 // splitCustomers returns the hashes (maphash.Bytes with seed) of the customers with a
 // count of an active rule version in more than one of ps, or nil when ps is one

@@ -71,6 +71,17 @@ func TestConsoleCountsOfWindowedRules(t *testing.T) {
 			f.d.parts[pid] = p
 		}
 
+		// A plain rule's customer on two partitions: its largest counter of one
+		// (PartitionMax); a windowed rule's count is one window's, on one partition.
+		partMax := map[uint32]map[string]int64{}
+		for _, p := range f.d.parts {
+			p.counts.each(func(ci int, id uint32, n int64) {
+				if partMax[id] == nil {
+					partMax[id] = map[string]int64{}
+				}
+				partMax[id][p.counts.name(ci)] = max(partMax[id][p.counts.name(ci)], n)
+			})
+		}
 		for _, top := range []int{0, 1, 5, 100} {
 			got := consoleBackend{f.d}.Counts(top)
 			for _, ar := range append(slices.Clone(f.rules), win) {
@@ -83,7 +94,11 @@ func TestConsoleCountsOfWindowedRules(t *testing.T) {
 				for _, v := range page {
 					want.Customers++
 					want.Total += v.Count
-					all = append(all, contract.CustomerCount{Customer: v.Customer, Count: v.Count})
+					pm := v.Count
+					if ar != win {
+						pm = partMax[ar.Seq][v.Customer]
+					}
+					all = append(all, contract.CustomerCount{Customer: v.Customer, Count: v.Count, PartitionMax: pm})
 				}
 				slices.SortFunc(all, func(a, b contract.CustomerCount) int {
 					return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Customer, b.Customer))

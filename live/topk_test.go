@@ -46,7 +46,7 @@ func TestTopCountsAreTheLargest(t *testing.T) {
 			p.counts.each(func(ci int, id uint32, n int64) {
 				ar := f.rules[id-1]
 				all = append(all, contract.CountView{RuleID: ar.Key.ID, Scope: ar.Key.Scope, Version: ar.Rule.Version, Customer: p.counts.name(ci), Count: n, Status: contract.RuleLive})
-				per[ar.Key.String()] = append(per[ar.Key.String()], contract.CustomerCount{Customer: p.counts.name(ci), Count: n})
+				per[ar.Key.String()] = append(per[ar.Key.String()], contract.CustomerCount{Customer: p.counts.name(ci), Count: n, PartitionMax: n})
 				totals[ar.Key.String()] += n
 			})
 		})

@@ -102,9 +102,11 @@ function drawRules() {
     st.append(...historyNotes(r));
     const c = r.counts;
     // A count reaches a bare-number threshold only when the count is what the rule
-    // compares: a plain count, or count per group and window (not a sum, say).
+    // compares: a plain count, or count per group and window (not a sum, say). Live
+    // checks it per partition, so it is a customer's largest count on one partition
+    // (partition_max) that must reach it, not its count summed over partitions.
     const fn = (r.rule && r.rule.aggregate && r.rule.aggregate.fn) || "count";
-    const reaches = (n) => typeof r.threshold === "number" && fn === "count" && n >= r.threshold;
+    const reaches = (t) => typeof r.threshold === "number" && fn === "count" && t.partition_max >= r.threshold;
     let summary;
     if (r.plain) summary = c.customers ? `${plural(c.customers, "customer")}, ${c.total} events` : "nothing counted yet";
     else summary = c.customers ? `${plural(c.customers, "customer")} with open windows; largest window's count:` : "no open window";
@@ -113,7 +115,7 @@ function drawRules() {
     const counts = el("td", { class: "tops" },
       sparkCell,
       el("div", { class: "sub" }, summary),
-      c.top.map((t) => el("span", { class: reaches(t.count) ? "would" : "" }, t.customer + ": ", el("b", {}, t.count))),
+      c.top.map((t) => el("span", { class: reaches(t) ? "would" : "", title: t.partition_max < t.count ? `at most ${t.partition_max} on one partition` : null }, t.customer + ": ", el("b", {}, t.count))),
       r.plain ? null : el("div", {}, el("button", { type: "button", class: "small", "data-windows": r.scope + "/" + r.id, onclick: () => openWindows(r) }, "Open windows")));
     return el("tr", { "data-key": r.scope + "/" + r.id },
       el("td", {}, el("div", { class: "mono id" }, r.id), el("div", { class: "sub" }, (r.name ? r.name + " · " : "") + "v" + r.version)),
