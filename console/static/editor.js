@@ -104,6 +104,8 @@ async function preview() {
       el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Matches"), el("th", {}, "Would alert"))),
       el("tbody", {}, data.customers.map((c) => el("tr", {},
         el("td", { class: "mono id" }, c.customer), el("td", {}, c.matches), el("td", {}, c.would_alert ? "yes" : "—"))))));
+    // The daemon lists the customers with most matches, up to 100: say when more matched.
+    if (data.customers_total > data.customers.length) parts.push(el("div", { class: "sub", id: "preview-customers-cut" }, `The first ${data.customers.length} of ${data.customers_total} customers are listed.`));
   }
   if (data.examples.length) {
     parts.push(el("div", { class: "sub" }, "Most recent matching events:"));
