@@ -416,11 +416,17 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 	if l := r.Limits; l != nil && *l == (RuleLimits{}) {
 		r.Limits = nil // limits: {} is no override: encode (and fingerprint) as without
 	} else if l != nil {
-		if l.MaxGroups < 0 {
+		switch {
+		case l.MaxGroups < 0:
 			errs.add("limits.max_groups", 0, "must not be negative")
+		case l.MaxGroups > lim.MaxRuleGroups:
+			errs.add("limits.max_groups", 0, fmt.Sprintf("%d groups; at most %d (limit %s)", l.MaxGroups, lim.MaxRuleGroups, LimitRuleGroups))
 		}
-		if l.MaxDistinct < 0 {
+		switch {
+		case l.MaxDistinct < 0:
 			errs.add("limits.max_distinct", 0, "must not be negative")
+		case l.MaxDistinct > lim.MaxRuleDistinct:
+			errs.add("limits.max_distinct", 0, fmt.Sprintf("%d distinct values; at most %d (limit %s)", l.MaxDistinct, lim.MaxRuleDistinct, LimitRuleDistinct))
 		}
 		if l.MaxDistinct > 0 && r.Aggregate.Fn != AggCountDistinct {
 			errs.add("limits.max_distinct", 0, "applies to count_distinct only")

@@ -90,6 +90,17 @@ type Limits struct {
 	// window.every (max_rule_window_overlap): an event updates every one of them.
 	// Default 1,440 (a day of minutes); at most WindowOverlapCeiling.
 	MaxWindowOverlap int
+	// MaxRuleGroups is the most a rule's own limits.max_groups may be
+	// (max_rule_groups). A rule may raise its state's bound on groups above the
+	// evaluator's (--max-groups) for itself; without a ceiling any rule, a customer's
+	// from the controls topic, could raise it to 2^62 and keep every group its events
+	// bring, and the evaluator's bound would bound nothing. Default 1,000,000: ten times
+	// --max-groups' default.
+	MaxRuleGroups int64
+	// MaxRuleDistinct is the most a rule's own limits.max_distinct may be
+	// (max_rule_distinct), for the same reason, above the evaluator's --max-distinct.
+	// Default 1,000,000.
+	MaxRuleDistinct int64
 	// MaxOpenWindows is the most windows one group of a rule keeps open at once,
 	// (window.size + lateness) / window.every (max_rule_open_windows): a window stays
 	// open until the watermark passes its end by the lateness, and each event time
@@ -172,6 +183,8 @@ var DefaultLimits = Limits{
 	MaxRulesBytes:       256 << 20,
 	MaxGroupBy:          4,
 	MaxWindowOverlap:    1440,
+	MaxRuleGroups:       1_000_000,
+	MaxRuleDistinct:     1_000_000,
 	MaxOpenWindows:      100_000,
 	MaxContext:          8,
 	MaxNotify:           8,
@@ -213,6 +226,8 @@ const (
 	LimitRulesBytes    = "max_rules_bytes"
 	LimitGroupBy       = "max_rule_group_by"
 	LimitWindowOverlap = "max_rule_window_overlap"
+	LimitRuleGroups    = "max_rule_groups"
+	LimitRuleDistinct  = "max_rule_distinct"
 	LimitOpenWindows   = "max_rule_open_windows"
 	LimitContext       = "max_rule_context"
 	LimitNotify        = "max_rule_notify"
@@ -245,6 +260,8 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitRulesBytes, float64(l.MaxRulesBytes))
 	fn(LimitGroupBy, float64(l.MaxGroupBy))
 	fn(LimitWindowOverlap, float64(l.MaxWindowOverlap))
+	fn(LimitRuleGroups, float64(l.MaxRuleGroups))
+	fn(LimitRuleDistinct, float64(l.MaxRuleDistinct))
 	fn(LimitOpenWindows, float64(l.MaxOpenWindows))
 	fn(LimitContext, float64(l.MaxContext))
 	fn(LimitNotify, float64(l.MaxNotify))
@@ -286,6 +303,12 @@ func (l Limits) Validate() error {
 	atLeast(LimitRulesBytes, l.MaxRulesBytes, l.MaxRuleBytes)
 	atLeast(LimitGroupBy, l.MaxGroupBy, 0)
 	atLeast(LimitWindowOverlap, l.MaxWindowOverlap, 1)
+	if l.MaxRuleGroups < 1 {
+		errs = append(errs, fmt.Errorf("%s is %d; it must be at least 1", LimitRuleGroups, l.MaxRuleGroups))
+	}
+	if l.MaxRuleDistinct < 1 {
+		errs = append(errs, fmt.Errorf("%s is %d; it must be at least 1", LimitRuleDistinct, l.MaxRuleDistinct))
+	}
 	atLeast(LimitOpenWindows, l.MaxOpenWindows, l.MaxWindowOverlap)
 	if l.MaxWindowOverlap > WindowOverlapCeiling {
 		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (the window evaluator counts an event's windows in 16 bits)",

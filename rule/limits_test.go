@@ -429,7 +429,7 @@ func TestSetLimits(t *testing.T) {
 	})
 	if got := strings.Join(names, " "); got != "max_rule_in_list=1000 max_rule_regex_bytes=1024 max_rule_regex_program=2048 "+
 		"max_rule_conditions=64 max_rule_depth=16 max_rule_path_bytes=512 max_rule_path_segments=32 max_rule_bytes=65536 "+
-		"max_rule_json_depth=64 max_rule_lookback=3.1536e+08 max_rules_file_bytes=1.048576e+06 max_rules=100000 max_rules_bytes=2.68435456e+08 max_rule_group_by=4 max_rule_window_overlap=1440 max_rule_open_windows=100000 max_rule_context=8 "+
+		"max_rule_json_depth=64 max_rule_lookback=3.1536e+08 max_rules_file_bytes=1.048576e+06 max_rules=100000 max_rules_bytes=2.68435456e+08 max_rule_group_by=4 max_rule_window_overlap=1440 max_rule_groups=1e+06 max_rule_distinct=1e+06 max_rule_open_windows=100000 max_rule_context=8 "+
 		"max_rule_notify=8 max_destinations=1000 max_mutes=10000 mute_retention=432000 max_ended_mutes=10000 max_rejected_controls=100 max_rule_eval_work=4.194304e+06 max_ended_versions=16 max_customer_bytes=1024" {
 		t.Errorf("Each: %s", got)
 	}

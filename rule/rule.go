@@ -123,7 +123,9 @@
 // (max_rule_depth), 64 KiB of compact JSON (max_rule_bytes) nested at most 64 levels
 // (max_rule_json_depth), 4 group_by paths (max_rule_group_by), 1,440 windows an event
 // falls in (max_rule_window_overlap), and a lookback, window size and lateness of at
-// most 3650d each (max_rule_lookback); a JSONPath at most 512 bytes
+// most 3650d each (max_rule_lookback); its own limits may raise its state's bounds
+// above the evaluator's to at most 1,000,000 groups (max_rule_groups) and 1,000,000
+// distinct values (max_rule_distinct); a JSONPath at most 512 bytes
 // (max_rule_path_bytes) and 32 segments (max_rule_path_segments); a rules file at most
 // 1 MiB, YAML aliases counted in full (max_rules_file_bytes). Versions and thresholds,
 // and the integers a condition's value writes without fraction or exponent, are at most
@@ -193,7 +195,8 @@ type Rule struct {
 	// Lateness is how far behind the partition's newest event time an event may be
 	// and still count.
 	Lateness Duration `json:"lateness,omitempty"`
-	// Limits overrides the evaluator's bounds on this rule's state.
+	// Limits overrides the evaluator's bounds on this rule's state, down or up; up at
+	// most to max_rule_groups and max_rule_distinct.
 	Limits *RuleLimits `json:"limits,omitempty"`
 	// Backfill says what handing the rule its history does (not for plain counts).
 	Backfill *BackfillOptions `json:"backfill,omitempty"`

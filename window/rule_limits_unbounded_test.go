@@ -41,18 +41,36 @@ func TestRuleLimitsAreBounded(t *testing.T) {
 	}
 }
 
-// TestRuleMaxGroupsKeepsPastTheFlag shows the consequence: under the evaluator's
-// MaxGroups 4 (--max-groups 4), a rule raising its own to 2^62 keeps every group its
-// events bring, and the state says nothing.
+// TestRuleMaxGroupsKeepsPastTheFlag checks what a rule's raise may still do: under
+// the evaluator's MaxGroups 4 (--max-groups 4), a rule at the ceiling
+// (max_rule_groups) keeps that many groups and no more, saying so in Degraded, and a
+// rule one past the ceiling is refused.
 func TestRuleMaxGroupsKeepsPastTheFlag(t *testing.T) {
-	r := mustRule(t, `"group_by":["$.g"],"window":{"size":"1m"},"threshold":5,"limits":{"max_groups":4611686018427387904}`)
+	ceiling := rule.CurrentLimits().MaxRuleGroups
+	if _, err := rule.ParseRule([]byte(`{"id":"r1","scope":"*","version":1,"when":{"path":"$","op":"exists"},"group_by":["$.g"],"window":{"size":"1m"},"threshold":5,"limits":{"max_groups":` +
+		strconv.FormatInt(ceiling+1, 10) + `}}`)); err == nil || !strings.Contains(err.Error(), "limits.max_groups") || !strings.Contains(err.Error(), rule.LimitRuleGroups) {
+		t.Errorf("rule with limits.max_groups %d, one past %s: %v; want an error on limits.max_groups naming the limit", ceiling+1, rule.LimitRuleGroups, err)
+	}
+	// A lower ceiling, so that reaching it takes few events.
+	old := rule.CurrentLimits()
+	l := old
+	l.MaxRuleGroups = 10
+	if err := rule.SetLimits(l); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := rule.SetLimits(old); err != nil {
+			t.Fatal(err)
+		}
+	})
+	r := mustRule(t, `"group_by":["$.g"],"window":{"size":"1m"},"threshold":5,"limits":{"max_groups":10}`)
 	s := window.New(r, window.Limits{MaxGroups: 4})
 	f := newFeeder()
 	const n = 1000
 	for i := range n {
 		f.add(t, s, in{"c", `{"g":` + strconv.Itoa(i) + `}`, 1})
 	}
-	if got := s.GroupCount(); got > 4 && s.Degraded() == "" {
-		t.Errorf("state under --max-groups 4 keeps %d groups, Degraded %q: the flag bounds nothing", got, s.Degraded())
+	if got := s.GroupCount(); got != 10 || s.Degraded() == "" {
+		t.Errorf("rule at max_rule_groups 10 under --max-groups 4, fed %d groups: keeps %d groups, Degraded %q; want 10 and degraded", n, got, s.Degraded())
 	}
 }

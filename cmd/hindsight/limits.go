@@ -51,6 +51,8 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	f.IntVar(&l.MaxRejectedControls, limitFlag(rule.LimitRejected), d.MaxRejectedControls, "most rejected controls remembered for /v1/rules and rules list, the newest; older ones are dropped and counted")
 	f.IntVar(&l.MaxWindowOverlap, limitFlag(rule.LimitWindowOverlap), d.MaxWindowOverlap, "most windows one event falls in (window size / every)")
 	f.IntVar(&l.MaxOpenWindows, limitFlag(rule.LimitOpenWindows), d.MaxOpenWindows, "most windows one group of a rule keeps open at once ((window size + lateness) / every); a rule past it is rejected")
+	f.Int64Var(&l.MaxRuleGroups, limitFlag(rule.LimitRuleGroups), d.MaxRuleGroups, "most a rule's own limits.max_groups may raise its open groups to (above --max-groups, for that rule); a rule asking more is rejected")
+	f.Int64Var(&l.MaxRuleDistinct, limitFlag(rule.LimitRuleDistinct), d.MaxRuleDistinct, "most a rule's own limits.max_distinct may raise its distinct values per window to (above --max-distinct, for that rule); a rule asking more is rejected")
 	f.IntVar(&l.MaxEvalWork, limitFlag(rule.LimitEvalWork), d.MaxEvalWork, "node visits one evaluation of a rule path may make on an event, beyond 64 per node of the event; one that needs more is cut short and counted")
 	f.IntVar(&l.MaxEndedVersions, limitFlag(rule.LimitEndedVersions), d.MaxEndedVersions, "ended versions of one rule remembered, the newest, so that a restored partition resolves incidents of versions replaced while it was down; the oldest past it is forgotten and counted")
 	addCustomerBytesFlag(f, &l.MaxCustomerBytes)

@@ -142,8 +142,8 @@ func TestRuleLimitFlagNames(t *testing.T) {
 	})
 	flags := 0
 	f.VisitAll(func(*pflag.Flag) { flags++ })
-	if flags != n || n != 26 {
-		t.Errorf("%d flags for %d limits, want 26 of each", flags, n)
+	if flags != n || n != 28 {
+		t.Errorf("%d flags for %d limits, want 28 of each", flags, n)
 	}
 
 	var mem int64
