@@ -29,8 +29,9 @@ type Config struct {
 	From, To time.Time
 	// Customer, when set, keeps that customer's events only.
 	Customer string
-	// Limits bound each windowed rule's state per partition, as live's flags do.
-	// Zero fields: window.DefaultLimits.
+	// Limits bound each windowed rule's state per partition, and its plain counts'
+	// counters (MaxCounters), as live's flags do. Zero fields: window.DefaultLimits
+	// (window.DefaultMaxCounters).
 	Limits window.Limits
 	// Progress, when set, is called now and then (and at the end) with the rows read
 	// of the rows the files to read hold.
@@ -371,6 +372,7 @@ func (r *runner) partition(ctx context.Context, p int32, files []lakehouse.FileE
 		if !x.Plain() {
 			r.tally.stats(x, rp.State(x))
 		}
+		r.tally.degraded(x, rp.Degraded(x))
 	}
 	return rp, nil
 }

@@ -105,8 +105,13 @@ func (t *tally) stats(r *rule.Rule, st *window.State) {
 	out.Late += s.Late
 	out.TimeErrors += s.TimeErrors
 	out.Suppressed += s.Suppressed
-	if d := st.Degraded(); d != "" && out.Degraded == "" {
-		out.Degraded = d
+}
+
+// degraded keeps the first reason a partition gave for r's figures being a lower
+// bound (window.Replay.Degraded), "" none.
+func (t *tally) degraded(r *rule.Rule, why string) {
+	if out := &t.of[r].out; why != "" && out.Degraded == "" {
+		out.Degraded = why
 	}
 }
 

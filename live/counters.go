@@ -4,6 +4,8 @@ import (
 	"hash/maphash"
 	"math"
 	"unsafe"
+
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // counterStore is one partition's (customer, rule version) counters. It holds no
@@ -61,8 +63,9 @@ const (
 const maxNameBytes = math.MaxUint32
 
 // DefaultMaxCounters is Config.MaxCounters' default: ten million counters, about
-// 600 MB per partition, besides their customers' ids.
-const DefaultMaxCounters = 10_000_000
+// 600 MB per partition, besides their customers' ids. It is window's, so that
+// backtests, previews and rules test replay plain counts under the same bound.
+const DefaultMaxCounters = window.DefaultMaxCounters
 
 // DefaultMaxCustomerIDBytes is Config.MaxCustomerIDBytes' default: 1 GiB of customer
 // ids per partition, a million ids of 1,024 bytes (--max-customer-bytes) or tens of

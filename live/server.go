@@ -474,11 +474,14 @@ func (d *Daemon) read(h http.Handler) http.Handler {
 // consoleConfig is the console's configuration from the daemon's: its limits, and
 // backend b.
 func (c *Config) consoleConfig(b console.Backend) console.Config {
+	// A backtest's replay of plain counts is bounded as this process's counters are.
+	wl := c.WindowLimits
+	wl.MaxCounters = c.MaxCounters
 	return console.Config{
 		Backend: b, APIToken: c.APIToken,
 		ProtectReads: c.APIToken != "" && !c.PublicRead,
 		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, AnswerWithin: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
-		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: c.WindowLimits,
+		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: wl,
 		PreviewSample: c.PreviewSample, PreviewMaxSample: c.PreviewMaxSample, RecentAlerts: c.ConsoleRecentAlerts, StreamBacklog: c.ConsoleStreamBacklog,
 		TopCustomers: c.ConsoleTopCustomers, CountsMaxTop: c.CountsMaxPageSize,
 		WindowsPageSize: c.ConsoleWindowsPageSize, WindowsMaxPageSize: c.ConsoleWindowsMaxPageSize,

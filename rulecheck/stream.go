@@ -52,8 +52,9 @@ type StreamConfig struct {
 	// skipped, as an event that is not one, and the lines after it read on.
 	MaxLineBytes int
 	// Limits bound windowed and grouped rules' state as live's --max-groups and
-	// --max-distinct do; a rule's own limits: override them. Zero fields are
-	// window.DefaultLimits'.
+	// --max-distinct do (a rule's own limits: override them), and plain counts'
+	// counters as live's --max-counters does. Zero fields are window.DefaultLimits'
+	// (window.DefaultMaxCounters).
 	Limits window.Limits
 }
 
@@ -88,9 +89,11 @@ type Summary struct {
 	// CutShort counts the events on which an evaluation of a rule path ran out of its
 	// work budget (Line.CutShort).
 	CutShort int
-	// Degraded is, per rule key that is not a plain count, why its figures are a lower
-	// bound (window.State.Degraded: a limit dropped contributions, as live's rule view
-	// says), for rules that reached one.
+	// Degraded is, per rule key, why its figures are a lower bound
+	// (window.Replay.Degraded: a limit dropped contributions, or a plain count's
+	// matches needing a new counter past Limits.MaxCounters, as live's rule view
+	// says), for rules that reached one. A plain count's Counts are then those it
+	// kept.
 	Degraded map[rule.Key]string
 	// Stats is, per rule key that is not a plain count, its window state's counters
 	// (window.State.Stats), for rules with one not zero: Late and TimeErrors count the
@@ -231,16 +234,27 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 		each(&line)
 	}
 	for _, r := range cfg.Rules {
-		st := replay.State(r)
-		if st == nil {
-			continue
-		}
-		if why := st.Degraded(); why != "" {
+		if why := replay.Degraded(r); why != "" {
 			if sum.Degraded == nil {
 				sum.Degraded = map[rule.Key]string{}
 			}
 			sum.Degraded[r.Key()] = why
+			if r.Plain() {
+				// Live does not count a match that needed a counter past the bound:
+				// the plain count's figures are the replay's.
+				for c := range sum.Counts[r.Key()] {
+					if n := replay.Count(r, c); n > 0 {
+						sum.Counts[r.Key()][c] = n
+					} else {
+						delete(sum.Counts[r.Key()], c)
+					}
+				}
+			}
 		}
+		if r.Plain() {
+			continue
+		}
+		st := replay.State(r)
 		if stats := st.Stats(); stats != (window.Stats{}) {
 			if sum.Stats == nil {
 				sum.Stats = map[rule.Key]window.Stats{}

@@ -2,6 +2,7 @@ package window
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -10,16 +11,23 @@ import (
 
 // Replay evaluates a set of rules over one partition's events in order, as the live
 // evaluator does, for `rules test`, previews and tests: plain counts as one running
-// count per customer, every other rule through a State.
+// count per customer, bounded together by Limits.MaxCounters as live's are, every
+// other rule through a State.
 type Replay struct {
-	set     *rule.Set
-	m       *rule.Matcher
-	lim     Limits
-	states  map[*rule.Rule]*State
-	counts  map[*rule.Rule]map[string]int64
-	matched []*rule.Rule
-	shared  Shared
-	ev      Event
+	set    *rule.Set
+	m      *rule.Matcher
+	lim    Limits
+	states map[*rule.Rule]*State
+	counts map[*rule.Rule]map[string]int64
+	// counters is how many (customer, plain rule) counters counts holds, bounded by
+	// maxCounters (none if negative); refused counts, per plain rule, the matches that
+	// needed a new counter past it.
+	counters    int
+	maxCounters int
+	refused     map[*rule.Rule]int64
+	matched     []*rule.Rule
+	shared      Shared
+	ev          Event
 	// The crossing callback's state: bound once, so that Add allocates nothing.
 	cross   func(Crossing)
 	rule    *rule.Rule
@@ -38,7 +46,11 @@ type Result struct {
 
 // NewReplay returns a replay of the rules in set under limits lim.
 func NewReplay(set *rule.Set, lim Limits) *Replay {
-	p := &Replay{set: set, m: set.NewMatcher(), lim: lim, states: map[*rule.Rule]*State{}, counts: map[*rule.Rule]map[string]int64{}}
+	p := &Replay{set: set, m: set.NewMatcher(), lim: lim, states: map[*rule.Rule]*State{}, counts: map[*rule.Rule]map[string]int64{},
+		maxCounters: lim.MaxCounters, refused: map[*rule.Rule]int64{}}
+	if p.maxCounters == 0 {
+		p.maxCounters = DefaultMaxCounters
+	}
 	p.cross = func(c Crossing) {
 		c.Group = append([]byte(nil), c.Group...)
 		c.Samples = append([]int64(nil), c.Samples...)
@@ -121,15 +133,40 @@ func (p *Replay) SilenceBelow(offset int64) {
 }
 
 // countOne adds one to plain rule r's count for customer and tells whether that
-// reached r's threshold: the one crossing of a running total.
+// reached r's threshold: the one crossing of a running total. A match that needs a
+// new counter past Limits.MaxCounters is not counted, as live does at --max-counters:
+// otherwise a history of many customers grew the map without bound, and the replay
+// gave another verdict than live's.
 func (p *Replay) countOne(r *rule.Rule, customer string) bool {
 	c := p.counts[r]
 	if c == nil {
 		c = map[string]int64{}
 		p.counts[r] = c
 	}
-	c[customer]++
-	return c[customer] == r.Threshold.Count()
+	n, ok := c[customer]
+	if !ok {
+		if p.maxCounters > 0 && p.counters >= p.maxCounters {
+			p.refused[r]++
+			return false
+		}
+		p.counters++
+	}
+	c[customer] = n + 1
+	return n+1 == r.Threshold.Count()
+}
+
+// Degraded says why rule r's figures are a lower bound, as live's rule view does, or
+// "": for a plain count, that matches needing a new counter past Limits.MaxCounters
+// were not counted; for any other rule, its State's Degraded.
+func (p *Replay) Degraded(r *rule.Rule) string {
+	if !r.Plain() {
+		return p.State(r).Degraded()
+	}
+	n := p.refused[r]
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("counter store full (at --max-counters %d counters): %d matches that needed a new counter were not counted", p.maxCounters, n)
 }
 
 // Count is plain rule r's running count for customer.

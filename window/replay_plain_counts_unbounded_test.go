@@ -2,6 +2,7 @@ package window_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,17 +12,16 @@ import (
 )
 
 // TestReplayPlainCountsAreBounded checks that Replay (what backtest, the console's
-// preview and `rules test` run) bounds a plain count's state as it bounds every other
-// rule's. A running count written as a plain rule (threshold 1) and the same count
-// written with ">" 0 (a window.State, one group per customer) are one verdict; under
-// limits of 10 groups, the State keeps 10 customers and says Degraded, while the plain
-// form keeps a counter for every customer it ever saw (one map entry each, no bound, no
-// Degraded): memory grows with the history's distinct customers, and the two forms
-// answer differently for the same events with nothing said. Live bounds the plain
-// form too (--max-counters, the rule degraded).
+// backtest and `rules test` run) bounds a plain count's counters as live does at
+// --max-counters. A running count written as a plain rule (threshold 1) and the same
+// count written with ">" 0 (a window.State, one group per customer) are one verdict;
+// under bounds of 10 counters and 10 groups, each keeps 10 customers and says
+// Degraded. Without the bound the plain form kept a counter for every customer it ever
+// saw (memory growing with the history's distinct customers) and answered otherwise
+// than live, with nothing said.
 func TestReplayPlainCountsAreBounded(t *testing.T) {
 	const customers = 1000
-	lim := window.Limits{MaxGroups: 10}
+	lim := window.Limits{MaxGroups: 10, MaxCounters: 10}
 	forms := []struct {
 		name, text string
 	}{
@@ -29,8 +29,8 @@ func TestReplayPlainCountsAreBounded(t *testing.T) {
 		{"state", `{"id":"state","scope":"*","version":1,"when":{"path":"$","op":"exists"},"threshold":{"op":">","value":0}}`},
 	}
 	type outcome struct {
-		fired    int
-		degraded string
+		fired, kept int
+		degraded    string
 	}
 	got := map[string]outcome{}
 	for _, f := range forms {
@@ -53,16 +53,25 @@ func TestReplayPlainCountsAreBounded(t *testing.T) {
 			res = rp.Add(int64(i), "c-"+strconv.Itoa(i), doc, time.UnixMilli(int64(i)), res[:0])
 			fired += len(res)
 		}
-		o := outcome{fired: fired}
-		if !r.Plain() {
-			o.degraded = rp.State(r).Degraded()
+		o := outcome{fired: fired, degraded: rp.Degraded(r)}
+		if r.Plain() {
+			for i := range customers {
+				if rp.Count(r, "c-"+strconv.Itoa(i)) > 0 {
+					o.kept++
+				}
+			}
+		} else {
+			o.kept = int(rp.State(r).GroupCount())
 		}
 		got[f.name] = o
-		t.Logf("%s (Plain %v): %d alerts over %d customers, degraded %q, plain count of the last customer %d",
-			f.name, r.Plain(), fired, customers, o.degraded, rp.Count(r, "c-"+strconv.Itoa(customers-1)))
+		t.Logf("%s (Plain %v): %d alerts over %d customers, %d kept, degraded %q", f.name, r.Plain(), fired, customers, o.kept, o.degraded)
 	}
-	if p, s := got["plain"], got["state"]; p.fired != s.fired {
-		t.Errorf("under limits %+v the plain form raised %d alerts (state unbounded, nothing degraded), where the same count as a State raised %d (degraded %q): two verdicts, and the plain form's state is bounded by nothing",
-			lim, p.fired, s.fired, s.degraded)
+	p, st := got["plain"], got["state"]
+	if p.kept != 10 || p.fired != 10 || !strings.Contains(p.degraded, "counter store full") || !strings.Contains(p.degraded, "990 matches that needed a new counter were not counted") {
+		t.Errorf("under limits %+v the plain form kept %d counters, raised %d alerts, degraded %q; want 10, 10, and degraded naming the 990 matches not counted",
+			lim, p.kept, p.fired, p.degraded)
+	}
+	if p.fired != st.fired || st.degraded == "" {
+		t.Errorf("the plain form raised %d alerts, the same count as a State %d (degraded %q): want one verdict, both degraded", p.fired, st.fired, st.degraded)
 	}
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// Limits bound one State's memory; a rule's rule.RuleLimits override them.
+// Limits bound one State's memory, a rule's rule.RuleLimits overriding them, and a
+// Replay's running counts (MaxCounters).
 type Limits struct {
 	// MaxGroups is the most open groups (customer, group values) one rule keeps per
 	// partition. Default 100,000.
@@ -24,7 +25,17 @@ type Limits struct {
 	// distinct limits count entries; without it, events of a megabyte's group_by value
 	// made each group a megabyte, and MaxGroups of them 100 GB. Default 4,096.
 	MaxKeyBytes int64
+	// MaxCounters bounds a Replay's running counts, its (customer, plain rule)
+	// counters, together, as live's --max-counters bounds a partition's: a match that
+	// needs a new counter past it is not counted and its rule is degraded
+	// (Replay.Degraded). A State ignores it. 0: DefaultMaxCounters; negative: none.
+	MaxCounters int
 }
+
+// DefaultMaxCounters is the default bound on (customer, plain rule) counters, live's
+// (live.DefaultMaxCounters, --max-counters) and a Replay's: ten million counters,
+// about 600 MB in live's store, besides their customers' ids.
+const DefaultMaxCounters = 10_000_000
 
 // DefaultLimits are the evaluator's limits unless its flags say otherwise.
 var DefaultLimits = Limits{MaxGroups: 100_000, MaxDistinct: 10_000, MaxKeyBytes: 4096}

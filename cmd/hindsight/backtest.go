@@ -63,6 +63,7 @@ event kept, and a filtered run may differ from what live raised for that custome
 	f.StringVar(&cfg.OutFile, "out", "", "also write the report as JSON to this file, and its chart of firings per day beside it (NAME.svg; per week, month or years over more than 400 days; none, and an earlier one removed, when nothing fired)")
 	f.BoolVar(&cfg.JSON, "json", false, "print the report as JSON instead of text")
 	addWindowLimitFlags(f, &cfg.Limits, window.DefaultLimits)
+	addMaxCountersFlag(f, &cfg.Limits.MaxCounters, "", "no bound")
 	addRuleLimitFlags(f, &limits)
 	return cmd
 }

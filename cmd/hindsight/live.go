@@ -149,7 +149,7 @@ needs --api-token unless --http is a loopback address.`,
 	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	// State of rules kept per group and window (a rule's limits field overrides them).
 	addWindowLimitFlags(f, &cfg.WindowLimits, def.WindowLimits)
-	f.IntVar(&cfg.MaxCounters, "max-counters", live.DefaultMaxCounters, "most running totals, (customer, plain rule) counters, one partition keeps (about 60 bytes each and the customer's id); a match needing a new one beyond is not counted and the rule is degraded (0: the default; negative: no bound but 2^31)")
+	addMaxCountersFlag(f, &cfg.MaxCounters, " (about 60 bytes each and the customer's id)", "no bound but 2^31")
 	f.Int64Var(&cfg.MaxCustomerIDBytes, "max-customer-ids-bytes", live.DefaultMaxCustomerIDBytes, "bytes of customer ids one partition's running totals hold, as --max-counters their number, in pages of 64 KiB (from 65,536 to 4 GiB less one byte; negative: that)")
 	f.IntVar(&cfg.MaxHistoryAlerts, "max-history-alerts", live.DefaultMaxHistoryAlerts, "firings of history a windowed or grouped rule with backfill.alert sends per partition when it starts; past it an event's firings are not sent, nor their resolves (the rule's history says how many: alerts_cut; negative: no bound)")
 	f.Int64Var(&cfg.HandoffBufferBytes, "max-handoff-buffer", live.DefaultHandoffBufferBytes, "bytes of events a windowed or grouped rule buffers per partition while its history is computed; beyond, it counts from then on without its history (shown as incomplete; 0: the default)")
@@ -435,6 +435,15 @@ func defaultsOf[T any, P interface {
 
 // archiveDefaults are the defaults the archiver applies, for the flags that set them.
 var archiveDefaults = defaultsOf[lakehouse.ArchiverConfig]()
+
+// addMaxCountersFlag registers --max-counters, the bound on running totals, writing
+// into p: live's for a partition's store, backtest's and rules test's for their
+// replay's, which must be given live's to reach live's verdict. cost says what a
+// counter costs, and negative what a negative value means, where they differ.
+func addMaxCountersFlag(f *pflag.FlagSet, p *int, cost, negative string) {
+	f.IntVar(p, "max-counters", window.DefaultMaxCounters, "most running totals, (customer, plain rule) counters, one partition keeps"+cost+
+		"; a match needing a new one beyond is not counted and the rule is degraded (0: the default; negative: "+negative+")")
+}
 
 // addWindowLimitFlags registers the limits of windowed and grouped rules' state, which
 // live and backtest share.

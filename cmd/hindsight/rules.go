@@ -43,8 +43,8 @@ The events are EVENTS (NDJSON, one event per line), "-" for standard input, or s
 input when it is piped or redirected from a file and not empty (a terminal and /dev/null
 are no events). Tests run first; with events and a file without tests, only the events
 are evaluated. The events' windowed and grouped state is bounded by --max-groups and
---max-distinct as the daemon's is (a rule's own limits: override them), and a rule that
-reaches one is reported degraded; the tests run under the defaults, so that they pass
+--max-distinct as the daemon's is (a rule's own limits: override them), running counts
+by --max-counters, and a rule that reaches one is reported degraded; the tests run under the defaults, so that they pass
 or fail alike wherever they run. A windowed rule's matches its windows did not count, as
 live would not (late, without a usable time), are reported as not counted.`,
 		Args: cobra.MaximumNArgs(1),
@@ -112,6 +112,7 @@ live would not (late, without a usable time), are reported as not counted.`,
 	// The events are evaluated under the limits a daemon runs with, so that a
 	// degraded rule shows here as it would there.
 	addWindowLimitFlags(cmd.Flags(), &cfg.Limits, window.DefaultLimits)
+	addMaxCountersFlag(cmd.Flags(), &cfg.Limits.MaxCounters, "", "no bound")
 	addLineBytesFlag(cmd.Flags(), &cfg.MaxLineBytes)
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
