@@ -375,6 +375,10 @@ func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.streams.Add(-1)
+	if f := c.cfg.StreamsChanged; f != nil {
+		f(1)
+		defer f(-1)
+	}
 	// The server's write deadline bounds one answer; a stream lasts as long as the page
 	// is open. Each write gets StreamWriteTimeout instead, so that a client that stops
 	// reading is dropped rather than holding its slot for ever. (The read deadline needs

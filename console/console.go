@@ -190,6 +190,10 @@ type Config struct {
 	// each time a stream is ended for falling behind, for the daemon's metrics. Default
 	// nil.
 	LimitReached func(name string)
+	// StreamsChanged, when set, is told each stream that opens (+1) and ends (-1), for
+	// the daemon's gauge of open streams against MaxStreams; a stream refused at the
+	// limit is neither. Default nil.
+	StreamsChanged func(delta int)
 }
 
 // Names of the console's limits: those it reports to Config.LimitReached, and LimitBody

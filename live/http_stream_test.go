@@ -81,7 +81,7 @@ func nextEvent(t *testing.T, events <-chan sseEvent, name, want string) {
 // TestConsoleStreamsOutliveTimeoutsAndAreCapped: a console stream keeps delivering
 // after the server's read and write timeouts (meant for one request) have long passed;
 // one stream more than --http-max-streams is answered 503, and a slot freed by a closed
-// stream serves again.
+// stream serves again; hindsight_http_streams_open counts the streams served.
 func TestConsoleStreamsOutliveTimeoutsAndAreCapped(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits past the HTTP timeouts (4 s): make test runs it")
@@ -107,6 +107,10 @@ func TestConsoleStreamsOutliveTimeoutsAndAreCapped(t *testing.T) {
 	if n := d.reached(t, "http_max_streams"); n != 1 {
 		t.Errorf("stream cap reached %v times, want 1", n)
 	}
+	// The gauge counts the two streams served, not the one refused.
+	if n := d.metric(t, "hindsight_http_streams_open"); n != 2 {
+		t.Errorf("hindsight_http_streams_open = %v with two streams open and a third refused, want 2", n)
+	}
 
 	// Well past both timeouts, a new rule still reaches the open stream.
 	time.Sleep(5 * 300 * time.Millisecond)
@@ -125,5 +129,9 @@ func TestConsoleStreamsOutliveTimeoutsAndAreCapped(t *testing.T) {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
+	})
+	closeFirst()
+	poll.Until(t, wait, "the gauge of open streams to fall to 0 with every stream closed", func() bool {
+		return d.metric(t, "hindsight_http_streams_open") == 0
 	})
 }

@@ -35,6 +35,7 @@ type metrics struct {
 	limits       *limitmetric.Limits
 	httpConns    prometheus.Gauge
 	heavyRunning prometheus.Gauge
+	streamsOpen  prometheus.Gauge
 
 	// typedPaths are the paths the embedded archiver types now, typedPathsOver those
 	// left out by --lake-max-columns.
@@ -90,6 +91,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		typedPaths:     newGauge("hindsight_lake_typed_paths", "JSONPaths the embedded archiver writes typed columns for: those the active rules read, and --lake-columns."),
 		typedPathsOver: newGauge("hindsight_lake_typed_paths_over_limit", "Paths the active rules read that --lake-max-columns left untyped (history reads them from the JSON payload)."),
 		heavyRunning:   newGauge("hindsight_http_heavy_requests_running", "Rule and counts listings and previews running (at most hindsight_limit{name=\"http_max_heavy_requests\"})."),
+		streamsOpen:    newGauge("hindsight_http_streams_open", "Console live streams open (at most hindsight_limit{name=\"http_max_streams\"})."),
 	}
 	m.timeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_event_time_errors_total",
 		Help: "Matched events of a windowed rule whose time path selected no RFC 3339 text or epoch milliseconds: not counted."}, []string{"rule"})
@@ -101,7 +103,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Help: "Crossings not sent because their group's incident was open (rule alert.suppress)."}, []string{"rule"})
 	reg.MustRegister(m.timeErrors, m.lateEvents, m.windowDrops, m.suppressed)
 	reg.MustRegister(m.limits.Collectors()...)
-	reg.MustRegister(m.httpConns, m.heavyRunning, m.typedPaths, m.typedPathsOver)
+	reg.MustRegister(m.httpConns, m.heavyRunning, m.streamsOpen, m.typedPaths, m.typedPathsOver)
 	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotStall, m.snapshotBytes, m.restores, m.restoreFailures)
 	reg.MustRegister(m.eval, m.age, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds, m.evalCutShort)
 	return m

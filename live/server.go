@@ -498,6 +498,7 @@ func (d *Daemon) newConsole(ws *webState) http.Handler {
 	cc.Storage = d.storage(cc.Logger)
 	cc.Admit = ws.heavy.enter
 	cc.LimitReached = func(name string) { d.m.limits.Reached(name) }
+	cc.StreamsChanged = func(delta int) { d.m.streamsOpen.Add(float64(delta)) }
 	con, err := console.New(cc)
 	if err != nil {
 		d.log.Error("rule console unavailable", "err", err)
