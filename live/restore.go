@@ -90,6 +90,9 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 			}
 		}
 		if p != nil {
+			// Named after what the store holds, this process's snapshots rank above
+			// those, whoever wrote them by whatever clock.
+			p.snaps.namedUpTo = state.namedUpTo[pid]
 			out[pid] = p
 		}
 	}
@@ -216,10 +219,22 @@ type snapshotReader struct {
 	// failing is when a read of this restore first failed for want of the store; zero:
 	// none has.
 	failing time.Time
+	// namedUpTo is, per partition listed, the newest write time its snapshots' names
+	// hold (partitionSnapshots.namedUpTo).
+	namedUpTo map[int32]int64
 }
 
 func (r *snapshotReader) list(ctx context.Context, pid int32) ([]string, error) {
-	return readPatiently(ctx, r, pid, func() ([]string, error) { return r.store.list(ctx, pid) })
+	names, err := readPatiently(ctx, r, pid, func() ([]string, error) { return r.store.list(ctx, pid) })
+	for _, n := range names {
+		if _, at := snapshotName(n); at > r.namedUpTo[pid] {
+			if r.namedUpTo == nil {
+				r.namedUpTo = map[int32]int64{}
+			}
+			r.namedUpTo[pid] = at
+		}
+	}
+	return names, err
 }
 
 func (r *snapshotReader) get(ctx context.Context, pid int32, name string) ([]byte, error) {

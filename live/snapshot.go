@@ -51,6 +51,23 @@ type partitionSnapshots struct {
 	// next (see stateBuffers).
 	bufs   stateBuffers
 	sealed []byte
+	// namedUpTo is the newest write time (Unix ns) in a name of the partition's
+	// snapshots in the state store that the restore listed or this process wrote,
+	// guarded by mu (set before the partition is published). A snapshot is named after
+	// it (snapshotNameTime): the store ranks a partition's snapshots by those times, and
+	// by the clocks alone a member whose clock ran ahead outranked the snapshots the
+	// partition's later owners wrote, which a restart then lost.
+	namedUpTo int64
+}
+
+// snapshotNameTime is the write time (Unix ns) a snapshot begun at began is named by:
+// began, or just after the newest name the partition's snapshots had when that is
+// later, so that names rank what was written after what, whatever the members' clocks
+// (TestSnapshotOfAClockAheadIsNotRestoredOverANewerOne). The caller holds p.snaps.mu.
+func (p *partition) snapshotNameTime(began time.Time) time.Time {
+	at := max(began.UnixNano(), p.snaps.namedUpTo+1)
+	p.snaps.namedUpTo = at
+	return time.Unix(0, at)
 }
 
 // CommitLimit implements ingest.CommitLimiter. With snapshots on, a partition's offsets
@@ -170,7 +187,7 @@ func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, v
 	}
 	data := sealState(p.snaps.sealed[:0], body, version)
 	p.snaps.sealed = data[:0]
-	key := d.state.key(p.id, next, began)
+	key := d.state.key(p.id, next, p.snapshotNameTime(began))
 	if err := d.state.bkt.Put(ctx, key, bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("storing %s: %w", key, err)
 	}

@@ -20,7 +20,8 @@ import (
 const snapshotKeep = 3
 
 // stateStore names and lists snapshots under prefix/p=NNNN/, one object per snapshot
-// named by its offset and write time so that names sort oldest to newest.
+// named by its offset and write time (causal: snapshotNameTime) so that names sort
+// oldest to newest.
 type stateStore struct {
 	bkt    lakehouse.Bucket
 	url    string
@@ -57,7 +58,9 @@ func (s *stateStore) key(p int32, next int64, at time.Time) string {
 }
 
 // list returns partition p's snapshot names, the newest written first (then the
-// highest offset). Not the highest offset first: the store may hold snapshots of an
+// highest offset): by the times in their names, which a writer sets past every name of
+// the partition it restored or wrote (partition.snapshotNameTime), so that a clock
+// ahead does not outrank later writes. Not the highest offset first: the store may hold snapshots of an
 // earlier log of the topic (recreated, or a new cluster) at offsets above the new
 // log's, refused at restore; ranked first, they had prune delete every snapshot of the
 // new log as it was stored, and once the new log grew past them, a restart restored
