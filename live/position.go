@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -96,25 +97,40 @@ func (d *Daemon) groupIsNew(ctx context.Context) bool {
 	if d.groupCommitted.Load() {
 		return false
 	}
-	cl, err := d.cfg.Kafka.NewClient()
+	at, err := d.readCommitted(ctx)
 	if err == nil {
-		defer cl.Close()
-		var offs kadm.OffsetResponses
-		if offs, err = kadm.NewClient(cl).FetchOffsets(ctx, d.cfg.Group); err == nil {
-			err = offs.Error()
+		if len(at) > 0 {
+			d.groupCommitted.Store(true)
+			return false
 		}
-		if err == nil {
-			for _, o := range offs[d.cfg.Topics.Events] {
-				if o.At >= 0 {
-					d.groupCommitted.Store(true)
-					return false
-				}
-			}
-			return true
-		}
+		return true
 	}
 	d.log.Warn("cannot read the group's committed offsets; partitions without one start at the end of the log (--start-at latest)", "group", d.cfg.Group, "err", err)
 	return true
+}
+
+// readCommitted reads the group's committed offsets of the events partitions (those
+// with none absent).
+func (d *Daemon) readCommitted(ctx context.Context) (map[int32]int64, error) {
+	cl, err := d.cfg.Kafka.NewClient()
+	if err != nil {
+		return nil, fmt.Errorf("reading the group's committed offsets: %w", err)
+	}
+	defer cl.Close()
+	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, d.cfg.Group)
+	if err == nil {
+		err = offs.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading group %s's committed offsets: %w", d.cfg.Group, err)
+	}
+	out := map[int32]int64{}
+	for p, o := range offs[d.cfg.Topics.Events] {
+		if o.At >= 0 {
+			out[p] = o.At
+		}
+	}
+	return out, nil
 }
 
 // storeInitialSnapshots stores the initial snapshot (reasonInitial) of each newly

@@ -37,6 +37,7 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		from = &snapshotReader{d: d, store: d.restoreFrom}
 	}
 	out := map[int32]*partition{}
+	var committed *committedOffsets // read once, if a partition has no snapshot
 	var abandoned []int32
 	defer func() {
 		if len(abandoned) > 0 {
@@ -71,6 +72,9 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		if p == nil && err == nil && from != nil {
 			p, err = d.restoreOne(ctx, pid, from, bounds)
 		}
+		if p == nil && err == nil && d.bf == nil {
+			p = d.withoutSnapshot(ctx, pid, bounds[pid], &committed)
+		}
 		if err != nil && stop.Err() != nil {
 			out[pid] = d.abandonedPartition(pid)
 			abandoned = append(abandoned, pid)
@@ -97,6 +101,40 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		}
 	}
 	return out
+}
+
+// committedOffsets is the group's committed offsets of the events partitions, or why
+// they could not be read.
+type committedOffsets struct {
+	at  map[int32]int64
+	err error
+}
+
+// withoutSnapshot is partition pid when no store holds a snapshot of it and nothing
+// recounts its history (--no-backfill): nil for a fresh start, a partition whose counts
+// say they lack the history below its resume offset when the group committed an
+// offset above the log's start. There the snapshots that held that history are gone
+// (--state pointed elsewhere, the store emptied while down): resuming at the commit
+// with empty counts, reported live and complete, the events below were in no count and
+// nothing said so (TestStateStoreChangedWithoutBackfillSaysCountsLackHistory), which an
+// unreadable snapshot does say.
+func (d *Daemon) withoutSnapshot(ctx context.Context, pid int32, b logBound, committed **committedOffsets) *partition {
+	if *committed == nil {
+		at, err := d.readCommitted(ctx)
+		*committed = &committedOffsets{at: at, err: err}
+		if err != nil {
+			d.log.Warn("cannot read the group's committed offsets: a partition without a snapshot is not checked for history its counts lack (--no-backfill)", "group", d.cfg.Group, "err", err)
+		}
+	}
+	at, ok := (*committed).at[pid]
+	if !ok || at <= b.start {
+		return nil
+	}
+	d.log.Error("no snapshot of the partition in the state store, though the group committed offsets of it, and without backfill its history is not recounted: its counts restart at the resume offset",
+		"partition", pid, "committed", at, "log_start", b.start, "store", d.state.url)
+	p := d.newPartition(pid)
+	p.historyLost = "no snapshot of this partition is in the state store, though the group committed offsets of it (the store changed or emptied), and --no-backfill recounts no history"
+	return p
 }
 
 // abandonedPartition is partition pid when the daemon's stop cut its restore short:
