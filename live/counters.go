@@ -44,7 +44,8 @@ type counterStore struct {
 	// or customer is refused (noRoom). maxNames bounds the names' bytes, pages' unused
 	// ends included (Config.MaxCustomerIDBytes; 0: maxNameBytes): past it a new
 	// customer is refused (noNameRoom). What a restore or compact brings back is not
-	// refused: it fitted the store it came from.
+	// refused: it fitted the store it came from (over a bound lowered since, it is shown:
+	// restoredover.go).
 	max      int
 	maxNames int64
 }

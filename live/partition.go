@@ -41,6 +41,9 @@ type partition struct {
 	refused map[*controls.Version]int64
 	// refusedSeries are the metric series counterRefused adds to.
 	refusedSeries map[refusal]prometheus.Counter
+	// restoredOver names, per plain rule version with counters restored, the limits
+	// the restore left the store over (restoredover.go).
+	restoredOver map[*controls.Version][]string
 	// history holds, per rule version, what its finished hand-off found below its
 	// start (history.go), for the rule view.
 	history map[*controls.Version]*partHistory
@@ -105,7 +108,7 @@ type partition struct {
 func newPartition(id int32) *partition {
 	return &partition{id: id, starts: map[*controls.Version]int64{}, pending: map[*controls.Version]*pendingBackfill{},
 		incomplete: map[*controls.Version][]contract.MissingRange{}, refused: map[*controls.Version]int64{},
-		refusedSeries: map[refusal]prometheus.Counter{}, windows: map[*controls.Version]*window.State{},
+		refusedSeries: map[refusal]prometheus.Counter{}, restoredOver: map[*controls.Version][]string{}, windows: map[*controls.Version]*window.State{},
 		buffers: map[*controls.Version]*handoffBuffer{}, history: map[*controls.Version]*partHistory{},
 		endedReplays: map[*controls.Version]*pendingBackfill{}, inherited: map[*controls.Version]bool{},
 		counts: newCounterStore(), next: -1}
@@ -146,6 +149,7 @@ func (p *partition) reconcile(d *Daemon, s *activeSet, offset int64) {
 		delete(p.starts, ar)
 		delete(p.incomplete, ar)
 		delete(p.refused, ar)
+		delete(p.restoredOver, ar)
 		delete(p.refusedSeries, refusal{ar, limitCounters})
 		delete(p.refusedSeries, refusal{ar, limitCustomerIDs})
 		delete(p.history, ar)

@@ -51,7 +51,7 @@ func (cs *countStatus) add(d *Daemon, p *partition, ar *controls.Version) {
 	if ws := p.windows[ar]; ws != nil && windowDegraded(ws, time.Now()) != "" {
 		cs.degraded = true
 	}
-	if p.refused[ar] > 0 {
+	if p.refused[ar] > 0 || len(p.restoredOverNow(ar)) > 0 {
 		cs.degraded = true
 	}
 }
@@ -392,6 +392,11 @@ func (d *Daemon) Rules() []contract.RuleView {
 		}
 		if ar != nil && ar.Rule.Plain() {
 			views[i].Degraded = d.refusedView(ar)
+			if over := d.restoredOverView(ar); over != "" && views[i].Degraded != "" {
+				views[i].Degraded += "; " + over
+			} else if over != "" {
+				views[i].Degraded = over
+			}
 		}
 		if views[i].Degraded != "" && views[i].Status == contract.RuleLive {
 			views[i].Status = contract.RuleDegraded

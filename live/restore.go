@@ -396,6 +396,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	s := d.active.Load()
 	p := d.newPartition(pid)
 	var rules []*controls.Version
+	held := map[*controls.Version]bool{} // versions with counters restored
 	type endedReplay struct {
 		ar               *controls.Version
 		start, from, end int64
@@ -493,6 +494,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 						ci = p.counts.appendNew(customer)
 					}
 					p.counts.add(ci, ar.Seq, c.N)
+					held[ar] = true
 				}
 			}
 		}, nil
@@ -503,6 +505,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p.counts.deferIndex = false
 	p.counts.reindex()
 	p.counts.reindexCells(1)
+	d.markRestoredOver(p, held)
 	p.next = h.Next
 	p.restoredEnd = bounds[pid].end
 	p.topicID = h.TopicID
