@@ -39,8 +39,11 @@ type lifecycle struct {
 	suppress int64 // ms
 	resolve  bool
 	open     map[string]*incident // by group id
-	// due orders the open incidents by close time; an entry whose time is no longer its
-	// incident's (extended since) is stale and skipped.
+	// due orders the open incidents by close time, one entry each: an incident
+	// extended since its entry was pushed is pushed again at its new time only when that
+	// entry comes due, so that the extensions of a resolving incident (one per window
+	// that crosses during it, 1,440 for a day-long window every minute) cost nothing
+	// until then. An entry of an incident no longer open is stale and skipped.
 	due dueHeap
 }
 
@@ -62,8 +65,7 @@ func (s *State) raise(id []byte, t, offset int64, cr Crossing, cross func(Crossi
 	if in, ok := l.open[string(id)]; ok {
 		s.bump(&s.stats.Suppressed, 1)
 		if l.resolve && cr.End > in.closes {
-			in.closes = cr.End
-			heap.Push(&l.due, due{at: in.closes, id: string(id)})
+			in.closes = cr.End // its entry in due moves when it comes due
 		}
 		return
 	}
@@ -94,8 +96,15 @@ func (s *State) closeIncidents(watermark int64, cross func(Crossing)) {
 	for len(l.due) > 0 && l.due[0].at <= watermark {
 		d := heap.Pop(&l.due).(due)
 		in, ok := l.open[d.id]
-		if !ok || in.closes != d.at {
-			continue // stale
+		switch {
+		case !ok || in.closes < d.at:
+			continue // stale: closed, or another incident of the group has its own entry
+		case in.closes > d.at:
+			// Extended since: due again at its close time, in this loop if the
+			// watermark reaches that too, keeping the (close time, group id) order.
+			d.at = in.closes
+			heap.Push(&l.due, d)
+			continue
 		}
 		delete(l.open, d.id)
 		if l.resolve && !in.silent {

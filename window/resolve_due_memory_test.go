@@ -12,11 +12,17 @@ import (
 // group), bounded by max_groups. With alert.resolve, each later crossing of the group
 // during the incident extends its close time to that window's end; the state must not
 // keep a record per such crossing. With a day-long window every minute (1,440 windows
-// an event), one event crosses 1,440 windows at once (a burst), and a group seen every
-// minute crosses a new window each minute (steady): the retained memory per group of
+// an event), a group seen every minute crosses a new window each minute: the retained memory per group of
 // the resolving rule must be that of an incident, as for the same rule without resolve,
 // not of 1,440 queued close times, each with its own copy of the group id.
+//
+// Only the steady case is measured: after one event a group holds so little that the
+// collector's noise (tens of KiB a group at 100 groups) passed the margin once the
+// entries were gone; TestDueHoldsOneEntryPerIncident counts the entries instead.
 func TestResolveIncidentMemoryIsPerIncident(t *testing.T) {
+	if testing.Short() {
+		t.Skip("feeds 576,000 events (7 s): make test runs it")
+	}
 	const groups = 400
 	const minute = 60_000
 	for _, tc := range []struct {
@@ -24,7 +30,6 @@ func TestResolveIncidentMemoryIsPerIncident(t *testing.T) {
 		with, without string // the alert blocks
 		events        int    // per group, a minute apart
 	}{
-		{"burst", `"suppress":"0s","resolve":true`, `"suppress":"1m"`, 1},
 		{"steady", `"resolve":true`, `"suppress":"1d"`, 1440},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
