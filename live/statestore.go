@@ -60,11 +60,11 @@ func (s *stateStore) key(p int32, next int64, at time.Time) string {
 // list returns partition p's snapshot names, the newest written first (then the
 // highest offset): by the times in their names, which a writer sets past every name of
 // the partition it restored or wrote (partition.snapshotNameTime), so that a clock
-// ahead does not outrank later writes. Not the highest offset first: the store may hold snapshots of an
-// earlier log of the topic (recreated, or a new cluster) at offsets above the new
-// log's, refused at restore; ranked first, they had prune delete every snapshot of the
-// new log as it was stored, and once the new log grew past them, a restart restored
-// the old log's counts.
+// ahead does not outrank later writes. Not the highest offset first: the store may
+// hold snapshots of an earlier log of the topic (recreated, or a new cluster) at
+// offsets above the new log's, refused at restore; ranked first, they had prune delete
+// every snapshot of the new log as it was stored, and once the new log grew past them,
+// a restart restored the old log's counts.
 func (s *stateStore) list(ctx context.Context, p int32) ([]string, error) {
 	var names []string
 	err := s.bkt.List(ctx, s.partitionPrefix(p), func(a lakehouse.ObjectAttributes) error {
