@@ -12,6 +12,11 @@
 //   - An invalid record changes no rule; it is remembered as a rejected control (the
 //     newest max_rejected_controls of them) and, when its key names an active rule, as that rule's
 //     last error.
+//   - An upsert refused for room (max_rules, max_rules_bytes, max_destinations,
+//     max_mutes) under a key that holds nothing is kept by its Keeper, the upsert
+//     itself marked with the limit and its value (Record.RefusedAt): a fold under that
+//     limit at that value or lower refuses it whatever room there is, a fold under a
+//     higher one folds the upsert it carries. Lowering a limit refuses, never deletes.
 //   - A destination or mute has no version: an upsert replaces what its key holds. An
 //     ended mute mutes nothing and is kept, to be listed, for mute_retention after its
 //     end, the newest max_ended_mutes of them (the earliest ended forgotten first,

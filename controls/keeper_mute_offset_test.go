@@ -27,7 +27,7 @@ func TestKeeperOfAMuteWrittenWithAnOffsetIsNoChange(t *testing.T) {
 	if got, _ := g.Apply(bad); got != contract.ControlInvalid {
 		t.Fatalf("invalid mute: %s", got)
 	}
-	keeper, _ := g.Keeper(bad)
+	keeper, _, _ := g.Keeper(bad, nil)
 	if keeper == nil || keeper.Mute == nil {
 		t.Fatalf("keeper %+v", keeper)
 	}

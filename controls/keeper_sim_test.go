@@ -22,6 +22,8 @@ type simRec struct {
 	keeps *Origin
 	after *int64
 	depth int
+	// refused is the mark of a Keeper of an upsert refused for room (HeaderRefusedAt).
+	refused *RefusedAt
 }
 
 // simTopic folds log through the daemons, appending the Keepers each writes (as
@@ -37,18 +39,18 @@ func simTopic(t *testing.T, ds []*simDaemon, log []simRec, max int) []simRec {
 				t.Fatal(err)
 			}
 			cr := Decode([]byte(r.key), r.value, 0, int64(off), time.Unix(int64(off), 0))
-			cr.Keeps, cr.KeeperAfter, cr.KeeperDepth = r.keeps, r.after, r.depth
-			status, msg := d.g.Apply(cr)
+			cr.Keeps, cr.KeeperAfter, cr.KeeperDepth, cr.RefusedAt = r.keeps, r.after, r.depth, r.refused
+			status, msg, room := d.g.ApplyRoom(cr)
 			if !NeedsKeeper(cr, status, msg) { // as live.Daemon.keep decides
 				continue
 			}
-			if c, keeps := d.g.Keeper(cr); c != nil {
+			if c, keeps, refused := d.g.Keeper(cr, room); c != nil {
 				val, err := c.Marshal()
 				if err != nil {
 					t.Fatal(err)
 				}
 				after := int64(off)
-				log = append(log, simRec{key: c.RecordKey(), value: val, keeps: keeps, after: &after, depth: cr.KeeperDepth + 1})
+				log = append(log, simRec{key: c.RecordKey(), value: val, keeps: keeps, after: &after, depth: cr.KeeperDepth + 1, refused: refused})
 			}
 		}
 	}

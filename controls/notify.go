@@ -16,14 +16,15 @@ import (
 // what its key held (the newest control wins), a delete removes it. New keys beyond
 // max_destinations or max_mutes are rejected, like a rule beyond max_rules.
 
-// applyNotify folds a destination or mute control. The caller holds g.mu.
-func (g *Registry) applyNotify(rec Record) (outcome, message string) {
+// applyNotify folds a destination or mute control, and says the limit of room that
+// refused it, if one did (ApplyRoom). The caller holds g.mu.
+func (g *Registry) applyNotify(rec Record) (outcome, message string, room *RefusedAt) {
 	c := rec.Control
 	k := c.Key()
 	if c.Kind() == rule.KindDestination {
-		over := ""
+		var over *refusal
 		if _, held := g.dests[k]; !held && len(g.dests) >= rule.CurrentLimits().MaxDestinations {
-			over = limitReached(len(g.dests), "destinations are defined", rule.LimitDestinations)
+			over = limitReached(len(g.dests), "destinations are defined", rule.LimitDestinations, int64(rule.CurrentLimits().MaxDestinations), false)
 		}
 		return applyKeyed(g, rec, g.dests, k, c.Destination, over, "destinations")
 	}
@@ -39,14 +40,14 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 	// (every mute "for 2h" from the console) takes no room, and a key whose mute ended
 	// takes room again as a new one would. Judged at the record's own time, a fold
 	// gives a control the same outcome on every replay.
-	over := ""
+	var over *refusal
 	if c.Op == rule.OpUpsert && c.Mute.TakesRoom(g.mutes[k], rec.Time) {
 		if inForce := g.muteIx.inForceAt(rec.Time); inForce >= lim.MaxMutes {
-			over = limitReached(inForce, "mutes are in force", rule.LimitMutes)
+			over = limitReached(inForce, "mutes are in force", rule.LimitMutes, int64(lim.MaxMutes), g.mutes[k] != nil)
 		}
 	}
 	old := g.mutes[k]
-	outcome, message = applyKeyed(g, rec, g.mutes, k, c.Mute, over, "mutes")
+	outcome, message, room = applyKeyed(g, rec, g.mutes, k, c.Mute, over, "mutes")
 	if cur := g.mutes[k]; cur != old {
 		g.muteIx.remove(k, old)
 		g.muteIx.add(k, cur)
@@ -55,7 +56,7 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string) {
 		g.forgetEndedMutes(rec.Time, retention)
 	}
 	g.boundEndedMutes(lim.MaxEndedMutes, rec.Time, retention)
-	return outcome, message
+	return outcome, message, room
 }
 
 // forgetEndedMutes drops the mutes that had ended retention (mute_retention) or more
@@ -119,8 +120,9 @@ func (g *Registry) EndedMutesDropped() int64 {
 }
 
 // applyKeyed applies an upsert or delete of key k to m. over, when set, says why an
-// upsert that changes m would exceed a limit: it is refused with that message.
-func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, over, what string) (string, string) {
+// upsert that changes m would exceed a limit of room: it is refused with that message,
+// and the limit returned.
+func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v *T, over *refusal, what string) (string, string, *RefusedAt) {
 	switch rec.Control.Op {
 	case rule.OpUpsert:
 		old, held := m[k]
@@ -128,28 +130,55 @@ func applyKeyed[T any](g *Registry, rec Record, m map[rule.Key]*T, k rule.Key, v
 			// What the key holds already (a Keeper, a file applied again): no change,
 			// or each such upsert would make the Keepers written after it stale (two
 			// daemons' Keepers of one control overtook each other without end).
-			return contract.ControlOK, Unchanged
+			return contract.ControlOK, Unchanged, nil
 		}
-		if over != "" {
-			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: over})
-			return contract.ControlInvalid, over
+		if over != nil {
+			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: over.msg})
+			return contract.ControlInvalid, over.msg, &over.at
 		}
 		m[k] = v
 	case rule.OpDelete:
 		if _, ok := m[k]; !ok {
-			return contract.ControlNotFound, fmt.Sprintf("no %s %s", strings.TrimSuffix(what, "s"), k)
+			return contract.ControlNotFound, fmt.Sprintf("no %s %s", strings.TrimSuffix(what, "s"), k), nil
 		}
 		delete(m, k)
 	}
-	return contract.ControlOK, ""
+	return contract.ControlOK, "", nil
 }
 
-// limitReached is the message refusing a control for one more than used, what they
-// are ("destinations are defined"), the most limitName allows.
-func limitReached(used int, what, limitName string) string {
-	return fmt.Sprintf("%d %s, the most allowed (limit %s, flag --%s): delete some or raise the limit, then apply this one again",
-		used, what, limitName, strings.ReplaceAll(limitName, "_", "-"))
+// refusal is an upsert refused for room: its message, and the limit with the value
+// that refused it (ApplyRoom).
+type refusal struct {
+	msg string
+	at  RefusedAt
 }
+
+// roomRefused is the refusal for reason ("3 rules are active, the most allowed") at
+// limitName's value. The advice depends on whether the key holds something: if not,
+// the upsert refused is its own Keeper, which a start under a higher limit applies
+// (Keeper); if so, the Keeper is what the key holds, and the upsert must be applied
+// again.
+func roomRefused(limitName string, value int64, reason string, holds bool) *refusal {
+	advice := roomAdvice
+	if holds {
+		advice = "delete some or raise the limit, then apply this one again"
+	}
+	return &refusal{msg: fmt.Sprintf("%s (limit %s, flag --%s): %s", reason, limitName, flagOf(limitName), advice),
+		at: RefusedAt{Limit: limitName, Value: value}}
+}
+
+// roomAdvice ends the message refusing an upsert for room under a key that holds
+// nothing.
+const roomAdvice = "delete some and apply this one again, or raise the limit: a start under a higher one applies it"
+
+// limitReached is the refusal of a control for one more than used, what they are
+// ("destinations are defined"), the most limitName allows (value).
+func limitReached(used int, what, limitName string, value int64, holds bool) *refusal {
+	return roomRefused(limitName, value, fmt.Sprintf("%d %s, the most allowed", used, what), holds)
+}
+
+// flagOf is the flag that sets the limit named.
+func flagOf(limitName string) string { return strings.ReplaceAll(limitName, "_", "-") }
 
 // Destinations lists the destinations in (scope, name) order.
 func (g *Registry) Destinations() []*rule.Destination {

@@ -3,6 +3,8 @@ package controls
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -33,10 +35,16 @@ type Record struct {
 	// (HeaderKeeperDepth): 1 for the Keeper of a control, 2 for the Keeper of that
 	// Keeper, and so on. 0 on other records, and on Keepers of builds before it.
 	KeeperDepth int
+	// RefusedAt, on the Keeper of an upsert refused for room, is the limit and the
+	// value that refused it (HeaderRefusedAt): the Keeper is that upsert, and a fold
+	// under the limit at that value or lower refuses it alike, whatever room deletes
+	// made since (Registry.Apply). nil on other records, and when the header does not
+	// parse.
+	RefusedAt *RefusedAt
 }
 
 // IsKeeper reports whether r is a Keeper (Registry.Keeper).
-func (r *Record) IsKeeper() bool { return r.Keeps != nil || r.KeeperAfter != nil }
+func (r *Record) IsKeeper() bool { return r.Keeps != nil || r.KeeperAfter != nil || r.RefusedAt != nil }
 
 // Origin is where a rule version was made: the offset and time of its upsert, which
 // with its fingerprint identify it (snapshots name versions so).
@@ -55,6 +63,55 @@ const HeaderKeeperAfter = "hindsight.keeper_after"
 // HeaderKeeperDepth is the header of a Keeper's record that carries, in decimal, its
 // Record.KeeperDepth.
 const HeaderKeeperDepth = "hindsight.keeper_depth"
+
+// HeaderRefusedAt is the header of a Keeper's record that carries its Record.RefusedAt,
+// as RefusedAt.String writes it ("max_rules=2").
+const HeaderRefusedAt = "hindsight.refused_at"
+
+// RefusedAt is a limit of room (max_rules, max_rules_bytes, max_destinations,
+// max_mutes: of what the fold holds, not of the control) and the value it had in the
+// fold that refused an upsert for it.
+type RefusedAt struct {
+	Limit string
+	Value int64
+}
+
+// String is r as HeaderRefusedAt carries it: "LIMIT=VALUE".
+func (r RefusedAt) String() string { return fmt.Sprintf("%s=%d", r.Limit, r.Value) }
+
+// ParseRefusedAt reads a RefusedAt as String writes it; a limit that is not one of
+// room, or a value that is not a decimal of at least 0, does not parse.
+func ParseRefusedAt(s string) (RefusedAt, bool) {
+	name, val, ok := strings.Cut(s, "=")
+	if !ok {
+		return RefusedAt{}, false
+	}
+	n, err := strconv.ParseInt(val, 10, 64)
+	if err != nil || n < 0 {
+		return RefusedAt{}, false
+	}
+	if _, ok := roomLimit(name); !ok {
+		return RefusedAt{}, false
+	}
+	return RefusedAt{Limit: name, Value: n}, true
+}
+
+// roomLimit is the value the process runs the limit of room named under (false for a
+// name that is none).
+func roomLimit(name string) (int64, bool) {
+	lim := rule.CurrentLimits()
+	switch name {
+	case rule.LimitRules:
+		return int64(lim.MaxRules), true
+	case rule.LimitRulesBytes:
+		return int64(lim.MaxRulesBytes), true
+	case rule.LimitDestinations:
+		return int64(lim.MaxDestinations), true
+	case rule.LimitMutes:
+		return int64(lim.MaxMutes), true
+	}
+	return 0, false
+}
 
 // MaxKeeperDepth is the longest chain of Keepers written: a Keeper at this depth is
 // not answered (NeedsKeeper). Processes that fold a key differently (under different

@@ -105,6 +105,15 @@ func Fold(recs []Record) *Registry {
 // Apply folds one control record in and returns its outcome (a contract.Control*
 // constant) with a message for anything but ok.
 func (g *Registry) Apply(rec Record) (outcome, message string) {
+	outcome, message, _ = g.ApplyRoom(rec)
+	return outcome, message
+}
+
+// ApplyRoom is Apply, and for an upsert refused for room (a limit of what the fold
+// holds: max_rules, max_rules_bytes, max_destinations, max_mutes; not of the control)
+// that limit and the value it has here, which the record's Keeper is marked with
+// (Keeper). nil for any other outcome.
+func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *RefusedAt) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if a := rec.KeeperAfter; a != nil && rec.Err == nil && g.changedAt(rec.Key) > *a {
@@ -112,13 +121,13 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 		// then; a control of the key applied since is newer, and the Keeper would undo
 		// it (a delete, then this Keeper of the rule deleted, active again). Not
 		// applied, the Keeper gets a Keeper of what the key holds now in turn.
-		return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d, which the control at offset %d of its key is newer than; not applied", rec.Key, *a, g.changedAt(rec.Key))
+		return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d, which the control at offset %d of its key is newer than; not applied", rec.Key, *a, g.changedAt(rec.Key)), nil
 	}
-	outcome, message = g.applyLocked(rec)
+	outcome, message, room = g.applyLocked(rec)
 	if outcome == contract.ControlOK && message != Unchanged {
 		g.changed.putEvicting(rec.Key, rec.Offset, changedLimit(rule.CurrentLimits()), func(off int64) { g.forgotten = max(g.forgotten, off) })
 	}
-	return outcome, message
+	return outcome, message, room
 }
 
 // changedAt is the offset of the last control that changed key: 0 for none, and for
@@ -135,7 +144,7 @@ func changedLimit(lim rule.Limits) int {
 	return 2 * (lim.MaxRules + lim.MaxDestinations + lim.MaxMutes)
 }
 
-func (g *Registry) applyLocked(rec Record) (outcome, message string) {
+func (g *Registry) applyLocked(rec Record) (outcome, message string, room *RefusedAt) {
 	if rec.Err != nil {
 		// The message bounded as the status and the rejected control are (Status): a
 		// message quoting a value of the record whole is as large as the record.
@@ -144,7 +153,7 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 		if k, err := rule.ParseKey(rec.Key); err == nil && g.active[k] != nil {
 			g.lastError[k] = fmt.Sprintf("control at offset %d rejected: %s", rec.Offset, rc.Error)
 		}
-		return contract.ControlInvalid, rc.Error
+		return contract.ControlInvalid, rc.Error, nil
 	}
 	c := rec.Control
 	if c.Op == rule.OpDelete && rec.Keeps != nil {
@@ -153,9 +162,22 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 		// this one) is left as it is, and the record, not applied, gets that key's
 		// Keeper in turn.
 		if g.holdsLocked(c) {
-			return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written before it was given something; nothing deleted", rec.Key)
+			return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written before it was given something; nothing deleted", rec.Key), nil
 		}
-		return contract.ControlOK, Unchanged
+		return contract.ControlOK, Unchanged, nil
+	}
+	if at := rec.RefusedAt; at != nil && c.Op == rule.OpUpsert && !g.holdsLocked(c) {
+		// The Keeper of an upsert refused for room (Keeper). Under that limit at the
+		// value that refused it, or lower, it is refused whatever room deletes made
+		// since: compaction may have removed the records that filled the room, and a
+		// fold of what it kept must refuse it as the fold of the whole log did. Under a
+		// higher limit it is the upsert it carries.
+		if now, ok := roomLimit(at.Limit); ok && now <= at.Value {
+			msg := fmt.Sprintf("%sa fold under %s %d refused it, and this process runs under %d (flag --%s), which refuses it whatever room there is now: %s",
+				keptRefusal, at.Limit, at.Value, now, flagOf(at.Limit), roomAdvice)
+			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
+			return contract.ControlInvalid, msg, nil
+		}
 	}
 	if c.Kind() != rule.KindRule {
 		return g.applyNotify(rec)
@@ -165,34 +187,32 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 	switch c.Op {
 	case rule.OpUpsert:
 		if limit := rule.CurrentLimits().MaxRules; cur == nil && len(g.active) >= limit {
-			msg := fmt.Sprintf("%d rules are active, the most allowed (limit %s, flag --%s): delete rules or raise the limit, then apply this one again",
-				len(g.active), rule.LimitRules, strings.ReplaceAll(rule.LimitRules, "_", "-"))
-			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
-			return contract.ControlInvalid, msg
+			r := roomRefused(rule.LimitRules, int64(limit), fmt.Sprintf("%d rules are active, the most allowed", len(g.active)), false)
+			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: r.msg})
+			return contract.ControlInvalid, r.msg, &r.at
 		}
 		fp, size := fingerprintSize(c.Rule)
 		if cur != nil && c.Rule.Version == cur.Rule.Version && fp == cur.Fingerprint {
 			// The active version again (a Keeper, or the same file applied twice): a
 			// last error stays, the Keeper of the record that made it telling nothing new.
-			return contract.ControlOK, Unchanged
+			return contract.ControlOK, Unchanged, nil
 		}
 		if cur != nil && c.Rule.Version <= cur.Rule.Version {
 			msg := fmt.Sprintf("version %d is not newer than the active version %d; ignored (raise the version to replace the rule)", c.Rule.Version, cur.Rule.Version)
 			g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
-			return contract.ControlStale, msg
+			return contract.ControlStale, msg, nil
 		}
 		held := int64(0)
 		if cur != nil {
 			held = int64(cur.JSONBytes)
 		}
 		if limit := int64(rule.CurrentLimits().MaxRulesBytes); g.activeBytes-held+int64(size) > limit {
-			msg := fmt.Sprintf("the active rules hold %d bytes of JSON, and this rule of %d bytes would take them past the %d allowed (limit %s, flag --%s): delete rules or raise the limit, then apply this one again",
-				g.activeBytes, size, limit, rule.LimitRulesBytes, strings.ReplaceAll(rule.LimitRulesBytes, "_", "-"))
-			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
+			r := roomRefused(rule.LimitRulesBytes, limit, fmt.Sprintf("the active rules hold %d bytes of JSON, and this rule of %d bytes would take them past the %d allowed", g.activeBytes, size, limit), cur != nil)
+			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: r.msg})
 			if cur != nil {
-				g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
+				g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, r.msg)
 			}
-			return contract.ControlInvalid, msg
+			return contract.ControlInvalid, r.msg, &r.at
 		}
 		g.seq++
 		c.Rule.Seq = g.seq
@@ -207,7 +227,7 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 		g.end(cur, rec.Offset)
 	case rule.OpDelete:
 		if cur == nil {
-			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k)
+			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k), nil
 		}
 		delete(g.active, k)
 		g.activeBytes -= int64(cur.JSONBytes)
@@ -218,9 +238,9 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string) {
 		g.end(cur, rec.Offset)
 		delete(g.lastError, k)
 	default:
-		return contract.ControlInvalid, fmt.Sprintf("unknown op %q", c.Op)
+		return contract.ControlInvalid, fmt.Sprintf("unknown op %q", c.Op), nil
 	}
-	return contract.ControlOK, ""
+	return contract.ControlOK, "", nil
 }
 
 // endedVersion is a version a change of its key ended, and that change's offset. It
@@ -376,11 +396,12 @@ const Unchanged = "the active version itself: nothing changed"
 // NeedsKeeper says whether rec, folded by Apply with status and msg, must be followed
 // by its Keeper (Registry.Keeper) so that compaction keeps what its key holds: a
 // record not applied — but an invalid record that is a Keeper (it keeps nothing, and is
-// not kept), or a Keeper at MaxKeeperDepth. Processes that fold a key differently (a
-// daemon of a higher --max-rules holds a rule another refuses) answered each other's
-// Keepers without end; the chain stops at that depth, the key's newest record then the
-// view of the process that wrote last. (Processes of one deployment are meant to run
-// under the same limits.)
+// not kept), a Keeper of a refusal of room refused as it was (KeptRefusal), or a
+// Keeper at MaxKeeperDepth. Processes that fold a key differently (a daemon of a higher
+// --max-rules holds a rule another refuses) answered each other's Keepers without end;
+// the chain stops at that depth, the key's newest record then the view of the process
+// that wrote last. (Processes of one deployment are meant to run under the same
+// limits.)
 func NeedsKeeper(rec Record, status, msg string) bool {
 	switch {
 	case rec.IsKeeper() && rec.KeeperDepth >= MaxKeeperDepth:
@@ -393,54 +414,85 @@ func NeedsKeeper(rec Record, status, msg string) bool {
 		return true
 	case status == contract.ControlOK || status == contract.ControlNotFound:
 		return false
+	case KeptRefusal(rec, status, msg):
+		return false
 	case rec.IsKeeper() && rec.Err != nil:
 		return false // keeps nothing, and is not kept
 	}
 	return true
 }
 
+// KeptRefusal reports whether rec, folded by Apply with status and msg, is the Keeper
+// of an upsert refused for room, refused as it was (Record.RefusedAt): it keeps its key
+// itself, every later fold under that limit or a lower one refusing it alike, and
+// needs no Keeper, nor does the record it follows.
+func KeptRefusal(rec Record, status, msg string) bool {
+	return status == contract.ControlInvalid && rec.RefusedAt != nil && rec.Err == nil && strings.HasPrefix(msg, keptRefusal)
+}
+
+// keptRefusal begins the message of a Keeper refused as its mark says (Apply).
+const keptRefusal = "refused for room as when it was kept: "
+
 // Keeper is the control that restores what rec's key holds, for a record Apply did
-// not apply (invalid or stale), and the Origin its record must carry (HeaderKeeps):
-// for a rule, its version's. The controls topic is compacted, which keeps the newest
-// record of each key alone: left the newest, a record not applied would have
-// compaction delete the upsert that made the key's rule (or destination, or mute) what
-// it is, and the next fold of the topic, a restart's, would find it gone or older.
-// Written after rec, the keeper is the newest again, and folds as Unchanged. A key
-// that holds nothing is kept by a delete carrying rec's Origin, which deletes nothing:
-// left the newest, an upsert rejected at a limit (--max-rules) would find room in the
-// fold of a topic compaction had rid of the rules before it, and be active there
-// alone. nil for a key that is none.
-func (g *Registry) Keeper(rec Record) (*rule.Control, *Origin) {
+// not apply (invalid or stale), and the headers its record must carry: the Origin
+// (HeaderKeeps), for a rule its version's, and for the Keeper of an upsert refused for
+// room the limit that refused it (HeaderRefusedAt; room, as ApplyRoom said). The
+// controls topic is compacted, which keeps the newest record of each key alone: left
+// the newest, a record not applied would have compaction delete the upsert that made
+// the key's rule (or destination, or mute) what it is, and the next fold of the topic,
+// a restart's, would find it gone or older. Written after rec, the keeper is the newest
+// again, and folds as Unchanged.
+//
+// A key that holds nothing after an upsert refused for room is kept by that upsert
+// itself, marked with the limit and its value: left the newest unmarked, it would find
+// room in the fold of a topic compaction had rid of the rules before it, and be active
+// there alone; marked, a fold under that limit or a lower one refuses it whatever room
+// there is, and one under a higher limit applies it (a start under a lowered
+// --max-rules refuses rules, and deletes none). Any other key that holds nothing is
+// kept by a delete carrying rec's Origin, which deletes nothing. nil for a key that is
+// none.
+func (g *Registry) Keeper(rec Record, room *RefusedAt) (*rule.Control, *Origin, *RefusedAt) {
 	kind, k, err := rule.SplitRecordKey(rec.Key)
 	if err != nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch kind {
 	case rule.KindRule:
 		if v := g.active[k]; v != nil {
-			return rule.Upsert(v.Rule), &Origin{Offset: v.ControlOffset, Time: v.UpdatedAt}
+			return rule.Upsert(v.Rule), &Origin{Offset: v.ControlOffset, Time: v.UpdatedAt}, nil
 		}
 	case rule.KindDestination:
 		if d := g.dests[k]; d != nil {
-			return rule.UpsertDestination(d), nil
+			return rule.UpsertDestination(d), nil, nil
 		}
 	case rule.KindMute:
 		if m := g.mutes[k]; m != nil {
-			return rule.UpsertMute(m), nil
+			return rule.UpsertMute(m), nil, nil
 		}
+	}
+	origin := &Origin{Offset: rec.Offset, Time: rec.Time.UTC()}
+	if c := rec.Control; room != nil && rec.Err == nil && c != nil && c.Op == rule.OpUpsert {
+		at := *room
+		if kind != rule.KindRule {
+			return c, nil, &at
+		}
+		if rec.Keeps != nil {
+			origin = rec.Keeps // a Keeper refused: the version it keeps
+		}
+		return c, origin, &at
 	}
 	// Only a delete that is valid itself: one of a key no control may name (written
 	// before deletes were checked as upserts are) would be invalid in turn, and want a
 	// keeper of its own.
 	c := rule.DeleteOf(kind, k)
 	if data, err := c.Marshal(); err != nil {
-		return nil, nil
+		return nil, nil, nil
 	} else if _, err := rule.ParseControl(data); err != nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return c, &Origin{Offset: rec.Offset, Time: rec.Time.UTC()}
+	return c, origin, nil
 }
 
 // holdsLocked reports whether the key c names holds a rule, destination or mute. The

@@ -210,7 +210,7 @@ func TestRegistryKeeper(t *testing.T) {
 					t.Fatalf("step %d: outcome %s (%s), want %s", i, got, msg, s.outcome)
 				}
 			}
-			c, keeps := g.Keeper(last)
+			c, keeps, _ := g.Keeper(last, nil)
 			if c == nil {
 				t.Fatal("no keeper")
 			}
@@ -274,7 +274,7 @@ func TestKeeperOfNothingDeletesNothing(t *testing.T) {
 	if got, _ := g.Apply(rejected); got != contract.ControlInvalid {
 		t.Fatalf("the invalid upsert: %s", got)
 	}
-	c, keeps := g.Keeper(rejected)
+	c, keeps, _ := g.Keeper(rejected, nil)
 	if got, _ := g.Apply(Decode([]byte("*/n"), upsert("n", "*", 1, "$.n"), 0, 1, time.Unix(1, 0))); got != contract.ControlOK {
 		t.Fatalf("the valid upsert: %s", got)
 	}
@@ -284,7 +284,7 @@ func TestKeeperOfNothingDeletesNothing(t *testing.T) {
 	if got, msg := g.Apply(rec); got != contract.ControlStale || g.Len() != 1 {
 		t.Fatalf("the keeper of nothing after a rule was made: %s (%s), %d rules; want stale, the rule kept", got, msg, g.Len())
 	}
-	if k, _ := g.Keeper(rec); k == nil || k.Op != rule.OpUpsert || k.Rule.When.Path != "$.n" {
+	if k, _, _ := g.Keeper(rec, nil); k == nil || k.Op != rule.OpUpsert || k.Rule.When.Path != "$.n" {
 		t.Errorf("the stale keeper's own keeper: %+v, want the rule's upsert", k)
 	}
 }

@@ -262,6 +262,10 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 						if n, err := strconv.Atoi(string(h.Value)); err == nil && n > 0 {
 							cr.KeeperDepth = n
 						}
+					case controls.HeaderRefusedAt:
+						if at, ok := controls.ParseRefusedAt(string(h.Value)); ok {
+							cr.RefusedAt = &at
+						}
 					}
 				}
 				batch = append(batch, cr)
@@ -275,10 +279,11 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 	return nil
 }
 
-// Restore publishes c (a controls.Registry Keeper), written after the record of its
-// key not applied at offset after, at depth (Record.KeeperDepth) in its chain of
-// Keepers, on the controls topic without waiting. Failures are logged and counted.
-func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin, after int64, depth int) {
+// Restore publishes c (a controls.Registry Keeper, with the headers it returned: keeps
+// and refused, either nil for none), written after the record of its key not applied
+// at offset after, at depth (Record.KeeperDepth) in its chain of Keepers, on the
+// controls topic without waiting. Failures are logged and counted.
+func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin, refused *controls.RefusedAt, after int64, depth int) {
 	val, err := c.Marshal()
 	if err != nil {
 		r.cfg.Logger.Error("encoding the control that keeps a key's rule", "key", c.RecordKey(), "err", err)
@@ -289,6 +294,9 @@ func (r *ControlReader) Restore(c *rule.Control, keeps *controls.Origin, after i
 			{Key: controls.HeaderKeeperDepth, Value: strconv.AppendInt(nil, int64(depth), 10)}}}
 	if keeps != nil {
 		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: controls.HeaderKeeps, Value: []byte(keeps.String())})
+	}
+	if refused != nil {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: controls.HeaderRefusedAt, Value: []byte(refused.String())})
 	}
 	// A Keeper waits for room in its client's buffer rather than be dropped; Run's end
 	// (the daemon stopping) ends the wait, and the next start, replaying the topic,

@@ -195,7 +195,8 @@ func compactedControls(t *testing.T) *kafkatest.Broker {
 // TestCompactionKeepsARuleRejectedAtMaxRulesRejected: an upsert rejected at
 // --max-rules is the newest record of its key; once compaction removed the upsert of a
 // rule deleted after it, a restart's fold found room for it, and ran a rule the running
-// daemon does not have. The daemon keeps its key with a delete that deletes nothing
+// daemon does not have. The daemon keeps its key with the upsert itself, marked as
+// refused at max_rules 2, which a fold under that limit refuses whatever room there is
 // (controls.Registry.Keeper). Not parallel: it sets the process's rule limits (a
 // parallel flood of 4,000 rules met --max-rules 2 in a CI run).
 func TestCompactionKeepsARuleRejectedAtMaxRulesRejected(t *testing.T) {

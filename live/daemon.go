@@ -73,7 +73,7 @@ type Daemon struct {
 	// record key, the controls not applied that the replay at start left the newest
 	// of their key (see keep).
 	loaded bool
-	unkept map[string]controls.Record
+	unkept map[string]unkeptRecord
 	// folded is one more than the offset of the last control folded (0: none yet), for
 	// the rule sets published (activeSet.controls); the controls goroutine's too.
 	folded int64

@@ -16,7 +16,8 @@ import (
 
 // TestRefusedKeeperLeftNewestFindsRoomAfterCompaction: a daemon ran with --max-rules
 // 2 and wrote the Keeper of rule */b; restarted with --max-rules 1 it refuses that
-// Keeper at the limit, and must answer it (a delete of the key it holds empty): left
+// Keeper at the limit, and must answer it (with that upsert, marked as refused at
+// max_rules 1, which a fold under that limit refuses whatever room there is): left
 // the newest record of */b, once */a is deleted and compaction removes a's upsert, a
 // restart's fold of the same topic under the same limit found room for */b and ran a
 // rule the running daemon did not have (found by a review helper, of a change that

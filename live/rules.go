@@ -42,12 +42,12 @@ func (d *Daemon) applyControls(recs []controls.Record) {
 // applyControl folds cr into the registry, reports its outcome and says whether the
 // active rules changed.
 func (d *Daemon) applyControl(cr controls.Record) bool {
-	status, msg := d.rules.Apply(cr)
+	status, msg, room := d.rules.ApplyRoom(cr)
 	// The keeper of a key that holds nothing changes nothing, and a status of "delete,
 	// ok" under the key of a rejected upsert would read as if a rule had gone: it is
 	// neither reported nor logged above debug.
 	if cr.Keeps != nil && cr.Control != nil && cr.Control.Op == rule.OpDelete && status == contract.ControlOK {
-		d.keep(cr, status, msg) // it keeps its key: the record it follows needs no other keeper
+		d.keep(cr, status, msg, nil) // it keeps its key: the record it follows needs no other keeper
 		d.log.Debug("keeper of an empty key folded", "key", cr.Key, "offset", cr.Offset)
 		return false
 	}
@@ -66,7 +66,7 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 			"key", cr.Key, "offset", cr.Offset, "forgotten", n-d.endedMutesDropped, "max_ended_mutes", rule.CurrentLimits().MaxEndedMutes)
 		d.endedMutesDropped = n
 	}
-	d.keep(cr, status, msg)
+	d.keep(cr, status, msg, room)
 	switch {
 	case status == contract.ControlOK && !d.loaded: // replaying the topic at start: one line at the end
 		d.log.Debug("control applied", "key", cr.Key, "op", cr.Control.Op, "offset", cr.Offset)
@@ -79,39 +79,48 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 }
 
 // keep writes the Keeper of a control not applied, so that compaction keeps what its
-// key holds (controls.Registry.Keeper). While the topic is replayed at start, a record
-// not applied may be followed by one that is: only those still the newest of their key
-// once the replay ends are kept (onRulesLoaded).
-func (d *Daemon) keep(cr controls.Record, status, msg string) {
+// key holds (controls.Registry.Keeper); room is the limit of room that refused it, if
+// one did (controls.Registry.ApplyRoom). While the topic is replayed at start, a record
+// not applied may be followed by one that is, or by a Keeper refused as its mark says,
+// which keeps its key itself: only those still the newest of their key once the replay
+// ends are kept (onRulesLoaded).
+func (d *Daemon) keep(cr controls.Record, status, msg string, room *controls.RefusedAt) {
 	needs := controls.NeedsKeeper(cr, status, msg)
 	if !d.loaded {
 		switch {
-		case !needs && (status == contract.ControlOK || status == contract.ControlNotFound):
+		case !needs && (status == contract.ControlOK || status == contract.ControlNotFound || controls.KeptRefusal(cr, status, msg)):
 			delete(d.unkept, cr.Key)
 		case needs:
 			if d.unkept == nil {
-				d.unkept = map[string]controls.Record{}
+				d.unkept = map[string]unkeptRecord{}
 			}
-			d.unkept[cr.Key] = cr
+			d.unkept[cr.Key] = unkeptRecord{cr, room}
 		}
 		return
 	}
 	if needs {
-		d.writeKeeper(cr)
+		d.writeKeeper(cr, room)
 	}
 }
 
-func (d *Daemon) writeKeeper(cr controls.Record) {
-	if c, keeps := d.rules.Keeper(cr); c != nil {
+// unkeptRecord is a record met while replaying the topic that needs a Keeper, and the
+// limit of room that refused it, if one did, which marks the Keeper.
+type unkeptRecord struct {
+	cr   controls.Record
+	room *controls.RefusedAt
+}
+
+func (d *Daemon) writeKeeper(cr controls.Record, room *controls.RefusedAt) {
+	if c, keeps, refused := d.rules.Keeper(cr, room); c != nil {
 		d.log.Warn("restoring what a key holds after a control not applied, so that compaction keeps it", "key", controls.ShownKey(cr.Key), "offset", cr.Offset)
-		d.controls.Restore(c, keeps, cr.Offset, cr.KeeperDepth+1)
+		d.controls.Restore(c, keeps, refused, cr.Offset, cr.KeeperDepth+1)
 	}
 }
 
 func (d *Daemon) onRulesLoaded() {
 	d.loaded = true
-	for _, cr := range d.unkept {
-		d.writeKeeper(cr)
+	for _, u := range d.unkept {
+		d.writeKeeper(u.cr, u.room)
 	}
 	d.unkept = nil
 	d.publishRules(nil)

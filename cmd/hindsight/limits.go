@@ -38,7 +38,7 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	l.MaxLookback = d.MaxLookback
 	f.Var(durationFlag{&l.MaxLookback}, limitFlag(rule.LimitLookback), "longest lookback of a rule (Go duration or whole days, e.g. 3650d)")
 	f.IntVar(&l.MaxRulesFileBytes, limitFlag(rule.LimitRulesFileSize), d.MaxRulesFileBytes, "largest rules file, in bytes (YAML aliases counted in full)")
-	f.IntVar(&l.MaxRules, limitFlag(rule.LimitRules), d.MaxRules, "most rules active at once; an upsert of a new rule beyond it is rejected")
+	f.IntVar(&l.MaxRules, limitFlag(rule.LimitRules), d.MaxRules, "most rules active at once; an upsert of a new rule beyond it is rejected (and kept: a start under a higher limit applies it, so a start under a lower one deletes no rule)")
 	f.IntVar(&l.MaxRulesBytes, limitFlag(rule.LimitRulesBytes), d.MaxRulesBytes, "bytes of compact JSON the active rules hold together (each compiles to about ten times that); an upsert that would pass it is rejected")
 	f.IntVar(&l.MaxGroupBy, limitFlag(rule.LimitGroupBy), d.MaxGroupBy, "most group_by paths of one rule")
 	f.IntVar(&l.MaxContext, limitFlag(rule.LimitContext), d.MaxContext, "most alert.context paths of one rule")
