@@ -109,7 +109,8 @@ type Summary struct {
 // non-blank line. Line i's record time is what a tests: block's event of the same
 // index gets (rule.DefaultTestRecordTime + i × rule.DefaultTestEvery): the event time
 // of windowed rules without a time path. Lines that are not an event are counted and
-// passed to each with their Err; only a failure to read Events is an error.
+// passed to each with their Err; only a failure to read Events, or ctx's end (the
+// summary then of the lines before the one named), is an error.
 func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, error) {
 	if cfg.CustomerPath == "" {
 		cfg.CustomerPath = DefaultCustomerPath
@@ -133,13 +134,18 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 	var vals []jsonpath.Value
 	var line Line
 	lr := lines.NewReader(cfg.Events, cfg.MaxLineBytes)
+	last := 0 // the number of the last line read
 	for {
-		if err := ctx.Err(); err != nil {
-			return sum, err
+		if ctx.Err() != nil {
+			return sum, fmt.Errorf("%s interrupted at line %d: %w", cfg.EventsName, last+1, context.Cause(ctx))
 		}
 		b, n, err := lr.Next()
+		last = n
 		if err == io.EOF {
 			break
+		}
+		if err != nil && ctx.Err() != nil { // Events read until ctx ends (lines.UntilDone)
+			return sum, fmt.Errorf("%s interrupted at line %d: %w", cfg.EventsName, n+1, context.Cause(ctx))
 		}
 		var tooLong *lines.TooLongError
 		if err != nil && !errors.As(err, &tooLong) {

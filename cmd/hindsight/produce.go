@@ -161,6 +161,10 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 	}
 	defer cl.Close()
 	doc := jsonpath.NewDocument()
+	// Read until ctx ends: a signal stops produce while its input (a pipe, a terminal)
+	// is open and idle, not only between lines.
+	in, release := lines.UntilDone(ctx, in)
+	defer release()
 	lr := lines.NewReader(in, cfg.MaxLineBytes)
 	var sent, skipped int
 	began := time.Now()
@@ -183,6 +187,9 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 		b, line, err := lr.Next()
 		if err == io.EOF {
 			break
+		}
+		if err != nil && ctx.Err() != nil {
+			return interrupted(line + 1) // waiting for that line
 		}
 		if tl := (*lines.TooLongError)(nil); errors.As(err, &tl) {
 			fmt.Fprintf(cfg.Out, "line %d: %d bytes, more than --max-line-bytes %d; not sent\n", line, tl.Bytes, tl.Max)

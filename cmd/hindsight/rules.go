@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hindsightdev/hindsight/internal/lines"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/rulecheck"
 	"github.com/hindsightdev/hindsight/window"
@@ -46,7 +48,9 @@ are evaluated. The events' windowed and grouped state is bounded by --max-groups
 --max-distinct as the daemon's is (a rule's own limits: override them), running counts
 by --max-counters, and a rule that reaches one is reported degraded; the tests run under the defaults, so that they pass
 or fail alike wherever they run. A windowed rule's matches its windows did not count, as
-live would not (late, without a usable time), are reported as not counted.`,
+live would not (late, without a usable time), are reported as not counted. SIGINT or
+SIGTERM stops the reading of events, even from an idle pipe or terminal: the events
+read are reported, then the line it stopped at; exit status 1.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyRuleLimits(*limits); err != nil {
@@ -69,8 +73,11 @@ live would not (late, without a usable time), are reported as not counted.`,
 			if _, err := rule.ParseNotifyFile(cfg.RulesFile, data); err != nil {
 				return usageError{err}
 			}
-			events, name, closeEvents, err := rulesTestEvents(cmd.InOrStdin(), args)
+			events, name, closeEvents, err := rulesTestEvents(cmd.Context(), cmd.InOrStdin(), args)
 			if err != nil {
+				if cmd.Context().Err() != nil {
+					return err // a signal while waiting for the first event: no usage error
+				}
 				return usageError{err}
 			}
 			defer closeEvents()
@@ -92,6 +99,9 @@ live would not (late, without a usable time), are reported as not counted.`,
 				cfg.Events, cfg.EventsName, cfg.Rules = events, name, file.Rules
 				sum, err := runRulesTest(cmd.Context(), cfg)
 				if err != nil {
+					if cmd.Context().Err() != nil {
+						return err // stopped by a signal, reported up to where it stopped
+					}
 					return usageError{err}
 				}
 				// Every event skipped evaluated nothing: that is no pass.
@@ -121,17 +131,20 @@ live would not (late, without a usable time), are reported as not counted.`,
 // rulesTestEvents opens the events of `rules test`: the file args[0], "-" for stdin, or
 // without argument stdin when it holds events. nil means none; done closes what it
 // opened.
-func rulesTestEvents(stdin io.Reader, args []string) (events io.Reader, name string, done func(), err error) {
+func rulesTestEvents(ctx context.Context, stdin io.Reader, args []string) (events io.Reader, name string, done func(), err error) {
 	done = func() {}
 	if len(args) == 1 && args[0] != "-" {
 		f, err := os.Open(args[0])
 		if err != nil {
 			return nil, "", done, err
 		}
-		return f, args[0], func() { f.Close() }, nil
+		// A fifo may stay open and idle: a signal must still stop the reading.
+		r, release := lines.UntilDone(ctx, f)
+		return r, args[0], func() { release(); f.Close() }, nil
 	}
 	if len(args) == 1 {
-		return stdin, "stdin", done, nil
+		r, release := lines.UntilDone(ctx, stdin)
+		return r, "stdin", release, nil
 	}
 	// Without an argument, stdin is events when it is piped or redirected from a file:
 	// a terminal (or /dev/null, a character device too) is someone running the tests.
@@ -142,12 +155,17 @@ func rulesTestEvents(stdin io.Reader, args []string) (events io.Reader, name str
 	}
 	// An empty stream is no events either: an empty file, or a job's closed pipe, runs
 	// the tests alone.
-	br := bufio.NewReader(stdin)
+	r, release := lines.UntilDone(ctx, stdin)
+	br := bufio.NewReader(r)
 	if _, err := br.Peek(1); err != nil {
+		release()
 		if errors.Is(err, io.EOF) {
 			return nil, "", done, nil
 		}
+		if ctx.Err() != nil {
+			return nil, "", done, fmt.Errorf("rules test interrupted waiting for events on stdin, none read: %w", err)
+		}
 		return nil, "", done, fmt.Errorf("reading events from stdin: %w", err)
 	}
-	return br, "stdin", done, nil
+	return br, "stdin", release, nil
 }

@@ -225,7 +225,7 @@ func TestRulesTestStdin(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			events, _, done, err := rulesTestEvents(f, nil)
+			events, _, done, err := rulesTestEvents(context.Background(), f, nil)
 			defer done()
 			if err != nil || (events != nil) != tt.events {
 				t.Errorf("events %v, %v; want events: %v", events != nil, err, tt.events)

@@ -1,0 +1,57 @@
+package lines
+
+import (
+	"context"
+	"io"
+	"os"
+	"time"
+)
+
+// UntilDone is r read until ctx ends, and the function that releases what it holds
+// (not closing r). A command reading a pipe, a fifo or a terminal left open and idle
+// was blocked in Read, deaf to the signal that ended its context: it kept waiting, and
+// when the input later ended it reported a full run. Reading an *os.File that the
+// runtime's poller can wait on (a copy of its descriptor), the context's end sets a
+// read deadline, which returns a blocked Read at once with the context's cause; no
+// goroutine is left reading. Other readers (a regular file, a test's in-memory input)
+// are read as they are: their Read returns by itself.
+func UntilDone(ctx context.Context, r io.Reader) (io.Reader, func()) {
+	f, ok := r.(*os.File)
+	if !ok {
+		return r, func() {}
+	}
+	pf, restore := pollable(f)
+	if pf == nil {
+		return r, func() {}
+	}
+	set := make(chan struct{}) // closed once the context's end has set the deadline
+	stop := context.AfterFunc(ctx, func() {
+		defer close(set)
+		_ = pf.SetReadDeadline(time.Now())
+	})
+	release := func() {
+		if !stop() {
+			<-set // the deadline is being set: the file stays open until it is
+		}
+		restore()
+		_ = pf.Close()
+	}
+	return &doneReader{ctx: ctx, f: pf}, release
+}
+
+// doneReader reads f, its error once ctx has ended the context's cause.
+type doneReader struct {
+	ctx context.Context
+	f   *os.File
+}
+
+func (r *doneReader) Read(p []byte) (int, error) {
+	if r.ctx.Err() != nil {
+		return 0, context.Cause(r.ctx)
+	}
+	n, err := r.f.Read(p)
+	if err != nil && r.ctx.Err() != nil {
+		return n, context.Cause(r.ctx)
+	}
+	return n, err
+}
