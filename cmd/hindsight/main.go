@@ -185,8 +185,9 @@ func execute(ctx context.Context, root *cobra.Command, args []string) error {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go exitOnSecondSignal()
-	err := execute(ctx, newRootCmd(), os.Args[1:])
+	root := newRootCmd()
+	go exitOnSecondSignal(commandOf(root, os.Args[1:]))
+	err := execute(ctx, root, os.Args[1:])
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hindsight:", err)
@@ -196,18 +197,4 @@ func main() {
 		}
 		os.Exit(1)
 	}
-}
-
-// exitOnSecondSignal ends the process at a second SIGINT or SIGTERM, the first having
-// begun the command's stop (its context), which can take a while (live's bounds are
-// --shutdown-timeout each): an operator who asks twice wants out, and the signals were
-// ignored. What the stop had not finished is left as kill -9 leaves it, which every
-// command is safe against (live restarts from its snapshots and committed offsets).
-func exitOnSecondSignal() {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	<-sigs // the first: the command's context ends, and its stop begins
-	s := <-sigs
-	fmt.Fprintf(os.Stderr, "hindsight: %v again: exiting at once, the stop under way abandoned (live: alerts in flight, the last commit, snapshots and the archive's final flush left as kill -9 leaves them; the next start resumes from the last snapshot and committed offsets, nothing lost, alerts may come again)\n", s)
-	os.Exit(1)
 }
