@@ -441,7 +441,12 @@ func notifyControls(f *rule.NotifyFile, allowPrivate bool) ([]*rule.Control, err
 	for _, d := range f.Destinations {
 		if d.URL != "" {
 			if err := notify.CheckURL(d.URL, allowPrivate); err != nil {
-				errs = append(errs, fmt.Errorf("%w: destination %s/%s: %v (apply with --allow-private to accept it)", rule.ErrInvalid, d.Scope, d.Name, err))
+				var fa *notify.ForbiddenAddressError
+				if errors.As(err, &fa) {
+					err = forbiddenURLError{fa}
+				}
+				// Bad input (exit status 2), but no rule's: "rule: invalid" prefixed it.
+				errs = append(errs, usageError{fmt.Errorf("destination %s/%s: %w", d.Scope, d.Name, err)})
 				continue
 			}
 		}
@@ -452,6 +457,17 @@ func notifyControls(f *rule.NotifyFile, allowPrivate bool) ([]*rule.Control, err
 	}
 	return cs, errors.Join(errs...)
 }
+
+// forbiddenURLError is a destination address refused by rules apply or destinations
+// apply, in their words: notify's own names the daemon's flag
+// (--notify-allow-private), which these commands do not take.
+type forbiddenURLError struct{ *notify.ForbiddenAddressError }
+
+func (e forbiddenURLError) Error() string {
+	return fmt.Sprintf("address %s is %s (apply with --allow-private to accept it)", e.Addr, e.Kind)
+}
+
+func (e forbiddenURLError) Unwrap() error { return e.ForbiddenAddressError }
 
 // newFoldListCmd is a list command: it folds the controls topic and prints what show
 // takes from the fold (--json: JSON).
