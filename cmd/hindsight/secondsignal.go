@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hindsightdev/hindsight/internal/lines"
 )
 
 // stopAbandons says, by command path (as `hindsight` CMD… names it), what a command's
@@ -65,5 +67,6 @@ func exitOnSecondSignal(c *cobra.Command) {
 	<-sigs // the first: the command's context ends, and its stop begins
 	s := <-sigs
 	fmt.Fprint(os.Stderr, secondSignalText(c, s))
+	lines.PutBackModes() // os.Exit runs no release: a shell's terminal must not stay non-blocking
 	os.Exit(1)
 }

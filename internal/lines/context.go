@@ -4,8 +4,24 @@ import (
 	"context"
 	"io"
 	"os"
+	"sync"
 	"time"
 )
+
+// unreleased are the blocking modes UntilDone changed and has not put back, for
+// PutBackModes.
+var unreleased sync.Map // *byte (one per UntilDone) → its restore
+
+// PutBackModes puts back the blocking mode of every file UntilDone reads and has not
+// released: for a process that ends at once (a second signal), which runs no release.
+// The mode belongs to the open file, which a shell shares with its terminal: left
+// non-blocking, the shell's next read of the terminal failed.
+func PutBackModes() {
+	unreleased.Range(func(_, restore any) bool {
+		restore.(func())()
+		return true
+	})
+}
 
 // UntilDone is r read until ctx ends, and the function that releases what it holds
 // (not closing r). A command reading a pipe, a fifo or a terminal left open and idle
@@ -24,6 +40,8 @@ func UntilDone(ctx context.Context, r io.Reader) (io.Reader, func()) {
 	if pf == nil {
 		return r, func() {}
 	}
+	key := new(byte)
+	unreleased.Store(key, restore)
 	set := make(chan struct{}) // closed once the context's end has set the deadline
 	stop := context.AfterFunc(ctx, func() {
 		defer close(set)
@@ -33,6 +51,7 @@ func UntilDone(ctx context.Context, r io.Reader) (io.Reader, func()) {
 		if !stop() {
 			<-set // the deadline is being set: the file stays open until it is
 		}
+		unreleased.Delete(key)
 		restore()
 		_ = pf.Close()
 	}

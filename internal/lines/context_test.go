@@ -77,3 +77,25 @@ func fcntl(f *os.File) (int, error) {
 	}
 	return int(fl), nil
 }
+
+// TestPutBackModesRestoresUnreleased: a process ending at once (a second signal) runs
+// no release; PutBackModes puts the blocking mode back for it, so that a terminal the
+// shell shares is blocking again, and a release after it changes nothing.
+func TestPutBackModesRestoresUnreleased(t *testing.T) {
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := os.NewFile(uintptr(fds[0]), "stdin"), os.NewFile(uintptr(fds[1]), "pipe")
+	defer pr.Close()
+	defer pw.Close()
+	_, release := UntilDone(context.Background(), pr)
+	defer release()
+	if fl, err := fcntl(pr); err != nil || fl&syscall.O_NONBLOCK == 0 {
+		t.Fatalf("while read by UntilDone the pipe's flags are %#x (%v), want O_NONBLOCK (what PutBackModes must undo)", fl, err)
+	}
+	PutBackModes()
+	if fl, err := fcntl(pr); err != nil || fl&syscall.O_NONBLOCK != 0 {
+		t.Errorf("after PutBackModes the pipe's flags are %#x (%v): still O_NONBLOCK", fl, err)
+	}
+}
