@@ -1,0 +1,244 @@
+package live_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/live"
+	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// TestMembershipChurnMatchesOracle: several live daemons share one consumer group and
+// one state store while members join and leave cleanly between produced batches. Every
+// partition that moves is snapshotted by the member giving it up and restored by the
+// one taking it, so at the end the surviving members' counts, summed per (rule,
+// customer), and their open windows must equal a full replay of the events, and the
+// alerts topic must hold each alert of the replay exactly once.
+func TestMembershipChurnMatchesOracle(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3, 4, 5, 6} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			churnOracle(t, seed)
+		})
+	}
+}
+
+type churnMember struct {
+	d    *live.Daemon
+	stop func()
+}
+
+func churnOracle(t *testing.T, seed uint64) {
+	const partitions, customers = 5, 6
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions})
+	rules := churnRules(t)
+	for _, r := range rules {
+		b.Produce(t, livetest.Upsert(t, r))
+	}
+	lake := "file://" + t.TempDir()
+	group := livetest.Group(t)
+	join := func() churnMember {
+		d, stop := livetest.StartLive(t, b, func(c *live.Config) {
+			c.Group, c.LakeURL = group, lake
+			c.ShutdownTimeout = 5 * time.Second
+			// The hand-off on: a rule published mid-churn is handed its history while its
+			// partitions move.
+			c.NoBackfill, c.NoArchive = false, false
+			c.ArchiveRollAge = 300 * time.Millisecond
+			c.SnapshotInterval = 200 * time.Millisecond
+		})
+		return churnMember{d, stop}
+	}
+	leave := func(m churnMember) {
+		m.stop()
+		select {
+		case <-m.d.Done():
+		case <-time.After(30 * time.Second):
+			t.Fatalf("a leaving member did not stop")
+		}
+		if err := m.d.Wait(); err != nil {
+			t.Errorf("a leaving member: %v", err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 99))
+	gen := workload.New(seed, workload.Config{Customers: customers, Step: time.Second})
+	var history []*kgo.Record
+	members := []churnMember{join()}
+	var plan []string
+	late := livetest.ParseRule(t, `{"id":"late","scope":"*","when":{"path":"$.type","op":"==","value":"file.viewed"},"threshold":12}`)
+	seen := func() (n int64) {
+		for _, m := range members {
+			n += m.d.EventsSeen()
+		}
+		return n
+	}
+	for step := range 10 {
+		if step == 4 {
+			b.Produce(t, livetest.Upsert(t, late))
+			rules = append(rules, late)
+		}
+		before := seen()
+		history = append(history, livetest.ProduceEvents(t, b, gen, 60+rng.IntN(60))...)
+		// Mid-batch: some of it handled, the rest in flight when the membership changes.
+		poll.Until(t, wait, "the members to handle some of the batch", func() bool { return seen() > before })
+		switch {
+		case len(members) < 3 && (len(members) == 1 || rng.IntN(2) == 0):
+			members = append(members, join())
+			plan = append(plan, fmt.Sprintf("%d:join", step))
+		default:
+			i := rng.IntN(len(members))
+			leave(members[i])
+			members = append(members[:i:i], members[i+1:]...)
+			plan = append(plan, fmt.Sprintf("%d:leave", step))
+		}
+	}
+	history = append(history, livetest.ProduceEvents(t, b, gen, 50)...)
+	t.Logf("plan %v, %d members at the end, %d events", plan, len(members), len(history))
+	poll.Until(t, wait, "every partition owned once by the members left", func() bool {
+		seen := map[int32]int{}
+		for _, m := range members {
+			for _, p := range m.d.Partitions() {
+				seen[p]++
+			}
+		}
+		if len(seen) != partitions {
+			return false
+		}
+		for _, n := range seen {
+			if n != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	waitCommitted(t, b, members[0].d, "after the churn")
+	poll.Until(t, 60*time.Second, "every rule live on every member (hand-offs done)", func() bool {
+		for _, m := range members {
+			for _, v := range m.d.Rules() {
+				if v.Status != contract.RuleLive {
+					return false
+				}
+			}
+			if len(m.d.Rules()) != len(rules) {
+				return false
+			}
+		}
+		return true
+	})
+	lateStart := map[int32]int64{}
+	for _, m := range members {
+		for p, o := range m.d.StartOffsets(late.Key()) {
+			lateStart[p] = o
+		}
+	}
+	t.Logf("late rule's starts %v", lateStart)
+
+	wantAlerts := map[string]bool{}
+	counted := 0
+	for _, r := range rules {
+		if !r.Plain() {
+			_, open, err := livetest.WindowReplay(history, r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, err := livetest.WindowStatusReplay(history, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id := range ids {
+				wantAlerts[id] = true
+			}
+			var all []contract.CountView
+			for _, m := range members {
+				got, ok := m.d.Counts(r.Key())
+				if !ok {
+					t.Fatalf("rule %s not active", r.Key())
+				}
+				all = append(all, got...)
+			}
+			livetest.CheckOpenWindows(t, "rule "+r.Key().String(), livetest.OpenWindows(all), open)
+			continue
+		}
+		want := livetest.FullReplay(history, r)
+		have := map[string]int64{}
+		for _, m := range members {
+			got, ok := m.d.Counts(r.Key())
+			if !ok {
+				t.Fatalf("rule %s not active", r.Key())
+			}
+			for _, c := range got {
+				have[c.Customer] += c.Count
+			}
+		}
+		for c, n := range want {
+			counted++
+			if have[c] != n {
+				t.Errorf("rule %s, customer %s: members' counts sum to %d, full replay %d", r.Key(), c, have[c], n)
+			}
+			if n >= r.Threshold.Count() && r != late {
+				wantAlerts[contract.AlertID(r.Scope, r.ID, r.Version, c, r.Threshold.Count())+" "+contract.StatusFiring] = true
+			}
+		}
+		for c, n := range have {
+			if _, ok := want[c]; !ok && n != 0 {
+				t.Errorf("rule %s, customer %s: members' counts sum to %d, full replay none", r.Key(), c, n)
+			}
+		}
+	}
+	n := b.TopicRecords(t, "alerts")
+	alerts := livetest.Alerts(t, b.Consume(t, "alerts", int(n), wait))
+	got := map[string]int{}
+	for _, a := range alerts {
+		got[a.AlertID+" "+a.Status]++
+	}
+	lateID := map[string]bool{}
+	for c, n := range livetest.FullReplay(history, late) {
+		if n >= late.Threshold.Count() {
+			lateID[contract.AlertID(late.Scope, late.ID, late.Version, c, late.Threshold.Count())+" "+contract.StatusFiring] = true
+		}
+	}
+	for id, k := range got {
+		if lateID[id] {
+			if k > 1 {
+				t.Errorf("alert %s (the rule handed its history mid-churn): on the alerts topic %d times", id, k)
+			}
+			continue
+		}
+		if !wantAlerts[id] {
+			t.Errorf("alert %s: not in the replay", id)
+		} else if k > 1 {
+			t.Errorf("alert %s: on the alerts topic %d times", id, k)
+		}
+	}
+	for id := range wantAlerts {
+		if got[id] == 0 {
+			t.Errorf("alert %s: in the replay, not on the alerts topic", id)
+		}
+	}
+	if counted == 0 || len(wantAlerts) == 0 {
+		t.Fatalf("the workload exercised nothing: %d counters, %d alerts", counted, len(wantAlerts))
+	}
+	t.Logf("%d counters, %d alerts", counted, len(wantAlerts))
+}
+
+// churnRules are the rules of the churn tests: two running totals and two windowed
+// rules, one of them resolving its incidents, all dense enough over a few hundred
+// workload events to count and alert for most customers.
+func churnRules(t *testing.T) []*rule.Rule {
+	return []*rule.Rule{
+		livetest.ParseRule(t, `{"id":"ok","scope":"*","when":{"path":"$.type","op":"==","value":"login.succeeded"},"threshold":20}`),
+		livetest.ParseRule(t, `{"id":"fail","scope":"*","when":{"path":"$.outcome","op":"==","value":"failure"},"threshold":6}`),
+		livetest.ParseRule(t, `{"id":"app","scope":"*","when":{"path":"$.type","op":"==","value":"login.succeeded"},
+			"group_by":["$.client.app"],"window":{"size":"2m","every":"1m"},"time":"$.time","threshold":3}`),
+		livetest.ParseRule(t, `{"id":"geo","scope":"*","when":{"path":"$.type","op":"in","value":["file.viewed","file.downloaded"]},
+			"group_by":["$.actor.geo.country"],"window":{"size":"1m"},"time":"$.time","threshold":2,"alert":{"resolve":true,"suppress":"5m"}}`),
+	}
+}
