@@ -22,6 +22,7 @@ func TestFatal(t *testing.T) {
 		{err: fmt.Errorf("fetch: %w", kerr.UnknownTopicID), fatal: true, recreated: true},
 		{err: kerr.TopicAuthorizationFailed, fatal: true},
 		{err: kerr.SaslAuthenticationFailed, fatal: true},
+		{err: kerr.InvalidSessionTimeout, fatal: true},
 		{err: kerr.UnknownTopicOrPartition},
 		{err: kerr.NotLeaderForPartition},
 		{err: kerr.OffsetOutOfRange},
