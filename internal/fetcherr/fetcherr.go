@@ -35,7 +35,7 @@ func Fatal(topic string, partition int32, err error) error {
 		return fmt.Errorf("consuming %s (partition %d): %w (%w): restart to read it anew", topic, partition, ErrTopicRecreated, err)
 	}
 	if errors.Is(err, kerr.InvalidSessionTimeout) {
-		return fmt.Errorf("joining the consumer group: %w: the brokers allow a session timeout (--session-timeout) between their group.min.session.timeout.ms and group.max.session.timeout.ms (6 s and 30 min by default)", topic, err)
+		return fmt.Errorf("joining the consumer group: %w: the brokers allow a session timeout (--session-timeout) between their group.min.session.timeout.ms and group.max.session.timeout.ms (6 s and 30 min by default)", err)
 	}
 	for _, e := range cannotRetry {
 		if errors.Is(err, e) {
