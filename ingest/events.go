@@ -310,7 +310,11 @@ func (c *EventConsumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]
 	c.commitMu.Lock()
 	c.markLeaving(ps)
 	c.commitMu.Unlock()
-	c.h.Revoked(ps)
+	if l, ok := c.h.(Loser); ok {
+		l.Lost(ps)
+	} else {
+		c.h.Revoked(ps)
+	}
 	if c.cfg.Tap != nil {
 		c.cfg.Tap.Revoked(ps)
 	}

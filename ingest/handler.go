@@ -66,6 +66,16 @@ type Handler interface {
 	HandleBatch(b *Batch)
 }
 
+// Loser is implemented by Handlers that must tell partitions lost from partitions
+// revoked: lost (the group session expired, the member fenced), another member may
+// own them already and have moved on, so what this process holds of them is stale and
+// must not be written anywhere (the daemon's snapshot of one outranked the new owner's
+// and rewound the partition). Lost is called in place of Revoked, with no HandleBatch
+// running; without it, Revoked is.
+type Loser interface {
+	Lost(partitions []int32)
+}
+
 // Positioner is implemented by Handlers that choose where newly assigned partitions
 // resume, e.g. at the offset of a restored snapshot. ResumeAt is called after Assigned,
 // before the first fetch, with the group's committed offset of each newly assigned

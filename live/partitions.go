@@ -36,7 +36,21 @@ func (d *Daemon) Assigned(ps []int32) {
 
 // Revoked implements ingest.Handler: the partitions' state is snapshotted for their next
 // owner, then dropped here.
-func (d *Daemon) Revoked(ps []int32) {
+func (d *Daemon) Revoked(ps []int32) { d.drop(ps, true) }
+
+// Lost implements ingest.Loser: the partitions are dropped without a snapshot. Their
+// next owner may have taken them while this process could not hear it (paused past its
+// session timeout) and moved on; a snapshot of the state held here, named after the
+// new owner's, outranked them, and the owner after restored it: the partition rewound
+// to this process's offset, a rule applied meanwhile without its history
+// (TestPausedMemberDoesNotRewindItsLostPartitions). The next owner resumes from the
+// last snapshot stored while the partitions were this process's, and handles the
+// events after it again.
+func (d *Daemon) Lost(ps []int32) { d.drop(ps, false) }
+
+// drop ends this process's ownership of partitions ps, snapshotting each first when
+// snapshot (a revoke).
+func (d *Daemon) drop(ps []int32, snapshot bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
 	defer cancel()
 	d.partsMu.RLock()
@@ -51,7 +65,9 @@ func (d *Daemon) Revoked(ps []int32) {
 		part.snaps.mu.Lock()
 		part.snaps.gone = true
 		part.snaps.mu.Unlock()
-		_ = d.snapshotPartition(ctx, part, "revoked", false)
+		if snapshot {
+			_ = d.snapshotPartition(ctx, part, "revoked", false)
+		}
 		part.mu.Lock()
 		part.revoked = true
 		for ar, pb := range part.pending {
