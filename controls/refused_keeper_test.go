@@ -180,3 +180,43 @@ func setLimits(t *testing.T, maxRules, maxDestinations int) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeleteAfterARefusalOutlivesItsKeeper: an upsert refused for room, then its user's
+// delete of the key (which holds nothing: not_found), then the refusal's Keeper, written
+// after the delete by a daemon that folded the refusal first. The Keeper, the refused
+// upsert marked, must be stale there and be followed by a delete: left the newest of
+// its key, once compaction kept it alone, a start under a higher limit applied the rule
+// its user had deleted (found by a review helper).
+func TestDeleteAfterARefusalOutlivesItsKeeper(t *testing.T) {
+	defer rule.SetLimits(rule.CurrentLimits())
+	setLimits(t, 1, 1000)
+	g := NewRegistry()
+	at := time.Unix(10, 0).UTC()
+	if got, msg := g.Apply(Decode([]byte("*/a"), upsert("a", "*", 1, "$.x"), 0, 0, at)); got != contract.ControlOK {
+		t.Fatalf("*/a: %s %s", got, msg)
+	}
+	refused := Decode([]byte("*/b"), upsert("b", "*", 1, "$.x"), 0, 1, at)
+	status, _, room := g.ApplyRoom(refused)
+	if status != contract.ControlInvalid || room == nil {
+		t.Fatalf("*/b past max_rules 1: %s, room %v", status, room)
+	}
+	if got, msg := g.Apply(Decode([]byte("*/b"), del("*", "b"), 0, 2, at)); got != contract.ControlNotFound {
+		t.Fatalf("delete of */b: %s %s, want not_found", got, msg)
+	}
+	// The Keeper the daemon writes for the refusal, as the reader decodes it.
+	c, keeps, mark := g.Keeper(refused, room)
+	val, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := Decode([]byte("*/b"), val, 0, 3, at)
+	after := int64(1)
+	k.Keeps, k.KeeperAfter, k.KeeperDepth, k.RefusedAt = keeps, &after, 1, mark
+	status, msg, room := g.ApplyRoom(k)
+	if status != contract.ControlStale || !NeedsKeeper(k, status, msg) {
+		t.Fatalf("the refusal's Keeper after the delete folded as %s (%s), needing a Keeper %v; want stale, needing one", status, msg, NeedsKeeper(k, status, msg))
+	}
+	if c, _, mark := g.Keeper(k, room); c == nil || c.Op != rule.OpDelete || mark != nil {
+		t.Errorf("its Keeper is %+v (mark %v), want a delete of */b, unmarked", c, mark)
+	}
+}

@@ -124,7 +124,12 @@ func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *Refused
 		return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d, which the control at offset %d of its key is newer than; not applied", rec.Key, *a, g.changedAt(rec.Key)), nil
 	}
 	outcome, message, room = g.applyLocked(rec)
-	if outcome == contract.ControlOK && message != Unchanged {
+	// A delete of a key that holds nothing changes nothing, but it is newer than a
+	// refusal it follows: the Keeper of that refusal, the refused upsert marked, written
+	// after the delete, must be stale there, or it would outlive the delete once
+	// compaction kept it alone, and a start under a higher limit would apply a rule its
+	// user deleted (TestDeleteAfterARefusalOutlivesItsKeeper).
+	if outcome == contract.ControlOK && message != Unchanged || outcome == contract.ControlNotFound {
 		g.changed.putEvicting(rec.Key, rec.Offset, changedLimit(rule.CurrentLimits()), func(off int64) { g.forgotten = max(g.forgotten, off) })
 	}
 	return outcome, message, room
