@@ -137,6 +137,7 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 	last := 0 // the number of the last line read
 	for {
 		if ctx.Err() != nil {
+			finish(sum, cfg.Rules, replay)
 			return sum, fmt.Errorf("%s interrupted at line %d: %w", cfg.EventsName, last+1, context.Cause(ctx))
 		}
 		b, n, err := lr.Next()
@@ -145,6 +146,7 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 			break
 		}
 		if err != nil && ctx.Err() != nil { // Events read until ctx ends (lines.UntilDone)
+			finish(sum, cfg.Rules, replay)
 			return sum, fmt.Errorf("%s interrupted at line %d: %w", cfg.EventsName, n+1, context.Cause(ctx))
 		}
 		var tooLong *lines.TooLongError
@@ -239,7 +241,17 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 		}
 		each(&line)
 	}
-	for _, r := range cfg.Rules {
+	finish(sum, cfg.Rules, replay)
+	return sum, nil
+}
+
+// finish completes sum from the replay of the lines read, a whole input's or an
+// interrupted one's (whose report is of the lines before the interruption): the
+// rules' degraded reasons, a degraded plain count's figures as the replay kept them,
+// and the windowed rules' stats. An interrupted run returned its counts without them,
+// printed as a finished run's.
+func finish(sum *Summary, rules []*rule.Rule, replay *window.Replay) {
+	for _, r := range rules {
 		if why := replay.Degraded(r); why != "" {
 			if sum.Degraded == nil {
 				sum.Degraded = map[rule.Key]string{}
@@ -268,5 +280,4 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 			sum.Stats[r.Key()] = stats
 		}
 	}
-	return sum, nil
 }
