@@ -161,8 +161,8 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 	}
 	defer cl.Close()
 	doc := jsonpath.NewDocument()
-	// Read until ctx ends: a signal stops produce while its input (a pipe, a terminal)
-	// is open and idle, not only between lines.
+	// Read until ctx ends: a signal stops produce while its input (a pipe, a fifo) is
+	// open and idle, not only between lines.
 	in, release := lines.UntilDone(ctx, in)
 	defer release()
 	lr := lines.NewReader(in, cfg.MaxLineBytes)

@@ -49,7 +49,8 @@ are evaluated. The events' windowed and grouped state is bounded by --max-groups
 by --max-counters, and a rule that reaches one is reported degraded; the tests run under the defaults, so that they pass
 or fail alike wherever they run. A windowed rule's matches its windows did not count, as
 live would not (late, without a usable time), are reported as not counted. SIGINT or
-SIGTERM stops the reading of events, even from an idle pipe or terminal: the events
+SIGTERM stops the reading of events, even from an idle pipe or fifo (a terminal it also
+writes to is read as it is: the signal takes effect at the next line or Ctrl-D): the events
 read are reported, then the line it stopped at; exit status 1.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

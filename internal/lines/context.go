@@ -14,8 +14,10 @@ var unreleased sync.Map // *byte (one per UntilDone) → its restore
 
 // PutBackModes puts back the blocking mode of every file UntilDone reads and has not
 // released: for a process that ends at once (a second signal), which runs no release.
-// The mode belongs to the open file, which a shell shares with its terminal: left
-// non-blocking, the shell's next read of the terminal failed.
+// The mode belongs to the open file, which other processes may share (a fifo's other
+// readers): left non-blocking, their reads fail with EAGAIN. A process killed by
+// another signal (SIGKILL, SIGHUP) runs neither; UntilDone leaves a terminal the
+// process writes to alone for that reason too.
 func PutBackModes() {
 	unreleased.Range(func(_, restore any) bool {
 		restore.(func())()
@@ -36,10 +38,21 @@ func UntilDone(ctx context.Context, r io.Reader) (io.Reader, func()) {
 	if !ok {
 		return r, func() {}
 	}
-	pf, restore := pollable(f)
+	if sharesOutput(f) {
+		// A terminal the process also writes to: its blocking mode is the open
+		// file's, which stdout and stderr share, and a write of theirs (outside the
+		// poller) to a full terminal would fail with EAGAIN, losing the summary; read
+		// as it is, a signal takes effect at the next line or the input's end.
+		return r, func() {}
+	}
+	pf, setMode := pollable(f)
 	if pf == nil {
 		return r, func() {}
 	}
+	// Once, whoever comes first: release, or PutBackModes at an exit it does not wait
+	// for; after release closed the copy its number may be another file's.
+	var once sync.Once
+	restore := func() { once.Do(setMode) }
 	key := new(byte)
 	unreleased.Store(key, restore)
 	set := make(chan struct{}) // closed once the context's end has set the deadline
@@ -56,6 +69,22 @@ func UntilDone(ctx context.Context, r io.Reader) (io.Reader, func()) {
 		_ = pf.Close()
 	}
 	return &doneReader{ctx: ctx, f: pf}, release
+}
+
+// sharesOutput says whether f is the file os.Stdout or os.Stderr writes (a terminal
+// they share, so also its open file and blocking mode), or whether that cannot be
+// told.
+func sharesOutput(f *os.File) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return true
+	}
+	for _, o := range []*os.File{os.Stdout, os.Stderr} {
+		if oi, err := o.Stat(); err == nil && os.SameFile(fi, oi) {
+			return true
+		}
+	}
+	return false
 }
 
 // doneReader reads f, its error once ctx has ended the context's cause.
