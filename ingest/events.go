@@ -477,6 +477,9 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 			}
 			if f := fetcherr.Fatal(t, p, err); f != nil {
 				fatal = fmt.Errorf("ingest: %w", f)
+				if errors.Is(err, kerr.FencedInstanceID) {
+					fatal = fmt.Errorf("ingest: instance id %q: %w", c.cfg.InstanceID, f)
+				}
 				return
 			}
 			if big, ok := errors.AsType[*kgo.ErrDecompressTooLarge](err); ok {

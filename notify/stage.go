@@ -455,6 +455,9 @@ func (s *Stage) consume(ctx context.Context) error {
 			}
 			if f := fetcherr.Fatal(t, p, err); f != nil {
 				fatal = fmt.Errorf("notify: %w", f)
+				if errors.Is(err, kerr.FencedInstanceID) {
+					fatal = fmt.Errorf("notify: instance id %q: %w", s.cfg.InstanceID, f)
+				}
 				return
 			}
 			s.log.Warn("alerts fetch error", "topic", t, "partition", p, "err", err)

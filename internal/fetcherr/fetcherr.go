@@ -20,11 +20,12 @@ import (
 var ErrTopicRecreated = errors.New("the topic was deleted, and perhaps made again, while it was read")
 
 // cannotRetry are the errors retrying cannot cure: credentials or permissions the
-// brokers refuse, and a group session timeout outside the range they allow (every
-// JoinGroup fails alike: the member never joins, and reads nothing).
+// brokers refuse, a group session timeout outside the range they allow, and a static
+// member fenced by another process with its instance id (every JoinGroup fails alike:
+// the member never joins, and reads nothing).
 var cannotRetry = []error{kerr.SaslAuthenticationFailed, kerr.TopicAuthorizationFailed,
 	kerr.GroupAuthorizationFailed, kerr.ClusterAuthorizationFailed, kerr.UnsupportedSaslMechanism,
-	kerr.InvalidSessionTimeout}
+	kerr.InvalidSessionTimeout, kerr.FencedInstanceID}
 
 // Fatal is the error a consumer stops with for a fetch error err of topic's partition,
 // or nil if retrying may cure err.
@@ -33,6 +34,9 @@ func Fatal(topic string, partition int32, err error) error {
 		// franz-go reports it after five fetches in a row fail with it (a new
 		// partition's brief one is absorbed), and never adopts the new id.
 		return fmt.Errorf("consuming %s (partition %d): %w (%w): restart to read it anew", topic, partition, ErrTopicRecreated, err)
+	}
+	if errors.Is(err, kerr.FencedInstanceID) {
+		return fmt.Errorf("in the consumer group: %w: another process joined the group with this process's instance id (--instance-id); each process needs its own", err)
 	}
 	if errors.Is(err, kerr.InvalidSessionTimeout) {
 		return fmt.Errorf("joining the consumer group: %w: the brokers allow a session timeout (--session-timeout) between their group.min.session.timeout.ms and group.max.session.timeout.ms (6 s and 30 min by default)", err)

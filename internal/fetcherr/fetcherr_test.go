@@ -23,6 +23,7 @@ func TestFatal(t *testing.T) {
 		{err: kerr.TopicAuthorizationFailed, fatal: true},
 		{err: kerr.SaslAuthenticationFailed, fatal: true},
 		{err: kerr.InvalidSessionTimeout, fatal: true},
+		{err: kerr.FencedInstanceID, fatal: true},
 		{err: kerr.UnknownTopicOrPartition},
 		{err: kerr.NotLeaderForPartition},
 		{err: kerr.OffsetOutOfRange},

@@ -34,18 +34,7 @@ func Group(t testing.TB) string { return "live-" + strings.ReplaceAll(t.Name(), 
 // for a clean exit) when t ends. Stop it earlier with the returned cancel.
 func StartLive(t testing.TB, b *kafkatest.Broker, mod func(*live.Config)) (*live.Daemon, context.CancelFunc) {
 	t.Helper()
-	cfg := live.Config{
-		Kafka:          ingest.KafkaConfig{Brokers: []string{b.Addr}},
-		HTTPAddr:       "127.0.0.1:0",
-		Group:          Group(t),
-		CommitInterval: 100 * time.Millisecond,
-		Logger:         testlog.New(t),
-		// Live counting alone, unless a test turns the hand-off on: the lake and backfill
-		// have their own tests, and these count what arrives after a rule.
-		LakeURL:    "file://" + t.TempDir(),
-		NoArchive:  true,
-		NoBackfill: true,
-	}
+	cfg := Config(t, b)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -74,6 +63,24 @@ func StartLive(t testing.TB, b *kafkatest.Broker, mod func(*live.Config)) (*live
 		t.Fatalf("live daemon did not load rules within 30s")
 	}
 	return d, cancel
+}
+
+// Config is the configuration StartLive starts a daemon with before its mod, for a
+// test that starts one itself (one that must stop with an error, which StartLive's
+// cleanup fails the test for).
+func Config(t testing.TB, b *kafkatest.Broker) live.Config {
+	return live.Config{
+		Kafka:          ingest.KafkaConfig{Brokers: []string{b.Addr}},
+		HTTPAddr:       "127.0.0.1:0",
+		Group:          Group(t),
+		CommitInterval: 100 * time.Millisecond,
+		Logger:         testlog.New(t),
+		// Live counting alone, unless a test turns the hand-off on: the lake and backfill
+		// have their own tests, and these count what arrives after a rule.
+		LakeURL:    "file://" + t.TempDir(),
+		NoArchive:  true,
+		NoBackfill: true,
+	}
 }
 
 // ParseRule parses and validates a rule from JSON, failing t if it is invalid.
