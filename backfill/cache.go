@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +43,15 @@ import (
 // As a last line, a chunk's query that fails on one file fetches that file afresh and
 // runs again (Runner.countFiles), so that a copy lost or damaged in the cache does not
 // fail a job over a healthy lake.
+//
+// A fetch writes its copy to a temporary beside it (".fetch-*", ".link-*": see
+// lakehouse.Lake.Fetch) and renames it; a process killed meanwhile leaves the
+// temporary, which nothing else removes. Eviction counts every temporary's bytes
+// (they are the cache's), and deletes those unwritten for tempGrace, as lakehouse's
+// removeStaleTemps does its own: a fetch in progress writes, which moves the mtime, and
+// a link's temporary lives between a link and a rename. (Skipping every temporary as
+// in progress, whatever its age, left each crash's partial download in the cache for
+// ever, uncounted, past CacheMaxBytes: TestCacheBoundCountsAbandonedFetches.)
 
 // DefaultCacheMaxBytes is Config.CacheMaxBytes' default: 10 GiB.
 const DefaultCacheMaxBytes = 10 << 30
@@ -142,9 +153,42 @@ var errCopyGone = errors.New("backfill: the cached copy is gone")
 type Eviction struct {
 	// Files and Bytes are what the cache held, Pinned the files being read, which
 	// stay: pinned in this process, or held by a reader of any process (found only
-	// for the files the pass tried to delete).
-	Files, Deleted, Pinned int
-	Bytes, Freed           int64
+	// for the files the pass tried to delete). Bytes counts the fetches' temporaries
+	// too; Abandoned are those deleted as a killed fetch's (tempGrace), also counted
+	// in Deleted and Freed.
+	Files, Deleted, Pinned, Abandoned int
+	Bytes, Freed                      int64
+}
+
+// tempGrace is how long a fetch's temporary may go unwritten before eviction takes it
+// for a killed process's. A download in progress writes far more often (each write
+// moves the mtime); a stalled one this long has failed, and a fetch whose temporary
+// is deleted under it fails its rename and is retried by its job. The same hour as
+// lakehouse's default OrphanGrace, which judges the lake's own temporaries.
+const tempGrace = time.Hour
+
+// tempWritten is when the fetch temporary named name, with info fi, was last written,
+// and whether name is one (lakehouse.Lake.Fetch's names). A ".link-<ns>" temporary
+// shares the lake file's mtime, which may be old: its name says when it was made.
+func tempWritten(name string, fi fs.FileInfo) (time.Time, bool) {
+	switch {
+	case strings.HasPrefix(name, ".fetch-"):
+		return fi.ModTime(), true
+	case strings.HasPrefix(name, ".link-"):
+		at := fi.ModTime()
+		if ns, err := strconv.ParseInt(strings.TrimPrefix(name, ".link-"), 10, 64); err == nil {
+			at = later(at, time.Unix(0, ns))
+		}
+		return at, true
+	}
+	return time.Time{}, false
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // evictCache trims dir's lake files (under data/) to max bytes, oldest first, leaving
@@ -159,9 +203,27 @@ func evictCache(dir string, max int64) (ev Eviction) {
 		used time.Time
 	}
 	var files []entry
+	stale := time.Now().Add(-tempGrace)
 	_ = filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return nil // a fetch in progress (".fetch-*", ".link-*") is not ours to judge
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			fi, err := d.Info()
+			if err != nil {
+				return nil
+			}
+			written, ok := tempWritten(d.Name(), fi)
+			if !ok {
+				return nil // not a lake file, nor a fetch's temporary: not ours
+			}
+			ev.Bytes += fi.Size()
+			if written.Before(stale) && os.Remove(path) == nil {
+				ev.Abandoned++
+				ev.Deleted++
+				ev.Freed += fi.Size()
+			}
+			return nil
 		}
 		if fi, err := d.Info(); err == nil {
 			ev.Bytes += fi.Size()

@@ -34,7 +34,12 @@ func TestEvictCache(t *testing.T) {
 	oldest := write("a.parquet", 400, 3*time.Minute)
 	older := write("b.parquet", 300, 2*time.Minute)
 	recent := write("c.parquet", 200, time.Minute)
-	inflight := write(".fetch-123", 1000, 10*time.Minute)
+	// A fetch in progress: written now (one an hour unwritten is a killed process's,
+	// which eviction deletes: TestCacheBoundCountsAbandonedFetches). Its bytes count.
+	inflight := write(".fetch-123", 1000, 0)
+	if now := time.Now(); os.Chtimes(inflight, now, now) != nil {
+		t.Fatal("touching the fetch in progress")
+	}
 
 	// A job reads the oldest file (twice over: two readers), the others may go.
 	unpin := pinFiles(dir, lakehouse.FileEntry{Path: "data/p=0000/a.parquet"})
@@ -52,7 +57,7 @@ func TestEvictCache(t *testing.T) {
 	}
 	unpin2()
 	ev := evictCache(dir, 100)
-	if ev.Files != 1 || ev.Bytes != 400 || ev.Deleted != 1 || ev.Pinned != 0 {
+	if ev.Files != 1 || ev.Bytes != 1400 || ev.Deleted != 1 || ev.Pinned != 0 {
 		t.Errorf("eviction once read: %+v; want a.parquet deleted", ev)
 	}
 
@@ -60,16 +65,16 @@ func TestEvictCache(t *testing.T) {
 	oldest = write("a.parquet", 400, 3*time.Minute)
 	older = write("b.parquet", 300, 2*time.Minute)
 	recent = write("c.parquet", 200, time.Minute)
-	ev = evictCache(dir, 499)
-	if ev.Files != 3 || ev.Bytes != 900 || ev.Deleted != 2 || ev.Freed != 700 {
-		t.Errorf("eviction %+v; want 3 files of 900 bytes, the 2 oldest (700 bytes) deleted", ev)
+	ev = evictCache(dir, 1499)
+	if ev.Files != 3 || ev.Bytes != 1900 || ev.Deleted != 2 || ev.Freed != 700 {
+		t.Errorf("eviction %+v; want 3 files of 900 bytes and the fetch's 1000, the 2 oldest (700 bytes) deleted", ev)
 	}
 	for p, want := range map[string]bool{oldest: false, older: false, recent: true, inflight: true} {
 		if _, err := os.Stat(p); (err == nil) != want {
 			t.Errorf("%s present %v, want %v", filepath.Base(p), err == nil, want)
 		}
 	}
-	if ev := evictCache(dir, 499); ev.Deleted != 0 {
+	if ev := evictCache(dir, 1499); ev.Deleted != 0 {
 		t.Errorf("second pass %+v: nothing more to delete", ev)
 	}
 	if n := len(cacheOf(dir).pins); n != 0 {
