@@ -15,8 +15,11 @@
 //     (Invalid), not evaluated. A Kafka range that cannot be read, or brings no record
 //     for 15 s, fails the run (ErrTailUnavailable). A file the manifest lists but the
 //     bucket lacks (deleted by hand) is read from Kafka too, as backfill reads it; a
-//     file a newer manifest no longer lists (replaced by compaction meanwhile) fails
-//     the run with ErrLakeChanged, to be run again.
+//     file a newer manifest no longer lists (replaced by compaction meanwhile) makes
+//     Run start over, counting from nothing, on the newest manifest, as backfill does,
+//     at most 3 reads in all (maxSnapshotRetries); a lake that changed under each
+//     fails the run with ErrLakeChanged, to be run again (the console answers it 503
+//     with Retry-After). PartitionState fails with it at once.
 //   - What neither holds is named, not guessed (contract.Backtest.Missing): offsets
 //     Kafka deleted before they were archived, and a partition's offsets below the
 //     first one held when the time range starts before its first event, and a lost

@@ -105,6 +105,30 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	if cfg.Topic == "" {
 		cfg.Topic = "events"
 	}
+	for attempt := 1; ; attempt++ {
+		rep, err := runSnapshot(ctx, cfg, set)
+		switch {
+		case errors.Is(err, ErrLakeChanged) && attempt < maxSnapshotRetries:
+			continue
+		case errors.Is(err, ErrLakeChanged):
+			return nil, fmt.Errorf("%w (each of %d reads, on the newest manifest: compaction keeps replacing the lake's files)", err, attempt)
+		case err != nil:
+			return nil, err
+		}
+		return rep, nil
+	}
+}
+
+// maxSnapshotRetries bounds how often one Run reads the lake, each time on the newest
+// manifest, as backfill's of the same name bounds a job: compaction that replaces and
+// deletes a file of the snapshot while it is read (a run slower than --delete-delay)
+// makes the run start over, from nothing counted, on the merged files, which hold the
+// same events; a lake changing under every read ends it with ErrLakeChanged.
+const maxSnapshotRetries = 3
+
+// runSnapshot is one read of Run's: a snapshot of the manifest, its files and the
+// Kafka ranges it leaves, tallied afresh.
+func runSnapshot(ctx context.Context, cfg Config, set *rule.Set) (*contract.Backtest, error) {
 	snap, err := cfg.Lake.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: reading the lake's manifest: %w", err)
@@ -230,7 +254,9 @@ type runner struct {
 
 // ErrLakeChanged is returned when a lake file the snapshot lists is gone from the
 // bucket and a newer manifest no longer lists it (compaction replaced it meanwhile):
-// the read is to be made again, over the newer manifest.
+// the read is to be made again, over the newer manifest. Run does so itself, up to
+// maxSnapshotRetries reads in all, and returns it when the lake changed under each;
+// PartitionState returns it at once (its caller has been told crossings already).
 var ErrLakeChanged = errors.New("backtest: the lake changed while it was read (a file was replaced); run again")
 
 // readLost reads from Kafka the offsets of f, a file the manifest lists that the

@@ -67,6 +67,12 @@ func (c *Console) handleBacktest(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusServiceUnavailable, fmt.Sprintf(
 			"the backtest did not finish within %s (--preview-timeout): ask for fewer days, or run `hindsight backtest`, which has no time bound", c.cfg.PreviewTimeout))
 		return
+	case errors.Is(err, backtest.ErrLakeChanged):
+		// Compaction replaced files under every read Run made: the lake is sound, and a
+		// later try reads it between merges.
+		w.Header().Set("Retry-After", "1")
+		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
+		return
 	case err != nil:
 		httpjson.Error(w, http.StatusInternalServerError, "backtest: "+err.Error())
 		return
