@@ -2,11 +2,14 @@ package backfill
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,26 +23,32 @@ import (
 // (above the job's start) and a maintenance pass that merges them with what the lake
 // holds and, the delete delay past, deletes what it replaced: what a job slower than
 // --delete-delay meets under hindsight live's embedded archiver
-// (--archive-maintain-interval). Once per snapshot a reader takes, as it begins to read
-// data files, the lake moves on once: one archiver commit, one merge, one delete.
+// (--archive-maintain-interval). Once per snapshot a reader takes, at its second data
+// file (a pass over several files outlives the delete delay; fetching one file right
+// after the snapshot does not), the lake moves on once: one archiver commit, one merge
+// of the small files of the hour (the newest history below the job's start with it),
+// one delete. Files of at least small bytes are not merged again, as in a lake whose
+// older hours were compacted to size.
 type archivingLake struct {
 	lakehouse.Bucket
 	tb    testing.TB
 	mu    sync.Mutex
 	next  int64 // the next offset the archiver commits
+	small int64 // CompactSmallBytes
 	moves int
 	err   error
-	armed bool // a snapshot was read since the lake last moved
+	reads int // data files read since the last snapshot
 }
 
 func (b *archivingLake) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 	b.mu.Lock()
 	switch {
 	case strings.HasPrefix(name, "manifest/"):
-		b.armed = true // a reader took a snapshot
-	case strings.HasPrefix(name, "data/") && b.armed && b.err == nil:
-		b.armed = false
-		b.err = b.move(ctx)
+		b.reads = 0 // a reader took a snapshot
+	case strings.HasPrefix(name, "data/"):
+		if b.reads++; b.reads == 2 && b.err == nil {
+			b.err = b.move(ctx)
+		}
 	}
 	b.mu.Unlock()
 	return b.Bucket.Get(ctx, name)
@@ -76,7 +85,7 @@ func (b *archivingLake) move(ctx context.Context) error {
 	b.moves++
 	// The maintenance pass merges, and a later one (its delay past) deletes.
 	for _, now := range []time.Time{time.Now(), time.Now().Add(24 * time.Hour)} {
-		if _, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{CompactSmallBytes: 1 << 30, OrphanGrace: time.Hour,
+		if _, err := lake.Maintain(ctx, lakehouse.MaintenanceConfig{CompactSmallBytes: b.small, OrphanGrace: time.Hour,
 			Now: func() time.Time { return now }}); err != nil {
 			return err
 		}
@@ -84,13 +93,15 @@ func (b *archivingLake) move(ctx context.Context) error {
 	return nil
 }
 
-// TestBackfillOutlivingDeleteDelayUnderCompaction: a backfill job starts over on the
-// newer manifest when a file of its snapshot was merged and deleted under it, at most
-// maxSnapshotRetries times. A job slower than --delete-delay over a lake the embedded
-// archiver keeps archiving and compacting meets that on every attempt, so it never
-// answers: `hindsight backfill` fails, and live's hand-off retries it for ever, the
-// rule `backfilling` with an error. The history below the job's start never changed:
-// every attempt's events were there, merged into another file.
+// TestBackfillOutlivingDeleteDelayUnderCompaction: a backfill job started over on the
+// newer manifest when a file of its snapshot was merged and deleted under it, at most 3
+// times. A job slower than --delete-delay over a lake the embedded archiver keeps
+// archiving and compacting met that on every attempt, so it never answered: `hindsight
+// backfill` failed, and live's hand-off retried it for ever, the rule `backfilling`
+// with an error. The history below the job's start never changed: every attempt's
+// events were there, merged into another file. The job reads the lost offsets from the
+// newer manifest's files instead, and counts neither the merged file's other offsets
+// (counted from the big files, or above the start: c-new) nor any twice.
 func TestBackfillOutlivingDeleteDelayUnderCompaction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -105,13 +116,23 @@ func TestBackfillOutlivingDeleteDelayUnderCompaction(t *testing.T) {
 			want := map[string]int64{}
 			for i := range n {
 				c := fmt.Sprintf("c-%d", i%3)
-				fs = append(fs, LegacyRows(int64(i*3), c, `{"a":"admin"}`, `{"a":"user"}`, `{"a":"admin"}`))
+				// The older half compacted to size already: incompressible padding.
+				pad := ""
+				if i < n/2 {
+					for range 300 {
+						pad += rand.Text()
+					}
+				}
+				admin := fmt.Sprintf(`{"a":"admin","pad":%q}`, pad)
+				fs = append(fs, LegacyRows(int64(i*3), c, admin, `{"a":"user"}`, admin))
 				want[c] += 2
 			}
-			WriteLegacyLake(t, inner, map[int32][][]lakehouse.Row{0: fs})
+			files := WriteLegacyLake(t, inner, map[int32][][]lakehouse.Row{0: fs})
 			start := int64(n * 3)
-			bkt := &archivingLake{Bucket: inner, tb: t, next: start}
-			runner, err := NewRunner(Config{Lake: lakehouse.NewLake(bkt, nil), CacheDir: t.TempDir()})
+			bkt := &archivingLake{Bucket: inner, tb: t, next: start, small: slices.MinFunc(files[:n/2], func(a, b lakehouse.FileEntry) int { return cmp.Compare(a.Bytes, b.Bytes) }).Bytes}
+			// A cache that keeps no file past its read, as for history larger than
+			// --cache-max-bytes: a job read again fetches its files again.
+			runner, err := NewRunner(Config{Lake: lakehouse.NewLake(bkt, nil), CacheDir: t.TempDir(), CacheMaxBytes: 1})
 			if err != nil {
 				t.Fatal(err)
 			}

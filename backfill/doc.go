@@ -13,7 +13,11 @@
 // offset from the lower bound (Kafka's log start offset, or the lake's first offset,
 // whichever is lower) up to start; what they do not (not archived yet, a lake deleted or
 // truncated, a file lost) is read from Kafka where Kafka still has it, and the rest is
-// reported in Result.Missing — never a silent undercount. A lake file DuckDB cannot
+// reported in Result.Missing — never a silent undercount. A file of the job's snapshot
+// that compaction replaced and deleted meanwhile (a job slower than the lake's
+// --delete-delay) is no hole: its offsets are read from the newer manifest's files that
+// cover them, filtered to its range, without starting the job over (readMoved, at most
+// maxMovedRereads manifests in a row). A lake file DuckDB cannot
 // read, fetched afresh once to rule out the local cache's copy, fails the job with
 // ErrUnreadableFile naming it (a cache that cannot keep the copy, with ErrCacheNotKept:
 // see cache.go); a Kafka read that fails, or

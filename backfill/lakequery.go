@@ -21,16 +21,18 @@ import (
 const chunkFiles = 16
 
 // queryFiles counts in batches of files so that progress moves and the local cache can
-// be filled while DuckDB works on what it has. It returns the files the manifest lists
-// but the bucket no longer has, for the caller to account for.
-func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, job Job, pred *Predicate, customer string, from time.Time, res *Result, prog *Progress, report func()) ([]lakehouse.FileEntry, error) {
+// be filled while DuckDB works on what it has, counting only the rows within bounds
+// (per partition, the offsets wanted: jobBounds, or a lost file's range for readMoved).
+// It returns the files the manifest lists but the bucket no longer has, for the caller
+// to account for.
+func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, bounds map[int32]span, job Job, pred *Predicate, customer string, from time.Time, res *Result, prog *Progress, report func()) ([]lakehouse.FileEntry, error) {
 	const batch = chunkFiles
 	var pre prefilter
 	if !r.noPrefilter {
 		pre = literalPrefilter(job.Rule.When, "payload")
 	}
 	var lost []lakehouse.FileEntry
-	q := &chunkQuery{job: job, pred: pred, pre: pre, customer: customer, from: from, res: res, prog: prog, report: report}
+	q := &chunkQuery{bounds: bounds, job: job, pred: pred, pre: pre, customer: customer, from: from, res: res, prog: prog, report: report}
 	db, done, err := r.jobDB()
 	if err != nil {
 		return nil, err
@@ -59,6 +61,7 @@ func (r *Runner) queryFiles(ctx context.Context, files []lakehouse.FileEntry, jo
 
 // chunkQuery is what queryChunk needs of its job.
 type chunkQuery struct {
+	bounds   map[int32]span
 	job      Job
 	pred     *Predicate
 	pre      prefilter
@@ -125,7 +128,7 @@ func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehou
 		if len(g.files) == 0 {
 			continue
 		}
-		counts, rows, err := r.countFiles(ctx, conn, g.files, g.local, q.job, g.test, g.args, g.pre, q.customer, q.from, hold)
+		counts, rows, err := r.countFiles(ctx, conn, g.files, g.local, q.bounds, q.job, g.test, g.args, g.pre, q.customer, q.from, hold)
 		if err != nil {
 			return lost, err
 		}
@@ -144,8 +147,8 @@ func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehou
 
 // count runs the count query over local files and returns the matches per customer
 // and the rows scanned.
-func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, job Job, test string, testArgs []any, pre prefilter, customer string, from time.Time) (map[string]int64, int64, error) {
-	q, args := countQuery(local, job.Start, test, testArgs, pre, customer, from)
+func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, bounds map[int32]span, job Job, test string, testArgs []any, pre prefilter, customer string, from time.Time) (map[string]int64, int64, error) {
+	q, args := countQuery(local, bounds, test, testArgs, pre, customer, from)
 	rows, err := conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("backfill: counting %s over %d files: %w", job.Rule.Key(), len(local), r.duckError(err))
@@ -181,14 +184,14 @@ func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, job 
 // it is: ErrUnreadableFile when the lake object itself cannot be read (the fresh copy
 // failed the fetch's checks, or DuckDB's read), ErrCacheNotKept when the fresh copy was
 // gone again.
-func (r *Runner) countFiles(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, job Job, test string, args []any, pre prefilter, customer string, from time.Time, hold func(release func())) (map[string]int64, int64, error) {
+func (r *Runner) countFiles(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, bounds map[int32]span, job Job, test string, args []any, pre prefilter, customer string, from time.Time, hold func(release func())) (map[string]int64, int64, error) {
 	fetchedAgain := make([]bool, len(files))
 	for {
-		counts, rows, err := r.count(ctx, conn, local, job, test, args, pre, customer, from)
+		counts, rows, err := r.count(ctx, conn, local, bounds, job, test, args, pre, customer, from)
 		if err == nil {
 			return counts, rows, nil
 		}
-		i, err := r.unreadableFile(ctx, conn, files, local, job, test, args, pre, customer, from, err)
+		i, err := r.unreadableFile(ctx, conn, files, local, bounds, job, test, args, pre, customer, from, err)
 		if i < 0 {
 			return nil, 0, err
 		}
@@ -215,12 +218,12 @@ func (r *Runner) countFiles(ctx context.Context, conn *sql.Conn, files []lakehou
 // operator, who can see which object to repair or remove. It returns the file's index
 // and the error of its query alone; or -1 and the error to return: cause when no single
 // file reproduces it (the caller retries the job), or the job's own end.
-func (r *Runner) unreadableFile(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, job Job, test string, args []any, pre prefilter, customer string, from time.Time, cause error) (int, error) {
+func (r *Runner) unreadableFile(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, bounds map[int32]span, job Job, test string, args []any, pre prefilter, customer string, from time.Time, cause error) (int, error) {
 	if ctx.Err() != nil || errors.Is(cause, ErrMemoryLimit) {
 		return -1, cause // the job's memory limit is no file's fault
 	}
 	for i := range files {
-		if _, _, err := r.count(ctx, conn, local[i:i+1], job, test, args, pre, customer, from); err != nil {
+		if _, _, err := r.count(ctx, conn, local[i:i+1], bounds, job, test, args, pre, customer, from); err != nil {
 			if ctx.Err() != nil || errors.Is(err, ErrMemoryLimit) {
 				return -1, err // not the file's: fetching it again cures nothing
 			}
@@ -240,24 +243,25 @@ func customerAccepted() (string, any) {
 	return "customer <> '' AND strlen(customer) <= ?", rule.CurrentMaxCustomerBytes()
 }
 
-// countQuery builds the per-customer count over local Parquet files, with test the
+// countQuery builds the per-customer count over local Parquet files' rows within
+// bounds (per partition, inclusive offsets), with test the
 // verdict on one row (SQL with testArgs). File names are our own cache paths (lake
 // object names are validated), quoted as SQL literals; every other value is a bound
 // argument.
-func countQuery(local []string, start map[int32]int64, test string, testArgs []any, pre prefilter, customer string, from time.Time) (string, []any) {
+func countQuery(local []string, bounds map[int32]span, test string, testArgs []any, pre prefilter, customer string, from time.Time) (string, []any) {
 	quoted := make([]string, len(local))
 	for i, p := range local {
 		quoted[i] = "'" + strings.ReplaceAll(p, "'", "''") + "'"
 	}
 	var where []string
 	var args []any
-	var bounds []string
-	for _, p := range slices.Sorted(maps.Keys(start)) {
-		bounds = append(bounds, `("partition" = ? AND "offset" < ?)`)
-		args = append(args, p, start[p])
+	var within []string
+	for _, p := range slices.Sorted(maps.Keys(bounds)) {
+		within = append(within, `("partition" = ? AND "offset" BETWEEN ? AND ?)`)
+		args = append(args, p, bounds[p].from, bounds[p].to)
 	}
 	keySQL, keyArg := customerAccepted()
-	where = append(where, "("+strings.Join(bounds, " OR ")+")", keySQL)
+	where = append(where, "("+strings.Join(within, " OR ")+")", keySQL)
 	args = append(args, keyArg)
 	if customer != "" {
 		where = append(where, "customer = ?")

@@ -260,23 +260,10 @@ func fetchError(f lakehouse.FileEntry, err error) error {
 	return fmt.Errorf("backfill: fetching %s: %w", f.Path, err)
 }
 
-// errLakeChanged: a file of the job's manifest snapshot vanished and a newer manifest
-// no longer lists it (compaction replaced it): the job is run again on a new snapshot.
-var errLakeChanged = errors.New("backfill: the lake's manifest changed under the job (compaction); run it again")
-
-// maxSnapshotRetries bounds how often one Run starts over on a newer manifest.
-const maxSnapshotRetries = 3
-
 // RunWithProgress is Run reporting this job's progress to progress (nil: none), for
 // callers that run several jobs at once.
 func (r *Runner) RunWithProgress(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
-	for attempt := 1; ; attempt++ {
-		res, err := r.runOnce(ctx, job, progress)
-		if errors.Is(err, errLakeChanged) && attempt < maxSnapshotRetries {
-			continue
-		}
-		return res, err
-	}
+	return r.runOnce(ctx, job, progress)
 }
 
 // span is an inclusive range of offsets.
@@ -362,32 +349,13 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 	report()
 	var lost []lakehouse.FileEntry
 	if len(files) > 0 {
-		if lost, err = r.queryFiles(ctx, files, job, pred, customer, from, res, &prog, report); err != nil {
+		if lost, err = r.queryFiles(ctx, files, jobBounds(job.Start), job, pred, customer, from, res, &prog, report); err != nil {
 			return nil, err
 		}
 	}
 	if len(lost) > 0 {
-		// Listed but gone: replaced by compaction since the snapshot (then a newer
-		// manifest has the rows: start over), or deleted by hand (a hole to fill).
-		now, err := r.cfg.Lake.Snapshot(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("backfill: reading the lake's manifest again: %w", err)
-		}
-		listed := map[string]bool{}
-		for _, f := range now.Files(lakehouse.Filter{Partitions: parts}) {
-			listed[f.Path] = true
-		}
-		for _, f := range lost {
-			if !listed[f.Path] {
-				return nil, fmt.Errorf("%w: %s", errLakeChanged, f.Path)
-			}
-			pl := plans[f.Partition]
-			pl.files = slices.DeleteFunc(pl.files, func(e lakehouse.FileEntry) bool { return e.Path == f.Path })
-			msg := "a lake file the manifest lists is missing from the bucket; reading its offsets from Kafka if it still has them"
-			if len(r.cfg.Brokers) == 0 {
-				msg = "a lake file the manifest lists is missing from the bucket, and no Kafka brokers are configured to read its offsets from"
-			}
-			r.cfg.Logger.Warn(msg, "file", f.Path, "partition", f.Partition, "from", f.StartOffset, "to", f.EndOffset)
+		if lost, err = r.readMoved(ctx, lost, plans, parts, job, pred, customer, from, res, &prog, report); err != nil {
+			return nil, err
 		}
 	}
 	// What Kafka deleted before it was archived, no file holds, and Kafka neither. Its
