@@ -44,7 +44,7 @@ func TestMemberKilledMidStreamMatchesOracle(t *testing.T) {
 }
 
 func killedMemberOracle(t *testing.T, seed uint64) {
-	const partitions, customers = 5, 6
+	const partitions, customers = 5, 20 // enough customers that each partition gets events, the killed member's among them
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions, MinSessionTimeout: 500 * time.Millisecond})
 	rules := churnRules(t)
 	for _, r := range rules {
