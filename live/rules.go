@@ -90,7 +90,11 @@ func (d *Daemon) keep(cr controls.Record, status, msg string, room *controls.Ref
 		switch {
 		case !needs && (status == contract.ControlOK || status == contract.ControlNotFound || controls.KeptRefusal(cr, status, msg)):
 			delete(d.unkept, cr.Key)
-		case needs:
+		case needs, cr.IsKeeper() && isLimitsOnly(cr.Err):
+			// A Keeper refused for rule limits alone needs none (NeedsKeeper), but it
+			// is its key's newest now, kept by the record before it: left unkept, that
+			// record's Keeper, of what the key holds under these limits, would replace
+			// the version it keeps (onRulesLoaded leaves both as written).
 			if d.unkept == nil {
 				d.unkept = map[string]unkeptRecord{}
 			}
@@ -110,6 +114,12 @@ type unkeptRecord struct {
 	room *controls.RefusedAt
 }
 
+// isLimitsOnly reports whether err refuses a control for rule limits alone.
+func isLimitsOnly(err error) bool {
+	_, ok := rule.LimitsOnly(err)
+	return ok
+}
+
 func (d *Daemon) writeKeeper(cr controls.Record, room *controls.RefusedAt) {
 	if c, keeps, refused := d.rules.Keeper(cr, room); c != nil {
 		d.log.Warn("restoring what a key holds after a control not applied, so that compaction keeps it", "key", controls.ShownKey(cr.Key), "offset", cr.Offset)
@@ -117,9 +127,24 @@ func (d *Daemon) writeKeeper(cr controls.Record, room *controls.RefusedAt) {
 	}
 }
 
+// onRulesLoaded ends the replay of the topic: it writes the Keepers of the records
+// still the newest of their key not applied, but for those refused only for rule limits
+// (rule.LimitsOnly), left as written. A record refused at run time is kept at once
+// (keep); one still unkept at the end of a replay was valid when written, under the
+// limits then, and a limit was lowered since. Its Keeper, of what the key holds here
+// (an older version, or a delete when nothing), once compaction kept it alone, lost
+// the rule for every later start, also under the old limits. Validation depends on the
+// record and the limits alone, not on order or room, so the record left the newest of
+// its key folds alike under the same limits, before and after compaction: refused
+// (a rejected control, listed) under these, applied under limits that allow it.
 func (d *Daemon) onRulesLoaded() {
 	d.loaded = true
 	for _, u := range d.unkept {
+		if limits, ok := rule.LimitsOnly(u.cr.Err); ok {
+			d.log.Warn("control refused under this process's limits, which must have been lowered since it was written; left as written: a start under limits that allow it applies it",
+				"key", controls.ShownKey(u.cr.Key), "offset", u.cr.Offset, "limits", limits)
+			continue
+		}
 		d.writeKeeper(u.cr, u.room)
 	}
 	d.unkept = nil

@@ -311,7 +311,7 @@ func (r *Rule) TimePath() *jsonpath.Path { return r.timePath }
 func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 	r.groupPaths = nil
 	if len(r.GroupBy) > lim.MaxGroupBy {
-		errs.add("group_by", 0, overLimit("has", len(r.GroupBy), "paths", lim.MaxGroupBy, LimitGroupBy))
+		errs.addLimit("group_by", 0, LimitGroupBy, overLimit("has", len(r.GroupBy), "paths", lim.MaxGroupBy, LimitGroupBy))
 	} else {
 		for i, text := range r.GroupBy {
 			field := fmt.Sprintf("group_by[%d]", i)
@@ -355,7 +355,7 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 		case time.Duration(w.Size)%time.Millisecond != 0:
 			errs.add("window.size", 0, "must be whole milliseconds")
 		case w.Size > lim.MaxLookback:
-			errs.add("window.size", 0, fmt.Sprintf("%s is longer than %s (limit %s)", w.Size, lim.MaxLookback, LimitLookback))
+			errs.addLimit("window.size", 0, LimitLookback, fmt.Sprintf("%s is longer than %s (limit %s)", w.Size, lim.MaxLookback, LimitLookback))
 		case w.Every <= 0:
 			errs.add("window.every", 0, "must be positive")
 		case time.Duration(w.Every)%time.Millisecond != 0:
@@ -363,7 +363,7 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 		case w.Size%w.Every != 0:
 			errs.add("window.every", 0, fmt.Sprintf("%s does not divide window.size %s: size must be a multiple of every", w.Every, w.Size))
 		case w.Overlap() > int64(lim.MaxWindowOverlap):
-			errs.add("window.every", 0, fmt.Sprintf("an event would fall in %d windows (size/every); at most %d (limit %s)", w.Overlap(), lim.MaxWindowOverlap, LimitWindowOverlap))
+			errs.addLimit("window.every", 0, LimitWindowOverlap, fmt.Sprintf("an event would fall in %d windows (size/every); at most %d (limit %s)", w.Overlap(), lim.MaxWindowOverlap, LimitWindowOverlap))
 		}
 	}
 	r.timePath = nil
@@ -382,11 +382,11 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 	case time.Duration(r.Lateness)%time.Millisecond != 0:
 		errs.add("lateness", 0, "must be whole milliseconds")
 	case r.Lateness > lim.MaxLookback:
-		errs.add("lateness", 0, fmt.Sprintf("%s is longer than %s (limit %s)", r.Lateness, lim.MaxLookback, LimitLookback))
+		errs.addLimit("lateness", 0, LimitLookback, fmt.Sprintf("%s is longer than %s (limit %s)", r.Lateness, lim.MaxLookback, LimitLookback))
 	case r.Window != nil && r.Window.Every > 0 && r.Window.Size > 0 && r.Window.Size <= lim.MaxLookback &&
 		r.Window.Overlap() <= int64(lim.MaxWindowOverlap) && // else window.every says so
 		(int64(r.Window.Size)+int64(r.Lateness))/int64(r.Window.Every) > int64(lim.MaxOpenWindows):
-		errs.add("lateness", 0, fmt.Sprintf("with window.size %s and window.every %s, a group would keep %d windows open ((size + lateness) / every); at most %d (limit %s): shorten the lateness or widen window.every",
+		errs.addLimit("lateness", 0, LimitOpenWindows, fmt.Sprintf("with window.size %s and window.every %s, a group would keep %d windows open ((size + lateness) / every); at most %d (limit %s): shorten the lateness or widen window.every",
 			r.Window.Size, r.Window.Every, (int64(r.Window.Size)+int64(r.Lateness))/int64(r.Window.Every), lim.MaxOpenWindows, LimitOpenWindows))
 	}
 
@@ -420,13 +420,13 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 		case l.MaxGroups < 0:
 			errs.add("limits.max_groups", 0, "must not be negative")
 		case l.MaxGroups > lim.MaxRuleGroups:
-			errs.add("limits.max_groups", 0, fmt.Sprintf("%d groups; at most %d (limit %s)", l.MaxGroups, lim.MaxRuleGroups, LimitRuleGroups))
+			errs.addLimit("limits.max_groups", 0, LimitRuleGroups, fmt.Sprintf("%d groups; at most %d (limit %s)", l.MaxGroups, lim.MaxRuleGroups, LimitRuleGroups))
 		}
 		switch {
 		case l.MaxDistinct < 0:
 			errs.add("limits.max_distinct", 0, "must not be negative")
 		case l.MaxDistinct > lim.MaxRuleDistinct:
-			errs.add("limits.max_distinct", 0, fmt.Sprintf("%d distinct values; at most %d (limit %s)", l.MaxDistinct, lim.MaxRuleDistinct, LimitRuleDistinct))
+			errs.addLimit("limits.max_distinct", 0, LimitRuleDistinct, fmt.Sprintf("%d distinct values; at most %d (limit %s)", l.MaxDistinct, lim.MaxRuleDistinct, LimitRuleDistinct))
 		}
 		if l.MaxDistinct > 0 && r.Aggregate.Fn != AggCountDistinct {
 			errs.add("limits.max_distinct", 0, "applies to count_distinct only")
@@ -448,14 +448,14 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 			case time.Duration(*d)%time.Millisecond != 0:
 				errs.add("alert.suppress", 0, "must be whole milliseconds")
 			case *d > lim.MaxLookback:
-				errs.add("alert.suppress", 0, fmt.Sprintf("%s is longer than %s (limit %s)", *d, lim.MaxLookback, LimitLookback))
+				errs.addLimit("alert.suppress", 0, LimitLookback, fmt.Sprintf("%s is longer than %s (limit %s)", *d, lim.MaxLookback, LimitLookback))
 			}
 		}
 		if a.Resolve && r.Window == nil {
 			errs.add("alert.resolve", 0, "applies to windows only: a running total never closes, so it never resolves")
 		}
 		if len(a.Notify) > lim.MaxNotify {
-			errs.add("alert.notify", 0, overLimit("names", len(a.Notify), "destinations", lim.MaxNotify, LimitNotify))
+			errs.addLimit("alert.notify", 0, LimitNotify, overLimit("names", len(a.Notify), "destinations", lim.MaxNotify, LimitNotify))
 		}
 		for i, name := range a.Notify {
 			if !idPattern.MatchString(name) {
@@ -465,7 +465,7 @@ func (r *Rule) validateAggregation(lim Limits, errs *ValidationError) {
 			}
 		}
 		if len(a.Context) > lim.MaxContext {
-			errs.add("alert.context", 0, overLimit("has", len(a.Context), "paths", lim.MaxContext, LimitContext))
+			errs.addLimit("alert.context", 0, LimitContext, overLimit("has", len(a.Context), "paths", lim.MaxContext, LimitContext))
 		} else {
 			for i, text := range a.Context {
 				field := fmt.Sprintf("alert.context[%d]", i)

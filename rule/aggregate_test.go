@@ -296,7 +296,7 @@ func TestAggregationValidation(t *testing.T) {
 			if !errors.As(err, &ve) || !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error %v (%T), want a *ValidationError", err, err)
 			}
-			want := Problem{Field: tt.field, Column: tt.column, Msg: msg}
+			want := Problem{Field: tt.field, Column: tt.column, Msg: msg, Limit: limitNamed(msg)}
 			if len(ve.Problems) != 1 || ve.Problems[0] != want {
 				t.Fatalf("problems %q, want only %q", ve.Problems, want)
 			}

@@ -104,7 +104,7 @@ func (v *condValidator) validate(c *Condition, field string, depth int) {
 	if !hasLeaf && depth >= v.lim.MaxDepth {
 		// Not descending further also bounds the work (and the length of the field
 		// names) for a hostile rule thousands of levels deep.
-		errs.add(field, 0, fmt.Sprintf("nesting deeper than %d levels of all/any/not (limit %s)", v.lim.MaxDepth, LimitDepth))
+		errs.addLimit(field, 0, LimitDepth, fmt.Sprintf("nesting deeper than %d levels of all/any/not (limit %s)", v.lim.MaxDepth, LimitDepth))
 		return
 	}
 	switch {
@@ -119,7 +119,7 @@ func (v *condValidator) validate(c *Condition, field string, depth int) {
 		if v.leaves > v.lim.MaxConditions {
 			if !v.overLeaves {
 				v.overLeaves = true
-				errs.add(field, 0, fmt.Sprintf("is test #%d; a rule has at most %d (limit %s)", v.leaves, v.lim.MaxConditions, LimitConditions))
+				errs.addLimit(field, 0, LimitConditions, fmt.Sprintf("is test #%d; a rule has at most %d (limit %s)", v.leaves, v.lim.MaxConditions, LimitConditions))
 			}
 			return // compiling more tests would only spend what the limit saves
 		}
@@ -127,7 +127,7 @@ func (v *condValidator) validate(c *Condition, field string, depth int) {
 		if err != nil {
 			var pe *leafError
 			if errors.As(err, &pe) {
-				errs.add(field+"."+pe.field, pe.column, pe.msg)
+				errs.addLimit(field+"."+pe.field, pe.column, pe.limit, pe.msg)
 			} else {
 				errs.add(field, 0, err.Error())
 			}
@@ -178,6 +178,7 @@ type leaf struct {
 type leafError struct {
 	field  string
 	column int
+	limit  string // the limit reached (Problem.Limit), if that is the problem
 	msg    string
 }
 
@@ -191,7 +192,7 @@ func compilePath(pathText string, lim Limits) (*jsonpath.Path, error) {
 	}
 	if len(pathText) > lim.MaxPathBytes {
 		// Checked before parsing: the column is the first byte beyond the limit.
-		return nil, &leafError{field: "path", column: lim.MaxPathBytes + 1,
+		return nil, &leafError{field: "path", column: lim.MaxPathBytes + 1, limit: LimitPathBytes,
 			msg: overLimit("path is", len(pathText), "bytes", lim.MaxPathBytes, LimitPathBytes)}
 	}
 	p, err := jsonpath.Parse(pathText)
@@ -203,7 +204,7 @@ func compilePath(pathText string, lim Limits) (*jsonpath.Path, error) {
 		return nil, &leafError{field: "path", msg: err.Error()}
 	}
 	if n := pathSegments(p); n > lim.MaxPathSegments {
-		return nil, &leafError{field: "path", msg: overLimit("path has", n, "segments (counting those of its filters' queries)", lim.MaxPathSegments, LimitPathSegments)}
+		return nil, &leafError{field: "path", limit: LimitPathSegments, msg: overLimit("path has", n, "segments (counting those of its filters' queries)", lim.MaxPathSegments, LimitPathSegments)}
 	}
 	return p, nil
 }
@@ -250,7 +251,7 @@ func compileLeaf(pathText string, op Op, raw json.RawMessage, lim Limits) (*leaf
 			return nil, &leafError{field: "value", msg: "in needs a list of values"}
 		}
 		if len(list) > lim.MaxInList {
-			return nil, &leafError{field: "value", msg: overLimit("in list has", len(list), "members", lim.MaxInList, LimitInList)}
+			return nil, &leafError{field: "value", limit: LimitInList, msg: overLimit("in list has", len(list), "members", lim.MaxInList, LimitInList)}
 		}
 		for _, x := range list {
 			v, err := jsonpath.ValueOf(x)
@@ -342,14 +343,14 @@ func integerBeyondSafe(raw []byte) string {
 // show.
 func checkRegexSize(s string, lim Limits) error {
 	if len(s) > lim.MaxRegexBytes {
-		return &leafError{field: "value", msg: overLimit("pattern is", len(s), "bytes", lim.MaxRegexBytes, LimitRegexBytes)}
+		return &leafError{field: "value", limit: LimitRegexBytes, msg: overLimit("pattern is", len(s), "bytes", lim.MaxRegexBytes, LimitRegexBytes)}
 	}
 	re, err := syntax.Parse(s, syntax.Perl)
 	if err != nil {
 		return nil
 	}
 	if n := regexProgramSize(re, int64(lim.MaxRegexProgram)); n > int64(lim.MaxRegexProgram) {
-		return &leafError{field: "value", msg: fmt.Sprintf("pattern compiles to more than %d RE2 instructions (limit %s); shorten it or bound its repetition", lim.MaxRegexProgram, LimitRegexProgram)}
+		return &leafError{field: "value", limit: LimitRegexProgram, msg: fmt.Sprintf("pattern compiles to more than %d RE2 instructions (limit %s); shorten it or bound its repetition", lim.MaxRegexProgram, LimitRegexProgram)}
 	}
 	return nil
 }

@@ -222,11 +222,11 @@ const rawSlack = 4
 // limit with a message that names neither the limit nor where.
 func checkRuleText(data []byte, base int, lim Limits) error {
 	if len(data) > rawSlack*lim.MaxRuleBytes {
-		return &ValidationError{Problems: []Problem{{Field: "rule", Msg: fmt.Sprintf(
+		return &ValidationError{Problems: []Problem{{Field: "rule", Limit: LimitRuleBytes, Msg: fmt.Sprintf(
 			"record is %d bytes; a rule is at most %d bytes of compact JSON (limit %s)", len(data), lim.MaxRuleBytes, LimitRuleBytes)}}}
 	}
 	if off := jsonTooDeep(data, lim.MaxJSONDepth+base); off >= 0 {
-		return &ValidationError{Problems: []Problem{{Field: "rule", Msg: fmt.Sprintf(
+		return &ValidationError{Problems: []Problem{{Field: "rule", Limit: LimitJSONDepth, Msg: fmt.Sprintf(
 			"JSON nesting deeper than %d levels at byte offset %d (limit %s)", lim.MaxJSONDepth, off, LimitJSONDepth)}}}
 	}
 	// The decoders keep the last of a key given twice: a rule would take a threshold

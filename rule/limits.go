@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp/syntax"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +23,11 @@ import (
 // control is validated in several processes — the daemon, `rules apply`, the console —
 // which must agree on which rules are valid. Lowering a limit makes stored controls
 // that exceed it invalid when the controls topic is folded again: they show as rejected
-// controls with the problem, not silently.
+// controls with the problem, not silently, and the live daemon leaves such a control
+// the newest of its key when a start's replay ends with it (its problems all limits,
+// Problem.Limit, LimitsOnly), so that a start under the old limits applies it again,
+// also once compaction ran. One applied while the daemon runs is answered at once, as
+// any control not applied, by the upsert of what its key holds, or a delete.
 type Limits struct {
 	// MaxInList is the most members of one in list (max_rule_in_list). Each member is
 	// an entry in the live index and a bound argument, and a substring test, in a
@@ -366,6 +371,27 @@ func CurrentLimits() Limits { return *current.Load() }
 // CurrentMaxCustomerBytes is CurrentLimits().MaxCustomerBytes without copying the
 // limits, which verdict.Accept would do for every event.
 func CurrentMaxCustomerBytes() int { return current.Load().MaxCustomerBytes }
+
+// LimitsOnly reports whether err is a validation error all of whose problems are limits
+// reached (Problem.Limit), and their names, each once in the order met: a control
+// refused only so would be valid under higher limits, and its validity depends on
+// nothing but its text and the limits (not on the order of the topic, nor on room).
+func LimitsOnly(err error) ([]string, bool) {
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) == 0 {
+		return nil, false
+	}
+	var names []string
+	for _, p := range ve.Problems {
+		if p.Limit == "" {
+			return nil, false
+		}
+		if !slices.Contains(names, p.Limit) {
+			names = append(names, p.Limit)
+		}
+	}
+	return names, true
+}
 
 // overLimit is the message for a value beyond a limit: "<what> is <n> <unit>; at most
 // <max> (limit <name>)".

@@ -300,7 +300,7 @@ func (r *Rule) validate(lim Limits) error {
 	case r.Lookback < 0:
 		errs.add("lookback", 0, "must not be negative")
 	case r.Lookback > lim.MaxLookback:
-		errs.add("lookback", 0, fmt.Sprintf("%s is longer than %s (limit %s)", r.Lookback, lim.MaxLookback, LimitLookback))
+		errs.addLimit("lookback", 0, LimitLookback, fmt.Sprintf("%s is longer than %s (limit %s)", r.Lookback, lim.MaxLookback, LimitLookback))
 	}
 	r.validateAggregation(lim, &errs)
 	if r.When == nil {
@@ -314,7 +314,7 @@ func (r *Rule) validate(lim Limits) error {
 		// the same whatever whitespace the rule was written with. The other limits keep
 		// a rule within reach of this one; it bounds what all of them allow together.
 		if b, err := json.Marshal(r); err == nil && len(b) > lim.MaxRuleBytes {
-			errs.add("rule", 0, overLimit("is", len(b), "bytes of JSON", lim.MaxRuleBytes, LimitRuleBytes))
+			errs.addLimit("rule", 0, LimitRuleBytes, overLimit("is", len(b), "bytes of JSON", lim.MaxRuleBytes, LimitRuleBytes))
 		}
 	}
 	if len(errs.Problems) > 0 {
@@ -341,6 +341,11 @@ type Problem struct {
 	Field  string `json:"field"`
 	Column int    `json:"column,omitempty"`
 	Msg    string `json:"message"`
+	// Limit names the limit the rule reaches (max_rule_in_list, …), when that is the
+	// problem: a rule beyond a limit is valid under a higher one, which a fold of the
+	// controls topic tells apart (LimitsOnly). The message names it too; it is not
+	// part of the JSON, whose form the API documents.
+	Limit string `json:"-"`
 }
 
 func (p Problem) String() string {
@@ -361,6 +366,11 @@ type ValidationError struct {
 
 func (e *ValidationError) add(field string, col int, msg string) {
 	e.Problems = append(e.Problems, Problem{Field: field, Column: col, Msg: msg})
+}
+
+// addLimit adds a problem of reaching the limit named limit (none: empty).
+func (e *ValidationError) addLimit(field string, col int, limit, msg string) {
+	e.Problems = append(e.Problems, Problem{Field: field, Column: col, Msg: msg, Limit: limit})
 }
 
 func (e *ValidationError) Error() string {
