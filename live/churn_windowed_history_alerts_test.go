@@ -12,50 +12,44 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
-	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
 // TestChurnWindowedHistoryAlertsOnce: a windowed rule with backfill.alert on (and
 // resolves) is published while members join and leave cleanly, so its hand-off (the
-// lake, the tail, the live stage from a recorded offset) runs on partitions that move.
-// Its open windows must equal a full replay, every firing of the replay must be on the
-// alerts topic, and no alert (firing or resolve) of it more than once.
+// lake, the tail, the live stage from a recorded offset) runs on partitions that move;
+// in the second case it is replaced by a version 2 (another threshold) one step later,
+// while the first version's hand-off may still run. The last version's open windows
+// must equal a full replay, every firing of its replay be on the alerts topic, no
+// alert (firing or resolve, of either version) be there more than once, and every
+// member run the last version only.
 func TestChurnWindowedHistoryAlertsOnce(t *testing.T) {
 	seeds := []uint64{1, 2, 3, 4}
 	if testing.Short() {
 		seeds = seeds[:1] // make test runs them all
 	}
-	for _, seed := range seeds {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { churnHistoryAlerts(t, seed) })
+	for _, replaced := range []bool{false, true} {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("replaced=%v/%d", replaced, seed), func(t *testing.T) { churnHistoryAlerts(t, seed, replaced) })
+		}
 	}
 }
 
-func churnHistoryAlerts(t *testing.T, seed uint64) {
+func churnHistoryAlerts(t *testing.T, seed uint64, replaced bool) {
 	const partitions, customers = 4, 6
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions})
-	lake := "file://" + t.TempDir()
-	group := livetest.Group(t)
-	join := func() churnMember {
-		d, stop := livetest.StartLive(t, b, func(c *live.Config) {
-			c.Group, c.LakeURL = group, lake
-			c.ShutdownTimeout = 5 * time.Second
-			c.NoBackfill, c.NoArchive = false, false
-			c.ArchiveRollAge = 300 * time.Millisecond
-			c.SnapshotInterval = 200 * time.Millisecond
-		})
-		return churnMember{d, stop}
-	}
-	leave := func(m churnMember) {
-		m.stop()
-		<-m.d.Done()
-		if err := m.d.Wait(); err != nil {
-			t.Errorf("a leaving member: %v", err)
-		}
-	}
-	late := livetest.ParseRule(t, `{"id":"geo","scope":"*","when":{"path":"$.type","op":"in","value":["file.viewed","file.downloaded"]},
+	g := newChurnGroup(t, b)
+	join := func() churnMember { return g.join(nil) }
+	leave := g.leave
+	first := livetest.ParseRule(t, `{"id":"geo","scope":"*","when":{"path":"$.type","op":"in","value":["file.viewed","file.downloaded"]},
 			"group_by":["$.actor.geo.country"],"window":{"size":"1m"},"time":"$.time","threshold":2,
 			"backfill":{"alert":true},"alert":{"resolve":true}}`)
+	late := first
+	if replaced {
+		late = livetest.ParseRule(t, `{"id":"geo","scope":"*","version":2,"when":{"path":"$.type","op":"in","value":["file.viewed","file.downloaded"]},
+			"group_by":["$.actor.geo.country"],"window":{"size":"1m"},"time":"$.time","threshold":3,
+			"backfill":{"alert":true},"alert":{"resolve":true}}`)
+	}
 	rng := rand.New(rand.NewPCG(seed, 31))
 	gen := workload.New(seed, workload.Config{Customers: customers, Step: time.Second})
 	var history []*kgo.Record
@@ -69,6 +63,9 @@ func churnHistoryAlerts(t *testing.T, seed uint64) {
 	var plan []string
 	for step := range 8 {
 		if step == 3 {
+			b.Produce(t, livetest.Upsert(t, first))
+		}
+		if step == 4 && late != first {
 			b.Produce(t, livetest.Upsert(t, late))
 		}
 		before := seen()
@@ -97,7 +94,7 @@ func churnHistoryAlerts(t *testing.T, seed uint64) {
 	poll.Until(t, 60*time.Second, "the rule live on every member", func() bool {
 		for _, m := range members {
 			v := m.d.Rules()
-			if len(v) != 1 || v[0].Status != contract.RuleLive {
+			if len(v) != 1 || v[0].Status != contract.RuleLive || v[0].Version != late.Version {
 				return false
 			}
 		}

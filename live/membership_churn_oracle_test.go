@@ -40,6 +40,47 @@ type churnMember struct {
 	stop func()
 }
 
+// churnGroup starts members of one consumer group over b, sharing one lake, with the
+// hand-off on: a rule published mid-churn is handed its history while its partitions
+// move.
+type churnGroup struct {
+	t           *testing.T
+	b           *kafkatest.Broker
+	group, lake string
+}
+
+func newChurnGroup(t *testing.T, b *kafkatest.Broker) *churnGroup {
+	return &churnGroup{t: t, b: b, group: livetest.Group(t), lake: "file://" + t.TempDir()}
+}
+
+// join starts a member, its configuration changed by mod (nil: none) after the group's.
+func (g *churnGroup) join(mod func(*live.Config)) churnMember {
+	d, stop := livetest.StartLive(g.t, g.b, func(c *live.Config) {
+		c.Group, c.LakeURL = g.group, g.lake
+		c.ShutdownTimeout = 5 * time.Second
+		c.NoBackfill, c.NoArchive = false, false
+		c.ArchiveRollAge = 300 * time.Millisecond
+		c.SnapshotInterval = 200 * time.Millisecond
+		if mod != nil {
+			mod(c)
+		}
+	})
+	return churnMember{d, stop}
+}
+
+// leave stops m cleanly, as a member scaled in does.
+func (g *churnGroup) leave(m churnMember) {
+	m.stop()
+	select {
+	case <-m.d.Done():
+	case <-time.After(30 * time.Second):
+		g.t.Fatalf("a leaving member did not stop")
+	}
+	if err := m.d.Wait(); err != nil {
+		g.t.Errorf("a leaving member: %v", err)
+	}
+}
+
 func churnOracle(t *testing.T, seed uint64) {
 	const partitions, customers = 5, 6
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions})
@@ -47,31 +88,9 @@ func churnOracle(t *testing.T, seed uint64) {
 	for _, r := range rules {
 		b.Produce(t, livetest.Upsert(t, r))
 	}
-	lake := "file://" + t.TempDir()
-	group := livetest.Group(t)
-	join := func() churnMember {
-		d, stop := livetest.StartLive(t, b, func(c *live.Config) {
-			c.Group, c.LakeURL = group, lake
-			c.ShutdownTimeout = 5 * time.Second
-			// The hand-off on: a rule published mid-churn is handed its history while its
-			// partitions move.
-			c.NoBackfill, c.NoArchive = false, false
-			c.ArchiveRollAge = 300 * time.Millisecond
-			c.SnapshotInterval = 200 * time.Millisecond
-		})
-		return churnMember{d, stop}
-	}
-	leave := func(m churnMember) {
-		m.stop()
-		select {
-		case <-m.d.Done():
-		case <-time.After(30 * time.Second):
-			t.Fatalf("a leaving member did not stop")
-		}
-		if err := m.d.Wait(); err != nil {
-			t.Errorf("a leaving member: %v", err)
-		}
-	}
+	g := newChurnGroup(t, b)
+	join := func() churnMember { return g.join(nil) }
+	leave := g.leave
 	rng := rand.New(rand.NewPCG(seed, 99))
 	gen := workload.New(seed, workload.Config{Customers: customers, Step: time.Second})
 	var history []*kgo.Record

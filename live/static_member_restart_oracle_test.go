@@ -1,7 +1,6 @@
 package live_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -42,18 +41,13 @@ func staticRestartOracle(t *testing.T, seed uint64) {
 	for _, r := range rules {
 		b.Produce(t, livetest.Upsert(t, r))
 	}
-	lake := "file://" + t.TempDir()
-	group := livetest.Group(t)
-	start := func(id string) (*live.Daemon, context.CancelFunc) {
-		return livetest.StartLive(t, b, func(c *live.Config) {
-			c.Group, c.LakeURL = group, lake
+	g := newChurnGroup(t, b)
+	start := func(id string) (*live.Daemon, func()) {
+		m := g.join(func(c *live.Config) {
 			c.InstanceID = id
-			c.ShutdownTimeout = 5 * time.Second
 			c.SessionTimeout = 10 * time.Second
-			c.NoBackfill, c.NoArchive = false, false
-			c.ArchiveRollAge = 300 * time.Millisecond
-			c.SnapshotInterval = 200 * time.Millisecond
 		})
+		return m.d, m.stop
 	}
 	rng := rand.New(rand.NewPCG(seed, 5))
 	gen := workload.New(seed, workload.Config{Customers: customers, Step: time.Second})
