@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
@@ -185,6 +186,35 @@ func TestRestartAfterCompactionKeepsState(t *testing.T) {
 
 // compactedControls is a broker of one events partition whose controls topic is
 // compacted, as ingest.EnsureTopics creates it.
+// setRuleLimits makes the process's rule limits those set changes, failing t if they
+// are refused; the caller restores them (defer rule.SetLimits(rule.CurrentLimits())).
+func setRuleLimits(t *testing.T, set func(*rule.Limits)) {
+	t.Helper()
+	l := rule.CurrentLimits()
+	set(&l)
+	if err := rule.SetLimits(l); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fillerDestination is the upsert of destination f<n>: a control applied, with no
+// Keeper, that a test produces after the records it wants compacted (the broker
+// compacts neither the last batch nor an open one).
+func fillerDestination(n int) *kgo.Record {
+	return &kgo.Record{Topic: "controls", Key: []byte(fmt.Sprintf("destination:*/f%d", n)), Value: []byte(fmt.Sprintf(
+		`{"op":"upsert","destination":{"scope":"*","name":"f%d","type":"webhook","url":"https://hooks.example.com/%d"}}`, n, n))}
+}
+
+// ruleVersions is the rules of a listing as SCOPE/ID@VERSION, sorted.
+func ruleVersions(rs []contract.RuleView) []string {
+	got := make([]string, 0, len(rs))
+	for _, v := range rs {
+		got = append(got, fmt.Sprintf("%s@%d", v.Key(), v.Version))
+	}
+	slices.Sort(got)
+	return got
+}
+
 func compactedControls(t *testing.T) *kafkatest.Broker {
 	t.Helper()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})

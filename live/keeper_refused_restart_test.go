@@ -8,7 +8,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
@@ -25,13 +24,7 @@ import (
 // controls.MaxKeeperDepth instead). Not parallel: it sets the process's rule limits.
 func TestRefusedKeeperLeftNewestFindsRoomAfterCompaction(t *testing.T) {
 	defer rule.SetLimits(rule.CurrentLimits())
-	setMax := func(n int) {
-		l := rule.CurrentLimits()
-		l.MaxRules = n
-		if err := rule.SetLimits(l); err != nil {
-			t.Fatal(err)
-		}
-	}
+	setMax := func(n int) { setRuleLimits(t, func(l *rule.Limits) { l.MaxRules = n }) }
 	b := compactedControls(t)
 	rec := func(key, value string) *kgo.Record {
 		return &kgo.Record{Topic: "controls", Key: []byte(key), Value: []byte(value)}
@@ -39,16 +32,7 @@ func TestRefusedKeeperLeftNewestFindsRoomAfterCompaction(t *testing.T) {
 	up := func(id string) *kgo.Record {
 		return rec("*/"+id, fmt.Sprintf(`{"op":"upsert","rule":{"id":%q,"scope":"*","version":1,"threshold":100,"when":{"path":"$.x"}}}`, id))
 	}
-	filler := func(n int) *kgo.Record { // a destination: applied, no Keeper
-		return rec(fmt.Sprintf("destination:*/f%d", n), fmt.Sprintf(`{"op":"upsert","destination":{"scope":"*","name":"f%d","type":"webhook","url":"https://hooks.example.com/%d"}}`, n, n))
-	}
-	list := func(rs []contract.RuleView) []string {
-		var got []string
-		for _, v := range rs {
-			got = append(got, v.Key().String())
-		}
-		return got
-	}
+	filler, list := fillerDestination, ruleVersions
 
 	// Run 1, --max-rules 2: a, b, then an invalid control of */b: its Keeper (b's upsert).
 	setMax(2)

@@ -55,22 +55,9 @@ func TestLoweredRuleLimitRestartDeletesNoRule(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			defer rule.SetLimits(rule.CurrentLimits())
 			orig := rule.CurrentLimits().MaxInList
-			setMax := func(n int) {
-				l := rule.CurrentLimits()
-				l.MaxInList = n
-				if err := rule.SetLimits(l); err != nil {
-					t.Fatal(err)
-				}
-			}
+			setMax := func(n int) { setRuleLimits(t, func(l *rule.Limits) { l.MaxInList = n }) }
 			b := compactedControls(t)
-			list := func(rs []contract.RuleView) []string {
-				var got []string
-				for _, v := range rs {
-					got = append(got, fmt.Sprintf("%s@%d", v.Key(), v.Version))
-				}
-				slices.Sort(got)
-				return got
-			}
+			list := ruleVersions
 			for _, r := range tc.records {
 				b.Produce(t, r)
 			}
@@ -94,9 +81,7 @@ func TestLoweredRuleLimitRestartDeletesNoRule(t *testing.T) {
 			}) {
 				t.Fatalf("under --max-rule-in-list 10: rejected controls %+v, want */a's upsert refused naming %s", rl.Invalid, rule.LimitInList)
 			}
-			filler := &kgo.Record{Topic: "controls", Key: []byte("destination:*/f1"),
-				Value: []byte(`{"op":"upsert","destination":{"scope":"*","name":"f1","type":"webhook","url":"https://hooks.example.com/1"}}`)}
-			b.Produce(t, filler)
+			b.Produce(t, fillerDestination(1))
 			b.Cluster.Compact()
 
 			setMax(orig)
