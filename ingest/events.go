@@ -479,6 +479,11 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 				fatal = fmt.Errorf("ingest: %w", f)
 				if errors.Is(err, kerr.FencedInstanceID) {
 					fatal = fmt.Errorf("ingest: instance id %q: %w", c.cfg.InstanceID, f)
+					// Out of the group at once, before the stop's drain and commit:
+					// franz-go rejoins after a backoff, and a join with the shared id
+					// fences the process that now holds it (a nil context only
+					// triggers the leave, which a static member sends no request for).
+					c.cl.LeaveGroupContext(nil)
 				}
 				return
 			}

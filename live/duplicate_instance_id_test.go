@@ -76,4 +76,13 @@ func duplicateInstanceID(t *testing.T, seed uint64) {
 	if err := d.Wait(); !errors.Is(err, kerr.FencedInstanceID) || !strings.Contains(err.Error(), `instance id "dup`) || !strings.Contains(err.Error(), "--instance-id") {
 		t.Errorf("the fenced member stopped with %v, want FENCED_INSTANCE_ID naming its instance id and --instance-id", err)
 	}
+	// The fenced one left at once: had it rejoined with the shared id on its way out, it
+	// would have fenced the second in turn (which then stops with an error: StartLive's
+	// cleanup fails the test).
+	before := second.EventsSeen()
+	livetest.ProduceEvents(t, b, gen, 30)
+	poll.Until(t, wait, "the second member to go on handling events", func() bool { return second.EventsSeen() > before })
+	if len(second.Partitions()) != partitions {
+		t.Errorf("the second member owns %v after the first stopped, want every partition", second.Partitions())
+	}
 }

@@ -457,6 +457,9 @@ func (s *Stage) consume(ctx context.Context) error {
 				fatal = fmt.Errorf("notify: %w", f)
 				if errors.Is(err, kerr.FencedInstanceID) {
 					fatal = fmt.Errorf("notify: instance id %q: %w", s.cfg.InstanceID, f)
+					// Out of the group at once: a rejoin with the shared id would fence
+					// the process that now holds it (see ingest's consumer).
+					s.cl.LeaveGroupContext(nil)
 				}
 				return
 			}
