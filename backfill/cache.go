@@ -163,7 +163,8 @@ type Eviction struct {
 // tempGrace is how long a fetch's temporary may go unwritten before eviction takes it
 // for a killed process's. A download in progress writes far more often (each write
 // moves the mtime); a stalled one this long has failed, and a fetch whose temporary
-// is deleted under it fails its rename and is retried by its job. The same hour as
+// is deleted under it fails (its copy's checks, or its rename), and its job's read of
+// the file with it. The same hour as
 // lakehouse's default OrphanGrace, which judges the lake's own temporaries.
 const tempGrace = time.Hour
 

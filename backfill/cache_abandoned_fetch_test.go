@@ -85,3 +85,35 @@ func TestCacheBoundCountsAbandonedFetches(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheKeepsAFetchInProgress: eviction never takes a temporary a fetch is writing:
+// a ".fetch-*" written just now, and a ".link-<ns>" made just now whose mtime is the
+// lake file's, hours old (a link shares it). Both are counted.
+func TestCacheKeepsAFetchInProgress(t *testing.T) {
+	t.Parallel()
+	cache := t.TempDir()
+	dir := filepath.Join(cache, "data", "p=0000", "h=2026-01-01T00")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fetch := filepath.Join(dir, ".fetch-42")
+	link := filepath.Join(dir, fmt.Sprintf(".link-%d", time.Now().UnixNano()))
+	for _, p := range []string{fetch, link} {
+		if err := os.WriteFile(p, make([]byte, 100), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-3 * time.Hour)
+	if err := os.Chtimes(link, old, old); err != nil {
+		t.Fatal(err)
+	}
+	ev := evictCache(cache, 1<<20)
+	for _, p := range []string{fetch, link} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s, in progress, was taken by eviction: %v", filepath.Base(p), err)
+		}
+	}
+	if ev.Bytes != 200 || ev.Abandoned != 0 {
+		t.Errorf("eviction counted %d bytes, %d abandoned; want 200 bytes of the two temporaries, none abandoned", ev.Bytes, ev.Abandoned)
+	}
+}

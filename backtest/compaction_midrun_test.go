@@ -49,8 +49,8 @@ func (b *maintainOnRead) Get(ctx context.Context, name string) (io.ReadCloser, e
 
 // TestBacktestOverLakeCompactedMidRun: maintenance merges the lake's small files and
 // deletes the replaced ones (their delete delay past) while a backtest reads them.
-// Backfill starts over on the newer manifest (backfill.Runner, maxSnapshotRetries) and
-// answers; a backtest (`hindsight backtest`, the console's, which call backtest.Run
+// Backfill answers (it re-reads the lost files' offsets from the newer manifest); a
+// backtest (`hindsight backtest`, the console's, which call backtest.Run
 // once) fails with ErrLakeChanged for the same lake, so any backtest slower than the
 // delete delay over a lake whose archiver compacts fails, however often it is run.
 // The answer wanted is the one over the same events with nobody maintaining.

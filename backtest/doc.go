@@ -16,8 +16,10 @@
 //     for 15 s, fails the run (ErrTailUnavailable). A file the manifest lists but the
 //     bucket lacks (deleted by hand) is read from Kafka too, as backfill reads it; a
 //     file a newer manifest no longer lists (replaced by compaction meanwhile) makes
-//     Run start over, counting from nothing, on the newest manifest, as backfill does,
-//     at most 3 reads in all (maxSnapshotRetries); a lake that changed under each
+//     Run start over, counting from nothing, on the newest manifest (backfill, which
+//     counts in no order, re-reads only the lost offsets), at most 3 reads in all
+//     (maxSnapshotRetries): a run slower than --delete-delay over a lake that keeps
+//     compacting meets a merge on every read; a lake that changed under each
 //     fails the run with ErrLakeChanged, to be run again (the console answers it 503
 //     with Retry-After). PartitionState fails with it at once.
 //   - What neither holds is named, not guessed (contract.Backtest.Missing): offsets

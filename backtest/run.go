@@ -120,10 +120,12 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 }
 
 // maxSnapshotRetries bounds how often one Run reads the lake, each time on the newest
-// manifest, as backfill's of the same name bounds a job: compaction that replaces and
-// deletes a file of the snapshot while it is read (a run slower than --delete-delay)
-// makes the run start over, from nothing counted, on the merged files, which hold the
-// same events; a lake changing under every read ends it with ErrLakeChanged.
+// manifest: compaction that replaces and deletes a file of the snapshot while it is
+// read (a run slower than --delete-delay) makes the run start over, from nothing
+// counted, on the merged files, which hold the same events; a lake changing under
+// every read ends it with ErrLakeChanged. (Backfill re-reads only the lost files'
+// offsets instead, backfill's readMoved: a count does not care in which order it meets
+// events, and a replay of windows does, so a backtest cannot count a range apart.)
 const maxSnapshotRetries = 3
 
 // runSnapshot is one read of Run's: a snapshot of the manifest, its files and the

@@ -84,6 +84,17 @@ func TestLoweredRuleLimitRestartDeletesNoRule(t *testing.T) {
 			b.Produce(t, fillerDestination(1))
 			b.Cluster.Compact()
 
+			// Still under the lowered limit, after compaction: an older version's upsert
+			// is gone, and the newer one is refused, so the key holds nothing (as the
+			// docs say), and nothing is written that would outlive the limit.
+			d, stop = livetest.StartLive(t, b, nil)
+			poll.Until(t, 10*time.Second, "destinations loaded", func() bool { return len(d.Registry().Destinations()) == 1 })
+			if got := list(d.RuleList().Rules); len(got) != 0 {
+				t.Errorf("under --max-rule-in-list 10 after compaction: rules %v, want none", got)
+			}
+			stop()
+			<-d.Done()
+
 			setMax(orig)
 			d, stop = livetest.StartLive(t, b, nil)
 			defer func() { stop(); <-d.Done() }()

@@ -68,17 +68,22 @@ func killedMemberOracle(t *testing.T, seed uint64) {
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// The reader of the child's output ends at its EOF, once the child is gone: Wait,
+	// which closes the pipe, comes after it (os/exec).
+	scanned := make(chan struct{})
 	killed := false
 	kill := func() {
 		if !killed {
 			killed = true
 			_ = child.Process.Kill()
+			<-scanned
 			_ = child.Wait()
 		}
 	}
 	defer kill()
 	var childSeen, childParts atomic.Int64
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "MEMBER" {

@@ -69,14 +69,19 @@ func pausedMember(t *testing.T, seed uint64) {
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// The reader of the child's output ends at its EOF, once the child is gone: Wait,
+	// which closes the pipe, comes after it (os/exec).
+	scanned := make(chan struct{})
 	defer func() {
 		_ = child.Process.Signal(syscall.SIGCONT)
 		_ = child.Process.Kill()
+		<-scanned
 		_ = child.Wait()
 	}()
 	var childSeen, childParts atomic.Int64
 	var resumed, lossSeen atomic.Bool
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "MEMBER" {
@@ -119,6 +124,7 @@ func pausedMember(t *testing.T, seed uint64) {
 	}
 	poll.Until(t, wait, "the resumed member to learn it owns nothing", lossSeen.Load)
 	_ = child.Process.Kill()
+	<-scanned
 	_ = child.Wait()
 
 	wantStarts := a.StartOffsets(late.Key())

@@ -135,8 +135,11 @@ func (d *Daemon) writeKeeper(cr controls.Record, room *controls.RefusedAt) {
 // (an older version, or a delete when nothing), once compaction kept it alone, lost
 // the rule for every later start, also under the old limits. Validation depends on the
 // record and the limits alone, not on order or room, so the record left the newest of
-// its key folds alike under the same limits, before and after compaction: refused
-// (a rejected control, listed) under these, applied under limits that allow it.
+// its key is refused under these limits (a rejected control, listed) and applied under
+// limits that allow it, before and after compaction. The one difference compaction
+// makes: an older version under the key runs under the lowered limits until
+// compaction removes its upsert; then the key holds nothing until the limits allow the
+// newer one again.
 func (d *Daemon) onRulesLoaded() {
 	d.loaded = true
 	for _, u := range d.unkept {

@@ -2,7 +2,8 @@
 // line is reported, by its number and length, and skipped, and the lines after it are
 // read on: bufio.Scanner stops the whole stream at the first such line, so that one
 // oversized event lost every event after it. Only a line's first max bytes are held.
-// UntilDone makes an input's reading end with a context, idle pipes and terminals too.
+// UntilDone makes an input's reading end with a context, idle pipes and fifos too (a
+// terminal the process also writes to is read as it is).
 package lines
 
 import (
