@@ -43,7 +43,9 @@ func (c *Console) active(k rule.Key) *rule.Rule {
 // version after the active rule's (for a new rule 1, or the one after the version a
 // deleted rule of the same key had: Backend.Retired), and a rule equal to the active
 // one is not published (status "unchanged"); without, r's version is published as it
-// is and the daemon decides (an old version comes back "stale"). With base, nothing is
+// is and the daemon decides (an old version comes back "stale"), except that a version
+// not above a deleted rule's (Retired) is refused, "invalid", as rules apply refuses it.
+// With base, nothing is
 // published (status "conflict") when the active version is not the one the edit began
 // from (SaveBase).
 func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, base *SaveBase, wait time.Duration) (SaveResponse, error) {
@@ -53,6 +55,15 @@ func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, 
 	if base != nil {
 		if res, ok := c.conflict(r.Key(), *base); !ok {
 			return res, nil
+		}
+	}
+	if !autoVersion && c.active(r.Key()) == nil {
+		if old, ok := c.cfg.Backend.Retired(r.Key()); ok && r.Version <= old {
+			// The daemon would take it, but its alerts would carry the deleted rule's
+			// alert ids (made of the version), which consumers drop as duplicates: refused
+			// as rules apply refuses it.
+			return SaveResponse{Status: contract.ControlInvalid, Key: r.Key().String(), Op: rule.OpUpsert, Version: r.Version, Offset: -1,
+				Message: fmt.Sprintf("version %d is not newer than version %d of the deleted rule %s: raise version to make it again, or its alerts repeat the deleted rule's alert ids. Nothing was published", r.Version, old, r.Key())}, nil
 		}
 	}
 	if autoVersion {

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +35,11 @@ func TestSaveWithExplicitVersionRefusesRetiredVersion(t *testing.T) {
 	}
 	code, s := save(`{"id":"two","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2}`)
 	if s.Status != "ok" {
-		return // refused, as rules apply refuses it
+		// Refused, as rules apply refuses it, and said so.
+		if code != 422 || s.Status != "invalid" || s.Offset != -1 || !strings.Contains(s.Message, "not newer than version 1 of the deleted rule */two") {
+			t.Errorf("saving version 1 again after the deleted version 1: %d %+v, want 422 invalid, nothing published, naming the deleted version", code, s)
+		}
+		return
 	}
 	produce(t, d.b, []event{{customer: "c-4", typ: "login.failed", at: time.Now()}, {customer: "c-4", typ: "login.failed", at: time.Now()}})
 	d.b.WaitTopicRecords(t, "alerts", 2, 20*time.Second)
