@@ -60,6 +60,11 @@ const state = {
   // for a new rule. A save finds whether another version became active meanwhile.
   base: { key: "", version: 0 },
   kept: {}, // the loaded rule's fields the editor has no inputs for (limits, backfill, alert): kept as they are
+  // The loaded rule's alert.severity as it wrote it (undefined: absent), and the text its
+  // input showed for it: an input the user left as shown gives the field as loaded
+  // (draft), so that an untouched Edit then Save publishes no change where the input
+  // shows an absent field as its default (severity medium).
+  loaded: {},
 };
 
 // ---------- API ----------

@@ -143,6 +143,21 @@ function addCondition(c) {
   return node;
 }
 
+// asLoaded is the loaded rule's field when its input still shows what edit put there,
+// else typed(the input's text): what a rule file wrote (an explicit "medium") is sent
+// back as it was.
+function asLoaded(field, sel, typed) {
+  const v = $(sel).value;
+  if (field in state.loaded && v === state.loaded[field].shown) return state.loaded[field].value;
+  return typed(v);
+}
+
+// load puts a loaded rule's field into its input and remembers both (asLoaded).
+function load(field, sel, value, text) {
+  $(sel).value = text;
+  state.loaded[field] = { value, shown: $(sel).value }; // as the input keeps it
+}
+
 function draft() {
   const r = {};
   const id = $("#rule-id").value.trim();
@@ -179,8 +194,8 @@ function draft() {
   // Severity has an input; the rest of alert (context) is kept as it was.
   const alert = { ...(r.alert || {}) };
   delete alert.severity;
-  const sev = $("#severity").value;
-  if (sev !== "medium") alert.severity = sev;
+  const sev = asLoaded("severity", "#severity", (v) => v === "medium" ? undefined : v);
+  if (sev !== undefined) alert.severity = sev;
   if (Object.keys(alert).length) r.alert = alert;
   else delete r.alert;
   const lb = $("#lookback").value.trim();

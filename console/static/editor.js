@@ -272,6 +272,7 @@ function resetEditor() {
   state.showAll = false;
   $("#editor").reset();
   state.kept = {};
+  state.loaded = {};
   $("#aggregation").open = false;
   updateAggregation();
   $("#conditions").replaceChildren();
@@ -306,7 +307,8 @@ function edit(r) {
   $("#window-every").value = win && win.every !== win.size ? win.every : ""; // tumbling: every is the size
   $("#time-path").value = rl.time || "";
   $("#lateness").value = rl.lateness || "";
-  $("#severity").value = (rl.alert && rl.alert.severity) || "medium";
+  const sev = rl.alert ? rl.alert.severity : undefined;
+  load("severity", "#severity", sev, sev || "medium");
   state.kept = {};
   for (const k of KEPT_FIELDS) if (rl[k]) state.kept[k] = rl[k];
   updateAggregation();
