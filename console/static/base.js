@@ -60,10 +60,11 @@ const state = {
   // for a new rule. A save finds whether another version became active meanwhile.
   base: { key: "", version: 0 },
   kept: {}, // the loaded rule's fields the editor has no inputs for (limits, backfill, alert): kept as they are
-  // The loaded rule's alert.severity as it wrote it (undefined: absent), and the text its
-  // input showed for it: an input the user left as shown gives the field as loaded
-  // (draft), so that an untouched Edit then Save publishes no change where the input
-  // shows an absent field as its default (severity medium).
+  // The loaded rule's name, description and alert.severity as it wrote them (undefined:
+  // absent), and the text each input showed for them: an input the user left as shown
+  // gives the field as loaded (draft), so that an untouched Edit then Save publishes no
+  // change where the input cannot show the text exactly (ends, newlines) or shows an
+  // absent field as its default (severity medium).
   loaded: {},
 };
 

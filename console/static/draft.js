@@ -144,8 +144,9 @@ function addCondition(c) {
 }
 
 // asLoaded is the loaded rule's field when its input still shows what edit put there,
-// else typed(the input's text): what a rule file wrote (an explicit "medium") is sent
-// back as it was.
+// else typed(the input's text): what a user types is tidied, what a rule file wrote
+// (a description's trailing newline, a name's trailing space, an explicit "medium") is
+// sent back as it was.
 function asLoaded(field, sel, typed) {
   const v = $(sel).value;
   if (field in state.loaded && v === state.loaded[field].shown) return state.loaded[field].value;
@@ -163,9 +164,9 @@ function draft() {
   const id = $("#rule-id").value.trim();
   if (id) r.id = id;
   r.scope = $("#scope-global").checked ? "*" : $("#scope-value").value.trim();
-  const name = $("#rule-name").value.trim();
+  const name = asLoaded("name", "#rule-name", (v) => v.trim());
   if (name) r.name = name;
-  const desc = $("#rule-description").value.trim();
+  const desc = asLoaded("description", "#rule-description", (v) => v.trim());
   if (desc) r.description = desc;
   const conds = conditionRows().map((row) => {
     const op = $(".cond-op", row).value;
@@ -227,7 +228,7 @@ function pointAt(text, column) {
 function clearProblems() {
   $$("[data-err]").forEach((e) => e.replaceChildren());
   $$(".cond-err").forEach((e) => e.replaceChildren());
-  $$("#editor input").forEach((e) => e.classList.remove("bad"));
+  $$("#editor input, #editor textarea").forEach((e) => e.classList.remove("bad"));
 }
 
 // showProblems puts each problem under the input it is about. Problems of fields the

@@ -290,8 +290,8 @@ function edit(r) {
   resetEditor();
   const rl = r.rule;
   $("#rule-id").value = rl.id;
-  $("#rule-name").value = rl.name || "";
-  $("#rule-description").value = rl.description || "";
+  load("name", "#rule-name", rl.name, rl.name || "");
+  load("description", "#rule-description", rl.description, rl.description || "");
   if (rl.scope === "*") $("#scope-global").checked = true;
   else { $("#scope-customer").checked = true; $("#scope-value").value = rl.scope; }
   const t = rl.threshold;
