@@ -52,6 +52,10 @@ func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, 
 	if c.closed() {
 		return SaveResponse{}, ErrClosed
 	}
+	r, err := fileForm(r)
+	if err != nil {
+		return SaveResponse{}, err
+	}
 	if base != nil {
 		if res, ok := c.conflict(r.Key(), *base); !ok {
 			return res, nil
@@ -90,6 +94,33 @@ func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, 
 		}
 	}
 	return c.publish(ctx, rule.Upsert(r), wait)
+}
+
+// fileForm is r as `rules apply` makes it from a rules file: a file's rule is decoded
+// to generic values (numbers as their text) and encoded again before it is parsed,
+// while a draft's condition values keep the JSON text the client sent ("caf\u00e9",
+// "\/", members in any order). The same rule would otherwise be another rule byte for
+// byte (and in fingerprint), and `rules apply` of its file refused as changed but not
+// newer. Done here, not in rule's parsing: every stored rule's fingerprint would change.
+func fileForm(r *rule.Rule) (*rule.Rule, error) {
+	js, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("console: encoding rule %s to save it: %w", r.Key(), err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var generic any
+	if err := dec.Decode(&generic); err != nil {
+		return nil, fmt.Errorf("console: decoding rule %s to save it: %w", r.Key(), err)
+	}
+	if js, err = json.Marshal(generic); err != nil {
+		return nil, fmt.Errorf("console: encoding rule %s as a rules file does: %w", r.Key(), err)
+	}
+	out, err := rule.ParseRule(js)
+	if err != nil {
+		return nil, fmt.Errorf("console: parsing rule %s as a rules file gives it: %w", r.Key(), err)
+	}
+	return out, nil
 }
 
 // conflict checks a save of rule k against the rule its edit began from: ok when the
