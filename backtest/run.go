@@ -30,8 +30,9 @@ type Config struct {
 	// Customer, when set, keeps that customer's events only.
 	Customer string
 	// Limits bound each windowed rule's state per partition, and its plain counts'
-	// counters (MaxCounters), as live's flags do. Zero fields: window.DefaultLimits
-	// (window.DefaultMaxCounters).
+	// counters (MaxCounters) and their customers' ids (MaxCustomerIDBytes), as live's
+	// flags do. Zero fields: window.DefaultLimits (window.DefaultMaxCounters,
+	// window.DefaultMaxCustomerIDBytes).
 	Limits window.Limits
 	// Progress, when set, is called now and then (and at the end) with the rows read
 	// of the rows the files to read hold.
@@ -97,6 +98,11 @@ func Run(ctx context.Context, cfg Config) (*contract.Backtest, error) {
 	}
 	if !cfg.To.IsZero() && !cfg.From.Before(cfg.To) {
 		return nil, fmt.Errorf("%w: from %s is not before to %s", ErrEmptyRange, cfg.From.Format(time.RFC3339), cfg.To.Format(time.RFC3339))
+	}
+	if n := cfg.Limits.MaxCustomerIDBytes; n > 0 {
+		if err := window.CheckMaxCustomerIDBytes(n); err != nil {
+			return nil, fmt.Errorf("backtest: %w", err)
+		}
 	}
 	set, err := rule.NewSet(cfg.Rules)
 	if err != nil {

@@ -180,7 +180,8 @@ type Config struct {
 	Admit func() (done func(), err error)
 	// WindowLimits bound a preview's state of a rule kept per group and window, as the
 	// daemon's own bound its evaluator's (so that a preview degrades where live would),
-	// and a backtest's running counts (MaxCounters: the daemon's --max-counters).
+	// and a backtest's running counts (MaxCounters, MaxCustomerIDBytes: the daemon's
+	// --max-counters, --max-customer-ids-bytes).
 	// Default window.DefaultLimits.
 	WindowLimits window.Limits
 	// LimitReached, when set, is told the name of each limit a request reached

@@ -12,6 +12,7 @@ import (
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/rule"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // TestBacktestReachesLivesVerdictAtCustomerIDsBound: live bounds a partition's running
@@ -53,7 +54,9 @@ func TestBacktestReachesLivesVerdictAtCustomerIDsBound(t *testing.T) {
 	}
 	t.Logf("live: %d of %d customers counted, degraded: %s", counted, customers, v.Degraded)
 
-	bt, err := backtest.Run(context.Background(), backtest.Config{Lake: openLake(t, lakeURL), Rules: []*rule.Rule{r}, Brokers: []string{b.Addr}})
+	// Given live's bound, as `hindsight backtest --max-customer-ids-bytes` gives it.
+	bt, err := backtest.Run(context.Background(), backtest.Config{Lake: openLake(t, lakeURL), Rules: []*rule.Rule{r}, Brokers: []string{b.Addr},
+		Limits: window.Limits{MaxCustomerIDBytes: 64 << 10}})
 	if err != nil {
 		t.Fatal(err)
 	}

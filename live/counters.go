@@ -61,7 +61,7 @@ const (
 
 // maxNameBytes is the most a partition's customer names may take: their offsets are
 // uint32 (Config.MaxCustomerIDBytes may bound them lower).
-const maxNameBytes = math.MaxUint32
+const maxNameBytes = window.MaxIDBytes
 
 // DefaultMaxCounters is Config.MaxCounters' default: ten million counters, about
 // 600 MB per partition, besides their customers' ids. It is window's, so that
@@ -70,8 +70,9 @@ const DefaultMaxCounters = window.DefaultMaxCounters
 
 // DefaultMaxCustomerIDBytes is Config.MaxCustomerIDBytes' default: 1 GiB of customer
 // ids per partition, a million ids of 1,024 bytes (--max-customer-bytes) or tens of
-// millions of usual ones.
-const DefaultMaxCustomerIDBytes = 1 << 30
+// millions of usual ones. It is window's, so that backtests and rules test replay
+// plain counts under the same bound.
+const DefaultMaxCustomerIDBytes = window.DefaultMaxCustomerIDBytes
 
 type customerEntry struct {
 	hash uint32

@@ -582,9 +582,8 @@ func (c *Config) Validate() error {
 		// A partition's counters are indexed by int32.
 		errs = append(errs, fmt.Errorf("max counters %d: at most %d (negative: no bound, still at most that many)", c.MaxCounters, math.MaxInt32-1))
 	}
-	if c.MaxCustomerIDBytes > maxNameBytes || c.MaxCustomerIDBytes < namePage {
-		// A partition's customer ids are at uint32 offsets, in pages of namePage.
-		errs = append(errs, fmt.Errorf("max customer ids bytes %d: from %d (one page of ids) to %d (negative: that)", c.MaxCustomerIDBytes, namePage, int64(maxNameBytes)))
+	if err := window.CheckMaxCustomerIDBytes(c.MaxCustomerIDBytes); err != nil {
+		errs = append(errs, err)
 	}
 	// The embedded archiver checks its own configuration only once the daemon has
 	// started: its flags are checked here, before anything is done.

@@ -1,6 +1,10 @@
 package live
 
-import "math"
+import (
+	"math"
+
+	"github.com/hindsightdev/hindsight/window"
+)
 
 // nameArena holds a partition's customer names back to back, each at a uint32 offset,
 // in pages of namePage bytes that a name never crosses (a name longer than a page has
@@ -17,44 +21,41 @@ type nameArena struct {
 }
 
 // namePage is small enough that allocating one costs microseconds, large enough
-// that the pages of ten million names are a few thousand.
-const namePage = 64 << 10
+// that the pages of ten million names are a few thousand. It is window's, whose
+// replay counts ids as this store does.
+const namePage = window.IDPage
 
 // add stores name and returns its offset; ok is false when the arena would outgrow
-// the 4 GiB that offsets address.
+// the 4 GiB that offsets address. Where a name goes, and the pages it takes, is
+// window.IDPages' arithmetic, which a backtest's replay counts its ids by too.
 func (a *nameArena) add(name []byte) (off uint32, ok bool) {
 	n := len(name)
 	if n == 0 {
 		return uint32(min(a.end, math.MaxUint32)), true
 	}
-	at := a.end
-	if top := len(a.pages) * namePage; at+n > top {
-		at = top // the rest of the last page stays unused
-		pages := (n + namePage - 1) / namePage
-		if at+pages*namePage > math.MaxUint32 {
-			return 0, false
-		}
-		buf := make([]byte, pages*namePage)
-		for k := range pages {
+	p := a.idPages()
+	at := p.Add(n)
+	if p.Top > math.MaxUint32 {
+		return 0, false
+	}
+	if grown := p.Top - len(a.pages)*namePage; grown > 0 {
+		buf := make([]byte, grown)
+		for k := range grown / namePage {
 			a.pages = append(a.pages, buf[k*namePage:])
 		}
 	}
 	copy(a.pages[at/namePage][at%namePage:], name)
-	a.end = at + n
+	a.end = p.End
 	return uint32(at), true
 }
 
 // fits says whether add would take a name of n bytes and leave the arena's pages
 // within limit bytes (0: maxNameBytes, what offsets address).
-func (a *nameArena) fits(n int, limit int64) bool {
-	if limit <= 0 || limit > maxNameBytes {
-		limit = maxNameBytes
-	}
-	top := len(a.pages) * namePage
-	if a.end+n <= top {
-		return int64(a.end+n) <= limit
-	}
-	return int64(top+(n+namePage-1)/namePage*namePage) <= limit
+func (a *nameArena) fits(n int, limit int64) bool { return a.idPages().Fits(n, limit) }
+
+// idPages is where the arena stands, in window.IDPages' terms.
+func (a *nameArena) idPages() window.IDPages {
+	return window.IDPages{End: a.end, Top: len(a.pages) * namePage}
 }
 
 // at is the name of n bytes at off, without a copy.

@@ -476,7 +476,7 @@ func (d *Daemon) read(h http.Handler) http.Handler {
 func (c *Config) consoleConfig(b console.Backend) console.Config {
 	// A backtest's replay of plain counts is bounded as this process's counters are.
 	wl := c.WindowLimits
-	wl.MaxCounters = c.MaxCounters
+	wl.MaxCounters, wl.MaxCustomerIDBytes = c.MaxCounters, c.MaxCustomerIDBytes
 	return console.Config{
 		Backend: b, APIToken: c.APIToken,
 		ProtectReads: c.APIToken != "" && !c.PublicRead,

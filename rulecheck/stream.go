@@ -53,8 +53,9 @@ type StreamConfig struct {
 	MaxLineBytes int
 	// Limits bound windowed and grouped rules' state as live's --max-groups and
 	// --max-distinct do (a rule's own limits: override them), and plain counts'
-	// counters as live's --max-counters does. Zero fields are window.DefaultLimits'
-	// (window.DefaultMaxCounters).
+	// counters and their customers' ids as live's --max-counters and
+	// --max-customer-ids-bytes do. Zero fields are window.DefaultLimits'
+	// (window.DefaultMaxCounters, window.DefaultMaxCustomerIDBytes).
 	Limits window.Limits
 }
 
@@ -91,9 +92,9 @@ type Summary struct {
 	CutShort int
 	// Degraded is, per rule key, why its figures are a lower bound
 	// (window.Replay.Degraded: a limit dropped contributions, or a plain count's
-	// matches needing a new counter past Limits.MaxCounters, as live's rule view
-	// says), for rules that reached one. A plain count's Counts are then those it
-	// kept.
+	// matches needing a new counter past Limits.MaxCounters or MaxCustomerIDBytes, as
+	// live's rule view says), for rules that reached one. A plain count's Counts are
+	// then those it kept.
 	Degraded map[rule.Key]string
 	// Stats is, per rule key that is not a plain count, its window state's counters
 	// (window.State.Stats), for rules with one not zero: Late and TimeErrors count the
@@ -117,6 +118,11 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 	}
 	if cfg.EventsName == "" {
 		cfg.EventsName = "events"
+	}
+	if n := cfg.Limits.MaxCustomerIDBytes; n > 0 {
+		if err := window.CheckMaxCustomerIDBytes(n); err != nil {
+			return nil, err
+		}
 	}
 	set, err := rule.NewSet(cfg.Rules)
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 
 // Replay evaluates a set of rules over one partition's events in order, as the live
 // evaluator does, for `rules test`, previews and tests: plain counts as one running
-// count per customer, bounded together by Limits.MaxCounters as live's are, every
-// other rule through a State.
+// count per customer, bounded together by Limits.MaxCounters and their customers' ids
+// by Limits.MaxCustomerIDBytes as live's are, every other rule through a State.
 type Replay struct {
 	set    *rule.Set
 	m      *rule.Matcher
@@ -21,13 +21,20 @@ type Replay struct {
 	counts map[*rule.Rule]map[string]int64
 	// counters is how many (customer, plain rule) counters counts holds, bounded by
 	// maxCounters (none if negative); refused counts, per plain rule, the matches that
-	// needed a new counter past it.
+	// needed a new counter past it or past maxIDBytes, and refusedBy which bounds
+	// refused any.
 	counters    int
 	maxCounters int
 	refused     map[*rule.Rule]int64
-	matched     []*rule.Rule
-	shared      Shared
-	ev          Event
+	refusedBy   struct{ counters, ids bool }
+	// customers are those counts holds counters of, whose ids take idBytes as in
+	// live's store (one copy per customer, whatever its rules), bounded by maxIDBytes.
+	customers  map[string]struct{}
+	idBytes    IDPages
+	maxIDBytes int64
+	matched    []*rule.Rule
+	shared     Shared
+	ev         Event
 	// The crossing callback's state: bound once, so that Add allocates nothing.
 	cross   func(Crossing)
 	rule    *rule.Rule
@@ -47,9 +54,15 @@ type Result struct {
 // NewReplay returns a replay of the rules in set under limits lim.
 func NewReplay(set *rule.Set, lim Limits) *Replay {
 	p := &Replay{set: set, m: set.NewMatcher(), lim: lim, states: map[*rule.Rule]*State{}, counts: map[*rule.Rule]map[string]int64{},
-		maxCounters: lim.MaxCounters, refused: map[*rule.Rule]int64{}}
+		maxCounters: lim.MaxCounters, refused: map[*rule.Rule]int64{}, customers: map[string]struct{}{}, maxIDBytes: lim.MaxCustomerIDBytes}
 	if p.maxCounters == 0 {
 		p.maxCounters = DefaultMaxCounters
+	}
+	switch {
+	case p.maxIDBytes == 0:
+		p.maxIDBytes = DefaultMaxCustomerIDBytes
+	case p.maxIDBytes < 0 || p.maxIDBytes > MaxIDBytes:
+		p.maxIDBytes = MaxIDBytes
 	}
 	p.cross = func(c Crossing) {
 		c.Group = append([]byte(nil), c.Group...)
@@ -134,9 +147,10 @@ func (p *Replay) SilenceBelow(offset int64) {
 
 // countOne adds one to plain rule r's count for customer and tells whether that
 // reached r's threshold: the one crossing of a running total. A match that needs a
-// new counter past Limits.MaxCounters is not counted, as live does at --max-counters:
-// otherwise a history of many customers grew the map without bound, and the replay
-// gave another verdict than live's.
+// new counter past Limits.MaxCounters, or a new customer whose id takes the ids past
+// Limits.MaxCustomerIDBytes, is not counted, in the order live's store checks them
+// (--max-counters, --max-customer-ids-bytes): otherwise a history of many customers
+// grew the map without bound, and the replay gave another verdict than live's.
 func (p *Replay) countOne(r *rule.Rule, customer string) bool {
 	c := p.counts[r]
 	if c == nil {
@@ -147,7 +161,17 @@ func (p *Replay) countOne(r *rule.Rule, customer string) bool {
 	if !ok {
 		if p.maxCounters > 0 && p.counters >= p.maxCounters {
 			p.refused[r]++
+			p.refusedBy.counters = true
 			return false
+		}
+		if _, known := p.customers[customer]; !known {
+			if !p.idBytes.Fits(len(customer), p.maxIDBytes) {
+				p.refused[r]++
+				p.refusedBy.ids = true
+				return false
+			}
+			p.idBytes.Add(len(customer))
+			p.customers[customer] = struct{}{}
 		}
 		p.counters++
 	}
@@ -157,7 +181,9 @@ func (p *Replay) countOne(r *rule.Rule, customer string) bool {
 
 // Degraded says why rule r's figures are a lower bound, as live's rule view does, or
 // "": for a plain count, that matches needing a new counter past Limits.MaxCounters
-// were not counted; for any other rule, its State's Degraded.
+// or Limits.MaxCustomerIDBytes were not counted, naming the bounds the replay reached
+// (live's view names both, its metrics which); for any other rule, its State's
+// Degraded.
 func (p *Replay) Degraded(r *rule.Rule) string {
 	if !r.Plain() {
 		return p.State(r).Degraded()
@@ -166,7 +192,16 @@ func (p *Replay) Degraded(r *rule.Rule) string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf("counter store full (at --max-counters %d counters): %d matches that needed a new counter were not counted", p.maxCounters, n)
+	counters := fmt.Sprintf("--max-counters %d counters", p.maxCounters)
+	ids := fmt.Sprintf("--max-customer-ids-bytes %d bytes of customer ids", p.maxIDBytes)
+	bound := counters
+	switch {
+	case p.refusedBy.counters && p.refusedBy.ids:
+		bound = counters + ", or " + ids
+	case p.refusedBy.ids:
+		bound = ids
+	}
+	return fmt.Sprintf("counter store full (at %s): %d matches that needed a new counter were not counted", bound, n)
 }
 
 // Count is plain rule r's running count for customer.

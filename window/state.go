@@ -11,7 +11,7 @@ import (
 )
 
 // Limits bound one State's memory, a rule's rule.RuleLimits overriding them, and a
-// Replay's running counts (MaxCounters).
+// Replay's running counts (MaxCounters, MaxCustomerIDBytes).
 type Limits struct {
 	// MaxGroups is the most open groups (customer, group values) one rule keeps per
 	// partition. Default 100,000.
@@ -30,6 +30,12 @@ type Limits struct {
 	// needs a new counter past it is not counted and its rule is degraded
 	// (Replay.Degraded). A State ignores it. 0: DefaultMaxCounters; negative: none.
 	MaxCounters int
+	// MaxCustomerIDBytes bounds the bytes of the customer ids a Replay's running
+	// counts hold, counted in IDPage pages as live's --max-customer-ids-bytes counts a
+	// partition's: a match that needs a new customer past it is not counted and its
+	// rule is degraded. A State ignores it. 0: DefaultMaxCustomerIDBytes; negative (or
+	// past it): MaxIDBytes. Under IDPage no id fits (CheckMaxCustomerIDBytes says so).
+	MaxCustomerIDBytes int64
 }
 
 // DefaultMaxCounters is the default bound on (customer, plain rule) counters, live's

@@ -64,6 +64,7 @@ event kept, and a filtered run may differ from what live raised for that custome
 	f.BoolVar(&cfg.JSON, "json", false, "print the report as JSON instead of text")
 	addWindowLimitFlags(f, &cfg.Limits, window.DefaultLimits)
 	addMaxCountersFlag(f, &cfg.Limits.MaxCounters, "", "no bound")
+	addMaxCustomerIDBytesFlag(f, &cfg.Limits.MaxCustomerIDBytes)
 	addRuleLimitFlags(f, &limits)
 	return cmd
 }

@@ -150,7 +150,7 @@ needs --api-token unless --http is a loopback address.`,
 	// State of rules kept per group and window (a rule's limits field overrides them).
 	addWindowLimitFlags(f, &cfg.WindowLimits, def.WindowLimits)
 	addMaxCountersFlag(f, &cfg.MaxCounters, " (about 60 bytes each and the customer's id)", "no bound but 2^31")
-	f.Int64Var(&cfg.MaxCustomerIDBytes, "max-customer-ids-bytes", live.DefaultMaxCustomerIDBytes, "bytes of customer ids one partition's running totals hold, as --max-counters their number, in pages of 64 KiB (from 65,536 to 4 GiB less one byte; negative: that)")
+	addMaxCustomerIDBytesFlag(f, &cfg.MaxCustomerIDBytes)
 	f.IntVar(&cfg.MaxHistoryAlerts, "max-history-alerts", live.DefaultMaxHistoryAlerts, "firings of history a windowed or grouped rule with backfill.alert sends per partition when it starts; past it an event's firings are not sent, nor their resolves (the rule's history says how many: alerts_cut; negative: no bound)")
 	f.Int64Var(&cfg.HandoffBufferBytes, "max-handoff-buffer", live.DefaultHandoffBufferBytes, "bytes of events a windowed or grouped rule buffers per partition while its history is computed; beyond, it counts from then on without its history (shown as incomplete; 0: the default)")
 	f.Int64Var(&cfg.HandoffBuffersBytes, "max-handoff-buffers", live.DefaultHandoffBuffersBytes, "bytes of events all windowed or grouped rules buffer together, over every partition, while their history is computed; a rule whose next event would pass it counts from then on without its history (shown as incomplete; 0: the default)")
@@ -443,6 +443,14 @@ var archiveDefaults = defaultsOf[lakehouse.ArchiverConfig]()
 func addMaxCountersFlag(f *pflag.FlagSet, p *int, cost, negative string) {
 	f.IntVar(p, "max-counters", window.DefaultMaxCounters, "most running totals, (customer, plain rule) counters, one partition keeps"+cost+
 		"; a match needing a new one beyond is not counted and the rule is degraded (0: the default; negative: "+negative+")")
+}
+
+// addMaxCustomerIDBytesFlag registers --max-customer-ids-bytes, the bound on the
+// bytes of running totals' customer ids, writing into p: live's for a partition's
+// store, backtest's and rules test's for their replay's, which counts them as live's
+// store does and must be given live's to reach live's verdict.
+func addMaxCustomerIDBytesFlag(f *pflag.FlagSet, p *int64) {
+	f.Int64Var(p, "max-customer-ids-bytes", window.DefaultMaxCustomerIDBytes, "bytes of customer ids one partition's running totals hold, as --max-counters their number, in pages of 64 KiB (from 65,536 to 4 GiB less one byte; negative: that)")
 }
 
 // addWindowLimitFlags registers the limits of windowed and grouped rules' state, which

@@ -46,7 +46,7 @@ input when it is piped or redirected from a file and not empty (a terminal and /
 are no events). Tests run first; with events and a file without tests, only the events
 are evaluated. The events' windowed and grouped state is bounded by --max-groups and
 --max-distinct as the daemon's is (a rule's own limits: override them), running counts
-by --max-counters, and a rule that reaches one is reported degraded; the tests run under the defaults, so that they pass
+by --max-counters and --max-customer-ids-bytes, and a rule that reaches one is reported degraded; the tests run under the defaults, so that they pass
 or fail alike wherever they run. A windowed rule's matches its windows did not count, as
 live would not (late, without a usable time), are reported as not counted. SIGINT or
 SIGTERM stops the reading of events, even from an idle pipe or fifo (a terminal it also
@@ -124,6 +124,7 @@ read are reported, then the line it stopped at; exit status 1.`,
 	// degraded rule shows here as it would there.
 	addWindowLimitFlags(cmd.Flags(), &cfg.Limits, window.DefaultLimits)
 	addMaxCountersFlag(cmd.Flags(), &cfg.Limits.MaxCounters, "", "no bound")
+	addMaxCustomerIDBytesFlag(cmd.Flags(), &cfg.Limits.MaxCustomerIDBytes)
 	addLineBytesFlag(cmd.Flags(), &cfg.MaxLineBytes)
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
