@@ -43,6 +43,9 @@ func TestMemberKilledMidStreamMatchesOracle(t *testing.T) {
 	}
 }
 
+// killedSessionTimeout is the members' group session timeout (see killedMemberOracle).
+const killedSessionTimeout = 3 * time.Second
+
 func killedMemberOracle(t *testing.T, seed uint64) {
 	const partitions, customers = 5, 20 // enough customers that each partition gets events, the killed member's among them
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions, MinSessionTimeout: 500 * time.Millisecond})
@@ -56,7 +59,10 @@ func killedMemberOracle(t *testing.T, seed uint64) {
 		c.Group, c.LakeURL = group, lake
 		c.ShutdownTimeout = 5 * time.Second
 		c.SnapshotInterval = 200 * time.Millisecond
-		c.SessionTimeout = time.Second
+		// Long enough that a loaded machine (CI's other test binaries) does not expire
+		// a live member's session between its heartbeats; the killed one's partitions
+		// move this long after the kill.
+		c.SessionTimeout = killedSessionTimeout
 	})
 
 	child := exec.Command(os.Args[0], "-test.run=^TestKilledMemberHelper$", "-test.v")
@@ -186,7 +192,7 @@ func TestKilledMemberHelper(t *testing.T) {
 		LakeURL:          env[2],
 		CommitInterval:   100 * time.Millisecond,
 		SnapshotInterval: interval,
-		SessionTimeout:   time.Second,
+		SessionTimeout:   killedSessionTimeout,
 		NoArchive:        true,
 		NoBackfill:       true,
 	})
