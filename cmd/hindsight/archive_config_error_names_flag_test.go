@@ -1,0 +1,35 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestArchiveConfigErrorNamesItsFlags: hindsight archive refuses bounds that cannot
+// work together (exit 2), but says so in lakehouse.ArchiverConfig's Go field names,
+// "MaxBufferedBytes 536870912 below RollBytes 1000000000", where the operator typed
+// --roll-bytes and never --max-buffered-bytes: the flags to change go unnamed.
+func TestArchiveConfigErrorNamesItsFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args  []string
+		flags []string
+	}{
+		{[]string{"--roll-bytes", "1000000000"}, []string{"--roll-bytes", "--max-buffered-bytes"}},
+		{[]string{"--max-buffered-bytes", "1000"}, []string{"--max-buffered-bytes", "--roll-bytes"}},
+		{[]string{"--roll-bytes", "2000000000"}, []string{"--roll-bytes"}},
+		{[]string{"--zstd-level", "30"}, []string{"--zstd-level"}},
+	} {
+		args := append([]string{"archive", "--brokers", "127.0.0.1:1", "--metrics-addr", "", "--lake", "file://" + t.TempDir()}, tc.args...)
+		_, err := run(t, "", args...)
+		if exitCode(err) != 2 || err == nil {
+			t.Errorf("hindsight %s: exit %d (%v); want 2", strings.Join(tc.args, " "), exitCode(err), err)
+			continue
+		}
+		for _, f := range tc.flags {
+			if !strings.Contains(err.Error(), f) {
+				t.Errorf("hindsight archive %s: %q does not name %s", strings.Join(tc.args, " "), err, f)
+			}
+		}
+	}
+}
