@@ -324,6 +324,12 @@ func New(cfg Config) (*Stage, error) {
 		// bound that fold (a destination past max_destinations is none here), so they
 		// are limits of this stage too.
 		rule.CurrentLimits().Each(func(name string, v float64) { s.m.limits.Show(name, v) })
+		// Past these the fold forgets or drops what it held, and their help says so
+		// is counted, as live counts its own (foldDrops).
+		l := rule.CurrentLimits()
+		s.m.limits.ShowCounted(rule.LimitRejected, float64(l.MaxRejectedControls))
+		s.m.limits.ShowCounted(rule.LimitEndedVersions, float64(l.MaxEndedVersions))
+		s.m.limits.ShowCounted(rule.LimitEndedMutes, float64(l.MaxEndedMutes))
 	}
 	return s, nil
 }
@@ -347,6 +353,7 @@ func (s *Stage) Run(ctx context.Context) error {
 		defer cr.Close()
 		ch := make(chan struct{})
 		loaded = ch
+		var drops foldDrops
 		g.Go(func() error {
 			return cr.Run(gctx, func(recs []controls.Record) {
 				for _, rec := range recs {
@@ -357,6 +364,7 @@ func (s *Stage) Run(ctx context.Context) error {
 						s.log.Warn("control not applied by this notify stage", "key", controls.ShownKey(rec.Key), "offset", rec.Offset, "reason", msg)
 					}
 				}
+				drops.count(s.reg, s.m.limits, s.log)
 			}, func() { close(ch) })
 		})
 	}
