@@ -121,7 +121,7 @@ func addBackfillMemoryFlag(f *pflag.FlagSet, p *int64) {
 // every command that opens a bucket takes it.
 func addStorageTimeoutFlag(f *pflag.FlagSet, p *time.Duration) {
 	f.DurationVar(p, "storage-timeout", lakehouse.DefaultStorageTimeout,
-		"how long a request to s3:// object storage may make no progress (no answer, or no byte of a body either way) before it is abandoned, logged and retried; it bounds a stall, not a transfer (negative: none)")
+		"how long a request to s3:// object storage may make no progress (no answer, or no byte of a body either way) before it is abandoned, logged and retried; it bounds a stall, not a transfer (0: the default; negative: none)")
 }
 
 // addMemoryLimitFlag registers --memory-limit, the process's memory budget
@@ -151,10 +151,10 @@ func (f durationFlag) Type() string { return "duration" }
 // names the same way for its own server.
 func addSideHTTPFlags(f *pflag.FlagSet, l *httpguard.Limits) {
 	f.StringSliceVar(&l.AllowedHosts, "allowed-hosts", nil, "Host headers accepted besides the listener's own address and loopback names: name (any port), name:port, or * (any; disables the DNS-rebinding check)")
-	f.IntVar(&l.MaxConnections, "http-max-connections", httpguard.DefaultSideMaxConnections, "HTTP connections held at once; more wait")
-	f.DurationVar(&l.ReadHeaderTimeout, "http-read-header-timeout", httpguard.DefaultReadHeaderTimeout, "bound on reading a request's headers")
-	f.DurationVar(&l.ReadTimeout, "http-read-timeout", httpguard.DefaultReadTimeout, "bound on reading a whole request")
-	f.DurationVar(&l.WriteTimeout, "http-write-timeout", httpguard.DefaultWriteTimeout, "bound on writing an answer")
-	f.DurationVar(&l.IdleTimeout, "http-idle-timeout", httpguard.DefaultIdleTimeout, "how long a keep-alive connection may wait for its next request")
-	f.IntVar(&l.MaxHeaderBytes, "http-max-header-bytes", httpguard.DefaultMaxHeaderBytes, "largest request line and headers, in bytes")
+	f.IntVar(&l.MaxConnections, "http-max-connections", httpguard.DefaultSideMaxConnections, "HTTP connections held at once; more wait (0: the default)")
+	f.DurationVar(&l.ReadHeaderTimeout, "http-read-header-timeout", httpguard.DefaultReadHeaderTimeout, "bound on reading a request's headers (0: the default)")
+	f.DurationVar(&l.ReadTimeout, "http-read-timeout", httpguard.DefaultReadTimeout, "bound on reading a whole request (0: the default)")
+	f.DurationVar(&l.WriteTimeout, "http-write-timeout", httpguard.DefaultWriteTimeout, "bound on writing an answer (0: the default)")
+	f.DurationVar(&l.IdleTimeout, "http-idle-timeout", httpguard.DefaultIdleTimeout, "how long a keep-alive connection may wait for its next request (0: the default)")
+	f.IntVar(&l.MaxHeaderBytes, "http-max-header-bytes", httpguard.DefaultMaxHeaderBytes, "largest request line and headers, in bytes (0: the default)")
 }

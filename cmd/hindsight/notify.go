@@ -29,12 +29,12 @@ import (
 // and `hindsight live` (which runs the stage unless --no-notify) take the same ones.
 func addNotifyFlags(f *pflag.FlagSet, c *notify.Config) {
 	f.StringVar(&c.Group, "notify-group", notify.DefaultGroup, "consumer group of the notify stage on the alerts topic")
-	f.IntVar(&c.QueueSize, "notify-queue-size", notify.DefaultQueueSize, fmt.Sprintf("deliveries waiting per destination; beyond, an alert for it is recorded undelivered at once (at most %d)", notify.MaxQueueSize))
-	f.IntVar(&c.Concurrency, "notify-concurrency", notify.DefaultConcurrency, fmt.Sprintf("deliveries to one destination at once (at most %d)", notify.MaxConcurrency))
-	f.IntVar(&c.UndeliveredWaiting, "notify-undelivered-waiting", notify.DefaultUndeliveredWaiting, "undelivered records of alerts given up on as they are read (no destination, a full queue) that may wait to be written; beyond, reading alerts waits")
-	f.IntVar(&c.MaxPending, "notify-max-pending", notify.DefaultMaxPending, "alerts naming destinations read since each partition's oldest not yet delivered or recorded undelivered (what a restart delivers again); at it, reading alerts waits until the oldest are handled")
-	f.IntVar(&c.MaxOpenFirings, "notify-max-open-firings", notify.DefaultMaxOpenFirings, fmt.Sprintf("firings remembered in memory until their resolves are read, so that a resolve follows its firing (muted if it was, else sent where it went whatever mute is in force) and a muted one is sent when its mute ends; at it the oldest is forgotten (at most %d)", notify.MaxMaxOpenFirings))
-	f.IntVar(&c.Recent, "notify-recent", notify.DefaultRecent, fmt.Sprintf("latest alerts whose delivery states are kept in memory for the console and /v1/notify/alerts (at most %d)", notify.MaxRecent))
+	f.IntVar(&c.QueueSize, "notify-queue-size", notify.DefaultQueueSize, fmt.Sprintf("deliveries waiting per destination; beyond, an alert for it is recorded undelivered at once (at most %d; 0: the default)", notify.MaxQueueSize))
+	f.IntVar(&c.Concurrency, "notify-concurrency", notify.DefaultConcurrency, fmt.Sprintf("deliveries to one destination at once (at most %d; 0: the default)", notify.MaxConcurrency))
+	f.IntVar(&c.UndeliveredWaiting, "notify-undelivered-waiting", notify.DefaultUndeliveredWaiting, "undelivered records of alerts given up on as they are read (no destination, a full queue) that may wait to be written; beyond, reading alerts waits (0: the default)")
+	f.IntVar(&c.MaxPending, "notify-max-pending", notify.DefaultMaxPending, "alerts naming destinations read since each partition's oldest not yet delivered or recorded undelivered (what a restart delivers again); at it, reading alerts waits until the oldest are handled (0: the default)")
+	f.IntVar(&c.MaxOpenFirings, "notify-max-open-firings", notify.DefaultMaxOpenFirings, fmt.Sprintf("firings remembered in memory until their resolves are read, so that a resolve follows its firing (muted if it was, else sent where it went whatever mute is in force) and a muted one is sent when its mute ends; at it the oldest is forgotten (at most %d; 0: the default)", notify.MaxMaxOpenFirings))
+	f.IntVar(&c.Recent, "notify-recent", notify.DefaultRecent, fmt.Sprintf("latest alerts whose delivery states are kept in memory for the console and /v1/notify/alerts (at most %d; 0: the default)", notify.MaxRecent))
 	f.DurationVar(&c.Sender.Timeout, "notify-timeout", notify.DefaultTimeout, "bound on one delivery attempt (connect, answer and body; 0: the default)")
 	f.IntVar(&c.Sender.MaxAttempts, "notify-max-attempts", notify.DefaultMaxAttempts, "requests one delivery may make, the first included (0: the default)")
 	f.DurationVar(&c.Sender.MaxElapsed, "notify-retry-budget", notify.DefaultMaxElapsed, "time a delivery may spend retrying before it is recorded undelivered (0: the default)")
@@ -43,7 +43,7 @@ func addNotifyFlags(f *pflag.FlagSet, c *notify.Config) {
 	c.SecretEnvPrefix = notify.DefaultSecretEnvPrefix
 	f.Var(nonEmptyFlag{&c.SecretEnvPrefix}, "notify-secret-env-prefix", "how the names of the environment variables a destination's secret or url_from may name start; naming any other variable makes its deliveries undelivered (a prefix of a flag's variable, HINDSIGHT_<FLAG>, is refused)")
 	f.StringSliceVar(&c.SecretDirs, "notify-secret-dir", nil, "absolute directory whose regular files a destination's secret or url_from may name, symbolic links resolved (repeatable); none: naming a file makes its deliveries undelivered")
-	f.IntVar(&c.MaxSecretBytes, "notify-max-secret-bytes", notify.DefaultMaxSecretBytes, "bytes a destination's secret or url_from may hold (a file, an environment variable); a larger one makes its deliveries undelivered")
+	f.IntVar(&c.MaxSecretBytes, "notify-max-secret-bytes", notify.DefaultMaxSecretBytes, "bytes a destination's secret or url_from may hold (a file, an environment variable); a larger one makes its deliveries undelivered (0: the default)")
 }
 
 // nonEmptyFlag is a string flag that refuses to be set to "": an empty
