@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp/syntax"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -280,14 +281,36 @@ func (l Limits) Each(fn func(name string, value float64)) {
 	fn(LimitCustomerBytes, float64(l.MaxCustomerBytes))
 }
 
-// Validate reports limits that cannot work: a limit below one, a JSON depth that leaves
-// no room for MaxDepth, or a depth beyond what the JSON engine accepts (whose recursion
-// bounds every consumer of a value).
+// LimitsError is Validate's error. Each problem names the limit whose value it refuses,
+// so that a caller can name what set that value (a flag, a variable): the limit's name
+// alone does not say which of the caller's settings to change.
+type LimitsError struct{ Problems []LimitProblem }
+
+// LimitProblem is one refused value: Msg says why, starting with the limit's name.
+type LimitProblem struct {
+	Limit string
+	Msg   string
+}
+
+func (e *LimitsError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Msg
+	}
+	return "rule: invalid limits: " + strings.Join(msgs, "\n")
+}
+
+// Validate reports limits that cannot work (a *LimitsError): a limit below one, a JSON
+// depth that leaves no room for MaxDepth, or a depth beyond what the JSON engine
+// accepts (whose recursion bounds every consumer of a value).
 func (l Limits) Validate() error {
-	var errs []error
+	var problems []LimitProblem
+	problem := func(name, format string, args ...any) {
+		problems = append(problems, LimitProblem{Limit: name, Msg: name + " is " + fmt.Sprintf(format, args...)})
+	}
 	atLeast := func(name string, v, min int) {
 		if v < min {
-			errs = append(errs, fmt.Errorf("%s is %d; it must be at least %d", name, v, min))
+			problem(name, "%d; it must be at least %d", v, min)
 		}
 	}
 	atLeast(LimitInList, l.MaxInList, 1)
@@ -300,8 +323,8 @@ func (l Limits) Validate() error {
 	atLeast(LimitRuleBytes, l.MaxRuleBytes, 64)
 	if l.MaxJSONDepth < 2*l.MaxDepth+3 {
 		// Each level of all/any costs a rule two levels of JSON (list and object).
-		errs = append(errs, fmt.Errorf("%s is %d; it must be at least %d (2×%s+3) for rules as deep as %s allows",
-			LimitJSONDepth, l.MaxJSONDepth, 2*l.MaxDepth+3, LimitDepth, LimitDepth))
+		problem(LimitJSONDepth, "%d; it must be at least %d (2×%s+3) for rules as deep as %s allows",
+			l.MaxJSONDepth, 2*l.MaxDepth+3, LimitDepth, LimitDepth)
 	}
 	atLeast(LimitRulesFileSize, l.MaxRulesFileBytes, 1)
 	atLeast(LimitRules, l.MaxRules, 1)
@@ -309,15 +332,15 @@ func (l Limits) Validate() error {
 	atLeast(LimitGroupBy, l.MaxGroupBy, 0)
 	atLeast(LimitWindowOverlap, l.MaxWindowOverlap, 1)
 	if l.MaxRuleGroups < 1 {
-		errs = append(errs, fmt.Errorf("%s is %d; it must be at least 1", LimitRuleGroups, l.MaxRuleGroups))
+		problem(LimitRuleGroups, "%d; it must be at least 1", l.MaxRuleGroups)
 	}
 	if l.MaxRuleDistinct < 1 {
-		errs = append(errs, fmt.Errorf("%s is %d; it must be at least 1", LimitRuleDistinct, l.MaxRuleDistinct))
+		problem(LimitRuleDistinct, "%d; it must be at least 1", l.MaxRuleDistinct)
 	}
 	atLeast(LimitOpenWindows, l.MaxOpenWindows, l.MaxWindowOverlap)
 	if l.MaxWindowOverlap > WindowOverlapCeiling {
-		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (the window evaluator counts an event's windows in 16 bits)",
-			LimitWindowOverlap, l.MaxWindowOverlap, WindowOverlapCeiling))
+		problem(LimitWindowOverlap, "%d; it must be at most %d (the window evaluator counts an event's windows in 16 bits)",
+			l.MaxWindowOverlap, WindowOverlapCeiling)
 	}
 	atLeast(LimitContext, l.MaxContext, 0)
 	atLeast(LimitNotify, l.MaxNotify, 0)
@@ -329,19 +352,19 @@ func (l Limits) Validate() error {
 	atLeast(LimitEndedVersions, l.MaxEndedVersions, 1)
 	atLeast(LimitCustomerBytes, l.MaxCustomerBytes, 1)
 	if l.MaxJSONDepth > jsonpath.MaxDepth {
-		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxDepth)", LimitJSONDepth, l.MaxJSONDepth, jsonpath.MaxDepth))
+		problem(LimitJSONDepth, "%d; it must be at most %d (jsonpath.MaxDepth)", l.MaxJSONDepth, jsonpath.MaxDepth)
 	}
 	if l.MaxPathBytes > jsonpath.MaxExprLen {
-		errs = append(errs, fmt.Errorf("%s is %d; it must be at most %d (jsonpath.MaxExprLen)", LimitPathBytes, l.MaxPathBytes, jsonpath.MaxExprLen))
+		problem(LimitPathBytes, "%d; it must be at most %d (jsonpath.MaxExprLen)", l.MaxPathBytes, jsonpath.MaxExprLen)
 	}
 	if l.MuteRetention < 0 {
-		errs = append(errs, fmt.Errorf("%s is %s; it must not be negative", LimitMuteRetention, time.Duration(l.MuteRetention)))
+		problem(LimitMuteRetention, "%s; it must not be negative", time.Duration(l.MuteRetention))
 	}
 	if l.MaxLookback <= 0 {
-		errs = append(errs, fmt.Errorf("%s is %s; it must be positive", LimitLookback, time.Duration(l.MaxLookback)))
+		problem(LimitLookback, "%s; it must be positive", time.Duration(l.MaxLookback))
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("rule: invalid limits: %w", errors.Join(errs...))
+	if len(problems) > 0 {
+		return &LimitsError{Problems: problems}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -104,9 +105,25 @@ func applyCustomerBytes(n int) error {
 // is parsed.
 func applyRuleLimits(l rule.Limits) error {
 	if err := rule.SetLimits(l); err != nil {
-		return usageError{fmt.Errorf("%w (set by the --max-rule… flags or HINDSIGHT_MAX_RULE… variables)", err)}
+		return usageError{limitsFlagError(err)}
 	}
 	return nil
+}
+
+// limitsFlagError words rule.SetLimits' refusal with the flag and variable that set
+// each value refused (every rule limit's flag is limitFlag of its name): the limit's
+// name alone does not say what to change, and a command may take one such flag only.
+func limitsFlagError(err error) error {
+	var le *rule.LimitsError
+	if !errors.As(err, &le) {
+		return fmt.Errorf("applying the rule limits: %w", err)
+	}
+	msgs := make([]string, len(le.Problems))
+	for i, p := range le.Problems {
+		flag := limitFlag(p.Limit)
+		msgs[i] = fmt.Sprintf("%s (set by --%s or %s)", p.Msg, flag, envName(flag))
+	}
+	return fmt.Errorf("invalid limits: %s", strings.Join(msgs, "\n"))
 }
 
 // addBackfillMemoryFlag registers --backfill-memory-limit, the memory DuckDB may use
