@@ -356,8 +356,14 @@ const MinSessionTimeout = 100 * time.Millisecond
 // hindsight_limit showing it) said otherwise. Callers name their own flags for the two.
 var ErrRetentionNeverApplied = errors.New("lakehouse: the retention would never be applied, every file kept: only the maintenance pass applies it, and a negative interval runs none")
 
-// Validate reports the first invalid field.
-func (c *ArchiverConfig) Validate() error {
+// Validate reports the first invalid field, named as in Go.
+func (c *ArchiverConfig) Validate() error { return c.ValidateNamed(nil) }
+
+// ValidateNamed is Validate with each field named by name(field) (the Go name when name
+// is nil or answers ""): a command names the flags that set them, which differ between
+// hindsight archive and what else fills an ArchiverConfig.
+func (c *ArchiverConfig) ValidateNamed(name func(field string) string) error {
+	n := func(field string) string { return fieldName(name, field) }
 	switch {
 	case len(c.Brokers) == 0:
 		return errors.New("lakehouse: no brokers")
@@ -368,29 +374,31 @@ func (c *ArchiverConfig) Validate() error {
 	case c.Bucket == nil && c.BucketURL == "":
 		return errors.New("lakehouse: no bucket")
 	case c.RollBytes < 1 || c.RollBytes > 1<<30:
-		return fmt.Errorf("lakehouse: RollBytes %d out of range [1, 1GiB]", c.RollBytes)
+		return fmt.Errorf("lakehouse: %s %d out of range [1, 1GiB]", n("RollBytes"), c.RollBytes)
 	case c.RollAge <= 0:
-		return fmt.Errorf("lakehouse: RollAge %v must be positive", c.RollAge)
+		return fmt.Errorf("lakehouse: %s %v must be positive", n("RollAge"), c.RollAge)
 	case c.MaxBufferedBytes < c.RollBytes:
-		return fmt.Errorf("lakehouse: MaxBufferedBytes %d below RollBytes %d", c.MaxBufferedBytes, c.RollBytes)
+		return fmt.Errorf("lakehouse: %s %d below %s %d: an archiver must hold a whole file", n("MaxBufferedBytes"), c.MaxBufferedBytes, n("RollBytes"), c.RollBytes)
 	case c.RowGroupRows < 1:
-		return fmt.Errorf("lakehouse: RowGroupRows %d must be positive", c.RowGroupRows)
+		return fmt.Errorf("lakehouse: %s %d must be positive", n("RowGroupRows"), c.RowGroupRows)
 	case CheckCompression(c.Compression) != nil:
-		return fmt.Errorf("lakehouse: %w", CheckCompression(c.Compression))
+		return fmt.Errorf("lakehouse: %s: %w", n("Compression"), CheckCompression(c.Compression))
 	case c.CompressionLevel < 1 || c.CompressionLevel > 22:
-		return fmt.Errorf("lakehouse: zstd level %d out of range [1, 22]", c.CompressionLevel)
+		return fmt.Errorf("lakehouse: %s %d out of range [1, 22] (zstd levels)", n("CompressionLevel"), c.CompressionLevel)
 	case c.FlushConcurrency < 1:
-		return fmt.Errorf("lakehouse: FlushConcurrency %d must be positive", c.FlushConcurrency)
+		return fmt.Errorf("lakehouse: %s %d must be positive", n("FlushConcurrency"), c.FlushConcurrency)
 	case c.MemoryLimit < 0:
-		return fmt.Errorf("lakehouse: MemoryLimit %d: use a number of bytes, or 0 for none", c.MemoryLimit)
+		return fmt.Errorf("lakehouse: %s %d: use a number of bytes, or 0 for none", n("MemoryLimit"), c.MemoryLimit)
 	case c.Retention < 0:
-		return fmt.Errorf("lakehouse: Retention %v must not be negative", c.Retention)
+		return fmt.Errorf("lakehouse: %s %v must not be negative", n("Retention"), c.Retention)
 	case c.Retention > 0 && c.CompactInterval < 0:
-		return fmt.Errorf("%w: Retention %v, CompactInterval %v", ErrRetentionNeverApplied, c.Retention, c.CompactInterval)
-	case c.DeleteDelay < 0 || c.OrphanGrace <= 0:
-		return errors.New("lakehouse: DeleteDelay must not be negative, OrphanGrace must be positive")
+		return fmt.Errorf("%w: %s %v, %s %v", ErrRetentionNeverApplied, n("Retention"), c.Retention, n("CompactInterval"), c.CompactInterval)
+	case c.DeleteDelay < 0:
+		return fmt.Errorf("lakehouse: %s %v must not be negative", n("DeleteDelay"), c.DeleteDelay)
+	case c.OrphanGrace <= 0:
+		return fmt.Errorf("lakehouse: %s %v must be positive", n("OrphanGrace"), c.OrphanGrace)
 	case c.KeepManifests < 2:
-		return fmt.Errorf("lakehouse: KeepManifests %d must be at least 2", c.KeepManifests)
+		return fmt.Errorf("lakehouse: %s %d must be at least 2", n("KeepManifests"), c.KeepManifests)
 	case c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff:
 		return fmt.Errorf("lakehouse: backoff [%v, %v] invalid", c.MinBackoff, c.MaxBackoff)
 	case c.LagInterval <= 0 || c.ShutdownTimeout <= 0:
@@ -398,11 +406,21 @@ func (c *ArchiverConfig) Validate() error {
 	case c.MaxLagSamples < 2:
 		return fmt.Errorf("lakehouse: MaxLagSamples %d must be at least 2", c.MaxLagSamples)
 	case c.SessionTimeout < 0:
-		return fmt.Errorf("lakehouse: SessionTimeout %v must not be negative", c.SessionTimeout)
+		return fmt.Errorf("lakehouse: %s %v must not be negative", n("SessionTimeout"), c.SessionTimeout)
 	case c.SessionTimeout > 0 && c.SessionTimeout < MinSessionTimeout:
-		return fmt.Errorf("lakehouse: SessionTimeout %v is below the Kafka client's least, %v", c.SessionTimeout, MinSessionTimeout)
+		return fmt.Errorf("lakehouse: %s %v is below the Kafka client's least, %v", n("SessionTimeout"), c.SessionTimeout, MinSessionTimeout)
 	}
 	return nil
+}
+
+// fieldName is field as name names it, its Go name when name is nil or answers "".
+func fieldName(name func(field string) string, field string) string {
+	if name != nil {
+		if s := name(field); s != "" {
+			return s
+		}
+	}
+	return field
 }
 
 // encodeOptions are the Parquet knobs of the files written under c (defaults filled).

@@ -462,16 +462,22 @@ func (cfg MaintenanceConfig) storagePatience() time.Duration {
 
 // Validate reports what a maintenance pass would refuse in cfg, before any lake is
 // opened: a caller can tell a wrong option from a lake that fails.
-func (cfg MaintenanceConfig) Validate() error {
-	_, err := cfg.archiverConfig(nil)
+func (cfg MaintenanceConfig) Validate() error { return cfg.ValidateNamed(nil) }
+
+// ValidateNamed is Validate with each field of cfg named by name(field) (the Go name
+// when name is nil or answers ""), as ArchiverConfig.ValidateNamed: a command names
+// its flags.
+func (cfg MaintenanceConfig) ValidateNamed(name func(field string) string) error {
+	_, err := cfg.archiverConfig(nil, name)
 	return err
 }
 
 // archiverConfig is the archiver configuration a pass on l runs under (nil l: for
-// Validate), defaults filled and checked.
-func (cfg MaintenanceConfig) archiverConfig(l *Lake) (ArchiverConfig, error) {
+// Validate), defaults filled and checked; name names cfg's fields in its errors.
+func (cfg MaintenanceConfig) archiverConfig(l *Lake, name func(field string) string) (ArchiverConfig, error) {
+	n := func(field string) string { return fieldName(name, field) }
 	if cfg.TargetBytes < 0 || cfg.TargetBytes > 1<<30 {
-		return ArchiverConfig{}, fmt.Errorf("lakehouse: TargetBytes %d out of range [1, 1GiB]", cfg.TargetBytes)
+		return ArchiverConfig{}, fmt.Errorf("lakehouse: %s %d out of range [1, 1GiB]", n("TargetBytes"), cfg.TargetBytes)
 	}
 	// A pass buffers no archive (MaxBufferedBytes bounds an archiver's open files):
 	// the archiver's bound, checked against the target as RollBytes, is the target's.
@@ -489,14 +495,20 @@ func (cfg MaintenanceConfig) archiverConfig(l *Lake) (ArchiverConfig, error) {
 	if cfg.DeleteDelay < 0 {
 		d.DeleteDelay = 0
 	}
-	return d, d.Validate()
+	// The archiver's RollBytes and MaxBufferedBytes are this pass's TargetBytes.
+	return d, d.ValidateNamed(func(field string) string {
+		if field == "RollBytes" || field == "MaxBufferedBytes" {
+			field = "TargetBytes"
+		}
+		return n(field)
+	})
 }
 
 // Maintain runs one maintenance pass: compaction, retention, deletion of replaced files
 // whose delay passed, garbage collection of orphans, pruning of old manifests. It is
 // safe to run while archivers write: every change is one manifest commit.
 func (l *Lake) Maintain(ctx context.Context, cfg MaintenanceConfig) (MaintenanceReport, error) {
-	d, err := cfg.archiverConfig(l)
+	d, err := cfg.archiverConfig(l, nil)
 	if err != nil {
 		return MaintenanceReport{}, err
 	}

@@ -39,3 +39,23 @@ func TestArchiveConfigErrorNamesItsFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestArchiveConfigFlagsExist: each flag archive's and lake compact's errors name for a
+// lakehouse field is one the command has, or the error would name a flag to change
+// that the operator cannot give.
+func TestArchiveConfigFlagsExist(t *testing.T) {
+	for _, tc := range []struct {
+		path  []string
+		flags map[string]string
+	}{{[]string{"archive"}, archiveFlags}, {[]string{"lake", "compact"}, compactFlags}} {
+		cmd, _, err := newRootCmd().Find(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for field, f := range tc.flags {
+			if cmd.Flags().Lookup(f) == nil {
+				t.Errorf("hindsight %s has no --%s, named for %s", strings.Join(tc.path, " "), f, field)
+			}
+		}
+	}
+}

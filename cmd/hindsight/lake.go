@@ -102,7 +102,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_lake_typed_paths_over_limit", Help: "--lake-columns paths that --lake-max-columns left untyped (history reads them from the JSON payload)."},
 					func() float64 { return float64(cfg.Columns.Over()) }))
 			cfg.EnsureDefaults()
-			if err := cfg.Validate(); errors.Is(err, lakehouse.ErrRetentionNeverApplied) {
+			if err := cfg.ValidateNamed(flagOf(archiveFlags)); errors.Is(err, lakehouse.ErrRetentionNeverApplied) {
 				return usageError{fmt.Errorf("--retention %v with --compact-interval %v: give --compact-interval a positive interval, or --retention 0: %w",
 					cfg.Retention, cfg.CompactInterval, err)}
 			} else if err != nil {
@@ -167,6 +167,32 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	addCustomerBytesFlag(f, &maxCustomer)
 	addLogFlags(f, &logLevel, "info")
 	return cmd
+}
+
+// archiveFlags and compactFlags are the flags of hindsight archive and lake compact
+// by the lakehouse config field they set: a refused setting is named as the operator
+// gave it (ArchiverConfig.ValidateNamed), not by its Go name.
+var (
+	archiveFlags = map[string]string{
+		"RollBytes": "roll-bytes", "RollAge": "roll-age", "MaxBufferedBytes": "max-buffered-bytes",
+		"RowGroupRows": "row-group-rows", "Compression": "compression", "CompressionLevel": "zstd-level",
+		"MemoryLimit": "memory-limit", "Retention": "retention", "CompactInterval": "compact-interval",
+		"DeleteDelay": "delete-delay", "OrphanGrace": "orphan-grace", "SessionTimeout": "session-timeout",
+	}
+	compactFlags = map[string]string{
+		"TargetBytes": "target-bytes", "CompactSmallBytes": "compact-small-bytes", "Compression": "compression",
+		"Retention": "retention", "DeleteDelay": "delete-delay", "OrphanGrace": "orphan-grace",
+	}
+)
+
+// flagOf names a config field by its flag in flags ("" for a field no flag sets).
+func flagOf(flags map[string]string) func(field string) string {
+	return func(field string) string {
+		if f, ok := flags[field]; ok {
+			return "--" + f
+		}
+		return ""
+	}
 }
 
 // archiveColumns is the typed paths of `hindsight archive`: its --lake-columns, each
@@ -314,7 +340,7 @@ func newLakeCmd() *cobra.Command {
 		Short: "Run one maintenance pass: merge small files, apply retention, delete garbage",
 		Args:  cobra.NoArgs,
 		RunE: runE(func(ctx context.Context, url string, storage lakehouse.StorageConfig, out io.Writer) error {
-			if err := mc.Validate(); err != nil {
+			if err := mc.ValidateNamed(flagOf(compactFlags)); err != nil {
 				return usageError{err}
 			}
 			rep, err := lakehouse.MaintainLake(ctx, url, mc, storage)

@@ -56,12 +56,12 @@ func TestLiveRefusesInvalidEmbeddedArchiverFlags(t *testing.T) {
 
 // A --session-timeout below the Kafka client's least (100ms) is refused as bad input
 // by the standalone archiver too, before it asks a broker; it failed with exit status
-// 1 once its client was made.
+// 1 once its client was made. The error names the flag, not ArchiverConfig.SessionTimeout.
 func TestArchiveRefusesSessionTimeoutBelowClientFloor(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	code, last := runToEnd(t, "archive", "--brokers", b.Addr, "--metrics-addr", "", "--lake", "file://"+filepath.Join(t.TempDir(), "lake"), "--session-timeout", "50ms")
-	if code != 2 || !strings.Contains(last, "SessionTimeout 50ms is below the Kafka client's least, 100ms") {
+	if code != 2 || !strings.Contains(last, "--session-timeout 50ms is below the Kafka client's least, 100ms") {
 		t.Errorf("archive --session-timeout 50ms: exit status %d (%s), want 2 naming the least", code, last)
 	}
 }
