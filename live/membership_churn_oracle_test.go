@@ -257,11 +257,19 @@ func churnOracle(t *testing.T, seed uint64) {
 			lateID[contract.AlertID(late.Scope, late.ID, late.Version, c, late.Threshold.Count())+" "+contract.StatusFiring] = true
 		}
 	}
+	// The rule handed its history mid-churn: each of its alerts is on the topic, once
+	// or more. A member that leaves while the alerts its hand-off raised are being
+	// produced cannot tell one handed over just before its stop from one failed by it,
+	// takes no snapshot of the partition for them, and its next owner raises them
+	// again, with the same alert_id (live/handoff.go produceAlerts: at least once, as
+	// after a crash; a CI run under load saw one twice).
+	for id := range lateID {
+		if got[id] == 0 {
+			t.Errorf("alert %s (the rule handed its history mid-churn): not on the alerts topic", id)
+		}
+	}
 	for id, k := range got {
 		if lateID[id] {
-			if k > 1 {
-				t.Errorf("alert %s (the rule handed its history mid-churn): on the alerts topic %d times", id, k)
-			}
 			continue
 		}
 		if !wantAlerts[id] {
