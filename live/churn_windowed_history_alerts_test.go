@@ -21,7 +21,7 @@ import (
 // in the second case it is replaced by a version 2 (another threshold) one step later,
 // while the first version's hand-off may still run. The last version's open windows
 // must equal a full replay, every firing of its replay be on the alerts topic, no
-// alert (firing or resolve, of either version) be there more than once, and every
+// alert (firing or resolve, of either version) but history's be there more than once, and every
 // member run the last version only.
 func TestChurnWindowedHistoryAlertsOnce(t *testing.T) {
 	seeds := []uint64{1, 2, 3, 4}
@@ -117,11 +117,20 @@ func churnHistoryAlerts(t *testing.T, seed uint64, replaced bool) {
 	time.Sleep(500 * time.Millisecond)
 	n := b.TopicRecords(t, "alerts")
 	got := map[string]int{}
+	fromHistory := map[string]bool{}
 	for _, al := range livetest.Alerts(t, b.Consume(t, "alerts", int(n), wait)) {
 		got[al.AlertID+" "+al.Status]++
+		if al.Source == contract.SourceBackfill {
+			fromHistory[al.AlertID+" "+al.Status] = true
+		}
 	}
+	// An alert of the hand-off's history may come twice, with the same alert_id: a
+	// member leaving while its hand-off's alerts are produced cannot tell one handed
+	// over just before its stop from one its stop failed, and the next owner raises
+	// them again (live/handoff.go produceAlerts: at least once, as after a crash).
+	// Every other alert comes once.
 	for id, k := range got {
-		if k > 1 {
+		if k > 1 && !fromHistory[id] {
 			t.Errorf("alert %s: on the alerts topic %d times", id, k)
 		}
 	}
