@@ -14,14 +14,7 @@ import (
 // the Read blocked on it with the context's cause, and release leaves the pipe as it
 // found it: open, blocking, its next line readable.
 func TestUntilDoneEndsABlockedRead(t *testing.T) {
-	// A pipe as a process's stdin is: blocking, which os.Pipe's is not.
-	var fds [2]int
-	if err := syscall.Pipe(fds[:]); err != nil {
-		t.Fatal(err)
-	}
-	pr, pw := os.NewFile(uintptr(fds[0]), "stdin"), os.NewFile(uintptr(fds[1]), "pipe")
-	defer pr.Close()
-	defer pw.Close()
+	pr, pw := blockingPipe(t)
 	stopped := errors.New("stopped")
 	ctx, cancel := context.WithCancelCause(context.Background())
 	before, err := fcntl(pr)
@@ -82,13 +75,7 @@ func fcntl(f *os.File) (int, error) {
 // no release; PutBackModes puts the blocking mode back for it, so that a terminal the
 // shell shares is blocking again, and a release after it changes nothing.
 func TestPutBackModesRestoresUnreleased(t *testing.T) {
-	var fds [2]int
-	if err := syscall.Pipe(fds[:]); err != nil {
-		t.Fatal(err)
-	}
-	pr, pw := os.NewFile(uintptr(fds[0]), "stdin"), os.NewFile(uintptr(fds[1]), "pipe")
-	defer pr.Close()
-	defer pw.Close()
+	pr, _ := blockingPipe(t)
 	_, release := UntilDone(context.Background(), pr)
 	defer release()
 	if fl, err := fcntl(pr); err != nil || fl&syscall.O_NONBLOCK == 0 {
@@ -98,4 +85,17 @@ func TestPutBackModesRestoresUnreleased(t *testing.T) {
 	if fl, err := fcntl(pr); err != nil || fl&syscall.O_NONBLOCK != 0 {
 		t.Errorf("after PutBackModes the pipe's flags are %#x (%v): still O_NONBLOCK", fl, err)
 	}
+}
+
+// blockingPipe is a pipe as a process's stdin is: blocking, which os.Pipe's is not.
+// Both ends are closed when the test ends.
+func blockingPipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		t.Fatal(err)
+	}
+	r, w = os.NewFile(uintptr(fds[0]), "stdin"), os.NewFile(uintptr(fds[1]), "pipe")
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
 }
