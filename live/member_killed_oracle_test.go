@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +72,20 @@ func killedMemberOracle(t *testing.T, seed uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The child's log says what it was doing when the test gave up on it.
+	childLog, err := os.Create(t.TempDir() + "/member.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stderr = childLog
+	t.Cleanup(func() {
+		if t.Failed() {
+			if b, err := os.ReadFile(childLog.Name()); err == nil {
+				t.Logf("the killed member's log:\n%s", b)
+			}
+		}
+		childLog.Close()
+	})
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +96,12 @@ func killedMemberOracle(t *testing.T, seed uint64) {
 	kill := func() {
 		if !killed {
 			killed = true
-			_ = child.Process.Kill()
+			if t.Failed() {
+				// A goroutine dump in its log, for the cleanup below to print.
+				_ = child.Process.Signal(syscall.SIGQUIT)
+			} else {
+				_ = child.Process.Kill()
+			}
 			<-scanned
 			_ = child.Wait()
 		}
@@ -106,14 +126,16 @@ func killedMemberOracle(t *testing.T, seed uint64) {
 
 	rng := rand.New(rand.NewPCG(seed, 7))
 	gen := workload.New(seed, workload.Config{Customers: customers, Step: time.Second})
+	// What the member had seen is read before each batch is produced: it may handle its
+	// whole share before the producing returns.
 	var history []*kgo.Record
-	history = append(history, livetest.ProduceEvents(t, b, gen, 150+rng.IntN(100))...)
 	before := childSeen.Load()
+	history = append(history, livetest.ProduceEvents(t, b, gen, 150+rng.IntN(100))...)
 	poll.Until(t, wait, "the member to be killed to handle events", func() bool { return childSeen.Load() > before })
 	// Past a periodic snapshot or two, then a batch in its hands at the kill.
 	time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
-	history = append(history, livetest.ProduceEvents(t, b, gen, 150+rng.IntN(100))...)
 	before = childSeen.Load()
+	history = append(history, livetest.ProduceEvents(t, b, gen, 150+rng.IntN(100))...)
 	poll.Until(t, wait, "the member to be killed to handle part of the batch", func() bool { return childSeen.Load() > before })
 	kill()
 	history = append(history, livetest.ProduceEvents(t, b, gen, 100)...)
