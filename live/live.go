@@ -322,7 +322,8 @@ type Config struct {
 	// changed. Partitions are also snapshotted when revoked and at shutdown. Default 30s.
 	SnapshotInterval time.Duration
 	// NoSnapshots turns durable state off: a partition new to this process recounts its
-	// history by backfill instead of restoring a snapshot. Default false.
+	// history by backfill instead of restoring a snapshot; with NoBackfill too, its
+	// counts say they lack the history below the group's commit. Default false.
 	NoSnapshots bool
 	// SessionTimeout is how long the group waits for a crashed member before giving its
 	// partitions to the others. Default: franz-go's 45s (the broker bounds it).

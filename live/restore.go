@@ -21,7 +21,9 @@ import (
 // snapshots could not be read are fresh partitions carrying the error, for /v1/state;
 // those whose restore the daemon's stop cut short are abandoned ones (abandonedPartition).
 func (d *Daemon) restore(ps []int32) map[int32]*partition {
-	if d.state == nil || len(ps) == 0 {
+	// Without snapshots (--no-snapshots) backfill recounts a partition's history; with
+	// neither, the partitions are still checked for history their counts lack.
+	if len(ps) == 0 || (d.state == nil && d.bf != nil) {
 		return nil
 	}
 	// The stop ends the restore too: on its own context, a restore waiting for a store
@@ -61,11 +63,22 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 				d.log.Warn("partition offsets unknown; not restoring its snapshot, recounting from history", "partition", pid)
 				continue
 			}
-			d.log.Error("partition offsets unknown; not restoring its snapshot, and without backfill its history is not recounted: its counts restart at the resume offset", "partition", pid)
 			p := d.newPartition(pid)
-			p.snaps.lastErr = "restore: the partition's offsets could not be listed"
-			p.historyLost = "the partition's offsets could not be listed, so no snapshot was restored, and --no-backfill recounts no history"
+			if d.state == nil {
+				d.log.Error("partition offsets unknown: whether its counts lack history below the resume offset is not known, and neither a snapshot (--no-snapshots) nor backfill (--no-backfill) restores it", "partition", pid)
+				p.historyLost = "the partition's offsets could not be listed, so whether the group counted events of it before is not known, and --no-snapshots --no-backfill restore no history"
+			} else {
+				d.log.Error("partition offsets unknown; not restoring its snapshot, and without backfill its history is not recounted: its counts restart at the resume offset", "partition", pid)
+				p.snaps.lastErr = "restore: the partition's offsets could not be listed"
+				p.historyLost = "the partition's offsets could not be listed, so no snapshot was restored, and --no-backfill recounts no history"
+			}
 			out[pid] = p
+			continue
+		}
+		if d.state == nil { // --no-snapshots --no-backfill
+			if p := d.withoutSnapshot(ctx, pid, bounds[pid], &committed); p != nil {
+				out[pid] = p
+			}
 			continue
 		}
 		p, err := d.restoreOne(ctx, pid, state, bounds)
@@ -114,10 +127,11 @@ type committedOffsets struct {
 // recounts its history (--no-backfill): nil for a fresh start, a partition whose counts
 // say they lack the history below its resume offset when the group committed an
 // offset above the log's start. There the snapshots that held that history are gone
-// (--state pointed elsewhere, the store emptied while down): resuming at the commit
-// with empty counts, reported live and complete, the events below were in no count and
-// nothing said so (TestStateStoreChangedWithoutBackfillSaysCountsLackHistory), which an
-// unreadable snapshot does say.
+// (--state pointed elsewhere, the store emptied while down) or were never kept
+// (--no-snapshots: a restart, or a partition moved from another member): resuming at
+// the commit with empty counts, reported live and complete, the events below were in
+// no count and nothing said so (TestStateStoreChangedWithoutBackfillSaysCountsLackHistory),
+// which an unreadable snapshot does say.
 func (d *Daemon) withoutSnapshot(ctx context.Context, pid int32, b logBound, committed **committedOffsets) *partition {
 	if *committed == nil {
 		at, err := d.readCommitted(ctx)
@@ -130,9 +144,15 @@ func (d *Daemon) withoutSnapshot(ctx context.Context, pid int32, b logBound, com
 	if !ok || at <= b.start {
 		return nil
 	}
+	p := d.newPartition(pid)
+	if d.state == nil {
+		d.log.Error("the group committed offsets of the partition, and with neither snapshots (--no-snapshots) nor backfill (--no-backfill) its history is not restored: its counts restart at the resume offset",
+			"partition", pid, "committed", at, "log_start", b.start)
+		p.historyLost = "the group committed offsets of this partition, and --no-snapshots --no-backfill restore no history: its counts start at the resume offset"
+		return p
+	}
 	d.log.Error("no snapshot of the partition in the state store, though the group committed offsets of it, and without backfill its history is not recounted: its counts restart at the resume offset",
 		"partition", pid, "committed", at, "log_start", b.start, "store", d.state.url)
-	p := d.newPartition(pid)
 	p.historyLost = "no snapshot of this partition is in the state store, though the group committed offsets of it (the store changed or emptied), and --no-backfill recounts no history"
 	return p
 }

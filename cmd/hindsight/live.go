@@ -145,7 +145,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.DurationVar(&cfg.RestorePatience, "restore-patience", def.RestorePatience, "how long restoring a partition waits out failures of the events offsets' listing, and of the snapshot store, each (tried again meanwhile); past it the partition starts without its snapshot (the restore as a whole stays within --shutdown-timeout + 30s; a stop ends it at once)")
 	addStorageTimeoutFlag(f, &cfg.StorageTimeout)
 	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", def.SnapshotInterval, "how often changed partition state is snapshotted (also on revoke and shutdown; 0: the default)")
-	f.BoolVar(&cfg.NoSnapshots, "no-snapshots", false, "keep no durable state: partitions new to this process recount history by backfill")
+	f.BoolVar(&cfg.NoSnapshots, "no-snapshots", false, "keep no durable state: partitions new to this process recount history by backfill (with --no-backfill too, their counts say they lack the history below the group's commit)")
 	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	// State of rules kept per group and window (a rule's limits field overrides them).
 	addWindowLimitFlags(f, &cfg.WindowLimits, def.WindowLimits)
