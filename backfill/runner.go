@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/window"
 )
 
 // Runner runs backfill jobs against one lake and one Kafka cluster.
@@ -106,8 +107,8 @@ func (c *Config) EnsureDefaults() {
 // --max-customer-ids-bytes): a job's counts are about 100 bytes a customer beside its
 // id, so a gigabyte or two at most.
 const (
-	DefaultMaxCustomers       = 10_000_000
-	DefaultMaxCustomerIDBytes = 1 << 30
+	DefaultMaxCustomers       = window.DefaultMaxCounters
+	DefaultMaxCustomerIDBytes = window.DefaultMaxCustomerIDBytes
 )
 
 // DefaultMemoryLimit is Config.MemoryLimit's default: 1 GiB per job. Counting holds
