@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // mismatchProblem is the problem of a rule whose JSON holds a value of the wrong kind
@@ -29,14 +30,17 @@ func mismatchProblem(ruleJSON []byte) (p Problem, ok bool) {
 // controlMismatch is the problem, as mismatchProblem's for a rule, of a control record
 // holding a value of the wrong kind outside its rule: its op, scope or id, a field of
 // its mute or destination (a problem of that kind, named as its validation names
-// fields). sonic's message names no field, and its index, past the next nested object,
-// pointed at the record's closing braces. ok is false when data has no such value, or
-// is not an object at all.
+// fields), or a mute's until that is a string but not an RFC 3339 time. sonic's
+// message names no field, and its index, past the next nested object, pointed at the
+// record's closing braces. ok is false when data has no such value, or is not an object
+// at all.
 func controlMismatch(data []byte) (ve *ValidationError, ok bool) {
 	field, msg, ok := typeMismatch(data, &Control{})
 	if !ok {
 		// A mute's until is a time.Time, whose own decoder refuses a value that is not
-		// a string with an error encoding/json does not place.
+		// a string, or a string that is not RFC 3339, with an error encoding/json does
+		// not place ("parsing time ..."): a date alone or a time with no zone is the
+		// likeliest until written by hand.
 		var wire struct {
 			Mute struct {
 				Until json.RawMessage `json:"until"`
@@ -46,10 +50,16 @@ func controlMismatch(data []byte) (ve *ValidationError, ok bool) {
 			return nil, false
 		}
 		until := bytes.TrimSpace(wire.Mute.Until)
-		if len(until) == 0 || until[0] == '"' || string(until) == "null" {
+		if len(until) == 0 || string(until) == "null" {
 			return nil, false
 		}
-		field, msg = "mute.until", "is "+rawKindName(until)+"; want a string (an RFC 3339 time)"
+		if until[0] != '"' {
+			field, msg = "mute.until", "is "+rawKindName(until)+"; want a string (an RFC 3339 time)"
+		} else if m, bad := untilNotRFC3339(until); bad {
+			field, msg = "mute.until", m
+		} else {
+			return nil, false
+		}
 	}
 	if field == "" {
 		return nil, false
@@ -62,6 +72,21 @@ func controlMismatch(data []byte) (ve *ValidationError, ok bool) {
 	}
 	ve.Problems = []Problem{{Field: field, Msg: msg}}
 	return ve, true
+}
+
+// untilNotRFC3339 is the problem of until, a JSON string, that time.Time's decoder
+// refuses (bad is false when it takes it), saying what is wanted: Go's "parsing time"
+// message names a layout, not the zone that a time written by hand most often lacks.
+func untilNotRFC3339(until []byte) (msg string, bad bool) {
+	var t time.Time
+	if t.UnmarshalJSON(until) == nil {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(until, &s) != nil {
+		return "is not a valid JSON string; want an RFC 3339 time with a zone, such as \"2026-12-02T10:00:00Z\"", true
+	}
+	return quoted(s) + " is not an RFC 3339 time with a zone, such as \"2026-12-02T10:00:00Z\"", true
 }
 
 // typeMismatch finds, decoding data into v with encoding/json (whose error, unlike
