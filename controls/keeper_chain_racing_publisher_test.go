@@ -51,15 +51,24 @@ func TestKeeperChainRacingAPublisherKeepsTheNewestVersionAfterCompaction(t *test
 			}
 			publish(simRec{key: key, value: upsert("r1", "*", 1, "$.a")})
 			publish(simRec{key: key, value: []byte(`{"op":"upsert","rule":{"id":"r1","scope":"*","version":2,"threshold":1,"when":{"path":"$["}}}`)}) // invalid
+			// The publisher's controls are versions 2 to 5 (or 2 to 4 and a delete), one
+			// just before each Keeper up to the one at MaxKeeperDepth; the Keepers after
+			// that find no control ahead of them (a publisher racing every Keeper for
+			// ever is answered by a Keeper for every control it publishes).
 			for v := int64(2); len(pending) > 0; v++ {
 				k := pending[0]
 				pending = pending[1:]
-				if tc.lastDelete && k.depth == MaxKeeperDepth {
+				switch {
+				case k.depth > MaxKeeperDepth:
+				case tc.lastDelete && k.depth == MaxKeeperDepth:
 					publish(simRec{key: key, value: del("*", "r1")})
-				} else {
+				default:
 					publish(simRec{key: key, value: upsert("r1", "*", v, fmt.Sprintf("$.v%d", v))})
 				}
 				publish(k)
+				if len(log) > 100 {
+					t.Fatalf("the controls topic holds %d records and is still growing", len(log))
+				}
 			}
 			want := int64(0) // no rule
 			if r, ok := running.Get(rule.Key{Scope: "*", ID: "r1"}); ok {

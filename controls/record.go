@@ -113,10 +113,12 @@ func roomLimit(name string) (int64, bool) {
 	return 0, false
 }
 
-// MaxKeeperDepth is the longest chain of Keepers written: a Keeper at this depth is
-// not answered (NeedsKeeper). Processes that fold a key differently (under different
-// limits) would otherwise answer each other's Keepers without end; a fold's own chain
-// (a control, its Keeper, that Keeper's when it went stale) is shorter.
+// MaxKeeperDepth is the longest chain of Keepers answering Keepers: a Keeper at this
+// depth or deeper is not answered (NeedsKeeper), unless a published control, not a
+// Keeper, made it stale. Processes that fold a key differently (under different limits)
+// would otherwise answer each other's Keepers without end; a fold's own chain (a
+// control, its Keeper, that Keeper's when it went stale) is shorter, but for a
+// publisher racing its Keepers, whose every control may add one.
 const MaxKeeperDepth = 4
 
 // String is o as HeaderKeeps carries it: the offset and the Unix time in

@@ -48,11 +48,13 @@ type Registry struct {
 	activeBytes int64
 	lastError   map[rule.Key]string
 	// changed is, per record key, the offset of the last control that changed what the
-	// key holds: a Keeper written after an earlier offset is stale (Apply). The keys
-	// changed last are remembered, twice as many as rules, destinations and mutes may
-	// be held at once (changedLimit), so that churn of ids cannot grow it without
-	// bound; a Keeper follows its control within moments, not that many changes after.
-	changed keyMemory[string, int64]
+	// key holds, and whether it was a Keeper: a Keeper written after an earlier offset
+	// is stale (Apply), and answered whatever its depth when a control not a Keeper
+	// made it so (NeedsKeeper). The keys changed last are remembered, twice as many as
+	// rules, destinations and mutes may be held at once (changedLimit), so that churn
+	// of ids cannot grow it without bound; a Keeper follows its control within
+	// moments, not that many changes after.
+	changed keyMemory[string, keyChange]
 	// forgotten is the newest change offset changed forgot: a Keeper of a key it no
 	// longer remembers, written after an offset below it, may be stale, and is taken
 	// for stale (the Keeper written in turn holds what the key holds now: nothing is
@@ -116,12 +118,16 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *RefusedAt) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if a := rec.KeeperAfter; a != nil && rec.Err == nil && g.changedAt(rec.Key) > *a {
+	if a := rec.KeeperAfter; a != nil && rec.Err == nil && g.changedAt(rec.Key).offset > *a {
 		// Written after the control at offset *a of its key, from what the key held
 		// then; a control of the key applied since is newer, and the Keeper would undo
 		// it (a delete, then this Keeper of the rule deleted, active again). Not
 		// applied, the Keeper gets a Keeper of what the key holds now in turn.
-		return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d, which the control at offset %d of its key is newer than; not applied", rec.Key, *a, g.changedAt(rec.Key)), nil
+		ch := g.changedAt(rec.Key)
+		if ch.byKeeper {
+			return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d, which the keeper at offset %d of its key is newer than; not applied", rec.Key, *a, ch.offset), nil
+		}
+		return contract.ControlStale, fmt.Sprintf("%sa keeper of %s written after offset %d, which the control at offset %d of its key is newer than; not applied", staleByControl, rec.Key, *a, ch.offset), nil
 	}
 	outcome, message, room = g.applyLocked(rec)
 	// A delete of a key that holds nothing changes nothing, but it is newer than a
@@ -130,19 +136,33 @@ func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *Refused
 	// compaction kept it alone, and a start under a higher limit would apply a rule its
 	// user deleted (TestDeleteAfterARefusalOutlivesItsKeeper).
 	if outcome == contract.ControlOK && message != Unchanged || outcome == contract.ControlNotFound {
-		g.changed.putEvicting(rec.Key, rec.Offset, changedLimit(rule.CurrentLimits()), func(off int64) { g.forgotten = max(g.forgotten, off) })
+		g.changed.putEvicting(rec.Key, keyChange{rec.Offset, rec.IsKeeper()}, changedLimit(rule.CurrentLimits()),
+			func(ch keyChange) { g.forgotten = max(g.forgotten, ch.offset) })
 	}
 	return outcome, message, room
 }
 
-// changedAt is the offset of the last control that changed key: 0 for none, and for
-// a key no longer remembered the newest offset forgotten (see forgotten).
-func (g *Registry) changedAt(key string) int64 {
-	if off, ok := g.changed.get(key); ok {
-		return off
-	}
-	return g.forgotten
+// keyChange is the last change of a key: its offset, and whether a Keeper made it
+// (a fold applying a Keeper where its key held otherwise) or a control published.
+type keyChange struct {
+	offset   int64
+	byKeeper bool
 }
+
+// changedAt is the last change of key: offset 0 for none, and for a key no longer
+// remembered the newest offset forgotten (see forgotten), taken for a Keeper's, so that
+// the Keeper it makes stale counts toward MaxKeeperDepth as before.
+func (g *Registry) changedAt(key string) keyChange {
+	if ch, ok := g.changed.get(key); ok {
+		return ch
+	}
+	return keyChange{offset: g.forgotten, byKeeper: true}
+}
+
+// staleByControl begins the message of a Keeper stale because a control published
+// after the record it follows, not a Keeper, changed its key (ApplyRoom): NeedsKeeper
+// answers it whatever its depth.
+const staleByControl = "stale behind a newer control: "
 
 // changedLimit is how many keys' last changes are remembered under lim.
 func changedLimit(lim rule.Limits) int {
@@ -402,14 +422,19 @@ const Unchanged = "the active version itself: nothing changed"
 // by its Keeper (Registry.Keeper) so that compaction keeps what its key holds: a
 // record not applied — but an invalid record that is a Keeper (it keeps nothing, and is
 // not kept), a Keeper of a refusal of room refused as it was (KeptRefusal), or a
-// Keeper at MaxKeeperDepth. Processes that fold a key differently (a daemon of a higher
-// --max-rules holds a rule another refuses) answered each other's Keepers without end;
-// the chain stops at that depth, the key's newest record then the view of the process
-// that wrote last. (Processes of one deployment are meant to run under the same
-// limits.)
+// Keeper at MaxKeeperDepth or deeper. Processes that fold a key differently (a daemon of
+// a higher --max-rules holds a rule another refuses) answered each other's Keepers
+// without end; the chain stops at that depth, the key's newest record then the view of
+// the process that wrote last. (Processes of one deployment are meant to run under the
+// same limits.) But a Keeper made stale by a control published after the record it
+// follows (not a Keeper: a publisher's next version, or a delete) is answered at any
+// depth: left the newest, it would be the only record compaction kept of its key, and a
+// restart would run what that control replaced (a lower version, a deleted rule back).
+// Each such answer takes a new published control of the key, so it ends when the
+// publisher does, and a chain of Keepers answering Keepers is still capped.
 func NeedsKeeper(rec Record, status, msg string) bool {
 	switch {
-	case rec.IsKeeper() && rec.KeeperDepth >= MaxKeeperDepth:
+	case rec.IsKeeper() && rec.KeeperDepth >= MaxKeeperDepth && !(status == contract.ControlStale && strings.HasPrefix(msg, staleByControl)):
 		return false
 	case status == contract.ControlOK && msg == Unchanged && rec.Keeps == nil && rec.Control != nil && rec.Control.Kind() == rule.KindRule:
 		// The active version's upsert again (a file applied twice): left the newest of
