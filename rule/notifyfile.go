@@ -81,7 +81,7 @@ func ParseNotifyFile(name string, data []byte) (*NotifyFile, error) {
 				}
 				var mu Mute
 				if err := strict.Unmarshal(js, &mu); err != nil {
-					errs = append(errs, fe(undecodable(KindMute, err), ""))
+					errs = append(errs, fe(undecodableMute(js, err), ""))
 				} else if err := mu.validate(muteUntilGiven(js)); err != nil {
 					errs = append(errs, fe(err, mu.ID))
 				} else {
@@ -141,6 +141,20 @@ func jsonOf(v any) ([]byte, error) {
 
 // undecodable is the error of an entry that does not decode as a kind: an unknown or
 // mistyped field.
+// undecodableMute is undecodable for a mute, but for an until that is a string and not
+// an RFC 3339 time: time.Time's decoder says so in Go's layout words, on no field.
+func undecodableMute(js []byte, err error) error {
+	var wire struct {
+		Until json.RawMessage `json:"until"`
+	}
+	if json.Unmarshal(js, &wire) == nil && len(wire.Until) > 0 && wire.Until[0] == '"' {
+		if msg, bad := untilNotRFC3339(wire.Until); bad {
+			return &ValidationError{Kind: KindMute, Problems: []Problem{{Field: "until", Msg: msg}}}
+		}
+	}
+	return undecodable(KindMute, err)
+}
+
 func undecodable(kind string, err error) error {
 	msg := cleanDecodeError(err)
 	msg = strings.TrimPrefix(msg, "json: ")

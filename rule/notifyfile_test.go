@@ -37,6 +37,12 @@ mutes:
 f.yaml:4: destinations[1] ("b"): invalid destination "b": url: is required (or url_from, to read it from an environment variable or file)
 f.yaml:5: destinations[2]: invalid destination: entry: unknown field "colour"
 f.yaml:7: mutes[0] ("m"): invalid mute "m": rule: "a/b": a rule id, or * for every rule`},
+		{name: "until not RFC 3339", text: `
+mutes:
+  - {scope: "*", id: m, rule: r, until: tomorrow}
+  - {scope: "*", id: n, rule: r, until: "2026-12-02"}
+`, err: `f.yaml:3: mutes[0]: invalid mute: until: "tomorrow" is not an RFC 3339 time with a zone, such as "2026-12-02T10:00:00Z"
+f.yaml:4: mutes[1]: invalid mute: until: "2026-12-02" is not an RFC 3339 time with a zone, such as "2026-12-02T10:00:00Z"`},
 		{name: "twice", text: `
 destinations:
   - {scope: "*", name: a, type: webhook, url: "https://x.example"}
