@@ -139,8 +139,6 @@ func jsonOf(v any) ([]byte, error) {
 	return js, nil
 }
 
-// undecodable is the error of an entry that does not decode as a kind: an unknown or
-// mistyped field.
 // undecodableMute is undecodable for a mute, but for an until that is a string and not
 // an RFC 3339 time: time.Time's decoder says so in Go's layout words, on no field.
 func undecodableMute(js []byte, err error) error {
@@ -155,6 +153,8 @@ func undecodableMute(js []byte, err error) error {
 	return undecodable(KindMute, err)
 }
 
+// undecodable is the error of an entry that does not decode as a kind: an unknown or
+// mistyped field.
 func undecodable(kind string, err error) error {
 	msg := cleanDecodeError(err)
 	msg = strings.TrimPrefix(msg, "json: ")
