@@ -1,0 +1,143 @@
+package lakehouse_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/s3test"
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
+)
+
+// deleteRefusingS3 relays to an s3test server and answers every DELETE as S3 does to
+// a principal without s3:DeleteObject (403 AccessDenied), or with 503 SlowDown.
+type deleteRefusingS3 struct {
+	backend string
+	status  int
+	code    string
+}
+
+func (p *deleteRefusingS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodDelete || r.Method == http.MethodPost && r.URL.Query().Has("delete") {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(p.status)
+		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>`+p.code+`</Code><Message>refused</Message></Error>`)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	req, _ := http.NewRequestWithContext(r.Context(), r.Method, "http://"+p.backend+r.URL.RequestURI(), bytes.NewReader(body))
+	req.Header = r.Header.Clone()
+	req.ContentLength = int64(len(body))
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestOrphanCollectionDeleteRefusedIsSilent: a maintenance pass (`hindsight lake
+// compact`, and the archiver's own passes) over a store that refuses to delete (a
+// credential without s3:DeleteObject, or a store shedding load) finds an orphan data
+// file past the grace and fails to delete it. The pass reports success, counts
+// nothing, and logs nothing at all: collectGarbage drops the Delete's error. Orphans
+// then pile up for ever with no sign. (Deleting replaced files and pruning manifests
+// under the same refusal do fail the pass.)
+func TestOrphanCollectionDeleteRefusedIsSilent(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status int
+		code   string
+	}{
+		{http.StatusForbidden, "AccessDenied"},
+		{http.StatusServiceUnavailable, "SlowDown"},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			t.Parallel()
+			b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+			srv := s3test.Start(t, "lake")
+			direct := lakehousetest.OpenBucket(t, srv.URL())
+			lake := lakehouse.NewLake(direct, testLogger())
+			archiveEvents(t, b, lake, archiverConfig(b, direct, "refused-"+tc.code), 7, 50)
+
+			orphan := "data/p=0000/h=2020-01-01T00/00000000000000000000-00000000000000000009-deadbeef.parquet"
+			if err := direct.Put(context.Background(), orphan, strings.NewReader("debris of a crashed writer")); err != nil {
+				t.Fatal(err)
+			}
+			const grace = time.Second
+			deadline := time.Now().Add(30 * time.Second)
+			for { // bounded: until the store dates the orphan past the grace
+				a, err := direct.Attributes(context.Background(), orphan)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if time.Since(a.ModTime) > grace+time.Second {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("orphan not older than the grace within 30 s")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+
+			p := &deleteRefusingS3{backend: srv.Addr, status: tc.status, code: tc.code}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = hs.Serve(ln) }()
+			t.Cleanup(func() { _ = hs.Close() })
+			u, _ := url.Parse(srv.URL())
+			q := u.Query()
+			q.Set("endpoint", "http://"+ln.Addr().String())
+			u.RawQuery = q.Encode()
+
+			var logs syncBuffer
+			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			rep, err := lakehouse.MaintainLake(context.Background(), u.String(),
+				lakehouse.MaintenanceConfig{OrphanGrace: grace, StoragePatience: 2 * time.Second}, lakehouse.StorageConfig{Logger: logger})
+			if ok, _ := direct.Exists(context.Background(), orphan); !ok {
+				t.Fatal("the orphan was deleted: the proxy let a delete through")
+			}
+			if err == nil && !strings.Contains(logs.String(), orphan) {
+				t.Errorf("the pass could not delete orphan %s (every DELETE answered %d %s), yet it returned no error (report %+v) and logged nothing of it; log:\n%s",
+					orphan, tc.status, tc.code, *rep, logs.String())
+			}
+		})
+	}
+}
