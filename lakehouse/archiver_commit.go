@@ -80,19 +80,31 @@ func (a *archiver) commitBatches(ctx context.Context, batches []*batch, covers m
 	}
 	var m *Manifest
 	err := a.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
-		// Garbage collection takes uncommitted files older than OrphanGrace for debris;
-		// while commits keep failing, refresh them so they stay young.
+		// Garbage collection takes uncommitted files older than OrphanGrace for debris:
+		// each attempt starts with its files young and ends before they are old
+		// (orphan_guard.go says why that is enough).
+		var oldest time.Time
 		for _, b := range batches {
-			if pf := b.encoded; time.Since(pf.uploaded) >= a.cfg.OrphanGrace/2 {
+			pf := b.encoded
+			if refreshDue(pf.uploaded, a.cfg.OrphanGrace) {
+				start := time.Now()
 				if err := a.bkt.Put(ctx, pf.entry.Path, bytes.NewReader(pf.data)); err != nil {
-					return err
+					return fmt.Errorf("upload %s again before its commit: %w", pf.entry.Path, err)
 				}
-				pf.uploaded = time.Now()
+				pf.uploaded = start
+			}
+			if oldest.IsZero() || pf.uploaded.Before(oldest) {
+				oldest = pf.uploaded
 			}
 		}
-		var err error
-		m, err = a.store.commit(ctx, mutate)
-		return err
+		if oldest.IsZero() {
+			oldest = time.Now() // no file: a commit of covers alone
+		}
+		return commitAttempt(ctx, oldest, a.cfg.OrphanGrace, func(ctx context.Context) error {
+			var err error
+			m, err = a.store.commit(ctx, mutate)
+			return err
+		})
 	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("lakehouse: commit manifest: %w", err)

@@ -144,7 +144,9 @@ type ArchiverConfig struct {
 	// left the manifest, for readers holding an older snapshot. Default 10m.
 	DeleteDelay time.Duration
 	// OrphanGrace: objects under data/ that no manifest lists and that are older than
-	// this are debris of crashed writers and are deleted. Default 1h.
+	// this are debris of crashed writers and are deleted. Default 1h. A manifest commit
+	// attempt is abandoned, its files uploaded again and retried, once they are half
+	// this old (orphan_guard.go).
 	OrphanGrace time.Duration
 	// KeepManifests is how many manifest versions are kept. Default 10.
 	KeepManifests int

@@ -130,20 +130,22 @@ func (a *archiver) flush(ctx context.Context) error {
 		pf := b.encoded
 		// A file uploaded long ago may be near the age at which garbage collection takes
 		// it for debris; upload it again (same name, same bytes) before committing it.
-		if !pf.uploaded.IsZero() && time.Since(pf.uploaded) < a.cfg.OrphanGrace/2 {
+		if !refreshDue(pf.uploaded, a.cfg.OrphanGrace) {
 			continue
 		}
 		g.Go(func() error {
 			if err := a.hook("upload"); err != nil {
 				return err
 			}
+			var start time.Time // of the upload that succeeded: the object's time is no earlier
 			err := a.bo.do(gctx, "put", func(ctx context.Context) error {
+				start = time.Now()
 				return a.bkt.Put(ctx, pf.entry.Path, bytes.NewReader(pf.data))
 			})
 			if err != nil {
 				return err
 			}
-			pf.uploaded = time.Now()
+			pf.uploaded = start
 			return nil
 		})
 	}

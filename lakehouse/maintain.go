@@ -356,42 +356,50 @@ func (mt *maintainer) fetch(ctx context.Context, f FileEntry) ([]byte, error) {
 // old files become pending deletes.
 func (mt *maintainer) commitReplace(ctx context.Context, group []FileEntry, merged FileEntry, data []byte) (*Manifest, error) {
 	var m *Manifest
-	retry := false
+	uploaded := merged.Created // set before its upload started
 	err := mt.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
-		if retry {
-			// Written again before each retry, as the archiver does its files: while
-			// commits fail, a garbage collection past the orphan grace takes the unlisted
-			// merged file for debris, and the commit would then list a file that is gone.
+		// As the archiver does its files (orphan_guard.go): a garbage collection past the
+		// orphan grace takes the unlisted merged file for debris, and a commit landing
+		// after it would list a file that is gone.
+		if refreshDue(uploaded, mt.orphanGrace) {
+			start := time.Now()
 			if err := mt.bkt.Put(ctx, merged.Path, bytes.NewReader(data)); err != nil {
-				return err
+				return fmt.Errorf("upload %s again before its commit: %w", merged.Path, err)
 			}
+			uploaded = start
 		}
-		retry = true
-		var err error
-		m, err = mt.store.commit(ctx, func(m *Manifest) error {
-			if m.lists(merged.Path) {
-				return errNoChange // landed, its reply lost; maybe merged or expired since
-			}
-			for _, g := range group {
-				if !m.hasFile(g.Path) {
-					return errStale
-				}
-			}
-			m.Files = slices.DeleteFunc(m.Files, func(f FileEntry) bool {
-				return slices.ContainsFunc(group, func(g FileEntry) bool { return g.Path == f.Path })
-			})
-			m.Files = append(m.Files, merged)
-			for _, g := range group {
-				m.removeLater(g.Path, mt.now())
-			}
-			return nil
+		return commitAttempt(ctx, uploaded, mt.orphanGrace, func(ctx context.Context) error {
+			var err error
+			m, err = mt.store.commit(ctx, mt.replacing(group, merged))
+			return err
 		})
-		return err
 	})
 	if errors.Is(err, errStale) {
 		return nil, errStale
 	}
 	return m, err
+}
+
+// replacing is the mutation of commitReplace.
+func (mt *maintainer) replacing(group []FileEntry, merged FileEntry) func(*Manifest) error {
+	return func(m *Manifest) error {
+		if m.lists(merged.Path) {
+			return errNoChange // landed, its reply lost; maybe merged or expired since
+		}
+		for _, g := range group {
+			if !m.hasFile(g.Path) {
+				return errStale
+			}
+		}
+		m.Files = slices.DeleteFunc(m.Files, func(f FileEntry) bool {
+			return slices.ContainsFunc(group, func(g FileEntry) bool { return g.Path == f.Path })
+		})
+		m.Files = append(m.Files, merged)
+		for _, g := range group {
+			m.removeLater(g.Path, mt.now())
+		}
+		return nil
+	}
 }
 
 // retentionSlack is how far past its ingest time a file's newest event time may be
