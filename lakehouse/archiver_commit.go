@@ -177,9 +177,12 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 		if m.lists(b.encoded.entry.Path) {
 			continue // never delete what a manifest lists, nor before its DeleteDelay
 		}
-		// Never committed; if this delete fails, garbage collection removes it later.
-		if err := a.bkt.Delete(ctx, b.encoded.entry.Path); err != nil && !isNotFound(err) {
-			a.log.Debug("delete rejected file", "file", b.encoded.entry.Path, "err", err)
+		// Never committed; if this delete fails, garbage collection removes it later. A
+		// failure is still said and counted: a store refusing deletes leaves debris.
+		if err := a.bkt.Delete(ctx, b.encoded.entry.Path); err != nil && !isNotFound(err) && ctx.Err() == nil {
+			a.met.storageErrors.WithLabelValues("delete").Inc()
+			a.log.Warn("storage operation failed; garbage collection deletes the rejected file later",
+				"op", "delete", "object", b.encoded.entry.Path, "err", err)
 		}
 	}
 	for _, b := range all {
