@@ -87,7 +87,16 @@ func RunArchiver(ctx context.Context, cfg ArchiverConfig) error {
 	cfg.Limits = limits // the bucket's and the archiver's
 	bkt := cfg.Bucket
 	if bkt == nil {
-		if bkt, err = OpenBucket(ctx, cfg.BucketURL, cfg.storage(limits)); err != nil {
+		st := cfg.storage(limits)
+		if cfg.Registerer != nil {
+			st.Metrics = NewStorageMetrics()
+			for _, col := range st.Metrics.Collectors() {
+				if err := cfg.Registerer.Register(col); err != nil {
+					return fmt.Errorf("lakehouse: registering the storage metrics (one archiver per registry): %w", err)
+				}
+			}
+		}
+		if bkt, err = OpenBucket(ctx, cfg.BucketURL, st); err != nil {
 			return err
 		}
 		defer bkt.Close()

@@ -58,10 +58,11 @@ func (p *throttlingS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // them); the S3 client retries each after its own backoff, and the archive completes.
 // Yet
 // hindsight_lake_storage_errors_total, the archiver's only count of storage failures,
-// stays 0 and nothing is logged: it counts only the failures left after the S3
+// stayed 0 and nothing was logged: it counts only the failures left after the S3
 // client's three attempts, so an operator never sees the store shedding the
 // archiver's load (each throttled request costing the client's backoff) until it
-// fails outright.
+// fails outright. Each failed attempt is now counted in
+// hindsight_lake_storage_attempt_errors_total.
 func TestThrottledStorageRequestsAreCounted(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
@@ -87,7 +88,12 @@ func TestThrottledStorageRequestsAreCounted(t *testing.T) {
 	if p.throttled.Load() == 0 {
 		t.Fatal("nothing throttled")
 	}
-	if got := promtest.Sum(t, reg, "hindsight_lake_storage_errors_total"); got == 0 {
-		t.Errorf("the store throttled %d requests (503 SlowDown), yet hindsight_lake_storage_errors_total = %v", p.throttled.Load(), got)
+	// Counted per attempt in a family of its own: hindsight_lake_storage_errors_total
+	// counts operations still failing once the client gave up, by operation, and
+	// counting attempts there too would count a failed operation's attempts and the
+	// operation itself alike.
+	if got := promtest.Value(t, reg, "hindsight_lake_storage_attempt_errors_total", "status", "503"); got <= 0 { // -1: no such series
+		t.Errorf("the store throttled %d requests (503 SlowDown), yet hindsight_lake_storage_attempt_errors_total{status=\"503\"} = %v (all statuses: %v)",
+			p.throttled.Load(), got, promtest.Sum(t, reg, "hindsight_lake_storage_attempt_errors_total"))
 	}
 }

@@ -42,6 +42,9 @@ type StorageConfig struct {
 	// Limits, when set, counts each request abandoned in
 	// hindsight_limit_reached_total{name="storage_timeout_seconds"} (LimitStorageTimeout).
 	Limits *limitmetric.Limits
+	// Metrics, when set, counts each failed attempt of an s3:// bucket's requests
+	// (hindsight_lake_storage_attempt_errors_total), those the S3 client retried too.
+	Metrics *StorageMetrics
 	// Logger logs each request abandoned (and, for OpenLake, the lake's reads).
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -149,6 +152,9 @@ func openS3(ctx context.Context, u *url.URL, s StorageConfig) (*blob.Bucket, err
 			log.Warn("object storage made no progress on a request; abandoned, to be retried", "method", req.Method, "path", req.URL.Path,
 				"waiting_for", waitingFor(answering), "timeout", d, "limit", LimitStorageTimeout)
 		}}
+	}
+	if s.Metrics != nil {
+		next = &attemptCounter{next: next, m: s.Metrics}
 	}
 	cfg.HTTPClient = next
 	// As gocloud's opener: the upload manager does not take the checksum setting from
