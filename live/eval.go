@@ -14,7 +14,8 @@ import (
 )
 
 // evalSampleEvery is how often an event's evaluation time and age are observed: one
-// event in this many (hindsight_eval_seconds, hindsight_event_age_seconds).
+// event in this many (hindsight_eval_seconds, hindsight_event_age_seconds, or
+// hindsight_events_future_stamped_total for a stamp ahead of the clock).
 const evalSampleEvery = 16
 
 // HandleBatch evaluates one partition's batch (ingest.Handler).
@@ -99,7 +100,13 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 			now := time.Now()
 			d.m.eval.Observe(now.Sub(last).Seconds())
 			if !ev.Time.IsZero() {
-				d.m.age.Observe(now.Sub(ev.Time).Seconds())
+				// A stamp ahead of this clock (the producer's runs ahead) has no age: as a
+				// negative one it fell in the fastest bucket and pulled the sum down.
+				if age := now.Sub(ev.Time); age >= 0 {
+					d.m.age.Observe(age.Seconds())
+				} else {
+					d.m.futureStamped.Inc()
+				}
 			}
 		}
 		p.evalTick++
