@@ -479,7 +479,8 @@ func (d *Daemon) RulesLoaded() <-chan struct{} { return d.rulesLoaded }
 // EventsSeen is the number of event records handled (valid or dead-lettered).
 func (d *Daemon) EventsSeen() int64 { return d.eventsSeen.Load() }
 
-// AlertsRaised is the number of alerts raised.
+// AlertsRaised is the number of alerts raised: firing records, threshold crossings;
+// resolved records are not alerts raised (hindsight_alerts_resolved_total counts them).
 func (d *Daemon) AlertsRaised() int64 { return d.alertsRaised.Load() }
 
 // DeadLetters is the number of event records sent to the dead-letter topic.

@@ -95,7 +95,7 @@ func (d *Daemon) runEndedReplay(j *handoffJob) {
 		d.log.Warn("an ended version's replay lacks history: incidents opened by the events it could not read are not resolved",
 			"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", j.p.id, "missing", h.Missing)
 	}
-	d.produceAlerts(j.p, d.applyEndedReplay(j.p, ar, pb, h.State, resolves))
+	d.produceAlerts(j.p, d.applyEndedReplay(j.p, ar, pb, h.State, resolves), true)
 }
 
 // applyEndedReplay ends replay pb of ended version ar in p: the resolves the replay raised, then

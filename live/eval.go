@@ -199,13 +199,30 @@ func (d *Daemon) evalWindowed(p *partition, b *ingest.Batch, ev *ingest.Event, a
 // raise publishes the alert for crossing c of ar, raised by ev.
 func (d *Daemon) raise(b *ingest.Batch, ev *ingest.Event, ar *controls.Version, c window.Crossing) {
 	rec, err := d.alertRecord(ar, c, ev.Partition, ev.Offset, ev.Time, contract.SourceLive)
-	d.m.alerts.Inc()
-	d.alertsRaised.Add(1)
+	if c.Resolved {
+		d.countAlerts(0, 1)
+	} else {
+		d.countAlerts(1, 0)
+	}
 	if err != nil {
 		b.DeadLetterFor(ev, rec, err)
 		return
 	}
 	b.Emit(ev, rec)
+}
+
+// countAlerts counts alert records handed on (to the producer, or as dead letters):
+// firings are alerts raised (hindsight_alerts_total, /healthz alerts); a resolved
+// record ends an alert a firing raised, so resolves are counted apart
+// (hindsight_alerts_resolved_total), not as second alerts.
+func (d *Daemon) countAlerts(firings, resolves int) {
+	if firings > 0 {
+		d.m.alerts.Add(float64(firings))
+		d.alertsRaised.Add(int64(firings))
+	}
+	if resolves > 0 {
+		d.m.alertsResolved.Add(float64(resolves))
+	}
 }
 
 // keptAlert is alertRecord's record, or its dead letter when it is over

@@ -272,7 +272,7 @@ func (d *Daemon) finishBackfill(p *partition, ar *controls.Version, pb *pendingB
 	if owed == nil {
 		return
 	}
-	d.produceAlerts(p, d.locateCrossings(p, ar, pb, owed))
+	d.produceAlerts(p, d.locateCrossings(p, ar, pb, owed), false)
 }
 
 // owedAlerts are the customers whose counts an applied job took to the threshold, and
@@ -337,8 +337,8 @@ func (d *Daemon) locateCrossings(p *partition, ar *controls.Version, pb *pending
 	return alerts
 }
 
-// produceAlerts produces the alerts an applied job returned, or the resolved records
-// of a version that ended (partition.takeEnded). They are produced
+// produceAlerts produces the alerts an applied job returned (resolved false), or the
+// resolved records an ended version's replay returned (resolved true). They are produced
 // outside the partition's lock: a full producer buffer or a broker that is down must
 // not stall the partition's events. Until they are handed to the producer no snapshot
 // is taken (see partition.unqueuedAlerts, which the apply, or the end, raised).
@@ -348,14 +348,17 @@ func (d *Daemon) locateCrossings(p *partition, ar *controls.Version, pb *pending
 // shutdown with it (TestShutdownWithHandoffAlertsRefused). The alerts not handed over
 // then keep the partition from any further snapshot, so that its next owner, counting
 // from an earlier one, raises them again.
-func (d *Daemon) produceAlerts(p *partition, alerts []*kgo.Record) {
+func (d *Daemon) produceAlerts(p *partition, alerts []*kgo.Record, resolved bool) {
 	if len(alerts) == 0 {
 		return
 	}
 	ctx := d.bf.ctx
 	for i, rec := range alerts {
-		d.alertsRaised.Add(1)
-		d.m.alerts.Inc()
+		if resolved {
+			d.countAlerts(0, 1)
+		} else {
+			d.countAlerts(1, 0)
+		}
 		if !d.produceAlert(ctx, rec) { // this one may not have been handed over, those after were not
 			d.bf.log.Warn("stopping with alerts of a hand-off not handed to the producer (is the alerts topic refusing writes?): no snapshot of the partition counts them, so its next owner raises them again",
 				"partition", p.id, "alerts_at_most", len(alerts)-i)

@@ -14,9 +14,11 @@ type metrics struct {
 	// evaluation ended.
 	futureStamped prometheus.Counter
 	alerts        prometheus.Counter
-	rules         prometheus.Gauge
-	rate          prometheus.Gauge
-	partitions    prometheus.Gauge
+	// alertsResolved counts resolved records, which alerts does not.
+	alertsResolved prometheus.Counter
+	rules          prometheus.Gauge
+	rate           prometheus.Gauge
+	partitions     prometheus.Gauge
 
 	ruleIndexBuilds prometheus.Counter
 	evalCutShort    prometheus.Counter
@@ -64,11 +66,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Event timestamp to the end of its evaluation: ingest delay as the evaluator sees it; one event in 16 is timed.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5ms … 16s
 		}),
-		futureStamped: newCounter("hindsight_events_future_stamped_total", "Timed events (one in 16, as hindsight_event_age_seconds) stamped after the end of their evaluation: a producer clock ahead of this one. Not observed in hindsight_event_age_seconds, which has no negative ages."),
-		alerts:        newCounter("hindsight_alerts_total", "Alerts raised (threshold crossings)."),
-		rules:         newGauge("hindsight_rules_active", "Active rules."),
-		rate:          newGauge("hindsight_events_per_second", "Events read per second, over the last second."),
-		partitions:    newGauge("hindsight_partitions_owned", "Events partitions owned by this instance."),
+		futureStamped:  newCounter("hindsight_events_future_stamped_total", "Timed events (one in 16, as hindsight_event_age_seconds) stamped after the end of their evaluation: a producer clock ahead of this one. Not observed in hindsight_event_age_seconds, which has no negative ages."),
+		alerts:         newCounter("hindsight_alerts_total", "Alerts raised (threshold crossings): firing records; resolved records are hindsight_alerts_resolved_total."),
+		alertsResolved: newCounter("hindsight_alerts_resolved_total", "Resolved records sent (rule alert.resolve, or a rule version ending): each ends an alert hindsight_alerts_total counted."),
+		rules:          newGauge("hindsight_rules_active", "Active rules."),
+		rate:           newGauge("hindsight_events_per_second", "Events read per second, over the last second."),
+		partitions:     newGauge("hindsight_partitions_owned", "Events partitions owned by this instance."),
 
 		ruleIndexBuilds: newCounter("hindsight_rule_index_builds_total", "Rule indexes published to the evaluator: one per fetch of controls that changed the active rules, not one per control."),
 		evalCutShort:    newCounter("hindsight_eval_budget_exceeded_total", "Evaluations of rule paths that ran out of their work budget (--max-rule-eval-work node visits plus 64 per node of the event): each result was cut short, so a rule may not have counted its event. An event counts once per evaluation cut short: a path shared by rules is evaluated once, and a hand-off evaluates the events it adds again."),
@@ -109,7 +112,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.limits.Collectors()...)
 	reg.MustRegister(m.httpConns, m.heavyRunning, m.streamsOpen, m.typedPaths, m.typedPathsOver)
 	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotStall, m.snapshotBytes, m.restores, m.restoreFailures)
-	reg.MustRegister(m.eval, m.age, m.futureStamped, m.alerts, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds, m.evalCutShort)
+	reg.MustRegister(m.eval, m.age, m.futureStamped, m.alerts, m.alertsResolved, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds, m.evalCutShort)
 	return m
 }
 

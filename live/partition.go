@@ -257,7 +257,7 @@ func (d *Daemon) produceEnded(p *partition) {
 		d.log.Warn("backfill alerts not acknowledged before resolving an ended version's incidents; a resolve may precede its firing alert", "partition", p.id, "err", err)
 	}
 	cancel()
-	d.produceInOrder(p, recs)
+	d.produceInOrder(p, recs, len(recs)) // endIncidents made resolved records only
 	p.mu.Lock()
 	p.unqueuedAlerts--
 	p.mu.Unlock()
@@ -268,16 +268,16 @@ func (d *Daemon) produceEnded(p *partition) {
 // alerts: the records of one alerts partition keep their order there, so that a
 // resolve live raises after these never reaches the topic before its firing among
 // them. A caller that holds p.mu orders them before every later batch of p too. A
-// snapshot waits until they are acknowledged (endedUnacked).
-func (d *Daemon) produceInOrder(p *partition, recs []*kgo.Record) {
+// snapshot waits until they are acknowledged (endedUnacked). resolves of recs are
+// resolved records, the rest firings (countAlerts).
+func (d *Daemon) produceInOrder(p *partition, recs []*kgo.Record, resolves int) {
 	cl := d.alertProducer
 	if c := d.consumer.Load(); c != nil {
 		cl = c.Client()
 	}
 	p.endedUnacked.Add(int64(len(recs)))
+	d.countAlerts(len(recs)-resolves, resolves)
 	for _, rec := range recs {
-		d.alertsRaised.Add(1)
-		d.m.alerts.Inc()
 		cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
 			if err != nil {
 				d.reroute.Failed(r, err, func() { p.endedUnacked.Add(-1) })

@@ -256,14 +256,18 @@ func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pend
 	st.TakeStats() // counted: eval publishes what changes from here
 	p.gen++
 	var alerts []*kgo.Record
+	resolves := 0
 	for _, x := range past {
 		source := contract.SourceLive
 		if x.history {
 			source = contract.SourceBackfill
 		}
+		if x.c.Resolved {
+			resolves++
+		}
 		alerts = append(alerts, d.keptAlert(ar, x.c, p.id, x.offset, x.at, source))
 	}
-	d.produceInOrder(p, alerts)
+	d.produceInOrder(p, alerts, resolves)
 	d.m.backfillsDone.Inc()
 	d.log.Info("windowed hand-off complete", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", p.id,
 		"start", pb.start, "buffered", len(buf.events), "groups", st.GroupCount(), "windows", st.WindowCount(), "alerts", len(alerts))
