@@ -74,16 +74,22 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	k := rule.Key{Scope: q.Get("scope"), ID: q.Get("rule")}
-	if k.Scope == "" {
-		k.Scope = rule.GlobalScope
+	// A parameter given empty is not taken as absent (live/API.md): scope= would be
+	// the global scope's counts, customer= every customer's listing, each an answer to
+	// a question not asked.
+	k := rule.Key{Scope: rule.GlobalScope, ID: q.Get("rule")}
+	if q.Has("scope") {
+		if k.Scope = q.Get("scope"); k.Scope == "" {
+			httpjson.Error(w, http.StatusBadRequest, "scope is empty: no rule has an empty scope; leave scope out for the global scope, *")
+			return
+		}
 	}
-	customer := q.Get("customer")
+	customer, oneCustomer := q.Get("customer"), q.Has("customer")
 	if k.ID == "" {
 		httpjson.Error(w, http.StatusBadRequest, "rule is required: /v1/counts?scope=*&rule=ID[&customer=C | &limit=N&cursor=C]")
 		return
 	}
-	if customer != "" {
+	if oneCustomer {
 		// limit and cursor page the listing: with customer= they would go unread, and a
 		// caller that meant a listing would take one count for it without a word.
 		for _, name := range []string{"limit", "cursor"} {
@@ -98,6 +104,10 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 		// would name a customer that is not UTF-8 as another, real one (U+FFFD in place
 		// of its bytes) with another count.
 		switch _, err := verdict.CheckCustomer([]byte(customer)); {
+		case errors.Is(err, verdict.ErrMissingKey):
+			httpjson.Error(w, http.StatusBadRequest,
+				"customer is empty: an event with an empty key goes to the dead-letter topic (missing_key), so no customer has this count; leave customer out for every customer's count")
+			return
 		case errors.Is(err, verdict.ErrKeyTooLong):
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf(
 				"customer is %d bytes, longer than --max-customer-bytes (%d): an event with such a key goes to the dead-letter topic (key_too_long), so no customer has this count", len(customer), rule.CurrentMaxCustomerBytes()))

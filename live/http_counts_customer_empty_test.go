@@ -3,6 +3,7 @@ package live_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -14,7 +15,8 @@ import (
 // parameter given as absent ("a mangled customer every customer"). An event with an
 // empty key goes to the dead-letter topic (missing_key), so customer= (given, empty)
 // names no customer; the daemon takes it as absent and answers 200 with the listing
-// of every customer's count, another shape for another question.
+// of every customer's count, another shape for another question. scope= (given,
+// empty) was taken as the global scope the same way.
 func TestCountsEmptyCustomerIsRefused(t *testing.T) {
 	t.Parallel()
 	d := startHTTPDaemon(t, 1, nil)
@@ -24,9 +26,17 @@ func TestCountsEmptyCustomerIsRefused(t *testing.T) {
 	d.b.Produce(t, ev("c-1", downloaded), ev("c-2", downloaded))
 	waitSeen(t, d.Daemon, 2)
 
-	resp, body := d.request(t, "GET", "/v1/counts?rule=any&customer=", "", nil)
-	var e contract.ErrorResponse
-	if resp.StatusCode != http.StatusBadRequest || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
-		t.Errorf("/v1/counts?rule=any&customer=: %d %s; want 400 saying no event has an empty customer id", resp.StatusCode, body)
+	for _, tt := range []struct{ query, says string }{
+		{"rule=any&customer=", "customer"},
+		// scope= is no more the global scope than customer= is every customer: no rule
+		// has an empty scope.
+		{"rule=any&scope=", "scope"},
+		{"rule=any&scope=&customer=c-1", "scope"},
+	} {
+		resp, body := d.request(t, "GET", "/v1/counts?"+tt.query, "", nil)
+		var e contract.ErrorResponse
+		if resp.StatusCode != http.StatusBadRequest || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Error, tt.says) {
+			t.Errorf("/v1/counts?%s: %d %s; want 400 naming %s, given empty", tt.query, resp.StatusCode, body, tt.says)
+		}
 	}
 }
