@@ -74,8 +74,8 @@ type Alert struct {
 	// Severity is the rule's (rule.Rule.Severity): info, low, medium, high or critical.
 	Severity string `json:"severity"`
 	// Context is, for a rule with alert.context, the crossing event's value at each of
-	// those paths (JSON null where one selects nothing); nil (null) for a rule without,
-	// and for a running total's crossing found in history (no one event crossed).
+	// those paths (JSON null where one selects nothing, and at each when the crossing
+	// event, in history, can no longer be read); nil (null) for a rule without.
 	Context map[string]json.RawMessage `json:"context"`
 	// ContextCut are the alert.context paths whose values were left out (null in
 	// Context) to keep the record within --alert-max-bytes, sorted; nil (null) for none.
@@ -83,7 +83,7 @@ type Alert struct {
 	// Samples are the offsets, in Partition, of up to 3 events of the alerting window
 	// (all history for a running total): the crossing event first, then the group's
 	// latest earlier ones, newest first. Null for a resolved record, and for a running
-	// total's crossing found in history.
+	// total's crossing whose event, in history, can no longer be read.
 	Samples []int64 `json:"samples"`
 	// Notify are the destination names of the rule's alert.notify (null for none): the
 	// notify stage delivers by them, whatever the rule has become since.

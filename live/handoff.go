@@ -325,8 +325,12 @@ func (d *Daemon) locateCrossings(p *partition, ar *controls.Version, pb *pending
 		f, ok := got[customer]
 		if !ok {
 			d.bf.log.Warn("the event that crossed a backfilled threshold is no longer readable; the alert names the job's start offset",
-				"rule", ar.Key.String(), "version", r.Version, "partition", p.id, "customer", customer)
-			f = found{offset: pb.start - 1, at: ar.UpdatedAt, c: window.Crossing{Customer: customer, Count: after, Value: float64(after)}}
+				"rule", ar.Key.String(), "version", r.Version, "partition", p.id, "customer", customer, "count", after)
+			// Only the event is unknown: a running total crosses at its threshold, whatever
+			// history held after (the count then is the log's), and the context has every
+			// path, null, as an uninterrupted run's alert has them. No event, no samples.
+			t := r.Threshold.Count()
+			f = found{offset: pb.start - 1, at: ar.UpdatedAt, c: window.Crossing{Customer: customer, Count: t, Value: float64(t), Context: window.UnknownContext(r)}}
 		}
 		source := contract.SourceLive
 		if f.offset < pb.start {

@@ -66,6 +66,9 @@ func TestLostCrossingAlertFields(t *testing.T) {
 		{"count", a.Count, int64(5)},
 		{"value", a.Value, float64(5)},
 		{"context has $.user", func() bool { _, ok := ctx["$.user"]; return ok }(), true},
+		{"context $.user", string(ctx["$.user"]), "null"},
+		// No event is known, so none is named: contract.Alert.Samples, null here.
+		{"samples null", a.Samples == nil, true},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v (as an uninterrupted run's alert)", c.field, c.got, c.want)

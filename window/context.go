@@ -43,6 +43,17 @@ func ContextOf(r *rule.Rule, doc *jsonpath.Document) map[string]json.RawMessage 
 	})
 }
 
+// UnknownContext is the alert context of a crossing whose event cannot be read: each
+// alert.context path mapped to null, as ContextOf maps one that selects nothing, so
+// that the alert has the shape of every other alert of r. Nil when r has no context
+// paths.
+func UnknownContext(r *rule.Rule) map[string]json.RawMessage {
+	if len(r.ContextPaths()) == 0 {
+		return nil
+	}
+	return contextOf(r, func(*jsonpath.Path) jsonpath.Value { return jsonpath.Value{} })
+}
+
 func contextOf(r *rule.Rule, valueAt func(*jsonpath.Path) jsonpath.Value) map[string]json.RawMessage {
 	out := make(map[string]json.RawMessage, len(r.ContextPaths()))
 	for i, p := range r.ContextPaths() {
