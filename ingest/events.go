@@ -433,6 +433,15 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		}
 	})
 
+	// Stopped before the client closes (deferred after CloseClient, so run before it).
+	lagCtx, stopLag := context.WithCancel(ctx)
+	var lagging sync.WaitGroup
+	lagging.Go(func() { c.lagLoop(lagCtx) })
+	defer func() {
+		stopLag()
+		lagging.Wait()
+	}()
+
 	workers := c.cfg.Workers
 	var working sync.WaitGroup
 	for range workers {
@@ -633,6 +642,8 @@ func (c *EventConsumer) handleOne(b *Batch) {
 	last := b.recs[len(b.recs)-1]
 	b.ps.mu.Lock()
 	b.ps.handled = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
+	// The larger: lagLoop may have seen the log's end after this batch was fetched.
+	b.ps.end = max(b.ps.end, b.HighWatermark)
+	c.publishLagLocked(b.ps)
 	b.ps.mu.Unlock()
-	c.cfg.Metrics.lag(b.Partition).Set(float64(max(0, b.HighWatermark-(last.Offset+1))))
 }

@@ -86,6 +86,11 @@ type EventsConfig struct {
 	// the same id takes its partitions back at once, without a rebalance and without
 	// waiting for SessionTimeout. Default "": a dynamic member.
 	InstanceID string
+	// LagInterval is how often every owned partition's lag
+	// (hindsight_consumer_lag_records) is measured against the log's end offsets, on
+	// top of each batch handled, so that a partition whose fetches fail shows its lag
+	// growing. Default DefaultLagInterval.
+	LagInterval time.Duration
 	// ProduceLinger is how long produced records (alerts, dead letters) may wait to be
 	// batched. Default 0: sent at once (batching still happens while a request is in flight).
 	ProduceLinger time.Duration
@@ -139,6 +144,9 @@ func (c *EventsConfig) EnsureDefaults() {
 	}
 	if c.DeadLetterMaxBytes <= 0 {
 		c.DeadLetterMaxBytes = DefaultDeadLetterMaxBytes
+	}
+	if c.LagInterval <= 0 {
+		c.LagInterval = DefaultLagInterval
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 10 * time.Second

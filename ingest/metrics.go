@@ -15,8 +15,9 @@ type Metrics struct {
 	Events prometheus.Counter
 	// DeadLetters counts records sent to the dead-letter topic, by reason.
 	DeadLetters *prometheus.CounterVec
-	// Lag is, per events partition, the records between the last one handled and the
-	// partition's high watermark at that fetch.
+	// Lag is, per owned events partition, the records from the next one to handle to
+	// the partition's high watermark, as last seen by a fetch or measured every
+	// EventsConfig.LagInterval: it grows while the partition cannot be read.
 	Lag *prometheus.GaugeVec
 	// ProduceErrors counts records (alerts, dead letters, statuses) that could not be
 	// delivered, by topic.
@@ -54,7 +55,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hindsight_dead_letters_total", Help: "Records sent to the dead-letter topic, by reason: events refused at ingest, and records made for events (alerts) that could not be produced (not_produced)."}, []string{"reason"}),
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "hindsight_consumer_lag_records", Help: "Records behind the high watermark, per events partition."}, []string{"partition"}),
+			Name: "hindsight_consumer_lag_records", Help: "Records behind the high watermark, per events partition owned here: from the next record to handle to the log's end, set on each batch handled and measured every few seconds, so that it grows while the partition cannot be read."}, []string{"partition"}),
 		ProduceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hindsight_produce_errors_total", Help: "Records that could not be delivered, by topic."}, []string{"topic"}),
 		Controls: prometheus.NewCounterVec(prometheus.CounterOpts{

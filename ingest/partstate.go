@@ -26,6 +26,9 @@ type partState struct {
 	// or where the partition resumed (-1: not known): where its next fetch must
 	// start for no event to go unread.
 	fetched int64
+	// end is the partition's log end offset (high watermark) as last seen, by a
+	// fetch or by the consumer's lagLoop (-1: not yet): what its lag is measured to.
+	end int64
 	// pending are the partition's batches not yet handled, in offset order, the first
 	// perhaps being handled; queued is set while it is not empty. Both are guarded by
 	// the consumer's runQueue.mu.
@@ -45,7 +48,7 @@ type hold struct {
 }
 
 func newPartState(p int32) *partState {
-	return &partState{id: p, doc: jsonpath.NewDocument(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1, fetched: -1}
+	return &partState{id: p, doc: jsonpath.NewDocument(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1, fetched: -1, end: -1}
 }
 
 func (s *partState) hold(offset int64) {
