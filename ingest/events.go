@@ -644,6 +644,7 @@ func (c *EventConsumer) handleOne(b *Batch) {
 	b.ps.handled = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
 	// The larger: lagLoop may have seen the log's end after this batch was fetched.
 	b.ps.end = max(b.ps.end, b.HighWatermark)
+	b.ps.behindSince = time.Time{} // it moved
 	c.publishLagLocked(b.ps)
 	b.ps.mu.Unlock()
 }

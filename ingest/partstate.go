@@ -3,6 +3,7 @@ package ingest
 import (
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -29,6 +30,14 @@ type partState struct {
 	// end is the partition's log end offset (high watermark) as last seen, by a
 	// fetch or by the consumer's lagLoop (-1: not yet): what its lag is measured to.
 	end int64
+	// stable is its last stable offset as lagLoop last measured it (-1: not yet): read
+	// committed, the records below it are the ones the consumer can read, those of an
+	// open transaction above it not yet.
+	stable int64
+	// behindSince is when lagLoop first saw records it can read (stable) beyond the
+	// partition's next offset to handle since the last batch handled; zero when it has
+	// not (caught up, or a batch handled since).
+	behindSince time.Time
 	// pending are the partition's batches not yet handled, in offset order, the first
 	// perhaps being handled; queued is set while it is not empty. Both are guarded by
 	// the consumer's runQueue.mu.
@@ -48,7 +57,7 @@ type hold struct {
 }
 
 func newPartState(p int32) *partState {
-	return &partState{id: p, doc: jsonpath.NewDocument(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1, fetched: -1, end: -1}
+	return &partState{id: p, doc: jsonpath.NewDocument(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1, fetched: -1, end: -1, stable: -1}
 }
 
 func (s *partState) hold(offset int64) {

@@ -390,7 +390,7 @@ func (d *Daemon) run(ctx context.Context) {
 			CommitInterval: d.cfg.CommitInterval, ShutdownTimeout: d.cfg.ShutdownTimeout, MaxQueuedRecords: d.cfg.MaxQueuedRecords,
 			MaxQueuedBytes: d.cfg.MaxQueuedBytes, MaxPendingProduceBytes: d.cfg.MaxPendingProduceBytes, MaxDecompressedBatchBytes: d.cfg.MaxDecompressedBatchBytes,
 			OnBatchTooLarge: func(int32, int64) { d.m.limits.Reached(limitDecompressedBatch) }, FetchMaxBytes: d.cfg.FetchMaxBytes, SessionTimeout: d.cfg.SessionTimeout, InstanceID: d.cfg.InstanceID,
-			ProduceLinger: d.cfg.AlertLinger, Logger: d.log, Metrics: d.im, Tap: d.tap(),
+			ProduceLinger: d.cfg.AlertLinger, Logger: d.log, Metrics: d.im, Tap: d.tap(), LagInterval: d.cfg.ConsumerLagInterval,
 			OnQueueFull:        func(limit string) { d.m.limits.Reached(limit) },
 			DeadLetterMaxBytes: d.cfg.DeadLetterMaxBytes,
 			OnDeadLetterCut:    func() { d.m.limits.Reached(limitDeadLetterBytes) },

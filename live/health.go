@@ -14,7 +14,8 @@ import (
 
 // Health has two questions (live/API.md). Liveness, /healthz: the process is up and
 // serves HTTP; a failing liveness probe should restart it, so it fails only when nothing
-// answers. Readiness, /readyz: this process is doing its job — rules loaded, consuming,
+// answers. Readiness, /readyz: this process is doing its job — rules loaded, consuming
+// (no owned partition with records to read and none handled for --max-consumer-stall),
 // owning a partition, brokers reachable, archive and snapshots within their limits;
 // 503 with every reason otherwise, so that whoever routes traffic or pages a person
 // knows what is wrong.
@@ -84,6 +85,14 @@ func (d *Daemon) readiness() contract.Readiness {
 			rd.Reasons = append(rd.Reasons, "the brokers are unreachable: "+err.Error())
 		} else {
 			rd.Broker = "reachable"
+		}
+	}
+	if c := d.consumer.Load(); c != nil {
+		now := time.Now()
+		for _, s := range c.Stalled(now, d.cfg.MaxConsumerStall) {
+			d.m.limits.Reached(limitConsumerStall)
+			rd.Reasons = append(rd.Reasons, fmt.Sprintf("partition %d: %d records can be read (offsets %d to %d) and none has been handled for at least %s, over --max-consumer-stall %s (are its fetches failing? see the log's fetch errors)",
+				s.Partition, s.Readable-s.Next, s.Next, s.Readable-1, now.Sub(s.Since).Round(time.Second), d.cfg.MaxConsumerStall))
 		}
 	}
 	if !d.cfg.NoArchive {

@@ -210,6 +210,12 @@ type Config struct {
 	// MaxSnapshotAge is how long a partition's changed state may go without a stored
 	// snapshot before /readyz fails. Default 5m; it must exceed SnapshotInterval.
 	MaxSnapshotAge time.Duration
+	// MaxConsumerStall is how long an owned events partition may have records to read
+	// (up to its last stable offset) and handle none before /readyz fails: its fetches
+	// fail, or its batches stopped being handled. An idle partition, and one read however
+	// far behind, never stall. Default 2m; more than twice ConsumerLagInterval, how often
+	// it is measured.
+	MaxConsumerStall time.Duration
 	// MaxArchiveLag is how many records the embedded archiver may trail Kafka by on a
 	// partition before /readyz fails. Default 1,000,000.
 	MaxArchiveLag int64
@@ -400,6 +406,10 @@ type Config struct {
 	// ArchiveRollAge is how long the embedded archiver keeps a file open: how far the
 	// lake trails Kafka under light traffic. Default: the archiver's (1m).
 	ArchiveRollAge time.Duration
+	// ConsumerLagInterval is how often the event consumer measures every owned
+	// partition's lag against the log's end (hindsight_consumer_lag_records, /readyz's
+	// MaxConsumerStall). Default ingest.DefaultLagInterval.
+	ConsumerLagInterval time.Duration
 	// ArchiveLagInterval is how often the embedded archiver measures how far the lake
 	// trails Kafka (hindsight_archive_lag_*, /readyz's --max-archive-lag). Default: the
 	// archiver's (10s).
@@ -590,6 +600,9 @@ func (c *Config) Validate() error {
 	// started: its flags are checked here, before anything is done.
 	if c.ArchiveRollAge < 0 {
 		errs = append(errs, fmt.Errorf("archive roll age %v: use a duration, or 0 for the default", c.ArchiveRollAge))
+	}
+	if c.ConsumerLagInterval < 0 {
+		errs = append(errs, fmt.Errorf("consumer lag interval %v: use a duration, or 0 for the default", c.ConsumerLagInterval))
 	}
 	if c.RestorePatience < 0 {
 		errs = append(errs, fmt.Errorf("restore patience %v: use a duration, or 0 for the default", c.RestorePatience))

@@ -2,6 +2,7 @@ package live
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/console"
+	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/httpguard"
 	"github.com/hindsightdev/hindsight/internal/httpjson"
 	"github.com/hindsightdev/hindsight/rule"
@@ -47,6 +49,7 @@ const (
 	limitPreviewBytes      = console.LimitPreviewBytes
 	limitSnapshotAge       = "max_snapshot_age_seconds"
 	limitArchiveLag        = "max_archive_lag_records"
+	limitConsumerStall     = "max_consumer_stall_seconds"
 	limitHandoffBuffer     = "max_handoff_buffer_bytes"
 	limitHandoffBuffers    = "max_handoff_buffers_bytes"
 	limitCounters          = "max_counters"
@@ -94,6 +97,7 @@ func (c *Config) ensureHTTPDefaults() {
 	setInt(&c.ConsoleMutesPageSize, console.DefaultMutesPageSize)
 	setInt(&c.ConsoleMutesMaxPageSize, console.DefaultMutesMaxPageSize)
 	setDur(&c.MaxSnapshotAge, 5*time.Minute)
+	setDur(&c.MaxConsumerStall, 2*time.Minute)
 	if c.MaxArchiveLag <= 0 {
 		c.MaxArchiveLag = 1_000_000
 	}
@@ -121,6 +125,9 @@ func (c *Config) validateHTTP() []error {
 	}
 	if !c.NoSnapshots && c.MaxSnapshotAge <= c.SnapshotInterval {
 		errs = append(errs, fmt.Errorf("max snapshot age %s (--max-snapshot-age) must exceed the snapshot interval %s (--snapshot-interval), or /readyz fails between snapshots", c.MaxSnapshotAge, c.SnapshotInterval))
+	}
+	if lagEvery := cmp.Or(c.ConsumerLagInterval, ingest.DefaultLagInterval); c.MaxConsumerStall <= 2*lagEvery {
+		errs = append(errs, fmt.Errorf("max consumer stall %s (--max-consumer-stall) must exceed %s, twice how often a partition's lag is measured (%s), or /readyz could fail between measurements of a partition being read", c.MaxConsumerStall, 2*lagEvery, lagEvery))
 	}
 	if c.APIToken != strings.TrimSpace(c.APIToken) {
 		// A client's token is read without them: none could ever match.
@@ -165,7 +172,7 @@ func (d *Daemon) harden() *webState {
 		limitBodyBytes: float64(c.HTTPMaxBodyBytes), limitStreams: float64(c.HTTPMaxStreams), limitHeavy: float64(c.HTTPMaxHeavyRequests),
 		limitCountsPage: float64(c.CountsPageSize), limitCountsMaxPage: float64(c.CountsMaxPageSize),
 		limitPreviewTimeout: c.PreviewTimeout.Seconds(), limitPreviewScan: float64(c.PreviewMaxScan), limitPreviewBytes: float64(c.PreviewMaxBytes),
-		limitSnapshotAge: c.MaxSnapshotAge.Seconds(), limitArchiveLag: float64(c.MaxArchiveLag),
+		limitSnapshotAge: c.MaxSnapshotAge.Seconds(), limitArchiveLag: float64(c.MaxArchiveLag), limitConsumerStall: c.MaxConsumerStall.Seconds(),
 		limitMemory:                float64(c.MemoryLimit),
 		console.LimitPreviewSample: float64(c.PreviewMaxSample), console.LimitRecentAlerts: float64(c.ConsoleRecentAlerts), console.LimitStreamBacklog: float64(c.ConsoleStreamBacklog),
 		console.LimitWindowsMaxPage: float64(c.ConsoleWindowsMaxPageSize), console.LimitMutesMaxPage: float64(c.ConsoleMutesMaxPageSize),

@@ -181,6 +181,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.ConsoleMutesPageSize, "console-mutes-page-size", def.ConsoleMutesPageSize, "mutes per console mutes page when the request sets no limit")
 	f.IntVar(&cfg.ConsoleMutesMaxPageSize, "console-mutes-max-page-size", def.ConsoleMutesMaxPageSize, "largest limit a console mutes page may ask for")
 	f.DurationVar(&cfg.MaxSnapshotAge, "max-snapshot-age", def.MaxSnapshotAge, "/readyz fails when a partition's changed state has had no snapshot for longer")
+	f.DurationVar(&cfg.MaxConsumerStall, "max-consumer-stall", def.MaxConsumerStall, "/readyz fails when an events partition has had records to read and handled none for longer (its fetches fail, or its batches stopped being handled)")
 	f.Int64Var(&cfg.MaxArchiveLag, "max-archive-lag", def.MaxArchiveLag, "/readyz fails when the archiver trails Kafka by more records on a partition")
 	addLogFlags(f, &logLevel, "info")
 	addGCFlag(f, &gogc)
