@@ -33,13 +33,24 @@ import (
 // is not built yet), or this process has not reached where the killed one may have
 // got (p.restoredEnd) with a version it inherited. The caller holds p's lock, and
 // calls it before ar's pending job and state go.
+//
+// A pending recount's start is where the version started in an earlier process only
+// when a snapshot said so; on a partition started without one it is where this process
+// resumed, and the earlier owner may have fired from anywhere below: the recount,
+// finished, would have resolved every incident it closed from the log's start
+// (runWindowJob), so the replay does too, one verdict whatever the timing
+// (TestEditDuringRecountResolvesEarlierFiring).
 func (d *Daemon) replayEndedIfOwed(p *partition, ar *controls.Version, at int64) {
 	if d.bf == nil || p.revoked || ar.Rule.Plain() || !ar.Rule.Resolves() {
 		return
 	}
 	switch pb := p.pending[ar]; {
 	case pb != nil && pb.recount:
-		d.startEndedReplay(p, ar, pb.start, firingsFrom(ar, pb.start), max(at, p.restoredEnd))
+		from := firingsFrom(ar, pb.start)
+		if p.snaps.restored == nil {
+			from = 0
+		}
+		d.startEndedReplay(p, ar, pb.start, from, max(at, p.restoredEnd))
 	case pb == nil && p.inherited[ar] && at < p.restoredEnd:
 		d.startEndedReplay(p, ar, p.starts[ar], at, p.restoredEnd)
 	}
