@@ -16,10 +16,12 @@ import (
 // that ends in a partition resolves the incidents its state holds open; but a process
 // that owned the partition before this one, killed after its last snapshot, may have
 // evaluated later events with the version and sent firing alerts this process's state
-// does not hold: the snapshot names a version ended since, or the version ends here
-// before this process has caught up with where the killed one may have got, or while
-// its hand-off (a recount) is still being computed. Which events the killed process
-// reached, nothing records: the log's end when the partition was restored bounds them.
+// does not hold: the snapshot names a version ended since, or there is no snapshot
+// and any remembered ended version may have run, or the version ends here before this
+// process has caught up with where the killed one may have got, or while its hand-off
+// (a recount) is still being computed. Which events the killed process
+// reached, nothing records: the log's end when the partition was restored (or,
+// without a snapshot, assigned) bounds them.
 // So the version's history is replayed up to that end (as a hand-off replays it: the
 // lake, then Kafka), and every incident it opens at or above the offset from which
 // such alerts may have been sent is resolved: as it closes in the replay, or at the
@@ -53,6 +55,58 @@ func (d *Daemon) replayEndedIfOwed(p *partition, ar *controls.Version, at int64)
 		d.startEndedReplay(p, ar, pb.start, from, max(at, p.restoredEnd))
 	case pb == nil && p.inherited[ar] && at < p.restoredEnd:
 		d.startEndedReplay(p, ar, p.starts[ar], at, p.restoredEnd)
+	}
+}
+
+// endedReplay is a replay owed of ended version ar (startEndedReplay's arguments).
+type endedReplay struct {
+	ar               *controls.Version
+	start, from, end int64
+}
+
+// unheldReplays lists the replays owed, up to end, of the ended versions vs in a
+// partition whose state here holds none of them from offset start, where an earlier
+// process may have run them and sent firing alerts. startKnown: they started there at
+// start or later (a snapshot at start did not name them), so their firings were sent
+// from firingsFrom; otherwise (no snapshot) from anywhere, and every incident from the
+// log's start is resolved, as a recount resolves those of the active versions.
+func (d *Daemon) unheldReplays(vs []*controls.Version, start, end int64, startKnown bool) []endedReplay {
+	if d.bf == nil {
+		return nil
+	}
+	var out []endedReplay
+	for _, v := range vs {
+		from := int64(0)
+		if startKnown {
+			from = firingsFrom(v, start)
+		}
+		if !v.Rule.Plain() && v.Rule.Resolves() && (end > start || from < start) {
+			out = append(out, endedReplay{ar: v, start: start, from: from, end: end})
+		}
+	}
+	return out
+}
+
+// inheritWithoutSnapshot takes over partition p, whose state no snapshot restored, at
+// the group's committed offset at, with backfill on: an earlier process of the group
+// counted it, perhaps killed after the commit, up to the log's end (end, when known),
+// and with no snapshot nothing says which versions it ran. Every ended version the
+// registry remembers may have fired there and been replaced or deleted since, its
+// incidents left open at the receivers: each is replayed (from the log's start, the
+// version's start there not being known; TestNoSnapshotsVersionEndedWhileDownResolves).
+// The versions its first reconcile adopts are recounts, inherited up to end as on a
+// restored partition. The caller holds p's lock; p has adopted no set yet.
+func (d *Daemon) inheritWithoutSnapshot(p *partition, at, end int64) {
+	p.next = at
+	if d.bf != nil {
+		p.restoredEnd = end
+	}
+	p.reconcile(d, d.active.Load(), at)
+	if p.revoked {
+		return
+	}
+	for _, r := range d.unheldReplays(d.rules.EndedAfter(-1), at, max(at, end), false) {
+		d.startEndedReplay(p, r.ar, r.start, r.from, r.end)
 	}
 }
 

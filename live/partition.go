@@ -93,9 +93,11 @@ type partition struct {
 	// snapshot is stored, so that a crash meanwhile restores one that owes them again.
 	endedReplays map[*controls.Version]*pendingBackfill
 	// restoredEnd is the log's end when this process restored the partition from a
-	// snapshot (0: it did not): a process before it, killed, may have evaluated the
-	// events between the snapshot and there with the versions this one inherited
-	// (restored, or adopted by its first reconcile), and sent alerts nothing here holds.
+	// snapshot, or took it over at the group's committed offset without one, with
+	// backfill (0: neither): a process before it, killed, may have evaluated the
+	// events between the snapshot (the commit) and there with the versions this one
+	// inherited (restored, or adopted by its first reconcile), and sent alerts nothing
+	// here holds.
 	restoredEnd int64
 	inherited   map[*controls.Version]bool
 	// topicID is Kafka's id of the events topic whose events the partition counts

@@ -11,10 +11,13 @@ import (
 // ResumeAt implements ingest.Positioner: restored partitions resume at their snapshot's
 // offset; the others adopt the active rules where consumption starts (the committed
 // offset, else the log's start or end as StartAt says), so that a rule's history is
-// backfilled even if no event comes.
+// backfilled even if no event comes; at a committed offset, with backfill, they also
+// replay the ended versions an earlier owner may have left incidents of open
+// (inheritWithoutSnapshot).
 func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 	out := map[int32]int64{}
 	var unknown []int32
+	ends := d.inheritedEnds(committed)
 	// The active set is read under each partition's lock, never before: a set
 	// published meanwhile (rules.go) skips partitions whose next is not known yet, so
 	// one read earlier (before the log lookup below, which takes time) would leave
@@ -37,8 +40,7 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 			}
 			out[pid] = p.next
 		case c >= 0:
-			p.next = c
-			p.reconcile(d, d.active.Load(), c)
+			d.inheritWithoutSnapshot(p, c, ends[pid].end)
 		default:
 			unknown = append(unknown, pid)
 		}
@@ -67,6 +69,37 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 	}
 	d.storeInitialSnapshots(committed)
 	return out
+}
+
+// inheritedEnds is the log's bounds of the partitions of committed that resume at the
+// group's committed offset without a snapshot, when backfill replays what an earlier
+// owner may have left open up to the log's end (inheritWithoutSnapshot); none when
+// it does not, or the listing fails (logBounds logs it): the replays then end at the
+// committed offset.
+func (d *Daemon) inheritedEnds(committed map[int32]int64) map[int32]logBound {
+	if d.bf == nil {
+		return nil
+	}
+	var ps []int32
+	for pid, c := range committed {
+		d.partsMu.RLock()
+		p := d.parts[pid]
+		d.partsMu.RUnlock()
+		if p == nil || c < 0 || p.snaps.abandoned {
+			continue
+		}
+		p.mu.Lock()
+		if p.next < 0 { // restored partitions know theirs
+			ps = append(ps, pid)
+		}
+		p.mu.Unlock()
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return d.logBounds(ctx, ps)
 }
 
 // startPositions lists where consumption of partitions without a committed offset

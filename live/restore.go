@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -417,10 +418,6 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p := d.newPartition(pid)
 	var rules []*controls.Version
 	held := map[*controls.Version]bool{} // versions with counters restored
-	type endedReplay struct {
-		ar               *controls.Version
-		start, from, end int64
-	}
 	var replays []endedReplay
 	h, err := decodeState(body, version, func(h *stateHeader) (func([]byte, []stateCount), error) {
 		if h.Partition != pid || h.Topic != d.cfg.Topics.Events || h.Group != d.cfg.Group {
@@ -493,14 +490,9 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 				named[v] = true
 			}
 		}
-		var unnamed []*controls.Version
 		if h.ControlsKnown {
-			unnamed = d.rules.EndedAfter(h.Controls)
-		}
-		for _, v := range unnamed {
-			if from, end := firingsFrom(v, h.Next), bounds[pid].end; !named[v] && !v.Rule.Plain() && d.bf != nil && (end > h.Next || from < h.Next) {
-				replays = append(replays, endedReplay{ar: v, start: h.Next, from: from, end: end})
-			}
+			unnamed := slices.DeleteFunc(d.rules.EndedAfter(h.Controls), func(v *controls.Version) bool { return named[v] })
+			replays = append(replays, d.unheldReplays(unnamed, h.Next, bounds[pid].end, true)...)
 		}
 		// What remains of the body once counters (2+ bytes each) are taken out bounds
 		// the names' bytes.
