@@ -19,7 +19,9 @@ import (
 // restarted daemon must resolve version 1's firing alert, as it does when it restores a
 // snapshot (TestVersionEndedWhileDownResolvesOnRestore) and as a version ended while the
 // daemon runs does (TestEndedVersionResolvesItsIncidents): the firing alert otherwise
-// stays open at every receiver for a rule version that no longer runs.
+// stays open at every receiver for a rule version that no longer runs. The same holds
+// with snapshots kept, when the restarted daemon's store holds none of the first's
+// ("another store": --state changed, or the store emptied while down).
 func TestNoSnapshotsVersionEndedWhileDownResolves(t *testing.T) {
 	t.Parallel()
 	const js = `{"id":"bursts","scope":"*","version":%d,"description":%q,"when":{"path":"$.type","op":"==","value":"login.failed"},
@@ -35,47 +37,61 @@ func TestNoSnapshotsVersionEndedWhileDownResolves(t *testing.T) {
 			b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, fmt.Sprintf(js, 2, "edited"))))
 		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-			conf := func(c *live.Config) { c.Group, c.NoSnapshots, c.NoBackfill = "nosnap-ended", true, false }
-			d, stop := livetest.StartLive(t, b, conf)
-			v1 := fmt.Sprintf(js, 1, "first")
-			b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, v1)))
-			waitActive(t, d, []string{v1})
-			b.Produce(t, loginFailed("a", 1), loginFailed("a", 2)) // version 1 fires for a
-			fired := alertsOn(t, b, 1)
-			if fired[0].Status != contract.StatusFiring || fired[0].Version != 1 {
-				t.Fatalf("first alert %+v: want version 1 firing", fired[0])
-			}
-			waitCommitted(t, b, d, "the first events")
-			stop()
-			<-d.Done() // version 1's incident for a is open
-
-			tc.edit(t, b)
-			d, _ = livetest.StartLive(t, b, conf)
-			b.Produce(t, loginFailed("z", 3)) // the restarted daemon evaluates past the edit
-			waitCommitted(t, b, d, "every event")
-			poll.Until(t, wait, "no hand-off or replay pending", func() bool {
-				st := d.State()
-				return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 0
+		for _, store := range []string{"no snapshots", "another store"} {
+			t.Run(tc.name+"/"+store, func(t *testing.T) {
+				t.Parallel()
+				noSnapshotsVersionEndedWhileDown(t, js, tc.edit, store == "another store")
 			})
-			deadline := time.Now().Add(10 * time.Second) // a bounded wait for the resolve, not a timing assertion
-			for b.TopicRecords(t, "alerts") < 2 && time.Now().Before(deadline) {
-				time.Sleep(50 * time.Millisecond)
-			}
-			alerts := alertsOn(t, b, int(b.TopicRecords(t, "alerts")))
-			resolved := 0
-			for _, a := range alerts {
-				t.Logf("alert v%d %s %s offset %d", a.Version, a.Status, a.AlertID, a.Offset)
-				if a.Status == contract.StatusResolved && a.AlertID == fired[0].AlertID {
-					resolved++
-				}
-			}
-			if resolved != 1 {
-				t.Errorf("version 1's firing alert %s resolved %d times after it ended while the daemon was down (--no-snapshots), want once: it stays open for ever",
-					fired[0].AlertID, resolved)
-			}
-		})
+		}
+	}
+}
+
+// noSnapshotsVersionEndedWhileDown runs one case of TestNoSnapshotsVersionEndedWhileDownResolves;
+// anotherStore: the daemons keep snapshots, the restarted one in a store that holds none
+// of the first's (--state changed or the store emptied while down), not --no-snapshots.
+func noSnapshotsVersionEndedWhileDown(t *testing.T, js string, edit func(t *testing.T, b *kafkatest.Broker), anotherStore bool) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	conf := func(c *live.Config) {
+		c.Group, c.NoSnapshots, c.NoBackfill = "nosnap-ended", !anotherStore, false
+		if anotherStore {
+			c.StateURL = "file://" + t.TempDir()
+		}
+	}
+	d, stop := livetest.StartLive(t, b, conf)
+	v1 := fmt.Sprintf(js, 1, "first")
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, v1)))
+	waitActive(t, d, []string{v1})
+	b.Produce(t, loginFailed("a", 1), loginFailed("a", 2)) // version 1 fires for a
+	fired := alertsOn(t, b, 1)
+	if fired[0].Status != contract.StatusFiring || fired[0].Version != 1 {
+		t.Fatalf("first alert %+v: want version 1 firing", fired[0])
+	}
+	waitCommitted(t, b, d, "the first events")
+	stop()
+	<-d.Done() // version 1's incident for a is open
+
+	edit(t, b)
+	d, _ = livetest.StartLive(t, b, conf)
+	b.Produce(t, loginFailed("z", 3)) // the restarted daemon evaluates past the edit
+	waitCommitted(t, b, d, "every event")
+	poll.Until(t, wait, "no hand-off or replay pending", func() bool {
+		st := d.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 0
+	})
+	deadline := time.Now().Add(10 * time.Second) // a bounded wait for the resolve, not a timing assertion
+	for b.TopicRecords(t, "alerts") < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	alerts := alertsOn(t, b, int(b.TopicRecords(t, "alerts")))
+	resolved := 0
+	for _, a := range alerts {
+		t.Logf("alert v%d %s %s offset %d", a.Version, a.Status, a.AlertID, a.Offset)
+		if a.Status == contract.StatusResolved && a.AlertID == fired[0].AlertID {
+			resolved++
+		}
+	}
+	if resolved != 1 {
+		t.Errorf("version 1's firing alert %s resolved %d times after it ended while the daemon was down (no snapshot restored), want once: it stays open for ever",
+			fired[0].AlertID, resolved)
 	}
 }
