@@ -39,7 +39,8 @@ type Config struct {
 	// same disk). Default: a directory under os.TempDir().
 	CacheDir string
 	// CacheMaxBytes bounds CacheDir: before a job, the oldest files go until it holds
-	// at most this much (cache.go). Default DefaultCacheMaxBytes (10 GiB).
+	// at most this much (cache.go). Default (0) DefaultCacheMaxBytes (10 GiB); negative
+	// is refused.
 	CacheMaxBytes int64
 	// OnEvict, if set, is told of each eviction pass that deleted files.
 	OnEvict func(Eviction)
@@ -82,7 +83,7 @@ func (c *Config) EnsureDefaults() {
 	if c.Topic == "" {
 		c.Topic = "events"
 	}
-	if c.CacheMaxBytes <= 0 {
+	if c.CacheMaxBytes == 0 {
 		c.CacheMaxBytes = DefaultCacheMaxBytes
 	}
 	if c.CacheDir == "" {
@@ -125,6 +126,10 @@ var ErrMemoryLimit = errors.New("backfill: job exceeded its DuckDB memory limit"
 func (c *Config) Validate() error {
 	if c.Lake == nil {
 		return errors.New("backfill: config: Lake is required")
+	}
+	if c.CacheMaxBytes < 0 {
+		// Negative had silently meant the default.
+		return fmt.Errorf("backfill: config: cache max bytes %d (--cache-max-bytes): use a positive number of bytes, or 0 for the default", c.CacheMaxBytes)
 	}
 	return nil
 }

@@ -284,7 +284,8 @@ type Config struct {
 	// NoBackfill makes new rule versions count only events from their activation on.
 	// Default false: history is counted by a hand-off backfill job (docs/architecture.md).
 	NoBackfill bool
-	// BackfillConcurrency bounds the hand-off jobs that run at once. Default 2.
+	// BackfillConcurrency bounds the hand-off jobs that run at once. Default (0) 2;
+	// negative is refused.
 	BackfillConcurrency int
 	// BackfillMemoryLimit bounds, in bytes, the memory DuckDB may use for one hand-off
 	// job (backfill.Config.MemoryLimit). Default backfill.DefaultMemoryLimit.
@@ -294,7 +295,8 @@ type Config struct {
 	BackfillCacheDir string
 	// BackfillCacheMaxBytes bounds it (the oldest files go first;
 	// hindsight_limit{name="backfill_cache_max_bytes"}, and each pass that deleted files
-	// counts in hindsight_limit_reached_total). Default backfill.DefaultCacheMaxBytes.
+	// counts in hindsight_limit_reached_total). Default (0) backfill.DefaultCacheMaxBytes;
+	// negative is refused.
 	BackfillCacheMaxBytes int64
 	// BackfillMinBackoff and BackfillMaxBackoff bound the wait between attempts of a
 	// failing job. Defaults 500ms and 30s.
@@ -527,13 +529,13 @@ func (c *Config) EnsureDefaults() {
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = "127.0.0.1:8080"
 	}
-	if c.BackfillConcurrency <= 0 {
+	if c.BackfillConcurrency == 0 {
 		c.BackfillConcurrency = 2
 	}
 	if c.StorageTimeout == 0 {
 		c.StorageTimeout = lakehouse.DefaultStorageTimeout
 	}
-	if c.BackfillCacheMaxBytes <= 0 {
+	if c.BackfillCacheMaxBytes == 0 {
 		c.BackfillCacheMaxBytes = backfill.DefaultCacheMaxBytes
 	}
 	if c.BackfillMemoryLimit == 0 {
@@ -621,6 +623,13 @@ func (c *Config) Validate() error {
 	}
 	if c.MemoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("memory limit %d: use a number of bytes, or 0 for none", c.MemoryLimit))
+	}
+	// Negative had silently meant the default; a mistake is said rather than run.
+	if c.BackfillConcurrency < 0 {
+		errs = append(errs, fmt.Errorf("backfill concurrency %d (--backfill-concurrency): use a positive number of jobs, or 0 for the default", c.BackfillConcurrency))
+	}
+	if c.BackfillCacheMaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("backfill cache max bytes %d (--backfill-cache-max-bytes): use a positive number of bytes, or 0 for the default", c.BackfillCacheMaxBytes))
 	}
 	if c.AlertMaxBytes < MinAlertMaxBytes || c.AlertMaxBytes > c.DeadLetterMaxBytes-ingest.NotProducedRoom {
 		errs = append(errs, fmt.Errorf("alert max bytes %d: at least %d, room for an alert's own fields, and at most %d, the dead-letter bound less %d for the headers an alert refused by the brokers is dead-lettered with",

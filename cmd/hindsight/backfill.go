@@ -58,7 +58,7 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 	f.StringVar(&cfg.At, "at", "now", `start offsets: "now" (the events topic's committed end) or PARTITION:OFFSET,… (a partition of the topic or the lake left out is not counted: the counts are INCOMPLETE, exit status 3)`)
 	f.BoolVar(&cfg.JSON, "json", false, "print the counts as JSON")
 	f.StringVar(&cfg.CacheDir, "cache-dir", "hindsight-data/cache", "local cache of lake files (hindsight live's, by default)")
-	f.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the cache may hold; the oldest files go first")
+	f.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the cache may hold; the oldest files go first (0: the default)")
 	addRuleLimitFlags(f, &limits)
 	addBackfillMemoryFlag(f, &cfg.MemoryLimit)
 	f.IntVar(&cfg.MaxCustomers, "max-customers", backfill.DefaultMaxCustomers, "customers one rule's counts hold; matches of customers beyond are not counted, said so, and the exit status is 3 (0: the default; negative: no bound)")
