@@ -33,6 +33,7 @@ import (
 // columns hold the kind of, not the contents) or a number beyond float64 comes with its
 // payload instead.
 type MatchingRows struct {
+	key   string // the rule's SCOPE/ID, which its errors name
 	lake  *lakehouse.Lake
 	cache string
 	mem   int64
@@ -70,7 +71,7 @@ func NewMatchingRows(r *rule.Rule, lake *lakehouse.Lake, cacheDir string, memory
 	// The rows of typed files come with their values, and their customers are checked
 	// by nothing after: the query keeps only those live accepts.
 	keySQL, keyArg := customerAccepted()
-	m := &MatchingRows{lake: lake, cache: cacheDir, mem: memoryLimit, pred: pred,
+	m := &MatchingRows{key: r.Key().String(), lake: lake, cache: cacheDir, mem: memoryLimit, pred: pred,
 		where: keySQL + " AND (" + pred.TypedSQL + ")",
 		args:  append([]any{keyArg}, pred.TypedArgs...)}
 	if r.Scope != rule.GlobalScope {
@@ -226,13 +227,16 @@ func (m *MatchingRows) readCopy(ctx context.Context, f lakehouse.FileEntry, loca
 	return nil
 }
 
-// readError is the error of DuckDB's read of f: the memory limit's, or, unless ctx
-// ended, ErrUnreadableFile naming f (one file per query: no other can be at fault).
+// readError is the error of DuckDB's read of f: the memory limit's, saying which
+// rule's history and which file it was reading (a bare limit error left a rule's
+// last_error without the read that hit it), or, unless ctx ended, ErrUnreadableFile
+// naming f (one file per query: no other can be at fault).
 func (m *MatchingRows) readError(ctx context.Context, f lakehouse.FileEntry, err error) error {
 	var de *duckdb.Error
 	switch {
 	case errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory:
-		return &memoryLimitError{limit: m.mem, err: err}
+		return fmt.Errorf("backfill: reading %s's history from %s (partition %d, offsets %d-%d): %w",
+			m.key, f.Path, f.Partition, f.StartOffset, f.EndOffset, &memoryLimitError{limit: m.mem, err: err})
 	case ctx.Err() != nil:
 		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
 	}
