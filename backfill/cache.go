@@ -63,12 +63,15 @@ var cacheDirs sync.Map // string → *cacheDir
 // cacheDir is the files of one cache directory being read (pinned), which eviction
 // leaves.
 type cacheDir struct {
-	mu   sync.Mutex // held by pin, unpin and a whole eviction pass
+	mu   sync.Mutex // held by pin, unpin, newSpillDir and a whole eviction pass
 	pins map[string]int
+	// spills are this process's jobs' spill directories (spill.go), which eviction
+	// counts and leaves.
+	spills map[string]bool
 }
 
 func cacheOf(dir string) *cacheDir {
-	c, _ := cacheDirs.LoadOrStore(filepath.Clean(dir), &cacheDir{pins: map[string]int{}})
+	c, _ := cacheDirs.LoadOrStore(filepath.Clean(dir), &cacheDir{pins: map[string]int{}, spills: map[string]bool{}})
 	return c.(*cacheDir)
 }
 
@@ -154,8 +157,8 @@ type Eviction struct {
 	// Files and Bytes are what the cache held, Pinned the files being read, which
 	// stay: pinned in this process, or held by a reader of any process (found only
 	// for the files the pass tried to delete). Bytes counts the fetches' temporaries
-	// too; Abandoned are those deleted as a killed fetch's (tempGrace), also counted
-	// in Deleted and Freed.
+	// and the jobs' spill directories too (spill.go); Abandoned are those deleted as a
+	// killed fetch's or job's (tempGrace), also counted in Deleted and Freed.
 	Files, Deleted, Pinned, Abandoned int
 	Bytes, Freed                      int64
 }
@@ -193,7 +196,8 @@ func later(a, b time.Time) time.Time {
 }
 
 // evictCache trims dir's lake files (under data/) to max bytes, oldest first, leaving
-// the pinned ones and those another process's reader holds (counted in Pinned).
+// the pinned ones and those another process's reader holds (counted in Pinned). The
+// jobs' spill directories count toward max; a killed job's is deleted (spill.go).
 func evictCache(dir string, max int64) (ev Eviction) {
 	c := cacheOf(dir)
 	c.mu.Lock()
@@ -205,6 +209,7 @@ func evictCache(dir string, max int64) (ev Eviction) {
 	}
 	var files []entry
 	stale := time.Now().Add(-tempGrace)
+	evictSpills(c, filepath.Clean(dir), stale, &ev)
 	_ = filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil

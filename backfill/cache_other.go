@@ -21,3 +21,15 @@ func deleteUnheld(path string) deleteOutcome {
 	}
 	return deleted
 }
+
+// holdDir holds nothing where flock(2) is not: another process sharing the cache
+// directory sees a job's spill directory only by its times (tempGrace).
+func holdDir(string) (io.Closer, error) { return nil, nil }
+
+// deleteDirUnheld removes the spill directory dir.
+func deleteDirUnheld(dir string) deleteOutcome {
+	if os.RemoveAll(dir) != nil {
+		return left
+	}
+	return deleted
+}

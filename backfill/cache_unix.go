@@ -86,3 +86,38 @@ func flock(fh *os.File, how int) error {
 		}
 	}
 }
+
+// holdDir takes a shared flock on the spill directory dir, kept until the returned
+// file is closed, so that another process's eviction (deleteDirUnheld) leaves a
+// directory a job of this one spills into, however long it went unwritten.
+func holdDir(dir string) (io.Closer, error) {
+	fh, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backfill: holding the spill directory %s: %w", dir, err)
+	}
+	if err := flock(fh, syscall.LOCK_SH); err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("backfill: holding the spill directory %s: %w", dir, err)
+	}
+	return fh, nil
+}
+
+// deleteDirUnheld removes the spill directory dir unless a job holds it (holdDir, in
+// any process): as deleteUnheld, under an exclusive flock taken without waiting.
+func deleteDirUnheld(dir string) deleteOutcome {
+	fh, err := os.Open(dir)
+	if err != nil {
+		return left
+	}
+	defer fh.Close() // after the removal: the lock is held throughout
+	if err := flock(fh, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return held
+		}
+		return left
+	}
+	if os.RemoveAll(dir) != nil {
+		return left
+	}
+	return deleted
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,7 +44,7 @@ type MatchingRows struct {
 	// singular is set when every one of values is singular: columns can hold them.
 	singular bool
 	db       *sql.DB
-	tmp      string
+	release  func() // of the spill directory (spill.go)
 	// trim, when set, is called after every chunkFiles reads (TrimAfterReads).
 	trim  func()
 	reads int
@@ -100,12 +99,9 @@ func (m *MatchingRows) open() error {
 	if m.db != nil {
 		return nil
 	}
-	if err := os.MkdirAll(m.cache, 0o755); err != nil {
-		return fmt.Errorf("backfill: cache directory: %w", err)
-	}
-	tmp, err := os.MkdirTemp(m.cache, "duckdb-tmp-")
+	tmp, release, err := newSpillDir(m.cache)
 	if err != nil {
-		return fmt.Errorf("backfill: DuckDB spill directory: %w", err)
+		return err
 	}
 	q := url.Values{"temp_directory": {tmp}}
 	if m.mem > 0 {
@@ -113,10 +109,10 @@ func (m *MatchingRows) open() error {
 	}
 	db, err := sql.Open("duckdb", "?"+q.Encode())
 	if err != nil {
-		os.RemoveAll(tmp)
+		release()
 		return fmt.Errorf("backfill: opening DuckDB: %w", err)
 	}
-	m.db, m.tmp = db, tmp
+	m.db, m.release = db, release
 	return nil
 }
 
@@ -124,7 +120,7 @@ func (m *MatchingRows) open() error {
 func (m *MatchingRows) Close() {
 	if m != nil && m.db != nil {
 		m.db.Close()
-		os.RemoveAll(m.tmp)
+		m.release()
 		m.db = nil
 	}
 }

@@ -176,14 +176,14 @@ func duckSettings(cfg Config) []string {
 
 // jobDB is the DuckDB database one job runs in: the shared Config.DB, or a new
 // in-memory one with the job's memory limit and threads, and a spill directory of its
-// own (DuckDB's default is ./.tmp, wherever the process runs). done releases it.
+// own (spill.go). done releases it.
 func (r *Runner) jobDB() (db *sql.DB, done func(), err error) {
 	if r.db != nil {
 		return r.db, func() {}, nil
 	}
-	tmp, err := os.MkdirTemp(r.cfg.CacheDir, "duckdb-tmp-")
+	tmp, release, err := newSpillDir(r.cfg.CacheDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("backfill: DuckDB spill directory: %w", err)
+		return nil, nil, err
 	}
 	q := url.Values{"temp_directory": {tmp}}
 	if r.cfg.MemoryLimit > 0 {
@@ -194,10 +194,10 @@ func (r *Runner) jobDB() (db *sql.DB, done func(), err error) {
 	}
 	db, err = sql.Open("duckdb", "?"+q.Encode())
 	if err != nil {
-		os.RemoveAll(tmp)
+		release()
 		return nil, nil, fmt.Errorf("backfill: opening DuckDB: %w", err)
 	}
-	return db, func() { db.Close(); os.RemoveAll(tmp) }, nil
+	return db, func() { db.Close(); release() }, nil
 }
 
 // memoryLimitError is DuckDB's out-of-memory error for a job, said in one line (DuckDB
