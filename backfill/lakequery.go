@@ -219,12 +219,12 @@ func (r *Runner) countFiles(ctx context.Context, conn *sql.Conn, files []lakehou
 // and the error of its query alone; or -1 and the error to return: cause when no single
 // file reproduces it (the caller retries the job), or the job's own end.
 func (r *Runner) unreadableFile(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, bounds map[int32]span, job Job, test string, args []any, pre prefilter, customer string, from time.Time, cause error) (int, error) {
-	if ctx.Err() != nil || errors.Is(cause, ErrMemoryLimit) {
-		return -1, cause // the job's memory limit is no file's fault
+	if ctx.Err() != nil || errors.Is(cause, ErrMemoryLimit) || errors.Is(cause, ErrSpillLimit) {
+		return -1, cause // the job's memory or spill limit is no file's fault
 	}
 	for i := range files {
 		if _, _, err := r.count(ctx, conn, local[i:i+1], bounds, job, test, args, pre, customer, from); err != nil {
-			if ctx.Err() != nil || errors.Is(err, ErrMemoryLimit) {
+			if ctx.Err() != nil || errors.Is(err, ErrMemoryLimit) || errors.Is(err, ErrSpillLimit) {
 				return -1, err // not the file's: fetching it again cures nothing
 			}
 			return i, err

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/duckdb/duckdb-go/v2"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
@@ -36,6 +35,7 @@ type MatchingRows struct {
 	lake  *lakehouse.Lake
 	cache string
 	mem   int64
+	spill int64 // max_temp_directory_size (LimitSpill)
 	pred  *Predicate
 	// where and args select the rows: the rule's scope and its typed condition.
 	where  string
@@ -70,7 +70,7 @@ func NewMatchingRows(r *rule.Rule, lake *lakehouse.Lake, cacheDir string, memory
 	// The rows of typed files come with their values, and their customers are checked
 	// by nothing after: the query keeps only those live accepts.
 	keySQL, keyArg := customerAccepted()
-	m := &MatchingRows{key: r.Key().String(), lake: lake, cache: cacheDir, mem: memoryLimit, pred: pred,
+	m := &MatchingRows{key: r.Key().String(), lake: lake, cache: cacheDir, mem: memoryLimit, spill: DefaultMaxSpillBytes, pred: pred,
 		where: keySQL + " AND (" + pred.TypedSQL + ")",
 		args:  append([]any{keyArg}, pred.TypedArgs...)}
 	if r.Scope != rule.GlobalScope {
@@ -89,6 +89,16 @@ func NewMatchingRows(r *rule.Rule, lake *lakehouse.Lake, cacheDir string, memory
 	// A nodelist has no column: then the payload decides.
 	m.singular = !slices.ContainsFunc(m.values, func(p *jsonpath.Path) bool { return !p.Singular() })
 	return m, nil
+}
+
+// LimitSpill bounds what DuckDB may spill to disk for m, in bytes, as
+// Config.MaxSpillBytes does a job's (0: DefaultMaxSpillBytes, the bound without a call;
+// negative: DuckDB's own). Call it before Read.
+func (m *MatchingRows) LimitSpill(n int64) {
+	if n == 0 {
+		n = DefaultMaxSpillBytes
+	}
+	m.spill = n
 }
 
 // Covers says whether f's typed columns decide the condition.
@@ -111,6 +121,11 @@ func (m *MatchingRows) open() error {
 	if err != nil {
 		release()
 		return fmt.Errorf("backfill: opening DuckDB: %w", err)
+	}
+	if err := limitSpill(db, m.spill); err != nil {
+		db.Close()
+		release()
+		return err
 	}
 	m.db, m.release = db, release
 	return nil
@@ -223,16 +238,16 @@ func (m *MatchingRows) readCopy(ctx context.Context, f lakehouse.FileEntry, loca
 	return nil
 }
 
-// readError is the error of DuckDB's read of f: the memory limit's, saying which
-// rule's history and which file it was reading (a bare limit error left a rule's
+// readError is the error of DuckDB's read of f: the memory or spill limit's, saying
+// which rule's history and which file it was reading (a bare limit error left a rule's
 // last_error without the read that hit it), or, unless ctx ended, ErrUnreadableFile
 // naming f (one file per query: no other can be at fault).
 func (m *MatchingRows) readError(ctx context.Context, f lakehouse.FileEntry, err error) error {
-	var de *duckdb.Error
-	switch {
-	case errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory:
+	if le := limitError(err, m.mem, m.spill); le != nil {
 		return fmt.Errorf("backfill: reading %s's history from %s (partition %d, offsets %d-%d): %w",
-			m.key, f.Path, f.Partition, f.StartOffset, f.EndOffset, &memoryLimitError{limit: m.mem, err: err})
+			m.key, f.Path, f.Partition, f.StartOffset, f.EndOffset, le)
+	}
+	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("backfill: reading %s: %w", f.Path, err)
 	}

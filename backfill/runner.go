@@ -64,6 +64,13 @@ type Config struct {
 	// (80% of RAM). DuckDB's memory_limit is per database, not per connection, so with
 	// a shared DB it bounds all jobs together.
 	MemoryLimit int64
+	// MaxSpillBytes bounds, in bytes, what DuckDB may write to one job's spill directory
+	// in CacheDir past MemoryLimit (its max_temp_directory_size; spill.go), so that a
+	// job that needs more fails with ErrSpillLimit instead of filling the disk the
+	// daemon's state shares. Default (0) DefaultMaxSpillBytes; negative: DuckDB's own
+	// (90% of the free disk). As MemoryLimit, with a shared DB it bounds all jobs
+	// together.
+	MaxSpillBytes int64
 	// MaxCustomers bounds the customers one job counts (Result.Counts): a match of a
 	// customer beyond is not counted but tallied in Result.Refused, as a live partition
 	// past its --max-counters refuses a new counter. A customer counted stays counted,
@@ -94,6 +101,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.MemoryLimit == 0 {
 		c.MemoryLimit = DefaultMemoryLimit
+	}
+	if c.MaxSpillBytes == 0 {
+		c.MaxSpillBytes = DefaultMaxSpillBytes
 	}
 	if c.MaxCustomers == 0 {
 		c.MaxCustomers = DefaultMaxCustomers
@@ -171,6 +181,9 @@ func duckSettings(cfg Config) []string {
 	if cfg.Threads > 0 {
 		s = append(s, fmt.Sprintf("threads = %d", cfg.Threads))
 	}
+	if cfg.MaxSpillBytes > 0 {
+		s = append(s, spillSetting(cfg.MaxSpillBytes))
+	}
 	return s
 }
 
@@ -197,6 +210,11 @@ func (r *Runner) jobDB() (db *sql.DB, done func(), err error) {
 		release()
 		return nil, nil, fmt.Errorf("backfill: opening DuckDB: %w", err)
 	}
+	if err := limitSpill(db, r.cfg.MaxSpillBytes); err != nil {
+		db.Close()
+		release()
+		return nil, nil, err
+	}
 	return db, func() { db.Close(); release() }, nil
 }
 
@@ -214,13 +232,27 @@ func (e *memoryLimitError) Error() string {
 
 func (e *memoryLimitError) Unwrap() []error { return []error{ErrMemoryLimit, e.err} }
 
-// duckError says which of DuckDB's errors is the job's memory limit.
+// duckError says which of DuckDB's errors is the job's memory limit, or its spill
+// limit.
 func (r *Runner) duckError(err error) error {
-	var de *duckdb.Error
-	if errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory {
-		return &memoryLimitError{limit: r.cfg.MemoryLimit, err: err}
+	if le := limitError(err, r.cfg.MemoryLimit, r.cfg.MaxSpillBytes); le != nil {
+		return le
 	}
 	return err
+}
+
+// limitError is DuckDB's err as the job's limit it reached (spillLimitError,
+// memoryLimitError), or nil for any other error. DuckDB reports both as out of
+// memory: a block it could not offload to disk names max_temp_directory_size.
+func limitError(err error, mem, spill int64) error {
+	var de *duckdb.Error
+	switch {
+	case !errors.As(err, &de) || de.Type != duckdb.ErrorTypeOutOfMemory:
+		return nil
+	case strings.Contains(err.Error(), "max_temp_directory_size"):
+		return &spillLimitError{limit: spill, err: err}
+	}
+	return &memoryLimitError{limit: mem, err: err}
 }
 
 func formatBytes(n int64) string {

@@ -1,6 +1,8 @@
 package backfill
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -20,6 +22,48 @@ import (
 // is: cache_unix.go), and in which nothing was written for tempGrace, as it does a
 // killed fetch's temporary. (Eviction had walked data/ alone: each crash's spill stayed
 // for ever, uncounted, past CacheMaxBytes: TestCacheBoundCountsAbandonedSpillDirs.)
+
+// DefaultMaxSpillBytes is Config.MaxSpillBytes' default: 4 GiB per job, four times
+// DefaultMemoryLimit, room for a job's sort or aggregation to outgrow its memory a few
+// times over; the default two jobs at once (--backfill-concurrency) then spill at most
+// 8 GiB together, within the cache's default bound (DefaultCacheMaxBytes), which counts
+// their spill and trims lake files to make room. (DuckDB's own, 90% of the free disk per
+// database, let two jobs each take the disk the daemon's state shares.)
+const DefaultMaxSpillBytes = 4 << 30
+
+// ErrSpillLimit is matched by the error of a job whose DuckDB needed to spill more than
+// Config.MaxSpillBytes to disk. Running it again fails again: raise the limit (or the
+// memory limit), or narrow the rule.
+var ErrSpillLimit = errors.New("backfill: job exceeded its DuckDB spill limit")
+
+// spillSetting is the DuckDB setting that bounds a database's spill to n bytes.
+func spillSetting(n int64) string { return fmt.Sprintf("max_temp_directory_size = '%dB'", n) }
+
+// limitSpill bounds what db may spill (n > 0). It is SET once opened: given in the
+// connection string, DuckDB reports the bound (current_setting) and does not apply it.
+func limitSpill(db *sql.DB, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	if _, err := db.Exec("SET " + spillSetting(n)); err != nil {
+		return fmt.Errorf("backfill: DuckDB: bounding its spill: SET %s: %w", spillSetting(n), err)
+	}
+	return nil
+}
+
+// spillLimitError is DuckDB's error for a job that could not spill within its bound,
+// said in one line.
+type spillLimitError struct {
+	limit int64
+	err   error
+}
+
+func (e *spillLimitError) Error() string {
+	first, _, _ := strings.Cut(e.err.Error(), "\n")
+	return fmt.Sprintf("job exceeded its spill limit of %s on disk (limit backfill_max_spill_bytes, --backfill-max-spill-bytes): %s", formatBytes(e.limit), first)
+}
+
+func (e *spillLimitError) Unwrap() []error { return []error{ErrSpillLimit, e.err} }
 
 // spillPrefix begins the name of every job's spill directory.
 const spillPrefix = "duckdb-tmp-"

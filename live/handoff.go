@@ -230,12 +230,12 @@ func (p *partition) holdsCounter(customer string, seq uint32) bool {
 // retryCannotCure reports whether a hand-off job's error is one that retrying alone
 // does not cure, whichever evaluator ran it (a plain count's, a windowed rule's, an
 // ended version's replay): a lake file that cannot be read (DuckDB's error, or bytes not
-// those the manifest lists), the job's memory limit, a lake of another topic or of a
+// those the manifest lists), the job's memory or spill limit, a lake of another topic or of a
 // newer hindsight's manifest format. The job
 // is then shown blocked and its rule in error, while it goes on retrying.
 func retryCannotCure(err error) bool {
 	return errors.Is(err, backfill.ErrUnreadableFile) || errors.Is(err, lakehouse.ErrCorrupt) ||
-		errors.Is(err, backfill.ErrMemoryLimit) || errors.Is(err, lakehouse.ErrTopicMismatch) || errors.Is(err, lakehouse.ErrNewerFormat)
+		errors.Is(err, backfill.ErrMemoryLimit) || errors.Is(err, backfill.ErrSpillLimit) || errors.Is(err, lakehouse.ErrTopicMismatch) || errors.Is(err, lakehouse.ErrNewerFormat)
 }
 
 // failedAttempt handles a job attempt that failed with err: nothing more if the job's
@@ -253,6 +253,9 @@ func (d *Daemon) failedAttempt(j *handoffJob, err error, blocked bool) {
 	d.m.backfillFailures.Inc()
 	if errors.Is(err, backfill.ErrMemoryLimit) {
 		d.m.limits.Reached(limitBackfillMemory)
+	}
+	if errors.Is(err, backfill.ErrSpillLimit) {
+		d.m.limits.Reached(limitBackfillSpill)
 	}
 	wait := j.retry.NextBackOff()
 	d.bf.log.Warn("backfill failed; retrying", "rule", ar.Key.String(), "version", ar.Rule.Version, "partition", j.p.id,
@@ -468,6 +471,7 @@ func newBackfiller(ctx context.Context, cfg Config, storage lakehouse.StorageCon
 	kopts = append(kopts, kgo.MaxDecompressBatchBytes(cfg.MaxDecompressedBatchBytes))
 	bcfg := backfill.Config{Lake: lake, CacheDir: cfg.BackfillCacheDir, CacheMaxBytes: cfg.BackfillCacheMaxBytes, OnEvict: onEvict,
 		Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts, Topic: cfg.Topics.Events, Logger: log.With("stage", "backfill"), MemoryLimit: cfg.BackfillMemoryLimit,
+		MaxSpillBytes: cfg.BackfillMaxSpillBytes,
 		// A job counts no more customers than its partition's store may hold.
 		MaxCustomers: cfg.MaxCounters, MaxCustomerIDBytes: cfg.MaxCustomerIDBytes}
 	bcfg.EnsureDefaults() // the windowed jobs share its cache and memory bound
@@ -484,6 +488,7 @@ func newBackfiller(ctx context.Context, cfg Config, storage lakehouse.StorageCon
 				if m == nil {
 					return nil, err // a nil *MatchingRows is not a nil interface
 				}
+				m.LimitSpill(bcfg.MaxSpillBytes)
 				m.TrimAfterReads(runner.TrimCache)
 				return m, err
 			}},

@@ -290,6 +290,12 @@ type Config struct {
 	// BackfillMemoryLimit bounds, in bytes, the memory DuckDB may use for one hand-off
 	// job (backfill.Config.MemoryLimit). Default backfill.DefaultMemoryLimit.
 	BackfillMemoryLimit int64
+	// BackfillMaxSpillBytes bounds, in bytes, what DuckDB may spill to disk for one
+	// hand-off job (backfill.Config.MaxSpillBytes; hindsight_limit{name=
+	// "backfill_max_spill_bytes"}, and a job that reaches it fails, counted in
+	// hindsight_limit_reached_total). Default (0) backfill.DefaultMaxSpillBytes;
+	// negative: DuckDB's own (90% of the free disk).
+	BackfillMaxSpillBytes int64
 	// BackfillCacheDir holds local copies of lake files for DuckDB. Default: DataDir's
 	// cache, else under the temp dir.
 	BackfillCacheDir string
@@ -540,6 +546,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.BackfillMemoryLimit == 0 {
 		c.BackfillMemoryLimit = backfill.DefaultMemoryLimit
+	}
+	if c.BackfillMaxSpillBytes == 0 {
+		c.BackfillMaxSpillBytes = backfill.DefaultMaxSpillBytes
 	}
 	if c.ArchiveMaxBufferedBytes == 0 {
 		c.ArchiveMaxBufferedBytes = lakehouse.DefaultMaxBufferedBytes

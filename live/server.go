@@ -57,6 +57,7 @@ const (
 	limitCustomerIDs       = "max_customer_ids_bytes"
 	limitMemory            = "memory_limit_bytes"
 	limitBackfillMemory    = "backfill_memory_limit"
+	limitBackfillSpill     = "backfill_max_spill_bytes"
 )
 
 // ensureHTTPDefaults fills the HTTP limits' documented defaults (see Config).
@@ -187,6 +188,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.ShowCounted(rule.LimitEndedVersions, float64(rule.CurrentLimits().MaxEndedVersions))
 	d.m.limits.ShowCounted(rule.LimitEndedMutes, float64(rule.CurrentLimits().MaxEndedMutes))
 	d.m.limits.ShowCounted(limitBackfillMemory, float64(c.BackfillMemoryLimit))
+	d.m.limits.ShowCounted(limitBackfillSpill, float64(c.BackfillMaxSpillBytes))
 	d.m.limits.Show("backfill_concurrency", float64(c.BackfillConcurrency))
 	d.m.limits.Show("max_groups", float64(c.WindowLimits.MaxGroups))
 	d.m.limits.Show("max_distinct", float64(c.WindowLimits.MaxDistinct))

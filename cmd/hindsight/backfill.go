@@ -61,6 +61,7 @@ the missing offsets are listed on stderr); 2 for bad usage; 1 for other errors.`
 	f.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the cache may hold; the oldest files go first (0: the default)")
 	addRuleLimitFlags(f, &limits)
 	addBackfillMemoryFlag(f, &cfg.MemoryLimit)
+	addBackfillSpillFlag(f, &cfg.MaxSpillBytes)
 	f.IntVar(&cfg.MaxCustomers, "max-customers", backfill.DefaultMaxCustomers, "customers one rule's counts hold; matches of customers beyond are not counted, said so, and the exit status is 3 (0: the default; negative: no bound)")
 	f.Int64Var(&cfg.MaxCustomerIDBytes, "max-customer-ids-bytes", backfill.DefaultMaxCustomerIDBytes, "bytes of customer ids one rule's counts hold, as --max-customers their number (negative: no bound)")
 	return cmd
@@ -95,6 +96,8 @@ type backfillConfig struct {
 	CacheMaxBytes int64
 	// MemoryLimit bounds the memory DuckDB may use for one job (backfill.Config).
 	MemoryLimit int64
+	// MaxSpillBytes bounds what DuckDB may spill to disk for one job (backfill.Config).
+	MaxSpillBytes int64
 	// MaxCustomers and MaxCustomerIDBytes bound the customers one rule's counts hold
 	// (backfill.Config).
 	MaxCustomers       int
@@ -201,7 +204,7 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	if f, ok := cfg.Err.(*os.File); ok && isTerminal(f) {
 		progress = bar.update // a redrawn line means nothing in a file or a pipe
 	}
-	runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: cfg.CacheDir, CacheMaxBytes: cfg.CacheMaxBytes, MemoryLimit: cfg.MemoryLimit, Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts,
+	runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: cfg.CacheDir, CacheMaxBytes: cfg.CacheMaxBytes, MemoryLimit: cfg.MemoryLimit, MaxSpillBytes: cfg.MaxSpillBytes, Brokers: cfg.Kafka.Brokers, KafkaOpts: kopts,
 		Topic: cfg.Topics.Events, Progress: progress, MaxCustomers: cfg.MaxCustomers, MaxCustomerIDBytes: cfg.MaxCustomerIDBytes, Logger: quietLogger})
 	if err != nil {
 		return err

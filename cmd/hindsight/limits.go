@@ -133,6 +133,13 @@ func addBackfillMemoryFlag(f *pflag.FlagSet, p *int64) {
 		"bytes of memory DuckDB may use for one backfill job; a job needing more fails (negative: DuckDB's own, 80% of RAM)")
 }
 
+// addBackfillSpillFlag registers --backfill-max-spill-bytes, what DuckDB may spill to
+// disk for one backfill job (backfill.Config.MaxSpillBytes), writing into p.
+func addBackfillSpillFlag(f *pflag.FlagSet, p *int64) {
+	f.Int64Var(p, "backfill-max-spill-bytes", backfill.DefaultMaxSpillBytes,
+		"bytes DuckDB may spill to disk (in the backfill cache directory, counted in its bound) for one backfill job past its memory limit; a job needing more fails (0: the default; negative: DuckDB's own, 90% of the free disk)")
+}
+
 // addStorageTimeoutFlag registers --storage-timeout, the bound on a request to object
 // storage that makes no progress (lakehouse.StorageConfig.Timeout), writing into p:
 // every command that opens a bucket takes it.

@@ -188,6 +188,7 @@ needs --api-token unless --http is a loopback address.`,
 	addMemoryLimitFlag(f, &cfg.MemoryLimit)
 	addRuleLimitFlags(f, &ruleLimits)
 	addBackfillMemoryFlag(f, &cfg.BackfillMemoryLimit)
+	addBackfillSpillFlag(f, &cfg.BackfillMaxSpillBytes)
 	addNotifyFlags(f, &cfg.Notify)
 	f.BoolVar(&cfg.NoNotify, "no-notify", false, "do not deliver alerts to destinations here (run hindsight notify separately)")
 	return cmd
