@@ -128,6 +128,12 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		if lock, err = lockDataDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
+		// Before kfake loads the directory: its loader leaves torn tails in place
+		// (embedded_repair.go).
+		if err := repairDataDir(cfg.DataDir, cfg.Logger, func() { blog.corrupt.Add(1) }); err != nil {
+			lock.Close()
+			return nil, err
+		}
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
 	}
 	unlock := func() {

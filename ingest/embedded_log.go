@@ -29,7 +29,8 @@ type brokerLog struct {
 // Kinds of Embedded.StorageErrors.
 const (
 	// StorageCorrupt is data found corrupt in the data directory and dropped (a
-	// segment truncated at its first bad record batch, a corrupt entry skipped).
+	// segment truncated at its first bad record batch, a corrupt entry skipped), or a
+	// torn write repaired before the broker loaded the directory (repairDataDir).
 	StorageCorrupt = "corrupt"
 	// StorageWriteFailed is a write to the data directory that failed (a batch not
 	// persisted: its producer got an error).
