@@ -43,6 +43,12 @@ type EmbeddedConfig struct {
 	// (`hindsight live --embedded-retention-bytes`; the latency benchmark's broker
 	// keeps bench.LatencyConfig.BrokerRetentionBytes).
 	RetentionBytes int64
+	// AcceptLostOffsets starts the broker on a data directory whose partition lost
+	// record batches it had acknowledged (a torn write: a power loss, a disk fault),
+	// cutting the log to what is left: the broker then gives the lost offsets to new
+	// events. Default false: StartEmbedded refuses with ErrEmbeddedOffsetsLost
+	// (`hindsight live --embedded-accept-lost-offsets`).
+	AcceptLostOffsets bool
 	// Logger receives the broker's own log (brokerLog): corrupt data it drops from
 	// DataDir and writes to it that fail as errors, its chatter at debug. Default
 	// slog.Default().
@@ -130,7 +136,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		}
 		// Before kfake loads the directory: its loader leaves torn tails in place
 		// (embedded_repair.go).
-		if err := repairDataDir(cfg.DataDir, cfg.Logger, func() { blog.corrupt.Add(1) }); err != nil {
+		if err := repairDataDir(cfg.DataDir, cfg.AcceptLostOffsets, cfg.Logger, func() { blog.corrupt.Add(1) }); err != nil {
 			lock.Close()
 			return nil, err
 		}
