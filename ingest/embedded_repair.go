@@ -23,13 +23,6 @@ import (
 // changes that format must change this file too (docs/architecture.md, "Package
 // `ingest`").
 
-// This file repairs, before kfake opens it, what kfake's loader leaves broken in a
-// data directory after a torn write (a power loss without fsync, a disk fault), and
-// refuses what it cannot repair. kfake (persist.go) cannot be changed here, so the
-// framing below mirrors its on-disk format byte for byte; a kfake upgrade that
-// changes that format must change this file too (docs/architecture.md, "Package
-// `ingest`").
-
 // ErrEmbeddedOffsetsLost is StartEmbedded's error when a partition's log on disk ends
 // before the offsets the broker had already given out (a torn last record batch):
 // started as it is, the broker would give those offsets to new events.
@@ -158,6 +151,22 @@ func scanSegment(raw []byte) (batches []segBatch, valid int) {
 	return batches, valid
 }
 
+// indexEntry encodes a batch's .idx entry as kfake's encodeIndexEntry does:
+// [1 version][1 low byte of CRC-32C of the rest][4 epoch LE][8 max earlier
+// timestamp LE][1 flags, bit 0 in a transaction]. kfake recomputes the timestamp at
+// load, so the batch's own max timestamp stands in for the running one.
+func indexEntry(b segBatch) []byte {
+	buf := make([]byte, kfakeIndexEntrySize)
+	buf[0] = kfakeIndexVersion
+	binary.LittleEndian.PutUint32(buf[2:6], uint32(b.epoch))
+	binary.LittleEndian.PutUint64(buf[6:14], uint64(b.maxTS))
+	if b.inTx {
+		buf[14] = 1
+	}
+	buf[1] = byte(crc32.Checksum(buf[2:], crc32c))
+	return buf
+}
+
 // kfakeSnapshot is the part of kfake's snapshot.json (persistPartSnapshot) read here.
 // kfake writes it at a clean stop (and into a new directory), not after each write:
 // after a crash it is an earlier stop's, or absent.
@@ -187,7 +196,9 @@ type segment struct {
 // and the log ending beyond them; or the last segment's .idx holds entries for more
 // batches than its .dat (kfake writes the batch, then its entry, then acknowledges).
 // A tail lost after a crash whose snapshot.json is older and whose .idx was torn
-// with it is not seen.
+// with it is not seen. Then it rebuilds index entries a torn .idx lacks: kfake reads
+// a missing entry as "not in a transaction", and appends the next run's entries
+// after the torn one, each then read as another batch's.
 func repairPartition(pdir string, acceptLost bool, log *slog.Logger, counted func()) error {
 	ents, err := os.ReadDir(pdir)
 	if err != nil {
@@ -261,6 +272,12 @@ func repairPartition(pdir string, acceptLost bool, log *slog.Logger, counted fun
 		log.Warn("the embedded broker's data directory lost acknowledged records; accepted (--embedded-accept-lost-offsets): the log is cut to its last whole record batch and those offsets will be given to new events",
 			"partition", part, "lost", what, "file", last.path, "cut_bytes", last.size-last.valid, "evidence", strings.Join(lostWhy, "; "))
 	}
+
+	for _, s := range segs {
+		if err := rebuildIndexTail(s, log, counted); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -285,5 +302,44 @@ func cutLostTail(s *segment, snapPath string) error {
 	if err := os.Remove(snapPath); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("ingest: removing %s after cutting its partition's lost tail: %w", snapPath, err)
 	}
+	return nil
+}
+
+// rebuildIndexTail gives s's .idx an entry for each of its whole batches: a torn last
+// entry is cut, and the entries missing are written from the batches themselves.
+// kfake trims an index longer than its segment itself.
+func rebuildIndexTail(s *segment, log *slog.Logger, counted func()) error {
+	path := idxPath(s)
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	} else if !os.IsNotExist(err) {
+		return fmt.Errorf("ingest: checking index %s: %w", path, err)
+	}
+	if s.idxEntries >= len(s.batches) {
+		return nil // as long as its segment or longer: kfake cuts it to the batches itself
+	}
+	whole := int64(s.idxEntries) * kfakeIndexEntrySize
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("ingest: opening index %s to rebuild its torn tail: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Truncate(whole); err != nil {
+		return fmt.Errorf("ingest: cutting the torn tail off index %s: %w", path, err)
+	}
+	var buf []byte
+	for _, b := range s.batches[s.idxEntries:] {
+		buf = append(buf, indexEntry(b)...)
+	}
+	if _, err := f.WriteAt(buf, whole); err != nil {
+		return fmt.Errorf("ingest: rebuilding the missing entries of index %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("ingest: rebuilding the missing entries of index %s: %w", path, err)
+	}
+	counted()
+	log.Warn("the embedded broker's segment index was torn: cut to its whole entries and the missing ones rebuilt from the segment's record batches",
+		"file", path, "cut_bytes", size-whole, "rebuilt_entries", len(s.batches)-s.idxEntries)
 	return nil
 }
