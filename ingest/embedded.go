@@ -49,6 +49,13 @@ type EmbeddedConfig struct {
 	// events. Default false: StartEmbedded refuses with ErrEmbeddedOffsetsLost
 	// (`hindsight live --embedded-accept-lost-offsets`).
 	AcceptLostOffsets bool
+	// SyncWrites has the broker (kfake.SyncWrites) fsync each record batch (its
+	// segment and index) and each group commit before answering, so that a power
+	// loss does not tear them; a failed fsync of a segment goes unreported (kfake
+	// ignores its error). Default false: the operating system writes them out when
+	// it will; kfake then fsyncs only its JSON state files, at neither a segment's
+	// roll nor a clean stop (`hindsight live --embedded-sync-writes`).
+	SyncWrites bool
 	// Logger receives the broker's own log (brokerLog): corrupt data it drops from
 	// DataDir and writes to it that fail as errors, its chatter at debug. Default
 	// slog.Default().
@@ -141,6 +148,9 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 			return nil, err
 		}
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
+		if cfg.SyncWrites {
+			opts = append(opts, kfake.SyncWrites())
+		}
 	}
 	unlock := func() {
 		if lock != nil {

@@ -186,7 +186,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		for _, kind := range []string{ingest.StorageCorrupt, ingest.StorageWriteFailed} {
 			d.cfg.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "hindsight_embedded_broker_storage_errors_total", ConstLabels: prometheus.Labels{"kind": kind},
-				Help: "Corrupt data the embedded broker found in its data directory and dropped (kind corrupt: the records from there on are lost), and writes to it that failed (kind write_failed), each logged as an error.",
+				Help: "Corrupt data the embedded broker found in its data directory and dropped, logged as an error (kind corrupt: the records from there on are lost), or torn writes repaired before it started, logged as a warning (kind corrupt too: a torn log entry cut off, a torn index rebuilt, lost offsets accepted); and writes to it that failed, logged as an error (kind write_failed).",
 			}, func() float64 { return float64(e.StorageErrors(kind)) }))
 		}
 	}
