@@ -43,7 +43,8 @@ var crc32c = crc32.MakeTable(crc32.Castagnoli)
 // Each repair is logged at warn, naming the file and what was cut, and counted by
 // counted. A partition whose acknowledged offsets are gone is refused
 // (ErrEmbeddedOffsetsLost) unless acceptLost, when its files are cut to the records
-// left and the broker will give those offsets again.
+// left (logged as an error, records being lost, and counted) and the broker will
+// give those offsets again.
 func repairDataDir(dir string, acceptLost bool, log *slog.Logger, counted func()) error {
 	pdirs, err := os.ReadDir(filepath.Join(dir, "partitions"))
 	if err != nil && !os.IsNotExist(err) {
@@ -90,7 +91,7 @@ func repairEntryLog(path string, log *slog.Logger, counted func()) error {
 	}
 	counted()
 	log.Warn("the embedded broker's data directory had a corrupt or torn entry: cut back to the last whole entry (what it held is lost)",
-		"file", path, "cut_bytes", len(raw)-valid, "kept_bytes", valid)
+		"file", path, "cut_bytes", len(raw)-valid, "kept_bytes", valid, "kind", StorageCorrupt)
 	return nil
 }
 
@@ -269,8 +270,9 @@ func repairPartition(pdir string, acceptLost bool, log *slog.Logger, counted fun
 			return err
 		}
 		counted()
-		log.Warn("the embedded broker's data directory lost acknowledged records; accepted (--embedded-accept-lost-offsets): the log is cut to its last whole record batch and those offsets will be given to new events",
-			"partition", part, "lost", what, "file", last.path, "cut_bytes", last.size-last.valid, "evidence", strings.Join(lostWhy, "; "))
+		// Records lost: an error, as brokerLog logs kfake's own truncations.
+		log.Error("the embedded broker's data directory lost acknowledged records; accepted (--embedded-accept-lost-offsets): the log is cut to its last whole record batch and those offsets will be given to new events",
+			"partition", part, "lost", what, "file", last.path, "cut_bytes", last.size-last.valid, "evidence", strings.Join(lostWhy, "; "), "kind", StorageCorrupt)
 	}
 
 	for _, s := range segs {
@@ -340,6 +342,6 @@ func rebuildIndexTail(s *segment, log *slog.Logger, counted func()) error {
 	}
 	counted()
 	log.Warn("the embedded broker's segment index was torn: cut to its whole entries and the missing ones rebuilt from the segment's record batches",
-		"file", path, "cut_bytes", size-whole, "rebuilt_entries", len(s.batches)-s.idxEntries)
+		"file", path, "cut_bytes", size-whole, "rebuilt_entries", len(s.batches)-s.idxEntries, "kind", StorageCorrupt)
 	return nil
 }

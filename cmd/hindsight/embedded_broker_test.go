@@ -54,7 +54,11 @@ func dataDirWithEvents(t *testing.T, parts int32) string {
 // event produced takes offset 0 again. Every later write failure of the broker (a full
 // disk: "persist batch ...: file too large") went nowhere the same way, the producer
 // seeing only UNKNOWN_SERVER_ERROR. The daemon's log now says so, at error level, and
-// hindsight_embedded_broker_storage_errors_total counts it.
+// hindsight_embedded_broker_storage_errors_total counts it. Since the offsets of
+// acknowledged batches lost so would be given to new events, the daemon now refuses
+// such a directory (ingest.ErrEmbeddedOffsetsLost) unless started with
+// --embedded-accept-lost-offsets, which cuts the segment itself (before kfake sees
+// it) and logs and counts that instead of kfake's truncation.
 func TestEmbeddedBrokerReportsACorruptSegment(t *testing.T) {
 	t.Parallel()
 	dir := dataDirWithEvents(t, 1)
@@ -70,7 +74,19 @@ func TestEmbeddedBrokerReportsACorruptSegment(t *testing.T) {
 	if err := os.WriteFile(seg, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := startLiveProc(t, dir, "corrupt", "--data-dir", dir, "--embedded-addr", "127.0.0.1:0", "--no-notify")
+	// The two events' offsets were given out: the daemon refuses to start rather
+	// than give them to new events, and says what to do.
+	refused := startLiveProc(t, dir, "corrupt", "--data-dir", dir, "--embedded-addr", "127.0.0.1:0", "--no-notify")
+	select {
+	case <-refused.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the daemon started on a segment that lost its acknowledged batches; its log:\n%s", refused.tail(12))
+	}
+	if code := refused.cmd.ProcessState.ExitCode(); code == 0 || !strings.Contains(refused.logText(), "partition events-0 lost offsets 0 to 1") || !strings.Contains(refused.logText(), "--embedded-accept-lost-offsets") {
+		t.Fatalf("the refusal (exit status %d) does not name the partition, the offsets and the flag; its log:\n%s", code, refused.tail(12))
+	}
+	// Accepted knowingly, the loss is an error line, and counted.
+	p := startLiveProc(t, dir, "corrupt", "--data-dir", dir, "--embedded-addr", "127.0.0.1:0", "--no-notify", "--embedded-accept-lost-offsets")
 	httpAddr := p.waitHTTP(t)
 	var broker string
 	poll.Until(t, 30*time.Second, "the embedded broker's line", func() bool {
@@ -102,7 +118,7 @@ func TestEmbeddedBrokerReportsACorruptSegment(t *testing.T) {
 		t.Errorf("the embedded broker dropped partition 0's 2 events (a corrupt record batch; the partition now ends at offset 0) and the daemon said nothing about it; its log:\n%s", p.tail(12))
 	}
 	// Records lost: an error, not a warning, and counted.
-	if !regexp.MustCompile(`level=ERROR msg="the embedded broker found corrupt data[^"]*" stage=broker said="partition events-0 segment 0: truncating \d+ corrupt bytes" kind=corrupt`).MatchString(p.logText()) {
+	if !regexp.MustCompile(`level=ERROR msg="the embedded broker's data directory lost acknowledged records; accepted[^"]*" (?:\S+ )*partition=events-0 lost="offsets 0 to 1" file=\S+0\.dat cut_bytes=\d+`).MatchString(p.logText()) {
 		t.Errorf("no error line for the truncated segment; the log:\n%s", p.tail(12))
 	}
 	if m := livetest.GetText(t, "http://"+httpAddr+"/metrics"); !strings.Contains(m, `hindsight_embedded_broker_storage_errors_total{kind="corrupt"} 1`) {
