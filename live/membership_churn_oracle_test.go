@@ -245,17 +245,35 @@ func churnOracle(t *testing.T, seed uint64) {
 			}
 		}
 	}
-	n := b.TopicRecords(t, "alerts")
-	alerts := livetest.Alerts(t, b.Consume(t, "alerts", int(n), wait))
-	got := map[string]int{}
-	for _, a := range alerts {
-		got[a.AlertID+" "+a.Status]++
-	}
 	lateID := map[string]bool{}
 	for c, n := range livetest.FullReplay(history, late) {
 		if n >= late.Threshold.Count() {
 			lateID[contract.AlertID(late.Scope, late.ID, late.Version, c, late.Threshold.Count())+" "+contract.StatusFiring] = true
 		}
+	}
+	// A hand-off's counts show before its alerts are produced (they are located in
+	// history first): the alerts are waited for too.
+	var got map[string]int
+	all := func() bool {
+		got = map[string]int{}
+		n := b.TopicRecords(t, "alerts")
+		for _, a := range livetest.Alerts(t, b.Consume(t, "alerts", int(n), wait)) {
+			got[a.AlertID+" "+a.Status]++
+		}
+		for id := range lateID {
+			if got[id] == 0 {
+				return false
+			}
+		}
+		for id := range wantAlerts {
+			if got[id] == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(wait); !all() && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
 	}
 	// The rule handed its history mid-churn: each of its alerts is on the topic, once
 	// or more. A member that leaves while the alerts its hand-off raised are being
