@@ -130,14 +130,34 @@ func (c *Config) validateHTTP() []error {
 	if lagEvery := cmp.Or(c.ConsumerLagInterval, ingest.DefaultLagInterval); c.MaxConsumerStall <= 2*lagEvery {
 		errs = append(errs, fmt.Errorf("max consumer stall %s (--max-consumer-stall) must exceed %s, twice how often a partition's lag is measured (%s), or /readyz could fail between measurements of a partition being read", c.MaxConsumerStall, 2*lagEvery, lagEvery))
 	}
-	if c.APIToken != strings.TrimSpace(c.APIToken) {
-		// A client's token is read without them: none could ever match.
-		errs = append(errs, errors.New("api token has white space at its start or end (a newline from a file?): remove it, or no request would be authorized"))
+	if err := validToken(c.APIToken); err != nil {
+		errs = append(errs, err)
 	}
 	if err := httpguard.ValidateAllowed(c.AllowedHosts); err != nil {
 		errs = append(errs, err)
 	}
 	return errs
+}
+
+// validToken refuses an API token no client can send, with which no request would ever
+// be authorized while the daemon runs as if guarded: one with white space at its ends
+// (a client's token is read without it), a line break or another control character
+// inside (net/http's client will not send such a header, nor its server read one), or a
+// character beyond ASCII (a browser's fetch throws for a header value beyond
+// ISO-8859-1, so the console page could never send it). Printable ASCII, as RFC 6750's
+// bearer tokens are, is what every client sends as typed. The message never shows the
+// token.
+func validToken(token string) error {
+	const fix = "; an api token (--api-token / HINDSIGHT_API_TOKEN) must be printable ASCII (0x21-0x7e: letters, digits, punctuation), which every client, the console page too, can send in an Authorization header"
+	switch {
+	case token != strings.TrimSpace(token):
+		return errors.New("api token has white space at its start or end (a newline from a file?): remove it, or no request would be authorized" + fix)
+	case strings.IndexFunc(token, func(r rune) bool { return r < 0x21 || r == 0x7f }) >= 0:
+		return errors.New("api token holds white space, a line break or a control character: no client could send it, and no request would be authorized" + fix)
+	case strings.IndexFunc(token, func(r rune) bool { return r > 0x7e }) >= 0:
+		return errors.New("api token holds a character beyond ASCII (or bytes that are not UTF-8): a browser cannot send it, and the console page could never be authorized" + fix)
+	}
+	return nil
 }
 
 // webState is the HTTP side's own state: the console, the heavy-request gate, the Host
