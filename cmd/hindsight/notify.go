@@ -19,6 +19,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/internal/httpguard"
+	"github.com/hindsightdev/hindsight/internal/httpjson"
 	"github.com/hindsightdev/hindsight/internal/limitmetric"
 	"github.com/hindsightdev/hindsight/internal/shown"
 	"github.com/hindsightdev/hindsight/notify"
@@ -166,8 +167,9 @@ func runNotify(ctx context.Context, cfg notifyConfig) error {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		mux.HandleFunc("GET /v1/notify/alerts", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(map[string]any{"alerts": st.Recent()})
+			// Customers' alerts: never cached by a browser or a proxy (httpjson's
+			// no-store), as live's JSON answers are.
+			httpjson.Write(w, http.StatusOK, map[string]any{"alerts": st.Recent()})
 		})
 		cfg.Stage.Logger.Info("notify http listening", "addr", ln.Addr().String())
 		g.Go(func() error { return httpguard.Serve(gctx, cfg.HTTPAddr, ln, mux, cfg.HTTP, limits, cfg.Stage.Logger) })
