@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hindsightdev/hindsight/console"
@@ -269,8 +268,8 @@ func (d *Daemon) configureServer(srv *http.Server) {
 	srv.MaxHeaderBytes = c.HTTPMaxHeaderBytes
 	// The connections note their state, for the timeout a read that times out counts.
 	srv.ConnState = func(nc net.Conn, st http.ConnState) {
-		if hc, ok := nc.(*httpConn); ok {
-			hc.setState(st)
+		if hc, ok := nc.(*httpguard.Conn); ok {
+			hc.SetState(st)
 		}
 	}
 	// The server's own complaints (accept errors, such as running out of descriptors)
@@ -311,8 +310,10 @@ func (l *httpListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	l.d.m.httpConns.Inc()
-	head := httpguard.NewHeadConn(c, l.d.cfg.HTTPMaxHeaderBytes, func() { l.d.m.limits.Reached(limitHeaderBytes) })
-	return &httpConn{Conn: head, head: head, l: l}, nil
+	return httpguard.NewConn(c, l.d.cfg.HTTPMaxHeaderBytes, l.d.m.limits.Reached, func() {
+		l.d.m.httpConns.Dec()
+		l.slots.Give()
+	}), nil
 }
 
 // Close stops accepting, and closes the console: its streams end and its Kafka client
@@ -326,122 +327,6 @@ func (l *httpListener) Close() error {
 			l.web.console.Close()
 		}
 	})
-	return err
-}
-
-// httpConn gives its slot back once, and notices the timeouts the server sets on it
-// when they end a read or a write (net/http closes the connection then, and tells no
-// handler). Its Conn, head, holds the request heads to --http-max-header-bytes and
-// answers net/http's own refusals in JSON.
-type httpConn struct {
-	net.Conn
-	head   *httpguard.HeadConn
-	l      *httpListener
-	closed atomic.Bool
-	mu     sync.Mutex
-	// state is the connection's as the server last set it (configureServer's
-	// ConnState), and deadlines the read deadlines set since: which timeout a read that
-	// times out was bounded by (readLimit).
-	state     http.ConnState
-	deadlines int
-	// counted: a read timeout was counted since the state was set (the server reads
-	// again after one before it closes the connection).
-	counted bool
-	// writeDeadline: a write deadline is set (the write timeout, or a stream's next
-	// write's, which is as long) and no timeout has counted it yet.
-	writeDeadline bool
-}
-
-// setState notes the server's state of the connection.
-func (c *httpConn) setState(st http.ConnState) {
-	c.head.SetState(st)
-	c.mu.Lock()
-	c.state, c.deadlines, c.counted = st, 0, false
-	c.mu.Unlock()
-}
-
-// readLimit is the timeout a read that timed out was bounded by, from the read
-// deadlines net/http set since the connection's state changed, in the order its
-// server sets them: on a new connection the header timeout, then the whole request's;
-// on a kept-alive one the idle timeout (until the next request's first bytes), then
-// the header timeout, then the whole request's. The whole request's bounds reading the
-// body, which the console counts as it reads; and once a request is handled (active),
-// net/http's own reads, which it interrupts with a past deadline, are no timeout's.
-// "" for those, and once one was counted in the state.
-func (c *httpConn) readLimit() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.counted {
-		return ""
-	}
-	c.counted = true
-	switch {
-	case c.state == http.StateNew && c.deadlines <= 1, c.state == http.StateIdle && c.deadlines == 2:
-		return limitReadHeaderTimeout
-	case c.state == http.StateIdle && c.deadlines <= 1:
-		return limitIdleTimeout
-	}
-	return ""
-}
-
-// SetReadDeadline counts the read deadlines set in the connection's state (readLimit).
-func (c *httpConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.deadlines++
-	c.mu.Unlock()
-	return c.Conn.SetReadDeadline(t)
-}
-
-// SetWriteDeadline notes a write deadline: net/http's write timeout, or a stream's
-// next write's, which is as long (console.Config.StreamWriteTimeout).
-func (c *httpConn) SetWriteDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.writeDeadline = !t.IsZero() && time.Until(t) > 0
-	c.mu.Unlock()
-	return c.Conn.SetWriteDeadline(t)
-}
-
-func (c *httpConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if timedOut(err) {
-		if name := c.readLimit(); name != "" {
-			c.l.d.m.limits.Reached(name)
-		}
-	}
-	return n, err
-}
-
-func timedOut(err error) bool { return err != nil && errors.Is(err, os.ErrDeadlineExceeded) }
-
-func (c *httpConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	if timedOut(err) {
-		c.mu.Lock()
-		counted := c.writeDeadline
-		c.writeDeadline = false // once per deadline
-		c.mu.Unlock()
-		if counted {
-			c.l.d.m.limits.Reached(limitWriteTimeout)
-		}
-	}
-	return n, err
-}
-
-// CloseWrite half-closes a TCP connection: net/http does it before closing, so that the
-// client reads the whole answer rather than a reset.
-func (c *httpConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
-
-func (c *httpConn) Close() error {
-	err := c.Conn.Close()
-	if c.closed.CompareAndSwap(false, true) {
-		c.l.d.m.httpConns.Dec()
-		c.l.slots.Give()
-	}
 	return err
 }
 

@@ -5,8 +5,9 @@
 // server adds its own (API token, body cap, streams, heavy requests) on top of Hosts.
 //
 // Each limit is a field of Limits, a flag of the command that serves, a value in
-// hindsight_limit{name}; the connection cap reached is counted in
-// hindsight_limit_reached_total{name} (README.md, "Limits").
+// hindsight_limit{name}; the connection and header caps and the header, idle and write
+// timeouts reached are counted in hindsight_limit_reached_total{name} (README.md,
+// "Limits"), by the live daemon's server and the side servers alike (Conn).
 package httpguard
 
 import (

@@ -92,10 +92,12 @@ func (l *Limits) Validate() error { return ValidateAllowed(l.AllowedHosts) }
 func Serve(ctx context.Context, cfgAddr string, ln net.Listener, h http.Handler, l Limits, limits *limitmetric.Limits, log *slog.Logger) error {
 	l.EnsureDefaults()
 	limits.ShowCounted(LimitConnections, float64(l.MaxConnections))
-	limits.Show(LimitReadHeaderTimeout, l.ReadHeaderTimeout.Seconds())
+	// Conn counts the header, idle and write timeouts; the whole request's read
+	// timeout bounds a body, which no side server reads.
+	limits.ShowCounted(LimitReadHeaderTimeout, l.ReadHeaderTimeout.Seconds())
 	limits.Show(LimitReadTimeout, l.ReadTimeout.Seconds())
-	limits.Show(LimitWriteTimeout, l.WriteTimeout.Seconds())
-	limits.Show(LimitIdleTimeout, l.IdleTimeout.Seconds())
+	limits.ShowCounted(LimitWriteTimeout, l.WriteTimeout.Seconds())
+	limits.ShowCounted(LimitIdleTimeout, l.IdleTimeout.Seconds())
 	limits.ShowCounted(LimitHeaderBytes, float64(l.MaxHeaderBytes))
 	hosts := NewHosts(cfgAddr, ln.Addr(), l.AllowedHosts)
 	srv := &http.Server{
@@ -109,14 +111,14 @@ func Serve(ctx context.Context, cfgAddr string, ln net.Listener, h http.Handler,
 		MaxHeaderBytes: l.MaxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ConnState: func(nc net.Conn, st http.ConnState) {
-			if cc, ok := nc.(*capConn); ok {
-				cc.head.SetState(st)
+			if c, ok := nc.(*Conn); ok {
+				c.SetState(st)
 			}
 		},
 	}
 	capped := newCapListener(ln, l.MaxConnections, func() { limits.Reached(LimitConnections) })
-	capped.head = func(c net.Conn) *HeadConn {
-		return NewHeadConn(c, l.MaxHeaderBytes, func() { limits.Reached(LimitHeaderBytes) })
+	capped.conn = func(c net.Conn, release func()) net.Conn {
+		return NewConn(c, l.MaxHeaderBytes, limits.Reached, release)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(capped) }()
@@ -197,10 +199,11 @@ func (s *Slots) Take(closed <-chan struct{}) error {
 // Give returns a slot Take took.
 func (s *Slots) Give() { <-s.ch }
 
-// capListener holds at most its slots' connections, each wrapped by head.
+// capListener holds at most its slots' connections, each wrapped by conn, which gives
+// the slot back with release.
 type capListener struct {
 	net.Listener
-	head      func(net.Conn) *HeadConn
+	conn      func(c net.Conn, release func()) net.Conn
 	slots     *Slots
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -219,34 +222,10 @@ func (l *capListener) Accept() (net.Conn, error) {
 		l.slots.Give()
 		return nil, err
 	}
-	hc := l.head(c)
-	return &capConn{Conn: hc, head: hc, release: l.slots.Give}, nil
+	return l.conn(c, l.slots.Give), nil
 }
 
 func (l *capListener) Close() error {
 	l.closeOnce.Do(func() { close(l.closed) })
 	return l.Listener.Close()
-}
-
-// capConn gives its slot back once. It keeps the TCP connection's CloseWrite, which
-// net/http uses to end a connection after an answer such as a 431 gracefully (without
-// it the client may get a reset instead of the answer).
-type capConn struct {
-	net.Conn
-	head    *HeadConn
-	once    sync.Once
-	release func()
-}
-
-func (c *capConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
-}
-
-func (c *capConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return c.Conn.Close()
 }
