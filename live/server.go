@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -256,25 +255,15 @@ func openFileLimit() (int, bool) {
 	return 0, false
 }
 
-// configureServer gives the HTTP server its limits.
+// configureServer gives the HTTP server its limits, as every guarded server is
+// configured (httpguard.Configure).
 func (d *Daemon) configureServer(srv *http.Server) {
 	c := &d.cfg
-	srv.ReadHeaderTimeout = c.HTTPReadHeaderTimeout
-	srv.ReadTimeout = c.HTTPReadTimeout
-	srv.WriteTimeout = c.HTTPWriteTimeout
-	srv.IdleTimeout = c.HTTPIdleTimeout
-	// net/http reads 4096 bytes past this before it refuses: httpguard.HeadConn holds
-	// the heads to the value itself.
-	srv.MaxHeaderBytes = c.HTTPMaxHeaderBytes
-	// The connections note their state, for the timeout a read that times out counts.
-	srv.ConnState = func(nc net.Conn, st http.ConnState) {
-		if hc, ok := nc.(*httpguard.Conn); ok {
-			hc.SetState(st)
-		}
-	}
-	// The server's own complaints (accept errors, such as running out of descriptors)
-	// go to the daemon's log.
-	srv.ErrorLog = slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)
+	httpguard.Configure(srv, httpguard.Limits{
+		ReadHeaderTimeout: c.HTTPReadHeaderTimeout, ReadTimeout: c.HTTPReadTimeout,
+		WriteTimeout: c.HTTPWriteTimeout, IdleTimeout: c.HTTPIdleTimeout,
+		MaxHeaderBytes: c.HTTPMaxHeaderBytes,
+	}, d.log)
 }
 
 // httpListener holds at most max connections: Accept waits for a free slot, and the
@@ -330,14 +319,18 @@ func (l *httpListener) Close() error {
 	return err
 }
 
-// guard applies, to every request, the security headers, the Host check and the body
-// cap, in that order: even a refusal carries the headers.
+// guard applies, to every request, the security headers, the Host check, the refusal
+// of a request for the whole server ("OPTIONS *") and the body cap, in that order: even
+// a refusal carries the headers.
 func (d *Daemon) guard(ws *webState, next http.Handler) http.Handler {
 	maxBody := d.cfg.HTTPMaxBodyBytes
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpguard.SecurityHeaders(w.Header()) // the console page sets its own CSP
 		if !ws.hosts.Allows(r.Host) {
 			httpjson.Error(w, http.StatusForbidden, ws.hosts.Refusal(r.Host))
+			return
+		}
+		if httpguard.RefusedAsterisk(w, r) {
 			return
 		}
 		if r.ContentLength > maxBody {

@@ -100,22 +100,8 @@ func Serve(ctx context.Context, cfgAddr string, ln net.Listener, h http.Handler,
 	limits.ShowCounted(LimitIdleTimeout, l.IdleTimeout.Seconds())
 	limits.ShowCounted(LimitHeaderBytes, float64(l.MaxHeaderBytes))
 	hosts := NewHosts(cfgAddr, ln.Addr(), l.AllowedHosts)
-	srv := &http.Server{
-		Handler:           guard(&hosts, h),
-		ReadHeaderTimeout: l.ReadHeaderTimeout,
-		ReadTimeout:       l.ReadTimeout,
-		WriteTimeout:      l.WriteTimeout,
-		IdleTimeout:       l.IdleTimeout,
-		// net/http reads 4096 bytes past this before it refuses: HeadConn holds the
-		// heads to the value itself.
-		MaxHeaderBytes: l.MaxHeaderBytes,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ConnState: func(nc net.Conn, st http.ConnState) {
-			if c, ok := nc.(*Conn); ok {
-				c.SetState(st)
-			}
-		},
-	}
+	srv := &http.Server{Handler: guard(&hosts, h)}
+	Configure(srv, l, log)
 	capped := newCapListener(ln, l.MaxConnections, func() { limits.Reached(LimitConnections) })
 	capped.conn = func(c net.Conn, release func()) net.Conn {
 		return NewConn(c, l.MaxHeaderBytes, limits.Reached, release)
@@ -155,12 +141,15 @@ func Stop(srv *http.Server, log *slog.Logger) error {
 }
 
 // guard sets the security headers on every answer, a refusal too, and refuses a Host
-// that is not the server's.
+// that is not the server's, then a request for the whole server (RefusedAsterisk).
 func guard(hosts *Hosts, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		SecurityHeaders(w.Header())
 		if !hosts.Allows(r.Host) {
 			httpjson.Error(w, http.StatusForbidden, hosts.Refusal(r.Host))
+			return
+		}
+		if RefusedAsterisk(w, r) {
 			return
 		}
 		next.ServeHTTP(w, r)
