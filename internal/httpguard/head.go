@@ -58,8 +58,9 @@ var errHeadTooLarge = errors.New("the request's head is over " + HeaderBytesFlag
 //
 // net/http writes some refusals itself, before any handler and past every header a
 // handler sets: 431 over MaxHeaderBytes, 400 for a request it cannot parse (a header
-// line without a colon, no Host), 501 for a transfer coding it does not know. Write
-// answers each in JSON, {"error": …}, with the security headers.
+// line without a colon, no Host), 501 for a transfer coding it does not know, 417 for
+// an Expect header other than 100-continue. Write answers each in JSON,
+// {"error": …}, with the security headers.
 type HeadConn struct {
 	net.Conn
 	max     int
@@ -165,13 +166,29 @@ func ownRefusal(p []byte) (code int, text string, ok bool) {
 	return code, string(body), true
 }
 
+// expectationFailed reads p as net/http's own 417 for an Expect header other than
+// 100-continue, which it answers before any handler (and so before the guard), through
+// the usual response path rather than in ownRefusal's format: an answer with a 417
+// status and without the security headers, which the guards set on every answer a
+// handler makes.
+func expectationFailed(p []byte) bool {
+	head, _, found := bytes.Cut(p, []byte("\r\n\r\n"))
+	return found && bytes.HasPrefix(head, []byte("HTTP/1.1 417 ")) && !bytes.Contains(head, []byte("\r\nX-Frame-Options: "))
+}
+
 func (c *HeadConn) Write(p []byte) (int, error) {
 	code, text, ok := ownRefusal(p)
+	if !ok && expectationFailed(p) {
+		code, text, ok = http.StatusExpectationFailed, "", true
+	}
 	if !ok {
 		return c.Conn.Write(p)
 	}
 	msg := "the request could not be read as HTTP/1.1 (" + text + ")"
-	if code == http.StatusRequestHeaderFieldsTooLarge {
+	switch code {
+	case http.StatusExpectationFailed:
+		msg = "the request's Expect header asks for what this server does not do: the only expectation it meets is 100-continue"
+	case http.StatusRequestHeaderFieldsTooLarge:
 		c.reached()
 		msg = c.tooLarge()
 	}
