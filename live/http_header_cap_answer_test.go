@@ -14,7 +14,7 @@ import (
 // flag sets it: 413 (body), 431 (headers), …" and that every error answer is
 // {"error": …}. The 431 is net/http's own answer (the server's MaxHeaderBytes), the
 // text/plain "431 Request Header Fields Too Large", which names no flag: the daemon
-// notices it (httpConn.Write, to count it) but lets it through as it is.
+// notices it (httpguard.Conn.Write, to count it) but lets it through as it is.
 func TestHeaderCapAnswerNamesTheFlag(t *testing.T) {
 	t.Parallel()
 	d := startHTTPDaemon(t, 1, func(c *live.Config) { c.HTTPMaxHeaderBytes = 4096 })

@@ -98,7 +98,7 @@ needs --api-token unless --http is a loopback address.`,
 	f := cmd.Flags()
 	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, "", allTopics)
 	f.StringVar(&cfg.HTTPAddr, "http", def.HTTPAddr, "HTTP listen address (port 0: any free port)")
-	f.StringVar(&cfg.APIToken, "api-token", "", "bearer token the rule console's writes must carry (prefer HINDSIGHT_API_TOKEN; without one, writes only on a loopback --http)")
+	f.StringVar(&cfg.APIToken, "api-token", "", "bearer token the rule console's writes must carry (prefer HINDSIGHT_API_TOKEN; printable ASCII, no spaces; without one, writes only on a loopback --http)")
 	f.StringVar(&cfg.Group, "group", def.Group, "consumer group of the events topic")
 	f.StringVar(&cfg.StartAt, "start-at", def.StartAt, "where a new consumer group starts: earliest or latest (a partition added to the topic later starts at its beginning)")
 	f.StringVar(&cfg.Embedded.Addr, "embedded-addr", def.Embedded.Addr, "listen address of the embedded broker (used when --brokers is empty)")
