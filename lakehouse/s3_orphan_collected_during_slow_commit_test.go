@@ -2,10 +2,7 @@ package lakehouse_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -17,18 +14,16 @@ import (
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
 
-// holdingS3 relays to an s3test server, holding the first manifest PUT past version 1
-// (once armed) until released: a store slow to answer one commit.
+// holdingS3 holds the first manifest PUT past version 1 (once armed) until released:
+// a store slow to answer one commit. Its hook is a FaultyProxy's.
 type holdingS3 struct {
-	backend string
 	mu      sync.Mutex
 	armed   bool
 	held    chan string   // the held PUT's path, once
 	release chan struct{} // closed to let it through
 }
 
-func (p *holdingS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+func (p *holdingS3) hook(_ http.ResponseWriter, r *http.Request) bool {
 	if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifest/") && !strings.HasSuffix(r.URL.Path, "v000000000001.json") {
 		p.mu.Lock()
 		hold := p.armed
@@ -39,22 +34,7 @@ func (p *holdingS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			<-p.release
 		}
 	}
-	req, _ := http.NewRequestWithContext(r.Context(), r.Method, "http://"+p.backend+r.URL.RequestURI(), strings.NewReader(string(body)))
-	req.Header = r.Header.Clone()
-	req.ContentLength = int64(len(body))
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	for k, vs := range resp.Header {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
+	return false
 }
 
 // TestOrphanCollectionDuringASlowCommitLosesArchivedFiles: the archiver uploads a
@@ -70,27 +50,17 @@ func TestOrphanCollectionDuringASlowCommitLosesArchivedFiles(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	srv := s3test.Start(t, "lake")
-	p := &holdingS3{backend: srv.Addr, held: make(chan string, 1), release: make(chan struct{})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	t.Cleanup(func() { _ = hs.Close() })
+	p := &holdingS3{held: make(chan string, 1), release: make(chan struct{})}
+	proxy := srv.StartFaultyProxy(t, p.hook)
 	var releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { close(p.release) }) }
 	t.Cleanup(release)
-	u, _ := url.Parse(srv.URL())
-	q := u.Query()
-	q.Set("endpoint", "http://"+ln.Addr().String())
-	u.RawQuery = q.Encode()
 
 	direct := lakehousetest.OpenBucket(t, srv.URL())
 	lake := lakehouse.NewLake(direct, testLogger())
 	const grace = time.Second
 	cfg := archiverConfig(b, nil, "slow-commit")
-	cfg.BucketURL = u.String()
+	cfg.BucketURL = proxy.URL()
 	cfg.OrphanGrace = grace
 	cfg.StorageTimeout = 30 * time.Second
 	stop := startArchiver(t, cfg)

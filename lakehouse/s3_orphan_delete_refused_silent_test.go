@@ -3,11 +3,8 @@ package lakehouse_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -18,40 +15,6 @@ import (
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
-
-// deleteRefusingS3 relays to an s3test server and answers every DELETE as S3 does to
-// a principal without s3:DeleteObject (403 AccessDenied), or with 503 SlowDown.
-type deleteRefusingS3 struct {
-	backend string
-	status  int
-	code    string
-}
-
-func (p *deleteRefusingS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodDelete || r.Method == http.MethodPost && r.URL.Query().Has("delete") {
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(p.status)
-		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>`+p.code+`</Code><Message>refused</Message></Error>`)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	req, _ := http.NewRequestWithContext(r.Context(), r.Method, "http://"+p.backend+r.URL.RequestURI(), bytes.NewReader(body))
-	req.Header = r.Header.Clone()
-	req.ContentLength = int64(len(body))
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	for k, vs := range resp.Header {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
-}
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -114,22 +77,19 @@ func TestOrphanCollectionDeleteRefusedIsSilent(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 
-			p := &deleteRefusingS3{backend: srv.Addr, status: tc.status, code: tc.code}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			hs := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
-			go func() { _ = hs.Serve(ln) }()
-			t.Cleanup(func() { _ = hs.Close() })
-			u, _ := url.Parse(srv.URL())
-			q := u.Query()
-			q.Set("endpoint", "http://"+ln.Addr().String())
-			u.RawQuery = q.Encode()
+			// Every delete is refused, as S3 refuses a principal without
+			// s3:DeleteObject (403 AccessDenied), or sheds load (503 SlowDown).
+			proxy := srv.StartFaultyProxy(t, func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method == http.MethodDelete || r.Method == http.MethodPost && r.URL.Query().Has("delete") {
+					s3test.WriteError(w, tc.status, tc.code)
+					return true
+				}
+				return false
+			})
 
 			var logs syncBuffer
 			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			rep, err := lakehouse.MaintainLake(context.Background(), u.String(),
+			rep, err := lakehouse.MaintainLake(context.Background(), proxy.URL(),
 				lakehouse.MaintenanceConfig{OrphanGrace: grace, StoragePatience: 2 * time.Second}, lakehouse.StorageConfig{Logger: logger})
 			if ok, _ := direct.Exists(context.Background(), orphan); !ok {
 				t.Fatal("the orphan was deleted: the proxy let a delete through")

@@ -1,15 +1,10 @@
 package lakehouse_test
 
 import (
-	"bytes"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/promtest"
@@ -18,39 +13,20 @@ import (
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
 
-// throttlingS3 relays to an s3test server and answers the first request of every
-// method and object with 503 SlowDown, as S3 does under a request rate it sheds.
+// throttlingS3 answers the first request of every method and object with 503
+// SlowDown, as S3 does under a request rate it sheds. Its hook is a FaultyProxy's.
 type throttlingS3 struct {
-	backend   string
 	seen      sync.Map
 	throttled atomic.Int64
 }
 
-func (p *throttlingS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, again := p.seen.LoadOrStore(r.Method+" "+r.URL.RequestURI(), true); !again {
-		p.throttled.Add(1)
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
-		return
+func (p *throttlingS3) hook(w http.ResponseWriter, r *http.Request) bool {
+	if _, again := p.seen.LoadOrStore(r.Method+" "+r.URL.RequestURI(), true); again {
+		return false
 	}
-	body, _ := io.ReadAll(r.Body)
-	req, _ := http.NewRequestWithContext(r.Context(), r.Method, "http://"+p.backend+r.URL.RequestURI(), bytes.NewReader(body))
-	req.Header = r.Header.Clone()
-	req.ContentLength = int64(len(body))
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	for k, vs := range resp.Header {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
+	p.throttled.Add(1)
+	s3test.WriteError(w, http.StatusServiceUnavailable, "SlowDown")
+	return true
 }
 
 // TestThrottledStorageRequestsAreCounted: the store throttles (503 SlowDown) the first
@@ -67,22 +43,12 @@ func TestThrottledStorageRequestsAreCounted(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	srv := s3test.Start(t, "lake")
-	p := &throttlingS3{backend: srv.Addr}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	t.Cleanup(func() { _ = hs.Close() })
-	u, _ := url.Parse(srv.URL())
-	q := u.Query()
-	q.Set("endpoint", "http://"+ln.Addr().String())
-	u.RawQuery = q.Encode()
+	p := &throttlingS3{}
+	proxy := srv.StartFaultyProxy(t, p.hook)
 
 	lake := lakehouse.NewLake(lakehousetest.OpenBucket(t, srv.URL()), testLogger())
 	cfg, reg := meteredArchiverConfig(b, nil, "throttled")
-	cfg.BucketURL = u.String()
+	cfg.BucketURL = proxy.URL()
 	h, snap := archiveEvents(t, b, lake, cfg, 99, 300)
 	checkExactlyOnce(t, lake, snap, h)
 	if p.throttled.Load() == 0 {
