@@ -13,14 +13,16 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// TestCacheBoundCountsAbandonedFetches: a process killed (kill -9, OOM) while
-// lakehouse.Lake.Fetch downloads a lake file into the cache leaves its ".fetch-*"
-// temporary behind: nothing renames or removes it any more. Eviction skips every
-// dot file as "a fetch in progress", whatever its age, and does not count its bytes,
-// so each crash leaves up to a whole file's size in --cache-dir for ever, past
-// --cache-max-bytes, with nothing said (Eviction.Bytes leaves it out). The leftover
-// here is an hour old, as a crashed daemon's would be after a restart.
-func TestCacheBoundCountsAbandonedFetches(t *testing.T) {
+// TestCacheBoundCountsWhatAKilledProcessLeft: a process killed (kill -9, OOM) mid-job
+// leaves in the cache directory what it was writing, which nothing renames or removes
+// any more: lakehouse.Lake.Fetch's ".fetch-*" download or ".link-*" before its rename,
+// and the job's DuckDB spill directory "duckdb-tmp-*" (Runner.jobDB, MatchingRows.open)
+// with what DuckDB spilled there. Eviction skipped dot files as "a fetch in progress"
+// and walked only data/, so each was never removed nor counted (Eviction.Bytes left it
+// out), past --cache-max-bytes for ever, with nothing said. The leftover here is an
+// hour old, as a crashed daemon's would be after a restart, and two jobs and a trim
+// run over it.
+func TestCacheBoundCountsWhatAKilledProcessLeft(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	bkt := lakehouse.NewMemBucket()
@@ -36,17 +38,18 @@ func TestCacheBoundCountsAbandonedFetches(t *testing.T) {
 	}
 	const maxBytes = 64 << 10
 	cases := []struct {
-		name string
-		temp string
+		name     string
+		leftover string // what the killed process was writing, below the cache directory
 	}{
-		{"download killed mid-fetch", ".fetch-1234567890"},
-		{"link killed before rename", ".link-1234567890"},
+		{"download killed mid-fetch", "data/p=0000/h=2026-01-01T00/.fetch-1234567890"},
+		{"link killed before rename", "data/p=0000/h=2026-01-01T00/.link-1234567890"},
+		{"count job killed mid-spill", "duckdb-tmp-1234567890/duckdb_temp_storage_DEFAULT-0.tmp"},
+		{"windowed reader killed mid-spill", "duckdb-tmp-987654321/duckdb_temp_block-4611686018427388032.block"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cache := t.TempDir()
-			// What a killed process left: a partial download of a large file.
-			leftover := filepath.Join(cache, "data", "p=0000", "h=2026-01-01T00", tc.temp)
+			leftover := filepath.Join(cache, filepath.FromSlash(tc.leftover))
 			if err := os.MkdirAll(filepath.Dir(leftover), 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -54,8 +57,10 @@ func TestCacheBoundCountsAbandonedFetches(t *testing.T) {
 				t.Fatal(err)
 			}
 			old := time.Now().Add(-time.Hour)
-			if err := os.Chtimes(leftover, old, old); err != nil {
-				t.Fatal(err)
+			for _, p := range []string{leftover, filepath.Dir(leftover)} {
+				if err := os.Chtimes(p, old, old); err != nil {
+					t.Fatal(err)
+				}
 			}
 			runner, err := NewRunner(Config{Lake: lake, CacheDir: cache, CacheMaxBytes: maxBytes})
 			if err != nil {
@@ -79,8 +84,8 @@ func TestCacheBoundCountsAbandonedFetches(t *testing.T) {
 			})
 			if total > maxBytes {
 				ev := evictCache(cache, maxBytes)
-				t.Errorf("cache holds %d bytes after jobs and a trim, --cache-max-bytes %d; eviction counts %d bytes of it (a killed fetch's %s, an hour old, is never removed nor counted)",
-					total, maxBytes, ev.Bytes, tc.temp)
+				t.Errorf("cache holds %d bytes after jobs and a trim, --cache-max-bytes %d; eviction counts %d bytes of it (%s, an hour old, is never removed nor counted)",
+					total, maxBytes, ev.Bytes, tc.leftover)
 			}
 		})
 	}
