@@ -15,9 +15,10 @@
 //     grammar: T and Z in either case, a two-digit hour, an offset up to ±23:59; a leap
 //     second is the second after it) or a number of epoch milliseconds; without a time
 //     path, the record timestamp. Times are in whole milliseconds (floored), from year
-//     0000 to 9999, the years RFC 3339 writes, and a windowed rule's windows must start and end
-//     within them too, starting after 0000-01-01T00:00:00Z (the lake's time for records
-//     stamped before it): alerts carry those times as RFC 3339. An event without a usable
+//     0000 to 9999, the years RFC 3339 writes, and the epoch-aligned windows that contain
+//     the event (a windowed rule's) must start and end within them too, starting after
+//     0000-01-01T00:00:00Z (the lake's time for records stamped before it) and ending by
+//     9999-12-31T23:59:59.999Z: alerts carry those times as RFC 3339. An event without a usable
 //     time does not count (TimeErrors).
 //   - The watermark of a windowed rule is the largest event time of its matched events
 //     earlier in the partition minus the rule's lateness. An event whose time is below

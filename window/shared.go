@@ -144,17 +144,35 @@ func (s *State) evalAggregate(ev *Event, buf *[]byte) (num float64, key []byte, 
 
 // eventTime is the event's time in Unix ms; not ok when it has none, or when a window
 // it falls in would start or end outside the years an alert can write
-// (minEventTimeMs, maxEventTimeMs): a window containing t starts at t-size+1 at the
-// earliest and ends at t+size at the latest. A window may not start at minEventTimeMs
+// (minEventTimeMs, maxEventTimeMs). The windows tested are the epoch-aligned ones
+// that contain t (windowsFit), not every window of the size around t: a size that
+// does not divide the years' span (a week, 365 days) would refuse an event whose
+// windows all fit while counting another of the same window
+// (TestEventWhoseWindowsFitTheYearsCounts). A window may not start at minEventTimeMs
 // itself either: the lake files a record stamped before year 0000 at that time, and a
 // history query must not count in a one-millisecond window what live, with the record's
 // own time, does not (TestClampedRecordTimeKeepsOneVerdict).
 func (s *State) eventTime(ev *Event) (int64, bool) {
 	t, ok := s.eventTimeOf(ev)
-	if ok && s.size > 0 && (t > maxEventTimeMs-s.size || t-s.size+1 <= minEventTimeMs) {
+	if ok && s.size > 0 && !windowsFit(t, s.size, s.every) {
 		return 0, false
 	}
 	return t, ok
+}
+
+// windowsFit reports whether every window of size starting at a multiple of every
+// (every 0 is a tumbling window, every = size) that contains t starts after
+// minEventTimeMs and ends by maxEventTimeMs. The first such window starts at
+// (floorDiv(t-size, every)+1)·every, the last ends at floorDiv(t, every)·every+size,
+// as contribute opens them. t is within the years and size, every are durations in
+// ms (at most 2^63 ns), so none of it overflows.
+func windowsFit(t, size, every int64) bool {
+	if every <= 0 {
+		every = size
+	}
+	first := (floorDiv(t-size, every) + 1) * every
+	lastEnd := floorDiv(t, every)*every + size
+	return first > minEventTimeMs && lastEnd <= maxEventTimeMs
 }
 
 func (s *State) eventTimeOf(ev *Event) (int64, bool) {
