@@ -11,6 +11,8 @@ import (
 	"unicode"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/hindsightdev/hindsight/internal/rfc3339"
 )
 
 // The defaults of a test's record_time and every.
@@ -67,6 +69,8 @@ func (f *RulesFile) TestsOf(r *Rule) []*RuleTest {
 // Event i's record timestamp is record_time + i×every; it is the event time of a rule
 // without a time path. Every field of a listed alert is optional ({} is any alert); a
 // window_start must be a window's start, a group's paths the rule's group_by paths.
+// record_time and window_start are RFC 3339 text read as an event's time is
+// (internal/rfc3339): a text an event's time may be, a test may write.
 // Tests count toward max_rules_file_bytes, YAML aliases in full, and not toward the
 // rule's max_rule_bytes.
 type RuleTest struct {
@@ -278,11 +282,11 @@ func (p *testParser) parseTest(at string, v any) *RuleTest {
 	recordTimeOK := true
 	if raw, ok := m["record_time"]; ok {
 		s, ok := raw.(string)
-		rt, err := time.Parse(time.RFC3339Nano, s)
+		rt, parsed := rfc3339.Parse(s)
 		switch {
-		case !ok || err != nil:
+		case !ok || !parsed:
 			recordTimeOK = false
-			p.fail(at+".record_time", at+".record_time", fmt.Sprintf("%s is not an RFC 3339 time such as %q", describe(raw), DefaultTestRecordTime.Format(time.RFC3339)))
+			p.fail(at+".record_time", at+".record_time", notRFC3339(raw))
 		case !InRFC3339Years(rt):
 			// Its offset carried it out of them: alerts write their times in UTC.
 			recordTimeOK = false
@@ -495,6 +499,12 @@ func (p *testParser) parseValues(at string, v any, paths []string, what, none st
 	return out
 }
 
+// notRFC3339 refuses v as a test's time, saying what the grammar takes: the one
+// event times are read with (rfc3339.Parse), not time.Parse's.
+func notRFC3339(v any) string {
+	return fmt.Sprintf("%s is not an RFC 3339 time such as %q: want %s", describe(v), DefaultTestRecordTime.Format(time.RFC3339), rfc3339.Form)
+}
+
 func (p *testParser) parseWindowStart(at string, v any) *time.Time {
 	w := p.r.Window
 	if w == nil {
@@ -502,9 +512,9 @@ func (p *testParser) parseWindowStart(at string, v any) *time.Time {
 		return nil
 	}
 	s, ok := v.(string)
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if !ok || err != nil {
-		p.fail(at, at, fmt.Sprintf("%s is not an RFC 3339 time such as %q", describe(v), DefaultTestRecordTime.Format(time.RFC3339)))
+	t, parsed := rfc3339.Parse(s)
+	if !ok || !parsed {
+		p.fail(at, at, notRFC3339(v))
 		return nil
 	}
 	// Windows start at whole multiples of every since the epoch: another start can never

@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/rfc3339"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -504,76 +505,14 @@ func ParseTime(v jsonpath.Value) (int64, bool) {
 	return 0, false
 }
 
-// parseRFC3339 reads RFC 3339 §5.6 date-time text in epoch ms: its grammar checked
-// here (time.Parse takes more: a one-digit hour, a comma before the fraction, an offset
-// of +24:00, and less: a lower-case t or z, a leap second), then its value parsed.
+// parseRFC3339 reads RFC 3339 §5.6 date-time text (rfc3339.Parse, the grammar rules
+// files' test times take too) in epoch ms within the years.
 func parseRFC3339(s string) (int64, bool) {
-	// YYYY-MM-DDTHH:MM:SS, then .fraction, then Z or ±HH:MM.
-	const head = len("2006-01-02T15:04:05")
-	if len(s) < head+1 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' {
+	t, ok := rfc3339.Parse(s)
+	if !ok {
 		return 0, false
-	}
-	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	if s[10] != 'T' && s[10] != 't' {
-		return 0, false
-	}
-	two := func(i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }
-	if two(11) > 23 || two(14) > 59 || two(17) > 60 {
-		return 0, false
-	}
-	rest := s[head:]
-	if rest[0] == '.' {
-		n := 1
-		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
-			n++
-		}
-		if n == 1 {
-			return 0, false
-		}
-		rest = rest[n:]
-	}
-	switch {
-	case rest == "Z" || rest == "z":
-	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' &&
-		isDigits(rest[1:3]) && isDigits(rest[4:6]) && (rest[1]-'0')*10+(rest[2]-'0') <= 23 && (rest[4]-'0')*10+(rest[5]-'0') <= 59:
-	default:
-		return 0, false
-	}
-	// time.Parse reads the rest; a leap second is read as :59, then a second added. Most
-	// text needs neither change, nor the copy they take.
-	leap := two(17) == 60
-	if s[10] == 't' || s[len(s)-1] == 'z' || leap {
-		b := []byte(s)
-		b[10] = 'T'
-		if last := len(b) - 1; b[last] == 'z' {
-			b[last] = 'Z'
-		}
-		if leap {
-			b[17], b[18] = '5', '9'
-		}
-		s = string(b)
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return 0, false
-	}
-	if leap {
-		t = t.Add(time.Second)
 	}
 	return unixMilli(t)
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func unixMilli(t time.Time) (int64, bool) {
