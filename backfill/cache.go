@@ -51,7 +51,7 @@ import (
 // removeStaleTemps does its own: a fetch in progress writes, which moves the mtime, and
 // a link's temporary lives between a link and a rename. (Skipping every temporary as
 // in progress, whatever its age, left each crash's partial download in the cache for
-// ever, uncounted, past CacheMaxBytes: TestCacheBoundCountsAbandonedFetches.)
+// ever, uncounted, past CacheMaxBytes: TestCacheBoundCountsWhatAKilledProcessLeft.)
 
 // DefaultCacheMaxBytes is Config.CacheMaxBytes' default: 10 GiB.
 const DefaultCacheMaxBytes = 10 << 30

@@ -35,7 +35,7 @@ func TestEvictCache(t *testing.T) {
 	older := write("b.parquet", 300, 2*time.Minute)
 	recent := write("c.parquet", 200, time.Minute)
 	// A fetch in progress: written now (one an hour unwritten is a killed process's,
-	// which eviction deletes: TestCacheBoundCountsAbandonedFetches). Its bytes count.
+	// which eviction deletes: TestCacheBoundCountsWhatAKilledProcessLeft). Its bytes count.
 	inflight := write(".fetch-123", 1000, 0)
 	if now := time.Now(); os.Chtimes(inflight, now, now) != nil {
 		t.Fatal("touching the fetch in progress")

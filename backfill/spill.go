@@ -21,7 +21,7 @@ import (
 // process's job holds (a shared flock on the directory for the job's life, where flock
 // is: cache_unix.go), and in which nothing was written for tempGrace, as it does a
 // killed fetch's temporary. (Eviction had walked data/ alone: each crash's spill stayed
-// for ever, uncounted, past CacheMaxBytes: TestCacheBoundCountsAbandonedSpillDirs.)
+// for ever, uncounted, past CacheMaxBytes: TestCacheBoundCountsWhatAKilledProcessLeft.)
 
 // DefaultMaxSpillBytes is Config.MaxSpillBytes' default: 4 GiB per job, four times
 // DefaultMemoryLimit, room for a job's sort or aggregation to outgrow its memory a few

@@ -17,13 +17,16 @@ import (
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
-// TestReadyzFailsWhileAPartitionCannotBeFetched: /readyz's "events are consumed" was a
-// flag set once, so a daemon whose events partition could not be fetched (a storage
-// error on its leader) stayed ready while it read nothing. Now a partition with records
-// to read and none handled for --max-consumer-stall makes it not ready, naming the
+// TestAPartitionThatCannotBeFetchedIsVisible: while the brokers cannot serve the events
+// partition's fetches (a storage error on its leader), the daemon reads nothing, and
+// both signals an operator watches said all was well: hindsight_consumer_lag_records
+// was set only when a batch was handled, so it stayed at the 0 of the last batch read,
+// and /readyz's "events are consumed" was a flag set once. Now the lag is measured
+// from the log's end and grows with the records produced, and a partition with records
+// to read and none handled for --max-consumer-stall makes /readyz not ready, naming the
 // partition and the flag, and counts the limit; once fetches work again and the
 // records are handled, it is ready again.
-func TestReadyzFailsWhileAPartitionCannotBeFetched(t *testing.T) {
+func TestAPartitionThatCannotBeFetchedIsVisible(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d := startHTTPDaemonOn(t, b, func(c *live.Config) {
@@ -36,6 +39,9 @@ func TestReadyzFailsWhileAPartitionCannotBeFetched(t *testing.T) {
 	}
 	b.Produce(t, first...)
 	poll.Until(t, wait, "the first events read", func() bool { return d.EventsSeen() == int64(len(first)) })
+	if got := promtest.Value(t, d.reg, "hindsight_consumer_lag_records", "partition", "0"); got != 0 {
+		t.Fatalf("lag %v with every event read, want 0", got)
+	}
 	type ready struct {
 		Ready   bool     `json:"ready"`
 		Reasons []string `json:"reasons"`
@@ -80,6 +86,15 @@ func TestReadyzFailsWhileAPartitionCannotBeFetched(t *testing.T) {
 	}
 	if seen := d.EventsSeen(); seen != int64(len(first)) {
 		t.Fatalf("events seen %d while fetches fail, want %d (the test needs the fetches to fail)", seen, len(first))
+	}
+	var lag float64
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if lag = promtest.Value(t, d.reg, "hindsight_consumer_lag_records", "partition", "0"); lag >= behind {
+			break
+		}
+	}
+	if lag < behind {
+		t.Errorf("hindsight_consumer_lag_records{partition=\"0\"} = %v with %d records produced and none read (fetches failing), want >= %d", lag, behind, behind)
 	}
 	if got := promtest.Value(t, d.reg, "hindsight_limit_reached_total", "name", "max_consumer_stall_seconds"); got < 1 {
 		t.Errorf("hindsight_limit_reached_total{name=max_consumer_stall_seconds} = %v after /readyz said stalled, want >= 1", got)
