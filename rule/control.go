@@ -344,11 +344,22 @@ func parseYAMLFile(name string, data []byte, lim Limits) (*ast.File, error) {
 // a second was dropped without a word, its rules never tested, applied or published.
 // Told by tokens, not by the parser's documents: of "a\n---\n---\nb" the parser kept
 // a and an empty document, and b was nowhere.
+//
+// A directive (%YAML 1.2, %TAG !e! tag:...) is no content: the lexer gives its name
+// and arguments as tokens of their own, on its line, which counted as content made the
+// "---" every directive is followed by a second document's start.
 func secondDocument(tokens token.Tokens) int {
-	content, split := false, 0
+	content, split, directive := false, 0, 0
 	for _, tk := range tokens {
+		if tk.Type == token.DirectiveType {
+			directive = tk.Position.Line
+			continue
+		}
+		if directive > 0 && tk.Position.Line == directive {
+			continue
+		}
 		switch tk.Type {
-		case token.CommentType, token.DirectiveType:
+		case token.CommentType:
 		case token.DocumentHeaderType, token.DocumentEndType:
 			if content && split == 0 {
 				split = tk.Position.Line
