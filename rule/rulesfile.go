@@ -72,6 +72,10 @@ func rulesList(name string, body ast.Node) (*ast.SequenceNode, error) {
 	return seq, nil
 }
 
+// strKeyTags are the tags (of yamlOwnTags) that leave a key's text a string: str's,
+// short and verbatim, and the non-specific "!", which makes a scalar a string.
+var strKeyTags = map[string]bool{string(token.StringTag): true, "!<tag:yaml.org,2002:str>": true, "!": true}
+
 // keyText is the text of a mapping key that is a string: its value, unquoted. A key
 // node's String() keeps the quotes, and every JSON key is quoted ("rules"), as YAML's
 // may be ('rules'). ok is false for keys that are not strings.
@@ -85,7 +89,7 @@ func keyText(n ast.Node) (text string, ok bool) {
 		case *ast.AnchorNode: // &a rules
 			n = k.Value
 		case *ast.TagNode: // !!str rules; another tag may make the key anything
-			if k.Start == nil || k.Start.Value != "!!str" {
+			if k.Start == nil || !strKeyTags[k.Start.Value] {
 				return "", false
 			}
 			n = k.Value
