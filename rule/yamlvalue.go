@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/big"
 	"reflect"
 	"regexp"
 	"slices"
@@ -127,8 +128,10 @@ var yamlOwnTags = map[string]bool{
 	"!<tag:yaml.org,2002:str>": true, "!<tag:yaml.org,2002:map>": true, "!<tag:yaml.org,2002:seq>": true,
 }
 
-// unknownTag refuses a tag not in yamlOwnTags, and !!null on anything but null text
-// (`!!null admin` was null, admin dropped), at its line and column.
+// unknownTag refuses a tag not in yamlOwnTags, !!null on anything but null text
+// (`!!null admin` was null, admin dropped), and !!int or !!float on text that is no
+// such number (see numberKind), at its line and column: the decoder made `!!int 1.5`,
+// `!!int abc` and `!!float true` 0, without a word.
 func unknownTag(node ast.Node) error {
 	var bad *ast.TagNode
 	ast.Walk(tagVisitor(func(t *ast.TagNode) {
@@ -142,18 +145,113 @@ func unknownTag(node ast.Node) error {
 			if _, null := t.Value.(*ast.NullNode); !null && t.Value != nil {
 				bad = t
 			}
+		case tag == string(token.IntegerTag) || tag == string(token.FloatTag):
+			if text, ok := taggedText(t.Value); !ok || !numberKind(text, tag == string(token.FloatTag)) {
+				bad = t
+			}
 		}
 	}), node)
 	if bad == nil {
 		return nil
 	}
 	pos := bad.Start.Position
-	if bad.Start.Value == string(token.NullTag) {
+	switch bad.Start.Value {
+	case string(token.NullTag):
 		return &yamlLineError{line: pos.Line, err: fmt.Errorf(
 			"%w: !!null at column %d tags %s, which it would make null: write null (or ~), or drop the tag", ErrInvalid, pos.Column, bad.Value.String())}
+	case string(token.IntegerTag):
+		return &yamlLineError{line: pos.Line, err: fmt.Errorf(
+			"%w: !!int at column %d tags %s, which is no integer: write one (5, -3, 0x1F), or drop the tag", ErrInvalid, pos.Column, taggedDesc(bad.Value))}
+	case string(token.FloatTag):
+		return &yamlLineError{line: pos.Line, err: fmt.Errorf(
+			"%w: !!float at column %d tags %s, which is no number: write one (1.5, 2, 1e3), or drop the tag", ErrInvalid, pos.Column, taggedDesc(bad.Value))}
 	}
 	return &yamlLineError{line: pos.Line, err: fmt.Errorf(
 		"%w: unknown YAML tag %s at column %d: a rules or destinations file takes YAML's own (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq)", ErrInvalid, bad.Start.Value, pos.Column)}
+}
+
+// taggedText is the text of the scalar n a tag is on (through an anchor), as written
+// less its quotes; ok is false for a collection or a block scalar.
+func taggedText(n ast.Node) (text string, ok bool) {
+	if a, isAnchor := n.(*ast.AnchorNode); isAnchor {
+		n = a.Value
+	}
+	switch s := n.(type) {
+	case nil:
+		return "", true
+	case *ast.StringNode:
+		return s.Value, true
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NullNode, *ast.InfinityNode, *ast.NanNode:
+		if tk := n.GetToken(); tk != nil {
+			return tk.Value, true
+		}
+		return "", true
+	}
+	return "", false
+}
+
+// taggedDesc is what a tag is on, for a message.
+func taggedDesc(n ast.Node) string {
+	if n == nil {
+		return "nothing"
+	}
+	if text, ok := taggedText(n); ok {
+		return strconv.Quote(text)
+	}
+	return n.String()
+}
+
+// jsonInteger is RFC 8259's number grammar without a fraction or exponent.
+var jsonInteger = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)$`)
+
+// numberKind reports whether text, unquoted, would be read as an integer (float false)
+// or as a number of any decimal form (float true): what !!int and !!float may tag, each
+// then read as its text unquoted is (see plainNumber).
+func numberKind(text string, float bool) bool {
+	if jsonNumber.MatchString(text) {
+		return float || jsonInteger.MatchString(text)
+	}
+	if wideInteger(text) {
+		return true // refused as too wide when read, naming the text
+	}
+	switch tk := token.New(text, text, &token.Position{}); tk.Type {
+	case token.IntegerType:
+		return true
+	case token.BinaryIntegerType, token.OctetIntegerType, token.HexIntegerType:
+		return !float
+	case token.FloatType, token.InfinityType, token.NanType:
+		return float
+	}
+	return false
+}
+
+// wideInteger reports whether text is written in a form the decoder reads as an
+// integer (0x1F, 0o17, 0b101, 017, 1_000, +5) but does not fit in 64 bits, which the
+// decoder then reads as the text: a string. JSON's own form (no sign, no '_') is a
+// number of any size (see decodeYAMLNode), and is not one.
+func wideInteger(text string) bool {
+	if jsonNumber.MatchString(text) || strings.HasPrefix(text, "_") || token.ToNumber(text) != nil {
+		return false
+	}
+	// The decoder's reading (token.ToNumber): a sign, '_' anywhere, then the base's
+	// prefix.
+	digits := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(text, "+"), "-"), "_", "")
+	base := 10
+	switch {
+	case strings.HasPrefix(digits, "0x"):
+		digits, base = digits[2:], 16
+	case strings.HasPrefix(digits, "0o"):
+		digits, base = digits[2:], 8
+	case strings.HasPrefix(digits, "0b"):
+		digits, base = digits[2:], 2
+	case strings.HasPrefix(digits, "0") && len(digits) > 1:
+		base = 8
+	}
+	if digits == "" || strings.ContainsAny(digits, "+-") {
+		return false
+	}
+	_, ok := new(big.Int).SetString(digits, base)
+	return ok
 }
 
 // yamlLineError is a problem at a line of its own, which a *FileError names rather
@@ -384,14 +482,23 @@ func (y *yamlScalars) scalar(n ast.Node) ast.Node {
 	var tk *token.Token
 	switch s := n.(type) {
 	case *ast.TagNode:
-		if s.Start == nil || (s.Start.Value != string(token.StringTag) && s.Start.Value != "!<tag:yaml.org,2002:str>") {
+		if s.Start == nil {
+			return n
+		}
+		var as func(ast.Node) ast.Node
+		switch s.Start.Value {
+		case string(token.StringTag), "!<tag:yaml.org,2002:str>":
+			as = y.text
+		case string(token.IntegerTag), string(token.FloatTag):
+			as = y.plainNumber
+		default:
 			return n
 		}
 		if a, ok := s.Value.(*ast.AnchorNode); ok { // !!str &a 5: the anchor's value is the string
-			a.Value = y.text(a.Value)
+			a.Value = as(a.Value)
 			return a
 		}
-		return y.text(s.Value)
+		return as(s.Value)
 	case *ast.StringNode:
 		if s.Token != nil && s.Token.Type == token.StringType && !y.literal[s] { // not quoted
 			tk = s.Token
@@ -407,6 +514,33 @@ func (y *yamlScalars) scalar(n ast.Node) ast.Node {
 	str := ast.String(tk)
 	str.Value = y.mark + tk.Value
 	return str
+}
+
+// plainNumber is scalar n, tagged !!int or !!float (its text checked by unknownTag), as
+// its text unquoted is read: the decoder's own reading of the tag went through int64
+// (!!int 99999999999999999999 was 9223372036854775807) and float64, and read a quoted
+// number (!!int "5") with base 10 only.
+func (y *yamlScalars) plainNumber(n ast.Node) ast.Node {
+	text, ok := taggedText(n)
+	if !ok || n == nil || n.GetToken() == nil {
+		return n
+	}
+	tk := token.New(text, text, n.GetToken().Position)
+	var plain ast.Node
+	switch tk.Type {
+	case token.IntegerType, token.BinaryIntegerType, token.OctetIntegerType, token.HexIntegerType:
+		plain = ast.Integer(tk)
+	case token.FloatType:
+		plain = ast.Float(tk)
+	case token.InfinityType:
+		plain = ast.Infinity(tk)
+	case token.NanType:
+		plain = ast.Nan(tk)
+	default: // 1e3, or one too wide for the decoder
+		tk = token.String(text, text, n.GetToken().Position)
+		plain = ast.String(tk)
+	}
+	return y.scalar(plain)
 }
 
 // text is the string of plain scalar n's text: n itself for a quoted or block scalar
