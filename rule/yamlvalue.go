@@ -129,9 +129,10 @@ var yamlOwnTags = map[string]bool{
 }
 
 // unknownTag refuses a tag not in yamlOwnTags, !!null on anything but null text
-// (`!!null admin` was null, admin dropped), and !!int or !!float on text that is no
-// such number (see numberKind), at its line and column: the decoder made `!!int 1.5`,
-// `!!int abc` and `!!float true` 0, without a word.
+// (`!!null admin` was null, admin dropped), !!int or !!float on text that is no such
+// number (see numberKind), and !!bool on text but true or false, at its line and
+// column: the decoder made `!!int 1.5`, `!!int abc` and `!!float true` 0, and
+// `!!bool 1` true, without a word.
 func unknownTag(node ast.Node) error {
 	var bad *ast.TagNode
 	ast.Walk(tagVisitor(func(t *ast.TagNode) {
@@ -147,6 +148,12 @@ func unknownTag(node ast.Node) error {
 			}
 		case tag == string(token.IntegerTag) || tag == string(token.FloatTag):
 			if text, ok := taggedText(t.Value); !ok || !numberKind(text, tag == string(token.FloatTag)) {
+				bad = t
+			}
+		case tag == string(token.BooleanTag):
+			// YAML 1.2's booleans, in any case as the decoder reads them; its others
+			// (0, 1, yes, t) are no boolean the file reads untagged.
+			if text, ok := taggedText(t.Value); !ok || (!strings.EqualFold(text, "true") && !strings.EqualFold(text, "false")) {
 				bad = t
 			}
 		}
@@ -165,6 +172,9 @@ func unknownTag(node ast.Node) error {
 	case string(token.FloatTag):
 		return &yamlLineError{line: pos.Line, err: fmt.Errorf(
 			"%w: !!float at column %d tags %s, which is no number: write one (1.5, 2, 1e3), or drop the tag", ErrInvalid, pos.Column, taggedDesc(bad.Value))}
+	case string(token.BooleanTag):
+		return &yamlLineError{line: pos.Line, err: fmt.Errorf(
+			"%w: !!bool at column %d tags %s, which is no YAML boolean: write true or false, or drop the tag", ErrInvalid, pos.Column, taggedDesc(bad.Value))}
 	}
 	return &yamlLineError{line: pos.Line, err: fmt.Errorf(
 		"%w: unknown YAML tag %s at column %d: a rules or destinations file takes YAML's own (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq)", ErrInvalid, bad.Start.Value, pos.Column)}
