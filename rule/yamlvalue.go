@@ -30,7 +30,8 @@ var jsonNumber = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-
 //     text: `value: 1e5` compared as the text "1e5", silently, a test's event
 //     {"bytes": 1e5} summed nothing, and a threshold of 9007199254740992.5 passed where
 //     JSON's is refused. YAML's forms that are not JSON (0x1F, 1_000, .5, .inf) are
-//     read as YAML reads them;
+//     read as YAML reads them, and refused at their line where such an integer does not
+//     fit in 64 bits (wideInteger): the decoder read 0x10000000000000000 as its text;
 //   - a scalar tagged !!str is its text: the decoder read it as a number first and
 //     printed that (!!str 02142, a ZIP code, was "1122");
 //   - an unquoted key is the string of its text (01, 1.0, 0x10, yes, ~), as a JSON
@@ -54,6 +55,9 @@ func decodeYAMLNode(node ast.Node) (v any, order memberOrder, err error) {
 		lists: aliasedLists(node)}
 	node = y.scalar(node)
 	ast.Walk(y, node)
+	if y.err != nil {
+		return nil, nil, y.err
+	}
 	// Ordered: the decoder sets a mapping's keys in the same turn either way (merged
 	// ones included), so the map made from each MapSlice is the one it would make.
 	if err := yaml.NodeToValue(node, &v, yaml.UseOrderedMap()); err != nil {
@@ -307,6 +311,8 @@ type yamlScalars struct {
 	lists map[string]*ast.SequenceNode
 	// mergeLists numbers the merged lists reversed, for their markers.
 	mergeLists int
+	// err is the first scalar refused (a wideInteger): the walk goes on without it.
+	err error
 }
 
 // aliasedLists returns the lists node anchors, by anchor name; a name anchored twice
@@ -517,6 +523,11 @@ func (y *yamlScalars) scalar(n ast.Node) ast.Node {
 		tk = s.Token
 	case *ast.FloatNode:
 		tk = s.Token
+	}
+	if tk != nil && wideInteger(tk.Value) && y.err == nil {
+		y.err = &yamlLineError{line: tk.Position.Line, err: fmt.Errorf(
+			"%w: %s at column %d is an integer that does not fit in 64 bits, which YAML then reads as text: write such an id as a string, quoted (in the events too), as any integer beyond 9007199254740992 (2^53)",
+			ErrInvalid, tk.Value, tk.Position.Column)}
 	}
 	if tk == nil || !jsonNumber.MatchString(tk.Value) {
 		return n
