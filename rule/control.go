@@ -306,8 +306,8 @@ func cleanDecodeError(err error) string {
 // parseYAMLFile parses a rules or destinations file under lim: no larger than
 // max_rules_file_bytes, nested no deeper than an entry may be (an entry's object sits
 // inside the file's list, itself perhaps in a mapping), and written in text the
-// decoder reads as written (controlByte, checkScalars); a CRLF file reads as the same
-// file with LF line endings.
+// decoder reads as written (controlByte, checkScalars; stripChompedSpaces gives back
+// what it would drop); a CRLF file reads as the same file with LF line endings.
 func parseYAMLFile(name string, data []byte, lim Limits) (*ast.File, error) {
 	if len(data) > lim.MaxRulesFileBytes {
 		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, name, overLimit("file is", len(data), "bytes", lim.MaxRulesFileBytes, LimitRulesFileSize))
@@ -321,6 +321,9 @@ func parseYAMLFile(name string, data []byte, lim Limits) (*ast.File, error) {
 	}
 	tokens := lexer.Tokenize(text)
 	if p := checkScalars(text, tokens); p != nil {
+		return nil, fmt.Errorf("%w: %s:%d:%d: %s", ErrInvalid, name, p.line, p.col, p.msg)
+	}
+	if p := stripChompedSpaces(tokens); p != nil {
 		return nil, fmt.Errorf("%w: %s:%d:%d: %s", ErrInvalid, name, p.line, p.col, p.msg)
 	}
 	if err := checkNesting(tokens, 2, lim.MaxJSONDepth); err != nil {
