@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"text/tabwriter"
 	"time"
 
@@ -396,7 +397,6 @@ func newNotifyDeleteCmd(limits *rule.Limits, kind string) *cobra.Command {
 	return cmd
 }
 
-// applyNotifyFile publishes the destinations and mutes of file.
 // notifyToApply is a destinations file read and checked, before any broker is asked.
 type notifyToApply struct {
 	name     string
@@ -423,6 +423,8 @@ func readNotifyFile(file string, allowPrivate bool) (*notifyToApply, error) {
 	return &notifyToApply{name: file, file: f, controls: cs}, nil
 }
 
+// applyNotifyFile publishes the destinations and mutes of a file that change what the
+// controls topic holds.
 func applyNotifyFile(ctx context.Context, cfg rulesConfig, in *notifyToApply) error {
 	ctx, cancel, cur, err := currentRules(ctx, &cfg)
 	if err != nil {
@@ -432,7 +434,53 @@ func applyNotifyFile(ctx context.Context, cfg rulesConfig, in *notifyToApply) er
 	if err := checkRoom(in.name, cur, 0, 0, in.file); err != nil {
 		return err
 	}
-	return publishAndReport(ctx, cfg, in.controls)
+	publish, err := notifyChanges(cfg, cur, in.controls)
+	if err != nil {
+		return err
+	}
+	return publishAndReport(ctx, cfg, publish)
+}
+
+// notifyChanges is cs, the upserts of a file's destinations and mutes, less those
+// whose key holds the same in the fold cur, which it reports "unchanged" on cfg.Out
+// (as applyRules its unchanged rules). Same is what the fold calls so (applyKeyed):
+// the control decoded from its record value as a daemon decodes it (a mute's until in
+// UTC) deeply equal to what the key holds, every field counted (a mute's until, a
+// destination's secret and url_from references). Published again, each folded as
+// "unchanged" but was reported "published", a new record on the topic at every apply
+// of the same file.
+func notifyChanges(cfg rulesConfig, cur *controls.Registry, cs []*rule.Control) ([]*rule.Control, error) {
+	held := map[string]any{}
+	for _, d := range cur.Destinations() {
+		held[rule.UpsertDestination(d).RecordKey()] = *d
+	}
+	for _, m := range cur.Mutes() {
+		held[rule.UpsertMute(m).RecordKey()] = *m
+	}
+	var publish []*rule.Control
+	for _, c := range cs {
+		data, err := c.Marshal()
+		if err != nil {
+			return nil, fmt.Errorf("encoding the control of %s: %w", shown.Text(c.RecordKey()), err)
+		}
+		dc, err := rule.ParseControl(data)
+		if err != nil {
+			return nil, fmt.Errorf("decoding the control of %s as a daemon would: %w", shown.Text(c.RecordKey()), err)
+		}
+		var v any
+		switch {
+		case dc.Destination != nil:
+			v = *dc.Destination
+		case dc.Mute != nil:
+			v = *dc.Mute
+		}
+		if old, ok := held[c.RecordKey()]; ok && v != nil && reflect.DeepEqual(old, v) {
+			fmt.Fprintf(cfg.Out, "unchanged  %s\n", shown.Text(c.RecordKey()))
+			continue
+		}
+		publish = append(publish, c)
+	}
+	return publish, nil
 }
 
 // notifyControls are the upserts of f's destinations and mutes; a URL the notify stage

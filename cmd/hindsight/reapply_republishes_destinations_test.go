@@ -50,6 +50,20 @@ mutes:
     scope: "*"
     rule: r1
 `)
+	// The same destination with another secret reference, the same mute with an end:
+	// changes, published.
+	changedFile := write("changed.yaml", `destinations:
+  - name: ops
+    scope: "*"
+    type: webhook
+    url: https://example.com/hook
+    secret: {env: HINDSIGHT_SECRET_OPS}
+mutes:
+  - id: m1
+    scope: "*"
+    rule: r1
+    until: "2999-01-01T00:00:00Z"
+`)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -69,6 +83,20 @@ mutes:
 			}
 			if strings.Contains(out, "published") {
 				t.Errorf("second apply of the same file published again, want nothing published (unchanged):\n%s", out)
+			}
+			for _, want := range []string{"unchanged  destination:*/ops\n", "unchanged  mute:*/m1\n"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("second apply of the same file does not say %q:\n%s", want, out)
+				}
+			}
+			out, err = run(t, "", "destinations", "apply", "-f", changedFile, "--brokers", b.Addr)
+			if err != nil {
+				t.Fatalf("apply of changed destination and mute: %v\n%s", err, out)
+			}
+			for _, want := range []string{"published  destination:*/ops upsert", "published  mute:*/m1 upsert"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("apply of a changed destination and mute does not say %q:\n%s", want, out)
+				}
 			}
 		})
 	}

@@ -154,7 +154,11 @@ func applyRules(ctx context.Context, cfg rulesConfig, in *rulesToApply) error {
 	if err := checkRoom(file, cur, added, peak, in.notify); err != nil {
 		return err
 	}
-	return publishAndReport(ctx, cfg, append(publish, in.notifyControls...))
+	notifyPublish, err := notifyChanges(cfg, cur, in.notifyControls)
+	if err != nil {
+		return err
+	}
+	return publishAndReport(ctx, cfg, append(publish, notifyPublish...))
 }
 
 // rulesToApply is a rules file read and checked (its rules, its tests, and the
