@@ -151,11 +151,7 @@ func newRulesDeleteCmd(limits *rule.Limits) *cobra.Command {
 rules). Only that rule goes: rules with the same id in other scopes stay.`,
 		Args: cobra.ExactArgs(1),
 		RunE: rulesRunE(&cfg, limits, nil, func(cmd *cobra.Command, args []string) error {
-			err := deleteRule(cmd.Context(), cfg, rule.Key{Scope: scope, ID: args[0]})
-			if errors.Is(err, errNotApplied) {
-				return usageError{err}
-			}
-			return err
+			return deleteRule(cmd.Context(), cfg, rule.Key{Scope: scope, ID: args[0]})
 		}),
 	}
 	addRulesFlags(cmd, &cfg)

@@ -284,7 +284,9 @@ func checkRuleTests(cfg rulesConfig, f *rule.RulesFile) error {
 }
 
 // deleteRule publishes a delete for rule k. It fails without publishing when k is not
-// an active rule.
+// an active rule: bad input (a usageError, exit status 2), unlike a published delete
+// that a daemon did not apply, or whose status did not come within --wait (exit status
+// 1, as for every other control published).
 func deleteRule(ctx context.Context, cfg rulesConfig, k rule.Key) error {
 	ctx, cancel, cur, err := currentRules(ctx, &cfg)
 	if err != nil {
@@ -292,7 +294,7 @@ func deleteRule(ctx context.Context, cfg rulesConfig, k rule.Key) error {
 	}
 	defer cancel()
 	if _, ok := cur.Get(k); !ok {
-		return fmt.Errorf("%w: no active rule %s (scope %q, id %q)", errNotApplied, k, k.Scope, k.ID)
+		return usageError{fmt.Errorf("%w: no active rule %s (scope %q, id %q)", errNotApplied, k, k.Scope, k.ID)}
 	}
 	return publishAndReport(ctx, cfg, []*rule.Control{rule.Delete(k)})
 }
