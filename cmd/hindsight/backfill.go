@@ -22,6 +22,7 @@ import (
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/shown"
+	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -154,6 +155,14 @@ func runBackfill(ctx context.Context, cfg backfillConfig) error {
 	}
 	if cfg.RulesFile == "" && len(cfg.Rules) == 0 {
 		return usageError{errors.New("backfill: name a rules file (-f) or live rules (--rule SCOPE/ID)")}
+	}
+	if cfg.Customer != "" {
+		// Live's check of a record key, as backtest's: a customer it would dead-letter
+		// has no event in history, and a count of 0 would read as a customer who sent
+		// nothing (a mistyped or truncated id).
+		if _, err := verdict.CheckCustomer([]byte(cfg.Customer)); err != nil {
+			return usageError{fmt.Errorf("backfill: --customer: %w: live dead-letters such a record key, so history holds no event of it", err)}
+		}
 	}
 	// The file before any broker is asked, as rules apply reads its file: bad input is
 	// exit 2 naming it whether a broker answers or not.
