@@ -81,7 +81,7 @@ func rulesRunE(cfg *rulesConfig, limits *rule.Limits, check, run func(cmd *cobra
 func addRulesFlags(cmd *cobra.Command, cfg *rulesConfig) {
 	f := cmd.Flags()
 	addKafkaFlags(f, &cfg.Kafka, &cfg.Topics, defaultBrokers, topicControls|topicStatus)
-	f.DurationVar(&cfg.Timeout, "timeout", defaultRulesTimeout, "bound on talking to Kafka")
+	f.DurationVar(&cfg.Timeout, "timeout", defaultRulesTimeout, "bound on talking to Kafka (0: the default)")
 }
 
 func newRulesApplyCmd(limits *rule.Limits) *cobra.Command {
