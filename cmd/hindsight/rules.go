@@ -37,7 +37,8 @@ func newRulesTestCmd(limits *rule.Limits) *cobra.Command {
 		Short: "Run the rules' tests, and show which rules each event of an NDJSON stream satisfies",
 		Long: `Run the tests written with the rules of RULES (a rule's tests: list), with the
 evaluator the live daemon runs, and print a report as go test -v does. Exit status 1 when
-a test fails, 2 when RULES is invalid.
+a test fails, 2 when RULES is invalid or has nothing rules apply would publish (no
+rules, destinations or mutes: "rules: []").
 
 When events are given, then evaluate every rule against them and print which rules
 each event satisfies, and per rule the customers whose count reaches the threshold.
@@ -71,8 +72,15 @@ read are reported, then the line it stopped at; exit status 1.`,
 			}
 			// Its destinations and mutes, and its keys beside rules, as `rules apply`
 			// reads them: a file this passes is one apply takes.
-			if _, err := rule.ParseNotifyFile(cfg.RulesFile, data); err != nil {
+			nf, err := rule.ParseNotifyFile(cfg.RulesFile, data)
+			if err != nil {
 				return usageError{err}
+			}
+			if len(file.Rules) == 0 && len(nf.Destinations) == 0 && len(nf.Mutes) == 0 {
+				// "rules: []" or "[]" (a bad merge, a template's empty value) is the
+				// empty file apply and backtest refuse: passed, a CI gate let through
+				// what the deploy's apply then refused.
+				return usageError{fmt.Errorf("%w: %s: no rules (nor destinations or mutes)", rule.ErrInvalid, cfg.RulesFile)}
 			}
 			events, name, closeEvents, err := rulesTestEvents(cmd.Context(), cmd.InOrStdin(), args)
 			if err != nil {
