@@ -40,7 +40,9 @@ type produceConfig struct {
 	MaxLineBytes int
 	// Quiet prints the summary only.
 	Quiet bool
-	Out   io.Writer
+	// Out receives the events sent and the summary, Err the lines not sent (each an
+	// error of the input, apart from the report). Defaults os.Stdout and os.Stderr.
+	Out, Err io.Writer
 }
 
 // errSkipped is produce's error when some lines were not sent.
@@ -61,7 +63,7 @@ the same file), or --key-separator for lines of
 KEY<sep>JSON as kcat -K writes them (the key as written, the JSON trimmed of JSON's
 whitespace). A line that is not one JSON object, has no customer, or is refused by the
 brokers as a record (larger than a batch or the topic's max.message.bytes), is reported
-with its line number and not sent, and the lines after it are sent; the exit status is
+on standard error with its line number and not sent, and the lines after it are sent; the exit status is
 then 1. Any other error of the brokers stops produce. Each event sent is printed with
 its partition and offset (--quiet: the summary only). SIGINT or SIGTERM stops it: the
 summary says how many events were sent and the line it stopped at, which was not sent,
@@ -71,7 +73,7 @@ nor any after it (send from that line on to finish); exit status 1.`,
 			if err := applyCustomerBytes(maxCustomer); err != nil {
 				return err
 			}
-			cfg.Out = cmd.OutOrStdout()
+			cfg.Out, cfg.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			// The flags and the file before any broker is asked, as rules apply and
 			// notify check their input: bad input is exit 2 naming it whether a broker
 			// runs or not (it was "no broker answered" without one).
@@ -155,6 +157,9 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
+	if cfg.Err == nil {
+		cfg.Err = os.Stderr
+	}
 	cl, err := cfg.Kafka.NewClient(kgo.ProducerLinger(0))
 	if err != nil {
 		return err
@@ -192,7 +197,7 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 			return interrupted(line + 1) // waiting for that line
 		}
 		if tl := (*lines.TooLongError)(nil); errors.As(err, &tl) {
-			fmt.Fprintf(cfg.Out, "line %d: %d bytes, more than --max-line-bytes %d; not sent\n", line, tl.Bytes, tl.Max)
+			fmt.Fprintf(cfg.Err, "line %d: %d bytes, more than --max-line-bytes %d; not sent\n", line, tl.Bytes, tl.Max)
 			skipped++
 			continue
 		}
@@ -210,7 +215,7 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 			// as "  c-1"'s and kcat put in "  c-1"'s partition.
 			k, v, ok := bytes.Cut(b, []byte(cfg.KeySeparator))
 			if !ok {
-				fmt.Fprintf(cfg.Out, "line %d: no %q between key and event; not sent\n", line, cfg.KeySeparator)
+				fmt.Fprintf(cfg.Err, "line %d: no %q between key and event; not sent\n", line, cfg.KeySeparator)
 				skipped++
 				continue
 			}
@@ -221,19 +226,19 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 		// it is not sent.
 		value = bytes.Trim(value, jsonpath.Whitespace)
 		if err := doc.Reset(value); err != nil {
-			fmt.Fprintf(cfg.Out, "line %d: not one JSON event (%v); not sent\n", line, err)
+			fmt.Fprintf(cfg.Err, "line %d: not one JSON event (%v); not sent\n", line, err)
 			skipped++
 			continue
 		}
 		if len(value) == 0 || value[0] != '{' {
-			fmt.Fprintf(cfg.Out, "line %d: an event is a JSON object; not sent\n", line)
+			fmt.Fprintf(cfg.Err, "line %d: an event is a JSON object; not sent\n", line)
 			skipped++
 			continue
 		}
 		if path != nil {
 			vals := path.Eval(doc, nil)
 			if len(vals) != 1 || vals[0].Kind() != jsonpath.KindString || vals[0].Str() == "" {
-				fmt.Fprintf(cfg.Out, "line %d: no customer at %s (give --customer, or --customer-path); not sent\n", line, cfg.CustomerPath)
+				fmt.Fprintf(cfg.Err, "line %d: no customer at %s (give --customer, or --customer-path); not sent\n", line, cfg.CustomerPath)
 				skipped++
 				continue
 			}
@@ -245,7 +250,7 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 		// What the events consumer would dead-letter is not sent: an empty key (a line
 		// "|{...}" with --key-separator), or one that is not UTF-8.
 		if reason, err := verdict.Accept(doc, []byte(key), value); reason != "" {
-			fmt.Fprintf(cfg.Out, "line %d: live would dead-letter it (%s: %v); not sent\n", line, reason, err)
+			fmt.Fprintf(cfg.Err, "line %d: live would dead-letter it (%s: %v); not sent\n", line, reason, err)
 			skipped++
 			continue
 		}
@@ -269,7 +274,7 @@ func runProduce(ctx context.Context, cfg produceConfig, path *jsonpath.Path, in 
 			}
 			// This record's fault alone: the lines after it are sent, as after a line
 			// over --max-line-bytes. produce stopped at it, the rest never sent.
-			fmt.Fprintf(cfg.Out, "line %d: refused (%v); not sent\n", line, err)
+			fmt.Fprintf(cfg.Err, "line %d: refused (%v); not sent\n", line, err)
 			skipped++
 			continue
 		}
