@@ -35,13 +35,18 @@ type EmbeddedConfig struct {
 	// 100 MiB, 30-90 ms at 1 MiB). On disk the operating system's page cache grows
 	// the file instead, and each sealed segment keeps a file open, so fewer are better.
 	SegmentBytes int64
-	// RetentionBytes, when positive, is the most bytes each partition of the events
-	// and alerts topics keeps: older record batches are deleted, as by Kafka's
-	// retention.bytes, checked every second, and a consumer behind them reads from
-	// the log's new start. Default 0: keep everything. It bounds the memory of a
+	// RetentionBytes, when positive, is the most bytes each partition of the events,
+	// alerts, dead-letter and undelivered topics keeps: older record batches are
+	// deleted, as by Kafka's retention.bytes, checked every second, and a consumer
+	// behind them reads from the log's new start. The controls and control-status
+	// topics are kept whole. Default 0: keep everything. It bounds the memory of a
 	// broker without a DataDir, whose log otherwise grows with every record
 	// (`hindsight live --embedded-retention-bytes`; the latency benchmark's broker
-	// keeps bench.LatencyConfig.BrokerRetentionBytes).
+	// keeps bench.LatencyConfig.BrokerRetentionBytes). Nothing in hindsight reads
+	// the dead-letter and undelivered topics, so a record deleted there before an
+	// operator read it is not counted: hindsight_dead_letters_total and
+	// hindsight_notify_deliveries_total{outcome="undelivered"} count what was
+	// written, each topic's log start offset how much of it retention deleted.
 	RetentionBytes int64
 	// AcceptLostOffsets starts the broker on a data directory whose partition lost
 	// record batches it had acknowledged (a torn write: a power loss, a disk fault),
@@ -193,7 +198,15 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	e := &Embedded{cluster: c, lock: lock, log: blog, Addr: c.ListenAddrs()[0]}
 	if cfg.RetentionBytes > 0 {
-		if err := e.setRetention(cfg.RetentionBytes, cfg.Topics.Events, cfg.Topics.Alerts); err != nil {
+		// The dead-letter and undelivered topics take a copy of every bad event and
+		// every alert given up on: they grow with input as the events and alerts topics
+		// do, so an in-memory broker is bounded only with them bounded too. The controls
+		// topic is kept whole, as the controls fold needs every rule's last record
+		// however old, and so is the control-status topic: it grows with rule changes,
+		// not with input, and a writer waiting for a status (rules apply --wait) must
+		// find it.
+		bounded := []string{cfg.Topics.Events, cfg.Topics.Alerts, cfg.Topics.DeadLetters, cfg.Topics.Undelivered}
+		if err := e.setRetention(cfg.RetentionBytes, bounded...); err != nil {
 			e.Close()
 			return nil, err
 		}

@@ -9,8 +9,9 @@ import (
 )
 
 // TestEmbeddedRetentionBytesDeletesNothingByAge: --embedded-retention-bytes is a bound
-// in bytes on the events and alerts topics (README, Limits: "the oldest record batches
-// are deleted, as by Kafka's retention.bytes"); the other topics keep everything. A
+// in bytes on the events, alerts, dead-letter and undelivered topics (README, Limits:
+// "the oldest record batches are deleted, as by Kafka's retention.bytes"); the controls
+// and control-status topics keep everything. A
 // control written eight days ago (a rule applied last week) and an event whose record
 // timestamp is eight days old, both far below the byte bound, stay. Setting the byte
 // bound turned on the broker's retention pass, which also applied its default

@@ -411,9 +411,11 @@ func TestEmbeddedSegmentBytes(t *testing.T) {
 	}
 }
 
-// TestEmbeddedRetentionBytes: with RetentionBytes, the events and alerts topics keep
-// about that many bytes per partition, the oldest batches deleted within seconds, and
-// the other topics keep everything; without it, nothing is deleted.
+// TestEmbeddedRetentionBytes: with RetentionBytes, the events, alerts, dead-letter and
+// undelivered topics keep about that many bytes per partition, the oldest batches
+// deleted within seconds (the last two copy records per bad event or given-up alert,
+// so they grow with input too), and the controls and control-status topics keep
+// everything; without it, nothing is deleted.
 func TestEmbeddedRetentionBytes(t *testing.T) {
 	t.Parallel()
 	const retention = 64 << 10
@@ -433,14 +435,15 @@ func TestEmbeddedRetentionBytes(t *testing.T) {
 			adm := kadm.NewClient(cl)
 			var topics Topics
 			topics.EnsureDefaults()
-			all := []string{topics.Events, topics.Alerts, topics.Controls, topics.DeadLetters}
+			all := topics.All()
+			bounded := map[string]bool{topics.Events: true, topics.Alerts: true, topics.DeadLetters: true, topics.Undelivered: true}
 			cfgs, err := adm.DescribeTopicConfigs(ctx, all...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, rc := range cfgs {
 				want := "-1"
-				if rc.Name == topics.Events || rc.Name == topics.Alerts {
+				if bounded[rc.Name] {
 					want = tt.wantCfg
 				}
 				for _, c := range rc.Configs {
@@ -483,7 +486,15 @@ func TestEmbeddedRetentionBytes(t *testing.T) {
 			// Retention runs every retentionCheckMs: wait for a few of its passes.
 			deadline := time.Now().Add(5 * retentionCheckMs * time.Millisecond)
 			got := starts()
-			for tt.retention > 0 && (got[topics.Events] == 0 || got[topics.Alerts] == 0) && time.Now().Before(deadline) {
+			trimmedAll := func() bool {
+				for topic := range bounded {
+					if got[topic] == 0 {
+						return false
+					}
+				}
+				return true
+			}
+			for tt.retention > 0 && !trimmedAll() && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 				got = starts()
 			}
@@ -493,7 +504,7 @@ func TestEmbeddedRetentionBytes(t *testing.T) {
 			}
 			for _, topic := range all {
 				kept := int64(records) - got[topic]
-				trimmed := tt.retention > 0 && (topic == topics.Events || topic == topics.Alerts)
+				trimmed := tt.retention > 0 && bounded[topic]
 				switch {
 				case !trimmed && got[topic] != 0:
 					t.Errorf("topic %s starts at %d, want 0 (nothing deleted)", topic, got[topic])
