@@ -56,6 +56,7 @@ type Daemon struct {
 	bfCancel      context.CancelFunc
 	lake          *lakehouse.Lake
 	tempLake      string // removed at exit
+	tempCache     string // the backfill cache made for a daemon without DataDir, removed at exit
 	alertProducer *kgo.Client
 	// reroute keeps in the dead-letter topic, through alertProducer, the alerts raised
 	// outside a batch that the brokers refuse for good.
@@ -269,6 +270,17 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if !cfg.NoBackfill {
+		if d.cfg.BackfillCacheDir == "" {
+			// Without DataDir the cache would default to a fixed directory under the temp
+			// dir that nothing removes: copies of lake files that outlive this process
+			// and its lake, piling up run after run. Its own directory goes at exit.
+			dir, err := os.MkdirTemp("", "hindsight-backfill-cache-")
+			if err != nil {
+				return nil, fmt.Errorf("live: temporary backfill cache: %w", err)
+			}
+			d.tempCache = dir
+			d.cfg.BackfillCacheDir = dir
+		}
 		bctx, cancel := context.WithCancel(context.Background())
 		d.bfCancel = cancel
 		d.bf, d.lake, err = newBackfiller(bctx, d.cfg, d.storage(d.log), func(backfill.Eviction) { d.m.limits.Reached(limitBackfillCache) })
@@ -318,6 +330,9 @@ func (d *Daemon) closeResources() {
 	}
 	if d.tempLake != "" {
 		os.RemoveAll(d.tempLake)
+	}
+	if d.tempCache != "" {
+		os.RemoveAll(d.tempCache) // the backfill workers stopped above
 	}
 	if d.ln != nil {
 		d.ln.Close()

@@ -297,7 +297,8 @@ type Config struct {
 	// negative: DuckDB's own (90% of the free disk).
 	BackfillMaxSpillBytes int64
 	// BackfillCacheDir holds local copies of lake files for DuckDB. Default: DataDir's
-	// cache, else under the temp dir.
+	// cache, else a fresh temporary directory that Start makes and the daemon removes
+	// at exit.
 	BackfillCacheDir string
 	// BackfillCacheMaxBytes bounds it (the oldest files go first;
 	// hindsight_limit{name="backfill_cache_max_bytes"}, and each pass that deleted files

@@ -129,7 +129,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "do not archive events here (run hindsight archive separately)")
 	f.BoolVar(&cfg.NoBackfill, "no-backfill", false, "count new rule versions from their activation only, without history")
 	f.IntVar(&cfg.BackfillConcurrency, "backfill-concurrency", def.BackfillConcurrency, "hand-off backfill jobs run at once (0: the default)")
-	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: <data-dir>/cache)")
+	f.StringVar(&cfg.BackfillCacheDir, "backfill-cache-dir", "", "local cache of lake files for DuckDB (default: <data-dir>/cache; with --ephemeral a temporary directory removed at exit)")
 	f.Int64Var(&cfg.BackfillCacheMaxBytes, "backfill-cache-max-bytes", backfill.DefaultCacheMaxBytes, "bytes the backfill cache may hold; the oldest files go first (0: the default)")
 	f.DurationVar(&cfg.ArchiveRollAge, "archive-roll-age", archiveDefaults.RollAge, "how long the archiver keeps a file open")
 	addCompressionFlag(f, &cfg.ArchiveCompression, "archive-compression")
