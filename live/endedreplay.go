@@ -170,7 +170,7 @@ func (d *Daemon) runEndedReplay(j *handoffJob) {
 func (d *Daemon) applyEndedReplay(p *partition, ar *controls.Version, pb *pendingBackfill, st *window.State, resolves []pastCrossing) []*kgo.Record {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.revoked || p.endedReplays[ar] != pb {
+	if p.revoked || p.closing || p.endedReplays[ar] != pb {
 		return nil
 	}
 	delete(p.endedReplays, ar)

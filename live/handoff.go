@@ -386,8 +386,8 @@ func (d *Daemon) applyBackfill(p *partition, ar *controls.Version, pb *pendingBa
 	pid := p.id
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.revoked || p.pending[ar] != pb {
-		return nil // revoked (the next owner counts it), or replaced by a newer version: stale
+	if p.revoked || p.closing || p.pending[ar] != pb {
+		return nil // revoked or closing (the next owner counts it), or replaced by a newer version: stale
 	}
 	delete(p.pending, ar)
 	p.noteIncomplete(ar, res, d.log)

@@ -72,6 +72,13 @@ type partition struct {
 	// revoked is set (under mu) when the partition leaves this process: no job starts
 	// for it any more and late results are dropped.
 	revoked bool
+	// closing is set (under mu) before the revoke snapshot is encoded: from then on no
+	// job's result applies (applyBackfill, applyWindowHandoff, applyEndedReplay), for
+	// the snapshot holds the job as pending and the next owner runs it again; a result
+	// applied after the encoding had its alerts produced here and there. Jobs still
+	// start, and rules are still adopted, until revoked: the snapshot records them as
+	// pending for the next owner (TestRuleAdoptedDuringRevokeSnapshotIsPending).
+	closing bool
 	// unqueuedAlerts counts applied backfills whose alerts are in the counters but not
 	// yet handed to the producer; a snapshot waits for zero, so that it never covers an
 	// alert that a crash would lose.

@@ -65,18 +65,19 @@ func (d *Daemon) drop(ps []int32, snapshot bool) {
 		part.snaps.mu.Lock()
 		part.snaps.gone = true
 		part.snaps.mu.Unlock()
-		// Revoked before the snapshot is encoded, so that no job's result applies from
+		// Closing before the snapshot is encoded, so that no job's result applies from
 		// here on: the snapshot holds the job as pending, for the next owner to run
 		// again, and a result applied after the encoding had its alerts produced here
 		// and, run again, by the next owner too (TestChurnWindowedHistoryAlertsOnce). A
 		// result applied before it is in the snapshot, which waits for its alerts.
 		part.mu.Lock()
-		part.revoked = true
+		part.closing = true
 		part.mu.Unlock()
 		if snapshot {
 			_ = d.snapshotPartition(ctx, part, "revoked", false)
 		}
 		part.mu.Lock()
+		part.revoked = true
 		for ar, pb := range part.pending {
 			d.cancelJob(ar, pb) // its history is the next owner's to count (the snapshot says so)
 			delete(part.pending, ar)

@@ -9,15 +9,15 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// TestRuleAdoptedDuringRevokeSnapshotIsPending: drop() marks a partition revoked
+// TestRuleAdoptedDuringRevokeSnapshotIsPending: drop() marks a partition closing
 // before its revoke snapshot is encoded (waitAlertsQueued, snaps.mu and the encode
 // may take a while), while the partition is still in d.parts. A rule set published in
 // that window is adopted by the partition (publishRules reconciles every partition)
-// at its next offset, but reconcile's adopt starts no hand-off job on a revoked
-// partition: the revoke snapshot then records the version started at next with no
-// pending backfill, and the next owner, restoring it, never counts its history.
-// Before the reordering the job was started (and cancelled by drop afterwards) and
-// the snapshot said pending.
+// at its next offset. When drop marked it revoked there (286cb47, this fix's first form),
+// reconcile's adopt started no hand-off job: the revoke snapshot recorded the version
+// started at next with no pending backfill, and the next owner, restoring it, never
+// counted its history. Closing stops job results alone; the job starts, and the
+// snapshot says pending.
 func TestRuleAdoptedDuringRevokeSnapshotIsPending(t *testing.T) {
 	f := newPublishFixture(t, 1)
 	f.d.bf = &backfiller{queue: newFairQueue[*handoffJob](), ctx: context.Background(), log: f.d.log,
@@ -25,9 +25,9 @@ func TestRuleAdoptedDuringRevokeSnapshotIsPending(t *testing.T) {
 	f.d.loaded = true
 	f.d.publishRules(nil)
 
-	// drop(): revoked set, the snapshot not yet encoded.
+	// drop(): closing, the snapshot not yet encoded.
 	f.p.mu.Lock()
-	f.p.revoked = true
+	f.p.closing = true
 	f.p.mu.Unlock()
 
 	k := rule.Key{Scope: rule.GlobalScope, ID: "new"}

@@ -222,8 +222,8 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 func (d *Daemon) applyWindowHandoff(p *partition, ar *controls.Version, pb *pendingBackfill, st *window.State, missing []contract.MissingRange, past []pastCrossing, hist *partHistory) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.revoked || p.pending[ar] != pb {
-		return // revoked (the next owner computes it), replaced, or given up
+	if p.revoked || p.closing || p.pending[ar] != pb {
+		return // revoked or closing (the next owner computes it), replaced, or given up
 	}
 	buf := d.dropBuffer(p, ar)
 	delete(p.pending, ar)
