@@ -23,7 +23,12 @@ func stripChompedSpaces(tokens token.Tokens) *textProblem {
 		if i == 0 || tk.Type != token.StringType {
 			continue
 		}
-		header := tokens[i-1]
+		// A comment on the header's line (|- # note) is a token between them.
+		h := i - 1
+		for h > 0 && tokens[h].Type == token.CommentType {
+			h--
+		}
+		header := tokens[h]
 		if (header.Type != token.LiteralType && header.Type != token.FoldedType) || !strings.Contains(header.Value, "-") {
 			continue
 		}
