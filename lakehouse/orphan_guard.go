@@ -24,7 +24,10 @@ import (
 // older than the grace both times, after reading a manifest that did not yet list it,
 // so the manifest landed more than half the grace after its last request was sent.
 // That half is the margin for a store still applying a request the client abandoned,
-// and for the clocks of the host and the store, which the grace judges alike.
+// and for the clocks of the host and the store, which the grace judges alike. It holds
+// when every writer and collector of a lake has the same grace (as the flags' help
+// says): a compaction whose grace is over twice an archiver's guards its merged file
+// for half its own grace, longer than the archiver's collection leaves it.
 
 // refreshDue reports whether a file whose last upload started at uploaded must be
 // uploaded again before a commit attempt names it: a younger one leaves the attempt at

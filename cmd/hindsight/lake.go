@@ -359,7 +359,7 @@ func newLakeCmd() *cobra.Command {
 	addCompressionFlag(cf, &mc.Compression, "compression")
 	cf.DurationVar(&mc.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
 	cf.DurationVar(&mc.DeleteDelay, "delete-delay", archiveDefaults.DeleteDelay, "keep replaced files this long (0: the default; negative: delete now)")
-	cf.DurationVar(&mc.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this (0: the default); no shorter than the running archivers' --orphan-grace, or a file one uploaded and has not yet listed may be deleted")
+	cf.DurationVar(&mc.OrphanGrace, "orphan-grace", archiveDefaults.OrphanGrace, "delete unlisted data objects older than this (0: the default); the same as the running archivers' --orphan-grace: shorter, a file one uploaded and has not yet listed may be deleted; over twice as long, a file this compaction merged may be deleted by an archiver's collection before a slow commit lists it")
 	cf.DurationVar(&mc.StoragePatience, "storage-patience", lakehouse.DefaultStoragePatience, "how long one storage operation of the pass (a read, an upload, a manifest commit, a delete) may keep failing, retried meanwhile, before the pass ends with its error, exit status 1; what it committed stays, a merged file it did not list is collected later (0: the default; negative: wait out any outage, as the archiver's own compaction does)")
 
 	cmd.AddCommand(ls, stats, compact)
