@@ -52,10 +52,17 @@ func Body(t Target, a *contract.Alert) ([]byte, error) {
 	return b, nil
 }
 
-// Summary is alert a in one line for people, as Slack and PagerDuty show it:
+// Summary is alert a in one line for people, as PagerDuty shows it (Slack's is
+// slackSummary's):
 //
 //	[HIGH] rule login-failures firing for customer c-1 (group $.user="bob"): count 5 >= 5, window 2026-01-01 12:00–12:10 UTC
 func Summary(a *contract.Alert) string {
+	return summary(a, false)
+}
+
+// summary is Summary, with the customer written for Slack's mrkdwn when slack is set
+// (customerText).
+func summary(a *contract.Alert, slack bool) string {
 	var b strings.Builder
 	if a.Severity != "" {
 		b.WriteString("[" + strings.ToUpper(a.Severity) + "] ")
@@ -64,7 +71,7 @@ func Summary(a *contract.Alert) string {
 	if status == "" {
 		status = contract.StatusFiring
 	}
-	fmt.Fprintf(&b, "rule %s %s for customer %s", a.RuleID, status, a.Customer)
+	fmt.Fprintf(&b, "rule %s %s for customer %s", a.RuleID, status, customerText(a.Customer, slack))
 	if len(a.Group) > 0 {
 		b.WriteString(" (group ")
 		for i, k := range slices.Sorted(maps.Keys(a.Group)) {
@@ -185,7 +192,7 @@ type slackText struct {
 const leftOut = "(left out: alert too large)"
 
 func slackMessage(a *contract.Alert) slackMsg {
-	summary := slackEscape(Summary(a), slackTextMax)
+	summary := slackEscape(summary(a, true), slackTextMax)
 	blocks := []slackBlock{{Type: "section", Text: &slackText{Type: "mrkdwn", Text: summary}}}
 	if len(a.Context) > 0 {
 		var b strings.Builder
@@ -199,7 +206,11 @@ func slackMessage(a *contract.Alert) slackMsg {
 		}
 		blocks = append(blocks, slackBlock{Type: "section", Text: &slackText{Type: "mrkdwn", Text: slackEscape(b.String(), slackTextMax)}})
 	}
-	meta := fmt.Sprintf("alert %s · rule %s/%s v%d · %s · event %s", a.AlertID, a.Scope, a.RuleID, a.Version, a.Source, a.EventTime.UTC().Format(time.RFC3339))
+	scope := a.Scope
+	if scope != "*" { // a customer-scoped rule's scope is the customer's id
+		scope = customerText(scope, true)
+	}
+	meta := fmt.Sprintf("alert %s · rule %s/%s v%d · %s · event %s", a.AlertID, scope, a.RuleID, a.Version, a.Source, a.EventTime.UTC().Format(time.RFC3339))
 	blocks = append(blocks, slackBlock{Type: "context", Elements: []slackText{{Type: "mrkdwn", Text: slackEscape(meta, slackTextMax)}}})
 	return slackMsg{Text: summary, Blocks: blocks}
 }

@@ -23,6 +23,7 @@ func TestSlackSummaryCustomerCannotAddLinesOrMarkup(t *testing.T) {
 	} {
 		a := testAlert()
 		a.Customer = tc.customer
+		a.Scope = tc.customer // a customer-scoped rule: the meta line names the customer too
 		b, err := Body(Target{Name: "chan", Type: TypeSlack}, a)
 		if err != nil {
 			t.Fatal(err)
@@ -33,12 +34,16 @@ func TestSlackSummaryCustomerCannotAddLinesOrMarkup(t *testing.T) {
 				Text *struct {
 					Text string `json:"text"`
 				} `json:"text"`
+				Elements []struct {
+					Text string `json:"text"`
+				} `json:"elements"`
 			} `json:"blocks"`
 		}
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatal(err)
 		}
-		for _, text := range []string{m.Text, m.Blocks[0].Text.Text} {
+		meta := m.Blocks[len(m.Blocks)-1].Elements[0].Text
+		for _, text := range []string{m.Text, m.Blocks[0].Text.Text, meta} {
 			if strings.Contains(text, "\n") {
 				t.Errorf("%s: the one-line summary has %d lines: %q", tc.name, strings.Count(text, "\n")+1, text)
 			}
@@ -53,5 +58,23 @@ func TestSlackSummaryCustomerCannotAddLinesOrMarkup(t *testing.T) {
 	p := pagerDutyEvent(Target{Name: "pd", Type: TypePagerDuty, Secret: []byte("k")}, a)
 	if strings.Contains(p.Payload.Summary, "\n") {
 		t.Errorf("pagerduty: the one-line summary has a line break: %q", p.Payload.Summary)
+	}
+	// The id is quoted JSON, which still reads back as the exact id.
+	if want := `for customer "c-1\n[CRITICAL] rule payments-down firing for customer c-9" (group`; !strings.Contains(p.Payload.Summary, want) {
+		t.Errorf("pagerduty: summary %q does not hold %s", p.Payload.Summary, want)
+	}
+	// Plain ids read as they are; in Slack an _ inside an id stays, one at its edge is
+	// quoted with mrkdwn's characters escaped.
+	for _, tc := range []struct{ customer, want string }{
+		{"c-042", "for customer c-042 ("},
+		{"acme_eu", "for customer acme_eu ("},
+		{"_acme_", `for customer "\u005facme\u005f" (`},
+		{"*c-1* ~x~ `y`", `for customer "\u002ac-1\u002a \u007ex\u007e \u0060y\u0060" (`},
+	} {
+		a := testAlert()
+		a.Customer = tc.customer
+		if m := slackMessage(a); !strings.Contains(m.Text, tc.want) {
+			t.Errorf("slack: customer %q: summary %q does not hold %s", tc.customer, m.Text, tc.want)
+		}
 	}
 }
