@@ -18,8 +18,10 @@ import (
 // alike).
 const DefaultFeedRecords = 1 << 14
 
-// DefaultFeedBytes is NewFeed's default limitBytes: the fetched records' keys and
-// values a Feed holds, as DefaultFeedRecords bounds their number. Far above what
+// DefaultFeedBytes is NewFeed's default limitBytes: the fetched records' keys, values
+// and headers a Feed holds, and the typed values the consumer noted of them (9 bytes
+// per record and typed path, and the typed strings), as DefaultFeedRecords bounds their
+// number. Far above what
 // DefaultFeedRecords events of a few kilobytes hold, it binds for large events only
 // (64 of a megabyte, where 16,384 would hold 16 GB).
 const DefaultFeedBytes = 64 << 20
@@ -29,7 +31,8 @@ const DefaultFeedBytes = 64 << 20
 // evaluates and archives the same records). The consumer owns the partitions: it says
 // which it resumes where (Resume), hands over each fetch with its position before it
 // (Fetched) and says which it gave up (Revoked). None of them blocks: past its limit
-// of queued records, or of their keys', values' and headers' bytes, a batch is dropped and
+// of queued records, or of their keys', values' and headers' bytes and of the typed
+// values noted of them (FedBatch.heldBytes, counted once handled), a batch is dropped and
 // counted (an empty feed takes a batch of any size: its records are in memory already,
 // held by the consumer until handled, and a feed smaller than one fetch would
 // otherwise drop them all). A consumer that would
@@ -78,7 +81,8 @@ type Feed struct {
 	// WaitRoom makes room for.
 	polled      int
 	polledBytes int64
-	// bytes are those of the records held (records), bounded by limitBytes.
+	// bytes are those of the records held (records), and of their notes' typed values
+	// once handled (FedBatch.heldBytes), bounded by limitBytes.
 	bytes, limitBytes int64
 	// admitted is set when WaitRoom found room: the poll that follows is kept whole,
 	// beyond the limit if it is larger than the last (its records are in memory
@@ -123,7 +127,7 @@ type feedItem struct {
 func (it *feedItem) pending() bool { return it.notes != nil && !it.notes.ready }
 
 // NewFeed returns a feed that holds at most limit records (DefaultFeedRecords if
-// limit ≤ 0) and limitBytes of their keys, values and headers (DefaultFeedBytes if ≤ 0) for its
+// limit ≤ 0) and limitBytes of their keys, values and headers and their noted typed values (DefaultFeedBytes if ≤ 0) for its
 // archiver; onFull, if not nil, is called for each batch dropped for want of room, with
 // the limit that had none (FeedLimitRecords or FeedLimitBytes), from Fetched, outside
 // the feed's lock.
@@ -351,6 +355,9 @@ func (f *Feed) take(buf []feedItem) []feedItem {
 		if buf[i].kind == feedRecords {
 			f.records -= len(buf[i].recs)
 			f.bytes -= buf[i].bytes
+			if n := buf[i].notes; n != nil {
+				f.bytes -= n.counted
+			}
 			freed = true
 		}
 	}
