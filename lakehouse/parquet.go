@@ -129,16 +129,10 @@ func (b *batch) len() int { return b.rows }
 
 func (b *batch) rawBytes() int64 { return b.raw }
 
-// heldBytes is what MaxBufferedBytes counts of a file in memory: its raw JSON, each
-// row's offsets, times, customer and payload place (rowCols, 52 bytes), and its typed
-// values (typedBatch.heldBytes: 9 bytes per row and path, and a copy of each typed
-// string). Counting the JSON alone, a file of small events held many times what it was
-// counted as; leaving out the typed values, a file typed under 32 paths held half as
-// much again (TestBufferBudgetCountsTypedValues). A released file (encoded, waiting to
-// be committed) no longer holds its typed values, and no longer counts them.
-func (b *batch) heldBytes() int64 {
-	return b.raw + int64(b.rows)*heldRowBytes + b.typed.heldBytes()
-}
+// heldBytes is what MaxBufferedBytes counts of a file in memory: its raw JSON and each
+// row's offsets, times, customer and payload place (rowCols, 52 bytes): counting the
+// JSON alone, a file of small events held many times what it was counted as.
+func (b *batch) heldBytes() int64 { return b.raw + int64(b.rows)*heldRowBytes }
 
 // heldRowBytes is a row's rowCols: three int64s, a string header and a span.
 const heldRowBytes = 8 + 8 + 8 + 16 + 12

@@ -209,14 +209,11 @@ type typedValues struct {
 	kinds [][]int8
 	// vals holds per row the number's float64 bits, or the string's place in strs:
 	// chunk<<44 | offset<<24 | length.
-	vals [][]uint64
-	strs [][]byte
-	// strBytes is the length of the strings held in strs, kept as they are added so
-	// that the archiver's budget (heldBytes) counts them without walking the rows.
-	strBytes int64
-	n        int
-	values   int64
-	untyped  int64
+	vals    [][]uint64
+	strs    [][]byte
+	n       int
+	values  int64
+	untyped int64
 }
 
 // typedChunkRows is the rows of a chunk of typed values.
@@ -249,7 +246,6 @@ func putString[S ~string | ~[]byte](c *typedValues, s S) (uint64, bool) {
 	if len(s) > maxTypedString {
 		return 0, false
 	}
-	c.strBytes += int64(len(s))
 	if len(s) > chunkSize {
 		c.strs = append(c.strs, append([]byte(nil), s...)) // a chunk of its own, not pooled
 		return uint64(len(c.strs)-1)<<44 | uint64(len(s)), true
@@ -374,24 +370,6 @@ func (t *typedBatch) addUntyped() {
 		c.untyped++
 	}
 }
-
-// heldBytes is the memory the batch's values take: per path and row a kind and a
-// value (typedRowBytes), and the strings' copies.
-func (t *typedBatch) heldBytes() int64 {
-	if t == nil {
-		return 0
-	}
-	var n int64
-	for i := range t.cols {
-		c := &t.cols[i]
-		n += int64(c.n)*typedRowBytes + c.strBytes
-	}
-	return n
-}
-
-// typedRowBytes is what a row of a typed path holds: its kind (int8) and its value
-// (uint64: a number's bits or a string's place).
-const typedRowBytes = 1 + 8
 
 // release returns the batch's chunks to their pools.
 func (t *typedBatch) release() {
