@@ -111,6 +111,10 @@ func (b *FedBatch) heldBytes() int64 {
 	return int64(len(b.kinds))*typedRowBytes + int64(len(b.strs))
 }
 
+// typedRowBytes is what a record's typed path holds: its kind (int8) and its value
+// (uint64: a number's bits or a string's place).
+const typedRowBytes = 1 + 8
+
 // grow sizes the notes for the batch on the first verdict, in the consumer's goroutine
 // rather than the poll loop's.
 func (b *FedBatch) grow() {
