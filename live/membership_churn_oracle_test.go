@@ -255,11 +255,7 @@ func churnOracle(t *testing.T, seed uint64) {
 	// history first): the alerts are waited for too.
 	var got map[string]int
 	all := func() bool {
-		got = map[string]int{}
-		n := b.TopicRecords(t, "alerts")
-		for _, a := range livetest.Alerts(t, b.Consume(t, "alerts", int(n), wait)) {
-			got[a.AlertID+" "+a.Status]++
-		}
+		got = alertsOnTopic(t, b)
 		for id := range lateID {
 			if got[id] == 0 {
 				return false
@@ -305,6 +301,18 @@ func churnOracle(t *testing.T, seed uint64) {
 		t.Fatalf("the workload exercised nothing: %d counters, %d alerts", counted, len(wantAlerts))
 	}
 	t.Logf("%d counters, %d alerts", counted, len(wantAlerts))
+}
+
+// alertsOnTopic counts the records on the alerts topic by "ALERT_ID STATUS", as the
+// membership oracles compare them with a replay's.
+func alertsOnTopic(t *testing.T, b *kafkatest.Broker) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	n := b.TopicRecords(t, "alerts")
+	for _, a := range livetest.Alerts(t, b.Consume(t, "alerts", int(n), wait)) {
+		got[a.AlertID+" "+a.Status]++
+	}
+	return got
 }
 
 // churnRules are the rules of the churn tests: two running totals and two windowed

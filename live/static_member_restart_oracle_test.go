@@ -133,11 +133,7 @@ func staticRestartOracle(t *testing.T, seed uint64) {
 			}
 		}
 	}
-	n := b.TopicRecords(t, "alerts")
-	got := map[string]int{}
-	for _, al := range livetest.Alerts(t, b.Consume(t, "alerts", int(n), wait)) {
-		got[al.AlertID+" "+al.Status]++
-	}
+	got := alertsOnTopic(t, b)
 	for id, k := range got {
 		if !wantAlerts[id] {
 			continue // the late rule's handed-over alerts: backfill.alert is off, its own test
