@@ -369,6 +369,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 				a.met.parsed.Inc()
 				t.add(a.doc)
 			}
+			st.cur.noteTyped()
 		}
 		st.next = r.Offset + 1
 		if st.cur.rawBytes() >= a.cfg.RollBytes {

@@ -92,8 +92,9 @@ type ArchiverConfig struct {
 	// back. Default 8 (an hour's rollover is one); negative: no bound.
 	MaxHourSplits int
 	// MaxBufferedBytes bounds the raw JSON held in memory across partitions, and 52
-	// bytes a row besides (offsets, times, customer, payload place); past it the
-	// largest open file is closed early, and while the files closed wait for storage
+	// bytes a row besides (offsets, times, customer, payload place), and an open
+	// file's typed values (9 bytes per typed path and row, and the typed strings); past
+	// it the largest open file is closed early, and while the files closed wait for storage
 	// the archiver takes no further records, each such pause counted in
 	// hindsight_limit_reached_total{name="archive_max_buffered_bytes"}. Default 512 MiB.
 	MaxBufferedBytes int64

@@ -86,8 +86,12 @@ type batch struct {
 	// checked is set when every row passed verdict.Accept (the archiver's files).
 	checked bool
 	// typed holds the rows' typed column values (nil: the file has none).
-	typed   *typedBatch
-	encoded *pendingFile // set once encoded, kept until committed or dropped
+	typed *typedBatch
+	// typedHeld is typed.held as of the last row added. heldBytes reads this copy, set
+	// while the file is open under its writer's lock, not typed itself, which the flush
+	// releases and clears off that lock once the file is encoded.
+	typedHeld int64
+	encoded   *pendingFile // set once encoded, kept until committed or dropped
 }
 
 func newBatch(partition int32, start int64, hour, now time.Time) *batch {
@@ -129,10 +133,20 @@ func (b *batch) len() int { return b.rows }
 
 func (b *batch) rawBytes() int64 { return b.raw }
 
-// heldBytes is what MaxBufferedBytes counts of a file in memory: its raw JSON and each
-// row's offsets, times, customer and payload place (rowCols, 52 bytes): counting the
-// JSON alone, a file of small events held many times what it was counted as.
-func (b *batch) heldBytes() int64 { return b.raw + int64(b.rows)*heldRowBytes }
+// heldBytes is what MaxBufferedBytes counts of a file in memory: its raw JSON, each
+// row's offsets, times, customer and payload place (rowCols, 52 bytes), and its typed
+// values (typedBatch.held). Counting the JSON alone, a file of small events held many
+// times what it was counted as; without the typed values, 1 KB events typed under the
+// default 32 paths held half as much again (TestBufferBudgetCountsTypedValues). A
+// released file, encoded and waiting to be committed, counts as it did (like its JSON).
+func (b *batch) heldBytes() int64 { return b.raw + int64(b.rows)*heldRowBytes + b.typedHeld }
+
+// noteTyped takes the typed values' memory into heldBytes, after a row's are added.
+func (b *batch) noteTyped() {
+	if b.typed != nil {
+		b.typedHeld = b.typed.held
+	}
+}
 
 // heldRowBytes is a row's rowCols: three int64s, a string header and a span.
 const heldRowBytes = 8 + 8 + 8 + 16 + 12
@@ -198,9 +212,10 @@ func (b *batch) addRead(offset int64, eventTime, ingestTime time.Time, customer 
 	}
 	if doc.Reset(payload) != nil {
 		b.typed.addUntyped()
-		return
+	} else {
+		b.typed.add(doc)
 	}
-	b.typed.add(doc)
+	b.noteTyped()
 }
 
 // pack compresses full chunk i and returns its memory to the pool.

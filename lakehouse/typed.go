@@ -201,6 +201,10 @@ type typedBatch struct {
 	paths *typedPaths
 	vals  [][]jsonpath.Value // per path: reused evaluation buffer
 	cols  []typedValues
+	// held is the memory the values take: per path and row a kind and a value
+	// (typedRowBytes), and the strings' copies. Kept as rows are added, so that the
+	// archiver's budget reads it without walking the columns (batch.heldBytes).
+	held int64
 }
 
 type typedValues struct {
@@ -303,7 +307,7 @@ func (t *typedBatch) add(doc *jsonpath.Document) {
 		var num float64
 		var s string
 		kind, num, s, t.vals[i] = typedValue(p, doc, t.vals[i][:0])
-		putValue(&t.cols[i], kind, num, s)
+		t.held += putValue(&t.cols[i], kind, num, s)
 	}
 }
 
@@ -312,7 +316,7 @@ func (t *typedBatch) add(doc *jsonpath.Document) {
 func (t *typedBatch) addFed(b *FedBatch, i int) {
 	for j := range t.cols {
 		kind, num, s := b.value(i, j)
-		putValue(&t.cols[j], kind, num, s)
+		t.held += putValue(&t.cols[j], kind, num, s)
 	}
 }
 
@@ -339,15 +343,18 @@ func typedValue(p *jsonpath.Path, doc *jsonpath.Document, buf []jsonpath.Value) 
 }
 
 // putValue appends to c a row of kind with its number or string (copied); a string too
-// long to hold makes the row TypedUntyped.
-func putValue[S ~string | ~[]byte](c *typedValues, kind int8, num float64, s S) {
+// long to hold makes the row TypedUntyped. It returns the bytes the row holds.
+func putValue[S ~string | ~[]byte](c *typedValues, kind int8, num float64, s S) (held int64) {
+	held = typedRowBytes
 	var bits uint64
 	switch kind {
 	case TypedNumber:
 		bits = math.Float64bits(num)
 	case TypedString:
 		var ok bool
-		if bits, ok = putString(c, s); !ok {
+		if bits, ok = putString(c, s); ok {
+			held += int64(len(s))
+		} else {
 			kind = TypedUntyped
 		}
 	}
@@ -358,6 +365,7 @@ func putValue[S ~string | ~[]byte](c *typedValues, kind int8, num float64, s S) 
 		c.untyped++
 	}
 	c.push(kind, bits)
+	return held
 }
 
 // addUntyped records a row whose payload is not a valid document (rows of unchecked
@@ -369,6 +377,7 @@ func (t *typedBatch) addUntyped() {
 		c.values++
 		c.untyped++
 	}
+	t.held += int64(len(t.cols)) * typedRowBytes
 }
 
 // release returns the batch's chunks to their pools.

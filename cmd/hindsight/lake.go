@@ -148,7 +148,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	f.Int64Var(&cfg.RollBytes, "roll-bytes", archiveDefaults.RollBytes, "close a file once it holds this much raw JSON (0: the default)")
 	f.DurationVar(&cfg.RollAge, "roll-age", archiveDefaults.RollAge, "close a file this long after its first record (0: the default)")
 	f.IntVar(&cfg.MaxHourSplits, "max-hour-splits", archiveDefaults.MaxHourSplits, "files closed per partition and --roll-age because an event of a later hour (its record timestamp) came; past it such events join the open file (0: the default; negative: no bound)")
-	f.Int64Var(&cfg.MaxBufferedBytes, "max-buffered-bytes", archiveDefaults.MaxBufferedBytes, "raw JSON held in memory, and 52 bytes a row besides; past it files close early, and while storage lags fetching pauses (hindsight_limit_reached_total{name=\"archive_max_buffered_bytes\"}; 0: the default)")
+	f.Int64Var(&cfg.MaxBufferedBytes, "max-buffered-bytes", archiveDefaults.MaxBufferedBytes, "raw JSON held in memory, and 52 bytes a row besides, and the typed values (9 bytes per typed path and row, and the typed strings); past it files close early, and while storage lags fetching pauses (hindsight_limit_reached_total{name=\"archive_max_buffered_bytes\"}; 0: the default)")
 	addDecompressedBatchFlag(f, &cfg.MaxDecompressedBatchBytes)
 	f.IntVar(&cfg.RowGroupRows, "row-group-rows", archiveDefaults.RowGroupRows, "Parquet row group length (0: the default)")
 	addCompressionFlag(f, &cfg.Compression, "compression")
