@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -104,11 +105,6 @@ func (r *ControlReader) Close() {
 	r.cl.Close()
 }
 
-// ErrControlsPartitions is returned by a ControlReader whose controls topic has more
-// than one partition: Hindsight needs exactly one (recreate the topic with one
-// partition and cleanup.policy=compact, and apply the controls again).
-var ErrControlsPartitions = errors.New("the controls topic must have exactly one partition, since controls are applied in offset order")
-
 // endOffsets lists the controls partitions and their last stable offsets (where a
 // transaction still open begins, else the end; 0 when the log holds nothing below it:
 // retention deleted every record, and none will come to wait for), retrying while the
@@ -154,7 +150,7 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 				// Controls are folded in offset order, a key's last record winning: across
 				// partitions there is no order, and the fold's position (a snapshot's
 				// Controls, against which restore judges ended versions) is one offset.
-				return nil, backoff.Permanent(fmt.Errorf("%w: topic %s has %d", ErrControlsPartitions, r.cfg.Topics.Controls, len(ends)))
+				return nil, backoff.Permanent(errControlsPartitions(r.cfg.Topics.Controls, len(ends)))
 			}
 			if len(ends) > 0 {
 				return ends, nil
@@ -192,8 +188,10 @@ func (r *ControlReader) endOffsets(ctx context.Context) (map[int32]int64, error)
 // record it brought, so that a flood of controls costs its reader one rule index
 // rebuild per fetch rather than one per control. caughtUp is called once, after every
 // control that existed when Run started was applied. A controls topic of more than one
-// partition is refused (ErrControlsPartitions); partitions added to it later are not
-// read.
+// partition is refused (ErrControlsPartitions), at the start and, its partition count
+// asked for every controlsPartitionsInterval, when one is added while Run reads: the
+// partitions read are those found at the start, and controls keyed to an added one
+// were silently not in force (TestControlsPartitionAddedWhileRunningIsRefused).
 func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), caughtUp func()) error {
 	r.runCtx.Store(&ctx)
 	ends, err := r.endOffsets(ctx)
@@ -213,6 +211,15 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 		}
 	}
 	r.cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{r.cfg.Topics.Controls: assign})
+	// The watch ends the polls (not ctx) when it refuses the topic; Run ends the watch
+	// and waits for it before it returns.
+	pollCtx, refuse := context.WithCancelCause(ctx)
+	var watching sync.WaitGroup
+	watching.Go(func() { r.watchPartitions(pollCtx, refuse) })
+	defer func() {
+		refuse(nil)
+		watching.Wait()
+	}()
 	done := false
 	var batch []controls.Record
 	check := func() {
@@ -223,9 +230,12 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 	}
 	check()
 	for ctx.Err() == nil {
-		fs := r.cl.PollFetches(ctx)
+		fs := r.cl.PollFetches(pollCtx)
 		if fs.IsClientClosed() {
 			return nil
+		}
+		if pollCtx.Err() != nil && ctx.Err() == nil {
+			return fmt.Errorf("ingest: reading controls: %w", context.Cause(pollCtx))
 		}
 		var fatal error
 		fs.EachError(func(t string, p int32, err error) {
@@ -381,7 +391,11 @@ func ReadControls(ctx context.Context, cfg ControlsConfig) ([]controls.Record, e
 }
 
 // PublishControls writes controls to the controls topic, in order, keyed by SCOPE/ID, and
-// waits for the brokers to acknowledge them. It returns the offset of each.
+// waits for the brokers to acknowledge them. It returns the offset of each. A controls
+// topic of more than one partition is refused (ErrControlsPartitions) before anything
+// is written: keyed controls landed on every partition and were reported published,
+// while readers read the one partition found at their start (a topic missing is
+// written to, as the brokers' auto-creation allows).
 func PublishControls(ctx context.Context, kc KafkaConfig, topics Topics, cs []*rule.Control) ([]int64, error) {
 	kc.EnsureDefaults()
 	topics.EnsureDefaults()
@@ -390,6 +404,13 @@ func PublishControls(ctx context.Context, kc KafkaConfig, topics Topics, cs []*r
 		return nil, err
 	}
 	defer cl.Close()
+	n, err := topicPartitions(ctx, kadm.NewClient(cl), topics.Controls)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: publishing controls: listing the partitions of %s: %w", topics.Controls, err)
+	}
+	if n > 1 {
+		return nil, fmt.Errorf("ingest: publishing controls: %w", errControlsPartitions(topics.Controls, n))
+	}
 	recs := make([]*kgo.Record, 0, len(cs))
 	for _, c := range cs {
 		val, err := c.Marshal()

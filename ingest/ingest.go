@@ -10,8 +10,9 @@
 //     it ends.
 //   - Offsets: a record's offset is committed only after its batch was handled and every
 //     record produced on its behalf (alerts, dead letters) was delivered or failed.
-//   - Controls: a ControlReader reads every partition of the controls topic from the start
-//     (direct assignment, not the group, so each instance has all rules), decodes and
+//   - Controls: a ControlReader reads the controls topic's one partition from the start
+//     (direct assignment, not the group, so each instance has all rules; a topic of more
+//     partitions is refused, at start or once one is added), decodes and
 //     validates each control, reports when it has caught up with the topic as it was at
 //     start, and publishes each control's outcome on the control-status topic.
 //   - The embedded broker (kfake) serves the standard topics on loopback when no brokers
