@@ -123,6 +123,11 @@ func (c *ThroughputConfig) Validate() error {
 	if c.FetchMaxBytes < 0 || c.MaxQueuedRecords < 0 {
 		return fmt.Errorf("bench: throughput: --fetch-max-bytes %d, --max-queued-records %d: want positive numbers, or 0 for the daemon's defaults", c.FetchMaxBytes, c.MaxQueuedRecords)
 	}
+	// Here, not when an archiving daemon starts: that is after the preload and the
+	// floor's passes, or never when no run archives, and the flag would go unchecked.
+	if err := lakehouse.CheckCompression(c.ArchiveCompression); err != nil {
+		return fmt.Errorf("bench: throughput: --archive-%w", err)
+	}
 	return nil
 }
 
