@@ -395,6 +395,9 @@ it with --gate against bench/testdata/ci-reference.json.`,
 			if f.Changed("events") {
 				cfg.Archive.Events, cfg.Backfill.Events = events, events
 			}
+			// Bound to latency's config by addLatencyFlags; every suite with a broker of
+			// its own takes it too, or it ran with its default, the flag ignored.
+			cfg.Archive.Partitions, cfg.Backfill.Partitions, cfg.Throughput.Partitions = cfg.Latency.Partitions, cfg.Latency.Partitions, cfg.Latency.Partitions
 			if err := prepareLatency(cmd, &cfg.Latency, logLevel, true, false); err != nil {
 				return err
 			}
@@ -424,6 +427,11 @@ it with --gate against bench/testdata/ci-reference.json.`,
 	addWorkloadFlags(f, &w)
 	addPublishFlags(f, &pub)
 	addLatencyFlags(f, &cfg.Latency)
+	// Unset, each suite keeps its own default (throughput's differs from the others').
+	cfg.Latency.Partitions = 0
+	p := f.Lookup("partitions")
+	p.DefValue = "0"
+	p.Usage = fmt.Sprintf("throughput, archive, backfill and latency: events partitions of the broker each starts (0: each suite's own, 6 for throughput, 4 for the others; at most %d)", ingest.MaxPartitions)
 	f.IntVar(&rate, "rate", defaultsOf[bench.LatencyConfig]().Rate, "latency: events per second")
 	f.DurationVar(&duration, "duration", 0, "latency: measured sending time; eval: time per evaluator (0: each suite's own, 10s and 3s; less with --short)")
 	f.IntVar(&rules, "rules", 0, fmt.Sprintf("eval: active rules; latency: other active rules (0: each suite's own, 1000 and 100; at most %d and %d)", bench.MaxRules, bench.MaxLatencyRules))
