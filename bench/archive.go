@@ -335,7 +335,7 @@ func archiveJSONLines(ctx context.Context, addr string, end map[int32]int64, n i
 		index[p] = len(index)
 	}
 	remaining, consumed := len(end), 0
-	next, last := t0.Add(sampleStep), 0
+	rates := stepRates{t0: t0}
 	for remaining > 0 {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
@@ -358,11 +358,9 @@ func archiveJSONLines(ctx context.Context, addr string, end map[int32]int64, n i
 				}
 			}
 		})
-		if now := time.Now(); now.After(next) {
-			run.PerInterval = append(run.PerInterval, float64(consumed-last)/sampleStep.Seconds())
-			last, next = consumed, next.Add(sampleStep)
-		}
+		rates.read(time.Now(), consumed)
 	}
+	run.PerInterval = rates.perSecond()
 	for _, out := range baseline.ZstdJSONLines(values) {
 		run.Stored += int64(len(out))
 		run.Files++
