@@ -243,25 +243,43 @@ func archiveRound(ctx context.Context, addr string, bkt lakehouse.Bucket, group 
 			RollAge: time.Hour,
 		})
 	}()
+	// As throughputBench.follow: samples every sampleStep, the end looked for every
+	// archiveCheck, so that a pass ends when its last record is read, not at the next
+	// sample (up to a tenth of a second more than it took); the interval it ends in is
+	// sampled over its own length.
 	tick := time.NewTicker(sampleStep)
 	defer tick.Stop()
-	last := 0.0
-	for consumed := 0.0; consumed < want; {
+	end := time.NewTicker(archiveCheck)
+	defer end.Stop()
+	last, lastAt := 0.0, time.Now()
+	for {
+		var now time.Time
+		sampled := false
 		select {
 		case err := <-done:
 			return fmt.Errorf("bench: archiver stopped early: %w", err)
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-tick.C:
+		case now = <-tick.C:
+			sampled = true
+		case now = <-end.C:
 		}
-		var err error
-		if consumed, err = archiverConsumed(reg); err != nil {
+		consumed, err := archiverConsumed(reg)
+		if err != nil {
 			return err
 		}
-		if sample {
-			run.PerInterval = append(run.PerInterval, (consumed-last)/sampleStep.Seconds())
+		if sampled {
+			if sample {
+				run.PerInterval = append(run.PerInterval, (consumed-last)/sampleStep.Seconds())
+			}
+			last, lastAt = consumed, now
 		}
-		last = consumed
+		if consumed >= want {
+			if d := now.Sub(lastAt); sample && consumed > last && d > 0 {
+				run.PerInterval = append(run.PerInterval, (consumed-last)/d.Seconds())
+			}
+			break
+		}
 	}
 	stop()
 	if err := <-done; err != nil {
