@@ -89,13 +89,19 @@ function splitPaths(text) {
 // thresholdText shows a threshold as people write it: a bare number means ">=".
 function thresholdText(t) {
   if (t === null || t === undefined) return "";
-  if (typeof t === "number") return "≥ " + t;
+  if (typeof t === "number") return "≥ " + fmtNum(t);
   const ops = { ">=": "≥", "<=": "≤", "==": "=" };
-  return (ops[t.op] || t.op) + " " + t.value;
+  return (ops[t.op] || t.op) + " " + fmtNum(t.value);
 }
 
-// fmtNum shows an aggregate without float noise (0.30000000000000004).
-function fmtNum(v) { return typeof v === "number" ? String(+v.toPrecision(12)) : String(v); }
+// fmtNum shows a number with the digits the API's JSON (contract.AppendJSONFloat) and
+// the alert record carry, so a value at its threshold never reads as below it: String
+// is the same shortest round-trip text, exponent form below 1e-6 and from 1e21 alike,
+// except that it drops the sign of -0, which the JSON keeps.
+function fmtNum(v) {
+  if (typeof v !== "number") return String(v);
+  return Object.is(v, -0) ? "-0" : String(v);
+}
 
 function plural(k, word) { return `${k} ${word}${k === 1 ? "" : "s"}`; }
 
