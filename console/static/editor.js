@@ -2,10 +2,17 @@
 // delete it, and load a rule into the form.
 "use strict";
 
+// fmtTime shows a time in UTC with the fraction of a second the API gives: windows may
+// be whole milliseconds long, so a bound at .500 must not read as the second before,
+// and the digits come from the text because a Date keeps only milliseconds. An
+// all-zero fraction is left out.
 function fmtTime(t) {
   if (!t) return "";
   const d = new Date(t);
-  return isNaN(d) ? t : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  if (isNaN(d)) return t;
+  const m = /T\d\d:\d\d:\d\d\.(\d+)/.exec(typeof t === "string" ? t : d.toISOString());
+  const frac = m ? m[1].replace(/0+$/, "") : "";
+  return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, frac ? "." + frac + "Z" : "Z");
 }
 
 // failed shows in box why a draft's request did not answer 200 — the rule's problems
