@@ -222,6 +222,7 @@ func TestBacktestMatchesOracle(t *testing.T) {
 					{"last firing", fmtTime(got.LastFiring), fmtTime(w.LastFiring)},
 					{"per day", got.PerDay, w.PerDay},
 					{"customers", got.Customers, w.Customers[:min(len(w.Customers), contract.BacktestTop)]},
+					{"customers total", got.CustomersTotal, len(w.Customers)},
 				} {
 					if g, wj := mustJSON(t, c.got), mustJSON(t, c.want); g != wj {
 						t.Errorf("rule %s: %s %s, want %s", got.ID, c.what, g, wj)
@@ -233,6 +234,9 @@ func TestBacktestMatchesOracle(t *testing.T) {
 				}
 				if len(got.Groups) < contract.BacktestTop && n != got.Firings {
 					t.Errorf("rule %s: groups sum to %d firings of %d", got.ID, n, got.Firings)
+				}
+				if got.GroupsTotal != len(got.Groups) && (got.GroupsTotal < contract.BacktestTop || len(got.Groups) != contract.BacktestTop) {
+					t.Errorf("rule %s: %d groups listed of a total of %d", got.ID, len(got.Groups), got.GroupsTotal)
 				}
 			}
 			// The cases must exercise something: each fires, and the whole history

@@ -132,6 +132,7 @@ func (t *tally) report() []contract.BacktestRule {
 		slices.SortFunc(o.Customers, func(a, b contract.BacktestCount) int {
 			return cmp.Or(cmp.Compare(b.Firings, a.Firings), cmp.Compare(a.Key, b.Key))
 		})
+		o.CustomersTotal = len(o.Customers)
 		o.Customers = o.Customers[:min(len(o.Customers), contract.BacktestTop)]
 		o.Groups = []contract.BacktestGroup{}
 		for g, n := range rt.groups {
@@ -140,6 +141,7 @@ func (t *tally) report() []contract.BacktestRule {
 		slices.SortFunc(o.Groups, func(a, b contract.BacktestGroup) int {
 			return cmp.Or(cmp.Compare(b.Firings, a.Firings), cmp.Compare(a.Customer, b.Customer), cmp.Compare(string(a.Group), string(b.Group)))
 		})
+		o.GroupsTotal = len(o.Groups)
 		o.Groups = o.Groups[:min(len(o.Groups), contract.BacktestTop)]
 		if rt.unranked > 0 {
 			o.RankingsCut = fmt.Sprintf("the rankings hold the first %d customers and groups to fire (--max-groups): %d firings of later ones are not ranked", rt.ranked, rt.unranked)

@@ -65,6 +65,11 @@ type BacktestRule struct {
 	// most first, at most BacktestTop each.
 	Customers []BacktestCount `json:"customers"`
 	Groups    []BacktestGroup `json:"groups"`
+	// CustomersTotal and GroupsTotal count the customers and (customer, group) pairs
+	// that would have fired, so a reader of the lists can tell they are cut (more than
+	// listed). With RankingsCut they count those ranked: a lower bound.
+	CustomersTotal int `json:"customers_total"`
+	GroupsTotal    int `json:"groups_total"`
 	// RankingsCut says that Customers and Groups rank only the first customers and
 	// groups to fire, as many as --max-groups, and how many firings of later ones they
 	// leave out ("": none).

@@ -35,14 +35,15 @@ func newBacktestCmd() *cobra.Command {
 		Long: `Run a rules file's rules over the lake's history, as the live evaluator would have
 (each partition's events in offset order), without applying them, and print how often
 each would have fired: firings, the first and last, per day, the top customers and
-groups. The events the lake does not hold yet are read from the events topic (--brokers,
-by default hindsight live's embedded broker) after each partition's files, and those
-its retention dropped that the topic still holds before them; with --brokers '' only
-the lake is read. What neither holds is printed as not counted. --from and --to bound
-events by record time (RFC 3339 or a date), [from, to), and --customer keeps one
-customer's: the events left out are not evaluated at all, so windows, running counts
-and the watermark (which decides lateness and closes incidents) start with the first
-event kept, and a filtered run may differ from what live raised for that customer.`,
+groups (and of how many, when more fired than listed). The events the lake does not
+hold yet are read from the events topic (--brokers, by default hindsight live's
+embedded broker) after each partition's files, and those its retention dropped that
+the topic still holds before them; with --brokers '' only the lake is read. What
+neither holds is printed as not counted. --from and --to bound events by record time
+(RFC 3339 or a date), [from, to), and --customer keeps one customer's: the events
+left out are not evaluated at all, so windows, running counts and the watermark
+(which decides lateness and closes incidents) start with the first event kept, and a
+filtered run may differ from what live raised for that customer.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyRuleLimits(limits); err != nil {
@@ -315,13 +316,13 @@ func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
 		fmt.Fprintf(w, "\n%s v%d\n", shown.Text(r.Scope+"/"+r.ID), r.Version)
 		if r.Firings > 0 {
 			fmt.Fprintf(w, "  per day:       %s\n", joinCounts(r.PerDay))
-			fmt.Fprintf(w, "  top customers: %s\n", joinCounts(r.Customers))
+			fmt.Fprintf(w, "  top customers: %s%s\n", joinCounts(r.Customers), cutNote(len(r.Customers), r.CustomersTotal, r.RankingsCut != "", "customers"))
 			groups := make([]string, len(r.Groups))
 			for i, g := range r.Groups {
 				groups[i] = fmt.Sprintf("%s %s %d", shown.Text(g.Customer), shown.JSON(string(g.Group)), g.Firings)
 			}
 			if len(r.Groups) > 0 && string(r.Groups[0].Group) != "null" {
-				fmt.Fprintf(w, "  top groups:    %s\n", strings.Join(groups, ", "))
+				fmt.Fprintf(w, "  top groups:    %s%s\n", strings.Join(groups, ", "), cutNote(len(r.Groups), r.GroupsTotal, r.RankingsCut != "", "groups"))
 			}
 			if r.RankingsCut != "" {
 				fmt.Fprintf(w, "  rankings cut:  %s\n", r.RankingsCut)
@@ -335,6 +336,19 @@ func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
 		}
 	}
 	return nil
+}
+
+// cutNote says that a top list holds listed of total (a lower bound when the rankings
+// are cut), "" when it holds them all: a list of ten must not read as everything.
+func cutNote(listed, total int, lowerBound bool, what string) string {
+	if total <= listed {
+		return ""
+	}
+	atLeast := ""
+	if lowerBound {
+		atLeast = "at least "
+	}
+	return fmt.Sprintf(" (the %d most firing of %s%d %s)", listed, atLeast, total, what)
 }
 
 func joinCounts(cs []contract.BacktestCount) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -159,5 +160,27 @@ func TestPrintBacktestMissing(t *testing.T) {
 	}
 	if want := "\nnot counted: partition 1 offsets 50–79, deleted\n"; !strings.Contains(out.String(), want) {
 		t.Errorf("report\n%s\nlacks %q", out.String(), want)
+	}
+}
+
+// The text report says of how many customers and groups its top lists are, when more
+// fired than they list: ten customers with nothing said read as all that fired.
+func TestPrintBacktestSaysWhenTopListsAreCut(t *testing.T) {
+	t.Parallel()
+	r := contract.BacktestRule{Scope: "*", ID: "r", Version: 1, Firings: 13,
+		PerDay: []contract.BacktestCount{{Key: "2026-01-01", Firings: 13}}, CustomersTotal: 12, GroupsTotal: 1}
+	for i := range contract.BacktestTop {
+		r.Customers = append(r.Customers, contract.BacktestCount{Key: fmt.Sprintf("c-%02d", i), Firings: 1})
+	}
+	r.Groups = []contract.BacktestGroup{{Customer: "c-00", Group: []byte(`{"$.u":"a"}`), Firings: 1}}
+	var out strings.Builder
+	if err := printBacktest(&out, "file:///lake", &contract.Backtest{Rules: []contract.BacktestRule{r}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "c-09 1 (the 10 most firing of 12 customers)\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("report\n%s\nlacks %q", out.String(), want)
+	}
+	if got := out.String(); !strings.Contains(got, `  top groups:    c-00 {"$.u":"a"} 1`+"\n") {
+		t.Errorf("report\n%s\nsays its one group is cut, or lacks it", got)
 	}
 }

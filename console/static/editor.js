@@ -161,6 +161,11 @@ async function backtest() {
     parts.push(el("table", { id: "backtest-customers" },
       el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Firings"))),
       el("tbody", {}, r.customers.map((c) => el("tr", {}, el("td", { class: "mono id" }, c.key), el("td", {}, c.firings))))));
+    // The table holds the most firing few (contract.BacktestTop); unsaid, it reads as all.
+    if (r.customers_total > r.customers.length) {
+      parts.push(el("div", { class: "sub", id: "backtest-customers-cut" },
+        `The ${r.customers.length} most firing of ${r.rankings_cut ? "at least " : ""}${r.customers_total} customers are listed.`));
+    }
   }
   box.className = "result " + (r.firings ? "warn" : "ok");
   box.replaceChildren(...parts);
