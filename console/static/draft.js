@@ -231,6 +231,18 @@ function pointAt(text, column) {
   return el("code", {}, text.slice(0, i), el("mark", {}, text.slice(i, i + 1) || " "), text.slice(i + 1));
 }
 
+// fieldText is the text at field ("group_by[1]", "aggregate.path") of rule r, the draft
+// as sent, or undefined: a problem's column counts in that text, which for a list
+// typed in one input (group_by) is one member of it, trimmed.
+function fieldText(r, field) {
+  let v = r;
+  for (const [, name, index] of field.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = v[name !== undefined ? name : Number(index)];
+  }
+  return typeof v === "string" ? v : undefined;
+}
+
 function clearProblems() {
   $$("[data-err]").forEach((e) => e.replaceChildren());
   $$(".cond-err").forEach((e) => e.replaceChildren());
@@ -266,7 +278,11 @@ function showProblems(problems) {
     if (!state.showAll && !state.touched.has(top)) continue;
     if (input) input.classList.add("bad");
     if (target.closest("#aggregation")) $("#aggregation").open = true; // else the problem is hidden
-    target.append(el("div", {}, (p.field && p.field !== "rule" ? p.field + ": " : "") + p.message));
+    const msg = el("div", {}, p.field && p.field !== "rule" ? p.field + ": " : "");
+    const text = p.column ? fieldText(draft(), p.field) : undefined;
+    if (text !== undefined) msg.append(pointAt(text, p.column), " column " + p.column + ": ");
+    msg.append(p.message);
+    target.append(msg);
     shown++;
   }
   return shown;
