@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -236,7 +235,10 @@ func compactJSON(v any) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// formatValue writes v as the alert record and a notification body do
+// (contract.AppendJSONFloat), so a rule's author sees one text for one value: strconv's
+// 'g' went to exponent form from 7 digits (1.234567e+06 for the record's 1234567).
+func formatValue(v float64) string { return string(contract.AppendJSONFloat(nil, v)) }
 
 // countOf writes n with its noun, in the plural unless n is 1.
 func countOf(n int, noun string) string {
