@@ -32,6 +32,10 @@
 //     window, the running total, that never closes.
 //   - The group is the tuple of the first node each group_by path selects (JSON null if
 //     none), compared as JSON values (each value's AppendValueKey); groups never cross customers.
+//     Numbers are compared as float64, but an integer written without fraction or
+//     exponent that float64 does not hold (a 64-bit id beyond 2^53) by its digits, and
+//     is shown with them: two ids one apart are two groups, as conditions tell them
+//     apart. count_distinct values compare alike.
 //   - count counts qualifying events; sum, min, max and avg take the first node the
 //     aggregate path selects that is a finite number; count_distinct counts distinct
 //     JSON values of the first node selected. An event without such a node does not

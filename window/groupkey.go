@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -19,15 +20,23 @@ const (
 	tagFalse  = 'f'
 	tagTrue   = 't'
 	tagNumber = 'd' // 8 bytes: float64 bits, big-endian, -0 as 0
-	tagString = 's' // uvarint length, bytes
-	tagArray  = 'a' // uvarint count, values
-	tagObject = 'o' // uvarint count, (uvarint name length, name, value) sorted by name
+	// tagInteger keys an integer float64 does not hold (inexactInteger): uvarint
+	// length, its digits as written, "-" first if negative. JSON writes no leading
+	// zeros, so the text is the integer's one spelling.
+	tagInteger = 'i'
+	tagString  = 's' // uvarint length, bytes
+	tagArray   = 'a' // uvarint count, values
+	tagObject  = 'o' // uvarint count, (uvarint name length, name, value) sorted by name
 )
 
 // AppendValueKey appends v's canonical key: JSON equality as the rule language defines
 // it (numbers by value, strings by code points, arrays in order, objects by member,
 // a repeated member name resolving to the first). The zero Value (nothing selected)
-// is null.
+// is null. An integer written without fraction or exponent that float64 does not hold
+// (a 64-bit id beyond 2^53) is keyed by its digits, not by the float64 it rounds to:
+// two ids one apart are two groups and two distinct values, as conditions, which
+// refuse such literals, tell them apart. Written 1.2e18 or 1234567890123456789.0, a
+// number claims no exactness and is its float64, as in conditions.
 func AppendValueKey(dst []byte, v jsonpath.Value) []byte {
 	switch v.Kind() {
 	case jsonpath.KindBool:
@@ -37,6 +46,13 @@ func AppendValueKey(dst []byte, v jsonpath.Value) []byte {
 		return append(dst, tagFalse)
 	case jsonpath.KindNumber:
 		f := v.Num()
+		// Below 2^53 every integer is exact: the text is looked at only beyond.
+		if math.Abs(f) >= 1<<53 && inexactInteger(v.Raw(), f) {
+			raw := v.Raw()
+			dst = append(dst, tagInteger)
+			dst = binary.AppendUvarint(dst, uint64(len(raw)))
+			return append(dst, raw...)
+		}
 		if f == 0 {
 			f = 0 // -0
 		}
@@ -81,6 +97,29 @@ func AppendValueKey(dst []byte, v jsonpath.Value) []byte {
 	}
 }
 
+// inexactInteger reports whether raw, the JSON text of a number whose float64 is f,
+// is an integer written without fraction or exponent that f does not equal.
+func inexactInteger(raw string, f float64) bool {
+	digits := strings.TrimPrefix(raw, "-")
+	if !isDigits(digits) {
+		return false
+	}
+	// f is an integer this far out (or ±Inf, which never equals): its exact decimal
+	// digits are what 'f' with no fraction writes.
+	var buf [32]byte
+	return string(strconv.AppendFloat(buf[:0], math.Abs(f), 'f', 0, 64)) != digits
+}
+
+// isDigits reports whether s is a non-empty run of ASCII digits.
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 var errBadKey = errors.New("window: malformed canonical key")
 
 // appendKeyJSON appends the JSON text of the canonical value at the start of key (as
@@ -115,6 +154,16 @@ func appendKeyJSON(dst, key []byte) ([]byte, []byte, error) {
 			return append(dst, "-1e999"...), key[8:], nil
 		}
 		return contract.AppendJSONFloat(dst, f), key[8:], nil
+	case tagInteger:
+		// Shown as the event wrote it: an id's digits, not the float64 it rounds to.
+		s, rest, err := keyString(key)
+		if err != nil {
+			return dst, nil, err
+		}
+		if digits := strings.TrimPrefix(s, "-"); !isDigits(digits) || digits[0] == '0' {
+			return dst, nil, errBadKey // a restored key must make a JSON number
+		}
+		return append(dst, s...), rest, nil
 	case tagString:
 		s, rest, err := keyString(key)
 		if err != nil {
