@@ -28,7 +28,8 @@ import (
 // the aggregated field, the time path, alert.context), the payload is not read at all: each row comes
 // with those values, as our evaluator read them when the event was archived
 // (window.Event.Values). A row whose value there is an array or an object (which the
-// columns hold the kind of, not the contents) or a number beyond float64 comes with its
+// columns hold the kind of, not the contents) or a number of magnitude 2^53 or more
+// (which may be an integer the column's float64 rounded: a 64-bit id) comes with its
 // payload instead.
 type MatchingRows struct {
 	key   string // the rule's SCOPE/ID, which its errors name
@@ -264,7 +265,7 @@ type valueRow struct {
 }
 
 // readValues is Read for a file typing every value path: the payload is read only for
-// rows with an array, an object or a non-finite number at one of them.
+// rows with an array, an object or a number of magnitude 2^53 or more at one of them.
 func (m *MatchingRows) readValues(ctx context.Context, f lakehouse.FileEntry, local string, end int64, cols []lakehouse.TypedColumn,
 	fn func(offset int64, customer string, at time.Time, payload string, values func(*jsonpath.Path) jsonpath.Value) error) error {
 	file := "'" + strings.ReplaceAll(local, "'", "''") + "'"
@@ -358,8 +359,8 @@ func (m *MatchingRows) readValues(ctx context.Context, f lakehouse.FileEntry, lo
 }
 
 // typedValue is the value a typed column's row holds, as our evaluator read it; false
-// for what the columns hold only the kind of (arrays, objects), a number JSON cannot
-// spell (±Inf from an overflowing literal), or an untyped string.
+// for what the columns hold only the kind of (arrays, objects), a number of magnitude
+// 2^53 or more (±Inf from an overflowing literal included), or an untyped string.
 func typedValue(kind int8, num sql.NullFloat64, str sql.NullString) (jsonpath.Value, bool) {
 	var x any
 	switch kind {
@@ -372,7 +373,10 @@ func typedValue(kind int8, num sql.NullFloat64, str sql.NullString) (jsonpath.Va
 	case lakehouse.TypedTrue:
 		x = true
 	case lakehouse.TypedNumber:
-		if !num.Valid || math.IsInf(num.Float64, 0) || math.IsNaN(num.Float64) {
+		// From 2^53 on, a float64 may be the rounding of an integer the payload spells
+		// exactly (a 64-bit id), which group keys and distinct values tell apart by its
+		// digits (window.AppendValueKey): the column cannot say which, the payload can.
+		if !num.Valid || math.IsNaN(num.Float64) || math.Abs(num.Float64) >= 1<<53 {
 			return jsonpath.Value{}, false
 		}
 		x = num.Float64
