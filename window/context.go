@@ -27,7 +27,8 @@ func (s *State) context(ev *Event) map[string]json.RawMessage {
 // ContextOf is the alert context of the event doc for rule r: each alert.context path,
 // as the rule spells it, mapped to the first value it selects (null where it selects
 // nothing). Values are written in one canonical form — numbers as float64 (-0 as 0;
-// beyond float64, as written), strings re-escaped, arrays and objects compacted — so
+// beyond float64, or an integer float64 does not hold written without fraction or
+// exponent, as written: AppendValueKey), strings re-escaped, arrays and objects compacted — so
 // that the same event gives the same context whether its values come from its document
 // or from the lake's typed columns. Nil when r has no context paths.
 func ContextOf(r *rule.Rule, doc *jsonpath.Document) map[string]json.RawMessage {
@@ -73,7 +74,11 @@ func appendCanonical(b []byte, v jsonpath.Value) []byte {
 		}
 		return append(b, "false"...)
 	case jsonpath.KindNumber:
-		if f := v.Num(); !math.IsInf(f, 0) {
+		f := v.Num()
+		if math.Abs(f) >= 1<<53 && inexactInteger(v.Raw(), f) {
+			return append(b, v.Raw()...) // an id's digits, as its group key has them
+		}
+		if !math.IsInf(f, 0) {
 			if f == 0 {
 				f = 0 // -0 as 0, as group keys have it
 			}
