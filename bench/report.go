@@ -414,20 +414,34 @@ const (
 	PhasedMargin  = 0.75
 )
 
-// Regression is a gated ratio that fell beyond the margin.
+// Regression is a gated ratio that fell beyond the margin, or that no margin can
+// judge: missing from the run, or not a positive finite number on either side.
 type Regression struct {
 	Benchmark, Ratio string
 	Reference, Got   float64
 	Limit            float64
+	// Reason, if set, says why the ratio could not be judged against the limit.
+	Reason string
 }
 
 func (g Regression) String() string {
-	return fmt.Sprintf("%s: ratio %s is %s×, reference %s×, limit %s×", g.Benchmark, g.Ratio, Num(g.Got), Num(g.Reference), Num(g.Limit))
+	s := fmt.Sprintf("%s: ratio %s is %s×, reference %s×, limit %s×", g.Benchmark, g.Ratio, Num(g.Got), Num(g.Reference), Num(g.Limit))
+	if g.Reason != "" {
+		s += ": " + g.Reason
+	}
+	return s
 }
+
+// measurable says whether v can be a ratio of two measurements, each positive and
+// finite: 0, a negative value, an infinity or NaN comes only from a broken one (a
+// side that took no time, CPU times whose difference went negative), and no margin
+// around it means anything.
+func measurable(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
 
 // Gate checks every gated ratio of ref in cur: a timed ratio may fall to (1 − margin)
 // of its reference (for a lower-is-better ratio: rise to 1/(1 − margin) of it), a
-// stable ratio by StableMargin. A gated ratio missing from cur is a regression too. It
+// stable ratio by StableMargin. A gated ratio missing from cur is a regression too, and
+// so is one that is not positive and finite in cur or in ref (see measurable). It
 // never looks at absolute figures.
 func Gate(ref, cur *Report, margin float64) ([]Regression, error) {
 	if margin <= 0 || margin >= 1 {
@@ -454,7 +468,13 @@ func Gate(ref, cur *Report, margin float64) ([]Regression, error) {
 			}
 			switch {
 			case got == nil:
-				out = append(out, Regression{Benchmark: rr.Name, Ratio: ra.Name, Reference: ra.Value, Got: math.NaN(), Limit: limit})
+				out = append(out, Regression{Benchmark: rr.Name, Ratio: ra.Name, Reference: ra.Value, Got: math.NaN(), Limit: limit, Reason: "missing from this run"})
+			case !measurable(ra.Value):
+				out = append(out, Regression{Benchmark: rr.Name, Ratio: ra.Name, Reference: ra.Value, Got: got.Value, Limit: limit,
+					Reason: "the reference's value is not a positive finite ratio (a broken measurement)"})
+			case !measurable(got.Value):
+				out = append(out, Regression{Benchmark: rr.Name, Ratio: ra.Name, Reference: ra.Value, Got: got.Value, Limit: limit,
+					Reason: "not a positive finite ratio (a broken measurement)"})
 			case ra.Better == LowerIsBetter && !(got.Value <= limit), ra.Better != LowerIsBetter && !(got.Value >= limit):
 				out = append(out, Regression{Benchmark: rr.Name, Ratio: ra.Name, Reference: ra.Value, Got: got.Value, Limit: limit})
 			}
