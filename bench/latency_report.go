@@ -259,7 +259,7 @@ func (r *LatencyReport) Result() Result {
 		}
 	}
 	if probes, received := r.delivered(); probes > 0 {
-		res.Ratios = append(res.Ratios, Ratio{Name: "alerts delivered", Value: float64(received) / float64(probes), Better: HigherIsBetter, Target: "1", Gated: true, Margin: StableMargin})
+		res.Ratios = append(res.Ratios, Ratio{Name: "alerts delivered", Value: float64(received) / float64(probes), Better: HigherIsBetter, Target: "1", Gated: true, Exact: true})
 	}
 	if bl != nil && bl.P50 > 0 && h.P50 > 0 {
 		res.Ratios = append(res.Ratios,

@@ -129,6 +129,10 @@ type Ratio struct {
 	// ratio that depends on the data and the code only, not on timing (compression);
 	// a wider one for a ratio of two phases run one after the other (latency).
 	Margin float64 `json:"margin,omitempty"`
+	// Exact ratios get no margin: they may not fall below their reference at all. A
+	// count over a count that the product keeps whole (alerts received over probes
+	// sent) moves only when something was lost.
+	Exact bool `json:"exact,omitempty"`
 }
 
 // Distribution is a latency distribution as quantiles.
@@ -404,8 +408,8 @@ func change(old, new float64) string {
 // busy or slower machine), not what slows one side more: on a shared 2-core machine
 // timed ratios still move by a third from run to run, so a timed ratio fails only
 // when it falls below half its reference (DefaultMargin 0.5). A stable ratio
-// (compression, alerts delivered) moves only when the data or the code does:
-// StableMargin 0.05. The latency ratios compare two phases run one after the other,
+// (compression) moves only when the data or the code does: StableMargin 0.05. A
+// ratio the product keeps whole (alerts delivered) gets none (Ratio.Exact). The latency ratios compare two phases run one after the other,
 // which other processes load differently: PhasedMargin 0.75 (a p50 ratio may grow 4×
 // — a regression like a stray linger still grows it far more).
 const (
@@ -440,7 +444,7 @@ func measurable(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
 
 // Gate checks every gated ratio of ref in cur: a timed ratio may fall to (1 − margin)
 // of its reference (for a lower-is-better ratio: rise to 1/(1 − margin) of it), a
-// stable ratio by StableMargin. A gated ratio missing from cur is a regression too, and
+// stable ratio by StableMargin, an exact one (in either report) not at all. A gated ratio missing from cur is a regression too, and
 // so is one that is not positive and finite in cur or in ref (see measurable). It
 // never looks at absolute figures.
 func Gate(ref, cur *Report, margin float64) ([]Regression, error) {
@@ -458,13 +462,16 @@ func Gate(ref, cur *Report, margin float64) ([]Regression, error) {
 			if ra.Margin > 0 {
 				m = ra.Margin
 			}
-			limit := ra.Value * (1 - m)
-			if ra.Better == LowerIsBetter {
-				limit = ra.Value / (1 - m)
-			}
 			var got *Ratio
 			if cr != nil {
 				got = cr.Ratio(ra.Name)
+			}
+			if ra.Exact || got != nil && got.Exact {
+				m = 0
+			}
+			limit := ra.Value * (1 - m)
+			if ra.Better == LowerIsBetter {
+				limit = ra.Value / (1 - m)
 			}
 			switch {
 			case got == nil:
@@ -502,7 +509,7 @@ func CheckGate(w io.Writer, ref, cur *Report, margin float64) error {
 		}
 	}
 	if len(regs) == 0 {
-		fmt.Fprintf(w, "\ngate: %d gated ratios within margin of the reference (timed %.0f%%, stable %.0f%%, phased %.0f%%)\n", checked, 100*margin, 100*StableMargin, 100*PhasedMargin)
+		fmt.Fprintf(w, "\ngate: %d gated ratios within margin of the reference (timed %.0f%%, stable %.0f%%, phased %.0f%%, exact 0%%)\n", checked, 100*margin, 100*StableMargin, 100*PhasedMargin)
 		return nil
 	}
 	fmt.Fprintf(w, "\ngate: %d of %d gated ratios regressed:\n", len(regs), checked)
