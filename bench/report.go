@@ -390,6 +390,32 @@ func Compare(w io.Writer, old, new *Report) error {
 	return tw.Flush()
 }
 
+// paramsDiff lists the params ref and cur both hold with other values ("rules 100,
+// reference 1000"), and those only one of them holds ("windowed_percent=50 only in this
+// run"), each sorted by name.
+func paramsDiff(ref, cur map[string]string) (differ, oneSided []string) {
+	for _, k := range slices.Sorted(maps.Keys(cur)) {
+		rv, ok := ref[k]
+		switch {
+		case !ok:
+			oneSided = append(oneSided, k+"="+cur[k]+" only in this run")
+		case rv != cur[k]:
+			differ = append(differ, k+" "+cur[k]+", reference "+rv)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(ref)) {
+		if _, ok := cur[k]; !ok {
+			oneSided = append(oneSided, k+"="+ref[k]+" only in the reference")
+		}
+	}
+	return differ, oneSided
+}
+
+// gated says whether r holds a gated ratio.
+func (r Result) gated() bool {
+	return slices.ContainsFunc(r.Ratios, func(ra Ratio) bool { return ra.Gated })
+}
+
 func change(old, new float64) string {
 	if old == 0 {
 		if new == 0 {
@@ -426,9 +452,24 @@ type Regression struct {
 	Limit            float64
 	// Reason, if set, says why the ratio could not be judged against the limit.
 	Reason string
+	// Params, if set, are the params the benchmark was measured with that differ from
+	// the reference's ("rules 100, reference 1000"): then no ratio is named, as none of
+	// the benchmark's was judged.
+	Params string
+}
+
+// Name is what the regression is of: BENCHMARK/RATIO, or BENCHMARK/params.
+func (g Regression) Name() string {
+	if g.Params != "" {
+		return g.Benchmark + "/params"
+	}
+	return g.Benchmark + "/" + g.Ratio
 }
 
 func (g Regression) String() string {
+	if g.Params != "" {
+		return fmt.Sprintf("%s: measured with other params than the reference's (%s): its gated ratios measure other work", g.Benchmark, g.Params)
+	}
 	s := fmt.Sprintf("%s: ratio %s is %s×, reference %s×, limit %s×", g.Benchmark, g.Ratio, Num(g.Got), Num(g.Reference), Num(g.Limit))
 	if g.Reason != "" {
 		s += ": " + g.Reason
@@ -444,9 +485,13 @@ func measurable(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
 
 // Gate checks every gated ratio of ref in cur: a timed ratio may fall to (1 − margin)
 // of its reference (for a lower-is-better ratio: rise to 1/(1 − margin) of it), a
-// stable ratio by StableMargin, an exact one (in either report) not at all. A gated ratio missing from cur is a regression too, and
-// so is one that is not positive and finite in cur or in ref (see measurable). It
-// never looks at absolute figures.
+// stable ratio by StableMargin, an exact one (in either report) not at all. A gated
+// ratio missing from cur is a regression too, and so is one that is not positive and
+// finite in cur or in ref (see measurable). A benchmark measured with a param of
+// another value than the reference's (more rules, fewer events) is one regression
+// that names the params, its ratios unjudged: they measure other work. A param only
+// one report holds is not: reports leave out a param at its default, and a reference
+// may predate a param (CheckGate names them). It never looks at absolute figures.
 func Gate(ref, cur *Report, margin float64) ([]Regression, error) {
 	if margin <= 0 || margin >= 1 {
 		return nil, fmt.Errorf("bench: gate margin %v out of (0, 1)", margin)
@@ -454,6 +499,12 @@ func Gate(ref, cur *Report, margin float64) ([]Regression, error) {
 	var out []Regression
 	for _, rr := range ref.Results {
 		cr := cur.Result(rr.Name)
+		if cr != nil && rr.gated() {
+			if differ, _ := paramsDiff(rr.Params, cr.Params); len(differ) > 0 {
+				out = append(out, Regression{Benchmark: rr.Name, Params: strings.Join(differ, ", ")})
+				continue
+			}
+		}
 		for _, ra := range rr.Ratios {
 			if !ra.Gated {
 				continue
@@ -507,16 +558,21 @@ func CheckGate(w io.Writer, ref, cur *Report, margin float64) error {
 				checked++
 			}
 		}
+		if cr := cur.Result(rr.Name); cr != nil && rr.gated() {
+			if _, oneSided := paramsDiff(rr.Params, cr.Params); len(oneSided) > 0 {
+				fmt.Fprintf(w, "\ngate: %s: params not compared, held by one report only: %s\n", rr.Name, strings.Join(oneSided, ", "))
+			}
+		}
 	}
 	if len(regs) == 0 {
 		fmt.Fprintf(w, "\ngate: %d gated ratios within margin of the reference (timed %.0f%%, stable %.0f%%, phased %.0f%%, exact 0%%)\n", checked, 100*margin, 100*StableMargin, 100*PhasedMargin)
 		return nil
 	}
-	fmt.Fprintf(w, "\ngate: %d of %d gated ratios regressed:\n", len(regs), checked)
+	fmt.Fprintf(w, "\ngate: %d regressions among %d gated ratios:\n", len(regs), checked)
 	var names []string
 	for _, g := range regs {
 		fmt.Fprintf(w, "  %s\n", g)
-		names = append(names, g.Benchmark+"/"+g.Ratio)
+		names = append(names, g.Name())
 	}
 	return fmt.Errorf("%w: %s", ErrRegression, strings.Join(names, ", "))
 }
