@@ -444,6 +444,15 @@ const (
 	PhasedMargin  = 0.75
 )
 
+// CheckMargin refuses a gate margin outside (0, 1), NaN included: at 0 a timed ratio
+// could not move at all, at 1 or more it could fall to nothing.
+func CheckMargin(margin float64) error {
+	if !(margin > 0 && margin < 1) {
+		return fmt.Errorf("bench: gate margin %v out of (0, 1)", margin)
+	}
+	return nil
+}
+
 // Regression is a gated ratio that fell beyond the margin, or that no margin can
 // judge: missing from the run, or not a positive finite number on either side.
 type Regression struct {
@@ -493,8 +502,8 @@ func measurable(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
 // one report holds is not: reports leave out a param at its default, and a reference
 // may predate a param (CheckGate names them). It never looks at absolute figures.
 func Gate(ref, cur *Report, margin float64) ([]Regression, error) {
-	if margin <= 0 || margin >= 1 {
-		return nil, fmt.Errorf("bench: gate margin %v out of (0, 1)", margin)
+	if err := CheckMargin(margin); err != nil {
+		return nil, err
 	}
 	var out []Regression
 	for _, rr := range ref.Results {

@@ -47,13 +47,16 @@ func addWorkloadFlags(f *pflag.FlagSet, w *bench.Workload) {
 func addPublishFlags(f *pflag.FlagSet, p *bench.PublishConfig) {
 	f.StringVar(&p.Out, "out", "", "write the JSON report here, and the plot next to it (.svg)")
 	f.StringVar(&p.Reference, "gate", "", "reference report: fail when a gated ratio regressed beyond the margin")
-	f.Float64Var(&p.Margin, "margin", bench.DefaultMargin, "gate margin for timed ratios (0.5: may fall to half the reference)")
+	f.Float64Var(&p.Margin, "margin", bench.DefaultMargin, "gate margin for timed ratios, above 0 and below 1 (0.5: may fall to half the reference)")
 }
 
 // checkPublish refuses, before the run, a report and plot path (--out) that cannot be
-// written, and a --gate reference that cannot be read: Publish meets them only after
-// the run.
+// written, a --gate reference that cannot be read and a --margin the gate refuses:
+// Publish meets them only after the run (and takes a margin of 0 for the default).
 func checkPublish(pub bench.PublishConfig) error {
+	if err := bench.CheckMargin(pub.Margin); err != nil {
+		return usageError{fmt.Errorf("%w (--margin)", err)}
+	}
 	if pub.Out != "" {
 		if err := checkWritable("--out", pub.Out, bench.PlotPath(pub.Out)); err != nil {
 			return usageError{fmt.Errorf("bench: %w", err)}
