@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/hindsightdev/hindsight/internal/loadavg"
@@ -20,6 +21,10 @@ type PublishConfig struct {
 	Reference string
 	// Margin is the gate's margin for timed ratios. Default DefaultMargin.
 	Margin float64
+	// Benchmarks, if set, are the benchmarks the run was asked for: the gate judges
+	// the reference's results of these only, and one of them missing from the report
+	// fails it. Default: every benchmark of the reference.
+	Benchmarks []string
 }
 
 // PlotPath is where Publish writes the plot of the report at out.
@@ -57,5 +62,33 @@ func Publish(rep *Report, cfg PublishConfig) error {
 	if err != nil {
 		return err
 	}
+	if len(cfg.Benchmarks) > 0 {
+		var notRun []string
+		ref, notRun = ref.only(cfg.Benchmarks)
+		if len(notRun) > 0 {
+			fmt.Fprintf(cfg.Table, "\ngate: not run, so not gated: %s\n", strings.Join(notRun, ", "))
+		}
+	}
+	// A gate that judged nothing would pass any run: a reference of other benchmarks
+	// is no reference for this one.
+	if !slices.ContainsFunc(ref.Results, Result.gated) {
+		return fmt.Errorf("bench: the reference %s gates none of the benchmarks run (%s)", cfg.Reference, strings.Join(cfg.Benchmarks, ", "))
+	}
 	return CheckGate(cfg.Table, ref, rep, cfg.Margin)
+}
+
+// only returns a copy of r holding only its results of the named benchmarks, and the
+// names of those it left out.
+func (r *Report) only(names []string) (*Report, []string) {
+	cp := *r
+	cp.Results = nil
+	var left []string
+	for _, res := range r.Results {
+		if slices.Contains(names, res.Name) {
+			cp.Results = append(cp.Results, res)
+		} else {
+			left = append(left, res.Name)
+		}
+	}
+	return &cp, left
 }
