@@ -293,7 +293,13 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			Name: "hindsight_backfills_queued", Help: "Hand-off backfill jobs waiting for a worker (served round-robin by rule scope).",
 		}, func() float64 { return float64(queue.len()) }))
 	}
-	if d.alertProducer, err = d.cfg.Kafka.NewClient(kgo.ProducerLinger(0)); err != nil {
+	// A record for a topic the brokers call unknown is held, as the events consumer's
+	// client holds it (ingest.NewEventConsumer): franz-go's default gives it up after 4
+	// tries, and a hand-off alert met by a brief UNKNOWN_TOPIC_OR_PARTITION (metadata
+	// lagging a reassignment) went to the dead-letter topic where a live alert was
+	// retried until it landed. A topic missing for good is reported at start
+	// (ingest.EnsureTopics); at shutdown what is held is flushed for ShutdownTimeout.
+	if d.alertProducer, err = d.cfg.Kafka.NewClient(kgo.ProducerLinger(0), kgo.UnknownTopicRetries(-1)); err != nil {
 		return nil, fmt.Errorf("live: alert producer: %w", err)
 	}
 	d.reroute = ingest.NewRerouter(d.alertProducer, cfg.Topics.DeadLetters, cfg.DeadLetterMaxBytes,
