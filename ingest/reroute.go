@@ -81,6 +81,8 @@ type Rerouter struct {
 	// started counts the dead letters handed to goroutines so far, so that Flush
 	// sees whether one failed and was produced again while it flushed.
 	started int64
+
+	refusalCounts
 }
 
 // NewRerouter dead-letters through cl to the topic deadLetters, each dead letter cut
@@ -95,9 +97,10 @@ func NewRerouter(cl *kgo.Client, deadLetters string, maxBytes int, onCut func(),
 // Failed handles rec, whose produce failed for good with err; done (if not nil) is
 // called once its dead letter is delivered or has failed too. It may be called from
 // a produce promise. A dead letter its topic refuses as too large is cut to half its
-// size and produced again, done waiting for it, until it cannot be cut smaller. A
-// dead letter that fails otherwise, or at its smallest, is lost: logged and counted
-// in ProduceErrors, as the failure of rec was. For the event consumer, a record its
+// size and produced again, done waiting for it, until it cannot be cut smaller: at
+// its smallest it is lost, logged and counted in ProduceErrors, as the failure of rec
+// was. A dead letter refused otherwise is held and produced again with backoff (hold)
+// until its topic takes it. For the event consumer, a record its
 // client's close failed (shutdown) is neither: its event's offset was not committed.
 func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 	if errors.Is(err, kgo.ErrClientClosed) {
@@ -116,16 +119,17 @@ func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 		return
 	}
 	if rec.Topic == r.deadLetters {
-		if tooLarge(err) && r.cutAgain(rec, err, done) {
+		if !tooLarge(err) {
+			r.hold(rec, err, done)
 			return
 		}
-		r.m.ProduceErrors.WithLabelValues(rec.Topic).Inc()
-		if tooLarge(err) {
-			r.log.Error("the dead-letter topic refused a dead letter as too large even cut to its dead-letter headers; what it stood for is lost",
-				"key", clip(rec.Key), "bytes", RecordBytes(rec), "err", err)
-		} else {
-			r.log.Error("producing a dead letter failed; what it stood for is lost", "key", clip(rec.Key), "err", err)
+		if r.cutAgain(rec, err, done) {
+			return
 		}
+		// Retried, it would be refused for ever.
+		r.m.ProduceErrors.WithLabelValues(rec.Topic).Inc()
+		r.log.Error("the dead-letter topic refused a dead letter as too large even cut to its dead-letter headers; what it stood for is lost",
+			"key", clip(rec.Key), "bytes", RecordBytes(rec), "err", err)
 		if done != nil {
 			done()
 		}
@@ -156,12 +160,7 @@ func (r *Rerouter) cutAgain(dl *kgo.Record, err error, done func()) bool {
 // produce produces dead letter dl from a goroutine of its own (Failed runs in a
 // promise) and calls done (if not nil) once it is delivered or Failed is done with it.
 func (r *Rerouter) produce(dl *kgo.Record, done func()) {
-	r.mu.Lock()
-	if r.handing++; r.handing == 1 {
-		r.handed = make(chan struct{})
-	}
-	r.started++
-	r.mu.Unlock()
+	r.starting()
 	// It ends once the client has the record (at once, but when the client's buffer is
 	// full), or has refused it (closed).
 	go func() {
@@ -177,6 +176,16 @@ func (r *Rerouter) produce(dl *kgo.Record, done func()) {
 			}
 		})
 	}()
+}
+
+// starting counts a goroutine about to hand a dead letter to the client, for Flush.
+func (r *Rerouter) starting() {
+	r.mu.Lock()
+	if r.handing++; r.handing == 1 {
+		r.handed = make(chan struct{})
+	}
+	r.started++
+	r.mu.Unlock()
 }
 
 func (r *Rerouter) handedOne() {
