@@ -92,6 +92,7 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 		// created or reported at start (live: ingest.EnsureTopics), and at shutdown its
 		// records are undelivered, their events read again.
 		kgo.UnknownTopicRetries(-1),
+		kgo.WithHooks(cfg.Metrics.Waits),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
 		kgo.MaxDecompressBatchBytes(cfg.MaxDecompressedBatchBytes),

@@ -37,6 +37,10 @@ type Metrics struct {
 	// dead letters) that the brokers have not yet acknowledged
 	// (EventsConfig.MaxPendingProduceBytes bounds it).
 	ProducePending prometheus.Gauge
+	// Waits are the records produced for events (alerts, dead letters) waiting for
+	// their topic, by topic (hindsight_produce_oldest_wait_seconds). A producing
+	// client takes it as a hook: kgo.WithHooks(m.Waits).
+	Waits *ProduceWaits
 
 	lagMu sync.Mutex
 	lags  map[int32]prometheus.Gauge
@@ -66,13 +70,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hindsight_events_refetched_total", Help: "Records given again below what was read of an events partition (its log went back: records lost on a broker), per partition: skipped, so that no event is counted twice; records written anew at those offsets are not counted either."}, []string{"partition"}),
 		ProducePending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hindsight_produce_pending_bytes", Help: "Bytes of alerts and dead letters produced for events and not yet acknowledged by the brokers (at most about hindsight_limit{name=\"max_pending_produce_bytes\"}: past it no further fetch is taken)."}),
-		lags: map[int32]prometheus.Gauge{},
+		lags:  map[int32]prometheus.Gauge{},
+		Waits: newProduceWaits(),
 	}
 	for _, r := range []string{ReasonMissingKey, ReasonInvalidKey, ReasonKeyTooLong, ReasonInvalidJSON, ReasonTooDeep, ReasonNotProduced} {
 		m.DeadLetters.WithLabelValues(r) // show zeros, so a dashboard sees the series exists
 	}
 	if reg != nil {
-		reg.MustRegister(m.Events, m.DeadLetters, m.Lag, m.ProduceErrors, m.Controls, m.Unread, m.Refetched, m.ProducePending)
+		reg.MustRegister(m.Events, m.DeadLetters, m.Lag, m.ProduceErrors, m.Controls, m.Unread, m.Refetched, m.ProducePending, m.Waits)
 	}
 	return m
 }

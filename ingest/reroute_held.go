@@ -25,10 +25,15 @@ const refusedLogEvery = time.Minute
 func (r *Rerouter) hold(dl *kgo.Record, err error, done func()) {
 	r.refused(dl, err)
 	r.starting()
+	// Between tries the client holds no record: the hold waits in Waits itself, so that
+	// --max-produce-stall sees the dead letter held.
+	key := new(int)
+	r.m.Waits.start(key, dl.Topic)
 	// It ends once dl is delivered, refused as too large, or the client is closed (its
 	// context ends the wait between tries).
 	go func() {
 		defer r.handedOne()
+		defer r.m.Waits.end(key)
 		ctx := r.cl.Context()
 		b := backoff.NewExponentialBackOff()
 		b.MaxInterval = 30 * time.Second

@@ -28,6 +28,7 @@ func TestAlertsTopicRefusingForeverIsNotReady(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.MaxConsumerStall = time.Second
+		c.MaxProduceStall = time.Second // the limit this asks for; its default is 2m
 		c.ConsumerLagInterval = 200 * time.Millisecond
 		c.ShutdownTimeout = time.Second
 	})

@@ -299,7 +299,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	// lagging a reassignment) went to the dead-letter topic where a live alert was
 	// retried until it landed. A topic missing for good is reported at start
 	// (ingest.EnsureTopics); at shutdown what is held is flushed for ShutdownTimeout.
-	if d.alertProducer, err = d.cfg.Kafka.NewClient(kgo.ProducerLinger(0), kgo.UnknownTopicRetries(-1)); err != nil {
+	if d.alertProducer, err = d.cfg.Kafka.NewClient(kgo.ProducerLinger(0), kgo.UnknownTopicRetries(-1),
+		kgo.WithHooks(d.im.Waits)); err != nil {
 		return nil, fmt.Errorf("live: alert producer: %w", err)
 	}
 	d.reroute = ingest.NewRerouter(d.alertProducer, cfg.Topics.DeadLetters, cfg.DeadLetterMaxBytes,

@@ -16,7 +16,8 @@ import (
 // serves HTTP; a failing liveness probe should restart it, so it fails only when nothing
 // answers. Readiness, /readyz: this process is doing its job — rules loaded, consuming
 // (no owned partition with records to read and none handled for --max-consumer-stall),
-// owning a partition, brokers reachable, archive and snapshots within their limits;
+// owning a partition, brokers reachable, no record waiting for its topic for
+// --max-produce-stall, archive and snapshots within their limits;
 // 503 with every reason otherwise, so that whoever routes traffic or pages a person
 // knows what is wrong.
 
@@ -93,6 +94,14 @@ func (d *Daemon) readiness() contract.Readiness {
 			d.m.limits.Reached(limitConsumerStall)
 			rd.Reasons = append(rd.Reasons, fmt.Sprintf("partition %d: %d records can be read (offsets %d to %d) and none has been handled for at least %s, over --max-consumer-stall %s (are its fetches failing? see the log's fetch errors)",
 				s.Partition, s.Readable-s.Next, s.Next, s.Readable-1, now.Sub(s.Since).Round(time.Second), d.cfg.MaxConsumerStall))
+		}
+	}
+	now := time.Now()
+	for _, w := range d.im.Waits.Oldest() {
+		if waited := now.Sub(w.Since); waited > d.cfg.MaxProduceStall {
+			d.m.limits.Reached(limitProduceStall)
+			rd.Reasons = append(rd.Reasons, fmt.Sprintf("topic %q: %d records produced are not yet acknowledged, the oldest waiting for %s, over --max-produce-stall %s (is the topic refusing writes? see the log and hindsight_produce_errors_total; their events' offsets are held)",
+				w.Topic, w.Records, waited.Round(time.Second), d.cfg.MaxProduceStall))
 		}
 	}
 	if !d.cfg.NoArchive {

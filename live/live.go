@@ -216,6 +216,11 @@ type Config struct {
 	// far behind, never stall. Default 2m; more than twice ConsumerLagInterval, how often
 	// it is measured.
 	MaxConsumerStall time.Duration
+	// MaxProduceStall is how long a record produced for events (an alert, a dead
+	// letter) may wait for its topic before /readyz fails: a topic refusing every write,
+	// even with a retriable error the client retries without end, holds its events'
+	// offsets rightly but showed nothing until MaxPendingProduceBytes filled. Default 2m.
+	MaxProduceStall time.Duration
 	// MaxArchiveLag is how many records the embedded archiver may trail Kafka by on a
 	// partition before /readyz fails. Default 1,000,000.
 	MaxArchiveLag int64

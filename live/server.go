@@ -48,6 +48,7 @@ const (
 	limitSnapshotAge       = "max_snapshot_age_seconds"
 	limitArchiveLag        = "max_archive_lag_records"
 	limitConsumerStall     = "max_consumer_stall_seconds"
+	limitProduceStall      = "max_produce_stall_seconds"
 	limitHandoffBuffer     = "max_handoff_buffer_bytes"
 	limitHandoffBuffers    = "max_handoff_buffers_bytes"
 	limitCounters          = "max_counters"
@@ -97,6 +98,7 @@ func (c *Config) ensureHTTPDefaults() {
 	setInt(&c.ConsoleMutesMaxPageSize, console.DefaultMutesMaxPageSize)
 	setDur(&c.MaxSnapshotAge, 5*time.Minute)
 	setDur(&c.MaxConsumerStall, 2*time.Minute)
+	setDur(&c.MaxProduceStall, 2*time.Minute)
 	if c.MaxArchiveLag <= 0 {
 		c.MaxArchiveLag = 1_000_000
 	}
@@ -192,6 +194,7 @@ func (d *Daemon) harden() *webState {
 		limitCountsPage: float64(c.CountsPageSize), limitCountsMaxPage: float64(c.CountsMaxPageSize),
 		limitPreviewTimeout: c.PreviewTimeout.Seconds(), limitPreviewScan: float64(c.PreviewMaxScan), limitPreviewBytes: float64(c.PreviewMaxBytes),
 		limitSnapshotAge: c.MaxSnapshotAge.Seconds(), limitArchiveLag: float64(c.MaxArchiveLag), limitConsumerStall: c.MaxConsumerStall.Seconds(),
+		limitProduceStall:          c.MaxProduceStall.Seconds(),
 		limitMemory:                float64(c.MemoryLimit),
 		console.LimitPreviewSample: float64(c.PreviewMaxSample), console.LimitRecentAlerts: float64(c.ConsoleRecentAlerts), console.LimitStreamBacklog: float64(c.ConsoleStreamBacklog),
 		console.LimitWindowsMaxPage: float64(c.ConsoleWindowsMaxPageSize), console.LimitMutesMaxPage: float64(c.ConsoleMutesMaxPageSize),

@@ -29,7 +29,7 @@ func TestLiveLimitFlagDefaults(t *testing.T) {
 		"http-max-header-bytes": def.HTTPMaxHeaderBytes, "http-max-body-bytes": def.HTTPMaxBodyBytes, "http-max-streams": def.HTTPMaxStreams,
 		"http-max-heavy-requests": def.HTTPMaxHeavyRequests, "counts-page-size": def.CountsPageSize, "counts-max-page-size": def.CountsMaxPageSize,
 		"preview-timeout": def.PreviewTimeout, "preview-max-scan": def.PreviewMaxScan, "preview-max-bytes": def.PreviewMaxBytes,
-		"max-snapshot-age": def.MaxSnapshotAge, "max-archive-lag": def.MaxArchiveLag, "max-consumer-stall": def.MaxConsumerStall, "public-read": false, "allowed-hosts": "[]",
+		"max-snapshot-age": def.MaxSnapshotAge, "max-archive-lag": def.MaxArchiveLag, "max-consumer-stall": def.MaxConsumerStall, "max-produce-stall": def.MaxProduceStall, "public-read": false, "allowed-hosts": "[]",
 		"max-queued-records": def.MaxQueuedRecords, "max-queued-bytes": def.MaxQueuedBytes, "fetch-max-bytes": def.FetchMaxBytes,
 		"archive-feed-bytes": def.ArchiveFeedBytes, "max-key-bytes": def.WindowLimits.MaxKeyBytes,
 		"storage-timeout": def.StorageTimeout,

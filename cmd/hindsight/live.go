@@ -184,6 +184,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.ConsoleMutesMaxPageSize, "console-mutes-max-page-size", def.ConsoleMutesMaxPageSize, "largest limit a console mutes page may ask for")
 	f.DurationVar(&cfg.MaxSnapshotAge, "max-snapshot-age", def.MaxSnapshotAge, "/readyz fails when a partition's changed state has had no snapshot for longer")
 	f.DurationVar(&cfg.MaxConsumerStall, "max-consumer-stall", def.MaxConsumerStall, "/readyz fails when an events partition has had records to read and handled none for longer (its fetches fail, or its batches stopped being handled)")
+	f.DurationVar(&cfg.MaxProduceStall, "max-produce-stall", def.MaxProduceStall, "/readyz fails when a record produced for events (an alert, a dead letter) has waited longer for its topic (the topic refuses writes, even with a retriable error retried without end; its events' offsets stay held)")
 	f.Int64Var(&cfg.MaxArchiveLag, "max-archive-lag", def.MaxArchiveLag, "/readyz fails when the archiver trails Kafka by more records on a partition")
 	addLogFlags(f, &logLevel, "info")
 	addGCFlag(f, &gogc)
