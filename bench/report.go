@@ -577,7 +577,7 @@ func CheckGate(w io.Writer, ref, cur *Report, margin float64) error {
 		fmt.Fprintf(w, "\ngate: %d gated ratios within margin of the reference (timed %.0f%%, stable %.0f%%, phased %.0f%%, exact 0%%)\n", checked, 100*margin, 100*StableMargin, 100*PhasedMargin)
 		return nil
 	}
-	fmt.Fprintf(w, "\ngate: %d regressions among %d gated ratios:\n", len(regs), checked)
+	fmt.Fprintf(w, "\ngate: regressions: %d among %d gated ratios:\n", len(regs), checked)
 	var names []string
 	for _, g := range regs {
 		fmt.Fprintf(w, "  %s\n", g)

@@ -100,7 +100,7 @@ func (d *Daemon) readiness() contract.Readiness {
 	for _, w := range d.im.Waits.Oldest() {
 		if waited := now.Sub(w.Since); waited > d.cfg.MaxProduceStall {
 			d.m.limits.Reached(limitProduceStall)
-			rd.Reasons = append(rd.Reasons, fmt.Sprintf("topic %q: %d records produced are not yet acknowledged, the oldest waiting for %s, over --max-produce-stall %s (is the topic refusing writes? see the log and hindsight_produce_errors_total; their events' offsets are held)",
+			rd.Reasons = append(rd.Reasons, fmt.Sprintf("topic %q: records produced and not yet acknowledged: %d, the oldest waiting for %s, over --max-produce-stall %s (is the topic refusing writes? see the log and hindsight_produce_errors_total; their events' offsets are held)",
 				w.Topic, w.Records, waited.Round(time.Second), d.cfg.MaxProduceStall))
 		}
 	}
