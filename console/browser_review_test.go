@@ -30,8 +30,8 @@ func holdFirst(suffix string) chromedp.Action[chromedp.Void] {
     if (!String(url).endsWith(%q) || n++ !== 0) return p;
     p.catch(() => {}); // failing before release is handled at release, not unhandled
     return new Promise((resolve, reject) => { window.__release = () => p.then((resp) => {
-      const json = resp.json.bind(resp);
-      resp.json = () => json().finally(() => { setTimeout(() => { window.__heldDone = true; }, 0); });
+      const text = resp.text.bind(resp);
+      resp.text = () => text().finally(() => { setTimeout(() => { window.__heldDone = true; }, 0); });
       resolve(resp);
     }, (err) => { reject(err); setTimeout(() => { window.__heldDone = true; }, 0); }); });
   };

@@ -70,6 +70,27 @@ const state = {
 
 // ---------- API ----------
 
+// BigDigits is an integer of the API's JSON that a Number would show with other digits:
+// a 64-bit id beyond 2^53, which the engine keeps apart from its neighbours (users
+// 9007199254740993 and 9007199254740992 are two groups) while a double holds both as
+// 9007199254740992. It shows (String, templates) and is sent back (JSON.stringify) with
+// the digits it came with, and computes and compares as the nearest Number.
+class BigDigits {
+  constructor(digits) { this.digits = digits; }
+  toString() { return this.digits; }
+  valueOf() { return Number(this.digits); }
+  toJSON() { return JSON.rawJSON(this.digits); }
+}
+
+// parseJSON is JSON.parse but for such integers, which it keeps as BigDigits. Every
+// other number stays a Number: the engine writes its floats (sums, thresholds) as their
+// shortest text, which a Number reads back with the same digits.
+function parseJSON(text) {
+  return JSON.parse(text, (key, v, ctx) =>
+    typeof v === "number" && !Number.isSafeInteger(v) && ctx && /^-?\d+$/.test(ctx.source) && String(v) !== ctx.source
+      ? new BigDigits(ctx.source) : v);
+}
+
 function authHeaders() {
   const t = $("#token").value.trim();
   return t ? { Authorization: "Bearer " + t } : {};
@@ -95,7 +116,7 @@ async function api(method, path, body, signal) {
     return { status: 0, data: { error: "no answer from the daemon (" + e.message + ")" } };
   }
   let data = null;
-  try { data = await resp.json(); } catch (e) {
+  try { data = parseJSON(await resp.text()); } catch (e) {
     // Aborted while the body was still coming.
     if (signal && signal.aborted) return { status: 0, aborted: true, data: { error: "aborted" } };
     data = { error: "the daemon answered " + resp.status + " without JSON" };

@@ -3,12 +3,14 @@
 "use strict";
 
 // scalar reads what a user typed as a JSON value when it is one (5, true, "x"), and as
-// a string otherwise (login.failed).
+// a string otherwise (login.failed). An integer beyond 2^53 keeps its digits (parseJSON):
+// the daemon then refuses it (such ids are compared as strings), where the double would
+// be a condition on a neighbouring id it takes.
 function scalar(text) {
   const t = text.trim();
   if (t === "") return "";
   try {
-    const v = JSON.parse(t);
+    const v = parseJSON(t);
     if (v === null || ["number", "boolean", "string"].includes(typeof v) || Array.isArray(v) || typeof v === "object") return v;
   } catch (e) { /* a bare string */ }
   return t;
@@ -19,7 +21,7 @@ function valueOf(op, text) {
   if (op === "matches") return text;
   if (op === "in") {
     const t = text.trim();
-    if (t.startsWith("[")) { try { return JSON.parse(t); } catch (e) { return t; } }
+    if (t.startsWith("[")) { try { return parseJSON(t); } catch (e) { return t; } }
     return t === "" ? [] : t.split(",").map(scalar);
   }
   return scalar(text);
@@ -29,7 +31,7 @@ function describeValue(op, text) {
   if (op === "exists") return "true when the path selects anything";
   const v = valueOf(op, text);
   if (text.trim() === "") return "";
-  const kind = (x) => Array.isArray(x) ? "list" : x === null ? "null" : typeof x;
+  const kind = (x) => Array.isArray(x) ? "list" : x === null ? "null" : x instanceof BigDigits ? "number" : typeof x;
   if (op === "in" && Array.isArray(v)) return "one of " + v.map((x) => JSON.stringify(x)).join(", ");
   return kind(v) + " " + JSON.stringify(v);
 }

@@ -3,9 +3,9 @@
 "use strict";
 
 const streamHandlers = {
-  rules: (data) => renderRules(JSON.parse(data)),
-  alerts: (data) => addAlerts(JSON.parse(data), false),
-  alert: (data) => addAlerts([JSON.parse(data)], true),
+  rules: (data) => renderRules(parseJSON(data)),
+  alerts: (data) => addAlerts(parseJSON(data), false),
+  alert: (data) => addAlerts([parseJSON(data)], true),
 };
 
 let streamAbort = null;
