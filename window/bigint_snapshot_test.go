@@ -77,7 +77,9 @@ func TestBigIntegerGroupsSurviveSnapshots(t *testing.T) {
 		if err != nil {
 			t.Fatalf("decode: %v", err)
 		}
-		if got, want := groups(d), []string{`{"$.user":1234567890123456800}`}; !slices.Equal(got, want) {
+		// Shown with the float64's exact digits: the shortest ones, 1234567890123456800,
+		// would key by their digits as another group.
+		if got, want := groups(d), []string{`{"$.user":1234567890123456768}`}; !slices.Equal(got, want) {
 			t.Errorf("restored groups %v, want %v", got, want)
 		}
 	})

@@ -27,8 +27,9 @@ func (s *State) context(ev *Event) map[string]json.RawMessage {
 // ContextOf is the alert context of the event doc for rule r: each alert.context path,
 // as the rule spells it, mapped to the first value it selects (null where it selects
 // nothing). Values are written in one canonical form — numbers as float64 (-0 as 0;
-// beyond float64, or an integer float64 does not hold written without fraction or
-// exponent, as written: AppendValueKey), strings re-escaped, arrays and objects compacted — so
+// from 2^53 to 1e21 with its exact digits, not the shortest ones; beyond float64, or an
+// integer float64 does not hold written without fraction or exponent, as written:
+// AppendValueKey), strings re-escaped, arrays and objects compacted — so
 // that the same event gives the same context whether its values come from its document
 // or from the lake's typed columns. Nil when r has no context paths.
 func ContextOf(r *rule.Rule, doc *jsonpath.Document) map[string]json.RawMessage {
@@ -82,7 +83,7 @@ func appendCanonical(b []byte, v jsonpath.Value) []byte {
 			if f == 0 {
 				f = 0 // -0 as 0, as group keys have it
 			}
-			return contract.AppendJSONFloat(b, f)
+			return appendNumberJSON(b, f) // as its group key is shown
 		}
 		return append(b, v.Raw()...) // beyond float64 (1e400): the number as written
 	case jsonpath.KindString:

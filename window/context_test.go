@@ -88,7 +88,8 @@ func contextText(t *testing.T, m map[string]json.RawMessage) string {
 // shown in the context with its digits, as its group value is: rules test compares
 // both by their group keys, so a context rounded to …800 did not equal the …789 a
 // test expects (and the alert named an id no event held). Numbers written with an
-// exponent are their float64, as in group keys.
+// exponent are their float64, as in group keys, shown with their exact digits (the
+// shortest, …800, would key apart from it as another id).
 func TestAlertContextKeepsIntegerDigits(t *testing.T) {
 	r, err := rule.ParseRule([]byte(`{"id":"p","scope":"*","version":1,"when":{"path":"$.id"},"threshold":1,
 		"alert":{"context":["$.id","$.neg","$.exact","$.exp"]}}`))
@@ -99,7 +100,7 @@ func TestAlertContextKeepsIntegerDigits(t *testing.T) {
 	if err := doc.Reset([]byte(`{"id":1234567890123456789,"neg":-9007199254740993,"exact":9007199254740994,"exp":1.2345678901234567e18}`)); err != nil {
 		t.Fatal(err)
 	}
-	const want = `{"$.exact":9007199254740994,"$.exp":1234567890123456800,"$.id":1234567890123456789,"$.neg":-9007199254740993}`
+	const want = `{"$.exact":9007199254740994,"$.exp":1234567890123456768,"$.id":1234567890123456789,"$.neg":-9007199254740993}`
 	if got := contextText(t, window.ContextOf(r, doc)); got != want {
 		t.Errorf("ContextOf = %s\nwant      %s", got, want)
 	}

@@ -110,6 +110,20 @@ func inexactInteger(raw string, f float64) bool {
 	return string(strconv.AppendFloat(buf[:0], math.Abs(f), 'f', 0, 64)) != digits
 }
 
+// appendNumberJSON appends finite f as the JSON text of its group key and context
+// value. From 2^53 every float64 is an integer, and AppendJSONFloat's shortest digits
+// (9223372036854776000 for 2^63) name another integer, which an event may hold and
+// which inexactInteger would key by its digits, apart from f: the alert would show an
+// id none of its events had, and that text, read back (a rules test expectation, a user
+// copying it), would name another group. The exact digits key back to f. From 1e21
+// AppendJSONFloat writes an exponent, which claims no exactness and keys as f.
+func appendNumberJSON(dst []byte, f float64) []byte {
+	if a := math.Abs(f); a >= 1<<53 && a < 1e21 {
+		return strconv.AppendFloat(dst, f, 'f', 0, 64)
+	}
+	return contract.AppendJSONFloat(dst, f)
+}
+
 // isDigits reports whether s is a non-empty run of ASCII digits.
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -153,7 +167,7 @@ func appendKeyJSON(dst, key []byte) ([]byte, []byte, error) {
 		case math.IsInf(f, -1):
 			return append(dst, "-1e999"...), key[8:], nil
 		}
-		return contract.AppendJSONFloat(dst, f), key[8:], nil
+		return appendNumberJSON(dst, f), key[8:], nil
 	case tagInteger:
 		// Shown as the event wrote it: an id's digits, not the float64 it rounds to.
 		s, rest, err := keyString(key)
