@@ -113,29 +113,34 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 	c.cl = cl
 	c.reroute = NewRerouter(cl, cfg.Topics.DeadLetters, cfg.DeadLetterMaxBytes, cfg.OnDeadLetterCut, cfg.Metrics, cfg.Logger)
 	c.reroute.reread = true // emit holds each record's event offset until done
+	c.reroute.charge = c.pending
 	return c, nil
 }
 
 // Client is the underlying client, e.g. for producing records not tied to an event.
 func (c *EventConsumer) Client() *kgo.Client { return c.cl }
 
+// pending counts n bytes produced for events and not yet acknowledged (negative: no
+// longer pending), toward MaxPendingProduceBytes and the gauge.
+func (c *EventConsumer) pending(n int64) {
+	c.inflight.produce(n)
+	c.cfg.Metrics.ProducePending.Add(float64(n))
+}
+
 func (c *EventConsumer) emit(ps *partState, offset int64, rec *kgo.Record) {
 	ps.hold(offset)
 	size := producedBytes(rec)
-	c.inflight.produce(size)
-	c.cfg.Metrics.ProducePending.Add(float64(size))
-	acked := func() {
-		c.inflight.produce(-size)
-		c.cfg.Metrics.ProducePending.Sub(float64(size))
-	}
+	c.pending(size)
+	acked := func() { c.pending(-size) }
 	// Background, not the run context: records of handled events must still be
 	// delivered while shutting down (bounded by the final flush).
 	c.cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
 		if err != nil {
 			// The event's offset stays held until the record is kept in the dead-letter
 			// topic instead (or that fails too: then it is logged as lost), and its
-			// bytes stay pending as long: the dead letter holds them.
-			c.reroute.Failed(r, err, func() { acked(); ps.release(offset) })
+			// bytes stay pending as long: the dead letter holds them. A dead letter held
+			// for the partition is given up with it (acked, the offset still held).
+			c.reroute.failed(r, err, deadLetterEnd{done: func() { acked(); ps.release(offset) }, holds: ps.held, given: acked})
 			return
 		}
 		acked()
@@ -279,6 +284,7 @@ func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string
 	if err := c.reroute.Flush(ctx); err != nil {
 		c.log.Warn("flushing produced records before giving up partitions", "err", err)
 	}
+	c.giveUpHolds(ps)
 	// The commit has a timeout of its own: a record still waiting (a dead-letter topic
 	// refusing writes) spends the flush's, and a commit given what was left of it
 	// failed, leaving the events handled before the held offset to be read again.
@@ -311,6 +317,7 @@ func (c *EventConsumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]
 	c.commitMu.Lock()
 	c.markLeaving(ps)
 	c.commitMu.Unlock()
+	c.giveUpHolds(ps)
 	if l, ok := c.h.(Loser); ok {
 		l.Lost(ps)
 	} else {
@@ -332,6 +339,34 @@ func (c *EventConsumer) markLeaving(ps []int32) {
 			s.mu.Lock()
 			s.leaving = true
 			s.mu.Unlock()
+		}
+	}
+}
+
+// giveUpHolds gives up the dead letters held for partitions ps (every owned one when
+// nil), waiting at most ShutdownTimeout for their holds to end: a partition's next
+// owner reads its held events again (their offsets uncommitted), so a hold left
+// running wrote the event's dead letter a second time once the topic took writes,
+// and kept its bytes pending and its wait in ProduceWaits for a partition no longer
+// owned. A revoke or a stop calls it after the flush that gave them their chance.
+func (c *EventConsumer) giveUpHolds(ps []int32) {
+	c.partsMu.RLock()
+	held := map[int32]*holds{}
+	for p, s := range c.parts {
+		if ps == nil || slices.Contains(ps, p) {
+			held[p] = s.held
+		}
+	}
+	c.partsMu.RUnlock()
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
+	defer cancel()
+	for p, h := range held {
+		n, err := h.giveUp(ctx)
+		if err != nil {
+			c.log.Error("held dead letters were not all given up with their partition", "partition", p, "held", n, "err", err)
+		} else if n > 0 {
+			c.log.Warn("dead letters held (their topic refusing them) were given up with their partition; their events' offsets were not committed, so whoever reads the partition next handles those events again",
+				"partition", p, "held", n)
 		}
 	}
 }
@@ -532,6 +567,7 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 	if err := c.reroute.Flush(ctx2); err != nil {
 		c.log.Error("records produced for handled events were not all delivered at shutdown", "err", err)
 	}
+	c.giveUpHolds(nil)
 	// Its own timeout, as in onRevoked: a flush that timed out has spent ctx2, and the
 	// events handled before a held offset must still be committed.
 	cctx, ccancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)

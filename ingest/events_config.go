@@ -42,8 +42,9 @@ type EventsConfig struct {
 	// acknowledgements bring it below (OnQueueFull with QueueLimitPendingProduce).
 	// Without it, a topic not taking writes (a retriable error) had every dead letter
 	// and alert of the events read meanwhile wait in the client, each holding its
-	// event's bytes. What one poll's batches produce may pass it. Default
-	// DefaultMaxPendingProduceBytes.
+	// event's bytes. A dead letter held while its topic refuses it for good
+	// (Rerouter.hold) counts heldCost, 8 KiB, more: its goroutine. What one poll's
+	// batches produce may pass it. Default DefaultMaxPendingProduceBytes.
 	MaxPendingProduceBytes int64
 	// Workers is the number of goroutines handling batches, each one partition's at a
 	// time. Default runtime.GOMAXPROCS(0) when EnsureDefaults runs: a worker per core

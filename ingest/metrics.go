@@ -69,7 +69,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Refetched: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hindsight_events_refetched_total", Help: "Records given again below what was read of an events partition (its log went back: records lost on a broker), per partition: skipped, so that no event is counted twice; records written anew at those offsets are not counted either."}, []string{"partition"}),
 		ProducePending: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hindsight_produce_pending_bytes", Help: "Bytes of alerts and dead letters produced for events and not yet acknowledged by the brokers (at most about hindsight_limit{name=\"max_pending_produce_bytes\"}: past it no further fetch is taken)."}),
+			Name: "hindsight_produce_pending_bytes", Help: "Bytes of alerts and dead letters produced for events and not yet acknowledged by the brokers, a dead letter held while its topic refuses it for good counting 8 KiB more (at most about hindsight_limit{name=\"max_pending_produce_bytes\"}: past it no further fetch is taken)."}),
 		lags:  map[int32]prometheus.Gauge{},
 		Waits: newProduceWaits(),
 	}

@@ -72,6 +72,10 @@ type Rerouter struct {
 	// uncommitted until done (the event consumer's): one its client's close fails is
 	// then not lost, its event is read again by the partition's next owner.
 	reread bool
+	// charge (nil: none) counts a held dead letter's heldCost toward what is pending
+	// while it is held (negative: no longer), so that the bound on pending produce
+	// bytes bounds the holds too.
+	charge func(n int64)
 
 	mu sync.Mutex
 	// handing counts the dead letters whose goroutines have not yet handed them to
@@ -103,6 +107,22 @@ func NewRerouter(cl *kgo.Client, deadLetters string, maxBytes int, onCut func(),
 // until its topic takes it. For the event consumer, a record its
 // client's close failed (shutdown) is neither: its event's offset was not committed.
 func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
+	r.failed(rec, err, deadLetterEnd{done: done})
+}
+
+// deadLetterEnd is what ends a record's dead letter: done (if not nil) once it is
+// delivered or has failed; for one held for an events partition, holds (nil: held
+// until delivered or the client closes), and given (if not nil) instead of done when
+// the partition gives its holds up.
+type deadLetterEnd struct {
+	done  func()
+	holds *holds
+	given func()
+}
+
+// failed is Failed for a record whose dead letter ends in end.
+func (r *Rerouter) failed(rec *kgo.Record, err error, end deadLetterEnd) {
+	done := end.done
 	if errors.Is(err, kgo.ErrClientClosed) {
 		if r.reread {
 			r.log.Warn("a record made for events was not delivered before the client closed; its event's offset was not committed, so the event is read again and the record made anew",
@@ -120,10 +140,10 @@ func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 	}
 	if rec.Topic == r.deadLetters {
 		if !tooLarge(err) {
-			r.hold(rec, err, done)
+			r.hold(rec, err, end)
 			return
 		}
-		if r.cutAgain(rec, err, done) {
+		if r.cutAgain(rec, err, end) {
 			return
 		}
 		// Retried, it would be refused for ever.
@@ -137,7 +157,7 @@ func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 	}
 	r.m.ProduceErrors.WithLabelValues(rec.Topic).Inc()
 	r.log.Error("producing a record made for events failed; it goes to the dead-letter topic", "topic", rec.Topic, "key", clip(rec.Key), "err", err)
-	r.produce(r.DeadLetter(rec, err), done)
+	r.produce(r.DeadLetter(rec, err), end)
 }
 
 // cutAgain produces dl again, which its topic refused as too large, cut to half its
@@ -145,7 +165,7 @@ func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 // reports whether it could be cut smaller. Halving keeps what the topic may yet take
 // of the value, and reaches the dead letter's smallest (its own headers, nothing
 // else) in a few tries.
-func (r *Rerouter) cutAgain(dl *kgo.Record, err error, done func()) bool {
+func (r *Rerouter) cutAgain(dl *kgo.Record, err error, end deadLetterEnd) bool {
 	again := &kgo.Record{Topic: dl.Topic, Key: dl.Key, Value: dl.Value, Headers: slices.Clone(dl.Headers), Timestamp: dl.Timestamp}
 	size := RecordBytes(again)
 	if !cutFurther(again, size/2) || RecordBytes(again) >= size {
@@ -153,13 +173,14 @@ func (r *Rerouter) cutAgain(dl *kgo.Record, err error, done func()) bool {
 	}
 	r.log.Warn("the dead-letter topic refused a dead letter as too large (its max.message.bytes below --dead-letter-max-bytes); cut further and produced again",
 		"key", clip(dl.Key), "bytes", size, "cut_to", RecordBytes(again), "err", err)
-	r.produce(again, done)
+	r.produce(again, end)
 	return true
 }
 
 // produce produces dead letter dl from a goroutine of its own (Failed runs in a
-// promise) and calls done (if not nil) once it is delivered or Failed is done with it.
-func (r *Rerouter) produce(dl *kgo.Record, done func()) {
+// promise) and calls end.done (if not nil) once it is delivered or failed is done with
+// it.
+func (r *Rerouter) produce(dl *kgo.Record, end deadLetterEnd) {
 	r.starting()
 	// It ends once the client has the record (at once, but when the client's buffer is
 	// full), or has refused it (closed).
@@ -167,12 +188,12 @@ func (r *Rerouter) produce(dl *kgo.Record, done func()) {
 		defer r.handedOne()
 		r.cl.Produce(context.Background(), dl, func(dl *kgo.Record, err error) {
 			if err != nil {
-				r.Failed(dl, err, done)
+				r.failed(dl, err, end)
 				return
 			}
 			r.Delivered(dl)
-			if done != nil {
-				done()
+			if end.done != nil {
+				end.done()
 			}
 		})
 	}()

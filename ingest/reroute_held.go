@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,27 +16,118 @@ import (
 // refusing for hours would otherwise log every try of every held dead letter.
 const refusedLogEvery = time.Minute
 
+// heldCost is what a held dead letter counts toward the pending produce bytes besides
+// its record's own (the consumer's charge): its goroutine's stack, backoff and timer.
+// A flood of malformed events while the dead-letter topic refuses for good holds a
+// dead letter each; counted by their bytes alone, dead letters of some hundred bytes
+// let --max-pending-produce-bytes (64 MiB) start some 300,000 goroutines before the
+// consumer stopped fetching, gigabytes of stacks. So counted, some 8,000 are held,
+// and what was read before their refusals came back (TestHeldDeadLettersAreBounded).
+const heldCost = 8 << 10
+
+// holds are the dead letters held (hold) for one events partition. A hold must not
+// outlive its partition: its event's offset was held, so not committed, and the
+// partition's next owner reads the event again and holds a dead letter of its own;
+// once the topic took writes both were written, the event dead-lettered twice
+// (TestDeadLetterHeldAcrossRevokeIsWrittenOnce). giveUp ends them.
+type holds struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu    sync.Mutex
+	n     int           // holds running
+	ended chan struct{} // closed while n is 0
+}
+
+func newHolds() *holds {
+	h := &holds{ended: make(chan struct{})}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	close(h.ended)
+	return h
+}
+
+// start counts a hold beginning, or reports false when the holds were given up: a
+// dead letter refused after its partition was, it is given up at once.
+func (h *holds) start() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ctx.Err() != nil {
+		return false
+	}
+	if h.n++; h.n == 1 {
+		h.ended = make(chan struct{})
+	}
+	return true
+}
+
+func (h *holds) end() {
+	h.mu.Lock()
+	if h.n--; h.n == 0 {
+		close(h.ended)
+	}
+	h.mu.Unlock()
+}
+
+// giveUp ends the holds, each dead letter given up unproduced (its given called, not
+// its done: its event's offset stays uncommitted for the partition's next owner), and
+// waits until they have ended or ctx is done. It reports how many were held. A hold
+// whose try is under way when it is given up may still be delivered by it: then its
+// done is called, as it was written.
+func (h *holds) giveUp(ctx context.Context) (int, error) {
+	h.cancel()
+	h.mu.Lock()
+	ended, n := h.ended, h.n
+	h.mu.Unlock()
+	select {
+	case <-ended:
+		return n, nil
+	case <-ctx.Done():
+		return n, fmt.Errorf("waiting for held dead letters to be given up: %w", ctx.Err())
+	}
+}
+
 // hold produces dl again and again, with backoff, until its topic takes it, refuses
-// it as too large (Failed cuts it), or the client closes, calling done (if not nil)
-// only then. The dead-letter topic refused dl for good (an ACL not yet granted, an
+// it as too large (Failed cuts it), its holds are given up (end.holds: its partition
+// revoked or lost, or the consumer stopping) or the client closes, calling end.done
+// (if not nil) only when it is delivered or has failed, end.given when it is given
+// up. The dead-letter topic refused dl for good (an ACL not yet granted, an
 // invalid or missing topic): dropping it committed the offset of the event it stood
 // for past it, and the event was lost to every later run, though ACLs and topics get
 // fixed. Each refusal is counted in ProduceErrors and logged (refusedLogEvery); its
 // event's offset stays held meanwhile, and Flush waits for it, so a revoke or a
 // shutdown gives it up after its timeout without committing past it.
-func (r *Rerouter) hold(dl *kgo.Record, err error, done func()) {
+func (r *Rerouter) hold(dl *kgo.Record, err error, end deadLetterEnd) {
 	r.refused(dl, err)
+	if end.holds != nil && !end.holds.start() {
+		end.giveUp()
+		return
+	}
 	r.starting()
+	if r.charge != nil {
+		r.charge(heldCost)
+	}
 	// Between tries the client holds no record: the hold waits in Waits itself, so that
 	// --max-produce-stall sees the dead letter held.
 	key := new(int)
 	r.m.Waits.start(key, dl.Topic)
-	// It ends once dl is delivered, refused as too large, or the client is closed (its
-	// context ends the wait between tries).
+	// It ends once dl is delivered, refused as too large, given up, or the client is
+	// closed (its context ends the wait between tries).
 	go func() {
 		defer r.handedOne()
+		if end.holds != nil {
+			defer end.holds.end()
+		}
 		defer r.m.Waits.end(key)
+		if r.charge != nil {
+			defer r.charge(-heldCost)
+		}
 		ctx := r.cl.Context()
+		if end.holds != nil {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(end.holds.ctx)
+			defer cancel()
+			defer context.AfterFunc(r.cl.Context(), cancel)()
+		}
 		b := backoff.NewExponentialBackOff()
 		b.MaxInterval = 30 * time.Second
 		_, err := backoff.Retry(ctx, func() (struct{}, error) {
@@ -51,15 +144,24 @@ func (r *Rerouter) hold(dl *kgo.Record, err error, done func()) {
 		switch {
 		case err == nil:
 			r.Delivered(dl)
-			if done != nil {
-				done()
+			if end.done != nil {
+				end.done()
 			}
+		case end.holds != nil && end.holds.ctx.Err() != nil:
+			end.giveUp()
 		case ctx.Err() != nil || errors.Is(err, context.Canceled):
-			r.Failed(dl, kgo.ErrClientClosed, done)
+			r.failed(dl, kgo.ErrClientClosed, end)
 		default:
-			r.Failed(dl, err, done)
+			r.failed(dl, err, end)
 		}
 	}()
+}
+
+// giveUp calls end.given (if not nil) for a dead letter given up with its holds.
+func (end deadLetterEnd) giveUp() {
+	if end.given != nil {
+		end.given()
+	}
 }
 
 // refused counts a refusal of dead letter dl and logs it, at most once every
