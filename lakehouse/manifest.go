@@ -28,6 +28,23 @@ var manifestName = regexp.MustCompile(`^manifest/v([0-9]{12,19})\.json$`)
 
 func manifestKey(version int64) string { return fmt.Sprintf("%sv%012d.json", manifestPrefix, version) }
 
+// manifestVersion is the version the object name is the manifest of, and false for a
+// foreign object among the manifests. Only manifestKey's own name of its number is a
+// manifest: reads go to that key, so another spelling of the number (more leading
+// zeros) was listed as a version whose reads found nothing, taken for a manifest pruned
+// meanwhile, and every read and commit failed for good (errManifestsVanish).
+func manifestVersion(name string) (int64, bool) {
+	m := manifestName.FindStringSubmatch(name)
+	if m == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || manifestKey(v) != name {
+		return 0, false
+	}
+	return v, true
+}
+
 // Manifest is one committed state of the lake. Its highest readable version in the
 // bucket is the truth: a data file not listed here does not exist for readers.
 type Manifest struct {
@@ -364,14 +381,9 @@ func (s *manifestStore) setLogID(id string) { s.topicID.Store(&id) }
 func (s *manifestStore) versions(ctx context.Context) ([]int64, error) {
 	var vs []int64
 	err := s.bkt.List(ctx, manifestPrefix, func(a ObjectAttributes) error {
-		m := manifestName.FindStringSubmatch(a.Name)
-		if m == nil {
-			s.log.Warn("ignoring foreign object among manifests", "object", a.Name)
-			return nil
-		}
-		v, err := strconv.ParseInt(m[1], 10, 64)
-		if err != nil {
-			s.log.Warn("ignoring foreign object among manifests", "object", a.Name)
+		v, ok := manifestVersion(a.Name)
+		if !ok {
+			s.log.Warn("ignoring foreign object among manifests (a manifest is named manifest/v<version, 12 digits or more, no extra leading zeros>.json)", "object", a.Name)
 			return nil
 		}
 		vs = append(vs, v)
@@ -458,10 +470,8 @@ const clockSlack = 2 * time.Second
 func (s *manifestStore) checkNotStranded(ctx context.Context, read, top int64, committing map[string]bool) error {
 	var written time.Time // the newest unreadable manifest's
 	err := s.bkt.List(ctx, manifestPrefix, func(a ObjectAttributes) error {
-		if m := manifestName.FindStringSubmatch(a.Name); m != nil {
-			if v, err := strconv.ParseInt(m[1], 10, 64); err == nil && v > read && a.ModTime.After(written) {
-				written = a.ModTime
-			}
+		if v, ok := manifestVersion(a.Name); ok && v > read && a.ModTime.After(written) {
+			written = a.ModTime
 		}
 		return nil
 	})
