@@ -39,11 +39,25 @@ func manifestVersion(name string) (int64, bool) {
 		return 0, false
 	}
 	v, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil || manifestKey(v) != name {
+	if err != nil || v > maxManifestVersion || manifestKey(v) != name {
 		return 0, false
 	}
 	return v, true
 }
+
+// maxManifestVersion is the highest version a manifest may have; a name above it is
+// foreign. Commits count up by one from the highest version present, so no lake
+// reaches it (a commit a microsecond for 285,000 years); only junk is named so high, and
+// junk at the top of int64 (v9223372036854775807) made the next commit's version
+// overflow, its put retried for ever and nothing archived visible. Ignoring such a name
+// keeps the lake going; the margin below int64's top keeps a commit's next version from
+// overflowing, and a commit that would pass the bound fails (ErrManifestVersionsExhausted).
+const maxManifestVersion = 9_000_000_000_000_000_000
+
+// ErrManifestVersionsExhausted is a commit's error when the lake holds a manifest at
+// maxManifestVersion: the next version would be foreign. Only an object put there by
+// hand gets there; nothing retries it (the archiver stops, a maintenance pass fails).
+var ErrManifestVersionsExhausted = errors.New("lakehouse: no manifest version left to commit")
 
 // Manifest is one committed state of the lake. Its highest readable version in the
 // bucket is the truth: a data file not listed here does not exist for readers.
@@ -618,6 +632,10 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 		cur, top, err := s.latest(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if top >= maxManifestVersion {
+			return nil, fmt.Errorf("%w: %s is at the highest version a manifest may have (%d): remove it if it is junk, it was no commit of this build",
+				ErrManifestVersionsExhausted, manifestKey(top), int64(maxManifestVersion))
 		}
 		if err := checkTopic(cur, s.topic, s.logID()); err != nil {
 			return nil, err
