@@ -27,8 +27,10 @@ type MaintenanceReport struct {
 	FilesExpired int
 	// ObjectsDeleted counts replaced files, orphans and old manifests deleted.
 	ObjectsDeleted int
-	// CorruptFiles are listed files that could not be read (left in place, reported).
+	// CorruptFiles are listed files that could not be read (left in place and listed,
+	// reported: the pass's error names them); Corrupt are their paths.
 	CorruptFiles int
+	Corrupt      []string
 	// ForeignObjects are objects under data/ the lake did not write (left in place).
 	ForeignObjects int
 	// ColumnLimited counts the merged files whose inputs typed more paths than
@@ -190,19 +192,41 @@ func (mt *maintainer) compactionGroups(m *Manifest, partitions []int32) [][]File
 	return groups
 }
 
-func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *MaintenanceReport) error {
+// compact merges the compaction groups. A group holding a corrupt file merges the
+// files on either side of it, and the pass's error names every corrupt file once all
+// else is done: counted alone, `lake compact` exited 0 over a listed file that backfill
+// and backtest cannot read, and the rest of its group stayed small.
+func (mt *maintainer) compact(ctx context.Context, partitions []int32, rep *MaintenanceReport) (err error) {
 	m, _, err := mt.latest(ctx)
 	if err != nil {
 		return err
 	}
 	rep.Manifest = m
-	for _, group := range mt.compactionGroups(m, partitions) {
+	defer func() {
+		if len(rep.Corrupt) > 0 {
+			err = errors.Join(err, corruptFilesError(rep.Corrupt))
+		}
+	}()
+	queue := mt.compactionGroups(m, partitions)
+	for len(queue) > 0 {
+		group := queue[0]
+		queue = queue[1:]
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		merged, data, left, err := mt.merge(ctx, group)
-		if errors.Is(err, ErrCorrupt) {
+		var cf *corruptFileError
+		if errors.As(err, &cf) {
 			rep.CorruptFiles++
+			rep.Corrupt = append(rep.Corrupt, cf.path)
+			// The runs on either side of it are still adjacent files of the group; the
+			// corrupt one stays listed as it is, the only copy of its offsets.
+			i := slices.IndexFunc(group, func(f FileEntry) bool { return f.Path == cf.path })
+			for _, run := range [][]FileEntry{group[:i], group[i+1:]} {
+				if len(run) >= 2 {
+					queue = append(queue, run)
+				}
+			}
 			continue
 		}
 		if errors.Is(err, errStale) {
@@ -266,7 +290,7 @@ func (mt *maintainer) merge(ctx context.Context, group []FileEntry) (FileEntry, 
 		err := mt.readInto(ctx, f, b, doc)
 		if errors.Is(err, ErrCorrupt) {
 			mt.log.Error("corrupt file, not compacted", "file", f.Path, "err", err)
-			return FileEntry{}, nil, 0, err
+			return FileEntry{}, nil, 0, &corruptFileError{path: f.Path, err: err}
 		}
 		if err != nil {
 			return FileEntry{}, nil, 0, fmt.Errorf("read %s: %w", f.Path, err)

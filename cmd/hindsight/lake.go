@@ -338,7 +338,14 @@ func newLakeCmd() *cobra.Command {
 	compact := &cobra.Command{
 		Use:   "compact",
 		Short: "Run one maintenance pass: merge small files, apply retention, delete garbage",
-		Args:  cobra.NoArgs,
+		Long: `Run one maintenance pass: merge small files, apply retention, delete replaced files
+and garbage, prune old manifests.
+
+A listed file it cannot read (damaged, truncated, deleted by hand) is left listed, the
+files around it merged, and the pass, all else done, exits 1 naming it: the file is the
+only copy of its offsets, and backfill and backtest over them fail until it is restored
+from a backup or the bucket's object versions.`,
+		Args: cobra.NoArgs,
 		RunE: runE(func(ctx context.Context, url string, storage lakehouse.StorageConfig, out io.Writer) error {
 			if err := mc.ValidateNamed(flagOf(compactFlags)); err != nil {
 				return usageError{err}
