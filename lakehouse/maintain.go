@@ -27,6 +27,11 @@ type MaintenanceReport struct {
 	FilesExpired int
 	// ObjectsDeleted counts replaced files, orphans and old manifests deleted.
 	ObjectsDeleted int
+	// RefusedDeletes are objects the newest manifest's pending deletes named that the
+	// lake may not delete (not a data file of its naming, or a file it still lists): a
+	// damaged or hand-edited manifest. Left in place and dropped from the pending
+	// deletes; the pass's error names them.
+	RefusedDeletes int
 	// CorruptFiles are listed files that could not be read (left in place and listed,
 	// reported: the pass's error names them); Corrupt are their paths.
 	CorruptFiles int
@@ -538,7 +543,20 @@ func (mt *maintainer) deletePending(ctx context.Context, rep *MaintenanceReport)
 	due := map[string]bool{}
 	removedWhen := map[int64]time.Time{} // the store's time of each removing manifest
 	untold := map[int64]bool{}           // removing manifests whose time the store failed to tell
+	var refused []string
 	for _, d := range m.PendingDeletes {
+		// Deleted as given, a damaged manifest's entry had deleted a file it still
+		// listed, or a state snapshot kept in the lake's bucket: only what compaction
+		// and retention ever schedule is deleted. The entry is dropped with the due
+		// ones (the object stays), and the pass reports the manifest.
+		if why := undeletable(m, d.Path); why != "" {
+			rep.RefusedDeletes++
+			mt.log.Error("a manifest's pending deletes name an object the lake may not delete: refused, the object is left in place",
+				"manifest", manifestKey(m.Version), "object", d.Path, "why", why)
+			refused = append(refused, fmt.Sprintf("%s (%s)", d.Path, why))
+			due[d.Path] = true
+			continue
+		}
 		if mt.now().Sub(d.RemovedAt) < mt.deleteDelay {
 			continue
 		}
@@ -579,10 +597,15 @@ func (mt *maintainer) deletePending(ctx context.Context, rep *MaintenanceReport)
 		}
 		due[d.Path] = true
 	}
-	if len(due) == 0 {
-		return nil
+	var refusedErr error
+	if len(refused) > 0 {
+		refusedErr = fmt.Errorf("%w: %s marks for deletion %d objects the lake may not delete, refused and left in place: %s",
+			ErrCorrupt, manifestKey(m.Version), len(refused), strings.Join(refused, ", "))
 	}
-	return mt.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
+	if len(due) == 0 {
+		return refusedErr
+	}
+	err = mt.bo.do(ctx, "commit manifest", func(ctx context.Context) error {
 		nm, err := mt.store.commit(ctx, func(m *Manifest) error {
 			n := len(m.PendingDeletes)
 			m.PendingDeletes = slices.DeleteFunc(m.PendingDeletes, func(d PendingDelete) bool { return due[d.Path] })
@@ -596,6 +619,19 @@ func (mt *maintainer) deletePending(ctx context.Context, rep *MaintenanceReport)
 		}
 		return err
 	})
+	return errors.Join(err, refusedErr)
+}
+
+// undeletable says why a pending delete of m may not be deleted ("": it may): the lake
+// deletes only data files of its own naming that m no longer lists.
+func undeletable(m *Manifest, path string) string {
+	switch {
+	case !dataNamePattern.MatchString(path):
+		return "not a data file of the lake's naming"
+	case m.hasFile(path):
+		return "the manifest still lists it"
+	}
+	return ""
 }
 
 // collectGarbage deletes data objects no manifest knows that are older than

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,13 @@ func TestLakeCompactDeletesWhatADamagedManifestMarksPending(t *testing.T) {
 				var names []string
 				bkt.List(ctx, "", func(a lakehouse.ObjectAttributes) error { names = append(names, a.Name); return nil })
 				t.Errorf("lake compact deleted %s, named in the manifest's pending_deletes (exit error %v):\n%s\nleft: %v", victim, err, out, slices.Sorted(slices.Values(names)))
+			}
+			// Refused, and said: the pass fails naming the object and the manifest.
+			if err == nil || !strings.Contains(err.Error(), victim) || !strings.Contains(err.Error(), "manifest/v000000000002.json") {
+				t.Errorf("lake compact refusing to delete %s: exit error %v, want one naming it and manifest/v000000000002.json\n%s", victim, err, out)
+			}
+			if !strings.Contains(out, "refused to delete 1 object") {
+				t.Errorf("lake compact's report does not say it refused a delete:\n%s", out)
 			}
 		})
 	}

@@ -131,13 +131,14 @@ func printMaintenance(w io.Writer, rep lakehouse.MaintenanceReport, asJSON bool)
 			FilesWritten    int   `json:"files_written"`
 			FilesExpired    int   `json:"files_expired"`
 			ObjectsDeleted  int   `json:"objects_deleted"`
+			RefusedDeletes  int   `json:"refused_deletes"`
 			CorruptFiles    int   `json:"corrupt_files"`
 			ForeignObjects  int   `json:"foreign_objects"`
 			ColumnLimited   int   `json:"column_limited_files"`
 			PathsLeftOut    int   `json:"typed_paths_left_out"`
 			RetentionHeld   int   `json:"retention_held_partitions"`
 			ManifestVersion int64 `json:"manifest_version"`
-		}{rep.FilesCompacted, rep.FilesWritten, rep.FilesExpired, rep.ObjectsDeleted, rep.CorruptFiles, rep.ForeignObjects,
+		}{rep.FilesCompacted, rep.FilesWritten, rep.FilesExpired, rep.ObjectsDeleted, rep.RefusedDeletes, rep.CorruptFiles, rep.ForeignObjects,
 			rep.ColumnLimited, rep.TypedPathsLeftOut, rep.RetentionHeld, version})
 	}
 	_, err := fmt.Fprintf(w, "compacted %s into %d, expired %d, deleted %s, %s, %s\n",
@@ -146,6 +147,10 @@ func printMaintenance(w io.Writer, rep lakehouse.MaintenanceReport, asJSON bool)
 	if err == nil && rep.ColumnLimited > 0 {
 		_, err = fmt.Fprintf(w, "%s left %s untyped at --lake-max-columns (history queries read them from the JSON payload)\n",
 			plural(rep.ColumnLimited, "merged file"), plural(rep.TypedPathsLeftOut, "typed path"))
+	}
+	if err == nil && rep.RefusedDeletes > 0 {
+		_, err = fmt.Fprintf(w, "refused to delete %s a manifest marked for deletion: not the lake's data files, or files it still lists (see the error)\n",
+			plural(rep.RefusedDeletes, "object"))
 	}
 	if err == nil && rep.RetentionHeld > 0 {
 		_, err = fmt.Fprintf(w, "retention held in %s by a file holding an event dated ahead of the clock (see the log)\n",
