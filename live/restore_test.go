@@ -1,6 +1,8 @@
 package live_test
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,12 +115,18 @@ func unreadableSnapshots(t *testing.T, group string) (*kafkatest.Broker, *rule.R
 	if len(snaps) == 0 {
 		t.Fatal("no snapshot at shutdown")
 	}
-	for _, f := range snaps { // bump the encoding version (bytes 4-5) and fix nothing else
+	// Bump the encoding version (bytes 4-5) and reseal the CRC-32C trailer, as a build
+	// of that version would write it: the checksum is checked before the version, so a
+	// file left with the old one is damage, not a snapshot from the future.
+	castagnoli := crc32.MakeTable(crc32.Castagnoli)
+	for _, f := range snaps {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		data[4] = 9
+		n := len(data) - 4
+		binary.LittleEndian.PutUint32(data[n:], crc32.Checksum(data[:n], castagnoli))
 		if err := os.WriteFile(f, data, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -347,18 +347,24 @@ func sealState(dst, body []byte, version uint16) []byte {
 }
 
 // openState checks a snapshot's frame and returns its decompressed body and encoding
-// version.
+// version. The frame (magic, version, CRC-32C trailer) is the same in every encoding
+// version, so the checksum is checked before the version is read: read first, a bit
+// flipped in the version sent operators looking for a newer build, and a file cut
+// short was called no snapshot at all.
 func openState(data []byte) ([]byte, uint16, error) {
-	if len(data) < stateHeaderLen+stateTrailerLen || string(data[:4]) != stateMagic {
+	if len(data) < len(stateMagic) || string(data[:len(stateMagic)]) != stateMagic {
 		return nil, 0, fmt.Errorf("%w: not a Hindsight partition snapshot (bad magic)", ErrStateCorrupt)
+	}
+	if len(data) < stateHeaderLen+stateTrailerLen {
+		return nil, 0, fmt.Errorf("%w: truncated (%d bytes, a snapshot has at least %d): the write was cut short or the file damaged", ErrStateCorrupt, len(data), stateHeaderLen+stateTrailerLen)
+	}
+	n := len(data) - stateTrailerLen
+	if got, want := crc32.Checksum(data[:n], crcTable), binary.LittleEndian.Uint32(data[n:]); got != want {
+		return nil, 0, fmt.Errorf("%w: checksum mismatch (%08x, recorded %08x): the file is damaged or cut short", ErrStateCorrupt, got, want)
 	}
 	version := binary.LittleEndian.Uint16(data[4:])
 	if version < stateVersionV1 || version > stateVersion {
 		return nil, 0, fmt.Errorf("%w: the snapshot has encoding version %d; this build reads versions %d to %d only (restore it with a build that reads it, or delete it to recount from history)", ErrStateVersion, version, stateVersionV1, stateVersion)
-	}
-	n := len(data) - stateTrailerLen
-	if got, want := crc32.Checksum(data[:n], crcTable), binary.LittleEndian.Uint32(data[n:]); got != want {
-		return nil, 0, fmt.Errorf("%w: checksum mismatch (%08x, recorded %08x)", ErrStateCorrupt, got, want)
 	}
 	if data[6] != stateCompressionS2 {
 		return nil, 0, fmt.Errorf("%w: unknown compression %d", ErrStateCorrupt, data[6])

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"maps"
 	"math/rand/v2"
 	"runtime"
@@ -201,6 +202,10 @@ func TestSnapshotRefusals(t *testing.T) {
 	withVersion := func(v uint16) []byte {
 		b := append([]byte(nil), good...)
 		binary.LittleEndian.PutUint16(b[4:], v)
+		// What a build of that version writes: its checksum matches. Left as it was,
+		// the frame is damage, and reported as such.
+		n := len(b) - stateTrailerLen
+		binary.LittleEndian.PutUint32(b[n:], crc32.Checksum(b[:n], crcTable))
 		return b
 	}
 	flipped := append([]byte(nil), good...)
@@ -217,6 +222,8 @@ func TestSnapshotRefusals(t *testing.T) {
 		{"older encoding", withVersion(0), 1, nil, ErrStateVersion, "encoding version 0"},
 		{"flipped bit", flipped, 1, nil, ErrStateCorrupt, "checksum mismatch"},
 		{"truncated", good[:len(good)-9], 1, nil, ErrStateCorrupt, "checksum"},
+		{"cut after the magic", good[:10], 1, nil, ErrStateCorrupt, "truncated (10 bytes"},
+		{"version bit flipped", func() []byte { b := append([]byte(nil), good...); b[5] ^= 1; return b }(), 1, nil, ErrStateCorrupt, "checksum mismatch"},
 		{"not a snapshot", []byte("PAR1 certainly not a snapshot"), 1, nil, ErrStateCorrupt, "bad magic"},
 		{"empty", nil, 1, nil, ErrStateCorrupt, "bad magic"},
 		{"other partition", good, 2, nil, nil, "not of events partition 2"},
