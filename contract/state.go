@@ -28,7 +28,9 @@ type PartitionState struct {
 	AgeSeconds   *float64      `json:"snapshot_age_seconds,omitempty"`
 	LagOffsets   *int64        `json:"snapshot_lag_offsets,omitempty"`
 	Restored     *SnapshotInfo `json:"restored_from,omitempty"`
-	// LastError is why the latest snapshot could not be stored or read.
+	// LastError is why the latest snapshot could not be stored or read: "restore: ..."
+	// when no snapshot could be restored, "restore skipped: ..." when newer ones were
+	// skipped for an older one (live/API.md).
 	LastError string `json:"last_error,omitempty"`
 	// Problems says, one sentence each, what is wrong with the partition's durable
 	// state: no snapshot could be read at restore (its counts were rebuilt from

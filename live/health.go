@@ -223,7 +223,9 @@ func (r *readiness) snapshotProblems(d *Daemon, now time.Time) map[int32]partiti
 
 		var pp partitionProblems
 		failing := false
-		if restoreErr, ok := strings.CutPrefix(lastErr, "restore: "); ok { // restore.go's mark
+		if note, ok := strings.CutPrefix(lastErr, restoreSkippedMark); ok {
+			pp.all = append(pp.all, "the newest stored snapshot(s) of this partition could not be used, so an older one was restored: "+note)
+		} else if restoreErr, ok := strings.CutPrefix(lastErr, restoreFailedMark); ok {
 			if d.bf == nil {
 				pp.all = append(pp.all, "no stored snapshot of this partition could be read, and without backfill its history was not recounted: the rules' counts lack it (status error): "+restoreErr)
 			} else {

@@ -70,7 +70,7 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 				p.historyLost = "the partition's offsets could not be listed, so whether the group counted events of it before is not known, and --no-snapshots --no-backfill restore no history"
 			} else {
 				d.log.Error("partition offsets unknown; not restoring its snapshot, and without backfill its history is not recounted: its counts restart at the resume offset", "partition", pid)
-				p.snaps.lastErr = "restore: the partition's offsets could not be listed"
+				p.snaps.lastErr = restoreFailedMark + "the partition's offsets could not be listed"
 				p.historyLost = "the partition's offsets could not be listed, so no snapshot was restored, and --no-backfill recounts no history"
 			}
 			out[pid] = p
@@ -97,7 +97,7 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		if err != nil {
 			d.m.restoreFailures.Inc()
 			p = d.newPartition(pid)
-			p.snaps.lastErr = "restore: " + err.Error()
+			p.snaps.lastErr = restoreFailedMark + err.Error()
 			if d.bf == nil {
 				// Nothing recounts the history the snapshot held: the versions the
 				// partition adopts at its resume offset say their counts lack it.
@@ -363,7 +363,7 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *snapshotReade
 		return nil, err
 	}
 	var errs []error
-	for _, name := range names {
+	for i, name := range names {
 		began := time.Now()
 		data, err := store.get(ctx, pid, name)
 		if err != nil {
@@ -391,10 +391,16 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *snapshotReade
 		r.Key, r.Offset, r.Bytes, r.Took = name, p.next, len(data), time.Since(began).Round(time.Microsecond).String()
 		r.Counters = p.counterCount()
 		pending := len(p.pending) + len(p.endedReplays)
+		if len(errs) > 0 {
+			p.snaps.lastErr = skippedNote(errs, names[:i], name, p.next)
+		}
 		p.mu.Unlock()
 		d.produceEnded(p)
+		// Seen only in the log, a store rotting under its newest snapshots went
+		// unnoticed until no copy was left.
+		d.m.snapshotsSkipped.Add(float64(len(errs)))
 		for _, e := range errs {
-			d.log.Warn("skipped an unreadable snapshot for an older one", "partition", pid, "err", e)
+			d.log.Warn("skipped an unreadable snapshot for an older one", "partition", pid, "restored", name, "err", e)
 		}
 		d.m.restores.Inc()
 		d.log.Info("partition state restored", "partition", pid, "snapshot", name, "offset", p.next,
@@ -405,6 +411,31 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *snapshotReade
 }
 
 func (p *partition) counterCount() int { return p.counts.live }
+
+// Marks of a restore's news in a partition's last error (partitionSnapshots.lastErr),
+// which an initial snapshot does not make old, and health tells apart from a snapshot
+// not stored.
+const (
+	restoreFailedMark  = "restore: "
+	restoreSkippedMark = "restore skipped: "
+)
+
+// skippedNote is the partition's last error when the restore skipped newer snapshots
+// (errs) for the older one restored, at offset next: the events between are evaluated
+// again, and the operator reading it should know that as well as what is damaged.
+func skippedNote(errs []error, skipped []string, restored string, next int64) string {
+	skippedUpTo := int64(-1)
+	for _, n := range skipped {
+		o, _ := snapshotName(n)
+		skippedUpTo = max(skippedUpTo, o)
+	}
+	msg := fmt.Sprintf("%s%d newer snapshot(s) could not be used (%v); restored the older %s (offset %d) in their place",
+		restoreSkippedMark, len(errs), errors.Join(errs...), restored, next)
+	if skippedUpTo > next {
+		msg += fmt.Sprintf(", so the events from offset %d to %d are evaluated again (their alerts and dead letters may be sent a second time)", next, skippedUpTo)
+	}
+	return msg
+}
 
 // partitionFromSnapshot decodes a snapshot onto the active rules. Counters of rule
 // versions no longer active are dropped; active versions the snapshot does not know

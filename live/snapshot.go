@@ -142,7 +142,7 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	// counters frozen; they are encoded after, while events flow (chunked).
 	enc := p.beginState(d.cfg.Topics.Events, d.cfg.Group, began, &p.snaps.bufs, d.active.Load())
 	restoreErr := ""
-	if reason == reasonInitial && strings.HasPrefix(p.snaps.lastErr, "restore: ") {
+	if reason == reasonInitial && (strings.HasPrefix(p.snaps.lastErr, restoreFailedMark) || strings.HasPrefix(p.snaps.lastErr, restoreSkippedMark)) {
 		restoreErr = p.snaps.lastErr // an initial snapshot does not make that news old
 	}
 	p.mu.Unlock()
