@@ -25,6 +25,11 @@ const (
 	DefaultMaxBufferedBytes = 512 << 20
 )
 
+// DefaultOrphanGrace is ArchiverConfig.OrphanGrace's default, and how long the
+// daemon's state store lets a snapshot's temporary go unwritten before it takes it for
+// a killed writer's (RemoveStaleTemps).
+const DefaultOrphanGrace = time.Hour
+
 // ArchiverConfig configures RunArchiver. Zero fields take the defaults EnsureDefaults
 // documents next to each field.
 type ArchiverConfig struct {
@@ -318,7 +323,7 @@ func (c *ArchiverConfig) EnsureDefaults() {
 		c.DeleteDelay = 10 * time.Minute
 	}
 	if c.OrphanGrace == 0 {
-		c.OrphanGrace = time.Hour
+		c.OrphanGrace = DefaultOrphanGrace
 	}
 	if c.KeepManifests == 0 {
 		c.KeepManifests = 10

@@ -1,6 +1,7 @@
 package lakehouse
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -404,15 +405,24 @@ func (bb *blobBucket) Close() error {
 	return bb.b.Close()
 }
 
-// removeStaleTemps deletes the temporary files that writers killed mid-Put left in a
-// file:// bucket. It is a no-op for other stores, which have no such leftovers.
-func (bb *blobBucket) removeStaleTemps(olderThan time.Duration) (int, error) {
+// removeStaleTemps deletes the temporary files that writers killed mid-Put left under
+// the folder prefix ("" for all, else ending in "/") of a file:// bucket, those
+// unwritten for olderThan: a Put in progress writes, which moves the mtime. It is a
+// no-op for other stores, which have no such leftovers.
+func (bb *blobBucket) removeStaleTemps(prefix string, olderThan time.Duration) (int, error) {
 	if bb.dir == "" {
 		return 0, nil
 	}
+	root := bb.dir
+	if prefix != "" {
+		if err := bb.check(strings.TrimSuffix(prefix, "/")); err != nil || !strings.HasSuffix(prefix, "/") {
+			return 0, fmt.Errorf("removing stale temporaries: prefix %q is not a folder: %w", prefix, cmp.Or(err, ErrInvalidName))
+		}
+		root = filepath.Join(bb.dir, filepath.FromSlash(prefix))
+	}
 	n := 0
 	cutoff := time.Now().Add(-olderThan)
-	err := filepath.WalkDir(bb.dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !fileblobTemp.MatchString(d.Name()) {
 			return nil
 		}
@@ -428,5 +438,18 @@ func (bb *blobBucket) removeStaleTemps(olderThan time.Duration) (int, error) {
 
 // staleTempRemover is implemented by buckets that can leave temporaries behind.
 type staleTempRemover interface {
-	removeStaleTemps(olderThan time.Duration) (int, error)
+	removeStaleTemps(prefix string, olderThan time.Duration) (int, error)
+}
+
+// RemoveStaleTemps deletes what writers killed mid-Put left in b under the folder
+// prefix ("" for all, else ending in "/") and did not write for olderThan, and says
+// how many it deleted. Lake maintenance does it for the lake's bucket; a store written
+// outside the lake (the daemon's --state) calls it for its own folders, or every kill
+// -9 during a write there left a file for good.
+func RemoveStaleTemps(b Bucket, prefix string, olderThan time.Duration) (int, error) {
+	r, ok := b.(staleTempRemover)
+	if !ok {
+		return 0, nil
+	}
+	return r.removeStaleTemps(prefix, olderThan)
 }

@@ -101,7 +101,7 @@ func (mt *maintainer) run(ctx context.Context, partitions []int32) (MaintenanceR
 		errs = append(errs, err)
 	}
 	if r, ok := mt.bkt.(staleTempRemover); ok {
-		n, _ := r.removeStaleTemps(mt.orphanGrace)
+		n, _ := r.removeStaleTemps("", mt.orphanGrace)
 		rep.ObjectsDeleted += n
 	}
 	return rep, errors.Join(errs...)

@@ -34,6 +34,8 @@ type metrics struct {
 	restores         prometheus.Counter
 	restoreFailures  prometheus.Counter
 	snapshotsSkipped prometheus.Counter
+	// snapshotTempsRemoved: temporaries of snapshot writes cut short, deleted.
+	snapshotTempsRemoved prometheus.Counter
 
 	// limits are the limits' values and reaches (server.go shows the HTTP ones); the
 	// embedded archiver reports its own into them. httpConns is the HTTP connections
@@ -91,9 +93,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		snapshotBytes: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "hindsight_snapshot_bytes", Help: "Size of stored partition state snapshots.",
 			Buckets: prometheus.ExponentialBuckets(256, 4, 12)}), // 256 B … 1 GiB
-		restores:         newCounter("hindsight_snapshot_restores_total", "Partitions whose state was restored from a snapshot."),
-		restoreFailures:  newCounter("hindsight_snapshot_restore_failures_total", "Partitions whose snapshots could not be read (their counts were rebuilt from history)."),
-		snapshotsSkipped: newCounter("hindsight_snapshot_skipped_total", "Snapshots a restore could not use (unreadable, damaged, not fitting the log) and skipped for an older one of the partition, whose events since are evaluated again."),
+		restores:             newCounter("hindsight_snapshot_restores_total", "Partitions whose state was restored from a snapshot."),
+		restoreFailures:      newCounter("hindsight_snapshot_restore_failures_total", "Partitions whose snapshots could not be read (their counts were rebuilt from history)."),
+		snapshotTempsRemoved: newCounter("hindsight_snapshot_temps_removed_total", "Temporaries a snapshot write killed mid-write left in a file:// state store, unwritten for an hour, deleted."),
+		snapshotsSkipped:     newCounter("hindsight_snapshot_skipped_total", "Snapshots a restore could not use (unreadable, damaged, not fitting the log) and skipped for an older one of the partition, whose events since are evaluated again."),
 
 		limits:         limitmetric.New(),
 		httpConns:      newGauge("hindsight_http_connections_open", "HTTP connections held by the server (at most hindsight_limit{name=\"http_max_connections\"})."),
@@ -113,7 +116,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.timeErrors, m.lateEvents, m.windowDrops, m.suppressed)
 	reg.MustRegister(m.limits.Collectors()...)
 	reg.MustRegister(m.httpConns, m.heavyRunning, m.streamsOpen, m.typedPaths, m.typedPathsOver)
-	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotStall, m.snapshotBytes, m.restores, m.restoreFailures, m.snapshotsSkipped)
+	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotStall, m.snapshotBytes, m.restores, m.restoreFailures, m.snapshotsSkipped, m.snapshotTempsRemoved)
 	reg.MustRegister(m.eval, m.age, m.futureStamped, m.alerts, m.alertsResolved, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds, m.evalCutShort)
 	return m
 }

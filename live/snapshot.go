@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
 // Durable state (docs/architecture.md, "State and scale"). Each owned partition's state is saved
@@ -203,6 +204,14 @@ func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, v
 	d.m.snapshotBytes.Observe(float64(len(data)))
 	if err := d.state.prune(ctx, p.id); err != nil {
 		d.log.Warn("pruning old snapshots", "partition", p.id, "err", err)
+	}
+	n, err := d.state.removeStaleTemps(p.id)
+	if err != nil {
+		d.log.Warn("removing stale snapshot temporaries", "partition", p.id, "err", err)
+	}
+	if n > 0 {
+		d.m.snapshotTempsRemoved.Add(float64(n))
+		d.log.Info("removed temporaries of snapshot writes cut short", "partition", p.id, "removed", n, "older_than", lakehouse.DefaultOrphanGrace)
 	}
 	return nil
 }

@@ -124,6 +124,21 @@ func (s *stateStore) prune(ctx context.Context, p int32) error {
 	return errors.Join(errs...)
 }
 
+// removeStaleTemps deletes what snapshot writes killed mid-Put (kill -9, a crash)
+// left in partition p's folder of a file:// store, and says how many. Lake maintenance
+// does so for the lake's bucket only: a --state elsewhere, or --no-archive, kept one
+// more for every kill during a write. Only those unwritten for
+// lakehouse.DefaultOrphanGrace, the grace the daemon's lake maintenance gives them: a
+// write in flight moves its file's mtime, and another member may be writing one (the
+// partition's previous owner, finishing its snapshot at revocation).
+func (s *stateStore) removeStaleTemps(p int32) (int, error) {
+	n, err := lakehouse.RemoveStaleTemps(s.bkt, s.partitionPrefix(p), lakehouse.DefaultOrphanGrace)
+	if err != nil {
+		return n, fmt.Errorf("removing stale temporaries of partition %d's snapshots in %s: %w", p, s.url, err)
+	}
+	return n, nil
+}
+
 // openState opens the snapshot stores: StateURL (default: the lake's bucket) and
 // RestoreFrom.
 func (d *Daemon) openState(ctx context.Context) error {
