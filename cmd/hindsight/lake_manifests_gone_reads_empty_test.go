@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
+)
+
+// TestLakeWithoutManifestsButDataReadsAsEmpty: a lake whose manifest objects are gone
+// (a lifecycle rule, a copy of data/ alone, a mistaken cleanup) while its data files
+// remain is shown by `lake ls` and `lake stats` as an empty lake, "0 files, manifest
+// v0", "nothing stored yet", exit 0, without a word about the data objects, and
+// backfill and backtest read it so too (no history). The same lake whose manifests are
+// there but unreadable is refused with ErrUnreadableManifests, naming a stranded file;
+// manifests missing altogether deserve as much.
+func TestLakeWithoutManifestsButDataReadsAsEmpty(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bkt, dir := lakehousetest.FileBucket(t)
+	lakehousetest.SmallFilesLake(t, bkt, 2, 3, 5, nil)
+	if err := bkt.Delete(ctx, "manifest/v000000000001.json"); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"ls", "stats"} {
+		t.Run(cmd, func(t *testing.T) {
+			out, err := run(t, "", "lake", cmd, "--lake", "file://"+dir)
+			if err == nil && !strings.Contains(out, "data/p=") {
+				t.Errorf("lake %s over 6 data files and no manifest exited 0 and shows an empty lake:\n%s", cmd, out)
+			}
+		})
+	}
+	lake := lakehouse.NewLake(bkt, nil)
+	snap, err := lake.Snapshot(ctx)
+	if err == nil {
+		t.Errorf("Snapshot of a lake holding 6 data files and no manifest: no error, version %d, %d files", snap.Version(), len(snap.Files(lakehouse.Filter{})))
+	}
+}
