@@ -92,11 +92,15 @@ type Snapshot struct {
 
 // Snapshot reads the newest readable manifest. An empty lake gives an empty snapshot
 // (version 0); a lake whose manifests are all unreadable fails with
-// ErrUnreadableManifests, unless it holds no history they could have listed.
+// ErrUnreadableManifests, unless it holds no history they could have listed, and one
+// with no manifest at all but data files fails with ErrMissingManifests.
 func (l *Lake) Snapshot(ctx context.Context) (*Snapshot, error) {
 	m, top, err := l.store.latest(ctx)
-	if err == nil && m.Version == 0 && top > 0 {
+	switch {
+	case err == nil && m.Version == 0 && top > 0:
 		err = l.store.checkNotStranded(ctx, 0, top, nil)
+	case err == nil && m.Version == 0:
+		err = l.store.checkManifestsPresent(ctx, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lakehouse: snapshot: %w", err)

@@ -647,9 +647,10 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 			}
 			return nil, err
 		}
-		if cur.Version < top {
-			// Unreadable versions above the one read: if they were commits, their
-			// files are listed nowhere else, and this commit would drop them.
+		if cur.Version < top || top == 0 {
+			// Unreadable versions above the one read, or no manifest at all: if they
+			// were commits, their files are listed nowhere else, and this commit would
+			// drop them.
 			committing := map[string]bool{}
 			for _, f := range next.Files {
 				committing[f.Path] = true
@@ -657,7 +658,13 @@ func (s *manifestStore) commit(ctx context.Context, mutate func(*Manifest) error
 			for _, d := range next.PendingDeletes {
 				committing[d.Path] = true
 			}
-			if err := s.checkNotStranded(ctx, cur.Version, top, committing); err != nil {
+			var err error
+			if top == 0 {
+				err = s.checkManifestsPresent(ctx, next)
+			} else {
+				err = s.checkNotStranded(ctx, cur.Version, top, committing)
+			}
+			if err != nil {
 				return nil, err
 			}
 		}

@@ -2,6 +2,7 @@ package lakehouse_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 // unreadable manifests hold commits), commits v1 listing its new files alone, and its
 // orphan collection then deletes every older data file: the archived history is gone,
 // without an error. Unreadable manifests over the same files hold every commit
-// (TestUnreadableManifestsHoldCommits); missing ones should too.
+// (TestUnreadableManifestsHoldCommits); missing ones should too: the archiver stops
+// with ErrMissingManifests and the history stays.
 func TestArchiverOverMissingManifestsDeletesHistory(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -42,14 +44,24 @@ func TestArchiverOverMissingManifestsDeletesHistory(t *testing.T) {
 	cfg = archiverConfig(b, bkt, "gone2")
 	cfg.CompactInterval = 100 * time.Millisecond
 	cfg.OrphanGrace = 200 * time.Millisecond
-	stop = startArchiver(t, cfg)
-	defer stopArchivers(t, stop)
+	// Run directly, not by startArchiver: the archiver is to stop by itself, with
+	// ErrMissingManifests, which stopArchivers would take for a failure.
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- lakehouse.RunArchiver(actx, cfg) }()
 	h.produce(t, cl, 20)
 
 	// Bounded: the archiver commits and runs its maintenance every 100ms; 10s is
 	// dozens of passes. The history must still be there after them.
-	lost := false
-	for deadline := time.Now().Add(10 * time.Second); !lost && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	var runErr error
+	stopped, lost := false, false
+	for deadline := time.Now().Add(10 * time.Second); !lost && !stopped && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case runErr = <-done:
+			stopped = true
+		default:
+		}
 		left := objects(t, bkt, "data/")
 		gone := 0
 		for name := range history {
@@ -66,5 +78,18 @@ func TestArchiverOverMissingManifestsDeletesHistory(t *testing.T) {
 		}
 		t.Errorf("the archiver committed over a lake with missing manifests (now v%d, %d files) and its orphan collection deleted all %d archived data files of offsets 0-%d, which Kafka no longer holds",
 			snap.Version(), len(snap.Files(lakehouse.Filter{})), len(history), archivedEnd)
+	}
+	if !stopped {
+		cancel()
+		runErr = <-done
+	}
+	if !errors.Is(runErr, lakehouse.ErrMissingManifests) {
+		t.Errorf("the archiver over data files without manifests ended with %v, want ErrMissingManifests", runErr)
+	}
+	left := objects(t, bkt, "data/")
+	for name := range history {
+		if _, ok := left[name]; !ok {
+			t.Errorf("archived %s was deleted", name)
+		}
 	}
 }

@@ -67,7 +67,7 @@ func permanent(err error) bool {
 	return errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalidName) ||
 		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrClosed) || errors.Is(err, errNoChange) || errors.Is(err, ErrTopicMismatch) || errors.Is(err, errStale) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, errEncodeManifest) || errors.Is(err, ErrNewerFormat) || errors.Is(err, ErrManifestVersionsExhausted)
+		errors.Is(err, errEncodeManifest) || errors.Is(err, ErrNewerFormat) || errors.Is(err, ErrManifestVersionsExhausted) || errors.Is(err, ErrMissingManifests)
 }
 
 // do runs f until it succeeds, fails permanently, or ctx ends; waits double from min up
