@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 )
 
 // Lake reads the archive: snapshots of the manifest, file pruning, and local copies of
@@ -178,8 +179,9 @@ func (s *Snapshot) Files(f Filter) []FileEntry {
 // does not (damaged on disk: a crash after the rename, which does not fsync, can leave
 // zeroed blocks of the right size) is fetched again and replaced, atomically as any
 // fetch is, rather than handed to DuckDB on every try of a job for ever. A file deleted
-// since the snapshot gives ErrNotFound (take a new snapshot); one of the wrong size or
-// not Parquet gives ErrCorrupt: the lake's own bytes, fetched afresh, are bad.
+// since the snapshot gives ErrNotFound (take a new snapshot); one of the wrong size, not
+// Parquet, or whose footer counts other rows than the manifest lists gives ErrCorrupt:
+// the lake's own bytes, fetched afresh, are bad.
 func (l *Lake) Fetch(ctx context.Context, f FileEntry, cacheDir string) (string, error) {
 	return l.fetch(ctx, f, cacheDir, true)
 }
@@ -198,10 +200,11 @@ func (l *Lake) fetch(ctx context.Context, f FileEntry, cacheDir string, reuse bo
 	}
 	local := filepath.Join(cacheDir, filepath.FromSlash(f.Path))
 	if fi, err := os.Stat(local); reuse && err == nil && fi.Size() == f.Bytes {
-		// The trailer is the last 8 bytes and the first 4: a cheap check on every hit,
-		// which catches a copy zeroed or cut short on disk (not damage inside the file,
-		// which DuckDB's read finds; backfill then calls FetchAgain).
-		if hasParquetTrailer(local) {
+		// The trailer is the last 8 bytes and the first 4, the row count the footer's:
+		// cheap checks on every hit, which catch a copy zeroed or cut short on disk, or
+		// another file (not damage inside the file, which DuckDB's read finds; backfill
+		// then calls FetchAgain).
+		if hasParquetTrailer(local) && footerRowsMatch(local, f) == nil {
 			return local, nil
 		}
 		l.log.Warn("damaged copy in the local cache; fetching it again", "file", f.Path, "copy", local)
@@ -213,7 +216,7 @@ func (l *Lake) fetch(ctx context.Context, f FileEntry, cacheDir string, reuse bo
 	// the link outlives the lake's deleting the file, as a copy would.
 	if lp, ok := l.bkt.(interface{ localPath(string) (string, bool) }); ok {
 		if src, ok := lp.localPath(f.Path); ok {
-			if fi, err := os.Stat(src); err == nil && fi.Size() == f.Bytes && hasParquetTrailer(src) {
+			if fi, err := os.Stat(src); err == nil && fi.Size() == f.Bytes && hasParquetTrailer(src) && footerRowsMatch(src, f) == nil {
 				tmp := filepath.Join(filepath.Dir(local), fmt.Sprintf(".link-%d", time.Now().UnixNano()))
 				if os.Link(src, tmp) == nil {
 					err := os.Rename(tmp, local)
@@ -251,6 +254,12 @@ func (l *Lake) fetch(ctx context.Context, f FileEntry, cacheDir string, reuse bo
 		l.log.Error("corrupt file in the lake", "file", f.Path, "bytes", n, "manifest_bytes", f.Bytes)
 		return "", fmt.Errorf("lakehouse: fetch %s: %w: %d bytes, manifest says %d", f.Path, ErrCorrupt, n, f.Bytes)
 	}
+	// A whole Parquet file of the right size may still be another one (a restore from
+	// the wrong backup): its footer's row count tells, without reading the rows.
+	if err := footerRowsMatch(tmp.Name(), f); err != nil {
+		l.log.Error("corrupt file in the lake", "file", f.Path, "err", err)
+		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
+	}
 	if err := os.Rename(tmp.Name(), local); err != nil {
 		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
 	}
@@ -280,6 +289,31 @@ func hasParquetTrailer(path string) bool {
 	}
 	footer := int64(binary.LittleEndian.Uint32(tail[:4]))
 	return string(head[:]) == "PAR1" && string(tail[4:]) == "PAR1" && footer > 0 && footer <= fi.Size()-12
+}
+
+// footerRowsMatch is nil when the Parquet file at path holds, by its footer, the rows
+// the manifest lists for f; else ErrCorrupt saying both counts.
+func footerRowsMatch(path string, f FileEntry) (err error) {
+	defer func() {
+		// arrow-go panics on some malformed footers; a bad object must not crash us.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: parquet footer decoder panicked: %v", ErrCorrupt, r)
+		}
+	}()
+	pr, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return fmt.Errorf("%w: reading the footer: %w", ErrCorrupt, err)
+	}
+	defer pr.Close()
+	return rowsMatch(pr.NumRows(), f)
+}
+
+// rowsMatch is nil when n is the rows the manifest lists for f; else ErrCorrupt.
+func rowsMatch(n int64, f FileEntry) error {
+	if n != f.Rows {
+		return fmt.Errorf("%w: %d rows, manifest says %d", ErrCorrupt, n, f.Rows)
+	}
+	return nil
 }
 
 // ReadRecords streams the rows of f as Arrow record batches allocated from mem (nil:
