@@ -1,6 +1,7 @@
 package lakehouse
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -318,7 +319,8 @@ func rowsMatch(n int64, f FileEntry) error {
 
 // ReadRecords streams the rows of f as Arrow record batches allocated from mem (nil:
 // the default allocator); each batch is valid only during fn. A file that is not an
-// archive file gives ErrCorrupt.
+// archive file, or holds other than the rows the manifest lists for it, gives
+// ErrCorrupt; a count the footer misstates is found after fn saw the rows.
 func (l *Lake) ReadRecords(ctx context.Context, f FileEntry, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
 	if mem == nil {
 		mem = memory.DefaultAllocator
@@ -332,7 +334,18 @@ func (l *Lake) ReadRecords(ctx context.Context, f FileEntry, mem memory.Allocato
 	if err != nil {
 		return fmt.Errorf("lakehouse: read %s: %w", f.Path, err)
 	}
-	if err := readParquet(ctx, data, mem, fn); err != nil {
+	err = footerRows(data, f)
+	if err == nil {
+		var n int64
+		err = readParquet(ctx, data, mem, func(rec arrow.RecordBatch) error {
+			n += rec.NumRows()
+			return fn(rec)
+		})
+		if err == nil {
+			err = rowsMatch(n, f)
+		}
+	}
+	if err != nil {
 		if errors.Is(err, ErrCorrupt) {
 			l.log.Error("corrupt file in the lake", "file", f.Path, "err", err)
 		}
@@ -341,7 +354,23 @@ func (l *Lake) ReadRecords(ctx context.Context, f FileEntry, mem memory.Allocato
 	return nil
 }
 
-// ReadRows returns all rows of f, in file order (customer, then offset).
+// footerRows is footerRowsMatch over a file's bytes in memory.
+func footerRows(data []byte, f FileEntry) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: parquet footer decoder panicked: %v", ErrCorrupt, r)
+		}
+	}()
+	pr, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("%w: reading the footer: %w", ErrCorrupt, err)
+	}
+	defer pr.Close()
+	return rowsMatch(pr.NumRows(), f)
+}
+
+// ReadRows returns all rows of f, in file order (customer, then offset); ErrCorrupt as
+// ReadRecords.
 func (l *Lake) ReadRows(ctx context.Context, f FileEntry) ([]Row, error) {
 	rows := make([]Row, 0, f.Rows)
 	err := l.ReadRecords(ctx, f, nil, func(rec arrow.RecordBatch) error {
