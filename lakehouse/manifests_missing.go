@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"time"
 )
 
 // ErrMissingManifests is the error of snapshots and first commits of a lake that holds
@@ -19,9 +20,17 @@ var ErrMissingManifests = errors.New("lakehouse: the lake holds data files but n
 // dataNameParts takes a data file's partition and end offset from its name (dataName).
 var dataNameParts = regexp.MustCompile(`^data/p=([0-9]{4,})/h=[^/]+/[0-9]{20}-([0-9]{20})-[0-9a-f]+\.parquet$`)
 
+// firstCommitAge bounds, for a reader, the age of a data file a new lake's first commit
+// may still be on its way to list: a writer uploads a file again before each attempt
+// once it is a quarter of the orphan grace old and gives the attempt up at half of it
+// (orphan_guard.go), half of the default grace of an hour. An older file in a lake
+// without manifests is history they listed.
+const firstCommitAge = 30 * time.Minute
+
 // checkManifestsPresent is called when the lake has no manifest at all. For a reader
-// (next nil) any data file of the lake's naming is history the manifests listed:
-// ErrMissingManifests. For a first commit (next, the manifest it would write) it is a
+// (next nil) a data file of the lake's naming older than firstCommitAge is history the
+// manifests listed: ErrMissingManifests (younger ones are a first commit's, or
+// indistinguishable from them: the lake reads as empty, as it did). For a first commit (next, the manifest it would write) it is a
 // file of a partition next archives that ends below next's first file of it: a writer
 // of a lake without manifests starts each partition at Kafka's log start, so such a
 // file holds records Kafka no longer has, which next would leave unlisted and orphan
@@ -38,12 +47,13 @@ func (s *manifestStore) checkManifestsPresent(ctx context.Context, next *Manifes
 			}
 		}
 	}
+	old := time.Now().Add(-firstCommitAge)
 	var stranded []string
 	err := s.bkt.List(ctx, dataPrefix, func(a ObjectAttributes) error {
 		if !dataNamePattern.MatchString(a.Name) {
 			return nil
 		}
-		if next == nil || below(a.Name, starts) {
+		if next == nil && a.ModTime.Before(old) || next != nil && below(a.Name, starts) {
 			stranded = append(stranded, a.Name)
 		}
 		return nil
@@ -56,7 +66,7 @@ func (s *manifestStore) checkManifestsPresent(ctx context.Context, next *Manifes
 	}
 	return fmt.Errorf("%w: manifest/ holds no manifest, yet data/ holds %d data files (%s among them) that a new manifest "+
 		"would leave unlisted, then collected: restore the manifests (manifest/v*.json), or, if the history is to be dropped, "+
-		"delete the data files to start the lake anew", ErrMissingManifests, len(stranded), stranded[0])
+		"stop the lake's archivers and delete its data files to start it anew", ErrMissingManifests, len(stranded), stranded[0])
 }
 
 // below reports whether the data file name ends below the start its partition has in
