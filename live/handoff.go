@@ -231,11 +231,13 @@ func (p *partition) holdsCounter(customer string, seq uint32) bool {
 // does not cure, whichever evaluator ran it (a plain count's, a windowed rule's, an
 // ended version's replay): a lake file that cannot be read (DuckDB's error, or bytes not
 // those the manifest lists), the job's memory or spill limit, a lake of another topic or of a
-// newer hindsight's manifest format. The job
+// newer hindsight's manifest format, a lake whose manifests are gone or unreadable while
+// its data files remain (an operator restores them). The job
 // is then shown blocked and its rule in error, while it goes on retrying.
 func retryCannotCure(err error) bool {
 	return errors.Is(err, backfill.ErrUnreadableFile) || errors.Is(err, lakehouse.ErrCorrupt) ||
-		errors.Is(err, backfill.ErrMemoryLimit) || errors.Is(err, backfill.ErrSpillLimit) || errors.Is(err, lakehouse.ErrTopicMismatch) || errors.Is(err, lakehouse.ErrNewerFormat)
+		errors.Is(err, backfill.ErrMemoryLimit) || errors.Is(err, backfill.ErrSpillLimit) || errors.Is(err, lakehouse.ErrTopicMismatch) || errors.Is(err, lakehouse.ErrNewerFormat) ||
+		errors.Is(err, lakehouse.ErrMissingManifests) || errors.Is(err, lakehouse.ErrUnreadableManifests)
 }
 
 // failedAttempt handles a job attempt that failed with err: nothing more if the job's
