@@ -47,7 +47,7 @@ func addWorkloadFlags(f *pflag.FlagSet, w *bench.Workload) {
 func addPublishFlags(f *pflag.FlagSet, p *bench.PublishConfig) {
 	f.StringVar(&p.Out, "out", "", "write the JSON report here, and the plot next to it (.svg)")
 	f.StringVar(&p.Reference, "gate", "", "reference report: fail when a gated ratio regressed beyond the margin")
-	f.Float64Var(&p.Margin, "margin", bench.DefaultMargin, "gate margin for timed ratios, above 0 and below 1 (0.5: may fall to half the reference)")
+	f.Float64Var(&p.Margin, "margin", bench.DefaultMargin, "gate margin for timed ratios, above 0 and below 1 (0.5: may fall to half the reference); a ratio with a margin of its own in the reference keeps it: compression 5%, latency p50 75% (two phases run one after the other), alerts delivered none")
 }
 
 // checkPublish refuses, before the run, a report and plot path (--out) that cannot be
