@@ -36,7 +36,9 @@ const (
 	// HeaderTimestamp is on a dead letter whose record's timestamp the Kafka client
 	// cannot write (kafkatime.Writable: before 1677-09-21T00:12:43.145Z or after
 	// 2262-04-11T23:47:16.854Z), last: the record's timestamp, Unix ms in decimal. The
-	// dead letter is then stamped with the nearest time the client can write.
+	// dead letter is then stamped with the nearest time the client can write. It is
+	// also on one its topic refused for its timestamp (INVALID_TIMESTAMP), which is
+	// then produced again stamped now (restamped), after HeaderOffset.
 	HeaderTimestamp = "hindsight.dlq.timestamp"
 	// HeaderOriginalBytes is on a dead letter cut to EventsConfig.DeadLetterMaxBytes,
 	// and on a record whose key CutKey cut (the notify stage's undelivered records):

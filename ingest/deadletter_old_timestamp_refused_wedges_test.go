@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,14 +13,14 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 )
 
-// TestDeadLetterOfOldEventRefusedForItsTimestampWedges: a malformed event read from a
-// backlog older than the dead-letter topic's log.message.timestamp.before.max.ms (a
-// common hardening, here 7 days) gets its dead letter refused with INVALID_TIMESTAMP:
-// the dead letter copies the record's timestamp, which only grows older. The refusal
-// is record-specific, like MESSAGE_TOO_LARGE, yet the Rerouter holds it as if the
-// topic would take it later: the dead letter never lands, the partition's offset never
-// passes it, and every event after it is never committed.
-func TestDeadLetterOfOldEventRefusedForItsTimestampWedges(t *testing.T) {
+// TestDeadLetterOfOldEventIsRestamped: a malformed event read from a backlog older
+// than the dead-letter topic's log.message.timestamp.before.max.ms (a common
+// hardening, here 7 days) gets its dead letter refused with INVALID_TIMESTAMP: the dead
+// letter copies the record's timestamp, which only grows older. Held as if the topic
+// would take it later, the dead letter never landed, the partition's offset never
+// passed it, and no event after it was committed. It is produced again stamped now,
+// the event's time in hindsight.dlq.timestamp.
+func TestDeadLetterOfOldEventIsRestamped(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	maxAge := 7 * 24 * time.Hour
@@ -65,6 +66,16 @@ func TestDeadLetterOfOldEventRefusedForItsTimestampWedges(t *testing.T) {
 	}
 	if len(dlq) != 1 {
 		t.Errorf("dead letters on events.dlq after 20s: %d, want 1 (the malformed event of %s, restamped or otherwise written)", len(dlq), old.UTC().Format(time.RFC3339))
+	} else {
+		var ts string
+		for _, h := range dlq[0].Headers {
+			if h.Key == HeaderTimestamp {
+				ts = string(h.Value)
+			}
+		}
+		if want := strconv.FormatInt(old.UnixMilli(), 10); ts != want || time.Since(dlq[0].Timestamp) > time.Hour {
+			t.Errorf("the dead letter is stamped %v with %s %q; want stamped now, the event's time %s in the header", dlq[0].Timestamp, HeaderTimestamp, ts, want)
+		}
 	}
 	if want := kafkatest.ReadThrough(recs); committed != want {
 		t.Errorf("group committed %d on events, want %d: the partition is held at the old malformed event for good", committed, want)

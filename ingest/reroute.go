@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -139,6 +140,12 @@ func (r *Rerouter) failed(rec *kgo.Record, err error, end deadLetterEnd) {
 		return
 	}
 	if rec.Topic == r.deadLetters {
+		if again, ok := restamped(rec, err, time.Now()); ok {
+			r.log.Warn("the dead-letter topic refused a dead letter for its timestamp (its event's, older than the topic takes); produced again stamped now, the event's time in "+HeaderTimestamp,
+				"key", clip(rec.Key), "timestamp", rec.Timestamp, "err", err)
+			r.produce(again, end)
+			return
+		}
 		if !tooLarge(err) {
 			r.hold(rec, err, end)
 			return

@@ -139,6 +139,11 @@ func (r *Rerouter) hold(dl *kgo.Record, err error, end deadLetterEnd) {
 				return struct{}{}, backoff.Permanent(err)
 			}
 			r.refused(dl, err)
+			// Refused for its time after a refusal of another kind (a topic missing
+			// for a week): the next try is stamped now.
+			if again, ok := restamped(dl, err, time.Now()); ok {
+				dl = again
+			}
 			return struct{}{}, err
 		}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0))
 		switch {
