@@ -119,7 +119,8 @@ func (a *archiver) maintenanceLoop(ctx context.Context) {
 			a.met.retentionHeld.Set(float64(rep.RetentionHeld))
 		}
 		a.met.deleted.Add(float64(rep.ObjectsDeleted))
-		a.met.corrupt.Add(float64(rep.CorruptFiles))
+		// Refused pending deletes are a manifest's damage as an unreadable file is.
+		a.met.corrupt.Add(float64(rep.CorruptFiles + rep.RefusedDeletes))
 		for range rep.ColumnLimited {
 			a.limits.Reached(LimitColumns)
 		}

@@ -67,7 +67,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		conflicts:       c("manifest_conflicts_total", "Manifest versions lost to another writer (then rebased)."),
 		rejected:        c("files_rejected_total", "Files dropped because another writer had archived their offsets."),
 		storageErrors:   prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "storage_errors_total", Help: "Failed object storage operations (retried)."}, []string{"op"}),
-		corrupt:         c("corrupt_objects_total", "Objects found unreadable or foreign and skipped."),
+		corrupt:         c("corrupt_objects_total", "Objects found unreadable or foreign and skipped, and objects a manifest's pending deletes named that the lake may not delete (left in place)."),
 		offsetCommitErr: c("offset_commit_errors_total", "Kafka offset commits that failed (harmless: the manifest is the source of truth)."),
 		compacted:       c("files_compacted_total", "Small files merged away by compaction."),
 		expired:         c("files_expired_total", "Files removed by retention."),
