@@ -49,7 +49,10 @@ type Info struct {
 	WindowsPageSize int `json:"windows_page_size"`
 }
 
-func (c *Console) handleInfo(w http.ResponseWriter, _ *http.Request) {
+func (c *Console) handleInfo(w http.ResponseWriter, r *http.Request) {
+	if _, ok := httpjson.Query(w, r, nil); !ok {
+		return
+	}
 	addr := c.cfg.Backend.ListenAddr()
 	_, topics := c.cfg.Backend.Kafka()
 	in := Info{ListenAddr: addr, TokenRequired: c.cfg.APIToken != "", PreviewSample: c.cfg.PreviewSample,
@@ -170,7 +173,10 @@ func (c *Console) rulesJSON() ([]byte, error) {
 // handleRules answers every active rule, whole, built in memory: at --max-rules of
 // --max-rule-bytes that is gigabytes, so it is a heavy request (Config.Admit), as GET
 // /v1/rules is. The page itself learns the rules from the stream.
-func (c *Console) handleRules(w http.ResponseWriter, _ *http.Request) {
+func (c *Console) handleRules(w http.ResponseWriter, r *http.Request) {
+	if _, ok := httpjson.Query(w, r, nil); !ok {
+		return
+	}
 	httpjson.Write(w, http.StatusOK, c.rules())
 }
 
@@ -354,6 +360,9 @@ func streamHeaders(h http.Header) {
 // connect, "alert" for each new one, and "rules" (as GET /v1/console/rules) on connect
 // and whenever it changes. At most MaxStreams run at once.
 func (c *Console) handleStream(w http.ResponseWriter, r *http.Request) {
+	if _, ok := httpjson.Query(w, r, nil); !ok {
+		return
+	}
 	if r.Method == http.MethodHead {
 		// net/http swallows a HEAD's body, so no write would ever fail: the stream
 		// would run for good, holding one of MaxStreams and the connection.
@@ -615,10 +624,16 @@ func (c *Console) handleValidate(w http.ResponseWriter, r *http.Request) {
 }
 
 // readJSON reads r's body, at most --http-max-body-bytes, into v: one JSON value,
-// without unknown fields, sent as Content-Type application/json. Otherwise it answers
+// without unknown fields, sent as Content-Type application/json, with no query string
+// parameter. Otherwise it answers
 // (415 for another type, 413 over the cap, 408 past the read timeout, 400 with what,
 // for anything else) and is false.
 func (c *Console) readJSON(w http.ResponseWriter, r *http.Request, v any, what string) bool {
+	// Every endpoint with a body reads all it takes from the body: a query parameter
+	// would be silently ignored (a validate ?lmit=5 validated as if none was sent).
+	if _, ok := httpjson.Query(w, r, nil); !ok {
+		return false
+	}
 	// A browser sends a text/plain, form or multipart POST to another site without a
 	// CORS preflight (a "simple" request), and without asking the daemon; JSON needs
 	// one, which the daemon does not answer. Requiring JSON keeps every other site's

@@ -54,7 +54,10 @@ type MuteRequest struct {
 	For   string     `json:"for,omitempty"`
 }
 
-func (c *Console) handleDeliveries(w http.ResponseWriter, _ *http.Request) {
+func (c *Console) handleDeliveries(w http.ResponseWriter, r *http.Request) {
+	if _, ok := httpjson.Query(w, r, nil); !ok {
+		return
+	}
 	ds := c.cfg.Backend.Deliveries()
 	res := DeliveriesResponse{Enabled: ds != nil, Deliveries: ds}
 	if res.Deliveries == nil {
@@ -63,7 +66,10 @@ func (c *Console) handleDeliveries(w http.ResponseWriter, _ *http.Request) {
 	httpjson.Write(w, http.StatusOK, res)
 }
 
-func (c *Console) handleDestinations(w http.ResponseWriter, _ *http.Request) {
+func (c *Console) handleDestinations(w http.ResponseWriter, r *http.Request) {
+	if _, ok := httpjson.Query(w, r, nil); !ok {
+		return
+	}
 	ds := c.cfg.Backend.Destinations()
 	if ds == nil {
 		ds = []*rule.Destination{}
