@@ -2,7 +2,6 @@ package console
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -190,7 +189,15 @@ type CountsResponse struct {
 // ruleLimit reads a listing's rule (scope, id) and limit (def when absent, 1 to max),
 // answering 400 and returning false when either is wrong; usage shows the request's form.
 func (c *Console) ruleLimit(w http.ResponseWriter, q url.Values, usage string, def int, bound pageBound) (rule.Key, int, bool) {
-	k := rule.Key{Scope: cmp.Or(q.Get("scope"), rule.GlobalScope), ID: q.Get("id")}
+	// A scope given empty is not taken as absent, as the daemon's /v1/counts reads it:
+	// scope= answered the global rule's counts, a question not asked.
+	k := rule.Key{Scope: rule.GlobalScope, ID: q.Get("id")}
+	if q.Has("scope") {
+		if k.Scope = q.Get("scope"); k.Scope == "" {
+			httpjson.Error(w, http.StatusBadRequest, "scope is empty: no rule has an empty scope; leave scope out for the global scope, *")
+			return k, 0, false
+		}
+	}
 	if k.ID == "" {
 		httpjson.Error(w, http.StatusBadRequest, "id is required: "+usage)
 		return k, 0, false
