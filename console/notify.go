@@ -166,7 +166,13 @@ func (c *Console) handleAddMute(w http.ResponseWriter, r *http.Request) {
 	m := req.Mute
 	if req.For != "" {
 		d, err := rule.ParseDuration(req.For)
-		if err != nil || d <= 0 || req.Until != nil {
+		switch {
+		case err != nil:
+			// ParseDuration's reason, not only the form: "200000d" is positive and well
+			// formed, and only its reason ("out of range; at most 106751d") says what to fix.
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf(`for: a positive duration ("2h", "1d"), instead of until: %v`, err))
+			return
+		case d <= 0 || req.Until != nil:
 			httpjson.Error(w, http.StatusBadRequest, `for: a positive duration ("2h", "1d"), instead of until`)
 			return
 		}
