@@ -570,7 +570,9 @@ type ValidateResponse struct {
 // readDraft reads the body of an endpoint that takes a draft rule into req, refusing
 // (400) any field req does not have; what shows the body the endpoint takes.
 func (c *Console) readDraft(w http.ResponseWriter, r *http.Request, req draftRequest, what string) bool {
-	if !c.readJSON(w, r, req, "request body is not "+what) {
+	what = "request body is not " + what
+	body, ok := c.decodeJSON(w, r, req, what)
+	if !ok {
 		return false
 	}
 	raw := req.draft()
@@ -582,7 +584,14 @@ func (c *Console) readDraft(w http.ResponseWriter, r *http.Request, req draftReq
 		httpjson.Error(w, http.StatusBadRequest, "rule is not a JSON object: it is "+kind)
 		return false
 	}
-	return true
+	// A rule nested past max_rule_json_depth is the draft's problem, which parseDraft
+	// names with the limit; the case-sensitive pass would stop at its decoder's own
+	// depth first and call well-formed JSON a syntax error. Such a rule is refused
+	// whichever field name carried it, so nothing is saved unchecked.
+	if rule.TooDeep(raw) {
+		return true
+	}
+	return caseSensitive(w, body, req, what)
 }
 
 // jsonKind names the kind of the JSON value v (valid JSON).
@@ -636,10 +645,17 @@ func (c *Console) handleValidate(w http.ResponseWriter, r *http.Request) {
 // (415 for another type, 413 over the cap, 408 past the read timeout, 400 with what,
 // for anything else) and is false.
 func (c *Console) readJSON(w http.ResponseWriter, r *http.Request, v any, what string) bool {
+	body, ok := c.decodeJSON(w, r, v, what)
+	return ok && caseSensitive(w, body, v, what)
+}
+
+// decodeJSON is readJSON but for the case-sensitive pass (caseSensitive), returning
+// the body for it.
+func (c *Console) decodeJSON(w http.ResponseWriter, r *http.Request, v any, what string) ([]byte, bool) {
 	// Every endpoint with a body reads all it takes from the body: a query parameter
 	// would be silently ignored (a validate ?lmit=5 validated as if none was sent).
 	if _, ok := httpjson.Query(w, r, nil); !ok {
-		return false
+		return nil, false
 	}
 	// A browser sends a text/plain, form or multipart POST to another site without a
 	// CORS preflight (a "simple" request), and without asking the daemon; JSON needs
@@ -647,7 +663,7 @@ func (c *Console) readJSON(w http.ResponseWriter, r *http.Request, v any, what s
 	// pages from posting to the console at all, whatever a handler's own checks.
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		httpjson.Error(w, http.StatusUnsupportedMediaType, fmt.Sprintf("the request body must be JSON sent as Content-Type: application/json, not %q", r.Header.Get("Content-Type")))
-		return false
+		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
@@ -656,33 +672,38 @@ func (c *Console) readJSON(w http.ResponseWriter, r *http.Request, v any, what s
 	case errors.As(err, &tooLarge):
 		// Not counted here: the daemon's own cap, the same size, counts it as it cuts.
 		httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes (--http-max-body-bytes)", tooLarge.Limit))
-		return false
+		return nil, false
 	case errors.As(err, &netErr) && netErr.Timeout():
 		c.reached(LimitReadTimeout)
 		httpjson.Error(w, http.StatusRequestTimeout, "the request body did not arrive in time (--http-read-timeout)")
-		return false
+		return nil, false
 	case err != nil:
 		httpjson.Error(w, http.StatusBadRequest, "reading the request body: "+err.Error())
-		return false
+		return nil, false
 	}
 	if key, off, twice := jsontext.RepeatedKey(body); twice {
 		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("%s: %q is given twice in one object (at byte offset %d): name each field once", what, key, off))
-		return false
+		return nil, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		httpjson.Error(w, http.StatusBadRequest, what+": "+err.Error())
-		return false
+		return nil, false
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		httpjson.Error(w, http.StatusBadRequest, what+": more follows the JSON value")
-		return false
+		return nil, false
 	}
-	// encoding/json takes a field named in another case ("Scope") for the field
-	// ("scope"), and RepeatedKey sees two names: after a "scope" the last of the two
-	// silently won (a mute of c-1 muted every customer). Decoded again, case-sensitively,
-	// such a name is an unknown field.
+	return body, true
+}
+
+// caseSensitive decodes body, which decodeJSON read into v, a second time: encoding/json
+// takes a field named in another case ("Scope") for the field ("scope"), and
+// RepeatedKey sees two names: after a "scope" the last of the two silently won (a mute
+// of c-1 muted every customer). Decoded again, case-sensitively, such a name is an
+// unknown field, answered 400 with what, and caseSensitive is false.
+func caseSensitive(w http.ResponseWriter, body []byte, v any, what string) bool {
 	if err := caseSensitiveJSON.Unmarshal(body, reflect.New(reflect.TypeOf(v).Elem()).Interface()); err != nil {
 		httpjson.Error(w, http.StatusBadRequest, what+": "+strings.Join(strings.Fields(err.Error()), " ")+" (field names are case-sensitive)")
 		return false

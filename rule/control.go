@@ -210,6 +210,14 @@ func parseRule(data []byte, lim Limits, defaultID string) (*Rule, error) {
 	return &r, nil
 }
 
+// TooDeep says data, a draft rule's JSON text, nests deeper than max_rule_json_depth:
+// ParseDraft refuses it undecoded, with the problem naming the limit, and a caller that
+// decodes the text around the rule first must not let its own decoder's depth limit
+// speak instead.
+func TooDeep(data []byte) bool {
+	return jsonTooDeep(data, CurrentLimits().MaxJSONDepth) >= 0
+}
+
 // rawSlack is how much larger than max_rule_bytes the text of a rule or control may be
 // before it is refused undecoded: the limit is on the compact encoding (checked exactly
 // by validation), and text written by hand carries whitespace.
