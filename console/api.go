@@ -2,7 +2,6 @@ package console
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -285,10 +284,14 @@ func (c *Console) handleWindows(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	after, err := decodeCursor(q.Get("cursor"))
+	var after string
+	cur, err := decodeCursor(q.Get("cursor"), cursorWindows, 1)
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if cur != nil {
+		after = cur[0]
 	}
 	page, next, ok := c.cfg.Backend.CountsPage(k, after, limit)
 	if !ok {
@@ -300,23 +303,9 @@ func (c *Console) handleWindows(w http.ResponseWriter, r *http.Request) {
 	}
 	out := WindowsResponse{Scope: k.Scope, ID: k.ID, Counts: page}
 	if next != "" {
-		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(next))
+		out.NextCursor = encodeCursor(cursorWindows, next)
 	}
 	httpjson.Write(w, http.StatusOK, out)
-}
-
-// decodeCursor reads a next_cursor of a windows page: the last customer listed, in
-// base64url as the daemon's /v1/counts cursors, so that any customer name travels in a
-// URL as it is. "" is the first page.
-func decodeCursor(s string) (string, error) {
-	if s == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) == 0 {
-		return "", errors.New("cursor is not one this API gave: pass next_cursor of the previous page as it was, or start without one")
-	}
-	return string(b), nil
 }
 
 // AlertsResponse is the answer of GET /v1/console/alerts.

@@ -3,8 +3,6 @@ package console
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -92,10 +90,14 @@ func (c *Console) handleMutes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	after, err := decodeMuteCursor(q.Get("cursor"))
+	cur, err := decodeCursor(q.Get("cursor"), cursorMutes, 2)
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	var after *rule.Key
+	if cur != nil {
+		after = &rule.Key{Scope: cur[0], ID: cur[1]}
 	}
 	ms := c.cfg.Backend.Mutes()
 	// The backend lists them so (controls.Registry.Mutes); sorted here too, since the
@@ -117,7 +119,7 @@ func (c *Console) handleMutes(w http.ResponseWriter, r *http.Request) {
 	out := MutesResponse{Mutes: ms[start:end], Total: len(ms)}
 	if end < len(ms) {
 		last := ms[end-1]
-		out.NextCursor = encodeMuteCursor(rule.Key{Scope: last.Scope, ID: last.ID})
+		out.NextCursor = encodeCursor(cursorMutes, last.Scope, last.ID)
 	}
 	if len(out.Mutes) == 0 {
 		out.Mutes = []*rule.Mute{}
@@ -131,30 +133,6 @@ func compareMutes(a, b *rule.Mute) int {
 
 func compareKeys(a, b rule.Key) int {
 	return cmp.Or(strings.Compare(a.Scope, b.Scope), strings.Compare(a.ID, b.ID))
-}
-
-// encodeMuteCursor is the cursor of the page after the mute k: its key as a JSON pair
-// in base64url, so that any scope and id travel in a URL as they are and no separator
-// can be confused with a character of either.
-func encodeMuteCursor(k rule.Key) string {
-	b, _ := json.Marshal([2]string{k.Scope, k.ID}) // two strings always marshal
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeMuteCursor reads a cursor encodeMuteCursor made; "" is the first page (nil).
-func decodeMuteCursor(s string) (*rule.Key, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var pair [2]string
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &pair)
-	}
-	if err != nil || pair[1] == "" {
-		return nil, fmt.Errorf("cursor is not one this API gave (pass next_cursor of the previous page as it was, or start without one): %w", cmp.Or(err, errors.New("no mute id")))
-	}
-	return &rule.Key{Scope: pair[0], ID: pair[1]}, nil
 }
 
 // handleAddMute publishes a mute control and answers as a save does.

@@ -153,7 +153,10 @@ func TestWindowsListOpenWindowsPerCustomerAndGroup(t *testing.T) {
 		resp := call(t, "GET", d.url("/v1/console/windows?"+q), "", nil, &page)
 		return page, resp.StatusCode
 	}
-	cursor := func(customer string) string { return base64.RawURLEncoding.EncodeToString([]byte(customer)) }
+	// The windows listing's cursor: base64url of ["windows", last customer listed].
+	cursor := func(customer string) string {
+		return base64.RawURLEncoding.EncodeToString([]byte(`["windows","` + customer + `"]`))
+	}
 	for _, tc := range []struct {
 		limit   int
 		cursors []string // next_cursor of each page, the last ""
