@@ -27,7 +27,10 @@ func (d *Daemon) routes() http.Handler {
 	mux.Handle("GET /metrics", d.read(promhttp.HandlerFor(d.cfg.Registry, promhttp.HandlerOpts{})))
 	mux.Handle("GET /v1/rules", d.read(http.HandlerFunc(d.handleRules)))
 	mux.Handle("GET /v1/counts", d.read(http.HandlerFunc(d.handleCounts)))
-	mux.Handle("GET /v1/state", d.read(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("GET /v1/state", d.read(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := httpjson.Query(w, r, nil); !ok {
+			return
+		}
 		httpjson.Write(w, http.StatusOK, d.State())
 	})))
 	// A known path asked with another method is 405, in JSON as the API answers
@@ -58,7 +61,10 @@ func (d *Daemon) routes() http.Handler {
 // rules at --max-rules and --max-rule-bytes that is gigabytes, so it is a heavy
 // request, holding its slot until the answer is written (a review's 600 rules of 60
 // KiB names made a 70 MiB answer and 492 MiB of allocation).
-func (d *Daemon) handleRules(w http.ResponseWriter, _ *http.Request) {
+func (d *Daemon) handleRules(w http.ResponseWriter, r *http.Request) {
+	if _, ok := httpjson.Query(w, r, nil); !ok {
+		return
+	}
 	done, err := d.web().heavy.enter()
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
