@@ -123,6 +123,15 @@ type SenderConfig struct {
 	//
 	// This defaults to nil.
 	OnAttempt func(t Target, a *contract.Alert, attempt int, reason string, wait time.Duration)
+
+	// OnRequest, if set, is called as each attempt is made, before its request goes
+	// (a refused dial counts, as in Outcome.Attempts), with the target it goes to: a
+	// count kept from it shows the requests of a delivery still retrying, which
+	// Outcome.Attempts tells only once the delivery ends. It runs on Deliver's
+	// goroutine.
+	//
+	// This defaults to nil.
+	OnRequest func(t Target, a *contract.Alert)
 }
 
 // EnsureDefaults returns c with its zero fields set to their defaults.

@@ -69,7 +69,7 @@ func newStageMetrics(cfg Config, pending, open func() float64) *stageMetrics {
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_deliveries_total",
 			Help: "Deliveries by destination and outcome (delivered, undelivered, muted); destination \"(none)\" for names no destination has."}, []string{"destination", "outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_notify_attempts_total",
-			Help: "HTTP requests made, retries included, by destination."}, []string{"destination"}),
+			Help: "HTTP requests made, retries included, by destination; each counted as it is made, a delivery still retrying included."}, []string{"destination"}),
 		queued: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hindsight_notify_queued",
 			Help: "Deliveries waiting in a destination's queue."}, []string{"destination"}),
 		queues: prometheus.NewGauge(prometheus.GaugeOpts{Name: "hindsight_notify_destination_queues",

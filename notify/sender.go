@@ -187,6 +187,9 @@ func (s *Sender) deliver(ctx context.Context, t Target, a *contract.Alert, reche
 			}
 		}
 		out.Attempts++
+		if s.cfg.OnRequest != nil {
+			s.cfg.OnRequest(t, a)
+		}
 		status, aerr := s.attempt(ctx, t, body, key)
 		out.Status = status
 		if aerr == nil {

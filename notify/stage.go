@@ -306,6 +306,16 @@ func New(cfg Config) (*Stage, error) {
 			onAttempt(t, a, attempt, reason, wait)
 		}
 	}
+	// Each request is counted as it is made: counted once its delivery ended, a
+	// destination failing and retrying showed none for its whole retry budget, and
+	// never any if the process was killed meanwhile.
+	onRequest := sc.OnRequest
+	sc.OnRequest = func(t Target, a *contract.Alert) {
+		s.m.attempts.WithLabelValues(s.m.label(t.Name)).Inc()
+		if onRequest != nil {
+			onRequest(t, a)
+		}
+	}
 	onCapped := sc.OnRetryAfterCapped
 	sc.OnRetryAfterCapped = func() {
 		s.m.limits.Reached(LimitMaxRetryAfter)
@@ -917,7 +927,6 @@ func (s *Stage) deliver(ctx context.Context, j *job) {
 		last = now
 		return now, nil
 	})
-	s.m.attempts.WithLabelValues(s.m.label(j.name)).Add(float64(out.Attempts))
 	if h, ok := out.Stopped.(*halt); ok {
 		s.halted(pctx, j, h, out)
 		return
