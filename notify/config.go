@@ -33,11 +33,15 @@ type Target struct {
 	// when empty. For PagerDuty it is also the routing key in the body: PagerDuty
 	// authenticates events by it and ignores the signature.
 	Secret []byte
+	// SecretURL is true when URL is itself a secret (a destination's url_from): no
+	// Reason then names its host either, which may carry the token (a per-endpoint
+	// subdomain), where one naming the host would help with an inline URL.
+	SecretURL bool
 }
 
 // same reports whether t and u send the same requests.
 func (t Target) same(u Target) bool {
-	return t.Name == u.Name && t.Type == u.Type && t.URL == u.URL && bytes.Equal(t.Secret, u.Secret)
+	return t.Name == u.Name && t.Type == u.Type && t.URL == u.URL && bytes.Equal(t.Secret, u.Secret) && t.SecretURL == u.SecretURL
 }
 
 // Defaults of SenderConfig.

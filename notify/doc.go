@@ -29,7 +29,9 @@
 //     refused as an IP literal is. Proxies from the environment are not used. CheckURL
 //     applies the same test to IP literals and localhost when a destination is applied.
 //   - A destination URL can itself be a secret (a Slack webhook's path is its token):
-//     no error or Reason quotes it.
+//     no error or Reason quotes it, nor, for one read through url_from
+//     (Target.SecretURL), its host, which may carry the token: a name that does not
+//     resolve is "DNS lookup of the destination's host: no such host".
 //
 // A Sender is safe for concurrent use; it holds one HTTP client and its connection
 // pool. It depends on contract.

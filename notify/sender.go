@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -373,14 +374,28 @@ func (s *Sender) failure(ctx, actx context.Context, err error, t Target) *attemp
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return &attemptError{msg: "connection closed before the answer ended (EOF)"}
 	case errors.As(err, &dnsErr):
-		return &attemptError{msg: "DNS lookup of " + dnsErr.Name + ": " + dnsErr.Err}
+		return &attemptError{msg: "DNS lookup of " + hostOf(t, dnsErr.Name) + ": " + dnsErr.Err}
 	case errors.As(err, &certErr):
-		// A certificate does not fix itself within a retry budget.
-		return &attemptError{msg: "TLS certificate: " + certErr.Err.Error(), final: true}
+		// A certificate does not fix itself within a retry budget. A name mismatch
+		// quotes the host asked for, a secret one's too ("valid for …, not <host>").
+		var hostErr x509.HostnameError
+		if t.SecretURL && errors.As(certErr.Err, &hostErr) {
+			return &attemptError{msg: "TLS certificate: not valid for the destination's host", final: true}
+		}
+		return &attemptError{msg: "TLS certificate: " + string(redact([]byte(certErr.Err.Error()), t)), final: true}
 	}
 	// net/http's own errors quote what a malformed answer said, which can be the
 	// request's path back ("Cannot POST /services/T0/B0/…"): a Slack URL's secret.
 	return &attemptError{msg: string(redact([]byte(unwrapURLError(err).Error()), t))}
+}
+
+// hostOf is how a Reason names host, t's: itself, unless t's URL is a secret, whose
+// host may carry the token (a per-endpoint subdomain).
+func hostOf(t Target, host string) string {
+	if t.SecretURL {
+		return "the destination's host"
+	}
+	return host
 }
 
 // unwrapURLError drops url.Error's wrapping, which quotes the URL (a secret for Slack).
@@ -427,6 +442,11 @@ func redact(b []byte, t Target) []byte {
 	pieces := []string{t.URL, string(t.Secret)}
 	if u, err := url.Parse(t.URL); err == nil {
 		pieces = append(pieces, u.EscapedPath(), u.Path, u.RawQuery)
+		if t.SecretURL {
+			// A secret URL's host may be its token (a per-endpoint subdomain), and a
+			// transport error quotes it ("dial tcp: lookup <host>: …").
+			pieces = append(pieces, u.Host, u.Hostname())
+		}
 		pieces = append(pieces, strings.Split(u.EscapedPath(), "/")...)
 		pieces = append(pieces, strings.Split(u.Path, "/")...)
 		for _, vs := range u.Query() {

@@ -975,7 +975,7 @@ func (s *Stage) target(d *rule.Destination) (Target, error) {
 		if err != nil {
 			return t, fmt.Errorf("reading the URL of destination %s/%s: %w", d.Scope, d.Name, err)
 		}
-		t.URL = string(u)
+		t.URL, t.SecretURL = string(u), true
 	}
 	if err := CheckURL(t.URL, s.cfg.Sender.AllowPrivate); err != nil {
 		if d.URLFrom != nil {
