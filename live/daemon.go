@@ -214,6 +214,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		nc.Registry, nc.Loaded = d.rules, d.rulesLoaded
 		// Its group is another group: after a kill -9 it must come back as fast.
 		nc.SessionTimeout = cfg.SessionTimeout
+		// A stop's step as the others are: the re-sends it cut short recorded undelivered.
+		nc.ShutdownTimeout = cfg.ShutdownTimeout
 		if cfg.InstanceID != "" {
 			nc.InstanceID = cfg.InstanceID + "-notify"
 		}

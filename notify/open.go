@@ -368,11 +368,13 @@ func (s *Stage) unmuted(ctx context.Context) {
 			// (mutedNow), and its end sends it then.
 			d.muted = false
 			// An entry of its own, outside the tracker's list: the firing's record was
-			// handled (muted) and may be committed; a restart does not send it again.
+			// handled (muted) and may be committed; a restart does not send it again, so
+			// a stop or a move that cuts it short records it undelivered (unsent.go).
 			e := &entry{offset: f.offset, epoch: -1, tracker: f.t}
 			e.open.Store(1)
 			j := &job{alert: a, delivery: f.delivery, index: d.index, entry: e, partition: f.partition,
 				offset: f.offset, name: d.name, firing: f, redeliver: true}
+			s.unsentAdd(j) // over once delivered, muted or recorded undelivered
 			dest, ok := s.reg.Destination(a.Customer, d.name)
 			if !ok {
 				noDest = append(noDest, j)

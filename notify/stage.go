@@ -35,7 +35,9 @@ const (
 	DefaultQueueSize      = 1000
 	DefaultConcurrency    = 4
 	DefaultCommitInterval = 200 * time.Millisecond
-	DefaultRecent         = 500
+	// DefaultShutdownTimeout is Config.ShutdownTimeout's default.
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultRecent          = 500
 	// DefaultUndeliveredWaiting is Config.UndeliveredWaiting's default.
 	DefaultUndeliveredWaiting = 1024
 	// DefaultMaxPending is Config.MaxPending's default.
@@ -80,6 +82,11 @@ type Config struct {
 	// CommitInterval is how often the offsets of alerts delivered (or recorded
 	// undelivered) are committed. Default 200ms.
 	CommitInterval time.Duration
+	// ShutdownTimeout bounds the writing of the undelivered records of the muted
+	// firings sent as their mutes ended that a stop (or a partition's move) cut short:
+	// no restart sends them (unsent.go). Default DefaultShutdownTimeout; live passes
+	// its --shutdown-timeout, `hindsight notify` its own.
+	ShutdownTimeout time.Duration
 	// SessionTimeout and InstanceID are the consumer group's (kgo's defaults).
 	SessionTimeout time.Duration
 	InstanceID     string
@@ -174,6 +181,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.CommitInterval <= 0 {
 		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.Recent <= 0 {
 		c.Recent = DefaultRecent
@@ -283,6 +293,10 @@ type Stage struct {
 	// open are the firings read whose resolves are not yet read (open.go). Its lock is
 	// never taken with s.mu held.
 	open *openFirings
+	// unsent are the muted firings sent as their mutes ended not yet over (unsent.go),
+	// under unsentMu.
+	unsentMu sync.Mutex
+	unsent   map[*job]struct{}
 }
 
 // New checks cfg and builds the stage; Run starts it.
@@ -349,7 +363,9 @@ func (s *Stage) Registry() *controls.Registry { return s.reg }
 
 // Run consumes and delivers until ctx ends; it commits what was handled before it
 // returns. Deliveries cut short by the end are neither delivered nor recorded
-// undelivered: their offsets are not committed, so the next run delivers them.
+// undelivered: their offsets are not committed, so the next run delivers them. The
+// exception is a muted firing sent as its mute ended, whose record was handled: no run
+// sends it again, so the end records it undelivered, within Config.ShutdownTimeout.
 func (s *Stage) Run(ctx context.Context) error {
 	defer s.sender.Close()
 	g, gctx := errgroup.WithContext(ctx)
@@ -386,7 +402,14 @@ func (s *Stage) Run(ctx context.Context) error {
 		}
 		return s.consume(gctx)
 	})
-	return g.Wait()
+	err := g.Wait()
+	if s.cl != nil {
+		// The re-sends the stop cut short, which no restart sends, are recorded
+		// undelivered on the still-open client before it leaves the group.
+		s.recordUnsentAtStop(s.cl)
+		s.cl.Close()
+	}
+	return err
 }
 
 // consume reads the alerts topic and hands each alert to its destinations' queues.
@@ -410,8 +433,7 @@ func (s *Stage) consume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
-	s.cl = cl
-	defer cl.Close()
+	s.cl = cl // closed by Run, once the workers have ended and the re-sends they left are recorded
 	s.log.Info("notify stage consuming", "topic", s.cfg.Topics.Alerts, "group", s.cfg.Group, "undelivered", s.cfg.Topics.Undelivered)
 
 	// The writer and the committer end with ctx, which a fatal fetch error ends too
@@ -677,6 +699,9 @@ type job struct {
 	// redeliver: a muted firing sent as its mute ended (Stage.unmuted), which any mute
 	// in force stops, whatever its record says.
 	redeliver bool
+	// attempts are the requests a re-send cut short had made, for its undelivered
+	// record (unsent.go).
+	attempts int
 }
 
 // enqueue puts j on its destination's queue, or records it undelivered when the queue
@@ -937,13 +962,17 @@ func (s *Stage) deliver(ctx context.Context, j *job) {
 		s.m.deliveries.WithLabelValues(s.m.label(j.name), contract.DeliveryDelivered).Inc()
 		s.open.delivered(j, last)
 		s.recent.set(j, contract.DeliveryDelivered, out.Attempts, "")
+		s.unsentOver(j)
 		j.entry.done()
 	case ctx.Err() != nil:
-		// Stopping: neither delivered nor given up; uncommitted, so delivered next run.
+		// Stopping: neither delivered nor given up; uncommitted, so delivered next run
+		// (a re-send, which no run sends again, is recorded undelivered by the stop).
+		s.unsentStopped(j, out.Attempts)
 	case out.Canceled || pctx.Err() != nil:
 		// Its partition was taken away while a request was under way: its next owner
-		// delivers it.
+		// delivers it (a re-send, which it does not, is recorded undelivered).
 		s.recent.set(j, contract.DeliveryQueued, out.Attempts, (&halt{moved: true}).Error())
+		s.unsentMoved(j, out.Attempts)
 	default:
 		s.giveUp(pctx, j, out)
 	}
@@ -954,9 +983,12 @@ func (s *Stage) halted(ctx context.Context, j *job, h *halt, out Outcome) {
 	switch {
 	case h.moved:
 		// Neither handled nor recorded here: the partition's next owner reads the
-		// alert again from its committed offset.
+		// alert again from its committed offset (a re-send, which it does not read
+		// again, is recorded undelivered).
 		s.recent.set(j, contract.DeliveryQueued, out.Attempts, h.Error())
+		s.unsentMoved(j, out.Attempts)
 	case h.muted:
+		s.unsentOver(j)
 		s.open.mutedNow(j)
 		s.m.deliveries.WithLabelValues(s.m.label(j.name), contract.DeliveryMuted).Inc()
 		s.recent.set(j, contract.DeliveryMuted, out.Attempts, h.Error())
@@ -1156,6 +1188,14 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 	// a batch, and the client batches one partition's records together: which record
 	// is too large alone is learnt by writing each on its own.
 	single := false
+	// dropped are the writes left to the partition's next owner: a re-send among
+	// them, which it does not read again, is recorded undelivered (unsent.go).
+	var dropped []undeliveredWrite
+	defer func() {
+		for _, w := range slices.Concat(dropped, pending) {
+			s.unsentMoved(w.j, w.out.Attempts)
+		}
+	}()
 	_, _ = backoff.Retry(ctx, func() (struct{}, error) {
 		// An alert whose partition was reassigned while its record waited is read again
 		// by the partition's owner now (another member, or this one): recorded for the
@@ -1168,6 +1208,7 @@ func (s *Stage) writeUndelivered(ctx context.Context, ws []undeliveredWrite) {
 				return false
 			}
 			s.recent.set(w.j, contract.DeliveryQueued, w.out.Attempts, (&halt{moved: true}).Error())
+			dropped = append(dropped, w)
 			return true
 		})
 		if len(pending) == 0 {
@@ -1274,6 +1315,7 @@ func (s *Stage) undeliveredLost(w undeliveredWrite, err error) {
 	s.m.undeliveredLost.Inc()
 	s.m.deliveries.WithLabelValues(s.m.label(destinationLabel(j.name, j.dest != nil)), contract.DeliveryUndelivered).Inc()
 	s.recent.set(j, contract.DeliveryUndelivered, out.Attempts, out.Reason+"; its undelivered record, too large even cut, is lost")
+	s.unsentOver(j)
 	j.entry.done()
 }
 
@@ -1284,6 +1326,7 @@ func (s *Stage) undeliveredLanded(w undeliveredWrite) {
 		"reason", out.Reason, "attempts", out.Attempts)
 	s.m.deliveries.WithLabelValues(s.m.label(destinationLabel(j.name, j.dest != nil)), contract.DeliveryUndelivered).Inc()
 	s.recent.set(j, contract.DeliveryUndelivered, out.Attempts, out.Reason)
+	s.unsentOver(j)
 	j.entry.done()
 }
 

@@ -135,6 +135,7 @@ signature, bodies.`,
 	f := cmd.Flags()
 	addKafkaFlags(f, &cfg.Stage.Kafka, &cfg.Stage.Topics, defaultBrokers, topicAlerts|topicControls|topicUndelivered)
 	addNotifyFlags(f, &cfg.Stage)
+	f.DurationVar(&cfg.Stage.ShutdownTimeout, "shutdown-timeout", notify.DefaultShutdownTimeout, "bound at a stop on writing the undelivered records of the muted firings, sent as their mutes ended, that the stop cut short (no restart sends them; 0: the default)")
 	f.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:9465", `address serving /metrics and /v1/notify/alerts ("" for none)`)
 	addSideHTTPFlags(f, &cfg.HTTP)
 	addLogFlags(f, &logLevel, "info")
