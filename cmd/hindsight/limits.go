@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -72,15 +73,17 @@ func addCustomerBytesFlag(f *pflag.FlagSet, p *int) {
 // they take the same flag, with the same default.
 func addDecompressedBatchFlag(f *pflag.FlagSet, p *int) {
 	f.IntVar(p, limitFlag(ingest.LimitDecompressedBatch), ingest.DefaultMaxDecompressedBatchBytes,
-		fmt.Sprintf("most bytes one record batch of events may decompress to (at least %d; 0: the default): a partition whose batch is larger stops at it, logged and counted, until this is raised and the process restarted", ingest.MaxRecordBytes))
+		fmt.Sprintf("most bytes one record batch of events may decompress to (at least %d, at most %d; 0: the default): a partition whose batch is larger stops at it, logged and counted, until this is raised and the process restarted", ingest.MaxRecordBytes, math.MaxInt32))
 }
 
 // checkDecompressedBatch refuses a --max-decompressed-batch-bytes below the largest
-// record a producer here may send: no batch of one such record could be read. 0 is
-// the default, for archive as for live.
+// record a producer here may send (no batch of one such record could be read) or past
+// the Kafka client's ceiling (an int32, which it refuses only once the process has
+// started). 0 is the default, for archive as for live; every command that registers
+// addDecompressedBatchFlag calls this before it does any work.
 func checkDecompressedBatch(n int) error {
-	if n != 0 && n < ingest.MaxRecordBytes {
-		return usageError{fmt.Errorf("--%s %d: at least %d, a record's most, or no batch of one such record could be read", limitFlag(ingest.LimitDecompressedBatch), n, ingest.MaxRecordBytes)}
+	if n != 0 && (n < ingest.MaxRecordBytes || n > math.MaxInt32) {
+		return usageError{fmt.Errorf("--%s %d: out of range: at least %d, a record's most, or no batch of one such record could be read, and at most %d, the Kafka client's most (0: the default)", limitFlag(ingest.LimitDecompressedBatch), n, ingest.MaxRecordBytes, math.MaxInt32)}
 	}
 	return nil
 }

@@ -83,6 +83,9 @@ needs --api-token unless --http is a loopback address.`,
 					return err
 				}
 			}
+			if err := checkDecompressedBatch(cfg.MaxDecompressedBatchBytes); err != nil {
+				return err
+			}
 			reserveFlagVariables(cmd, &cfg.Notify)
 			cfg.EnsureDefaults()
 			if err := cfg.Validate(); err != nil {
