@@ -94,6 +94,7 @@ type EventsConfig struct {
 	LagInterval time.Duration
 	// ProduceLinger is how long produced records (alerts, dead letters) may wait to be
 	// batched. Default 0: sent at once (batching still happens while a request is in flight).
+	// At most MaxProduceLinger.
 	ProduceLinger time.Duration
 	// Logger receives operational logs. Default slog.Default().
 	Logger *slog.Logger
@@ -231,3 +232,8 @@ const DefaultDeadLetterMaxBytes = 960 << 10
 // partitions. The README's limits table has the figures of `hindsight bench
 // throughput --fetch-max-bytes` against 1 and 2 MiB.
 const DefaultFetchMaxBytes = 4 << 20
+
+// MaxProduceLinger is the longest ProduceLinger the Kafka client takes: a longer one
+// fails only once the client is made, after the start's work, so commands check it
+// before they start.
+const MaxProduceLinger = time.Minute

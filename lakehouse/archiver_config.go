@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"time"
 
@@ -354,9 +355,13 @@ func (c *ArchiverConfig) EnsureDefaults() {
 	}
 }
 
-// MinSessionTimeout is the shortest consumer group session timeout the Kafka client
-// takes; a shorter one fails only once the client is made, after the start's work.
-const MinSessionTimeout = 100 * time.Millisecond
+// MinSessionTimeout and MaxSessionTimeout bound the consumer group session timeout the
+// Kafka client takes (the longest is an int32 of milliseconds on the wire); one outside
+// fails only once the client is made, after the start's work.
+const (
+	MinSessionTimeout = 100 * time.Millisecond
+	MaxSessionTimeout = time.Duration(math.MaxInt32) * time.Millisecond
+)
 
 // ErrRetentionNeverApplied is Validate's error for a Retention with a negative
 // CompactInterval: retention is applied by the maintenance pass alone, which that
@@ -417,6 +422,8 @@ func (c *ArchiverConfig) ValidateNamed(name func(field string) string) error {
 		return fmt.Errorf("lakehouse: %s %v must not be negative", n("SessionTimeout"), c.SessionTimeout)
 	case c.SessionTimeout > 0 && c.SessionTimeout < MinSessionTimeout:
 		return fmt.Errorf("lakehouse: %s %v is below the Kafka client's least, %v", n("SessionTimeout"), c.SessionTimeout, MinSessionTimeout)
+	case c.SessionTimeout > MaxSessionTimeout:
+		return fmt.Errorf("lakehouse: %s %v is above the Kafka client's most, %v", n("SessionTimeout"), c.SessionTimeout, MaxSessionTimeout)
 	}
 	return nil
 }

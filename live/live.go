@@ -267,7 +267,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// AlertLinger is how long an alert may wait to be batched with others before it is
 	// sent. Default 0: at once. A millisecond or two saves broker round trips at high
-	// alert rates.
+	// alert rates. At most ingest.MaxProduceLinger.
 	AlertLinger time.Duration
 
 	// LakeURL is the Parquet archive of every event (see lakehouse.OpenBucket), written by
@@ -630,8 +630,11 @@ func (c *Config) Validate() error {
 	if c.ArchiveFlushConcurrency < 0 {
 		errs = append(errs, fmt.Errorf("archive flush concurrency %d: use a number of files, or 0 for the default", c.ArchiveFlushConcurrency))
 	}
-	if c.SessionTimeout < 0 || (c.SessionTimeout > 0 && c.SessionTimeout < lakehouse.MinSessionTimeout) {
-		errs = append(errs, fmt.Errorf("session timeout %v: at least %v (the Kafka client's least), or 0 for its default", c.SessionTimeout, lakehouse.MinSessionTimeout))
+	if c.SessionTimeout < 0 || (c.SessionTimeout > 0 && c.SessionTimeout < lakehouse.MinSessionTimeout) || c.SessionTimeout > lakehouse.MaxSessionTimeout {
+		errs = append(errs, fmt.Errorf("session timeout %v (--session-timeout): at least %v and at most %v (the Kafka client's bounds), or 0 for its default", c.SessionTimeout, lakehouse.MinSessionTimeout, lakehouse.MaxSessionTimeout))
+	}
+	if c.AlertLinger < 0 || c.AlertLinger > ingest.MaxProduceLinger {
+		errs = append(errs, fmt.Errorf("alert linger %v (--alert-linger): at most %v (the Kafka client's most), or 0 to send at once", c.AlertLinger, ingest.MaxProduceLinger))
 	}
 	if c.ArchiveMaxBufferedBytes != 0 && c.ArchiveMaxBufferedBytes < lakehouse.DefaultRollBytes {
 		errs = append(errs, fmt.Errorf("archive max buffered bytes %d: at least the archiver's file size, %d", c.ArchiveMaxBufferedBytes, lakehouse.DefaultRollBytes))

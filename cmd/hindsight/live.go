@@ -127,7 +127,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.AlertMaxBytes, "alert-max-bytes", def.AlertMaxBytes, "most bytes of an alert record's key and value: a larger one leaves out its context values, the largest first, then its group values (listed in context_cut and group_cut); one still larger (a huge customer id) goes to the dead-letter topic with reason "+ingest.ReasonNotProduced)
 	f.IntVar(&cfg.DeadLetterMaxBytes, "dead-letter-max-bytes", def.DeadLetterMaxBytes, "most bytes of key, value and headers of a dead letter: a larger one keeps the start of its value (then key), with header "+ingest.HeaderOriginalBytes+" giving the size before, so that the client and broker take it")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "bound, each apart, on the steps of a stop (and of a revocation): delivering in-flight alerts, the offset commit after it, recording undelivered the muted firings sent as their mutes ended that the stop cut short, the partitions' snapshots, and the embedded archiver's final flush (what it could not write stays in Kafka for the next start; exit status 1)")
-	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, "how long an alert may wait to be batched with others (0: sent at once)")
+	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, fmt.Sprintf("how long an alert may wait to be batched with others (0: sent at once; at most %v, the Kafka client's most)", ingest.MaxProduceLinger))
 	f.StringVar(&cfg.LakeURL, "lake", "", "lake bucket URL, file://… or s3://… (default: <data-dir>/lake)")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "do not archive events here (run hindsight archive separately)")
 	f.BoolVar(&cfg.NoBackfill, "no-backfill", false, "count new rule versions from their activation only, without history")
@@ -321,7 +321,7 @@ func addKafkaFlags(f *pflag.FlagSet, k *ingest.KafkaConfig, t *ingest.Topics, de
 // addGroupMemberFlags registers how a consumer group member (the live daemon, the
 // archiver) is moved on when it crashes: both stages take the same two flags.
 func addGroupMemberFlags(f *pflag.FlagSet, sessionTimeout *time.Duration, instanceID *string) {
-	f.DurationVar(sessionTimeout, "session-timeout", 0, "how long the group waits for a crashed member before moving its partitions (0: the Kafka client's default, 45s; the broker bounds it)")
+	f.DurationVar(sessionTimeout, "session-timeout", 0, fmt.Sprintf("how long the group waits for a crashed member before moving its partitions (at least %v, at most %v, the Kafka client's bounds; 0: its default, 45s; the broker bounds it too)", lakehouse.MinSessionTimeout, lakehouse.MaxSessionTimeout))
 	f.StringVar(instanceID, "instance-id", "", "static group membership id: restarted with the same id, this process takes its partitions back at once")
 }
 
