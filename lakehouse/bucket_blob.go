@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -76,15 +77,42 @@ func OpenBucket(ctx context.Context, rawURL string, s StorageConfig) (Bucket, er
 // it is the URL's fault, not the storage's, and commands refuse it as bad usage.
 var ErrBadBucketURL = errors.New("lakehouse: bad bucket URL")
 
+// bucketOptions are the query options each scheme's URL takes: fileblob's (it refuses
+// any other, unexported as recognizedParams), openS3's own and those gocloud's
+// V2ConfigFromURLParams reads (s3Options), none for mem://. CheckBucketURL refuses any
+// other before a command starts, and OpenBucket applies CheckBucketURL: a store
+// refusing one only once it is opened would have the command exit 1 after its work
+// began. An option added to openS3 goes in s3Options.
+var bucketOptions = map[string][]string{
+	"file": {"base_url", "create_dir", "dir_file_mode", "metadata", "no_tmp_dir", "secret_key_path"},
+	"s3":   s3Options,
+	"mem":  nil,
+}
+
 // CheckBucketURL is ErrBadBucketURL, saying why, for a URL OpenBucket would refuse
 // before reaching any storage: one that does not parse, of a scheme other than file,
-// s3 and mem, a file:// URL without a directory or an s3:// one without a bucket. It
-// lets a command refuse its flag before it does any work.
+// s3 and mem, with a query option its store does not take, a file:// URL without a
+// directory or an s3:// one without a bucket. It lets a command refuse its flag before it does any work.
 func CheckBucketURL(rawURL string) error {
 	const want = "want file:///path, s3://bucket?region=R or mem://"
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return fmt.Errorf("%w %q: %w (%s)", ErrBadBucketURL, rawURL, err, want)
+	}
+	if known, ok := bucketOptions[u.Scheme]; ok {
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			return fmt.Errorf("%w %q: its query: %w", ErrBadBucketURL, rawURL, err)
+		}
+		for _, k := range slices.Sorted(maps.Keys(q)) {
+			if !slices.Contains(known, k) {
+				takes := "none"
+				if len(known) > 0 {
+					takes = strings.Join(known, ", ")
+				}
+				return fmt.Errorf("%w %q: unknown query option %q (%s:// takes %s)", ErrBadBucketURL, rawURL, k, u.Scheme, takes)
+			}
+		}
 	}
 	switch u.Scheme {
 	case "mem":

@@ -87,6 +87,15 @@ func (s StorageConfig) ShowLimit() {
 // parameters (its own, handled here as it does, and gocloud.dev/aws's), but with an
 // HTTP client that abandons a request making no progress for s's timeout (stallBound):
 // the opener takes no HTTP client.
+// s3Options are the query options an s3:// bucket URL takes: openS3's own, then those
+// gocloud's V2ConfigFromURLParams reads (awssdk it ignores). CheckBucketURL refuses any
+// other (bucketOptions).
+var s3Options = []string{
+	"ssetype", "kmskeyid", "accelerate", "disable_https", "use_path_style", "s3ForcePathStyle",
+	"region", "endpoint", "profile", "hostname_immutable", "dualstack", "fips", "rate_limiter_capacity",
+	"anonymous", "role", "request_checksum_calculation", "response_checksum_validation", "awssdk",
+}
+
 func openS3(ctx context.Context, u *url.URL, s StorageConfig) (*blob.Bucket, error) {
 	q := u.Query()
 	take := func(key string) (string, bool) {
