@@ -28,7 +28,8 @@ import (
 //   - file:///var/lib/hindsight/lake — a local directory (created if missing). Temporary
 //     files are written next to their target, synced, and renamed into place, so a Put
 //     is atomic on one filesystem and durable once it returns; "no_tmp_dir",
-//     "metadata=skip" and "create_dir" are implied.
+//     "metadata=skip" and "create_dir" are implied. file://./dir is relative to the
+//     working directory; no other host is taken (gocloud would drop it).
 //   - s3://bucket?region=R[&endpoint=http://host:port&use_path_style=true&anonymous=true]
 //     — any S3-compatible store; the query parameters are gocloud's (see s3blob and
 //     gocloud.dev/aws). Credentials come from the usual AWS environment. Each request
@@ -92,9 +93,10 @@ var bucketOptions = map[string][]string{
 // CheckBucketURL is ErrBadBucketURL, saying why, for a URL OpenBucket would refuse
 // before reaching any storage: one that does not parse, of a scheme other than file,
 // s3 and mem, with a query option its store does not take, a file:// URL without a
-// directory or an s3:// one without a bucket. It lets a command refuse its flag before it does any work.
+// directory or with a host (file://dir/x is the directory /x, not dir/x) or an s3://
+// one without a bucket. It lets a command refuse its flag before it does any work.
 func CheckBucketURL(rawURL string) error {
-	const want = "want file:///path, s3://bucket?region=R or mem://"
+	const want = "want file:///path, file://./relative/path, s3://bucket?region=R or mem://"
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return fmt.Errorf("%w %q: %w (%s)", ErrBadBucketURL, rawURL, err, want)
@@ -118,6 +120,12 @@ func CheckBucketURL(rawURL string) error {
 	case "mem":
 		return nil
 	case "file":
+		// fileblob and LocalDir drop any other host: file://relative/lake, a relative
+		// path mistyped, would be the directory /lake.
+		if u.Host != "" && u.Host != "." && u.Host != "localhost" {
+			return fmt.Errorf("%w %q: a file:// URL names no host, and %q would be dropped (the directory would be %s): write file:///abs/path, or file://./%s%s for a relative one",
+				ErrBadBucketURL, rawURL, u.Host, cmp.Or(u.Path, "/"), u.Host, u.Path)
+		}
 		if dir, _ := LocalDir(rawURL); dir == "" {
 			return fmt.Errorf("%w %q: it names no directory (%s)", ErrBadBucketURL, rawURL, want)
 		}
