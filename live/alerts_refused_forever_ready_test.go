@@ -24,6 +24,9 @@ import (
 // produce error is counted, and nothing says that alerts have stopped leaving the
 // process. A produce that fails for good must be visible in /readyz.
 func TestAlertsTopicRefusingForeverIsNotReady(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out --max-produce-stall: make test runs it")
+	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
