@@ -3,6 +3,7 @@ package bench_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hindsightdev/hindsight/bench"
 	"github.com/hindsightdev/hindsight/rule"
@@ -42,6 +43,8 @@ func TestConfigsRefuseCountsAboveTheirMaximum(t *testing.T) {
 		{"latency rules", &bench.LatencyConfig{BrokerCommand: []string{"x"}, Rules: 99_999}, "bench: rules 99999 is above the maximum 99998 (--rules)"},
 		{"latency rate", &bench.LatencyConfig{BrokerCommand: []string{"x"}, Rate: 1_000_001}, "bench: rate 1000001 events/s is above the maximum 1000000 (--rate)"},
 		{"latency customers", &bench.LatencyConfig{BrokerCommand: []string{"x"}, Workload: bench.Workload{Customers: huge}}, "(--customers)"},
+		{"latency producer linger", &bench.LatencyConfig{BrokerCommand: []string{"x"}, ProducerLinger: 2 * time.Minute}, "bench: --producer-linger 2m0s: from 0 to 1m0s, the Kafka client's most"},
+		{"latency alert linger", &bench.LatencyConfig{BrokerCommand: []string{"x"}, AlertLinger: -time.Second}, "bench: --alert-linger -1s: from 0 to 1m0s"},
 		{"eval event size", &bench.EvalConfig{Workload: bench.Workload{EventSize: 100_000_000_000}}, "bench: event size 100000000000 is above the maximum 1048576 (--event-size)"},
 		{"latency event size", &bench.LatencyConfig{BrokerCommand: []string{"x"}, Workload: bench.Workload{EventSize: 1<<20 + 1}}, "(--event-size)"},
 		{"throughput events of a megabyte", &bench.ThroughputConfig{Events: 10_000, Workload: bench.Workload{EventSize: 1 << 20}}, "bench: 10000 events of up to 1048576 bytes are more than 8589934592 bytes (lower --events or --event-size)"},
@@ -62,7 +65,7 @@ func TestConfigsRefuseCountsAboveTheirMaximum(t *testing.T) {
 		"eval, events of a megabyte": &bench.EvalConfig{Workload: bench.Workload{EventSize: 1 << 20}, Events: 8192},
 		"backfill":                   &bench.BackfillConfig{Partitions: 4096, Rules: 100_000},
 		"throughput":                 &bench.ThroughputConfig{Partitions: 4096, ManyRules: 100_000},
-		"latency":                    &bench.LatencyConfig{BrokerCommand: []string{"x"}, Partitions: 4096, Rules: 99_998, Rate: 1_000_000},
+		"latency":                    &bench.LatencyConfig{BrokerCommand: []string{"x"}, Partitions: 4096, Rules: 99_998, Rate: 1_000_000, ProducerLinger: time.Minute, AlertLinger: time.Minute},
 	} {
 		cfg.EnsureDefaults()
 		if err := cfg.Validate(); err != nil {

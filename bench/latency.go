@@ -144,6 +144,16 @@ func (c *LatencyConfig) Validate() error {
 	if err := c.checkProbes(); err != nil {
 		return err
 	}
+	// The Kafka client refuses a longer linger when the run's clients are made, after
+	// the broker child and the preload: refused here, it is a usage error up front.
+	for _, l := range []struct {
+		flag string
+		d    time.Duration
+	}{{"--producer-linger", c.ProducerLinger}, {"--alert-linger", c.AlertLinger}} {
+		if l.d < 0 || l.d > ingest.MaxProduceLinger {
+			return fmt.Errorf("bench: %s %v: from 0 to %v, the Kafka client's most", l.flag, l.d, ingest.MaxProduceLinger)
+		}
+	}
 	if c.Repeat > 1 && len(c.BrokerCommand) == 0 {
 		return errors.New("bench: repeated latency runs need a broker child of their own (no --brokers)")
 	}
