@@ -57,6 +57,27 @@ type StreamConfig struct {
 	// --max-customer-ids-bytes do. Zero fields are window.DefaultLimits'
 	// (window.DefaultMaxCounters, window.DefaultMaxCustomerIDBytes).
 	Limits window.Limits
+	// MaxCustomers bounds the customers one rule's Summary.Counts, and one rule's
+	// Summary.Alerts, hold: a match (an alert) of a customer beyond them is not
+	// listed but counted in Summary.Cut, and a customer held keeps its every match,
+	// so the counts listed are whole. Without it, millions of distinct customers
+	// grew the summary until the process ran out of memory. Default
+	// DefaultMaxCustomers; negative: no bound.
+	MaxCustomers int
+}
+
+// DefaultMaxCustomers is StreamConfig.MaxCustomers' default (`hindsight rules test
+// --max-customers`): a hundred thousand customers' ids and counts per rule, some
+// megabytes, where the report lists only those at a threshold.
+const DefaultMaxCustomers = 100_000
+
+// Cut is what a rule's Summary.Counts and Alerts left out, past
+// StreamConfig.MaxCustomers.
+type Cut struct {
+	// Matches counts the matches of customers Counts did not hold; Alerts the alerts
+	// of customers Alerts did not hold.
+	Matches int64
+	Alerts  int
 }
 
 // Line is one event line as Stream evaluated it.
@@ -82,10 +103,12 @@ type Summary struct {
 	Invalid int
 	// Skipped counts the skipped events by why.
 	Skipped map[string]int
-	// Counts is per rule key and customer the number of matching events.
+	// Counts is per rule key and customer the number of matching events, for at most
+	// StreamConfig.MaxCustomers customers a rule (Cut counts the others' matches).
 	Counts map[rule.Key]map[string]int64
 	// Alerts is, per rule key that is not a plain count, and customer, the alerts the
-	// live evaluator raises over the stream (window.Replay, one partition).
+	// live evaluator raises over the stream (window.Replay, one partition), for at
+	// most StreamConfig.MaxCustomers customers a rule (Cut counts the others').
 	Alerts map[rule.Key]map[string]int
 	// CutShort counts the events on which an evaluation of a rule path ran out of its
 	// work budget (Line.CutShort).
@@ -103,6 +126,29 @@ type Summary struct {
 	// though Counts has them among the matches; the limits' counters are what Degraded
 	// names.
 	Stats map[rule.Key]window.Stats
+	// Cut is, per rule key whose Counts or Alerts reached StreamConfig.MaxCustomers,
+	// what they left out.
+	Cut map[rule.Key]Cut
+}
+
+// held says whether a rule's per-customer map m, bounded by max customers, takes
+// customer: one it holds, or a new one while there is room.
+func held[V any](m map[string]V, customer string, max int) bool {
+	if _, ok := m[customer]; ok {
+		return true
+	}
+	return max < 0 || len(m) < max
+}
+
+// cut counts what a rule's per-customer maps left out.
+func (s *Summary) cut(k rule.Key, matches int64, alerts int) {
+	if s.Cut == nil {
+		s.Cut = map[rule.Key]Cut{}
+	}
+	c := s.Cut[k]
+	c.Matches += matches
+	c.Alerts += alerts
+	s.Cut[k] = c
 }
 
 // Stream evaluates every rule of cfg.Rules against every event of cfg.Events, as the
@@ -118,6 +164,9 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 	}
 	if cfg.EventsName == "" {
 		cfg.EventsName = "events"
+	}
+	if cfg.MaxCustomers == 0 {
+		cfg.MaxCustomers = DefaultMaxCustomers
 	}
 	if n := cfg.Limits.MaxCustomerIDBytes; n > 0 {
 		if err := window.CheckMaxCustomerIDBytes(n); err != nil {
@@ -228,7 +277,11 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 					a = map[string]int{}
 					sum.Alerts[c.Rule.Key()] = a
 				}
-				a[c.Crossing.Customer]++
+				if held(a, c.Crossing.Customer, cfg.MaxCustomers) {
+					a[c.Crossing.Customer]++
+				} else {
+					sum.cut(c.Rule.Key(), 0, 1)
+				}
 			}
 		}
 		line.Customer = customer
@@ -243,7 +296,11 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 				c = map[string]int64{}
 				sum.Counts[r.Key()] = c
 			}
-			c[customer]++
+			if held(c, customer, cfg.MaxCustomers) {
+				c[customer]++
+			} else {
+				sum.cut(r.Key(), 1, 0)
+			}
 		}
 		each(&line)
 	}

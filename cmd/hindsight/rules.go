@@ -47,7 +47,9 @@ input when it is piped or redirected from a file and not empty (a terminal and /
 are no events). Tests run first; with events and a file without tests, only the events
 are evaluated. The events' windowed and grouped state is bounded by --max-groups and
 --max-distinct as the daemon's is (a rule's own limits: override them), running counts
-by --max-counters and --max-customer-ids-bytes, and a rule that reaches one is reported degraded; the tests run under the defaults, so that they pass
+by --max-counters and --max-customer-ids-bytes, and a rule that reaches one is reported degraded; the
+summary's counts and alerts per customer by --max-customers, past which a rule's report says how
+many matches and alerts of other customers it did not list (MATCHES stays the total); the tests run under the defaults, so that they pass
 or fail alike wherever they run. A windowed rule's matches its windows did not count, as
 live would not (late, without a usable time), are reported as not counted. SIGINT or
 SIGTERM stops the reading of events, even from an idle pipe or fifo (a terminal it also
@@ -127,13 +129,15 @@ read are reported, then the line it stopped at; exit status 1.`,
 	cmd.Flags().StringVar(&cfg.CustomerPath, "customer-path", rulecheck.DefaultCustomerPath, "JSONPath of each event's customer id")
 	cmd.Flags().StringVar(&cfg.Customer, "customer", "", "customer id of every event (overrides --customer-path)")
 	cmd.Flags().StringVar(&cfg.KeySeparator, "key-separator", "", `lines are KEY<sep>JSON, the key the customer (as kcat -K<sep> and hindsight produce take them), e.g. "|"`)
-	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print the tests' results as one JSON object, and one JSON object per event, then one per rule a limit degraded or whose windows did not count matches ({rule, degraded, late, time_errors})")
+	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print the tests' results as one JSON object, and one JSON object per event, then one per rule a limit degraded, whose windows did not count matches or whose summary --max-customers cut ({rule, degraded, late, time_errors, max_customers_reached, matches_not_counted, alerts_not_counted})")
 	// The events are evaluated under the limits a daemon runs with, so that a
 	// degraded rule shows here as it would there.
 	addWindowLimitFlags(cmd.Flags(), &cfg.Limits, window.DefaultLimits)
 	addMaxCountersFlag(cmd.Flags(), &cfg.Limits.MaxCounters, "", "no bound")
 	addMaxCustomerIDBytesFlag(cmd.Flags(), &cfg.Limits.MaxCustomerIDBytes)
 	addLineBytesFlag(cmd.Flags(), &cfg.MaxLineBytes)
+	cmd.Flags().IntVar(&cfg.MaxCustomers, "max-customers", rulecheck.DefaultMaxCustomers,
+		"customers one rule's counts and alerts in the summary hold; matches and alerts of customers beyond are not listed, and the summary says how many (--json: max_customers_reached) (0: the default; negative: no bound)")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }

@@ -40,6 +40,9 @@ type rulesTestConfig struct {
 	// rules' tests: blocks keep window.DefaultLimits, so that they pass or fail alike
 	// wherever they run).
 	Limits window.Limits
+	// MaxCustomers bounds the customers one rule's counts and alerts in the summary
+	// hold (rulecheck.StreamConfig.MaxCustomers).
+	MaxCustomers int
 	// MaxLineBytes is the longest event line read (lines.DefaultMax when 0).
 	MaxLineBytes int
 	// JSON prints one JSON object per event instead of text.
@@ -106,7 +109,8 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 		fmt.Fprintf(cfg.Out, "%s:%d: customer %s: %s%s\n", cfg.EventsName, l.Number, shown.Text(l.Customer), strings.Join(names, ", "), cut)
 	}
 	sum, err := rulecheck.Stream(ctx, rulecheck.StreamConfig{Rules: rules, Events: cfg.Events, EventsName: cfg.EventsName,
-		CustomerPath: cfg.CustomerPath, Customer: cfg.Customer, KeySeparator: cfg.KeySeparator, Limits: cfg.Limits, MaxLineBytes: cfg.MaxLineBytes}, report)
+		CustomerPath: cfg.CustomerPath, Customer: cfg.Customer, KeySeparator: cfg.KeySeparator, Limits: cfg.Limits, MaxLineBytes: cfg.MaxLineBytes,
+		MaxCustomers: cfg.MaxCustomers}, report)
 	// Stopped by a signal (ctx), the lines read are reported as a finished run's, and
 	// the error after them says where it stopped: it had waited on an idle pipe until
 	// the input ended, then reported in full with exit status 0, the signal lost.
@@ -119,7 +123,7 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 		if err != nil {
 			return sum, err
 		}
-		printRulesTestSummary(cfg.Out, set, sum)
+		printRulesTestSummary(cfg.Out, set, sum, cfg.MaxCustomers)
 	} else {
 		// After the lines, a record per rule a limit degraded, as live's rule view, or
 		// whose windows did not count some of its matches (late, no usable time), with
@@ -133,6 +137,9 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 				keys[k] = true
 			}
 		}
+		for k := range sum.Cut {
+			keys[k] = true
+		}
 		for _, k := range slices.SortedFunc(maps.Keys(keys), func(a, b rule.Key) int { return strings.Compare(a.String(), b.String()) }) {
 			rec := map[string]any{"rule": k.String()}
 			if why := sum.Degraded[k]; why != "" {
@@ -140,6 +147,10 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 			}
 			if st := sum.Stats[k]; st.Late > 0 || st.TimeErrors > 0 {
 				rec["late"], rec["time_errors"] = st.Late, st.TimeErrors
+			}
+			if c, ok := sum.Cut[k]; ok {
+				rec["max_customers_reached"] = true
+				rec["matches_not_counted"], rec["alerts_not_counted"] = c.Matches, c.Alerts
 			}
 			_ = enc.Encode(rec)
 		}
@@ -150,7 +161,10 @@ func runRulesTest(ctx context.Context, cfg rulesTestConfig) (*rulecheck.Summary,
 	return sum, nil
 }
 
-func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary) {
+func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary, maxCustomers int) {
+	if maxCustomers == 0 {
+		maxCustomers = rulecheck.DefaultMaxCustomers
+	}
 	fmt.Fprintf(out, "\n%s (%d skipped), %s\n", plural(sum.Events, "event"), sum.Invalid, plural(set.Len(), "rule"))
 	for _, why := range slices.Sorted(maps.Keys(sum.Skipped)) {
 		fmt.Fprintf(out, "skipped %s: %s\n", plural(sum.Skipped[why], "event"), why)
@@ -162,7 +176,9 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tVERSION\tTHRESHOLD\tMATCHES\tCUSTOMERS AT THRESHOLD")
 	for _, r := range set.Rules() {
-		var total int64
+		// The matches of customers past --max-customers are in the total, which stays
+		// whole; only the listing per customer is cut.
+		total := sum.Cut[r.Key()].Matches
 		var alerting []string
 		for c, n := range sum.Counts[r.Key()] {
 			total += n
@@ -193,6 +209,18 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary)
 		if why := sum.Degraded[r.Key()]; why != "" {
 			fmt.Fprintf(out, "%s is degraded, as live would show it: %s; its alerts above are a lower bound\n", shown.Text(r.Key().String()), why)
 		}
+		if c, ok := sum.Cut[r.Key()]; ok {
+			// A windowed rule's customers at threshold are its alerts': of its
+			// matches only the total is shown, and that is whole.
+			if c.Matches > 0 && r.Plain() {
+				fmt.Fprintf(out, "%s: --max-customers (%d) reached: %s of other customers not counted (MATCHES has them): the counts listed are whole, customers beyond them at the threshold are missing\n",
+					shown.Text(r.Key().String()), maxCustomers, matches(c.Matches))
+			}
+			if c.Alerts > 0 {
+				fmt.Fprintf(out, "%s: --max-customers (%d) reached: %s of other customers not listed: the customers listed are whole, others are missing\n",
+					shown.Text(r.Key().String()), maxCustomers, plural(c.Alerts, "alert"))
+			}
+		}
 	}
 }
 
@@ -201,6 +229,14 @@ func plural[N ~int | ~int64](n N, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// matches is plural's for "match".
+func matches(n int64) string {
+	if n == 1 {
+		return "1 match"
+	}
+	return fmt.Sprintf("%d matches", n)
 }
 
 // ruleTestsSummary is what runRuleTests counted.
