@@ -1,7 +1,6 @@
 package live
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -149,12 +148,11 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 	}
 	after := ""
 	if c := q.Get("cursor"); c != "" {
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil || len(b) == 0 {
-			httpjson.Error(w, http.StatusBadRequest, "cursor is not one this API gave: pass next_cursor of the previous page as it was, or start without one")
+		var err error
+		if after, err = decodeCountsCursor(c, k); err != nil {
+			httpjson.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		after = string(b)
 	}
 	ws := d.web()
 	done, err := ws.heavy.enter()
@@ -181,7 +179,7 @@ func (d *Daemon) handleCounts(w http.ResponseWriter, r *http.Request) {
 	}
 	out := contract.CountsPage{Counts: page}
 	if next != "" {
-		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(next))
+		out.NextCursor = encodeCountsCursor(k, next)
 	}
 	httpjson.Write(w, http.StatusOK, out)
 }
