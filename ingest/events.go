@@ -281,7 +281,9 @@ func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string
 	slices.Sort(ps)
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := c.reroute.Flush(ctx); err != nil {
+	// Only the revoked partitions' held dead letters are waited for: one a partition
+	// that stays holds is no reason to hold up the group's rebalance.
+	if err := c.reroute.FlushHolds(ctx, c.holdsOf(ps)...); err != nil {
 		c.log.Warn("flushing produced records before giving up partitions", "err", err)
 	}
 	c.giveUpHolds(ps)
@@ -343,6 +345,19 @@ func (c *EventConsumer) markLeaving(ps []int32) {
 	}
 }
 
+// holdsOf is the held dead letters of the owned partitions among ps.
+func (c *EventConsumer) holdsOf(ps []int32) []*Holds {
+	c.partsMu.RLock()
+	defer c.partsMu.RUnlock()
+	var held []*Holds
+	for _, p := range ps {
+		if s := c.parts[p]; s != nil {
+			held = append(held, s.held)
+		}
+	}
+	return held
+}
+
 // giveUpHolds gives up the dead letters held for partitions ps (every owned one when
 // nil), waiting at most ShutdownTimeout for their holds to end: a partition's next
 // owner reads its held events again (their offsets uncommitted), so a hold left
@@ -351,7 +366,7 @@ func (c *EventConsumer) markLeaving(ps []int32) {
 // owned. A revoke or a stop calls it after the flush that gave them their chance.
 func (c *EventConsumer) giveUpHolds(ps []int32) {
 	c.partsMu.RLock()
-	held := map[int32]*holds{}
+	held := map[int32]*Holds{}
 	for p, s := range c.parts {
 		if ps == nil || slices.Contains(ps, p) {
 			held[p] = s.held
@@ -361,7 +376,7 @@ func (c *EventConsumer) giveUpHolds(ps []int32) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
 	defer cancel()
 	for p, h := range held {
-		n, err := h.giveUp(ctx)
+		n, err := h.GiveUp(ctx)
 		if err != nil {
 			c.log.Error("held dead letters were not all given up with their partition", "partition", p, "held", n, "err", err)
 		} else if n > 0 {

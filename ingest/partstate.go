@@ -23,7 +23,7 @@ type partState struct {
 	holds []hold
 	// held are the dead letters held for the partition's events (Rerouter.hold),
 	// given up with it.
-	held *holds
+	held *Holds
 	// leaving is set once the partition is being revoked: periodic commits skip it.
 	leaving bool
 	// fetched is the offset after the last record fetched (and handed to the tap),
@@ -60,7 +60,7 @@ type hold struct {
 }
 
 func newPartState(p int32) *partState {
-	return &partState{id: p, doc: jsonpath.NewDocument(), held: newHolds(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1, fetched: -1, end: -1, stable: -1}
+	return &partState{id: p, doc: jsonpath.NewDocument(), held: NewHolds(), handled: kgo.EpochOffset{Epoch: -1, Offset: -1}, committed: -1, fetched: -1, end: -1, stable: -1}
 }
 
 func (s *partState) hold(offset int64) {

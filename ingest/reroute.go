@@ -83,8 +83,13 @@ type Rerouter struct {
 	// the client; handed is closed when it falls to 0 (and made anew when it rises).
 	handing int
 	handed  chan struct{}
-	// started counts the dead letters handed to goroutines so far, so that Flush
-	// sees whether one failed and was produced again while it flushed.
+	// holding counts the dead letters held (hold), of every partition; unheld is
+	// closed when it falls to 0 (and made anew when it rises). A hold is not counted
+	// in handing: FlushHolds waits for those of some partitions only.
+	holding int
+	unheld  chan struct{}
+	// started counts the dead letters handed to goroutines or held so far, so that
+	// Flush sees whether one failed and was produced again (or held) while it flushed.
 	started int64
 
 	refusalCounts
@@ -94,8 +99,9 @@ type Rerouter struct {
 // to maxBytes (CutDeadLetter), calling onCut (if not nil) for each cut.
 func NewRerouter(cl *kgo.Client, deadLetters string, maxBytes int, onCut func(), m *Metrics, log *slog.Logger) *Rerouter {
 	r := &Rerouter{cl: cl, deadLetters: deadLetters, maxBytes: maxBytes, onCut: onCut, m: m, log: log}
-	r.handed = make(chan struct{})
+	r.handed, r.unheld = make(chan struct{}), make(chan struct{})
 	close(r.handed)
+	close(r.unheld)
 	return r
 }
 
@@ -111,13 +117,21 @@ func (r *Rerouter) Failed(rec *kgo.Record, err error, done func()) {
 	r.failed(rec, err, deadLetterEnd{done: done})
 }
 
+// FailedFor is Failed for a record that belongs to a partition: a dead letter of it
+// the dead-letter topic refuses is held in held, and given up with them (given, if
+// not nil, called instead of done), so that the partition's next owner, who raises
+// the record again, is the only one to dead-letter it.
+func (r *Rerouter) FailedFor(rec *kgo.Record, err error, held *Holds, done, given func()) {
+	r.failed(rec, err, deadLetterEnd{done: done, holds: held, given: given})
+}
+
 // deadLetterEnd is what ends a record's dead letter: done (if not nil) once it is
 // delivered or has failed; for one held for an events partition, holds (nil: held
 // until delivered or the client closes), and given (if not nil) instead of done when
 // the partition gives its holds up.
 type deadLetterEnd struct {
 	done  func()
-	holds *holds
+	holds *Holds
 	given func()
 }
 
@@ -224,6 +238,24 @@ func (r *Rerouter) handedOne() {
 	r.mu.Unlock()
 }
 
+// holdStarting counts a dead letter about to be held, for Flush.
+func (r *Rerouter) holdStarting() {
+	r.mu.Lock()
+	if r.holding++; r.holding == 1 {
+		r.unheld = make(chan struct{})
+	}
+	r.started++
+	r.mu.Unlock()
+}
+
+func (r *Rerouter) holdEnded() {
+	r.mu.Lock()
+	if r.holding--; r.holding == 0 {
+		close(r.unheld)
+	}
+	r.mu.Unlock()
+}
+
 // tooLarge reports whether err is a refusal of a record or its batch for its size.
 func tooLarge(err error) bool {
 	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
@@ -262,24 +294,53 @@ func (r *Rerouter) Delivered(rec *kgo.Record) {
 }
 
 // Flush waits until every record produced through the rerouter's client so far, and
-// the dead letters of those that fail, are delivered or have failed, or ctx is done.
+// the dead letters of those that fail (held ones too), are delivered or have failed,
+// or ctx is done.
 func (r *Rerouter) Flush(ctx context.Context) error {
+	return r.flush(ctx, func() []<-chan struct{} {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return []<-chan struct{}{r.unheld}
+	})
+}
+
+// FlushHolds is Flush waiting only for the dead letters held in held (those of the
+// partitions being revoked, or snapshotted), not for those of other partitions: a
+// revoke waited for a staying partition's dead letter the topic refused, and the
+// group's rebalance with it, until its timeout
+// (TestRevokeDoesNotWaitForAStayingPartitionsHeldDeadLetter).
+func (r *Rerouter) FlushHolds(ctx context.Context, held ...*Holds) error {
+	return r.flush(ctx, func() []<-chan struct{} {
+		ended := make([]<-chan struct{}, 0, len(held))
+		for _, h := range held {
+			ch, _ := h.running()
+			ended = append(ended, ch)
+		}
+		return ended
+	})
+}
+
+// flush is Flush waiting for the holds whose ends holds gives.
+func (r *Rerouter) flush(ctx context.Context, holds func() []<-chan struct{}) error {
 	if err := r.cl.Flush(ctx); err != nil {
 		return err
 	}
 	// Every failure's promise so far has run, so its dead letter's goroutine has
-	// started: once they have handed their records to the client, one more flush
-	// delivers them. A dead letter refused as too large in that flush is produced
-	// again, cut (a few times at most: each halves it), so the flushes go on until
+	// started (or its hold): once they have handed their records to the client (or
+	// the holds waited for have ended), one more flush delivers them. A dead letter
+	// refused as too large in that flush is produced again, cut (a few times at most:
+	// each halves it), and one refused otherwise is held, so the flushes go on until
 	// one ends with no dead letter started since it began.
 	for {
 		r.mu.Lock()
 		handed, started := r.handed, r.started
 		r.mu.Unlock()
-		select {
-		case <-handed:
-		case <-ctx.Done():
-			return ctx.Err()
+		for _, ch := range append([]<-chan struct{}{handed}, holds()...) {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		if err := r.cl.Flush(ctx); err != nil {
 			return err

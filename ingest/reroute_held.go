@@ -25,12 +25,16 @@ const refusedLogEvery = time.Minute
 // and what was read before their refusals came back (TestHeldDeadLettersAreBounded).
 const heldCost = 8 << 10
 
-// holds are the dead letters held (hold) for one events partition. A hold must not
-// outlive its partition: its event's offset was held, so not committed, and the
-// partition's next owner reads the event again and holds a dead letter of its own;
-// once the topic took writes both were written, the event dead-lettered twice
-// (TestDeadLetterHeldAcrossRevokeIsWrittenOnce). giveUp ends them.
-type holds struct {
+// Holds are the dead letters held (hold) for one partition: an events partition's
+// (the event consumer's), or the partition a record made on behalf of events belongs
+// to (live's alerts raised outside a batch, FailedFor). A hold must not outlive its
+// partition: its event's offset was held, so not committed, and the partition's next
+// owner reads the event again and holds a dead letter of its own; once the topic took
+// writes both were written, the event dead-lettered twice
+// (TestDeadLetterHeldAcrossRevokeIsWrittenOnce). GiveUp ends them. A revoke flushes
+// its partitions' holds only (FlushHolds): one of a partition that stays is not its
+// to wait for (TestRevokeDoesNotWaitForAStayingPartitionsHeldDeadLetter).
+type Holds struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -39,8 +43,9 @@ type holds struct {
 	ended chan struct{} // closed while n is 0
 }
 
-func newHolds() *holds {
-	h := &holds{ended: make(chan struct{})}
+// NewHolds makes the holds of one partition, none held yet.
+func NewHolds() *Holds {
+	h := &Holds{ended: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	close(h.ended)
 	return h
@@ -48,7 +53,7 @@ func newHolds() *holds {
 
 // start counts a hold beginning, or reports false when the holds were given up: a
 // dead letter refused after its partition was, it is given up at once.
-func (h *holds) start() bool {
+func (h *Holds) start() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.ctx.Err() != nil {
@@ -60,7 +65,7 @@ func (h *holds) start() bool {
 	return true
 }
 
-func (h *holds) end() {
+func (h *Holds) end() {
 	h.mu.Lock()
 	if h.n--; h.n == 0 {
 		close(h.ended)
@@ -68,16 +73,22 @@ func (h *holds) end() {
 	h.mu.Unlock()
 }
 
-// giveUp ends the holds, each dead letter given up unproduced (its given called, not
+// running is closed once no hold runs, and how many run now.
+func (h *Holds) running() (<-chan struct{}, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ended, h.n
+}
+
+// GiveUp ends the holds, each dead letter given up unproduced (its given called, not
 // its done: its event's offset stays uncommitted for the partition's next owner), and
 // waits until they have ended or ctx is done. It reports how many were held. A hold
 // whose try is under way when it is given up may still be delivered by it: then its
-// done is called, as it was written.
-func (h *holds) giveUp(ctx context.Context) (int, error) {
+// done is called, as it was written. A dead letter refused after GiveUp is given up
+// at once.
+func (h *Holds) GiveUp(ctx context.Context) (int, error) {
 	h.cancel()
-	h.mu.Lock()
-	ended, n := h.ended, h.n
-	h.mu.Unlock()
+	ended, n := h.running()
 	select {
 	case <-ended:
 		return n, nil
@@ -94,15 +105,16 @@ func (h *holds) giveUp(ctx context.Context) (int, error) {
 // invalid or missing topic): dropping it committed the offset of the event it stood
 // for past it, and the event was lost to every later run, though ACLs and topics get
 // fixed. Each refusal is counted in ProduceErrors and logged (refusedLogEvery); its
-// event's offset stays held meanwhile, and Flush waits for it, so a revoke or a
-// shutdown gives it up after its timeout without committing past it.
+// event's offset stays held meanwhile, and Flush (FlushHolds for its partition's)
+// waits for it, so a revoke or a shutdown gives it up after its timeout without
+// committing past it.
 func (r *Rerouter) hold(dl *kgo.Record, err error, end deadLetterEnd) {
 	r.refused(dl, err)
 	if end.holds != nil && !end.holds.start() {
 		end.giveUp()
 		return
 	}
-	r.starting()
+	r.holdStarting()
 	if r.charge != nil {
 		r.charge(heldCost)
 	}
@@ -113,7 +125,7 @@ func (r *Rerouter) hold(dl *kgo.Record, err error, end deadLetterEnd) {
 	// It ends once dl is delivered, refused as too large, given up, or the client is
 	// closed (its context ends the wait between tries).
 	go func() {
-		defer r.handedOne()
+		defer r.holdEnded()
 		if end.holds != nil {
 			defer end.holds.end()
 		}
