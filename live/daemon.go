@@ -59,7 +59,8 @@ type Daemon struct {
 	tempCache     string // the backfill cache made for a daemon without DataDir, removed at exit
 	alertProducer *kgo.Client
 	// reroute keeps in the dead-letter topic, through alertProducer, the alerts raised
-	// outside a batch that the brokers refuse for good.
+	// outside a batch that the brokers refuse for good; a dead letter it holds is its
+	// partition's (partition.held), given up when the partition goes.
 	reroute *ingest.Rerouter
 	// handoffBuffered is the bytes every hand-off buffer holds together (at most
 	// Config.HandoffBuffersBytes).

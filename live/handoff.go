@@ -368,7 +368,7 @@ func (d *Daemon) produceAlerts(p *partition, alerts []*kgo.Record, resolved bool
 		} else {
 			d.countAlerts(1, 0)
 		}
-		if !d.produceAlert(ctx, rec) { // this one may not have been handed over, those after were not
+		if !d.produceAlert(ctx, p, rec) { // this one may not have been handed over, those after were not
 			d.bf.log.Warn("stopping with alerts of a hand-off not handed to the producer (is the alerts topic refusing writes?): no snapshot of the partition counts them, so its next owner raises them again",
 				"partition", p.id, "alerts_at_most", len(alerts)-i)
 			return
@@ -503,14 +503,15 @@ func newBackfiller(ctx context.Context, cfg Config, storage lakehouse.StorageCon
 // room in the producer's buffer (ingest.ProduceWaiting): a buffered alert is sent
 // however the daemon stops (closeResources flushes it). It reports whether the alert
 // was handed over before ctx ended; one that was not, failed for it, is not a dead
-// letter (produceAlerts).
-func (d *Daemon) produceAlert(ctx context.Context, rec *kgo.Record) bool {
+// letter (produceAlerts). A dead letter of it the dead-letter topic refuses is held for
+// p, and given up with it (partition.held).
+func (d *Daemon) produceAlert(ctx context.Context, p *partition, rec *kgo.Record) bool {
 	return ingest.ProduceWaiting(ctx, d.alertProducer, rec, func(r *kgo.Record, err error) {
 		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return
 		}
 		if err != nil {
-			d.reroute.Failed(r, err, nil)
+			d.reroute.FailedFor(r, err, p.held, nil, nil)
 			return
 		}
 		d.reroute.Delivered(r)

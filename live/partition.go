@@ -11,6 +11,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/rule"
 	"github.com/hindsightdev/hindsight/window"
 )
@@ -95,6 +96,11 @@ type partition struct {
 	// versions, a windowed hand-off's alerts) not yet acknowledged: a snapshot, whose
 	// state they follow from, waits for zero.
 	endedUnacked atomic.Int64
+	// held are the dead letters of the alerts raised outside a batch for the partition
+	// (produceAlert, produceInOrder) that the dead-letter topic refused, held by
+	// d.reroute until it takes them; drop gives them up with the partition, whose next
+	// owner raises those alerts again (TestHandoffDeadLetterHeldAcrossRevokeIsGivenUp).
+	held *ingest.Holds
 	// endedReplays holds the replay job of each version that ended here leaving
 	// incidents a killed process may have opened (endedreplay.go); while any runs, no
 	// snapshot is stored, so that a crash meanwhile restores one that owes them again.
@@ -120,7 +126,7 @@ func newPartition(id int32) *partition {
 		refusedSeries: map[refusal]prometheus.Counter{}, restoredOver: map[*controls.Version][]string{}, windows: map[*controls.Version]*window.State{},
 		buffers: map[*controls.Version]*handoffBuffer{}, history: map[*controls.Version]*partHistory{},
 		endedReplays: map[*controls.Version]*pendingBackfill{}, inherited: map[*controls.Version]bool{},
-		counts: newCounterStore(), next: -1}
+		counts: newCounterStore(), held: ingest.NewHolds(), next: -1}
 }
 
 // refusal is a rule version's matches refused for one limit.
@@ -262,7 +268,7 @@ func (d *Daemon) produceEnded(p *partition) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
-	if err := d.reroute.Flush(ctx); err != nil {
+	if err := d.reroute.FlushHolds(ctx, p.held); err != nil {
 		d.log.Warn("backfill alerts not acknowledged before resolving an ended version's incidents; a resolve may precede its firing alert", "partition", p.id, "err", err)
 	}
 	cancel()
@@ -289,7 +295,8 @@ func (d *Daemon) produceInOrder(p *partition, recs []*kgo.Record, resolves int) 
 	for _, rec := range recs {
 		cl.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
 			if err != nil {
-				d.reroute.Failed(r, err, func() { p.endedUnacked.Add(-1) })
+				unacked := func() { p.endedUnacked.Add(-1) }
+				d.reroute.FailedFor(r, err, p.held, unacked, unacked)
 				return
 			}
 			d.reroute.Delivered(r)

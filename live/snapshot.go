@@ -182,7 +182,8 @@ func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, v
 	if d.alertProducer != nil {
 		// Backfill alerts the snapshot's counts include, and resolved records of incidents
 		// it no longer holds, must be out before it is stored.
-		if err := d.reroute.Flush(ctx); err != nil {
+		// Only p's held dead letters: another partition's is not this snapshot's to wait for.
+		if err := d.reroute.FlushHolds(ctx, p.held); err != nil {
 			return fmt.Errorf("flushing alerts raised outside batches: %w", err)
 		}
 	}
