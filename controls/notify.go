@@ -236,6 +236,23 @@ func (g *Registry) Muted(ruleID, customer string, now time.Time) *rule.Mute {
 	return found
 }
 
+// EndedCovering returns a mute the fold still holds (an ended one is kept for
+// mute_retention) that covered an alert of rule ruleID for customer at at and is over
+// at now, or nil. The notify stage asks it of a firing its record says muted when no
+// mute is in force as it reads it: the mute that muted it may have ended while the
+// stage was down, and then the firing is owed. A mute deleted since is not held, so
+// not found.
+func (g *Registry) EndedCovering(ruleID, customer string, at, now time.Time) *rule.Mute {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, m := range g.mutes {
+		if !m.Until.IsZero() && !m.InForce(now) && m.Matches(ruleID, customer, at) {
+			return m
+		}
+	}
+	return nil
+}
+
 func sortedValues[T any](m map[rule.Key]*T) []*T {
 	keys := slices.SortedFunc(maps.Keys(m), compareKeys)
 	out := make([]*T, 0, len(keys))

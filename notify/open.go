@@ -28,9 +28,11 @@ import (
 // key) the firing was delivered to, unless that destination was deleted since (then as
 // a resolve with no remembered firing). A remembered firing that was muted is sent, as
 // the firing it is, once no mute covers it any more (unmuteCheck after the mute ends or
-// is deleted), if the stage saw a mute covering it in force: the record's "muted" alone
-// does not say which mute it was, and a fold that has not yet caught up with a new mute
-// must not read as the mute's end.
+// is deleted), if the stage saw a mute covering it in force, or, for a firing read after
+// its mute's until passed (the stage down or behind), holds that mute ended
+// (mutedThen): the record's "muted" alone does not say which mute it was, and a fold
+// that has not yet caught up with a new mute must not read as the mute's end. A mute
+// deleted before the stage read its firing is not held, so that firing is not sent.
 //
 // The memory is in memory only, per partition (a partition revoked or lost drops its
 // firings: its next owner reads them from its committed offset, which is past most), and
@@ -38,6 +40,15 @@ import (
 // not remembered (read before this process started, or before its partition came to
 // this member, or forgotten at the bound) is judged as it always was: muted by its
 // record or a mute in force, sent to the destination its name resolves to.
+
+// mutedThen reports whether the fold holds a mute, over now, that covered a as its
+// record was written at raised: its record's "muted" was that mute's, which ended
+// before the stage read it (down, or behind). The fold has caught up with the controls
+// topic before the stage reads alerts (Config.Loaded), so a mute it does not hold is
+// one newer than its fold, or deleted: neither is taken as ended.
+func (s *Stage) mutedThen(a *contract.Alert, raised time.Time) bool {
+	return a.Muted && !raised.IsZero() && s.reg.EndedCovering(a.RuleID, a.Customer, raised, time.Now()) != nil
+}
 
 // unmuteCheck is how often the stage looks for remembered muted firings whose mutes
 // have ended.
@@ -51,8 +62,9 @@ type openDest struct {
 	// muted: the firing was muted for this name (by its record, a mute in force as it
 	// was read, or one that came while it waited) and not delivered since.
 	muted bool
-	// sawMute: the stage saw a mute covering the alert in force: once none does, a
-	// muted firing is sent.
+	// sawMute: the stage saw a mute covering the alert in force, or the ended mute
+	// that covered it as it was raised (mutedThen): once none is in force, a muted
+	// firing is sent.
 	sawMute bool
 	// target is what the firing was delivered to (its delivering attempt's Target,
 	// shared with the other firings delivered to it: openFirings.intern); nil while not
@@ -121,10 +133,11 @@ func (o *openFirings) len() int {
 }
 
 // remember notes the firing d, read in t's partition at offset, as read: for each
-// name, whether it is muted (record, or a mute in force: inForce). A firing remembered
+// name, whether it is muted (record, or a mute in force), and seen: the stage knows
+// the mute that muted it (in force, or ended since: mutedThen). A firing remembered
 // already (a record read twice) keeps what it knows; the names it lacks are added.
 // Nil when t's partition is no longer this member's.
-func (o *openFirings) remember(t *tracker, d *contract.AlertDelivery, offset int64, muted, inForce bool) *openFiring {
+func (o *openFirings) remember(t *tracker, d *contract.AlertDelivery, offset int64, muted, seen bool) *openFiring {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if t.firingsGone {
@@ -150,7 +163,7 @@ func (o *openFirings) remember(t *tracker, d *contract.AlertDelivery, offset int
 			f.dests = append(f.dests, od)
 		}
 		if muted && od.target == nil && od.jobs == 0 {
-			od.muted, od.sawMute = true, od.sawMute || inForce
+			od.muted, od.sawMute = true, od.sawMute || seen
 		}
 	}
 	if f.anyMuted() && f.delivery == nil {

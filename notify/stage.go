@@ -611,7 +611,7 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	if a.Status == contract.StatusFiring {
 		// Remembered once its delivery is whole and shown: from then on unmuteCheck may
 		// send it, writing its state into d.Destinations. Its jobs are not queued yet.
-		firing = s.open.remember(e.tracker, d, rec.Offset, muted, inForce)
+		firing = s.open.remember(e.tracker, d, rec.Offset, muted, inForce || s.mutedThen(&a, rec.Timestamp))
 		for _, j := range jobs {
 			j.firing = firing
 		}
