@@ -51,11 +51,15 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string, room *Refus
 	if cur := g.mutes[k]; cur != old {
 		g.muteIx.remove(k, old)
 		g.muteIx.add(k, cur)
+		if cur == nil && old.InForce(rec.Time) {
+			g.deletedMutes = append(g.deletedMutes, deletedMute{m: old, at: rec.Time})
+		}
 	}
 	if c.Op == rule.OpDelete {
 		g.forgetEndedMutes(rec.Time, retention)
 	}
 	g.boundEndedMutes(lim.MaxEndedMutes, rec.Time, retention)
+	g.boundDeletedMutes(lim.MaxEndedMutes, rec.Time, retention)
 	return outcome, message, room
 }
 
@@ -104,6 +108,30 @@ func (g *Registry) boundEndedMutes(limit int, t time.Time, retention time.Durati
 		g.muteIx.remove(k, m)
 		delete(g.mutes, k)
 		g.endedMutesDropped++
+	}
+}
+
+// deletedMute is a mute deleted while in force, at (its delete's record time).
+type deletedMute struct {
+	m  *rule.Mute
+	at time.Time
+}
+
+// boundDeletedMutes forgets the deleted mutes held past mute_retention before t, the
+// mute control's time, and the oldest past limit (max_ended_mutes), counted with the
+// ended mutes forgotten so. Only EndedCovering reads them: a mute deleted is listed no
+// more.
+func (g *Registry) boundDeletedMutes(limit int, t time.Time, retention time.Duration) {
+	n := 0
+	for n < len(g.deletedMutes) && !t.Before(g.deletedMutes[n].at.Add(retention)) {
+		n++
+	}
+	if over := len(g.deletedMutes) - n - limit; over > 0 {
+		n += over
+		g.endedMutesDropped += int64(over)
+	}
+	if n > 0 {
+		g.deletedMutes = slices.Delete(g.deletedMutes, 0, n)
 	}
 }
 
@@ -237,17 +265,24 @@ func (g *Registry) Muted(ruleID, customer string, now time.Time) *rule.Mute {
 }
 
 // EndedCovering returns a mute the fold still holds (an ended one is kept for
-// mute_retention) that covered an alert of rule ruleID for customer at at and is over
-// at now, or nil. The notify stage asks it of a firing its record says muted when no
-// mute is in force as it reads it: the mute that muted it may have ended while the
-// stage was down, and then the firing is owed. A mute deleted since is not held, so
-// not found.
+// mute_retention; one deleted while in force, as ended at its delete, as long, and at
+// most max_ended_mutes of them) that covered an alert of rule ruleID for customer at
+// at and is over at now, or nil. The notify stage asks it of a firing its record says
+// muted when no mute is in force as it reads it: the mute that muted it may have ended
+// or been deleted while the stage was down, or before it read the firing again, and
+// then the firing is owed. A fold that started after the delete's tombstone was
+// compacted away does not know that mute.
 func (g *Registry) EndedCovering(ruleID, customer string, at, now time.Time) *rule.Mute {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, m := range g.mutes {
 		if !m.Until.IsZero() && !m.InForce(now) && m.Matches(ruleID, customer, at) {
 			return m
+		}
+	}
+	for i := len(g.deletedMutes) - 1; i >= 0; i-- {
+		if d := g.deletedMutes[i]; d.at.After(at) && d.m.Matches(ruleID, customer, at) {
+			return d.m
 		}
 	}
 	return nil

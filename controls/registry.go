@@ -82,11 +82,13 @@ type Registry struct {
 	// dests and mutes are the destinations and mutes held (notify.go): the mutes in
 	// force and the ended ones kept for listing (at most max_ended_mutes, each for
 	// mute_retention at most), ordered by their end in muteIx. endedMutesDropped counts
-	// the ended mutes forgotten past max_ended_mutes.
+	// the ended mutes forgotten past max_ended_mutes. deletedMutes are the mutes
+	// deleted while in force, as ended at their delete (EndedCovering), by delete time.
 	dests             map[rule.Key]*rule.Destination
 	mutes             map[rule.Key]*rule.Mute
 	muteIx            muteIndex
 	endedMutesDropped int64
+	deletedMutes      []deletedMute
 }
 
 // NewRegistry returns an empty registry.

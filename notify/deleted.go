@@ -14,7 +14,7 @@ import (
 // one after the last record fetched.
 
 // resumedAt notes where each alerts partition resumes, once the group has fetched its
-// committed offsets (kgo.AdjustFetchOffsetsFn); it changes none.
+// committed offsets (adjustFetchOffsets, the kgo.AdjustFetchOffsetsFn); it changes none.
 func (s *Stage) resumedAt(_ context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

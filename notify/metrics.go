@@ -50,6 +50,9 @@ const (
 	LimitMaxPending = "notify_max_pending"
 	// LimitMaxOpenFirings is Config.MaxOpenFirings.
 	LimitMaxOpenFirings = "notify_max_open_firings"
+	// LimitRememberFor is Config.RememberFor; reached by each partition assigned whose
+	// alerts before its committed offset go further back.
+	LimitRememberFor = "notify_remember_for_seconds"
 )
 
 // newStageMetrics makes the stage's series; pending is its count of pending alerts,
@@ -101,6 +104,7 @@ func newStageMetrics(cfg Config, pending, open func() float64) *stageMetrics {
 	m.limits.ShowCounted(LimitUndeliveredWaiting, float64(cfg.UndeliveredWaiting))
 	m.limits.ShowCounted(LimitMaxPending, float64(cfg.MaxPending))
 	m.limits.ShowCounted(LimitMaxOpenFirings, float64(cfg.MaxOpenFirings))
+	m.limits.ShowCounted(LimitRememberFor, cfg.RememberFor.Seconds())
 	m.limits.ShowCounted(LimitMaxSecretBytes, float64(cfg.MaxSecretBytes))
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(cols...)

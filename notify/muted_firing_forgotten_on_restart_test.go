@@ -20,10 +20,12 @@ import (
 // TestMutedFiringForgottenOnRestart: a firing read under a mute is sent when the mute
 // ends while the incident is still open (docs/notifications.md, open.go). The notify
 // stage is restarted (a deploy) after it handled the muted firing and before the mute
-// ends: the restarted stage never sends the firing once the mute is deleted (its record
-// was committed as handled, and the memory of muted firings is in memory only), and
-// then sends the incident's resolve, unmuted, to a receiver that was never paged — the
-// same events give a different answer because of a restart of notify.
+// ends. Its record was committed as handled and the memory of muted firings is in
+// memory, so the restarted stage had forgotten it: it never sent the firing once the
+// mute was deleted, then sent the incident's resolve, unmuted, to a receiver never
+// paged. It reads the partition's alerts before its committed offset again
+// (reread.go), so the same events give the same answer whether notify restarted or
+// not.
 func TestMutedFiringForgottenOnRestart(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)

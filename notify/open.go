@@ -29,23 +29,27 @@ import (
 // a resolve with no remembered firing). A remembered firing that was muted is sent, as
 // the firing it is, once no mute covers it any more (unmuteCheck after the mute ends or
 // is deleted), if the stage saw a mute covering it in force, or, for a firing read after
-// its mute's until passed (the stage down or behind), holds that mute ended
-// (mutedThen): the record's "muted" alone does not say which mute it was, and a fold
-// that has not yet caught up with a new mute must not read as the mute's end. A mute
-// deleted before the stage read its firing is not held, so that firing is not sent.
+// its mute ended or was deleted (the stage down or behind, or reading it again:
+// reread.go), its fold holds that mute as ended (mutedThen): the record's "muted" alone
+// does not say which mute it was, and a fold that has not yet caught up with a new
+// mute must not read as the mute's end.
 //
-// The memory is in memory only, per partition (a partition revoked or lost drops its
-// firings: its next owner reads them from its committed offset, which is past most), and
-// bounded by Config.MaxOpenFirings, the oldest forgotten first. A resolve whose firing is
-// not remembered (read before this process started, or before its partition came to
-// this member, or forgotten at the bound) is judged as it always was: muted by its
-// record or a mute in force, sent to the destination its name resolves to.
+// The memory is in memory, per partition (a partition revoked or lost drops its
+// firings), and bounded by Config.MaxOpenFirings, the oldest forgotten first. A
+// partition assigned (a start, a rebalance) has its muted firings still open remembered
+// again from its alerts of the last Config.RememberFor before its committed offset
+// (reread.go); what the stage did with other firings is not in the log. A resolve whose
+// firing is not remembered (a firing not muted read before this process started or
+// before its partition came to this member, one read before the look-back, or
+// forgotten at the bound) is judged as it always was: muted by its record or a mute in
+// force, sent to the destination its name resolves to.
 
 // mutedThen reports whether the fold holds a mute, over now, that covered a as its
-// record was written at raised: its record's "muted" was that mute's, which ended
-// before the stage read it (down, or behind). The fold has caught up with the controls
-// topic before the stage reads alerts (Config.Loaded), so a mute it does not hold is
-// one newer than its fold, or deleted: neither is taken as ended.
+// record was written at raised: its record's "muted" was that mute's, which ended or
+// was deleted (controls.Registry.EndedCovering) before the stage read it (down, behind,
+// or reading it again). The fold has caught up with the controls topic before the
+// stage reads alerts (Config.Loaded), so a mute it does not hold is one newer than its
+// fold (or forgotten past mute_retention or max_ended_mutes): not taken as ended.
 func (s *Stage) mutedThen(a *contract.Alert, raised time.Time) bool {
 	return a.Muted && !raised.IsZero() && s.reg.EndedCovering(a.RuleID, a.Customer, raised, time.Now()) != nil
 }

@@ -44,6 +44,9 @@ const (
 	DefaultMaxPending = 100_000
 	// DefaultMaxOpenFirings is Config.MaxOpenFirings' default.
 	DefaultMaxOpenFirings = 100_000
+	// DefaultRememberFor is Config.RememberFor's default: a day of alerts read again at
+	// each assignment, for the muted firings still open.
+	DefaultRememberFor = 24 * time.Hour
 	// MaxMaxOpenFirings bounds Config.MaxOpenFirings: a few hundred bytes each, a muted
 	// one its alert too, so a mistyped bound (a few zeros more) would hold gigabytes.
 	MaxMaxOpenFirings = 10_000_000
@@ -120,6 +123,14 @@ type Config struct {
 	// judged as one whose firing was not read. Default DefaultMaxOpenFirings, at most
 	// MaxMaxOpenFirings.
 	MaxOpenFirings int
+	// RememberFor is how far back, by record time, the stage reads a partition's
+	// alerts before its committed offset when the partition is assigned (a start, a
+	// rebalance), before it reads on, to remember again the muted firings still open
+	// that an earlier run or member had read (reread.go): their mutes' end then sends
+	// them, and their resolves are muted while they are. A firing read before it is
+	// judged as one not remembered; a partition whose alerts go further back is counted
+	// as LimitRememberFor reached. Default DefaultRememberFor.
+	RememberFor time.Duration
 	// SecretEnvPrefix is how the environment variables a destination's secret or
 	// url_from may name start: a destination is written by whoever may write controls,
 	// and a pagerduty destination sends its secret, the routing key, in the body to
@@ -155,7 +166,7 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Limits is where the stage's limits show (hindsight_limit: notify_queue_size,
 	// notify_recent, notify_undelivered_waiting, notify_max_pending and
-	// notify_max_open_firings and notify_max_secret_bytes, whose reaches it counts, notify_concurrency,
+	// notify_max_open_firings, notify_remember_for_seconds and notify_max_secret_bytes, whose reaches it counts, notify_concurrency,
 	// notify_max_attempts, notify_retry_budget_seconds, notify_timeout_seconds).
 	// Default nil: its own,
 	// registered on Registerer; the live daemon passes those of all its limits.
@@ -196,6 +207,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.MaxOpenFirings <= 0 {
 		c.MaxOpenFirings = DefaultMaxOpenFirings
+	}
+	if c.RememberFor <= 0 {
+		c.RememberFor = DefaultRememberFor
 	}
 	if c.Getenv == nil {
 		c.Getenv = os.Getenv
@@ -421,7 +435,7 @@ func (s *Stage) consume(ctx context.Context) error {
 		// per broker ahead: the events consumer's 4 MiB, not franz-go's 50 MiB.
 		kgo.FetchMaxBytes(ingest.DefaultFetchMaxBytes),
 		kgo.OnPartitionsAssigned(s.assigned), kgo.OnPartitionsRevoked(s.revoked), kgo.OnPartitionsLost(s.lost),
-		kgo.AdjustFetchOffsetsFn(s.resumedAt),
+		kgo.AdjustFetchOffsetsFn(s.adjustFetchOffsets),
 	}
 	if s.cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(s.cfg.SessionTimeout), kgo.HeartbeatInterval(max(s.cfg.SessionTimeout/4, 50*time.Millisecond)))

@@ -46,6 +46,7 @@ func TestSideProcessZeroLimitFlags(t *testing.T) {
 				{"notify-queue-size", "notify_queue_size"},
 				{"notify-max-pending", "notify_max_pending"},
 				{"notify-max-open-firings", "notify_max_open_firings"},
+				{"notify-remember-for", "notify_remember_for_seconds"},
 				{"notify-recent", "notify_recent"},
 				{"notify-undelivered-waiting", "notify_undelivered_waiting"},
 				{"notify-max-secret-bytes", "notify_max_secret_bytes"},
