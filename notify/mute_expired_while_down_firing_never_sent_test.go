@@ -20,10 +20,11 @@ import (
 // (its record says muted) while the notify stage is down (a deploy); the mute's until
 // passes before the stage is back. The incident is still open and no mute covers it
 // any more, so the firing is owed, as it would have been sent at the mute's end had
-// the stage been up (TestFiringUnderMuteNotNotifiedWhenMuteEnds). The restarted stage,
-// whose fold holds the mute (expired), reads the firing as muted by its record only
-// (sawMute false: it never saw the mute in force) and never sends it, nor records it
-// undelivered: the mute, expired while notify was down, is never lifted.
+// the stage been up (TestFiringUnderMuteNotNotifiedWhenMuteEnds). The restarted stage's
+// fold holds the mute, ended, which covered the alert when it was raised: the stage
+// takes it as the mute that muted the firing and sends the firing. It used to read the
+// firing as muted by its record only (never having seen the mute in force) and neither
+// send it nor record it undelivered.
 func TestMuteExpiredWhileDownFiringNeverSent(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
