@@ -43,8 +43,11 @@ func controlByte(text string) *textProblem {
 	return nil
 }
 
-// positionOf is the line and column of byte offset off of text.
+// positionOf is the line and column of byte offset off of text. An offset outside the
+// text is taken as its nearest end: an offset reckoned on a token's decoded text (where
+// a byte may have become several) must name a place, not panic.
 func positionOf(text string, off int) (line, col int) {
+	off = max(0, min(off, len(text)))
 	start := strings.LastIndexByte(text[:off], '\n') + 1
 	return strings.Count(text[:start], "\n") + 1, utf8.RuneCountInString(text[start:off]) + 1
 }
@@ -163,9 +166,11 @@ func tabInPlain(text string, off int, found bool, content string, tk *token.Toke
 		inner := strings.Trim(seg, " \t\r")
 		if at := strings.IndexByte(inner, '\t'); at >= 0 {
 			line, col := tk.Position.Line, tk.Position.Column
-			if found {
-				// The line's own indentation comes first.
-				line, col = positionOf(text, off+strings.Index(seg, inner)+at)
+			// The line's own indentation comes first. content is the lexer's reading of
+			// the text, which may not be the text byte for byte: the offset counts only
+			// where it names the tab.
+			if pos := off + strings.Index(seg, inner) + at; found && pos < len(text) && text[pos] == '\t' {
+				line, col = positionOf(text, pos)
 			}
 			return &textProblem{line: line, col: col, msg: fmt.Sprintf(
 				"a tab inside the unquoted text %q, which the YAML reader drops: quote it (\"…\\t…\", or '…' with the tab)", inner)}
