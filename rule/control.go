@@ -314,7 +314,7 @@ func cleanDecodeError(err error) string {
 // parseYAMLFile parses a rules or destinations file under lim: no larger than
 // max_rules_file_bytes, nested no deeper than an entry may be (an entry's object sits
 // inside the file's list, itself perhaps in a mapping), and written in text the
-// decoder reads as written (controlByte, checkScalars; stripChompedSpaces gives back
+// decoder reads as written (notUTF8, controlByte, checkScalars; stripChompedSpaces gives back
 // what it would drop); a CRLF file reads as the same file with LF line endings.
 func parseYAMLFile(name string, data []byte, lim Limits) (*ast.File, error) {
 	if len(data) > lim.MaxRulesFileBytes {
@@ -324,6 +324,9 @@ func parseYAMLFile(name string, data []byte, lim Limits) (*ast.File, error) {
 	// lexer took it for text, and refused the file at a place that looked fine.
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	text := string(crlfAsLF(data))
+	if p := notUTF8(text); p != nil {
+		return nil, fmt.Errorf("%w: %s:%d:%d: %s", ErrInvalid, name, p.line, p.col, p.msg)
+	}
 	if p := controlByte(text); p != nil {
 		return nil, fmt.Errorf("%w: %s:%d:%d: %s", ErrInvalid, name, p.line, p.col, p.msg)
 	}

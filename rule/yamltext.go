@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/hindsightdev/hindsight/internal/jsontext"
 )
 
 // textProblem is a problem of a YAML file's text found before it is parsed, at a line
@@ -41,6 +43,18 @@ func controlByte(text string) *textProblem {
 		}
 	}
 	return nil
+}
+
+// notUTF8 refuses text with bytes that are not UTF-8: the lexer reads each as U+FFFD,
+// so a scope or a compared value became text its author never wrote, where a control
+// or an API body with the same bytes is refused (checkUTF8).
+func notUTF8(text string) *textProblem {
+	off, bad := jsontext.InvalidUTF8([]byte(text))
+	if !bad {
+		return nil
+	}
+	line, col := positionOf(text, off)
+	return &textProblem{line: line, col: col, msg: fmt.Sprintf("byte 0x%02x is not UTF-8: a rules file is UTF-8 text", text[off])}
 }
 
 // positionOf is the line and column of byte offset off of text. An offset outside the
