@@ -79,7 +79,8 @@ var leadingZero = regexp.MustCompile(`^[-+]?0[0-9]+$`)
 //     tagged !!str; a key is the string of its text (see yamlScalars) and is kept;
 //   - an escape of a lone surrogate in a double-quoted scalar ("\udc00", or \U of one):
 //     no character, which the decoder turned into U+FFFD, as a control's decoders do
-//     and checkUTF8 refuses (a lone high one the lexer refuses itself);
+//     and checkUTF8 refuses (a lone high one the lexer refuses itself); or a \x, \u or
+//     \U escape without its hexadecimal digits, whose letters the lexer read as digits;
 //   - a raw tab in a double-quoted scalar: the lexer then loses the token after it
 //     (a ',', '}', or the next key's line), and the parser's message ("',' or '}'
 //     must be specified", "value is not allowed in this context") points at text
@@ -96,8 +97,8 @@ func checkScalars(text string, tokens token.Tokens) *textProblem {
 	}
 	for i, tk := range tokens {
 		if tk.Type == token.DoubleQuoteType {
-			if !strings.ContainsAny(tk.Value, "\uFFFD\t") {
-				continue // neither problem can be there: no need to read the text
+			if !strings.ContainsAny(tk.Value, "\uFFFD\t") && !strings.Contains(tk.Origin, `\`) {
+				continue // no problem can be there: no need to read the text
 			}
 			if off, ok := at(tk, `"`); ok {
 				if p := checkDoubleQuoted(text, off); p != nil {
@@ -226,7 +227,8 @@ func lineStarts(text string) []int {
 }
 
 // checkDoubleQuoted reads the double-quoted scalar at offset off of text as written
-// (its token holds it decoded) for an escape of a lone surrogate and a raw tab.
+// (its token holds it decoded) for an escape of a lone surrogate, a \x, \u or \U escape
+// without its hexadecimal digits, and a raw tab.
 func checkDoubleQuoted(text string, off int) *textProblem {
 	at := func(j int) *textProblem {
 		l, c := positionOf(text, j)
@@ -244,11 +246,33 @@ func checkDoubleQuoted(text string, off int) *textProblem {
 			if i+1 >= len(text) {
 				return nil
 			}
-			switch text[i+1] {
-			case 'u':
-				r, ok := hexAt(text, i+2, 4)
+			switch e := text[i+1]; e {
+			case 'x', 'u', 'U':
+				// The lexer reads any character there as a digit ("\u004G" was "W"),
+				// where YAML and JSON refuse the text.
+				n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
+				r, ok := hexAt(text, i+2, n)
 				if !ok {
-					break
+					p := at(i)
+					p.msg = fmt.Sprintf(`escape %s: \%c needs %d hexadecimal digits after it: write the character itself, or its code (\%c%0*X for é)`,
+						escapeText(text, i, n), e, n, e, n, 0xe9)
+					return p
+				}
+				if e == 'x' {
+					i += 3
+					continue
+				}
+				if e == 'U' {
+					if r >= 0xD800 && r <= 0xDFFF {
+						return loneSurrogate(at(i), text[i:i+10])
+					}
+					if r > utf8.MaxRune {
+						p := at(i)
+						p.msg = fmt.Sprintf("escape %s is past U+10FFFF, which is no character", text[i:i+10])
+						return p
+					}
+					i += 9
+					continue
 				}
 				if r >= 0xD800 && r <= 0xDBFF && text[i+6:min(i+8, len(text))] == `\u` {
 					if lo, ok := hexAt(text, i+8, 4); ok && lo >= 0xDC00 && lo <= 0xDFFF {
@@ -261,15 +285,21 @@ func checkDoubleQuoted(text string, off int) *textProblem {
 				}
 				i += 5
 				continue
-			case 'U':
-				if r, ok := hexAt(text, i+2, 8); ok && r >= 0xD800 && r <= 0xDFFF {
-					return loneSurrogate(at(i), text[i:i+10])
-				}
 			}
 			i++ // the escaped character, a quote or a backslash perhaps
 		}
 	}
 	return nil
+}
+
+// escapeText is the escape at text[i:] as written, up to its n digits, the closing
+// quote or the line's end.
+func escapeText(text string, i, n int) string {
+	end := min(i+2+n, len(text))
+	if j := strings.IndexAny(text[i+2:end], "\"\n"); j >= 0 {
+		end = i + 2 + j
+	}
+	return text[i:end]
 }
 
 func loneSurrogate(p *textProblem, escape string) *textProblem {
