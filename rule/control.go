@@ -306,6 +306,9 @@ func ruleText(control []byte) []byte {
 }
 
 func cleanDecodeError(err error) string {
+	if msg, ok := syntaxMessage(err); ok {
+		return msg
+	}
 	// sonic's messages can span several lines with a caret diagram; keep them, but on
 	// one line so they fit a status record and a log line.
 	return strings.Join(strings.Fields(err.Error()), " ")
