@@ -284,14 +284,10 @@ func (c *Console) handleWindows(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var after string
-	cur, err := decodeCursor(q.Get("cursor"), cursorWindows, 1)
+	after, err := decodeRuleCursor(q.Get("cursor"), cursorWindows, k)
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
-	}
-	if cur != nil {
-		after = cur[0]
 	}
 	page, next, ok := c.cfg.Backend.CountsPage(k, after, limit)
 	if !ok {
@@ -303,7 +299,7 @@ func (c *Console) handleWindows(w http.ResponseWriter, r *http.Request) {
 	}
 	out := WindowsResponse{Scope: k.Scope, ID: k.ID, Counts: page}
 	if next != "" {
-		out.NextCursor = encodeCursor(cursorWindows, next)
+		out.NextCursor = encodeCursor(cursorWindows, k.Scope, k.ID, next)
 	}
 	httpjson.Write(w, http.StatusOK, out)
 }

@@ -153,9 +153,10 @@ func TestWindowsListOpenWindowsPerCustomerAndGroup(t *testing.T) {
 		resp := call(t, "GET", d.url("/v1/console/windows?"+q), "", nil, &page)
 		return page, resp.StatusCode
 	}
-	// The windows listing's cursor: base64url of ["windows", last customer listed].
+	// The windows listing's cursor: base64url of ["windows", scope, id, last customer
+	// listed].
 	cursor := func(customer string) string {
-		return base64.RawURLEncoding.EncodeToString([]byte(`["windows","` + customer + `"]`))
+		return base64.RawURLEncoding.EncodeToString([]byte(`["windows","*","bytes-per-user","` + customer + `"]`))
 	}
 	for _, tc := range []struct {
 		limit   int
