@@ -5,6 +5,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -51,8 +52,8 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string, room *Refus
 	if cur := g.mutes[k]; cur != old {
 		g.muteIx.remove(k, old)
 		g.muteIx.add(k, cur)
-		if cur == nil && old.InForce(rec.Time) {
-			g.deletedMutes = append(g.deletedMutes, deletedMute{m: old, at: rec.Time})
+		if old != nil {
+			g.keepRemovedMute(old, rec.Time)
 		}
 	}
 	if c.Op == rule.OpDelete {
@@ -111,16 +112,34 @@ func (g *Registry) boundEndedMutes(limit int, t time.Time, retention time.Durati
 	}
 }
 
-// deletedMute is a mute deleted while in force, at (its delete's record time).
+// deletedMute is a mute deleted, or a version of one an upsert replaced, in its ended
+// form: its until is at, when it stopped covering alerts (its own until, or the
+// removing control's record time if that came first).
 type deletedMute struct {
 	m  *rule.Mute
 	at time.Time
 }
 
-// boundDeletedMutes forgets the deleted mutes held past mute_retention before t, the
-// mute control's time, and the oldest past limit (max_ended_mutes), counted with the
-// ended mutes forgotten so. Only EndedCovering reads them: a mute deleted is listed no
-// more.
+// keepRemovedMute keeps m, which a control at t deleted or replaced, for EndedCovering:
+// a firing muted by it and read after t is owed, and a clean-up control (deleting an
+// ended mute the console lists, narrowing a mute to another rule) must not change that
+// answer. Kept from its end, an ended mute deleted lasts as long as it would have held
+// (mute_retention from its until). g.deletedMutes stays ordered by end, as
+// boundDeletedMutes forgets from the front. The caller holds g.mu.
+func (g *Registry) keepRemovedMute(m *rule.Mute, t time.Time) {
+	ended := *m
+	if ended.Until.IsZero() || t.Before(ended.Until) {
+		ended.Until = t
+	}
+	i := sort.Search(len(g.deletedMutes), func(i int) bool { return g.deletedMutes[i].at.After(ended.Until) })
+	g.deletedMutes = slices.Insert(g.deletedMutes, i, deletedMute{m: &ended, at: ended.Until})
+}
+
+// boundDeletedMutes forgets the removed mutes held (keepRemovedMute) that ended
+// mute_retention or more before t, the mute control's time, and the earliest ended past
+// limit (max_ended_mutes), counted with the ended mutes forgotten so. Only
+// EndedCovering reads them: a mute deleted is listed no more, and a replaced version
+// never was.
 func (g *Registry) boundDeletedMutes(limit int, t time.Time, retention time.Duration) {
 	n := 0
 	for n < len(g.deletedMutes) && !t.Before(g.deletedMutes[n].at.Add(retention)) {
@@ -265,13 +284,14 @@ func (g *Registry) Muted(ruleID, customer string, now time.Time) *rule.Mute {
 }
 
 // EndedCovering returns a mute the fold still holds (an ended one is kept for
-// mute_retention; one deleted while in force, as ended at its delete, as long, and at
-// most max_ended_mutes of them) that covered an alert of rule ruleID for customer at
-// at and is over at now, or nil. The notify stage asks it of a firing its record says
-// muted when no mute is in force as it reads it: the mute that muted it may have ended
-// or been deleted while the stage was down, or before it read the firing again, and
-// then the firing is owed. A fold that started after the delete's tombstone was
-// compacted away does not know that mute.
+// mute_retention; one deleted, or the version an upsert replaced, as ended at its own
+// until or the control's time, whichever came first, as long, and at most
+// max_ended_mutes of them) that covered an alert of rule ruleID for customer at at and
+// is over at now, or nil. The notify stage asks it of a firing its record says muted
+// when no mute is in force as it reads it: the mute that muted it may have ended, been
+// deleted or been changed while the stage was down, or before it read the firing
+// again, and then the firing is owed. A fold that started after the removing control
+// was compacted away does not know that mute.
 func (g *Registry) EndedCovering(ruleID, customer string, at, now time.Time) *rule.Mute {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -281,7 +301,7 @@ func (g *Registry) EndedCovering(ruleID, customer string, at, now time.Time) *ru
 		}
 	}
 	for i := len(g.deletedMutes) - 1; i >= 0; i-- {
-		if d := g.deletedMutes[i]; d.at.After(at) && d.m.Matches(ruleID, customer, at) {
+		if d := g.deletedMutes[i]; d.m.Matches(ruleID, customer, at) {
 			return d.m
 		}
 	}

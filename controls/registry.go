@@ -83,7 +83,8 @@ type Registry struct {
 	// force and the ended ones kept for listing (at most max_ended_mutes, each for
 	// mute_retention at most), ordered by their end in muteIx. endedMutesDropped counts
 	// the ended mutes forgotten past max_ended_mutes. deletedMutes are the mutes
-	// deleted while in force, as ended at their delete (EndedCovering), by delete time.
+	// deleted and the versions upserts replaced, unlisted, as ended at their until or
+	// the removing control's time if earlier (EndedCovering), by that end.
 	dests             map[rule.Key]*rule.Destination
 	mutes             map[rule.Key]*rule.Mute
 	muteIx            muteIndex

@@ -45,9 +45,9 @@ import (
 // force, sent to the destination its name resolves to.
 
 // mutedThen reports whether the fold holds a mute, over now, that covered a as its
-// record was written at raised: its record's "muted" was that mute's, which ended or
-// was deleted (controls.Registry.EndedCovering) before the stage read it (down, behind,
-// or reading it again). The fold has caught up with the controls topic before the
+// record was written at raised: its record's "muted" was that mute's, which ended, was
+// deleted or was replaced (controls.Registry.EndedCovering) before the stage read it
+// (down, behind, or reading it again). The fold has caught up with the controls topic before the
 // stage reads alerts (Config.Loaded), so a mute it does not hold is one newer than its
 // fold (or forgotten past mute_retention or max_ended_mutes): not taken as ended.
 func (s *Stage) mutedThen(a *contract.Alert, raised time.Time) bool {
