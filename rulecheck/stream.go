@@ -74,8 +74,8 @@ const DefaultMaxCustomers = 100_000
 // Cut is what a rule's Summary.Counts and Alerts left out, past
 // StreamConfig.MaxCustomers.
 type Cut struct {
-	// Matches counts the matches of customers Counts did not hold; Alerts the alerts
-	// of customers Alerts did not hold.
+	// Matches counts the matches of customers Counts did not hold (of a degraded plain
+	// count, those live counted); Alerts the alerts of customers Alerts did not hold.
 	Matches int64
 	Alerts  int
 }
@@ -116,8 +116,8 @@ type Summary struct {
 	// Degraded is, per rule key, why its figures are a lower bound
 	// (window.Replay.Degraded: a limit dropped contributions, or a plain count's
 	// matches needing a new counter past Limits.MaxCounters or MaxCustomerIDBytes, as
-	// live's rule view says), for rules that reached one. A plain count's Counts are
-	// then those it kept.
+	// live's rule view says), for rules that reached one. A plain count's Counts, and
+	// its Cut's Matches, are then those it kept.
 	Degraded map[rule.Key]string
 	// Stats is, per rule key that is not a plain count, its window state's counters
 	// (window.State.Stats), for rules with one not zero: Late and TimeErrors count the
@@ -310,8 +310,9 @@ func Stream(ctx context.Context, cfg StreamConfig, each func(*Line)) (*Summary, 
 
 // finish completes sum from the replay of the lines read, a whole input's or an
 // interrupted one's (whose report is of the lines before the interruption): the
-// rules' degraded reasons, a degraded plain count's figures as the replay kept them,
-// and the windowed rules' stats. An interrupted run returned its counts without them,
+// rules' degraded reasons, a degraded plain count's figures as the replay kept them
+// (its customers' counts, and Cut's matches of those past MaxCustomers), and the
+// windowed rules' stats. An interrupted run returned its counts without them,
 // printed as a finished run's.
 func finish(sum *Summary, rules []*rule.Rule, replay *window.Replay) {
 	for _, r := range rules {
@@ -322,13 +323,21 @@ func finish(sum *Summary, rules []*rule.Rule, replay *window.Replay) {
 			sum.Degraded[r.Key()] = why
 			if r.Plain() {
 				// Live does not count a match that needed a counter past the bound:
-				// the plain count's figures are the replay's.
+				// the plain count's figures are the replay's, those of the customers
+				// past MaxCustomers too (Cut), or their refused matches would be in
+				// the total only when the summary's bound cut them.
+				var listed int64
 				for c := range sum.Counts[r.Key()] {
 					if n := replay.Count(r, c); n > 0 {
 						sum.Counts[r.Key()][c] = n
+						listed += n
 					} else {
 						delete(sum.Counts[r.Key()], c)
 					}
+				}
+				if cut, ok := sum.Cut[r.Key()]; ok {
+					cut.Matches = replay.Counted(r) - listed
+					sum.Cut[r.Key()] = cut
 				}
 			}
 		}

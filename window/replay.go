@@ -207,5 +207,15 @@ func (p *Replay) Degraded(r *rule.Rule) string {
 // Count is plain rule r's running count for customer.
 func (p *Replay) Count(r *rule.Rule, customer string) int64 { return p.counts[r][customer] }
 
+// Counted is plain rule r's matches counted over every customer: live's total for the
+// rule, without the matches a full counter store refused (Degraded).
+func (p *Replay) Counted(r *rule.Rule) int64 {
+	var n int64
+	for _, c := range p.counts[r] {
+		n += c
+	}
+	return n
+}
+
 // Matched is the rules the last event added matched, valid until the next Add.
 func (p *Replay) Matched() []*rule.Rule { return p.matched }

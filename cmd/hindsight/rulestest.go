@@ -177,7 +177,9 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary,
 	fmt.Fprintln(tw, "RULE\tVERSION\tTHRESHOLD\tMATCHES\tCUSTOMERS AT THRESHOLD")
 	for _, r := range set.Rules() {
 		// The matches of customers past --max-customers are in the total, which stays
-		// whole; only the listing per customer is cut.
+		// whole; only the listing per customer is cut. Of a degraded plain count both
+		// are what live counted (rulecheck's finish), so MATCHES does not depend on
+		// the bound.
 		total := sum.Cut[r.Key()].Matches
 		var alerting []string
 		for c, n := range sum.Counts[r.Key()] {
@@ -213,8 +215,14 @@ func printRulesTestSummary(out io.Writer, set *rule.Set, sum *rulecheck.Summary,
 			// A windowed rule's customers at threshold are its alerts': of its
 			// matches only the total is shown, and that is whole.
 			if c.Matches > 0 && r.Plain() {
-				fmt.Fprintf(out, "%s: --max-customers (%d) reached: %s of other customers not counted (MATCHES has them): the counts listed are whole, customers beyond them at the threshold are missing\n",
-					shown.Text(r.Key().String()), maxCustomers, matches(c.Matches))
+				// A degraded count's MATCHES, and these, are what live counted
+				// (rulecheck.Cut), whatever --max-customers cut.
+				asLive := ""
+				if sum.Degraded[r.Key()] != "" {
+					asLive = ", as live counted them"
+				}
+				fmt.Fprintf(out, "%s: --max-customers (%d) reached: %s of other customers not counted (MATCHES has them%s): the counts listed are whole, customers beyond them at the threshold are missing\n",
+					shown.Text(r.Key().String()), maxCustomers, matches(c.Matches), asLive)
 			}
 			if c.Alerts > 0 {
 				fmt.Fprintf(out, "%s: --max-customers (%d) reached: %s of other customers not listed: the customers listed are whole, others are missing\n",
