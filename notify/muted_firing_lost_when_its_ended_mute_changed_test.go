@@ -77,10 +77,11 @@ func TestMutedFiringLostWhenItsEndedMuteChanged(t *testing.T) {
 			poll.Until(t, 10*time.Second, "a later alert delivered", func() bool {
 				return slices.Contains(hook.delivered(), "a2:firing")
 			})
-			time.Sleep(2500 * time.Millisecond) // more than two checks for ended mutes (1 s each)
-			if got := hook.delivered(); !slices.Contains(got, "f1:firing") && b.TopicRecords(t, "alerts.undelivered") == 0 {
-				t.Errorf("the firing f1, muted by its record, still open, and covered by no mute now, is neither delivered (receiver: %v) nor on the undelivered topic", got)
-			}
+			// The receiver takes every request, so the firing owed is delivered, at the
+			// stage's next check for ended mutes (each second).
+			poll.Until(t, 15*time.Second, "the firing f1, muted by its record, still open and covered by no mute now, delivered", func() bool {
+				return slices.Contains(hook.delivered(), "f1:firing")
+			})
 		})
 	}
 }
