@@ -37,7 +37,15 @@ func TestWindowedHandoffRestartOwesTheCrossingAtStart(t *testing.T) {
 	r := livetest.ParseRule(t, `{"id":"w","scope":"*","version":1,"when":{"path":"$.kind","op":"==","value":"fail"},"group_by":["$.user"],"window":{"size":"1h"},"threshold":1}`)
 	b.Produce(t, livetest.Upsert(t, r))
 	waitRule(t, first, r.Key(), 1)
-	if starts := first.StartOffsets(r.Key()); starts[0] != 2 {
+	// The rule is active (d.active stored) before each partition adopts it
+	// (rules.go: reconcile after d.active.Store): wait for partition 0's start.
+	var starts map[int32]int64
+	poll.Until(t, wait, "partition 0's start offset of the rule", func() bool {
+		starts = first.StartOffsets(r.Key())
+		_, ok := starts[0]
+		return ok
+	})
+	if starts[0] != 2 {
 		t.Fatalf("start offsets %v, want partition 0 at 2", starts)
 	}
 	b.Produce(t, ev("c-new", `{"kind":"fail","user":"new"}`)) // offset 2, the version's start: buffered
