@@ -313,5 +313,10 @@ func hexAt(text string, i, n int) (rune, bool) {
 		return 0, false
 	}
 	r, err := strconv.ParseUint(text[i:i+n], 16, 32)
-	return rune(r), err == nil
+	if err != nil {
+		return 0, false
+	}
+	// Eight digits reach past the largest rune: kept above utf8.MaxRune rather than
+	// wrapped negative, so that the caller's range check refuses \U80000000.
+	return rune(min(r, utf8.MaxRune+1)), true
 }
