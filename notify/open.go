@@ -24,9 +24,11 @@ import (
 // resolve was.
 //
 // So, for a resolve whose firing is remembered: muted if the firing was muted (and not
-// sent since); else sent, whatever mute is in force, to the destination (scope, URL and
-// key) the firing was delivered to, unless that destination was deleted since (then as
-// a resolve with no remembered firing). A remembered firing that was muted is sent, as
+// sent since) and a mute covered the alert at the resolve's record time; a muted firing
+// owed by then (below) is sent first, as the check for ended mutes would have sent it,
+// and the resolve follows it (owedAtResolve); else sent, whatever mute is in force, to
+// the destination (scope, URL and key) the firing was delivered to, unless that
+// destination was deleted since (then as a resolve with no remembered firing). A remembered firing that was muted is sent, as
 // the firing it is, once no mute covers it any more (unmuteCheck after the mute ends or
 // is deleted), if the stage saw a mute covering it in force, or, for a firing read after
 // its mute ended or was deleted (the stage down or behind, or reading it again:
@@ -367,7 +369,7 @@ func (o *openFirings) keepTargets(defined map[rule.Key]bool) {
 func (s *Stage) unmuted(ctx context.Context) {
 	o := s.open
 	now := time.Now()
-	var noDest []*job
+	var notQueued []*job
 	o.mu.Lock()
 	for f := range o.muted {
 		a := &f.delivery.Alert
@@ -378,40 +380,87 @@ func (s *Stage) unmuted(ctx context.Context) {
 			continue
 		}
 		for _, d := range f.dests {
-			if !d.muted || !d.sawMute || d.jobs > 0 {
-				continue
+			if owedLocked(d) {
+				notQueued = s.sendOwedLocked(f, d, notQueued)
 			}
-			// Sent once: a mute that comes back before it is sent mutes it again
-			// (mutedNow), and its end sends it then.
-			d.muted = false
-			// An entry of its own, outside the tracker's list: the firing's record was
-			// handled (muted) and may be committed; a restart does not send it again, so
-			// a stop or a move that cuts it short records it undelivered (unsent.go).
-			e := &entry{offset: f.offset, epoch: -1, tracker: f.t}
-			e.open.Store(1)
-			j := &job{alert: a, delivery: f.delivery, index: d.index, entry: e, partition: f.partition,
-				offset: f.offset, name: d.name, firing: f, redeliver: true}
-			s.unsentAdd(j) // over once delivered, muted or recorded undelivered
-			dest, ok := s.reg.Destination(a.Customer, d.name)
-			if !ok {
-				noDest = append(noDest, j)
-				continue
-			}
-			j.dest = dest
-			// Queued under o.mu, so that a resolve read meanwhile (recall, then its own
-			// job) is queued after it and waits for it.
-			if !s.tryEnqueue(j) {
-				noDest = append(noDest, j)
-				continue
-			}
-			d.jobs++
-			s.m.queued.WithLabelValues(s.m.label(j.name)).Inc()
-			s.log.Info("a muted firing is sent: no mute covers it any more", "alert", a.AlertID, "destination", d.name)
 		}
 		o.noteMutedLocked(f)
 	}
 	o.mu.Unlock()
-	for _, j := range noDest {
+	s.owedNotQueued(ctx, notQueued)
+}
+
+// owedAtResolve sends f's muted firing, owed if no mute covered the alert at
+// resolvedAt, its resolve's record time, before the resolve is judged (atRead). The
+// check for ended mutes runs once a second, and a resolve read before it was muted as
+// its firing had been: the same records paged the receiver or not by when the timer
+// fired. Covered then means a mute the fold holds in force at resolvedAt, or one ended
+// or deleted since that still covered the alert at resolvedAt (EndedCovering); either
+// keeps both muted. Otherwise the firing is queued as unmuted queues it, so that the
+// resolve's job follows it. f was recalled: unmuted no longer sees it.
+func (s *Stage) owedAtResolve(ctx context.Context, f *openFiring, resolvedAt time.Time) {
+	o := s.open
+	o.mu.Lock()
+	owed := f.delivery != nil && slices.ContainsFunc(f.dests, owedLocked)
+	o.mu.Unlock()
+	if !owed || resolvedAt.IsZero() {
+		return
+	}
+	a := &f.delivery.Alert
+	if s.reg.Muted(a.RuleID, a.Customer, resolvedAt) != nil || s.reg.EndedCovering(a.RuleID, a.Customer, resolvedAt, time.Now()) != nil {
+		return
+	}
+	var notQueued []*job
+	o.mu.Lock()
+	for _, d := range f.dests {
+		if owedLocked(d) {
+			notQueued = s.sendOwedLocked(f, d, notQueued)
+		}
+	}
+	o.noteMutedLocked(f)
+	o.mu.Unlock()
+	s.owedNotQueued(ctx, notQueued)
+}
+
+// owedLocked reports whether d's firing is muted, was seen covered, and is not under
+// way: sent once no mute covers it. openFirings.mu is held.
+func owedLocked(d *openDest) bool { return d.muted && d.sawMute && d.jobs == 0 }
+
+// sendOwedLocked queues f's firing to d as the firing it is, or appends its job to
+// notQueued (no destination, or its queue full) for owedNotQueued, once o.mu is
+// released. openFirings.mu is held.
+func (s *Stage) sendOwedLocked(f *openFiring, d *openDest, notQueued []*job) []*job {
+	a := &f.delivery.Alert
+	// Sent once: a mute that comes back before it is sent mutes it again (mutedNow),
+	// and its end sends it then.
+	d.muted = false
+	// An entry of its own, outside the tracker's list: the firing's record was handled
+	// (muted) and may be committed; a restart does not send it again, so a stop or a
+	// move that cuts it short records it undelivered (unsent.go).
+	e := &entry{offset: f.offset, epoch: -1, tracker: f.t}
+	e.open.Store(1)
+	j := &job{alert: a, delivery: f.delivery, index: d.index, entry: e, partition: f.partition,
+		offset: f.offset, name: d.name, firing: f, redeliver: true}
+	s.unsentAdd(j) // over once delivered, muted or recorded undelivered
+	dest, ok := s.reg.Destination(a.Customer, d.name)
+	if !ok {
+		return append(notQueued, j)
+	}
+	j.dest = dest
+	// Queued under o.mu, so that a resolve read meanwhile (recall, then its own job) is
+	// queued after it and waits for it.
+	if !s.tryEnqueue(j) {
+		return append(notQueued, j)
+	}
+	d.jobs++
+	s.m.queued.WithLabelValues(s.m.label(j.name)).Inc()
+	s.log.Info("a muted firing is sent: no mute covers it any more", "alert", a.AlertID, "destination", d.name)
+	return notQueued
+}
+
+// owedNotQueued records undelivered the owed firings sendOwedLocked could not queue.
+func (s *Stage) owedNotQueued(ctx context.Context, js []*job) {
+	for _, j := range js {
 		if j.dest == nil {
 			s.giveUpLater(ctx, j, Outcome{Reason: fmt.Sprintf("no destination %q for customer %s (nor a global one)", j.name, clip(j.alert.Customer, reasonCustomer)), Final: true})
 			continue

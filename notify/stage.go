@@ -584,7 +584,9 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	// if remembered (open.go).
 	var firing *openFiring
 	if a.Status == contract.StatusResolved {
-		firing = s.open.recall(e.tracker, a.AlertID)
+		if firing = s.open.recall(e.tracker, a.AlertID); firing != nil {
+			s.owedAtResolve(ctx, firing, rec.Timestamp)
+		}
 	}
 	var jobs []*job
 	for _, name := range a.Notify {
