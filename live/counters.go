@@ -74,6 +74,17 @@ const DefaultMaxCounters = window.DefaultMaxCounters
 // plain counts under the same bound.
 const DefaultMaxCustomerIDBytes = window.DefaultMaxCustomerIDBytes
 
+// DefaultMaxSnapshotBytes is Config.MaxSnapshotBytes' default, 2 GiB: a body at the
+// default limits of plain counters holds at most DefaultMaxCustomerIDBytes of ids and
+// DefaultMaxCounters counters of up to a dozen bytes each (about 1.2 GiB), and leaves the rest
+// to windowed rules' states, which their own limits bound per rule, not together.
+// It is also what a crafted snapshot can make a restore allocate.
+const DefaultMaxSnapshotBytes = 2 << 30
+
+// MaxSnapshotBytesCap is the most Config.MaxSnapshotBytes may be: a body's offsets
+// are uint32.
+const MaxSnapshotBytesCap = math.MaxUint32 - 1
+
 type customerEntry struct {
 	hash uint32
 	off  uint32 // of the name in names

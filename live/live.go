@@ -345,6 +345,12 @@ type Config struct {
 	// history by backfill instead of restoring a snapshot; with NoBackfill too, its
 	// counts say they lack the history below the group's commit. Default false.
 	NoSnapshots bool
+	// MaxSnapshotBytes bounds a partition snapshot's body, decompressed: a restore
+	// refuses a snapshot claiming more before allocating it (ErrSnapshotTooLarge,
+	// skipped as a damaged one), and a partition whose state encodes larger stores
+	// none, the error in its last_error. Default DefaultMaxSnapshotBytes; at most, and
+	// negative, MaxSnapshotBytesCap.
+	MaxSnapshotBytes int64
 	// SessionTimeout is how long the group waits for a crashed member before giving its
 	// partitions to the others. Default: franz-go's 45s (the broker bounds it).
 	SessionTimeout time.Duration
@@ -513,6 +519,12 @@ func (c *Config) EnsureDefaults() {
 	case c.MaxCustomerIDBytes < 0:
 		c.MaxCustomerIDBytes = maxNameBytes
 	}
+	switch {
+	case c.MaxSnapshotBytes == 0:
+		c.MaxSnapshotBytes = DefaultMaxSnapshotBytes
+	case c.MaxSnapshotBytes < 0:
+		c.MaxSnapshotBytes = MaxSnapshotBytesCap
+	}
 	if c.HandoffBufferBytes <= 0 {
 		c.HandoffBufferBytes = DefaultHandoffBufferBytes
 	}
@@ -612,6 +624,9 @@ func (c *Config) Validate() error {
 	}
 	if err := window.CheckMaxCustomerIDBytes(c.MaxCustomerIDBytes); err != nil {
 		errs = append(errs, err)
+	}
+	if c.MaxSnapshotBytes > MaxSnapshotBytesCap {
+		errs = append(errs, fmt.Errorf("max snapshot bytes %d (--max-snapshot-bytes): at most %d, what a snapshot's offsets address (negative: that)", c.MaxSnapshotBytes, int64(MaxSnapshotBytesCap)))
 	}
 	// The embedded archiver checks its own configuration only once the daemon has
 	// started: its flags are checked here, before anything is done.

@@ -375,6 +375,9 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *snapshotReade
 			continue
 		}
 		p, err := d.partitionFromSnapshot(pid, data, bounds)
+		if errors.Is(err, ErrSnapshotTooLarge) {
+			d.m.limits.Reached(limitSnapshotBytes)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("snapshot %s in %s: %w", name, store.store.url, err))
 			continue
@@ -441,7 +444,7 @@ func skippedNote(errs []error, skipped []string, restored string, next int64) st
 // versions no longer active are dropped; active versions the snapshot does not know
 // start at its offset, with their history backfilled, as for any new rule.
 func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]logBound) (*partition, error) {
-	body, version, err := openState(data)
+	body, version, err := openState(data, d.cfg.MaxSnapshotBytes)
 	if err != nil {
 		return nil, err
 	}

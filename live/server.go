@@ -46,6 +46,7 @@ const (
 	limitPreviewScan       = console.LimitPreviewScan
 	limitPreviewBytes      = console.LimitPreviewBytes
 	limitSnapshotAge       = "max_snapshot_age_seconds"
+	limitSnapshotBytes     = "max_snapshot_bytes"
 	limitArchiveLag        = "max_archive_lag_records"
 	limitConsumerStall     = "max_consumer_stall_seconds"
 	limitProduceStall      = "max_produce_stall_seconds"
@@ -217,6 +218,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.ShowCounted(limitHandoffBuffer, float64(c.HandoffBufferBytes))
 	d.m.limits.ShowCounted(limitHandoffBuffers, float64(c.HandoffBuffersBytes))
 	d.m.limits.ShowCounted(limitCounters, float64(c.MaxCounters))
+	d.m.limits.ShowCounted(limitSnapshotBytes, float64(c.MaxSnapshotBytes))
 	d.m.limits.ShowCounted(limitHistoryAlerts, float64(c.MaxHistoryAlerts))
 	d.m.limits.ShowCounted(limitCustomerIDs, float64(c.MaxCustomerIDBytes))
 	d.m.limits.ShowCounted(limitQueuedRecords, float64(c.MaxQueuedRecords))

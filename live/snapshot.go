@@ -187,6 +187,13 @@ func (d *Daemon) storeSnapshot(ctx context.Context, p *partition, body []byte, v
 			return fmt.Errorf("flushing alerts raised outside batches: %w", err)
 		}
 	}
+	if int64(len(body)) > d.cfg.MaxSnapshotBytes {
+		// Stored, it would be refused by the restore that needs it, and the partition
+		// counted again from a stale snapshot or from history: a loss seen only then.
+		d.m.limits.Reached(limitSnapshotBytes)
+		return fmt.Errorf("%w: partition %d's state encodes to %d bytes, above the limit of %d (--max-snapshot-bytes): not stored, since a restore would refuse it; raise the limit (at most %d) or lower the state's (--max-counters, --max-customer-ids-bytes, --max-groups, --max-distinct)",
+			ErrSnapshotTooLarge, p.id, len(body), d.cfg.MaxSnapshotBytes, int64(MaxSnapshotBytesCap))
+	}
 	data := sealState(p.snaps.sealed[:0], body, version)
 	p.snaps.sealed = data[:0]
 	key := d.state.key(p.id, next, p.snapshotNameTime(began))

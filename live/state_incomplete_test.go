@@ -87,7 +87,7 @@ func TestSnapshotRecordsItsControls(t *testing.T) {
 	f := newStateFixture(t, 3)
 	header := func(data []byte) *stateHeader {
 		t.Helper()
-		body, version, err := openState(data)
+		body, version, err := openState(data, DefaultMaxSnapshotBytes)
 		if err != nil {
 			t.Fatal(err)
 		}

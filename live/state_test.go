@@ -272,7 +272,7 @@ func FuzzDecodeState(f *testing.F) {
 			t.Fatalf("error %v is not ErrStateCorrupt", err)
 		}
 		// Framed, the body must survive sealing and opening unchanged.
-		if out, v, err := openState(sealState(nil, body, stateVersion)); err != nil || string(out) != string(body) || v != stateVersion {
+		if out, v, err := openState(sealState(nil, body, stateVersion), DefaultMaxSnapshotBytes); err != nil || string(out) != string(body) || v != stateVersion {
 			t.Fatalf("seal/open changed the body: %v", err)
 		}
 	})

@@ -151,6 +151,7 @@ needs --api-token unless --http is a loopback address.`,
 	addStorageTimeoutFlag(f, &cfg.StorageTimeout)
 	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", def.SnapshotInterval, "how often changed partition state is snapshotted (also on revoke and shutdown; 0: the default)")
 	f.BoolVar(&cfg.NoSnapshots, "no-snapshots", false, "keep no durable state: partitions new to this process recount history by backfill (with --no-backfill too, their counts say they lack the history below the group's commit)")
+	f.Int64Var(&cfg.MaxSnapshotBytes, "max-snapshot-bytes", live.DefaultMaxSnapshotBytes, fmt.Sprintf("most bytes of a partition snapshot's state, decompressed: a restore refuses one claiming more before allocating it (skipped for an older one, as a damaged one is), and a partition whose state encodes larger stores no snapshot, the error in /v1/state (both counted in hindsight_limit_reached_total{name=\"max_snapshot_bytes\"}; 0: the default; at most, and negative, %d)", int64(live.MaxSnapshotBytesCap)))
 	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	// State of rules kept per group and window (a rule's limits field overrides them).
 	addWindowLimitFlags(f, &cfg.WindowLimits, def.WindowLimits)
