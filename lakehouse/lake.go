@@ -244,16 +244,22 @@ func (l *Lake) fetch(ctx context.Context, f FileEntry, cacheDir string, reuse bo
 		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
 	}
 	defer os.Remove(tmp.Name())
-	n, err := io.Copy(tmp, rc)
+	// One byte past the listed size tells a larger object; the rest of it is not
+	// written to the cache's disk.
+	n, err := io.Copy(tmp, io.LimitReader(rc, f.Bytes+1))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
 	}
-	if n != f.Bytes || !hasParquetTrailer(tmp.Name()) {
+	if err := sizeMatch(n, f); err != nil {
+		l.log.Error("corrupt file in the lake", "file", f.Path, "err", err)
+		return "", fmt.Errorf("lakehouse: fetch %s: %w", f.Path, err)
+	}
+	if !hasParquetTrailer(tmp.Name()) {
 		l.log.Error("corrupt file in the lake", "file", f.Path, "bytes", n, "manifest_bytes", f.Bytes)
-		return "", fmt.Errorf("lakehouse: fetch %s: %w: %d bytes, manifest says %d", f.Path, ErrCorrupt, n, f.Bytes)
+		return "", fmt.Errorf("lakehouse: fetch %s: %w: %d bytes as the manifest says, but no Parquet trailer", f.Path, ErrCorrupt, n)
 	}
 	// A whole Parquet file of the right size may still be another one (a restore from
 	// the wrong backup): its footer's row count tells, without reading the rows.
@@ -309,6 +315,21 @@ func footerRowsMatch(path string, f FileEntry) (err error) {
 	return rowsMatch(pr.NumRows(), f)
 }
 
+// sizeMatch is nil when n, the bytes read of f's object through a reader limited to
+// f.Bytes+1, is the size the manifest lists; else ErrCorrupt saying both. The limit
+// is what keeps an object replaced in storage by a far larger one from being read
+// whole before it is refused (TestReadRowsOfLargerObjectReadsItWhole): past it, only
+// "more than" is known.
+func sizeMatch(n int64, f FileEntry) error {
+	switch {
+	case n > f.Bytes:
+		return fmt.Errorf("%w: %s holds more than the %d bytes the manifest lists (read stopped at %d)", ErrCorrupt, f.Path, f.Bytes, n)
+	case n != f.Bytes:
+		return fmt.Errorf("%w: %s has %d bytes, manifest says %d", ErrCorrupt, f.Path, n, f.Bytes)
+	}
+	return nil
+}
+
 // rowsMatch is nil when n is the rows the manifest lists for f; else ErrCorrupt.
 func rowsMatch(n int64, f FileEntry) error {
 	if n != f.Rows {
@@ -329,12 +350,15 @@ func (l *Lake) ReadRecords(ctx context.Context, f FileEntry, mem memory.Allocato
 	if err != nil {
 		return fmt.Errorf("lakehouse: read %s: %w", f.Path, err)
 	}
-	data, err := io.ReadAll(rc)
+	data, err := io.ReadAll(io.LimitReader(rc, f.Bytes+1))
 	rc.Close()
 	if err != nil {
 		return fmt.Errorf("lakehouse: read %s: %w", f.Path, err)
 	}
-	err = footerRows(data, f)
+	err = sizeMatch(int64(len(data)), f)
+	if err == nil {
+		err = footerRows(data, f)
+	}
 	if err == nil {
 		var n int64
 		err = readParquet(ctx, data, mem, func(rec arrow.RecordBatch) error {

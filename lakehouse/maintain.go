@@ -359,7 +359,7 @@ func (mt *maintainer) fetch(ctx context.Context, f FileEntry) ([]byte, error) {
 			return err
 		}
 		defer rc.Close()
-		data, err = io.ReadAll(rc)
+		data, err = io.ReadAll(io.LimitReader(rc, f.Bytes+1)) // sizeMatch below
 		return err
 	})
 	if isNotFound(err) {
@@ -375,8 +375,10 @@ func (mt *maintainer) fetch(ctx context.Context, f FileEntry) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: listed file is missing: %w", ErrCorrupt, err)
 	}
-	if err == nil && int64(len(data)) != f.Bytes {
-		return nil, fmt.Errorf("%w: %s has %d bytes, manifest says %d", ErrCorrupt, f.Path, len(data), f.Bytes)
+	if err == nil {
+		if err := sizeMatch(int64(len(data)), f); err != nil {
+			return nil, err
+		}
 	}
 	return data, err
 }
