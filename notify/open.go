@@ -28,13 +28,13 @@ import (
 // owed by then (below) is sent first, as the check for ended mutes would have sent it,
 // and the resolve follows it (owedAtResolve); else sent, whatever mute is in force, to
 // the destination (scope, URL and key) the firing was delivered to, unless that
-// destination was deleted since (then as a resolve with no remembered firing). A remembered firing that was muted is sent, as
-// the firing it is, once no mute covers it any more (unmuteCheck after the mute ends or
-// is deleted), if the stage saw a mute covering it in force, or, for a firing read after
-// its mute ended or was deleted (the stage down or behind, or reading it again:
-// reread.go), its fold holds that mute as ended (mutedThen): the record's "muted" alone
-// does not say which mute it was, and a fold that has not yet caught up with a new
-// mute must not read as the mute's end.
+// destination was deleted since (then as a resolve with no remembered firing). A
+// remembered firing that was muted is sent, as the firing it is, once no mute covers it
+// any more (unmuteCheck after the mute ends or is deleted), if the stage saw a mute
+// covering it in force, or, for a firing read after its mute ended or was deleted (the
+// stage down or behind, or reading it again: reread.go), its fold holds that mute as
+// ended (mutedThen): the record's "muted" alone does not say which mute it was, and a
+// fold that has not yet caught up with a new mute must not read as the mute's end.
 //
 // The memory is in memory, per partition (a partition revoked or lost drops its
 // firings), and bounded by Config.MaxOpenFirings, the oldest forgotten first. A
