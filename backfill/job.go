@@ -2,8 +2,6 @@ package backfill
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/hindsightdev/hindsight/rule"
@@ -90,7 +88,8 @@ const (
 )
 
 // count adds n matches of customer c, unless c is new and the counts are full
-// (Result.Refused).
+// (Result.Refused). A lake query gives its customers in order of their ids
+// (Runner.count), so that a job run again keeps the same ones.
 func (r *Result) count(c string, n int64) {
 	if _, ok := r.Counts[c]; !ok {
 		limit := ""
@@ -107,24 +106,6 @@ func (r *Result) count(c string, n int64) {
 		r.idBytes += int64(len(c))
 	}
 	r.Counts[c] += n
-}
-
-// countAll adds counts, a chunk's. When they may not all fit, the customers are
-// taken in order of their ids, so that a job run again keeps the same ones.
-func (r *Result) countAll(counts map[string]int64) {
-	var ids int64
-	for c := range counts {
-		ids += int64(len(c))
-	}
-	if (r.maxCustomers > 0 && len(r.Counts)+len(counts) > r.maxCustomers) || (r.maxIDBytes > 0 && r.idBytes+ids > r.maxIDBytes) {
-		for _, c := range slices.Sorted(maps.Keys(counts)) {
-			r.count(c, counts[c])
-		}
-		return
-	}
-	for c, n := range counts {
-		r.count(c, n)
-	}
 }
 
 func (r *Result) refuse(limit string, n int64) {

@@ -128,11 +128,10 @@ func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehou
 		if len(g.files) == 0 {
 			continue
 		}
-		counts, rows, err := r.countFiles(ctx, conn, g.files, g.local, q.bounds, q.job, g.test, g.args, g.pre, q.customer, q.from, hold)
+		rows, err := r.countFiles(ctx, conn, g.files, g.local, q.bounds, q.job, g.test, g.args, g.pre, q.customer, q.from, q.res, hold)
 		if err != nil {
 			return lost, err
 		}
-		q.res.countAll(counts)
 		q.res.Rows += rows
 		q.prog.RowsScanned += rows
 		if g.tally != nil {
@@ -145,32 +144,45 @@ func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehou
 	return lost, nil
 }
 
-// count runs the count query over local files and returns the matches per customer
-// and the rows scanned.
-func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, bounds map[int32]span, job Job, test string, testArgs []any, pre prefilter, customer string, from time.Time) (map[string]int64, int64, error) {
+// count runs the count query over local files, adds its matches per customer to res
+// (nil: they are dropped, as unreadableFile's probes want) and returns the rows
+// scanned. The rows come in order of customer id and each goes to res as it arrives,
+// so that a bounded job (Config.MaxCustomers) holds in Go no more customers than its
+// counts do, whatever a chunk's GROUP BY returns; the order is the one Result.count
+// needs to choose the same customers on every run. counted tells whether res took
+// some of the query's counts before an error: the query cannot then run again into the
+// same res.
+func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, bounds map[int32]span, job Job, test string, testArgs []any, pre prefilter, customer string, from time.Time, res *Result) (scanned int64, counted bool, err error) {
 	q, args := countQuery(local, bounds, test, testArgs, pre, customer, from)
 	rows, err := conn.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("backfill: counting %s over %d files: %w", job.Rule.Key(), len(local), r.duckError(err))
+		return 0, false, fmt.Errorf("backfill: counting %s over %d files: %w", job.Rule.Key(), len(local), r.duckError(err))
 	}
 	defer rows.Close()
-	counts := map[string]int64{}
 	var total int64
+	prev, first := "", true
 	for rows.Next() {
 		var c string
-		var matched, scanned int64
-		if err := rows.Scan(&c, &matched, &scanned); err != nil {
-			return nil, 0, fmt.Errorf("backfill: reading counts of %s: %w", job.Rule.Key(), err)
+		var matched, n int64
+		if err := rows.Scan(&c, &matched, &n); err != nil {
+			return 0, counted, fmt.Errorf("backfill: reading counts of %s: %w", job.Rule.Key(), err)
 		}
-		if matched > 0 {
-			counts[c] += matched
+		// Which customers a bounded job keeps rests on this order: a DuckDB that
+		// sorted otherwise (a default collation) would change the verdict silently.
+		if !first && c <= prev {
+			return 0, counted, fmt.Errorf("backfill: counting %s: DuckDB returned customer %q after %q, not in byte order", job.Rule.Key(), c, prev)
 		}
-		total += scanned
+		prev, first = c, false
+		if matched > 0 && res != nil {
+			res.count(c, matched)
+			counted = true
+		}
+		total += n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("backfill: counting %s over %d files: %w", job.Rule.Key(), len(local), r.duckError(err))
+		return 0, counted, fmt.Errorf("backfill: counting %s over %d files: %w", job.Rule.Key(), len(local), r.duckError(err))
 	}
-	return counts, total, nil
+	return total, counted, nil
 }
 
 // countFiles is count over files (their copies local, held by the caller), with a
@@ -184,29 +196,32 @@ func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, boun
 // it is: ErrUnreadableFile when the lake object itself cannot be read (the fresh copy
 // failed the fetch's checks, or DuckDB's read), ErrCacheNotKept when the fresh copy was
 // gone again.
-func (r *Runner) countFiles(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, bounds map[int32]span, job Job, test string, args []any, pre prefilter, customer string, from time.Time, hold func(release func())) (map[string]int64, int64, error) {
+func (r *Runner) countFiles(ctx context.Context, conn *sql.Conn, files []lakehouse.FileEntry, local []string, bounds map[int32]span, job Job, test string, args []any, pre prefilter, customer string, from time.Time, res *Result, hold func(release func())) (int64, error) {
 	fetchedAgain := make([]bool, len(files))
 	for {
-		counts, rows, err := r.count(ctx, conn, local, bounds, job, test, args, pre, customer, from)
+		rows, counted, err := r.count(ctx, conn, local, bounds, job, test, args, pre, customer, from, res)
 		if err == nil {
-			return counts, rows, nil
+			return rows, nil
+		}
+		if counted {
+			return 0, err // res holds part of this query's counts: the job runs again, afresh
 		}
 		i, err := r.unreadableFile(ctx, conn, files, local, bounds, job, test, args, pre, customer, from, err)
 		if i < 0 {
-			return nil, 0, err
+			return 0, err
 		}
 		f := files[i]
 		if fetchedAgain[i] {
 			if _, serr := os.Stat(local[i]); errors.Is(serr, fs.ErrNotExist) {
-				return nil, 0, fmt.Errorf("%w: %s (partition %d, offsets %d-%d): fetched afresh, its copy was gone again before DuckDB read it: %w", ErrCacheNotKept, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
+				return 0, fmt.Errorf("%w: %s (partition %d, offsets %d-%d): fetched afresh, its copy was gone again before DuckDB read it: %w", ErrCacheNotKept, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
 			}
-			return nil, 0, fmt.Errorf("%w: %s (partition %d, offsets %d-%d): fetched afresh from the lake, DuckDB still cannot read it: the lake object itself is unreadable: %w", ErrUnreadableFile, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
+			return 0, fmt.Errorf("%w: %s (partition %d, offsets %d-%d): fetched afresh from the lake, DuckDB still cannot read it: the lake object itself is unreadable: %w", ErrUnreadableFile, f.Path, f.Partition, f.StartOffset, f.EndOffset, err)
 		}
 		fetchedAgain[i] = true
 		r.cfg.Logger.Warn("DuckDB cannot read a cached lake file; fetching it again", "file", f.Path, "copy", local[i], "err", err)
 		path, release, ferr := fetchHeld(ctx, r.cfg.Lake, r.cfg.CacheDir, f, true)
 		if ferr != nil {
-			return nil, 0, fmt.Errorf("backfill: fetching %s again after DuckDB could not read its cached copy (%v): %w", f.Path, err, fetchError(f, ferr))
+			return 0, fmt.Errorf("backfill: fetching %s again after DuckDB could not read its cached copy (%v): %w", f.Path, err, fetchError(f, ferr))
 		}
 		hold(release)
 		local[i] = path
@@ -223,7 +238,7 @@ func (r *Runner) unreadableFile(ctx context.Context, conn *sql.Conn, files []lak
 		return -1, cause // the job's memory or spill limit is no file's fault
 	}
 	for i := range files {
-		if _, _, err := r.count(ctx, conn, local[i:i+1], bounds, job, test, args, pre, customer, from); err != nil {
+		if _, _, err := r.count(ctx, conn, local[i:i+1], bounds, job, test, args, pre, customer, from, nil); err != nil {
 			if ctx.Err() != nil || errors.Is(err, ErrMemoryLimit) || errors.Is(err, ErrSpillLimit) {
 				return -1, err // not the file's: fetching it again cures nothing
 			}
@@ -283,7 +298,7 @@ func countQuery(local []string, bounds map[int32]span, test string, testArgs []a
 	q := fmt.Sprintf(`SELECT customer,
 	  count(*) FILTER (WHERE %s) AS matched,
 	  count(*) AS scanned
-	FROM read_parquet([%s]) WHERE %s GROUP BY customer`, test, strings.Join(quoted, ", "), strings.Join(where, " AND "))
+	FROM read_parquet([%s]) WHERE %s GROUP BY customer ORDER BY customer`, test, strings.Join(quoted, ", "), strings.Join(where, " AND "))
 	// Placeholders number in text order: the row test's come first, in the SELECT list.
 	return q, append(slices.Clone(testArgs), args...)
 }

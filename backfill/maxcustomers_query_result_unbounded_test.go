@@ -3,6 +3,7 @@ package backfill
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"testing"
 	"time"
 
@@ -12,12 +13,13 @@ import (
 )
 
 // TestCountQueryHoldsAtMostMaxCustomers: a job bounded by --max-customers 10 counts at
-// most 10 customers (Result.Counts), but each chunk's count query (Runner.count, up to
-// chunkFiles files) first holds in Go a map of every customer DuckDB's GROUP BY
-// returns, whatever their number, before Result.countAll applies the bound: the
-// per-customer state a bounded job keeps grows with the customers a chunk of the lake
-// holds. The test runs the job's own query over the lake's files and counts the
-// customers the map it returns holds.
+// most 10 customers (Result.Counts), and so does each chunk's count query
+// (Runner.count, up to chunkFiles files): the per-customer state a bounded job keeps
+// must not grow with the customers a chunk of the lake holds, as it did when the query
+// collected every customer DuckDB's GROUP BY returns in a map of its own before the
+// bound applied. The test runs the job's own query over the lake's files into a Result
+// bounded as the job's and counts the customers it holds, and that they are the ones
+// the job chose.
 func TestCountQueryHoldsAtMostMaxCustomers(t *testing.T) {
 	t.Parallel()
 	const maxCustomers = 10
@@ -75,13 +77,17 @@ func TestCountQueryHoldsAtMostMaxCustomers(t *testing.T) {
 		if err := pred.Register(conn); err != nil {
 			return err
 		}
-		counts, _, err := runner.count(ctx, conn, local, jobBounds(job.Start), job, pred.SQL, pred.Args, prefilter{}, "", job.Rule.HistoryFrom(job.AsOf))
-		if err != nil {
+		held := &Result{Counts: map[string]int64{}, maxCustomers: maxCustomers, maxIDBytes: runner.cfg.MaxCustomerIDBytes}
+		if _, _, err := runner.count(ctx, conn, local, jobBounds(job.Start), job, pred.SQL, pred.Args, prefilter{}, "", job.Rule.HistoryFrom(job.AsOf), held); err != nil {
 			return err
 		}
-		if len(counts) > maxCustomers {
+		if len(held.Counts) > maxCustomers {
 			t.Errorf("one chunk's count query (%d files) held %d customers in Go under --max-customers %d: the bound applies only after the whole result is in memory",
-				len(local), len(counts), maxCustomers)
+				len(local), len(held.Counts), maxCustomers)
+		}
+		// The bound applied row by row chooses the customers the job chose.
+		if !maps.Equal(held.Counts, res.Counts) || held.Refused != res.Refused {
+			t.Errorf("the query alone counted %v (refused %d); the job %v (refused %d)", held.Counts, held.Refused, res.Counts, res.Refused)
 		}
 		return nil
 	})
