@@ -10,12 +10,12 @@ import (
 
 // TestBrowserBacktestChartPointsAreBounded: record times are any a producer stamps. A
 // backtest of the whole lake in which one customer fired on 1970-01-02 and another an
-// hour ago charts, in the console, a point for every day in between: firingsChart
-// (static/editor.js) fills each day from the first firing to the last with a bar,
+// hour ago charted, in the console, a point for every day in between: firingsChart
+// (static/editor.js) filled each day from the first firing to the last with a bar,
 // about 20,000 of them here, 3.65 million for years 0001 to 9999. `hindsight
 // backtest --out` bounds its chart of the same per_day to maxChartPoints (400),
 // summing days into weeks, months or years, because a point a day made charts of
-// hundreds of MB; the console's chart has no such bound. The test counts the points
+// hundreds of MB; the console's chart must be as bounded. The test counts the points
 // the page's uPlot instance (backtestChart) holds.
 func TestBrowserBacktestChartPointsAreBounded(t *testing.T) {
 	t.Parallel()

@@ -127,7 +127,8 @@ type chartBins struct {
 
 // chartBinsFor is the finest binning of the days first to last into at most
 // maxChartPoints bins: days, weeks (from Monday), months, then 1, 2, 5, 10, … years
-// (years 0000 to 9999, a report's days, take at most 50 apiece).
+// (years 0000 to 9999, a report's days, take at most 50 apiece). The console's chart
+// (console/static/editor.js, chartBins) bins by the same rule: change both alike.
 func chartBinsFor(first, last int64) chartBins {
 	dayOf := func(t time.Time) int64 { return t.Unix() / 86400 }
 	dateOf := func(day int64) time.Time { return time.Unix(day*86400, 0).UTC() }

@@ -172,22 +172,64 @@ async function backtest() {
   if (r.firings) backtestChart = firingsChart(chart, r.per_day);
 }
 
+// maxChartPoints is cmd/hindsight's bound on a backtest chart (backtest_plot.go): record
+// times are any a producer stamps, and a bar a day from the first firing to the last
+// was 20,000 bars for 1970 to 2026, 3.65 million for years 0001 to 9999.
+const maxChartPoints = 400;
+
+// chartBins is cmd/hindsight's chartBinsFor, the same rule, so that the console and
+// `hindsight backtest --out` chart a report alike: the finest binning of the days first
+// to last (numbered from 1970-01-01, UTC) into at most maxChartPoints bins: days,
+// weeks (from Monday), months, then 1, 2, 5, 10, … years. of is the bin of a day, start
+// the first day of a bin; label the length of an ISO date its ticks show.
+function chartBins(first, last) {
+  const dateOf = (d) => new Date(d * DAY * 1000);
+  // setUTCFullYear, since Date.UTC takes years 0 to 99 for 1900 to 1999.
+  const dayOf = (year, month) => { const t = new Date(0); t.setUTCFullYear(year, month, 1); return Math.round(t.getTime() / 1000 / DAY); };
+  const candidates = [
+    { unit: "day", axis: "day (UTC)", label: 10, of: (d) => d, start: (b) => b },
+    // 1970-01-01 is a Thursday: day 4 (1970-01-05) is a Monday.
+    { unit: "week", axis: "week (UTC, from Monday)", label: 10, of: (d) => Math.floor((d - 4) / 7), start: (b) => b * 7 + 4 },
+    { unit: "month", axis: "month (UTC)", label: 7,
+      of: (d) => { const t = dateOf(d); return t.getUTCFullYear() * 12 + t.getUTCMonth(); },
+      start: (b) => dayOf(Math.floor(b / 12), b - Math.floor(b / 12) * 12) },
+  ];
+  for (let k = 1; k <= 1000; k *= 10) {
+    for (const n of [k, 2 * k, 5 * k]) {
+      const unit = n > 1 ? `${n} years` : "year";
+      candidates.push({ unit, axis: unit + " (UTC)", label: 4, of: (d) => Math.floor(dateOf(d).getUTCFullYear() / n), start: (b) => dayOf(b * n, 0) });
+    }
+  }
+  for (const [i, c] of candidates.entries()) {
+    c.first = c.of(first);
+    c.count = c.of(last) - c.first + 1;
+    // The last (5000 years) always fits: a report's days are of the years 0000 to 9999.
+    if (c.count <= maxChartPoints || i === candidates.length - 1) return c;
+  }
+}
+
 // firingsChart draws firings per UTC day as bars, every day from the first to the
-// last shown (days without firings at zero).
+// last shown (days without firings at zero); over more than maxChartPoints days, per
+// week, month or years instead (chartBins), which the axes say.
 function firingsChart(root, perDay) {
-  const byDay = new Map(perDay.map((c) => [Date.parse(c.key + "T00:00:00Z") / 1000, c.firings]));
-  const first = Math.min(...byDay.keys()), last = Math.max(...byDay.keys());
-  const xs = [], ys = [];
-  for (let d = first; d <= last; d += DAY) { xs.push(d); ys.push(byDay.get(d) || 0); }
+  const days = perDay.map((c) => [Math.round(Date.parse(c.key + "T00:00:00Z") / 1000 / DAY), c.firings]);
+  const bins = chartBins(Math.min(...days.map(([d]) => d)), Math.max(...days.map(([d]) => d)));
+  const xs = [], ys = new Array(bins.count).fill(0);
+  for (let b = 0; b < bins.count; b++) xs.push(bins.start(bins.first + b) * DAY);
+  for (const [d, n] of days) ys[bins.of(d) - bins.first] += n;
+  // Half a bin either side, so that the first and last bars show whole.
+  const pad = (bins.start(bins.first + 1) - bins.start(bins.first)) * DAY / 2;
   const width = Math.max(320, root.parentElement.clientWidth - 24);
   return new uPlot({
     width, height: 180, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
-    scales: { x: { time: true, range: (u, min, max) => [min - DAY / 2, max + DAY / 2] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
-    // One tick per day at most, labelled by its UTC date.
-    axes: [{ space: 50, incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY, 365 * DAY],
-      values: (u, ticks) => ticks.map((v) => new Date(v * 1000).toISOString().slice(0, 10)) }, { label: "firings", size: 50 }],
+    scales: { x: { time: true, range: (u, min, max) => [min - pad, max + pad] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+    // Ticks at the starts of bins, at most 9 of them, labelled by their UTC date.
+    axes: [{ label: bins.axis, space: 50,
+      splits: (u, i, min, max) => xs.filter((x, b) => b % Math.max(1, Math.ceil(xs.length / 8)) === 0 && x >= min && x <= max),
+      values: (u, ticks) => ticks.map((v) => new Date(v * 1000).toISOString().slice(0, bins.label)) },
+    { label: "firings per " + bins.unit, size: 50 }],
     legend: { show: false },
-    series: [{}, { label: "firings per day", stroke: "#b45309", fill: "rgba(180,83,9,0.35)", paths: uPlot.paths.bars({ size: [0.7, 60] }), points: { show: false } }],
+    series: [{}, { label: "firings per " + bins.unit, stroke: "#b45309", fill: "rgba(180,83,9,0.35)", paths: uPlot.paths.bars({ size: [0.7, 60] }), points: { show: false } }],
   }, [xs, ys], root);
 }
 
