@@ -30,9 +30,11 @@ type pacingStep struct {
 	alert *contract.Alert
 	ctl   *rule.Control
 	mutes []string
+	dest  *rule.Destination // its URL a path on the receiver
 }
 
 // pacingScript is a seeded random script of firings and resolves of two customers,
+// destination changes (of the name every alert notifies, global or the customer's),
 // mute upserts (of every rule, or narrowed to another), and mute deletes. A mute that
 // covers the rule is added only before its customer's first alert: a mute records no
 // start, so one added after an alert counts as covering it as read (known, left).
@@ -72,7 +74,13 @@ func pacingScript(seed uint64, n int, base time.Time) []pacingStep {
 			scope = "*"
 		}
 		k := rule.Key{Scope: scope, ID: fmt.Sprintf("m%d", rng.IntN(2))}
-		switch rng.IntN(5) {
+		switch rng.IntN(6) {
+		case 5: // a destination of the name changed (the same receiver, another path)
+			ds := "*"
+			if rng.IntN(2) == 0 {
+				ds = c
+			}
+			steps = append(steps, pacingStep{dest: &rule.Destination{Scope: ds, Name: "ops", Type: rule.DestWebhook, URL: fmt.Sprintf("/hook%d", i)}})
 		case 0, 1: // fire or resolve
 			alerted[c] = true
 			if id, ok := open[c]; ok {
@@ -140,7 +148,13 @@ func runPacing(t *testing.T, steps []pacingStep, base time.Time, pacing string) 
 			v, _ := json.Marshal(s.alert)
 			return &kgo.Record{Topic: "alerts", Key: []byte("k"), Value: v, Timestamp: ts}
 		}
-		r := controlRecords(t, s.ctl)[0]
+		c := s.ctl
+		if s.dest != nil {
+			d := *s.dest
+			d.URL = hook.URL + d.URL
+			c = rule.UpsertDestination(&d)
+		}
+		r := controlRecords(t, c)[0]
 		r.Timestamp = ts
 		return r
 	}
@@ -171,6 +185,13 @@ func runPacing(t *testing.T, steps []pacingStep, base time.Time, pacing string) 
 			if s.alert != nil {
 				alerts++
 				poll.Until(t, 10*time.Second, "the alert handled", func() bool { return b.GroupCommitted(t, group, "alerts") == alerts })
+				continue
+			}
+			if s.dest != nil {
+				poll.Until(t, 10*time.Second, "the destination folded", func() bool {
+					d, ok := st.Registry().Destination(s.dest.Scope, "ops")
+					return ok && d.Scope == s.dest.Scope && strings.HasSuffix(d.URL, s.dest.URL)
+				})
 				continue
 			}
 			poll.Until(t, 10*time.Second, "the mute control folded", func() bool {
@@ -220,6 +241,8 @@ func TestMutePacingProperty(t *testing.T) {
 			for _, s := range steps {
 				if s.alert != nil {
 					script = append(script, fmt.Sprintf("%s:%s(muted=%v)", s.alert.AlertID, s.alert.Status, s.alert.Muted))
+				} else if s.dest != nil {
+					script = append(script, fmt.Sprintf("destination %s/ops %s", s.dest.Scope, s.dest.URL))
 				} else {
 					script = append(script, fmt.Sprintf("%s %s/%s %v", s.ctl.Op, s.ctl.RecordKey(), "", s.mutes))
 				}
