@@ -1,0 +1,89 @@
+package notify_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/internal/testlog"
+	"github.com/hindsightdev/hindsight/notify"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// TestMutedFiringSentWhileReadingWaits is TestMutedFiringSentBeforeItsMutedResolveIsRead
+// with every record written in order, with the time it was written: the stage is behind
+// only because its reading waits (--notify-max-pending reached, 1 here) on a slow
+// receiver of another alert. A mute of rule r is in force; f1 (customer c-1) and f2
+// (c-2) fire under it (records muted); a0, of another rule, goes to the slow
+// destination; f1 resolves, still under the mute; then the mute is deleted. By the
+// records f1 sends nothing (it resolved while muted) and f2, open at the delete, is
+// owed. The check for ended mutes sends f1's firing with f2's while the resolve waits
+// unread, and the resolve then follows it.
+func TestMutedFiringSentWhileReadingWaits(t *testing.T) {
+	b := startBroker(t)
+	var mu sync.Mutex
+	var got []string
+	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, r.Header.Get(notify.HeaderIdempotencyKey))
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(slow.Close)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free)
+	received := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+	b.Produce(t, controlRecords(t,
+		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.URL + "/hook"}),
+		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "slow", Type: rule.DestWebhook, URL: slow.URL + "/hook"}),
+		rule.UpsertMute(&rule.Mute{Scope: "*", ID: "maint", Rule: "r", Reason: "maintenance", By: "ops"}))...)
+	group := "notify-reading-waits"
+	st, _ := startMember(t, notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, MaxPending: 1,
+		Sender:         notify.SenderConfig{Timeout: 30 * time.Second, MaxAttempts: 1, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
+	})
+	poll.Until(t, 10*time.Second, "the mute folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) != nil })
+	alert := func(id, customer, ruleID, status string, muted bool, names ...string) *kgo.Record {
+		a := alertFor(id, customer, names)
+		a.RuleID, a.Status, a.Muted = ruleID, status, muted
+		v, _ := json.Marshal(a)
+		return &kgo.Record{Topic: "alerts", Key: []byte("k"), Value: v}
+	}
+	b.Produce(t,
+		alert("f1", "c-1", "r", contract.StatusFiring, true, "ops"),
+		alert("f2", "c-2", "r", contract.StatusFiring, true, "ops"),
+		alert("a0", "c-3", "r2", contract.StatusFiring, false, "slow"))
+	b.Produce(t, alert("f1", "c-1", "r", contract.StatusResolved, true, "ops"))
+	b.Produce(t, controlRecords(t, rule.DeleteOf(rule.KindMute, rule.Key{Scope: "*", ID: "maint"}))...)
+	poll.Until(t, 10*time.Second, "f2's owed firing sent", func() bool { return slices.Contains(received(), "f2:firing") })
+	free()
+	poll.Until(t, 15*time.Second, "the alerts handled", func() bool { return b.GroupCommitted(t, group, "alerts") == 4 })
+	if want := []string{"f2:firing"}; !slices.Equal(received(), want) {
+		t.Errorf("the receiver got %q, want %q: f1 resolved under its mute, before the mute was deleted, so neither its firing nor its resolve is sent", received(), want)
+	}
+}
