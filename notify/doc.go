@@ -47,7 +47,10 @@
 // their resolves, at most Config.MaxOpenFirings (open.go): a resolve follows its firing
 // (muted if it was and a mute covered the alert at the resolve's time, else sent where
 // it went whatever mute is in force), and a muted firing still open is sent when its
-// mute ends, or before its resolve if no mute covered the alert at the resolve's time. A partition assigned is not fetched
+// mute ends and its partition's reading has passed that end (by record time, or up to
+// the end offset listed after it: an unread record could be its resolve), or before
+// its resolve if no mute covered the alert at the resolve's time. A partition assigned
+// is not fetched
 // until the muted firings still open among its alerts of the last Config.RememberFor
 // before its committed offset are remembered again (reread.go), so that a restart or a
 // rebalance does not forget them.

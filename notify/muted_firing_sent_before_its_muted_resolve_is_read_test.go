@@ -20,20 +20,23 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// TestMutedFiringSentBeforeItsMutedResolveIsRead: a mute of every customer is in
-// force; the firings f1 (customer c-1) and f2 (c-2) are raised under it (their records
-// say muted), f1 resolves at tResolve while the mute is still on, and the mute is
-// deleted at tDelete, after. By the records f1 resolved while still muted: neither its
-// firing nor its resolve is sent (docs/notifications.md: "A firing that resolves while
-// still muted ... sends nothing, neither firing nor resolve, then or later"); f2, still
-// open at the delete, is owed and sent. A stage that reads the records in one go after
-// they were all written (the "all at once" case) does so. A stage a little behind on
-// the alerts topic (it has read the firings and folded the delete, but not yet read
-// f1's resolve, which was written before the delete) sends f1's firing from its
-// once-a-second check for ended mutes, as it sends f2's, before it reads the resolve;
-// the resolve then follows the "delivered" firing and is sent too. The same records
-// page the receiver or not by how far behind notify was. The check is known to have
-// run with the delete folded once f2's firing arrived (one pass sends both).
+// TestMutedFiringSentBeforeItsMutedResolveIsRead: a mute of rule r is in force; the
+// firings f1 (customer c-1) and f2 (c-2) are raised under it (their records say muted),
+// f1 resolves at tResolve while the mute is still on, and the mute is deleted at
+// tDelete, after. By the records f1 resolved while still muted: neither its firing nor
+// its resolve is sent (docs/notifications.md: "A firing that resolves while still muted
+// ... sends nothing, neither firing nor resolve, then or later"); f2, still open at the
+// delete, is owed and sent. A stage that reads the records in one go after they were
+// all written (the "all at once" case) does so. A stage behind on the alerts topic (it
+// has read the firings and folded the delete, but not yet read f1's resolve, written
+// before the delete: its reading waits, at --notify-max-pending 1, on a0's slow
+// receiver) sent f1's firing from its once-a-second check for ended mutes, as it sent
+// f2's, before it read the resolve; the resolve then followed the "delivered" firing
+// and was sent too. The same records paged the receiver or not by how far behind
+// notify was. Now the check sends neither while a record that could be their resolve
+// is unread. (This case once wrote f1's resolve only after the stage had read every
+// record and folded the delete, its record time earlier: nothing was unread then, and
+// no stage can tell such a record from a resolve raised later.)
 func TestMutedFiringSentBeforeItsMutedResolveIsRead(t *testing.T) {
 	for _, pacing := range []string{"all at once", "behind"} {
 		t.Run(pacing, func(t *testing.T) {
@@ -47,6 +50,18 @@ func TestMutedFiringSentBeforeItsMutedResolveIsRead(t *testing.T) {
 				mu.Unlock()
 			}))
 			t.Cleanup(hook.Close)
+			release := make(chan struct{})
+			slow := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				_, _ = io.ReadAll(r.Body)
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}))
+			t.Cleanup(slow.Close)
+			var once sync.Once
+			free := func() { once.Do(func() { close(release) }) }
+			t.Cleanup(free)
 			received := func() []string {
 				mu.Lock()
 				defer mu.Unlock()
@@ -57,49 +72,55 @@ func TestMutedFiringSentBeforeItsMutedResolveIsRead(t *testing.T) {
 
 			ctl := controlRecords(t,
 				rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.URL + "/hook"}),
-				rule.UpsertMute(&rule.Mute{Scope: "*", ID: "maint", Rule: "*", Reason: "maintenance", By: "ops"}))
+				rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "slow", Type: rule.DestWebhook, URL: slow.URL + "/hook"}),
+				rule.UpsertMute(&rule.Mute{Scope: "*", ID: "maint", Rule: "r", Reason: "maintenance", By: "ops"}))
 			for _, r := range ctl {
 				r.Timestamp = base.Add(-time.Second)
 			}
-			alert := func(id, customer, status string, at time.Time) *kgo.Record {
-				a := alertFor(id, customer, []string{"ops"})
-				a.Status, a.Muted = status, true
+			alert := func(id, customer, ruleID, status string, muted bool, at time.Time, names ...string) *kgo.Record {
+				a := alertFor(id, customer, names)
+				a.RuleID, a.Status, a.Muted = ruleID, status, muted
 				v, _ := json.Marshal(a)
 				return &kgo.Record{Topic: "alerts", Key: []byte("k"), Value: v, Timestamp: at}
 			}
-			f1 := alert("f1", "c-1", contract.StatusFiring, tFiring)
-			f2 := alert("f2", "c-2", contract.StatusFiring, tFiring)
-			r1 := alert("f1", "c-1", contract.StatusResolved, tResolve)
+			f1 := alert("f1", "c-1", "r", contract.StatusFiring, true, tFiring, "ops")
+			f2 := alert("f2", "c-2", "r", contract.StatusFiring, true, tFiring, "ops")
+			a0 := alert("a0", "c-3", "r2", contract.StatusFiring, false, tFiring, "slow")
+			r1 := alert("f1", "c-1", "r", contract.StatusResolved, true, tResolve, "ops")
 			del := controlRecords(t, rule.DeleteOf(rule.KindMute, rule.Key{Scope: "*", ID: "maint"}))
 			del[0].Timestamp = tDelete
 
 			group := "notify-behind-" + map[string]string{"all at once": "a", "behind": "b"}[pacing]
 			cfg := notify.Config{
-				Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group,
-				Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, AllowPrivate: true},
+				Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, MaxPending: 1,
+				Sender:         notify.SenderConfig{Timeout: 30 * time.Second, MaxAttempts: 1, AllowPrivate: true},
 				CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 			}
 			if pacing == "all at once" {
+				free()
 				b.Produce(t, ctl...)
-				b.Produce(t, f1, f2, r1)
+				b.Produce(t, f1, f2, a0, r1)
 				b.Produce(t, del...)
 				startMember(t, cfg)
 			} else {
 				b.Produce(t, ctl...)
 				st, _ := startMember(t, cfg)
 				poll.Until(t, 10*time.Second, "the mute folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) != nil })
-				b.Produce(t, f1, f2)
+				b.Produce(t, f1, f2, a0, r1)
 				poll.Until(t, 10*time.Second, "the muted firings handled", func() bool { return b.GroupCommitted(t, group, "alerts") == 2 })
-				// The delete (at tDelete) is folded before the resolve written at
-				// tResolve, earlier, is read: notify is behind on the alerts topic.
+				// The delete (at tDelete) is folded while the resolve written before it,
+				// at tResolve, is unread: notify is behind on the alerts topic.
 				b.Produce(t, del...)
 				poll.Until(t, 10*time.Second, "the mute's delete folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) == nil })
+				ticks := st.UnmuteChecks()
+				poll.Until(t, 10*time.Second, "a check for ended mutes run with the delete folded", func() bool { return st.UnmuteChecks() >= ticks+2 })
+				if got := received(); len(got) != 0 {
+					t.Errorf("with f1's resolve unread, the receiver got %q, want nothing yet: the unread resolve may be any owed firing's", got)
+				}
+				free()
 			}
+			poll.Until(t, 15*time.Second, "the alerts handled", func() bool { return b.GroupCommitted(t, group, "alerts") == 4 })
 			poll.Until(t, 10*time.Second, "f2's owed firing sent", func() bool { return slices.Contains(received(), "f2:firing") })
-			if pacing == "behind" {
-				b.Produce(t, r1)
-			}
-			poll.Until(t, 10*time.Second, "the alerts handled", func() bool { return b.GroupCommitted(t, group, "alerts") == 3 })
 			if want := []string{"f2:firing"}; !slices.Equal(received(), want) {
 				t.Errorf("the receiver got %q, want %q: f1 resolved at %s while its mute was on (deleted at %s), so neither its firing nor its resolve is sent, whatever notify's pacing",
 					received(), want, tResolve.Format(time.StampMilli), tDelete.Format(time.StampMilli))

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -366,10 +368,17 @@ func (o *openFirings) keepTargets(defined map[rule.Key]bool) {
 // unmuted sends the remembered muted firings that no mute covers any more (seen
 // covered before), each as the firing it is: same alert, same Idempotency-Key. Run by
 // the stage every unmuteCheck.
+//
+// No mute in force now is not enough: the firing's resolve may be written, unread (the
+// reading waits at MaxPending, or lags), at a time the mute still covered the alert,
+// and then, by the records, neither is sent (owedAtResolve); sent here, the resolve
+// followed it, and the same records paged the receiver or not by how far behind the
+// stage was. So a firing is sent only once its partition's reading has passed the
+// mute's end (passed).
 func (s *Stage) unmuted(ctx context.Context) {
 	o := s.open
 	now := time.Now()
-	var notQueued []*job
+	var owed []*openFiring
 	o.mu.Lock()
 	for f := range o.muted {
 		a := &f.delivery.Alert
@@ -378,6 +387,21 @@ func (s *Stage) unmuted(ctx context.Context) {
 				d.sawMute = d.sawMute || d.muted
 			}
 			continue
+		}
+		if slices.ContainsFunc(f.dests, owedLocked) {
+			owed = append(owed, f)
+		}
+	}
+	o.mu.Unlock()
+	if len(owed) == 0 {
+		return
+	}
+	owed = s.passed(ctx, owed, now)
+	var notQueued []*job
+	o.mu.Lock()
+	for _, f := range owed {
+		if _, ok := o.muted[f]; !ok {
+			continue // its resolve was read meanwhile, and judged it (owedAtResolve)
 		}
 		for _, d := range f.dests {
 			if owedLocked(d) {
@@ -388,6 +412,47 @@ func (s *Stage) unmuted(ctx context.Context) {
 	}
 	o.mu.Unlock()
 	s.owedNotQueued(ctx, notQueued)
+}
+
+// passed keeps the owed firings whose partitions' reading has passed the end of the
+// mutes that covered them, no mute in force at now: by record time, no mute covered
+// the alert at the latest record time handled (a resolve read then would not be
+// muted: owedAtResolve), or by offset, the partition has handled every record up to
+// its end offset listed after now, which the fold had applied the mute's end by (a
+// record written later is no resolve raised under it). Listing asks the brokers,
+// only for the partitions record time has not passed; a failed listing keeps those
+// firings owed for the next check.
+func (s *Stage) passed(ctx context.Context, owed []*openFiring, now time.Time) []*openFiring {
+	var kept, waiting []*openFiring
+	for _, f := range owed {
+		a := &f.delivery.Alert
+		_, at := f.t.read()
+		if !at.IsZero() && s.reg.Muted(a.RuleID, a.Customer, at) == nil && s.reg.EndedCovering(a.RuleID, a.Customer, at, now) == nil {
+			kept = append(kept, f)
+		} else {
+			waiting = append(waiting, f)
+		}
+	}
+	if len(waiting) == 0 || s.cl == nil {
+		return kept
+	}
+	lctx, cancel := context.WithTimeout(ctx, 10*unmuteCheck)
+	defer cancel()
+	topic := s.cfg.Topics.Alerts
+	ends, err := kadm.NewClient(s.cl).ListEndOffsets(lctx, topic)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("listing the alerts partitions' end offsets failed: muted firings whose mutes ended wait for the next check", "err", err)
+		}
+		return kept
+	}
+	for _, f := range waiting {
+		end, ok := ends.Lookup(topic, f.partition)
+		if to, _ := f.t.read(); ok && end.Err == nil && to >= end.Offset {
+			kept = append(kept, f)
+		}
+	}
+	return kept
 }
 
 // owedAtResolve sends f's muted firing, owed if no mute covered the alert at

@@ -49,6 +49,12 @@ func (s *Stage) adjustFetchOffsets(ctx context.Context, offsets map[string]map[i
 	for p, o := range offsets[s.cfg.Topics.Alerts] {
 		if at := o.EpochOffset().Offset; at > 0 {
 			committed[p] = at
+			s.mu.Lock()
+			gen := s.assignGen[p]
+			s.mu.Unlock()
+			if t := s.tracker(p, gen); t != nil {
+				t.resumed(at)
+			}
 		}
 	}
 	if err := s.reread(ctx, committed); err != nil && ctx.Err() == nil {

@@ -307,6 +307,9 @@ type Stage struct {
 	// open are the firings read whose resolves are not yet read (open.go). Its lock is
 	// never taken with s.mu held.
 	open *openFirings
+	// unmuteChecks counts the checks for ended mutes over, so that a test knows one ran
+	// after a control was folded without waiting a time for it.
+	unmuteChecks atomic.Int64
 	// unsent are the muted firings sent as their mutes ended not yet over (unsent.go),
 	// under unsentMu.
 	unsentMu sync.Mutex
@@ -470,6 +473,7 @@ func (s *Stage) consume(ctx context.Context) error {
 				return
 			case <-t.C:
 				s.unmuted(ctx)
+				s.unmuteChecks.Add(1)
 			}
 		}
 	}()
@@ -555,6 +559,7 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	if e == nil {
 		return // its partition was revoked since the fetch: the next owner delivers it
 	}
+	defer e.tracker.noteRead(rec)
 	var a contract.Alert
 	if err := sonic.Unmarshal(rec.Value, &a); err != nil {
 		// Not an alert this build wrote: nothing to deliver, said once.
