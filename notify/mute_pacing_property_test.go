@@ -225,10 +225,9 @@ func runPacing(t *testing.T, steps []pacingStep, base time.Time, pacing string) 
 // before its resolve) whether notify reads them one by one as they are written (each
 // handled or folded before the next is written), all at once after they were, or
 // one by one up to half way, then stopped, and the rest read by a restarted stage.
-// (Found nothing at 40 seeds of 16 steps; notify reading one topic ahead of the other
-// is TestMutedFiringSentBeforeItsMutedResolveIsRead and
-// TestMutedResolveReadBeforeItsMutesDeleteFolded.) Owed firings are sent within a couple of seconds, so both
-// receivers are polled (bounded) until they agree.
+// (Found nothing at 40 seeds of 16 steps; notify reading the alerts ahead of its mutes
+// is TestMutedFiringSentBeforeItsMutedResolveIsRead.) Owed firings are sent within a
+// couple of seconds, so both receivers are polled (bounded) until they agree.
 func TestMutePacingProperty(t *testing.T) {
 	if testing.Short() {
 		t.Skip("TestMutePacingProperty: make test runs it")
