@@ -346,8 +346,9 @@ type Config struct {
 	// counts say they lack the history below the group's commit. Default false.
 	NoSnapshots bool
 	// MaxSnapshotBytes bounds a partition snapshot's body, decompressed: a restore
-	// refuses a snapshot claiming more before allocating it (ErrSnapshotTooLarge,
-	// skipped as a damaged one), and a partition whose state encodes larger stores
+	// refuses a snapshot claiming more before allocating it, or an object longer than
+	// such a body seals to before reading it whole (ErrSnapshotTooLarge, skipped as a
+	// damaged one), and a partition whose state encodes larger stores
 	// none, the error in its last_error. Default DefaultMaxSnapshotBytes; at most, and
 	// negative, MaxSnapshotBytesCap.
 	MaxSnapshotBytes int64

@@ -297,7 +297,7 @@ func (r *snapshotReader) list(ctx context.Context, pid int32) ([]string, error) 
 }
 
 func (r *snapshotReader) get(ctx context.Context, pid int32, name string) ([]byte, error) {
-	return readPatiently(ctx, r, pid, func() ([]byte, error) { return r.store.get(ctx, name) })
+	return readPatiently(ctx, r, pid, func() ([]byte, error) { return r.store.get(ctx, name, r.d.cfg.MaxSnapshotBytes) })
 }
 
 // readPatiently runs read until it succeeds, fails with an answer (storeAnswered), or
@@ -351,7 +351,7 @@ func readPatiently[T any](ctx context.Context, r *snapshotReader, pid int32, rea
 // that reading again cannot change, rather than the store being unavailable.
 func storeAnswered(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, lakehouse.ErrNotFound) ||
-		errors.Is(err, lakehouse.ErrClosed) || errors.Is(err, lakehouse.ErrInvalidName)
+		errors.Is(err, lakehouse.ErrClosed) || errors.Is(err, lakehouse.ErrInvalidName) || errors.Is(err, ErrSnapshotTooLarge)
 }
 
 // restoreOne restores partition pid from the newest snapshot in store that reads and
@@ -366,6 +366,9 @@ func (d *Daemon) restoreOne(ctx context.Context, pid int32, store *snapshotReade
 	for i, name := range names {
 		began := time.Now()
 		data, err := store.get(ctx, pid, name)
+		if errors.Is(err, ErrSnapshotTooLarge) {
+			d.m.limits.Reached(limitSnapshotBytes)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reading %s: %w", name, err))
 			if ctx.Err() != nil {

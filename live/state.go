@@ -94,6 +94,17 @@ var (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// snapshotSizeError is ErrSnapshotTooLarge of a snapshot read at restore, with the
+// --max-snapshot-bytes it would need (at least), so that the refusal can say what
+// limit restores it.
+type snapshotSizeError struct {
+	needed int64
+	msg    string
+}
+
+func (e *snapshotSizeError) Error() string { return e.msg }
+func (e *snapshotSizeError) Unwrap() error { return ErrSnapshotTooLarge }
+
 // stateHeader is a snapshot's metadata and rule table.
 type stateHeader struct {
 	Topic     string
@@ -386,8 +397,8 @@ func openState(data []byte, maxBytes int64) ([]byte, uint16, error) {
 		return nil, 0, fmt.Errorf("%w: reading the decompressed size: %v", ErrStateCorrupt, err)
 	}
 	if int64(size) > maxBytes {
-		return nil, 0, fmt.Errorf("%w: a %d-byte snapshot claims %d bytes decompressed, above the limit of %d (--max-snapshot-bytes): damaged, crafted, or written under a larger limit (restore it with that limit)",
-			ErrSnapshotTooLarge, len(data), size, maxBytes)
+		return nil, 0, &snapshotSizeError{needed: int64(size), msg: fmt.Sprintf("%s: a %d-byte snapshot claims %d bytes decompressed, above the limit of %d (--max-snapshot-bytes): damaged, crafted, or written under a larger limit (restore it with that limit)",
+			ErrSnapshotTooLarge, len(data), size, maxBytes)}
 	}
 	body, err := s2.Decode(nil, data[stateHeaderLen:n])
 	if err != nil {

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -100,13 +103,47 @@ func snapshotName(name string) (next, at int64) {
 	return next, at
 }
 
-func (s *stateStore) get(ctx context.Context, name string) ([]byte, error) {
+// get reads snapshot name, refusing (ErrSnapshotTooLarge) an object longer than a
+// snapshot of a body of maxBody bytes seals to (maxSealedLen) before it is read whole:
+// the checksum and the claimed size are checked only once the object is in memory, and
+// an object of any size planted in the state bucket (or a snapshot written under a far
+// larger limit) was read whole first.
+func (s *stateStore) get(ctx context.Context, name string, maxBody int64) ([]byte, error) {
 	rc, err := s.bkt.Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	return io.ReadAll(rc)
+	bound := maxSealedLen(maxBody)
+	data, err := io.ReadAll(io.LimitReader(rc, bound+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) <= bound {
+		return data, nil
+	}
+	size, needed := "more than "+strconv.FormatInt(bound, 10), maxBody+1
+	if a, err := s.bkt.Attributes(ctx, name); err == nil {
+		// Only to name the size: the refusal stands without it.
+		size = strconv.FormatInt(a.Size, 10)
+		needed = max(needed, a.Size-stateHeaderLen-stateTrailerLen-16)
+	}
+	return nil, &snapshotSizeError{needed: needed, msg: fmt.Sprintf(
+		"%s: the object is %s bytes, above the %d a snapshot of at most %d bytes (--max-snapshot-bytes) seals to: damaged, planted, or written under a larger limit (restore it with that limit); not read",
+		ErrSnapshotTooLarge, size, bound, maxBody)}
+}
+
+// maxSealedLen is the most bytes sealState makes of a body of maxBody bytes: S2's
+// encoded bound (s2.MaxEncodedLen, in int64 where it has none: a body near
+// MaxSnapshotBytesCap) with the frame's header and checksum.
+func maxSealedLen(maxBody int64) int64 {
+	n := int64(s2.MaxEncodedLen(int(min(maxBody, math.MaxInt32))))
+	if maxBody > math.MaxInt32 || n < 0 {
+		// S2's bound is the body, its length's varint (at most 10 bytes) and at most 5
+		// bytes of literal headers.
+		n = maxBody + 16
+	}
+	return stateHeaderLen + n + stateTrailerLen
 }
 
 // prune deletes all but the newest snapshotKeep snapshots of partition p.

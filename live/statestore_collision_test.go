@@ -46,7 +46,7 @@ func TestStateStoresOfTwoGroupsDoNotShareNames(t *testing.T) {
 	f.d.cfg.Group, f.d.cfg.Topics.Events = "x-612062", "events"
 	restored := false
 	for _, n := range names {
-		data, err := mine.get(ctx, n)
+		data, err := mine.get(ctx, n, f.d.cfg.MaxSnapshotBytes)
 		if err != nil {
 			t.Fatal(err)
 		}
