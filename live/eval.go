@@ -24,8 +24,9 @@ func (d *Daemon) HandleBatch(b *ingest.Batch) {
 	defer d.batchDone()
 	p := d.partition(b.Partition)
 	if p.snaps.abandoned {
-		// Its restore was cut short by the stop: evaluated on empty state, its events
-		// would raise what the snapshot's counts do not. Its offsets are never
+		// Its restore was cut short by the stop, or its snapshots refused for their size
+		// (heldPartition): evaluated on empty state, its events would raise what the
+		// snapshot's counts do not. Its offsets are never
 		// committed (CommitLimit), so its next owner reads them.
 		return
 	}

@@ -217,13 +217,16 @@ func (r *readiness) snapshotProblems(d *Daemon, now time.Time) map[int32]partiti
 	for _, p := range owned {
 		keep[p] = true
 		p.mu.Lock()
-		lastErr, next, gen := p.snaps.lastErr, p.next, p.gen
+		lastErr, next, gen, held := p.snaps.lastErr, p.next, p.gen, p.snaps.held
 		clean := p.snaps.clean
 		p.mu.Unlock()
 
 		var pp partitionProblems
 		failing := false
-		if note, ok := strings.CutPrefix(lastErr, restoreSkippedMark); ok {
+		if detail, ok := strings.CutPrefix(lastErr, restoreHeldMark); ok && held != "" {
+			pp.all = append(pp.all, "this partition is held: "+detail)
+			pp.notReady = append(pp.notReady, "this partition is held: "+held)
+		} else if note, ok := strings.CutPrefix(lastErr, restoreSkippedMark); ok {
 			pp.all = append(pp.all, "the newest stored snapshot(s) of this partition could not be used, so an older one was restored: "+note)
 		} else if restoreErr, ok := strings.CutPrefix(lastErr, restoreFailedMark); ok {
 			if d.bf == nil {

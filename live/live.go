@@ -348,7 +348,8 @@ type Config struct {
 	// MaxSnapshotBytes bounds a partition snapshot's body, decompressed: a restore
 	// refuses a snapshot claiming more before allocating it, or an object longer than
 	// such a body seals to before reading it whole (ErrSnapshotTooLarge, skipped as a
-	// damaged one), and a partition whose state encodes larger stores
+	// damaged one; with none left the partition is held, /readyz naming the limit that
+	// restores it), and a partition whose state encodes larger stores
 	// none, the error in its last_error. Default DefaultMaxSnapshotBytes; at most, and
 	// negative, MaxSnapshotBytesCap.
 	MaxSnapshotBytes int64

@@ -19,8 +19,8 @@ import (
 
 // restore builds the state of newly assigned partitions from their newest readable
 // snapshots. Partitions without a snapshot are absent from the result; those whose
-// snapshots could not be read are fresh partitions carrying the error, for /v1/state;
-// those whose restore the daemon's stop cut short are abandoned ones (abandonedPartition).
+// snapshots could not be read are fresh partitions carrying the error, for /v1/state
+// (held ones when one was refused for its size: heldPartition); those whose restore the daemon's stop cut short are abandoned ones (abandonedPartition).
 func (d *Daemon) restore(ps []int32) map[int32]*partition {
 	// Without snapshots (--no-snapshots) backfill recounts a partition's history; with
 	// neither, the partitions are still checked for history their counts lack.
@@ -92,6 +92,10 @@ func (d *Daemon) restore(ps []int32) map[int32]*partition {
 		if err != nil && stop.Err() != nil {
 			out[pid] = d.abandonedPartition(pid)
 			abandoned = append(abandoned, pid)
+			continue
+		}
+		if err != nil && errors.Is(err, ErrSnapshotTooLarge) {
+			out[pid] = d.heldPartition(pid, err)
 			continue
 		}
 		if err != nil {
@@ -167,6 +171,55 @@ func (d *Daemon) abandonedPartition(pid int32) *partition {
 	p.snaps.abandoned = true
 	p.snaps.lastErr = "restore abandoned: the daemon is stopping"
 	return p
+}
+
+// heldPartition is partition pid when no stored snapshot of it could be used and at
+// least one was refused for its size (err): written under a larger --max-snapshot-bytes,
+// it may be the partition's state, sound. Started empty, the partition had stored its
+// own snapshots of the empty state, pruned the refused ones by rank, and the restart
+// with the limit the refusal advised restored the empty state: the counts lost for good
+// (TestSnapshotsRefusedForSizeArePrunedByTheRestartThatRefusedThem). Held as an
+// abandoned one is, it evaluates nothing, stores no snapshot over them and commits no
+// offset, and /readyz says why, with the limit that restores it, until a restart with
+// that limit (or the snapshots deleted, to start it over).
+func (d *Daemon) heldPartition(pid int32, err error) *partition {
+	d.m.restoreFailures.Inc()
+	needed := snapshotSizeNeeded(err)
+	d.log.Error("partition held: its snapshots were refused for their size under --max-snapshot-bytes; it is neither evaluated nor snapshotted nor committed until a restart with a limit that restores them",
+		"partition", pid, "max_snapshot_bytes", d.cfg.MaxSnapshotBytes, "needed_at_least", needed, "err", err)
+	p := d.newPartition(pid)
+	p.snaps.abandoned = true
+	p.snaps.held = fmt.Sprintf("no stored snapshot of partition %d could be used, and some were refused for their size under --max-snapshot-bytes %d: restart with --max-snapshot-bytes of at least %d (at most %d) to restore them, or delete them to start the partition over; meanwhile it is neither evaluated nor snapshotted nor committed",
+		pid, d.cfg.MaxSnapshotBytes, needed, int64(MaxSnapshotBytesCap))
+	p.snaps.lastErr = fmt.Sprintf("%s%s (%v)", restoreHeldMark, p.snaps.held, err)
+	return p
+}
+
+// snapshotSizeNeeded is the largest limit the snapshotSizeErrors in err say they
+// need.
+func snapshotSizeNeeded(err error) int64 {
+	var n int64
+	var walk func(error)
+	walk = func(e error) {
+		var se *snapshotSizeError
+		switch u := e.(type) {
+		case *snapshotSizeError:
+			se = u
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			if x := u.Unwrap(); x != nil {
+				walk(x)
+			}
+		}
+		if se != nil {
+			n = max(n, se.needed)
+		}
+	}
+	walk(err)
+	return n
 }
 
 type logBound struct {
@@ -424,6 +477,8 @@ func (p *partition) counterCount() int { return p.counts.live }
 const (
 	restoreFailedMark  = "restore: "
 	restoreSkippedMark = "restore skipped: "
+	// restoreHeldMark: heldPartition's, which makes the process not ready.
+	restoreHeldMark = "restore refused for size: "
 )
 
 // skippedNote is the partition's last error when the restore skipped newer snapshots

@@ -40,11 +40,15 @@ type partitionSnapshots struct {
 	}
 	restored *contract.SnapshotInfo // set before the partition is published
 	// abandoned is set before the partition is published, never after: the daemon's
-	// stop cut its restore short (abandonedPartition), so its empty state is no state
-	// to store.
+	// stop cut its restore short (abandonedPartition), or its snapshots were refused
+	// for their size (heldPartition), so its empty state is no state to store.
 	abandoned bool
-	lastErr   string // guarded by the partition's mu
-	gone      bool   // guarded by mu: revoked, no more periodic snapshots
+	// held is why heldPartition holds it ("": not held), for /readyz, which is open to
+	// anyone who may address the daemon: it names the limit, not the store or the
+	// snapshots (lastErr, for /v1/state, does). Set before the partition is published.
+	held    string
+	lastErr string // guarded by the partition's mu
+	gone    bool   // guarded by mu: revoked, no more periodic snapshots
 	// durable is set once a snapshot of the partition was stored or restored
 	// (CommitLimit); atomic, so that the commit loop never waits for the partition.
 	durable atomic.Bool

@@ -4,10 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
@@ -17,12 +21,16 @@ import (
 // TestSnapshotsRefusedForSizeArePrunedByTheRestartThatRefusedThem: a daemon counted
 // 30 customers 4 times each and stored its snapshots (valid, a few KiB); restarted
 // with --max-snapshot-bytes lowered below them (--no-backfill), the restore refuses
-// every one for its size, telling the operator to "restore it with that limit", and
-// the partition starts empty, its counts lacking the history. That restart then stores
-// its own small snapshots and prunes the refused ones as it would damaged ones: after
-// three, the snapshots the error told the operator to restore are deleted, and a
-// restart with the original limit restores the empty state: the 4 logins of each
-// customer are lost for good, though nothing was wrong with them but a flag.
+// every one for its size, telling the operator to "restore it with that limit". The
+// partition had started empty, its counts lacking the history, stored its own small
+// snapshots and pruned the refused ones by rank: after three, a restart with the
+// original limit restored the empty state, the 4 logins of each customer lost for
+// good, though nothing was wrong with them but a flag. Keeping the refused snapshots
+// from prune would not have saved them: the restart's own, newer, rank first. So the
+// partition is held instead: /readyz is not ready, naming the limit that restores it
+// (the largest size the refused snapshots claim), nothing is evaluated, stored or
+// committed, and the restart with the original limit restores the counts and counts
+// the events that came meanwhile (the oracle over all events).
 func TestSnapshotsRefusedForSizeArePrunedByTheRestartThatRefusedThem(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
@@ -67,46 +75,65 @@ func TestSnapshotsRefusedForSizeArePrunedByTheRestartThatRefusedThem(t *testing.
 		}
 	}
 
+	var needed int64
+	for _, f := range refused {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := s2.DecodedLen(data[8 : len(data)-4])
+		if err != nil {
+			t.Fatal(err)
+		}
+		needed = max(needed, int64(n))
+	}
+	if needed <= lowered {
+		t.Fatalf("the snapshots' bodies are at most %d bytes, not above the lowered limit %d", needed, lowered)
+	}
+
 	second, stop := livetest.StartLive(t, b, func(c *live.Config) {
 		c.Group, c.StateURL, c.SnapshotInterval, c.MaxSnapshotBytes = group, "file://"+state, 100*time.Millisecond, lowered
 	})
 	var lastErr string
-	poll.Until(t, 20*time.Second, "the partition started", func() bool {
+	var rd contract.Readiness
+	poll.Until(t, 20*time.Second, "the partition held", func() bool {
 		st := second.State()
-		if len(st.Partitions) != 1 || st.Partitions[0].LastSnapshot == nil {
+		if len(st.Partitions) != 1 || st.Partitions[0].LastError == "" {
 			return false
 		}
-		if lastErr == "" {
-			lastErr = st.Partitions[0].LastError
-		}
-		return true
+		lastErr = st.Partitions[0].LastError
+		rd = contract.Readiness{}
+		livetest.GetJSON(t, "http://"+second.HTTPAddr()+"/readyz", &rd)
+		return !rd.Ready
 	})
 	t.Logf("second run's last_error: %s", lastErr)
 	if !strings.Contains(lastErr, "restore it with that limit") {
 		t.Fatalf("the restore under --max-snapshot-bytes %d did not refuse the snapshots for their size: last_error %q", lowered, lastErr)
 	}
+	if want := fmt.Sprintf("restart with --max-snapshot-bytes of at least %d", needed); len(rd.Reasons) != 1 || !strings.Contains(rd.Reasons[0], want) {
+		t.Errorf("/readyz's reasons %q do not say %q", rd.Reasons, want)
+	}
+	if st := second.State(); st.Partitions[0].LastSnapshot != nil || st.Partitions[0].Restored != nil {
+		t.Errorf("the held partition restored %+v, stored %+v", st.Partitions[0].Restored, st.Partitions[0].LastSnapshot)
+	}
 	for range 3 {
 		b.Produce(t, livetest.Event("b", `{"type":"login"}`))
-		produced++
-		poll.Until(t, 20*time.Second, fmt.Sprintf("a snapshot at offset %d", produced), snapAt(second, produced))
 	}
 	stop()
 	<-second.Done()
-	var gone []string
-	for _, f := range refused {
-		if _, err := os.Stat(f); err != nil {
-			gone = append(gone, filepath.Base(f))
-		}
+	if err := second.Wait(); err != nil {
+		t.Errorf("the held partition's stop: %v", err)
 	}
-	if len(gone) > 0 {
-		t.Errorf("the restart under --max-snapshot-bytes %d refused %d valid snapshots for their size, telling to restore them with the larger limit, then deleted %d of them: %v",
-			lowered, len(refused), len(gone), gone)
+	after, _ := filepath.Glob(filepath.Join(state, "state", "*", "*", "*", "*.snap"))
+	if !slices.Equal(after, refused) {
+		t.Errorf("the restart under --max-snapshot-bytes %d refused the snapshots %v for their size, and the store holds %v after it", lowered, refused, after)
 	}
 
 	third, _ := livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL = group, "file://"+state })
-	poll.Until(t, 20*time.Second, "the partition restored", func() bool {
+	poll.Until(t, 20*time.Second, "the partition restored and the 3 logins of b counted", func() bool {
 		st := third.State()
-		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
+		v, _ := third.Count(r.Key(), "b")
+		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil && v.Count == 3
 	})
 	if v, _ := third.Count(r.Key(), cust(0)); v.Count != rounds {
 		t.Errorf("restarted with the original limit, as the refusal advised: %s has %d logins, want %d (the oracle over all events)", cust(0), v.Count, rounds)

@@ -95,7 +95,8 @@ var (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // snapshotSizeError is ErrSnapshotTooLarge of a snapshot read at restore, with the
-// --max-snapshot-bytes it would need (at least), so that the refusal can say what
+// --max-snapshot-bytes it would need (at least): a partition whose snapshots are all
+// refused, one for this, is held, not started empty (heldPartition), and says what
 // limit restores it.
 type snapshotSizeError struct {
 	needed int64
