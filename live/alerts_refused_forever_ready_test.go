@@ -29,12 +29,13 @@ func TestAlertsTopicRefusingForeverIsNotReady(t *testing.T) {
 	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+	// Its stop's snapshot waits for the undelivered alert in vain: ErrFinalSnapshot.
+	d, _ := livetest.StartLiveStoppingWith(t, b, func(c *live.Config) {
 		c.MaxConsumerStall = time.Second
 		c.MaxProduceStall = time.Second // the limit this asks for; its default is 2m
 		c.ConsumerLagInterval = 200 * time.Millisecond
 		c.ShutdownTimeout = time.Second
-	})
+	}, live.ErrFinalSnapshot)
 	b.FailProduces(t, "alerts", kerr.NotEnoughReplicas, func(*kmsg.ProduceRequest) bool { return true })
 	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, `{"id":"x","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"x"},"threshold":1}`)))
 	poll.Until(t, 30*time.Second, "the rule applied", func() bool {

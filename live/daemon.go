@@ -70,6 +70,11 @@ type Daemon struct {
 	// NoSnapshots); restoreFrom, when set, seeds partitions state has no snapshot of.
 	state, restoreFrom *stateStore
 	consumer           atomic.Pointer[ingest.EventConsumer]
+	// stopSnapErrs are the snapshots the stop could not store (a revoke's as the
+	// consumer leaves the group, or the shutdown's), by partition, under stopSnapMu:
+	// the stop ends with them (ErrFinalSnapshot).
+	stopSnapMu   sync.Mutex
+	stopSnapErrs map[int32]error
 
 	// loaded and unkept are only touched by the controls goroutine. unkept are, by
 	// record key, the controls not applied that the replay at start left the newest
@@ -433,9 +438,9 @@ func (d *Daemon) run(ctx context.Context) {
 		sctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
 		defer cancel()
 		for _, p := range d.ownedPartitions() {
-			_ = d.snapshotPartition(sctx, p, "shutdown", true)
+			d.stopSnapshotFailed(p.id, d.snapshotPartition(sctx, p, "shutdown", true))
 		}
-		return err
+		return errors.Join(err, d.finalSnapshotErr())
 	})
 	if d.state != nil {
 		g.Go(func() error { return d.snapshotLoop(gctx) })

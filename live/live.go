@@ -26,7 +26,9 @@
 //   - HTTP: /healthz, /metrics, /v1/rules, /v1/counts, /v1/state, and the rule console
 //     (package console) at /. Cancelling Run's context drains the batch in hand,
 //     delivers its alerts, commits, snapshots and returns nil; the daemon stops with an
-//     error only when it cannot start or its consumer is refused for good.
+//     error when it cannot start, its consumer is refused for good, or the stop could
+//     not finish: the embedded archiver's final flush (lakehouse.ErrFinalFlush) or a
+//     partition's snapshot (ErrFinalSnapshot) failed.
 package live
 
 import (

@@ -74,7 +74,13 @@ func (d *Daemon) drop(ps []int32, snapshot bool) {
 		part.closing = true
 		part.mu.Unlock()
 		if snapshot {
-			_ = d.snapshotPartition(ctx, part, "revoked", false)
+			err := d.snapshotPartition(ctx, part, "revoked", false)
+			if d.runCtx != nil && d.runCtx.Err() != nil {
+				// The stop's revoke: it ends with the error. A rebalance's stays the
+				// warning snapshotPartition logged: the next owner restores the older
+				// snapshot and evaluates the events since again.
+				d.stopSnapshotFailed(part.id, err)
+			}
 		}
 		part.mu.Lock()
 		part.revoked = true

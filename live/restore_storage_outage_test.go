@@ -100,10 +100,11 @@ func TestStorageDownPastRestorePatience(t *testing.T) {
 	b.Produce(t, livetest.Upsert(t, r))
 	s3.Stop()
 	reg := prometheus.NewRegistry()
-	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+	// The store still down at the stop, its snapshot is not stored: ErrFinalSnapshot.
+	d, _ := livetest.StartLiveStoppingWith(t, b, func(c *live.Config) {
 		c.Group, c.StateURL, c.NoBackfill, c.Registry = "restore-outage-long", s3.URL(), true, reg
 		c.RestorePatience = time.Second
-	})
+	}, live.ErrFinalSnapshot)
 	poll.Until(t, 30*time.Second, "the partition published", func() bool { return len(d.State().Partitions) == 1 })
 	if st := d.State().Partitions[0]; !strings.Contains(st.LastError, "listing snapshots") || len(st.Problems) == 0 {
 		t.Errorf("/v1/state: last error %q, problems %q; want the failed listing, and a problem", st.LastError, st.Problems)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,6 +101,43 @@ func (d *Daemon) CommitLimit(pid int32) (int64, bool) {
 // with the rules adopted there. A crash then restarts the partition there, with the
 // same rule starts, never at a committed offset with empty state (see CommitLimit).
 const reasonInitial = "initial"
+
+// ErrFinalSnapshot is the daemon's error (Wait) when a partition's snapshot at the stop
+// could not be stored: its next owner restores an older one and evaluates the events
+// since again, their alerts sent a second time. Exiting 0 told the operator the stop
+// had snapshotted, as a failed archiver final flush (lakehouse.ErrFinalFlush) exits 1.
+var ErrFinalSnapshot = errors.New("live: final snapshot not stored (the partitions restart from their previous snapshots and evaluate the events since again: none missed, their alerts may come twice)")
+
+// stopSnapshotFailed records err (nil: none) of partition pid's snapshot at the stop.
+func (d *Daemon) stopSnapshotFailed(pid int32, err error) {
+	if err == nil {
+		return
+	}
+	d.stopSnapMu.Lock()
+	defer d.stopSnapMu.Unlock()
+	if d.stopSnapErrs == nil {
+		d.stopSnapErrs = map[int32]error{}
+	}
+	d.stopSnapErrs[pid] = err
+}
+
+// finalSnapshotErr is the stop's error for the snapshots it could not store (nil: none),
+// naming the partitions.
+func (d *Daemon) finalSnapshotErr() error {
+	d.stopSnapMu.Lock()
+	defer d.stopSnapMu.Unlock()
+	if len(d.stopSnapErrs) == 0 {
+		return nil
+	}
+	pids := slices.Sorted(maps.Keys(d.stopSnapErrs))
+	errs := make([]error, len(pids))
+	for i, pid := range pids {
+		errs[i] = fmt.Errorf("partition %d: %w", pid, d.stopSnapErrs[pid])
+	}
+	d.log.Error("the stop could not store the snapshots of partitions within --shutdown-timeout: they restart from their previous snapshots and evaluate the events since again (alerts may come twice)",
+		"partitions", pids, "shutdown_timeout", d.cfg.ShutdownTimeout)
+	return fmt.Errorf("%w: partitions %v: %w", ErrFinalSnapshot, pids, errors.Join(errs...))
+}
 
 // errNotDelivered: the consumer could not confirm delivery of the records produced for
 // the events a snapshot covers, so the snapshot is not stored.

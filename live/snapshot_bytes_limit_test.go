@@ -2,6 +2,7 @@ package live_test
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -32,7 +33,8 @@ func TestSnapshotAboveMaxBytesIsNotStoredAndSaysSo(t *testing.T) {
 	state := t.TempDir()
 	group := "max-snapshot-bytes"
 
-	d, stop := livetest.StartLive(t, b, func(c *live.Config) { c.Group, c.StateURL, c.MaxSnapshotBytes = group, "file://"+state, 1 })
+	// Its stop's snapshot is refused alike: ErrFinalSnapshot.
+	d, stop := livetest.StartLiveStoppingWith(t, b, func(c *live.Config) { c.Group, c.StateURL, c.MaxSnapshotBytes = group, "file://"+state, 1 }, live.ErrFinalSnapshot)
 	var lastErr string
 	poll.Until(t, 20*time.Second, "the partition's snapshot refused", func() bool {
 		st := d.State()
@@ -50,6 +52,9 @@ func TestSnapshotAboveMaxBytesIsNotStoredAndSaysSo(t *testing.T) {
 	}
 	stop()
 	<-d.Done()
+	if err := d.Wait(); !errors.Is(err, live.ErrFinalSnapshot) || !errors.Is(err, live.ErrSnapshotTooLarge) {
+		t.Errorf("the stop whose snapshot was refused for its size ended with %v, want ErrFinalSnapshot of ErrSnapshotTooLarge", err)
+	}
 	if snaps, _ := filepath.Glob(filepath.Join(state, "state", "*", "*", "*", "*.snap")); len(snaps) != 0 {
 		t.Fatalf("snapshots above the limit were stored: %v", snaps)
 	}

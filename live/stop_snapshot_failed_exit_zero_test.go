@@ -2,7 +2,9 @@ package live_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +23,8 @@ import (
 // as if the stop had "committed, snapshotted" as the README says: the next start
 // restores the older snapshot and evaluates the events since again, sending their
 // alerts a second time, and nothing told the operator. The archiver's final flush
-// failing alike ends the daemon with an error (exit 1) for this reason.
+// failing alike ends the daemon with an error (exit 1) for this reason. Now the stop
+// ends with ErrFinalSnapshot naming the partition.
 func TestStopWhoseSnapshotsFailedEndsWithoutError(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
@@ -66,7 +69,11 @@ func TestStopWhoseSnapshotsFailedEndsWithoutError(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the daemon did not stop")
 	}
-	if err := d.Wait(); err == nil {
-		t.Errorf("the stop's snapshot failed (the store refuses writes: %s); the newest stored snapshot is at offset %d, below the 10 logins; yet the daemon ended with no error (hindsight live exits 0)", lastErr, stored)
+	err = d.Wait()
+	if err == nil {
+		t.Fatalf("the stop's snapshot failed (the store refuses writes: %s); the newest stored snapshot is at offset %d, below the 10 logins; yet the daemon ended with no error (hindsight live exits 0)", lastErr, stored)
+	}
+	if !errors.Is(err, live.ErrFinalSnapshot) || !strings.Contains(err.Error(), "partitions [0]: partition 0: storing ") {
+		t.Errorf("the stop's error %q is not ErrFinalSnapshot naming partition 0 and the failed store", err)
 	}
 }

@@ -43,9 +43,11 @@ state, so a restart keeps the events, rules, counts and history; --ephemeral kee
 nothing.
 Every flag can also be set with an environment variable: --brokers as HINDSIGHT_BROKERS,
 --sasl-password as HINDSIGHT_SASL_PASSWORD, and so on. SIGINT or SIGTERM drains the
-events in hand, delivers their alerts, commits offsets and exits 0, or 1 when the
-embedded archiver could not write what it held (storage down: "final flush"), as
-hindsight archive does: those events stay in Kafka, and the next start archives them.
+events in hand, delivers their alerts, commits offsets, snapshots and exits 0, or 1
+when the embedded archiver could not write what it held (storage down: "final flush"),
+as hindsight archive does: those events stay in Kafka, and the next start archives
+them; or when a partition's snapshot could not be stored ("final snapshot"): it
+restarts from its previous one and evaluates the events since again.
 A second signal exits at once, status 1, leaving the stop as kill -9 would.
 
 State: each partition's counters, rule start offsets and pending backfills are
@@ -126,7 +128,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.Int32Var(&cfg.FetchMaxBytes, "fetch-max-bytes", def.FetchMaxBytes, "most bytes (as stored) of one fetch of events from a broker (a larger record batch still comes whole): less holds less memory, too little keeps one worker busy (0: the default)")
 	f.IntVar(&cfg.AlertMaxBytes, "alert-max-bytes", def.AlertMaxBytes, "most bytes of an alert record's key and value (0: the default): a larger one leaves out its context values, the largest first, then its group values (listed in context_cut and group_cut); one still larger (a huge customer id) goes to the dead-letter topic with reason "+ingest.ReasonNotProduced)
 	f.IntVar(&cfg.DeadLetterMaxBytes, "dead-letter-max-bytes", def.DeadLetterMaxBytes, "most bytes of key, value and headers of a dead letter (0: the default): a larger one keeps the start of its value (then key), with header "+ingest.HeaderOriginalBytes+" giving the size before, so that the client and broker take it")
-	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "bound, each apart, on the steps of a stop (and of a revocation): delivering in-flight alerts, the offset commit after it, recording undelivered the muted firings sent as their mutes ended that the stop cut short, the partitions' snapshots, and the embedded archiver's final flush (what it could not write stays in Kafka for the next start; exit status 1; 0: the default)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "bound, each apart, on the steps of a stop (and of a revocation): delivering in-flight alerts, the offset commit after it, recording undelivered the muted firings sent as their mutes ended that the stop cut short, the partitions' snapshots (one not stored: exit status 1, the partition restarting from its previous snapshot), and the embedded archiver's final flush (what it could not write stays in Kafka for the next start; exit status 1; 0: the default)")
 	f.DurationVar(&cfg.AlertLinger, "alert-linger", 0, fmt.Sprintf("how long an alert may wait to be batched with others (0: sent at once; at most %v, the Kafka client's most)", ingest.MaxProduceLinger))
 	f.StringVar(&cfg.LakeURL, "lake", "", "lake bucket URL, file://… or s3://… (default: <data-dir>/lake)")
 	f.BoolVar(&cfg.NoArchive, "no-archive", false, "do not archive events here (run hindsight archive separately)")

@@ -6,6 +6,7 @@ package livetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -34,6 +35,14 @@ func Group(t testing.TB) string { return "live-" + strings.ReplaceAll(t.Name(), 
 // for a clean exit) when t ends. Stop it earlier with the returned cancel.
 func StartLive(t testing.TB, b *kafkatest.Broker, mod func(*live.Config)) (*live.Daemon, context.CancelFunc) {
 	t.Helper()
+	return StartLiveStoppingWith(t, b, mod, nil)
+}
+
+// StartLiveStoppingWith is StartLive for a daemon whose stop cannot finish its work (a
+// snapshot the store refuses: live.ErrFinalSnapshot): it checks that the daemon ends
+// with an error that is stopErr (errors.Is), or with none when stopErr is nil.
+func StartLiveStoppingWith(t testing.TB, b *kafkatest.Broker, mod func(*live.Config), stopErr error) (*live.Daemon, context.CancelFunc) {
+	t.Helper()
 	cfg := Config(t, b)
 	if mod != nil {
 		mod(&cfg)
@@ -48,8 +57,11 @@ func StartLive(t testing.TB, b *kafkatest.Broker, mod func(*live.Config)) (*live
 		cancel()
 		select {
 		case <-d.Done():
-			if err := d.Wait(); err != nil {
+			switch err := d.Wait(); {
+			case stopErr == nil && err != nil:
 				t.Errorf("live daemon exited with error: %v", err)
+			case stopErr != nil && !errors.Is(err, stopErr):
+				t.Errorf("live daemon exited with %v, want %v", err, stopErr)
 			}
 		case <-time.After(30 * time.Second):
 			t.Errorf("live daemon did not stop within 30s")
