@@ -81,10 +81,6 @@ const DefaultMaxCustomerIDBytes = window.DefaultMaxCustomerIDBytes
 // It is also what a crafted snapshot can make a restore allocate.
 const DefaultMaxSnapshotBytes = 2 << 30
 
-// MaxSnapshotBytesCap is the most Config.MaxSnapshotBytes may be: a body's offsets
-// are uint32.
-const MaxSnapshotBytesCap = math.MaxUint32 - 1
-
 type customerEntry struct {
 	hash uint32
 	off  uint32 // of the name in names

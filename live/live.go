@@ -630,7 +630,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if c.MaxSnapshotBytes > MaxSnapshotBytesCap {
-		errs = append(errs, fmt.Errorf("max snapshot bytes %d (--max-snapshot-bytes): at most %d, what a snapshot's offsets address (negative: that)", c.MaxSnapshotBytes, int64(MaxSnapshotBytesCap)))
+		errs = append(errs, fmt.Errorf("max snapshot bytes %d (--max-snapshot-bytes): at most %d, the largest block S2 encodes (negative: that)", c.MaxSnapshotBytes, int64(MaxSnapshotBytesCap)))
 	}
 	// The embedded archiver checks its own configuration only once the daemon has
 	// started: its flags are checked here, before anything is done.

@@ -16,6 +16,11 @@ import (
 	"github.com/hindsightdev/hindsight/window"
 )
 
+// MaxSnapshotBytesCap is the most Config.MaxSnapshotBytes may be: the largest block S2
+// encodes (s2.Encode panics past it), a little under what a body's uint32 offsets
+// address (TestSnapshotAtMaxBytesCapSeals).
+const MaxSnapshotBytesCap = s2.MaxBlockSize
+
 // A partition's state snapshot is what its evaluator would hold after evaluating every
 // event below Next and nothing else: the rule versions it counts (each with its start
 // offset and whether its history is still being backfilled) and every (customer, rule)
