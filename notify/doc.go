@@ -47,8 +47,8 @@
 // their resolves, at most Config.MaxOpenFirings (open.go): a resolve follows its firing
 // (muted if it was and a mute covered the alert at the resolve's time, else sent where
 // it went whatever mute is in force), and a muted firing still open is sent when its
-// mute ends and its partition's reading has passed that end (by record time, or up to
-// the end offset listed after it: an unread record could be its resolve), or before
+// mute ends and its partition's reading has passed that end (up to the end offset
+// listed after it, by offset alone: an unread record could be its resolve), or before
 // its resolve if no mute covered the alert at the resolve's time. A partition assigned
 // is not fetched
 // until the muted firings still open among its alerts of the last Config.RememberFor

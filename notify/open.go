@@ -94,6 +94,12 @@ type openFiring struct {
 	offset   int64
 	dests    []*openDest
 	elem     *list.Element
+	// passTo is, once the firing is owed, its partition's end offset as listed at
+	// listedAt, the fold having applied its mute's end: read up to it, no resolve raised
+	// under that mute is left unread (Stage.passed). Zero: not listed (an end offset is
+	// past the firing's own record, never zero).
+	passTo   int64
+	listedAt time.Time
 }
 
 func (f *openFiring) dest(name string) *openDest {
@@ -386,6 +392,7 @@ func (s *Stage) unmuted(ctx context.Context) {
 			for _, d := range f.dests {
 				d.sawMute = d.sawMute || d.muted
 			}
+			f.passTo = 0 // its end is to come: what was listed before may precede a resolve raised under it
 			continue
 		}
 		if slices.ContainsFunc(f.dests, owedLocked) {
@@ -415,25 +422,38 @@ func (s *Stage) unmuted(ctx context.Context) {
 }
 
 // passed keeps the owed firings whose partitions' reading has passed the end of the
-// mutes that covered them, no mute in force at now: by record time, no mute covered
-// the alert at the latest record time handled (a resolve read then would not be
-// muted: owedAtResolve), or by offset, the partition has handled every record up to
-// its end offset listed after now, which the fold had applied the mute's end by (a
-// record written later is no resolve raised under it). Listing asks the brokers,
-// only for the partitions record time has not passed; a failed listing keeps those
-// firings owed for the next check.
+// mutes that covered them, no mute in force at now: by offset alone, the partition has
+// handled every record up to its end offset as listed once the fold had applied the
+// mute's end (a record written later is no resolve raised under it). Not by record
+// time: alerts carry their events' times, any a producer stamps, in no order along a
+// partition, and one stamped ahead, read, said nothing of a resolve still unread
+// behind it (TestMutedFiringSentPastARecordStampedAhead). The offset listed is kept
+// with the firing (passTo), so that a reading lagging behind a partition written on
+// reaches it; a mute in force again (unmuted), or one covering the alert at listedAt
+// that ended since, has it listed again. Listing asks the brokers, only for firings
+// without one; a failed listing keeps those firings owed for the next check.
 func (s *Stage) passed(ctx context.Context, owed []*openFiring, now time.Time) []*openFiring {
-	var kept, waiting []*openFiring
+	o := s.open
+	to := make(map[*openFiring]int64, len(owed))
+	o.mu.Lock()
 	for _, f := range owed {
 		a := &f.delivery.Alert
-		_, at := f.t.read()
-		if !at.IsZero() && s.reg.Muted(a.RuleID, a.Customer, at) == nil && s.reg.EndedCovering(a.RuleID, a.Customer, at, now) == nil {
+		if f.passTo > 0 && s.reg.EndedCovering(a.RuleID, a.Customer, f.listedAt, now) != nil {
+			f.passTo = 0
+		}
+		to[f] = f.passTo
+	}
+	o.mu.Unlock()
+	var kept, unlisted []*openFiring
+	for _, f := range owed {
+		switch {
+		case to[f] == 0:
+			unlisted = append(unlisted, f)
+		case f.t.readUpTo() >= to[f]:
 			kept = append(kept, f)
-		} else {
-			waiting = append(waiting, f)
 		}
 	}
-	if len(waiting) == 0 || s.cl == nil {
+	if len(unlisted) == 0 || s.cl == nil {
 		return kept
 	}
 	lctx, cancel := context.WithTimeout(ctx, 10*unmuteCheck)
@@ -446,9 +466,16 @@ func (s *Stage) passed(ctx context.Context, owed []*openFiring, now time.Time) [
 		}
 		return kept
 	}
-	for _, f := range waiting {
-		end, ok := ends.Lookup(topic, f.partition)
-		if to, _ := f.t.read(); ok && end.Err == nil && to >= end.Offset {
+	o.mu.Lock()
+	for _, f := range unlisted {
+		if end, ok := ends.Lookup(topic, f.partition); ok && end.Err == nil && end.Offset > 0 {
+			f.passTo, f.listedAt = end.Offset, now
+			to[f] = end.Offset
+		}
+	}
+	o.mu.Unlock()
+	for _, f := range unlisted {
+		if to[f] > 0 && f.t.readUpTo() >= to[f] {
 			kept = append(kept, f)
 		}
 	}

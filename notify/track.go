@@ -73,12 +73,12 @@ type tracker struct {
 	// seen is the offset after the last record read, with its leader epoch.
 	seen      kgo.EpochOffset
 	committed int64
-	// readTo is the offset after the last record handled, or the one the partition
-	// resumed at; readAt the latest record time handled (zero: none yet). The check
-	// for ended mutes sends an owed firing only once the reading has passed the mute's
-	// end by them (Stage.passed): an unread record may be its resolve.
+	// readTo is the offset after the last record handled (a transaction's marker
+	// too), or the one the partition resumed at. The check for ended mutes sends an
+	// owed firing only once it has passed the mute's end (Stage.passed): an unread
+	// record may be its resolve. By offset alone: record times are the events', in no
+	// order along the partition.
 	readTo int64
-	readAt time.Time
 
 	// ctx ends when the partition is revoked or lost (settle): the requests made for
 	// its alerts stop then, and no more start (Stage.ours).
@@ -245,9 +245,6 @@ func (s *Stage) seen(rec *kgo.Record, gen uint64) bool {
 // readLocked notes rec as handled, for Stage.passed. t.mu is held.
 func (t *tracker) readLocked(rec *kgo.Record) {
 	t.readTo = max(t.readTo, rec.Offset+1)
-	if rec.Timestamp.After(t.readAt) {
-		t.readAt = rec.Timestamp
-	}
 }
 
 // noteRead notes rec as handled, once judged (a resolve's firing recalled): the check
@@ -265,12 +262,12 @@ func (t *tracker) resumed(at int64) {
 	t.mu.Unlock()
 }
 
-// read is what t's partition has handled: the offset after its last record (or where
-// it resumed) and the latest record time (zero: none).
-func (t *tracker) read() (to int64, at time.Time) {
+// readUpTo is how far t's partition has been handled: the offset after its last
+// record (or where it resumed).
+func (t *tracker) readUpTo() int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.readTo, t.readAt
+	return t.readTo
 }
 
 // track adds rec's entry (holding itself) to its partition's tracker; nil when rec's
