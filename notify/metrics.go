@@ -56,8 +56,9 @@ const (
 )
 
 // newStageMetrics makes the stage's series; pending is its count of pending alerts,
-// open of the firings it remembers.
-func newStageMetrics(cfg Config, pending, open func() float64) *stageMetrics {
+// open of the firings it remembers, owedWaiting of the owed muted firings held for
+// their partitions' reading.
+func newStageMetrics(cfg Config, pending, open, owedWaiting func() float64) *stageMetrics {
 	m := &stageMetrics{
 		alerts: prometheus.NewCounter(prometheus.CounterOpts{Name: "hindsight_notify_alerts_total",
 			Help: "Alert records the notify stage read."}),
@@ -89,7 +90,9 @@ func newStageMetrics(cfg Config, pending, open func() float64) *stageMetrics {
 		Help: "Alerts naming destinations read since each partition's oldest not yet delivered or recorded undelivered (a restart delivers them again); at --notify-max-pending reading waits."}, pending)
 	openGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_notify_open_firings",
 		Help: "Firings the notify stage remembers until it reads their resolves, so that a resolve follows its firing (muted, or sent where it went); at --notify-max-open-firings the oldest is forgotten."}, open)
-	cols := []prometheus.Collector{m.alerts, m.skipped, m.deletedUnread, m.undeliveredErrors, m.undeliveredLost, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency, m.pendingWait, pendingGauge, openGauge}
+	owedGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hindsight_notify_owed_waiting",
+		Help: "Muted firings no mute covers any more, held by the last check for ended mutes until their partition is read up to the end offset listed after the mute's end (an unread record may be a resolve raised under it)."}, owedWaiting)
+	cols := []prometheus.Collector{m.alerts, m.skipped, m.deletedUnread, m.undeliveredErrors, m.undeliveredLost, m.deliveries, m.attempts, m.queued, m.queues, m.queueFull, m.latency, m.pendingWait, pendingGauge, openGauge, owedGauge}
 	if m.limits == nil {
 		m.limits = limitmetric.New()
 		cols = append(cols, m.limits.Collectors()...)

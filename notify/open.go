@@ -401,9 +401,12 @@ func (s *Stage) unmuted(ctx context.Context) {
 	}
 	o.mu.Unlock()
 	if len(owed) == 0 {
+		s.owedWaiting.Store(0)
 		return
 	}
-	owed = s.passed(ctx, owed, now)
+	kept := s.passed(ctx, owed, now)
+	s.owedWaiting.Store(int64(len(owed) - len(kept)))
+	owed = kept
 	var notQueued []*job
 	o.mu.Lock()
 	for _, f := range owed {
@@ -431,7 +434,8 @@ func (s *Stage) unmuted(ctx context.Context) {
 // with the firing (passTo), so that a reading lagging behind a partition written on
 // reaches it; a mute in force again (unmuted), or one covering the alert at listedAt
 // that ended since, has it listed again. Listing asks the brokers, only for firings
-// without one; a failed listing keeps those firings owed for the next check.
+// without one; a failed listing keeps those firings owed for the next check. The
+// firings left waiting are counted (hindsight_notify_owed_waiting).
 func (s *Stage) passed(ctx context.Context, owed []*openFiring, now time.Time) []*openFiring {
 	o := s.open
 	to := make(map[*openFiring]int64, len(owed))
