@@ -7,7 +7,10 @@
 // evaluator): a condition becomes DuckDB SQL only in forms proven equal to the Go
 // evaluator and only on rows DuckDB's JSON reader reads as ours does (rows of checked
 // lake files without a backslash); every other row runs the Go evaluator inside DuckDB
-// as a scalar UDF (see Compile). No text of a rule is ever spliced into SQL.
+// as a scalar UDF (see Compile). No text of a rule is ever spliced into SQL. Bounded
+// (Config.MaxCustomers, MaxCustomerIDBytes), a job keeps the customers whose events
+// match first, by partition then offset, as live's counters do, whether the lake or
+// Kafka's tail held them.
 //
 // Coverage is checked, not assumed: per partition, the lake's files must cover every
 // offset from the lower bound (Kafka's log start offset, or the lake's first offset,

@@ -88,8 +88,10 @@ const (
 )
 
 // count adds n matches of customer c, unless c is new and the counts are full
-// (Result.Refused). A lake query gives its customers in order of their ids
-// (Runner.count), so that a job run again keeps the same ones.
+// (Result.Refused). Customers come in order of their first matching event, by
+// partition then offset, from the lake's count query (Runner.count) as from Kafka's
+// tail after it, so that the job keeps the customers live's counters would, however
+// much of the history the archiver had.
 func (r *Result) count(c string, n int64) {
 	if _, ok := r.Counts[c]; !ok {
 		limit := ""

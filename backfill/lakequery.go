@@ -85,9 +85,42 @@ func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehou
 	}()
 	hold := func(release func()) { holds = append(holds, release) }
 	// Files the archiver checked row by row take the native SQL; older ones the
-	// Go evaluator alone (see Predicate).
-	var typed, prefiltered, checked, unchecked []lakehouse.FileEntry
-	var typedPaths, prefilteredPaths, checkedPaths, uncheckedPaths []string
+	// Go evaluator alone (see Predicate). Each run of consecutive files of one kind is
+	// one query, in the chunk's order (by partition, then offset), so that customers
+	// reach res in order of their first events (count): grouped by kind, a later file's
+	// customers had come before an earlier one's.
+	type kind struct {
+		test  string
+		args  []any
+		pre   prefilter
+		tally *int
+	}
+	// Typed columns decide without the payload: no substring prefilter. Nor where they
+	// choose the rows the Go evaluator decides: the payload is read whole either way,
+	// and the typed test rules out more.
+	typed := kind{q.pred.TypedSQL, q.pred.TypedArgs, prefilter{}, &q.res.TypedFiles}
+	prefiltered := kind{q.pred.PrefilteredSQL, q.pred.PrefilteredArgs, prefilter{}, &q.res.PrefilteredFiles}
+	checked := kind{q.pred.SQL, q.pred.Args, q.pre, nil}
+	unchecked := kind{q.pred.UncheckedSQL, nil, q.pre, nil}
+	var run []lakehouse.FileEntry
+	var runPaths []string
+	var runKind *kind
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		rows, err := r.countFiles(ctx, conn, run, runPaths, q.bounds, q.job, runKind.test, runKind.args, runKind.pre, q.customer, q.from, q.res, hold)
+		if err != nil {
+			return err
+		}
+		q.res.Rows += rows
+		q.prog.RowsScanned += rows
+		if runKind.tally != nil {
+			*runKind.tally += len(run)
+		}
+		run, runPaths = nil, nil
+		return nil
+	}
 	for _, f := range chunk {
 		path, release, err := fetchHeld(ctx, r.cfg.Lake, r.cfg.CacheDir, f, false)
 		if errors.Is(err, lakehouse.ErrNotFound) {
@@ -98,45 +131,27 @@ func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehou
 			return lost, fetchError(f, err)
 		}
 		hold(release)
+		var k *kind
 		switch {
 		case !r.noTyped && q.pred.Typed(f):
-			typed, typedPaths = append(typed, f), append(typedPaths, path)
+			k = &typed
 		case !r.noTyped && q.pred.Prefiltered(f):
-			prefiltered, prefilteredPaths = append(prefiltered, f), append(prefilteredPaths, path)
+			k = &prefiltered
 		case f.Checked:
-			checked, checkedPaths = append(checked, f), append(checkedPaths, path)
+			k = &checked
 		default:
-			unchecked, uncheckedPaths = append(unchecked, f), append(uncheckedPaths, path)
+			k = &unchecked
 		}
+		if k != runKind {
+			if err := flush(); err != nil {
+				return lost, err
+			}
+			runKind = k
+		}
+		run, runPaths = append(run, f), append(runPaths, path)
 	}
-	for _, g := range []struct {
-		files []lakehouse.FileEntry
-		local []string
-		test  string
-		args  []any
-		pre   prefilter
-		tally *int
-	}{
-		// Typed columns decide without the payload: no substring prefilter. Nor
-		// where they choose the rows the Go evaluator decides: the payload is
-		// read whole either way, and the typed test rules out more.
-		{typed, typedPaths, q.pred.TypedSQL, q.pred.TypedArgs, prefilter{}, &q.res.TypedFiles},
-		{prefiltered, prefilteredPaths, q.pred.PrefilteredSQL, q.pred.PrefilteredArgs, prefilter{}, &q.res.PrefilteredFiles},
-		{checked, checkedPaths, q.pred.SQL, q.pred.Args, q.pre, nil},
-		{unchecked, uncheckedPaths, q.pred.UncheckedSQL, nil, q.pre, nil},
-	} {
-		if len(g.files) == 0 {
-			continue
-		}
-		rows, err := r.countFiles(ctx, conn, g.files, g.local, q.bounds, q.job, g.test, g.args, g.pre, q.customer, q.from, q.res, hold)
-		if err != nil {
-			return lost, err
-		}
-		q.res.Rows += rows
-		q.prog.RowsScanned += rows
-		if g.tally != nil {
-			*g.tally += len(g.files)
-		}
+	if err := flush(); err != nil {
+		return lost, err
 	}
 	q.res.Files += len(chunk)
 	q.prog.FilesDone += len(chunk)
@@ -146,10 +161,10 @@ func (r *Runner) queryChunk(ctx context.Context, conn *sql.Conn, chunk []lakehou
 
 // count runs the count query over local files, adds its matches per customer to res
 // (nil: they are dropped, as unreadableFile's probes want) and returns the rows
-// scanned. The rows come in order of customer id and each goes to res as it arrives,
-// so that a bounded job (Config.MaxCustomers) holds in Go no more customers than its
-// counts do, whatever a chunk's GROUP BY returns; the order is the one Result.count
-// needs to choose the same customers on every run. counted tells whether res took
+// scanned. The rows come in order of each customer's first matching event and each
+// goes to res as it arrives, so that a bounded job (Config.MaxCustomers) holds in Go no
+// more customers than its counts do, whatever a chunk's GROUP BY returns; the order is
+// the one Result.count needs to choose the customers live's counters would. counted tells whether res took
 // some of the query's counts before an error: the query cannot then run again into the
 // same res.
 func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, bounds map[int32]span, job Job, test string, testArgs []any, pre prefilter, customer string, from time.Time, res *Result) (scanned int64, counted bool, err error) {
@@ -160,19 +175,23 @@ func (r *Runner) count(ctx context.Context, conn *sql.Conn, local []string, boun
 	}
 	defer rows.Close()
 	var total int64
-	prev, first := "", true
+	prevPart, prevFirst, ordered := int32(0), int64(0), false
 	for rows.Next() {
 		var c string
+		var part int32
 		var matched, n int64
-		if err := rows.Scan(&c, &matched, &n); err != nil {
+		var firstAt sql.NullInt64
+		if err := rows.Scan(&c, &part, &matched, &firstAt, &n); err != nil {
 			return 0, counted, fmt.Errorf("backfill: reading counts of %s: %w", job.Rule.Key(), err)
 		}
-		// Which customers a bounded job keeps rests on this order: a DuckDB that
-		// sorted otherwise (a default collation) would change the verdict silently.
-		if !first && c <= prev {
-			return 0, counted, fmt.Errorf("backfill: counting %s: DuckDB returned customer %q after %q, not in byte order", job.Rule.Key(), c, prev)
+		// Which customers a bounded job keeps rests on this order: a query that sorted
+		// otherwise would change the verdict silently.
+		if firstAt.Valid {
+			if ordered && (part < prevPart || (part == prevPart && firstAt.Int64 < prevFirst)) {
+				return 0, counted, fmt.Errorf("backfill: counting %s: DuckDB returned customer %q (partition %d, first offset %d) after partition %d offset %d, not in order of first events", job.Rule.Key(), c, part, firstAt.Int64, prevPart, prevFirst)
+			}
+			prevPart, prevFirst, ordered = part, firstAt.Int64, true
 		}
-		prev, first = c, false
 		if matched > 0 && res != nil {
 			res.count(c, matched)
 			counted = true
@@ -294,11 +313,19 @@ func countQuery(local []string, bounds map[int32]span, test string, testArgs []a
 	// largest saving. No json_valid guard: the verdict itself decides validity as live
 	// does (see Predicate), and DuckDB's json_valid disagrees with live's (NaN,
 	// trailing commas, depth, lone surrogates).
+	//
+	// Customers come in order of their first matching event (partition, then offset),
+	// the order live's counters are made in and Kafka's tail gives them: a bounded job
+	// (Result.count) keeps the customers live would, whether the archiver had their
+	// events or not (TestMaxCustomersChoiceByLakeOrTail). The customer breaks no tie (a
+	// customer's events share a partition), but orders the rows that matched nothing.
 	test, testArgs = rowTest(test, testArgs, pre)
-	q := fmt.Sprintf(`SELECT customer,
-	  count(*) FILTER (WHERE %s) AS matched,
+	q := fmt.Sprintf(`SELECT customer, "partition",
+	  count(*) FILTER (WHERE m) AS matched,
+	  min("offset") FILTER (WHERE m) AS first,
 	  count(*) AS scanned
-	FROM read_parquet([%s]) WHERE %s GROUP BY customer ORDER BY customer`, test, strings.Join(quoted, ", "), strings.Join(where, " AND "))
+	FROM (SELECT customer, "partition", "offset", (%s) AS m FROM read_parquet([%s]) WHERE %s)
+	GROUP BY customer, "partition" ORDER BY "partition", first NULLS LAST, customer`, test, strings.Join(quoted, ", "), strings.Join(where, " AND "))
 	// Placeholders number in text order: the row test's come first, in the SELECT list.
 	return q, append(slices.Clone(testArgs), args...)
 }

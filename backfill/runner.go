@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -334,30 +335,78 @@ func (r *Runner) TrimCache() {
 
 func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) (*Result, error) {
 	began := time.Now()
-	r.TrimCache()
 	if job.Rule == nil || len(job.Start) == 0 {
 		return nil, errors.New("backfill: job needs a rule and start offsets")
 	}
+	if !job.Rule.Global() && job.Customer != "" && job.Customer != job.Rule.Scope {
+		return &Result{Counts: map[string]int64{}}, nil // another customer's rule counts nothing here
+	}
+	res := &Result{Counts: map[string]int64{}, maxCustomers: r.cfg.MaxCustomers, maxIDBytes: r.cfg.MaxCustomerIDBytes, keep: job.Keep}
+	parts := slices.Sorted(maps.Keys(job.Start))
+	if (r.cfg.MaxCustomers <= 0 && r.cfg.MaxCustomerIDBytes <= 0) || len(parts) == 1 {
+		if err := r.runParts(ctx, job, progress, res); err != nil {
+			return nil, err
+		}
+	} else {
+		// Bounded, the customers kept are the first whose events match, by partition
+		// (in order of id) then offset, as a partition's live counters take them: read
+		// together, the lake's files of every partition came before any partition's
+		// Kafka tail, and which were kept turned on how far the archiver had got.
+		var done Progress
+		for _, p := range parts {
+			one := job
+			one.Start = map[int32]int64{p: job.Start[p]}
+			var last Progress
+			err := r.runParts(ctx, one, func(pr Progress) {
+				last = pr
+				if progress != nil {
+					progress(done.plus(pr, time.Since(began)))
+				}
+			}, res)
+			if err != nil {
+				return nil, err
+			}
+			done = done.plus(last, 0)
+		}
+	}
+	slices.SortFunc(res.Truncated, func(a, b Truncation) int { return cmp.Compare(a.Partition, b.Partition) })
+	slices.SortFunc(res.Missing, func(a, b Gap) int {
+		if a.Partition != b.Partition {
+			return int(a.Partition - b.Partition)
+		}
+		return int(a.From - b.From)
+	})
+	res.Elapsed = time.Since(began)
+	return res, nil
+}
+
+// plus is p with q's counts added, at elapsed.
+func (p Progress) plus(q Progress, elapsed time.Duration) Progress {
+	return Progress{FilesDone: p.FilesDone + q.FilesDone, FilesTotal: p.FilesTotal + q.FilesTotal,
+		RowsScanned: p.RowsScanned + q.RowsScanned, TailRecords: p.TailRecords + q.TailRecords, Elapsed: elapsed}
+}
+
+// runParts counts job's partitions into res: their lake files, then what the lake
+// lacks from Kafka.
+func (r *Runner) runParts(ctx context.Context, job Job, progress func(Progress), res *Result) error {
+	began := time.Now()
+	r.TrimCache()
 	customer := job.Customer
 	if !job.Rule.Global() {
-		if customer != "" && customer != job.Rule.Scope {
-			return &Result{Counts: map[string]int64{}}, nil // another customer's rule counts nothing here
-		}
 		customer = job.Rule.Scope
 	}
 	from := job.Rule.HistoryFrom(job.AsOf)
 	pred, err := Compile(job.Rule, "payload")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	snap, err := r.cfg.Lake.Snapshot(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("backfill: reading the lake's manifest: %w", err)
+		return fmt.Errorf("backfill: reading the lake's manifest: %w", err)
 	}
 	if err := snap.Manifest().CheckTopic(r.cfg.Topic); err != nil {
-		return nil, fmt.Errorf("backfill: %w", err)
+		return fmt.Errorf("backfill: %w", err)
 	}
-	res := &Result{Counts: map[string]int64{}, maxCustomers: r.cfg.MaxCustomers, maxIDBytes: r.cfg.MaxCustomerIDBytes, keep: job.Keep}
 	parts := make([]int32, 0, len(job.Start))
 	maxOff := map[int32]int64{}
 	plans := map[int32]*partPlan{}
@@ -388,12 +437,12 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 	var lost []lakehouse.FileEntry
 	if len(files) > 0 {
 		if lost, err = r.queryFiles(ctx, files, jobBounds(job.Start), job, pred, customer, from, res, &prog, report); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if len(lost) > 0 {
 		if lost, err = r.readMoved(ctx, lost, plans, parts, job, pred, customer, from, res, &prog, report); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	// What Kafka deleted before it was archived, no file holds, and Kafka neither. Its
@@ -415,18 +464,10 @@ func (r *Runner) runOnce(ctx context.Context, job Job, progress func(Progress)) 
 		}
 	}
 	if err := r.readHoles(ctx, snap.Manifest().TopicID, plans, lost, job.Rule, customer, from, res, &prog, report); err != nil {
-		return nil, err
+		return err
 	}
-	slices.SortFunc(res.Truncated, func(a, b Truncation) int { return cmp.Compare(a.Partition, b.Partition) })
-	slices.SortFunc(res.Missing, func(a, b Gap) int {
-		if a.Partition != b.Partition {
-			return int(a.Partition - b.Partition)
-		}
-		return int(a.From - b.From)
-	})
 	if pred.udf != nil {
 		res.EvalCutShort += pred.udf.cutShort.Load()
 	}
-	res.Elapsed = time.Since(began)
-	return res, nil
+	return nil
 }
