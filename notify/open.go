@@ -413,12 +413,7 @@ func (s *Stage) unmuted(ctx context.Context) {
 		if _, ok := o.muted[f]; !ok {
 			continue // its resolve was read meanwhile, and judged it (owedAtResolve)
 		}
-		for _, d := range f.dests {
-			if owedLocked(d) {
-				notQueued = s.sendOwedLocked(f, d, notQueued)
-			}
-		}
-		o.noteMutedLocked(f)
+		notQueued = s.sendFiringOwedLocked(f, notQueued)
 	}
 	o.mu.Unlock()
 	s.owedNotQueued(ctx, notQueued)
@@ -506,16 +501,22 @@ func (s *Stage) owedAtResolve(ctx context.Context, f *openFiring, resolvedAt tim
 	if s.reg.Muted(a.RuleID, a.Customer, resolvedAt) != nil || s.reg.EndedCovering(a.RuleID, a.Customer, resolvedAt, time.Now()) != nil {
 		return
 	}
-	var notQueued []*job
 	o.mu.Lock()
+	notQueued := s.sendFiringOwedLocked(f, nil)
+	o.mu.Unlock()
+	s.owedNotQueued(ctx, notQueued)
+}
+
+// sendFiringOwedLocked sends f's firing to each destination name it is owed to
+// (sendOwedLocked), appending to notQueued those not queued. openFirings.mu is held.
+func (s *Stage) sendFiringOwedLocked(f *openFiring, notQueued []*job) []*job {
 	for _, d := range f.dests {
 		if owedLocked(d) {
 			notQueued = s.sendOwedLocked(f, d, notQueued)
 		}
 	}
-	o.noteMutedLocked(f)
-	o.mu.Unlock()
-	s.owedNotQueued(ctx, notQueued)
+	s.open.noteMutedLocked(f)
+	return notQueued
 }
 
 // owedLocked reports whether d's firing is muted, was seen covered, and is not under
