@@ -71,7 +71,12 @@ func (s *Stage) reread(ctx context.Context, committed map[int32]int64) error {
 		return nil
 	}
 	topic := s.cfg.Topics.Alerts
-	cl, err := s.cfg.Kafka.NewClient(kgo.FetchMaxBytes(ingest.DefaultFetchMaxBytes), kgo.FetchMaxWait(100*time.Millisecond))
+	// Read as the stage reads: committed records, markers kept, so that the reading
+	// reaches a committed offset just past a transaction's marker, which it otherwise
+	// waited for without end, fetching none of the member's partitions
+	// (TestRereadStuckBehindATransactionMarker).
+	cl, err := s.cfg.Kafka.NewClient(kgo.FetchMaxBytes(ingest.DefaultFetchMaxBytes), kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	if err != nil {
 		return fmt.Errorf("making the client that reads the alerts again: %w", err)
 	}
@@ -188,6 +193,9 @@ func (s *Stage) rereadGone(ctx context.Context, adm *kadm.Client, left map[int32
 // record says muted whose mute the stage knows, in force or ended or deleted since; a
 // resolve forgets its firing. It reports whether a firing was remembered.
 func (s *Stage) rereadRecord(t *tracker, rec *kgo.Record) bool {
+	if rec.Attrs.IsControl() {
+		return false // a transaction's marker: read past, no alert
+	}
 	if bytes.HasSuffix(rec.Value, noNotifyEnd) || bytes.HasSuffix(rec.Value, noNotifyMutedEnd) {
 		return false
 	}
