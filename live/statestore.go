@@ -122,15 +122,42 @@ func (s *stateStore) get(ctx context.Context, name string, maxBody int64) ([]byt
 	if int64(len(data)) <= bound {
 		return data, nil
 	}
-	size, needed := "more than "+strconv.FormatInt(bound, 10), maxBody+1
+	// The limit named must restore the snapshot when followed: the object must fit
+	// that limit's sealed bound, and its body, once read, must fit the limit itself. The
+	// object's size alone names less than either (a compressible body is several times
+	// its object), and the restart with it refused the same snapshot again; the body's
+	// decompressed size is in the S2 block header, in the bytes already read.
+	size, needed, claim := "more than "+strconv.FormatInt(bound, 10), maxBody+1, ""
+	if len(data) > stateHeaderLen && string(data[:len(stateMagic)]) == stateMagic && data[6] == stateCompressionS2 {
+		if n, err := s2.DecodedLen(data[stateHeaderLen:]); err == nil {
+			needed = max(needed, int64(n))
+			claim = fmt.Sprintf(", its body claims %d bytes decompressed", n)
+		}
+	}
 	if a, err := s.bkt.Attributes(ctx, name); err == nil {
 		// Only to name the size: the refusal stands without it.
 		size = strconv.FormatInt(a.Size, 10)
-		needed = max(needed, a.Size-stateHeaderLen-stateTrailerLen-16)
+		needed = max(needed, minSealingLimit(a.Size))
 	}
 	return nil, &snapshotSizeError{needed: needed, msg: fmt.Sprintf(
-		"%s: the object is %s bytes, above the %d a snapshot of at most %d bytes (--max-snapshot-bytes) seals to: damaged, planted, or written under a larger limit (restore it with that limit); not read",
-		ErrSnapshotTooLarge, size, bound, maxBody)}
+		"%s: the object is %s bytes%s, above the %d a snapshot of at most %d bytes (--max-snapshot-bytes) seals to: damaged, planted, or written under a larger limit (restore it with a limit of at least %d); not read",
+		ErrSnapshotTooLarge, size, claim, bound, maxBody, needed)}
+}
+
+// minSealingLimit is the smallest --max-snapshot-bytes whose sealed bound
+// (maxSealedLen) admits an object of size bytes: get refuses the object under any
+// lower one, whatever its body claims.
+func minSealingLimit(size int64) int64 {
+	lo, hi := int64(0), max(size, 0)
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if maxSealedLen(mid) >= size {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
 
 // maxSealedLen is the most bytes sealState makes of a body of maxBody bytes: S2's
