@@ -44,8 +44,9 @@ type RuleView struct {
 	// Incomplete lists history this version's counts lack: ranges of offsets of owned
 	// partitions that its finished backfill could read from neither the lake nor Kafka
 	// (a lake deleted or truncated, lake files lost, after Kafka's retention dropped the
-	// records). While it is not empty the counts are a lower bound and Status is
-	// RuleError. Empty: every owned partition's history was counted in full.
+	// records), or, from 0 to math.MaxInt64, a partition held (its snapshots refused for
+	// their size) or whose restore was cut short, which counts nothing. While it is not
+	// empty the counts are a lower bound and Status is RuleError. Empty: every owned partition's history was counted in full.
 	Incomplete []MissingRange `json:"incomplete,omitempty"`
 	// WindowState sums, over the owned partitions, the state of a rule with group_by,
 	// window or another aggregate (absent for a plain count).

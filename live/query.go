@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -43,6 +44,12 @@ type countStatus struct{ backfilling, blocked, incomplete, degraded bool }
 
 // add takes in partition p's view of ar (p.mu held).
 func (cs *countStatus) add(d *Daemon, p *partition, ar *controls.Version) {
+	if p.unvouched().Reason != "" {
+		// Its state is empty and stays so, whatever its snapshots count: without backfill
+		// it had no hand-off to wait for, and its empty counts were answered live (final).
+		cs.incomplete = true
+		return
+	}
 	if pb := p.pending[ar]; pb != nil || !p.handedOff(d, ar) {
 		cs.backfilling = true
 		cs.blocked = cs.blocked || pb != nil && pb.blocked.Load()
@@ -368,6 +375,9 @@ func (d *Daemon) Rules() []contract.RuleView {
 					views[i].Backfill = append(views[i].Backfill, v)
 				}
 				views[i].Incomplete = append(views[i].Incomplete, p.incomplete[ar]...)
+				if r := p.unvouched(); r.Reason != "" {
+					views[i].Incomplete = append(views[i].Incomplete, r)
+				}
 				p.addHistory(ar, &views[i])
 			})
 		}
@@ -468,6 +478,21 @@ func (d *Daemon) State() contract.StateView {
 		}
 	}
 	return v
+}
+
+// unvouched is, for a partition held (heldPartition) or abandoned (abandonedPartition),
+// the history its counts lack: all of it, from offset 0 on and for as long as it is
+// held, as it evaluates nothing; Reason says why and, held, the limit that restores it.
+// Reason is "" for any other partition. The caller holds p.mu.
+func (p *partition) unvouched() contract.MissingRange {
+	if !p.snaps.abandoned {
+		return contract.MissingRange{}
+	}
+	reason := p.snaps.held
+	if reason == "" {
+		reason = p.snaps.lastErr
+	}
+	return contract.MissingRange{Partition: p.id, From: 0, To: math.MaxInt64, Reason: reason}
 }
 
 // handedOff tells whether p has adopted ar, so that its history below p's start for ar
