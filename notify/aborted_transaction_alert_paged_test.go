@@ -2,11 +2,7 @@ package notify_test
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,22 +23,9 @@ import (
 // The receiver must get a2 only: the notify consumer reads uncommitted, so it pages x.
 func TestAbortedTransactionAlertIsNotPaged(t *testing.T) {
 	b := startBroker(t)
-	var mu sync.Mutex
-	var got []string
-	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, r.Header.Get(notify.HeaderIdempotencyKey))
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
-	received := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(got)
-	}
+	hookURL, received := keyRecorder(t)
 	b.Produce(t, controlRecords(t,
-		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.URL + "/hook"}))...)
+		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hookURL + "/hook"}))...)
 	group := "notify-aborted-txn"
 	st, _ := startMember(t, notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group,

@@ -3,14 +3,10 @@ package notify_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -130,16 +126,8 @@ func pacingScript(seed uint64, n int, base time.Time) []pacingStep {
 // after every record was written). It returns what receives the Idempotency-Keys.
 func runPacing(t *testing.T, steps []pacingStep, base time.Time, pacing string) func() []string {
 	b := startBroker(t)
-	var mu sync.Mutex
-	var got []string
-	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, r.Header.Get(notify.HeaderIdempotencyKey))
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
-	dest := controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.URL + "/hook"}))
+	hookURL, received := keyRecorder(t)
+	dest := controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hookURL + "/hook"}))
 	dest[0].Timestamp = base
 	b.Produce(t, dest...)
 	record := func(i int, s pacingStep) *kgo.Record {
@@ -151,7 +139,7 @@ func runPacing(t *testing.T, steps []pacingStep, base time.Time, pacing string) 
 		c := s.ctl
 		if s.dest != nil {
 			d := *s.dest
-			d.URL = hook.URL + d.URL
+			d.URL = hookURL + d.URL
 			c = rule.UpsertDestination(&d)
 		}
 		r := controlRecords(t, c)[0]
@@ -213,11 +201,7 @@ func runPacing(t *testing.T, steps []pacingStep, base time.Time, pacing string) 
 		startMember(t, cfg)
 		poll.Until(t, 10*time.Second, "the alerts handled", func() bool { return b.GroupCommitted(t, group, "alerts") == alerts })
 	}
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(got)
-	}
+	return received
 }
 
 // TestMutePacingProperty: the same alert records and mute controls, with their record

@@ -2,11 +2,7 @@ package notify_test
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,22 +35,9 @@ func TestMutedFiringResolvedBeforeTheUnmuteCheck(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			b := startBroker(t)
-			var mu sync.Mutex
-			var got []string // Idempotency-Keys, in the order the requests came
-			hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-				_, _ = io.ReadAll(r.Body)
-				mu.Lock()
-				got = append(got, r.Header.Get(notify.HeaderIdempotencyKey))
-				mu.Unlock()
-			}))
-			t.Cleanup(hook.Close)
-			received := func() []string {
-				mu.Lock()
-				defer mu.Unlock()
-				return slices.Clone(got)
-			}
+			hookURL, received := keyRecorder(t)
 			b.Produce(t, controlRecords(t,
-				rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.URL + "/hook"}),
+				rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hookURL + "/hook"}),
 				rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "maint", Rule: "*", Reason: "maintenance", By: "ops"}))...)
 			group := "notify-resolved-before-unmute-check"
 			cfg := notify.Config{

@@ -2,11 +2,7 @@ package notify_test
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,35 +31,11 @@ func TestMutedFiringSentWhileReadingWaits(t *testing.T) {
 		t.Skip("waits out checks for ended mutes: make test runs it")
 	}
 	b := startBroker(t)
-	var mu sync.Mutex
-	var got []string
-	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, r.Header.Get(notify.HeaderIdempotencyKey))
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(slow.Close)
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(free)
-	received := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(got)
-	}
+	hookURL, received := keyRecorder(t)
+	slowURL, free := slowReceiver(t)
 	b.Produce(t, controlRecords(t,
-		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.URL + "/hook"}),
-		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "slow", Type: rule.DestWebhook, URL: slow.URL + "/hook"}),
+		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hookURL + "/hook"}),
+		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "slow", Type: rule.DestWebhook, URL: slowURL + "/hook"}),
 		rule.UpsertMute(&rule.Mute{Scope: "*", ID: "maint", Rule: "r", Reason: "maintenance", By: "ops"}))...)
 	group := "notify-reading-waits"
 	st, _ := startMember(t, notify.Config{

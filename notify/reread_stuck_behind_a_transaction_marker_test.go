@@ -3,11 +3,7 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,22 +32,9 @@ func TestRereadStuckBehindATransactionMarker(t *testing.T) {
 	if _, err := kadm.NewClient(b.Client(t)).CreateTopic(context.Background(), 2, 1, nil, topic); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var got []string
-	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, r.Header.Get(notify.HeaderIdempotencyKey))
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
-	received := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(got)
-	}
+	hookURL, received := keyRecorder(t)
 	b.Produce(t, controlRecords(t,
-		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.URL + "/hook"}))...)
+		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hookURL + "/hook"}))...)
 	var topics ingest.Topics
 	topics.Alerts = topic
 	group := "notify-reread-marker"
