@@ -23,7 +23,11 @@ import (
 
 var oddValues = []string{`1`, `2`, `3`, `1.0`, `-1`, `0`, `-0`, `"5"`, `"x"`, `""`, `null`, `true`, `false`, `1e308`, `-1e308`,
 	`1e-300`, `0.1`, `2.5`, `-7.25`, `1E2`, `4503599627370496`, `9007199254740991`, `-9007199254740991`, `123456789012`,
-	`"é"`, `"e\u0301"`, `"\u00e9"`, `"😀"`, `"\ud83d\ude00"`, `"NaN"`, `"1"`, `[1,2]`, `{"a":1}`, `"a\u0000b"`, `" "`}
+	`"é"`, `"e\u0301"`, `"\u00e9"`, `"😀"`, `"\ud83d\ude00"`, `"NaN"`, `"1"`, `[1,2]`, `{"a":1}`, `"a\u0000b"`, `" "`,
+	// lone surrogates, overflowing and past-2^53 numbers in several spellings, repeated
+	// and escaped member names, escaped strings and a key past --max-key-bytes
+	`"\ud800"`, `"\udc00x"`, `1e400`, `-1e400`, `18446744073709551616`, `9007199254740993`, `9007199254740993.0`, `0.1e1`, `1e0`, `10e-1`,
+	`{"a":1,"a":2}`, `{"\u0061":1}`, `{"a":2}`, `[{"a":1,"a":2}]`, `"\u0078"`, `"\/"`, `"/"`, `"` + strings.Repeat("y", 5000) + `"`, `-9223372036854775809`, `123456789012345678901234567890`}
 
 // oddRule is a random windowed rule over $.g, $.v, $.ts.
 func oddRule(rng *rand.Rand, id int) string {
@@ -76,6 +80,9 @@ func oddEvent(rng *rand.Rand, i int, oddValues []string, scalar bool) string {
 	}
 	if rng.IntN(6) > 0 {
 		parts = append(parts, `"g":`+oddValues[rng.IntN(len(oddValues))])
+		if rng.IntN(5) == 0 { // a repeated group name, as written or escaped: the first wins
+			parts = append(parts, []string{`"g"`, `"\u0067"`}[rng.IntN(2)]+`:`+oddValues[rng.IntN(len(oddValues))])
+		}
 	}
 	if rng.IntN(3) == 0 {
 		parts = append(parts, `"h":`+oddValues[rng.IntN(len(oddValues))])

@@ -89,7 +89,11 @@ func verdictRule(rng *rand.Rand, id int, multi bool) string {
 var verdictValues = []string{`1`, `2`, `3`, `1.0`, `-1`, `0`, `"5"`, `"x"`, `null`, `true`, `1e308`, `-1e308`, `1e-300`,
 	`[1,2]`, `{"a":1,"b":2}`, `{"b":2,"a":1}`, `"é"`, `"e\u0301"`, `"\u00e9"`, `9007199254740993`, `1E2`, `-0`, `"NaN"`, `"Infinity"`}
 
-var verdictGroups = []string{`"x"`, `"y"`, `1`, `1.0`, `null`, `"é"`, `"\u00e9"`, `{"a":1,"b":2}`, `{"b":2,"a":1}`, `[1]`, `"😀"`, `"\ud83d\ude00"`, `""`, `true`}
+var verdictGroups = []string{`"x"`, `"y"`, `1`, `1.0`, `null`, `"é"`, `"\u00e9"`, `{"a":1,"b":2}`, `{"b":2,"a":1}`, `[1]`, `"😀"`, `"\ud83d\ude00"`, `""`, `true`,
+	// escaped names and strings, repeated names, numbers in several spellings, past 2^53
+	// and overflowing, a lone surrogate, a key past --max-key-bytes
+	`"\u0078"`, `{"\u0061":1,"b":2}`, `{"a":1,"a":3,"b":2}`, `1e0`, `0.1e1`, `-0`, `0`,
+	`9007199254740993`, `9007199254740993.0`, `9007199254740992`, `1e400`, `-1e400`, `"\ud800"`, `"` + strings.Repeat("z", 5000) + `"`, `[{"a":1,"a":2}]`, `[{"a":1}]`, `18446744073709551616`}
 
 // verdictEvent is one event's JSON at index i (record time base + i s).
 func verdictEvent(rng *rand.Rand, i int, prevTS string) string {
@@ -106,8 +110,8 @@ func verdictEvent(rng *rand.Rand, i int, prevTS string) string {
 	}
 	if rng.IntN(8) > 0 {
 		parts = append(parts, `"g":`+verdictGroups[rng.IntN(len(verdictGroups))])
-		if rng.IntN(12) == 0 {
-			parts = append(parts, `"g":`+verdictGroups[rng.IntN(len(verdictGroups))])
+		if rng.IntN(5) == 0 { // a repeated group name, as written or escaped: the first wins
+			parts = append(parts, []string{`"g"`, `"\u0067"`}[rng.IntN(2)]+`:`+verdictGroups[rng.IntN(len(verdictGroups))])
 		}
 	}
 	if rng.IntN(4) == 0 {
@@ -133,7 +137,11 @@ func verdictEvent(rng *rand.Rand, i int, prevTS string) string {
 	case k == 13:
 		ts = strconv.Quote(strings.ToLower(base.Add(-time.Hour).Format(time.RFC3339))) // very late, lower-case t and z
 	case k == 14:
-		ts = []string{`null`, `"NaN"`, `1e300`, `-1`, `"garbage"`, `1.5e12`, `[1]`, `253402300799999`, `253402300800000`}[rng.IntN(9)]
+		ts = []string{`null`, `"NaN"`, `1e300`, `-1`, `"garbage"`, `1.5e12`, `[1]`, `253402300799999`, `253402300800000`,
+			// before 1970, the years' bounds, overflow, and a window's edge as a
+			// fraction of a millisecond either side
+			`-1.5`, `-86400000`, `"1969-12-31T23:59:59.999Z"`, `"0000-01-01T00:00:00Z"`, `"9999-12-31T23:59:59.999Z"`, `1e400`,
+			strconv.FormatInt(base.Truncate(5*time.Second).UnixMilli(), 10) + ".0", fmt.Sprintf("%d.99999", base.Truncate(5*time.Second).UnixMilli()-1), strconv.Quote(base.Truncate(5 * time.Second).Add(-time.Nanosecond).Format(time.RFC3339Nano))}[rng.IntN(18)]
 	case k == 15:
 		ts = fmt.Sprintf("%d.7", base.Add(jit).UnixMilli()) // fractional ms
 	case k == 16:
