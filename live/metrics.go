@@ -34,6 +34,9 @@ type metrics struct {
 	restores         prometheus.Counter
 	restoreFailures  prometheus.Counter
 	snapshotsSkipped prometheus.Counter
+	// snapshotsDeferred: interval snapshots not tried, the partition's last refused for
+	// its size (refusedForSize).
+	snapshotsDeferred prometheus.Counter
 	// snapshotTempsRemoved: temporaries of snapshot writes cut short, deleted.
 	snapshotTempsRemoved prometheus.Counter
 
@@ -96,6 +99,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		restores:             newCounter("hindsight_snapshot_restores_total", "Partitions whose state was restored from a snapshot."),
 		restoreFailures:      newCounter("hindsight_snapshot_restore_failures_total", "Partitions whose snapshots could not be read (their counts were rebuilt from history)."),
 		snapshotTempsRemoved: newCounter("hindsight_snapshot_temps_removed_total", "Temporaries a snapshot write killed mid-write left in a file:// state store, unwritten for an hour, deleted."),
+		snapshotsDeferred:    newCounter("hindsight_snapshots_deferred_total", "Interval snapshots of a partition not tried: its last was refused for its size (--max-snapshot-bytes), and the next attempt waits, doubling from --snapshot-interval up to 16 times it."),
 		snapshotsSkipped:     newCounter("hindsight_snapshot_skipped_total", "Snapshots a restore could not use (unreadable, damaged, not fitting the log) and skipped for an older one of the partition, whose events since are evaluated again."),
 
 		limits:         limitmetric.New(),
@@ -116,7 +120,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.timeErrors, m.lateEvents, m.windowDrops, m.suppressed)
 	reg.MustRegister(m.limits.Collectors()...)
 	reg.MustRegister(m.httpConns, m.heavyRunning, m.streamsOpen, m.typedPaths, m.typedPathsOver)
-	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotStall, m.snapshotBytes, m.restores, m.restoreFailures, m.snapshotsSkipped, m.snapshotTempsRemoved)
+	reg.MustRegister(m.snapshots, m.snapshotFailures, m.snapshotStall, m.snapshotBytes, m.restores, m.restoreFailures, m.snapshotsSkipped, m.snapshotsDeferred, m.snapshotTempsRemoved)
 	reg.MustRegister(m.eval, m.age, m.futureStamped, m.alerts, m.alertsResolved, m.rules, m.rate, m.partitions, m.backfillsRunning, m.backfillsDone, m.backfillFailures, m.ruleIndexBuilds, m.evalCutShort)
 	return m
 }

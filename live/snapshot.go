@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -65,7 +67,21 @@ type partitionSnapshots struct {
 	// by the clocks alone a member whose clock ran ahead outranked the snapshots the
 	// partition's later owners wrote, which a restart then lost.
 	namedUpTo int64
+	// tooLarge is the schedule of the interval snapshots after one was refused for its
+	// size (nil: none refused since one was stored), and retryAt when the next may be
+	// tried, both guarded by mu. Tried at every tick, a large state was copied under the
+	// partition's lock and encoded whole for ever, only to be refused again
+	// (TestSnapshotRefusedForSizeIsNotEncodedEveryInterval); it may fit again only once
+	// rules or counters go, which nothing here waits for. A revoke's or the stop's is
+	// tried whatever the schedule: it is the partition's last.
+	tooLarge *backoff.ExponentialBackOff
+	retryAt  time.Time
 }
+
+// snapshotTooLargeBackoffSpan is how many snapshot intervals at most the interval
+// snapshots of a partition refused for its size wait between two attempts (doubling
+// from one): a state shrunk below --max-snapshot-bytes is stored within that.
+const snapshotTooLargeBackoffSpan = 16
 
 // snapshotNameTime is the write time (Unix ns) a snapshot begun at began is named by:
 // began, or just after the newest name the partition's snapshots had when that is
@@ -157,6 +173,10 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	if p.snaps.gone && reason == "interval" {
 		return nil
 	}
+	if reason == "interval" && p.snaps.tooLarge != nil && time.Now().Before(p.snaps.retryAt) {
+		d.m.snapshotsDeferred.Inc()
+		return nil
+	}
 	began := time.Now()
 	// Encode only when every applied backfill's alerts are queued (checked under the
 	// same lock as the encoding).
@@ -205,12 +225,41 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 		p.mu.Lock()
 		p.snaps.lastErr = err.Error()
 		p.mu.Unlock()
-		d.log.Warn("partition snapshot not stored", "partition", p.id, "offset", next, "reason", reason, "err", err)
+		if errors.Is(err, ErrSnapshotTooLarge) {
+			d.refusedForSize(p, next, reason, err)
+		} else {
+			d.log.Warn("partition snapshot not stored", "partition", p.id, "offset", next, "reason", reason, "err", err)
+		}
 		return err
+	}
+	if p.snaps.tooLarge != nil {
+		p.snaps.tooLarge = nil
+		d.log.Info("partition snapshot stored again: its state fits --max-snapshot-bytes", "partition", p.id, "offset", next, "reason", reason, "max_snapshot_bytes", d.cfg.MaxSnapshotBytes)
 	}
 	d.log.Debug("partition snapshot stored", "partition", p.id, "offset", next, "counters", counters, "reason", reason,
 		"stall", stalled.Round(time.Microsecond), "encode", encoded.Round(time.Microsecond), "took", time.Since(began).Round(time.Microsecond))
 	return nil
+}
+
+// refusedForSize schedules p's next interval snapshot after one (at offset next) was
+// refused for its size (err), logging the first refusal since a snapshot was stored,
+// the later ones only at debug: each is counted in hindsight_snapshot_failures_total
+// and hindsight_limit_reached_total, and /v1/state's last_error keeps it. The caller
+// holds p.snaps.mu.
+func (d *Daemon) refusedForSize(p *partition, next int64, reason string, err error) {
+	first := p.snaps.tooLarge == nil
+	if first {
+		p.snaps.tooLarge = &backoff.ExponentialBackOff{InitialInterval: d.cfg.SnapshotInterval,
+			MaxInterval: snapshotTooLargeBackoffSpan * d.cfg.SnapshotInterval, Multiplier: 2, RandomizationFactor: 0}
+	}
+	wait := p.snaps.tooLarge.NextBackOff()
+	p.snaps.retryAt = time.Now().Add(wait)
+	if first {
+		d.log.Warn("partition snapshot not stored: its state is above --max-snapshot-bytes; the interval snapshots are tried again less often, doubling from --snapshot-interval up to 16 times it (hindsight_snapshots_deferred_total), until one fits",
+			"partition", p.id, "offset", next, "reason", reason, "next_attempt_in", wait, "err", err)
+		return
+	}
+	d.log.Debug("partition snapshot not stored again: its state is above --max-snapshot-bytes", "partition", p.id, "offset", next, "reason", reason, "next_attempt_in", wait, "err", err)
 }
 
 // storeSnapshot stores body; once it is stored, the partition's last error becomes
