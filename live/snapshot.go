@@ -159,6 +159,10 @@ func (d *Daemon) finalSnapshotErr() error {
 // the events a snapshot covers, so the snapshot is not stored.
 var errNotDelivered = errors.New("live: records produced for the snapshot's events are not delivered yet")
 
+// errReplaysRunning: a revoke's or the stop's snapshot of a partition whose ended
+// versions' replays are still running is held back, its changed state not stored.
+var errReplaysRunning = errors.New("live: ended versions' replays still running")
+
 // snapshotPartition stores p's state if it changed since its last snapshot. flushed
 // says every record produced for handled events is known delivered (the consumer has
 // shut down), so there is nothing to wait for.
@@ -193,9 +197,21 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	if n := len(p.endedReplays); n > 0 {
 		// The snapshot restored names the ended versions being replayed; a newer one
 		// would not, and a crash before their resolves are out would lose them.
+		next := p.next
+		changed := next >= 0 && (p.snaps.clean.offset != next || p.snaps.clean.gen != p.gen)
 		p.mu.Unlock()
-		d.log.Debug("partition snapshot held back: ended versions' replays are running", "partition", p.id, "reason", reason, "replays", n)
-		return nil
+		if reason == "interval" || reason == reasonInitial || !changed {
+			d.log.Debug("partition snapshot held back: ended versions' replays are running", "partition", p.id, "reason", reason, "replays", n)
+			return nil
+		}
+		// A revoke's or the stop's: the partition is closing, so the replays' results
+		// are dropped (applyEndedReplay) and waiting could not store it. Its changed
+		// state is not stored, as when the store refuses it: the stop ends with
+		// ErrFinalSnapshot; it ended with nil, exiting 0
+		// (TestStopSnapshotHeldBackByEndedReplayFails).
+		err := fmt.Errorf("%w: partition %d's snapshot held back: %d ended versions' replays are running, whose resolves a snapshot stored before them would lose (its next owner replays them from the previous snapshot)", errReplaysRunning, p.id, n)
+		d.log.Warn("partition snapshot not stored", "partition", p.id, "offset", next, "reason", reason, "err", err)
+		return err
 	}
 	if p.next < 0 || reason != reasonInitial && p.snaps.clean.offset == p.next && p.snaps.clean.gen == p.gen {
 		p.mu.Unlock()
