@@ -123,7 +123,7 @@ func oddEvent(rng *rand.Rand, i int, oddValues []string, scalar bool) string {
 func TestTypedReadOddValuesProperty(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("slow (1.5 s alone): two lakes written through a broker and 40 rules replayed over each; make test runs it")
+		t.Skip("slow (about 4.5 s alone): two lakes written through a broker and 40 rules replayed over each; make test runs it")
 	}
 	seed := uint64(7)
 	if v := os.Getenv("HINDSIGHT_ODD_SEED"); v != "" {
