@@ -169,7 +169,12 @@ func runNotify(ctx context.Context, cfg notifyConfig) error {
 	if ln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.HandleFunc("GET /v1/notify/alerts", func(w http.ResponseWriter, _ *http.Request) {
+		mux.HandleFunc("GET /v1/notify/alerts", func(w http.ResponseWriter, r *http.Request) {
+			// It reads no parameter: one given (?limit=5) would go unread and the
+			// answer, every alert kept, would look like one to the question asked.
+			if _, ok := httpjson.Query(w, r, nil); !ok {
+				return
+			}
 			// Customers' alerts: never cached by a browser or a proxy (httpjson's
 			// no-store), as live's JSON answers are.
 			httpjson.Write(w, http.StatusOK, map[string]any{"alerts": st.Recent()})
