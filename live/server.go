@@ -326,9 +326,12 @@ func (l *httpListener) Close() error {
 
 // guard applies, to every request, the security headers, the Host check, the refusal
 // of a request for the whole server ("OPTIONS *") and the body cap, in that order: even
-// a refusal carries the headers.
+// a refusal carries the headers. A handler's panic is answered 500 in JSON.
 func (d *Daemon) guard(ws *webState, next http.Handler) http.Handler {
 	maxBody := d.cfg.HTTPMaxBodyBytes
+	// Inside the headers and the Host check, so that a handler's panic is answered as
+	// any refusal is (httpguard.Recovered).
+	next = httpguard.Recovered(d.log, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpguard.SecurityHeaders(w.Header()) // the console page sets its own CSP
 		if !ws.hosts.Allows(r.Host) {

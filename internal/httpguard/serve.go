@@ -87,7 +87,8 @@ func (l *Limits) Validate() error { return ValidateAllowed(l.AllowedHosts) }
 // Serve serves mux on ln until ctx ends, guarded: security headers on every answer, a
 // 403 for a Host not the server's (cfgAddr is the address it was asked to listen on),
 // l's connection cap and timeouts, and every refusal in JSON, a path mux does not serve
-// (404) or not with the request's method (405) too. Its limits show in limits. When ctx ends the
+// (404) or not with the request's method (405) too, and a handler's panic (500,
+// Recovered). Its limits show in limits. When ctx ends the
 // requests in flight get ShutdownGrace, then their connections are closed; Serve
 // returns nil then, or why it could not serve. It closes ln.
 func Serve(ctx context.Context, cfgAddr string, ln net.Listener, mux *http.ServeMux, l Limits, limits *limitmetric.Limits, log *slog.Logger) error {
@@ -101,7 +102,7 @@ func Serve(ctx context.Context, cfgAddr string, ln net.Listener, mux *http.Serve
 	limits.ShowCounted(LimitIdleTimeout, l.IdleTimeout.Seconds())
 	limits.ShowCounted(LimitHeaderBytes, float64(l.MaxHeaderBytes))
 	hosts := NewHosts(cfgAddr, ln.Addr(), l.AllowedHosts)
-	srv := &http.Server{Handler: guard(&hosts, jsonRoutes(mux))}
+	srv := &http.Server{Handler: guard(&hosts, Recovered(log, jsonRoutes(mux)))}
 	Configure(srv, l, log)
 	capped := newCapListener(ln, l.MaxConnections, func() { limits.Reached(LimitConnections) })
 	capped.conn = func(c net.Conn, release func()) net.Conn {

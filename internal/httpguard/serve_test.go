@@ -156,3 +156,32 @@ func TestStopClosesAStalledRequest(t *testing.T) {
 		}
 	}
 }
+
+// A handler that panics was left to net/http, which logs the panic and drops the
+// connection: the client read no answer at all (EOF), not the JSON error body every
+// other failure of the API is. It must be a 500 in JSON, and the server serve on.
+func TestServePanicIsAnswered500InJSON(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("a handler's bug") })
+	addr, _, _ := serveMux(t, httpguard.Limits{}, mux)
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + addr + "/boom")
+	if err != nil {
+		t.Fatalf("GET /boom: %v; want a 500 answer", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("Content-Type") != "application/json" ||
+		!strings.Contains(string(body), `"error":"`) || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("GET /boom: %d %q %q; want 500 with a JSON error body and the security headers", resp.StatusCode, resp.Header, body)
+	}
+	resp, err = client.Get("http://" + addr + "/hello")
+	if err != nil {
+		t.Fatalf("GET /hello after the panic: %v", err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "hello" {
+		t.Errorf("GET /hello after the panic: %d %q", resp.StatusCode, body)
+	}
+}
