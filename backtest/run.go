@@ -34,6 +34,10 @@ type Config struct {
 	// flags do. Zero fields: window.DefaultLimits (window.DefaultMaxCounters,
 	// window.DefaultMaxCustomerIDBytes).
 	Limits window.Limits
+	// MaxDays is the most days a rule's per_day lists, the latest: the firings of
+	// earlier days are counted in its per_day_cut. Zero: contract.DefaultMaxDays;
+	// negative: no bound.
+	MaxDays int
 	// Progress, when set, is called now and then (and at the end) with the rows read
 	// of the rows the files to read hold.
 	Progress func(read, total int64)
@@ -176,7 +180,7 @@ func runSnapshot(ctx context.Context, cfg Config, set *rule.Set) (*contract.Back
 			reads[p] = readsOf(snap, p, log, log.to)
 		}
 	}
-	t := newTally(set.Rules(), cfg.Limits)
+	t := newTally(set.Rules(), cfg.Limits, cfg.maxDays())
 	r := runner{cfg: cfg, set: set, rep: rep, tally: t, total: total, doc: jsonpath.NewDocument(), firstRead: map[int32]time.Time{}, logs: logs}
 	// A partition's Kafka head, files in offset order, then Kafka tail go through one
 	// replay, as live keeps one state per partition.
@@ -584,7 +588,7 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	for _, f := range files {
 		total += f.Rows
 	}
-	run := runner{cfg: cfg, set: set, rep: &contract.Backtest{}, tally: newTally(set.Rules(), cfg.Limits), doc: jsonpath.NewDocument(), end: end,
+	run := runner{cfg: cfg, set: set, rep: &contract.Backtest{}, tally: newTally(set.Rules(), cfg.Limits, cfg.maxDays()), doc: jsonpath.NewDocument(), end: end,
 		total: total, crossed: func(offset int64, at time.Time, x window.Result) { crossed(offset, at, x.Crossing) }, logs: logs}
 	if cfg.Matching != nil {
 		m, err := cfg.Matching(r)
@@ -628,4 +632,15 @@ type PartitionHistory struct {
 	// EvalCutShort counts the evaluations of the rule's paths that ran out of their
 	// work budget (window.Replay.CutShort): the rule may have missed those events.
 	EvalCutShort int
+}
+
+// maxDays is MaxDays with its default, 0 for no bound.
+func (c *Config) maxDays() int {
+	switch {
+	case c.MaxDays == 0:
+		return contract.DefaultMaxDays
+	case c.MaxDays < 0:
+		return 0
+	}
+	return c.MaxDays
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -21,7 +20,7 @@ type tally struct {
 
 type ruleTally struct {
 	out       contract.BacktestRule
-	days      map[string]int
+	days      contract.DayCounts
 	customers map[string]int
 	groups    map[groupKey]int
 	// ranked bounds customers and groups (Limits.MaxGroups, --max-groups; not a rule's
@@ -35,7 +34,8 @@ type ruleTally struct {
 
 type groupKey struct{ customer, group string }
 
-func newTally(rules []*rule.Rule, lim window.Limits) *tally {
+// newTally's per-day lists keep the latest maxDays days (Config.MaxDays).
+func newTally(rules []*rule.Rule, lim window.Limits, maxDays int) *tally {
 	t := &tally{rules: slices.Clone(rules), of: map[*rule.Rule]*ruleTally{}}
 	slices.SortFunc(t.rules, func(a, b *rule.Rule) int {
 		return cmp.Or(cmp.Compare(a.Scope, b.Scope), cmp.Compare(a.ID, b.ID))
@@ -43,7 +43,7 @@ func newTally(rules []*rule.Rule, lim window.Limits) *tally {
 	for _, r := range t.rules {
 		t.of[r] = &ruleTally{
 			out:  contract.BacktestRule{Scope: r.Scope, ID: r.ID, Version: r.Version},
-			days: map[string]int{}, customers: map[string]int{}, groups: map[groupKey]int{},
+			days: contract.DayCounts{Max: maxDays}, customers: map[string]int{}, groups: map[groupKey]int{},
 			ranked: int(lim.EnsureDefaults().MaxGroups),
 		}
 	}
@@ -67,7 +67,7 @@ func (t *tally) fired(x window.Result, at time.Time) error {
 	if out.LastFiring == nil || at.After(*out.LastFiring) {
 		out.LastFiring = timePtr(at)
 	}
-	rt.days[at.UTC().Format(time.DateOnly)]++
+	rt.days.Add(at.UTC().Format(time.DateOnly), 1)
 	cut := !countIn(rt.customers, x.Crossing.Customer, rt.ranked)
 	group := "null"
 	if len(x.Rule.GroupBy) > 0 {
@@ -121,10 +121,7 @@ func (t *tally) report() []contract.BacktestRule {
 	for _, r := range t.rules {
 		rt := t.of[r]
 		o := rt.out
-		o.PerDay = []contract.BacktestCount{}
-		for _, day := range slices.Sorted(maps.Keys(rt.days)) {
-			o.PerDay = append(o.PerDay, contract.BacktestCount{Key: day, Firings: rt.days[day]})
-		}
+		o.PerDay, o.PerDayCut = rt.days.List()
 		o.Customers = []contract.BacktestCount{}
 		for c, n := range rt.customers {
 			o.Customers = append(o.Customers, contract.BacktestCount{Key: c, Firings: n})

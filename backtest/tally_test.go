@@ -28,7 +28,7 @@ func TestTallyRanksTheFirstGroupsToFire(t *testing.T) {
 	}
 	lim := window.Limits{MaxGroups: 100}
 	rp := window.NewReplay(set, lim)
-	tl := newTally([]*rule.Rule{r}, lim)
+	tl := newTally([]*rule.Rule{r}, lim, 0)
 	doc := jsonpath.NewDocument()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const n = 20000

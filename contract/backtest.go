@@ -59,8 +59,12 @@ type BacktestRule struct {
 	// events (null without firings).
 	FirstFiring *time.Time `json:"first_firing"`
 	LastFiring  *time.Time `json:"last_firing"`
-	// PerDay counts firings per UTC day of the crossing event ("2006-01-02"), in order.
+	// PerDay counts firings per UTC day of the crossing event ("2006-01-02"), in order:
+	// the latest days, at most --max-days (DefaultMaxDays) of them.
 	PerDay []BacktestCount `json:"per_day"`
+	// PerDayCut counts the firings of days earlier than PerDay lists, past --max-days
+	// (absent when none): PerDay's firings and it sum to Firings.
+	PerDayCut int `json:"per_day_cut,omitempty"`
 	// Customers and Groups are the most firing customers and (customer, group) pairs,
 	// most first, at most BacktestTop each.
 	Customers []BacktestCount `json:"customers"`

@@ -82,8 +82,11 @@ type RuleHistory struct {
 	FirstFiring *time.Time `json:"first_firing"`
 	LastFiring  *time.Time `json:"last_firing"`
 	// PerDay counts firings per UTC day of the crossing event, in order (windowed and
-	// grouped rules).
+	// grouped rules): the latest days, at most --max-history-days (DefaultMaxDays).
 	PerDay []BacktestCount `json:"per_day,omitempty"`
+	// PerDayCut counts the firings of days earlier than PerDay lists, past
+	// --max-history-days (absent when none).
+	PerDayCut int `json:"per_day_cut,omitempty"`
 	// Alerted says history's firings were sent as alerts (source backfill): running
 	// totals always, windowed and grouped rules with backfill: {alert: true}.
 	Alerted bool `json:"alerted"`

@@ -16,8 +16,9 @@ type partHistory struct {
 	matches     int64
 	firings     int
 	first, last time.Time
-	perDay      map[string]int
-	alerted     bool
+	// days counts firings per UTC day, the latest Config.MaxHistoryDays of them.
+	days    contract.DayCounts
+	alerted bool
 	// alertsCut counts the firings not sent past Config.MaxHistoryAlerts.
 	alertsCut int
 	// heldFrom, when positive, is where the history held began (retention dropped the
@@ -34,10 +35,7 @@ func (h *partHistory) fired(at time.Time) {
 	if at.After(h.last) {
 		h.last = at
 	}
-	if h.perDay == nil {
-		h.perDay = map[string]int{}
-	}
-	h.perDay[at.UTC().Format(time.DateOnly)]++
+	h.days.Add(at.UTC().Format(time.DateOnly), 1)
 }
 
 // addHistory sums partition p's history of ar into v (p.mu held).
@@ -67,20 +65,24 @@ func (p *partition) addHistory(ar *controls.Version, v *contract.RuleView) {
 		t := h.last.UTC()
 		rh.LastFiring = &t
 	}
-	for day, n := range h.perDay {
-		i, ok := slices.BinarySearchFunc(rh.PerDay, day, func(c contract.BacktestCount, d string) int {
-			switch {
-			case c.Key < d:
-				return -1
-			case c.Key > d:
-				return 1
-			}
-			return 0
+	perDay, cut := h.days.List()
+	rh.PerDayCut += cut
+	for _, c := range perDay {
+		i, ok := slices.BinarySearchFunc(rh.PerDay, c.Key, func(c contract.BacktestCount, d string) int {
+			return cmp.Compare(c.Key, d)
 		})
 		if ok {
-			rh.PerDay[i].Firings += n
+			rh.PerDay[i].Firings += c.Firings
 		} else {
-			rh.PerDay = slices.Insert(rh.PerDay, i, contract.BacktestCount{Key: day, Firings: n})
+			rh.PerDay = slices.Insert(rh.PerDay, i, c)
 		}
+	}
+	// Summed over partitions, the days are again the latest h.days.Max: a day one
+	// partition cut has that many later ones in it, so it is cut from the sum too.
+	if m := h.days.Max; m > 0 && len(rh.PerDay) > m {
+		for _, c := range rh.PerDay[:len(rh.PerDay)-m] {
+			rh.PerDayCut += c.Firings
+		}
+		rh.PerDay = slices.Delete(rh.PerDay, 0, len(rh.PerDay)-m)
 	}
 }

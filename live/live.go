@@ -382,6 +382,10 @@ type Config struct {
 	// alerts_cut), nor their resolves. Default DefaultMaxHistoryAlerts; negative: no
 	// bound.
 	MaxHistoryAlerts int
+	// MaxHistoryDays bounds, per rule version, the days of history's firings its rule
+	// view lists (history.per_day), the latest: the firings of earlier days are counted
+	// in history.per_day_cut. Default DefaultMaxHistoryDays; negative: no bound.
+	MaxHistoryDays int
 	// HandoffBufferBytes bounds, per rule version and partition, the events a windowed
 	// or grouped rule version buffers while its history is computed (windowhandoff.go).
 	// Beyond it the version starts without history, and its rule view says so
@@ -516,6 +520,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.MaxHistoryAlerts == 0 {
 		c.MaxHistoryAlerts = DefaultMaxHistoryAlerts
+	}
+	if c.MaxHistoryDays == 0 {
+		c.MaxHistoryDays = DefaultMaxHistoryDays
 	}
 	switch {
 	case c.MaxCustomerIDBytes == 0:

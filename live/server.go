@@ -54,6 +54,7 @@ const (
 	limitHandoffBuffers    = "max_handoff_buffers_bytes"
 	limitCounters          = "max_counters"
 	limitHistoryAlerts     = "max_history_alerts"
+	limitHistoryDays       = "max_history_days"
 	limitCustomerIDs       = "max_customer_ids_bytes"
 	limitMemory            = "memory_limit_bytes"
 	limitBackfillMemory    = "backfill_memory_limit"
@@ -220,6 +221,7 @@ func (d *Daemon) harden() *webState {
 	d.m.limits.ShowCounted(limitCounters, float64(c.MaxCounters))
 	d.m.limits.ShowCounted(limitSnapshotBytes, float64(c.MaxSnapshotBytes))
 	d.m.limits.ShowCounted(limitHistoryAlerts, float64(c.MaxHistoryAlerts))
+	d.m.limits.ShowCounted(limitHistoryDays, float64(max(c.MaxHistoryDays, 0)))
 	d.m.limits.ShowCounted(limitCustomerIDs, float64(c.MaxCustomerIDBytes))
 	d.m.limits.ShowCounted(limitQueuedRecords, float64(c.MaxQueuedRecords))
 	d.m.limits.ShowCounted(limitQueuedBytes, float64(c.MaxQueuedBytes))

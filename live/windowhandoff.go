@@ -126,6 +126,9 @@ func (d *Daemon) dropBuffer(p *partition, ar *controls.Version) *handoffBuffer {
 // DefaultMaxHistoryAlerts is Config.MaxHistoryAlerts' default.
 const DefaultMaxHistoryAlerts = 10_000
 
+// DefaultMaxHistoryDays is Config.MaxHistoryDays' default, a backtest's (--max-days).
+const DefaultMaxHistoryDays = contract.DefaultMaxDays
+
 // pastCrossing is a crossing of an event the job read, with that event's place;
 // history's is below the version's start (sent only with backfill.alert).
 type pastCrossing struct {
@@ -152,7 +155,7 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	pb.attempts.Add(1)
 	var crossings []pastCrossing
 	historyAlerts := ar.Rule.Backfill != nil && ar.Rule.Backfill.Alert
-	hist := &partHistory{alerted: historyAlerts}
+	hist := &partHistory{alerted: historyAlerts, days: contract.DayCounts{Max: max(d.cfg.MaxHistoryDays, 0)}}
 	cfg := d.historyOf(ar, pb.start)
 	began := time.Now()
 	cfg.Progress = func(read, _ int64) {
@@ -207,6 +210,10 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 		d.m.limits.Count(limitHistoryAlerts).Add(float64(hist.alertsCut))
 		d.log.Warn("a rule's history raised more firings than --max-history-alerts: the rest are not sent (the rule's history says how many: alerts_cut)",
 			"rule", ar.Key.String(), "version", ar.Rule.Version, "partition", pid, "sent", sent, "cut", hist.alertsCut)
+	}
+	// Trimmed here, once, so that the rule views read the days and change nothing.
+	if cut := hist.days.Cut(); cut > 0 {
+		d.m.limits.Count(limitHistoryDays).Add(float64(cut))
 	}
 	hist.matches, hist.heldFrom = h.Matches, h.HeldFrom
 	d.historyCutShort(pid, ar, int64(h.EvalCutShort))

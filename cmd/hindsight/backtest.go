@@ -63,6 +63,7 @@ filtered run may differ from what live raised for that customer.`,
 	f.StringVar(&cfg.Customer, "customer", "", "read only this customer's events")
 	f.StringVar(&cfg.OutFile, "out", "", "also write the report as JSON to this file, and its chart of firings per day beside it (NAME.svg; per week, month or years over more than 400 days; none, and an earlier one removed, when nothing fired)")
 	f.BoolVar(&cfg.JSON, "json", false, "print the report as JSON instead of text")
+	f.IntVar(&cfg.MaxDays, "max-days", contract.DefaultMaxDays, "most days of firings a rule's per_day lists, the latest; the firings of earlier days are counted in its per_day_cut (0: the default; negative: no bound)")
 	addWindowLimitFlags(f, &cfg.Limits, window.DefaultLimits)
 	addMaxCountersFlag(f, &cfg.Limits.MaxCounters, "", "no bound")
 	addMaxCustomerIDBytesFlag(f, &cfg.Limits.MaxCustomerIDBytes)
@@ -87,6 +88,8 @@ type backtestConfig struct {
 	From, To string
 	Customer string
 	Limits   window.Limits
+	// MaxDays bounds each rule's per_day (backtest.Config.MaxDays).
+	MaxDays int
 	// OutFile, when set, receives the report as JSON; JSON prints it as JSON.
 	OutFile string
 	JSON    bool
@@ -144,7 +147,7 @@ func runBacktest(ctx context.Context, cfg backtestConfig) error {
 	}
 	defer lake.Close()
 	started := time.Now()
-	btc := backtest.Config{Lake: lake, Rules: file.Rules, From: from, To: to, Customer: cfg.Customer, Limits: cfg.Limits,
+	btc := backtest.Config{Lake: lake, Rules: file.Rules, From: from, To: to, Customer: cfg.Customer, Limits: cfg.Limits, MaxDays: cfg.MaxDays,
 		Brokers: cfg.Kafka.Brokers, Topic: cfg.Topics.Events}
 	if len(cfg.Kafka.Brokers) > 0 {
 		cfg.Kafka.EnsureDefaults()
@@ -315,7 +318,11 @@ func printBacktest(w io.Writer, lakeURL string, rep *contract.Backtest) error {
 		}
 		fmt.Fprintf(w, "\n%s v%d\n", shown.Text(r.Scope+"/"+r.ID), r.Version)
 		if r.Firings > 0 {
-			fmt.Fprintf(w, "  per day:       %s\n", joinCounts(r.PerDay))
+			cut := ""
+			if r.PerDayCut > 0 {
+				cut = fmt.Sprintf(" (and %d firings of earlier days, past --max-days)", r.PerDayCut)
+			}
+			fmt.Fprintf(w, "  per day:       %s%s\n", joinCounts(r.PerDay), cut)
 			fmt.Fprintf(w, "  top customers: %s%s\n", joinCounts(r.Customers), cutNote(len(r.Customers), r.CustomersTotal, r.RankingsCut != "", "customers"))
 			groups := make([]string, len(r.Groups))
 			for i, g := range r.Groups {

@@ -160,6 +160,7 @@ needs --api-token unless --http is a loopback address.`,
 	addMaxCountersFlag(f, &cfg.MaxCounters, " (about 60 bytes each and the customer's id)", "no bound but 2^31")
 	addMaxCustomerIDBytesFlag(f, &cfg.MaxCustomerIDBytes)
 	f.IntVar(&cfg.MaxHistoryAlerts, "max-history-alerts", live.DefaultMaxHistoryAlerts, "firings of history a windowed or grouped rule with backfill.alert sends per partition when it starts; past it an event's firings are not sent, nor their resolves (the rule's history says how many: alerts_cut; negative: no bound)")
+	f.IntVar(&cfg.MaxHistoryDays, "max-history-days", live.DefaultMaxHistoryDays, "days of a windowed or grouped rule's history firings its rule view lists (history.per_day), the latest; the firings of earlier days are counted in history.per_day_cut (0: the default; negative: no bound)")
 	f.Int64Var(&cfg.HandoffBufferBytes, "max-handoff-buffer", live.DefaultHandoffBufferBytes, "bytes of events a windowed or grouped rule buffers per partition while its history is computed; beyond, it counts from then on without its history (shown as incomplete; 0: the default)")
 	f.Int64Var(&cfg.HandoffBuffersBytes, "max-handoff-buffers", live.DefaultHandoffBuffersBytes, "bytes of events all windowed or grouped rules buffer together, over every partition, while their history is computed; a rule whose next event would pass it counts from then on without its history (shown as incomplete; 0: the default)")
 	// Exposure and limits of the HTTP API (README.md, "Exposing Hindsight" and "Limits").

@@ -157,6 +157,9 @@ async function backtest() {
   if (r.late || r.time_errors) parts.push(el("div", { class: "sub" }, `As live, ${plural(r.late, "late event")} and ${plural(r.time_errors, "event")} without a usable time did not count.`));
   const chart = el("div", { id: "backtest-chart" });
   if (r.firings) parts.push(chart);
+  // per_day lists the latest days only (backtest.Config.MaxDays): the chart starts later
+  // than the first firing, which unsaid reads as none before.
+  if (r.per_day_cut) parts.push(el("div", { class: "sub", id: "backtest-days-cut" }, `The chart shows the latest ${plural(r.per_day.length, "day")} with firings: ${plural(r.per_day_cut, "firing")} of earlier days are not in it.`));
   if (r.customers.length) {
     parts.push(el("table", { id: "backtest-customers" },
       el("thead", {}, el("tr", {}, el("th", {}, "Customer"), el("th", {}, "Firings"))),
