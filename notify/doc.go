@@ -53,7 +53,8 @@
 // is not fetched
 // until the muted firings still open among its alerts of the last Config.RememberFor
 // before its committed offset are remembered again (reread.go), so that a restart or a
-// rebalance does not forget them.
+// rebalance does not forget them. One older is not: its resolve, sent alone, is what
+// counts Config.RememberFor reached (a partition whose alerts go further back is not).
 //
 // A destination's secret and url_from name an environment variable or a file, written
 // by whoever may write controls: the Stage reads only variables whose names start with

@@ -50,8 +50,12 @@ const (
 	LimitMaxPending = "notify_max_pending"
 	// LimitMaxOpenFirings is Config.MaxOpenFirings.
 	LimitMaxOpenFirings = "notify_max_open_firings"
-	// LimitRememberFor is Config.RememberFor; reached by each partition assigned whose
-	// alerts before its committed offset go further back.
+	// LimitRememberFor is Config.RememberFor; reached by a resolve sent, its firing not
+	// remembered, whose incident began before a look-back that left alerts out, and
+	// over whose start a mute the fold holds was in force and has ended: a muted
+	// firing read again would have been sent as that mute ended (Stage.forgottenByLookBack).
+	// A partition whose alerts merely go further back is not: nearly every one of a
+	// topic kept longer is.
 	LimitRememberFor = "notify_remember_for_seconds"
 )
 

@@ -241,6 +241,33 @@ func (o *openFirings) recall(t *tracker, id string) *openFiring {
 	return f
 }
 
+// lookedBack notes that t's partition was read again from since only, its alerts
+// going further back (tracker.lookBack).
+func (o *openFirings) lookedBack(t *tracker, since time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t.lookBack = since
+}
+
+// forgottenByLookBack reports, for resolve a read in t's partition, its firing not
+// remembered and the resolve going out (no mute in force, none by its record), whether
+// the look-back (Config.RememberFor) may have changed that answer: the partition's
+// reading again left out alerts before since, the incident began before since (its
+// window's start: the firing, raised by an event of that window, was written no
+// earlier), and the fold holds a mute that covered the alert at since and is over now,
+// which muted a firing still open then, whose memory would have sent that firing as the
+// mute ended, and before this resolve. A firing not muted is not read again at all, so
+// the look-back changes nothing for it; an incident that never resolves shows nothing.
+func (s *Stage) forgottenByLookBack(t *tracker, a *contract.Alert, now time.Time) (since time.Time, ok bool) {
+	s.open.mu.Lock()
+	since = t.lookBack
+	s.open.mu.Unlock()
+	if since.IsZero() || a.WindowStart == nil || !a.WindowStart.Before(since) {
+		return since, false
+	}
+	return since, s.reg.EndedCovering(a.RuleID, a.Customer, since, now) != nil
+}
+
 // drop forgets the firings of the trackers' partitions, taken away from this member;
 // none are remembered for them after.
 func (o *openFirings) drop(ts []*tracker) {

@@ -105,19 +105,23 @@ func (s *Stage) reread(ctx context.Context, committed map[int32]int64) error {
 		if lo, ok := after.Lookup(topic, p); ok && lo.Err == nil && lo.Offset >= 0 {
 			from = min(from, lo.Offset)
 		}
+		t := s.tracker(p, gens[p])
 		if so, ok := starts.Lookup(topic, p); ok && so.Err == nil && so.Offset < from {
+			// Not the limit reached: most partitions of a topic kept longer than the
+			// look-back are so, and nearly none has a muted firing open that old. A
+			// resolve read later shows one (forgottenByLookBack); it is counted then.
 			cut = append(cut, p)
-			s.m.limits.Reached(LimitRememberFor)
+			if t != nil {
+				s.open.lookedBack(t, since)
+			}
 		}
-		if from >= end {
+		if from >= end || t == nil {
 			continue
 		}
-		if t := s.tracker(p, gens[p]); t != nil {
-			read[p], left[p] = kgo.NewOffset().At(from), t
-		}
+		read[p], left[p] = kgo.NewOffset().At(from), t
 	}
 	if len(cut) > 0 {
-		s.log.Info("alerts read before the notify stage's look-back are not read again (notify_remember_for_seconds, flag --notify-remember-for): a muted firing among them still open is not sent when its mute ends",
+		s.log.Debug("alerts before the notify stage's look-back (--notify-remember-for) are not read again",
 			"partitions", cut, "since", since.UTC().Format(time.RFC3339))
 	}
 	if len(read) == 0 {

@@ -128,8 +128,9 @@ type Config struct {
 	// rebalance), before it reads on, to remember again the muted firings still open
 	// that an earlier run or member had read (reread.go): their mutes' end then sends
 	// them, and their resolves are muted while they are. A firing read before it is
-	// judged as one not remembered; a partition whose alerts go further back is counted
-	// as LimitRememberFor reached. Default DefaultRememberFor.
+	// judged as one not remembered. LimitRememberFor is reached by a resolve sent whose
+	// firing that may have left out: muted before it and still open as its mute ended
+	// (Stage.forgottenByLookBack). Default DefaultRememberFor.
 	RememberFor time.Duration
 	// SecretEnvPrefix is how the environment variables a destination's secret or
 	// url_from may name start: a destination is written by whoever may write controls,
@@ -606,6 +607,13 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	if a.Status == contract.StatusResolved {
 		if firing = s.open.recall(e.tracker, a.AlertID); firing != nil {
 			s.owedAtResolve(ctx, firing, rec.Timestamp)
+		} else if !muted {
+			if since, ok := s.forgottenByLookBack(e.tracker, &a, time.Now()); ok {
+				s.m.limits.Reached(LimitRememberFor)
+				s.log.Warn("a resolve is sent whose firing, muted before the notify stage's look-back and still open as its mute ended, was not read again, so not sent: raise --notify-remember-for (notify_remember_for_seconds) past the longest incident under a mute",
+					"alert_id", a.AlertID, "rule", a.RuleID, "customer", clip(a.Customer, reasonCustomer),
+					"window_start", a.WindowStart.UTC().Format(time.RFC3339), "since", since.UTC().Format(time.RFC3339))
+			}
 		}
 	}
 	var jobs []*job

@@ -94,6 +94,12 @@ type tracker struct {
 	// openFirings.mu.
 	firings     map[string]*openFiring
 	firingsGone bool
+	// lookBack is, when the partition's alerts before its committed offset go further
+	// back than its reading again (reread.go), where that reading began
+	// (Config.RememberFor before it ran), under openFirings.mu too: a resolve read later
+	// whose firing is not remembered may be one of a muted firing older than it
+	// (Stage.forgottenByLookBack). Zero: nothing was left out.
+	lookBack time.Time
 }
 
 // tracker returns p's tracker, made if missing; nil if p is not this member's, or no
