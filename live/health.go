@@ -68,6 +68,9 @@ func (d *Daemon) handleReady(w http.ResponseWriter, _ *http.Request) {
 func (d *Daemon) readiness() contract.Readiness {
 	rd := contract.Readiness{Reasons: []string{}, Partitions: d.Partitions()}
 	ws := d.web()
+	// The limits this check finds blocking, by occurrence: counted reached as one
+	// starts, not at every probe (a load balancer's each second).
+	blocking := map[string]string{}
 	if !d.rulesAreLoaded() {
 		rd.Reasons = append(rd.Reasons, "rules are not loaded yet: the controls topic is still being read")
 	}
@@ -91,7 +94,7 @@ func (d *Daemon) readiness() contract.Readiness {
 	if c := d.consumer.Load(); c != nil {
 		now := time.Now()
 		for _, s := range c.Stalled(now, d.cfg.MaxConsumerStall) {
-			d.m.limits.Reached(limitConsumerStall)
+			blocking[fmt.Sprintf("consumer stall %d", s.Partition)] = limitConsumerStall
 			rd.Reasons = append(rd.Reasons, fmt.Sprintf("partition %d: %d records can be read (offsets %d to %d) and none has been handled for at least %s, over --max-consumer-stall %s (are its fetches failing? see the log's fetch errors)",
 				s.Partition, s.Readable-s.Next, s.Next, s.Readable-1, now.Sub(s.Since).Round(time.Second), d.cfg.MaxConsumerStall))
 		}
@@ -99,7 +102,7 @@ func (d *Daemon) readiness() contract.Readiness {
 	now := time.Now()
 	for _, w := range d.im.Waits.Oldest() {
 		if waited := now.Sub(w.Since); waited > d.cfg.MaxProduceStall {
-			d.m.limits.Reached(limitProduceStall)
+			blocking["produce stall "+w.Topic] = limitProduceStall
 			rd.Reasons = append(rd.Reasons, fmt.Sprintf("topic %q: records produced and not yet acknowledged: %d, the oldest waiting for %s, over --max-produce-stall %s (is the topic refusing writes? see the log and hindsight_produce_errors_total; their events' offsets are held)",
 				w.Topic, w.Records, waited.Round(time.Second), d.cfg.MaxProduceStall))
 		}
@@ -108,7 +111,7 @@ func (d *Daemon) readiness() contract.Readiness {
 		if lag, part, ok := d.archiveLag(); ok {
 			rd.ArchiveLagRecords = &lag
 			if lag > d.cfg.MaxArchiveLag {
-				d.m.limits.Reached(limitArchiveLag)
+				blocking["archive lag"] = limitArchiveLag
 				rd.Reasons = append(rd.Reasons, fmt.Sprintf("the archive trails Kafka by %d records on partition %s, over --max-archive-lag %d (is the lake's storage failing? see hindsight_lake_storage_errors_total)",
 					lag, part, d.cfg.MaxArchiveLag))
 			}
@@ -117,11 +120,18 @@ func (d *Daemon) readiness() contract.Readiness {
 	if ws != nil && d.state != nil {
 		problems := ws.ready.snapshotProblems(d, time.Now())
 		for _, p := range rd.Partitions {
+			// A held partition is not --max-snapshot-age reached: its restore counted
+			// the limit that holds it (max_snapshot_bytes) as it refused the snapshots.
+			if problems[p].overAge {
+				blocking[fmt.Sprintf("snapshot age %d", p)] = limitSnapshotAge
+			}
 			for _, msg := range problems[p].notReady {
-				d.m.limits.Reached(limitSnapshotAge)
 				rd.Reasons = append(rd.Reasons, fmt.Sprintf("partition %d: %s", p, msg))
 			}
 		}
+	}
+	if ws != nil {
+		ws.ready.noteBlocking(blocking, d.m.limits.Reached)
 	}
 	rd.Ready = len(rd.Reasons) == 0
 	rd.Status = contract.ProcessReady
@@ -171,6 +181,26 @@ type readiness struct {
 	// snapshot point it has now: later than the truth, never earlier, so a problem is
 	// never reported early and, with checks polling, is reported at most a poll late.
 	watch map[*partition]*snapWatch
+
+	blockMu sync.Mutex
+	// blocking are the limits the last check found blocking readiness, by occurrence
+	// (noteBlocking).
+	blocking map[string]string
+}
+
+// noteBlocking counts reached, once, each limit in now (by occurrence: a partition's
+// stall, a topic's, the archive's lag, a partition's snapshot age) that the last check
+// did not find blocking, and keeps now as that. A condition that starts and ends
+// between two checks is not seen, as readiness did not see it either.
+func (r *readiness) noteBlocking(now map[string]string, reached func(limit string)) {
+	r.blockMu.Lock()
+	defer r.blockMu.Unlock()
+	for k, limit := range now {
+		if _, was := r.blocking[k]; !was {
+			reached(limit)
+		}
+	}
+	r.blocking = now
 }
 
 type snapWatch struct {
@@ -199,6 +229,8 @@ func (r *readiness) pingBrokers(ping func(context.Context) error) error {
 // /v1/state, and those that make the process not ready.
 type partitionProblems struct {
 	all, notReady []string
+	// overAge: its state changed and has no snapshot for over --max-snapshot-age.
+	overAge bool
 }
 
 // snapshotProblems looks at every owned partition's snapshots.
@@ -260,6 +292,7 @@ func (r *readiness) snapshotProblems(d *Daemon, now time.Time) map[int32]partiti
 			}
 			pp.all = append(pp.all, msg)
 			pp.notReady = append(pp.notReady, msg)
+			pp.overAge = true
 		}
 		out[p.id] = pp
 	}
