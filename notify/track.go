@@ -76,8 +76,9 @@ type tracker struct {
 	// readTo is the offset after the last record handled (a transaction's marker
 	// too), or the one the partition resumed at. The check for ended mutes sends an
 	// owed firing only once it has passed the mute's end (Stage.passed): an unread
-	// record may be its resolve. By offset alone: record times are the events', in no
-	// order along the partition.
+	// record may be its resolve. By offset alone: record times are stamped as each
+	// member produced them, on its own clock, so they are in no strict order along the
+	// partition.
 	readTo int64
 
 	// ctx ends when the partition is revoked or lost (settle): the requests made for
