@@ -49,7 +49,7 @@ func (c *Console) handleBacktest(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusInternalServerError, "backtest: Kafka options: "+err.Error())
 		return
 	}
-	cfg := backtest.Config{Lake: lake, Rules: []*rule.Rule{rl}, Limits: c.cfg.WindowLimits,
+	cfg := backtest.Config{Lake: lake, Rules: []*rule.Rule{rl}, Limits: c.cfg.WindowLimits, MaxDays: c.cfg.MaxBacktestDays,
 		Brokers: kc.Brokers, Topic: topics.Events, KafkaOpts: opts}
 	if req.Days > 0 {
 		cfg.From = time.Now().Add(-time.Duration(req.Days) * 24 * time.Hour).UTC()

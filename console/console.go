@@ -184,6 +184,11 @@ type Config struct {
 	// --max-counters, --max-customer-ids-bytes).
 	// Default window.DefaultLimits.
 	WindowLimits window.Limits
+	// MaxBacktestDays is the most days a backtest's per_day lists, the latest (the
+	// daemon's --max-history-days, so that the chart of a backtest and of a hand-off's
+	// history cut alike). Default 0: backtest's (contract.DefaultMaxDays); negative: no
+	// bound.
+	MaxBacktestDays int
 	// LimitReached, when set, is told the name of each limit a request reached
 	// (LimitStreams, LimitPreviewScan, LimitPreviewBytes, LimitPreviewTimeout,
 	// LimitReadTimeout, LimitPreviewSample, LimitCountsMaxTop, LimitWindowsMaxPage), of

@@ -398,7 +398,7 @@ func (c *Config) consoleConfig(b console.Backend) console.Config {
 		Backend: b, APIToken: c.APIToken,
 		ProtectReads: c.APIToken != "" && !c.PublicRead,
 		MaxStreams:   c.HTTPMaxStreams, StreamWriteTimeout: c.HTTPWriteTimeout, AnswerWithin: c.HTTPWriteTimeout, MaxBodyBytes: c.HTTPMaxBodyBytes,
-		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: wl,
+		PreviewTimeout: c.PreviewTimeout, PreviewMaxScan: c.PreviewMaxScan, PreviewMaxBytes: c.PreviewMaxBytes, WindowLimits: wl, MaxBacktestDays: c.MaxHistoryDays,
 		PreviewSample: c.PreviewSample, PreviewMaxSample: c.PreviewMaxSample, RecentAlerts: c.ConsoleRecentAlerts, StreamBacklog: c.ConsoleStreamBacklog,
 		TopCustomers: c.ConsoleTopCustomers, CountsMaxTop: c.CountsMaxPageSize,
 		WindowsPageSize: c.ConsoleWindowsPageSize, WindowsMaxPageSize: c.ConsoleWindowsMaxPageSize,
