@@ -327,3 +327,35 @@ func deleteBefore(t *testing.T, b *kafkatest.Broker, at int64) {
 		t.Fatalf("deleting records: %v %v", err, resp.Error())
 	}
 }
+
+// TestBacktestTailDeletedUpToTheWatermark: Kafka's retention deleted exactly the
+// records the lake archived, so its log starts at the first offset the lake lacks:
+// nothing is missing (the tail is read from there), and no empty range (From past To)
+// is reported for the offsets between the two.
+func TestBacktestTailDeletedUpToTheWatermark(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	recs := produceHistory(t, b, 600)
+	lake, _ := livetest.Archive(t, b, recs)
+	more := b.Produce(t, eventsAfter(recs[len(recs)-1].Timestamp, 600)...)
+	snap, err := lake.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := kadm.Offsets{}
+	for _, st := range snap.Partitions() {
+		del.Add(kadm.Offset{Topic: "events", Partition: st.Partition, At: st.Through() + 1})
+	}
+	if resp, err := kadm.NewClient(b.Client(t)).DeleteRecords(ctx, del); err != nil || resp.Error() != nil {
+		t.Fatalf("deleting records: %v %v", err, resp.Error())
+	}
+	rep, err := backtest.Run(ctx, backtest.Config{Lake: lake, Rules: parseRules(t), Brokers: []string{b.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Missing) != 0 || rep.TailRecords != int64(len(more)) {
+		t.Errorf("Kafka's log starting right past what the lake accounts for: missing %+v, tail records %d; want none missing, the %d records produced after archiving read from Kafka",
+			rep.Missing, rep.TailRecords, len(more))
+	}
+}
