@@ -41,7 +41,7 @@ func (c *Console) active(k rule.Key) *rule.Rule {
 // SaveRule publishes an upsert of the validated rule r, as `hindsight rules apply` does,
 // and waits up to wait for the daemon's status of it. With autoVersion, r gets the
 // version after the active rule's (for a new rule 1, or the one after the version a
-// deleted rule of the same key had: Backend.Retired), and a rule equal to the active
+// deleted rule of the same key retired: Backend.Retired), and a rule equal to the active
 // one is not published (status "unchanged"); without, r's version is published as it
 // is and the daemon decides (an old version comes back "stale"), except that a version
 // not above a deleted rule's (Retired) is refused, "invalid", as rules apply refuses it.
@@ -67,7 +67,7 @@ func (c *Console) SaveRule(ctx context.Context, r *rule.Rule, autoVersion bool, 
 			// alert ids (made of the version), which consumers drop as duplicates: refused
 			// as rules apply refuses it.
 			return SaveResponse{Status: contract.ControlInvalid, Key: r.Key().String(), Op: rule.OpUpsert, Version: r.Version, Offset: -1,
-				Message: fmt.Sprintf("version %d is not newer than version %d of the deleted rule %s: raise version to make it again, or its alerts repeat the deleted rule's alert ids. Nothing was published", r.Version, old, r.Key())}, nil
+				Message: fmt.Sprintf("version %d is not newer than version %d, the highest the deleted rule %s retired (a delete retires the version it deleted and the next, which an edit begun before the delete would publish): raise version to make it again, or its alerts repeat the deleted rule's alert ids. Nothing was published", r.Version, old, r.Key())}, nil
 		}
 	}
 	if autoVersion {
@@ -150,17 +150,24 @@ func (c *Console) conflict(k rule.Key, base SaveBase) (SaveResponse, bool) {
 	return res, false
 }
 
-// DeleteRule publishes a delete of rule k and waits up to wait for the daemon's status.
-// Nothing is published when k is not an active rule (status "not_found").
+// DeleteRule publishes a delete of the version of rule k active now and waits up to
+// wait for the daemon's status. Nothing is published when k is not an active rule
+// (status "not_found").
 func (c *Console) DeleteRule(ctx context.Context, k rule.Key, wait time.Duration) (SaveResponse, error) {
 	if c.closed() {
 		return SaveResponse{}, ErrClosed
 	}
-	if c.active(k) == nil {
+	cur := c.active(k)
+	if cur == nil {
 		return SaveResponse{Status: contract.ControlNotFound, Key: k.String(), Op: rule.OpDelete, Offset: -1,
 			Message: fmt.Sprintf("no active rule %s: nothing was published", k)}, nil
 	}
-	return c.publish(ctx, rule.Delete(k), wait)
+	// The version seen active, so that the fold, not this check alone, decides a race
+	// with a save: an edit of it landing after the delete is refused, not made active
+	// again, and a newer version landing before is not deleted unseen.
+	res, err := c.publish(ctx, rule.DeleteVersion(k, cur.Version), wait)
+	res.Version = cur.Version
+	return res, err
 }
 
 func (c *Console) publish(ctx context.Context, ctl *rule.Control, wait time.Duration) (SaveResponse, error) {

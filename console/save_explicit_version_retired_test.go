@@ -36,7 +36,7 @@ func TestSaveWithExplicitVersionRefusesRetiredVersion(t *testing.T) {
 	code, s := save(`{"id":"two","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2}`)
 	if s.Status != "ok" {
 		// Refused, as rules apply refuses it, and said so.
-		if code != 422 || s.Status != "invalid" || s.Offset != -1 || !strings.Contains(s.Message, "not newer than version 1 of the deleted rule */two") {
+		if code != 422 || s.Status != "invalid" || s.Offset != -1 || !strings.Contains(s.Message, "not newer than version 2, the highest the deleted rule */two retired") {
 			t.Errorf("saving version 1 again after the deleted version 1: %d %+v, want 422 invalid, nothing published, naming the deleted version", code, s)
 		}
 		return

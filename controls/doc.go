@@ -8,7 +8,11 @@
 //   - An upsert makes its rule the active version of its (scope, id) key when its
 //     version is above the active one's; otherwise it is stale and changes nothing.
 //   - A delete (or a tombstone) removes the active version of its key; deleting a key
-//     that has none is not_found and changes nothing.
+//     that has none is not_found and changes nothing. A rule's delete that names the
+//     version V it deletes is stale, and deletes nothing, when a newer version is
+//     active; after it, while the key holds nothing, an upsert of version V+1 or below
+//     (an edit of V saved by a publisher that had not yet seen the delete) is stale,
+//     so a save racing a delete does not make the rule active again.
 //   - An invalid record changes no rule; it is remembered as a rejected control (the
 //     newest max_rejected_controls of them) and, when its key names an active rule, as that rule's
 //     last error.

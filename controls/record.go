@@ -227,6 +227,8 @@ func (rec Record) Status(outcome, message string, now time.Time) contract.Contro
 		s.Op, s.Kind, s.Scope, s.ID = c.Op, c.Kind(), k.Scope, k.ID
 		if c.Rule != nil {
 			s.Version = c.Rule.Version
+		} else if c.Op == rule.OpDelete {
+			s.Version = c.Version // the version deleted, when the delete names it
 		}
 	}
 	if rec.Err != nil {

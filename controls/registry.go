@@ -71,14 +71,12 @@ type Registry struct {
 	// are remembered. endedDropped counts the versions forgotten past the per-key bound.
 	ended        keyMemory[rule.Key, []endedVersion]
 	endedDropped int64
-	// retired holds, per key whose rule was deleted, the version it had (Retired): a
-	// rule made again under the key at that version or below would give its alerts the
+	// retired holds, per key whose rule was deleted, what the deletes told (Retired): a
+	// rule made again under the key at a version retired would give its alerts the
 	// deleted rule's alerts' ids (contract.AlertID is made of the version), which
 	// consumers drop as duplicates, so the console and `rules apply` pick or ask for a
-	// newer one. The fold accepts any version, as topics written before it did: this is
-	// what the fold saw, not a rule of it (compaction removes the deleted rule's upsert).
-	// The newest max_rules keys are remembered.
-	retired keyMemory[rule.Key, int64]
+	// newer one. The newest max_rules keys are remembered.
+	retired keyMemory[rule.Key, retirement]
 	// dests and mutes are the destinations and mutes held (notify.go): the mutes in
 	// force and the ended ones kept for listing (at most max_ended_mutes, each for
 	// mute_retention at most), ordered by their end in muteIx. endedMutesDropped counts
@@ -192,6 +190,11 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 		if g.holdsLocked(c) {
 			return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written before it was given something; nothing deleted", rec.Key), nil
 		}
+		if c.Kind() == rule.KindRule && c.Version > 0 {
+			// It carries the delete it keeps (Keeper), which compaction may have
+			// removed: what that delete retired stays retired.
+			g.retire(c.Key(), c.Version, nil, rec.Offset)
+		}
 		return contract.ControlOK, Unchanged, nil
 	}
 	if at := rec.RefusedAt; at != nil && c.Op == rule.OpUpsert && !g.holdsLocked(c) {
@@ -214,6 +217,13 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 	cur := g.active[k]
 	switch c.Op {
 	case rule.OpUpsert:
+		if ret, ok := g.retired.get(k); ok && cur == nil && c.Rule.Version <= ret.guard {
+			// An edit of the deleted version, published by one who had not seen the
+			// delete (their check ran before it was folded): applied, it would undo the
+			// delete unsaid. Decided here, in log order, so every fold refuses it.
+			return contract.ControlStale, fmt.Sprintf("rule %s was deleted at offset %d by a delete of version %d: version %d, not above %d, is an edit begun before that delete; not applied (make the rule again at version %d or above)",
+				k, ret.at, ret.deleted, c.Rule.Version, ret.guard, ret.guard+1), nil
+		}
 		if limit := rule.CurrentLimits().MaxRules; cur == nil && len(g.active) >= limit {
 			r := roomRefused(rule.LimitRules, int64(limit), fmt.Sprintf("%d rules are active, the most allowed", len(g.active)), false)
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: r.msg})
@@ -254,15 +264,22 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 		delete(g.lastError, k)
 		g.end(cur, rec.Offset)
 	case rule.OpDelete:
+		if cur != nil && c.Version > 0 && cur.Rule.Version > c.Version {
+			// Its publisher saw version c.Version; a newer one, saved by someone else
+			// since, is not theirs to delete unseen.
+			msg := fmt.Sprintf("version %d of rule %s is active (made at offset %d), newer than version %d this delete was for; not deleted (delete it again to delete version %d)",
+				cur.Rule.Version, k, cur.ControlOffset, c.Version, cur.Rule.Version)
+			g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
+			return contract.ControlStale, msg, nil
+		}
+		// Retired even when the key holds nothing: compaction keeps the delete alone
+		// of its key, and a fold of what it kept must refuse what the whole log's did.
+		g.retire(k, c.Version, cur, rec.Offset)
 		if cur == nil {
 			return contract.ControlNotFound, fmt.Sprintf("no active rule %s", k), nil
 		}
 		delete(g.active, k)
 		g.activeBytes -= int64(cur.JSONBytes)
-		// The highest version the key's rule ever had deleted: a rule made again at a
-		// lower one (by a publisher that did not ask) and deleted again must not lower it.
-		old, _ := g.retired.get(k)
-		g.retired.put(k, max(old, cur.Rule.Version), rule.CurrentLimits().MaxRules)
 		g.end(cur, rec.Offset)
 		delete(g.lastError, k)
 	default:
@@ -408,13 +425,54 @@ func (g *Registry) EndedHeld() (versions int, jsonBytes int64) {
 	return versions, jsonBytes
 }
 
-// Retired is the version k's rule had when it was last deleted, if the fold saw it
-// (the upsert that made it not compacted away) and remembers it (the newest max_rules
-// deleted keys): a rule made again under k should have a newer one.
+// retirement is what the deletes of one key told the fold.
+type retirement struct {
+	// version is the highest version the key's rule had when deleted, or that a
+	// delete said it deleted.
+	version int64
+	// guard is the highest version an upsert of the key, while it holds nothing, is
+	// refused at (stale): deleted+1, what an edit of the deleted version begun before
+	// the delete publishes. 0 when only deletes without a version were folded: the
+	// fold accepted any version after those, and still does (topics written so).
+	guard int64
+	// deleted and at are the version and offset of the delete that set guard.
+	deleted, at int64
+}
+
+// retire remembers a delete at offset of k's rule: of the version v it names (0: none),
+// and cur, the version it deletes (nil: none). Never lowered: a rule made again at a
+// lower version (by a publisher that did not ask) and deleted again must not lower it.
+// The caller holds g.mu.
+func (g *Registry) retire(k rule.Key, v int64, cur *Version, offset int64) {
+	ret, _ := g.retired.get(k)
+	if cur != nil {
+		ret.version = max(ret.version, cur.Rule.Version)
+	}
+	if v > 0 {
+		ret.version = max(ret.version, v)
+		if v+1 >= ret.guard {
+			ret.guard, ret.deleted, ret.at = v+1, v, offset
+		}
+	}
+	if ret.version == 0 {
+		return // a delete without a version of a key that held nothing: nothing known
+	}
+	g.retired.put(k, ret, rule.CurrentLimits().MaxRules)
+}
+
+// Retired is the highest version retired under k by its deletes, if the fold saw one
+// (a delete that carries the version it deletes, or the upsert of the version deleted,
+// not compacted away) and remembers it (the newest max_rules deleted keys): a rule made
+// again under k must have a newer one. After a delete of version V that said so it is
+// V+1, which the fold refuses while the key holds nothing (an edit of V saved by one
+// who had not seen the delete publishes it); after deletes without one, the version
+// the rule had, which the fold accepts (its alerts would repeat the deleted rule's
+// alert ids: the console and `rules apply` refuse it before publishing).
 func (g *Registry) Retired(k rule.Key) (int64, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.retired.get(k)
+	ret, ok := g.retired.get(k)
+	return max(ret.version, ret.guard), ok
 }
 
 // Unchanged is Apply's message with ControlOK for an upsert of the active version
@@ -520,6 +578,11 @@ func (g *Registry) Keeper(rec Record, room *RefusedAt) (*rule.Control, *Origin, 
 	// before deletes were checked as upserts are) would be invalid in turn, and want a
 	// keeper of its own.
 	c := rule.DeleteOf(kind, k)
+	if ret, ok := g.retired.get(k); ok && kind == rule.KindRule && ret.guard > 0 {
+		// What the key's delete retired, kept with it: compaction may leave this
+		// Keeper alone of its key.
+		c.Version = ret.deleted
+	}
 	if data, err := c.Marshal(); err != nil {
 		return nil, nil, nil
 	} else if _, err := rule.ParseControl(data); err != nil {

@@ -35,6 +35,14 @@ type Control struct {
 	Of          string       `json:"kind,omitempty"`
 	Scope       string       `json:"scope,omitempty"`
 	ID          string       `json:"id,omitempty"`
+	// Version, on a rule's delete, is the version the publisher saw active and
+	// deletes (0: none given, a delete written before deletes carried it). An upsert
+	// does not carry one (its rule does). With it, the fold decides in log order what
+	// a publisher's check cannot: an edit of that version saved by one who had not
+	// seen the delete yet (version+1) lands after it and is refused, not made active
+	// again, and a delete landing after a newer version is refused, not deleting an
+	// edit its publisher never saw (controls.Registry).
+	Version int64 `json:"version,omitempty"`
 }
 
 // Key is the identity of what the control is about: a rule's (scope, id), a
@@ -54,8 +62,15 @@ func (c *Control) Key() Key {
 // Upsert returns the control that publishes r.
 func Upsert(r *Rule) *Control { return &Control{Op: OpUpsert, Rule: r} }
 
-// Delete returns the control that removes the rule k.
+// Delete returns the control that removes the rule k, whatever version is active
+// (as deletes were written before they carried one: DeleteVersion is preferred).
 func Delete(k Key) *Control { return &Control{Op: OpDelete, Scope: k.Scope, ID: k.ID} }
+
+// DeleteVersion returns the control that removes version v of the rule k, the
+// version its publisher saw active.
+func DeleteVersion(k Key, v int64) *Control {
+	return &Control{Op: OpDelete, Scope: k.Scope, ID: k.ID, Version: v}
+}
 
 // Marshal encodes the control as the value of a controls record.
 func (c *Control) Marshal() ([]byte, error) { return json.Marshal(c) }
@@ -97,8 +112,8 @@ func ParseControl(data []byte) (*Control, error) {
 		if n != 1 {
 			return nil, &ValidationError{Problems: []Problem{{Field: "rule", Msg: "an upsert carries exactly one of rule, destination or mute"}}}
 		}
-		if c.Scope != "" || c.ID != "" || c.Of != "" {
-			return nil, &ValidationError{Problems: []Problem{{Field: "scope/id", Msg: "belong inside the rule, destination or mute for upsert"}}}
+		if c.Scope != "" || c.ID != "" || c.Of != "" || c.Version != 0 {
+			return nil, &ValidationError{Problems: []Problem{{Field: "scope/id", Msg: "belong inside the rule, destination or mute for upsert (so does version)"}}}
 		}
 		var err error
 		switch {
@@ -147,6 +162,12 @@ func ParseControl(data []byte) (*Control, error) {
 			v.add("id", 0, "is required for delete")
 		case !idPattern.MatchString(c.ID):
 			v.add("id", 0, fmt.Sprintf("%s: letters, digits, '.', '_', ':', '@', '-', starting with a letter or digit; at most 128", quoted(c.ID)))
+		}
+		switch {
+		case c.Version != 0 && c.Of != KindRule:
+			v.add("version", 0, "only a rule's delete carries a version")
+		case c.Version < 0 || c.Version > MaxSafeInteger:
+			v.add("version", 0, fmt.Sprintf("%d: the version deleted, 1 to %d (2^53), or none", c.Version, int64(MaxSafeInteger)))
 		}
 		if len(v.Problems) > 0 {
 			return nil, &v

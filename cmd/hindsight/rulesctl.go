@@ -119,7 +119,7 @@ func applyRules(ctx context.Context, cfg rulesConfig, in *rulesToApply) error {
 				// The fold would take it, but its alerts would carry the deleted rule's
 				// alert ids (made of the version), which consumers drop as duplicates.
 				errs = append(errs, &rule.FileError{File: file, Index: i, ID: r.ID, Line: f.Lines[i],
-					Err: fmt.Errorf("%w: version %d is not newer than version %d of the deleted rule %s: raise version to make it again, or its alerts repeat the deleted rule's alert ids",
+					Err: fmt.Errorf("%w: version %d is not newer than version %d, the highest the deleted rule %s retired (a delete retires the version it deleted and the next, which an edit begun before the delete would publish): raise version to make it again, or its alerts repeat the deleted rule's alert ids",
 						rule.ErrInvalid, r.Version, old, r.Key())})
 				continue
 			}
@@ -293,10 +293,14 @@ func deleteRule(ctx context.Context, cfg rulesConfig, k rule.Key) error {
 		return err
 	}
 	defer cancel()
-	if _, ok := cur.Get(k); !ok {
+	r, ok := cur.Get(k)
+	if !ok {
 		return usageError{fmt.Errorf("%w: no active rule %s (scope %q, id %q)", errNotApplied, k, k.Scope, k.ID)}
 	}
-	return publishAndReport(ctx, cfg, []*rule.Control{rule.Delete(k)})
+	// The version seen active: the fold refuses a save of its next version landing
+	// after this delete (a `rules apply` or console save racing it), and this delete
+	// landing after a newer version.
+	return publishAndReport(ctx, cfg, []*rule.Control{rule.DeleteVersion(k, r.Version)})
 }
 
 func publishAndReport(ctx context.Context, cfg rulesConfig, cs []*rule.Control) error {
