@@ -12,7 +12,12 @@
 //     version V it deletes is stale, and deletes nothing, when a newer version is
 //     active; after it, while the key holds nothing, an upsert of version V+1 or below
 //     (an edit of V saved by a publisher that had not yet seen the delete) is stale,
-//     so a save racing a delete does not make the rule active again.
+//     so a save racing a delete does not make the rule active again. A delete of a
+//     version below the one a delete before it named, of a key holding nothing, is
+//     stale (its Keeper keeps the newer delete once compaction runs); a delete without
+//     a version, or a tombstone, lifts what an earlier delete refused: any version
+//     after it is taken, as in a fold of the compacted topic, where it is all that is
+//     left of its key.
 //   - An invalid record changes no rule; it is remembered as a rejected control (the
 //     newest max_rejected_controls of them) and, when its key names an active rule, as that rule's
 //     last error.

@@ -272,6 +272,14 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 			g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
 			return contract.ControlStale, msg, nil
 		}
+		if ret, ok := g.retired.get(k); ok && cur == nil && c.Version > 0 && c.Version < ret.deleted {
+			// Left the newest of its key, compaction would keep it and not the delete
+			// of the newer version: a fold of the compacted topic would take the edit
+			// of that version the fold of the whole log refuses. Stale, it is followed
+			// by its Keeper, which carries the newer delete's version.
+			return contract.ControlStale, fmt.Sprintf("rule %s was deleted at offset %d by a delete of version %d, newer than version %d this delete was for; nothing deleted",
+				k, ret.at, ret.deleted, c.Version), nil
+		}
 		// Retired even when the key holds nothing: compaction keeps the delete alone
 		// of its key, and a fold of what it kept must refuse what the whole log's did.
 		g.retire(k, c.Version, cur, rec.Offset)
@@ -453,6 +461,12 @@ func (g *Registry) retire(k rule.Key, v int64, cur *Version, offset int64) {
 		if v+1 >= ret.guard {
 			ret.guard, ret.deleted, ret.at = v+1, v, offset
 		}
+	} else {
+		// A delete without a version (a tombstone, a publisher of before versions)
+		// takes any version after it, as ever. Compaction keeps it, not the versioned
+		// delete before it, of the key: a guard kept past it would refuse, in the fold
+		// of the whole log, what the fold of the compacted topic takes.
+		ret.guard, ret.deleted, ret.at = 0, 0, 0
 	}
 	if ret.version == 0 {
 		return // a delete without a version of a key that held nothing: nothing known
