@@ -227,3 +227,38 @@ func TestDeleteOfAnOlderVersionAfterANewerOneIsStale(t *testing.T) {
 		}
 	}
 }
+
+// TestRetirementsForgottenPastMaxRulesAreCounted: the fold remembers the retirements
+// of the newest max_rules deleted keys. Past it, a save racing the delete of a key
+// forgotten is taken, the rule active again; that must be counted (RetiredDropped, in
+// hindsight_limit_reached_total{name="max_rules"}), not silent.
+func TestRetirementsForgottenPastMaxRulesAreCounted(t *testing.T) {
+	defer rule.SetLimits(rule.CurrentLimits())
+	l := rule.DefaultLimits
+	l.MaxRules = 2
+	if err := rule.SetLimits(l); err != nil {
+		t.Fatal(err)
+	}
+	g := NewRegistry()
+	off := int64(0)
+	apply := func(key string, value []byte) (string, string) {
+		off++
+		return g.Apply(Decode([]byte(key), value, 0, off, time.Unix(1700000000, 0)))
+	}
+	apply("*/a", upsert("a", "*", 1, "$.x"))
+	apply("*/a", delVersion("*", "a", 1))
+	if got, msg := apply("*/a", upsert("a", "*", 2, "$.y")); got != contract.ControlStale || g.RetiredDropped() != 0 {
+		t.Fatalf("version 2 after the delete of version 1: %s %q, %d forgotten; want stale, none", got, msg, g.RetiredDropped())
+	}
+	apply("*/b", delVersion("*", "b", 1))
+	apply("*/c", delVersion("*", "c", 1)) // a forgotten: b and c are the newest two
+	if n := g.RetiredDropped(); n != 1 {
+		t.Errorf("%d retirements counted forgotten, want 1 (a's)", n)
+	}
+	if got, msg := apply("*/a", upsert("a", "*", 2, "$.y")); got != contract.ControlOK {
+		t.Errorf("version 2 of a, its retirement forgotten: %s %q (the fold takes it: what the count warns of)", got, msg)
+	}
+	if v, ok := g.Retired(rule.Key{Scope: "*", ID: "b"}); !ok || v != 2 {
+		t.Errorf("b retired %d %v, want 2 (remembered)", v, ok)
+	}
+}

@@ -75,8 +75,10 @@ type Registry struct {
 	// rule made again under the key at a version retired would give its alerts the
 	// deleted rule's alerts' ids (contract.AlertID is made of the version), which
 	// consumers drop as duplicates, so the console and `rules apply` pick or ask for a
-	// newer one. The newest max_rules keys are remembered.
-	retired keyMemory[rule.Key, retirement]
+	// newer one. The newest max_rules keys are remembered; retiredDropped counts the
+	// keys forgotten past it, whose racing saves the fold then takes (Retired).
+	retired        keyMemory[rule.Key, retirement]
+	retiredDropped int64
 	// dests and mutes are the destinations and mutes held (notify.go): the mutes in
 	// force and the ended ones kept for listing (at most max_ended_mutes, each for
 	// mute_retention at most), ordered by their end in muteIx. endedMutesDropped counts
@@ -471,7 +473,17 @@ func (g *Registry) retire(k rule.Key, v int64, cur *Version, offset int64) {
 	if ret.version == 0 {
 		return // a delete without a version of a key that held nothing: nothing known
 	}
-	g.retired.put(k, ret, rule.CurrentLimits().MaxRules)
+	g.retired.putEvicting(k, ret, rule.CurrentLimits().MaxRules, func(retirement) { g.retiredDropped++ })
+}
+
+// RetiredDropped is how many deleted keys' retirements were forgotten past max_rules:
+// under such a key an edit of the deleted version, landing after its delete, is taken
+// (the rule active again), and a rule made again may repeat the deleted one's alert
+// ids.
+func (g *Registry) RetiredDropped() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.retiredDropped
 }
 
 // Retired is the highest version retired under k by its deletes, if the fold saw one

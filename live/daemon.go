@@ -84,12 +84,13 @@ type Daemon struct {
 	// folded is one more than the offset of the last control folded (0: none yet), for
 	// the rule sets published (activeSet.controls); the controls goroutine's too.
 	folded int64
-	// rejectedDropped, endedDropped and endedMutesDropped are the registry's
-	// RejectedDropped, EndedDropped and EndedMutesDropped as last counted in
-	// hindsight_limit_reached_total.
+	// rejectedDropped, endedDropped, endedMutesDropped and retiredDropped are the
+	// registry's RejectedDropped, EndedDropped, EndedMutesDropped and RetiredDropped as
+	// last counted in hindsight_limit_reached_total.
 	rejectedDropped   int64
 	endedDropped      int64
 	endedMutesDropped int64
+	retiredDropped    int64
 	rulesLoaded       chan struct{}
 	// groupCommitted is set once the group is known to have committed offsets of the
 	// events topic: it is no longer new (startPositions).

@@ -60,6 +60,13 @@ func (d *Daemon) applyControl(cr controls.Record) bool {
 		d.m.limits.Count(rule.LimitEndedVersions).Add(float64(n - d.endedDropped))
 		d.endedDropped = n
 	}
+	if n := d.rules.RetiredDropped(); n > d.retiredDropped {
+		// A save racing the delete of a key forgotten is taken: the rule active again.
+		d.m.limits.Count(rule.LimitRules).Add(float64(n - d.retiredDropped))
+		d.log.Info("deleted rules' retired versions forgotten past --max-rules: an edit of such a rule's deleted version landing after its delete makes it active again",
+			"key", cr.Key, "offset", cr.Offset, "forgotten", n-d.retiredDropped, "max_rules", rule.CurrentLimits().MaxRules)
+		d.retiredDropped = n
+	}
 	if n := d.rules.EndedMutesDropped(); n > d.endedMutesDropped {
 		d.m.limits.Count(rule.LimitEndedMutes).Add(float64(n - d.endedMutesDropped))
 		d.log.Info("ended mutes forgotten before --mute-retention, the earliest ended first: more are held than --max-ended-mutes",

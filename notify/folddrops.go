@@ -13,7 +13,7 @@ import (
 // takes their growth, as live counts its fold's (live/rules.go). Only the goroutine
 // folding the controls uses it.
 type foldDrops struct {
-	rejected, endedVersions, endedMutes int64
+	rejected, endedVersions, endedMutes, retired int64
 }
 
 // count adds to limits what reg dropped since the last count.
@@ -25,6 +25,10 @@ func (d *foldDrops) count(reg *controls.Registry, limits *limitmetric.Limits, lo
 	if n := reg.EndedDropped(); n > d.endedVersions {
 		limits.Count(rule.LimitEndedVersions).Add(float64(n - d.endedVersions))
 		d.endedVersions = n
+	}
+	if n := reg.RetiredDropped(); n > d.retired {
+		limits.Count(rule.LimitRules).Add(float64(n - d.retired))
+		d.retired = n
 	}
 	if n := reg.EndedMutesDropped(); n > d.endedMutes {
 		limits.Count(rule.LimitEndedMutes).Add(float64(n - d.endedMutes))
