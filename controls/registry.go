@@ -222,9 +222,11 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 		if ret, ok := g.retired.get(k); ok && cur == nil && c.Rule.Version <= ret.guard {
 			// An edit of the deleted version, published by one who had not seen the
 			// delete (their check ran before it was folded): applied, it would undo the
-			// delete unsaid. Decided here, in log order, so every fold refuses it.
+			// delete unsaid. Decided here, in log order, so every fold refuses it. The
+			// version advised is above Retired's answer, which `rules apply` and the
+			// console hold a new rule to (a delete without one may have retired more).
 			return contract.ControlStale, fmt.Sprintf("rule %s was deleted at offset %d by a delete of version %d: version %d, not above %d, is an edit begun before that delete; not applied (make the rule again at version %d or above)",
-				k, ret.at, ret.deleted, c.Rule.Version, ret.guard, ret.guard+1), nil
+				k, ret.at, ret.deleted, c.Rule.Version, ret.guard, max(ret.version, ret.guard)+1), nil
 		}
 		if limit := rule.CurrentLimits().MaxRules; cur == nil && len(g.active) >= limit {
 			r := roomRefused(rule.LimitRules, int64(limit), fmt.Sprintf("%d rules are active, the most allowed", len(g.active)), false)
