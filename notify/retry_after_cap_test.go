@@ -10,15 +10,19 @@ import (
 // TestRetryAfterCappedIsCounted: a receiver's Retry-After longer than
 // --notify-max-retry-after is waited that long instead, and each such cut is told
 // (OnRetryAfterCapped, which the stage counts in hindsight_limit_reached_total); one
-// within it is not. The cap was a fixed minute, neither a flag nor shown.
+// within it is not, nor one of exactly the cap (a mutation hunt: counting d >= cap
+// as capped passed every notify test). The cap was a fixed minute, neither a flag
+// nor shown.
 func TestRetryAfterCappedIsCounted(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		retryAfter string
+		max        time.Duration
 		capped     int
 	}{
-		{"30", 1}, // 30 s against a cap of 20 ms
-		{"0", 0},
+		{"30", 20 * time.Millisecond, 1},
+		{"0", 20 * time.Millisecond, 0},
+		{"1", time.Second, 0}, // waited whole: Retry-After is in seconds, so this waits 1 s
 	} {
 		rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
 			if n == 0 {
@@ -29,7 +33,7 @@ func TestRetryAfterCappedIsCounted(t *testing.T) {
 			w.Write([]byte("ok"))
 		})
 		cfg := testConfig()
-		cfg.MaxRetryAfter = 20 * time.Millisecond
+		cfg.MaxRetryAfter = tc.max
 		capped := 0
 		cfg.OnRetryAfterCapped = func() { capped++ }
 		out := newSender(t, cfg).Deliver(context.Background(), Target{Name: "hook", Type: TypeWebhook, URL: rc.srv.URL, Secret: testSecret}, testAlert())
