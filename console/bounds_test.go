@@ -207,6 +207,11 @@ func TestListingBoundsAreFlags(t *testing.T) {
 	if resp := call(t, "GET", url+"/v1/console/counts?id=login-failures&limit=2", "", nil, &c); resp.StatusCode != 200 || len(c.Top) != 2 {
 		t.Errorf("counts at the largest limit: %d, %d customers", resp.StatusCode, len(c.Top))
 	}
+	// Without a limit, the default (100) is held to the bound: three customers have
+	// counts, two are listed (pageLimit's min had no test: the mutation hunt).
+	if resp := call(t, "GET", url+"/v1/console/counts?id=login-failures", "", nil, &c); resp.StatusCode != 200 || len(c.Top) != 2 {
+		t.Errorf("counts without a limit under --counts-max-page-size 2: %d, %d customers; want 2", resp.StatusCode, len(c.Top))
+	}
 
 	for _, tc := range []struct {
 		method, path string

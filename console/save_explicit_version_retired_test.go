@@ -39,6 +39,11 @@ func TestSaveWithExplicitVersionRefusesRetiredVersion(t *testing.T) {
 		if code != 422 || s.Status != "invalid" || s.Offset != -1 || !strings.Contains(s.Message, "not newer than version 2, the highest the deleted rule */two retired") {
 			t.Errorf("saving version 1 again after the deleted version 1: %d %+v, want 422 invalid, nothing published, naming the deleted version", code, s)
 		}
+		// Exactly the version retired is refused alike, before publishing (a check of
+		// "below" let it through to the fold, which answered stale, 409, published).
+		if code, s := save(`{"id":"two","scope":"*","version":2,"when":{"path":"$.type","op":"==","value":"login.failed"},"threshold":2}`); code != 422 || s.Status != "invalid" || s.Offset != -1 {
+			t.Errorf("saving version 2, the version retired by the delete of version 1: %d %+v, want 422 invalid, nothing published", code, s)
+		}
 		return
 	}
 	produce(t, d.b, []event{{customer: "c-4", typ: "login.failed", at: time.Now()}, {customer: "c-4", typ: "login.failed", at: time.Now()}})
