@@ -190,7 +190,11 @@ func (r *BackfillReport) Result() Result {
 			{Name: "archiving the history", Unit: "s", Value: r.Archive.Seconds()},
 		},
 		Ratios: []Ratio{
-			{Name: "faster than replay", Value: rp.Seconds() / bf.Seconds(), Better: HigherIsBetter, Target: "≥ 5", Gated: true},
+			// Phased: the jobs and the replays run one after the other, and DuckDB's
+			// parallel scan loses more than the replay's one goroutine when the machine's
+			// second core is slow: in one hour unchanged code measured 2.7–3.3× against a
+			// reference of 8.2× (DefaultMargin's limit 4.1×).
+			{Name: "faster than replay", Value: rp.Seconds() / bf.Seconds(), Better: HigherIsBetter, Target: "≥ 5", Gated: true, Margin: PhasedMargin},
 			{Name: "less CPU than replay", Value: rpCPU.Seconds() / bfCPU.Seconds(), Better: HigherIsBetter},
 		},
 		Wall: Duration(r.Wall),

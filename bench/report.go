@@ -436,8 +436,11 @@ func change(old, new float64) string {
 // when it falls below half its reference (DefaultMargin 0.5). A stable ratio
 // (compression) moves only when the data or the code does: StableMargin 0.05. A
 // ratio the product keeps whole (alerts delivered) gets none (Ratio.Exact). The latency ratios compare two phases run one after the other,
-// which other processes load differently: PhasedMargin 0.75 (a p50 ratio may grow 4×
-// — a regression like a stray linger still grows it far more).
+// which other processes load differently, as does backfill's (jobs and replays
+// alternate; DuckDB's parallel scan loses more than the one-goroutine replay when a
+// core is slow): PhasedMargin 0.75 (a p50 ratio may grow 4×, backfill's fall to a
+// quarter — a regression like a stray linger, or a scan of every row, moves them far
+// more).
 const (
 	DefaultMargin = 0.5
 	StableMargin  = 0.05

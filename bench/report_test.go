@@ -135,7 +135,9 @@ func TestGate(t *testing.T) {
 		{"eval", "throughput vs baseline", 0.51, false},
 		{"eval", "throughput vs baseline", 0.49, true},
 		{"eval", "throughput vs baseline", 3, false},
-		{"backfill", "faster than replay", 0.49, true},
+		// Phased, higher is better: may fall to a quarter.
+		{"backfill", "faster than replay", 0.26, false},
+		{"backfill", "faster than replay", 0.24, true},
 		{"archive", "throughput vs baseline", 0.55, false},
 		// Stable: 5%.
 		{"archive", "smaller than raw JSON", 0.96, false},
