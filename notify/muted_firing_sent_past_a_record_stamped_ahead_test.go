@@ -1,18 +1,13 @@
 package notify_test
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/poll"
-	"github.com/hindsightdev/hindsight/internal/testlog"
-	"github.com/hindsightdev/hindsight/notify"
-	"github.com/hindsightdev/hindsight/rule"
 )
 
 // TestMutedFiringSentPastARecordStampedAhead is TestMutedFiringSentWhileReadingWaits
@@ -28,26 +23,9 @@ func TestMutedFiringSentPastARecordStampedAhead(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out checks for ended mutes: make test runs it")
 	}
-	b := startBroker(t)
-	hookURL, received := keyRecorder(t)
-	slowURL, free := slowReceiver(t)
-	b.Produce(t, controlRecords(t,
-		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hookURL + "/hook"}),
-		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "slow", Type: rule.DestWebhook, URL: slowURL + "/hook"}),
-		rule.UpsertMute(&rule.Mute{Scope: "*", ID: "maint", Rule: "r", Reason: "maintenance", By: "ops"}))...)
 	group := "notify-stamped-ahead"
-	st, _ := startMember(t, notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, MaxPending: 1,
-		Sender:         notify.SenderConfig{Timeout: 30 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
-	})
-	poll.Until(t, 10*time.Second, "the mute folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) != nil })
-	alert := func(id, customer, ruleID, status string, muted bool, names ...string) *kgo.Record {
-		a := alertFor(id, customer, names)
-		a.RuleID, a.Status, a.Muted = ruleID, status, muted
-		v, _ := json.Marshal(a)
-		return &kgo.Record{Topic: "alerts", Key: []byte("k"), Value: v}
-	}
+	rig := newReadingWaitsRig(t, group)
+	b, st, received, free, alert := rig.b, rig.st, rig.received, rig.free, rig.alert
 	x := alertFor("x", "c-9", nil)
 	x.RuleID = "r3"
 	ahead := &kgo.Record{Topic: "alerts", Key: []byte("k"), Value: x.AppendJSON(nil), Timestamp: time.Now().Add(time.Hour)}
@@ -58,13 +36,7 @@ func TestMutedFiringSentPastARecordStampedAhead(t *testing.T) {
 	resolve := alert("f1", "c-1", "r", contract.StatusResolved, true, "ops")
 	resolve.Timestamp = time.Now()
 	b.Produce(t, resolve)
-	// The delete comes after the resolve in record time: produced within the same
-	// millisecond, both were stamped alike, and a mute ended at the resolve's own time
-	// does not cover it, so f1's firing was owed (seen once in CI).
-	del := controlRecords(t, rule.DeleteOf(rule.KindMute, rule.Key{Scope: "*", ID: "maint"}))
-	del[0].Timestamp = resolve.Timestamp.Add(time.Millisecond)
-	b.Produce(t, del...)
-	poll.Until(t, 10*time.Second, "the mute's delete folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) == nil })
+	rig.deleteMuteAfter(t, resolve.Timestamp)
 	ticks := st.UnmuteChecks()
 	poll.Until(t, 10*time.Second, "a check for ended mutes run with the delete folded", func() bool { return st.UnmuteChecks() >= ticks+2 })
 	if got := received(); len(got) != 0 {
