@@ -150,7 +150,13 @@ func (b *Broker) TxnClient(t testing.TB, id string, topics []string, opts ...kgo
 // them, in the order given, with partitions and offsets set.
 func (b *Broker) Produce(t testing.TB, recs ...*kgo.Record) []*kgo.Record {
 	t.Helper()
-	cl := b.Client(t, kgo.ProducerLinger(0))
+	// Closed on return rather than when t ends: churn tests produce thousands of times,
+	// and a client kept per call until then held its goroutines and connection.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.DisableClientMetrics(), kgo.ProducerLinger(0))
+	if err != nil {
+		t.Fatalf("kafkatest: client: %v", err)
+	}
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
