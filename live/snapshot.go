@@ -242,7 +242,7 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 		p.snaps.lastErr = err.Error()
 		p.mu.Unlock()
 		if errors.Is(err, ErrSnapshotTooLarge) {
-			d.refusedForSize(p, next, reason, err)
+			d.refusedForSize(p, next, reason, err, began)
 		} else {
 			d.log.Warn("partition snapshot not stored", "partition", p.id, "offset", next, "reason", reason, "err", err)
 		}
@@ -257,19 +257,24 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 	return nil
 }
 
-// refusedForSize schedules p's next interval snapshot after one (at offset next) was
-// refused for its size (err), logging the first refusal since a snapshot was stored,
-// the later ones only at debug: each is counted in hindsight_snapshot_failures_total
-// and hindsight_limit_reached_total, and /v1/state's last_error keeps it. The caller
-// holds p.snaps.mu.
-func (d *Daemon) refusedForSize(p *partition, next int64, reason string, err error) {
+// refusedForSize schedules p's next interval snapshot after one (at offset next, begun
+// at began) was refused for its size (err), logging the first refusal since a snapshot
+// was stored, the later ones only at debug: each is counted in
+// hindsight_snapshot_failures_total and hindsight_limit_reached_total, and /v1/state's
+// last_error keeps it. The caller holds p.snaps.mu.
+func (d *Daemon) refusedForSize(p *partition, next int64, reason string, err error, began time.Time) {
 	first := p.snaps.tooLarge == nil
 	if first {
 		p.snaps.tooLarge = &backoff.ExponentialBackOff{InitialInterval: d.cfg.SnapshotInterval,
 			MaxInterval: snapshotTooLargeBackoffSpan * d.cfg.SnapshotInterval, Multiplier: 2, RandomizationFactor: 0}
 	}
 	wait := p.snaps.tooLarge.NextBackOff()
-	p.snaps.retryAt = time.Now().Add(wait)
+	// The interval rounds come every SnapshotInterval from the round that began this
+	// attempt, a little before began: counted from the refusal, after the encoding,
+	// the round wait later fell just short and each gap took an interval more (2, 3,
+	// 5, 9, 17 intervals instead of 1, 2, 4, 8, 16). Half an interval early still
+	// defers every round before that one.
+	p.snaps.retryAt = began.Add(wait - d.cfg.SnapshotInterval/2)
 	if first {
 		d.log.Warn("partition snapshot not stored: its state is above --max-snapshot-bytes; the interval snapshots are tried again less often, doubling from --snapshot-interval up to 16 times it (hindsight_snapshots_deferred_total), until one fits",
 			"partition", p.id, "offset", next, "reason", reason, "next_attempt_in", wait, "err", err)
