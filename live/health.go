@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
@@ -71,6 +72,10 @@ func (d *Daemon) readiness() contract.Readiness {
 	// The limits this check finds blocking, by occurrence: counted reached as one
 	// starts, not at every probe (a load balancer's each second).
 	blocking := map[string]string{}
+	var check uint64
+	if ws != nil {
+		check = ws.ready.startCheck()
+	}
 	if !d.rulesAreLoaded() {
 		rd.Reasons = append(rd.Reasons, "rules are not loaded yet: the controls topic is still being read")
 	}
@@ -131,7 +136,7 @@ func (d *Daemon) readiness() contract.Readiness {
 		}
 	}
 	if ws != nil {
-		ws.ready.noteBlocking(blocking, d.m.limits.Reached)
+		ws.ready.noteBlocking(check, blocking, d.m.limits.Reached)
 	}
 	rd.Ready = len(rd.Reasons) == 0
 	rd.Status = contract.ProcessReady
@@ -184,17 +189,29 @@ type readiness struct {
 
 	blockMu sync.Mutex
 	// blocking are the limits the last check found blocking readiness, by occurrence
-	// (noteBlocking).
-	blocking map[string]string
+	// (noteBlocking), and blockingCheck that check's number (startCheck).
+	blocking      map[string]string
+	blockingCheck uint64
+	checks        atomic.Uint64
 }
+
+// startCheck numbers a check as it begins, for noteBlocking.
+func (r *readiness) startCheck() uint64 { return r.checks.Add(1) }
 
 // noteBlocking counts reached, once, each limit in now (by occurrence: a partition's
 // stall, a topic's, the archive's lag, a partition's snapshot age) that the last check
 // did not find blocking, and keeps now as that. A condition that starts and ends
-// between two checks is not seen, as readiness did not see it either.
-func (r *readiness) noteBlocking(now map[string]string, reached func(limit string)) {
+// between two checks is not seen, as readiness did not see it either. A check that
+// began before the last one noted (check, from startCheck) is too late to say anything:
+// probes in parallel may finish out of order, and one that found a limit blocking
+// after a later one found it cleared counted it again.
+func (r *readiness) noteBlocking(check uint64, now map[string]string, reached func(limit string)) {
 	r.blockMu.Lock()
 	defer r.blockMu.Unlock()
+	if check < r.blockingCheck {
+		return
+	}
+	r.blockingCheck = check
 	for k, limit := range now {
 		if _, was := r.blocking[k]; !was {
 			reached(limit)
