@@ -2,6 +2,7 @@ package controls
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,26 @@ func TestKeyMemoryKeepsTheKeysPutLast(t *testing.T) {
 	}
 	if len(km.order) > 2*len(km.m)+16 {
 		t.Errorf("%d order entries for %d keys", len(km.order), len(km.m))
+	}
+}
+
+// TestKeyMemoryForgetsInPutOrderAfterCompaction: once stale order entries are dropped,
+// the key put longest ago is still the one forgotten. The compaction keeping the stale
+// entries and dropping the live ones lost a's place, so b (put after a) was forgotten
+// instead.
+func TestKeyMemoryForgetsInPutOrderAfterCompaction(t *testing.T) {
+	var km keyMemory[rule.Key, int]
+	k := func(id string) rule.Key { return rule.Key{Scope: "*", ID: id} }
+	for i := range 100 { // far past 2*len+16 order entries: compacted many times
+		km.put(k("a"), i, 2)
+	}
+	km.put(k("b"), 1, 2)
+	var forgotten []int
+	km.putEvicting(k("c"), 1, 2, func(v int) { forgotten = append(forgotten, v) })
+	_, a := km.get(k("a"))
+	_, b := km.get(k("b"))
+	_, c := km.get(k("c"))
+	if a || !b || !c || !slices.Equal(forgotten, []int{99}) {
+		t.Errorf("kept a %v, b %v, c %v, forgot %v; want b and c kept, a (99) forgotten", a, b, c, forgotten)
 	}
 }
