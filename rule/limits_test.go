@@ -292,8 +292,15 @@ func TestRulesFileLimits(t *testing.T) {
 			}
 			// Before these limits, the billion laughs exhausted 4 GB; nested flow
 			// sequences cost the parser memory quadratic in their depth.
-			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
-				t.Errorf("parsing allocated %d MiB, want < 64", alloc>>20)
+			// The race detector's build allocates more for the same parse (69–70 MiB
+			// here, every run, where the plain build stays under 64), so its bound is
+			// doubled; either is far below the 4 GB an unbounded expansion takes.
+			bound := uint64(64)
+			if raceEnabled {
+				bound *= 2
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > bound<<20 {
+				t.Errorf("parsing allocated %d MiB, want < %d", alloc>>20, bound)
 			}
 		})
 	}
