@@ -53,7 +53,12 @@ func (g *Registry) applyNotify(rec Record) (outcome, message string, room *Refus
 		g.muteIx.remove(k, old)
 		g.muteIx.add(k, cur)
 		if old != nil {
-			g.keepRemovedMute(old, rec.Time)
+			g.keepRemovedMute(old, g.mutesWritten[k], rec.Time)
+		}
+		if cur != nil {
+			g.mutesWritten[k] = rec.Time
+		} else {
+			delete(g.mutesWritten, k)
 		}
 	}
 	if c.Op == rule.OpDelete {
@@ -85,6 +90,7 @@ func (g *Registry) forgetEndedMutes(t time.Time, retention time.Duration) {
 		}
 		g.muteIx.remove(k, m)
 		delete(g.mutes, k)
+		delete(g.mutesWritten, k)
 	}
 }
 
@@ -108,31 +114,35 @@ func (g *Registry) boundEndedMutes(limit int, t time.Time, retention time.Durati
 		}
 		g.muteIx.remove(k, m)
 		delete(g.mutes, k)
+		delete(g.mutesWritten, k)
 		g.endedMutesDropped++
 	}
 }
 
 // deletedMute is a mute deleted, or a version of one an upsert replaced, in its ended
 // form: its until is at, when it stopped covering alerts (its own until, or the
-// removing control's record time if that came first).
+// removing control's record time if that came first); written is the record time of
+// the control that made it (mutesWritten).
 type deletedMute struct {
-	m  *rule.Mute
-	at time.Time
+	m       *rule.Mute
+	at      time.Time
+	written time.Time
 }
 
-// keepRemovedMute keeps m, which a control at t deleted or replaced, for EndedCovering:
+// keepRemovedMute keeps m, written at written and deleted or replaced by a control at
+// t, for EndedCovering:
 // a firing muted by it and read after t is owed, and a clean-up control (deleting an
 // ended mute the console lists, narrowing a mute to another rule) must not change that
 // answer. Kept from its end, an ended mute deleted lasts as long as it would have held
 // (mute_retention from its until). g.deletedMutes stays ordered by end, as
 // boundDeletedMutes forgets from the front. The caller holds g.mu.
-func (g *Registry) keepRemovedMute(m *rule.Mute, t time.Time) {
+func (g *Registry) keepRemovedMute(m *rule.Mute, written, t time.Time) {
 	ended := *m
 	if ended.Until.IsZero() || t.Before(ended.Until) {
 		ended.Until = t
 	}
 	i := sort.Search(len(g.deletedMutes), func(i int) bool { return g.deletedMutes[i].at.After(ended.Until) })
-	g.deletedMutes = slices.Insert(g.deletedMutes, i, deletedMute{m: &ended, at: ended.Until})
+	g.deletedMutes = slices.Insert(g.deletedMutes, i, deletedMute{m: &ended, at: ended.Until, written: written})
 }
 
 // boundDeletedMutes forgets the removed mutes held (keepRemovedMute) that ended
@@ -293,15 +303,31 @@ func (g *Registry) Muted(ruleID, customer string, now time.Time) *rule.Mute {
 // again, and then the firing is owed. A fold that started after the removing control
 // was compacted away does not know that mute.
 func (g *Registry) EndedCovering(ruleID, customer string, at, now time.Time) *rule.Mute {
+	return g.endedCovering(ruleID, customer, at, now, false)
+}
+
+// EndedCoveringWritten is EndedCovering of a mute whose control was written no later
+// than at (by its record time), as was every mute that can have muted an alert written
+// before at: the notify stage's look-back asks it of a resolve whose firing, written
+// before the look-back began, was not read again. A mute written later covers at by its
+// until alone (a mute has no start), and answered that a firing written hours before it
+// was muted by it (TestRememberForNotReachedByAMuteWrittenAfterTheLookBack). The time is
+// that of the record that made the mute what the fold holds: after compaction, the
+// newest record of its key, which for a mute kept by a Keeper is the Keeper's.
+func (g *Registry) EndedCoveringWritten(ruleID, customer string, at, now time.Time) *rule.Mute {
+	return g.endedCovering(ruleID, customer, at, now, true)
+}
+
+func (g *Registry) endedCovering(ruleID, customer string, at, now time.Time, writtenByAt bool) *rule.Mute {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, m := range g.mutes {
-		if !m.Until.IsZero() && !m.InForce(now) && m.Matches(ruleID, customer, at) {
+	for k, m := range g.mutes {
+		if !m.Until.IsZero() && !m.InForce(now) && m.Matches(ruleID, customer, at) && (!writtenByAt || !g.mutesWritten[k].After(at)) {
 			return m
 		}
 	}
 	for i := len(g.deletedMutes) - 1; i >= 0; i-- {
-		if d := g.deletedMutes[i]; d.m.Matches(ruleID, customer, at) {
+		if d := g.deletedMutes[i]; d.m.Matches(ruleID, customer, at) && (!writtenByAt || !d.written.After(at)) {
 			return d.m
 		}
 	}

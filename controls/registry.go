@@ -84,9 +84,13 @@ type Registry struct {
 	// mute_retention at most), ordered by their end in muteIx. endedMutesDropped counts
 	// the ended mutes forgotten past max_ended_mutes. deletedMutes are the mutes
 	// deleted and the versions upserts replaced, unlisted, as ended at their until or
-	// the removing control's time if earlier (EndedCovering), by that end.
+	// the removing control's time if earlier (EndedCovering), by that end. mutesWritten
+	// is, per mute held, the record time of the control that made it what it is (an
+	// upsert of what the key holds already changes nothing): a mute has no start of its
+	// own, and a firing written before it was not muted by it (EndedCoveringWritten).
 	dests             map[rule.Key]*rule.Destination
 	mutes             map[rule.Key]*rule.Mute
+	mutesWritten      map[rule.Key]time.Time
 	muteIx            muteIndex
 	endedMutesDropped int64
 	deletedMutes      []deletedMute
@@ -95,7 +99,7 @@ type Registry struct {
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{active: map[rule.Key]*Version{}, lastError: map[rule.Key]string{},
-		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}}
+		dests: map[rule.Key]*rule.Destination{}, mutes: map[rule.Key]*rule.Mute{}, mutesWritten: map[rule.Key]time.Time{}}
 }
 
 // Fold folds recs, in order, into a new registry.

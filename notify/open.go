@@ -254,10 +254,12 @@ func (o *openFirings) lookedBack(t *tracker, since time.Time) {
 // the look-back (Config.RememberFor) may have changed that answer: the partition's
 // reading again left out alerts before since, the incident began before since (its
 // window's start: the firing, raised by an event of that window, was written no
-// earlier), and the fold holds a mute that covered the alert at since and is over now,
-// which muted a firing still open then, whose memory would have sent that firing as the
-// mute ended, and before this resolve. A firing not muted is not read again at all, so
-// the look-back changes nothing for it; an incident that never resolves shows nothing.
+// earlier), and the fold holds a mute written by since that covered the alert then and
+// is over now, which muted a firing still open then, whose memory would have sent that
+// firing as the mute ended, and before this resolve. A mute written after since cannot
+// have muted a firing written before it (EndedCoveringWritten). A firing not muted is
+// not read again at all, so the look-back changes nothing for it; an incident that
+// never resolves shows nothing.
 func (s *Stage) forgottenByLookBack(t *tracker, a *contract.Alert, now time.Time) (since time.Time, ok bool) {
 	s.open.mu.Lock()
 	since = t.lookBack
@@ -265,7 +267,7 @@ func (s *Stage) forgottenByLookBack(t *tracker, a *contract.Alert, now time.Time
 	if since.IsZero() || a.WindowStart == nil || !a.WindowStart.Before(since) {
 		return since, false
 	}
-	return since, s.reg.EndedCovering(a.RuleID, a.Customer, since, now) != nil
+	return since, s.reg.EndedCoveringWritten(a.RuleID, a.Customer, since, now) != nil
 }
 
 // drop forgets the firings of the trackers' partitions, taken away from this member;

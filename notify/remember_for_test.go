@@ -28,9 +28,13 @@ func TestRememberForBoundsTheReread(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
 	hook := newSink(t, func(_ int, _ http.ResponseWriter, _ *http.Request) bool { return true })
-	b.Produce(t, controlRecords(t,
+	// The mute written before the firings it mutes, as it must have been: the stage's
+	// look-back takes a mute written after its start for one that muted no firing older.
+	recs := controlRecords(t,
 		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}),
-		rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "maint", Rule: "*", Reason: "maintenance", By: "ops"}))...)
+		rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "maint", Rule: "*", Reason: "maintenance", By: "ops"}))
+	recs[1].Timestamp = time.Now().Add(-3 * time.Hour)
+	b.Produce(t, recs...)
 	cfg := notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-remember-for",
 		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, AllowPrivate: true},

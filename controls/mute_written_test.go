@@ -1,0 +1,70 @@
+package controls_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// TestEndedCoveringWrittenByTheMuteVersionsRecordTime: EndedCoveringWritten finds only
+// a mute version whose control was written no later than the time asked about, each
+// version by its own record's time: a replaced version, kept as ended, keeps the time
+// it was written at; an upsert of what the key holds already (a Keeper, a file applied
+// again) does not move it; a fold of the compacted topic takes it from the record kept.
+// EndedCovering answers as before, by until alone.
+func TestEndedCoveringWrittenByTheMuteVersionsRecordTime(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(min int) time.Time { return start.Add(time.Duration(min) * time.Minute) }
+	rec := func(off int64, min int, id, v string) controls.Record {
+		return controls.Decode([]byte("mute:c-1/"+id), []byte(v), 0, off, at(min))
+	}
+	recs := []controls.Record{
+		rec(0, 0, "m1", `{"op":"upsert","mute":{"scope":"c-1","id":"m1","rule":"*","until":"2026-01-01T02:00:00Z","reason":"a"}}`),
+		rec(1, 30, "m1", `{"op":"upsert","mute":{"scope":"c-1","id":"m1","rule":"*","until":"2026-01-01T02:00:00Z","reason":"a"}}`),
+		rec(2, 60, "m1", `{"op":"upsert","mute":{"scope":"c-1","id":"m1","rule":"*","until":"2026-01-01T01:30:00Z","reason":"b"}}`),
+		rec(3, 100, "m2", `{"op":"upsert","mute":{"scope":"c-1","id":"m2","rule":"*","until":"2026-01-01T01:50:00Z","reason":"c"}}`),
+	}
+	g := controls.NewRegistry()
+	for _, r := range recs {
+		if outcome, msg := g.Apply(r); outcome != contract.ControlOK {
+			t.Fatalf("control at %d: %s %q", r.Offset, outcome, msg)
+		}
+	}
+	now := at(150)
+	reason := func(m *rule.Mute) string {
+		if m == nil {
+			return "none"
+		}
+		return m.Reason
+	}
+	for _, c := range []struct {
+		at   int
+		want string
+	}{
+		{20, "a"},    // written at 0m, again unchanged at 30m: still written at 0m
+		{50, "a"},    // "b" covers 50m by its until, but was written at 60m
+		{70, "b"},    // written at 60m
+		{95, "none"}, // m2 covers 95m by its until, but was written at 100m
+		{105, "c"},
+	} {
+		if got := reason(g.EndedCoveringWritten("r", "c-1", at(c.at), now)); got != c.want {
+			t.Errorf("EndedCoveringWritten at %dm: mute %s, want %s", c.at, got, c.want)
+		}
+	}
+	if got := reason(g.EndedCovering("r", "c-1", at(95), now)); got != "c" {
+		t.Errorf("EndedCovering at 95m: mute %s, want c (by until alone)", got)
+	}
+
+	compacted := controls.Fold([]controls.Record{recs[2], recs[3]})
+	for _, c := range []struct {
+		at   int
+		want string
+	}{{50, "none"}, {70, "b"}, {95, "none"}, {105, "c"}} {
+		if got := reason(compacted.EndedCoveringWritten("r", "c-1", at(c.at), now)); got != c.want {
+			t.Errorf("compacted fold, EndedCoveringWritten at %dm: mute %s, want %s", c.at, got, c.want)
+		}
+	}
+}
