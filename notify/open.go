@@ -242,11 +242,12 @@ func (o *openFirings) recall(t *tracker, id string) *openFiring {
 }
 
 // lookedBack notes that t's partition was read again from since only, its alerts
-// going further back (tracker.lookBack).
-func (o *openFirings) lookedBack(t *tracker, since time.Time) {
+// going further back (tracker.lookBack); failed, that its reading again, begun at
+// since, failed.
+func (o *openFirings) lookedBack(t *tracker, since time.Time, failed bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	t.lookBack = since
+	t.lookBack, t.lookBackFailed = since, failed
 }
 
 // forgottenByLookBack reports, for resolve a read in t's partition, its firing not
@@ -259,15 +260,17 @@ func (o *openFirings) lookedBack(t *tracker, since time.Time) {
 // firing as the mute ended, and before this resolve. A mute written after since cannot
 // have muted a firing written before it (EndedCoveringWritten). A firing not muted is
 // not read again at all, so the look-back changes nothing for it; an incident that
-// never resolves shows nothing.
-func (s *Stage) forgottenByLookBack(t *tracker, a *contract.Alert, now time.Time) (since time.Time, ok bool) {
+// never resolves shows nothing. failed: the partition's reading again failed, since
+// being when it began (tracker.lookBackFailed), which no longer look-back would have
+// changed.
+func (s *Stage) forgottenByLookBack(t *tracker, a *contract.Alert, now time.Time) (since time.Time, failed, ok bool) {
 	s.open.mu.Lock()
-	since = t.lookBack
+	since, failed = t.lookBack, t.lookBackFailed
 	s.open.mu.Unlock()
 	if since.IsZero() || a.WindowStart == nil || !a.WindowStart.Before(since) {
-		return since, false
+		return since, failed, false
 	}
-	return since, s.reg.EndedCoveringWritten(a.RuleID, a.Customer, since, now) != nil
+	return since, failed, s.reg.EndedCoveringWritten(a.RuleID, a.Customer, since, now) != nil
 }
 
 // drop forgets the firings of the trackers' partitions, taken away from this member;

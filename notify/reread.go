@@ -2,8 +2,11 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -65,12 +68,40 @@ func (s *Stage) adjustFetchOffsets(ctx context.Context, offsets map[string]map[i
 }
 
 // reread reads each partition's alerts from Config.RememberFor before now up to its
-// committed offset (committed), remembering the muted firings still open.
-func (s *Stage) reread(ctx context.Context, committed map[int32]int64) error {
+// committed offset (committed), remembering the muted firings still open. A partition
+// whose reading fails (its offset by time not found, or the reading itself) is noted as
+// not read again from when the reading began (tracker.lookBackFailed): a resolve read
+// later whose firing it would have remembered is logged as such, not taken for one
+// older than the look-back.
+func (s *Stage) reread(ctx context.Context, committed map[int32]int64) (err error) {
 	if len(committed) == 0 {
 		return nil
 	}
 	topic := s.cfg.Topics.Alerts
+	began := time.Now()
+	s.mu.Lock()
+	gens := make(map[int32]uint64, len(committed))
+	for p := range committed {
+		gens[p] = s.assignGen[p]
+	}
+	s.mu.Unlock()
+	// unread are the partitions whose offset by time is not found yet, and left those
+	// being read: on an error, neither is read again.
+	unread := maps.Clone(committed)
+	left := map[int32]*tracker{}
+	defer func() {
+		if err == nil {
+			return
+		}
+		for p := range unread {
+			if t := s.tracker(p, gens[p]); t != nil {
+				s.open.lookedBack(t, began, true)
+			}
+		}
+		for _, t := range left {
+			s.open.lookedBack(t, began, true)
+		}
+	}()
 	// Read as the stage reads: committed records, markers kept, so that the reading
 	// reaches a committed offset just past a transaction's marker, which it otherwise
 	// waited for without end, fetching none of the member's partitions
@@ -82,7 +113,7 @@ func (s *Stage) reread(ctx context.Context, committed map[int32]int64) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	since := time.Now().Add(-s.cfg.RememberFor)
+	since := began.Add(-s.cfg.RememberFor)
 	after, err := adm.ListOffsetsAfterMilli(ctx, since.UnixMilli(), topic)
 	if err != nil {
 		return fmt.Errorf("listing the alerts offsets after %s (--notify-remember-for): %w", since.UTC().Format(time.RFC3339), err)
@@ -91,28 +122,34 @@ func (s *Stage) reread(ctx context.Context, committed map[int32]int64) error {
 	if err != nil {
 		return fmt.Errorf("listing the alerts partitions' start offsets: %w", err)
 	}
-	s.mu.Lock()
-	gens := make(map[int32]uint64, len(committed))
-	for p := range committed {
-		gens[p] = s.assignGen[p]
-	}
-	s.mu.Unlock()
 	read := map[int32]kgo.Offset{}
-	left := map[int32]*tracker{}
 	var cut []int32
+	var lookupErr error
 	for p, end := range committed {
+		t := s.tracker(p, gens[p])
+		lo, ok := after.Lookup(topic, p)
+		if !ok || lo.Err != nil {
+			// Read from its committed offset, nothing would be read again, and the
+			// partition noted as read from since had a resolve whose firing was muted
+			// within the look-back taken for one older than it (counted, and
+			// --notify-remember-for raised in vain) or for one remembered.
+			if lookupErr == nil {
+				lookupErr = fmt.Errorf("partition %d: %w", p, cmp.Or(lo.Err, errors.New("not listed")))
+			}
+			continue // in unread
+		}
+		delete(unread, p)
 		from := end
-		if lo, ok := after.Lookup(topic, p); ok && lo.Err == nil && lo.Offset >= 0 {
+		if lo.Offset >= 0 {
 			from = min(from, lo.Offset)
 		}
-		t := s.tracker(p, gens[p])
 		if so, ok := starts.Lookup(topic, p); ok && so.Err == nil && so.Offset < from {
 			// Not the limit reached: most partitions of a topic kept longer than the
 			// look-back are so, and nearly none has a muted firing open that old. A
 			// resolve read later shows one (forgottenByLookBack); it is counted then.
 			cut = append(cut, p)
 			if t != nil {
-				s.open.lookedBack(t, since)
+				s.open.lookedBack(t, since, false)
 			}
 		}
 		if from >= end || t == nil {
@@ -123,6 +160,14 @@ func (s *Stage) reread(ctx context.Context, committed map[int32]int64) error {
 	if len(cut) > 0 {
 		s.log.Debug("alerts before the notify stage's look-back (--notify-remember-for) are not read again",
 			"partitions", cut, "since", since.UTC().Format(time.RFC3339))
+	}
+	if lookupErr != nil {
+		// The others are read on; the error, returned at the end, marks these (unread).
+		defer func() {
+			if err == nil {
+				err = fmt.Errorf("finding the alerts offsets after %s (--notify-remember-for): %w", since.UTC().Format(time.RFC3339), lookupErr)
+			}
+		}()
 	}
 	if len(read) == 0 {
 		return nil

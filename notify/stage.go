@@ -608,7 +608,11 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 		if firing = s.open.recall(e.tracker, a.AlertID); firing != nil {
 			s.owedAtResolve(ctx, firing, rec.Timestamp)
 		} else if !muted {
-			if since, ok := s.forgottenByLookBack(e.tracker, &a, time.Now()); ok {
+			if since, failed, ok := s.forgottenByLookBack(e.tracker, &a, time.Now()); ok && failed {
+				s.log.Warn("a resolve is sent whose firing, muted and still open as its mute ended, may not have been sent: its partition's alerts could not be read again as it was assigned (logged then)",
+					"alert_id", a.AlertID, "rule", a.RuleID, "customer", clip(a.Customer, reasonCustomer), "partition", rec.Partition,
+					"window_start", a.WindowStart.UTC().Format(time.RFC3339), "read_again_at", since.UTC().Format(time.RFC3339))
+			} else if ok {
 				s.m.limits.Reached(LimitRememberFor)
 				s.log.Warn("a resolve is sent whose firing, muted before the notify stage's look-back and still open as its mute ended, was not read again, so not sent: raise --notify-remember-for (notify_remember_for_seconds) past the longest incident under a mute",
 					"alert_id", a.AlertID, "rule", a.RuleID, "customer", clip(a.Customer, reasonCustomer),

@@ -99,8 +99,12 @@ type tracker struct {
 	// back than its reading again (reread.go), where that reading began
 	// (Config.RememberFor before it ran), under openFirings.mu too: a resolve read later
 	// whose firing is not remembered may be one of a muted firing older than it
-	// (Stage.forgottenByLookBack). Zero: nothing was left out.
-	lookBack time.Time
+	// (Stage.forgottenByLookBack). Zero: nothing was left out. lookBackFailed says the
+	// reading failed for the partition (its offset by time not found, the reading
+	// itself failed): then lookBack is when it began, nothing before it known to be
+	// read again.
+	lookBack       time.Time
+	lookBackFailed bool
 }
 
 // tracker returns p's tracker, made if missing; nil if p is not this member's, or no
