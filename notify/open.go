@@ -131,8 +131,11 @@ type openFirings struct {
 	// forgot is called for each firing forgotten at the bound; logged at most once a
 	// minute.
 	forgot func()
-	log    *slog.Logger
-	logged time.Time
+	// readAgain is how many alert ids the trackers hold in tracker.readAgain, bounded
+	// by max too.
+	readAgain int
+	log       *slog.Logger
+	logged    time.Time
 }
 
 func newOpenFirings(max int, forgot func(), log *slog.Logger) *openFirings {
@@ -228,17 +231,53 @@ func (o *openFirings) noteMutedLocked(f *openFiring) {
 }
 
 // recall takes the firing of alert id out of t's memory, its resolve read: nil when it
-// is not remembered.
-func (o *openFirings) recall(t *tracker, id string) *openFiring {
+// is not remembered. readAgain: its partition's reading again read the firing, not
+// remembering it (notedReadAgain).
+func (o *openFirings) recall(t *tracker, id string) (f *openFiring, readAgain bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	f := t.firings[id]
+	if _, readAgain = t.readAgain[id]; readAgain {
+		delete(t.readAgain, id)
+		o.readAgain--
+	}
+	f = t.firings[id]
 	if f == nil {
-		return nil
+		return nil, readAgain
 	}
 	delete(t.firings, id)
 	o.removeLocked(f)
-	return f
+	return f, readAgain
+}
+
+// noteReadAgain notes that t's reading again read the firing of alert id, whose
+// window began at windowStart, and did not remember it: if that window began before
+// the look-back (tracker.lookBack), its resolve would otherwise be taken for that of a
+// firing the look-back left out. Past the bound (max, notify_max_open_firings) it is
+// not noted, counted as that limit reached and logged at most once a minute: its
+// resolve may count notify_remember_for_seconds.
+func (o *openFirings) noteReadAgain(t *tracker, id string, windowStart *time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if t.firingsGone || t.lookBack.IsZero() || t.lookBackFailed || windowStart == nil || !windowStart.Before(t.lookBack) {
+		return
+	}
+	if _, ok := t.readAgain[id]; ok {
+		return
+	}
+	if o.readAgain >= o.max {
+		o.forgot()
+		if now := time.Now(); now.Sub(o.logged) >= time.Minute {
+			o.logged = now
+			o.log.Warn("firings read again whose windows began before the notify stage's look-back reached the limit (notify_max_open_firings, flag --notify-max-open-firings): one is not noted, and its resolve may count notify_remember_for_seconds",
+				"limit", o.max)
+		}
+		return
+	}
+	if t.readAgain == nil {
+		t.readAgain = map[string]struct{}{}
+	}
+	t.readAgain[id] = struct{}{}
+	o.readAgain++
 }
 
 // lookedBack notes that t's partition was read again from since only, its alerts
@@ -259,7 +298,8 @@ func (o *openFirings) lookedBack(t *tracker, since time.Time, failed bool) {
 // is over now, which muted a firing still open then, whose memory would have sent that
 // firing as the mute ended, and before this resolve. A mute written after since cannot
 // have muted a firing written before it (EndedCoveringWritten). A firing not muted is
-// not read again at all, so the look-back changes nothing for it; an incident that
+// not remembered by the reading again, so the look-back changes nothing for it, and one
+// that reading read (tracker.readAgain, recall) was not left out; an incident that
 // never resolves shows nothing. failed: the partition's reading again failed, since
 // being when it began (tracker.lookBackFailed), which no longer look-back would have
 // changed.
@@ -284,6 +324,8 @@ func (o *openFirings) drop(ts []*tracker) {
 			o.removeLocked(f)
 		}
 		t.firings = nil
+		o.readAgain -= len(t.readAgain)
+		t.readAgain = nil
 	}
 }
 

@@ -259,6 +259,7 @@ func (s *Stage) rereadRecord(t *tracker, rec *kgo.Record) bool {
 	// A firing the stage muted by a mute in force as it read it, its record not muted,
 	// cannot be told from one it delivered: judged on its own, as before.
 	if !a.Muted || (s.reg.Muted(a.RuleID, a.Customer, time.Now()) == nil && !s.mutedThen(&a, rec.Timestamp)) {
+		s.open.noteReadAgain(t, a.AlertID, a.WindowStart)
 		return false
 	}
 	now := time.Now().UTC()

@@ -120,8 +120,10 @@ type Config struct {
 	// it was delivered, so that its resolve is muted, or sent to the same destination
 	// whatever mute is in force, and a muted one is sent when its mute ends. At it the
 	// oldest is forgotten, counted as LimitMaxOpenFirings reached, and its resolve is
-	// judged as one whose firing was not read. Default DefaultMaxOpenFirings, at most
-	// MaxMaxOpenFirings.
+	// judged as one whose firing was not read. It bounds as well the ids of the firings
+	// a partition's reading again read and did not remember, windows begun before the
+	// look-back (tracker.readAgain): past it one is not kept, counted alike. Default
+	// DefaultMaxOpenFirings, at most MaxMaxOpenFirings.
 	MaxOpenFirings int
 	// RememberFor is how far back, by record time, the stage reads a partition's
 	// alerts before its committed offset when the partition is assigned (a start, a
@@ -605,9 +607,10 @@ func (s *Stage) handle(ctx context.Context, rec *kgo.Record, gen uint64) {
 	// if remembered (open.go).
 	var firing *openFiring
 	if a.Status == contract.StatusResolved {
-		if firing = s.open.recall(e.tracker, a.AlertID); firing != nil {
+		var readAgain bool
+		if firing, readAgain = s.open.recall(e.tracker, a.AlertID); firing != nil {
 			s.owedAtResolve(ctx, firing, rec.Timestamp)
-		} else if !muted {
+		} else if !muted && !readAgain {
 			if since, failed, ok := s.forgottenByLookBack(e.tracker, &a, time.Now()); ok && failed {
 				s.log.Warn("a resolve is sent whose firing, muted and still open as its mute ended, may not have been sent: its partition's alerts could not be read again as it was assigned (logged then)",
 					"alert_id", a.AlertID, "rule", a.RuleID, "customer", clip(a.Customer, reasonCustomer), "partition", rec.Partition,

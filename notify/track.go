@@ -105,6 +105,11 @@ type tracker struct {
 	// read again.
 	lookBack       time.Time
 	lookBackFailed bool
+	// readAgain are the alert ids of the firings its reading again read, not
+	// remembered (not muted), whose windows began before lookBack, under
+	// openFirings.mu too: by its window alone, the resolve of one was taken for that of a
+	// firing written before the look-back (Stage.forgottenByLookBack).
+	readAgain map[string]struct{}
 }
 
 // tracker returns p's tracker, made if missing; nil if p is not this member's, or no
