@@ -98,22 +98,6 @@ func (a *archiver) coverLocked(p int32, st *partState, now time.Time, force bool
 	st.covered = st.refusedTo
 }
 
-// deletedFrom is the part of the deleted ranges rs at or above offset from.
-func deletedFrom(rs []OffsetRange, from int64) []OffsetRange {
-	out := rs[:0]
-	for _, r := range rs {
-		if r.To < from {
-			continue
-		}
-		r.From = max(r.From, from)
-		out = append(out, r)
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
-}
-
 // chargeDeleted charges the offsets deleted before next to the open file, which covers
 // them from now on.
 func (st *partState) chargeDeleted() {

@@ -263,10 +263,14 @@ func (a *archiver) applySeeks() {
 		// Past the other writer's run of records that held no event too: read already,
 		// they are no records deleted unarchived should the log's start pass them.
 		st.resume(s)
-		// Deleted offsets up to what the other writer accounts for are in its files, or
-		// its run: charged to the next file, they would make it lack offsets below its
-		// start, a file no manifest takes, and every commit after fail.
-		st.deleted = deletedFrom(st.deleted, s.Through()+1)
+		// The deleted ranges waiting for the next file go too, and the refetch from the
+		// new position finds them again: the log's start only moves on. Kept, those up
+		// to what the other writer accounts for made the next file lack offsets below
+		// its start (a file no manifest takes, every commit after failing); and those
+		// above, past offsets read only into the dropped file, had the refetch find no
+		// deletion below them — the next file covered offsets retention removed since
+		// as read, holding no event, and the lake's readers were told none was missing.
+		st.deleted = nil
 		if a.feed != nil {
 			// The consumer handed over the dropped file's records beyond the other
 			// writer's already, and its feed goes on past them: the archiver reads them
