@@ -204,15 +204,15 @@ var DefaultLimits = Limits{
 	MaxEndedVersions:    16,
 }
 
-// MaxSafeInteger is the largest version and threshold a rule may have: 2^53, the largest
-// integer every JSON reader (JavaScript in the console, float64 decoders) holds exactly.
-// A version beyond it could never be replaced by a larger one that every process sees
-// as larger. It is not a tunable limit: it is a property of JSON.
 // WindowOverlapCeiling is the most MaxWindowOverlap may be: the window evaluator
 // keeps the number of windows an event falls in within 16 bits of each cell (window's
 // maxSpan, which a compile-time check holds equal to it).
 const WindowOverlapCeiling = 1 << 16
 
+// MaxSafeInteger is the largest version and threshold a rule may have: 2^53, the largest
+// integer every JSON reader (JavaScript in the console, float64 decoders) holds exactly.
+// A version beyond it could never be replaced by a larger one that every process sees
+// as larger. It is not a tunable limit: it is a property of JSON.
 const MaxSafeInteger = 1 << 53
 
 // The limits' names, as errors, flags (with '-' for '_') and metrics spell them.
