@@ -174,7 +174,7 @@ needs --api-token unless --http is a loopback address.`,
 	f.IntVar(&cfg.HTTPMaxHeaderBytes, "http-max-header-bytes", def.HTTPMaxHeaderBytes, "largest request line and headers, in bytes (0: the default)")
 	f.Int64Var(&cfg.HTTPMaxBodyBytes, "http-max-body-bytes", def.HTTPMaxBodyBytes, "largest request body, in bytes (0: the default)")
 	f.IntVar(&cfg.HTTPMaxStreams, "http-max-streams", def.HTTPMaxStreams, "console live streams open at once (0: the default)")
-	f.IntVar(&cfg.HTTPMaxHeavyRequests, "http-max-heavy-requests", def.HTTPMaxHeavyRequests, "rule and counts listings and previews running at once (0: the default)")
+	f.IntVar(&cfg.HTTPMaxHeavyRequests, "http-max-heavy-requests", def.HTTPMaxHeavyRequests, "rule, counts and windows listings, previews and backtests running at once (0: the default)")
 	f.IntVar(&cfg.CountsPageSize, "counts-page-size", def.CountsPageSize, "customers per /v1/counts page when the request sets no limit (0: the default)")
 	f.IntVar(&cfg.CountsMaxPageSize, "counts-max-page-size", def.CountsMaxPageSize, "largest limit a /v1/counts page, or a console counts listing, may ask for (0: the default)")
 	f.DurationVar(&cfg.PreviewTimeout, "preview-timeout", def.PreviewTimeout, "bound on a console preview's reading of the lake (0: the default)")
