@@ -437,7 +437,7 @@ it with --gate against bench/testdata/ci-reference.json.`,
 	p := f.Lookup("partitions")
 	p.DefValue = "0"
 	p.Usage = fmt.Sprintf("throughput, archive, backfill and latency: events partitions of the broker each starts (0: each suite's own, 6 for throughput, 4 for the others; at most %d)", ingest.MaxPartitions)
-	f.IntVar(&rate, "rate", defaultsOf[bench.LatencyConfig]().Rate, "latency: events per second")
+	f.IntVar(&rate, "rate", defaultsOf[bench.LatencyConfig]().Rate, fmt.Sprintf("latency: events per second (at most %d)", bench.MaxLatencyRate))
 	f.DurationVar(&duration, "duration", 0, "latency: measured sending time; eval: time per evaluator (0: each suite's own, 10s and 3s; less with --short)")
 	f.IntVar(&rules, "rules", 0, fmt.Sprintf("eval: active rules; latency: other active rules (0: each suite's own, 1000 and 100; at most %d and %d)", bench.MaxRules, bench.MaxLatencyRules))
 	f.IntVar(&cfg.Backfill.Rules, "backfill-rules", 0, fmt.Sprintf("backfill: global rules, one job each (0: the suite's own, 3; at most %d)", bench.MaxRules))

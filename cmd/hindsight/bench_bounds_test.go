@@ -35,6 +35,7 @@ func TestBenchRefusesCountsAboveTheMaximum(t *testing.T) {
 		{"archive", "events partitions (at most 4096)"},
 		{"throughput", "at least 10, at most 100000)"},
 		{"latency", "events per second (at most 1000000)"},
+		{"all", "latency: events per second (at most 1000000)"},
 	} {
 		help, err := run(t, "", "bench", tt.cmd, "--help")
 		if err != nil || !strings.Contains(help, tt.want) {
