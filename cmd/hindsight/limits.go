@@ -13,6 +13,7 @@ import (
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/httpguard"
 	"github.com/hindsightdev/hindsight/internal/lines"
+	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -33,10 +34,10 @@ func addRuleLimitFlags(f *pflag.FlagSet, l *rule.Limits) {
 	f.IntVar(&l.MaxRegexProgram, limitFlag(rule.LimitRegexProgram), d.MaxRegexProgram, "most RE2 instructions a matches pattern may compile to")
 	f.IntVar(&l.MaxConditions, limitFlag(rule.LimitConditions), d.MaxConditions, "most tests ({path, op, value}) in one rule")
 	f.IntVar(&l.MaxDepth, limitFlag(rule.LimitDepth), d.MaxDepth, "deepest nesting of all/any/not in one rule")
-	f.IntVar(&l.MaxPathBytes, limitFlag(rule.LimitPathBytes), d.MaxPathBytes, "longest JSONPath of a rule, in bytes")
+	f.IntVar(&l.MaxPathBytes, limitFlag(rule.LimitPathBytes), d.MaxPathBytes, fmt.Sprintf("longest JSONPath of a rule, in bytes (at most %d, what the JSONPath parser takes)", jsonpath.MaxExprLen))
 	f.IntVar(&l.MaxPathSegments, limitFlag(rule.LimitPathSegments), d.MaxPathSegments, "most segments of one JSONPath, its filters' queries included")
-	f.IntVar(&l.MaxRuleBytes, limitFlag(rule.LimitRuleBytes), d.MaxRuleBytes, "largest rule, in bytes of compact JSON")
-	f.IntVar(&l.MaxJSONDepth, limitFlag(rule.LimitJSONDepth), d.MaxJSONDepth, "deepest nesting of arrays and objects in a rule's JSON")
+	f.IntVar(&l.MaxRuleBytes, limitFlag(rule.LimitRuleBytes), d.MaxRuleBytes, "largest rule, in bytes of compact JSON (at least 64, at most --max-rules-bytes)")
+	f.IntVar(&l.MaxJSONDepth, limitFlag(rule.LimitJSONDepth), d.MaxJSONDepth, fmt.Sprintf("deepest nesting of arrays and objects in a rule's JSON (at least 2×--max-rule-depth+3, at most %d, what the JSON engine takes)", jsonpath.MaxDepth))
 	l.MaxLookback = d.MaxLookback
 	f.Var(durationFlag{&l.MaxLookback}, limitFlag(rule.LimitLookback), "longest lookback of a rule (Go duration or whole days, e.g. 3650d)")
 	f.IntVar(&l.MaxRulesFileBytes, limitFlag(rule.LimitRulesFileSize), d.MaxRulesFileBytes, "largest rules file, in bytes (YAML aliases counted in full)")

@@ -7,13 +7,16 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
 // TestWindowLimitFlagsStateTheirBounds: --max-rule-window-overlap is refused above
 // 65536 and --max-rule-open-windows below --max-rule-window-overlap (rule.Limits'
 // validation, exit status 2), and the README's Limits table says so; the help of
-// both said neither, so the only place a user reads a flag's range left it out.
+// both said neither, so the only place a user reads a flag's range left it out. So
+// too --max-rule-path-bytes above jsonpath.MaxExprLen, --max-rule-json-depth above
+// jsonpath.MaxDepth and --max-rule-bytes above --max-rules-bytes, refused alike.
 func TestWindowLimitFlagsStateTheirBounds(t *testing.T) {
 	t.Parallel()
 	f := pflag.NewFlagSet("x", pflag.ContinueOnError)
@@ -22,6 +25,9 @@ func TestWindowLimitFlagsStateTheirBounds(t *testing.T) {
 	for flag, want := range map[string]string{
 		"max-rule-window-overlap": "at most " + strconv.Itoa(rule.WindowOverlapCeiling),
 		"max-rule-open-windows":   "at least --max-rule-window-overlap",
+		"max-rule-path-bytes":     "at most " + strconv.Itoa(jsonpath.MaxExprLen),
+		"max-rule-json-depth":     "at most " + strconv.Itoa(jsonpath.MaxDepth),
+		"max-rule-bytes":          "at most --max-rules-bytes",
 	} {
 		fl := f.Lookup(flag)
 		if fl == nil {
