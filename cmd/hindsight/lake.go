@@ -145,7 +145,7 @@ hindsight live archives) or s3://bucket?region=R[&endpoint=http://host:port&use_
 	addGroupMemberFlags(f, &cfg.SessionTimeout, &cfg.InstanceID)
 	f.StringVar(&cfg.BucketURL, "lake", defaultLake, "bucket URL of the lake")
 	addStorageTimeoutFlag(f, &cfg.StorageTimeout)
-	f.Int64Var(&cfg.RollBytes, "roll-bytes", archiveDefaults.RollBytes, "close a file once it holds this much raw JSON (0: the default)")
+	f.Int64Var(&cfg.RollBytes, "roll-bytes", archiveDefaults.RollBytes, "close a file once it holds this much raw JSON (0: the default; at most 1 GiB, 1073741824)")
 	f.DurationVar(&cfg.RollAge, "roll-age", archiveDefaults.RollAge, "close a file this long after its first record (0: the default)")
 	f.IntVar(&cfg.MaxHourSplits, "max-hour-splits", archiveDefaults.MaxHourSplits, "files closed per partition and --roll-age because an event of a later hour (its record timestamp) came; past it such events join the open file (0: the default; negative: no bound)")
 	f.Int64Var(&cfg.MaxBufferedBytes, "max-buffered-bytes", archiveDefaults.MaxBufferedBytes, "raw JSON held in memory, and 52 bytes a row besides, and the typed values (9 bytes per typed path and row, and the typed strings); past it files close early, and while storage lags fetching pauses (hindsight_limit_reached_total{name=\"archive_max_buffered_bytes\"}; 0: the default)")
@@ -361,7 +361,7 @@ from a backup or the bucket's object versions.`,
 	}
 	cf := compact.Flags()
 	cf.Int64Var(&mc.CompactSmallBytes, "compact-small-bytes", archiveDefaults.CompactSmallBytes, "files smaller than this are merged (0: the default)")
-	cf.Int64Var(&mc.TargetBytes, "target-bytes", archiveDefaults.RollBytes, "memory bound of a merge: the merged file's raw JSON plus about 160 bytes a row and 32 per typed path and row (0: the default)")
+	cf.Int64Var(&mc.TargetBytes, "target-bytes", archiveDefaults.RollBytes, "memory bound of a merge: the merged file's raw JSON plus about 160 bytes a row and 32 per typed path and row (0: the default; at most 1 GiB, 1073741824)")
 	addLakeMaxColumnsFlag(cf, &mc.MaxColumns, " (a merged file keeps the paths its inputs typed that the most rows use)")
 	addCompressionFlag(cf, &mc.Compression, "compression")
 	cf.DurationVar(&mc.Retention, "retention", 0, "drop files whose newest event is older than this (0: keep everything)")
