@@ -106,7 +106,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		httpConns:      newGauge("hindsight_http_connections_open", "HTTP connections held by the server (at most hindsight_limit{name=\"http_max_connections\"})."),
 		typedPaths:     newGauge("hindsight_lake_typed_paths", "JSONPaths the embedded archiver writes typed columns for: those the active rules read, and --lake-columns."),
 		typedPathsOver: newGauge("hindsight_lake_typed_paths_over_limit", "Paths the active rules read that --lake-max-columns left untyped (history reads them from the JSON payload)."),
-		heavyRunning:   newGauge("hindsight_http_heavy_requests_running", "Rule and counts listings and previews running (at most hindsight_limit{name=\"http_max_heavy_requests\"})."),
+		heavyRunning:   newGauge("hindsight_http_heavy_requests_running", "Rule, counts and windows listings, previews and backtests running (at most hindsight_limit{name=\"http_max_heavy_requests\"})."),
 		streamsOpen:    newGauge("hindsight_http_streams_open", "Console live streams open (at most hindsight_limit{name=\"http_max_streams\"})."),
 	}
 	m.timeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hindsight_event_time_errors_total",

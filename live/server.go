@@ -452,6 +452,6 @@ func (g *gate) enter() (func(), error) {
 		}, nil
 	default:
 		g.m.limits.Reached(limitHeavy)
-		return nil, fmt.Errorf("too many heavy requests at once: %d rule or counts listings or previews are running, the limit (--http-max-heavy-requests); retry in a moment", cap(g.slots))
+		return nil, fmt.Errorf("too many heavy requests at once: %d heavy requests (rule, counts or windows listings, previews, backtests) are running, the limit (--http-max-heavy-requests); retry in a moment", cap(g.slots))
 	}
 }

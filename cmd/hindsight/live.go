@@ -242,7 +242,7 @@ func checkEphemeral(cmd *cobra.Command) error {
 		given = append(given, shown)
 	}
 	if len(given) > 0 {
-		return usageError{fmt.Errorf("--ephemeral keeps nothing, and %s say where to keep things beyond this process: give one or the other", strings.Join(given, ", "))}
+		return usageError{fmt.Errorf("--ephemeral keeps nothing, and %s %s where to keep things beyond this process: give one or the other", strings.Join(given, ", "), map[bool]string{true: "says", false: "say"}[len(given) == 1])}
 	}
 	return nil
 }
