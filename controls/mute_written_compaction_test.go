@@ -66,11 +66,11 @@ func upsertsOf(log []simRec) []*rule.Mute {
 	return out
 }
 
-// writtenBy reports whether upserts holds, at an offset no later than at (offset =
+// upsertedBy reports whether upserts holds, at an offset no later than at (offset =
 // seconds), a valid upsert of m's key whose mute is m but for its until, which a
 // removing control may have brought forward: the control that made the mute an
 // answer names.
-func writtenBy(upserts []*rule.Mute, m *rule.Mute, at int) bool {
+func upsertedBy(upserts []*rule.Mute, m *rule.Mute, at int) bool {
 	for off := 0; off <= at && off < len(upserts); off++ {
 		if upserts[off] == nil {
 			continue
@@ -135,11 +135,11 @@ func TestEndedCoveringWrittenAcrossCompaction(t *testing.T) {
 						t.Fatalf("seed %d, %s: at %ds, now %ds: mute %s (until %d) answered, none folding the whole log\ntopic: %s",
 							seed, c.name, at, now, got.ID, got.Until.Unix(), showSim(topic))
 					}
-					if got != nil && !writtenBy(upserts, got, at) {
+					if got != nil && !upsertedBy(upserts, got, at) {
 						t.Fatalf("seed %d, %s: at %ds, now %ds: mute %s (until %d) answered, written by no control by then\ntopic: %s",
 							seed, c.name, at, now, got.ID, got.Until.Unix(), showSim(topic))
 					}
-					if w != nil && !writtenBy(upserts, w, at) {
+					if w != nil && !upsertedBy(upserts, w, at) {
 						t.Fatalf("seed %d, the whole log: at %ds, now %ds: mute %s (until %d) answered, written by no control by then\ntopic: %s",
 							seed, at, now, w.ID, w.Until.Unix(), showSim(topic))
 					}

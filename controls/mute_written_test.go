@@ -68,3 +68,37 @@ func TestEndedCoveringWrittenByTheMuteVersionsRecordTime(t *testing.T) {
 		}
 	}
 }
+
+// TestEndedCoveringWrittenNotByAMuteWithoutARecordTimestamp: a mute whose control
+// record has no timestamp (Kafka's -1, read as 1969-12-31T23:59:59.999Z) was written
+// at a time the fold does not know. Taken as written in 1969, it was answered for every
+// look-back, as every mute was before EndedCoveringWritten, and the resolve of a firing
+// written hours before the mute counted notify_remember_for_seconds. It is not
+// answered (a warning missed, as compaction may miss one), held or deleted;
+// EndedCovering, by until alone, answers it still.
+func TestEndedCoveringWrittenNotByAMuteWithoutARecordTimestamp(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	noTimestamp := time.UnixMilli(-1)
+	mute := func(id string, off int64) controls.Record {
+		return controls.Decode([]byte("mute:c-1/"+id), []byte(`{"op":"upsert","mute":{"scope":"c-1","id":"`+id+`","rule":"*","until":"2026-01-01T11:50:00Z","reason":"`+id+`"}}`), 0, off, noTimestamp)
+	}
+	lookBack := now.Add(-time.Hour)
+	for name, recs := range map[string][]controls.Record{
+		"held": {mute("held", 0)},
+		"deleted": {mute("deleted", 0),
+			controls.Decode([]byte("mute:c-1/deleted"), []byte(`{"op":"delete","kind":"mute","scope":"c-1","id":"deleted"}`), 0, 1, now.Add(-5*time.Minute))},
+	} {
+		g := controls.NewRegistry()
+		for _, r := range recs {
+			if outcome, msg := g.Apply(r); outcome != contract.ControlOK {
+				t.Fatalf("%s: control at %d: %s %q", name, r.Offset, outcome, msg)
+			}
+		}
+		if m := g.EndedCoveringWritten("r", "c-1", lookBack, now); m != nil {
+			t.Errorf("%s: EndedCoveringWritten at the look-back's start: mute %s, written at a time its record does not say; want none", name, m.Reason)
+		}
+		if m := g.EndedCovering("r", "c-1", lookBack, now); m == nil {
+			t.Errorf("%s: EndedCovering at the look-back's start: none, want the mute (by until alone)", name)
+		}
+	}
+}

@@ -313,7 +313,8 @@ func (g *Registry) EndedCovering(ruleID, customer string, at, now time.Time) *ru
 // until alone (a mute has no start), and answered that a firing written hours before it
 // was muted by it (TestRememberForNotReachedByAMuteWrittenAfterTheLookBack). The time is
 // that of the record that made the mute what the fold holds: after compaction, the
-// newest record of its key, which for a mute kept by a Keeper is the Keeper's.
+// newest record of its key, which for a mute kept by a Keeper is the Keeper's; a
+// record without a timestamp says no time, and its mute is not answered (writtenBy).
 func (g *Registry) EndedCoveringWritten(ruleID, customer string, at, now time.Time) *rule.Mute {
 	return g.endedCovering(ruleID, customer, at, now, true)
 }
@@ -322,16 +323,25 @@ func (g *Registry) endedCovering(ruleID, customer string, at, now time.Time, wri
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for k, m := range g.mutes {
-		if !m.Until.IsZero() && !m.InForce(now) && m.Matches(ruleID, customer, at) && (!writtenByAt || !g.mutesWritten[k].After(at)) {
+		if !m.Until.IsZero() && !m.InForce(now) && m.Matches(ruleID, customer, at) && (!writtenByAt || writtenBy(g.mutesWritten[k], at)) {
 			return m
 		}
 	}
 	for i := len(g.deletedMutes) - 1; i >= 0; i-- {
-		if d := g.deletedMutes[i]; d.m.Matches(ruleID, customer, at) && (!writtenByAt || !d.written.After(at)) {
+		if d := g.deletedMutes[i]; d.m.Matches(ruleID, customer, at) && (!writtenByAt || writtenBy(d.written, at)) {
 			return d.m
 		}
 	}
 	return nil
+}
+
+// writtenBy reports whether a mute control whose record time is written was written
+// no later than at. A record without a timestamp (Kafka's -1, read as
+// 1969-12-31T23:59:59.999Z) says nothing of when: taken as 1969, its mute was answered
+// for every look-back, and the resolve of a firing written hours before the mute counted
+// notify_remember_for_seconds. Not answered, a warning is missed, as after compaction.
+func writtenBy(written, at time.Time) bool {
+	return written.UnixMilli() != kafkaNoTimestamp && !written.After(at)
 }
 
 func sortedValues[T any](m map[rule.Key]*T) []*T {
