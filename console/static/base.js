@@ -34,6 +34,15 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// bdi isolates a value others wrote (a customer id, a name, a value of an event) from
+// the text around it: its own direction stays its own. A customer id holding U+202E
+// (RIGHT-TO-LEFT OVERRIDE) reversed what followed it on the line, the count beside it
+// read backwards ("evil: 21" for 12).
+function bdi(v, attrs) { return el("bdi", attrs || {}, v); }
+
+// bdiList is values, each isolated (bdi), with sep between them.
+function bdiList(values, sep) { return values.flatMap((v, i) => i ? [sep, bdi(v)] : [bdi(v)]); }
+
 // fmtCount writes a count with thousands separators ("3,000"), as the pagers say where
 // a page is among all.
 function fmtCount(n) { return Number(n).toLocaleString("en-US"); }

@@ -109,7 +109,7 @@ function plural(k, word) { return `${k} ${word}${k === 1 ? "" : "s"}`; }
 
 // groupText shows a window's group, one "path = value" line per group_by path.
 function groupText(group) {
-  return group ? Object.entries(group).map(([path, v]) => el("div", {}, `${path} = ${JSON.stringify(v)}`)) : "—";
+  return group ? Object.entries(group).map(([path, v]) => el("div", {}, bdi(path), " = ", bdi(JSON.stringify(v)))) : "—";
 }
 
 // updateAggregation says in words what the rule aggregates, next to the threshold and

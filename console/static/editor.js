@@ -91,7 +91,7 @@ async function preview() {
     // lists each window that would have fired.
     const fired = data.would_fire_total;
     parts.push(el("p", { class: "would", id: "would-alert" }, n
-      ? `Would alert for ${plural(n, "customer")} (${plural(fired, "window")} at threshold ${th}): ${data.would_alert.join(", ")}`
+      ? [`Would alert for ${plural(n, "customer")} (${plural(fired, "window")} at threshold ${th}): `, ...bdiList(data.would_alert, ", ")]
       : `No window reaches the threshold ${th} in this sample.`));
     if (data.would_fire.length) parts.push(wouldFireTable(data));
     if (fired > data.would_fire.length) parts.push(el("div", { class: "sub" }, `The newest ${data.would_fire.length} of ${fired} are listed.`));
@@ -102,7 +102,7 @@ async function preview() {
     if (dropped.length) parts.push(el("div", { class: "sub", id: "preview-window-stats" }, `As live, ${dropped.join(" and ")} did not count.`));
     if (ws && ws.degraded) parts.push(el("div", { class: "note" }, "Lower bounds: " + ws.degraded));
   } else if (n) {
-    parts.push(el("p", { class: "would", id: "would-alert" }, `Would alert for ${plural(n, "customer")} at threshold ${th}: ${data.would_alert.join(", ")}`));
+    parts.push(el("p", { class: "would", id: "would-alert" }, `Would alert for ${plural(n, "customer")} at threshold ${th}: `, bdiList(data.would_alert, ", ")));
   } else {
     parts.push(el("p", { class: "would", id: "would-alert" }, `No customer reaches the threshold ${th} in this sample.`));
   }
@@ -117,7 +117,7 @@ async function preview() {
   if (data.examples.length) {
     parts.push(el("div", { class: "sub" }, "Most recent matching events:"));
     parts.push(el("ol", { class: "examples" }, data.examples.slice(0, 5).map((e) =>
-      el("li", {}, `${e.customer} · p${e.partition}@${e.offset} · ${fmtTime(e.event_time)} `, el("code", {}, e.payload)))));
+      el("li", {}, bdi(e.customer), ` · p${e.partition}@${e.offset} · ${fmtTime(e.event_time)} `, bdi(el("code", {}, e.payload))))));
   }
   box.className = "result " + (data.would_alert.length ? "warn" : "ok");
   box.replaceChildren(...parts);

@@ -61,7 +61,7 @@ function renderRules(data) {
   const inv = $("#invalid");
   inv.hidden = !data.invalid.length;
   $("ul", inv).replaceChildren(...data.invalid.slice(-10).reverse().map((ic) =>
-    el("li", {}, `${ic.key} (controls offset ${ic.offset}): ${ic.error}`)));
+    el("li", {}, bdi(ic.key), ` (controls offset ${ic.offset}): `, bdi(ic.error))));
 }
 
 // filterRules shows the rules matching the filter box, from their first page.
@@ -115,10 +115,10 @@ function drawRules() {
     const counts = el("td", { class: "tops" },
       sparkCell,
       el("div", { class: "sub" }, summary),
-      c.top.map((t) => el("span", { class: reaches(t) ? "would" : "", title: t.partition_max < t.count ? `at most ${t.partition_max} on one partition` : null }, t.customer + ": ", el("b", {}, t.count))),
+      c.top.map((t) => el("span", { class: reaches(t) ? "would" : "", title: t.partition_max < t.count ? `at most ${t.partition_max} on one partition` : null }, bdi(t.customer), ": ", el("b", {}, t.count))),
       r.plain ? null : el("div", {}, el("button", { type: "button", class: "small", "data-windows": r.scope + "/" + r.id, onclick: () => openWindows(r) }, "Open windows")));
     return el("tr", { "data-key": r.scope + "/" + r.id },
-      el("td", {}, el("div", { class: "mono id" }, r.id), el("div", { class: "sub" }, (r.name ? r.name + " · " : "") + "v" + r.version)),
+      el("td", {}, el("div", { class: "mono id" }, r.id), el("div", { class: "sub" }, r.name ? [bdi(r.name), " · "] : null, "v" + r.version)),
       el("td", {}, scopeText(r.scope)),
       el("td", {}, typeof r.threshold === "number" ? r.threshold : thresholdText(r.threshold)),
       st,
@@ -195,7 +195,7 @@ function renderWindows(data) {
   const charts = [];
   for (const c of data.counts) {
     const ws = c.windows || [], total = c.windows_total || 0;
-    const line = el("td", { colspan: 5 }, el("span", { class: "mono id" }, c.customer),
+    const line = el("td", { colspan: 5 }, bdi(c.customer, { class: "mono id" }),
       el("span", { class: "sub" }, ` · largest window count ${c.count} · ${plural(total, "open window")}` +
         (ws.length < total ? `, the first ${ws.length} listed` : "")));
     if (c.status !== "live") line.append(" ", el("span", { class: "badge " + c.status }, c.status));
@@ -246,9 +246,10 @@ function alertFigure(a) {
   return `${a.aggregate} ${fmtNum(a.value)} ${thresholdText(a.threshold)}`;
 }
 
-// valuesText shows a path → JSON value map (an alert's group or context) on one line.
+// valuesText shows a path → JSON value map (an alert's group or context) on one line,
+// each path and value isolated (bdi).
 function valuesText(m) {
-  return Object.keys(m).sort().map((k) => `${k}=${JSON.stringify(m[k])}`).join(", ");
+  return Object.keys(m).sort().flatMap((k, i) => [i ? ", " : "", bdi(k), "=", bdi(JSON.stringify(m[k]))]);
 }
 
 // alertKey names one alert record: a resolved record shares its firing alert's id.
@@ -259,7 +260,7 @@ function deliveryCell(a) {
   const d = state.deliveries.get(alertKey(a));
   if (d && d.destinations) {
     return el("td", { class: "delivery" }, d.destinations.map((s) => el("div", {},
-      el("span", { class: "badge dlv-" + s.state, title: s.reason || "" }, s.state), " ", el("span", { class: "mono id" }, s.name),
+      el("span", { class: "badge dlv-" + s.state, title: s.reason || "" }, s.state), " ", bdi(s.name, { class: "mono id" }),
       s.attempts > 1 ? el("span", { class: "sub" }, ` ×${s.attempts}`) : null)));
   }
   if (a.muted) return el("td", { class: "delivery" }, el("span", { class: "badge dlv-muted" }, "muted"));
@@ -291,11 +292,11 @@ function alertRow(a, fresh) {
   const status = a.status || "firing";
   return el("tr", { class: fresh ? "fresh" : "", "data-alert": a.alert_id, "data-key": alertKey(a) },
     el("td", {}, fmtTime(a.event_time)),
-    el("td", {}, el("div", { class: "mono id" }, a.rule_id), el("div", { class: "sub" }, `${scopeText(a.scope)} · v${a.version} `,
+    el("td", {}, el("div", { class: "mono id" }, a.rule_id), el("div", { class: "sub" }, bdi(scopeText(a.scope)), ` · v${a.version} `,
       el("span", { class: "badge sev-" + sev }, sev))),
     el("td", { class: "mono id" }, a.customer),
     el("td", {}, alertFigure(a),
-      a.group ? el("div", { class: "sub mono" }, "group " + valuesText(a.group)) : null,
+      a.group ? el("div", { class: "sub mono" }, "group ", valuesText(a.group)) : null,
       a.context ? el("div", { class: "sub mono alert-context" }, valuesText(a.context)) : null),
     el("td", {}, el("span", { class: "badge status-" + status }, status), " ",
       el("span", { class: "badge " + (a.source === "backfill" ? "backfill" : "live") }, a.source),
