@@ -79,10 +79,11 @@ const state = {
 
 // ---------- API ----------
 
-// BigDigits is an integer of the API's JSON that a Number would show with other digits:
+// BigDigits is a number of the API's JSON that a Number would show with other digits:
 // a 64-bit id beyond 2^53, which the engine keeps apart from its neighbours (users
 // 9007199254740993 and 9007199254740992 are two groups) while a double holds both as
-// 9007199254740992. It shows (String, templates) and is sent back (JSON.stringify) with
+// 9007199254740992; or one past a double's range (1e999), which a Number holds as
+// Infinity. It shows (String, templates) and is sent back (JSON.stringify) with
 // the digits it came with, and computes and compares as the nearest Number.
 class BigDigits {
   constructor(digits) { this.digits = digits; }
@@ -91,12 +92,16 @@ class BigDigits {
   toJSON() { return JSON.rawJSON(this.digits); }
 }
 
-// parseJSON is JSON.parse but for such integers, which it keeps as BigDigits. Every
-// other number stays a Number: the engine writes its floats (sums, thresholds) as their
-// shortest text, which a Number reads back with the same digits.
+// parseJSON is JSON.parse but for such integers, which it keeps as BigDigits, and for
+// numbers past a double's range, kept so too: the engine writes a value that overflows
+// (an event's 1e400) as 1e999, a group apart from null, and a Number read it as
+// Infinity, which JSON.stringify writes null. Every other number stays a Number: the
+// engine writes its floats (sums, thresholds) as their shortest text, which a Number
+// reads back with the same digits.
 function parseJSON(text) {
   return JSON.parse(text, (key, v, ctx) =>
-    typeof v === "number" && !Number.isSafeInteger(v) && ctx && /^-?\d+$/.test(ctx.source) && String(v) !== ctx.source
+    typeof v === "number" && ctx && (!Number.isFinite(v) ||
+      (!Number.isSafeInteger(v) && /^-?\d+$/.test(ctx.source) && String(v) !== ctx.source))
       ? new BigDigits(ctx.source) : v);
 }
 
