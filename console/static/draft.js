@@ -228,9 +228,13 @@ function charIndex(text, column) {
   return text.length;
 }
 
+// pointAt marks the character at column in text: the whole of it, since one outside the
+// Basic Multilingual Plane (an emoji) is two UTF-16 units, and half of it showed as a
+// replacement character on each side of the mark.
 function pointAt(text, column) {
   const i = charIndex(text, column);
-  return el("code", {}, text.slice(0, i), el("mark", {}, text.slice(i, i + 1) || " "), text.slice(i + 1));
+  const n = i < text.length ? String.fromCodePoint(text.codePointAt(i)).length : 1;
+  return el("code", {}, text.slice(0, i), el("mark", {}, text.slice(i, i + n) || " "), text.slice(i + n));
 }
 
 // fieldText is the text at field ("group_by[1]", "aggregate.path") of rule r, the draft
