@@ -264,7 +264,7 @@ function deliveryCell(a) {
       s.attempts > 1 ? el("span", { class: "sub" }, ` ×${s.attempts}`) : null)));
   }
   if (a.muted) return el("td", { class: "delivery" }, el("span", { class: "badge dlv-muted" }, "muted"));
-  return el("td", { class: "delivery sub" }, a.notify && a.notify.length ? a.notify.join(", ") : "—");
+  return el("td", { class: "delivery sub" }, a.notify && a.notify.length ? bdiList(a.notify, ", ") : "—");
 }
 
 // missingNote says which offsets a backtest could not count (contract.MissingRange):
