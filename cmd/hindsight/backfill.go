@@ -103,7 +103,8 @@ type backfillConfig struct {
 	// (backfill.Config).
 	MaxCustomers       int
 	MaxCustomerIDBytes int64
-	// Out receives the counts, Err the progress. Defaults os.Stdout and os.Stderr.
+	// Out receives the counts, Err what they cover (what was read, skipped or missing,
+	// README) and, on a terminal, the progress bar. Defaults os.Stdout and os.Stderr.
 	Out, Err io.Writer
 }
 
