@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -58,6 +59,20 @@ func TestDeletedRangeKeptOverASeekIsNotChargedAgain(t *testing.T) {
 	if !slices.EqualFunc(deleted, []OffsetRange{{From: 451, To: 479}}, sameRanges) {
 		t.Errorf("the next file lacks %v as deleted by Kafka, want just [451–479]: 480 on were read", deleted)
 	}
+	// Found twice, counted once: the metric is of records lost, not of finding them.
+	if got := deletedUnarchivedCount(t, a); got != 29 {
+		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 29 (451–479)", got)
+	}
+}
+
+// deletedUnarchivedCount is a's hindsight_lake_deleted_unarchived_total of partition 0.
+func deletedUnarchivedCount(t *testing.T, a *archiver) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := a.met.deletedUnarchived.WithLabelValues("0").Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }
 
 // TestSeekBelowAWaitingDeletedRangeChargesWhatTheRejectedFileHeld: this archiver's file
@@ -122,5 +137,9 @@ func TestSeekBelowAWaitingDeletedRangeChargesWhatTheRejectedFileHeld(t *testing.
 	sameRanges := func(x, y OffsetRange) bool { return x.From == y.From && x.To == y.To }
 	if !slices.EqualFunc(next.deleted, []OffsetRange{{From: 441, To: 479}}, sameRanges) {
 		t.Errorf("the next file lacks %v as deleted by Kafka, want [441–479]", next.deleted)
+	}
+	// 451–479 were counted when first found; the refetch adds 441–450 alone.
+	if got := deletedUnarchivedCount(t, a); got != 39 {
+		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 39 (441–479)", got)
 	}
 }
