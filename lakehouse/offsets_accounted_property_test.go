@@ -164,6 +164,10 @@ func (w *accountingWorld) rival() {
 	if to <= through {
 		return
 	}
+	if w.rng.IntN(3) == 0 {
+		w.rivalCover(wm, through, to)
+		return
+	}
 	e := FileEntry{Partition: 0, StartOffset: wm + 1, EndOffset: to, MinTime: time.Unix(1700000000, 0).UTC(), MaxTime: time.Unix(1700000000, 0).UTC(), Created: time.Now().UTC(), Checked: true}
 	var rows []int64
 	for o := wm + 1; o <= to; o++ {
@@ -203,6 +207,34 @@ func (w *accountingWorld) rival() {
 	}
 	w.rows[e.Path] = rows
 	w.step("rival commits %d–%d (deleted %v)", e.StartOffset, to, e.Deleted)
+}
+
+// rivalCover is another writer recording the records after the lake's Through up to
+// to as read, holding no event (EmptyAfter), if they were: none an event, none gone.
+func (w *accountingWorld) rivalCover(wm, through, to int64) {
+	for o := through + 1; o <= to; o++ {
+		if o < w.logStart || w.kinds[o] == kindEvent {
+			to = o - 1
+			break
+		}
+	}
+	if to <= through {
+		return
+	}
+	_, err := w.a.store.commit(context.Background(), func(m *Manifest) error {
+		s, ok := m.Partition(0)
+		if ok && s.Watermark != wm || !ok && wm != -1 {
+			return fmt.Errorf("the manifest moved under the rival")
+		}
+		s.Partition, s.Watermark, s.EmptyAfter = 0, wm, to-wm
+		m.setPartition(s)
+		m.refreshEarliest()
+		return nil
+	})
+	if err != nil {
+		w.t.Fatalf("rival cover of %d–%d: %v\n%s", through+1, to, err, w.history())
+	}
+	w.step("rival covers %d–%d as holding no event", through+1, to)
 }
 
 func (w *accountingWorld) history() string {
