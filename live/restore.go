@@ -533,12 +533,16 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 				// partition was elsewhere, or the daemon down): its open incidents are
 				// resolved here, as the process that held it would have, and those a
 				// process may have opened after the snapshot by replaying it
-				// (endedreplay.go). A pending hand-off's state is not in the snapshot: the
-				// replay resolves every incident from the version's start (from 0
-				// when its history's alerts were sent too).
+				// (endedreplay.go). A pending hand-off's state is not in the snapshot, nor
+				// whether it was a recount: one started on a partition with no snapshot
+				// has for its start where that process resumed, and an earlier owner may
+				// have fired below it. It is taken for a recount, as an active pending
+				// version's restore is below, and the replay resolves every incident from
+				// the log's start, as the recount finished would have
+				// (TestPendingRecountEndedAfterSnapshotResolvesEarlierFiring).
 				from := h.Next
 				if sr.Pending {
-					from = firingsFrom(ended, sr.Start)
+					from = 0
 				} else if sr.Window != nil {
 					ws, _, err := window.Decode(ended.Rule, d.cfg.WindowLimits, sr.Window)
 					if err != nil {
