@@ -70,6 +70,16 @@ func ValidateAllowed(allowed []string) error {
 		}
 		if h == "" || strings.ContainsAny(h, "/ \t@") {
 			errs = append(errs, fmt.Errorf("allowed host %q: give a host name or host:port, without scheme or path", h))
+			continue
+		}
+		// A port that is not a number would never equal a request's, so the entry would
+		// allow nothing while the operator believes it allows that host.
+		if host, port, err := net.SplitHostPort(h); err == nil {
+			if n, perr := strconv.ParseUint(port, 10, 16); perr != nil || n == 0 {
+				errs = append(errs, fmt.Errorf("allowed host %q: the part after the colon must be a port from 1 to 65535 (or give the host alone for any port)", h))
+			} else if host == "" {
+				errs = append(errs, fmt.Errorf("allowed host %q: give a host name before the port", h))
+			}
 		}
 	}
 	return errors.Join(errs...)
