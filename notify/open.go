@@ -100,6 +100,9 @@ type openFiring struct {
 	// past the firing's own record, never zero).
 	passTo   int64
 	listedAt time.Time
+	// windowStart is its alert's: forgotten at the bound, a firing whose window began
+	// before its partition's look-back has its id kept as read (forgetOldestLocked).
+	windowStart *time.Time
 }
 
 func (f *openFiring) dest(name string) *openDest {
@@ -166,7 +169,7 @@ func (o *openFirings) remember(t *tracker, d *contract.AlertDelivery, offset int
 		if o.order.Len() >= o.max {
 			o.forgetOldestLocked()
 		}
-		f = &openFiring{t: t, id: id, partition: d.Partition, offset: offset}
+		f = &openFiring{t: t, id: id, partition: d.Partition, offset: offset, windowStart: d.Alert.WindowStart}
 		f.elem = o.order.PushBack(f)
 		if t.firings == nil {
 			t.firings = map[string]*openFiring{}
@@ -200,6 +203,15 @@ func (o *openFirings) forgetOldestLocked() {
 	f := e.Value.(*openFiring)
 	o.removeLocked(f)
 	o.forgot()
+	// Read by this member after its partition's look-back began, its resolve is not one
+	// a longer look-back would change: taken for one, it counted
+	// notify_remember_for_seconds as well as this limit, and advised raising
+	// --notify-remember-for in vain (TestRememberForNotReachedByAFiringForgottenAtTheBound).
+	// Its id is kept as a reading again's are, if they have room: the limit is counted
+	// once, here.
+	if t := f.t; !t.firingsGone && !t.lookBack.IsZero() && f.windowStart != nil && f.windowStart.Before(t.lookBack) {
+		o.keepReadLocked(t, f.id)
+	}
 	if now := time.Now(); now.Sub(o.logged) >= time.Minute {
 		o.logged = now
 		o.log.Warn("open firings remembered reached the limit (notify_max_open_firings, flag --notify-max-open-firings): the oldest is forgotten, and its resolve is muted or sent as if its firing had not been read",
@@ -232,7 +244,8 @@ func (o *openFirings) noteMutedLocked(f *openFiring) {
 
 // recall takes the firing of alert id out of t's memory, its resolve read: nil when it
 // is not remembered. readAgain: its partition's reading again read the firing, not
-// remembering it (notedReadAgain).
+// remembering it (noteReadAgain), or the firing was forgotten at the bound
+// (forgetOldestLocked).
 func (o *openFirings) recall(t *tracker, id string) (f *openFiring, readAgain bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -261,23 +274,32 @@ func (o *openFirings) noteReadAgain(t *tracker, id string, windowStart *time.Tim
 	if t.firingsGone || t.lookBack.IsZero() || t.lookBackFailed || windowStart == nil || !windowStart.Before(t.lookBack) {
 		return
 	}
-	if _, ok := t.readAgain[id]; ok {
+	if o.keepReadLocked(t, id) {
 		return
 	}
+	o.forgot()
+	if now := time.Now(); now.Sub(o.logged) >= time.Minute {
+		o.logged = now
+		o.log.Warn("firings read again whose windows began before the notify stage's look-back reached the limit (notify_max_open_firings, flag --notify-max-open-firings): one is not noted, and its resolve may count notify_remember_for_seconds",
+			"limit", o.max)
+	}
+}
+
+// keepReadLocked keeps id in t.readAgain, its firing read and not remembered, unless
+// the ids kept are at the bound (max): false then. o.mu is held.
+func (o *openFirings) keepReadLocked(t *tracker, id string) bool {
+	if _, ok := t.readAgain[id]; ok {
+		return true
+	}
 	if o.readAgain >= o.max {
-		o.forgot()
-		if now := time.Now(); now.Sub(o.logged) >= time.Minute {
-			o.logged = now
-			o.log.Warn("firings read again whose windows began before the notify stage's look-back reached the limit (notify_max_open_firings, flag --notify-max-open-firings): one is not noted, and its resolve may count notify_remember_for_seconds",
-				"limit", o.max)
-		}
-		return
+		return false
 	}
 	if t.readAgain == nil {
 		t.readAgain = map[string]struct{}{}
 	}
 	t.readAgain[id] = struct{}{}
 	o.readAgain++
+	return true
 }
 
 // lookedBack notes that t's partition was read again from since only, its alerts

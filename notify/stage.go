@@ -122,7 +122,8 @@ type Config struct {
 	// oldest is forgotten, counted as LimitMaxOpenFirings reached, and its resolve is
 	// judged as one whose firing was not read. It bounds as well the ids of the firings
 	// a partition's reading again read and did not remember, windows begun before the
-	// look-back (tracker.readAgain): past it one is not kept, counted alike. Default
+	// look-back (tracker.readAgain), and of those forgotten at it alike: past it one is
+	// not kept, counted alike (a firing forgotten once only). Default
 	// DefaultMaxOpenFirings, at most MaxMaxOpenFirings.
 	MaxOpenFirings int
 	// RememberFor is how far back, by record time, the stage reads a partition's

@@ -106,9 +106,10 @@ type tracker struct {
 	lookBack       time.Time
 	lookBackFailed bool
 	// readAgain are the alert ids of the firings its reading again read, not
-	// remembered (not muted), whose windows began before lookBack, under
-	// openFirings.mu too: by its window alone, the resolve of one was taken for that of a
-	// firing written before the look-back (Stage.forgottenByLookBack).
+	// remembered (not muted), and of those forgotten at Config.MaxOpenFirings, whose
+	// windows began before lookBack, under openFirings.mu too: by its window alone, the
+	// resolve of one was taken for that of a firing written before the look-back
+	// (Stage.forgottenByLookBack).
 	readAgain map[string]struct{}
 }
 
