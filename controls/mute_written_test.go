@@ -102,3 +102,43 @@ func TestEndedCoveringWrittenNotByAMuteWithoutARecordTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// TestEndedCoveringWrittenAfterADeleteAndARecreate: a mute deleted and made again
+// under its key is two versions, each with its own record time. The first, written at
+// 0m and deleted at 40m, is asked of as ended at 40m with its own time; the second,
+// written at 60m, is not taken as written when the first was, though the key held a
+// mute then: at 50m (after the delete, before the re-create, which covers it by its
+// until alone) none is answered, at 30m the first, at 70m the second.
+func TestEndedCoveringWrittenAfterADeleteAndARecreate(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(min int) time.Time { return start.Add(time.Duration(min) * time.Minute) }
+	g := controls.NewRegistry()
+	for i, r := range []struct {
+		min int
+		v   string
+	}{
+		{0, `{"op":"upsert","mute":{"scope":"c-1","id":"m","rule":"*","until":"2026-01-01T02:00:00Z","reason":"first"}}`},
+		{40, `{"op":"delete","kind":"mute","scope":"c-1","id":"m"}`},
+		{60, `{"op":"upsert","mute":{"scope":"c-1","id":"m","rule":"*","until":"2026-01-01T01:30:00Z","reason":"second"}}`},
+	} {
+		if outcome, msg := g.Apply(controls.Decode([]byte("mute:c-1/m"), []byte(r.v), 0, int64(i), at(r.min))); outcome != contract.ControlOK {
+			t.Fatalf("control at %dm: %s %q", r.min, outcome, msg)
+		}
+	}
+	now := at(150)
+	for _, c := range []struct {
+		at   int
+		want string
+	}{{30, "first"}, {50, "none"}, {70, "second"}} {
+		got := "none"
+		if m := g.EndedCoveringWritten("r", "c-1", at(c.at), now); m != nil {
+			got = m.Reason
+		}
+		if got != c.want {
+			t.Errorf("EndedCoveringWritten at %dm: mute %s, want %s", c.at, got, c.want)
+		}
+	}
+	if m := g.EndedCovering("r", "c-1", at(50), now); m == nil || m.Reason != "second" {
+		t.Errorf("EndedCovering at 50m: %v, want the second version (by until alone)", m)
+	}
+}
