@@ -278,9 +278,12 @@ function showProblems(problems) {
       shown++;
       continue;
     }
+    // Found by comparing the attribute, not by a selector built from the field's name:
+    // one holding a quote, backslash or bracket made querySelector throw, and no
+    // problem was shown.
     const top = p.field.split(/[.[]/)[0];
-    const target = $(`[data-err="${top}"]`) || $('[data-err="rule"]');
-    const input = $(`[data-field="${top}"]`);
+    const target = $$("[data-err]").find((e) => e.dataset.err === top) || $('[data-err="rule"]');
+    const input = $$("[data-field]").find((e) => e.dataset.field === top);
     if (!state.showAll && !state.touched.has(top)) continue;
     if (input) input.classList.add("bad");
     if (target.closest("#aggregation")) $("#aggregation").open = true; // else the problem is hidden
