@@ -210,8 +210,20 @@ function draft() {
   const lb = $("#lookback").value.trim();
   if (lb) r.lookback = lb;
   const ver = $("#version").value.trim();
-  if (ver !== "") r.version = Number(ver);
+  if (ver !== "") r.version = versionOf(ver);
   return r;
+}
+
+// versionOf reads the version typed. Number rounded one past 2^53 (9007199254740993)
+// to the neighbour the daemon takes, and the rule was saved as a version not typed: a
+// number no double holds exactly goes with its digits (BigDigits), for the daemon to
+// refuse by name. Text that is no JSON number (leading zeros aside) goes as Number
+// reads it, which the daemon refuses or takes as typed.
+function versionOf(text) {
+  const n = Number(text);
+  if (Number.isSafeInteger(n)) return n;
+  const t = text.replace(/^(-?)0+(?=\d)/, "$1");
+  return /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(t) ? new BigDigits(t) : n;
 }
 
 // ---------- problems, positioned ----------
