@@ -242,11 +242,12 @@ function charIndex(text, column) {
 
 // pointAt marks the character at column in text: the whole of it, since one outside the
 // Basic Multilingual Plane (an emoji) is two UTF-16 units, and half of it showed as a
-// replacement character on each side of the mark.
+// replacement character on each side of the mark. The text is the user's, isolated
+// (bdi): an override in it (U+202E) reversed the column and message after it.
 function pointAt(text, column) {
   const i = charIndex(text, column);
   const n = i < text.length ? String.fromCodePoint(text.codePointAt(i)).length : 1;
-  return el("code", {}, text.slice(0, i), el("mark", {}, text.slice(i, i + n) || " "), text.slice(i + n));
+  return bdi(el("code", {}, text.slice(0, i), el("mark", {}, text.slice(i, i + n) || " "), text.slice(i + n)));
 }
 
 // fieldText is the text at field ("group_by[1]", "aggregate.path") of rule r, the draft

@@ -286,13 +286,21 @@ function showSave(status, data) {
   box.className = "result " + (data.status === "ok" || data.status === "unchanged" ? "ok" : data.status === "pending" ? "warn" : "bad");
   const lines = [el("h3", { id: "save-status", "data-status": data.status }, `${statusText[data.status] || data.status} (status ${data.status})`)];
   const where = data.offset >= 0 ? ` at controls offset ${data.offset}` : "";
-  lines.push(el("div", {}, `${data.op} ${data.key}${data.version ? " version " + data.version : ""}${where}`));
+  // The key holds the scope, a customer id: isolated, so an override in it (U+202E)
+  // does not reverse the version and offset after it.
+  lines.push(el("div", {}, `${data.op} `, bdi(data.key), `${data.version ? " version " + data.version : ""}${where}`));
   if (data.message) lines.push(el("div", {}, data.message));
   if (data.problems && data.problems.length) {
     lines.push(el("ul", {}, data.problems.map((p) => el("li", {}, `${p.field}${p.column ? " column " + p.column : ""}: ${p.message}`))));
     showProblems(data.problems);
   }
   box.replaceChildren(...lines);
+}
+
+// editorTitle names the rule being edited, its key (the scope a customer id) isolated
+// so that an override in it does not reverse "(active version N)".
+function editorTitle(key, version) {
+  $("#editor-title").replaceChildren("Edit rule ", bdi(key), ` (active version ${version})`);
 }
 
 async function save() {
@@ -310,7 +318,7 @@ async function save() {
     if (data.status === "ok") {
       state.editing = data.key;
       $("#version").value = "";
-      $("#editor-title").textContent = `Edit rule ${data.key} (active version ${data.version})`;
+      editorTitle(data.key, data.version);
     }
   } finally {
     btn.disabled = false;
@@ -391,7 +399,7 @@ function edit(r) {
     note.hidden = false;
     note.textContent = "This rule nests conditions (" + JSON.stringify(w) + "), which the builder cannot show; rewrite them here or use `hindsight rules apply`.";
   }
-  $("#editor-title").textContent = `Edit rule ${r.scope}/${r.id} (active version ${r.version})`;
+  editorTitle(r.scope + "/" + r.id, r.version);
   state.editing = r.scope + "/" + r.id;
   state.base = { key: state.editing, version: r.version };
   changed();
