@@ -52,12 +52,6 @@ type archiver struct {
 	// file, none open, for the next flush to record in the manifest
 	// (PartitionState.EmptyAfter).
 	covers map[int32]cover
-	// deletedCounted are, per partition, the offsets hindsight_lake_deleted_unarchived_total
-	// has counted past the lake's Through as of base: a seek, or the partition assigned
-	// again, reads them again from an earlier position and finds them deleted again, and
-	// they count once (countDeletedLocked). Kept here, not in partState, to outlive a
-	// revoke; the ranges up to base's Through go, as no seek goes below it.
-	deletedCounted map[int32][]OffsetRange
 
 	intern   *internCache       // poll goroutine only
 	doc      *jsonpath.Document // poll goroutine only: verdict.Accept's parse

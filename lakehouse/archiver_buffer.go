@@ -1,12 +1,10 @@
 package lakehouse
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -395,11 +393,12 @@ func (st *partState) unchargedFrom() int64 {
 // retention outran the archive), and the client went on from there. The file that
 // covers them says so in its manifest entry (FileEntry.Deleted). Offsets skipped for
 // other reasons (transaction markers, compaction) leave the log's start where it was,
-// so they are not counted.
+// so they are not recorded. hindsight_lake_deleted_unarchived_total counts them only
+// when that file commits (afterCommit): found, they may yet go to another writer's
+// file (a seek back), or be found again by the next run (a restart before the commit).
 func (a *archiver) deletedUnarchived(st *partState, p int32, from, to int64) {
 	n := to - from
 	st.deleted = append(st.deleted, OffsetRange{From: from, To: to - 1})
-	a.met.deletedUnarchived.WithLabelValues(strconv.Itoa(int(p))).Add(float64(a.countDeletedLocked(p, from, to-1)))
 	a.log.Warn("records were deleted by the broker before they were archived: the lake has no rows for them (the archive fell behind the topic's retention)",
 		"topic", a.cfg.Topic, "partition", p, "from", from, "to", to-1, "records", n)
 }
@@ -457,40 +456,4 @@ func (a *archiver) countBufferedLocked() {
 		buffered += b.len()
 	}
 	a.met.buffered.Set(float64(buffered))
-}
-
-// countDeletedLocked records partition p's offsets from to last as counted deleted
-// unarchived and says how many of them were not counted before. Found again after a seek
-// back (a rival's watermark below them) or a new assignment, they were counted once
-// already: counted again, the metric told of more records lost than retention removed.
-func (a *archiver) countDeletedLocked(p int32, from, last int64) int64 {
-	if a.deletedCounted == nil {
-		a.deletedCounted = map[int32][]OffsetRange{}
-	}
-	floor := int64(-1) // the lake accounts for the offsets up to it: no seek reads them again
-	if a.base != nil {
-		floor = a.base.Through(p)
-	}
-	fresh := last - from + 1
-	kept := []OffsetRange{{From: from, To: last}}
-	for _, r := range a.deletedCounted[p] {
-		if lo, hi := max(r.From, from), min(r.To, last); lo <= hi {
-			fresh -= hi - lo + 1
-		}
-		kept = append(kept, r)
-	}
-	slices.SortFunc(kept, func(x, y OffsetRange) int { return cmp.Compare(x.From, y.From) })
-	var merged []OffsetRange
-	for _, r := range kept {
-		if r.To <= floor {
-			continue
-		}
-		if n := len(merged); n > 0 && r.From <= merged[n-1].To+1 {
-			merged[n-1].To = max(merged[n-1].To, r.To)
-			continue
-		}
-		merged = append(merged, r)
-	}
-	a.deletedCounted[p] = merged
-	return fresh
 }

@@ -160,6 +160,9 @@ func (a *archiver) afterCommit(ctx context.Context, m *Manifest, all, accepted, 
 		a.met.files.Inc()
 		a.met.bytes.Add(float64(e.Bytes))
 		a.met.rawBytes.Add(float64(e.RawBytes))
+		// Counted here, by the writer whose file the manifest took, and only here: each
+		// accepted file commits once, and no two accepted files cover an offset.
+		a.met.deletedUnarchived.WithLabelValues(strconv.Itoa(int(b.partition))).Add(float64(e.DeletedRecords()))
 		// A file of a partition revoked while its flush ran lands too; the gauge is the
 		// owned partitions' (revoked deleted it) and stays gone.
 		if _, owned := a.parts[b.partition]; owned {

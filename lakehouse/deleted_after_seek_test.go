@@ -59,7 +59,15 @@ func TestDeletedRangeKeptOverASeekIsNotChargedAgain(t *testing.T) {
 	if !slices.EqualFunc(deleted, []OffsetRange{{From: 451, To: 479}}, sameRanges) {
 		t.Errorf("the next file lacks %v as deleted by Kafka, want just [451–479]: 480 on were read", deleted)
 	}
-	// Found twice, counted once: the metric is of records lost, not of finding them.
+	// Found twice, counted once, when the file that lists them commits: the metric is of
+	// records the lake lacks, not of finding them.
+	if got := deletedUnarchivedCount(t, a); got != 0 {
+		t.Errorf("hindsight_lake_deleted_unarchived_total = %v before the next file commits, want 0", got)
+	}
+	a.sealAll()
+	if err := a.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if got := deletedUnarchivedCount(t, a); got != 29 {
 		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 29 (451–479)", got)
 	}
@@ -138,7 +146,15 @@ func TestSeekBelowAWaitingDeletedRangeChargesWhatTheRejectedFileHeld(t *testing.
 	if !slices.EqualFunc(next.deleted, []OffsetRange{{From: 441, To: 479}}, sameRanges) {
 		t.Errorf("the next file lacks %v as deleted by Kafka, want [441–479]", next.deleted)
 	}
-	// 451–479 were counted when first found; the refetch adds 441–450 alone.
+	// Counted when the file that lists them commits, each once: 451–479, found before
+	// the seek and again after it, and 441–450.
+	if got := deletedUnarchivedCount(t, a); got != 0 {
+		t.Errorf("hindsight_lake_deleted_unarchived_total = %v before the next file commits, want 0", got)
+	}
+	a.sealAll()
+	if err := a.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if got := deletedUnarchivedCount(t, a); got != 39 {
 		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 39 (441–479)", got)
 	}

@@ -31,8 +31,9 @@ type metrics struct {
 	deleted         prometheus.Counter
 	watermark       *prometheus.GaugeVec
 	lag             *prometheus.GaugeVec
-	// deletedUnarchived counts, per partition, offsets the broker deleted before the
-	// archiver read them (appendLocked).
+	// deletedUnarchived counts, per partition, offsets the broker deleted before they
+	// were archived, as the files of this archiver that list them commit (afterCommit):
+	// found (appendLocked), they may yet go to another writer's file or the next run.
 	deletedUnarchived *prometheus.CounterVec
 	// archiveLagOffsets and archiveLagSeconds cover every partition of the topic (see
 	// lagLoop); readiness checks use them.
@@ -77,7 +78,7 @@ func newMetrics(reg prometheus.Registerer, feed *Feed) (*metrics, error) {
 		retentionHeld: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "lake", Name: "retention_held_partitions",
 			Help: "Partitions whose retention the last maintenance pass found held by a file holding an event dated more than an hour ahead of the clock, of unknown ingest time (written by an older version): it and every later file of the partition stay until then."}),
 		deletedUnarchived: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hindsight", Subsystem: "lake", Name: "deleted_unarchived_total",
-			Help: "Offsets of the events topic the broker deleted (the topic's retention) before the archiver read them, per partition: the lake has no rows for them, though a file's range covers them (its manifest entry lists them under deleted). Each offset counts once, though a seek back (another writer's file won) or a new assignment finds it deleted again. Shown at 0 for every partition this archiver owns."}, []string{"partition"}),
+			Help: "Offsets of the events topic the broker deleted (the topic's retention) before they were archived, per partition, counted when a file of this archiver that lists them under deleted in its manifest entry commits: the lake has no rows for them, though that file's range covers them. Offsets found deleted but left to another writer's file (its file won) or to the next run (a stop before the commit) are not counted here; each offset a file lists is counted once, by the writer whose file the manifest accepted. Shown at 0 for every partition this archiver owns."}, []string{"partition"}),
 		archiveLagOffsets: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "archive", Name: "lag_offsets",
 			Help: "Offsets of the events topic the lake does not hold yet (Kafka's end offset minus the newest manifest's watermark + 1), per partition, whether this process owns it or not."}, []string{"partition"}),
 		archiveLagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "hindsight", Subsystem: "archive", Name: "lag_seconds",

@@ -85,7 +85,8 @@ func TestRejectedFileThenDeletedRangeBelowNewStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	feed.Records(0, lakehouse.FromLogStart, fetchRange(t, b, 0, 100, 109)[:10])
-	waitMetric(t, reg, "hindsight_lake_deleted_unarchived_total", 50, 10*time.Second)
+	// The refused records are read in the append that finds 50–99 deleted before them.
+	waitMetric(t, reg, "hindsight_lake_records_refused_total", 10, 10*time.Second)
 
 	// The held commit goes ahead and loses to the other writer's: [0, 49] is rejected,
 	// the partition resumes at 100.
@@ -101,6 +102,11 @@ func TestRejectedFileThenDeletedRangeBelowNewStart(t *testing.T) {
 	})
 	if n := promtest.Value(t, reg, "hindsight_lake_storage_errors_total", "op", "commit manifest"); n > 0 { // -1: no such series
 		t.Errorf("%v manifest commits failed", n)
+	}
+	// The other writer read 0–99 before retention removed them: no file lists an offset
+	// as deleted, and this archiver, which found 50–99 gone, committed none that does.
+	if got := promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0"); got != 0 {
+		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 0: the lake holds rows for 50–99", got)
 	}
 	stopArchivers(t, stopA)
 }
