@@ -253,6 +253,12 @@ func TestDeletedBeforeArchived(t *testing.T) {
 	if got := promtest.Value(t, reg, "hindsight_events_deleted_unread_total", "partition", "0"); got != 30 {
 		t.Errorf("hindsight_events_deleted_unread_total = %v, want 30", got)
 	}
+	// Counted when the file listing the deleted offsets has committed, just after the
+	// manifest the poll above saw.
+	deletedCounted := func() bool {
+		return promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0") >= 30
+	}
+	poll.Until(t, 10*time.Second, "the deleted offsets counted", deletedCounted)
 	if got := promtest.Value(t, reg, "hindsight_lake_deleted_unarchived_total", "partition", "0"); got != 30 {
 		t.Errorf("hindsight_lake_deleted_unarchived_total = %v, want 30", got)
 	}
