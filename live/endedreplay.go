@@ -31,9 +31,10 @@ import (
 
 // replayEndedIfOwed queues the replay of windowed version ar, which ends in p at
 // offset at, when a process before this one may have sent firing alerts of it that
-// the state here does not hold: its hand-off, a recount, is still pending (the state
-// is not built yet), or this process has not reached where the killed one may have
-// got (p.restoredEnd) with a version it inherited. The caller holds p's lock, and
+// the state here does not hold: its hand-off, a recount or one a restored snapshot
+// held pending, is still pending (the state is not built yet), or this process has
+// not reached where the killed one may have got (p.restoredEnd) with a version it
+// inherited. The caller holds p's lock, and
 // calls it before ar's pending job and state go.
 //
 // A pending recount's start is where the version started in an earlier process only
@@ -47,9 +48,11 @@ func (d *Daemon) replayEndedIfOwed(p *partition, ar *controls.Version, at int64)
 		return
 	}
 	switch pb := p.pending[ar]; {
-	case pb != nil && pb.recount:
+	case pb != nil && (pb.recount || p.inherited[ar]):
+		// Inherited and not a recount: an ordinary hand-off a snapshot held pending,
+		// which a process killed since may have finished, firing from its start.
 		from := firingsFrom(ar, pb.start)
-		if p.snaps.restored == nil {
+		if pb.recount && p.snaps.restored == nil {
 			from = 0
 		}
 		d.startEndedReplay(p, ar, pb.start, from, max(at, p.restoredEnd))

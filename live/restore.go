@@ -533,17 +533,23 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 				// partition was elsewhere, or the daemon down): its open incidents are
 				// resolved here, as the process that held it would have, and those a
 				// process may have opened after the snapshot by replaying it
-				// (endedreplay.go). A pending hand-off's state is not in the snapshot, nor
-				// whether it was a recount: one started on a partition with no snapshot
-				// has for its start where that process resumed, and an earlier owner may
-				// have fired below it. It is taken for a recount, as an active pending
-				// version's restore is below, and the replay resolves every incident from
+				// (endedreplay.go). A pending hand-off's state is not in the snapshot: the
+				// replay resolves every incident from the version's start (from 0 when
+				// its history's alerts were sent too). A recount's start, on a partition
+				// started with no snapshot, is where that process resumed, and an earlier
+				// owner may have fired below it: its replay resolves every incident from
 				// the log's start, as the recount finished would have
-				// (TestPendingRecountEndedAfterSnapshotResolvesEarlierFiring).
+				// (TestPendingRecountEndedAfterSnapshotResolvesEarlierFiring). An ordinary
+				// hand-off's replay resolves from its start: below it, history's incidents
+				// were fired by no one
+				// (TestPendingHandoffEndedAfterSnapshotResolvesNothingNeverFired).
 				from := h.Next
-				if sr.Pending {
+				switch {
+				case sr.Recount:
 					from = 0
-				} else if sr.Window != nil {
+				case sr.Pending:
+					from = firingsFrom(ended, sr.Start)
+				case sr.Window != nil:
 					ws, _, err := window.Decode(ended.Rule, d.cfg.WindowLimits, sr.Window)
 					if err != nil {
 						return nil, fmt.Errorf("%w: window state of ended rule %s: %v", ErrStateCorrupt, k, err)
@@ -643,11 +649,12 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 				d.startBackfill(p, ar, sr.Start, sr.Start, false)
 			} else {
 				// The events buffered since sr.Start are gone: the job's history runs up to
-				// the resume offset and owes the crossings from sr.Start. Whether the
-				// hand-off was a recount, the snapshot does not say: the process that
-				// took it may have rebuilt a version an earlier owner ran, whose alerts
-				// were sent. It is taken for one, which resolves what it closes.
-				d.startWindowHandoff(p, ar, sr.Start, h.Next, true)
+				// the resume offset and owes the crossings from sr.Start. A recount (or a
+				// hand-off of a snapshot that does not say) rebuilds a version an earlier
+				// owner may have run, whose alerts were sent, and resolves what it
+				// closes; an ordinary hand-off's history below sr.Start fired nothing,
+				// and resolves nothing (TestPendingHandoffRestoredSendsNoResolveNeverFired).
+				d.startWindowHandoff(p, ar, sr.Start, h.Next, sr.Recount)
 			}
 		}
 	}

@@ -88,7 +88,7 @@ func TestUnreadableSnapshotIsReported(t *testing.T) {
 		return v.Count == 12 && v.Status == contract.RuleLive
 	})
 	st := second.State()
-	if len(st.Partitions) != 1 || !strings.Contains(st.Partitions[0].LastError, "encoding version 9; this build reads versions 1 to 7") {
+	if len(st.Partitions) != 1 || !strings.Contains(st.Partitions[0].LastError, "encoding version 9; this build reads versions 1 to 8") {
 		t.Fatalf("/v1/state does not say why the snapshot was not restored: %+v", st.Partitions)
 	}
 }

@@ -26,7 +26,7 @@ const MaxSnapshotBytesCap = s2.MaxBlockSize
 // offset and whether its history is still being backfilled) and every (customer, rule)
 // counter. Restoring it and consuming from Next reproduces the state exactly.
 //
-// Encoding, version 7 (integers are varints unless sized; strings are a uvarint length
+// Encoding, version 8 (integers are varints unless sized; strings are a uvarint length
 // and the bytes):
 //
 //	"HSPS" | version uint16 LE | compression byte (1 = S2) | 0 | body | crc32c LE
@@ -39,21 +39,25 @@ const MaxSnapshotBytesCap = s2.MaxBlockSize
 //	  unknown)
 //	rule count, then per rule: scope, id, version, control offset, fingerprint uint64 LE,
 //	  start, flags (bit 0: pending backfill; bit 1: incomplete history follows; bit 2:
-//	  window state follows; bit 3: refused matches follow), with bit 1: range count,
+//	  window state follows; bit 3: refused matches follow; bit 4: the pending hand-off
+//	  of a windowed rule is not a recount), with bit 1: range count,
 //	  then per range: from, to, reason; with bit 2: the length and bytes of the rule's
 //	  window.State encoding; with bit 3: the matches not counted at --max-counters
 //	customer count, counter count, then per customer: name, counter count, then per
 //	  counter: rule index, count
 //
-// Version 6 is version 7 without bit 3; a state that refused nothing is written as
-// version 6, so that a build before version 7 still restores it. Version 5 is version
-// 6 without the topic id (read as unknown). Version 4 is version 5
+// Version 7 is version 8 without bit 4: a state with no windowed hand-off pending that
+// is not a recount is written as version 7 (or 6), so that a build before version 8
+// still restores it, and a pending hand-off without bit 4, of any version, is taken for
+// a recount (restore.go). Version 6 is version 7 without bit 3; a state that refused
+// nothing is written as version 6, so that a build before version 7 still restores it.
+// Version 5 is version 6 without the topic id (read as unknown). Version 4 is version 5
 // without controls (read as unknown: endedreplay.go then
 // replays no version the snapshot does not name). Version 3 is version 4 whose window states have neither the lifecycle nor the
 // samples section (window.State.AppendTo's flags bits 1 and 2), version 2 is version 3
 // without bit 2 (no rule had windows, groups or another aggregate) and version 1 is
 // version 2 without bit 1 (no history was ever marked incomplete); this build reads all
-// seven, so that a build that cannot read a newer section says so (ErrStateVersion)
+// eight, so that a build that cannot read a newer section says so (ErrStateVersion)
 // instead of misreading it.
 //
 // S2 (klauspost/compress/s2) rather than zstd: on a 10M-counter state it compresses
@@ -64,9 +68,9 @@ const MaxSnapshotBytesCap = s2.MaxBlockSize
 // fingerprint): the same rule text made active by the same control record.
 const (
 	stateMagic   = "HSPS"
-	stateVersion = 7
-	// stateVersionV1 to V6 are still read: they lack only the refused matches, the
-	// topic id, the controls offset, the incomplete-history ranges, the window states
+	stateVersion = 8
+	// stateVersionV1 to V7 are still read: they lack only whether a pending hand-off is
+	// a recount, the refused matches, the topic id, the controls offset, the incomplete-history ranges, the window states
 	// and those states' lifecycle and samples.
 	stateVersionV1 = 1
 	stateVersionV2 = 2
@@ -74,6 +78,7 @@ const (
 	stateVersionV4 = 4
 	stateVersionV5 = 5
 	stateVersionV6 = 6
+	stateVersionV7 = 7
 
 	stateCompressionS2  = 1
 	stateHeaderLen      = 8
@@ -82,6 +87,7 @@ const (
 	stateIncompleteFlag = 2
 	stateWindowFlag     = 4
 	stateRefusedFlag    = 8
+	stateNotRecountFlag = 16
 )
 
 // Sentinel errors of snapshot decoding; callers try an older snapshot on either.
@@ -140,6 +146,12 @@ type stateRule struct {
 	Fingerprint   uint64
 	Start         int64
 	Pending       bool
+	// Recount (read for a windowed rule): the pending hand-off rebuilds a version
+	// that may have run on the partition before the process that took the snapshot
+	// resumed it (handoff.go, pendingBackfill.recount), so that its start is not where
+	// the version's alerts began. A snapshot before version 8 does not say, and its
+	// pending hand-offs are taken for recounts.
+	Recount bool
 	// Incomplete is the history below Start its finished backfill could not read.
 	Incomplete []contract.MissingRange
 	// Window is the rule's window.State encoding (nil for a plain count); it aliases
@@ -196,7 +208,7 @@ type stateEncoding struct {
 	index   []uint32 // index[rule seq] is the rule's position in the head's table + 1
 	maxID   uint32
 	// version is the encoding the body needs: stateVersionV6 unless a rule refused
-	// matches.
+	// matches (7) or holds a windowed hand-off pending that is not a recount (8).
 	version uint16
 }
 
@@ -252,8 +264,15 @@ func (p *partition) beginState(topic, group string, now time.Time, bufs *stateBu
 		w.b = binary.LittleEndian.AppendUint64(w.b, ar.Fingerprint)
 		w.varint(p.starts[ar])
 		var flags byte
-		if p.pending[ar] != nil {
+		if pb := p.pending[ar]; pb != nil {
 			flags |= statePendingFlag
+			// Only a windowed hand-off's restore and ended replay read it (restore.go),
+			// and only "not a recount" needs saying: a flag a version 7 state lacks
+			// keeps that state readable by the builds before.
+			if !pb.recount && !ar.Rule.Plain() {
+				flags |= stateNotRecountFlag
+				version = stateVersion
+			}
 		}
 		missing := p.incomplete[ar]
 		if len(missing) > 0 {
@@ -266,7 +285,7 @@ func (p *partition) beginState(topic, group string, now time.Time, bufs *stateBu
 		refused := p.refused[ar]
 		if refused > 0 {
 			flags |= stateRefusedFlag
-			version = stateVersion
+			version = max(version, stateVersionV7)
 		}
 		w.b = append(w.b, flags)
 		if len(missing) > 0 {
@@ -520,10 +539,12 @@ func decodeState(body []byte, version uint16, fn func(h *stateHeader) (func(cust
 		incomplete := r.b[0]&stateIncompleteFlag != 0
 		windowed := r.b[0]&stateWindowFlag != 0
 		refused := r.b[0]&stateRefusedFlag != 0
-		if refused && version < stateVersion {
+		notRecount := r.b[0]&stateNotRecountFlag != 0
+		if refused && version < stateVersionV7 || notRecount && (version < stateVersion || !sr.Pending) {
 			r.fail("rule flags")
 			break
 		}
+		sr.Recount = sr.Pending && !notRecount
 		r.b = r.b[1:]
 		if incomplete {
 			n := r.count("incomplete range count", 3)

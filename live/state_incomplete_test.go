@@ -157,7 +157,7 @@ func TestSnapshotRecordsItsControls(t *testing.T) {
 // TestSnapshotKeepsRefusedMatches: the matches a full counter store refused
 // (--max-counters) make their rule degraded after a restore too. A state that refused
 // none is written as version 6, which builds before version 7 restore; one that did,
-// as version 7, which they refuse (ErrStateVersion) rather than misread; and a version
+// as version 7 (no hand-off pending that is not a recount), which they refuse (ErrStateVersion) rather than misread; and a version
 // 6 frame around such a body is corrupt.
 func TestSnapshotKeepsRefusedMatches(t *testing.T) {
 	t.Parallel()
@@ -177,8 +177,8 @@ func TestSnapshotKeepsRefusedMatches(t *testing.T) {
 		orig.refused[f.rules[i]] = n
 	}
 	body, v := encode()
-	if v != stateVersion {
-		t.Fatalf("a state that refused matches is encoded as version %d, want %d", v, stateVersion)
+	if v != stateVersionV7 {
+		t.Fatalf("a state that refused matches is encoded as version %d, want %d", v, stateVersionV7)
 	}
 	got, err := f.d.partitionFromSnapshot(2, sealState(nil, body, v), map[int32]logBound{2: {start: 0, end: 1000}})
 	if err != nil {

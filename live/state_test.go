@@ -218,7 +218,7 @@ func TestSnapshotRefusals(t *testing.T) {
 		is     error
 		msg    string
 	}{
-		{"newer encoding", withVersion(8), 1, nil, ErrStateVersion, "encoding version 8; this build reads versions 1 to 7"},
+		{"newer encoding", withVersion(9), 1, nil, ErrStateVersion, "encoding version 9; this build reads versions 1 to 8"},
 		{"older encoding", withVersion(0), 1, nil, ErrStateVersion, "encoding version 0"},
 		{"flipped bit", flipped, 1, nil, ErrStateCorrupt, "checksum mismatch"},
 		{"truncated", good[:len(good)-9], 1, nil, ErrStateCorrupt, "checksum"},
