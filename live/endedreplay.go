@@ -37,12 +37,20 @@ import (
 // inherited. The caller holds p's lock, and
 // calls it before ar's pending job and state go.
 //
-// A pending recount's start is where the version started in an earlier process only
-// when a snapshot said so; on a partition started without one it is where this process
-// resumed, and the earlier owner may have fired from anywhere below: the recount,
-// finished, would have resolved every incident it closed from the log's start
-// (runWindowJob), so the replay does too, one verdict whatever the timing
-// (TestEditDuringRecountResolvesEarlierFiring).
+// A pending recount's start is not where the version's alerts began: on a partition
+// started without a snapshot it is where this process resumed, and a recount a
+// restored snapshot held pending (its flag says so, and every pending hand-off of a
+// snapshot before encoding version 8) started where the process that stored it
+// resumed without one; the earlier owner may have fired from anywhere below. The
+// recount, finished, would have resolved every incident it closed from the log's
+// start (runWindowJob), so the replay does too, one verdict whatever the timing
+// (TestEditDuringRecountResolvesEarlierFiring,
+// TestRestoredRecountEndedWhilePendingResolvesEarlierFiring). That holds as well for
+// a version newer than the restored snapshot, recounted from the resume offset,
+// whose incidents below it no one fired: the finished recount would resolve them
+// too, and receivers drop a resolve of an incident they never opened. An ordinary
+// hand-off a snapshot held pending resolves from its start only: below it,
+// history's incidents were silent (TestPendingHandoffEndedAfterSnapshotResolvesNothingNeverFired).
 func (d *Daemon) replayEndedIfOwed(p *partition, ar *controls.Version, at int64) {
 	if d.bf == nil || p.revoked || ar.Rule.Plain() || !ar.Rule.Resolves() {
 		return
@@ -52,7 +60,7 @@ func (d *Daemon) replayEndedIfOwed(p *partition, ar *controls.Version, at int64)
 		// Inherited and not a recount: an ordinary hand-off a snapshot held pending,
 		// which a process killed since may have finished, firing from its start.
 		from := firingsFrom(ar, pb.start)
-		if pb.recount && p.snaps.restored == nil {
+		if pb.recount {
 			from = 0
 		}
 		d.startEndedReplay(p, ar, pb.start, from, max(at, p.restoredEnd))

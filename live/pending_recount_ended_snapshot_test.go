@@ -83,3 +83,86 @@ func TestPendingRecountEndedAfterSnapshotResolvesEarlierFiring(t *testing.T) {
 			fired[0].AlertID, resolved)
 	}
 }
+
+// TestRestoredRecountEndedWhilePendingResolvesEarlierFiring: as above, A fires with
+// --no-snapshots and B stores S with its recount pending; but C restores S with its jobs
+// held, so that the recount S held pending is pending again in C, and the rule is
+// deleted then. The recount's start is where B resumed, and A fired below it: the
+// ended version's replay must resolve A's firing, as C's recount would have had it
+// finished, and as it does for the same recount pending in B
+// (TestEditDuringRecountResolvesEarlierFiring).
+func TestRestoredRecountEndedWhilePendingResolvesEarlierFiring(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three daemons and held recounts: make test runs it")
+	}
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	stateDir := t.TempDir()
+	const group = "restored-recount-ended-pending"
+	withoutState := func(c *live.Config) { c.Group, c.NoSnapshots, c.NoBackfill = group, true, false }
+	withState := func(c *live.Config) { c.Group, c.StateURL, c.NoBackfill = group, "file://"+stateDir, false }
+
+	// A: fires for a, no snapshot.
+	const js = `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
+	d, stop := livetest.StartLive(t, b, withoutState)
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, js)))
+	waitActive(t, d, []string{js})
+	b.Produce(t, loginFailed("a", 1), loginFailed("a", 2))
+	fired := alertsOn(t, b, 1)
+	if fired[0].Status != contract.StatusFiring || fired[0].RuleID != "bursts" {
+		t.Fatalf("first alert %+v, want bursts firing", fired[0])
+	}
+	waitCommitted(t, b, d, "A's events")
+	stop()
+	<-d.Done()
+
+	// B: recounts from the commit, the recount held pending; its stop stores S.
+	release, restore := holdJobs(group)
+	d, stop = livetest.StartLive(t, b, withState)
+	poll.Until(t, wait, "B's recount pending", func() bool {
+		st := d.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 1 && st.Partitions[0].Restored == nil
+	})
+	stop()
+	<-d.Done()
+	release()
+	restore()
+
+	// C: restores S, its recount held; the rule is deleted while it is pending.
+	release, restore = holdJobs(group)
+	defer restore()
+	defer release()
+	d, stop = livetest.StartLive(t, b, withState)
+	poll.Until(t, wait, "C restored S, its recount pending", func() bool {
+		st := d.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil && st.Partitions[0].Backfills == 1
+	})
+	if got := d.State().Partitions[0].Restored; got.Offset != 2 {
+		t.Fatalf("C restored %+v, want B's snapshot at offset 2", got)
+	}
+	b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
+	poll.Until(t, wait, "the rule deleted in C", func() bool {
+		_, ok := d.Count(rule.Key{Scope: "*", ID: "bursts"}, "")
+		return !ok
+	})
+	release()
+	poll.Until(t, wait, "C's jobs done", func() bool {
+		st := d.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 0
+	})
+	// C's stop flushes what its replay produced, so that every alert is on the topic.
+	stop()
+	<-d.Done()
+	resolved := 0
+	for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
+		t.Logf("alert v%d %s %s group %s offset %d", a.Version, a.Status, a.AlertID, a.Group, a.Offset)
+		if a.Status == contract.StatusResolved && a.AlertID == fired[0].AlertID {
+			resolved++
+		}
+	}
+	if resolved != 1 {
+		t.Errorf("A's firing alert %s resolved %d times after the version was deleted while C's recount, restored from B's snapshot, was pending, want once: it stays open for ever",
+			fired[0].AlertID, resolved)
+	}
+}
