@@ -28,3 +28,17 @@ func lockDataDir(dir string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// unlockDataDir lets go of the lock lockDataDir took on f, then closes f. Closing
+// alone is not enough: a flock belongs to the open file, which a child process forked
+// by another goroutine shares from its fork to its exec, so the lock outlived the
+// close meanwhile and a broker started again in this process found its directory in
+// use (TestEmbeddedRestartsWhileItsLockFileIsShared). LOCK_UN lets it go for every
+// descriptor of the file.
+func unlockDataDir(f *os.File) {
+	if f == nil {
+		return
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) // closing lets it go too, once no child holds the file
+	f.Close()
+}

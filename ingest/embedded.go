@@ -149,7 +149,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		// Before kfake loads the directory: its loader leaves torn tails in place
 		// (embedded_repair.go).
 		if err := repairDataDir(cfg.DataDir, cfg.AcceptLostOffsets, cfg.Logger, func() { blog.corrupt.Add(1) }); err != nil {
-			lock.Close()
+			unlockDataDir(lock)
 			return nil, err
 		}
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
@@ -157,11 +157,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 			opts = append(opts, kfake.SyncWrites())
 		}
 	}
-	unlock := func() {
-		if lock != nil {
-			lock.Close()
-		}
-	}
+	unlock := func() { unlockDataDir(lock) }
 	brokerCfg := map[string]string{}
 	if cfg.SegmentBytes > 0 {
 		brokerCfg["log.segment.bytes"] = strconv.FormatInt(cfg.SegmentBytes, 10)
@@ -269,9 +265,7 @@ func (e *Embedded) StorageErrors(kind string) int64 {
 // Close stops the broker.
 func (e *Embedded) Close() {
 	e.cluster.Close()
-	if e.lock != nil {
-		e.lock.Close() // after the broker's last write
-	}
+	unlockDataDir(e.lock) // after the broker's last write
 }
 
 // MissingTopics lists which of the standard topics the brokers do not have. For a
