@@ -2,17 +2,23 @@ package notify_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
@@ -23,6 +29,13 @@ import (
 // mute, so that the stage sends f1 as a re-send (unsent.go).
 func unmutedResendRig(t *testing.T, group string, respond func(r *http.Request) bool) (*notify.Stage, *kafkatest.Broker, *sink, func()) {
 	t.Helper()
+	return unmutedResendRigOf(t, group, alertFor("f1", "c-1", []string{"ops"}), nil, respond)
+}
+
+// unmutedResendRigOf is unmutedResendRig with the firing f1 given (its id f1, its
+// customer c-1, naming ops) and the stage's metrics taken by reg, when set.
+func unmutedResendRigOf(t *testing.T, group string, firing contract.Alert, reg prometheus.Registerer, respond func(r *http.Request) bool) (*notify.Stage, *kafkatest.Broker, *sink, func()) {
+	t.Helper()
 	b := startBroker(t)
 	hook := newSink(t, func(_ int, _ http.ResponseWriter, r *http.Request) bool { return respond(r) })
 	b.Produce(t, controlRecords(t,
@@ -31,11 +44,10 @@ func unmutedResendRig(t *testing.T, group string, respond func(r *http.Request) 
 	cfg := notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group,
 		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 3, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t), Registerer: reg,
 	}
 	st, stop := startMember(t, cfg)
 	poll.Until(t, 10*time.Second, "the mute folded", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) != nil })
-	firing := alertFor("f1", "c-1", []string{"ops"})
 	firing.Muted = true
 	fv, _ := json.Marshal(firing)
 	b.Produce(t, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: fv})
@@ -94,5 +106,83 @@ func TestUnmutedResendCutShortAtStopRecordsItsAttempts(t *testing.T) {
 		u.Reason != "stopped before it was sent (sent as its mute ended: its record was handled as muted, so no restart sends it)" {
 		t.Errorf("undelivered record: alert %s, destination %s, attempts %d, reason %q; want f1, ops, 1 attempt, stopped before it was sent",
 			u.Alert.AlertID, u.Destination, u.Attempts, u.Reason)
+	}
+}
+
+// TestUnmutedResendTooLargeAtStopIsCutAndWritten: the undelivered topic takes records
+// of at most 2000 bytes (its max.message.bytes), and the stop records a re-send whose
+// alert carries an 8000-byte context value. Refused as too large before any cutting,
+// the record is cut (its alert's values left out) and written, the refusal counted as
+// a failed write; it is not lost. Taking any such refusal for one at the record's
+// smallest would log the re-send as lost and write nothing, and no test held it.
+func TestUnmutedResendTooLargeAtStopIsCutAndWritten(t *testing.T) {
+	t.Parallel()
+	firing := alertFor("f1", "c-1", []string{"ops"})
+	// Hex of a seeded generator: the broker measures the compressed batch, and a run
+	// of one letter compresses to nothing.
+	rng := rand.New(rand.NewPCG(1, 2))
+	var hex strings.Builder
+	for range 8000 / 16 {
+		fmt.Fprintf(&hex, "%016x", rng.Uint64())
+	}
+	pad, _ := json.Marshal(hex.String())
+	firing.Context = map[string]json.RawMessage{"$.pad": pad}
+	reg := prometheus.NewRegistry()
+	var requests atomic.Int64
+	_, b, _, stop := unmutedResendRigOf(t, "notify-resend-too-large-stop", firing, reg, func(r *http.Request) bool {
+		requests.Add(1)
+		<-r.Context().Done() // down: holds the request until its sender goes
+		return false
+	})
+	b.SetTopicConfig(t, "alerts.undelivered", "max.message.bytes", "2000")
+	poll.Until(t, 10*time.Second, "f1 sent as its mute ended, held by the receiver", func() bool { return requests.Load() == 1 })
+	stop()
+	recs := b.Consume(t, "alerts.undelivered", 1, 10*time.Second)
+	if len(recs) != 1 {
+		t.Fatalf("alerts.undelivered holds %d records after the stop, want 1 (f1's, cut)", len(recs))
+	}
+	var u contract.Undelivered
+	if err := json.Unmarshal(recs[0].Value, &u); err != nil {
+		t.Fatal(err)
+	}
+	if u.Alert.AlertID != "f1" || !slices.Equal(u.Alert.ContextCut, []string{"$.pad"}) || string(u.Alert.Context["$.pad"]) != "null" || !strings.HasPrefix(u.Reason, "stopped before it was sent") {
+		t.Errorf("undelivered record: alert %s, $.pad of %d bytes, context cut %v, reason %q; want f1, its context value cut (null), stopped before it was sent",
+			u.Alert.AlertID, len(u.Alert.Context["$.pad"]), u.Alert.ContextCut, u.Reason)
+	}
+	if n := promtest.Sum(t, reg, "hindsight_notify_undelivered_lost_total"); n != 0 {
+		t.Errorf("hindsight_notify_undelivered_lost_total %v; want 0: cut, f1's record was written", n)
+	}
+	if n := promtest.Sum(t, reg, "hindsight_notify_undelivered_write_errors_total"); n != 1 {
+		t.Errorf("hindsight_notify_undelivered_write_errors_total %v; want 1 (the write refused before the cut)", n)
+	}
+}
+
+// TestUnmutedResendRecordFailedAtStopIsCounted: the stop's first write of a re-send's
+// undelivered record is refused (TOPIC_AUTHORIZATION_FAILED), the next lands. The
+// failed write is counted in hindsight_notify_undelivered_write_errors_total, as a
+// failed write of any other undelivered record is. Without the count it would only be
+// logged, and no test held it.
+func TestUnmutedResendRecordFailedAtStopIsCounted(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	var requests atomic.Int64
+	_, b, _, stop := unmutedResendRigOf(t, "notify-resend-failed-stop", alertFor("f1", "c-1", []string{"ops"}), reg, func(r *http.Request) bool {
+		requests.Add(1)
+		<-r.Context().Done() // down: holds the request until its sender goes
+		return false
+	})
+	var produces atomic.Int64
+	b.RefuseProduces(t, "alerts.undelivered", func() bool { return produces.Add(1) == 1 })
+	poll.Until(t, 10*time.Second, "f1 sent as its mute ended, held by the receiver", func() bool { return requests.Load() == 1 })
+	stop()
+	recs := b.Consume(t, "alerts.undelivered", 1, 10*time.Second)
+	if len(recs) != 1 {
+		t.Fatalf("alerts.undelivered holds %d records after the stop, want 1 (f1's, written again)", len(recs))
+	}
+	if n := produces.Load(); n != 2 {
+		t.Errorf("%d produces to alerts.undelivered, want 2 (refused, then landed)", n)
+	}
+	if n := promtest.Sum(t, reg, "hindsight_notify_undelivered_write_errors_total"); n != 1 {
+		t.Errorf("hindsight_notify_undelivered_write_errors_total %v; want 1 (the refused write)", n)
 	}
 }
