@@ -251,6 +251,7 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		}
 	}
 	slices.SortFunc(rows, newestFirst)
+	rows = onceEach(rows)
 	sampleCut := res.Truncated // only reading's bounds have been met so far
 	res.Sample.Events = len(rows)
 	if len(rows) > 0 {
@@ -471,4 +472,24 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// onceEach keeps the first of rows holding the same offset of a partition. Live reads
+// each offset once, and a backtest counts it once; this project's archivers never write
+// an offset twice, but a lake file written by another tool may, and the manifest
+// checks only that files do not overlap.
+func onceEach(rows []lakehouse.Row) []lakehouse.Row {
+	type at struct {
+		partition int32
+		offset    int64
+	}
+	seen := make(map[at]struct{}, len(rows))
+	return slices.DeleteFunc(rows, func(r lakehouse.Row) bool {
+		k := at{r.Partition, r.Offset}
+		if _, dup := seen[k]; dup {
+			return true
+		}
+		seen[k] = struct{}{}
+		return false
+	})
 }
