@@ -11,11 +11,23 @@ import (
 // Until polls cond every 10ms until it holds, failing t after timeout.
 func Until(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Within(timeout, cond) {
+		t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
+
+// Within polls cond every 10ms until it holds or timeout passes, and reports whether
+// it held. Use it rather than Until when the caller's own assertion after the wait
+// says better what went wrong than "waiting for …" would (what stays open, the
+// metrics or logs seen, which ids are missing), or when the wait is only a bound
+// and the caller goes on either way.
+func Within(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			return false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return true
 }
