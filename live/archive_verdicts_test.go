@@ -186,9 +186,7 @@ func TestArchiveFeedLimit(t *testing.T) {
 			}
 			// The counter moves once a commit returns, a little after its manifest shows.
 			archived := func() float64 { return promtest.Sum(t, reg, "hindsight_lake_records_archived_total") - before }
-			for deadline := time.Now().Add(10 * time.Second); archived() < float64(produced) && time.Now().Before(deadline); {
-				time.Sleep(20 * time.Millisecond)
-			}
+			poll.Within(10*time.Second, func() bool { return archived() >= float64(produced) })
 			if got := archived(); got != float64(produced) {
 				t.Errorf("%v records archived, want the %d produced", got, produced)
 			}

@@ -317,11 +317,7 @@ func TestCompactionKeepsADestinationARuleDeleteNamed(t *testing.T) {
 // what they made.
 func awaitRecords(t *testing.T, b *kafkatest.Broker, topic string, n int64, timeout time.Duration) {
 	t.Helper()
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if b.TopicRecords(t, topic) >= n {
-			return
-		}
-	}
+	poll.Within(timeout, func() bool { return b.TopicRecords(t, topic) >= n })
 }
 
 // TestRestartAfterCompactionOfARepeatedUpsert: the same upsert published twice (a

@@ -135,18 +135,14 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	// event.
 	group := fmt.Sprintf("handoff-%d", seed)
 	consumed := kafkatest.ReadThrough(history)
-	settled := false
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+	settled := poll.Within(90*time.Second, func() bool {
 		views := d.Rules()
 		live := len(views) == len(active)
 		for _, v := range views {
 			live = live && v.Status == "live"
 		}
-		if live && b.GroupCommitted(t, group, "events") >= consumed {
-			settled = true
-			break
-		}
-	}
+		return live && b.GroupCommitted(t, group, "events") >= consumed
+	})
 	if !settled {
 		t.Fatalf("not settled after 90s: %d events produced up to offsets %d in all, group committed %d, rules %+v (want %d active)",
 			len(history), consumed, b.GroupCommitted(t, group, "events"), d.Rules(), len(active))

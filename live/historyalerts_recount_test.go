@@ -52,7 +52,7 @@ func TestHistoryAlertsBoundKeepsRecountResolves(t *testing.T) {
 	waitCommitted(t, b, d, "every event")
 
 	var resolved []string
-	for deadline := time.Now().Add(10 * time.Second); len(resolved) < len(users) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	poll.Within(10*time.Second, func() bool {
 		resolved = resolved[:0]
 		for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 			u := strings.Trim(string(a.Group["$.user"]), `"`)
@@ -60,7 +60,8 @@ func TestHistoryAlertsBoundKeepsRecountResolves(t *testing.T) {
 				resolved = append(resolved, u)
 			}
 		}
-	}
+		return len(resolved) >= len(users)
+	})
 	slices.Sort(resolved)
 	if fmt.Sprint(resolved) != fmt.Sprint(users) {
 		t.Errorf("resolved %v; want every user whose firing the first process sent, %v", resolved, users)

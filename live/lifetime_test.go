@@ -61,12 +61,13 @@ func TestNoSnapshotsRestartResolvesFiringAlert(t *testing.T) {
 		})
 	}
 	var got []string
-	for deadline := time.Now().Add(10 * time.Second); len(got) < len(want) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	poll.Within(10*time.Second, func() bool {
 		got = got[:0]
 		for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 			got = append(got, fmt.Sprintf("%s %s @%d", a.Status, a.AlertID, a.Offset))
 		}
-	}
+		return len(got) >= len(want)
+	})
 	if !slices.Equal(got, want) {
 		t.Errorf("alerts topic after a restart without snapshots\n  %s\nan uninterrupted run\n  %s\n(first firing alert %s)",
 			strings.Join(got, "\n  "), strings.Join(want, "\n  "), fired[0].AlertID)
@@ -163,12 +164,13 @@ func TestPendingRecountRestoredResolvesFiringAlert(t *testing.T) {
 	waitCommitted(t, b, d, "every event")
 
 	var got []string
-	for deadline := time.Now().Add(10 * time.Second); len(got) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	poll.Within(10*time.Second, func() bool {
 		got = got[:0]
 		for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 			got = append(got, fmt.Sprintf("%s %s", a.Status, a.AlertID))
 		}
-	}
+		return len(got) >= 2
+	})
 	want := []string{"firing " + fired[0].AlertID, "resolved " + fired[0].AlertID}
 	if !slices.Equal(got, want) {
 		t.Errorf("alerts topic after the pending recount was restored and finished\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))

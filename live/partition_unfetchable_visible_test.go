@@ -88,11 +88,10 @@ func TestAPartitionThatCannotBeFetchedIsVisible(t *testing.T) {
 		t.Fatalf("events seen %d while fetches fail, want %d (the test needs the fetches to fail)", seen, len(first))
 	}
 	var lag float64
-	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if lag = promtest.Value(t, d.reg, "hindsight_consumer_lag_records", "partition", "0"); lag >= behind {
-			break
-		}
-	}
+	poll.Within(wait, func() bool {
+		lag = promtest.Value(t, d.reg, "hindsight_consumer_lag_records", "partition", "0")
+		return lag >= behind
+	})
 	if lag < behind {
 		t.Errorf("hindsight_consumer_lag_records{partition=\"0\"} = %v with %d records produced and none read (fetches failing), want >= %d", lag, behind, behind)
 	}

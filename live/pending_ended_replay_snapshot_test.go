@@ -87,9 +87,10 @@ func TestPendingEndedReplayAtLogEndResolvesOnce(t *testing.T) {
 		t.Fatalf("restored %+v, want S (%s) at offset 3, the log's end", got, s.Key)
 	}
 	var n int64
-	for deadline := time.Now().Add(10 * time.Second); n < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	poll.Within(10*time.Second, func() bool {
 		n = b.TopicRecords(t, "alerts")
-	}
+		return n >= 2
+	})
 	if n != 2 {
 		t.Fatalf("%d alert records, want bursts' firing and its resolve: the firing sent after S stays open", n)
 	}
@@ -102,8 +103,7 @@ func TestPendingEndedReplayAtLogEndResolvesOnce(t *testing.T) {
 	// 4. The next restores the snapshot stored after the replay, not S.
 	d, _ = livetest.StartLive(t, b, conf)
 	if got := restored(d); got.Key == s.Key {
-		for deadline := time.Now().Add(10 * time.Second); b.TopicRecords(t, "alerts") < 3 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		}
+		poll.Within(10*time.Second, func() bool { return b.TopicRecords(t, "alerts") >= 3 })
 		t.Errorf("restored S (%s) again after its ended version's replay was done: no snapshot was stored after it; %d alert records now, want 2",
 			s.Key, b.TopicRecords(t, "alerts"))
 	}

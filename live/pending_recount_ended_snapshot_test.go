@@ -69,8 +69,7 @@ func TestPendingRecountEndedAfterSnapshotResolvesEarlierFiring(t *testing.T) {
 	}
 	// A bounded wait for the resolve, not a timing assertion: the replay is done (no
 	// job running), its alerts produced after.
-	for deadline := time.Now().Add(10 * time.Second); b.TopicRecords(t, "alerts") < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-	}
+	poll.Within(10*time.Second, func() bool { return b.TopicRecords(t, "alerts") >= 2 })
 	resolved := 0
 	for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 		t.Logf("alert v%d %s %s offset %d", a.Version, a.Status, a.AlertID, a.Offset)
