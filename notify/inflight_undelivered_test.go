@@ -80,9 +80,7 @@ func TestStageInFlightUndeliveredRecordNotWrittenAfterRevoke(t *testing.T) {
 	start() // B: takes one partition and delivers its alert
 	// Revoking waits for A's writes (up to 30 s), and so does the rebalance: they are
 	// let go after 5 s, and B then has nothing to deliver.
-	for deadline := time.Now().Add(5 * time.Second); len(hook.delivered()) == 0 && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.Within(5*time.Second, func() bool { return len(hook.delivered()) > 0 })
 	close(release)
 	undelivered := map[string]int{}
 	for _, r := range b.Consume(t, "alerts.undelivered", 2, 20*time.Second) {

@@ -108,7 +108,7 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 		undelivered[u.Alert.AlertID] = true
 	}
 	var lost []string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	poll.Within(10*time.Second, func() bool {
 		got := map[string]bool{}
 		for _, h := range holds {
 			for _, k := range h.delivered() {
@@ -121,10 +121,8 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 				lost = append(lost, id)
 			}
 		}
-		if len(lost) == 0 || time.Now().After(deadline) {
-			break
-		}
-	}
+		return len(lost) == 0
+	})
 	if len(lost) > 0 {
 		t.Errorf("after a rolling restart, alerts neither delivered nor recorded undelivered: %v", lost)
 	}
@@ -289,7 +287,7 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 		}
 	}
 	var lost []string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	poll.Within(10*time.Second, func() bool {
 		got := map[string]bool{}
 		for _, k := range hold.delivered() {
 			got[strings.TrimSuffix(k, ":firing")] = true
@@ -300,10 +298,8 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 				lost = append(lost, id)
 			}
 		}
-		if len(lost) == 0 || time.Now().After(deadline) {
-			break
-		}
-	}
+		return len(lost) == 0
+	})
 	if len(lost) > 0 {
 		t.Errorf("partition 1 was committed at %d; alerts neither delivered nor recorded undelivered: %v", at, lost)
 	}

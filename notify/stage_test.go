@@ -287,9 +287,7 @@ func TestStageDeliversThroughFailures(t *testing.T) {
 		}
 		return true
 	}
-	for deadline := time.Now().Add(10 * time.Second); !recentStates() && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Within(10*time.Second, recentStates)
 	for k, want := range wantStates {
 		if states[k] != want {
 			t.Errorf("Recent: %s is %q, want %q", k, states[k], want)

@@ -19,6 +19,7 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -154,9 +155,7 @@ func TestTrackedAlertsAreBoundedWhileTheOldestWaits(t *testing.T) {
 	// A commit tick pops what it can: waited for, bounded, rather than slept (a slow
 	// tick left the entries unpopped); entries that never fall stay and fail below.
 	bound := 2 * (queueSize + concurrency)
-	for deadline := time.Now().Add(10 * time.Second); s.openEntries() > bound && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Within(10*time.Second, func() bool { return s.openEntries() <= bound })
 	open := s.openEntries()
 	committed := b.GroupCommitted(t, "notify-track-growth", "alerts")
 	pending := promtest.Sum(t, r.reg, "hindsight_notify_pending_alerts")
