@@ -16,6 +16,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -69,10 +70,8 @@ func TestControlReaderWaitsForItsTopic(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "waiting for the controls topic"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no word of waiting for the topic after 10s; logs:\n%s", logs.String())
-		}
+	if !poll.Within(10*time.Second, func() bool { return strings.Contains(logs.String(), "waiting for the controls topic") }) {
+		t.Fatalf("no word of waiting for the topic after 10s; logs:\n%s", logs.String())
 	}
 
 	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -18,6 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/poll"
 )
 
 // Environment of the broker child process of TestEmbeddedSurvivesKill9: its
@@ -94,16 +96,18 @@ func startBrokerChild(t *testing.T, cfg EmbeddedConfig) *brokerChild {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.kill(t) })
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if b, err := os.ReadFile(addrFile); err == nil {
-			c.addr = string(b)
-			return c
+	if !poll.Within(30*time.Second, func() bool {
+		b, err := os.ReadFile(addrFile)
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			c.kill(t) // and reaped, so that its output is whole
-			t.Fatalf("the broker child did not listen within 30s:\n%s", c.stderr)
-		}
+		c.addr = string(b)
+		return true
+	}) {
+		c.kill(t) // and reaped, so that its output is whole
+		t.Fatalf("the broker child did not listen within 30s:\n%s", c.stderr)
 	}
+	return c
 }
 
 // kill sends SIGKILL, unless the child has already been reaped, and checks that the
