@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -32,14 +33,15 @@ func TestJunkManifestAtTheLastVersionStallsArchiving(t *testing.T) {
 	h.produce(t, b.Client(t), 200)
 	end := h.ends()[0]
 	var snap *lakehouse.Snapshot
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	if poll.Within(15*time.Second, func() bool {
 		s, err := lake.Snapshot(ctx)
-		if err == nil {
-			snap = s
-			if s.Watermark(0) >= end {
-				return
-			}
+		if err != nil {
+			return false
 		}
+		snap = s
+		return s.Watermark(0) >= end
+	}) {
+		return
 	}
 	var v int64 = -1
 	if snap != nil {

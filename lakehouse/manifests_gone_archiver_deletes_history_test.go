@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -56,7 +57,7 @@ func TestArchiverOverMissingManifestsDeletesHistory(t *testing.T) {
 	// dozens of passes. The history must still be there after them.
 	var runErr error
 	stopped, lost := false, false
-	for deadline := time.Now().Add(10 * time.Second); !lost && !stopped && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	poll.Within(10*time.Second, func() bool {
 		select {
 		case runErr = <-done:
 			stopped = true
@@ -70,7 +71,8 @@ func TestArchiverOverMissingManifestsDeletesHistory(t *testing.T) {
 			}
 		}
 		lost = gone == len(history)
-	}
+		return lost || stopped
+	})
 	if lost {
 		snap, err := lake.Snapshot(ctx)
 		if err != nil {
