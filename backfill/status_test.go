@@ -73,15 +73,12 @@ func TestRuleShowsUnreadableLakeFile(t *testing.T) {
 	poll.Until(t, 30*time.Second, "events consumed", func() bool { return d.EventsSeen() >= 10 })
 	b.Produce(t, livetest.Upsert(t, backfill.VerdictRules(t)[0]))
 	var v contract.RuleView
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	if !poll.Within(60*time.Second, func() bool {
 		v, _ = ruleView(t, d, "v-0")
-		if v.Status == contract.RuleError && len(v.Backfill) == 1 && v.Backfill[0].Attempts >= 3 &&
-			strings.Contains(v.Backfill[0].LastError, files[1].Path) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 60s the rule view is %+v: want status error, the job retrying, its last error naming %s", v, files[1].Path)
-		}
+		return v.Status == contract.RuleError && len(v.Backfill) == 1 && v.Backfill[0].Attempts >= 3 &&
+			strings.Contains(v.Backfill[0].LastError, files[1].Path)
+	}) {
+		t.Fatalf("after 60s the rule view is %+v: want status error, the job retrying, its last error naming %s", v, files[1].Path)
 	}
 	t.Logf("status %s, attempts %d, last error %s", v.Status, v.Backfill[0].Attempts, v.Backfill[0].LastError)
 }
