@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/hindsightdev/hindsight/internal/poll"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -27,16 +29,7 @@ func start(t *testing.T, g *Governor) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitFor(t, "the first tick", func() bool { return g.GoLimit() != 0 })
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen within 10s", what)
-		}
-	}
+	poll.Until(t, 10*time.Second, "the first tick", func() bool { return g.GoLimit() != 0 })
 }
 
 func TestValidate(t *testing.T) {
@@ -79,11 +72,11 @@ func TestGoLimitFollowsOffHeap(t *testing.T) {
 		{"off-heap memory beyond the limit", 2 * limit, floor, true},
 	} {
 		off.Store(tc.off)
-		waitFor(t, tc.name+": the runtime's limit "+strconv.FormatInt(tc.want, 10), func() bool {
+		poll.Until(t, 10*time.Second, tc.name+": the runtime's limit "+strconv.FormatInt(tc.want, 10), func() bool {
 			return g.GoLimit() == tc.want && debug.SetMemoryLimit(-1) == tc.want && g.Total() >= tc.off
 		})
 		if tc.reached {
-			waitFor(t, tc.name+": a release", func() bool { return released.Load() > 0 })
+			poll.Until(t, 10*time.Second, tc.name+": a release", func() bool { return released.Load() > 0 })
 		} else if n := released.Load(); n > 0 {
 			t.Errorf("%s: released %d times under the limit", tc.name, n)
 		}
@@ -103,7 +96,7 @@ func TestReached(t *testing.T) {
 		t.Fatal(err)
 	}
 	start(t, g)
-	waitFor(t, "three ticks at the limit", func() bool { return reached.Load() >= 3 })
+	poll.Until(t, 10*time.Second, "three ticks at the limit", func() bool { return reached.Load() >= 3 })
 	if n, got := reached.Load(), g.Reached(); got < n-1 || got > n+1 {
 		t.Errorf("Reached() = %d after %d calls of OnReached", got, n)
 	}
