@@ -15,6 +15,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
@@ -176,14 +177,10 @@ func TestBackfillCommandSaysIncomplete(t *testing.T) {
 		snap *lakehouse.Snapshot
 		err  error
 	)
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if snap, err = lake.Snapshot(ctx); err == nil && snap.Watermark(0) == int64(len(recs))-1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the archiver did not archive %d records within 60s", len(recs))
-		}
-	}
+	poll.Until(t, 60*time.Second, fmt.Sprintf("the archiver to archive %d records", len(recs)), func() bool {
+		snap, err = lake.Snapshot(ctx)
+		return err == nil && snap.Watermark(0) == int64(len(recs))-1
+	})
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("archiver: %v", err)

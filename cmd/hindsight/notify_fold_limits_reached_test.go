@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
@@ -54,12 +55,10 @@ func TestNotifyFoldLimitsReachedInMetrics(t *testing.T) {
 	// The fold logs each control it refuses as it applies the fetch's records and counts
 	// its drops after the last: the warning about bad-2 comes just before the counts.
 	var metrics string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	poll.Within(10*time.Second, func() bool {
 		metrics = livetest.GetText(t, "http://"+addr+"/metrics")
-		if (reached(metrics, cases[0].name) && reached(metrics, cases[1].name)) || time.Now().After(deadline) {
-			break
-		}
-	}
+		return reached(metrics, cases[0].name) && reached(metrics, cases[1].name)
+	})
 	for _, tc := range cases {
 		if !strings.Contains(metrics, tc.shown) {
 			t.Errorf("/metrics lacks %s", tc.shown)

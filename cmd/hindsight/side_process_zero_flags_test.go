@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
@@ -79,14 +80,12 @@ func TestSideProcessZeroLimitFlags(t *testing.T) {
 			// The archiver shows its limits once it has opened the lake: wait (bounded)
 			// until every limit of the table is shown.
 			var metrics string
-			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			poll.Within(30*time.Second, func() bool {
 				metrics = livetest.GetText(t, "http://"+got+"/metrics")
-				if !slices.ContainsFunc(proc.flags, func(f struct{ flag, limit string }) bool {
+				return !slices.ContainsFunc(proc.flags, func(f struct{ flag, limit string }) bool {
 					return !strings.Contains(metrics, fmt.Sprintf(`hindsight_limit{name=%q}`, f.limit))
-				}) {
-					break
-				}
-			}
+				})
+			})
 			for _, f := range proc.flags {
 				def := cmd.Flags().Lookup(f.flag).DefValue
 				want, err := strconv.ParseFloat(def, 64)

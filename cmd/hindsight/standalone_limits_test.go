@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
@@ -41,11 +42,12 @@ func TestArchiveLimitsInMetrics(t *testing.T) {
 		"hindsight_lake_typed_paths_over_limit 1",
 	}
 	var metrics string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		// The archiver shows its limits once it has opened the lake.
-		if metrics = livetest.GetText(t, "http://"+addr+"/metrics"); !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(metrics, w) }) {
-			return
-		}
+	// The archiver shows its limits once it has opened the lake.
+	if poll.Within(30*time.Second, func() bool {
+		metrics = livetest.GetText(t, "http://"+addr+"/metrics")
+		return !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(metrics, w) })
+	}) {
+		return
 	}
 	for _, w := range want {
 		if !strings.Contains(metrics, w) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 )
 
 // runToEnd runs the built binary with args to its end (at most a minute) and returns
@@ -112,17 +113,11 @@ func TestSigtermWhileProbingBrokerIsAStop(t *testing.T) {
 		mu.Lock()
 		before := len(conns)
 		mu.Unlock()
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		poll.Until(t, 30*time.Second, args[0]+": a connection to the silent broker", func() bool {
 			mu.Lock()
-			n := len(conns)
-			mu.Unlock()
-			if n > before {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: no connection to the silent broker within 30s", args[0])
-			}
-		}
+			defer mu.Unlock()
+			return len(conns) > before
+		})
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
