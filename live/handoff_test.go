@@ -135,7 +135,7 @@ func handoffScenario(t *testing.T, seed uint64) int64 {
 	// event.
 	group := fmt.Sprintf("handoff-%d", seed)
 	consumed := kafkatest.ReadThrough(history)
-	settled := poll.Within(90*time.Second, func() bool {
+	settled := poll.WithinEvery(90*time.Second, 300*time.Millisecond, func() bool {
 		views := d.Rules()
 		live := len(views) == len(active)
 		for _, v := range views {

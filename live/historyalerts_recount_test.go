@@ -52,7 +52,7 @@ func TestHistoryAlertsBoundKeepsRecountResolves(t *testing.T) {
 	waitCommitted(t, b, d, "every event")
 
 	var resolved []string
-	poll.Within(10*time.Second, func() bool {
+	poll.WithinEvery(10*time.Second, 50*time.Millisecond, func() bool {
 		resolved = resolved[:0]
 		for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 			u := strings.Trim(string(a.Group["$.user"]), `"`)

@@ -61,7 +61,7 @@ func TestNoSnapshotsRestartResolvesFiringAlert(t *testing.T) {
 		})
 	}
 	var got []string
-	poll.Within(10*time.Second, func() bool {
+	poll.WithinEvery(10*time.Second, 50*time.Millisecond, func() bool {
 		got = got[:0]
 		for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 			got = append(got, fmt.Sprintf("%s %s @%d", a.Status, a.AlertID, a.Offset))
@@ -164,7 +164,7 @@ func TestPendingRecountRestoredResolvesFiringAlert(t *testing.T) {
 	waitCommitted(t, b, d, "every event")
 
 	var got []string
-	poll.Within(10*time.Second, func() bool {
+	poll.WithinEvery(10*time.Second, 50*time.Millisecond, func() bool {
 		got = got[:0]
 		for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 			got = append(got, fmt.Sprintf("%s %s", a.Status, a.AlertID))

@@ -196,7 +196,7 @@ func churnOracle(t *testing.T, seed uint64) {
 		}
 		return true
 	}
-	poll.Within(wait, settled)
+	poll.WithinEvery(wait, 50*time.Millisecond, settled)
 	lateStart := map[int32]int64{}
 	for _, m := range members {
 		for p, o := range m.d.StartOffsets(late.Key()) {
@@ -266,7 +266,7 @@ func churnOracle(t *testing.T, seed uint64) {
 		}
 		return true
 	}
-	poll.Within(wait, all)
+	poll.WithinEvery(wait, 50*time.Millisecond, all)
 	// The rule handed its history mid-churn: each of its alerts is on the topic, once
 	// or more. A member that leaves while the alerts its hand-off raised are being
 	// produced cannot tell one handed over just before its stop from one failed by it,

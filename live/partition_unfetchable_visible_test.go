@@ -88,7 +88,7 @@ func TestAPartitionThatCannotBeFetchedIsVisible(t *testing.T) {
 		t.Fatalf("events seen %d while fetches fail, want %d (the test needs the fetches to fail)", seen, len(first))
 	}
 	var lag float64
-	poll.Within(wait, func() bool {
+	poll.WithinEvery(wait, 50*time.Millisecond, func() bool {
 		lag = promtest.Value(t, d.reg, "hindsight_consumer_lag_records", "partition", "0")
 		return lag >= behind
 	})

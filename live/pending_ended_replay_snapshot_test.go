@@ -87,7 +87,7 @@ func TestPendingEndedReplayAtLogEndResolvesOnce(t *testing.T) {
 		t.Fatalf("restored %+v, want S (%s) at offset 3, the log's end", got, s.Key)
 	}
 	var n int64
-	poll.Within(10*time.Second, func() bool {
+	poll.WithinEvery(10*time.Second, 50*time.Millisecond, func() bool {
 		n = b.TopicRecords(t, "alerts")
 		return n >= 2
 	})
@@ -103,7 +103,7 @@ func TestPendingEndedReplayAtLogEndResolvesOnce(t *testing.T) {
 	// 4. The next restores the snapshot stored after the replay, not S.
 	d, _ = livetest.StartLive(t, b, conf)
 	if got := restored(d); got.Key == s.Key {
-		poll.Within(10*time.Second, func() bool { return b.TopicRecords(t, "alerts") >= 3 })
+		poll.WithinEvery(10*time.Second, 50*time.Millisecond, func() bool { return b.TopicRecords(t, "alerts") >= 3 })
 		t.Errorf("restored S (%s) again after its ended version's replay was done: no snapshot was stored after it; %d alert records now, want 2",
 			s.Key, b.TopicRecords(t, "alerts"))
 	}

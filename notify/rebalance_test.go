@@ -108,7 +108,7 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 		undelivered[u.Alert.AlertID] = true
 	}
 	var lost []string
-	poll.Within(10*time.Second, func() bool {
+	poll.WithinEvery(10*time.Second, 100*time.Millisecond, func() bool {
 		got := map[string]bool{}
 		for _, h := range holds {
 			for _, k := range h.delivered() {
@@ -287,7 +287,7 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 		}
 	}
 	var lost []string
-	poll.Within(10*time.Second, func() bool {
+	poll.WithinEvery(10*time.Second, 100*time.Millisecond, func() bool {
 		got := map[string]bool{}
 		for _, k := range hold.delivered() {
 			got[strings.TrimSuffix(k, ":firing")] = true

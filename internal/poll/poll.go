@@ -22,12 +22,19 @@ func Until(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 // metrics or logs seen, which ids are missing), or when the wait is only a bound
 // and the caller goes on either way.
 func Within(timeout time.Duration, cond func() bool) bool {
+	return WithinEvery(timeout, 10*time.Millisecond, cond)
+}
+
+// WithinEvery is Within asking cond every interval: for a cond that costs enough
+// (a request to the broker, a replay of the whole history) that asking it a hundred
+// times a second would load the 2-core machine the other tests share.
+func WithinEvery(timeout, interval time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(interval)
 	}
 	return true
 }
