@@ -2,6 +2,8 @@ package rule
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -89,6 +91,39 @@ func TestRulesFileAtMaxRulesFileBytesExactly(t *testing.T) {
 	}
 	_, err := ParseRulesFile("r.yaml", file)
 	if want := `rule: invalid: r.yaml: file is 59 bytes; at most 58 (limit max_rules_file_bytes)`; err == nil || err.Error() != want {
+		t.Errorf("a file a byte over max_rules_file_bytes: %v; want %s", err, want)
+	}
+}
+
+// TestReadRulesFileBytesAtTheLimitExactly: reading a rules file from disk takes one of
+// max_rules_file_bytes bytes exactly, whole, and refuses one a byte larger, as parsing
+// does. It sets the limits in force, so it does not run in parallel.
+func TestReadRulesFileBytesAtTheLimitExactly(t *testing.T) {
+	mustLimits(t)
+	t.Cleanup(func() {
+		if err := SetLimits(DefaultLimits); err != nil {
+			t.Fatal(err)
+		}
+	})
+	file := []byte("- id: a\n  scope: \"*\"\n  when: {path: $.type}\n  threshold: 2\n")
+	path := filepath.Join(t.TempDir(), "r.yaml")
+	if err := os.WriteFile(path, file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lim := DefaultLimits
+	lim.MaxRulesFileBytes = len(file)
+	if err := SetLimits(lim); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := ReadRulesFileBytes(path); err != nil || string(data) != string(file) {
+		t.Errorf("a file of max_rules_file_bytes (%d) exactly: %q, %v", len(file), data, err)
+	}
+	lim.MaxRulesFileBytes = len(file) - 1
+	if err := SetLimits(lim); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadRulesFileBytes(path)
+	if want := "rule: invalid: " + path + ": file is larger than 58 bytes (limit max_rules_file_bytes)"; err == nil || err.Error() != want {
 		t.Errorf("a file a byte over max_rules_file_bytes: %v; want %s", err, want)
 	}
 }
