@@ -73,13 +73,22 @@ func ValidateAllowed(allowed []string) error {
 			continue
 		}
 		// A port that is not a number would never equal a request's, so the entry would
-		// allow nothing while the operator believes it allows that host.
-		if host, port, err := net.SplitHostPort(h); err == nil {
-			if n, perr := strconv.ParseUint(port, 10, 16); perr != nil || n == 0 {
-				errs = append(errs, fmt.Errorf("allowed host %q: the part after the colon must be a port from 1 to 65535 (or give the host alone for any port)", h))
-			} else if host == "" {
-				errs = append(errs, fmt.Errorf("allowed host %q: give a host name before the port", h))
+		// allow nothing while the operator believes it allows that host. Allows compares
+		// the port's text, and no browser writes one with leading zeros (0080): that
+		// allowed nothing too.
+		host, port, err := net.SplitHostPort(h)
+		if err != nil {
+			// Only an IPv6 address holds colons without a port: any other text would
+			// never equal a request's host (alerts.example:80:80).
+			if strings.Contains(h, ":") && net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")) == nil {
+				errs = append(errs, fmt.Errorf("allowed host %q: give a host name or host:port (an IPv6 address with a port in brackets: [2001:db8::1]:8080)", h))
 			}
+			continue
+		}
+		if n, perr := strconv.ParseUint(port, 10, 16); perr != nil || n == 0 || strconv.FormatUint(n, 10) != port {
+			errs = append(errs, fmt.Errorf("allowed host %q: the part after the colon must be a port from 1 to 65535, without leading zeros (or give the host alone for any port)", h))
+		} else if host == "" {
+			errs = append(errs, fmt.Errorf("allowed host %q: give a host name before the port", h))
 		}
 	}
 	return errors.Join(errs...)
