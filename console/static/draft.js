@@ -215,15 +215,32 @@ function draft() {
 }
 
 // versionOf reads the version typed. Number rounded one past 2^53 (9007199254740993)
-// to the neighbour the daemon takes, and the rule was saved as a version not typed: a
-// number no double holds exactly goes with its digits (BigDigits), for the daemon to
-// refuse by name. Text that is no JSON number (leading zeros aside) goes as Number
+// to the neighbour the daemon takes, and a fraction a double does not hold
+// (2.00000000000000001, 4503599627370496.5) to a whole number: the rule was saved as a
+// version not typed. Only text whose value is a safe integer exactly goes as a Number
+// (1.0 and 1e3 too); any other number goes with its digits (BigDigits), for the daemon
+// to refuse by name. Text that is no JSON number (leading zeros aside) goes as Number
 // reads it, which the daemon refuses or takes as typed.
 function versionOf(text) {
   const n = Number(text);
-  if (Number.isSafeInteger(n)) return n;
+  const exact = integerOf(text);
+  if (exact !== null && Number.isSafeInteger(n) && BigInt(n) === exact) return n;
   const t = text.replace(/^(-?)0+(?=\d)/, "$1");
   return /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(t) ? new BigDigits(t) : n;
+}
+
+// integerOf is the exact value of decimal text as a BigInt, or null when it is no
+// whole number (or no decimal, or beyond 10^21, past any version).
+function integerOf(text) {
+  const m = /^(-?)(\d*)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m || (m[2] === "" && m[3] === undefined)) return null;
+  const frac = m[3] || "";
+  let digits = (m[2] + frac).replace(/^0+/, "");
+  let exp = Number(m[4] || 0) - frac.length;
+  if (digits === "") return 0n;
+  while (exp < 0 && digits.endsWith("0")) { digits = digits.slice(0, -1); exp++; }
+  if (exp < 0 || digits.length + exp > 22) return null;
+  return BigInt(m[1] + digits) * 10n ** BigInt(exp);
 }
 
 // ---------- problems, positioned ----------
