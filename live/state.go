@@ -40,7 +40,8 @@ const MaxSnapshotBytesCap = s2.MaxBlockSize
 //	rule count, then per rule: scope, id, version, control offset, fingerprint uint64 LE,
 //	  start, flags (bit 0: pending backfill; bit 1: incomplete history follows; bit 2:
 //	  window state follows; bit 3: refused matches follow; bit 4: the pending hand-off
-//	  of a windowed rule is not a recount), with bit 1: range count,
+//	  of a windowed rule is not a recount; bits 5 to 7 are never set, and a body
+//	  holding one is corrupt), with bit 1: range count,
 //	  then per range: from, to, reason; with bit 2: the length and bytes of the rule's
 //	  window.State encoding; with bit 3: the matches not counted at --max-counters
 //	customer count, counter count, then per customer: name, counter count, then per
@@ -540,7 +541,10 @@ func decodeState(body []byte, version uint16, fn func(h *stateHeader) (func(cust
 		windowed := r.b[0]&stateWindowFlag != 0
 		refused := r.b[0]&stateRefusedFlag != 0
 		notRecount := r.b[0]&stateNotRecountFlag != 0
-		if refused && version < stateVersionV7 || notRecount && (version < stateVersion || !sr.Pending) {
+		// A bit no build writes is no bit to ignore: the bytes after it would be read
+		// as if it meant nothing.
+		unknown := r.b[0]&^(statePendingFlag|stateIncompleteFlag|stateWindowFlag|stateRefusedFlag|stateNotRecountFlag) != 0
+		if unknown || refused && version < stateVersionV7 || notRecount && (version < stateVersion || !sr.Pending) {
 			r.fail("rule flags")
 			break
 		}
