@@ -132,9 +132,7 @@ func RunBackfill(ctx context.Context, cfg BackfillConfig) (*BackfillReport, erro
 			if err != nil {
 				return nil, fmt.Errorf("bench: backfill of %s: %w", r.ID, err)
 			}
-			if d := time.Since(t0); i == 0 || d < bj.Backfill {
-				bj.Backfill, bj.BackfillCPU = d, selfCPU()-cpu0
-			}
+			bj.Backfill, bj.BackfillCPU = faster(i == 0, bj.Backfill, bj.BackfillCPU, time.Since(t0), selfCPU()-cpu0)
 			if res.Rows != int64(cfg.Events) || res.TailRecords != 0 {
 				return nil, fmt.Errorf("bench: backfill of %s scanned %d rows and %d tail records, want %d and 0", r.ID, res.Rows, res.TailRecords, cfg.Events)
 			}
@@ -143,9 +141,7 @@ func RunBackfill(ctx context.Context, cfg BackfillConfig) (*BackfillReport, erro
 			if err != nil {
 				return nil, err
 			}
-			if d := time.Since(t0); i == 0 || d < bj.Replay {
-				bj.Replay, bj.ReplayCPU = d, selfCPU()-cpu0
-			}
+			bj.Replay, bj.ReplayCPU = faster(i == 0, bj.Replay, bj.ReplayCPU, time.Since(t0), selfCPU()-cpu0)
 			if !maps.Equal(res.Counts, replayed) {
 				return nil, fmt.Errorf("bench: rule %s: backfill and replay counts differ (%d and %d customers)", r.ID, len(res.Counts), len(replayed))
 			}
@@ -199,4 +195,14 @@ func (r *BackfillReport) Result() Result {
 		},
 		Wall: Duration(r.Wall),
 	}
+}
+
+// faster is the wall and CPU time of the faster of the best pass so far (none yet when
+// first) and this one: a repeated job reports its fastest pass, the one the machine's
+// other work disturbed least, as throughput's fastest does.
+func faster(first bool, bestWall, bestCPU, wall, cpu time.Duration) (time.Duration, time.Duration) {
+	if first || wall < bestWall {
+		return wall, cpu
+	}
+	return bestWall, bestCPU
 }
