@@ -23,43 +23,12 @@ import (
 // (TestEditDuringRecountResolvesEarlierFiring).
 func TestPendingRecountEndedAfterSnapshotResolvesEarlierFiring(t *testing.T) {
 	t.Parallel()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	stateDir := t.TempDir()
-	const group = "pending-recount-ended"
-	withoutState := func(c *live.Config) { c.Group, c.NoSnapshots, c.NoBackfill = group, true, false }
-	withState := func(c *live.Config) { c.Group, c.StateURL, c.NoBackfill = group, "file://"+stateDir, false }
-
-	// A: fires for a, no snapshot.
-	const js = `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
-	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
-	d, stop := livetest.StartLive(t, b, withoutState)
-	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, js)))
-	waitActive(t, d, []string{js})
-	b.Produce(t, loginFailed("a", 1), loginFailed("a", 2))
-	fired := alertsOn(t, b, 1)
-	if fired[0].Status != contract.StatusFiring || fired[0].RuleID != "bursts" {
-		t.Fatalf("first alert %+v, want bursts firing", fired[0])
-	}
-	waitCommitted(t, b, d, "A's events")
-	stop()
-	<-d.Done()
-
-	// B: recounts from the commit, the recount held pending; its stop stores S.
-	release, restore := holdJobs(group)
-	d, stop = livetest.StartLive(t, b, withState)
-	poll.Until(t, wait, "B's recount pending", func() bool {
-		st := d.State()
-		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 1 && st.Partitions[0].Restored == nil
-	})
-	stop()
-	<-d.Done()
-	release()
-	restore()
+	b, _, withState, fired := firedThenRecountStored(t, "pending-recount-ended")
 
 	b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
 
 	// C: restores S, the version ended since.
-	d, _ = livetest.StartLive(t, b, withState)
+	d, _ := livetest.StartLive(t, b, withState)
 	poll.Until(t, wait, "C restored S, no job running", func() bool {
 		st := d.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil && st.Partitions[0].Backfills == 0
@@ -95,44 +64,13 @@ func TestRestoredRecountEndedWhilePendingResolvesEarlierFiring(t *testing.T) {
 		t.Skip("three daemons and held recounts: make test runs it")
 	}
 	t.Parallel()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	stateDir := t.TempDir()
-	const group = "restored-recount-ended-pending"
-	withoutState := func(c *live.Config) { c.Group, c.NoSnapshots, c.NoBackfill = group, true, false }
-	withState := func(c *live.Config) { c.Group, c.StateURL, c.NoBackfill = group, "file://"+stateDir, false }
-
-	// A: fires for a, no snapshot.
-	const js = `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
-	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
-	d, stop := livetest.StartLive(t, b, withoutState)
-	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, js)))
-	waitActive(t, d, []string{js})
-	b.Produce(t, loginFailed("a", 1), loginFailed("a", 2))
-	fired := alertsOn(t, b, 1)
-	if fired[0].Status != contract.StatusFiring || fired[0].RuleID != "bursts" {
-		t.Fatalf("first alert %+v, want bursts firing", fired[0])
-	}
-	waitCommitted(t, b, d, "A's events")
-	stop()
-	<-d.Done()
-
-	// B: recounts from the commit, the recount held pending; its stop stores S.
-	release, restore := holdJobs(group)
-	d, stop = livetest.StartLive(t, b, withState)
-	poll.Until(t, wait, "B's recount pending", func() bool {
-		st := d.State()
-		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 1 && st.Partitions[0].Restored == nil
-	})
-	stop()
-	<-d.Done()
-	release()
-	restore()
+	b, group, withState, fired := firedThenRecountStored(t, "restored-recount-ended-pending")
 
 	// C: restores S, its recount held; the rule is deleted while it is pending.
-	release, restore = holdJobs(group)
+	release, restore := holdJobs(group)
 	defer restore()
 	defer release()
-	d, stop = livetest.StartLive(t, b, withState)
+	d, stop := livetest.StartLive(t, b, withState)
 	poll.Until(t, wait, "C restored S, its recount pending", func() bool {
 		st := d.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil && st.Partitions[0].Backfills == 1
@@ -164,4 +102,44 @@ func TestRestoredRecountEndedWhilePendingResolvesEarlierFiring(t *testing.T) {
 		t.Errorf("A's firing alert %s resolved %d times after the version was deleted while C's recount, restored from B's snapshot, was pending, want once: it stays open for ever",
 			fired[0].AlertID, resolved)
 	}
+}
+
+// firedThenRecountStored runs the first two processes both tests above share, in
+// consumer group group of a new one-partition broker: A, with --no-snapshots, fires
+// windowed rule bursts (resolve on) for a and stops, the incident open; B, with
+// snapshots on but none stored, recounts the version from A's commit and stops with
+// the recount held pending, storing snapshot S. It returns the broker, the group,
+// the configuration of a process with B's state, and A's firing alert.
+func firedThenRecountStored(t *testing.T, group string) (*kafkatest.Broker, string, func(*live.Config), []contract.Alert) {
+	t.Helper()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	stateDir := t.TempDir()
+	withoutState := func(c *live.Config) { c.Group, c.NoSnapshots, c.NoBackfill = group, true, false }
+	withState := func(c *live.Config) { c.Group, c.StateURL, c.NoBackfill = group, "file://"+stateDir, false }
+
+	const js = `{"id":"bursts","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
+	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
+	d, stop := livetest.StartLive(t, b, withoutState)
+	b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, js)))
+	waitActive(t, d, []string{js})
+	b.Produce(t, loginFailed("a", 1), loginFailed("a", 2))
+	fired := alertsOn(t, b, 1)
+	if fired[0].Status != contract.StatusFiring || fired[0].RuleID != "bursts" {
+		t.Fatalf("first alert %+v, want bursts firing", fired[0])
+	}
+	waitCommitted(t, b, d, "A's events")
+	stop()
+	<-d.Done()
+
+	release, restore := holdJobs(group)
+	d, stop = livetest.StartLive(t, b, withState)
+	poll.Until(t, wait, "B's recount pending", func() bool {
+		st := d.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 1 && st.Partitions[0].Restored == nil
+	})
+	stop()
+	<-d.Done()
+	release()
+	restore()
+	return b, group, withState, fired
 }
