@@ -12,6 +12,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/internal/testlog"
@@ -58,11 +59,7 @@ func rememberForReadAgain(t *testing.T, maxOpen int, ids ...string) *prometheus.
 	b := startBroker(t)
 	hook := newSink(t, func(_ int, _ http.ResponseWriter, _ *http.Request) bool { return true })
 	now := time.Now()
-	recs := controlRecords(t,
-		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}),
-		rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "earlier", Rule: "*", Until: now.Add(-50 * time.Minute).UTC(), Reason: "deploy", By: "ops"}))
-	recs[1].Timestamp = now.Add(-2 * time.Hour)
-	b.Produce(t, recs...)
+	produceOpsAndEndedMute(t, b, hook.srv.URL, now)
 	cfg := notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-remember-for-read-again",
 		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 3, AllowPrivate: true},
@@ -107,4 +104,17 @@ func rememberForReadAgain(t *testing.T, maxOpen int, ids ...string) *prometheus.
 		return !slices.ContainsFunc(ids, func(id string) bool { return !slices.Contains(got, id+":resolved") })
 	})
 	return reg
+}
+
+// produceOpsAndEndedMute writes destination ops (a webhook to hookURL) and a mute of
+// c-1's alerts written 2h before now and ended 50m before it: a mute that covered an
+// incident begun before a 1h look-back and has ended since, the case in which a
+// resolve not remembered may count notify_remember_for_seconds.
+func produceOpsAndEndedMute(t *testing.T, b *kafkatest.Broker, hookURL string, now time.Time) {
+	t.Helper()
+	recs := controlRecords(t,
+		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hookURL + "/hook"}),
+		rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "earlier", Rule: "*", Until: now.Add(-50 * time.Minute).UTC(), Reason: "deploy", By: "ops"}))
+	recs[1].Timestamp = now.Add(-2 * time.Hour)
+	b.Produce(t, recs...)
 }

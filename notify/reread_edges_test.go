@@ -18,7 +18,6 @@ import (
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
-	"github.com/hindsightdev/hindsight/rule"
 )
 
 // TestRereadFromTheLogStartLeavesNothingOut: a restarted stage whose partition's first
@@ -34,11 +33,7 @@ func TestRereadFromTheLogStartLeavesNothingOut(t *testing.T) {
 	b := startBroker(t)
 	hook := newSink(t, func(_ int, _ http.ResponseWriter, _ *http.Request) bool { return true })
 	now := time.Now()
-	recs := controlRecords(t,
-		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}),
-		rule.UpsertMute(&rule.Mute{Scope: "c-1", ID: "earlier", Rule: "*", Until: now.Add(-50 * time.Minute).UTC(), Reason: "deploy", By: "ops"}))
-	recs[1].Timestamp = now.Add(-2 * time.Hour)
-	b.Produce(t, recs...)
+	produceOpsAndEndedMute(t, b, hook.srv.URL, now)
 	const group = "notify-reread-from-log-start"
 	cfg := notify.Config{
 		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group,
