@@ -166,25 +166,7 @@ func TestRestoredHandoffEndedWhilePendingResolvesLaterFiring(t *testing.T) {
 		st := d.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil && st.Partitions[0].Backfills == 1
 	})
-	b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
-	poll.Until(t, wait, "the rule deleted in C", func() bool {
-		_, ok := d.Count(rule.Key{Scope: "*", ID: "bursts"}, "")
-		return !ok
-	})
-	release()
-	poll.Until(t, wait, "C's jobs done", func() bool {
-		st := d.State()
-		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 0
-	})
-	stop()
-	<-d.Done()
-	resolved := 0
-	for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
-		t.Logf("alert v%d %s %s group %s offset %d", a.Version, a.Status, a.AlertID, a.Group, a.Offset)
-		if a.Status == contract.StatusResolved && a.AlertID == fired[0].AlertID {
-			resolved++
-		}
-	}
+	resolved := resolvesAfterDeleteWhilePending(t, b, d, stop, release, fired[0].AlertID)
 	if resolved != 1 {
 		t.Errorf("X's firing alert %s resolved %d times after the version was deleted while C's restored hand-off was pending, want once: it stays open for ever",
 			fired[0].AlertID, resolved)

@@ -78,26 +78,7 @@ func TestRestoredRecountEndedWhilePendingResolvesEarlierFiring(t *testing.T) {
 	if got := d.State().Partitions[0].Restored; got.Offset != 2 {
 		t.Fatalf("C restored %+v, want B's snapshot at offset 2", got)
 	}
-	b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
-	poll.Until(t, wait, "the rule deleted in C", func() bool {
-		_, ok := d.Count(rule.Key{Scope: "*", ID: "bursts"}, "")
-		return !ok
-	})
-	release()
-	poll.Until(t, wait, "C's jobs done", func() bool {
-		st := d.State()
-		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 0
-	})
-	// C's stop flushes what its replay produced, so that every alert is on the topic.
-	stop()
-	<-d.Done()
-	resolved := 0
-	for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
-		t.Logf("alert v%d %s %s group %s offset %d", a.Version, a.Status, a.AlertID, a.Group, a.Offset)
-		if a.Status == contract.StatusResolved && a.AlertID == fired[0].AlertID {
-			resolved++
-		}
-	}
+	resolved := resolvesAfterDeleteWhilePending(t, b, d, stop, release, fired[0].AlertID)
 	if resolved != 1 {
 		t.Errorf("A's firing alert %s resolved %d times after the version was deleted while C's recount, restored from B's snapshot, was pending, want once: it stays open for ever",
 			fired[0].AlertID, resolved)
@@ -142,4 +123,32 @@ func firedThenRecountStored(t *testing.T, group string) (*kafkatest.Broker, stri
 	release()
 	restore()
 	return b, group, withState, fired
+}
+
+// resolvesAfterDeleteWhilePending deletes rule bursts in process d while release holds
+// its restored hand-off pending, lets the job go, stops d (its stop flushes what the
+// ended version's replay produced, so that every alert is on the topic) and returns how
+// many resolves of alertID the alerts topic holds.
+func resolvesAfterDeleteWhilePending(t *testing.T, b *kafkatest.Broker, d *live.Daemon, stop, release func(), alertID string) int {
+	t.Helper()
+	b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
+	poll.Until(t, wait, "the rule deleted in C", func() bool {
+		_, ok := d.Count(rule.Key{Scope: "*", ID: "bursts"}, "")
+		return !ok
+	})
+	release()
+	poll.Until(t, wait, "C's jobs done", func() bool {
+		st := d.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 0
+	})
+	stop()
+	<-d.Done()
+	resolved := 0
+	for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
+		t.Logf("alert v%d %s %s group %s offset %d", a.Version, a.Status, a.AlertID, a.Group, a.Offset)
+		if a.Status == contract.StatusResolved && a.AlertID == alertID {
+			resolved++
+		}
+	}
+	return resolved
 }
