@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -28,9 +29,9 @@ func TestCacheBoundCountsWhatAKilledProcessLeft(t *testing.T) {
 	bkt := lakehouse.NewMemBucket()
 	var files [][]lakehouse.Row
 	for i := range 4 {
-		files = append(files, LegacyRows(int64(i*2), fmt.Sprintf("c-%d", i), `{"a":"admin"}`, `{"a":"user"}`))
+		files = append(files, lakehousetest.LegacyRows(int64(i*2), fmt.Sprintf("c-%d", i), `{"a":"admin"}`, `{"a":"user"}`))
 	}
-	WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: files})
+	lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: files})
 	lake := lakehouse.NewLake(bkt, nil)
 	r, err := rule.ParseRule([]byte(`{"id":"admins","scope":"*","version":1,"threshold":1000000,"when":{"path":"$.a","op":"==","value":"admin"}}`))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -135,9 +136,9 @@ func TestCachedCopyDamagedInsideIsFetchedAgain(t *testing.T) {
 func adminsLake(t *testing.T) (*lakehouse.MemBucket, []lakehouse.FileEntry, func(cache string) (map[string]int64, error)) {
 	t.Helper()
 	bkt := lakehouse.NewMemBucket()
-	files := WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
-		LegacyRows(0, "c-1", `{"a":"admin"}`, `{"a":"user"}`, `{"a":"admin"}`),
-		LegacyRows(3, "c-2", `{"a":"admin"}`, `{"a":"admin"}`),
+	files := lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
+		lakehousetest.LegacyRows(0, "c-1", `{"a":"admin"}`, `{"a":"user"}`, `{"a":"admin"}`),
+		lakehousetest.LegacyRows(3, "c-2", `{"a":"admin"}`, `{"a":"admin"}`),
 	}})
 	lake := lakehouse.NewLake(bkt, nil)
 	r, err := rule.ParseRule([]byte(`{"id":"admins","scope":"*","version":1,"threshold":1000000,"when":{"path":"$.a","op":"==","value":"admin"}}`))

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -37,9 +38,9 @@ func TestCacheSharedWithAnotherProcess(t *testing.T) {
 	bkt := lakehouse.NewMemBucket()
 	var fs [][]lakehouse.Row
 	for i := range 24 {
-		fs = append(fs, LegacyRows(int64(i*3), fmt.Sprintf("c-%d", i%5), `{"a":"admin"}`, `{"a":"user"}`, `{"a":"admin"}`))
+		fs = append(fs, lakehousetest.LegacyRows(int64(i*3), fmt.Sprintf("c-%d", i%5), `{"a":"admin"}`, `{"a":"user"}`, `{"a":"admin"}`))
 	}
-	WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: fs})
+	lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: fs})
 	lake := lakehouse.NewLake(bkt, nil)
 	r, err := rule.ParseRule([]byte(`{"id":"admins","scope":"*","version":1,"threshold":1000000,"when":{"path":"$.a","op":"==","value":"admin"}}`))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
 
 // TestHeldCopyOutlivesAnotherProcessEviction: the flock protocol of cache.go on its own.
@@ -29,9 +30,9 @@ func TestHeldCopyOutlivesAnotherProcessEviction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	bkt := lakehouse.NewMemBucket()
-	files := WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
-		LegacyRows(0, "c-1", `{"a":"admin"}`),
-		LegacyRows(1, "c-2", `{"a":"user"}`),
+	files := lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
+		lakehousetest.LegacyRows(0, "c-1", `{"a":"admin"}`),
+		lakehousetest.LegacyRows(1, "c-2", `{"a":"user"}`),
 	}})
 	lake := lakehouse.NewLake(bkt, nil)
 	cache := t.TempDir()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -62,14 +63,14 @@ func (b *archivingLake) move(ctx context.Context) error {
 	}
 	// The archiver commits one small file of 3 events past the job's start.
 	m := *snap.Manifest()
-	rows := LegacyRows(b.next, "c-new", `{"a":"admin"}`, `{"a":"admin"}`, `{"a":"admin"}`)
-	e := legacyFile(b.tb, 0, rows)
+	rows := lakehousetest.LegacyRows(b.next, "c-new", `{"a":"admin"}`, `{"a":"admin"}`, `{"a":"admin"}`)
+	data, e := lakehousetest.LegacyFile(b.tb, 0, rows)
 	e.StartOffset = b.next
 	e.Path = fmt.Sprintf("data/p=0000/h=2024-01-01T00/%020d-%020d-%08x.parquet", e.StartOffset, e.EndOffset, 0xa0000+b.moves)
-	if err := b.Bucket.Put(ctx, e.Path, bytes.NewReader(e.data)); err != nil {
+	if err := b.Bucket.Put(ctx, e.Path, bytes.NewReader(data)); err != nil {
 		return err
 	}
-	m.Files = append(append([]lakehouse.FileEntry(nil), m.Files...), e.FileEntry)
+	m.Files = append(append([]lakehouse.FileEntry(nil), m.Files...), e)
 	m.Partitions = append([]lakehouse.PartitionState(nil), m.Partitions...)
 	m.Partitions[0].Watermark = e.EndOffset
 	m.Version++
@@ -124,10 +125,10 @@ func TestBackfillOutlivingDeleteDelayUnderCompaction(t *testing.T) {
 					}
 				}
 				admin := fmt.Sprintf(`{"a":"admin","pad":%q}`, pad)
-				fs = append(fs, LegacyRows(int64(i*3), c, admin, `{"a":"user"}`, admin))
+				fs = append(fs, lakehousetest.LegacyRows(int64(i*3), c, admin, `{"a":"user"}`, admin))
 				want[c] += 2
 			}
-			files := WriteLegacyLake(t, inner, map[int32][][]lakehouse.Row{0: fs})
+			files := lakehousetest.WriteLegacyLake(t, inner, map[int32][][]lakehouse.Row{0: fs})
 			start := int64(n * 3)
 			bkt := &archivingLake{Bucket: inner, tb: t, next: start, small: slices.MinFunc(files[:n/2], func(a, b lakehouse.FileEntry) int { return cmp.Compare(a.Bytes, b.Bytes) }).Bytes}
 			// A cache that keeps no file past its read, as for history larger than

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -19,9 +20,9 @@ func TestCustomerOfExactlyMaxBytesIsCounted(t *testing.T) {
 	bkt := lakehouse.NewMemBucket()
 	exact := strings.Repeat("e", rule.CurrentMaxCustomerBytes())
 	long := strings.Repeat("l", rule.CurrentMaxCustomerBytes()+1)
-	WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
-		LegacyRows(0, exact, `{"a":"admin"}`, `{"a":"admin"}`),
-		LegacyRows(2, long, `{"a":"admin"}`),
+	lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
+		lakehousetest.LegacyRows(0, exact, `{"a":"admin"}`, `{"a":"admin"}`),
+		lakehousetest.LegacyRows(2, long, `{"a":"admin"}`),
 	}})
 	lake := lakehouse.NewLake(bkt, nil)
 	runner, err := NewRunner(Config{Lake: lake, CacheDir: t.TempDir()})

@@ -10,6 +10,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/jsonpath"
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -22,9 +23,9 @@ func TestLongCustomerKeysOfOldFilesCountNowhere(t *testing.T) {
 	t.Parallel()
 	bkt := lakehouse.NewMemBucket()
 	long := strings.Repeat("c", rule.CurrentMaxCustomerBytes()+1)
-	WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
-		LegacyRows(0, "c-1", `{"a":"admin"}`),
-		LegacyRows(1, long, `{"a":"admin"}`, `{"a":"admin"}`),
+	lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
+		lakehousetest.LegacyRows(0, "c-1", `{"a":"admin"}`),
+		lakehousetest.LegacyRows(1, long, `{"a":"admin"}`, `{"a":"admin"}`),
 	}})
 	lake := lakehouse.NewLake(bkt, nil)
 	runner, err := NewRunner(Config{Lake: lake, CacheDir: t.TempDir()})

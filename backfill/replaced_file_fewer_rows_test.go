@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hindsightdev/hindsight/lakehouse"
+	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
 )
 
 // TestReplacedLakeFileWithFewerRowsCountsSilently: a listed lake file replaced by
@@ -28,14 +29,14 @@ func TestReplacedLakeFileWithFewerRowsCountsSilently(t *testing.T) {
 		for i := range p {
 			p[i] = `{"a":"admin"}`
 		}
-		return LegacyRows(from, "c-1", p...)
+		return lakehousetest.LegacyRows(from, "c-1", p...)
 	}
-	files := WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {admins(0, 20), admins(20, 20)}})
+	files := lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {admins(0, 20), admins(20, 20)}})
 	victim := files[1]
 
 	// The replacement: one row at the file's first offset, padded before its footer
 	// to the listed file's size (the footer's offsets are absolute and before it).
-	repl := legacyFile(t, 0, admins(20, 1)).data
+	repl, _ := lakehousetest.LegacyFile(t, 0, admins(20, 1))
 	if int64(len(repl)) >= victim.Bytes {
 		t.Fatalf("replacement of %d bytes is not smaller than the %d listed", len(repl), victim.Bytes)
 	}

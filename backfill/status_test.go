@@ -63,9 +63,9 @@ func TestRuleShowsUnreadableLakeFile(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	bkt, dir := lakehousetest.FileBucket(t)
-	files := backfill.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
-		backfill.LegacyRows(0, "c-0", `{"a":"admin"}`, `{"a":"admin"}`),
-		backfill.LegacyRows(2, "c-\xff", `{"a":"admin"}`, `{"a":"admin"}`),
+	files := lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {
+		lakehousetest.LegacyRows(0, "c-0", `{"a":"admin"}`, `{"a":"admin"}`),
+		lakehousetest.LegacyRows(2, "c-\xff", `{"a":"admin"}`, `{"a":"admin"}`),
 	}})
 	produceEvents(t, b, 10)
 	d := startOnLake(t, b, "file://"+dir)
@@ -91,7 +91,7 @@ func TestRuleShowsIncompleteHistory(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	bkt, dir := lakehousetest.FileBucket(t)
-	backfill.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {backfill.LegacyRows(0, "c-0", strings.Split(strings.Repeat(`{"a":"admin"}|`, 10), "|")[:10]...)}})
+	lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {lakehousetest.LegacyRows(0, "c-0", strings.Split(strings.Repeat(`{"a":"admin"}|`, 10), "|")[:10]...)}})
 	produceEvents(t, b, 30)
 	adm := kadm.NewClient(b.Client(t))
 	del := kadm.Offsets{}

@@ -1,9 +1,7 @@
 package backtest_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -32,24 +30,8 @@ func TestLegacyRowsLiveRefusedAreNotEvents(t *testing.T) {
 		{Offset: 1, EventTime: at.Add(time.Second), IngestTime: at, Customer: "", Payload: `{"type":"x"}`},
 		{Offset: 2, EventTime: at.Add(2 * time.Second), IngestTime: at, Customer: "c-1", Payload: `{"type":"x"}`},
 	}
-	data, entry, err := lakehouse.EncodeRows(0, 0, rows, nil, false)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bkt, _ := lakehousetest.FileBucket(t)
-	entry.Path, entry.Created = "data/p=0000/h=2024-01-01T00/00000000000000000000-00000000000000000002-legacy.parquet", at
-	m := lakehouse.Manifest{Format: lakehouse.ManifestFormat, Version: 1, Topic: "events", Committed: at, Writer: "legacy",
-		Files:      []lakehouse.FileEntry{entry},
-		Partitions: []lakehouse.PartitionState{{Partition: 0, Watermark: 2, EarliestTime: at}}}
-	js, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{entry.Path: data, "manifest/v000000000001.json": js} {
-		if err := bkt.Put(ctx, name, bytes.NewReader(b)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {rows}})
 	lake := lakehouse.NewLake(bkt, nil)
 	for _, js := range []string{
 		`{"id":"plain","scope":"*","when":{"path":"$.type","op":"==","value":"x"},"threshold":1}`,

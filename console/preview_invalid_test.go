@@ -1,20 +1,11 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/console"
@@ -110,68 +101,6 @@ func (l lakeAt) LakeURL() string { return l.url }
 func writeUncheckedLake(t *testing.T, rows []lakehouse.Row) string {
 	t.Helper()
 	bkt, dir := lakehousetest.FileBucket(t)
-	bld := array.NewRecordBuilder(memory.DefaultAllocator, lakehouse.Schema)
-	defer bld.Release()
-	first, last := rows[0], rows[len(rows)-1]
-	e := lakehouse.FileEntry{Partition: 0, StartOffset: first.Offset, EndOffset: last.Offset, MinOffset: first.Offset, MaxOffset: last.Offset,
-		Rows: int64(len(rows)), RowGroups: 1, Created: time.Now().UTC(), MinTime: first.EventTime, MaxTime: first.EventTime,
-		MinCustomer: first.Customer, MaxCustomer: first.Customer}
-	for _, r := range rows {
-		bld.Field(0).(*array.Int32Builder).Append(r.Partition)
-		bld.Field(1).(*array.Int64Builder).Append(r.Offset)
-		bld.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(r.EventTime.UnixMicro()))
-		bld.Field(3).(*array.TimestampBuilder).Append(arrow.Timestamp(r.IngestTime.UnixMicro()))
-		// Bytes as given (a key that is not UTF-8 included): the string builder would
-		// not check them, nor did older archivers.
-		bld.Field(4).(*array.StringBuilder).BinaryBuilder.Append([]byte(r.Customer))
-		bld.Field(5).(*array.StringBuilder).BinaryBuilder.Append([]byte(r.Payload))
-		e.RawBytes += int64(len(r.Payload))
-		e.MinCustomer, e.MaxCustomer = min(e.MinCustomer, r.Customer), max(e.MaxCustomer, r.Customer)
-		e.MinTime, e.MaxTime = minTime(e.MinTime, r.EventTime), maxTime(e.MaxTime, r.EventTime)
-	}
-	rec := bld.NewRecordBatch()
-	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(lakehouse.Schema, &buf, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	e.Bytes = int64(buf.Len())
-	e.Path = fmt.Sprintf("data/p=0000/h=%s/%020d-%020d-legacy.parquet", e.MinTime.UTC().Format("2006-01-02T15"), e.StartOffset, e.EndOffset)
-	ctx := context.Background()
-	if err := bkt.Put(ctx, e.Path, bytes.NewReader(buf.Bytes())); err != nil {
-		t.Fatal(err)
-	}
-	m := lakehouse.Manifest{Format: lakehouse.ManifestFormat, Version: 1, Topic: "events", Committed: time.Now().UTC(), Writer: "legacy",
-		Files:      []lakehouse.FileEntry{e},
-		Partitions: []lakehouse.PartitionState{{Partition: 0, Watermark: e.EndOffset, Earliest: e.StartOffset, EarliestTime: e.MinTime}}}
-	js, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bkt.Put(ctx, "manifest/v000000000001.json", bytes.NewReader(js)); err != nil {
-		t.Fatal(err)
-	}
+	lakehousetest.WriteLegacyLake(t, bkt, map[int32][][]lakehouse.Row{0: {rows}})
 	return "file://" + dir
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
