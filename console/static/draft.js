@@ -214,6 +214,20 @@ function draft() {
   return r;
 }
 
+// versionProblem is why the page will not send the version box as it is, or "". A
+// number input holding text the browser cannot read as a number (1e, -, 1-2) reports
+// an empty value, as if nothing were typed, and validity.badInput alone tells; a 0 (or
+// -0, 0.0) goes as version 0, which the console reads as no version. Either way the
+// rule was saved as the next version, one not typed, and the page said "Saved".
+function versionProblem() {
+  const box = $("#version");
+  const want = "want a whole number from 1, or nothing for the next version";
+  if (box.validity.badInput) return "holds text that is no number; " + want;
+  const t = box.value.trim();
+  if (t !== "" && integerOf(t) === 0n) return "is " + t + "; " + want + " (0 is read as none, and the next would be saved)";
+  return "";
+}
+
 // versionOf reads the version typed. Number rounded one past 2^53 (9007199254740993)
 // to the neighbour the daemon takes, and a fraction a double does not hold
 // (2.00000000000000001, 4503599627370496.5) to a whole number: the rule was saved as a
@@ -335,10 +349,13 @@ function changed() {
 
 async function validate() {
   const seq = ++state.validateSeq;
-  const { status, data } = await api("POST", "/validate", { rule: draft() });
+  let { status, data } = await api("POST", "/validate", { rule: draft() });
   if (seq !== state.validateSeq) return; // a newer draft is on its way
   const v = $("#validity");
   if (status !== 200) { v.className = "validity bad"; v.textContent = data.error || "validation failed"; return; }
+  // The draft went without the version box's text, so the daemon cannot see this.
+  const vp = versionProblem();
+  if (vp) data = { ...data, valid: false, problems: [...(data.problems || []), { field: "version", message: vp }] };
   showProblems(data.problems || []);
   if (data.valid) { v.className = "validity ok"; v.textContent = "✓ valid rule"; }
   else { v.className = "validity bad"; v.textContent = data.problems.length + (data.problems.length === 1 ? " problem" : " problems"); }

@@ -305,6 +305,16 @@ function editorTitle(key, version) {
 
 async function save() {
   state.showAll = true;
+  // Refused here: the daemon would take the draft without the version typed.
+  const vp = versionProblem();
+  if (vp) {
+    showProblems([{ field: "version", message: vp }]);
+    const box = $("#save-result");
+    box.hidden = false;
+    box.className = "result bad";
+    box.replaceChildren(el("h3", {}, "Not saved: the version box is refused"), el("div", {}, "version: " + vp + ". Nothing was sent"));
+    return;
+  }
   const btn = $("#btn-save");
   btn.disabled = true;
   try {
