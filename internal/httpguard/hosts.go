@@ -16,6 +16,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Hosts decides which Host headers are a server's own: its listener's address, loopback
@@ -72,6 +73,22 @@ func ValidateAllowed(allowed []string) error {
 			errs = append(errs, fmt.Errorf("allowed host %q: give a host name or host:port, without scheme or path", h))
 			continue
 		}
+		// Each of these passes the checks below and equals no Host header a browser
+		// writes, so the entry would allow nothing while the operator believes it
+		// allows that host: no pattern but "*" is matched, a browser sends a name's
+		// punycode, and drops an IPv6 address's zone.
+		if strings.Contains(h, "*") {
+			errs = append(errs, fmt.Errorf("allowed host %q: only * alone is a wildcard (any host); list each name", h))
+			continue
+		}
+		if strings.ContainsFunc(h, func(r rune) bool { return r >= utf8.RuneSelf }) {
+			errs = append(errs, fmt.Errorf("allowed host %q: give an internationalized name in the ASCII form browsers send (xn--…)", h))
+			continue
+		}
+		if strings.Contains(h, "%") {
+			errs = append(errs, fmt.Errorf("allowed host %q: give the IPv6 address without its zone, which no Host header carries", h))
+			continue
+		}
 		// A port that is not a number would never equal a request's, so the entry would
 		// allow nothing while the operator believes it allows that host. Allows compares
 		// the port's text, and no browser writes one with leading zeros (0080): that
@@ -95,13 +112,22 @@ func ValidateAllowed(allowed []string) error {
 }
 
 // normHost lower-cases a host (or host:port), drops a trailing dot and the brackets of
-// an IPv6 address without port.
+// an IPv6 address without port, and writes an IP address in its shortest form, as a
+// browser does: an entry 2001:db8:0:0::7 allows [2001:db8::7].
 func normHost(h string) string {
 	h = strings.ToLower(strings.TrimSpace(h))
 	if host, port, err := net.SplitHostPort(h); err == nil {
-		return net.JoinHostPort(strings.TrimSuffix(host, "."), port)
+		return net.JoinHostPort(shortIP(strings.TrimSuffix(host, ".")), port)
 	}
-	return strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), ".")
+	return shortIP(strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), "."))
+}
+
+// shortIP is host in net.IP's form when it is an IP address, else host.
+func shortIP(host string) string {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.String()
+	}
+	return host
 }
 
 // Allows reports whether a request's Host header names this server.
