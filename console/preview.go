@@ -246,8 +246,12 @@ func (c *Console) Preview(ctx context.Context, r *rule.Rule, sample int) (*Previ
 		}
 		res.Sample.Files++
 		if len(rows) >= sample {
+			// An offset listed twice is one event: dropped before the cut, or the
+			// sample held fewer events than asked while the lake had more.
 			slices.SortFunc(rows, newestFirst)
-			rows = slices.Clip(rows[:sample])
+			if rows = onceEach(rows); len(rows) > sample {
+				rows = slices.Clip(rows[:sample])
+			}
 		}
 	}
 	slices.SortFunc(rows, newestFirst)
