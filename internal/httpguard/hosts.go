@@ -53,7 +53,7 @@ func NewHosts(cfgAddr string, addr net.Addr, allowed []string) Hosts {
 		p.names[normHost(cfgHost)] = true
 	}
 	for _, a := range allowed {
-		if a == "*" {
+		if strings.TrimSpace(a) == "*" {
 			p.allowAll = true
 			continue
 		}
@@ -66,7 +66,9 @@ func NewHosts(cfgAddr string, addr net.Addr, allowed []string) Hosts {
 func ValidateAllowed(allowed []string) error {
 	var errs []error
 	for _, h := range allowed {
-		if h == "*" {
+		// The flag splits at commas alone, so "a.example, b.example" gives " b.example":
+		// the space around an entry is no part of it (normHost drops it too).
+		if h = strings.TrimSpace(h); h == "*" {
 			continue
 		}
 		if h == "" || strings.ContainsAny(h, "/ \t@") {

@@ -63,3 +63,37 @@ func TestAllowedIPv6EntryAllowsItsAddressHoweverWritten(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowedEntriesAroundSpacesAreTheirHosts: --allowed-hosts "a.example, b.example"
+// gives " b.example" (the flag splits at commas only), which normHost would have
+// matched as b.example, and ValidateAllowed refused it as if it held a path, so the
+// daemon did not start; " *" was no wildcard.
+func TestAllowedEntriesAroundSpacesAreTheirHosts(t *testing.T) {
+	t.Parallel()
+	entries := []string{"alerts.example", " proxy.example:8443", "\tother.example "}
+	if err := ValidateAllowed(entries); err != nil {
+		t.Fatalf("ValidateAllowed(%q) = %v, want accepted", entries, err)
+	}
+	p := NewHosts("127.0.0.1:0", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9999}, entries)
+	for header, want := range map[string]bool{
+		"alerts.example":      true,
+		"proxy.example:8443":  true,
+		"proxy.example:8444":  false,
+		"other.example:1234":  true,
+		"elsewhere.example:1": false,
+	} {
+		if got := p.Allows(header); got != want {
+			t.Errorf("Allows(%q) = %v, want %v", header, got, want)
+		}
+	}
+	if err := ValidateAllowed([]string{" *"}); err != nil {
+		t.Fatalf(`ValidateAllowed(" *") = %v, want accepted`, err)
+	}
+	star := NewHosts("127.0.0.1:0", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9999}, []string{" *"})
+	if !star.Allows("anything.example:1") {
+		t.Errorf(`entry " *": Allows("anything.example:1") = false, want true (any host)`)
+	}
+	if err := ValidateAllowed([]string{"alerts .example"}); err == nil {
+		t.Errorf(`ValidateAllowed("alerts .example") = nil, want refused: a space inside a name`)
+	}
+}
