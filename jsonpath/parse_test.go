@@ -30,6 +30,11 @@ func TestSyntaxErrorPositions(t *testing.T) {
 		{`$["a\'"]`, 5, `invalid escape \'`},
 		{`$['\uD800']`, 4, "surrogate"},
 		{`$['\uDC00']`, 4, "surrogate"},
+		// The ends of the surrogate ranges: U+DFFF is as lone a low surrogate as
+		// U+DC00, and U+E000 past the range pairs with nothing (TestEdgeQueries has
+		// \uDBFF\uDFFF, a pair).
+		{`$['\uDFFF']`, 4, "lone low surrogate"},
+		{`$['\uDBFF\uE000']`, 4, "without a low surrogate"},
 		{`$['a	']`, 5, "control character"},
 		{`$[?@.a == 1 == 2]`, 13, "unexpected '='"},
 		{`$[?@.* == 1]`, 4, "non-singular query"},

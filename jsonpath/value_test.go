@@ -125,6 +125,14 @@ func TestEqualCompare(t *testing.T) {
 		{a: map[string]any{"a": 1}, b: "json:{\"a\": 1, \"b\": 2}"},
 		{a: map[string]any{"a": 1}, b: "json:{\"a\": \"1\"}"},
 		{a: map[string]any{}, b: "json:[]"},
+		// A repeated name counts once, with its first value, as lookups see it; and the
+		// members after a repeated one are still compared.
+		{a: "json:{\"a\": 1, \"a\": 2}", b: "json:{\"a\": 1}", equal: true},
+		{a: "json:{\"x\": 1, \"x\": 2, \"y\": 1}", b: "json:{\"x\": 1, \"y\": 2}"},
+		// Beyond smallObject members objects are matched through maps: one holding
+		// every member of the other and one more is not equal to it.
+		{a: bigObject(17), b: bigObject(18)},
+		{a: bigObject(17), b: bigObject(17), equal: true},
 		{a: []string{"x", "y"}, b: "json:[\"x\",\"y\"]", equal: true},
 	}
 	val := func(x any) Value {
@@ -156,6 +164,15 @@ func TestEqualCompare(t *testing.T) {
 	if Equal(Value{}, Value{}) {
 		t.Error("zero Values must not be equal: they are not JSON values")
 	}
+}
+
+// bigObject is an object of n members k0…k(n-1), all 1.
+func bigObject(n int) map[string]any {
+	m := make(map[string]any, n)
+	for i := range n {
+		m["k"+strconv.Itoa(i)] = 1
+	}
+	return m
 }
 
 func TestValueOf(t *testing.T) {
