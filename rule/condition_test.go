@@ -51,6 +51,7 @@ func TestConditionSemantics(t *testing.T) {
 		{`{"path":"$.tags","op":"contains","value":"ms"}`, false}, // arrays hold elements, not substrings
 		{`{"path":"$.nums","op":"contains","value":10}`, true},
 		{`{"path":"$.n","op":"contains","value":5}`, false},
+		{`{"path":"$.email","op":"contains","value":5}`, false}, // a string holds no number
 		{`{"path":"$.obj","op":"==","value":{"k":[1,{"x":"y"}]}}`, true},
 		{`{"path":"$.obj.k","op":"contains","value":{"x":"y"}}`, true},
 		{`{"path":"$.roles","op":"==","value":["admin","member"]}`, false}, // order matters in arrays

@@ -130,6 +130,52 @@ func TestEqualityGroupPastScan(t *testing.T) {
 	}
 }
 
+// The index keeps one ascending list of bounds per ordering operator and walks it from
+// the end where the operator holds, stopping at the first bound where it does not:
+// from the top for < and <=, from the bottom for > and >=. A value between two bounds
+// must find every rule whose bound it satisfies, whichever end that is.
+func TestRangeBoundsAroundTheValue(t *testing.T) {
+	bounds := []string{`10`, `20`, `"m"`, `"t"`}
+	var rules []*rule.Rule
+	for _, op := range [][2]string{{"lt", "<"}, {"le", "<="}, {"gt", ">"}, {"ge", ">="}} {
+		for i, b := range bounds {
+			rules = append(rules, mustRule(t, fmt.Sprintf(`{"id":"%s%d","scope":"*","threshold":1,"when":{"path":"$.v","op":%q,"value":%s}}`, op[0], i, op[1], b)))
+		}
+	}
+	set, err := rule.NewSet(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := set.NewMatcher()
+	doc := jsonpath.NewDocument()
+	tests := []struct {
+		v    string
+		want []string // rule ids, sorted
+	}{
+		{`15`, []string{"ge0", "gt0", "le1", "lt1"}},
+		{`20`, []string{"ge0", "ge1", "gt0", "le1"}},
+		{`"p"`, []string{"ge2", "gt2", "le3", "lt3"}},
+		{`"m"`, []string{"ge2", "le2", "le3", "lt3"}},
+	}
+	for _, tt := range tests {
+		js := `{"v":` + tt.v + `}`
+		if err := doc.Reset([]byte(js)); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range m.Match("c", doc, nil) {
+			got = append(got, r.ID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: matched %v, want %v", js, got, tt.want)
+		}
+		if want := oracle(rules, "c", doc); !slices.Equal(keys(m.Match("c", doc, nil)), want) {
+			t.Errorf("%s: index disagrees with the oracle %v", js, want)
+		}
+	}
+}
+
 // FuzzSetAgreesWithOracle holds the index to each rule alone on the payloads JSON
 // readers disagree on (internal/oddjson): the conditions aimed at them, as global
 // rules and as rules of customer c-1, on events of c-1 and c-2. TestSetAgreesWithOracle
