@@ -33,6 +33,12 @@ func TestResetInvalidJSON(t *testing.T) {
 		{"mismatched bracket", `[1}`, 2, "expected ',' or ']'"},
 		{"bad escape", `["a\x"]`, 3, `invalid escape "\\x"`},
 		{"short unicode escape", `["\u12"]`, 2, `invalid \u escape`},
+		// Each of the four digits is checked, the last as well.
+		{"unicode escape ending in a non-hex digit", `["\u123x"]`, 2, `invalid \u escape`},
+		// 0x1f is the highest control byte: refused by the word-at-a-time scan of a long
+		// string's middle and by the byte scan of its last bytes alike.
+		{"control 0x1f in a long string's words", "[\"0123456789\x1f0123456789abcdef\"]", 12, "control character 0x1f"},
+		{"control 0x1f in the last bytes", "[\"a\x1f\"]", 3, "control character 0x1f"},
 		{"raw control character", "[\"a\tb\"]", 3, "control character 0x09"},
 		{"raw newline", "[\"a\nb\"]", 3, "control character 0x0a"},
 		{"leading zero", `[01]`, 2, "expected ',' or ']'"},

@@ -79,6 +79,13 @@ func TestValueElems(t *testing.T) {
 	if !reflect.DeepEqual(raws, want) {
 		t.Fatalf("Elems = %q, want %q", raws, want)
 	}
+	// An escaped quote or backslash does not end a string element.
+	v2 := docValue(t, `["a\\", "b\"c", {"d\"": "\\"}, 2]`)
+	raws = nil
+	v2.Elems(func(e Value) bool { raws = append(raws, e.Raw()); return true })
+	if want := []string{`"a\\"`, `"b\"c"`, `{"d\"": "\\"}`, `2`}; !reflect.DeepEqual(raws, want) {
+		t.Fatalf("Elems = %q, want %q", raws, want)
+	}
 	// Stopping early is honoured.
 	n := 0
 	v.Elems(func(Value) bool { n++; return n < 2 })
