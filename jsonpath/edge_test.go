@@ -29,6 +29,11 @@ func TestEdgeQueries(t *testing.T) {
 		// root's index is 0, which is found, not missing.
 		{`{"a":[1,2]` + pad, `$.a[?count($) == 1]`, `[1,2]`},
 		{`{"a":[1,2]` + pad, `$.a[?count(@) == 1]`, `[1,2]`},
+		// A negative step's start before the array's start clamps to -1 (RFC 9535
+		// 2.3.4.2.2): nothing, not the first element.
+		{`{"a":[1,2,3]` + pad, `$.a[-10::-1]`, `[]`},
+		{`{"a":[1,2,3]` + pad, `$.a[-3::-1]`, `[1]`},
+		{`{"a":[1,2,3]` + pad, `$.a[5:-10:-2]`, `[3,1]`},
 		// \uDBFF\uDFFF is the last surrogate pair, U+10FFFF.
 		{`{"\udbff\udfff":1,"\udbff\udffe":2}`, `$['\uDBFF\uDFFF']`, `[1]`},
 		{`{"\udbff\udfff":1,"\udbff\udffe":2}`, `$["\uDBFF\uDFFE"]`, `[2]`},
