@@ -44,3 +44,27 @@ func TestConditionIntegerBeyond2To53IsNotAnotherOne(t *testing.T) {
 		}
 	}
 }
+
+// A number written with a fraction or an exponent, in either case, claims no exactness:
+// it is kept whatever its size, while the same digits as an integer are refused.
+func TestConditionNumberWithExponentOrFractionIsKept(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{
+		{`12345678901234567890E0`, true},
+		{`12345678901234567890e0`, true},
+		{`12345678901234567890.5`, true},
+		{`-12345678901234567890E+0`, true},
+		{`9007199254740992`, true},
+		{`-9007199254740992`, true},
+		{`12345678901234567890`, false},
+		{`-9007199254740993`, false},
+	} {
+		js := fmt.Sprintf(`{"id":"a","scope":"*","when":{"path":"$.x","op":">","value":%s},"threshold":1}`, tc.value)
+		if _, err := ParseRule([]byte(js)); (err == nil) != tc.ok {
+			t.Errorf("value %s: ParseRule error %v; want accepted %v", tc.value, err, tc.ok)
+		}
+	}
+}
