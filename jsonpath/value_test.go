@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -140,6 +141,12 @@ func TestEqualCompare(t *testing.T) {
 		// every member of the other and one more is not equal to it.
 		{a: bigObject(17), b: bigObject(18)},
 		{a: bigObject(17), b: bigObject(17), equal: true},
+		// Names past the fingerprint's length field (0x7fff bytes) are looked up by the
+		// same capped fingerprint the index holds for them.
+		// (The member after the long one keeps its closing quote out of the last
+		// eight bytes, where the scanner reads names as escaped ones.)
+		{a: map[string]any{longName: 1, "z": "zzzzzzzzzzzz"}, b: map[string]any{longName: 2, "z": "zzzzzzzzzzzz"}},
+		{a: map[string]any{longName: 1, "z": "zzzzzzzzzzzz"}, b: "json:{\"z\": \"zzzzzzzzzzzz\", \"" + longName + "\": 1.0}", equal: true},
 		{a: []string{"x", "y"}, b: "json:[\"x\",\"y\"]", equal: true},
 	}
 	val := func(x any) Value {
@@ -172,6 +179,8 @@ func TestEqualCompare(t *testing.T) {
 		t.Error("zero Values must not be equal: they are not JSON values")
 	}
 }
+
+var longName = strings.Repeat("n", 0x7fff+10)
 
 // bigObject is an object of n members k0…k(n-1), all 1.
 func bigObject(n int) map[string]any {
