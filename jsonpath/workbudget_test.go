@@ -65,3 +65,24 @@ func TestLimitedNotStaleAfterFailedReset(t *testing.T) {
 		t.Errorf("after a failed Reset, EvalChecked($.a) = %v, err %v, Limited() = %v; want nothing, nil, false", got, err, d.Limited())
 	}
 }
+
+// TestDescendantSweepIsCharged: a descendant segment costs a visit per node it sweeps,
+// even when its selector finds nothing to charge for. `$..*..a` over arrays nested 200
+// deep (about 400 nodes) sweeps every node's subtree, some 40,000 visits: past a base
+// of one visit plus 64 per node, though a name selector never applies to an array.
+// Not parallel: the budget is process-wide.
+func TestDescendantSweepIsCharged(t *testing.T) {
+	defer SetWorkBudget(DefaultWorkBudget)
+	d := NewDocument()
+	if err := d.Reset([]byte(strings.Repeat("[1,", 200) + "1" + strings.Repeat("]", 200))); err != nil {
+		t.Fatal(err)
+	}
+	p := MustParse(`$..*..a`)
+	if got, err := p.EvalChecked(d, nil); err != nil || len(got) != 0 {
+		t.Fatalf("default budget: %v, err %v; want nothing, uncut", got, err)
+	}
+	SetWorkBudget(1)
+	if _, err := p.EvalChecked(d, nil); !errors.Is(err, ErrEvalLimit) || !d.Limited() {
+		t.Errorf("base 1: err %v, Limited %v; want cut short", err, d.Limited())
+	}
+}
