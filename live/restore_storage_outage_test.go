@@ -112,4 +112,8 @@ func TestStorageDownPastRestorePatience(t *testing.T) {
 	if n := promtest.Sum(t, reg, "hindsight_snapshot_restore_failures_total"); n != 1 {
 		t.Errorf("hindsight_snapshot_restore_failures_total %v, want 1", n)
 	}
+	// Then an event read gives the partition a position, so the stop has a snapshot to store:
+	// stopped before its first fetch, a partition has none and the stop stores nothing.
+	b.Produce(t, livetest.Event("a", `{"type":"login"}`))
+	poll.Until(t, 20*time.Second, "the event counted", func() bool { return d.EventsSeen() == 1 })
 }
