@@ -64,6 +64,14 @@ func TestActiveRulesBytesAreBounded(t *testing.T) {
 	if l := g.List(); len(l.Invalid) != 1 || l.Invalid[0].Key != "*/r3" {
 		t.Errorf("rejected controls %+v, want the fourth rule's", l.Invalid)
 	}
+	// A replacement of the same size fits at the bound: it frees the bytes of the
+	// version it replaces.
+	if st, msg := apply("*/r2", upsert("r2", 2, 40)); st != contract.ControlOK {
+		t.Fatalf("a replacement of the same size at the bound: %s %s", st, msg)
+	}
+	if got := g.ActiveBytes(); got != int64(3*one) {
+		t.Errorf("3 rules of %d bytes, one replaced by one as large: ActiveBytes %d", one, got)
+	}
 	// A replacement that grows past the bound: refused, the version running on.
 	if st, msg := apply("*/r0", upsert("r0", 2, 80)); st != contract.ControlInvalid || !strings.Contains(msg, "max_rules_bytes") {
 		t.Fatalf("a replacement growing past the bound: %s %q", st, msg)

@@ -1,0 +1,107 @@
+package controls
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// foldSteps folds (key, value) pairs at offsets 1, 2, … and returns the registry with
+// each step's outcome and message.
+func foldSteps(t *testing.T, steps ...[2]string) (*Registry, []string, []string) {
+	t.Helper()
+	g := NewRegistry()
+	var outcomes, msgs []string
+	for i, s := range steps {
+		var value []byte
+		if s[1] != "" {
+			value = []byte(s[1])
+		}
+		o, m := g.Apply(Decode([]byte(s[0]), value, 0, int64(i+1), time.Unix(int64(i+1), 0)))
+		outcomes, msgs = append(outcomes, o), append(msgs, m)
+	}
+	return g, outcomes, msgs
+}
+
+// TestInvalidKeeperBehindANewerControlIsInvalidNotStale: a Keeper whose control does
+// not validate here (written by a process of laxer limits) keeps nothing and is not
+// kept, whatever controls of its key came after the record it follows: it is rejected
+// and listed, and wants no Keeper of its own. Judged stale instead (the KeeperAfter
+// check before the record's validity), it was not listed among the rejected controls
+// and NeedsKeeper asked for a Keeper of it.
+func TestInvalidKeeperBehindANewerControlIsInvalidNotStale(t *testing.T) {
+	g, outcomes, msgs := foldSteps(t,
+		[2]string{"*/a", string(upsert("a", "*", 1, "$.x"))},
+		[2]string{"*/a", string(del("*", "a"))},
+	)
+	if outcomes[0] != contract.ControlOK || outcomes[1] != contract.ControlOK {
+		t.Fatalf("upsert then delete: %v %q", outcomes, msgs)
+	}
+	after := int64(1)
+	rec := Decode([]byte("*/a"), upsert("a", "*", 1, "$.x["), 0, 3, time.Unix(3, 0))
+	rec.KeeperAfter, rec.KeeperDepth = &after, 1
+	if rec.Err == nil {
+		t.Fatal("the Keeper's control decoded valid; the test needs an invalid one")
+	}
+	status, msg := g.Apply(rec)
+	if status != contract.ControlInvalid {
+		t.Fatalf("an invalid Keeper behind a newer delete: %s %q, want %s", status, msg, contract.ControlInvalid)
+	}
+	if rej := g.Rejected(); len(rej) != 1 || rej[0].Offset != 3 {
+		t.Fatalf("rejected controls %+v, want the Keeper at offset 3", rej)
+	}
+	if NeedsKeeper(rec, status, msg) {
+		t.Fatal("an invalid Keeper asks for a Keeper of its own")
+	}
+}
+
+// TestLowerVersionAfterARuleMadeAgainIsStaleBehindTheActiveOne: a rule deleted at
+// version 1 and made again at 3; an upsert of version 2 is stale behind the active
+// version 3, and the rule's view says so (its last error). Refused as an edit begun
+// before the delete instead, it left the view without a last error and advised a
+// version the active one already passed.
+func TestLowerVersionAfterARuleMadeAgainIsStaleBehindTheActiveOne(t *testing.T) {
+	g, outcomes, msgs := foldSteps(t,
+		[2]string{"*/a", string(upsert("a", "*", 1, "$.x"))},
+		[2]string{"*/a", string(delVersion("*", "a", 1))},
+		[2]string{"*/a", string(upsert("a", "*", 3, "$.y"))},
+		[2]string{"*/a", string(upsert("a", "*", 2, "$.z"))},
+	)
+	want := []string{contract.ControlOK, contract.ControlOK, contract.ControlOK, contract.ControlStale}
+	for i := range want {
+		if outcomes[i] != want[i] {
+			t.Fatalf("step %d: %s %q, want %s", i+1, outcomes[i], msgs[i], want[i])
+		}
+	}
+	if !strings.Contains(msgs[3], "not newer than the active version 3") {
+		t.Errorf("the lower version's message %q, want it stale behind the active version 3", msgs[3])
+	}
+	rs := g.Rules()
+	if len(rs) != 1 || rs[0].Version != 3 || !strings.Contains(rs[0].LastError, "control at offset 4: version 2 is not newer than the active version 3") {
+		t.Fatalf("rules %+v, want version 3 active with the last error of offset 4", rs)
+	}
+}
+
+// TestDeleteOfTheDeletedVersionAgainIsNotFound: a delete of version 5, folded again
+// (`rules delete` run twice) once the key holds nothing, finds nothing: not_found, and
+// no Keeper. Only a delete of an older version than the one deleted is stale.
+func TestDeleteOfTheDeletedVersionAgainIsNotFound(t *testing.T) {
+	g, outcomes, msgs := foldSteps(t,
+		[2]string{"*/a", string(upsert("a", "*", 5, "$.x"))},
+		[2]string{"*/a", string(delVersion("*", "a", 5))},
+		[2]string{"*/a", string(delVersion("*", "a", 5))},
+		[2]string{"*/a", string(delVersion("*", "a", 4))},
+	)
+	want := []string{contract.ControlOK, contract.ControlOK, contract.ControlNotFound, contract.ControlStale}
+	for i := range want {
+		if outcomes[i] != want[i] {
+			t.Fatalf("step %d: %s %q, want %s", i+1, outcomes[i], msgs[i], want[i])
+		}
+	}
+	if v, ok := g.Retired(rule.Key{Scope: "*", ID: "a"}); !ok || v != 6 {
+		t.Fatalf("Retired %d %v, want 6 (version 5 deleted)", v, ok)
+	}
+}
