@@ -46,8 +46,10 @@ func TestEndedCoveringWrittenByTheMuteVersionsRecordTime(t *testing.T) {
 	}{
 		{20, "a"},    // written at 0m, again unchanged at 30m: still written at 0m
 		{50, "a"},    // "b" covers 50m by its until, but was written at 60m
+		{60, "b"},    // written at 60m, at itself: no later than
 		{70, "b"},    // written at 60m
 		{95, "none"}, // m2 covers 95m by its until, but was written at 100m
+		{100, "c"},   // written at 100m, at itself
 		{105, "c"},
 	} {
 		if got := reason(g.EndedCoveringWritten("r", "c-1", at(c.at), now)); got != c.want {

@@ -1,0 +1,71 @@
+package controls_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/controls"
+	"github.com/hindsightdev/hindsight/rule"
+)
+
+// TestMutesListedKeepsForeverMutesAndDropsAtRetention: a listing shows a mute with no
+// end whenever it is asked, and an ended mute until, and not at, mute_retention after
+// its end (the instant a mute control forgets it, forgetEndedMutes).
+func TestMutesListedKeepsForeverMutesAndDropsAtRetention(t *testing.T) {
+	lim := rule.DefaultLimits
+	lim.MuteRetention = rule.Duration(time.Hour)
+	setLimits(t, lim)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g := controls.NewRegistry()
+	for i, c := range []string{
+		`{"op":"upsert","mute":{"scope":"*","id":"forever","rule":"*","reason":"a"}}`,
+		`{"op":"upsert","mute":{"scope":"*","id":"two-hours","rule":"*","until":"2026-01-01T02:00:00Z","reason":"b"}}`,
+	} {
+		key := []string{"mute:*/forever", "mute:*/two-hours"}[i]
+		if outcome, msg := g.Apply(controls.Decode([]byte(key), []byte(c), 0, int64(i), start)); outcome != contract.ControlOK {
+			t.Fatalf("%s: %s %q", key, outcome, msg)
+		}
+	}
+	ids := func(now time.Time) []string {
+		var out []string
+		for _, m := range g.MutesListed(now) {
+			out = append(out, m.ID)
+		}
+		return out
+	}
+	end := start.Add(2 * time.Hour)
+	for _, c := range []struct {
+		now  time.Time
+		want []string
+	}{
+		{start, []string{"forever", "two-hours"}},
+		{end.Add(time.Hour - time.Millisecond), []string{"forever", "two-hours"}},
+		{end.Add(time.Hour), []string{"forever"}},
+		{start.Add(24 * 365 * time.Hour), []string{"forever"}},
+	} {
+		if got := ids(c.now); !slices.Equal(got, c.want) {
+			t.Errorf("MutesListed at %s: %v, want %v", c.now.Format(time.RFC3339Nano), got, c.want)
+		}
+	}
+}
+
+// TestMutedAnswersTheFirstMuteInKeyOrder: of several mutes covering an alert, Muted
+// answers the first in (scope, id) order, whatever order they were made in, so that
+// every process records the same mute on the alert.
+func TestMutedAnswersTheFirstMuteInKeyOrder(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g := controls.NewRegistry()
+	for i, id := range []string{"m-b", "m-a", "m-c"} {
+		c := `{"op":"upsert","mute":{"scope":"c-1","id":"` + id + `","rule":"*","reason":"` + id + `"}}`
+		if outcome, msg := g.Apply(controls.Decode([]byte("mute:c-1/"+id), []byte(c), 0, int64(i), start)); outcome != contract.ControlOK {
+			t.Fatalf("%s: %s %q", id, outcome, msg)
+		}
+	}
+	for range 20 { // map order varies between walks
+		if m := g.Muted("logins", "c-1", start); m == nil || m.ID != "m-a" {
+			t.Fatalf("Muted: %+v, want m-a, the first of c-1's mutes by id", m)
+		}
+	}
+}
