@@ -69,3 +69,38 @@ func TestMutedAnswersTheFirstMuteInKeyOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestMutesEndingAtOnceAreForgottenInKeyOrder: past max_ended_mutes the earliest ended
+// mute is forgotten, and of mutes ending at the same instant the first in (scope, id)
+// order, whatever order they were made in: every fold, of the whole log or of the
+// compacted topic (which keeps the controls in another order), forgets the same one.
+func TestMutesEndingAtOnceAreForgottenInKeyOrder(t *testing.T) {
+	lim := rule.DefaultLimits
+	lim.MaxEndedMutes = 1
+	setLimits(t, lim)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, order := range [][]string{{"m-a", "m-b"}, {"m-b", "m-a"}} {
+		g := controls.NewRegistry()
+		recs := []string{}
+		for _, id := range order {
+			recs = append(recs, id, `{"op":"upsert","mute":{"scope":"*","id":"`+id+`","rule":"*","until":"2026-01-01T01:00:00Z","reason":"r"}}`)
+		}
+		recs = append(recs, "m-z", `{"op":"upsert","mute":{"scope":"*","id":"m-z","rule":"*","reason":"later"}}`)
+		for i := 0; i < len(recs); i += 2 {
+			at := start
+			if recs[i] == "m-z" {
+				at = start.Add(3 * time.Hour) // both ended two hours before: past endedGrace
+			}
+			if outcome, msg := g.Apply(controls.Decode([]byte("mute:*/"+recs[i]), []byte(recs[i+1]), 0, int64(i/2), at)); outcome != contract.ControlOK {
+				t.Fatalf("%v: %s: %s %q", order, recs[i], outcome, msg)
+			}
+		}
+		var ids []string
+		for _, m := range g.Mutes() {
+			ids = append(ids, m.ID)
+		}
+		if want := []string{"m-b", "m-z"}; !slices.Equal(ids, want) || g.EndedMutesDropped() != 1 {
+			t.Errorf("made in order %v: mutes held %v, %d dropped; want %v, 1 dropped (m-a forgotten first)", order, ids, g.EndedMutesDropped(), want)
+		}
+	}
+}
