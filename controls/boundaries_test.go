@@ -131,3 +131,42 @@ func TestKeeperAfterTheControlThatLastChangedItsKeyApplies(t *testing.T) {
 		t.Errorf("the Keeper of */b written after offset 1, the control that last changed */b here: %s %q; want %s %q", got, msg, contract.ControlOK, Unchanged)
 	}
 }
+
+// TestParseOriginRefusesANegativeOffset: an Origin names the offset of an upsert, which
+// is never negative; a header saying one is not an identity a snapshot's version can
+// match, and is taken for no Origin.
+func TestParseOriginRefusesANegativeOffset(t *testing.T) {
+	if o, ok := ParseOrigin("-1@1000"); ok {
+		t.Errorf("ParseOrigin(%q) = %+v, true; want false", "-1@1000", o)
+	}
+	if o, ok := ParseOrigin("0@1000"); !ok || o.Offset != 0 || o.Time.UnixMilli() != 1000 {
+		t.Errorf("ParseOrigin(%q) = %+v, %v; want offset 0 at 1000 ms, true", "0@1000", o, ok)
+	}
+}
+
+// TestStatusOfAVersionedDeleteSaysTheVersion: the status of a delete that names the
+// version it deletes carries that version, as an upsert's carries its rule's: whoever
+// reads the status sees which version the delete was for.
+func TestStatusOfAVersionedDeleteSaysTheVersion(t *testing.T) {
+	rec := Decode([]byte("*/a"), []byte(`{"op":"delete","scope":"*","id":"a","version":7}`), 0, 3, time.Unix(3, 0))
+	if rec.Err != nil {
+		t.Fatal(rec.Err)
+	}
+	s := rec.Status(contract.ControlOK, "", time.Unix(4, 0))
+	if s.Op != rule.OpDelete || s.Scope != "*" || s.ID != "a" || s.Version != 7 {
+		t.Errorf("status %+v, want a delete of */a at version 7", s)
+	}
+}
+
+// TestEachProblemIsCutToAQuarterOfTheBudget: one problem's message is cut to
+// MaxMessageBytes/4, so that one long problem leaves room for others after it.
+func TestEachProblemIsCutToAQuarterOfTheBudget(t *testing.T) {
+	long := strings.Repeat("m", MaxMessageBytes/2)
+	got := boundProblems([]rule.Problem{{Field: "a", Msg: long}, {Field: "b", Msg: "short"}})
+	if len(got) != 2 || got[1].Msg != "short" {
+		t.Fatalf("problems listed %d, want both", len(got))
+	}
+	if want := fmt.Sprintf("… (%d bytes)", len(long)); !strings.HasPrefix(got[0].Msg, long[:MaxMessageBytes/4]) || !strings.HasSuffix(got[0].Msg, want) || len(got[0].Msg) != MaxMessageBytes/4+len(want) {
+		t.Errorf("a problem of %d bytes listed as %d bytes ending %q; want its first %d and %q", len(long), len(got[0].Msg), got[0].Msg[len(got[0].Msg)-20:], MaxMessageBytes/4, want)
+	}
+}

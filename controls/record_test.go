@@ -28,6 +28,8 @@ func TestDecode(t *testing.T) {
 		{"delete", "*/r2", []byte(`{"op":"delete","scope":"*","id":"r2"}`), rule.OpDelete, rule.Key{Scope: "*", ID: "r2"}, "", ""},
 		{"tombstone deletes its key", "c-9/r3", nil, rule.OpDelete, rule.Key{Scope: "c-9", ID: "r3"}, "", ""},
 		{"tombstone with a bad key", "nokey", nil, "", rule.Key{}, "not SCOPE/ID", "key"},
+		// Kafka tells an empty value from none: only none is a tombstone.
+		{"an empty value is no tombstone", "c-9/r3", []byte{}, "", rule.Key{}, "not a valid JSON control", ""},
 		{"key must match", "c-2/r1", []byte(upsert), "", rule.Key{}, `must be the rule's SCOPE/ID "c-1/r1"`, "key"},
 		{"no key", "", []byte(upsert), "", rule.Key{}, `record key ""`, "key"},
 		{"not JSON", "c-1/r1", []byte(`{"op":`), "", rule.Key{}, "not a valid JSON control", ""},
