@@ -61,6 +61,13 @@ func TestRegistryEnded(t *testing.T) {
 	if got := ended("a@1", "a@2", "a@3"); got != "a@1 a@2 a@3" {
 		t.Errorf("a deleted: ended %q, want a@1 a@2 a@3", got)
 	}
+	// A snapshot naming a@1's offset with another rule's fingerprint (a version made
+	// elsewhere) is not a@1: its counters are not restored onto it.
+	if v := made["a@1"]; true {
+		if e, ok := g.Ended(v.Key, v.ControlOffset, v.Fingerprint+1); ok {
+			t.Errorf("Ended at a@1's offset with another fingerprint: %+v, want none", e)
+		}
+	}
 	for _, id := range []string{"b", "c", "d"} {
 		apply("*/"+id, resolving(id, 1))
 		apply("*/"+id, del("*", id))

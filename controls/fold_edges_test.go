@@ -105,3 +105,59 @@ func TestDeleteOfTheDeletedVersionAgainIsNotFound(t *testing.T) {
 		t.Fatalf("Retired %d %v, want 6 (version 5 deleted)", v, ok)
 	}
 }
+
+// TestKeeperFollowingItsControlWithinTwiceTheLimitsApplies: the fold remembers the
+// last changes of twice as many keys as rules, destinations and mutes may be held at
+// once (changedLimit), so a Keeper following its control after fewer changes of other
+// keys than that is judged against its own key's change and applies, no change.
+// Remembering once as many, the Keeper's key was forgotten and the Keeper taken for
+// stale behind the newest change forgotten.
+func TestKeeperFollowingItsControlWithinTwiceTheLimitsApplies(t *testing.T) {
+	lim := rule.DefaultLimits
+	lim.MaxRules, lim.MaxDestinations, lim.MaxMutes = 1, 1, 1 // remembers 6 keys
+	if err := rule.SetLimits(lim); err != nil {
+		t.Fatal(err)
+	}
+	defer rule.SetLimits(rule.DefaultLimits)
+	steps := [][2]string{{"*/a", string(upsert("a", "*", 1, "$.x"))}}
+	for _, id := range []string{"b", "c", "d", "e"} { // each not_found: a change all the same
+		steps = append(steps, [2]string{"*/" + id, string(del("*", id))})
+	}
+	g, outcomes, msgs := foldSteps(t, steps...)
+	for i, want := range []string{contract.ControlOK, contract.ControlNotFound, contract.ControlNotFound, contract.ControlNotFound, contract.ControlNotFound} {
+		if outcomes[i] != want {
+			t.Fatalf("step %d: %s %q, want %s", i+1, outcomes[i], msgs[i], want)
+		}
+	}
+	after := int64(1)
+	rec := Decode([]byte("*/a"), upsert("a", "*", 1, "$.x"), 0, 6, time.Unix(6, 0))
+	rec.Keeps, rec.KeeperAfter, rec.KeeperDepth = &Origin{Offset: 1, Time: time.Unix(1, 0)}, &after, 1
+	if status, msg := g.Apply(rec); status != contract.ControlOK || msg != Unchanged {
+		t.Fatalf("the Keeper of */a after 4 changes of other keys, 6 remembered: %s %q, want ok, unchanged", status, msg)
+	}
+}
+
+// TestMarkedKeeperOfAKeyThatHoldsItsVersionIsNoChange: the Keeper of an upsert refused
+// for room (marked with the limit) is refused as it was only where its key holds
+// nothing; where the key holds the very version it carries (a fold that had room for
+// it), it is that version again: no change, under any limit.
+func TestMarkedKeeperOfAKeyThatHoldsItsVersionIsNoChange(t *testing.T) {
+	lim := rule.DefaultLimits
+	lim.MaxRules = 1
+	if err := rule.SetLimits(lim); err != nil {
+		t.Fatal(err)
+	}
+	defer rule.SetLimits(rule.DefaultLimits)
+	g, outcomes, msgs := foldSteps(t, [2]string{"*/b", string(upsert("b", "*", 1, "$.x"))})
+	if outcomes[0] != contract.ControlOK {
+		t.Fatalf("*/b: %s %q", outcomes[0], msgs[0])
+	}
+	rec := Decode([]byte("*/b"), upsert("b", "*", 1, "$.x"), 0, 2, time.Unix(2, 0))
+	rec.Keeps, rec.RefusedAt, rec.KeeperDepth = &Origin{Offset: 1, Time: time.Unix(1, 0)}, &RefusedAt{Limit: rule.LimitRules, Value: 1}, 1
+	if status, msg := g.Apply(rec); status != contract.ControlOK || msg != Unchanged {
+		t.Fatalf("a Keeper marked max_rules=1 of the version */b holds, under max_rules 1: %s %q, want ok, unchanged", status, msg)
+	}
+	if v, ok := g.Version(rule.Key{Scope: "*", ID: "b"}); !ok || v.ControlOffset != 1 {
+		t.Fatalf("*/b after its marked Keeper: %v %+v, want the version made at offset 1", ok, v)
+	}
+}
