@@ -161,3 +161,42 @@ func TestMarkedKeeperOfAKeyThatHoldsItsVersionIsNoChange(t *testing.T) {
 		t.Fatalf("*/b after its marked Keeper: %v %+v, want the version made at offset 1", ok, v)
 	}
 }
+
+// TestUnchangedNeedsAKeeperOnlyAsAPublishedRuleUpsert: an upsert of what its key holds
+// already needs a Keeper only when it is a rule's upsert published again (left the
+// newest, it would name the version by its own offset once compaction removed the
+// first). A Keeper folding as no change is the key's newest record as it should be, and
+// a destination or mute has no version to name: answered, each would write one more
+// record, and Keepers answering Keepers would run to MaxKeeperDepth.
+func TestUnchangedNeedsAKeeperOnlyAsAPublishedRuleUpsert(t *testing.T) {
+	dest := []byte(`{"op":"upsert","destination":{"scope":"*","name":"ops","type":"webhook","url":"http://127.0.0.1:1/h"}}`)
+	g, outcomes, msgs := foldSteps(t,
+		[2]string{"*/a", string(upsert("a", "*", 1, "$.x"))},
+		[2]string{"destination:*/ops", string(dest)},
+	)
+	if outcomes[0] != contract.ControlOK || outcomes[1] != contract.ControlOK {
+		t.Fatalf("rule and destination: %v %q", outcomes, msgs)
+	}
+	after := int64(2)
+	keeper := Decode([]byte("*/a"), upsert("a", "*", 1, "$.x"), 0, 3, time.Unix(3, 0))
+	keeper.Keeps, keeper.KeeperAfter, keeper.KeeperDepth = &Origin{Offset: 1, Time: time.Unix(1, 0)}, &after, 1
+	again := Decode([]byte("destination:*/ops"), dest, 0, 4, time.Unix(4, 0))
+	published := Decode([]byte("*/a"), upsert("a", "*", 1, "$.x"), 0, 5, time.Unix(5, 0))
+	for _, c := range []struct {
+		name string
+		rec  Record
+		want bool
+	}{
+		{"the rule's Keeper", keeper, false},
+		{"the destination published again", again, false},
+		{"the rule published again", published, true},
+	} {
+		status, msg := g.Apply(c.rec)
+		if status != contract.ControlOK || msg != Unchanged {
+			t.Fatalf("%s: %s %q, want ok, unchanged", c.name, status, msg)
+		}
+		if got := NeedsKeeper(c.rec, status, msg); got != c.want {
+			t.Errorf("%s folding as no change: NeedsKeeper %v, want %v", c.name, got, c.want)
+		}
+	}
+}
