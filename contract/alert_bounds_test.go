@@ -60,3 +60,19 @@ func TestAlertCutToFitLeavesACopysCutListsAlone(t *testing.T) {
 		t.Errorf("the original's context cut = %q (backing %q); want [$.z], its spare capacity untouched", orig.ContextCut, orig.ContextCut[:2])
 	}
 }
+
+// TestAppendJSONStringKeepsAValidReplacementCharacter: encoding/json writes invalid
+// UTF-8 as the escape \ufffd and a valid U+FFFD (three bytes in the string) as itself;
+// the hand-written encoder must too, or an alert whose customer holds U+FFFD is
+// written differently from what encoding/json writes.
+func TestAppendJSONStringKeepsAValidReplacementCharacter(t *testing.T) {
+	for _, s := range []string{"a\uFFFDb", "a\xffb", "\uFFFD\xff"} {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := contract.AppendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("AppendJSONString(%q) = %s, encoding/json writes %s", s, got, want)
+		}
+	}
+}

@@ -92,6 +92,10 @@ func TestAlertIDs(t *testing.T) {
 	if ids[again] != "threshold > 5.5" {
 		t.Errorf("WindowAlertID is not deterministic")
 	}
+	// A threshold without an operator is ">=": one id whichever way the rule says it.
+	if a, b := contract.WindowAlertID("*", "r", 1, "c", nil, 0, false, rule.Threshold{Value: 5}), contract.WindowAlertID("*", "r", 1, "c", nil, 0, false, rule.Threshold{Op: rule.OpGe, Value: 5}); a != b {
+		t.Errorf("WindowAlertID of threshold 5 without an operator %s, with >= %s; want one id", a, b)
+	}
 }
 
 // TestAlertCutToFit holds an alert over the size limit to the values it leaves out:
@@ -107,6 +111,10 @@ func TestAlertCutToFit(t *testing.T) {
 	}
 	a0 := base()
 	whole := len(a0.AppendJSON(nil))
+	// The size once the largest context value is cut: a limit of exactly it is met.
+	a1 := base()
+	a1.Context["$.big"], a1.ContextCut = json.RawMessage("null"), []string{"$.big"}
+	bigCut := len(a1.AppendJSON(nil))
 	for _, tc := range []struct {
 		name                 string
 		limit                int
@@ -115,6 +123,7 @@ func TestAlertCutToFit(t *testing.T) {
 	}{
 		{name: "under the limit", limit: whole, fits: true},
 		{name: "one value over", limit: whole - 1, fits: true, contextCut: []string{"$.big"}},
+		{name: "cutting one value fits exactly", limit: bigCut, fits: true, contextCut: []string{"$.big"}},
 		{name: "the largest is not enough", limit: whole - 18_000 - 100, fits: true, contextCut: []string{"$.big", "$.mid"}},
 		{name: "the context is not enough", limit: whole - 18_000 - 2000 - 100, fits: true, contextCut: []string{"$.big", "$.mid", "$.small"}, groupCut: []string{"$.g"}},
 		{name: "nothing is enough", limit: 200, fits: false, contextCut: []string{"$.big", "$.mid", "$.small"}, groupCut: []string{"$.g", "$.h"}},
