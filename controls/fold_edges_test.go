@@ -200,3 +200,63 @@ func TestUnchangedNeedsAKeeperOnlyAsAPublishedRuleUpsert(t *testing.T) {
 		}
 	}
 }
+
+// TestLastErrorsAreHeldForActiveRulesOnly: a rule's last error goes with its version:
+// a new version starts without one, and a rule deleted, or a key that holds no rule,
+// holds none, so that invalid controls of ever new keys cannot grow the fold.
+func TestLastErrorsAreHeldForActiveRulesOnly(t *testing.T) {
+	steps := [][2]string{
+		{"*/a", string(upsert("a", "*", 1, "$.x"))},
+		{"*/a", string(upsert("a", "*", 2, "$.x["))}, // invalid: a's last error
+	}
+	g, outcomes, _ := foldSteps(t, steps...)
+	if outcomes[1] != contract.ControlInvalid {
+		t.Fatalf("the invalid upsert: %s", outcomes[1])
+	}
+	if rs := g.Rules(); len(rs) != 1 || !strings.Contains(rs[0].LastError, "control at offset 2 rejected") {
+		t.Fatalf("rules %+v, want */a with the last error of offset 2", rs)
+	}
+	off := int64(2)
+	apply := func(key string, value []byte) {
+		off++
+		g.Apply(Decode([]byte(key), value, 0, off, time.Unix(off, 0)))
+	}
+	apply("*/a", upsert("a", "*", 3, "$.y"))
+	if rs := g.Rules(); len(rs) != 1 || rs[0].Version != 3 || rs[0].LastError != "" {
+		t.Fatalf("rules %+v, want */a at version 3 without a last error", rs)
+	}
+	apply("*/a", upsert("a", "*", 4, "$.y["))
+	apply("*/a", del("*", "a"))
+	for i := range 50 {
+		apply("*/gone-"+strings.Repeat("x", i), upsert("gone", "*", 1, "$.x["))
+	}
+	g.mu.Lock()
+	held := len(g.lastError)
+	g.mu.Unlock()
+	if held != 0 {
+		t.Fatalf("%d last errors held with no rule active, want 0", held)
+	}
+}
+
+// TestKeeperStaleBehindAKeeperIsCappedAtMaxKeeperDepth: a Keeper stale because a
+// Keeper, not a published control, changed its key since is not answered at
+// MaxKeeperDepth: two processes' Keepers would otherwise answer each other without
+// end. The change a Keeper makes is remembered as a Keeper's.
+func TestKeeperStaleBehindAKeeperIsCappedAtMaxKeeperDepth(t *testing.T) {
+	g := NewRegistry()
+	after := int64(4)
+	k1 := Decode([]byte("*/a"), upsert("a", "*", 1, "$.x"), 0, 5, time.Unix(5, 0))
+	k1.Keeps, k1.KeeperAfter, k1.KeeperDepth = &Origin{Offset: 1, Time: time.Unix(1, 0)}, &after, 1
+	if status, msg := g.Apply(k1); status != contract.ControlOK || msg == Unchanged {
+		t.Fatalf("a Keeper of */a on a fold that holds nothing of it (its upsert compacted away): %s %q, want ok, applied", status, msg)
+	}
+	k2 := Decode([]byte("*/a"), del("*", "a"), 0, 6, time.Unix(6, 0))
+	k2.Keeps, k2.KeeperAfter, k2.KeeperDepth = &Origin{Offset: 4, Time: time.Unix(4, 0)}, &after, MaxKeeperDepth
+	status, msg := g.Apply(k2)
+	if status != contract.ControlStale || strings.HasPrefix(msg, staleByControl) {
+		t.Fatalf("a Keeper written after offset 4, behind the Keeper at 5: %s %q, want stale behind a Keeper", status, msg)
+	}
+	if NeedsKeeper(k2, status, msg) {
+		t.Fatalf("a Keeper at depth %d stale behind a Keeper is answered", MaxKeeperDepth)
+	}
+}
