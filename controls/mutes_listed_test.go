@@ -2,6 +2,7 @@ package controls_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +103,35 @@ func TestMutesEndingAtOnceAreForgottenInKeyOrder(t *testing.T) {
 		if want := []string{"m-b", "m-z"}; !slices.Equal(ids, want) || g.EndedMutesDropped() != 1 {
 			t.Errorf("made in order %v: mutes held %v, %d dropped; want %v, 1 dropped (m-a forgotten first)", order, ids, g.EndedMutesDropped(), want)
 		}
+	}
+}
+
+// TestMaxMutesLetsAMuteInForceBeChanged: at max_mutes a mute in force may be changed
+// (its until moved): it takes no more room. A key whose mute ended takes room again,
+// and its refusal says the key holds something: apply it again once there is room.
+func TestMaxMutesLetsAMuteInForceBeChanged(t *testing.T) {
+	lim := rule.DefaultLimits
+	lim.MaxMutes = 1
+	setLimits(t, lim)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g := controls.NewRegistry()
+	off := int64(0)
+	apply := func(id, until string, at time.Time) (string, string) {
+		off++
+		c := `{"op":"upsert","mute":{"scope":"*","id":"` + id + `","rule":"*","until":"` + until + `","reason":"r"}}`
+		return g.Apply(controls.Decode([]byte("mute:*/"+id), []byte(c), 0, off, at))
+	}
+	if st, msg := apply("ended", "2026-01-01T00:30:00Z", start); st != contract.ControlOK {
+		t.Fatalf("ended: %s %q", st, msg)
+	}
+	if st, msg := apply("m1", "2026-01-01T02:00:00Z", start.Add(time.Hour)); st != contract.ControlOK {
+		t.Fatalf("m1 once the first ended: %s %q", st, msg)
+	}
+	if st, msg := apply("m1", "2026-01-01T03:00:00Z", start.Add(time.Hour)); st != contract.ControlOK {
+		t.Fatalf("m1 moved to 03:00 at max_mutes 1, itself the mute in force: %s %q, want ok", st, msg)
+	}
+	st, msg := apply("ended", "2026-01-01T05:00:00Z", start.Add(time.Hour))
+	if st != contract.ControlInvalid || !strings.Contains(msg, "then apply this one again") {
+		t.Fatalf("the ended mute made in force again at max_mutes 1: %s %q, want invalid advising to apply it again", st, msg)
 	}
 }
