@@ -91,11 +91,20 @@ func ValidateAllowed(allowed []string) error {
 			errs = append(errs, fmt.Errorf("allowed host %q: give the IPv6 address without its zone, which no Host header carries", h))
 			continue
 		}
+		// A dot or empty brackets are no name: normHost makes the entry empty, which
+		// equals only a request without a Host header, and no browser sends one.
+		if name, _, err := net.SplitHostPort(normHost(h)); err == nil && name == "" {
+			errs = append(errs, fmt.Errorf("allowed host %q: give a host name before the port", h))
+			continue
+		} else if err != nil && normHost(h) == "" {
+			errs = append(errs, fmt.Errorf("allowed host %q: give a host name", h))
+			continue
+		}
 		// A port that is not a number would never equal a request's, so the entry would
 		// allow nothing while the operator believes it allows that host. Allows compares
 		// the port's text, and no browser writes one with leading zeros (0080): that
 		// allowed nothing too.
-		host, port, err := net.SplitHostPort(h)
+		_, port, err := net.SplitHostPort(h)
 		if err != nil {
 			// Only an IPv6 address holds colons without a port: any other text would
 			// never equal a request's host (alerts.example:80:80).
@@ -106,8 +115,6 @@ func ValidateAllowed(allowed []string) error {
 		}
 		if n, perr := strconv.ParseUint(port, 10, 16); perr != nil || n == 0 || strconv.FormatUint(n, 10) != port {
 			errs = append(errs, fmt.Errorf("allowed host %q: the part after the colon must be a port from 1 to 65535, without leading zeros (or give the host alone for any port)", h))
-		} else if host == "" {
-			errs = append(errs, fmt.Errorf("allowed host %q: give a host name before the port", h))
 		}
 	}
 	return errors.Join(errs...)

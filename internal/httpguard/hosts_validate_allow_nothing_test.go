@@ -24,6 +24,11 @@ func TestAllowedEntryThatMatchesNoBrowserHostIsRefused(t *testing.T) {
 		{"bücher.example:8443", "xn--"},
 		{"fe80::1%eth0", "zone"},
 		{"[fe80::1%eth0]:8443", "zone"},
+		// A dot or empty brackets name no host: the entry equalled only a request
+		// without a Host header, which no browser sends.
+		{".", "give a host name"},
+		{"[]", "give a host name"},
+		{".:8443", "give a host name"},
 	} {
 		err := ValidateAllowed([]string{tc.entry})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `"`+tc.entry+`"`) {
