@@ -59,9 +59,19 @@ func TestEvalRun(t *testing.T) {
 	}
 }
 
+// shortRepeat is a benchmark's Repeat for these tests: one pass under -short, where
+// the passes beyond the first only time the same work again (each is checked as the
+// first is); else 0, the default (3), which make test runs.
+func shortRepeat() int {
+	if testing.Short() {
+		return 1
+	}
+	return 0
+}
+
 func TestArchiveRun(t *testing.T) {
 	t.Parallel()
-	rep, err := bench.RunArchive(context.Background(), bench.ArchiveConfig{Events: 20_000, Logger: testlog.New(t)})
+	rep, err := bench.RunArchive(context.Background(), bench.ArchiveConfig{Events: 20_000, Repeat: shortRepeat(), Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +90,7 @@ func TestArchiveRun(t *testing.T) {
 
 func TestBackfillRun(t *testing.T) {
 	t.Parallel()
-	rep, err := bench.RunBackfill(context.Background(), bench.BackfillConfig{Events: 30_000, Rules: 2, Logger: testlog.New(t)})
+	rep, err := bench.RunBackfill(context.Background(), bench.BackfillConfig{Events: 30_000, Rules: 2, Repeat: shortRepeat(), Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err) // includes backfill and replay counting differently
 	}
