@@ -16,7 +16,8 @@ func TestAcceptReasons(t *testing.T) {
 		key, value, reason string
 	}{
 		{"c-1", `{"a":1}`, ""},
-		{"c-ü", `{"a":"\ud800"}`, ""}, // a lone surrogate escape is valid JSON text
+		{"\xffc-1", `{"a":1}`, ReasonInvalidKey}, // only the first byte is not UTF-8
+		{"c-ü", `{"a":"\ud800"}`, ""},            // a lone surrogate escape is valid JSON text
 		{"", `{"a":1}`, ReasonMissingKey},
 		{"c-\xff", `{"a":1}`, ReasonInvalidKey},
 		{"\xc0\xaf", `{"a":1}`, ReasonInvalidKey},     // overlong '/'
@@ -36,7 +37,19 @@ func TestAcceptReasons(t *testing.T) {
 		if reason != tc.reason || (err == nil) != (tc.reason == "") {
 			t.Errorf("Accept(%q, %.30q) = %q, %v; want %q", tc.key, tc.value, reason, err, tc.reason)
 		}
+		// live's /v1/counts tells a refused customer by its error (errors.Is), not by
+		// the reason: each key reason's error must wrap its Err.
+		if want := keyErrs[tc.reason]; want != nil && !errors.Is(err, want) {
+			t.Errorf("Accept(%.30q, %.30q): error %v does not wrap %v", tc.key, tc.value, err, want)
+		}
 	}
+}
+
+// keyErrs are the errors the key reasons wrap.
+var keyErrs = map[string]error{
+	ReasonMissingKey: ErrMissingKey,
+	ReasonInvalidKey: ErrInvalidKey,
+	ReasonKeyTooLong: ErrKeyTooLong,
 }
 
 // FuzzAccept: Accept never panics, accepts exactly a non-empty UTF-8 key of at most
