@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -17,13 +18,17 @@ func TestFatal(t *testing.T) {
 		err       error
 		fatal     bool
 		recreated bool
+		says      string // what the error tells the operator to look at
 	}{
-		{err: kerr.UnknownTopicID, fatal: true, recreated: true},
-		{err: fmt.Errorf("fetch: %w", kerr.UnknownTopicID), fatal: true, recreated: true},
-		{err: kerr.TopicAuthorizationFailed, fatal: true},
-		{err: kerr.SaslAuthenticationFailed, fatal: true},
-		{err: kerr.InvalidSessionTimeout, fatal: true},
-		{err: kerr.FencedInstanceID, fatal: true},
+		{err: kerr.UnknownTopicID, fatal: true, recreated: true, says: "restart to read it anew"},
+		{err: fmt.Errorf("fetch: %w", kerr.UnknownTopicID), fatal: true, recreated: true, says: "restart to read it anew"},
+		{err: kerr.TopicAuthorizationFailed, fatal: true, says: "consuming events (partition 3)"},
+		{err: kerr.GroupAuthorizationFailed, fatal: true, says: "consuming events (partition 3)"},
+		{err: kerr.ClusterAuthorizationFailed, fatal: true, says: "consuming events (partition 3)"},
+		{err: kerr.SaslAuthenticationFailed, fatal: true, says: "consuming events (partition 3)"},
+		{err: kerr.UnsupportedSaslMechanism, fatal: true, says: "consuming events (partition 3)"},
+		{err: kerr.InvalidSessionTimeout, fatal: true, says: "--session-timeout"},
+		{err: kerr.FencedInstanceID, fatal: true, says: "--instance-id"},
 		{err: kerr.UnknownTopicOrPartition},
 		{err: kerr.NotLeaderForPartition},
 		{err: kerr.OffsetOutOfRange},
@@ -40,6 +45,9 @@ func TestFatal(t *testing.T) {
 		if !errors.Is(got, tc.err) || errors.Is(got, fetcherr.ErrTopicRecreated) != tc.recreated {
 			t.Errorf("Fatal(%v) = %v: wraps it %v, ErrTopicRecreated %v (want %v)", tc.err, got,
 				errors.Is(got, tc.err), errors.Is(got, fetcherr.ErrTopicRecreated), tc.recreated)
+		}
+		if !strings.Contains(got.Error(), tc.says) {
+			t.Errorf("Fatal(%v) = %q, want it to say %q", tc.err, got, tc.says)
 		}
 	}
 }
