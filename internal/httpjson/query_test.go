@@ -22,7 +22,8 @@ func TestQueryRefusesWhatItCannotRead(t *testing.T) {
 		{"rule=any&customer=c-0%zz1", `"customer"`},
 		{"rule=any&limit=%zz", `"limit"`},
 		{"rule=any&li%zzmit=3", `"li%zzmit"`},
-		{"rule=any;limit=2", "semicolon"},
+		// url.ParseQuery's own error says "semicolon" too; the answer says how to write one.
+		{"rule=any;limit=2", "a ; in a value is written %3B"},
 	} {
 		wantRefused(t, tt.query, countsParams, tt.says)
 	}
@@ -44,6 +45,7 @@ func TestQueryRefusesARepeatedParameter(t *testing.T) {
 		{"rule=a&limit=5&limit=5", `"limit" is given 2 times`},
 		{"rule=a&cursor=&cursor=", `"cursor"`},
 		{"rule=a&cursor=Yw&rule=b", `"rule"`},
+		{"scope=x&scope=y&cursor=a&cursor=b&cursor=c", `"cursor" is given 3 times`}, // the first in order
 	} {
 		wantRefused(t, tt.query, append(countsParams, "id"), tt.says)
 	}
@@ -89,10 +91,21 @@ func TestQueryRefusesAnUnknownParameter(t *testing.T) {
 	} {
 		wantRefused(t, tt.query, countsParams, tt.says)
 	}
-	rec := httptest.NewRecorder()
-	if _, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/rules?x=1", nil), nil); ok || !strings.Contains(rec.Body.String(), "reads none") {
-		t.Errorf("a parameter where none is read: ok %v, %d %q; want 400", ok, rec.Code, rec.Body)
+	// The names read, each once (a repeatable one may be named in both lists).
+	for _, tt := range []struct {
+		names, repeatable []string
+		says              string
+	}{
+		{nil, nil, "(it reads none)"},
+		{[]string{"cursor"}, nil, "(it reads cursor)"},
+		{[]string{"rule", "tag"}, []string{"tag"}, "(it reads rule, tag)"},
+	} {
+		rec := httptest.NewRecorder()
+		if _, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/rules?x=1", nil), tt.names, tt.repeatable...); ok || !strings.Contains(rec.Body.String(), tt.says) {
+			t.Errorf("?x=1 where %v and %v are read: ok %v, %d %q; want 400 saying %s", tt.names, tt.repeatable, ok, rec.Code, rec.Body, tt.says)
+		}
 	}
+	rec := httptest.NewRecorder()
 	rec = httptest.NewRecorder()
 	if q, ok := httpjson.Query(rec, httptest.NewRequest("GET", "/v1/counts?scope=*&rule=a&customer=&limit=2&cursor=Yw", nil), countsParams); !ok || q.Get("rule") != "a" {
 		t.Errorf("every name known: ok %v %v, answered %q", ok, q, rec.Body)
