@@ -69,6 +69,9 @@ func TestGoLimitFollowsOffHeap(t *testing.T) {
 		{"a gigabyte off the heap", 1 << 30, limit - 1<<30, false},
 		{"off-heap memory over the floor", limit - floor/2, floor, false},
 		{"memory given back", 3 << 30, limit - 3<<30, false},
+		// A count below zero (a caller's mistake) is none: it must not raise the
+		// runtime's limit past the budget.
+		{"a negative off-heap count", -1 << 30, limit, false},
 		{"off-heap memory beyond the limit", 2 * limit, floor, true},
 	} {
 		off.Store(tc.off)
@@ -108,6 +111,27 @@ func TestReached(t *testing.T) {
 	}
 	if g.GoLimit() != 1<<20 { // no off-heap memory: the runtime has it all
 		t.Errorf("GoLimit %d, want the whole 1 MiB", g.GoLimit())
+	}
+}
+
+// Between ReleaseShare of the budget and the budget, memory kept for reuse is given
+// back (Release) and Tight says so, while the limit is not yet reached (OnReached).
+func TestReleaseNearTheLimit(t *testing.T) {
+	const limit = 64 << 30 // far above this test's memory: off-heap bytes decide
+	var released, reached atomic.Int64
+	g, err := New(Config{Limit: limit, Interval: time.Millisecond,
+		OffHeap: func() int64 { return limit * 95 / 100 },
+		Release: func() { released.Add(1) }, OnReached: func() { reached.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, g)
+	poll.Until(t, 10*time.Second, "three releases", func() bool { return released.Load() >= 3 })
+	if n, r := reached.Load(), g.Reached(); n != 0 || r != 0 {
+		t.Errorf("OnReached called %d times, Reached() = %d, with the process at %d of %d bytes", n, r, g.Total(), int64(limit))
+	}
+	if !g.Tight() {
+		t.Errorf("Tight() = false at %d of %d bytes", g.Total(), int64(limit))
 	}
 }
 
