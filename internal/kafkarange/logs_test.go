@@ -49,3 +49,26 @@ func TestLogsUnavailable(t *testing.T) {
 		t.Errorf("Logs from a closed broker: err = %v, want ErrUnavailable", err)
 	}
 }
+
+// Logs given the id of the topic's log lists it; given the id of a log the topic no
+// longer has (deleted and made again), it fails with ErrOtherLog, not ErrUnavailable:
+// retrying cannot help.
+func TestLogsOfAnotherLog(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	produce(t, b, 0, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topics, err := kadm.NewClient(b.Client(t)).ListTopics(ctx, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := kafkarange.Config{Brokers: []string{b.Addr}, Topic: "events", TopicID: topics["events"].ID.String()}
+	if got, err := kafkarange.Logs(ctx, cfg); err != nil || got[0] != (kafkarange.Log{Start: 0, End: 5}) {
+		t.Fatalf("Logs of the topic's own log: %v, %v", got, err)
+	}
+	b.RecreateTopic(t, "events", 1)
+	_, err = kafkarange.Logs(ctx, cfg)
+	if !errors.Is(err, kafkarange.ErrOtherLog) || errors.Is(err, kafkarange.ErrUnavailable) {
+		t.Errorf("Logs of a log the topic no longer has: err %v, want ErrOtherLog alone", err)
+	}
+}
