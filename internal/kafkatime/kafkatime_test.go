@@ -45,7 +45,10 @@ func TestRecoverTheRecordTime(t *testing.T) {
 
 // TestRecoverLeavesOtherTimes: a time franz-go's consumer cannot have made is its own.
 func TestRecoverLeavesOtherTimes(t *testing.T) {
-	for _, at := range []time.Time{{}, time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC), time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)} {
+	for _, at := range []time.Time{{}, time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC), time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC),
+		// Outside the int64 nanosecond range, its wrapped nanoseconds a multiple of 64 ns
+		// and not of a millisecond: only the range check tells it from a wrapped read.
+		time.Date(3000, 1, 1, 0, 0, 0, 64, time.UTC)} {
 		if got := Recover(at); !got.Equal(at) {
 			t.Errorf("%s: recovered %s", at.Format(time.RFC3339Nano), got.Format(time.RFC3339Nano))
 		}
@@ -71,6 +74,21 @@ func TestWritable(t *testing.T) {
 	for _, at := range []time.Time{time.UnixMilli(maxWritableMs + 1), time.UnixMilli(-maxWritableMs - 1), time.Date(2999, 6, 1, 0, 30, 0, 0, time.UTC), {}} {
 		if _, ok := Writable(at); ok {
 			t.Errorf("%s: writable", at.Format(time.RFC3339Nano))
+		}
+	}
+}
+
+// TestNearestWritable: a writable time is its own millisecond; one past either end of
+// the int64 nanosecond range is that end (ingest writes a dead letter's timestamp so).
+func TestNearestWritable(t *testing.T) {
+	for _, tc := range []struct{ at, want time.Time }{
+		{time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC), time.Date(2026, 1, 2, 3, 4, 5, 123e6, time.UTC)},
+		{time.Date(2999, 6, 1, 0, 30, 0, 0, time.UTC), time.UnixMilli(maxWritableMs)},
+		{time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), time.UnixMilli(-maxWritableMs)},
+		{time.Time{}, time.UnixMilli(-maxWritableMs)},
+	} {
+		if got := NearestWritable(tc.at); !got.Equal(tc.want) {
+			t.Errorf("NearestWritable(%s) = %s, want %s", tc.at.Format(time.RFC3339Nano), got.Format(time.RFC3339Nano), tc.want.Format(time.RFC3339Nano))
 		}
 	}
 }
