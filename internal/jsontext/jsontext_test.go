@@ -63,6 +63,8 @@ func TestLoneSurrogate(t *testing.T) {
 		{`{"a":"\u00e9"}`, 0, false},
 		{`{"a":"\ud83d\ude00"}`, 0, false},
 		{`{"a":"\uD83D\uDE00"}`, 0, false},
+		{`{"a":"\udbff\udfff"}`, 0, false}, // U+10FFFF: the last high and low surrogates pair
+		{`{"a":"\ud800\udc00"}`, 0, false}, // U+10000: the first
 		{`{"a":"\\ud800"}`, 0, false},
 		{`{"a":"x\ud800"}`, 7, true},
 		{`{"a":"\ud800\u0041"}`, 6, true},
