@@ -38,6 +38,8 @@ func TestText(t *testing.T) {
 		{"null", "null"},
 		{"{\"$.u\":\"a\u202eb\u2028\"}", `{"$.u":"a\u202eb\u2028"}`},
 		{"[\"\U0001F600\U000E0001\"]", `["` + "\U0001F600" + `\udb40\udc01"]`},
+		{"[\"a\xffb\"]", `["a\ufffdb"]`},   // a byte that is not UTF-8: U+FFFD, escaped
+		{"[\"a\uffffb\"]", `["a\uffffb"]`}, // U+FFFF, the last of the BMP: one escape, not a pair
 	} {
 		if got := shown.JSON(tt.in); got != tt.want {
 			t.Errorf("JSON(%q) = %s, want %s", tt.in, got, tt.want)
@@ -67,6 +69,11 @@ func TestQuotedCutsLongValues(t *testing.T) {
 	}
 	if got, cut := shown.Cut("ab日本", 4); got != "ab" || !cut {
 		t.Errorf("Cut(ab日本, 4) = %q %v, want \"ab\" true", got, cut)
+	}
+	// A key that is no UTF-8 at all (a control's record key may be any bytes) is cut
+	// to nothing, not read before its start.
+	if got, cut := shown.Cut("\x80\x80\x80", 2); got != "" || !cut {
+		t.Errorf("Cut(\\x80\\x80\\x80, 2) = %q %v, want \"\" true", got, cut)
 	}
 	if got, cut := shown.Cut("ab", 4); got != "ab" || cut {
 		t.Errorf("Cut(ab, 4) = %q %v, want \"ab\" false", got, cut)
