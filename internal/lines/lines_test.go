@@ -115,3 +115,14 @@ func TestTooLongCRLFAcrossTheBuffer(t *testing.T) {
 		t.Errorf("with \"\\n\" alone: %v", err)
 	}
 }
+
+// TestNewReaderDefaultMax: a max of 0 or less is DefaultMax, not a bound refusing every
+// line that is not empty.
+func TestNewReaderDefaultMax(t *testing.T) {
+	for _, max := range []int{0, -1} {
+		r := NewReader(strings.NewReader("abc\n"), max)
+		if line, n, err := r.Next(); string(line) != "abc" || n != 1 || err != nil || r.max != DefaultMax {
+			t.Errorf("NewReader(.., %d): %q %d %v, max %d; want \"abc\" 1 <nil>, max %d", max, line, n, err, r.max, DefaultMax)
+		}
+	}
+}
