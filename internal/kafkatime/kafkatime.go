@@ -56,10 +56,7 @@ func Millis(ns int64) int64 {
 // nanosecond range, about 1677-09-21 to 2262-04-11. Outside it the producer would
 // write a wrapped, wrong timestamp.
 func Writable(t time.Time) (time.Time, bool) {
-	ms := t.UnixMilli()
-	if t.Before(time.UnixMilli(ms)) { // UnixMilli truncates towards zero: floor it
-		ms--
-	}
+	ms := t.UnixMilli() // floored: a Time's nanoseconds within its second are never negative
 	if ms > maxWritableMs || ms < -maxWritableMs {
 		return time.Time{}, false
 	}
