@@ -143,7 +143,7 @@ func TestWindowedHandoffTrimsAsItReads(t *testing.T) {
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
 		c.LakeURL = lakeURL
-		c.ArchiveRollAge = 20 * time.Millisecond
+		c.ArchiveRollAge = 5 * time.Millisecond
 		c.ArchiveMaintainInterval = -1
 		c.LakeColumns = []string{"$.kind"} // files typed for the rule's condition: its hand-off reads through DuckDB
 		c.BackfillCacheDir = cache
@@ -155,22 +155,26 @@ func TestWindowedHandoffTrimsAsItReads(t *testing.T) {
 	}
 	defer lake.Close()
 	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	var last int64
-	for i := range 60 { // a file or so each: the archiver rolls every 20 ms
+	var (
+		last  int64
+		files int
+	)
+	for i := range 2*16 + 1 {
 		at := base.Add(time.Duration(i) * time.Second)
 		out := b.Produce(t, &kgo.Record{Topic: "events", Key: []byte("c-1"), Timestamp: at,
 			Value: []byte(fmt.Sprintf(`{"kind":"fail","user":"u%d","ts":%q}`, i%5, at.Format(time.RFC3339)))})
 		last = out[0].Offset
-		time.Sleep(30 * time.Millisecond)
+		// A file each, without pacing by the clock: the next event is produced only once
+		// this one is in the lake, so it opens a new file, and 2*16+1 events make more
+		// than two chunks of files.
+		poll.Until(t, 60*time.Second, fmt.Sprintf("event %d in the lake", i), func() bool {
+			snap, err := lake.Snapshot(context.Background())
+			if err == nil {
+				files = len(snap.Files(lakehouse.Filter{}))
+			}
+			return err == nil && snap.Watermark(0) >= last
+		})
 	}
-	var files int
-	poll.Until(t, 60*time.Second, "the lake to hold every event", func() bool {
-		snap, err := lake.Snapshot(context.Background())
-		if err == nil {
-			files = len(snap.Files(lakehouse.Filter{}))
-		}
-		return err == nil && snap.Watermark(0) >= last
-	})
 	if files < 2*16 {
 		t.Fatalf("the lake holds %d files; the test wants more than two chunks of 16", files)
 	}
