@@ -29,7 +29,8 @@ type Record struct {
 	// KeeperAfter, on a Keeper, is the offset of the control not applied it was written
 	// after (HeaderKeeperAfter): a control of its key applied between the two is newer
 	// than what the Keeper holds, which would undo it (Registry.Apply). nil on other
-	// records, and on Keepers of builds before it.
+	// records, on Keepers of builds before it, and when the header is not an offset (does
+	// not parse, or is negative).
 	KeeperAfter *int64
 	// KeeperDepth, on a Keeper, is how many Keepers its chain holds, itself included
 	// (HeaderKeeperDepth): 1 for the Keeper of a control, 2 for the Keeper of that

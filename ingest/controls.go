@@ -265,7 +265,10 @@ func (r *ControlReader) Run(ctx context.Context, apply func([]controls.Record), 
 							cr.Keeps = &o
 						}
 					case controls.HeaderKeeperAfter:
-						if n, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil {
+						// An offset is never negative: a negative one is malformed, and is
+						// read as none, as one that does not parse, or the fold would find the
+						// Keeper stale wherever it read it (TestNegativeKeeperAfterIsReadAsNone).
+						if n, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil && n >= 0 {
 							cr.KeeperAfter = &n
 						}
 					case controls.HeaderKeeperDepth:
