@@ -221,3 +221,57 @@ func TestDeadLetterOfRecordWithDLQHeadersIsNotLost(t *testing.T) {
 		t.Errorf("dead letter of %d bytes, above the %d-byte limit", n, DefaultDeadLetterMaxBytes)
 	}
 }
+
+// TestDeadLetterCutToItsBound: an invalid record's dead letter over
+// --dead-letter-max-bytes, which the dead-letter topic would take whole, is cut to the
+// bound before it is produced, says its size before in HeaderOriginalBytes, and is
+// counted by OnDeadLetterCut. The rerouter's cut of a dead letter its topic refuses as
+// too large hid a consumer that never cut: only the bound, not the topic, says how
+// large a dead letter may be.
+func TestDeadLetterCutToItsBound(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	const bound = 2000
+	value := []byte(`{"type":"` + strings.Repeat("v", 10_000) + `"}`)
+	b.Produce(t, &kgo.Record{Topic: "events", Value: value}) // no key
+	h := &collectHandler{events: map[int64]string{}}
+	var mu sync.Mutex
+	n := 0
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Group: "dlq-bound", ShutdownTimeout: 5 * time.Second,
+		DeadLetterMaxBytes: bound, OnDeadLetterCut: func() { mu.Lock(); n++; mu.Unlock() }}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ec.Run(ctx) }()
+	dlq := b.Consume(t, "events.dlq", 1, 15*time.Second)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	if len(dlq) != 1 {
+		t.Fatalf("%d dead letters for the keyless record, want 1", len(dlq))
+	}
+	dl := dlq[0]
+	if got := RecordBytes(dl); got > bound {
+		t.Errorf("dead letter of %d bytes, above the %d-byte bound", got, bound)
+	}
+	orig := ""
+	for _, hd := range dl.Headers {
+		if hd.Key == HeaderOriginalBytes {
+			orig = string(hd.Value)
+		}
+	}
+	if orig == "" {
+		t.Errorf("the cut dead letter has no %s header; headers %v", HeaderOriginalBytes, dl.Headers)
+	}
+	if len(dl.Value) == 0 || !bytes.HasPrefix(value, dl.Value) {
+		t.Errorf("dead letter's value is %d bytes, want a non-empty start of the record's %d", len(dl.Value), len(value))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n != 1 {
+		t.Errorf("OnDeadLetterCut called %d times, want 1", n)
+	}
+}
