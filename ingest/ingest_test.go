@@ -317,3 +317,22 @@ func checkTopics(ctx context.Context, t *testing.T, kc KafkaConfig, want map[str
 		}
 	}
 }
+
+// TestPartStateCommittableNotPastHandled: a hold of a batch still being handled lies at
+// or past what was handled; it holds the commit back, never moves it forward: the
+// batch's events before it may not be handled yet (a handler emits for an event when
+// it likes), and a first batch's hold makes nothing committable.
+func TestPartStateCommittableNotPastHandled(t *testing.T) {
+	t.Parallel()
+	s := newPartState(0)
+	s.hold(3) // the first batch, in hand
+	if off, ok := s.committable(); ok {
+		t.Errorf("nothing handled, a hold at 3: committable %d", off.Offset)
+	}
+	s.release(3)
+	s.handled = kgo.EpochOffset{Epoch: 1, Offset: 10}
+	s.hold(15) // the next batch, in hand
+	if off, ok := s.committable(); !ok || off.Offset != 10 {
+		t.Errorf("handled to 10, a hold at 15: committable %d, %v; want 10", off.Offset, ok)
+	}
+}
