@@ -55,3 +55,34 @@ func TestRestampedReplayedDeadLetterKeepsItsOwnTime(t *testing.T) {
 		t.Errorf("the restamped dead letter's %s headers %q; want %q: the first dead letter's time, then the event's", HeaderTimestamp, ts, want)
 	}
 }
+
+// TestRestampedUnwritableTimeKeepsItsOneHeader: the dead letter of a record whose time
+// the client cannot write carries that time in HeaderTimestamp already (DeadLetter),
+// stamped with the nearest time it can write, which the topic refuses as too old.
+// Restamped now, it keeps that one header, the record's time: it does not gain a
+// second one saying the stand-in time.
+func TestRestampedUnwritableTimeKeepsItsOneHeader(t *testing.T) {
+	now := time.Now()
+	ancient := time.Date(1600, 1, 2, 3, 4, 5, 0, time.UTC)
+	rec := &kgo.Record{Topic: "events", Partition: 0, Offset: 3, Value: []byte(`{}`), Timestamp: ancient}
+	dl := DeadLetter(rec, "events.dlq", ReasonMissingKey, errors.New("no key"))
+	if n := len(dl.Headers); n == 0 || dl.Headers[n-1].Key != HeaderTimestamp {
+		t.Fatalf("the dead letter of a record of 1600 has headers %v; want a last %s", dl.Headers, HeaderTimestamp)
+	}
+	again, ok := restamped(dl, kerr.InvalidTimestamp, now)
+	if !ok {
+		t.Fatal("restamped the dead letter stamped in 1677 refused with INVALID_TIMESTAMP: false; want it stamped now")
+	}
+	var ts []string
+	for _, h := range again.Headers {
+		if h.Key == HeaderTimestamp {
+			ts = append(ts, string(h.Value))
+		}
+	}
+	if want := strconv.FormatInt(ancient.UnixMilli(), 10); len(ts) != 1 || ts[0] != want {
+		t.Errorf("the restamped dead letter's %s headers %q; want one, %q", HeaderTimestamp, ts, want)
+	}
+	if !again.Timestamp.Equal(now) || len(again.Headers) != len(dl.Headers) {
+		t.Errorf("restamped: timestamp %v, %d headers; want now (%v) and the dead letter's %d", again.Timestamp, len(again.Headers), now, len(dl.Headers))
+	}
+}
