@@ -29,9 +29,14 @@ func TestDeliveredCountsADeadLetterByItsLastReason(t *testing.T) {
 		{Key: HeaderError, Value: []byte("no key")},
 		{Key: HeaderReason, Value: []byte(ReasonInvalidJSON)},
 	}})
-	r.Delivered(&kgo.Record{Topic: "alerts", Headers: []kgo.RecordHeader{{Key: HeaderReason, Value: []byte(ReasonInvalidJSON)}}}) // not a dead letter
+	// Not a dead letter, with a reason of its own, so that counting it is not taken
+	// for counting the dead letter.
+	r.Delivered(&kgo.Record{Topic: "alerts", Headers: []kgo.RecordHeader{{Key: HeaderReason, Value: []byte(ReasonTooDeep)}}})
 	if got, old := promtest.Value(t, reg, "hindsight_dead_letters_total", "reason", ReasonInvalidJSON), promtest.Value(t, reg, "hindsight_dead_letters_total", "reason", ReasonMissingKey); got != 1 || old != 0 {
 		t.Errorf("hindsight_dead_letters_total: %s %v, %s %v; want 1 and 0", ReasonInvalidJSON, got, ReasonMissingKey, old)
+	}
+	if n := promtest.Value(t, reg, "hindsight_dead_letters_total", "reason", ReasonTooDeep); n != 0 {
+		t.Errorf("hindsight_dead_letters_total{reason=%q} %v for a record of the alerts topic; want 0", ReasonTooDeep, n)
 	}
 }
 
