@@ -100,12 +100,9 @@ func TestControlReaderWaitsForItsTopic(t *testing.T) {
 	}
 }
 
-// TestControlsInTransactions: controls written in a Kafka transaction count once it
-// commits, and an aborted one not at all. Before, the reader took the aborted upsert
-// for a rule, and never caught up when the log ended on a transaction's marker (the
-// daemon never loaded its rules; ReadControls waited until its deadline).
-func TestControlsInTransactions(t *testing.T) {
-	t.Parallel()
+// controlsBroker starts a broker of one partition with the default topics made.
+func controlsBroker(t *testing.T) (*kafkatest.Broker, Topics, KafkaConfig) {
+	t.Helper()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	var topics Topics
 	topics.EnsureDefaults()
@@ -113,6 +110,16 @@ func TestControlsInTransactions(t *testing.T) {
 	if err := EnsureTopics(context.Background(), kc, topics, 1); err != nil {
 		t.Fatal(err)
 	}
+	return b, topics, kc
+}
+
+// TestControlsInTransactions: controls written in a Kafka transaction count once it
+// commits, and an aborted one not at all. Before, the reader took the aborted upsert
+// for a rule, and never caught up when the log ended on a transaction's marker (the
+// daemon never loaded its rules; ReadControls waited until its deadline).
+func TestControlsInTransactions(t *testing.T) {
+	t.Parallel()
+	b, topics, kc := controlsBroker(t)
 	upsert := func(id string) *kgo.Record {
 		r := &rule.Rule{ID: id, Scope: rule.GlobalScope, Threshold: rule.AtLeast(1), When: &rule.Condition{Path: "$.type"}}
 		if err := r.Validate(); err != nil {

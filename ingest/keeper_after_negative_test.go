@@ -9,7 +9,6 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/controls"
-	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -20,13 +19,7 @@ import (
 // Keeper stale wherever it was read and never applied the rule it carries.
 func TestNegativeKeeperAfterIsReadAsNone(t *testing.T) {
 	t.Parallel()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	var topics Topics
-	topics.EnsureDefaults()
-	kc := KafkaConfig{Brokers: []string{b.Addr}}
-	if err := EnsureTopics(context.Background(), kc, topics, 1); err != nil {
-		t.Fatal(err)
-	}
+	b, topics, kc := controlsBroker(t)
 	keeper := func(id, after string) *kgo.Record {
 		r := &rule.Rule{ID: id, Scope: rule.GlobalScope, Threshold: rule.AtLeast(1), When: &rule.Condition{Path: "$.type"}}
 		if err := r.Validate(); err != nil {

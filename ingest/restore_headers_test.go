@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/controls"
-	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -20,13 +19,7 @@ import (
 // in force.
 func TestRestoreHeadersAreReadBack(t *testing.T) {
 	t.Parallel()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	var topics Topics
-	topics.EnsureDefaults()
-	kc := KafkaConfig{Brokers: []string{b.Addr}}
-	if err := EnsureTopics(context.Background(), kc, topics, 1); err != nil {
-		t.Fatal(err)
-	}
+	_, topics, kc := controlsBroker(t)
 	r, err := NewControlReader(ControlsConfig{Kafka: kc, Topics: topics})
 	if err != nil {
 		t.Fatal(err)
