@@ -459,6 +459,8 @@ func TestRulesTestSkippedEvents(t *testing.T) {
 // process's (rule.SetLimits), and its --max-customer-bytes 2000 moved them under the
 // parallel tests, as theirs moved them under its runs (one failure in six).
 func TestRulesTestSkipsLongCustomers(t *testing.T) {
+	prev := rule.CurrentLimits()
+	t.Cleanup(func() { _ = rule.SetLimits(prev) }) // its 2000 stays out of the tests after it
 	long := strings.Repeat("c", 1100)
 	events := `{"customer":"` + long + `","type":"login.failed"}` + "\n" + `{"customer":"c-1","type":"login.failed"}` + "\n"
 	const why = "customer longer than --max-customer-bytes (live: key_too_long)"
