@@ -276,7 +276,7 @@ func archiveRound(ctx context.Context, addr string, bkt lakehouse.Bucket, group 
 		}
 		if consumed >= want {
 			if d := now.Sub(lastAt); sample && consumed > last && d > 0 {
-				run.PerInterval = append(run.PerInterval, (consumed-last)/d.Seconds())
+				run.PerInterval = append(run.PerInterval, spanRates(consumed-last, d)...)
 			}
 			break
 		}

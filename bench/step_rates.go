@@ -40,3 +40,20 @@ func (s *stepRates) perSecond() []float64 {
 	}
 	return out
 }
+
+// spanRates is n events read over the span d since the last sample, as the series'
+// values (events/s per sampleStep): one value over d's own length when d is within a
+// step, else one value per step d began, each at the span's mean rate. The end of a
+// run is read past the step's end when its sample comes late (or the select takes the
+// end first): a single value over d then held fewer events than were read, and
+// `bench archive`'s parquet series summed to 18,973 of 20,000 in one run.
+func spanRates(n float64, d time.Duration) []float64 {
+	if d <= sampleStep {
+		return []float64{n / d.Seconds()}
+	}
+	out := make([]float64, (d+sampleStep-1)/sampleStep)
+	for i := range out {
+		out[i] = n / d.Seconds()
+	}
+	return out
+}

@@ -613,7 +613,7 @@ func (t *throughputBench) follow(ctx context.Context, run *ThroughputRun, sample
 			}
 			if n >= int64(t.cfg.Events) {
 				if d := now.Sub(lastAt); sample && n > last && d > 0 {
-					run.PerInterval = append(run.PerInterval, float64(n-last)/d.Seconds())
+					run.PerInterval = append(run.PerInterval, spanRates(float64(n-last), d)...)
 				}
 				return nil
 			}
