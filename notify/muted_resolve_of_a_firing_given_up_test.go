@@ -11,6 +11,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
@@ -27,6 +28,43 @@ import (
 func TestMutedResolveOfAFiringGivenUpIsMuted(t *testing.T) {
 	t.Parallel()
 	group := "notify-muted-resolve-given-up"
+	g := startGivenUpOps(t, group)
+	b, st, rig, free, received := g.b, g.st, g.rig, g.free, g.received
+
+	b.Produce(t, rig.alert("f1", "c-1", "r", contract.StatusFiring, false, "ops"))
+	poll.Until(t, 10*time.Second, "f1's firing under way to ops", func() bool { return len(received()) == 1 })
+	b.Produce(t, rig.alert("f1", "c-1", "r", contract.StatusResolved, true, "ops"))
+	poll.Until(t, 10*time.Second, "f1's resolve read", func() bool { return len(st.Recent()) == 2 })
+	free()
+	poll.Until(t, 15*time.Second, "both handled", func() bool { return b.GroupCommitted(t, group, "alerts") == 2 })
+
+	if keys := received(); len(keys) != 1 {
+		t.Errorf("ops got %q; want f1's firing only: its resolve, recorded muted, follows a firing given up", keys)
+	}
+	var state string
+	for _, d := range st.Recent() {
+		if d.Alert.Status == contract.StatusResolved && len(d.Destinations) == 1 {
+			state = d.Destinations[0].State
+		}
+	}
+	if state != contract.DeliveryMuted {
+		t.Errorf("f1's resolve to ops is %q; want %q", state, contract.DeliveryMuted)
+	}
+}
+
+// givenUpOps is a member of group whose destination ops (scope *) holds its first
+// request until free is called, then answers it 500: with one attempt, that firing is
+// given up. received lists the idempotency keys ops got.
+type givenUpOps struct {
+	b        *kafkatest.Broker
+	st       *notify.Stage
+	rig      *readingWaitsRig
+	free     func()
+	received func() []string
+}
+
+func startGivenUpOps(t *testing.T, group string) givenUpOps {
+	t.Helper()
 	b := startBroker(t)
 	var mu sync.Mutex
 	var got []string
@@ -63,25 +101,5 @@ func TestMutedResolveOfAFiringGivenUpIsMuted(t *testing.T) {
 		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
 	})
 	poll.Until(t, 10*time.Second, "ops folded", func() bool { _, ok := st.Registry().Destination("c-1", "ops"); return ok })
-	rig := &readingWaitsRig{b: b, st: st}
-
-	b.Produce(t, rig.alert("f1", "c-1", "r", contract.StatusFiring, false, "ops"))
-	poll.Until(t, 10*time.Second, "f1's firing under way to ops", func() bool { return len(received()) == 1 })
-	b.Produce(t, rig.alert("f1", "c-1", "r", contract.StatusResolved, true, "ops"))
-	poll.Until(t, 10*time.Second, "f1's resolve read", func() bool { return len(st.Recent()) == 2 })
-	free()
-	poll.Until(t, 15*time.Second, "both handled", func() bool { return b.GroupCommitted(t, group, "alerts") == 2 })
-
-	if keys := received(); len(keys) != 1 {
-		t.Errorf("ops got %q; want f1's firing only: its resolve, recorded muted, follows a firing given up", keys)
-	}
-	var state string
-	for _, d := range st.Recent() {
-		if d.Alert.Status == contract.StatusResolved && len(d.Destinations) == 1 {
-			state = d.Destinations[0].State
-		}
-	}
-	if state != contract.DeliveryMuted {
-		t.Errorf("f1's resolve to ops is %q; want %q", state, contract.DeliveryMuted)
-	}
+	return givenUpOps{b: b, st: st, rig: &readingWaitsRig{b: b, st: st}, free: free, received: received}
 }

@@ -1,19 +1,11 @@
 package notify_test
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/poll"
-	"github.com/hindsightdev/hindsight/internal/testlog"
-	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -29,43 +21,8 @@ func TestFiringGivenUpNotOwedByItsMutedRecordReadDuringItsDelivery(t *testing.T)
 		t.Skip("waits out checks for ended mutes: make test runs it")
 	}
 	group := "notify-given-up-not-owed"
-	b := startBroker(t)
-	var mu sync.Mutex
-	var got []string
-	release := make(chan struct{})
-	ops := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, r.Header.Get(notify.HeaderIdempotencyKey))
-		first := len(got) == 1
-		mu.Unlock()
-		if !first {
-			return
-		}
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-		w.WriteHeader(http.StatusInternalServerError)
-	}))
-	t.Cleanup(ops.Close)
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(free) // before ops.Close, which waits for held requests
-	received := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(got)
-	}
-	b.Produce(t, controlRecords(t,
-		rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: ops.URL + "/hook"}))...)
-	st, _ := startMember(t, notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group,
-		Sender:         notify.SenderConfig{Timeout: 30 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
-	})
-	poll.Until(t, 10*time.Second, "ops folded", func() bool { _, ok := st.Registry().Destination("c-1", "ops"); return ok })
-	rig := &readingWaitsRig{b: b, st: st}
+	g := startGivenUpOps(t, group)
+	b, st, rig, free, received := g.b, g.st, g.rig, g.free, g.received
 
 	b.Produce(t, rig.alert("f1", "c-1", "r", contract.StatusFiring, false, "ops"))
 	poll.Until(t, 10*time.Second, "f1's firing under way to ops", func() bool { return len(received()) == 1 })
