@@ -262,3 +262,33 @@ func TestRetirementsForgottenPastMaxRulesAreCounted(t *testing.T) {
 		t.Errorf("b retired %d %v, want 2 (remembered)", v, ok)
 	}
 }
+
+// TestDeleteKeeperWithoutAVersionAfterAVersionedDeleteTakesAnyVersion: version 1 is
+// deleted by a delete that names it, an edit of it racing the delete (version 2) is
+// stale, and a Keeper of a build before versioned delete Keepers follows it: a delete
+// that names no version. Compaction keeps that Keeper alone of its key, and a restart's
+// fold of it took version 2, while the fold of the whole log kept the first delete's
+// guard and refused it (stale): two daemons of one deployment ran different rules.
+// The Keeper without a version takes any version after it, as a delete without one does.
+func TestDeleteKeeperWithoutAVersionAfterAVersionedDeleteTakesAnyVersion(t *testing.T) {
+	k := rule.Key{Scope: "*", ID: "a"}
+	at := time.Unix(1700000000, 0)
+	keeper := Decode([]byte(k.String()), del("*", "a"), 0, 3, at)
+	keeper.Keeps, keeper.KeeperAfter, keeper.KeeperDepth = &Origin{Offset: 2, Time: at.UTC()}, new(int64(2)), 1
+	whole, compacted := NewRegistry(), NewRegistry()
+	whole.Apply(Decode([]byte(k.String()), upsert("a", "*", 1, "$.x"), 0, 0, at))
+	whole.Apply(Decode([]byte(k.String()), delVersion("*", "a", 1), 0, 1, at))
+	if got, msg := whole.Apply(Decode([]byte(k.String()), upsert("a", "*", 2, "$.y"), 0, 2, at)); got != contract.ControlStale {
+		t.Fatalf("the edit of version 1 racing its delete: %s %q, want stale", got, msg)
+	}
+	for name, g := range map[string]*Registry{"whole": whole, "compacted": compacted} {
+		if got, msg := g.Apply(keeper); got != contract.ControlOK {
+			t.Fatalf("%s: the keeper: %s %q", name, got, msg)
+		}
+	}
+	for name, g := range map[string]*Registry{"whole": whole, "compacted": compacted} {
+		if got, msg := g.Apply(Decode([]byte(k.String()), upsert("a", "*", 2, "$.z"), 0, 4, at)); got != contract.ControlOK {
+			t.Errorf("the fold of the %s log: version 2 after the keeper without a version: %s %q, want ok (what a fold of the keeper alone takes)", name, got, msg)
+		}
+	}
+}

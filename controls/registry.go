@@ -196,9 +196,13 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 		if g.holdsLocked(c) {
 			return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written before it was given something; nothing deleted", rec.Key), nil
 		}
-		if c.Kind() == rule.KindRule && c.Version > 0 {
+		if c.Kind() == rule.KindRule {
 			// It carries the delete it keeps (Keeper), which compaction may have
-			// removed: what that delete retired stays retired.
+			// removed: what that delete retired stays retired. One without a version (a
+			// Keeper of an older build, or of a fold that forgot the retirement past
+			// max_rules) is a delete without one to a fold of it alone, which takes any
+			// version after it; a guard kept past it here would refuse what that fold
+			// takes (TestDeleteKeeperWithoutAVersionAfterAVersionedDeleteTakesAnyVersion).
 			g.retire(c.Key(), c.Version, nil, rec.Offset)
 		}
 		return contract.ControlOK, Unchanged, nil
