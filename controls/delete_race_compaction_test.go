@@ -292,3 +292,58 @@ func TestDeleteKeeperWithoutAVersionAfterAVersionedDeleteTakesAnyVersion(t *test
 		}
 	}
 }
+
+// TestUpsertRefusedForRoomAfterAVersionedDeleteEndsItsGuard: under max_rules 2, rules b
+// and c held, version 1 of a is deleted by a delete that names it (an upsert of a at 2 or
+// below refused: an edit racing the delete), then version 3 of a is published and
+// refused for room, kept by itself, marked (Keeper). Compaction keeps that Keeper alone
+// of a's key, and once b is deleted a restart's fold of the compacted topic took
+// version 2, while the fold of the whole log still refused it (stale) by the delete's
+// guard. A newer version published after the delete ends its guard, applied or refused
+// for room alike, so both folds take version 2.
+func TestUpsertRefusedForRoomAfterAVersionedDeleteEndsItsGuard(t *testing.T) {
+	defer rule.SetLimits(rule.CurrentLimits())
+	setLimits(t, 2, 1000)
+	at := time.Unix(1700000000, 0)
+	log := []simRec{
+		{key: "*/b", value: upsert("b", "*", 1, "$.x")},
+		{key: "*/c", value: upsert("c", "*", 1, "$.x")},
+		{key: "*/a", value: delVersion("*", "a", 1)},
+		{key: "*/a", value: upsert("a", "*", 3, "$.x")},
+	}
+	whole := NewRegistry()
+	for off, r := range log {
+		whole.Apply(propRecord(r, int64(off)))
+	}
+	g := NewRegistry() // the fold as it was when a's version 3 came, for its Keeper
+	for off := range 3 {
+		g.Apply(propRecord(log[off], int64(off)))
+	}
+	rec := propRecord(log[3], 3)
+	got, msg, room := g.ApplyRoom(rec)
+	if got != contract.ControlInvalid || room == nil {
+		t.Fatalf("a version 3 past max_rules 2: %s %q, room %v", got, msg, room)
+	}
+	c, keeps, refused := g.Keeper(rec, room)
+	val, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log = append(log, simRec{key: c.RecordKey(), value: val, keeps: keeps, after: new(int64(3)), depth: 1, refused: refused},
+		simRec{key: "*/b", value: del("*", "b")})
+	for off := 4; off < len(log); off++ {
+		whole.Apply(propRecord(log[off], int64(off)))
+	}
+	compacted := NewRegistry()
+	for _, off := range compactSim(log) {
+		compacted.Apply(propRecord(log[off], int64(off)))
+	}
+	for name, h := range map[string]*Registry{"whole": whole, "compacted": compacted} {
+		if h.RetiredDropped() != 0 {
+			t.Fatalf("the fold of the %s log forgot %d retirements", name, h.RetiredDropped())
+		}
+		if got, msg := h.Apply(Decode([]byte("*/a"), upsert("a", "*", 2, "$.y"), 0, int64(len(log)), at)); got != contract.ControlOK {
+			t.Errorf("the fold of the %s log: version 2 of a after version 3 was refused for room: %s %q, want ok (what a fold of the compacted topic takes)", name, got, msg)
+		}
+	}
+}

@@ -56,3 +56,10 @@ func simTopic(t *testing.T, ds []*simDaemon, log []simRec, max int) []simRec {
 	}
 	return log
 }
+
+// propRecord is r as a process reads it at off (offset = seconds, as simTopic).
+func propRecord(r simRec, off int64) Record {
+	cr := Decode([]byte(r.key), r.value, 0, off, time.Unix(off, 0))
+	cr.Keeps, cr.KeeperAfter, cr.KeeperDepth, cr.RefusedAt = r.keeps, r.after, r.depth, r.refused
+	return cr
+}

@@ -217,6 +217,9 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 			msg := fmt.Sprintf("%sa fold under %s %d refused it, and this process runs under %d (flag --%s), which refuses it whatever room there is now: %s",
 				keptRefusal, at.Limit, at.Value, now, flagOf(at.Limit), roomAdvice)
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
+			if c.Kind() == rule.KindRule {
+				g.unguard(c.Key())
+			}
 			return contract.ControlInvalid, msg, nil
 		}
 	}
@@ -239,6 +242,7 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 		if limit := rule.CurrentLimits().MaxRules; cur == nil && len(g.active) >= limit {
 			r := roomRefused(rule.LimitRules, int64(limit), fmt.Sprintf("%d rules are active, the most allowed", len(g.active)), false)
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: r.msg})
+			g.unguard(k)
 			return contract.ControlInvalid, r.msg, &r.at
 		}
 		fp, size := fingerprintSize(c.Rule)
@@ -261,6 +265,8 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: r.msg})
 			if cur != nil {
 				g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, r.msg)
+			} else {
+				g.unguard(k)
 			}
 			return contract.ControlInvalid, r.msg, &r.at
 		}
@@ -484,6 +490,20 @@ func (g *Registry) retire(k rule.Key, v int64, cur *Version, offset int64) {
 		return // a delete without a version of a key that held nothing: nothing known
 	}
 	g.retired.putEvicting(k, ret, rule.CurrentLimits().MaxRules, func(retirement) { g.retiredDropped++ })
+}
+
+// unguard ends the guard of k's retirement, if any, for an upsert of a version above it
+// refused for room while k holds nothing: that upsert, or its Keeper (the upsert
+// marked), is then the newest record of k, which compaction keeps alone, and a fold of
+// it alone knows no delete; left here, the guard would refuse an edit of the deleted
+// version that fold takes
+// (TestUpsertRefusedForRoomAfterAVersionedDeleteEndsItsGuard). Retired then answers
+// the highest version deleted, as after a delete without one. The caller holds g.mu.
+func (g *Registry) unguard(k rule.Key) {
+	if e, ok := g.retired.m[k]; ok && e.v.guard > 0 {
+		e.v.guard, e.v.deleted, e.v.at = 0, 0, 0
+		g.retired.m[k] = e // in place: no newer than it was, of those remembered
+	}
 }
 
 // RetiredDropped is how many deleted keys' retirements were forgotten past max_rules:
