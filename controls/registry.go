@@ -125,25 +125,45 @@ func (g *Registry) Apply(rec Record) (outcome, message string) {
 func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *RefusedAt) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if a := rec.KeeperAfter; a != nil && rec.Err == nil && g.changedAt(rec.Key).offset > *a {
+	// A Keeper written after the very change its key's last change is, keeping what
+	// this fold never saw (unseen): the writer's fold did not apply that record, and
+	// this one did because compaction removed what refused it (the delete whose guard
+	// refused an edit, the version it was not newer than), the cleaner having stopped
+	// between the record and its Keeper. The Keeper is what the key held instead, and
+	// restores it (TestCompactionBetweenARecordAndItsKeeperFoldsTheKeeper). A fold that
+	// saw what the Keeper keeps and applied the record where the writer did not runs
+	// under other limits, and keeps what it made
+	// (TestKeepersOfDaemonsWithDifferentLimitsEndWithAPublisherRacingThem). Each other
+	// Keeper of that record (another process's) restores too, after the first did: in
+	// the writers' folds they were no change either.
+	ch := g.changedAt(rec.Key)
+	restore := rec.KeeperAfter != nil && rec.Err == nil && (ch.offset == *rec.KeeperAfter && g.unseen(rec, ch) || ch.restoredAfter == *rec.KeeperAfter)
+	if a := rec.KeeperAfter; a != nil && rec.Err == nil && ch.offset > *a && !restore {
 		// Written after the control at offset *a of its key, from what the key held
 		// then; a control of the key applied since is newer, and the Keeper would undo
 		// it (a delete, then this Keeper of the rule deleted, active again). Not
 		// applied, the Keeper gets a Keeper of what the key holds now in turn.
-		ch := g.changedAt(rec.Key)
 		if ch.byKeeper {
 			return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d, which the keeper at offset %d of its key is newer than; not applied", rec.Key, *a, ch.offset), nil
 		}
 		return contract.ControlStale, fmt.Sprintf("%sa keeper of %s written after offset %d, which the control at offset %d of its key is newer than; not applied", staleByControl, rec.Key, *a, ch.offset), nil
 	}
-	outcome, message, room = g.applyLocked(rec)
+	outcome, message, room = g.applyLocked(rec, restore)
 	// A delete of a key that holds nothing changes nothing, but it is newer than a
 	// refusal it follows: the Keeper of that refusal, the refused upsert marked, written
 	// after the delete, must be stale there, or it would outlive the delete once
 	// compaction kept it alone, and a start under a higher limit would apply a rule its
 	// user deleted (TestDeleteAfterARefusalOutlivesItsKeeper).
 	if outcome == contract.ControlOK && message != Unchanged || outcome == contract.ControlNotFound {
-		g.changed.putEvicting(rec.Key, keyChange{rec.Offset, rec.IsKeeper()}, changedLimit(rule.CurrentLimits()),
+		restored := int64(-1)
+		if restore {
+			restored = *rec.KeeperAfter
+		}
+		since := rec.Offset
+		if prev, ok := g.changed.get(rec.Key); ok {
+			since = prev.since
+		}
+		g.changed.putEvicting(rec.Key, keyChange{rec.Offset, rec.IsKeeper(), restored, since}, changedLimit(rule.CurrentLimits()),
 			func(ch keyChange) { g.forgotten = max(g.forgotten, ch.offset) })
 	}
 	return outcome, message, room
@@ -154,6 +174,31 @@ func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *Refused
 type keyChange struct {
 	offset   int64
 	byKeeper bool
+	// restoredAfter is, for a Keeper that restored what its key held before the change
+	// it follows (ApplyRoom), the offset of that change; -1 for any other.
+	restoredAfter int64
+	// since is the offset of the first change of the key the fold remembers.
+	since int64
+}
+
+// unseen reports whether the Keeper rec keeps what this fold never saw of its key,
+// whose last change is ch: a rule version made before the first change of the key it
+// remembers, or a rule's delete, of a version above those it retired or of none (which
+// a fold under the writer's limits, holding what this one holds, would not have
+// written). The caller holds g.mu.
+func (g *Registry) unseen(rec Record, ch keyChange) bool {
+	c := rec.Control
+	if c == nil || c.Kind() != rule.KindRule {
+		return false
+	}
+	switch {
+	case c.Op == rule.OpUpsert && rec.Keeps != nil && rec.RefusedAt == nil:
+		return rec.Keeps.Offset < ch.since
+	case c.Op == rule.OpDelete:
+		ret, ok := g.retired.get(c.Key())
+		return c.Version == 0 || !ok || ret.version < c.Version
+	}
+	return false
 }
 
 // changedAt is the last change of key: offset 0 for none, and for a key no longer
@@ -163,7 +208,7 @@ func (g *Registry) changedAt(key string) keyChange {
 	if ch, ok := g.changed.get(key); ok {
 		return ch
 	}
-	return keyChange{offset: g.forgotten, byKeeper: true}
+	return keyChange{offset: g.forgotten, byKeeper: true, restoredAfter: -1, since: 0}
 }
 
 // staleByControl begins the message of a Keeper stale because a control published
@@ -176,7 +221,9 @@ func changedLimit(lim rule.Limits) int {
 	return 2 * (lim.MaxRules + lim.MaxDestinations + lim.MaxMutes)
 }
 
-func (g *Registry) applyLocked(rec Record) (outcome, message string, room *RefusedAt) {
+// applyLocked folds rec; restore, for a Keeper that restores what its key held before
+// the change it follows (ApplyRoom), applies it over whatever that change made.
+func (g *Registry) applyLocked(rec Record, restore bool) (outcome, message string, room *RefusedAt) {
 	if rec.Err != nil {
 		// The message bounded as the status and the rejected control are (Status): a
 		// message quoting a value of the record whole is as large as the record.
@@ -193,9 +240,11 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 		// given something since (a control published between the record kept and
 		// this one) is left as it is, and the record, not applied, gets that key's
 		// Keeper in turn.
-		if g.holdsLocked(c) {
+		held := g.holdsLocked(c)
+		if held && !restore {
 			return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written before it was given something; nothing deleted", rec.Key), nil
 		}
+		cur := g.removeLocked(rec)
 		if c.Kind() == rule.KindRule {
 			// It carries the delete it keeps (Keeper), which compaction may have
 			// removed: what that delete retired stays retired. One without a version (a
@@ -203,11 +252,14 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 			// max_rules) is a delete without one to a fold of it alone, which takes any
 			// version after it; a guard kept past it here would refuse what that fold
 			// takes (TestDeleteKeeperWithoutAVersionAfterAVersionedDeleteTakesAnyVersion).
-			g.retire(c.Key(), c.Version, nil, rec.Offset)
+			g.retire(c.Key(), c.Version, cur, rec.Offset)
+		}
+		if held {
+			return contract.ControlOK, "", nil
 		}
 		return contract.ControlOK, Unchanged, nil
 	}
-	if at := rec.RefusedAt; at != nil && c.Op == rule.OpUpsert && !g.holdsLocked(c) {
+	if at := rec.RefusedAt; at != nil && c.Op == rule.OpUpsert && (restore || !g.holdsLocked(c)) {
 		// The Keeper of an upsert refused for room (Keeper). Under that limit at the
 		// value that refused it, or lower, it is refused whatever room deletes made
 		// since: compaction may have removed the records that filled the room, and a
@@ -217,6 +269,7 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 			msg := fmt.Sprintf("%sa fold under %s %d refused it, and this process runs under %d (flag --%s), which refuses it whatever room there is now: %s",
 				keptRefusal, at.Limit, at.Value, now, flagOf(at.Limit), roomAdvice)
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
+			g.removeLocked(rec)
 			if c.Kind() == rule.KindRule {
 				g.unguard(c.Key())
 			}
@@ -230,7 +283,7 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 	cur := g.active[k]
 	switch c.Op {
 	case rule.OpUpsert:
-		if ret, ok := g.retired.get(k); ok && cur == nil && c.Rule.Version <= ret.guard {
+		if ret, ok := g.retired.get(k); ok && cur == nil && c.Rule.Version <= ret.guard && !restore {
 			// An edit of the deleted version, published by one who had not seen the
 			// delete (their check ran before it was folded): applied, it would undo the
 			// delete unsaid. Decided here, in log order, so every fold refuses it. The
@@ -246,12 +299,13 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 			return contract.ControlInvalid, r.msg, &r.at
 		}
 		fp, size := fingerprintSize(c.Rule)
-		if cur != nil && c.Rule.Version == cur.Rule.Version && fp == cur.Fingerprint {
+		renamed := restore && rec.Keeps != nil && cur != nil && rec.Keeps.Offset != cur.ControlOffset
+		if cur != nil && c.Rule.Version == cur.Rule.Version && fp == cur.Fingerprint && !renamed {
 			// The active version again (a Keeper, or the same file applied twice): a
 			// last error stays, the Keeper of the record that made it telling nothing new.
 			return contract.ControlOK, Unchanged, nil
 		}
-		if cur != nil && c.Rule.Version <= cur.Rule.Version {
+		if cur != nil && c.Rule.Version <= cur.Rule.Version && !restore {
 			msg := fmt.Sprintf("version %d is not newer than the active version %d; ignored (raise the version to replace the rule)", c.Rule.Version, cur.Rule.Version)
 			g.lastError[k] = fmt.Sprintf("control at offset %d: %s", rec.Offset, msg)
 			return contract.ControlStale, msg, nil
@@ -273,7 +327,7 @@ func (g *Registry) applyLocked(rec Record) (outcome, message string, room *Refus
 		g.seq++
 		c.Rule.Seq = g.seq
 		v := &Version{Rule: c.Rule, Key: k, ControlOffset: rec.Offset, Fingerprint: fp, Seq: g.seq, UpdatedAt: rec.Time.UTC(), JSONBytes: size}
-		if o := rec.Keeps; o != nil && cur == nil {
+		if o := rec.Keeps; o != nil && (cur == nil || restore) {
 			// A Keeper whose upsert compaction removed: the version it keeps, as it was.
 			v.ControlOffset, v.UpdatedAt = o.Offset, o.Time
 		}
@@ -645,6 +699,30 @@ func (g *Registry) Keeper(rec Record, room *RefusedAt) (*rule.Control, *Origin, 
 		return nil, nil, nil
 	}
 	return c, origin, nil
+}
+
+// removeLocked empties the key rec names, for a Keeper that restores it holding
+// nothing (ApplyRoom), and returns the rule version it held (nil: none, or not a rule).
+// The caller holds g.mu.
+func (g *Registry) removeLocked(rec Record) *Version {
+	c := rec.Control
+	k := c.Key()
+	if c.Kind() != rule.KindRule {
+		if g.holdsLocked(c) {
+			d := rec
+			d.Control = rule.DeleteOf(c.Kind(), k)
+			g.applyNotify(d) // as a delete does: the mute's index and its end kept
+		}
+		return nil
+	}
+	cur := g.active[k]
+	if cur != nil {
+		delete(g.active, k)
+		g.activeBytes -= int64(cur.JSONBytes)
+		g.end(cur, rec.Offset)
+		delete(g.lastError, k)
+	}
+	return cur
 }
 
 // holdsLocked reports whether the key c names holds a rule, destination or mute. The
