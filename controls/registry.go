@@ -327,8 +327,13 @@ func (g *Registry) applyLocked(rec Record, restore bool) (outcome, message strin
 		g.seq++
 		c.Rule.Seq = g.seq
 		v := &Version{Rule: c.Rule, Key: k, ControlOffset: rec.Offset, Fingerprint: fp, Seq: g.seq, UpdatedAt: rec.Time.UTC(), JSONBytes: size}
-		if o := rec.Keeps; o != nil && (cur == nil || restore) {
-			// A Keeper whose upsert compaction removed: the version it keeps, as it was.
+		if o := rec.Keeps; o != nil {
+			// A Keeper: the version it keeps, as the fold that applied its upsert names
+			// it, and a fold of the Keeper alone once compaction removed that upsert;
+			// over an older version too (a fold under another max_rules_bytes refused the
+			// upsert, and applies the Keeper once there is room), or a snapshot of one
+			// process is not restored onto the other's version
+			// (TestKeeperOfANewerVersionNamesItByItsUpsert).
 			v.ControlOffset, v.UpdatedAt = o.Offset, o.Time
 		}
 		g.active[k] = v
