@@ -143,6 +143,12 @@ func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *Refused
 		// then; a control of the key applied since is newer, and the Keeper would undo
 		// it (a delete, then this Keeper of the rule deleted, active again). Not
 		// applied, the Keeper gets a Keeper of what the key holds now in turn.
+		if _, remembered := g.changed.get(rec.Key); !remembered {
+			// ch is the newest change forgotten, of whichever key: no keeper of this
+			// one need be at its offset.
+			return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d; the fold no longer remembers its key's changes (only the last of %d keys), and forgot a change at offset %d, after it, which may have been of this key; taken for stale, not applied",
+				rec.Key, *a, changedLimit(rule.CurrentLimits()), ch.offset), nil
+		}
 		if ch.byKeeper {
 			return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d, which the keeper at offset %d of its key is newer than; not applied", rec.Key, *a, ch.offset), nil
 		}
