@@ -245,12 +245,16 @@ func (g *Registry) applyLocked(rec Record, restore bool) (outcome, message strin
 		// The Keeper of a key that held nothing (Keeper): nothing to delete. A key
 		// given something since (a control published between the record kept and
 		// this one) is left as it is, and the record, not applied, gets that key's
-		// Keeper in turn.
+		// Keeper in turn; but one restoring what the writer held (ApplyRoom, only of a
+		// rule) deletes what the record it follows made.
 		held := g.holdsLocked(c)
 		if held && !restore {
 			return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written before it was given something; nothing deleted", rec.Key), nil
 		}
-		cur := g.removeLocked(rec)
+		var cur *Version
+		if held {
+			cur = g.removeLocked(c.Key(), rec.Offset)
+		}
 		if c.Kind() == rule.KindRule {
 			// It carries the delete it keeps (Keeper), which compaction may have
 			// removed: what that delete retired stays retired. One without a version (a
@@ -265,7 +269,7 @@ func (g *Registry) applyLocked(rec Record, restore bool) (outcome, message strin
 		}
 		return contract.ControlOK, Unchanged, nil
 	}
-	if at := rec.RefusedAt; at != nil && c.Op == rule.OpUpsert && (restore || !g.holdsLocked(c)) {
+	if at := rec.RefusedAt; at != nil && c.Op == rule.OpUpsert && !g.holdsLocked(c) {
 		// The Keeper of an upsert refused for room (Keeper). Under that limit at the
 		// value that refused it, or lower, it is refused whatever room deletes made
 		// since: compaction may have removed the records that filled the room, and a
@@ -275,7 +279,6 @@ func (g *Registry) applyLocked(rec Record, restore bool) (outcome, message strin
 			msg := fmt.Sprintf("%sa fold under %s %d refused it, and this process runs under %d (flag --%s), which refuses it whatever room there is now: %s",
 				keptRefusal, at.Limit, at.Value, now, flagOf(at.Limit), roomAdvice)
 			g.remember(contract.RejectedControl{Key: rec.Key, Partition: rec.Partition, Offset: rec.Offset, Time: rec.Time.UTC(), Error: msg})
-			g.removeLocked(rec)
 			if c.Kind() == rule.KindRule {
 				g.unguard(c.Key())
 			}
@@ -712,25 +715,15 @@ func (g *Registry) Keeper(rec Record, room *RefusedAt) (*rule.Control, *Origin, 
 	return c, origin, nil
 }
 
-// removeLocked empties the key rec names, for a Keeper that restores it holding
-// nothing (ApplyRoom), and returns the rule version it held (nil: none, or not a rule).
-// The caller holds g.mu.
-func (g *Registry) removeLocked(rec Record) *Version {
-	c := rec.Control
-	k := c.Key()
-	if c.Kind() != rule.KindRule {
-		if g.holdsLocked(c) {
-			d := rec
-			d.Control = rule.DeleteOf(c.Kind(), k)
-			g.applyNotify(d) // as a delete does: the mute's index and its end kept
-		}
-		return nil
-	}
+// removeLocked deletes rule k, for a delete Keeper that restores it holding nothing
+// (ApplyRoom), the change at offset ending it, and returns the version it held (nil:
+// none). The caller holds g.mu.
+func (g *Registry) removeLocked(k rule.Key, offset int64) *Version {
 	cur := g.active[k]
 	if cur != nil {
 		delete(g.active, k)
 		g.activeBytes -= int64(cur.JSONBytes)
-		g.end(cur, rec.Offset)
+		g.end(cur, offset)
 		delete(g.lastError, k)
 	}
 	return cur
