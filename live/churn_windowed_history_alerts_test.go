@@ -114,7 +114,36 @@ func churnHistoryAlerts(t *testing.T, seed uint64, replaced bool) {
 		all = append(all, got...)
 	}
 	livetest.CheckOpenWindows(t, "rule geo", livetest.OpenWindows(all), open)
-	time.Sleep(500 * time.Millisecond)
+	// Alerts can still come once the version shows live: a hand-off's are produced
+	// after its counts are applied, and the replaced version's resolves after its ended
+	// replay. Once no partition has a hand-off or replay running, every member stops
+	// (as the leaving ones did, at once so that no partition moves to a member that
+	// goes on): a stopped member produces nothing more and its stop flushed its
+	// producers, so every late alert, a duplicate among them, is on the topic when it
+	// is read.
+	poll.Until(t, wait, "no hand-off or ended version's replay running on any member", func() bool {
+		for _, m := range members {
+			for _, p := range m.d.State().Partitions {
+				if p.Backfills != 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	for _, m := range members {
+		m.stop()
+	}
+	for _, m := range members {
+		select {
+		case <-m.d.Done():
+		case <-time.After(30 * time.Second):
+			t.Fatalf("a member did not stop")
+		}
+		if err := m.d.Wait(); err != nil {
+			t.Errorf("a member stopping: %v", err)
+		}
+	}
 	n := b.TopicRecords(t, "alerts")
 	got := map[string]int{}
 	fromHistory := map[string]bool{}
