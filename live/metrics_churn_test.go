@@ -109,7 +109,11 @@ func TestRuleChurnUnderLoadDoesNotGrowMetricSeries(t *testing.T) {
 			"group_by":["$.user"],"window":{"size":"10m"},"time":"$.ts","threshold":3}`, i))
 		b.Produce(t, livetest.Upsert(t, r))
 		poll.Until(t, 20*time.Second, "rule active", func() bool { _, ok := d.Count(r.Key(), ""); return ok })
-		time.Sleep(20 * time.Millisecond) // events evaluated by it
+		// Deleted once events were evaluated by it (its series made), while the stream
+		// goes on: the delete then races an event in flight under the set it is in.
+		poll.Until(t, 20*time.Second, "an event evaluated by the rule", func() bool {
+			return promtest.Value(t, reg, "hindsight_event_time_errors_total", "rule", r.Key().String()) > 0
+		})
 		b.Produce(t, livetest.Delete(t, r.Key()))
 		poll.Until(t, 20*time.Second, "rule deleted", func() bool { _, ok := d.Count(r.Key(), ""); return !ok })
 	}
