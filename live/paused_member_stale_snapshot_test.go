@@ -115,8 +115,19 @@ func pausedMember(t *testing.T, seed uint64) {
 	livetest.ProduceEvents(t, b, gen, 200)
 	waitCommitted(t, b, a, "while the other member is paused")
 	poll.Until(t, wait, "the survivor's starts of the new rule on every partition", func() bool { return len(a.StartOffsets(late.Key())) == partitions })
-	// The survivor's periodic snapshots of what it counted.
-	time.Sleep(600 * time.Millisecond)
+	// The survivor's periodic snapshots of what it counted: of every partition, one at
+	// the offset it evaluates next, past the new rule's start there, so that it holds
+	// the rule (the workload puts events of the last batch in every partition).
+	starts := a.StartOffsets(late.Key())
+	poll.Until(t, wait, "the survivor's snapshot of every partition with the new rule", func() bool {
+		ps := a.State().Partitions
+		for _, p := range ps {
+			if p.LastSnapshot == nil || p.LastSnapshot.Offset != p.NextOffset || p.NextOffset <= starts[p.Partition] {
+				return false
+			}
+		}
+		return len(ps) == partitions
+	})
 
 	resumed.Store(true)
 	if err := child.Process.Signal(syscall.SIGCONT); err != nil {
