@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/verdict"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/jsonpath"
@@ -66,25 +67,22 @@ func archive(t *testing.T, b *kafkatest.Broker, bkt lakehouse.Bucket, lake *lake
 			Brokers: []string{b.Addr}, Bucket: bkt, RollAge: 100 * time.Millisecond, CompactInterval: -1,
 		})
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		snap, err := lake.Snapshot(context.Background())
-		if err != nil {
+	var snap *lakehouse.Snapshot
+	// Each look reads the lake's manifest: every 50 ms, not poll's 10.
+	caught := poll.WithinEvery(60*time.Second, 50*time.Millisecond, func() bool {
+		var err error
+		if snap, err = lake.Snapshot(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		caught := true
 		for p, off := range want {
 			if snap.Watermark(p) < off {
-				caught = false
+				return false
 			}
 		}
-		if caught {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("archiver did not catch up in 60s: %+v", snap.Partitions())
-		}
-		time.Sleep(50 * time.Millisecond)
+		return true
+	})
+	if !caught {
+		t.Fatalf("archiver did not catch up in 60s: %+v", snap.Partitions())
 	}
 	cancel()
 	if err := <-done; err != nil && ctx.Err() == nil {
