@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/s3test"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
@@ -35,9 +36,10 @@ func TestLakeCompactExitsWhenStorageFailsMidPass(t *testing.T) {
 		out, err := run(t, "", "lake", "compact", "--lake", srv.URL(), "--storage-timeout", "1s")
 		done <- result{out, err}
 	}()
-	// Stop the store as soon as the pass has uploaded a merged file.
+	// Stop the store as soon as the pass has uploaded a merged file. Asked every 2 ms,
+	// not poll's 10: the pass must still be running when the store goes.
 	stopped := false
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !stopped; {
+	poll.WithinEvery(30*time.Second, 2*time.Millisecond, func() bool {
 		select {
 		case r := <-done:
 			t.Fatalf("the pass ended before the store could be stopped (it outran the poll: give it more partitions): %v\n%s", r.err, r.out)
@@ -51,8 +53,8 @@ func TestLakeCompactExitsWhenStorageFailsMidPass(t *testing.T) {
 			}
 			return nil
 		})
-		time.Sleep(2 * time.Millisecond)
-	}
+		return stopped
+	})
 	if !stopped {
 		t.Fatal("no merged file was uploaded")
 	}
