@@ -9,6 +9,7 @@ import (
 
 	"github.com/hindsightdev/hindsight/console"
 	"github.com/hindsightdev/hindsight/contract"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -51,7 +52,11 @@ func TestPreviewPlainCountPerPartitionAsLive(t *testing.T) {
 		v, ok := d.Count(key, "acme")
 		return ok && v.Count == 2
 	})
-	time.Sleep(500 * time.Millisecond)
+	// An alert raised for the events would be on the topic once their offsets are
+	// committed: a commit records only what everything produced for was delivered.
+	poll.Until(t, 30*time.Second, "the events' offsets committed", func() bool {
+		return d.b.GroupCommitted(t, d.State().Group, "events") == kafkatest.ReadThrough(recs)
+	})
 	liveAlerts := d.b.TopicRecords(t, "alerts")
 
 	// The backtest of the same rule over the same events.
