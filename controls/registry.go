@@ -189,9 +189,15 @@ type keyChange struct {
 
 // unseen reports whether the Keeper rec keeps what this fold never saw of its key,
 // whose last change is ch: a rule version made before the first change of the key it
-// remembers, or a rule's delete, of a version above those it retired or of none (which
-// a fold under the writer's limits, holding what this one holds, would not have
-// written). The caller holds g.mu.
+// remembers, or a rule's delete, of a version above those it retired, or of none over a
+// change a Keeper made (which a fold under the writer's limits, holding what this one
+// holds, would not have written). A delete of none over a published upsert is what a
+// daemon under a lower --max-rule-bytes (the upsert invalid to it, its key holding
+// nothing) writes: this fold, which the rule fits, keeps it and answers with its Keeper
+// (TestDeleteKeeperOfADaemonTheRuleIsTooLargeForKeepsItWhereItFits). The few builds
+// that refused an edit of a deleted rule and wrote delete Keepers without a version
+// wrote such a delete after that edit too: compaction between the two runs the edit, as
+// it did before. The caller holds g.mu.
 func (g *Registry) unseen(rec Record, ch keyChange) bool {
 	c := rec.Control
 	if c == nil || c.Kind() != rule.KindRule {
@@ -201,8 +207,11 @@ func (g *Registry) unseen(rec Record, ch keyChange) bool {
 	case c.Op == rule.OpUpsert && rec.Keeps != nil && rec.RefusedAt == nil:
 		return rec.Keeps.Offset < ch.since
 	case c.Op == rule.OpDelete:
+		if c.Version == 0 {
+			return ch.byKeeper
+		}
 		ret, ok := g.retired.get(c.Key())
-		return c.Version == 0 || !ok || ret.version < c.Version
+		return !ok || ret.version < c.Version
 	}
 	return false
 }
