@@ -154,7 +154,9 @@ func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *Refused
 		}
 		return contract.ControlStale, fmt.Sprintf("%sa keeper of %s written after offset %d, which the control at offset %d of its key is newer than; not applied", staleByControl, rec.Key, *a, ch.offset), nil
 	}
-	outcome, message, room = g.applyLocked(rec, restore)
+	// The first such Keeper replaces what the record made here alone (unrun); another
+	// process's after it, what the first restored.
+	outcome, message, room = g.applyLocked(rec, restore, restore && ch.offset == *rec.KeeperAfter)
 	// A delete of a key that holds nothing changes nothing, but it is newer than a
 	// refusal it follows: the Keeper of that refusal, the refused upsert marked, written
 	// after the delete, must be stale there, or it would outlive the delete once
@@ -237,8 +239,10 @@ func changedLimit(lim rule.Limits) int {
 }
 
 // applyLocked folds rec; restore, for a Keeper that restores what its key held before
-// the change it follows (ApplyRoom), applies it over whatever that change made.
-func (g *Registry) applyLocked(rec Record, restore bool) (outcome, message string, room *RefusedAt) {
+// the change it follows (ApplyRoom), applies it over whatever that change made, and
+// unrun says that change was the record's, whose version no process ran
+// (endedVersion.unrun).
+func (g *Registry) applyLocked(rec Record, restore, unrun bool) (outcome, message string, room *RefusedAt) {
 	if rec.Err != nil {
 		// The message bounded as the status and the rejected control are (Status): a
 		// message quoting a value of the record whole is as large as the record.
@@ -262,7 +266,7 @@ func (g *Registry) applyLocked(rec Record, restore bool) (outcome, message strin
 		}
 		var cur *Version
 		if held {
-			cur = g.removeLocked(c.Key(), rec.Offset)
+			cur = g.removeLocked(c.Key(), rec.Offset, unrun)
 		}
 		if c.Kind() == rule.KindRule {
 			// It carries the delete it keeps (Keeper), which compaction may have
@@ -357,7 +361,7 @@ func (g *Registry) applyLocked(rec Record, restore bool) (outcome, message strin
 		g.active[k] = v
 		g.activeBytes += int64(size) - held
 		delete(g.lastError, k)
-		g.end(cur, rec.Offset)
+		g.end(cur, rec.Offset, unrun)
 	case rule.OpDelete:
 		if cur != nil && c.Version > 0 && cur.Rule.Version > c.Version {
 			// Its publisher saw version c.Version; a newer one, saved by someone else
@@ -383,7 +387,7 @@ func (g *Registry) applyLocked(rec Record, restore bool) (outcome, message strin
 		}
 		delete(g.active, k)
 		g.activeBytes -= int64(cur.JSONBytes)
-		g.end(cur, rec.Offset)
+		g.end(cur, rec.Offset, false)
 		delete(g.lastError, k)
 	default:
 		return contract.ControlInvalid, fmt.Sprintf("unknown op %q", c.Op), nil
@@ -406,8 +410,13 @@ type endedVersion struct {
 	seq           uint32
 	updatedAt     time.Time
 	by            int64
-	control       []byte
-	v             weak.Pointer[Version]
+	// unrun is of a version a Keeper restoring what its writer held replaced (ApplyRoom):
+	// the record it follows made it in this fold alone, compaction having removed what
+	// refused it, and no process that folded the whole log ran it. Ended finds it (a
+	// snapshot of a build that ran such a record names it); EndedAfter leaves it out.
+	unrun   bool
+	control []byte
+	v       weak.Pointer[Version]
 }
 
 // version is the ended version ev, the one still held if any, else compiled again
@@ -431,8 +440,9 @@ func (ev *endedVersion) version() (*Version, bool) {
 	return v, true
 }
 
-// end remembers v, which the change at offset by ended (nil: none), for Ended.
-func (g *Registry) end(v *Version, by int64) {
+// end remembers v, which the change at offset by ended (nil: none), for Ended; unrun
+// for a Keeper's restore (endedVersion.unrun).
+func (g *Registry) end(v *Version, by int64, unrun bool) {
 	if v == nil || !v.Rule.Resolves() {
 		return
 	}
@@ -451,21 +461,25 @@ func (g *Registry) end(v *Version, by int64) {
 	// record's value, which they would keep whole (the compiled rule's own memory).
 	k := rule.Key{Scope: strings.Clone(v.Key.Scope), ID: strings.Clone(v.Key.ID)}
 	ev := endedVersion{key: k, controlOffset: v.ControlOffset, fingerprint: v.Fingerprint, seq: v.Seq, updatedAt: v.UpdatedAt,
-		by: by, control: deflate(data), v: weak.Make(v)}
+		by: by, unrun: unrun, control: deflate(data), v: weak.Make(v)}
 	g.ended.put(k, append(slices.Clip(vs), ev), rule.CurrentLimits().MaxRules)
 }
 
 // EndedAfter is every remembered ended version (see Ended) whose end, the control
 // that replaced or deleted it, is at an offset above offset, in the order of those
 // controls: a partition whose snapshot adopted no control above offset may have run
-// them after it, though the snapshot names none.
+// them after it, though the snapshot names none. But for a version a Keeper's restore
+// replaced (endedVersion.unrun), which no process folding the whole log ran: replayed,
+// it would resolve, under the alert ids of the version that runs (of the same version,
+// or not), incidents no one opened
+// (TestKeeperRestoringOverARecordCompactionKeptEndsNothingTheWholeLogRan).
 func (g *Registry) EndedAfter(offset int64) []*Version {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var out []*endedVersion
 	for _, e := range g.ended.m {
 		for i := range e.v {
-			if e.v[i].by > offset {
+			if e.v[i].by > offset && !e.v[i].unrun {
 				out = append(out, &e.v[i])
 			}
 		}
@@ -725,14 +739,14 @@ func (g *Registry) Keeper(rec Record, room *RefusedAt) (*rule.Control, *Origin, 
 }
 
 // removeLocked deletes rule k, for a delete Keeper that restores it holding nothing
-// (ApplyRoom), the change at offset ending it, and returns the version it held (nil:
-// none). The caller holds g.mu.
-func (g *Registry) removeLocked(k rule.Key, offset int64) *Version {
+// (ApplyRoom), the change at offset ending it (unrun: see endedVersion), and returns
+// the version it held (nil: none). The caller holds g.mu.
+func (g *Registry) removeLocked(k rule.Key, offset int64, unrun bool) *Version {
 	cur := g.active[k]
 	if cur != nil {
 		delete(g.active, k)
 		g.activeBytes -= int64(cur.JSONBytes)
-		g.end(cur, offset)
+		g.end(cur, offset, unrun)
 		delete(g.lastError, k)
 	}
 	return cur
