@@ -3,7 +3,9 @@ package controls
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/rule"
 )
 
@@ -36,5 +38,29 @@ func TestDeleteKeeperOfADaemonTheRuleIsTooLargeForKeepsItWhereItFits(t *testing.
 	// under the higher limit, named as the daemon that ran through names it.
 	if v, ok := propFold(t, log, compactedAt(log, len(log), true), rule.DefaultLimits).Version(k); !ok || v.Rule.Version != 1 || v.ControlOffset != 0 {
 		t.Errorf("a start under the higher limit, of the compacted topic, holds %+v, want version 1 made at offset 0", v)
+	}
+}
+
+// TestDeleteKeeperRightAfterTheUpsertItDidNotApplySaysSo: the daemon a rule fits folds
+// the delete Keeper a daemon under a lower --max-rule-bytes wrote right after the
+// rule's upsert (TestDeleteKeeperOfADaemonTheRuleIsTooLargeForKeepsItWhereItFits) and
+// logs why it deleted nothing. It said the Keeper was "written before it was given
+// something": it was written after the very upsert that gave the key its rule, by a
+// process that did not apply it, which is what the operator must look for.
+func TestDeleteKeeperRightAfterTheUpsertItDidNotApplySaysSo(t *testing.T) {
+	g := NewRegistry()
+	if got, msg := g.Apply(propRecord(simRec{key: "*/c", value: upsert("c", "*", 1, "$.x")}, 0)); got != contract.ControlOK {
+		t.Fatalf("the upsert: %s %q", got, msg)
+	}
+	keeper := propRecord(simRec{key: "*/c", value: del("*", "c"), keeps: &Origin{Offset: 0, Time: time.Unix(0, 0).UTC()}, after: new(int64(0)), depth: 1}, 1)
+	got, msg := g.Apply(keeper)
+	if got != contract.ControlStale {
+		t.Fatalf("the delete Keeper: %s %q, want stale", got, msg)
+	}
+	if want := "written after the control at offset 0 that gave it what it holds, by a process whose fold did not apply that control"; !strings.Contains(msg, want) || strings.Contains(msg, "written before") {
+		t.Errorf("the delete Keeper's message: %q, want it to say %q", msg, want)
+	}
+	if _, ok := g.Version(rule.Key{Scope: "*", ID: "c"}); !ok {
+		t.Errorf("the rule was deleted")
 	}
 }

@@ -262,6 +262,12 @@ func (g *Registry) applyLocked(rec Record, restore, unrun bool) (outcome, messag
 		// rule) deletes what the record it follows made.
 		held := g.holdsLocked(c)
 		if held && !restore {
+			if a := rec.KeeperAfter; a != nil && g.changedAt(rec.Key).offset == *a {
+				// Its writer did not apply the very control that gave the key what it
+				// holds here: a process under other limits (a rule past its
+				// --max-rule-bytes is invalid there).
+				return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written after the control at offset %d that gave it what it holds, by a process whose fold did not apply that control (one under other limits); nothing deleted", rec.Key, *a), nil
+			}
 			return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written before it was given something; nothing deleted", rec.Key), nil
 		}
 		var cur *Version
