@@ -1,6 +1,7 @@
 package controls
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,42 @@ func TestDeleteKeeperRightAfterTheUpsertItDidNotApplySaysSo(t *testing.T) {
 	}
 	if _, ok := g.Version(rule.Key{Scope: "*", ID: "c"}); !ok {
 		t.Errorf("the rule was deleted")
+	}
+}
+
+// TestDeleteKeeperOfAKeyForgottenRestoresNothing: the delete Keeper a daemon under a
+// lower --max-rule-bytes writes after an upsert it found invalid lands once the daemon
+// the rule fits has forgotten the key's changes (more than changedLimit other keys
+// changed since). changedAt answers a forgotten key with a Keeper's change (for
+// MaxKeeperDepth), which is no change a Keeper made: the delete Keeper, a delete of
+// none, was taken for a restore and deleted the rule it runs. It must delete nothing,
+// as when the key is remembered
+// (TestDeleteKeeperOfADaemonTheRuleIsTooLargeForKeepsItWhereItFits). Not parallel: it
+// sets the process's rule limits.
+func TestDeleteKeeperOfAKeyForgottenRestoresNothing(t *testing.T) {
+	defer rule.SetLimits(rule.CurrentLimits())
+	l := rule.DefaultLimits
+	l.MaxRules, l.MaxDestinations, l.MaxMutes = 2, 1, 1
+	setPropLimits(t, l)
+	g := NewRegistry()
+	if got, msg := g.Apply(propRecord(simRec{key: "*/c", value: upsert("c", "*", 1, "$.x")}, 0)); got != contract.ControlOK {
+		t.Fatalf("the upsert: %s %q", got, msg)
+	}
+	// Deletes of keys that hold nothing change them (not_found): */c is forgotten, the
+	// newest change forgotten its upsert at offset 0.
+	off := int64(1)
+	for ; off <= int64(changedLimit(l)); off++ {
+		id := fmt.Sprintf("o%d", off)
+		if got, msg := g.Apply(propRecord(simRec{key: "*/" + id, value: del("*", id)}, off)); got != contract.ControlNotFound {
+			t.Fatalf("the delete of %s: %s %q", id, got, msg)
+		}
+	}
+	if _, remembered := g.changed.get("*/c"); remembered || g.forgotten != 0 {
+		t.Fatalf("*/c remembered %v, the newest change forgotten at %d: the churn did not forget the upsert alone", remembered, g.forgotten)
+	}
+	keeper := propRecord(simRec{key: "*/c", value: del("*", "c"), keeps: &Origin{Offset: 0, Time: time.Unix(0, 0).UTC()}, after: new(int64(0)), depth: 1}, off)
+	got, msg := g.Apply(keeper)
+	if _, ok := g.Version(rule.Key{Scope: "*", ID: "c"}); !ok {
+		t.Errorf("the delete Keeper of a key forgotten (%s %q) deleted the rule", got, msg)
 	}
 }

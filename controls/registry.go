@@ -136,14 +136,18 @@ func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *Refused
 	// (TestKeepersOfDaemonsWithDifferentLimitsEndWithAPublisherRacingThem). Each other
 	// Keeper of that record (another process's) restores too, after the first did: in
 	// the writers' folds they were no change either.
+	// Of a key whose changes it forgot, the fold cannot tell the record's change from
+	// another (changedAt answers the newest change forgotten, of whichever key): none
+	// restores (TestDeleteKeeperOfAKeyForgottenRestoresNothing).
 	ch := g.changedAt(rec.Key)
-	restore := rec.KeeperAfter != nil && rec.Err == nil && (ch.offset == *rec.KeeperAfter && g.unseen(rec, ch) || ch.restoredAfter == *rec.KeeperAfter)
+	_, remembered := g.changed.get(rec.Key)
+	restore := remembered && rec.KeeperAfter != nil && rec.Err == nil && (ch.offset == *rec.KeeperAfter && g.unseen(rec, ch) || ch.restoredAfter == *rec.KeeperAfter)
 	if a := rec.KeeperAfter; a != nil && rec.Err == nil && ch.offset > *a && !restore {
 		// Written after the control at offset *a of its key, from what the key held
 		// then; a control of the key applied since is newer, and the Keeper would undo
 		// it (a delete, then this Keeper of the rule deleted, active again). Not
 		// applied, the Keeper gets a Keeper of what the key holds now in turn.
-		if _, remembered := g.changed.get(rec.Key); !remembered {
+		if !remembered {
 			// ch is the newest change forgotten, of whichever key: no keeper of this
 			// one need be at its offset.
 			return contract.ControlStale, fmt.Sprintf("a keeper of %s written after offset %d; the fold no longer remembers its key's changes (only the last of %d keys), and forgot a change at offset %d, after it, which may have been of this key; taken for stale, not applied",
@@ -262,11 +266,11 @@ func (g *Registry) applyLocked(rec Record, restore, unrun bool) (outcome, messag
 		// rule) deletes what the record it follows made.
 		held := g.holdsLocked(c)
 		if held && !restore {
-			if a := rec.KeeperAfter; a != nil && g.changedAt(rec.Key).offset == *a {
+			if ch, ok := g.changed.get(rec.Key); ok && rec.KeeperAfter != nil && ch.offset == *rec.KeeperAfter {
 				// Its writer did not apply the very control that gave the key what it
 				// holds here: a process under other limits (a rule past its
 				// --max-rule-bytes is invalid there).
-				return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written after the control at offset %d that gave it what it holds, by a process whose fold did not apply that control (one under other limits); nothing deleted", rec.Key, *a), nil
+				return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written after the control at offset %d that gave it what it holds, by a process whose fold did not apply that control (one under other limits); nothing deleted", rec.Key, ch.offset), nil
 			}
 			return contract.ControlStale, fmt.Sprintf("a keeper of %s holding nothing, written before it was given something; nothing deleted", rec.Key), nil
 		}
