@@ -172,6 +172,11 @@ func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *Refused
 			restored = *rec.KeeperAfter
 		}
 		since := rec.Offset
+		if rec.Keeps != nil && rec.Control != nil && rec.Control.Op == rule.OpUpsert {
+			// The version a Keeper makes is its upsert's, named by that offset: this
+			// fold saw it (TestKeeperOfAVersionAKeeperMadeIsSeen).
+			since = min(since, rec.Keeps.Offset)
+		}
 		if prev, ok := g.changed.get(rec.Key); ok {
 			since = prev.since
 		}
@@ -189,7 +194,8 @@ type keyChange struct {
 	// restoredAfter is, for a Keeper that restored what its key held before the change
 	// it follows (ApplyRoom), the offset of that change; -1 for any other.
 	restoredAfter int64
-	// since is the offset of the first change of the key the fold remembers.
+	// since is the offset of the first change of the key the fold remembers, or of the
+	// upsert that made the version it made, if earlier (a Keeper's).
 	since int64
 }
 
