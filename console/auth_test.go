@@ -89,6 +89,9 @@ func TestWritePolicy(t *testing.T) {
 			status: 403, msg: "origin"},
 		{name: "no token, https port for an http page", listen: "127.0.0.1:8080", r: req("localhost:443", "", "http://localhost"),
 			status: 403, msg: "origin"},
+		// Port 80 is the default of http only: an https page is another origin.
+		{name: "no token, http port for an https page", listen: "127.0.0.1:8080", r: req("localhost:80", "", "https://localhost"),
+			status: 403, msg: "origin"},
 		{name: "no token, rebound host name", listen: "127.0.0.1:8080", r: req("evil.example:8080", "", ""),
 			status: 403, msg: "loopback host"},
 	} {
