@@ -829,6 +829,9 @@ func (c *Console) handleDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !noBody(w, r, "the query names the rule (scope, id, wait_ms), and the version deleted is the one active") {
+		return
+	}
 	k := rule.Key{Scope: q.Get("scope"), ID: q.Get("id")}
 	if k.Scope == "" || k.ID == "" {
 		httpjson.Error(w, http.StatusBadRequest, "scope and id are required: DELETE /v1/console/rules?scope=*&id=ID")
@@ -849,4 +852,30 @@ func (c *Console) handleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpjson.Write(w, saveCode(res.Status), res)
+}
+
+// noBody refuses (400, naming usage) a request body where the endpoint reads none: a
+// DELETE names what it deletes in its query. A body was ignored, so that one sent
+// expecting an effect ({"version": 1}: delete only that version) went unheeded and the
+// delete went ahead; as a query parameter the endpoint does not read is refused, so is
+// a body. A body declared by its length is refused unread; a chunked one is read for
+// one byte, within the server's read timeout.
+func noBody(w http.ResponseWriter, r *http.Request, usage string) bool {
+	refuse := func() bool {
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("%s %s takes no body: %s", r.Method, r.URL.Path, usage))
+		return false
+	}
+	if r.ContentLength > 0 {
+		return refuse()
+	}
+	var b [1]byte
+	n, err := io.ReadFull(r.Body, b[:])
+	switch {
+	case n > 0:
+		return refuse()
+	case errors.Is(err, io.EOF):
+		return true
+	}
+	httpjson.Error(w, http.StatusBadRequest, "reading the request body, which this endpoint does not take: "+err.Error())
+	return false
 }

@@ -191,6 +191,9 @@ func (c *Console) handleDeleteMute(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !noBody(w, r, "the query names the mute (scope, id)") {
+		return
+	}
 	k := rule.Key{Scope: q.Get("scope"), ID: q.Get("id")}
 	if k.Scope == "" || k.ID == "" {
 		httpjson.Error(w, http.StatusBadRequest, "scope and id are required: DELETE /v1/console/mutes?scope=*&id=ID")
