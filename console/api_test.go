@@ -780,6 +780,7 @@ func TestDraftThatIsNotARuleObjectSaysWhatItIs(t *testing.T) {
 		{`"login"`, "rule is not a JSON object: it is a string"},
 		{`7`, "rule is not a JSON object: it is a number"},
 		{`true`, "rule is not a JSON object: it is a boolean"},
+		{`false`, "rule is not a JSON object: it is a boolean"},
 		{`null`, `request body has no rule: send {"rule": {…}}`},
 	} {
 		for _, path := range []string{"/v1/console/preview", "/v1/console/backtest", "/v1/console/validate"} {
