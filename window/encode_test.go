@@ -137,6 +137,11 @@ func TestDecodeCorrupt(t *testing.T) {
 		{"split beyond the id", enc(nil).header(1).str(id).uv(99).uv(1).cell(0, 1), "window: corrupt state: group of 1 windows split at 99 of 5 bytes"},
 		{"group without windows", enc(nil).header(1).str(id).uv(2).uv(0), "window: corrupt state: group of 0 windows split at 2 of 5 bytes"},
 		{"windows out of order", enc(nil).header(1).str(id).uv(2).uv(2).cell(10000, 1).cell(0, 1), "window: corrupt state: windows out of order"},
+		// Two windows at one start would be counted twice by every listing and closing.
+		{"a window twice", enc(nil).header(1).str(id).uv(2).uv(2).cell(0, 1).cell(0, 1), "window: corrupt state: windows out of order"},
+		// 2^46 events (maxCount): a count no stream reaches, refused so that later
+		// events' counts still fit in the cell's word.
+		{"count past what a window holds", enc(nil).header(1).str(id).uv(2).uv(1).cell(0, 1<<46), "window: corrupt state: window count out of range"},
 		{"window without events", enc(nil).header(1).str(id).uv(2).uv(1).cell(0, 0), "window: corrupt state: window count out of range"},
 		{"negative count", enc(nil).header(1).str(id).uv(2).uv(1).cell(0, -3), "window: corrupt state: window count out of range"},
 		{"unknown flag", append(good[:len(good)-1:len(good)-1], 4), "window: corrupt state: bad window flags"},
