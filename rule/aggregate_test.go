@@ -261,6 +261,16 @@ func TestAggregationValidation(t *testing.T) {
 		{name: "sum with threshold 0", fields: `"aggregate":{"fn":"sum","path":"$.v"},"threshold":0`},
 		// limits
 		{name: "limits", fields: `"aggregate":{"fn":"count_distinct","path":"$.u"},"limits":{"max_groups":10,"max_distinct":20}`},
+		// Each bound is the most accepted: at it the rule is valid, one past it is not.
+		{name: "limits at max_rule_groups and max_rule_distinct",
+			fields: `"aggregate":{"fn":"count_distinct","path":"$.u"},"limits":{"max_groups":1000000,"max_distinct":1000000}`},
+		{name: "max_groups past max_rule_groups", fields: `"limits":{"max_groups":1000001}`,
+			field: "limits.max_groups", msg: "1000001 groups; at most 1000000 (limit max_rule_groups)"},
+		{name: "max_distinct past max_rule_distinct", fields: `"aggregate":{"fn":"count_distinct","path":"$.u"},"limits":{"max_distinct":1000001}`,
+			field: "limits.max_distinct", msg: "1000001 distinct values; at most 1000000 (limit max_rule_distinct)"},
+		{name: "suppress at max_rule_lookback", fields: `"window":{"size":"1m"},"alert":{"suppress":"3650d"}`},
+		{name: "suppress beyond max_rule_lookback", fields: `"window":{"size":"1m"},"alert":{"suppress":"3651d"}`,
+			field: "alert.suppress", msg: "3651d is longer than 3650d (limit max_rule_lookback)"},
 		{name: "negative max_groups", fields: `"limits":{"max_groups":-1}`, field: "limits.max_groups", msg: "must not be negative"},
 		{name: "negative max_distinct", fields: `"aggregate":{"fn":"count_distinct","path":"$.u"},"limits":{"max_distinct":-1}`,
 			field: "limits.max_distinct", msg: "must not be negative"},
