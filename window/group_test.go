@@ -42,6 +42,10 @@ func TestValueKeyEquality(t *testing.T) {
 		{`[]`, `{}`, false},
 		{`[[]]`, `[]`, false},
 		{`["a","b"]`, `["ab"]`, false},
+		// 2^53+1 rounds to 2^53 itself: the float64 at the bound is already inexact.
+		{`9007199254740992`, `9007199254740993`, false},
+		{`-9007199254740992`, `-9007199254740993`, false},
+		{`9007199254740992`, `9007199254740992.0`, true},
 	}
 	for _, tt := range tests {
 		ka := window.AppendValueKey(nil, jsonValue(tt.a))
