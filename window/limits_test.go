@@ -96,10 +96,10 @@ func TestLimits(t *testing.T) {
 			[]in{{"c", `{"v":-1e308}`, 1}, {"c", `{"v":-1e308}`, 2}},
 			window.Stats{Overflows: 1}, "1 values not added: the sum would overflow float64",
 			[]win{{"c", "", 0, 60000, 1, -1e308, true, false}}},
-		{"the group limit is reported first",
+		{"the group limit is reported first, then the overflow",
 			`"aggregate":{"fn":"sum","path":"$.v"},"group_by":["$.g"],"limits":{"max_groups":1}`, window.Limits{},
 			[]in{{"c", `{"v":1e308}`, 1}, {"c", `{"v":1e308}`, 2}, {"c", `{"g":1,"v":1}`, 3}},
-			window.Stats{GroupsDropped: 1, Overflows: 1}, "group limit 1 reached: 1 contributions to new groups not counted",
+			window.Stats{GroupsDropped: 1, Overflows: 1}, "group limit 1 reached: 1 contributions to new groups not counted; 1 values not added: the sum would overflow float64",
 			[]win{{"c", gk(`null`), 0, 60000, 1, 1e308, true, true}}},
 		// Without MaxKeyBytes, a megabyte's group_by value made a megabyte's group, and
 		// MaxGroups of them 100 GB: the limits counted entries only.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/hindsightdev/hindsight/internal/rfc3339"
@@ -315,28 +316,34 @@ func (s *State) WindowCount() int { return s.cells }
 // Watermark is the current watermark in Unix ms (ok false before any event time).
 func (s *State) Watermark() (ms int64, ok bool) { return s.maxTime - s.late, s.seen }
 
-// Degraded says why the state's figures are lower bounds ("" when they are exact).
+// Degraded says why the state's figures are lower bounds ("" when they are exact):
+// every reason, "; " between them, so that a user raising the one limit named does not
+// find the figures still short for another (TestDegradedNamesEveryReason).
 func (s *State) Degraded() string {
 	st := s.stats
-	switch {
-	case st.GroupsDropped > 0:
-		return fmt.Sprintf("group limit %d reached: %d contributions to new groups not counted", s.lim.MaxGroups, st.GroupsDropped)
-	case st.DistinctDropped > 0:
-		return fmt.Sprintf("distinct value limit %d reached: %d new values not counted", s.lim.MaxDistinct, st.DistinctDropped)
-	case st.Overflows > 0:
-		return fmt.Sprintf("%d values not added: the sum would overflow float64", st.Overflows)
-	case st.KeysTooLong > 0:
-		return fmt.Sprintf("key limit %d bytes reached: %d events whose group_by values or count_distinct value are longer not counted", s.lim.MaxKeyBytes, st.KeysTooLong)
-	case st.IncidentsDropped > 0:
-		return fmt.Sprintf("group limit %d reached for open incidents: %d alerts sent without suppression or resolve", s.lim.MaxGroups, st.IncidentsDropped)
+	var why []string
+	if st.GroupsDropped > 0 {
+		why = append(why, fmt.Sprintf("group limit %d reached: %d contributions to new groups not counted", s.lim.MaxGroups, st.GroupsDropped))
+	}
+	if st.DistinctDropped > 0 {
+		why = append(why, fmt.Sprintf("distinct value limit %d reached: %d new values not counted", s.lim.MaxDistinct, st.DistinctDropped))
+	}
+	if st.Overflows > 0 {
+		why = append(why, fmt.Sprintf("%d values not added: the sum would overflow float64", st.Overflows))
+	}
+	if st.KeysTooLong > 0 {
+		why = append(why, fmt.Sprintf("key limit %d bytes reached: %d events whose group_by values or count_distinct value are longer not counted", s.lim.MaxKeyBytes, st.KeysTooLong))
+	}
+	if st.IncidentsDropped > 0 {
+		why = append(why, fmt.Sprintf("group limit %d reached for open incidents: %d alerts sent without suppression or resolve", s.lim.MaxGroups, st.IncidentsDropped))
 	}
 	if s.restoredOverGroups && int64(s.live) > s.lim.MaxGroups {
-		return fmt.Sprintf("restored with more open groups (%d now) than the group limit %d (a snapshot taken under a larger one): new groups are not kept until enough close", s.live, s.lim.MaxGroups)
+		why = append(why, fmt.Sprintf("restored with more open groups (%d now) than the group limit %d (a snapshot taken under a larger one): new groups are not kept until enough close", s.live, s.lim.MaxGroups))
 	}
 	if wm, ok := s.Watermark(); s.overDistinct > 0 && (!ok || wm < s.overDistinctUntil) {
-		return fmt.Sprintf("restored with a window of %d distinct values, above the distinct value limit %d (a snapshot taken under a larger one): new values are not kept in it", s.overDistinct, s.lim.MaxDistinct)
+		why = append(why, fmt.Sprintf("restored with a window of %d distinct values, above the distinct value limit %d (a snapshot taken under a larger one): new values are not kept in it", s.overDistinct, s.lim.MaxDistinct))
 	}
-	return ""
+	return strings.Join(why, "; ")
 }
 
 // Add evaluates one event the rule's condition matched, calling cross for each window
@@ -433,11 +440,14 @@ func (s *State) contribute(ev *Event, t int64, cross func(Crossing)) {
 			}
 			c.v = sum
 		case aggMin:
-			if c.n() == 0 || num < c.v {
+			// Of 0 and -0, which are equal, -0 whatever their order (as Go's min): the
+			// first kept would differ by the order events arrive in, which live and a
+			// replay of history need not share (TestMinMaxOfZeroAndNegativeZeroIgnoreOrder).
+			if c.n() == 0 || num < c.v || num == 0 && c.v == 0 && math.Signbit(num) {
 				c.v = num
 			}
 		case aggMax:
-			if c.n() == 0 || num > c.v {
+			if c.n() == 0 || num > c.v || num == 0 && c.v == 0 && !math.Signbit(num) {
 				c.v = num
 			}
 		}
