@@ -208,6 +208,12 @@ func TestSnapshotRefusals(t *testing.T) {
 		binary.LittleEndian.PutUint32(b[n:], crc32.Checksum(b[:n], crcTable))
 		return b
 	}
+	// A frame whose compression byte names no codec this build has, checksum intact
+	// (a later build's other codec): decompressed as S2 regardless, it was restored.
+	otherCodec := append([]byte(nil), good...)
+	otherCodec[6] = 2
+	n := len(otherCodec) - stateTrailerLen
+	binary.LittleEndian.PutUint32(otherCodec[n:], crc32.Checksum(otherCodec[:n], crcTable))
 	flipped := append([]byte(nil), good...)
 	flipped[len(flipped)/2] ^= 0x40
 	cases := []struct {
@@ -221,6 +227,7 @@ func TestSnapshotRefusals(t *testing.T) {
 		{"newer encoding", withVersion(9), 1, nil, ErrStateVersion, "encoding version 9; this build reads versions 1 to 8"},
 		{"older encoding", withVersion(0), 1, nil, ErrStateVersion, "encoding version 0"},
 		{"flipped bit", flipped, 1, nil, ErrStateCorrupt, "checksum mismatch"},
+		{"unknown compression", otherCodec, 1, nil, ErrStateCorrupt, "unknown compression 2"},
 		{"truncated", good[:len(good)-9], 1, nil, ErrStateCorrupt, "checksum"},
 		{"cut after the magic", good[:10], 1, nil, ErrStateCorrupt, "truncated (10 bytes"},
 		{"version bit flipped", func() []byte { b := append([]byte(nil), good...); b[5] ^= 1; return b }(), 1, nil, ErrStateCorrupt, "checksum mismatch"},
