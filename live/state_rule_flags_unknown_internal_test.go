@@ -14,7 +14,7 @@ import (
 // TestSnapshotRuleFlagsNoBuildWroteAreCorrupt: a version 8 body's rule flags hold bits 0
 // to 4 only. Bit 4 (not a recount) without bit 0 (pending) is refused as corrupt; so is
 // a bit above 4, which no build writes: read, it was dropped, and the rest of the rule
-// decoded as if the bit meant nothing.
+// decoded as if the bit meant nothing; and so is bit 3 followed by no positive count.
 func TestSnapshotRuleFlagsNoBuildWroteAreCorrupt(t *testing.T) {
 	t.Parallel()
 	r, err := rule.ParseRule([]byte(`{"id":"ordinary","scope":"*","when":{"path":"$.type","op":"==","value":"login.failed"},
@@ -63,6 +63,21 @@ func TestSnapshotRuleFlagsNoBuildWroteAreCorrupt(t *testing.T) {
 		b[at] = tc.flags
 		if err := decode(b); !errors.Is(err, ErrStateCorrupt) {
 			t.Errorf("%s (flags %#x): %v, want ErrStateCorrupt", tc.what, tc.flags, err)
+		}
+	}
+	// Bit 3 says refused matches follow, and a build writes it only for a positive
+	// count: zero (or fewer) after it is damage, not a rule that refused nothing.
+	withRefused := func(n int64) []byte {
+		b := append(bytes.Clone(body[:at]), body[at]|stateRefusedFlag)
+		b = binary.AppendVarint(b, n)
+		return append(b, body[at+1:]...)
+	}
+	if err := decode(withRefused(3)); err != nil {
+		t.Fatalf("bit 3 with 3 refused matches: %v", err)
+	}
+	for _, n := range []int64{0, -1} {
+		if err := decode(withRefused(n)); !errors.Is(err, ErrStateCorrupt) {
+			t.Errorf("bit 3 with %d refused matches: %v, want ErrStateCorrupt", n, err)
 		}
 	}
 }
