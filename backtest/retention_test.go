@@ -234,6 +234,12 @@ func TestPartitionStateDeletedBelowEnd(t *testing.T) {
 		if m.From <= 100 && m.To >= end-1 {
 			covered = true
 		}
+		// Offsets at and past end are live's, not history's: a deleted range crossing
+		// end is missing up to end-1 only (mutation hunt: To: min(d.To, end-1) -> d.To
+		// said 100-149, and the check above took it).
+		if m.To >= end {
+			t.Errorf("PartitionState below %d: missing range %+v reaches past end-1", end, m)
+		}
 	}
 	if !covered {
 		t.Errorf("PartitionState below %d: missing %+v, held from %d; offsets 100–%d are in neither the lake nor Kafka", end, h.Missing, h.HeldFrom, end-1)
