@@ -135,13 +135,18 @@ func (g *Registry) ApplyRoom(rec Record) (outcome, message string, room *Refused
 	// under other limits, and keeps what it made
 	// (TestKeepersOfDaemonsWithDifferentLimitsEndWithAPublisherRacingThem). Each other
 	// Keeper of that record (another process's) restores too, after the first did: in
-	// the writers' folds they were no change either.
+	// the writers' folds they were no change either. But for one marked refused for room
+	// (RefusedAt): its writer held nothing there and refused the record, which is no view
+	// of what the key held instead; restoring, it skipped the guard and the not-newer
+	// check, and ran what the first restore undid, an edit of a deleted rule
+	// (TestMarkedRefusalKeeperOfARestoredRecordRestoresNothing). Not applied, it is stale
+	// as any Keeper written before the restore.
 	// Of a key whose changes it forgot, the fold cannot tell the record's change from
 	// another (changedAt answers the newest change forgotten, of whichever key): none
 	// restores (TestDeleteKeeperOfAKeyForgottenRestoresNothing).
 	ch := g.changedAt(rec.Key)
 	_, remembered := g.changed.get(rec.Key)
-	restore := remembered && rec.KeeperAfter != nil && rec.Err == nil && (ch.offset == *rec.KeeperAfter && g.unseen(rec, ch) || ch.restoredAfter == *rec.KeeperAfter)
+	restore := remembered && rec.KeeperAfter != nil && rec.Err == nil && (ch.offset == *rec.KeeperAfter && g.unseen(rec, ch) || ch.restoredAfter == *rec.KeeperAfter && rec.RefusedAt == nil)
 	if a := rec.KeeperAfter; a != nil && rec.Err == nil && ch.offset > *a && !restore {
 		// Written after the control at offset *a of its key, from what the key held
 		// then; a control of the key applied since is newer, and the Keeper would undo
