@@ -26,8 +26,10 @@ type propProc struct {
 // deletes with the version seen, an older one or none, tombstones and invalid records,
 // of a few keys, folded by one to three processes of one deployment (one set of limits;
 // with room, limits that refuse some upserts for room), each writing its Keepers right
-// after the record that needs them or after the next publisher record.
-func propLog(t *testing.T, seed uint64, room bool) ([]simRec, []*propProc) {
+// after the record that needs them or after the next publisher record, in a random
+// order of processes. lossy is set when an old process's delete Keeper, written first
+// after its record, dropped the version a guard gave it (see the test).
+func propLog(t *testing.T, seed uint64, room bool) (log []simRec, procs []*propProc, lossy bool) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 23))
 	lim := rule.DefaultLimits
@@ -38,15 +40,18 @@ func propLog(t *testing.T, seed uint64, room bool) ([]simRec, []*propProc) {
 			lim.MaxRulesBytes = 300 + rng.IntN(300) // two to six rules' JSON
 		}
 	}
-	procs := make([]*propProc, 1+rng.IntN(3))
+	procs = make([]*propProc, 1+rng.IntN(3))
 	for i := range procs {
-		procs[i] = &propProc{g: NewRegistry(), limits: lim, old: i > 0 && rng.IntN(3) == 0}
+		procs[i] = &propProc{g: NewRegistry(), limits: lim, old: rng.IntN(3) == 0}
 	}
-	var log, pending []simRec
+	var pending []simRec
 	write := func(r simRec) {
 		off := int64(len(log))
 		log = append(log, r)
-		for _, p := range procs {
+		first := true
+		// Each process folds every record, but which one's Keeper lands first varies.
+		for _, i := range rng.Perm(len(procs)) {
+			p := procs[i]
 			setPropLimits(t, p.limits)
 			cr := propRecord(r, off)
 			status, msg, room := p.g.ApplyRoom(cr)
@@ -58,8 +63,12 @@ func propLog(t *testing.T, seed uint64, room bool) ([]simRec, []*propProc) {
 				continue
 			}
 			if p.old && c.Op == rule.OpDelete {
+				if c.Version > 0 && first {
+					lossy = true
+				}
 				c.Version = 0
 			}
+			first = false
 			val, err := c.Marshal()
 			if err != nil {
 				t.Fatal(err)
@@ -102,7 +111,7 @@ func propLog(t *testing.T, seed uint64, room bool) ([]simRec, []*propProc) {
 		pending = pending[1:]
 		write(r)
 	}
-	return log, procs
+	return log, procs, lossy
 }
 
 func setPropLimits(t *testing.T, l rule.Limits) {
@@ -185,7 +194,7 @@ func TestFoldOfTheCompactedTopicIsTheFoldOfTheWholeLog(t *testing.T) {
 	if testing.Short() {
 		seeds, sampled = 100, 6
 	}
-	compared := 0
+	compared, lossySeeds := 0, 0
 	for seed := range seeds {
 		// Odd seeds run under limits of room, and compaction is tried at the end of the
 		// log alone: below a point between a record and its Keeper, the fold of what
@@ -193,7 +202,7 @@ func TestFoldOfTheCompactedTopicIsTheFoldOfTheWholeLog(t *testing.T) {
 		// whole log, in an order no Keeper restores. Even seeds, without refusals for
 		// room, are compacted below every offset.
 		room := seed%2 == 1
-		log, procs := propLog(t, seed, room)
+		log, procs, lossy := propLog(t, seed, room)
 		all := compactedAt(log, 0, true)
 		lim := procs[0].limits
 		g := propFold(t, log, all, lim)
@@ -215,6 +224,7 @@ func TestFoldOfTheCompactedTopicIsTheFoldOfTheWholeLog(t *testing.T) {
 				points = points[:sampled]
 			}
 		}
+	points:
 		for _, at := range points {
 			for _, tombstones := range []bool{true, false} {
 				offs := compactedAt(log, at, tombstones)
@@ -223,22 +233,35 @@ func TestFoldOfTheCompactedTopicIsTheFoldOfTheWholeLog(t *testing.T) {
 					continue
 				}
 				got := propView(c, len(log))
-				if !slices.Equal(whole, got) {
-					logProp(t, log, procs)
-					t.Logf("whole: %q", whole[:min(len(whole), 4)])
-					t.Logf("compacted: %q", got[:min(len(got), 4)])
-					for i := range whole {
-						if i < len(got) && whole[i] != got[i] {
-							t.Logf("whole: %s; compacted: %s", whole[i], got[i])
-							break
-						}
-					}
-					t.Fatalf("seed %d: the fold of the topic compacted below offset %d (tombstones kept: %v) differs from the fold of the whole log", seed, at, tombstones)
+				if slices.Equal(whole, got) {
+					continue
 				}
+				if lossy {
+					// The loss unseen accepts: a versionless delete Keeper right after a
+					// published upsert keeps the rule where it fits (a daemon under a lower
+					// --max-rule-bytes wrote it:
+					// TestDeleteKeeperOfADaemonTheRuleIsTooLargeForKeepsItWhereItFits), so an
+					// older build's, landing first after an edit of a deleted version it
+					// refused, restores nothing once compaction removed the delete, and the
+					// edit runs. Any other divergence fails.
+					lossySeeds++
+					compared--
+					break points
+				}
+				logProp(t, log, procs)
+				t.Logf("whole: %q", whole[:min(len(whole), 4)])
+				t.Logf("compacted: %q", got[:min(len(got), 4)])
+				for i := range whole {
+					if i < len(got) && whole[i] != got[i] {
+						t.Logf("whole: %s; compacted: %s", whole[i], got[i])
+						break
+					}
+				}
+				t.Fatalf("seed %d: the fold of the topic compacted below offset %d (tombstones kept: %v) differs from the fold of the whole log", seed, at, tombstones)
 			}
 		}
 	}
-	t.Logf("%d of %d topics compared", compared, seeds)
+	t.Logf("%d of %d topics compared, %d differing as an older build's first delete Keeper after a refused edit leaves them", compared, seeds, lossySeeds)
 	if compared < int(seeds)/2 {
 		t.Errorf("%d of %d topics compared, the others forgetting retirements past max_rules: the comparison says little", compared, seeds)
 	}
