@@ -27,7 +27,9 @@ type propProc struct {
 // of a few keys, folded by one to three processes of one deployment (one set of limits;
 // with room, limits that refuse some upserts for room), each writing its Keepers right
 // after the record that needs them or after the next publisher record, in a random
-// order of processes. lossy is set when an old process's delete Keeper, written first
+// order of processes; now and then one restarts, its fold then of the topic compacted
+// below a random point (the Keepers it wrote before still land, and may follow a record
+// its new fold applied). lossy is set when an old process's delete Keeper, written first
 // after its record, dropped the version a guard gave it (see the test).
 func propLog(t *testing.T, seed uint64, room bool) (log []simRec, procs []*propProc, lossy bool) {
 	t.Helper()
@@ -78,6 +80,11 @@ func propLog(t *testing.T, seed uint64, room bool) (log []simRec, procs []*propP
 	}
 	top := map[string]int64{}
 	for range 5 + rng.IntN(40) {
+		if rng.IntN(8) == 0 {
+			// A process restarts: its fold is of the topic as compaction left it now.
+			p := procs[rng.IntN(len(procs))]
+			p.g = propFold(t, log, compactedAt(log, rng.IntN(len(log)+1), rng.IntN(2) == 0), p.limits)
+		}
 		id := fmt.Sprintf("r%d", rng.IntN(3))
 		key := "*/" + id
 		seen := int64(0)
