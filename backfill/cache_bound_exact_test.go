@@ -13,21 +13,7 @@ import (
 func TestEvictCacheStopsAtTheBound(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	base := time.Now().Add(-time.Hour)
-	write := func(name string, size int, age time.Duration) string {
-		p := filepath.Join(dir, "data", "p=0000", name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		at := base.Add(-age)
-		if err := os.Chtimes(p, at, at); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := cacheFileWriter(t, dir)
 	oldest := write("a.parquet", 400, 3*time.Minute)
 	older := write("b.parquet", 300, 2*time.Minute)
 	recent := write("c.parquet", 200, time.Minute)
