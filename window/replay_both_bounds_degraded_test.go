@@ -19,18 +19,7 @@ import (
 // both refuse it by ids; Z's 10 bytes fit, a's counter is the third, and b finds the
 // counters full.
 func TestReplayDegradedNamesBothBoundsReached(t *testing.T) {
-	var rules []*rule.Rule
-	for _, id := range []string{"a", "b"} {
-		r, err := rule.ParseRule([]byte(`{"id":"` + id + `","scope":"*","version":1,"when":{"path":"$","op":"exists"},"threshold":1}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rules = append(rules, r)
-	}
-	set, err := rule.NewSet(rules)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set, rules := everyEventCounts(t, "a", "b")
 	rp := window.NewReplay(set, window.Limits{MaxCounters: 3, MaxCustomerIDBytes: window.IDPage})
 	doc := jsonpath.NewDocument()
 	if err := doc.Reset([]byte(`{}`)); err != nil {

@@ -18,18 +18,7 @@ import (
 // the other without more bytes; a new customer past the bound is refused by both, and
 // each is degraded naming the bound. A known customer's later matches still count.
 func TestReplayBoundsCustomerIDBytes(t *testing.T) {
-	var rules []*rule.Rule
-	for _, id := range []string{"a", "b"} {
-		r, err := rule.ParseRule([]byte(`{"id":"` + id + `","scope":"*","version":1,"when":{"path":"$","op":"exists"},"threshold":1}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rules = append(rules, r)
-	}
-	set, err := rule.NewSet(rules)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set, rules := everyEventCounts(t, "a", "b")
 	rp := window.NewReplay(set, window.Limits{MaxCustomerIDBytes: 64 << 10})
 	doc := jsonpath.NewDocument()
 	if err := doc.Reset([]byte(`{}`)); err != nil {
@@ -65,4 +54,23 @@ func TestReplayBoundsCustomerIDBytes(t *testing.T) {
 			t.Errorf("rule %s degraded %q, want %q", r.ID, got, want)
 		}
 	}
+}
+
+// everyEventCounts is a set of plain counts, one per id, each matching every event with
+// threshold 1, and its rules in the order of ids.
+func everyEventCounts(t *testing.T, ids ...string) (*rule.Set, []*rule.Rule) {
+	t.Helper()
+	var rules []*rule.Rule
+	for _, id := range ids {
+		r, err := rule.ParseRule([]byte(`{"id":"` + id + `","scope":"*","version":1,"when":{"path":"$","op":"exists"},"threshold":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules = append(rules, r)
+	}
+	set, err := rule.NewSet(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set, rules
 }
