@@ -57,7 +57,8 @@ func TestDeletedBeforeItsEventsIsNotReplayed(t *testing.T) {
 		<-d.Done()
 		b.Produce(t, loginFailed("w", 10*run+3), loginFailed("w", 10*run+4)) // while down
 	}
-	time.Sleep(300 * time.Millisecond) // a record too many would be in by now
+	// Every daemon has stopped: each waited for its replays (no job running) before its
+	// stop, and a stop flushes whatever they produced, so any record too many is in.
 	if n := b.TopicRecords(t, "alerts"); n != 0 {
 		for _, a := range alertsOn(t, b, int(n)) {
 			t.Logf("alert %s v%d %s %s group %s offset %d", a.RuleID, a.Version, a.Status, a.AlertID, a.Group, a.Offset)
@@ -129,10 +130,8 @@ func TestKilledBeforeTheFirstControlsSnapshotIsResolved(t *testing.T) {
 				st := d2.State()
 				return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil
 			})
-			deadline := time.Now().Add(10 * time.Second)
-			for b.TopicRecords(t, "alerts") < 2 && time.Now().Before(deadline) {
-				time.Sleep(50 * time.Millisecond)
-			}
+			// The assertion below says what is missing; the wait is only its bound.
+			poll.WithinEvery(10*time.Second, 50*time.Millisecond, func() bool { return b.TopicRecords(t, "alerts") >= 2 })
 			n := b.TopicRecords(t, "alerts")
 			if n != 2 {
 				t.Fatalf("%d alert records, want bursts' firing and its resolve: the firing alert the killed process sent stays open", n)
@@ -185,13 +184,16 @@ func TestMadeAndDeletedInOneFetchIsNotReplayed(t *testing.T) {
 	<-d.Done()
 	b.Produce(t, loginFailed("w", 3), loginFailed("w", 4)) // while down
 
-	d2, _ := livetest.StartLive(t, b, conf)
+	d2, stop2 := livetest.StartLive(t, b, conf)
 	poll.Until(t, wait, "restored, no job running", func() bool {
 		st := d2.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].Restored != nil && st.Partitions[0].Backfills == 0
 	})
 	poll.Until(t, wait, "the events handled", func() bool { return d2.EventsSeen() >= 2 })
-	time.Sleep(500 * time.Millisecond) // a record too many would be in by now
+	// A replay done (no job running) may still be handing its resolves to the producer:
+	// the stop's snapshot waits for them to be queued, and the stop flushes them.
+	stop2()
+	<-d2.Done()
 	if n := b.TopicRecords(t, "alerts"); n != 0 {
 		for _, a := range alertsOn(t, b, int(n)) {
 			t.Logf("alert %s v%d %s %s group %s offset %d", a.RuleID, a.Version, a.Status, a.AlertID, a.Group, a.Offset)
