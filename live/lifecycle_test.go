@@ -87,7 +87,7 @@ func TestLifecycleLiveEqualsBacktest(t *testing.T) {
 	waitSeen(t, d, int64(len(first)))
 	stop()
 	<-d.Done()
-	d2, _ := livetest.StartLive(t, b, conf)
+	d2, stop2 := livetest.StartLive(t, b, conf)
 	second := gen(300)
 	b.Produce(t, second...)
 	waitSeen(t, d2, int64(len(second)))
@@ -131,7 +131,9 @@ func TestLifecycleLiveEqualsBacktest(t *testing.T) {
 	// Live may publish an alert twice across the restart (same record): compare sets.
 	var got []string
 	b.WaitTopicRecords(t, "alerts", int64(len(want)), wait)
-	time.Sleep(200 * time.Millisecond) // any duplicate of the restart is in by now
+	// Stopped, d2 has flushed all it produced: any record too many is in.
+	stop2()
+	<-d2.Done()
 	for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 		if s := recordText(a); !slices.Contains(got, s) {
 			got = append(got, s)
@@ -164,7 +166,7 @@ func recordText(a contract.Alert) string {
 func TestNoResolveForAHeldBackAlert(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
+	d, stop := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill, c.NoArchive = false, false
 		c.ArchiveRollAge = 200 * time.Millisecond
 	})
@@ -193,7 +195,10 @@ func TestNoResolveForAHeldBackAlert(t *testing.T) {
 	b.Produce(t, ev("b", 30), ev("b", 31)) // the watermark passes a's incident; b fires
 	waitCommitted(t, b, d, "every event")
 	b.WaitTopicRecords(t, "alerts", 3, wait)
-	time.Sleep(500 * time.Millisecond) // a stray resolve would be produced with b's alert
+	// A stray resolve would be produced with b's alert, before the commit above; the
+	// stop flushes anything else the daemon produced.
+	stop()
+	<-d.Done()
 
 	alerts := alertsOn(t, b, int(b.TopicRecords(t, "alerts")))
 	firing := map[string]bool{}
@@ -222,7 +227,7 @@ func TestNoResolveForAHeldBackAlert(t *testing.T) {
 func TestEndedVersionResolvesItsIncidents(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	d, _ := livetest.StartLive(t, b, nil)
+	d, stop := livetest.StartLive(t, b, nil)
 	const js = `{"id":"bursts","scope":"*","version":%d,"when":{"path":"$.type","op":"==","value":"login.failed"},
 	  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
 	v1, v2 := fmt.Sprintf(js, 1), fmt.Sprintf(js, 2)
@@ -242,7 +247,10 @@ func TestEndedVersionResolvesItsIncidents(t *testing.T) {
 	b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
 
 	alerts := alertsOn(t, b, 4)
-	time.Sleep(300 * time.Millisecond) // a record too many would be in by now
+	// The stop waits for the delete's resolves to be acknowledged and flushes the
+	// rest: a record too many is in.
+	stop()
+	<-d.Done()
 	if n := b.TopicRecords(t, "alerts"); n != 4 {
 		t.Errorf("%d alert records, want 4", n)
 	}
@@ -296,7 +304,7 @@ func TestVersionEndedWhileDownResolvesOnRestore(t *testing.T) {
 		stop()
 		<-d.Done()
 	}
-	time.Sleep(300 * time.Millisecond) // a record too many would be in by now
+	// Both restarted daemons have stopped, flushing what they produced: the count is final.
 	if n := b.TopicRecords(t, "alerts"); n != 2 {
 		t.Fatalf("%d alert records, want version 1's firing and its resolve", n)
 	}
