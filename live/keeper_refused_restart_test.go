@@ -56,7 +56,8 @@ func TestRefusedKeeperLeftNewestFindsRoomAfterCompaction(t *testing.T) {
 	b.Produce(t, rec("*/a", `{"op":"delete","scope":"*","id":"a"}`))
 	b.Produce(t, filler(2))
 	poll.Until(t, 10*time.Second, "*/a deleted", func() bool { return len(d.RuleList().Rules) == 0 })
-	time.Sleep(500 * time.Millisecond) // any Keeper written
+	// The fold of the last control writes its Keepers, if any; the stop flushes them.
+	poll.Until(t, 10*time.Second, "filler 2 folded", func() bool { return len(d.Registry().Destinations()) == 2 })
 	running := list(d.RuleList().Rules)
 	stop()
 	<-d.Done()
