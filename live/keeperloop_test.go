@@ -3,11 +3,11 @@ package live_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
@@ -19,7 +19,7 @@ import (
 func TestNonUTF8ScopeIsRejectedNotLooped(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	livetest.StartLive(t, b, nil)
+	d, stop := livetest.StartLive(t, b, nil)
 	const key = "destination:c-\xff/pager"
 	rec := func(value string) *kgo.Record {
 		return &kgo.Record{Topic: "controls", Key: []byte(key), Value: []byte(value)}
@@ -38,8 +38,12 @@ func TestNonUTF8ScopeIsRejectedNotLooped(t *testing.T) {
 	// Each refused control still gets a keeper (a delete, for a key that holds
 	// nothing), which JSON cannot write under this key and is refused in its turn; but
 	// a refused keeper gets none, so nothing more follows.
-	time.Sleep(time.Second) // what a loop would write meanwhile
+	// The two keepers folded (their statuses are out): a loop's next keeper is written
+	// by that fold, and the stop flushes it.
+	poll.Until(t, wait, "the statuses of the 2 refused and their keepers", func() bool { return b.TopicRecords(t, "controls.status") >= 4 })
+	stop()
+	<-d.Done()
 	if n := b.TopicRecords(t, "controls"); n > 4 {
-		t.Errorf("the controls topic holds %d records a second after 2 were refused, want at most 4", n)
+		t.Errorf("the controls topic holds %d records once the keepers of the 2 refused were refused, want at most 4", n)
 	}
 }
