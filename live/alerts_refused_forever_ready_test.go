@@ -14,6 +14,7 @@ import (
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
+	"github.com/hindsightdev/hindsight/rule"
 )
 
 // TestAlertsTopicRefusingForeverIsNotReady: the alerts topic refuses every write with
@@ -43,7 +44,8 @@ func TestAlertsTopicRefusingForeverIsNotReady(t *testing.T) {
 		livetest.GetJSON(t, "http://"+d.HTTPAddr()+"/readyz", &rd)
 		return rd.Ready
 	})
-	time.Sleep(500 * time.Millisecond)
+	waitRule(t, d, rule.Key{Scope: "*", ID: "x"}, 1)
+	poll.Until(t, wait, "the partition owned", func() bool { return len(d.State().Partitions) == 1 })
 	b.Produce(t, livetest.Event("c1", `{"type":"x"}`))
 	poll.Until(t, 30*time.Second, "the alert raised", func() bool { return d.AlertsRaised() >= 1 })
 
@@ -56,7 +58,7 @@ func TestAlertsTopicRefusingForeverIsNotReady(t *testing.T) {
 			t.Logf("/readyz: %v", rd.Reasons)
 			return
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // pacing: events keep flowing while --max-produce-stall passes
 	}
 	metrics := livetest.GetText(t, "http://"+d.HTTPAddr()+"/metrics")
 	t.Fatalf("the alerts topic has refused every write (NOT_ENOUGH_REPLICAS) for 10s+, an alert raised and not delivered, events seen %d, committed offset %d: /readyz still answers ready (%v) and hindsight_produce_errors_total{topic=\"alerts\"} is %q",
