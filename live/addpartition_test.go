@@ -62,7 +62,9 @@ func TestPartitionAddedWhileRunningStartAtLatest(t *testing.T) {
 		c, _ := d.Count(r.Key(), "c-1")
 		return c.Count >= 4
 	})
-	time.Sleep(500 * time.Millisecond) // for a count past four to show
+	// Every record handled and committed: a count past four, from reading one again
+	// in this pass, is in.
+	waitCommitted(t, b, d, "every event")
 	if c, _ := d.Count(r.Key(), "c-1"); c.Count != 4 {
 		t.Errorf("customer c-1 (the new partition): count %d, want 4", c.Count)
 	}
