@@ -1,8 +1,12 @@
 package live_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,7 +15,9 @@ import (
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/internal/workload"
+	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
 
@@ -21,8 +27,9 @@ import (
 // in the second case it is replaced by a version 2 (another threshold) one step later,
 // while the first version's hand-off may still run. The last version's open windows
 // must equal a full replay, every firing of its replay be on the alerts topic, no
-// alert (firing or resolve, of either version) but history's be there more than once, and every
-// member run the last version only.
+// alert (firing or resolve, of either version) but history's, or one of a partition
+// whose snapshot at a revoke an ended version's replay held back, be there more than
+// once, and every member run the last version only.
 func TestChurnWindowedHistoryAlertsOnce(t *testing.T) {
 	seeds := []uint64{1, 2, 3, 4}
 	if testing.Short() {
@@ -39,7 +46,8 @@ func churnHistoryAlerts(t *testing.T, seed uint64, replaced bool) {
 	const partitions, customers = 4, 6
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions})
 	g := newChurnGroup(t, b)
-	join := func() churnMember { return g.join(nil) }
+	held := &heldBackSnapshots{Handler: testlog.New(t).Handler(), parts: map[int64]bool{}, mu: new(sync.Mutex)}
+	join := func() churnMember { return g.join(func(c *live.Config) { c.Logger = slog.New(held) }) }
 	leave := g.leave
 	first := livetest.ParseRule(t, `{"id":"geo","scope":"*","when":{"path":"$.type","op":"in","value":["file.viewed","file.downloaded"]},
 			"group_by":["$.actor.geo.country"],"window":{"size":"1m"},"time":"$.time","threshold":2,
@@ -146,20 +154,29 @@ func churnHistoryAlerts(t *testing.T, seed uint64, replaced bool) {
 	}
 	n := b.TopicRecords(t, "alerts")
 	got := map[string]int{}
-	fromHistory := map[string]bool{}
+	fromHistory, fromHeldBack := map[string]bool{}, map[string]bool{}
 	for _, al := range livetest.Alerts(t, b.Consume(t, "alerts", int(n), wait)) {
 		got[al.AlertID+" "+al.Status]++
 		if al.Source == contract.SourceBackfill {
 			fromHistory[al.AlertID+" "+al.Status] = true
+		}
+		if held.has(al.Partition) {
+			fromHeldBack[al.AlertID+" "+al.Status] = true
 		}
 	}
 	// An alert of the hand-off's history may come twice, with the same alert_id: a
 	// member leaving while its hand-off's alerts are produced cannot tell one handed
 	// over just before its stop from one its stop failed, and the next owner raises
 	// them again (live/handoff.go produceAlerts: at least once, as after a crash).
+	// So may any alert of a partition whose snapshot at a revoke was held back because
+	// an ended version's replay was running there (live/snapshot.go snapshotPartition,
+	// errReplaysRunning; docs/architecture.md, the revoke whose snapshot fails): its
+	// next owner restores the older snapshot and raises again what was sent since,
+	// the resolves of the ended version's incidents that snapshot holds open first
+	// (seen: a replaced version's two resolves repeated by the next owner's restore).
 	// Every other alert comes once.
 	for id, k := range got {
-		if k > 1 && !fromHistory[id] {
+		if k > 1 && !fromHistory[id] && !fromHeldBack[id] {
 			t.Errorf("alert %s: on the alerts topic %d times", id, k)
 		}
 	}
@@ -169,4 +186,51 @@ func churnHistoryAlerts(t *testing.T, seed uint64, replaced bool) {
 		}
 	}
 	t.Logf("%d firings in the replay, %d records", len(firings), n)
+}
+
+// heldBackSnapshots passes a daemon's log on, noting the partitions whose snapshot at a
+// revoke or the stop was held back by a running ended version's replay
+// (live.ErrReplaysRunning): their next owner restores an older snapshot.
+type heldBackSnapshots struct {
+	slog.Handler
+	mu    *sync.Mutex
+	parts map[int64]bool
+}
+
+func (h *heldBackSnapshots) Handle(ctx context.Context, r slog.Record) error {
+	var pid int64 = -1
+	held := false
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "partition":
+			if a.Value.Kind() == slog.KindInt64 {
+				pid = a.Value.Int64()
+			}
+		case "err":
+			if err, ok := a.Value.Any().(error); ok && errors.Is(err, live.ErrReplaysRunning) {
+				held = true
+			}
+		}
+		return true
+	})
+	if held && pid >= 0 {
+		h.mu.Lock()
+		h.parts[pid] = true
+		h.mu.Unlock()
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *heldBackSnapshots) WithAttrs(as []slog.Attr) slog.Handler {
+	return &heldBackSnapshots{Handler: h.Handler.WithAttrs(as), mu: h.mu, parts: h.parts}
+}
+
+func (h *heldBackSnapshots) WithGroup(name string) slog.Handler {
+	return &heldBackSnapshots{Handler: h.Handler.WithGroup(name), mu: h.mu, parts: h.parts}
+}
+
+func (h *heldBackSnapshots) has(pid int32) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.parts[int64(pid)]
 }

@@ -18,3 +18,7 @@ func (d *Daemon) CounterStoreCustomers() (entries, withCounters int) {
 	})
 	return entries, withCounters
 }
+
+// ErrReplaysRunning is the error of a revoke's or the stop's snapshot held back while
+// ended versions' replays run.
+var ErrReplaysRunning = errReplaysRunning
