@@ -28,3 +28,29 @@ func TestRangeLeavesOutTheEventAtTo(t *testing.T) {
 		}
 	}
 }
+
+// TestRangeLeavesOutOtherCustomers: a backtest of one customer (Config.Customer)
+// evaluates that customer's events alone, whichever other customers share its lake
+// files' partition or Kafka's. No test held it: inRange without its customer case
+// passed every test (mutation hunt), TestBacktestMatchesOracle's one-customer case
+// included; an event of another customer would have counted in its report.
+func TestRangeLeavesOutOtherCustomers(t *testing.T) {
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	one := &runner{cfg: Config{Customer: "c-1"}}
+	all := &runner{}
+	for _, c := range []struct {
+		r        *runner
+		customer string
+		want     bool
+	}{
+		{one, "c-1", true},
+		{one, "c-2", false},
+		{one, "c-10", false},
+		{one, "", false},
+		{all, "c-2", true},
+	} {
+		if got := c.r.inRange(c.customer, at); got != c.want {
+			t.Errorf("backtest of customer %q, event of customer %q: in range %v, want %v", c.r.cfg.Customer, c.customer, got, c.want)
+		}
+	}
+}
