@@ -87,7 +87,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		backfillFailures: newCounter("hindsight_backfill_failures_total", "Failed attempts of hand-off backfill jobs (each is retried)."),
 
 		snapshots:        newCounter("hindsight_snapshots_total", "Partition state snapshots stored."),
-		snapshotFailures: newCounter("hindsight_snapshot_failures_total", "Partition state snapshots that could not be stored (retried at the next interval; one refused for its size on a doubling schedule, hindsight_snapshots_deferred_total)."),
+		snapshotFailures: newCounter("hindsight_snapshot_failures_total", "Partition state snapshots that could not be stored (retried at the next interval; one refused for its size on a doubling schedule, hindsight_snapshots_deferred_total; a revoke's or the stop's, held back while an ended version's replay runs too, is not retried: the next owner restores the previous snapshot)."),
 		snapshotStall: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hindsight_snapshot_stall_seconds",
 			Help:    "How long a snapshot holds its partition's events back: writing the rules, copying the window states and freezing the counters, which are encoded after.",

@@ -210,6 +210,13 @@ func (d *Daemon) snapshotPartition(ctx context.Context, p *partition, reason str
 		// ErrFinalSnapshot; it ended with nil, exiting 0
 		// (TestStopSnapshotHeldBackByEndedReplayFails).
 		err := fmt.Errorf("%w: partition %d's snapshot held back: %d ended versions' replays are running, whose resolves a snapshot stored before them would lose (its next owner replays them from the previous snapshot)", errReplaysRunning, p.id, n)
+		// Counted as any snapshot not stored: a revoke's (a clean rebalance) ends no
+		// process, and its next owner repeats the alerts sent since the snapshot it
+		// restores, which a warning alone said.
+		d.m.snapshotFailures.Inc()
+		p.mu.Lock()
+		p.snaps.lastErr = err.Error()
+		p.mu.Unlock()
 		d.log.Warn("partition snapshot not stored", "partition", p.id, "offset", next, "reason", reason, "err", err)
 		return err
 	}

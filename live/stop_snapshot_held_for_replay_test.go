@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
@@ -44,7 +46,8 @@ func TestStopSnapshotHeldBackByEndedReplayFails(t *testing.T) {
 	release, restore := holdJobs(group)
 	defer restore()
 	defer release()
-	d, stop = livetest.StartLiveStoppingWith(t, b, conf, live.ErrFinalSnapshot)
+	reg := prometheus.NewRegistry()
+	d, stop = livetest.StartLiveStoppingWith(t, b, func(c *live.Config) { conf(c); c.Registry = reg }, live.ErrFinalSnapshot)
 	poll.Until(t, wait, "version 1's replay running", func() bool {
 		st := d.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 1
@@ -59,5 +62,21 @@ func TestStopSnapshotHeldBackByEndedReplayFails(t *testing.T) {
 	}
 	if st := d.State(); len(st.Partitions) == 1 && st.Partitions[0].LastSnapshot != nil {
 		t.Errorf("a snapshot was stored while version 1's replay ran: %+v", st.Partitions[0].LastSnapshot)
+	}
+	// Counted as any snapshot not stored: a revoke's held back so (a clean rebalance)
+	// ends no process, and its next owner repeats the alerts sent since the snapshot
+	// it restores, which only a warning said.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures := -1.0
+	for _, mf := range mfs {
+		if mf.GetName() == "hindsight_snapshot_failures_total" {
+			failures = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if failures != 1 {
+		t.Errorf("hindsight_snapshot_failures_total = %v after the snapshot held back by the replay, want 1", failures)
 	}
 }
