@@ -34,24 +34,7 @@ func TestCompactionBetweenARecordAndItsKeeperFoldsTheKeeper(t *testing.T) {
 			{key: "*/a", value: upsert("a", "*", 2, "$.y")}, // stale: not newer
 		},
 	}} {
-		whole := NewRegistry()
-		whole.Apply(propRecord(tc.log[0], 0))
-		rec := propRecord(tc.log[1], 1)
-		status, msg, room := whole.ApplyRoom(rec)
-		if status != contract.ControlStale || !NeedsKeeper(rec, status, msg) {
-			t.Fatalf("%s: the record not applied: %s %q", tc.name, status, msg)
-		}
-		c, keeps, refused := whole.Keeper(rec, room)
-		val, err := c.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		log := append(tc.log, simRec{key: c.RecordKey(), value: val, keeps: keeps, after: new(int64(1)), depth: 1, refused: refused})
-		whole.Apply(propRecord(log[2], 2))
-		compacted := NewRegistry() // below offset 2: the record, not what made it stale
-		for off := 1; off < len(log); off++ {
-			compacted.Apply(propRecord(log[off], int64(off)))
-		}
+		whole, compacted := foldsAroundAKeeper(t, tc.name, tc.log)
 		want, got := foldShown(whole), foldShown(compacted)
 		if want != got {
 			t.Errorf("%s: the fold of the whole log holds %s, of the topic compacted below the Keeper %s", tc.name, want, got)
@@ -66,4 +49,30 @@ func foldShown(g *Registry) string {
 		s += fmt.Sprintf(" %s v%d offset %d fp %x", v.Key, v.Rule.Version, v.ControlOffset, v.Fingerprint)
 	}
 	return s + " ]"
+}
+
+// foldsAroundAKeeper folds log (a record, then one the fold leaves stale) with the Keeper
+// the stale one gets, whole and compacted below the Keeper's offset (the record kept,
+// not what made it stale), as a restart after the cleaner stopped there folds it.
+func foldsAroundAKeeper(t *testing.T, name string, log []simRec) (whole, compacted *Registry) {
+	t.Helper()
+	whole = NewRegistry()
+	whole.Apply(propRecord(log[0], 0))
+	rec := propRecord(log[1], 1)
+	status, msg, room := whole.ApplyRoom(rec)
+	if status != contract.ControlStale || !NeedsKeeper(rec, status, msg) {
+		t.Fatalf("%s: the record not applied: %s %q", name, status, msg)
+	}
+	c, keeps, refused := whole.Keeper(rec, room)
+	val, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log = append(log, simRec{key: c.RecordKey(), value: val, keeps: keeps, after: new(int64(1)), depth: 1, refused: refused})
+	whole.Apply(propRecord(log[2], 2))
+	compacted = NewRegistry()
+	for off := 1; off < len(log); off++ {
+		compacted.Apply(propRecord(log[off], int64(off)))
+	}
+	return whole, compacted
 }

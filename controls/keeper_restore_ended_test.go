@@ -3,8 +3,6 @@ package controls
 import (
 	"fmt"
 	"testing"
-
-	"github.com/hindsightdev/hindsight/contract"
 )
 
 // resolving is an upsert of a rule that resolves its incidents (rule.Rule.Resolves),
@@ -41,24 +39,7 @@ func TestKeeperRestoringOverARecordCompactionKeptEndsNothingTheWholeLogRan(t *te
 			{key: "*/a", value: resolving("a", 2, "$.y")}, // stale: not newer
 		},
 	}} {
-		whole := NewRegistry()
-		whole.Apply(propRecord(tc.log[0], 0))
-		rec := propRecord(tc.log[1], 1)
-		status, msg, room := whole.ApplyRoom(rec)
-		if status != contract.ControlStale || !NeedsKeeper(rec, status, msg) {
-			t.Fatalf("%s: the record not applied: %s %q", tc.name, status, msg)
-		}
-		c, keeps, refused := whole.Keeper(rec, room)
-		val, err := c.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		log := append(tc.log, simRec{key: c.RecordKey(), value: val, keeps: keeps, after: new(int64(1)), depth: 1, refused: refused})
-		whole.Apply(propRecord(log[2], 2))
-		compacted := NewRegistry() // below offset 2: the record, not what made it stale
-		for off := 1; off < len(log); off++ {
-			compacted.Apply(propRecord(log[off], int64(off)))
-		}
+		whole, compacted := foldsAroundAKeeper(t, tc.name, tc.log)
 		if want, got := foldShown(whole), foldShown(compacted); want != got {
 			t.Fatalf("%s: the fold of the whole log holds %s, of the compacted topic %s", tc.name, want, got)
 		}
