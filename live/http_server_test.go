@@ -284,6 +284,9 @@ func TestHTTPTimeoutsReachedAreCounted(t *testing.T) {
 	body := `{"rule":{"id":"x","scope":"*","when":{"path":"$.type","op":"exists"},"threshold":1}}`
 	c2 := dialHTTP(t, addr, fmt.Sprintf("POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 		addr, len(body), body[:10]))
+	// A timer is the scenario: net/http sets the write deadline once the headers are
+	// read, so only time passing puts the answer past it; the counter below is what
+	// the test checks.
 	time.Sleep(1500 * time.Millisecond)
 	if _, err := io.WriteString(c2, body[10:]); err != nil {
 		t.Fatal(err)
@@ -309,8 +312,19 @@ func TestHTTPTimeoutsReachedAreCounted(t *testing.T) {
 	}
 	closedByServer(t, c3, br3)
 
-	time.Sleep(200 * time.Millisecond)
-	for _, name := range []string{"http_read_header_timeout_seconds", "http_write_timeout_seconds", "http_idle_timeout_seconds"} {
+	// The server counts a timeout as the read or write it ends returns, before it
+	// closes the connection, so each count should be in by now; the poll only bounds
+	// a slow scheduler, and the assertions below say which is missing.
+	timeouts := []string{"http_read_header_timeout_seconds", "http_write_timeout_seconds", "http_idle_timeout_seconds"}
+	poll.Within(10*time.Second, func() bool {
+		for _, name := range timeouts {
+			if d.reached(t, name) < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, name := range timeouts {
 		if n := d.reached(t, name); n < 1 {
 			t.Errorf("hindsight_limit_reached_total{name=%q} = %v after the limit was reached, want ≥ 1 (hindsight_limit = %v)",
 				name, n, d.metric(t, "hindsight_limit", "name", name))
@@ -340,14 +354,15 @@ func TestSlowBodyIsNoReadHeaderTimeout(t *testing.T) {
 	c := dialHTTP(t, addr, fmt.Sprintf("POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\n", addr))
 	// The headers end 0.3s in, well inside the 1s bound (a classification of deadlines
 	// by their distance from now took the whole request's for the header timeout's when
-	// the headers took about 0.5s).
+	// the headers took about 0.5s). A timer is the scenario: headers that take a while.
 	time.Sleep(300 * time.Millisecond)
 	if _, err := io.WriteString(c, fmt.Sprintf("Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])); err != nil {
 		t.Fatal(err)
 	}
 	// The rest of the body never comes.
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("no answer: %v", err)
 	}
@@ -355,7 +370,7 @@ func TestSlowBodyIsNoReadHeaderTimeout(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestTimeout {
 		t.Errorf("answered %d, want 408", resp.StatusCode)
 	}
-	header, read, _ := readTimeoutsReached(t, d)
+	header, read, _ := readTimeoutsReached(t, d, br)
 	if header != 0 || read != 1 {
 		t.Errorf("hindsight_limit_reached_total: read header timeout %v, read timeout %v; want 0 and 1 (the headers were read in time, the body was not)", header, read)
 	}
@@ -375,8 +390,9 @@ func TestHeaderTimeoutCountedWhenAsLongAsReadTimeout(t *testing.T) {
 	addr := d.HTTPAddr()
 	c := dialHTTP(t, addr, fmt.Sprintf("GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Slow: ", addr))
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, _ = io.Copy(io.Discard, bufio.NewReader(c)) // until the server closes it
-	if n, _, _ := readTimeoutsReached(t, d); n != 1 {
+	br := bufio.NewReader(c)
+	_, _ = io.Copy(io.Discard, br) // until the server closes it
+	if n, _, _ := readTimeoutsReached(t, d, br); n != 1 {
 		t.Errorf("hindsight_limit_reached_total{name=http_read_header_timeout_seconds} = %v after headers that never ended, want 1", n)
 	}
 }
@@ -402,7 +418,8 @@ func TestSlowBodyIsNoIdleTimeoutWhenAsLongAsReadTimeout(t *testing.T) {
 	c := dialHTTP(t, addr, fmt.Sprintf("POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 		addr, len(body), body[:10])) // the rest of the body never comes
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("no answer: %v", err)
 	}
@@ -411,7 +428,7 @@ func TestSlowBodyIsNoIdleTimeoutWhenAsLongAsReadTimeout(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestTimeout {
 		t.Errorf("answered %d, want 408", resp.StatusCode)
 	}
-	header, read, idle := readTimeoutsReached(t, d)
+	header, read, idle := readTimeoutsReached(t, d, br)
 	if header != 0 || read != 1 || idle != 0 {
 		t.Errorf("hindsight_limit_reached_total: read header timeout %v, read timeout %v, idle timeout %v; want 0, 1, 0 (only the body was late, and no connection waited idle)", header, read, idle)
 	}
@@ -444,7 +461,7 @@ func TestPipelinedRequestWhoseHeadersStallIsHeaderTimeout(t *testing.T) {
 	if _, err := io.Copy(io.Discard, br); err != nil { // until the server closes
 		t.Fatalf("the server did not close the connection: %v", err)
 	}
-	header, _, idle := readTimeoutsReached(t, d)
+	header, _, idle := readTimeoutsReached(t, d, br)
 	if header != 1 || idle != 0 {
 		t.Errorf("hindsight_limit_reached_total: read header timeout %v, idle timeout %v; want 1, 0 (the second request's headers stalled; the 1m idle timeout never passed)", header, idle)
 	}
@@ -480,17 +497,22 @@ func TestKeptAliveConnectionClosedIdleAfterAByteIsIdleTimeout(t *testing.T) {
 	if _, err := io.Copy(io.Discard, br); err != nil { // until the server closes
 		t.Fatalf("the server did not close the connection: %v", err)
 	}
-	header, _, idle := readTimeoutsReached(t, d)
+	header, _, idle := readTimeoutsReached(t, d, br)
 	if header != 0 || idle != 1 {
 		t.Errorf("hindsight_limit_reached_total: read header timeout %v, idle timeout %v; want 0, 1 (the connection was closed by the 300ms idle timeout; the 1m header timeout never passed)", header, idle)
 	}
 }
 
 // readTimeoutsReached is how often the read-header, read and idle timeouts were
-// counted reached, a moment after the connection that reached one was closed (the
-// server counts as it closes it).
-func readTimeoutsReached(t *testing.T, d *httpDaemon) (header, read, idle float64) {
+// counted reached, once the server has closed the connection br reads, which reached
+// one: it counts a timeout as the read it ends returns, and net/http closes the
+// connection only after its last read (an answer, a 408, is written before the reads
+// that discard the rest of its request), so every count the connection makes is in
+// by then.
+func readTimeoutsReached(t *testing.T, d *httpDaemon, br *bufio.Reader) (header, read, idle float64) {
 	t.Helper()
-	time.Sleep(200 * time.Millisecond)
+	if _, err := io.Copy(io.Discard, br); err != nil { // the caller set a read deadline
+		t.Fatalf("the server did not close the connection that reached a timeout: %v", err)
+	}
 	return d.reached(t, "http_read_header_timeout_seconds"), d.reached(t, "http_read_timeout_seconds"), d.reached(t, "http_idle_timeout_seconds")
 }

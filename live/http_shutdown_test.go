@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,8 +34,19 @@ func TestShutdownWithASlowBodyInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"rule\":", addr)
-	time.Sleep(300 * time.Millisecond) // the handler is reading the body
+	// Expect: 100-continue makes net/http say when the handler first reads the body:
+	// the stop then comes while the handler is reading it, not before the request
+	// reached it.
+	fmt.Fprintf(c, "POST /v1/console/validate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n", addr)
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("reading the 100 Continue the handler's first read of the body sends: %q, %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the empty line that ends it
+		t.Fatal(err)
+	}
+	fmt.Fprint(c, `{"rule":`) // and the rest of the body is slow to come
 
 	start := time.Now()
 	cancel()
@@ -48,7 +60,7 @@ func TestShutdownWithASlowBodyInFlight(t *testing.T) {
 	}
 	// The server's side of the connection is closed once the daemon has stopped.
 	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, err = io.Copy(io.Discard, bufio.NewReader(c))
+	_, err = io.Copy(io.Discard, br)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("the daemon stopped, but the connection with a request in flight is still open")
 	}

@@ -112,7 +112,10 @@ func TestConsoleStreamsOutliveTimeoutsAndAreCapped(t *testing.T) {
 		t.Errorf("hindsight_http_streams_open = %v with two streams open and a third refused, want 2", n)
 	}
 
-	// Well past both timeouts, a new rule still reaches the open stream.
+	// Well past both timeouts, a new rule still reaches the open stream. A timer is
+	// the scenario: the read and write deadlines net/http set for the stream's request
+	// pass only with time, and nothing the daemon shows marks their passing; the rule
+	// reaching the stream afterwards is what is checked.
 	time.Sleep(5 * 300 * time.Millisecond)
 	r := livetest.ParseRule(t, `{"id":"late","scope":"*","when":{"path":"$.type"},"threshold":5}`)
 	d.b.Produce(t, livetest.Upsert(t, r))
