@@ -115,19 +115,16 @@ func TestDeletedThenRefusedFetches(t *testing.T) {
 
 	cfg, reg := meteredArchiverConfig(b, bkt, "deleted-refused")
 	stop := startArchiver(t, cfg)
-	deadline := time.Now().Add(20 * time.Second)
-	// The refused records are read in the fetch that finds the deletion before them.
-	for promtest.Sum(t, reg, "hindsight_lake_records_refused_total") < 10 {
-		if time.Now().After(deadline) {
-			t.Fatal("the archiver did not read the records at the new log start within 20s")
-		}
-		time.Sleep(20 * time.Millisecond)
+	refused := func(n float64) func() bool {
+		return func() bool { return promtest.Sum(t, reg, "hindsight_lake_records_refused_total") >= n }
 	}
+	// The refused records are read in the fetch that finds the deletion before them.
+	poll.Until(t, 20*time.Second, "the archiver to read the records at the new log start", refused(10))
 	bad(10) // a second fetch of refused records only: offsets 210–219
-	time.Sleep(500 * time.Millisecond)
+	poll.Until(t, 20*time.Second, "the archiver to read the second refused records, before any accepted one is produced", refused(20))
 	h.produce(t, cl, 20) // offsets 220–239: accepted, the file covering 100–239 takes them
 	ends := h.ends()
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		snap, err := lake.Snapshot(context.Background())
 		if err == nil && snap.Watermark(0) >= ends[0] {

@@ -3,12 +3,15 @@ package lakehouse_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
 
@@ -67,8 +70,9 @@ func TestArchiverLearnsTheIdOfATopicMadeAfterIt(t *testing.T) {
 	}
 	cfg := archiverConfig(b, bkt, "late-topic")
 	cfg.KafkaOpts = append(cfg.KafkaOpts, kgo.MetadataMinAge(100*time.Millisecond), kgo.MetadataMaxAge(time.Second))
+	learnedNoID := logsLearningNoID(&cfg)
 	stop := startArchiver(t, cfg)
-	time.Sleep(300 * time.Millisecond) // the archiver started and asked for the topic
+	poll.Until(t, 30*time.Second, "the archiver to start and find the topic has no id", learnedNoID)
 	if _, err := adm.CreateTopics(ctx, 1, 1, nil, "events"); err != nil {
 		t.Fatal(err)
 	}
@@ -115,11 +119,12 @@ func TestArchiverRefusesTheLakeOnceItLearnsTheId(t *testing.T) {
 
 	cfg := archiverConfig(b, bkt, "late-mismatch")
 	cfg.KafkaOpts = append(cfg.KafkaOpts, kgo.MetadataMinAge(100*time.Millisecond), kgo.MetadataMaxAge(time.Second))
+	learnedNoID := logsLearningNoID(&cfg)
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- lakehouse.RunArchiver(cctx, cfg) }()
-	time.Sleep(500 * time.Millisecond) // started, learned no id
+	poll.Until(t, 30*time.Second, "the archiver to start and find the topic has no id", learnedNoID)
 	if _, err := adm.CreateTopics(ctx, 1, 1, nil, "events"); err != nil {
 		t.Fatal(err)
 	}
@@ -143,4 +148,13 @@ func TestArchiverRefusesTheLakeOnceItLearnsTheId(t *testing.T) {
 	if after.Version() != before.Version() {
 		t.Errorf("the lake moved from v%d to v%d", before.Version(), after.Version())
 	}
+}
+
+// logsLearningNoID sends cfg's archiver's log to a buffer and reports whether it has
+// said that it asked the brokers for the topic's id and learned none (the topic not
+// made yet): the archiver has then started over a topic it cannot check.
+func logsLearningNoID(cfg *lakehouse.ArchiverConfig) func() bool {
+	logs := &syncBuffer{}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	return func() bool { return strings.Contains(logs.String(), "the topic's id is unknown") }
 }

@@ -1,11 +1,14 @@
 package lakehouse_test
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 )
@@ -18,6 +21,10 @@ func TestRefusedTailIsNoLag(t *testing.T) {
 	t.Parallel()
 	b, bkt, _ := brokerAndLake(t, 1, "file")
 	cfg, reg := meteredArchiverConfig(b, bkt, "refused-lag")
+	// The first record's file rolls at once, by size; the refused tail waits a roll age
+	// before the manifest records it (EmptyAfter), which would hide the lag measured
+	// over it: a minute, past the test.
+	cfg.RollBytes, cfg.RollAge = 1, time.Minute
 	stop := startArchiver(t, cfg)
 	defer stop()
 	b.Produce(t, &kgo.Record{Topic: "events", Key: []byte("c-1"), Value: []byte(`{"type":"ok"}`)})
@@ -34,8 +41,23 @@ func TestRefusedTailIsNoLag(t *testing.T) {
 	poll.Until(t, 30*time.Second, "the refused records read", func() bool {
 		return promtest.Sum(t, reg, "hindsight_lake_records_refused_total") == 50
 	})
-	time.Sleep(3 * cfg.LagInterval) // a measurement after the refused records were read
+	// A whole measurement after the refused records were read: the lag loop asks for
+	// the end offsets at the start of each, one after another, so a second question
+	// asked after that point comes after a measurement that began after it has ended.
+	asked := listOffsetsAfter(t, b)
+	poll.Until(t, 30*time.Second, "a lag measurement begun and ended after the refused records were read", func() bool { return asked() >= 2 })
 	if lag := promtest.Value(t, reg, "hindsight_lake_lag_records", "partition", "0"); lag != 0 {
 		t.Errorf("hindsight_lake_lag_records %v after 50 refused records, all handled; want 0", lag)
 	}
+}
+
+// listOffsetsAfter counts the ListOffsets requests b answers from now on.
+func listOffsetsAfter(t *testing.T, b *kafkatest.Broker) func() int64 {
+	t.Helper()
+	var n atomic.Int64
+	b.Cluster.ControlKey(int16(kmsg.ListOffsets), func(kmsg.Request) (kmsg.Response, error, bool) {
+		n.Add(1)
+		return nil, nil, false // observed only: the cluster answers it
+	})
+	return n.Load
 }
