@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -265,11 +266,8 @@ func TestTapPacerHoldsEachPollBack(t *testing.T) {
 	go func() { ran <- ec.Run(ctx) }()
 	released := 0
 	for ; tap.seen() < batches*perBatch; released++ {
-		for i := 0; tap.waits.Load() <= int32(released); i++ {
-			if i == 3000 {
-				t.Fatalf("the consumer did not come back to the tap after %d releases", released)
-			}
-			time.Sleep(10 * time.Millisecond)
+		if !poll.Within(30*time.Second, func() bool { return tap.waits.Load() > int32(released) }) {
+			t.Fatalf("the consumer did not come back to the tap after %d releases", released)
 		}
 		if n := tap.fetches(); n > released {
 			t.Fatalf("%d fetches handed over after %d polls let go", n, released)
@@ -289,11 +287,8 @@ func TestTapPacerHoldsEachPollBack(t *testing.T) {
 	if err := pcl.ProduceSync(ctx, &kgo.Record{Topic: "events", Key: []byte("c"), Value: []byte(`{}`)}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; tap.waits.Load() <= int32(released); i++ {
-		if i == 3000 {
-			t.Fatal("the consumer did not come back to the tap")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Within(30*time.Second, func() bool { return tap.waits.Load() > int32(released) }) {
+		t.Fatal("the consumer did not come back to the tap")
 	}
 	cancel()
 	select {
@@ -862,9 +857,7 @@ func runUntil(ec *EventConsumer, done func() bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- ec.Run(ctx) }()
-	for i := 0; !done() && i < 3000; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Within(30*time.Second, done) // the caller's assertions say what did not happen
 	cancel()
 	return <-ran
 }

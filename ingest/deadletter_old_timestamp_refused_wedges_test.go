@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 )
 
 // TestDeadLetterOfOldEventIsRestamped: a malformed event read from a backlog older
@@ -54,12 +55,13 @@ func TestDeadLetterOfOldEventIsRestamped(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- ec.Run(ctx) }()
 	dlq := b.Consume(t, "events.dlq", 1, 20*time.Second)
+	// A bounded wait; the assertion on committed below says what went wrong. Each ask
+	// is a request to the broker: every 100ms.
 	var committed int64
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		if committed = b.GroupCommitted(t, "oldts", "events"); committed == kafkatest.ReadThrough(recs) {
-			break
-		}
-	}
+	poll.WithinEvery(5*time.Second, 100*time.Millisecond, func() bool {
+		committed = b.GroupCommitted(t, "oldts", "events")
+		return committed == kafkatest.ReadThrough(recs)
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Logf("consumer: %v", err)

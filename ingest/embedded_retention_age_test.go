@@ -35,7 +35,9 @@ func TestEmbeddedRetentionBytesDeletesNothingByAge(t *testing.T) {
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	// Retention runs every retentionCheckMs: wait for a few of its passes.
+	// Retention runs every retentionCheckMs: wait for a few of its passes. A timer is
+	// the scenario: nothing may be deleted by age over them, and nothing the broker
+	// shows marks a pass.
 	time.Sleep(4 * retentionCheckMs * time.Millisecond)
 	listed, err := kadm.NewClient(cl).ListStartOffsets(ctx, topics.Controls, topics.Events)
 	if err == nil {
