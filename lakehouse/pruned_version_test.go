@@ -172,7 +172,7 @@ func TestSlowCompactionCommitOnPrunedVersion(t *testing.T) {
 	cl := b.Client(t)
 	for range 4 { // a few small files
 		h.produce(t, cl, 50)
-		time.Sleep(150 * time.Millisecond)
+		waitArchived(t, lake, h.ends(), 30*time.Second) // its file committed: the next opens another
 	}
 	before := archiveAll(t, lake, h, 30*time.Second, stop)
 	if n := len(before.Files(lakehouse.Filter{})); n < 2 {

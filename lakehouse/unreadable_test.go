@@ -241,7 +241,7 @@ func TestMaintenanceFailsOverUnreadableNewestManifest(t *testing.T) {
 	stop := startArchiver(t, cfg)
 	for range 4 { // each batch rolls into a file of its own
 		h.produce(t, b.Client(t), 50)
-		time.Sleep(150 * time.Millisecond)
+		waitArchived(t, lake, h.ends(), 30*time.Second) // its file committed: the next opens another
 	}
 	before := archiveAll(t, lake, h, 30*time.Second, stop)
 	if n := len(before.Files(lakehouse.Filter{})); n < 2 {
