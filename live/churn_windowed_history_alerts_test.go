@@ -37,7 +37,10 @@ func TestChurnWindowedHistoryAlertsOnce(t *testing.T) {
 	}
 	for _, replaced := range []bool{false, true} {
 		for _, seed := range seeds {
-			t.Run(fmt.Sprintf("replaced=%v/%d", replaced, seed), func(t *testing.T) { churnHistoryAlerts(t, seed, replaced) })
+			t.Run(fmt.Sprintf("replaced=%v/%d", replaced, seed), func(t *testing.T) {
+				t.Parallel() // own broker, lake and group; waits on rebalances, not the CPU
+				churnHistoryAlerts(t, seed, replaced)
+			})
 		}
 	}
 }

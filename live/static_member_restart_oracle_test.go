@@ -28,7 +28,10 @@ func TestStaticMemberRestartMatchesOracle(t *testing.T) {
 		seeds = seeds[:1] // make test runs them all
 	}
 	for _, seed := range seeds {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { staticRestartOracle(t, seed) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel() // own broker, lake and group; waits on rebalances, not the CPU
+			staticRestartOracle(t, seed)
+		})
 	}
 }
 
