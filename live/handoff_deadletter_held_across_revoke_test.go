@@ -29,6 +29,7 @@ func TestHandoffDeadLetterHeldAcrossRevokeIsGivenUp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out a rebalance and held dead letters: make test runs it")
 	}
+	t.Parallel() // own broker, lake and registries; it waits, on a rebalance and retries
 	const customers = 20
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	for i := range customers {
