@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"strings"
+	"regexp"
 	"testing"
 	"time"
 
@@ -16,12 +16,13 @@ import (
 // outage (...; then the archiver, compaction and the snapshot store back off and
 // retry, ...; a one-shot command exits with the error)". `hindsight lake compact` is a
 // one-shot command: when the store goes away in the middle of its pass (here: after
-// its first merged file is uploaded) it retries for --storage-patience (30 s), then
-// exits with the error. It had retried for ever, with or without --storage-timeout,
-// so a cron job's runs piled up while the store was down.
+// its first merged file is uploaded) it retries for --storage-patience (default 30 s;
+// 3 s here, which the error's failing time shows reached the pass), then exits with
+// the error. It had retried for ever, with or without --storage-timeout, so a cron
+// job's runs piled up while the store was down.
 func TestLakeCompactExitsWhenStorageFailsMidPass(t *testing.T) {
 	if testing.Short() {
-		t.Skip("waits out lake compact's --storage-patience (30 s) on a stopped store: make test runs it")
+		t.Skip("waits out lake compact's --storage-patience (3 s) on a stopped store: make test runs it")
 	}
 	t.Parallel()
 	srv := s3test.Start(t, "lake")
@@ -33,7 +34,7 @@ func TestLakeCompactExitsWhenStorageFailsMidPass(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		out, err := run(t, "", "lake", "compact", "--lake", srv.URL(), "--storage-timeout", "1s")
+		out, err := run(t, "", "lake", "compact", "--lake", srv.URL(), "--storage-timeout", "1s", "--storage-patience", "3s")
 		done <- result{out, err}
 	}()
 	// Stop the store as soon as the pass has uploaded a merged file. Asked every 2 ms,
@@ -64,10 +65,15 @@ func TestLakeCompactExitsWhenStorageFailsMidPass(t *testing.T) {
 		t.Logf("lake compact returned: exit %d, %v\n%s", exitCode(r.err), r.err, r.out)
 		if r.err == nil {
 			t.Errorf("lake compact succeeded with its store down")
-		} else if !strings.Contains(r.err.Error(), "storage failing for") {
+		} else if m := failingFor.FindStringSubmatch(r.err.Error()); m == nil {
 			t.Errorf("lake compact's error does not say storage kept failing: %v", r.err)
+		} else if d, err := time.ParseDuration(m[1]); err != nil || d < 3*time.Second || d >= lakehouse.DefaultStoragePatience {
+			t.Errorf("lake compact gave up after storage failed for %s, want its --storage-patience 3s (at least, and short of the default %v): %v", m[1], lakehouse.DefaultStoragePatience, r.err)
 		}
 	case <-time.After(90 * time.Second):
 		t.Errorf("lake compact has not exited 90 s after its store went down (--storage-timeout 1s): a one-shot command exits with the error")
 	}
 }
+
+// failingFor is how long a given-up storage operation kept failing, in its error.
+var failingFor = regexp.MustCompile(`storage failing for (\S+), gave up`)
