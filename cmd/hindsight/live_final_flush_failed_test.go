@@ -28,6 +28,7 @@ func TestLiveSaysItsFinalArchiveFlushFailed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out the archiver's final flush against a stopped store (--shutdown-timeout 2s): make test runs it")
 	}
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	srv := s3test.Start(t, "lake")
 	lake := lakehouse.NewLake(lakehousetest.OpenBucket(t, srv.URL()), nil)

@@ -82,11 +82,12 @@ func TestNotifyKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: kill -9 during delivery; runs in make test")
 	}
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2, MinSessionTimeout: 200 * time.Millisecond})
 	dir := t.TempDir()
 	hindsightBinary(t)
 	const secret = "kill9-secret"
-	t.Setenv("HINDSIGHT_SECRET_TEST_HOOK_KEY", secret)
+	env := []string{"HINDSIGHT_SECRET_TEST_HOOK_KEY=" + secret} // the daemons' environment, not the test's: t.Setenv forbids t.Parallel
 	recv := newHookReceiver(t, secret, 600*time.Millisecond)
 
 	rules := filepath.Join(dir, "rules.yaml")
@@ -123,7 +124,7 @@ destinations:
 	kills := 0
 	for i := range 4 {
 		before := len(recv.distinct())
-		p := startLiveProc(t, dir, fmt.Sprintf("run%d", i), args...)
+		p := startLiveProcEnv(t, dir, fmt.Sprintf("run%d", i), env, args...)
 		t.Cleanup(func() {
 			if t.Failed() {
 				t.Logf("%s log:\n%s", p.name, p.tail(40))
@@ -141,7 +142,7 @@ destinations:
 			break
 		}
 	}
-	final := startLiveProc(t, dir, "final", args...)
+	final := startLiveProcEnv(t, dir, "final", env, args...)
 	poll.Until(t, 60*time.Second, "every alert delivered", func() bool { return len(recv.distinct()) >= customers })
 	time.Sleep(300 * time.Millisecond) // anything still in flight lands too
 	got := recv.distinct()

@@ -23,6 +23,7 @@ import (
 // operator could only kill -9. It now ends the process at once, exit status 1, saying
 // what was abandoned; the state is as kill -9 leaves it.
 func TestSecondSignalExitsAtOnce(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	srv := s3test.Start(t, "lake")
 	lake := lakehouse.NewLake(lakehousetest.OpenBucket(t, srv.URL()), nil)

@@ -26,6 +26,7 @@ func TestSigtermDuringRestoreIsAStop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a daemon through a restore waiting for a stopped store, then its stop (about 4 s): make test runs it")
 	}
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	srv := s3test.Start(t, "state")
 	dir := t.TempDir()

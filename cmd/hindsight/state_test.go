@@ -43,6 +43,13 @@ var httpLine = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 // startLiveProc starts the binary with `live` and args; it does not wait for anything.
 func startLiveProc(t *testing.T, dir, name string, args ...string) *liveProc {
 	t.Helper()
+	return startLiveProcEnv(t, dir, name, nil, args...)
+}
+
+// startLiveProcEnv is startLiveProc with env (KEY=value) added to the process's
+// environment: the test's own stays untouched (t.Setenv would forbid t.Parallel).
+func startLiveProcEnv(t *testing.T, dir, name string, env []string, args ...string) *liveProc {
+	t.Helper()
 	logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -57,7 +64,7 @@ func startLiveProc(t *testing.T, dir, name string, args ...string) *liveProc {
 	}
 	cmd := exec.Command(hindsightBinary(t), append(base, args...)...)
 	cmd.Stderr, cmd.Stdout = f, f
-	cmd.Env = append(os.Environ(), "GOTRACEBACK=all") // a SIGQUIT dump shows every goroutine (goroutines)
+	cmd.Env = append(append(os.Environ(), "GOTRACEBACK=all"), env...) // a SIGQUIT dump shows every goroutine (goroutines)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
