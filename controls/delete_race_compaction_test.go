@@ -124,7 +124,12 @@ func deletedWithoutVersion(log []simRec, key string) bool {
 // log holds, and refuse and take the same next upserts, or two daemons of one
 // deployment run different rules.
 func TestDeleteRaceFoldSurvivesCompaction(t *testing.T) {
-	for seed := range uint64(400) {
+	t.Parallel() // folds registries of its own under the default limits, which no parallel test sets
+	seeds := uint64(400)
+	if testing.Short() {
+		seeds = 100 // the full run folds all 400
+	}
+	for seed := range seeds {
 		log := randomDeleteRaceLog(t, seed)
 		all := make([]int, len(log))
 		for i := range all {
