@@ -87,6 +87,7 @@ func lakeRows(t *testing.T, lake *lakehouse.Lake) map[int64]lakehouse.Row {
 // its manifest entry, and nothing counted it. Now the paths past it are left to the
 // payload and counted in the report; the rows are unchanged.
 func TestCompactionKeepsTypedColumnsWithinLimit(t *testing.T) {
+	t.Parallel()
 	const limit, rounds = 4, 12
 	ctx := context.Background()
 	_, _, lake, _ := typedRoundsLake(t, limit, rounds)
@@ -126,6 +127,7 @@ func TestCompactionKeepsTypedColumnsWithinLimit(t *testing.T) {
 // counts each merged file that left paths out in
 // hindsight_limit_reached_total{name="lake_max_columns"}.
 func TestArchiverCompactionKeepsColumnLimit(t *testing.T) {
+	t.Parallel()
 	const limit, rounds = 4, 6
 	ctx := context.Background()
 	b, bkt, lake, cols := typedRoundsLake(t, limit, rounds)

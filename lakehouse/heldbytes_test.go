@@ -10,6 +10,7 @@ import (
 // counted as 200 KB held 5.4 MB of row columns besides. The budget counts each row's
 // columns too: the same file is over a budget of 1 MB.
 func TestBufferBudgetCountsRows(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
 	b := newBatch(0, 0, now.Truncate(time.Hour), now)
 	defer b.release()

@@ -16,6 +16,7 @@ import (
 // typed columns' own chunks, so the test reads no heap statistics (which other tests
 // in the process move).
 func TestBufferBudgetCountsTypedValues(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
 	paths := []string{"$.s"}
 	for i := range DefaultMaxColumns - 1 {
@@ -71,6 +72,7 @@ func TestBufferBudgetCountsTypedValues(t *testing.T) {
 // types each record as it buffers it) leaves the open file counting its typed values,
 // so that the files over MaxBufferedBytes close early by what they hold.
 func TestArchiverBudgetCountsTypedValues(t *testing.T) {
+	t.Parallel()
 	cols := NewColumnSet(DefaultMaxColumns)
 	if err := cols.Set([]string{"$.s", "$.n"}); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 // order gives (what merge did before), typed or not, limited or not, with an input
 // of more rows than a decoded record batch holds.
 func TestMergeWritesWhatTheRowsEncodeTo(t *testing.T) {
+	t.Parallel()
 	if UnderRace && testing.Short() {
 		t.Skip("encoding on one goroutine, nothing for the race detector: the plain pass of make test runs it")
 	}
@@ -125,6 +126,7 @@ func TestMergeWritesWhatTheRowsEncodeTo(t *testing.T) {
 // also when a customer's rows were added out of offset order (an input of a merge
 // not sorted as its writer declared).
 func TestSortOrderOfRowsOutOfOffsetOrder(t *testing.T) {
+	t.Parallel()
 	b := newBatch(0, 0, time.Time{}, time.Now())
 	defer b.release()
 	now := time.Now()

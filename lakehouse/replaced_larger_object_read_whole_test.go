@@ -22,6 +22,7 @@ import (
 // byte past the listed size: read with an unbounded io.ReadAll, it was held whole in
 // memory first.
 func TestReadRowsOfLargerObjectReadsItWhole(t *testing.T) {
+	t.Parallel()
 	bkt, lake, _, snap := smallFilesLake(t, "file", "larger", 3)
 	f := snap.Files(lakehouse.Filter{})[0]
 	big := bytes.Repeat([]byte("PAR1"), 16<<20)
