@@ -24,6 +24,7 @@ func manyHeaders(n int) *kgo.Record {
 // a time it took 6.4 s, BenchmarkCutDeadLetterManyHeaders), keeping the most of its last
 // ones that fit, in order, then the dead-letter headers and the size before the cut.
 func TestCutDeadLetterManyHeaders(t *testing.T) {
+	t.Parallel() // CPU alone, on a record of its own: serial, every parallel test of the package waited for it
 	const n, limit = 499_000, 10_000
 	rec := DeadLetter(manyHeaders(n), "events.dlq", ReasonInvalidJSON, errors.New("unexpected end of JSON input"))
 	ours := slices.Clone(rec.Headers[n:])

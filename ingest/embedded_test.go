@@ -289,6 +289,7 @@ func TestEmbeddedRefusesUnknownTopic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			// A broker of its own: the topic must not exist, whatever another case did.
 			e, err := StartEmbedded(EmbeddedConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
 			if err != nil {
@@ -433,6 +434,7 @@ func TestEmbeddedRetentionBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // a broker of its own
 			// Uncompressed, so that the bytes stored are the records'.
 			ctx, cl := startWithClient(t, EmbeddedConfig{Addr: "127.0.0.1:0", SegmentBytes: 16 << 10, RetentionBytes: tt.retention},
 				kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()))

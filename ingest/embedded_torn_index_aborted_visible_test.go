@@ -29,7 +29,10 @@ func TestEmbeddedTornIndexTailShowsAbortedEvents(t *testing.T) {
 		{"index cut 3 bytes short", 3},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tornIndexAborted(t, tt.cut) })
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // a broker and data directory of its own
+			tornIndexAborted(t, tt.cut)
+		})
 	}
 }
 
