@@ -43,6 +43,7 @@ func deliveryState(st *notify.Stage, id, name string) (contract.DestinationState
 // naming no destination name is, hindsight_notify_skipped_total): no request for it,
 // and the next alert delivered.
 func TestRecordNamingADestinationManyTimes(t *testing.T) {
+	t.Parallel() // a broker and stage of its own
 	b := startBroker(t)
 	rc := newSink(t, func(int, http.ResponseWriter, *http.Request) bool {
 		time.Sleep(50 * time.Millisecond)

@@ -31,6 +31,7 @@ import (
 // alert's is (ingest.HeaderOriginalBytes giving the size before), and the reason
 // quotes the customer clipped; the alert keeps the id whole.
 func TestUndeliveredRecordOfAHugeCustomerDoesNotWedgeTheWriter(t *testing.T) {
+	t.Parallel() // a broker and stage of its own
 	b := startBroker(t)
 	huge := strings.Repeat("c", 600_000)
 	big := alertFor("huge-customer", huge, []string{"nowhere"})
@@ -105,6 +106,7 @@ func TestUndeliveredRecordOfAHugeCustomerDoesNotWedgeTheWriter(t *testing.T) {
 // as lost, its alert handled, rather than retried for ever on the stage's one writer,
 // every give-up after it waiting.
 func TestUndeliveredRecordTooLargeEvenCutIsLost(t *testing.T) {
+	t.Parallel() // a broker and stage of its own
 	b := startBroker(t)
 	b.SetTopicConfig(t, "alerts.undelivered", "max.message.bytes", "100")
 	reg := prometheus.NewRegistry()
