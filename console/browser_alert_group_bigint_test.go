@@ -17,7 +17,7 @@ func TestBrowserAlertGroupsOfBigIntegersShownWithTheirDigits(t *testing.T) {
 	skipSlowBrowser(t)
 	d, _ := bigWindowsDaemon(t, "5", [][2]string{{"9007199254740993", "5"}, {"9007199254740992", "7"}})
 	d.b.WaitTopicRecords(t, "alerts", 2, 30*time.Second)
-	br := openBrowser(t, chromium(t), chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	rows, err := chromedp.Run(br.ctx, chromedp.Poll[[]string](`(() => {
 		const rows = Array.from(document.querySelectorAll("#alerts tbody tr")).map((tr) => tr.textContent.replace(/\s+/g, " ").trim());

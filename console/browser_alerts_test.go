@@ -62,7 +62,7 @@ func TestBrowserAlertsView(t *testing.T) {
 	d.b.WaitTopicRecords(t, "alerts", 2, 30*time.Second)
 	d.b.WaitTopicRecords(t, "alerts.undelivered", 2, 30*time.Second)
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1400))
+	br := openBrowser(t, exe, windowSize{1440, 1400})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1400), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.waitText("the resolved record", "#alerts tbody", "resolved")
 	br.waitText("the deliveries", "#alerts tbody", "undelivered")

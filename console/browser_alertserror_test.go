@@ -29,7 +29,7 @@ func TestBrowserShowsTheAlertsReadingError(t *testing.T) {
 	var healed atomic.Bool
 	d.b.FailFetches(t, "alerts", kerr.UnknownServerError, func() bool { return !healed.Load() })
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.waitText("the live connection", "#conn", "live")
 	var got console.AlertsResponse

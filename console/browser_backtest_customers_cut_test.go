@@ -26,7 +26,7 @@ func TestBrowserBacktestSaysWhenCustomersAreCut(t *testing.T) {
 	produce(t, d.b, evs)
 	d.waitLake(t, customers)
 
-	br := openBrowser(t, chromium(t), chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 	fill := func(sel, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
 			`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value))

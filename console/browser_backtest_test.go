@@ -27,7 +27,7 @@ func TestBrowserBacktestChart(t *testing.T) {
 	d := startDaemon(t, "")
 	firings, _ := backtestOracle(t, produceBacktestHistory(t, d), time.Time{})
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	watchCSP := chromedp.Action[chromedp.Void](func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
 			Source: `window.__refused = []; document.addEventListener("securitypolicyviolation", (e) => window.__refused.push(e.violatedDirective + " " + e.blockedURI));`,

@@ -61,7 +61,7 @@ func TestBrowserCustomerIDsDoNotReverseTheCountsBesideThem(t *testing.T) {
 		return false
 	})
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.waitText("the plain count's top customers", `#rules tr[data-key="*/downloads"]`, "acme: 10")
 	got, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](digitsLeftToRight+`('#rules tr[data-key="*/downloads"] .tops b')`))

@@ -29,7 +29,7 @@ func TestPageWindowsFollowTheFlags(t *testing.T) {
 	})
 	produceWindowEvents(t, d, "")
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.waitText("the windowed rule's counts", `#rules tr[data-key="*/bytes-per-user"]`, "3 customers with open windows")
 	br.do("open the windows", chromedp.Click(chromedp.CSS(`button[data-windows="*/bytes-per-user"]`)))
@@ -69,7 +69,7 @@ func TestPageShowsConsoleRecentAlerts(t *testing.T) {
 		return len(got.Alerts) == 250
 	})
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	n, err := chromedp.Run(br.ctx, chromedp.Poll[int](`(() => { const n = document.querySelectorAll("#alerts tbody tr").length; return n >= 250 ? n : null; })()`,
 		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))

@@ -39,7 +39,7 @@ func TestBrowserGroupPastTheDoubleRangeIsNotNull(t *testing.T) {
 		return len(page.Counts) == 1 && page.Counts[0].WindowsTotal == 4
 	})
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.waitText("the windowed rule", `#rules tr[data-key="*/bytes-per-user"]`, "Open windows")
 	br.do("open the windows", chromedp.Click(chromedp.CSS(`button[data-windows="*/bytes-per-user"]`)))

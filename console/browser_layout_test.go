@@ -27,7 +27,7 @@ func TestBrowserLongCustomerKeepsTheLayout(t *testing.T) {
 	long := strings.Repeat("a1b2c3d4", 120) // 960 bytes, no space
 	produce(t, d.b, []event{{customer: long, typ: "login.failed", roles: []string{"user"}, at: time.Now()}})
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.waitText("the alert of the long customer", "#alerts tbody", long[:40])
 	br.waitText("the rule's counts", `#rules tr[data-key="*/login-failures"]`, long[:40])
@@ -90,7 +90,7 @@ func TestBrowserLongGroupValueKeepsThePreviewInItsPanel(t *testing.T) {
 	produce(t, d.b, recs)
 	d.waitLake(t, int64(len(recs)))
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.do("preview a rule per first role", chromedp.Evaluate[chromedp.Void](`(() => {
 		const set = (sel, v) => { const e = document.querySelector(sel); e.value = v; e.dispatchEvent(new Event("input", {bubbles: true})); };

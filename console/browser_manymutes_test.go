@@ -51,7 +51,7 @@ func TestBrowserManyMutesArePaged(t *testing.T) {
 			console.DefaultMutesMaxPageSize, len(keys), pages, slices.IsSorted(keys), n, n/console.DefaultMutesMaxPageSize)
 	}
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.waitText("the first page of mutes", "#mutes-page", "1–100 of 10,000")
 	type shown struct {

@@ -41,7 +41,7 @@ func TestBrowserManyRulesArePaged(t *testing.T) {
 	}
 	poll.Until(t, 60*time.Second, "the daemon to apply the rules", func() bool { return len(d.ConsoleBackend().Rules().Rules) == n })
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.waitText("the first page of rules", "#rules-page", "1–100 of 3,000")
 

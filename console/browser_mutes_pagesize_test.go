@@ -38,7 +38,7 @@ func TestBrowserMutesWithASmallerMaxPage(t *testing.T) {
 	}
 	poll.Until(t, 60*time.Second, "the daemon to apply the mutes", func() bool { return len(d.ConsoleBackend().Mutes()) == n })
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.waitText("the mutes in force", "#mutes tbody", "c-0")
 	br.checkNothingThrown()

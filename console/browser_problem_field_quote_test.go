@@ -16,7 +16,7 @@ func TestBrowserProblemOfAFieldNamedWithAQuoteIsShown(t *testing.T) {
 	t.Parallel()
 	skipSlowBrowser(t)
 	d := startDaemon(t, "")
-	br := openBrowser(t, chromium(t), chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	type shown struct {
 		Count int    `json:"count"`

@@ -16,7 +16,7 @@ func TestBrowserProblemPositionKeepsACharacterWhole(t *testing.T) {
 	t.Parallel()
 	skipSlowBrowser(t)
 	d := startDaemon(t, "")
-	br := openBrowser(t, chromium(t), chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.do("write the path", chromedp.SendKeys(chromedp.ID("rule-id"), "g"),
 		chromedp.Evaluate[chromedp.Void](`(() => { const e = document.querySelector(".cond-path"); e.value = "$[\u{1F600}]";

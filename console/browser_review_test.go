@@ -54,7 +54,7 @@ func TestBrowserPreviewShowsTheLatestDraft(t *testing.T) {
 	produce(t, d.b, evs)
 	d.waitLake(t, int64(len(evs)))
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	fill := func(sel, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
 			`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event("input", {bubbles: true})); })()`, sel, value))
@@ -98,7 +98,7 @@ func TestBrowserPendingMuteIsNotSaidNotMuted(t *testing.T) {
 	d := startDaemonWith(t, "", func(c *live.Config) { c.HTTPWriteTimeout, c.PreviewTimeout = 3*time.Second, time.Second })
 	dropStatuses(t, d)
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	fill := func(sel, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
 			`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event("input", {bubbles: true})); })()`, sel, value))
@@ -127,7 +127,7 @@ func TestBrowserSaveThatGetsNoAnswerSaysSo(t *testing.T) {
 	t.Parallel()
 	exe := chromium(t)
 	d := startDaemon(t, "")
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	fill := func(sel, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
 			`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event("input", {bubbles: true})); })()`, sel, value))

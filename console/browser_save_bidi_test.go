@@ -35,7 +35,7 @@ func TestBrowserSaveOfAScopeWithAnOverrideKeepsTheLineReadable(t *testing.T) {
 	t.Parallel()
 	skipSlowBrowser(t)
 	d := startDaemon(t, "")
-	br := openBrowser(t, chromium(t), chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.do("write the rule",
 		chromedp.SendKeys(chromedp.ID("rule-id"), "evil-scope"),

@@ -61,7 +61,7 @@ func TestBrowserSupersededBacktestIsAbandoned(t *testing.T) {
 		return nil, nil, false
 	})
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	fill := func(sel, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
 			`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event("input", {bubbles: true})); })()`, sel, value))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -75,7 +78,7 @@ func TestBrowserAuthorPreviewSaveAndWatchAlerts(t *testing.T) {
 	produce(t, d.b, evs)
 	d.waitLake(t, int64(len(evs)))
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	// fill replaces an input's value as typing would (input event).
 	fill := func(sel, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
@@ -233,7 +236,7 @@ func TestBrowserShowsOpenWindows(t *testing.T) {
 	d := startDaemonWith(t, "", func(c *live.Config) { c.ConsoleWindowsPageSize = 2 })
 	produceWindowEvents(t, d, "")
 
-	br := openBrowser(t, exe, chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, exe, windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	row := br.waitText("the windowed rule's counts", `#rules tr[data-key="*/bytes-per-user"]`, "3 customers with open windows")
 	for _, want := range []string{"largest window's count:", "acme: 2", "globex: 1", "initech: 1", "Open windows"} {
@@ -314,26 +317,99 @@ type browser struct {
 	exceptions []string
 }
 
-// openBrowser starts Chromium (exe) headless with the options every browser test needs,
-// and extra; it is closed when the test ends.
-func openBrowser(t *testing.T, exe string, extra ...chromedp.ExecAllocatorOption) *browser {
+// windowSize is the size of a test's browser window, as Chromium's --window-size gave it.
+type windowSize struct{ width, height int64 }
+
+// chromiumOfTheTests is the one headless Chromium the browser tests share, started by
+// the first of them and stopped when the test binary's tests end (stopChromium, from
+// TestMain). A Chromium per test took seconds to start and stop on a loaded 2-core
+// machine, which about 40 browser tests paid each; a tab in a browser context of its
+// own (cookies, storage and cache apart, as a fresh profile had them) costs a fraction
+// of that.
+var chromiumOfTheTests struct {
+	once sync.Once
+	ctx  context.Context // the browser's own first tab: the tests' tabs are its children
+	err  error
+	stop func()
+}
+
+func sharedChromium(exe string) (context.Context, error) {
+	s := &chromiumOfTheTests
+	s.once.Do(func() {
+		dir, err := os.MkdirTemp("", "hindsight-chromium-")
+		if err != nil {
+			s.err = fmt.Errorf("making the browser's profile directory: %w", err)
+			return
+		}
+		actx, acancel := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(exe),
+			chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.UserDataDir(dir),
+		)
+		// The browser outlives any one test, so its own errors (a protocol message it
+		// could not read) go to the binary's output rather than to a test's log.
+		bctx, bcancel := chromedp.NewContext(actx, chromedp.WithErrorf(log.Printf))
+		s.stop = func() {
+			ctx, cancel := context.WithTimeout(bctx, 10*time.Second)
+			defer cancel()
+			if err := chromedp.Cancel(ctx); err != nil {
+				log.Printf("closing the tests' headless Chromium: %v", err)
+			}
+			bcancel()
+			acancel()
+			if err := os.RemoveAll(dir); err != nil {
+				log.Printf("removing the browser's profile directory: %v", err)
+			}
+		}
+		if err := chromedp.Do(bctx); err != nil {
+			s.err = fmt.Errorf("starting headless Chromium %s: %w", exe, err)
+			return
+		}
+		s.ctx = bctx
+	})
+	return s.ctx, s.err
+}
+
+// stopChromium stops the shared Chromium, if a test started it.
+func stopChromium() {
+	if s := &chromiumOfTheTests; s.stop != nil {
+		s.stop()
+	}
+}
+
+// openBrowser opens a tab of the shared headless Chromium (exe), in a window of its own
+// (a tab hidden behind another gets no animation frames) of the size given, else
+// Chromium's default; the tab and its browser context are closed when the test ends.
+func openBrowser(t *testing.T, exe string, size ...windowSize) *browser {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	shared, err := sharedChromium(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(shared, 90*time.Second)
 	t.Cleanup(cancel)
-	opts := append([]chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}, extra...)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	bctx, bcancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(bcancel)
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("opening a tab in the tests' headless Chromium: %v", err)
+	}
+	for _, sz := range size {
+		c := chromedp.FromContext(bctx)
+		win, err := cdp.Call(bctx, c.Browser, cdpbrowser.GetWindowForTarget, cdpbrowser.GetWindowForTargetParams{TargetID: c.Target.TargetID})
+		if err != nil {
+			t.Fatalf("finding the tab's window: %v", err)
+		}
+		if _, err := cdp.Call(bctx, c.Browser, cdpbrowser.SetWindowBounds, cdpbrowser.SetWindowBoundsParams{
+			WindowID: win.WindowID, Bounds: &cdpbrowser.Bounds{Width: sz.width, Height: sz.height},
+		}); err != nil {
+			t.Fatalf("sizing the tab's window to %dx%d: %v", sz.width, sz.height, err)
+		}
+	}
 
 	br := &browser{t: t, ctx: bctx}
 	thrown := chromedp.Events(bctx, runtime.ExceptionThrown)

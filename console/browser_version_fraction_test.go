@@ -19,7 +19,7 @@ func TestBrowserVersionWithAFractionNotRoundedToAnother(t *testing.T) {
 	skipSlowBrowser(t)
 	d := startDaemon(t, "")
 	for i, typed := range []string{"2.00000000000000001", "4503599627370496.5"} {
-		br := openBrowser(t, chromium(t), chromedp.WindowSize(1440, 1000))
+		br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 		br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 		br.do("write the rule",
 			chromedp.SendKeys(chromedp.ID("rule-id"), fmt.Sprintf("fraction-version-%d", i)),

@@ -38,7 +38,7 @@ func TestBrowserVersionUnreadableOrZeroRefused(t *testing.T) {
 		{"-0", false, false, "version: is -0; want a whole number from 1"},
 		{"0.0", false, false, "version: is 0.0; want a whole number from 1"},
 	} {
-		br := openBrowser(t, chromium(t), chromedp.WindowSize(1440, 1000))
+		br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 		br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 		br.do("write the rule",
 			chromedp.SendKeys(chromedp.ID("rule-id"), fmt.Sprintf("unreadable-version-%d", i)),

@@ -51,7 +51,7 @@ func bigWindowsDaemon(t *testing.T, th string, events [][2]string) (*daemon, con
 // windowsPanel opens the rule's windows panel in the page and returns its rows' text.
 func windowsPanel(t *testing.T, d *daemon) []string {
 	t.Helper()
-	br := openBrowser(t, chromium(t), chromedp.WindowSize(1440, 1000))
+	br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 	br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 	br.waitText("the rule's row", `#rules tr[data-key="*/big-bytes"]`, "Open windows")
 	br.do("open the windows", chromedp.Click(chromedp.CSS(`button[data-windows="*/big-bytes"]`)))
