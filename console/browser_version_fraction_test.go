@@ -16,10 +16,13 @@ import (
 // the rule was saved as version 2 or 4503599627370496, which was not typed. The page
 // sends the text typed, and the daemon refuses it as no whole number.
 func TestBrowserVersionWithAFractionNotRoundedToAnother(t *testing.T) {
+	t.Parallel()
 	skipSlowBrowser(t)
 	d := startDaemon(t, "")
+	// One tab for both versions, each typed on a page loaded afresh (a tab took seconds
+	// to open on a loaded machine).
+	br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 	for i, typed := range []string{"2.00000000000000001", "4503599627370496.5"} {
-		br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 		br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 		br.do("write the rule",
 			chromedp.SendKeys(chromedp.ID("rule-id"), fmt.Sprintf("fraction-version-%d", i)),

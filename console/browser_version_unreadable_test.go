@@ -23,8 +23,13 @@ import (
 // drops the +, the comma and the x, typed or pasted, and the box shows 1, 15 and 010,
 // which are sent as shown.)
 func TestBrowserVersionUnreadableOrZeroRefused(t *testing.T) {
+	t.Parallel()
 	skipSlowBrowser(t)
 	d := startDaemon(t, "")
+	// One tab for the cases, each on a page loaded afresh: a tab took seconds to open
+	// on a loaded machine, and nothing of a case outlives its page but the rule saved,
+	// which is what each case looks for.
+	br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 	for i, c := range []struct {
 		typed    string
 		paste    bool // put in as one insertion (a paste), not key by key
@@ -38,7 +43,6 @@ func TestBrowserVersionUnreadableOrZeroRefused(t *testing.T) {
 		{"-0", false, false, "version: is -0; want a whole number from 1"},
 		{"0.0", false, false, "version: is 0.0; want a whole number from 1"},
 	} {
-		br := openBrowser(t, chromium(t), windowSize{1440, 1000})
 		br.do("open the console", chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.url("/")), chromedp.WaitVisible(chromedp.ID("rule-id")))
 		br.do("write the rule",
 			chromedp.SendKeys(chromedp.ID("rule-id"), fmt.Sprintf("unreadable-version-%d", i)),
