@@ -2,6 +2,7 @@ package backfill_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -119,7 +120,15 @@ func TestTypedColumnsKeepTheVerdict(t *testing.T) {
 				t.Logf("compacted %d files into %d, leaving %d typed paths to the payload", rep.FilesCompacted, rep.FilesWritten, rep.TypedPathsLeftOut)
 			}
 
-			runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: t.TempDir(), Brokers: []string{b.Addr}})
+			// One DuckDB database for the mode's jobs (Config.DB): a job's own, opened and
+			// closed per rule, was a quarter of the package's CPU; what is tested here is
+			// what the jobs count, and the other runner tests keep the per-job database.
+			db, err := sql.Open("duckdb", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			runner, err := backfill.NewRunner(backfill.Config{Lake: lake, CacheDir: t.TempDir(), Brokers: []string{b.Addr}, DB: db})
 			if err != nil {
 				t.Fatal(err)
 			}
