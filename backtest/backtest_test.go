@@ -444,9 +444,9 @@ func TestPartitionState(t *testing.T) {
 	if crossings == 0 {
 		t.Error("no crossing at all: the test tests little")
 	}
-	// Without brokers, the tail is missing, and said to be.
+	// Without brokers, the tail is missing, and said to be; crossings go nowhere.
 	p, end := int32(0), ends[0]
-	h, err := backtest.PartitionState(context.Background(), backtest.Config{Lake: lake}, r, p, end, func(int64, time.Time, window.Crossing) {})
+	h, err := backtest.PartitionState(context.Background(), backtest.Config{Lake: lake}, r, p, end, nil)
 	if err != nil || len(h.Missing) != 1 || h.Missing[0].To != end-1 {
 		t.Errorf("without brokers: %v, %+v; want the tail up to %d missing", err, h, end-1)
 	}

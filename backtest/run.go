@@ -494,10 +494,13 @@ func timePtr(t time.Time) *time.Time {
 // end; nil for a plain count), the offset ranges neither the lake nor Kafka held (the
 // state then lacks their events: the caller must say so) and the events matched, and
 // tells crossed each crossing with its event's offset and record time: for a plain
-// count, the event that took each customer's count to the threshold. cfg.Progress is
-// told the lake rows read of those the files hold. cfg's Rules, From, To and Customer
-// are not used.
+// count, the event that took each customer's count to the threshold (crossed may be
+// nil). cfg.Progress is told the lake rows read of those the files hold. cfg's Rules,
+// From, To and Customer are not used.
 func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end int64, crossed func(offset int64, at time.Time, c window.Crossing)) (*PartitionHistory, error) {
+	if crossed == nil {
+		crossed = func(int64, time.Time, window.Crossing) {}
+	}
 	if cfg.Lake == nil {
 		return nil, errors.New("backtest: no lake")
 	}
