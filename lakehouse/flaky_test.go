@@ -55,10 +55,32 @@ func TestLostCommitReplies(t *testing.T) {
 	lake := lakehouse.NewLake(inner, testLogger())
 	h := newHistory(55)
 	cl := b.Client(t)
-	stop1 := startArchiver(t, archiverConfig(b, bkt, "flaky"))
-	stop2 := startArchiver(t, archiverConfig(b, bkt, "flaky-rival")) // and a rival writer
-	wait := backgroundProducer(t, h, cl, 8000, 200, 20*time.Millisecond)
-	wait()
+	// Under the race detector a file costs tens of milliseconds of CPU (each archiver
+	// encodes every file: the rival's are rejected), so on a loaded machine an archiver
+	// stopped behind the lake held a dozen files whose encoding outlasted 20 s: the
+	// final flush failed (nothing lost, but the stop is not clean). The lost replies are
+	// this test's subject, not the stop's bound.
+	cfg := func(group string) lakehouse.ArchiverConfig {
+		c := archiverConfig(b, bkt, group)
+		if lakehouse.UnderRace {
+			c.ShutdownTimeout = 60 * time.Second
+		}
+		return c
+	}
+	stop1 := startArchiver(t, cfg("flaky"))
+	stop2 := startArchiver(t, cfg("flaky-rival")) // and a rival writer
+	// In rounds, each archived before the next: every round lands at least one manifest,
+	// so that the first three that land (each reply lost) are there however slow the
+	// run. -short archives a quarter of the events: the race pass spent some 80 s of a
+	// loaded machine on 8000, most of it encoding under the detector.
+	rounds, perRound, batch := 4, 2000, 200
+	if testing.Short() {
+		perRound, batch = 500, 100
+	}
+	for range rounds {
+		backgroundProducer(t, h, cl, perRound, batch, 20*time.Millisecond)()
+		waitArchived(t, lake, h.ends(), 60*time.Second)
+	}
 	snap := archiveAll(t, lake, h, 60*time.Second, stop1, stop2)
 	if bkt.lostReplies.Load() < 3 {
 		t.Fatalf("only %d lost replies injected", bkt.lostReplies.Load())

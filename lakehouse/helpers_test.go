@@ -150,13 +150,15 @@ func startArchiver(t testing.TB, cfg lakehouse.ArchiverConfig) (stop func() erro
 	go func() { done <- lakehouse.RunArchiver(ctx, cfg) }()
 	var once sync.Once
 	var err error
+	// Past the final flush's own bound: a flush that outlasts it fails, and says so.
+	patience := max(cfg.ShutdownTimeout, 20*time.Second) + 40*time.Second
 	stop = func() error {
 		once.Do(func() {
 			cancel()
 			select {
 			case err = <-done:
-			case <-time.After(60 * time.Second):
-				err = fmt.Errorf("archiver did not stop within 60s")
+			case <-time.After(patience):
+				err = fmt.Errorf("archiver did not stop within %v", patience)
 			}
 		})
 		return err
