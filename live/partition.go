@@ -76,9 +76,11 @@ type partition struct {
 	// closing is set (under mu) before the revoke snapshot is encoded: from then on no
 	// job's result applies (applyBackfill, applyWindowHandoff, applyEndedReplay), for
 	// the snapshot holds the job as pending and the next owner runs it again; a result
-	// applied after the encoding had its alerts produced here and there. Jobs still
-	// start, and rules are still adopted, until revoked: the snapshot records them as
-	// pending for the next owner (TestRuleAdoptedDuringRevokeSnapshotIsPending).
+	// applied after the encoding had its alerts produced here and there. Nor is a
+	// rule set published from then on adopted (publishRules): a version it ends had
+	// its resolves sent here and, from the snapshot holding them open, by the next
+	// owner (TestVersionEndedAfterRevokeSnapshotResolvesOnce); the next owner adopts
+	// it at the snapshot's offset (TestRuleAdoptedDuringRevokeSnapshotIsPending).
 	closing bool
 	// unqueuedAlerts counts applied backfills whose alerts are in the counters but not
 	// yet handed to the producer; a snapshot waits for zero, so that it never covers an

@@ -16,8 +16,9 @@ import (
 // at its next offset. When drop marked it revoked there (286cb47, this fix's first form),
 // reconcile's adopt started no hand-off job: the revoke snapshot recorded the version
 // started at next with no pending backfill, and the next owner, restoring it, never
-// counted its history. Closing stops job results alone; the job starts, and the
-// snapshot says pending.
+// counted its history. A closing partition now adopts no set published (publishRules;
+// TestVersionEndedAfterRevokeSnapshotResolvesOnce): the snapshot does not name the
+// version, and the next owner adopts it at the snapshot's offset, with its hand-off.
 func TestRuleAdoptedDuringRevokeSnapshotIsPending(t *testing.T) {
 	f := newPublishFixture(t, 1)
 	f.d.bf = &backfiller{queue: newFairQueue[*handoffJob](), ctx: context.Background(), log: f.d.log,
