@@ -146,10 +146,8 @@ func TestTrackedAlertsAreBoundedWhileTheOldestWaits(t *testing.T) {
 		if len(recs) == chunk {
 			b.Produce(t, recs...)
 			recs = nil
-			deadline := time.Now().Add(30 * time.Second)
-			for r.fastN.Load() < int64(i+1) && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
+			// Within, not Until: a chunk left undelivered fails below, with the counts.
+			poll.Within(30*time.Second, func() bool { return r.fastN.Load() >= int64(i+1) })
 		}
 	}
 	// A commit tick pops what it can: waited for, bounded, rather than slept (a slow
@@ -189,16 +187,21 @@ func TestReadingWaitsAtMaxPending(t *testing.T) {
 		recs = append(recs, growthAlert(fmt.Sprintf("a%d", i), "fast"))
 	}
 	b.Produce(t, recs...)
-	deadline := time.Now().Add(15 * time.Second)
-	for promtest.Value(t, r.reg, "hindsight_limit_reached_total", "name", LimitMaxPending) < 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	// Within, not Until, in the waits below: what was not reached fails after them, with
+	// every count.
+	poll.Within(15*time.Second, func() bool {
+		return promtest.Value(t, r.reg, "hindsight_limit_reached_total", "name", LimitMaxPending) >= 1
+	})
 	// The alerts read before the limit are delivered (under -race, slowly); then nothing
-	// more is read while the oldest waits.
-	for r.fastN.Load() < maxPending-1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
+	// more is read while the oldest waits: the reader, woken by those deliveries and by
+	// its ticker, looks at the pending alerts again and goes on waiting. Waited for as a
+	// second of waiting counted after the last of them (its ticker's period: at least
+	// one look after they were all handled), not slept.
+	poll.Within(15*time.Second, func() bool { return r.fastN.Load() >= maxPending-1 })
+	waited := promtest.Sum(t, r.reg, "hindsight_notify_pending_wait_seconds_total")
+	poll.Within(15*time.Second, func() bool {
+		return promtest.Sum(t, r.reg, "hindsight_notify_pending_wait_seconds_total") >= waited+1
+	})
 	delivered := r.fastN.Load()
 	pending := promtest.Sum(t, r.reg, "hindsight_notify_pending_alerts")
 	limit := promtest.Value(t, r.reg, "hindsight_limit", "name", LimitMaxPending)
@@ -210,11 +213,13 @@ func TestReadingWaitsAtMaxPending(t *testing.T) {
 	}
 
 	r.Release()
-	deadline = time.Now().Add(15 * time.Second)
-	for (r.fastN.Load() < n || b.GroupCommitted(t, "notify-max-pending", "alerts") < n+1) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond) // no delivery twice: none comes late
+	// No delivery twice, none to come late: waited for until every alert is delivered
+	// and committed and the stage holds no entry and no pending alert, so that nothing
+	// it read is left to be sent again.
+	poll.WithinEvery(15*time.Second, 20*time.Millisecond, func() bool {
+		return r.fastN.Load() >= n && b.GroupCommitted(t, "notify-max-pending", "alerts") >= n+1 &&
+			r.s.openEntries() == 0 && promtest.Sum(t, r.reg, "hindsight_notify_pending_alerts") == 0
+	})
 	committed := b.GroupCommitted(t, "notify-max-pending", "alerts")
 	r.mu.Lock()
 	defer r.mu.Unlock()
