@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/poll"
+	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
 	"github.com/hindsightdev/hindsight/rule"
@@ -67,32 +69,40 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	start := func(undelivered string) (stop func()) {
+	start := func(undelivered string) (reg *prometheus.Registry, stop func()) {
 		var topics ingest.Topics
 		topics.Alerts, topics.Undelivered = topic, undelivered
+		reg = prometheus.NewRegistry()
 		_, stop = startMember(t, notify.Config{
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: "notify-rebalance-test", Topics: topics,
 			QueueSize: 1, Concurrency: 1, SessionTimeout: 6 * time.Second,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-			CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
+			CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t), Registerer: reg,
 		})
-		return stop
+		return reg, stop
 	}
 	held := func() int { return holds[0].requests() + holds[1].requests() }
 
-	// A owns both partitions; partition 1's alerts beyond the queue wait to be recorded.
-	stopA := start("alerts.undelivered.unwritable")
+	// A owns both partitions; partition 1's alerts beyond the queue wait to be recorded:
+	// waited for as A having read all nine records and given up one on hold1's full queue.
+	regA, stopA := start("alerts.undelivered.unwritable")
 	poll.Until(t, 20*time.Second, "A's first delivery held", func() bool { return held() == 1 })
-	time.Sleep(500 * time.Millisecond)
+	poll.Until(t, 20*time.Second, "A to read all 9 alerts and give one up on hold1's full queue", func() bool {
+		return promtest.Sum(t, regA, "hindsight_notify_alerts_total") == 9 &&
+			promtest.Value(t, regA, "hindsight_notify_queue_full_total", "destination", "hold1") >= 1
+	})
 
 	// B joins: partition 1 moves to it, and B starts over at its first alert (and gives
 	// up one or two as its queue fills, depending on when its worker takes the first).
-	stopB := start("alerts.undelivered")
+	regB, stopB := start("alerts.undelivered")
 	poll.Until(t, 30*time.Second, "B's first delivery held", func() bool { return held() == 2 })
 	poll.Until(t, 10*time.Second, "B's undelivered record", func() bool {
 		return len(b.Consume(t, "alerts.undelivered", 1, time.Second)) >= 1
 	})
-	time.Sleep(300 * time.Millisecond) // B commits what it handled
+	// B has handled what it can once it has read partition 1 to its end (its six records).
+	poll.Until(t, 10*time.Second, "B to read partition 1's six records", func() bool {
+		return promtest.Sum(t, regB, "hindsight_notify_alerts_total") == 6
+	})
 
 	// A rolling restart: A stops, then B; C takes over with the receivers answering.
 	stopA()
@@ -176,7 +186,11 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 		}
 		return n == 2 && pd.triggered("inc0") >= 2 && pd.triggered("inc1") >= 2
 	})
-	time.Sleep(2 * time.Second) // any late retry
+	// Time passing is the scenario here: a stale retry of A's (the defect) is a request
+	// that arrives late, and the fixed stage sends none, so there is no event to wait
+	// for. It would come at A's first attempt plus the Retry-After, as the retry of the
+	// partition A kept, which the poll above waited for: two seconds cover the spread.
+	time.Sleep(2 * time.Second)
 	if open := pd.opened(); len(open) > 0 {
 		t.Errorf("incidents %v are open after their resolve; the receiver saw, in order: %q", open, pd.seen())
 	}
@@ -229,16 +243,17 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	const group = "notify-reassign"
-	start := func(undelivered string) (stop func()) {
+	start := func(undelivered string) (reg *prometheus.Registry, stop func()) {
 		var topics ingest.Topics
 		topics.Alerts, topics.Undelivered = topic, undelivered
+		reg = prometheus.NewRegistry()
 		_, stop = startMember(t, notify.Config{
 			Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, Topics: topics,
 			QueueSize: 10, Concurrency: 1, SessionTimeout: 6 * time.Second, UndeliveredWaiting: 1,
 			Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
-			CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t),
+			CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t), Registerer: reg,
 		})
-		return stop
+		return reg, stop
 	}
 	committed1 := func() int64 {
 		os, err := adm.FetchOffsets(context.Background(), group)
@@ -253,23 +268,46 @@ func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 	}
 
 	const late = "alerts.undelivered.late"
-	stopA := start(late) // A's poll loop stays on partition 1's a3
+	regA, stopA := start(late) // A's poll loop stays on partition 1's a3
 	poll.Until(t, 20*time.Second, "A's first delivery held", func() bool { return hold.requests() == 1 })
-	time.Sleep(500 * time.Millisecond)
-	stopB := start("alerts.undelivered") // partition 1 moves to B
+	poll.Until(t, 20*time.Second, "A's poll loop to wait for room for a3's undelivered record", func() bool {
+		return promtest.Value(t, regA, "hindsight_limit_reached_total", "name", notify.LimitUndeliveredWaiting) >= 1
+	})
+	regB, stopB := start("alerts.undelivered") // partition 1 moves to B
 	poll.Until(t, 30*time.Second, "B's first delivery held", func() bool { return hold.requests() == 2 })
-	time.Sleep(300 * time.Millisecond)
+	poll.Until(t, 20*time.Second, "B to read partition 1's eight records and record a1..a3 undelivered", func() bool {
+		return promtest.Sum(t, regB, "hindsight_notify_alerts_total") == 8 &&
+			len(b.Consume(t, "alerts.undelivered", 3, time.Second)) == 3
+	})
 	stopB() // partition 1 comes back to A
-	time.Sleep(3 * time.Second)
+	poll.Until(t, 20*time.Second, "A alone in the group, owning both partitions", func() bool {
+		groups, err := adm.DescribeGroups(context.Background(), group)
+		if err != nil {
+			return false
+		}
+		g := groups[group]
+		if g.State != "Stable" || len(g.Members) != 1 {
+			return false
+		}
+		c, ok := g.Members[0].Assigned.AsConsumer()
+		n := 0
+		for _, tp := range c.Topics {
+			n += len(tp.Partitions)
+		}
+		return ok && n == 2
+	})
 	if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, late); err != nil {
 		t.Fatal(err)
 	}
-	// A's poll loop goes on: its records land, then the stale a4, n0..n2; a commit past
-	// a0 (the bug) would follow within a few commit intervals.
+	// A's poll loop goes on: its records land, then the stale a4, n0..n2; it reads
+	// partition 1 again from a0, whose delivery is held once more. A commit past a0 (the
+	// bug) would follow, at the latest at A's stop below, which commits what it tracks.
 	poll.Until(t, 20*time.Second, "A's undelivered records", func() bool {
 		return len(b.Consume(t, late, 1, time.Second)) > 0
 	})
-	time.Sleep(time.Second)
+	poll.Until(t, 20*time.Second, "A's delivery of a0 again, partition 1 read from its committed offset", func() bool {
+		return hold.requests() == 3
+	})
 	at := committed1()
 
 	// A rolling restart: A stops, C takes over with the receiver answering.
