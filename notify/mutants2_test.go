@@ -210,3 +210,66 @@ func TestEndedMutesForgottenAreCountedAsTheLimitReached(t *testing.T) {
 		t.Errorf("hindsight_limit_reached_total{name=%q} = %v after the fold forgot %v ended mutes past max_ended_mutes 1, want %v", rule.LimitEndedMutes, got, want, want)
 	}
 }
+
+// TestDeletedDestinationsQueuedDeliveriesAreStillHandled: a destination is deleted
+// while eight deliveries wait in its queue behind one held at the receiver. Its queue
+// goes once it is empty: every alert queued is still handled (delivered, or recorded
+// undelivered), and the partition committed past them all. The mutation hunt stopped
+// the queue of a deleted destination with jobs still in it (stage.go, "len(q.ch) ==
+// 0" dropped): its worker left them, their alerts stayed pending and the commit stuck,
+// and no test failed.
+func TestDeletedDestinationsQueuedDeliveriesAreStillHandled(t *testing.T) {
+	t.Parallel()
+	const n = 9
+	b := startBroker(t)
+	release := make(chan struct{})
+	hook := newSink(t, func(_ int, _ http.ResponseWriter, r *http.Request) bool {
+		if r.Header.Get(notify.HeaderIdempotencyKey) == "a0:firing" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return false
+			}
+		}
+		return true
+	})
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "ops", Type: rule.DestWebhook, URL: hook.srv.URL + "/hook"}))...)
+	reg := prometheus.NewRegistry()
+	const group = "notify-deleted-destination-queue"
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group, Concurrency: 1, QueueSize: 100,
+		Sender:         notify.SenderConfig{Timeout: time.Minute, MaxAttempts: 1, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, Logger: testlog.New(t), Registerer: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStage(t, st)
+	var recs []*kgo.Record
+	for i := range n {
+		v, _ := json.Marshal(alertFor(fmt.Sprintf("a%d", i), "c-1", []string{"ops"}))
+		recs = append(recs, &kgo.Record{Topic: "alerts", Key: []byte("c-1"), Value: v})
+	}
+	b.Produce(t, recs...)
+	poll.Until(t, 10*time.Second, "a0 held at the receiver, the rest queued", func() bool {
+		return hook.requests() == 1 && promtest.Value(t, reg, "hindsight_notify_queued", "destination", "ops") == n-1
+	})
+	b.Produce(t, controlRecords(t, rule.DeleteOf(rule.KindDestination, rule.Key{Scope: "*", ID: "ops"}))...)
+	poll.Until(t, 10*time.Second, "the destination's delete folded", func() bool {
+		_, ok := st.Registry().Destination("c-1", "ops")
+		return !ok
+	})
+	// Queues are reaped on the commit ticker (50 ms): a0 is held while a check for ended
+	// mutes comes round (a second, twenty ticks), so that reaping has looked at the queue
+	// of the deleted destination while its deliveries wait in it.
+	checks := st.UnmuteChecks()
+	poll.Until(t, 10*time.Second, "a check for ended mutes", func() bool { return st.UnmuteChecks() > checks })
+	close(release)
+	poll.Within(15*time.Second, func() bool { return b.GroupCommitted(t, group, "alerts") == n })
+	handled := promtest.Sum(t, reg, "hindsight_notify_deliveries_total")
+	if committed := b.GroupCommitted(t, group, "alerts"); committed != n || handled != n {
+		t.Errorf("after the destination was deleted with %d deliveries queued: %v deliveries ended (delivered %v, undelivered %v), committed %d; want %d handled and committed",
+			n-1, handled, promtest.Value(t, reg, "hindsight_notify_deliveries_total", "outcome", contract.DeliveryDelivered),
+			promtest.Value(t, reg, "hindsight_notify_deliveries_total", "outcome", contract.DeliveryUndelivered), committed, n)
+	}
+}
