@@ -58,22 +58,14 @@ func TestUpsertRefusedAtMaxRulesEndsTheGuardBeforeItsKeeperLands(t *testing.T) {
 	defer rule.SetLimits(rule.CurrentLimits())
 	setLimits(t, 2, 1000)
 	g := NewRegistry()
-	for off, s := range []struct {
-		key   string
-		value []byte
-		want  string
-	}{
+	applyInOrder(t, g, []foldStep{
 		{"*/b", upsert("b", "*", 1, "$.x"), contract.ControlOK},
 		{"*/c", upsert("c", "*", 1, "$.x"), contract.ControlOK},
 		{"*/a", delVersion("*", "a", 1), contract.ControlNotFound},
 		{"*/a", upsert("a", "*", 3, "$.x"), contract.ControlInvalid},
 		{"*/b", del("*", "b"), contract.ControlOK},
 		{"*/a", upsert("a", "*", 2, "$.y"), contract.ControlOK},
-	} {
-		if got, msg := g.Apply(propRecord(simRec{key: s.key, value: s.value}, int64(off))); got != s.want {
-			t.Fatalf("offset %d, %s %s: %s %q, want %s", off, s.key, s.value, got, msg, s.want)
-		}
-	}
+	})
 	if v, ok := g.Version(rule.Key{Scope: "*", ID: "a"}); !ok || v.Rule.Version != 2 {
 		t.Errorf("a: %+v, want version 2", v)
 	}
@@ -99,21 +91,13 @@ func TestUpsertRefusedAtMaxRulesBytesEndsTheGuardBeforeItsKeeperLands(t *testing
 		t.Fatal(err)
 	}
 	g := NewRegistry()
-	for off, s := range []struct {
-		key   string
-		value []byte
-		want  string
-	}{
+	applyInOrder(t, g, []foldStep{
 		{"*/b", upsert("b", "*", 1, "$.x"), contract.ControlOK},
 		{"*/a", delVersion("*", "a", 1), contract.ControlNotFound},
 		{"*/a", upsert("a", "*", 3, "$.x"), contract.ControlInvalid},
 		{"*/b", del("*", "b"), contract.ControlOK},
 		{"*/a", upsert("a", "*", 2, "$.y"), contract.ControlOK},
-	} {
-		if got, msg := g.Apply(propRecord(simRec{key: s.key, value: s.value}, int64(off))); got != s.want {
-			t.Fatalf("offset %d, %s %s: %s %q, want %s", off, s.key, s.value, got, msg, s.want)
-		}
-	}
+	})
 	if v, ok := g.Version(rule.Key{Scope: "*", ID: "a"}); !ok || v.Rule.Version != 2 {
 		t.Errorf("a: %+v, want version 2", v)
 	}
@@ -222,17 +206,10 @@ func TestDeleteKeeperRestoringNothingFreesTheRulesBytes(t *testing.T) {
 // sees from the listing that it still runs and what to do.
 func TestStaleDeleteIsTheRulesLastError(t *testing.T) {
 	g := NewRegistry()
-	for off, s := range []struct {
-		value []byte
-		want  string
-	}{
-		{upsert("a", "*", 3, "$.x"), contract.ControlOK},
-		{delVersion("*", "a", 2), contract.ControlStale},
-	} {
-		if got, msg := g.Apply(propRecord(simRec{key: "*/a", value: s.value}, int64(off))); got != s.want {
-			t.Fatalf("offset %d, %s: %s %q, want %s", off, s.value, got, msg, s.want)
-		}
-	}
+	applyInOrder(t, g, []foldStep{
+		{"*/a", upsert("a", "*", 3, "$.x"), contract.ControlOK},
+		{"*/a", delVersion("*", "a", 2), contract.ControlStale},
+	})
 	rs := g.Rules()
 	if want := "control at offset 1: version 3 of rule */a is active (made at offset 0), newer than version 2 this delete was for; not deleted (delete it again to delete version 3)"; len(rs) != 1 || rs[0].Version != 3 || rs[0].LastError != want {
 		t.Errorf("rules %+v, want version 3 with last error %q", rs, want)
@@ -274,5 +251,24 @@ func TestARecordMarkedRefusedForRoomIsAKeeper(t *testing.T) {
 	st, msg := NewRegistry().Apply(rec)
 	if st != contract.ControlInvalid || NeedsKeeper(rec, st, msg) {
 		t.Errorf("an invalid marked record: %s %q, needs a Keeper %v; want invalid needing none", st, msg, NeedsKeeper(rec, st, msg))
+	}
+}
+
+// foldStep is a control record applied at its index's offset and the status its fold
+// must give.
+type foldStep struct {
+	key   string
+	value []byte
+	want  string
+}
+
+// applyInOrder folds steps into g at offsets 0, 1, ..., failing at the first whose
+// status is not its want.
+func applyInOrder(t *testing.T, g *Registry, steps []foldStep) {
+	t.Helper()
+	for off, s := range steps {
+		if got, msg := g.Apply(propRecord(simRec{key: s.key, value: s.value}, int64(off))); got != s.want {
+			t.Fatalf("offset %d, %s %s: %s %q, want %s", off, s.key, s.value, got, msg, s.want)
+		}
 	}
 }
