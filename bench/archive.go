@@ -251,7 +251,8 @@ func archiveRound(ctx context.Context, addr string, bkt lakehouse.Bucket, group 
 	defer tick.Stop()
 	end := time.NewTicker(archiveCheck)
 	defer end.Stop()
-	last, lastAt := 0.0, time.Now()
+	started := time.Now()
+	last, lastAt := 0.0, started
 	for {
 		var now time.Time
 		sampled := false
@@ -265,6 +266,11 @@ func archiveRound(ctx context.Context, addr string, bkt lakehouse.Bucket, group 
 		case now = <-end.C:
 		}
 		consumed, err := archiverConsumed(reg)
+		if errors.Is(err, errNoSeries) && time.Since(started) < archiverRegisters {
+			// RunArchiver registers its metrics as it starts, in its goroutine, which
+			// the first check can come before: "exports no" failed a run at 0.36 s.
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -316,8 +322,16 @@ func counter(reg *prometheus.Registry, name string) (float64, error) {
 			return mf.GetMetric()[0].GetCounter().GetValue(), nil
 		}
 	}
-	return 0, fmt.Errorf("bench: the archiver exports no %s", name)
+	return 0, fmt.Errorf("%w: %s", errNoSeries, name)
 }
+
+// errNoSeries: the registry holds no such counter (yet: an archiver registers its
+// metrics as it starts).
+var errNoSeries = errors.New("bench: the archiver exports no")
+
+// archiverRegisters bounds how long an archive round waits for its archiver to
+// register the counter it follows before it takes the counter for missing.
+const archiverRegisters = 30 * time.Second
 
 // lakeStats checks that the lake holds exactly n events of raw bytes.
 func lakeStats(ctx context.Context, bkt lakehouse.Bucket, n int, raw int64) (lakehouse.Stats, error) {
