@@ -165,43 +165,41 @@ func (m *Matcher) collectRange(sc *scopeScratch, r *rangeIndex) {
 		switch v.Kind() {
 		case jsonpath.KindNumber:
 			x := v.Num()
-			for op, list := range r.num {
-				m.fireRange(sc, len(list), op, func(i int) int { return cmp.Compare(x, list[i].bound) }, func(i int) []int32 { return list[i].rules })
+			for op := range r.num {
+				fireRange(m, sc, op, x, &r.num[op])
 			}
 		case jsonpath.KindString:
 			x := v.Str()
-			for op, list := range r.str {
-				m.fireRange(sc, len(list), op, func(i int) int { return cmp.Compare(x, list[i].bound) }, func(i int) []int32 { return list[i].rules })
+			for op := range r.str {
+				fireRange(m, sc, op, x, &r.str[op])
 			}
 		}
 	}
 }
 
-// fireRange walks n ascending bounds from the end where the operator op (rangeOps
-// order) holds for the value, given cmp(i) = compare(value, bound[i]), and stops at the
-// first bound where it does not.
-func (m *Matcher) fireRange(sc *scopeScratch, n, op int, cmp func(int) int, rules func(int) []int32) {
-	holds := func(c int) bool {
-		switch op {
-		case 0: // value < bound
-			return c < 0
-		case 1:
-			return c <= 0
-		case 2: // value > bound
-			return c > 0
-		}
-		return c >= 0
-	}
-	if op <= 1 { // value < bound holds for the largest bounds: walk down
-		for i := n - 1; i >= 0 && holds(cmp(i)); i-- {
-			for _, r := range rules(i) {
+// fireRange walks the ascending bounds of l from the end where the operator op
+// (rangeOps order) holds for x, and stops at the first bound where it does not. It is
+// generic rather than given the comparison as a func: a call through a func value per
+// bound was most of the range index's time. JSON numbers are never NaN; were x NaN,
+// no comparison would stop the walk, which only makes more candidates, each of which
+// eval decides.
+func fireRange[X cmp.Ordered](m *Matcher, sc *scopeScratch, op int, x X, l *rangeList[X]) {
+	if op <= 1 { // x < bound holds for the largest bounds: walk down
+		for i := len(l.bounds) - 1; i >= 0; i-- {
+			if b := l.bounds[i]; x > b || op == 0 && x == b {
+				return
+			}
+			for _, r := range l.rules[i] {
 				m.consider(sc, r)
 			}
 		}
 		return
 	}
-	for i := 0; i < n && holds(cmp(i)); i++ {
-		for _, r := range rules(i) {
+	for i, b := range l.bounds {
+		if x < b || op == 2 && x == b {
+			return
+		}
+		for _, r := range l.rules[i] {
 			m.consider(sc, r)
 		}
 	}

@@ -87,33 +87,66 @@ type leafRef struct {
 
 type eqGroup struct {
 	path int32
-	// ents[i] is what the path having value keys[i] means. Up to eqScanMax values (a
-	// customer's rules rarely test more) are found by scanning keys, which costs less
-	// than hashing and allocates no table; past that, strs indexes the string values'
-	// ents and table the others'. Most values are strings, and the runtime's string
-	// map hashes one for less than its generic hash of a whole scalarKey costs (eqGroup
-	// lookups were 13% of bench eval's matching at 1,000 rules with one map).
-	keys  []scalarKey
-	ents  []eqEntry
-	strs  map[string]int32
-	table map[scalarKey]int32
+	// ents[i] is what the path having value keys[i] means. String values, most of
+	// them, are found by scanning strs up to strScanMax of them, past that through
+	// strMap; the other scalars by scanning keys up to eqScanMax values, past that
+	// through table. A scan costs less than hashing and allocates no table (a
+	// customer's rules rarely test more than a few values); the runtime's string map
+	// hashes a string for less than its generic hash of a whole scalarKey costs
+	// (eqGroup lookups were 13% of bench eval's matching at 1,000 rules with one map).
+	keys   []scalarKey
+	ents   []eqEntry
+	strs   []strProbe
+	strMap map[string]int32
+	others int // keys that are not strings
+	table  map[scalarKey]int32
 }
 
-const eqScanMax = 8
+// strProbe is a string value of an eqGroup as its scan compares it: its first eight
+// bytes as one word, so that a value of another length or start costs two integer
+// compares, not a call to the runtime's memequal (whose calls were 5% of BenchmarkMatch
+// at 1,000 global rules, country codes and app names being all of one length).
+type strProbe struct {
+	w   uint64 // prefixWord(s)
+	s   string
+	ent int32
+}
+
+const (
+	eqScanMax = 8
+	// strScanMax is higher: a string's probe compares as cheaply as a number does, so
+	// the twelve event types of bench eval's rules, one group, are scanned rather than
+	// hashed.
+	strScanMax = 16
+)
+
+// prefixWord packs s's first eight bytes, zero-padded, little-endian: two strings of
+// one length up to eight bytes are equal exactly when their words are.
+func prefixWord(s string) uint64 {
+	if len(s) >= 8 {
+		// One load: the compiler combines the eight byte loads.
+		return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	}
+	var w uint64
+	for i := len(s) - 1; i >= 0; i-- {
+		w = w<<8 | uint64(s[i])
+	}
+	return w
+}
 
 // find returns the entry of value k, nil if no leaf or anchor of the group names it.
 func (g *eqGroup) find(k scalarKey) *eqEntry {
+	if k.kind == jsonpath.KindString {
+		return g.findStr(k.str)
+	}
 	if g.table != nil {
-		var i int32
-		var ok bool
-		if k.kind == jsonpath.KindString {
-			i, ok = g.strs[k.str]
-		} else {
-			i, ok = g.table[k]
-		}
-		if ok {
+		if i, ok := g.table[k]; ok {
 			return &g.ents[i]
 		}
+		return nil
+	}
+	if g.others == 0 {
 		return nil
 	}
 	for i := range g.keys {
@@ -124,30 +157,54 @@ func (g *eqGroup) find(k scalarKey) *eqEntry {
 	return nil
 }
 
+func (g *eqGroup) findStr(s string) *eqEntry {
+	if g.strMap != nil {
+		if i, ok := g.strMap[s]; ok {
+			return &g.ents[i]
+		}
+		return nil
+	}
+	w := prefixWord(s)
+	for i := range g.strs {
+		p := &g.strs[i]
+		if p.w == w && len(p.s) == len(s) && (len(s) <= 8 || p.s[8:] == s[8:]) {
+			return &g.ents[p.ent]
+		}
+	}
+	return nil
+}
+
 // entry returns the entry of value k, made on first use. Index building only.
 func (g *eqGroup) entry(k scalarKey) *eqEntry {
 	if e := g.find(k); e != nil {
 		return e
 	}
+	i := int32(len(g.keys))
 	g.keys, g.ents = append(g.keys, k), append(g.ents, eqEntry{})
+	if k.kind == jsonpath.KindString {
+		if g.strMap != nil {
+			g.strMap[k.str] = i
+		} else if g.strs = append(g.strs, strProbe{w: prefixWord(k.str), s: k.str, ent: i}); len(g.strs) > strScanMax {
+			g.strMap = make(map[string]int32, 2*len(g.strs))
+			for _, p := range g.strs {
+				g.strMap[p.s] = p.ent
+			}
+			g.strs = nil
+		}
+		return &g.ents[i]
+	}
+	g.others++
 	if g.table != nil {
-		g.index(k, int32(len(g.keys)-1))
-	} else if len(g.keys) > eqScanMax {
-		g.strs, g.table = map[string]int32{}, map[scalarKey]int32{}
-		for i, k := range g.keys {
-			g.index(k, int32(i))
+		g.table[k] = i
+	} else if g.others > eqScanMax {
+		g.table = map[scalarKey]int32{}
+		for j, k := range g.keys {
+			if k.kind != jsonpath.KindString {
+				g.table[k] = int32(j)
+			}
 		}
 	}
-	return &g.ents[len(g.ents)-1]
-}
-
-// index enters value k, of ents[i], in the group's tables.
-func (g *eqGroup) index(k scalarKey, i int32) {
-	if k.kind == jsonpath.KindString {
-		g.strs[k.str] = i
-	} else {
-		g.table[k] = i
-	}
+	return &g.ents[i]
 }
 
 // eqEntry is what a path having one scalar value means: these leaves hold, these rules
@@ -180,18 +237,15 @@ type cnode struct {
 type rangeIndex struct {
 	path int32
 	// by operator: numeric and string operands apart, since they never compare.
-	num [4][]numBound
-	str [4][]strBound
+	num [4]rangeList[float64]
+	str [4]rangeList[string]
 }
 
-type numBound struct {
-	bound float64
-	rules []int32
-}
-
-type strBound struct {
-	bound string
-	rules []int32
+// rangeList is one operator's anchors on a path: bounds ascending and distinct,
+// rules[i] the rules of bounds[i].
+type rangeList[X cmp.Ordered] struct {
+	bounds []X
+	rules  [][]int32
 }
 
 // rangeOps orders the ordering operators as rangeIndex stores them.
@@ -577,27 +631,25 @@ func (b *scopeBuilder) finishRanges() {
 	for i := range b.idx.ranges {
 		ri, rb := &b.idx.ranges[i], &b.rangeB[i]
 		for op := range rb.num {
-			ri.num[op] = groupBounds(rb.num[op], func(a numAnchor) float64 { return a.bound }, func(a numAnchor) int32 { return a.rule },
-				func(x float64, rules []int32) numBound { return numBound{bound: x, rules: rules} })
-			ri.str[op] = groupBounds(rb.str[op], func(a strAnchor) string { return a.bound }, func(a strAnchor) int32 { return a.rule },
-				func(x string, rules []int32) strBound { return strBound{bound: x, rules: rules} })
+			ri.num[op] = groupBounds(rb.num[op], func(a numAnchor) float64 { return a.bound }, func(a numAnchor) int32 { return a.rule })
+			ri.str[op] = groupBounds(rb.str[op], func(a strAnchor) string { return a.bound }, func(a strAnchor) int32 { return a.rule })
 		}
 	}
 }
 
-func groupBounds[A any, X cmp.Ordered, B any](as []A, bound func(A) X, rule func(A) int32, mk func(X, []int32) B) []B {
+func groupBounds[A any, X cmp.Ordered](as []A, bound func(A) X, rule func(A) int32) rangeList[X] {
+	var out rangeList[X]
 	if len(as) == 0 {
-		return nil
+		return out
 	}
 	slices.SortStableFunc(as, func(a, b A) int { return cmp.Compare(bound(a), bound(b)) })
-	var out []B
 	for i := 0; i < len(as); {
 		j := i
 		var rules []int32
 		for ; j < len(as) && bound(as[j]) == bound(as[i]); j++ {
 			rules = appendOnce(rules, rule(as[j]))
 		}
-		out = append(out, mk(bound(as[i]), rules))
+		out.bounds, out.rules = append(out.bounds, bound(as[i])), append(out.rules, rules)
 		i = j
 	}
 	return out

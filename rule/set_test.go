@@ -100,11 +100,15 @@ func TestCustomerRuleNeverMatchesOtherCustomers(t *testing.T) {
 	}
 }
 
-// Past eqScanMax values on one path the index looks equality up in tables, strings in
-// one and other scalars in another: every kind of value still finds its rules and only
-// them, -0 included.
+// Past strScanMax string values or eqScanMax other values on one path the index looks
+// equality up in tables, strings in one and other scalars in another: every kind of
+// value still finds its rules and only them, -0 included.
 func TestEqualityGroupPastScan(t *testing.T) {
-	values := []string{`"a"`, `"b"`, `"1"`, `1`, `2`, `0`, `true`, `false`, `null`, `"true"`, `"null"`, `""`, `1.5`, `"é"`}
+	values := []string{`"a"`, `"b"`, `"1"`, `1`, `2`, `0`, `true`, `false`, `null`, `"true"`, `"null"`, `""`, `1.5`, `"é"`,
+		`3.25`, `-7`, `1e3`}
+	for i := range 12 {
+		values = append(values, fmt.Sprintf(`"s%d"`, i))
+	}
 	var rules []*rule.Rule
 	for i, v := range values {
 		rules = append(rules, mustRule(t, fmt.Sprintf(`{"id":"r%d","scope":"*","threshold":1,"when":{"path":"$.v","op":"==","value":%s}}`, i, v)))
@@ -126,6 +130,44 @@ func TestEqualityGroupPastScan(t *testing.T) {
 		}
 		if wantOne := slices.Contains(values, ev) || ev == `-0` || ev == `"\u0061"`; wantOne != (len(got) == 1) {
 			t.Errorf("%s: matched %v", js, got)
+		}
+	}
+}
+
+// Up to strScanMax string values on one path are found by comparing lengths and first
+// eight bytes as one word before the rest: strings that share those (a prefix, zero
+// bytes, the same length) must still find their own rules only, in the scan and in the
+// table past it.
+func TestEqualityGroupStringProbes(t *testing.T) {
+	values := []string{`"abcdefgh"`, `"abcdefghi"`, `"abcdefghj"`, `"abcdefg"`, `"abcdefg\u0000"`, `"abcdefgh\u0000"`,
+		`""`, `"\u0000"`, `"é"`, `"éé"`, `"login.succeeded"`, `"login.succeedeD"`, `"a"`, `"ab"`}
+	events := append(slices.Clone(values), `"abcdefgi"`, `"abcdefghk"`, `"abcdef"`, `"login.succeede"`, `"\u0000\u0000"`, `"b"`, `"abcdefghij"`)
+	for _, fillers := range []int{0, 20} {
+		var rules []*rule.Rule
+		for i, v := range values {
+			rules = append(rules, mustRule(t, fmt.Sprintf(`{"id":"r%d","scope":"*","threshold":1,"when":{"path":"$.v","op":"==","value":%s}}`, i, v)))
+		}
+		for i := range fillers {
+			rules = append(rules, mustRule(t, fmt.Sprintf(`{"id":"f%d","scope":"*","threshold":1,"when":{"path":"$.v","op":"==","value":"filler-%d"}}`, i, i)))
+		}
+		set, err := rule.NewSet(rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := set.NewMatcher()
+		doc := jsonpath.NewDocument()
+		for _, ev := range events {
+			js := `{"v":` + ev + `}`
+			if err := doc.Reset([]byte(js)); err != nil {
+				t.Fatal(err)
+			}
+			got, want := keys(m.Match("c", doc, nil)), oracle(rules, "c", doc)
+			if !slices.Equal(got, want) {
+				t.Errorf("%d fillers, %s: index %v, oracle %v", fillers, js, got, want)
+			}
+			if wantOne := slices.Contains(values, ev); wantOne != (len(got) == 1) {
+				t.Errorf("%d fillers, %s: matched %v", fillers, js, got)
+			}
 		}
 	}
 }
