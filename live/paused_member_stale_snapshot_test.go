@@ -21,6 +21,7 @@ import (
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestPausedMemberDoesNotRewindItsLostPartitions: a member paused (SIGSTOP: a long GC
@@ -42,11 +43,11 @@ func TestPausedMemberDoesNotRewindItsLostPartitions(t *testing.T) {
 		seeds = seeds[:1] // make test runs both
 	}
 	for _, seed := range seeds {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { pausedMember(t, seed) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { pausedMember(t, seed, false) })
 	}
 }
 
-func pausedMember(t *testing.T, seed uint64) {
+func pausedMember(t *testing.T, seed uint64, commitFirst bool) {
 	const partitions, customers = 5, 20 // enough customers that each partition gets events, the paused member's among them
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: partitions, MinSessionTimeout: 500 * time.Millisecond})
 	rules := churnRules(t)
@@ -72,6 +73,28 @@ func pausedMember(t *testing.T, seed uint64) {
 		c.NoNotify = true
 	}
 	a, stopA := livetest.StartLive(t, b, cfg)
+	adm := kadm.NewClient(b.Client(t))
+	members := func() []string {
+		var ids []string
+		if gs, err := adm.DescribeGroups(context.Background(), group); err == nil {
+			for _, m := range gs[group].Members {
+				ids = append(ids, m.MemberID)
+			}
+		}
+		return ids
+	}
+	waitEventsGroupSettled(t, b, group, 1)
+	survivorID := members()[0]
+	var pausedID atomic.Value
+	var fake atomic.Bool
+	b.Cluster.ControlKey(int16(kmsg.Heartbeat), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		hb := req.(*kmsg.HeartbeatRequest)
+		if id, _ := pausedID.Load().(string); !fake.Load() || hb.Group != group || hb.MemberID != id {
+			return nil, nil, false
+		}
+		b.Cluster.KeepControl()
+		return hb.ResponseKind(), nil, true
+	})
 
 	child := exec.Command(os.Args[0], "-test.run=^TestKilledMemberHelper$", "-test.v")
 	child.Env = append(os.Environ(), killedMemberEnv+"="+b.Addr+" "+group+" "+lake+" 4m")
@@ -135,6 +158,11 @@ func pausedMember(t *testing.T, seed uint64) {
 	livetest.ProduceEvents(t, b, gen, 200)
 	poll.Until(t, wait, "the member to be paused to handle part of the batch", func() bool { return childSeen.Load() > before })
 	waitEventsGroupSettled(t, b, group, 2)
+	for _, id := range members() {
+		if id != survivorID {
+			pausedID.Store(id)
+		}
+	}
 	if err := child.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +188,7 @@ func pausedMember(t *testing.T, seed uint64) {
 	})
 
 	resumed.Store(true)
+	fake.Store(commitFirst)
 	if err := child.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
