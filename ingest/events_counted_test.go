@@ -1,0 +1,72 @@
+package ingest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
+)
+
+// TestEventsTotalCountsEventRecordsOnly: hindsight_events_total counts the event
+// records read, valid or not, and not the transaction markers read among them, which
+// take offsets but hold no event (Batch.Len). Here two committed transactions and an
+// aborted one: three event records read (one of them dead-lettered), and three
+// markers that counting fetched records made six events.
+func TestEventsTotalCountsEventRecordsOnly(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	txn := b.TxnClient(t, "events-txn", []string{"events"}, kgo.ProducerLinger(0))
+	inTxn := func(commit kgo.TransactionEndTry, recs ...*kgo.Record) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := txn.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.EndTransaction(ctx, commit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := func(key, value string) *kgo.Record {
+		return &kgo.Record{Topic: "events", Key: []byte(key), Value: []byte(value)}
+	}
+	inTxn(kgo.TryCommit, ev("c-1", `{"type":"ok"}`), ev("c-1", `{"type":`))
+	inTxn(kgo.TryAbort, ev("c-2", `{"type":"aborted"}`))
+	inTxn(kgo.TryCommit, ev("c-3", `{"type":"ok"}`))
+
+	m := NewMetrics(nil)
+	h := &collectHandler{events: map[int64]string{}}
+	ec, err := NewEventConsumer(EventsConfig{Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Group: "events-total", ShutdownTimeout: 5 * time.Second, Metrics: m}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ec.Run(ctx) }()
+	dlq := b.Consume(t, "events.dlq", 1, 30*time.Second)
+	// The last valid event follows the first two markers: once it is handled, they
+	// were read.
+	poll.Until(t, 30*time.Second, "the two valid events handled", func() bool { return h.n() == 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	if len(dlq) != 1 || string(dlq[0].Key) != "c-1" {
+		t.Fatalf("dead letters %v, want the one of c-1's malformed event", dlq)
+	}
+	var got dto.Metric
+	if err := m.Events.Write(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got := got.GetCounter().GetValue(); got != 3 {
+		t.Errorf("hindsight_events_total %v, want 3: the event records read (two valid, one dead-lettered), no transaction marker", got)
+	}
+}
