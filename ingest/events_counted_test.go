@@ -16,7 +16,8 @@ import (
 // records read, valid or not, and not the transaction markers read among them, which
 // take offsets but hold no event (Batch.Len). Here two committed transactions and an
 // aborted one: three event records read (one of them dead-lettered), and three
-// markers that counting fetched records made six events.
+// markers that counting fetched records made six events. The one dead letter is
+// counted, in DeadLettersTotal and by its reason.
 func TestEventsTotalCountsEventRecordsOnly(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
@@ -68,5 +69,14 @@ func TestEventsTotalCountsEventRecordsOnly(t *testing.T) {
 	}
 	if got := got.GetCounter().GetValue(); got != 3 {
 		t.Errorf("hindsight_events_total %v, want 3: the event records read (two valid, one dead-lettered), no transaction marker", got)
+	}
+	// Run flushed what it produced before returning: the dead letter's delivery is
+	// counted, in the total the daemon reports and by its reason.
+	var byReason dto.Metric
+	if err := m.DeadLetters.WithLabelValues(ReasonInvalidJSON).Write(&byReason); err != nil {
+		t.Fatal(err)
+	}
+	if n, r := m.DeadLettersTotal(), byReason.GetCounter().GetValue(); n != 1 || r != 1 {
+		t.Errorf("dead letters counted %d, %v of reason %s; want 1 and 1", n, r, ReasonInvalidJSON)
 	}
 }
