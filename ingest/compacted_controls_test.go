@@ -15,6 +15,10 @@ import (
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 )
 
+// controlsDeletedLog starts the reader's log line of a controls topic whose every
+// control was deleted (ControlReader.endOffsets).
+const controlsDeletedLog = "every control was deleted from the controls topic"
+
 // syncBuffer is a log writer the reader and the test share.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -77,7 +81,32 @@ func TestCompactedControlsAreNotReportedDeleted(t *testing.T) {
 	mu.Lock()
 	t.Logf("controls read after compaction: %v (every rule kept)", keys)
 	mu.Unlock()
-	if out := logs.String(); strings.Contains(out, "controls were deleted") {
+	if out := logs.String(); strings.Contains(out, controlsDeletedLog) {
 		t.Errorf("a compact-only controls topic, whose compaction lost nothing, is reported deleted at ERROR:\n%s", out)
+	}
+}
+
+// TestEmptyControlsTopicIsNotReportedDeleted: a controls topic nothing was written to
+// yet (a first start) starts and ends at 0: nothing was deleted, and the reader
+// catches up without logging that every control was.
+func TestEmptyControlsTopicIsNotReportedDeleted(t *testing.T) {
+	t.Parallel()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var logs syncBuffer
+	r := testControlReader(t, b, slog.New(slog.NewTextHandler(&logs, nil)))
+	caught := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, func([]controls.Record) {}, func() { close(caught) }) }()
+	select {
+	case <-caught:
+	case <-ctx.Done():
+		t.Fatal("not caught up")
+	}
+	cancel()
+	<-done
+	if out := logs.String(); strings.Contains(out, controlsDeletedLog) {
+		t.Errorf("an empty controls topic is reported deleted at ERROR:\n%s", out)
 	}
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,7 +43,8 @@ func TestControlReaderCatchesUpOnEmptiedLog(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r := testControlReader(t, b, nil)
+	var logs syncBuffer
+	r := testControlReader(t, b, slog.New(slog.NewTextHandler(&logs, nil)))
 	caught := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, func([]controls.Record) {}, func() { close(caught) }) }()
@@ -54,6 +56,9 @@ func TestControlReaderCatchesUpOnEmptiedLog(t *testing.T) {
 	}
 	cancel()
 	<-done
+	if out := logs.String(); !strings.Contains(out, controlsDeletedLog) {
+		t.Errorf("the emptied controls topic is not reported deleted; the log:\n%s", out)
+	}
 }
 
 // controlsLogStart is where b's controls log starts.
