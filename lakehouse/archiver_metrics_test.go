@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -90,13 +91,9 @@ func TestStandaloneArchiverShowsLakeMaxColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	startArchiver(t, cfg)
-	deadline := time.Now().Add(20 * time.Second)
-	for promtest.Value(t, reg, "hindsight_limit", "name", lakehouse.LimitMaxBufferedBytes) < 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the archiver never showed archive_max_buffered_bytes")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, "the archiver to show archive_max_buffered_bytes", func() bool {
+		return promtest.Value(t, reg, "hindsight_limit", "name", lakehouse.LimitMaxBufferedBytes) >= 0
+	})
 	if got := promtest.Value(t, reg, "hindsight_limit", "name", lakehouse.LimitColumns); got != 2 {
 		t.Errorf(`hindsight_limit{name="lake_max_columns"} = %v (-1: absent), want 2 (--lake-max-columns)`, got)
 	}

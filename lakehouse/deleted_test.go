@@ -124,26 +124,26 @@ func TestDeletedThenRefusedFetches(t *testing.T) {
 	poll.Until(t, 20*time.Second, "the archiver to read the second refused records, before any accepted one is produced", refused(20))
 	h.produce(t, cl, 20) // offsets 220–239: accepted, the file covering 100–239 takes them
 	ends := h.ends()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		snap, err := lake.Snapshot(context.Background())
-		if err == nil && snap.Watermark(0) >= ends[0] {
-			for _, f := range snap.Files(lakehouse.Filter{}) {
-				if d := f.DeletedRecords(); d != 0 && d != 100 {
-					t.Errorf("file [%d, %d] lacks %v", f.StartOffset, f.EndOffset, f.Deleted)
-				}
-			}
-			break
+	var snap *lakehouse.Snapshot
+	if !poll.Within(20*time.Second, func() bool {
+		s, err := lake.Snapshot(context.Background())
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			wm := int64(-2)
-			if snap != nil {
-				wm = snap.Watermark(0)
-			}
-			t.Fatalf("the lake's watermark stayed at %d (want %d); storage errors (commit manifest) %v",
-				wm, ends[0], promtest.Value(t, reg, "hindsight_lake_storage_errors_total", "op", "commit manifest"))
+		snap = s
+		return snap.Watermark(0) >= ends[0]
+	}) {
+		wm := int64(-2)
+		if snap != nil {
+			wm = snap.Watermark(0)
 		}
-		time.Sleep(50 * time.Millisecond)
+		t.Fatalf("the lake's watermark stayed at %d (want %d); storage errors (commit manifest) %v",
+			wm, ends[0], promtest.Value(t, reg, "hindsight_lake_storage_errors_total", "op", "commit manifest"))
+	}
+	for _, f := range snap.Files(lakehouse.Filter{}) {
+		if d := f.DeletedRecords(); d != 0 && d != 100 {
+			t.Errorf("file [%d, %d] lacks %v", f.StartOffset, f.EndOffset, f.Deleted)
+		}
 	}
 	// Counted once, as the file that lists the range committed (just after the
 	// manifest the snapshot read landed).
@@ -238,22 +238,21 @@ func TestQuietTailOfRefusedRecordsIsRecorded(t *testing.T) {
 	if err := cl.ProduceSync(context.Background(), refused...).FirstErr(); err != nil { // offsets 20–21
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var through lakehouse.PartitionState
+	accounted := int64(-1)
+	if !poll.Within(30*time.Second, func() bool {
 		snap, err := lake.Snapshot(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st, _ := snap.Partition(0); st.Through() == 21 {
-			if st.Watermark != 19 || st.EmptyAfter != 2 {
-				t.Fatalf("partition 0: %+v; want the watermark at the last event (19), the 2 refused records after it", st)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the lake accounts for partition 0 up to %d after 30s; want the refused records (21)", snap.Through(0))
-		}
-		time.Sleep(20 * time.Millisecond)
+		through, _ = snap.Partition(0)
+		accounted = snap.Through(0)
+		return accounted == 21
+	}) {
+		t.Fatalf("the lake accounts for partition 0 up to %d after 30s; want the refused records (21)", accounted)
+	}
+	if through.Watermark != 19 || through.EmptyAfter != 2 {
+		t.Fatalf("partition 0: %+v; want the watermark at the last event (19), the 2 refused records after it", through)
 	}
 	stopArchivers(t, stop)
 	deleteRecords(t, cl, 22)

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -216,31 +217,29 @@ func stopArchivers(t testing.TB, stops ...func() error) {
 // waitArchived waits until the lake's watermarks reach ends, or fails t after timeout.
 func waitArchived(t testing.TB, lake *lakehouse.Lake, ends map[int32]int64, timeout time.Duration) *lakehouse.Snapshot {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		snap, err := lake.Snapshot(context.Background())
-		if err == nil {
-			done := true
-			for p, e := range ends {
-				if snap.Watermark(p) < e {
-					done = false
-				}
-			}
-			if done {
-				return snap
+	var snap *lakehouse.Snapshot
+	var err error
+	reached := poll.Within(timeout, func() bool {
+		if snap, err = lake.Snapshot(context.Background()); err != nil {
+			return false
+		}
+		for p, e := range ends {
+			if snap.Watermark(p) < e {
+				return false
 			}
 		}
-		if time.Now().After(deadline) {
-			got := map[int32]int64{}
-			if snap != nil {
-				for p := range ends {
-					got[p] = snap.Watermark(p)
-				}
+		return true
+	})
+	if !reached {
+		got := map[int32]int64{}
+		if snap != nil {
+			for p := range ends {
+				got[p] = snap.Watermark(p)
 			}
-			t.Fatalf("lake did not reach watermarks %v within %v: have %v (err %v)", ends, timeout, got, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		t.Fatalf("lake did not reach watermarks %v within %v: have %v (err %v)", ends, timeout, got, err)
 	}
+	return snap
 }
 
 // checkExactlyOnce reads every visible file and compares the rows with the history:

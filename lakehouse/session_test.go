@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
 	"github.com/hindsightdev/hindsight/lakehouse"
 )
@@ -58,8 +59,7 @@ func TestArchivingResumesWithinSessionTimeout(t *testing.T) {
 	// Bounded far below franz-go's default session (45s) that the dead member would
 	// otherwise hold its partitions for, and far above the 2s configured.
 	sawLag := false
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	if !poll.Within(20*time.Second, func() bool {
 		for _, p := range []string{"0", "1"} {
 			sawLag = sawLag || promtest.Value(t, reg, "hindsight_archive_lag_offsets", "partition", p) > 0
 		}
@@ -68,13 +68,9 @@ func TestArchivingResumesWithinSessionTimeout(t *testing.T) {
 		for p, e := range h.ends() {
 			done = done && snap.Watermark(p) >= e
 		}
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("archiving did not resume within 20s of a kill -9 with a %v session timeout", session)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return done
+	}) {
+		t.Fatalf("archiving did not resume within 20s of a kill -9 with a %v session timeout", session)
 	}
 	if !sawLag {
 		t.Error("hindsight_archive_lag_offsets never showed the stall")
@@ -82,13 +78,11 @@ func TestArchivingResumesWithinSessionTimeout(t *testing.T) {
 	// Caught up: the gauges say so for every partition.
 	waitGauge := func(name string) {
 		t.Helper()
-		end := time.Now().Add(20 * time.Second)
-		for promtest.Value(t, reg, name, "partition", "0") != 0 || promtest.Value(t, reg, name, "partition", "1") != 0 {
-			if time.Now().After(end) {
-				t.Fatalf("%s did not return to 0 after the lake caught up: %v, %v", name,
-					promtest.Value(t, reg, name, "partition", "0"), promtest.Value(t, reg, name, "partition", "1"))
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !poll.Within(20*time.Second, func() bool {
+			return promtest.Value(t, reg, name, "partition", "0") == 0 && promtest.Value(t, reg, name, "partition", "1") == 0
+		}) {
+			t.Fatalf("%s did not return to 0 after the lake caught up: %v, %v", name,
+				promtest.Value(t, reg, name, "partition", "0"), promtest.Value(t, reg, name, "partition", "1"))
 		}
 	}
 	waitGauge("hindsight_archive_lag_offsets")
