@@ -21,14 +21,14 @@ import (
 // TestArchivingResumesWithinSessionTimeout: an archiver process is killed with -9 (it
 // cannot leave its group) and another starts in its place. The group gives the dead
 // member's partitions away once its session expires: with the archiver's
-// SessionTimeout (2s here; `hindsight live` passes --session-timeout) archiving resumes
+// SessionTimeout (1s here; `hindsight live` passes --session-timeout) archiving resumes
 // within seconds, not after franz-go's default 45s (archiving stalled 47 s to 3
 // minutes while /healthz said ok). Meanwhile the new process's
 // hindsight_archive_lag_offsets shows the stall, for every partition — owned by nobody
 // yet — and drops to 0 once the lake caught up.
 func TestArchivingResumesWithinSessionTimeout(t *testing.T) {
 	t.Parallel()
-	const session = 2 * time.Second
+	const session = time.Second
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2, MinSessionTimeout: 500 * time.Millisecond})
 	bkt, url := openTestBucket(t, "file")
 	lake := lakehouse.NewLake(bkt, testLogger())
@@ -57,7 +57,7 @@ func TestArchivingResumesWithinSessionTimeout(t *testing.T) {
 	stop := startArchiver(t, cfg)
 	h.produce(t, cl, 400)
 	// Bounded far below franz-go's default session (45s) that the dead member would
-	// otherwise hold its partitions for, and far above the 2s configured.
+	// otherwise hold its partitions for, and far above the 1s configured.
 	sawLag := false
 	if !poll.Within(20*time.Second, func() bool {
 		for _, p := range []string{"0", "1"} {
