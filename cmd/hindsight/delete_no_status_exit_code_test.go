@@ -45,7 +45,7 @@ destinations:
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// No daemon: no status comes within --wait.
-			args := append(append([]string{}, tc.args...), "--brokers", b.Addr, "--wait", "1s")
+			args := append(append([]string{}, tc.args...), "--brokers", b.Addr, "--wait", "200ms")
 			out, err := run(t, "", args...)
 			if !strings.Contains(out, "published ") {
 				t.Fatalf("%v: the delete was not published: %v\n%s", tc.args, err, out)

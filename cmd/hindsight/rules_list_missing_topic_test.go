@@ -15,7 +15,7 @@ import (
 func TestRulesListNamesAMissingControlsTopic(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	_, err := run(t, "", "rules", "list", "--brokers", b.Addr, "--topic-controls", "no-such-controls", "--timeout", "2s")
+	_, err := run(t, "", "rules", "list", "--brokers", b.Addr, "--topic-controls", "no-such-controls", "--timeout", "1s")
 	if err == nil {
 		t.Fatal("rules list on a topic the brokers do not have: exit status 0")
 	}
