@@ -748,9 +748,14 @@ func TestAlertsErrorClearsOnceReadingRecovers(t *testing.T) {
 	var got console.AlertsResponse
 	call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got) // starts following the topic
 	poll.Until(t, 20*time.Second, "the failed fetch", func() bool { return failed.Load() > 0 })
-	time.Sleep(500 * time.Millisecond)
-	call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got)
-	t.Logf("right after the failed fetch: error %q", got.Error)
+	// Seen in an answer first, so that its clearing below is the feed's doing: the
+	// error stands until a later poll reads without one (a quiet poll, 2 s, at least).
+	poll.Until(t, 10*time.Second, "the failed fetch to show as the alerts' error", func() bool {
+		got = console.AlertsResponse{}
+		call(t, "GET", srv.URL+"/v1/console/alerts", "", nil, &got)
+		return got.Error != ""
+	})
+	t.Logf("after the failed fetch: error %q", got.Error)
 	// Reading recovers at once: every later fetch succeeds, and no alert comes. The
 	// error must go within a few quiet polls.
 	poll.Until(t, 10*time.Second, "the error to clear with no alert coming", func() bool {
