@@ -2,6 +2,7 @@ package backfill
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/workload"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
@@ -187,21 +189,19 @@ func waitLake(t *testing.T, lake *lakehouse.Lake, h history) *lakehouse.Snapshot
 	for _, rec := range h {
 		want[rec.Partition] = max(want[rec.Partition], rec.Offset)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		snap, err := lake.Snapshot(context.Background())
-		if err == nil {
-			ok := true
-			for p, off := range want {
-				ok = ok && snap.Watermark(p) >= off
-			}
-			if ok {
-				return snap
+	var snap *lakehouse.Snapshot
+	poll.Until(t, 60*time.Second, fmt.Sprintf("the lake to reach %v", want), func() bool {
+		s, err := lake.Snapshot(context.Background())
+		if err != nil {
+			return false
+		}
+		for p, off := range want {
+			if s.Watermark(p) < off {
+				return false
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("lake did not reach %v in 60s", want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		snap = s
+		return true
+	})
+	return snap
 }
