@@ -15,57 +15,61 @@ import (
 	"github.com/hindsightdev/hindsight/rule"
 )
 
-// TestOneCustomersWindowedCountIsNotAListing: /v1/counts?rule=R&customer=C is not a
-// heavy request (API.md: listings are, because they walk every counter), so nothing
-// bounds how many run at once, and it runs under each partition's lock. For a windowed
-// or grouped rule it had collected and sorted every open group of the rule in each
-// partition (window.State.Windows) to find one customer's: its cost grew with every
-// other customer's groups. Only the customer's groups are picked out and sorted.
-func TestOneCustomersWindowedCountIsNotAListing(t *testing.T) {
-	const others = 30_000
-	d, r := windowedCustomers(t, others)
-	perCall := allocatedPerCall(5, func() {
-		if v, _ := d.Count(r.Key(), "cust-00001"); v.Count != 1 || v.WindowsTotal != 1 {
-			t.Fatalf("count %+v", v)
-		}
-	})
-	if perCall > 32<<10 {
-		t.Errorf("one customer's count (1 window) of a windowed rule allocated %d bytes per call with %d other customers' groups open: it walks and sorts all of them", perCall, others)
-	}
-}
-
-// TestWindowedCountsPageKeepsOnePage: API.md says a /v1/counts listing "walks every
-// counter of the partitions owned here (keeping only one page in memory)". For a
-// windowed or grouped rule, CountsPage had first built a map of every customer with an
-// open window in each partition, and copied every window in its pass for the page's
-// windows: a page of 1 cost memory by the rule's customers, not by the page.
-func TestWindowedCountsPageKeepsOnePage(t *testing.T) {
+// TestWindowedCountsAllocateForTheirAnswer: reads of a windowed rule's counts allocate
+// for what they answer, not for every customer with an open window. The three reads
+// share one daemon of 30,000 customers: each run alone (allocatedPerCall), and feeding
+// the customers was most of each one's time, serial, three times over.
+func TestWindowedCountsAllocateForTheirAnswer(t *testing.T) {
 	const customers = 30_000
 	d, r := windowedCustomers(t, customers)
-	perCall := allocatedPerCall(3, func() {
-		if page, next, ok := d.CountsPage(r.Key(), "", 1); !ok || len(page) != 1 || next == "" {
-			t.Fatalf("page %+v next %q ok %v", page, next, ok)
-		}
-	})
-	if perCall > 256<<10 {
-		t.Errorf("a page of 1 of a windowed rule's counts allocated %d bytes per call with %d customers: it holds every customer, not one page", perCall, customers)
-	}
-}
 
-// TestTopCountsOfAWindowedRuleKeepsN: the top counts (the console's, /v1/counts/top)
-// walk every counter but hold n; for a windowed rule they had built a map of every
-// customer of each partition first (a review's test, after CountsPage's fix).
-func TestTopCountsOfAWindowedRuleKeepsN(t *testing.T) {
-	const customers = 30_000
-	d, _ := windowedCustomers(t, customers)
-	perCall := allocatedPerCall(3, func() {
-		if top := d.TopCounts(1); len(top) != 1 {
-			t.Fatalf("top %+v", top)
+	// OneCustomersWindowedCountIsNotAListing: /v1/counts?rule=R&customer=C is not a
+	// heavy request (API.md: listings are, because they walk every counter), so nothing
+	// bounds how many run at once, and it runs under each partition's lock. For a
+	// windowed or grouped rule it had collected and sorted every open group of the rule
+	// in each partition (window.State.Windows) to find one customer's: its cost grew
+	// with every other customer's groups. Only the customer's groups are picked out and
+	// sorted.
+	t.Run("OneCustomersWindowedCountIsNotAListing", func(t *testing.T) {
+		perCall := allocatedPerCall(5, func() {
+			if v, _ := d.Count(r.Key(), "cust-00001"); v.Count != 1 || v.WindowsTotal != 1 {
+				t.Fatalf("count %+v", v)
+			}
+		})
+		if perCall > 32<<10 {
+			t.Errorf("one customer's count (1 window) of a windowed rule allocated %d bytes per call with %d other customers' groups open: it walks and sorts all of them", perCall, customers)
 		}
 	})
-	if perCall > 256<<10 {
-		t.Errorf("a top 1 of a windowed rule's counts allocated %d bytes per call with %d customers: it holds every customer, not n", perCall, customers)
-	}
+
+	// WindowedCountsPageKeepsOnePage: API.md says a /v1/counts listing "walks every
+	// counter of the partitions owned here (keeping only one page in memory)". For a
+	// windowed or grouped rule, CountsPage had first built a map of every customer with
+	// an open window in each partition, and copied every window in its pass for the
+	// page's windows: a page of 1 cost memory by the rule's customers, not by the page.
+	t.Run("WindowedCountsPageKeepsOnePage", func(t *testing.T) {
+		perCall := allocatedPerCall(3, func() {
+			if page, next, ok := d.CountsPage(r.Key(), "", 1); !ok || len(page) != 1 || next == "" {
+				t.Fatalf("page %+v next %q ok %v", page, next, ok)
+			}
+		})
+		if perCall > 256<<10 {
+			t.Errorf("a page of 1 of a windowed rule's counts allocated %d bytes per call with %d customers: it holds every customer, not one page", perCall, customers)
+		}
+	})
+
+	// TopCountsOfAWindowedRuleKeepsN: the top counts (the console's, /v1/counts/top)
+	// walk every counter but hold n; for a windowed rule they had built a map of every
+	// customer of each partition first (a review's test, after CountsPage's fix).
+	t.Run("TopCountsOfAWindowedRuleKeepsN", func(t *testing.T) {
+		perCall := allocatedPerCall(3, func() {
+			if top := d.TopCounts(1); len(top) != 1 {
+				t.Fatalf("top %+v", top)
+			}
+		})
+		if perCall > 256<<10 {
+			t.Errorf("a top 1 of a windowed rule's counts allocated %d bytes per call with %d customers: it holds every customer, not n", perCall, customers)
+		}
+	})
 }
 
 // TestTopCountsListsACustomerOnceAtItsLargestGroup: a windowed rule's count of a
