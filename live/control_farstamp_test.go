@@ -19,6 +19,7 @@ import (
 // record was held (the newest --max-rejected-controls, or the rule's life). The fold
 // takes such a time at the bound, 9999-12-31T23:59:59.999Z (controls.RecordTime).
 func TestFarStampedControlKeepsRulesListing(t *testing.T) {
+	t.Parallel()
 	d := startHTTPDaemon(t, 1, nil)
 	far := time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 	r := livetest.ParseRule(t, `{"id":"ok","scope":"*","when":{"path":"$.type"},"threshold":3}`)

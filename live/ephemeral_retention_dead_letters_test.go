@@ -23,6 +23,7 @@ import (
 // embedded broker keeps for ever: its in-memory log grows with every bad event, past
 // any bound, and nothing in /metrics says so.
 func TestEphemeralRetentionBoundsDeadLetters(t *testing.T) {
+	t.Parallel()
 	const (
 		retention = 64 << 10
 		segment   = 16 << 10

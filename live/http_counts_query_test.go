@@ -14,6 +14,7 @@ import (
 // parameter; a semicolon, which Go no longer takes for a separator, is a 400 saying so,
 // not "rule is required".
 func TestCountsRefusesMalformedQuery(t *testing.T) {
+	t.Parallel()
 	d, _ := countingDaemon(t, func(c *live.Config) { c.CountsPageSize, c.CountsMaxPageSize = 20, 100 })
 	for _, tt := range []struct{ q, names string }{
 		{"&limit=5&cursor=Yy0w%zz", `\"cursor\"`}, // a cursor, mangled in transit
@@ -34,6 +35,7 @@ func TestCountsRefusesMalformedQuery(t *testing.T) {
 // of them") is as far over the cap as one can ask: strconv.Atoi's range error had it
 // answered as malformed, naming no flag, and not counted.
 func TestCountsHugeLimitNamesTheCap(t *testing.T) {
+	t.Parallel()
 	d, _ := countingDaemon(t, func(c *live.Config) { c.CountsPageSize, c.CountsMaxPageSize = 20, 100 })
 	resp, body := d.request(t, "GET", "/v1/counts?scope=*&rule=any&limit=99999999999999999999", "", nil)
 	if resp.StatusCode != 400 || !strings.Contains(body, "--counts-max-page-size") {

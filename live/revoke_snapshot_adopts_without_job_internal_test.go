@@ -20,6 +20,7 @@ import (
 // TestVersionEndedAfterRevokeSnapshotResolvesOnce): the snapshot does not name the
 // version, and the next owner adopts it at the snapshot's offset, with its hand-off.
 func TestRuleAdoptedDuringRevokeSnapshotIsPending(t *testing.T) {
+	t.Parallel()
 	f := newPublishFixture(t, 1)
 	f.d.bf = &backfiller{queue: newFairQueue[*handoffJob](), ctx: context.Background(), log: f.d.log,
 		minBackoff: time.Millisecond, maxBackoff: time.Millisecond}

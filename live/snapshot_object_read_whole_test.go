@@ -24,6 +24,7 @@ import (
 // unread past that bound, with ErrSnapshotTooLarge naming its size and the bound, and
 // the older snapshot is restored, the skip counted.
 func TestRestoreReadsSnapshotObjectWhole(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":100}`)
 	b.Produce(t, livetest.Upsert(t, r))

@@ -15,6 +15,7 @@ import (
 // hunt's test). The checksum vouches for the length; only the 4 GiB the body's offsets
 // address bounds it.
 func TestSnapshotOfLongSimilarCustomerIDsRestores(t *testing.T) {
+	t.Parallel()
 	const reps = 58
 	f := newStateFixture(t, 1)
 	p := newPartition(0)

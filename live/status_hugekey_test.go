@@ -19,6 +19,7 @@ import (
 // producer refused: the status was never published. It carries the key cut
 // (controls.MaxKeyBytes), and is matched here by offset. A control after it gets its own.
 func TestHugeKeyControlGetsItsStatus(t *testing.T) {
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	livetest.StartLive(t, b, nil)
 	huge := &kgo.Record{Topic: "controls", Key: []byte("c-1/" + strings.Repeat("k", 600_000)),
