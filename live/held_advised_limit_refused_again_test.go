@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
@@ -41,10 +43,12 @@ func TestHeldPartitionAdvisedLimitRestoresIt(t *testing.T) {
 	// Every kept snapshot (the newest 3) holds at least 40 customers.
 	var produced int64
 	for round := range rounds {
+		recs := make([]*kgo.Record, 0, customers) // one client a round, not one an event
 		for i := range customers {
-			b.Produce(t, livetest.Event(cust(round*customers+i), `{"type":"login"}`))
+			recs = append(recs, livetest.Event(cust(round*customers+i), `{"type":"login"}`))
 			produced++
 		}
+		b.Produce(t, recs...)
 		poll.Until(t, 20*time.Second, fmt.Sprintf("a snapshot at offset %d", produced), func() bool {
 			st := a.State()
 			return len(st.Partitions) == 1 && st.Partitions[0].LastSnapshot != nil && st.Partitions[0].LastSnapshot.Offset == produced

@@ -9,6 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
@@ -75,10 +77,12 @@ func TestReadyzHeldPartitionIsNotSnapshotAge(t *testing.T) {
 	const customers, rounds = 30, 4
 	var produced int64
 	for range rounds {
+		recs := make([]*kgo.Record, 0, customers) // one client a round, not one an event
 		for i := range customers {
-			b.Produce(t, livetest.Event(fmt.Sprintf("customer-with-a-rather-long-identifier-%03d-%s", i, strings.Repeat("x", 20)), `{"type":"login"}`))
+			recs = append(recs, livetest.Event(fmt.Sprintf("customer-with-a-rather-long-identifier-%03d-%s", i, strings.Repeat("x", 20)), `{"type":"login"}`))
 			produced++
 		}
+		b.Produce(t, recs...)
 		poll.Until(t, 20*time.Second, fmt.Sprintf("a snapshot at offset %d", produced), func() bool {
 			st := a.State()
 			return len(st.Partitions) == 1 && st.Partitions[0].LastSnapshot != nil && st.Partitions[0].LastSnapshot.Offset == produced

@@ -11,6 +11,8 @@ import (
 
 	"github.com/klauspost/compress/s2"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
@@ -54,10 +56,12 @@ func TestSnapshotsRefusedForSizeArePrunedByTheRestartThatRefusedThem(t *testing.
 	})
 	var produced int64
 	for range rounds {
+		recs := make([]*kgo.Record, 0, customers) // one client a round, not one an event
 		for i := range customers {
-			b.Produce(t, livetest.Event(cust(i), `{"type":"login"}`))
+			recs = append(recs, livetest.Event(cust(i), `{"type":"login"}`))
 			produced++
 		}
+		b.Produce(t, recs...)
 		poll.Until(t, 20*time.Second, fmt.Sprintf("a snapshot at offset %d", produced), snapAt(a, produced))
 	}
 	if v, _ := a.Count(r.Key(), cust(0)); v.Count != rounds {
