@@ -31,6 +31,9 @@ import (
 // whose snapshot at a revoke an ended version's replay held back, be there more than
 // once, and every member run the last version only.
 func TestChurnWindowedHistoryAlertsOnce(t *testing.T) {
+	// Parallel as its seeds are: without it the seeds, which only wait, held up every
+	// serial test after them (10 s of -short's serial phase over these four tests).
+	t.Parallel()
 	seeds := []uint64{1, 2, 3, 4}
 	if testing.Short() {
 		seeds = seeds[:1] // make test runs them all

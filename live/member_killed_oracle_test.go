@@ -35,6 +35,9 @@ const killedMemberEnv = "HINDSIGHT_TEST_KILLED_MEMBER" // "brokers group lake [s
 // every alert of the replay (again, with the same alert_id, is allowed after a crash)
 // and none other.
 func TestMemberKilledMidStreamMatchesOracle(t *testing.T) {
+	// Parallel as its seeds are: without it the seeds, which only wait, held up every
+	// serial test after them (10 s of -short's serial phase over these four tests).
+	t.Parallel()
 	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
 	if testing.Short() {
 		seeds = seeds[:1] // 2 s a seed: make test runs them all

@@ -26,6 +26,9 @@ import (
 // customer), and their open windows must equal a full replay of the events, and the
 // alerts topic must hold each alert of the replay exactly once.
 func TestMembershipChurnMatchesOracle(t *testing.T) {
+	// Parallel as its seeds are: without it the seeds, which only wait, held up every
+	// serial test after them (10 s of -short's serial phase over these four tests).
+	t.Parallel()
 	seeds := []uint64{1, 2, 3, 4, 5, 6}
 	if testing.Short() {
 		seeds = seeds[:1] // 1.5 s a seed: make test runs them all

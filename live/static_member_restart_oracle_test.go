@@ -23,6 +23,9 @@ import (
 // windows must equal a full replay and the alerts topic hold each of the replay's
 // alerts once.
 func TestStaticMemberRestartMatchesOracle(t *testing.T) {
+	// Parallel as its seeds are: without it the seeds, which only wait, held up every
+	// serial test after them (10 s of -short's serial phase over these four tests).
+	t.Parallel()
 	seeds := []uint64{1, 2, 3}
 	if testing.Short() {
 		seeds = seeds[:1] // make test runs them all
