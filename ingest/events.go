@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -38,6 +40,11 @@ type EventConsumer struct {
 	runq     runQueue
 	// reroute keeps in the dead-letter topic what the brokers refuse to take.
 	reroute *Rerouter
+	// pos is h as a Positioner (nil if it is not one).
+	pos Positioner
+	// heldAs is the group member id the owned partitions were assigned under (see
+	// heldByFormerMember). Written by onAssigned under commitMu.
+	heldAs string
 }
 
 // NewEventConsumer connects to the brokers; consumption starts with Run.
@@ -56,6 +63,7 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 	// second case, which must go on from the log's start: reset to the end, a restart
 	// behind retention skipped the events still in the log, counted nowhere.
 	pos, positioned := h.(Positioner)
+	c.pos = pos
 	reset := kgo.NewOffset().AtStart()
 	if cfg.StartAt == "latest" && !positioned {
 		reset = kgo.NewOffset().AtEnd()
@@ -165,8 +173,22 @@ func (c *EventConsumer) part(p int32) *partState {
 	return ps
 }
 
-func (c *EventConsumer) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
-	ps := m[c.cfg.Topics.Events]
+func (c *EventConsumer) onAssigned(_ context.Context, cl *kgo.Client, m map[string][]int32) {
+	ps := slices.Clone(m[c.cfg.Topics.Events])
+	// franz-go calls this after every join, with nothing new too, so that a kept
+	// partition held under a former member id is found at the latest here.
+	kept := c.heldByFormerMember(cl)
+	if len(kept) > 0 {
+		c.inflight.wait()
+		c.log.Warn("partitions lost: this member's group session had expired and it joined again as a new member, which the group gave them back to; another member may have read them meanwhile, so they start again from the group's committed offsets",
+			"topic", c.cfg.Topics.Events, "partitions", kept)
+		c.lose(kept)
+		ps = append(ps, kept...)
+	}
+	member, _ := cl.GroupMetadata()
+	c.commitMu.Lock()
+	c.heldAs = member
+	c.commitMu.Unlock()
 	if len(ps) == 0 {
 		return
 	}
@@ -183,6 +205,84 @@ func (c *EventConsumer) onAssigned(_ context.Context, _ *kgo.Client, m map[strin
 	c.partsMu.Unlock()
 	c.log.Info("partitions assigned", "topic", c.cfg.Topics.Events, "partitions", ps)
 	c.h.Assigned(ps)
+	if len(kept) > 0 {
+		c.reposition(cl, kept)
+	}
+}
+
+// heldByFormerMember is the owned partitions when they were assigned under a member
+// id other than the group's current one. franz-go (v1.22.3) rejoins without calling
+// OnPartitionsLost when an offset commit, not a heartbeat, is the first to meet an
+// expired session: its join refused as an unknown member, it joins again as a new
+// member still claiming what it held, and keeps, with no callback and at its old read
+// position, whatever of that the group gives back. Another member may have owned those
+// partitions meanwhile and moved on, so what this process holds of them is stale: they
+// are lost, as they would have been had the heartbeat met the expiry first.
+//
+// cl is the callback's client: c.cl is not yet set during the first rebalance.
+func (c *EventConsumer) heldByFormerMember(cl *kgo.Client) []int32 {
+	member, _ := cl.GroupMetadata()
+	if c.heldAs == "" || member == "" || member == c.heldAs {
+		return nil
+	}
+	c.partsMu.RLock()
+	defer c.partsMu.RUnlock()
+	return slices.Sorted(maps.Keys(c.parts))
+}
+
+// reposition moves the client's read position of partitions ps, kept across a rejoin
+// (heldByFormerMember) and assigned afresh, to where newly assigned ones start: the
+// group's committed offset, or the Positioner's resume point.
+func (c *EventConsumer) reposition(cl *kgo.Client, ps []int32) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
+	defer cancel()
+	fetched, err := kadm.NewClient(cl).FetchOffsets(ctx, c.cfg.Group)
+	if err == nil {
+		err = fetched.Error()
+	}
+	if err != nil {
+		c.log.Error("reading the group's committed offsets of partitions kept across a rejoin failed: they go on from where this member read them before its session expired, and events another member read meanwhile may be counted again",
+			"topic", c.cfg.Topics.Events, "partitions", ps, "err", err)
+		return
+	}
+	committed := make(map[int32]int64, len(ps))
+	for _, p := range ps {
+		committed[p] = -1
+		if o, ok := fetched.Lookup(c.cfg.Topics.Events, p); ok && o.Err == nil {
+			committed[p] = max(o.At, -1)
+		}
+	}
+	var resume map[int32]int64
+	if c.pos != nil {
+		resume = c.pos.ResumeAt(committed)
+	}
+	set := make(map[int32]kgo.EpochOffset, len(ps))
+	c.partsMu.RLock()
+	for _, p := range ps {
+		at, ok := resume[p]
+		if !ok || at < 0 {
+			at = committed[p]
+		}
+		if at < 0 {
+			c.log.Error("a partition kept across a rejoin has no committed offset nor resume point: it goes on from where this member read it before its session expired",
+				"topic", c.cfg.Topics.Events, "partition", p)
+			continue
+		}
+		if s := c.parts[p]; s != nil {
+			s.mu.Lock()
+			s.handled = kgo.EpochOffset{Epoch: -1, Offset: at}
+			s.committed = max(s.committed, committed[p])
+			s.fetched = at
+			s.mu.Unlock()
+		}
+		if c.cfg.Tap != nil {
+			c.cfg.Tap.Resume(p, at)
+		}
+		// Epoch -1: the position is ours, not the log's, so no truncation check.
+		set[p] = kgo.EpochOffset{Epoch: -1, Offset: at}
+	}
+	c.partsMu.RUnlock()
+	cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{c.cfg.Topics.Events: set})
 }
 
 // adjustOffsets asks pos (if not nil) where the newly assigned partitions resume, and
@@ -272,13 +372,21 @@ func (c *EventConsumer) Delivered(p int32) (offset int64, owned bool) {
 	return off.Offset, true
 }
 
-func (c *EventConsumer) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+func (c *EventConsumer) onRevoked(_ context.Context, cl *kgo.Client, m map[string][]int32) {
 	ps := m[c.cfg.Topics.Events]
 	if len(ps) == 0 {
 		return
 	}
 	c.inflight.wait() // the revoked partitions' batches are handled before their last commit
 	slices.Sort(ps)
+	if len(c.heldByFormerMember(cl)) > 0 {
+		// Held since before a rejoin franz-go did not call lost: the new owner starts
+		// from the group's commits, not from anything stale of ours.
+		c.log.Warn("partitions lost: this member's group session had expired and it joined again as a new member before it was told; another member may have read them meanwhile",
+			"topic", c.cfg.Topics.Events, "partitions", ps)
+		c.lose(ps)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
 	defer cancel()
 	// Only the revoked partitions' held dead letters are waited for: one a partition
@@ -316,6 +424,12 @@ func (c *EventConsumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]
 	c.inflight.wait() // no HandleBatch runs with Revoked
 	slices.Sort(ps)
 	c.log.Warn("partitions lost (group session expired); their uncommitted events will be handled again", "partitions", ps)
+	c.lose(ps)
+}
+
+// lose gives up partitions ps as lost: nothing of them is committed or written, the
+// handler told Lost. No HandleBatch may be running.
+func (c *EventConsumer) lose(ps []int32) {
 	c.commitMu.Lock()
 	c.markLeaving(ps)
 	c.commitMu.Unlock()
@@ -425,6 +539,17 @@ func (c *EventConsumer) commitLocked(ctx context.Context, ps []int32) {
 		return
 	}
 	var cerr error
+	// The member id checked is the one the commit is made as, just before it is sent:
+	// after a rejoin franz-go did not call lost (heldByFormerMember), the new member's
+	// commit of what was handled from a stale position would be accepted, and could
+	// move back what another member committed meanwhile.
+	heldAs := c.heldAs
+	ctx = kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
+		if heldAs != "" && req.MemberID != heldAs {
+			return fmt.Errorf("not committed as member %s: the partitions were assigned to member %s, whose session expired", req.MemberID, heldAs)
+		}
+		return nil
+	})
 	c.cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{c.cfg.Topics.Events: offs},
 		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 			if err != nil {

@@ -67,7 +67,8 @@ type Handler interface {
 }
 
 // Loser is implemented by Handlers that must tell partitions lost from partitions
-// revoked: lost (the group session expired, the member fenced), another member may
+// revoked: lost (the group session expired, the member fenced, or it joined again as a
+// new member still holding them: EventConsumer.heldByFormerMember), another member may
 // own them already and have moved on, so what this process holds of them is stale and
 // must not be written anywhere (the daemon's snapshot of one outranked the new owner's
 // and rewound the partition). Lost is called in place of Revoked, with no HandleBatch

@@ -1,5 +1,3 @@
-//go:build knowndefect
-
 package live_test
 
 import "testing"
@@ -9,15 +7,11 @@ import "testing"
 // are answered as if the session stood, so that its offset commit's UNKNOWN_MEMBER_ID
 // is what tells it (a race CI's race pass met at 2e0cb18).
 //
-// It fails today, so it is built only with -tags knowndefect: franz-go (v1.22.3,
-// consumer_group.go's commit path) rejoins on a commit's fatal member error without
-// calling OnPartitionsLost, the rejoin is refused with UNKNOWN_MEMBER_ID and made again
-// without a member id while still claiming the partitions it held, and the balancer
-// gives them back: the member keeps its pre-pause state and read position for them with
-// no Lost and no restore, the rewind the test above guards against (ingest's onLost is
-// never called; the commit error is only logged). Run it with
-//
-//	go test -tags knowndefect -count=1 -run TestPausedMemberWhoseCommitMeetsItsExpiryFirst ./live/
+// franz-go (v1.22.3, consumer_group.go's commit path) rejoins on a commit's fatal member
+// error without calling OnPartitionsLost, and joins again as a new member still
+// claiming the partitions it held; the group gave them back, and the member went on
+// with its pre-pause state and read position (no Lost, no restore) until ingest took
+// partitions held under a former member id as lost (ingest's heldByFormerMember).
 func TestPausedMemberWhoseCommitMeetsItsExpiryFirst(t *testing.T) {
 	pausedMember(t, 2, true)
 }
