@@ -51,13 +51,12 @@ func committedAt(t *testing.T, b *kafkatest.Broker, group string, p int32) int64
 	return -1
 }
 
-// TestPeriodicCommitSkipsPartitionsBeingGivenUp: partition 1 is lost (the group
-// session expired) while its Lost handler runs, and a periodic commit comes meanwhile.
-// It must commit partition 0, which stays, and not partition 1: another member may
-// own it already and have committed past this one's handled offset, which a late
-// commit from here would rewind (its events evaluated, and alerted, again).
-func TestPeriodicCommitSkipsPartitionsBeingGivenUp(t *testing.T) {
-	t.Parallel()
+// handledThreeEach starts a consumer of group over a broker whose two events
+// partitions hold three events each, and waits until it has handled all six. It makes
+// no periodic commit of its own (the tests make the ones they check); the consumer
+// stops at the test's end.
+func handledThreeEach(t *testing.T, group string) (*kafkatest.Broker, *EventConsumer, *blockingLoser) {
+	t.Helper()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
 	cl := b.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	var recs []*kgo.Record
@@ -71,17 +70,27 @@ func TestPeriodicCommitSkipsPartitionsBeingGivenUp(t *testing.T) {
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-
 	h := &blockingLoser{inLost: make(chan struct{}), release: make(chan struct{})}
-	// No periodic commit of the consumer's own: the test makes the one checked.
-	ec, err := NewEventConsumer(EventsConfig{Metrics: NewMetrics(prometheus.NewRegistry()), Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Group: "leaving",
+	ec, err := NewEventConsumer(EventsConfig{Metrics: NewMetrics(prometheus.NewRegistry()), Kafka: KafkaConfig{Brokers: []string{b.Addr}}, Group: group,
 		CommitInterval: time.Hour, ShutdownTimeout: 5 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := runInBackground(ec)
-	defer stop()
+	t.Cleanup(runInBackground(ec))
 	poll.Until(t, 30*time.Second, "both partitions' events handled", func() bool { return h.handled.Load() == 6 })
+	return b, ec, h
+}
+
+// TestPeriodicCommitSkipsPartitionsBeingGivenUp: partition 1 is lost (the group
+// session expired) while its Lost handler runs, and a periodic commit comes meanwhile.
+// It must commit partition 0, which stays, and not partition 1: another member may
+// own it already and have committed past this one's handled offset, which a late
+// commit from here would rewind (its events evaluated, and alerted, again).
+func TestPeriodicCommitSkipsPartitionsBeingGivenUp(t *testing.T) {
+	t.Parallel()
+	b, ec, h := handledThreeEach(t, "leaving")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 
 	lost := make(chan struct{})
 	go func() {
