@@ -28,17 +28,7 @@ func TestOwedFiringListedAgainAfterAMuteThatCoveredItsListing(t *testing.T) {
 	group := "notify-owed-listed-again"
 	rig := newReadingWaitsRig(t, group)
 	b, st, received, free, alert := rig.b, rig.st, rig.received, rig.free, rig.alert
-	slow2URL, free2 := slowReceiver(t)
-	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "slow2", Type: rule.DestWebhook, URL: slow2URL + "/hook"}))...)
-	poll.Until(t, 10*time.Second, "slow2 folded", func() bool { _, ok := st.Registry().Destination("c-3", "slow2"); return ok })
-
-	b.Produce(t,
-		alert("f2", "c-2", "r", contract.StatusFiring, true, "ops"),
-		alert("a0", "c-3", "r2", contract.StatusFiring, false, "slow"),
-		alert("a1", "c-3", "r2", contract.StatusFiring, false, "ops"))
-	rig.deleteMuteAfter(t, time.Now())
-	ticks := st.UnmuteChecks()
-	poll.Until(t, 10*time.Second, "a check for ended mutes run with the delete folded", func() bool { return st.UnmuteChecks() >= ticks+2 })
+	free2 := rig.owedBehindTheReading(t)
 
 	// Ended by the time it is folded, so that no check sees it in force.
 	until := time.Now()
@@ -52,7 +42,7 @@ func TestOwedFiringListedAgainAfterAMuteThatCoveredItsListing(t *testing.T) {
 	b.Produce(t, alert("a2", "c-3", "r2", contract.StatusFiring, false, "slow2"), resolve)
 	free()
 	poll.Until(t, 10*time.Second, "a1 sent", func() bool { return slices.Contains(received(), "a1:firing") })
-	ticks = st.UnmuteChecks()
+	ticks := st.UnmuteChecks()
 	poll.Until(t, 10*time.Second, "checks for ended mutes run with the reading past offset 3", func() bool { return st.UnmuteChecks() >= ticks+3 })
 	if got, want := received(), []string{"a1:firing"}; !slices.Equal(got, want) {
 		t.Errorf("with f2's resolve unread behind a2, the receiver got %q, want %q: listed before the late mute's end, f2 waits for the partition's end listed again", got, want)

@@ -25,18 +25,8 @@ func TestOwedFiringWaitsOnlyForTheOffsetListedAtItsMutesEnd(t *testing.T) {
 		t.Skip("waits out checks for ended mutes (about 4 s): make test runs it")
 	}
 	rig := newReadingWaitsRig(t, "notify-owed-listed-once")
-	b, st, received, free, alert := rig.b, rig.st, rig.received, rig.free, rig.alert
-	slow2URL, free2 := slowReceiver(t)
-	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "slow2", Type: rule.DestWebhook, URL: slow2URL + "/hook"}))...)
-	poll.Until(t, 10*time.Second, "slow2 folded", func() bool { _, ok := st.Registry().Destination("c-3", "slow2"); return ok })
-
-	b.Produce(t,
-		alert("f2", "c-2", "r", contract.StatusFiring, true, "ops"),
-		alert("a0", "c-3", "r2", contract.StatusFiring, false, "slow"),
-		alert("a1", "c-3", "r2", contract.StatusFiring, false, "ops"))
-	rig.deleteMuteAfter(t, time.Now())
-	ticks := st.UnmuteChecks()
-	poll.Until(t, 10*time.Second, "a check for ended mutes run with the delete folded", func() bool { return st.UnmuteChecks() >= ticks+2 })
+	b, received, free, alert := rig.b, rig.received, rig.free, rig.alert
+	free2 := rig.owedBehindTheReading(t)
 	if got := received(); len(got) != 0 {
 		t.Fatalf("while the reading waits at a1 (offset 2), the receiver got %q, want nothing: the unread a1 could have been f2's resolve", got)
 	}
@@ -55,4 +45,25 @@ func TestOwedFiringWaitsOnlyForTheOffsetListedAtItsMutesEnd(t *testing.T) {
 	if want := []string{"a1:firing", "f2:firing", "a3:firing"}; !slices.Equal(received(), want) {
 		t.Errorf("the receiver got %q, want %q", received(), want)
 	}
+}
+
+// owedBehindTheReading adds destination slow2 (its receiver holding requests until
+// free2 is called), reads f2 (muted, c-2) and, behind it, a0 (to the held "slow") and
+// a1 (c-3), deletes the rig's mute and waits until two checks for ended mutes ran
+// with the delete folded: f2 is then owed its firing while the reading waits.
+func (rig *readingWaitsRig) owedBehindTheReading(t *testing.T) (free2 func()) {
+	t.Helper()
+	b, st, alert := rig.b, rig.st, rig.alert
+	slow2URL, free2 := slowReceiver(t)
+	b.Produce(t, controlRecords(t, rule.UpsertDestination(&rule.Destination{Scope: "*", Name: "slow2", Type: rule.DestWebhook, URL: slow2URL + "/hook"}))...)
+	poll.Until(t, 10*time.Second, "slow2 folded", func() bool { _, ok := st.Registry().Destination("c-3", "slow2"); return ok })
+
+	b.Produce(t,
+		alert("f2", "c-2", "r", contract.StatusFiring, true, "ops"),
+		alert("a0", "c-3", "r2", contract.StatusFiring, false, "slow"),
+		alert("a1", "c-3", "r2", contract.StatusFiring, false, "ops"))
+	rig.deleteMuteAfter(t, time.Now())
+	ticks := st.UnmuteChecks()
+	poll.Until(t, 10*time.Second, "a check for ended mutes run with the delete folded", func() bool { return st.UnmuteChecks() >= ticks+2 })
+	return free2
 }
