@@ -132,20 +132,6 @@ func TestControlsInTransactions(t *testing.T) {
 		return &kgo.Record{Topic: topics.Controls, Key: []byte(r.Key().String()), Value: v}
 	}
 	txn := b.TxnClient(t, "rules-gitops", []string{topics.Controls}, kgo.ProducerLinger(0))
-	inTxn := func(commit kgo.TransactionEndTry, recs ...*kgo.Record) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := txn.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		if err := txn.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		if err := txn.EndTransaction(ctx, commit); err != nil {
-			t.Fatal(err)
-		}
-	}
 	read := func() []string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -164,13 +150,29 @@ func TestControlsInTransactions(t *testing.T) {
 		return ids
 	}
 
-	inTxn(kgo.TryCommit, upsert("committed")) // the log ends on its commit marker
+	inTxn(t, txn, kgo.TryCommit, upsert("committed")) // the log ends on its commit marker
 	if got := read(); !slices.Equal(got, []string{"committed"}) {
 		t.Errorf("after a committed transaction: read %v, want [committed]", got)
 	}
-	inTxn(kgo.TryAbort, upsert("aborted"))
+	inTxn(t, txn, kgo.TryAbort, upsert("aborted"))
 	b.Produce(t, upsert("plain"))
 	if got := read(); !slices.Equal(got, []string{"committed", "plain"}) {
 		t.Errorf("after an aborted transaction and a plain record: read %v, want [committed plain]", got)
+	}
+}
+
+// inTxn produces recs in one transaction of txn, ended as commit says.
+func inTxn(t *testing.T, txn *kgo.Client, commit kgo.TransactionEndTry, recs ...*kgo.Record) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := txn.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.EndTransaction(ctx, commit); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -22,26 +22,12 @@ func TestEventsTotalCountsEventRecordsOnly(t *testing.T) {
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	txn := b.TxnClient(t, "events-txn", []string{"events"}, kgo.ProducerLinger(0))
-	inTxn := func(commit kgo.TransactionEndTry, recs ...*kgo.Record) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := txn.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		if err := txn.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		if err := txn.EndTransaction(ctx, commit); err != nil {
-			t.Fatal(err)
-		}
-	}
 	ev := func(key, value string) *kgo.Record {
 		return &kgo.Record{Topic: "events", Key: []byte(key), Value: []byte(value)}
 	}
-	inTxn(kgo.TryCommit, ev("c-1", `{"type":"ok"}`), ev("c-1", `{"type":`))
-	inTxn(kgo.TryAbort, ev("c-2", `{"type":"aborted"}`))
-	inTxn(kgo.TryCommit, ev("c-3", `{"type":"ok"}`))
+	inTxn(t, txn, kgo.TryCommit, ev("c-1", `{"type":"ok"}`), ev("c-1", `{"type":`))
+	inTxn(t, txn, kgo.TryAbort, ev("c-2", `{"type":"aborted"}`))
+	inTxn(t, txn, kgo.TryCommit, ev("c-3", `{"type":"ok"}`))
 
 	m := NewMetrics(nil)
 	h := &collectHandler{events: map[int64]string{}}
