@@ -47,6 +47,9 @@ type alertFeed struct {
 	// alerts, partition after partition.
 	caughtUp     chan struct{}
 	caughtUpOnce sync.Once
+	// quiet is how long a poll waits for records before it ends by itself (quietPoll;
+	// a test makes it long, to see what does not wait for it).
+	quiet time.Duration
 }
 
 // markCaughtUp closes caughtUp, once: when following has read the backlog, or ended.
@@ -81,7 +84,7 @@ func (f *alertFeed) alertsLocked() []contract.Alert {
 
 func newAlertFeed(size, backlog int, log *slog.Logger, kafka func() (ingest.KafkaConfig, ingest.Topics), dropped, behind func()) *alertFeed {
 	return &alertFeed{size: size, backlog: backlog, log: log, kafka: kafka, dropped: dropped, behind: behind, ids: map[string]bool{}, subs: map[chan contract.Alert]struct{}{},
-		caughtUp: make(chan struct{})}
+		caughtUp: make(chan struct{}), quiet: quietPoll}
 }
 
 // catchUpWait bounds how long a stream's first page waits for the feed to read its
@@ -185,11 +188,16 @@ func (f *alertFeed) follow(ctx context.Context) {
 	defer cl.Close()
 	ends := f.endOffsets(ctx, cl, topics.Alerts)
 	read := map[int32]int64{}
+	// A topic without records is read to its end already: a stream's first page need
+	// not wait for a poll that can only end by itself.
+	if ends != nil && readTo(ends, read) {
+		f.markCaughtUp()
+	}
 	var lastLog time.Time
 	for {
 		// A poll that ends by itself (nothing new for a while) is read without error
 		// too: an error reported before and not since has not persisted.
-		pctx, pcancel := context.WithTimeout(ctx, quietPoll)
+		pctx, pcancel := context.WithTimeout(ctx, f.quiet)
 		fs := cl.PollFetches(pctx)
 		pcancel()
 		if ctx.Err() != nil {
@@ -226,19 +234,20 @@ func (f *alertFeed) follow(ctx context.Context) {
 		// Caught up once every partition is read to its end at the start, or a poll
 		// found nothing (an end that no record reaches: compacted, a transaction's
 		// marker).
-		done := fs.NumRecords() == 0
-		if ends != nil && !done {
-			done = true
-			for p, end := range ends {
-				if read[p] < end {
-					done = false
-				}
-			}
-		}
-		if done {
+		if fs.NumRecords() == 0 || ends != nil && readTo(ends, read) {
 			f.markCaughtUp()
 		}
 	}
+}
+
+// readTo tells whether every partition of ends is read up to its end offset.
+func readTo(ends, read map[int32]int64) bool {
+	for p, end := range ends {
+		if read[p] < end {
+			return false
+		}
+	}
+	return true
 }
 
 // endOffsets are the end offsets of topic's partitions that hold records, nil when
