@@ -24,5 +24,8 @@
 // read, fetched afresh once to rule out the local cache's copy, fails the job with
 // ErrUnreadableFile naming it (a cache that cannot keep the copy, with ErrCacheNotKept:
 // see cache.go); a Kafka read that fails, or
-// brings no record for 15 s, fails it with ErrTailUnavailable (the caller retries).
+// brings no record for 15 s, fails it with ErrTailUnavailable (the caller retries); so
+// does, for a job whose Start was read (Job.StartRead, live's hand-off), a Kafka
+// listing of the log that ends below Start: Kafka behind its readers, not offsets to
+// come.
 package backfill

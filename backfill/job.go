@@ -14,6 +14,15 @@ type Job struct {
 	// Start is, per partition, the first offset the live stage counts itself: the job
 	// counts offsets below it. Partitions not listed are not read.
 	Start map[int32]int64
+	// StartRead says that Kafka's log was read up to Start (live's hand-off: its start
+	// is where its partition evaluated, or resumed after a reader that committed it):
+	// every offset below exists, or existed until retention deleted it. Kafka listing
+	// the log as ending below Start is then Kafka behind its readers (a broker just
+	// restarted, a leader newly elected), and the job fails with ErrTailUnavailable,
+	// for the caller to retry, instead of taking those offsets for not written yet and
+	// completing without them. Without it (a by-hand job's offsets) a start past the
+	// log's end counts what the log holds.
+	StartRead bool
 	// AsOf is when the rule became active; the lookback counts back from it. Recording
 	// it (rather than using the clock) makes a re-run job count the same events.
 	AsOf time.Time

@@ -69,8 +69,9 @@ func (pl *partPlan) holes(lo, hi int64) []span {
 // deleted or truncated while Kafka kept its records is counted complete from Kafka,
 // and what neither holds is reported, never silently left out. lakeLog is the id of the
 // topic's log the lake holds ("": unknown); Kafka's log being another is
-// ErrTopicMismatch.
-func (r *Runner) readHoles(ctx context.Context, lakeLog string, plans map[int32]*partPlan, lost []lakehouse.FileEntry, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
+// ErrTopicMismatch. startRead is Job.StartRead: Kafka's log listed as ending below a
+// start is then ErrTailUnavailable, not offsets still to come.
+func (r *Runner) readHoles(ctx context.Context, lakeLog string, startRead bool, plans map[int32]*partPlan, lost []lakehouse.FileEntry, rl *rule.Rule, customer string, from time.Time, res *Result, prog *Progress, report func()) error {
 	// Without Kafka the lower bound is the lake's first offset: nothing below is known.
 	for p, pl := range plans {
 		if pl.start <= 0 {
@@ -157,7 +158,15 @@ func (r *Runner) readHoles(ctx context.Context, lakeLog string, plans map[int32]
 					Reason: fmt.Sprintf("%snot in the lake, and below Kafka's log start offset %d (retention)", lostIn(p, gone), logStart)})
 				h.from = logStart
 			}
-			// Offsets at or past the log's end do not exist yet: nothing to count.
+			if startRead && h.to >= logEnd {
+				// Live read the record at the start, so these offsets exist: Kafka's
+				// listing is behind (a broker just restarted, a leader newly elected),
+				// and counting without them completed the hand-off short, silently.
+				return fmt.Errorf("%w: partition %d of %s is listed as ending at offset %d, below the start %d up to which it was read: offsets %d-%d are not listed yet",
+					ErrTailUnavailable, p, r.cfg.Topic, logEnd, pl.start, max(h.from, logEnd), h.to)
+			}
+			// Offsets at or past the log's end do not exist yet (a by-hand job's start
+			// past it): nothing to count.
 			h.to = min(h.to, logEnd-1)
 			if h.from <= h.to {
 				read[p] = append(read[p], h)

@@ -463,7 +463,7 @@ func (r *Runner) runParts(ctx context.Context, job Job, progress func(Progress),
 			}
 		}
 	}
-	if err := r.readHoles(ctx, snap.Manifest().TopicID, plans, lost, job.Rule, customer, from, res, &prog, report); err != nil {
+	if err := r.readHoles(ctx, snap.Manifest().TopicID, job.StartRead, plans, lost, job.Rule, customer, from, res, &prog, report); err != nil {
 		return err
 	}
 	if pred.udf != nil {

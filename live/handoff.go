@@ -205,7 +205,10 @@ func (d *Daemon) runJob(j *handoffJob) {
 	}
 	pid, ar, pb := j.p.id, j.ar, j.pb
 	pb.attempts.Add(1)
-	job := backfill.Job{Rule: ar.Rule, Start: map[int32]int64{pid: pb.start}, AsOf: ar.UpdatedAt,
+	// StartRead: live read the partition up to pb.start, so a Kafka listing behind it
+	// (a broker just restarted) fails the attempt, retried below, rather than
+	// completing the hand-off without those offsets.
+	job := backfill.Job{Rule: ar.Rule, Start: map[int32]int64{pid: pb.start}, AsOf: ar.UpdatedAt, StartRead: true,
 		Keep: func(customer string) bool { return j.p.holdsCounter(customer, ar.Seq) }}
 	res, err := d.bf.runner.RunWithProgress(j.ctx, job, func(p backfill.Progress) { pb.progress.Store(&p) })
 	if err != nil {

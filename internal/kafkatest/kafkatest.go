@@ -399,6 +399,43 @@ func (b *Broker) FailFetches(t testing.TB, topic string, err *kerr.Error, failin
 	})
 }
 
+// ListEndAt makes the broker answer a listing of topic's latest offsets (ListOffsets
+// at timestamp -1, the log's end or, read committed, its last stable offset) with end
+// for every partition while behind returns true, as a broker behind the log its
+// readers have read would (just restarted, or a leader newly elected and catching
+// up); other listings, and every listing once behind returns false, are the broker's
+// own.
+func (b *Broker) ListEndAt(topic string, end int64, behind func() bool) {
+	c := b.Cluster
+	c.ControlKey(int16(kmsg.ListOffsets), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		lr := req.(*kmsg.ListOffsetsRequest)
+		if len(lr.Topics) == 0 {
+			return nil, nil, false
+		}
+		for _, rt := range lr.Topics {
+			if rt.Topic != topic || slices.ContainsFunc(rt.Partitions, func(rp kmsg.ListOffsetsRequestTopicPartition) bool { return rp.Timestamp != -1 }) {
+				return nil, nil, false
+			}
+		}
+		if !behind() {
+			return nil, nil, false
+		}
+		resp := lr.ResponseKind().(*kmsg.ListOffsetsResponse)
+		for _, rt := range lr.Topics {
+			st := kmsg.NewListOffsetsResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewListOffsetsResponseTopicPartition()
+				sp.Partition, sp.Offset, sp.Timestamp, sp.LeaderEpoch = rp.Partition, end, -1, 0
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+}
+
 // topicID is topic's id, by which requests may name it.
 func (b *Broker) topicID(t testing.TB, topic string) [16]byte {
 	t.Helper()
