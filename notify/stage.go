@@ -278,7 +278,10 @@ type Stage struct {
 	log    *slog.Logger
 
 	cl *kgo.Client
-	g  *errgroup.Group
+	// clCancel ends cl's own context (kgo.WithContext): closeClient's way out of a
+	// leave that waits on the broker.
+	clCancel context.CancelFunc
+	g        *errgroup.Group
 	// gctx ends the destinations' workers.
 	gctx context.Context
 
@@ -432,9 +435,36 @@ func (s *Stage) Run(ctx context.Context) error {
 		// The re-sends the stop cut short, which no restart sends, are recorded
 		// undelivered on the still-open client before it leaves the group.
 		s.recordUnsentAtStop(s.cl)
-		s.cl.Close()
+		s.closeClient()
 	}
 	return err
+}
+
+// closeClient closes cl, which leaves the group, within Config.ShutdownTimeout.
+// franz-go's Close leaves only once a JoinGroup or SyncGroup in flight is answered,
+// and the broker answers a join once every member has rejoined or the rebalance
+// timeout (a minute) has passed: a member killed mid-rebalance held a daemon's stop
+// that long (TestStopDuringHeldJoinIsBounded). Past the bound cl's context is
+// cancelled, which fails the join and the leave: the group hands this member's
+// partitions on once its session times out instead.
+func (s *Stage) closeClient() {
+	defer s.clCancel()
+	closed := make(chan struct{})
+	go func() { // owned here: waited for below, its context cancelled first if need be
+		defer close(closed)
+		s.cl.Close()
+	}()
+	t := time.NewTimer(s.cfg.ShutdownTimeout)
+	defer t.Stop()
+	select {
+	case <-closed:
+		return
+	case <-t.C:
+	}
+	s.log.Warn("leaving the alerts consumer group did not end within the shutdown timeout (a rebalance under way that the broker has not answered): the client is closed without leaving, and the group hands this member's partitions on once its session times out",
+		"group", s.cfg.Group, "shutdown_timeout", s.cfg.ShutdownTimeout)
+	s.clCancel()
+	<-closed
 }
 
 // consume reads the alerts topic and hands each alert to its destinations' queues.
@@ -461,11 +491,17 @@ func (s *Stage) consume(ctx context.Context) error {
 	if s.cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(s.cfg.InstanceID))
 	}
+	// The client's context is not ctx: the stop still commits, records the re-sends it
+	// cut short and leaves the group on it; closeClient alone ends it.
+	clctx, clCancel := context.WithCancel(context.Background())
+	opts = append(opts, kgo.WithContext(clctx))
 	cl, err := s.cfg.Kafka.NewClient(opts...)
 	if err != nil {
+		clCancel()
 		return fmt.Errorf("notify: %w", err)
 	}
-	s.cl = cl // closed by Run, once the workers have ended and the re-sends they left are recorded
+	// Closed by Run, once the workers have ended and the re-sends they left are recorded.
+	s.cl, s.clCancel = cl, clCancel
 	s.log.Info("notify stage consuming", "topic", s.cfg.Topics.Alerts, "group", s.cfg.Group, "undelivered", s.cfg.Topics.Undelivered)
 
 	// The writer and the committer end with ctx, which a fatal fetch error ends too
