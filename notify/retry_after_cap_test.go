@@ -33,6 +33,9 @@ func TestRetryAfterCappedIsCounted(t *testing.T) {
 			w.Write([]byte("ok"))
 		})
 		cfg := testConfig()
+		// Not testConfig's 300ms, which this test is not about: an answer slower than
+		// that (a loaded race pass) timed the attempt out, and the delivery took a third.
+		cfg.Timeout = 10 * time.Second
 		cfg.MaxRetryAfter = tc.max
 		capped := 0
 		cfg.OnRetryAfterCapped = func() { capped++ }
