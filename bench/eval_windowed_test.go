@@ -13,7 +13,7 @@ import (
 // groups than the limit and said it dropped the rest, and the report carries it all.
 func TestEvalWindowed(t *testing.T) {
 	// Not parallel: the eval run measures the heap (runtime.ReadMemStats).
-	rep, err := bench.RunEval(context.Background(), bench.EvalConfig{Rules: 100, Events: 256, Duration: 200 * time.Millisecond,
+	rep, err := bench.RunEval(context.Background(), bench.EvalConfig{Rules: 100, Events: 256, Duration: shortDuration(200 * time.Millisecond),
 		HighCardGroups: 5000, GroupLimit: 1000})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestEvalWindowed(t *testing.T) {
 	}
 
 	// Negative sizes turn the parts off, and the report is what it was.
-	rep, err = bench.RunEval(context.Background(), bench.EvalConfig{Rules: 20, Events: 64, Duration: 100 * time.Millisecond,
+	rep, err = bench.RunEval(context.Background(), bench.EvalConfig{Rules: 20, Events: 64, Duration: shortDuration(100 * time.Millisecond),
 		WindowedPercent: -1, HighCardGroups: -1})
 	if err != nil {
 		t.Fatal(err)
