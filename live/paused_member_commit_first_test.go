@@ -13,5 +13,6 @@ import "testing"
 // with its pre-pause state and read position (no Lost, no restore) until ingest took
 // partitions held under a former member id as lost (ingest's heldByFormerMember).
 func TestPausedMemberWhoseCommitMeetsItsExpiryFirst(t *testing.T) {
+	t.Parallel() // as TestPausedMemberDoesNotRewindItsLostPartitions (see there)
 	pausedMember(t, 2, true)
 }

@@ -38,12 +38,19 @@ import (
 // member's start (no new events), the fresh member must hold exactly the survivor's
 // rule starts and counts.
 func TestPausedMemberDoesNotRewindItsLostPartitions(t *testing.T) {
+	// Parallel, as the killed-member test is: each seed has its own broker, lake, group
+	// and member process, changes no process-wide state, and spends most of its 9 s
+	// waiting out sessions, which held up every other test of -short's serial phase.
+	t.Parallel()
 	seeds := []uint64{2, 3}
 	if testing.Short() {
 		seeds = seeds[:1] // make test runs both
 	}
 	for _, seed := range seeds {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { pausedMember(t, seed, false) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
+			pausedMember(t, seed, false)
+		})
 	}
 }
 
