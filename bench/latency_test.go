@@ -146,8 +146,14 @@ func TestLatencyProbesAreAccounted(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// 400ms of sending under -short (800 events, 200 probes): the accounting checked
+	// below is per event, not per second; make test sends for a second.
+	sending := time.Second
+	if testing.Short() {
+		sending = 400 * time.Millisecond
+	}
 	cfg := bench.LatencyConfig{
-		BrokerCommand: childCommand(t), Rate: 2000, Duration: time.Second, Warmup: -1,
+		BrokerCommand: childCommand(t), Rate: 2000, Duration: sending, Warmup: -1,
 		Rules: 20, ProbeEvery: 4, WebhookEvery: -1, NoBaseline: true, NoBreakdown: true, Logger: testlog.New(t),
 	}
 	cfg.EnsureDefaults()
