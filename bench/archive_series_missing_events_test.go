@@ -1,13 +1,9 @@
 package bench_test
 
 import (
-	"context"
 	"math"
 	"testing"
 	"time"
-
-	"github.com/hindsightdev/hindsight/bench"
-	"github.com/hindsightdev/hindsight/internal/testlog"
 )
 
 // A throughput series is events/s per Step (Series): over the run, its values times
@@ -19,10 +15,7 @@ import (
 func TestArchiveSeriesAccountForEveryEvent(t *testing.T) {
 	t.Parallel()
 	const events = 20_000
-	rep, err := bench.RunArchive(context.Background(), bench.ArchiveConfig{Events: events, Repeat: 1, Logger: testlog.New(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := archive20k(t, 1)
 	for _, s := range rep.Result().Throughput {
 		sum := 0.0
 		for _, v := range s.Values {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,12 +85,39 @@ func shortRepeat() int {
 	return 0
 }
 
-func TestArchiveRun(t *testing.T) {
-	t.Parallel()
-	rep, err := bench.RunArchive(context.Background(), bench.ArchiveConfig{Events: 20_000, Repeat: shortRepeat(), Logger: testlog.New(t)})
+// archive20k is the archive benchmark of 20,000 events: under -short one run of one
+// pass, shared by TestArchiveRun and TestArchiveSeriesAccountForEveryEvent, which only
+// read its report (a run took 0.7 s of CPU, each test made its own); make test gives
+// each test a run of its own, TestArchiveRun's of the default 3 passes. The shared
+// run logs to the test that makes it, which it finishes within.
+func archive20k(t *testing.T, repeat int) *bench.ArchiveReport {
+	t.Helper()
+	run := func(t *testing.T) (*bench.ArchiveReport, error) {
+		return bench.RunArchive(context.Background(), bench.ArchiveConfig{Events: 20_000, Repeat: repeat, Logger: testlog.New(t)})
+	}
+	var rep *bench.ArchiveReport
+	var err error
+	if testing.Short() {
+		sharedArchive.once.Do(func() { sharedArchive.rep, sharedArchive.err = run(t) })
+		rep, err = sharedArchive.rep, sharedArchive.err
+	} else {
+		rep, err = run(t)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rep
+}
+
+var sharedArchive struct {
+	once sync.Once
+	rep  *bench.ArchiveReport
+	err  error
+}
+
+func TestArchiveRun(t *testing.T) {
+	t.Parallel()
+	rep := archive20k(t, shortRepeat())
 	pq, jl := rep.Parquet, rep.JSONLines
 	if rep.RawBytes < 20_000*300 || pq.Stored <= 0 || jl.Stored <= 0 || pq.Files == 0 || jl.Files != 4 || pq.EventsPerS <= 0 || jl.EventsPerS <= 0 {
 		t.Fatalf("raw %d, parquet %+v, json lines %+v", rep.RawBytes, pq, jl)
