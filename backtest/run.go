@@ -71,6 +71,16 @@ type Config struct {
 	// their resolves. Zero: no bound.
 	AlertsBelow    int64
 	MaxAlertsBelow int
+	// EndRead, for PartitionState, says that Kafka's log was read up to end (live's
+	// hand-off, the partition's position when a job found its crossings, the log's end
+	// when the partition was restored): every offset below end exists, or existed until
+	// retention deleted it. Kafka listing the partition's log as ending below end, or
+	// not listing the partition, is then Kafka behind its readers (a broker just
+	// restarted, a leader newly elected), and PartitionState fails with
+	// ErrTailUnavailable, for the caller to retry, where it would take those offsets
+	// for not written yet and return a state without them. Without it (a by-hand
+	// replay's end) history is read up to what the log holds.
+	EndRead bool
 }
 
 // MatchingRows reads the rows of lake files that a rule's condition keeps
@@ -564,6 +574,17 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 			return nil, err
 		}
 		log, ok := all[p]
+		if cfg.EndRead && from < end && (!ok || log.to < end) {
+			// Offsets the lake does not hold up to end were read from Kafka, so they
+			// exist: a listing that leaves them out is behind, and a state without them
+			// was handed over, its history cut short without a word.
+			listed := fmt.Sprintf("does not list partition %d of %s", p, cfg.Topic)
+			if ok {
+				listed = fmt.Sprintf("lists partition %d of %s as ending at offset %d", p, cfg.Topic, log.to)
+			}
+			return nil, fmt.Errorf("%w: Kafka %s, below offset %d up to which it was read: offsets %d-%d are not listed yet",
+				ErrTailUnavailable, listed, end, max(from, log.to), end-1)
+		}
 		if !ok {
 			log = span{end, end} // not listed: Kafka holds none of it
 		}

@@ -300,6 +300,9 @@ type owedAlerts struct {
 func (d *Daemon) locateCrossings(p *partition, ar *controls.Version, pb *pendingBackfill, owed *owedAlerts) []*kgo.Record {
 	r := ar.Rule
 	cfg := d.bf.history
+	// owed.end is where the partition was read up to: a Kafka listing behind it is
+	// retried below, not taken for the end of history (the crossing then missed).
+	cfg.EndRead = true
 	if r.Lookback > 0 {
 		cfg.Since, cfg.SinceBelow = r.HistoryFrom(ar.UpdatedAt), pb.start
 	}

@@ -140,9 +140,13 @@ type pastCrossing struct {
 
 // historyOf is the replay configuration of version ar's history in a partition where
 // it starts at start: back as far as its lookback below start, as a plain count's
-// backfill counts.
+// backfill counts. Its replays end where the partition was read up to (a hand-off's
+// buffer, where a version ended) or at the log's end listed when it was restored: a
+// Kafka listing behind that end is retried (EndRead), as a plain count's hand-off's is
+// (backfill.Job.StartRead), not taken for the end of history.
 func (d *Daemon) historyOf(ar *controls.Version, start int64) backtest.Config {
 	cfg := d.bf.history
+	cfg.EndRead = true
 	if r := ar.Rule; r.Lookback > 0 {
 		cfg.Since, cfg.SinceBelow = r.HistoryFrom(ar.UpdatedAt), start
 	}
