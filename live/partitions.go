@@ -5,6 +5,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"sync"
 )
 
 // Assigned implements ingest.Handler: partitions new to this process restore their
@@ -96,6 +97,9 @@ func (d *Daemon) drop(ps []int32, snapshot bool) {
 			d.dropBuffer(part, ar) // its events are the next owner's to read again
 		}
 		part.mu.Unlock()
+		if h, ok := dropHooks.Load(d.cfg.Group); ok {
+			h.(func(int32))(part.id)
+		}
 		d.giveUpHolds(part)
 	}
 	d.partsMu.Lock()
@@ -105,6 +109,12 @@ func (d *Daemon) drop(ps []int32, snapshot bool) {
 	}
 	d.m.partitions.Set(float64(len(d.parts)))
 }
+
+// dropHooks, set by tests (export_drop_test.go), map a consumer group to what runs in
+// drop once each partition is revoked, its jobs cancelled, and before the next is: a
+// test reads the views while the partitions still wait to leave d.parts. Keyed by
+// group, as jobHooks are.
+var dropHooks sync.Map // string → func(partition int32)
 
 // giveUpHolds gives up the dead letters held for part's alerts raised outside a batch,
 // after the snapshot (a revoke's) that flushed them: left running, a hold was written
@@ -151,13 +161,23 @@ func (d *Daemon) Partitions() []int32 {
 	return slices.Sorted(maps.Keys(d.parts))
 }
 
+// eachPartition calls fn with each owned partition, under its lock. A revoked one is
+// left out: drop has cancelled its hand-offs, their history its next owner's, while
+// its start offsets and counts stay until every partition drop was given is handled.
+// Taken in, it read as handed off (its starts, no job pending), and a rule said live
+// with counts that lacked its history
+// (TestRuleNotLiveWithALostPartitionsHistoryUncounted). Revoked is checked under the
+// partition's lock, which drop holds to set it: one collected before drop went on is
+// seen revoked here.
 func (d *Daemon) eachPartition(fn func(p *partition)) {
 	d.partsMu.RLock()
 	ps := slices.Collect(maps.Values(d.parts))
 	d.partsMu.RUnlock()
 	for _, p := range ps {
 		p.mu.Lock()
-		fn(p)
+		if !p.revoked {
+			fn(p)
+		}
 		p.mu.Unlock()
 	}
 }
