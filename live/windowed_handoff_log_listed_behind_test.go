@@ -13,7 +13,6 @@ import (
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
-	"github.com/hindsightdev/hindsight/rule"
 )
 
 // TestWindowedHandoffWhileKafkaListsTheLogBehind: TestHandoffWhileKafkaListsTheLogBehind
@@ -26,6 +25,17 @@ import (
 // over and the rule was live with a window count of 10, nothing said missing.
 func TestWindowedHandoffWhileKafkaListsTheLogBehind(t *testing.T) {
 	t.Parallel()
+	handoffWhileKafkaListsTheLogBehind(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"window":{"size":"24h"},"threshold":1000}`,
+		"below offset 30 up to which it was read")
+}
+
+// handoffWhileKafkaListsTheLogBehind applies rule js, matching each of the 30 logins
+// of customer c evaluated before it, while the broker lists the log as ending at 10,
+// and checks that its hand-off is retried, the rule backfilling with reason in its
+// last error, until the broker lists the whole log, then that the rule is live and
+// counts c's 30 logins (a plain count, or the window that holds them).
+func handoffWhileKafkaListsTheLogBehind(t *testing.T, js, reason string) {
+	t.Helper()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
 		c.NoBackfill = false
@@ -42,7 +52,7 @@ func TestWindowedHandoffWhileKafkaListsTheLogBehind(t *testing.T) {
 	var behind atomic.Bool
 	behind.Store(true)
 	b.ListEndAt("events", 10, behind.Load)
-	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"window":{"size":"24h"},"threshold":1000}`)
+	r := livetest.ParseRule(t, js)
 	b.Produce(t, livetest.Upsert(t, r))
 	view := func() (contract.RuleView, bool) {
 		for _, v := range d.Rules() {
@@ -58,9 +68,9 @@ func TestWindowedHandoffWhileKafkaListsTheLogBehind(t *testing.T) {
 		seen = v
 		return ok && (v.Status != contract.RuleBackfilling || len(v.Backfill) == 1 && v.Backfill[0].Attempts >= 2)
 	})
-	if seen.Status != contract.RuleBackfilling || !strings.Contains(seen.Backfill[0].LastError, "below offset 30 up to which it was read") {
-		n, _ := d.Count(rule.Key{Scope: "*", ID: r.ID}, "c")
-		t.Fatalf("with Kafka listing the log as ending at 10, below the hand-off's end 30: rule %s, window count %d, incomplete %v, backfill %+v; want backfilling, retried with the reason",
+	if seen.Status != contract.RuleBackfilling || !strings.Contains(seen.Backfill[0].LastError, reason) {
+		n, _ := d.Count(r.Key(), "c")
+		t.Fatalf("with Kafka listing the log as ending at 10, below the hand-off's 30: rule %s, count %d, incomplete %v, backfill %+v; want backfilling, retried with the reason",
 			seen.Status, n.Count, seen.Incomplete, seen.Backfill)
 	}
 	behind.Store(false)
@@ -69,7 +79,7 @@ func TestWindowedHandoffWhileKafkaListsTheLogBehind(t *testing.T) {
 		return ok && v.Status != contract.RuleBackfilling
 	})
 	v, _ := view()
-	if n, _ := d.Count(rule.Key{Scope: "*", ID: r.ID}, "c"); v.Status != contract.RuleLive || n.Count != 30 {
-		t.Errorf("rule %s, window count %d after the hand-off (incomplete %v); want live, the 30 logins", v.Status, n.Count, v.Incomplete)
+	if n, _ := d.Count(r.Key(), "c"); v.Status != contract.RuleLive || n.Count != 30 {
+		t.Errorf("rule %s, count %d after the hand-off (incomplete %v); want live, the 30 logins", v.Status, n.Count, v.Incomplete)
 	}
 }
