@@ -29,8 +29,9 @@
 //     the former and the latter and, as backfill, counts from the first offset held
 //     without calling the rest missing (also in a partition the lake has none of yet).
 //     A replay whose end was read (Config.EndRead: live's) fails with
-//     ErrTailUnavailable when Kafka lists the log as ending below that end, or does
-//     not list the partition: Kafka behind its readers, not offsets to come.
+//     ErrTailUnavailable when Kafka lists the log as ending below that end (or below
+//     the lake's first offset, for the head it reads from Kafka), or does not list
+//     the partition: Kafka behind its readers, not offsets to come.
 //   - From and To bound events by record time, [From, To); Customer keeps one
 //     customer's events. Events outside them are not evaluated at all, so windows and
 //     running counts start with the first event in range.

@@ -21,6 +21,21 @@ import (
 // min(st.Earliest, log.to) -> st.Earliest, read offsets 5-9 too, and no test saw it.)
 func TestPartitionStateEndBelowTheLakesStart(t *testing.T) {
 	t.Parallel()
+	b, lake, r := lakeRetainedFrom10(t)
+	h, err := backtest.PartitionState(context.Background(), backtest.Config{Lake: lake, Brokers: []string{b.Addr}}, r, 0, 5, func(int64, time.Time, window.Crossing) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Matches != 5 || len(h.Missing) != 0 || h.HeldFrom != 0 {
+		t.Errorf("history below offset 5: %d matches, missing %+v, held from %d; want 5 (offsets 0-4 from Kafka), none missing, held from 0", h.Matches, h.Missing, h.HeldFrom)
+	}
+}
+
+// lakeRetainedFrom10 is a one-partition broker holding 20 login failures of customer
+// c-1, offsets 0-9 three days old, a lake that archived all 20 and whose retention
+// dropped offsets 0-9 (its first offset is 10), and a rule matching each of them.
+func lakeRetainedFrom10(t *testing.T) (*kafkatest.Broker, *lakehouse.Lake, *rule.Rule) {
+	t.Helper()
 	ctx := context.Background()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	old := time.Now().Add(-72 * time.Hour).Truncate(time.Millisecond)
@@ -52,11 +67,5 @@ func TestPartitionStateEndBelowTheLakesStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := backtest.PartitionState(ctx, backtest.Config{Lake: lake, Brokers: []string{b.Addr}}, r, 0, 5, func(int64, time.Time, window.Crossing) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.Matches != 5 || len(h.Missing) != 0 || h.HeldFrom != 0 {
-		t.Errorf("history below offset 5: %d matches, missing %+v, held from %d; want 5 (offsets 0-4 from Kafka), none missing, held from 0", h.Matches, h.Missing, h.HeldFrom)
-	}
+	return b, lake, r
 }

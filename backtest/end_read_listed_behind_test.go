@@ -72,3 +72,24 @@ func TestPartitionStateEndReadWhileKafkaListsTheLogBehind(t *testing.T) {
 		t.Errorf("once Kafka lists the whole log: %v, %+v; want 30 matches, none missing", err, h)
 	}
 }
+
+// TestPartitionStateEndReadWhileKafkaListsTheLogBehindTheLake: the lake holds
+// offsets 10-19 (its retention dropped 0-9), Kafka all 20; a replay below 20 read up
+// to there needs from Kafka only the head below 10, and a broker listing the log as
+// ending at 5 is behind the lake's archive of it: ErrTailUnavailable, not a state of
+// offsets 0-4 and 10-19 with nothing said missing.
+func TestPartitionStateEndReadWhileKafkaListsTheLogBehindTheLake(t *testing.T) {
+	t.Parallel()
+	b, lake, r := lakeRetainedFrom10(t)
+	var behind atomic.Bool
+	behind.Store(true)
+	b.ListEndAt("events", 5, behind.Load)
+	cfg := backtest.Config{Lake: lake, Brokers: []string{b.Addr}, EndRead: true}
+	if h, err := backtest.PartitionState(context.Background(), cfg, r, 0, 20, func(int64, time.Time, window.Crossing) {}); !errors.Is(err, backtest.ErrTailUnavailable) {
+		t.Fatalf("read up to 20, the lake holding 10-19, Kafka listing its log ending at 5: err %v, history %+v; want ErrTailUnavailable", err, h)
+	}
+	behind.Store(false)
+	if h, err := backtest.PartitionState(context.Background(), cfg, r, 0, 20, func(int64, time.Time, window.Crossing) {}); err != nil || h.Matches != 20 || len(h.Missing) != 0 || h.HeldFrom != 0 {
+		t.Errorf("once Kafka lists the whole log: %v, %+v; want 20 matches, none missing, held from 0", err, h)
+	}
+}

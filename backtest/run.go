@@ -74,12 +74,13 @@ type Config struct {
 	// EndRead, for PartitionState, says that Kafka's log was read up to end (live's
 	// hand-off, the partition's position when a job found its crossings, the log's end
 	// when the partition was restored): every offset below end exists, or existed until
-	// retention deleted it. Kafka listing the partition's log as ending below end, or
-	// not listing the partition, is then Kafka behind its readers (a broker just
-	// restarted, a leader newly elected), and PartitionState fails with
-	// ErrTailUnavailable, for the caller to retry, where it would take those offsets
-	// for not written yet and return a state without them. Without it (a by-hand
-	// replay's end) history is read up to what the log holds.
+	// retention deleted it. Kafka listing the partition's log as ending below end (or,
+	// where the lake holds the offsets up to end, below the lake's first offset, its
+	// head being read from Kafka), or not listing the partition, is then Kafka behind
+	// its readers (a broker just restarted, a leader newly elected), and
+	// PartitionState fails with ErrTailUnavailable, for the caller to retry, where it
+	// would take those offsets for not written yet and return a state without them.
+	// Without it (a by-hand replay's end) history is read up to what the log holds.
 	EndRead bool
 }
 
@@ -574,16 +575,10 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 			return nil, err
 		}
 		log, ok := all[p]
-		if cfg.EndRead && from < end && (!ok || log.to < end) {
-			// Offsets the lake does not hold up to end were read from Kafka, so they
-			// exist: a listing that leaves them out is behind, and a state without them
-			// was handed over, its history cut short without a word.
-			listed := fmt.Sprintf("does not list partition %d of %s", p, cfg.Topic)
-			if ok {
-				listed = fmt.Sprintf("lists partition %d of %s as ending at offset %d", p, cfg.Topic, log.to)
+		if cfg.EndRead {
+			if err := listedBehind(cfg.Topic, p, end, from, st, inLake, log, ok); err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("%w: Kafka %s, below offset %d up to which it was read: offsets %d-%d are not listed yet",
-				ErrTailUnavailable, listed, end, max(from, log.to), end-1)
 		}
 		if !ok {
 			log = span{end, end} // not listed: Kafka holds none of it
@@ -637,6 +632,29 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 	}
 	missing = append(missing, run.lost...)
 	return &PartitionHistory{State: state, Missing: missing, HeldFrom: heldFrom, Matches: run.tally.of[r].out.Matches, EvalCutShort: rp.CutShort()}, nil
+}
+
+// listedBehind is, for a replay of partition p below end that was read up to end
+// (Config.EndRead), the error of Kafka's listing of the log (log; ok false: not listed)
+// leaving out offsets the replay needs from Kafka: those above what the lake accounts
+// for (from on), or, where it accounts for them all, its head below the lake's first
+// offset (st.Earliest; inLake: the lake has the partition). They exist, as the read
+// or the lake's archive of later offsets shows: the listing is behind (a broker just
+// restarted, a leader newly elected), and a state without them was handed over, its
+// history cut short without a word. Nil when the listing holds what is needed.
+func listedBehind(topic string, p int32, end, from int64, st lakehouse.PartitionState, inLake bool, log span, ok bool) error {
+	if !ok {
+		return fmt.Errorf("%w: Kafka does not list partition %d of %s, read up to offset %d", ErrTailUnavailable, p, topic, end)
+	}
+	if from < end && log.to < end {
+		return fmt.Errorf("%w: Kafka lists partition %d of %s as ending at offset %d, below offset %d up to which it was read: offsets %d-%d are not listed yet",
+			ErrTailUnavailable, p, topic, log.to, end, max(from, log.to), end-1)
+	}
+	if head := min(st.Earliest, end); from >= end && inLake && log.from < head && log.to < head {
+		return fmt.Errorf("%w: Kafka lists partition %d of %s as ending at offset %d, below the lake's first offset %d: offsets %d-%d are not listed yet",
+			ErrTailUnavailable, p, topic, log.to, st.Earliest, log.to, head-1)
+	}
+	return nil
 }
 
 // PartitionHistory is what PartitionState found in one partition's history.
