@@ -72,15 +72,16 @@ type Config struct {
 	AlertsBelow    int64
 	MaxAlertsBelow int
 	// EndRead, for PartitionState, says that Kafka's log was read up to end (live's
-	// hand-off, the partition's position when a job found its crossings, the log's end
-	// when the partition was restored): every offset below end exists, or existed until
-	// retention deleted it. Kafka listing the partition's log as ending below end (or,
-	// where the lake holds the offsets up to end, below the lake's first offset, its
-	// head being read from Kafka), or not listing the partition, is then Kafka behind
-	// its readers (a broker just restarted, a leader newly elected), and
-	// PartitionState fails with ErrTailUnavailable, for the caller to retry, where it
-	// would take those offsets for not written yet and return a state without them.
-	// Without it (a by-hand replay's end) history is read up to what the log holds.
+	// windowed hand-off, the partition's position when a job found its crossings):
+	// every offset below end exists, or existed until retention deleted it. Kafka
+	// listing the partition's log as ending below end (or, where the lake holds the
+	// offsets up to end, below the lake's first offset, its head being read from
+	// Kafka), or not listing the partition, is then Kafka behind its readers (a broker
+	// just restarted, a leader newly elected), and PartitionState fails with
+	// ErrTailUnavailable, for the caller to retry, where it would take those offsets
+	// for not written yet and return a state without them. Without it (a by-hand
+	// replay, or an end that was listed, not read) history is read up to what the log
+	// holds.
 	EndRead bool
 }
 

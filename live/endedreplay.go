@@ -150,6 +150,12 @@ func (d *Daemon) runEndedReplay(j *handoffJob) {
 	ar, pb := j.ar, j.pb
 	pb.attempts.Add(1)
 	cfg := d.historyOf(ar, pb.start)
+	// Not EndRead, as a hand-off's replay is: pb.end may be the log's end listed at the
+	// restore (p.restoredEnd, the high watermark), which counts records of transactions
+	// still open, past the last stable offset Kafka's listing ends at here; an end that
+	// was read would have this replay wait for them (a hung one, for its timeout), the
+	// partition's snapshots held back meanwhile. Records past the last stable offset
+	// were not readable by the process whose alerts it resolves.
 	// Only the incidents opened from replayFrom may be another process's to resolve:
 	// those opened below are silent, so that the state resolves those alone.
 	cfg.SilentBelow = pb.replayFrom

@@ -140,13 +140,9 @@ type pastCrossing struct {
 
 // historyOf is the replay configuration of version ar's history in a partition where
 // it starts at start: back as far as its lookback below start, as a plain count's
-// backfill counts. Its replays end where the partition was read up to (a hand-off's
-// buffer, where a version ended) or at the log's end listed when it was restored: a
-// Kafka listing behind that end is retried (EndRead), as a plain count's hand-off's is
-// (backfill.Job.StartRead), not taken for the end of history.
+// backfill counts.
 func (d *Daemon) historyOf(ar *controls.Version, start int64) backtest.Config {
 	cfg := d.bf.history
-	cfg.EndRead = true
 	if r := ar.Rule; r.Lookback > 0 {
 		cfg.Since, cfg.SinceBelow = r.HistoryFrom(ar.UpdatedAt), start
 	}
@@ -161,6 +157,11 @@ func (d *Daemon) runWindowJob(j *handoffJob) {
 	historyAlerts := ar.Rule.Backfill != nil && ar.Rule.Backfill.Alert
 	hist := &partHistory{alerted: historyAlerts, days: contract.DayCounts{Max: max(d.cfg.MaxHistoryDays, 0)}}
 	cfg := d.historyOf(ar, pb.start)
+	// pb.end, where the buffer starts, is where the partition was read up to (or the
+	// resume offset of a snapshot's process, which read it): a Kafka listing behind it
+	// is retried, as a plain count's hand-off's is (backfill.Job.StartRead), not taken
+	// for the end of history and a state cut short installed.
+	cfg.EndRead = true
 	began := time.Now()
 	cfg.Progress = func(read, _ int64) {
 		pb.progress.Store(&backfill.Progress{RowsScanned: read, Elapsed: time.Since(began)})
