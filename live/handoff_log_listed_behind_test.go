@@ -1,20 +1,6 @@
 package live_test
 
-import (
-	"strings"
-	"sync/atomic"
-	"testing"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/hindsightdev/hindsight/contract"
-	"github.com/hindsightdev/hindsight/internal/kafkatest"
-	"github.com/hindsightdev/hindsight/internal/poll"
-	"github.com/hindsightdev/hindsight/live"
-	"github.com/hindsightdev/hindsight/live/livetest"
-	"github.com/hindsightdev/hindsight/rule"
-)
+import "testing"
 
 // TestHandoffWhileKafkaListsTheLogBehind: a rule applied after 30 logins were counted
 // is handed off at offset 30, while the broker lists the log as ending at 10 (as one
@@ -25,49 +11,5 @@ import (
 // and the rule was live with a count of 10, nothing said missing.
 func TestHandoffWhileKafkaListsTheLogBehind(t *testing.T) {
 	t.Parallel()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
-	d, _ := livetest.StartLive(t, b, func(c *live.Config) {
-		c.NoBackfill = false
-		c.BackfillCacheDir = t.TempDir()
-		c.BackfillMinBackoff, c.BackfillMaxBackoff = 20*time.Millisecond, 100*time.Millisecond
-	})
-	logins := make([]*kgo.Record, 0, 30)
-	for range 30 {
-		logins = append(logins, livetest.Event("c", `{"type":"login"}`))
-	}
-	b.Produce(t, logins...)
-	poll.Until(t, 30*time.Second, "the 30 logins evaluated", func() bool { return d.EventsSeen() >= 30 })
-
-	var behind atomic.Bool
-	behind.Store(true)
-	b.ListEndAt("events", 10, behind.Load)
-	r := livetest.ParseRule(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":1000}`)
-	b.Produce(t, livetest.Upsert(t, r))
-	view := func() (contract.RuleView, bool) {
-		for _, v := range d.Rules() {
-			if v.ID == r.ID && len(v.StartOffsets) == 1 {
-				return v, true
-			}
-		}
-		return contract.RuleView{}, false
-	}
-	var seen contract.RuleView
-	poll.Until(t, 30*time.Second, "the hand-off retried, or done", func() bool {
-		v, ok := view()
-		seen = v
-		return ok && (v.Status == contract.RuleLive || len(v.Backfill) == 1 && v.Backfill[0].Attempts >= 2)
-	})
-	if seen.Status != contract.RuleBackfilling || !strings.Contains(seen.Backfill[0].LastError, "below the start 30") {
-		n, _ := d.Count(rule.Key{Scope: "*", ID: r.ID}, "c")
-		t.Fatalf("with Kafka listing the log as ending at 10, below the hand-off's start 30: rule %s, count %d, backfill %+v; want backfilling, retried with the reason",
-			seen.Status, n.Count, seen.Backfill)
-	}
-	behind.Store(false)
-	poll.Until(t, 30*time.Second, "the hand-off done once Kafka lists the whole log", func() bool {
-		v, ok := view()
-		return ok && v.Status == contract.RuleLive
-	})
-	if n, _ := d.Count(rule.Key{Scope: "*", ID: r.ID}, "c"); n.Count != 30 {
-		t.Errorf("count %d after the hand-off, want the 30 logins", n.Count)
-	}
+	handoffWhileKafkaListsTheLogBehind(t, `{"id":"logins","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login"},"threshold":1000}`, "below the start 30")
 }
