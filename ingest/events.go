@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -45,6 +46,11 @@ type EventConsumer struct {
 	// heldAs is the group member id the owned partitions were assigned under (see
 	// heldByFormerMember). Written by onAssigned under commitMu.
 	heldAs string
+	// givenUp is the partitions given up by giveUpKept (guarded by partsMu); halt stops
+	// Run with the reason (halted's cause).
+	givenUp map[int32]bool
+	halted  context.Context
+	halt    context.CancelCauseFunc
 }
 
 // NewEventConsumer connects to the brokers; consumption starts with Run.
@@ -53,7 +59,8 @@ func NewEventConsumer(cfg EventsConfig, h Handler) (*EventConsumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ingest: events consumer: %w", err)
 	}
-	c := &EventConsumer{cfg: cfg, h: h, log: cfg.Logger, parts: map[int32]*partState{}}
+	c := &EventConsumer{cfg: cfg, h: h, log: cfg.Logger, parts: map[int32]*partState{}, givenUp: map[int32]bool{}}
+	c.halted, c.halt = context.WithCancelCause(context.Background())
 	c.inflight.fell.L = &c.inflight.mu
 	c.runq.ready.L = &c.runq.mu
 	// The client resets a partition to this both when the group has no commit of it
@@ -175,6 +182,11 @@ func (c *EventConsumer) part(p int32) *partState {
 
 func (c *EventConsumer) onAssigned(_ context.Context, cl *kgo.Client, m map[string][]int32) {
 	ps := slices.Clone(m[c.cfg.Topics.Events])
+	c.partsMu.Lock()
+	for _, p := range ps {
+		delete(c.givenUp, p) // assigned again by the group, as any other
+	}
+	c.partsMu.Unlock()
 	// franz-go calls this after every join, with nothing new too, so that a kept
 	// partition held under a former member id is found at the latest here.
 	kept := c.heldByFormerMember(cl)
@@ -232,57 +244,162 @@ func (c *EventConsumer) heldByFormerMember(cl *kgo.Client) []int32 {
 
 // reposition moves the client's read position of partitions ps, kept across a rejoin
 // (heldByFormerMember) and assigned afresh, to where newly assigned ones start: the
-// group's committed offset, or the Positioner's resume point.
+// group's committed offset, or the Positioner's resume point, else where the reset
+// policy says (the log's start, or its end for StartAt latest). Their state was
+// dropped: going on from where the former member read them counted nothing of what lay
+// before. What cannot be read from the brokers is tried again for up to
+// ShutdownTimeout; then the partitions are given up and the consumer stops
+// (giveUpKept).
 func (c *EventConsumer) reposition(cl *kgo.Client, ps []int32) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
 	defer cancel()
-	fetched, err := kadm.NewClient(cl).FetchOffsets(ctx, c.cfg.Group)
-	if err == nil {
-		err = fetched.Error()
-	}
+	adm := kadm.NewClient(cl)
+	committed, err := c.retried(ctx, "reading the group's committed offsets of partitions kept across a rejoin", ps, func() (map[int32]int64, error) {
+		return c.committedOf(ctx, adm, ps)
+	})
 	if err != nil {
-		c.log.Error("reading the group's committed offsets of partitions kept across a rejoin failed: they go on from where this member read them before its session expired, and events another member read meanwhile may be counted again",
-			"topic", c.cfg.Topics.Events, "partitions", ps, "err", err)
+		c.giveUpKept(cl, ps, fmt.Errorf("reading the group's committed offsets of partitions %v, kept across a rejoin: %w", ps, err))
 		return
-	}
-	committed := make(map[int32]int64, len(ps))
-	for _, p := range ps {
-		committed[p] = -1
-		if o, ok := fetched.Lookup(c.cfg.Topics.Events, p); ok && o.Err == nil {
-			committed[p] = max(o.At, -1)
-		}
 	}
 	var resume map[int32]int64
 	if c.pos != nil {
 		resume = c.pos.ResumeAt(committed)
 	}
+	at := make(map[int32]int64, len(ps))
+	var unplaced []int32
+	for _, p := range ps {
+		o, ok := resume[p]
+		if !ok || o < 0 {
+			o = committed[p]
+		}
+		if o < 0 {
+			unplaced = append(unplaced, p)
+		}
+		at[p] = o
+	}
+	var starts map[int32]int64
+	if len(unplaced) > 0 {
+		starts, err = c.retried(ctx, "listing where partitions kept across a rejoin, without a commit, start", unplaced, func() (map[int32]int64, error) {
+			return c.resetOffsetsOf(ctx, adm, unplaced)
+		})
+		if err != nil {
+			c.giveUpKept(cl, ps, fmt.Errorf("listing where partitions %v, kept across a rejoin and never committed, start: %w", unplaced, err))
+			return
+		}
+	}
 	set := make(map[int32]kgo.EpochOffset, len(ps))
 	c.partsMu.RLock()
 	for _, p := range ps {
-		at, ok := resume[p]
-		if !ok || at < 0 {
-			at = committed[p]
-		}
-		if at < 0 {
-			c.log.Error("a partition kept across a rejoin has no committed offset nor resume point: it goes on from where this member read it before its session expired",
-				"topic", c.cfg.Topics.Events, "partition", p)
+		if o, ok := starts[p]; ok {
+			// As a fresh assignment without a commit: nothing of it known as handled,
+			// its tap told only the group's reset knows where it starts.
+			if c.cfg.Tap != nil {
+				c.cfg.Tap.Resume(p, -1)
+			}
+			set[p] = kgo.EpochOffset{Epoch: -1, Offset: o}
 			continue
 		}
 		if s := c.parts[p]; s != nil {
 			s.mu.Lock()
-			s.handled = kgo.EpochOffset{Epoch: -1, Offset: at}
+			s.handled = kgo.EpochOffset{Epoch: -1, Offset: at[p]}
 			s.committed = max(s.committed, committed[p])
-			s.fetched = at
+			s.fetched = at[p]
 			s.mu.Unlock()
 		}
 		if c.cfg.Tap != nil {
-			c.cfg.Tap.Resume(p, at)
+			c.cfg.Tap.Resume(p, at[p])
 		}
 		// Epoch -1: the position is ours, not the log's, so no truncation check.
-		set[p] = kgo.EpochOffset{Epoch: -1, Offset: at}
+		set[p] = kgo.EpochOffset{Epoch: -1, Offset: at[p]}
 	}
 	c.partsMu.RUnlock()
 	cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{c.cfg.Topics.Events: set})
+}
+
+// retried runs read until it succeeds, backing off between tries, for as long as ctx
+// and ShutdownTimeout allow; what is read concerns partitions ps, and doing says what.
+func (c *EventConsumer) retried(ctx context.Context, doing string, ps []int32, read func() (map[int32]int64, error)) (map[int32]int64, error) {
+	return backoff.Retry(ctx, read,
+		backoff.WithBackOff(backoff.NewExponentialBackOff()),
+		backoff.WithMaxElapsedTime(c.cfg.ShutdownTimeout),
+		backoff.WithNotify(func(err error, next time.Duration) {
+			c.log.Warn(doing+" failed; trying again", "topic", c.cfg.Topics.Events, "partitions", ps, "in", next, "err", err)
+		}))
+}
+
+// committedOf is the group's committed offset of each of the events topic's partitions
+// ps, -1 for none. A partition's error fails it all: taken as no commit, the partition
+// started over from the reset position.
+func (c *EventConsumer) committedOf(ctx context.Context, adm *kadm.Client, ps []int32) (map[int32]int64, error) {
+	fetched, err := adm.FetchOffsets(ctx, c.cfg.Group)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the offsets of group %s: %w", c.cfg.Group, err)
+	}
+	committed := make(map[int32]int64, len(ps))
+	for _, p := range ps {
+		committed[p] = -1
+		if o, ok := fetched.Lookup(c.cfg.Topics.Events, p); ok {
+			if o.Err != nil {
+				return nil, fmt.Errorf("fetching group %s's offset of partition %d: %w", c.cfg.Group, p, o.Err)
+			}
+			committed[p] = max(o.At, -1)
+		}
+	}
+	return committed, nil
+}
+
+// resetOffsetsOf is where the events topic's partitions ps start when the group has no
+// commit of them, as a fresh assignment starts them: the log's start, or for StartAt
+// latest its end (the last stable offset, as the consumer reads committed).
+func (c *EventConsumer) resetOffsetsOf(ctx context.Context, adm *kadm.Client, ps []int32) (map[int32]int64, error) {
+	list, which := adm.ListStartOffsets, "start"
+	if c.cfg.StartAt == "latest" {
+		list, which = adm.ListCommittedOffsets, "end"
+	}
+	listed, err := list(ctx, c.cfg.Topics.Events)
+	if err != nil {
+		return nil, fmt.Errorf("listing the %s offsets of topic %s: %w", which, c.cfg.Topics.Events, err)
+	}
+	out := make(map[int32]int64, len(ps))
+	for _, p := range ps {
+		o, ok := listed.Lookup(c.cfg.Topics.Events, p)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("listing the %s offsets of topic %s: partition %d not listed", which, c.cfg.Topics.Events, p)
+		case o.Err != nil:
+			return nil, fmt.Errorf("listing the %s offset of partition %d of topic %s: %w", which, p, c.cfg.Topics.Events, o.Err)
+		}
+		out[p] = o.Offset
+	}
+	return out, nil
+}
+
+// giveUpKept gives up partitions ps, kept across a rejoin, whose position could not be
+// read (why), and stops the consumer with why. Going on from where the former member
+// read them counted nothing of what lay before, their state dropped; franz-go cannot
+// give a partition back to the group but by leaving it, so the stop (which leaves) lets
+// the group assign them afresh to another member, or to this process restarted. They
+// are paused first: the run loop ends at its next poll, and whatever was fetched of them
+// from the former position is not handed out meanwhile. They are lost again, not
+// revoked at the stop's leave: the handler's state of them holds nothing read here.
+func (c *EventConsumer) giveUpKept(cl *kgo.Client, ps []int32, why error) {
+	cl.PauseFetchPartitions(map[string][]int32{c.cfg.Topics.Events: ps})
+	c.log.Error("partitions kept across a rejoin are given up and the consumer stops: where to read them from could not be learned, and going on from where this member read them before its session expired would count nothing of what lay before; the group assigns them afresh once this member leaves",
+		"topic", c.cfg.Topics.Events, "partitions", ps, "err", why)
+	c.lose(ps)
+	c.partsMu.Lock()
+	for _, p := range ps {
+		c.givenUp[p] = true
+	}
+	c.partsMu.Unlock()
+	c.halt(why)
+}
+
+// held is ps without the partitions given up by giveUpKept: lost already.
+func (c *EventConsumer) held(ps []int32) []int32 {
+	c.partsMu.RLock()
+	defer c.partsMu.RUnlock()
+	return slices.DeleteFunc(slices.Clone(ps), func(p int32) bool { return c.givenUp[p] })
 }
 
 // adjustOffsets asks pos (if not nil) where the newly assigned partitions resume, and
@@ -373,7 +490,7 @@ func (c *EventConsumer) Delivered(p int32) (offset int64, owned bool) {
 }
 
 func (c *EventConsumer) onRevoked(_ context.Context, cl *kgo.Client, m map[string][]int32) {
-	ps := m[c.cfg.Topics.Events]
+	ps := c.held(m[c.cfg.Topics.Events])
 	if len(ps) == 0 {
 		return
 	}
@@ -417,7 +534,7 @@ func (c *EventConsumer) onRevoked(_ context.Context, cl *kgo.Client, m map[strin
 }
 
 func (c *EventConsumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
-	ps := m[c.cfg.Topics.Events]
+	ps := c.held(m[c.cfg.Topics.Events])
 	if len(ps) == 0 {
 		return
 	}
@@ -586,8 +703,9 @@ func (c *EventConsumer) Commit(ctx context.Context) {
 // Run consumes until ctx is done, then finishes the batch in hand, waits (up to
 // ShutdownTimeout) for records produced on behalf of handled events, commits, leaves the
 // group and closes the client. It returns nil after a clean shutdown, and an error when
-// the brokers refuse the consumer for good (authentication, authorization): then it
-// stops without waiting for ctx.
+// the brokers refuse the consumer for good (authentication, authorization), or when
+// partitions kept across a rejoin could not be placed (giveUpKept): then it stops
+// without waiting for ctx.
 func (c *EventConsumer) Run(ctx context.Context) error {
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
@@ -639,20 +757,25 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		fatal   error
 	)
 	pacer, _ := c.cfg.Tap.(TapPacer)
-	for ctx.Err() == nil && fatal == nil {
+	// A halt (giveUpKept, from a rebalance callback) ends the loop as ctx does, waking
+	// a poll that waits for records.
+	pollCtx, stopPolls := context.WithCancel(ctx)
+	defer stopPolls()
+	defer context.AfterFunc(c.halted, stopPolls)()
+	for pollCtx.Err() == nil && fatal == nil {
 		// A fetch is taken whole, because franz-go requests a broker's next fetch only
 		// once the last of its buffered one is taken: polling a fetch in parts left the
 		// fetch pipeline (one goroutine per broker: request, wait, decompress), which
 		// sets a plain consumer's pace, idle while the workers handled the first parts.
 		// Taken whole, the next fetch is requested and decompressed while the workers
 		// are busy, and what they hold is bounded here instead.
-		if limit := c.inflight.waitRoom(ctx, c.cfg.MaxQueuedRecords, c.cfg.MaxQueuedBytes, c.cfg.MaxPendingProduceBytes, workers); limit != "" && c.cfg.OnQueueFull != nil {
+		if limit := c.inflight.waitRoom(pollCtx, c.cfg.MaxQueuedRecords, c.cfg.MaxQueuedBytes, c.cfg.MaxPendingProduceBytes, workers); limit != "" && c.cfg.OnQueueFull != nil {
 			c.cfg.OnQueueFull(limit)
 		}
 		if pacer != nil {
-			pacer.WaitRoom(ctx)
+			pacer.WaitRoom(pollCtx)
 		}
-		fs := c.cl.PollRecords(ctx, 0)
+		fs := c.cl.PollRecords(pollCtx, 0)
 		if fs.IsClientClosed() {
 			break
 		}
@@ -697,6 +820,9 @@ func (c *EventConsumer) Run(ctx context.Context) error {
 		}
 		c.dispatch(batches)
 		c.cl.AllowRebalance()
+	}
+	if err := context.Cause(c.halted); err != nil && fatal == nil {
+		fatal = fmt.Errorf("ingest: %w", err)
 	}
 	c.inflight.wait() // what was polled is handled before the last commit
 
