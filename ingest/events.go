@@ -374,6 +374,10 @@ func (c *EventConsumer) resetOffsetsOf(ctx context.Context, adm *kadm.Client, ps
 	return out, nil
 }
 
+// ErrKeptUnplaced is what Run stops with when partitions kept across a rejoin could
+// not be placed (giveUpKept).
+var ErrKeptUnplaced = errors.New("partitions kept across a rejoin could not be placed")
+
 // giveUpKept gives up partitions ps, kept across a rejoin, whose position could not be
 // read (why), and stops the consumer with why. Going on from where the former member
 // read them counted nothing of what lay before, their state dropped; franz-go cannot
@@ -392,7 +396,7 @@ func (c *EventConsumer) giveUpKept(cl *kgo.Client, ps []int32, why error) {
 		c.givenUp[p] = true
 	}
 	c.partsMu.Unlock()
-	c.halt(why)
+	c.halt(fmt.Errorf("%w: %w", ErrKeptUnplaced, why))
 }
 
 // held is ps without the partitions given up by giveUpKept: lost already.
@@ -704,7 +708,7 @@ func (c *EventConsumer) Commit(ctx context.Context) {
 // ShutdownTimeout) for records produced on behalf of handled events, commits, leaves the
 // group and closes the client. It returns nil after a clean shutdown, and an error when
 // the brokers refuse the consumer for good (authentication, authorization), or when
-// partitions kept across a rejoin could not be placed (giveUpKept): then it stops
+// partitions kept across a rejoin could not be placed (ErrKeptUnplaced): then it stops
 // without waiting for ctx.
 func (c *EventConsumer) Run(ctx context.Context) error {
 	defer func() {

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -325,8 +326,8 @@ func TestRejoinWhoseCommitsCannotBeReadStops(t *testing.T) {
 		return ok
 	})
 	healed.Store(true) // for committedAt's own read
-	if err == nil || !strings.Contains(err.Error(), "committed offsets") {
-		t.Errorf("the consumer stopped with %v, want an error naming the committed offsets it could not read", err)
+	if !errors.Is(err, ErrKeptUnplaced) || !strings.Contains(err.Error(), "committed offsets") {
+		t.Errorf("the consumer stopped with %v, want %v naming the committed offsets it could not read", err, ErrKeptUnplaced)
 	}
 	for p := range int32(2) {
 		if n, _ := h.after(p); n != 0 {
