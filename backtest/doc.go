@@ -31,7 +31,9 @@
 //     A replay whose end was read (Config.EndRead: live's) fails with
 //     ErrTailUnavailable when Kafka lists the log as ending below that end (or below
 //     the lake's first offset, for the head it reads from Kafka), or does not list
-//     the partition: Kafka behind its readers, not offsets to come.
+//     the partition: Kafka behind its readers, not offsets to come. A partition not
+//     listed whose offsets below the end the lake holds all, from 0 on, is read from
+//     the lake: nothing is needed from Kafka.
 //   - From and To bound events by record time, [From, To); Customer keeps one
 //     customer's events. Events outside them are not evaluated at all, so windows and
 //     running counts start with the first event in range.

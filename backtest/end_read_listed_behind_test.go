@@ -80,13 +80,24 @@ func TestPartitionStateEndReadWhileKafkaListsTheLogBehind(t *testing.T) {
 // offsets 0-4 and 10-19 with nothing said missing.
 func TestPartitionStateEndReadWhileKafkaListsTheLogBehindTheLake(t *testing.T) {
 	t.Parallel()
+	endReadBehindTheLake(t, "Kafka listing its log ending at 5", func(b *kafkatest.Broker, behind func() bool) { b.ListEndAt("events", 5, behind) })
+}
+
+// endReadBehindTheLake replays lakeRetainedFrom10's partition below 20, read up to
+// there (Config.EndRead), while install has the broker list the log behind (what
+// says how) until behind returns false: ErrTailUnavailable; then all 20 events, none
+// missing, history held from 0.
+func endReadBehindTheLake(t *testing.T, what string, install func(b *kafkatest.Broker, behind func() bool)) {
+	t.Helper()
 	b, lake, r := lakeRetainedFrom10(t)
 	var behind atomic.Bool
 	behind.Store(true)
-	b.ListEndAt("events", 5, behind.Load)
+	install(b, behind.Load)
 	cfg := backtest.Config{Lake: lake, Brokers: []string{b.Addr}, EndRead: true}
 	if h, err := backtest.PartitionState(context.Background(), cfg, r, 0, 20, func(int64, time.Time, window.Crossing) {}); !errors.Is(err, backtest.ErrTailUnavailable) {
-		t.Fatalf("read up to 20, the lake holding 10-19, Kafka listing its log ending at 5: err %v, history %+v; want ErrTailUnavailable", err, h)
+		t.Fatalf("read up to 20, the lake holding 10-19, %s: err %v, history %+v; want ErrTailUnavailable", what, err, h)
+	} else {
+		t.Logf("%s: %v", what, err)
 	}
 	behind.Store(false)
 	if h, err := backtest.PartitionState(context.Background(), cfg, r, 0, 20, func(int64, time.Time, window.Crossing) {}); err != nil || h.Matches != 20 || len(h.Missing) != 0 || h.HeldFrom != 0 {

@@ -76,8 +76,9 @@ type Config struct {
 	// every offset below end exists, or existed until retention deleted it. Kafka
 	// listing the partition's log as ending below end (or, where the lake holds the
 	// offsets up to end, below the lake's first offset, its head being read from
-	// Kafka), or not listing the partition, is then Kafka behind its readers (a broker
-	// just restarted, a leader newly elected), and PartitionState fails with
+	// Kafka), or not listing the partition (unless the lake holds every offset below
+	// end from 0 on, nothing being read from Kafka), is then Kafka behind its readers
+	// (a broker just restarted, a leader newly elected), and PartitionState fails with
 	// ErrTailUnavailable, for the caller to retry, where it would take those offsets
 	// for not written yet and return a state without them. Without it (a by-hand
 	// replay, or an end that was listed, not read) history is read up to what the log
@@ -642,16 +643,23 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 // offset (st.Earliest; inLake: the lake has the partition). They exist, as the read
 // or the lake's archive of later offsets shows: the listing is behind (a broker just
 // restarted, a leader newly elected), and a state without them was handed over, its
-// history cut short without a word. Nil when the listing holds what is needed.
+// history cut short without a word. Nil when the listing holds what is needed: a
+// partition not listed too, when the lake holds every offset below end from 0 on, for
+// nothing is then read from Kafka, and failing would only stall the caller's retries
+// until Kafka lists it.
 func listedBehind(topic string, p int32, end, from int64, st lakehouse.PartitionState, inLake bool, log span, ok bool) error {
-	if !ok {
+	head := min(st.Earliest, end)
+	if !ok && (from < end || !inLake || head > 0) {
 		return fmt.Errorf("%w: Kafka does not list partition %d of %s, read up to offset %d", ErrTailUnavailable, p, topic, end)
+	}
+	if !ok {
+		return nil
 	}
 	if from < end && log.to < end {
 		return fmt.Errorf("%w: Kafka lists partition %d of %s as ending at offset %d, below offset %d up to which it was read: offsets %d-%d are not listed yet",
 			ErrTailUnavailable, p, topic, log.to, end, max(from, log.to), end-1)
 	}
-	if head := min(st.Earliest, end); from >= end && inLake && log.from < head && log.to < head {
+	if from >= end && inLake && log.from < head && log.to < head {
 		return fmt.Errorf("%w: Kafka lists partition %d of %s as ending at offset %d, below the lake's first offset %d: offsets %d-%d are not listed yet",
 			ErrTailUnavailable, p, topic, log.to, st.Earliest, log.to, head-1)
 	}
