@@ -85,10 +85,12 @@ type Config struct {
 	// CommitInterval is how often the offsets of alerts delivered (or recorded
 	// undelivered) are committed. Default 200ms.
 	CommitInterval time.Duration
-	// ShutdownTimeout bounds the writing of the undelivered records of the muted
-	// firings sent as their mutes ended that a stop (or a partition's move) cut short:
-	// no restart sends them (unsent.go). Default DefaultShutdownTimeout; live passes
-	// its --shutdown-timeout, `hindsight notify` its own.
+	// ShutdownTimeout bounds, each apart, the steps of a stop: the last offset commit
+	// (what it does not commit a restart re-delivers), the writing of the undelivered
+	// records of the muted firings sent as their mutes ended that a stop (or a
+	// partition's move) cut short (no restart sends them: unsent.go), and leaving the
+	// group (closeClient). Default DefaultShutdownTimeout; live passes its
+	// --shutdown-timeout, `hindsight notify` its own.
 	ShutdownTimeout time.Duration
 	// SessionTimeout and InstanceID are the consumer group's (kgo's defaults).
 	SessionTimeout time.Duration
@@ -546,8 +548,10 @@ func (s *Stage) consume(ctx context.Context) error {
 	}()
 	defer func() {
 		<-commitDone
-		// A last commit of what was handled, on a fresh context: ctx is done.
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// A last commit of what was handled, on a fresh context: ctx is done. Bounded
+		// by the shutdown timeout, as the stop is: past it, a restart re-delivers what
+		// the commit would have covered.
+		cctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		defer cancel()
 		s.commit(cctx, nil)
 	}()
