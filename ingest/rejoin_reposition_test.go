@@ -106,37 +106,7 @@ func rejoinAsNewMember(t *testing.T, group string, expired func(b *kafkatest.Bro
 	})
 	poll.Until(t, 30*time.Second, "both partitions' events handled", func() bool { return h.total.Load() == 6 })
 
-	adm := kadm.NewClient(b.Client(t))
-	members := func() []string {
-		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer dcancel()
-		gs, err := adm.DescribeGroups(dctx, group)
-		if err != nil {
-			return nil
-		}
-		var ids []string
-		for _, m := range gs[group].Members {
-			ids = append(ids, m.MemberID)
-		}
-		return ids
-	}
-	var former atomic.Value
-	poll.Until(t, 30*time.Second, "the consumer to be the group's one member", func() bool {
-		ids := members()
-		if len(ids) == 1 {
-			former.Store(ids[0])
-		}
-		return len(ids) == 1
-	})
-	b.Cluster.ControlKey(int16(kmsg.Heartbeat), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		hb := req.(*kmsg.HeartbeatRequest)
-		b.Cluster.KeepControl()
-		if hb.Group != group || hb.MemberID != former.Load().(string) {
-			return nil, nil, false
-		}
-		return hb.ResponseKind(), nil, true
-	})
-	poll.Until(t, 30*time.Second, "the group to drop the member whose heartbeats it no longer hears", func() bool { return len(members()) == 0 })
+	b.ExpireSoleMember(t, group, 30*time.Second)
 	if expired != nil {
 		expired(b)
 	}

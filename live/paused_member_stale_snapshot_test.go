@@ -21,7 +21,6 @@ import (
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestPausedMemberDoesNotRewindItsLostPartitions: a member paused (SIGSTOP: a long GC
@@ -80,27 +79,13 @@ func pausedMember(t *testing.T, seed uint64, commitFirst bool) {
 		c.NoNotify = true
 	}
 	a, stopA := livetest.StartLive(t, b, cfg)
-	adm := kadm.NewClient(b.Client(t))
-	members := func() []string {
-		var ids []string
-		if gs, err := adm.DescribeGroups(context.Background(), group); err == nil {
-			for _, m := range gs[group].Members {
-				ids = append(ids, m.MemberID)
-			}
-		}
-		return ids
-	}
 	waitEventsGroupSettled(t, b, group, 1)
-	survivorID := members()[0]
+	survivorID := b.GroupMembers(t, group)[0]
 	var pausedID atomic.Value
 	var fake atomic.Bool
-	b.Cluster.ControlKey(int16(kmsg.Heartbeat), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		hb := req.(*kmsg.HeartbeatRequest)
-		if id, _ := pausedID.Load().(string); !fake.Load() || hb.Group != group || hb.MemberID != id {
-			return nil, nil, false
-		}
-		b.Cluster.KeepControl()
-		return hb.ResponseKind(), nil, true
+	b.HideHeartbeats(group, func(member string) bool {
+		id, _ := pausedID.Load().(string)
+		return fake.Load() && member == id
 	})
 
 	child := exec.Command(os.Args[0], "-test.run=^TestKilledMemberHelper$", "-test.v")
@@ -165,7 +150,7 @@ func pausedMember(t *testing.T, seed uint64, commitFirst bool) {
 	livetest.ProduceEvents(t, b, gen, 200)
 	poll.Until(t, wait, "the member to be paused to handle part of the batch", func() bool { return childSeen.Load() > before })
 	waitEventsGroupSettled(t, b, group, 2)
-	for _, id := range members() {
+	for _, id := range b.GroupMembers(t, group) {
 		if id != survivorID {
 			pausedID.Store(id)
 		}

@@ -1,13 +1,11 @@
 package live_test
 
 import (
-	"context"
 	"maps"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -47,37 +45,7 @@ func TestRejoinWhoseOffsetsCannotBeReadStopsTheDaemon(t *testing.T) {
 	history := livetest.ProduceEvents(t, b, gen, 300)
 	waitCommitted(t, b, a, "before the session expires")
 
-	adm := kadm.NewClient(b.Client(t))
-	members := func() []string {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		gs, err := adm.DescribeGroups(ctx, group)
-		if err != nil {
-			return nil
-		}
-		var ids []string
-		for _, m := range gs[group].Members {
-			ids = append(ids, m.MemberID)
-		}
-		return ids
-	}
-	var former atomic.Value
-	poll.Until(t, wait, "the daemon to be the events group's one member", func() bool {
-		ids := members()
-		if len(ids) == 1 {
-			former.Store(ids[0])
-		}
-		return len(ids) == 1
-	})
-	b.Cluster.ControlKey(int16(kmsg.Heartbeat), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		b.Cluster.KeepControl()
-		hb := req.(*kmsg.HeartbeatRequest)
-		if hb.Group != group || hb.MemberID != former.Load().(string) {
-			return nil, nil, false
-		}
-		return hb.ResponseKind(), nil, true
-	})
-	poll.Until(t, wait, "the group to drop the member whose heartbeats it no longer hears", func() bool { return len(members()) == 0 })
+	b.ExpireSoleMember(t, group, wait)
 	var refusing atomic.Bool
 	refusing.Store(true)
 	b.Cluster.ControlKey(int16(kmsg.OffsetFetch), func(req kmsg.Request) (kmsg.Response, error, bool) {

@@ -247,6 +247,71 @@ func Transact(t testing.TB, cl *kgo.Client, end kgo.TransactionEndTry, recs ...*
 	}
 }
 
+// GroupMembers is the member ids of group as the broker describes it, nil while the
+// group cannot be described (callers poll it, from before the group exists). Its
+// client is closed on return, as Produce's, for callers that poll it.
+func (b *Broker) GroupMembers(t testing.TB, group string) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.DisableClientMetrics())
+	if err != nil {
+		t.Fatalf("kafkatest: client: %v", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	gs, err := kadm.NewClient(cl).DescribeGroups(ctx, group)
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, m := range gs[group].Members {
+		ids = append(ids, m.MemberID)
+	}
+	return ids
+}
+
+// HideHeartbeats answers every heartbeat of group's member id for which hidden
+// returns true as if its session stood, and keeps it from the group: the group's
+// session of the member expires while its client believes the session stands (as a
+// member paused past its session, whose heartbeats resume before it learns of the
+// expiry), so the member learns of it from another request, such as its offset
+// commit. hidden is asked on each heartbeat, so the member may be named, and the
+// hiding ended, after the call.
+func (b *Broker) HideHeartbeats(group string, hidden func(member string) bool) {
+	c := b.Cluster
+	c.ControlKey(int16(kmsg.Heartbeat), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		hb := req.(*kmsg.HeartbeatRequest)
+		if hb.Group != group || !hidden(hb.MemberID) {
+			return nil, nil, false
+		}
+		return hb.ResponseKind(), nil, true
+	})
+}
+
+// ExpireSoleMember waits until group has one member, hides that member's heartbeats
+// for good (HideHeartbeats) and waits until the group has dropped it, each wait up to
+// timeout, and returns the member's id: its client still believes its session stands.
+func (b *Broker) ExpireSoleMember(t testing.TB, group string, timeout time.Duration) string {
+	t.Helper()
+	var id string
+	// Every 50ms, not poll.Until's 10ms: each look is a client and a request.
+	if !poll.WithinEvery(timeout, 50*time.Millisecond, func() bool {
+		ids := b.GroupMembers(t, group)
+		if len(ids) == 1 {
+			id = ids[0]
+		}
+		return len(ids) == 1
+	}) {
+		t.Fatalf("kafkatest: timed out after %v waiting for group %s to have one member", timeout, group)
+	}
+	b.HideHeartbeats(group, func(member string) bool { return member == id })
+	if !poll.WithinEvery(timeout, 50*time.Millisecond, func() bool { return len(b.GroupMembers(t, group)) == 0 }) {
+		t.Fatalf("kafkatest: timed out after %v waiting for group %s to drop member %s, whose heartbeats it no longer hears", timeout, group, id)
+	}
+	return id
+}
+
 // adminQuery runs one admin query on b within 10 seconds and returns its answer,
 // failing t with what it was doing if the query or the answer says an error: the
 // offset queries above.
