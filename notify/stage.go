@@ -463,7 +463,7 @@ func (s *Stage) closeClient() {
 		return
 	case <-t.C:
 	}
-	s.log.Warn("leaving the alerts consumer group did not end within the shutdown timeout (a rebalance under way that the broker has not answered): the client is closed without leaving, and the group hands this member's partitions on once its session times out",
+	s.log.Warn("leaving the alerts consumer group did not end within the shutdown timeout (a rebalance, or a request of the group, that the broker has not answered): the client is closed without leaving, and the group hands this member's partitions on once its session times out",
 		"group", s.cfg.Group, "shutdown_timeout", s.cfg.ShutdownTimeout)
 	s.clCancel()
 	<-closed
