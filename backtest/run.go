@@ -306,7 +306,11 @@ func (r *runner) readLost(ctx context.Context, rp *window.Replay, p int32, f lak
 	gone := "lake file " + f.Path + " is missing from the bucket"
 	log, ok := r.logs[p]
 	if !ok {
-		r.lost = append(r.lost, contract.MissingRange{Partition: p, From: lo, To: hi - 1, Reason: gone + ", and no Kafka brokers to read its offsets from"})
+		why := ", and no Kafka brokers to read its offsets from"
+		if len(r.cfg.Brokers) > 0 {
+			why = ", and Kafka does not list its partition"
+		}
+		r.lost = append(r.lost, contract.MissingRange{Partition: p, From: lo, To: hi - 1, Reason: gone + why})
 		return nil
 	}
 	if lo < log.from {
@@ -582,11 +586,15 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 				return nil, err
 			}
 		}
-		if !ok {
-			log = span{end, end} // not listed: Kafka holds none of it
+		logs = map[int32]span{}
+		if ok {
+			logs[p] = log
+		} else {
+			// Not listed: Kafka gives none of it (a lost file's offsets are said
+			// missing for that, not for a log start and retention never seen).
+			log = span{end, end}
 		}
 		rd = readsOf(snap, p, log, end)
-		logs = map[int32]span{p: log}
 		switch {
 		case !inLake && ok:
 			// History starts where Kafka's log does: below, retention dropped it before
