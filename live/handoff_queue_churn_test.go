@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/promtest"
@@ -61,10 +62,21 @@ func TestReplacedVersionsLeaveTheHandoffQueue(t *testing.T) {
 		t.Fatalf("%d active rule versions, want %d", got, want)
 	}
 	// One partition, two active versions: the held one's job runs, churn's latest waits.
-	for _, v := range d.Rules() {
-		if v.Key().String() == "*/churn" && (len(v.Backfill) != 1 || v.Backfill[0].QueuePosition != 1) {
-			t.Errorf("/v1/rules shows churn's hand-off %+v; want one job, first in the queue (queue_position 1): nothing else waits", v.Backfill)
+	// A version is published before its partition takes it up and queues its job (a CI
+	// race pass read churn's hand-off with queue_position 0, not queued yet): wait for
+	// the job to be queued, then see where.
+	var churn []contract.BackfillProgress
+	poll.Within(30*time.Second, func() bool {
+		for _, v := range d.Rules() {
+			if v.Key().String() == "*/churn" {
+				churn = v.Backfill
+				return len(churn) == 1 && churn[0].QueuePosition != 0
+			}
 		}
+		return false
+	})
+	if len(churn) != 1 || churn[0].QueuePosition != 1 {
+		t.Errorf("/v1/rules shows churn's hand-off %+v; want one job, first in the queue (queue_position 1): nothing else waits", churn)
 	}
 	queued, running := gauge("hindsight_backfills_queued"), gauge("hindsight_backfills_running")
 	if queued != 1 || running != 2 {
