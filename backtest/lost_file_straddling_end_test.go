@@ -25,18 +25,8 @@ import (
 func TestPartitionStateLostFileStraddlingEnd(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	recs := produceHistory(t, b, 1500)
-	lake, dir := livetest.Archive(t, b, recs)
+	b, lake, dir, files := archivedPartition0(t)
 	r := parseRules(t)[0]
-	snap, err := lake.Snapshot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := snap.Files(lakehouse.Filter{Partitions: []int32{0}})
-	if len(files) < 3 {
-		t.Fatalf("partition 0 has %d files, want 3 or more", len(files))
-	}
 	lost := files[len(files)/2]
 	end := (lost.StartOffset + lost.EndOffset) / 2
 	cfg := backtest.Config{Lake: lake, Brokers: []string{b.Addr}}
@@ -63,4 +53,22 @@ func TestPartitionStateLostFileStraddlingEnd(t *testing.T) {
 		t.Errorf("below offset %d, with %s (offsets %d-%d) lost: %d matches, crossings %v, missing %+v; the intact lake's: %d matches, crossings %v",
 			end, lost.Path, lost.StartOffset, lost.EndOffset, h.Matches, crossings, h.Missing, intact.Matches, intactCrossings)
 	}
+}
+
+// archivedPartition0 is a broker with 1,500 events of history over 2 partitions, all
+// archived to a lake in dir, and partition 0's files in it, 3 or more, for a test to
+// lose one of.
+func archivedPartition0(t *testing.T) (*kafkatest.Broker, *lakehouse.Lake, string, []lakehouse.FileEntry) {
+	t.Helper()
+	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
+	lake, dir := livetest.Archive(t, b, produceHistory(t, b, 1500))
+	snap, err := lake.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := snap.Files(lakehouse.Filter{Partitions: []int32{0}})
+	if len(files) < 3 {
+		t.Fatalf("partition 0 has %d files, want 3 or more", len(files))
+	}
+	return b, lake, dir, files
 }

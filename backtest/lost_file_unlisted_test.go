@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/backtest"
-	"github.com/hindsightdev/hindsight/internal/kafkatest"
-	"github.com/hindsightdev/hindsight/lakehouse"
-	"github.com/hindsightdev/hindsight/live/livetest"
 	"github.com/hindsightdev/hindsight/window"
 )
 
@@ -23,18 +20,8 @@ import (
 func TestPartitionStateLostFileOfAnUnlistedPartition(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2})
-	recs := produceHistory(t, b, 1500)
-	lake, dir := livetest.Archive(t, b, recs)
+	b, lake, dir, files := archivedPartition0(t)
 	r := parseRules(t)[0]
-	snap, err := lake.Snapshot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := snap.Files(lakehouse.Filter{Partitions: []int32{0}})
-	if len(files) < 3 {
-		t.Fatalf("partition 0 has %d files, want 3 or more", len(files))
-	}
 	lost := files[len(files)/2]
 	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(lost.Path))); err != nil {
 		t.Fatal(err)

@@ -10,10 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/poll"
-	"github.com/hindsightdev/hindsight/internal/testlog"
-	"github.com/hindsightdev/hindsight/notify"
 )
 
 // TestStopWithCommitHeldIsBoundedByShutdownTimeout: the broker answers none of the
@@ -25,14 +22,7 @@ func TestStopWithCommitHeldIsBoundedByShutdownTimeout(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
 	const group = "notify-held-commit"
-	st, err := notify.New(notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group,
-		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, ShutdownTimeout: 200 * time.Millisecond, Logger: testlog.New(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := boundedStopStage(t, b, group)
 
 	// Every OffsetCommit of the group is handled with no response: franz-go waits for
 	// one until its context ends (or its read timeout, far past the test). Not

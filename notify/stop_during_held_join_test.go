@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/testlog"
 	"github.com/hindsightdev/hindsight/notify"
@@ -27,14 +28,7 @@ func TestStopDuringHeldJoinIsBounded(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
 	const group = "notify-held-join"
-	st, err := notify.New(notify.Config{
-		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group,
-		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
-		CommitInterval: 50 * time.Millisecond, ShutdownTimeout: 200 * time.Millisecond, Logger: testlog.New(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := boundedStopStage(t, b, group)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -90,4 +84,19 @@ func TestStopDuringHeldJoinIsBounded(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the stage's stop was still waiting 20 s after its context ended, its shutdown timeout 200ms: Run waits for the JoinGroup the broker holds")
 	}
+}
+
+// boundedStopStage is a stage of group on b, its shutdown timeout 200ms: the bound
+// the stop tests hold its stop to while the broker leaves a request unanswered.
+func boundedStopStage(t *testing.T, b *kafkatest.Broker, group string) *notify.Stage {
+	t.Helper()
+	st, err := notify.New(notify.Config{
+		Kafka: ingest.KafkaConfig{Brokers: []string{b.Addr}}, Group: group,
+		Sender:         notify.SenderConfig{Timeout: 5 * time.Second, MaxAttempts: 1, AllowPrivate: true},
+		CommitInterval: 50 * time.Millisecond, ShutdownTimeout: 200 * time.Millisecond, Logger: testlog.New(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
