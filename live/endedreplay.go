@@ -20,8 +20,12 @@ import (
 // and any remembered ended version may have run, or the version ends here before this
 // process has caught up with where the killed one may have got, or while its hand-off
 // (a recount) is still being computed. Which events the killed process
-// reached, nothing records: the log's end when the partition was restored (or,
-// without a snapshot, assigned) bounds them.
+// reached, nothing records: the log's last stable offset when the partition was
+// restored (or, without a snapshot, assigned) bounds them. Not the log's end (the high
+// watermark): reading committed, that process read nothing of a transaction still
+// open then, nor after its first record; taken to the end, a replay held back until
+// such a transaction committed read its events and resolved incidents no process had
+// fired (TestEndedReplayEndsAtTheLastStableOffset).
 // So the version's history is replayed up to that end (as a hand-off replays it: the
 // lake, then Kafka), and every incident it opens at or above the offset from which
 // such alerts may have been sent is resolved: as it closes in the replay, or at the
@@ -100,8 +104,8 @@ func (d *Daemon) unheldReplays(vs []*controls.Version, start, end int64, startKn
 
 // inheritWithoutSnapshot takes over partition p, whose state no snapshot restored, at
 // the group's committed offset at, with backfill on: an earlier process of the group
-// counted it, perhaps killed after the commit, up to the log's end (end, when known),
-// and with no snapshot nothing says which versions it ran. Every ended version the
+// counted it, perhaps killed after the commit, up to the log's last stable offset (end,
+// when known), and with no snapshot nothing says which versions it ran. Every ended version the
 // registry remembers may have fired there and been replaced or deleted since, its
 // incidents left open at the receivers: each is replayed (from the log's start, the
 // version's start there not being known; TestNoSnapshotsVersionEndedWhileDownResolves).
@@ -150,12 +154,12 @@ func (d *Daemon) runEndedReplay(j *handoffJob) {
 	ar, pb := j.ar, j.pb
 	pb.attempts.Add(1)
 	cfg := d.historyOf(ar, pb.start)
-	// Not EndRead, as a hand-off's replay is: pb.end may be the log's end listed at the
-	// restore (p.restoredEnd, the high watermark), which counts records of transactions
-	// still open, past the last stable offset Kafka's listing ends at here; an end that
-	// was read would have this replay wait for them (a hung one, for its timeout), the
-	// partition's snapshots held back meanwhile. Records past the last stable offset
-	// were not readable by the process whose alerts it resolves.
+	// Not EndRead, as a hand-off's replay is: pb.end may be the last stable offset listed
+	// at the restore (p.restoredEnd), not an offset read, and a Kafka listing behind it
+	// (a leader newly elected) is no reason to hold the replay, and the partition's
+	// snapshots, back; the replay then reads what the log lists. Nor does it wait for
+	// an open transaction: Kafka's listing here ends at the last stable offset too
+	// (TestEndedReplayEndsAtTheLastStableOffset, "aborted").
 	// Only the incidents opened from replayFrom may be another process's to resolve:
 	// those opened below are silent, so that the state resolves those alone.
 	cfg.SilentBelow = pb.replayFrom

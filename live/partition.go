@@ -107,12 +107,12 @@ type partition struct {
 	// incidents a killed process may have opened (endedreplay.go); while any runs, no
 	// snapshot is stored, so that a crash meanwhile restores one that owes them again.
 	endedReplays map[*controls.Version]*pendingBackfill
-	// restoredEnd is the log's end when this process restored the partition from a
-	// snapshot, or took it over at the group's committed offset without one, with
-	// backfill (0: neither): a process before it, killed, may have evaluated the
-	// events between the snapshot (the commit) and there with the versions this one
-	// inherited (restored, or adopted by its first reconcile), and sent alerts nothing
-	// here holds.
+	// restoredEnd is the log's last stable offset when this process restored the
+	// partition from a snapshot, or took it over at the group's committed offset
+	// without one, with backfill (0: neither): a process before it, killed, may have
+	// evaluated the events between the snapshot (the commit) and there with the
+	// versions this one inherited (restored, or adopted by its first reconcile), and
+	// sent alerts nothing here holds; reading committed, it read none past there.
 	restoredEnd int64
 	inherited   map[*controls.Version]bool
 	// topicID is Kafka's id of the events topic whose events the partition counts

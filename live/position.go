@@ -40,7 +40,7 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 			}
 			out[pid] = p.next
 		case c >= 0:
-			d.inheritWithoutSnapshot(p, c, ends[pid].end)
+			d.inheritWithoutSnapshot(p, c, ends[pid].stable)
 		default:
 			unknown = append(unknown, pid)
 		}
@@ -73,9 +73,9 @@ func (d *Daemon) ResumeAt(committed map[int32]int64) map[int32]int64 {
 
 // inheritedEnds is the log's bounds of the partitions of committed that resume at the
 // group's committed offset without a snapshot, when backfill replays what an earlier
-// owner may have left open up to the log's end (inheritWithoutSnapshot); none when
-// it does not, or the listing fails (logBounds logs it): the replays then end at the
-// committed offset.
+// owner may have left open up to the log's last stable offset
+// (inheritWithoutSnapshot); none when it does not, or the listing fails (logBounds
+// logs it): the replays then end at the committed offset.
 func (d *Daemon) inheritedEnds(committed map[int32]int64) map[int32]logBound {
 	if d.bf == nil {
 		return nil

@@ -226,7 +226,8 @@ type logBound struct {
 	start, end int64
 	// stable is the last stable offset: events from it on may be of a transaction still
 	// open, which a consumer reading committed reads when it ends (docs/architecture.md,
-	// "Transactions"). A start at the log's end starts here.
+	// "Transactions"). A start at the log's end starts here, and so does what no
+	// earlier owner could have read (p.restoredEnd).
 	stable int64
 	// topicID is Kafka's id of the events topic (zeros: unknown): a snapshot of a topic
 	// deleted and made again has another, though its offset may fit the new log.
@@ -556,7 +557,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 					}
 					p.endIncidents(d, ended, ws, h.Next)
 				}
-				if end := bounds[pid].end; d.bf != nil && (end > h.Next || sr.Pending) {
+				if end := bounds[pid].stable; d.bf != nil && (end > h.Next || sr.Pending) {
 					replays = append(replays, endedReplay{ar: ended, start: sr.Start, from: from, end: end})
 				}
 				continue
@@ -594,7 +595,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 		}
 		if h.ControlsKnown {
 			unnamed := slices.DeleteFunc(d.rules.EndedAfter(h.Controls), func(v *controls.Version) bool { return named[v] })
-			replays = append(replays, d.unheldReplays(unnamed, h.Next, bounds[pid].end, true)...)
+			replays = append(replays, d.unheldReplays(unnamed, h.Next, bounds[pid].stable, true)...)
 		}
 		// What remains of the body once counters (2+ bytes each) are taken out bounds
 		// the names' bytes.
@@ -621,7 +622,7 @@ func (d *Daemon) partitionFromSnapshot(pid int32, data []byte, bounds map[int32]
 	p.counts.reindexCells(1)
 	d.markRestoredOver(p, held)
 	p.next = h.Next
-	p.restoredEnd = bounds[pid].end
+	p.restoredEnd = bounds[pid].stable
 	p.topicID = h.TopicID
 	if id := bounds[pid].topicID; id != ([16]byte{}) {
 		p.topicID = id
