@@ -86,7 +86,6 @@ func TestKilledBeforeTheFirstControlsSnapshotIsResolved(t *testing.T) {
 			t.Parallel()
 			b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 			state := t.TempDir()
-			saved := filepath.Join(t.TempDir(), "saved")
 			lake := "file://" + t.TempDir()
 			conf := func(c *live.Config) {
 				c.Group, c.StateURL, c.LakeURL = "killedfirst", "file://"+state, lake
@@ -99,30 +98,10 @@ func TestKilledBeforeTheFirstControlsSnapshotIsResolved(t *testing.T) {
 			const js = `{"id":"bursts","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"login.failed"},
 			  "group_by":["$.user"],"window":{"size":"10s"},"time":"$.ts","threshold":2,"alert":{"resolve":true,"suppress":"1h"}}`
 
-			d, stop := livetest.StartLive(t, b, conf)
-			poll.Until(t, wait, "the initial snapshot stored", func() bool {
-				st := d.State()
-				return len(st.Partitions) == 1 && st.Partitions[0].LastSnapshot != nil
+			fired := firesThenKilledToInitialSnapshot(t, b, conf, state, func(d *live.Daemon) {
+				b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, js)))
+				waitActive(t, d, []string{js})
 			})
-			if err := os.CopyFS(saved, os.DirFS(state)); err != nil {
-				t.Fatal(err)
-			}
-			b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, js)))
-			waitActive(t, d, []string{js})
-			b.Produce(t, loginFailed("u", 1), loginFailed("u", 2)) // bursts fires for u
-			fired := alertsOn(t, b, 1)
-			if fired[0].Status != contract.StatusFiring {
-				t.Fatalf("first alert %+v, want bursts firing", fired[0])
-			}
-			stop()
-			<-d.Done()
-			// Killed before its next snapshot: the initial one is the newest.
-			if err := os.RemoveAll(state); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.CopyFS(state, os.DirFS(saved)); err != nil {
-				t.Fatal(err)
-			}
 			b.Produce(t, livetest.Delete(t, rule.Key{Scope: "*", ID: "bursts"}))
 
 			d2, _ := livetest.StartLive(t, b, conf)
@@ -136,11 +115,47 @@ func TestKilledBeforeTheFirstControlsSnapshotIsResolved(t *testing.T) {
 			if n != 2 {
 				t.Fatalf("%d alert records, want bursts' firing and its resolve: the firing alert the killed process sent stays open", n)
 			}
-			if a := alertsOn(t, b, 2)[1]; a.Status != contract.StatusResolved || a.AlertID != fired[0].AlertID {
-				t.Errorf("second alert %+v, want the resolve of %s", a, fired[0].AlertID)
+			if a := alertsOn(t, b, 2)[1]; a.Status != contract.StatusResolved || a.AlertID != fired.AlertID {
+				t.Errorf("second alert %+v, want the resolve of %s", a, fired.AlertID)
 			}
 		})
 	}
+}
+
+// firesThenKilledToInitialSnapshot runs a daemon of conf on b, one partition, whose
+// state store is directory state, until its initial snapshot is stored; then calls
+// then (nil: none), has the windowed rule bursts fire for user u (failed logins at
+// seconds 1 and 2) and stops the daemon, putting the store back as it was at that
+// snapshot: as if the process was killed before its next one. It returns the firing
+// alert.
+func firesThenKilledToInitialSnapshot(t *testing.T, b *kafkatest.Broker, conf func(*live.Config), state string, then func(d *live.Daemon)) contract.Alert {
+	t.Helper()
+	saved := filepath.Join(t.TempDir(), "saved")
+	d, stop := livetest.StartLive(t, b, conf)
+	poll.Until(t, wait, "the initial snapshot stored", func() bool {
+		st := d.State()
+		return len(st.Partitions) == 1 && st.Partitions[0].LastSnapshot != nil
+	})
+	if err := os.CopyFS(saved, os.DirFS(state)); err != nil {
+		t.Fatal(err)
+	}
+	if then != nil {
+		then(d)
+	}
+	b.Produce(t, loginFailed("u", 1), loginFailed("u", 2)) // bursts fires for u
+	fired := alertsOn(t, b, 1)
+	if fired[0].Status != contract.StatusFiring || fired[0].RuleID != "bursts" {
+		t.Fatalf("first alert %+v, want bursts firing", fired[0])
+	}
+	stop()
+	<-d.Done()
+	if err := os.RemoveAll(state); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(state, os.DirFS(saved)); err != nil {
+		t.Fatal(err)
+	}
+	return fired[0]
 }
 
 // TestMadeAndDeletedInOneFetchIsNotReplayed: as TestDeletedBeforeItsEventsIsNotReplayed,
