@@ -105,10 +105,11 @@ func (d *Daemon) unheldReplays(vs []*controls.Version, start, end int64, startKn
 // inheritWithoutSnapshot takes over partition p, whose state no snapshot restored, at
 // the group's committed offset at, with backfill on: an earlier process of the group
 // counted it, perhaps killed after the commit, up to the log's last stable offset (end,
-// when known), and with no snapshot nothing says which versions it ran. Every ended version the
-// registry remembers may have fired there and been replaced or deleted since, its
-// incidents left open at the receivers: each is replayed (from the log's start, the
-// version's start there not being known; TestNoSnapshotsVersionEndedWhileDownResolves).
+// when known), and with no snapshot nothing says which versions it ran. Every ended
+// version the registry remembers may have fired there and been replaced or deleted
+// since, its incidents left open at the receivers: each is replayed (from the log's
+// start, the version's start there not being known;
+// TestNoSnapshotsVersionEndedWhileDownResolves).
 // The versions its first reconcile adopts are recounts, inherited up to end as on a
 // restored partition. The caller holds p's lock; p has adopted no set yet.
 func (d *Daemon) inheritWithoutSnapshot(p *partition, at, end int64) {
