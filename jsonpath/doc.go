@@ -20,7 +20,11 @@
 //     the byte offset, never a panic. What is lazy: nothing is decoded at Reset.
 //     Strings and numbers are decoded only when a selected Value is read or
 //     compared (escaped strings through sonic's unquote), and member lookups on a
-//     document are memoized, so paths sharing a prefix resolve it once. Evaluation
+//     document are memoized, so paths sharing a prefix resolve it once. A fixed
+//     list of paths evaluated over a stream (a rule set's) goes through a Resolver:
+//     their name/index prefixes are a trie (Prefixes), each node found once per
+//     document, and the members an object's paths name found in one pass over the
+//     object, rather than one scan of it per path. Evaluation
 //     walks the index, never rescanning bytes. (The validation pass has to read
 //     every byte anyway; building the index in that pass measured cheaper than
 //     sonic's validator followed by sonic's lazy AST, see BenchmarkEvent.)

@@ -83,9 +83,16 @@ func (p *Path) evalSimple(d *Document, dst []Value) []Value {
 			return dst
 		}
 	}
+	return p.appendSimple(d, n, dst)
+}
+
+// appendSimple appends what simple path p selects once its steps have led to tape
+// index n: n's value, or with a final wildcard n's children.
+func (p *Path) appendSimple(d *Document, n int32, dst []Value) []Value {
 	if len(p.steps) == len(p.segs) {
 		return append(dst, d.value(n))
 	}
+	nodes := d.nodes
 	end := nodes[n].next
 	switch nodes[n].kind {
 	case KindArray:

@@ -10,11 +10,11 @@ import (
 // Matcher holds the per-event scratch space for matching against one Set. It is not safe
 // for concurrent use.
 type Matcher struct {
-	s        *Set
-	gen      uint32
-	pathGen  []uint32 // by path id: shared by the global and the customer's index
-	pathVals [][]jsonpath.Value
-	doc      *jsonpath.Document
+	s   *Set
+	gen uint32
+	// res evaluates paths by path id, each once an event: shared by the global and
+	// the customer's index.
+	res *jsonpath.Resolver
 	// global is the scratch of the global index; own that of the event's customer's,
 	// sized for the largest customer index met so far.
 	global, own scopeScratch
@@ -64,11 +64,7 @@ func (sc *scopeScratch) clear() {
 // NewMatcher returns scratch space for matching events against s. It costs time linear
 // in s's paths and global rules, not in customers' rules.
 func (s *Set) NewMatcher() *Matcher {
-	m := &Matcher{
-		s:        s,
-		pathGen:  make([]uint32, len(s.paths)),
-		pathVals: make([][]jsonpath.Value, len(s.paths)),
-	}
+	m := &Matcher{s: s, res: s.prefix.NewResolver(s.paths, s.node)}
 	m.global.fit(s.global)
 	return m
 }
@@ -80,12 +76,11 @@ func (m *Matcher) Set() *Set { return m.s }
 func (m *Matcher) Match(customer string, doc *jsonpath.Document, dst []*Rule) []*Rule {
 	m.gen++
 	if m.gen == math.MaxUint32 { // wrap: forget every stamp rather than trust a stale one
-		clear(m.pathGen)
 		m.global.clear()
 		m.own.clear()
 		m.gen = 1
 	}
-	m.doc = doc
+	m.res.Begin(doc)
 	// The global scratch was fitted by NewMatcher; without customer rules, the customer
 	// is not even hashed.
 	dst = m.matchScope(&m.global, m.s.global, dst)
@@ -95,7 +90,7 @@ func (m *Matcher) Match(customer string, doc *jsonpath.Document, dst []*Rule) []
 			dst = m.matchScope(&m.own, idx, dst)
 		}
 	}
-	m.doc = nil
+	m.res.Begin(nil)
 	return dst
 }
 
@@ -117,7 +112,7 @@ func (m *Matcher) collect(sc *scopeScratch, idx *scopeIndex) {
 	for g := range idx.eqGroups[:idx.anchored] {
 		grp := &idx.eqGroups[g]
 		decided := true
-		for _, v := range m.path(grp.path) {
+		for _, v := range m.res.Values(grp.path) {
 			k, ok := keyOf(v)
 			if !ok {
 				continue
@@ -161,7 +156,7 @@ func (m *Matcher) collect(sc *scopeScratch, idx *scopeIndex) {
 // satisfies. Bounds are sorted ascending: "value > bound" holds for a prefix of the
 // bounds, "value < bound" for a suffix.
 func (m *Matcher) collectRange(sc *scopeScratch, r *rangeIndex) {
-	for _, v := range m.path(r.path) {
+	for _, v := range m.res.Values(r.path) {
 		switch v.Kind() {
 		case jsonpath.KindNumber:
 			x := v.Num()
@@ -212,21 +207,13 @@ func (m *Matcher) consider(sc *scopeScratch, r int32) {
 	}
 }
 
-func (m *Matcher) path(p int32) []jsonpath.Value {
-	if m.pathGen[p] != m.gen {
-		m.pathGen[p] = m.gen
-		m.pathVals[p] = m.s.paths[p].Eval(m.doc, m.pathVals[p][:0])
-	}
-	return m.pathVals[p]
-}
-
 func (m *Matcher) leaf(sc *scopeScratch, idx *scopeIndex, l int32) bool {
 	ref := &idx.leaves[l]
 	if g := ref.eq; g >= 0 {
 		if sc.eqGen[g] != m.gen {
 			sc.eqGen[g] = m.gen
 			grp := &idx.eqGroups[g]
-			for _, v := range m.path(grp.path) {
+			for _, v := range m.res.Values(grp.path) {
 				if k, ok := keyOf(v); ok {
 					if e := grp.find(k); e != nil {
 						for _, hit := range e.leaves {
@@ -240,7 +227,7 @@ func (m *Matcher) leaf(sc *scopeScratch, idx *scopeIndex, l int32) bool {
 	}
 	if sc.leafGen[l] != m.gen {
 		sc.leafGen[l] = m.gen
-		sc.leafVal[l] = ref.leaf.test(m.path(ref.path))
+		sc.leafVal[l] = ref.leaf.test(m.res.Values(ref.path))
 	}
 	return sc.leafVal[l]
 }

@@ -18,6 +18,10 @@ type pathTable struct {
 	mu    sync.Mutex // held while building: Sets of one family may be derived concurrently
 	ids   map[string]int32
 	paths []*jsonpath.Path
+	// node is, by path id, the path's node in prefixes (-1: evaluated on its own), so
+	// that a Matcher finds a prefix its paths share ($.actor) once per event.
+	node     []int32
+	prefixes jsonpath.Prefixes
 	// built is the number of paths at the family's NewSet; With starts a new family once
 	// the table outgrows it (garbage paths would otherwise accumulate forever).
 	built int
@@ -39,6 +43,7 @@ func (t *pathTable) id(p *jsonpath.Path) int32 {
 	id := int32(len(t.paths))
 	t.ids[s] = id
 	t.paths = append(t.paths, p)
+	t.node = append(t.node, t.prefixes.Add(p))
 	t.stamp, t.group, t.rng = append(t.stamp, 0), append(t.group, -1), append(t.rng, -1)
 	return id
 }

@@ -65,6 +65,8 @@ type Set struct {
 	// far as this Set's indexes number paths; it is capped so that no append goes
 	// through it.
 	paths  []*jsonpath.Path
+	node   []int32 // the table's node as far as paths
+	prefix *jsonpath.PrefixView
 	table  *pathTable
 	global *scopeIndex // never nil; empty without global rules
 	scoped scopeMap
@@ -119,6 +121,8 @@ func compareIDs(a, b *Rule) int { return strings.Compare(a.ID, b.ID) }
 // seal finishes a Set built under s.table's lock.
 func (s *Set) seal() {
 	s.paths = slices.Clip(s.table.paths)
+	s.node = slices.Clip(s.table.node)
+	s.prefix = s.table.prefixes.View()
 	s.pool.New = func() any { return s.NewMatcher() }
 }
 
