@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hindsightdev/hindsight/backtest"
@@ -66,9 +67,10 @@ func (w *txnWriter) write(n int, end kgo.TransactionEndTry, open bool) {
 	}
 }
 
-// wantCounted waits until d's count of rule r is, per customer, the committed events'
-// and checks that no count of other events (what) follows.
-func (w *txnWriter) wantCounted(d *live.Daemon, r *rule.Rule, what string) {
+// wantCounted waits until d has counted all it will of what was written, and checks
+// that its count of rule r is, per customer, the committed events' and not also other
+// events' (what).
+func (w *txnWriter) wantCounted(b *kafkatest.Broker, d *live.Daemon, r *rule.Rule, what string) {
 	w.t.Helper()
 	counts := func() map[string]int64 {
 		got := map[string]int64{}
@@ -79,11 +81,44 @@ func (w *txnWriter) wantCounted(d *live.Daemon, r *rule.Rule, what string) {
 		}
 		return got
 	}
-	poll.Until(w.t, 30*time.Second, "live to count the committed events", func() bool { return maps.Equal(counts(), w.committed) })
-	time.Sleep(300 * time.Millisecond) // for a count of "what" events to show
+	// Polling the count until it matched stopped on a count on its way to a wrong one
+	// (read before the aborted events were, or before a history job added events
+	// again). Once every record below the last stable offset was evaluated and no
+	// history job runs, the count is final. An open transaction's records lie above
+	// that offset, where reading committed stops, so no wait reaches past them; a
+	// reader of uncommitted records counts the aborted ones below it first.
+	waitEvaluatedToStable(w.t, b, d)
 	if got := counts(); !maps.Equal(got, w.committed) {
 		w.t.Errorf("live counts %v per customer, want the committed events' %v, not %s", got, w.committed, what)
 	}
+}
+
+// waitEvaluatedToStable waits until d has evaluated every partition of the events
+// topic up to its last stable offset, as listed now, and runs no history job.
+func waitEvaluatedToStable(t *testing.T, b *kafkatest.Broker, d *live.Daemon) {
+	t.Helper()
+	stable, err := kadm.NewClient(b.Client(t)).ListCommittedOffsets(context.Background(), "events")
+	if err == nil {
+		err = stable.Error()
+	}
+	if err != nil {
+		t.Fatalf("listing the events topic's last stable offsets: %v", err)
+	}
+	want := map[int32]int64{}
+	stable.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset })
+	poll.Until(t, 30*time.Second, fmt.Sprintf("live to evaluate up to the last stable offsets %v, its history jobs done", want), func() bool {
+		seen := map[int32]contract.PartitionState{}
+		for _, ps := range d.State().Partitions {
+			seen[ps.Partition] = ps
+		}
+		for p, at := range want {
+			// A partition with nothing below its stable offset has no next offset to reach.
+			if ps, ok := seen[p]; at > 0 && (!ok || ps.NextOffset < at || ps.Backfills > 0) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func (w *txnWriter) total() (n int64) {
@@ -143,7 +178,7 @@ func TestAbortedTransactionsCountNowhere(t *testing.T) {
 	w.write(8, kgo.TryCommit, false)
 	w.write(6, kgo.TryAbort, false)
 	w.write(4, kgo.TryCommit, true) // left open
-	w.wantCounted(d, r, "the open transaction's")
+	w.wantCounted(b, d, r, "the open transaction's")
 
 	rep, err := backtest.Run(ctx, backtest.Config{Lake: lake, Rules: []*rule.Rule{r}, Brokers: []string{b.Addr}})
 	if err != nil {
@@ -255,7 +290,7 @@ func TestStartAtLatestOverAnOpenTransaction(t *testing.T) {
 		w.committed[fmt.Sprintf("c-%d", s%3)]++
 	}
 	w.write(3, kgo.TryCommit, false)
-	w.wantCounted(d, r, "more")
+	w.wantCounted(b, d, r, "more")
 }
 
 // TestRetentionOfWhatWasReadIsNoDeletion: retention (here DeleteRecords) moved a
@@ -372,8 +407,7 @@ func TestSnapshotAtACommitMarkerSurvivesRetention(t *testing.T) {
 		c.Group, c.StateURL, c.Registry = group, "file://"+state, reg
 	})
 	b.Produce(t, livetest.Event("c-1", `{"kind":"fail","seq":100}`))
-	poll.Until(t, 20*time.Second, "the new event seen", func() bool { return second.EventsSeen() >= 1 })
-	time.Sleep(200 * time.Millisecond)
+	waitEvaluatedToStable(t, b, second)
 	var total int64
 	for _, c := range []string{"c-0", "c-1", "c-2"} {
 		v, _ := second.Count(r.Key(), c)
