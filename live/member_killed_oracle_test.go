@@ -47,7 +47,7 @@ func TestMemberKilledMidStreamMatchesOracle(t *testing.T) {
 			// Each seed has its own broker, lake, group and member process, and spends
 			// most of its 5 s waiting out the killed member's session: two at a time
 			// (the -parallel default here) took the 8 seeds from 40 s to about half.
-			t.Parallel()
+			parallelSeeds(t, len(seeds))
 			killedMemberOracle(t, seed)
 		})
 	}

@@ -35,7 +35,7 @@ func TestMembershipChurnMatchesOracle(t *testing.T) {
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			t.Parallel() // own broker, lake and group; waits on rebalances, not the CPU
+			parallelSeeds(t, len(seeds)) // own broker, lake and group; waits on rebalances, not the CPU
 			churnOracle(t, seed)
 		})
 	}

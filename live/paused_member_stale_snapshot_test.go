@@ -43,11 +43,14 @@ func TestPausedMemberDoesNotRewindItsLostPartitions(t *testing.T) {
 	t.Parallel()
 	seeds := []uint64{2, 3}
 	if testing.Short() {
-		seeds = seeds[:1] // make test runs both
+		// make test runs both. Seed 2 alone missed the stale snapshot: with Lost
+		// snapshotting as Revoked does, its fresh member counted as the survivor had,
+		// where seed 3's counted the stale state.
+		seeds = seeds[1:]
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			t.Parallel()
+			parallelSeeds(t, len(seeds))
 			pausedMember(t, seed, false)
 		})
 	}

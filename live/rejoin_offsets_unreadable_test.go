@@ -28,6 +28,10 @@ import (
 // instead (ingest.ErrKeptUnplaced), so that the group assigns the partitions afresh,
 // and a fresh member then counts exactly a replay of every event.
 func TestRejoinWhoseOffsetsCannotBeReadStopsTheDaemon(t *testing.T) {
+	// Parallel: its own broker, lake, group and kfake control, no process-wide state;
+	// most of its 3-4 s waits out sessions, which held up -short's serial phase, where
+	// nothing else runs.
+	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2, MinSessionTimeout: 500 * time.Millisecond})
 	r := livetest.ParseRule(t, `{"id":"viewed","scope":"*","when":{"path":"$.type","op":"==","value":"file.viewed"},"threshold":1000000}`)
 	b.Produce(t, livetest.Upsert(t, r))

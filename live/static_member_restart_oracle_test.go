@@ -32,7 +32,7 @@ func TestStaticMemberRestartMatchesOracle(t *testing.T) {
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			t.Parallel() // own broker, lake and group; waits on rebalances, not the CPU
+			parallelSeeds(t, len(seeds)) // own broker, lake and group; waits on rebalances, not the CPU
 			staticRestartOracle(t, seed)
 		})
 	}
