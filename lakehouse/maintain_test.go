@@ -145,7 +145,14 @@ func TestTwoWriters(t *testing.T) {
 			b, bkt, lake := brokerAndLake(t, 4, "file")
 			h := newHistory(33)
 			cl := b.Client(t)
-			wait := backgroundProducer(t, h, cl, 10000, 250, 20*time.Millisecond)
+			// 40 batches 20 ms apart, the archivers racing under them; under -short of
+			// 100 events, not 250: the same race over as long, for 40% of the rows to
+			// archive and read back.
+			perBatch := 250
+			if testing.Short() {
+				perBatch = 100
+			}
+			wait := backgroundProducer(t, h, cl, 40*perBatch, perBatch, 20*time.Millisecond)
 			g2 := "one"
 			if mode == "rival-groups" {
 				g2 = "two"
@@ -174,7 +181,13 @@ func TestCompactionWhileArchiving(t *testing.T) {
 	cfg.CompactSmallBytes = 1 << 20
 	cfg.DeleteDelay = time.Millisecond
 	stop := startArchiver(t, cfg)
-	wait := backgroundProducer(t, h, cl, 8000, 100, 20*time.Millisecond)
+	// 80 batches 20 ms apart, compaction merging under them; under -short of 40
+	// events, not 100: as many files rolled by age, for 40% of the rows.
+	perBatch := 100
+	if testing.Short() {
+		perBatch = 40
+	}
+	wait := backgroundProducer(t, h, cl, 80*perBatch, perBatch, 20*time.Millisecond)
 	wait()
 	waitArchived(t, lake, h.ends(), 60*time.Second)
 	// Maintenance runs on its own clock: give it a bounded while to catch up.
