@@ -198,7 +198,11 @@ func TestMutedFiringResolvedUnderItsMuteStaysSilent(t *testing.T) {
 	b.Produce(t, recs...)
 	poll.Until(t, 10*time.Second, "both handled", func() bool { return b.GroupCommitted(t, "notify-mute-silent", "alerts") == 2 })
 	poll.Until(t, 10*time.Second, "the mute ended", func() bool { return st.Registry().Muted("r", "c-1", time.Now()) == nil })
-	time.Sleep(2 * time.Second)
+	// A whole check for ended mutes run since the mute ended (the first one counted may
+	// have started before), instead of a sleep of 2 s: it would have sent a firing it
+	// still remembered.
+	ticks := st.UnmuteChecks()
+	poll.Until(t, 10*time.Second, "a check for ended mutes run after the mute ended", func() bool { return st.UnmuteChecks() >= ticks+2 })
 	if seen := pd.seen(); len(seen) != 0 {
 		t.Errorf("the receiver saw %q for an alert muted from its firing to its resolve", seen)
 	}
