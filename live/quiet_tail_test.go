@@ -3,11 +3,13 @@ package live_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/contract"
@@ -224,6 +226,20 @@ func TestAbortedTransactionOnAPartitionNewToTheLakeIsNoArchiveLag(t *testing.T) 
 		c.ArchiveRollAge = 50 * time.Millisecond
 		c.ArchiveLagInterval = 200 * time.Millisecond
 		c.MaxArchiveLag = 20
+		// The event consumer lists the topic's ends too; measuring rarely, it leaves the
+		// archiver's lag loop the only lister counted below.
+		c.ConsumerLagInterval, c.MaxConsumerStall = time.Hour, 3*time.Hour
+	})
+	// Each of the archiver's lag measurements lists the events topic's ends once, then
+	// sets the gauges; its loop measures one after another.
+	var listings atomic.Int64
+	b.Cluster.ControlKey(int16(kmsg.ListOffsets), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		b.Cluster.KeepControl()
+		lr := req.(*kmsg.ListOffsetsRequest)
+		if lr.IsolationLevel == 0 && len(lr.Topics) == 1 && lr.Topics[0].Topic == "events" {
+			listings.Add(1)
+		}
+		return nil, nil, false
 	})
 	lake := openLake(t, lakeURL)
 	ctx := context.Background()
@@ -249,8 +265,12 @@ func TestAbortedTransactionOnAPartitionNewToTheLakeIsNoArchiveLag(t *testing.T) 
 		snap, err := lake.Snapshot(ctx)
 		return err == nil && snap.Through(1) == 50
 	})
-	// Two measures of the lag after that.
-	time.Sleep(500 * time.Millisecond)
+	// A measure of the lag begun after that: the second listing from now starts once the
+	// first, which saw the lake accounting for the marker, has set the gauges.
+	from := listings.Load()
+	poll.Until(t, 30*time.Second, "two archive lag measurements after the lake accounted for the marker", func() bool {
+		return listings.Load() >= from+2
+	})
 	if got := promtest.Value(t, reg, "hindsight_archive_lag_offsets", "partition", "1"); got != 0 {
 		t.Errorf("hindsight_archive_lag_offsets{partition=1} = %v after an aborted transaction, nothing to archive; want 0", got)
 	}
