@@ -13,6 +13,7 @@ import (
 	"github.com/hindsightdev/hindsight/backtest"
 	"github.com/hindsightdev/hindsight/controls"
 	"github.com/hindsightdev/hindsight/ingest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/rule"
 )
@@ -58,22 +59,20 @@ func TestBackfillAlertsProducedOutsidePartitionLock(t *testing.T) {
 		defer close(finished)
 		d.finishBackfill(p, ar, pb, res) // blocks producing the second alert
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if p.mu.TryLock() {
-			applied, unqueued := p.pending[ar] == nil, p.unqueuedAlerts
-			p.mu.Unlock()
-			if applied {
-				if unqueued != 1 {
-					t.Errorf("unqueuedAlerts = %d while alerts are being produced, want 1", unqueued)
-				}
-				break
-			}
+	var unqueued int
+	if !poll.Within(10*time.Second, func() bool {
+		// TryLock: a partition held for the whole produce would block a Lock here.
+		if !p.mu.TryLock() {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the partition stayed locked while history's alerts were produced")
-		}
-		time.Sleep(time.Millisecond)
+		defer p.mu.Unlock()
+		unqueued = p.unqueuedAlerts
+		return p.pending[ar] == nil
+	}) {
+		t.Fatal("the partition stayed locked while history's alerts were produced")
+	}
+	if unqueued != 1 {
+		t.Errorf("unqueuedAlerts = %d while alerts are being produced, want 1", unqueued)
 	}
 	select {
 	case <-finished:

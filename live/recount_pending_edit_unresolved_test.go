@@ -76,10 +76,8 @@ func editDuringRecount(t *testing.T, pending bool) {
 		st := d.State()
 		return len(st.Partitions) == 1 && st.Partitions[0].Backfills == 0
 	})
-	deadline := time.Now().Add(10 * time.Second) // a bounded wait for the resolve, not a timing assertion
-	for b.TopicRecords(t, "alerts") < 2 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	// A bound for the resolve: the count below says what came.
+	poll.Within(10*time.Second, func() bool { return b.TopicRecords(t, "alerts") >= 2 })
 	resolved := 0
 	for _, a := range alertsOn(t, b, int(b.TopicRecords(t, "alerts"))) {
 		t.Logf("alert v%d %s %s offset %d", a.Version, a.Status, a.AlertID, a.Offset)
