@@ -164,20 +164,23 @@ func TestEphemeralKeepsNothingOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	kept := filepath.Join(dir, "kept")
 	p := startLiveProc(t, dir, "eph", "--ephemeral", "--embedded-data-dir", kept, "--embedded-addr", "127.0.0.1:0", "--no-notify")
-	deadline := time.Now().Add(8 * time.Second)
-	for time.Now().Before(deadline) {
+	keptLog := func() bool { _, err := os.Stat(filepath.Join(kept, "topics.json")); return err == nil }
+	exited := func() bool {
 		select {
 		case <-p.exited:
-			if code := p.cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(p.logText(), "--embedded-data-dir") {
-				t.Errorf("live --ephemeral --embedded-data-dir: exit %d, want 2 naming --embedded-data-dir (contradicting flags):\n%s", code, p.tail(10))
-			}
-			return
+			return true
 		default:
+			return false
 		}
-		if _, err := os.Stat(filepath.Join(kept, "topics.json")); err == nil {
-			t.Fatalf("live --ephemeral (keep nothing) kept its broker's log in %s", kept)
-		}
-		time.Sleep(100 * time.Millisecond)
+	}
+	if !poll.Within(60*time.Second, func() bool { return exited() || keptLog() }) {
+		t.Fatalf("live --ephemeral --embedded-data-dir still running after 60 s, want it refused (exit 2, contradicting flags):\n%s", p.tail(10))
+	}
+	if keptLog() {
+		t.Fatalf("live --ephemeral (keep nothing) kept its broker's log in %s", kept)
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(p.logText(), "--embedded-data-dir") {
+		t.Errorf("live --ephemeral --embedded-data-dir: exit %d, want 2 naming --embedded-data-dir (contradicting flags):\n%s", code, p.tail(10))
 	}
 }
 
