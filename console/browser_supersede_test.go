@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/live"
 	"github.com/hindsightdev/hindsight/live/livetest"
 )
@@ -72,28 +73,20 @@ func TestBrowserSupersededBacktestIsAbandoned(t *testing.T) {
 	br.waitText("the rule to validate", "#validity", "valid rule")
 	armed.Store(true)
 	br.do("backtest the last 30 days", chromedp.Click(chromedp.ID("btn-backtest")))
-	deadline := time.Now().Add(20 * time.Second)
-	for held.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the backtest never listed the events topic's offsets")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, "the backtest to list the events topic's offsets", func() bool { return held.Load() != 0 })
 	// The user changes their mind: the whole history instead. The first backtest's
 	// answer will be dropped by the page.
 	br.do("backtest the whole history instead", chromedp.SetValue(chromedp.ID("backtest-days"), "0"), chromedp.Click(chromedp.ID("btn-backtest")))
-	clicked := time.Now()
 	// Within a few seconds the replaced backtest should no longer hold the only heavy
-	// slot: a heavy read (the rules listing) gets in.
+	// slot: a heavy read (the rules listing) gets in. The bound must stay well below
+	// the preview timeout (20 s), at which the replaced backtest gives the slot back by
+	// itself; asked every 200 ms, as each ask is a request the slot refuses.
 	var code int
-	for time.Since(clicked) < 6*time.Second {
+	if !poll.WithinEvery(6*time.Second, 200*time.Millisecond, func() bool {
 		resp, _ := livetest.Request(t, "GET", d.url("/v1/console/rules"), nil, nil)
-		if code = resp.StatusCode; code == 200 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if code != 200 {
+		code = resp.StatusCode
+		return code == 200
+	}) {
 		shown := pageText(br.ctx)
 		t.Fatalf("6 s after the page replaced its backtest by another, the daemon still runs the replaced one, holding the heavy-request slot: GET /v1/console/rules answers %d; the page shows:\n%s", code, excerpt(shown, "Backtest"))
 	}
