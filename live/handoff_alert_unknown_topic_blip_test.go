@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/hindsightdev/hindsight/contract"
 	"github.com/hindsightdev/hindsight/ingest"
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
 	"github.com/hindsightdev/hindsight/internal/poll"
@@ -28,7 +29,7 @@ import (
 // crossing must reach the alerts topic whichever path raised it.
 func TestAlertSurvivesABriefUnknownAlertsTopic(t *testing.T) {
 	if testing.Short() {
-		t.Skip("waits out franz-go's backoff over unknown-topic answers")
+		t.Skip("waits out franz-go's backoff over unknown-topic answers: make test runs it")
 	}
 	t.Parallel()
 	for _, tc := range []struct {
@@ -63,7 +64,12 @@ func TestAlertSurvivesABriefUnknownAlertsTopic(t *testing.T) {
 			b.FailProduces(t, "alerts", kerr.UnknownTopicOrPartition, func(*kmsg.ProduceRequest) bool { return refused.Add(1) <= 6 })
 			b.Produce(t, livetest.Upsert(t, livetest.ParseRule(t, `{"id":"x","scope":"*","version":1,"when":{"path":"$.type","op":"==","value":"x"},"threshold":1}`)))
 			if !tc.history {
-				time.Sleep(time.Second) // the rule applied before the event
+				// The rule active before the event is produced: the event is evaluated
+				// with it, live, not handed over from history.
+				poll.Until(t, 60*time.Second, "rule x live", func() bool {
+					rs := d.Rules()
+					return len(rs) == 1 && rs[0].ID == "x" && rs[0].Status == contract.RuleLive
+				})
 				b.Produce(t, livetest.Event("c1", `{"type":"x"}`))
 			}
 			poll.Until(t, 60*time.Second, "the alert raised", func() bool { return d.AlertsRaised() >= 1 })
