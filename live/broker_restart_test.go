@@ -57,7 +57,13 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	waitCommitted(t, b, d, "before the restart")
 
 	b.Close()
-	time.Sleep(1500 * time.Millisecond) // the daemon's clients see the broker gone
+	// The daemon's clients see the broker gone (its /readyz pings the brokers through
+	// the events consumer's client) before it comes back.
+	poll.Until(t, 60*time.Second, "/readyz finding the broker unreachable", func() bool {
+		var rd contract.Readiness
+		livetest.GetJSON(t, "http://"+d.HTTPAddr()+"/readyz", &rd)
+		return rd.Broker != "" && rd.Broker != "reachable"
+	})
 	if b, err = kafkatest.StartBroker(opts); err != nil {
 		t.Fatalf("restarting the broker: %v", err)
 	}
