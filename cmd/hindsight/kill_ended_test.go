@@ -27,7 +27,7 @@ import (
 func TestKill9EndedVersionResolvesWhatItOpenedAfterTheSnapshot(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("slow: kill -9 runs; in make test")
+		t.Skip("slow: kill -9 runs: make test runs it")
 	}
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})
 	dir := t.TempDir()
@@ -63,7 +63,16 @@ func TestKill9EndedVersionResolvesWhatItOpenedAfterTheSnapshot(t *testing.T) {
 
 	p = startLiveProc(t, dir, "run2", args...)
 	alerts := waitAlerts(4)
-	time.Sleep(300 * time.Millisecond) // a record too many would be in by now
+	// A record too many would be in once run2 has stopped: its shutdown hands every
+	// alert it raised to the broker.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("run2 still running 60 s after SIGTERM:\n%s", p.tail(30))
+	}
 	if n := b.TopicRecords(t, "alerts"); n != 4 {
 		t.Errorf("%d alert records, want 4", n)
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,7 +81,7 @@ func (h *hookReceiver) distinct() []string {
 // alerts the rule raised: none lost, none invented, every signature valid.
 func TestNotifyKill9(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow: kill -9 during delivery; runs in make test")
+		t.Skip("slow: kill -9 during delivery: make test runs it")
 	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 2, MinSessionTimeout: 200 * time.Millisecond})
@@ -144,7 +145,16 @@ destinations:
 	}
 	final := startLiveProcEnv(t, dir, "final", env, args...)
 	poll.Until(t, 60*time.Second, "every alert delivered", func() bool { return len(recv.distinct()) >= customers })
-	time.Sleep(300 * time.Millisecond) // anything still in flight lands too
+	// Anything still in flight lands too: the final run, stopped, has ended its
+	// deliveries.
+	if err := final.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-final.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the final run still running 60 s after SIGTERM:\n%s", final.tail(30))
+	}
 	got := recv.distinct()
 	if !slices.Equal(got, want) {
 		t.Errorf("receiver's (alert_id:status) set has %d keys, want the %d alerts raised", len(got), len(want))
