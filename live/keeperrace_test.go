@@ -33,18 +33,20 @@ func TestKeeperDoesNotUndoALaterControl(t *testing.T) {
 	}
 	// settle waits until the keepers are written and folded: the controls topic stops
 	// growing (a keeper of a key that holds nothing gets no status, so statuses are
-	// not counted).
+	// not counted). How many keepers come is what the test finds out, so there is no
+	// count to wait for: the topic unchanged over 300 ms is taken as settled.
 	var n int64
 	settle := func() {
 		t.Helper()
 		last := int64(-1)
-		poll.Until(t, wait, "the controls topic settled", func() bool {
-			time.Sleep(300 * time.Millisecond)
+		if !poll.WithinEvery(wait, 300*time.Millisecond, func() bool {
 			n = b.TopicRecords(t, "controls")
 			settled := n == last
 			last = n
 			return settled
-		})
+		}) {
+			t.Fatalf("timed out after %v waiting for the controls topic to settle (%d records)", wait, n)
+		}
 	}
 
 	// A rule: the same version with another body (stale), then a delete.

@@ -141,7 +141,9 @@ func killedMemberOracle(t *testing.T, seed uint64) {
 	before := childSeen.Load()
 	history = append(history, livetest.ProduceEvents(t, b, gen, 150+rng.IntN(100))...)
 	poll.Until(t, wait, "the member to be killed to handle events", func() bool { return childSeen.Load() > before })
-	// Past a periodic snapshot or two, then a batch in its hands at the kill.
+	// Past a periodic snapshot or two, then a batch in its hands at the kill. A pause
+	// of the seed's length, not a wait: it varies, by seed, how much time (and how
+	// many snapshots) passes before the kill.
 	time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
 	before = childSeen.Load()
 	history = append(history, livetest.ProduceEvents(t, b, gen, 150+rng.IntN(100))...)

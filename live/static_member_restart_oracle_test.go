@@ -66,6 +66,8 @@ func staticRestartOracle(t *testing.T, seed uint64) {
 	before := a.EventsSeen() + bb.EventsSeen()
 	history = append(history, livetest.ProduceEvents(t, b, gen, 100+rng.IntN(100))...)
 	poll.Until(t, wait, "the members to handle events", func() bool { return a.EventsSeen()+bb.EventsSeen() > before })
+	// A pause of the seed's length, not a wait: it varies, by seed, where in the
+	// members' handling the second batch and b's stop fall.
 	time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 	history = append(history, livetest.ProduceEvents(t, b, gen, 50+rng.IntN(50))...)
 	stopB()
