@@ -88,6 +88,8 @@ func TestSavePendingAfterSlowBodyBeatsWriteTimeout(t *testing.T) {
 		// 30s read timeout.
 		half := len(body) / 2
 		pw.Write(body[:half])
+		// A pause, not a wait: time is the scenario, a body slow enough to eat into
+		// the write timeout that runs from the end of the headers.
 		time.Sleep(1500 * time.Millisecond)
 		pw.Write(body[half:])
 		pw.Close()
