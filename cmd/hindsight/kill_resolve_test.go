@@ -352,15 +352,7 @@ func killDelete(t *testing.T, two bool) {
 		s.rules[r.Key()] = r
 	}
 	s.waitCaughtUp("kdel", procs...)
-	time.Sleep(500 * time.Millisecond)
 	s.checkCounts(procs...)
-
-	n := b.TopicRecords(t, "alerts")
-	alerts := livetest.Alerts(t, b.Consume(t, "alerts", int(n), 30*time.Second))
-	got := map[string]bool{}
-	for _, a := range alerts {
-		got[a.AlertID+" "+a.Status] = true
-	}
 	// Current windowed version: its alerts from its starts.
 	w := cur["bursts"]
 	starts := map[int32]int64{}
@@ -373,6 +365,27 @@ func killDelete(t *testing.T, two bool) {
 				t.Logf("%s: bursts v%d starts %v status %s", p.name, v.Version, v.StartOffsets, v.Status)
 			}
 		}
+	}
+	// Alerts still on their way are in once the processes have stopped: a shutdown
+	// hands every alert raised to the broker.
+	for _, p := range procs {
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range procs {
+		select {
+		case <-p.exited:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%s still running 60 s after SIGTERM:\n%s", p.name, p.tail(30))
+		}
+	}
+
+	n := b.TopicRecords(t, "alerts")
+	alerts := livetest.Alerts(t, b.Consume(t, "alerts", int(n), 30*time.Second))
+	got := map[string]bool{}
+	for _, a := range alerts {
+		got[a.AlertID+" "+a.Status] = true
 	}
 	wantIDs, err := livetest.WindowHandoffFirings(history, w, starts)
 	if err != nil {
