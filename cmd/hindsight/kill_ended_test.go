@@ -65,14 +65,7 @@ func TestKill9EndedVersionResolvesWhatItOpenedAfterTheSnapshot(t *testing.T) {
 	alerts := waitAlerts(4)
 	// A record too many would be in once run2 has stopped: its shutdown hands every
 	// alert it raised to the broker.
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.exited:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("run2 still running 60 s after SIGTERM:\n%s", p.tail(30))
-	}
+	stopLiveProcs(t, p)
 	if n := b.TopicRecords(t, "alerts"); n != 4 {
 		t.Errorf("%d alert records, want 4", n)
 	}

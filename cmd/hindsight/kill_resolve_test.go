@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -120,20 +119,8 @@ func killResolve(t *testing.T, two bool) {
 		s.rules[r.Key()] = r
 	}
 	s.waitCaughtUp("kres", finals...)
-	// Alerts still on their way are in once the processes have stopped: a shutdown
-	// hands every alert raised to the broker.
-	for _, p := range finals {
-		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range finals {
-		select {
-		case <-p.exited:
-		case <-time.After(60 * time.Second):
-			t.Fatalf("%s still running 60 s after SIGTERM:\n%s", p.name, p.tail(30))
-		}
-	}
+	// Alerts still on their way are in once the processes have stopped.
+	stopLiveProcs(t, finals...)
 	want := map[string]bool{}
 	for _, r := range rs {
 		ids, err := livetest.WindowStatusReplay(history, r)
@@ -366,20 +353,8 @@ func killDelete(t *testing.T, two bool) {
 			}
 		}
 	}
-	// Alerts still on their way are in once the processes have stopped: a shutdown
-	// hands every alert raised to the broker.
-	for _, p := range procs {
-		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range procs {
-		select {
-		case <-p.exited:
-		case <-time.After(60 * time.Second):
-			t.Fatalf("%s still running 60 s after SIGTERM:\n%s", p.name, p.tail(30))
-		}
-	}
+	// Alerts still on their way are in once the processes have stopped.
+	stopLiveProcs(t, procs...)
 
 	n := b.TopicRecords(t, "alerts")
 	alerts := livetest.Alerts(t, b.Consume(t, "alerts", int(n), 30*time.Second))

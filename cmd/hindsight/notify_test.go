@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -147,14 +146,7 @@ destinations:
 	poll.Until(t, 60*time.Second, "every alert delivered", func() bool { return len(recv.distinct()) >= customers })
 	// Anything still in flight lands too: the final run, stopped, has ended its
 	// deliveries.
-	if err := final.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-final.exited:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the final run still running 60 s after SIGTERM:\n%s", final.tail(30))
-	}
+	stopLiveProcs(t, final)
 	got := recv.distinct()
 	if !slices.Equal(got, want) {
 		t.Errorf("receiver's (alert_id:status) set has %d keys, want the %d alerts raised", len(got), len(want))

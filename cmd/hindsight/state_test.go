@@ -89,6 +89,25 @@ func (p *liveProc) kill() {
 	}
 }
 
+// stopLiveProcs stops every process with SIGTERM and waits (up to 60 s each) for it
+// to exit: a shutdown hands every alert the process raised to the broker, so what is
+// still on its way is in once it returns.
+func stopLiveProcs(t *testing.T, procs ...*liveProc) {
+	t.Helper()
+	for _, p := range procs {
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range procs {
+		select {
+		case <-p.exited:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%s still running 60 s after SIGTERM:\n%s", p.name, p.tail(30))
+		}
+	}
+}
+
 func (p *liveProc) logText() string {
 	b, _ := os.ReadFile(p.log)
 	return string(b)
