@@ -250,13 +250,14 @@ type partitionProblems struct {
 	overAge bool
 }
 
-// snapshotProblems looks at every owned partition's snapshots.
+// snapshotProblems looks at the snapshots of every owned partition not being dropped
+// (listedPartitions): /readyz and /v1/state list no other.
 func (r *readiness) snapshotProblems(d *Daemon, now time.Time) map[int32]partitionProblems {
 	out := map[int32]partitionProblems{}
 	if d.state == nil {
 		return out
 	}
-	owned := d.ownedPartitions()
+	owned := d.listedPartitions()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.watch == nil {

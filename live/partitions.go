@@ -63,6 +63,9 @@ func (d *Daemon) drop(ps []int32, snapshot bool) {
 	}
 	d.partsMu.RUnlock()
 	for _, part := range parts {
+		dropping.Store(part, struct{}{})
+	}
+	for _, part := range parts {
 		part.snaps.mu.Lock()
 		part.snaps.gone = true
 		part.snaps.mu.Unlock()
@@ -107,8 +110,20 @@ func (d *Daemon) drop(ps []int32, snapshot bool) {
 	for _, p := range ps {
 		delete(d.parts, p)
 	}
+	for _, part := range parts {
+		dropping.Delete(part)
+	}
 	d.m.partitions.Set(float64(len(d.parts)))
 }
+
+// dropping holds the partitions drop was given that are still in d.parts (*partition →
+// struct{}): no longer this process's, a lost one perhaps another member's already, so
+// the probes and /v1/state leave them out (listedPartitions). Not the partition's
+// revoked, which is read under the partition's lock: a worker holds that for a whole
+// batch, a query for its walk, and a liveness probe must not wait behind them
+// (TestPartitionsBeingDroppedAreNotListed). Marked before drop takes any lock, so that
+// each one drop was given is left out from then on, not only the ones it has reached.
+var dropping sync.Map
 
 // dropHooks, set by tests (export_drop_test.go), map a consumer group to what runs in
 // drop once each partition is revoked, its jobs cancelled, and before the next is: a
@@ -150,15 +165,33 @@ func (d *Daemon) partition(id int32) *partition {
 	return p
 }
 
-// Partitions lists the events partitions this instance owns: empty, not nil, when it
-// owns none, so that /readyz and /healthz answer a list ([]) as documented, not null.
+// Partitions lists the events partitions this instance owns, those being dropped left
+// out (listedPartitions): empty, not nil, when it owns none, so that /readyz and
+// /healthz answer a list ([]) as documented, not null.
 func (d *Daemon) Partitions() []int32 {
-	d.partsMu.RLock()
-	defer d.partsMu.RUnlock()
-	if len(d.parts) == 0 {
-		return []int32{}
+	ps := d.listedPartitions()
+	ids := make([]int32, 0, len(ps))
+	for _, p := range ps {
+		ids = append(ids, p.id)
 	}
-	return slices.Sorted(maps.Keys(d.parts))
+	return ids
+}
+
+// listedPartitions are the owned partitions, by id, but for those being dropped
+// (dropping), which a reader that says what this process owns (/healthz, /readyz,
+// /v1/state) leaves out: listed there, a lost partition was owned by two members at
+// once. Takes no partition's lock.
+func (d *Daemon) listedPartitions() []*partition {
+	d.partsMu.RLock()
+	ps := make([]*partition, 0, len(d.parts))
+	for _, p := range d.parts {
+		if _, leaving := dropping.Load(p); !leaving {
+			ps = append(ps, p)
+		}
+	}
+	d.partsMu.RUnlock()
+	slices.SortFunc(ps, func(a, b *partition) int { return cmp.Compare(a.id, b.id) })
+	return ps
 }
 
 // eachPartition calls fn with each owned partition, under its lock. A revoked one is

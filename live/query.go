@@ -445,7 +445,8 @@ func (d *Daemon) refusedView(ar *controls.Version) string {
 	return fmt.Sprintf("counter store full in partitions %v (%s; hindsight_window_limit_drops_total says which): %d matches that needed a new counter were not counted", parts, bound, n)
 }
 
-// State describes the owned partitions' state and snapshots.
+// State describes the owned partitions' state and snapshots, those being dropped left
+// out as /readyz leaves them out (listedPartitions).
 func (d *Daemon) State() contract.StateView {
 	v := contract.StateView{SnapshotInterval: d.cfg.SnapshotInterval.String(), Group: d.cfg.Group, Topic: d.cfg.Topics.Events, Partitions: []contract.PartitionState{}}
 	if d.state != nil {
@@ -457,7 +458,7 @@ func (d *Daemon) State() contract.StateView {
 		v.RestoreFrom = d.restoreFrom.url
 	}
 	now := time.Now()
-	for _, p := range d.ownedPartitions() {
+	for _, p := range d.listedPartitions() {
 		p.mu.Lock()
 		pv := contract.PartitionState{Partition: p.id, NextOffset: p.next, Customers: p.counts.customers(), Counters: p.counterCount(),
 			Backfills: len(p.pending) + len(p.endedReplays), Restored: p.snaps.restored, LastError: p.snaps.lastErr}
