@@ -76,8 +76,9 @@ type Config struct {
 	// every offset below end exists, or existed until retention deleted it. Kafka
 	// listing the partition's log as ending below end (or, where the lake holds the
 	// offsets up to end, below the lake's first offset, its head being read from
-	// Kafka), or not listing the partition (unless the lake holds every offset below
-	// end from 0 on, nothing being read from Kafka), is then Kafka behind its readers
+	// Kafka, unless Since leaves that head out whole), or not listing the partition
+	// (unless the lake holds every offset below end from 0 on, or from a head Since
+	// leaves out, nothing needed from Kafka), is then Kafka behind its readers
 	// (a broker just restarted, a leader newly elected), and PartitionState fails with
 	// ErrTailUnavailable, for the caller to retry, where it would take those offsets
 	// for not written yet and return a state without them. Without it (a by-hand
@@ -582,7 +583,7 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 		}
 		log, ok := all[p]
 		if cfg.EndRead {
-			if err := listedBehind(cfg.Topic, p, end, from, st, inLake, log, ok); err != nil {
+			if err := listedBehind(cfg, p, end, from, st, inLake, log, ok); err != nil {
 				return nil, err
 			}
 		}
@@ -654,9 +655,18 @@ func PartitionState(ctx context.Context, cfg Config, r *rule.Rule, p int32, end 
 // history cut short without a word. Nil when the listing holds what is needed: a
 // partition not listed too, when the lake holds every offset below end from 0 on, for
 // nothing is then read from Kafka, and failing would only stall the caller's retries
-// until Kafka lists it.
-func listedBehind(topic string, p int32, end, from int64, st lakehouse.PartitionState, inLake bool, log span, ok bool) error {
+// until Kafka lists it. The head is not needed when cfg.Since leaves all of it out:
+// below SinceBelow, and what the lake dropped recorded before Since (DroppedReaches,
+// which also says history is then held from 0); its events, read, counted nothing
+// (TestPartitionStateEndReadHeadLeftOutBySince). The tail, never archived, has no
+// record time known here, and is always needed.
+func listedBehind(cfg Config, p int32, end, from int64, st lakehouse.PartitionState, inLake bool, log span, ok bool) error {
+	topic := cfg.Topic
+	// head is where the head the replay needs from Kafka ends (0: none needed).
 	head := min(st.Earliest, end)
+	if inLake && head <= cfg.SinceBelow && !st.DroppedReaches(cfg.Since) {
+		head = 0
+	}
 	if !ok && (from < end || !inLake || head > 0) {
 		return fmt.Errorf("%w: Kafka does not list partition %d of %s, read up to offset %d", ErrTailUnavailable, p, topic, end)
 	}
