@@ -22,10 +22,19 @@ import (
 // Counters (counterStore) are grouped by customer: an event costs one customer lookup
 // however many rules it matches.
 type partition struct {
-	mu      sync.Mutex
-	id      int32
-	active  *activeSet
-	matcher *rule.Matcher
+	mu sync.Mutex
+	id int32
+	// dropping is set by drop, before it takes any lock, for each partition it was
+	// given, and stays set until the partition leaves d.parts: no longer this
+	// process's, a lost one perhaps another member's already, so the probes and
+	// /v1/state leave it out (listedPartitions). Not revoked, which is read under mu:
+	// a worker holds mu for a whole batch, a query for its walk, and a liveness probe
+	// must not wait behind them (TestPartitionsBeingDroppedAreNotListed). Set for each
+	// one drop was given, so that all are left out from then on, not only the ones it
+	// has reached.
+	dropping atomic.Bool
+	active   *activeSet
+	matcher  *rule.Matcher
 	// starts holds, per active rule version, the offset of the first event of this
 	// partition evaluated with it (docs/architecture.md, "The hand-off"): its counts cover offsets ≥ it.
 	starts map[*controls.Version]int64

@@ -63,7 +63,7 @@ func (d *Daemon) drop(ps []int32, snapshot bool) {
 	}
 	d.partsMu.RUnlock()
 	for _, part := range parts {
-		dropping.Store(part, struct{}{})
+		part.dropping.Store(true)
 	}
 	for _, part := range parts {
 		part.snaps.mu.Lock()
@@ -110,20 +110,8 @@ func (d *Daemon) drop(ps []int32, snapshot bool) {
 	for _, p := range ps {
 		delete(d.parts, p)
 	}
-	for _, part := range parts {
-		dropping.Delete(part)
-	}
 	d.m.partitions.Set(float64(len(d.parts)))
 }
-
-// dropping holds the partitions drop was given that are still in d.parts (*partition →
-// struct{}): no longer this process's, a lost one perhaps another member's already, so
-// the probes and /v1/state leave them out (listedPartitions). Not the partition's
-// revoked, which is read under the partition's lock: a worker holds that for a whole
-// batch, a query for its walk, and a liveness probe must not wait behind them
-// (TestPartitionsBeingDroppedAreNotListed). Marked before drop takes any lock, so that
-// each one drop was given is left out from then on, not only the ones it has reached.
-var dropping sync.Map
 
 // dropHooks, set by tests (export_drop_test.go), map a consumer group to what runs in
 // drop once each partition is revoked, its jobs cancelled, and before the next is: a
@@ -185,7 +173,7 @@ func (d *Daemon) listedPartitions() []*partition {
 	d.partsMu.RLock()
 	ps := make([]*partition, 0, len(d.parts))
 	for _, p := range d.parts {
-		if _, leaving := dropping.Load(p); !leaving {
+		if !p.dropping.Load() {
 			ps = append(ps, p)
 		}
 	}
