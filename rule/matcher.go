@@ -98,7 +98,7 @@ func (m *Matcher) matchScope(sc *scopeScratch, idx *scopeIndex, dst []*Rule) []*
 	m.candidate = m.candidate[:0]
 	m.collect(sc, idx)
 	for _, r := range m.candidate {
-		if m.eval(sc, idx, idx.conds[r]) {
+		if m.eval(sc, idx, idx.residual[r]) {
 			dst = append(dst, idx.rules[r])
 		}
 	}

@@ -67,7 +67,12 @@ type scopeIndex struct {
 	scope string
 	rules []*Rule // sorted by ID
 	conds []cnode // conds[i] is rules[i].When
-	nodes []cnode // the kids of every all/any/not node, each node's contiguous
+	// residual[i] is what is left of conds[i] to decide once rules[i] is a candidate:
+	// a rule made a candidate only through a leaf that does hold (an equality
+	// anchor, or an evaluated one) need not test that leaf again. Ranges' bounds are
+	// compared as float64 and may over-approximate, so their leaves stay.
+	residual []cnode
+	nodes    []cnode // the kids of every all/any/not node, each node's contiguous
 
 	leaves []leafRef
 	// eqGroups decide every ==/in leaf on one path with one lookup per selected value,
@@ -348,6 +353,10 @@ func buildScope(scope string, rules []*Rule, t *pathTable) (*scopeIndex, error) 
 	for i, n := range b.idx.conds {
 		b.addAnchors(int32(i), n)
 	}
+	b.idx.residual = make([]cnode, len(rules))
+	for i, n := range b.idx.conds {
+		b.idx.residual[i] = b.residual(n)
+	}
 	b.finishRanges()
 	b.anchoredFirst()
 	slices.Sort(b.idx.paths)
@@ -577,20 +586,67 @@ func (b *scopeBuilder) emitAnchors(rule int32, n cnode) {
 		}
 		idx.anchors[i].rules = appendOnce(idx.anchors[i].rules, rule)
 	case cAll:
-		best, cost, count := cnode{}, 0, 0
-		found := false
-		for _, k := range idx.nodes[n.at : n.at+n.n] {
-			c, m, ok := b.anchorsOf(k)
-			if ok && (!found || c < cost || c == cost && m < count) {
-				best, cost, count, found = k, c, m, true
-			}
-		}
-		b.emitAnchors(rule, best)
+		b.emitAnchors(rule, idx.nodes[n.at+b.anchorKid(n)])
 	case cAny:
 		for _, k := range idx.nodes[n.at : n.at+n.n] {
 			b.emitAnchors(rule, k)
 		}
 	}
+}
+
+// anchorKid is the kid of all node n (which has anchors) whose anchors stand for n.
+func (b *scopeBuilder) anchorKid(n cnode) int32 {
+	best, cost, count := int32(-1), 0, 0
+	for i, k := range b.idx.nodes[n.at : n.at+n.n] {
+		c, m, ok := b.anchorsOf(k)
+		if ok && (best < 0 || c < cost || c == cost && m < count) {
+			best, cost, count = int32(i), c, m
+		}
+	}
+	return best
+}
+
+// exactAnchor reports whether leaf node n, as an anchor, fires only when it holds.
+func (b *scopeBuilder) exactAnchor(n cnode) bool {
+	if n.kind != cLeaf {
+		return false
+	}
+	switch b.idx.leaves[n.at].leaf.op {
+	case OpLt, OpLe, OpGt, OpGe:
+		return false
+	}
+	return true
+}
+
+// residual is what is left to decide of rule condition n once its rule is a candidate
+// (see scopeIndex.residual); a cAll of no kids holds.
+func (b *scopeBuilder) residual(n cnode) cnode {
+	idx := b.idx
+	if _, _, ok := b.anchorsOf(n); !ok {
+		return n
+	}
+	switch n.kind {
+	case cLeaf:
+		if b.exactAnchor(n) {
+			return cnode{kind: cAll}
+		}
+	case cAll:
+		a := b.anchorKid(n)
+		if !b.exactAnchor(idx.nodes[n.at+a]) {
+			return n
+		}
+		if n.n == 2 {
+			return idx.nodes[n.at+1-a]
+		}
+		r := cnode{kind: cAll, n: n.n - 1, at: int32(len(idx.nodes))}
+		for i, k := range idx.nodes[n.at : n.at+n.n] {
+			if int32(i) != a {
+				idx.nodes = append(idx.nodes, k)
+			}
+		}
+		return r
+	}
+	return n
 }
 
 // addAnchors files rule under its anchors. Rules come in increasing order, so a rule
