@@ -3,6 +3,7 @@ package rule
 import (
 	"cmp"
 	"math"
+	"slices"
 
 	"github.com/hindsightdev/hindsight/jsonpath"
 )
@@ -97,12 +98,62 @@ func (m *Matcher) Match(customer string, doc *jsonpath.Document, dst []*Rule) []
 func (m *Matcher) matchScope(sc *scopeScratch, idx *scopeIndex, dst []*Rule) []*Rule {
 	m.candidate = m.candidate[:0]
 	m.collect(sc, idx)
-	for _, r := range m.candidate {
-		if m.eval(sc, idx, idx.residual[r]) {
-			dst = append(dst, idx.rules[r])
+	cands := m.candidate
+	// Room for every candidate, so that decideFlat stores without growing dst.
+	k := len(dst)
+	dst = slices.Grow(dst, len(cands))[:k+len(cands)]
+	for i := 0; i < len(cands); i++ {
+		done, stored := m.decideFlat(sc, idx, cands[i:], dst[k:])
+		if i, k = i+done, k+stored; i == len(cands) {
+			break
+		}
+		if r := cands[i]; m.eval(sc, idx, idx.residual[r]) {
+			dst[k] = idx.rules[r]
+			k++
 		}
 	}
-	return dst
+	return dst[:k]
+}
+
+// decideFlat decides candidates in turn, storing the rules that hold in dst, until one
+// whose residual is not flat: it returns how many it decided and stored. The slices it
+// reads are copied into locals first: Go would otherwise load them again after every
+// store to dst and every call, and the loop's state would be spilled and reloaded for
+// every candidate. A candidate's leaves are read in order up to the first that fails,
+// as eval reads them, so that the same leaves are decided in the same order.
+func (m *Matcher) decideFlat(sc *scopeScratch, idx *scopeIndex, cands []int32, dst []*Rule) (done, stored int) {
+	gen := m.gen
+	progs, checks, rules := idx.progs, idx.checks, idx.rules
+	eqTrue, eqGen, leafVal, leafGen := sc.eqTrue, sc.eqGen, sc.leafVal, sc.leafGen
+	for i, r := range cands {
+		p := progs[r]
+		if p.n < 0 {
+			return i, stored
+		}
+		holds := true
+		for j := p.at; j < p.at+p.n; j++ {
+			c := checks[j]
+			if c.eq >= 0 {
+				// A leaf of a group holds once a value found it, decided or not.
+				if eqTrue[c.leaf] == gen || eqGen[c.eq] != gen && m.leaf(sc, idx, c.leaf) {
+					continue
+				}
+			} else if leafGen[c.leaf] == gen {
+				if leafVal[c.leaf] {
+					continue
+				}
+			} else if m.leaf(sc, idx, c.leaf) {
+				continue
+			}
+			holds = false
+			break
+		}
+		if holds {
+			dst[stored] = rules[r]
+			stored++
+		}
+	}
+	return len(cands), stored
 }
 
 func (m *Matcher) collect(sc *scopeScratch, idx *scopeIndex) {

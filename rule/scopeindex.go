@@ -72,7 +72,11 @@ type scopeIndex struct {
 	// anchor, or an evaluated one) need not test that leaf again. Ranges' bounds are
 	// compared as float64 and may over-approximate, so their leaves stay.
 	residual []cnode
-	nodes    []cnode // the kids of every all/any/not node, each node's contiguous
+	// progs[i] is residual[i] when it is a conjunction of leaves (most rules): the
+	// leaves are then checks[at:at+n], read in one loop without a call per rule.
+	progs  []rprog
+	checks []check
+	nodes  []cnode // the kids of every all/any/not node, each node's contiguous
 
 	leaves []leafRef
 	// eqGroups decide every ==/in leaf on one path with one lookup per selected value,
@@ -359,6 +363,11 @@ func buildScope(scope string, rules []*Rule, t *pathTable) (*scopeIndex, error) 
 	}
 	b.finishRanges()
 	b.anchoredFirst()
+	// After anchoredFirst, which renumbers the groups that checks name.
+	b.idx.progs = make([]rprog, len(rules))
+	for i, n := range b.idx.residual {
+		b.idx.progs[i] = b.prog(n)
+	}
 	slices.Sort(b.idx.paths)
 	return b.idx, nil
 }
@@ -647,6 +656,36 @@ func (b *scopeBuilder) residual(n cnode) cnode {
 		return r
 	}
 	return n
+}
+
+// rprog is a rule's residual as matchScope reads it: n < 0 for a residual to be
+// evaluated as a tree.
+type rprog struct{ at, n int32 }
+
+// check is a leaf of a flat residual, with its eqGroup (-1 for none) beside it so
+// that deciding it reads no leafRef.
+type check struct{ leaf, eq int32 }
+
+// prog flattens residual n when it is a leaf or a conjunction of leaves.
+func (b *scopeBuilder) prog(n cnode) rprog {
+	idx := b.idx
+	kids := []cnode{n}
+	switch n.kind {
+	case cAll:
+		kids = idx.nodes[n.at : n.at+n.n]
+	case cAny, cNot:
+		return rprog{n: -1}
+	}
+	for _, k := range kids {
+		if k.kind != cLeaf {
+			return rprog{n: -1}
+		}
+	}
+	p := rprog{at: int32(len(idx.checks)), n: int32(len(kids))}
+	for _, k := range kids {
+		idx.checks = append(idx.checks, check{leaf: k.at, eq: idx.leaves[k.at].eq})
+	}
+	return p
 }
 
 // addAnchors files rule under its anchors. Rules come in increasing order, so a rule
