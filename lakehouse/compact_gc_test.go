@@ -70,6 +70,12 @@ func TestCompactionCommitOutlivesOrphanGrace(t *testing.T) {
 
 	const grace = 300 * time.Millisecond
 	endOutage := compactDuringOutage(t, inner, lakehouse.MaintenanceConfig{OrphanGrace: grace})
+	// A pause, not a wait for something: garbage collection judges an unlisted file's
+	// age by its store ModTime against the wall clock (collectGarbage's time.Now, not
+	// MaintenanceConfig.Now), so only real time passing the grace since the merged
+	// file's upload lets the pass below take it for debris, as the bug needs. What the
+	// compaction does meanwhile (uploading it again) is the behaviour under test, so
+	// the test does not wait on it.
 	time.Sleep(2 * grace)
 	// Another pass collects garbage (and compacts nothing: no file counts as small).
 	if _, err := lake.Maintain(context.Background(), lakehouse.MaintenanceConfig{CompactSmallBytes: 1, OrphanGrace: grace}); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hindsightdev/hindsight/internal/kafkatest"
+	"github.com/hindsightdev/hindsight/internal/poll"
 	"github.com/hindsightdev/hindsight/internal/s3test"
 	"github.com/hindsightdev/hindsight/lakehouse"
 	"github.com/hindsightdev/hindsight/lakehouse/lakehousetest"
@@ -80,27 +81,27 @@ func TestOrphanCollectionDuringASlowCommitLosesArchivedFiles(t *testing.T) {
 		t.Fatal("no manifest commit after v1 within 30 s")
 	}
 	t.Logf("holding %s", held)
-	// Wait (bounded) until the lake holds an unlisted data file older than the grace.
+	// Wait (bounded) until the lake holds an unlisted data file older than the grace:
+	// asked every 100 ms, each asking a listing of the store.
 	snap, err := lake.Snapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
 	var unlisted []string
-	for len(unlisted) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no unlisted data file older than the grace within 30 s")
-		}
-		time.Sleep(100 * time.Millisecond)
-		err := direct.List(context.Background(), "data/", func(a lakehouse.ObjectAttributes) error {
+	var listErr error
+	if !poll.WithinEvery(30*time.Second, 100*time.Millisecond, func() bool {
+		listErr = direct.List(context.Background(), "data/", func(a lakehouse.ObjectAttributes) error {
 			if !snap.Manifest().HasFile(a.Name) && time.Since(a.ModTime) > grace+time.Second {
 				unlisted = append(unlisted, a.Name)
 			}
 			return nil
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		return listErr != nil || len(unlisted) > 0
+	}) {
+		t.Fatal("no unlisted data file older than the grace within 30 s")
+	}
+	if listErr != nil {
+		t.Fatal(listErr)
 	}
 	rep, err := lakehouse.MaintainLake(context.Background(), srv.URL(), lakehouse.MaintenanceConfig{OrphanGrace: grace, CompactSmallBytes: 1}, lakehouse.StorageConfig{})
 	if err != nil {
