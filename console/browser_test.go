@@ -34,7 +34,7 @@ import (
 func skipSlowBrowser(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("slow: headless browser; runs in make test")
+		t.Skip("slow: headless browser: make test runs it")
 	}
 }
 

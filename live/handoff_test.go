@@ -46,7 +46,7 @@ func handoffSeeds() int {
 // and every threshold the replay reaches was alerted, once per alert id.
 func TestHandoffMatchesFullReplay(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow: property run against a full replay; runs in make test")
+		t.Skip("slow: property run against a full replay: make test runs it")
 	}
 	t.Parallel() // own broker, lake and daemon: shares nothing, and spends its time waiting
 	var counted atomic.Int64

@@ -47,7 +47,7 @@ const (
 func TestLoadIdleConnections(t *testing.T) {
 	// Not parallel: it limits the process's open files and counts them.
 	if testing.Short() {
-		t.Skip("load test: skipped with -short")
+		t.Skip("load test, alone (it limits the process's open files): make test runs it")
 	}
 	var old syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {

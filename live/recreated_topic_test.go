@@ -26,7 +26,7 @@ import (
 // counting nothing, /v1/state saying nothing.
 func TestRecreatedTopicWhileRunning(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow: waits out the fetch errors of a recreated topic; runs in make test")
+		t.Skip("slow: waits out the fetch errors of a recreated topic: make test runs it")
 	}
 	t.Parallel()
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 1})

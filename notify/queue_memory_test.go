@@ -30,7 +30,7 @@ import (
 // (it failed once so in CI's race pass, freeing 5 MB).
 func TestQueuedDeliveriesHoldOnlyTheirAlerts(t *testing.T) {
 	if testing.Short() {
-		t.Skip("alone (it measures the heap) for 3 s: runs in make test")
+		t.Skip("alone (it measures the heap) for 3 s: make test runs it")
 	}
 	b := startBroker(t)
 	release := make(chan struct{})

@@ -147,7 +147,7 @@ func TestStageLeavesRevokedPartitionsToTheirOwner(t *testing.T) {
 // its resolve".
 func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow: waits out a 10s Retry-After and a rebalance; runs in make test")
+		t.Skip("slow: waits out a 10s Retry-After and a rebalance: make test runs it")
 	}
 	t.Parallel() // own broker and receivers; most of its time is waiting for a rebalance or a retry
 	b := startBroker(t)
@@ -207,7 +207,7 @@ func TestStageNoTriggerAfterResolveAcrossRebalance(t *testing.T) {
 // lost.
 func TestStageStaleRecordsAfterPartitionComesBack(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow: waits out two rebalances; runs in make test")
+		t.Skip("slow: waits out two rebalances: make test runs it")
 	}
 	t.Parallel() // own broker and receivers; most of its time is waiting for a rebalance or a retry
 	b := startBroker(t)

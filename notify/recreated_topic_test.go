@@ -27,7 +27,7 @@ import (
 // which end only with the caller's context, and hung.
 func TestRecreatedAlertsTopicStopsNotify(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow: waits out the fetch errors of a recreated topic; runs in make test")
+		t.Skip("slow: waits out the fetch errors of a recreated topic: make test runs it")
 	}
 	t.Parallel()
 	b := startBroker(t)

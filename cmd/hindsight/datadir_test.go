@@ -24,7 +24,7 @@ var embeddedLine = regexp.MustCompile(`msg="embedded broker listening" addr=(\S+
 func TestLiveKeepsDataAcrossRestart(t *testing.T) {
 	// Not parallel: t.Chdir changes the whole process's working directory.
 	if testing.Short() {
-		t.Skip("slow: two runs of the built binary; runs in make test")
+		t.Skip("slow: two runs of the built binary: make test runs it")
 	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "hindsight-data")

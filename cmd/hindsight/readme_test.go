@@ -117,7 +117,7 @@ var readmeSays = map[string][]string{
 func TestReadmeRunnableBlocks(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("slow: the README's commands against the built binary and a daemon; runs in make test")
+		t.Skip("slow: the README's commands against the built binary and a daemon: make test runs it")
 	}
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {

@@ -524,7 +524,7 @@ var snapshotsStored = regexp.MustCompile(`(?m)^hindsight_snapshots_total (\S+)$`
 func TestKill9Harness(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("slow: kill -9 harness; runs in make test")
+		t.Skip("slow: kill -9 harness: make test runs it")
 	}
 	kills := envInt("HINDSIGHT_KILLS", 20)
 	b := kafkatest.Start(t, kafkatest.Options{Partitions: 3, MinSessionTimeout: 200 * time.Millisecond})

@@ -25,7 +25,7 @@ import (
 func TestTutorial(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("slow: the tutorial against the built binary, two daemon runs; runs in make test")
+		t.Skip("slow: the tutorial against the built binary, two daemon runs: make test runs it")
 	}
 	text, err := os.ReadFile("../../docs/tutorial.md")
 	if err != nil {
