@@ -17,6 +17,7 @@ func TestArchiveExactlyOnce(t *testing.T) {
 	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	for _, kind := range bucketKinds {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel() // each kind its own broker and bucket, as the test is
 			b := kafkatest.Start(t, kafkatest.Options{Partitions: 4})
 			bkt, _ := openTestBucket(t, kind)
 			lake := lakehouse.NewLake(bkt, testLogger())

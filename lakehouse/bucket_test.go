@@ -31,6 +31,7 @@ func TestBucketAcceptance(t *testing.T) {
 	t.Parallel() // own broker and bucket: shares nothing, and spends its time waiting
 	for _, kind := range bucketKinds {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel() // each kind its own bucket (and S3 server)
 			bkt, _ := openTestBucket(t, kind)
 			lakehousetest.AcceptanceTest(t, bkt)
 		})
