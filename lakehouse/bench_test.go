@@ -148,7 +148,10 @@ func timeArchiving(b *testing.B, events int, raw int64, archive func() (stored i
 // cols (nil: none), and returns the bucket.
 func archiveOnce(b *testing.B, polls [][]kgo.FetchTopicPartition, cols *lakehouse.ColumnSet) lakehouse.Bucket {
 	bkt := lakehouse.NewMemBucket()
-	wp, err := lakehouse.NewWritePath(lakehouse.ArchiverConfig{Bucket: bkt, Logger: quietLog, Columns: cols}, bkt, []int32{0, 1, 2, 3})
+	// An hour to flush, not the 30 s default: under valgrind (cachegrind, the way
+	// docs/performance.md counts instructions) the final flush of an op takes longer.
+	wp, err := lakehouse.NewWritePath(lakehouse.ArchiverConfig{Bucket: bkt, Logger: quietLog, Columns: cols,
+		ShutdownTimeout: time.Hour}, bkt, []int32{0, 1, 2, 3})
 	if err != nil {
 		b.Fatal(err)
 	}
