@@ -267,6 +267,7 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 	if from, ls := st.unchargedFrom(), fp.LogStartOffset; st.next >= 0 && len(fp.Records) > 0 && ls > from && fp.Records[0].Offset > from {
 		a.deletedUnarchived(st, fp.Partition, from, min(fp.Records[0].Offset, ls))
 	}
+	nowUs, _ := lakeMicros(now)
 	for i, r := range fp.Records {
 		if st.next >= 0 && r.Offset < st.next {
 			a.met.duplicates.Inc()
@@ -313,12 +314,12 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 		// 0000 to 9999 (lakeTime), so a record stamped outside them is archived at the
 		// nearest bound, counted and logged: listed as it was, its file's times would
 		// make every manifest commit fail, and the partition's archive stop there.
-		at, inRange := lakeTime(kafkatime.Of(r))
+		at, inRange := lakeMicros(kafkatime.Of(r))
 		if !inRange {
 			a.timeOutOfRangeLocked(fp.Partition, r)
 		}
-		hour := hourOf(at)
-		if st.cur != nil && hour.After(st.cur.hour) {
+		hour := hourMicros(at)
+		if st.cur != nil && hour > st.cur.hourUs {
 			if st.splitForHour(now, a.cfg.MaxHourSplits, a.cfg.RollAge) {
 				a.sealLocked(st)
 			} else {
@@ -332,13 +333,13 @@ func (a *archiver) appendLocked(fp kgo.FetchTopicPartition, notes *FedBatch, now
 			} else if r.Offset > start && st.cur == nil {
 				a.log.Debug("offsets skipped (transaction markers or compaction; deleted ones are counted apart)", "partition", fp.Partition, "from", start, "to", r.Offset-1)
 			}
-			st.cur = newBatch(fp.Partition, start, hour, now)
+			st.cur = newBatch(fp.Partition, start, time.UnixMicro(hour).UTC(), now)
 			st.cur.checked = true
 			st.cur.typed = newTypedBatch(a.cfg.Columns.snapshot())
 			st.refusedTo = -1 // the new file covers them
 		}
 		st.chargeDeleted()
-		st.cur.add(r.Offset, at, now, a.intern.get(r.Key), r.Value, true)
+		st.cur.add(r.Offset, at, nowUs, a.intern.get(r.Key), r.Value, true)
 		if t := st.cur.typed; t != nil {
 			switch {
 			case parsed:

@@ -16,7 +16,7 @@ func TestBufferBudgetCountsRows(t *testing.T) {
 	defer b.release()
 	const rows = 100_000
 	for i := range rows {
-		b.add(int64(i), now, now, "c-1", []byte("{}"), true)
+		b.add(int64(i), now.UnixMicro(), now.UnixMicro(), "c-1", []byte("{}"), true)
 	}
 	if got, want := b.heldBytes(), int64(2*rows+rows*heldRowBytes); got != want {
 		t.Fatalf("heldBytes %d, want %d (raw %d and %d a row)", got, want, b.rawBytes(), heldRowBytes)

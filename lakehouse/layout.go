@@ -35,6 +35,16 @@ func newWriterID() string {
 
 func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
 
+// hourMicros is hourOf in Unix microseconds: us rounded down to its hour.
+func hourMicros(us int64) int64 {
+	const hour = int64(time.Hour / time.Microsecond)
+	h := us / hour * hour
+	if h > us {
+		h -= hour // us before 1970: division rounded it up
+	}
+	return h
+}
+
 // minLakeTime and maxLakeTime bound the event times the lake holds: the years 0000 to
 // 9999, those RFC 3339 writes (and window takes as event times), in the columns'
 // microseconds. A manifest carries its files' times as RFC 3339 (JSON): a file of a
@@ -54,4 +64,24 @@ func lakeTime(t time.Time) (time.Time, bool) {
 		return maxLakeTime, false
 	}
 	return t, true
+}
+
+// The lake's bounds as the columns hold them: Unix seconds and microseconds.
+var (
+	minLakeSec, maxLakeSec = minLakeTime.Unix(), maxLakeTime.Unix()
+	minLakeUs, maxLakeUs   = minLakeTime.UnixMicro(), maxLakeTime.UnixMicro()
+)
+
+// lakeMicros is lakeTime's result as the columns hold it, UnixMicro. It takes t
+// apart once: lakeTime's two comparisons and UnixMicro each took it apart again, for
+// each time of each row the archiver took in.
+func lakeMicros(t time.Time) (int64, bool) {
+	s, ns := t.Unix(), t.Nanosecond()
+	switch {
+	case s < minLakeSec:
+		return minLakeUs, false
+	case s > maxLakeSec || s == maxLakeSec && ns > maxLakeTime.Nanosecond():
+		return maxLakeUs, false
+	}
+	return s*1e6 + int64(ns/1e3), true
 }

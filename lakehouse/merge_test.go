@@ -159,7 +159,7 @@ func TestSortOrderOfRowsOutOfOffsetOrder(t *testing.T) {
 		off  int64
 		cust string
 	}{{3, "b"}, {5, "a"}, {1, "b"}, {0, "a"}, {4, "c"}, {2, "b"}} {
-		b.add(r.off, now, now, r.cust, []byte(`{}`), true)
+		b.add(r.off, now.UnixMicro(), now.UnixMicro(), r.cust, []byte(`{}`), true)
 	}
 	var got []int64
 	for _, i := range b.sortOrder() {

@@ -33,7 +33,7 @@ func TestFilesPackedAtOnceKeepTheirPayloads(t *testing.T) {
 			want := make([][]byte, rows)
 			for i := range want {
 				want[i] = fmt.Appendf(nil, `{"file":%d,"row":%d,"pad":"%s"}`, f, i, bytes.Repeat([]byte{byte('a' + (i*7+f)%26)}, 400+i%97))
-				b.add(int64(i), time.Time{}, time.Time{}, "c", want[i], true)
+				b.add(int64(i), 0, 0, "c", want[i], true)
 			}
 			b.pack(len(b.chunks) - 1)
 			dest := make([]int32, rows)

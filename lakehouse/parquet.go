@@ -65,6 +65,7 @@ type batch struct {
 	// refused by verdict.Accept, which has no row but whose offset the file accounts for.
 	last   int64
 	hour   time.Time // event-time hour of the first record: the file's directory
+	hourUs int64     // hour in Unix microseconds, which the intake compares rows' times to
 	opened time.Time // wall clock, for the age roll
 
 	rowCols
@@ -95,7 +96,7 @@ type batch struct {
 }
 
 func newBatch(partition int32, start int64, hour, now time.Time) *batch {
-	b := &batch{partition: partition, start: start, last: start - 1, hour: hour, opened: now}
+	b := &batch{partition: partition, start: start, last: start - 1, hour: hour, hourUs: hour.UnixMicro(), opened: now}
 	if c, ok := rowColsPool.Get().(*rowCols); ok {
 		b.rowCols = *c
 	}
@@ -158,16 +159,14 @@ func (b *batch) cover(offset int64) { b.last = max(b.last, offset) }
 
 // add appends a row. checked says payload passed verdict.Accept, which validated its
 // UTF-8 already (checking it again was a sixth of the archiver's intake of a record).
-// Times outside the years the lake holds are taken at its bounds (lakeTime; the
-// archiver counts the records it takes so, appendLocked).
-func (b *batch) add(offset int64, eventTime, ingestTime time.Time, customer string, payload []byte, checked bool) {
+// The times are the columns' microseconds, within the years the lake holds
+// (lakeMicros; the archiver counts the records it takes at the bounds, appendLocked).
+func (b *batch) add(offset, eventUs, ingestUs int64, customer string, payload []byte, checked bool) {
 	b.rows++
 	b.offsets = append(b.offsets, offset)
 	b.last = max(b.last, offset)
-	eventTime, _ = lakeTime(eventTime)
-	ingestTime, _ = lakeTime(ingestTime)
-	b.eventUs = append(b.eventUs, eventTime.UnixMicro())
-	b.ingestUs = append(b.ingestUs, ingestTime.UnixMicro())
+	b.eventUs = append(b.eventUs, eventUs)
+	b.ingestUs = append(b.ingestUs, ingestUs)
 	b.customer = append(b.customer, customer)
 	// Parquet strings must be UTF-8 or DuckDB refuses the whole file. Such a value is
 	// not JSON either (ingest dead-letters it); it is kept, with U+FFFD substitutes.
@@ -206,7 +205,9 @@ func (b *batch) addRow(r Row, doc *jsonpath.Document) {
 // document, which no checked file holds, is untyped: the payload decides it). payload
 // is copied; customer is kept.
 func (b *batch) addRead(offset int64, eventTime, ingestTime time.Time, customer string, payload []byte, doc *jsonpath.Document) {
-	b.add(offset, eventTime, ingestTime, customer, payload, false)
+	eventUs, _ := lakeMicros(eventTime)
+	ingestUs, _ := lakeMicros(ingestTime)
+	b.add(offset, eventUs, ingestUs, customer, payload, false)
 	if b.typed == nil {
 		return
 	}

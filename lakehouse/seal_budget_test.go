@@ -32,7 +32,7 @@ func TestOverBudgetClosesTheBiggestFilesFirst(t *testing.T) {
 			for p, rows := range []int{1000, 100, 10} { // partition 0 the biggest
 				b := newBatch(int32(p), 0, now.Truncate(time.Hour), now)
 				for i := range rows {
-					b.add(int64(i), now, now, "c-1", []byte(`{"x":1}`), true)
+					b.add(int64(i), now.UnixMicro(), now.UnixMicro(), "c-1", []byte(`{"x":1}`), true)
 				}
 				a.parts[int32(p)] = &partState{cur: b, next: int64(rows), refusedTo: -1, covered: -1, cuNext: -1}
 				held = append(held, b.heldBytes())
