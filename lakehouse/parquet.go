@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -358,43 +358,80 @@ func (o encodeOptions) writerProps(typed []TypedColumn) *parquet.WriterPropertie
 }
 
 // sortOrder returns the row order of a file: by customer, then offset. Records arrive
-// in offset order, so ranking the distinct customers and sorting (rank, arrival) keys
-// gives the order without comparing strings per row.
+// in offset order, so numbering the distinct customers, ranking them by name and
+// placing each row after the rows of lower rank (a counting sort, stable) gives the
+// order without comparing strings or sorting per row.
 func (b *batch) sortOrder() []int {
 	n := b.len()
-	rank := make(map[string]uint64, 256)
-	for _, c := range b.customer {
-		rank[c] = 0
+	ids, names := b.customerIDs()
+	byName := make([]uint32, len(names))
+	for i := range byName {
+		byName[i] = uint32(i)
 	}
-	names := make([]string, 0, len(rank))
-	for c := range rank {
-		names = append(names, c)
+	slices.SortFunc(byName, func(x, y uint32) int { return strings.Compare(names[x], names[y]) })
+	rank := make([]uint32, len(names)) // by id
+	for r, id := range byName {
+		rank[id] = uint32(r)
 	}
-	sort.Strings(names)
-	for i, c := range names {
-		rank[c] = uint64(i)
+	next := make([]int, len(names)+1) // by rank: where its next row goes, once summed
+	for _, id := range ids {
+		next[rank[id]+1]++
 	}
-	keys := make([]uint64, n)
-	for i, c := range b.customer {
-		keys[i] = rank[c]<<32 | uint64(i)
+	for r := 1; r < len(next); r++ {
+		next[r] += next[r-1]
 	}
-	slices.Sort(keys)
 	order := make([]int, n)
-	for i, k := range keys {
-		order[i] = int(k & 0xffffffff)
+	for i, id := range ids {
+		r := rank[id]
+		order[next[r]] = i
+		next[r]++
 	}
 	// Compaction adds each input's rows in its file order, by customer: a customer's
 	// rows still arrive in offset order, unless an input was not sorted as its
 	// writer declared. Then its rows are ordered by offset here.
 	for j := 1; j < n; j++ {
-		if keys[j-1]>>32 == keys[j]>>32 && b.offsets[order[j-1]] > b.offsets[order[j]] {
+		if ids[order[j-1]] == ids[order[j]] && b.offsets[order[j-1]] > b.offsets[order[j]] {
 			slices.SortStableFunc(order, func(x, y int) int {
-				return cmp.Or(cmp.Compare(rank[b.customer[x]], rank[b.customer[y]]), cmp.Compare(b.offsets[x], b.offsets[y]))
+				return cmp.Or(cmp.Compare(rank[ids[x]], rank[ids[y]]), cmp.Compare(b.offsets[x], b.offsets[y]))
 			})
 			break
 		}
 	}
 	return order
+}
+
+// customerIDs numbers the batch's distinct customers in the order they first come:
+// ids[i] is row i's, names[id] the customer. Interned customers share their string,
+// so a small cache keyed by the string's address and length answers most rows
+// without hashing the name (the map, two lookups per row, was most of the sort's
+// cost); equal names in different strings, or colliding in the cache, fall back to
+// the map.
+func (b *batch) customerIDs() (ids []uint32, names []string) {
+	type slot struct {
+		p  *byte
+		n  int // the length + 1, so that the zero slot matches no string
+		id uint32
+	}
+	var cache [64]slot
+	idOf := make(map[string]uint32, 64)
+	ids = make([]uint32, b.len())
+	for i, c := range b.customer {
+		p := unsafe.StringData(c)
+		s := &cache[(uintptr(unsafe.Pointer(p))>>4^uintptr(len(c)))%uintptr(len(cache))]
+		if s.p == p && s.n == len(c)+1 {
+			ids[i] = s.id
+			continue
+		}
+		id, ok := idOf[c]
+		if !ok {
+			id = uint32(len(names))
+			idOf[c] = id
+			names = append(names, c)
+		}
+		*s = slot{p: p, n: len(c) + 1, id: id}
+		ids[i] = id
+	}
+	return ids, names
 }
 
 // distinctCustomers lists b's customers once each, given the file order (by
