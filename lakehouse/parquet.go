@@ -339,7 +339,8 @@ func (o encodeOptions) writerProps(typed []TypedColumn) *parquet.WriterPropertie
 		parquet.WithMaxRowGroupLength(int64(o.rowGroupRows)),
 		parquet.WithDictionaryDefault(false),
 		parquet.WithDictionaryFor(ColCustomer, true),
-		parquet.WithDictionaryFor(ColPartition, true),
+		// The partition column is plain, not a dictionary: a file holds one partition,
+		// which zstd takes down to nothing, and a dictionary hashed its one value per row.
 		parquet.WithStats(true),
 		// Min/max of whole JSON documents would bloat every footer and prune nothing.
 		parquet.WithStatsFor(ColPayload, false),

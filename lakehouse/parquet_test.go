@@ -82,6 +82,17 @@ func TestEncodeRoundTripSortedWithStats(t *testing.T) {
 				t.Errorf("row group %d column %d compression = %v, want zstd", i, c, cc.Compression())
 			}
 		}
+		// The partition, one value per file, without a dictionary (arrow-go hashed it
+		// per row); min/max of customer, offset and event_time, which readers prune by.
+		if cc, _ := rg.ColumnChunk(0); cc.HasDictionaryPage() {
+			t.Errorf("row group %d: the partition column has a dictionary", i)
+		}
+		for c := range 3 {
+			cc, _ := rg.ColumnChunk(c)
+			if st, err := cc.Statistics(); err != nil || st == nil || !st.HasMinMax() {
+				t.Errorf("row group %d: no statistics of column %d (%v)", i, c, err)
+			}
+		}
 		cc, _ := rg.ColumnChunk(4)
 		st, err := cc.Statistics()
 		if err != nil || st == nil || !st.HasMinMax() {
