@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
@@ -82,8 +83,15 @@ func TestEncodeRoundTripSortedWithStats(t *testing.T) {
 				t.Errorf("row group %d column %d compression = %v, want zstd", i, c, cc.Compression())
 			}
 		}
-		// The partition, one value per file, without a dictionary (arrow-go hashed it
-		// per row); min/max of customer, offset and event_time, which readers prune by.
+		// Offsets and times delta-encoded; the partition, one value per file, without
+		// a dictionary (arrow-go hashed it per row); min/max of customer, offset and
+		// event_time, which readers prune by.
+		for c, col := range []string{lakehouse.ColOffset, lakehouse.ColEventTime, lakehouse.ColIngestTime} {
+			cc, _ := rg.ColumnChunk(c + 1)
+			if !slices.Contains(cc.Encodings(), parquet.Encodings.DeltaBinaryPacked) {
+				t.Errorf("row group %d: %s encodings %v, want DELTA_BINARY_PACKED", i, col, cc.Encodings())
+			}
+		}
 		if cc, _ := rg.ColumnChunk(0); cc.HasDictionaryPage() {
 			t.Errorf("row group %d: the partition column has a dictionary", i)
 		}
