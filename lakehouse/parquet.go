@@ -653,7 +653,7 @@ func (a tinyToHeap) Reallocate(size int, b []byte) []byte {
 	case size <= cap(b):
 		return b[:size]
 	}
-	nb := a.mem.Allocate(size)
+	nb := a.Allocate(size) // by size: a buffer from mem is always over tinyBuffer
 	copy(nb, b)
 	return nb
 }
