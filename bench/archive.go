@@ -263,7 +263,10 @@ func archiveRound(ctx context.Context, addr string, bkt lakehouse.Bucket, group 
 			return ctx.Err()
 		case now = <-tick.C:
 			sampled = true
-		case now = <-end.C:
+		case <-end.C:
+			// Now, not the tick's due time, which can be before lastAt: as
+			// throughputBench.follow.
+			now = time.Now()
 		}
 		consumed, err := archiverConsumed(reg)
 		if errors.Is(err, errNoSeries) && time.Since(started) < archiverRegisters {

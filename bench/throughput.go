@@ -606,7 +606,12 @@ func (t *throughputBench) follow(ctx context.Context, run *ThroughputRun, sample
 				run.PerInterval = append(run.PerInterval, float64(n-last)/sampleStep.Seconds())
 			}
 			last, lastAt = n, now
-		case now := <-end.C:
+		case <-end.C:
+			// Now, not the tick's time: a tick not received when it fell due is
+			// received later with its due time, which can be before lastAt (a sample
+			// taken meanwhile), and the span since the last sample then read as
+			// negative: the events read in it were left out of the series.
+			now := time.Now()
 			n := seen()
 			if sample && n > 0 && run.FirstEvent == 0 {
 				run.FirstEvent = now.Sub(t.began)
