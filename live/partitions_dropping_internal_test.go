@@ -2,6 +2,7 @@ package live
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -50,28 +51,18 @@ func TestPartitionsBeingDroppedAreNotListed(t *testing.T) {
 		t.Errorf("Partitions() is nil with none listed, want []int32{}")
 	}
 
-	health := httptest.NewRecorder()
-	d.handleHealth(health, httptest.NewRequest("GET", "/healthz", nil))
-	var h struct {
-		Partitions json.RawMessage `json:"partitions"`
-	}
-	if err := json.Unmarshal(health.Body.Bytes(), &h); err != nil {
-		t.Fatalf("/healthz %s: %v", health.Body, err)
-	}
-	if string(h.Partitions) != "[]" {
-		t.Errorf("/healthz partitions %s with partitions 0 and 1 being dropped, want []", h.Partitions)
-	}
-
-	ready := httptest.NewRecorder()
-	d.handleReady(ready, httptest.NewRequest("GET", "/readyz", nil))
-	var rd struct {
-		Partitions json.RawMessage `json:"partitions"`
-	}
-	if err := json.Unmarshal(ready.Body.Bytes(), &rd); err != nil {
-		t.Fatalf("/readyz %s: %v", ready.Body, err)
-	}
-	if string(rd.Partitions) != "[]" {
-		t.Errorf("/readyz partitions %s with partitions 0 and 1 being dropped, want []", rd.Partitions)
+	for path, handle := range map[string]http.HandlerFunc{"/healthz": d.handleHealth, "/readyz": d.handleReady} {
+		rec := httptest.NewRecorder()
+		handle(rec, httptest.NewRequest("GET", path, nil))
+		var body struct {
+			Partitions json.RawMessage `json:"partitions"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s %s: %v", path, rec.Body, err)
+		}
+		if string(body.Partitions) != "[]" {
+			t.Errorf("%s partitions %s with partitions 0 and 1 being dropped, want []", path, body.Partitions)
+		}
 	}
 
 	if st := d.State(); len(st.Partitions) != 0 {
