@@ -170,16 +170,7 @@ func (d *Daemon) Partitions() []int32 {
 // /v1/state) leaves out: listed there, a lost partition was owned by two members at
 // once. Takes no partition's lock.
 func (d *Daemon) listedPartitions() []*partition {
-	d.partsMu.RLock()
-	ps := make([]*partition, 0, len(d.parts))
-	for _, p := range d.parts {
-		if !p.dropping.Load() {
-			ps = append(ps, p)
-		}
-	}
-	d.partsMu.RUnlock()
-	slices.SortFunc(ps, func(a, b *partition) int { return cmp.Compare(a.id, b.id) })
-	return ps
+	return slices.DeleteFunc(d.ownedPartitions(), func(p *partition) bool { return p.dropping.Load() })
 }
 
 // eachPartition calls fn with each owned partition, under its lock. A revoked one is
@@ -203,6 +194,7 @@ func (d *Daemon) eachPartition(fn func(p *partition)) {
 	}
 }
 
+// ownedPartitions are the partitions in d.parts, by id, those being dropped included.
 func (d *Daemon) ownedPartitions() []*partition {
 	d.partsMu.RLock()
 	defer d.partsMu.RUnlock()
